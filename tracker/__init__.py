@@ -1,0 +1,38 @@
+"""The incident and de-escalation tracker: create_app() builds it; nothing runs at import."""
+
+from apiflask import APIFlask
+
+from . import api, cli, db
+from .api.schemas import ErrorEnvelope
+from .channels import build_transports
+from .config import load_config
+
+
+def create_app(config: dict | None = None) -> APIFlask:
+    """Build the app from defaults, TRACKER_CONFIG, TRACKER_* variables and config (in that order)."""
+    app = APIFlask(
+        __name__,
+        title="Incident and de-escalation tracker",
+        version="1.0",
+        spec_path="/api/v1/openapi.json",
+        docs_path="/api/v1/docs",
+        instance_relative_config=True,
+    )
+    app.config.update(
+        OPENAPI_VERSION="3.1.0",
+        HTTP_ERROR_SCHEMA=ErrorEnvelope,
+        VALIDATION_ERROR_SCHEMA=ErrorEnvelope,
+        MAX_CONTENT_LENGTH=256 * 1024,
+        JSON_SORT_KEYS=False,
+        DESCRIPTION=(
+            "File military incidents near a border, route them to a line of communication, and "
+            "escalate them until a liaison officer acknowledges. Every error answers "
+            '`{"error": {"code", "message", "details"}}`.'
+        ),
+    )
+    load_config(app, config)
+    db.init_app(app)
+    app.extensions["tracker.transports"] = build_transports(app.config)
+    api.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,109 @@
+"""Incident routes: file, list, read, acknowledge, comment, resolve."""
+
+from flask import current_app, url_for
+
+from ..auth import FILERS, current_user, require_role, token_auth
+from ..db import get_session
+from ..services import filing, handling
+from ..services.queries import IncidentFilter, list_incidents
+from ..timeutil import utcnow
+from . import ERRORS, bp
+from .schemas import (
+    AcknowledgeIn,
+    CommentIn,
+    IncidentDetailOut,
+    IncidentIn,
+    IncidentPage,
+    IncidentQuery,
+    ResolveIn,
+    TimelineEventOut,
+)
+
+
+def _errors(*codes):
+    return {code: ERRORS[code] for code in codes}
+
+
+def limits() -> filing.FilingLimits:
+    config = current_app.config
+    return filing.FilingLimits(
+        config["NARRATIVE_MAX_LENGTH"], config["MAX_FUTURE_SKEW_SECONDS"], config["REFERENCE_PREFIX"]
+    )
+
+
+@bp.post("/incidents")
+@bp.auth_required(token_auth)
+@require_role(*FILERS)
+@bp.input(IncidentIn, arg_name="data")
+@bp.output(IncidentDetailOut, status_code=201)
+@bp.doc(summary="File an incident", responses=_errors(400, 403, 409, 415))
+def file_incident(data):
+    """Validate, route by the ordered rules, snapshot the ladder and queue step 1, in one transaction."""
+    session = get_session()
+    draft = filing.IncidentDraft(**data)
+    incident = filing.file_incident(session, draft, current_user(), limits(), utcnow())
+    session.commit()
+    location = url_for("api.get_incident", reference=incident.reference)
+    return incident, 201, {"Location": location}
+
+
+@bp.get("/incidents")
+@bp.auth_required(token_auth)
+@bp.input(IncidentQuery, location="query", arg_name="query")
+@bp.output(IncidentPage)
+@bp.doc(summary="List incidents", responses=_errors(403))
+def list_all(query):
+    """Newest first; filter by status, precedence, domain, category and occurred-at range."""
+    per_page = query.pop("per_page", None) or current_app.config["PAGE_SIZE_DEFAULT"]
+    page = query.pop("page")
+    items, total = list_incidents(get_session(), IncidentFilter(**query), page, per_page)
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+@bp.get("/incidents/<reference>")
+@bp.auth_required(token_auth)
+@bp.output(IncidentDetailOut)
+@bp.doc(summary="Read an incident", responses=_errors(403, 404))
+def get_incident(reference):
+    """The incident with its timeline and the status of every notification."""
+    return handling.get_incident(get_session(), reference)
+
+
+@bp.post("/incidents/<reference>/acknowledge")
+@bp.auth_required(token_auth)
+@bp.input(AcknowledgeIn, arg_name="data")
+@bp.output(IncidentDetailOut)
+@bp.doc(summary="Acknowledge an incident", responses=_errors(400, 403, 404, 409, 415))
+def acknowledge(reference, data):
+    """Stop the escalation. Liaison members of a notified channel, supervisors and admins only;
+    a second acknowledgement answers 409 with the current state."""
+    session = get_session()
+    incident = handling.acknowledge(session, reference, current_user(), utcnow(), data["note"])
+    session.commit()
+    return incident
+
+
+@bp.post("/incidents/<reference>/comments")
+@bp.auth_required(token_auth)
+@bp.input(CommentIn, arg_name="data")
+@bp.output(TimelineEventOut, status_code=201)
+@bp.doc(summary="Comment on an incident", responses=_errors(400, 403, 404, 415))
+def add_comment(reference, data):
+    """Add a comment to the timeline."""
+    session = get_session()
+    event = handling.comment(session, reference, current_user(), utcnow(), data["text"])
+    session.commit()
+    return event
+
+
+@bp.post("/incidents/<reference>/resolve")
+@bp.auth_required(token_auth)
+@bp.input(ResolveIn, arg_name="data")
+@bp.output(IncidentDetailOut)
+@bp.doc(summary="Resolve an incident", responses=_errors(400, 403, 404, 409, 415))
+def resolve(reference, data):
+    """Close the loop with a resolution text (liaison members, supervisors, admins)."""
+    session = get_session()
+    incident = handling.resolve(session, reference, current_user(), utcnow(), data["resolution"])
+    session.commit()
+    return incident

@@ -1,0 +1,176 @@
+"""Admin routes for contact channels, escalation policies and routing rules."""
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..auth import ADMINS, require_role, token_auth
+from ..db import get_session
+from ..models import ContactChannel, EscalationPolicy, RoutingRule
+from ..services import ladder
+from ..services.routing import ordered_rules
+from . import ERRORS, bp
+from .schemas import ChannelIn, ChannelOut, PolicyIn, PolicyOut, RuleIn, RuleOut
+
+READ = {code: ERRORS[code] for code in (403, 404)}
+WRITE = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}
+
+
+def _commit(row=None):
+    get_session().commit()
+    return row
+
+
+# -- channels -----------------------------------------------------------------------------
+
+
+@bp.get("/channels")
+@bp.auth_required(token_auth)
+@bp.output(ChannelOut(many=True))
+@bp.doc(tags=["Ladder"], summary="List contact channels", responses=READ)
+def list_channels():
+    return get_session().scalars(select(ContactChannel).order_by(ContactChannel.level, ContactChannel.name)).all()
+
+
+@bp.post("/channels")
+@bp.auth_required(token_auth)
+@require_role(*ADMINS)
+@bp.input(ChannelIn, arg_name="data")
+@bp.output(ChannelOut, status_code=201)
+@bp.doc(tags=["Ladder"], summary="Create a contact channel", responses=WRITE)
+def create_channel(data):
+    transports = current_app.extensions["tracker.transports"]
+    return _commit(ladder.save_channel(get_session(), data, transports))
+
+
+@bp.get("/channels/<int:channel_id>")
+@bp.auth_required(token_auth)
+@bp.output(ChannelOut)
+@bp.doc(tags=["Ladder"], summary="Read a contact channel", responses=READ)
+def get_channel(channel_id):
+    return ladder.get_channel(get_session(), channel_id)
+
+
+@bp.patch("/channels/<int:channel_id>")
+@bp.auth_required(token_auth)
+@require_role(*ADMINS)
+@bp.input(ChannelIn(partial=True), arg_name="data")
+@bp.output(ChannelOut)
+@bp.doc(tags=["Ladder"], summary="Change a contact channel", responses=WRITE)
+def update_channel(channel_id, data):
+    session = get_session()
+    channel = ladder.get_channel(session, channel_id)
+    return _commit(ladder.save_channel(session, data, current_app.extensions["tracker.transports"], channel))
+
+
+@bp.delete("/channels/<int:channel_id>")
+@bp.auth_required(token_auth)
+@require_role(*ADMINS)
+@bp.output({}, status_code=204)
+@bp.doc(tags=["Ladder"], summary="Delete an unused contact channel", responses=WRITE)
+def delete_channel(channel_id):
+    ladder.delete_channel(get_session(), channel_id)
+    return _commit()
+
+
+# -- policies -----------------------------------------------------------------------------
+
+
+@bp.get("/policies")
+@bp.auth_required(token_auth)
+@bp.output(PolicyOut(many=True))
+@bp.doc(tags=["Ladder"], summary="List escalation policies", responses=READ)
+def list_policies():
+    return get_session().scalars(select(EscalationPolicy).order_by(EscalationPolicy.name)).all()
+
+
+@bp.post("/policies")
+@bp.auth_required(token_auth)
+@require_role(*ADMINS)
+@bp.input(PolicyIn, arg_name="data")
+@bp.output(PolicyOut, status_code=201)
+@bp.doc(tags=["Ladder"], summary="Create an escalation policy", responses=WRITE)
+def create_policy(data):
+    return _commit(ladder.save_policy(get_session(), data))
+
+
+@bp.get("/policies/<int:policy_id>")
+@bp.auth_required(token_auth)
+@bp.output(PolicyOut)
+@bp.doc(tags=["Ladder"], summary="Read an escalation policy", responses=READ)
+def get_policy(policy_id):
+    return ladder.get_policy(get_session(), policy_id)
+
+
+@bp.patch("/policies/<int:policy_id>")
+@bp.auth_required(token_auth)
+@require_role(*ADMINS)
+@bp.input(PolicyIn(partial=True), arg_name="data")
+@bp.output(PolicyOut)
+@bp.doc(tags=["Ladder"], summary="Change an escalation policy (running incidents keep their ladder)", responses=WRITE)
+def update_policy(policy_id, data):
+    session = get_session()
+    return _commit(ladder.save_policy(session, data, ladder.get_policy(session, policy_id)))
+
+
+@bp.delete("/policies/<int:policy_id>")
+@bp.auth_required(token_auth)
+@require_role(*ADMINS)
+@bp.output({}, status_code=204)
+@bp.doc(tags=["Ladder"], summary="Delete a policy no rule uses (running incidents keep their ladder)", responses=WRITE)
+def delete_policy(policy_id):
+    ladder.delete_policy(get_session(), policy_id)
+    return _commit()
+
+
+# -- routing rules ------------------------------------------------------------------------
+
+
+@bp.get("/rules")
+@bp.auth_required(token_auth)
+@bp.output(RuleOut(many=True))
+@bp.doc(tags=["Ladder"], summary="List routing rules in evaluation order", responses=READ)
+def list_rules():
+    session = get_session()
+    inactive = session.scalars(
+        select(RoutingRule).where(RoutingRule.active.is_(False)).order_by(RoutingRule.position)
+    ).all()
+    return ordered_rules(session) + list(inactive)
+
+
+@bp.post("/rules")
+@bp.auth_required(token_auth)
+@require_role(*ADMINS)
+@bp.input(RuleIn, arg_name="data")
+@bp.output(RuleOut, status_code=201)
+@bp.doc(tags=["Ladder"], summary="Create a routing rule", responses=WRITE)
+def create_rule(data):
+    return _commit(ladder.save_rule(get_session(), data))
+
+
+@bp.get("/rules/<int:rule_id>")
+@bp.auth_required(token_auth)
+@bp.output(RuleOut)
+@bp.doc(tags=["Ladder"], summary="Read a routing rule", responses=READ)
+def get_rule(rule_id):
+    return ladder.get_rule(get_session(), rule_id)
+
+
+@bp.patch("/rules/<int:rule_id>")
+@bp.auth_required(token_auth)
+@require_role(*ADMINS)
+@bp.input(RuleIn(partial=True), arg_name="data")
+@bp.output(RuleOut)
+@bp.doc(tags=["Ladder"], summary="Change or reorder a routing rule", responses=WRITE)
+def update_rule(rule_id, data):
+    session = get_session()
+    return _commit(ladder.save_rule(session, data, ladder.get_rule(session, rule_id)))
+
+
+@bp.delete("/rules/<int:rule_id>")
+@bp.auth_required(token_auth)
+@require_role(*ADMINS)
+@bp.output({}, status_code=204)
+@bp.doc(tags=["Ladder"], summary="Delete a routing rule (never the default)", responses=WRITE)
+def delete_rule(rule_id):
+    ladder.delete_rule(get_session(), rule_id)
+    return _commit()

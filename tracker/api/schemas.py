@@ -1,0 +1,266 @@
+"""Request and response schemas; the OpenAPI document is generated from them."""
+
+from apiflask import Schema, fields
+from apiflask.validators import Length, OneOf, Range
+
+from ..models import Domain, EscalationRisk, IncidentStatus, Precedence, SafetyRisk, all_categories
+from .fields import UTC, Moment
+
+NAME = Length(min=1, max=120)
+
+
+class Platform(Schema):
+    kind = fields.String(validate=Length(max=40), metadata={"examples": ["fighter aircraft"]})
+    nationality = fields.String(validate=Length(max=40))
+    type = fields.String(validate=Length(max=60))
+    callsign = fields.String(validate=Length(max=60), metadata={"description": "callsign or hull number"})
+    transponder_on = fields.Boolean(allow_none=True)
+    radio_contact = fields.Boolean(allow_none=True)
+
+
+class RouteAttributes(Schema):
+    domain = fields.Enum(Domain, by_value=True, required=True)
+    category = fields.String(required=True, validate=OneOf(all_categories()))
+    precedence = fields.Enum(
+        Precedence,
+        by_value=True,
+        required=True,
+        metadata={"description": "Z FLASH, O IMMEDIATE, P PRIORITY, R ROUTINE"},
+    )
+    escalation_risk = fields.Enum(EscalationRisk, by_value=True, required=True)
+    sector = fields.String(allow_none=True, validate=Length(max=120))
+
+
+class IncidentIn(RouteAttributes):
+    occurred_at = Moment(required=True)
+    reporting_unit = fields.String(required=True, validate=NAME)
+    latitude = fields.Float(allow_none=True, validate=Range(-90, 90))
+    longitude = fields.Float(allow_none=True, validate=Range(-180, 180))
+    position_text = fields.String(allow_none=True, validate=Length(max=120))
+    safety_risk = fields.Enum(SafetyRisk, by_value=True, allow_none=True)
+    narrative = fields.String(load_default="", metadata={"description": "limited to NARRATIVE_MAX_LENGTH characters"})
+    actions_taken = fields.String(load_default="", validate=Length(max=4000))
+    cpa_horizontal_m = fields.Integer(allow_none=True, validate=Range(0, 1_000_000))
+    cpa_vertical_ft = fields.Integer(allow_none=True, validate=Range(0, 100_000))
+    platforms = fields.List(fields.Nested(Platform), load_default=list, validate=Length(max=20))
+
+
+class TimelineEventOut(Schema):
+    id = fields.Integer()
+    kind = fields.String(attribute="kind.value")
+    actor = fields.String()
+    at = UTC()
+    details = fields.Dict()
+
+
+class NotificationOut(Schema):
+    id = fields.Integer()
+    kind = fields.String(attribute="kind.value")
+    step = fields.Integer()
+    loop = fields.Integer()
+    channel = fields.String(attribute="channel_name", allow_none=True)
+    user = fields.String(attribute="user_name", allow_none=True)
+    status = fields.String(attribute="status.value")
+    subject = fields.String()
+    attempts = fields.Integer()
+    created_at = UTC()
+    sent_at = UTC(allow_none=True)
+    last_error = fields.String(allow_none=True)
+
+
+class LadderStepOut(Schema):
+    number = fields.Integer()
+    ack_seconds = fields.Integer()
+    channels = fields.List(fields.Dict())
+
+
+class LadderOut(Schema):
+    rule_id = fields.Integer(allow_none=True)
+    rule_name = fields.String()
+    policy_id = fields.Integer(allow_none=True)
+    policy_name = fields.String()
+    repeat = fields.Integer()
+    steps = fields.List(fields.Nested(LadderStepOut))
+
+
+class IncidentOut(Schema):
+    reference = fields.String(metadata={"examples": ["INC-2026-00042"]})
+    status = fields.Enum(IncidentStatus, by_value=True)
+    version = fields.Integer()
+    occurred_at = UTC()
+    occurred_dtg = fields.String(metadata={"examples": ["061620ZDEC17"]})
+    reported_at = UTC()
+    reporting_unit = fields.String()
+    domain = fields.Enum(Domain, by_value=True)
+    category = fields.String()
+    latitude = fields.Float(allow_none=True)
+    longitude = fields.Float(allow_none=True)
+    position_text = fields.String(allow_none=True)
+    sector = fields.String(allow_none=True)
+    precedence = fields.Enum(Precedence, by_value=True)
+    safety_risk = fields.Enum(SafetyRisk, by_value=True, allow_none=True)
+    escalation_risk = fields.Enum(EscalationRisk, by_value=True)
+    narrative = fields.String()
+    actions_taken = fields.String()
+    cpa_horizontal_m = fields.Integer(allow_none=True)
+    cpa_vertical_ft = fields.Integer(allow_none=True)
+    platforms = fields.List(fields.Dict())
+    ladder = fields.Nested(LadderOut)
+    current_step = fields.Integer()
+    loop = fields.Integer()
+    next_escalation_at = UTC(allow_none=True)
+    filed_by = fields.String(attribute="filed_by_name", allow_none=True)
+    acknowledged_at = UTC(allow_none=True)
+    acknowledged_by = fields.String(attribute="acknowledged_by_name", allow_none=True)
+    resolved_at = UTC(allow_none=True)
+    resolved_by = fields.String(attribute="resolved_by_name", allow_none=True)
+    resolution = fields.String(allow_none=True)
+
+
+class IncidentDetailOut(IncidentOut):
+    timeline = fields.List(fields.Nested(TimelineEventOut), attribute="events")
+    notifications = fields.List(fields.Nested(NotificationOut))
+
+
+class IncidentQuery(Schema):
+    status = fields.List(fields.Enum(IncidentStatus, by_value=True))
+    precedence = fields.List(fields.Enum(Precedence, by_value=True))
+    domain = fields.Enum(Domain, by_value=True)
+    category = fields.String(validate=OneOf(all_categories()))
+    since = Moment()
+    until = Moment()
+    page = fields.Integer(load_default=1, validate=Range(min=1))
+    per_page = fields.Integer(validate=Range(min=1, max=200))
+
+
+class IncidentPage(Schema):
+    items = fields.List(fields.Nested(IncidentOut))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class AcknowledgeIn(Schema):
+    note = fields.String(load_default="", validate=Length(max=1000))
+
+
+class CommentIn(Schema):
+    text = fields.String(required=True, validate=Length(min=1, max=4000))
+
+
+class ResolveIn(Schema):
+    resolution = fields.String(required=True, validate=Length(min=1, max=4000))
+
+
+class RoutePreviewOut(Schema):
+    rule = fields.Dict(metadata={"description": "id and name of the matching rule"})
+    policy = fields.Dict(metadata={"description": "id and name of its policy"})
+    ladder = fields.Nested(LadderOut)
+
+
+class ChannelIn(Schema):
+    name = fields.String(required=True, validate=NAME)
+    level = fields.Integer(required=True, validate=Range(1, 5), metadata={"description": "ladder level L1-L5"})
+    counterpart = fields.String(load_default="", validate=Length(max=120))
+    transport = fields.String(required=True, metadata={"examples": ["outbox"]})
+    address = fields.String(required=True, validate=Length(min=1, max=500))
+    active = fields.Boolean(load_default=True)
+    members = fields.List(fields.String(), metadata={"description": "usernames of liaison staff"})
+
+
+class ChannelOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    level = fields.Integer()
+    counterpart = fields.String()
+    transport = fields.String()
+    address = fields.String()
+    active = fields.Boolean()
+    members = fields.List(fields.String(), attribute="member_names")
+
+
+class StepIn(Schema):
+    channel_ids = fields.List(fields.Integer(), required=True, validate=Length(min=1, max=20))
+    ack_seconds = fields.Integer(
+        allow_none=True,
+        validate=Range(1, 7 * 86400),
+        metadata={"description": "omit or null: from precedence (Z 600, O 1800, P 10800, R 21600)"},
+    )
+
+
+class PolicyIn(Schema):
+    name = fields.String(required=True, validate=NAME)
+    description = fields.String(load_default="", validate=Length(max=2000))
+    repeat = fields.Integer(
+        load_default=0, validate=Range(0, 50), metadata={"description": "times the last step repeats"}
+    )
+    steps = fields.List(fields.Nested(StepIn), required=True, validate=Length(min=1, max=10))
+
+
+class StepOut(Schema):
+    position = fields.Integer()
+    ack_seconds = fields.Integer(allow_none=True)
+    channel_ids = fields.List(fields.Integer())
+    channels = fields.List(fields.String(), attribute="channel_names")
+
+
+class PolicyOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    description = fields.String()
+    repeat = fields.Integer()
+    steps = fields.List(fields.Nested(StepOut))
+
+
+class RuleIn(Schema):
+    name = fields.String(required=True, validate=NAME)
+    position = fields.Integer(validate=Range(0, 1_000_000))
+    is_default = fields.Boolean(load_default=False)
+    active = fields.Boolean()
+    domain = fields.Enum(Domain, by_value=True, allow_none=True)
+    category = fields.String(allow_none=True, validate=OneOf(all_categories()))
+    precedence = fields.Enum(Precedence, by_value=True, allow_none=True)
+    min_escalation_risk = fields.Enum(EscalationRisk, by_value=True, allow_none=True)
+    sector = fields.String(allow_none=True, validate=Length(min=1, max=120))
+    policy_id = fields.Integer(required=True)
+
+
+class RuleOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    position = fields.Integer()
+    is_default = fields.Boolean()
+    active = fields.Boolean()
+    domain = fields.Enum(Domain, by_value=True, allow_none=True)
+    category = fields.String(allow_none=True)
+    precedence = fields.Enum(Precedence, by_value=True, allow_none=True)
+    min_escalation_risk = fields.Enum(EscalationRisk, by_value=True, allow_none=True)
+    sector = fields.String(allow_none=True)
+    policy_id = fields.Integer()
+    policy = fields.String(attribute="policy_name")
+
+
+class HealthOut(Schema):
+    status = fields.String(metadata={"description": "ok, or degraded when the sweep is stale"})
+    database = fields.String()
+    sweep = fields.String(metadata={"description": "ok, stale or never ran"})
+    last_sweep_at = UTC(allow_none=True)
+    last_sweep_runner = fields.String(allow_none=True)
+    last_sweep_error = fields.String(allow_none=True)
+
+
+class Catalogue(Schema):
+    domains = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    precedences = fields.Dict(keys=fields.String(), values=fields.Integer())
+    safety_risks = fields.List(fields.String())
+    escalation_risks = fields.List(fields.String())
+
+
+class ErrorBody(Schema):
+    code = fields.String(required=True, metadata={"examples": ["validation_error"]})
+    message = fields.String(required=True)
+    details = fields.Dict(required=True, metadata={"description": "offending fields, current state, hints"})
+
+
+class ErrorEnvelope(Schema):
+    error = fields.Nested(ErrorBody, required=True)

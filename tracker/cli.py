@@ -1,0 +1,203 @@
+"""`flask --app wsgi ...` commands: init-db, user, token, demo, sweep, scheduler."""
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from .db import session_scope
+from .errors import TrackerError
+from .models import Role
+
+user_cli = AppGroup("user", help="Create and manage users.")
+token_cli = AppGroup("token", help="Issue and revoke API tokens.")
+
+
+def init_app(app: Flask) -> None:
+    for command in (init_db, demo, sweep, scheduler):
+        app.cli.add_command(command)
+    app.cli.add_command(user_cli)
+    app.cli.add_command(token_cli)
+
+
+def _fail(error: TrackerError):
+    raise click.ClickException(f"{error.message} {error.details or ''}".strip())
+
+
+def _ensure_migrated(app: Flask) -> None:
+    from . import migrate
+
+    if migrate.current(app.config["DATABASE_URL"]) is None:
+        raise click.ClickException("the database has no schema yet: run `flask --app wsgi init-db` first")
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db():
+    """Create or upgrade the schema with the Alembic migrations (safe to run again)."""
+    from . import migrate
+
+    url = current_app.config["DATABASE_URL"]
+    migrate.upgrade(url)
+    Path(current_app.config["OUTBOX_DIR"]).mkdir(parents=True, exist_ok=True)
+    click.echo(f"database at revision {migrate.current(url)}: {_redact(url)}")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@user_cli.command("create")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]), help="What the user may do.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
+@click.option("--full-name", default="", help="Name shown on the timeline and pages.")
+@click.option("--email", default=None, help="Where messages to this user go.")
+@with_appcontext
+def create_user(name, role, password_stdin, full_name, email):
+    """Create a user NAME with a role (duty_officer, liaison, supervisor, admin)."""
+    from .services import accounts
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with session_scope(current_app) as session:
+            accounts.create_user(session, name, password, role, full_name, email)
+    except TrackerError as error:
+        _fail(error)
+    click.echo(f"created {role} {name}")
+
+
+@user_cli.command("list")
+@with_appcontext
+def list_users():
+    """List users with their roles and whether they are active."""
+    from sqlalchemy import select
+
+    from .models import User
+
+    with session_scope(current_app) as session:
+        for user in session.scalars(select(User).order_by(User.username)):
+            click.echo(f"{user.username:20} {user.role.value:13} {'active' if user.active else 'inactive'}")
+
+
+@user_cli.command("deactivate")
+@click.argument("name")
+@with_appcontext
+def deactivate_user(name):
+    """Deactivate NAME: their tokens stop working at once."""
+    from .services import accounts
+
+    try:
+        with session_scope(current_app) as session:
+            accounts.find_user(session, name).active = False
+    except TrackerError as error:
+        _fail(error)
+    click.echo(f"deactivated {name}")
+
+
+@token_cli.command("create")
+@click.argument("name")
+@click.option("--label", default="cli", help="What the token is for, e.g. the desk or script using it.")
+@with_appcontext
+def create_token(name, label):
+    """Issue an API token for user NAME and print it (it is shown only this once)."""
+    from .services import accounts
+
+    try:
+        with session_scope(current_app) as session:
+            token, text = accounts.create_token(session, accounts.find_user(session, name), label)
+            token_id = token.id
+    except TrackerError as error:
+        _fail(error)
+    click.echo(f"token {token_id} for {name} (store it now, it is not shown again):", err=True)
+    click.echo(text)
+
+
+@token_cli.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def revoke_token(token_id):
+    """Revoke token TOKEN_ID (see `token list`)."""
+    from .services import accounts
+
+    try:
+        with session_scope(current_app) as session:
+            accounts.revoke_token(session, token_id)
+    except TrackerError as error:
+        _fail(error)
+    click.echo(f"revoked token {token_id}")
+
+
+@token_cli.command("list")
+@click.argument("name")
+@with_appcontext
+def list_tokens(name):
+    """List the tokens of user NAME (never the token text)."""
+    from .services import accounts
+
+    try:
+        with session_scope(current_app) as session:
+            for token in accounts.find_user(session, name).tokens:
+                state = f"revoked {token.revoked_at:%Y-%m-%d %H:%MZ}" if token.revoked_at else "active"
+                click.echo(f"{token.id:5} {token.prefix}...  {token.name:30} {state}")
+    except TrackerError as error:
+        _fail(error)
+
+
+@click.command("demo")
+@with_appcontext
+def demo():
+    """Load the fictional Northmark-Eastland region and print logins and fresh API tokens."""
+    from .api.incidents import limits
+    from .services import demo as demo_data
+    from .timeutil import utcnow
+
+    _ensure_migrated(current_app)
+    with session_scope(current_app) as session:
+        tokens = demo_data.load(session, limits(), utcnow(), current_app.extensions["tracker.transports"])
+    lines = [f"{name:11} password {demo_data.PASSWORD.format(name):26} token {token}" for name, token in tokens.items()]
+    path = Path(current_app.instance_path) / "demo-credentials.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    click.echo("Demo region loaded (Northmark / Eastland). Logins and API tokens:")
+    click.echo("\n".join(lines))
+    click.echo(f"(also written to {path})")
+
+
+@click.command("sweep")
+@with_appcontext
+def sweep():
+    """Run one escalation sweep and one delivery pass now, then exit."""
+    from . import jobs
+
+    _ensure_migrated(current_app)
+    click.echo(f"escalated {jobs.sweep(current_app)} incidents, sent {jobs.deliver(current_app)} messages")
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler():
+    """Run the escalation and delivery jobs until stopped (run one or two per deployment)."""
+    from .scheduler import build_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _ensure_migrated(current_app)
+    app = current_app._get_current_object()
+    click.echo(
+        f"scheduler: sweep every {app.config['SWEEP_INTERVAL_SECONDS']} s, "
+        f"delivery every {app.config['DELIVERY_INTERVAL_SECONDS']} s on {_redact(app.config['DATABASE_URL'])}",
+        err=True,
+    )
+    try:
+        build_scheduler(app, blocking=True).start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("scheduler stopped", err=True)

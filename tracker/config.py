@@ -1,0 +1,62 @@
+"""Layered configuration: committed defaults, TRACKER_CONFIG file, TRACKER_* variables, test mapping."""
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+
+from flask import Flask
+
+DEFAULTS = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+POSITIVE = (
+    "SWEEP_INTERVAL_SECONDS",
+    "SWEEP_BATCH_SIZE",
+    "DELIVERY_INTERVAL_SECONDS",
+    "DELIVERY_BATCH_SIZE",
+    "DELIVERY_MAX_ATTEMPTS",
+    "DELIVERY_CLAIM_SECONDS",
+    "NARRATIVE_MAX_LENGTH",
+    "PAGE_SIZE_DEFAULT",
+    "PAGE_SIZE_MAX",
+)
+
+
+class ConfigError(RuntimeError):
+    """The configuration contradicts itself; raised at start-up, never later."""
+
+
+def load_config(app: Flask, overrides: dict | None) -> None:
+    """Fill app.config from every layer, then derive paths and check the result."""
+    app.config.from_file(str(DEFAULTS), load=tomllib.load, text=False)
+    extra = os.environ.get("TRACKER_CONFIG")
+    if extra:
+        if not Path(extra).is_file():
+            raise ConfigError(f"TRACKER_CONFIG names {extra!r}, which is not a file")
+        app.config.from_file(extra, load=tomllib.load, text=False)
+    app.config.from_prefixed_env("TRACKER")
+    if overrides:
+        app.config.update(overrides)
+    _derive(app)
+    _check(app.config)
+
+
+def _derive(app: Flask) -> None:
+    instance = Path(app.instance_path)
+    if not app.config["DATABASE_URL"]:
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'tracker.db'}"
+    if not app.config["OUTBOX_DIR"]:
+        app.config["OUTBOX_DIR"] = str(instance / "outbox")
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+
+
+def _check(config) -> None:
+    for key in POSITIVE:
+        value = config.get(key)
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(f"{key} must be a positive number, not {value!r}")
+    if config["PAGE_SIZE_DEFAULT"] > config["PAGE_SIZE_MAX"]:
+        raise ConfigError("PAGE_SIZE_DEFAULT must not exceed PAGE_SIZE_MAX")
+    if not str(config["DATABASE_URL"]).startswith(("sqlite", "postgresql")):
+        raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")

@@ -1,0 +1,80 @@
+"""Engine and sessions: built in init_app, one session per request, session_scope() for jobs."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask, current_app, g
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+EXTENSION = "tracker.db"
+
+
+def build_engine(url: str, **options) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys and BEGIN IMMEDIATE transactions."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **options)
+        _make_sqlite_serializable(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **options)
+
+
+def _make_sqlite_serializable(engine: Engine) -> None:
+    """Take SQLite's write lock at BEGIN so concurrent writers queue instead of failing.
+
+    This is the recipe from SQLAlchemy's pysqlite documentation ("Serializable isolation /
+    Savepoints / Transactional DDL"): pysqlite's own transaction handling is switched off.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def init_app(app: Flask) -> None:
+    """Bind an engine and a session factory to the app; close the request session at teardown."""
+    engine = build_engine(app.config["DATABASE_URL"])
+    factory = sessionmaker(engine, expire_on_commit=False)
+    app.extensions[EXTENSION] = factory
+    app.teardown_appcontext(_close_session)
+
+
+def engine_of(app: Flask) -> Engine:
+    return app.extensions[EXTENSION].kw["bind"]
+
+
+def get_session() -> Session:
+    """Return the request's session, opening it on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions[EXTENSION]()
+    return g.db_session
+
+
+def _close_session(_exc=None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+@contextmanager
+def session_scope(app: Flask) -> Iterator[Session]:
+    """Yield a session that commits on success and rolls back on error (jobs and CLI)."""
+    session = app.extensions[EXTENSION]()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

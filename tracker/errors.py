@@ -1,0 +1,42 @@
+"""The tracker's one exception hierarchy. No Flask here: the outer ring maps these to HTTP."""
+
+
+class TrackerError(Exception):
+    """Base of every domain error; carries a stable code and optional details."""
+
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class ValidationError(TrackerError):
+    code = "validation_error"
+    status = 422
+
+
+class Unauthorized(TrackerError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(TrackerError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(TrackerError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(TrackerError):
+    code = "conflict"
+    status = 409
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"

@@ -1,0 +1,52 @@
+"""The tracker's data model (SQLAlchemy 2.0 declarative). No Flask imports."""
+
+from .base import Base, UTCDateTime
+from .enums import (
+    CATEGORIES,
+    Domain,
+    EscalationRisk,
+    EventKind,
+    IncidentStatus,
+    NotificationKind,
+    NotificationStatus,
+    Precedence,
+    Role,
+    SafetyRisk,
+    all_categories,
+    categories_for,
+)
+from .incident import LIVE, Incident, Notification, TimelineEvent
+from .ladder import ContactChannel, EscalationPolicy, PolicyStep, RoutingRule, channel_members, step_channels
+from .people import ApiToken, User
+from .system import Counter, JobRun
+
+__all__ = [
+    "CATEGORIES",
+    "LIVE",
+    "ApiToken",
+    "Base",
+    "ContactChannel",
+    "Counter",
+    "Domain",
+    "EscalationPolicy",
+    "EscalationRisk",
+    "EventKind",
+    "Incident",
+    "IncidentStatus",
+    "JobRun",
+    "Notification",
+    "NotificationKind",
+    "NotificationStatus",
+    "PolicyStep",
+    "Precedence",
+    "Role",
+    "RoutingRule",
+    "SafetyRisk",
+    "TimelineEvent",
+    "UTCDateTime",
+    "User",
+    "all_categories",
+    "categories_for",
+    "channel_members",
+    "step_channels",
+]

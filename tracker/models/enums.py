@@ -1,0 +1,135 @@
+"""Enumerations and the category catalogue, from ../shared/DOMAIN.md."""
+
+import enum
+
+
+class Domain(enum.StrEnum):
+    AIR = "air"
+    MARITIME = "maritime"
+    LAND = "land"
+    CYBER_EM = "cyber_em"
+    SPACE = "space"
+    HYBRID = "hybrid"
+
+
+class Precedence(enum.StrEnum):
+    """Message precedence; the value is the prosign letter."""
+
+    FLASH = "Z"
+    IMMEDIATE = "O"
+    PRIORITY = "P"
+    ROUTINE = "R"
+
+    @property
+    def default_ack_seconds(self) -> int:
+        return {"Z": 600, "O": 1800, "P": 10800, "R": 21600}[self.value]
+
+    @property
+    def rank(self) -> int:
+        """0 for FLASH (most urgent) to 3 for ROUTINE."""
+        return "ZOPR".index(self.value)
+
+
+class SafetyRisk(enum.StrEnum):
+    """ICAO airprox risk classes (E is UK-only)."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+    E = "E"
+
+
+class EscalationRisk(enum.StrEnum):
+    NEAR_ROUTINE = "near_routine"
+    SERIOUS = "serious"
+    HIGH = "high"
+
+    @property
+    def level(self) -> int:
+        return ("near_routine", "serious", "high").index(self.value)
+
+
+class IncidentStatus(enum.StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    EXHAUSTED = "exhausted"
+    RESOLVED = "resolved"
+
+
+class Role(enum.StrEnum):
+    DUTY_OFFICER = "duty_officer"
+    LIAISON = "liaison"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class NotificationStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class NotificationKind(enum.StrEnum):
+    NOTIFIED = "notified"
+    ESCALATED = "escalated"
+    EXHAUSTED = "exhausted"
+
+
+class EventKind(enum.StrEnum):
+    FILED = "filed"
+    ROUTED = "routed"
+    NOTIFIED = "notified"
+    ESCALATED = "escalated"
+    ACKNOWLEDGED = "acknowledged"
+    COMMENTED = "commented"
+    RESOLVED = "resolved"
+    EXHAUSTED = "exhausted"
+
+
+UNUSUAL_ACTIVITY = "unusual_military_activity"
+
+CATEGORIES: dict[Domain, tuple[str, ...]] = {
+    Domain.AIR: (
+        "unsafe_intercept",
+        "uncooperative_flight",
+        "airspace_violation",
+        "simulated_attack",
+        "aerobatics_over_ship",
+        "object_dropped",
+    ),
+    Domain.MARITIME: (
+        "unsafe_manoeuvre",
+        "impeding_formation",
+        "weapon_aiming",
+        "searchlight_illumination",
+        "collision",
+        "harassment_of_non_military_ship",
+    ),
+    Domain.LAND: ("unintended_territory_entry", "stray_fire"),
+    Domain.CYBER_EM: ("laser", "jamming_c2_interference", "fire_control_lock_on"),
+    Domain.SPACE: (),
+    Domain.HYBRID: (
+        "gnss_jamming",
+        "disinformation",
+        "infrastructure_disruption",
+        "cyber_operation",
+    ),
+}
+
+
+def categories_for(domain: Domain) -> tuple[str, ...]:
+    """Return the categories allowed in a domain (unusual military activity is allowed in all)."""
+    return CATEGORIES[domain] + (UNUSUAL_ACTIVITY,)
+
+
+def all_categories() -> list[str]:
+    """Return every category in the catalogue, each once."""
+    seen: list[str] = []
+    for domain in Domain:
+        for category in categories_for(domain):
+            if category not in seen:
+                seen.append(category)
+    return seen

@@ -1,0 +1,208 @@
+"""The incident, its append-only timeline, and its outbox of notifications."""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..errors import InvalidTransition
+from ..timeutil import format_dtg, utcnow
+from .base import Base, enum_column
+from .enums import (
+    Domain,
+    EscalationRisk,
+    EventKind,
+    IncidentStatus,
+    NotificationKind,
+    NotificationStatus,
+    Precedence,
+    SafetyRisk,
+)
+from .ladder import ContactChannel
+from .people import User
+
+LIVE = (IncidentStatus.OPEN, IncidentStatus.EXHAUSTED)
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        # Due work is found through this index only, however many closed incidents there are.
+        Index(
+            "ix_incidents_due",
+            "next_escalation_at",
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    occurred_at: Mapped[datetime]
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reporting_unit: Mapped[str] = mapped_column(String(120))
+    domain: Mapped[Domain] = mapped_column(enum_column(Domain))
+    category: Mapped[str] = mapped_column(String(64))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    position_text: Mapped[str | None] = mapped_column(String(120))
+    sector: Mapped[str | None] = mapped_column(String(120))
+    cpa_horizontal_m: Mapped[int | None] = mapped_column(Integer)
+    cpa_vertical_ft: Mapped[int | None] = mapped_column(Integer)
+    platforms: Mapped[list] = mapped_column(JSON, default=list)
+    actions_taken: Mapped[str] = mapped_column(Text, default="")
+    precedence: Mapped[Precedence] = mapped_column(enum_column(Precedence))
+    safety_risk: Mapped[SafetyRisk | None] = mapped_column(enum_column(SafetyRisk))
+    escalation_risk: Mapped[EscalationRisk] = mapped_column(enum_column(EscalationRisk))
+    narrative: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[IncidentStatus] = mapped_column(enum_column(IncidentStatus), default=IncidentStatus.OPEN, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+    # The ladder is a snapshot of the policy taken at filing: editing the policy later
+    # never changes a running escalation.
+    ladder: Mapped[dict] = mapped_column(JSON)
+    routing_rule_id: Mapped[int | None] = mapped_column(ForeignKey("routing_rules.id", ondelete="SET NULL"))
+    policy_id: Mapped[int | None] = mapped_column(ForeignKey("escalation_policies.id", ondelete="SET NULL"))
+    current_step: Mapped[int] = mapped_column(Integer, default=1)
+    loop: Mapped[int] = mapped_column(Integer, default=0)
+    next_escalation_at: Mapped[datetime | None]
+
+    filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+    filed_by: Mapped[User | None] = relationship(foreign_keys=[filed_by_id])
+    acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
+    events: Mapped[list["TimelineEvent"]] = relationship(back_populates="incident", order_by="TimelineEvent.id")
+    notifications: Mapped[list["Notification"]] = relationship(back_populates="incident", order_by="Notification.id")
+
+    # Every ORM update checks and bumps the version; the engine's claims bump it too.
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def steps(self) -> list[dict]:
+        return self.ladder["steps"]
+
+    @property
+    def step(self) -> dict:
+        return self.steps[self.current_step - 1]
+
+    @property
+    def occurred_dtg(self) -> str:
+        return format_dtg(self.occurred_at)
+
+    @property
+    def filed_by_name(self) -> str | None:
+        return self.filed_by.username if self.filed_by else None
+
+    @property
+    def acknowledged_by_name(self) -> str | None:
+        return self.acknowledged_by.username if self.acknowledged_by else None
+
+    @property
+    def resolved_by_name(self) -> str | None:
+        return self.resolved_by.username if self.resolved_by else None
+
+    def ensure_can_acknowledge(self) -> None:
+        if self.status not in LIVE:
+            raise InvalidTransition(
+                f"{self.reference} is already {self.status.value}",
+                {"status": self.status.value, "acknowledged_at": self.acknowledged_at, "version": self.version},
+            )
+
+    def ensure_can_resolve(self) -> None:
+        if self.status is IncidentStatus.RESOLVED:
+            raise InvalidTransition(
+                f"{self.reference} is already resolved",
+                {"status": self.status.value, "resolved_at": self.resolved_at, "version": self.version},
+            )
+
+
+class TimelineEvent(Base):
+    """One line of the append-only record (updates and deletes are refused by the database)."""
+
+    __tablename__ = "timeline_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    kind: Mapped[EventKind] = mapped_column(enum_column(EventKind))
+    actor: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    incident: Mapped[Incident] = relationship(back_populates="events")
+
+
+class Notification(Base):
+    """An outbox row: one message to one channel (or supervisor) for one step and loop."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "step", "loop", "channel_id"),
+        Index(
+            "uq_notifications_user_message",
+            "incident_id",
+            "kind",
+            "user_id",
+            unique=True,
+            sqlite_where=text("user_id IS NOT NULL"),
+            postgresql_where=text("user_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_notifications_deliverable",
+            "next_attempt_at",
+            sqlite_where=text("status IN ('pending', 'sending')"),
+            postgresql_where=text("status IN ('pending', 'sending')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    kind: Mapped[NotificationKind] = mapped_column(enum_column(NotificationKind))
+    step: Mapped[int] = mapped_column(Integer)
+    loop: Mapped[int] = mapped_column(Integer)
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("contact_channels.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[NotificationStatus] = mapped_column(
+        enum_column(NotificationStatus), default=NotificationStatus.PENDING
+    )
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    incident: Mapped[Incident] = relationship(back_populates="notifications")
+    channel: Mapped[ContactChannel | None] = relationship()
+    user: Mapped[User | None] = relationship()
+
+    @property
+    def channel_name(self) -> str | None:
+        return self.channel.name if self.channel else None
+
+    @property
+    def user_name(self) -> str | None:
+        return self.user.username if self.user else None
+
+    @property
+    def recipient(self) -> str:
+        if self.channel is not None:
+            return self.channel.name
+        return self.user.username if self.user else "?"

@@ -1,0 +1,118 @@
+"""Lines of communication, escalation policies and the routing rules that choose them."""
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..timeutil import utcnow
+from .base import Base, enum_column
+from .enums import Domain, EscalationRisk, Precedence
+from .people import User
+
+channel_members = Table(
+    "channel_members",
+    Base.metadata,
+    Column("channel_id", ForeignKey("contact_channels.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+step_channels = Table(
+    "policy_step_channels",
+    Base.metadata,
+    Column("step_id", ForeignKey("policy_steps.id", ondelete="CASCADE"), primary_key=True),
+    Column("channel_id", ForeignKey("contact_channels.id", ondelete="RESTRICT"), primary_key=True),
+)
+
+
+class ContactChannel(Base):
+    """A line of communication: a desk, a hotline, a deconfliction line, a mailbox."""
+
+    __tablename__ = "contact_channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    level: Mapped[int] = mapped_column(Integer)
+    counterpart: Mapped[str] = mapped_column(String(120), default="")
+    transport: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    members: Mapped[list[User]] = relationship(secondary=channel_members, order_by=User.username)
+
+    @property
+    def member_names(self) -> list[str]:
+        return [u.username for u in self.members]
+
+
+class EscalationPolicy(Base):
+    __tablename__ = "escalation_policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    repeat: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    steps: Mapped[list["PolicyStep"]] = relationship(
+        back_populates="policy", order_by="PolicyStep.position", cascade="all, delete-orphan"
+    )
+
+
+class PolicyStep(Base):
+    __tablename__ = "policy_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("escalation_policies.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    # None: take the deadline from the incident's precedence (Z 600 s ... R 21600 s).
+    ack_seconds: Mapped[int | None] = mapped_column(Integer)
+
+    policy: Mapped[EscalationPolicy] = relationship(back_populates="steps")
+    channels: Mapped[list[ContactChannel]] = relationship(secondary=step_channels, order_by=ContactChannel.level)
+
+    @property
+    def channel_ids(self) -> list[int]:
+        return [c.id for c in self.channels]
+
+    @property
+    def channel_names(self) -> list[str]:
+        return [c.name for c in self.channels]
+
+    def ack_seconds_for(self, precedence: Precedence) -> int:
+        return self.ack_seconds if self.ack_seconds is not None else precedence.default_ack_seconds
+
+
+class RoutingRule(Base):
+    """An ordered rule; the first active rule whose every set criterion matches wins."""
+
+    __tablename__ = "routing_rules"
+    __table_args__ = (
+        Index(
+            "uq_routing_rules_one_default",
+            "is_default",
+            unique=True,
+            sqlite_where=text("is_default"),
+            postgresql_where=text("is_default"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    position: Mapped[int] = mapped_column(Integer, index=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    domain: Mapped[Domain | None] = mapped_column(enum_column(Domain))
+    category: Mapped[str | None] = mapped_column(String(64))
+    precedence: Mapped[Precedence | None] = mapped_column(enum_column(Precedence))
+    min_escalation_risk: Mapped[EscalationRisk | None] = mapped_column(enum_column(EscalationRisk))
+    sector: Mapped[str | None] = mapped_column(String(120))
+    policy_id: Mapped[int] = mapped_column(ForeignKey("escalation_policies.id"), index=True)
+
+    policy: Mapped[EscalationPolicy] = relationship()
+
+    @property
+    def policy_name(self) -> str:
+        return self.policy.name

@@ -1,0 +1,1 @@
+"""Use cases. Each takes a session (and collaborators) and never commits: the caller does."""

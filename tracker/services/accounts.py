@@ -1,0 +1,88 @@
+"""Users, argon2 password hashes and hashed bearer tokens."""
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import Conflict, NotFound, ValidationError
+from ..models import ApiToken, Role, User
+from ..timeutil import utcnow
+
+TOKEN_PREFIX = "trk_"
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_user(
+    session: Session, username: str, password: str, role: Role | str, full_name: str = "", email: str | None = None
+) -> User:
+    """Create an active user; usernames are unique and passwords at least 8 characters."""
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise ValidationError("username must be 1-64 characters", {"username": "invalid length"})
+    if len(password) < 8:
+        raise ValidationError("password must be at least 8 characters", {"password": "too short"})
+    try:
+        role = Role(role)
+    except ValueError:
+        raise ValidationError(f"unknown role {role!r}", {"role": [r.value for r in Role]}) from None
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise Conflict(f"user {username!r} exists")
+    user = User(username=username, password_hash=hash_password(password), role=role, full_name=full_name, email=email)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def find_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    return user
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
+    """Issue a token for user; returns the row and the token text, which is never stored."""
+    text = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user=user, name=name, token_hash=digest(text), prefix=text[:10])
+    session.add(token)
+    session.flush()
+    return token, text
+
+
+def revoke_token(session: Session, token_id: int, now: datetime | None = None) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"no token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = now or utcnow()
+    return token
+
+
+def user_for_token(session: Session, text: str) -> User | None:
+    """Return the active user owning an unrevoked token, or None."""
+    if not text.startswith(TOKEN_PREFIX):
+        return None
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(text)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    return token.user

@@ -1,0 +1,122 @@
+"""File an incident: validate, assign a reference, route, snapshot the ladder, queue step 1."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from ..errors import ValidationError
+from ..models import (
+    Domain,
+    EscalationRisk,
+    EventKind,
+    Incident,
+    IncidentStatus,
+    NotificationKind,
+    Precedence,
+    SafetyRisk,
+    User,
+    categories_for,
+)
+from ..timeutil import format_dtg
+from . import outbox, timeline
+from .references import next_reference
+from .routing import RouteQuery, choose_rule, snapshot_ladder
+
+
+@dataclass
+class IncidentDraft:
+    """What a duty officer reports, already parsed into types (the API or a form does that)."""
+
+    occurred_at: datetime
+    reporting_unit: str
+    domain: Domain
+    category: str
+    precedence: Precedence
+    escalation_risk: EscalationRisk
+    latitude: float | None = None
+    longitude: float | None = None
+    position_text: str | None = None
+    sector: str | None = None
+    safety_risk: SafetyRisk | None = None
+    narrative: str = ""
+    actions_taken: str = ""
+    cpa_horizontal_m: int | None = None
+    cpa_vertical_ft: int | None = None
+    platforms: list[dict] = field(default_factory=list)
+
+    def route_query(self) -> RouteQuery:
+        return RouteQuery(self.domain, self.category, self.precedence, self.escalation_risk, self.sector)
+
+
+@dataclass(frozen=True)
+class FilingLimits:
+    narrative_max_length: int
+    max_future_skew_seconds: int
+    reference_prefix: str = "INC"
+
+
+def check_draft(draft: IncidentDraft, limits: FilingLimits, now: datetime) -> None:
+    """Raise ValidationError listing every rule of the catalogue or limits the draft breaks."""
+    problems: dict[str, str] = {}
+    if draft.category not in categories_for(draft.domain):
+        problems["category"] = (
+            f"{draft.category!r} is not a category of domain {draft.domain.value!r}; "
+            f"allowed: {', '.join(categories_for(draft.domain))}"
+        )
+    if draft.occurred_at > now + timedelta(seconds=limits.max_future_skew_seconds):
+        problems["occurred_at"] = f"{draft.occurred_at.isoformat()} is in the future"
+    if len(draft.narrative) > limits.narrative_max_length:
+        problems["narrative"] = f"longer than {limits.narrative_max_length} characters"
+    if (draft.latitude is None) != (draft.longitude is None):
+        problems["latitude" if draft.latitude is None else "longitude"] = "give latitude and longitude together"
+    if not draft.reporting_unit.strip():
+        problems["reporting_unit"] = "must not be blank"
+    if problems:
+        raise ValidationError("the incident report is not valid", problems)
+
+
+def file_incident(session: Session, draft: IncidentDraft, actor: User, limits: FilingLimits, now: datetime) -> Incident:
+    """Store a new incident routed to its policy, with step 1 queued, in the caller's transaction."""
+    check_draft(draft, limits, now)
+    rule = choose_rule(session, draft.route_query())
+    ladder = snapshot_ladder(rule, draft.precedence)
+    incident = Incident(
+        reference=next_reference(session, limits.reference_prefix, now.year),
+        reported_at=now,
+        status=IncidentStatus.OPEN,
+        ladder=ladder,
+        routing_rule_id=rule.id,
+        policy_id=rule.policy_id,
+        current_step=1,
+        loop=0,
+        filed_by=actor,
+        **{k: v for k, v in vars(draft).items()},
+    )
+    session.add(incident)
+    channels = outbox.enter_step(session, incident, NotificationKind.NOTIFIED, now)
+    timeline.record(
+        session,
+        incident,
+        EventKind.FILED,
+        actor.username,
+        now,
+        occurred_at=draft.occurred_at,
+        occurred_dtg=format_dtg(draft.occurred_at),
+        precedence=draft.precedence.value,
+        category=draft.category,
+    )
+    timeline.record(
+        session,
+        incident,
+        EventKind.ROUTED,
+        "router",
+        now,
+        rule=rule.name,
+        policy=ladder["policy_name"],
+        steps=len(ladder["steps"]),
+        channels=[c.name for c in channels],
+        next_escalation_at=incident.next_escalation_at,
+    )
+    session.flush()
+    return incident

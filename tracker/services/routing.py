@@ -1,0 +1,74 @@
+"""Choose an escalation policy by ordered routing rules, and snapshot its ladder."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import Conflict
+from ..models import Domain, EscalationRisk, Precedence, RoutingRule
+
+
+@dataclass(frozen=True)
+class RouteQuery:
+    """The attributes of an incident that routing looks at."""
+
+    domain: Domain
+    category: str
+    precedence: Precedence
+    escalation_risk: EscalationRisk
+    sector: str | None = None
+
+
+def matches(rule: RoutingRule, query: RouteQuery) -> bool:
+    """Return True when every criterion the rule sets holds for the query (unset = any)."""
+    if rule.is_default:
+        return True
+    if rule.domain is not None and rule.domain != query.domain:
+        return False
+    if rule.category is not None and rule.category != query.category:
+        return False
+    if rule.precedence is not None and rule.precedence != query.precedence:
+        return False
+    if rule.min_escalation_risk is not None and query.escalation_risk.level < rule.min_escalation_risk.level:
+        return False
+    if rule.sector is not None and (query.sector or "").casefold() != rule.sector.casefold():
+        return False
+    return True
+
+
+def ordered_rules(session: Session) -> list[RoutingRule]:
+    """Return active rules in evaluation order: by position, the default rule always last."""
+    rules = session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True))).all()
+    return sorted(rules, key=lambda r: (r.is_default, r.position, r.id))
+
+
+def choose_rule(session: Session, query: RouteQuery) -> RoutingRule:
+    """Return the first matching rule; without a default rule the tracker cannot route."""
+    for rule in ordered_rules(session):
+        if matches(rule, query):
+            return rule
+    raise Conflict(
+        "routing is not configured: no default routing rule exists",
+        {"hint": "an admin must create a routing rule with is_default=true"},
+    )
+
+
+def snapshot_ladder(rule: RoutingRule, precedence: Precedence) -> dict:
+    """Copy the rule's policy into a plain dict, so later policy edits cannot touch it."""
+    policy = rule.policy
+    return {
+        "rule_id": rule.id,
+        "rule_name": rule.name,
+        "policy_id": policy.id,
+        "policy_name": policy.name,
+        "repeat": policy.repeat,
+        "steps": [
+            {
+                "number": index,
+                "ack_seconds": step.ack_seconds_for(precedence),
+                "channels": [{"id": c.id, "name": c.name, "level": c.level} for c in step.channels if c.active],
+            }
+            for index, step in enumerate(policy.steps, start=1)
+        ],
+    }

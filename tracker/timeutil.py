@@ -1,0 +1,71 @@
+"""UTC time helpers and military date-time groups (DTG, DDHHMMZMONYY). Pure functions."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DTG = re.compile(r"^(\d{2})(\d{2})(\d{2})([A-IK-Z])([A-Z]{3})(\d{2})$")
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def zone_offset(letter: str) -> timedelta:
+    """Return the UTC offset of a military time-zone letter (Z=0, A-M east without J, N-Y west)."""
+    if letter == "Z":
+        return timedelta(0)
+    if "A" <= letter <= "I":
+        return timedelta(hours=ord(letter) - ord("A") + 1)
+    if "K" <= letter <= "M":
+        return timedelta(hours=ord(letter) - ord("K") + 10)
+    if "N" <= letter <= "Y":
+        return -timedelta(hours=ord(letter) - ord("N") + 1)
+    raise ValueError(f"unknown time-zone letter {letter!r}")
+
+
+def parse_dtg(text: str) -> datetime:
+    """Parse a date-time group such as 061620ZDEC17 into an aware UTC datetime."""
+    match = _DTG.match(text.strip().upper().replace(" ", ""))
+    if not match:
+        raise ValueError("not a date-time group (expected DDHHMMZMONYY, e.g. 061620ZDEC17)")
+    day, hour, minute, zone, month, year = match.groups()
+    if month not in MONTHS:
+        raise ValueError(f"unknown month {month!r} in date-time group")
+    if int(hour) > 23:
+        raise ValueError("hour must be 00-23 (midnight is 0000, never 2400)")
+    try:
+        local = datetime(2000 + int(year), MONTHS.index(month) + 1, int(day), int(hour), int(minute))
+    except ValueError as exc:
+        raise ValueError(f"impossible date-time group: {exc}") from None
+    return (local - zone_offset(zone)).replace(tzinfo=UTC)
+
+
+def format_dtg(moment: datetime) -> str:
+    """Format an aware datetime as a Zulu date-time group, e.g. 061620ZDEC17."""
+    z = moment.astimezone(UTC)
+    return f"{z:%d%H%M}Z{MONTHS[z.month - 1]}{z:%y}"
+
+
+def parse_moment(text: str) -> datetime:
+    """Parse ISO 8601 with an explicit zone, or a DTG; return an aware UTC datetime."""
+    text = text.strip()
+    if _DTG.match(text.upper().replace(" ", "")):
+        return parse_dtg(text)
+    try:
+        moment = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise ValueError(
+            "expected ISO 8601 with a zone (2026-11-27T14:05:00Z) or a date-time group (271405ZNOV26)"
+        ) from None
+    if moment.tzinfo is None:
+        raise ValueError("ISO 8601 time needs a zone (Z or +hh:mm); local times are ambiguous")
+    return moment.astimezone(UTC)
+
+
+def isoformat(moment: datetime | None) -> str | None:
+    """Format an aware datetime as ISO 8601 in UTC with a Z."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
