@@ -89,11 +89,13 @@ def _require_json_body():
             raise HTTPError(415, f"send the body as application/json, not {request.mimetype or 'no type'}")
 
 
+bp.before_request(_require_json_body)
+
+
 def init_app(app: APIFlask) -> None:
     """Register the API blueprint and the one error envelope."""
     from . import docs, incidents, ladder, system  # noqa: F401  (routes register on import)
 
-    bp.before_request(_require_json_body)
     app.register_blueprint(bp)
     app.error_processor(_process_http_error)
     app.register_error_handler(TrackerError, _domain_error)

@@ -1,0 +1,53 @@
+"""Filing through the JSON API: validation, routing, the snapshot, step 1 queued."""
+
+from sqlalchemy import select
+
+from tests.support import file_incident, incident_payload
+from tracker.db import session_scope
+from tracker.models import Incident, Notification, TimelineEvent
+
+
+def test_filed_incident_is_routed_and_step_one_is_queued(client, world):
+    body = file_incident(client, world)
+    assert body["reference"].startswith("INC-20")
+    assert body["status"] == "open" and body["current_step"] == 1
+    assert body["ladder"]["rule_name"] == "Default"
+    assert [s["channels"][0]["name"] for s in body["ladder"]["steps"]] == ["L1", "L2"]
+    assert [(n["channel"], n["step"], n["status"]) for n in body["notifications"]] == [("L1", 1, "pending")]
+    assert [e["kind"] for e in body["timeline"]] == ["filed", "routed"]
+    assert body["next_escalation_at"].endswith("Z")
+
+
+def test_dtg_is_accepted_and_shown_back(client, world):
+    body = file_incident(client, world, occurred_at="061620ZDEC25")
+    assert body["occurred_at"] == "2025-12-06T16:20:00Z"
+    assert body["occurred_dtg"] == "061620ZDEC25"
+
+
+def test_references_count_up(client, world):
+    first = file_incident(client, world)["reference"]
+    second = file_incident(client, world)["reference"]
+    assert int(second[-5:]) == int(first[-5:]) + 1
+
+
+def test_location_header_points_at_the_incident(client, world):
+    response = client.post("/api/v1/incidents", json=incident_payload(), headers=world.auth("duty"))
+    assert response.status_code == 201
+    again = client.get(response.headers["Location"], headers=world.auth("liaison"))
+    assert again.status_code == 200 and again.get_json()["reference"] == response.get_json()["reference"]
+
+
+def test_routing_preview_stores_nothing(client, world, app):
+    response = client.post(
+        "/api/v1/routes/preview",
+        json={"domain": "air", "category": "unsafe_intercept", "precedence": "Z", "escalation_risk": "high"},
+        headers=world.auth("duty"),
+    )
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["rule"]["name"] == "Default" and body["policy"]["name"] == "Test ladder"
+    assert body["ladder"]["steps"][0]["ack_seconds"] == 600
+    with session_scope(app) as session:
+        assert session.scalars(select(Incident)).all() == []
+        assert session.scalars(select(Notification)).all() == []
+        assert session.scalars(select(TimelineEvent)).all() == []

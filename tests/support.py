@@ -1,0 +1,98 @@
+"""Helpers the tests share: a small world of users, channels and policies, and API calls."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tracker.db import session_scope
+from tracker.models import Role
+from tracker.services import accounts, ladder
+
+ROLES = {
+    "duty": Role.DUTY_OFFICER,
+    "liaison": Role.LIAISON,
+    "outsider": Role.LIAISON,
+    "supervisor": Role.SUPERVISOR,
+    "admin": Role.ADMIN,
+    "revoked": Role.DUTY_OFFICER,
+}
+
+
+@dataclass
+class World:
+    tokens: dict[str, str] = field(default_factory=dict)
+    channels: dict[str, int] = field(default_factory=dict)
+    policy_id: int = 0
+    default_rule_id: int = 0
+
+    def auth(self, who: str) -> dict:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+def build_world(app, steps=(("L1",), ("L2",)), ack_seconds=600, repeat=0) -> World:
+    """Create users of every role (tokens in world.tokens), channels L1-L3 plus an 'Other desk'
+    the outsider belongs to, a policy with the given steps, and the default rule."""
+    world = World()
+    transports = app.extensions["tracker.transports"]
+    with session_scope(app) as session:
+        users = {}
+        for name, role in ROLES.items():
+            users[name] = accounts.create_user(session, name, f"{name}-password", role, email=f"{name}@test.example")
+            token, text = accounts.create_token(session, users[name], "test")
+            world.tokens[name] = text
+            if name == "revoked":
+                accounts.revoke_token(session, token.id)
+        for level, name in enumerate(("L1", "L2", "L3"), start=1):
+            channel = ladder.save_channel(
+                session,
+                {"name": name, "level": level, "transport": "outbox", "address": f"{name.lower()}@test.example",
+                 "members": ["liaison"]},
+                transports,
+            )
+            world.channels[name] = channel.id
+        other = ladder.save_channel(
+            session,
+            {"name": "Other desk", "level": 3, "transport": "outbox", "address": "other@test.example",
+             "members": ["outsider"]},
+            transports,
+        )
+        world.channels["Other desk"] = other.id
+        policy = ladder.save_policy(session, {
+            "name": "Test ladder", "repeat": repeat,
+            "steps": [{"channel_ids": [world.channels[c] for c in step], "ack_seconds": ack_seconds} for step in steps],
+        })
+        world.policy_id = policy.id
+        rule = ladder.save_rule(session, {"name": "Default", "is_default": True, "policy_id": policy.id})
+        world.default_rule_id = rule.id
+    return world
+
+
+def incident_payload(**overrides) -> dict:
+    """A valid filing body (about 500 bytes); override any field."""
+    body = {
+        "occurred_at": "2026-11-27T09:15:00Z",
+        "reporting_unit": "2nd Air Defence Squadron",
+        "domain": "air",
+        "category": "unsafe_intercept",
+        "precedence": "O",
+        "escalation_risk": "serious",
+        "safety_risk": "B",
+        "latitude": 54.412,
+        "longitude": 22.871,
+        "position_text": "54 24 43N 022 52 16E",
+        "sector": "North",
+        "narrative": "Fighter closed to 30 m of our maritime patrol aircraft in international airspace.",
+        "platforms": [{"kind": "fighter aircraft", "nationality": "Eastland", "transponder_on": False}],
+    }
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+def file_incident(client, world: World, who: str = "duty", **overrides) -> dict:
+    response = client.post("/api/v1/incidents", json=incident_payload(**overrides), headers=world.auth(who))
+    assert response.status_code == 201, f"filing failed: {response.status_code} {response.get_json()}"
+    return response.get_json()
+
+
+def outbox_files(app) -> list[Path]:
+    directory = Path(app.config["OUTBOX_DIR"])
+    return sorted(directory.glob("*.eml")) if directory.exists() else []
