@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ..channels import DeliveryError, Message
 from ..models import EventKind, Notification, NotificationStatus
 from . import timeline
+from .claims import claimable
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,9 @@ def claim_messages(session: Session, now: datetime, limit: int, policy: RetryPol
         and_(Notification.status == NotificationStatus.SENDING, Notification.claimed_until <= now),
     )
     candidates = select(Notification.id).where(deliverable).order_by(Notification.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
     claim = (
         update(Notification)
-        .where(Notification.id.in_(candidates.scalar_subquery()), deliverable)
+        .where(Notification.id.in_(claimable(session, candidates).scalar_subquery()), deliverable)
         .values(
             status=NotificationStatus.SENDING,
             attempts=Notification.attempts + 1,

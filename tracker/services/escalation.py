@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from ..models import EventKind, Incident, IncidentStatus, NotificationKind
 from . import outbox, timeline
+from .claims import claimable
 
 ACTOR = "scheduler"
 
@@ -26,12 +27,10 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
         .order_by(Incident.next_escalation_at, Incident.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
     claim = (
         update(Incident)
         .where(
-            Incident.id.in_(due.scalar_subquery()),
+            Incident.id.in_(claimable(session, due).scalar_subquery()),
             Incident.status == IncidentStatus.OPEN,
             Incident.next_escalation_at <= now,
         )

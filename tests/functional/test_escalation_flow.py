@@ -1,0 +1,81 @@
+"""With the real scheduler running: an unacknowledged incident climbs its ladder to exhausted;
+an acknowledgement stops it. The timeline and the outbox files must tell the same story."""
+
+import time
+
+import pytest
+
+from tests.support import build_world, file_incident, outbox_files
+from tracker.scheduler import build_scheduler
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def running_scheduler(app):
+    scheduler = build_scheduler(app, blocking=False)
+    scheduler.start()
+    yield scheduler
+    scheduler.shutdown(wait=True)
+
+
+def wait_for(client, world, reference, predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    body = None
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("supervisor")).get_json()
+        if predicate(body):
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s; last state: {body}")
+
+
+def all_sent(body):
+    return body["notifications"] and all(n["status"] == "sent" for n in body["notifications"])
+
+
+def test_unacknowledged_incident_escalates_to_step_two_then_exhausted(app, client, running_scheduler):
+    world = build_world(app, steps=(("L1",), ("L2",)), ack_seconds=1, repeat=0)
+    reference = file_incident(client, world)["reference"]
+
+    at_step_two = wait_for(client, world, reference, lambda b: b["current_step"] == 2)
+    assert at_step_two["status"] == "open"
+
+    body = wait_for(client, world, reference, lambda b: b["status"] == "exhausted" and all_sent(b))
+    kinds = [e["kind"] for e in body["timeline"] if e["kind"] != "notified"]
+    assert kinds == ["filed", "routed", "escalated", "exhausted"], body["timeline"]
+    escalated = next(e for e in body["timeline"] if e["kind"] == "escalated")
+    assert escalated["details"]["from_step"] == 1 and escalated["details"]["step"] == 2
+    assert escalated["details"]["channels"] == ["L2"]
+    assert body["next_escalation_at"] is None
+
+    messages = [(n["kind"], n["step"], n["channel"] or n["user"]) for n in body["notifications"]]
+    assert messages == [("notified", 1, "L1"), ("escalated", 2, "L2"), ("exhausted", 2, "supervisor")]
+    notified = [e["details"]["recipient"] for e in body["timeline"] if e["kind"] == "notified"]
+    assert sorted(notified) == ["L1", "L2", "supervisor"]
+
+    files = outbox_files(app)
+    assert len(files) == 3, [f.name for f in files]
+    texts = [f.read_text() for f in files]
+    assert "To: L1 <l1@test.example>" in texts[0] and "New incident" in texts[0]
+    assert "To: L2 <l2@test.example>" in texts[1] and "ESCALATED" in texts[1]
+    assert "To: supervisor <supervisor@test.example>" in texts[2] and "EXHAUSTED" in texts[2]
+    assert all(reference in t for t in texts)
+
+
+def test_acknowledgement_stops_the_escalation(app, client, running_scheduler):
+    world = build_world(app, steps=(("L1",), ("L2",)), ack_seconds=2, repeat=3)
+    reference = file_incident(client, world)["reference"]
+    wait_for(client, world, reference, all_sent)
+
+    response = client.post(f"/api/v1/incidents/{reference}/acknowledge", json={"note": "on it"},
+                           headers=world.auth("liaison"))
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == "acknowledged"
+
+    time.sleep(4.5)  # more than two ack windows: it would have escalated twice by now
+    body = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("supervisor")).get_json()
+    assert body["status"] == "acknowledged" and body["current_step"] == 1, body
+    assert [e["kind"] for e in body["timeline"]] == ["filed", "routed", "notified", "acknowledged"]
+    assert len(body["notifications"]) == 1 and len(outbox_files(app)) == 1
+    assert body["acknowledged_by"] == "liaison"

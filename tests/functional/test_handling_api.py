@@ -1,0 +1,120 @@
+"""Acknowledge, comment and resolve through the API, with the roles that may do each."""
+
+import pytest
+
+from tests.support import file_incident
+
+
+def post(client, world, who, reference, action, body=None):
+    return client.post(f"/api/v1/incidents/{reference}/{action}", json=body or {}, headers=world.auth(who))
+
+
+@pytest.mark.parametrize("who", ["liaison", "supervisor", "admin"])
+def test_member_supervisor_and_admin_may_acknowledge(client, world, who):
+    reference = file_incident(client, world)["reference"]
+    response = post(client, world, who, reference, "acknowledge", {"note": "calling the other side"})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "acknowledged" and body["acknowledged_by"] == who
+    assert body["next_escalation_at"] is None
+    assert [n["status"] for n in body["notifications"]] == ["cancelled"]
+    event = body["timeline"][-1]
+    assert event["kind"] == "acknowledged" and event["actor"] == who
+    assert event["details"]["note"] == "calling the other side" and event["details"]["step"] == 1
+
+
+@pytest.mark.parametrize("who", ["outsider", "duty"])
+def test_non_member_and_duty_officer_may_not_acknowledge(client, world, who):
+    reference = file_incident(client, world)["reference"]
+    response = post(client, world, who, reference, "acknowledge")
+    assert response.status_code == 403, response.get_json()
+    assert response.get_json()["error"]["code"] == "forbidden"
+    state = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("duty")).get_json()
+    assert state["status"] == "open" and state["acknowledged_at"] is None
+
+
+def test_second_acknowledgement_is_a_conflict_with_the_current_state(client, world):
+    reference = file_incident(client, world)["reference"]
+    assert post(client, world, "liaison", reference, "acknowledge").status_code == 200
+    response = post(client, world, "supervisor", reference, "acknowledge")
+    assert response.status_code == 409, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_transition"
+    assert error["details"]["status"] == "acknowledged" and error["details"]["acknowledged_at"].endswith("Z")
+
+
+def test_acknowledge_without_a_body(client, world):
+    reference = file_incident(client, world)["reference"]
+    response = client.post(f"/api/v1/incidents/{reference}/acknowledge", headers=world.auth("liaison"))
+    assert response.status_code == 200, response.get_json()
+
+
+def test_reference_is_case_insensitive(client, world):
+    reference = file_incident(client, world)["reference"]
+    response = client.get(f"/api/v1/incidents/{reference.lower()}", headers=world.auth("duty"))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("who", ["duty", "liaison", "outsider", "supervisor", "admin"])
+def test_every_role_may_comment(client, world, who):
+    reference = file_incident(client, world)["reference"]
+    response = post(client, world, who, reference, "comments", {"text": "Radar track attached."})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["kind"] == "commented" and response.get_json()["actor"] == who
+    timeline = client.get(f"/api/v1/incidents/{reference}", headers=world.auth(who)).get_json()["timeline"]
+    assert timeline[-1]["details"]["text"] == "Radar track attached."
+
+
+def test_resolve_closes_the_loop_and_cancels_pending_messages(client, world):
+    reference = file_incident(client, world)["reference"]
+    response = post(client, world, "liaison", reference, "resolve", {"resolution": "Other side apologised."})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "resolved" and body["resolved_by"] == "liaison"
+    assert body["resolution"] == "Other side apologised." and body["next_escalation_at"] is None
+    assert [n["status"] for n in body["notifications"]] == ["cancelled"]
+    again = post(client, world, "supervisor", reference, "resolve", {"resolution": "again"})
+    assert again.status_code == 409 and again.get_json()["error"]["details"]["status"] == "resolved"
+    late_ack = post(client, world, "supervisor", reference, "acknowledge")
+    assert late_ack.status_code == 409
+
+
+@pytest.mark.parametrize("who", ["duty", "outsider"])
+def test_duty_officer_and_non_member_may_not_resolve(client, world, who):
+    reference = file_incident(client, world)["reference"]
+    response = post(client, world, who, reference, "resolve", {"resolution": "done"})
+    assert response.status_code == 403, response.get_json()
+
+
+def test_list_filters_and_pages(client, world):
+    for precedence in ("Z", "O", "O", "R"):
+        file_incident(client, world, precedence=precedence)
+    flash = file_incident(client, world, precedence="Z", domain="maritime", category="collision")
+    post(client, world, "liaison", flash["reference"], "acknowledge")
+
+    def listing(query):
+        response = client.get(f"/api/v1/incidents?{query}", headers=world.auth("duty"))
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    assert listing("")["total"] == 5
+    assert listing("precedence=O")["total"] == 2
+    assert listing("precedence=Z&precedence=R")["total"] == 3
+    assert [i["reference"] for i in listing("status=acknowledged")["items"]] == [flash["reference"]]
+    assert listing("domain=maritime&category=collision")["total"] == 1
+    assert listing("since=2026-11-27T09:00:00Z&until=271000ZNOV26")["total"] == 5
+    assert listing("since=2026-11-28T00:00:00Z")["total"] == 0
+    page = listing("per_page=2&page=3")
+    assert (page["page"], page["per_page"], page["total"], len(page["items"])) == (3, 2, 5, 1)
+    newest_first = [i["reference"] for i in listing("per_page=5")["items"]]
+    assert newest_first == sorted(newest_first, reverse=True)
+
+
+def test_health_reports_database_and_stale_sweep(client, app):
+    body = client.get("/api/v1/health").get_json()
+    assert body["database"] == "ok" and body["sweep"] == "never ran" and body["status"] == "degraded"
+    from tracker import jobs
+
+    jobs.sweep(app)
+    body = client.get("/api/v1/health").get_json()
+    assert body["sweep"] == "ok" and body["status"] == "ok" and body["last_sweep_at"].endswith("Z")

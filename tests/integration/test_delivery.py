@@ -1,0 +1,103 @@
+"""The delivery job with the embedded outbox transport: files, retries, crash recovery."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tests.support import file_incident, outbox_files
+from tracker import jobs
+from tracker.channels import DeliveryError
+from tracker.db import session_scope
+from tracker.models import EventKind, Notification, NotificationStatus, TimelineEvent
+from tracker.services import delivery
+from tracker.timeutil import utcnow
+
+POLICY = delivery.RetryPolicy(max_attempts=3, base_seconds=10, claim_seconds=60)
+
+
+def notifications(app):
+    with session_scope(app) as session:
+        return session.scalars(select(Notification).order_by(Notification.id)).all()
+
+
+def test_delivery_writes_one_file_per_message_and_records_it(app, client, world):
+    reference = file_incident(client, world)["reference"]
+    assert jobs.deliver(app) == 1
+    assert jobs.deliver(app) == 0, "a sent message is never sent again"
+    [row] = notifications(app)
+    assert row.status is NotificationStatus.SENT and row.attempts == 1 and row.sent_at is not None
+    [path] = outbox_files(app)
+    assert path.name == f"{reference}-{row.id:07d}.eml"
+    text = path.read_text()
+    assert f"Subject: IMMEDIATE {reference}" in text and "X-Tracker-Notification: " in text
+    with session_scope(app) as session:
+        [event] = session.scalars(select(TimelineEvent).where(TimelineEvent.kind == EventKind.NOTIFIED)).all()
+        assert event.details["recipient"] == "L1" and event.details["transport"] == "outbox"
+
+
+def test_a_claim_lapsed_by_a_crash_is_sent_again_into_the_same_file(app, client, world):
+    file_incident(client, world)
+    now = utcnow()
+    with session_scope(app) as session:
+        [claimed] = delivery.claim_messages(session, now, 10, POLICY)
+    # The process "dies" here: the message was never recorded as sent.
+    with session_scope(app) as session:
+        assert delivery.claim_messages(session, now + timedelta(seconds=30), 10, POLICY) == [], "claim still held"
+    with session_scope(app) as session:
+        [again] = delivery.claim_messages(session, now + timedelta(seconds=61), 10, POLICY)
+    assert again.message.notification_id == claimed.message.notification_id
+    transport = app.extensions["tracker.transports"]["outbox"]
+    transport.send(again.message)
+    transport.send(again.message)
+    with session_scope(app) as session:
+        assert delivery.record_sent(session, again.message.notification_id, "outbox", utcnow())
+    with session_scope(app) as session:
+        assert not delivery.record_sent(session, again.message.notification_id, "outbox", utcnow())
+    assert len(outbox_files(app)) == 1
+    [row] = notifications(app)
+    assert row.attempts == 2 and row.status is NotificationStatus.SENT
+
+
+def test_transient_failures_back_off_then_fail(app, client, world):
+    file_incident(client, world)
+    now = utcnow()
+    for attempt in range(1, 4):
+        with session_scope(app) as session:
+            [claimed] = delivery.claim_messages(session, now, 10, POLICY)
+        with session_scope(app) as session:
+            status = delivery.record_failure(
+                session, claimed.message.notification_id, DeliveryError("connection refused"), now, POLICY
+            )
+        [row] = notifications(app)
+        if attempt < 3:
+            assert status is NotificationStatus.PENDING
+            delay = (row.next_attempt_at - now).total_seconds()
+            expected = 10 * 2 ** (attempt - 1)
+            assert 0.8 * expected <= delay <= 1.2 * expected, (attempt, delay)
+            now = row.next_attempt_at
+        else:
+            assert status is NotificationStatus.FAILED and row.last_error == "connection refused"
+    with session_scope(app) as session:
+        assert delivery.claim_messages(session, now + timedelta(days=1), 10, POLICY) == []
+
+
+def test_a_permanent_failure_is_not_retried(app, client, world):
+    file_incident(client, world)
+    with session_scope(app) as session:
+        [claimed] = delivery.claim_messages(session, utcnow(), 10, POLICY)
+    with session_scope(app) as session:
+        status = delivery.record_failure(
+            session, claimed.message.notification_id, DeliveryError("550 no such mailbox", transient=False),
+            utcnow(), POLICY,
+        )
+    assert status is NotificationStatus.FAILED
+
+
+def test_an_unwritable_outbox_is_recorded_as_a_failed_attempt(app, client, world, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    app.extensions["tracker.transports"]["outbox"].directory = blocker / "outbox"
+    file_incident(client, world)
+    assert jobs.deliver(app) == 0
+    [row] = notifications(app)
+    assert row.status is NotificationStatus.PENDING and row.attempts == 1 and "cannot write" in row.last_error

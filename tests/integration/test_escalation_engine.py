@@ -1,0 +1,99 @@
+"""The sweep against a real database: steps, repeats, exhaustion, skipped channels, claims."""
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from tests.support import build_world, file_incident
+from tracker.db import session_scope
+from tracker.models import ContactChannel, EventKind, Incident, Notification, TimelineEvent
+from tracker.services import escalation
+
+
+def sweep_at(app, moment, limit=100):
+    with session_scope(app) as session:
+        return escalation.sweep_batch(session, moment, limit, "test")
+
+
+def state(app, reference):
+    with session_scope(app) as session:
+        incident = session.scalar(select(Incident).where(Incident.reference == reference))
+        messages = [(n.kind.value, n.step, n.loop, n.recipient) for n in incident.notifications]
+        events = [e.kind for e in incident.events]
+        return incident, messages, events
+
+
+def test_nothing_escalates_before_its_deadline(app, client):
+    world = build_world(app, ack_seconds=600)
+    reference = file_incident(client, world)["reference"]
+    incident, _, _ = state(app, reference)
+    assert sweep_at(app, incident.next_escalation_at - timedelta(seconds=1)) == 0
+    assert sweep_at(app, incident.next_escalation_at) == 1
+    assert state(app, reference)[0].current_step == 2
+
+
+def test_last_step_repeats_then_exhausts_and_tells_every_supervisor(app, client):
+    world = build_world(app, steps=(("L1",), ("L2", "L3")), ack_seconds=60, repeat=2)
+    reference = file_incident(client, world)["reference"]
+    moment = state(app, reference)[0].next_escalation_at
+    for expected in [(2, 0), (2, 1), (2, 2)]:
+        assert sweep_at(app, moment) == 1
+        incident = state(app, reference)[0]
+        assert (incident.current_step, incident.loop) == expected
+        assert incident.next_escalation_at == moment + timedelta(seconds=60)
+        moment = incident.next_escalation_at
+    assert sweep_at(app, moment) == 1
+    incident, messages, events = state(app, reference)
+    assert incident.status.value == "exhausted" and incident.next_escalation_at is None
+    assert messages == [
+        ("notified", 1, 0, "L1"),
+        ("escalated", 2, 0, "L2"), ("escalated", 2, 0, "L3"),
+        ("escalated", 2, 1, "L2"), ("escalated", 2, 1, "L3"),
+        ("escalated", 2, 2, "L2"), ("escalated", 2, 2, "L3"),
+        ("exhausted", 2, 2, "supervisor"),
+    ]
+    assert events.count(EventKind.ESCALATED) == 3 and events[-1] is EventKind.EXHAUSTED
+    assert sweep_at(app, moment + timedelta(days=1)) == 0, "an exhausted incident is never swept again"
+
+
+def test_a_step_without_an_active_channel_does_not_wait_out_its_timer(app, client):
+    world = build_world(app, steps=(("L1",), ("L2",), ("L3",)), ack_seconds=600)
+    reference = file_incident(client, world)["reference"]
+    with session_scope(app) as session:  # the line goes down after the incident was routed
+        session.get(ContactChannel, world.channels["L2"]).active = False
+    first_deadline = state(app, reference)[0].next_escalation_at
+    assert sweep_at(app, first_deadline) == 1
+    incident, messages, _ = state(app, reference)
+    assert incident.current_step == 2 and incident.next_escalation_at == first_deadline, "due at once"
+    assert sweep_at(app, first_deadline) == 1
+    incident, messages, _ = state(app, reference)
+    assert incident.current_step == 3
+    assert [m[3] for m in messages] == ["L1", "L3"]
+    with session_scope(app) as session:
+        escalated = session.scalars(
+            select(TimelineEvent).where(TimelineEvent.kind == EventKind.ESCALATED).order_by(TimelineEvent.id)
+        ).all()
+        assert escalated[0].details["skipped"] == ["L2"] and escalated[0].details["channels"] == []
+
+
+def test_acknowledged_incident_is_not_claimed(app, client):
+    world = build_world(app, ack_seconds=60)
+    reference = file_incident(client, world)["reference"]
+    deadline = state(app, reference)[0].next_escalation_at
+    client.post(f"/api/v1/incidents/{reference}/acknowledge", headers=world.auth("liaison"))
+    assert sweep_at(app, deadline + timedelta(hours=1)) == 0
+    incident, messages, _ = state(app, reference)
+    assert incident.current_step == 1 and len(messages) == 1
+
+
+def test_claim_bumps_the_version_and_honours_the_batch_size(app, client):
+    world = build_world(app, ack_seconds=60)
+    references = [file_incident(client, world)["reference"] for _ in range(5)]
+    later = state(app, references[-1])[0].next_escalation_at
+    versions = {r: state(app, r)[0].version for r in references}
+    assert sweep_at(app, later, limit=3) == 3
+    assert sweep_at(app, later, limit=3) == 2
+    for reference in references:
+        assert state(app, reference)[0].version > versions[reference]
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(Notification)) == 10

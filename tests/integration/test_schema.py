@@ -1,0 +1,40 @@
+"""What the database itself guarantees: migrations, append-only timeline, unique outbox rows."""
+
+import pytest
+from sqlalchemy import create_engine, delete, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from tests.support import file_incident
+from tracker.db import session_scope
+from tracker.migrate import current
+from tracker.models import Notification, NotificationKind, TimelineEvent
+
+
+def test_schema_is_at_the_newest_migration(app):
+    assert current(app.config["DATABASE_URL"]) == "0001"
+
+
+@pytest.mark.parametrize("change", ["update", "delete"])
+def test_timeline_is_append_only_in_the_database(app, client, world, change):
+    file_incident(client, world)
+    statement = (
+        update(TimelineEvent).values(actor="someone else") if change == "update" else delete(TimelineEvent)
+    )
+    with pytest.raises(DBAPIError, match="append-only"):
+        with session_scope(app) as session:
+            session.execute(statement)
+    engine = create_engine(app.config["DATABASE_URL"])
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM timeline_events WHERE actor = 'duty'")).scalar() == 1
+    engine.dispose()
+
+
+def test_a_step_is_never_notified_twice_to_one_channel(app, client, world):
+    file_incident(client, world)
+    with pytest.raises(IntegrityError):
+        with session_scope(app) as session:
+            original = session.scalars(select(Notification)).one()
+            session.add(Notification(
+                incident_id=original.incident_id, kind=NotificationKind.NOTIFIED, step=original.step,
+                loop=original.loop, channel_id=original.channel_id, subject="dup", body="dup",
+            ))

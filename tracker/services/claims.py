@@ -1,0 +1,19 @@
+"""The claim pattern shared by the escalation sweep and the delivery job."""
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+
+def claimable(session: Session, candidates: Select) -> Select:
+    """Wrap a SELECT of candidate ids so a conditional UPDATE can claim exactly those rows.
+
+    On PostgreSQL the candidates are locked FOR UPDATE SKIP LOCKED inside a MATERIALIZED CTE:
+    as a plain IN (subquery) the planner may rescan the subquery, and a rescan skips the rows
+    this statement just updated and hands out the next ones, so LIMIT would not hold. On
+    SQLite the transaction already holds the write lock (BEGIN IMMEDIATE) and the IN list is
+    built once.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return candidates
+    locked = candidates.with_for_update(skip_locked=True).cte("candidates").prefix_with("MATERIALIZED")
+    return select(locked.c.id)
