@@ -12,8 +12,15 @@ from .db import session_scope
 from .errors import TrackerError
 from .models import Role
 
-user_cli = AppGroup("user", help="Create and manage users.")
-token_cli = AppGroup("token", help="Issue and revoke API tokens.")
+
+@with_appcontext
+def _require_schema():
+    """Refuse user and token commands before init-db with a message, not a SQL traceback."""
+    _ensure_migrated(current_app)
+
+
+user_cli = AppGroup("user", help="Create and manage users.", callback=_require_schema)
+token_cli = AppGroup("token", help="Issue and revoke API tokens.", callback=_require_schema)
 
 
 def init_app(app: Flask) -> None:
@@ -24,7 +31,13 @@ def init_app(app: Flask) -> None:
 
 
 def _fail(error: TrackerError):
-    raise click.ClickException(f"{error.message} {error.details or ''}".strip())
+    """Exit with the error's message and details as plain text (no Python reprs, no traceback)."""
+    details = "; ".join(f"{key}: {_plain(value)}" for key, value in error.details.items())
+    raise click.ClickException(f"{error.message} ({details})" if details else error.message)
+
+
+def _plain(value) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
 
 
 def _ensure_migrated(app: Flask) -> None:

@@ -83,12 +83,25 @@ def _jsonable(details: dict) -> dict:
 
 
 def _require_json_body():
-    """Refuse a body that is not JSON (415) before any parsing happens."""
+    """Refuse a body that is not JSON (415), or JSON nested too deeply to parse (400), before parsing."""
     if request.method in ("POST", "PUT", "PATCH") and (request.content_length or request.data):
         if not request.is_json:
             raise HTTPError(415, f"send the body as application/json, not {request.mimetype or 'no type'}")
+        try:
+            request.get_json(silent=True)  # webargs catches only ValueError; this would be a 500
+        except RecursionError:
+            raise HTTPError(400, "the JSON body is nested too deeply", {"body": "too deeply nested"}) from None
 
 
+def _refuse_impossible_path_values():
+    """Answer 404 for a path value no row can have (a NUL, an id beyond 32 bits): the database
+    would raise on it (a 500) instead of finding nothing."""
+    for name, value in (request.view_args or {}).items():
+        if (isinstance(value, str) and "\x00" in value) or (isinstance(value, int) and value > 2**31 - 1):
+            raise HTTPError(404, f"no {name} {value!r}", {name: "no such value can exist"})
+
+
+bp.before_request(_refuse_impossible_path_values)
 bp.before_request(_require_json_body)
 
 

@@ -6,6 +6,17 @@ from marshmallow import ValidationError
 from ..timeutil import isoformat, parse_moment
 
 
+class Text(fields.String):
+    """A string without NUL characters: PostgreSQL cannot store them in text (SQLite can), so
+    they are refused here, as a 422 naming the field, rather than by the database as a 500."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("must not contain NUL characters")
+        return text
+
+
 class Moment(fields.String):
     """A time given as ISO 8601 with a zone or as a military date-time group; an aware UTC datetime."""
 
@@ -21,7 +32,7 @@ class Moment(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
             return parse_moment(text)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # OverflowError: an offset pushes it past year 1 or 9999
             raise ValidationError(str(exc)) from None
 
 

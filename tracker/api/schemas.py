@@ -4,23 +4,25 @@ from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range
 
 from ..models import Domain, EscalationRisk, IncidentStatus, Precedence, SafetyRisk, all_categories
-from .fields import UTC, Moment
+from .fields import UTC, Moment, Text
 
 NAME = Length(min=1, max=120)
+# Ids are 32-bit INTEGER columns; a larger number would make the database raise (a 500), not find nothing.
+ID = Range(min=1, max=2**31 - 1)
 
 
 class Platform(Schema):
-    kind = fields.String(validate=Length(max=40), metadata={"examples": ["fighter aircraft"]})
-    nationality = fields.String(validate=Length(max=40))
-    type = fields.String(validate=Length(max=60))
-    callsign = fields.String(validate=Length(max=60), metadata={"description": "callsign or hull number"})
+    kind = Text(validate=Length(max=40), metadata={"examples": ["fighter aircraft"]})
+    nationality = Text(validate=Length(max=40))
+    type = Text(validate=Length(max=60))
+    callsign = Text(validate=Length(max=60), metadata={"description": "callsign or hull number"})
     transponder_on = fields.Boolean(allow_none=True)
     radio_contact = fields.Boolean(allow_none=True)
 
 
 class RouteAttributes(Schema):
     domain = fields.Enum(Domain, by_value=True, required=True)
-    category = fields.String(required=True, validate=OneOf(all_categories()))
+    category = Text(required=True, validate=OneOf(all_categories()))
     precedence = fields.Enum(
         Precedence,
         by_value=True,
@@ -28,20 +30,20 @@ class RouteAttributes(Schema):
         metadata={"description": "Z FLASH, O IMMEDIATE, P PRIORITY, R ROUTINE"},
     )
     escalation_risk = fields.Enum(EscalationRisk, by_value=True, required=True)
-    sector = fields.String(allow_none=True, validate=Length(max=120))
+    sector = Text(allow_none=True, validate=Length(max=120))
 
 
 class IncidentIn(RouteAttributes):
     occurred_at = Moment(required=True)
-    reporting_unit = fields.String(required=True, validate=NAME)
+    reporting_unit = Text(required=True, validate=NAME)
     latitude = fields.Float(allow_none=True, validate=Range(-90, 90))
     longitude = fields.Float(allow_none=True, validate=Range(-180, 180))
-    position_text = fields.String(allow_none=True, validate=Length(max=120))
+    position_text = Text(allow_none=True, validate=Length(max=120))
     safety_risk = fields.Enum(SafetyRisk, by_value=True, allow_none=True)
-    narrative = fields.String(load_default="", metadata={"description": "limited to NARRATIVE_MAX_LENGTH characters"})
-    actions_taken = fields.String(load_default="", validate=Length(max=4000))
-    cpa_horizontal_m = fields.Integer(allow_none=True, validate=Range(0, 1_000_000))
-    cpa_vertical_ft = fields.Integer(allow_none=True, validate=Range(0, 100_000))
+    narrative = Text(load_default="", metadata={"description": "limited to NARRATIVE_MAX_LENGTH characters"})
+    actions_taken = Text(load_default="", validate=Length(max=4000))
+    cpa_horizontal_m = fields.Integer(strict=True, allow_none=True, validate=Range(0, 1_000_000))
+    cpa_vertical_ft = fields.Integer(strict=True, allow_none=True, validate=Range(0, 100_000))
     platforms = fields.List(fields.Nested(Platform), load_default=list, validate=Length(max=20))
 
 
@@ -117,8 +119,14 @@ class IncidentOut(Schema):
     resolution = fields.String(allow_none=True)
 
 
+class TimelineEntryOut(TimelineEventOut):
+    """TimelineEventOut as nested in IncidentDetailOut. A class of its own because apiflask names a
+    route's schema without seeing apispec's nested registrations: one class used both ways ends up
+    in the spec twice (TimelineEventOut1) with a UserWarning."""
+
+
 class IncidentDetailOut(IncidentOut):
-    timeline = fields.List(fields.Nested(TimelineEventOut), attribute="events")
+    timeline = fields.List(fields.Nested(TimelineEntryOut), attribute="events")
     notifications = fields.List(fields.Nested(NotificationOut))
 
 
@@ -126,10 +134,10 @@ class IncidentQuery(Schema):
     status = fields.List(fields.Enum(IncidentStatus, by_value=True))
     precedence = fields.List(fields.Enum(Precedence, by_value=True))
     domain = fields.Enum(Domain, by_value=True)
-    category = fields.String(validate=OneOf(all_categories()))
+    category = Text(validate=OneOf(all_categories()))
     since = Moment()
     until = Moment()
-    page = fields.Integer(load_default=1, validate=Range(min=1))
+    page = fields.Integer(load_default=1, validate=ID)
     per_page = fields.Integer(validate=Range(min=1, max=200))
 
 
@@ -141,15 +149,15 @@ class IncidentPage(Schema):
 
 
 class AcknowledgeIn(Schema):
-    note = fields.String(load_default="", validate=Length(max=1000))
+    note = Text(load_default="", validate=Length(max=1000))
 
 
 class CommentIn(Schema):
-    text = fields.String(required=True, validate=Length(min=1, max=4000))
+    text = Text(required=True, validate=Length(min=1, max=4000))
 
 
 class ResolveIn(Schema):
-    resolution = fields.String(required=True, validate=Length(min=1, max=4000))
+    resolution = Text(required=True, validate=Length(min=1, max=4000))
 
 
 class RoutePreviewOut(Schema):
@@ -159,13 +167,15 @@ class RoutePreviewOut(Schema):
 
 
 class ChannelIn(Schema):
-    name = fields.String(required=True, validate=NAME)
-    level = fields.Integer(required=True, validate=Range(1, 5), metadata={"description": "ladder level L1-L5"})
-    counterpart = fields.String(load_default="", validate=Length(max=120))
-    transport = fields.String(required=True, metadata={"examples": ["outbox"]})
-    address = fields.String(required=True, validate=Length(min=1, max=500))
+    name = Text(required=True, validate=NAME)
+    level = fields.Integer(
+        strict=True, required=True, validate=Range(1, 5), metadata={"description": "ladder level L1-L5"}
+    )
+    counterpart = Text(load_default="", validate=Length(max=120))
+    transport = Text(required=True, metadata={"examples": ["outbox"]})
+    address = Text(required=True, validate=Length(min=1, max=500))
     active = fields.Boolean(load_default=True)
-    members = fields.List(fields.String(), metadata={"description": "usernames of liaison staff"})
+    members = fields.List(Text(), metadata={"description": "usernames of liaison staff"})
 
 
 class ChannelOut(Schema):
@@ -180,8 +190,9 @@ class ChannelOut(Schema):
 
 
 class StepIn(Schema):
-    channel_ids = fields.List(fields.Integer(), required=True, validate=Length(min=1, max=20))
+    channel_ids = fields.List(fields.Integer(strict=True, validate=ID), required=True, validate=Length(min=1, max=20))
     ack_seconds = fields.Integer(
+        strict=True,
         allow_none=True,
         validate=Range(1, 7 * 86400),
         metadata={"description": "omit or null: from precedence (Z 600, O 1800, P 10800, R 21600)"},
@@ -189,10 +200,10 @@ class StepIn(Schema):
 
 
 class PolicyIn(Schema):
-    name = fields.String(required=True, validate=NAME)
-    description = fields.String(load_default="", validate=Length(max=2000))
+    name = Text(required=True, validate=NAME)
+    description = Text(load_default="", validate=Length(max=2000))
     repeat = fields.Integer(
-        load_default=0, validate=Range(0, 50), metadata={"description": "times the last step repeats"}
+        strict=True, load_default=0, validate=Range(0, 50), metadata={"description": "times the last step repeats"}
     )
     steps = fields.List(fields.Nested(StepIn), required=True, validate=Length(min=1, max=10))
 
@@ -213,16 +224,16 @@ class PolicyOut(Schema):
 
 
 class RuleIn(Schema):
-    name = fields.String(required=True, validate=NAME)
-    position = fields.Integer(validate=Range(0, 1_000_000))
+    name = Text(required=True, validate=NAME)
+    position = fields.Integer(strict=True, validate=Range(0, 1_000_000))
     is_default = fields.Boolean(load_default=False)
     active = fields.Boolean()
     domain = fields.Enum(Domain, by_value=True, allow_none=True)
-    category = fields.String(allow_none=True, validate=OneOf(all_categories()))
+    category = Text(allow_none=True, validate=OneOf(all_categories()))
     precedence = fields.Enum(Precedence, by_value=True, allow_none=True)
     min_escalation_risk = fields.Enum(EscalationRisk, by_value=True, allow_none=True)
-    sector = fields.String(allow_none=True, validate=Length(min=1, max=120))
-    policy_id = fields.Integer(required=True)
+    sector = Text(allow_none=True, validate=Length(min=1, max=120))
+    policy_id = fields.Integer(strict=True, required=True, validate=ID)
 
 
 class RuleOut(Schema):

@@ -8,7 +8,7 @@ from ..auth import token_auth
 from ..db import get_session
 from ..models import CATEGORIES, EscalationRisk, Precedence, SafetyRisk, categories_for
 from ..services import heartbeat
-from ..services.routing import RouteQuery, choose_rule, snapshot_ladder
+from ..services.routing import RouteQuery, check_query, choose_rule, snapshot_ladder
 from ..timeutil import utcnow
 from . import ERRORS, bp
 from .schemas import Catalogue, HealthOut, RouteAttributes, RoutePreviewOut
@@ -47,7 +47,9 @@ def catalogue():
 )
 def preview_route(data):
     """Evaluate the routing rules for the given attributes; nothing is stored."""
-    rule = choose_rule(get_session(), RouteQuery(**data))
+    query = RouteQuery(**data)
+    check_query(query)
+    rule = choose_rule(get_session(), query)
     return {
         "rule": {"id": rule.id, "name": rule.name},
         "policy": {"id": rule.policy.id, "name": rule.policy.name},

@@ -40,7 +40,7 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
     return list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
 
 
-def advance(session: Session, incident: Incident, now: datetime, runner: str) -> None:
+def advance(session: Session, incident: Incident, now: datetime, runner: str, recipients: outbox.Recipients) -> None:
     """Move a claimed incident to its next step, repeat the last step, or mark it exhausted."""
     before = (incident.current_step, incident.loop)
     if incident.current_step < len(incident.steps):
@@ -51,7 +51,7 @@ def advance(session: Session, incident: Incident, now: datetime, runner: str) ->
     else:
         incident.status = IncidentStatus.EXHAUSTED
         incident.next_escalation_at = None
-        supervisors = outbox.enqueue_supervisors(session, incident, NotificationKind.EXHAUSTED, now)
+        supervisors = outbox.enqueue_supervisors(session, incident, NotificationKind.EXHAUSTED, now, recipients)
         timeline.record(
             session,
             incident,
@@ -64,7 +64,7 @@ def advance(session: Session, incident: Incident, now: datetime, runner: str) ->
             supervisors=[u.username for u in supervisors],
         )
         return
-    channels = outbox.enter_step(session, incident, NotificationKind.ESCALATED, now)
+    channels = outbox.enter_step(session, incident, NotificationKind.ESCALATED, now, recipients)
     timeline.record(
         session,
         incident,
@@ -95,7 +95,9 @@ def sweep_batch(session: Session, now: datetime, limit: int, runner: str) -> int
     incidents = session.scalars(
         select(Incident).where(Incident.id.in_(ids)).order_by(Incident.id).execution_options(populate_existing=True)
     ).all()
-    for incident in incidents:
-        advance(session, incident, now, runner)
+    recipients = outbox.Recipients.load(session)
+    with session.no_autoflush:
+        for incident in incidents:
+            advance(session, incident, now, runner, recipients)
     session.flush()
     return len(incidents)

@@ -16,12 +16,11 @@ from ..models import (
     Precedence,
     SafetyRisk,
     User,
-    categories_for,
 )
 from ..timeutil import format_dtg
 from . import outbox, timeline
 from .references import next_reference
-from .routing import RouteQuery, choose_rule, snapshot_ladder
+from .routing import RouteQuery, category_problem, choose_rule, snapshot_ladder
 
 
 @dataclass
@@ -59,11 +58,8 @@ class FilingLimits:
 def check_draft(draft: IncidentDraft, limits: FilingLimits, now: datetime) -> None:
     """Raise ValidationError listing every rule of the catalogue or limits the draft breaks."""
     problems: dict[str, str] = {}
-    if draft.category not in categories_for(draft.domain):
-        problems["category"] = (
-            f"{draft.category!r} is not a category of domain {draft.domain.value!r}; "
-            f"allowed: {', '.join(categories_for(draft.domain))}"
-        )
+    if category_problem(draft.domain, draft.category):
+        problems["category"] = category_problem(draft.domain, draft.category)
     if draft.occurred_at > now + timedelta(seconds=limits.max_future_skew_seconds):
         problems["occurred_at"] = f"{draft.occurred_at.isoformat()} is in the future"
     if len(draft.narrative) > limits.narrative_max_length:
@@ -94,7 +90,9 @@ def file_incident(session: Session, draft: IncidentDraft, actor: User, limits: F
         **{k: v for k, v in vars(draft).items()},
     )
     session.add(incident)
-    channels = outbox.enter_step(session, incident, NotificationKind.NOTIFIED, now)
+    channels = outbox.enter_step(
+        session, incident, NotificationKind.NOTIFIED, now, outbox.Recipients.for_step(session, incident.step)
+    )
     timeline.record(
         session,
         incident,

@@ -8,6 +8,8 @@ from ..models import (
     ContactChannel,
     Domain,
     EscalationPolicy,
+    Incident,
+    IncidentStatus,
     Notification,
     PolicyStep,
     Role,
@@ -72,15 +74,27 @@ def save_channel(session: Session, data: dict, transports, channel: ContactChann
     return channel
 
 
+def _on_running_ladder(session: Session, channel_id: int) -> bool:
+    """True when an open incident's ladder snapshot names the channel (a step still to come)."""
+    ladders = session.scalars(select(Incident.ladder).where(Incident.status == IncidentStatus.OPEN))
+    return any(c["id"] == channel_id for ladder in ladders for step in ladder["steps"] for c in step["channels"])
+
+
 def delete_channel(session: Session, channel_id: int) -> None:
     """Delete a channel nothing refers to; a channel with history is deactivated instead."""
     channel = get_channel(session, channel_id)
     in_policy = session.scalar(select(exists().where(step_channels.c.channel_id == channel_id)))
     in_history = session.scalar(select(exists().where(Notification.channel_id == channel_id)))
-    if in_policy or in_history:
+    on_ladder = _on_running_ladder(session, channel_id)
+    if in_policy or in_history or on_ladder:
         raise Conflict(
-            f"channel {channel.name!r} is used by a policy or by past notifications",
-            {"hint": "set active=false instead", "in_policy": bool(in_policy), "in_history": bool(in_history)},
+            f"channel {channel.name!r} is used by a policy, a running incident or past notifications",
+            {
+                "hint": "set active=false instead",
+                "in_policy": bool(in_policy),
+                "in_history": bool(in_history),
+                "on_running_ladder": on_ladder,
+            },
         )
     session.delete(channel)
     session.flush()
@@ -111,7 +125,8 @@ def _build_steps(session: Session, steps: list[dict]) -> list[PolicyStep]:
         PolicyStep(
             position=n,
             ack_seconds=step.get("ack_seconds"),
-            channels=[found[i] for i in dict.fromkeys(step["channel_ids"])],
+            # In the order PolicyStep.channels loads them, so the answer matches a later read.
+            channels=sorted((found[i] for i in dict.fromkeys(step["channel_ids"])), key=lambda c: c.level),
         )
         for n, step in enumerate(steps, start=1)
     ]

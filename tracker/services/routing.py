@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict
-from ..models import Domain, EscalationRisk, Precedence, RoutingRule
+from ..errors import Conflict, ValidationError
+from ..models import Domain, EscalationRisk, Precedence, RoutingRule, categories_for
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,19 @@ class RouteQuery:
     precedence: Precedence
     escalation_risk: EscalationRisk
     sector: str | None = None
+
+
+def category_problem(domain: Domain, category: str) -> str | None:
+    """Explain why a category does not belong to a domain, or return None when it does."""
+    if category in categories_for(domain):
+        return None
+    return f"{category!r} is not a category of domain {domain.value!r}; allowed: {', '.join(categories_for(domain))}"
+
+
+def check_query(query: RouteQuery) -> None:
+    problem = category_problem(query.domain, query.category)
+    if problem:
+        raise ValidationError("the incident's attributes are not valid", {"category": problem})
 
 
 def matches(rule: RoutingRule, query: RouteQuery) -> bool:

@@ -1,0 +1,38 @@
+# Development entry points. `make run` and `make test` are the README's two commands.
+VENV   ?= .venv
+PYTHON ?= python3
+PY     := $(VENV)/bin/python
+FLASK  := $(VENV)/bin/flask --app wsgi
+STAMP  := $(VENV)/.installed-requirements
+
+.PHONY: install run test test-fast lint clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Web (http://127.0.0.1:5000) and scheduler together, on SQLite under instance/, with demo data.
+run: install
+	$(FLASK) init-db
+	$(FLASK) demo
+	@echo "Tracker on http://127.0.0.1:5000 (API docs: /api/v1/docs); the scheduler runs alongside. Ctrl-C stops both."
+	$(FLASK) scheduler & scheduler=$$!; trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# The whole suite: SQLite always, PostgreSQL too when TRACKER_TEST_DATABASE_URL is set.
+test: install
+	$(PY) -m pytest
+
+# Everything but the tests that run real scheduler processes and thread races.
+test-fast: install
+	$(PY) -m pytest -m "not slow"
+
+lint: install
+	$(VENV)/bin/ruff check tracker tests wsgi.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,221 @@
+"""Bad input to the JSON API: the right 4xx, the one error envelope, and nothing stored."""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.support import file_incident, incident_payload
+from tracker.db import session_scope
+from tracker.models import (
+    ContactChannel,
+    Counter,
+    EscalationPolicy,
+    Incident,
+    Notification,
+    PolicyStep,
+    RoutingRule,
+    TimelineEvent,
+)
+
+INCIDENTS = "/api/v1/incidents"
+UNKNOWN = f"{INCIDENTS}/INC-1999-99999"
+FILED = f"{INCIDENTS}/{{reference}}"
+MISSING_CHANNEL_ID = 999_999
+COUNTED = (Incident, TimelineEvent, Notification, Counter, ContactChannel, EscalationPolicy, PolicyStep, RoutingRule)
+CHANNEL = {"name": "Night desk", "level": 1, "transport": "outbox", "address": "night@test.example"}
+
+
+@dataclass(frozen=True)
+class Bad:
+    """One bad request and what the API must answer. A callable json or data gets (app, world)."""
+
+    status: int
+    code: str
+    offending: str | None = None  # the field details must name
+    mentions: str | None = None  # text details[offending] must contain
+    details: dict = field(default_factory=dict)  # entries details must have
+    method: str = "POST"
+    path: str = INCIDENTS  # may name {reference} (see incident) and {default_rule_id}
+    who: str | None = "duty"  # whose token; None sends no token
+    headers: dict = field(default_factory=dict)
+    json: object = None
+    data: str | Callable | None = None
+    content_type: str | None = None
+    incident: str | None = None  # "open" or "acknowledged": file one first, as {reference}
+
+
+def case(case_id: str, status: int, code: str, offending: str | None = None, **request) -> pytest.param:
+    return pytest.param(Bad(status, code, offending, **request), id=case_id)
+
+
+def filing(case_id: str, offending: str, **overrides) -> pytest.param:
+    """A filing refused with 422 naming the offending field; overrides change the valid payload (... drops a field)."""
+    mentions = overrides.pop("mentions", None)
+    return case(case_id, 422, "validation_error", offending, mentions=mentions, json=incident_payload(**overrides))
+
+
+def too_long_narrative(app, _world) -> dict:
+    return incident_payload(narrative="x" * (app.config["NARRATIVE_MAX_LENGTH"] + 1))
+
+
+def too_large_body(app, _world) -> str:
+    return json.dumps(incident_payload(narrative="x" * app.config["MAX_CONTENT_LENGTH"]))
+
+
+def policy_with_missing_channel(_app, world) -> dict:
+    steps = [{"channel_ids": [world.channels["L1"]]}, {"channel_ids": [world.channels["L2"], MISSING_CHANNEL_ID]}]
+    return {"name": "Ghost ladder", "steps": steps}
+
+
+# One case a line or two reads better as a table than as ruff would lay it out.
+# fmt: off
+CASES = [
+    # required fields
+    *(filing(f"filing-without-{name}", name, **{name: ...}) for name in (
+        "occurred_at", "reporting_unit", "domain", "category", "precedence", "escalation_risk")),
+    # wrong types
+    filing("latitude-as-word", "latitude", latitude="north"),
+    filing("latitude-as-boolean", "latitude", latitude=True),
+    filing("platforms-as-string", "platforms", platforms="fighter aircraft"),
+    filing("narrative-as-number", "narrative", narrative=42),
+    filing("fractional-cpa-metres", "cpa_horizontal_m", cpa_horizontal_m=1.5),
+    # ranges and the catalogue
+    filing("latitude-91", "latitude", latitude=91),
+    filing("latitude-minus-90.5", "latitude", latitude=-90.5),
+    filing("longitude-181", "longitude", longitude=181),
+    filing("unknown-category", "category", category="alien_landing"),
+    filing("category-of-another-domain", "category", domain="maritime", mentions="maritime"),
+    filing("unknown-domain", "domain", domain="underwater"),
+    filing("unknown-precedence", "precedence", precedence="X"),
+    # times
+    filing("dtg-day-32-hour-99", "occurred_at", occurred_at="329920ZDEC17"),
+    filing("dtg-unknown-month", "occurred_at", occurred_at="061620ZDXX17"),
+    filing("dtg-hour-2400", "occurred_at", occurred_at="062400ZDEC17"),
+    filing("iso-time-without-zone", "occurred_at", occurred_at="2026-11-27T10:00:00"),
+    filing("occurred-in-2099", "occurred_at", occurred_at="2099-01-01T00:00:00Z"),
+    filing("time-before-year-1-in-utc", "occurred_at", occurred_at="0001-01-01T00:30:00+01:00"),
+    # text and shape
+    case("narrative-too-long", 422, "validation_error", "narrative", json=too_long_narrative),
+    filing("narrative-with-nul", "narrative", narrative="before\x00after"),
+    filing("latitude-without-longitude", "longitude", longitude=...),
+    filing("unknown-extra-field", "colour", colour="red"),
+    # the body itself
+    case("malformed-json", 400, "bad_request", data="{bad", content_type="application/json"),
+    case("json-nested-too-deeply", 400, "bad_request", data="[" * 100_000, content_type="application/json"),
+    case("text-plain-body", 415, "unsupported_media_type",
+         data=json.dumps(incident_payload()), content_type="text/plain"),
+    case("form-encoded-body", 415, "unsupported_media_type",
+         data="domain=air&category=unsafe_intercept", content_type="application/x-www-form-urlencoded"),
+    case("body-over-max-content-length", 413, "payload_too_large", data=too_large_body,
+         content_type="application/json"),
+    case("empty-json-object", 422, "validation_error", "occurred_at", json={}),
+    case("json-array-body", 422, "validation_error", "_schema", json=[incident_payload()]),
+    case("json-null-body", 422, "validation_error", "_schema", data="null", content_type="application/json"),
+    case("put-on-incidents", 405, "method_not_allowed", method="PUT", json=incident_payload()),
+    # who is asking
+    case("no-token", 401, "unauthorized", who=None, json=incident_payload()),
+    case("bearer-without-token", 401, "unauthorized", who=None, headers={"Authorization": "Bearer"},
+         json=incident_payload()),
+    case("basic-instead-of-bearer", 401, "unauthorized", who=None,
+         headers={"Authorization": "Basic ZHV0eTpkdXR5LXBhc3N3b3Jk"}, json=incident_payload()),
+    case("unknown-token", 401, "unauthorized", who=None, headers={"Authorization": "Bearer not-a-token"},
+         json=incident_payload()),
+    case("revoked-token", 401, "unauthorized", who="revoked", json=incident_payload()),
+    case("liaison-files", 403, "forbidden", "allowed_roles", who="liaison", json=incident_payload()),
+    case("duty-officer-acknowledges", 403, "forbidden", incident="open", path=f"{FILED}/acknowledge", json={}),
+    case("duty-officer-creates-channel", 403, "forbidden", "allowed_roles", path="/api/v1/channels", json=CHANNEL),
+    # references that do not exist
+    case("get-unknown-reference", 404, "not_found", "reference", method="GET", path=UNKNOWN),
+    case("acknowledge-unknown-reference", 404, "not_found", "reference", who="liaison",
+         path=f"{UNKNOWN}/acknowledge", json={}),
+    case("comment-on-unknown-reference", 404, "not_found", "reference", who="liaison",
+         path=f"{UNKNOWN}/comments", json={"text": "Anyone there?"}),
+    case("resolve-unknown-reference", 404, "not_found", "reference", who="supervisor",
+         path=f"{UNKNOWN}/resolve", json={"resolution": "Closed by phone."}),
+    case("reference-with-nul", 404, "not_found", "reference", method="GET", path=f"{INCIDENTS}/INC%00"),
+    case("channel-id-beyond-any-row", 404, "not_found", "channel_id", method="GET",
+         path="/api/v1/channels/99999999999999999999"),
+    # handling an incident
+    case("blank-comment", 422, "validation_error", "text", who="liaison", incident="open",
+         path=f"{FILED}/comments", json={"text": "   "}),
+    case("resolve-without-resolution", 422, "validation_error", "resolution", who="supervisor", incident="open",
+         path=f"{FILED}/resolve", json={}),
+    case("resolve-with-blank-resolution", 422, "validation_error", "resolution", who="supervisor",
+         incident="open", path=f"{FILED}/resolve", json={"resolution": "  "}),
+    case("second-acknowledgement", 409, "invalid_transition", "status", details={"status": "acknowledged"},
+         who="liaison", incident="acknowledged", path=f"{FILED}/acknowledge", json={"note": "again"}),
+    # the ladder
+    case("policy-step-with-missing-channel", 422, "validation_error", "steps.2.channel_ids",
+         mentions=str(MISSING_CHANNEL_ID), who="admin", path="/api/v1/policies", json=policy_with_missing_channel),
+    case("policy-step-with-64-bit-channel-id", 422, "validation_error", "steps", who="admin",
+         path="/api/v1/policies", json={"name": "Huge", "steps": [{"channel_ids": [2**63]}]}),
+    case("delete-default-rule", 409, "conflict", "id", who="admin", method="DELETE",
+         path="/api/v1/rules/{default_rule_id}"),
+    case("preview-category-of-another-domain", 422, "validation_error", "category", path="/api/v1/routes/preview",
+         json={"domain": "maritime", "category": "unsafe_intercept", "precedence": "Z", "escalation_risk": "high"}),
+    # listing
+    case("per-page-0", 422, "validation_error", "per_page", method="GET", path=f"{INCIDENTS}?per_page=0"),
+    case("page-minus-1", 422, "validation_error", "page", method="GET", path=f"{INCIDENTS}?page=-1"),
+    case("page-beyond-32-bits", 422, "validation_error", "page", method="GET", path=f"{INCIDENTS}?page={2**40}"),
+    case("status-bogus", 422, "validation_error", "status", method="GET", path=f"{INCIDENTS}?status=bogus"),
+]
+# fmt: on
+
+
+def row_counts(app) -> dict[str, int]:
+    with session_scope(app) as session:
+        return {model.__tablename__: session.scalar(select(func.count()).select_from(model)) for model in COUNTED}
+
+
+def prepare_incident(client, world, state: str | None) -> str:
+    """File an incident in the given state and return its reference ("" when none is needed)."""
+    if state is None:
+        return ""
+    reference = file_incident(client, world)["reference"]
+    if state == "acknowledged":
+        response = client.post(f"{INCIDENTS}/{reference}/acknowledge", json={}, headers=world.auth("liaison"))
+        assert response.status_code == 200, f"first acknowledgement failed: {response.get_json()}"
+    return reference
+
+
+def send(client, app, world, bad: Bad, path: str):
+    headers = {**(world.auth(bad.who) if bad.who else {}), **bad.headers}
+    body = {}
+    if bad.json is not None:
+        body["json"] = bad.json(app, world) if callable(bad.json) else bad.json
+    if bad.data is not None:
+        body["data"] = bad.data(app, world) if callable(bad.data) else bad.data
+        body["content_type"] = bad.content_type
+    return client.open(path, method=bad.method, headers=headers, **body)
+
+
+@pytest.mark.parametrize("bad", CASES)
+def test_bad_input_is_refused_with_the_error_envelope_and_nothing_is_stored(app, client, world, bad):
+    reference = prepare_incident(client, world, bad.incident)
+    path = bad.path.format(reference=reference, default_rule_id=world.default_rule_id)
+    before = row_counts(app)
+
+    response = send(client, app, world, bad, path)
+
+    body = response.get_json(silent=True)
+    shown = f"{bad.method} {path} answered {response.status_code}: {body or response.get_data(as_text=True)[:300]}"
+    assert response.status_code == bad.status, shown
+    assert response.mimetype == "application/json", shown
+    assert isinstance(body, dict) and list(body) == ["error"], shown
+    error = body["error"]
+    assert isinstance(error, dict) and sorted(error) == ["code", "details", "message"], shown
+    assert isinstance(error["code"], str) and isinstance(error["message"], str), shown
+    assert isinstance(error["details"], dict), shown
+    assert error["code"] == bad.code, shown
+    assert error["message"].strip(), shown
+    if bad.offending:
+        assert bad.offending in error["details"], shown
+    if bad.mentions:
+        assert bad.mentions in str(error["details"][bad.offending]), shown
+    for key, value in bad.details.items():
+        assert error["details"].get(key) == value, shown
+    after = row_counts(app)
+    assert after == before, f"{shown}\nrows before {before}\nrows after  {after}"

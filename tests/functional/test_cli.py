@@ -1,0 +1,251 @@
+"""The `flask --app wsgi ...` commands: users, tokens, demo data, a sweep, and init-db."""
+
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tracker.db import session_scope
+from tracker.models import (
+    ApiToken,
+    ContactChannel,
+    EscalationPolicy,
+    Incident,
+    JobRun,
+    Notification,
+    NotificationStatus,
+    RoutingRule,
+    User,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_USERS = ["admin", "attache", "duty", "liaison", "supervisor"]
+
+
+@pytest.fixture
+def runner(app, tmp_path):
+    # The demo writes its credentials under the instance folder: keep them out of the repository.
+    app.instance_path = str(tmp_path / "instance")
+    return app.test_cli_runner()
+
+
+def create_user(runner, name="alice", role="liaison", password="long-enough-pw"):
+    return runner.invoke(args=["user", "create", name, "--role", role, "--password-stdin"], input=f"{password}\n")
+
+
+def issue_token(runner, name) -> tuple[int, str]:
+    result = runner.invoke(args=["token", "create", name])
+    assert result.exit_code == 0, result.output
+    token_id = int(re.search(r"token (\d+) for", result.stderr).group(1))
+    return token_id, result.stdout.strip()
+
+
+def count(app, model) -> int:
+    with session_scope(app) as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_created_user_is_listed(runner):
+    result = create_user(runner)
+    assert result.exit_code == 0, result.output
+    assert "created liaison alice" in result.output
+
+    listed = runner.invoke(args=["user", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert re.search(r"^alice\s+liaison\s+active$", listed.output, re.MULTILINE), listed.output
+
+
+@pytest.mark.parametrize(
+    ("setup", "name", "password", "complaint"),
+    [
+        (False, "alice", "short", "password must be at least 8 characters"),
+        (True, "alice", "another-long-pw", "user 'alice' exists"),
+    ],
+)
+def test_refused_user_exits_with_a_message_and_no_traceback(runner, app, setup, name, password, complaint):
+    if setup:
+        assert create_user(runner).exit_code == 0
+    result = create_user(runner, name, password=password)
+    assert result.exit_code != 0
+    assert result.stderr.startswith(f"Error: {complaint}")
+    assert "Traceback" not in result.output and "{'" not in result.output
+    assert isinstance(result.exception, SystemExit)
+    assert count(app, User) == (1 if setup else 0)
+
+
+def test_cli_token_works_until_revoked(runner, client):
+    assert create_user(runner, "dora", role="duty_officer").exit_code == 0
+    token_id, token = issue_token(runner, "dora")
+    assert token.startswith("trk_") and "\n" not in token
+    headers = {"Authorization": f"Bearer {token}"}
+
+    assert client.get("/api/v1/incidents", headers=headers).status_code == 200
+
+    listed = runner.invoke(args=["token", "list", "dora"])
+    assert listed.exit_code == 0 and token not in listed.output
+    assert re.search(rf"^\s*{token_id}\s+{token[:10]}\.\.\.\s+cli\s+active$", listed.output, re.MULTILINE), (
+        listed.output
+    )
+
+    revoked = runner.invoke(args=["token", "revoke", str(token_id)])
+    assert revoked.exit_code == 0, revoked.output
+    assert f"revoked token {token_id}" in revoked.output
+
+    response = client.get("/api/v1/incidents", headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["token", "create", "nobody"], "no user 'nobody'"),
+        (["token", "revoke", "999"], "no token 999"),
+        (["user", "deactivate", "nobody"], "no user 'nobody'"),
+    ],
+)
+def test_unknown_user_or_token_exits_with_a_message(runner, args, complaint):
+    result = runner.invoke(args=args)
+    assert result.exit_code != 0
+    assert complaint in result.stderr
+    assert "Traceback" not in result.output
+
+
+def demo_tokens(output: str) -> dict[str, str]:
+    return dict(re.findall(r"^(\w+)\s+password \S+\s+token (trk_\S+)$", output, re.MULTILINE))
+
+
+def demo_counts(app) -> dict[str, int]:
+    models = (User, ContactChannel, EscalationPolicy, RoutingRule, Incident, Notification)
+    return {model.__name__: count(app, model) for model in models}
+
+
+def test_demo_loads_the_region_once_and_issues_fresh_tokens(runner, app, client):
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    tokens = demo_tokens(first.output)
+    assert sorted(tokens) == DEMO_USERS
+
+    loaded = demo_counts(app)
+    assert loaded == {
+        "User": 5,
+        "ContactChannel": 5,
+        "EscalationPolicy": 3,
+        "RoutingRule": 4,
+        "Incident": 3,
+        "Notification": 4,
+    }
+    with session_scope(app) as session:
+        levels = session.scalars(select(ContactChannel.level).order_by(ContactChannel.level)).all()
+        names = session.scalars(select(ContactChannel.name).order_by(ContactChannel.level)).all()
+    assert levels == [1, 2, 3, 4, 5]
+    assert [n[:2] for n in names] == ["L1", "L2", "L3", "L4", "L5"]
+
+    credentials = Path(app.instance_path) / "demo-credentials.txt"
+    assert demo_tokens(credentials.read_text()) == tokens
+    assert credentials.stat().st_mode & 0o777 == 0o600
+
+    body = client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {tokens['supervisor']}"}).get_json()
+    assert body["total"] == 3
+
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0, second.output
+    fresh = demo_tokens(second.output)
+    assert sorted(fresh) == DEMO_USERS
+    assert all(fresh[name] != tokens[name] for name in DEMO_USERS)
+    assert demo_counts(app) == loaded
+    assert count(app, ApiToken) == 2 * len(DEMO_USERS)
+    assert client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {fresh['duty']}"}).status_code == 200
+
+
+def test_demo_flash_incident_takes_the_hotline_ladder(runner, app):
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    with session_scope(app) as session:
+        ladders = {i.category: i.ladder["policy_name"] for i in session.scalars(select(Incident))}
+    assert ladders == {
+        "unsafe_intercept": "Standard ladder",
+        "gnss_jamming": "Standard ladder",
+        "unintended_territory_entry": "Hotline ladder",
+    }
+
+
+def test_sweep_reports_what_it_escalated_and_sent(runner, app):
+    assert runner.invoke(args=["demo"]).exit_code == 0
+
+    result = runner.invoke(args=["sweep"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "escalated 0 incidents, sent 4 messages"
+    with session_scope(app) as session:
+        statuses = session.scalars(select(Notification.status)).all()
+        beat = session.get(JobRun, "sweep")
+    assert statuses == [NotificationStatus.SENT] * 4
+    assert beat is not None and beat.last_finished_at is not None and beat.last_error is None
+
+    again = runner.invoke(args=["sweep"])
+    assert again.output.strip() == "escalated 0 incidents, sent 0 messages"
+
+
+def test_sweep_on_an_empty_database_reports_zero(runner):
+    result = runner.invoke(args=["sweep"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "escalated 0 incidents, sent 0 messages"
+
+
+def flask(tmp_path, *args, stdin: str = "") -> subprocess.CompletedProcess:
+    """Run `python -m flask --app wsgi ARGS` on a SQLite file in tmp_path, as an operator would."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    env["TRACKER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'fresh.db'}"
+    env["TRACKER_OUTBOX_DIR"] = str(tmp_path / "outbox")
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_init_db_creates_the_schema_and_can_run_again(tmp_path):
+    for _ in range(2):
+        result = flask(tmp_path, "init-db")
+        assert result.returncode == 0, result.stderr
+        assert "database at revision 0001" in result.stdout
+        assert "Traceback" not in result.stderr
+
+    with sqlite3.connect(tmp_path / "fresh.db") as connection:
+        revisions = [row[0] for row in connection.execute("SELECT version_num FROM alembic_version")]
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert revisions == ["0001"]
+    assert {"incidents", "users", "contact_channels", "escalation_policies", "routing_rules"} <= tables
+    assert (tmp_path / "outbox").is_dir()
+
+
+def test_help_lists_every_command(tmp_path):
+    result = flask(tmp_path, "--help")
+    assert result.returncode == 0, result.stderr
+    commands = set(re.findall(r"^  (\S+)", result.stdout.split("Commands:")[1], re.MULTILINE))
+    assert {"init-db", "user", "token", "demo", "sweep", "scheduler"} <= commands
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("user", "list"),
+        ("user", "create", "bob", "--role", "liaison", "--password-stdin"),
+        ("token", "create", "bob"),
+        ("demo",),
+        ("sweep",),
+    ],
+)
+def test_commands_refuse_a_database_without_schema(tmp_path, args):
+    result = flask(tmp_path, *args, stdin="long-enough-pw\n")
+    assert result.returncode != 0
+    assert "run `flask --app wsgi init-db` first" in result.stderr
+    assert "Traceback" not in result.stderr

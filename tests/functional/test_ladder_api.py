@@ -1,0 +1,482 @@
+"""Administering the ladder through the JSON API: channels, policies, routing rules, and the
+promise that a running incident keeps the ladder it was filed with."""
+
+from datetime import timedelta
+
+import pytest
+
+from tests.support import file_incident
+from tracker.db import session_scope
+from tracker.services import escalation
+from tracker.timeutil import parse_moment
+
+ROUTE = {"domain": "air", "category": "unsafe_intercept", "precedence": "O", "escalation_risk": "serious"}
+
+
+def call(client, world, method, path, body=None, who="admin", status=200):
+    response = client.open(f"/api/v1{path}", method=method, json=body, headers=world.auth(who))
+    assert response.status_code == status, f"{method} {path}: {response.status_code} {response.get_data(True)}"
+    return response.get_json() if response.data else None
+
+
+def create_policy(client, world, name, *channels, ack_seconds=None):
+    """A policy with one step per channel name."""
+    steps = [{"channel_ids": [world.channels[c]], "ack_seconds": ack_seconds} for c in channels]
+    return call(client, world, "POST", "/policies", {"name": name, "steps": steps}, status=201)
+
+
+def create_rule(client, world, name, policy_id, **criteria):
+    return call(client, world, "POST", "/rules", {"name": name, "policy_id": policy_id, **criteria}, status=201)
+
+
+def preview(client, world, **attributes) -> str:
+    """The name of the policy an incident with these attributes would take."""
+    return call(client, world, "POST", "/routes/preview", {**ROUTE, **attributes}, who="duty")["policy"]["name"]
+
+
+def error_of(response) -> dict:
+    return response.get_json()["error"]
+
+
+# -- channels -----------------------------------------------------------------------------
+
+
+def test_admin_creates_reads_lists_changes_and_deletes_a_channel(client, world):
+    created = call(
+        client,
+        world,
+        "POST",
+        "/channels",
+        {
+            "name": "L4 CBM desk",
+            "level": 4,
+            "counterpart": "Eastland",
+            "transport": "outbox",
+            "address": "cbm@test.example",
+            "members": ["liaison"],
+        },
+        status=201,
+    )
+    assert created["id"] and created["active"] is True and created["members"] == ["liaison"]
+    path = f"/channels/{created['id']}"
+    assert call(client, world, "GET", path, who="liaison") == created
+
+    listed = call(client, world, "GET", "/channels", who="duty")
+    assert [c["name"] for c in listed] == ["L1", "L2", "L3", "Other desk", "L4 CBM desk"]
+
+    changed = call(client, world, "PATCH", path, {"address": "cbm2@test.example", "active": False})
+    assert changed == {**created, "address": "cbm2@test.example", "active": False}
+    assert call(client, world, "PATCH", path, {"members": []})["members"] == []
+
+    call(client, world, "DELETE", path, status=204)
+    call(client, world, "GET", path, status=404)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"transport": "carrier-pigeon"}, "transport"),
+        ({"members": ["duty"]}, "members"),
+        ({"members": ["liaison", "supervisor"]}, "members"),
+        ({"members": ["nobody"]}, "members"),
+        ({"level": 6}, "level"),
+        ({"name": ""}, "name"),
+        ({"address": None}, "address"),
+    ],
+)
+def test_invalid_channel_is_refused(client, world, body, field):
+    payload = {"name": "L4", "level": 4, "transport": "outbox", "address": "l4@test.example", **body}
+    response = client.post("/api/v1/channels", json=payload, headers=world.auth("admin"))
+    assert response.status_code == 422, response.get_json()
+    assert error_of(response)["code"] == "validation_error"
+    assert field in error_of(response)["details"]
+    assert len(call(client, world, "GET", "/channels")) == 4
+
+
+def test_invalid_change_to_a_channel_stores_nothing(client, world):
+    path = f"/channels/{world.channels['L1']}"
+    before = call(client, world, "GET", path)
+    response = client.patch(
+        f"/api/v1{path}", json={"address": "x@test.example", "members": ["duty"]}, headers=world.auth("admin")
+    )
+    assert response.status_code == 422
+    assert call(client, world, "GET", path) == before
+
+
+def test_duplicate_channel_name_conflicts(client, world):
+    payload = {"name": "L1", "level": 1, "transport": "outbox", "address": "again@test.example"}
+    response = client.post("/api/v1/channels", json=payload, headers=world.auth("admin"))
+    assert response.status_code == 409 and error_of(response)["code"] == "conflict"
+    renamed = client.patch(f"/api/v1/channels/{world.channels['L2']}", json={"name": "L1"}, headers=world.auth("admin"))
+    assert renamed.status_code == 409
+
+
+def test_channel_used_by_a_policy_cannot_be_deleted(client, world):
+    response = client.delete(f"/api/v1/channels/{world.channels['L1']}", headers=world.auth("admin"))
+    assert response.status_code == 409
+    assert error_of(response)["details"]["in_policy"] is True
+    call(client, world, "GET", f"/channels/{world.channels['L1']}")
+
+
+def test_channel_with_past_notifications_cannot_be_deleted(client, world):
+    file_incident(client, world)
+    call(client, world, "PATCH", f"/policies/{world.policy_id}", {"steps": [{"channel_ids": [world.channels["L3"]]}]})
+    response = client.delete(f"/api/v1/channels/{world.channels['L1']}", headers=world.auth("admin"))
+    assert response.status_code == 409
+    assert error_of(response)["details"]["in_history"] is True
+
+
+# -- policies -----------------------------------------------------------------------------
+
+
+def test_admin_creates_reads_lists_changes_and_deletes_a_policy(client, world):
+    l1, l2, l3 = (world.channels[c] for c in ("L1", "L2", "L3"))
+    created = call(
+        client,
+        world,
+        "POST",
+        "/policies",
+        {
+            "name": "Hotline",
+            "description": "for FLASH",
+            "repeat": 1,
+            "steps": [{"channel_ids": [l2, l1]}, {"channel_ids": [l3], "ack_seconds": 300}],
+        },
+        status=201,
+    )
+    assert [(s["position"], s["ack_seconds"], s["channels"]) for s in created["steps"]] == [
+        (1, None, ["L1", "L2"]),
+        (2, 300, ["L3"]),
+    ]
+    assert created["repeat"] == 1 and created["description"] == "for FLASH"
+    path = f"/policies/{created['id']}"
+    assert call(client, world, "GET", path, who="liaison") == created
+    assert [p["name"] for p in call(client, world, "GET", "/policies")] == ["Hotline", "Test ladder"]
+
+    described = call(client, world, "PATCH", path, {"description": "FLASH and high risk"})
+    assert described == {**created, "description": "FLASH and high risk"}
+
+    restepped = call(client, world, "PATCH", path, {"steps": [{"channel_ids": [l3], "ack_seconds": 60}]})
+    assert [(s["position"], s["ack_seconds"], s["channels"]) for s in restepped["steps"]] == [(1, 60, ["L3"])]
+    assert restepped["repeat"] == 1
+    assert call(client, world, "GET", path) == restepped
+
+    call(client, world, "DELETE", path, status=204)
+    call(client, world, "GET", path, status=404)
+    assert [p["name"] for p in call(client, world, "GET", "/policies")] == ["Test ladder"]
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [{"channel_ids": [9999]}],
+        [{"channel_ids": ["L1"]}, {"channel_ids": [9999]}],
+        [],
+        [{"channel_ids": []}],
+        [{"channel_ids": ["L1"], "ack_seconds": 0}],
+    ],
+)
+def test_invalid_policy_is_refused_and_nothing_is_stored(client, world, steps):
+    steps = [{**s, "channel_ids": [world.channels.get(i, i) for i in s["channel_ids"]]} for s in steps]
+    response = client.post("/api/v1/policies", json={"name": "Broken", "steps": steps}, headers=world.auth("admin"))
+    assert response.status_code == 422, response.get_json()
+    assert error_of(response)["code"] == "validation_error"
+    assert [p["name"] for p in call(client, world, "GET", "/policies")] == ["Test ladder"]
+
+
+def test_policy_step_naming_a_missing_channel_says_which(client, world):
+    steps = [{"channel_ids": [world.channels["L1"]]}, {"channel_ids": [world.channels["L2"], 9999]}]
+    response = client.post("/api/v1/policies", json={"name": "Broken", "steps": steps}, headers=world.auth("admin"))
+    assert response.status_code == 422
+    assert error_of(response)["details"] == {"steps.2.channel_ids": "no such channels: [9999]"}
+
+
+def test_invalid_change_to_a_policy_keeps_its_steps(client, world):
+    path = f"/policies/{world.policy_id}"
+    before = call(client, world, "GET", path)
+    response = client.patch(
+        f"/api/v1{path}", json={"name": "Renamed", "steps": [{"channel_ids": [9999]}]}, headers=world.auth("admin")
+    )
+    assert response.status_code == 422
+    assert call(client, world, "GET", path) == before
+
+
+def test_duplicate_policy_name_conflicts(client, world):
+    steps = [{"channel_ids": [world.channels["L1"]]}]
+    response = client.post(
+        "/api/v1/policies", json={"name": "Test ladder", "steps": steps}, headers=world.auth("admin")
+    )
+    assert response.status_code == 409
+
+
+def test_policy_used_by_a_rule_cannot_be_deleted(client, world):
+    response = client.delete(f"/api/v1/policies/{world.policy_id}", headers=world.auth("admin"))
+    assert response.status_code == 409
+    assert error_of(response)["details"] == {"rules": ["Default"]}
+    call(client, world, "GET", f"/policies/{world.policy_id}")
+
+
+# -- routing rules ------------------------------------------------------------------------
+
+
+def test_admin_creates_reads_lists_changes_and_deletes_a_rule(client, world):
+    special = create_policy(client, world, "Special", "L3")
+    created = create_rule(client, world, "Maritime", special["id"], domain="maritime")
+    assert created["policy"] == "Special" and created["is_default"] is False and created["active"] is True
+    assert created["domain"] == "maritime" and created["sector"] is None
+    path = f"/rules/{created['id']}"
+    assert call(client, world, "GET", path, who="duty") == created
+    assert [r["name"] for r in call(client, world, "GET", "/rules")] == ["Maritime", "Default"]
+
+    changed = call(client, world, "PATCH", path, {"sector": "North", "domain": None})
+    assert changed == {**created, "sector": "North", "domain": None}
+    repointed = call(client, world, "PATCH", path, {"policy_id": world.policy_id})
+    assert repointed["policy_id"] == world.policy_id and repointed["policy"] == "Test ladder"
+
+    call(client, world, "DELETE", path, status=204)
+    call(client, world, "GET", path, status=404)
+    assert [r["name"] for r in call(client, world, "GET", "/rules")] == ["Default"]
+
+
+def test_rules_are_evaluated_by_position_and_reordering_changes_the_choice(client, world):
+    air = create_policy(client, world, "Air ladder", "L2")
+    flash = create_policy(client, world, "Flash ladder", "L3")
+    create_rule(client, world, "Air", air["id"], domain="air", position=10)
+    flash_rule = create_rule(client, world, "Flash", flash["id"], precedence="Z", position=20)
+    assert [r["name"] for r in call(client, world, "GET", "/rules")] == ["Air", "Flash", "Default"]
+    assert preview(client, world, precedence="Z") == "Air ladder"
+    assert preview(client, world, domain="maritime", category="collision", precedence="Z") == "Flash ladder"
+
+    call(client, world, "PATCH", f"/rules/{flash_rule['id']}", {"position": 5})
+    assert [r["name"] for r in call(client, world, "GET", "/rules")] == ["Flash", "Air", "Default"]
+    assert preview(client, world, precedence="Z") == "Flash ladder"
+    assert preview(client, world, precedence="O") == "Air ladder"
+
+
+def test_default_rule_is_evaluated_last_whatever_its_position(client, world):
+    special = create_policy(client, world, "Special", "L3")
+    create_rule(client, world, "Maritime", special["id"], domain="maritime", position=500)
+    call(client, world, "PATCH", f"/rules/{world.default_rule_id}", {"position": 0})
+    assert [r["name"] for r in call(client, world, "GET", "/rules")] == ["Maritime", "Default"]
+    assert preview(client, world, domain="maritime", category="collision") == "Special"
+
+
+def test_inactive_rule_is_skipped(client, world):
+    special = create_policy(client, world, "Special", "L3")
+    rule = create_rule(client, world, "Air", special["id"], domain="air")
+    assert preview(client, world) == "Special"
+    call(client, world, "PATCH", f"/rules/{rule['id']}", {"active": False})
+    assert preview(client, world) == "Test ladder"
+    assert [r["name"] for r in call(client, world, "GET", "/rules")] == ["Default", "Air"]
+
+
+@pytest.mark.parametrize(
+    ("criterion", "matching", "other"),
+    [
+        ({"domain": "maritime"}, {"domain": "maritime", "category": "collision"}, {"domain": "air"}),
+        ({"category": "laser"}, {"domain": "cyber_em", "category": "laser"}, {"category": "airspace_violation"}),
+        ({"precedence": "Z"}, {"precedence": "Z"}, {"precedence": "O"}),
+        ({"min_escalation_risk": "serious"}, {"escalation_risk": "high"}, {"escalation_risk": "near_routine"}),
+        ({"min_escalation_risk": "high"}, {"escalation_risk": "high"}, {"escalation_risk": "serious"}),
+        ({"sector": "DRILL"}, {"sector": "drill"}, {"sector": "North"}),
+        ({"sector": "DRILL"}, {"sector": "Drill"}, {"sector": None}),
+        (
+            {"domain": "air", "precedence": "Z"},
+            {"precedence": "Z"},
+            {"domain": "land", "category": "stray_fire", "precedence": "Z"},
+        ),
+    ],
+)
+def test_rule_criteria_pick_their_policy_and_others_fall_through_to_default(client, world, criterion, matching, other):
+    special = create_policy(client, world, "Special", "L3")
+    create_rule(client, world, "Special case", special["id"], **criterion)
+    assert preview(client, world, **matching) == "Special"
+    assert preview(client, world, **other) == "Test ladder"
+
+
+def test_filed_incident_takes_the_policy_of_the_matching_rule(client, world):
+    special = create_policy(client, world, "Special", "L3", ack_seconds=120)
+    create_rule(client, world, "FLASH", special["id"], precedence="Z")
+    body = file_incident(client, world, precedence="Z")
+    assert body["ladder"]["policy_name"] == "Special" and body["ladder"]["rule_name"] == "FLASH"
+    assert [n["channel"] for n in body["notifications"]] == ["L3"]
+    assert file_incident(client, world, precedence="P")["ladder"]["policy_name"] == "Test ladder"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"domain": "air", "category": "collision"}, "category"),
+        ({"category": "no_such_thing"}, "category"),
+        ({"policy_id": 9999}, "policy_id"),
+        ({"domain": "sea"}, "domain"),
+        ({"precedence": "X"}, "precedence"),
+        ({"min_escalation_risk": "extreme"}, "min_escalation_risk"),
+        ({"sector": ""}, "sector"),
+    ],
+)
+def test_invalid_rule_is_refused(client, world, body, field):
+    payload = {"name": "Broken", "policy_id": world.policy_id, **body}
+    response = client.post("/api/v1/rules", json=payload, headers=world.auth("admin"))
+    assert response.status_code == 422, response.get_json()
+    assert field in error_of(response)["details"]
+    assert [r["name"] for r in call(client, world, "GET", "/rules")] == ["Default"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"domain": "air"}, "is_default"), ({"sector": "North"}, "is_default"), ({"active": False}, "active")],
+)
+def test_default_rule_must_match_everything_and_stay_active(client, world, change, field):
+    response = client.patch(f"/api/v1/rules/{world.default_rule_id}", json=change, headers=world.auth("admin"))
+    assert response.status_code == 422
+    assert field in error_of(response)["details"]
+    assert preview(client, world, domain="land", category="stray_fire") == "Test ladder"
+
+
+def test_default_rule_cannot_be_deleted(client, world):
+    response = client.delete(f"/api/v1/rules/{world.default_rule_id}", headers=world.auth("admin"))
+    assert response.status_code == 409
+    call(client, world, "GET", f"/rules/{world.default_rule_id}")
+
+
+def test_second_default_rule_conflicts(client, world):
+    response = client.post(
+        "/api/v1/rules",
+        json={"name": "Another default", "is_default": True, "policy_id": world.policy_id},
+        headers=world.auth("admin"),
+    )
+    assert response.status_code == 409 and error_of(response)["code"] == "conflict"
+    assert [r["name"] for r in call(client, world, "GET", "/rules")] == ["Default"]
+
+
+@pytest.mark.parametrize("which", ["default", "other"])
+def test_which_rule_is_the_default_cannot_change(client, world, which):
+    other = create_rule(client, world, "Other", world.policy_id, domain="air")
+    rule_id, flag = (world.default_rule_id, False) if which == "default" else (other["id"], True)
+    response = client.patch(f"/api/v1/rules/{rule_id}", json={"is_default": flag}, headers=world.auth("admin"))
+    assert response.status_code == 409
+
+
+def test_duplicate_rule_name_conflicts(client, world):
+    response = client.post(
+        "/api/v1/rules", json={"name": "Default", "policy_id": world.policy_id}, headers=world.auth("admin")
+    )
+    assert response.status_code == 409
+
+
+# -- who may administer -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["duty", "liaison", "supervisor"])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/channels"),
+        ("PATCH", "/channels/{L1}"),
+        ("DELETE", "/channels/{L1}"),
+        ("POST", "/policies"),
+        ("PATCH", "/policies/{policy}"),
+        ("DELETE", "/policies/{policy}"),
+        ("POST", "/rules"),
+        ("PATCH", "/rules/{rule}"),
+        ("DELETE", "/rules/{rule}"),
+    ],
+)
+def test_only_admins_change_the_ladder(client, world, who, method, path):
+    path = path.format(L1=world.channels["L1"], policy=world.policy_id, rule=world.default_rule_id)
+    response = client.open(
+        f"/api/v1{path}", method=method, json={"name": "x"} if method != "DELETE" else None, headers=world.auth(who)
+    )
+    assert response.status_code == 403, response.get_json()
+    assert error_of(response)["code"] == "forbidden"
+
+
+@pytest.mark.parametrize("path", ["/channels/9999", "/policies/9999", "/rules/9999"])
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+def test_missing_ladder_rows_are_not_found(client, world, path, method):
+    response = client.open(
+        f"/api/v1{path}", method=method, json={} if method == "PATCH" else None, headers=world.auth("admin")
+    )
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
+
+
+# -- running incidents keep their ladder --------------------------------------------------
+
+
+def sweep(app, now) -> int:
+    with session_scope(app) as session:
+        return escalation.sweep_batch(session, now, 100, "test")
+
+
+def test_editing_or_deleting_a_policy_does_not_change_running_ladders(app, client, world):
+    filed = file_incident(client, world)
+    reference, original = filed["reference"], filed["ladder"]
+    assert [(s["ack_seconds"], [c["name"] for c in s["channels"]]) for s in original["steps"]] == [
+        (600, ["L1"]),
+        (600, ["L2"]),
+    ]
+
+    edited = call(
+        client,
+        world,
+        "PATCH",
+        f"/policies/{world.policy_id}",
+        {
+            "repeat": 3,
+            "steps": [
+                {"channel_ids": [world.channels["L3"]], "ack_seconds": 60},
+                {"channel_ids": [world.channels["Other desk"]], "ack_seconds": 30},
+            ],
+        },
+    )
+    assert [s["channels"] for s in edited["steps"]] == [["L3"], ["Other desk"]]
+    replacement = create_policy(client, world, "Replacement ladder", "L3", "Other desk", ack_seconds=90)
+    rule = call(client, world, "PATCH", f"/rules/{world.default_rule_id}", {"policy_id": replacement["id"]})
+    assert rule["policy"] == "Replacement ladder"
+    call(client, world, "DELETE", f"/policies/{world.policy_id}", status=204)
+
+    before = call(client, world, "GET", f"/incidents/{reference}", who="supervisor")
+    assert before["ladder"] == original and before["current_step"] == 1
+
+    now = parse_moment(before["next_escalation_at"]) + timedelta(seconds=1)
+    assert sweep(app, now - timedelta(seconds=2)) == 0
+    assert sweep(app, now) == 1
+
+    after = call(client, world, "GET", f"/incidents/{reference}", who="supervisor")
+    assert after["status"] == "open" and after["current_step"] == 2 and after["loop"] == 0
+    assert after["ladder"] == original
+    assert [(n["kind"], n["step"], n["channel"]) for n in after["notifications"]] == [
+        ("notified", 1, "L1"),
+        ("escalated", 2, "L2"),
+    ]
+    assert parse_moment(after["next_escalation_at"]) == now + timedelta(seconds=600)
+    escalated = next(e for e in after["timeline"] if e["kind"] == "escalated")
+    assert escalated["details"]["channels"] == ["L2"] and escalated["details"]["skipped"] == []
+
+    # The original ladder had no repeats: the next sweep exhausts it, whatever the edited policy says.
+    assert sweep(app, now + timedelta(seconds=601)) == 1
+    done = call(client, world, "GET", f"/incidents/{reference}", who="supervisor")
+    assert done["status"] == "exhausted" and done["current_step"] == 2
+
+    fresh = file_incident(client, world)
+    assert fresh["ladder"]["policy_name"] == "Replacement ladder"
+    assert [(s["ack_seconds"], [c["name"] for c in s["channels"]]) for s in fresh["ladder"]["steps"]] == [
+        (90, ["L3"]),
+        (90, ["Other desk"]),
+    ]
+    assert [n["channel"] for n in fresh["notifications"]] == ["L3"]
+
+
+def test_channel_still_on_a_running_ladder_cannot_be_deleted(app, client, world):
+    filed = file_incident(client, world)
+    call(client, world, "PATCH", f"/policies/{world.policy_id}", {"steps": [{"channel_ids": [world.channels["L3"]]}]})
+
+    response = client.delete(f"/api/v1/channels/{world.channels['L2']}", headers=world.auth("admin"))
+    assert response.status_code == 409, response.get_json()
+    assert error_of(response)["details"]["on_running_ladder"] is True
+
+    sweep(app, parse_moment(filed["next_escalation_at"]) + timedelta(seconds=1))
+    after = call(client, world, "GET", f"/incidents/{filed['reference']}", who="supervisor")
+    assert [(n["step"], n["channel"]) for n in after["notifications"]] == [(1, "L1"), (2, "L2")]

@@ -1,0 +1,136 @@
+"""The OpenAPI document describes every route the API serves, and the docs page works offline."""
+
+import re
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from openapi_spec_validator import validate
+
+SPEC = "/api/v1/openapi.json"
+DOCS = "/api/v1/docs"
+REF = "#/components/schemas/"
+SAMPLE_PATH_VALUES = {"reference": "INC-2026-00001"}  # any other path value is an integer id
+
+
+@pytest.fixture
+def spec(client) -> dict:
+    response = client.get(SPEC)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return response.get_json()
+
+
+def api_operations(app) -> list[tuple[str, str, str]]:
+    """(OpenAPI path, method, a URL to call) for every route under /api/v1 but the spec and the docs."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or rule.rule == SPEC or rule.rule.startswith(DOCS):
+            continue
+        path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        url = rule.build({name: SAMPLE_PATH_VALUES.get(name, 1) for name in rule.arguments}, append_unknown=False)[1]
+        found += [(path, method.lower(), url) for method in rule.methods - {"HEAD", "OPTIONS"}]
+    assert found, "no /api/v1 routes found in app.url_map"
+    return sorted(found)
+
+
+def resolve(spec: dict, schema: dict) -> dict:
+    """Follow $refs into components/schemas."""
+    while "$ref" in schema:
+        assert schema["$ref"].startswith(REF), f"unexpected $ref {schema['$ref']}"
+        schema = spec["components"]["schemas"][schema["$ref"].removeprefix(REF)]
+    return schema
+
+
+def envelope_problem(spec: dict, schema: dict | None) -> str | None:
+    """Say what keeps schema from being {"error": {"code": str, "message": str, "details": object}}."""
+    if schema is None:
+        return "no application/json schema"
+    envelope = resolve(spec, schema)
+    if "error" not in envelope.get("properties", {}) or "error" not in envelope.get("required", []):
+        return f"not the error envelope: {envelope}"
+    error = resolve(spec, envelope["properties"]["error"])
+    properties = error.get("properties", {})
+    types = {name: resolve(spec, properties.get(name, {})).get("type") for name in ("code", "message", "details")}
+    if types != {"code": "string", "message": "string", "details": "object"}:
+        return f"error has the wrong members: {types}"
+    if set(error.get("required", [])) != {"code", "message", "details"}:
+        return f"error does not require code, message and details: {error.get('required')}"
+    return None
+
+
+def test_spec_is_valid_openapi_3_1(spec):
+    assert spec["openapi"].startswith("3.1"), spec["openapi"]
+    validate(spec)
+    numbered = [name for name in spec["components"]["schemas"] if re.search(r"\d$", name)]
+    assert numbered == [], f"schemas registered twice under a numbered name: {numbered}"
+
+
+def test_every_api_route_and_method_is_in_the_spec(app, spec):
+    missing = [
+        f"{method.upper()} {path}"
+        for path, method, _ in api_operations(app)
+        if method not in spec["paths"].get(path, {})
+    ]
+    assert missing == [], f"routes missing from the spec: {missing}\nspec paths: {sorted(spec['paths'])}"
+
+
+def test_every_post_and_patch_takes_a_json_body_with_a_schema(app, spec):
+    problems = []
+    for path, method, _ in api_operations(app):
+        if method not in ("post", "patch"):
+            continue
+        content = spec["paths"][path][method].get("requestBody", {}).get("content", {})
+        schema = content.get("application/json", {}).get("schema")
+        if schema is None or not resolve(spec, schema).get("properties"):
+            problems.append(f"{method.upper()} {path}: requestBody {content or 'missing'}")
+    assert problems == [], "\n".join(problems)
+
+
+def test_every_operation_that_needs_a_token_says_so_and_lists_401(app, client, spec):
+    problems = []
+    for path, method, url in api_operations(app):
+        operation = spec["paths"][path][method]
+        refused = client.open(url, method=method.upper()).status_code == 401
+        documented = bool(operation.get("security"))
+        if refused != documented:
+            problems.append(f"{method.upper()} {url}: anonymous call refused={refused}, spec security={documented}")
+        if refused and "401" not in operation["responses"]:
+            problems.append(f"{method.upper()} {path}: needs a token but lists {sorted(operation['responses'])}")
+    assert problems == [], "\n".join(problems)
+
+
+def test_every_4xx_response_is_the_error_envelope(spec):
+    problems = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation.get("responses", {}).items():
+                if status.startswith("4"):
+                    schema = response.get("content", {}).get("application/json", {}).get("schema")
+                    problem = envelope_problem(spec, schema)
+                    if problem:
+                        problems.append(f"{method.upper()} {path} {status}: {problem}")
+    assert problems == [], "\n".join(problems)
+
+
+class _Links(HTMLParser):
+    """Collect the src and href attributes of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.urls += [value for name, value in attrs if name in ("src", "href") and value]
+
+
+def test_docs_page_loads_only_assets_the_app_serves(client):
+    response = client.get(DOCS)
+    assert response.status_code == 200 and response.mimetype == "text/html", response.get_data(as_text=True)[:500]
+    links = _Links()
+    links.feed(response.get_data(as_text=True))
+    assert links.urls, "the docs page references no assets"
+    external = [url for url in links.urls if urlsplit(url).scheme or urlsplit(url).netloc]
+    assert external == [], f"the docs page loads from other hosts: {external}"
+    for url in links.urls:
+        with client.get(urljoin(DOCS, url)) as asset:
+            assert asset.status_code == 200 and asset.get_data(), f"{url} answered {asset.status_code}"

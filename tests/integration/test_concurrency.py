@@ -1,0 +1,198 @@
+"""Concurrency: two scheduler processes over the same due work, and acknowledgements racing sweeps.
+
+Both run on SQLite and, when TRACKER_TEST_DATABASE_URL is set, on PostgreSQL.
+"""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+
+from tests.support import build_world, incident_payload
+from tracker.api.incidents import limits
+from tracker.db import session_scope
+from tracker.models import EventKind, Incident, IncidentStatus, Notification, NotificationStatus, TimelineEvent, User
+from tracker.services import escalation, filing
+from tracker.timeutil import utcnow
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def file_many(app, count: int) -> list[int]:
+    """File count incidents through the filing service in one transaction; return their ids."""
+    payload = incident_payload()
+    draft = filing.IncidentDraft(
+        occurred_at=utcnow(), reporting_unit=payload["reporting_unit"], domain="air", category="unsafe_intercept",
+        precedence="O", escalation_risk="serious", narrative=payload["narrative"],
+    )
+    from tracker.models import Domain, EscalationRisk, Precedence
+
+    draft.domain, draft.precedence, draft.escalation_risk = Domain.AIR, Precedence.IMMEDIATE, EscalationRisk.SERIOUS
+    with session_scope(app) as session:
+        duty = session.scalar(select(User).where(User.username == "duty"))
+        return [filing.file_incident(session, draft, duty, limits_of(app), utcnow()).id for _ in range(count)]
+
+
+def limits_of(app):
+    with app.app_context():
+        return limits()
+
+
+def start_scheduler(app, log: Path) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.update(
+        TRACKER_DATABASE_URL=app.config["DATABASE_URL"],
+        TRACKER_OUTBOX_DIR=app.config["OUTBOX_DIR"],
+        TRACKER_SECRET_KEY="test",
+        TRACKER_SWEEP_INTERVAL_SECONDS="0.2",
+        TRACKER_DELIVERY_INTERVAL_SECONDS="0.2",
+        TRACKER_SWEEP_BATCH_SIZE="50",
+        TRACKER_DELIVERY_BATCH_SIZE="50",
+    )
+    env.pop("TRACKER_CONFIG", None)
+    with log.open("w") as handle:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"],
+            cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
+        )
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_two_scheduler_processes_advance_each_incident_exactly_once_per_deadline(app, tmp_path):
+    build_world(app, steps=(("L1",), ("L2",), ("L3",)), ack_seconds=1, repeat=1)
+    count = 500
+    ids = file_many(app, count)
+    with session_scope(app) as session:  # hold the work back until both schedulers are up
+        session.execute(update(Incident).values(next_escalation_at=utcnow().replace(year=2100)))
+    logs = [tmp_path / "scheduler-a.log", tmp_path / "scheduler-b.log"]
+    processes = [start_scheduler(app, log) for log in logs]
+    try:
+        time.sleep(3)
+        assert all(p.poll() is None for p in processes), [log.read_text() for log in logs]
+        with session_scope(app) as session:
+            session.execute(update(Incident).values(next_escalation_at=utcnow()))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with session_scope(app) as session:
+                open_left = session.scalar(select(func.count()).where(Incident.status != IncidentStatus.EXHAUSTED))
+                unsent = session.scalar(select(func.count()).where(Notification.status != NotificationStatus.SENT))
+            if open_left == 0 and unsent == 0:
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"not finished in 120 s: {open_left} not exhausted, {unsent} unsent; logs: "
+                        + " | ".join(log.read_text()[-2000:] for log in logs))
+    finally:
+        for process in processes:
+            stop(process)
+
+    with session_scope(app) as session:
+        events = session.scalars(select(TimelineEvent).order_by(TimelineEvent.id)).all()
+        rows = session.scalars(select(Notification)).all()
+    steps = defaultdict(list)
+    runners = Counter()
+    for event in events:
+        if event.kind is EventKind.ESCALATED:
+            d = event.details
+            steps[event.incident_id].append((d["from_step"], d["from_loop"], d["step"], d["loop"]))
+            runners[d["runner"]] += 1
+        elif event.kind is EventKind.EXHAUSTED:
+            steps[event.incident_id].append("exhausted")
+    expected = [(1, 0, 2, 0), (2, 0, 3, 0), (3, 0, 3, 1), "exhausted"]
+    wrong = {i: s for i, s in steps.items() if s != expected}
+    assert not wrong, f"{len(wrong)} incidents advanced wrongly, e.g. {list(wrong.items())[:3]}"
+    assert sorted(steps) == sorted(ids)
+    assert len(runners) == 2, f"both schedulers should have escalated something: {runners}"
+
+    per_incident = Counter(row.incident_id for row in rows)
+    assert set(per_incident.values()) == {5}, "1 + 3 channel messages + 1 supervisor message each"
+    keys = Counter((r.incident_id, r.step, r.loop, r.channel_id, r.user_id) for r in rows)
+    assert max(keys.values()) == 1, "no outbox row duplicated"
+    assert {r.attempts for r in rows} == {1}, "no message claimed twice"
+    notified = Counter(e.details["notification_id"] for e in events if e.kind is EventKind.NOTIFIED)
+    assert len(notified) == len(rows) == count * 5 and set(notified.values()) == {1}
+    assert len(list(Path(app.config["OUTBOX_DIR"]).glob("*.eml"))) == count * 5
+
+
+def test_no_escalation_or_notification_after_a_committed_acknowledgement(app):
+    world = build_world(app, steps=(("L1",), ("L2",)), ack_seconds=0, repeat=100_000)
+    ids = file_many(app, 40)
+    with session_scope(app) as session:
+        references = session.scalars(select(Incident.reference).where(Incident.id.in_(ids))).all()
+    stop_sweeping = threading.Event()
+    sweeps, errors = Counter(), []
+
+    def sweeper(name):
+        while not stop_sweeping.is_set():
+            try:
+                with session_scope(app) as session:
+                    sweeps[name] += escalation.sweep_batch(session, utcnow(), 25, name)
+            except Exception as exc:  # reported by the assertion below
+                errors.append(repr(exc))
+                return
+            time.sleep(random.uniform(0, 0.01))  # a real scheduler sweeps at intervals, not in a hot loop
+
+    outcomes = defaultdict(list)
+
+    def acknowledger(who, batch):
+        client = app.test_client()
+        for reference in batch:
+            time.sleep(random.uniform(0, 0.03))
+            response = client.post(f"/api/v1/incidents/{reference}/acknowledge", headers=world.auth(who))
+            outcomes[reference].append(response.status_code)
+
+    sweepers = [threading.Thread(target=sweeper, args=(f"sweeper-{n}",)) for n in range(2)]
+    for thread in sweepers:
+        thread.start()
+    time.sleep(0.3)
+    shuffled = random.sample(references, len(references))
+    ackers = [
+        threading.Thread(target=acknowledger, args=(who, shuffled[n::2]))
+        for n in range(2) for who in ("liaison", "supervisor")
+    ]
+    for thread in ackers:
+        thread.start()
+    for thread in ackers:
+        thread.join()
+    time.sleep(0.3)
+    stop_sweeping.set()
+    for thread in sweepers:
+        thread.join()
+    assert not errors, errors
+    assert sum(sweeps.values()) > len(references), f"the sweeps should have raced the acks: {sweeps}"
+    for reference, codes in outcomes.items():
+        assert sorted(codes) == [200, 409], f"{reference}: exactly one acknowledgement wins, got {codes}"
+
+    with session_scope(app) as session:  # more sweeps after the fact change nothing
+        assert escalation.sweep_batch(session, utcnow(), 1000, "late") == 0
+    with session_scope(app) as session:
+        for incident in session.scalars(select(Incident).where(Incident.id.in_(ids))):
+            assert incident.status is IncidentStatus.ACKNOWLEDGED
+            [ack] = [e for e in incident.events if e.kind is EventKind.ACKNOWLEDGED]
+            at_ack = (ack.details["step"], ack.details["loop"])
+            assert (incident.current_step, incident.loop) == at_ack, incident.reference
+            later = [n for n in incident.notifications if (n.step, n.loop) > at_ack]
+            assert not later, f"{incident.reference}: messages queued after the acknowledgement: {later}"
+            escalations = [e for e in incident.events if e.kind is EventKind.ESCALATED]
+            assert all(e.id < ack.id for e in escalations), f"{incident.reference}: escalated after the ack"
+            assert all((e.details["step"], e.details["loop"]) <= at_ack for e in escalations)
+            pending = [n for n in incident.notifications if n.status is NotificationStatus.PENDING]
+            assert not pending, f"{incident.reference}: pending messages survived the acknowledgement"

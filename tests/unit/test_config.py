@@ -1,0 +1,152 @@
+"""create_app's configuration layers: committed defaults < TRACKER_CONFIG file < TRACKER_*
+environment variables < the mapping given to create_app; contradictions fail at start-up."""
+
+import os
+from pathlib import Path
+
+import pytest
+from apiflask import APIFlask
+
+from tracker import create_app
+from tracker.config import ConfigError
+from tracker.db import engine_of
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    """No TRACKER_* variable from the caller's shell, and an instance folder under tmp_path."""
+    for name in list(os.environ):
+        if name.startswith("TRACKER_"):
+            monkeypatch.delenv(name)
+    instance = tmp_path / "instance"
+    monkeypatch.setattr(APIFlask, "auto_find_instance_path", lambda self: str(instance))
+
+
+@pytest.fixture
+def build(tmp_path):
+    """Build an app on a SQLite file in tmp_path (unless the test says otherwise); dispose of it after."""
+    apps = []
+
+    def build(config: dict | None = None):
+        app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'tracker.db'}", **(config or {})})
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        engine_of(app).dispose()
+
+
+@pytest.fixture
+def config_file(tmp_path, monkeypatch):
+    """Write a TOML file and name it in TRACKER_CONFIG."""
+
+    def write(text: str) -> Path:
+        path = tmp_path / "deployment.toml"
+        path.write_text(text)
+        monkeypatch.setenv("TRACKER_CONFIG", str(path))
+        return path
+
+    return write
+
+
+def test_committed_defaults_apply_without_other_layers(build):
+    config = build().config
+    assert config["SWEEP_INTERVAL_SECONDS"] == 5
+    assert config["PAGE_SIZE_DEFAULT"] == 50
+    assert config["REFERENCE_PREFIX"] == "INC"
+
+
+def test_file_named_by_tracker_config_overrides_defaults(build, config_file):
+    config_file('SWEEP_INTERVAL_SECONDS = 3\nREFERENCE_PREFIX = "NMK"\n')
+    config = build().config
+    assert config["SWEEP_INTERVAL_SECONDS"] == 3
+    assert config["REFERENCE_PREFIX"] == "NMK"
+    assert config["SWEEP_BATCH_SIZE"] == 200
+
+
+def test_environment_variables_override_the_file(build, config_file, monkeypatch):
+    config_file("SWEEP_INTERVAL_SECONDS = 3\nSWEEP_BATCH_SIZE = 50\n")
+    monkeypatch.setenv("TRACKER_SWEEP_INTERVAL_SECONDS", "7")
+    config = build().config
+    assert config["SWEEP_INTERVAL_SECONDS"] == 7
+    assert type(config["SWEEP_INTERVAL_SECONDS"]) is int
+    assert config["SWEEP_BATCH_SIZE"] == 50
+
+
+def test_mapping_given_to_create_app_overrides_every_layer(build, config_file, monkeypatch):
+    config_file("SWEEP_INTERVAL_SECONDS = 3\n")
+    monkeypatch.setenv("TRACKER_SWEEP_INTERVAL_SECONDS", "7")
+    assert build({"SWEEP_INTERVAL_SECONDS": 9}).config["SWEEP_INTERVAL_SECONDS"] == 9
+
+
+def test_database_url_from_the_environment_is_used(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'from-env.db'}"
+    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
+    app = create_app()
+    try:
+        assert app.config["DATABASE_URL"] == url
+        assert str(engine_of(app).url) == url
+    finally:
+        engine_of(app).dispose()
+
+
+def test_missing_config_file_fails_fast(build, tmp_path, monkeypatch):
+    missing = tmp_path / "nowhere.toml"
+    monkeypatch.setenv("TRACKER_CONFIG", str(missing))
+    with pytest.raises(ConfigError, match="nowhere.toml"):
+        build()
+
+
+def test_config_naming_a_directory_fails_fast(build, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKER_CONFIG", str(tmp_path))
+    with pytest.raises(ConfigError, match="not a file"):
+        build()
+
+
+@pytest.mark.parametrize("value", [0, -1, 0.0, "5", None, True])
+def test_non_positive_or_non_numeric_interval_fails_fast(build, value):
+    with pytest.raises(ConfigError, match="SWEEP_INTERVAL_SECONDS must be a positive number"):
+        build({"SWEEP_INTERVAL_SECONDS": value})
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "soon", "true"])
+def test_bad_interval_from_the_environment_fails_fast(build, monkeypatch, value):
+    monkeypatch.setenv("TRACKER_DELIVERY_INTERVAL_SECONDS", value)
+    with pytest.raises(ConfigError, match="DELIVERY_INTERVAL_SECONDS must be a positive number"):
+        build()
+
+
+def test_non_positive_interval_in_the_file_fails_fast(build, config_file):
+    config_file("SWEEP_BATCH_SIZE = 0\n")
+    with pytest.raises(ConfigError, match="SWEEP_BATCH_SIZE"):
+        build()
+
+
+def test_page_size_default_above_maximum_fails_fast(build):
+    with pytest.raises(ConfigError, match="PAGE_SIZE_DEFAULT must not exceed PAGE_SIZE_MAX"):
+        build({"PAGE_SIZE_DEFAULT": 300, "PAGE_SIZE_MAX": 200})
+
+
+@pytest.mark.parametrize("url", ["mysql://db/tracker", "postgres.example:5432/tracker"])
+def test_unsupported_database_url_fails_fast(build, url):
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        build({"DATABASE_URL": url})
+
+
+def test_default_database_is_a_sqlite_file_under_the_instance_path(tmp_path):
+    app = create_app()
+    try:
+        instance = Path(app.instance_path)
+        assert instance == tmp_path / "instance"
+        assert app.config["DATABASE_URL"] == f"sqlite:///{instance / 'tracker.db'}"
+        assert instance.is_dir()
+        assert app.config["OUTBOX_DIR"] == str(instance / "outbox")
+    finally:
+        engine_of(app).dispose()
+
+
+def test_empty_secret_key_is_replaced_by_a_random_one(build):
+    first, second = build().config["SECRET_KEY"], build().config["SECRET_KEY"]
+    assert first and second and first != second
+    assert build({"SECRET_KEY": "fixed"}).config["SECRET_KEY"] == "fixed"

@@ -1,0 +1,53 @@
+"""Message subjects put the precedence first, then the reference and the DTG."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tracker.models import Incident, NotificationKind, Precedence
+from tracker.services.messages import subject
+
+
+def incident(precedence: Precedence, **overrides) -> Incident:
+    """An incident built in memory only; subjects never need the database."""
+    fields = {
+        "reference": "INC-2017-00042",
+        "precedence": precedence,
+        "occurred_at": datetime(2017, 12, 6, 16, 20, tzinfo=UTC),
+        "category": "unsafe_intercept",
+    }
+    fields.update(overrides)
+    return Incident(**fields)
+
+
+@pytest.mark.parametrize(
+    ("precedence", "prosign"),
+    [
+        (Precedence.FLASH, "FLASH"),
+        (Precedence.IMMEDIATE, "IMMEDIATE"),
+        (Precedence.PRIORITY, "PRIORITY"),
+        (Precedence.ROUTINE, "ROUTINE"),
+    ],
+)
+def test_subject_starts_with_precedence_then_reference_and_dtg(precedence, prosign):
+    text = subject(incident(precedence), NotificationKind.NOTIFIED)
+    assert text.startswith(f"{prosign} INC-2017-00042 061620ZDEC17 ")
+    assert text == f"{prosign} INC-2017-00042 061620ZDEC17 unsafe intercept"
+
+
+@pytest.mark.parametrize(
+    ("kind", "tail"),
+    [
+        (NotificationKind.NOTIFIED, "unsafe intercept"),
+        (NotificationKind.ESCALATED, "unsafe intercept ESCALATED"),
+        (NotificationKind.EXHAUSTED, "unsafe intercept EXHAUSTED"),
+    ],
+)
+def test_subject_ends_with_the_category_and_the_kind(kind, tail):
+    assert subject(incident(Precedence.FLASH), kind) == f"FLASH INC-2017-00042 061620ZDEC17 {tail}"
+
+
+def test_subject_dtg_is_in_zulu():
+    moment = datetime.fromisoformat("2017-12-06T18:20:00+02:00")
+    text = subject(incident(Precedence.PRIORITY, occurred_at=moment), NotificationKind.NOTIFIED)
+    assert text.split()[:3] == ["PRIORITY", "INC-2017-00042", "061620ZDEC17"]

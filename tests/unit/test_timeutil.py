@@ -1,0 +1,137 @@
+"""Date-time groups (DDHHMMZMONYY) and ISO 8601 moments, always returned as aware UTC."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from tracker.timeutil import format_dtg, isoformat, parse_dtg, parse_moment, zone_offset
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("061620ZDEC17", utc(2017, 12, 6, 16, 20)),
+        ("061620zdec17", utc(2017, 12, 6, 16, 20)),
+        (" 061620Z DEC 17 ", utc(2017, 12, 6, 16, 20)),
+        ("061620ADEC17", utc(2017, 12, 6, 15, 20)),
+        ("061620KDEC17", utc(2017, 12, 6, 6, 20)),
+        ("061620MDEC17", utc(2017, 12, 6, 4, 20)),
+        ("061620NDEC17", utc(2017, 12, 6, 17, 20)),
+        ("061620YDEC17", utc(2017, 12, 7, 4, 20)),
+        ("070000ZDEC17", utc(2017, 12, 7, 0, 0)),
+        ("312359ZDEC25", utc(2025, 12, 31, 23, 59)),
+        ("290000ZFEB24", utc(2024, 2, 29, 0, 0)),
+        ("010030AJAN26", utc(2025, 12, 31, 23, 30)),
+    ],
+)
+def test_date_time_group_is_parsed_to_utc(text, expected):
+    moment = parse_dtg(text)
+    assert moment == expected
+    assert moment.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("061620JDEC17", "not a date-time group"),
+        ("062400ZDEC17", "midnight is 0000"),
+        ("062500ZDEC17", "hour must be 00-23"),
+        ("061620ZDEX17", "unknown month"),
+        ("310220ZFEB26", "impossible date-time group"),
+        ("310220ZAPR26", "impossible date-time group"),
+        ("061660ZDEC17", "impossible date-time group"),
+        ("001620ZDEC17", "impossible date-time group"),
+        ("61620ZDEC17", "not a date-time group"),
+        ("061620ZDEC2017", "not a date-time group"),
+        ("", "not a date-time group"),
+    ],
+)
+def test_malformed_date_time_group_is_rejected(text, complaint):
+    with pytest.raises(ValueError, match=complaint):
+        parse_dtg(text)
+
+
+@pytest.mark.parametrize(
+    ("letter", "hours"),
+    [("Z", 0), ("A", 1), ("I", 9), ("K", 10), ("M", 12), ("N", -1), ("Y", -12)],
+)
+def test_zone_letters_give_their_offsets(letter, hours):
+    assert zone_offset(letter) == timedelta(hours=hours)
+
+
+def test_zone_letter_j_is_local_time_and_has_no_offset():
+    with pytest.raises(ValueError, match="unknown time-zone letter"):
+        zone_offset("J")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-27T14:05:00Z", utc(2026, 11, 27, 14, 5)),
+        ("2026-11-27T14:05:00z", utc(2026, 11, 27, 14, 5)),
+        ("2026-11-27T14:05:00+00:00", utc(2026, 11, 27, 14, 5)),
+        ("2026-11-27T14:05:00+02:00", utc(2026, 11, 27, 12, 5)),
+        ("2026-11-27T00:30:00-05:00", utc(2026, 11, 27, 5, 30)),
+        ("271405ZNOV26", utc(2026, 11, 27, 14, 5)),
+        ("271405znov26", utc(2026, 11, 27, 14, 5)),
+        ("271605BNOV26", utc(2026, 11, 27, 14, 5)),
+    ],
+)
+def test_moment_is_parsed_to_utc(text, expected):
+    moment = parse_moment(text)
+    assert moment == expected
+    assert moment.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("2026-11-27T14:05:00", "needs a zone"),
+        ("2026-11-27", "needs a zone"),
+        ("27 Nov 2026 14:05", "expected ISO 8601 with a zone"),
+        ("yesterday", "expected ISO 8601 with a zone"),
+        ("062400ZDEC17", "midnight is 0000"),
+    ],
+)
+def test_ambiguous_or_malformed_moment_is_rejected(text, complaint):
+    with pytest.raises(ValueError, match=complaint):
+        parse_moment(text)
+
+
+@pytest.mark.parametrize("text", ["061620ZDEC17", "010000ZJAN00", "312359ZDEC99", "290000ZFEB24", "150730ZJUL26"])
+def test_zulu_date_time_group_survives_a_round_trip(text):
+    assert format_dtg(parse_dtg(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (utc(2017, 12, 6, 16, 20, 59), "061620ZDEC17"),
+        (datetime(2017, 12, 6, 18, 20, tzinfo=timezone(timedelta(hours=2))), "061620ZDEC17"),
+        (datetime(2018, 1, 1, 1, 0, tzinfo=timezone(timedelta(hours=3))), "312200ZDEC17"),
+        (parse_dtg("061620MDEC17"), "060420ZDEC17"),
+    ],
+)
+def test_date_time_group_is_always_written_in_zulu(moment, expected):
+    assert format_dtg(moment) == expected
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (utc(2026, 11, 27, 14, 5), "2026-11-27T14:05:00Z"),
+        (datetime(2026, 11, 27, 16, 5, tzinfo=timezone(timedelta(hours=2))), "2026-11-27T14:05:00Z"),
+        (utc(2026, 11, 27, 14, 5, 0, 250000), "2026-11-27T14:05:00.250000Z"),
+    ],
+)
+def test_isoformat_is_utc_with_a_z(moment, expected):
+    assert isoformat(moment) == expected
+    assert parse_moment(isoformat(moment)) == moment
+
+
+def test_isoformat_of_no_moment_is_none():
+    assert isoformat(None) is None
