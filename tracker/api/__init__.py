@@ -1,11 +1,14 @@
 """The JSON API under /api/v1: parse -> authorize -> call a service -> serialize -> commit."""
 
+from datetime import datetime
+
 from apiflask import APIBlueprint, APIFlask, HTTPError
 from flask import request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import Conflict, TrackerError
+from ..timeutil import isoformat
 
 bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="Incidents")
 
@@ -56,7 +59,7 @@ def _process_http_error(error: HTTPError):
     if status == 400 and not details:
         message = "the request body is not valid JSON" if request.data else message
     if status >= 500:
-        message, details = "internal error; the incident log has the details", {}
+        message, details = "internal error; the server log has the details", {}
     return envelope(code, message, details, status, error.headers)
 
 
@@ -75,10 +78,6 @@ def _integrity(error: IntegrityError):
 
 
 def _jsonable(details: dict) -> dict:
-    from datetime import datetime
-
-    from ..timeutil import isoformat
-
     return {k: isoformat(v) if isinstance(v, datetime) else v for k, v in details.items()}
 
 

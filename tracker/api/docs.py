@@ -14,8 +14,9 @@ def init_app(app: APIFlask) -> None:
         SWAGGER_UI_STANDALONE_PRESET_JS=f"{ASSETS}/swagger-ui-standalone-preset.js",
         DOCS_FAVICON=f"{ASSETS}/favicon-32x32.png",
     )
-    app.add_url_rule(f"{ASSETS}/<path:filename>", "docs_asset", _asset)
-    app.add_url_rule("/", "index", _index)
+    hidden = app.doc(hide=True)  # plumbing, not part of the API
+    app.add_url_rule(f"{ASSETS}/<path:filename>", "docs_asset", hidden(_asset))
+    app.add_url_rule("/", "index", hidden(_index))
 
 
 def _index():
