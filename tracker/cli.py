@@ -203,6 +203,7 @@ def scheduler():
     from .scheduler import build_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per run of each job
     _ensure_migrated(current_app)
     app = current_app._get_current_object()
     click.echo(
