@@ -39,4 +39,3 @@ def build_transports(config) -> dict[str, Transport]:
     return {t.name: t for t in transports}
 
 
-TRANSPORT_NAMES = ("outbox",)

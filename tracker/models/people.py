@@ -24,9 +24,6 @@ class User(Base):
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
 
-    def has_role(self, *roles: Role) -> bool:
-        return self.role in roles
-
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role.value}>"
 

@@ -58,8 +58,9 @@ class FilingLimits:
 def check_draft(draft: IncidentDraft, limits: FilingLimits, now: datetime) -> None:
     """Raise ValidationError listing every rule of the catalogue or limits the draft breaks."""
     problems: dict[str, str] = {}
-    if category_problem(draft.domain, draft.category):
-        problems["category"] = category_problem(draft.domain, draft.category)
+    wrong_category = category_problem(draft.domain, draft.category)
+    if wrong_category:
+        problems["category"] = wrong_category
     if draft.occurred_at > now + timedelta(seconds=limits.max_future_skew_seconds):
         problems["occurred_at"] = f"{draft.occurred_at.isoformat()} is in the future"
     if len(draft.narrative) > limits.narrative_max_length:
@@ -87,7 +88,7 @@ def file_incident(session: Session, draft: IncidentDraft, actor: User, limits: F
         current_step=1,
         loop=0,
         filed_by=actor,
-        **{k: v for k, v in vars(draft).items()},
+        **vars(draft),
     )
     session.add(incident)
     channels = outbox.enter_step(
