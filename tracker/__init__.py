@@ -2,7 +2,7 @@
 
 from apiflask import APIFlask
 
-from . import api, cli, db
+from . import api, cli, db, web
 from .api.schemas import ErrorEnvelope
 from .channels import build_transports
 from .config import load_config
@@ -34,5 +34,6 @@ def create_app(config: dict | None = None) -> APIFlask:
     db.init_app(app)
     app.extensions["tracker.transports"] = build_transports(app.config)
     api.init_app(app)
+    web.init_app(app)
     cli.init_app(app)
     return app

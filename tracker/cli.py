@@ -21,6 +21,7 @@ def _require_schema():
 
 user_cli = AppGroup("user", help="Create and manage users.", callback=_require_schema)
 token_cli = AppGroup("token", help="Issue and revoke API tokens.", callback=_require_schema)
+channel_cli = AppGroup("channel", help="Look after the lines of communication.", callback=_require_schema)
 
 
 def init_app(app: Flask) -> None:
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
     app.cli.add_command(user_cli)
     app.cli.add_command(token_cli)
+    app.cli.add_command(channel_cli)
 
 
 def _fail(error: TrackerError):
@@ -215,3 +217,42 @@ def scheduler():
         build_scheduler(app, blocking=True).start()
     except (KeyboardInterrupt, SystemExit):
         click.echo("scheduler stopped", err=True)
+
+
+@channel_cli.command("test")
+@click.argument("name")
+@with_appcontext
+def test_channel(name):
+    """Send a communications check on channel NAME now (confirm it from the message)."""
+    from sqlalchemy import select
+
+    from . import dispatch
+    from .models import ChannelCheck, ContactChannel
+
+    with session_scope(current_app) as session:
+        channel_id = session.scalar(select(ContactChannel.id).where(ContactChannel.name == name))
+    if channel_id is None:
+        raise click.ClickException(f"no channel {name!r} (see `flask --app wsgi channel list`)")
+    try:
+        check_id = dispatch.send_check(current_app._get_current_object(), channel_id, "cli")
+    except TrackerError as error:
+        _fail(error)
+    with session_scope(current_app) as session:
+        check = session.get(ChannelCheck, check_id)
+        state = check.outcome.value if check.detail is None else f"{check.outcome.value}: {check.detail}"
+        click.echo(f"check {check.id} of {name}: {state}; confirm by {check.due_by:%Y-%m-%d %H:%MZ}")
+
+
+@channel_cli.command("list")
+@with_appcontext
+def list_channels():
+    """List the channels with their ladder level, transport, health and last good check."""
+    from sqlalchemy import select
+
+    from .models import ContactChannel
+
+    with session_scope(current_app) as session:
+        for c in session.scalars(select(ContactChannel).order_by(ContactChannel.level, ContactChannel.name)):
+            last = f"{c.last_check_ok_at:%Y-%m-%d %H:%MZ}" if c.last_check_ok_at else "never"
+            state = c.health.value if c.active else "inactive"
+            click.echo(f"L{c.level} {c.name:40} {c.transport:8} {state:9} last good check {last}")

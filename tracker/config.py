@@ -18,6 +18,13 @@ POSITIVE = (
     "NARRATIVE_MAX_LENGTH",
     "PAGE_SIZE_DEFAULT",
     "PAGE_SIZE_MAX",
+    "LINK_MAX_AGE_SECONDS",
+    "SMTP_TIMEOUT_SECONDS",
+    "WEBHOOK_CONNECT_TIMEOUT_SECONDS",
+    "WEBHOOK_READ_TIMEOUT_SECONDS",
+    "CHECK_SWEEP_SECONDS",
+    "CHECK_DEGRADED_AFTER",
+    "CHECK_DOWN_AFTER",
 )
 
 
@@ -58,5 +65,11 @@ def _check(config) -> None:
             raise ConfigError(f"{key} must be a positive number, not {value!r}")
     if config["PAGE_SIZE_DEFAULT"] > config["PAGE_SIZE_MAX"]:
         raise ConfigError("PAGE_SIZE_DEFAULT must not exceed PAGE_SIZE_MAX")
+    if config["SMTP_SECURITY"] not in ("starttls", "tls", "none"):
+        raise ConfigError("SMTP_SECURITY must be starttls, tls or none")
+    if config["SUPERVISOR_TRANSPORT"] not in ("outbox", "email"):
+        raise ConfigError("SUPERVISOR_TRANSPORT must be outbox or email")
+    if config["CHECK_DOWN_AFTER"] < config["CHECK_DEGRADED_AFTER"]:
+        raise ConfigError("CHECK_DOWN_AFTER must not be below CHECK_DEGRADED_AFTER")
     if not str(config["DATABASE_URL"]).startswith(("sqlite", "postgresql")):
         raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")

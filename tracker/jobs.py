@@ -6,9 +6,10 @@ import socket
 
 from flask import Flask
 
+from . import dispatch
 from .channels import DeliveryError
 from .db import session_scope
-from .services import delivery, escalation, heartbeat
+from .services import checks, delivery, escalation, heartbeat
 from .timeutil import utcnow
 
 log = logging.getLogger("tracker.jobs")
@@ -40,19 +41,14 @@ def sweep(app: Flask) -> int:
 
 def deliver(app: Flask) -> int:
     """Send every deliverable outbox row through its channel's transport; return how many sent."""
-    transports = app.extensions["tracker.transports"]
-    policy = delivery.RetryPolicy(
-        app.config["DELIVERY_MAX_ATTEMPTS"],
-        app.config["DELIVERY_RETRY_BASE_SECONDS"],
-        app.config["DELIVERY_CLAIM_SECONDS"],
-    )
+    policy, composer = dispatch.retry_policy(app), dispatch.composer(app)
     batch, sent = app.config["DELIVERY_BATCH_SIZE"], 0
     try:
         while True:
             with session_scope(app) as session:
-                claimed = delivery.claim_messages(session, utcnow(), batch, policy)
+                claimed = delivery.claim_messages(session, utcnow(), batch, policy, composer)
             for item in claimed:
-                sent += _send_one(app, transports, item, policy)
+                sent += _send_one(app, item, policy)
             if len(claimed) < batch:
                 break
     except Exception:
@@ -60,23 +56,35 @@ def deliver(app: Flask) -> int:
     return sent
 
 
-def _send_one(app: Flask, transports, item: delivery.Claimed, policy: delivery.RetryPolicy) -> int:
-    transport = transports.get(item.transport)
+def _send_one(app: Flask, item: delivery.Claimed, policy: delivery.RetryPolicy) -> int:
     try:
-        if transport is None:
-            raise DeliveryError(f"this deployment has no {item.transport!r} transport", transient=False)
-        transport.send(item.message)
-    except Exception as exc:
-        error = exc if isinstance(exc, DeliveryError) else DeliveryError(f"{type(exc).__name__}: {exc}")
+        code, latency = dispatch.send(app, item.transport, item.message)
+    except DeliveryError as error:
         with session_scope(app) as session:
-            status = delivery.record_failure(session, item.message.notification_id, error, utcnow(), policy)
-        log.warning(
-            "message %s to %s: %s (%s)", item.message.notification_id, item.message.recipient, error, status.value
-        )
+            status = delivery.record_failure(session, item.notification_id, item.transport, error, utcnow(), policy)
+        log.warning("message %s to %s: %s (%s)", item.notification_id, item.message.recipient, error, status.value)
         return 0
     with session_scope(app) as session:
-        delivery.record_sent(session, item.message.notification_id, item.transport, utcnow())
+        delivery.record_sent(session, item.notification_id, item.transport, utcnow(), latency, code)
     return 1
+
+
+def check_lines(app: Flask) -> int:
+    """Judge checks whose window closed, then send the checks that are due; return how many sent."""
+    rules, sent = dispatch.health_rules(app), 0
+    try:
+        with session_scope(app) as session:
+            failed = checks.expire_checks(session, utcnow(), rules)
+        if failed:
+            log.warning("%d communications checks were not confirmed in time", failed)
+        with session_scope(app) as session:
+            due = [c.id for c in checks.claim_due_channels(session, utcnow(), 50)]
+        for channel_id in due:
+            dispatch.send_check(app, channel_id, "schedule")
+            sent += 1
+    except Exception:
+        log.exception("communications checks failed after %d checks", sent)
+    return sent
 
 
 def _beat(app: Flask, name: str, runner: str, started, error: str | None) -> None:

@@ -13,7 +13,7 @@ from .timeutil import UTC, utcnow
 
 
 def build_scheduler(app: Flask, blocking: bool = True):
-    """Return a scheduler (not started) running the sweep and delivery jobs for app."""
+    """Return a scheduler (not started) running the sweep, delivery and line-check jobs for app."""
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(
         timezone=UTC,
@@ -22,6 +22,7 @@ def build_scheduler(app: Flask, blocking: bool = True):
     for job_id, func, interval in (
         ("sweep", jobs.sweep, app.config["SWEEP_INTERVAL_SECONDS"]),
         ("deliver", jobs.deliver, app.config["DELIVERY_INTERVAL_SECONDS"]),
+        ("checks", jobs.check_lines, app.config["CHECK_SWEEP_SECONDS"]),
     ):
         scheduler.add_job(
             func,

@@ -59,13 +59,14 @@ def test_admin_creates_reads_lists_changes_and_deletes_a_channel(client, world):
     )
     assert created["id"] and created["active"] is True and created["members"] == ["liaison"]
     path = f"/channels/{created['id']}"
+    assert created.pop("secret") is None, "only webhook channels get a signing secret"
     assert call(client, world, "GET", path, who="liaison") == created
 
     listed = call(client, world, "GET", "/channels", who="duty")
     assert [c["name"] for c in listed] == ["L1", "L2", "L3", "Other desk", "L4 CBM desk"]
 
     changed = call(client, world, "PATCH", path, {"address": "cbm2@test.example", "active": False})
-    assert changed == {**created, "address": "cbm2@test.example", "active": False}
+    assert changed == {**created, "address": "cbm2@test.example", "active": False, "secret": None}
     assert call(client, world, "PATCH", path, {"members": []})["members"] == []
 
     call(client, world, "DELETE", path, status=204)

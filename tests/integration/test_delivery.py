@@ -5,10 +5,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tests.support import file_incident, outbox_files
-from tracker import jobs
+from tracker import dispatch, jobs
 from tracker.channels import DeliveryError
 from tracker.db import session_scope
-from tracker.models import EventKind, Notification, NotificationStatus, TimelineEvent
+from tracker.models import EventKind, Incident, Notification, NotificationStatus, TimelineEvent
 from tracker.services import delivery
 from tracker.timeutil import utcnow
 
@@ -27,9 +27,9 @@ def test_delivery_writes_one_file_per_message_and_records_it(app, client, world)
     [row] = notifications(app)
     assert row.status is NotificationStatus.SENT and row.attempts == 1 and row.sent_at is not None
     [path] = outbox_files(app)
-    assert path.name == f"{reference}-{row.id:07d}.eml"
+    assert path.name == f"{reference}-notification-{row.id}.eml"
     text = path.read_text()
-    assert f"Subject: IMMEDIATE {reference}" in text and "X-Tracker-Notification: " in text
+    assert f"Subject: IMMEDIATE {reference}" in text and "X-Tracker-Key: notification-" in text
     with session_scope(app) as session:
         [event] = session.scalars(select(TimelineEvent).where(TimelineEvent.kind == EventKind.NOTIFIED)).all()
         assert event.details["recipient"] == "L1" and event.details["transport"] == "outbox"
@@ -39,20 +39,20 @@ def test_a_claim_lapsed_by_a_crash_is_sent_again_into_the_same_file(app, client,
     file_incident(client, world)
     now = utcnow()
     with session_scope(app) as session:
-        [claimed] = delivery.claim_messages(session, now, 10, POLICY)
+        [claimed] = delivery.claim_messages(session, now, 10, POLICY, dispatch.composer(app))
     # The process "dies" here: the message was never recorded as sent.
     with session_scope(app) as session:
-        assert delivery.claim_messages(session, now + timedelta(seconds=30), 10, POLICY) == [], "claim still held"
+        assert delivery.claim_messages(session, now + timedelta(seconds=30), 10, POLICY, dispatch.composer(app)) == [], "claim still held"
     with session_scope(app) as session:
-        [again] = delivery.claim_messages(session, now + timedelta(seconds=61), 10, POLICY)
-    assert again.message.notification_id == claimed.message.notification_id
+        [again] = delivery.claim_messages(session, now + timedelta(seconds=61), 10, POLICY, dispatch.composer(app))
+    assert again.notification_id == claimed.notification_id
     transport = app.extensions["tracker.transports"]["outbox"]
     transport.send(again.message)
     transport.send(again.message)
     with session_scope(app) as session:
-        assert delivery.record_sent(session, again.message.notification_id, "outbox", utcnow())
+        assert delivery.record_sent(session, again.notification_id, "outbox", utcnow())
     with session_scope(app) as session:
-        assert not delivery.record_sent(session, again.message.notification_id, "outbox", utcnow())
+        assert not delivery.record_sent(session, again.notification_id, "outbox", utcnow())
     assert len(outbox_files(app)) == 1
     [row] = notifications(app)
     assert row.attempts == 2 and row.status is NotificationStatus.SENT
@@ -63,12 +63,12 @@ def test_transient_failures_back_off_then_fail(app, client, world):
     now = utcnow()
     for attempt in range(1, 4):
         with session_scope(app) as session:
-            [claimed] = delivery.claim_messages(session, now, 10, POLICY)
+            [claimed] = delivery.claim_messages(session, now, 10, POLICY, dispatch.composer(app))
         with session_scope(app) as session:
             status = delivery.record_failure(
-                session, claimed.message.notification_id, DeliveryError("connection refused"), now, POLICY
+                session, claimed.notification_id, "outbox", DeliveryError("connection refused"), now, POLICY
             )
-        [row] = notifications(app)
+        row = notifications(app)[0]
         if attempt < 3:
             assert status is NotificationStatus.PENDING
             delay = (row.next_attempt_at - now).total_seconds()
@@ -76,21 +76,29 @@ def test_transient_failures_back_off_then_fail(app, client, world):
             assert 0.8 * expected <= delay <= 1.2 * expected, (attempt, delay)
             now = row.next_attempt_at
         else:
-            assert status is NotificationStatus.FAILED and row.last_error == "connection refused"
+            assert status is NotificationStatus.DEAD and row.last_error == "connection refused"
     with session_scope(app) as session:
-        assert delivery.claim_messages(session, now + timedelta(days=1), 10, POLICY) == []
+        dead_letters = [(n.kind.value, n.recipient) for n in session.scalars(select(Notification)).all()[1:]]
+        assert dead_letters == [("dead_letter", "supervisor")], "supervisors are told"
+        incident = session.scalars(select(Incident)).one()
+        assert incident.next_escalation_at == now, "the step escalates at once instead of waiting out its timer"
+        [event] = [e for e in incident.events if e.kind is EventKind.DEAD_LETTERED]
+        assert event.details["recipient"] == "L1" and event.details["escalates_at_once"] is True
+        assert [a.outcome.value for a in incident.notifications[0].attempts_made] == ["transient"] * 3
+        claimed = delivery.claim_messages(session, now + timedelta(days=1), 10, POLICY, dispatch.composer(app))
+        assert [c.message.recipient for c in claimed] == ["supervisor"], "only the supervisors' message is left"
 
 
 def test_a_permanent_failure_is_not_retried(app, client, world):
     file_incident(client, world)
     with session_scope(app) as session:
-        [claimed] = delivery.claim_messages(session, utcnow(), 10, POLICY)
+        [claimed] = delivery.claim_messages(session, utcnow(), 10, POLICY, dispatch.composer(app))
     with session_scope(app) as session:
         status = delivery.record_failure(
-            session, claimed.message.notification_id, DeliveryError("550 no such mailbox", transient=False),
+            session, claimed.notification_id, "outbox", DeliveryError("550 no such mailbox", transient=False),
             utcnow(), POLICY,
         )
-    assert status is NotificationStatus.FAILED
+    assert status is NotificationStatus.DEAD
 
 
 def test_an_unwritable_outbox_is_recorded_as_a_failed_attempt(app, client, world, tmp_path):

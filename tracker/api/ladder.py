@@ -3,13 +3,14 @@
 from flask import current_app
 from sqlalchemy import select
 
-from ..auth import ADMINS, require_role, token_auth
+from .. import dispatch
+from ..auth import ADMINS, current_user, require_role, token_auth
 from ..db import get_session
-from ..models import ContactChannel, EscalationPolicy, RoutingRule
-from ..services import ladder
+from ..models import ChannelCheck, ContactChannel, EscalationPolicy, Role, RoutingRule
+from ..services import checks, ladder
 from ..services.routing import ordered_rules
 from . import ERRORS, bp
-from .schemas import ChannelIn, ChannelOut, PolicyIn, PolicyOut, RuleIn, RuleOut
+from .schemas import ChannelIn, ChannelOut, ChannelWithSecretOut, CheckOut, PolicyIn, PolicyOut, RuleIn, RuleOut
 
 READ = {code: ERRORS[code] for code in (403, 404)}
 WRITE = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}
@@ -35,7 +36,7 @@ def list_channels():
 @bp.auth_required(token_auth)
 @require_role(*ADMINS)
 @bp.input(ChannelIn, arg_name="data")
-@bp.output(ChannelOut, status_code=201)
+@bp.output(ChannelWithSecretOut, status_code=201)
 @bp.doc(tags=["Ladder"], summary="Create a contact channel", responses=WRITE)
 def create_channel(data):
     transports = current_app.extensions["tracker.transports"]
@@ -54,7 +55,7 @@ def get_channel(channel_id):
 @bp.auth_required(token_auth)
 @require_role(*ADMINS)
 @bp.input(ChannelIn(partial=True), arg_name="data")
-@bp.output(ChannelOut)
+@bp.output(ChannelWithSecretOut)
 @bp.doc(tags=["Ladder"], summary="Change a contact channel", responses=WRITE)
 def update_channel(channel_id, data):
     session = get_session()
@@ -70,6 +71,27 @@ def update_channel(channel_id, data):
 def delete_channel(channel_id):
     ladder.delete_channel(get_session(), channel_id)
     return _commit()
+
+
+@bp.get("/channels/<int:channel_id>/checks")
+@bp.auth_required(token_auth)
+@bp.output(CheckOut(many=True))
+@bp.doc(tags=["Ladder"], summary="History of a channel's communications checks, newest first", responses=READ)
+def list_checks(channel_id):
+    return checks.history(get_session(), channel_id)
+
+
+@bp.post("/channels/<int:channel_id>/checks")
+@bp.auth_required(token_auth)
+@require_role(Role.SUPERVISOR, Role.ADMIN)
+@bp.output(CheckOut, status_code=201)
+@bp.doc(tags=["Ladder"], summary="Send a communications check on the channel now", responses=WRITE)
+def test_channel(channel_id):
+    session = get_session()
+    ladder.get_channel(session, channel_id)
+    session.rollback()  # the check is sent in transactions of its own
+    check_id = dispatch.send_check(current_app._get_current_object(), channel_id, current_user().username)
+    return session.get(ChannelCheck, check_id)
 
 
 # -- policies -----------------------------------------------------------------------------

@@ -172,10 +172,35 @@ class ChannelIn(Schema):
         strict=True, required=True, validate=Range(1, 5), metadata={"description": "ladder level L1-L5"}
     )
     counterpart = Text(load_default="", validate=Length(max=120))
-    transport = Text(required=True, metadata={"examples": ["outbox"]})
-    address = Text(required=True, validate=Length(min=1, max=500))
+    transport = Text(
+        required=True, validate=OneOf(["outbox", "email", "webhook", "apprise"]), metadata={"examples": ["email"]}
+    )
+    address = Text(
+        required=True,
+        validate=Length(min=1, max=500),
+        metadata={"description": "e-mail address, webhook URL, Apprise URL (outbox: any label)"},
+    )
     active = fields.Boolean(load_default=True)
     members = fields.List(Text(), metadata={"description": "usernames of liaison staff"})
+    secret = Text(
+        load_only=True,
+        validate=Length(min=16, max=64),
+        metadata={"description": "webhook signing secret; generated when a webhook channel has none"},
+    )
+    check_interval_seconds = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=Range(60, 30 * 86400),
+        metadata={"description": "send a communications check this often"},
+    )
+    check_cron = Text(
+        allow_none=True,
+        validate=Length(max=100),
+        metadata={"description": "or on this crontab schedule (UTC), e.g. '0 */6 * * *'"},
+    )
+    check_window_seconds = fields.Integer(
+        strict=True, validate=Range(10, 7 * 86400), metadata={"description": "a check not confirmed in time fails"}
+    )
 
 
 class ChannelOut(Schema):
@@ -187,6 +212,40 @@ class ChannelOut(Schema):
     address = fields.String()
     active = fields.Boolean()
     members = fields.List(fields.String(), attribute="member_names")
+    health = fields.String(attribute="health.value", metadata={"description": "ok, degraded or down"})
+    consecutive_failures = fields.Integer()
+    check_interval_seconds = fields.Integer(allow_none=True)
+    check_cron = fields.String(allow_none=True)
+    check_window_seconds = fields.Integer()
+    next_check_at = UTC(allow_none=True)
+    last_check_at = UTC(allow_none=True)
+    last_check_ok_at = UTC(allow_none=True)
+
+
+class ChannelWithSecretOut(ChannelOut):
+    secret = fields.String(allow_none=True, metadata={"description": "the webhook signing secret (shown to admins)"})
+
+
+class CheckOut(Schema):
+    id = fields.Integer()
+    requested_by = fields.String()
+    sent_at = UTC()
+    due_by = UTC()
+    outcome = fields.String(attribute="outcome.value", metadata={"description": "pending, ok or failed"})
+    decided_at = UTC(allow_none=True)
+    detail = fields.String(allow_none=True)
+    health_after = fields.String(attribute="health_after.value", allow_none=True)
+
+
+class LinkIn(Schema):
+    token = Text(required=True, validate=Length(min=10, max=2000), metadata={"description": "from the message"})
+
+
+class LinkOut(Schema):
+    purpose = fields.String(metadata={"description": "ack or check"})
+    reference = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "the incident's status, or the check's outcome"})
+    acknowledged_by = fields.String(allow_none=True)
 
 
 class StepIn(Schema):
@@ -196,6 +255,12 @@ class StepIn(Schema):
         allow_none=True,
         validate=Range(1, 7 * 86400),
         metadata={"description": "omit or null: from precedence (Z 600, O 1800, P 10800, R 21600)"},
+    )
+    fallback_channel_id = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=ID,
+        metadata={"description": "used instead of any channel of the step that is down"},
     )
 
 
@@ -213,6 +278,7 @@ class StepOut(Schema):
     ack_seconds = fields.Integer(allow_none=True)
     channel_ids = fields.List(fields.Integer())
     channels = fields.List(fields.String(), attribute="channel_names")
+    fallback_channel_id = fields.Integer(allow_none=True)
 
 
 class PolicyOut(Schema):

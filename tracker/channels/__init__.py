@@ -1,41 +1,57 @@
 """Transports to contact channels, behind one small interface. Connect only when sending."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
 @dataclass(frozen=True)
 class Message:
-    """One outbox row, ready for a transport."""
+    """One message, ready for any transport."""
 
-    notification_id: int
-    reference: str
+    key: str  # stable per message: the idempotency key webhook receivers can de-duplicate on
+    event: str  # e.g. incident.escalated, channel.check
     recipient: str
     address: str
     subject: str
-    body: str
+    text: str
+    html: str
+    message_id: str  # RFC 5322 Message-ID
+    thread_id: str | None = None  # the Message-ID this one follows up (In-Reply-To, References)
+    reference: str | None = None
+    payload: dict = field(default_factory=dict)  # the JSON body facts for webhook receivers
+    secret: str | None = None  # the channel's webhook signing secret
 
 
 class DeliveryError(Exception):
     """A send failed; transient failures are retried, permanent ones are not."""
 
-    def __init__(self, message: str, transient: bool = True):
+    def __init__(self, message: str, transient: bool = True, code: str | None = None):
         super().__init__(message)
         self.transient = transient
+        self.code = code
 
 
 class Transport(Protocol):
     name: str
 
-    def send(self, message: Message) -> None:
-        """Deliver the message or raise DeliveryError."""
+    def send(self, message: Message) -> str | None:
+        """Deliver the message and return the peer's response code, or raise DeliveryError."""
+
+    def check_address(self, address: str) -> str | None:
+        """Return why the address cannot work with this transport, or None when it can."""
 
 
 def build_transports(config) -> dict[str, Transport]:
     """Return the transports this deployment offers, by name."""
+    from .apprise import AppriseTransport
+    from .email import EmailTransport
     from .outbox import OutboxTransport
+    from .webhook import WebhookTransport
 
-    transports: list[Transport] = [OutboxTransport(config["OUTBOX_DIR"])]
+    transports: list[Transport] = [
+        OutboxTransport(config["OUTBOX_DIR"]),
+        EmailTransport.from_config(config),
+        WebhookTransport(config["WEBHOOK_CONNECT_TIMEOUT_SECONDS"], config["WEBHOOK_READ_TIMEOUT_SECONDS"]),
+        AppriseTransport(),
+    ]
     return {t.name: t for t in transports}
-
-

@@ -1,8 +1,12 @@
 """The tracker's data model (SQLAlchemy 2.0 declarative). No Flask imports."""
 
 from .base import Base, UTCDateTime
+from .checks import ChannelCheck, LinkUse
 from .enums import (
     CATEGORIES,
+    AttemptOutcome,
+    ChannelHealth,
+    CheckOutcome,
     Domain,
     EscalationRisk,
     EventKind,
@@ -15,12 +19,18 @@ from .enums import (
     all_categories,
     categories_for,
 )
-from .incident import LIVE, Incident, Notification, TimelineEvent
+from .incident import LIVE, DeliveryAttempt, Incident, Notification, TimelineEvent
 from .ladder import ContactChannel, EscalationPolicy, PolicyStep, RoutingRule, channel_members, step_channels
 from .people import ApiToken, User
 from .system import Counter, JobRun
 
 __all__ = [
+    "AttemptOutcome",
+    "ChannelCheck",
+    "ChannelHealth",
+    "CheckOutcome",
+    "DeliveryAttempt",
+    "LinkUse",
     "CATEGORIES",
     "LIVE",
     "ApiToken",

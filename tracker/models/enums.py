@@ -68,14 +68,40 @@ class NotificationStatus(enum.StrEnum):
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
-    FAILED = "failed"
+    DEAD = "dead"  # dead-lettered: out of attempts, or refused for good
     CANCELLED = "cancelled"
 
 
 class NotificationKind(enum.StrEnum):
     NOTIFIED = "notified"
     ESCALATED = "escalated"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
     EXHAUSTED = "exhausted"
+    DEAD_LETTER = "dead_letter"
+
+    @property
+    def calls_for_action(self) -> bool:
+        """Messages that ask someone to acknowledge; pointless once the incident is handled."""
+        return self in (NotificationKind.NOTIFIED, NotificationKind.ESCALATED)
+
+
+class ChannelHealth(enum.StrEnum):
+    OK = "ok"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
+class CheckOutcome(enum.StrEnum):
+    PENDING = "pending"
+    OK = "ok"
+    FAILED = "failed"
+
+
+class AttemptOutcome(enum.StrEnum):
+    SENT = "sent"
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
 
 
 class EventKind(enum.StrEnum):
@@ -87,6 +113,8 @@ class EventKind(enum.StrEnum):
     COMMENTED = "commented"
     RESOLVED = "resolved"
     EXHAUSTED = "exhausted"
+    DEAD_LETTERED = "dead_lettered"
+    FALLBACK = "fallback"
 
 
 UNUSUAL_ACTIVITY = "unusual_military_activity"

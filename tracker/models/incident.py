@@ -19,6 +19,7 @@ from ..errors import InvalidTransition
 from ..timeutil import format_dtg, utcnow
 from .base import Base, enum_column
 from .enums import (
+    AttemptOutcome,
     Domain,
     EscalationRisk,
     EventKind,
@@ -80,6 +81,8 @@ class Incident(Base):
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Who acknowledged, in words: a username, or a channel's recipient who used a signed link.
+    acknowledged_by_label: Mapped[str | None] = mapped_column(String(255))
     resolved_at: Mapped[datetime | None]
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolution: Mapped[str | None] = mapped_column(Text)
@@ -111,7 +114,7 @@ class Incident(Base):
 
     @property
     def acknowledged_by_name(self) -> str | None:
-        return self.acknowledged_by.username if self.acknowledged_by else None
+        return self.acknowledged_by_label
 
     @property
     def resolved_by_name(self) -> str | None:
@@ -152,11 +155,13 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (
-        UniqueConstraint("incident_id", "step", "loop", "channel_id"),
+        UniqueConstraint("incident_id", "kind", "step", "loop", "channel_id"),
         Index(
             "uq_notifications_user_message",
             "incident_id",
             "kind",
+            "step",
+            "loop",
             "user_id",
             unique=True,
             sqlite_where=text("user_id IS NOT NULL"),
@@ -192,6 +197,9 @@ class Notification(Base):
     incident: Mapped[Incident] = relationship(back_populates="notifications")
     channel: Mapped[ContactChannel | None] = relationship()
     user: Mapped[User | None] = relationship()
+    attempts_made: Mapped[list["DeliveryAttempt"]] = relationship(
+        back_populates="notification", order_by="DeliveryAttempt.id"
+    )
 
     @property
     def channel_name(self) -> str | None:
@@ -206,3 +214,20 @@ class Notification(Base):
         if self.channel is not None:
             return self.channel.name
         return self.user.username if self.user else "?"
+
+
+class DeliveryAttempt(Base):
+    """One try at handing a message to its transport, with what came of it."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    transport: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[AttemptOutcome] = mapped_column(enum_column(AttemptOutcome))
+    response_code: Mapped[str | None] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+
+    notification: Mapped[Notification] = relationship(back_populates="attempts_made")

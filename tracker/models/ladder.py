@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..timeutil import utcnow
 from .base import Base, enum_column
-from .enums import Domain, EscalationRisk, Precedence
+from .enums import ChannelHealth, Domain, EscalationRisk, Precedence
 from .people import User
 
 channel_members = Table(
@@ -36,8 +36,20 @@ class ContactChannel(Base):
     counterpart: Mapped[str] = mapped_column(String(120), default="")
     transport: Mapped[str] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(500))
+    # Shared with the receiver of a webhook channel to sign each request (HMAC-SHA256).
+    secret: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # Communications checks: an interval or a cron expression, and how long a check may wait.
+    check_interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    check_cron: Mapped[str | None] = mapped_column(String(100))
+    check_window_seconds: Mapped[int] = mapped_column(Integer, default=900)
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    health: Mapped[ChannelHealth] = mapped_column(enum_column(ChannelHealth), default=ChannelHealth.OK)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_check_at: Mapped[datetime | None]
+    last_check_ok_at: Mapped[datetime | None]
 
     members: Mapped[list[User]] = relationship(secondary=channel_members, order_by=User.username)
 
@@ -69,9 +81,12 @@ class PolicyStep(Base):
     position: Mapped[int] = mapped_column(Integer)
     # None: take the deadline from the incident's precedence (Z 600 s ... R 21600 s).
     ack_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Used instead of any channel of this step that is down (or inactive) when the step is entered.
+    fallback_channel_id: Mapped[int | None] = mapped_column(ForeignKey("contact_channels.id", ondelete="SET NULL"))
 
     policy: Mapped[EscalationPolicy] = relationship(back_populates="steps")
     channels: Mapped[list[ContactChannel]] = relationship(secondary=step_channels, order_by=ContactChannel.level)
+    fallback_channel: Mapped[ContactChannel | None] = relationship()
 
     @property
     def channel_ids(self) -> list[int]:

@@ -8,15 +8,17 @@ from sqlalchemy.orm import Session
 from ..errors import Conflict, Forbidden, NotFound, ValidationError
 from ..models import (
     LIVE,
+    ContactChannel,
     EventKind,
     Incident,
     IncidentStatus,
     Notification,
+    NotificationKind,
     Role,
     User,
     channel_members,
 )
-from . import outbox, timeline
+from . import links, outbox, timeline
 
 COMMENT_MAX_LENGTH = 4000
 _RETRIES = 5
@@ -78,27 +80,52 @@ def _compare_and_set(session: Session, incident: Incident, allowed, values: dict
 
 
 def acknowledge(session: Session, reference: str, user: User, now: datetime, note: str = "") -> Incident:
-    """Stop the escalation: record who acknowledged and cancel messages not yet sent."""
+    """Stop the escalation: record who acknowledged, cancel unsent messages, tell the notified lines."""
     incident = get_incident(session, reference)
     ensure_may_handle(session, incident, user, "acknowledge")
+    return _acknowledge(session, incident, user.username, user.id, now, note)
+
+
+def acknowledge_by_link(session: Session, claims: dict, now: datetime) -> Incident:
+    """Acknowledge on behalf of the channel recipient a signed link was made for."""
+    incident = session.get(Incident, claims["incident"])
+    channel = session.get(ContactChannel, claims["channel"])
+    routed = (
+        incident is not None
+        and channel is not None
+        and session.scalar(
+            select(exists().where(Notification.incident_id == incident.id, Notification.channel_id == channel.id))
+        )
+    )
+    if not routed or channel.address != claims["recipient"]:
+        raise links.LinkRefused("foreign", "This link does not belong to a line this incident was routed to.")
+    label = f"{channel.name} <{channel.address}> (signed link)"
+    links.spend(session, claims, "ack", label, now)
+    return _acknowledge(session, incident, label, None, now, "acknowledged from the message")
+
+
+def _acknowledge(session: Session, incident: Incident, label: str, user_id: int | None, now: datetime, note: str):
     values = {
         "status": IncidentStatus.ACKNOWLEDGED,
         "acknowledged_at": now,
-        "acknowledged_by_id": user.id,
+        "acknowledged_by_id": user_id,
+        "acknowledged_by_label": label,
         "next_escalation_at": None,
     }
     _compare_and_set(session, incident, LIVE, values, incident.ensure_can_acknowledge)
-    cancelled = outbox.cancel_pending(session, incident.id, f"acknowledged by {user.username}")
+    cancelled = outbox.cancel_pending(session, incident.id, f"acknowledged by {label}")
+    told = outbox.announce(session, incident, NotificationKind.ACKNOWLEDGED, now)
     timeline.record(
         session,
         incident,
         EventKind.ACKNOWLEDGED,
-        user.username,
+        label,
         now,
         step=incident.current_step,
         loop=incident.loop,
         note=note,
         cancelled_messages=cancelled,
+        told=[c.name for c in told],
     )
     session.flush()
     return incident
@@ -121,6 +148,7 @@ def resolve(session: Session, reference: str, user: User, now: datetime, resolut
     open_states = (*LIVE, IncidentStatus.ACKNOWLEDGED)
     _compare_and_set(session, incident, open_states, values, incident.ensure_can_resolve)
     cancelled = outbox.cancel_pending(session, incident.id, f"resolved by {user.username}")
+    told = outbox.announce(session, incident, NotificationKind.RESOLVED, now)
     timeline.record(
         session,
         incident,
@@ -129,6 +157,7 @@ def resolve(session: Session, reference: str, user: User, now: datetime, resolut
         now,
         resolution=resolution,
         cancelled_messages=cancelled,
+        told=[c.name for c in told],
     )
     session.flush()
     return incident

@@ -1,5 +1,8 @@
 """Administer the ladder: contact channels, escalation policies, routing rules."""
 
+import secrets
+from datetime import datetime
+
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
@@ -18,8 +21,22 @@ from ..models import (
     categories_for,
     step_channels,
 )
+from ..timeutil import utcnow
+from . import checks
 
-CHANNEL_FIELDS = ("name", "level", "counterpart", "transport", "address", "active")
+CHANNEL_FIELDS = (
+    "name",
+    "level",
+    "counterpart",
+    "transport",
+    "address",
+    "active",
+    "secret",
+    "check_interval_seconds",
+    "check_cron",
+    "check_window_seconds",
+)
+SCHEDULE_FIELDS = ("check_interval_seconds", "check_cron", "active")
 RULE_FIELDS = ("name", "position", "active", "domain", "category", "precedence", "min_escalation_risk", "sector")
 
 
@@ -54,22 +71,41 @@ def _members(session: Session, usernames: list[str]) -> list[User]:
     return list(users)
 
 
-def save_channel(session: Session, data: dict, transports, channel: ContactChannel | None = None) -> ContactChannel:
-    """Create a channel, or update the given one with the fields present in data."""
+def save_channel(
+    session: Session, data: dict, transports, channel: ContactChannel | None = None, now: datetime | None = None
+) -> ContactChannel:
+    """Create a channel, or update the given one with the fields present in data.
+
+    A webhook channel gets a random signing secret unless one is given; a check schedule
+    (interval or cron expression) puts the channel's first check on the calendar.
+    """
     if "transport" in data and data["transport"] not in transports:
         raise ValidationError(
             f"unknown transport {data['transport']!r}", {"transport": f"one of: {', '.join(sorted(transports))}"}
         )
     if "name" in data:
         _unique_name(session, ContactChannel, data["name"], channel.id if channel else None)
+    if data.get("check_cron") and checks.cron_problem(data["check_cron"]):
+        raise ValidationError(
+            "the check schedule is not valid", {"check_cron": checks.cron_problem(data["check_cron"])}
+        )
     if channel is None:
-        channel = ContactChannel()
+        channel = ContactChannel(check_window_seconds=900)
         session.add(channel)
     for key in CHANNEL_FIELDS:
         if key in data:
             setattr(channel, key, data[key])
+    problem = transports[channel.transport].check_address(channel.address)
+    if problem:
+        raise ValidationError(
+            f"{channel.address!r} does not suit the {channel.transport} transport", {"address": problem}
+        )
+    if channel.transport == "webhook" and not channel.secret:
+        channel.secret = secrets.token_urlsafe(32)
     if "members" in data:
         channel.members = _members(session, data["members"])
+    if any(key in data for key in SCHEDULE_FIELDS):
+        channel.next_check_at = checks.next_check(channel, now or utcnow()) if channel.active else None
     session.flush()
     return channel
 
@@ -110,7 +146,9 @@ def get_policy(session: Session, policy_id: int) -> EscalationPolicy:
 def _build_steps(session: Session, steps: list[dict]) -> list[PolicyStep]:
     if not steps:
         raise ValidationError("a policy needs at least one step", {"steps": "empty"})
-    wanted = {i for step in steps for i in step["channel_ids"]}
+    wanted = {i for step in steps for i in step["channel_ids"]} | {
+        step["fallback_channel_id"] for step in steps if step.get("fallback_channel_id")
+    }
     found = {c.id: c for c in session.scalars(select(ContactChannel).where(ContactChannel.id.in_(wanted)))}
     problems = {}
     for n, step in enumerate(steps, start=1):
@@ -119,6 +157,9 @@ def _build_steps(session: Session, steps: list[dict]) -> list[PolicyStep]:
         missing = [i for i in step["channel_ids"] if i not in found]
         if missing:
             problems[f"steps.{n}.channel_ids"] = f"no such channels: {missing}"
+        fallback = step.get("fallback_channel_id")
+        if fallback and fallback not in found:
+            problems[f"steps.{n}.fallback_channel_id"] = f"no such channel: {fallback}"
     if problems:
         raise ValidationError("the policy's steps are not valid", problems)
     return [
@@ -127,6 +168,7 @@ def _build_steps(session: Session, steps: list[dict]) -> list[PolicyStep]:
             ack_seconds=step.get("ack_seconds"),
             # In the order PolicyStep.channels loads them, so the answer matches a later read.
             channels=sorted((found[i] for i in dict.fromkeys(step["channel_ids"])), key=lambda c: c.level),
+            fallback_channel=found.get(step.get("fallback_channel_id")),
         )
         for n, step in enumerate(steps, start=1)
     ]

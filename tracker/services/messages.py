@@ -1,6 +1,12 @@
-"""The text of each kind of message. Pure functions of the incident's facts."""
+"""The text of each kind of message, from the Jinja2 templates in tracker/templates/messages."""
 
-from ..models import Incident, NotificationKind, Precedence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from ..models import ContactChannel, Incident, NotificationKind, Precedence
 from ..timeutil import format_dtg, isoformat
 
 PROSIGN = {
@@ -9,46 +15,97 @@ PROSIGN = {
     Precedence.PRIORITY: "PRIORITY",
     Precedence.ROUTINE: "ROUTINE",
 }
-
-_HEADLINE = {
-    NotificationKind.NOTIFIED: "New incident for your acknowledgement",
-    NotificationKind.ESCALATED: "ESCALATED: incident not acknowledged in time",
-    NotificationKind.EXHAUSTED: "EXHAUSTED: nobody acknowledged this incident on any step",
+_TAIL = {
+    NotificationKind.NOTIFIED: "",
+    NotificationKind.ESCALATED: " ESCALATED",
+    NotificationKind.ACKNOWLEDGED: " ACKNOWLEDGED",
+    NotificationKind.RESOLVED: " RESOLVED",
+    NotificationKind.EXHAUSTED: " EXHAUSTED",
+    NotificationKind.DEAD_LETTER: " DEAD LETTER",
 }
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("tracker", "templates/messages"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.globals.update(dtg=format_dtg, iso=isoformat)
+    return env
 
 
 def subject(incident: Incident, kind: NotificationKind) -> str:
     """Precedence first, then the reference and the DTG, as staff scan a message list."""
-    tail = {"notified": "", "escalated": " ESCALATED", "exhausted": " EXHAUSTED"}[kind.value]
+    category = incident.category.replace("_", " ")
+    line = f"{PROSIGN[incident.precedence]} {incident.reference} {format_dtg(incident.occurred_at)} {category}"
+    return (line + _TAIL[kind])[:255]
+
+
+def _position(incident: Incident) -> str:
+    if incident.position_text:
+        return incident.position_text
+    if incident.latitude is not None:
+        return f"{incident.latitude:.5f}, {incident.longitude:.5f}"
+    return "not given"
+
+
+def incident_text(
+    incident: Incident,
+    kind: NotificationKind,
+    step: int,
+    loop: int,
+    *,
+    ack_url: str | None = None,
+    link_expires: datetime | None = None,
+    failed_channel: str | None = None,
+    failed_error: str | None = None,
+) -> str:
+    """Plain-text body for one kind of incident message."""
     return (
-        f"{PROSIGN[incident.precedence]} {incident.reference} {format_dtg(incident.occurred_at)}"
-        f" {incident.category.replace('_', ' ')}{tail}"
-    )[:255]
-
-
-def body(incident: Incident, kind: NotificationKind, step: int, loop: int) -> str:
-    """Plain-text body with the facts, the step and the acknowledgement deadline."""
-    position = incident.position_text or (
-        f"{incident.latitude:.5f}, {incident.longitude:.5f}" if incident.latitude is not None else "not given"
+        _environment()
+        .get_template(f"{kind.value}.txt")
+        .render(
+            i=incident,
+            prosign=PROSIGN[incident.precedence],
+            position=_position(incident),
+            step=step,
+            loop=loop,
+            deadline=incident.next_escalation_at if kind.calls_for_action else None,
+            ack_url=ack_url,
+            link_expires=link_expires,
+            failed_channel=failed_channel,
+            failed_error=failed_error,
+        )
     )
-    deadline = incident.next_escalation_at
-    lines = [
-        _HEADLINE[kind],
-        "",
-        f"Reference:    {incident.reference}",
-        f"Precedence:   {PROSIGN[incident.precedence]} ({incident.precedence.value})",
-        f"Occurred:     {format_dtg(incident.occurred_at)} ({isoformat(incident.occurred_at)})",
-        f"Domain:       {incident.domain.value}",
-        f"Category:     {incident.category}",
-        f"Position:     {position}",
-        f"Sector:       {incident.sector or '-'}",
-        f"Reported by:  {incident.reporting_unit}",
-        f"Safety risk:  {incident.safety_risk.value if incident.safety_risk else '-'}"
-        f"   Escalation risk: {incident.escalation_risk.value}",
-        f"Ladder step:  {step} of {len(incident.steps)}" + (f" (repeat {loop})" if loop else ""),
-    ]
-    if kind is not NotificationKind.EXHAUSTED and deadline is not None:
-        lines.append(f"Acknowledge by {format_dtg(deadline)} ({isoformat(deadline)}) or it escalates.")
-    lines += ["", "Narrative:", incident.narrative or "-", ""]
-    lines.append(f"Acknowledge: POST /api/v1/incidents/{incident.reference}/acknowledge")
-    return "\n".join(lines)
+
+
+def check_text(channel: ContactChannel, check_url: str, due_by: datetime, window_seconds: int) -> str:
+    window = f"{window_seconds // 60} minutes" if window_seconds >= 120 else f"{window_seconds} seconds"
+    return (
+        _environment()
+        .get_template("check.txt")
+        .render(channel=channel, check_url=check_url, due_by=due_by, window=window)
+    )
+
+
+def check_subject(channel: ContactChannel, due_by: datetime) -> str:
+    return f"ROUTINE COMMCHECK {channel.name} reply by {format_dtg(due_by)}"[:255]
+
+
+def html(subject_line: str, text: str, action_url: str | None = None, action_label: str = "") -> str:
+    """The HTML part: the same text, plus a button for the one-click action."""
+    return (
+        _environment()
+        .get_template("message.html")
+        .render(subject=subject_line, text=text, action_url=action_url, action_label=action_label)
+    )

@@ -7,7 +7,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..models import (
+    ChannelHealth,
     ContactChannel,
+    EventKind,
     Incident,
     Notification,
     NotificationKind,
@@ -15,7 +17,7 @@ from ..models import (
     Role,
     User,
 )
-from . import messages
+from . import messages, timeline
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,15 @@ class Recipients:
     channels: dict[int, ContactChannel]
     supervisors: list[User]
 
+    def usable(self, entry: dict | None) -> ContactChannel | None:
+        """The channel of a ladder entry if it is active and not down, else None."""
+        channel = self.channels.get(entry["id"]) if entry else None
+        return channel if channel is not None and channel.health is not ChannelHealth.DOWN else None
+
+    def why_unusable(self, entry: dict) -> str:
+        channel = self.channels.get(entry["id"])
+        return "down" if channel is not None else "inactive or deleted"
+
     @classmethod
     def load(cls, session: Session) -> "Recipients":
         channels = session.scalars(select(ContactChannel).where(ContactChannel.active.is_(True))).all()
@@ -39,7 +50,7 @@ class Recipients:
     @classmethod
     def for_step(cls, session: Session, step: dict) -> "Recipients":
         """Only the active channels of one step (filing needs no more)."""
-        ids = [c["id"] for c in step["channels"]]
+        ids = [c["id"] for c in step["channels"]] + ([step["fallback"]["id"]] if step.get("fallback") else [])
         channels = session.scalars(
             select(ContactChannel).where(ContactChannel.id.in_(ids), ContactChannel.active.is_(True))
         ).all()
@@ -49,35 +60,88 @@ class Recipients:
 def enter_step(
     session: Session, incident: Incident, kind: NotificationKind, now: datetime, recipients: Recipients
 ) -> list[ContactChannel]:
-    """Set the current step's deadline and queue one message per active channel; return those.
+    """Set the current step's deadline and queue one message per usable channel; return those.
 
-    A step none of whose channels is active gets no messages and is due at once: a step whose
-    channel is down should not wait out its timer.
+    A channel that is down or inactive is replaced by the step's fallback channel, if that one is
+    usable (and the timeline says so). A step left with no usable channel gets no messages and is
+    due at once: a step whose channel is down should not wait out its timer.
     """
-    channels = [recipients.channels[c["id"]] for c in incident.step["channels"] if c["id"] in recipients.channels]
-    incident.next_escalation_at = now + timedelta(seconds=incident.step["ack_seconds"]) if channels else now
+    step = incident.step
+    fallback = recipients.usable(step.get("fallback"))
+    channels: list[ContactChannel] = []
+    for entry in step["channels"]:
+        channel = recipients.usable(entry)
+        if channel is None and fallback is not None:
+            channel = fallback
+            timeline.record(
+                session,
+                incident,
+                EventKind.FALLBACK,
+                "router",
+                now,
+                step=incident.current_step,
+                loop=incident.loop,
+                skipped=entry["name"],
+                reason=recipients.why_unusable(entry),
+                fallback=fallback.name,
+            )
+        if channel is not None and channel not in channels:
+            channels.append(channel)
+    incident.next_escalation_at = now + timedelta(seconds=step["ack_seconds"]) if channels else now
     _queue(session, incident, kind, now, [{"channel": c} for c in channels])
     return channels
 
 
+def announce(session: Session, incident: Incident, kind: NotificationKind, now: datetime) -> list[ContactChannel]:
+    """Tell every channel that was (or is being) sent a message about the incident, e.g. who acknowledged."""
+    reached = session.scalars(
+        select(ContactChannel)
+        .join(Notification, Notification.channel_id == ContactChannel.id)
+        .where(
+            Notification.incident_id == incident.id,
+            Notification.status.in_((NotificationStatus.SENT, NotificationStatus.SENDING)),
+        )
+        .distinct()
+        .order_by(ContactChannel.level, ContactChannel.name)
+    ).all()
+    _queue(session, incident, kind, now, [{"channel": c} for c in reached])
+    return list(reached)
+
+
 def enqueue_supervisors(
-    session: Session, incident: Incident, kind: NotificationKind, now: datetime, recipients: Recipients
+    session: Session,
+    incident: Incident,
+    kind: NotificationKind,
+    now: datetime,
+    recipients: Recipients,
+    step: int | None = None,
+    loop: int | None = None,
 ) -> list[User]:
-    """Queue one message to every active supervisor."""
-    _queue(session, incident, kind, now, [{"user": u} for u in recipients.supervisors])
+    """Queue one message to every active supervisor (about the current step unless told otherwise)."""
+    _queue(session, incident, kind, now, [{"user": u} for u in recipients.supervisors], step, loop)
     return recipients.supervisors
 
 
-def _queue(session: Session, incident: Incident, kind: NotificationKind, now: datetime, targets: list[dict]) -> None:
+def _queue(
+    session: Session,
+    incident: Incident,
+    kind: NotificationKind,
+    now: datetime,
+    targets: list[dict],
+    step: int | None = None,
+    loop: int | None = None,
+) -> None:
+    step = incident.current_step if step is None else step
+    loop = incident.loop if loop is None else loop
     text_subject = messages.subject(incident, kind)
-    text_body = messages.body(incident, kind, incident.current_step, incident.loop)
+    text_body = messages.incident_text(incident, kind, step, loop)
     for target in targets:
         session.add(
             Notification(
                 incident=incident,
                 kind=kind,
-                step=incident.current_step,
-                loop=incident.loop,
+                step=step,
+                loop=loop,
                 subject=text_subject,
                 body=text_body,
                 created_at=now,

@@ -85,3 +85,7 @@ def snapshot_ladder(rule: RoutingRule, precedence: Precedence) -> dict:
             for index, step in enumerate(policy.steps, start=1)
         ],
     }
+
+
+def _entry(channel) -> dict:
+    return {"id": channel.id, "name": channel.name, "level": channel.level}

@@ -1,0 +1,32 @@
+"""POST /api/v1/acks: a webhook receiver acknowledges with the signed token from the payload."""
+
+from flask import current_app
+
+from .. import dispatch
+from ..db import get_session
+from ..services import linkuse
+from ..timeutil import utcnow
+from . import ERRORS, bp
+from .schemas import LinkIn, LinkOut
+
+
+@bp.post("/acks")
+@bp.input(LinkIn, arg_name="data")
+@bp.output(LinkOut)
+@bp.doc(
+    tags=["Incidents"],
+    summary="Acknowledge an incident (or confirm a line check) with a signed token from a message",
+    responses={**{code: ERRORS[code] for code in (400, 409, 415)}, 410: "The link has expired"},
+)
+def use_token(data):
+    """No bearer token: the signed, single-use token is the credential."""
+    session = get_session()
+    app = current_app._get_current_object()
+    view = linkuse.act_on_any(session, dispatch.signer(app), data["token"], utcnow(), dispatch.health_rules(app))
+    session.commit()
+    return {
+        "purpose": view.purpose,
+        "reference": view.reference,
+        "status": view.status,
+        "acknowledged_by": view.acknowledged_by,
+    }

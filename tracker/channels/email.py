@@ -1,0 +1,93 @@
+"""E-mail over SMTP (standard library smtplib): STARTTLS or implicit TLS, optional login."""
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+
+from . import DeliveryError, Message
+
+
+def compose(message: Message, sender: str) -> EmailMessage:
+    """Build the MIME message: plain text and HTML, threaded by Message-ID and In-Reply-To."""
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = f'"{message.recipient}" <{message.address}>'
+    mail["Subject"] = message.subject
+    mail["Date"] = formatdate(usegmt=True)
+    mail["Message-ID"] = message.message_id
+    if message.thread_id:
+        mail["In-Reply-To"] = message.thread_id
+        mail["References"] = message.thread_id
+    mail["X-Tracker-Event"] = message.event
+    mail["X-Tracker-Key"] = message.key
+    if message.reference:
+        mail["X-Tracker-Reference"] = message.reference
+    mail.set_content(message.text)
+    mail.add_alternative(message.html, subtype="html")
+    return mail
+
+
+@dataclass(frozen=True)
+class EmailTransport:
+    """Send through the deployment's mail relay; the channel's address is the recipient."""
+
+    host: str
+    port: int
+    security: str  # "starttls", "tls" (implicit) or "none"
+    username: str
+    password: str
+    sender: str
+    timeout: float
+    name: str = "email"
+
+    @classmethod
+    def from_config(cls, config) -> "EmailTransport":
+        return cls(
+            config["SMTP_HOST"],
+            int(config["SMTP_PORT"]),
+            config["SMTP_SECURITY"],
+            config["SMTP_USERNAME"],
+            config["SMTP_PASSWORD"],
+            config["SMTP_FROM"],
+            float(config["SMTP_TIMEOUT_SECONDS"]),
+        )
+
+    def check_address(self, address: str) -> str | None:
+        _name, mail = parseaddr(address)
+        if "@" not in mail or mail != address.strip():
+            return "an e-mail address such as desk@example.org"
+        return None
+
+    def send(self, message: Message) -> str | None:
+        if not self.host:
+            raise DeliveryError("SMTP_HOST is not configured", transient=False)
+        mail = compose(message, self.sender)
+        try:
+            with self._connect() as smtp:
+                if self.username:
+                    smtp.login(self.username, self.password)
+                refused = smtp.send_message(mail, from_addr=parseaddr(self.sender)[1], to_addrs=[message.address])
+        except smtplib.SMTPRecipientsRefused as exc:
+            code = min(c for c, _ in exc.recipients.values())
+            raise DeliveryError(f"recipient refused: {exc.recipients}", transient=code < 500, code=str(code)) from exc
+        except smtplib.SMTPResponseException as exc:
+            detail = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+            raise DeliveryError(
+                f"SMTP {exc.smtp_code} {detail}", transient=exc.smtp_code < 500, code=str(exc.smtp_code)
+            ) from exc
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}", transient=True) from exc
+        if refused:
+            raise DeliveryError(f"recipient refused: {refused}", transient=False)
+        return "250"
+
+    def _connect(self) -> smtplib.SMTP:
+        context = ssl.create_default_context()
+        if self.security == "tls":
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        if self.security == "starttls":
+            smtp.starttls(context=context)
+        return smtp

@@ -1,0 +1,60 @@
+"""Webhooks: an HTTP POST of a JSON payload, signed with HMAC-SHA256 over the timestamp and body."""
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+
+from . import DeliveryError, Message
+
+SIGNATURE_HEADER = "X-Tracker-Signature"
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The signature header value: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+@dataclass(frozen=True)
+class WebhookTransport:
+    connect_timeout: float
+    read_timeout: float
+    name: str = "webhook"
+
+    def check_address(self, address: str) -> str | None:
+        parts = urlsplit(address)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return "an http:// or https:// URL"
+        return None
+
+    def send(self, message: Message) -> str | None:
+        if not message.secret:
+            raise DeliveryError("the channel has no signing secret", transient=False)
+        body = json.dumps(message.payload, separators=(",", ":"), sort_keys=True).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "tracker-webhook/1",
+            "Idempotency-Key": message.key,
+            "X-Tracker-Event": message.event,
+            SIGNATURE_HEADER: sign(message.secret, int(time.time()), body),
+        }
+        try:
+            response = requests.post(
+                message.address,
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+                timeout=(self.connect_timeout, self.read_timeout),
+            )
+        except requests.RequestException as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}", transient=True) from exc
+        code = response.status_code
+        if 200 <= code < 300:
+            return str(code)
+        transient = code == 429 or code >= 500
+        raise DeliveryError(f"HTTP {code} {response.text[:200]}", transient=transient, code=str(code))

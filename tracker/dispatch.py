@@ -1,0 +1,73 @@
+"""Wiring between the app's configuration and the delivery services, for jobs, API and CLI."""
+
+import logging
+import time
+from email.utils import parseaddr
+
+from flask import Flask
+
+from .channels import DeliveryError
+from .db import session_scope
+from .models import ContactChannel
+from .services import checks, delivery
+from .services.links import LinkSigner
+from .timeutil import utcnow
+
+log = logging.getLogger("tracker.dispatch")
+
+
+def signer(app: Flask) -> LinkSigner:
+    return LinkSigner(app.config["SECRET_KEY"], app.config["LINK_MAX_AGE_SECONDS"])
+
+
+def mail_domain(app: Flask) -> str:
+    address = parseaddr(app.config["SMTP_FROM"])[1]
+    return address.rpartition("@")[2] or "tracker.invalid"
+
+
+def composer(app: Flask) -> delivery.Composer:
+    return delivery.Composer(
+        signer(app), app.config["PUBLIC_URL"], mail_domain(app), app.config["SUPERVISOR_TRANSPORT"]
+    )
+
+
+def retry_policy(app: Flask) -> delivery.RetryPolicy:
+    config = app.config
+    return delivery.RetryPolicy(
+        config["DELIVERY_MAX_ATTEMPTS"], config["DELIVERY_RETRY_BASE_SECONDS"], config["DELIVERY_CLAIM_SECONDS"]
+    )
+
+
+def health_rules(app: Flask) -> checks.HealthRules:
+    return checks.HealthRules(app.config["CHECK_DEGRADED_AFTER"], app.config["CHECK_DOWN_AFTER"])
+
+
+def send(app: Flask, transport_name: str, message) -> tuple[str | None, int]:
+    """Send through the named transport; return (response code, latency in ms) or raise DeliveryError."""
+    transport = app.extensions["tracker.transports"].get(transport_name)
+    if transport is None:
+        raise DeliveryError(f"this deployment has no {transport_name!r} transport", transient=False)
+    started = time.monotonic()
+    try:
+        code = transport.send(message)
+    except DeliveryError:
+        raise
+    except Exception as exc:  # a transport bug must not kill the job; retry it like an outage
+        raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+    return code, int((time.monotonic() - started) * 1000)
+
+
+def send_check(app: Flask, channel_id: int, requested_by: str) -> int:
+    """Open a check on a channel and send its test message now; return the check's id."""
+    with session_scope(app) as session:
+        channel = session.get(ContactChannel, channel_id)
+        check = checks.start_check(session, channel, requested_by, utcnow())
+        message = checks.compose(check, signer(app), app.config["PUBLIC_URL"], mail_domain(app))
+        check_id, transport = check.id, channel.transport
+    try:
+        send(app, transport, message)
+    except DeliveryError as error:
+        log.warning("check %s of %s not delivered: %s", check_id, message.recipient, error)
+        with session_scope(app) as session:
+            checks.fail_check(session, check_id, str(error), utcnow(), health_rules(app))
+    return check_id

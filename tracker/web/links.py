@@ -1,0 +1,40 @@
+"""The one-click links in messages: GET shows what the link will do, only POST does it."""
+
+from flask import Blueprint, current_app, render_template
+
+from .. import dispatch
+from ..db import get_session
+from ..services import linkuse
+from ..services.links import LinkRefused
+from ..timeutil import utcnow
+
+bp = Blueprint("links", __name__, url_prefix="/links")
+PURPOSES = ("ack", "check")
+
+
+def _refused(purpose: str, refused: LinkRefused):
+    return render_template("links/refused.html", purpose=purpose, refused=refused), refused.status
+
+
+@bp.get("/<any(ack, check):purpose>/<token>")
+def confirm(purpose: str, token: str):
+    """Show the incident or check and a button; nothing changes on a GET."""
+    try:
+        view = linkuse.inspect(get_session(), dispatch.signer(current_app), purpose, token, utcnow())
+    except LinkRefused as refused:
+        return _refused(purpose, refused)
+    return render_template("links/confirm.html", view=view, token=token)
+
+
+@bp.post("/<any(ack, check):purpose>/<token>")
+def act(purpose: str, token: str):
+    """Acknowledge (or confirm the check) once; every later use is refused."""
+    session = get_session()
+    app = current_app._get_current_object()
+    try:
+        view = linkuse.act(session, dispatch.signer(app), purpose, token, utcnow(), dispatch.health_rules(app))
+        session.commit()
+    except LinkRefused as refused:
+        session.rollback()
+        return _refused(purpose, refused)
+    return render_template("links/done.html", view=view)
