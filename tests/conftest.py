@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.peers import SmtpServer, WebhookReceiver
 from tests.support import World, build_world
 from tracker import create_app
 from tracker.db import engine_of
@@ -79,19 +80,60 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
-def app(database_url, tmp_path):
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret",
-            "OUTBOX_DIR": str(tmp_path / "outbox"),
-            "SWEEP_INTERVAL_SECONDS": 0.2,
-            "DELIVERY_INTERVAL_SECONDS": 0.2,
-        }
+def make_app(database_url, tmp_path):
+    """Build the app on this test's database; keyword arguments add to the test configuration."""
+    apps = []
+
+    def build(**config):
+        app = create_app(
+            {
+                "TESTING": True,
+                "DATABASE_URL": database_url,
+                "SECRET_KEY": "test-secret",
+                "OUTBOX_DIR": str(tmp_path / "outbox"),
+                "SWEEP_INTERVAL_SECONDS": 0.2,
+                "DELIVERY_INTERVAL_SECONDS": 0.2,
+                "PUBLIC_URL": "http://tracker.test",
+                **config,
+            }
+        )
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        engine_of(app).dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free local port."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def webhook_receiver():
+    """A real local HTTP server receiving webhooks."""
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def mail_app(make_app, smtp_server):
+    """The app with its e-mail transport pointed at the test SMTP server (no TLS on loopback)."""
+    return make_app(
+        SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port, SMTP_SECURITY="none", SMTP_TIMEOUT_SECONDS=3,
+        SMTP_FROM="Incident tracker <tracker@tracker.test>", SUPERVISOR_TRANSPORT="email",
+        DELIVERY_RETRY_BASE_SECONDS=0.05, WEBHOOK_CONNECT_TIMEOUT_SECONDS=1, WEBHOOK_READ_TIMEOUT_SECONDS=2,
     )
-    yield app
-    engine_of(app).dispose()
 
 
 @pytest.fixture

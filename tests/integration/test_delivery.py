@@ -42,7 +42,8 @@ def test_a_claim_lapsed_by_a_crash_is_sent_again_into_the_same_file(app, client,
         [claimed] = delivery.claim_messages(session, now, 10, POLICY, dispatch.composer(app))
     # The process "dies" here: the message was never recorded as sent.
     with session_scope(app) as session:
-        assert delivery.claim_messages(session, now + timedelta(seconds=30), 10, POLICY, dispatch.composer(app)) == [], "claim still held"
+        held = delivery.claim_messages(session, now + timedelta(seconds=30), 10, POLICY, dispatch.composer(app))
+        assert held == [], "the claim is still held"
     with session_scope(app) as session:
         [again] = delivery.claim_messages(session, now + timedelta(seconds=61), 10, POLICY, dispatch.composer(app))
     assert again.notification_id == claimed.notification_id

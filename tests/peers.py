@@ -1,0 +1,100 @@
+"""Real network peers for integration tests: an SMTP server and an HTTP webhook receiver."""
+
+import email
+import email.policy
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+from aiosmtpd.controller import Controller
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+
+def free_port() -> int:
+    """A port nobody listens on now (aiosmtpd needs a real number; port 0 does not work with it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class _Inbox:
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.reply = "250 OK"
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.reply.startswith("250"):
+            with self.lock:
+                self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+                self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return self.reply
+
+
+@dataclass
+class SmtpServer:
+    """aiosmtpd on a fixed free port; stop() and start() again on the same port to fake an outage."""
+
+    port: int = field(default_factory=free_port)
+    inbox: _Inbox = field(default_factory=_Inbox)
+    controller: Controller | None = None
+
+    @property
+    def messages(self):
+        with self.inbox.lock:
+            return list(self.inbox.messages)
+
+    def answer(self, reply: str) -> None:
+        """Reply to DATA with this line from now on, e.g. "451 try later" or "550 no such user"."""
+        self.inbox.reply = reply
+
+    def start(self) -> "SmtpServer":
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def wait_for(self, count: int, timeout: float = 10) -> list:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.messages) >= count:
+                return self.messages
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} e-mails within {timeout}s, got {len(self.messages)}")
+
+
+@dataclass
+class WebhookReceiver:
+    """A real local HTTP server recording every request; status decides what it answers."""
+
+    port: int = field(default_factory=free_port)
+    status: int = 200
+    requests: list[dict] = field(default_factory=list)
+    server: HTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def _handle(self, request: Request) -> Response:
+        self.requests.append({"headers": dict(request.headers), "body": request.get_data(), "path": request.path})
+        return Response("ok" if self.status < 400 else "no", status=self.status)
+
+    def start(self) -> "WebhookReceiver":
+        self.server = HTTPServer(host="127.0.0.1", port=self.port)
+        self.server.expect_request("/hook", method="POST").respond_with_handler(self._handle)
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None and self.server.is_running():
+            self.server.clear()
+            self.server.stop()
+        self.server = None
