@@ -31,7 +31,11 @@ def wait_for(client, world, reference, predicate, timeout=20.0):
 
 
 def all_sent(body):
-    return body["notifications"] and all(n["status"] == "sent" for n in body["notifications"])
+    """Every message sent, and its delivery on the timeline (on PostgreSQL the two lists of one
+    read may come from different moments, so wait for both)."""
+    rows = body["notifications"]
+    delivered = [e for e in body["timeline"] if e["kind"] == "notified"]
+    return rows and all(n["status"] == "sent" for n in rows) and len(delivered) == len(rows)
 
 
 def test_unacknowledged_incident_escalates_to_step_two_then_exhausted(app, client, running_scheduler):
@@ -57,9 +61,9 @@ def test_unacknowledged_incident_escalates_to_step_two_then_exhausted(app, clien
     files = outbox_files(app)
     assert len(files) == 3, [f.name for f in files]
     texts = [f.read_text() for f in files]
-    assert "To: L1 <l1@test.example>" in texts[0] and "New incident" in texts[0]
-    assert "To: L2 <l2@test.example>" in texts[1] and "ESCALATED" in texts[1]
-    assert "To: supervisor <supervisor@test.example>" in texts[2] and "EXHAUSTED" in texts[2]
+    assert "To: \"L1\" <l1@test.example>" in texts[0] and "New incident" in texts[0]
+    assert "To: \"L2\" <l2@test.example>" in texts[1] and "ESCALATED" in texts[1]
+    assert "To: \"supervisor\" <supervisor@test.example>" in texts[2] and "EXHAUSTED" in texts[2]
     assert all(reference in t for t in texts)
 
 
@@ -76,6 +80,12 @@ def test_acknowledgement_stops_the_escalation(app, client, running_scheduler):
     time.sleep(4.5)  # more than two ack windows: it would have escalated twice by now
     body = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("supervisor")).get_json()
     assert body["status"] == "acknowledged" and body["current_step"] == 1, body
-    assert [e["kind"] for e in body["timeline"]] == ["filed", "routed", "notified", "acknowledged"]
-    assert len(body["notifications"]) == 1 and len(outbox_files(app)) == 1
+    kinds = [(e["kind"], e["details"].get("message")) for e in body["timeline"]]
+    assert kinds == [
+        ("filed", None), ("routed", None), ("notified", "notified"), ("acknowledged", None),
+        ("notified", "acknowledged"),  # L1, already notified, is told who took it
+    ], kinds
+    assert [(n["kind"], n["status"]) for n in body["notifications"]] == [("notified", "sent"), ("acknowledged", "sent")]
+    files = outbox_files(app)
+    assert len(files) == 2 and "ACKNOWLEDGED by liaison" in files[1].read_text()
     assert body["acknowledged_by"] == "liaison"

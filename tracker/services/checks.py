@@ -33,7 +33,10 @@ def cron_problem(expression: str) -> str | None:
 def next_check(channel: ContactChannel, now: datetime) -> datetime | None:
     """When the channel's next scheduled check is due (None: it has no schedule)."""
     if channel.check_cron:
-        return CronTrigger.from_crontab(channel.check_cron, timezone=UTC).get_next_fire_time(None, now)
+        # Strictly after now: APScheduler returns now itself when now is a fire time, and a claim
+        # made on the mark would leave the channel due again at once (a second check).
+        trigger = CronTrigger.from_crontab(channel.check_cron, timezone=UTC)
+        return trigger.get_next_fire_time(None, now + timedelta(microseconds=1))
     if channel.check_interval_seconds:
         return now + timedelta(seconds=channel.check_interval_seconds)
     return None
@@ -158,11 +161,17 @@ def expire_checks(session: Session, now: datetime, rules: HealthRules) -> int:
     return count
 
 
-def confirm_by_link(session: Session, claims: dict, now: datetime, rules: HealthRules) -> ChannelCheck:
-    """The line works: the recipient confirmed the check from its message."""
+def check_of_link(session: Session, claims: dict) -> ChannelCheck:
+    """The check a confirmation link is bound to, or LinkRefused("foreign")."""
     check = session.get(ChannelCheck, claims["check"])
     if check is None or check.channel_id != claims["channel"] or check.channel.address != claims["recipient"]:
         raise links.LinkRefused("foreign", "This link does not belong to a check of this line.")
+    return check
+
+
+def confirm_by_link(session: Session, claims: dict, now: datetime, rules: HealthRules) -> ChannelCheck:
+    """The line works: the recipient confirmed the check from its message."""
+    check = check_of_link(session, claims)
     links.spend(session, claims, "check", f"{check.channel.name} <{check.channel.address}>", now)
     if check.outcome is not CheckOutcome.PENDING:
         raise links.LinkRefused(

@@ -18,6 +18,7 @@ from ..channels import DeliveryError, Message
 from ..models import (
     LIVE,
     AttemptOutcome,
+    ContactChannel,
     DeliveryAttempt,
     EventKind,
     Incident,
@@ -32,6 +33,8 @@ from .claims import claimable
 from .links import LinkSigner
 
 ACTION_KINDS = (NotificationKind.NOTIFIED, NotificationKind.ESCALATED)
+# Transports that send the composed e-mail with its Message-ID; only their messages can head a thread.
+MAIL_TRANSPORTS = ("email", "outbox")
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,20 @@ class Composer:
     def message_id(self, reference: str, key: str) -> str:
         return f"<{reference}.{key}@{self.mail_domain}>"
 
+    def thread_root(self, session: Session, incident_id: int) -> int | None:
+        """The id of the incident's first message that goes out as mail: later mails follow it."""
+        mailed = ContactChannel.transport.in_(MAIL_TRANSPORTS)
+        if self.supervisor_transport in MAIL_TRANSPORTS:
+            mailed = or_(mailed, Notification.channel_id.is_(None))
+        return session.scalar(
+            select(func.min(Notification.id))
+            .outerjoin(ContactChannel, Notification.channel_id == ContactChannel.id)
+            .where(Notification.incident_id == incident_id, mailed)
+        )
+
     def compose(self, session: Session, row: Notification, now: datetime) -> Claimed:
         incident = row.incident
-        first = session.scalar(select(func.min(Notification.id)).where(Notification.incident_id == incident.id))
+        first = self.thread_root(session, incident.id)
         key = f"notification-{row.id}"
         ack = None
         if row.channel is not None and row.kind in ACTION_KINDS:
@@ -110,7 +124,7 @@ class Composer:
             text=text,
             html=messages.html(row.subject, text, ack and ack["url"], "Acknowledge"),
             message_id=self.message_id(incident.reference, key),
-            thread_id=None if first == row.id else self.message_id(incident.reference, f"notification-{first}"),
+            thread_id=None if first in (None, row.id) else self.message_id(incident.reference, f"notification-{first}"),
             reference=incident.reference,
             payload=_payload(incident, row, recipient, text, key, now, ack),
             secret=secret,

@@ -86,8 +86,8 @@ def acknowledge(session: Session, reference: str, user: User, now: datetime, not
     return _acknowledge(session, incident, user.username, user.id, now, note)
 
 
-def acknowledge_by_link(session: Session, claims: dict, now: datetime) -> Incident:
-    """Acknowledge on behalf of the channel recipient a signed link was made for."""
+def link_target(session: Session, claims: dict) -> tuple[Incident, ContactChannel]:
+    """The incident and channel an acknowledgement link is bound to, or LinkRefused("foreign")."""
     incident = session.get(Incident, claims["incident"])
     channel = session.get(ContactChannel, claims["channel"])
     routed = (
@@ -99,6 +99,12 @@ def acknowledge_by_link(session: Session, claims: dict, now: datetime) -> Incide
     )
     if not routed or channel.address != claims["recipient"]:
         raise links.LinkRefused("foreign", "This link does not belong to a line this incident was routed to.")
+    return incident, channel
+
+
+def acknowledge_by_link(session: Session, claims: dict, now: datetime) -> Incident:
+    """Acknowledge on behalf of the channel recipient a signed link was made for."""
+    incident, channel = link_target(session, claims)
     label = f"{channel.name} <{channel.address}> (signed link)"
     links.spend(session, claims, "ack", label, now)
     return _acknowledge(session, incident, label, None, now, "acknowledged from the message")

@@ -23,7 +23,7 @@ class LinkRefused(TrackerError):
         super().__init__(message, {"reason": reason, **(details or {})})
         self.reason = reason
         self.code = f"link_{reason}"
-        self.status = {"expired": 410, "reused": 409}.get(reason, 400)
+        self.status = {"expired": 410, "reused": 409, "handled": 409}.get(reason, 400)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import ChannelCheck, ContactChannel, Incident, LinkUse
+from ..errors import InvalidTransition
+from ..models import LinkUse
 from . import checks, handling
 from .links import LinkRefused, LinkSigner
 
@@ -27,17 +28,13 @@ def inspect(session: Session, signer: LinkSigner, purpose: str, token: str, now:
     used = session.scalar(select(LinkUse).where(LinkUse.link_id == claims["link"]))
     if used is not None:
         raise LinkRefused("reused", "This link was used already.", {"used_at": used.used_at, "used_by": used.used_by})
-    channel = session.get(ContactChannel, claims["channel"])
-    if channel is None:
-        raise LinkRefused("foreign", "This link belongs to a line that no longer exists.")
+    # The same binding act() enforces, so a page never offers a button that can only be refused.
     if purpose == "check":
-        check = session.get(ChannelCheck, claims["check"])
-        if check is None:
-            raise LinkRefused("foreign", "This link belongs to no known check.")
-        return LinkView("check", channel.name, status=check.outcome.value, summary=f"Check #{check.id} of the line")
-    incident = session.get(Incident, claims["incident"])
-    if incident is None:
-        raise LinkRefused("foreign", "This link belongs to no known incident.")
+        check = checks.check_of_link(session, claims)
+        return LinkView(
+            "check", check.channel.name, status=check.outcome.value, summary=f"Check #{check.id} of the line"
+        )
+    incident, channel = handling.link_target(session, claims)
     summary = f"{incident.precedence.name} {incident.category.replace('_', ' ')}, {incident.reporting_unit}"
     return LinkView(
         "ack", channel.name, incident.reference, summary, incident.status.value, incident.acknowledged_by_label
@@ -52,7 +49,13 @@ def act(
     if purpose == "check":
         check = checks.confirm_by_link(session, claims, now, rules)
         return LinkView("check", check.channel.name, status=check.outcome.value)
-    incident = handling.acknowledge_by_link(session, claims, now)
+    try:
+        incident = handling.acknowledge_by_link(session, claims, now)
+    except InvalidTransition as handled:
+        state = handled.details
+        raise LinkRefused(
+            "handled", f"Nothing to do: {handled.message}.", {"status": state.get("status")}
+        ) from None
     return LinkView(
         "ack",
         incident.acknowledged_by_label,

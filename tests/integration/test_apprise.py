@@ -1,0 +1,48 @@
+"""The apprise transport, proven against a real local HTTP server through Apprise's json:// URL."""
+
+import json
+
+from tests.support import build_world, file_incident
+from tracker import jobs
+from tracker.db import session_scope
+from tracker.services import ladder
+
+
+def use_apprise(app, world, url: str) -> None:
+    with session_scope(app) as session:
+        channel = ladder.get_channel(session, world.channels["L1"])
+        ladder.save_channel(
+            session, {"transport": "apprise", "address": url}, app.extensions["tracker.transports"], channel
+        )
+
+
+def test_an_apprise_channel_receives_the_message(app, webhook_receiver):
+    world = build_world(app)
+    use_apprise(app, world, f"json://127.0.0.1:{webhook_receiver.port}/hook")
+    reference = file_incident(app.test_client(), world)["reference"]
+    assert jobs.deliver(app) == 1
+    [request] = webhook_receiver.requests
+    body = json.loads(request["body"])
+    assert body["title"].startswith(f"IMMEDIATE {reference}"), body
+    assert "Acknowledge with one click" in body["message"] and "/links/ack/" in body["message"]
+
+
+def test_an_apprise_failure_is_retried(app, webhook_receiver):
+    world = build_world(app)
+    use_apprise(app, world, f"json://127.0.0.1:{webhook_receiver.port}/hook")
+    webhook_receiver.status = 503
+    client = app.test_client()
+    reference = file_incident(client, world)["reference"]
+    assert jobs.deliver(app) == 0
+    [row] = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("duty")).get_json()["notifications"]
+    assert row["status"] == "pending" and row["attempts"] == 1 and "Apprise" in row["last_error"]
+
+
+def test_a_url_apprise_does_not_know_is_refused_when_the_channel_is_saved(client, world):
+    response = client.post(
+        "/api/v1/channels",
+        json={"name": "Chat", "level": 2, "transport": "apprise", "address": "nonsense://nowhere"},
+        headers=world.auth("admin"),
+    )
+    assert response.status_code == 422, response.get_json()
+    assert "address" in response.get_json()["error"]["details"]
