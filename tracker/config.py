@@ -55,7 +55,22 @@ def _derive(app: Flask) -> None:
     if not app.config["OUTBOX_DIR"]:
         app.config["OUTBOX_DIR"] = str(instance / "outbox")
     if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+        app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+
+
+def _instance_secret(path: Path) -> str:
+    """A key kept under instance/, made once and shared by every process of this installation.
+
+    Web workers and schedulers must agree on it: links signed by one are checked by another.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(handle, "w") as out:
+        out.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
 
 
 def _check(config) -> None:

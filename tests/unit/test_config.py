@@ -146,7 +146,13 @@ def test_default_database_is_a_sqlite_file_under_the_instance_path(tmp_path):
         engine_of(app).dispose()
 
 
-def test_empty_secret_key_is_replaced_by_a_random_one(build):
-    first, second = build().config["SECRET_KEY"], build().config["SECRET_KEY"]
-    assert first and second and first != second
+def test_empty_secret_key_is_made_once_and_shared_by_every_process_of_the_installation(build, tmp_path, monkeypatch):
+    first = build()
+    key = first.config["SECRET_KEY"]
+    kept = Path(first.instance_path) / "secret_key"
+    assert len(key) >= 32 and kept.read_text().strip() == key
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert build().config["SECRET_KEY"] == key, "a second process (the scheduler) must sign links alike"
+    monkeypatch.setattr(APIFlask, "auto_find_instance_path", lambda self: str(tmp_path / "elsewhere"))
+    assert build().config["SECRET_KEY"] != key, "another installation gets its own key"
     assert build({"SECRET_KEY": "fixed"}).config["SECRET_KEY"] == "fixed"
