@@ -89,8 +89,11 @@ def list_checks(channel_id):
 def test_channel(channel_id):
     session = get_session()
     ladder.get_channel(session, channel_id)
-    session.rollback()  # the check is sent in transactions of its own
-    check_id = dispatch.send_check(current_app._get_current_object(), channel_id, current_user().username)
+    requested_by = current_user().username  # read before the rollback expires the user
+    # The check is sent in transactions of its own; reloading the user after the rollback would
+    # open one here too, holding SQLite's write lock while send_check waits for it.
+    session.rollback()
+    check_id = dispatch.send_check(current_app._get_current_object(), channel_id, requested_by)
     return session.get(ChannelCheck, check_id)
 
 

@@ -3,7 +3,16 @@
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range
 
-from ..models import Domain, EscalationRisk, IncidentStatus, Precedence, SafetyRisk, all_categories
+from ..models import (
+    ChannelHealth,
+    CheckOutcome,
+    Domain,
+    EscalationRisk,
+    IncidentStatus,
+    Precedence,
+    SafetyRisk,
+    all_categories,
+)
 from .fields import UTC, Moment, Text
 
 NAME = Length(min=1, max=120)
@@ -212,7 +221,7 @@ class ChannelOut(Schema):
     address = fields.String()
     active = fields.Boolean()
     members = fields.List(fields.String(), attribute="member_names")
-    health = fields.String(attribute="health.value", metadata={"description": "ok, degraded or down"})
+    health = fields.Enum(ChannelHealth, by_value=True, metadata={"description": "ok, degraded or down"})
     consecutive_failures = fields.Integer()
     check_interval_seconds = fields.Integer(allow_none=True)
     check_cron = fields.String(allow_none=True)
@@ -231,10 +240,10 @@ class CheckOut(Schema):
     requested_by = fields.String()
     sent_at = UTC()
     due_by = UTC()
-    outcome = fields.String(attribute="outcome.value", metadata={"description": "pending, ok or failed"})
+    outcome = fields.Enum(CheckOutcome, by_value=True)
     decided_at = UTC(allow_none=True)
     detail = fields.String(allow_none=True)
-    health_after = fields.String(attribute="health_after.value", allow_none=True)
+    health_after = fields.Enum(ChannelHealth, by_value=True, allow_none=True)
 
 
 class LinkIn(Schema):

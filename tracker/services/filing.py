@@ -91,9 +91,6 @@ def file_incident(session: Session, draft: IncidentDraft, actor: User, limits: F
         **vars(draft),
     )
     session.add(incident)
-    channels = outbox.enter_step(
-        session, incident, NotificationKind.NOTIFIED, now, outbox.Recipients.for_step(session, incident.step)
-    )
     timeline.record(
         session,
         incident,
@@ -104,6 +101,9 @@ def file_incident(session: Session, draft: IncidentDraft, actor: User, limits: F
         occurred_dtg=format_dtg(draft.occurred_at),
         precedence=draft.precedence.value,
         category=draft.category,
+    )
+    channels = outbox.enter_step(
+        session, incident, NotificationKind.NOTIFIED, now, outbox.Recipients.for_step(session, incident.step)
     )
     timeline.record(
         session,

@@ -53,9 +53,7 @@ def act(
         incident = handling.acknowledge_by_link(session, claims, now)
     except InvalidTransition as handled:
         state = handled.details
-        raise LinkRefused(
-            "handled", f"Nothing to do: {handled.message}.", {"status": state.get("status")}
-        ) from None
+        raise LinkRefused("handled", f"Nothing to do: {handled.message}.", {"status": state.get("status")}) from None
     return LinkView(
         "ack",
         incident.acknowledged_by_label,

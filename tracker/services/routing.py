@@ -80,7 +80,8 @@ def snapshot_ladder(rule: RoutingRule, precedence: Precedence) -> dict:
             {
                 "number": index,
                 "ack_seconds": step.ack_seconds_for(precedence),
-                "channels": [{"id": c.id, "name": c.name, "level": c.level} for c in step.channels if c.active],
+                "channels": [_entry(c) for c in step.channels if c.active],
+                "fallback": _entry(step.fallback_channel) if step.fallback_channel else None,
             }
             for index, step in enumerate(policy.steps, start=1)
         ],

@@ -1,0 +1,311 @@
+"""One-click acknowledgement from a received message: the link in the e-mail the SMTP server got,
+the token in the payload the webhook receiver got, and every refused use (tampered, expired,
+reused, foreign, GET only) leaving the incident exactly as it was."""
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.support import build_world, file_incident
+from tracker import dispatch, jobs
+from tracker.db import session_scope
+from tracker.models import ChannelCheck, CheckOutcome, ContactChannel, EventKind, Incident, IncidentStatus, LinkUse
+from tracker.services import escalation, ladder
+from tracker.services.links import LinkSigner
+from tracker.timeutil import utcnow
+
+TOKEN = r"[A-Za-z0-9_\-.]+"
+ACK_URL = re.compile(rf"http://tracker\.test/links/ack/{TOKEN}")
+CHECK_URL = re.compile(rf"http://tracker\.test/links/check/{TOKEN}")
+
+
+@dataclass
+class Delivered:
+    app: object
+    client: object
+    world: object
+    reference: str
+    incident_id: int
+
+
+def switch_channel(app, channel_id: int, **data) -> None:
+    with session_scope(app) as session:
+        channel = session.get(ContactChannel, channel_id)
+        ladder.save_channel(session, data, app.extensions["tracker.transports"], channel)
+
+
+def deliver_first_notification(app, address_of_l1: dict) -> Delivered:
+    world = build_world(app)
+    switch_channel(app, world.channels["L1"], **address_of_l1)
+    client = app.test_client()
+    incident = file_incident(client, world)
+    assert jobs.deliver(app) == 1
+    return Delivered(app, client, world, incident["reference"], incident_id(app, incident["reference"]))
+
+
+def incident_id(app, reference: str) -> int:
+    with session_scope(app) as session:
+        return session.scalar(select(Incident.id).where(Incident.reference == reference))
+
+
+@pytest.fixture
+def mailed(mail_app, smtp_server) -> Delivered:
+    """An incident whose step-1 call to act went by e-mail to L1 and reached the SMTP server."""
+    return deliver_first_notification(mail_app, {"transport": "email", "address": "l1@test.example"})
+
+
+@pytest.fixture
+def message(mailed, smtp_server):
+    [received] = smtp_server.wait_for(1)
+    assert received["To"] == "L1 <l1@test.example>" and mailed.reference in received["Subject"]
+    return received
+
+
+def link_in(received, pattern=ACK_URL) -> str:
+    """The link's path as it appears in the message's text/plain part (what a person clicks)."""
+    [url] = pattern.findall(received.get_body(("plain",)).get_content())
+    return url.removeprefix("http://tracker.test")
+
+
+def state(app, reference: str) -> dict:
+    """Everything a use of a link could change, read from the database."""
+    with session_scope(app) as session:
+        incident = session.scalars(select(Incident).where(Incident.reference == reference)).one()
+        return {
+            "status": incident.status,
+            "acknowledged_at": incident.acknowledged_at,
+            "acknowledged_by": incident.acknowledged_by_label,
+            "next_escalation_at": incident.next_escalation_at,
+            "timeline": len(incident.events),
+            "link_uses": session.scalar(select(func.count()).select_from(LinkUse)),
+        }
+
+
+def assert_untouched_open(app, reference: str, before: dict) -> None:
+    after = state(app, reference)
+    assert after == before, "a refused link must change nothing"
+    assert after["status"] is IncidentStatus.OPEN and after["acknowledged_at"] is None
+    assert after["link_uses"] == 0
+
+
+def issue_at(app, monkeypatch, unix_time: float, purpose: str = "ack", secret: str | None = None, **claims) -> str:
+    """Sign claims as if at unix_time (itsdangerous stamps tokens with time.time())."""
+    signer = dispatch.signer(app)
+    if secret is not None:
+        signer = LinkSigner(secret, signer.max_age_seconds)
+    with monkeypatch.context() as patch:
+        patch.setattr("itsdangerous.timed.time.time", lambda: unix_time)
+        return signer.issue(purpose, **claims)
+
+
+def assert_refused_page(response, status: int, headline: str) -> None:
+    assert response.status_code == status
+    assert response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert headline in page and "Nothing was changed." in page
+    assert "<form" not in page, "a refused link offers no button"
+
+
+# -- the e-mail link ------------------------------------------------------------------------
+
+
+def test_the_email_carries_the_same_link_in_its_text_and_html_parts(message):
+    path = link_in(message)
+    html = message.get_body(("html",)).get_content()
+    assert re.findall(r'href="([^"]+)"', html) == [f"http://tracker.test{path}"]
+    assert "Acknowledge with one click" in message.get_body(("plain",)).get_content()
+
+
+def test_opening_the_link_shows_a_confirmation_page_and_changes_nothing(mailed, message):
+    path = link_in(message)
+    before = state(mailed.app, mailed.reference)
+
+    for _ in range(2):  # a mail scanner, then the person: neither GET spends the link
+        response = mailed.client.get(path)
+        assert response.status_code == 200 and response.mimetype == "text/html"
+        page = response.get_data(as_text=True)
+        assert f"Acknowledge incident {mailed.reference}?" in page
+        assert '<form method="post">' in page and f"Acknowledge {mailed.reference}</button>" in page
+        assert "On behalf of</dt><dd>L1</dd>" in page
+
+    assert_untouched_open(mailed.app, mailed.reference, before)
+
+
+def test_pressing_the_button_acknowledges_for_the_channel_and_stops_the_escalation(mailed, message):
+    path = link_in(message)
+    before = state(mailed.app, mailed.reference)
+
+    response = mailed.client.post(path)
+
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert f"{mailed.reference} acknowledged" in page and "L1 &lt;l1@test.example&gt;" in page
+    after = state(mailed.app, mailed.reference)
+    assert after["status"] is IncidentStatus.ACKNOWLEDGED and after["acknowledged_at"] is not None
+    assert after["acknowledged_by"] == "L1 <l1@test.example> (signed link)"
+    assert after["next_escalation_at"] is None and after["link_uses"] == 1
+    assert after["timeline"] == before["timeline"] + 1
+    with session_scope(mailed.app) as session:
+        incident = session.get(Incident, mailed.incident_id)
+        event = incident.events[-1]
+        assert event.kind is EventKind.ACKNOWLEDGED and event.actor == "L1 <l1@test.example> (signed link)"
+        assert event.details["told"] == ["L1"]
+        a_day_later = utcnow() + timedelta(days=1)
+        assert escalation.sweep_batch(session, a_day_later, 10, "test") == 0, "the escalation has stopped"
+
+    body = mailed.client.get(f"/api/v1/incidents/{mailed.reference}", headers=mailed.world.auth("supervisor"))
+    assert body.get_json()["acknowledged_by"] == "L1 <l1@test.example> (signed link)"
+
+
+def test_a_used_link_is_refused_and_changes_nothing(mailed, message):
+    path = link_in(message)
+    assert mailed.client.post(path).status_code == 200
+    acknowledged = state(mailed.app, mailed.reference)
+
+    for response in (mailed.client.post(path), mailed.client.get(path)):
+        assert_refused_page(response, 409, "This link was used already")
+        assert "Used by L1 &lt;l1@test.example&gt; (signed link)" in response.get_data(as_text=True)
+
+    assert state(mailed.app, mailed.reference) == acknowledged
+    assert acknowledged["link_uses"] == 1
+
+
+def test_a_tampered_link_is_refused_and_changes_nothing(mailed, message):
+    path = link_in(message)
+    middle = len(path) // 2
+    while path[middle] in "./":
+        middle += 1
+    tampered = path[:middle] + ("B" if path[middle] == "A" else "A") + path[middle + 1 :]
+    before = state(mailed.app, mailed.reference)
+
+    assert_refused_page(mailed.client.get(tampered), 400, "This link is not valid")
+    assert_refused_page(mailed.client.post(tampered), 400, "This link is not valid")
+
+    assert_untouched_open(mailed.app, mailed.reference, before)
+    assert mailed.client.post(path).status_code == 200, "the genuine link still works"
+
+
+def test_an_expired_link_is_refused_and_changes_nothing(mailed, monkeypatch):
+    max_age = mailed.app.config["LINK_MAX_AGE_SECONDS"]
+    token = issue_at(
+        mailed.app, monkeypatch, time.time() - max_age - 60,
+        incident=mailed.incident_id, channel=mailed.world.channels["L1"], recipient="l1@test.example",
+    )
+    before = state(mailed.app, mailed.reference)
+
+    assert_refused_page(mailed.client.get(f"/links/ack/{token}"), 410, "This link has expired")
+    assert_refused_page(mailed.client.post(f"/links/ack/{token}"), 410, "This link has expired")
+
+    assert_untouched_open(mailed.app, mailed.reference, before)
+
+
+def _other_secret(mailed, monkeypatch, smtp_server):
+    return issue_at(
+        mailed.app, monkeypatch, time.time(), secret="another-deployment-secret",
+        incident=mailed.incident_id, channel=mailed.world.channels["L1"], recipient="l1@test.example",
+    )
+
+
+def _check_link(mailed, monkeypatch, smtp_server):
+    dispatch.send_check(mailed.app, mailed.world.channels["L1"], "test")
+    check = smtp_server.wait_for(2)[1]
+    return link_in(check, CHECK_URL).removeprefix("/links/check/")
+
+
+def _channel_never_routed(mailed, monkeypatch, smtp_server):
+    return issue_at(
+        mailed.app, monkeypatch, time.time(),
+        incident=mailed.incident_id, channel=mailed.world.channels["L2"], recipient="l2@test.example",
+    )
+
+
+def _another_recipient(mailed, monkeypatch, smtp_server):
+    return issue_at(
+        mailed.app, monkeypatch, time.time(),
+        incident=mailed.incident_id, channel=mailed.world.channels["L1"], recipient="someone@else.example",
+    )
+
+
+@pytest.mark.parametrize(
+    "make_token",
+    [_other_secret, _check_link, _channel_never_routed, _another_recipient],
+    ids=["signed-with-another-secret", "check-link-used-to-acknowledge", "channel-never-routed", "other-recipient"],
+)
+def test_a_foreign_link_is_refused_and_changes_nothing(mailed, message, smtp_server, monkeypatch, make_token):
+    token = make_token(mailed, monkeypatch, smtp_server)
+    before = state(mailed.app, mailed.reference)
+
+    for response in (mailed.client.get(f"/links/ack/{token}"), mailed.client.post(f"/links/ack/{token}")):
+        assert_refused_page(response, 400, "This link")
+        assert f"Acknowledge incident {mailed.reference}?" not in response.get_data(as_text=True)
+
+    assert_untouched_open(mailed.app, mailed.reference, before)
+    with session_scope(mailed.app) as session:
+        outcomes = session.scalars(select(ChannelCheck.outcome)).all()
+        assert all(outcome is CheckOutcome.PENDING for outcome in outcomes), "no check was confirmed either"
+
+
+# -- the webhook token ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def hooked(mail_app, webhook_receiver) -> Delivered:
+    """An incident whose step-1 call to act went by webhook to L1 and reached the receiver."""
+    return deliver_first_notification(mail_app, {"transport": "webhook", "address": webhook_receiver.url})
+
+
+def test_a_webhook_receiver_acknowledges_once_with_the_token_from_the_payload(hooked, webhook_receiver):
+    [request] = webhook_receiver.requests
+    payload = json.loads(request["body"])
+    ack = payload["acknowledge"]
+    assert ack["url"] == f"http://tracker.test/links/ack/{ack['token']}"
+    assert ack["api"] == "http://tracker.test/api/v1/acks"
+    before = state(hooked.app, hooked.reference)
+
+    garbage = hooked.client.post("/api/v1/acks", json={"token": "not-a-token-from-any-message"})
+    assert garbage.status_code == 400 and garbage.get_json()["error"]["code"] == "link_invalid"
+    assert_untouched_open(hooked.app, hooked.reference, before)
+
+    first = hooked.client.post("/api/v1/acks", json={"token": ack["token"]})  # no Authorization header
+    assert first.status_code == 200, first.get_json()
+    assert first.get_json() == {
+        "purpose": "ack",
+        "reference": hooked.reference,
+        "status": "acknowledged",
+        "acknowledged_by": f"L1 <{webhook_receiver.url}> (signed link)",
+    }
+    acknowledged = state(hooked.app, hooked.reference)
+    assert acknowledged["status"] is IncidentStatus.ACKNOWLEDGED and acknowledged["link_uses"] == 1
+    assert acknowledged["timeline"] == before["timeline"] + 1
+
+    again = hooked.client.post("/api/v1/acks", json={"token": ack["token"]})
+    assert again.status_code == 409
+    error = again.get_json()["error"]
+    assert error["code"] == "link_reused" and error["details"]["reason"] == "reused"
+    assert error["details"]["used_by"] == f"L1 <{webhook_receiver.url}> (signed link)"
+    assert state(hooked.app, hooked.reference) == acknowledged
+
+
+def test_an_expired_webhook_token_is_refused_with_410(hooked, monkeypatch):
+    max_age = hooked.app.config["LINK_MAX_AGE_SECONDS"]
+    token = issue_at(
+        hooked.app, monkeypatch, time.time() - max_age - 60,
+        incident=hooked.incident_id, channel=hooked.world.channels["L1"], recipient=hooked_address(hooked),
+    )
+    before = state(hooked.app, hooked.reference)
+
+    response = hooked.client.post("/api/v1/acks", json={"token": token})
+
+    assert response.status_code == 410 and response.get_json()["error"]["code"] == "link_expired"
+    assert "expired_at" in response.get_json()["error"]["details"]
+    assert_untouched_open(hooked.app, hooked.reference, before)
+
+
+def hooked_address(hooked: Delivered) -> str:
+    with session_scope(hooked.app) as session:
+        return session.get(ContactChannel, hooked.world.channels["L1"]).address

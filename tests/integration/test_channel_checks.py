@@ -1,0 +1,365 @@
+"""Communications checks against a real SMTP server: a line failing its scheduled checks goes
+degraded then down, routing skips it for the step's fallback (on the incident's timeline), and a
+check confirmed from its message's link restores it. Time is driven with explicit `now` values."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.support import build_world, file_incident
+from tracker import dispatch, jobs
+from tracker.db import session_scope
+from tracker.models import ChannelCheck, ChannelHealth, CheckOutcome, ContactChannel, EscalationPolicy, LinkUse
+from tracker.services import checks, ladder
+from tracker.timeutil import utcnow
+
+CHECK_URL = re.compile(r"http://tracker\.test(/links/check/[A-Za-z0-9_\-.]+)")
+WINDOW = 60
+
+
+@pytest.fixture
+def checked_app(make_app, smtp_server):
+    """E-mail to the test SMTP server, with the documented thresholds spelled out."""
+    return make_app(
+        SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port, SMTP_SECURITY="none", SMTP_TIMEOUT_SECONDS=3,
+        SMTP_FROM="Incident tracker <tracker@tracker.test>", CHECK_DEGRADED_AFTER=1, CHECK_DOWN_AFTER=3,
+    )
+
+
+def save(app, channel_id: int, now: datetime | None = None, **data) -> None:
+    with session_scope(app) as session:
+        channel = session.get(ContactChannel, channel_id)
+        ladder.save_channel(session, data, app.extensions["tracker.transports"], channel, now=now)
+
+
+def on_email(app, channel_id: int, now: datetime | None = None, **schedule) -> None:
+    """Put the channel on e-mail (l1@test.example style address) with a check schedule."""
+    save(app, channel_id, now, transport="email", check_window_seconds=WINDOW,
+         **{"check_interval_seconds": 3600, **schedule})
+
+
+def channel_row(app, channel_id: int) -> ContactChannel:
+    with session_scope(app) as session:
+        channel = session.get(ContactChannel, channel_id)
+        session.expunge(channel)
+        return channel
+
+
+def check_row(app, check_id: int) -> ChannelCheck:
+    with session_scope(app) as session:
+        check = session.get(ChannelCheck, check_id)
+        session.expunge(check)
+        return check
+
+
+def expire(app, now: datetime) -> int:
+    with session_scope(app) as session:
+        return checks.expire_checks(session, now, dispatch.health_rules(app))
+
+
+def take_down(app, channel_id: int, start: datetime) -> None:
+    """Three checks nobody confirmed within their window."""
+    for _ in range(3):
+        with session_scope(app) as session:
+            check = checks.start_check(session, session.get(ContactChannel, channel_id), "schedule", start)
+            due_by = check.due_by
+        assert expire(app, due_by) == 1
+        start += timedelta(hours=1)
+    assert channel_row(app, channel_id).health is ChannelHealth.DOWN
+
+
+def set_steps(app, world, *steps: dict) -> None:
+    with session_scope(app) as session:
+        ladder.save_policy(session, {"steps": list(steps)}, session.get(EscalationPolicy, world.policy_id))
+
+
+def check_link(message) -> str:
+    [path] = CHECK_URL.findall(message.get_body(("plain",)).get_content())
+    return path
+
+
+def incident(client, world, reference: str) -> dict:
+    return client.get(f"/api/v1/incidents/{reference}", headers=world.auth("supervisor")).get_json()
+
+
+def sent_to(body: dict) -> list[tuple[str, int, str]]:
+    return [(n["kind"], n["step"], n["channel"] or n["user"]) for n in body["notifications"]]
+
+
+# -- degraded, then down ------------------------------------------------------------------
+
+
+def test_unconfirmed_or_undeliverable_checks_degrade_then_take_the_line_down(checked_app, smtp_server):
+    app, client = checked_app, checked_app.test_client()
+    world = build_world(app)
+    l1 = world.channels["L1"]
+    t0 = utcnow().replace(microsecond=0)
+    on_email(app, l1, now=t0)
+    assert channel_row(app, l1).next_check_at == t0 + timedelta(hours=1)
+
+    with session_scope(app) as session:
+        assert checks.claim_due_channels(session, t0 + timedelta(seconds=3599), 50) == []
+    with session_scope(app) as session:
+        [due] = checks.claim_due_channels(session, t0 + timedelta(hours=1), 50)
+        assert due.id == l1 and due.next_check_at == t0 + timedelta(hours=2), "the next check is on the calendar"
+
+    # 1. Sent and received, never confirmed: it fails when the window closes, not before.
+    first = dispatch.send_check(app, l1, "schedule")
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == "L1 <l1@test.example>" and message["Subject"].startswith("ROUTINE COMMCHECK L1")
+    link = check_link(message)
+    assert f'href="http://tracker.test{link}"' in message.get_body(("html",)).get_content()
+    check = check_row(app, first)
+    assert check.outcome is CheckOutcome.PENDING and check.due_by == check.sent_at + timedelta(seconds=WINDOW)
+    assert expire(app, check.due_by - timedelta(seconds=1)) == 0
+    assert channel_row(app, l1).health is ChannelHealth.OK
+    assert expire(app, check.due_by) == 1
+    line = channel_row(app, l1)
+    assert (line.health, line.consecutive_failures) == (ChannelHealth.DEGRADED, 1)
+    assert line.last_check_at == check.due_by and line.last_check_ok_at is None
+
+    late = client.post(link)
+    assert late.status_code == 410 and "already decided: failed" in late.get_data(as_text=True)
+    assert channel_row(app, l1).health is ChannelHealth.DEGRADED, "a late confirmation restores nothing"
+
+    # 2. The mail server is down: the check cannot even be sent, which is a failure at once.
+    smtp_server.stop()
+    second = dispatch.send_check(app, l1, "schedule")
+    smtp_server.start()
+    assert check_row(app, second).outcome is CheckOutcome.FAILED
+    assert channel_row(app, l1).consecutive_failures == 2
+
+    # 3. The third failure in a row takes the line down.
+    third = dispatch.send_check(app, l1, "schedule")
+    smtp_server.wait_for(2)
+    assert expire(app, check_row(app, third).due_by) == 1
+
+    history = client.get(f"/api/v1/channels/{l1}/checks", headers=world.auth("duty"))
+    assert history.status_code == 200
+    rows = history.get_json()
+    assert [r["id"] for r in rows] == [third, second, first], "newest first"
+    assert [(r["outcome"], r["health_after"]) for r in rows] == [
+        ("failed", "down"), ("failed", "degraded"), ("failed", "degraded"),
+    ]
+    assert rows[1]["detail"].startswith("not delivered: ")
+    assert rows[0]["detail"] == rows[2]["detail"] == "not confirmed within the window"
+    assert all(r["requested_by"] == "schedule" and r["decided_at"] for r in rows)
+
+    body = client.get(f"/api/v1/channels/{l1}", headers=world.auth("duty")).get_json()
+    assert body["health"] == "down" and body["consecutive_failures"] == 3
+    assert body["last_check_ok_at"] is None and body["next_check_at"] == _iso(t0 + timedelta(hours=2))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@pytest.mark.parametrize(
+    ("degraded_after", "down_after", "health"),
+    [(1, 3, ["degraded", "degraded", "down"]), (2, 4, ["ok", "degraded", "degraded", "down"]), (2, 2, ["ok", "down"])],
+)
+def test_the_thresholds_come_from_the_configuration(make_app, degraded_after, down_after, health):
+    app = make_app(CHECK_DEGRADED_AFTER=degraded_after, CHECK_DOWN_AFTER=down_after)
+    world = build_world(app)
+    start = utcnow()
+    for n in range(len(health)):
+        with session_scope(app) as session:
+            channel = session.get(ContactChannel, world.channels["L1"])
+            checks.start_check(session, channel, "schedule", start + timedelta(hours=n))
+        assert expire(app, start + timedelta(hours=n, seconds=900)) == 1
+    with session_scope(app) as session:
+        after = session.scalars(select(ChannelCheck.health_after).order_by(ChannelCheck.id)).all()
+    assert [h.value for h in after] == health
+
+
+# -- routing around a down line, and back ---------------------------------------------------
+
+
+def test_a_down_line_is_skipped_for_its_fallback_until_a_confirmed_check_restores_it(checked_app, smtp_server):
+    app, client = checked_app, checked_app.test_client()
+    world = build_world(app)
+    l1, l2, l3 = (world.channels[name] for name in ("L1", "L2", "L3"))
+    on_email(app, l1)
+    with_fallback = {"channel_ids": [l1], "ack_seconds": 600, "fallback_channel_id": l3}
+    without_fallback = {"channel_ids": [l1], "ack_seconds": 600}
+    second_step = {"channel_ids": [l2], "ack_seconds": 600}
+    set_steps(app, world, with_fallback, second_step)
+    take_down(app, l1, utcnow() - timedelta(hours=5))
+
+    # Down, with a fallback: the incident goes to L3 and the timeline says why.
+    skipped = file_incident(client, world)["reference"]
+    body = incident(client, world, skipped)
+    assert sent_to(body) == [("notified", 1, "L3")]
+    [fallback] = [e for e in body["timeline"] if e["kind"] == "fallback"]
+    assert fallback["details"] == {"skipped": "L1", "reason": "down", "fallback": "L3", "step": 1, "loop": 0}
+    [routed] = [e for e in body["timeline"] if e["kind"] == "routed"]
+    assert routed["details"]["channels"] == ["L3"]
+    assert body["next_escalation_at"] > body["reported_at"], "the fallback has the step's full time"
+    assert jobs.deliver(app) == 1 and smtp_server.messages == [], "nothing went to the down line"
+
+    # Down, no fallback and nobody else on the step: it is due at once and the sweep escalates it.
+    set_steps(app, world, without_fallback, second_step)
+    stranded = file_incident(client, world)["reference"]
+    body = incident(client, world, stranded)
+    assert sent_to(body) == [] and body["next_escalation_at"] == body["reported_at"]
+    assert [e["details"]["channels"] for e in body["timeline"] if e["kind"] == "routed"] == [[]]
+    assert jobs.sweep(app) == 1
+    body = incident(client, world, stranded)
+    assert body["current_step"] == 2 and sent_to(body) == [("escalated", 2, "L2")]
+
+    # A check confirmed from its message restores the line.
+    check_id = dispatch.send_check(app, l1, "supervisor")
+    [message] = smtp_server.wait_for(1)
+    link = check_link(message)
+    page = client.get(link)
+    assert page.status_code == 200 and '<form method="post">' in page.get_data(as_text=True)
+    assert channel_row(app, l1).health is ChannelHealth.DOWN, "opening the link confirms nothing"
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(LinkUse)) == 0
+
+    done = client.post(link)
+    assert done.status_code == 200 and "Line confirmed" in done.get_data(as_text=True)
+    line = channel_row(app, l1)
+    assert (line.health, line.consecutive_failures) == (ChannelHealth.OK, 0)
+    assert line.last_check_ok_at is not None and line.last_check_ok_at == line.last_check_at
+    [newest, *_] = client.get(f"/api/v1/channels/{l1}/checks", headers=world.auth("duty")).get_json()
+    assert newest["id"] == check_id and (newest["outcome"], newest["health_after"]) == ("ok", "ok")
+    assert newest["detail"] == "confirmed from the message"
+    assert client.post(link).status_code == 409, "the confirmation link works once"
+
+    # New incidents go to L1 again, fallback or not.
+    set_steps(app, world, with_fallback, second_step)
+    restored = file_incident(client, world)["reference"]
+    body = incident(client, world, restored)
+    assert sent_to(body) == [("notified", 1, "L1")]
+    assert "fallback" not in [e["kind"] for e in body["timeline"]]
+    jobs.deliver(app)
+    notified = smtp_server.wait_for(2)[1]
+    assert notified["To"] == "L1 <l1@test.example>" and restored in notified["Subject"]
+
+
+def test_a_degraded_line_is_still_used(checked_app):
+    app, client = checked_app, checked_app.test_client()
+    world = build_world(app)
+    l1 = world.channels["L1"]
+    set_steps(app, world, {"channel_ids": [l1], "ack_seconds": 600, "fallback_channel_id": world.channels["L3"]})
+    with session_scope(app) as session:
+        check = checks.start_check(session, session.get(ContactChannel, l1), "schedule", utcnow())
+        due_by = check.due_by
+    expire(app, due_by)
+    assert channel_row(app, l1).health is ChannelHealth.DEGRADED
+
+    body = incident(client, world, file_incident(client, world)["reference"])
+    assert sent_to(body) == [("notified", 1, "L1")]
+
+
+# -- the checks job, on demand, from the CLI ------------------------------------------------
+
+
+def test_the_checks_job_sends_due_checks_and_fails_those_past_their_window(checked_app, smtp_server):
+    app = checked_app
+    world = build_world(app)
+    l1 = world.channels["L1"]
+    on_email(app, l1, now=utcnow() - timedelta(hours=1))  # so the first check is due now
+    with session_scope(app) as session:
+        channel = session.get(ContactChannel, l1)
+        overdue_id = checks.start_check(session, channel, "schedule", utcnow() - timedelta(hours=2)).id
+
+    assert jobs.check_lines(app) == 1
+    assert jobs.check_lines(app) == 0, "the next check is an interval away"
+
+    [message] = smtp_server.wait_for(1)
+    assert message["Subject"].startswith("ROUTINE COMMCHECK L1") and check_link(message)
+    assert check_row(app, overdue_id).outcome is CheckOutcome.FAILED
+    with session_scope(app) as session:
+        outcomes = session.scalars(select(ChannelCheck.outcome).order_by(ChannelCheck.id)).all()
+    assert outcomes == [CheckOutcome.FAILED, CheckOutcome.PENDING]
+    line = channel_row(app, l1)
+    assert line.health is ChannelHealth.DEGRADED
+    assert line.next_check_at > utcnow() + timedelta(seconds=3500)
+
+
+def test_supervisors_and_admins_send_a_check_now_duty_officers_cannot(checked_app, smtp_server):
+    app, client = checked_app, checked_app.test_client()
+    world = build_world(app)
+    l1 = world.channels["L1"]
+    on_email(app, l1)
+
+    refused = client.post(f"/api/v1/channels/{l1}/checks", headers=world.auth("duty"))
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "forbidden"
+    for who in ("supervisor", "admin"):
+        response = client.post(f"/api/v1/channels/{l1}/checks", headers=world.auth(who))
+        assert response.status_code == 201, response.get_json()
+        body = response.get_json()
+        assert body["outcome"] == "pending" and body["requested_by"] == who
+        assert body.get("health_after") is None, "not judged yet"
+    assert client.post("/api/v1/channels/9999/checks", headers=world.auth("admin")).status_code == 404
+
+    assert len(smtp_server.wait_for(2)) == 2
+    with session_scope(app) as session:
+        assert session.scalars(select(ChannelCheck.requested_by).order_by(ChannelCheck.id)).all() == [
+            "supervisor", "admin",
+        ], "the refused request opened no check"
+
+    smtp_server.stop()
+    undeliverable = client.post(f"/api/v1/channels/{l1}/checks", headers=world.auth("supervisor")).get_json()
+    assert (undeliverable["outcome"], undeliverable["health_after"]) == ("failed", "degraded")
+    assert undeliverable["detail"].startswith("not delivered: ")
+
+
+def test_the_cli_sends_a_check_and_prints_its_id(checked_app, smtp_server):
+    app = checked_app
+    world = build_world(app)
+    on_email(app, world.channels["L1"])
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(args=["channel", "test", "L1"])
+
+    assert result.exit_code == 0, result.output
+    match = re.fullmatch(r"check (\d+) of L1: pending; confirm by \d{4}-\d\d-\d\d \d\d:\d\dZ\n", result.output)
+    assert match, result.output
+    check = check_row(app, int(match.group(1)))
+    assert check.requested_by == "cli" and check.channel_id == world.channels["L1"]
+    [message] = smtp_server.wait_for(1)
+    assert message["Subject"].startswith("ROUTINE COMMCHECK L1")
+
+    listing = runner.invoke(args=["channel", "list"])
+    assert listing.exit_code == 0
+    assert re.search(r"^L1 L1\s+email\s+ok\s+last good check never$", listing.output, re.MULTILINE), listing.output
+    unknown = runner.invoke(args=["channel", "test", "Nowhere"])
+    assert unknown.exit_code == 1 and "no channel 'Nowhere'" in unknown.output
+
+
+# -- schedules ------------------------------------------------------------------------------
+
+
+def test_a_cron_schedule_puts_the_next_check_on_the_next_five_minute_mark(app, client, world):
+    l1 = world.channels["L1"]
+    save(app, l1, now=datetime(2026, 11, 27, 14, 32, 5, tzinfo=UTC), check_cron="*/5 * * * *")
+    assert channel_row(app, l1).next_check_at == datetime(2026, 11, 27, 14, 35, tzinfo=UTC)
+    with session_scope(app) as session:
+        [due] = checks.claim_due_channels(session, datetime(2026, 11, 27, 14, 35, tzinfo=UTC), 50)
+        assert due.next_check_at == datetime(2026, 11, 27, 14, 40, tzinfo=UTC)
+
+    before = utcnow()
+    response = client.patch(f"/api/v1/channels/{l1}", json={"check_cron": "*/5 * * * *"}, headers=world.auth("admin"))
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["check_cron"] == "*/5 * * * *"
+    next_check = channel_row(app, l1).next_check_at
+    assert next_check.minute % 5 == 0 and next_check.second == 0 and next_check.microsecond == 0
+    assert before < next_check <= before + timedelta(minutes=5)
+
+
+@pytest.mark.parametrize("expression", ["every five minutes", "*/5 * * *", "61 * * * *", "* * * * * *"])
+def test_an_invalid_cron_schedule_is_refused(client, world, expression):
+    l1 = world.channels["L1"]
+    before = client.get(f"/api/v1/channels/{l1}", headers=world.auth("admin")).get_json()
+
+    response = client.patch(f"/api/v1/channels/{l1}", json={"check_cron": expression}, headers=world.auth("admin"))
+
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_error" and "check_cron" in error["details"]
+    assert client.get(f"/api/v1/channels/{l1}", headers=world.auth("admin")).get_json() == before
