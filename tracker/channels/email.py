@@ -40,6 +40,7 @@ class EmailTransport:
     password: str
     sender: str
     timeout: float
+    ca_file: str = ""  # trust these CAs instead of the system's (a private relay's own CA)
     name: str = "email"
 
     @classmethod
@@ -52,6 +53,7 @@ class EmailTransport:
             config["SMTP_PASSWORD"],
             config["SMTP_FROM"],
             float(config["SMTP_TIMEOUT_SECONDS"]),
+            config["SMTP_CA_FILE"],
         )
 
     def check_address(self, address: str) -> str | None:
@@ -84,7 +86,7 @@ class EmailTransport:
         return "250"
 
     def _connect(self) -> smtplib.SMTP:
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self.ca_file or None)
         if self.security == "tls":
             return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
         smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)

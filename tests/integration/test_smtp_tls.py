@@ -1,0 +1,130 @@
+"""The e-mail transport over STARTTLS and implicit TLS with login, against a real aiosmtpd server
+with a certificate from a test CA (trustme)."""
+
+import ssl
+
+import pytest
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from sqlalchemy import select
+
+from tests.peers import SmtpServer
+from tests.support import build_world, file_incident
+from tracker import jobs
+from tracker.db import session_scope
+from tracker.models import Notification, NotificationStatus
+from tracker.services import ladder
+
+USER, PASSWORD = "tracker", "relay-password"
+# aiosmtpd warns about AUTH without STARTTLS; with implicit TLS the whole connection is encrypted.
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+
+
+def authenticate(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+        USER.encode(),
+        PASSWORD.encode(),
+    )
+    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+
+class TlsSmtpServer(SmtpServer):
+    """aiosmtpd that demands STARTTLS (or speaks TLS from the first byte) and a login."""
+
+    def __init__(self, ca: trustme.CA, implicit: bool):
+        super().__init__()
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1").configure_cert(self.context)
+        self.implicit = implicit
+
+    def start(self):
+        # AUTH PLAIN only: smtplib would otherwise try LOGIN after a refused PLAIN.
+        options = {"authenticator": authenticate, "auth_required": True, "auth_exclude_mechanism": ["LOGIN"]}
+        if self.implicit:  # the whole connection is TLS; aiosmtpd only knows STARTTLS as "TLS"
+            self.controller = Controller(
+                self.inbox,
+                hostname="127.0.0.1",
+                port=self.port,
+                ssl_context=self.context,
+                auth_require_tls=False,
+                **options,
+            )
+        else:
+            self.controller = Controller(
+                self.inbox,
+                hostname="127.0.0.1",
+                port=self.port,
+                tls_context=self.context,
+                require_starttls=True,
+                auth_require_tls=True,
+                **options,
+            )
+        self.controller.start()
+        return self
+
+
+@pytest.fixture
+def ca(tmp_path):
+    authority = trustme.CA()
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    return authority
+
+
+def deliver_one(make_app, server, tmp_path, security, password=PASSWORD, trust=True):
+    app = make_app(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=server.port,
+        SMTP_SECURITY=security,
+        SMTP_USERNAME=USER,
+        SMTP_PASSWORD=password,
+        SMTP_CA_FILE=str(tmp_path / "ca.pem") if trust else "",
+        SMTP_TIMEOUT_SECONDS=5,
+    )
+    world = build_world(app)
+    with session_scope(app) as session:
+        channel = ladder.get_channel(session, world.channels["L1"])
+        ladder.save_channel(
+            session,
+            {"transport": "email", "address": "desk@test.example"},
+            app.extensions["tracker.transports"],
+            channel,
+        )
+    file_incident(app.test_client(), world)
+    jobs.deliver(app)
+    with session_scope(app) as session:
+        notification = session.scalars(select(Notification).where(Notification.channel_id.is_not(None))).one()
+        return notification.status, notification.last_error
+
+
+@pytest.mark.parametrize("security, implicit", [("starttls", False), ("tls", True)])
+def test_mail_goes_through_tls_with_a_login(make_app, ca, tmp_path, security, implicit):
+    server = TlsSmtpServer(ca, implicit).start()
+    try:
+        status, error = deliver_one(make_app, server, tmp_path, security)
+        assert status is NotificationStatus.SENT, error
+        [mail] = server.wait_for(1)
+        assert mail["To"].addresses[0].addr_spec == "desk@test.example", mail["To"]
+        assert mail["Subject"].startswith("IMMEDIATE ")
+    finally:
+        server.stop()
+
+
+def test_a_wrong_password_is_a_permanent_failure(make_app, ca, tmp_path):
+    server = TlsSmtpServer(ca, implicit=False).start()
+    try:
+        status, error = deliver_one(make_app, server, tmp_path, "starttls", password="wrong")
+        assert status is NotificationStatus.DEAD and error.startswith("SMTP 535"), error
+        assert server.messages == []
+    finally:
+        server.stop()
+
+
+def test_an_untrusted_certificate_is_refused_and_retried(make_app, ca, tmp_path):
+    server = TlsSmtpServer(ca, implicit=True).start()
+    try:
+        status, error = deliver_one(make_app, server, tmp_path, "tls", trust=False)
+        assert status is NotificationStatus.PENDING and "CERTIFICATE_VERIFY_FAILED" in error, error
+        assert server.messages == []
+    finally:
+        server.stop()
