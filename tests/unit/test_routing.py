@@ -128,7 +128,10 @@ def test_snapshot_copies_rule_policy_and_steps_in_order():
     ladder = snapshot_ladder(
         routed_to(
             PolicyStep(ack_seconds=60, channels=[channel(1, "L1", 1)]),
-            PolicyStep(ack_seconds=120, channels=[channel(2, "L2", 2), channel(3, "L3", 3)]),
+            PolicyStep(
+                ack_seconds=120, channels=[channel(2, "L2", 2), channel(3, "L3", 3)],
+                fallback_channel=channel(4, "L3 backup", 3),
+            ),
             repeat=2,
         ),
         Precedence.FLASH,
@@ -140,11 +143,12 @@ def test_snapshot_copies_rule_policy_and_steps_in_order():
         "policy_name": "Test ladder",
         "repeat": 2,
         "steps": [
-            {"number": 1, "ack_seconds": 60, "channels": [{"id": 1, "name": "L1", "level": 1}]},
+            {"number": 1, "ack_seconds": 60, "channels": [{"id": 1, "name": "L1", "level": 1}], "fallback": None},
             {
                 "number": 2,
                 "ack_seconds": 120,
                 "channels": [{"id": 2, "name": "L2", "level": 2}, {"id": 3, "name": "L3", "level": 3}],
+                "fallback": {"id": 4, "name": "L3 backup", "level": 3},
             },
         ],
     }
