@@ -120,7 +120,10 @@ def test_two_scheduler_processes_advance_each_incident_exactly_once_per_deadline
     wrong = {i: s for i, s in steps.items() if s != expected}
     assert not wrong, f"{len(wrong)} incidents advanced wrongly, e.g. {list(wrong.items())[:3]}"
     assert sorted(steps) == sorted(ids)
-    assert len(runners) == 2, f"both schedulers should have escalated something: {runners}"
+    if app.config["DATABASE_URL"].startswith("postgresql"):
+        # SKIP LOCKED lets both work at once. SQLite serializes writers, and its lock may hand
+        # every batch to the same process: still correct, so only PostgreSQL must show both.
+        assert len(runners) == 2, f"both schedulers should have escalated something: {runners}"
 
     per_incident = Counter(row.incident_id for row in rows)
     assert set(per_incident.values()) == {5}, "1 + 3 channel messages + 1 supervisor message each"
