@@ -52,6 +52,10 @@ def _flatten(detail) -> dict:
 
 
 def _process_http_error(error: HTTPError):
+    from ..web import error_page, wants_html
+
+    if wants_html():
+        return error_page(error.status_code, error.message if error.status_code < 500 else "")
     status = error.status_code
     code = CODES.get(status, "internal_error" if status >= 500 else "error")
     message = error.message or "Error"
@@ -64,6 +68,10 @@ def _process_http_error(error: HTTPError):
 
 
 def _domain_error(error: TrackerError):
+    from ..web import error_page, wants_html
+
+    if wants_html():
+        return error_page(error.status, error.message)
     return envelope(error.code, error.message, _jsonable(error.details), error.status)
 
 

@@ -1,7 +1,7 @@
 """Serve Swagger UI from the vendored swagger-ui-bundle package, so /api/v1/docs works offline."""
 
 from apiflask import APIFlask
-from flask import redirect, send_from_directory
+from flask import send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
 ASSETS = "/api/v1/docs/assets"
@@ -16,12 +16,6 @@ def init_app(app: APIFlask) -> None:
     )
     hidden = app.doc(hide=True)  # plumbing, not part of the API
     app.add_url_rule(f"{ASSETS}/<path:filename>", "docs_asset", hidden(_asset))
-    app.add_url_rule("/", "index", hidden(_index))
-
-
-def _index():
-    """Until the web pages exist, the front door is the API's documentation."""
-    return redirect("/api/v1/docs")
 
 
 def _asset(filename: str):

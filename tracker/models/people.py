@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..timeutil import utcnow
@@ -21,8 +21,23 @@ class User(Base):
     role: Mapped[Role] = mapped_column(enum_column(Role))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Consecutive failed sign-ins; the web answers ever more slowly while they pile up.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_login_at: Mapped[datetime | None]
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
+
+    # The attributes Flask-Login reads (duck-typed, so the model needs no Flask import).
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        """The session's key: changing the password signs out every other session."""
+        return f"{self.id}:{self.password_hash[-12:]}"
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role.value}>"

@@ -86,3 +86,36 @@ def user_for_token(session: Session, text: str) -> User | None:
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     return token.user
+
+
+def sign_in(
+    session: Session, username: str, password: str, now: datetime, slow_after: int
+) -> tuple[User | None, float]:
+    """Check a password; return the user (or None) and how long to hold the answer back.
+
+    Failures are counted per account; from the slow_after-th on, each answer waits twice as
+    long as the last (0.5 s, 1 s, 2 s ... up to 8 s), which makes guessing one account slow.
+    """
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is not None and user.active and verify_password(user, password):
+        user.failed_logins = 0
+        return user, 0.0
+    if user is None:
+        return None, 0.0
+    user.failed_logins += 1
+    user.last_failed_login_at = now
+    excess = user.failed_logins - slow_after
+    return None, (min(0.5 * 2**excess, 8.0) if excess >= 0 else 0.0)
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    if not verify_password(user, current):
+        raise ValidationError("the current password is wrong", {"current_password": "wrong"})
+    set_password(user, new)
+
+
+def set_password(user: User, new: str) -> None:
+    if len(new) < 8:
+        raise ValidationError("password must be at least 8 characters", {"password": "too short"})
+    user.password_hash = hash_password(new)
+    user.failed_logins = 0

@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, selectinload
 
-from ..models import Incident
+from ..models import Incident, Notification, User, channel_members
 
 
 @dataclass(frozen=True)
@@ -39,3 +39,34 @@ def list_incidents(session: Session, flt: IncidentFilter, page: int, per_page: i
         query.order_by(Incident.reported_at.desc(), Incident.id.desc()).offset((page - 1) * per_page).limit(per_page)
     ).all()
     return list(rows), total
+
+
+BOARD_STATUSES = ("open", "acknowledged", "exhausted")
+
+
+def _precedence_rank():
+    return case({"Z": 0, "O": 1, "P": 2, "R": 3}, value=Incident.precedence, else_=4)
+
+
+def board(session: Session, status: list[str] | None = None, precedence: list[str] | None = None) -> list[Incident]:
+    """Incidents not yet resolved: most urgent precedence first, then the nearest deadline."""
+    query = select(Incident).where(Incident.status.in_(status or BOARD_STATUSES))
+    if precedence:
+        query = query.where(Incident.precedence.in_(precedence))
+    query = query.order_by(
+        _precedence_rank(), Incident.next_escalation_at.is_(None), Incident.next_escalation_at, Incident.id
+    )
+    return list(session.scalars(query.options(selectinload(Incident.notifications)).limit(500)))
+
+
+def queue(session: Session, user: User) -> list[Incident]:
+    """Incidents awaiting acknowledgement on a channel the user belongs to, most urgent first."""
+    mine = select(Notification.incident_id).where(
+        Notification.channel_id.in_(select(channel_members.c.channel_id).where(channel_members.c.user_id == user.id))
+    )
+    query = (
+        select(Incident)
+        .where(Incident.status.in_(("open", "exhausted")), Incident.id.in_(mine))
+        .order_by(_precedence_rank(), Incident.next_escalation_at.is_(None), Incident.next_escalation_at)
+    )
+    return list(session.scalars(query.options(selectinload(Incident.notifications))))

@@ -1,9 +1,64 @@
-"""HTML pages. For now: the pages behind the one-click links in messages."""
+"""HTML pages: sign-in, board, queue, filing, incident pages, admin, and the one-click links.
 
-from flask import Flask
+Built on the same services as the API; pages check the same roles. Every form carries a CSRF
+token (Flask-WTF); the JSON API (bearer tokens) and the signed links are exempt.
+"""
 
-from . import links
+from datetime import datetime
+
+from flask import Flask, render_template, request
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from ..db import get_session
+from ..models import User
+from ..timeutil import format_dtg, isoformat, utcnow
+from . import auth, board, incidents, links
+
+login_manager = LoginManager()
+login_manager.login_view = "auth.sign_in"
+login_manager.login_message = "Sign in to continue."
+csrf = CSRFProtect()
+TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 405: "Not allowed here", 500: "Server error"}
+
+
+@login_manager.user_loader
+def _load_user(key: str) -> User | None:
+    user_id, _, stamp = key.partition(":")
+    user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.get_id() == key and user.active else None
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(links.bp)
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SESSION_COOKIE_SECURE"])
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    from ..api import bp as api_bp
+
+    csrf.exempt(api_bp)
+    csrf.exempt(links.bp)
+    for blueprint in (auth.bp, board.bp, incidents.bp, links.bp):
+        app.register_blueprint(blueprint)
+    app.register_error_handler(CSRFError, _csrf_refused)
+    app.add_template_filter(format_dtg, "dtg")
+    app.add_template_filter(_zulu, "zulu")
+    app.add_template_filter(isoformat, "iso")
+    app.context_processor(lambda: {"now_utc": utcnow(), "admin_pages": "admin.channels" in app.view_functions})
+
+
+def _zulu(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S}Z" if moment else "-"
+
+
+def _csrf_refused(error: CSRFError):
+    return render_template("web/error.html", code=400, title="Form expired", message=error.description), 400
+
+
+def wants_html() -> bool:
+    return not request.path.startswith("/api/")
+
+
+def error_page(code: int, message: str = ""):
+    return render_template("web/error.html", code=code, title=TITLES.get(code, "Error"), message=message), code

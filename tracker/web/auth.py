@@ -1,0 +1,62 @@
+"""Sign in, sign out, change password."""
+
+import time
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..db import get_session
+from ..errors import ValidationError
+from ..services import accounts
+from ..timeutil import utcnow
+from .forms import PasswordForm, SignInForm
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+def sign_in():
+    form = SignInForm()
+    if form.validate_on_submit():
+        session = get_session()
+        slow_after = current_app.config["LOGIN_SLOWDOWN_AFTER"]
+        user, delay = accounts.sign_in(session, form.username.data, form.password.data, utcnow(), slow_after)
+        session.commit()
+        if user is not None:
+            login_user(user)
+            target = request.args.get("next", "")
+            return redirect(
+                target if target.startswith("/") and not target.startswith("//") else url_for("board.board")
+            )
+        time.sleep(delay)  # many failures for one account: each answer comes later
+        form.password.errors.append("Wrong username or password.")
+    return render_template(
+        "web/signin.html", form=form
+    ), 200 if request.method == "GET" else 401 if form.errors else 200
+
+
+@bp.post("/signout")
+@login_required
+def sign_out():
+    logout_user()
+    flash("Signed out.")
+    return redirect(url_for("auth.sign_in"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        session = get_session()
+        user = session.merge(current_user._get_current_object())
+        try:
+            accounts.change_password(session, user, form.current_password.data, form.password.data)
+        except ValidationError as error:
+            form.current_password.errors.append(error.message)
+        else:
+            session.commit()
+            login_user(user)  # the session key follows the new password
+            flash("Password changed; other sessions are signed out.")
+            return redirect(url_for("board.board"))
+    return render_template("web/password.html", form=form)

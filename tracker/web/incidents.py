@@ -1,0 +1,194 @@
+"""Filing form, incident page, and the acknowledge / comment / resolve buttons."""
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..api.incidents import limits
+from ..db import get_session
+from ..errors import Forbidden, TrackerError, ValidationError
+from ..geo import parse_position
+from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, SafetyRisk, categories_for
+from ..services import filing, handling
+from ..timeutil import format_dtg, isoformat, parse_moment, utcnow
+from .forms import ActionForm, CommentForm, IncidentForm, ResolveForm
+from .guard import FILERS, roles_required
+
+bp = Blueprint("incidents", __name__, url_prefix="/incidents")
+FIELD_OF = {"latitude": "position", "longitude": "position"}
+
+
+def _domain_choices():
+    return [(d.value, d.value.replace("_", " / ") if d is Domain.CYBER_EM else d.value) for d in CATEGORIES]
+
+
+def _draft(form: IncidentForm) -> filing.IncidentDraft:
+    """Turn the form into a draft, putting each problem next to its field."""
+    problems = {}
+    try:
+        occurred = parse_moment(form.occurred_at.data)
+    except ValueError as exc:
+        problems["occurred_at"] = str(exc)
+    position = None
+    if form.position.data:
+        try:
+            position = parse_position(form.position.data)
+        except ValueError as exc:
+            problems["position"] = str(exc)
+    if problems:
+        raise ValidationError("the report is not valid", problems)
+    platform = {
+        key: value
+        for key, value in {
+            "kind": form.platform_kind.data,
+            "nationality": form.platform_nationality.data,
+            "type": form.platform_type.data,
+            "callsign": form.platform_callsign.data,
+        }.items()
+        if value
+    }
+    if platform:
+        platform.update(transponder_on=form.platform_transponder.data, radio_contact=form.platform_radio.data)
+    return filing.IncidentDraft(
+        occurred_at=occurred,
+        reporting_unit=form.reporting_unit.data,
+        domain=Domain(form.domain.data),
+        category=form.category.data,
+        precedence=Precedence(form.precedence.data),
+        escalation_risk=EscalationRisk(form.escalation_risk.data),
+        safety_risk=SafetyRisk(form.safety_risk.data) if form.safety_risk.data else None,
+        latitude=position.latitude if position else None,
+        longitude=position.longitude if position else None,
+        position_text=position.text if position else None,
+        sector=form.sector.data or None,
+        narrative=form.narrative.data or "",
+        platforms=[platform] if platform else [],
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*FILERS)
+def new():
+    form = IncidentForm()
+    form.domain.choices = _domain_choices()
+    if not form.is_submitted():
+        form.occurred_at.data = format_dtg(utcnow())
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            incident = filing.file_incident(session, _draft(form), _me(), limits(), utcnow())
+        except ValidationError as error:
+            for field, message in error.details.items():
+                getattr(form, FIELD_OF.get(field, field), form.narrative).errors.append(str(message))
+        except TrackerError as error:
+            flash(error.message, "error")
+        else:
+            session.commit()
+            channels = ", ".join(c["name"] for c in incident.step["channels"]) or "nobody (no usable channel)"
+            flash(
+                f"Filed {incident.reference}: rule “{incident.ladder['rule_name']}”, policy "
+                f"“{incident.ladder['policy_name']}”; notified {channels}.",
+                "success",
+            )
+            return redirect(url_for("incidents.view", reference=incident.reference))
+    categories = {d.value: list(categories_for(d)) for d in CATEGORIES}
+    return render_template("web/file.html", form=form, categories=categories), 422 if form.errors else 200
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _may_handle(incident) -> bool:
+    try:
+        handling.ensure_may_handle(get_session(), incident, current_user, "act on")
+    except Forbidden:
+        return False
+    return True
+
+
+@bp.get("/readback")
+@login_required
+def readback():
+    """Read a typed time or position back in the other notations, for the form's hints."""
+    answer = {}
+    if text := request.args.get("occurred_at", "").strip():
+        try:
+            moment = parse_moment(text)
+            answer["occurred_at"] = f"{isoformat(moment)} = {format_dtg(moment)}"
+        except ValueError as exc:
+            answer["occurred_at"] = str(exc)
+    if text := request.args.get("position", "").strip():
+        try:
+            pos = parse_position(text)
+            answer["position"] = f"{pos.decimal} = {pos.dms} = MGRS {pos.mgrs}"
+        except ValueError as exc:
+            answer["position"] = str(exc)
+    return jsonify(answer)
+
+
+@bp.app_template_global()
+def position(incident):
+    """The incident's position in every notation staff use."""
+    from ..geo import Position
+
+    return Position(incident.latitude, incident.longitude, incident.position_text or "")
+
+
+@bp.get("/<reference>")
+@login_required
+def view(reference: str):
+    incident = handling.get_incident(get_session(), reference)
+    return render_template(
+        "web/incident.html",
+        incident=incident,
+        may_handle=_may_handle(incident),
+        action=ActionForm(),
+        comment_form=CommentForm(),
+        resolve_form=ResolveForm(),
+    )
+
+
+def _act(reference: str, do) -> object:
+    session = get_session()
+    try:
+        do(session)
+    except Forbidden:
+        abort(403)
+    except TrackerError as error:
+        session.rollback()
+        flash(error.message, "error")
+    else:
+        session.commit()
+    return redirect(url_for("incidents.view", reference=reference))
+
+
+@bp.post("/<reference>/acknowledge")
+@login_required
+def acknowledge(reference: str):
+    return _act(reference, lambda s: handling.acknowledge(s, reference, _me(), utcnow()))
+
+
+@bp.post("/<reference>/comments")
+@login_required
+def comment(reference: str):
+    form = CommentForm()
+    if not form.validate():
+        flash("A comment needs text (up to 4000 characters).", "error")
+        return redirect(url_for("incidents.view", reference=reference))
+    return _act(
+        reference,
+        lambda s: handling.comment(s, reference, _me(), utcnow(), form.text.data),
+    )
+
+
+@bp.post("/<reference>/resolve")
+@login_required
+def resolve(reference: str):
+    form = ResolveForm()
+    if not form.validate():
+        flash("Say how it was resolved.", "error")
+        return redirect(url_for("incidents.view", reference=reference))
+    return _act(
+        reference,
+        lambda s: handling.resolve(s, reference, _me(), utcnow(), form.resolution.data),
+    )
