@@ -2,6 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..models import EscalationRisk, Precedence, SafetyRisk, all_categories
@@ -36,19 +37,24 @@ class IncidentForm(FlaskForm):
     )
     reporting_unit = StringField("Reporting unit", validators=[DataRequired(), Length(max=120)])
     domain = SelectField("Domain", choices=[])
-    category = SelectField("Category", choices=[(c, c.replace("_", " ")) for c in all_categories()])
+    category = SelectField("Category", choices=[SelectChoice(c, c.replace("_", " ")) for c in all_categories()])
     position = StringField(
         "Position (decimal degrees, DMS or MGRS)",
         validators=[Optional(), Length(max=120)],
         description="54.412, 22.871 · 54 24 43N 022 52 16E · 34U FF 2142 3097",
     )
     sector = StringField("Sector", validators=[Optional(), Length(max=120)])
-    precedence = SelectField("Precedence", choices=[(p.value, f"{p.value} {PROSIGN[p]}") for p in Precedence])
+    precedence = SelectField(
+        "Precedence", choices=[SelectChoice(p.value, f"{p.value} {PROSIGN[p]}") for p in Precedence]
+    )
     safety_risk = SelectField(
-        "Safety risk (ICAO)", choices=[("", "not assessed")] + [(r.value, r.value) for r in SafetyRisk]
+        "Safety risk (ICAO)",
+        choices=[SelectChoice("", "not assessed")] + [SelectChoice(r.value, r.value) for r in SafetyRisk],
     )
     escalation_risk = SelectField(
-        "Escalation risk", choices=[(r.value, r.value.replace("_", " ")) for r in EscalationRisk], default="serious"
+        "Escalation risk",
+        choices=[SelectChoice(r.value, r.value.replace("_", " ")) for r in EscalationRisk],
+        default="serious",
     )
     platform_kind = StringField("Other side's platform", validators=[Optional(), Length(max=40)])
     platform_nationality = StringField("Nationality", validators=[Optional(), Length(max=40)])

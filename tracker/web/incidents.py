@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from ..api.incidents import limits
 from ..db import get_session
@@ -18,7 +19,7 @@ FIELD_OF = {"latitude": "position", "longitude": "position"}
 
 
 def _domain_choices():
-    return [(d.value, d.value.replace("_", " / ") if d is Domain.CYBER_EM else d.value) for d in CATEGORIES]
+    return [SelectChoice(d.value, d.value.replace("_", " / ") if d is Domain.CYBER_EM else d.value) for d in CATEGORIES]
 
 
 def _draft(form: IncidentForm) -> filing.IncidentDraft:

@@ -1,0 +1,178 @@
+"""The web pages through the Flask test client: sign-in, sessions, CSRF, roles, board, queue, filing."""
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.support import file_incident
+from tracker.db import session_scope
+from tracker.models import Incident, User
+from tracker.services import accounts
+
+TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf(client, path: str) -> str:
+    page = client.get(path)
+    assert page.status_code == 200, (path, page.status_code)
+    return TOKEN.search(page.text)[1]
+
+
+def sign_in(client, who: str, password: str | None = None):
+    return client.post(
+        "/signin",
+        data={"csrf_token": csrf(client, "/signin"), "username": who, "password": password or f"{who}-password"},
+    )
+
+
+def filing_form(client, **overrides) -> dict:
+    data = {
+        "csrf_token": csrf(client, "/incidents/new"),
+        "occurred_at": "271405ZNOV26",
+        "reporting_unit": "Border Guard Post 7",
+        "domain": "air",
+        "category": "unsafe_intercept",
+        "position": "34U FF 2142 3097",
+        "sector": "North",
+        "precedence": "Z",
+        "escalation_risk": "high",
+        "safety_risk": "B",
+        "platform_kind": "fighter aircraft",
+        "platform_transponder": "y",
+        "narrative": "Closed to 30 m.",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_pages_need_a_signed_in_user(client, world):
+    for path in ("/", "/queue", "/incidents/new", "/password"):
+        response = client.get(path)
+        assert response.status_code == 302 and response.headers["Location"].startswith("/signin"), path
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(client, world):
+    response = sign_in(client, "duty")
+    assert response.status_code == 302
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie, cookie
+
+
+def test_wrong_password_is_refused_and_counted_and_answers_slow_down(client, world, app):
+    for _ in range(3):
+        response = sign_in(client, "duty", "wrong-password")
+        assert response.status_code == 401 and "Wrong username or password" in response.text
+    with session_scope(app) as session:
+        duty = session.scalar(select(User).where(User.username == "duty"))
+        assert duty.failed_logins == 3
+        _, delay = accounts.sign_in(session, "duty", "wrong", duty.last_failed_login_at, slow_after=3)
+        assert delay == 1.0, "the 4th failure waits 1 s, the 3rd waited 0.5 s"
+        _, delay = accounts.sign_in(session, "duty", "still wrong", duty.last_failed_login_at, slow_after=3)
+        assert delay == 2.0
+    assert sign_in(client, "duty").status_code == 302
+    with session_scope(app) as session:
+        assert session.scalar(select(User.failed_logins).where(User.username == "duty")) == 0
+
+
+def test_a_post_without_csrf_token_is_refused(client, world, app):
+    sign_in(client, "duty")
+    reference = file_incident(client, world)["reference"]
+    response = client.post(f"/incidents/{reference}/comments", data={"text": "no token"})
+    assert response.status_code == 400 and "<html" in response.text
+    detail = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("duty")).get_json()
+    assert [e["kind"] for e in detail["timeline"]] == ["filed", "routed"]
+
+
+def test_changing_the_password_signs_out_other_sessions(app, world):
+    first, second = app.test_client(), app.test_client()
+    sign_in(first, "liaison")
+    sign_in(second, "liaison")
+    response = first.post(
+        "/password",
+        data={
+            "csrf_token": csrf(first, "/password"),
+            "current_password": "liaison-password",
+            "password": "a-new-long-password",
+        },
+    )
+    assert response.status_code == 302
+    assert first.get("/").status_code == 200, "the session that changed it stays signed in"
+    assert second.get("/").status_code == 302, "every other session is signed out"
+    assert sign_in(app.test_client(), "liaison", "a-new-long-password").status_code == 302
+
+
+def test_a_duty_officer_files_through_the_form_and_sees_the_route(client, world, app):
+    sign_in(client, "duty")
+    response = client.post("/incidents/new", data=filing_form(client))
+    assert response.status_code == 302, response.text[:2000]
+    page = client.get(response.headers["Location"])
+    assert "Filed INC-" in page.text and "rule “Default”" in page.text and "notified L1" in page.text
+    assert "34U FF 2142 3097" in page.text and "54°24&#39;43" in page.text
+    with session_scope(app) as session:
+        incident = session.scalars(select(Incident)).one()
+        assert abs(incident.latitude - 54.412) < 0.001 and incident.precedence.value == "Z"
+        assert incident.platforms == [{"kind": "fighter aircraft", "transponder_on": True, "radio_contact": False}]
+
+
+def test_form_errors_stay_next_to_their_fields_with_the_input_kept(client, world, app):
+    sign_in(client, "duty")
+    data = filing_form(client, occurred_at="062400ZDEC17", position="north of the lake", domain="maritime")
+    response = client.post("/incidents/new", data=data)
+    assert response.status_code == 422
+    errors = re.findall(r'<small class="error" id="([a-z_]+)-error">', response.text)
+    assert sorted(errors) == ["occurred_at", "position"], errors
+    assert 'value="062400ZDEC17"' in response.text and 'value="north of the lake"' in response.text
+    again = client.post("/incidents/new", data=filing_form(client, domain="maritime"))
+    assert again.status_code == 422 and 'id="category-error"' in again.text, "category of another domain"
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(Incident)) == 0
+
+
+def test_board_orders_by_precedence_then_deadline_and_rows_refresh(client, world):
+    sign_in(client, "duty")
+    routine = file_incident(client, world, precedence="R")["reference"]
+    flash = file_incident(client, world, precedence="Z")["reference"]
+    immediate = file_incident(client, world, precedence="O")["reference"]
+    rows = client.get("/board/rows").text
+    order = re.findall(r'data-reference="([^"]+)"', rows)
+    assert order == [flash, immediate, routine]
+    filtered = client.get("/board/rows?precedence=Z").text
+    assert re.findall(r'data-reference="([^"]+)"', filtered) == [flash]
+    board = client.get("/?precedence=Z")
+    assert 'value="Z" checked' in board.text and "precedence=Z" in board.text, "filters survive the refresh"
+
+
+def test_the_queue_shows_only_incidents_on_my_channels(app, world):
+    filer = app.test_client()
+    sign_in(filer, "duty")
+    reference = file_incident(filer, world)["reference"]
+    member, outsider = app.test_client(), app.test_client()
+    sign_in(member, "liaison")
+    sign_in(outsider, "outsider")
+    assert reference in member.get("/queue/rows").text
+    assert reference not in outsider.get("/queue/rows").text
+    page = outsider.get(f"/incidents/{reference}")
+    assert page.status_code == 200 and ">Acknowledge</button>" not in page.text
+    token = TOKEN.search(page.text)[1]
+    assert outsider.post(f"/incidents/{reference}/acknowledge", data={"csrf_token": token}).status_code == 403
+    page = member.get(f"/incidents/{reference}")
+    assert ">Acknowledge</button>" in page.text
+    token = TOKEN.search(page.text)[1]
+    assert member.post(f"/incidents/{reference}/acknowledge", data={"csrf_token": token}).status_code == 302
+    assert "acknowledged" in member.get(f"/incidents/{reference}").text
+    assert reference not in member.get("/queue/rows").text
+
+
+@pytest.mark.parametrize(("who", "path", "status"), [("liaison", "/incidents/new", 403), ("duty", "/nowhere", 404)])
+def test_error_pages_are_html_in_the_same_layout(client, world, who, path, status):
+    sign_in(client, who)
+    response = client.get(path)
+    assert response.status_code == status and 'class="top"' in response.text and "Back to the board" in response.text
+
+
+def test_readback_shows_the_other_notations(client, world):
+    sign_in(client, "duty")
+    answer = client.get("/incidents/readback?occurred_at=061620ZDEC17&position=54 24 43N 022 52 16E").get_json()
+    assert answer["occurred_at"] == "2017-12-06T16:20:00Z = 061620ZDEC17"
+    assert answer["position"].startswith("54.41194, 22.87111 = 54°24'43\"N 022°52'16\"E = MGRS 34U FF")
