@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, NotFound, ValidationError
 from ..models import (
+    ChannelHealth,
     ContactChannel,
     Domain,
     EscalationPolicy,
@@ -90,7 +91,7 @@ def save_channel(
             "the check schedule is not valid", {"check_cron": checks.cron_problem(data["check_cron"])}
         )
     if channel is None:
-        channel = ContactChannel(check_window_seconds=900)
+        channel = ContactChannel(check_window_seconds=900, active=True, health=ChannelHealth.OK, consecutive_failures=0)
         session.add(channel)
     for key in CHANNEL_FIELDS:
         if key in data:

@@ -1,11 +1,24 @@
 """Forms (Flask-WTF: every form carries a CSRF token)."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..models import EscalationRisk, Precedence, SafetyRisk, all_categories
+from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, Role, SafetyRisk, all_categories
+from ..models.enums import UNUSUAL_ACTIVITY
 from ..services.messages import PROSIGN
 
 
@@ -63,3 +76,147 @@ class IncidentForm(FlaskForm):
     platform_transponder = BooleanField("Transponder on")
     platform_radio = BooleanField("Radio contact")
     narrative = TextAreaField("Narrative", validators=[Optional()])
+
+
+# -- admin pages --------------------------------------------------------------------------
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def optional_id(value) -> int | None:
+    """A select's value as an id; the empty choice means none."""
+    return int(value) if value not in (None, "", "None") else None
+
+
+def optional(enum):
+    """Coerce a select's value to a member of enum; the empty choice means any (None)."""
+    return lambda value: enum(value) if value not in (None, "", "None") else None
+
+
+def _choices(members) -> list[SelectChoice]:
+    return [SelectChoice(m.value, m.value.replace("_", " ")) for m in members]
+
+
+def _any(label: str, members) -> list[SelectChoice]:
+    return [SelectChoice("", label)] + _choices(members)
+
+
+def category_choices(blank: str | None = None) -> list[SelectChoice]:
+    """Categories grouped by domain; the one allowed in every domain has a group of its own."""
+    first = [SelectChoice("", blank)] if blank else []
+    return (
+        first
+        + [
+            SelectChoice(c, c.replace("_", " "), optgroup=domain.value)
+            for domain in CATEGORIES
+            for c in CATEGORIES[domain]
+        ]
+        + [SelectChoice(UNUSUAL_ACTIVITY, UNUSUAL_ACTIVITY.replace("_", " "), optgroup="any domain")]
+    )
+
+
+class ChannelForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)], filters=[_strip])
+    level = SelectField("Level", coerce=int, choices=[SelectChoice(str(n), f"L{n}") for n in range(1, 6)])
+    counterpart = StringField(
+        "Counterpart", validators=[Optional(), Length(max=120)], description="who answers on the other side"
+    )
+    transport = SelectField("Transport", choices=[])  # the deployment's transports, set by the view
+    address = StringField(
+        "Address",
+        validators=[DataRequired(), Length(max=500)],
+        description="e-mail address, webhook URL or Apprise URL (outbox: any label)",
+        filters=[_strip],
+    )
+    active = BooleanField("Active (escalations use it)", default=True)
+    members = SelectMultipleField(
+        "Members (liaison staff)", choices=[], description="Ctrl-click, or Shift with the arrow keys, to choose several"
+    )
+    check_interval_seconds = IntegerField(
+        "Check every (seconds)", validators=[Optional(), NumberRange(60, 30 * 86400)], description="blank: no interval"
+    )
+    check_cron = StringField(
+        "Or check on a cron schedule (UTC)",
+        validators=[Optional(), Length(max=100)],
+        description="minute hour day month weekday, e.g. 0 */6 * * *",
+        filters=[_strip],
+    )
+    check_window_seconds = IntegerField(
+        "Check window (seconds)",
+        validators=[InputRequired(), NumberRange(10, 7 * 86400)],
+        default=900,
+        description="a check not confirmed in time fails",
+    )
+
+
+class StepForm(Form):
+    """One row of a policy's ladder (a sub-form: the policy form carries the CSRF token)."""
+
+    channel_ids = SelectMultipleField("Channels", coerce=int, choices=[])
+    ack_seconds = IntegerField("Acknowledge within (seconds)", validators=[Optional(), NumberRange(1, 7 * 86400)])
+    fallback_channel_id = SelectField("Fallback channel (when one is down)", coerce=optional_id, choices=[])
+
+
+class PolicyForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)], filters=[_strip])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+    repeat = IntegerField("Repeat the last step (times)", validators=[InputRequired(), NumberRange(0, 50)], default=0)
+    steps = FieldList(FormField(StepForm), min_entries=5, max_entries=10)
+
+
+class RuleForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)], filters=[_strip])
+    domain = SelectField("Domain", coerce=optional(Domain), choices=_any("any domain", Domain))
+    category = SelectField("Category", coerce=lambda v: v or None, choices=category_choices("any category"))
+    precedence = SelectField("Precedence", coerce=optional(Precedence), choices=_any("any precedence", Precedence))
+    min_escalation_risk = SelectField(
+        "Escalation risk at least", coerce=optional(EscalationRisk), choices=_any("any risk", EscalationRisk)
+    )
+    sector = StringField(
+        "Sector",
+        validators=[Optional(), Length(max=120)],
+        description="blank: any; case does not matter",
+        filters=[_strip, lambda v: v or None],
+    )
+    policy_id = SelectField("Policy", coerce=optional_id, choices=[], validators=[DataRequired("Choose a policy.")])
+    active = BooleanField("Active", default=True)
+
+
+class RoutePreviewForm(FlaskForm):
+    """Which route would an incident take? A GET form that stores nothing, so it needs no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    domain = SelectField("Domain", coerce=Domain, choices=_choices(Domain))
+    category = SelectField("Category", choices=category_choices())
+    precedence = SelectField(
+        "Precedence", coerce=Precedence, choices=[SelectChoice(p.value, f"{p.value} {PROSIGN[p]}") for p in Precedence]
+    )
+    escalation_risk = SelectField(
+        "Escalation risk", coerce=EscalationRisk, choices=_choices(EscalationRisk), default="serious"
+    )
+    sector = StringField("Sector", validators=[Optional(), Length(max=120)], filters=[_strip, lambda v: v or None])
+
+
+class UserForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=64)], filters=[_strip])
+    full_name = StringField("Full name", validators=[Optional(), Length(max=120)], filters=[_strip])
+    email = EmailField("E-mail", validators=[Optional(), Length(max=254)], filters=[_strip, lambda v: v or None])
+    role = SelectField("Role", choices=_choices(Role))
+    password = PasswordField("Password (8 characters or more)", validators=[DataRequired()])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField("New password (8 characters or more)", validators=[DataRequired()])
+
+
+class TokenForm(FlaskForm):
+    name = StringField(
+        "What the token is for",
+        validators=[DataRequired(), Length(max=64)],
+        filters=[_strip],
+        description="e.g. the desk or the script that uses it",
+    )

@@ -1,0 +1,451 @@
+"""The admin pages through the Flask test client: channels, policies, routing rules, users."""
+
+import html
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.support import outbox_files
+from tracker.db import session_scope
+from tracker.models import ContactChannel, EscalationPolicy, Incident, Notification, RoutingRule, User
+from tracker.services import ladder
+
+TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+FLASH = re.compile(r'<p class="flash ([a-z]*)" role="status">([^<]*)</p>')
+SHOWN_ONCE = re.compile(r"<code class=\"secret-text\" data-secret>([^<]+)</code>")
+NO_ROUTE = {"domain": "", "category": "", "precedence": "", "min_escalation_risk": "", "sector": ""}
+
+
+def sign_in(app, who: str, password: str | None = None):
+    """A test client signed in as who; the sign-in answer is client.signed_in."""
+    client = app.test_client()
+    token = TOKEN.search(client.get("/signin").text)[1]
+    client.signed_in = client.post(
+        "/signin", data={"csrf_token": token, "username": who, "password": password or f"{who}-password"}
+    )
+    return client
+
+
+def submit(client, path: str, data: dict | None = None, page: str | None = None):
+    """POST a form to path with the CSRF token of the page it lives on (path itself by default)."""
+    token = TOKEN.search(client.get(page or path).text)[1]
+    return client.post(path, data={"csrf_token": token, **(data or {})})
+
+
+def flashes(response) -> list[tuple[str, str]]:
+    return [(kind, html.unescape(text)) for kind, text in FLASH.findall(response.text)]
+
+
+def count(app, model) -> int:
+    with session_scope(app) as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def id_of(app, model, name: str) -> int:
+    with session_scope(app) as session:
+        return session.scalar(select(model.id).where(model.name == name))
+
+
+def channel_form(**overrides) -> dict:
+    data = {
+        "name": "North desk",
+        "level": "2",
+        "counterpart": "Eastland Northern Command",
+        "transport": "outbox",
+        "address": "north@test.example",
+        "active": "y",
+        "members": ["liaison"],
+        "check_interval_seconds": "",
+        "check_cron": "",
+        "check_window_seconds": "900",
+    }
+    return {**data, **overrides}
+
+
+def policy_form(name: str, *rows: tuple, repeat: int = 0) -> dict:
+    """rows: (channel ids, ack seconds or "", fallback id or "") for the first rows; the rest stay empty."""
+    data = {"name": name, "description": "", "repeat": str(repeat)}
+    for n in range(5):
+        channels, ack, fallback = rows[n] if n < len(rows) else ([], "", "")
+        data.update({f"steps-{n}-channel_ids": channels, f"steps-{n}-ack_seconds": ack})
+        data[f"steps-{n}-fallback_channel_id"] = fallback
+    return data
+
+
+def rule_form(name: str, policy_id: int, **criteria) -> dict:
+    return {"name": name, "policy_id": str(policy_id), "active": "y", **NO_ROUTE, **criteria}
+
+
+def filing_form(client, **overrides) -> dict:
+    data = {
+        "csrf_token": TOKEN.search(client.get("/incidents/new").text)[1],
+        "occurred_at": "271405ZNOV26",
+        "reporting_unit": "Border Guard Post 7",
+        "domain": "air",
+        "category": "unsafe_intercept",
+        "position": "54.412, 22.871",
+        "sector": "North",
+        "precedence": "Z",
+        "escalation_risk": "high",
+        "safety_risk": "B",
+        "narrative": "Closed to 30 m.",
+    }
+    return {**data, **overrides}
+
+
+def rule_order(client) -> list[str]:
+    return re.findall(r'data-rule="([^"]+)"', client.get("/admin/rules").text)
+
+
+def preview(client, **attributes):
+    query = {"domain": "air", "category": "unsafe_intercept", "precedence": "Z", "escalation_risk": "high"}
+    return client.get("/admin/rules/preview", query_string={**query, **attributes})
+
+
+# -- the whole route ----------------------------------------------------------------------
+
+
+def test_admin_builds_a_route_that_a_newly_filed_incident_follows(app, world):
+    admin = sign_in(app, "admin")
+    created = submit(admin, "/admin/channels/new", channel_form())
+    assert created.status_code == 302 and created.headers["Location"] == "/admin/channels", created.text[:2000]
+    listing = admin.get("/admin/channels")
+    assert ("success", "Channel “North desk” created.") in flashes(listing)
+    assert "North desk" in listing.text and "Eastland Northern Command" in listing.text
+    north = id_of(app, ContactChannel, "North desk")
+
+    steps = ([str(north)], "300", str(world.channels["L3"])), ([str(world.channels["L3"])], "", "")
+    response = submit(admin, "/admin/policies/new", policy_form("North ladder", *steps, repeat=1))
+    assert response.status_code == 302, response.text[:2000]
+    policies = html.unescape(admin.get("/admin/policies").text)
+    assert "North desk · 5 min · fallback L3" in policies and "L3 · from precedence" in policies
+    policy = id_of(app, EscalationPolicy, "North ladder")
+
+    response = submit(admin, "/admin/rules/new", rule_form("Northern sector", policy, sector="NORTH"))
+    assert response.status_code == 302, response.text[:2000]
+    assert rule_order(admin) == ["Northern sector", "Default"]
+
+    before = {model: count(app, model) for model in (Incident, Notification, RoutingRule, EscalationPolicy)}
+    answer = preview(admin, sector="north")
+    assert answer.status_code == 200
+    text = html.unescape(answer.text)
+    assert "rule “Northern sector” → policy “North ladder”" in text
+    assert "North desk · acknowledge within 5 min · fallback L3" in text and "L3 · acknowledge within 10 min" in text
+    assert "rule “Default”" in html.unescape(preview(admin, sector="South").text)
+    assert {model: count(app, model) for model in before} == before and outbox_files(app) == [], (
+        "a preview stores nothing"
+    )
+
+    duty = sign_in(app, "duty")
+    filed = duty.post("/incidents/new", data=filing_form(duty, sector="North"))
+    assert filed.status_code == 302, filed.text[:2000]
+    page = duty.get(filed.headers["Location"])
+    facts = html.unescape(page.text)
+    assert "rule “Northern sector”, policy “North ladder”; notified North desk" in facts
+    assert "rule “Northern sector” → policy “North ladder”" in facts
+
+
+def test_the_preview_puts_a_category_of_another_domain_next_to_its_field(app, world):
+    admin = sign_in(app, "admin")
+    answer = preview(admin, domain="maritime", sector="North")
+    assert answer.status_code == 422 and 'id="category-error"' in answer.text
+    assert '<option selected value="maritime">' in answer.text and 'value="North"' in answer.text
+
+
+# -- routing rules ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_rules(app, world):
+    """Rules "First" and "Second" for sector North, each with a policy of its own."""
+    with session_scope(app) as session:
+        for name, channel in (("First", "L2"), ("Second", "L3")):
+            policy = ladder.save_policy(
+                session, {"name": f"{name} ladder", "steps": [{"channel_ids": [world.channels[channel]]}]}
+            )
+            ladder.save_rule(session, {"name": name, "sector": "North", "policy_id": policy.id})
+
+
+def test_moving_a_rule_up_or_down_changes_the_evaluation_order(app, world, two_rules):
+    admin = sign_in(app, "admin")
+    assert rule_order(admin) == ["First", "Second", "Default"]
+    assert "“First ladder”" in preview(admin, sector="North").text
+
+    second = id_of(app, RoutingRule, "Second")
+    moved = submit(admin, f"/admin/rules/{second}/move/up", page="/admin/rules")
+    assert moved.status_code == 302
+    assert rule_order(admin) == ["Second", "First", "Default"]
+    assert "“Second ladder”" in preview(admin, sector="North").text
+
+    submit(admin, f"/admin/rules/{second}/move/up", page="/admin/rules")
+    assert ("error", "“Second” is first already.") in flashes(admin.get("/admin/rules"))
+    submit(admin, f"/admin/rules/{second}/move/down", page="/admin/rules")
+    assert rule_order(admin) == ["First", "Second", "Default"]
+    submit(admin, f"/admin/rules/{world.default_rule_id}/move/up", page="/admin/rules")
+    assert ("error", "The default rule is always evaluated last.") in flashes(admin.get("/admin/rules"))
+
+
+def test_rules_with_equal_positions_still_swap(app, world, two_rules):
+    with session_scope(app) as session:
+        for rule in session.scalars(select(RoutingRule).where(RoutingRule.is_default.is_(False))):
+            rule.position = 50
+    admin = sign_in(app, "admin")
+    assert rule_order(admin) == ["First", "Second", "Default"], "equal positions: the older rule first"
+    submit(admin, f"/admin/rules/{id_of(app, RoutingRule, 'First')}/move/down", page="/admin/rules")
+    assert rule_order(admin) == ["Second", "First", "Default"]
+
+
+def test_a_rule_is_deleted_but_never_the_default(app, world, two_rules):
+    admin = sign_in(app, "admin")
+    page = admin.get("/admin/rules").text
+    assert f"/admin/rules/{world.default_rule_id}/delete" not in page, "no delete button on the default rule"
+    submit(admin, f"/admin/rules/{id_of(app, RoutingRule, 'First')}/delete", page="/admin/rules")
+    assert rule_order(admin) == ["Second", "Default"]
+    refused = submit(admin, f"/admin/rules/{world.default_rule_id}/delete", page="/admin/rules")
+    assert refused.status_code == 302
+    assert ("error", "The default routing rule cannot be deleted.") in flashes(admin.get("/admin/rules"))
+    assert rule_order(admin) == ["Second", "Default"]
+
+
+def test_the_default_rule_changes_only_its_name_and_policy(app, world, two_rules):
+    admin = sign_in(app, "admin")
+    path = f"/admin/rules/{world.default_rule_id}/edit"
+    page = admin.get(path).text
+    assert 'name="sector"' not in page and 'name="active"' not in page
+    policy = id_of(app, EscalationPolicy, "Second ladder")
+    assert submit(admin, path, {"name": "Catch-all", "policy_id": str(policy)}).status_code == 302
+    assert rule_order(admin) == ["First", "Second", "Catch-all"]
+    assert "rule “Catch-all” → policy “Second ladder”" in html.unescape(preview(admin, sector="South").text)
+
+
+# -- validation ---------------------------------------------------------------------------
+
+INVALID = [
+    # (what, path, form data, the field the error sits next to, input that must come back)
+    ("address", "/admin/channels/new", channel_form(transport="email", address="north desk"), "address", "north desk"),
+    ("cron", "/admin/channels/new", channel_form(check_cron="hourly"), "check_cron", "hourly"),
+    ("taken name", "/admin/channels/new", channel_form(name="L1", address="x@test.example"), "name", "x@test.example"),
+    ("member", "/admin/channels/new", channel_form(members=["duty"]), "members", "north@test.example"),
+    (
+        "interval",
+        "/admin/channels/new",
+        channel_form(check_interval_seconds="45"),
+        "check_interval_seconds",
+        'value="45"',
+    ),
+    ("no steps", "/admin/policies/new", policy_form("Empty"), "steps-0-channel_ids", 'value="Empty"'),
+    (
+        "row",
+        "/admin/policies/new",
+        policy_form("Gap", ([], "", ""), (["1"], "", ""), ([], "60", "")),
+        "steps-2-channel_ids",
+        'value="60"',
+    ),
+    (
+        "category",
+        "/admin/rules/new",
+        rule_form("Odd", 1, domain="air", category="stray_fire"),
+        "category",
+        'value="Odd"',
+    ),
+    ("policy", "/admin/rules/new", rule_form("Lost", 999), "policy_id", 'value="Lost"'),
+    (
+        "password",
+        "/admin/users/new",
+        {"username": "newbie", "role": "liaison", "password": "short"},
+        "password",
+        "newbie",
+    ),
+    (
+        "user taken",
+        "/admin/users/new",
+        {"username": "duty", "role": "liaison", "password": "long-enough"},
+        "username",
+        'value="duty"',
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "path", "data", "field", "kept"), INVALID, ids=[case[0] for case in INVALID])
+def test_a_refused_form_comes_back_as_422_with_the_error_next_to_its_field(app, world, what, path, data, field, kept):
+    admin = sign_in(app, "admin")
+    before = [count(app, model) for model in (ContactChannel, EscalationPolicy, RoutingRule, User)]
+    response = submit(admin, path, data)
+    assert response.status_code == 422, response.text[:2000]
+    assert f'id="{field}-error"' in response.text, re.findall(r'<small class="error"[^>]*>[^<]*', response.text)
+    assert kept in response.text, "the input is kept"
+    assert [count(app, model) for model in (ContactChannel, EscalationPolicy, RoutingRule, User)] == before
+
+
+# -- channels -----------------------------------------------------------------------------
+
+
+def test_a_webhook_channel_shows_its_signing_secret_once(app, world):
+    admin = sign_in(app, "admin")
+    form = channel_form(name="Hotline", transport="webhook", address="https://hotline.test.example/in", members=[])
+    response = submit(admin, "/admin/channels/new", form)
+    assert response.status_code == 302
+    shown = SHOWN_ONCE.findall(admin.get("/admin/channels").text)
+    with session_scope(app) as session:
+        assert shown == [session.scalar(select(ContactChannel.secret).where(ContactChannel.name == "Hotline"))]
+    assert SHOWN_ONCE.findall(admin.get("/admin/channels").text) == [], "never shown again"
+
+
+def test_editing_a_channel_keeps_its_next_check_unless_the_schedule_changes(app, world):
+    admin = sign_in(app, "admin")
+    path = f"/admin/channels/{world.channels['L1']}/edit"
+    page = admin.get(path).text
+    assert '<option selected value="liaison">' in page and 'value="l1@test.example"' in page
+    submit(admin, path, channel_form(name="L1", level="1", address="l1@test.example", check_interval_seconds="3600"))
+    with session_scope(app) as session:
+        scheduled = session.get(ContactChannel, world.channels["L1"]).next_check_at
+    assert scheduled is not None
+    response = submit(
+        admin,
+        path,
+        channel_form(name="L1 desk", level="1", address="l1@test.example", members=[], check_interval_seconds="3600"),
+    )
+    assert response.status_code == 302
+    with session_scope(app) as session:
+        channel = session.get(ContactChannel, world.channels["L1"])
+        assert (channel.name, channel.member_names, channel.next_check_at) == ("L1 desk", [], scheduled)
+
+
+def test_a_supervisor_tests_a_channel_now_but_may_not_change_channels(app, world):
+    with session_scope(app) as session:
+        ladder.save_channel(
+            session,
+            {"name": "Mail desk", "level": 2, "transport": "email", "address": "mail@test.example"},
+            app.extensions["tracker.transports"],
+        )
+    supervisor = sign_in(app, "supervisor")
+    listing = supervisor.get("/admin/channels")
+    assert listing.status_code == 200 and "New channel" not in listing.text and "/edit" not in listing.text
+
+    tested = submit(supervisor, f"/admin/channels/{world.channels['L1']}/test", page="/admin/channels")
+    assert tested.status_code == 302
+    kind, text = flashes(supervisor.get("/admin/channels"))[0]
+    assert kind == "success" and text.startswith("Check of L1: pending, to be confirmed by ")
+    assert len(outbox_files(app)) == 1, "the check message went out"
+    history = supervisor.get(f"/admin/channels/{world.channels['L1']}/checks").text
+    assert "PENDING" in history and ">supervisor</td>" in history
+
+    submit(supervisor, f"/admin/channels/{id_of(app, ContactChannel, 'Mail desk')}/test", page="/admin/channels")
+    listing = supervisor.get("/admin/channels")
+    assert flashes(listing) == [
+        ("error", "Check of Mail desk: failed (not delivered: SMTP_HOST is not configured); health now degraded.")
+    ]
+    row = re.search(r'data-channel="Mail desk">(.*?)</tr>', listing.text, re.S)[1]
+    assert "DEGRADED" in row and "never" in row, "health readable without colour; no successful check yet"
+
+    assert supervisor.get("/admin/channels/new").status_code == 403
+    assert submit(supervisor, "/admin/channels/new", channel_form(), page="/admin/channels").status_code == 403
+    for path in ("/admin/policies", "/admin/rules", "/admin/users", f"/admin/channels/{world.channels['L1']}/edit"):
+        assert supervisor.get(path).status_code == 403, path
+    assert count(app, ContactChannel) == 5
+
+
+def test_a_duty_officer_is_refused_and_a_stranger_is_sent_to_sign_in(app, world):
+    refused = sign_in(app, "duty").get("/admin/channels")
+    assert refused.status_code == 403 and 'class="top"' in refused.text and "Not allowed" in refused.text
+    stranger = app.test_client().get("/admin/channels")
+    assert stranger.status_code == 302 and stranger.headers["Location"].startswith("/signin?next=")
+
+
+def test_a_channel_in_use_is_not_deleted(app, world):
+    admin = sign_in(app, "admin")
+    path = f"/admin/channels/{world.channels['L1']}/delete"
+    assert submit(admin, path, page="/admin/channels").status_code == 302
+    kind, text = flashes(admin.get("/admin/channels"))[0]
+    assert kind == "error" and "is used by a policy" in text
+    assert count(app, ContactChannel) == 4
+
+
+# -- policies -----------------------------------------------------------------------------
+
+
+def test_editing_a_policy_starts_from_its_steps(app, world):
+    admin = sign_in(app, "admin")
+    path = f"/admin/policies/{world.policy_id}/edit"
+    page = admin.get(path).text
+    first_row = re.search(r'<select id="steps-0-channel_ids".*?</select>', page, re.S)[0]
+    assert f'<option selected value="{world.channels["L1"]}">' in first_row and 'value="600"' in page
+    rows = ([str(world.channels["L2"])], "", ""), ([str(world.channels["L3"])], "120", str(world.channels["L1"]))
+    assert submit(admin, path, policy_form("Test ladder", *rows)).status_code == 302
+    listed = html.unescape(admin.get("/admin/policies").text)
+    assert "L2 · from precedence" in listed and "L3 · 2 min · fallback L1" in listed
+
+
+# -- users --------------------------------------------------------------------------------
+
+
+def test_admin_creates_a_user_resets_the_password_and_deactivates_them(app, world):
+    admin = sign_in(app, "admin")
+    created = submit(
+        admin,
+        "/admin/users/new",
+        {
+            "username": "night",
+            "full_name": "Night Desk",
+            "email": "",
+            "role": "duty_officer",
+            "password": "night-one-pw",
+        },
+    )
+    assert created.status_code == 302, created.text[:2000]
+    user_page = created.headers["Location"]
+    night = sign_in(app, "night", "night-one-pw")
+    assert night.signed_in.status_code == 302 and night.get("/").status_code == 200
+
+    reset = submit(admin, f"{user_page}/password", {"password": "night-two-pw"}, page=user_page)
+    assert reset.status_code == 302
+    assert night.get("/").status_code == 302, "a reset signs the user's sessions out"
+    assert sign_in(app, "night", "night-one-pw").signed_in.status_code == 401
+    night = sign_in(app, "night", "night-two-pw")
+    assert night.signed_in.status_code == 302
+
+    short = submit(admin, f"{user_page}/password", {"password": "short"}, page=user_page)
+    assert short.status_code == 422 and 'id="password-error"' in short.text
+
+    assert submit(admin, f"{user_page}/deactivate", page=user_page).status_code == 302
+    assert night.get("/").status_code == 302, "signed out at once"
+    assert sign_in(app, "night", "night-two-pw").signed_in.status_code == 401
+    row = re.search(r'data-user="night">(.*?)</tr>', admin.get("/admin/users").text, re.S)[1]
+    assert ">inactive<" in row
+
+
+def test_an_admin_cannot_deactivate_themselves(app, world):
+    admin = sign_in(app, "admin")
+    with session_scope(app) as session:
+        me = session.scalar(select(User.id).where(User.username == "admin"))
+    submit(admin, f"/admin/users/{me}/deactivate", page=f"/admin/users/{me}")
+    assert ("error", "You cannot deactivate yourself: ask another admin.") in flashes(admin.get(f"/admin/users/{me}"))
+    assert admin.get("/admin/users").status_code == 200
+
+
+def test_an_issued_token_is_shown_once_works_and_stops_when_revoked(app, world):
+    admin = sign_in(app, "admin")
+    with session_scope(app) as session:
+        duty = session.scalar(select(User.id).where(User.username == "duty"))
+    user_page = f"/admin/users/{duty}"
+    issued = submit(admin, f"{user_page}/tokens", {"name": "wall display"}, page=user_page)
+    assert issued.status_code == 302
+    page = admin.get(user_page).text
+    (text,) = SHOWN_ONCE.findall(page)
+    assert f'data-token="{text[:10]}"' in page and "wall display" in page
+    assert SHOWN_ONCE.findall(admin.get(user_page).text) == [], "never shown again"
+
+    api = app.test_client()
+    bearer = {"Authorization": f"Bearer {text}"}
+    assert api.get("/api/v1/incidents", headers=bearer).status_code == 200
+
+    revoke = re.search(r'action="(/admin/tokens/\d+/revoke)"[^<]*<input[^>]*>\s*<button[^>]*wall display', page)
+    assert revoke, "a revoke button for the token"
+    assert submit(admin, revoke[1], page=user_page).status_code == 302
+    assert api.get("/api/v1/incidents", headers=bearer).status_code == 401
+    row = re.search(rf'data-token="{text[:10]}">(.*?)</tr>', admin.get(user_page).text, re.S)[1]
+    assert "<button" not in row and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ</td>\s*$", row)
+
+    empty = submit(admin, f"{user_page}/tokens", {"name": ""}, page=user_page)
+    assert empty.status_code == 422 and 'id="name-error"' in empty.text

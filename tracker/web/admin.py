@@ -1,0 +1,108 @@
+"""Admin pages: channels, policies, routing rules and users, on the same services as the API.
+
+Supervisors see the channels and test them; everything else here is for admins. The routes
+live in admin_channels, admin_policies, admin_rules and admin_users; this module holds the
+blueprint and what they share: running one service call and showing its complaints next to
+the form's fields, and secrets shown only once.
+"""
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import session as cookie
+from flask_login import login_required
+
+from ..db import get_session
+from ..errors import Conflict, ValidationError
+from ..models import Role
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+WATCHERS = (Role.SUPERVISOR, Role.ADMIN)  # see the lines and test them
+
+
+def blueprint() -> Blueprint:
+    """The blueprint with every admin page on it."""
+    from . import admin_channels, admin_policies, admin_rules, admin_users  # noqa: F401  (routes register on import)
+
+    return bp
+
+
+@bp.after_request
+def _not_cached(response):
+    # Admin pages show addresses, members and secrets shown once: keep them out of caches.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/")
+@login_required
+def index():
+    return redirect(url_for("admin.channels"))
+
+
+def save(form, change, field_of=None):
+    """Run change(session), one service call, and commit; return its result.
+
+    When the service refuses, roll back, put its complaints next to the fields they name
+    (field_of maps a detail's key to a field) and return None.
+    """
+    session = get_session()
+    try:
+        result = change(session)
+    except (ValidationError, Conflict) as error:
+        session.rollback()
+        show_errors(form, error, field_of or field_named(form))
+        return None
+    session.commit()
+    return result
+
+
+def act(change, done: str) -> bool:
+    """Run change(session) for a button, commit and flash done; or roll back and flash why not."""
+    session = get_session()
+    try:
+        change(session)
+    except (ValidationError, Conflict) as error:
+        session.rollback()
+        flash(error.message[:1].upper() + error.message[1:] + ".", "error")
+        return False
+    session.commit()
+    flash(done, "success")
+    return True
+
+
+def field_named(form):
+    """Map a service's detail key to the form's field of that name (None: no such field)."""
+    return lambda key: form[key] if key in form else None
+
+
+def show_errors(form, error: ValidationError | Conflict, field_of) -> None:
+    """Each detail next to its field (field_of(None) for an error without details); what
+    names no field goes above the form."""
+    placed = False
+    for key, detail in error.details.items() or [(None, None)]:
+        field = field_of(key)
+        if field is not None:
+            field.errors = [*field.errors, _explain(error, detail)]
+            placed = True
+    if not placed:
+        form.form_errors.append(error.message)
+
+
+def _explain(error, detail) -> str:
+    # A ValidationError's details are sentences ("no such users: bob"); a Conflict's are values.
+    if isinstance(error, Conflict) or not isinstance(detail, str) or " " not in detail:
+        return error.message
+    return detail if len(error.details) > 1 else f"{error.message}: {detail}"
+
+
+def page(template: str, form, **context):
+    """Render a form's page: 422 when a submitted form comes back with errors."""
+    return render_template(template, form=form, **context), 422 if form.is_submitted() else 200
+
+
+def show_once(label: str, text: str) -> None:
+    """Keep a secret (an API token, a signing secret) for the next page only: it is never shown again."""
+    cookie["admin_shown_once"] = {"label": label, "text": text}
+
+
+def take_shown_once() -> dict | None:
+    return cookie.pop("admin_shown_once", None)

@@ -1,0 +1,130 @@
+"""Contact channels: the list with each line's health, "test now", check history, create and edit."""
+
+from flask import current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from .. import dispatch
+from ..db import get_session
+from ..errors import TrackerError
+from ..models import ChannelCheck, CheckOutcome, ContactChannel, Role, User
+from ..services import checks, ladder
+from .admin import WATCHERS, act, bp, page, save, show_once, take_shown_once
+from .forms import ChannelForm
+from .guard import ADMINS, roles_required
+
+FIELDS = (
+    "name",
+    "level",
+    "counterpart",
+    "transport",
+    "address",
+    "active",
+    "members",
+    "check_interval_seconds",
+    "check_cron",
+    "check_window_seconds",
+)
+
+
+def _transports() -> dict:
+    return current_app.extensions["tracker.transports"]
+
+
+@bp.get("/channels")
+@roles_required(*WATCHERS)
+def channels():
+    rows = get_session().scalars(select(ContactChannel).order_by(ContactChannel.level, ContactChannel.name)).all()
+    return render_template("web/admin/channels.html", channels=rows, secret=take_shown_once())
+
+
+def _form(channel: ContactChannel | None = None) -> ChannelForm:
+    form = ChannelForm(obj=channel)
+    form.transport.choices = [SelectChoice(name) for name in _transports()]
+    liaisons = get_session().scalars(select(User.username).where(User.role == Role.LIAISON).order_by(User.username))
+    form.members.choices = [SelectChoice(name) for name in liaisons]
+    if channel is not None and not form.is_submitted():
+        form.members.data = channel.member_names
+    return form
+
+
+def _data(form: ChannelForm, channel: ContactChannel | None) -> dict:
+    """The form's values for ladder.save_channel; for an edit only what changed, so that saving
+    a new name does not move the channel's next check."""
+    data = {name: form[name].data for name in FIELDS}
+    data.update(counterpart=data["counterpart"] or "", check_cron=data["check_cron"] or None)
+    if channel is None:
+        return data
+    return {k: v for k, v in data.items() if v != (channel.member_names if k == "members" else getattr(channel, k))}
+
+
+def _saved(channel: ContactChannel, had_secret: bool, verb: str):
+    flash(f"Channel “{channel.name}” {verb}.", "success")
+    if channel.secret and not had_secret:
+        show_once(
+            f"Signing secret of “{channel.name}”: the receiver checks each request's signature with it", channel.secret
+        )
+    return redirect(url_for("admin.channels"))
+
+
+@bp.route("/channels/new", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def new_channel():
+    form = _form()
+    if form.validate_on_submit():
+        channel = save(form, lambda s: ladder.save_channel(s, _data(form, None), _transports()))
+        if channel is not None:
+            return _saved(channel, False, "created")
+    return page("web/admin/channel_form.html", form, channel=None)
+
+
+@bp.route("/channels/<int:channel_id>/edit", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def edit_channel(channel_id: int):
+    channel = ladder.get_channel(get_session(), channel_id)
+    form = _form(channel)
+    if form.validate_on_submit():
+        had_secret = bool(channel.secret)
+        saved = save(form, lambda s: ladder.save_channel(s, _data(form, channel), _transports(), channel))
+        if saved is not None:
+            return _saved(saved, had_secret, "saved")
+    return page("web/admin/channel_form.html", form, channel=channel)
+
+
+@bp.post("/channels/<int:channel_id>/delete")
+@roles_required(*ADMINS)
+def delete_channel(channel_id: int):
+    if act(lambda s: ladder.delete_channel(s, channel_id), "Channel deleted."):
+        return redirect(url_for("admin.channels"))
+    return redirect(url_for("admin.edit_channel", channel_id=channel_id))
+
+
+@bp.post("/channels/<int:channel_id>/test")
+@roles_required(*WATCHERS)
+def test_channel(channel_id: int):
+    """Send a communications check now and say how it went."""
+    session = get_session()
+    name, requested_by = ladder.get_channel(session, channel_id).name, current_user.username
+    # send_check writes in transactions of its own; on SQLite this request's open transaction
+    # would hold the write lock it waits for (the API's test_channel does the same).
+    session.rollback()
+    try:
+        check_id = dispatch.send_check(current_app._get_current_object(), channel_id, requested_by)
+    except TrackerError as error:
+        flash(f"No check sent on {name}: {error.message}.", "error")
+    else:
+        check = session.get(ChannelCheck, check_id)
+        if check.outcome is CheckOutcome.FAILED:
+            flash(f"Check of {name}: failed ({check.detail}); health now {check.health_after.value}.", "error")
+        else:
+            flash(f"Check of {name}: {check.outcome.value}, to be confirmed by {check.due_by:%H:%M}Z.", "success")
+    return redirect(url_for("admin.channels"))
+
+
+@bp.get("/channels/<int:channel_id>/checks")
+@roles_required(*WATCHERS)
+def channel_checks(channel_id: int):
+    session = get_session()
+    channel = ladder.get_channel(session, channel_id)
+    return render_template("web/admin/channel_checks.html", channel=channel, checks=checks.history(session, channel_id))

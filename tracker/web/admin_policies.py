@@ -1,0 +1,102 @@
+"""Escalation policies: the list with each ladder, create and edit (up to five step rows)."""
+
+from flask import flash, redirect, render_template, url_for
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from ..db import get_session
+from ..models import ContactChannel, EscalationPolicy, Precedence
+from ..services import ladder
+from .admin import act, bp, page, save
+from .forms import PolicyForm
+from .guard import ADMINS, roles_required
+
+
+@bp.get("/policies")
+@roles_required(*ADMINS)
+def policies():
+    rows = get_session().scalars(select(EscalationPolicy).order_by(EscalationPolicy.name)).all()
+    return render_template("web/admin/policies.html", policies=rows)
+
+
+def _form(policy: EscalationPolicy | None = None) -> PolicyForm:
+    form = PolicyForm(obj=policy)
+    channels = get_session().scalars(select(ContactChannel).order_by(ContactChannel.level, ContactChannel.name))
+    named = [SelectChoice(str(c.id), f"L{c.level} · {c.name}" + ("" if c.active else " (inactive)")) for c in channels]
+    for row in form.steps:
+        row.channel_ids.choices = named
+        row.fallback_channel_id.choices = [SelectChoice("", "none")] + named
+    return form
+
+
+def _used_rows(form: PolicyForm) -> list:
+    """The step rows filled in; empty rows are ignored."""
+    return [
+        row
+        for row in form.steps
+        if row.channel_ids.data or row.ack_seconds.data is not None or row.fallback_channel_id.data
+    ]
+
+
+def _data(form: PolicyForm, rows: list) -> dict:
+    steps = [
+        {
+            "channel_ids": row.channel_ids.data,
+            "ack_seconds": row.ack_seconds.data,
+            "fallback_channel_id": row.fallback_channel_id.data,
+        }
+        for row in rows
+    ]
+    return {
+        "name": form.name.data,
+        "description": form.description.data or "",
+        "repeat": form.repeat.data,
+        "steps": steps,
+    }
+
+
+def _field_of(form: PolicyForm, rows: list):
+    """Map the service's keys ("steps.2.channel_ids": the second step sent) to the rows' fields."""
+
+    def field_of(key: str):
+        head, _, rest = key.partition(".")
+        if head == "steps":
+            number, _, name = rest.partition(".")
+            return rows[int(number) - 1][name] if number else form.steps[0].channel_ids
+        return form[key] if key in form else None
+
+    return field_of
+
+
+def _submit(form: PolicyForm, policy: EscalationPolicy | None):
+    rows = _used_rows(form)
+    return save(form, lambda s: ladder.save_policy(s, _data(form, rows), policy), _field_of(form, rows))
+
+
+@bp.route("/policies/new", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def new_policy():
+    form = _form()
+    if form.validate_on_submit() and (policy := _submit(form, None)) is not None:
+        flash(f"Policy “{policy.name}” created.", "success")
+        return redirect(url_for("admin.policies"))
+    return page("web/admin/policy_form.html", form, policy=None, precedences=list(Precedence))
+
+
+@bp.route("/policies/<int:policy_id>/edit", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def edit_policy(policy_id: int):
+    policy = ladder.get_policy(get_session(), policy_id)
+    form = _form(policy)
+    if form.validate_on_submit() and _submit(form, policy) is not None:
+        flash(f"Policy “{policy.name}” saved; running incidents keep the ladder they started with.", "success")
+        return redirect(url_for("admin.policies"))
+    return page("web/admin/policy_form.html", form, policy=policy, precedences=list(Precedence))
+
+
+@bp.post("/policies/<int:policy_id>/delete")
+@roles_required(*ADMINS)
+def delete_policy(policy_id: int):
+    if act(lambda s: ladder.delete_policy(s, policy_id), "Policy deleted."):
+        return redirect(url_for("admin.policies"))
+    return redirect(url_for("admin.edit_policy", policy_id=policy_id))

@@ -1,0 +1,127 @@
+"""Routing rules: the list in evaluation order, create, edit, move up or down, delete, and the
+preview ("which route would this incident take?") that stores nothing."""
+
+from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from ..db import get_session
+from ..errors import Conflict, ValidationError
+from ..models import EscalationPolicy, RoutingRule
+from ..services import ladder
+from ..services.routing import RouteQuery, check_query, choose_rule, ordered_rules, snapshot_ladder
+from .admin import act, bp, field_named, page, save, show_errors
+from .forms import RoutePreviewForm, RuleForm
+from .guard import ADMINS, roles_required
+
+CRITERIA = ("domain", "category", "precedence", "min_escalation_risk", "sector")
+ATTRIBUTES = ("domain", "category", "precedence", "escalation_risk", "sector")  # of an incident
+
+
+def _listed(session) -> list[RoutingRule]:
+    """Every rule where evaluation meets it (inactive ones too, where they would sit), default last."""
+    return list(
+        session.scalars(select(RoutingRule).order_by(RoutingRule.is_default, RoutingRule.position, RoutingRule.id))
+    )
+
+
+@bp.get("/rules")
+@roles_required(*ADMINS)
+def rules():
+    session = get_session()
+    turn = {rule.id: n for n, rule in enumerate(ordered_rules(session), start=1)}
+    return render_template(
+        "web/admin/rules.html", rules=_listed(session), turn=turn, preview=RoutePreviewForm(formdata=None)
+    )
+
+
+def _form(rule: RoutingRule | None = None) -> RuleForm:
+    form = RuleForm(obj=rule)
+    policies = get_session().scalars(select(EscalationPolicy).order_by(EscalationPolicy.name))
+    form.policy_id.choices = [SelectChoice(str(p.id), p.name) for p in policies]
+    return form
+
+
+def _data(form: RuleForm, rule: RoutingRule | None) -> dict:
+    # The default rule matches everything and is always active: only its name and policy change.
+    fields = (
+        ("name", "policy_id") if rule is not None and rule.is_default else ("name", "policy_id", "active", *CRITERIA)
+    )
+    return {name: form[name].data for name in fields}
+
+
+@bp.route("/rules/new", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def new_rule():
+    form = _form()
+    if form.validate_on_submit() and (rule := save(form, lambda s: ladder.save_rule(s, _data(form, None)))):
+        flash(f"Routing rule “{rule.name}” created; it is evaluated just before the default rule.", "success")
+        return redirect(url_for("admin.rules"))
+    return page("web/admin/rule_form.html", form, rule=None)
+
+
+@bp.route("/rules/<int:rule_id>/edit", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def edit_rule(rule_id: int):
+    rule = ladder.get_rule(get_session(), rule_id)
+    form = _form(rule)
+    if form.validate_on_submit() and save(form, lambda s: ladder.save_rule(s, _data(form, rule), rule)):
+        flash(f"Routing rule “{rule.name}” saved.", "success")
+        return redirect(url_for("admin.rules"))
+    return page("web/admin/rule_form.html", form, rule=rule)
+
+
+@bp.post("/rules/<int:rule_id>/delete")
+@roles_required(*ADMINS)
+def delete_rule(rule_id: int):
+    act(lambda s: ladder.delete_rule(s, rule_id), "Routing rule deleted.")
+    return redirect(url_for("admin.rules"))
+
+
+def _swap(session, movable: list[RoutingRule], one: int, other: int) -> None:
+    """Trade the positions of two rules through ladder.save_rule."""
+    if len({rule.position for rule in movable}) < len(movable):
+        # Equal positions (possible through the API) leave the order to the ids: spread them out first.
+        for n, rule in enumerate(movable, start=1):
+            ladder.save_rule(session, {"position": n * 10}, rule)
+    first, second = movable[one], movable[other]
+    first_position, second_position = first.position, second.position
+    ladder.save_rule(session, {"position": second_position}, first)
+    ladder.save_rule(session, {"position": first_position}, second)
+
+
+@bp.post("/rules/<int:rule_id>/move/<any(up, down):direction>")
+@roles_required(*ADMINS)
+def move_rule(rule_id: int, direction: str):
+    session = get_session()
+    rule = ladder.get_rule(session, rule_id)
+    movable = [r for r in _listed(session) if not r.is_default]
+    if rule.is_default:
+        flash("The default rule is always evaluated last.", "error")
+        return redirect(url_for("admin.rules"))
+    one = movable.index(rule)
+    other = one - 1 if direction == "up" else one + 1
+    if 0 <= other < len(movable):
+        act(lambda s: _swap(s, movable, one, other), f"Moved “{rule.name}” {direction}.")
+    else:
+        flash(f"“{rule.name}” is {'first' if direction == 'up' else 'last before the default'} already.", "error")
+    return redirect(url_for("admin.rules"))
+
+
+@bp.get("/rules/preview")
+@roles_required(*ADMINS)
+def preview_route():
+    """Which rule, policy and ladder an incident with these attributes would take; stores nothing."""
+    form = RoutePreviewForm(formdata=request.args or None)
+    answer = None
+    if request.args and form.validate():
+        query = RouteQuery(**{name: form[name].data for name in ATTRIBUTES})
+        try:
+            check_query(query)
+            rule = choose_rule(get_session(), query)
+        except (ValidationError, Conflict) as error:
+            show_errors(form, error, field_named(form))
+        else:
+            answer = {"rule": rule, "ladder": snapshot_ladder(rule, query.precedence)}
+    status = 422 if request.args and answer is None else 200
+    return render_template("web/admin/route.html", preview=form, answer=answer), status

@@ -1,0 +1,128 @@
+"""Users: the list, create, deactivate and reactivate, reset a password, issue and revoke API tokens."""
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..db import get_session
+from ..errors import NotFound
+from ..models import ApiToken, User
+from ..services import accounts
+from .admin import act, bp, page, save, show_once, take_shown_once
+from .forms import NewPasswordForm, TokenForm, UserForm
+from .guard import ADMINS, roles_required
+
+
+def _user(user_id: int) -> User:
+    user = get_session().get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    return user
+
+
+def _back(user_id: int):
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.get("/users")
+@roles_required(*ADMINS)
+def users():
+    return render_template("web/admin/users.html", users=get_session().scalars(select(User).order_by(User.username)))
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def new_user():
+    form = UserForm()
+    if form.validate_on_submit():
+        user = save(
+            form,
+            lambda s: accounts.create_user(
+                s, form.username.data, form.password.data, form.role.data, form.full_name.data or "", form.email.data
+            ),
+            # "user exists" names no field: it belongs next to the username.
+            lambda key: form[key] if key in form else form.username,
+        )
+        if user is not None:
+            flash(f"User {user.username} created.", "success")
+            return _back(user.id)
+    return page("web/admin/user_form.html", form)
+
+
+def _user_page(user: User, password_form=None, token_form=None):
+    tokens = get_session().scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc()))
+    failed = password_form is not None or token_form is not None
+    return render_template(
+        "web/admin/user.html",
+        user=user,
+        tokens=list(tokens),
+        password_form=password_form or NewPasswordForm(formdata=None),
+        token_form=token_form or TokenForm(formdata=None),
+        secret=take_shown_once(),
+    ), 422 if failed else 200
+
+
+@bp.get("/users/<int:user_id>")
+@roles_required(*ADMINS)
+def user(user_id: int):
+    return _user_page(_user(user_id))
+
+
+@bp.post("/users/<int:user_id>/password")
+@roles_required(*ADMINS)
+def reset_password(user_id: int):
+    user, form = _user(user_id), NewPasswordForm()
+
+    def reset(_session):
+        accounts.set_password(user, form.password.data)
+        return user
+
+    if form.validate() and save(form, reset):
+        flash(f"Password of {user.username} reset; their other sessions are signed out.", "success")
+        return _back(user_id)
+    return _user_page(user, password_form=form)
+
+
+@bp.post("/users/<int:user_id>/tokens")
+@roles_required(*ADMINS)
+def issue_token(user_id: int):
+    user, form = _user(user_id), TokenForm()
+    issued = form.validate() and save(form, lambda s: accounts.create_token(s, user, form.name.data))
+    if not issued:
+        return _user_page(user, token_form=form)
+    token, text = issued
+    show_once(f"API token “{token.name}” for {user.username} (send it as “Authorization: Bearer …”)", text)
+    return _back(user_id)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@roles_required(*ADMINS)
+def revoke_token(token_id: int):
+    token = get_session().get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"no token {token_id}")
+    user_id = token.user_id
+    act(lambda s: accounts.revoke_token(s, token_id), f"Token {token.prefix}… revoked.")
+    return _back(user_id)
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+@roles_required(*ADMINS)
+def deactivate_user(user_id: int):
+    user = _user(user_id)
+    if user.id == current_user.id:
+        flash("You cannot deactivate yourself: ask another admin.", "error")
+    else:
+        act(
+            lambda s: setattr(user, "active", False),
+            f"{user.username} deactivated: their sessions and tokens stop working.",
+        )
+    return _back(user_id)
+
+
+@bp.post("/users/<int:user_id>/activate")
+@roles_required(*ADMINS)
+def activate_user(user_id: int):
+    user = _user(user_id)
+    act(lambda s: setattr(user, "active", True), f"{user.username} reactivated.")
+    return _back(user_id)
