@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app wsgi
 STAMP  := $(VENV)/.installed-requirements
 
-.PHONY: install run test test-fast lint clean
+.PHONY: install browser run test test-fast lint clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,18 @@ run: install
 	$(FLASK) scheduler & scheduler=$$!; trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# The browser tests drive Debian's chromium; install it from the archive when it is missing
+# (never a browser downloaded by Playwright).
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
 # The whole suite: SQLite always, PostgreSQL too when TRACKER_TEST_DATABASE_URL is set.
-test: install
+test: install browser
 	$(PY) -m pytest
 
-# Everything but the tests that run real scheduler processes and thread races.
+# Everything but real scheduler processes, thread races and the browser.
 test-fast: install
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow and not browser"
 
 lint: install
 	$(VENV)/bin/ruff check tracker tests wsgi.py

@@ -125,6 +125,9 @@ def test_form_errors_stay_next_to_their_fields_with_the_input_kept(client, world
     assert 'value="062400ZDEC17"' in response.text and 'value="north of the lake"' in response.text
     again = client.post("/incidents/new", data=filing_form(client, domain="maritime"))
     assert again.status_code == 422 and 'id="category-error"' in again.text, "category of another domain"
+    unchosen = client.post("/incidents/new", data=filing_form(client, precedence="", position="hello"))
+    errors = re.findall(r'<small class="error" id="([a-z_]+)-error">', unchosen.text)
+    assert sorted(errors) == ["position", "precedence"], "no silent FLASH default, and every problem at once"
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(Incident)) == 0
 

@@ -20,8 +20,21 @@
   function refreshTables() {
     document.querySelectorAll("tbody[data-refresh]").forEach(function (body) {
       fetch(body.dataset.refresh, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.text() : null; })
-        .then(function (html) { if (html !== null) { body.innerHTML = html; tickCountdowns(); } })
+        .then(function (r) {
+          if (r.status === 401 || r.redirected) { window.location.reload(); return null; }  // signed out
+          return r.ok ? r.text() : null;
+        })
+        .then(function (html) {
+          if (html === null || html === body.dataset.last) { return; }  // unchanged: keep focus and place
+          var focused = document.activeElement, row = focused && focused.closest && focused.closest("tr[data-reference]");
+          body.innerHTML = html;
+          body.dataset.last = html;
+          if (row) {
+            var again = body.querySelector('tr[data-reference="' + row.dataset.reference + '"] a');
+            if (again) { again.focus(); }
+          }
+          tickCountdowns();
+        })
         .catch(function () { /* offline for a moment: try again at the next tick */ });
     });
   }
@@ -64,7 +77,7 @@
       if (["occurred_at", "position"].indexOf(event.target.name) < 0) { return; }
       clearTimeout(timer); timer = setTimeout(ask, 300);
     });
-    ask();
+    if (!form.querySelector("small.error")) { ask(); }  // a returned form already says what is wrong
   }
 
   document.addEventListener("DOMContentLoaded", function () {

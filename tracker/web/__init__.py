@@ -6,7 +6,7 @@ token (Flask-WTF); the JSON API (bearer tokens) and the signed links are exempt.
 
 from datetime import datetime
 
-from flask import Flask, render_template, request
+from flask import Flask, redirect, render_template, request, url_for
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -20,6 +20,14 @@ login_manager.login_view = "auth.sign_in"
 login_manager.login_message = "Sign in to continue."
 csrf = CSRFProtect()
 TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 405: "Not allowed here", 500: "Server error"}
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    """Pages go to the sign-in page; the board's own refresh requests get a plain 401."""
+    if request.headers.get("X-Requested-With") == "fetch":
+        return "signed out", 401
+    return redirect(url_for(login_manager.login_view, next=request.full_path.rstrip("?")))
 
 
 @login_manager.user_loader

@@ -57,8 +57,11 @@ class IncidentForm(FlaskForm):
         description="54.412, 22.871 · 54 24 43N 022 52 16E · 34U FF 2142 3097",
     )
     sector = StringField("Sector", validators=[Optional(), Length(max=120)])
+    # No default: a hurried officer must choose, not file FLASH by leaving the field alone.
     precedence = SelectField(
-        "Precedence", choices=[SelectChoice(p.value, f"{p.value} {PROSIGN[p]}") for p in Precedence]
+        "Precedence",
+        choices=[SelectChoice("", "choose…")] + [SelectChoice(p.value, f"{p.value} {PROSIGN[p]}") for p in Precedence],
+        validators=[DataRequired(message="Choose the precedence.")],
     )
     safety_risk = SelectField(
         "Safety risk (ICAO)",

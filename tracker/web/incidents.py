@@ -22,21 +22,23 @@ def _domain_choices():
     return [SelectChoice(d.value, d.value.replace("_", " / ") if d is Domain.CYBER_EM else d.value) for d in CATEGORIES]
 
 
-def _draft(form: IncidentForm) -> filing.IncidentDraft:
-    """Turn the form into a draft, putting each problem next to its field."""
-    problems = {}
+def _readings(form: IncidentForm) -> tuple:
+    """Read the time and the position as typed; put a problem next to its field."""
+    occurred = position = None
     try:
-        occurred = parse_moment(form.occurred_at.data)
+        occurred = parse_moment(form.occurred_at.data or "")
     except ValueError as exc:
-        problems["occurred_at"] = str(exc)
-    position = None
+        form.occurred_at.errors.append(str(exc))
     if form.position.data:
         try:
             position = parse_position(form.position.data)
         except ValueError as exc:
-            problems["position"] = str(exc)
-    if problems:
-        raise ValidationError("the report is not valid", problems)
+            form.position.errors.append(str(exc))
+    return occurred, position
+
+
+def _draft(form: IncidentForm, occurred, position) -> filing.IncidentDraft:
+    """Turn a checked form into a draft for the filing service."""
     platform = {
         key: value
         for key, value in {
@@ -73,10 +75,13 @@ def new():
     form.domain.choices = _domain_choices()
     if not form.is_submitted():
         form.occurred_at.data = format_dtg(utcnow())
-    if form.validate_on_submit():
+    # Every problem at once: the form's own checks, then the typed time and position.
+    valid = form.validate_on_submit()
+    occurred, position = _readings(form) if form.is_submitted() else (None, None)
+    if valid and not form.errors:
         session = get_session()
         try:
-            incident = filing.file_incident(session, _draft(form), _me(), limits(), utcnow())
+            incident = filing.file_incident(session, _draft(form, occurred, position), _me(), limits(), utcnow())
         except ValidationError as error:
             for field, message in error.details.items():
                 getattr(form, FIELD_OF.get(field, field), form.narrative).errors.append(str(message))

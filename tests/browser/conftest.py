@@ -1,0 +1,141 @@
+"""Browser fixtures: the app under a real WSGI server on a free local port, the real scheduler,
+Debian's headless Chromium (never a downloaded browser), and people signed in, each in a browser
+context of their own (own cookies), with every request their pages made on record.
+
+pytest-playwright was looked at: launching Debian's Chromium with these arguments and giving
+several people a context each would mean overriding most of its fixtures, so these few are ours.
+"""
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from tracker.scheduler import build_scheduler
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+SCREEN_HEIGHTS = {1280: 800, 390: 844}  # a desktop screen and a phone held upright
+
+expect.set_options(timeout=10_000)
+
+
+class Person:
+    """One person's browser: a context with its own cookies, and what its pages asked for."""
+
+    def __init__(self, context: BrowserContext, origin: str):
+        self.context = context
+        self.origin = origin
+        self.requests: list[str] = []
+        self.page_errors: list[str] = []
+        self.page = self.new_tab()
+
+    def new_tab(self) -> Page:
+        """Open another tab in this person's browser; its requests are recorded too."""
+        page = self.context.new_page()
+        page.on("request", lambda request: self.requests.append(request.url))
+        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+        return page
+
+    def foreign_requests(self) -> list[str]:
+        """Every recorded request that did not go to the app's own origin."""
+        return [url for url in self.requests if _origin(url) != self.origin]
+
+    def csrf_token(self, page: Page | None = None) -> str:
+        """The CSRF token of the page's first form, as a script on that page could read it."""
+        return (page or self.page).locator("input[name=csrf_token]").first.input_value()
+
+    def screenshot(self, name: str, page: Page | None = None) -> Path:
+        """Save a full-page screenshot as tests/browser/screenshots/<name>.png."""
+        path = SCREENSHOTS / f"{name}.png"
+        (page or self.page).screenshot(path=str(path), full_page=True)
+        return path
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, for the whole session."""
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"browser tests need Debian's chromium at {CHROMIUM} (`make test` installs it with apt-get; "
+            "no browser is ever downloaded)"
+        )
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def app(make_app):
+    """The app on this test's database, with a sweep and delivery quick enough to watch."""
+    return make_app(SWEEP_INTERVAL_SECONDS=0.3, DELIVERY_INTERVAL_SECONDS=0.3)
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """Serve the app with werkzeug's threaded WSGI server on a free local port; yield its origin."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    origin = f"http://127.0.0.1:{server.server_port}"
+    app.config["PUBLIC_URL"] = origin  # links in messages point at this server
+    yield origin
+    server.shutdown()
+    thread.join(timeout=5)
+    server.server_close()
+
+
+@pytest.fixture
+def scheduler(app):
+    """The real scheduler (sweep, delivery, line checks) running in this process."""
+    running = build_scheduler(app, blocking=False)
+    running.start()
+    yield running
+    running.shutdown(wait=True)
+
+
+@pytest.fixture
+def open_browser(browser, live_server):
+    """Open a new browser context (another person's browser) at the given width, not signed in."""
+    contexts: list[BrowserContext] = []
+
+    def open_(width: int = 1280) -> Person:
+        context = browser.new_context(
+            base_url=live_server, viewport={"width": width, "height": SCREEN_HEIGHTS.get(width, 800)}
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return Person(context, live_server)
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def sign_in(open_browser, live_server):
+    """Open a new browser context and sign in as username (password "<username>-password")."""
+
+    def sign_in_(username: str, width: int = 1280) -> Person:
+        person = open_browser(width)
+        page = person.page
+        page.goto("/signin")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(f"{username}-password")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(f"{live_server}/")
+        return person
+
+    return sign_in_

@@ -1,0 +1,41 @@
+"""The board's own refresh: it keeps the keyboard's place, and a session that ended sends the
+person to the sign-in page instead of pasting that page into the table."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.support import build_world, file_incident
+
+pytestmark = pytest.mark.browser
+POLL = 10_000
+
+
+def test_refresh_keeps_focus_on_the_row_the_keyboard_is_on(app, sign_in):
+    world = build_world(app)
+    first = file_incident(app.test_client(), world, precedence="Z")["reference"]
+    liaison = sign_in("liaison")
+    page = liaison.page
+    expect(page.locator(f'tr[data-reference="{first}"]')).to_be_visible()
+    page.locator(f'tr[data-reference="{first}"] a').focus()
+    second = file_incident(app.test_client(), world, precedence="R")["reference"]
+    expect(page.locator(f'tr[data-reference="{second}"]')).to_be_visible(timeout=POLL)  # the table changed
+    focused = page.evaluate(
+        "document.activeElement.closest('tr') && document.activeElement.closest('tr').dataset.reference"
+    )
+    assert focused == first, "after the refresh the same row's link still has the focus"
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/incidents/{first}$"))
+
+
+def test_a_board_whose_session_ended_goes_to_the_sign_in_page(app, sign_in, live_server):
+    build_world(app)
+    liaison = sign_in("liaison")
+    board = liaison.page
+    other_tab = liaison.new_tab()
+    other_tab.goto("/")
+    other_tab.get_by_role("button", name="Sign out").click()
+    expect(board).to_have_url(re.compile(r"/signin"), timeout=POLL)
+    expect(board.locator("table")).to_have_count(0)
+    expect(board.get_by_label("Username")).to_be_visible()

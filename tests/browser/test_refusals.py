@@ -1,0 +1,103 @@
+"""What the pages refuse, as a person in a browser meets it: a wrong report keeps what was typed
+and says what is wrong next to each field; a liaison outside the incident's channels cannot
+acknowledge it; a POST without the form's CSRF token changes nothing."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.support import build_world, file_incident
+
+pytestmark = pytest.mark.browser
+
+BAD_DTG = "321620ZDEC26"
+BAD_POSITION = "somewhere north of the island"
+
+
+def test_form_errors_stand_next_to_their_fields_and_input_is_kept(app, sign_in):
+    build_world(app)
+    duty = sign_in("duty")
+    page = duty.page
+    page.goto("/incidents/new")
+    page.get_by_label("Occurred at").fill(BAD_DTG)
+    page.get_by_label("Reporting unit").fill("Frigate Sentinel")
+    page.get_by_label("Domain").select_option("maritime")
+    page.get_by_label("Category").select_option("weapon_aiming")
+    page.get_by_label("Precedence").select_option("O")
+    page.get_by_label("Position").fill(BAD_POSITION)
+    page.get_by_label("Narrative").fill("Fire-control radar locked on for 40 seconds.")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="File incident").click()
+    assert answer.value.status == 422
+
+    for field, typed, message in (
+        ("occurred_at", BAD_DTG, "day is out of range"),
+        ("position", BAD_POSITION, "MGRS (34U FF 2142 3097)"),
+    ):
+        box = page.locator(f".field:has(#{field})")
+        expect(box).to_have_class("field has-error")
+        expect(box.locator("small.error")).to_contain_text(message)
+        expect(page.locator(f"#{field}")).to_have_value(typed)
+        expect(page.locator(f"#{field}")).to_have_attribute("aria-describedby", f"{field}-error")
+    expect(page.locator("small.error")).to_have_count(2)
+    expect(page.get_by_label("Reporting unit")).to_have_value("Frigate Sentinel")
+    expect(page.get_by_label("Domain")).to_have_value("maritime")
+    expect(page.get_by_label("Category")).to_have_value("weapon_aiming")
+    expect(page.get_by_label("Narrative")).to_have_value("Fire-control radar locked on for 40 seconds.")
+    duty.screenshot("file-errors-1280")
+
+    page.goto("/")
+    expect(page.locator("tbody")).to_contain_text("No incidents here.")
+
+
+def test_liaison_outside_the_incidents_channels_cannot_acknowledge_it(app, sign_in):
+    world = build_world(app)
+    reference = file_incident(app.test_client(), world)["reference"]
+    outsider = sign_in("outsider")
+    page = outsider.page
+    page.goto(f"/incidents/{reference}")
+    expect(page.locator("h1")).to_contain_text(reference)
+    expect(page.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    expect(page.get_by_role("button", name="Resolve")).to_have_count(0)
+
+    answer = page.request.post(f"/incidents/{reference}/acknowledge", form={"csrf_token": outsider.csrf_token()})
+    assert answer.status == 403
+
+    # The same POST as a form the outsider's own page submits: refused in the app's layout.
+    page.evaluate(
+        """([action, token]) => {
+            const form = Object.assign(document.createElement("form"), {method: "post", action});
+            form.append(Object.assign(document.createElement("input"), {type: "hidden", name: "csrf_token",
+                                                                         value: token}));
+            document.body.append(form);
+            form.submit();
+        }""",
+        [f"/incidents/{reference}/acknowledge", outsider.csrf_token()],
+    )
+    expect(page.locator("h1")).to_have_text("403 · Not allowed")
+    expect(page.locator("header.top")).to_contain_text("outsider")
+
+    page.goto(f"/incidents/{reference}")
+    expect(page.locator("h1 .state")).to_have_text("open")
+    expect(page.locator(".timeline li.event-acknowledged")).to_have_count(0)
+
+
+def test_post_without_csrf_token_is_refused_and_changes_nothing(app, sign_in):
+    world = build_world(app)
+    reference = file_incident(app.test_client(), world)["reference"]
+    liaison = sign_in("liaison")
+    page = liaison.page
+    page.goto(f"/incidents/{reference}")
+    expect(page.get_by_role("button", name="Acknowledge")).to_be_visible()  # only the token is missing
+
+    for form in ({"note": "no token"}, {"csrf_token": "forged"}):
+        answer = page.request.post(f"/incidents/{reference}/acknowledge", form=form)
+        assert answer.status == 400, form
+        assert "Form expired" in answer.text()
+    answer = page.request.post(f"/incidents/{reference}/comments", form={"text": "no token"})
+    assert answer.status == 400
+
+    page.reload()
+    expect(page.locator("h1 .state")).to_have_text("open")
+    expect(page.locator(".timeline li.event-acknowledged")).to_have_count(0)
+    expect(page.locator(".timeline li.event-commented")).to_have_count(0)
+    expect(page.locator(".timeline")).not_to_contain_text("no token")
