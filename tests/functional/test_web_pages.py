@@ -179,3 +179,17 @@ def test_readback_shows_the_other_notations(client, world):
     answer = client.get("/incidents/readback?occurred_at=061620ZDEC17&position=54 24 43N 022 52 16E").get_json()
     assert answer["occurred_at"] == "2017-12-06T16:20:00Z = 061620ZDEC17"
     assert answer["position"].startswith("54.41194, 22.87111 = 54°24'43\"N 022°52'16\"E = MGRS 34U FF")
+
+
+def test_a_server_error_is_a_page_in_the_layout_without_the_exception_text(make_app, world):
+    app = make_app(TESTING=False, PROPAGATE_EXCEPTIONS=False)
+
+    @app.get("/explode")
+    def explode():
+        raise RuntimeError("secret internals")
+
+    client = app.test_client()
+    sign_in(client, "duty")
+    page = client.get("/explode")
+    assert page.status_code == 500 and "500 · Server error" in page.text and 'class="top"' in page.text
+    assert "secret internals" not in page.text and "Traceback" not in page.text
