@@ -1,5 +1,6 @@
 """Helpers the tests share: a small world of users, channels and policies, and API calls."""
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,22 +45,38 @@ def build_world(app, steps=(("L1",), ("L2",)), ack_seconds=600, repeat=0) -> Wor
         for level, name in enumerate(("L1", "L2", "L3"), start=1):
             channel = ladder.save_channel(
                 session,
-                {"name": name, "level": level, "transport": "outbox", "address": f"{name.lower()}@test.example",
-                 "members": ["liaison"]},
+                {
+                    "name": name,
+                    "level": level,
+                    "transport": "outbox",
+                    "address": f"{name.lower()}@test.example",
+                    "members": ["liaison"],
+                },
                 transports,
             )
             world.channels[name] = channel.id
         other = ladder.save_channel(
             session,
-            {"name": "Other desk", "level": 3, "transport": "outbox", "address": "other@test.example",
-             "members": ["outsider"]},
+            {
+                "name": "Other desk",
+                "level": 3,
+                "transport": "outbox",
+                "address": "other@test.example",
+                "members": ["outsider"],
+            },
             transports,
         )
         world.channels["Other desk"] = other.id
-        policy = ladder.save_policy(session, {
-            "name": "Test ladder", "repeat": repeat,
-            "steps": [{"channel_ids": [world.channels[c] for c in step], "ack_seconds": ack_seconds} for step in steps],
-        })
+        policy = ladder.save_policy(
+            session,
+            {
+                "name": "Test ladder",
+                "repeat": repeat,
+                "steps": [
+                    {"channel_ids": [world.channels[c] for c in step], "ack_seconds": ack_seconds} for step in steps
+                ],
+            },
+        )
         world.policy_id = policy.id
         rule = ladder.save_rule(session, {"name": "Default", "is_default": True, "policy_id": policy.id})
         world.default_rule_id = rule.id
@@ -96,3 +113,21 @@ def file_incident(client, world: World, who: str = "duty", **overrides) -> dict:
 def outbox_files(app) -> list[Path]:
     directory = Path(app.config["OUTBOX_DIR"])
     return sorted(directory.glob("*.eml")) if directory.exists() else []
+
+
+CSRF_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf(client, path: str) -> str:
+    """The CSRF token of the form on the page at path."""
+    page = client.get(path)
+    assert page.status_code == 200, (path, page.status_code)
+    return CSRF_TOKEN.search(page.text)[1]
+
+
+def sign_in(client, who: str, password: str | None = None):
+    """Sign a test client in through the sign-in form; return the answer."""
+    return client.post(
+        "/signin",
+        data={"csrf_token": csrf(client, "/signin"), "username": who, "password": password or f"{who}-password"},
+    )

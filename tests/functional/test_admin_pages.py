@@ -6,12 +6,13 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from tests.support import outbox_files
+from tests import support
+from tests.support import CSRF_TOKEN, outbox_files
 from tracker.db import session_scope
 from tracker.models import ContactChannel, EscalationPolicy, Incident, Notification, RoutingRule, User
 from tracker.services import ladder
 
-TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+TOKEN = CSRF_TOKEN
 FLASH = re.compile(r'<p class="flash ([a-z]*)" role="status">([^<]*)</p>')
 SHOWN_ONCE = re.compile(r"<code class=\"secret-text\" data-secret>([^<]+)</code>")
 NO_ROUTE = {"domain": "", "category": "", "precedence": "", "min_escalation_risk": "", "sector": ""}
@@ -20,10 +21,7 @@ NO_ROUTE = {"domain": "", "category": "", "precedence": "", "min_escalation_risk
 def sign_in(app, who: str, password: str | None = None):
     """A test client signed in as who; the sign-in answer is client.signed_in."""
     client = app.test_client()
-    token = TOKEN.search(client.get("/signin").text)[1]
-    client.signed_in = client.post(
-        "/signin", data={"csrf_token": token, "username": who, "password": password or f"{who}-password"}
-    )
+    client.signed_in = support.sign_in(client, who, password)
     return client
 
 

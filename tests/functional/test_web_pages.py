@@ -5,25 +5,12 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from tests.support import file_incident
+from tests.support import CSRF_TOKEN, csrf, file_incident, sign_in
 from tracker.db import session_scope
 from tracker.models import Incident, User
 from tracker.services import accounts
 
-TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def csrf(client, path: str) -> str:
-    page = client.get(path)
-    assert page.status_code == 200, (path, page.status_code)
-    return TOKEN.search(page.text)[1]
-
-
-def sign_in(client, who: str, password: str | None = None):
-    return client.post(
-        "/signin",
-        data={"csrf_token": csrf(client, "/signin"), "username": who, "password": password or f"{who}-password"},
-    )
+TOKEN = CSRF_TOKEN
 
 
 def filing_form(client, **overrides) -> dict:
