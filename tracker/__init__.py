@@ -2,10 +2,10 @@
 
 from apiflask import APIFlask
 
-from . import api, cli, db, web
+from . import api, cli, db, region, web
 from .api.schemas import ErrorEnvelope
 from .channels import build_transports
-from .config import load_config
+from .config import ConfigError, load_config
 
 
 def create_app(config: dict | None = None) -> APIFlask:
@@ -33,6 +33,10 @@ def create_app(config: dict | None = None) -> APIFlask:
     load_config(app, config)
     db.init_app(app)
     app.extensions["tracker.transports"] = build_transports(app.config)
+    try:
+        app.extensions["tracker.region"] = region.load(app.config["REGION_FILE"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"REGION_FILE {app.config['REGION_FILE']!r} is not a usable region: {exc}") from exc
     api.init_app(app)
     web.init_app(app)
     cli.init_app(app)

@@ -54,6 +54,8 @@ def _derive(app: Flask) -> None:
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'tracker.db'}"
     if not app.config["OUTBOX_DIR"]:
         app.config["OUTBOX_DIR"] = str(instance / "outbox")
+    if app.config["REGION_FILE"] and not Path(app.config["REGION_FILE"]).is_absolute():
+        app.config["REGION_FILE"] = str(DEFAULTS.parent.parent / app.config["REGION_FILE"])
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
 
@@ -86,5 +88,7 @@ def _check(config) -> None:
         raise ConfigError("SUPERVISOR_TRANSPORT must be outbox or email")
     if config["CHECK_DOWN_AFTER"] < config["CHECK_DEGRADED_AFTER"]:
         raise ConfigError("CHECK_DOWN_AFTER must not be below CHECK_DEGRADED_AFTER")
+    if config["REGION_FILE"] and not Path(config["REGION_FILE"]).is_file():
+        raise ConfigError(f"REGION_FILE names {config['REGION_FILE']!r}, which is not a file")
     if not str(config["DATABASE_URL"]).startswith(("sqlite", "postgresql")):
         raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")

@@ -51,3 +51,35 @@ def test_routing_preview_stores_nothing(client, world, app):
         assert session.scalars(select(Incident)).all() == []
         assert session.scalars(select(Notification)).all() == []
         assert session.scalars(select(TimelineEvent)).all() == []
+
+
+def test_sector_and_border_distance_come_from_the_position_and_can_route(client, world, app):
+    rule = client.post(
+        "/api/v1/rules",
+        json={"name": "Near the border", "within_border_km": 10, "policy_id": world.policy_id, "position": 5},
+        headers=world.auth("admin"),
+    )
+    assert rule.status_code == 201, rule.get_json()
+    near = file_incident(client, world, sector=..., latitude=54.102, longitude=23.311)
+    assert near["sector"] == "South" and 5 < near["border_distance_km"] < 8, near
+    assert near["ladder"]["rule_name"] == "Near the border"
+    far = file_incident(client, world, sector=..., latitude=54.412, longitude=22.871)
+    assert far["sector"] == "North" and 30 < far["border_distance_km"] < 35
+    assert far["ladder"]["rule_name"] == "Default"
+    given = file_incident(client, world, sector="DRILL", latitude=54.412, longitude=22.871)
+    assert given["sector"] == "DRILL", "a sector the officer gave is kept"
+    unplaced = file_incident(client, world, sector=..., latitude=None, longitude=None)
+    assert unplaced["sector"] is None and unplaced["border_distance_km"] is None
+    preview = client.post(
+        "/api/v1/routes/preview",
+        json={
+            "domain": "land",
+            "category": "stray_fire",
+            "precedence": "P",
+            "escalation_risk": "serious",
+            "latitude": 54.102,
+            "longitude": 23.311,
+        },
+        headers=world.auth("duty"),
+    ).get_json()
+    assert preview["rule"]["name"] == "Near the border" and preview["sector"] == "South"

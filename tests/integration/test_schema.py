@@ -11,7 +11,7 @@ from tracker.models import Notification, NotificationKind, TimelineEvent
 
 
 def test_schema_is_at_the_newest_migration(app):
-    assert current(app.config["DATABASE_URL"]) == head() == "0003"
+    assert current(app.config["DATABASE_URL"]) == head() == "0004"
 
 
 @pytest.mark.parametrize("change", ["update", "delete"])

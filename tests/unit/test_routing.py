@@ -23,6 +23,7 @@ def rule(**criteria) -> SimpleNamespace:
         "precedence": None,
         "min_escalation_risk": None,
         "sector": None,
+        "within_border_km": None,
         "policy_id": 1,
     }
     fields.update(criteria)
@@ -129,7 +130,8 @@ def test_snapshot_copies_rule_policy_and_steps_in_order():
         routed_to(
             PolicyStep(ack_seconds=60, channels=[channel(1, "L1", 1)]),
             PolicyStep(
-                ack_seconds=120, channels=[channel(2, "L2", 2), channel(3, "L3", 3)],
+                ack_seconds=120,
+                channels=[channel(2, "L2", 2), channel(3, "L3", 3)],
                 fallback_channel=channel(4, "L3 backup", 3),
             ),
             repeat=2,
@@ -164,3 +166,10 @@ def test_inactive_channels_are_left_out_of_the_snapshot():
     )
     assert [[c["name"] for c in s["channels"]] for s in ladder["steps"]] == [["L2"], []]
     assert [s["number"] for s in ladder["steps"]] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("distance", "expected"), [(None, False), (0.0, True), (25.0, True), (25.01, False), (300.0, False)]
+)
+def test_within_border_km_matches_incidents_close_enough_to_the_border(distance, expected):
+    assert matches(rule(within_border_km=25), query(border_distance_km=distance)) is expected

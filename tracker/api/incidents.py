@@ -27,7 +27,10 @@ def _errors(*codes):
 def limits() -> filing.FilingLimits:
     config = current_app.config
     return filing.FilingLimits(
-        config["NARRATIVE_MAX_LENGTH"], config["MAX_FUTURE_SKEW_SECONDS"], config["REFERENCE_PREFIX"]
+        config["NARRATIVE_MAX_LENGTH"],
+        config["MAX_FUTURE_SKEW_SECONDS"],
+        config["REFERENCE_PREFIX"],
+        current_app.extensions["tracker.region"],
     )
 
 

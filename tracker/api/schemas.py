@@ -39,14 +39,14 @@ class RouteAttributes(Schema):
         metadata={"description": "Z FLASH, O IMMEDIATE, P PRIORITY, R ROUTINE"},
     )
     escalation_risk = fields.Enum(EscalationRisk, by_value=True, required=True)
-    sector = Text(allow_none=True, validate=Length(max=120))
+    sector = Text(allow_none=True, validate=Length(max=120), metadata={"description": "omit: from the position"})
+    latitude = fields.Float(allow_none=True, validate=Range(-90, 90))
+    longitude = fields.Float(allow_none=True, validate=Range(-180, 180))
 
 
 class IncidentIn(RouteAttributes):
     occurred_at = Moment(required=True)
     reporting_unit = Text(required=True, validate=NAME)
-    latitude = fields.Float(allow_none=True, validate=Range(-90, 90))
-    longitude = fields.Float(allow_none=True, validate=Range(-180, 180))
     position_text = Text(allow_none=True, validate=Length(max=120))
     safety_risk = fields.Enum(SafetyRisk, by_value=True, allow_none=True)
     narrative = Text(load_default="", metadata={"description": "limited to NARRATIVE_MAX_LENGTH characters"})
@@ -108,6 +108,7 @@ class IncidentOut(Schema):
     longitude = fields.Float(allow_none=True)
     position_text = fields.String(allow_none=True)
     sector = fields.String(allow_none=True)
+    border_distance_km = fields.Float(allow_none=True, metadata={"description": "to the nearest border line"})
     precedence = fields.Enum(Precedence, by_value=True)
     safety_risk = fields.Enum(SafetyRisk, by_value=True, allow_none=True)
     escalation_risk = fields.Enum(EscalationRisk, by_value=True)
@@ -173,6 +174,8 @@ class RoutePreviewOut(Schema):
     rule = fields.Dict(metadata={"description": "id and name of the matching rule"})
     policy = fields.Dict(metadata={"description": "id and name of its policy"})
     ladder = fields.Nested(LadderOut)
+    sector = fields.String(allow_none=True, metadata={"description": "given, or derived from the position"})
+    border_distance_km = fields.Float(allow_none=True)
 
 
 class ChannelIn(Schema):
@@ -308,6 +311,9 @@ class RuleIn(Schema):
     precedence = fields.Enum(Precedence, by_value=True, allow_none=True)
     min_escalation_risk = fields.Enum(EscalationRisk, by_value=True, allow_none=True)
     sector = Text(allow_none=True, validate=Length(min=1, max=120))
+    within_border_km = fields.Float(
+        allow_none=True, validate=Range(0, 1000), metadata={"description": "incidents at most this far from the border"}
+    )
     policy_id = fields.Integer(strict=True, required=True, validate=ID)
 
 
@@ -322,6 +328,7 @@ class RuleOut(Schema):
     precedence = fields.Enum(Precedence, by_value=True, allow_none=True)
     min_escalation_risk = fields.Enum(EscalationRisk, by_value=True, allow_none=True)
     sector = fields.String(allow_none=True)
+    within_border_km = fields.Float(allow_none=True)
     policy_id = fields.Integer()
     policy = fields.String(attribute="policy_name")
 

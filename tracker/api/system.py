@@ -8,7 +8,7 @@ from ..auth import token_auth
 from ..db import get_session
 from ..models import CATEGORIES, EscalationRisk, Precedence, SafetyRisk, categories_for
 from ..services import heartbeat
-from ..services.routing import RouteQuery, check_query, choose_rule, snapshot_ladder
+from ..services.routing import RouteQuery, check_query, choose_rule, locate, snapshot_ladder
 from ..timeutil import utcnow
 from . import ERRORS, bp
 from .schemas import Catalogue, HealthOut, RouteAttributes, RoutePreviewOut
@@ -47,11 +47,13 @@ def catalogue():
 )
 def preview_route(data):
     """Evaluate the routing rules for the given attributes; nothing is stored."""
-    query = RouteQuery(**data)
+    query = locate(RouteQuery(**data), current_app.extensions["tracker.region"])
     check_query(query)
     rule = choose_rule(get_session(), query)
     return {
         "rule": {"id": rule.id, "name": rule.name},
         "policy": {"id": rule.policy.id, "name": rule.policy.name},
         "ladder": snapshot_ladder(rule, data["precedence"]),
+        "sector": query.sector,
+        "border_distance_km": query.border_distance_km,
     }

@@ -58,6 +58,8 @@ class Incident(Base):
     longitude: Mapped[float | None] = mapped_column(Float)
     position_text: Mapped[str | None] = mapped_column(String(120))
     sector: Mapped[str | None] = mapped_column(String(120))
+    # Geodesic distance to the nearest border line of the deployment's region, when the position is known.
+    border_distance_km: Mapped[float | None] = mapped_column(Float)
     cpa_horizontal_m: Mapped[int | None] = mapped_column(Integer)
     cpa_vertical_ft: Mapped[int | None] = mapped_column(Integer)
     platforms: Mapped[list] = mapped_column(JSON, default=list)

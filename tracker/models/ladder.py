@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, text
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..timeutil import utcnow
@@ -124,6 +124,8 @@ class RoutingRule(Base):
     precedence: Mapped[Precedence | None] = mapped_column(enum_column(Precedence))
     min_escalation_risk: Mapped[EscalationRisk | None] = mapped_column(enum_column(EscalationRisk))
     sector: Mapped[str | None] = mapped_column(String(120))
+    # Matches incidents at most this many km from the border (needs a position and a region file).
+    within_border_km: Mapped[float | None] = mapped_column(Float)
     policy_id: Mapped[int] = mapped_column(ForeignKey("escalation_policies.id"), index=True)
 
     policy: Mapped[EscalationPolicy] = relationship()

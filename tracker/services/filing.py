@@ -20,7 +20,7 @@ from ..models import (
 from ..timeutil import format_dtg
 from . import outbox, timeline
 from .references import next_reference
-from .routing import RouteQuery, category_problem, choose_rule, snapshot_ladder
+from .routing import RouteQuery, category_problem, choose_rule, locate, snapshot_ladder
 
 
 @dataclass
@@ -45,7 +45,15 @@ class IncidentDraft:
     platforms: list[dict] = field(default_factory=list)
 
     def route_query(self) -> RouteQuery:
-        return RouteQuery(self.domain, self.category, self.precedence, self.escalation_risk, self.sector)
+        return RouteQuery(
+            self.domain,
+            self.category,
+            self.precedence,
+            self.escalation_risk,
+            self.sector,
+            self.latitude,
+            self.longitude,
+        )
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class FilingLimits:
     narrative_max_length: int
     max_future_skew_seconds: int
     reference_prefix: str = "INC"
+    region: object = None  # tracker.region.Region: derives sector and distance to the border
 
 
 def check_draft(draft: IncidentDraft, limits: FilingLimits, now: datetime) -> None:
@@ -76,7 +85,8 @@ def check_draft(draft: IncidentDraft, limits: FilingLimits, now: datetime) -> No
 def file_incident(session: Session, draft: IncidentDraft, actor: User, limits: FilingLimits, now: datetime) -> Incident:
     """Store a new incident routed to its policy, with step 1 queued, in the caller's transaction."""
     check_draft(draft, limits, now)
-    rule = choose_rule(session, draft.route_query())
+    query = locate(draft.route_query(), limits.region)
+    rule = choose_rule(session, query)
     ladder = snapshot_ladder(rule, draft.precedence)
     incident = Incident(
         reference=next_reference(session, limits.reference_prefix, now.year),
@@ -88,7 +98,8 @@ def file_incident(session: Session, draft: IncidentDraft, actor: User, limits: F
         current_step=1,
         loop=0,
         filed_by=actor,
-        **vars(draft),
+        **{**vars(draft), "sector": query.sector},
+        border_distance_km=query.border_distance_km,
     )
     session.add(incident)
     timeline.record(

@@ -38,7 +38,17 @@ CHANNEL_FIELDS = (
     "check_window_seconds",
 )
 SCHEDULE_FIELDS = ("check_interval_seconds", "check_cron", "active")
-RULE_FIELDS = ("name", "position", "active", "domain", "category", "precedence", "min_escalation_risk", "sector")
+RULE_FIELDS = (
+    "name",
+    "position",
+    "active",
+    "domain",
+    "category",
+    "precedence",
+    "min_escalation_risk",
+    "sector",
+    "within_border_km",
+)
 
 
 def _get(session: Session, model, ident: int, label: str):
@@ -223,7 +233,7 @@ def _check_rule(session: Session, rule: RoutingRule) -> None:
     if rule.is_default:
         criteria = [
             k
-            for k in ("domain", "category", "precedence", "min_escalation_risk", "sector")
+            for k in ("domain", "category", "precedence", "min_escalation_risk", "sector", "within_border_km")
             if getattr(rule, k) is not None
         ]
         if criteria:

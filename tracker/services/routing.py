@@ -1,6 +1,6 @@
 """Choose an escalation policy by ordered routing rules, and snapshot its ladder."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +18,20 @@ class RouteQuery:
     precedence: Precedence
     escalation_risk: EscalationRisk
     sector: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    border_distance_km: float | None = None
+
+
+def locate(query: RouteQuery, region) -> RouteQuery:
+    """Fill in the sector (unless given) and the distance to the border from the position."""
+    if query.latitude is None or query.longitude is None or region is None:
+        return query
+    return replace(
+        query,
+        sector=query.sector or region.sector_of(query.latitude, query.longitude),
+        border_distance_km=region.border_distance_km(query.latitude, query.longitude),
+    )
 
 
 def category_problem(domain: Domain, category: str) -> str | None:
@@ -46,6 +60,10 @@ def matches(rule: RoutingRule, query: RouteQuery) -> bool:
     if rule.min_escalation_risk is not None and query.escalation_risk.level < rule.min_escalation_risk.level:
         return False
     if rule.sector is not None and (query.sector or "").casefold() != rule.sector.casefold():
+        return False
+    if rule.within_border_km is not None and (
+        query.border_distance_km is None or query.border_distance_km > rule.within_border_km
+    ):
         return False
     return True
 

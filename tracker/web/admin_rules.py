@@ -14,7 +14,7 @@ from .admin import act, bp, field_named, page, save, show_errors
 from .forms import RoutePreviewForm, RuleForm
 from .guard import ADMINS, roles_required
 
-CRITERIA = ("domain", "category", "precedence", "min_escalation_risk", "sector")
+CRITERIA = ("domain", "category", "precedence", "min_escalation_risk", "sector", "within_border_km")
 ATTRIBUTES = ("domain", "category", "precedence", "escalation_risk", "sector")  # of an incident
 
 

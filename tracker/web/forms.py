@@ -5,6 +5,7 @@ from wtforms import (
     BooleanField,
     EmailField,
     FieldList,
+    FloatField,
     Form,
     FormField,
     IntegerField,
@@ -182,6 +183,11 @@ class RuleForm(FlaskForm):
         validators=[Optional(), Length(max=120)],
         description="blank: any; case does not matter",
         filters=[_strip, lambda v: v or None],
+    )
+    within_border_km = FloatField(
+        "Within km of the border",
+        validators=[Optional(), NumberRange(0, 1000)],
+        description="blank: any distance; needs the incident's position",
     )
     policy_id = SelectField("Policy", coerce=optional_id, choices=[], validators=[DataRequired("Choose a policy.")])
     active = BooleanField("Active", default=True)

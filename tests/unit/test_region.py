@@ -1,0 +1,122 @@
+"""Sectors and distances to the border, against known geodesic distances."""
+
+import json
+
+import pytest
+from pyproj import Geod
+
+from tracker.region import Region, load, parse
+from tracker.services.routing import RouteQuery, locate
+
+WGS84 = Geod(ellps="WGS84")
+
+
+def region_with(*features) -> Region:
+    return parse({"type": "FeatureCollection", "features": list(features)})
+
+
+def border(name, *coordinates):
+    return {
+        "type": "Feature",
+        "properties": {"kind": "border", "name": name},
+        "geometry": {"type": "LineString", "coordinates": [list(c) for c in coordinates]},
+    }
+
+
+def sector(name, west, south, east, north):
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {
+        "type": "Feature",
+        "properties": {"kind": "sector", "name": name},
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
+
+
+def dense(start, end, steps=400):
+    """A border line with many vertices, as real border data has."""
+    (x0, y0), (x1, y1) = start, end
+    return [(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps) for i in range(steps + 1)]
+
+
+def nearest_geodesic_km(latitude, longitude, vertices) -> float:
+    """The reference: WGS84 geodesic distance to the nearest of many vertices."""
+    return min(WGS84.inv(longitude, latitude, x, y)[2] for x, y in vertices) / 1000
+
+
+@pytest.mark.parametrize(
+    ("latitude", "longitude", "start", "end"),
+    [
+        (0.0, 23.5, (23.0, -5.0), (23.0, 5.0)),  # a meridian border at the equator
+        (54.0, 23.5, (23.0, 49.0), (23.0, 59.0)),  # a meridian border at 54 N
+        (70.0, 24.0, (23.0, 65.0), (23.0, 75.0)),  # far north, where degrees of longitude are short
+        (55.0, 23.0, (20.0, 54.0), (26.0, 54.0)),  # a border along the 54th parallel, a degree south
+        (54.7, 22.1, (21.0, 54.0), (24.0, 55.5)),  # an oblique border
+    ],
+)
+def test_distance_to_the_border_is_the_geodesic_distance(latitude, longitude, start, end):
+    vertices = dense(start, end)
+    region = region_with(border("line", *vertices))
+    expected = nearest_geodesic_km(latitude, longitude, vertices)
+    assert region.border_distance_km(latitude, longitude) == pytest.approx(expected, rel=0.002, abs=0.05)
+
+
+def test_one_degree_of_latitude_from_the_54th_parallel_is_about_111_km():
+    region = region_with(border("parallel", *dense((20.0, 54.0), (26.0, 54.0))))
+    assert region.border_distance_km(55.0, 23.0) == pytest.approx(111.3, abs=0.5)
+
+
+def test_a_point_on_the_border_is_zero_km_away_and_the_nearest_of_several_borders_counts():
+    region = region_with(border("a", (23.0, 50.0), (23.0, 60.0)), border("b", (25.0, 50.0), (25.0, 60.0)))
+    assert region.border_distance_km(55.0, 23.0) == pytest.approx(0.0, abs=0.001)
+    assert region.border_distance_km(55.0, 24.9) < region.border_distance_km(55.0, 23.2)
+
+
+def test_sector_of_a_point_and_no_sector_outside_them():
+    region = region_with(sector("North", 21, 54.3, 23.4, 55.2), sector("South", 21, 53.5, 23.4, 54.3))
+    assert region.sector_of(54.41, 22.87) == "North"
+    assert region.sector_of(54.0, 22.0) == "South"
+    assert region.sector_of(54.3, 22.0) in ("North", "South"), "a shared edge belongs to one of them"
+    assert region.sector_of(40.0, 10.0) is None
+
+
+def test_the_demo_region_ships_and_routing_locates_a_query():
+    region = load("config/region.geojson")
+    assert {name for name, _ in region.sectors} == {"Coast", "North", "South"} and len(region.borders) == 2
+    query = locate(RouteQuery("air", "unsafe_intercept", "Z", "high", latitude=54.412, longitude=22.871), region)
+    assert query.sector == "North" and 30 < query.border_distance_km < 35
+    given = locate(
+        RouteQuery("air", "unsafe_intercept", "Z", "high", sector="DRILL", latitude=54.4, longitude=22.8), region
+    )
+    assert given.sector == "DRILL", "a sector the officer gave wins"
+    assert locate(RouteQuery("air", "unsafe_intercept", "Z", "high"), region).border_distance_km is None
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"type": "Feature"},
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"kind": "border"},
+                    "geometry": {"type": "Point", "coordinates": [1, 2]},
+                }
+            ],
+        },
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"kind": "river", "name": "x"},
+                    "geometry": {"type": "Point", "coordinates": [1, 2]},
+                }
+            ],
+        },
+    ],
+)
+def test_an_unusable_region_file_is_refused(document, tmp_path):
+    with pytest.raises(ValueError):
+        parse(json.loads(json.dumps(document)))
