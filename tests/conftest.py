@@ -14,6 +14,7 @@ from tests.support import World, build_world
 from tracker import create_app
 from tracker.db import engine_of
 from tracker.migrate import upgrade
+from tracker.scheduler import build_scheduler
 
 PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -130,10 +131,25 @@ def webhook_receiver():
 def mail_app(make_app, smtp_server):
     """The app with its e-mail transport pointed at the test SMTP server (no TLS on loopback)."""
     return make_app(
-        SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port, SMTP_SECURITY="none", SMTP_TIMEOUT_SECONDS=3,
-        SMTP_FROM="Incident tracker <tracker@tracker.test>", SUPERVISOR_TRANSPORT="email",
-        DELIVERY_RETRY_BASE_SECONDS=0.05, WEBHOOK_CONNECT_TIMEOUT_SECONDS=1, WEBHOOK_READ_TIMEOUT_SECONDS=2,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=smtp_server.port,
+        SMTP_SECURITY="none",
+        SMTP_TIMEOUT_SECONDS=3,
+        SMTP_FROM="Incident tracker <tracker@tracker.test>",
+        SUPERVISOR_TRANSPORT="email",
+        DELIVERY_RETRY_BASE_SECONDS=0.05,
+        WEBHOOK_CONNECT_TIMEOUT_SECONDS=1,
+        WEBHOOK_READ_TIMEOUT_SECONDS=2,
     )
+
+
+@pytest.fixture
+def scheduler(app):
+    """The real scheduler (sweep, delivery, line checks) running in this process."""
+    running = build_scheduler(app, blocking=False)
+    running.start()
+    yield running
+    running.shutdown(wait=True)
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from tracker.db import session_scope
 from tracker.models import Role
 from tracker.services import accounts, ladder
@@ -131,3 +133,29 @@ def sign_in(client, who: str, password: str | None = None):
         "/signin",
         data={"csrf_token": csrf(client, "/signin"), "username": who, "password": password or f"{who}-password"},
     )
+
+
+def filing_form(client, **overrides) -> dict:
+    """A valid filing form for POST /incidents/new, with the page's CSRF token; override any field."""
+    data = {
+        "csrf_token": csrf(client, "/incidents/new"),
+        "occurred_at": "271405ZNOV26",
+        "reporting_unit": "Border Guard Post 7",
+        "domain": "air",
+        "category": "unsafe_intercept",
+        "position": "34U FF 2142 3097",
+        "sector": "North",
+        "precedence": "Z",
+        "escalation_risk": "high",
+        "safety_risk": "B",
+        "platform_kind": "fighter aircraft",
+        "platform_transponder": "y",
+        "narrative": "Closed to 30 m.",
+    }
+    return {**data, **overrides}
+
+
+def count(app, model) -> int:
+    """How many rows the model's table holds."""
+    with session_scope(app) as session:
+        return session.scalar(select(func.count()).select_from(model))

@@ -15,8 +15,6 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
-from tracker.scheduler import build_scheduler
-
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -95,15 +93,6 @@ def live_server(app) -> Iterator[str]:
     server.shutdown()
     thread.join(timeout=5)
     server.server_close()
-
-
-@pytest.fixture
-def scheduler(app):
-    """The real scheduler (sweep, delivery, line checks) running in this process."""
-    running = build_scheduler(app, blocking=False)
-    running.start()
-    yield running
-    running.shutdown(wait=True)
 
 
 @pytest.fixture

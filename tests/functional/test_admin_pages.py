@@ -4,10 +4,10 @@ import html
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tests import support
-from tests.support import CSRF_TOKEN, outbox_files
+from tests.support import CSRF_TOKEN, count, filing_form, outbox_files
 from tracker.db import session_scope
 from tracker.models import ContactChannel, EscalationPolicy, Incident, Notification, RoutingRule, User
 from tracker.services import ladder
@@ -33,11 +33,6 @@ def submit(client, path: str, data: dict | None = None, page: str | None = None)
 
 def flashes(response) -> list[tuple[str, str]]:
     return [(kind, html.unescape(text)) for kind, text in FLASH.findall(response.text)]
-
-
-def count(app, model) -> int:
-    with session_scope(app) as session:
-        return session.scalar(select(func.count()).select_from(model))
 
 
 def id_of(app, model, name: str) -> int:
@@ -73,23 +68,6 @@ def policy_form(name: str, *rows: tuple, repeat: int = 0) -> dict:
 
 def rule_form(name: str, policy_id: int, **criteria) -> dict:
     return {"name": name, "policy_id": str(policy_id), "active": "y", **NO_ROUTE, **criteria}
-
-
-def filing_form(client, **overrides) -> dict:
-    data = {
-        "csrf_token": TOKEN.search(client.get("/incidents/new").text)[1],
-        "occurred_at": "271405ZNOV26",
-        "reporting_unit": "Border Guard Post 7",
-        "domain": "air",
-        "category": "unsafe_intercept",
-        "position": "54.412, 22.871",
-        "sector": "North",
-        "precedence": "Z",
-        "escalation_risk": "high",
-        "safety_risk": "B",
-        "narrative": "Closed to 30 m.",
-    }
-    return {**data, **overrides}
 
 
 def rule_order(client) -> list[str]:

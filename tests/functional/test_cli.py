@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from tests.support import count
 from tracker.db import session_scope
 from tracker.migrate import head
 from tracker.models import (
@@ -44,11 +45,6 @@ def issue_token(runner, name) -> tuple[int, str]:
     assert result.exit_code == 0, result.output
     token_id = int(re.search(r"token (\d+) for", result.stderr).group(1))
     return token_id, result.stdout.strip()
-
-
-def count(app, model) -> int:
-    with session_scope(app) as session:
-        return session.scalar(select(func.count()).select_from(model))
 
 
 def test_created_user_is_listed(runner):

@@ -6,17 +6,8 @@ import time
 import pytest
 
 from tests.support import build_world, file_incident, outbox_files
-from tracker.scheduler import build_scheduler
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def running_scheduler(app):
-    scheduler = build_scheduler(app, blocking=False)
-    scheduler.start()
-    yield scheduler
-    scheduler.shutdown(wait=True)
 
 
 def wait_for(client, world, reference, predicate, timeout=20.0):
@@ -38,7 +29,7 @@ def all_sent(body):
     return rows and all(n["status"] == "sent" for n in rows) and len(delivered) == len(rows)
 
 
-def test_unacknowledged_incident_escalates_to_step_two_then_exhausted(app, client, running_scheduler):
+def test_unacknowledged_incident_escalates_to_step_two_then_exhausted(app, client, scheduler):
     world = build_world(app, steps=(("L1",), ("L2",)), ack_seconds=1, repeat=0)
     reference = file_incident(client, world)["reference"]
 
@@ -61,19 +52,20 @@ def test_unacknowledged_incident_escalates_to_step_two_then_exhausted(app, clien
     files = outbox_files(app)
     assert len(files) == 3, [f.name for f in files]
     texts = [f.read_text() for f in files]
-    assert "To: \"L1\" <l1@test.example>" in texts[0] and "New incident" in texts[0]
-    assert "To: \"L2\" <l2@test.example>" in texts[1] and "ESCALATED" in texts[1]
-    assert "To: \"supervisor\" <supervisor@test.example>" in texts[2] and "EXHAUSTED" in texts[2]
+    assert 'To: "L1" <l1@test.example>' in texts[0] and "New incident" in texts[0]
+    assert 'To: "L2" <l2@test.example>' in texts[1] and "ESCALATED" in texts[1]
+    assert 'To: "supervisor" <supervisor@test.example>' in texts[2] and "EXHAUSTED" in texts[2]
     assert all(reference in t for t in texts)
 
 
-def test_acknowledgement_stops_the_escalation(app, client, running_scheduler):
+def test_acknowledgement_stops_the_escalation(app, client, scheduler):
     world = build_world(app, steps=(("L1",), ("L2",)), ack_seconds=2, repeat=3)
     reference = file_incident(client, world)["reference"]
     wait_for(client, world, reference, all_sent)
 
-    response = client.post(f"/api/v1/incidents/{reference}/acknowledge", json={"note": "on it"},
-                           headers=world.auth("liaison"))
+    response = client.post(
+        f"/api/v1/incidents/{reference}/acknowledge", json={"note": "on it"}, headers=world.auth("liaison")
+    )
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["status"] == "acknowledged"
 
@@ -82,7 +74,10 @@ def test_acknowledgement_stops_the_escalation(app, client, running_scheduler):
     assert body["status"] == "acknowledged" and body["current_step"] == 1, body
     kinds = [(e["kind"], e["details"].get("message")) for e in body["timeline"]]
     assert kinds == [
-        ("filed", None), ("routed", None), ("notified", "notified"), ("acknowledged", None),
+        ("filed", None),
+        ("routed", None),
+        ("notified", "notified"),
+        ("acknowledged", None),
         ("notified", "acknowledged"),  # L1, already notified, is told who took it
     ], kinds
     assert [(n["kind"], n["status"]) for n in body["notifications"]] == [("notified", "sent"), ("acknowledged", "sent")]

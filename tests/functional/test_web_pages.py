@@ -5,32 +5,12 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from tests.support import CSRF_TOKEN, csrf, file_incident, sign_in
+from tests.support import CSRF_TOKEN, csrf, file_incident, filing_form, sign_in
 from tracker.db import session_scope
 from tracker.models import Incident, User
 from tracker.services import accounts
 
 TOKEN = CSRF_TOKEN
-
-
-def filing_form(client, **overrides) -> dict:
-    data = {
-        "csrf_token": csrf(client, "/incidents/new"),
-        "occurred_at": "271405ZNOV26",
-        "reporting_unit": "Border Guard Post 7",
-        "domain": "air",
-        "category": "unsafe_intercept",
-        "position": "34U FF 2142 3097",
-        "sector": "North",
-        "precedence": "Z",
-        "escalation_risk": "high",
-        "safety_risk": "B",
-        "platform_kind": "fighter aircraft",
-        "platform_transponder": "y",
-        "narrative": "Closed to 30 m.",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_pages_need_a_signed_in_user(client, world):
