@@ -2,6 +2,7 @@
 
 from .base import Base, UTCDateTime
 from .checks import ChannelCheck, LinkUse
+from .context import ExerciseNotice, IncidentLink
 from .enums import (
     CATEGORIES,
     AttemptOutcome,
@@ -10,21 +11,39 @@ from .enums import (
     Domain,
     EscalationRisk,
     EventKind,
+    ExchangeState,
     IncidentStatus,
+    LinkState,
+    MessageDirection,
     NotificationKind,
     NotificationStatus,
+    NotifiedVia,
     Precedence,
     Role,
     SafetyRisk,
+    SummaryStatus,
     all_categories,
     categories_for,
 )
+from .exchange import CLOCKS, TRANSITIONS, Exchange, ExchangeMessage, Summary
 from .incident import LIVE, DeliveryAttempt, Incident, Notification, TimelineEvent
 from .ladder import ContactChannel, EscalationPolicy, PolicyStep, RoutingRule, channel_members, step_channels
 from .people import ApiToken, User
 from .system import Counter, JobRun
 
 __all__ = [
+    "CLOCKS",
+    "TRANSITIONS",
+    "Exchange",
+    "ExchangeMessage",
+    "ExchangeState",
+    "ExerciseNotice",
+    "IncidentLink",
+    "LinkState",
+    "MessageDirection",
+    "NotifiedVia",
+    "Summary",
+    "SummaryStatus",
     "AttemptOutcome",
     "ChannelCheck",
     "ChannelHealth",

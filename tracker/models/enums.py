@@ -79,6 +79,11 @@ class NotificationKind(enum.StrEnum):
     RESOLVED = "resolved"
     EXHAUSTED = "exhausted"
     DEAD_LETTER = "dead_letter"
+    # A message to the other side over a counterpart line: its text was written (and, for a
+    # summary, approved) by our liaison and is sent as stored, never rebuilt from the incident.
+    COUNTERPART = "counterpart"
+    # Tells the supervisors that the other side let an exchange's deadline pass.
+    EXCHANGE_OVERDUE = "exchange_overdue"
 
     @property
     def calls_for_action(self) -> bool:
@@ -115,6 +120,58 @@ class EventKind(enum.StrEnum):
     EXHAUSTED = "exhausted"
     DEAD_LETTERED = "dead_lettered"
     FALLBACK = "fallback"
+    EXERCISE_LINKED = "exercise_linked"
+    NO_NOTICE = "no_notice"
+    RELEASABILITY_CHANGED = "releasability_changed"
+    EXCHANGE_OPENED = "exchange_opened"
+    EXCHANGE_CHANGED = "exchange_changed"
+    EXCHANGE_OVERDUE = "exchange_overdue"
+    EXCHANGE_MESSAGE = "exchange_message"
+    SUMMARY_DRAFTED = "summary_drafted"
+    SUMMARY_APPROVED = "summary_approved"
+    RELATED_SUGGESTED = "related_suggested"
+    RELATED_CONFIRMED = "related_confirmed"
+    RELATED_DISMISSED = "related_dismissed"
+
+
+class ExchangeState(enum.StrEnum):
+    """Where a two-sided exchange stands (Vienna Document Chapter III practice)."""
+
+    NOTIFIED = "notified"
+    RECEIPT_CONFIRMED = "receipt_confirmed"
+    EXPLANATION_REQUESTED = "explanation_requested"
+    REPLY_RECEIVED = "reply_received"
+    OVERDUE = "overdue"
+    MEETING_REQUESTED = "meeting_requested"
+    MEETING_HELD = "meeting_held"
+    REFUSED = "refused"
+    NO_ANSWER = "no_answer"
+    CLOSED = "closed"
+
+
+class MessageDirection(enum.StrEnum):
+    OUT = "out"  # sent by us to the other side
+    IN = "in"  # received from the other side, recorded by our liaison
+
+
+class SummaryStatus(enum.StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+    SENT = "sent"
+
+
+class NotifiedVia(enum.StrEnum):
+    """How an exercise was made known to us."""
+
+    VIENNA_DOCUMENT = "vienna_document"
+    BILATERAL_BRIEFING = "bilateral_briefing"
+    VOLUNTARY_BRIEFING = "voluntary_briefing"
+
+
+class LinkState(enum.StrEnum):
+    SUGGESTED = "suggested"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
 
 
 UNUSUAL_ACTIVITY = "unusual_military_activity"

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -68,6 +69,13 @@ class Incident(Base):
     safety_risk: Mapped[SafetyRisk | None] = mapped_column(enum_column(SafetyRisk))
     escalation_risk: Mapped[EscalationRisk] = mapped_column(enum_column(EscalationRisk))
     narrative: Mapped[str] = mapped_column(Text, default="")
+    # Per-field overrides of what may be sent to the other side ({"narrative": true, ...});
+    # fields not named take the default of tracker.services.releasability.
+    releasability: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The notified exercise whose area and time hold this incident (context that lowers the temperature).
+    exercise_id: Mapped[int | None] = mapped_column(ForeignKey("exercises.id", ondelete="SET NULL"), index=True)
+    # Unusual activity near the border with no exercise notice on record.
+    no_notice: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[IncidentStatus] = mapped_column(enum_column(IncidentStatus), default=IncidentStatus.OPEN, index=True)
     version: Mapped[int] = mapped_column(Integer)
 
@@ -94,6 +102,7 @@ class Incident(Base):
     resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
     events: Mapped[list["TimelineEvent"]] = relationship(back_populates="incident", order_by="TimelineEvent.id")
     notifications: Mapped[list["Notification"]] = relationship(back_populates="incident", order_by="Notification.id")
+    exercise: Mapped["ExerciseNotice | None"] = relationship("ExerciseNotice")  # noqa: F821  (models.context)
 
     # Every ORM update checks and bumps the version; the engine's claims bump it too.
     __mapper_args__ = {"version_id_col": version}
@@ -195,6 +204,8 @@ class Notification(Base):
     claimed_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # For a message to the other side: the exchange message it carries (sent as stored).
+    exchange_message_id: Mapped[int | None] = mapped_column(ForeignKey("exchange_messages.id"))
 
     incident: Mapped[Incident] = relationship(back_populates="notifications")
     channel: Mapped[ContactChannel | None] = relationship()

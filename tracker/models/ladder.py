@@ -41,6 +41,15 @@ class ContactChannel(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    # A line to the other side: it carries exchanges (approved, releasable text only) and is
+    # never on an escalation ladder, whose messages hold our own incident details.
+    counterpart_line: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Deadlines of an exchange over this line (Vienna Document Chapter III: 48 h each).
+    reply_deadline_seconds: Mapped[int] = mapped_column(Integer, default=172800)
+    meeting_deadline_seconds: Mapped[int] = mapped_column(Integer, default=172800)
+    # The counterpart's language (a message catalogue under tracker/catalogues); None: English only.
+    language: Mapped[str | None] = mapped_column(String(8))
+
     # Communications checks: an interval or a cron expression, and how long a check may wait.
     check_interval_seconds: Mapped[int | None] = mapped_column(Integer)
     check_cron: Mapped[str | None] = mapped_column(String(100))

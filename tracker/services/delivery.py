@@ -78,6 +78,8 @@ class Composer:
         )
 
     def compose(self, session: Session, row: Notification, now: datetime) -> Claimed:
+        if row.kind is NotificationKind.COUNTERPART:
+            return self.compose_counterpart(session, row, now)
         incident = row.incident
         first = self.thread_root(session, incident.id)
         key = f"notification-{row.id}"
@@ -130,6 +132,40 @@ class Composer:
             secret=secret,
         )
         return Claimed(row.id, message, transport)
+
+    def compose_counterpart(self, session: Session, row: Notification, now: datetime) -> Claimed:
+        """A message to the other side goes out exactly as stored: the approved text, no incident facts."""
+        reference, channel, key = row.incident.reference, row.channel, f"notification-{row.id}"
+        first = session.scalar(
+            select(func.min(Notification.id)).where(
+                Notification.incident_id == row.incident_id,
+                Notification.kind == NotificationKind.COUNTERPART,
+                Notification.channel_id == row.channel_id,
+            )
+        )
+        message = Message(
+            key=key,
+            event="exchange.message",
+            recipient=channel.name,
+            address=channel.address,
+            subject=row.subject,
+            text=row.body,
+            html=messages.html(row.subject, row.body),
+            message_id=self.message_id(reference, key),
+            thread_id=None if first in (None, row.id) else self.message_id(reference, f"notification-{first}"),
+            reference=reference,
+            payload={
+                "event": "exchange.message",
+                "idempotency_key": key,
+                "sent_at": isoformat(now),
+                "recipient": channel.name,
+                "reference": reference,
+                "subject": row.subject,
+                "text": row.body,
+            },
+            secret=channel.secret,
+        )
+        return Claimed(row.id, message, channel.transport)
 
 
 def _dead_letter_facts(session: Session, row: Notification) -> dict:

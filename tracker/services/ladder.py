@@ -36,6 +36,10 @@ CHANNEL_FIELDS = (
     "check_interval_seconds",
     "check_cron",
     "check_window_seconds",
+    "counterpart_line",
+    "reply_deadline_seconds",
+    "meeting_deadline_seconds",
+    "language",
 )
 SCHEDULE_FIELDS = ("check_interval_seconds", "check_cron", "active")
 RULE_FIELDS = (
@@ -100,6 +104,11 @@ def save_channel(
         raise ValidationError(
             "the check schedule is not valid", {"check_cron": checks.cron_problem(data["check_cron"])}
         )
+    if channel is not None and data.get("counterpart_line") and _in_a_policy(session, channel.id):
+        raise ValidationError(
+            "a channel on an escalation policy cannot become a counterpart line",
+            {"counterpart_line": "take the channel off every policy step first"},
+        )
     if channel is None:
         channel = ContactChannel(check_window_seconds=900, active=True, health=ChannelHealth.OK, consecutive_failures=0)
         session.add(channel)
@@ -119,6 +128,12 @@ def save_channel(
         channel.next_check_at = checks.next_check(channel, now or utcnow()) if channel.active else None
     session.flush()
     return channel
+
+
+def _in_a_policy(session: Session, channel_id: int) -> bool:
+    as_channel = exists().where(step_channels.c.channel_id == channel_id)
+    as_fallback = exists().where(PolicyStep.fallback_channel_id == channel_id)
+    return bool(session.scalar(select(as_channel | as_fallback)))
 
 
 def _on_running_ladder(session: Session, channel_id: int) -> bool:
@@ -171,6 +186,11 @@ def _build_steps(session: Session, steps: list[dict]) -> list[PolicyStep]:
         fallback = step.get("fallback_channel_id")
         if fallback and fallback not in found:
             problems[f"steps.{n}.fallback_channel_id"] = f"no such channel: {fallback}"
+        counterpart = [i for i in [*step["channel_ids"], fallback] if i in found and found[i].counterpart_line]
+        if counterpart:
+            problems[f"steps.{n}.channel_ids"] = (
+                f"channels {counterpart} are counterpart lines: they carry exchanges, never ladder messages"
+            )
     if problems:
         raise ValidationError("the policy's steps are not valid", problems)
     return [

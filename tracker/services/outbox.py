@@ -100,6 +100,8 @@ def announce(session: Session, incident: Incident, kind: NotificationKind, now: 
         .where(
             Notification.incident_id == incident.id,
             Notification.status.in_((NotificationStatus.SENT, NotificationStatus.SENDING)),
+            # The other side hears only what our liaison approved, never our own incident messages.
+            ContactChannel.counterpart_line.is_(False),
         )
         .distinct()
         .order_by(ContactChannel.level, ContactChannel.name)
