@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app wsgi
 STAMP  := $(VENV)/.installed-requirements
 
-.PHONY: install browser run test test-fast lint clean
+.PHONY: install browser run test test-fast lint bench clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,15 @@ test-fast: install
 	$(PY) -m pytest -m "not slow and not browser"
 
 lint: install
-	$(VENV)/bin/ruff check tracker tests wsgi.py
+	$(VENV)/bin/ruff check tracker tests benchmarks wsgi.py
+
+# The four benchmarks of benchmarks/README.md, on the local PostgreSQL, with wrk from the archive.
+bench: install
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(PY) benchmarks/bench_filing.py
+	$(PY) benchmarks/bench_escalation_lag.py --metrics
+	$(PY) benchmarks/bench_history.py
+	$(PY) benchmarks/bench_board.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

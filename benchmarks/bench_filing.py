@@ -1,0 +1,108 @@
+"""Filing throughput: POST /api/v1/incidents on the tracker against a bare Flask + SQLAlchemy insert.
+
+Both run under gunicorn with config/gunicorn.conf.py and 2 sync workers on the same PostgreSQL;
+wrk drives each with the same ~500-byte JSON body; rounds alternate tracker and baseline so
+machine noise falls on both. Prints requests/s, p50 and p99 per concurrency and the ratio
+tracker / baseline (target: >= 0.6 at c=8 and c=32).
+
+    .venv/bin/python benchmarks/bench_filing.py [--seconds 10] [--rounds 3]
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+
+BODY = {
+    "occurred_at": "2026-11-27T09:15:00Z",
+    "reporting_unit": "2nd Air Defence Squadron",
+    "domain": "air",
+    "category": "unsafe_intercept",
+    "precedence": "O",
+    "escalation_risk": "serious",
+    "safety_risk": "B",
+    "latitude": 54.412,
+    "longitude": 22.871,
+    "position_text": "54 24 43N 022 52 16E",
+    "narrative": "Fighter closed to 30 m of our maritime patrol aircraft in international airspace; "
+    "no radio contact, transponder off, two passes from the left at the same level.",
+    "platforms": [{"kind": "fighter aircraft", "nationality": "Eastland", "transponder_on": False}],
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run (default 10)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per concurrency (default 3)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
+    args = parser.parse_args()
+    body = json.dumps(BODY)
+    script = Path(__file__).with_name("filing.lua")
+    results: dict = {}
+    with common.database("filing") as url:
+        app = common.tracker_app(url)
+        token = common.seed(app)["duty"]
+        env = {
+            "TRACKER_DATABASE_URL": url,
+            "TRACKER_REGION_FILE": "config/region.geojson",
+            "BASELINE_DATABASE_URL": url,
+        }
+        with (
+            common.gunicorn("wsgi:app", env) as tracker_port,
+            common.gunicorn(
+                "baseline_app:app",
+                {
+                    **env,
+                    "PYTHONPATH": str(common.ROOT / "benchmarks"),
+                },
+            ) as baseline_port,
+        ):
+            targets = {
+                "tracker": (f"http://127.0.0.1:{tracker_port}/api/v1/incidents", token),
+                "baseline": (f"http://127.0.0.1:{baseline_port}/incidents", ""),
+            }
+            for target, bearer in targets.values():  # warm up both
+                common.wrk(target, 4, 2, script, {"BENCH_BODY": body, "BENCH_TOKEN": bearer})
+            for c in args.concurrency:
+                for n in range(args.rounds):
+                    order = ["tracker", "baseline"] if n % 2 == 0 else ["baseline", "tracker"]
+                    for name in order:
+                        target, bearer = targets[name]
+                        run = common.wrk(target, c, args.seconds, script, {"BENCH_BODY": body, "BENCH_TOKEN": bearer})
+                        if run["errors"]:
+                            print(run["raw"], file=sys.stderr)
+                            raise SystemExit(f"{name} answered {run['errors']} non-2xx responses at c={c}")
+                        results.setdefault((c, name), []).append(run)
+                        print(
+                            f"c={c} round {n + 1} {name}: {run['rps']:.0f} req/s p50 {run['p50']:.1f} ms "
+                            f"p99 {run['p99']:.1f} ms",
+                            file=sys.stderr,
+                        )
+    rows = []
+    for c in args.concurrency:
+        t, b = results[(c, "tracker")], results[(c, "baseline")]
+        t_rps, b_rps = common.median([r["rps"] for r in t]), common.median([r["rps"] for r in b])
+        rows.append(
+            [
+                c,
+                t_rps,
+                common.median([r["p50"] for r in t]),
+                common.median([r["p99"] for r in t]),
+                b_rps,
+                common.median([r["p50"] for r in b]),
+                common.median([r["p99"] for r in b]),
+                f"{t_rps / b_rps:.2f}",
+            ]
+        )
+    headers = ["c", "tracker req/s", "p50 ms", "p99 ms", "baseline req/s", "p50 ms", "p99 ms", "ratio"]
+    print(f"\nFiling throughput ({args.rounds} alternating rounds of {args.seconds} s, medians; {common.machine()})")
+    print(common.table(headers, rows))
+    common.dump("filing", {"rows": rows, "headers": headers})
+
+
+if __name__ == "__main__":
+    main()

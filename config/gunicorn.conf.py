@@ -1,0 +1,40 @@
+"""gunicorn settings for the tracker's web workers: `gunicorn -c config/gunicorn.conf.py wsgi:app`.
+
+Web workers never start a scheduler; run one or two `flask --app wsgi scheduler` processes beside
+them on the same PostgreSQL (see README, "Running it for real"). Every value can be overridden
+from the environment (TRACKER_WEB_*), so one file serves the systemd unit and the benchmarks.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("TRACKER_WEB_BIND", "127.0.0.1:8000")
+# Sync workers: each request is short (one transaction) and the database is the bottleneck.
+workers = int(os.environ.get("TRACKER_WEB_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "sync"
+# A request that takes longer than this is killed and logged; filing takes milliseconds.
+timeout = int(os.environ.get("TRACKER_WEB_TIMEOUT", 30))
+graceful_timeout = 20
+keepalive = 5
+# Recycle workers now and then so a slow leak can never take a desk down.
+max_requests = int(os.environ.get("TRACKER_WEB_MAX_REQUESTS", 5000))
+max_requests_jitter = 500
+# Load the app once in the master: faster worker start, and a broken configuration fails at once.
+preload_app = True
+# Access log to stdout: time, client, request line, status, bytes, duration (µs), request id.
+accesslog = os.environ.get("TRACKER_WEB_ACCESS_LOG", "-")
+access_log_format = '%(t)s %(h)s "%(r)s" %(s)s %(B)s %(D)sus rid=%({x-request-id}o)s'
+errorlog = "-"
+loglevel = os.environ.get("TRACKER_WEB_LOG_LEVEL", "info")
+# Behind a reverse proxy on the same host: trust its X-Forwarded-* headers.
+forwarded_allow_ips = os.environ.get("TRACKER_WEB_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_fork(server, worker):
+    """Each worker opens its own connections: drop any pooled connection inherited from the master."""
+    import sys
+
+    if "wsgi" in sys.modules:  # the tracker (another app, e.g. the benchmarks' baseline, has its own)
+        from tracker.db import engine_of
+
+        engine_of(sys.modules["wsgi"].app).dispose(close=False)
