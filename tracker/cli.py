@@ -1,4 +1,4 @@
-"""`flask --app wsgi ...` commands: init-db, user, token, demo, sweep, scheduler."""
+"""`flask --app wsgi ...` commands: init-db, user, token, demo, sweep, scheduler, audit."""
 
 import logging
 import sys
@@ -22,6 +22,7 @@ def _require_schema():
 user_cli = AppGroup("user", help="Create and manage users.", callback=_require_schema)
 token_cli = AppGroup("token", help="Issue and revoke API tokens.", callback=_require_schema)
 channel_cli = AppGroup("channel", help="Look after the lines of communication.", callback=_require_schema)
+audit_cli = AppGroup("audit", help="Check the timeline's tamper-evident audit chain.", callback=_require_schema)
 
 
 def init_app(app: Flask) -> None:
@@ -30,6 +31,10 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(user_cli)
     app.cli.add_command(token_cli)
     app.cli.add_command(channel_cli)
+    app.cli.add_command(audit_cli)
+    from .cli_exercises import exercise_cli
+
+    app.cli.add_command(exercise_cli)
 
 
 def _fail(error: TrackerError):
@@ -256,3 +261,26 @@ def list_channels():
             last = f"{c.last_check_ok_at:%Y-%m-%d %H:%MZ}" if c.last_check_ok_at else "never"
             state = c.health.value if c.active else "inactive"
             click.echo(f"L{c.level} {c.name:40} {c.transport:8} {state:9} last good check {last}")
+
+
+@audit_cli.command("verify")
+@click.option("--incident", "reference", default=None, help="Check only this incident's chain (its reference).")
+@with_appcontext
+def verify_audit(reference):
+    """Walk every incident's timeline chain; name the first broken link and exit 1."""
+    from .services import audit, handling
+
+    app = current_app._get_current_object()
+    incident_id = None
+    if reference is not None:
+        try:
+            with session_scope(app) as session:
+                incident_id = handling.get_incident(session, reference).id
+        except TrackerError as error:
+            raise click.BadParameter(error.message, param_hint="--incident") from None
+    verdict = audit.verify(lambda: session_scope(app), incident_id)
+    if verdict.broken is not None:
+        click.echo(verdict.broken.describe())
+        click.echo(f"({verdict.events} events checked intact before it)")
+        sys.exit(1)
+    click.echo(f"audit chain intact: {verdict.events} events over {verdict.incidents} incidents")

@@ -9,7 +9,7 @@ from flask import Flask
 from . import dispatch
 from .channels import DeliveryError
 from .db import session_scope
-from .services import checks, delivery, escalation, heartbeat
+from .services import checks, delivery, escalation, exchanges, heartbeat
 from .timeutil import utcnow
 
 log = logging.getLogger("tracker.jobs")
@@ -20,8 +20,9 @@ def runner_id() -> str:
 
 
 def sweep(app: Flask) -> int:
-    """Escalate every due incident, one committed batch at a time; return how many advanced."""
-    runner, started, total, error = runner_id(), utcnow(), 0, None
+    """Escalate every due incident, then mark overdue every exchange whose clock ran out, one
+    committed batch at a time; return how many incidents advanced (overdue exchanges are logged)."""
+    runner, started, total, overdue, error = runner_id(), utcnow(), 0, 0, None
     batch = app.config["SWEEP_BATCH_SIZE"]
     try:
         while True:
@@ -30,12 +31,20 @@ def sweep(app: Flask) -> int:
             total += advanced
             if advanced < batch:
                 break
+        while True:
+            with session_scope(app) as session:
+                expired = exchanges.sweep_batch(session, utcnow(), batch, runner)
+            overdue += expired
+            if expired < batch:
+                break
     except Exception as exc:  # the next run retries; the heartbeat records what went wrong
         log.exception("sweep failed after %d escalations", total)
         error = f"{type(exc).__name__}: {exc}"[:2000]
     _beat(app, "sweep", runner, started, error)
     if total:
         log.info("sweep escalated %d incidents", total)
+    if overdue:
+        log.info("sweep marked %d exchanges overdue", overdue)
     return total
 
 

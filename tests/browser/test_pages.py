@@ -30,22 +30,40 @@ def busy_room(app) -> tuple:
     world = build_world(app, steps=(("L1",), ("L2",), ("L3",)))
     client = app.test_client()
     flash = file_incident(
-        client, world, precedence="Z", category="airspace_violation", sector="North",
-        latitude=54.412, longitude=22.871, position_text="34U FF 2142 3097",
+        client,
+        world,
+        precedence="Z",
+        category="airspace_violation",
+        sector="North",
+        latitude=54.412,
+        longitude=22.871,
+        position_text="34U FF 2142 3097",
     )["reference"]
     immediate = file_incident(
-        client, world, precedence="O", domain="maritime", category="weapon_aiming", sector="Gulf approaches",
+        client,
+        world,
+        precedence="O",
+        domain="maritime",
+        category="weapon_aiming",
+        sector="Gulf approaches",
         narrative="Fire-control radar locked on our frigate for 40 seconds; no radio answer on channel 16.",
     )["reference"]
     file_incident(
-        client, world, precedence="R", category="uncooperative_flight", sector="West",
-        latitude=53.9, longitude=23.5, position_text="53 54 00N 023 30 00E",
+        client,
+        world,
+        precedence="R",
+        category="uncooperative_flight",
+        sector="West",
+        latitude=53.9,
+        longitude=23.5,
+        position_text="53 54 00N 023 30 00E",
     )
     acknowledged = client.post(
         f"/api/v1/incidents/{immediate}/acknowledge", json={"note": "L1 desk on it"}, headers=world.auth("liaison")
     )
     commented = client.post(
-        f"/api/v1/incidents/{flash}/comments", json={"text": "Second pair of fighters reported by radar site 4."},
+        f"/api/v1/incidents/{flash}/comments",
+        json={"text": "Second pair of fighters reported by radar site 4."},
         headers=world.auth("duty"),
     )
     assert (acknowledged.status_code, commented.status_code) == (200, 201)
@@ -100,8 +118,18 @@ def test_every_main_page_loads_only_from_the_apps_own_origin(app, sign_in, live_
     expect(page.locator("h1")).to_have_text("Change your password")
 
     paths = {url.removeprefix(live_server).partition("?")[0] for url in duty.requests}
-    assert {"/signin", "/", "/board/rows", "/queue", "/incidents/new", "/incidents/readback",
-            f"/incidents/{reference}", "/password", "/static/app.css", "/static/app.js"} <= paths, paths
+    assert {
+        "/signin",
+        "/",
+        "/board/rows",
+        "/queue",
+        "/incidents/new",
+        "/incidents/readback",
+        f"/incidents/{reference}",
+        "/password",
+        "/static/app.css",
+        "/static/app.js",
+    } <= paths, paths
     assert duty.foreign_requests() == []
     assert duty.page_errors == []
 

@@ -193,8 +193,12 @@ def test_a_tampered_link_is_refused_and_changes_nothing(mailed, message):
 def test_an_expired_link_is_refused_and_changes_nothing(mailed, monkeypatch):
     max_age = mailed.app.config["LINK_MAX_AGE_SECONDS"]
     token = issue_at(
-        mailed.app, monkeypatch, time.time() - max_age - 60,
-        incident=mailed.incident_id, channel=mailed.world.channels["L1"], recipient="l1@test.example",
+        mailed.app,
+        monkeypatch,
+        time.time() - max_age - 60,
+        incident=mailed.incident_id,
+        channel=mailed.world.channels["L1"],
+        recipient="l1@test.example",
     )
     before = state(mailed.app, mailed.reference)
 
@@ -206,8 +210,13 @@ def test_an_expired_link_is_refused_and_changes_nothing(mailed, monkeypatch):
 
 def _other_secret(mailed, monkeypatch, smtp_server):
     return issue_at(
-        mailed.app, monkeypatch, time.time(), secret="another-deployment-secret",
-        incident=mailed.incident_id, channel=mailed.world.channels["L1"], recipient="l1@test.example",
+        mailed.app,
+        monkeypatch,
+        time.time(),
+        secret="another-deployment-secret",
+        incident=mailed.incident_id,
+        channel=mailed.world.channels["L1"],
+        recipient="l1@test.example",
     )
 
 
@@ -219,15 +228,23 @@ def _check_link(mailed, monkeypatch, smtp_server):
 
 def _channel_never_routed(mailed, monkeypatch, smtp_server):
     return issue_at(
-        mailed.app, monkeypatch, time.time(),
-        incident=mailed.incident_id, channel=mailed.world.channels["L2"], recipient="l2@test.example",
+        mailed.app,
+        monkeypatch,
+        time.time(),
+        incident=mailed.incident_id,
+        channel=mailed.world.channels["L2"],
+        recipient="l2@test.example",
     )
 
 
 def _another_recipient(mailed, monkeypatch, smtp_server):
     return issue_at(
-        mailed.app, monkeypatch, time.time(),
-        incident=mailed.incident_id, channel=mailed.world.channels["L1"], recipient="someone@else.example",
+        mailed.app,
+        monkeypatch,
+        time.time(),
+        incident=mailed.incident_id,
+        channel=mailed.world.channels["L1"],
+        recipient="someone@else.example",
     )
 
 
@@ -294,8 +311,12 @@ def test_a_webhook_receiver_acknowledges_once_with_the_token_from_the_payload(ho
 def test_an_expired_webhook_token_is_refused_with_410(hooked, monkeypatch):
     max_age = hooked.app.config["LINK_MAX_AGE_SECONDS"]
     token = issue_at(
-        hooked.app, monkeypatch, time.time() - max_age - 60,
-        incident=hooked.incident_id, channel=hooked.world.channels["L1"], recipient=hooked_address(hooked),
+        hooked.app,
+        monkeypatch,
+        time.time() - max_age - 60,
+        incident=hooked.incident_id,
+        channel=hooked.world.channels["L1"],
+        recipient=hooked_address(hooked),
     )
     before = state(hooked.app, hooked.reference)
 

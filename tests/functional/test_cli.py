@@ -131,24 +131,29 @@ def test_demo_loads_the_region_once_and_issues_fresh_tokens(runner, app, client)
     loaded = demo_counts(app)
     assert loaded == {
         "User": 5,
-        "ContactChannel": 5,
+        "ContactChannel": 6,
         "EscalationPolicy": 3,
         "RoutingRule": 4,
-        "Incident": 3,
-        "Notification": 4,
+        "Incident": 5,  # three examples, and two earlier intercepts related to the first
+        "Notification": 6,
     }
     with session_scope(app) as session:
-        levels = session.scalars(select(ContactChannel.level).order_by(ContactChannel.level)).all()
-        names = session.scalars(select(ContactChannel.name).order_by(ContactChannel.level)).all()
+        ladder = select(ContactChannel).where(ContactChannel.counterpart_line.is_(False))
+        levels = session.scalars(ladder.with_only_columns(ContactChannel.level).order_by(ContactChannel.level)).all()
+        names = session.scalars(ladder.with_only_columns(ContactChannel.name).order_by(ContactChannel.level)).all()
+        other_side = session.scalars(select(ContactChannel).where(ContactChannel.counterpart_line.is_(True))).all()
     assert levels == [1, 2, 3, 4, 5]
     assert [n[:2] for n in names] == ["L1", "L2", "L3", "L4", "L5"]
+    assert [(c.name, c.language, c.reply_deadline_seconds) for c in other_side] == [
+        ("Eastland liaison mission", "ru", 172800)
+    ], "the demo has one line to the other side"
 
     credentials = Path(app.instance_path) / "demo-credentials.txt"
     assert demo_tokens(credentials.read_text()) == tokens
     assert credentials.stat().st_mode & 0o777 == 0o600
 
     body = client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {tokens['supervisor']}"}).get_json()
-    assert body["total"] == 3
+    assert body["total"] == 5
 
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0, second.output
@@ -176,11 +181,11 @@ def test_sweep_reports_what_it_escalated_and_sent(runner, app):
 
     result = runner.invoke(args=["sweep"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "escalated 0 incidents, sent 4 messages"
+    assert result.output.strip() == "escalated 0 incidents, sent 6 messages"
     with session_scope(app) as session:
         statuses = session.scalars(select(Notification.status)).all()
         beat = session.get(JobRun, "sweep")
-    assert statuses == [NotificationStatus.SENT] * 4
+    assert statuses == [NotificationStatus.SENT] * 6
     assert beat is not None and beat.last_finished_at is not None and beat.last_error is None
 
     again = runner.invoke(args=["sweep"])

@@ -23,8 +23,13 @@ WINDOW = 60
 def checked_app(make_app, smtp_server):
     """E-mail to the test SMTP server, with the documented thresholds spelled out."""
     return make_app(
-        SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port, SMTP_SECURITY="none", SMTP_TIMEOUT_SECONDS=3,
-        SMTP_FROM="Incident tracker <tracker@tracker.test>", CHECK_DEGRADED_AFTER=1, CHECK_DOWN_AFTER=3,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=smtp_server.port,
+        SMTP_SECURITY="none",
+        SMTP_TIMEOUT_SECONDS=3,
+        SMTP_FROM="Incident tracker <tracker@tracker.test>",
+        CHECK_DEGRADED_AFTER=1,
+        CHECK_DOWN_AFTER=3,
     )
 
 
@@ -36,8 +41,14 @@ def save(app, channel_id: int, now: datetime | None = None, **data) -> None:
 
 def on_email(app, channel_id: int, now: datetime | None = None, **schedule) -> None:
     """Put the channel on e-mail (l1@test.example style address) with a check schedule."""
-    save(app, channel_id, now, transport="email", check_window_seconds=WINDOW,
-         **{"check_interval_seconds": 3600, **schedule})
+    save(
+        app,
+        channel_id,
+        now,
+        transport="email",
+        check_window_seconds=WINDOW,
+        **{"check_interval_seconds": 3600, **schedule},
+    )
 
 
 def channel_row(app, channel_id: int) -> ContactChannel:
@@ -141,7 +152,9 @@ def test_unconfirmed_or_undeliverable_checks_degrade_then_take_the_line_down(che
     rows = history.get_json()
     assert [r["id"] for r in rows] == [third, second, first], "newest first"
     assert [(r["outcome"], r["health_after"]) for r in rows] == [
-        ("failed", "down"), ("failed", "degraded"), ("failed", "degraded"),
+        ("failed", "down"),
+        ("failed", "degraded"),
+        ("failed", "degraded"),
     ]
     assert rows[1]["detail"].startswith("not delivered: ")
     assert rows[0]["detail"] == rows[2]["detail"] == "not confirmed within the window"
@@ -300,7 +313,8 @@ def test_supervisors_and_admins_send_a_check_now_duty_officers_cannot(checked_ap
     assert len(smtp_server.wait_for(2)) == 2
     with session_scope(app) as session:
         assert session.scalars(select(ChannelCheck.requested_by).order_by(ChannelCheck.id)).all() == [
-            "supervisor", "admin",
+            "supervisor",
+            "admin",
         ], "the refused request opened no check"
 
     smtp_server.stop()

@@ -31,8 +31,13 @@ def file_many(app, count: int) -> list[int]:
     """File count incidents through the filing service in one transaction; return their ids."""
     payload = incident_payload()
     draft = filing.IncidentDraft(
-        occurred_at=utcnow(), reporting_unit=payload["reporting_unit"], domain="air", category="unsafe_intercept",
-        precedence="O", escalation_risk="serious", narrative=payload["narrative"],
+        occurred_at=utcnow(),
+        reporting_unit=payload["reporting_unit"],
+        domain="air",
+        category="unsafe_intercept",
+        precedence="O",
+        escalation_risk="serious",
+        narrative=payload["narrative"],
     )
     from tracker.models import Domain, EscalationRisk, Precedence
 
@@ -62,7 +67,10 @@ def start_scheduler(app, log: Path) -> subprocess.Popen:
     with log.open("w") as handle:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"],
-            cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
         )
 
 
@@ -98,8 +106,10 @@ def test_two_scheduler_processes_advance_each_incident_exactly_once_per_deadline
                 break
             time.sleep(0.5)
         else:
-            pytest.fail(f"not finished in 120 s: {open_left} not exhausted, {unsent} unsent; logs: "
-                        + " | ".join(log.read_text()[-2000:] for log in logs))
+            pytest.fail(
+                f"not finished in 120 s: {open_left} not exhausted, {unsent} unsent; logs: "
+                + " | ".join(log.read_text()[-2000:] for log in logs)
+            )
     finally:
         for process in processes:
             stop(process)
@@ -169,7 +179,8 @@ def test_no_escalation_or_notification_after_a_committed_acknowledgement(app):
     shuffled = random.sample(references, len(references))
     ackers = [
         threading.Thread(target=acknowledger, args=(who, shuffled[n::2]))
-        for n in range(2) for who in ("liaison", "supervisor")
+        for n in range(2)
+        for who in ("liaison", "supervisor")
     ]
     for thread in ackers:
         thread.start()

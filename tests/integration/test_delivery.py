@@ -96,8 +96,12 @@ def test_a_permanent_failure_is_not_retried(app, client, world):
         [claimed] = delivery.claim_messages(session, utcnow(), 10, POLICY, dispatch.composer(app))
     with session_scope(app) as session:
         status = delivery.record_failure(
-            session, claimed.notification_id, "outbox", DeliveryError("550 no such mailbox", transient=False),
-            utcnow(), POLICY,
+            session,
+            claimed.notification_id,
+            "outbox",
+            DeliveryError("550 no such mailbox", transient=False),
+            utcnow(),
+            POLICY,
         )
     assert status is NotificationStatus.DEAD
 

@@ -47,9 +47,12 @@ def test_last_step_repeats_then_exhausts_and_tells_every_supervisor(app, client)
     assert incident.status.value == "exhausted" and incident.next_escalation_at is None
     assert messages == [
         ("notified", 1, 0, "L1"),
-        ("escalated", 2, 0, "L2"), ("escalated", 2, 0, "L3"),
-        ("escalated", 2, 1, "L2"), ("escalated", 2, 1, "L3"),
-        ("escalated", 2, 2, "L2"), ("escalated", 2, 2, "L3"),
+        ("escalated", 2, 0, "L2"),
+        ("escalated", 2, 0, "L3"),
+        ("escalated", 2, 1, "L2"),
+        ("escalated", 2, 1, "L3"),
+        ("escalated", 2, 2, "L2"),
+        ("escalated", 2, 2, "L3"),
         ("exhausted", 2, 2, "supervisor"),
     ]
     assert events.count(EventKind.ESCALATED) == 3 and events[-1] is EventKind.EXHAUSTED

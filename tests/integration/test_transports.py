@@ -56,9 +56,14 @@ def documented_verify():
 def smtp_config(smtp_server) -> dict:
     """The same e-mail settings as the mail_app fixture, for apps built with other settings."""
     return {
-        "SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_server.port, "SMTP_SECURITY": "none", "SMTP_TIMEOUT_SECONDS": 3,
-        "SMTP_FROM": "Incident tracker <tracker@tracker.test>", "SUPERVISOR_TRANSPORT": "email",
-        "WEBHOOK_CONNECT_TIMEOUT_SECONDS": 1, "WEBHOOK_READ_TIMEOUT_SECONDS": 2,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": smtp_server.port,
+        "SMTP_SECURITY": "none",
+        "SMTP_TIMEOUT_SECONDS": 3,
+        "SMTP_FROM": "Incident tracker <tracker@tracker.test>",
+        "SUPERVISOR_TRANSPORT": "email",
+        "WEBHOOK_CONNECT_TIMEOUT_SECONDS": 1,
+        "WEBHOOK_READ_TIMEOUT_SECONDS": 2,
     }
 
 
@@ -160,7 +165,11 @@ def test_email_and_webhook_desks_receive_sorted_signed_and_threaded_messages(
 ):
     client = mail_app.test_client()
     world, secret = peer_world(
-        mail_app, webhook_receiver, steps=(("L1", "L2"), ("L1", "L2")), email=email, webhook=webhook,
+        mail_app,
+        webhook_receiver,
+        steps=(("L1", "L2"), ("L1", "L2")),
+        email=email,
+        webhook=webhook,
         ack_seconds=SHORT_STEP_SECONDS,
     )
     filed = file_incident(client, world, precedence="Z")
@@ -221,13 +230,15 @@ def test_email_and_webhook_desks_receive_sorted_signed_and_threaded_messages(
     assert escalated["Message-ID"] != root, "every message has a Message-ID of its own"
     assert events(webhook_receiver) == ["incident.notified", "incident.escalated"], events(webhook_receiver)
     step_two = hooks(webhook_receiver)[1]
-    assert step_two["json"]["step"] == 2 and verify(secret, step_two["headers"]["X-Tracker-Signature"],
-                                                    step_two["body"])
+    assert step_two["json"]["step"] == 2 and verify(
+        secret, step_two["headers"]["X-Tracker-Signature"], step_two["body"]
+    )
     assert step_two["headers"]["Idempotency-Key"] != headers["Idempotency-Key"], "a new message, a new key"
 
     # An acknowledgement is news for both desks, and the e-mail stays in the same thread.
-    response = client.post(f"/api/v1/incidents/{reference}/acknowledge", json={"note": "on it"},
-                           headers=world.auth("liaison"))
+    response = client.post(
+        f"/api/v1/incidents/{reference}/acknowledge", json={"note": "on it"}, headers=world.auth("liaison")
+    )
     assert response.status_code == 200, response.get_json()
     jobs.deliver(mail_app)
     acknowledged = smtp_server.wait_for(3)[2]
@@ -239,11 +250,8 @@ def test_email_and_webhook_desks_receive_sorted_signed_and_threaded_messages(
     assert len({m["Message-ID"] for m in smtp_server.messages}) == 3, [m["Message-ID"] for m in smtp_server.messages]
 
 
-@pytest.mark.parametrize(("letter", "word"), [("Z", "FLASH"), ("O", "IMMEDIATE"), ("P", "PRIORITY"),
-                                               ("R", "ROUTINE")])
-def test_an_email_subject_starts_with_the_precedence_word_then_reference_and_dtg(
-    mail_app, smtp_server, letter, word
-):
+@pytest.mark.parametrize(("letter", "word"), [("Z", "FLASH"), ("O", "IMMEDIATE"), ("P", "PRIORITY"), ("R", "ROUTINE")])
+def test_an_email_subject_starts_with_the_precedence_word_then_reference_and_dtg(mail_app, smtp_server, letter, word):
     client = mail_app.test_client()
     world = build_world(mail_app, steps=(("L1",),))
     use_transport(mail_app, world, "L1", "email", "l1@test.example")
@@ -417,8 +425,9 @@ def test_after_an_acknowledgement_only_the_acknowledged_news_arrives(
     if escalation_queued:  # the sweep queued step 2, due now, but the delivery job has not run yet
         assert sweep_when_due(mail_app, reference) == 1
 
-    response = client.post(f"/api/v1/incidents/{reference}/acknowledge", json={"note": "calling now"},
-                           headers=world.auth("liaison"))
+    response = client.post(
+        f"/api/v1/incidents/{reference}/acknowledge", json={"note": "calling now"}, headers=world.auth("liaison")
+    )
     assert response.status_code == 200, response.get_json()
 
     time.sleep(max(0.0, (deadline - utcnow()).total_seconds()) + SHORT_STEP_SECONDS + 0.05)
@@ -446,4 +455,4 @@ def test_after_an_acknowledgement_only_the_acknowledged_news_arrives(
     assert sum(kind == "escalated" for _id, kind, *_ in final) == (2 if escalation_queued else 0), final
     with session_scope(mail_app) as session:
         kinds = [e.kind.value for e in session.scalars(select(TimelineEvent).order_by(TimelineEvent.id))]
-    assert "escalated" not in kinds[kinds.index("acknowledged"):], kinds
+    assert "escalated" not in kinds[kinds.index("acknowledged") :], kinds

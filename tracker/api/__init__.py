@@ -114,7 +114,7 @@ bp.before_request(_require_json_body)
 
 def init_app(app: APIFlask) -> None:
     """Register the API blueprint and the one error envelope."""
-    from . import acks, docs, incidents, ladder, system  # noqa: F401  (routes register on import)
+    from . import acks, docs, exchanges, exercises, incidents, ladder, mapview, related, reports, summaries, system  # noqa: F401  (routes register on import)
 
     app.register_blueprint(bp)
     app.error_processor(_process_http_error)

@@ -31,6 +31,9 @@ def limits() -> filing.FilingLimits:
         config["MAX_FUTURE_SKEW_SECONDS"],
         config["REFERENCE_PREFIX"],
         current_app.extensions["tracker.region"],
+        related_distance_km=config["RELATED_DISTANCE_KM"],
+        related_window_hours=config["RELATED_WINDOW_HOURS"],
+        no_notice_border_km=config["NO_NOTICE_BORDER_KM"],
     )
 
 

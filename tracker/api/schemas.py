@@ -1,23 +1,28 @@
 """Request and response schemas; the OpenAPI document is generated from them."""
 
 from apiflask import Schema, fields
-from apiflask.validators import Length, OneOf, Range
+from apiflask.validators import Length, OneOf, Range, Regexp
 
 from ..models import (
     ChannelHealth,
     CheckOutcome,
     Domain,
     EscalationRisk,
+    ExchangeState,
     IncidentStatus,
     Precedence,
     SafetyRisk,
     all_categories,
 )
+from ..services import releasability
 from .fields import UTC, Moment, Text
 
 NAME = Length(min=1, max=120)
 # Ids are 32-bit INTEGER columns; a larger number would make the database raise (a 500), not find nothing.
 ID = Range(min=1, max=2**31 - 1)
+# An exchange's deadlines (seconds) and the counterpart's language code.
+DEADLINE_MAX = 90 * 86400
+LANGUAGE = r"^[a-z]{2,3}$"
 
 
 class Platform(Schema):
@@ -44,6 +49,40 @@ class RouteAttributes(Schema):
     longitude = fields.Float(allow_none=True, validate=Range(-180, 180))
 
 
+def _releasable(what: str):
+    default = "releasable" if releasability.DEFAULTS[what] else "withheld"
+    return fields.Boolean(metadata={"description": f"may go to the other side (default: {default})"})
+
+
+class ReleasabilityIn(Schema):
+    """Which incident fields may go to the other side; a field left out keeps its setting (or default)."""
+
+    occurred_at = _releasable("occurred_at")
+    domain = _releasable("domain")
+    category = _releasable("category")
+    position = _releasable("position")
+    sector = _releasable("sector")
+    border_distance_km = _releasable("border_distance_km")
+    cpa = _releasable("cpa")
+    platforms = _releasable("platforms")
+    reporting_unit = _releasable("reporting_unit")
+    actions_taken = _releasable("actions_taken")
+    narrative = _releasable("narrative")
+    safety_risk = _releasable("safety_risk")
+    escalation_risk = _releasable("escalation_risk")
+    precedence = _releasable("precedence")
+
+
+class EffectiveReleasability(fields.Dict):
+    """Every field's releasability for the incident: its overrides over the defaults."""
+
+    def __init__(self, **kwargs):
+        super().__init__(keys=fields.String(), values=fields.Boolean(), dump_only=True, **kwargs)
+
+    def get_value(self, obj, attr, accessor=None, default=None):
+        return releasability.effective(obj)
+
+
 class IncidentIn(RouteAttributes):
     occurred_at = Moment(required=True)
     reporting_unit = Text(required=True, validate=NAME)
@@ -54,6 +93,7 @@ class IncidentIn(RouteAttributes):
     cpa_horizontal_m = fields.Integer(strict=True, allow_none=True, validate=Range(0, 1_000_000))
     cpa_vertical_ft = fields.Integer(strict=True, allow_none=True, validate=Range(0, 100_000))
     platforms = fields.List(fields.Nested(Platform), load_default=list, validate=Length(max=20))
+    releasability = fields.Nested(ReleasabilityIn, load_default=dict)
 
 
 class TimelineEventOut(Schema):
@@ -94,6 +134,13 @@ class LadderOut(Schema):
     steps = fields.List(fields.Nested(LadderStepOut))
 
 
+class ExerciseRefOut(Schema):
+    """The notified exercise an incident lies in; GET /exercises/{id} has the rest."""
+
+    id = fields.Integer()
+    name = fields.String()
+
+
 class IncidentOut(Schema):
     reference = fields.String(metadata={"examples": ["INC-2026-00042"]})
     status = fields.Enum(IncidentStatus, by_value=True)
@@ -109,6 +156,12 @@ class IncidentOut(Schema):
     position_text = fields.String(allow_none=True)
     sector = fields.String(allow_none=True)
     border_distance_km = fields.Float(allow_none=True, metadata={"description": "to the nearest border line"})
+    exercise = fields.Nested(
+        ExerciseRefOut, allow_none=True, metadata={"description": "the notified exercise whose area and time hold it"}
+    )
+    no_notice = fields.Boolean(
+        metadata={"description": "unusual activity near the border that no notified exercise holds"}
+    )
     precedence = fields.Enum(Precedence, by_value=True)
     safety_risk = fields.Enum(SafetyRisk, by_value=True, allow_none=True)
     escalation_risk = fields.Enum(EscalationRisk, by_value=True)
@@ -117,6 +170,7 @@ class IncidentOut(Schema):
     cpa_horizontal_m = fields.Integer(allow_none=True)
     cpa_vertical_ft = fields.Integer(allow_none=True)
     platforms = fields.List(fields.Dict())
+    releasability = EffectiveReleasability(metadata={"description": "field -> may go to the other side"})
     ladder = fields.Nested(LadderOut)
     current_step = fields.Integer()
     loop = fields.Integer()
@@ -135,9 +189,20 @@ class TimelineEntryOut(TimelineEventOut):
     in the spec twice (TimelineEventOut1) with a UserWarning."""
 
 
+class ExchangeBriefOut(Schema):
+    """An exchange with the other side as the incident shows it; GET /exchanges/{id} has the rest."""
+
+    id = fields.Integer()
+    channel = fields.String(attribute="channel_name")
+    state = fields.Enum(ExchangeState, by_value=True)
+    deadline_at = UTC(allow_none=True, metadata={"description": "when the running clock runs out"})
+    deadline_kind = fields.String(allow_none=True, metadata={"description": "reply or meeting"})
+
+
 class IncidentDetailOut(IncidentOut):
     timeline = fields.List(fields.Nested(TimelineEntryOut), attribute="events")
     notifications = fields.List(fields.Nested(NotificationOut))
+    exchanges = fields.List(fields.Nested(ExchangeBriefOut), metadata={"description": "with the other side"})
 
 
 class IncidentQuery(Schema):
@@ -213,6 +278,24 @@ class ChannelIn(Schema):
     check_window_seconds = fields.Integer(
         strict=True, validate=Range(10, 7 * 86400), metadata={"description": "a check not confirmed in time fails"}
     )
+    counterpart_line = fields.Boolean(
+        metadata={"description": "a line to the other side: carries exchanges, never ladder messages"}
+    )
+    reply_deadline_seconds = fields.Integer(
+        strict=True,
+        validate=Range(1, DEADLINE_MAX),
+        metadata={"description": "an explanation request's reply is due within this (Vienna Document: 172800, 48 h)"},
+    )
+    meeting_deadline_seconds = fields.Integer(
+        strict=True,
+        validate=Range(1, DEADLINE_MAX),
+        metadata={"description": "a requested meeting is due within this (Vienna Document: 172800, 48 h)"},
+    )
+    language = Text(
+        allow_none=True,
+        validate=Regexp(LANGUAGE, error="a language code of 2 or 3 lower-case letters, e.g. ru"),
+        metadata={"description": "the counterpart's language (ISO 639), e.g. ru; null: English only"},
+    )
 
 
 class ChannelOut(Schema):
@@ -232,6 +315,10 @@ class ChannelOut(Schema):
     next_check_at = UTC(allow_none=True)
     last_check_at = UTC(allow_none=True)
     last_check_ok_at = UTC(allow_none=True)
+    counterpart_line = fields.Boolean()
+    reply_deadline_seconds = fields.Integer()
+    meeting_deadline_seconds = fields.Integer()
+    language = fields.String(allow_none=True)
 
 
 class ChannelWithSecretOut(ChannelOut):

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from ..timeutil import utcnow
 from .base import Base, enum_column
@@ -64,7 +64,8 @@ class Exchange(Base):
     outcome: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)
 
-    incident: Mapped[Incident] = relationship()
+    # Incident.exchanges: the incident's exchanges, oldest first (the API shows them on the incident).
+    incident: Mapped[Incident] = relationship(backref=backref("exchanges", order_by="Exchange.id"))
     channel: Mapped[ContactChannel] = relationship()
     opened_by: Mapped[User | None] = relationship()
     messages: Mapped[list["ExchangeMessage"]] = relationship(back_populates="exchange", order_by="ExchangeMessage.id")

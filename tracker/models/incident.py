@@ -147,16 +147,25 @@ class Incident(Base):
 
 
 class TimelineEvent(Base):
-    """One line of the append-only record (updates and deletes are refused by the database)."""
+    """One line of the append-only record (updates and deletes are refused by the database).
+
+    Each event carries a SHA-256 over its content and the hash of the incident's previous event
+    (tracker.services.audit), so an edited, deleted or inserted row breaks the chain.
+    """
 
     __tablename__ = "timeline_events"
+    # One incident's events in id order: its chain (appending reads the head, verifying walks it).
+    __table_args__ = (Index("ix_timeline_events_incident_id_id", "incident_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
     kind: Mapped[EventKind] = mapped_column(enum_column(EventKind))
     actor: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Set when the row is inserted (tracker.services.timeline); 64 zeros before an incident's first event.
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
     incident: Mapped[Incident] = relationship(back_populates="events")
 

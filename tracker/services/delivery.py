@@ -28,7 +28,7 @@ from ..models import (
     NotificationStatus,
 )
 from ..timeutil import isoformat
-from . import messages, outbox, timeline
+from . import exchanges, messages, outbox, timeline
 from .claims import claimable
 from .links import LinkSigner
 
@@ -102,6 +102,7 @@ class Composer:
             ack_url=ack and ack["url"],
             link_expires=self.signer.expires_at(now),
             **_dead_letter_facts(session, row),
+            **_overdue_facts(session, row),
         )
         if row.channel is not None:
             recipient, address, transport, secret = (
@@ -182,6 +183,12 @@ def _dead_letter_facts(session: Session, row: Notification) -> dict:
         .order_by(Notification.id)
     )
     return {"failed_channel": dead.recipient if dead else None, "failed_error": dead.last_error if dead else None}
+
+
+def _overdue_facts(session: Session, row: Notification) -> dict:
+    if row.kind is not NotificationKind.EXCHANGE_OVERDUE:
+        return {}
+    return {"overdue": exchanges.overdue_facts(session, row.incident, row.loop)}
 
 
 def _payload(incident: Incident, row: Notification, recipient: str, text: str, key: str, now, ack) -> dict:

@@ -5,8 +5,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Domain, EscalationRisk, Precedence, Role, SafetyRisk, User
-from . import accounts, filing, ladder
+from ..models import Domain, EscalationRisk, NotifiedVia, Precedence, Role, SafetyRisk, User
+from . import accounts, exercises, filing, ladder, related
 
 USERS = [
     ("duty", Role.DUTY_OFFICER, "Duty Officer, National Operations Centre"),
@@ -44,6 +44,19 @@ RULES = [
     ("High escalation risk", {"min_escalation_risk": EscalationRisk.HIGH}, "Hotline ladder"),
     ("Drill sector", {"sector": "DRILL"}, "Drill ladder (fast)"),
 ]
+# A line to the other side: exchanges only (never on a ladder), Vienna Document deadlines of 48 h.
+COUNTERPART_LINE = {
+    "name": "Eastland liaison mission",
+    "level": 3,
+    "counterpart": "Eastland Ministry of Defence",
+    "transport": "outbox",
+    "address": "liaison-mission@eastland.example",
+    "members": ["attache", "liaison"],
+    "counterpart_line": True,
+    "reply_deadline_seconds": 48 * 3600,
+    "meeting_deadline_seconds": 48 * 3600,
+    "language": "ru",
+}
 PASSWORD = "{}-demo-password"
 
 
@@ -69,6 +82,7 @@ def _create_region(session: Session, limits, now, transports) -> None:
         )
         for n, lvl, cp, addr, members in CHANNELS
     ]
+    ladder.save_channel(session, dict(COUNTERPART_LINE), transports)
     policies = {}
     for name, text, repeat, steps, seconds in POLICIES:
         policies[name] = ladder.save_policy(
@@ -87,7 +101,51 @@ def _create_region(session: Session, limits, now, transports) -> None:
     ladder.save_rule(
         session, {"name": "Default", "is_default": True, "position": 1000, "policy_id": policies["Standard ladder"].id}
     )
+    _notify_exercises(session, now, limits.no_notice_border_km)
     _file_examples(session, limits, now)
+
+
+def _notify_exercises(session: Session, now, border_km) -> None:
+    """One Eastland exercise running now (across the line from Border Guard Post 7), one coming."""
+    exercises.create_exercise(
+        session,
+        {
+            "name": "EASTERN RAMPART-26",
+            "states": ["Eastland"],
+            "starts_at": now - timedelta(days=2),
+            "ends_at": now + timedelta(days=3),
+            "centre_latitude": 54.15,
+            "centre_longitude": 23.75,
+            "radius_km": 30,
+            "declared_size": 9500,
+            "notified_via": NotifiedVia.VIENNA_DOCUMENT,
+            "notified_at": now - timedelta(days=42),
+            "notes": "Annual calendar, Chapter V: combined-arms exercise with live firing.",
+        },
+        "admin",
+        now,
+        border_km,
+    )
+    exercises.create_exercise(
+        session,
+        {
+            "name": "STEADFAST HARBOUR-26",
+            "states": ["Eastland", "Southland"],
+            "starts_at": now + timedelta(days=6),
+            "ends_at": now + timedelta(days=10),
+            "area": {
+                "type": "Polygon",
+                "coordinates": [[[22.2, 55.65], [23.2, 55.45], [23.3, 55.9], [22.3, 56.0], [22.2, 55.65]]],
+            },
+            "declared_size": 3000,
+            "notified_via": NotifiedVia.BILATERAL_BRIEFING,
+            "notified_at": now - timedelta(days=3),
+            "notes": "Amphibious landing practice in the Gulf of Kell; briefed at the naval staff talks.",
+        },
+        "admin",
+        now,
+        border_km,
+    )
 
 
 def _file_examples(session: Session, limits, now) -> None:
@@ -137,3 +195,37 @@ def _file_examples(session: Session, limits, now) -> None:
     ]
     for draft in examples:
         filing.file_incident(session, draft, duty, limits, now)
+    _file_related_examples(session, limits, now, duty)
+
+
+def _file_related_examples(session: Session, limits, now, duty) -> None:
+    """Two earlier intercepts near the first example, suggested as related when filed; the supervisor
+    confirms two links (a pattern of three) and leaves the third suggestion for someone to decide."""
+    earlier = [
+        (26, Precedence.ROUTINE, 54.52, 22.74, "Eastland fighter shadowed our patrol aircraft at 150 m."),
+        (49, Precedence.PRIORITY, 54.33, 22.98, "Eastland fighter crossed ahead of our patrol aircraft at 60 m."),
+    ]
+    filed = [
+        filing.file_incident(
+            session,
+            filing.IncidentDraft(
+                occurred_at=now - timedelta(hours=hours),
+                reporting_unit="2nd Air Defence Squadron",
+                domain=Domain.AIR,
+                category="unsafe_intercept",
+                precedence=precedence,
+                escalation_risk=EscalationRisk.NEAR_ROUTINE,
+                latitude=latitude,
+                longitude=longitude,
+                narrative=narrative,
+            ),
+            duty,
+            limits,
+            now,
+        )
+        for hours, precedence, latitude, longitude, narrative in earlier
+    ]
+    supervisor = accounts.find_user(session, "supervisor")
+    middle = filed[0]  # linked to the first example and to the oldest: confirming both makes the pattern
+    for relation in related.relations(session, middle):
+        related.confirm(session, middle.reference, relation.link.id, supervisor, now, "Same squadron, same tactic.")

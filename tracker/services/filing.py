@@ -18,7 +18,7 @@ from ..models import (
     User,
 )
 from ..timeutil import format_dtg
-from . import outbox, timeline
+from . import exercises, outbox, related, releasability, timeline
 from .references import next_reference
 from .routing import RouteQuery, category_problem, choose_rule, locate, snapshot_ladder
 
@@ -43,6 +43,8 @@ class IncidentDraft:
     cpa_horizontal_m: int | None = None
     cpa_vertical_ft: int | None = None
     platforms: list[dict] = field(default_factory=list)
+    # Overrides of what may go to the other side ({"narrative": true}); see services.releasability.
+    releasability: dict[str, bool] = field(default_factory=dict)
 
     def route_query(self) -> RouteQuery:
         return RouteQuery(
@@ -62,6 +64,11 @@ class FilingLimits:
     max_future_skew_seconds: int
     reference_prefix: str = "INC"
     region: object = None  # tracker.region.Region: derives sector and distance to the border
+    # Incidents of the same category this close in space and time are suggested as related.
+    related_distance_km: float = 50.0
+    related_window_hours: float = 72.0
+    # Unusual activity this close to the border with no exercise notice is flagged (services.exercises).
+    no_notice_border_km: float = 50.0
 
 
 def check_draft(draft: IncidentDraft, limits: FilingLimits, now: datetime) -> None:
@@ -78,6 +85,10 @@ def check_draft(draft: IncidentDraft, limits: FilingLimits, now: datetime) -> No
         problems["latitude" if draft.latitude is None else "longitude"] = "give latitude and longitude together"
     if not draft.reporting_unit.strip():
         problems["reporting_unit"] = "must not be blank"
+    try:
+        releasability.check_overrides(draft.releasability)
+    except ValidationError as error:
+        problems["releasability"] = error.details
     if problems:
         raise ValidationError("the incident report is not valid", problems)
 
@@ -128,5 +139,7 @@ def file_incident(session: Session, draft: IncidentDraft, actor: User, limits: F
         channels=[c.name for c in channels],
         next_escalation_at=incident.next_escalation_at,
     )
+    exercises.link_incident(session, incident, now, limits.no_notice_border_km)
+    related.suggest_for(session, incident, now, limits.related_distance_km, limits.related_window_hours)
     session.flush()
     return incident

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..errors import TrackerError
 from ..models import LinkUse
 
-SALTS = {"ack": "tracker.acknowledge-link.v1", "check": "tracker.check-link.v1"}
+SALTS = {"ack": "tracker.acknowledge-link.v1", "check": "tracker.check-link.v1", "feed": "tracker.feed-link.v1"}
 
 
 class LinkRefused(TrackerError):

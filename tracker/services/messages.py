@@ -22,6 +22,7 @@ _TAIL = {
     NotificationKind.RESOLVED: " RESOLVED",
     NotificationKind.EXHAUSTED: " EXHAUSTED",
     NotificationKind.DEAD_LETTER: " DEAD LETTER",
+    NotificationKind.EXCHANGE_OVERDUE: " EXCHANGE OVERDUE",
 }
 
 
@@ -69,6 +70,7 @@ def incident_text(
     link_expires: datetime | None = None,
     failed_channel: str | None = None,
     failed_error: str | None = None,
+    overdue: dict | None = None,
 ) -> str:
     """Plain-text body for one kind of incident message."""
     return (
@@ -85,6 +87,7 @@ def incident_text(
             link_expires=link_expires,
             failed_channel=failed_channel,
             failed_error=failed_error,
+            overdue=overdue or {},
         )
     )
 

@@ -153,11 +153,20 @@ def _queue(
         )
 
 
+# Messages about the exchange with the other side: it outlives the incident's own handling.
+EXCHANGE_KINDS = (NotificationKind.COUNTERPART, NotificationKind.EXCHANGE_OVERDUE)
+
+
 def cancel_pending(session: Session, incident_id: int, reason: str) -> int:
-    """Cancel the incident's messages not yet handed to a transport; return how many."""
+    """Cancel the incident's messages not yet handed to a transport (but not those of an exchange with
+    the other side, which may stay open after the incident is resolved); return how many."""
     result = session.execute(
         update(Notification)
-        .where(Notification.incident_id == incident_id, Notification.status == NotificationStatus.PENDING)
+        .where(
+            Notification.incident_id == incident_id,
+            Notification.status == NotificationStatus.PENDING,
+            Notification.kind.not_in(EXCHANGE_KINDS),
+        )
         .values(status=NotificationStatus.CANCELLED, last_error=reason),
         execution_options={"synchronize_session": False},
     )

@@ -5,6 +5,8 @@ content of a field not releasable for that incident. Summaries are drafted from 
 fields only, and an edited summary or a free-text message is checked the same way.
 """
 
+import re
+
 from ..errors import ValidationError
 from ..models import Incident
 
@@ -29,6 +31,12 @@ DEFAULTS: dict[str, bool] = {
 FIELDS = tuple(DEFAULTS)
 # Values shorter than this are codes (a risk class "A"), not content a guard can recognise.
 MIN_GUARDED_LENGTH = 4
+# Free text is also looked for in fragments, so that a piece copied out of it is caught and not
+# only the whole: each word that bears a digit (a marker, a hull number, "Su-27") and each run of
+# FRAGMENT_WORDS words. A fragment that is also content of a releasable field is no leak.
+FREE_TEXT = ("reporting_unit", "narrative", "actions_taken", "position", "sector", "platforms")
+FRAGMENT_WORDS = 5
+_PUNCTUATION = ".,;:!?()[]{}\"'«»“”"
 
 
 def effective(incident: Incident) -> dict[str, bool]:
@@ -78,17 +86,41 @@ def _clean(values) -> list[str]:
     return out
 
 
+def fragments(text: str) -> list[str]:
+    """The pieces of free text a copy would keep: digit-bearing words and runs of words."""
+    words = text.split()
+    codes = [w.strip(_PUNCTUATION) for w in words]
+    codes = [c for c in codes if len(c) >= MIN_GUARDED_LENGTH and any(ch.isdigit() for ch in c)]
+    runs = [" ".join(words[i : i + FRAGMENT_WORDS]) for i in range(len(words) - FRAGMENT_WORDS + 1)]
+    return codes + runs
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _holds_fragment(haystack: str, fragment: str) -> bool:
+    """The fragment stands as whole words in the haystack (0926Z is not in 140926ZJUN25)."""
+    return re.search(rf"(?<!\w){re.escape(fragment)}(?!\w)", haystack) is not None
+
+
 def leaks(incident: Incident, *texts: str | None) -> dict[str, str]:
     """Which non-releasable fields' content appears in the texts: {field: what was found}."""
-    haystack = "\n".join(t for t in texts if t).casefold()
+    haystack = _normal("\n".join(t for t in texts if t))
+    allowed = effective(incident)
+    released = _normal("\n".join(p for name, ok in allowed.items() if ok for p in field_texts(incident, name)))
     found = {}
-    for name, releasable in effective(incident).items():
+    for name, releasable in allowed.items():
         if releasable:
             continue
-        for piece in field_texts(incident, name):
-            if piece.casefold() in haystack:
-                found[name] = f"contains content of the non-releasable field {name!r}"
-                break
+        pieces = field_texts(incident, name)
+        if any(_normal(piece) in haystack for piece in pieces):
+            found[name] = f"contains content of the non-releasable field {name!r}"
+            continue
+        if name in FREE_TEXT:
+            parts = {_normal(f) for piece in pieces for f in fragments(piece)}
+            if any(_holds_fragment(haystack, f) and not _holds_fragment(released, f) for f in parts):
+                found[name] = f"contains part of the non-releasable field {name!r}"
     return found
 
 

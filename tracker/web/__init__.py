@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from ..db import get_session
 from ..models import User
 from ..timeutil import format_dtg, isoformat, utcnow
-from . import admin, auth, board, incidents, links
+from . import admin, auth, board, exchanges, exercises, incidents, links, mapview, related, reports, summaries
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.sign_in"
@@ -47,7 +47,19 @@ def init_app(app: Flask) -> None:
 
     csrf.exempt(api_bp)
     csrf.exempt(links.bp)
-    for blueprint in (auth.bp, board.bp, incidents.bp, links.bp, admin.blueprint()):
+    for blueprint in (
+        auth.bp,
+        board.bp,
+        incidents.bp,
+        exchanges.bp,
+        exercises.bp,
+        links.bp,
+        mapview.bp,
+        related.bp,
+        reports.bp,
+        summaries.bp,
+        admin.blueprint(),
+    ):
         app.register_blueprint(blueprint)
     app.register_error_handler(CSRFError, _csrf_refused)
     app.add_template_filter(format_dtg, "dtg")

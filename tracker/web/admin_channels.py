@@ -25,7 +25,13 @@ FIELDS = (
     "check_interval_seconds",
     "check_cron",
     "check_window_seconds",
+    "counterpart_line",
+    "reply_deadline_seconds",
+    "meeting_deadline_seconds",
+    "language",
 )
+# Left blank, a deadline keeps its value (48 h on a new line).
+KEEP_WHEN_BLANK = ("reply_deadline_seconds", "meeting_deadline_seconds")
 
 
 def _transports() -> dict:
@@ -54,6 +60,7 @@ def _data(form: ChannelForm, channel: ContactChannel | None) -> dict:
     a new name does not move the channel's next check."""
     data = {name: form[name].data for name in FIELDS}
     data.update(counterpart=data["counterpart"] or "", check_cron=data["check_cron"] or None)
+    data = {k: v for k, v in data.items() if not (k in KEEP_WHEN_BLANK and v is None)}
     if channel is None:
         return data
     return {k: v for k, v in data.items() if v != (channel.member_names if k == "members" else getattr(channel, k))}

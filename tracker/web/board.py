@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from ..db import get_session
 from ..models import IncidentStatus, Precedence
-from ..services import queries
+from ..services import exchanges, queries
 
 bp = Blueprint("board", __name__)
 
@@ -24,6 +24,7 @@ def board():
     return render_template(
         "web/board.html",
         incidents=incidents,
+        exchanges=exchanges.listing(get_session(), True),
         filters=filters,
         precedences=list(Precedence),
         statuses=queries.BOARD_STATUSES,

@@ -8,6 +8,7 @@ from wtforms import (
     FloatField,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -16,7 +17,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, Role, SafetyRisk, all_categories
 from ..models.enums import UNUSUAL_ACTIVITY
@@ -43,6 +44,33 @@ class CommentForm(FlaskForm):
 
 class ResolveForm(FlaskForm):
     resolution = TextAreaField("Resolution", validators=[DataRequired(), Length(max=4000)])
+
+
+class OpenExchangeForm(FlaskForm):
+    channel_id = SelectField("Counterpart line", coerce=int, choices=[], validators=[DataRequired()])
+    text = TextAreaField(
+        "Notice to the other side (optional)",
+        validators=[Optional(), Length(max=8000)],
+        description="sent at once; only what may be released to the other side",
+    )
+
+
+class ExchangeActionForm(FlaskForm):
+    """One text and a button per next state (the button's value is the state)."""
+
+    state = HiddenField(validators=[DataRequired()])
+    version = HiddenField()
+    text = TextAreaField(
+        "Text sent, or what the other side said",
+        validators=[Optional(), Length(max=8000)],
+        description="needed for a request; for an answer, what they said; a note for closing",
+    )
+
+
+class ExchangeMessageForm(FlaskForm):
+    direction = SelectField("Direction", choices=[SelectChoice("in", "from them"), SelectChoice("out", "to them")])
+    kind = StringField("Kind", default="message", validators=[DataRequired(), Length(max=32)])
+    text = TextAreaField("Message", validators=[DataRequired(), Length(max=8000)])
 
 
 class IncidentForm(FlaskForm):
@@ -152,6 +180,25 @@ class ChannelForm(FlaskForm):
         validators=[InputRequired(), NumberRange(10, 7 * 86400)],
         default=900,
         description="a check not confirmed in time fails",
+    )
+    counterpart_line = BooleanField("Line to the other side (carries exchanges, never ladder messages)")
+    reply_deadline_seconds = IntegerField(
+        "Reply due within (seconds)",
+        validators=[Optional(), NumberRange(1, 90 * 86400)],
+        default=172800,
+        description="after we request an explanation; Vienna Document: 172800 (48 h)",
+    )
+    meeting_deadline_seconds = IntegerField(
+        "Meeting due within (seconds)",
+        validators=[Optional(), NumberRange(1, 90 * 86400)],
+        default=172800,
+        description="after we request a meeting; Vienna Document: 172800 (48 h)",
+    )
+    language = StringField(
+        "Counterpart's language",
+        validators=[Optional(), Regexp(r"^[a-z]{2,3}$", message="2 or 3 lower-case letters, e.g. ru")],
+        description="ISO 639 code, e.g. ru or fr; blank: English only",
+        filters=[_strip, lambda v: v or None],
     )
 
 

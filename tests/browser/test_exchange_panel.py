@@ -1,0 +1,62 @@
+"""The exchange panel in the browser: an overdue exchange stands out on the incident page and the
+board; requesting a meeting from the panel starts a live countdown. Screenshot: exchange-panel.png."""
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.exchange_support import LINE, REQUEST, acknowledged_incident, add_counterpart_line, move
+from tests.exchange_support import open_exchange as open_via_api
+from tests.support import build_world
+from tracker import jobs
+
+pytestmark = pytest.mark.browser
+
+COUNTING = re.compile(r"^(\d+:)?\d\d:\d\d$")
+
+
+# The layout does not depend on the database: SQLite only, to keep time.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_overdue_exchange_stands_out_and_a_meeting_request_starts_a_countdown(app, sign_in):
+    world = build_world(app)
+    add_counterpart_line(app, world, reply_deadline_seconds=1, meeting_deadline_seconds=48 * 3600)
+    client = app.test_client()
+    reference = acknowledged_incident(client, world, latitude=54.102, longitude=23.311, sector=...)
+    xid = open_via_api(client, world, reference)["id"]
+    move(client, world, xid, "receipt_confirmed", "Eastland MoD confirms receipt of your notice.")
+    move(client, world, xid, "explanation_requested", REQUEST)
+    time.sleep(1.2)
+    jobs.sweep(app)  # the other side let the reply deadline pass
+
+    liaison = sign_in("liaison")
+    page = liaison.page
+    board = page.locator(f'tr[data-exchange="{xid}"]')
+    expect(board).to_have_class(re.compile(r"\boverdue\b"))
+    expect(board).to_contain_text("OVERDUE")
+
+    page.goto(f"/incidents/{reference}#exchanges")
+    exchange = page.locator(f'article[data-exchange="{xid}"]')
+    expect(exchange.locator("[data-state]")).to_have_text("overdue")
+    expect(exchange.locator(".clock")).to_contain_text("the other side let a deadline pass")
+    expect(exchange.locator("table.exchange-messages tbody tr")).to_have_count(3)
+    expect(page.locator("ol.timeline")).to_contain_text("exchange overdue")
+    liaison.screenshot("exchange-panel", page)
+
+    exchange.get_by_label("Text sent, or what the other side said").fill(
+        "We request a meeting of the liaison officers at the crossing point within 48 hours."
+    )
+    exchange.get_by_role("button", name="Request meeting").click()
+    exchange = page.locator(f'article[data-exchange="{xid}"]')
+    expect(page.locator("p.flash.success")).to_contain_text(f"Exchange over {LINE}: meeting requested.")
+    expect(exchange.locator("[data-state]")).to_have_text("meeting requested")
+    countdown = exchange.locator("time.countdown")
+    expect(countdown).to_have_text(COUNTING)
+    first = countdown.inner_text()
+    expect(countdown).not_to_have_text(first, timeout=3_000)  # it ticks
+    assert first.startswith(("47:", "48:")), f"a 48 h meeting clock shows {first}"
+    liaison.screenshot("exchange-panel-meeting", page)
+
+    assert liaison.foreign_requests() == []
+    assert liaison.page_errors == []

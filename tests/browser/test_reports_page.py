@@ -1,0 +1,56 @@
+"""The after-action report as a supervisor sees it: charts drawn by the app, nothing from outside,
+filters that narrow it, export links that download; screenshots of the report and a printed incident."""
+
+import csv
+import io
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.report_fixture import insert_fixture, reference
+from tests.support import build_world
+
+pytestmark = pytest.mark.browser
+
+
+# The layout does not depend on the database: screenshots are taken on SQLite only, to keep time.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_supervisor_reads_the_report_filters_it_and_exports(app, sign_in):
+    insert_fixture(app, build_world(app))
+    person = sign_in("supervisor")
+    page = person.page
+    page.get_by_role("link", name="Reports").click()
+    expect(page.get_by_role("heading", name="After-action report")).to_be_visible()
+    charts = page.locator("figure.chart svg")
+    expect(charts).to_have_count(7)
+    for box in (charts.nth(i).bounding_box() for i in range(7)):
+        assert box and box["width"] > 300 and box["height"] > 60, f"a chart drawn too small: {box}"
+    table = page.locator("#times-by_channel")
+    expect(table.get_by_role("row", name="Other desk")).to_contain_text("25m 00s")  # E: 1500 s
+    shot = person.screenshot("report")
+    assert shot.stat().st_size > 10_000, f"screenshot {shot} looks empty"
+
+    page.get_by_label("Z Flash").check()
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"/reports\?.*precedence=Z"))
+    expect(page.locator("p.summary")).to_contain_text("4 incidents reported")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    rows = list(csv.DictReader(io.StringIO(download.value.path().read_text())))
+    assert [r["reference"] for r in rows] == [reference(x) for x in "ABCD"], "the export carries the filter"
+    assert person.foreign_requests() == [] and person.page_errors == [], (person.foreign_requests(), person.page_errors)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_printed_incident_leaves_the_navigation_off_the_paper(app, sign_in):
+    insert_fixture(app, build_world(app))
+    person = sign_in("duty")
+    page = person.page
+    page.goto(f"/incidents/{reference('A')}")
+    page.get_by_role("link", name="Print").click()
+    expect(page.locator("table.print-timeline tbody tr")).to_have_count(4)  # filed, routed, acknowledged, resolved
+    page.emulate_media(media="print")
+    expect(page.locator("header.top")).to_be_hidden()
+    expect(page.locator("table.print-timeline")).to_be_visible()
+    person.screenshot("incident-print")

@@ -1,0 +1,200 @@
+"""The exchange panel of the incident page, the board's open exchanges and the counterpart fields of
+the channel form, through the Flask test client (every form with its CSRF token)."""
+
+import html
+import re
+from datetime import timedelta
+
+import pytest
+
+from tests.exchange_support import LINE, NOTICE, REQUEST, acknowledged_incident, add_counterpart_line, api
+from tests.exchange_support import open_exchange as open_via_api
+from tests.support import csrf, incident_payload, sign_in
+from tracker import jobs
+from tracker.db import session_scope
+from tracker.models import Exchange
+from tracker.timeutil import utcnow
+
+FLASH = re.compile(r'<p class="flash ([a-z]*)" role="status">([^<]*)</p>')
+
+
+def flashes(page) -> list[tuple[str, str]]:
+    return [(kind, html.unescape(text)) for kind, text in FLASH.findall(page.text)]
+
+
+def panel(page) -> str:
+    """The exchange panel of an incident page, unescaped."""
+    match = re.search(r'<section class="card exchanges" id="exchanges".*?</section>', page.text, re.DOTALL)
+    assert match, f"no exchange panel on the page: {page.text[:3000]}"
+    return html.unescape(match[0])
+
+
+def act(client, reference: str, path: str, data: dict, prefix: str = ""):
+    """POST a form of the incident page with its CSRF token; follow to the page and return it."""
+    token = csrf(client, f"/incidents/{reference}")
+    answer = client.post(path, data={f"{prefix}csrf_token": token, **data})
+    assert answer.status_code == 302, f"{path}: {answer.status_code} {answer.text[:1000]}"
+    assert answer.headers["Location"] == f"/incidents/{reference}#exchanges", answer.headers["Location"]
+    return client.get(f"/incidents/{reference}")
+
+
+def transition(client, reference: str, exchange_id: int, state: str, text: str = "", version: int | None = None):
+    p = f"exchange-{exchange_id}-"
+    data = {f"{p}state": state, f"{p}text": text}
+    if version is not None:
+        data[f"{p}version"] = str(version)
+    return act(client, reference, f"/exchanges/{exchange_id}/transition", data, prefix=p)
+
+
+@pytest.fixture
+def incident(app, client, world) -> str:
+    """An acknowledged incident, a line to the other side, and a liaison signed in."""
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    sign_in(client, "liaison")
+    return reference
+
+
+def test_a_liaison_opens_an_exchange_and_walks_it_through_the_panel(app, client, world, incident):
+    page = client.get(f"/incidents/{incident}")
+    assert "Open an exchange" in panel(page) and f">{LINE} · Eastland Ministry of Defence</option>" in panel(page)
+    assert ">L1<" not in panel(page), "only lines to the other side are offered"
+
+    page = act(
+        client, incident, f"/incidents/{incident}/exchanges", {"channel_id": world.channels[LINE], "text": NOTICE}
+    )
+    assert ("success", "Exchange opened.") in flashes(page)
+    shown = panel(page)
+    assert 'data-state="notified"' in shown and NOTICE in shown and "to them" in shown, shown
+    [exchange] = api(client, world, "GET", f"/incidents/{incident}/exchanges")
+
+    page = transition(client, incident, exchange["id"], "explanation_requested", REQUEST, exchange["version"])
+    assert ("success", f"Exchange over {LINE}: explanation requested.") in flashes(page), flashes(page)
+    shown = panel(page)
+    assert 'data-state="explanation_requested"' in shown and REQUEST in shown
+    assert re.search(r'Their reply is due by .*<time class="countdown" data-deadline="[^"]+Z"', shown), shown
+    assert "Record reply" in shown and "Mark no answer" in shown and "Request explanation" not in shown
+
+    page = transition(client, incident, exchange["id"], "reply_received", "It was a training flight that strayed.")
+    page = transition(client, incident, exchange["id"], "closed", "Explanation accepted.")
+    shown = panel(page)
+    assert 'data-state="closed"' in shown and "Explanation accepted." in shown and "Close exchange" not in shown
+    assert "from them" in shown and "It was a training flight that strayed." in shown
+    timeline = html.unescape(page.text)
+    assert "explanation requested → reply received" in timeline and "reply received → closed" in timeline
+
+
+def test_the_panel_says_why_a_step_was_refused(app, client, world, incident):
+    xid = open_via_api(client, world, incident)["id"]
+    page = transition(client, incident, xid, "explanation_requested", "")
+    assert any(kind == "error" and "needs the text" in text for kind, text in flashes(page)), flashes(page)
+    page = transition(client, incident, xid, "meeting_held", "Met.")
+    assert any("cannot become meeting_held" in text for _, text in flashes(page)), flashes(page)
+    page = transition(client, incident, xid, "overdue")
+    assert any("only the engine marks an exchange overdue" in text for _, text in flashes(page)), flashes(page)
+    stale = transition(client, incident, xid, "receipt_confirmed", "", version=999)
+    assert any("changed since you read it" in text for _, text in flashes(stale)), flashes(stale)
+    assert api(client, world, "GET", f"/exchanges/{xid}")["state"] == "notified"
+
+
+def test_a_message_is_recorded_through_the_panel(app, client, world, incident):
+    xid = open_via_api(client, world, incident, text=None)["id"]
+    p = f"exchange-{xid}-message-"
+    data = {f"{p}direction": "in", f"{p}kind": "reply", f"{p}text": "Eastland calls back at 1600Z."}
+    page = act(client, incident, f"/exchanges/{xid}/messages", data, prefix=p)
+    assert ("success", "Message from the other side recorded.") in flashes(page)
+    assert "Eastland calls back at 1600Z." in panel(page)
+    [message] = api(client, world, "GET", f"/exchanges/{xid}")["messages"]
+    assert (message["direction"], message["kind"], message["recorded_by"]) == ("in", "reply", "liaison")
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(app, client, world, incident):
+    xid = open_via_api(client, world, incident)["id"]
+    answer = client.post(f"/exchanges/{xid}/transition", data={f"exchange-{xid}-state": "receipt_confirmed"})
+    assert answer.status_code == 400
+    answer = client.post(f"/incidents/{incident}/exchanges", data={"channel_id": world.channels[LINE]})
+    assert answer.status_code == 400
+    assert [x["state"] for x in api(client, world, "GET", f"/incidents/{incident}/exchanges")] == ["notified"]
+
+
+def test_a_duty_officer_sees_the_exchange_but_no_forms_and_may_not_post(app, client, world, incident):
+    xid = open_via_api(client, world, incident)["id"]
+    duty = app.test_client()
+    sign_in(duty, "duty")
+    shown = panel(duty.get(f"/incidents/{incident}"))
+    assert NOTICE in shown and "<form" not in shown, shown
+    token = csrf(duty, f"/incidents/{incident}")
+    p = f"exchange-{xid}-"
+    answer = duty.post(f"/exchanges/{xid}/transition", data={f"{p}csrf_token": token, f"{p}state": "closed"})
+    assert answer.status_code == 403
+
+
+def test_no_exchange_before_our_acknowledgement(app, client, world):
+    add_counterpart_line(app, world)
+    reference = api(client, world, "POST", "/incidents", incident_payload(), who="duty", status=201)["reference"]
+    sign_in(client, "liaison")
+    shown = panel(client.get(f"/incidents/{reference}"))
+    assert "once our own line has acknowledged" in shown and "Open an exchange" not in shown, shown
+
+
+def test_the_board_lists_open_exchanges_with_their_clocks_overdue_highlighted(app, client, world, incident):
+    waiting = open_via_api(client, world, incident)["id"]
+    late = open_via_api(client, world, acknowledged_incident(client, world))["id"]
+    api(client, world, "POST", f"/exchanges/{late}/transitions", {"state": "explanation_requested", "text": REQUEST})
+    timed = open_via_api(client, world, acknowledged_incident(client, world))["id"]
+    api(client, world, "POST", f"/exchanges/{timed}/transitions", {"state": "explanation_requested", "text": REQUEST})
+    with session_scope(app) as session:
+        session.get(Exchange, late).deadline_at = utcnow() - timedelta(seconds=1)
+    jobs.sweep(app)
+
+    board = client.get("/")
+    rows = re.findall(r'<tr class="([^"]*)" data-reference="[^"]+" data-exchange="(\d+)">(.*?)</tr>', board.text, re.S)
+    assert [int(x) for _, x, _ in rows] == [late, timed, waiting], rows
+    assert "overdue" in rows[0][0] and "OVERDUE" in rows[0][2], rows[0]
+    assert 'class="countdown"' in rows[1][2] and "reply due" in rows[1][2], rows[1]
+    assert "notified" in rows[2][2] and 'class="countdown"' not in rows[2][2], rows[2]
+    refreshed = client.get("/board/exchanges/rows", headers={"X-Requested-With": "fetch"})
+    assert refreshed.status_code == 200 and f'data-exchange="{late}"' in refreshed.text
+    assert 'data-refresh="/board/exchanges/rows"' in board.text
+
+
+def test_an_admin_makes_a_counterpart_line_through_the_channel_form(app, world):
+    admin = app.test_client()
+    sign_in(admin, "admin")
+    form = {
+        "name": "Eastland mission",
+        "level": "3",
+        "counterpart": "Eastland MoD",
+        "transport": "outbox",
+        "address": "mission@eastland.test",
+        "active": "y",
+        "check_window_seconds": "900",
+        "counterpart_line": "y",
+        "reply_deadline_seconds": "7200",
+        "meeting_deadline_seconds": "",
+        "language": "RU",
+    }
+    refused = admin.post("/admin/channels/new", data={"csrf_token": csrf(admin, "/admin/channels/new"), **form})
+    assert refused.status_code == 422 and "2 or 3 lower-case letters" in refused.text, refused.text[:2000]
+
+    created = admin.post(
+        "/admin/channels/new", data={"csrf_token": csrf(admin, "/admin/channels/new"), **form, "language": "ru"}
+    )
+    assert created.status_code == 302, created.text[:2000]
+    line = next(c for c in api(admin, world, "GET", "/channels", who="admin") if c["name"] == "Eastland mission")
+    assert (line["counterpart_line"], line["reply_deadline_seconds"], line["meeting_deadline_seconds"]) == (
+        True,
+        7200,
+        172800,
+    ), line
+    assert line["language"] == "ru"
+    listing = html.unescape(admin.get("/admin/channels").text)
+    assert "line to the other side · ru · reply 2 h · meeting 48 h" in listing
+
+    edit = f"/admin/channels/{line['id']}/edit"
+    page = admin.get(edit).text
+    assert 'name="counterpart_line" type="checkbox" value="y"' in page and 'value="7200"' in page
+    saved = admin.post(edit, data={"csrf_token": csrf(admin, edit), **form, "language": "", "counterpart_line": ""})
+    assert saved.status_code == 302, saved.text[:2000]
+    line = api(admin, world, "GET", f"/channels/{line['id']}", who="admin")
+    assert (line["counterpart_line"], line["language"], line["reply_deadline_seconds"]) == (False, None, 7200), line

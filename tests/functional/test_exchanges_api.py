@@ -1,0 +1,506 @@
+"""The exchange with the other side through the JSON API, and the scripted scenario of issue 6."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.exchange_support import (
+    LINE,
+    NOTICE,
+    REQUEST,
+    acknowledged_incident,
+    add_counterpart_line,
+    api,
+    delivered_text,
+    move,
+)
+from tests.exchange_support import open_exchange as open_
+from tests.support import file_incident
+from tracker import jobs
+from tracker.db import session_scope
+from tracker.models import Exchange, ExchangeMessage, Notification
+from tracker.timeutil import parse_moment, utcnow
+
+BORDER_POSITION = {"latitude": 54.102, "longitude": 23.311, "position_text": "54 06 07N 023 18 40E"}
+
+
+def timeline(client, world, reference: str) -> list[dict]:
+    return api(client, world, "GET", f"/incidents/{reference}", who="supervisor")["timeline"]
+
+
+def exchange_steps(events: list[dict]) -> list[tuple[str, str, str]]:
+    """(event kind, from, to) of every change of state, as the timeline has them."""
+    return [
+        (e["kind"], e["details"]["from_state"], e["details"]["to_state"])
+        for e in events
+        if e["kind"] in ("exchange_changed", "exchange_overdue")
+    ]
+
+
+def wait_past(deadline: str) -> None:
+    """Sleep until a deadline (ISO 8601) has passed by a little."""
+    left = (parse_moment(deadline) - utcnow()).total_seconds()
+    time.sleep(max(0.0, left) + 0.15)
+
+
+# -- the scenario -------------------------------------------------------------------------
+
+
+def test_scenario_airprox_near_border_explanation_overdue_meeting_closed(app, client, world):
+    # The route: an airprox near the southern border goes to the southern air desk.
+    desk = api(
+        client,
+        world,
+        "POST",
+        "/channels",
+        {
+            "name": "South air desk",
+            "level": 2,
+            "transport": "outbox",
+            "address": "south-air@test.example",
+            "members": ["liaison"],
+        },
+        who="admin",
+        status=201,
+    )
+    policy = api(
+        client,
+        world,
+        "POST",
+        "/policies",
+        {"name": "Border air ladder", "steps": [{"channel_ids": [desk["id"]], "ack_seconds": 600}]},
+        who="admin",
+        status=201,
+    )
+    api(
+        client,
+        world,
+        "POST",
+        "/rules",
+        {
+            "name": "Airprox near the southern border",
+            "position": 1,
+            "domain": "air",
+            "category": "unsafe_intercept",
+            "sector": "South",
+            "within_border_km": 10,
+            "policy_id": policy["id"],
+        },
+        who="admin",
+        status=201,
+    )
+    line = api(
+        client,
+        world,
+        "POST",
+        "/channels",
+        {
+            "name": LINE,
+            "level": 3,
+            "counterpart": "Eastland Ministry of Defence",
+            "transport": "outbox",
+            "address": "mission@eastland.test",
+            "members": ["liaison"],
+            "counterpart_line": True,
+            "reply_deadline_seconds": 1,
+            "meeting_deadline_seconds": 3600,
+            "language": "ru",
+        },
+        who="admin",
+        status=201,
+    )
+    assert (line["counterpart_line"], line["reply_deadline_seconds"], line["language"]) == (True, 1, "ru"), line
+    world.channels[LINE] = line["id"]
+
+    # Filed: an airprox (risk A) near the border, inside no announced exercise; routed by sector.
+    filed = file_incident(
+        client, world, sector=..., safety_risk="A", category="unsafe_intercept", domain="air", **BORDER_POSITION
+    )
+    reference = filed["reference"]
+    assert filed["sector"] == "South" and filed["border_distance_km"] < 10, filed
+    assert (filed["ladder"]["rule_name"], filed["ladder"]["policy_name"]) == (
+        "Airprox near the southern border",
+        "Border air ladder",
+    ), filed["ladder"]
+    assert [(n["kind"], n["channel"]) for n in filed["notifications"]] == [("notified", "South air desk")]
+    assert filed.get("exercise") is None and "exercise_linked" not in [e["kind"] for e in filed["timeline"]]
+
+    # Not before our own acknowledgement.
+    early = client.post(
+        f"/api/v1/incidents/{reference}/exchanges", json={"channel_id": line["id"]}, headers=world.auth("liaison")
+    )
+    assert early.status_code == 409 and early.get_json()["error"]["code"] == "invalid_transition", early.get_json()
+    api(client, world, "POST", f"/incidents/{reference}/acknowledge", {"note": "South air desk has it"})
+
+    # Notified, receipt confirmed, explanation requested with a one-second reply deadline.
+    exchange = open_(client, world, reference)
+    assert (exchange["state"], exchange["reply_seconds"], exchange["deadline_at"]) == ("notified", 1, None), exchange
+    xid = exchange["id"]
+    move(client, world, xid, "receipt_confirmed", "Eastland MoD confirms receipt of your notice.")
+    requested = move(client, world, xid, "explanation_requested", REQUEST)
+    assert (requested["state"], requested["deadline_kind"]) == ("explanation_requested", "reply"), requested
+    assert requested["deadline_at"] and requested["seconds_left"] <= 1, requested
+    refused = client.post(
+        f"/api/v1/exchanges/{xid}/transitions", json={"state": "overdue"}, headers=world.auth("supervisor")
+    )
+    assert refused.status_code == 409, refused.get_json()
+    assert refused.get_json()["error"]["details"]["allowed"] == ["reply_received", "refused", "no_answer"]
+
+    # The other side lets the deadline pass: the engine marks it overdue and tells the supervisors.
+    jobs.sweep(app)
+    assert api(client, world, "GET", f"/exchanges/{xid}")["state"] == "explanation_requested", "overdue too early"
+    wait_past(requested["deadline_at"])
+    jobs.sweep(app)
+    jobs.sweep(app)  # a second sweep finds nothing more to do
+    overdue = api(client, world, "GET", f"/exchanges/{xid}")
+    assert (overdue["state"], overdue["overdue_count"], overdue["deadline_at"]) == ("overdue", 1, None), overdue
+    board = api(client, world, "GET", "/exchanges?open=true", who="duty")
+    assert [(x["id"], x["state"], x["incident"]) for x in board] == [(xid, "overdue", reference)], board
+    incident = api(client, world, "GET", f"/incidents/{reference}", who="supervisor")
+    [event] = [e for e in incident["timeline"] if e["kind"] == "exchange_overdue"]
+    assert event["details"]["deadline_kind"] == "reply" and event["details"]["due_at"] == requested["deadline_at"]
+    assert event["details"]["supervisors"] == ["supervisor"] and event["actor"] == "scheduler", event
+    told = [n for n in incident["notifications"] if n["kind"] == "exchange_overdue"]
+    assert [(n["user"], n["status"]) for n in told] == [("supervisor", "pending")], told
+    assert told[0]["subject"].endswith("EXCHANGE OVERDUE"), told[0]
+
+    jobs.deliver(app)
+    told = [
+        n
+        for n in api(client, world, "GET", f"/incidents/{reference}")["notifications"]
+        if n["kind"] == "exchange_overdue"
+    ]
+    assert [n["status"] for n in told] == ["sent"], told
+    mail = delivered_text(app, reference, told[0]["id"])
+    assert "EXCHANGE OVERDUE: the other side let a deadline pass on Eastland liaison mission" in mail, mail[:2000]
+    assert "their reply to our request for explanation" in mail, mail[:2000]
+
+    # A meeting is requested and held; the exchange closes.
+    meeting = move(
+        client, world, xid, "meeting_requested", "We request a meeting of the liaison officers within 48 hours."
+    )
+    assert (meeting["state"], meeting["deadline_kind"]) == ("meeting_requested", "meeting"), meeting
+    move(
+        client, world, xid, "meeting_held", "Met at the crossing point; Eastland will review its intercept procedures."
+    )
+    closed = move(client, world, xid, "closed", "Explanation accepted at the meeting.")
+    assert (closed["state"], closed["deadline_at"], closed["outcome"]) == (
+        "closed",
+        None,
+        "Explanation accepted at the meeting.",
+    ), closed
+    assert closed["closed_at"] and closed["next_states"] == []
+
+    # Every step is on the timeline and in the API.
+    assert [(m["direction"], m["kind"], m["channel"]) for m in closed["messages"]] == [
+        ("out", "notice", LINE),
+        ("in", "receipt_confirmation", LINE),
+        ("out", "explanation_request", LINE),
+        ("out", "meeting_request", LINE),
+        ("in", "meeting_notes", LINE),
+    ], closed["messages"]
+    assert closed["messages"][0]["text"] == NOTICE and all(m["at"] for m in closed["messages"])
+    events = timeline(client, world, reference)
+    kinds = [e["kind"] for e in events]
+    assert kinds.index("acknowledged") < kinds.index("exchange_opened"), kinds
+    assert exchange_steps(events) == [
+        ("exchange_changed", "notified", "receipt_confirmed"),
+        ("exchange_changed", "receipt_confirmed", "explanation_requested"),
+        ("exchange_overdue", "explanation_requested", "overdue"),
+        ("exchange_changed", "overdue", "meeting_requested"),
+        ("exchange_changed", "meeting_requested", "meeting_held"),
+        ("exchange_changed", "meeting_held", "closed"),
+    ], exchange_steps(events)
+    assert [e["details"]["kind"] for e in events if e["kind"] == "exchange_message"] == [
+        "notice",
+        "receipt_confirmation",
+        "explanation_request",
+        "meeting_request",
+        "meeting_notes",
+    ]
+    incident = api(client, world, "GET", f"/incidents/{reference}")
+    assert incident["exchanges"] == [
+        {"id": xid, "channel": LINE, "state": "closed", "deadline_at": None, "deadline_kind": None}
+    ], incident["exchanges"]
+    assert api(client, world, "GET", "/exchanges?open=true") == []
+
+    # What we sent went over the counterpart line, exactly as written, and nothing else did.
+    jobs.deliver(app)
+    on_line = [n for n in api(client, world, "GET", f"/incidents/{reference}")["notifications"] if n["channel"] == LINE]
+    assert [(n["kind"], n["status"]) for n in on_line] == [("counterpart", "sent")] * 3, on_line
+    sent = "\n".join(delivered_text(app, reference, n["id"]) for n in on_line)
+    for text in (NOTICE, REQUEST, "We request a meeting of the liaison officers"):
+        assert text in sent, f"{text!r} not delivered to the counterpart line"
+    assert "2nd Air Defence Squadron" not in sent, "a non-releasable field reached the other side"
+
+
+# -- opening --------------------------------------------------------------------------------
+
+
+def test_an_exchange_opens_only_over_an_active_counterpart_line(app, client, world):
+    add_counterpart_line(app, world)
+    add_counterpart_line(app, world, "Retired line", active=False)
+    reference = acknowledged_incident(client, world)
+    for channel_id, why in (
+        (world.channels["L1"], "is not an active counterpart line"),
+        (world.channels["Retired line"], "is not an active counterpart line"),
+        (9999, "no such channel"),
+    ):
+        answer = api(client, world, "POST", f"/incidents/{reference}/exchanges", {"channel_id": channel_id}, status=422)
+        assert why in answer["error"]["details"]["channel_id"], answer
+    opened = open_(client, world, reference, text=None)
+    assert opened["messages"] == [] and opened["state"] == "notified"
+    again = api(
+        client, world, "POST", f"/incidents/{reference}/exchanges", {"channel_id": world.channels[LINE]}, status=409
+    )
+    assert again["error"]["details"] == {"exchange_id": opened["id"]}, again
+
+
+@pytest.mark.parametrize(("who", "status"), [("duty", 403), ("outsider", 403), ("supervisor", 201), ("admin", 201)])
+def test_who_may_open_an_exchange(app, client, world, who, status):
+    add_counterpart_line(app, world, members=[])
+    reference = acknowledged_incident(client, world)
+    answer = client.post(
+        f"/api/v1/incidents/{reference}/exchanges", json={"channel_id": world.channels[LINE]}, headers=world.auth(who)
+    )
+    assert answer.status_code == status, answer.get_json()
+
+
+def test_a_member_of_the_counterpart_line_may_open_and_move_it(app, client, world):
+    add_counterpart_line(app, world, members=["outsider"])
+    reference = acknowledged_incident(client, world)
+    opened = open_(client, world, reference, who="outsider")
+    assert move(client, world, opened["id"], "explanation_requested", REQUEST, who="outsider")["state"] == (
+        "explanation_requested"
+    )
+
+
+def test_text_for_the_other_side_with_non_releasable_content_is_refused_and_nothing_is_stored(app, client, world):
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    leak = "Reported by 2nd Air Defence Squadron: please explain."
+    answer = api(
+        client,
+        world,
+        "POST",
+        f"/incidents/{reference}/exchanges",
+        {"channel_id": world.channels[LINE], "text": leak},
+        status=422,
+    )
+    assert "reporting_unit" in answer["error"]["details"], answer
+    assert api(client, world, "GET", f"/incidents/{reference}/exchanges") == []
+    xid = open_(client, world, reference)["id"]
+    answer = move(client, world, xid, "explanation_requested", leak, status=422)
+    assert "reporting_unit" in answer["error"]["details"], answer
+    unchanged = api(client, world, "GET", f"/exchanges/{xid}")
+    assert (unchanged["state"], len(unchanged["messages"])) == ("notified", 1), unchanged
+
+
+# -- moving ---------------------------------------------------------------------------------
+
+
+def test_a_state_the_table_does_not_allow_is_409_with_the_allowed_ones(app, client, world):
+    add_counterpart_line(app, world)
+    xid = open_(client, world, acknowledged_incident(client, world))["id"]
+    answer = move(client, world, xid, "meeting_held", "Met.", status=409)
+    assert answer["error"]["code"] == "invalid_transition", answer
+    assert answer["error"]["details"]["allowed"] == [
+        "receipt_confirmed",
+        "explanation_requested",
+        "refused",
+        "no_answer",
+        "closed",
+    ], answer
+    assert api(client, world, "GET", f"/exchanges/{xid}")["next_states"] == answer["error"]["details"]["allowed"]
+
+
+def test_a_request_needs_its_text_and_an_answer_does_not(app, client, world):
+    add_counterpart_line(app, world)
+    xid = open_(client, world, acknowledged_incident(client, world))["id"]
+    answer = move(client, world, xid, "explanation_requested", "  ", status=422)
+    assert answer["error"]["details"] == {"text": "must not be blank"}, answer
+    confirmed = move(client, world, xid, "receipt_confirmed")
+    assert confirmed["state"] == "receipt_confirmed" and len(confirmed["messages"]) == 1, confirmed
+
+
+def test_a_stale_version_is_refused_with_the_current_state(app, client, world):
+    add_counterpart_line(app, world)
+    opened = open_(client, world, acknowledged_incident(client, world))
+    moved = move(client, world, opened["id"], "receipt_confirmed")
+    body = {"state": "explanation_requested", "text": REQUEST, "version": opened["version"]}
+    answer = api(client, world, "POST", f"/exchanges/{opened['id']}/transitions", body, status=409)
+    assert answer["error"]["details"] == {"state": "receipt_confirmed", "version": moved["version"]}, answer
+    body["version"] = moved["version"]
+    assert (
+        api(client, world, "POST", f"/exchanges/{opened['id']}/transitions", body)["state"] == "explanation_requested"
+    )
+
+
+@pytest.mark.parametrize("who", ["duty", "outsider"])
+def test_only_handlers_move_an_exchange_or_record_messages(app, client, world, who):
+    add_counterpart_line(app, world)
+    xid = open_(client, world, acknowledged_incident(client, world))["id"]
+    move(client, world, xid, "receipt_confirmed", who=who, status=403)
+    api(client, world, "POST", f"/exchanges/{xid}/messages", {"direction": "in", "text": "Hello."}, who=who, status=403)
+    assert api(client, world, "GET", f"/exchanges/{xid}", who=who)["state"] == "notified", "reading is for everyone"
+
+
+def test_free_messages_either_way_and_a_closed_exchange_sends_nothing_more(app, client, world):
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    xid = open_(client, world, reference, text=None)["id"]
+    sent = api(
+        client,
+        world,
+        "POST",
+        f"/exchanges/{xid}/messages",
+        {"direction": "out", "text": "Our duty officer is reachable on the line all night."},
+        status=201,
+    )
+    got = api(
+        client,
+        world,
+        "POST",
+        f"/exchanges/{xid}/messages",
+        {"direction": "in", "kind": "reply", "text": "Noted."},
+        status=201,
+    )
+    assert [(sent["direction"], sent["kind"]), (got["direction"], got["kind"])] == [("out", "message"), ("in", "reply")]
+    assert sent["channel"] == LINE and sent["recorded_by"] == "liaison" and sent["at"], sent
+    bad = api(
+        client,
+        world,
+        "POST",
+        f"/exchanges/{xid}/messages",
+        {"direction": "in", "kind": "Bad Kind!", "text": "x"},
+        status=422,
+    )
+    assert "kind" in bad["error"]["details"], bad
+    move(client, world, xid, "closed", "Nothing more to say.")
+    refused = api(
+        client, world, "POST", f"/exchanges/{xid}/messages", {"direction": "out", "text": "One more."}, status=409
+    )
+    assert refused["error"]["details"]["state"] == "closed", refused
+    late = api(
+        client, world, "POST", f"/exchanges/{xid}/messages", {"direction": "in", "text": "Late answer."}, status=201
+    )
+    assert late["direction"] == "in"
+    kinds = [e["details"].get("kind") for e in timeline(client, world, reference) if e["kind"] == "exchange_message"]
+    assert kinds == ["message", "reply", "message"], kinds
+
+
+# -- the incident and the exchange ----------------------------------------------------------
+
+
+def test_an_incident_is_resolved_while_its_exchange_stays_open(app, client, world):
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    xid = open_(client, world, reference)["id"]
+    requested = move(client, world, xid, "explanation_requested", REQUEST)
+    api(client, world, "POST", f"/incidents/{reference}/resolve", {"resolution": "Handled on our side."})
+    after = api(client, world, "GET", f"/exchanges/{xid}")
+    assert (after["state"], after["deadline_at"], after["version"]) == (
+        "explanation_requested",
+        requested["deadline_at"],
+        requested["version"],
+    ), "resolving the incident touched its exchange"
+    incident = api(client, world, "GET", f"/incidents/{reference}")
+    assert incident["status"] == "resolved"
+    queued = [n for n in incident["notifications"] if n["kind"] == "counterpart"]
+    assert [n["status"] for n in queued] == ["pending", "pending"], "resolving cancelled messages to the other side"
+    jobs.deliver(app)
+    sent = [
+        n for n in api(client, world, "GET", f"/incidents/{reference}")["notifications"] if n["kind"] == "counterpart"
+    ]
+    assert [n["status"] for n in sent] == ["sent", "sent"], sent
+    assert (
+        move(client, world, xid, "reply_received", "The aircraft was on a training flight.")["state"]
+        == "reply_received"
+    )
+
+
+def test_the_open_list_puts_overdue_first_then_the_nearest_deadline(app, client, world):
+    add_counterpart_line(app, world)
+    add_counterpart_line(app, world, "Second line", reply_deadline_seconds=60)
+    references = [acknowledged_incident(client, world) for _ in range(3)]
+    waiting = open_(client, world, references[0])["id"]
+    far = open_(client, world, references[1])["id"]
+    move(client, world, far, "explanation_requested", REQUEST)
+    near = open_(client, world, references[1], line="Second line")["id"]
+    move(client, world, near, "explanation_requested", REQUEST)
+    late = open_(client, world, references[2])["id"]
+    move(client, world, late, "explanation_requested", REQUEST)
+    closed = open_(client, world, references[2], line="Second line")["id"]
+    move(client, world, closed, "closed")
+    with session_scope(app) as session:  # the other side let this one's deadline pass a minute ago
+        session.get(Exchange, late).deadline_at = utcnow() - timedelta(minutes=1)
+    jobs.sweep(app)
+    board = api(client, world, "GET", "/exchanges?open=true", who="duty")
+    assert [x["id"] for x in board] == [late, near, far, waiting], board
+    assert [x["state"] for x in board] == ["overdue", "explanation_requested", "explanation_requested", "notified"]
+    assert 0 < board[1]["seconds_left"] <= 60 < board[2]["seconds_left"], board
+    assert [x["id"] for x in api(client, world, "GET", "/exchanges?open=false")] == [closed]
+    assert len(api(client, world, "GET", "/exchanges")) == 5
+
+
+def test_reading_an_unknown_exchange_is_404(client, world):
+    answer = api(client, world, "GET", "/exchanges/9999", status=404)
+    assert answer["error"]["code"] == "not_found"
+    api(client, world, "GET", "/incidents/INC-1999-00001/exchanges", status=404)
+
+
+# -- the line ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("language", "RU"),
+        ("language", "russian"),
+        ("language", "r"),
+        ("reply_deadline_seconds", 0),
+        ("meeting_deadline_seconds", -5),
+        ("reply_deadline_seconds", "48h"),
+        ("counterpart_line", "perhaps"),
+    ],
+)
+def test_a_counterpart_line_with_a_bad_deadline_or_language_is_refused(client, world, field, value):
+    body = {
+        "name": "Bad line",
+        "level": 3,
+        "transport": "outbox",
+        "address": "bad@eastland.test",
+        "counterpart_line": True,
+        field: value,
+    }
+    answer = api(client, world, "POST", "/channels", body, who="admin", status=422)
+    assert field in answer["error"]["details"], answer
+
+
+def test_a_line_changes_its_deadlines_without_moving_a_running_clock(app, client, world):
+    add_counterpart_line(app, world)
+    xid = open_(client, world, acknowledged_incident(client, world))["id"]
+    before = move(client, world, xid, "explanation_requested", REQUEST)
+    line = api(
+        client,
+        world,
+        "PATCH",
+        f"/channels/{world.channels[LINE]}",
+        {"reply_deadline_seconds": 3600, "language": None},
+        who="admin",
+    )
+    assert (line["reply_deadline_seconds"], line["language"]) == (3600, None), line
+    after = api(client, world, "GET", f"/exchanges/{xid}")
+    assert (after["reply_seconds"], after["deadline_at"]) == (172800, before["deadline_at"]), after
+
+
+def test_the_engine_writes_nothing_for_an_exchange_without_a_clock(app, client, world):
+    add_counterpart_line(app, world)
+    open_(client, world, acknowledged_incident(client, world))
+    jobs.sweep(app)
+    with session_scope(app) as session:
+        assert session.scalar(select(Exchange.overdue_count)) == 0
+        assert len(session.scalars(select(ExchangeMessage)).all()) == 1
+        assert not session.scalars(select(Notification).where(Notification.kind == "exchange_overdue")).all()

@@ -1,0 +1,250 @@
+"""The after-action report through the API and the page, against the hand-computed fixture.
+
+The fixture (tests/report_fixture.py) has seven incidents A-G and eight exchanges; every number
+below is worked out by hand in the comments. Method: for n sorted values the q-quantile sits at
+rank h = q * (n - 1), linearly interpolated between x[floor h] and x[floor h + 1].
+"""
+
+import pytest
+
+from tests.report_fixture import insert_fixture
+from tests.support import sign_in
+
+REPORT = "/api/v1/reports/after-action"
+
+
+def times(count, median, p90):
+    return {"count": count, "median_seconds": median, "p90_seconds": p90}
+
+
+# Time to acknowledge, in seconds: A 120, B 300, C 900, D 60.5, E 1500 (F and G never acknowledged).
+ACK = {
+    # [60.5, 120, 300, 900, 1500]: median h=2 -> 300; p90 h=3.6 -> 900 + 0.6 * 600 = 1260
+    "overall": times(5, 300.0, 1260.0),
+    "by_channel": {
+        # A, B on ladder 1 step 1 (B's event says step 1): [120, 300]: median 210; p90 120 + 0.9 * 180 = 282
+        "L1": times(2, 210.0, 282.0),
+        # C (ladder 1 step 2) and D (ladder 2 step 1): [60.5, 900]: median 480.25; p90 60.5 + 0.9 * 839.5 = 816.05
+        "L2": times(2, 480.25, 816.05),
+        "L3": times(1, 900.0, 900.0),  # C only
+        "Other desk": times(1, 1500.0, 1500.0),  # E only
+    },
+    "by_level": {
+        "L1": times(2, 210.0, 282.0),
+        "L2": times(2, 480.25, 816.05),
+        # C (L3, level 3) and E (Other desk, level 3): [900, 1500]: median 1200; p90 900 + 0.9 * 600 = 1440
+        "L3": times(2, 1200.0, 1440.0),
+    },
+    "by_precedence": {
+        # A, B, C, D: [60.5, 120, 300, 900]: median h=1.5 -> 210; p90 h=2.7 -> 300 + 0.7 * 600 = 720
+        "Z": times(4, 210.0, 720.0),
+        "O": times(1, 1500.0, 1500.0),
+    },
+    "by_month": {
+        # A, B, C: [120, 300, 900]: median 300; p90 h=1.8 -> 300 + 0.8 * 600 = 780
+        "2026-11": times(3, 300.0, 780.0),
+        # D, E: [60.5, 1500]: median 780.25; p90 60.5 + 0.9 * 1439.5 = 1356.05
+        "2026-12": times(2, 780.25, 1356.05),
+    },
+}
+# Time to resolve: A 3600, B 7200, D 1800, E 5400, F 10800 (F unacknowledged: its step 1 when resolved, L1).
+RESOLVE = {
+    # [1800, 3600, 5400, 7200, 10800]: median 5400; p90 h=3.6 -> 7200 + 0.6 * 3600 = 9360
+    "overall": times(5, 5400.0, 9360.0),
+    "by_channel": {
+        # A, B, F: [3600, 7200, 10800]: median 7200; p90 h=1.8 -> 7200 + 0.8 * 3600 = 10080
+        "L1": times(3, 7200.0, 10080.0),
+        "L2": times(1, 1800.0, 1800.0),  # D
+        "Other desk": times(1, 5400.0, 5400.0),  # E
+    },
+    "by_level": {"L1": times(3, 7200.0, 10080.0), "L2": times(1, 1800.0, 1800.0), "L3": times(1, 5400.0, 5400.0)},
+    "by_precedence": {
+        # A, B, D: [1800, 3600, 7200]: median 3600; p90 h=1.8 -> 3600 + 0.8 * 3600 = 6480
+        "Z": times(3, 3600.0, 6480.0),
+        "O": times(1, 5400.0, 5400.0),
+        "P": times(1, 10800.0, 10800.0),
+    },
+    "by_month": {
+        # A, B: [3600, 7200]: median 5400; p90 3600 + 0.9 * 3600 = 6840
+        "2026-11": times(2, 5400.0, 6840.0),
+        # D, E, F: [1800, 5400, 10800]: median 5400; p90 h=1.8 -> 5400 + 0.8 * 5400 = 9720
+        "2026-12": times(3, 5400.0, 9720.0),
+    },
+}
+EXCHANGES = {
+    "answered": 3,  # X1 (closed after a received reply), X2 (reply_received), X7 (meeting_held)
+    "answered_late": 1,  # X2: overdue once, then answered
+    "overdue": 2,  # X3 (overdue), X4 (meeting_requested after two deadlines passed)
+    "open": 2,  # X5 (explanation_requested), X8 (our own outgoing "reply" is no answer)
+    "closed_unanswered": 1,  # X6
+    "total": 8,
+}
+
+
+@pytest.fixture
+def fixture(app, world):
+    insert_fixture(app, world)
+    return world
+
+
+def report(client, world, who="supervisor", **query):
+    response = client.get(REPORT, query_string=query, headers=world.auth(who))
+    assert response.status_code == 200, f"{REPORT}?{query}: {response.status_code} {response.get_json()}"
+    return response.get_json()
+
+
+def test_report_numbers_match_the_hand_computed_fixture(client, fixture):
+    body = report(client, fixture)
+    assert body["incidents_total"] == 7
+    for measure, expected in (("ack_times", ACK), ("resolve_times", RESOLVE)):
+        for section, numbers in expected.items():
+            assert body[measure][section] == numbers, f"{measure}.{section}: got {body[measure][section]}"
+    assert body["incidents_by_category"] == {
+        "unsafe_intercept": 3,  # A, D, F
+        "airspace_violation": 1,
+        "unsafe_manoeuvre": 1,
+        "stray_fire": 1,
+        "weapon_aiming": 1,
+    }
+    assert body["incidents_by_sector"] == {"North": 4, "South": 2, "(none)": 1}, "E has no sector"
+    assert body["exchanges"] == EXCHANGES
+    assert set(body["definitions"]) >= {"time_to_acknowledge", "by_channel", "by_level", "median_p90", "exchanges"}
+
+
+def test_an_empty_report_has_zero_counts_and_no_medians(client, world):
+    body = report(client, world)
+    assert body["incidents_total"] == 0
+    assert body["ack_times"]["overall"] == times(0, None, None)
+    assert body["ack_times"]["by_channel"] == {} and body["incidents_by_sector"] == {}
+    assert body["exchanges"] == dict.fromkeys(EXCHANGES, 0)
+
+
+def test_precedence_filter_narrows_every_section(client, fixture):
+    body = report(client, fixture, precedence="Z")  # A, B, C, D
+    assert body["incidents_total"] == 4
+    assert body["ack_times"]["overall"] == times(4, 210.0, 720.0), "[60.5, 120, 300, 900]"
+    assert body["ack_times"]["by_precedence"] == {"Z": times(4, 210.0, 720.0)}
+    assert body["exchanges"] == {  # X1, X2, X3, X4, X8
+        "answered": 2,
+        "answered_late": 1,
+        "overdue": 2,
+        "open": 1,
+        "closed_unanswered": 0,
+        "total": 5,
+    }
+    both = report(client, fixture, precedence=["O", "P"])  # E, F
+    assert both["incidents_total"] == 2 and set(both["resolve_times"]["by_precedence"]) == {"O", "P"}
+
+
+def test_date_range_is_on_reported_at_with_an_exclusive_end(client, fixture):
+    # D was reported at 2026-12-01T00:00:00Z exactly: outside [11-01, 12-01); G (11-30 23:59:30) inside.
+    body = report(client, fixture, **{"from": "2026-11-01", "to": "2026-12-01"})
+    assert body["incidents_total"] == 4, "A, B, C, G"
+    assert list(body["ack_times"]["by_month"]) == ["2026-11"]
+    assert body["ack_times"]["overall"] == times(3, 300.0, 780.0), "A, B, C: [120, 300, 900]"
+    from_d = report(client, fixture, **{"from": "010000ZDEC26"})  # a DTG works too: D, E, F
+    assert from_d["incidents_total"] == 3 and from_d["ack_times"]["overall"] == times(2, 780.25, 1356.05)
+    iso = report(client, fixture, to="2026-11-20T12:00:00Z")  # A, B (C reported at that very second)
+    assert iso["incidents_total"] == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "total", "check"),
+    [
+        ({"sector": "North"}, 4, lambda b: b["incidents_by_sector"] == {"North": 4}),
+        (
+            {"domain": "maritime"},
+            2,
+            lambda b: b["incidents_by_category"] == {"unsafe_manoeuvre": 1, "weapon_aiming": 1},
+        ),
+        # A, D, F resolved in [1800, 3600, 10800]: median 3600; p90 h=1.8 -> 3600 + 0.8 * 7200 = 9360
+        ({"category": "unsafe_intercept"}, 3, lambda b: b["resolve_times"]["overall"] == times(3, 3600.0, 9360.0)),
+        # D alone (C is maritime), acknowledged on ladder 2 step 1 (L2) after 60.5 s
+        (
+            {"domain": "air", "sector": "South"},
+            1,
+            lambda b: b["ack_times"]["by_channel"] == {"L2": times(1, 60.5, 60.5)},
+        ),
+    ],
+)
+def test_filters_narrow_the_report(client, fixture, query, total, check):
+    body = report(client, fixture, **query)
+    assert body["incidents_total"] == total, f"{query}: {body['incidents_total']} incidents"
+    assert check(body), f"{query}: {body}"
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"from": "yesterday"}, "from"),
+        ({"from": "2026-11-31"}, "from"),
+        ({"to": "2026-11-27T14:05:00"}, "to"),  # no zone
+        ({"from": "2026-12-01", "to": "2026-11-01"}, "to"),
+        ({"precedence": "X"}, "precedence"),
+        ({"domain": "sea"}, "domain"),
+        ({"category": "not_a_category"}, "category"),
+        ({"sector": "x" * 121}, "sector"),
+    ],
+)
+def test_bad_filters_answer_422_in_the_error_envelope(client, fixture, query, field):
+    response = client.get(REPORT, query_string=query, headers=fixture.auth("supervisor"))
+    body = response.get_json()
+    assert response.status_code == 422, f"{query}: {response.status_code} {body}"
+    assert body["error"]["code"] == "validation_error" and field in body["error"]["details"], f"{query}: {body}"
+
+
+@pytest.mark.parametrize(("who", "status"), [("supervisor", 200), ("admin", 200), ("duty", 403), ("liaison", 403)])
+def test_only_supervisors_and_admins_read_the_report(client, fixture, who, status):
+    response = client.get(REPORT, headers=fixture.auth(who))
+    assert response.status_code == status, f"{who}: {response.status_code} {response.get_json()}"
+    if status == 403:
+        assert response.get_json()["error"]["code"] == "forbidden"
+
+
+def test_the_report_needs_a_token(client, fixture):
+    response = client.get(REPORT)
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_report_page_shows_every_number_and_the_charts(client, fixture):
+    sign_in(client, "supervisor")
+    page = client.get("/reports")
+    assert page.status_code == 200, page.text[:500]
+    html = page.text
+    for chart in ("ack-precedence", "ack-channel", "resolve-precedence", "resolve-channel", "category", "sector"):
+        assert f'id="chart-{chart}"' in html, f"chart {chart} missing"
+    assert html.count("<svg") == 7, "seven charts, each an inline SVG"
+    assert "<script" not in html.split("</head>")[1], "no inline script on the report page (CSP)"
+    # Numbers of the tables, as durations: ack overall median 300 s = 5m 00s, p90 1260 s = 21m 00s.
+    for text in ("5m 00s", "21m 00s", "8m 00s", "13m 36s", "2h 48m", "Other desk", "2026-12", "L3", "Z FLASH"):
+        assert text in html, f"{text!r} not on the report page"
+    assert 'datetime="PT816.05S"' in html, "L2's p90 (816.05 s) exact in the table's machine-readable time"
+    assert "How these numbers are counted" in html and "linear interpolation" in html
+
+
+def test_report_page_carries_the_filters_into_the_form_and_the_export_links(client, fixture):
+    sign_in(client, "supervisor")
+    page = client.get("/reports?from=2026-11-01&precedence=Z&precedence=O&sector=North&domain=")
+    assert page.status_code == 200
+    assert 'name="from" value="2026-11-01"' in page.text
+    assert (
+        'value="Z" checked' in page.text and 'value="O" checked' in page.text and 'value="P" checked' not in page.text
+    )
+    for export in ("/reports/incidents.csv", "/reports/incidents.geojson"):
+        link = f"{export}?from=2026-11-01&amp;sector=North&amp;precedence=Z&amp;precedence=O"
+        assert link in page.text, f"export link {export} does not carry the filters"
+
+
+def test_report_page_shows_bad_filters_next_to_their_fields(client, fixture):
+    sign_in(client, "supervisor")
+    page = client.get("/reports?from=2026-13-01")
+    assert page.status_code == 422 and "The filters are not valid" in page.text
+    assert 'class="field has-error"' in page.text and "<svg" not in page.text
+
+
+@pytest.mark.parametrize(("who", "status"), [("duty", 403), ("liaison", 403), ("admin", 200)])
+def test_report_page_is_for_supervisors_and_admins(client, fixture, who, status):
+    sign_in(client, who)
+    assert client.get("/reports").status_code == status, who
+    board = client.get("/").text
+    assert ('href="/reports"' in board) == (status == 200), f"nav link to the report for {who}"

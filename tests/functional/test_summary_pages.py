@@ -1,0 +1,143 @@
+"""The incident page's summary panel: tick releasable fields, draft, edit, approve and send, with
+CSRF tokens and the same refusals as the API."""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from tests.summaries_support import exchange_over_new_line
+from tests.support import csrf, file_incident, sign_in
+from tracker.db import session_scope
+from tracker.models import ExchangeMessage, Summary, TimelineEvent
+from tracker.services import releasability
+
+NARRATIVE = "MARKER-NARR-6642 closed to 30 m of our patrol aircraft."
+
+
+@pytest.fixture
+def reference(client, world) -> str:
+    return file_incident(client, world, narrative=NARRATIVE, reporting_unit="MARKER-UNIT-7781")["reference"]
+
+
+def page(client, reference: str) -> str:
+    response = client.get(f"/incidents/{reference}")
+    assert response.status_code == 200, response.status_code
+    return response.text
+
+
+def submit(client, reference: str, path: str, **fields):
+    """Post a form of the panel with a valid CSRF token (named after the form's prefix) and follow
+    the redirect back to the incident page."""
+    token = csrf(client, f"/incidents/{reference}")
+    prefix = fields.pop("prefix")
+    data = {
+        f"{prefix}-csrf_token": token,
+        **{f"{prefix}-{k}" if k != "releasable" else k: v for k, v in fields.items()},
+    }
+    response = client.post(path, data=data, follow_redirects=True)
+    assert response.status_code == 200, (path, response.status_code, response.text[:500])
+    return response.text
+
+
+def summaries(app) -> list[Summary]:
+    with session_scope(app) as session:
+        return session.scalars(select(Summary).order_by(Summary.id)).all()
+
+
+def test_the_panel_shows_each_fields_releasability_as_a_box_to_tick(client, reference):
+    sign_in(client, "liaison")
+    html = page(client, reference)
+    assert 'id="summary"' in html and "Draft summary" in html, html
+    ticked = set(re.findall(r'name="releasable" value="(\w+)" checked', html))
+    assert ticked == {name for name, ok in releasability.DEFAULTS.items() if ok}, ticked
+
+
+def test_ticking_the_narrative_makes_it_releasable_and_is_on_the_timeline(app, client, reference):
+    sign_in(client, "liaison")
+    released = [name for name, ok in releasability.DEFAULTS.items() if ok] + ["narrative"]
+    html = submit(
+        client, reference, f"/incidents/{reference}/releasability", prefix="releasability", releasable=released
+    )
+    assert "Releasability saved." in html and 'value="narrative" checked' in html, html
+    with session_scope(app) as session:
+        [event] = session.scalars(select(TimelineEvent).where(TimelineEvent.kind == "releasability_changed")).all()
+        assert event.details == {"before": {"narrative": False}, "after": {"narrative": True}}, event.details
+
+
+def test_draft_edit_approve_and_send_from_the_page(app, client, world, reference):
+    exchange_id = exchange_over_new_line(client, app, world, reference, language="fr")
+    sign_in(client, "liaison")
+    html = submit(client, reference, f"/incidents/{reference}/summaries", prefix="draft", exchange_id=str(exchange_id))
+    assert "Summary drafted" in html, html
+    [summary] = summaries(app)
+    assert summary.language == "fr" and "MARKER-UNIT-7781" not in summary.text + summary.text_second
+    assert "Nature de l&#39;événement" in html or "Nature de l'événement" in html, "the French draft is on the page"
+
+    edit = f"summary-{summary.id}-edit"
+    html = submit(
+        client,
+        reference,
+        f"/summaries/{summary.id}/edit",
+        prefix=edit,
+        text="Reworded by the liaison.",
+        text_second="Reformulé.",
+        version=str(summary.version),
+    )
+    assert "Summary saved as a draft." in html, html
+    [summary] = summaries(app)
+    assert (summary.text, summary.text_second) == ("Reworded by the liaison.\n", "Reformulé.\n")
+
+    approve = f"summary-{summary.id}-approve"
+    html = submit(client, reference, f"/summaries/{summary.id}/approve", prefix=approve, version=str(summary.version))
+    assert "Summary approved" in html and 'class="send-summary"' in html, html
+
+    send = f"summary-{summary.id}-send"
+    html = submit(client, reference, f"/summaries/{summary.id}/send", prefix=send, exchange_id=str(exchange_id))
+    assert "Summary queued for the other side." in html, html
+    with session_scope(app) as session:
+        [message] = session.scalars(select(ExchangeMessage)).all()
+        assert (message.kind, message.text, message.text_second) == ("summary", summary.text, summary.text_second)
+    assert summaries(app)[0].status.value == "sent"
+
+
+def test_withheld_content_typed_in_is_refused_at_approval_with_the_field_named(app, client, reference):
+    sign_in(client, "liaison")
+    submit(client, reference, f"/incidents/{reference}/summaries", prefix="draft", exchange_id="", language="")
+    [summary] = summaries(app)
+    edit = f"summary-{summary.id}-edit"
+    html = submit(
+        client,
+        reference,
+        f"/summaries/{summary.id}/edit",
+        prefix=edit,
+        text=f"{summary.text}\nMARKER-NARR-6642",
+        version=str(summary.version),
+    )
+    assert "Would be refused" in html and "narrative" in html, "the page warns before approval is tried"
+    [summary] = summaries(app)
+    approve = f"summary-{summary.id}-approve"
+    html = submit(client, reference, f"/summaries/{summary.id}/approve", prefix=approve, version=str(summary.version))
+    assert "not releasable" in html and "narrative" in html, html
+    assert summaries(app)[0].status.value == "draft"
+
+
+def test_a_form_without_its_csrf_token_is_refused(app, client, reference):
+    sign_in(client, "liaison")
+    response = client.post(f"/incidents/{reference}/summaries", data={"draft-language": ""})
+    assert response.status_code == 400, response.status_code
+    assert summaries(app) == []
+
+
+def test_a_duty_officer_sees_what_is_releasable_and_may_not_change_it(app, client, reference):
+    sign_in(client, "duty")
+    html = page(client, reference)
+    assert "Releasable: Time, Domain, Category" in html and "Draft summary" not in html, html
+    token = csrf(client, f"/incidents/{reference}")
+    response = client.post(
+        f"/incidents/{reference}/releasability",
+        data={"releasability-csrf_token": token, "releasable": ["narrative"]},
+    )
+    assert response.status_code == 403, response.status_code
+    drafted = client.post(f"/incidents/{reference}/summaries", data={"draft-csrf_token": token})
+    assert drafted.status_code == 403 and summaries(app) == [], drafted.status_code

@@ -1,0 +1,102 @@
+"""The message catalogues: every language translates every sentence and label a summary uses,
+with the same placeholders, and nothing a summary no longer uses lingers in them."""
+
+import re
+import string
+from datetime import date
+
+import pytest
+
+from tracker.errors import ValidationError
+from tracker.services import catalogues, summary_text
+
+LANGUAGES = [language for language in catalogues.available() if language != catalogues.SOURCE]
+# Words that blame: a summary for the other side describes what was observed, never who is at fault.
+BLAME = re.compile(
+    r"violat|aggress|provocat|illegal|hostile|unsafe|harass|attack|reckless|threat|dangerous|unprofessional"
+)
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def test_english_and_at_least_russian_and_french_are_available():
+    assert catalogues.available()[0] == "en", catalogues.available()
+    assert {"ru", "fr"} <= set(LANGUAGES), catalogues.available()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_msgid_a_summary_uses_is_translated_with_the_same_placeholders(language):
+    catalogue = catalogues.catalogue(language)
+    untranslated, fuzzy, mismatched = [], [], []
+    for msgid in summary_text.msgids():
+        message = catalogue.get(msgid)
+        if message is None or not message.string:
+            untranslated.append(msgid)
+        elif message.fuzzy:
+            fuzzy.append(msgid)
+        elif placeholders(message.string) != placeholders(msgid):
+            mismatched.append((msgid, message.string))
+    assert untranslated == [], f"{language}.po lacks translations of {untranslated}"
+    assert fuzzy == [], f"{language}.po has fuzzy (unchecked) entries {fuzzy}"
+    assert mismatched == [], f"{language}.po placeholders differ from the English: {mismatched}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_catalogue_holds_nothing_a_summary_no_longer_uses(language):
+    stale = sorted({m.id for m in catalogues.catalogue(language) if m.id} - set(summary_text.msgids()))
+    assert stale == [], f"{language}.po has entries no summary uses (remove or reuse them): {stale}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_translations_are_in_the_language_not_english_left_in_place(language):
+    """Sentences (not one-word labels such as "collision" or "maritime") differ from the English."""
+    catalogue = catalogues.catalogue(language)
+    same = [m for m in summary_text.SENTENCES if len(m.split()) > 2 and catalogue.get(m).string == m]
+    assert same == [], f"{language}.po copies the English sentences {same}"
+
+
+def test_every_category_domain_and_escalation_risk_has_a_neutral_label():
+    labels = {**summary_text.CATEGORY_LABELS, **summary_text.DOMAIN_LABELS, **summary_text.ESCALATION_LABELS}
+    accusing = {key: label for key, label in labels.items() if BLAME.search(label)}
+    assert accusing == {}, f"labels for the other side must describe, not blame: {accusing}"
+
+
+def test_sentence_templates_hold_no_blame_words():
+    accusing = [sentence for sentence in summary_text.SENTENCES if BLAME.search(sentence.lower())]
+    assert accusing == [], f"summary sentences must be factual and non-accusatory: {accusing}"
+
+
+def test_translate_fills_placeholders_in_each_language():
+    assert catalogues.translate("en", summary_text.SECTOR, sector="North") == "Area: North."
+    assert catalogues.translate("ru", summary_text.SECTOR, sector="North") == "Район: North."
+    assert catalogues.translate("fr", summary_text.SECTOR, sector="North") == "Zone : North."
+
+
+def test_a_value_with_braces_is_inserted_as_it_is():
+    assert catalogues.translate("fr", summary_text.SECTOR, sector="{reference}") == "Zone : {reference}."
+
+
+def test_a_language_without_a_catalogue_is_refused_with_the_available_list():
+    with pytest.raises(ValidationError) as refused:
+        catalogues.translate("de", summary_text.SECTOR, sector="North")
+    assert refused.value.status == 422
+    assert refused.value.details == {"language": f"available: {', '.join(catalogues.available())}"}, (
+        refused.value.details
+    )
+
+
+@pytest.mark.parametrize("language", ["../ru", "ru.po", "", "RU"])
+def test_a_language_code_never_reaches_the_file_system(language):
+    with pytest.raises(ValidationError):
+        catalogues.ensure_available(language)
+
+
+@pytest.mark.parametrize(
+    ("language", "written"),
+    # CLDR puts a narrow no-break space between the Russian year and its "г.".
+    [("en", "27 November 2026"), ("ru", "27 ноября 2026\u202fг."), ("fr", "27 novembre 2026")],
+)
+def test_dates_are_written_the_way_each_language_writes_them(language, written):
+    assert catalogues.long_date(language, date(2026, 11, 27)) == written

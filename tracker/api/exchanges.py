@@ -1,0 +1,103 @@
+"""Exchange routes: open an exchange with the other side, move it, record messages, list the open ones."""
+
+from flask import url_for
+
+from ..auth import current_user, require_role, token_auth
+from ..db import get_session
+from ..models import Role
+from ..services import exchanges, handling
+from ..timeutil import utcnow
+from . import ERRORS, bp
+from .exchange_schemas import (
+    ExchangeDetailOut,
+    ExchangeMessageIn,
+    ExchangeMessageOut,
+    ExchangeOpenIn,
+    ExchangeOut,
+    ExchangeQuery,
+    ExchangeTransitionIn,
+)
+
+TAGS = ["Exchanges"]
+HANDLERS = (Role.LIAISON, Role.SUPERVISOR, Role.ADMIN)
+READ = {code: ERRORS[code] for code in (403, 404)}
+WRITE = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}
+
+
+@bp.post("/incidents/<reference>/exchanges")
+@bp.auth_required(token_auth)
+@require_role(*HANDLERS)
+@bp.input(ExchangeOpenIn, arg_name="data")
+@bp.output(ExchangeDetailOut, status_code=201)
+@bp.doc(tags=TAGS, summary="Open an exchange with the other side over a counterpart line", responses=WRITE)
+def open_exchange(reference, data):
+    """Only once our own liaison has acknowledged the incident (409 before). A text goes out at once
+    as the notice. Liaison members of a notified line or of the counterpart line, supervisors, admins."""
+    session = get_session()
+    incident = handling.get_incident(session, reference)
+    exchange = exchanges.open_exchange(
+        session, incident, data["channel_id"], current_user(), utcnow(), data.get("text")
+    )
+    session.commit()
+    return exchange, 201, {"Location": url_for("api.get_exchange", exchange_id=exchange.id)}
+
+
+@bp.get("/incidents/<reference>/exchanges")
+@bp.auth_required(token_auth)
+@bp.output(ExchangeDetailOut(many=True))
+@bp.doc(tags=TAGS, summary="The incident's exchanges with the other side, with their messages", responses=READ)
+def list_for_incident(reference):
+    session = get_session()
+    return exchanges.for_incident(session, handling.get_incident(session, reference))
+
+
+@bp.get("/exchanges")
+@bp.auth_required(token_auth)
+@bp.input(ExchangeQuery, location="query", arg_name="query")
+@bp.output(ExchangeOut(many=True))
+@bp.doc(tags=TAGS, summary="Exchanges and their clocks, overdue first, then the nearest deadline", responses=READ)
+def list_exchanges(query):
+    """?open=true lists the open ones, as the board shows them."""
+    return exchanges.listing(get_session(), query.get("open"))
+
+
+@bp.get("/exchanges/<int:exchange_id>")
+@bp.auth_required(token_auth)
+@bp.output(ExchangeDetailOut)
+@bp.doc(tags=TAGS, summary="An exchange: state, clock and every message each way", responses=READ)
+def get_exchange(exchange_id):
+    return exchanges.get_exchange(get_session(), exchange_id)
+
+
+@bp.post("/exchanges/<int:exchange_id>/transitions")
+@bp.auth_required(token_auth)
+@require_role(*HANDLERS)
+@bp.input(ExchangeTransitionIn, arg_name="data")
+@bp.output(ExchangeDetailOut)
+@bp.doc(tags=TAGS, summary="Move an exchange to its next state", responses=WRITE)
+def transition(exchange_id, data):
+    """A state not allowed from here answers 409 with the allowed ones in details.allowed. Requesting
+    an explanation or a meeting sends the text and starts the clock; the rest record what came back."""
+    session = get_session()
+    exchange = exchanges.get_exchange(session, exchange_id)
+    exchanges.transition(
+        session, exchange, data["state"], current_user(), utcnow(), data.get("text"), data.get("version")
+    )
+    session.commit()
+    return exchange
+
+
+@bp.post("/exchanges/<int:exchange_id>/messages")
+@bp.auth_required(token_auth)
+@require_role(*HANDLERS)
+@bp.input(ExchangeMessageIn, arg_name="data")
+@bp.output(ExchangeMessageOut, status_code=201)
+@bp.doc(tags=TAGS, summary="Record a message to (sent over the line) or from the other side", responses=WRITE)
+def record_message(exchange_id, data):
+    session = get_session()
+    exchange = exchanges.get_exchange(session, exchange_id)
+    message = exchanges.record_message(
+        session, exchange, data["direction"], data["kind"], data["text"], current_user(), utcnow()
+    )
+    session.commit()
+    return message

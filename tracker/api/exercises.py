@@ -1,0 +1,202 @@
+"""Exercise notices: the register, its CSV import, and the iCalendar feed of what is coming.
+
+Everyone signed in reads the register (duty officers, liaison staff, supervisors, admins);
+supervisors and admins change it. The feed takes a bearer token like every route, or, since
+calendar clients cannot send one, a signed key in its URL (GET /exercises/feed-link).
+"""
+
+from urllib.parse import urlencode, urlsplit
+
+from apiflask.schemas import FileSchema
+from flask import current_app, request, url_for
+
+from ..auth import current_user, require_role, token_auth
+from ..db import get_session
+from ..errors import Forbidden, Unauthorized
+from ..models import Role, User
+from ..services import accounts, exercise_calendar, exercise_import, exercises
+from ..services.links import LinkSigner
+from ..timeutil import utcnow
+from . import ERRORS, bp
+from .exercise_schemas import ExerciseImportIn, ExerciseIn, ExerciseOut, ExerciseQuery, FeedLinkOut
+
+READERS = (Role.DUTY_OFFICER, Role.LIAISON, Role.SUPERVISOR, Role.ADMIN)
+WRITERS = (Role.SUPERVISOR, Role.ADMIN)
+READ = {code: ERRORS[code] for code in (403, 404)}
+WRITE = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}
+TAGS = ["Exercises"]
+FEED_KEY = {
+    "type": "apiKey",
+    "in": "query",
+    "name": "key",
+    "description": "The signed key of a feed link (GET /api/v1/exercises/feed-link), for calendar clients.",
+}
+
+
+@bp.record_once
+def _document_feed_key(state) -> None:
+    schemes = state.app.config.get("SECURITY_SCHEMES") or {}
+    state.app.config["SECURITY_SCHEMES"] = {**schemes, "FeedKey": FEED_KEY}
+
+
+def _border_km() -> float:
+    return current_app.config["NO_NOTICE_BORDER_KM"]
+
+
+def _commit(result=None):
+    get_session().commit()
+    return result
+
+
+def feed_signer() -> LinkSigner:
+    return LinkSigner(current_app.config["SECRET_KEY"], current_app.config["FEED_LINK_MAX_AGE_SECONDS"])
+
+
+def feed_link(user: User) -> dict:
+    """The feed's address with a key signed for user, and when that key stops working."""
+    signer = feed_signer()
+    query = urlencode({"key": exercise_calendar.feed_key(signer, user)})
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    return {"url": f"{base}{url_for('api.exercise_feed')}?{query}", "expires_at": signer.expires_at(utcnow())}
+
+
+@bp.get("/exercises")
+@bp.auth_required(token_auth)
+@require_role(*READERS)
+@bp.input(ExerciseQuery, location="query", arg_name="query")
+@bp.output(ExerciseOut(many=True))
+@bp.doc(tags=TAGS, responses=READ)
+def list_exercises(query):
+    """List notified exercises
+
+    All (soonest first), or only the upcoming, running, current (running or upcoming) or past ones
+    (newest first); since and until keep those overlapping that window.
+    """
+    return exercises.list_exercises(get_session(), utcnow(), **query)
+
+
+@bp.post("/exercises")
+@bp.auth_required(token_auth)
+@require_role(*WRITERS)
+@bp.input(ExerciseIn, arg_name="data")
+@bp.output(ExerciseOut, status_code=201)
+@bp.doc(tags=TAGS, responses=WRITE)
+def create_exercise(data):
+    """Enter a notified exercise
+
+    Give a polygon area, or a centre and a radius. Incidents not yet resolved that lie inside its
+    area and time are linked to it at once (supervisors and admins).
+    """
+    exercise = exercises.create_exercise(get_session(), data, current_user().username, utcnow(), _border_km())
+    _commit()
+    return exercise, 201, {"Location": url_for("api.get_exercise", exercise_id=exercise.id)}
+
+
+@bp.get("/exercises/<int:exercise_id>")
+@bp.auth_required(token_auth)
+@require_role(*READERS)
+@bp.output(ExerciseOut)
+@bp.doc(tags=TAGS, summary="Read a notified exercise", responses=READ)
+def get_exercise(exercise_id):
+    return exercises.get_exercise(get_session(), exercise_id)
+
+
+@bp.patch("/exercises/<int:exercise_id>")
+@bp.auth_required(token_auth)
+@require_role(*WRITERS)
+@bp.input(ExerciseIn(partial=True), arg_name="data")
+@bp.output(ExerciseOut)
+@bp.doc(tags=TAGS, responses=WRITE)
+def update_exercise(exercise_id, data):
+    """Change a notified exercise
+
+    Fields left out keep their value; to swap the polygon for a circle (or back), set the other
+    shape's fields to null. Incidents not yet resolved are linked or unlinked to match.
+    """
+    session = get_session()
+    exercise = exercises.get_exercise(session, exercise_id)
+    return _commit(exercises.update_exercise(session, exercise, data, current_user().username, utcnow(), _border_km()))
+
+
+@bp.delete("/exercises/<int:exercise_id>")
+@bp.auth_required(token_auth)
+@require_role(*WRITERS)
+@bp.output({}, status_code=204)
+@bp.doc(tags=TAGS, summary="Delete a notified exercise (its incidents lose the link)", responses=WRITE)
+def delete_exercise(exercise_id):
+    exercises.delete_exercise(get_session(), exercise_id, current_user().username, utcnow(), _border_km())
+    return _commit()
+
+
+@bp.post("/exercises/import")
+@bp.auth_required(token_auth)
+@require_role(*WRITERS)
+@bp.input(ExerciseImportIn, arg_name="data")
+@bp.output(ExerciseOut(many=True), status_code=201)
+@bp.doc(tags=TAGS, responses=WRITE)
+def import_exercises(data):
+    """Import notified exercises from CSV text, all rows or none
+
+    One bad row and nothing is stored: the 422 answer lists each bad row ("row 3", the header
+    being row 1) with its problems.
+    """
+    created = exercise_import.import_csv(get_session(), data["csv"], current_user().username, utcnow(), _border_km())
+    return _commit(created)
+
+
+@bp.get("/exercises/feed-link")
+@bp.auth_required(token_auth)
+@require_role(*READERS)
+@bp.output(FeedLinkOut)
+@bp.doc(tags=TAGS, responses=READ)
+def exercise_feed_link():
+    """A link to the iCalendar feed, for calendar clients
+
+    Signed for the caller; it stops working when it expires, or when the caller's password
+    changes or the account is deactivated.
+    """
+    return feed_link(current_user())
+
+
+def _feed_reader(session) -> User:
+    """The caller by bearer token, or by the feed link's key."""
+    header = request.headers.get("Authorization", "")
+    key = request.args.get("key", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        user = accounts.user_for_token(session, token.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            raise Unauthorized("the bearer token is not valid")
+    elif key:
+        user = exercise_calendar.feed_reader(session, feed_signer(), key, utcnow())
+    else:
+        raise Unauthorized("send a bearer token, or use the signed feed link from the Exercises page")
+    if user.role not in READERS:
+        raise Forbidden(f"{user.username} ({user.role.value}) may not read the exercises")
+    return user
+
+
+@bp.get("/exercises.ics")
+@bp.output(
+    FileSchema(type="string", format="binary"),
+    content_type="text/calendar",
+    description="An iCalendar (RFC 5545) document: one VEVENT per running or upcoming exercise",
+)
+@bp.doc(tags=TAGS, security=[{"BearerAuth": []}, {"FeedKey": []}], responses={403: ERRORS[403]})
+def exercise_feed():
+    """iCalendar feed of running and upcoming exercises
+
+    Subscribe a calendar client to the link from GET /exercises/feed-link (or the Exercises page);
+    scripts may send their bearer token instead.
+    """
+    session = get_session()
+    _feed_reader(session)
+    now = utcnow()
+    host = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "tracker.invalid"
+    body = exercise_calendar.calendar(exercises.list_exercises(session, now, "current"), host, now)
+    headers = {
+        "Content-Type": "text/calendar; charset=utf-8",
+        "Content-Disposition": 'inline; filename="exercises.ics"',
+        "Cache-Control": "private, max-age=300",
+    }
+    return current_app.response_class(body, 200, headers)

@@ -1,0 +1,73 @@
+"""`flask --app wsgi exercise ...`: import notified exercises from a CSV file, list the register."""
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+
+from .db import session_scope
+from .errors import ValidationError
+from .services import exercise_import, exercises
+from .timeutil import utcnow
+
+
+@with_appcontext
+def _require_schema():
+    from .cli import _ensure_migrated
+
+    _ensure_migrated(current_app)
+
+
+exercise_cli = AppGroup("exercise", help="The register of notified exercises.", callback=_require_schema)
+
+
+def _problems(error: ValidationError) -> str:
+    """The error and each bad row (or field) on a line of its own, in plain words."""
+    lines = [error.message]
+    for where, detail in error.details.items():
+        if isinstance(detail, dict):
+            detail = "; ".join(f"{field}: {problem}" for field, problem in detail.items())
+        lines.append(f"  {where}: {detail}")
+    return "\n".join(lines)
+
+
+@exercise_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_file(path):
+    """Import the exercises in CSV file PATH: every row, or none (columns: config/exercises.sample.csv)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{path} is not UTF-8 text") from None
+    try:
+        with session_scope(current_app) as session:
+            created = exercise_import.import_csv(
+                session, text, "cli", utcnow(), current_app.config["NO_NOTICE_BORDER_KM"]
+            )
+            names = [f"{e.id:5}  {e.name}" for e in created]
+    except ValidationError as error:
+        raise click.ClickException(_problems(error)) from None
+    click.echo(f"imported {len(names)} exercises:")
+    click.echo("\n".join(names))
+
+
+@exercise_cli.command("list")
+@click.option(
+    "--when",
+    type=click.Choice(exercises.WHEN),
+    default="current",
+    show_default=True,
+    help="current: running or upcoming",
+)
+@with_appcontext
+def list_exercises(when):
+    """List notified exercises: id, status, start and end (UTC), name, states, how notified."""
+    now = utcnow()
+    with session_scope(current_app) as session:
+        for e in exercises.list_exercises(session, now, when):
+            click.echo(
+                f"{e.id:5} {exercises.status_of(e, now):8} {e.starts_at:%Y-%m-%d %H:%M}Z - {e.ends_at:%Y-%m-%d %H:%M}Z "
+                f"{e.name:30} {', '.join(e.states):24} {e.notified_via.value}"
+            )

@@ -1,0 +1,120 @@
+"""Horizontal bar charts laid out in Python and drawn as inline SVG by templates/web/_charts.html.
+
+No chart library: the page must work offline under a strict CSP (no script, no external asset),
+and pygal or matplotlib would bring a plotting stack for a few rectangles. Colours come from
+app.css through the class names, so the charts follow the page's theme and print in black.
+"""
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+WIDTH = 640
+LABEL_WIDTH = 180  # room for a channel or category name on the left
+VALUE_ROOM = 90  # room for the value written after the longest bar
+BAR_HEIGHT = 14
+BAR_GAP = 3
+ROW_GAP = 12
+TOP = 30  # the legend
+AXIS = 24
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    css: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    label_y: float
+    bars: list[Bar]
+
+
+@dataclass
+class Chart:
+    id: str
+    title: str
+    height: float
+    series: list[tuple[str, str]]  # (name, css class) for the legend
+    rows: list[Row] = field(default_factory=list)
+    ticks: list[tuple[float, str]] = field(default_factory=list)
+    width: int = WIDTH
+    label_width: int = LABEL_WIDTH
+
+    @property
+    def empty(self) -> bool:
+        return not self.rows
+
+    @property
+    def axis_y(self) -> float:
+        return self.height - AXIS
+
+
+def _slug(label: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+
+
+def short(label: str, limit: int = 26) -> str:
+    """Cut a label to fit the label column."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def bar_chart(
+    chart_id: str,
+    title: str,
+    rows: Sequence[tuple[str, Sequence[float | None]]],
+    series: Sequence[tuple[str, str]],
+    fmt: Callable[[float], str] = str,
+    ticks: Sequence[float] = (0, 0.5, 1),
+) -> Chart:
+    """Lay out one group of bars per row (one bar per series), scaled to the largest value."""
+    per_row = len(series) * (BAR_HEIGHT + BAR_GAP) - BAR_GAP
+    height = TOP + len(rows) * (per_row + ROW_GAP) + AXIS
+    chart = Chart(chart_id, title, height, list(series))
+    largest = max((v for _, values in rows for v in values if v is not None), default=0) or 1
+    span = WIDTH - LABEL_WIDTH - VALUE_ROOM
+    y = TOP
+    for label, values in rows:
+        bars = [
+            Bar(
+                LABEL_WIDTH,
+                y + i * (BAR_HEIGHT + BAR_GAP),
+                round(span * (value or 0) / largest, 1),
+                BAR_HEIGHT,
+                f"{css} row-{_slug(label)}",
+                "–" if value is None else fmt(value),
+            )
+            for i, ((_, css), value) in enumerate(zip(series, values, strict=True))
+        ]
+        chart.rows.append(Row(short(label), y + per_row / 2 + 4, bars))
+        y += per_row + ROW_GAP
+    chart.ticks = [(LABEL_WIDTH + span * share, fmt(largest * share)) for share in ticks]
+    return chart
+
+
+def duration(seconds: float | None) -> str:
+    """Write seconds as staff read them: 45s, 12m 05s, 3h 05m, 2d 04h."""
+    if seconds is None:
+        return "–"
+    whole = round(seconds)
+    sign, whole = ("-", -whole) if whole < 0 else ("", whole)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{sign}{days}d {hours:02d}h"
+    if hours:
+        return f"{sign}{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{sign}{minutes}m {secs:02d}s"
+    return f"{sign}{secs}s"
+
+
+def count(value: float) -> str:
+    return f"{value:g}" if value != int(value) else str(int(value))

@@ -1,0 +1,165 @@
+"""The exchange panel of the incident page, its forms, and the board's list of open exchanges."""
+
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
+
+from ..db import get_session
+from ..errors import Forbidden, TrackerError
+from ..models import ExchangeState, MessageDirection
+from ..services import exchanges, handling
+from ..timeutil import format_dtg, utcnow
+from .forms import ExchangeActionForm, ExchangeMessageForm, OpenExchangeForm
+
+bp = Blueprint("exchanges", __name__)
+S = ExchangeState
+# The button that moves an exchange to each state a person may choose.
+ACTIONS = {
+    S.RECEIPT_CONFIRMED: "Record receipt confirmed",
+    S.EXPLANATION_REQUESTED: "Request explanation",
+    S.REPLY_RECEIVED: "Record reply",
+    S.MEETING_REQUESTED: "Request meeting",
+    S.MEETING_HELD: "Record meeting held",
+    S.REFUSED: "Record refusal",
+    S.NO_ANSWER: "Mark no answer",
+    S.CLOSED: "Close exchange",
+}
+
+
+def _prefix(exchange_id: int) -> str:
+    return f"exchange-{exchange_id}"
+
+
+@bp.app_template_global()
+def exchange_panel(incident) -> dict:
+    """What the incident page's exchange panel shows and offers to the signed-in person."""
+    session = get_session()
+    may_act = exchanges.may_act(session, incident, current_user)
+    busy = {x.channel_id for x in incident.exchanges if x.is_open}  # one open exchange per line
+    lines = [line for line in exchanges.counterpart_lines(session) if line.id not in busy]
+    open_form = OpenExchangeForm()
+    open_form.channel_id.choices = [
+        SelectChoice(c.id, f"{c.name}{' · ' + c.counterpart if c.counterpart else ''}") for c in lines
+    ]
+    rows = []
+    for exchange in incident.exchanges:
+        rows.append(
+            {
+                "exchange": exchange,
+                "may_act": may_act or exchanges.may_act(session, incident, current_user, exchange.channel_id),
+                "actions": [(s.value, ACTIONS[s]) for s in exchanges.next_states(exchange)],
+                "form": ExchangeActionForm(prefix=_prefix(exchange.id), version=exchange.version),
+                "message_form": ExchangeMessageForm(prefix=f"{_prefix(exchange.id)}-message"),
+            }
+        )
+    return {
+        "rows": rows,
+        "lines": lines,
+        "may_open": bool(lines) and incident.acknowledged_at is not None and (may_act or _member_of_any(lines)),
+        "open_form": open_form,
+    }
+
+
+@bp.app_template_filter("moment")
+def moment(text: str | None) -> str:
+    """A time stored as ISO 8601 in a timeline event, as staff read it: 14:05:00Z (271405ZNOV26)."""
+    if not text:
+        return "-"
+    at = datetime.fromisoformat(text)
+    return f"{at:%H:%M:%S}Z ({format_dtg(at)})"
+
+
+def _member_of_any(lines) -> bool:
+    return any(current_user.id in {u.id for u in line.members} for line in lines)
+
+
+def _explain(error: TrackerError) -> str:
+    said = "; ".join(f"{k}: {v}" for k, v in error.details.items() if isinstance(v, str))
+    return f"{error.message} ({said})" if said and said not in error.message else error.message
+
+
+def _act(reference: str, do, done: str):
+    session = get_session()
+    try:
+        do(session)
+    except Forbidden:
+        session.rollback()
+        abort(403)
+    except TrackerError as error:
+        session.rollback()
+        flash(_explain(error), "error")
+    else:
+        session.commit()
+        flash(done, "success")
+    return redirect(url_for("incidents.view", reference=reference, _anchor="exchanges"))
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+@bp.post("/incidents/<reference>/exchanges")
+@login_required
+def open_exchange(reference: str):
+    session = get_session()
+    incident = handling.get_incident(session, reference)
+    form = OpenExchangeForm()
+    form.channel_id.choices = [SelectChoice(c.id, c.name) for c in exchanges.counterpart_lines(session)]
+    if not form.validate():
+        flash("Choose an active counterpart line (a notice is at most 8000 characters).", "error")
+        return redirect(url_for("incidents.view", reference=incident.reference, _anchor="exchanges"))
+    return _act(
+        incident.reference,
+        lambda s: exchanges.open_exchange(s, incident, form.channel_id.data, _me(), utcnow(), form.text.data),
+        "Exchange opened.",
+    )
+
+
+@bp.post("/exchanges/<int:exchange_id>/transition")
+@login_required
+def transition(exchange_id: int):
+    exchange = exchanges.get_exchange(get_session(), exchange_id)
+    reference = exchange.incident.reference
+    form = ExchangeActionForm(prefix=_prefix(exchange_id))
+    try:
+        state = S(form.state.data or "")
+        version = int(form.version.data) if form.version.data else None
+    except ValueError:
+        state = None
+    if not form.validate() or state is None:
+        flash("That is not a state an exchange can take.", "error")
+        return redirect(url_for("incidents.view", reference=reference, _anchor="exchanges"))
+    label = state.value.replace("_", " ")
+    return _act(
+        reference,
+        lambda s: exchanges.transition(s, exchange, state, _me(), utcnow(), form.text.data, version),
+        f"Exchange over {exchange.channel.name}: {label}.",
+    )
+
+
+@bp.post("/exchanges/<int:exchange_id>/messages")
+@login_required
+def record_message(exchange_id: int):
+    exchange = exchanges.get_exchange(get_session(), exchange_id)
+    reference = exchange.incident.reference
+    form = ExchangeMessageForm(prefix=f"{_prefix(exchange_id)}-message")
+    if not form.validate():
+        flash("A message needs its text (up to 8000 characters) and a direction.", "error")
+        return redirect(url_for("incidents.view", reference=reference, _anchor="exchanges"))
+    direction = MessageDirection(form.direction.data)
+    return _act(
+        reference,
+        lambda s: exchanges.record_message(s, exchange, direction, form.kind.data, form.text.data, _me(), utcnow()),
+        "Message sent to the other side."
+        if direction is MessageDirection.OUT
+        else "Message from the other side recorded.",
+    )
+
+
+@bp.get("/board/exchanges/rows")
+@login_required
+def board_rows():
+    """The board's open exchanges alone, for the page's own polling."""
+    return render_template("web/_exchange_rows.html", exchanges=exchanges.listing(get_session(), True))

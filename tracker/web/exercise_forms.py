@@ -1,0 +1,45 @@
+"""Forms of the exercise pages. The fields carry text as typed, named like the CSV columns, so one
+reader (services.exercise_import.read_fields) checks a form and a file alike."""
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional
+
+from ..services.exercise_checks import VIA_LABELS
+from ..services.exercise_import import COLUMNS
+
+TIME_HINT = "UTC as ISO 8601 (2026-12-01T06:00:00Z) or a DTG (010600ZDEC26)"
+
+
+class ExerciseForm(FlaskForm):
+    name = StringField("Name", validators=[Length(max=200)])
+    states = StringField("States", validators=[Length(max=2000)], description="separate several with ;")
+    starts_at = StringField("Starts", validators=[Length(max=40)], description=TIME_HINT)
+    ends_at = StringField("Ends", validators=[Length(max=40)], description="the last moment of the exercise")
+    area = TextAreaField(
+        "Area: a polygon",
+        validators=[Optional(), Length(max=100_000)],
+        description="WKT, longitude first: POLYGON ((23.5 54.2, 24.2 54.2, 24.2 54.7, 23.5 54.2)); or GeoJSON",
+    )
+    centre = StringField(
+        "or a centre",
+        validators=[Optional(), Length(max=120)],
+        description="54.40, 23.00 · 54 24 00N 023 00 00E · 34U FF 2142 3097",
+    )
+    radius_km = StringField("and a radius (km)", validators=[Optional(), Length(max=20)])
+    declared_size = StringField("Declared size (troops)", validators=[Optional(), Length(max=20)])
+    notified_via = SelectField(
+        "Notified by", choices=[SelectChoice("", "choose…")] + [SelectChoice(v.value, t) for v, t in VIA_LABELS.items()]
+    )
+    notified_at = StringField("Notified at", validators=[Optional(), Length(max=40)], description=TIME_HINT)
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=4000)])
+
+    def cells(self) -> dict[str, str]:
+        """The form's text by column name."""
+        return {name: self[name].data or "" for name in COLUMNS}
+
+
+class ImportForm(FlaskForm):
+    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file.")])

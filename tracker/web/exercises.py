@@ -1,0 +1,132 @@
+"""Exercise notices: the register (running, upcoming, past), new, edit, delete, CSV upload, and the
+calendar feed link. Everyone signed in reads; supervisors and admins change the register."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..api.exercises import feed_link
+from ..db import get_session
+from ..errors import ValidationError
+from ..models import Incident, IncidentStatus, Role
+from ..services import exercise_import, exercises
+from ..services.exercise_checks import VIA_LABELS
+from ..timeutil import utcnow
+from .admin import act, page, save
+from .exercise_forms import ExerciseForm, ImportForm
+from .guard import roles_required
+
+bp = Blueprint("exercises", __name__, url_prefix="/exercises")
+READERS = (Role.DUTY_OFFICER, Role.LIAISON, Role.SUPERVISOR, Role.ADMIN)
+WRITERS = (Role.SUPERVISOR, Role.ADMIN)
+PAST_SHOWN = 50
+
+
+@bp.app_template_global()
+def exercise_via(exercise) -> str:
+    """How the exercise was made known, in words."""
+    return VIA_LABELS[exercise.notified_via]
+
+
+def _border_km() -> float:
+    return current_app.config["NO_NOTICE_BORDER_KM"]
+
+
+def _linked(session, shown) -> dict[int, list[str]]:
+    """Exercise id -> references of the incidents linked to it, for the exercises shown."""
+    rows = session.execute(
+        select(Incident.exercise_id, Incident.reference)
+        .where(Incident.exercise_id.in_([e.id for e in shown]), Incident.status != IncidentStatus.RESOLVED)
+        .order_by(Incident.id)
+    )
+    linked: dict[int, list[str]] = {}
+    for exercise_id, reference in rows:
+        linked.setdefault(exercise_id, []).append(reference)
+    return linked
+
+
+@bp.get("/")
+@roles_required(*READERS)
+def index():
+    session, now = get_session(), utcnow()
+    groups = {
+        "Running": exercises.list_exercises(session, now, "running"),
+        "Upcoming": exercises.list_exercises(session, now, "upcoming"),
+        f"Past (latest {PAST_SHOWN})": exercises.list_exercises(session, now, "past", limit=PAST_SHOWN),
+    }
+    return render_template(
+        "web/exercises/list.html",
+        groups=groups,
+        linked=_linked(session, [e for shown in groups.values() for e in shown]),
+        feed=feed_link(current_user),
+        may_write=current_user.role in WRITERS,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*WRITERS)
+def new():
+    form = ExerciseForm()
+    if form.validate_on_submit():
+        created = save(
+            form,
+            lambda s: exercises.create_exercise(
+                s, exercise_import.read_fields(form.cells()), current_user.username, utcnow(), _border_km()
+            ),
+        )
+        if created is not None:
+            flash(f"Exercise “{created.name}” entered.", "success")
+            return redirect(url_for("exercises.index"))
+    return page("web/exercises/form.html", form, exercise=None)
+
+
+@bp.route("/<int:exercise_id>/edit", methods=["GET", "POST"])
+@roles_required(*WRITERS)
+def edit(exercise_id: int):
+    exercise = exercises.get_exercise(get_session(), exercise_id)
+    form = ExerciseForm(data=exercise_import.to_fields(exercise))  # what is posted replaces these
+    if form.validate_on_submit():
+        saved = save(
+            form,
+            lambda s: exercises.update_exercise(
+                s, exercise, exercise_import.read_fields(form.cells()), current_user.username, utcnow(), _border_km()
+            ),
+        )
+        if saved is not None:
+            flash(f"Exercise “{saved.name}” saved.", "success")
+            return redirect(url_for("exercises.index"))
+    return page("web/exercises/form.html", form, exercise=exercise)
+
+
+@bp.post("/<int:exercise_id>/delete")
+@roles_required(*WRITERS)
+def delete(exercise_id: int):
+    def remove(session):
+        exercises.delete_exercise(session, exercise_id, current_user.username, utcnow(), _border_km())
+
+    if act(remove, "Exercise deleted; its incidents no longer refer to it."):
+        return redirect(url_for("exercises.index"))
+    return redirect(url_for("exercises.edit", exercise_id=exercise_id))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required(*WRITERS)
+def upload():
+    """Import a CSV file: every row, or none, with each bad row listed."""
+    form, refused = ImportForm(), None
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            text = form.file.data.read().decode("utf-8-sig")
+            created = exercise_import.import_csv(session, text, current_user.username, utcnow(), _border_km())
+        except UnicodeDecodeError:
+            session.rollback()
+            form.file.errors.append("The file is not UTF-8 text: save it as CSV UTF-8.")
+        except ValidationError as error:
+            session.rollback()
+            refused = error
+        else:
+            session.commit()
+            flash(f"Imported {len(created)} exercises.", "success")
+            return redirect(url_for("exercises.index"))
+    return page("web/exercises/import.html", form, refused=refused, columns=exercise_import.COLUMNS)

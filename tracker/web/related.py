@@ -1,0 +1,62 @@
+"""Related incidents on the incident page: confirm or dismiss a suggestion, see the pattern."""
+
+from flask import Blueprint, abort, flash, redirect, url_for
+from flask_login import current_user, login_required
+
+from ..db import get_session
+from ..errors import Forbidden, TrackerError
+from ..services import related
+from ..timeutil import utcnow
+
+bp = Blueprint("related", __name__, url_prefix="/incidents")
+
+
+def _decide(reference: str, link_id: int, decide, done: str):
+    session = get_session()
+    try:
+        link = decide(session, reference, link_id, current_user._get_current_object(), utcnow())
+    except Forbidden:
+        abort(403)
+    except TrackerError as error:
+        session.rollback()
+        flash(error.message, "error")
+    else:
+        session.commit()
+        flash(f"Link {link.incident.reference} – {link.related.reference} {done}.", "success")
+    return redirect(url_for("incidents.view", reference=reference, _anchor="related"))
+
+
+@bp.post("/<reference>/related/<int:link_id>/confirm")
+@login_required
+def confirm(reference: str, link_id: int):
+    return _decide(reference, link_id, related.confirm, "confirmed")
+
+
+@bp.post("/<reference>/related/<int:link_id>/dismiss")
+@login_required
+def dismiss(reference: str, link_id: int):
+    return _decide(reference, link_id, related.dismiss, "dismissed")
+
+
+@bp.app_template_global()
+def related_for(incident) -> dict:
+    """What the incident page's related section shows: suggestions, decided links, the pattern,
+    and the ids of the suggestions the signed-in user may decide."""
+    session = get_session()
+    found = related.relations(session, incident)
+    return {
+        "suggested": [r for r in found if r.link.state.value == "suggested"],
+        "decided": [r for r in found if r.link.state.value != "suggested"],
+        "pattern": related.pattern(session, incident),
+        "decidable": {r.link.id for r in found if _may_decide(session, r.link)},
+    }
+
+
+def _may_decide(session, link) -> bool:
+    if link.state.value != "suggested" or not current_user.is_authenticated:
+        return False
+    try:
+        related.ensure_may_decide(session, link, current_user)
+    except Forbidden:
+        return False
+    return True

@@ -1,0 +1,108 @@
+"""The after-action report page with its charts, the exports a signed-in supervisor downloads
+(the browser sends a session cookie, not a bearer token), and the printable incident."""
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user, login_required
+from marshmallow import ValidationError
+
+from ..api.reports import REVIEWERS, ReportQuery, csv_response, geojson_response, report_filter
+from ..db import get_session
+from ..models import Domain, Precedence, all_categories
+from ..services import export, reports
+from ..timeutil import utcnow
+from .charts import bar_chart, count, duration
+from .guard import roles_required
+
+bp = Blueprint("reports", __name__)
+TIME_SERIES = (("median", "bar-median"), ("p90", "bar-p90"))
+FILTER_NAMES = ("from", "to", "domain", "category", "sector", "precedence")
+
+
+def _query() -> tuple[dict, dict, dict]:
+    """The filters as given (for the form and the export links), loaded, and their problems."""
+    given = {name: request.args.getlist(name) for name in FILTER_NAMES}
+    given = {name: [v for v in values if v.strip()] for name, values in given.items()}
+    given = {name: values for name, values in given.items() if values}
+    raw = {name: values if name == "precedence" else values[0] for name, values in given.items()}
+    try:
+        return given, ReportQuery().load(raw), {}
+    except ValidationError as error:
+        return given, {}, error.messages
+
+
+def _time_chart(chart_id: str, title: str, groups: dict, label=str):
+    rows = [(label(key), (g["median_seconds"], g["p90_seconds"])) for key, g in groups.items()]
+    return bar_chart(chart_id, title, rows, TIME_SERIES, duration)
+
+
+def _count_chart(chart_id: str, title: str, counts: dict, series: str = "incidents"):
+    rows = [(key.replace("_", " "), (n,)) for key, n in counts.items()]
+    return bar_chart(chart_id, title, rows, ((series, "bar-count"),), count, ticks=(0, 1))
+
+
+def charts(report: dict) -> list:
+    """The page's charts, from the report's numbers."""
+    prec = {p.value: f"{p.value} {p.name}" for p in Precedence}
+    ack, resolve, ex = report["ack_times"], report["resolve_times"], report["exchanges"]
+    outcomes = {key.replace("_", " "): ex[key] for key in ("answered", "overdue", "open", "closed_unanswered")}
+    return [
+        _time_chart("ack-precedence", "Time to acknowledge per precedence", ack["by_precedence"], prec.get),
+        _time_chart("ack-channel", "Time to acknowledge per channel", ack["by_channel"]),
+        _time_chart("resolve-precedence", "Time to resolve per precedence", resolve["by_precedence"], prec.get),
+        _time_chart("resolve-channel", "Time to resolve per channel", resolve["by_channel"]),
+        _count_chart("category", "Incidents per category", report["incidents_by_category"]),
+        _count_chart("sector", "Incidents per sector", report["incidents_by_sector"]),
+        _count_chart("exchanges", "Exchanges with the other side: answered versus overdue", outcomes, "exchanges"),
+    ]
+
+
+@bp.app_template_filter("duration")
+def _duration(seconds):
+    return duration(seconds)
+
+
+@bp.get("/reports")
+@roles_required(*REVIEWERS)
+def report():
+    given, query, problems = _query()
+    data = None if problems else reports.after_action(get_session(), report_filter(query))
+    return render_template(
+        "web/reports.html",
+        report=data,
+        charts=charts(data) if data else [],
+        given=given,
+        problems=problems,
+        domains=list(Domain),
+        categories=all_categories(),
+        precedences=list(Precedence),
+        definitions=reports.DEFINITIONS,
+    ), (422 if problems else 200)
+
+
+def _export(respond):
+    given, query, problems = _query()
+    if problems:
+        return render_template("web/error.html", code=422, title="Bad filter", message=str(problems)), 422
+    return respond(report_filter(query))
+
+
+@bp.get("/reports/incidents.csv")
+@roles_required(*REVIEWERS)
+def export_csv():
+    return _export(csv_response)
+
+
+@bp.get("/reports/incidents.geojson")
+@roles_required(*REVIEWERS)
+def export_geojson():
+    return _export(geojson_response)
+
+
+@bp.get("/incidents/<reference>/print")
+@login_required
+def print_incident(reference: str):
+    """One incident on paper: every fact, the whole timeline, messages and exchanges."""
+    incident, exchanges = export.printable(get_session(), reference)
+    return render_template(
+        "web/incident_print.html", incident=incident, exchanges=exchanges, printed_at=utcnow(), user=current_user
+    )

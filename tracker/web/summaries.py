@@ -1,0 +1,224 @@
+"""The summary panel of the incident page: what is releasable, and counterpart summaries drafted,
+edited, approved and sent (the same services as the API; every form carries a CSRF token)."""
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional
+
+from ..db import get_session
+from ..errors import Forbidden, TrackerError
+from ..models import Exchange, SummaryStatus
+from ..services import catalogues, exchanges, handling, releasability, summaries
+from ..timeutil import utcnow
+
+bp = Blueprint("summaries", __name__)
+# How each field reads on the page, in the order the form lists them.
+FIELD_LABELS = {
+    "occurred_at": "Time",
+    "domain": "Domain",
+    "category": "Category",
+    "position": "Position",
+    "sector": "Sector",
+    "border_distance_km": "Distance to the border",
+    "cpa": "Closest point of approach",
+    "platforms": "Their platforms",
+    "reporting_unit": "Reporting unit",
+    "actions_taken": "Actions taken",
+    "narrative": "Narrative",
+    "safety_risk": "Safety risk",
+    "escalation_risk": "Escalation risk",
+    "precedence": "Precedence",
+}
+TEXT = Length(max=summaries.TEXT_MAX_LENGTH)
+
+
+class ReleasabilityForm(FlaskForm):
+    """Only the CSRF token: the ticked boxes arrive as a list of field names."""
+
+
+class DraftForm(FlaskForm):
+    exchange_id = SelectField("For the exchange", choices=[], validators=[Optional()])
+    language = SelectField("Second language", choices=[], validators=[Optional()])
+
+
+class EditForm(FlaskForm):
+    text = TextAreaField("English", validators=[InputRequired(), TEXT])
+    text_second = TextAreaField("Second language", validators=[Optional(), TEXT])
+    version = HiddenField(validators=[InputRequired()])
+
+
+class ApproveForm(FlaskForm):
+    version = HiddenField(validators=[InputRequired()])
+
+
+class SendForm(FlaskForm):
+    exchange_id = SelectField("Over the exchange", choices=[], validators=[InputRequired()])
+
+
+def _exchange_choices(incident, blank: str | None = None) -> list[SelectChoice]:
+    """The incident's open exchanges, each with its line and language."""
+    first = [SelectChoice("", blank)] if blank else []
+    return first + [
+        SelectChoice(str(x.id), f"{x.channel.name} ({x.language or 'English only'})")
+        for x in exchanges.for_incident(get_session(), incident)
+        if x.is_open
+    ]
+
+
+@bp.app_template_global()
+def summary_panel(incident) -> dict:
+    """What the incident page's summary panel shows and offers to the signed-in person."""
+    draft_form = DraftForm(prefix="draft")
+    draft_form.exchange_id.choices = _exchange_choices(incident, "none yet")
+    draft_form.language.choices = [SelectChoice("", "English only")] + [
+        SelectChoice(lang, lang) for lang in catalogues.available() if lang != catalogues.SOURCE
+    ]
+    rows = []
+    for summary in summaries.for_incident(get_session(), incident):
+        prefix = f"summary-{summary.id}"
+        send_form = SendForm(prefix=f"{prefix}-send", exchange_id=str(summary.exchange_id or ""))
+        send_form.exchange_id.choices = _exchange_choices(incident)
+        rows.append(
+            {
+                "summary": summary,
+                "problems": summaries.problems(summary),
+                "edit_form": EditForm(
+                    prefix=f"{prefix}-edit", text=summary.text, text_second=summary.text_second, version=summary.version
+                ),
+                "approve_form": ApproveForm(prefix=f"{prefix}-approve", version=summary.version),
+                "send_form": send_form,
+            }
+        )
+    session = get_session()
+    lines = [x.channel_id for x in exchanges.for_incident(session, incident)]
+    return {
+        "may_act": any(exchanges.may_act(session, incident, current_user, line) for line in [None, *lines]),
+        "fields": [(name, label, releasability.effective(incident)[name]) for name, label in FIELD_LABELS.items()],
+        "defaults": releasability.DEFAULTS,
+        "releasability_form": ReleasabilityForm(prefix="releasability"),
+        "draft_form": draft_form,
+        "rows": rows,
+        "draft": SummaryStatus.DRAFT,
+        "approved": SummaryStatus.APPROVED,
+    }
+
+
+def _explain(error: TrackerError) -> str:
+    said = "; ".join(f"{k}: {v}" for k, v in error.details.items() if isinstance(v, str))
+    return f"{error.message} ({said})" if said and said not in error.message else error.message
+
+
+def _act(reference: str, do, done: str):
+    session = get_session()
+    try:
+        do(session)
+    except Forbidden:
+        session.rollback()
+        abort(403)
+    except TrackerError as error:
+        session.rollback()
+        flash(_explain(error), "error")
+    else:
+        session.commit()
+        flash(done, "success")
+    return redirect(url_for("incidents.view", reference=reference, _anchor="summary"))
+
+
+def _refused(reference: str, message: str):
+    flash(message, "error")
+    return redirect(url_for("incidents.view", reference=reference, _anchor="summary"))
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _exchange(exchange_id: str | None) -> Exchange | None:
+    return exchanges.get_exchange(get_session(), int(exchange_id)) if exchange_id else None
+
+
+@bp.post("/incidents/<reference>/releasability")
+@login_required
+def change_releasability(reference: str):
+    incident = handling.get_incident(get_session(), reference)
+    if not ReleasabilityForm(prefix="releasability").validate():
+        return _refused(incident.reference, "The form expired; try again.")
+    ticked = set(request.form.getlist("releasable"))
+    changes = {name: name in ticked for name in releasability.FIELDS}
+    return _act(
+        incident.reference,
+        lambda s: summaries.change_releasability(s, incident, changes, _me(), utcnow()),
+        "Releasability saved.",
+    )
+
+
+@bp.post("/incidents/<reference>/summaries")
+@login_required
+def draft(reference: str):
+    incident = handling.get_incident(get_session(), reference)
+    form = DraftForm(prefix="draft")
+    form.exchange_id.choices = _exchange_choices(incident, "none yet")
+    form.language.choices = [SelectChoice("", "English only")] + [SelectChoice(x, x) for x in catalogues.available()]
+    if not form.validate():
+        return _refused(incident.reference, "Choose an open exchange and a language the tracker has.")
+    return _act(
+        incident.reference,
+        lambda s: summaries.draft(
+            s, incident, _exchange(form.exchange_id.data), _me(), utcnow(), form.language.data or None
+        ),
+        "Summary drafted from the releasable fields: read it, edit it, approve it.",
+    )
+
+
+def _summary_form(summary_id: int, form_class, suffix: str):
+    summary = summaries.get_summary(get_session(), summary_id)
+    return summary, form_class(prefix=f"summary-{summary_id}-{suffix}")
+
+
+def _version(form) -> int:
+    return int(form.version.data) if str(form.version.data).isdigit() else -1
+
+
+@bp.post("/summaries/<int:summary_id>/edit")
+@login_required
+def edit(summary_id: int):
+    summary, form = _summary_form(summary_id, EditForm, "edit")
+    reference = summary.incident.reference
+    if not form.validate():
+        return _refused(reference, f"A summary needs its English text (up to {summaries.TEXT_MAX_LENGTH} characters).")
+    second = form.text_second.data if summary.language else None
+    return _act(
+        reference,
+        lambda s: summaries.edit(s, summary, form.text.data, second, _version(form), _me(), utcnow()),
+        "Summary saved as a draft.",
+    )
+
+
+@bp.post("/summaries/<int:summary_id>/approve")
+@login_required
+def approve(summary_id: int):
+    summary, form = _summary_form(summary_id, ApproveForm, "approve")
+    if not form.validate():
+        return _refused(summary.incident.reference, "The form expired; try again.")
+    return _act(
+        summary.incident.reference,
+        lambda s: summaries.approve(s, summary, _me(), utcnow(), _version(form)),
+        "Summary approved: it may be sent now.",
+    )
+
+
+@bp.post("/summaries/<int:summary_id>/send")
+@login_required
+def send(summary_id: int):
+    summary, form = _summary_form(summary_id, SendForm, "send")
+    form.exchange_id.choices = _exchange_choices(summary.incident)
+    if not form.validate():
+        return _refused(summary.incident.reference, "Choose an open exchange to send the summary over.")
+    return _act(
+        summary.incident.reference,
+        lambda s: summaries.send(s, summary, _exchange(form.exchange_id.data), _me(), utcnow()),
+        "Summary queued for the other side.",
+    )
