@@ -16,6 +16,7 @@ $(STAMP): requirements.txt
 install: $(STAMP)
 
 # Web (http://127.0.0.1:5000) and scheduler together, on SQLite under instance/, with demo data.
+run: export TRACKER_LOG_FORMAT ?= text
 run: install
 	$(FLASK) init-db
 	$(FLASK) demo

@@ -68,15 +68,15 @@ def main() -> None:
             "TRACKER_DELIVERY_BATCH_SIZE": "500",
             "TRACKER_OUTBOX_DIR": tmp,
             "PYTHONPATH": str(common.ROOT),
+            # Schedulers and the web worker add up their counters in one directory (README, "Metrics").
+            "PROMETHEUS_MULTIPROC_DIR": str(Path(tmp) / "metrics"),
         }
+        (Path(tmp) / "metrics").mkdir()
         env.pop("TRACKER_CONFIG", None)
         schedulers = [start_scheduler(env, Path(tmp) / f"scheduler-{n}.log") for n in (1, 2)]
         metrics = []
-        web = (
-            common.gunicorn("wsgi:app", {"TRACKER_DATABASE_URL": url, "TRACKER_OUTBOX_DIR": tmp})
-            if args.metrics
-            else None
-        )
+        web_env = {key: env[key] for key in ("TRACKER_DATABASE_URL", "TRACKER_OUTBOX_DIR", "PROMETHEUS_MULTIPROC_DIR")}
+        web = common.gunicorn("wsgi:app", web_env) if args.metrics else None
         port = web.__enter__() if web else None
         try:
             escalated_all = delivered_all = None
@@ -170,7 +170,7 @@ def main() -> None:
 def _scrape(port: int) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         body = response.read().decode()
-    wanted = ("tracker_escalations_total", "tracker_notifications_total", "tracker_last_sweep")
+    wanted = ("tracker_escalations_total", "tracker_notifications_total", "tracker_last_job_finished")
     picked = [line for line in body.splitlines() if line.startswith(wanted)]
     return f"{time.strftime('%H:%M:%S')} " + "; ".join(picked)
 

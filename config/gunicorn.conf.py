@@ -21,13 +21,22 @@ max_requests = int(os.environ.get("TRACKER_WEB_MAX_REQUESTS", 5000))
 max_requests_jitter = 500
 # Load the app once in the master: faster worker start, and a broken configuration fails at once.
 preload_app = True
-# Access log to stdout: time, client, request line, status, bytes, duration (µs), request id.
+# Access log to stdout, one JSON object per line (client, method, path without query string and
+# with signed-link tokens masked, status, bytes, duration, request id): tracker.logs.JsonAccessLogger.
 accesslog = os.environ.get("TRACKER_WEB_ACCESS_LOG", "-")
-access_log_format = '%(t)s %(h)s "%(r)s" %(s)s %(B)s %(D)sus rid=%({x-request-id}o)s'
+logger_class = "tracker.logs.JsonAccessLogger"
 errorlog = "-"
 loglevel = os.environ.get("TRACKER_WEB_LOG_LEVEL", "info")
 # Behind a reverse proxy on the same host: trust its X-Forwarded-* headers.
 forwarded_allow_ips = os.environ.get("TRACKER_WEB_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def child_exit(server, worker):
+    """In multiprocess metrics mode, forget a dead worker's live gauges."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def post_fork(server, worker):

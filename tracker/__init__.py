@@ -2,7 +2,7 @@
 
 from apiflask import APIFlask
 
-from . import api, cli, db, region, web
+from . import api, cli, db, logs, metrics, region, security, web
 from .api.schemas import ErrorEnvelope
 from .channels import build_transports
 from .config import ConfigError, load_config
@@ -16,6 +16,7 @@ def create_app(config: dict | None = None) -> APIFlask:
         version="1.0",
         spec_path="/api/v1/openapi.json",
         docs_path="/api/v1/docs",
+        docs_oauth2_redirect_path=None,  # no OAuth: bearer tokens only
         instance_relative_config=True,
     )
     app.config.update(
@@ -31,6 +32,9 @@ def create_app(config: dict | None = None) -> APIFlask:
         ),
     )
     load_config(app, config)
+    if not app.testing:
+        logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
+    logs.init_app(app)
     db.init_app(app)
     app.extensions["tracker.transports"] = build_transports(app.config)
     try:
@@ -40,4 +44,6 @@ def create_app(config: dict | None = None) -> APIFlask:
     api.init_app(app)
     web.init_app(app)
     cli.init_app(app)
+    security.init_app(app)
+    metrics.init_app(app)
     return app

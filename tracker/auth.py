@@ -4,6 +4,7 @@ from functools import wraps
 
 from apiflask import HTTPTokenAuth
 
+from . import ratelimit
 from .db import get_session
 from .errors import Forbidden
 from .models import Role, User
@@ -17,9 +18,15 @@ token_auth = HTTPTokenAuth(
 
 @token_auth.verify_token
 def _verify(token: str | None) -> User | None:
+    """The token's user; an address that sent too many wrong tokens is refused (429) before the check."""
     if not token:
         return None
-    return accounts.user_for_token(get_session(), token)
+    key = f"token:address:{ratelimit.address()}"
+    ratelimit.refuse_if_over(key, "TOKEN_FAILURES_PER_ADDRESS", "wrong tokens from this address")
+    user = accounts.user_for_token(get_session(), token)
+    if user is None:
+        ratelimit.failed(key)
+    return user
 
 
 def current_user() -> User:

@@ -1,6 +1,5 @@
 """`flask --app wsgi ...` commands: init-db, user, token, demo, sweep, scheduler, audit."""
 
-import logging
 import sys
 from pathlib import Path
 
@@ -8,6 +7,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from . import logs
 from .db import session_scope
 from .errors import TrackerError
 from .models import Role
@@ -22,7 +22,7 @@ def _require_schema():
 user_cli = AppGroup("user", help="Create and manage users.", callback=_require_schema)
 token_cli = AppGroup("token", help="Issue and revoke API tokens.", callback=_require_schema)
 channel_cli = AppGroup("channel", help="Look after the lines of communication.", callback=_require_schema)
-audit_cli = AppGroup("audit", help="Check the timeline's tamper-evident audit chain.", callback=_require_schema)
+audit_cli = AppGroup("audit", help="Seal and check the timeline's audit chain.", callback=_require_schema)
 
 
 def init_app(app: Flask) -> None:
@@ -209,10 +209,13 @@ def scheduler():
     """Run the escalation and delivery jobs until stopped (run one or two per deployment)."""
     from .scheduler import build_scheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per run of each job
-    _ensure_migrated(current_app)
     app = current_app._get_current_object()
+    logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
+    _ensure_migrated(current_app)
+    if app.config["SCHEDULER_METRICS_PORT"]:
+        from prometheus_client import start_http_server
+
+        start_http_server(app.config["SCHEDULER_METRICS_PORT"], addr=app.config["SCHEDULER_METRICS_ADDRESS"])
     click.echo(
         f"scheduler: sweep every {app.config['SWEEP_INTERVAL_SECONDS']} s, "
         f"delivery every {app.config['DELIVERY_INTERVAL_SECONDS']} s on {_redact(app.config['DATABASE_URL'])}",
@@ -263,11 +266,21 @@ def list_channels():
             click.echo(f"L{c.level} {c.name:40} {c.transport:8} {state:9} last good check {last}")
 
 
+@audit_cli.command("seal")
+@with_appcontext
+def seal_audit():
+    """Seal every timeline event not yet sealed (the scheduler's sweep does this continuously)."""
+    from .services import audit
+
+    app = current_app._get_current_object()
+    click.echo(f"sealed {audit.seal_all(lambda: session_scope(app))} events")
+
+
 @audit_cli.command("verify")
-@click.option("--incident", "reference", default=None, help="Check only this incident's chain (its reference).")
+@click.option("--incident", "reference", default=None, help="Check only this incident's seals (its reference).")
 @with_appcontext
 def verify_audit(reference):
-    """Walk every incident's timeline chain; name the first broken link and exit 1."""
+    """Walk the audit chain seal by seal; name the first broken link and exit 1."""
     from .services import audit, handling
 
     app = current_app._get_current_object()
@@ -281,6 +294,11 @@ def verify_audit(reference):
     verdict = audit.verify(lambda: session_scope(app), incident_id)
     if verdict.broken is not None:
         click.echo(verdict.broken.describe())
-        click.echo(f"({verdict.events} events checked intact before it)")
+        click.echo(f"({verdict.seals} seals checked intact before it)")
         sys.exit(1)
-    click.echo(f"audit chain intact: {verdict.events} events over {verdict.incidents} incidents")
+    click.echo(
+        f"audit chain intact: {verdict.seals} seals over {verdict.incidents} incidents, "
+        f"{verdict.unsealed} events not yet sealed"
+    )
+    if verdict.last_seq is not None:
+        click.echo(f"latest seal {verdict.last_seq}: {verdict.last_hash}")

@@ -9,12 +9,19 @@ from flask import Flask
 
 DEFAULTS = Path(__file__).resolve().parent.parent / "config" / "default.toml"
 POSITIVE = (
+    "RATE_LIMIT_WINDOW_SECONDS",
+    "SIGNIN_PER_ADDRESS",
+    "SIGNIN_PER_ACCOUNT",
+    "TOKEN_FAILURES_PER_ADDRESS",
+    "LINKS_PER_ADDRESS",
     "SWEEP_INTERVAL_SECONDS",
     "SWEEP_BATCH_SIZE",
     "DELIVERY_INTERVAL_SECONDS",
     "DELIVERY_BATCH_SIZE",
     "DELIVERY_MAX_ATTEMPTS",
     "DELIVERY_CLAIM_SECONDS",
+    "WATCHDOG_INTERVALS",
+    "WATCHDOG_CHECK_SECONDS",
     "NARRATIVE_MAX_LENGTH",
     "PAGE_SIZE_DEFAULT",
     "PAGE_SIZE_MAX",
@@ -84,6 +91,15 @@ def _check(config) -> None:
         value = config.get(key)
         if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
             raise ConfigError(f"{key} must be a positive number, not {value!r}")
+    if not isinstance(config["PROXY_FIX_X_FOR"], int) or config["PROXY_FIX_X_FOR"] < 0:
+        raise ConfigError("PROXY_FIX_X_FOR must be 0 or the number of reverse proxies in front of the tracker")
+    port = config["SCHEDULER_METRICS_PORT"]
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise ConfigError("SCHEDULER_METRICS_PORT must be a port number, or 0 for none")
+    if config["LOG_FORMAT"] not in ("json", "text"):
+        raise ConfigError("LOG_FORMAT must be json or text")
+    if str(config["LOG_LEVEL"]).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
     if config["PAGE_SIZE_DEFAULT"] > config["PAGE_SIZE_MAX"]:
         raise ConfigError("PAGE_SIZE_DEFAULT must not exceed PAGE_SIZE_MAX")
     if config["SMTP_SECURITY"] not in ("starttls", "tls", "none"):

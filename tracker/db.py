@@ -17,7 +17,11 @@ def build_engine(url: str, **options) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **options)
         _make_sqlite_serializable(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **options)
+    # Pre-ping: a connection the server dropped is replaced before use. Keepalives and a connect
+    # timeout: a peer that vanished without closing the connection fails a job instead of hanging it.
+    keepalive = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                 "keepalives_count": 3}  # fmt: skip
+    return create_engine(url, pool_pre_ping=True, connect_args=keepalive, **options)
 
 
 def _make_sqlite_serializable(engine: Engine) -> None:

@@ -40,3 +40,10 @@ class Conflict(TrackerError):
 
 class InvalidTransition(Conflict):
     code = "invalid_transition"
+
+
+class TooManyRequests(TrackerError):
+    """Rate limited; details carry retry_after_seconds, sent as the Retry-After header too."""
+
+    code = "too_many_requests"
+    status = 429

@@ -3,16 +3,21 @@
 import logging
 import os
 import socket
+import time
+from datetime import timedelta
 
 from flask import Flask
 
-from . import dispatch
+from . import dispatch, metrics
 from .channels import DeliveryError
 from .db import session_scope
-from .services import checks, delivery, escalation, exchanges, heartbeat
+from .services import audit, checks, delivery, escalation, exchanges, heartbeat, watchdog
 from .timeutil import utcnow
 
 log = logging.getLogger("tracker.jobs")
+# Delivery outcomes are committed this many at a time, or after this many seconds of sending.
+RECORD_EVERY = 50
+RECORD_SECONDS = 1.0
 
 
 def runner_id() -> str:
@@ -20,10 +25,11 @@ def runner_id() -> str:
 
 
 def sweep(app: Flask) -> int:
-    """Escalate every due incident, then mark overdue every exchange whose clock ran out, one
-    committed batch at a time; return how many incidents advanced (overdue exchanges are logged)."""
+    """Escalate every due incident, then mark overdue every exchange whose clock ran out, then seal
+    the new timeline events onto the audit chain, one committed batch at a time; return how many
+    incidents advanced (overdue exchanges are logged)."""
     runner, started, total, overdue, error = runner_id(), utcnow(), 0, 0, None
-    batch = app.config["SWEEP_BATCH_SIZE"]
+    batch, clock = app.config["SWEEP_BATCH_SIZE"], time.perf_counter()
     try:
         while True:
             with session_scope(app) as session:
@@ -37,10 +43,14 @@ def sweep(app: Flask) -> int:
             overdue += expired
             if expired < batch:
                 break
+        # Seal the events committed since the last run; a sealer in another process is sealing them already.
+        audit.seal_all(lambda: session_scope(app), wait=False)
     except Exception as exc:  # the next run retries; the heartbeat records what went wrong
         log.exception("sweep failed after %d escalations", total)
         error = f"{type(exc).__name__}: {exc}"[:2000]
     _beat(app, "sweep", runner, started, error)
+    metrics.observe_seconds(metrics.SWEEP_DURATION, clock)
+    metrics.OVERDUE_EXCHANGES.inc(overdue)
     if total:
         log.info("sweep escalated %d incidents", total)
     if overdue:
@@ -56,8 +66,7 @@ def deliver(app: Flask) -> int:
         while True:
             with session_scope(app) as session:
                 claimed = delivery.claim_messages(session, utcnow(), batch, policy, composer)
-            for item in claimed:
-                sent += _send_one(app, item, policy)
+            sent += _send_all(app, claimed, policy)
             if len(claimed) < batch:
                 break
     except Exception:
@@ -65,17 +74,40 @@ def deliver(app: Flask) -> int:
     return sent
 
 
-def _send_one(app: Flask, item: delivery.Claimed, policy: delivery.RetryPolicy) -> int:
-    try:
-        code, latency = dispatch.send(app, item.transport, item.message)
-    except DeliveryError as error:
-        with session_scope(app) as session:
-            status = delivery.record_failure(session, item.notification_id, item.transport, error, utcnow(), policy)
-        log.warning("message %s to %s: %s (%s)", item.notification_id, item.message.recipient, error, status.value)
-        return 0
+def _send_all(app: Flask, claimed: list[delivery.Claimed], policy: delivery.RetryPolicy) -> int:
+    """Send each claimed message outside any transaction; record the outcomes in one transaction per
+    RECORD_EVERY messages (or per RECORD_SECONDS), so a crash re-sends at most those few, with the same
+    idempotency key and Message-ID."""
+    sent, pending, since = 0, [], time.monotonic()
+    for n, item in enumerate(claimed, start=1):
+        try:
+            code, latency = dispatch.send(app, item.transport, item.message)
+        except DeliveryError as error:
+            _record_failure(app, item, error, policy)
+        else:
+            pending.append(delivery.Sent(item.notification_id, item.transport, utcnow(), latency, code))
+            metrics.NOTIFICATIONS.labels(item.transport, "sent").inc()
+            metrics.DELIVERY_LATENCY.labels(item.transport).observe(latency / 1000)
+        due = len(pending) >= RECORD_EVERY or time.monotonic() - since > RECORD_SECONDS or n == len(claimed)
+        if pending and due:
+            with session_scope(app) as session:
+                sent += len(delivery.record_sent_many(session, pending))
+            pending, since = [], time.monotonic()
+    return sent
+
+
+def _record_failure(app: Flask, item: delivery.Claimed, error: DeliveryError, policy: delivery.RetryPolicy) -> None:
     with session_scope(app) as session:
-        delivery.record_sent(session, item.notification_id, item.transport, utcnow(), latency, code)
-    return 1
+        status = delivery.record_failure(session, item.notification_id, item.transport, error, utcnow(), policy)
+    metrics.NOTIFICATIONS.labels(item.transport, "transient" if error.transient else "permanent").inc()
+    log.warning(
+        "message %s to %s: %s (%s)",
+        item.notification_id,
+        item.message.recipient,
+        error,
+        status.value,
+        extra={"reference": item.message.reference},
+    )
 
 
 def check_lines(app: Flask) -> int:
@@ -94,6 +126,28 @@ def check_lines(app: Flask) -> int:
     except Exception:
         log.exception("communications checks failed after %d checks", sent)
     return sent
+
+
+def watch(app: Flask) -> int:
+    """Alert the supervisors about every open incident whose deadline passed more than
+    WATCHDOG_INTERVALS sweep intervals ago without a sweep escalating it; return how many."""
+    config, runner, alerted = app.config, runner_id(), 0
+    late = timedelta(seconds=config["SWEEP_INTERVAL_SECONDS"] * config["WATCHDOG_INTERVALS"])
+    batch = config["SWEEP_BATCH_SIZE"]
+    try:
+        while True:
+            now = utcnow()
+            with session_scope(app) as session:
+                raised = watchdog.check_batch(session, now, now - late, batch, runner)
+            alerted += raised
+            metrics.WATCHDOG_ALERTS.inc(raised)
+            if raised < batch:
+                break
+    except Exception:
+        log.exception("watchdog failed after %d alerts", alerted)
+    if alerted:
+        log.warning("watchdog: %d incidents passed their deadline with no sweep escalating them", alerted)
+    return alerted
 
 
 def _beat(app: Flask, name: str, runner: str, started, error: str | None) -> None:

@@ -10,6 +10,7 @@ its own on SCHEDULER_METRICS_PORT.
 
 import os
 import time
+from datetime import timedelta
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -53,6 +54,7 @@ class DatabaseCollector:
     def collect(self):
         from .db import session_scope
         from .models import Incident, IncidentStatus, JobRun
+        from .timeutil import utcnow
 
         incidents = GaugeMetricFamily(
             "tracker_incidents", "Incidents by status and precedence", labels=["status", "precedence"]
@@ -72,6 +74,18 @@ class DatabaseCollector:
                 .group_by(Incident.precedence)
             ).all()
             runs = session.execute(select(JobRun.name, JobRun.last_finished_at)).all()
+            late = self.app.config["SWEEP_INTERVAL_SECONDS"] * self.app.config["WATCHDOG_INTERVALS"]
+            missed = session.scalar(  # through the partial index ix_incidents_due
+                select(func.count()).where(
+                    Incident.status == IncidentStatus.OPEN,
+                    Incident.next_escalation_at < utcnow() - timedelta(seconds=late),
+                )
+            )
+        behind = GaugeMetricFamily(
+            "tracker_incidents_missed_deadline",
+            "Open incidents still unescalated more than WATCHDOG_INTERVALS sweep intervals after their deadline",
+            value=missed,
+        )
         for status, precedence, count in live:
             incidents.add_metric([status.value, precedence.value], count)
         for precedence, count in resolved:
@@ -81,6 +95,7 @@ class DatabaseCollector:
                 last.add_metric([name], finished.timestamp())
         yield incidents
         yield last
+        yield behind
 
 
 def exposition(app) -> tuple[bytes, str]:
@@ -100,3 +115,14 @@ def exposition(app) -> tuple[bytes, str]:
 
 def observe_seconds(histogram, started: float, *labels) -> None:
     (histogram.labels(*labels) if labels else histogram).observe(time.perf_counter() - started)
+
+
+def init_app(app) -> None:
+    """GET /metrics in the Prometheus text format (kept out of the OpenAPI document)."""
+    from flask import Response
+
+    def metrics_view():
+        body, content_type = exposition(app)
+        return Response(body, content_type=content_type)
+
+    app.add_url_rule("/metrics", "metrics", app.doc(hide=True)(metrics_view))

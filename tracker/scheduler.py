@@ -13,7 +13,7 @@ from .timeutil import UTC, utcnow
 
 
 def build_scheduler(app: Flask, blocking: bool = True):
-    """Return a scheduler (not started) running the sweep, delivery and line-check jobs for app."""
+    """Return a scheduler (not started) running the sweep, delivery, line-check and watchdog jobs for app."""
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(
         timezone=UTC,
@@ -23,6 +23,7 @@ def build_scheduler(app: Flask, blocking: bool = True):
         ("sweep", jobs.sweep, app.config["SWEEP_INTERVAL_SECONDS"]),
         ("deliver", jobs.deliver, app.config["DELIVERY_INTERVAL_SECONDS"]),
         ("checks", jobs.check_lines, app.config["CHECK_SWEEP_SECONDS"]),
+        ("watchdog", jobs.watch, app.config["WATCHDOG_CHECK_SECONDS"]),
     ):
         scheduler.add_job(
             func,

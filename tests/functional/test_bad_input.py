@@ -65,6 +65,10 @@ def too_large_body(app, _world) -> str:
     return json.dumps(incident_payload(narrative="x" * app.config["MAX_CONTENT_LENGTH"]))
 
 
+def too_large_csv(app, _world) -> str:
+    return json.dumps({"csv": "name\n" + "x" * app.config["MAX_CONTENT_LENGTH"]})
+
+
 def policy_with_missing_channel(_app, world) -> dict:
     steps = [{"channel_ids": [world.channels["L1"]]}, {"channel_ids": [world.channels["L2"], MISSING_CHANNEL_ID]}]
     return {"name": "Ghost ladder", "steps": steps}
@@ -111,6 +115,8 @@ CASES = [
          data="domain=air&category=unsafe_intercept", content_type="application/x-www-form-urlencoded"),
     case("body-over-max-content-length", 413, "payload_too_large", data=too_large_body,
          content_type="application/json"),
+    case("exercise-csv-over-max-content-length", 413, "payload_too_large", who="supervisor",
+         path="/api/v1/exercises/import", data=too_large_csv, content_type="application/json"),
     case("empty-json-object", 422, "validation_error", "occurred_at", json={}),
     case("json-array-body", 422, "validation_error", "_schema", json=[incident_payload()]),
     case("json-null-body", 422, "validation_error", "_schema", data="null", content_type="application/json"),
@@ -161,6 +167,9 @@ CASES = [
     case("page-minus-1", 422, "validation_error", "page", method="GET", path=f"{INCIDENTS}?page=-1"),
     case("page-beyond-32-bits", 422, "validation_error", "page", method="GET", path=f"{INCIDENTS}?page={2**40}"),
     case("status-bogus", 422, "validation_error", "status", method="GET", path=f"{INCIDENTS}?status=bogus"),
+    # the audit chain (found by the fuzz test: a NUL in the query reached PostgreSQL, a 500)
+    case("audit-incident-with-nul", 422, "validation_error", "incident", who="admin", method="GET",
+         path="/api/v1/audit/verify?incident=INC%00"),
 ]
 # fmt: on
 

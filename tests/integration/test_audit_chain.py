@@ -1,24 +1,25 @@
-"""The timeline's audit chain on a real database: every path chains its events, tampering in the
-database itself is found and named, concurrent writers keep one chain, and the migration re-chains."""
+"""The audit chain on a real database: the sweep seals every path's events, tampering in the database
+itself is found and named, appends take no lock, late commits and concurrent sealers keep one chain,
+and the migration seals existing events as the sweep does."""
 
 import threading
-from collections import defaultdict
+import time
 from datetime import timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import create_engine, delete, func, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tests.support import file_incident
+from tracker import jobs
 from tracker.db import engine_of, session_scope
 from tracker.migrate import alembic_config, current, head, upgrade
-from tracker.models import EventKind, Incident, TimelineEvent, User
+from tracker.models import AuditSeal, Counter, EventKind, Incident, TimelineEvent, User
 from tracker.services import audit, escalation, handling, timeline
 from tracker.timeutil import utcnow
 
-EVENTS = TimelineEvent.__table__
-TRIGGERS = ("timeline_events_no_update", "timeline_events_no_delete")
+EVENTS, SEALS = TimelineEvent.__table__, AuditSeal.__table__
 
 
 def act(client, world, who, reference, action, body=None):
@@ -28,7 +29,8 @@ def act(client, world, who, reference, action, body=None):
 
 @pytest.fixture
 def references(app, client, world) -> tuple[str, str]:
-    """Two incidents: filed, routed, acknowledged (the first), commented, escalated (the second)."""
+    """Two incidents: filed, routed, acknowledged (the first), commented, escalated (the second); then a
+    sweep, which seals them."""
     first = file_incident(client, world)["reference"]
     second = file_incident(client, world, precedence="Z", narrative="Second pass, lower this time.")["reference"]
     act(client, world, "liaison", first, "acknowledge", {"note": "calling Eastland"})
@@ -37,64 +39,101 @@ def references(app, client, world) -> tuple[str, str]:
     with session_scope(app) as session:
         assert escalation.sweep_batch(session, utcnow() + timedelta(hours=1), 100, "test") == 1, "second escalates"
     act(client, world, "supervisor", second, "comments", {"text": "Watching it."})
+    jobs.sweep(app)
     return first, second
 
 
-def verify(app, *args):
-    return app.test_cli_runner().invoke(args=["audit", "verify", *args])
+def cli(app, *args):
+    return app.test_cli_runner().invoke(args=["audit", *args])
 
 
-def chains(app) -> dict[str, list[TimelineEvent]]:
-    """Each incident's events in id order, by reference."""
-    found = defaultdict(list)
+def sealed_events(app) -> list[tuple[AuditSeal, TimelineEvent, str]]:
+    """Every seal in seq order with its event and the event's incident reference."""
     with session_scope(app) as session:
-        query = select(Incident.reference, TimelineEvent).join(TimelineEvent.incident).order_by(TimelineEvent.id)
-        for reference, event in session.execute(query):
-            found[reference].append(event)
-    return found
+        query = (
+            select(AuditSeal, TimelineEvent, Incident.reference)
+            .join(TimelineEvent, TimelineEvent.id == AuditSeal.event_id)
+            .join(TimelineEvent.incident)
+            .order_by(AuditSeal.seq)
+        )
+        return [tuple(row) for row in session.execute(query)]
 
 
-def tamper(app, statement) -> None:
-    """Change timeline_events behind the application's back, the append-only trigger out of the way."""
-    with engine_of(app).begin() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:
-            for trigger in TRIGGERS:
-                connection.exec_driver_sql(f"DROP TRIGGER {trigger}")
-        else:
-            connection.exec_driver_sql("ALTER TABLE timeline_events DISABLE TRIGGER timeline_events_append_only")
-        changed = connection.execute(statement).rowcount
-        if sqlite:
-            for trigger, action in zip(TRIGGERS, ("UPDATE", "DELETE"), strict=True):
-                connection.exec_driver_sql(
-                    f"CREATE TRIGGER {trigger} BEFORE {action} ON timeline_events "
-                    "BEGIN SELECT RAISE(ABORT, 'timeline_events is append-only'); END"
-                )
-        else:
-            connection.exec_driver_sql("ALTER TABLE timeline_events ENABLE TRIGGER timeline_events_append_only")
+def events_of(app, reference: str) -> list[tuple[AuditSeal, TimelineEvent]]:
+    return [(s, e) for s, e, r in sealed_events(app) if r == reference]
+
+
+def is_sqlite(app) -> bool:
+    return app.config["DATABASE_URL"].startswith("sqlite")
+
+
+def tamper(app, statement, foreign_keys: bool = True) -> None:
+    """Change a table behind the application's back, its append-only triggers out of the way (and the
+    seals' foreign key too, unless foreign_keys), as someone with write access to the database could."""
+    table = statement.table.name
+    engine = create_engine(app.config["DATABASE_URL"])  # on SQLite without the app's foreign_keys pragma
+    try:
+        with engine.begin() as connection:
+            if is_sqlite(app):
+                # pysqlite would run the DDL outside the transaction: begin it by hand, after the pragma.
+                connection.exec_driver_sql(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+                connection.exec_driver_sql("BEGIN")
+                for action in ("update", "delete"):
+                    connection.exec_driver_sql(f"DROP TRIGGER {table}_no_{action}")
+            else:
+                connection.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
+                if not foreign_keys:  # a foreign key is a system trigger: only replica mode skips it
+                    connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            changed = connection.execute(statement).rowcount
+            if is_sqlite(app):
+                for action in ("UPDATE", "DELETE"):
+                    connection.exec_driver_sql(
+                        f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
+                        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+                    )
+            else:
+                connection.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
+    finally:
+        engine.dispose()
     assert changed == 1, f"the tampering statement changed {changed} rows"
 
 
-def assert_linked(events: list[TimelineEvent], label: str) -> None:
-    head_hash = audit.GENESIS
-    for event in events:
-        where = f"{label}: event {event.id} ({event.kind.value})"
-        assert event.prev_hash == head_hash, f"{where} links to {event.prev_hash}, the chain ends in {head_hash}"
-        assert event.hash == audit.hash_of(event), f"{where}: stored hash does not match its content"
-        head_hash = event.hash
+def comment(app, reference: str, who: str, text: str) -> int:
+    with session_scope(app) as session:
+        user = session.scalar(select(User).where(User.username == who))
+        return handling.comment(session, reference, user, utcnow(), text).id
 
 
-def test_every_path_leaves_one_intact_chain_per_incident(app, references):
-    found = chains(app)
-    assert sorted(found) == sorted(references), found.keys()
-    for reference, events in found.items():
-        assert_linked(events, reference)
-    kinds = {e.kind for events in found.values() for e in events}
+def test_the_sweep_seals_every_path_and_verify_finds_the_chain_intact(app, references):
+    found = sealed_events(app)
+    assert {r for _, _, r in found} == set(references)
+    with session_scope(app) as session:
+        ids = session.scalars(select(TimelineEvent.id).order_by(TimelineEvent.id)).all()
+    assert [s.event_id for s, _, _ in found] == ids, "everything committed before the sweep: sealed in id order"
+    assert [s.seq for s, _, _ in found] == list(range(1, len(found) + 1)), "seq runs 1, 2, 3 ... without a gap"
+    kinds = {e.kind for _, e, _ in found}
     expected = {EventKind.FILED, EventKind.ROUTED, EventKind.ACKNOWLEDGED, EventKind.COMMENTED, EventKind.ESCALATED}
     assert expected <= kinds, f"paths not exercised: {expected - kinds}"
-    total = sum(map(len, found.values()))
-    result = verify(app)
-    assert (result.exit_code, result.output) == (0, f"audit chain intact: {total} events over 2 incidents\n")
+    result = cli(app, "verify")
+    last = found[-1][0]
+    assert (result.exit_code, result.output) == (
+        0,
+        f"audit chain intact: {len(found)} seals over 2 incidents, 0 events not yet sealed\n"
+        f"latest seal {last.seq}: {last.hash}\n",
+    )
+
+
+def test_a_new_event_waits_unsealed_until_the_next_seal(app, references):
+    first, _ = references
+    event_id = comment(app, first, "liaison", "One more thing.")
+    assert "1 events not yet sealed" in cli(app, "verify").output
+    sealing = cli(app, "seal")
+    assert (sealing.exit_code, sealing.output) == (0, "sealed 1 events\n")
+    assert events_of(app, first)[-1][1].id == event_id
+    assert "0 events not yet sealed" in cli(app, "verify").output
+    with session_scope(app) as session:
+        assert session.get(Counter, audit.WATERMARK).value == event_id, "nothing is in flight: all settled"
+    assert cli(app, "seal").output == "sealed 0 events\n"
 
 
 @pytest.mark.parametrize(
@@ -104,136 +143,182 @@ def test_every_path_leaves_one_intact_chain_per_incident(app, references):
         ("details", {"text": "Nothing happened."}),
         ("at", "an hour later"),
         ("kind", "resolved"),
+        ("incident_id", "the other incident"),
     ],
 )
 def test_an_event_edited_in_the_database_is_named(app, references, column, value):
-    first, _ = references
-    [comment] = [e for e in chains(app)[first] if e.kind is EventKind.COMMENTED]
-    if value == "an hour later":
-        value = comment.at + timedelta(hours=1)
-    tamper(app, update(EVENTS).where(EVENTS.c.id == comment.id).values({column: value}))
-    result = verify(app)
-    assert result.exit_code == 1, result.output
-    assert f"broken at event {comment.id} of {first} (" in result.output, result.output
-    assert "content changed after it was recorded" in result.output, result.output
-
-
-def test_a_deleted_middle_event_breaks_the_next_link(app, references):
-    first, _ = references
-    events = chains(app)[first]
-    assert len(events) >= 3, [e.kind for e in events]
-    gone, after = events[1], events[2]
-    tamper(app, delete(EVENTS).where(EVENTS.c.id == gone.id))
-    result = verify(app)
-    assert result.exit_code == 1, result.output
-    assert f"broken at event {after.id} of {first} ({after.kind.value})" in result.output, result.output
-    assert "link to the previous event is broken" in result.output and gone.hash in result.output, result.output
-
-
-def test_one_incident_can_be_verified_alone(app, references):
     first, second = references
-    [comment] = [e for e in chains(app)[second] if e.kind is EventKind.ESCALATED]
-    tamper(app, update(EVENTS).where(EVENTS.c.id == comment.id).values(actor="someone else"))
-    alone = verify(app, "--incident", first.lower())
-    assert alone.exit_code == 0 and alone.output.endswith("over 1 incidents\n"), alone.output
-    assert verify(app, "--incident", second).exit_code == 1
-    unknown = verify(app, "--incident", "INC-1999-99999")
+    seal, event = next((s, e) for s, e in events_of(app, first) if e.kind is EventKind.COMMENTED)
+    if value == "an hour later":
+        value = event.at + timedelta(hours=1)
+    elif value == "the other incident":
+        value = events_of(app, second)[0][1].incident_id
+    tamper(app, update(EVENTS).where(EVENTS.c.id == event.id).values({column: value}))
+    result = cli(app, "verify")
+    assert result.exit_code == 1, result.output
+    assert f"broken at event {event.id} of " in result.output and f", seal {seal.seq}: " in result.output
+    assert "content changed after it was sealed" in result.output, result.output
+    assert f"({seal.seq - 1} seals checked intact before it)" in result.output
+
+
+def test_a_sealed_event_is_held_by_its_seal_even_with_the_append_only_trigger_off(app, references):
+    first, _ = references
+    event = events_of(app, first)[1][1]
+    with pytest.raises(IntegrityError):
+        tamper(app, delete(EVENTS).where(EVENTS.c.id == event.id))
+
+
+def test_a_deleted_event_is_found(app, references):
+    first, _ = references
+    seal, event = events_of(app, first)[1]
+    tamper(app, delete(EVENTS).where(EVENTS.c.id == event.id), foreign_keys=False)
+    result = cli(app, "verify")
+    assert result.exit_code == 1, result.output
+    assert f"broken at event {event.id}, seal {seal.seq}: the event is gone" in result.output, result.output
+
+
+def test_a_deleted_seal_leaves_a_gap(app, references):
+    seal = sealed_events(app)[3][0]
+    tamper(app, delete(SEALS).where(SEALS.c.seq == seal.seq))
+    result = cli(app, "verify")
+    assert result.exit_code == 1, result.output
+    assert f", seal {seal.seq + 1}: seal {seal.seq} before it is missing" in result.output, result.output
+
+
+@pytest.mark.parametrize("change", ["update", "delete"])
+def test_seals_are_append_only_in_the_database(app, references, change):
+    statement = update(AuditSeal).values(hash="0" * 64) if change == "update" else delete(AuditSeal)
+    with pytest.raises(DBAPIError, match="append-only"):
+        with session_scope(app) as session:
+            session.execute(statement)
+
+
+def test_one_incident_is_verified_alone_with_each_seal_still_linked_to_the_one_before(app, references):
+    first, second = references
+    escalated = next(e for _, e in events_of(app, second) if e.kind is EventKind.ESCALATED)
+    tamper(app, update(EVENTS).where(EVENTS.c.id == escalated.id).values(actor="someone else"))
+    alone = cli(app, "verify", "--incident", first.lower())
+    assert alone.exit_code == 0 and "seals over 1 incidents, 0 events not yet sealed" in alone.output, alone.output
+    assert cli(app, "verify", "--incident", second).exit_code == 1
+    unknown = cli(app, "verify", "--incident", "INC-1999-99999")
     assert unknown.exit_code == 2 and "no incident" in unknown.output, unknown.output
 
-
-def test_events_of_one_transaction_chain_in_id_order_even_for_a_new_incident(app, references):
-    with session_scope(app) as session:
-        old = session.scalars(select(Incident).order_by(Incident.id)).all()
-        copied = {c.key: getattr(old[0], c.key) for c in Incident.__table__.columns if c.key not in ("id", "version")}
-        new = Incident(**{**copied, "reference": "INC-TEST-00001"})
-        session.add(new)  # no id until the flush
-        for n in range(12):
-            timeline.record(session, [*old, new][n % 3], EventKind.COMMENTED, "duty", utcnow(), text=f"n={n}")
-    found = chains(app)
-    for reference, events in found.items():
-        assert_linked(events, reference)
-        numbers = [int(e.details["text"][2:]) for e in events if e.details.get("text", "").startswith("n=")]
-        assert numbers == sorted(numbers) and len(numbers) == 4, f"{reference}: chain order {numbers}"
-    assert found["INC-TEST-00001"][0].prev_hash == audit.GENESIS
-    assert verify(app).exit_code == 0
+    found = sealed_events(app)
+    pairs = zip(found, found[1:], strict=False)
+    before_first = next(s for (s, _, r), (_, _, next_r) in pairs if (r, next_r) == (second, first))
+    tamper(app, delete(SEALS).where(SEALS.c.seq == before_first.seq))
+    gap = cli(app, "verify", "--incident", first)
+    assert gap.exit_code == 1 and f"seal {before_first.seq} before it is missing" in gap.output, gap.output
 
 
-def test_rolled_back_appends_leave_no_stale_link(app, references):
-    first, _ = references
-    with session_scope(app) as session:
-        incident = handling.get_incident(session, first)
-        timeline.record(session, incident, EventKind.COMMENTED, "duty", utcnow(), text="rolled back")
-        session.flush()
-        session.rollback()
-        timeline.record(session, incident, EventKind.COMMENTED, "duty", utcnow(), text="kept")
-        with session.begin_nested() as savepoint:
-            timeline.record(session, incident, EventKind.COMMENTED, "duty", utcnow(), text="savepoint undone")
-            session.flush()
-            savepoint.rollback()
-        timeline.record(session, incident, EventKind.COMMENTED, "duty", utcnow(), text="after the savepoint")
-    events = chains(app)[first]
-    assert_linked(events, first)
-    texts = [e.details.get("text") for e in events[-2:]]
-    assert texts == ["kept", "after the savepoint"], texts
+def test_concurrent_appends_are_all_sealed_in_one_intact_chain(app, references):
+    first, second = references
+    barrier, errors, per_thread = threading.Barrier(3), [], 10
 
-
-def test_a_second_writer_waits_for_the_first_and_links_to_its_event(app, references):
-    first, _ = references
-    appended, errors, order = threading.Event(), [], []
-
-    def writer(name, before=None, after=None):
-        try:
-            with session_scope(app) as session:
-                if before:
-                    before.wait(10)
-                incident = handling.get_incident(session, first)
-                event = timeline.record(session, incident, EventKind.COMMENTED, name, utcnow(), text=name)
-                session.flush()
-                if after:
-                    after.set()
-                    threading.Event().wait(0.5)  # hold the transaction open while the other one tries
-                order.append((name, event.id))
-        except Exception as exc:  # reported by the assertion below
-            errors.append(f"{name}: {exc!r}")
-
-    threads = [
-        threading.Thread(target=writer, args=("early",), kwargs={"after": appended}),
-        threading.Thread(target=writer, args=("late",), kwargs={"before": appended}),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert not errors, errors
-    events = chains(app)[first]
-    assert_linked(events, first)
-    assert [e.actor for e in events[-2:]] == ["early", "late"], [(e.id, e.actor) for e in events]
-
-
-def test_concurrent_comments_on_one_incident_keep_one_chain(app, references):
-    first, _ = references
-    barrier, errors, per_thread = threading.Barrier(2), [], 12
-
-    def commenter(who):
+    def commenter(who, reference):
         try:
             barrier.wait(10)
             for n in range(per_thread):
-                with session_scope(app) as session:
-                    user = session.scalar(select(User).where(User.username == who))
-                    handling.comment(session, first, user, utcnow(), f"{who} {n}")
+                comment(app, reference, who, f"{who} {n}")
         except Exception as exc:  # reported by the assertion below
             errors.append(f"{who}: {exc!r}")
 
-    threads = [threading.Thread(target=commenter, args=(who,)) for who in ("liaison", "supervisor")]
+    threads = [
+        threading.Thread(target=commenter, args=args)
+        for args in (("liaison", first), ("supervisor", first), ("duty", second))
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
     assert not errors, errors
-    events = chains(app)[first]
-    assert_linked(events, first)
-    assert sum(e.kind is EventKind.COMMENTED for e in events) == 1 + 2 * per_thread
-    assert verify(app).exit_code == 0
+    assert audit.seal_all(lambda: session_scope(app)) == 3 * per_thread
+    result = cli(app, "verify")
+    assert result.exit_code == 0 and "0 events not yet sealed" in result.output, result.output
+
+
+def postgresql_only(app):
+    if is_sqlite(app):
+        pytest.skip("SQLite has one writer at a time: no append runs beside a sealer, none commits late")
+
+
+def test_an_append_takes_no_lock_a_sealer_holds(app, references):
+    postgresql_only(app)
+    first, _ = references
+    comment(app, first, "duty", "sealed by the slow sealer")
+    done = threading.Event()
+
+    def append():
+        comment(app, first, "liaison", "meanwhile")
+        done.set()
+
+    with session_scope(app) as sealer:
+        assert audit.seal(sealer) == 1  # holds the sealer lock and its new seal until the end of the block
+        writer = threading.Thread(target=append)
+        writer.start()
+        assert done.wait(10), "the append waited for the sealer"
+    writer.join(10)
+    assert audit.seal_all(lambda: session_scope(app)) == 1
+    assert cli(app, "verify").exit_code == 0
+
+
+def test_a_late_commit_with_a_lower_id_is_sealed_by_a_later_seal(app, references):
+    postgresql_only(app)
+    first, _ = references
+    factory = app.extensions["tracker.db"]
+    with factory() as late:
+        incident = handling.get_incident(late, first)
+        slow = timeline.record(late, incident, EventKind.COMMENTED, "duty", utcnow(), text="drafted first")
+        late.flush()  # its id is drawn now; it commits last
+        quick = [comment(app, first, "liaison", f"quick {n}") for n in range(3)]
+        assert slow.id < min(quick)
+        assert audit.seal_all(lambda: session_scope(app)) == 3, "the uncommitted event is not seen"
+        with session_scope(app) as session:
+            assert session.get(Counter, audit.WATERMARK).value < slow.id, "an insert is in flight below"
+        late.commit()
+    assert audit.seal_all(lambda: session_scope(app)) == 1, "the late event is found below the sealed ones"
+    seqs = {e.id: s.seq for s, e in events_of(app, first)}
+    assert seqs[slow.id] > max(seqs[q] for q in quick), seqs
+    result = cli(app, "verify")
+    assert result.exit_code == 0 and "0 events not yet sealed" in result.output, result.output
+
+
+def test_two_sealers_at_once_never_fork_the_chain(app, references):
+    first, _ = references
+    writing, errors, appended = threading.Event(), [], []
+
+    def writer():
+        try:
+            for n in range(30):
+                appended.append(comment(app, first, "duty", f"n={n}"))
+        except Exception as exc:  # reported by the assertion below
+            errors.append(f"writer: {exc!r}")
+        finally:
+            writing.set()
+
+    def sealer(wait):
+        try:
+            while not writing.is_set():
+                with session_scope(app) as session:
+                    audit.seal(session, 3, wait)
+                time.sleep(0.005)  # let the writer have SQLite's write lock now and then
+        except Exception as exc:  # reported by the assertion below
+            errors.append(f"sealer: {exc!r}")
+
+    threads = [threading.Thread(target=writer)] + [
+        threading.Thread(target=sealer, args=(w,)) for w in (True, True, False)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    audit.seal_all(lambda: session_scope(app))
+    with session_scope(app) as session:
+        seqs = session.scalars(select(AuditSeal.seq).order_by(AuditSeal.seq)).all()
+        events = session.scalar(select(func.count()).select_from(TimelineEvent))
+    assert seqs == list(range(1, events + 1)), "one seal per event, seq without gap or fork"
+    assert cli(app, "verify").exit_code == 0
 
 
 def test_admins_may_verify_through_the_api(app, client, world, references):
@@ -242,20 +327,28 @@ def test_admins_may_verify_through_the_api(app, client, world, references):
     answer = client.get(url, headers=world.auth("admin"))
     assert answer.status_code == 200, answer.get_json()
     body = answer.get_json()
-    assert (body["intact"], body["incidents"], body["broken"]) == (True, 2, None), body
+    last = sealed_events(app)[-1][0]
+    assert (body["intact"], body["incidents"], body["unsealed"], body["broken"]) == (True, 2, 0, None), body
+    assert body["latest"] == {"seq": last.seq, "hash": last.hash} and body["seals"] == last.seq, body
     assert client.get(url, headers=world.auth("supervisor")).status_code == 403
     assert client.get(f"{url}?incident=INC-1999-99999", headers=world.auth("admin")).status_code == 404
-    event = chains(app)[first][0]
+    seal, event = events_of(app, first)[0]
     tamper(app, update(EVENTS).where(EVENTS.c.id == event.id).values(actor="someone else"))
     body = client.get(f"{url}?incident={first}", headers=world.auth("admin")).get_json()
     assert body["intact"] is False, body
     broken = body["broken"]
-    assert (broken["event_id"], broken["incident"], broken["problem"]) == (event.id, first, "content"), broken
+    assert (broken["seq"], broken["event_id"], broken["incident"], broken["problem"]) == (
+        seal.seq,
+        event.id,
+        first,
+        "content",
+    ), broken
+    assert broken["expected"] == seal.hash and broken["message"].startswith("audit chain broken at event "), broken
 
 
-def test_the_migration_chains_existing_events_as_the_application_does(app, references):
+def test_the_migration_seals_existing_events_as_the_sweep_does(app, references):
     url = app.config["DATABASE_URL"]
-    before = {e.id: (e.prev_hash, e.hash) for events in chains(app).values() for e in events}
+    before = [(s.seq, s.event_id, s.prev_hash, s.hash) for s, _, _ in sealed_events(app)]
     engine_of(app).dispose()
     config = alembic_config(url)
     try:
@@ -263,11 +356,12 @@ def test_the_migration_chains_existing_events_as_the_application_does(app, refer
         assert current(url) == "0005"
     finally:
         upgrade(url)
-    assert current(url) == head() == "0006"
+    assert current(url) == head()
     command.check(config)  # raises when the models and the migrated schema differ
-    after = {e.id: (e.prev_hash, e.hash) for events in chains(app).values() for e in events}
-    assert after == before, "the migration's backfill should give the same hashes as the application"
-    assert verify(app).exit_code == 0
-    with pytest.raises(DBAPIError, match="append-only"):
-        with session_scope(app) as session:
-            session.execute(update(TimelineEvent).values(actor="someone else"))
+    after = [(s.seq, s.event_id, s.prev_hash, s.hash) for s, _, _ in sealed_events(app)]
+    assert after == before, "the migration should seal existing events as the sweep did"
+    assert cli(app, "verify").exit_code == 0
+    for model, values in ((TimelineEvent, {"actor": "someone else"}), (AuditSeal, {"hash": "0" * 64})):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with session_scope(app) as session:
+                session.execute(update(model).values(values))

@@ -3,11 +3,7 @@
 Both run on SQLite and, when TRACKER_TEST_DATABASE_URL is set, on PostgreSQL.
 """
 
-import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -16,72 +12,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.support import build_world, incident_payload
-from tracker.api.incidents import limits
+from tests.schedulers import file_many, start_scheduler, stop
+from tests.support import build_world
 from tracker.db import session_scope
-from tracker.models import EventKind, Incident, IncidentStatus, Notification, NotificationStatus, TimelineEvent, User
-from tracker.services import escalation, filing
+from tracker.models import EventKind, Incident, IncidentStatus, Notification, NotificationStatus, TimelineEvent
+from tracker.services import escalation
 from tracker.timeutil import utcnow
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def file_many(app, count: int) -> list[int]:
-    """File count incidents through the filing service in one transaction; return their ids."""
-    payload = incident_payload()
-    draft = filing.IncidentDraft(
-        occurred_at=utcnow(),
-        reporting_unit=payload["reporting_unit"],
-        domain="air",
-        category="unsafe_intercept",
-        precedence="O",
-        escalation_risk="serious",
-        narrative=payload["narrative"],
-    )
-    from tracker.models import Domain, EscalationRisk, Precedence
-
-    draft.domain, draft.precedence, draft.escalation_risk = Domain.AIR, Precedence.IMMEDIATE, EscalationRisk.SERIOUS
-    with session_scope(app) as session:
-        duty = session.scalar(select(User).where(User.username == "duty"))
-        return [filing.file_incident(session, draft, duty, limits_of(app), utcnow()).id for _ in range(count)]
-
-
-def limits_of(app):
-    with app.app_context():
-        return limits()
-
-
-def start_scheduler(app, log: Path) -> subprocess.Popen:
-    env = dict(os.environ)
-    env.update(
-        TRACKER_DATABASE_URL=app.config["DATABASE_URL"],
-        TRACKER_OUTBOX_DIR=app.config["OUTBOX_DIR"],
-        TRACKER_SECRET_KEY="test",
-        TRACKER_SWEEP_INTERVAL_SECONDS="0.2",
-        TRACKER_DELIVERY_INTERVAL_SECONDS="0.2",
-        TRACKER_SWEEP_BATCH_SIZE="50",
-        TRACKER_DELIVERY_BATCH_SIZE="50",
-    )
-    env.pop("TRACKER_CONFIG", None)
-    with log.open("w") as handle:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"],
-            cwd=ROOT,
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_two_scheduler_processes_advance_each_incident_exactly_once_per_deadline(app, tmp_path):

@@ -1,4 +1,4 @@
-"""The audit chain's hashing and walking, without a database."""
+"""The audit chain's hashing and the checks of each seal, without a database."""
 
 from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -11,6 +11,7 @@ from tracker.services import audit
 AT = datetime(2026, 11, 27, 14, 5, 0, 123456, tzinfo=UTC)
 CONTENT = {
     "prev_hash": audit.GENESIS,
+    "event_id": 12,
     "incident_id": 7,
     "kind": "commented",
     "actor": "liaison",
@@ -25,7 +26,7 @@ def digest(**changes) -> str:
 
 def test_canonical_form_is_compact_sorted_utf8_json_with_microseconds():
     text = audit.canonical(**{**CONTENT, "actor": "Désirée", "details": {"b": 1, "a": [1, "é"]}}).decode()
-    assert text == f'["{audit.GENESIS}",7,"commented","Désirée","2026-11-27T14:05:00.123456Z",{{"a":[1,"é"],"b":1}}]'
+    assert text == f'["{audit.GENESIS}",12,7,"commented","Désirée","2026-11-27T14:05:00.123456Z",{{"a":[1,"é"],"b":1}}]'
 
 
 def test_hash_is_stable_across_dict_ordering_at_every_depth():
@@ -84,6 +85,7 @@ def test_enum_kind_hashes_as_its_value():
     "field, value",
     [
         ("prev_hash", "f" * 64),
+        ("event_id", 13),
         ("incident_id", 8),
         ("kind", "resolved"),
         ("actor", "liaison "),
@@ -95,51 +97,94 @@ def test_every_field_is_covered_by_the_hash(field, value):
     assert digest(**{field: value}) != digest(), f"changing {field} left the hash unchanged"
 
 
-def chain(incident_id: int, count: int, first_id: int = 1) -> list[SimpleNamespace]:
-    """count events of one incident, correctly chained."""
-    events, head = [], audit.GENESIS
+def sealed(count: int, incidents: tuple[int, ...] = (1,)) -> list[SimpleNamespace]:
+    """count seals in seq order, as seals_after reads them: each with the seal before it and its event."""
+    rows, head = [], audit.GENESIS
     for n in range(count):
         event = SimpleNamespace(
-            id=first_id + n, incident_id=incident_id, kind="commented", actor="duty", at=AT, details={"n": n}
+            id=100 + n,
+            incident_id=incidents[n % len(incidents)],
+            kind="commented",
+            actor="duty",
+            at=AT,
+            details={"n": n},
         )
-        event.prev_hash, event.hash = head, None
-        event.hash = head = audit.hash_of(event)
-        events.append(event)
-    return events
+        digest = audit.hash_of(head, event)
+        rows.append(
+            SimpleNamespace(
+                seq=n + 1,
+                event_id=event.id,
+                prev_hash=head,
+                hash=digest,
+                previous_hash=None if n == 0 else head,
+                found_id=event.id,
+                **{k: getattr(event, k) for k in ("incident_id", "kind", "actor", "at", "details")},
+            )
+        )
+        head = digest
+    return rows
 
 
-def test_intact_chains_are_counted():
-    verdict = audit.walk(chain(1, 3) + chain(2, 2, first_id=4))
-    assert (verdict.intact, verdict.events, verdict.incidents) == (True, 5, 2), verdict
+def test_an_intact_chain_is_counted_and_its_last_seal_reported():
+    rows = sealed(5, incidents=(1, 2))
+    verdict = audit.walk(rows)
+    assert (verdict.intact, verdict.seals, verdict.incidents) == (True, 5, 2), verdict
+    assert (verdict.last_seq, verdict.last_hash) == (5, rows[-1].hash)
 
 
-def test_an_edited_event_breaks_its_own_hash():
-    events = chain(1, 4)
-    events[2].details = {"n": "edited"}
-    verdict = audit.walk(events)
-    assert verdict.broken is not None, verdict
-    assert (verdict.broken.event_id, verdict.broken.problem, verdict.events) == (3, audit.CONTENT, 2), verdict
+def test_an_edited_event_no_longer_matches_its_seal():
+    rows = sealed(4)
+    rows[2].details = {"n": "edited"}
+    verdict = audit.walk(rows)
+    broken = verdict.broken
+    assert broken is not None, verdict
+    assert (broken.seq, broken.event_id, broken.problem, verdict.seals) == (3, 102, audit.CONTENT, 2), broken
+    assert broken.expected == rows[2].hash and broken.found != rows[2].hash
 
 
-@pytest.mark.parametrize("where", [0, 2])
-def test_a_deleted_event_breaks_the_next_link(where):
-    events = chain(1, 4)
-    gone = events.pop(where)
-    verdict = audit.walk(events)
-    assert verdict.broken is not None, verdict
-    assert (verdict.broken.event_id, verdict.broken.problem) == (gone.id + 1, audit.LINK), verdict
-    assert verdict.broken.found == gone.hash, "the break should name the deleted event's hash as the missing link"
+def test_a_deleted_event_leaves_its_seal_pointing_at_nothing():
+    rows = sealed(4)
+    rows[1].found_id = rows[1].incident_id = rows[1].kind = rows[1].actor = rows[1].at = rows[1].details = None
+    broken = audit.walk(rows).broken
+    assert broken is not None and (broken.seq, broken.event_id, broken.problem) == (2, 101, audit.MISSING), broken
+    assert "event 101, seal 2: the event is gone" in broken.describe(), broken.describe()
 
 
-def test_an_event_moved_to_another_incident_is_found():
-    events = chain(1, 2) + chain(2, 2, first_id=3)
-    events[1].incident_id = 2
-    verdict = audit.walk(sorted(events, key=lambda e: (e.incident_id, e.id)))
-    assert verdict.broken is not None and verdict.broken.event_id == 2, verdict
-    assert verdict.broken.problem == audit.CONTENT
+@pytest.mark.parametrize("gone", [0, 2])
+def test_a_deleted_seal_leaves_a_gap(gone):
+    rows = sealed(4)
+    rows[gone + 1].previous_hash = None  # what the join on seq - 1 finds once that seal is gone
+    del rows[gone]
+    broken = audit.walk(rows).broken
+    assert broken is not None and (broken.seq, broken.problem) == (gone + 2, audit.GAP), broken
+    assert f"seal {gone + 1} before it is missing" in broken.describe(), broken.describe()
+
+
+def test_a_seal_naming_another_predecessor_breaks_the_link():
+    rows = sealed(3)
+    rows[2].previous_hash = "f" * 64  # seal 2's hash as it now reads
+    broken = audit.walk(rows).broken
+    assert broken is not None and (broken.seq, broken.problem) == (3, audit.LINK), broken
+    assert (broken.expected, broken.found) == ("f" * 64, rows[2].prev_hash)
+
+
+def test_the_first_seal_links_to_the_genesis_hash():
+    rows = sealed(2)
+    rows[0].prev_hash = "f" * 64
+    broken = audit.walk(rows).broken
+    assert broken is not None and (broken.seq, broken.problem, broken.expected) == (1, audit.LINK, audit.GENESIS)
+    assert "the chain starts from" in broken.describe(), broken.describe()
+
+
+def test_content_moved_to_another_event_does_not_match():
+    rows = sealed(3)
+    rows[1].found_id = rows[1].event_id = 999  # the same content under another id
+    broken = audit.walk(rows).broken
+    assert broken is not None and (broken.seq, broken.problem) == (2, audit.CONTENT), broken
 
 
 def test_a_break_describes_itself_with_the_reference():
-    broken = audit.Break(12, 3, "commented", audit.LINK, "a" * 64, "b" * 64, reference="INC-2026-00003")
+    broken = audit.Break(5, 12, audit.CONTENT, "a" * 64, "b" * 64, 3, "commented", reference="INC-2026-00003")
     text = broken.describe()
-    assert "event 12 of INC-2026-00003 (commented)" in text and "deleted or inserted" in text, text
+    assert text.startswith("audit chain broken at event 12 of INC-2026-00003 (commented), seal 5: "), text
+    assert "content changed after it was sealed" in text, text

@@ -30,7 +30,9 @@ ERRORS = {
     403: "The caller's role may not do this",
     404: "Not found",
     409: "Conflict with the current state",
+    413: "The body is larger than the server accepts",
     415: "The body must be application/json",
+    429: "Too many attempts from this address or for this account; see Retry-After",
 }
 
 
@@ -70,9 +72,13 @@ def _process_http_error(error: HTTPError):
 def _domain_error(error: TrackerError):
     from ..web import error_page, wants_html
 
+    headers = {}
+    if "retry_after_seconds" in error.details:
+        headers["Retry-After"] = str(error.details["retry_after_seconds"])
     if wants_html():
-        return error_page(error.status, error.message)
-    return envelope(error.code, error.message, _jsonable(error.details), error.status)
+        page, status = error_page(error.status, error.message)
+        return page, status, headers
+    return envelope(error.code, error.message, _jsonable(error.details), error.status, headers)
 
 
 def _stale(_error):
@@ -121,4 +127,27 @@ def init_app(app: APIFlask) -> None:
     app.register_error_handler(TrackerError, _domain_error)
     app.register_error_handler(StaleDataError, _stale)
     app.register_error_handler(IntegrityError, _integrity)
+    app.spec_processor(_document_shared_refusals)
     docs.init_app(app)
+
+
+def _document_shared_refusals(spec: dict) -> dict:
+    """Say on every operation that takes a body that it may answer 413 (a body over
+    MAX_CONTENT_LENGTH is refused before any route runs), and on every operation that takes a
+    bearer token that it may answer 429 (an address that sent too many wrong tokens)."""
+
+    def answer(code: int) -> dict:
+        return {
+            "description": ERRORS[code],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+        }
+
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            if "requestBody" in operation:
+                operation["responses"].setdefault("413", answer(413))
+            if any("BearerAuth" in requirement for requirement in operation.get("security", [])):
+                operation["responses"].setdefault("429", answer(429))
+    return spec

@@ -2,7 +2,7 @@
 
 from flask import current_app
 
-from .. import dispatch
+from .. import dispatch, ratelimit
 from ..db import get_session
 from ..services import linkuse
 from ..timeutil import utcnow
@@ -16,10 +16,15 @@ from .schemas import LinkIn, LinkOut
 @bp.doc(
     tags=["Incidents"],
     summary="Acknowledge an incident (or confirm a line check) with a signed token from a message",
-    responses={**{code: ERRORS[code] for code in (400, 409, 415)}, 410: "The link has expired"},
+    responses={
+        **{code: ERRORS[code] for code in (400, 409, 415)},
+        410: "The link has expired",
+        429: "Too many token uses from this address; see Retry-After",
+    },
 )
 def use_token(data):
     """No bearer token: the signed, single-use token is the credential."""
+    ratelimit.attempt(f"link:address:{ratelimit.address()}", "LINKS_PER_ADDRESS", "token uses from this address")
     session = get_session()
     app = current_app._get_current_object()
     view = linkuse.act_on_any(session, dispatch.signer(app), data["token"], utcnow(), dispatch.health_rules(app))

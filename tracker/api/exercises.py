@@ -10,9 +10,10 @@ from urllib.parse import urlencode, urlsplit
 from apiflask.schemas import FileSchema
 from flask import current_app, request, url_for
 
+from .. import ratelimit
 from ..auth import current_user, require_role, token_auth
 from ..db import get_session
-from ..errors import Forbidden, Unauthorized
+from ..errors import Forbidden, TrackerError, Unauthorized
 from ..models import Role, User
 from ..services import accounts, exercise_calendar, exercise_import, exercises
 from ..services.links import LinkSigner
@@ -162,13 +163,21 @@ def _feed_reader(session) -> User:
     """The caller by bearer token, or by the feed link's key."""
     header = request.headers.get("Authorization", "")
     key = request.args.get("key", "")
+    limit_key = f"token:address:{ratelimit.address()}"
+    if header or key:
+        ratelimit.refuse_if_over(limit_key, "TOKEN_FAILURES_PER_ADDRESS", "wrong tokens from this address")
     if header:
         scheme, _, token = header.partition(" ")
         user = accounts.user_for_token(session, token.strip()) if scheme.lower() == "bearer" else None
         if user is None:
+            ratelimit.failed(limit_key)
             raise Unauthorized("the bearer token is not valid")
     elif key:
-        user = exercise_calendar.feed_reader(session, feed_signer(), key, utcnow())
+        try:
+            user = exercise_calendar.feed_reader(session, feed_signer(), key, utcnow())
+        except TrackerError:
+            ratelimit.failed(limit_key)
+            raise
     else:
         raise Unauthorized("send a bearer token, or use the signed feed link from the Exercises page")
     if user.role not in READERS:

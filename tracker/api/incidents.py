@@ -2,6 +2,7 @@
 
 from flask import current_app, url_for
 
+from .. import metrics
 from ..auth import FILERS, current_user, require_role, token_auth
 from ..db import get_session
 from ..services import filing, handling
@@ -49,6 +50,7 @@ def file_incident(data):
     draft = filing.IncidentDraft(**data)
     incident = filing.file_incident(session, draft, current_user(), limits(), utcnow())
     session.commit()
+    metrics.FILED.labels(incident.precedence.value).inc()
     location = url_for("api.get_incident", reference=incident.reference)
     return incident, 201, {"Location": location}
 

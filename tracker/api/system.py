@@ -14,6 +14,7 @@ from ..services import audit, handling, heartbeat
 from ..services.routing import RouteQuery, check_query, choose_rule, locate, snapshot_ladder
 from ..timeutil import utcnow
 from . import ERRORS, bp
+from .fields import Text
 from .schemas import Catalogue, HealthOut, RouteAttributes, RoutePreviewOut
 
 
@@ -63,25 +64,37 @@ def preview_route(data):
 
 
 class AuditQuery(Schema):
-    incident = fields.String(validate=Length(min=1, max=20), metadata={"description": "only this incident's chain"})
+    # Text: a NUL would reach PostgreSQL, which refuses it (a 500); Text answers 422 instead.
+    incident = Text(validate=Length(min=1, max=20), metadata={"description": "only this incident's seals"})
 
 
 class AuditBreakOut(Schema):
+    seq = fields.Integer(metadata={"description": "the seal where the chain breaks"})
     event_id = fields.Integer()
-    incident = fields.String(attribute="reference", allow_none=True)
-    kind = fields.String()
+    incident = fields.String(attribute="reference", allow_none=True, metadata={"description": "none: event gone"})
+    kind = fields.String(allow_none=True)
     problem = fields.String(
-        metadata={"description": "content: the event changed after it was recorded; link: one before it went or came"}
+        metadata={
+            "description": "gap: the seal before it was deleted; link: the seal before it does not match; "
+            "missing: the event was deleted; content: the event changed after it was sealed"
+        }
     )
     expected = fields.String(metadata={"description": "the hash the chain calls for"})
-    found = fields.String(metadata={"description": "the hash on record"})
+    found = fields.String(allow_none=True, metadata={"description": "what is on record instead (none: nothing)"})
     message = fields.String()
+
+
+class AuditSealOut(Schema):
+    seq = fields.Integer()
+    hash = fields.String(metadata={"description": "keep it elsewhere: it anchors the chain up to this seal"})
 
 
 class AuditOut(Schema):
     intact = fields.Boolean()
-    events = fields.Integer(metadata={"description": "events whose hash and link hold"})
+    seals = fields.Integer(metadata={"description": "seals whose hash and link hold"})
     incidents = fields.Integer()
+    unsealed = fields.Integer(metadata={"description": "events not yet sealed (the sweep seals them), not an error"})
+    latest = fields.Nested(AuditSealOut, allow_none=True, metadata={"description": "the last seal that holds"})
     broken = fields.Nested(AuditBreakOut, allow_none=True, metadata={"description": "the first broken link"})
 
 
@@ -92,15 +105,18 @@ class AuditOut(Schema):
 @bp.output(AuditOut)
 @bp.doc(tags=["System"], summary="Verify the timeline's audit chain", responses={c: ERRORS[c] for c in (403, 404)})
 def verify_audit(query):
-    """Walk every incident's hash chain, or one incident's, and name the first broken link.
-    A whole large database is better checked with `flask --app wsgi audit verify`."""
+    """Walk the audit chain seal by seal, or only one incident's seals (each still checked against the
+    seal before it), and name the first broken link. A whole large database is better checked with
+    `flask --app wsgi audit verify`."""
     session = get_session()
     incident_id = handling.get_incident(session, query["incident"]).id if "incident" in query else None
     verdict = audit.verify(lambda: nullcontext(session), incident_id)
     broken = verdict.broken
     return {
         "intact": verdict.intact,
-        "events": verdict.events,
+        "seals": verdict.seals,
         "incidents": verdict.incidents,
+        "unsealed": verdict.unsealed,
+        "latest": None if verdict.last_seq is None else {"seq": verdict.last_seq, "hash": verdict.last_hash},
         "broken": None if broken is None else {**vars(broken), "message": broken.describe()},
     }

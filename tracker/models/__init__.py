@@ -1,5 +1,6 @@
 """The tracker's data model (SQLAlchemy 2.0 declarative). No Flask imports."""
 
+from .audit import AuditSeal
 from .base import Base, UTCDateTime
 from .checks import ChannelCheck, LinkUse
 from .context import ExerciseNotice, IncidentLink
@@ -29,7 +30,7 @@ from .exchange import CLOCKS, TRANSITIONS, Exchange, ExchangeMessage, Summary
 from .incident import LIVE, DeliveryAttempt, Incident, Notification, TimelineEvent
 from .ladder import ContactChannel, EscalationPolicy, PolicyStep, RoutingRule, channel_members, step_channels
 from .people import ApiToken, User
-from .system import Counter, JobRun
+from .system import Counter, JobRun, ThrottleHit
 
 __all__ = [
     "CLOCKS",
@@ -53,6 +54,7 @@ __all__ = [
     "CATEGORIES",
     "LIVE",
     "ApiToken",
+    "AuditSeal",
     "Base",
     "ContactChannel",
     "Counter",
@@ -71,6 +73,7 @@ __all__ = [
     "Role",
     "RoutingRule",
     "SafetyRisk",
+    "ThrottleHit",
     "TimelineEvent",
     "UTCDateTime",
     "User",

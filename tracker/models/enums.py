@@ -84,6 +84,8 @@ class NotificationKind(enum.StrEnum):
     COUNTERPART = "counterpart"
     # Tells the supervisors that the other side let an exchange's deadline pass.
     EXCHANGE_OVERDUE = "exchange_overdue"
+    # Tells the supervisors that the sweep left an incident's deadline unprocessed (services.watchdog).
+    WATCHDOG = "watchdog"
 
     @property
     def calls_for_action(self) -> bool:
@@ -132,6 +134,7 @@ class EventKind(enum.StrEnum):
     RELATED_SUGGESTED = "related_suggested"
     RELATED_CONFIRMED = "related_confirmed"
     RELATED_DISMISSED = "related_dismissed"
+    WATCHDOG_ALERT = "watchdog_alert"
 
 
 class ExchangeState(enum.StrEnum):

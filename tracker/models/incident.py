@@ -87,6 +87,8 @@ class Incident(Base):
     current_step: Mapped[int] = mapped_column(Integer, default=1)
     loop: Mapped[int] = mapped_column(Integer, default=0)
     next_escalation_at: Mapped[datetime | None]
+    # The missed deadline the watchdog last raised an alert for: one alert per incident and deadline.
+    watchdog_deadline_at: Mapped[datetime | None]
 
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     acknowledged_at: Mapped[datetime | None]
@@ -149,23 +151,18 @@ class Incident(Base):
 class TimelineEvent(Base):
     """One line of the append-only record (updates and deletes are refused by the database).
 
-    Each event carries a SHA-256 over its content and the hash of the incident's previous event
-    (tracker.services.audit), so an edited, deleted or inserted row breaks the chain.
+    The sweep seals each event after it commits (AuditSeal, tracker.services.audit), so an edited
+    or deleted row no longer matches the audit chain.
     """
 
     __tablename__ = "timeline_events"
-    # One incident's events in id order: its chain (appending reads the head, verifying walks it).
-    __table_args__ = (Index("ix_timeline_events_incident_id_id", "incident_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
     kind: Mapped[EventKind] = mapped_column(enum_column(EventKind))
     actor: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
-    # Set when the row is inserted (tracker.services.timeline); 64 zeros before an incident's first event.
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
 
     incident: Mapped[Incident] = relationship(back_populates="events")
 

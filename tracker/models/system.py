@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -27,3 +27,14 @@ class JobRun(Base):
     last_finished_at: Mapped[datetime | None]
     last_runner: Mapped[str | None] = mapped_column(String(120))
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ThrottleHit(Base):
+    """Attempts per key (an address or an account, by purpose) in one fixed time window."""
+
+    __tablename__ = "throttle_hits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # The window's start, in seconds since the epoch (UTC).
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -17,3 +17,9 @@ def claimable(session: Session, candidates: Select) -> Select:
         return candidates
     locked = candidates.with_for_update(skip_locked=True).cte("candidates").prefix_with("MATERIALIZED")
     return select(locked.c.id)
+
+
+def load_claimed(session: Session, model, ids: list[int], *options) -> list:
+    """The claimed rows, fresh from the database (the claim's UPDATE bypassed the identity map)."""
+    query = select(model).where(model.id.in_(ids)).order_by(model.id).options(*options)
+    return list(session.scalars(query.execution_options(populate_existing=True)))

@@ -11,8 +11,8 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from ..channels import DeliveryError, Message
 from ..models import (
@@ -26,10 +26,12 @@ from ..models import (
     Notification,
     NotificationKind,
     NotificationStatus,
+    TimelineEvent,
+    User,
 )
 from ..timeutil import isoformat
-from . import exchanges, messages, outbox, timeline
-from .claims import claimable
+from . import exchanges, messages, outbox, timeline, watchdog
+from .claims import claimable, load_claimed
 from .links import LinkSigner
 
 ACTION_KINDS = (NotificationKind.NOTIFIED, NotificationKind.ESCALATED)
@@ -66,22 +68,25 @@ class Composer:
     def message_id(self, reference: str, key: str) -> str:
         return f"<{reference}.{key}@{self.mail_domain}>"
 
-    def thread_root(self, session: Session, incident_id: int) -> int | None:
-        """The id of the incident's first message that goes out as mail: later mails follow it."""
+    def thread_roots(self, session: Session, incident_ids) -> dict[int, int]:
+        """Each incident's first message that goes out as mail (later mails follow it), in one query."""
         mailed = ContactChannel.transport.in_(MAIL_TRANSPORTS)
         if self.supervisor_transport in MAIL_TRANSPORTS:
             mailed = or_(mailed, Notification.channel_id.is_(None))
-        return session.scalar(
-            select(func.min(Notification.id))
-            .outerjoin(ContactChannel, Notification.channel_id == ContactChannel.id)
-            .where(Notification.incident_id == incident_id, mailed)
+        return dict(
+            session.execute(
+                select(Notification.incident_id, func.min(Notification.id))
+                .outerjoin(ContactChannel, Notification.channel_id == ContactChannel.id)
+                .where(Notification.incident_id.in_(set(incident_ids)), mailed)
+                .group_by(Notification.incident_id)
+            ).all()
         )
 
-    def compose(self, session: Session, row: Notification, now: datetime) -> Claimed:
+    def compose(self, session: Session, row: Notification, now: datetime, roots: dict | None = None) -> Claimed:
         if row.kind is NotificationKind.COUNTERPART:
             return self.compose_counterpart(session, row, now)
         incident = row.incident
-        first = self.thread_root(session, incident.id)
+        first = (roots if roots is not None else self.thread_roots(session, [incident.id])).get(incident.id)
         key = f"notification-{row.id}"
         ack = None
         if row.channel is not None and row.kind in ACTION_KINDS:
@@ -103,6 +108,7 @@ class Composer:
             link_expires=self.signer.expires_at(now),
             **_dead_letter_facts(session, row),
             **_overdue_facts(session, row),
+            **_watchdog_facts(session, row),
         )
         if row.channel is not None:
             recipient, address, transport, secret = (
@@ -191,6 +197,12 @@ def _overdue_facts(session: Session, row: Notification) -> dict:
     return {"overdue": exchanges.overdue_facts(session, row.incident, row.loop)}
 
 
+def _watchdog_facts(session: Session, row: Notification) -> dict:
+    if row.kind is not NotificationKind.WATCHDOG:
+        return {}
+    return {"missed": watchdog.missed_facts(session, row.incident, row.loop)}
+
+
 def _payload(incident: Incident, row: Notification, recipient: str, text: str, key: str, now, ack) -> dict:
     """The documented webhook body (see README, "Webhook payload")."""
     facts = {
@@ -262,13 +274,10 @@ def claim_messages(
         .returning(Notification.id)
     )
     ids = list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
-    rows = session.scalars(
-        select(Notification)
-        .where(Notification.id.in_(ids))
-        .order_by(Notification.id)
-        .execution_options(populate_existing=True)
-    ).all()
-    return [composer.compose(session, row, now) for row in rows]
+    eager = (selectinload(Notification.incident), selectinload(Notification.channel), selectinload(Notification.user))
+    rows = load_claimed(session, Notification, ids, *eager)
+    roots = composer.thread_roots(session, {row.incident_id for row in rows})
+    return [composer.compose(session, row, now, roots) for row in rows]
 
 
 def _attempt(session, notification_id, transport, outcome, now, latency_ms, code=None, error=None) -> None:
@@ -285,35 +294,81 @@ def _attempt(session, notification_id, transport, outcome, now, latency_ms, code
     )
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A transport accepted a claimed message: when, how fast, with what answer."""
+
+    notification_id: int
+    transport: str
+    at: datetime
+    latency_ms: int = 0
+    code: str | None = None
+
+
 def record_sent(
     session: Session, notification_id: int, transport: str, now: datetime, latency_ms: int = 0, code: str | None = None
 ) -> bool:
     """Mark a claimed row sent and put the delivery on the timeline; False if it was not ours."""
-    result = session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id, Notification.status == NotificationStatus.SENDING)
-        .values(status=NotificationStatus.SENT, sent_at=now, claimed_until=None, last_error=None),
-        execution_options={"synchronize_session": False},
+    return bool(record_sent_many(session, [Sent(notification_id, transport, now, latency_ms, code)]))
+
+
+def record_sent_many(session: Session, sent: list[Sent]) -> list[int]:
+    """Mark claimed rows sent, record each attempt and put each delivery on its incident's timeline,
+    in a few statements for the whole list; return the ids that were still ours (status sending)."""
+    if not sent:
+        return []
+    at = {s.notification_id: s.at for s in sent}
+    ours = set(
+        session.execute(
+            update(Notification)
+            .where(Notification.id.in_(at), Notification.status == NotificationStatus.SENDING)
+            .values(
+                status=NotificationStatus.SENT,
+                sent_at=case(at, value=Notification.id),
+                claimed_until=None,
+                last_error=None,
+            )
+            .returning(Notification.id),
+            execution_options={"synchronize_session": False},
+        ).scalars()
     )
-    _attempt(session, notification_id, transport, AttemptOutcome.SENT, now, latency_ms, code)
-    if result.rowcount != 1:
-        return False
-    row = session.get(Notification, notification_id)
-    timeline.record(
-        session,
-        row.incident,
-        EventKind.NOTIFIED,
-        "delivery",
-        now,
-        recipient=row.recipient,
-        transport=transport,
-        step=row.step,
-        loop=row.loop,
-        message=row.kind.value,
-        notification_id=row.id,
-        response_code=code,
-    )
-    return True
+    for s in sent:
+        _attempt(session, s.notification_id, s.transport, AttemptOutcome.SENT, s.at, s.latency_ms, s.code)
+    facts = session.execute(
+        select(
+            Notification.id,
+            Notification.incident_id,
+            Notification.kind,
+            Notification.step,
+            Notification.loop,
+            func.coalesce(ContactChannel.name, User.username, "?"),
+        )
+        .outerjoin(ContactChannel, Notification.channel_id == ContactChannel.id)
+        .outerjoin(User, Notification.user_id == User.id)
+        .where(Notification.id.in_(ours))
+    ).all()
+    by_id = {s.notification_id: s for s in sent}
+    for notification_id, incident_id, kind, step, loop, recipient in sorted(facts):
+        s = by_id[notification_id]
+        session.add(
+            TimelineEvent(
+                incident_id=incident_id,
+                kind=EventKind.NOTIFIED,
+                actor="delivery",
+                at=s.at,
+                details={
+                    "recipient": recipient,
+                    "transport": s.transport,
+                    "step": step,
+                    "loop": loop,
+                    "message": kind.value,
+                    "notification_id": notification_id,
+                    "response_code": s.code,
+                },
+            )
+        )
+    session.flush()
+    return sorted(ours)
 
 
 def record_failure(

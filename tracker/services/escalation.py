@@ -5,9 +5,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from .. import metrics
 from ..models import EventKind, Incident, IncidentStatus, NotificationKind
 from . import outbox, timeline
-from .claims import claimable
+from .claims import claimable, load_claimed
 
 ACTOR = "scheduler"
 
@@ -92,12 +93,12 @@ def sweep_batch(session: Session, now: datetime, limit: int, runner: str) -> int
     ids = claim_due(session, now, limit)
     if not ids:
         return 0
-    incidents = session.scalars(
-        select(Incident).where(Incident.id.in_(ids)).order_by(Incident.id).execution_options(populate_existing=True)
-    ).all()
+    incidents = load_claimed(session, Incident, ids)
     recipients = outbox.Recipients.load(session)
     with session.no_autoflush:
         for incident in incidents:
+            metrics.ESCALATION_LAG.observe(max(0.0, (now - incident.next_escalation_at).total_seconds()))
             advance(session, incident, now, runner, recipients)
+            metrics.ESCALATIONS.labels(incident.status.value == "exhausted" and "exhausted" or "escalated").inc()
     session.flush()
     return len(incidents)

@@ -28,7 +28,7 @@ from ..models import (
     channel_members,
 )
 from . import counterpart, handling, outbox, timeline
-from .claims import claimable
+from .claims import claimable, load_claimed
 
 ACTOR = "scheduler"
 S = ExchangeState
@@ -371,9 +371,7 @@ def sweep_batch(session: Session, now: datetime, limit: int, runner: str) -> int
     ids = claim_due(session, now, limit)
     if not ids:
         return 0
-    exchanges = session.scalars(
-        select(Exchange).where(Exchange.id.in_(ids)).order_by(Exchange.id).execution_options(populate_existing=True)
-    ).all()
+    exchanges = load_claimed(session, Exchange, ids)
     recipients = outbox.Recipients.load(session)
     with session.no_autoflush:
         for exchange in exchanges:

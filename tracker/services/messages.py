@@ -23,6 +23,7 @@ _TAIL = {
     NotificationKind.EXHAUSTED: " EXHAUSTED",
     NotificationKind.DEAD_LETTER: " DEAD LETTER",
     NotificationKind.EXCHANGE_OVERDUE: " EXCHANGE OVERDUE",
+    NotificationKind.WATCHDOG: " WATCHDOG DEADLINE MISSED",
 }
 
 
@@ -71,6 +72,7 @@ def incident_text(
     failed_channel: str | None = None,
     failed_error: str | None = None,
     overdue: dict | None = None,
+    missed: dict | None = None,
 ) -> str:
     """Plain-text body for one kind of incident message."""
     return (
@@ -88,6 +90,7 @@ def incident_text(
             failed_channel=failed_channel,
             failed_error=failed_error,
             overdue=overdue or {},
+            missed=missed or {},
         )
     )
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import Incident, Notification, User, channel_members
+from ..models import Incident, Notification, NotificationStatus, User, channel_members
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,24 @@ def board(session: Session, status: list[str] | None = None, precedence: list[st
     query = query.order_by(
         _precedence_rank(), Incident.next_escalation_at.is_(None), Incident.next_escalation_at, Incident.id
     )
-    return list(session.scalars(query.options(selectinload(Incident.notifications)).limit(500)))
+    return _mark_dead_letters(session, list(session.scalars(query.options(selectinload(Incident.exercise)).limit(500))))
+
+
+def _mark_dead_letters(session: Session, incidents: list[Incident]) -> list[Incident]:
+    """Set incident.dead_letter on each (a message given up on), with one query for the whole list."""
+    dead = set(
+        session.scalars(
+            select(Notification.incident_id)
+            .where(
+                Notification.incident_id.in_([i.id for i in incidents]),
+                Notification.status == NotificationStatus.DEAD,
+            )
+            .distinct()
+        )
+    )
+    for incident in incidents:
+        incident.dead_letter = incident.id in dead
+    return incidents
 
 
 def queue(session: Session, user: User) -> list[Incident]:
@@ -69,4 +86,4 @@ def queue(session: Session, user: User) -> list[Incident]:
         .where(Incident.status.in_(("open", "exhausted")), Incident.id.in_(mine))
         .order_by(_precedence_rank(), Incident.next_escalation_at.is_(None), Incident.next_escalation_at)
     )
-    return list(session.scalars(query.options(selectinload(Incident.notifications))))
+    return _mark_dead_letters(session, list(session.scalars(query.options(selectinload(Incident.exercise)))))

@@ -19,7 +19,14 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.sign_in"
 login_manager.login_message = "Sign in to continue."
 csrf = CSRFProtect()
-TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 405: "Not allowed here", 500: "Server error"}
+TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed here",
+    429: "Too many attempts",
+    500: "Server error",
+}
 
 
 @login_manager.unauthorized_handler

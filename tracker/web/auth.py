@@ -5,6 +5,7 @@ import time
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from .. import ratelimit
 from ..db import get_session
 from ..errors import ValidationError
 from ..services import accounts
@@ -18,6 +19,9 @@ bp = Blueprint("auth", __name__)
 def sign_in():
     form = SignInForm()
     if form.validate_on_submit():
+        address, account = ratelimit.address(), form.username.data.strip().casefold()
+        ratelimit.attempt(f"signin:address:{address}", "SIGNIN_PER_ADDRESS", "sign-in attempts from this address")
+        ratelimit.attempt(f"signin:account:{account}", "SIGNIN_PER_ACCOUNT", "sign-in attempts for this account")
         session = get_session()
         slow_after = current_app.config["LOGIN_SLOWDOWN_AFTER"]
         user, delay = accounts.sign_in(session, form.username.data, form.password.data, utcnow(), slow_after)

@@ -2,15 +2,15 @@
 
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from ..db import get_session
-from ..errors import Forbidden, TrackerError
 from ..models import ExchangeState, MessageDirection
 from ..services import exchanges, handling
 from ..timeutil import format_dtg, utcnow
+from .acting import act
 from .forms import ExchangeActionForm, ExchangeMessageForm, OpenExchangeForm
 
 bp = Blueprint("exchanges", __name__)
@@ -75,25 +75,8 @@ def _member_of_any(lines) -> bool:
     return any(current_user.id in {u.id for u in line.members} for line in lines)
 
 
-def _explain(error: TrackerError) -> str:
-    said = "; ".join(f"{k}: {v}" for k, v in error.details.items() if isinstance(v, str))
-    return f"{error.message} ({said})" if said and said not in error.message else error.message
-
-
 def _act(reference: str, do, done: str):
-    session = get_session()
-    try:
-        do(session)
-    except Forbidden:
-        session.rollback()
-        abort(403)
-    except TrackerError as error:
-        session.rollback()
-        flash(_explain(error), "error")
-    else:
-        session.commit()
-        flash(done, "success")
-    return redirect(url_for("incidents.view", reference=reference, _anchor="exchanges"))
+    return act(reference, do, done, anchor="exchanges")
 
 
 def _me():

@@ -1,9 +1,10 @@
 """Filing form, incident page, and the acknowledge / comment / resolve buttons."""
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
+from .. import metrics
 from ..api.incidents import limits
 from ..db import get_session
 from ..errors import Forbidden, TrackerError, ValidationError
@@ -11,6 +12,7 @@ from ..geo import parse_position
 from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, SafetyRisk, categories_for
 from ..services import filing, handling
 from ..timeutil import format_dtg, isoformat, parse_moment, utcnow
+from .acting import act
 from .forms import ActionForm, CommentForm, IncidentForm, ResolveForm
 from .guard import FILERS, roles_required
 
@@ -89,6 +91,7 @@ def new():
             flash(error.message, "error")
         else:
             session.commit()
+            metrics.FILED.labels(incident.precedence.value).inc()
             channels = ", ".join(c["name"] for c in incident.step["channels"]) or "nobody (no usable channel)"
             flash(
                 f"Filed {incident.reference}: rule “{incident.ladder['rule_name']}”, policy "
@@ -155,17 +158,7 @@ def view(reference: str):
 
 
 def _act(reference: str, do) -> object:
-    session = get_session()
-    try:
-        do(session)
-    except Forbidden:
-        abort(403)
-    except TrackerError as error:
-        session.rollback()
-        flash(error.message, "error")
-    else:
-        session.commit()
-    return redirect(url_for("incidents.view", reference=reference))
+    return act(reference, do)
 
 
 @bp.post("/<reference>/acknowledge")

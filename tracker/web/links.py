@@ -2,7 +2,7 @@
 
 from flask import Blueprint, current_app, render_template
 
-from .. import dispatch
+from .. import dispatch, ratelimit
 from ..db import get_session
 from ..services import linkuse
 from ..services.links import LinkRefused
@@ -12,6 +12,11 @@ bp = Blueprint("links", __name__, url_prefix="/links")
 PURPOSES = ("ack", "check")
 
 
+def _limit() -> None:
+    # Not a before_request hook: apiflask's spec builder expects those on API blueprints only.
+    ratelimit.attempt(f"link:address:{ratelimit.address()}", "LINKS_PER_ADDRESS", "link uses from this address")
+
+
 def _refused(purpose: str, refused: LinkRefused):
     return render_template("links/refused.html", purpose=purpose, refused=refused), refused.status
 
@@ -19,6 +24,7 @@ def _refused(purpose: str, refused: LinkRefused):
 @bp.get("/<any(ack, check):purpose>/<token>")
 def confirm(purpose: str, token: str):
     """Show the incident or check and a button; nothing changes on a GET."""
+    _limit()
     try:
         view = linkuse.inspect(get_session(), dispatch.signer(current_app), purpose, token, utcnow())
     except LinkRefused as refused:
@@ -29,6 +35,7 @@ def confirm(purpose: str, token: str):
 @bp.post("/<any(ack, check):purpose>/<token>")
 def act(purpose: str, token: str):
     """Acknowledge (or confirm the check) once; every later use is refused."""
+    _limit()
     session = get_session()
     app = current_app._get_current_object()
     try:

@@ -1,29 +1,24 @@
 """Related incidents on the incident page: confirm or dismiss a suggestion, see the pattern."""
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint
 from flask_login import current_user, login_required
 
 from ..db import get_session
-from ..errors import Forbidden, TrackerError
+from ..errors import Forbidden
 from ..services import related
 from ..timeutil import utcnow
+from .acting import act
 
 bp = Blueprint("related", __name__, url_prefix="/incidents")
 
 
 def _decide(reference: str, link_id: int, decide, done: str):
-    session = get_session()
-    try:
-        link = decide(session, reference, link_id, current_user._get_current_object(), utcnow())
-    except Forbidden:
-        abort(403)
-    except TrackerError as error:
-        session.rollback()
-        flash(error.message, "error")
-    else:
-        session.commit()
-        flash(f"Link {link.incident.reference} – {link.related.reference} {done}.", "success")
-    return redirect(url_for("incidents.view", reference=reference, _anchor="related"))
+    return act(
+        reference,
+        lambda session: decide(session, reference, link_id, current_user._get_current_object(), utcnow()),
+        lambda link: f"Link {link.incident.reference} – {link.related.reference} {done}.",
+        anchor="related",
+    )
 
 
 @bp.post("/<reference>/related/<int:link_id>/confirm")

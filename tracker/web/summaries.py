@@ -1,7 +1,7 @@
 """The summary panel of the incident page: what is releasable, and counterpart summaries drafted,
 edited, approved and sent (the same services as the API; every form carries a CSRF token)."""
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, TextAreaField
@@ -9,10 +9,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..db import get_session
-from ..errors import Forbidden, TrackerError
 from ..models import Exchange, SummaryStatus
 from ..services import catalogues, exchanges, handling, releasability, summaries
 from ..timeutil import utcnow
+from .acting import act
 
 bp = Blueprint("summaries", __name__)
 # How each field reads on the page, in the order the form lists them.
@@ -106,25 +106,8 @@ def summary_panel(incident) -> dict:
     }
 
 
-def _explain(error: TrackerError) -> str:
-    said = "; ".join(f"{k}: {v}" for k, v in error.details.items() if isinstance(v, str))
-    return f"{error.message} ({said})" if said and said not in error.message else error.message
-
-
 def _act(reference: str, do, done: str):
-    session = get_session()
-    try:
-        do(session)
-    except Forbidden:
-        session.rollback()
-        abort(403)
-    except TrackerError as error:
-        session.rollback()
-        flash(_explain(error), "error")
-    else:
-        session.commit()
-        flash(done, "success")
-    return redirect(url_for("incidents.view", reference=reference, _anchor="summary"))
+    return act(reference, do, done, anchor="summary")
 
 
 def _refused(reference: str, message: str):

@@ -1,4 +1,4 @@
-"""Tamper-evident timeline: each event carries a SHA-256 chained to its incident's previous event.
+"""Tamper-evident timeline: insert-only audit_seals, each sealing one event chained to the seal before it.
 
 Revision ID: 0006
 Revises: 0005
@@ -10,6 +10,7 @@ from alembic import op
 
 import tracker.models.base
 from tracker.services import audit
+from tracker.timeutil import utcnow
 
 revision = "0006"
 down_revision = "0005"
@@ -25,84 +26,76 @@ EVENTS = sa.table(
     sa.column("actor", sa.String()),
     sa.column("at", tracker.models.base.UTCDateTime(timezone=True)),
     sa.column("details", sa.JSON()),
-    sa.column("prev_hash", sa.String()),
-    sa.column("hash", sa.String()),
 )
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("timeline_events") as batch:
-        batch.add_column(sa.Column("prev_hash", sa.String(length=64), nullable=True))
-        batch.add_column(sa.Column("hash", sa.String(length=64), nullable=True))
-        batch.drop_index(batch.f("ix_timeline_events_incident_id"))
-        batch.create_index("ix_timeline_events_incident_id_id", ["incident_id", "id"])
-    _restore_sqlite_triggers()
-    _allow_timeline_updates()
-    _backfill()
-    if op.get_bind().dialect.name != "sqlite":
-        op.execute("ALTER TABLE timeline_events ENABLE TRIGGER timeline_events_append_only")
-    with op.batch_alter_table("timeline_events") as batch:
-        batch.alter_column("prev_hash", existing_type=sa.String(length=64), nullable=False)
-        batch.alter_column("hash", existing_type=sa.String(length=64), nullable=False)
-    _restore_sqlite_triggers()
-
-
-def _allow_timeline_updates() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute("DROP TRIGGER IF EXISTS timeline_events_no_update")
-    else:
-        op.execute("ALTER TABLE timeline_events DISABLE TRIGGER timeline_events_append_only")
-
-
-def _backfill() -> None:
-    """Chain the existing events, incident by incident in id order, a batch at a time."""
-    connection = op.get_bind()
-    link = (
-        sa.update(EVENTS)
-        .where(EVENTS.c.id == sa.bindparam("event_id"))
-        .values(prev_hash=sa.bindparam("new_prev_hash"), hash=sa.bindparam("new_hash"))
+    seals = op.create_table(
+        "audit_seals",
+        sa.Column("seq", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.Column("sealed_at", tracker.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"], ["timeline_events.id"], name=op.f("fk_audit_seals_event_id_timeline_events")
+        ),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_seals")),
+        sa.UniqueConstraint("event_id", name=op.f("uq_audit_seals_event_id")),
     )
-    incident_id, event_id, head = 0, 0, audit.GENESIS
+    _forbid_seal_changes()
+    _seal_existing_events(seals)
+
+
+def _forbid_seal_changes() -> None:
+    """Make audit_seals append-only in the database itself, as 0001 did for timeline_events.
+
+    On SQLite a batch-mode rebuild of audit_seals would drop these triggers: a later migration
+    that alters the table in batch mode recreates them afterwards (as 0005 does for timeline_events).
+    """
+    if op.get_bind().dialect.name == "sqlite":
+        for action in ("UPDATE", "DELETE"):
+            op.execute(f"DROP TRIGGER IF EXISTS audit_seals_no_{action.lower()}")
+            op.execute(
+                f"CREATE TRIGGER audit_seals_no_{action.lower()} BEFORE {action} ON audit_seals "
+                "BEGIN SELECT RAISE(ABORT, 'audit_seals is append-only'); END"
+            )
+        return
+    op.execute(
+        "CREATE FUNCTION audit_seals_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'audit_seals is append-only'; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER audit_seals_append_only BEFORE UPDATE OR DELETE ON audit_seals "
+        "FOR EACH ROW EXECUTE FUNCTION audit_seals_append_only()"
+    )
+
+
+def _seal_existing_events(seals: sa.Table) -> None:
+    """Seal the events already recorded, in id order, a batch at a time, as the sweep would."""
+    connection = op.get_bind()
+    seq, head, event_id, now = 0, audit.GENESIS, 0, utcnow()
     while True:
         rows = connection.execute(
-            sa.select(EVENTS)
-            .where(
-                sa.or_(
-                    EVENTS.c.incident_id > incident_id,
-                    sa.and_(EVENTS.c.incident_id == incident_id, EVENTS.c.id > event_id),
-                )
-            )
-            .order_by(EVENTS.c.incident_id, EVENTS.c.id)
-            .limit(BATCH_SIZE)
+            sa.select(EVENTS).where(EVENTS.c.id > event_id).order_by(EVENTS.c.id).limit(BATCH_SIZE)
         ).all()
         if not rows:
             return
-        changes = []
+        batch = []
         for row in rows:
-            if row.incident_id != incident_id:
-                head = audit.GENESIS
-            new_hash = audit.event_hash(head, row.incident_id, row.kind, row.actor, row.at, row.details)
-            changes.append({"event_id": row.id, "new_prev_hash": head, "new_hash": new_hash})
-            incident_id, event_id, head = row.incident_id, row.id, new_hash
-        connection.execute(link, changes)
-
-
-def _restore_sqlite_triggers() -> None:
-    """SQLite's batch mode rebuilds timeline_events, which drops its append-only triggers."""
-    if op.get_bind().dialect.name != "sqlite":
-        return
-    for action in ("UPDATE", "DELETE"):
-        op.execute(f"DROP TRIGGER IF EXISTS timeline_events_no_{action.lower()}")
-        op.execute(
-            f"CREATE TRIGGER timeline_events_no_{action.lower()} BEFORE {action} ON timeline_events "
-            "BEGIN SELECT RAISE(ABORT, 'timeline_events is append-only'); END"
-        )
+            seq, digest = seq + 1, audit.hash_of(head, row)
+            batch.append({"seq": seq, "event_id": row.id, "prev_hash": head, "hash": digest, "sealed_at": now})
+            head, event_id = digest, row.id
+        connection.execute(seals.insert(), batch)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("timeline_events") as batch:
-        batch.drop_index("ix_timeline_events_incident_id_id")
-        batch.create_index(batch.f("ix_timeline_events_incident_id"), ["incident_id"], unique=False)
-        batch.drop_column("hash")
-        batch.drop_column("prev_hash")
-    _restore_sqlite_triggers()
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TRIGGER IF EXISTS audit_seals_no_update")
+        op.execute("DROP TRIGGER IF EXISTS audit_seals_no_delete")
+    else:
+        op.execute("DROP TRIGGER audit_seals_append_only ON audit_seals")
+        op.execute("DROP FUNCTION audit_seals_append_only()")
+    op.drop_table("audit_seals")
+    counters = sa.table("counters", sa.column("name", sa.String()))
+    op.execute(counters.delete().where(counters.c.name == audit.WATERMARK))

@@ -1,0 +1,399 @@
+"""The authorization matrix: every route the app serves, how to call it, and what each caller gets.
+
+tests/functional/test_authorization_matrix.py calls every route as every principal on a prepared
+world and compares the answer with this table; it fails when app.url_map has a route the table
+does not list (or the table a route the app no longer has). The statuses are what the product
+should answer (README: "What the API offers", "The web pages"), not what it happened to answer.
+
+A route is called with path values, a body and a query built from a Scene (see the test module):
+`path` and a callable `body` take the scene and read what they need from it (s.incident, s.exchange,
+...), each made when first asked for. API routes get a bearer token, pages a signed-in session.
+"""
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.exercise_support import notice
+from tests.support import incident_payload
+
+PRINCIPALS = ("anonymous", "duty", "liaison_member", "liaison_other", "supervisor", "admin", "revoked")
+ANONYMOUS, DUTY, MEMBER, OTHER, SUPERVISOR, ADMIN, REVOKED = PRINCIPALS
+SIGNED_IN = (DUTY, MEMBER, OTHER, SUPERVISOR, ADMIN)
+# Who may do what, as the routes name them. MEMBER is the liaison on the channel the incident was
+# routed to (and on the counterpart line); OTHER is a liaison on neither.
+FILERS = (DUTY, SUPERVISOR, ADMIN)
+HANDLERS = (MEMBER, SUPERVISOR, ADMIN)
+DECIDERS = (DUTY, MEMBER, SUPERVISOR, ADMIN)  # related-incident links
+SUPERVISORS = (SUPERVISOR, ADMIN)  # line checks, exercises, reports
+ADMINS = (ADMIN,)
+# A page's answer to a caller who is not signed in: a redirect to the sign-in form with ?next=.
+LOGIN = "login"
+
+# Routes the matrix does not call, and why.
+EXCLUDED = {
+    ("GET", "/static/<path:filename>"): "the app's own scripts, styles and images: public files, no data",
+    ("GET", "/api/v1/docs/assets/<path:filename>"): "Swagger UI's files from its package: public files, no data",
+}
+
+
+def api(ok: int, allowed=SIGNED_IN) -> dict:
+    """A bearer-token route: 401 without a valid token, ok for the allowed roles, 403 for the others."""
+    return {ANONYMOUS: 401, REVOKED: 401, **{who: ok if who in allowed else 403 for who in SIGNED_IN}}
+
+
+def page(ok: int | str, allowed=SIGNED_IN) -> dict:
+    """A signed-in page: the sign-in form without a session (or a deactivated user's), 403 for the other roles."""
+    return {ANONYMOUS: LOGIN, REVOKED: LOGIN, **{who: ok if who in allowed else 403 for who in SIGNED_IN}}
+
+
+def everyone(status: int) -> dict:
+    return dict.fromkeys(PRINCIPALS, status)
+
+
+@dataclass(frozen=True)
+class Call:
+    """What each principal gets from a route, and how to call it.
+
+    path(scene) gives the path values; body is JSON for the API and form fields for pages (a
+    callable takes the scene); for pages a 302 means a redirect without an error message.
+    """
+
+    expected: dict
+    path: object = None
+    body: object = None
+    query: dict = field(default_factory=dict)
+
+
+# -- path values ---------------------------------------------------------------------------
+
+
+def incident(s):
+    return {"reference": s.incident}
+
+
+def acknowledged(s):
+    return {"reference": s.acknowledged}
+
+
+def link(s):
+    reference, link_id = s.link
+    return {"reference": reference, "link_id": link_id}
+
+
+def exchange(s):
+    return {"exchange_id": s.exchange}
+
+
+def summary(s):
+    return {"summary_id": s.summary["id"]}
+
+
+def approved(s):
+    return {"summary_id": s.approved_summary["id"]}
+
+
+def channel(s):
+    return {"channel_id": s.channel}
+
+
+def policy(s):
+    return {"policy_id": s.policy}
+
+
+def rule(s):
+    return {"rule_id": s.rule}
+
+
+def exercise(s):
+    return {"exercise_id": s.exercise}
+
+
+def user(s):
+    return {"user_id": s.user}
+
+
+def ack_link(s):
+    return {"purpose": "ack", "token": s.ack_token}
+
+
+# -- bodies --------------------------------------------------------------------------------
+
+SAMPLE_CSV = (Path(__file__).resolve().parent.parent / "config" / "exercises.sample.csv").read_text()
+NOTICE = "Northmark liaison: we notify an unsafe air intercept near the common border. Please confirm receipt."
+ROUTE_QUERY = {"domain": "air", "category": "unsafe_intercept", "precedence": "Z", "escalation_risk": "high"}
+
+
+def new_channel(s):
+    return {"name": s.unique("Spare desk"), "level": 2, "transport": "outbox", "address": "spare@test.example"}
+
+
+def new_policy(s):
+    return {"name": s.unique("Short ladder"), "steps": [{"channel_ids": [s.world.channels["L1"]]}]}
+
+
+def new_rule(s):
+    return {"name": s.unique("Sea incidents"), "policy_id": s.world.policy_id, "domain": "maritime"}
+
+
+def channel_form(s):
+    return {
+        "name": s.unique("Spare desk"),
+        "level": "2",
+        "transport": "outbox",
+        "address": "spare@test.example",
+        "active": "y",
+        "check_window_seconds": "900",
+    }
+
+
+def policy_form(s):
+    steps = {f"steps-{n}-{name}": "" for n in range(5) for name in ("ack_seconds", "fallback_channel_id")}
+    return {"name": s.unique("Short ladder"), "repeat": "0", **steps, "steps-0-channel_ids": [s.world.channels["L1"]]}
+
+
+def rule_form(s):
+    """A rule for maritime incidents: the scenes file air incidents, which keep the default rule."""
+    criteria = {**dict.fromkeys(("category", "precedence", "min_escalation_risk", "sector"), ""), "domain": "maritime"}
+    return {"name": s.unique("Sea incidents"), "policy_id": str(s.world.policy_id), "active": "y", **criteria}
+
+
+def exercise_form(s):
+    return {
+        "name": s.unique("NORTHERN SHIELD"),
+        "states": "Eastland",
+        "starts_at": "2026-11-20T06:00:00Z",
+        "ends_at": "271800ZDEC30",
+        "area": "",
+        "centre": "54 15 00N 023 45 00E",
+        "radius_km": "15",
+        "notified_via": "bilateral_briefing",
+    }
+
+
+def sample_csv(s) -> str:
+    """The sample file with names of its own: the register refuses an exercise it holds already."""
+    return SAMPLE_CSV.replace("-27,", f"-27 {s.unique('import')},")
+
+
+def csv_file(s):
+    return {"file": (io.BytesIO(sample_csv(s).encode()), "notices.csv")}
+
+
+def user_form(s):
+    return {"username": s.unique("clerk"), "role": "duty_officer", "password": "a-long-password"}
+
+
+def filing_form(_s):
+    return {
+        "occurred_at": "271405ZNOV26",
+        "reporting_unit": "Border Guard Post 7",
+        "domain": "air",
+        "category": "unsafe_intercept",
+        "position": "34U FF 2142 3097",
+        "precedence": "Z",
+        "escalation_risk": "high",
+        "safety_risk": "B",
+        "narrative": "Closed to 30 m.",
+    }
+
+
+def exchange_form(s, name: str, **fields):
+    return {f"exchange-{s.exchange}{name}-{key}": value for key, value in fields.items()}
+
+
+def summary_form(summary: dict, action: str, **fields):
+    return {f"summary-{summary['id']}-{action}-{key}": str(value) for key, value in fields.items()}
+
+
+# -- the matrix ----------------------------------------------------------------------------
+
+V1 = "/api/v1"
+API = {
+    ("POST", f"{V1}/acks"): Call(everyone(200), body=lambda s: {"token": s.ack_token}),  # the signed link is the key
+    ("GET", f"{V1}/audit/verify"): Call(api(200, ADMINS)),
+    ("GET", f"{V1}/catalogue"): Call(everyone(200)),
+    ("GET", f"{V1}/health"): Call(everyone(200)),
+    ("GET", f"{V1}/openapi.json"): Call(everyone(200)),
+    ("GET", f"{V1}/docs"): Call(everyone(200)),
+    ("GET", "/metrics"): Call(everyone(200)),  # Prometheus scrapes without a token
+    # incidents
+    ("POST", f"{V1}/incidents"): Call(api(201, FILERS), body=incident_payload()),
+    ("GET", f"{V1}/incidents"): Call(api(200)),
+    ("GET", f"{V1}/incidents/<reference>"): Call(api(200), incident),
+    ("POST", f"{V1}/incidents/<reference>/acknowledge"): Call(api(200, HANDLERS), incident, {"note": "On it"}),
+    ("POST", f"{V1}/incidents/<reference>/comments"): Call(api(201), incident, {"text": "Seen from the desk."}),
+    ("POST", f"{V1}/incidents/<reference>/resolve"): Call(api(200, HANDLERS), incident, {"resolution": "Explained."}),
+    ("POST", f"{V1}/routes/preview"): Call(api(200), body=ROUTE_QUERY),
+    ("GET", f"{V1}/map"): Call(api(200)),
+    # related incidents
+    ("GET", f"{V1}/incidents/<reference>/related"): Call(api(200), incident),
+    ("POST", f"{V1}/incidents/<reference>/related/<int:link_id>/confirm"): Call(api(200, DECIDERS), link, {}),
+    ("POST", f"{V1}/incidents/<reference>/related/<int:link_id>/dismiss"): Call(api(200, DECIDERS), link, {}),
+    # exchanges with the other side
+    ("POST", f"{V1}/incidents/<reference>/exchanges"): Call(
+        api(201, HANDLERS), acknowledged, lambda s: {"channel_id": s.line, "text": NOTICE}
+    ),
+    ("GET", f"{V1}/incidents/<reference>/exchanges"): Call(api(200), incident),
+    ("GET", f"{V1}/exchanges"): Call(api(200)),
+    ("GET", f"{V1}/exchanges/<int:exchange_id>"): Call(api(200), exchange),
+    ("POST", f"{V1}/exchanges/<int:exchange_id>/transitions"): Call(
+        api(200, HANDLERS), exchange, {"state": "receipt_confirmed"}
+    ),
+    ("POST", f"{V1}/exchanges/<int:exchange_id>/messages"): Call(
+        api(201, HANDLERS), exchange, {"direction": "in", "text": "Eastland confirms receipt."}
+    ),
+    # releasability and summaries
+    ("PATCH", f"{V1}/incidents/<reference>/releasability"): Call(api(200, HANDLERS), incident, {"narrative": True}),
+    ("POST", f"{V1}/incidents/<reference>/summaries"): Call(api(201, HANDLERS), incident, {}),
+    ("GET", f"{V1}/incidents/<reference>/summaries"): Call(api(200), incident),
+    ("GET", f"{V1}/summaries/<int:summary_id>"): Call(api(200), summary),
+    ("PATCH", f"{V1}/summaries/<int:summary_id>"): Call(
+        api(200, HANDLERS), summary, lambda s: {"text": "Reworded.", "version": s.summary["version"]}
+    ),
+    ("POST", f"{V1}/summaries/<int:summary_id>/approve"): Call(
+        api(200, HANDLERS), summary, lambda s: {"version": s.summary["version"]}
+    ),
+    ("POST", f"{V1}/summaries/<int:summary_id>/send"): Call(api(200, HANDLERS), approved, {}),
+    # the ladder
+    ("GET", f"{V1}/channels"): Call(api(200)),
+    ("POST", f"{V1}/channels"): Call(api(201, ADMINS), body=new_channel),
+    ("GET", f"{V1}/channels/<int:channel_id>"): Call(api(200), channel),
+    ("PATCH", f"{V1}/channels/<int:channel_id>"): Call(api(200, ADMINS), channel, {"counterpart": "Eastland HQ"}),
+    ("DELETE", f"{V1}/channels/<int:channel_id>"): Call(api(204, ADMINS), channel),
+    ("GET", f"{V1}/channels/<int:channel_id>/checks"): Call(api(200), channel),
+    ("POST", f"{V1}/channels/<int:channel_id>/checks"): Call(api(201, SUPERVISORS), channel),
+    ("GET", f"{V1}/policies"): Call(api(200)),
+    ("POST", f"{V1}/policies"): Call(api(201, ADMINS), body=new_policy),
+    ("GET", f"{V1}/policies/<int:policy_id>"): Call(api(200), policy),
+    ("PATCH", f"{V1}/policies/<int:policy_id>"): Call(api(200, ADMINS), policy, {"description": "Night shift"}),
+    ("DELETE", f"{V1}/policies/<int:policy_id>"): Call(api(204, ADMINS), policy),
+    ("GET", f"{V1}/rules"): Call(api(200)),
+    ("POST", f"{V1}/rules"): Call(api(201, ADMINS), body=new_rule),
+    ("GET", f"{V1}/rules/<int:rule_id>"): Call(api(200), rule),
+    ("PATCH", f"{V1}/rules/<int:rule_id>"): Call(api(200, ADMINS), rule, {"sector": "North"}),
+    ("DELETE", f"{V1}/rules/<int:rule_id>"): Call(api(204, ADMINS), rule),
+    # exercises
+    ("GET", f"{V1}/exercises"): Call(api(200)),
+    ("POST", f"{V1}/exercises"): Call(api(201, SUPERVISORS), body=lambda s: notice(name=s.unique("RAMPART"))),
+    ("GET", f"{V1}/exercises/<int:exercise_id>"): Call(api(200), exercise),
+    ("PATCH", f"{V1}/exercises/<int:exercise_id>"): Call(api(200, SUPERVISORS), exercise, {"notes": "Postponed."}),
+    ("DELETE", f"{V1}/exercises/<int:exercise_id>"): Call(api(204, SUPERVISORS), exercise),
+    ("POST", f"{V1}/exercises/import"): Call(api(201, SUPERVISORS), body=lambda s: {"csv": sample_csv(s)}),
+    ("GET", f"{V1}/exercises/feed-link"): Call(api(200)),
+    ("GET", f"{V1}/exercises.ics"): Call(api(200)),
+    # reports
+    ("GET", f"{V1}/reports/after-action"): Call(api(200, SUPERVISORS)),
+    ("GET", f"{V1}/exports/incidents.csv"): Call(api(200, SUPERVISORS)),
+    ("GET", f"{V1}/exports/incidents.geojson"): Call(api(200, SUPERVISORS)),
+}
+
+PAGES = {
+    ("GET", "/signin"): Call(everyone(200)),
+    ("POST", "/signin"): Call(everyone(302), body={"username": "duty", "password": "duty-password"}),
+    ("POST", "/signout"): Call(page(302)),
+    ("GET", "/password"): Call(page(200)),
+    # A wrong current password: the form comes back (200) and nothing changes.
+    ("POST", "/password"): Call(page(200), body={"current_password": "not-my-password", "password": "new-password"}),
+    ("GET", "/"): Call(page(200)),
+    ("GET", "/board/rows"): Call(page(200)),
+    ("GET", "/board/exchanges/rows"): Call(page(200)),
+    ("GET", "/queue"): Call(page(200)),
+    ("GET", "/queue/rows"): Call(page(200)),
+    ("GET", "/map"): Call(page(200)),
+    # incidents
+    ("GET", "/incidents/new"): Call(page(200, FILERS)),
+    ("POST", "/incidents/new"): Call(page(302, FILERS), body=filing_form),
+    ("GET", "/incidents/readback"): Call(page(200), query={"position": "54.412, 22.871"}),
+    ("GET", "/incidents/<reference>"): Call(page(200), incident),
+    ("GET", "/incidents/<reference>/print"): Call(page(200), incident),
+    ("POST", "/incidents/<reference>/acknowledge"): Call(page(302, HANDLERS), incident, {}),
+    ("POST", "/incidents/<reference>/comments"): Call(page(302), incident, {"text": "Seen from the desk."}),
+    ("POST", "/incidents/<reference>/resolve"): Call(page(302, HANDLERS), incident, {"resolution": "Explained."}),
+    ("POST", "/incidents/<reference>/related/<int:link_id>/confirm"): Call(page(302, DECIDERS), link, {}),
+    ("POST", "/incidents/<reference>/related/<int:link_id>/dismiss"): Call(page(302, DECIDERS), link, {}),
+    # exchanges, releasability and summaries
+    ("POST", "/incidents/<reference>/exchanges"): Call(
+        page(302, HANDLERS), acknowledged, lambda s: {"channel_id": str(s.line), "text": NOTICE}
+    ),
+    ("POST", "/exchanges/<int:exchange_id>/transition"): Call(
+        page(302, HANDLERS), exchange, lambda s: exchange_form(s, "", state="receipt_confirmed")
+    ),
+    ("POST", "/exchanges/<int:exchange_id>/messages"): Call(
+        page(302, HANDLERS),
+        exchange,
+        lambda s: exchange_form(s, "-message", direction="in", kind="message", text="Eastland confirms receipt."),
+    ),
+    ("POST", "/incidents/<reference>/releasability"): Call(
+        page(302, HANDLERS), incident, {"releasable": ["occurred_at", "domain", "category", "narrative"]}
+    ),
+    ("POST", "/incidents/<reference>/summaries"): Call(
+        page(302, HANDLERS), incident, {"draft-exchange_id": "", "draft-language": ""}
+    ),
+    ("POST", "/summaries/<int:summary_id>/edit"): Call(
+        page(302, HANDLERS),
+        summary,
+        lambda s: summary_form(s.summary, "edit", text="Reworded.", text_second="Иначе.", version=s.summary["version"]),
+    ),
+    ("POST", "/summaries/<int:summary_id>/approve"): Call(
+        page(302, HANDLERS), summary, lambda s: summary_form(s.summary, "approve", version=s.summary["version"])
+    ),
+    ("POST", "/summaries/<int:summary_id>/send"): Call(
+        page(302, HANDLERS),
+        approved,
+        lambda s: summary_form(s.approved_summary, "send", exchange_id=s.approved_summary["exchange_id"]),
+    ),
+    # exercises
+    ("GET", "/exercises/"): Call(page(200)),
+    ("GET", "/exercises/new"): Call(page(200, SUPERVISORS)),
+    ("POST", "/exercises/new"): Call(page(302, SUPERVISORS), body=exercise_form),
+    ("GET", "/exercises/<int:exercise_id>/edit"): Call(page(200, SUPERVISORS), exercise),
+    ("POST", "/exercises/<int:exercise_id>/edit"): Call(page(302, SUPERVISORS), exercise, exercise_form),
+    ("POST", "/exercises/<int:exercise_id>/delete"): Call(page(302, SUPERVISORS), exercise, {}),
+    ("GET", "/exercises/import"): Call(page(200, SUPERVISORS)),
+    ("POST", "/exercises/import"): Call(page(302, SUPERVISORS), body=csv_file),
+    # reports
+    ("GET", "/reports"): Call(page(200, SUPERVISORS)),
+    ("GET", "/reports/incidents.csv"): Call(page(200, SUPERVISORS)),
+    ("GET", "/reports/incidents.geojson"): Call(page(200, SUPERVISORS)),
+    # one-click links from messages: the signed link is the key, whoever holds it
+    ("GET", "/links/<any(ack, check):purpose>/<token>"): Call(everyone(200), ack_link),
+    ("POST", "/links/<any(ack, check):purpose>/<token>"): Call(everyone(200), ack_link, {}),
+    # admin: channels (supervisors see and test them), policies, rules, users
+    ("GET", "/admin/"): Call(page(302)),  # on to the channels, which answer each role
+    ("GET", "/admin/channels"): Call(page(200, SUPERVISORS)),
+    ("GET", "/admin/channels/new"): Call(page(200, ADMINS)),
+    ("POST", "/admin/channels/new"): Call(page(302, ADMINS), body=channel_form),
+    ("GET", "/admin/channels/<int:channel_id>/edit"): Call(page(200, ADMINS), channel),
+    ("POST", "/admin/channels/<int:channel_id>/edit"): Call(page(302, ADMINS), channel, channel_form),
+    ("POST", "/admin/channels/<int:channel_id>/delete"): Call(page(302, ADMINS), channel, {}),
+    ("POST", "/admin/channels/<int:channel_id>/test"): Call(page(302, SUPERVISORS), channel, {}),
+    ("GET", "/admin/channels/<int:channel_id>/checks"): Call(page(200, SUPERVISORS), channel),
+    ("GET", "/admin/policies"): Call(page(200, ADMINS)),
+    ("GET", "/admin/policies/new"): Call(page(200, ADMINS)),
+    ("POST", "/admin/policies/new"): Call(page(302, ADMINS), body=policy_form),
+    ("GET", "/admin/policies/<int:policy_id>/edit"): Call(page(200, ADMINS), policy),
+    ("POST", "/admin/policies/<int:policy_id>/edit"): Call(page(302, ADMINS), policy, policy_form),
+    ("POST", "/admin/policies/<int:policy_id>/delete"): Call(page(302, ADMINS), policy, {}),
+    ("GET", "/admin/rules"): Call(page(200, ADMINS)),
+    ("GET", "/admin/rules/preview"): Call(page(200, ADMINS), query=ROUTE_QUERY),
+    ("GET", "/admin/rules/new"): Call(page(200, ADMINS)),
+    ("POST", "/admin/rules/new"): Call(page(302, ADMINS), body=rule_form),
+    ("GET", "/admin/rules/<int:rule_id>/edit"): Call(page(200, ADMINS), rule),
+    ("POST", "/admin/rules/<int:rule_id>/edit"): Call(page(302, ADMINS), rule, rule_form),
+    ("POST", "/admin/rules/<int:rule_id>/delete"): Call(page(302, ADMINS), rule, {}),
+    ("POST", "/admin/rules/<int:rule_id>/move/<any(up, down):direction>"): Call(
+        page(302, ADMINS), lambda s: {"rule_id": s.later_rule, "direction": "up"}, {}
+    ),
+    ("GET", "/admin/users"): Call(page(200, ADMINS)),
+    ("GET", "/admin/users/new"): Call(page(200, ADMINS)),
+    ("POST", "/admin/users/new"): Call(page(302, ADMINS), body=user_form),
+    ("GET", "/admin/users/<int:user_id>"): Call(page(200, ADMINS), user),
+    ("POST", "/admin/users/<int:user_id>/password"): Call(page(302, ADMINS), user, {"password": "another-password"}),
+    ("POST", "/admin/users/<int:user_id>/tokens"): Call(page(302, ADMINS), user, {"name": "desk script"}),
+    ("POST", "/admin/users/<int:user_id>/deactivate"): Call(page(302, ADMINS), user, {}),
+    ("POST", "/admin/users/<int:user_id>/activate"): Call(page(302, ADMINS), user, {}),
+    ("POST", "/admin/tokens/<int:token_id>/revoke"): Call(page(302, ADMINS), lambda s: {"token_id": s.token}, {}),
+}
+
+MATRIX = {**API, **PAGES}

@@ -1,0 +1,322 @@
+"""Every route of the app as every kind of caller: the answers tests/authorization_matrix.py expects.
+
+One world per database for the whole module (build_world: duty, liaison on L1-L3, outsider on
+"Other desk", supervisor, admin, and "revoked" whose API token is revoked): a fresh database per
+route would spend most of the run emptying PostgreSQL. Isolation comes from the scenes instead:
+what a route acts on is made for it when first asked for (an incident routed to L1, an
+acknowledged one, an exchange over a counterpart line the liaison is on, a summary, a related link,
+an exercise, a channel, a policy, a rule, a user), each incident at a time of its own so that no
+two are suggested as related unless a scene means them to be. Callers the matrix refuses go first
+and share one scene; each caller it lets in to change something gets a scene of its own, so a
+change one of them makes never decides another's answer.
+
+Pages run with CSRF checks off (a form without its token is refused, 400, before any role check;
+CSRF has tests of its own in test_web_pages, test_admin_pages, ...) and with the rate limits out of
+the way (hundreds of sign-ins and token uses from one address; they have tests of their own). The
+revoked principal of the pages is a user signed in and then deactivated.
+"""
+
+import re
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+from itertools import count
+from urllib.parse import quote, urlsplit
+
+import pytest
+from apiflask import APIFlask
+from sqlalchemy import select
+
+from tests.authorization_matrix import ANONYMOUS, EXCLUDED, LOGIN, MATRIX, NOTICE, PRINCIPALS, REVOKED
+from tests.conftest import BACKENDS, _truncate
+from tests.exercise_support import notice
+from tests.support import World, build_world, incident_payload
+from tracker import create_app, dispatch
+from tracker.db import engine_of, session_scope
+from tracker.models import Incident, Role, User
+from tracker.services import accounts
+from tracker.timeutil import isoformat, utcnow
+
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+ACCOUNTS = {"duty": "duty", "liaison_member": "liaison", "liaison_other": "outsider"}
+ACCOUNTS.update(supervisor="supervisor", admin="admin", revoked="revoked")
+PARAMETER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
+UNLIMITED = 1_000_000
+# Scene incidents happen this far apart: beyond RELATED_WINDOW_HOURS (72), so none is related to another.
+APART = timedelta(hours=73)
+
+
+@dataclass
+class Stage:
+    """The module's app and world, and a counter for names and times no two scenes share."""
+
+    app: APIFlask
+    world: World
+    counter: count = field(default_factory=lambda: count(1))
+    start: datetime = field(default_factory=lambda: utcnow().replace(microsecond=0) - timedelta(days=1))
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def stage(request, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("matrix")
+    if request.param == "sqlite":
+        shutil.copy(request.getfixturevalue("sqlite_template"), directory / "tracker.db")
+        url = f"sqlite:///{directory / 'tracker.db'}"
+    else:
+        url = request.getfixturevalue("pg_database")
+        _truncate(url)
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "test-secret",
+            "OUTBOX_DIR": str(directory / "outbox"),
+            "PUBLIC_URL": "http://tracker.test",
+            "WTF_CSRF_ENABLED": False,
+            **dict.fromkeys(
+                ("SIGNIN_PER_ADDRESS", "SIGNIN_PER_ACCOUNT", "TOKEN_FAILURES_PER_ADDRESS", "LINKS_PER_ADDRESS"),
+                UNLIMITED,
+            ),
+        }
+    )
+    yield Stage(app, build_world(app))
+    engine_of(app).dispose()
+
+
+def served_routes(app) -> set[tuple[str, str]]:
+    return {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - IGNORED_METHODS
+        if (method, rule.rule) not in EXCLUDED
+    }
+
+
+def test_the_matrix_lists_every_route_the_app_serves(stage):
+    served = served_routes(stage.app)
+    missing = sorted(served - MATRIX.keys())
+    stale = sorted(MATRIX.keys() - served)
+    assert not missing, f"routes with no entry in tests/authorization_matrix.py: {missing}"
+    assert not stale, f"entries in tests/authorization_matrix.py for routes the app no longer has: {stale}"
+    for route, call in MATRIX.items():
+        assert set(call.expected) == set(PRINCIPALS), f"{route}: one status for each of {PRINCIPALS}"
+
+
+class Scene:
+    """What the calls of a cell act on, each thing made when first asked for, through the API as
+    a role that may make it. The scenes of one route share its counterpart line (in `shared`)."""
+
+    def __init__(self, stage: Stage, shared: dict):
+        self.stage, self.app, self.world, self.shared = stage, stage.app, stage.world, shared
+        self.client = stage.app.test_client()
+
+    def _api(self, method: str, path: str, body=None, who: str = "admin", status: int = 200):
+        response = self.client.open(f"/api/v1{path}", method=method, json=body, headers=self.world.auth(who))
+        assert response.status_code == status, (
+            f"preparing the scene: {method} {path} as {who}: {response.status_code} {response.get_data(True)[:500]}"
+        )
+        return response.get_json()
+
+    def unique(self, stem: str) -> str:
+        return f"{stem} {next(self.stage.counter)}"
+
+    def _file(self, when=None, **overrides) -> dict:
+        """File as the duty officer, at a time no other scene's incident is near (unless given)."""
+        when = when or isoformat(self.stage.start - APART * next(self.stage.counter))
+        body = incident_payload(occurred_at=when, **overrides)
+        return self._api("POST", "/incidents", body, who="duty", status=201)
+
+    @cached_property
+    def filed(self) -> dict:
+        return self._file()
+
+    @cached_property
+    def incident(self) -> str:
+        """An incident routed to L1: the liaison's channel, not the outsider's."""
+        return self.filed["reference"]
+
+    @cached_property
+    def acknowledged(self) -> str:
+        reference = self._file()["reference"]
+        self._api("POST", f"/incidents/{reference}/acknowledge", {}, who="liaison")
+        return reference
+
+    @property
+    def line(self) -> int:
+        """A counterpart line the liaison is on (one per route)."""
+        if "line" not in self.shared:
+            body = {
+                "name": self.unique("Eastland liaison mission"),
+                "level": 3,
+                "transport": "outbox",
+                "address": "mission@eastland.test",
+                "members": ["liaison"],
+                "counterpart_line": True,
+                "language": "ru",
+            }
+            self.shared["line"] = self._api("POST", "/channels", body, status=201)["id"]
+        return self.shared["line"]
+
+    @cached_property
+    def exchange(self) -> int:
+        body = {"channel_id": self.line, "text": NOTICE}
+        return self._api("POST", f"/incidents/{self.acknowledged}/exchanges", body, who="liaison", status=201)["id"]
+
+    @cached_property
+    def summary(self) -> dict:
+        body = {"exchange_id": self.exchange}
+        return self._api("POST", f"/incidents/{self.acknowledged}/summaries", body, who="liaison", status=201)
+
+    @cached_property
+    def approved_summary(self) -> dict:
+        body = {"version": self.summary["version"]}
+        return self._api("POST", f"/summaries/{self.summary['id']}/approve", body, who="liaison")
+
+    @cached_property
+    def link(self) -> tuple[str, int]:
+        """A suggested link between two incidents 5 km and no time apart: (reference, link id)."""
+        first = self.filed
+        nearby = {"latitude": first["latitude"] + 0.045, "position_text": None}
+        second = self._file(first["occurred_at"], **nearby)["reference"]
+        suggested = self._api("GET", f"/incidents/{second}/related", who="duty")["suggested"]
+        [link_id] = [link["id"] for link in suggested if link["other"]["reference"] == first["reference"]]
+        return second, link_id
+
+    @cached_property
+    def exercise(self) -> int:
+        return self._api("POST", "/exercises", notice(name=self.unique("RAMPART")), who="supervisor", status=201)["id"]
+
+    @cached_property
+    def channel(self) -> int:
+        """A channel no ladder uses."""
+        body = {"name": self.unique("Spare desk"), "level": 2, "transport": "outbox", "address": "spare@test.example"}
+        return self._api("POST", "/channels", body, status=201)["id"]
+
+    @cached_property
+    def policy(self) -> int:
+        """A policy no rule uses."""
+        body = {"name": self.unique("Short ladder"), "steps": [{"channel_ids": [self.world.channels["L1"]]}]}
+        return self._api("POST", "/policies", body, status=201)["id"]
+
+    def _rule(self) -> int:
+        """A rule for maritime incidents (the scenes file air incidents: they keep the default rule)."""
+        body = {"name": self.unique("Sea incidents"), "policy_id": self.world.policy_id, "domain": "maritime"}
+        return self._api("POST", "/rules", body, status=201)["id"]
+
+    @cached_property
+    def rule(self) -> int:
+        return self._rule()
+
+    @cached_property
+    def later_rule(self) -> int:
+        """A rule evaluated after self.rule, so it can move up."""
+        assert self.rule
+        return self._rule()
+
+    @cached_property
+    def user(self) -> int:
+        with session_scope(self.app) as session:
+            made = accounts.create_user(session, self.unique("clerk"), "clerk-password", Role.DUTY_OFFICER)
+            session.flush()
+            return made.id
+
+    @cached_property
+    def token(self) -> int:
+        with session_scope(self.app) as session:
+            token, _text = accounts.create_token(session, session.get(User, self.user), "desk script")
+            session.flush()
+            return token.id
+
+    @cached_property
+    def ack_token(self) -> str:
+        """The signed link an L1 message carries for self.incident."""
+        with session_scope(self.app) as session:
+            incident_id = session.scalar(select(Incident.id).where(Incident.reference == self.incident))
+        channel, recipient = self.world.channels["L1"], "l1@test.example"
+        return dispatch.signer(self.app).issue("ack", incident=incident_id, channel=channel, recipient=recipient)
+
+
+def _signed_in(app, username: str, password: str):
+    client = app.test_client()
+    answer = client.post("/signin", data={"username": username, "password": password})
+    assert answer.status_code == 302, f"{username} could not sign in: {answer.status_code}"
+    return client
+
+
+def signed_in_clients(scene: Scene) -> dict:
+    """A client per principal; the revoked principal is a user of its own, deactivated once signed in."""
+    clients = {ANONYMOUS: scene.app.test_client()}
+    for principal, username in ACCOUNTS.items():
+        if principal != REVOKED:
+            clients[principal] = _signed_in(scene.app, username, f"{username}-password")
+    with session_scope(scene.app) as session:
+        gone = accounts.create_user(session, scene.unique("leaver"), "leaver-password", Role.DUTY_OFFICER)
+        username = gone.username
+    clients[REVOKED] = _signed_in(scene.app, username, "leaver-password")
+    with session_scope(scene.app) as session:
+        session.scalars(select(User).where(User.username == username)).one().active = False
+    return clients
+
+
+def _url(rule: str, values: dict) -> str:
+    return PARAMETER.sub(lambda m: quote(str(values[m[1]]), safe=""), rule)
+
+
+def _outcome(response, client) -> int | str:
+    """The status; LOGIN for a page's redirect to the sign-in form; "302 flashed [...]" for a page's
+    redirect with an error message: the request was let in but did not do its work."""
+    if response.status_code != 302:
+        return response.status_code
+    location = urlsplit(response.headers["Location"])
+    if location.path == "/signin" and "next=" in location.query:
+        return LOGIN
+    with client.session_transaction() as cookie:
+        errors = [text for kind, text in cookie.pop("_flashes", []) if kind == "error"]
+    return f"302 flashed {errors}" if errors else 302
+
+
+def _call(scene: Scene, clients: dict, route, who: str):
+    method, rule = route
+    call = MATRIX[route]
+    url = _url(rule, call.path(scene) if call.path else {})
+    body = call.body(scene) if callable(call.body) else call.body
+    if rule.startswith("/api/"):
+        headers = {} if who == ANONYMOUS else {"Authorization": f"Bearer {scene.world.tokens[ACCOUNTS[who]]}"}
+        response = scene.app.test_client().open(url, method=method, json=body, headers=headers, query_string=call.query)
+        return url, response, response.status_code
+    client = clients[who]
+    response = client.open(url, method=method, data=body, query_string=call.query)
+    return url, response, _outcome(response, client)
+
+
+def _said(response) -> str:
+    """The answer in short: a JSON body, or a page's title and the problems it shows."""
+    text = response.get_data(as_text=True)
+    if response.mimetype == "text/html":
+        title = re.search(r"<title>([^<]*)</title>", text)
+        problems = re.findall(r'class="(?:flash )?error"[^>]*>([^<]+)<', text)
+        text = f"page {title[1] if title else '-'!r}, problems shown: {problems}"
+    return re.sub(r"\s+", " ", text)[:400]
+
+
+def _succeeds(expected) -> bool:
+    return expected != LOGIN and expected < 400
+
+
+@pytest.mark.parametrize("route", sorted(MATRIX), ids=lambda route: f"{route[0]} {route[1]}")
+def test_each_principal_gets_what_the_matrix_says(stage, route):
+    method, rule = route
+    expected = MATRIX[route].expected
+    shared: dict = {}
+    refused_scene = Scene(stage, shared)
+    clients = {} if rule.startswith("/api/") else signed_in_clients(refused_scene)
+    # The refused first, on one scene; each caller let in to change something gets a scene of its own.
+    problems = []
+    for who in sorted(PRINCIPALS, key=lambda who: _succeeds(expected[who])):
+        mutates = method != "GET" and _succeeds(expected[who])
+        scene = Scene(stage, shared) if mutates else refused_scene
+        url, response, actual = _call(scene, clients, route, who)
+        if actual != expected[who]:
+            problems.append(f"{who}: expected {expected[who]}, got {actual} from {method} {url}: {_said(response)}")
+    assert not problems, f"{method} {rule}\n" + "\n".join(problems)

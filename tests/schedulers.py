@@ -1,0 +1,121 @@
+"""Helpers for the tests that run real scheduler processes: make much due work, start and stop
+`flask --app wsgi scheduler`, wait for the database to show an outcome."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import String, cast, insert, literal, select, true
+
+from tests.support import incident_payload
+from tracker.api.incidents import limits
+from tracker.db import session_scope
+from tracker.models import Domain, EscalationRisk, Incident, Precedence, User
+from tracker.services import filing
+from tracker.timeutil import utcnow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def file_many(app, count: int) -> list[int]:
+    """File count incidents through the filing service in one transaction; return their ids."""
+    payload = incident_payload()
+    draft = filing.IncidentDraft(
+        occurred_at=utcnow(),
+        reporting_unit=payload["reporting_unit"],
+        domain=Domain.AIR,
+        category="unsafe_intercept",
+        precedence=Precedence.IMMEDIATE,
+        escalation_risk=EscalationRisk.SERIOUS,
+        narrative=payload["narrative"],
+    )
+    with session_scope(app) as session:
+        duty = session.scalar(select(User).where(User.username == "duty"))
+        return [filing.file_incident(session, draft, duty, limits_of(app), utcnow()).id for _ in range(count)]
+
+
+def copy_incidents(app, template_id: int, count: int) -> list[int]:
+    """Copy a filed incident count times in one INSERT ... SELECT (references COPY-<n>); return the ids.
+
+    The copies share the template's ladder, step and deadline, but have no outbox rows or timeline
+    of their own: filing 2,000 incidents through the service would take most of a test's time.
+    """
+    table = Incident.__table__
+    numbers = select(literal(1).label("n")).cte("numbers", recursive=True)
+    numbers = numbers.union_all(select(numbers.c.n + 1).where(numbers.c.n < count))
+    columns = [c for c in table.columns if c.name not in ("id", "reference")]
+    source = (
+        select((literal("COPY-") + cast(numbers.c.n, String)).label("reference"), *columns)
+        .select_from(table.join(numbers, true()))
+        .where(table.c.id == template_id)
+    )
+    with session_scope(app) as session:
+        session.execute(insert(table).from_select(["reference", *(c.name for c in columns)], source))
+        return list(session.scalars(select(Incident.id).where(Incident.reference.like("COPY-%"))))
+
+
+def limits_of(app):
+    with app.app_context():
+        return limits()
+
+
+def start_scheduler(app, log: Path, **env) -> subprocess.Popen:
+    """Start `flask --app wsgi scheduler` on the app's database, fast intervals; env adds TRACKER_* values.
+
+    The watchdog is given a long reach (2 minutes) so it stays silent unless a test asks for it:
+    a backlog of due work legitimately takes more than six 0.2 s intervals to clear.
+    """
+    variables = dict(os.environ)
+    variables.pop("TRACKER_CONFIG", None)
+    variables.update(
+        TRACKER_DATABASE_URL=app.config["DATABASE_URL"],
+        TRACKER_OUTBOX_DIR=app.config["OUTBOX_DIR"],
+        TRACKER_SECRET_KEY="test",
+        TRACKER_SWEEP_INTERVAL_SECONDS="0.2",
+        TRACKER_DELIVERY_INTERVAL_SECONDS="0.2",
+        TRACKER_SWEEP_BATCH_SIZE="50",
+        TRACKER_DELIVERY_BATCH_SIZE="50",
+        TRACKER_WATCHDOG_INTERVALS="600",
+        TRACKER_LOG_FORMAT="text",
+    )
+    variables.update({f"TRACKER_{name}": str(value) for name, value in env.items()})
+    with log.open("a") as handle:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"],
+            cwd=ROOT,
+            env=variables,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def runner_of(process: subprocess.Popen) -> str:
+    """The runner id a scheduler process writes into timeline events (tracker.jobs.runner_id)."""
+    return f"{socket.gethostname()}:{process.pid}"
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_until(condition, timeout: float, what: str, logs: list[Path] = (), every: float = 0.2):
+    """Poll condition() until it returns something true; return that, or fail naming what and the logs' tails."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            tails = " | ".join(f"{log.name}: {log.read_text()[-1500:]}" for log in logs if log.exists())
+            raise AssertionError(f"not {what} within {timeout} s; logs: {tails}")
+        time.sleep(every)

@@ -1,0 +1,113 @@
+"""Logs as one JSON object per line, with the request id and the incident reference where known.
+
+Every web request gets an id (the caller's X-Request-ID when it is a sane token, else a new one),
+echoed in the X-Request-ID response header and put on each log line written while serving it.
+A line about one incident carries its reference: from the request's <reference> path value, or
+from `extra={"reference": ...}` in jobs. LOG_FORMAT "text" keeps plain lines for a terminal.
+Secrets (passwords, tokens, signed links, webhook secrets) are never passed to a logger; the
+access log (gunicorn, JsonAccessLogger) drops query strings and masks signed-link tokens.
+"""
+
+import json
+import logging
+import re
+import uuid
+from datetime import UTC, datetime
+
+from flask import Flask, g, has_request_context, request
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+LINK_TOKEN = re.compile(r"^(/links/[a-z]+/)[^/]+")
+_FIELDS = ("reference", "request_id", "runner", "job")
+_STANDARD = set(vars(logging.makeLogRecord({})))
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": _stamp(datetime.fromtimestamp(record.created, UTC)),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if has_request_context():
+            line["request_id"] = g.get("request_id")
+            reference = (request.view_args or {}).get("reference")
+            if reference:
+                line["reference"] = reference
+            line["method"], line["path"] = request.method, request.path
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                line[key] = value if isinstance(value, str | int | float | bool | None) else str(value)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure(level: str = "INFO", fmt: str = "json") -> None:
+    """Send the tracker's, gunicorn's and the scheduler's logs to stderr in one format (idempotent)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_tracker", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler()
+    handler._tracker = True
+    handler.setFormatter(
+        JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per run of each job
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_start)
+    app.after_request(_finish)
+
+
+def _start() -> None:
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def _finish(response):
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    return response
+
+
+def safe_path(path: str) -> str:
+    """The path with a signed link's token masked (it is a credential until used)."""
+    return LINK_TOKEN.sub(r"\1…", path)
+
+
+try:  # gunicorn is installed in production; the access logger is used from config/gunicorn.conf.py
+    from gunicorn.glogging import Logger as _GunicornLogger
+
+    class JsonAccessLogger(_GunicornLogger):
+        """gunicorn's logger with one JSON object per access line, no query strings, no link tokens."""
+
+        def access(self, resp, req, environ, request_time):
+            if not getattr(self, "access_log_enabled", True):
+                return
+            line = {
+                "time": _stamp(datetime.now(UTC)),
+                "level": "info",
+                "logger": "gunicorn.access",
+                "client": environ.get("REMOTE_ADDR"),
+                "method": environ.get("REQUEST_METHOD"),
+                "path": safe_path(environ.get("PATH_INFO", "")),
+                "status": int(str(resp.status).split()[0]) if resp.status else None,
+                "bytes": getattr(resp, "sent", None),
+                "duration_ms": round(request_time.total_seconds() * 1000, 2),
+                "request_id": dict(resp.headers or []).get("X-Request-ID"),
+            }
+            try:
+                self.access_log.info(json.dumps(line))
+            except Exception:  # never let logging break a response
+                self.error("cannot write the access log")
+except ImportError:  # pragma: no cover
+    JsonAccessLogger = None

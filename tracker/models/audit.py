@@ -1,0 +1,25 @@
+"""The audit chain's seals: one insert-only row per timeline event, in the order they were sealed."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..timeutil import utcnow
+from .base import Base
+
+
+class AuditSeal(Base):
+    """Seal seq: the SHA-256 of its event's content and of seal seq - 1's hash (tracker.services.audit).
+
+    Updates and deletes are refused by the database, as for timeline_events.
+    """
+
+    __tablename__ = "audit_seals"
+
+    # The chain's order: 1, 2, 3 ... with no gaps; given by the sealer, never by a sequence.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(ForeignKey("timeline_events.id"), unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))  # 64 zeros for seq 1
+    hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime] = mapped_column(default=utcnow)

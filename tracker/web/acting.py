@@ -1,0 +1,36 @@
+"""The one way a page form acts on an incident: call a service, commit, tell the user, go back."""
+
+from collections.abc import Callable
+
+from flask import abort, flash, redirect, url_for
+from sqlalchemy.orm import Session
+
+from ..db import get_session
+from ..errors import Forbidden, TrackerError
+
+
+def explain(error: TrackerError) -> str:
+    """The error's message with its short details, for a flash line."""
+    said = "; ".join(f"{k}: {v}" for k, v in error.details.items() if isinstance(v, str))
+    return f"{error.message} ({said})" if said and said not in error.message else error.message
+
+
+def act(reference: str, do: Callable[[Session], object], done: str | Callable[[object], str] = "", anchor=None):
+    """Run do(session) and commit; a refusal is a 403 page, any other domain error a flash line
+    (nothing committed). Then back to the incident page (at anchor). done may be a function of
+    what do returned."""
+    session = get_session()
+    try:
+        result = do(session)
+    except Forbidden:
+        session.rollback()
+        abort(403)
+    except TrackerError as error:
+        session.rollback()
+        flash(explain(error), "error")
+    else:
+        session.commit()
+        message = done(result) if callable(done) else done
+        if message:
+            flash(message, "success")
+    return redirect(url_for("incidents.view", reference=reference, _anchor=anchor))
