@@ -60,7 +60,7 @@ def main() -> None:
         template = common.file_template(app)
         common.clone_incidents(url, template, args.open - 4, 1, next_escalation_at="now() + interval '1 day'")
         common.analyze(url)
-        with common.gunicorn("wsgi:app", {"TRACKER_DATABASE_URL": url}) as port:
+        with common.gunicorn("wsgi:app", {"TRACKER_DATABASE_URL": url}) as (port, _pid):
             base = f"http://127.0.0.1:{port}"
             http = sign_in(base)
             page = http.get(f"{base}/", timeout=10).text

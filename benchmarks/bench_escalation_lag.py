@@ -77,7 +77,7 @@ def main() -> None:
         metrics = []
         web_env = {key: env[key] for key in ("TRACKER_DATABASE_URL", "TRACKER_OUTBOX_DIR", "PROMETHEUS_MULTIPROC_DIR")}
         web = common.gunicorn("wsgi:app", web_env) if args.metrics else None
-        port = web.__enter__() if web else None
+        port = web.__enter__()[0] if web else None
         try:
             escalated_all = delivered_all = None
             limit = time.monotonic() + args.lead + 120

@@ -11,6 +11,7 @@ tracker / baseline (target: >= 0.6 at c=8 and c=32).
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run (default 10)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per concurrency (default 3)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
+    parser.add_argument("--profile", action="store_true", help="sample one tracker worker with py-spy at c=8")
     args = parser.parse_args()
     body = json.dumps(BODY)
     script = Path(__file__).with_name("filing.lua")
@@ -52,14 +54,14 @@ def main() -> None:
             "BASELINE_DATABASE_URL": url,
         }
         with (
-            common.gunicorn("wsgi:app", env) as tracker_port,
+            common.gunicorn("wsgi:app", env) as (tracker_port, tracker_pid),
             common.gunicorn(
                 "baseline_app:app",
                 {
                     **env,
                     "PYTHONPATH": str(common.ROOT / "benchmarks"),
                 },
-            ) as baseline_port,
+            ) as (baseline_port, _baseline_pid),
         ):
             targets = {
                 "tracker": (f"http://127.0.0.1:{tracker_port}/api/v1/incidents", token),
@@ -82,6 +84,8 @@ def main() -> None:
                             f"p99 {run['p99']:.1f} ms",
                             file=sys.stderr,
                         )
+            if args.profile:
+                hot = _profile(targets["tracker"], tracker_pid, body, script)
     rows = []
     for c in args.concurrency:
         t, b = results[(c, "tracker")], results[(c, "baseline")]
@@ -102,6 +106,23 @@ def main() -> None:
     print(f"\nFiling throughput ({args.rounds} alternating rounds of {args.seconds} s, medians; {common.machine()})")
     print(common.table(headers, rows))
     common.dump("filing", {"rows": rows, "headers": headers})
+    if args.profile:
+        print(f"\nWhere a tracker worker spends its time filing at c=8 (py-spy, inclusive):\n{hot}")
+
+
+def _profile(target, master_pid: int, body: str, script: Path) -> str:
+    import threading
+
+    url, bearer = target
+    worker = common.children(master_pid)[0]
+    load = threading.Thread(
+        target=common.wrk, args=(url, 8, 14, script, {"BENCH_BODY": body, "BENCH_TOKEN": bearer}), daemon=True
+    )
+    load.start()
+    time.sleep(2)
+    collapsed = common.profile(worker, 10, "filing-profile")
+    load.join()
+    return common.hot_spots(collapsed) if collapsed else "no profile"
 
 
 if __name__ == "__main__":

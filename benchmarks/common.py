@@ -104,7 +104,7 @@ def gunicorn(app_spec: str, env: dict, workers: int = 2):
     )
     try:
         wait_for_port(port, process=process)
-        yield port
+        yield port, process.pid
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(30)
@@ -227,3 +227,47 @@ def analyze(url: str) -> None:
     with engine.connect() as connection:
         connection.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of pid (gunicorn's workers)."""
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in found]
+
+
+def profile(pid: int, seconds: int, name: str) -> Path | None:
+    """Sample a process with py-spy for seconds; keep its collapsed stacks in benchmarks/out/<name>.txt."""
+    spy = BIN / "py-spy"
+    if not spy.exists():
+        print("py-spy is not installed (.venv/bin/pip install py-spy): no profile", file=sys.stderr)
+        return None
+    out = ROOT / "benchmarks" / "out"
+    out.mkdir(exist_ok=True)
+    target = out / f"{name}.txt"
+    subprocess.run(
+        [str(spy), "record", "--format", "raw", "--rate", "200", "--duration", str(seconds), "--pid", str(pid),
+         "--output", str(target), "--nonblocking"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return target
+
+
+def hot_spots(collapsed: Path, top: int = 15) -> str:
+    """From py-spy's collapsed stacks: the share of samples in which each function was on the stack
+    (inclusive), for the project's own functions and the libraries it calls first."""
+    total, inclusive = 0, {}
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        seen = set()
+        for frame in stack.split(";"):
+            name = re.sub(r"\s*\(/.*?/(site-packages|work/main|lib/python3\.\d+)/", " (", frame)
+            if name not in seen:
+                seen.add(name)
+                inclusive[name] = inclusive.get(name, 0) + int(count)
+    rows = sorted(inclusive.items(), key=lambda item: -item[1])
+    ours = [(n, c) for n, c in rows if "tracker/" in n or "sqlalchemy/orm/session" in n or "psycopg" in n]
+    lines = [f"{100 * c / total:5.1f}%  {n}" for n, c in ours[:top]]
+    return f"{total} samples\n" + "\n".join(lines)

@@ -39,6 +39,8 @@ LIVE = (IncidentStatus.OPEN, IncidentStatus.EXHAUSTED)
 class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (
+        # Related incidents are looked for by category and time window.
+        Index("ix_incidents_category_occurred_at", "category", "occurred_at"),
         # Due work is found through this index only, however many closed incidents there are.
         Index(
             "ix_incidents_due",

@@ -6,6 +6,7 @@ hours of each other, and lie within a geodesic distance of each other (pyproj's 
 incident without a position is never suggested: the distance rule cannot be checked.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -49,17 +50,27 @@ def candidates(session: Session, incident: Incident, window_hours: float, within
         return []
     window = timedelta(hours=window_hours)
     band = within_km / _KM_PER_DEGREE_LATITUDE
-    query = select(Incident).where(
+    # Degrees of longitude shrink towards the poles; near a pole the band spans every longitude.
+    shrink = math.cos(math.radians(min(abs(incident.latitude) + band, 89.9)))
+    width = within_km / (_KM_PER_DEGREE_LATITUDE * shrink)
+    query = select(Incident.id, Incident.latitude, Incident.longitude).where(
         Incident.category == incident.category,
         Incident.occurred_at.between(incident.occurred_at - window, incident.occurred_at + window),
         Incident.latitude.between(incident.latitude - band, incident.latitude + band),
         Incident.id != incident.id,
     )
+    if width < 180:
+        query = query.where(Incident.longitude.between(incident.longitude - width, incident.longitude + width))
     closest_in_time = func.abs(func.extract("epoch", Incident.occurred_at) - incident.occurred_at.timestamp())
-    rows = session.scalars(query.order_by(closest_in_time, Incident.id).limit(MAX_CANDIDATES))
-    near = [(d, other) for other in rows if (d := distance_km(incident, other)) is not None and d <= within_km]
-    near.sort(key=lambda pair: (pair[0], pair[1].id))
-    return [other for _, other in near[:MAX_SUGGESTIONS]]
+    rows = session.execute(query.order_by(closest_in_time, Incident.id).limit(MAX_CANDIDATES)).all()
+    near = []
+    for other_id, latitude, longitude in rows:
+        metres = WGS84.inv(incident.longitude, incident.latitude, longitude, latitude)[2]
+        if metres / 1000 <= within_km:
+            near.append((metres, other_id))
+    chosen = [other_id for _, other_id in sorted(near)[:MAX_SUGGESTIONS]]
+    found = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(chosen)))} if chosen else {}
+    return [found[other_id] for other_id in chosen]
 
 
 def suggest_for(
