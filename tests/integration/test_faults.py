@@ -150,9 +150,12 @@ def backend_in_transaction(app, name: str) -> bool:
 
 def test_a_scheduler_killed_mid_sweep_loses_and_doubles_nothing(app, tmp_path):
     postgresql = on_postgresql(app)
-    # SQLite serializes every writer: the same story, smaller (but large enough that the first
-    # process cannot finish everything between two polls of a busy machine).
-    count = 2000 if postgresql else 1000
+    if not postgresql:
+        pytest.skip(
+            "PostgreSQL only: on SQLite this test's own reads queue behind the schedulers' write lock, so it "
+            "cannot see a sweep half done and strike then (seen in CI: the victim had finished all 1,000)"
+        )
+    count = 2000
     build_world(app, steps=(("L1",), ("L2",)), ack_seconds=1, repeat=0)
     [template] = file_many(app, 1)
     ids = [template, *copy_incidents(app, template, count - 1)]
