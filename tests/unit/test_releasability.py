@@ -186,3 +186,19 @@ def test_guard_does_not_see_a_time_inside_a_date_time_group_or_content_released_
     text, _ = summary_text.compose(subject, "en")
     assert "140926ZJUN25" in text and "MARKER-PCALL-1166" in text, text
     assert releasability.leaks(subject, text) == {}, "the callsign is released as a platform; 0926Z is not a word here"
+
+
+def test_ordinary_words_that_equal_a_withheld_code_are_not_leaks():
+    """A withheld escalation risk of "high" or "serious" must not make every sentence with those words a leak."""
+    from types import SimpleNamespace
+
+    from tracker.models import EscalationRisk, Precedence
+    from tracker.services import releasability
+
+    subject = SimpleNamespace(
+        releasability={}, escalation_risk=EscalationRisk.SERIOUS, precedence=Precedence.FLASH, safety_risk=None,
+        narrative="", reporting_unit="", actions_taken="", position_text=None, latitude=None, longitude=None,
+        cpa_horizontal_m=None, cpa_vertical_ft=None, platforms=[], sector=None, border_distance_km=None,
+        domain=None, category="unsafe_intercept",
+    )  # fmt: skip
+    assert releasability.leaks(subject, "A serious matter at high altitude.") == {}

@@ -29,6 +29,8 @@ DEFAULTS: dict[str, bool] = {
     "precedence": False,
 }
 FIELDS = tuple(DEFAULTS)
+# Fields whose values are codes from a closed list, not free content.
+CODES = ("domain", "category", "safety_risk", "escalation_risk", "precedence")
 # Values shorter than this are codes (a risk class "A"), not content a guard can recognise.
 MIN_GUARDED_LENGTH = 4
 # Free text is also looked for in fragments, so that a piece copied out of it is caught and not
@@ -60,8 +62,10 @@ def check_overrides(overrides: dict) -> dict[str, bool]:
 
 def field_texts(incident: Incident, name: str) -> list[str]:
     """The pieces of content a field holds, as text a message could repeat."""
-    if name == "occurred_at":
-        return []  # a time is no secret content; it is released by default and never guarded
+    if name in ("occurred_at", *CODES):
+        # A time, or a code from a short list ("high", "serious", "Z"): no content a guard can tell
+        # from ordinary words. The drafter leaves them out unless releasable; the guard cannot police them.
+        return []
     if name == "position":
         values = [incident.position_text]
         if incident.latitude is not None:
