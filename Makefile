@@ -3,17 +3,28 @@ VENV   ?= .venv
 PYTHON ?= python3
 PY     := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app wsgi
-STAMP  := $(VENV)/.installed-requirements
+RUNTIME := $(VENV)/.installed-runtime
+DEV     := $(VENV)/.installed-dev
 
-.PHONY: install browser run test test-fast lint bench clean
+.PHONY: install install-dev browser run test test-fast lint bench clean
 
-$(STAMP): requirements.txt
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	@touch $(STAMP)
 
-install: $(STAMP)
+# The runtime only (what `make run` needs); pip shows what it fetches and installs.
+$(RUNTIME): requirements.txt | $(VENV)/bin/python
+	@echo "Installing the runtime requirements into $(VENV) ..."
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements.txt
+	@touch $(RUNTIME)
+
+# The runtime plus the test, lint and benchmark tools.
+$(DEV): $(RUNTIME) requirements-dev.txt
+	@echo "Installing the test and lint tools into $(VENV) ..."
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements-dev.txt
+	@touch $(DEV)
+
+install: $(RUNTIME)
+install-dev: $(DEV)
 
 # Web (http://127.0.0.1:5000) and scheduler together, on SQLite under instance/, with demo data.
 run: export TRACKER_LOG_FORMAT ?= text
@@ -30,18 +41,18 @@ browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
 # The whole suite: SQLite always, PostgreSQL too when TRACKER_TEST_DATABASE_URL is set.
-test: install browser
+test: install-dev browser
 	$(PY) -m pytest
 
 # Everything but real scheduler processes, thread races and the browser.
-test-fast: install
+test-fast: install-dev
 	$(PY) -m pytest -m "not slow and not browser"
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check tracker tests benchmarks wsgi.py
 
 # The four benchmarks of benchmarks/README.md, on the local PostgreSQL, with wrk from the archive.
-bench: install
+bench: install-dev
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) benchmarks/bench_filing.py
 	$(PY) benchmarks/bench_escalation_lag.py --metrics

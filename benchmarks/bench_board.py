@@ -21,7 +21,7 @@ import common  # noqa: E402
 
 
 def sign_in(base: str) -> requests.Session:
-    from tracker.services.demo import PASSWORD
+    from tracker.demo import PASSWORD
 
     http = requests.Session()
     form = http.get(f"{base}/signin", timeout=10).text

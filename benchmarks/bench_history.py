@@ -38,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
     from tracker import jobs
     from tracker.db import session_scope
-    from tracker.services import queries
+    from tracker.services.incidents import queries
 
     rows = []
     with common.database("history") as url:

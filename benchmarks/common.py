@@ -56,8 +56,9 @@ def tracker_app(url: str, **config):
 
 def seed(app) -> dict[str, str]:
     """Load the demo ladder and users; return username -> API token."""
+    from tracker import demo
     from tracker.db import session_scope
-    from tracker.services import demo, filing
+    from tracker.services.incidents import filing
     from tracker.timeutil import utcnow
 
     limits = filing.FilingLimits(4000, 300, "INC", app.extensions["tracker.region"])
@@ -181,7 +182,8 @@ def file_template(app, sector: str = "North"):
     """File one real incident through the service layer; return its id (the row the bulk loads copy)."""
     from tracker.db import session_scope
     from tracker.models import Domain, EscalationRisk, Precedence
-    from tracker.services import accounts, filing
+    from tracker.services.accounts import people
+    from tracker.services.incidents import filing
     from tracker.timeutil import utcnow
 
     limits = filing.FilingLimits(4000, 300, "TPL", app.extensions["tracker.region"])
@@ -198,7 +200,7 @@ def file_template(app, sector: str = "North"):
             sector=sector,
             narrative="Template incident for the benchmarks.",
         )
-        return filing.file_incident(session, draft, accounts.find_user(session, "duty"), limits, utcnow()).id
+        return filing.file_incident(session, draft, people.find_user(session, "duty"), limits, utcnow()).id
 
 
 def clone_incidents(url: str, template_id: int, count: int, start: int, **values) -> None:

@@ -25,12 +25,12 @@ def cheap_password_hashing():
     """argon2's CHEAPEST profile: the tests create many users; production keeps the default."""
     from argon2 import PasswordHasher, profiles
 
-    from tracker.services import accounts
+    from tracker.services.accounts import people
 
-    production = accounts._hasher
-    accounts._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    production = people._hasher
+    people._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
     yield
-    accounts._hasher = production
+    people._hasher = production
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tests.support import World, file_incident, outbox_files
 from tracker.db import session_scope
-from tracker.services import ladder
+from tracker.services.incidents import ladder
 
 LINE = "Eastland liaison mission"
 # Texts bound for the other side: nothing of the incident's non-releasable fields in them.

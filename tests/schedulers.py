@@ -15,7 +15,7 @@ from tests.support import incident_payload
 from tracker.api.incidents import limits
 from tracker.db import session_scope
 from tracker.models import Domain, EscalationRisk, Incident, Precedence, User
-from tracker.services import filing
+from tracker.services.incidents import filing
 from tracker.timeutil import utcnow
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,8 @@ from sqlalchemy import select
 
 from tracker.db import session_scope
 from tracker.models import User
-from tracker.services import exchanges, handling, ladder
+from tracker.services.exchanges import exchanges
+from tracker.services.incidents import handling, ladder
 from tracker.timeutil import utcnow
 
 

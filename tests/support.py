@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from tracker.db import session_scope
 from tracker.models import Role
-from tracker.services import accounts, ladder
+from tracker.services.accounts import people
+from tracker.services.incidents import ladder
 
 ROLES = {
     "duty": Role.DUTY_OFFICER,
@@ -39,11 +40,11 @@ def build_world(app, steps=(("L1",), ("L2",)), ack_seconds=600, repeat=0) -> Wor
     with session_scope(app) as session:
         users = {}
         for name, role in ROLES.items():
-            users[name] = accounts.create_user(session, name, f"{name}-password", role, email=f"{name}@test.example")
-            token, text = accounts.create_token(session, users[name], "test")
+            users[name] = people.create_user(session, name, f"{name}-password", role, email=f"{name}@test.example")
+            token, text = people.create_token(session, users[name], "test")
             world.tokens[name] = text
             if name == "revoked":
-                accounts.revoke_token(session, token.id)
+                people.revoke_token(session, token.id)
         for level, name in enumerate(("L1", "L2", "L3"), start=1):
             channel = ladder.save_channel(
                 session,

@@ -8,7 +8,7 @@ from . import ratelimit
 from .db import get_session
 from .errors import Forbidden
 from .models import Role, User
-from .services import accounts
+from .services.accounts import people
 
 token_auth = HTTPTokenAuth(
     scheme="Bearer",
@@ -23,7 +23,7 @@ def _verify(token: str | None) -> User | None:
         return None
     key = f"token:address:{ratelimit.address()}"
     ratelimit.refuse_if_over(key, "TOKEN_FAILURES_PER_ADDRESS", "wrong tokens from this address")
-    user = accounts.user_for_token(get_session(), token)
+    user = people.user_for_token(get_session(), token)
     if user is None:
         ratelimit.failed(key)
     return user

@@ -81,7 +81,7 @@ def _redact(url: str) -> str:
 @with_appcontext
 def create_user(name, role, password_stdin, full_name, email):
     """Create a user NAME with a role (duty_officer, liaison, supervisor, admin)."""
-    from .services import accounts
+    from .services.accounts import people
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -89,7 +89,7 @@ def create_user(name, role, password_stdin, full_name, email):
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         with session_scope(current_app) as session:
-            accounts.create_user(session, name, password, role, full_name, email)
+            people.create_user(session, name, password, role, full_name, email)
     except TrackerError as error:
         _fail(error)
     click.echo(f"created {role} {name}")
@@ -113,11 +113,11 @@ def list_users():
 @with_appcontext
 def deactivate_user(name):
     """Deactivate NAME: their tokens stop working at once."""
-    from .services import accounts
+    from .services.accounts import people
 
     try:
         with session_scope(current_app) as session:
-            accounts.find_user(session, name).active = False
+            people.find_user(session, name).active = False
     except TrackerError as error:
         _fail(error)
     click.echo(f"deactivated {name}")
@@ -129,11 +129,11 @@ def deactivate_user(name):
 @with_appcontext
 def create_token(name, label):
     """Issue an API token for user NAME and print it (it is shown only this once)."""
-    from .services import accounts
+    from .services.accounts import people
 
     try:
         with session_scope(current_app) as session:
-            token, text = accounts.create_token(session, accounts.find_user(session, name), label)
+            token, text = people.create_token(session, people.find_user(session, name), label)
             token_id = token.id
     except TrackerError as error:
         _fail(error)
@@ -146,11 +146,11 @@ def create_token(name, label):
 @with_appcontext
 def revoke_token(token_id):
     """Revoke token TOKEN_ID (see `token list`)."""
-    from .services import accounts
+    from .services.accounts import people
 
     try:
         with session_scope(current_app) as session:
-            accounts.revoke_token(session, token_id)
+            people.revoke_token(session, token_id)
     except TrackerError as error:
         _fail(error)
     click.echo(f"revoked token {token_id}")
@@ -161,11 +161,11 @@ def revoke_token(token_id):
 @with_appcontext
 def list_tokens(name):
     """List the tokens of user NAME (never the token text)."""
-    from .services import accounts
+    from .services.accounts import people
 
     try:
         with session_scope(current_app) as session:
-            for token in accounts.find_user(session, name).tokens:
+            for token in people.find_user(session, name).tokens:
                 state = f"revoked {token.revoked_at:%Y-%m-%d %H:%MZ}" if token.revoked_at else "active"
                 click.echo(f"{token.id:5} {token.prefix}...  {token.name:30} {state}")
     except TrackerError as error:
@@ -176,8 +176,8 @@ def list_tokens(name):
 @with_appcontext
 def demo():
     """Load the fictional Northmark-Eastland region and print logins and fresh API tokens."""
+    from . import demo as demo_data
     from .api.incidents import limits
-    from .services import demo as demo_data
     from .timeutil import utcnow
 
     _ensure_migrated(current_app)
@@ -270,7 +270,7 @@ def list_channels():
 @with_appcontext
 def seal_audit():
     """Seal every timeline event not yet sealed (the scheduler's sweep does this continuously)."""
-    from .services import audit
+    from .services.review import audit
 
     app = current_app._get_current_object()
     click.echo(f"sealed {audit.seal_all(lambda: session_scope(app))} events")
@@ -281,7 +281,8 @@ def seal_audit():
 @with_appcontext
 def verify_audit(reference):
     """Walk the audit chain seal by seal; name the first broken link and exit 1."""
-    from .services import audit, handling
+    from .services.incidents import handling
+    from .services.review import audit
 
     app = current_app._get_current_object()
     incident_id = None

@@ -8,7 +8,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from .db import session_scope
 from .errors import ValidationError
-from .services import exercise_import, exercises
+from .services.exercises import csv_import, register
 from .timeutil import utcnow
 
 
@@ -43,9 +43,7 @@ def import_file(path):
         raise click.ClickException(f"{path} is not UTF-8 text") from None
     try:
         with session_scope(current_app) as session:
-            created = exercise_import.import_csv(
-                session, text, "cli", utcnow(), current_app.config["NO_NOTICE_BORDER_KM"]
-            )
+            created = csv_import.import_csv(session, text, "cli", utcnow(), current_app.config["NO_NOTICE_BORDER_KM"])
             names = [f"{e.id:5}  {e.name}" for e in created]
     except ValidationError as error:
         raise click.ClickException(_problems(error)) from None
@@ -56,7 +54,7 @@ def import_file(path):
 @exercise_cli.command("list")
 @click.option(
     "--when",
-    type=click.Choice(exercises.WHEN),
+    type=click.Choice(register.WHEN),
     default="current",
     show_default=True,
     help="current: running or upcoming",
@@ -66,8 +64,8 @@ def list_exercises(when):
     """List notified exercises: id, status, start and end (UTC), name, states, how notified."""
     now = utcnow()
     with session_scope(current_app) as session:
-        for e in exercises.list_exercises(session, now, when):
+        for e in register.list_exercises(session, now, when):
             click.echo(
-                f"{e.id:5} {exercises.status_of(e, now):8} {e.starts_at:%Y-%m-%d %H:%M}Z - {e.ends_at:%Y-%m-%d %H:%M}Z "
+                f"{e.id:5} {register.status_of(e, now):8} {e.starts_at:%Y-%m-%d %H:%M}Z - {e.ends_at:%Y-%m-%d %H:%M}Z "
                 f"{e.name:30} {', '.join(e.states):24} {e.notified_via.value}"
             )

@@ -9,8 +9,8 @@ from flask import Flask
 from .channels import DeliveryError
 from .db import session_scope
 from .models import ContactChannel
-from .services import checks, delivery
-from .services.links import LinkSigner
+from .services.engine import delivery, line_checks
+from .services.engine.links import LinkSigner
 from .timeutil import utcnow
 
 log = logging.getLogger("tracker.dispatch")
@@ -38,8 +38,8 @@ def retry_policy(app: Flask) -> delivery.RetryPolicy:
     )
 
 
-def health_rules(app: Flask) -> checks.HealthRules:
-    return checks.HealthRules(app.config["CHECK_DEGRADED_AFTER"], app.config["CHECK_DOWN_AFTER"])
+def health_rules(app: Flask) -> line_checks.HealthRules:
+    return line_checks.HealthRules(app.config["CHECK_DEGRADED_AFTER"], app.config["CHECK_DOWN_AFTER"])
 
 
 def send(app: Flask, transport_name: str, message) -> tuple[str | None, int]:
@@ -61,13 +61,13 @@ def send_check(app: Flask, channel_id: int, requested_by: str) -> int:
     """Open a check on a channel and send its test message now; return the check's id."""
     with session_scope(app) as session:
         channel = session.get(ContactChannel, channel_id)
-        check = checks.start_check(session, channel, requested_by, utcnow())
-        message = checks.compose(check, signer(app), app.config["PUBLIC_URL"], mail_domain(app))
+        check = line_checks.start_check(session, channel, requested_by, utcnow())
+        message = line_checks.compose(check, signer(app), app.config["PUBLIC_URL"], mail_domain(app))
         check_id, transport = check.id, channel.transport
     try:
         send(app, transport, message)
     except DeliveryError as error:
         log.warning("check %s of %s not delivered: %s", check_id, message.recipient, error)
         with session_scope(app) as session:
-            checks.fail_check(session, check_id, str(error), utcnow(), health_rules(app))
+            line_checks.fail_check(session, check_id, str(error), utcnow(), health_rules(app))
     return check_id

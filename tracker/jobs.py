@@ -11,7 +11,9 @@ from flask import Flask
 from . import dispatch, metrics
 from .channels import DeliveryError
 from .db import session_scope
-from .services import audit, checks, delivery, escalation, exchanges, heartbeat, watchdog
+from .services.engine import delivery, escalation, heartbeat, line_checks, watchdog
+from .services.exchanges import exchanges
+from .services.review import audit
 from .timeutil import utcnow
 
 log = logging.getLogger("tracker.jobs")
@@ -115,11 +117,11 @@ def check_lines(app: Flask) -> int:
     rules, sent = dispatch.health_rules(app), 0
     try:
         with session_scope(app) as session:
-            failed = checks.expire_checks(session, utcnow(), rules)
+            failed = line_checks.expire_checks(session, utcnow(), rules)
         if failed:
             log.warning("%d communications checks were not confirmed in time", failed)
         with session_scope(app) as session:
-            due = [c.id for c in checks.claim_due_channels(session, utcnow(), 50)]
+            due = [c.id for c in line_checks.claim_due_channels(session, utcnow(), 50)]
         for channel_id in due:
             dispatch.send_check(app, channel_id, "schedule")
             sent += 1

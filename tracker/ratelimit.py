@@ -8,7 +8,7 @@ Behind a reverse proxy set PROXY_FIX_X_FOR so the client's address, not the prox
 from flask import current_app, request
 
 from .db import get_session
-from .services import throttle
+from .services.accounts import throttle
 from .timeutil import utcnow
 
 

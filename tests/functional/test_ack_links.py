@@ -15,8 +15,9 @@ from tests.support import build_world, file_incident
 from tracker import dispatch, jobs
 from tracker.db import session_scope
 from tracker.models import ChannelCheck, CheckOutcome, ContactChannel, EventKind, Incident, IncidentStatus, LinkUse
-from tracker.services import escalation, ladder
-from tracker.services.links import LinkSigner
+from tracker.services.engine import escalation
+from tracker.services.engine.links import LinkSigner
+from tracker.services.incidents import ladder
 from tracker.timeutil import utcnow
 
 TOKEN = r"[A-Za-z0-9_\-.]+"

@@ -10,7 +10,7 @@ from tests import support
 from tests.support import CSRF_TOKEN, count, filing_form, outbox_files
 from tracker.db import session_scope
 from tracker.models import ContactChannel, EscalationPolicy, Incident, Notification, RoutingRule, User
-from tracker.services import ladder
+from tracker.services.incidents import ladder
 
 TOKEN = CSRF_TOKEN
 FLASH = re.compile(r'<p class="flash ([a-z]*)" role="status">([^<]*)</p>')

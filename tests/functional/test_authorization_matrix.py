@@ -35,7 +35,7 @@ from tests.support import World, build_world, incident_payload
 from tracker import create_app, dispatch
 from tracker.db import engine_of, session_scope
 from tracker.models import Incident, Role, User
-from tracker.services import accounts
+from tracker.services.accounts import people
 from tracker.timeutil import isoformat, utcnow
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -217,14 +217,14 @@ class Scene:
     @cached_property
     def user(self) -> int:
         with session_scope(self.app) as session:
-            made = accounts.create_user(session, self.unique("clerk"), "clerk-password", Role.DUTY_OFFICER)
+            made = people.create_user(session, self.unique("clerk"), "clerk-password", Role.DUTY_OFFICER)
             session.flush()
             return made.id
 
     @cached_property
     def token(self) -> int:
         with session_scope(self.app) as session:
-            token, _text = accounts.create_token(session, session.get(User, self.user), "desk script")
+            token, _text = people.create_token(session, session.get(User, self.user), "desk script")
             session.flush()
             return token.id
 
@@ -251,7 +251,7 @@ def signed_in_clients(scene: Scene) -> dict:
         if principal != REVOKED:
             clients[principal] = _signed_in(scene.app, username, f"{username}-password")
     with session_scope(scene.app) as session:
-        gone = accounts.create_user(session, scene.unique("leaver"), "leaver-password", Role.DUTY_OFFICER)
+        gone = people.create_user(session, scene.unique("leaver"), "leaver-password", Role.DUTY_OFFICER)
         username = gone.username
     clients[REVOKED] = _signed_in(scene.app, username, "leaver-password")
     with session_scope(scene.app) as session:

@@ -13,7 +13,7 @@ from tests.report_fixture import INJECTED, insert_fixture, reference
 from tests.support import sign_in
 from tracker.db import session_scope
 from tracker.models import Incident
-from tracker.services.export import CSV_HEADER, csv_cell, incident_record
+from tracker.services.review.export import CSV_HEADER, csv_cell, incident_record
 
 CSV = "/api/v1/exports/incidents.csv"
 GEOJSON = "/api/v1/exports/incidents.geojson"

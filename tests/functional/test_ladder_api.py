@@ -7,7 +7,7 @@ import pytest
 
 from tests.support import file_incident
 from tracker.db import session_scope
-from tracker.services import escalation
+from tracker.services.engine import escalation
 from tracker.timeutil import parse_moment
 
 ROUTE = {"domain": "air", "category": "unsafe_intercept", "precedence": "O", "escalation_risk": "serious"}

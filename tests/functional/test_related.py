@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.support import build_world, file_incident, sign_in
+from tracker import demo
 from tracker.api.incidents import limits
 from tracker.config import ConfigError
 from tracker.db import session_scope
 from tracker.models import Incident, IncidentLink
-from tracker.services import demo, related
+from tracker.services.incidents import related
 from tracker.timeutil import isoformat, utcnow
 
 BASE = {"latitude": 54.412, "longitude": 22.871, "category": "unsafe_intercept"}

@@ -144,7 +144,7 @@ def test_the_limit_lifts_when_the_window_passes(make_app):
     from datetime import timedelta
 
     from tracker.db import session_scope
-    from tracker.services import throttle
+    from tracker.services.accounts import throttle
     from tracker.timeutil import utcnow
 
     app = make_app(RATE_LIMIT_WINDOW_SECONDS=60, TOKEN_FAILURES_PER_ADDRESS=1)

@@ -8,7 +8,7 @@ from tests.summaries_support import acknowledge, counterpart_line, exchange_over
 from tests.support import file_incident
 from tracker.db import session_scope
 from tracker.models import ExchangeMessage, Notification, NotificationKind
-from tracker.services import releasability
+from tracker.services.exchanges import releasability
 
 NARRATIVE = "MARKER-NARR-6642: fighter closed to 30 m of our patrol aircraft."
 UNIT = "MARKER-UNIT-7781"

@@ -10,7 +10,7 @@ from tests.summaries_support import exchange_over_new_line
 from tests.support import csrf, file_incident, sign_in
 from tracker.db import session_scope
 from tracker.models import ExchangeMessage, Summary, TimelineEvent
-from tracker.services import releasability
+from tracker.services.exchanges import releasability
 
 NARRATIVE = "MARKER-NARR-6642 closed to 30 m of our patrol aircraft."
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from tests.support import CSRF_TOKEN, csrf, file_incident, filing_form, sign_in
 from tracker.db import session_scope
 from tracker.models import Incident, User
-from tracker.services import accounts
+from tracker.services.accounts import people
 
 TOKEN = CSRF_TOKEN
 
@@ -33,9 +33,9 @@ def test_wrong_password_is_refused_and_counted_and_answers_slow_down(client, wor
     with session_scope(app) as session:
         duty = session.scalar(select(User).where(User.username == "duty"))
         assert duty.failed_logins == 3
-        _, delay = accounts.sign_in(session, "duty", "wrong", duty.last_failed_login_at, slow_after=3)
+        _, delay = people.sign_in(session, "duty", "wrong", duty.last_failed_login_at, slow_after=3)
         assert delay == 1.0, "the 4th failure waits 1 s, the 3rd waited 0.5 s"
-        _, delay = accounts.sign_in(session, "duty", "still wrong", duty.last_failed_login_at, slow_after=3)
+        _, delay = people.sign_in(session, "duty", "still wrong", duty.last_failed_login_at, slow_after=3)
         assert delay == 2.0
     assert sign_in(client, "duty").status_code == 302
     with session_scope(app) as session:

@@ -5,7 +5,7 @@ import json
 from tests.support import build_world, file_incident
 from tracker import jobs
 from tracker.db import session_scope
-from tracker.services import ladder
+from tracker.services.incidents import ladder
 
 
 def use_apprise(app, world, url: str) -> None:

@@ -16,7 +16,9 @@ from tracker import jobs
 from tracker.db import engine_of, session_scope
 from tracker.migrate import alembic_config, current, head, upgrade
 from tracker.models import AuditSeal, Counter, EventKind, Incident, TimelineEvent, User
-from tracker.services import audit, escalation, handling, timeline
+from tracker.services.engine import escalation
+from tracker.services.incidents import handling, timeline
+from tracker.services.review import audit
 from tracker.timeutil import utcnow
 
 EVENTS, SEALS = TimelineEvent.__table__, AuditSeal.__table__

@@ -12,7 +12,8 @@ from tests.support import build_world, file_incident
 from tracker import dispatch, jobs
 from tracker.db import session_scope
 from tracker.models import ChannelCheck, ChannelHealth, CheckOutcome, ContactChannel, EscalationPolicy, LinkUse
-from tracker.services import checks, ladder
+from tracker.services.engine import line_checks
+from tracker.services.incidents import ladder
 from tracker.timeutil import utcnow
 
 CHECK_URL = re.compile(r"http://tracker\.test(/links/check/[A-Za-z0-9_\-.]+)")
@@ -67,14 +68,14 @@ def check_row(app, check_id: int) -> ChannelCheck:
 
 def expire(app, now: datetime) -> int:
     with session_scope(app) as session:
-        return checks.expire_checks(session, now, dispatch.health_rules(app))
+        return line_checks.expire_checks(session, now, dispatch.health_rules(app))
 
 
 def take_down(app, channel_id: int, start: datetime) -> None:
     """Three checks nobody confirmed within their window."""
     for _ in range(3):
         with session_scope(app) as session:
-            check = checks.start_check(session, session.get(ContactChannel, channel_id), "schedule", start)
+            check = line_checks.start_check(session, session.get(ContactChannel, channel_id), "schedule", start)
             due_by = check.due_by
         assert expire(app, due_by) == 1
         start += timedelta(hours=1)
@@ -111,9 +112,9 @@ def test_unconfirmed_or_undeliverable_checks_degrade_then_take_the_line_down(che
     assert channel_row(app, l1).next_check_at == t0 + timedelta(hours=1)
 
     with session_scope(app) as session:
-        assert checks.claim_due_channels(session, t0 + timedelta(seconds=3599), 50) == []
+        assert line_checks.claim_due_channels(session, t0 + timedelta(seconds=3599), 50) == []
     with session_scope(app) as session:
-        [due] = checks.claim_due_channels(session, t0 + timedelta(hours=1), 50)
+        [due] = line_checks.claim_due_channels(session, t0 + timedelta(hours=1), 50)
         assert due.id == l1 and due.next_check_at == t0 + timedelta(hours=2), "the next check is on the calendar"
 
     # 1. Sent and received, never confirmed: it fails when the window closes, not before.
@@ -180,7 +181,7 @@ def test_the_thresholds_come_from_the_configuration(make_app, degraded_after, do
     for n in range(len(health)):
         with session_scope(app) as session:
             channel = session.get(ContactChannel, world.channels["L1"])
-            checks.start_check(session, channel, "schedule", start + timedelta(hours=n))
+            line_checks.start_check(session, channel, "schedule", start + timedelta(hours=n))
         assert expire(app, start + timedelta(hours=n, seconds=900)) == 1
     with session_scope(app) as session:
         after = session.scalars(select(ChannelCheck.health_after).order_by(ChannelCheck.id)).all()
@@ -259,7 +260,7 @@ def test_a_degraded_line_is_still_used(checked_app):
     l1 = world.channels["L1"]
     set_steps(app, world, {"channel_ids": [l1], "ack_seconds": 600, "fallback_channel_id": world.channels["L3"]})
     with session_scope(app) as session:
-        check = checks.start_check(session, session.get(ContactChannel, l1), "schedule", utcnow())
+        check = line_checks.start_check(session, session.get(ContactChannel, l1), "schedule", utcnow())
         due_by = check.due_by
     expire(app, due_by)
     assert channel_row(app, l1).health is ChannelHealth.DEGRADED
@@ -278,7 +279,7 @@ def test_the_checks_job_sends_due_checks_and_fails_those_past_their_window(check
     on_email(app, l1, now=utcnow() - timedelta(hours=1))  # so the first check is due now
     with session_scope(app) as session:
         channel = session.get(ContactChannel, l1)
-        overdue_id = checks.start_check(session, channel, "schedule", utcnow() - timedelta(hours=2)).id
+        overdue_id = line_checks.start_check(session, channel, "schedule", utcnow() - timedelta(hours=2)).id
 
     assert jobs.check_lines(app) == 1
     assert jobs.check_lines(app) == 0, "the next check is an interval away"
@@ -354,7 +355,7 @@ def test_a_cron_schedule_puts_the_next_check_on_the_next_five_minute_mark(app, c
     save(app, l1, now=datetime(2026, 11, 27, 14, 32, 5, tzinfo=UTC), check_cron="*/5 * * * *")
     assert channel_row(app, l1).next_check_at == datetime(2026, 11, 27, 14, 35, tzinfo=UTC)
     with session_scope(app) as session:
-        [due] = checks.claim_due_channels(session, datetime(2026, 11, 27, 14, 35, tzinfo=UTC), 50)
+        [due] = line_checks.claim_due_channels(session, datetime(2026, 11, 27, 14, 35, tzinfo=UTC), 50)
         assert due.next_check_at == datetime(2026, 11, 27, 14, 40, tzinfo=UTC)
 
     before = utcnow()

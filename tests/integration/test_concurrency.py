@@ -16,7 +16,7 @@ from tests.schedulers import file_many, start_scheduler, stop
 from tests.support import build_world
 from tracker.db import session_scope
 from tracker.models import EventKind, Incident, IncidentStatus, Notification, NotificationStatus, TimelineEvent
-from tracker.services import escalation
+from tracker.services.engine import escalation
 from tracker.timeutil import utcnow
 
 pytestmark = pytest.mark.slow

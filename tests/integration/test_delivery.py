@@ -9,7 +9,7 @@ from tracker import dispatch, jobs
 from tracker.channels import DeliveryError
 from tracker.db import session_scope
 from tracker.models import EventKind, Incident, Notification, NotificationStatus, TimelineEvent
-from tracker.services import delivery
+from tracker.services.engine import delivery
 from tracker.timeutil import utcnow
 
 POLICY = delivery.RetryPolicy(max_attempts=3, base_seconds=10, claim_seconds=60)

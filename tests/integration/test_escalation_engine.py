@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from tests.support import build_world, file_incident
 from tracker.db import session_scope
 from tracker.models import ContactChannel, EventKind, Incident, Notification, TimelineEvent
-from tracker.services import escalation
+from tracker.services.engine import escalation
 
 
 def sweep_at(app, moment, limit=100):

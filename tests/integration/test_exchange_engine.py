@@ -31,7 +31,9 @@ from tracker.models import (
     TimelineEvent,
     User,
 )
-from tracker.services import accounts, exchanges, filing, handling
+from tracker.services.accounts import people
+from tracker.services.exchanges import exchanges
+from tracker.services.incidents import filing, handling
 from tracker.timeutil import utcnow
 
 S = ExchangeState
@@ -75,8 +77,8 @@ def test_a_reply_clock_that_runs_out_makes_the_exchange_overdue_once_and_tells_e
     now = utcnow()
     [xid] = waiting_for_reply(app, 1, now, reply_seconds=60)
     with session_scope(app) as session:
-        accounts.create_user(session, "second-watch", "second-watch-password", Role.SUPERVISOR)
-        retired = accounts.create_user(session, "retired-watch", "retired-watch-password", Role.SUPERVISOR)
+        people.create_user(session, "second-watch", "second-watch-password", Role.SUPERVISOR)
+        retired = people.create_user(session, "retired-watch", "retired-watch-password", Role.SUPERVISOR)
         retired.active = False
 
     with session_scope(app) as session:

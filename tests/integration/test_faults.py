@@ -32,7 +32,7 @@ from tracker.models import (
     NotificationStatus,
     TimelineEvent,
 )
-from tracker.services import escalation
+from tracker.services.engine import escalation
 from tracker.timeutil import UTC, utcnow
 
 pytestmark = pytest.mark.slow

@@ -17,7 +17,8 @@ from tracker.db import session_scope
 from tracker.errors import ValidationError
 from tracker.geo import to_mgrs
 from tracker.models import Exchange, ExchangeMessage, Notification, NotificationKind
-from tracker.services import counterpart, outbox, releasability
+from tracker.services.engine import notify
+from tracker.services.exchanges import counterpart, releasability
 from tracker.timeutil import utcnow
 
 LATITUDE, LONGITUDE = 54.61873, 23.10952
@@ -237,7 +238,7 @@ def test_the_incidents_own_messages_never_reach_a_counterpart_line(mail_app, smt
     for kind in (NotificationKind.ACKNOWLEDGED, NotificationKind.RESOLVED):
         with session_scope(mail_app) as session:
             incident = session.get(Exchange, exchanges["webhook"]).incident
-            reached = [c.name for c in outbox.announce(session, incident, kind, utcnow())]
+            reached = [c.name for c in notify.announce(session, incident, kind, utcnow())]
             session.rollback()  # only asking whom it would tell
         assert reached == ["L1"], f"{kind.value} would go to {reached}; our own line only, never the other side"
     deliver_until_idle(mail_app)

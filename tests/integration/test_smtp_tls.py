@@ -14,7 +14,7 @@ from tests.support import build_world, file_incident
 from tracker import jobs
 from tracker.db import session_scope
 from tracker.models import Notification, NotificationStatus
-from tracker.services import ladder
+from tracker.services.incidents import ladder
 
 USER, PASSWORD = "tracker", "relay-password"
 # aiosmtpd warns about AUTH without STARTTLS; with implicit TLS the whole connection is encrypted.

@@ -27,7 +27,8 @@ from tracker.models import (
     NotificationStatus,
     TimelineEvent,
 )
-from tracker.services import escalation, ladder
+from tracker.services.engine import escalation
+from tracker.services.incidents import ladder
 from tracker.timeutil import utcnow
 
 README = Path(__file__).resolve().parents[2] / "README.md"

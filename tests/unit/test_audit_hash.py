@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from tracker.models import EventKind
-from tracker.services import audit
+from tracker.services.review import audit
 
 AT = datetime(2026, 11, 27, 14, 5, 0, 123456, tzinfo=UTC)
 CONTENT = {

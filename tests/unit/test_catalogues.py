@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from tracker.errors import ValidationError
-from tracker.services import catalogues, summary_text
+from tracker.services.exchanges import catalogues, summary_text
 
 LANGUAGES = [language for language in catalogues.available() if language != catalogues.SOURCE]
 # Words that blame: a summary for the other side describes what was observed, never who is at fault.

@@ -16,8 +16,8 @@ from tracker.models import (
     NotificationKind,
     Precedence,
 )
-from tracker.services import exchanges
-from tracker.services.messages import incident_text, subject
+from tracker.services.engine.message_text import incident_text, subject
+from tracker.services.exchanges import exchanges
 
 S = ExchangeState
 NOW = datetime(2026, 11, 27, 14, 5, tzinfo=UTC)

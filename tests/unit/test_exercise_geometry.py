@@ -8,7 +8,8 @@ from pyproj import Geod
 
 from tracker.errors import ValidationError
 from tracker.models import ExerciseNotice, NotifiedVia
-from tracker.services import exercise_area, exercises
+from tracker.services.exercises import area as exercise_area
+from tracker.services.exercises import register
 
 START = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
 END = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)
@@ -96,11 +97,11 @@ def test_circle_is_geodesic(label, metres, azimuth, inside):
 @pytest.mark.parametrize("make", [polygon_exercise, circle_exercise], ids=["polygon", "circle"])
 def test_time_interval_is_closed(make, label, moment, inside):
     exercise = make()
-    assert exercises.holds(exercise, moment, *CENTRE) is inside, f"{exercise.name} {label}: {moment.isoformat()}"
+    assert register.holds(exercise, moment, *CENTRE) is inside, f"{exercise.name} {label}: {moment.isoformat()}"
 
 
 def test_outside_the_area_is_outside_even_in_time():
-    assert not exercises.holds(polygon_exercise(), START, 56.0, 23.5), "a point 1° north of the square"
+    assert not register.holds(polygon_exercise(), START, 56.0, 23.5), "a point 1° north of the square"
 
 
 @pytest.mark.parametrize(
@@ -184,10 +185,10 @@ def valid_notice(**overrides) -> dict:
 )
 def test_invalid_notices_name_the_field(overrides, field):
     with pytest.raises(ValidationError) as refused:
-        exercises.check(valid_notice(**overrides))
+        register.check(valid_notice(**overrides))
     assert field in refused.value.details, f"{overrides}: {refused.value.details}"
 
 
 def test_a_valid_notice_passes():
-    exercises.check(valid_notice())
-    exercises.check(valid_notice(area=SQUARE, centre_latitude=None, centre_longitude=None, radius_km=None))
+    register.check(valid_notice())
+    register.check(valid_notice(area=SQUARE, centre_latitude=None, centre_longitude=None, radius_km=None))

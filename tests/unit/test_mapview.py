@@ -13,8 +13,8 @@ from shapely.geometry import shape
 from tracker.geo import parse_position
 from tracker.models import Domain, IncidentStatus, Precedence
 from tracker.region import Region, load
-from tracker.services import mapview
-from tracker.services.mapview import Bounds, Projection
+from tracker.services.review import mapview
+from tracker.services.review.mapview import Bounds, Projection
 
 WGS84 = Geod(ellps="WGS84")
 REGION_FILE = Path(__file__).resolve().parents[2] / "config" / "region.geojson"

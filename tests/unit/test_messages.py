@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tracker.models import Incident, NotificationKind, Precedence
-from tracker.services.messages import subject
+from tracker.services.engine.message_text import subject
 
 
 def incident(precedence: Precedence, **overrides) -> Incident:

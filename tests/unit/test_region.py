@@ -6,7 +6,7 @@ import pytest
 from pyproj import Geod
 
 from tracker.region import Region, load, parse
-from tracker.services.routing import RouteQuery, locate
+from tracker.services.incidents.routing import RouteQuery, locate
 
 WGS84 = Geod(ellps="WGS84")
 

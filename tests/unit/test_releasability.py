@@ -8,7 +8,7 @@ import pytest
 from tracker.api.schemas import ReleasabilityIn
 from tracker.errors import ValidationError
 from tracker.models import Domain, EscalationRisk, Incident, Precedence, SafetyRisk
-from tracker.services import releasability, summary_text
+from tracker.services.exchanges import releasability, summary_text
 
 # Every field holds content that appears nowhere else, so a summary shows which fields it used.
 MARKERS = {
@@ -193,7 +193,7 @@ def test_ordinary_words_that_equal_a_withheld_code_are_not_leaks():
     from types import SimpleNamespace
 
     from tracker.models import EscalationRisk, Precedence
-    from tracker.services import releasability
+    from tracker.services.exchanges import releasability
 
     subject = SimpleNamespace(
         releasability={}, escalation_risk=EscalationRisk.SERIOUS, precedence=Precedence.FLASH, safety_risk=None,

@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import pytest
 
-from tracker.services.reports import Handled, percentile, seconds_between, summarize, time_section
+from tracker.services.review.reports import Handled, percentile, seconds_between, summarize, time_section
 
 HALF, P90 = Fraction(1, 2), Fraction(9, 10)
 

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from tracker.models import ContactChannel, Domain, EscalationRisk, PolicyStep, Precedence
-from tracker.services.routing import RouteQuery, matches, snapshot_ladder
+from tracker.services.incidents.routing import RouteQuery, matches, snapshot_ladder
 
 NEAR, SERIOUS, HIGH = EscalationRisk.NEAR_ROUTINE, EscalationRisk.SERIOUS, EscalationRisk.HIGH
 

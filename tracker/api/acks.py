@@ -4,7 +4,7 @@ from flask import current_app
 
 from .. import dispatch, ratelimit
 from ..db import get_session
-from ..services import linkuse
+from ..services.engine import linkuse
 from ..timeutil import utcnow
 from . import ERRORS, bp
 from .schemas import LinkIn, LinkOut

@@ -5,7 +5,8 @@ from flask import url_for
 from ..auth import current_user, require_role, token_auth
 from ..db import get_session
 from ..models import Role
-from ..services import exchanges, handling
+from ..services.exchanges import exchanges
+from ..services.incidents import handling
 from ..timeutil import utcnow
 from . import ERRORS, bp
 from .exchange_schemas import (

@@ -4,8 +4,8 @@ from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range
 
 from ..models import NotifiedVia
-from ..services import exercises
-from ..services.exercise_checks import MAX_RADIUS_KM
+from ..services.exercises import register
+from ..services.exercises.validity import MAX_RADIUS_KM
 from ..timeutil import utcnow
 from .fields import UTC, Moment, Text
 
@@ -60,13 +60,13 @@ class ExerciseOut(Schema):
     created_by = fields.String()
 
     def _status(self, exercise) -> str:
-        return exercises.status_of(exercise, utcnow())
+        return register.status_of(exercise, utcnow())
 
 
 class ExerciseQuery(Schema):
     when = fields.String(
         load_default="all",
-        validate=OneOf(exercises.WHEN),
+        validate=OneOf(register.WHEN),
         metadata={"description": "current = running or upcoming"},
     )
     since = Moment(metadata={"description": "only exercises still running at or after this time"})

@@ -15,8 +15,9 @@ from ..auth import current_user, require_role, token_auth
 from ..db import get_session
 from ..errors import Forbidden, TrackerError, Unauthorized
 from ..models import Role, User
-from ..services import accounts, exercise_calendar, exercise_import, exercises
-from ..services.links import LinkSigner
+from ..services.accounts import people
+from ..services.engine.links import LinkSigner
+from ..services.exercises import csv_import, ical, register
 from ..timeutil import utcnow
 from . import ERRORS, bp
 from .exercise_schemas import ExerciseImportIn, ExerciseIn, ExerciseOut, ExerciseQuery, FeedLinkOut
@@ -56,7 +57,7 @@ def feed_signer() -> LinkSigner:
 def feed_link(user: User) -> dict:
     """The feed's address with a key signed for user, and when that key stops working."""
     signer = feed_signer()
-    query = urlencode({"key": exercise_calendar.feed_key(signer, user)})
+    query = urlencode({"key": ical.feed_key(signer, user)})
     base = current_app.config["PUBLIC_URL"].rstrip("/")
     return {"url": f"{base}{url_for('api.exercise_feed')}?{query}", "expires_at": signer.expires_at(utcnow())}
 
@@ -73,7 +74,7 @@ def list_exercises(query):
     All (soonest first), or only the upcoming, running, current (running or upcoming) or past ones
     (newest first); since and until keep those overlapping that window.
     """
-    return exercises.list_exercises(get_session(), utcnow(), **query)
+    return register.list_exercises(get_session(), utcnow(), **query)
 
 
 @bp.post("/exercises")
@@ -88,7 +89,7 @@ def create_exercise(data):
     Give a polygon area, or a centre and a radius. Incidents not yet resolved that lie inside its
     area and time are linked to it at once (supervisors and admins).
     """
-    exercise = exercises.create_exercise(get_session(), data, current_user().username, utcnow(), _border_km())
+    exercise = register.create_exercise(get_session(), data, current_user().username, utcnow(), _border_km())
     _commit()
     return exercise, 201, {"Location": url_for("api.get_exercise", exercise_id=exercise.id)}
 
@@ -99,7 +100,7 @@ def create_exercise(data):
 @bp.output(ExerciseOut)
 @bp.doc(tags=TAGS, summary="Read a notified exercise", responses=READ)
 def get_exercise(exercise_id):
-    return exercises.get_exercise(get_session(), exercise_id)
+    return register.get_exercise(get_session(), exercise_id)
 
 
 @bp.patch("/exercises/<int:exercise_id>")
@@ -115,8 +116,8 @@ def update_exercise(exercise_id, data):
     shape's fields to null. Incidents not yet resolved are linked or unlinked to match.
     """
     session = get_session()
-    exercise = exercises.get_exercise(session, exercise_id)
-    return _commit(exercises.update_exercise(session, exercise, data, current_user().username, utcnow(), _border_km()))
+    exercise = register.get_exercise(session, exercise_id)
+    return _commit(register.update_exercise(session, exercise, data, current_user().username, utcnow(), _border_km()))
 
 
 @bp.delete("/exercises/<int:exercise_id>")
@@ -125,7 +126,7 @@ def update_exercise(exercise_id, data):
 @bp.output({}, status_code=204)
 @bp.doc(tags=TAGS, summary="Delete a notified exercise (its incidents lose the link)", responses=WRITE)
 def delete_exercise(exercise_id):
-    exercises.delete_exercise(get_session(), exercise_id, current_user().username, utcnow(), _border_km())
+    register.delete_exercise(get_session(), exercise_id, current_user().username, utcnow(), _border_km())
     return _commit()
 
 
@@ -141,7 +142,7 @@ def import_exercises(data):
     One bad row and nothing is stored: the 422 answer lists each bad row ("row 3", the header
     being row 1) with its problems.
     """
-    created = exercise_import.import_csv(get_session(), data["csv"], current_user().username, utcnow(), _border_km())
+    created = csv_import.import_csv(get_session(), data["csv"], current_user().username, utcnow(), _border_km())
     return _commit(created)
 
 
@@ -168,13 +169,13 @@ def _feed_reader(session) -> User:
         ratelimit.refuse_if_over(limit_key, "TOKEN_FAILURES_PER_ADDRESS", "wrong tokens from this address")
     if header:
         scheme, _, token = header.partition(" ")
-        user = accounts.user_for_token(session, token.strip()) if scheme.lower() == "bearer" else None
+        user = people.user_for_token(session, token.strip()) if scheme.lower() == "bearer" else None
         if user is None:
             ratelimit.failed(limit_key)
             raise Unauthorized("the bearer token is not valid")
     elif key:
         try:
-            user = exercise_calendar.feed_reader(session, feed_signer(), key, utcnow())
+            user = ical.feed_reader(session, feed_signer(), key, utcnow())
         except TrackerError:
             ratelimit.failed(limit_key)
             raise
@@ -202,7 +203,7 @@ def exercise_feed():
     _feed_reader(session)
     now = utcnow()
     host = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "tracker.invalid"
-    body = exercise_calendar.calendar(exercises.list_exercises(session, now, "current"), host, now)
+    body = ical.calendar(register.list_exercises(session, now, "current"), host, now)
     headers = {
         "Content-Type": "text/calendar; charset=utf-8",
         "Content-Disposition": 'inline; filename="exercises.ics"',

@@ -5,8 +5,8 @@ from flask import current_app, url_for
 from .. import metrics
 from ..auth import FILERS, current_user, require_role, token_auth
 from ..db import get_session
-from ..services import filing, handling
-from ..services.queries import IncidentFilter, list_incidents
+from ..services.incidents import filing, handling
+from ..services.incidents.queries import IncidentFilter, list_incidents
 from ..timeutil import utcnow
 from . import ERRORS, bp
 from .schemas import (

@@ -7,8 +7,9 @@ from .. import dispatch
 from ..auth import ADMINS, current_user, require_role, token_auth
 from ..db import get_session
 from ..models import ChannelCheck, ContactChannel, EscalationPolicy, Role, RoutingRule
-from ..services import checks, ladder
-from ..services.routing import ordered_rules
+from ..services.engine import line_checks
+from ..services.incidents import ladder
+from ..services.incidents.routing import ordered_rules
 from . import ERRORS, bp
 from .schemas import ChannelIn, ChannelOut, ChannelWithSecretOut, CheckOut, PolicyIn, PolicyOut, RuleIn, RuleOut
 
@@ -78,7 +79,7 @@ def delete_channel(channel_id):
 @bp.output(CheckOut(many=True))
 @bp.doc(tags=["Ladder"], summary="History of a channel's communications checks, newest first", responses=READ)
 def list_checks(channel_id):
-    return checks.history(get_session(), channel_id)
+    return line_checks.history(get_session(), channel_id)
 
 
 @bp.post("/channels/<int:channel_id>/checks")

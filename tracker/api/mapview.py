@@ -5,7 +5,7 @@ from flask import current_app
 
 from ..auth import token_auth
 from ..db import get_session
-from ..services import mapview
+from ..services.review import mapview
 from ..timeutil import utcnow
 from . import ERRORS, bp
 

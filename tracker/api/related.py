@@ -6,7 +6,7 @@ from apiflask.validators import Length
 from ..auth import current_user, token_auth
 from ..db import get_session
 from ..models import Domain, IncidentStatus, LinkState, Precedence
-from ..services import handling, related
+from ..services.incidents import handling, related
 from ..timeutil import utcnow
 from . import ERRORS, bp
 from .fields import UTC, Text

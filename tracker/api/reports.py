@@ -16,7 +16,7 @@ from marshmallow import ValidationError, validates_schema
 from ..auth import require_role, token_auth
 from ..db import get_session
 from ..models import Domain, Precedence, Role, all_categories
-from ..services import export, reports
+from ..services.review import export, reports
 from ..timeutil import utcnow
 from . import ERRORS, bp
 from .fields import Moment, Text

@@ -14,7 +14,7 @@ from ..models import (
     SafetyRisk,
     all_categories,
 )
-from ..services import releasability
+from ..services.exchanges import releasability
 from .fields import UTC, Moment, Text
 
 NAME = Length(min=1, max=120)

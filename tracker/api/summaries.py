@@ -9,7 +9,8 @@ from ..auth import current_user, require_role, token_auth
 from ..db import get_session
 from ..errors import ValidationError
 from ..models import Exchange, Role, SummaryStatus
-from ..services import handling, summaries
+from ..services.exchanges import summaries
+from ..services.incidents import handling
 from ..timeutil import utcnow
 from . import ERRORS, bp
 from .fields import UTC, Text

@@ -10,8 +10,10 @@ from flask import current_app
 from ..auth import ADMINS, require_role, token_auth
 from ..db import get_session
 from ..models import CATEGORIES, EscalationRisk, Precedence, SafetyRisk, categories_for
-from ..services import audit, handling, heartbeat
-from ..services.routing import RouteQuery, check_query, choose_rule, locate, snapshot_ladder
+from ..services.engine import heartbeat
+from ..services.incidents import handling
+from ..services.incidents.routing import RouteQuery, check_query, choose_rule, locate, snapshot_ladder
+from ..services.review import audit
 from ..timeutil import utcnow
 from . import ERRORS, bp
 from .fields import Text

@@ -45,11 +45,11 @@ def build_transports(config) -> dict[str, Transport]:
     """Return the transports this deployment offers, by name."""
     from .apprise import AppriseTransport
     from .email import EmailTransport
-    from .outbox import OutboxTransport
+    from .filedrop import FileDropTransport
     from .webhook import WebhookTransport
 
     transports: list[Transport] = [
-        OutboxTransport(config["OUTBOX_DIR"]),
+        FileDropTransport(config["OUTBOX_DIR"]),
         EmailTransport.from_config(config),
         WebhookTransport(config["WEBHOOK_CONNECT_TIMEOUT_SECONDS"], config["WEBHOOK_READ_TIMEOUT_SECONDS"]),
         AppriseTransport(),

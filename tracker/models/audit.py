@@ -10,7 +10,7 @@ from .base import Base
 
 
 class AuditSeal(Base):
-    """Seal seq: the SHA-256 of its event's content and of seal seq - 1's hash (tracker.services.audit).
+    """Seal seq: the SHA-256 of its event's content and of seal seq - 1's hash (tracker.services.review.audit).
 
     Updates and deletes are refused by the database, as for timeline_events.
     """

@@ -72,7 +72,7 @@ class Incident(Base):
     escalation_risk: Mapped[EscalationRisk] = mapped_column(enum_column(EscalationRisk))
     narrative: Mapped[str] = mapped_column(Text, default="")
     # Per-field overrides of what may be sent to the other side ({"narrative": true, ...});
-    # fields not named take the default of tracker.services.releasability.
+    # fields not named take the default of tracker.services.exchanges.releasability.
     releasability: Mapped[dict] = mapped_column(JSON, default=dict)
     # The notified exercise whose area and time hold this incident (context that lowers the temperature).
     exercise_id: Mapped[int | None] = mapped_column(ForeignKey("exercises.id", ondelete="SET NULL"), index=True)
@@ -153,7 +153,7 @@ class Incident(Base):
 class TimelineEvent(Base):
     """One line of the append-only record (updates and deletes are refused by the database).
 
-    The sweep seals each event after it commits (AuditSeal, tracker.services.audit), so an edited
+    The sweep seals each event after it commits (AuditSeal, tracker.services.review.audit), so an edited
     or deleted row no longer matches the audit chain.
     """
 

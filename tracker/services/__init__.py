@@ -1,1 +1,2 @@
-"""Use cases. Each takes a session (and collaborators) and never commits: the caller does."""
+"""Use cases in wings, one sub-package per duty: engine, incidents, exchanges, exercises, review,
+accounts. Each takes a session (and collaborators), never commits and never imports Flask."""

@@ -9,7 +9,8 @@ from .. import dispatch
 from ..db import get_session
 from ..errors import TrackerError
 from ..models import ChannelCheck, CheckOutcome, ContactChannel, Role, User
-from ..services import checks, ladder
+from ..services.engine import line_checks
+from ..services.incidents import ladder
 from .admin import WATCHERS, act, bp, page, save, show_once, take_shown_once
 from .forms import ChannelForm
 from .guard import ADMINS, roles_required
@@ -134,4 +135,6 @@ def test_channel(channel_id: int):
 def channel_checks(channel_id: int):
     session = get_session()
     channel = ladder.get_channel(session, channel_id)
-    return render_template("web/admin/channel_checks.html", channel=channel, checks=checks.history(session, channel_id))
+    return render_template(
+        "web/admin/channel_checks.html", channel=channel, checks=line_checks.history(session, channel_id)
+    )

@@ -6,7 +6,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..db import get_session
 from ..models import ContactChannel, EscalationPolicy, Precedence
-from ..services import ladder
+from ..services.incidents import ladder
 from .admin import act, bp, page, save
 from .forms import PolicyForm
 from .guard import ADMINS, roles_required

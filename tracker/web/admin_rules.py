@@ -8,8 +8,8 @@ from wtforms.fields.choices import SelectChoice
 from ..db import get_session
 from ..errors import Conflict, ValidationError
 from ..models import EscalationPolicy, RoutingRule
-from ..services import ladder
-from ..services.routing import RouteQuery, check_query, choose_rule, ordered_rules, snapshot_ladder
+from ..services.incidents import ladder
+from ..services.incidents.routing import RouteQuery, check_query, choose_rule, ordered_rules, snapshot_ladder
 from .admin import act, bp, field_named, page, save, show_errors
 from .forms import RoutePreviewForm, RuleForm
 from .guard import ADMINS, roles_required

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from ..db import get_session
 from ..errors import NotFound
 from ..models import ApiToken, User
-from ..services import accounts
+from ..services.accounts import people
 from .admin import act, bp, page, save, show_once, take_shown_once
 from .forms import NewPasswordForm, TokenForm, UserForm
 from .guard import ADMINS, roles_required
@@ -37,7 +37,7 @@ def new_user():
     if form.validate_on_submit():
         user = save(
             form,
-            lambda s: accounts.create_user(
+            lambda s: people.create_user(
                 s, form.username.data, form.password.data, form.role.data, form.full_name.data or "", form.email.data
             ),
             # "user exists" names no field: it belongs next to the username.
@@ -74,7 +74,7 @@ def reset_password(user_id: int):
     user, form = _user(user_id), NewPasswordForm()
 
     def reset(_session):
-        accounts.set_password(user, form.password.data)
+        people.set_password(user, form.password.data)
         return user
 
     if form.validate() and save(form, reset):
@@ -87,7 +87,7 @@ def reset_password(user_id: int):
 @roles_required(*ADMINS)
 def issue_token(user_id: int):
     user, form = _user(user_id), TokenForm()
-    issued = form.validate() and save(form, lambda s: accounts.create_token(s, user, form.name.data))
+    issued = form.validate() and save(form, lambda s: people.create_token(s, user, form.name.data))
     if not issued:
         return _user_page(user, token_form=form)
     token, text = issued
@@ -102,7 +102,7 @@ def revoke_token(token_id: int):
     if token is None:
         raise NotFound(f"no token {token_id}")
     user_id = token.user_id
-    act(lambda s: accounts.revoke_token(s, token_id), f"Token {token.prefix}… revoked.")
+    act(lambda s: people.revoke_token(s, token_id), f"Token {token.prefix}… revoked.")
     return _back(user_id)
 
 

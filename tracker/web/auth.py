@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from .. import ratelimit
 from ..db import get_session
 from ..errors import ValidationError
-from ..services import accounts
+from ..services.accounts import people
 from ..timeutil import utcnow
 from .forms import PasswordForm, SignInForm
 
@@ -24,7 +24,7 @@ def sign_in():
         ratelimit.attempt(f"signin:account:{account}", "SIGNIN_PER_ACCOUNT", "sign-in attempts for this account")
         session = get_session()
         slow_after = current_app.config["LOGIN_SLOWDOWN_AFTER"]
-        user, delay = accounts.sign_in(session, form.username.data, form.password.data, utcnow(), slow_after)
+        user, delay = people.sign_in(session, form.username.data, form.password.data, utcnow(), slow_after)
         session.commit()
         if user is not None:
             login_user(user)
@@ -55,7 +55,7 @@ def password():
         session = get_session()
         user = session.merge(current_user._get_current_object())
         try:
-            accounts.change_password(session, user, form.current_password.data, form.password.data)
+            people.change_password(session, user, form.current_password.data, form.password.data)
         except ValidationError as error:
             form.current_password.errors.append(error.message)
         else:

@@ -5,7 +5,8 @@ from flask_login import current_user, login_required
 
 from ..db import get_session
 from ..models import IncidentStatus, Precedence
-from ..services import exchanges, queries
+from ..services.exchanges import exchanges
+from ..services.incidents import queries
 
 bp = Blueprint("board", __name__)
 

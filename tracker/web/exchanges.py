@@ -8,7 +8,8 @@ from wtforms.fields.choices import SelectChoice
 
 from ..db import get_session
 from ..models import ExchangeState, MessageDirection
-from ..services import exchanges, handling
+from ..services.exchanges import exchanges
+from ..services.incidents import handling
 from ..timeutil import format_dtg, utcnow
 from .acting import act
 from .forms import ExchangeActionForm, ExchangeMessageForm, OpenExchangeForm

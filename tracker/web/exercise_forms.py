@@ -7,8 +7,8 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from ..services.exercise_checks import VIA_LABELS
-from ..services.exercise_import import COLUMNS
+from ..services.exercises.csv_import import COLUMNS
+from ..services.exercises.validity import VIA_LABELS
 
 TIME_HINT = "UTC as ISO 8601 (2026-12-01T06:00:00Z) or a DTG (010600ZDEC26)"
 

@@ -9,8 +9,8 @@ from ..api.exercises import feed_link
 from ..db import get_session
 from ..errors import ValidationError
 from ..models import Incident, IncidentStatus, Role
-from ..services import exercise_import, exercises
-from ..services.exercise_checks import VIA_LABELS
+from ..services.exercises import csv_import, register
+from ..services.exercises.validity import VIA_LABELS
 from ..timeutil import utcnow
 from .admin import act, page, save
 from .exercise_forms import ExerciseForm, ImportForm
@@ -50,9 +50,9 @@ def _linked(session, shown) -> dict[int, list[str]]:
 def index():
     session, now = get_session(), utcnow()
     groups = {
-        "Running": exercises.list_exercises(session, now, "running"),
-        "Upcoming": exercises.list_exercises(session, now, "upcoming"),
-        f"Past (latest {PAST_SHOWN})": exercises.list_exercises(session, now, "past", limit=PAST_SHOWN),
+        "Running": register.list_exercises(session, now, "running"),
+        "Upcoming": register.list_exercises(session, now, "upcoming"),
+        f"Past (latest {PAST_SHOWN})": register.list_exercises(session, now, "past", limit=PAST_SHOWN),
     }
     return render_template(
         "web/exercises/list.html",
@@ -70,8 +70,8 @@ def new():
     if form.validate_on_submit():
         created = save(
             form,
-            lambda s: exercises.create_exercise(
-                s, exercise_import.read_fields(form.cells()), current_user.username, utcnow(), _border_km()
+            lambda s: register.create_exercise(
+                s, csv_import.read_fields(form.cells()), current_user.username, utcnow(), _border_km()
             ),
         )
         if created is not None:
@@ -83,13 +83,13 @@ def new():
 @bp.route("/<int:exercise_id>/edit", methods=["GET", "POST"])
 @roles_required(*WRITERS)
 def edit(exercise_id: int):
-    exercise = exercises.get_exercise(get_session(), exercise_id)
-    form = ExerciseForm(data=exercise_import.to_fields(exercise))  # what is posted replaces these
+    exercise = register.get_exercise(get_session(), exercise_id)
+    form = ExerciseForm(data=csv_import.to_fields(exercise))  # what is posted replaces these
     if form.validate_on_submit():
         saved = save(
             form,
-            lambda s: exercises.update_exercise(
-                s, exercise, exercise_import.read_fields(form.cells()), current_user.username, utcnow(), _border_km()
+            lambda s: register.update_exercise(
+                s, exercise, csv_import.read_fields(form.cells()), current_user.username, utcnow(), _border_km()
             ),
         )
         if saved is not None:
@@ -102,7 +102,7 @@ def edit(exercise_id: int):
 @roles_required(*WRITERS)
 def delete(exercise_id: int):
     def remove(session):
-        exercises.delete_exercise(session, exercise_id, current_user.username, utcnow(), _border_km())
+        register.delete_exercise(session, exercise_id, current_user.username, utcnow(), _border_km())
 
     if act(remove, "Exercise deleted; its incidents no longer refer to it."):
         return redirect(url_for("exercises.index"))
@@ -118,7 +118,7 @@ def upload():
         session = get_session()
         try:
             text = form.file.data.read().decode("utf-8-sig")
-            created = exercise_import.import_csv(session, text, current_user.username, utcnow(), _border_km())
+            created = csv_import.import_csv(session, text, current_user.username, utcnow(), _border_km())
         except UnicodeDecodeError:
             session.rollback()
             form.file.errors.append("The file is not UTF-8 text: save it as CSV UTF-8.")
@@ -129,4 +129,4 @@ def upload():
             session.commit()
             flash(f"Imported {len(created)} exercises.", "success")
             return redirect(url_for("exercises.index"))
-    return page("web/exercises/import.html", form, refused=refused, columns=exercise_import.COLUMNS)
+    return page("web/exercises/import.html", form, refused=refused, columns=csv_import.COLUMNS)

@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, Role, SafetyRisk, all_categories
 from ..models.enums import UNUSUAL_ACTIVITY
-from ..services.messages import PROSIGN
+from ..services.engine.message_text import PROSIGN
 
 
 class SignInForm(FlaskForm):

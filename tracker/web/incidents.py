@@ -10,7 +10,7 @@ from ..db import get_session
 from ..errors import Forbidden, TrackerError, ValidationError
 from ..geo import parse_position
 from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, SafetyRisk, categories_for
-from ..services import filing, handling
+from ..services.incidents import filing, handling
 from ..timeutil import format_dtg, isoformat, parse_moment, utcnow
 from .acting import act
 from .forms import ActionForm, CommentForm, IncidentForm, ResolveForm

@@ -4,8 +4,8 @@ from flask import Blueprint, current_app, render_template
 
 from .. import dispatch, ratelimit
 from ..db import get_session
-from ..services import linkuse
-from ..services.links import LinkRefused
+from ..services.engine import linkuse
+from ..services.engine.links import LinkRefused
 from ..timeutil import utcnow
 
 bp = Blueprint("links", __name__, url_prefix="/links")

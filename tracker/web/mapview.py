@@ -5,7 +5,7 @@ from flask_login import login_required
 
 from ..db import get_session
 from ..geo import parse_position
-from ..services import mapview
+from ..services.review import mapview
 from ..timeutil import utcnow
 
 bp = Blueprint("mapview", __name__)

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from ..db import get_session
 from ..errors import Forbidden
-from ..services import related
+from ..services.incidents import related
 from ..timeutil import utcnow
 from .acting import act
 

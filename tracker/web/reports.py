@@ -8,7 +8,7 @@ from marshmallow import ValidationError
 from ..api.reports import REVIEWERS, ReportQuery, csv_response, geojson_response, report_filter
 from ..db import get_session
 from ..models import Domain, Precedence, all_categories
-from ..services import export, reports
+from ..services.review import export, reports
 from ..timeutil import utcnow
 from .charts import bar_chart, count, duration
 from .guard import roles_required

@@ -10,7 +10,8 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from ..db import get_session
 from ..models import Exchange, SummaryStatus
-from ..services import catalogues, exchanges, handling, releasability, summaries
+from ..services.exchanges import catalogues, exchanges, releasability, summaries
+from ..services.incidents import handling
 from ..timeutil import utcnow
 from .acting import act
 

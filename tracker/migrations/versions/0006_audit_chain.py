@@ -5,11 +5,14 @@ Revises: 0005
 Create Date: 2026-11-28
 """
 
+import hashlib
+import json
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic import op
 
 import tracker.models.base
-from tracker.services import audit
 from tracker.timeutil import utcnow
 
 revision = "0006"
@@ -18,6 +21,10 @@ branch_labels = None
 depends_on = None
 
 BATCH_SIZE = 1000
+# Frozen here as they were when this revision was written (services.review.audit may move on; a
+# migration must not): the chain's first link, its watermark counter, and the hash of a seal.
+GENESIS = "0" * 64
+WATERMARK = "audit.sealed_through"
 EVENTS = sa.table(
     "timeline_events",
     sa.column("id", sa.Integer()),
@@ -74,7 +81,7 @@ def _forbid_seal_changes() -> None:
 def _seal_existing_events(seals: sa.Table) -> None:
     """Seal the events already recorded, in id order, a batch at a time, as the sweep would."""
     connection = op.get_bind()
-    seq, head, event_id, now = 0, audit.GENESIS, 0, utcnow()
+    seq, head, event_id, now = 0, GENESIS, 0, utcnow()
     while True:
         rows = connection.execute(
             sa.select(EVENTS).where(EVENTS.c.id > event_id).order_by(EVENTS.c.id).limit(BATCH_SIZE)
@@ -83,10 +90,25 @@ def _seal_existing_events(seals: sa.Table) -> None:
             return
         batch = []
         for row in rows:
-            seq, digest = seq + 1, audit.hash_of(head, row)
+            seq, digest = seq + 1, _hash_of(head, row)
             batch.append({"seq": seq, "event_id": row.id, "prev_hash": head, "hash": digest, "sealed_at": now})
             head, event_id = digest, row.id
         connection.execute(seals.insert(), batch)
+
+
+def _hash_of(prev_hash: str, event) -> str:
+    """SHA-256 of an event's canonical serialization (UTF-8 JSON, sorted keys) after prev_hash."""
+    stored = json.loads(json.dumps(event.details or {}))
+    kind = getattr(event.kind, "value", event.kind)
+    content = [prev_hash, event.id, event.incident_id, kind, event.actor, _format_at(event.at), stored]
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _format_at(at: datetime) -> str:
+    if at.tzinfo is None:
+        raise ValueError("naive datetime given; timeline times are aware UTC")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def downgrade() -> None:
@@ -98,4 +120,4 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION audit_seals_append_only()")
     op.drop_table("audit_seals")
     counters = sa.table("counters", sa.column("name", sa.String()))
-    op.execute(counters.delete().where(counters.c.name == audit.WATERMARK))
+    op.execute(counters.delete().where(counters.c.name == WATERMARK))

@@ -1,0 +1,466 @@
+"""Hand queued messages to transports: claim, send outside any transaction, record the outcome.
+
+At-least-once window: a process that dies after a transport accepted a message and before the
+outcome was committed leaves the row "sending"; when its claim lapses (DELIVERY_CLAIM_SECONDS)
+the row is claimed again and sent again, with the same idempotency key and Message-ID (the
+outbox transport overwrites its own file). Outcomes are committed per message to keep that
+window to one message.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from ...channels import DeliveryError, Message
+from ...models import (
+    LIVE,
+    AttemptOutcome,
+    ContactChannel,
+    DeliveryAttempt,
+    EventKind,
+    Incident,
+    IncidentStatus,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    TimelineEvent,
+    User,
+)
+from ...timeutil import isoformat
+from ..exchanges import exchanges
+from ..incidents import timeline
+from . import message_text, notify, watchdog
+from .claims import claimable, load_claimed
+from .links import LinkSigner
+
+ACTION_KINDS = (NotificationKind.NOTIFIED, NotificationKind.ESCALATED)
+# Transports that send the composed e-mail with its Message-ID; only their messages can head a thread.
+MAIL_TRANSPORTS = ("email", "outbox")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    notification_id: int
+    message: Message
+    transport: str
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int
+    base_seconds: float
+    claim_seconds: float
+
+
+@dataclass(frozen=True)
+class Composer:
+    """Turns an outbox row into a message: text and HTML, signed links, threading, payload."""
+
+    signer: LinkSigner
+    public_url: str
+    mail_domain: str
+    supervisor_transport: str = "outbox"
+
+    def url(self, path: str) -> str:
+        return f"{self.public_url.rstrip('/')}{path}"
+
+    def message_id(self, reference: str, key: str) -> str:
+        return f"<{reference}.{key}@{self.mail_domain}>"
+
+    def thread_roots(self, session: Session, incident_ids) -> dict[int, int]:
+        """Each incident's first message that goes out as mail (later mails follow it), in one query."""
+        mailed = ContactChannel.transport.in_(MAIL_TRANSPORTS)
+        if self.supervisor_transport in MAIL_TRANSPORTS:
+            mailed = or_(mailed, Notification.channel_id.is_(None))
+        return dict(
+            session.execute(
+                select(Notification.incident_id, func.min(Notification.id))
+                .outerjoin(ContactChannel, Notification.channel_id == ContactChannel.id)
+                .where(Notification.incident_id.in_(set(incident_ids)), mailed)
+                .group_by(Notification.incident_id)
+            ).all()
+        )
+
+    def compose(self, session: Session, row: Notification, now: datetime, roots: dict | None = None) -> Claimed:
+        if row.kind is NotificationKind.COUNTERPART:
+            return self.compose_counterpart(session, row, now)
+        incident = row.incident
+        first = (roots if roots is not None else self.thread_roots(session, [incident.id])).get(incident.id)
+        key = f"notification-{row.id}"
+        ack = None
+        if row.channel is not None and row.kind in ACTION_KINDS:
+            token = self.signer.issue(
+                "ack", incident=incident.id, channel=row.channel.id, recipient=row.channel.address, notification=row.id
+            )
+            ack = {
+                "token": token,
+                "url": self.url(f"/links/ack/{token}"),
+                "api": self.url("/api/v1/acks"),
+                "expires_at": isoformat(self.signer.expires_at(now)),
+            }
+        text = message_text.incident_text(
+            incident,
+            row.kind,
+            row.step,
+            row.loop,
+            ack_url=ack and ack["url"],
+            link_expires=self.signer.expires_at(now),
+            **_dead_letter_facts(session, row),
+            **_overdue_facts(session, row),
+            **_watchdog_facts(session, row),
+        )
+        if row.channel is not None:
+            recipient, address, transport, secret = (
+                row.channel.name,
+                row.channel.address,
+                row.channel.transport,
+                row.channel.secret,
+            )
+        else:
+            recipient, address, transport, secret = (
+                row.user.username,
+                row.user.email or row.user.username,
+                self.supervisor_transport,
+                None,
+            )
+        message = Message(
+            key=key,
+            event=f"incident.{row.kind.value}",
+            recipient=recipient,
+            address=address,
+            subject=row.subject,
+            text=text,
+            html=message_text.html(row.subject, text, ack and ack["url"], "Acknowledge"),
+            message_id=self.message_id(incident.reference, key),
+            thread_id=None if first in (None, row.id) else self.message_id(incident.reference, f"notification-{first}"),
+            reference=incident.reference,
+            payload=_payload(incident, row, recipient, text, key, now, ack),
+            secret=secret,
+        )
+        return Claimed(row.id, message, transport)
+
+    def compose_counterpart(self, session: Session, row: Notification, now: datetime) -> Claimed:
+        """A message to the other side goes out exactly as stored: the approved text, no incident facts."""
+        reference, channel, key = row.incident.reference, row.channel, f"notification-{row.id}"
+        first = session.scalar(
+            select(func.min(Notification.id)).where(
+                Notification.incident_id == row.incident_id,
+                Notification.kind == NotificationKind.COUNTERPART,
+                Notification.channel_id == row.channel_id,
+            )
+        )
+        message = Message(
+            key=key,
+            event="exchange.message",
+            recipient=channel.name,
+            address=channel.address,
+            subject=row.subject,
+            text=row.body,
+            html=message_text.html(row.subject, row.body),
+            message_id=self.message_id(reference, key),
+            thread_id=None if first in (None, row.id) else self.message_id(reference, f"notification-{first}"),
+            reference=reference,
+            payload={
+                "event": "exchange.message",
+                "idempotency_key": key,
+                "sent_at": isoformat(now),
+                "recipient": channel.name,
+                "reference": reference,
+                "subject": row.subject,
+                "text": row.body,
+            },
+            secret=channel.secret,
+        )
+        return Claimed(row.id, message, channel.transport)
+
+
+def _dead_letter_facts(session: Session, row: Notification) -> dict:
+    if row.kind is not NotificationKind.DEAD_LETTER:
+        return {}
+    dead = session.scalar(
+        select(Notification)
+        .where(
+            Notification.incident_id == row.incident_id,
+            Notification.status == NotificationStatus.DEAD,
+            Notification.step == row.step,
+            Notification.loop == row.loop,
+        )
+        .order_by(Notification.id)
+    )
+    return {"failed_channel": dead.recipient if dead else None, "failed_error": dead.last_error if dead else None}
+
+
+def _overdue_facts(session: Session, row: Notification) -> dict:
+    if row.kind is not NotificationKind.EXCHANGE_OVERDUE:
+        return {}
+    return {"overdue": exchanges.overdue_facts(session, row.incident, row.loop)}
+
+
+def _watchdog_facts(session: Session, row: Notification) -> dict:
+    if row.kind is not NotificationKind.WATCHDOG:
+        return {}
+    return {"missed": watchdog.missed_facts(session, row.incident, row.loop)}
+
+
+def _payload(incident: Incident, row: Notification, recipient: str, text: str, key: str, now, ack) -> dict:
+    """The documented webhook body (see README, "Webhook payload")."""
+    facts = {
+        name: getattr(incident, name)
+        for name in (
+            "reference",
+            "reporting_unit",
+            "category",
+            "latitude",
+            "longitude",
+            "position_text",
+            "sector",
+            "narrative",
+            "current_step",
+            "loop",
+            "version",
+        )
+    }
+    facts.update(
+        domain=incident.domain.value,
+        precedence=incident.precedence.value,
+        precedence_name=message_text.PROSIGN[incident.precedence],
+        status=incident.status.value,
+        safety_risk=incident.safety_risk.value if incident.safety_risk else None,
+        escalation_risk=incident.escalation_risk.value,
+        occurred_at=isoformat(incident.occurred_at),
+        occurred_dtg=incident.occurred_dtg,
+        next_escalation_at=isoformat(incident.next_escalation_at),
+        acknowledged_by=incident.acknowledged_by_label,
+    )
+    return {
+        "event": f"incident.{row.kind.value}",
+        "idempotency_key": key,
+        "sent_at": isoformat(now),
+        "recipient": recipient,
+        "step": row.step,
+        "loop": row.loop,
+        "subject": row.subject,
+        "text": text,
+        "incident": facts,
+        "acknowledge": ack,
+    }
+
+
+def _deliverable(now: datetime):
+    live = select(Incident.id).where(Incident.status.in_(LIVE))
+    due = or_(
+        and_(Notification.status == NotificationStatus.PENDING, Notification.next_attempt_at <= now),
+        and_(Notification.status == NotificationStatus.SENDING, Notification.claimed_until <= now),
+    )
+    # A call to act is pointless once the incident is handled; news (acknowledged, resolved) is not.
+    return and_(due, or_(Notification.kind.not_in(ACTION_KINDS), Notification.incident_id.in_(live)))
+
+
+def claim_messages(
+    session: Session, now: datetime, limit: int, policy: RetryPolicy, composer: Composer
+) -> list[Claimed]:
+    """Claim up to limit deliverable rows (pending and due, or sending with a lapsed claim)."""
+    deliverable = _deliverable(now)
+    candidates = select(Notification.id).where(deliverable).order_by(Notification.id).limit(limit)
+    claim = (
+        update(Notification)
+        .where(Notification.id.in_(claimable(session, candidates).scalar_subquery()), deliverable)
+        .values(
+            status=NotificationStatus.SENDING,
+            attempts=Notification.attempts + 1,
+            claimed_until=now + timedelta(seconds=policy.claim_seconds),
+        )
+        .returning(Notification.id)
+    )
+    ids = list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
+    eager = (selectinload(Notification.incident), selectinload(Notification.channel), selectinload(Notification.user))
+    rows = load_claimed(session, Notification, ids, *eager)
+    roots = composer.thread_roots(session, {row.incident_id for row in rows})
+    return [composer.compose(session, row, now, roots) for row in rows]
+
+
+def _attempt(session, notification_id, transport, outcome, now, latency_ms, code=None, error=None) -> None:
+    session.add(
+        DeliveryAttempt(
+            notification_id=notification_id,
+            at=now,
+            transport=transport,
+            outcome=outcome,
+            response_code=code,
+            error=error and error[:2000],
+            latency_ms=latency_ms,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A transport accepted a claimed message: when, how fast, with what answer."""
+
+    notification_id: int
+    transport: str
+    at: datetime
+    latency_ms: int = 0
+    code: str | None = None
+
+
+def record_sent(
+    session: Session, notification_id: int, transport: str, now: datetime, latency_ms: int = 0, code: str | None = None
+) -> bool:
+    """Mark a claimed row sent and put the delivery on the timeline; False if it was not ours."""
+    return bool(record_sent_many(session, [Sent(notification_id, transport, now, latency_ms, code)]))
+
+
+def record_sent_many(session: Session, sent: list[Sent]) -> list[int]:
+    """Mark claimed rows sent, record each attempt and put each delivery on its incident's timeline,
+    in a few statements for the whole list; return the ids that were still ours (status sending)."""
+    if not sent:
+        return []
+    at = {s.notification_id: s.at for s in sent}
+    ours = set(
+        session.execute(
+            update(Notification)
+            .where(Notification.id.in_(at), Notification.status == NotificationStatus.SENDING)
+            .values(
+                status=NotificationStatus.SENT,
+                sent_at=case(at, value=Notification.id),
+                claimed_until=None,
+                last_error=None,
+            )
+            .returning(Notification.id),
+            execution_options={"synchronize_session": False},
+        ).scalars()
+    )
+    for s in sent:
+        _attempt(session, s.notification_id, s.transport, AttemptOutcome.SENT, s.at, s.latency_ms, s.code)
+    facts = session.execute(
+        select(
+            Notification.id,
+            Notification.incident_id,
+            Notification.kind,
+            Notification.step,
+            Notification.loop,
+            func.coalesce(ContactChannel.name, User.username, "?"),
+        )
+        .outerjoin(ContactChannel, Notification.channel_id == ContactChannel.id)
+        .outerjoin(User, Notification.user_id == User.id)
+        .where(Notification.id.in_(ours))
+    ).all()
+    by_id = {s.notification_id: s for s in sent}
+    for notification_id, incident_id, kind, step, loop, recipient in sorted(facts):
+        s = by_id[notification_id]
+        session.add(
+            TimelineEvent(
+                incident_id=incident_id,
+                kind=EventKind.NOTIFIED,
+                actor="delivery",
+                at=s.at,
+                details={
+                    "recipient": recipient,
+                    "transport": s.transport,
+                    "step": step,
+                    "loop": loop,
+                    "message": kind.value,
+                    "notification_id": notification_id,
+                    "response_code": s.code,
+                },
+            )
+        )
+    session.flush()
+    return sorted(ours)
+
+
+def record_failure(
+    session: Session,
+    notification_id: int,
+    transport: str,
+    error: DeliveryError,
+    now: datetime,
+    policy: RetryPolicy,
+    latency_ms: int = 0,
+) -> NotificationStatus:
+    """Schedule a retry with exponential backoff and jitter, or dead-letter the row."""
+    outcome = AttemptOutcome.TRANSIENT if error.transient else AttemptOutcome.PERMANENT
+    _attempt(session, notification_id, transport, outcome, now, latency_ms, error.code, str(error))
+    row = session.get(Notification, notification_id, populate_existing=True)
+    if row is None or row.status is not NotificationStatus.SENDING:
+        return row.status if row else NotificationStatus.CANCELLED
+    row.last_error = str(error)[:2000]
+    row.claimed_until = None
+    if not error.transient or row.attempts >= policy.max_attempts:
+        dead_letter(session, row, now)
+    else:
+        delay = policy.base_seconds * 2 ** (row.attempts - 1)
+        row.status = NotificationStatus.PENDING
+        row.next_attempt_at = now + timedelta(seconds=delay * random.uniform(0.8, 1.2))
+    return row.status
+
+
+def dead_letter(session: Session, row: Notification, now: datetime) -> None:
+    """Give up on a message: show it on the incident, tell the supervisors, and stop waiting for it."""
+    row.status = NotificationStatus.DEAD
+    incident = row.incident
+    escalate_now = row.kind in ACTION_KINDS and _step_stranded(session, row)
+    timeline.record(
+        session,
+        incident,
+        EventKind.DEAD_LETTERED,
+        "delivery",
+        now,
+        recipient=row.recipient,
+        message=row.kind.value,
+        step=row.step,
+        loop=row.loop,
+        attempts=row.attempts,
+        error=row.last_error,
+        escalates_at_once=escalate_now,
+    )
+    if row.channel is not None and row.kind is not NotificationKind.DEAD_LETTER:
+        _tell_supervisors(session, row, now)
+    if escalate_now:
+        session.execute(
+            update(Incident)
+            .where(
+                Incident.id == incident.id,
+                Incident.status == IncidentStatus.OPEN,
+                Incident.current_step == row.step,
+                Incident.loop == row.loop,
+                Incident.next_escalation_at > now,
+            )
+            .values(next_escalation_at=now, version=Incident.version + 1),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def _step_stranded(session: Session, row: Notification) -> bool:
+    """True when no other call to act of the same step and loop was, or may yet be, delivered."""
+    alive = session.scalar(
+        select(func.count()).where(
+            Notification.incident_id == row.incident_id,
+            Notification.step == row.step,
+            Notification.loop == row.loop,
+            Notification.kind.in_(ACTION_KINDS),
+            Notification.id != row.id,
+            Notification.status.in_((NotificationStatus.SENT, NotificationStatus.PENDING, NotificationStatus.SENDING)),
+        )
+    )
+    return alive == 0
+
+
+def _tell_supervisors(session: Session, row: Notification, now: datetime) -> None:
+    already = session.scalar(
+        select(func.count()).where(
+            Notification.incident_id == row.incident_id,
+            Notification.kind == NotificationKind.DEAD_LETTER,
+            Notification.step == row.step,
+            Notification.loop == row.loop,
+        )
+    )
+    if not already:
+        recipients = notify.Recipients.load(session)
+        notify.enqueue_supervisors(
+            session, row.incident, NotificationKind.DEAD_LETTER, now, recipients, step=row.step, loop=row.loop
+        )

@@ -1,0 +1,105 @@
+"""The escalation engine: claim due incidents atomically and move each one step up its ladder."""
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ... import metrics
+from ...models import EventKind, Incident, IncidentStatus, NotificationKind
+from ..incidents import timeline
+from . import notify
+from .claims import claimable, load_claimed
+
+ACTOR = "scheduler"
+
+
+def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
+    """Claim up to limit due incidents for this transaction; return their ids.
+
+    The claim is a conditional UPDATE ... RETURNING that bumps the version: an incident
+    acknowledged (or claimed by another scheduler) before this statement no longer matches.
+    On PostgreSQL the candidate rows are locked with FOR UPDATE SKIP LOCKED so a second
+    scheduler takes other rows instead of waiting; on SQLite the transaction already holds
+    the database's write lock (BEGIN IMMEDIATE), so the UPDATE itself is the claim.
+    """
+    due = (
+        select(Incident.id)
+        .where(Incident.status == IncidentStatus.OPEN, Incident.next_escalation_at <= now)
+        .order_by(Incident.next_escalation_at, Incident.id)
+        .limit(limit)
+    )
+    claim = (
+        update(Incident)
+        .where(
+            Incident.id.in_(claimable(session, due).scalar_subquery()),
+            Incident.status == IncidentStatus.OPEN,
+            Incident.next_escalation_at <= now,
+        )
+        .values(version=Incident.version + 1)
+        .returning(Incident.id)
+    )
+    return list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
+
+
+def advance(session: Session, incident: Incident, now: datetime, runner: str, recipients: notify.Recipients) -> None:
+    """Move a claimed incident to its next step, repeat the last step, or mark it exhausted."""
+    before = (incident.current_step, incident.loop)
+    if incident.current_step < len(incident.steps):
+        incident.current_step += 1
+        incident.loop = 0
+    elif incident.loop < incident.ladder["repeat"]:
+        incident.loop += 1
+    else:
+        incident.status = IncidentStatus.EXHAUSTED
+        incident.next_escalation_at = None
+        supervisors = notify.enqueue_supervisors(session, incident, NotificationKind.EXHAUSTED, now, recipients)
+        timeline.record(
+            session,
+            incident,
+            EventKind.EXHAUSTED,
+            ACTOR,
+            now,
+            step=incident.current_step,
+            loop=incident.loop,
+            runner=runner,
+            supervisors=[u.username for u in supervisors],
+        )
+        return
+    channels = notify.enter_step(session, incident, NotificationKind.ESCALATED, now, recipients)
+    timeline.record(
+        session,
+        incident,
+        EventKind.ESCALATED,
+        ACTOR,
+        now,
+        from_step=before[0],
+        from_loop=before[1],
+        step=incident.current_step,
+        loop=incident.loop,
+        channels=[c.name for c in channels],
+        skipped=_skipped(incident, channels),
+        next_escalation_at=incident.next_escalation_at,
+        runner=runner,
+    )
+
+
+def _skipped(incident: Incident, channels) -> list[str]:
+    sent = {c.id for c in channels}
+    return [c["name"] for c in incident.step["channels"] if c["id"] not in sent]
+
+
+def sweep_batch(session: Session, now: datetime, limit: int, runner: str) -> int:
+    """Claim and advance one batch of due incidents; return how many were advanced."""
+    ids = claim_due(session, now, limit)
+    if not ids:
+        return 0
+    incidents = load_claimed(session, Incident, ids)
+    recipients = notify.Recipients.load(session)
+    with session.no_autoflush:
+        for incident in incidents:
+            metrics.ESCALATION_LAG.observe(max(0.0, (now - incident.next_escalation_at).total_seconds()))
+            advance(session, incident, now, runner, recipients)
+            metrics.ESCALATIONS.labels(incident.status.value == "exhausted" and "exhausted" or "escalated").inc()
+    session.flush()
+    return len(incidents)

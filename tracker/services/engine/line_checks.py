@@ -1,0 +1,195 @@
+"""Communications checks: test each line on its schedule; failures degrade it, then mark it down."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ...channels import Message
+from ...errors import NotFound, ValidationError
+from ...models import ChannelCheck, ChannelHealth, CheckOutcome, ContactChannel
+from ...timeutil import UTC, isoformat
+from . import links, message_text
+from .claims import claimable
+
+
+@dataclass(frozen=True)
+class HealthRules:
+    degraded_after: int
+    down_after: int
+
+
+def cron_problem(expression: str) -> str | None:
+    """Explain why a five-field crontab expression is unusable, or return None."""
+    try:
+        CronTrigger.from_crontab(expression, timezone=UTC)
+    except ValueError as exc:
+        return f"not a crontab expression (minute hour day month weekday): {exc}"
+    return None
+
+
+def next_check(channel: ContactChannel, now: datetime) -> datetime | None:
+    """When the channel's next scheduled check is due (None: it has no schedule)."""
+    if channel.check_cron:
+        # Strictly after now: APScheduler returns now itself when now is a fire time, and a claim
+        # made on the mark would leave the channel due again at once (a second check).
+        trigger = CronTrigger.from_crontab(channel.check_cron, timezone=UTC)
+        return trigger.get_next_fire_time(None, now + timedelta(microseconds=1))
+    if channel.check_interval_seconds:
+        return now + timedelta(seconds=channel.check_interval_seconds)
+    return None
+
+
+def claim_due_channels(session: Session, now: datetime, limit: int) -> list[ContactChannel]:
+    """Claim channels whose check is due and move their next check on; return them."""
+    due = (
+        select(ContactChannel.id)
+        .where(ContactChannel.active.is_(True), ContactChannel.next_check_at <= now)
+        .order_by(ContactChannel.next_check_at)
+        .limit(limit)
+    )
+    claim = (
+        update(ContactChannel)
+        .where(ContactChannel.id.in_(claimable(session, due).scalar_subquery()), ContactChannel.next_check_at <= now)
+        .values(next_check_at=None)
+        .returning(ContactChannel.id)
+    )
+    ids = list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
+    channels = session.scalars(
+        select(ContactChannel).where(ContactChannel.id.in_(ids)).execution_options(populate_existing=True)
+    ).all()
+    for channel in channels:
+        channel.next_check_at = next_check(channel, now)
+    return list(channels)
+
+
+def start_check(session: Session, channel: ContactChannel, requested_by: str, now: datetime) -> ChannelCheck:
+    """Open a check awaiting confirmation within the channel's window."""
+    if not channel.active:
+        raise ValidationError(f"channel {channel.name!r} is inactive", {"active": False})
+    check = ChannelCheck(
+        channel=channel,
+        requested_by=requested_by,
+        sent_at=now,
+        due_by=now + timedelta(seconds=channel.check_window_seconds),
+    )
+    session.add(check)
+    session.flush()
+    return check
+
+
+def compose(check: ChannelCheck, signer: links.LinkSigner, public_url: str, mail_domain: str) -> Message:
+    """The test message, with its own confirmation link."""
+    channel = check.channel
+    token = signer.issue("check", check=check.id, channel=channel.id, recipient=channel.address)
+    url = f"{public_url.rstrip('/')}/links/check/{token}"
+    text = message_text.check_text(channel, url, check.due_by, channel.check_window_seconds)
+    subject = message_text.check_subject(channel, check.due_by)
+    key = f"check-{check.id}"
+    return Message(
+        key=key,
+        event="channel.check",
+        recipient=channel.name,
+        address=channel.address,
+        subject=subject,
+        text=text,
+        html=message_text.html(subject, text, url, "Confirm the line works"),
+        message_id=f"<{key}@{mail_domain}>",
+        secret=channel.secret,
+        payload={
+            "event": "channel.check",
+            "idempotency_key": key,
+            "channel": channel.name,
+            "subject": subject,
+            "text": text,
+            "due_by": isoformat(check.due_by),
+            "confirm": {"token": token, "url": url, "api": f"{public_url.rstrip('/')}/api/v1/acks"},
+        },
+    )
+
+
+def _decide(session: Session, check: ChannelCheck, ok: bool, detail: str, now: datetime, rules: HealthRules) -> None:
+    channel = check.channel
+    check.outcome = CheckOutcome.OK if ok else CheckOutcome.FAILED
+    check.decided_at = now
+    check.detail = detail[:2000]
+    channel.last_check_at = now
+    if ok:
+        channel.consecutive_failures = 0
+        channel.health = ChannelHealth.OK
+        channel.last_check_ok_at = now
+    else:
+        channel.consecutive_failures += 1
+        if channel.consecutive_failures >= rules.down_after:
+            channel.health = ChannelHealth.DOWN
+        elif channel.consecutive_failures >= rules.degraded_after:
+            channel.health = ChannelHealth.DEGRADED
+    check.health_after = channel.health
+
+
+def _claim_pending(session: Session, check_id: int) -> ChannelCheck | None:
+    """Take a pending check for a decision; None when it was decided already."""
+    result = session.execute(
+        update(ChannelCheck)
+        .where(ChannelCheck.id == check_id, ChannelCheck.outcome == CheckOutcome.PENDING)
+        .values(decided_at=None),
+        execution_options={"synchronize_session": False},
+    )
+    return session.get(ChannelCheck, check_id, populate_existing=True) if result.rowcount == 1 else None
+
+
+def fail_check(session: Session, check_id: int, detail: str, now: datetime, rules: HealthRules) -> None:
+    """The check message could not even be sent: that is a failed check."""
+    check = _claim_pending(session, check_id)
+    if check is not None:
+        _decide(session, check, False, f"not delivered: {detail}", now, rules)
+
+
+def expire_checks(session: Session, now: datetime, rules: HealthRules) -> int:
+    """Fail every pending check whose window has closed; return how many."""
+    expired = session.scalars(
+        select(ChannelCheck.id).where(ChannelCheck.outcome == CheckOutcome.PENDING, ChannelCheck.due_by <= now)
+    ).all()
+    count = 0
+    for check_id in expired:
+        check = _claim_pending(session, check_id)
+        if check is not None:
+            _decide(session, check, False, "not confirmed within the window", now, rules)
+            count += 1
+    return count
+
+
+def check_of_link(session: Session, claims: dict) -> ChannelCheck:
+    """The check a confirmation link is bound to, or LinkRefused("foreign")."""
+    check = session.get(ChannelCheck, claims["check"])
+    if check is None or check.channel_id != claims["channel"] or check.channel.address != claims["recipient"]:
+        raise links.LinkRefused("foreign", "This link does not belong to a check of this line.")
+    return check
+
+
+def confirm_by_link(session: Session, claims: dict, now: datetime, rules: HealthRules) -> ChannelCheck:
+    """The line works: the recipient confirmed the check from its message."""
+    check = check_of_link(session, claims)
+    links.spend(session, claims, "check", f"{check.channel.name} <{check.channel.address}>", now)
+    if check.outcome is not CheckOutcome.PENDING:
+        raise links.LinkRefused(
+            "expired", f"This check was already decided: {check.outcome.value}.", {"outcome": check.outcome.value}
+        )
+    if _claim_pending(session, check.id) is not None:
+        _decide(session, check, True, "confirmed from the message", now, rules)
+    return check
+
+
+def history(session: Session, channel_id: int, limit: int = 100) -> list[ChannelCheck]:
+    if session.get(ContactChannel, channel_id) is None:
+        raise NotFound(f"no channel {channel_id}", {"id": channel_id})
+    return list(
+        session.scalars(
+            select(ChannelCheck)
+            .where(ChannelCheck.channel_id == channel_id)
+            .order_by(ChannelCheck.id.desc())
+            .limit(limit)
+        )
+    )

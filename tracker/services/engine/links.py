@@ -1,0 +1,67 @@
+"""Signed one-time links (itsdangerous): bound to their purpose, expiring, single-use."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...errors import TrackerError
+from ...models import LinkUse
+
+SALTS = {"ack": "tracker.acknowledge-link.v1", "check": "tracker.check-link.v1", "feed": "tracker.feed-link.v1"}
+
+
+class LinkRefused(TrackerError):
+    """A link that is tampered with, foreign, expired or used already: it changes nothing."""
+
+    status = 400
+
+    def __init__(self, reason: str, message: str, details: dict | None = None):
+        super().__init__(message, {"reason": reason, **(details or {})})
+        self.reason = reason
+        self.code = f"link_{reason}"
+        self.status = {"expired": 410, "reused": 409, "handled": 409}.get(reason, 400)
+
+
+@dataclass(frozen=True)
+class LinkSigner:
+    secret: str
+    max_age_seconds: int
+
+    def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self.secret, salt=SALTS[purpose])
+
+    def issue(self, purpose: str, **claims) -> str:
+        """Sign claims (plus a fresh link id) for one purpose."""
+        return self._serializer(purpose).dumps({**claims, "link": secrets.token_urlsafe(16)})
+
+    def expires_at(self, issued: datetime) -> datetime:
+        return issued + timedelta(seconds=self.max_age_seconds)
+
+    def read(self, purpose: str, token: str, now: datetime) -> dict:
+        """Return the claims of a genuine, unexpired link for this purpose, or raise LinkRefused."""
+        try:
+            claims, signed_at = self._serializer(purpose).loads(token, return_timestamp=True)
+        except BadSignature:
+            raise LinkRefused(
+                "invalid", "This link is not valid here: it was altered, cut short, or made for something else."
+            ) from None
+        if now - signed_at.astimezone(UTC) > timedelta(seconds=self.max_age_seconds):
+            raise LinkRefused(
+                "expired", "This link has expired.", {"expired_at": self.expires_at(signed_at.astimezone(UTC))}
+            )
+        return claims
+
+
+def spend(session: Session, claims: dict, purpose: str, used_by: str, now: datetime) -> None:
+    """Record the link as used, in the caller's transaction; refuse a link used before."""
+    earlier = session.scalar(select(LinkUse).where(LinkUse.link_id == claims["link"]))
+    if earlier is not None:
+        raise LinkRefused(
+            "reused", "This link was used already.", {"used_at": earlier.used_at, "used_by": earlier.used_by}
+        )
+    session.add(LinkUse(link_id=claims["link"], purpose=purpose, used_by=used_by[:255], used_at=now))
+    session.flush()

@@ -1,0 +1,77 @@
+"""Use a signed link from a message: look at it (GET) or act on it (POST), for either purpose."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...errors import InvalidTransition
+from ...models import LinkUse
+from ..incidents import handling
+from . import line_checks
+from .links import LinkRefused, LinkSigner
+
+
+@dataclass(frozen=True)
+class LinkView:
+    purpose: str
+    channel: str
+    reference: str | None = None
+    summary: str = ""
+    status: str = ""
+    acknowledged_by: str | None = None
+
+
+def inspect(session: Session, signer: LinkSigner, purpose: str, token: str, now: datetime) -> LinkView:
+    """What the link would do, without doing it (mail scanners and previewers fetch GETs)."""
+    claims = signer.read(purpose, token, now)
+    used = session.scalar(select(LinkUse).where(LinkUse.link_id == claims["link"]))
+    if used is not None:
+        raise LinkRefused("reused", "This link was used already.", {"used_at": used.used_at, "used_by": used.used_by})
+    # The same binding act() enforces, so a page never offers a button that can only be refused.
+    if purpose == "check":
+        check = line_checks.check_of_link(session, claims)
+        return LinkView(
+            "check", check.channel.name, status=check.outcome.value, summary=f"Check #{check.id} of the line"
+        )
+    incident, channel = handling.link_target(session, claims)
+    summary = f"{incident.precedence.name} {incident.category.replace('_', ' ')}, {incident.reporting_unit}"
+    return LinkView(
+        "ack", channel.name, incident.reference, summary, incident.status.value, incident.acknowledged_by_label
+    )
+
+
+def act(
+    session: Session, signer: LinkSigner, purpose: str, token: str, now: datetime, rules: line_checks.HealthRules
+) -> LinkView:
+    """Acknowledge the incident, or confirm the check, the link was made for (once)."""
+    claims = signer.read(purpose, token, now)
+    if purpose == "check":
+        check = line_checks.confirm_by_link(session, claims, now, rules)
+        return LinkView("check", check.channel.name, status=check.outcome.value)
+    try:
+        incident = handling.acknowledge_by_link(session, claims, now)
+    except InvalidTransition as handled:
+        state = handled.details
+        raise LinkRefused("handled", f"Nothing to do: {handled.message}.", {"status": state.get("status")}) from None
+    return LinkView(
+        "ack",
+        incident.acknowledged_by_label,
+        incident.reference,
+        status=incident.status.value,
+        acknowledged_by=incident.acknowledged_by_label,
+    )
+
+
+def act_on_any(
+    session: Session, signer: LinkSigner, token: str, now: datetime, rules: line_checks.HealthRules
+) -> LinkView:
+    """For the API: the token may be an acknowledgement or a check link."""
+    try:
+        signer.read("ack", token, now)
+    except LinkRefused as refused:
+        if refused.reason != "invalid":
+            raise
+        return act(session, signer, "check", token, now, rules)
+    return act(session, signer, "ack", token, now, rules)

@@ -1,0 +1,117 @@
+"""The text of each kind of message, from the Jinja2 templates in tracker/templates/messages."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from ...models import ContactChannel, Incident, NotificationKind, Precedence
+from ...timeutil import format_dtg, isoformat
+
+PROSIGN = {
+    Precedence.FLASH: "FLASH",
+    Precedence.IMMEDIATE: "IMMEDIATE",
+    Precedence.PRIORITY: "PRIORITY",
+    Precedence.ROUTINE: "ROUTINE",
+}
+_TAIL = {
+    NotificationKind.NOTIFIED: "",
+    NotificationKind.ESCALATED: " ESCALATED",
+    NotificationKind.ACKNOWLEDGED: " ACKNOWLEDGED",
+    NotificationKind.RESOLVED: " RESOLVED",
+    NotificationKind.EXHAUSTED: " EXHAUSTED",
+    NotificationKind.DEAD_LETTER: " DEAD LETTER",
+    NotificationKind.EXCHANGE_OVERDUE: " EXCHANGE OVERDUE",
+    NotificationKind.WATCHDOG: " WATCHDOG DEADLINE MISSED",
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("tracker", "templates/messages"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.globals.update(dtg=format_dtg, iso=isoformat)
+    return env
+
+
+def subject(incident: Incident, kind: NotificationKind) -> str:
+    """Precedence first, then the reference and the DTG, as staff scan a message list."""
+    category = incident.category.replace("_", " ")
+    line = f"{PROSIGN[incident.precedence]} {incident.reference} {format_dtg(incident.occurred_at)} {category}"
+    return (line + _TAIL[kind])[:255]
+
+
+def _position(incident: Incident) -> str:
+    if incident.position_text:
+        return incident.position_text
+    if incident.latitude is not None:
+        return f"{incident.latitude:.5f}, {incident.longitude:.5f}"
+    return "not given"
+
+
+def incident_text(
+    incident: Incident,
+    kind: NotificationKind,
+    step: int,
+    loop: int,
+    *,
+    ack_url: str | None = None,
+    link_expires: datetime | None = None,
+    failed_channel: str | None = None,
+    failed_error: str | None = None,
+    overdue: dict | None = None,
+    missed: dict | None = None,
+) -> str:
+    """Plain-text body for one kind of incident message."""
+    return (
+        _environment()
+        .get_template(f"{kind.value}.txt")
+        .render(
+            i=incident,
+            prosign=PROSIGN[incident.precedence],
+            position=_position(incident),
+            step=step,
+            loop=loop,
+            deadline=incident.next_escalation_at if kind.calls_for_action else None,
+            ack_url=ack_url,
+            link_expires=link_expires,
+            failed_channel=failed_channel,
+            failed_error=failed_error,
+            overdue=overdue or {},
+            missed=missed or {},
+        )
+    )
+
+
+def check_text(channel: ContactChannel, check_url: str, due_by: datetime, window_seconds: int) -> str:
+    window = f"{window_seconds // 60} minutes" if window_seconds >= 120 else f"{window_seconds} seconds"
+    return (
+        _environment()
+        .get_template("check.txt")
+        .render(channel=channel, check_url=check_url, due_by=due_by, window=window)
+    )
+
+
+def check_subject(channel: ContactChannel, due_by: datetime) -> str:
+    return f"ROUTINE COMMCHECK {channel.name} reply by {format_dtg(due_by)}"[:255]
+
+
+def html(subject_line: str, text: str, action_url: str | None = None, action_label: str = "") -> str:
+    """The HTML part: the same text, plus a button for the one-click action."""
+    return (
+        _environment()
+        .get_template("message.html")
+        .render(subject=subject_line, text=text, action_url=action_url, action_label=action_label)
+    )

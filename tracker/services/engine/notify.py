@@ -1,0 +1,174 @@
+"""Write outbox rows for a ladder step or for the supervisors, and cancel them."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ...models import (
+    ChannelHealth,
+    ContactChannel,
+    EventKind,
+    Incident,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    Role,
+    User,
+)
+from ..incidents import timeline
+from . import message_text
+
+
+@dataclass(frozen=True)
+class Recipients:
+    """Who can be messaged right now: active channels and active supervisors.
+
+    Loaded once per filing or per sweep batch, so advancing many incidents costs no query each.
+    """
+
+    channels: dict[int, ContactChannel]
+    supervisors: list[User]
+
+    def usable(self, entry: dict | None) -> ContactChannel | None:
+        """The channel of a ladder entry if it is active and not down, else None."""
+        channel = self.channels.get(entry["id"]) if entry else None
+        return channel if channel is not None and channel.health is not ChannelHealth.DOWN else None
+
+    def why_unusable(self, entry: dict) -> str:
+        channel = self.channels.get(entry["id"])
+        return "down" if channel is not None else "inactive or deleted"
+
+    @classmethod
+    def load(cls, session: Session) -> "Recipients":
+        channels = session.scalars(select(ContactChannel).where(ContactChannel.active.is_(True))).all()
+        supervisors = session.scalars(
+            select(User).where(User.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.username)
+        ).all()
+        return cls({c.id: c for c in channels}, list(supervisors))
+
+    @classmethod
+    def for_step(cls, session: Session, step: dict) -> "Recipients":
+        """Only the active channels of one step (filing needs no more)."""
+        ids = [c["id"] for c in step["channels"]] + ([step["fallback"]["id"]] if step.get("fallback") else [])
+        channels = session.scalars(
+            select(ContactChannel).where(ContactChannel.id.in_(ids), ContactChannel.active.is_(True))
+        ).all()
+        return cls({c.id: c for c in channels}, [])
+
+
+def enter_step(
+    session: Session, incident: Incident, kind: NotificationKind, now: datetime, recipients: Recipients
+) -> list[ContactChannel]:
+    """Set the current step's deadline and queue one message per usable channel; return those.
+
+    A channel that is down or inactive is replaced by the step's fallback channel, if that one is
+    usable (and the timeline says so). A step left with no usable channel gets no messages and is
+    due at once: a step whose channel is down should not wait out its timer.
+    """
+    step = incident.step
+    fallback = recipients.usable(step.get("fallback"))
+    channels: list[ContactChannel] = []
+    for entry in step["channels"]:
+        channel = recipients.usable(entry)
+        if channel is None and fallback is not None:
+            channel = fallback
+            timeline.record(
+                session,
+                incident,
+                EventKind.FALLBACK,
+                "router",
+                now,
+                step=incident.current_step,
+                loop=incident.loop,
+                skipped=entry["name"],
+                reason=recipients.why_unusable(entry),
+                fallback=fallback.name,
+            )
+        if channel is not None and channel not in channels:
+            channels.append(channel)
+    incident.next_escalation_at = now + timedelta(seconds=step["ack_seconds"]) if channels else now
+    _queue(session, incident, kind, now, [{"channel": c} for c in channels])
+    return channels
+
+
+def announce(session: Session, incident: Incident, kind: NotificationKind, now: datetime) -> list[ContactChannel]:
+    """Tell every channel that was (or is being) sent a message about the incident, e.g. who acknowledged."""
+    reached = session.scalars(
+        select(ContactChannel)
+        .join(Notification, Notification.channel_id == ContactChannel.id)
+        .where(
+            Notification.incident_id == incident.id,
+            Notification.status.in_((NotificationStatus.SENT, NotificationStatus.SENDING)),
+            # The other side hears only what our liaison approved, never our own incident messages.
+            ContactChannel.counterpart_line.is_(False),
+        )
+        .distinct()
+        .order_by(ContactChannel.level, ContactChannel.name)
+    ).all()
+    _queue(session, incident, kind, now, [{"channel": c} for c in reached])
+    return list(reached)
+
+
+def enqueue_supervisors(
+    session: Session,
+    incident: Incident,
+    kind: NotificationKind,
+    now: datetime,
+    recipients: Recipients,
+    step: int | None = None,
+    loop: int | None = None,
+) -> list[User]:
+    """Queue one message to every active supervisor (about the current step unless told otherwise)."""
+    _queue(session, incident, kind, now, [{"user": u} for u in recipients.supervisors], step, loop)
+    return recipients.supervisors
+
+
+def _queue(
+    session: Session,
+    incident: Incident,
+    kind: NotificationKind,
+    now: datetime,
+    targets: list[dict],
+    step: int | None = None,
+    loop: int | None = None,
+) -> None:
+    step = incident.current_step if step is None else step
+    loop = incident.loop if loop is None else loop
+    text_subject = message_text.subject(incident, kind)
+    text_body = message_text.incident_text(incident, kind, step, loop)
+    for target in targets:
+        session.add(
+            Notification(
+                incident=incident,
+                kind=kind,
+                step=step,
+                loop=loop,
+                subject=text_subject,
+                body=text_body,
+                created_at=now,
+                next_attempt_at=now,
+                **target,
+            )
+        )
+
+
+# Messages about the exchange with the other side: it outlives the incident's own handling.
+EXCHANGE_KINDS = (NotificationKind.COUNTERPART, NotificationKind.EXCHANGE_OVERDUE)
+
+
+def cancel_pending(session: Session, incident_id: int, reason: str) -> int:
+    """Cancel the incident's messages not yet handed to a transport (but not those of an exchange with
+    the other side, which may stay open after the incident is resolved); return how many."""
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.incident_id == incident_id,
+            Notification.status == NotificationStatus.PENDING,
+            Notification.kind.not_in(EXCHANGE_KINDS),
+        )
+        .values(status=NotificationStatus.CANCELLED, last_error=reason),
+        execution_options={"synchronize_session": False},
+    )
+    return result.rowcount

@@ -1,0 +1,113 @@
+"""The watchdog: open incidents whose deadline the sweep let pass raise one alert per missed deadline.
+
+The sweep moves every due incident's deadline forward (or ends its ladder), so an open incident
+whose deadline passed long ago is one no sweep has processed: every scheduler is stalled, failing
+or behind. The alert goes on the incident's timeline and to every active supervisor.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from ...models import EventKind, Incident, IncidentStatus, JobRun, NotificationKind, TimelineEvent
+from ..incidents import timeline
+from . import notify
+from .claims import claimable, load_claimed
+
+ACTOR = "watchdog"
+
+
+def _missed(cutoff: datetime):
+    return (
+        Incident.status == IncidentStatus.OPEN,
+        Incident.next_escalation_at < cutoff,
+        Incident.watchdog_deadline_at.is_distinct_from(Incident.next_escalation_at),
+    )
+
+
+def claim_missed(session: Session, cutoff: datetime, limit: int) -> list[int]:
+    """Claim up to limit open incidents whose deadline passed before cutoff and raised no alert yet.
+
+    The claim is a conditional UPDATE ... RETURNING that records the deadline as alerted, like the
+    sweep's claim: a second watchdog that committed first, or a sweep that moved the deadline,
+    means the row no longer matches, so two schedulers never raise the same alert twice. It leaves
+    the version alone: an acknowledgement racing it still applies.
+    """
+    candidates = (
+        select(Incident.id).where(*_missed(cutoff)).order_by(Incident.next_escalation_at, Incident.id).limit(limit)
+    )
+    claim = (
+        update(Incident)
+        .where(Incident.id.in_(claimable(session, candidates).scalar_subquery()), *_missed(cutoff))
+        .values(watchdog_deadline_at=Incident.next_escalation_at)
+        .returning(Incident.id)
+    )
+    return list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
+
+
+def alert(
+    session: Session,
+    incident: Incident,
+    now: datetime,
+    runner: str,
+    recipients: notify.Recipients,
+    sweep: JobRun | None,
+) -> None:
+    """Put a claimed incident's missed deadline on its timeline and tell every active supervisor."""
+    # The claim holds the incident's row until commit, so counting its earlier alerts is race-free;
+    # the number keeps each alert's supervisor messages apart in the outbox's unique index.
+    number = 1 + session.scalar(
+        select(func.count()).where(
+            TimelineEvent.incident_id == incident.id, TimelineEvent.kind == EventKind.WATCHDOG_ALERT
+        )
+    )
+    supervisors = notify.enqueue_supervisors(
+        session, incident, NotificationKind.WATCHDOG, now, recipients, step=0, loop=number
+    )
+    timeline.record(
+        session,
+        incident,
+        EventKind.WATCHDOG_ALERT,
+        ACTOR,
+        now,
+        deadline=incident.next_escalation_at,
+        late_seconds=round((now - incident.next_escalation_at).total_seconds(), 1),
+        step=incident.current_step,
+        loop=incident.loop,
+        last_sweep_at=sweep.last_finished_at if sweep else None,
+        last_sweep_runner=sweep.last_runner if sweep else None,
+        last_sweep_error=sweep.last_error if sweep else None,
+        notification_loop=number,
+        runner=runner,
+        supervisors=[u.username for u in supervisors],
+    )
+
+
+def check_batch(session: Session, now: datetime, cutoff: datetime, limit: int, runner: str) -> int:
+    """Claim and alert one batch of incidents whose deadline passed before cutoff; return how many."""
+    ids = claim_missed(session, cutoff, limit)
+    if not ids:
+        return 0
+    incidents = load_claimed(session, Incident, ids)
+    recipients = notify.Recipients.load(session)
+    sweep = session.get(JobRun, "sweep")
+    with session.no_autoflush:
+        for incident in incidents:
+            alert(session, incident, now, runner, recipients, sweep)
+    session.flush()
+    return len(incidents)
+
+
+def missed_facts(session: Session, incident: Incident, number: int) -> dict:
+    """What a supervisor's watchdog message says: the deadline missed, the step, the last sweep."""
+    events = session.scalars(
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == incident.id, TimelineEvent.kind == EventKind.WATCHDOG_ALERT)
+        .order_by(TimelineEvent.id)
+    )
+    details = next((e.details for e in events if e.details.get("notification_loop") == number), None)
+    if details is None:
+        return {}
+    times = ("deadline", "last_sweep_at")
+    return {k: datetime.fromisoformat(v) if k in times and v else v for k, v in details.items()}

@@ -1,0 +1,62 @@
+"""Message catalogues for text bound for the other side: English source, one .po file per language.
+
+The catalogues are tracker/catalogues/<language>.po, read with Babel's read_po on first use: no
+compile step, so a deployment adds a language by adding a file. Dates are written the way the
+language writes them (Babel's CLDR data), times stay in UTC.
+"""
+
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+from babel.dates import format_date
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+
+from ...errors import ValidationError
+
+SOURCE = "en"
+DIRECTORY = Path(__file__).resolve().parents[2] / "catalogues"
+# English dates as staff write them ("27 November 2026"), not the US order of Babel's plain "en".
+_DATE_LOCALES = {SOURCE: "en_GB"}
+
+
+def available() -> list[str]:
+    """The languages summaries can be written in: English and every catalogue shipped."""
+    return [SOURCE, *sorted(path.stem for path in DIRECTORY.glob("*.po"))]
+
+
+def ensure_available(language: str) -> str:
+    """Return the language if a catalogue serves it; refuse (422) naming the available ones."""
+    if language not in available():
+        raise ValidationError(
+            f"no message catalogue for the language {language!r}",
+            {"language": f"available: {', '.join(available())}"},
+        )
+    return language
+
+
+@cache
+def catalogue(language: str) -> Catalog:
+    """The parsed catalogue of one language (read once per process)."""
+    with (DIRECTORY / f"{ensure_available(language)}.po").open("rb") as po:
+        return read_po(po, locale=language)
+
+
+def translate(language: str, msgid: str, **params) -> str:
+    """The msgid in the language (English: as written), with its {placeholders} filled in.
+
+    An entry missing or left untranslated falls back to English, as gettext does; the catalogue
+    test keeps that from happening to anything a summary uses.
+    """
+    text = msgid
+    if ensure_available(language) != SOURCE:
+        message = catalogue(language).get(msgid)
+        if message is not None and message.string and not message.fuzzy:
+            text = message.string
+    return text.format(**params) if params else text
+
+
+def long_date(language: str, day: date) -> str:
+    """A date written out in the language: 27 November 2026, 27 ноября 2026 г., 27 novembre 2026."""
+    return format_date(day, "long", locale=_DATE_LOCALES.get(language, ensure_available(language)))

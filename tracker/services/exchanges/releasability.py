@@ -1,0 +1,139 @@
+"""What of an incident may reach the other side: per-field defaults, overrides, and the guard.
+
+Every message to a counterpart line passes through guard(): it refuses text that carries the
+content of a field not releasable for that incident. Summaries are drafted from releasable
+fields only, and an edited summary or a free-text message is checked the same way.
+"""
+
+import re
+
+from ...errors import ValidationError
+from ...models import Incident
+
+# Field -> releasable by default. Time, area and category go out; our own units, our own
+# assessment and the narrative stay in (DOMAIN.md: "releasability: what may be sent").
+DEFAULTS: dict[str, bool] = {
+    "occurred_at": True,
+    "domain": True,
+    "category": True,
+    "position": True,
+    "sector": True,
+    "border_distance_km": True,
+    "cpa": True,
+    "platforms": True,
+    "reporting_unit": False,
+    "actions_taken": False,
+    "narrative": False,
+    "safety_risk": False,
+    "escalation_risk": False,
+    "precedence": False,
+}
+FIELDS = tuple(DEFAULTS)
+# Fields whose values are codes from a closed list, not free content.
+CODES = ("domain", "category", "safety_risk", "escalation_risk", "precedence")
+# Values shorter than this are codes (a risk class "A"), not content a guard can recognise.
+MIN_GUARDED_LENGTH = 4
+# Free text is also looked for in fragments, so that a piece copied out of it is caught and not
+# only the whole: each word that bears a digit (a marker, a hull number, "Su-27") and each run of
+# FRAGMENT_WORDS words. A fragment that is also content of a releasable field is no leak.
+FREE_TEXT = ("reporting_unit", "narrative", "actions_taken", "position", "sector", "platforms")
+FRAGMENT_WORDS = 5
+_PUNCTUATION = ".,;:!?()[]{}\"'«»“”"
+
+
+def effective(incident: Incident) -> dict[str, bool]:
+    """Every field's releasability for this incident: its overrides over the defaults."""
+    overrides = incident.releasability or {}
+    return {name: bool(overrides.get(name, default)) for name, default in DEFAULTS.items()}
+
+
+def check_overrides(overrides: dict) -> dict[str, bool]:
+    """Validate a mapping of field -> bool; raise ValidationError naming unknown fields."""
+    unknown = sorted(set(overrides) - set(DEFAULTS))
+    if unknown:
+        raise ValidationError(
+            "unknown releasability fields", {name: f"not one of {', '.join(FIELDS)}" for name in unknown}
+        )
+    wrong = [name for name, value in overrides.items() if not isinstance(value, bool)]
+    if wrong:
+        raise ValidationError("releasability values are true or false", {name: "must be a boolean" for name in wrong})
+    return dict(overrides)
+
+
+def field_texts(incident: Incident, name: str) -> list[str]:
+    """The pieces of content a field holds, as text a message could repeat."""
+    if name in ("occurred_at", *CODES):
+        # A time, or a code from a short list ("high", "serious", "Z"): no content a guard can tell
+        # from ordinary words. The drafter leaves them out unless releasable; the guard cannot police them.
+        return []
+    if name == "position":
+        values = [incident.position_text]
+        if incident.latitude is not None:
+            values += [f"{incident.latitude:.4f}", f"{incident.longitude:.4f}"]
+        return _clean(values)
+    if name == "cpa":
+        return _clean([incident.cpa_horizontal_m, incident.cpa_vertical_ft])
+    if name == "platforms":
+        return _clean(str(v) for p in incident.platforms or [] for v in p.values() if not isinstance(v, bool))
+    value = getattr(incident, name)
+    return _clean([value.value if hasattr(value, "value") else value])
+
+
+def _clean(values) -> list[str]:
+    out = []
+    for value in values:
+        if value is None:
+            continue
+        text = str(value).strip()
+        if len(text) >= MIN_GUARDED_LENGTH:
+            out.append(text)
+    return out
+
+
+def fragments(text: str) -> list[str]:
+    """The pieces of free text a copy would keep: digit-bearing words and runs of words."""
+    words = text.split()
+    codes = [w.strip(_PUNCTUATION) for w in words]
+    codes = [c for c in codes if len(c) >= MIN_GUARDED_LENGTH and any(ch.isdigit() for ch in c)]
+    runs = [" ".join(words[i : i + FRAGMENT_WORDS]) for i in range(len(words) - FRAGMENT_WORDS + 1)]
+    return codes + runs
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _holds_fragment(haystack: str, fragment: str) -> bool:
+    """The fragment stands as whole words in the haystack (0926Z is not in 140926ZJUN25)."""
+    return re.search(rf"(?<!\w){re.escape(fragment)}(?!\w)", haystack) is not None
+
+
+def leaks(incident: Incident, *texts: str | None) -> dict[str, str]:
+    """Which non-releasable fields' content appears in the texts: {field: what was found}."""
+    haystack = _normal("\n".join(t for t in texts if t))
+    allowed = effective(incident)
+    released = _normal("\n".join(p for name, ok in allowed.items() if ok for p in field_texts(incident, name)))
+    found = {}
+    for name, releasable in allowed.items():
+        if releasable:
+            continue
+        pieces = field_texts(incident, name)
+        if any(_normal(piece) in haystack for piece in pieces):
+            found[name] = f"contains content of the non-releasable field {name!r}"
+            continue
+        if name in FREE_TEXT:
+            parts = {_normal(f) for piece in pieces for f in fragments(piece)}
+            if any(_holds_fragment(haystack, f) and not _holds_fragment(released, f) for f in parts):
+                found[name] = f"contains part of the non-releasable field {name!r}"
+    return found
+
+
+def guard(incident: Incident, *texts: str | None) -> None:
+    """Refuse (422) text bound for the other side that carries a non-releasable field's content."""
+    found = leaks(incident, *texts)
+    if found:
+        raise ValidationError(
+            "this text would send content that is not releasable to the other side; remove it or mark "
+            "the field releasable",
+            found,
+        )

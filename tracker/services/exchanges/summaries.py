@@ -1,0 +1,269 @@
+"""Counterpart summaries and what may be released: draft from releasable fields only, edit, approve,
+send only once approved. Approval and sending check the text again against the incident's
+releasability as it is then, so a field withdrawn after drafting never goes out.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ...errors import Conflict, InvalidTransition, NotFound, ValidationError
+from ...models import EventKind, Exchange, ExchangeMessage, Incident, Summary, SummaryStatus, User
+from ..incidents import timeline
+from . import catalogues, counterpart, releasability, summary_text
+from .exchanges import ensure_may_act
+
+TEXT_MAX_LENGTH = 8000
+_RETRIES = 5
+
+
+# -- releasability ----------------------------------------------------------------------------
+
+
+def change_releasability(session: Session, incident: Incident, changes: dict, actor: User, now: datetime) -> Incident:
+    """Mark the fields named releasable or not; the others keep their setting.
+
+    A compare-and-set on the incident's version, retried when the escalation engine moved the
+    incident meanwhile; the timeline records each changed field before and after.
+    """
+    ensure_may_act(session, incident, actor, "change what is releasable")
+    changes = releasability.check_overrides(changes)
+    for _ in range(_RETRIES):
+        before = releasability.effective(incident)
+        overrides = {**(incident.releasability or {}), **changes}
+        claimed = session.execute(
+            update(Incident)
+            .where(Incident.id == incident.id, Incident.version == incident.version)
+            .values(releasability=overrides, version=Incident.version + 1),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+        session.refresh(incident)
+        if claimed:
+            break
+    else:
+        raise Conflict(f"{incident.reference} kept changing; try again", {"version": incident.version})
+    after = releasability.effective(incident)
+    changed = [name for name in releasability.FIELDS if before[name] != after[name]]
+    if changed:
+        timeline.record(
+            session,
+            incident,
+            EventKind.RELEASABILITY_CHANGED,
+            actor.username,
+            now,
+            before={name: before[name] for name in changed},
+            after={name: after[name] for name in changed},
+        )
+    return incident
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def get_summary(session: Session, summary_id: int) -> Summary:
+    summary = session.get(Summary, summary_id)
+    if summary is None:
+        raise NotFound(f"no summary {summary_id}", {"id": summary_id})
+    return summary
+
+
+def for_incident(session: Session, incident: Incident) -> list[Summary]:
+    return list(session.scalars(select(Summary).where(Summary.incident_id == incident.id).order_by(Summary.id)))
+
+
+def problems(summary: Summary) -> dict[str, str]:
+    """What would keep the summary from going out now: {field: why}; empty when it may go."""
+    allowed = releasability.effective(summary.incident)
+    withdrawn = {
+        name: "no longer releasable since the summary was drafted; draft it again"
+        for name in summary.fields or []
+        if not allowed.get(name, False)
+    }
+    return {**withdrawn, **releasability.leaks(summary.incident, summary.text, summary.text_second)}
+
+
+def ensure_releasable(summary: Summary) -> None:
+    """Refuse (422, naming each field) a summary holding what the incident no longer lets go out."""
+    found = problems(summary)
+    if found:
+        raise ValidationError(
+            "this summary holds content that is not releasable to the other side; edit it, draft it again, "
+            "or mark the field releasable",
+            found,
+        )
+
+
+# -- the life of a summary --------------------------------------------------------------------
+
+
+def draft(
+    session: Session,
+    incident: Incident,
+    exchange: Exchange | None,
+    actor: User,
+    now: datetime,
+    language: str | None = None,
+) -> Summary:
+    """Draft a summary from the releasable fields, in English and in the exchange line's language."""
+    ensure_may_act(session, incident, actor, "draft a summary", exchange.channel_id if exchange else None)
+    if exchange is not None:
+        _ensure_same_incident(exchange, incident)
+        if language and exchange.language and language != exchange.language:
+            raise ValidationError(
+                f"the exchange's line reads {exchange.language}, not {language}",
+                {"language": f"leave it out, or give {exchange.language}"},
+            )
+        language = language or exchange.language
+    second = None
+    if language and catalogues.ensure_available(language) != catalogues.SOURCE:
+        second, _ = summary_text.compose(incident, language)
+    text, used = summary_text.compose(incident, catalogues.SOURCE)
+    summary = Summary(
+        incident=incident,
+        exchange=exchange,
+        status=SummaryStatus.DRAFT,
+        text=text,
+        language=language if second else None,
+        text_second=second,
+        fields=used,
+        drafted_at=now,
+        drafted_by=actor.username,
+        updated_at=now,
+    )
+    session.add(summary)
+    session.flush()
+    timeline.record(
+        session,
+        incident,
+        EventKind.SUMMARY_DRAFTED,
+        actor.username,
+        now,
+        summary=summary.id,
+        fields=used,
+        language=summary.language,
+        exchange_id=exchange.id if exchange else None,  # not "exchange": that key marks exchange events
+    )
+    return summary
+
+
+def edit(
+    session: Session,
+    summary: Summary,
+    text: str | None,
+    text_second: str | None,
+    version: int,
+    actor: User,
+    now: datetime,
+) -> Summary:
+    """Change the wording; an approved summary goes back to draft and needs approving again."""
+    ensure_may_act(session, summary.incident, actor, "edit a summary", _channel_id(summary))
+    _expect_version(summary, version)
+    if summary.status is SummaryStatus.SENT:
+        raise InvalidTransition("this summary was sent; draft a new one", _state(summary))
+    if text_second is not None and summary.language is None:
+        raise ValidationError(
+            "this summary is in English only", {"text_second": "draft it for a line with a second language"}
+        )
+    if text is not None:
+        summary.text = _clean(text, "text")
+    if text_second is not None:
+        summary.text_second = _clean(text_second, "text_second")
+    withdrawn = summary.status is SummaryStatus.APPROVED
+    summary.status, summary.approved_at, summary.approved_by = SummaryStatus.DRAFT, None, None
+    summary.updated_at = now
+    session.flush()
+    timeline.record(
+        session,
+        summary.incident,
+        EventKind.SUMMARY_DRAFTED,
+        actor.username,
+        now,
+        summary=summary.id,
+        edited=True,
+        approval_withdrawn=withdrawn,
+    )
+    return summary
+
+
+def approve(session: Session, summary: Summary, actor: User, now: datetime, version: int | None = None) -> Summary:
+    """Approve the wording as it stands, once no field it holds is withheld from the other side."""
+    ensure_may_act(session, summary.incident, actor, "approve a summary", _channel_id(summary))
+    if version is not None:
+        _expect_version(summary, version)
+    if summary.status is not SummaryStatus.DRAFT:
+        raise InvalidTransition(f"this summary is already {summary.status.value}", _state(summary))
+    ensure_releasable(summary)
+    summary.status, summary.approved_at, summary.approved_by = SummaryStatus.APPROVED, now, actor.username
+    summary.updated_at = now
+    session.flush()
+    timeline.record(
+        session,
+        summary.incident,
+        EventKind.SUMMARY_APPROVED,
+        actor.username,
+        now,
+        summary=summary.id,
+        language=summary.language,
+    )
+    return summary
+
+
+def send(session: Session, summary: Summary, exchange: Exchange | None, actor: User, now: datetime) -> ExchangeMessage:
+    """Send an approved summary over an open exchange, checked once more against releasability."""
+    exchange = exchange or summary.exchange
+    if exchange is None:
+        raise ValidationError(
+            "say over which exchange the summary goes", {"exchange_id": "required: the summary has no exchange"}
+        )
+    ensure_may_act(session, summary.incident, actor, "send a summary", exchange.channel_id)
+    _ensure_same_incident(exchange, summary.incident)
+    if summary.status is not SummaryStatus.APPROVED:
+        hint = "approve it first" if summary.status is SummaryStatus.DRAFT else "it was sent already"
+        raise InvalidTransition(f"only an approved summary goes out: {hint}", _state(summary))
+    if not exchange.is_open:
+        raise InvalidTransition(f"exchange {exchange.id} is closed", {"exchange_state": exchange.state.value})
+    if summary.language and summary.language != exchange.language:
+        raise Conflict(
+            f"the summary was drafted in {summary.language}; this line reads {exchange.language or 'English only'}",
+            {"language": summary.language, "exchange_language": exchange.language},
+        )
+    ensure_releasable(summary)
+    summary.status, summary.sent_at, summary.exchange = SummaryStatus.SENT, now, exchange
+    message = counterpart.send(session, exchange, "summary", summary.text, actor.username, now, summary.text_second)
+    summary.message_id = message.id
+    session.flush()
+    return message
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _channel_id(summary: Summary) -> int | None:
+    return summary.exchange.channel_id if summary.exchange else None
+
+
+def _ensure_same_incident(exchange: Exchange, incident: Incident) -> None:
+    if exchange.incident_id != incident.id:
+        raise ValidationError(
+            f"exchange {exchange.id} is about another incident",
+            {"exchange_id": f"not an exchange of {incident.reference}"},
+        )
+
+
+def _state(summary: Summary) -> dict:
+    return {"status": summary.status.value, "version": summary.version}
+
+
+def _expect_version(summary: Summary, version: int) -> None:
+    if version != summary.version:
+        raise Conflict("the summary changed since you read it; read it again", _state(summary))
+
+
+def _clean(text: str, name: str) -> str:
+    text = text.strip()
+    if not text:
+        raise ValidationError("a summary needs its text", {name: "must not be blank"})
+    if len(text) > TEXT_MAX_LENGTH:
+        raise ValidationError(f"a summary is at most {TEXT_MAX_LENGTH} characters", {name: "too long"})
+    return text + "\n"

@@ -1,0 +1,182 @@
+"""The words of a counterpart summary, from releasable fields only, in English or a catalogue's language.
+
+Plain and factual: when, where and what was observed, never who is to blame. The category labels
+below describe what happened in neutral terms ("intercept at close range", not "unsafe intercept").
+Every sentence and label is a msgid of the message catalogues (tracker/catalogues/*.po), so the same
+summary goes out in the other side's language; free text our staff typed (a platform's kind or
+callsign) is repeated as typed.
+"""
+
+from datetime import UTC
+
+from ...geo import Position, to_mgrs
+from ...models import Domain, EscalationRisk, Incident
+from ...models.enums import UNUSUAL_ACTIVITY, all_categories
+from ...timeutil import format_dtg
+from ..engine.message_text import PROSIGN
+from . import catalogues, releasability
+
+CATEGORY_LABELS: dict[str, str] = {
+    "unsafe_intercept": "intercept at close range",
+    "uncooperative_flight": "flight without transponder, flight plan or radio contact",
+    "airspace_violation": "flight across the airspace boundary",
+    "simulated_attack": "approach flown on a weapons-delivery profile",
+    "aerobatics_over_ship": "aerobatic flight over a ship",
+    "object_dropped": "object released near a unit",
+    "unsafe_manoeuvre": "manoeuvre at close quarters",
+    "impeding_formation": "manoeuvre in the path of a formation",
+    "weapon_aiming": "weapon or launcher pointed towards a unit",
+    "searchlight_illumination": "searchlight illumination",
+    "collision": "collision",
+    "harassment_of_non_military_ship": "close approach to a civilian vessel",
+    "unintended_territory_entry": "entry into territory across the line",
+    "stray_fire": "rounds landing across the line",
+    "laser": "laser illumination",
+    "jamming_c2_interference": "interference with communications",
+    "fire_control_lock_on": "fire-control radar illumination",
+    "gnss_jamming": "interference with satellite navigation",
+    "disinformation": "publication of inaccurate information",
+    "infrastructure_disruption": "disruption of infrastructure",
+    "cyber_operation": "activity in computer networks",
+    UNUSUAL_ACTIVITY: "unusual military activity",
+}
+ESCALATION_LABELS: dict[EscalationRisk, str] = {
+    EscalationRisk.NEAR_ROUTINE: "near routine",
+    EscalationRisk.SERIOUS: "serious",
+    EscalationRisk.HIGH: "high",
+}
+DOMAIN_LABELS: dict[Domain, str] = {
+    Domain.AIR: "air",
+    Domain.MARITIME: "maritime",
+    Domain.LAND: "land",
+    Domain.CYBER_EM: "cyber and electromagnetic",
+    Domain.SPACE: "space",
+    Domain.HYBRID: "information and infrastructure",
+}
+
+HEADER = "Summary of event {reference}"
+WHEN = "On {date} at {time} UTC ({dtg}) the following was observed."
+NO_WHEN = "The following was observed."
+CATEGORY = "Type of event: {category}."
+DOMAIN = "Domain: {domain}."
+POSITION = "Position: {decimal} (MGRS {mgrs})."
+SECTOR = "Area: {sector}."
+BORDER = "Distance to the nearest border line: about {distance} km."
+CPA_BOTH = "Closest point of approach: {horizontal} m horizontally and {vertical} ft vertically."
+CPA_HORIZONTAL = "Closest point of approach: {horizontal} m horizontally."
+CPA_VERTICAL = "Closest point of approach: {vertical} ft vertically."
+PLATFORM = "Platform observed: {description}."
+PLATFORM_TYPE = "type {type}"
+NATIONALITY = "nationality {nationality}"
+CALLSIGN = "callsign or hull number {callsign}"
+TRANSPONDER = {True: "transponder on", False: "transponder off"}
+RADIO = {True: "radio contact established", False: "no radio contact"}
+# Our own facts and assessments: in a summary only when a liaison marked them releasable.
+REPORTED_BY = "Reported by: {unit}."
+NARRATIVE = "Description: {narrative}"
+ACTIONS = "Actions taken on our side: {actions}"
+SAFETY = "Safety assessment: ICAO risk class {risk}."
+ESCALATION = "Escalation risk assessed as {level}."
+PRECEDENCE = "Precedence of our report: {precedence}."
+CLOSING = (
+    "This summary is shared in the interest of safety and to avoid misunderstanding. "
+    "We would welcome any information your side can share about this event."
+)
+SENTENCES = (
+    HEADER, WHEN, NO_WHEN, CATEGORY, DOMAIN, POSITION, SECTOR, BORDER, CPA_BOTH, CPA_HORIZONTAL, CPA_VERTICAL,
+    PLATFORM, PLATFORM_TYPE, NATIONALITY, CALLSIGN, *TRANSPONDER.values(), *RADIO.values(),
+    REPORTED_BY, NARRATIVE, ACTIONS, SAFETY, ESCALATION, PRECEDENCE, CLOSING,
+)  # fmt: skip
+
+
+def msgids() -> list[str]:
+    """Every msgid a summary may use: each catalogue must translate them all."""
+    return [
+        *SENTENCES,
+        *(CATEGORY_LABELS[c] for c in all_categories()),
+        *(DOMAIN_LABELS[d] for d in Domain),
+        *(ESCALATION_LABELS[r] for r in EscalationRisk),
+    ]
+
+
+def compose(incident: Incident, language: str) -> tuple[str, list[str]]:
+    """The summary in one language and the incident fields it was made from (releasable ones only)."""
+    allowed = releasability.effective(incident)
+    used: list[str] = []
+
+    def t(msgid: str, **params) -> str:
+        return catalogues.translate(language, msgid, **params)
+
+    def uses(name: str, present: bool = True) -> bool:
+        if allowed[name] and present:
+            used.append(name)
+            return True
+        return False
+
+    facts = [_when(incident, language) if uses("occurred_at") else t(NO_WHEN)]
+    if uses("category"):
+        facts.append(t(CATEGORY, category=t(CATEGORY_LABELS.get(incident.category, incident.category))))
+    if uses("domain"):
+        facts.append(t(DOMAIN, domain=t(DOMAIN_LABELS[incident.domain])))
+    if uses("position", incident.latitude is not None):
+        where = Position(incident.latitude, incident.longitude, "")
+        facts.append(t(POSITION, decimal=where.decimal, mgrs=to_mgrs(incident.latitude, incident.longitude)))
+    if uses("sector", bool(incident.sector)):
+        facts.append(t(SECTOR, sector=incident.sector))
+    if uses("border_distance_km", incident.border_distance_km is not None):
+        facts.append(t(BORDER, distance=f"{incident.border_distance_km:.1f}"))
+    horizontal, vertical = incident.cpa_horizontal_m, incident.cpa_vertical_ft
+    if uses("cpa", horizontal is not None or vertical is not None):
+        facts.append(_cpa(t, horizontal, vertical))
+    if uses("platforms", bool(incident.platforms)):
+        facts += [t(PLATFORM, description=_platform(t, p)) for p in incident.platforms]
+    if uses("reporting_unit", bool(incident.reporting_unit)):
+        facts.append(t(REPORTED_BY, unit=incident.reporting_unit))
+    if uses("precedence"):
+        facts.append(t(PRECEDENCE, precedence=PROSIGN[incident.precedence]))
+    if uses("safety_risk", incident.safety_risk is not None):
+        facts.append(t(SAFETY, risk=incident.safety_risk.value))
+    if uses("escalation_risk"):
+        facts.append(t(ESCALATION, level=t(ESCALATION_LABELS[incident.escalation_risk])))
+    account = []
+    narrative, actions = (incident.narrative or "").strip(), (incident.actions_taken or "").strip()
+    if uses("narrative", bool(narrative)):
+        account.append(t(NARRATIVE, narrative=narrative))
+    if uses("actions_taken", bool(actions)):
+        account.append(t(ACTIONS, actions=actions))
+    paragraphs = [t(HEADER, reference=incident.reference), "\n".join(facts), *account, t(CLOSING)]
+    return "\n\n".join(paragraphs) + "\n", used
+
+
+def _when(incident: Incident, language: str) -> str:
+    moment = incident.occurred_at.astimezone(UTC)
+    return catalogues.translate(
+        language,
+        WHEN,
+        date=catalogues.long_date(language, moment.date()),
+        time=f"{moment:%H:%M}",
+        dtg=format_dtg(moment),
+    )
+
+
+def _cpa(t, horizontal: int | None, vertical: int | None) -> str:
+    if horizontal is not None and vertical is not None:
+        return t(CPA_BOTH, horizontal=horizontal, vertical=vertical)
+    if horizontal is not None:
+        return t(CPA_HORIZONTAL, horizontal=horizontal)
+    return t(CPA_VERTICAL, vertical=vertical)
+
+
+def _platform(t, platform: dict) -> str:
+    """One platform as observed: kind, type, nationality, callsign, transponder and radio."""
+    parts = [platform.get("kind")]
+    if platform.get("type"):
+        parts.append(t(PLATFORM_TYPE, type=platform["type"]))
+    if platform.get("nationality"):
+        parts.append(t(NATIONALITY, nationality=platform["nationality"]))
+    if platform.get("callsign"):
+        parts.append(t(CALLSIGN, callsign=platform["callsign"]))
+    for flag, words in (("transponder_on", TRANSPONDER), ("radio_contact", RADIO)):
+        if platform.get(flag) is not None:
+            parts.append(t(words[bool(platform[flag])]))
+    return ", ".join(part for part in parts if part) or "-"

@@ -1,0 +1,203 @@
+"""Exercise notices from text: a CSV file, and the web form, which uses the same columns.
+
+The header row names the columns, in any order (see config/exercises.sample.csv); an empty cell
+means "not given":
+
+    name           required
+    states         required; several separated by ';' (Eastland;Westland)
+    starts_at      required: ISO 8601 with a zone (2026-12-01T06:00:00Z) or a DTG (010600ZDEC26)
+    ends_at        required, the same forms; the interval is closed (both ends inside)
+    area           a polygon, as WKT (POLYGON ((23.5 54.2, 24.2 54.2, 24.2 54.7, 23.5 54.2)),
+                   longitude first) or as GeoJSON Polygon text
+    centre         or a centre: decimal degrees (54.40 23.00), DMS (54 24 00N 023 00 00E) or MGRS
+    radius_km      with the centre
+    declared_size  troops, a whole number
+    notified_via   required: vienna_document, bilateral_briefing or voluntary_briefing
+    notified_at    when the notice came, the same forms as starts_at
+    notes
+
+The import is all or nothing: one bad row and nothing is stored; the answer lists every bad row
+by its number as a spreadsheet shows it (the header is row 1).
+"""
+
+import csv
+import io
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from ...errors import ValidationError
+from ...geo import parse_position
+from ...models import ExerciseNotice, NotifiedVia
+from ...timeutil import isoformat, parse_moment
+from . import register
+from .area import area_wkt, read_area
+
+COLUMNS = (
+    "name",
+    "states",
+    "starts_at",
+    "ends_at",
+    "area",
+    "centre",
+    "radius_km",
+    "declared_size",
+    "notified_via",
+    "notified_at",
+    "notes",
+)
+REQUIRED = ("name", "states", "starts_at", "ends_at", "notified_via")
+MAX_ROWS = 1000
+# Problems with the centre cell are reported under "centre", not the fields it fills.
+_CENTRE_FIELDS = {"centre_latitude": "centre", "centre_longitude": "centre"}
+
+
+def _moment(text: str) -> datetime:
+    try:
+        return parse_moment(text)
+    except OverflowError:
+        raise ValueError("the time is out of range") from None
+
+
+def _number(text: str, kind) -> float | int:
+    try:
+        value = kind(text.replace(" ", ""))
+    except ValueError:
+        raise ValueError(f"not a {'whole ' if kind is int else ''}number: {text!r}") from None
+    return value
+
+
+def _via(text: str) -> NotifiedVia:
+    try:
+        return NotifiedVia(text.strip().lower().replace(" ", "_").replace("-", "_"))
+    except ValueError:
+        raise ValueError("one of " + ", ".join(v.value for v in NotifiedVia)) from None
+
+
+READERS = {
+    "starts_at": _moment,
+    "ends_at": _moment,
+    "notified_at": _moment,
+    "radius_km": lambda text: _number(text, float),
+    "declared_size": lambda text: _number(text, int),
+    "notified_via": _via,
+    "area": read_area,
+    "states": lambda text: [s.strip() for s in text.split(";") if s.strip()],
+}
+
+
+def read_fields(cells: dict[str, str | None]) -> dict:
+    """Turn the text of one row (or form) into the register's fields, checked; raise
+    ValidationError naming each column that is wrong."""
+    cells = {key: (cells.get(key) or "").strip() for key in COLUMNS}
+    data: dict = {"name": cells["name"], "notes": cells["notes"]}
+    problems = {key: "must be given" for key in REQUIRED if not cells[key]}
+    for key, read in READERS.items():
+        if cells[key] and key not in problems:
+            try:
+                data[key] = read(cells[key])
+            except ValueError as exc:
+                problems[key] = str(exc)
+    if cells["centre"]:
+        try:
+            position = parse_position(cells["centre"])
+        except ValueError as exc:
+            problems["centre"] = str(exc)
+        else:
+            data.update(centre_latitude=position.latitude, centre_longitude=position.longitude)
+    values = {key: data.get(key) for key in register.FIELDS} | {"notes": data["notes"]}
+    try:
+        register.check(values)
+    except ValidationError as error:
+        for key, problem in error.details.items():
+            problems.setdefault(_CENTRE_FIELDS.get(key, key), problem)
+    if problems:
+        raise ValidationError("the exercise notice is not valid", problems)
+    return values
+
+
+def to_fields(exercise: ExerciseNotice) -> dict[str, str]:
+    """The exercise as the text of a row (or form), the inverse of read_fields."""
+    circle = exercise.area is None
+    return {
+        "name": exercise.name,
+        "states": "; ".join(exercise.states),
+        "starts_at": isoformat(exercise.starts_at),
+        "ends_at": isoformat(exercise.ends_at),
+        "area": "" if circle else area_wkt(exercise.area),
+        "centre": f"{exercise.centre_latitude:.5f}, {exercise.centre_longitude:.5f}" if circle else "",
+        "radius_km": f"{exercise.radius_km:g}" if circle else "",
+        "declared_size": "" if exercise.declared_size is None else str(exercise.declared_size),
+        "notified_via": exercise.notified_via.value,
+        "notified_at": isoformat(exercise.notified_at) or "",
+        "notes": exercise.notes,
+    }
+
+
+def _rows(text: str) -> tuple[list[tuple[int, dict]], dict]:
+    """(row number, cells) of each non-empty row, and the problems of the header."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""), skipinitialspace=True)
+    header = [(name or "").strip().lower() for name in reader.fieldnames or []]
+    if not header:
+        return [], {"csv": "empty: the first row must name the columns"}
+    reader.fieldnames = header
+    unknown = sorted(set(header) - set(COLUMNS))
+    missing = [name for name in REQUIRED if name not in header]
+    problems = {}
+    if unknown:
+        problems["unknown_columns"] = f"{', '.join(unknown)} (the columns are {', '.join(COLUMNS)})"
+    if missing:
+        problems["missing_columns"] = ", ".join(missing)
+    rows = []
+    for cells in reader:
+        if any((value or "").strip() for key, value in cells.items() if key is not None):
+            rows.append((reader.line_num, cells))
+    return rows, problems
+
+
+def read_csv(text: str) -> list[tuple[int, dict]]:
+    """(row number, register fields) of every row; raise ValidationError listing every bad row."""
+    try:
+        rows, problems = _rows(text)
+    except csv.Error as exc:
+        raise ValidationError("the file is not valid CSV; nothing was imported", {"csv": str(exc)}) from None
+    if problems:
+        raise ValidationError("the header row is not valid; nothing was imported", problems)
+    if not rows:
+        raise ValidationError("the file holds no exercises", {"csv": "no rows after the header"})
+    if len(rows) > MAX_ROWS:
+        raise ValidationError(f"at most {MAX_ROWS} exercises per file", {"csv": f"{len(rows)} rows"})
+    found, bad, seen = [], {}, {}
+    for number, cells in rows:
+        try:
+            if None in cells:
+                raise ValidationError("too many cells", {"row": "more cells than the header has columns"})
+            values = read_fields(cells)
+        except ValidationError as error:
+            bad[f"row {number}"] = error.details
+            continue
+        key = (values["name"].strip().casefold(), values["starts_at"])
+        if key in seen:
+            bad[f"row {number}"] = {"name": f"the same exercise and start as row {seen[key]}"}
+        seen.setdefault(key, number)
+        found.append((number, values))
+    if bad:
+        raise ValidationError(f"{len(bad)} of {len(rows)} rows are not valid; nothing was imported", bad)
+    return found
+
+
+def import_csv(
+    session: Session, text: str, actor: str, now: datetime, border_km: float = register.NO_NOTICE_BORDER_KM
+) -> list[ExerciseNotice]:
+    """Enter every exercise of a CSV file in the register, or none (the caller's transaction)."""
+    rows = read_csv(text)
+    known = {
+        f"row {number}": {"name": f"exercise {values['name']!r} with this start is in the register already (id {id_})"}
+        for number, values in rows
+        if (id_ := register.find_same(session, values["name"].strip(), values["starts_at"])) is not None
+    }
+    if known:
+        raise ValidationError(
+            f"{len(known)} of {len(rows)} rows are in the register already; nothing was imported", known
+        )
+    return [register.create_exercise(session, values, actor, now, border_km) for _, values in rows]

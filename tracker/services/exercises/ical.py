@@ -1,0 +1,108 @@
+"""The iCalendar feed of notified exercises (RFC 5545, written with the icalendar package).
+
+One VEVENT per exercise: a UID that never changes (exercise-<id>@<host>), start and end in UTC,
+the states and the name as the summary, size and notification in the description, the centre
+(a circle's, or a polygon's centroid) as GEO and in words as LOCATION. The register keeps no
+time of last change, so LAST-MODIFIED is the time the notice was entered.
+
+Calendar clients cannot send a bearer token, so the feed also takes a signed key in its URL
+(itsdangerous via LinkSigner, purpose "feed"), issued to a signed-in user on the Exercises page.
+"""
+
+import hashlib
+from datetime import datetime
+
+from icalendar import Calendar, Event
+from sqlalchemy.orm import Session
+
+from ...errors import Unauthorized
+from ...geo import Position
+from ...models import ExerciseNotice, User
+from ...timeutil import format_dtg
+from ..engine.links import LinkRefused, LinkSigner
+from .area import centre_of
+from .validity import VIA_LABELS
+
+FEED = "feed"
+PRODID = "-//Incident and de-escalation tracker//Exercise notices//EN"
+
+
+def calendar(exercises: list[ExerciseNotice], host: str, now: datetime) -> bytes:
+    """The exercises as an iCalendar document."""
+    document = Calendar()
+    document.add("prodid", PRODID)
+    document.add("version", "2.0")
+    document.add("calscale", "GREGORIAN")
+    document.add("method", "PUBLISH")
+    document.add("x-wr-calname", "Notified exercises")
+    for exercise in exercises:
+        document.add_component(_event(exercise, host, now))
+    return document.to_ical()
+
+
+def _event(exercise: ExerciseNotice, host: str, now: datetime) -> Event:
+    latitude, longitude = centre_of(exercise)
+    event = Event()
+    event.add("uid", f"exercise-{exercise.id}@{host}")
+    event.add("dtstamp", now)
+    event.add("dtstart", exercise.starts_at)
+    event.add("dtend", exercise.ends_at)
+    event.add("summary", f"{exercise.name} ({', '.join(exercise.states)})")
+    event.add("description", description(exercise))
+    event.add("location", location(exercise, latitude, longitude))
+    event.add("geo", (round(latitude, 6), round(longitude, 6)))
+    event.add("last-modified", exercise.created_at)
+    event.add("categories", ["Exercise notice"])
+    event.add("transp", "TRANSPARENT")  # someone else's exercise does not make us busy
+    return event
+
+
+def description(exercise: ExerciseNotice) -> str:
+    """The notice in a few lines of plain text."""
+    size = f"{exercise.declared_size:,} troops declared" if exercise.declared_size is not None else "size not declared"
+    notified = VIA_LABELS[exercise.notified_via]
+    if exercise.notified_at is not None:
+        notified += f", {format_dtg(exercise.notified_at)} ({exercise.notified_at:%Y-%m-%d %H:%M}Z)"
+    lines = [f"States: {', '.join(exercise.states)}", f"Size: {size}", f"Notified by {notified}"]
+    if exercise.notes:
+        lines.append(exercise.notes)
+    return "\n".join(lines)
+
+
+def location(exercise: ExerciseNotice, latitude: float, longitude: float) -> str:
+    """Where, in words: the circle, or the polygon by its centroid."""
+    centre = Position(latitude, longitude, "")
+    try:
+        words = f"{centre.decimal} (MGRS {centre.mgrs})"
+    except Exception:  # mgrs raises several types; MGRS has no square near the poles
+        words = centre.decimal
+    if exercise.area is None:
+        return f"within {exercise.radius_km:g} km of {words}"
+    return f"polygon area around {words}"
+
+
+def feed_key(signer: LinkSigner, user: User) -> str:
+    """A signed key that lets a calendar client read the feed as user (it cannot send a bearer token).
+
+    It carries a digest of the user's session key, so a new password, like deactivation, ends it.
+    """
+    return signer.issue(FEED, user=user.id, stamp=_stamp(user))
+
+
+def _stamp(user: User) -> str:
+    # A digest of the session key, which ends with a piece of the password hash: the URL carries
+    # (readable, if signed) claims, and no piece of a password hash belongs in a calendar's settings.
+    return hashlib.sha256(user.get_id().encode()).hexdigest()[:16]
+
+
+def feed_reader(session: Session, signer: LinkSigner, key: str, now: datetime) -> User:
+    """The active user a genuine, unexpired feed key was issued to; raise Unauthorized otherwise."""
+    try:
+        claims = signer.read(FEED, key, now)
+    except LinkRefused as refused:
+        raise Unauthorized(f"the feed link is not valid: {refused.message}", {"reason": refused.reason}) from None
+    user_id = claims.get("user")
+    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.active or _stamp(user) != claims.get("stamp"):
+        raise Unauthorized("the feed link is no longer valid: copy a new one from the Exercises page", {})
+    return user

@@ -1,0 +1,279 @@
+"""The register of notified exercises, and the context it gives incidents.
+
+An incident whose time and position fall inside a notified exercise (its area, and the closed
+interval [starts_at, ends_at]) is linked to it at filing: context that lowers the temperature.
+When several hold it, the one that started first is linked (then the lowest id). An incident
+without a position is never linked: its place cannot be checked.
+
+"No notice on record": an incident of a category that reports an exercise-like activity
+(NO_NOTICE_CATEGORIES: unusual military activity, Vienna Document Chapter III) whose position is
+at most NO_NOTICE_BORDER_KM from the border, and that no notified exercise holds, is flagged.
+Other categories (an intercept, a laser) near the border are not: they are not a claim that an
+exercise went unannounced, and flagging them would cry wolf.
+
+Creating, editing, importing or deleting an exercise settles again every incident not yet
+resolved that it held or now holds: a link that still holds is kept, a link that no longer holds
+is removed (another exercise holding the incident takes its place), and the flag follows.
+Every change is a timeline event (exercise_linked, also for a removed link, or no_notice).
+"""
+
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ...errors import Conflict, NotFound
+from ...models import EventKind, ExerciseNotice, Incident, IncidentStatus
+from ...models.enums import UNUSUAL_ACTIVITY
+from ..incidents import timeline
+from .area import covers
+from .validity import FIELDS, check, clean, complete
+
+NO_NOTICE_CATEGORIES = (UNUSUAL_ACTIVITY,)
+NO_NOTICE_BORDER_KM = 50.0
+ACTOR = "exercise register"
+WHEN = ("all", "current", "upcoming", "running", "past")
+
+
+# -- the register -------------------------------------------------------------------------
+
+
+def find_same(session: Session, name: str, starts_at: datetime) -> int | None:
+    """The id of the exercise of this name and start in the register, or None."""
+    return session.scalar(
+        select(ExerciseNotice.id).where(ExerciseNotice.name == name, ExerciseNotice.starts_at == starts_at).limit(1)
+    )
+
+
+def _unique(session: Session, values: dict, current_id: int | None = None) -> None:
+    clash = find_same(session, values["name"], values["starts_at"])
+    if clash is not None and clash != current_id:
+        raise Conflict(
+            f"exercise {values['name']!r} starting {values['starts_at'].isoformat()} is in the register already",
+            {"id": clash},
+        )
+
+
+def get_exercise(session: Session, exercise_id: int) -> ExerciseNotice:
+    exercise = session.get(ExerciseNotice, exercise_id)
+    if exercise is None:
+        raise NotFound(f"no exercise {exercise_id}", {"id": exercise_id})
+    return exercise
+
+
+def create_exercise(
+    session: Session, data: dict, actor: str, now: datetime, border_km: float = NO_NOTICE_BORDER_KM
+) -> ExerciseNotice:
+    """Enter a notified exercise in the register and link the open incidents it holds."""
+    values = complete(data)
+    check(values)
+    values = clean(values)
+    _unique(session, values)
+    exercise = ExerciseNotice(**values, created_at=now, created_by=actor)
+    session.add(exercise)
+    session.flush()
+    relink(session, exercise, actor, now, border_km, f"exercise “{exercise.name}” entered")
+    return exercise
+
+
+def update_exercise(
+    session: Session, exercise: ExerciseNotice, changes: dict, actor: str, now: datetime, border_km=NO_NOTICE_BORDER_KM
+) -> ExerciseNotice:
+    """Change some fields (the rest stay); to swap a polygon for a circle, null the other shape."""
+    values = complete({**{key: getattr(exercise, key) for key in FIELDS}, **changes})
+    check(values)
+    values = clean(values)
+    _unique(session, values, exercise.id)
+    for key, value in values.items():
+        setattr(exercise, key, value)
+    session.flush()
+    relink(session, exercise, actor, now, border_km, f"exercise “{exercise.name}” changed by {actor}")
+    return exercise
+
+
+def delete_exercise(
+    session: Session, exercise_id: int, actor: str, now: datetime, border_km: float = NO_NOTICE_BORDER_KM
+) -> None:
+    """Remove a notice from the register; its incidents lose the link (the timeline says so)."""
+    exercise = get_exercise(session, exercise_id)
+    reason = f"exercise “{exercise.name}” deleted by {actor}"
+    for incident in _linked_or_held(session, exercise):
+        settle(session, incident, actor, now, border_km, reason, without=exercise)
+    session.delete(exercise)
+    session.flush()
+
+
+def status_of(exercise: ExerciseNotice, now: datetime) -> str:
+    """upcoming, running or past."""
+    if now < exercise.starts_at:
+        return "upcoming"
+    return "running" if now <= exercise.ends_at else "past"
+
+
+def list_exercises(
+    session: Session,
+    now: datetime,
+    when: str = "all",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 1000,
+) -> list[ExerciseNotice]:
+    """Exercises by time: upcoming, running, current (running or upcoming), past, or all; since and
+    until keep those overlapping that window. Past ones newest first, the others soonest first."""
+    query = select(ExerciseNotice)
+    if when == "upcoming":
+        query = query.where(ExerciseNotice.starts_at > now)
+    elif when == "running":
+        query = query.where(ExerciseNotice.starts_at <= now, ExerciseNotice.ends_at >= now)
+    elif when == "current":
+        query = query.where(ExerciseNotice.ends_at >= now)
+    elif when == "past":
+        query = query.where(ExerciseNotice.ends_at < now)
+    if since is not None:
+        query = query.where(ExerciseNotice.ends_at >= since)
+    if until is not None:
+        query = query.where(ExerciseNotice.starts_at <= until)
+    if when == "past":
+        order = (ExerciseNotice.ends_at.desc(), ExerciseNotice.id.desc())
+    else:
+        order = (ExerciseNotice.starts_at, ExerciseNotice.id)
+    return list(session.scalars(query.order_by(*order).limit(limit)))
+
+
+# -- incidents inside exercises -----------------------------------------------------------
+
+
+def holds(exercise: ExerciseNotice, when: datetime, latitude: float, longitude: float) -> bool:
+    """Whether the exercise's area and closed time interval hold the moment and the point."""
+    return exercise.starts_at <= when <= exercise.ends_at and covers(exercise, latitude, longitude)
+
+
+def containing(session: Session, when: datetime, latitude: float, longitude: float) -> list[ExerciseNotice]:
+    """The exercises whose area and [starts_at, ends_at] hold the point, first started first."""
+    running = session.scalars(
+        select(ExerciseNotice)
+        .where(ExerciseNotice.starts_at <= when, ExerciseNotice.ends_at >= when)
+        .order_by(ExerciseNotice.starts_at, ExerciseNotice.id)
+    )
+    return [exercise for exercise in running if covers(exercise, latitude, longitude)]
+
+
+def unusual_near_border(incident: Incident, border_km: float | None) -> bool:
+    """Whether the incident is the kind of activity that calls for a notice, near the border."""
+    return (
+        border_km is not None
+        and incident.category in NO_NOTICE_CATEGORIES
+        and incident.border_distance_km is not None
+        and incident.border_distance_km <= border_km
+    )
+
+
+def link_incident(session: Session, incident: Incident, now: datetime, border_km: float | None = NO_NOTICE_BORDER_KM):
+    """At filing: link the incident to the exercise holding it, or flag it "no notice on record"."""
+    settle(session, incident, ACTOR, now, border_km, "filed")
+
+
+def settle(
+    session: Session,
+    incident: Incident,
+    actor: str,
+    now: datetime,
+    border_km: float | None,
+    reason: str,
+    without: ExerciseNotice | None = None,
+) -> None:
+    """Bring the incident's link and flag in line with the register (leaving out without, which is
+    being deleted); record what changed on the timeline."""
+    current = incident.exercise if incident.exercise is not without else None
+    has_position = incident.latitude is not None and incident.longitude is not None
+    if (
+        current is not None
+        and has_position
+        and holds(current, incident.occurred_at, incident.latitude, incident.longitude)
+    ):
+        target = current
+    else:
+        found = containing(session, incident.occurred_at, incident.latitude, incident.longitude) if has_position else []
+        target = next((e for e in found if e is not without), None)
+    flag = target is None and unusual_near_border(incident, border_km)
+    if target is not incident.exercise:
+        if target is not None:
+            _record_link(session, incident, target, actor, now, reason)
+        else:
+            _record_unlink(session, incident, incident.exercise, actor, now, reason)
+        incident.exercise = target
+    if flag and not incident.no_notice:
+        timeline.record(
+            session,
+            incident,
+            EventKind.NO_NOTICE,
+            actor,
+            now,
+            border_distance_km=round(incident.border_distance_km, 1),
+            within_km=border_km,
+            note=f"{incident.border_distance_km:.1f} km from the border and no notified exercise holds its time "
+            "and place: no notice on record",
+        )
+    incident.no_notice = flag
+
+
+def _record_link(session, incident, exercise: ExerciseNotice, actor, now, reason) -> None:
+    via = exercise.notified_via.value.replace("_", " ")
+    timeline.record(
+        session,
+        incident,
+        EventKind.EXERCISE_LINKED,
+        actor,
+        now,
+        exercise_id=exercise.id,
+        exercise=exercise.name,
+        states=list(exercise.states),
+        starts_at=exercise.starts_at,
+        ends_at=exercise.ends_at,
+        notified_via=exercise.notified_via.value,
+        no_notice_cleared=bool(incident.no_notice),
+        reason=reason,
+        note=f"inside notified exercise “{exercise.name}” ({', '.join(exercise.states)}; {via})",
+    )
+
+
+def _record_unlink(session, incident, exercise: ExerciseNotice, actor, now, reason) -> None:
+    timeline.record(
+        session,
+        incident,
+        EventKind.EXERCISE_LINKED,
+        actor,
+        now,
+        exercise_id=None,
+        exercise=None,
+        unlinked_from=exercise.name,
+        reason=reason,
+        note=f"no longer inside exercise “{exercise.name}”: {reason}",
+    )
+
+
+def _linked_or_held(session: Session, exercise: ExerciseNotice) -> list[Incident]:
+    """Incidents not resolved that are linked to the exercise or happened in its time window."""
+    return list(
+        session.scalars(
+            select(Incident)
+            .where(
+                Incident.status != IncidentStatus.RESOLVED,
+                or_(
+                    Incident.exercise_id == exercise.id,
+                    Incident.occurred_at.between(exercise.starts_at, exercise.ends_at),
+                ),
+            )
+            .order_by(Incident.id)
+        )
+    )
+
+
+def relink(session: Session, exercise: ExerciseNotice, actor: str, now: datetime, border_km, reason: str) -> int:
+    """Settle every unresolved incident the exercise held or now holds; return how many changed."""
+    changed = 0
+    for incident in _linked_or_held(session, exercise):
+        before = (incident.exercise_id, incident.no_notice)
+        settle(session, incident, actor, now, border_km, reason)
+        changed += (incident.exercise.id if incident.exercise else None, incident.no_notice) != before
+    return changed

@@ -1,0 +1,123 @@
+"""What makes an exercise notice complete and valid (pure functions, no database)."""
+
+import math
+from datetime import datetime
+
+from ...errors import ValidationError
+from ...models import NotifiedVia
+from .area import normalised, polygon_problem
+
+FIELDS = (
+    "name",
+    "states",
+    "starts_at",
+    "ends_at",
+    "area",
+    "centre_latitude",
+    "centre_longitude",
+    "radius_km",
+    "declared_size",
+    "notified_via",
+    "notified_at",
+    "notes",
+)
+CIRCLE = ("centre_latitude", "centre_longitude", "radius_km")
+# No exercise area is wider; a radius typed in metres instead of km is caught.
+MAX_RADIUS_KM = 1000.0
+MAX_STATES = 30
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _aware(value) -> bool:
+    return isinstance(value, datetime) and value.tzinfo is not None
+
+
+def _circle_problems(values: dict) -> dict:
+    problems = {}
+    given = [key for key in CIRCLE if values.get(key) is not None]
+    if values.get("area") is not None:
+        if given:
+            problems["area"] = "give a polygon area or a centre and radius, not both"
+        elif problem := polygon_problem(values["area"]):
+            problems["area"] = problem
+        return problems
+    if not given:
+        return {"area": "give a polygon area, or a centre (latitude and longitude) and a radius"}
+    for key in CIRCLE:
+        if key not in given:
+            problems[key] = "needed with " + " and ".join(k for k in given)
+    latitude, longitude, radius = (values.get(key) for key in CIRCLE)
+    if latitude is not None and not (_number(latitude) and -90 <= latitude <= 90):
+        problems["centre_latitude"] = "must be a number between -90 and 90"
+    if longitude is not None and not (_number(longitude) and -180 <= longitude <= 180):
+        problems["centre_longitude"] = "must be a number between -180 and 180"
+    if radius is not None and not (_number(radius) and 0 < radius <= MAX_RADIUS_KM):
+        problems["radius_km"] = f"must be more than 0 and at most {MAX_RADIUS_KM:g} km"
+    return problems
+
+
+def check(values: dict) -> None:
+    """Raise ValidationError naming every field of a complete exercise notice that is wrong."""
+    problems = {}
+    name = values.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        problems["name"] = "give a name of 1 to 200 characters"
+    states = values.get("states")
+    if (
+        not isinstance(states, list)
+        or not 1 <= len(states) <= MAX_STATES
+        or not all(isinstance(s, str) and 0 < len(s.strip()) <= 60 for s in states)
+    ):
+        problems["states"] = f"give 1 to {MAX_STATES} states, each a name of 1 to 60 characters"
+    starts, ends = values.get("starts_at"), values.get("ends_at")
+    for key, moment in (("starts_at", starts), ("ends_at", ends)):
+        if not _aware(moment):
+            problems[key] = "give a time with a zone"
+    if _aware(starts) and _aware(ends) and ends <= starts:
+        problems["ends_at"] = f"must be after starts_at ({starts.isoformat()})"
+    problems.update(_circle_problems(values))
+    size = values.get("declared_size")
+    if size is not None and not (isinstance(size, int) and not isinstance(size, bool) and 0 <= size <= 10_000_000):
+        problems["declared_size"] = "must be a whole number from 0 to 10000000"
+    if not isinstance(values.get("notified_via"), NotifiedVia):
+        problems["notified_via"] = "one of " + ", ".join(v.value for v in NotifiedVia)
+    notified_at = values.get("notified_at")
+    if notified_at is not None and not _aware(notified_at):
+        problems["notified_at"] = "give a time with a zone"
+    notes = values.get("notes")
+    if not isinstance(notes, str) or len(notes) > 4000:
+        problems["notes"] = "at most 4000 characters"
+    for key in ("name", "notes"):
+        if isinstance(values.get(key), str) and "\x00" in values[key]:
+            problems[key] = "must not contain NUL characters"
+    if isinstance(states, list) and any(isinstance(s, str) and "\x00" in s for s in states):
+        problems["states"] = "must not contain NUL characters"
+    if problems:
+        raise ValidationError("the exercise notice is not valid", problems)
+
+
+def clean(values: dict) -> dict:
+    """Checked values as stored: names trimmed, the polygon as plain lists of floats."""
+    values = {**values, "name": values["name"].strip(), "states": [s.strip() for s in values["states"]]}
+    if values["area"] is not None:
+        values["area"] = normalised(values["area"])
+    return values
+
+
+def complete(data: dict) -> dict:
+    """Every field of the register from data (missing ones None, notes ""), the channel as NotifiedVia."""
+    values = {key: data.get(key) for key in FIELDS}
+    values["notes"] = values["notes"] if values["notes"] is not None else ""
+    if isinstance(values["notified_via"], str) and values["notified_via"] in {v.value for v in NotifiedVia}:
+        values["notified_via"] = NotifiedVia(values["notified_via"])
+    return values
+
+
+VIA_LABELS = {
+    NotifiedVia.VIENNA_DOCUMENT: "Vienna Document notification",
+    NotifiedVia.BILATERAL_BRIEFING: "bilateral briefing",
+    NotifiedVia.VOLUNTARY_BRIEFING: "voluntary briefing",
+}

@@ -1,0 +1,181 @@
+"""What liaison staff and supervisors do with an incident: acknowledge, comment, resolve."""
+
+from datetime import datetime
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session
+
+from ...errors import Conflict, Forbidden, NotFound, ValidationError
+from ...models import (
+    LIVE,
+    ContactChannel,
+    EventKind,
+    Incident,
+    IncidentStatus,
+    Notification,
+    NotificationKind,
+    Role,
+    User,
+    channel_members,
+)
+from ..engine import links, notify
+from . import timeline
+
+COMMENT_MAX_LENGTH = 4000
+_RETRIES = 5
+
+
+def get_incident(session: Session, reference: str) -> Incident:
+    incident = session.scalar(select(Incident).where(Incident.reference == reference.upper()))
+    if incident is None:
+        raise NotFound(f"no incident {reference!r}", {"reference": reference})
+    return incident
+
+
+def is_member_for(session: Session, incident: Incident, user: User) -> bool:
+    """True when the user belongs to a channel the incident was routed to."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Notification.incident_id == incident.id,
+                    Notification.channel_id == channel_members.c.channel_id,
+                    channel_members.c.user_id == user.id,
+                )
+            )
+        )
+    )
+
+
+def ensure_may_handle(session: Session, incident: Incident, user: User, action: str) -> None:
+    """Supervisors and admins handle any incident; liaison staff those routed to their channels."""
+    if user.role in (Role.SUPERVISOR, Role.ADMIN):
+        return
+    if user.role is Role.LIAISON and is_member_for(session, incident, user):
+        return
+    raise Forbidden(
+        f"{user.username} ({user.role.value}) may not {action} {incident.reference}",
+        {"needs": "supervisor, admin, or liaison member of a channel notified for this incident"},
+    )
+
+
+def _compare_and_set(session: Session, incident: Incident, allowed, values: dict, check) -> None:
+    """Apply values to the incident if nobody changed it since it was read (version column).
+
+    When a sweep escalated it meanwhile, read it again and re-check; an acknowledgement that
+    commits first means the sweep's claim no longer matches, and the reverse order is safe too.
+    """
+    for _ in range(_RETRIES):
+        check()
+        result = session.execute(
+            update(Incident)
+            .where(Incident.id == incident.id, Incident.version == incident.version, Incident.status.in_(allowed))
+            .values(version=Incident.version + 1, **values),
+            execution_options={"synchronize_session": False},
+        )
+        if result.rowcount == 1:
+            session.refresh(incident)
+            return
+        session.refresh(incident)
+    raise Conflict(f"{incident.reference} kept changing; try again", {"version": incident.version})
+
+
+def acknowledge(session: Session, reference: str, user: User, now: datetime, note: str = "") -> Incident:
+    """Stop the escalation: record who acknowledged, cancel unsent messages, tell the notified lines."""
+    incident = get_incident(session, reference)
+    ensure_may_handle(session, incident, user, "acknowledge")
+    return _acknowledge(session, incident, user.username, user.id, now, note)
+
+
+def link_target(session: Session, claims: dict) -> tuple[Incident, ContactChannel]:
+    """The incident and channel an acknowledgement link is bound to, or LinkRefused("foreign")."""
+    incident = session.get(Incident, claims["incident"])
+    channel = session.get(ContactChannel, claims["channel"])
+    routed = (
+        incident is not None
+        and channel is not None
+        and session.scalar(
+            select(exists().where(Notification.incident_id == incident.id, Notification.channel_id == channel.id))
+        )
+    )
+    if not routed or channel.address != claims["recipient"]:
+        raise links.LinkRefused("foreign", "This link does not belong to a line this incident was routed to.")
+    return incident, channel
+
+
+def acknowledge_by_link(session: Session, claims: dict, now: datetime) -> Incident:
+    """Acknowledge on behalf of the channel recipient a signed link was made for."""
+    incident, channel = link_target(session, claims)
+    label = f"{channel.name} <{channel.address}> (signed link)"
+    links.spend(session, claims, "ack", label, now)
+    return _acknowledge(session, incident, label, None, now, "acknowledged from the message")
+
+
+def _acknowledge(session: Session, incident: Incident, label: str, user_id: int | None, now: datetime, note: str):
+    values = {
+        "status": IncidentStatus.ACKNOWLEDGED,
+        "acknowledged_at": now,
+        "acknowledged_by_id": user_id,
+        "acknowledged_by_label": label,
+        "next_escalation_at": None,
+    }
+    _compare_and_set(session, incident, LIVE, values, incident.ensure_can_acknowledge)
+    cancelled = notify.cancel_pending(session, incident.id, f"acknowledged by {label}")
+    told = notify.announce(session, incident, NotificationKind.ACKNOWLEDGED, now)
+    timeline.record(
+        session,
+        incident,
+        EventKind.ACKNOWLEDGED,
+        label,
+        now,
+        step=incident.current_step,
+        loop=incident.loop,
+        note=note,
+        cancelled_messages=cancelled,
+        told=[c.name for c in told],
+    )
+    session.flush()
+    return incident
+
+
+def resolve(session: Session, reference: str, user: User, now: datetime, resolution: str) -> Incident:
+    """Close the incident with a resolution text; any running escalation stops."""
+    resolution = resolution.strip()
+    if not resolution:
+        raise ValidationError("a resolution text is required", {"resolution": "must not be blank"})
+    incident = get_incident(session, reference)
+    ensure_may_handle(session, incident, user, "resolve")
+    values = {
+        "status": IncidentStatus.RESOLVED,
+        "resolved_at": now,
+        "resolved_by_id": user.id,
+        "resolution": resolution,
+        "next_escalation_at": None,
+    }
+    open_states = (*LIVE, IncidentStatus.ACKNOWLEDGED)
+    _compare_and_set(session, incident, open_states, values, incident.ensure_can_resolve)
+    cancelled = notify.cancel_pending(session, incident.id, f"resolved by {user.username}")
+    told = notify.announce(session, incident, NotificationKind.RESOLVED, now)
+    timeline.record(
+        session,
+        incident,
+        EventKind.RESOLVED,
+        user.username,
+        now,
+        resolution=resolution,
+        cancelled_messages=cancelled,
+        told=[c.name for c in told],
+    )
+    session.flush()
+    return incident
+
+
+def comment(session: Session, reference: str, user: User, now: datetime, text: str):
+    """Add a comment to the timeline; any signed-in role may comment."""
+    text = text.strip()
+    if not text or len(text) > COMMENT_MAX_LENGTH:
+        raise ValidationError(f"a comment is 1-{COMMENT_MAX_LENGTH} characters", {"text": "blank or too long"})
+    incident = get_incident(session, reference)
+    event = timeline.record(session, incident, EventKind.COMMENTED, user.username, now, text=text)
+    session.flush()
+    return event

@@ -1,0 +1,298 @@
+"""Administer the ladder: contact channels, escalation policies, routing rules."""
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from ...errors import Conflict, NotFound, ValidationError
+from ...models import (
+    ChannelHealth,
+    ContactChannel,
+    Domain,
+    EscalationPolicy,
+    Incident,
+    IncidentStatus,
+    Notification,
+    PolicyStep,
+    Role,
+    RoutingRule,
+    User,
+    categories_for,
+    step_channels,
+)
+from ...timeutil import utcnow
+from ..engine import line_checks
+
+CHANNEL_FIELDS = (
+    "name",
+    "level",
+    "counterpart",
+    "transport",
+    "address",
+    "active",
+    "secret",
+    "check_interval_seconds",
+    "check_cron",
+    "check_window_seconds",
+    "counterpart_line",
+    "reply_deadline_seconds",
+    "meeting_deadline_seconds",
+    "language",
+)
+SCHEDULE_FIELDS = ("check_interval_seconds", "check_cron", "active")
+RULE_FIELDS = (
+    "name",
+    "position",
+    "active",
+    "domain",
+    "category",
+    "precedence",
+    "min_escalation_risk",
+    "sector",
+    "within_border_km",
+)
+
+
+def _get(session: Session, model, ident: int, label: str):
+    row = session.get(model, ident)
+    if row is None:
+        raise NotFound(f"no {label} {ident}", {"id": ident})
+    return row
+
+
+def _unique_name(session: Session, model, name: str, current_id: int | None = None) -> None:
+    clash = session.scalar(select(model.id).where(model.name == name))
+    if clash is not None and clash != current_id:
+        raise Conflict(f"the name {name!r} is taken", {"name": name})
+
+
+# -- channels -----------------------------------------------------------------------------
+
+
+def get_channel(session: Session, channel_id: int) -> ContactChannel:
+    return _get(session, ContactChannel, channel_id, "channel")
+
+
+def _members(session: Session, usernames: list[str]) -> list[User]:
+    users = session.scalars(select(User).where(User.username.in_(usernames))).all()
+    missing = sorted(set(usernames) - {u.username for u in users})
+    if missing:
+        raise ValidationError("unknown members", {"members": f"no such users: {', '.join(missing)}"})
+    wrong = [u.username for u in users if u.role is not Role.LIAISON]
+    if wrong:
+        raise ValidationError("members must be liaison staff", {"members": f"not liaison: {', '.join(wrong)}"})
+    return list(users)
+
+
+def save_channel(
+    session: Session, data: dict, transports, channel: ContactChannel | None = None, now: datetime | None = None
+) -> ContactChannel:
+    """Create a channel, or update the given one with the fields present in data.
+
+    A webhook channel gets a random signing secret unless one is given; a check schedule
+    (interval or cron expression) puts the channel's first check on the calendar.
+    """
+    if "transport" in data and data["transport"] not in transports:
+        raise ValidationError(
+            f"unknown transport {data['transport']!r}", {"transport": f"one of: {', '.join(sorted(transports))}"}
+        )
+    if "name" in data:
+        _unique_name(session, ContactChannel, data["name"], channel.id if channel else None)
+    if data.get("check_cron") and line_checks.cron_problem(data["check_cron"]):
+        raise ValidationError(
+            "the check schedule is not valid", {"check_cron": line_checks.cron_problem(data["check_cron"])}
+        )
+    if channel is not None and data.get("counterpart_line") and _in_a_policy(session, channel.id):
+        raise ValidationError(
+            "a channel on an escalation policy cannot become a counterpart line",
+            {"counterpart_line": "take the channel off every policy step first"},
+        )
+    if channel is None:
+        channel = ContactChannel(check_window_seconds=900, active=True, health=ChannelHealth.OK, consecutive_failures=0)
+        session.add(channel)
+    for key in CHANNEL_FIELDS:
+        if key in data:
+            setattr(channel, key, data[key])
+    problem = transports[channel.transport].check_address(channel.address)
+    if problem:
+        raise ValidationError(
+            f"{channel.address!r} does not suit the {channel.transport} transport", {"address": problem}
+        )
+    if channel.transport == "webhook" and not channel.secret:
+        channel.secret = secrets.token_urlsafe(32)
+    if "members" in data:
+        channel.members = _members(session, data["members"])
+    if any(key in data for key in SCHEDULE_FIELDS):
+        channel.next_check_at = line_checks.next_check(channel, now or utcnow()) if channel.active else None
+    session.flush()
+    return channel
+
+
+def _in_a_policy(session: Session, channel_id: int) -> bool:
+    as_channel = exists().where(step_channels.c.channel_id == channel_id)
+    as_fallback = exists().where(PolicyStep.fallback_channel_id == channel_id)
+    return bool(session.scalar(select(as_channel | as_fallback)))
+
+
+def _on_running_ladder(session: Session, channel_id: int) -> bool:
+    """True when an open incident's ladder snapshot names the channel (a step still to come)."""
+    ladders = session.scalars(select(Incident.ladder).where(Incident.status == IncidentStatus.OPEN))
+    return any(c["id"] == channel_id for ladder in ladders for step in ladder["steps"] for c in step["channels"])
+
+
+def delete_channel(session: Session, channel_id: int) -> None:
+    """Delete a channel nothing refers to; a channel with history is deactivated instead."""
+    channel = get_channel(session, channel_id)
+    in_policy = session.scalar(select(exists().where(step_channels.c.channel_id == channel_id)))
+    in_history = session.scalar(select(exists().where(Notification.channel_id == channel_id)))
+    on_ladder = _on_running_ladder(session, channel_id)
+    if in_policy or in_history or on_ladder:
+        raise Conflict(
+            f"channel {channel.name!r} is used by a policy, a running incident or past notifications",
+            {
+                "hint": "set active=false instead",
+                "in_policy": bool(in_policy),
+                "in_history": bool(in_history),
+                "on_running_ladder": on_ladder,
+            },
+        )
+    session.delete(channel)
+    session.flush()
+
+
+# -- policies -----------------------------------------------------------------------------
+
+
+def get_policy(session: Session, policy_id: int) -> EscalationPolicy:
+    return _get(session, EscalationPolicy, policy_id, "policy")
+
+
+def _build_steps(session: Session, steps: list[dict]) -> list[PolicyStep]:
+    if not steps:
+        raise ValidationError("a policy needs at least one step", {"steps": "empty"})
+    wanted = {i for step in steps for i in step["channel_ids"]} | {
+        step["fallback_channel_id"] for step in steps if step.get("fallback_channel_id")
+    }
+    found = {c.id: c for c in session.scalars(select(ContactChannel).where(ContactChannel.id.in_(wanted)))}
+    problems = {}
+    for n, step in enumerate(steps, start=1):
+        if not step["channel_ids"]:
+            problems[f"steps.{n}.channel_ids"] = "a step needs at least one channel"
+        missing = [i for i in step["channel_ids"] if i not in found]
+        if missing:
+            problems[f"steps.{n}.channel_ids"] = f"no such channels: {missing}"
+        fallback = step.get("fallback_channel_id")
+        if fallback and fallback not in found:
+            problems[f"steps.{n}.fallback_channel_id"] = f"no such channel: {fallback}"
+        counterpart = [i for i in [*step["channel_ids"], fallback] if i in found and found[i].counterpart_line]
+        if counterpart:
+            problems[f"steps.{n}.channel_ids"] = (
+                f"channels {counterpart} are counterpart lines: they carry exchanges, never ladder messages"
+            )
+    if problems:
+        raise ValidationError("the policy's steps are not valid", problems)
+    return [
+        PolicyStep(
+            position=n,
+            ack_seconds=step.get("ack_seconds"),
+            # In the order PolicyStep.channels loads them, so the answer matches a later read.
+            channels=sorted((found[i] for i in dict.fromkeys(step["channel_ids"])), key=lambda c: c.level),
+            fallback_channel=found.get(step.get("fallback_channel_id")),
+        )
+        for n, step in enumerate(steps, start=1)
+    ]
+
+
+def save_policy(session: Session, data: dict, policy: EscalationPolicy | None = None) -> EscalationPolicy:
+    """Create a policy, or update one (steps given are replaced whole). Running incidents keep
+    their own snapshot of the ladder, so this never changes an escalation in progress."""
+    if "name" in data:
+        _unique_name(session, EscalationPolicy, data["name"], policy.id if policy else None)
+    if policy is None:
+        policy = EscalationPolicy()
+        session.add(policy)
+    for key in ("name", "description", "repeat"):
+        if key in data:
+            setattr(policy, key, data[key])
+    if "steps" in data:
+        new_steps = _build_steps(session, data["steps"])
+        policy.steps.clear()
+        session.flush()
+        policy.steps.extend(new_steps)
+    session.flush()
+    return policy
+
+
+def delete_policy(session: Session, policy_id: int) -> None:
+    """Delete a policy no routing rule uses; incidents filed under it keep their snapshot."""
+    policy = get_policy(session, policy_id)
+    rules = session.scalars(select(RoutingRule.name).where(RoutingRule.policy_id == policy_id)).all()
+    if rules:
+        raise Conflict(f"policy {policy.name!r} is used by routing rules", {"rules": list(rules)})
+    session.delete(policy)
+    session.flush()
+
+
+# -- routing rules ------------------------------------------------------------------------
+
+
+def get_rule(session: Session, rule_id: int) -> RoutingRule:
+    return _get(session, RoutingRule, rule_id, "routing rule")
+
+
+def _check_rule(session: Session, rule: RoutingRule) -> None:
+    problems = {}
+    if rule.category is not None:
+        domains = [rule.domain] if rule.domain is not None else list(Domain)
+        if not any(rule.category in categories_for(d) for d in domains):
+            problems["category"] = f"{rule.category!r} is not in the catalogue" + (
+                f" for domain {rule.domain.value!r}" if rule.domain else ""
+            )
+    if rule.is_default:
+        criteria = [
+            k
+            for k in ("domain", "category", "precedence", "min_escalation_risk", "sector", "within_border_km")
+            if getattr(rule, k) is not None
+        ]
+        if criteria:
+            problems["is_default"] = f"the default rule matches everything; remove {', '.join(criteria)}"
+        if not rule.active:
+            problems["active"] = "the default rule cannot be deactivated"
+    if session.get(EscalationPolicy, rule.policy_id) is None:
+        problems["policy_id"] = f"no policy {rule.policy_id}"
+    if problems:
+        raise ValidationError("the routing rule is not valid", problems)
+
+
+def save_rule(session: Session, data: dict, rule: RoutingRule | None = None) -> RoutingRule:
+    """Create a rule (exactly one may be the default) or update one."""
+    if "name" in data:
+        _unique_name(session, RoutingRule, data["name"], rule.id if rule else None)
+    if rule is None:
+        if data.get("is_default") and session.scalar(select(RoutingRule.id).where(RoutingRule.is_default.is_(True))):
+            raise Conflict("a default routing rule exists already; edit it instead", {"is_default": True})
+        rule = RoutingRule(is_default=bool(data.get("is_default")), active=True)
+        if "position" not in data:
+            rule.position = (session.scalar(select(func.max(RoutingRule.position))) or 0) + 10
+        session.add(rule)
+    elif "is_default" in data and data["is_default"] != rule.is_default:
+        raise Conflict("which rule is the default cannot change", {"is_default": rule.is_default})
+    for key in RULE_FIELDS:
+        if key in data:
+            setattr(rule, key, data[key])
+    if "policy_id" in data:
+        rule.policy_id = data["policy_id"]
+    with session.no_autoflush:
+        _check_rule(session, rule)
+    session.flush()
+    return rule
+
+
+def delete_rule(session: Session, rule_id: int) -> None:
+    rule = get_rule(session, rule_id)
+    if rule.is_default:
+        raise Conflict("the default routing rule cannot be deleted", {"id": rule_id})
+    session.delete(rule)
+    session.flush()

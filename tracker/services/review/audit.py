@@ -1,0 +1,320 @@
+"""The timeline's audit chain: events are sealed after they commit, one seal chained to the next.
+
+Appending an event takes no lock and computes no hash. The sweep (or `flask --app wsgi audit seal`)
+seals committed events afterwards, one sealer at a time, into a single chain in seal order: seal n
+(audit_seals, insert-only) holds the SHA-256 of its event's content and of seal n - 1's hash. An
+edited event no longer matches its seal, a deleted event leaves its seal pointing at nothing, a
+deleted seal leaves a gap in seq. Not shown from inside the database: events not yet sealed, seals
+cut off the end of the chain, and a rewrite of the whole chain by someone who recomputes every hash
+(the latest seal's hash, kept elsewhere, anchors the chain against that).
+"""
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, Row, cast, column, func, insert, literal, select, table
+from sqlalchemy.dialects.postgresql import REGCLASS
+from sqlalchemy.orm import Session, aliased
+
+from ...models import AuditSeal, Counter, Incident, TimelineEvent
+from ...timeutil import utcnow
+
+GENESIS = "0" * 64
+BATCH_SIZE = 1000
+# The problems a seal can have, in the order they are checked.
+GAP, LINK, MISSING, CONTENT = "gap", "link", "missing", "content"
+# The one PostgreSQL advisory lock of the audit chain ("audt"): taken by the sealer only, never on the hot path.
+SEALER_LOCK = 0x61756474
+# counters row: every event with an id up to this is sealed, and no event with such an id can still appear.
+WATERMARK = "audit.sealed_through"
+
+SessionOpener = Callable[[], AbstractContextManager[Session]]
+
+
+def canonical(prev_hash: str, event_id: int, incident_id: int, kind, actor: str, at: datetime, details: dict) -> bytes:
+    """Serialize an event's content the same way however it was read (UTF-8 JSON, sorted keys).
+
+    The event's own id is part of it, so content moved from one row to another does not match.
+    """
+    # Round-trip details through JSON first: that is what the database gives back (tuples become
+    # lists, integer keys strings), and it lets keys of mixed types sort.
+    stored = json.loads(json.dumps(details or {}))
+    content = [prev_hash, event_id, incident_id, getattr(kind, "value", kind), actor, format_at(at), stored]
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "surrogatepass")  # a lone surrogate from a JSON body must not fail the seal
+
+
+def format_at(at: datetime) -> str:
+    """ISO 8601 in UTC, always with microseconds (SQLite and PostgreSQL both keep them)."""
+    if at.tzinfo is None:
+        raise ValueError("naive datetime given; timeline times are aware UTC")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def event_hash(prev_hash: str, event_id: int, incident_id: int, kind, actor: str, at: datetime, details: dict) -> str:
+    """Return the hex SHA-256 of an event's canonical serialization."""
+    return hashlib.sha256(canonical(prev_hash, event_id, incident_id, kind, actor, at, details)).hexdigest()
+
+
+def hash_of(prev_hash: str, event) -> str:
+    """The hash of a seal of event (a TimelineEvent or a row of EVENT) after a seal hashing to prev_hash."""
+    return event_hash(prev_hash, event.id, event.incident_id, event.kind, event.actor, event.at, event.details)
+
+
+EVENT = (
+    TimelineEvent.id,
+    TimelineEvent.incident_id,
+    TimelineEvent.kind,
+    TimelineEvent.actor,
+    TimelineEvent.at,
+    TimelineEvent.details,
+)
+
+
+def _unsealed():
+    return ~select(AuditSeal.seq).where(AuditSeal.event_id == TimelineEvent.id).exists()
+
+
+def seal(session: Session, limit: int = BATCH_SIZE, wait: bool = True) -> int:
+    """Seal up to limit unsealed events, lowest id first, onto the end of the chain; return how many.
+
+    Without wait, return 0 at once when another sealer holds the lock (it is sealing them already).
+    """
+    if not _lock_sealer(session, wait):
+        return 0
+    mark = session.get(Counter, WATERMARK) or Counter(name=WATERMARK, value=0)
+    settled = _settled_through(session)  # before reading the events: see there
+    last = session.execute(select(AuditSeal.seq, AuditSeal.hash).order_by(AuditSeal.seq.desc()).limit(1)).first()
+    # Above the watermark only, so the scan stays short: late commits sit above it, by its definition.
+    events = session.execute(
+        select(*EVENT).where(TimelineEvent.id > mark.value, _unsealed()).order_by(TimelineEvent.id).limit(limit)
+    ).all()
+    seq, head = last or (0, GENESIS)
+    now, seals = utcnow(), []
+    for event in events:
+        seq, digest = seq + 1, hash_of(head, event)
+        seals.append({"seq": seq, "event_id": event.id, "prev_hash": head, "hash": digest, "sealed_at": now})
+        head = digest
+    if seals:
+        session.execute(insert(AuditSeal), seals)
+    if settled is not None:
+        # Every event up to settled is committed or gone; those read are sealed now (all when not cut by limit).
+        reached = settled if len(events) < limit else min(settled, events[-1].id)
+        if reached > mark.value:
+            mark.value = reached
+            session.add(mark)
+    return len(seals)
+
+
+def seal_all(open_session: SessionOpener, size: int = BATCH_SIZE, wait: bool = True) -> int:
+    """Seal every unsealed event, one short transaction per batch; return how many."""
+    total = 0
+    while True:
+        with open_session() as session:
+            sealed = seal(session, size, wait)
+        total += sealed
+        if sealed < size:
+            return total
+
+
+def _lock_sealer(session: Session, wait: bool) -> bool:
+    """Make this transaction the only sealer until it ends.
+
+    SQLite: BEGIN IMMEDIATE already gave it the database's only write lock (tracker.db).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    key = cast(SEALER_LOCK, BigInteger)
+    if wait:
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+        return True
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(key))))
+
+
+PG_LOCKS = table("pg_locks", column("database"), column("relation"), column("mode"), column("pid"))
+PG_DATABASE = table("pg_database", column("oid"), column("datname"))
+
+
+def _settled_through(session: Session) -> int | None:
+    """The highest event id such that no event with an id up to it can still appear; None when unknown.
+
+    A transaction may draw an event id, let later ids commit and be sealed, and commit after them:
+    that event has to be found by a later seal. On SQLite no one else is half-way through a write
+    while this transaction holds the write lock, so every id drawn so far is committed or rolled back.
+    On PostgreSQL an INSERT takes ROW EXCLUSIVE on timeline_events before it draws its id and keeps
+    it until its transaction ends: read the id sequence first, then look for such a lock held by
+    another transaction; if there is none, every id up to the sequence's value is settled. (The
+    sequence hands out ids in order: serial's default cache of 1.) The events must be read after this.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return session.scalar(select(func.coalesce(func.max(TimelineEvent.id), 0)))
+    events = cast(literal(TimelineEvent.__tablename__), REGCLASS)
+    sequence = cast(func.pg_get_serial_sequence(TimelineEvent.__tablename__, "id"), REGCLASS)
+    this_database = select(PG_DATABASE.c.oid).where(PG_DATABASE.c.datname == func.current_database()).scalar_subquery()
+    drawn = session.scalar(select(func.coalesce(func.pg_sequence_last_value(sequence), 0)))
+    inserting = session.scalar(
+        select(func.count())
+        .select_from(PG_LOCKS)
+        .where(
+            PG_LOCKS.c.database == this_database,
+            PG_LOCKS.c.relation == events,
+            PG_LOCKS.c.mode == "RowExclusiveLock",
+            PG_LOCKS.c.pid.is_distinct_from(func.pg_backend_pid()),  # a prepared transaction has none
+        )
+    )
+    return drawn if inserting == 0 else None
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first seal that does not hold."""
+
+    seq: int
+    event_id: int
+    problem: str  # GAP, LINK, MISSING or CONTENT
+    expected: str  # the hash the chain calls for
+    found: str | None  # what is on record instead (None: nothing, the row is gone)
+    incident_id: int | None = None  # None when the event is gone
+    kind: str | None = None
+    reference: str | None = None
+
+    def describe(self) -> str:
+        where = f"event {self.event_id}"
+        if self.incident_id is not None:
+            where += f" of {self.reference or f'incident {self.incident_id}'} ({self.kind})"
+        text = f"audit chain broken at {where}, seal {self.seq}: "
+        if self.problem == GAP:
+            return text + (
+                f"seal {self.seq - 1} before it is missing, deleted from audit_seals "
+                f"(seal {self.seq} names {self.expected} as previous)"
+            )
+        if self.problem == LINK:
+            before = f"seal {self.seq - 1} hashes to" if self.seq > 1 else "the chain starts from"
+            return text + (
+                f"its link to the seal before it is broken (it names {self.found} as previous, "
+                f"{before} {self.expected})"
+            )
+        if self.problem == MISSING:
+            return text + f"the event is gone, deleted from timeline_events (its seal is {self.expected})"
+        return text + (
+            f"its content changed after it was sealed (sealed hash {self.expected}, content now hashes to {self.found})"
+        )
+
+
+def check(row) -> Break | None:
+    """Check one seal (a row of seals_after) against the seal before it and against its event."""
+
+    def broken(problem: str, expected: str, found: str | None = None) -> Break:
+        kind = getattr(row.kind, "value", row.kind)
+        return Break(row.seq, row.event_id, problem, expected, found, row.incident_id, kind)
+
+    if row.seq > 1 and row.previous_hash is None:
+        return broken(GAP, row.prev_hash)
+    previous = GENESIS if row.seq == 1 else row.previous_hash
+    if row.prev_hash != previous:
+        return broken(LINK, previous, row.prev_hash)
+    if row.found_id is None:
+        return broken(MISSING, row.hash)
+    content = event_hash(row.prev_hash, row.found_id, row.incident_id, row.kind, row.actor, row.at, row.details)
+    if content != row.hash:
+        return broken(CONTENT, row.hash, content)
+    return None
+
+
+@dataclass
+class Verdict:
+    """What a walk along the chain found: counts, the last seal that holds, and the first break if any."""
+
+    seals: int = 0
+    unsealed: int = 0
+    last_seq: int | None = None
+    last_hash: str | None = None
+    broken: Break | None = None
+    incident_ids: set[int] = field(default_factory=set, repr=False)
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None
+
+    @property
+    def incidents(self) -> int:
+        return len(self.incident_ids)
+
+
+def walk(rows: Iterable) -> Verdict:
+    """Check seals given in seq order; stop at the first break."""
+    verdict = Verdict()
+    for row in rows:
+        verdict.broken = check(row)
+        if verdict.broken is not None:
+            break
+        verdict.seals += 1
+        verdict.last_seq, verdict.last_hash = row.seq, row.hash
+        verdict.incident_ids.add(row.incident_id)
+    return verdict
+
+
+def seals_after(session: Session, after: int, limit: int, incident_id: int | None = None) -> list[Row]:
+    """The next limit seals after seq after, each with the hash of the seal before it and its event."""
+    previous = aliased(AuditSeal)
+    query = (
+        select(
+            AuditSeal.seq,
+            AuditSeal.event_id,
+            AuditSeal.prev_hash,
+            AuditSeal.hash,
+            previous.hash.label("previous_hash"),
+            TimelineEvent.id.label("found_id"),
+            *EVENT[1:],
+        )
+        .select_from(AuditSeal)
+        .outerjoin(previous, previous.seq == AuditSeal.seq - 1)
+        .outerjoin(TimelineEvent, TimelineEvent.id == AuditSeal.event_id)
+        .where(AuditSeal.seq > after)
+        .order_by(AuditSeal.seq)
+        .limit(limit)
+    )
+    if incident_id is not None:
+        query = query.where(TimelineEvent.incident_id == incident_id)
+    return list(session.execute(query))
+
+
+def stored_seals(open_session: SessionOpener, incident_id: int | None = None, size: int = BATCH_SIZE) -> Iterator[Row]:
+    """Stream the seals in seq order, one short transaction per batch.
+
+    Short transactions because SQLite's sessions take the write lock at BEGIN: one long read
+    would hold up the scheduler for the whole walk.
+    """
+    after = 0
+    while True:
+        with open_session() as session:
+            rows = seals_after(session, after, size, incident_id)
+        yield from rows
+        if len(rows) < size:
+            return
+        after = rows[-1].seq
+
+
+def count_unsealed(session: Session, incident_id: int | None = None) -> int:
+    """How many events (of one incident, or all) have no seal yet."""
+    query = select(func.count()).select_from(TimelineEvent).where(_unsealed())
+    if incident_id is not None:
+        query = query.where(TimelineEvent.incident_id == incident_id)
+    return session.scalar(query)
+
+
+def verify(open_session: SessionOpener, incident_id: int | None = None, size: int = BATCH_SIZE) -> Verdict:
+    """Walk the chain (or only one incident's seals, each still checked against the seal before it),
+    name the first broken link, and count the events not yet sealed."""
+    verdict = walk(stored_seals(open_session, incident_id, size))
+    with open_session() as session:
+        verdict.unsealed = count_unsealed(session, incident_id)
+        broken = verdict.broken
+        if broken is not None and broken.incident_id is not None:
+            reference = session.scalar(select(Incident.reference).where(Incident.id == broken.incident_id))
+            verdict.broken = replace(broken, reference=reference)
+    return verdict

@@ -1,0 +1,149 @@
+"""Export incidents for analysts: CSV for spreadsheets, GeoJSON for maps, with the report's filters.
+
+Both carry the same fields per incident (incident_record). Times are ISO 8601 UTC with a date-time
+group beside each; positions are decimal WGS84 degrees with MGRS (10 m) beside them.
+"""
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ...geo import to_mgrs
+from ...models import Exchange, Incident
+from ...timeutil import format_dtg, isoformat
+from ..incidents.handling import get_incident
+from .reports import ReportFilter, conditions, seconds_between
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+BATCH = 500
+
+
+def _mgrs(incident: Incident) -> str | None:
+    if incident.latitude is None or incident.longitude is None:
+        return None
+    return to_mgrs(incident.latitude, incident.longitude)
+
+
+def _seconds(start: datetime, end: datetime | None) -> float | None:
+    return None if end is None else float(round(seconds_between(start, end), 3))
+
+
+def incident_record(incident: Incident) -> dict:
+    """Return the incident's exported fields, in column order, as JSON-ready values."""
+    record = {"reference": incident.reference, "status": incident.status.value}
+    record.update(
+        precedence=incident.precedence.value,
+        precedence_name=incident.precedence.name,
+        domain=incident.domain.value,
+        category=incident.category,
+    )
+    for name in ("occurred_at", "reported_at", "acknowledged_at", "resolved_at"):
+        moment = getattr(incident, name)
+        record[name] = isoformat(moment)
+        record[name.replace("_at", "_dtg")] = format_dtg(moment) if moment else None
+    record.update(
+        acknowledged_by=incident.acknowledged_by_label,
+        seconds_to_acknowledge=_seconds(incident.reported_at, incident.acknowledged_at),
+        seconds_to_resolve=_seconds(incident.reported_at, incident.resolved_at),
+        latitude=incident.latitude,
+        longitude=incident.longitude,
+        mgrs=_mgrs(incident),
+        position_text=incident.position_text,
+        sector=incident.sector,
+        border_distance_km=incident.border_distance_km,
+        reporting_unit=incident.reporting_unit,
+        safety_risk=incident.safety_risk.value if incident.safety_risk else None,
+        escalation_risk=incident.escalation_risk.value,
+        current_step=incident.current_step,
+        cpa_horizontal_m=incident.cpa_horizontal_m,
+        cpa_vertical_ft=incident.cpa_vertical_ft,
+        narrative=incident.narrative,
+        actions_taken=incident.actions_taken,
+        resolution=incident.resolution,
+    )
+    return record
+
+
+# The CSV header: incident_record's keys, in its order (a test holds the two together).
+CSV_HEADER = (
+    "reference", "status", "precedence", "precedence_name", "domain", "category",
+    "occurred_at", "occurred_dtg", "reported_at", "reported_dtg", "acknowledged_at", "acknowledged_dtg",
+    "resolved_at", "resolved_dtg", "acknowledged_by", "seconds_to_acknowledge", "seconds_to_resolve",
+    "latitude", "longitude", "mgrs", "position_text", "sector", "border_distance_km", "reporting_unit",
+    "safety_risk", "escalation_risk", "current_step", "cpa_horizontal_m", "cpa_vertical_ft",
+    "narrative", "actions_taken", "resolution",
+)  # fmt: skip
+
+
+def incidents(session: Session, flt: ReportFilter) -> Iterator[Incident]:
+    """The filter's incidents, oldest report first, read in batches."""
+    query = select(Incident).where(*conditions(flt)).order_by(Incident.reported_at, Incident.id)
+    yield from session.scalars(query.execution_options(yield_per=BATCH))
+
+
+def csv_cell(value) -> str | int | float:
+    """A value as a CSV cell: text that a spreadsheet would run as a formula gets a leading quote.
+
+    Numbers are written as numbers (a negative longitude is data, not a formula); only text is escaped.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _line(values) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(values)  # QUOTE_MINIMAL, CRLF line ends (RFC 4180)
+    return buffer.getvalue()
+
+
+def incidents_csv(session: Session, flt: ReportFilter) -> Iterator[str]:
+    """Yield a CSV export line by line: a header row, then one row per incident."""
+    yield _line(CSV_HEADER)
+    for incident in incidents(session, flt):
+        record = incident_record(incident)
+        yield _line(csv_cell(record[name]) for name in CSV_HEADER)
+
+
+def incidents_geojson(session: Session, flt: ReportFilter) -> dict:
+    """Return a GeoJSON FeatureCollection (RFC 7946) of the filter's incidents as Point features.
+
+    Incidents with no position are left out, not given a null geometry (which many map tools drop
+    or refuse); how many were left out is in the foreign member "skipped", so none go missing unseen.
+    """
+    features, skipped = [], 0
+    for incident in incidents(session, flt):
+        if incident.latitude is None or incident.longitude is None:
+            skipped += 1
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "id": incident.reference,
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [round(incident.longitude, 6), round(incident.latitude, 6)],
+                },
+                "properties": incident_record(incident),
+            }
+        )
+    return {"type": "FeatureCollection", "features": features, "skipped": skipped}
+
+
+def printable(session: Session, reference: str) -> tuple[Incident, list[Exchange]]:
+    """One incident for the printed record, with its exchanges and their messages (404 if unknown)."""
+    incident = get_incident(session, reference)
+    exchanges = session.scalars(
+        select(Exchange)
+        .where(Exchange.incident_id == incident.id)
+        .options(selectinload(Exchange.messages))
+        .order_by(Exchange.opened_at, Exchange.id)
+    )
+    return incident, list(exchanges)

@@ -1,0 +1,252 @@
+"""After-action reports: how fast incidents were acknowledged and resolved, what happened where,
+and whether the other side answered.
+
+Definitions (the API description and the report page say the same, from DEFINITIONS below):
+
+- Time to acknowledge = acknowledged_at - reported_at; time to resolve = resolved_at - reported_at.
+  An incident not (yet) acknowledged, or not resolved, is left out of that measure.
+- The *handling step* is the ladder step recorded in the incident's "acknowledged" timeline event
+  (the step that was current when someone took it); an incident resolved without an
+  acknowledgement counts on the step it stood on when resolved (the ladder stops moving then).
+- Per channel: each channel the incident's ladder snapshot lists on the handling step, as routed
+  (a fallback line that stood in is not counted); a step with two channels counts under both.
+- Per level: the ladder level (L1-L5) of those channels, each distinct level once per incident.
+- Per precedence: Z, O, P, R. Per month: the UTC month of reported_at, "2026-11".
+- Median and p90: linear interpolation between closest ranks (numpy's default "linear",
+  statistics.quantiles(method="inclusive"), Excel PERCENTILE.INC), rounded to the millisecond.
+- Exchanges: see exchange_counts.
+"""
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fractions import Fraction
+
+from sqlalchemy import and_, case, exists, func, not_, or_, select
+from sqlalchemy.orm import Session
+
+from ...models import EventKind, Exchange, ExchangeMessage, ExchangeState, Incident, MessageDirection, TimelineEvent
+
+DEFINITIONS = {
+    "time_to_acknowledge": "acknowledged_at - reported_at; incidents not acknowledged are left out",
+    "time_to_resolve": "resolved_at - reported_at; incidents not resolved are left out",
+    "handling_step": "the ladder step in the incident's 'acknowledged' timeline event; "
+    "for an incident resolved without acknowledgement, the step it stood on when resolved",
+    "by_channel": "each channel the ladder snapshot lists on the handling step, as routed (not a fallback); "
+    "a step with two channels counts the incident under both",
+    "by_level": "the ladder level (L1-L5) of those channels, each distinct level once per incident",
+    "by_precedence": "Z FLASH, O IMMEDIATE, P PRIORITY, R ROUTINE",
+    "by_month": "UTC month of reported_at, e.g. 2026-11",
+    "median_p90": "linear interpolation between closest ranks (statistics.quantiles method 'inclusive', "
+    "numpy 'linear'), in seconds rounded to the millisecond",
+    "exchanges": "answered: a received message of kind 'reply' is on record, or the state is reply_received or "
+    "meeting_held; overdue: not answered and a deadline passed (overdue_count > 0 or state overdue); "
+    "answered_late: answered after a deadline passed (part of answered); open: neither and not closed; "
+    "closed_unanswered: neither and closed; answered + overdue + open + closed_unanswered = total",
+    "filters": "from (inclusive) and to (exclusive) apply to reported_at",
+}
+NO_SECTOR = "(none)"
+PRECEDENCE_ORDER = "ZOPR"
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """Which incidents a report or an export covers; reported_to is exclusive."""
+
+    reported_from: datetime | None = None
+    reported_to: datetime | None = None
+    domain: str | None = None
+    category: str | None = None
+    sector: str | None = None
+    precedence: tuple[str, ...] = ()
+
+
+def conditions(flt: ReportFilter) -> list:
+    """The WHERE clauses on Incident for a filter."""
+    where = []
+    if flt.reported_from is not None:
+        where.append(Incident.reported_at >= flt.reported_from)
+    if flt.reported_to is not None:
+        where.append(Incident.reported_at < flt.reported_to)
+    if flt.domain:
+        where.append(Incident.domain == flt.domain)
+    if flt.category:
+        where.append(Incident.category == flt.category)
+    if flt.sector:
+        where.append(Incident.sector == flt.sector)
+    if flt.precedence:
+        where.append(Incident.precedence.in_(flt.precedence))
+    return where
+
+
+# -- pure statistics ---------------------------------------------------------------------------
+
+
+def percentile(values: Sequence, fraction: Fraction) -> Fraction | None:
+    """Return the fraction-quantile of values by linear interpolation between closest ranks, exactly.
+
+    The same method as statistics.quantiles(method="inclusive"), which was not used because it
+    wants two values or more on Python 3.11 and answers in floats, and the report must be exact.
+    """
+    if not values:
+        return None
+    ordered = sorted(Fraction(v) for v in values)
+    rank = Fraction(fraction) * (len(ordered) - 1)
+    low = math.floor(rank)
+    if low + 1 >= len(ordered):
+        return ordered[-1]
+    return ordered[low] + (rank - low) * (ordered[low + 1] - ordered[low])
+
+
+def summarize(seconds: Sequence) -> dict:
+    """Return {count, median_seconds, p90_seconds} of durations in seconds (None when there are none)."""
+
+    def rounded(value: Fraction | None) -> float | None:
+        return None if value is None else float(round(value, 3))
+
+    return {
+        "count": len(seconds),
+        "median_seconds": rounded(percentile(seconds, Fraction(1, 2))),
+        "p90_seconds": rounded(percentile(seconds, Fraction(9, 10))),
+    }
+
+
+def seconds_between(start: datetime, end: datetime) -> Fraction:
+    """The exact number of seconds from start to end."""
+    return Fraction((end - start) // timedelta(microseconds=1), 1_000_000)
+
+
+@dataclass(frozen=True)
+class Handled:
+    """One incident as the time measures see it."""
+
+    precedence: str
+    month: str
+    channels: tuple[str, ...]
+    levels: tuple[int, ...]
+    ack_seconds: Fraction | None
+    resolve_seconds: Fraction | None
+
+
+def _grouped(pairs: Iterable[tuple[str, Fraction]], order) -> dict:
+    groups: dict[str, list] = defaultdict(list)
+    for key, value in pairs:
+        groups[key].append(value)
+    return {key: summarize(groups[key]) for key in sorted(groups, key=order)}
+
+
+def time_section(handled: Sequence[Handled], measure: str) -> dict:
+    """Summaries of one measure ("ack_seconds" or "resolve_seconds"): overall and per group."""
+    timed = [(h, getattr(h, measure)) for h in handled if getattr(h, measure) is not None]
+    return {
+        "overall": summarize([v for _, v in timed]),
+        "by_channel": _grouped(((c, v) for h, v in timed for c in h.channels), str),
+        "by_level": _grouped(((f"L{n}", v) for h, v in timed for n in h.levels), lambda k: int(k[1:])),
+        "by_precedence": _grouped(((h.precedence, v) for h, v in timed), PRECEDENCE_ORDER.index),
+        "by_month": _grouped(((h.month, v) for h, v in timed), str),
+    }
+
+
+def handled_from(row) -> Handled:
+    """Turn one (incident columns, ack event details) row into what the time measures need."""
+    step_number = (row.ack_details or {}).get("step") or row.current_step
+    steps = (row.ladder or {}).get("steps", [])
+    channels = steps[step_number - 1]["channels"] if 0 < step_number <= len(steps) else []
+    return Handled(
+        precedence=row.precedence.value,
+        month=f"{row.reported_at:%Y-%m}",
+        channels=tuple(dict.fromkeys(c["name"] for c in channels)),
+        levels=tuple(sorted({c["level"] for c in channels})),
+        ack_seconds=seconds_between(row.reported_at, row.acknowledged_at) if row.acknowledged_at else None,
+        resolve_seconds=seconds_between(row.reported_at, row.resolved_at) if row.resolved_at else None,
+    )
+
+
+# -- queries -----------------------------------------------------------------------------------
+
+
+def handled_incidents(session: Session, flt: ReportFilter) -> list[Handled]:
+    """The acknowledged or resolved incidents of the filter, with their handling step's channels."""
+    ack = (
+        select(TimelineEvent.incident_id, func.min(TimelineEvent.id).label("event_id"))
+        .where(TimelineEvent.kind == EventKind.ACKNOWLEDGED)
+        .group_by(TimelineEvent.incident_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Incident.precedence,
+            Incident.reported_at,
+            Incident.acknowledged_at,
+            Incident.resolved_at,
+            Incident.current_step,
+            Incident.ladder,
+            TimelineEvent.details.label("ack_details"),
+        )
+        .outerjoin(ack, ack.c.incident_id == Incident.id)
+        .outerjoin(TimelineEvent, TimelineEvent.id == ack.c.event_id)
+        .where(*conditions(flt), or_(Incident.acknowledged_at.is_not(None), Incident.resolved_at.is_not(None)))
+        .order_by(Incident.id)
+    )
+    return [handled_from(row) for row in session.execute(query)]
+
+
+def counts_by(session: Session, flt: ReportFilter, column) -> dict[str, int]:
+    """How many incidents of the filter per value of column, most first (no sector: "(none)")."""
+    rows = session.execute(
+        select(column, func.count()).where(*conditions(flt)).group_by(column).order_by(func.count().desc(), column)
+    )
+    return {(key if key is not None else NO_SECTOR): n for key, n in rows}
+
+
+def exchange_counts(session: Session, flt: ReportFilter) -> dict[str, int]:
+    """Count the exchanges about the filter's incidents, as DEFINITIONS["exchanges"] says.
+
+    answered: the other side replied (a received "reply" message, or state reply_received or
+    meeting_held); overdue: no reply and a deadline passed (overdue_count > 0 or state overdue);
+    answered_late is the part of answered that came after a deadline; open: neither, not closed;
+    closed_unanswered: neither, closed.
+    """
+    S = ExchangeState
+    replied = exists().where(
+        ExchangeMessage.exchange_id == Exchange.id,
+        ExchangeMessage.direction == MessageDirection.IN,
+        ExchangeMessage.kind == "reply",
+    )
+    answered = or_(replied, Exchange.state.in_((S.REPLY_RECEIVED, S.MEETING_HELD)))
+    late = or_(Exchange.overdue_count > 0, Exchange.state == S.OVERDUE)
+    neither = and_(not_(answered), not_(late))
+
+    def counted(condition):
+        return func.count(case((condition, 1)))
+
+    row = session.execute(
+        select(
+            func.count().label("total"),
+            counted(answered).label("answered"),
+            counted(and_(answered, late)).label("answered_late"),
+            counted(and_(not_(answered), late)).label("overdue"),
+            counted(and_(neither, Exchange.state != S.CLOSED)).label("open"),
+            counted(and_(neither, Exchange.state == S.CLOSED)).label("closed_unanswered"),
+        )
+        .select_from(Exchange)
+        .join(Incident, Incident.id == Exchange.incident_id)
+        .where(*conditions(flt))
+    ).one()
+    return dict(row._mapping)
+
+
+def after_action(session: Session, flt: ReportFilter) -> dict:
+    """The after-action report: time measures, incidents per category and sector, exchanges."""
+    handled = handled_incidents(session, flt)
+    return {
+        "incidents_total": session.scalar(select(func.count()).select_from(Incident).where(*conditions(flt))),
+        "ack_times": time_section(handled, "ack_seconds"),
+        "resolve_times": time_section(handled, "resolve_seconds"),
+        "incidents_by_category": counts_by(session, flt, Incident.category),
+        "incidents_by_sector": counts_by(session, flt, Incident.sector),
+        "exchanges": exchange_counts(session, flt),
+        "definitions": DEFINITIONS,
+    }
