@@ -50,6 +50,9 @@ test-fast: install-dev
 
 lint: install-dev
 	$(VENV)/bin/ruff check tracker tests benchmarks wsgi.py
+	$(VENV)/bin/ruff format --check tracker tests benchmarks wsgi.py
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 # The four benchmarks of benchmarks/README.md, on the local PostgreSQL, with wrk from the archive.
 bench: install-dev

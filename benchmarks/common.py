@@ -56,14 +56,14 @@ def tracker_app(url: str, **config):
 
 def seed(app) -> dict[str, str]:
     """Load the demo ladder and users; return username -> API token."""
-    from tracker import demo
+    from tracker import demo, dispatch
     from tracker.db import session_scope
     from tracker.services.incidents import filing
     from tracker.timeutil import utcnow
 
     limits = filing.FilingLimits(4000, 300, "INC", app.extensions["tracker.region"])
     with session_scope(app) as session:
-        return demo.load(session, limits, utcnow(), app.extensions["tracker.transports"])
+        return demo.load(session, limits, utcnow(), app.extensions["tracker.transports"], dispatch.ack_links(app))
 
 
 def free_port() -> int:
@@ -180,6 +180,7 @@ def dump(name: str, payload: dict) -> None:
 
 def file_template(app, sector: str = "North"):
     """File one real incident through the service layer; return its id (the row the bulk loads copy)."""
+    from tracker import dispatch
     from tracker.db import session_scope
     from tracker.models import Domain, EscalationRisk, Precedence
     from tracker.services.accounts import people
@@ -200,7 +201,8 @@ def file_template(app, sector: str = "North"):
             sector=sector,
             narrative="Template incident for the benchmarks.",
         )
-        return filing.file_incident(session, draft, people.find_user(session, "duty"), limits, utcnow()).id
+        duty, links = people.find_user(session, "duty"), dispatch.ack_links(app)
+        return filing.file_incident(session, draft, duty, limits, utcnow(), links).id
 
 
 def clone_incidents(url: str, template_id: int, count: int, start: int, **values) -> None:

@@ -16,17 +16,20 @@ from pathlib import Path
 
 from tests.exercise_support import notice
 from tests.support import incident_payload
+from tracker.models import Role
+from tracker.models.permissions import ON_OWN_LINES, Permission, may
+
+P = Permission
 
 PRINCIPALS = ("anonymous", "duty", "liaison_member", "liaison_other", "supervisor", "admin", "revoked")
 ANONYMOUS, DUTY, MEMBER, OTHER, SUPERVISOR, ADMIN, REVOKED = PRINCIPALS
 SIGNED_IN = (DUTY, MEMBER, OTHER, SUPERVISOR, ADMIN)
-# Who may do what, as the routes name them. MEMBER is the liaison on the channel the incident was
-# routed to (and on the counterpart line); OTHER is a liaison on neither.
-FILERS = (DUTY, SUPERVISOR, ADMIN)
-HANDLERS = (MEMBER, SUPERVISOR, ADMIN)
-DECIDERS = (DUTY, MEMBER, SUPERVISOR, ADMIN)  # related-incident links
-SUPERVISORS = (SUPERVISOR, ADMIN)  # line checks, exercises, reports
-ADMINS = (ADMIN,)
+# Who may do what comes from the one permission table (tracker.models.permissions.GRANTS): a route
+# names the permission it needs, and the callers let in are those whose role holds it. MEMBER is
+# the liaison on the channel the incident was routed to (and on the counterpart line); OTHER is a
+# liaison on neither, let in to a permission of ON_OWN_LINES only by its "-any" grant.
+ROLE_OF = {DUTY: Role.DUTY_OFFICER, MEMBER: Role.LIAISON, OTHER: Role.LIAISON, SUPERVISOR: Role.SUPERVISOR}
+ROLE_OF[ADMIN] = Role.ADMIN
 # A page's answer to a caller who is not signed in: a redirect to the sign-in form with ?next=.
 LOGIN = "login"
 
@@ -37,18 +40,45 @@ EXCLUDED = {
 }
 
 
-def api(ok: int, allowed=SIGNED_IN) -> dict:
-    """A bearer-token route: 401 without a valid token, ok for the allowed roles, 403 for the others."""
-    return {ANONYMOUS: 401, REVOKED: 401, **{who: ok if who in allowed else 403 for who in SIGNED_IN}}
+class Expected(dict):
+    """Each principal's answer, and the permission the route must name (None: sign-in only)."""
+
+    def __init__(self, answers: dict, permission: Permission | None = None):
+        super().__init__(answers)
+        self.permission = permission
 
 
-def page(ok: int | str, allowed=SIGNED_IN) -> dict:
-    """A signed-in page: the sign-in form without a session (or a deactivated user's), 403 for the other roles."""
-    return {ANONYMOUS: LOGIN, REVOKED: LOGIN, **{who: ok if who in allowed else 403 for who in SIGNED_IN}}
+def let_in(permission: Permission | None) -> tuple[str, ...]:
+    """The signed-in principals the permission table lets in."""
+    if permission is None:
+        return SIGNED_IN
+    own_lines_only = permission in ON_OWN_LINES
+
+    def allowed(who: str) -> bool:
+        role = ROLE_OF[who]
+        if not may(role, permission):
+            return False
+        return who != OTHER or not own_lines_only or may(role, ON_OWN_LINES[permission])
+
+    return tuple(who for who in SIGNED_IN if allowed(who))
 
 
-def everyone(status: int) -> dict:
-    return dict.fromkeys(PRINCIPALS, status)
+def api(ok: int, permission: Permission | None = None) -> Expected:
+    """A bearer-token route: 401 without a valid token, ok for those the permission lets in, 403 for the others."""
+    allowed = let_in(permission)
+    answers = {ANONYMOUS: 401, REVOKED: 401, **{who: ok if who in allowed else 403 for who in SIGNED_IN}}
+    return Expected(answers, permission)
+
+
+def page(ok: int | str, permission: Permission | None = None) -> Expected:
+    """A signed-in page: the sign-in form without a session (or a deactivated user's), 403 for the others."""
+    allowed = let_in(permission)
+    answers = {ANONYMOUS: LOGIN, REVOKED: LOGIN, **{who: ok if who in allowed else 403 for who in SIGNED_IN}}
+    return Expected(answers, permission)
+
+
+def everyone(status: int) -> Expected:
+    return Expected(dict.fromkeys(PRINCIPALS, status))
 
 
 @dataclass(frozen=True)
@@ -59,7 +89,7 @@ class Call:
     callable takes the scene); for pages a 302 means a redirect without an error message.
     """
 
-    expected: dict
+    expected: Expected
     path: object = None
     body: object = None
     query: dict = field(default_factory=dict)
@@ -211,81 +241,93 @@ def summary_form(summary: dict, action: str, **fields):
 V1 = "/api/v1"
 API = {
     ("POST", f"{V1}/acks"): Call(everyone(200), body=lambda s: {"token": s.ack_token}),  # the signed link is the key
-    ("GET", f"{V1}/audit/verify"): Call(api(200, ADMINS)),
+    ("GET", f"{V1}/audit/verify"): Call(api(200, P.AUDIT_VERIFY)),
     ("GET", f"{V1}/catalogue"): Call(everyone(200)),
     ("GET", f"{V1}/health"): Call(everyone(200)),
     ("GET", f"{V1}/openapi.json"): Call(everyone(200)),
     ("GET", f"{V1}/docs"): Call(everyone(200)),
     ("GET", "/metrics"): Call(everyone(200)),  # Prometheus scrapes without a token
     # incidents
-    ("POST", f"{V1}/incidents"): Call(api(201, FILERS), body=incident_payload()),
+    ("POST", f"{V1}/incidents"): Call(api(201, P.INCIDENTS_FILE), body=incident_payload()),
     ("GET", f"{V1}/incidents"): Call(api(200)),
     ("GET", f"{V1}/incidents/<reference>"): Call(api(200), incident),
-    ("POST", f"{V1}/incidents/<reference>/acknowledge"): Call(api(200, HANDLERS), incident, {"note": "On it"}),
+    ("POST", f"{V1}/incidents/<reference>/acknowledge"): Call(
+        api(200, P.INCIDENTS_HANDLE), incident, {"note": "On it"}
+    ),
     ("POST", f"{V1}/incidents/<reference>/comments"): Call(api(201), incident, {"text": "Seen from the desk."}),
-    ("POST", f"{V1}/incidents/<reference>/resolve"): Call(api(200, HANDLERS), incident, {"resolution": "Explained."}),
+    ("POST", f"{V1}/incidents/<reference>/resolve"): Call(
+        api(200, P.INCIDENTS_HANDLE), incident, {"resolution": "Explained."}
+    ),
     ("POST", f"{V1}/routes/preview"): Call(api(200), body=ROUTE_QUERY),
     ("GET", f"{V1}/map"): Call(api(200)),
     # related incidents
     ("GET", f"{V1}/incidents/<reference>/related"): Call(api(200), incident),
-    ("POST", f"{V1}/incidents/<reference>/related/<int:link_id>/confirm"): Call(api(200, DECIDERS), link, {}),
-    ("POST", f"{V1}/incidents/<reference>/related/<int:link_id>/dismiss"): Call(api(200, DECIDERS), link, {}),
+    ("POST", f"{V1}/incidents/<reference>/related/<int:link_id>/confirm"): Call(api(200, P.RELATED_DECIDE), link, {}),
+    ("POST", f"{V1}/incidents/<reference>/related/<int:link_id>/dismiss"): Call(api(200, P.RELATED_DECIDE), link, {}),
     # exchanges with the other side
     ("POST", f"{V1}/incidents/<reference>/exchanges"): Call(
-        api(201, HANDLERS), acknowledged, lambda s: {"channel_id": s.line, "text": NOTICE}
+        api(201, P.EXCHANGES_TALK), acknowledged, lambda s: {"channel_id": s.line, "text": NOTICE}
     ),
     ("GET", f"{V1}/incidents/<reference>/exchanges"): Call(api(200), incident),
     ("GET", f"{V1}/exchanges"): Call(api(200)),
     ("GET", f"{V1}/exchanges/<int:exchange_id>"): Call(api(200), exchange),
     ("POST", f"{V1}/exchanges/<int:exchange_id>/transitions"): Call(
-        api(200, HANDLERS), exchange, {"state": "receipt_confirmed"}
+        api(200, P.EXCHANGES_TALK), exchange, {"state": "receipt_confirmed"}
     ),
     ("POST", f"{V1}/exchanges/<int:exchange_id>/messages"): Call(
-        api(201, HANDLERS), exchange, {"direction": "in", "text": "Eastland confirms receipt."}
+        api(201, P.EXCHANGES_TALK), exchange, {"direction": "in", "text": "Eastland confirms receipt."}
     ),
     # releasability and summaries
-    ("PATCH", f"{V1}/incidents/<reference>/releasability"): Call(api(200, HANDLERS), incident, {"narrative": True}),
-    ("POST", f"{V1}/incidents/<reference>/summaries"): Call(api(201, HANDLERS), incident, {}),
+    ("PATCH", f"{V1}/incidents/<reference>/releasability"): Call(
+        api(200, P.EXCHANGES_TALK), incident, {"narrative": True}
+    ),
+    ("POST", f"{V1}/incidents/<reference>/summaries"): Call(api(201, P.EXCHANGES_TALK), incident, {}),
     ("GET", f"{V1}/incidents/<reference>/summaries"): Call(api(200), incident),
     ("GET", f"{V1}/summaries/<int:summary_id>"): Call(api(200), summary),
     ("PATCH", f"{V1}/summaries/<int:summary_id>"): Call(
-        api(200, HANDLERS), summary, lambda s: {"text": "Reworded.", "version": s.summary["version"]}
+        api(200, P.EXCHANGES_TALK), summary, lambda s: {"text": "Reworded.", "version": s.summary["version"]}
     ),
     ("POST", f"{V1}/summaries/<int:summary_id>/approve"): Call(
-        api(200, HANDLERS), summary, lambda s: {"version": s.summary["version"]}
+        api(200, P.EXCHANGES_TALK), summary, lambda s: {"version": s.summary["version"]}
     ),
-    ("POST", f"{V1}/summaries/<int:summary_id>/send"): Call(api(200, HANDLERS), approved, {}),
+    ("POST", f"{V1}/summaries/<int:summary_id>/send"): Call(api(200, P.EXCHANGES_TALK), approved, {}),
     # the ladder
     ("GET", f"{V1}/channels"): Call(api(200)),
-    ("POST", f"{V1}/channels"): Call(api(201, ADMINS), body=new_channel),
+    ("POST", f"{V1}/channels"): Call(api(201, P.CHANNELS_MANAGE), body=new_channel),
     ("GET", f"{V1}/channels/<int:channel_id>"): Call(api(200), channel),
-    ("PATCH", f"{V1}/channels/<int:channel_id>"): Call(api(200, ADMINS), channel, {"counterpart": "Eastland HQ"}),
-    ("DELETE", f"{V1}/channels/<int:channel_id>"): Call(api(204, ADMINS), channel),
+    ("PATCH", f"{V1}/channels/<int:channel_id>"): Call(
+        api(200, P.CHANNELS_MANAGE), channel, {"counterpart": "Eastland HQ"}
+    ),
+    ("DELETE", f"{V1}/channels/<int:channel_id>"): Call(api(204, P.CHANNELS_MANAGE), channel),
     ("GET", f"{V1}/channels/<int:channel_id>/checks"): Call(api(200), channel),
-    ("POST", f"{V1}/channels/<int:channel_id>/checks"): Call(api(201, SUPERVISORS), channel),
+    ("POST", f"{V1}/channels/<int:channel_id>/checks"): Call(api(201, P.CHANNELS_WATCH), channel),
     ("GET", f"{V1}/policies"): Call(api(200)),
-    ("POST", f"{V1}/policies"): Call(api(201, ADMINS), body=new_policy),
+    ("POST", f"{V1}/policies"): Call(api(201, P.POLICIES_MANAGE), body=new_policy),
     ("GET", f"{V1}/policies/<int:policy_id>"): Call(api(200), policy),
-    ("PATCH", f"{V1}/policies/<int:policy_id>"): Call(api(200, ADMINS), policy, {"description": "Night shift"}),
-    ("DELETE", f"{V1}/policies/<int:policy_id>"): Call(api(204, ADMINS), policy),
+    ("PATCH", f"{V1}/policies/<int:policy_id>"): Call(
+        api(200, P.POLICIES_MANAGE), policy, {"description": "Night shift"}
+    ),
+    ("DELETE", f"{V1}/policies/<int:policy_id>"): Call(api(204, P.POLICIES_MANAGE), policy),
     ("GET", f"{V1}/rules"): Call(api(200)),
-    ("POST", f"{V1}/rules"): Call(api(201, ADMINS), body=new_rule),
+    ("POST", f"{V1}/rules"): Call(api(201, P.RULES_MANAGE), body=new_rule),
     ("GET", f"{V1}/rules/<int:rule_id>"): Call(api(200), rule),
-    ("PATCH", f"{V1}/rules/<int:rule_id>"): Call(api(200, ADMINS), rule, {"sector": "North"}),
-    ("DELETE", f"{V1}/rules/<int:rule_id>"): Call(api(204, ADMINS), rule),
+    ("PATCH", f"{V1}/rules/<int:rule_id>"): Call(api(200, P.RULES_MANAGE), rule, {"sector": "North"}),
+    ("DELETE", f"{V1}/rules/<int:rule_id>"): Call(api(204, P.RULES_MANAGE), rule),
     # exercises
-    ("GET", f"{V1}/exercises"): Call(api(200)),
-    ("POST", f"{V1}/exercises"): Call(api(201, SUPERVISORS), body=lambda s: notice(name=s.unique("RAMPART"))),
-    ("GET", f"{V1}/exercises/<int:exercise_id>"): Call(api(200), exercise),
-    ("PATCH", f"{V1}/exercises/<int:exercise_id>"): Call(api(200, SUPERVISORS), exercise, {"notes": "Postponed."}),
-    ("DELETE", f"{V1}/exercises/<int:exercise_id>"): Call(api(204, SUPERVISORS), exercise),
-    ("POST", f"{V1}/exercises/import"): Call(api(201, SUPERVISORS), body=lambda s: {"csv": sample_csv(s)}),
-    ("GET", f"{V1}/exercises/feed-link"): Call(api(200)),
+    ("GET", f"{V1}/exercises"): Call(api(200, P.EXERCISES_READ)),
+    ("POST", f"{V1}/exercises"): Call(api(201, P.EXERCISES_MANAGE), body=lambda s: notice(name=s.unique("RAMPART"))),
+    ("GET", f"{V1}/exercises/<int:exercise_id>"): Call(api(200, P.EXERCISES_READ), exercise),
+    ("PATCH", f"{V1}/exercises/<int:exercise_id>"): Call(
+        api(200, P.EXERCISES_MANAGE), exercise, {"notes": "Postponed."}
+    ),
+    ("DELETE", f"{V1}/exercises/<int:exercise_id>"): Call(api(204, P.EXERCISES_MANAGE), exercise),
+    ("POST", f"{V1}/exercises/import"): Call(api(201, P.EXERCISES_MANAGE), body=lambda s: {"csv": sample_csv(s)}),
+    ("GET", f"{V1}/exercises/feed-link"): Call(api(200, P.EXERCISES_READ)),
     ("GET", f"{V1}/exercises.ics"): Call(api(200)),
     # reports
-    ("GET", f"{V1}/reports/after-action"): Call(api(200, SUPERVISORS)),
-    ("GET", f"{V1}/exports/incidents.csv"): Call(api(200, SUPERVISORS)),
-    ("GET", f"{V1}/exports/incidents.geojson"): Call(api(200, SUPERVISORS)),
+    ("GET", f"{V1}/reports/after-action"): Call(api(200, P.REPORTS_READ)),
+    ("GET", f"{V1}/exports/incidents.csv"): Call(api(200, P.REPORTS_READ)),
+    ("GET", f"{V1}/exports/incidents.geojson"): Call(api(200, P.REPORTS_READ)),
 }
 
 PAGES = {
@@ -302,98 +344,104 @@ PAGES = {
     ("GET", "/queue/rows"): Call(page(200)),
     ("GET", "/map"): Call(page(200)),
     # incidents
-    ("GET", "/incidents/new"): Call(page(200, FILERS)),
-    ("POST", "/incidents/new"): Call(page(302, FILERS), body=filing_form),
+    ("GET", "/incidents/new"): Call(page(200, P.INCIDENTS_FILE)),
+    ("POST", "/incidents/new"): Call(page(302, P.INCIDENTS_FILE), body=filing_form),
     ("GET", "/incidents/readback"): Call(page(200), query={"position": "54.412, 22.871"}),
     ("GET", "/incidents/<reference>"): Call(page(200), incident),
     ("GET", "/incidents/<reference>/print"): Call(page(200), incident),
-    ("POST", "/incidents/<reference>/acknowledge"): Call(page(302, HANDLERS), incident, {}),
+    ("POST", "/incidents/<reference>/acknowledge"): Call(page(302, P.INCIDENTS_HANDLE), incident, {}),
     ("POST", "/incidents/<reference>/comments"): Call(page(302), incident, {"text": "Seen from the desk."}),
-    ("POST", "/incidents/<reference>/resolve"): Call(page(302, HANDLERS), incident, {"resolution": "Explained."}),
-    ("POST", "/incidents/<reference>/related/<int:link_id>/confirm"): Call(page(302, DECIDERS), link, {}),
-    ("POST", "/incidents/<reference>/related/<int:link_id>/dismiss"): Call(page(302, DECIDERS), link, {}),
+    ("POST", "/incidents/<reference>/resolve"): Call(
+        page(302, P.INCIDENTS_HANDLE), incident, {"resolution": "Explained."}
+    ),
+    ("POST", "/incidents/<reference>/related/<int:link_id>/confirm"): Call(page(302, P.RELATED_DECIDE), link, {}),
+    ("POST", "/incidents/<reference>/related/<int:link_id>/dismiss"): Call(page(302, P.RELATED_DECIDE), link, {}),
     # exchanges, releasability and summaries
     ("POST", "/incidents/<reference>/exchanges"): Call(
-        page(302, HANDLERS), acknowledged, lambda s: {"channel_id": str(s.line), "text": NOTICE}
+        page(302, P.EXCHANGES_TALK), acknowledged, lambda s: {"channel_id": str(s.line), "text": NOTICE}
     ),
     ("POST", "/exchanges/<int:exchange_id>/transition"): Call(
-        page(302, HANDLERS), exchange, lambda s: exchange_form(s, "", state="receipt_confirmed")
+        page(302, P.EXCHANGES_TALK), exchange, lambda s: exchange_form(s, "", state="receipt_confirmed")
     ),
     ("POST", "/exchanges/<int:exchange_id>/messages"): Call(
-        page(302, HANDLERS),
+        page(302, P.EXCHANGES_TALK),
         exchange,
         lambda s: exchange_form(s, "-message", direction="in", kind="message", text="Eastland confirms receipt."),
     ),
     ("POST", "/incidents/<reference>/releasability"): Call(
-        page(302, HANDLERS), incident, {"releasable": ["occurred_at", "domain", "category", "narrative"]}
+        page(302, P.EXCHANGES_TALK), incident, {"releasable": ["occurred_at", "domain", "category", "narrative"]}
     ),
     ("POST", "/incidents/<reference>/summaries"): Call(
-        page(302, HANDLERS), incident, {"draft-exchange_id": "", "draft-language": ""}
+        page(302, P.EXCHANGES_TALK), incident, {"draft-exchange_id": "", "draft-language": ""}
     ),
     ("POST", "/summaries/<int:summary_id>/edit"): Call(
-        page(302, HANDLERS),
+        page(302, P.EXCHANGES_TALK),
         summary,
         lambda s: summary_form(s.summary, "edit", text="Reworded.", text_second="Иначе.", version=s.summary["version"]),
     ),
     ("POST", "/summaries/<int:summary_id>/approve"): Call(
-        page(302, HANDLERS), summary, lambda s: summary_form(s.summary, "approve", version=s.summary["version"])
+        page(302, P.EXCHANGES_TALK), summary, lambda s: summary_form(s.summary, "approve", version=s.summary["version"])
     ),
     ("POST", "/summaries/<int:summary_id>/send"): Call(
-        page(302, HANDLERS),
+        page(302, P.EXCHANGES_TALK),
         approved,
         lambda s: summary_form(s.approved_summary, "send", exchange_id=s.approved_summary["exchange_id"]),
     ),
     # exercises
-    ("GET", "/exercises/"): Call(page(200)),
-    ("GET", "/exercises/new"): Call(page(200, SUPERVISORS)),
-    ("POST", "/exercises/new"): Call(page(302, SUPERVISORS), body=exercise_form),
-    ("GET", "/exercises/<int:exercise_id>/edit"): Call(page(200, SUPERVISORS), exercise),
-    ("POST", "/exercises/<int:exercise_id>/edit"): Call(page(302, SUPERVISORS), exercise, exercise_form),
-    ("POST", "/exercises/<int:exercise_id>/delete"): Call(page(302, SUPERVISORS), exercise, {}),
-    ("GET", "/exercises/import"): Call(page(200, SUPERVISORS)),
-    ("POST", "/exercises/import"): Call(page(302, SUPERVISORS), body=csv_file),
+    ("GET", "/exercises/"): Call(page(200, P.EXERCISES_READ)),
+    ("GET", "/exercises/new"): Call(page(200, P.EXERCISES_MANAGE)),
+    ("POST", "/exercises/new"): Call(page(302, P.EXERCISES_MANAGE), body=exercise_form),
+    ("GET", "/exercises/<int:exercise_id>/edit"): Call(page(200, P.EXERCISES_MANAGE), exercise),
+    ("POST", "/exercises/<int:exercise_id>/edit"): Call(page(302, P.EXERCISES_MANAGE), exercise, exercise_form),
+    ("POST", "/exercises/<int:exercise_id>/delete"): Call(page(302, P.EXERCISES_MANAGE), exercise, {}),
+    ("GET", "/exercises/import"): Call(page(200, P.EXERCISES_MANAGE)),
+    ("POST", "/exercises/import"): Call(page(302, P.EXERCISES_MANAGE), body=csv_file),
     # reports
-    ("GET", "/reports"): Call(page(200, SUPERVISORS)),
-    ("GET", "/reports/incidents.csv"): Call(page(200, SUPERVISORS)),
-    ("GET", "/reports/incidents.geojson"): Call(page(200, SUPERVISORS)),
+    ("GET", "/reports"): Call(page(200, P.REPORTS_READ)),
+    ("GET", "/reports/incidents.csv"): Call(page(200, P.REPORTS_READ)),
+    ("GET", "/reports/incidents.geojson"): Call(page(200, P.REPORTS_READ)),
     # one-click links from messages: the signed link is the key, whoever holds it
     ("GET", "/links/<any(ack, check):purpose>/<token>"): Call(everyone(200), ack_link),
     ("POST", "/links/<any(ack, check):purpose>/<token>"): Call(everyone(200), ack_link, {}),
     # admin: channels (supervisors see and test them), policies, rules, users
     ("GET", "/admin/"): Call(page(302)),  # on to the channels, which answer each role
-    ("GET", "/admin/channels"): Call(page(200, SUPERVISORS)),
-    ("GET", "/admin/channels/new"): Call(page(200, ADMINS)),
-    ("POST", "/admin/channels/new"): Call(page(302, ADMINS), body=channel_form),
-    ("GET", "/admin/channels/<int:channel_id>/edit"): Call(page(200, ADMINS), channel),
-    ("POST", "/admin/channels/<int:channel_id>/edit"): Call(page(302, ADMINS), channel, channel_form),
-    ("POST", "/admin/channels/<int:channel_id>/delete"): Call(page(302, ADMINS), channel, {}),
-    ("POST", "/admin/channels/<int:channel_id>/test"): Call(page(302, SUPERVISORS), channel, {}),
-    ("GET", "/admin/channels/<int:channel_id>/checks"): Call(page(200, SUPERVISORS), channel),
-    ("GET", "/admin/policies"): Call(page(200, ADMINS)),
-    ("GET", "/admin/policies/new"): Call(page(200, ADMINS)),
-    ("POST", "/admin/policies/new"): Call(page(302, ADMINS), body=policy_form),
-    ("GET", "/admin/policies/<int:policy_id>/edit"): Call(page(200, ADMINS), policy),
-    ("POST", "/admin/policies/<int:policy_id>/edit"): Call(page(302, ADMINS), policy, policy_form),
-    ("POST", "/admin/policies/<int:policy_id>/delete"): Call(page(302, ADMINS), policy, {}),
-    ("GET", "/admin/rules"): Call(page(200, ADMINS)),
-    ("GET", "/admin/rules/preview"): Call(page(200, ADMINS), query=ROUTE_QUERY),
-    ("GET", "/admin/rules/new"): Call(page(200, ADMINS)),
-    ("POST", "/admin/rules/new"): Call(page(302, ADMINS), body=rule_form),
-    ("GET", "/admin/rules/<int:rule_id>/edit"): Call(page(200, ADMINS), rule),
-    ("POST", "/admin/rules/<int:rule_id>/edit"): Call(page(302, ADMINS), rule, rule_form),
-    ("POST", "/admin/rules/<int:rule_id>/delete"): Call(page(302, ADMINS), rule, {}),
+    ("GET", "/admin/channels"): Call(page(200, P.CHANNELS_WATCH)),
+    ("GET", "/admin/channels/new"): Call(page(200, P.CHANNELS_MANAGE)),
+    ("POST", "/admin/channels/new"): Call(page(302, P.CHANNELS_MANAGE), body=channel_form),
+    ("GET", "/admin/channels/<int:channel_id>/edit"): Call(page(200, P.CHANNELS_MANAGE), channel),
+    ("POST", "/admin/channels/<int:channel_id>/edit"): Call(page(302, P.CHANNELS_MANAGE), channel, channel_form),
+    ("POST", "/admin/channels/<int:channel_id>/delete"): Call(page(302, P.CHANNELS_MANAGE), channel, {}),
+    ("POST", "/admin/channels/<int:channel_id>/test"): Call(page(302, P.CHANNELS_WATCH), channel, {}),
+    ("GET", "/admin/channels/<int:channel_id>/checks"): Call(page(200, P.CHANNELS_WATCH), channel),
+    ("GET", "/admin/policies"): Call(page(200, P.POLICIES_MANAGE)),
+    ("GET", "/admin/policies/new"): Call(page(200, P.POLICIES_MANAGE)),
+    ("POST", "/admin/policies/new"): Call(page(302, P.POLICIES_MANAGE), body=policy_form),
+    ("GET", "/admin/policies/<int:policy_id>/edit"): Call(page(200, P.POLICIES_MANAGE), policy),
+    ("POST", "/admin/policies/<int:policy_id>/edit"): Call(page(302, P.POLICIES_MANAGE), policy, policy_form),
+    ("POST", "/admin/policies/<int:policy_id>/delete"): Call(page(302, P.POLICIES_MANAGE), policy, {}),
+    ("GET", "/admin/rules"): Call(page(200, P.RULES_MANAGE)),
+    ("GET", "/admin/rules/preview"): Call(page(200, P.RULES_MANAGE), query=ROUTE_QUERY),
+    ("GET", "/admin/rules/new"): Call(page(200, P.RULES_MANAGE)),
+    ("POST", "/admin/rules/new"): Call(page(302, P.RULES_MANAGE), body=rule_form),
+    ("GET", "/admin/rules/<int:rule_id>/edit"): Call(page(200, P.RULES_MANAGE), rule),
+    ("POST", "/admin/rules/<int:rule_id>/edit"): Call(page(302, P.RULES_MANAGE), rule, rule_form),
+    ("POST", "/admin/rules/<int:rule_id>/delete"): Call(page(302, P.RULES_MANAGE), rule, {}),
     ("POST", "/admin/rules/<int:rule_id>/move/<any(up, down):direction>"): Call(
-        page(302, ADMINS), lambda s: {"rule_id": s.later_rule, "direction": "up"}, {}
+        page(302, P.RULES_MANAGE), lambda s: {"rule_id": s.later_rule, "direction": "up"}, {}
     ),
-    ("GET", "/admin/users"): Call(page(200, ADMINS)),
-    ("GET", "/admin/users/new"): Call(page(200, ADMINS)),
-    ("POST", "/admin/users/new"): Call(page(302, ADMINS), body=user_form),
-    ("GET", "/admin/users/<int:user_id>"): Call(page(200, ADMINS), user),
-    ("POST", "/admin/users/<int:user_id>/password"): Call(page(302, ADMINS), user, {"password": "another-password"}),
-    ("POST", "/admin/users/<int:user_id>/tokens"): Call(page(302, ADMINS), user, {"name": "desk script"}),
-    ("POST", "/admin/users/<int:user_id>/deactivate"): Call(page(302, ADMINS), user, {}),
-    ("POST", "/admin/users/<int:user_id>/activate"): Call(page(302, ADMINS), user, {}),
-    ("POST", "/admin/tokens/<int:token_id>/revoke"): Call(page(302, ADMINS), lambda s: {"token_id": s.token}, {}),
+    ("GET", "/admin/users"): Call(page(200, P.USERS_MANAGE)),
+    ("GET", "/admin/users/new"): Call(page(200, P.USERS_MANAGE)),
+    ("POST", "/admin/users/new"): Call(page(302, P.USERS_MANAGE), body=user_form),
+    ("GET", "/admin/users/<int:user_id>"): Call(page(200, P.USERS_MANAGE), user),
+    ("POST", "/admin/users/<int:user_id>/password"): Call(
+        page(302, P.USERS_MANAGE), user, {"password": "another-password"}
+    ),
+    ("POST", "/admin/users/<int:user_id>/tokens"): Call(page(302, P.USERS_MANAGE), user, {"name": "desk script"}),
+    ("POST", "/admin/users/<int:user_id>/deactivate"): Call(page(302, P.USERS_MANAGE), user, {}),
+    ("POST", "/admin/users/<int:user_id>/activate"): Call(page(302, P.USERS_MANAGE), user, {}),
+    ("POST", "/admin/tokens/<int:token_id>/revoke"): Call(
+        page(302, P.USERS_MANAGE), lambda s: {"token_id": s.token}, {}
+    ),
 }
 
 MATRIX = {**API, **PAGES}

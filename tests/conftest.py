@@ -1,23 +1,75 @@
-"""Shared fixtures: a fresh migrated database per test, on SQLite always and on PostgreSQL
-when TRACKER_TEST_DATABASE_URL is set (each run creates and drops a database of its own)."""
+"""Shared fixtures: one app per worker, and a database of its own for each test, copied from a template.
 
+Databases. A test's database is a copy of a template made once per worker: a file copy on SQLite,
+CREATE DATABASE ... TEMPLATE on PostgreSQL (a few ms, against a migration and a world per test
+before). Commits are real, so threads, scheduler processes and a live server see them. A test that
+asks for `world` starts from the template that holds it (tests/support.py build_world: users of
+every role with tokens, channels L1-L3 and "Other desk", a two-step policy, the default rule); any
+other test starts from the empty migrated schema.
+
+Engines. Every database test runs on SQLite. A test whose outcome can depend on the engine (claims
+and SKIP LOCKED, concurrency, constraints and triggers, column lengths and NUL characters,
+migrations, JSON and time arithmetic in SQL, the audit chain, the engines) is marked
+`both_databases`, mostly as a module's `pytestmark` with the reason beside it, and runs again on
+PostgreSQL when TRACKER_TEST_DATABASE_URL is set. Ids end in [sqlite] or [postgresql]. HTTP
+contracts, pages, validation and OpenAPI, the browser and unit tests run on SQLite only.
+
+Apps. `app` is the worker's one app (create_app is the dear part of a set-up), pointed at the
+test's database with tracker.db.bind; its config is put back and its outbox emptied after each
+test. A test that needs a configuration of its own builds an app with `make_app(**config)`.
+
+Workers (pytest-xdist, options in pyproject.toml): each has its own SQLite files under its own
+tmp_path and its own PostgreSQL databases, tracker_test_<worker>_<pid>_<name>, created by the run
+and dropped at its end.
+"""
+
+import copy
 import os
 import shutil
-import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import count
+from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from tests.peers import SmtpServer, WebhookReceiver
 from tests.support import World, build_world
 from tracker import create_app
-from tracker.db import engine_of
+from tracker.db import bind, engine_of
 from tracker.migrate import upgrade
 from tracker.scheduler import build_scheduler
 
 PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
-BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+def test_config(outbox: Path, **config) -> dict:
+    """The configuration every test app starts from; keyword arguments add to it."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "OUTBOX_DIR": str(outbox),
+        "SWEEP_INTERVAL_SECONDS": 0.2,
+        "DELIVERY_INTERVAL_SECONDS": 0.2,
+        "PUBLIC_URL": "http://tracker.test",
+        **config,
+    }
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "both_databases: the outcome can depend on the engine: run on PostgreSQL too (tests/conftest.py)"
+    )
+
+
+def pytest_generate_tests(metafunc):
+    """A test that touches the database runs on SQLite, and on PostgreSQL too when marked both_databases."""
+    if "backend" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_databases") is not None
+        metafunc.parametrize("backend", BACKENDS if both else BACKENDS[:1], indirect=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -33,71 +85,135 @@ def cheap_password_hashing():
     people._hasher = production
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory):
-    """A SQLite file migrated once; each test gets a copy."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    upgrade(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture(scope="session")
-def pg_database():
-    """A PostgreSQL database of this run's own, migrated once and dropped at the end."""
-    name = f"tracker_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+@contextmanager
+def pointed_at(app, url: str) -> Iterator:
+    """Point the app at the database at url; close its connections and put its config back after."""
+    config = dict(app.config)
+    bind(app, url)
     try:
-        upgrade(url)
-        yield url
+        yield app
     finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+        engine_of(app).dispose()
+        app.config.clear()
+        app.config.update(config)
 
 
-def _truncate(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        tables = connection.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
-        ).scalars()
-        connection.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-    engine.dispose()
+class SqliteFiles:
+    """Templates as files in a directory of the worker's; a test's database is a copy in its tmp_path."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def create(self, name: str, template: str | None = None) -> str:
+        """The URL of a template, a copy of another template if one is named (else the file is new)."""
+        if template:
+            shutil.copy(self.directory / f"{template}.db", self.directory / f"{name}.db")
+        return f"sqlite:///{self.directory / name}.db"
+
+    def copy(self, template: str, tmp_path: Path) -> str:
+        shutil.copy(self.directory / f"{template}.db", tmp_path / "tracker.db")
+        return f"sqlite:///{tmp_path / 'tracker.db'}"
+
+    def drop(self, url: str) -> None:
+        """Nothing to do: the file stays in the test's tmp_path (pytest keeps the last three runs')."""
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request, tmp_path):
-    """The URL of an empty, migrated database for this test."""
-    if request.param == "sqlite":
-        path = tmp_path / "tracker.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite:///{path}"
-    url = request.getfixturevalue("pg_database")
-    _truncate(url)
-    return url
+class PostgresDatabases:
+    """Databases named <prefix>_<name> on the server of TRACKER_TEST_DATABASE_URL."""
+
+    def __init__(self, server_url: str, prefix: str):
+        self.server_url, self.prefix, self.numbers, self.made = server_url, prefix, count(1), set()
+        self.admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+
+    def _run(self, statement: str) -> None:
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(statement)
+
+    def create(self, name: str, template: str | None = None) -> str:
+        """The URL of a new database, a copy of a template if one is named (else empty)."""
+        database = f"{self.prefix}_{name}"
+        self._run(f'CREATE DATABASE "{database}"' + (f' TEMPLATE "{self.prefix}_{template}"' if template else ""))
+        self.made.add(database)
+        return make_url(self.server_url).set(database=database).render_as_string(hide_password=False)
+
+    def copy(self, template: str, tmp_path: Path) -> str:
+        return self.create(f"test_{next(self.numbers)}", template)
+
+    def drop(self, url: str) -> None:
+        """Drop the database, ending what still holds a connection to it (e.g. a stopped scheduler's)."""
+        database = make_url(url).database
+        self._run(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        self.made.discard(database)
+
+    def drop_all(self) -> None:
+        for database in sorted(self.made):
+            self._run(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        self.admin.dispose()
+
+
+class Templates:
+    """A backend's two templates, the empty migrated schema and the same holding the world (with the
+    World that describes it), and a copy of either for each test."""
+
+    def __init__(self, store: SqliteFiles | PostgresDatabases, app):
+        self.store = store
+        upgrade(store.create("empty"))
+        with pointed_at(app, store.create("world", "empty")):
+            self.world = build_world(app)
+
+    def new_database(self, template: str, tmp_path: Path) -> str:
+        return self.store.copy(template, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def shared_app(tmp_path_factory):
+    """The worker's one app, for every test that needs no configuration of its own."""
+    app = create_app(test_config(tmp_path_factory.mktemp("shared") / "outbox", DATABASE_URL="sqlite://"))
+    yield app
+    engine_of(app).dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory, shared_app) -> Templates:
+    return Templates(SqliteFiles(tmp_path_factory.mktemp("templates")), shared_app)
+
+
+@pytest.fixture(scope="session")
+def postgresql_templates(shared_app) -> Iterator[Templates]:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    store = PostgresDatabases(PG_URL, f"tracker_test_{worker}_{os.getpid()}")
+    try:
+        yield Templates(store, shared_app)
+    finally:
+        store.drop_all()
+
+
+@pytest.fixture
+def backend(request) -> str:
+    """sqlite or postgresql (pytest_generate_tests above gives the values)."""
+    return request.param
+
+
+@pytest.fixture
+def templates(request, backend) -> Templates:
+    return request.getfixturevalue(f"{backend}_templates")
+
+
+@pytest.fixture
+def database_url(request, templates, tmp_path) -> Iterator[str]:
+    """The URL of this test's own migrated database: holding the world if the test asks for `world`."""
+    url = templates.new_database("world" if "world" in request.fixturenames else "empty", tmp_path)
+    yield url
+    templates.store.drop(url)
 
 
 @pytest.fixture
 def make_app(database_url, tmp_path):
-    """Build the app on this test's database; keyword arguments add to the test configuration."""
+    """Build an app of the test's own on its database; keyword arguments add to the test configuration."""
     apps = []
 
     def build(**config):
-        app = create_app(
-            {
-                "TESTING": True,
-                "DATABASE_URL": database_url,
-                "SECRET_KEY": "test-secret",
-                "OUTBOX_DIR": str(tmp_path / "outbox"),
-                "SWEEP_INTERVAL_SECONDS": 0.2,
-                "DELIVERY_INTERVAL_SECONDS": 0.2,
-                "PUBLIC_URL": "http://tracker.test",
-                **config,
-            }
-        )
+        app = create_app(test_config(tmp_path / "outbox", DATABASE_URL=database_url, **config))
         apps.append(app)
         return app
 
@@ -107,8 +223,18 @@ def make_app(database_url, tmp_path):
 
 
 @pytest.fixture
-def app(make_app):
-    return make_app()
+def app(shared_app, database_url):
+    """The worker's app on this test's database, with an empty outbox."""
+    shutil.rmtree(shared_app.config["OUTBOX_DIR"], ignore_errors=True)
+    with pointed_at(shared_app, database_url):
+        yield shared_app
+
+
+@pytest.fixture
+def world(templates, database_url) -> World:
+    """Users of every role with tokens, channels L1-L3, a two-step policy and a default rule: already
+    in the test's database (see database_url)."""
+    return copy.deepcopy(templates.world)
 
 
 @pytest.fixture
@@ -155,9 +281,3 @@ def scheduler(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-@pytest.fixture
-def world(app) -> World:
-    """Users of every role with tokens, channels L1-L3, a two-step policy and a default rule."""
-    return build_world(app)

@@ -12,8 +12,9 @@ from pathlib import Path
 from sqlalchemy import String, cast, insert, literal, select, true
 
 from tests.support import incident_payload
-from tracker.api.incidents import limits
+from tracker import dispatch
 from tracker.db import session_scope
+from tracker.http.wiring import filing_limits
 from tracker.models import Domain, EscalationRisk, Incident, Precedence, User
 from tracker.services.incidents import filing
 from tracker.timeutil import utcnow
@@ -35,7 +36,8 @@ def file_many(app, count: int) -> list[int]:
     )
     with session_scope(app) as session:
         duty = session.scalar(select(User).where(User.username == "duty"))
-        return [filing.file_incident(session, draft, duty, limits_of(app), utcnow()).id for _ in range(count)]
+        filing_limits, links = limits_of(app), dispatch.ack_links(app)
+        return [filing.file_incident(session, draft, duty, filing_limits, utcnow(), links).id for _ in range(count)]
 
 
 def copy_incidents(app, template_id: int, count: int) -> list[int]:
@@ -60,7 +62,7 @@ def copy_incidents(app, template_id: int, count: int) -> list[int]:
 
 def limits_of(app):
     with app.app_context():
-        return limits()
+        return filing_limits()
 
 
 def start_scheduler(app, log: Path, **env) -> subprocess.Popen:

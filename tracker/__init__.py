@@ -2,7 +2,7 @@
 
 from apiflask import APIFlask
 
-from . import api, cli, db, logs, metrics, region, security, web
+from . import api, cli, db, http, logs, metrics, region, security, web
 from .api.schemas import ErrorEnvelope
 from .channels import build_transports
 from .config import ConfigError, load_config
@@ -41,8 +41,10 @@ def create_app(config: dict | None = None) -> APIFlask:
         app.extensions["tracker.region"] = region.load(app.config["REGION_FILE"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"REGION_FILE {app.config['REGION_FILE']!r} is not a usable region: {exc}") from exc
+    http.init_app(app)
     api.init_app(app)
     web.init_app(app)
+    web.csrf.exempt(api.bp)  # bearer tokens, not cookies: no cross-site form can forge a call
     cli.init_app(app)
     security.init_app(app)
     metrics.init_app(app)

@@ -2,10 +2,12 @@
 
 import sys
 from pathlib import Path
+from typing import cast
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from werkzeug.local import LocalProxy
 
 from . import logs
 from .db import session_scope
@@ -41,6 +43,11 @@ def _fail(error: TrackerError):
     """Exit with the error's message and details as plain text (no Python reprs, no traceback)."""
     details = "; ".join(f"{key}: {_plain(value)}" for key, value in error.details.items())
     raise click.ClickException(f"{error.message} ({details})" if details else error.message)
+
+
+def _real_app() -> Flask:
+    """The app behind the current_app proxy, for work that runs outside this app context."""
+    return cast("LocalProxy[Flask]", current_app)._get_current_object()
 
 
 def _plain(value) -> str:
@@ -177,12 +184,13 @@ def list_tokens(name):
 def demo():
     """Load the fictional Northmark-Eastland region and print logins and fresh API tokens."""
     from . import demo as demo_data
-    from .api.incidents import limits
+    from .http.wiring import ack_links, filing_limits
     from .timeutil import utcnow
 
     _ensure_migrated(current_app)
     with session_scope(current_app) as session:
-        tokens = demo_data.load(session, limits(), utcnow(), current_app.extensions["tracker.transports"])
+        transports = current_app.extensions["tracker.transports"]
+        tokens = demo_data.load(session, filing_limits(), utcnow(), transports, ack_links())
     lines = [f"{name:11} password {demo_data.PASSWORD.format(name):26} token {token}" for name, token in tokens.items()]
     path = Path(current_app.instance_path) / "demo-credentials.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -209,7 +217,7 @@ def scheduler():
     """Run the escalation and delivery jobs until stopped (run one or two per deployment)."""
     from .scheduler import build_scheduler
 
-    app = current_app._get_current_object()
+    app = _real_app()
     logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     _ensure_migrated(current_app)
     if app.config["SCHEDULER_METRICS_PORT"]:
@@ -242,11 +250,11 @@ def test_channel(name):
     if channel_id is None:
         raise click.ClickException(f"no channel {name!r} (see `flask --app wsgi channel list`)")
     try:
-        check_id = dispatch.send_check(current_app._get_current_object(), channel_id, "cli")
+        check_id = dispatch.send_check(_real_app(), channel_id, "cli")
     except TrackerError as error:
         _fail(error)
     with session_scope(current_app) as session:
-        check = session.get(ChannelCheck, check_id)
+        check = session.get_one(ChannelCheck, check_id)
         state = check.outcome.value if check.detail is None else f"{check.outcome.value}: {check.detail}"
         click.echo(f"check {check.id} of {name}: {state}; confirm by {check.due_by:%Y-%m-%d %H:%MZ}")
 
@@ -272,7 +280,7 @@ def seal_audit():
     """Seal every timeline event not yet sealed (the scheduler's sweep does this continuously)."""
     from .services.review import audit
 
-    app = current_app._get_current_object()
+    app = _real_app()
     click.echo(f"sealed {audit.seal_all(lambda: session_scope(app))} events")
 
 
@@ -284,7 +292,7 @@ def verify_audit(reference):
     from .services.incidents import handling
     from .services.review import audit
 
-    app = current_app._get_current_object()
+    app = _real_app()
     incident_id = None
     if reference is not None:
         try:

@@ -47,10 +47,14 @@ def _make_sqlite_serializable(engine: Engine) -> None:
 
 def init_app(app: Flask) -> None:
     """Bind an engine and a session factory to the app; close the request session at teardown."""
-    engine = build_engine(app.config["DATABASE_URL"])
-    factory = sessionmaker(engine, expire_on_commit=False)
-    app.extensions[EXTENSION] = factory
+    bind(app, app.config["DATABASE_URL"])
     app.teardown_appcontext(_close_session)
+
+
+def bind(app: Flask, url: str) -> None:
+    """Point the app's sessions at the database at url (the tests point one app at each test's own)."""
+    app.config["DATABASE_URL"] = url
+    app.extensions[EXTENSION] = sessionmaker(build_engine(url), expire_on_commit=False)
 
 
 def engine_of(app: Flask) -> Engine:
@@ -71,14 +75,24 @@ def _close_session(_exc=None) -> None:
 
 
 @contextmanager
-def session_scope(app: Flask) -> Iterator[Session]:
-    """Yield a session that commits on success and rolls back on error (jobs and CLI)."""
-    session = app.extensions[EXTENSION]()
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """The one way anything commits: what the block did is committed when it ends, and rolled
+    back when it raises. Requests use it through tracker.http.transaction, jobs and the CLI
+    through session_scope."""
     try:
         yield session
         session.commit()
     except BaseException:
         session.rollback()
         raise
+
+
+@contextmanager
+def session_scope(app: Flask) -> Iterator[Session]:
+    """A session of its own as one unit of work, closed at the end (jobs, CLI, rate limits)."""
+    session = app.extensions[EXTENSION]()
+    try:
+        with unit_of_work(session):
+            yield session
     finally:
         session.close()

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from .models import Domain, EscalationRisk, NotifiedVia, Precedence, Role, SafetyRisk, User
 from .services.accounts import people
+from .services.engine.links import AckLinks
 from .services.exercises import register
 from .services.incidents import filing, ladder, related
 
@@ -41,7 +42,7 @@ POLICIES = [
     ),
     ("Drill ladder (fast)", "30-second steps for trying the tracker: sector DRILL.", 0, [[0], [1]], 30),
 ]
-RULES = [
+RULES: list[tuple[str, dict[str, object], str]] = [
     ("FLASH goes to the hotline", {"precedence": Precedence.FLASH}, "Hotline ladder"),
     ("High escalation risk", {"min_escalation_risk": EscalationRisk.HIGH}, "Hotline ladder"),
     ("Drill sector", {"sector": "DRILL"}, "Drill ladder (fast)"),
@@ -62,10 +63,11 @@ COUNTERPART_LINE = {
 PASSWORD = "{}-demo-password"
 
 
-def load(session: Session, limits: filing.FilingLimits, now, transports) -> dict[str, str]:
-    """Create the region once, then issue a fresh token per demo user; return username -> token."""
+def load(session: Session, limits: filing.FilingLimits, now, transports, ack_links: AckLinks) -> dict[str, str]:
+    """Create the region once, then issue a fresh token per demo user; return username -> token.
+    The example incidents' messages carry acknowledge links made with ack_links."""
     if session.scalar(select(User).where(User.username == "admin")) is None:
-        _create_region(session, limits, now, transports)
+        _create_region(session, limits, now, transports, ack_links)
     tokens = {}
     for username, _role, _name in USERS:
         user = people.find_user(session, username)
@@ -73,7 +75,7 @@ def load(session: Session, limits: filing.FilingLimits, now, transports) -> dict
     return tokens
 
 
-def _create_region(session: Session, limits, now, transports) -> None:
+def _create_region(session: Session, limits, now, transports, ack_links) -> None:
     for username, role, name in USERS:
         people.create_user(session, username, PASSWORD.format(username), role, name, f"{username}@northmark.example")
     channels = [
@@ -104,7 +106,7 @@ def _create_region(session: Session, limits, now, transports) -> None:
         session, {"name": "Default", "is_default": True, "position": 1000, "policy_id": policies["Standard ladder"].id}
     )
     _notify_exercises(session, now, limits.no_notice_border_km)
-    _file_examples(session, limits, now)
+    _file_examples(session, limits, now, ack_links)
 
 
 def _notify_exercises(session: Session, now, border_km) -> None:
@@ -150,7 +152,7 @@ def _notify_exercises(session: Session, now, border_km) -> None:
     )
 
 
-def _file_examples(session: Session, limits, now) -> None:
+def _file_examples(session: Session, limits, now, ack_links) -> None:
     duty = people.find_user(session, "duty")
     examples = [
         filing.IncidentDraft(
@@ -196,11 +198,11 @@ def _file_examples(session: Session, limits, now) -> None:
         ),
     ]
     for draft in examples:
-        filing.file_incident(session, draft, duty, limits, now)
-    _file_related_examples(session, limits, now, duty)
+        filing.file_incident(session, draft, duty, limits, now, ack_links)
+    _file_related_examples(session, limits, now, duty, ack_links)
 
 
-def _file_related_examples(session: Session, limits, now, duty) -> None:
+def _file_related_examples(session: Session, limits, now, duty, ack_links) -> None:
     """Two earlier intercepts near the first example, suggested as related when filed; the supervisor
     confirms two links (a pattern of three) and leaves the third suggestion for someone to decide."""
     earlier = [
@@ -224,6 +226,7 @@ def _file_related_examples(session: Session, limits, now, duty) -> None:
             duty,
             limits,
             now,
+            ack_links,
         )
         for hours, precedence, latitude, longitude, narrative in earlier
     ]

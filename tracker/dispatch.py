@@ -10,7 +10,7 @@ from .channels import DeliveryError
 from .db import session_scope
 from .models import ContactChannel
 from .services.engine import delivery, line_checks
-from .services.engine.links import LinkSigner
+from .services.engine.links import AckLinks, LinkSigner
 from .timeutil import utcnow
 
 log = logging.getLogger("tracker.dispatch")
@@ -20,15 +20,19 @@ def signer(app: Flask) -> LinkSigner:
     return LinkSigner(app.config["SECRET_KEY"], app.config["LINK_MAX_AGE_SECONDS"])
 
 
+def ack_links(app: Flask) -> AckLinks:
+    """What the sweep signs the acknowledge links of the calls to act it queues with (and delivery
+    those of rows queued before migration 0010)."""
+    return AckLinks(signer(app), app.config["PUBLIC_URL"])
+
+
 def mail_domain(app: Flask) -> str:
     address = parseaddr(app.config["SMTP_FROM"])[1]
     return address.rpartition("@")[2] or "tracker.invalid"
 
 
 def composer(app: Flask) -> delivery.Composer:
-    return delivery.Composer(
-        signer(app), app.config["PUBLIC_URL"], mail_domain(app), app.config["SUPERVISOR_TRANSPORT"]
-    )
+    return delivery.Composer(ack_links(app), mail_domain(app), app.config["SUPERVISOR_TRANSPORT"])
 
 
 def retry_policy(app: Flask) -> delivery.RetryPolicy:

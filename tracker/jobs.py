@@ -17,7 +17,8 @@ from .services.review import audit
 from .timeutil import utcnow
 
 log = logging.getLogger("tracker.jobs")
-# Delivery outcomes are committed this many at a time, or after this many seconds of sending.
+# Messages sent are recorded this many at a time, or after this many seconds of sending (a failure
+# is recorded at once): a crash re-sends at most that many.
 RECORD_EVERY = 50
 RECORD_SECONDS = 1.0
 
@@ -31,11 +32,11 @@ def sweep(app: Flask) -> int:
     the new timeline events onto the audit chain, one committed batch at a time; return how many
     incidents advanced (overdue exchanges are logged)."""
     runner, started, total, overdue, error = runner_id(), utcnow(), 0, 0, None
-    batch, clock = app.config["SWEEP_BATCH_SIZE"], time.perf_counter()
+    batch, clock, links = app.config["SWEEP_BATCH_SIZE"], time.perf_counter(), dispatch.ack_links(app)
     try:
         while True:
             with session_scope(app) as session:
-                advanced = escalation.sweep_batch(session, utcnow(), batch, runner)
+                advanced = escalation.sweep_batch(session, utcnow(), batch, runner, links)
             total += advanced
             if advanced < batch:
                 break
@@ -77,9 +78,9 @@ def deliver(app: Flask) -> int:
 
 
 def _send_all(app: Flask, claimed: list[delivery.Claimed], policy: delivery.RetryPolicy) -> int:
-    """Send each claimed message outside any transaction; record the outcomes in one transaction per
-    RECORD_EVERY messages (or per RECORD_SECONDS), so a crash re-sends at most those few, with the same
-    idempotency key and Message-ID."""
+    """Send each claimed message outside any transaction; record each failure in a transaction of its
+    own and the messages sent in one transaction per RECORD_EVERY messages (or per RECORD_SECONDS), so
+    a crash re-sends at most those few, the same message with the same idempotency key and Message-ID."""
     sent, pending, since = 0, [], time.monotonic()
     for n, item in enumerate(claimed, start=1):
         try:

@@ -28,7 +28,7 @@ def _stamp(moment: datetime) -> str:
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = {
+        line: dict[str, object] = {
             "time": _stamp(datetime.fromtimestamp(record.created, UTC)),
             "level": record.levelname.lower(),
             "logger": record.name,
@@ -48,14 +48,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+class _Handler(logging.StreamHandler):
+    """The tracker's own stderr handler, marked so that configure() replaces it instead of adding one."""
+
+    _tracker = True
+
+
 def configure(level: str = "INFO", fmt: str = "json") -> None:
     """Send the tracker's, gunicorn's and the scheduler's logs to stderr in one format (idempotent)."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_tracker", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler()
-    handler._tracker = True
+    handler = _Handler()
     handler.setFormatter(
         JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
@@ -110,4 +115,5 @@ try:  # gunicorn is installed in production; the access logger is used from conf
             except Exception:  # never let logging break a response
                 self.error("cannot write the access log")
 except ImportError:  # pragma: no cover
-    JsonAccessLogger = None
+    # Only where gunicorn is not installed (it is a runtime requirement); nothing then asks for it.
+    JsonAccessLogger = None  # type: ignore[misc, assignment]

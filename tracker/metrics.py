@@ -9,49 +9,53 @@ its own on SCHEDULER_METRICS_PORT.
 """
 
 import os
-import time
+from collections.abc import Iterator
 from datetime import timedelta
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from apiflask import APIFlask
+from flask import Flask, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300, 900)
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
-
-ESCALATIONS = Counter("tracker_escalations", "Incidents moved up their ladder (or exhausted) by the sweep", ["outcome"])
-NOTIFICATIONS = Counter(
-    "tracker_notifications", "Delivery attempts of outbox messages, by transport and outcome", ["transport", "outcome"]
+# The process metrics live in tracker.instruments (no Flask, so services can count); they are
+# re-exported here for the edge, which reads them as metrics.FILED and so on.
+from .instruments import (
+    DELIVERY_LATENCY,
+    ESCALATION_LAG,
+    ESCALATIONS,
+    FILED,
+    NOTIFICATIONS,
+    OVERDUE_EXCHANGES,
+    SWEEP_DURATION,
+    WATCHDOG_ALERTS,
+    observe_seconds,
 )
-DELIVERY_LATENCY = Histogram(
-    "tracker_delivery_latency_seconds",
-    "Time a transport took to accept a message",
-    ["transport"],
-    buckets=LATENCY_BUCKETS,
-)
-ESCALATION_LAG = Histogram(
-    "tracker_escalation_lag_seconds", "Deadline to escalation: how late the sweep acted", buckets=LAG_BUCKETS
-)
-SWEEP_DURATION = Histogram("tracker_sweep_duration_seconds", "Duration of one sweep job run", buckets=LATENCY_BUCKETS)
-FILED = Counter("tracker_incidents_filed", "Incidents filed", ["precedence"])
-OVERDUE_EXCHANGES = Counter("tracker_exchanges_overdue", "Exchanges whose deadline the other side let pass")
-WATCHDOG_ALERTS = Counter("tracker_watchdog_alerts", "Incidents the watchdog found left behind by the sweep")
+
+__all__ = [
+    "DELIVERY_LATENCY",
+    "ESCALATIONS",
+    "ESCALATION_LAG",
+    "FILED",
+    "NOTIFICATIONS",
+    "OVERDUE_EXCHANGES",
+    "SWEEP_DURATION",
+    "WATCHDOG_ALERTS",
+    "DatabaseCollector",
+    "exposition",
+    "init_app",
+    "observe_seconds",
+]
 
 
-class DatabaseCollector:
+class DatabaseCollector(Collector):
     """Gauges read from the database at scrape time, so every process reports the same truth."""
 
-    def __init__(self, app):
+    def __init__(self, app: Flask) -> None:
         self.app = app
 
-    def collect(self):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         from .db import session_scope
         from .models import Incident, IncidentStatus, JobRun
         from .timeutil import utcnow
@@ -98,7 +102,7 @@ class DatabaseCollector:
         yield behind
 
 
-def exposition(app) -> tuple[bytes, str]:
+def exposition(app: Flask) -> tuple[bytes, str]:
     """The text format for GET /metrics: process metrics (all processes in multiprocess mode) + database gauges."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -113,15 +117,10 @@ def exposition(app) -> tuple[bytes, str]:
     return body + generate_latest(database), CONTENT_TYPE_LATEST
 
 
-def observe_seconds(histogram, started: float, *labels) -> None:
-    (histogram.labels(*labels) if labels else histogram).observe(time.perf_counter() - started)
-
-
-def init_app(app) -> None:
+def init_app(app: APIFlask) -> None:
     """GET /metrics in the Prometheus text format (kept out of the OpenAPI document)."""
-    from flask import Response
 
-    def metrics_view():
+    def metrics_view() -> Response:
         body, content_type = exposition(app)
         return Response(body, content_type=content_type)
 

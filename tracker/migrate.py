@@ -33,8 +33,8 @@ def current(url: str) -> str | None:
         engine.dispose()
 
 
-def head() -> str:
-    """Return the newest revision the code knows."""
+def head() -> str | None:
+    """Return the newest revision the code knows (None only if it knew none)."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

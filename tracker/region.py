@@ -15,12 +15,13 @@ import numpy
 import shapely
 from pyproj import Transformer
 from shapely.geometry import LineString, MultiLineString, Point, shape
+from shapely.geometry.base import BaseGeometry
 
 
 @dataclass(frozen=True)
 class Region:
-    sectors: tuple[tuple[str, object], ...]  # (name, shapely polygon in lon/lat)
-    borders: tuple[tuple[str, object], ...]  # (name, shapely line in lon/lat)
+    sectors: tuple[tuple[str, BaseGeometry], ...]  # (name, shapely polygon in lon/lat)
+    borders: tuple[tuple[str, BaseGeometry], ...]  # (name, shapely line in lon/lat)
 
     def sector_of(self, latitude: float, longitude: float) -> str | None:
         """The name of the first sector containing the point (boundary included), or None."""

@@ -26,7 +26,8 @@ HEADERS = {
 
 def init_app(app: Flask) -> None:
     if app.config["PROXY_FIX_X_FOR"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1)
+        # Flask's documented way to wrap the WSGI app in middleware; mypy sees wsgi_app as a method.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1)  # type: ignore[method-assign]
     app.after_request(_headers)
     if "openapi.docs" in app.view_functions:
         app.view_functions["openapi.docs"] = _docs

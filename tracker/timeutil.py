@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _DTG = re.compile(r"^(\d{2})(\d{2})(\d{2})([A-IK-Z])([A-Z]{3})(\d{2})$")
@@ -62,6 +63,18 @@ def parse_moment(text: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("ISO 8601 time needs a zone (Z or +hh:mm); local times are ambiguous")
     return moment.astimezone(UTC)
+
+
+@overload
+def isoformat(moment: datetime) -> str: ...
+
+
+@overload
+def isoformat(moment: None) -> None: ...
+
+
+@overload
+def isoformat(moment: datetime | None) -> str | None: ...
 
 
 def isoformat(moment: datetime | None) -> str | None:

@@ -156,8 +156,8 @@ def test_pressing_the_button_acknowledges_for_the_channel_and_stops_the_escalati
         event = incident.events[-1]
         assert event.kind is EventKind.ACKNOWLEDGED and event.actor == "L1 <l1@test.example> (signed link)"
         assert event.details["told"] == ["L1"]
-        a_day_later = utcnow() + timedelta(days=1)
-        assert escalation.sweep_batch(session, a_day_later, 10, "test") == 0, "the escalation has stopped"
+        a_day_later, links = utcnow() + timedelta(days=1), dispatch.ack_links(mailed.app)
+        assert escalation.sweep_batch(session, a_day_later, 10, "test", links) == 0, "the escalation has stopped"
 
     body = mailed.client.get(f"/api/v1/incidents/{mailed.reference}", headers=mailed.world.auth("supervisor"))
     assert body.get_json()["acknowledged_by"] == "L1 <l1@test.example> (signed link)"

@@ -17,7 +17,6 @@ revoked principal of the pages is a user signed in and then deactivated.
 """
 
 import re
-import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -29,7 +28,6 @@ from apiflask import APIFlask
 from sqlalchemy import select
 
 from tests.authorization_matrix import ANONYMOUS, EXCLUDED, LOGIN, MATRIX, NOTICE, PRINCIPALS, REVOKED
-from tests.conftest import BACKENDS, _truncate
 from tests.exercise_support import notice
 from tests.support import World, build_world, incident_payload
 from tracker import create_app, dispatch
@@ -57,15 +55,11 @@ class Stage:
     start: datetime = field(default_factory=lambda: utcnow().replace(microsecond=0) - timedelta(days=1))
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def stage(request, tmp_path_factory):
+@pytest.fixture(scope="module")
+def stage(sqlite_templates, tmp_path_factory):
+    """On SQLite only: the answers are an HTTP contract, the same on any engine."""
     directory = tmp_path_factory.mktemp("matrix")
-    if request.param == "sqlite":
-        shutil.copy(request.getfixturevalue("sqlite_template"), directory / "tracker.db")
-        url = f"sqlite:///{directory / 'tracker.db'}"
-    else:
-        url = request.getfixturevalue("pg_database")
-        _truncate(url)
+    url = sqlite_templates.new_database("empty", directory)
     app = create_app(
         {
             "TESTING": True,
@@ -101,6 +95,20 @@ def test_the_matrix_lists_every_route_the_app_serves(stage):
     assert not stale, f"entries in tests/authorization_matrix.py for routes the app no longer has: {stale}"
     for route, call in MATRIX.items():
         assert set(call.expected) == set(PRINCIPALS), f"{route}: one status for each of {PRINCIPALS}"
+
+
+def test_each_route_names_the_permission_the_matrix_expects(stage):
+    """The matrix's answers come from the permission table through the permission a route names;
+    the route must name that same permission (tracker.http.access.requires), or none at all."""
+    endpoints = {
+        (method, rule.rule): rule.endpoint for rule in stage.app.url_map.iter_rules() for method in rule.methods
+    }
+    wrong = []
+    for route, call in MATRIX.items():
+        named = getattr(stage.app.view_functions[endpoints[route]], "permission", None)
+        if named != call.expected.permission:
+            wrong.append(f"{route}: the route names {named}, the matrix expects {call.expected.permission}")
+    assert not wrong, "\n".join(wrong)
 
 
 class Scene:

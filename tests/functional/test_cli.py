@@ -30,9 +30,10 @@ DEMO_USERS = ["admin", "attache", "duty", "liaison", "supervisor"]
 
 
 @pytest.fixture
-def runner(app, tmp_path):
-    # The demo writes its credentials under the instance folder: keep them out of the repository.
-    app.instance_path = str(tmp_path / "instance")
+def runner(app, tmp_path, monkeypatch):
+    # The demo writes its credentials under the instance folder: keep them out of the repository
+    # (and the shared app's instance folder as it was for the next test).
+    monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
     return app.test_cli_runner()
 
 

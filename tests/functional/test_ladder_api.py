@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from tests.support import file_incident
+from tracker import dispatch
 from tracker.db import session_scope
 from tracker.services.engine import escalation
 from tracker.timeutil import parse_moment
@@ -408,7 +409,7 @@ def test_missing_ladder_rows_are_not_found(client, world, path, method):
 
 def sweep(app, now) -> int:
     with session_scope(app) as session:
-        return escalation.sweep_batch(session, now, 100, "test")
+        return escalation.sweep_batch(session, now, 100, "test", dispatch.ack_links(app))
 
 
 def test_editing_or_deleting_a_policy_does_not_change_running_ladders(app, client, world):

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.support import build_world, file_incident, sign_in
-from tracker import demo
-from tracker.api.incidents import limits
+from tracker import demo, dispatch
 from tracker.config import ConfigError
 from tracker.db import session_scope
+from tracker.http.wiring import filing_limits
 from tracker.models import Incident, IncidentLink
 from tracker.services.incidents import related
 from tracker.timeutil import isoformat, utcnow
@@ -257,7 +257,7 @@ def test_the_page_form_needs_its_csrf_token_and_the_right_person(client, world, 
 
 def test_the_demo_has_a_pattern_and_a_suggestion_to_decide(app):
     with app.app_context(), session_scope(app) as session:
-        demo.load(session, limits(), utcnow(), app.extensions["tracker.transports"])
+        demo.load(session, filing_limits(), utcnow(), app.extensions["tracker.transports"], dispatch.ack_links(app))
     with session_scope(app) as session:
         intercepts = session.scalars(
             select(Incident).where(Incident.category == "unsafe_intercept").order_by(Incident.occurred_at)

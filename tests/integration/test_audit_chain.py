@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, delete, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tests.support import file_incident
-from tracker import jobs
+from tracker import dispatch, jobs
 from tracker.db import engine_of, session_scope
 from tracker.migrate import alembic_config, current, head, upgrade
 from tracker.models import AuditSeal, Counter, EventKind, Incident, TimelineEvent, User
@@ -38,8 +38,9 @@ def references(app, client, world) -> tuple[str, str]:
     act(client, world, "liaison", first, "acknowledge", {"note": "calling Eastland"})
     for reference in (first, second):
         act(client, world, "duty", reference, "comments", {"text": f"Radar track of {reference} attached."})
+    links, later = dispatch.ack_links(app), utcnow() + timedelta(hours=1)
     with session_scope(app) as session:
-        assert escalation.sweep_batch(session, utcnow() + timedelta(hours=1), 100, "test") == 1, "second escalates"
+        assert escalation.sweep_batch(session, later, 100, "test", links) == 1, "second escalates"
     act(client, world, "supervisor", second, "comments", {"text": "Watching it."})
     jobs.sweep(app)
     return first, second

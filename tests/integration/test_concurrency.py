@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 
 from tests.schedulers import file_many, start_scheduler, stop
 from tests.support import build_world
+from tracker import dispatch
 from tracker.db import session_scope
 from tracker.models import EventKind, Incident, IncidentStatus, Notification, NotificationStatus, TimelineEvent
 from tracker.services.engine import escalation
@@ -88,14 +89,14 @@ def test_no_escalation_or_notification_after_a_committed_acknowledgement(app):
     ids = file_many(app, 40)
     with session_scope(app) as session:
         references = session.scalars(select(Incident.reference).where(Incident.id.in_(ids))).all()
-    stop_sweeping = threading.Event()
+    stop_sweeping, links = threading.Event(), dispatch.ack_links(app)
     sweeps, errors = Counter(), []
 
     def sweeper(name):
         while not stop_sweeping.is_set():
             try:
                 with session_scope(app) as session:
-                    sweeps[name] += escalation.sweep_batch(session, utcnow(), 25, name)
+                    sweeps[name] += escalation.sweep_batch(session, utcnow(), 25, name, links)
             except Exception as exc:  # reported by the assertion below
                 errors.append(repr(exc))
                 return
@@ -134,7 +135,7 @@ def test_no_escalation_or_notification_after_a_committed_acknowledgement(app):
         assert sorted(codes) == [200, 409], f"{reference}: exactly one acknowledgement wins, got {codes}"
 
     with session_scope(app) as session:  # more sweeps after the fact change nothing
-        assert escalation.sweep_batch(session, utcnow(), 1000, "late") == 0
+        assert escalation.sweep_batch(session, utcnow(), 1000, "late", links) == 0
     with session_scope(app) as session:
         for incident in session.scalars(select(Incident).where(Incident.id.in_(ids))):
             assert incident.status is IncidentStatus.ACKNOWLEDGED

@@ -106,10 +106,10 @@ def test_a_permanent_failure_is_not_retried(app, client, world):
     assert status is NotificationStatus.DEAD
 
 
-def test_an_unwritable_outbox_is_recorded_as_a_failed_attempt(app, client, world, tmp_path):
+def test_an_unwritable_outbox_is_recorded_as_a_failed_attempt(app, client, world, tmp_path, monkeypatch):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("x")
-    app.extensions["tracker.transports"]["outbox"].directory = blocker / "outbox"
+    monkeypatch.setattr(app.extensions["tracker.transports"]["outbox"], "directory", blocker / "outbox")
     file_incident(client, world)
     assert jobs.deliver(app) == 0
     [row] = notifications(app)

@@ -5,6 +5,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from tests.support import build_world, file_incident
+from tracker import dispatch
 from tracker.db import session_scope
 from tracker.models import ContactChannel, EventKind, Incident, Notification, TimelineEvent
 from tracker.services.engine import escalation
@@ -12,7 +13,7 @@ from tracker.services.engine import escalation
 
 def sweep_at(app, moment, limit=100):
     with session_scope(app) as session:
-        return escalation.sweep_batch(session, moment, limit, "test")
+        return escalation.sweep_batch(session, moment, limit, "test", dispatch.ack_links(app))
 
 
 def state(app, reference):

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from tests.exchange_support import LINE, REQUEST, acknowledged_incident, add_counterpart_line, mail_text, move
 from tests.exchange_support import open_exchange as open_via_api
 from tests.support import build_world, outbox_files
-from tracker import jobs
-from tracker.api.incidents import limits
+from tracker import dispatch, jobs
 from tracker.db import session_scope
+from tracker.http.wiring import filing_limits
 from tracker.models import (
     Domain,
     EscalationRisk,
@@ -48,7 +48,7 @@ def waiting_for_reply(app, count: int, now, reply_seconds: int = 60) -> list[int
     world = build_world(app)
     line = add_counterpart_line(app, world, reply_deadline_seconds=reply_seconds, meeting_deadline_seconds=120)
     with app.app_context():
-        filing_limits = limits()
+        limits = filing_limits()
     draft = filing.IncidentDraft(
         occurred_at=now - timedelta(minutes=5),
         reporting_unit="2nd Air Defence Squadron",
@@ -61,7 +61,7 @@ def waiting_for_reply(app, count: int, now, reply_seconds: int = 60) -> list[int
     with session_scope(app) as session:
         duty, liaison = user(session, "duty"), user(session, "liaison")
         for _ in range(count):
-            incident = filing.file_incident(session, draft, duty, filing_limits, now)
+            incident = filing.file_incident(session, draft, duty, limits, now, dispatch.ack_links(app))
             handling.acknowledge(session, incident.reference, liaison, now)
             exchange = exchanges.open_exchange(session, incident, line, liaison, now)
             exchanges.transition(session, exchange, S.EXPLANATION_REQUESTED, liaison, now, REQUEST)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.schedulers import copy_incidents, file_many, runner_of, start_scheduler, stop, wait_until
 from tests.support import build_world, outbox_files
+from tracker import dispatch
 from tracker.db import session_scope
 from tracker.models import (
     AttemptOutcome,
@@ -303,12 +304,13 @@ def test_twenty_clients_acknowledging_while_the_sweep_escalates_get_one_200_each
         for client in random.sample(range(20), random.choice((2, 3))):
             clients[client].append(reference)
     stop_sweeping, sweeps, errors, outcomes = threading.Event(), Counter(), [], defaultdict(list)
+    links = dispatch.ack_links(app)
 
     def sweeper(name):
         while not stop_sweeping.is_set():
             try:
                 with session_scope(app) as session:
-                    sweeps[name] += escalation.sweep_batch(session, utcnow(), 50, name)
+                    sweeps[name] += escalation.sweep_batch(session, utcnow(), 50, name, links)
             except Exception as exc:  # reported by the assertion below
                 errors.append(repr(exc))
                 return
@@ -341,7 +343,7 @@ def test_twenty_clients_acknowledging_while_the_sweep_escalates_get_one_200_each
         assert sorted(codes) == [200] + [409] * (len(codes) - 1), f"{reference}: one acknowledgement wins: {codes}"
 
     with session_scope(app) as session:
-        assert escalation.sweep_batch(session, utcnow(), 1000, "late") == 0, "nothing is due any more"
+        assert escalation.sweep_batch(session, utcnow(), 1000, "late", links) == 0, "nothing is due any more"
         for incident in session.scalars(select(Incident).where(Incident.id.in_(ids))):
             assert incident.status is IncidentStatus.ACKNOWLEDGED
             [ack] = [e for e in incident.events if e.kind is EventKind.ACKNOWLEDGED]

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.support import build_world, file_incident
-from tracker import jobs
+from tracker import dispatch, jobs
 from tracker.db import session_scope
 from tracker.models import (
     ContactChannel,
@@ -129,7 +129,7 @@ def sweep_when_due(app, reference: str) -> int:
 
 def sweep_at(app, when) -> int:
     with session_scope(app) as session:
-        return escalation.sweep_batch(session, when, 50, "test")
+        return escalation.sweep_batch(session, when, 50, "test", dispatch.ack_links(app))
 
 
 def incident(app, reference: str) -> Incident:

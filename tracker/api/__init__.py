@@ -1,98 +1,13 @@
-"""The JSON API under /api/v1: parse -> authorize -> call a service -> serialize -> commit."""
+"""The JSON API under /api/v1: parse -> authorize -> call a service -> commit -> serialize.
 
-from datetime import datetime
+Errors are answered by tracker.http.errors (the JSON envelope), for the pages as well."""
 
 from apiflask import APIBlueprint, APIFlask, HTTPError
 from flask import request
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
-from ..errors import Conflict, TrackerError
-from ..timeutil import isoformat
+from ..http.errors import ERRORS
 
 bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="Incidents")
-
-CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    429: "too_many_requests",
-}
-ERRORS = {
-    400: "Bad request (malformed JSON)",
-    401: "No valid bearer token",
-    403: "The caller's role may not do this",
-    404: "Not found",
-    409: "Conflict with the current state",
-    413: "The body is larger than the server accepts",
-    415: "The body must be application/json",
-    429: "Too many attempts from this address or for this account; see Retry-After",
-}
-
-
-def envelope(code: str, message: str, details: dict, status: int, headers=None):
-    return {"error": {"code": code, "message": message, "details": details}}, status, headers or {}
-
-
-def _flatten(detail) -> dict:
-    """Turn webargs' {"json": {"field": [...]}} into {"field": [...]}, keeping the location."""
-    if not isinstance(detail, dict):
-        return {}
-    flat = {}
-    for location, fields in detail.items():
-        if isinstance(fields, dict):
-            flat.update(fields)
-        else:
-            flat[location] = fields
-    return flat
-
-
-def _process_http_error(error: HTTPError):
-    from ..web import error_page, wants_html
-
-    if wants_html():
-        return error_page(error.status_code, error.message if error.status_code < 500 else "")
-    status = error.status_code
-    code = CODES.get(status, "internal_error" if status >= 500 else "error")
-    message = error.message or "Error"
-    details = _flatten(error.detail)
-    if status == 400 and not details:
-        message = "the request body is not valid JSON" if request.data else message
-    if status >= 500:
-        message, details = "internal error; the server log has the details", {}
-    return envelope(code, message, details, status, error.headers)
-
-
-def _domain_error(error: TrackerError):
-    from ..web import error_page, wants_html
-
-    headers = {}
-    if "retry_after_seconds" in error.details:
-        headers["Retry-After"] = str(error.details["retry_after_seconds"])
-    if wants_html():
-        page, status = error_page(error.status, error.message)
-        return page, status, headers
-    return envelope(error.code, error.message, _jsonable(error.details), error.status, headers)
-
-
-def _stale(_error):
-    return _domain_error(Conflict("the incident changed while you were acting on it; read it again"))
-
-
-def _integrity(error: IntegrityError):
-    return _domain_error(
-        Conflict("the change conflicts with existing data", {"constraint": str(error.orig).splitlines()[0][:200]})
-    )
-
-
-def _jsonable(details: dict) -> dict:
-    return {k: isoformat(v) if isinstance(v, datetime) else v for k, v in details.items()}
 
 
 def _require_json_body():
@@ -119,14 +34,10 @@ bp.before_request(_require_json_body)
 
 
 def init_app(app: APIFlask) -> None:
-    """Register the API blueprint and the one error envelope."""
+    """Register the API blueprint and what its documentation says of every operation."""
     from . import acks, docs, exchanges, exercises, incidents, ladder, mapview, related, reports, summaries, system  # noqa: F401  (routes register on import)
 
     app.register_blueprint(bp)
-    app.error_processor(_process_http_error)
-    app.register_error_handler(TrackerError, _domain_error)
-    app.register_error_handler(StaleDataError, _stale)
-    app.register_error_handler(IntegrityError, _integrity)
     app.spec_processor(_document_shared_refusals)
     docs.init_app(app)
 

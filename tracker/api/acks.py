@@ -2,8 +2,10 @@
 
 from flask import current_app
 
-from .. import dispatch, ratelimit
+from .. import dispatch
 from ..db import get_session
+from ..http import ratelimit
+from ..http.transaction import committed
 from ..services.engine import linkuse
 from ..timeutil import utcnow
 from . import ERRORS, bp
@@ -27,8 +29,8 @@ def use_token(data):
     ratelimit.attempt(f"link:address:{ratelimit.address()}", "LINKS_PER_ADDRESS", "token uses from this address")
     session = get_session()
     app = current_app._get_current_object()
-    view = linkuse.act_on_any(session, dispatch.signer(app), data["token"], utcnow(), dispatch.health_rules(app))
-    session.commit()
+    with committed():
+        view = linkuse.use_any_link(session, dispatch.signer(app), data["token"], utcnow(), dispatch.health_rules(app))
     return {
         "purpose": view.purpose,
         "reference": view.reference,

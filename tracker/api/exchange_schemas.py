@@ -3,10 +3,10 @@
 from apiflask import Schema, fields
 from apiflask.validators import Length, Regexp
 
+from ..http.fields import UTC, Text
 from ..models import ExchangeState, MessageDirection, Precedence
 from ..services.exchanges.exchanges import KIND, TEXT_MAX_LENGTH, next_states, seconds_left
 from ..timeutil import utcnow
-from .fields import UTC, Text
 from .schemas import ID
 
 TEXT = Length(max=TEXT_MAX_LENGTH)

@@ -2,9 +2,11 @@
 
 from flask import url_for
 
-from ..auth import current_user, require_role, token_auth
 from ..db import get_session
-from ..models import Role
+from ..http.access import caller, requires
+from ..http.tokens import token_auth
+from ..http.transaction import transactional
+from ..models.permissions import Permission
 from ..services.exchanges import exchanges
 from ..services.incidents import handling
 from ..timeutil import utcnow
@@ -20,26 +22,23 @@ from .exchange_schemas import (
 )
 
 TAGS = ["Exchanges"]
-HANDLERS = (Role.LIAISON, Role.SUPERVISOR, Role.ADMIN)
 READ = {code: ERRORS[code] for code in (403, 404)}
 WRITE = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}
 
 
 @bp.post("/incidents/<reference>/exchanges")
 @bp.auth_required(token_auth)
-@require_role(*HANDLERS)
+@requires(Permission.EXCHANGES_TALK)
 @bp.input(ExchangeOpenIn, arg_name="data")
 @bp.output(ExchangeDetailOut, status_code=201)
 @bp.doc(tags=TAGS, summary="Open an exchange with the other side over a counterpart line", responses=WRITE)
+@transactional
 def open_exchange(reference, data):
     """Only once our own liaison has acknowledged the incident (409 before). A text goes out at once
     as the notice. Liaison members of a notified line or of the counterpart line, supervisors, admins."""
     session = get_session()
     incident = handling.get_incident(session, reference)
-    exchange = exchanges.open_exchange(
-        session, incident, data["channel_id"], current_user(), utcnow(), data.get("text")
-    )
-    session.commit()
+    exchange = exchanges.open_exchange(session, incident, data["channel_id"], caller(), utcnow(), data.get("text"))
     return exchange, 201, {"Location": url_for("api.get_exchange", exchange_id=exchange.id)}
 
 
@@ -72,33 +71,31 @@ def get_exchange(exchange_id):
 
 @bp.post("/exchanges/<int:exchange_id>/transitions")
 @bp.auth_required(token_auth)
-@require_role(*HANDLERS)
+@requires(Permission.EXCHANGES_TALK)
 @bp.input(ExchangeTransitionIn, arg_name="data")
 @bp.output(ExchangeDetailOut)
 @bp.doc(tags=TAGS, summary="Move an exchange to its next state", responses=WRITE)
+@transactional
 def transition(exchange_id, data):
     """A state not allowed from here answers 409 with the allowed ones in details.allowed. Requesting
     an explanation or a meeting sends the text and starts the clock; the rest record what came back."""
     session = get_session()
     exchange = exchanges.get_exchange(session, exchange_id)
-    exchanges.transition(
-        session, exchange, data["state"], current_user(), utcnow(), data.get("text"), data.get("version")
-    )
-    session.commit()
+    exchanges.transition(session, exchange, data["state"], caller(), utcnow(), data.get("text"), data.get("version"))
     return exchange
 
 
 @bp.post("/exchanges/<int:exchange_id>/messages")
 @bp.auth_required(token_auth)
-@require_role(*HANDLERS)
+@requires(Permission.EXCHANGES_TALK)
 @bp.input(ExchangeMessageIn, arg_name="data")
 @bp.output(ExchangeMessageOut, status_code=201)
 @bp.doc(tags=TAGS, summary="Record a message to (sent over the line) or from the other side", responses=WRITE)
+@transactional
 def record_message(exchange_id, data):
     session = get_session()
     exchange = exchanges.get_exchange(session, exchange_id)
     message = exchanges.record_message(
-        session, exchange, data["direction"], data["kind"], data["text"], current_user(), utcnow()
+        session, exchange, data["direction"], data["kind"], data["text"], caller(), utcnow()
     )
-    session.commit()
     return message

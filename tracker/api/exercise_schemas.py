@@ -3,11 +3,11 @@
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range
 
+from ..http.fields import UTC, Moment, Text
 from ..models import NotifiedVia
 from ..services.exercises import register
 from ..services.exercises.validity import MAX_RADIUS_KM
 from ..timeutil import utcnow
-from .fields import UTC, Moment, Text
 
 AREA = (
     'a GeoJSON Polygon geometry, positions [longitude, latitude]: {"type": "Polygon", "coordinates": '

@@ -5,25 +5,24 @@ supervisors and admins change it. The feed takes a bearer token like every route
 calendar clients cannot send one, a signed key in its URL (GET /exercises/feed-link).
 """
 
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from apiflask.schemas import FileSchema
 from flask import current_app, request, url_for
 
-from .. import ratelimit
-from ..auth import current_user, require_role, token_auth
 from ..db import get_session
-from ..errors import Forbidden, TrackerError, Unauthorized
-from ..models import Role, User
-from ..services.accounts import people
-from ..services.engine.links import LinkSigner
+from ..errors import Forbidden, Unauthorized
+from ..http import ratelimit, tokens, wiring
+from ..http.access import caller, requires
+from ..http.tokens import token_auth
+from ..http.transaction import transactional
+from ..models import User
+from ..models.permissions import Permission, may
 from ..services.exercises import csv_import, ical, register
 from ..timeutil import utcnow
 from . import ERRORS, bp
 from .exercise_schemas import ExerciseImportIn, ExerciseIn, ExerciseOut, ExerciseQuery, FeedLinkOut
 
-READERS = (Role.DUTY_OFFICER, Role.LIAISON, Role.SUPERVISOR, Role.ADMIN)
-WRITERS = (Role.SUPERVISOR, Role.ADMIN)
 READ = {code: ERRORS[code] for code in (403, 404)}
 WRITE = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}
 TAGS = ["Exercises"]
@@ -41,30 +40,9 @@ def _document_feed_key(state) -> None:
     state.app.config["SECURITY_SCHEMES"] = {**schemes, "FeedKey": FEED_KEY}
 
 
-def _border_km() -> float:
-    return current_app.config["NO_NOTICE_BORDER_KM"]
-
-
-def _commit(result=None):
-    get_session().commit()
-    return result
-
-
-def feed_signer() -> LinkSigner:
-    return LinkSigner(current_app.config["SECRET_KEY"], current_app.config["FEED_LINK_MAX_AGE_SECONDS"])
-
-
-def feed_link(user: User) -> dict:
-    """The feed's address with a key signed for user, and when that key stops working."""
-    signer = feed_signer()
-    query = urlencode({"key": ical.feed_key(signer, user)})
-    base = current_app.config["PUBLIC_URL"].rstrip("/")
-    return {"url": f"{base}{url_for('api.exercise_feed')}?{query}", "expires_at": signer.expires_at(utcnow())}
-
-
 @bp.get("/exercises")
 @bp.auth_required(token_auth)
-@require_role(*READERS)
+@requires(Permission.EXERCISES_READ)
 @bp.input(ExerciseQuery, location="query", arg_name="query")
 @bp.output(ExerciseOut(many=True))
 @bp.doc(tags=TAGS, responses=READ)
@@ -79,24 +57,24 @@ def list_exercises(query):
 
 @bp.post("/exercises")
 @bp.auth_required(token_auth)
-@require_role(*WRITERS)
+@requires(Permission.EXERCISES_MANAGE)
 @bp.input(ExerciseIn, arg_name="data")
 @bp.output(ExerciseOut, status_code=201)
 @bp.doc(tags=TAGS, responses=WRITE)
+@transactional
 def create_exercise(data):
     """Enter a notified exercise
 
     Give a polygon area, or a centre and a radius. Incidents not yet resolved that lie inside its
     area and time are linked to it at once (supervisors and admins).
     """
-    exercise = register.create_exercise(get_session(), data, current_user().username, utcnow(), _border_km())
-    _commit()
+    exercise = register.create_exercise(get_session(), data, caller().username, utcnow(), wiring.border_km())
     return exercise, 201, {"Location": url_for("api.get_exercise", exercise_id=exercise.id)}
 
 
 @bp.get("/exercises/<int:exercise_id>")
 @bp.auth_required(token_auth)
-@require_role(*READERS)
+@requires(Permission.EXERCISES_READ)
 @bp.output(ExerciseOut)
 @bp.doc(tags=TAGS, summary="Read a notified exercise", responses=READ)
 def get_exercise(exercise_id):
@@ -105,10 +83,11 @@ def get_exercise(exercise_id):
 
 @bp.patch("/exercises/<int:exercise_id>")
 @bp.auth_required(token_auth)
-@require_role(*WRITERS)
+@requires(Permission.EXERCISES_MANAGE)
 @bp.input(ExerciseIn(partial=True), arg_name="data")
 @bp.output(ExerciseOut)
 @bp.doc(tags=TAGS, responses=WRITE)
+@transactional
 def update_exercise(exercise_id, data):
     """Change a notified exercise
 
@@ -117,38 +96,40 @@ def update_exercise(exercise_id, data):
     """
     session = get_session()
     exercise = register.get_exercise(session, exercise_id)
-    return _commit(register.update_exercise(session, exercise, data, current_user().username, utcnow(), _border_km()))
+    return register.update_exercise(session, exercise, data, caller().username, utcnow(), wiring.border_km())
 
 
 @bp.delete("/exercises/<int:exercise_id>")
 @bp.auth_required(token_auth)
-@require_role(*WRITERS)
+@requires(Permission.EXERCISES_MANAGE)
 @bp.output({}, status_code=204)
 @bp.doc(tags=TAGS, summary="Delete a notified exercise (its incidents lose the link)", responses=WRITE)
+@transactional
 def delete_exercise(exercise_id):
-    register.delete_exercise(get_session(), exercise_id, current_user().username, utcnow(), _border_km())
-    return _commit()
+    register.delete_exercise(get_session(), exercise_id, caller().username, utcnow(), wiring.border_km())
+    return None
 
 
 @bp.post("/exercises/import")
 @bp.auth_required(token_auth)
-@require_role(*WRITERS)
+@requires(Permission.EXERCISES_MANAGE)
 @bp.input(ExerciseImportIn, arg_name="data")
 @bp.output(ExerciseOut(many=True), status_code=201)
 @bp.doc(tags=TAGS, responses=WRITE)
+@transactional
 def import_exercises(data):
     """Import notified exercises from CSV text, all rows or none
 
     One bad row and nothing is stored: the 422 answer lists each bad row ("row 3", the header
     being row 1) with its problems.
     """
-    created = csv_import.import_csv(get_session(), data["csv"], current_user().username, utcnow(), _border_km())
-    return _commit(created)
+    created = csv_import.import_csv(get_session(), data["csv"], caller().username, utcnow(), wiring.border_km())
+    return created
 
 
 @bp.get("/exercises/feed-link")
 @bp.auth_required(token_auth)
-@require_role(*READERS)
+@requires(Permission.EXERCISES_READ)
 @bp.output(FeedLinkOut)
 @bp.doc(tags=TAGS, responses=READ)
 def exercise_feed_link():
@@ -157,31 +138,31 @@ def exercise_feed_link():
     Signed for the caller; it stops working when it expires, or when the caller's password
     changes or the account is deactivated.
     """
-    return feed_link(current_user())
+    return wiring.feed_link(caller())
 
 
-def _feed_reader(session) -> User:
-    """The caller by bearer token, or by the feed link's key."""
+def _feed_reader() -> User:
+    """The caller by bearer token, or by the feed link's key (either under the limit on wrong tokens)."""
     header = request.headers.get("Authorization", "")
     key = request.args.get("key", "")
-    limit_key = f"token:address:{ratelimit.address()}"
-    if header or key:
-        ratelimit.refuse_if_over(limit_key, "TOKEN_FAILURES_PER_ADDRESS", "wrong tokens from this address")
     if header:
         scheme, _, token = header.partition(" ")
-        user = people.user_for_token(session, token.strip()) if scheme.lower() == "bearer" else None
+        user = tokens.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
         if user is None:
-            ratelimit.failed(limit_key)
             raise Unauthorized("the bearer token is not valid")
     elif key:
-        try:
-            user = ical.feed_reader(session, feed_signer(), key, utcnow())
-        except TrackerError:
-            ratelimit.failed(limit_key)
-            raise
+        user_id = ratelimit.guarded(
+            f"token:address:{ratelimit.address()}",
+            "TOKEN_FAILURES_PER_ADDRESS",
+            "wrong tokens from this address",
+            lambda session: ical.feed_reader(session, wiring.feed_signer(), key, utcnow()).id,
+        )
+        user = get_session().get(User, user_id)
     else:
         raise Unauthorized("send a bearer token, or use the signed feed link from the Exercises page")
-    if user.role not in READERS:
+    if user is None:
+        raise Unauthorized("the feed link is no longer valid: copy a new one from the Exercises page")
+    if not may(user.role, Permission.EXERCISES_READ):
         raise Forbidden(f"{user.username} ({user.role.value}) may not read the exercises")
     return user
 
@@ -199,8 +180,8 @@ def exercise_feed():
     Subscribe a calendar client to the link from GET /exercises/feed-link (or the Exercises page);
     scripts may send their bearer token instead.
     """
+    _feed_reader()
     session = get_session()
-    _feed_reader(session)
     now = utcnow()
     host = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "tracker.invalid"
     body = ical.calendar(register.list_exercises(session, now, "current"), host, now)

@@ -3,8 +3,12 @@
 from flask import current_app, url_for
 
 from .. import metrics
-from ..auth import FILERS, current_user, require_role, token_auth
 from ..db import get_session
+from ..http import wiring
+from ..http.access import caller, requires
+from ..http.tokens import token_auth
+from ..http.transaction import transactional
+from ..models.permissions import Permission
 from ..services.incidents import filing, handling
 from ..services.incidents.queries import IncidentFilter, list_incidents
 from ..timeutil import utcnow
@@ -25,31 +29,18 @@ def _errors(*codes):
     return {code: ERRORS[code] for code in codes}
 
 
-def limits() -> filing.FilingLimits:
-    config = current_app.config
-    return filing.FilingLimits(
-        config["NARRATIVE_MAX_LENGTH"],
-        config["MAX_FUTURE_SKEW_SECONDS"],
-        config["REFERENCE_PREFIX"],
-        current_app.extensions["tracker.region"],
-        related_distance_km=config["RELATED_DISTANCE_KM"],
-        related_window_hours=config["RELATED_WINDOW_HOURS"],
-        no_notice_border_km=config["NO_NOTICE_BORDER_KM"],
-    )
-
-
 @bp.post("/incidents")
 @bp.auth_required(token_auth)
-@require_role(*FILERS)
+@requires(Permission.INCIDENTS_FILE)
 @bp.input(IncidentIn, arg_name="data")
 @bp.output(IncidentDetailOut, status_code=201)
 @bp.doc(summary="File an incident", responses=_errors(400, 403, 409, 415))
+@transactional
 def file_incident(data):
     """Validate, route by the ordered rules, snapshot the ladder and queue step 1, in one transaction."""
     session = get_session()
     draft = filing.IncidentDraft(**data)
-    incident = filing.file_incident(session, draft, current_user(), limits(), utcnow())
-    session.commit()
+    incident = filing.file_incident(session, draft, caller(), wiring.filing_limits(), utcnow(), wiring.ack_links())
     metrics.FILED.labels(incident.precedence.value).inc()
     location = url_for("api.get_incident", reference=incident.reference)
     return incident, 201, {"Location": location}
@@ -79,15 +70,16 @@ def get_incident(reference):
 
 @bp.post("/incidents/<reference>/acknowledge")
 @bp.auth_required(token_auth)
+@requires(Permission.INCIDENTS_HANDLE)
 @bp.input(AcknowledgeIn, arg_name="data")
 @bp.output(IncidentDetailOut)
 @bp.doc(summary="Acknowledge an incident", responses=_errors(400, 403, 404, 409, 415))
+@transactional
 def acknowledge(reference, data):
     """Stop the escalation. Liaison members of a notified channel, supervisors and admins only;
     a second acknowledgement answers 409 with the current state."""
     session = get_session()
-    incident = handling.acknowledge(session, reference, current_user(), utcnow(), data["note"])
-    session.commit()
+    incident = handling.acknowledge(session, reference, caller(), utcnow(), data["note"])
     return incident
 
 
@@ -96,22 +88,23 @@ def acknowledge(reference, data):
 @bp.input(CommentIn, arg_name="data")
 @bp.output(TimelineEventOut, status_code=201)
 @bp.doc(summary="Comment on an incident", responses=_errors(400, 403, 404, 415))
+@transactional
 def add_comment(reference, data):
     """Add a comment to the timeline."""
     session = get_session()
-    event = handling.comment(session, reference, current_user(), utcnow(), data["text"])
-    session.commit()
+    event = handling.comment(session, reference, caller(), utcnow(), data["text"])
     return event
 
 
 @bp.post("/incidents/<reference>/resolve")
 @bp.auth_required(token_auth)
+@requires(Permission.INCIDENTS_HANDLE)
 @bp.input(ResolveIn, arg_name="data")
 @bp.output(IncidentDetailOut)
 @bp.doc(summary="Resolve an incident", responses=_errors(400, 403, 404, 409, 415))
+@transactional
 def resolve(reference, data):
     """Close the loop with a resolution text (liaison members, supervisors, admins)."""
     session = get_session()
-    incident = handling.resolve(session, reference, current_user(), utcnow(), data["resolution"])
-    session.commit()
+    incident = handling.resolve(session, reference, caller(), utcnow(), data["resolution"])
     return incident

@@ -4,9 +4,12 @@ from flask import current_app
 from sqlalchemy import select
 
 from .. import dispatch
-from ..auth import ADMINS, current_user, require_role, token_auth
 from ..db import get_session
-from ..models import ChannelCheck, ContactChannel, EscalationPolicy, Role, RoutingRule
+from ..http.access import caller, requires
+from ..http.tokens import token_auth
+from ..http.transaction import end_reading, transactional
+from ..models import ChannelCheck, ContactChannel, EscalationPolicy, RoutingRule
+from ..models.permissions import Permission
 from ..services.engine import line_checks
 from ..services.incidents import ladder
 from ..services.incidents.routing import ordered_rules
@@ -15,11 +18,6 @@ from .schemas import ChannelIn, ChannelOut, ChannelWithSecretOut, CheckOut, Poli
 
 READ = {code: ERRORS[code] for code in (403, 404)}
 WRITE = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}
-
-
-def _commit(row=None):
-    get_session().commit()
-    return row
 
 
 # -- channels -----------------------------------------------------------------------------
@@ -35,13 +33,14 @@ def list_channels():
 
 @bp.post("/channels")
 @bp.auth_required(token_auth)
-@require_role(*ADMINS)
+@requires(Permission.CHANNELS_MANAGE)
 @bp.input(ChannelIn, arg_name="data")
 @bp.output(ChannelWithSecretOut, status_code=201)
 @bp.doc(tags=["Ladder"], summary="Create a contact channel", responses=WRITE)
+@transactional
 def create_channel(data):
     transports = current_app.extensions["tracker.transports"]
-    return _commit(ladder.save_channel(get_session(), data, transports))
+    return ladder.save_channel(get_session(), data, transports)
 
 
 @bp.get("/channels/<int:channel_id>")
@@ -54,24 +53,26 @@ def get_channel(channel_id):
 
 @bp.patch("/channels/<int:channel_id>")
 @bp.auth_required(token_auth)
-@require_role(*ADMINS)
+@requires(Permission.CHANNELS_MANAGE)
 @bp.input(ChannelIn(partial=True), arg_name="data")
 @bp.output(ChannelWithSecretOut)
 @bp.doc(tags=["Ladder"], summary="Change a contact channel", responses=WRITE)
+@transactional
 def update_channel(channel_id, data):
     session = get_session()
     channel = ladder.get_channel(session, channel_id)
-    return _commit(ladder.save_channel(session, data, current_app.extensions["tracker.transports"], channel))
+    return ladder.save_channel(session, data, current_app.extensions["tracker.transports"], channel)
 
 
 @bp.delete("/channels/<int:channel_id>")
 @bp.auth_required(token_auth)
-@require_role(*ADMINS)
+@requires(Permission.CHANNELS_MANAGE)
 @bp.output({}, status_code=204)
 @bp.doc(tags=["Ladder"], summary="Delete an unused contact channel", responses=WRITE)
+@transactional
 def delete_channel(channel_id):
     ladder.delete_channel(get_session(), channel_id)
-    return _commit()
+    return
 
 
 @bp.get("/channels/<int:channel_id>/checks")
@@ -84,16 +85,16 @@ def list_checks(channel_id):
 
 @bp.post("/channels/<int:channel_id>/checks")
 @bp.auth_required(token_auth)
-@require_role(Role.SUPERVISOR, Role.ADMIN)
+@requires(Permission.CHANNELS_WATCH)
 @bp.output(CheckOut, status_code=201)
 @bp.doc(tags=["Ladder"], summary="Send a communications check on the channel now", responses=WRITE)
 def test_channel(channel_id):
     session = get_session()
     ladder.get_channel(session, channel_id)
-    requested_by = current_user().username  # read before the rollback expires the user
+    requested_by = caller().username  # read before the rollback expires the user
     # The check is sent in transactions of its own; reloading the user after the rollback would
     # open one here too, holding SQLite's write lock while send_check waits for it.
-    session.rollback()
+    end_reading()
     check_id = dispatch.send_check(current_app._get_current_object(), channel_id, requested_by)
     return session.get(ChannelCheck, check_id)
 
@@ -111,12 +112,13 @@ def list_policies():
 
 @bp.post("/policies")
 @bp.auth_required(token_auth)
-@require_role(*ADMINS)
+@requires(Permission.POLICIES_MANAGE)
 @bp.input(PolicyIn, arg_name="data")
 @bp.output(PolicyOut, status_code=201)
 @bp.doc(tags=["Ladder"], summary="Create an escalation policy", responses=WRITE)
+@transactional
 def create_policy(data):
-    return _commit(ladder.save_policy(get_session(), data))
+    return ladder.save_policy(get_session(), data)
 
 
 @bp.get("/policies/<int:policy_id>")
@@ -129,23 +131,25 @@ def get_policy(policy_id):
 
 @bp.patch("/policies/<int:policy_id>")
 @bp.auth_required(token_auth)
-@require_role(*ADMINS)
+@requires(Permission.POLICIES_MANAGE)
 @bp.input(PolicyIn(partial=True), arg_name="data")
 @bp.output(PolicyOut)
 @bp.doc(tags=["Ladder"], summary="Change an escalation policy (running incidents keep their ladder)", responses=WRITE)
+@transactional
 def update_policy(policy_id, data):
     session = get_session()
-    return _commit(ladder.save_policy(session, data, ladder.get_policy(session, policy_id)))
+    return ladder.save_policy(session, data, ladder.get_policy(session, policy_id))
 
 
 @bp.delete("/policies/<int:policy_id>")
 @bp.auth_required(token_auth)
-@require_role(*ADMINS)
+@requires(Permission.POLICIES_MANAGE)
 @bp.output({}, status_code=204)
 @bp.doc(tags=["Ladder"], summary="Delete a policy no rule uses (running incidents keep their ladder)", responses=WRITE)
+@transactional
 def delete_policy(policy_id):
     ladder.delete_policy(get_session(), policy_id)
-    return _commit()
+    return
 
 
 # -- routing rules ------------------------------------------------------------------------
@@ -165,12 +169,13 @@ def list_rules():
 
 @bp.post("/rules")
 @bp.auth_required(token_auth)
-@require_role(*ADMINS)
+@requires(Permission.RULES_MANAGE)
 @bp.input(RuleIn, arg_name="data")
 @bp.output(RuleOut, status_code=201)
 @bp.doc(tags=["Ladder"], summary="Create a routing rule", responses=WRITE)
+@transactional
 def create_rule(data):
-    return _commit(ladder.save_rule(get_session(), data))
+    return ladder.save_rule(get_session(), data)
 
 
 @bp.get("/rules/<int:rule_id>")
@@ -183,20 +188,22 @@ def get_rule(rule_id):
 
 @bp.patch("/rules/<int:rule_id>")
 @bp.auth_required(token_auth)
-@require_role(*ADMINS)
+@requires(Permission.RULES_MANAGE)
 @bp.input(RuleIn(partial=True), arg_name="data")
 @bp.output(RuleOut)
 @bp.doc(tags=["Ladder"], summary="Change or reorder a routing rule", responses=WRITE)
+@transactional
 def update_rule(rule_id, data):
     session = get_session()
-    return _commit(ladder.save_rule(session, data, ladder.get_rule(session, rule_id)))
+    return ladder.save_rule(session, data, ladder.get_rule(session, rule_id))
 
 
 @bp.delete("/rules/<int:rule_id>")
 @bp.auth_required(token_auth)
-@require_role(*ADMINS)
+@requires(Permission.RULES_MANAGE)
 @bp.output({}, status_code=204)
 @bp.doc(tags=["Ladder"], summary="Delete a routing rule (never the default)", responses=WRITE)
+@transactional
 def delete_rule(rule_id):
     ladder.delete_rule(get_session(), rule_id)
-    return _commit()
+    return

@@ -3,8 +3,8 @@
 from apiflask import Schema, fields
 from flask import current_app
 
-from ..auth import token_auth
 from ..db import get_session
+from ..http.tokens import token_auth
 from ..services.review import mapview
 from ..timeutil import utcnow
 from . import ERRORS, bp

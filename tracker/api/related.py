@@ -3,13 +3,16 @@
 from apiflask import Schema, fields
 from apiflask.validators import Length
 
-from ..auth import current_user, token_auth
 from ..db import get_session
+from ..http.access import caller, requires
+from ..http.fields import UTC, Text
+from ..http.tokens import token_auth
+from ..http.transaction import transactional
 from ..models import Domain, IncidentStatus, LinkState, Precedence
+from ..models.permissions import Permission
 from ..services.incidents import handling, related
 from ..timeutil import utcnow
 from . import ERRORS, bp
-from .fields import UTC, Text
 
 TAG = "Related incidents"
 DECISION_ERRORS = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}
@@ -99,16 +102,17 @@ def get_related(reference):
 
 def _decide(reference, link_id, data, decide):
     session = get_session()
-    link = decide(session, reference, link_id, current_user(), utcnow(), data["note"])
-    session.commit()
+    link = decide(session, reference, link_id, caller(), utcnow(), data["note"])
     return related.relation(link, reference)
 
 
 @bp.post("/incidents/<reference>/related/<int:link_id>/confirm")
 @bp.auth_required(token_auth)
+@requires(Permission.RELATED_DECIDE)
 @bp.input(DecisionIn, arg_name="data")
 @bp.output(DecidedLinkOut)
 @bp.doc(tags=[TAG], summary="Confirm a suggested link", responses=DECISION_ERRORS)
+@transactional
 def confirm_link(reference, link_id, data):
     """Duty officers, supervisors, admins, and liaison staff of a channel notified for either
     incident; a link already confirmed or dismissed answers 409 with its state."""
@@ -117,9 +121,11 @@ def confirm_link(reference, link_id, data):
 
 @bp.post("/incidents/<reference>/related/<int:link_id>/dismiss")
 @bp.auth_required(token_auth)
+@requires(Permission.RELATED_DECIDE)
 @bp.input(DecisionIn, arg_name="data")
 @bp.output(DecidedLinkOut)
 @bp.doc(tags=[TAG], summary="Dismiss a suggested link", responses=DECISION_ERRORS)
+@transactional
 def dismiss_link(reference, link_id, data):
     """The same people as confirm; a dismissed link is never suggested again."""
     return _decide(reference, link_id, data, related.dismiss)

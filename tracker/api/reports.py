@@ -4,65 +4,18 @@ Liaison staff and duty officers read incidents one by one; the review across inc
 bulk export of every field (narratives included), is the supervisors' job.
 """
 
-import re
-from datetime import UTC, datetime
-
 from apiflask import Schema, fields
 from apiflask.schemas import FileSchema
-from apiflask.validators import Length, OneOf
-from flask import Response, json
-from marshmallow import ValidationError, validates_schema
 
-from ..auth import require_role, token_auth
 from ..db import get_session
-from ..models import Domain, Precedence, Role, all_categories
-from ..services.review import export, reports
-from ..timeutil import utcnow
+from ..http.access import requires
+from ..http.reporting import ReportQuery, csv_response, geojson_response, report_filter
+from ..http.tokens import token_auth
+from ..models.permissions import Permission
+from ..services.review import reports
 from . import ERRORS, bp
-from .fields import Moment, Text
 
-REVIEWERS = (Role.SUPERVISOR, Role.ADMIN)
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 RESPONSES = {code: ERRORS[code] for code in (403,)}
-
-
-class Bound(Moment):
-    """A moment (ISO 8601 with a zone, or a DTG), or a plain date meaning its 00:00Z."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and _DATE.match(value.strip()):
-            try:
-                return datetime.fromisoformat(value.strip()).replace(tzinfo=UTC)
-            except ValueError as exc:
-                raise ValidationError(str(exc)) from None
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-class ReportQuery(Schema):
-    reported_from = Bound(data_key="from", metadata={"description": "reported at or after (a date: its 00:00Z)"})
-    reported_to = Bound(data_key="to", metadata={"description": "reported before (exclusive)"})
-    domain = fields.Enum(Domain, by_value=True)
-    category = Text(validate=OneOf(all_categories()))
-    sector = Text(validate=Length(min=1, max=120))
-    precedence = fields.List(fields.Enum(Precedence, by_value=True), metadata={"description": "repeat for several"})
-
-    @validates_schema
-    def _from_before_to(self, data, **kwargs):
-        start, end = data.get("reported_from"), data.get("reported_to")
-        if start is not None and end is not None and start >= end:
-            raise ValidationError("must be later than from", "to")
-
-
-def report_filter(query: dict) -> reports.ReportFilter:
-    """Turn a loaded ReportQuery into the services' filter."""
-    return reports.ReportFilter(
-        reported_from=query.get("reported_from"),
-        reported_to=query.get("reported_to"),
-        domain=query["domain"].value if query.get("domain") else None,
-        category=query.get("category"),
-        sector=query.get("sector"),
-        precedence=tuple(p.value for p in query.get("precedence") or ()),
-    )
 
 
 class TimeSummaryOut(Schema):
@@ -116,7 +69,7 @@ def _definitions() -> str:
 
 @bp.get("/reports/after-action")
 @bp.auth_required(token_auth)
-@require_role(*REVIEWERS)
+@requires(Permission.REPORTS_READ)
 @bp.input(ReportQuery, location="query", arg_name="query")
 @bp.output(AfterActionOut)
 @bp.doc(
@@ -130,29 +83,9 @@ def after_action(query):
     return reports.after_action(get_session(), report_filter(query))
 
 
-def _attachment(suffix: str) -> dict:
-    return {"Content-Disposition": f'attachment; filename="incidents-{utcnow():%Y%m%dT%H%MZ}.{suffix}"'}
-
-
-def csv_response(flt: reports.ReportFilter) -> Response:
-    """Answer the CSV export (the web page's export link uses it too).
-
-    Built whole before answering rather than streamed: a stream would keep the request's
-    transaction open while the client reads, and on SQLite that holds the write lock.
-    """
-    body = "".join(export.incidents_csv(get_session(), flt))
-    return Response(body, mimetype="text/csv", headers=_attachment("csv"))
-
-
-def geojson_response(flt: reports.ReportFilter) -> Response:
-    """Answer the GeoJSON export (the web page's export link uses it too)."""
-    body = json.dumps(export.incidents_geojson(get_session(), flt))
-    return Response(body, mimetype="application/geo+json", headers=_attachment("geojson"))
-
-
 @bp.get("/exports/incidents.csv")
 @bp.auth_required(token_auth)
-@require_role(*REVIEWERS)
+@requires(Permission.REPORTS_READ)
 @bp.input(ReportQuery, location="query", arg_name="query")
 @bp.output(FileSchema(type="string"), content_type="text/csv", description="header row, one row per incident")
 @bp.doc(
@@ -169,7 +102,7 @@ def export_csv(query):
 
 @bp.get("/exports/incidents.geojson")
 @bp.auth_required(token_auth)
-@require_role(*REVIEWERS)
+@requires(Permission.REPORTS_READ)
 @bp.input(ReportQuery, location="query", arg_name="query")
 @bp.output(FeatureCollectionOut, content_type="application/geo+json", description="RFC 7946 FeatureCollection")
 @bp.doc(

@@ -3,6 +3,7 @@
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range, Regexp
 
+from ..http.fields import UTC, Moment, Text
 from ..models import (
     ChannelHealth,
     CheckOutcome,
@@ -15,7 +16,6 @@ from ..models import (
     all_categories,
 )
 from ..services.exchanges import releasability
-from .fields import UTC, Moment, Text
 
 NAME = Length(min=1, max=120)
 # Ids are 32-bit INTEGER columns; a larger number would make the database raise (a 500), not find nothing.

@@ -5,18 +5,20 @@ from apiflask import Schema, fields
 from apiflask.validators import Length, Regexp
 from flask import url_for
 
-from ..auth import current_user, require_role, token_auth
 from ..db import get_session
 from ..errors import ValidationError
-from ..models import Exchange, Role, SummaryStatus
+from ..http.access import caller, requires
+from ..http.fields import UTC, Text
+from ..http.tokens import token_auth
+from ..http.transaction import transactional
+from ..models import Exchange, SummaryStatus
+from ..models.permissions import Permission
 from ..services.exchanges import summaries
 from ..services.incidents import handling
 from ..timeutil import utcnow
 from . import ERRORS, bp
-from .fields import UTC, Text
 from .schemas import ID, IncidentDetailOut, ReleasabilityIn
 
-RELEASERS = (Role.LIAISON, Role.SUPERVISOR, Role.ADMIN)
 READ = {code: ERRORS[code] for code in (403, 404)}
 WRITE = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}
 TEXT = Length(min=1, max=summaries.TEXT_MAX_LENGTH)
@@ -96,25 +98,21 @@ def _exchange(exchange_id: int | None) -> Exchange | None:
     return exchange
 
 
-def _commit(row):
-    get_session().commit()
-    return row
-
-
 # -- releasability ------------------------------------------------------------------------
 
 
 @bp.patch("/incidents/<reference>/releasability")
 @bp.auth_required(token_auth)
-@require_role(*RELEASERS)
+@requires(Permission.EXCHANGES_TALK)
 @bp.input(ReleasabilityChangeIn, arg_name="data")
 @bp.output(IncidentDetailOut)
 @bp.doc(tags=["Summaries"], summary="Mark fields releasable or not", responses=WRITE)
+@transactional
 def change_releasability(reference, data):
     """Change the fields named; the others keep their setting. The timeline records before and after."""
     session = get_session()
     incident = handling.get_incident(session, reference)
-    return _commit(summaries.change_releasability(session, incident, data, current_user(), utcnow()))
+    return summaries.change_releasability(session, incident, data, caller(), utcnow())
 
 
 # -- summaries ----------------------------------------------------------------------------
@@ -122,18 +120,18 @@ def change_releasability(reference, data):
 
 @bp.post("/incidents/<reference>/summaries")
 @bp.auth_required(token_auth)
-@require_role(*RELEASERS)
+@requires(Permission.EXCHANGES_TALK)
 @bp.input(SummaryDraftIn, arg_name="data")
 @bp.output(SummaryOut, status_code=201)
 @bp.doc(tags=["Summaries"], summary="Draft a counterpart summary", responses=WRITE)
+@transactional
 def draft_summary(reference, data):
     """Draft from releasable fields only, in English and the line's second language (422 when no
     catalogue serves it, naming the languages available)."""
     session = get_session()
     incident = handling.get_incident(session, reference)
     exchange = _exchange(data.get("exchange_id"))
-    summary = summaries.draft(session, incident, exchange, current_user(), utcnow(), data.get("language"))
-    session.commit()
+    summary = summaries.draft(session, incident, exchange, caller(), utcnow(), data.get("language"))
     return summary, 201, {"Location": url_for("api.get_summary", summary_id=summary.id)}
 
 
@@ -156,40 +154,43 @@ def get_summary(summary_id):
 
 @bp.patch("/summaries/<int:summary_id>")
 @bp.auth_required(token_auth)
-@require_role(*RELEASERS)
+@requires(Permission.EXCHANGES_TALK)
 @bp.input(SummaryEditIn, arg_name="data")
 @bp.output(SummaryOut)
 @bp.doc(tags=["Summaries"], summary="Edit a summary", responses=WRITE)
+@transactional
 def edit_summary(summary_id, data):
     """Change the wording (409 when it changed since you read it); an approved summary goes back to draft."""
     session = get_session()
     summary = summaries.get_summary(session, summary_id)
     texts = (data.get("text"), data.get("text_second"))
-    return _commit(summaries.edit(session, summary, *texts, data["version"], current_user(), utcnow()))
+    return summaries.edit(session, summary, *texts, data["version"], caller(), utcnow())
 
 
 @bp.post("/summaries/<int:summary_id>/approve")
 @bp.auth_required(token_auth)
-@require_role(*RELEASERS)
+@requires(Permission.EXCHANGES_TALK)
 @bp.input(SummaryApproveIn, arg_name="data")
 @bp.output(SummaryOut)
 @bp.doc(tags=["Summaries"], summary="Approve a summary", responses=WRITE)
+@transactional
 def approve_summary(summary_id, data):
     """Approve the version you read; 422 naming each field whose withheld content the text holds."""
     session = get_session()
     summary = summaries.get_summary(session, summary_id)
-    return _commit(summaries.approve(session, summary, current_user(), utcnow(), data["version"]))
+    return summaries.approve(session, summary, caller(), utcnow(), data["version"])
 
 
 @bp.post("/summaries/<int:summary_id>/send")
 @bp.auth_required(token_auth)
-@require_role(*RELEASERS)
+@requires(Permission.EXCHANGES_TALK)
 @bp.input(SummarySendIn, arg_name="data")
 @bp.output(SummaryOut)
 @bp.doc(tags=["Summaries"], summary="Send an approved summary", responses=WRITE)
+@transactional
 def send_summary(summary_id, data):
     """Queue the approved text, exactly as approved, on the exchange's counterpart line."""
     session = get_session()
     summary = summaries.get_summary(session, summary_id)
-    summaries.send(session, summary, _exchange(data.get("exchange_id")), current_user(), utcnow())
-    return _commit(summary)
+    summaries.send(session, summary, _exchange(data.get("exchange_id")), caller(), utcnow())
+    return summary

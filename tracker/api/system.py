@@ -7,16 +7,18 @@ from apiflask import Schema, fields
 from apiflask.validators import Length
 from flask import current_app
 
-from ..auth import ADMINS, require_role, token_auth
 from ..db import get_session
+from ..http.access import requires
+from ..http.fields import Text
+from ..http.tokens import token_auth
 from ..models import CATEGORIES, EscalationRisk, Precedence, SafetyRisk, categories_for
+from ..models.permissions import Permission
 from ..services.engine import heartbeat
 from ..services.incidents import handling
 from ..services.incidents.routing import RouteQuery, check_query, choose_rule, locate, snapshot_ladder
 from ..services.review import audit
 from ..timeutil import utcnow
 from . import ERRORS, bp
-from .fields import Text
 from .schemas import Catalogue, HealthOut, RouteAttributes, RoutePreviewOut
 
 
@@ -102,7 +104,7 @@ class AuditOut(Schema):
 
 @bp.get("/audit/verify")
 @bp.auth_required(token_auth)
-@require_role(*ADMINS)
+@requires(Permission.AUDIT_VERIFY)
 @bp.input(AuditQuery, location="query", arg_name="query")
 @bp.output(AuditOut)
 @bp.doc(tags=["System"], summary="Verify the timeline's audit chain", responses={c: ERRORS[c] for c in (403, 404)})

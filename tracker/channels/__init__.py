@@ -1,7 +1,8 @@
 """Transports to contact channels, behind one small interface. Connect only when sending."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,9 @@ class DeliveryError(Exception):
 
 
 class Transport(Protocol):
-    name: str
+    @property
+    def name(self) -> str:
+        """The transport's name, as channels store it (read-only: the transports are frozen)."""
 
     def send(self, message: Message) -> str | None:
         """Deliver the message and return the peer's response code, or raise DeliveryError."""
@@ -41,7 +44,7 @@ class Transport(Protocol):
         """Return why the address cannot work with this transport, or None when it can."""
 
 
-def build_transports(config) -> dict[str, Transport]:
+def build_transports(config: Mapping[str, Any]) -> dict[str, Transport]:
     """Return the transports this deployment offers, by name."""
     from .apprise import AppriseTransport
     from .email import EmailTransport

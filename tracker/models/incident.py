@@ -204,8 +204,14 @@ class Notification(Base):
     status: Mapped[NotificationStatus] = mapped_column(
         enum_column(NotificationStatus), default=NotificationStatus.PENDING
     )
+    # The message, rendered once when the row is queued (services/engine/rendering.py) and sent as
+    # stored: subject, plain text, HTML part, and the webhook body's facts (without the subject and
+    # text, and without what only the sending knows: idempotency key, sent_at). Rows queued before
+    # migration 0010 have no HTML part and no facts; delivery renders those once, at the first claim.
     subject: Mapped[str] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)

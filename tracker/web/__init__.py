@@ -6,9 +6,9 @@ token (Flask-WTF); the JSON API (bearer tokens) and the signed links are exempt.
 
 from datetime import datetime
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, redirect, request, url_for
 from flask_login import LoginManager
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFProtect
 
 from ..db import get_session
 from ..models import User
@@ -19,14 +19,6 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.sign_in"
 login_manager.login_message = "Sign in to continue."
 csrf = CSRFProtect()
-TITLES = {
-    400: "Bad request",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Not allowed here",
-    429: "Too many attempts",
-    500: "Server error",
-}
 
 
 @login_manager.unauthorized_handler
@@ -50,10 +42,7 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SESSION_COOKIE_SECURE"])
     login_manager.init_app(app)
     csrf.init_app(app)
-    from ..api import bp as api_bp
-
-    csrf.exempt(api_bp)
-    csrf.exempt(links.bp)
+    csrf.exempt(links.bp)  # the signed link is the credential; the API is exempted by create_app
     for blueprint in (
         auth.bp,
         board.bp,
@@ -68,7 +57,6 @@ def init_app(app: Flask) -> None:
         admin.blueprint(),
     ):
         app.register_blueprint(blueprint)
-    app.register_error_handler(CSRFError, _csrf_refused)
     app.add_template_filter(format_dtg, "dtg")
     app.add_template_filter(_zulu, "zulu")
     app.add_template_filter(isoformat, "iso")
@@ -77,15 +65,3 @@ def init_app(app: Flask) -> None:
 
 def _zulu(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S}Z" if moment else "-"
-
-
-def _csrf_refused(error: CSRFError):
-    return render_template("web/error.html", code=400, title="Form expired", message=error.description), 400
-
-
-def wants_html() -> bool:
-    return not request.path.startswith("/api/")
-
-
-def error_page(code: int, message: str = ""):
-    return render_template("web/error.html", code=code, title=TITLES.get(code, "Error"), message=message), code

@@ -1,4 +1,5 @@
-"""The one way a page form acts on an incident: call a service, commit, tell the user, go back."""
+"""The one way a page form acts on an incident: one service call as a unit of work, tell the user,
+go back to the incident page."""
 
 from collections.abc import Callable
 
@@ -7,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from ..db import get_session
 from ..errors import Forbidden, TrackerError
+from ..http.transaction import committed
 
 
 def explain(error: TrackerError) -> str:
@@ -15,21 +17,20 @@ def explain(error: TrackerError) -> str:
     return f"{error.message} ({said})" if said and said not in error.message else error.message
 
 
-def act(reference: str, do: Callable[[Session], object], done: str | Callable[[object], str] = "", anchor=None):
+def act_on_incident(
+    reference: str, do: Callable[[Session], object], done: str | Callable[[object], str] = "", anchor=None
+):
     """Run do(session) and commit; a refusal is a 403 page, any other domain error a flash line
     (nothing committed). Then back to the incident page (at anchor). done may be a function of
     what do returned."""
-    session = get_session()
     try:
-        result = do(session)
+        with committed():
+            result = do(get_session())
     except Forbidden:
-        session.rollback()
         abort(403)
     except TrackerError as error:
-        session.rollback()
         flash(explain(error), "error")
     else:
-        session.commit()
         message = done(result) if callable(done) else done
         if message:
             flash(message, "success")

@@ -12,10 +12,9 @@ from flask_login import login_required
 
 from ..db import get_session
 from ..errors import Conflict, ValidationError
-from ..models import Role
+from ..http.transaction import committed
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-WATCHERS = (Role.SUPERVISOR, Role.ADMIN)  # see the lines and test them
 
 
 def blueprint() -> Blueprint:
@@ -44,27 +43,22 @@ def save(form, change, field_of=None):
     When the service refuses, roll back, put its complaints next to the fields they name
     (field_of maps a detail's key to a field) and return None.
     """
-    session = get_session()
     try:
-        result = change(session)
+        with committed():
+            return change(get_session())
     except (ValidationError, Conflict) as error:
-        session.rollback()
         show_errors(form, error, field_of or field_named(form))
         return None
-    session.commit()
-    return result
 
 
-def act(change, done: str) -> bool:
+def apply_change(change, done: str) -> bool:
     """Run change(session) for a button, commit and flash done; or roll back and flash why not."""
-    session = get_session()
     try:
-        change(session)
+        with committed():
+            change(get_session())
     except (ValidationError, Conflict) as error:
-        session.rollback()
         flash(error.message[:1].upper() + error.message[1:] + ".", "error")
         return False
-    session.commit()
     flash(done, "success")
     return True
 

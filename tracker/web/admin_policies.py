@@ -5,15 +5,16 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from ..db import get_session
+from ..http.access import requires
 from ..models import ContactChannel, EscalationPolicy, Precedence
+from ..models.permissions import Permission
 from ..services.incidents import ladder
-from .admin import act, bp, page, save
+from .admin import apply_change, bp, page, save
 from .forms import PolicyForm
-from .guard import ADMINS, roles_required
 
 
 @bp.get("/policies")
-@roles_required(*ADMINS)
+@requires(Permission.POLICIES_MANAGE)
 def policies():
     rows = get_session().scalars(select(EscalationPolicy).order_by(EscalationPolicy.name)).all()
     return render_template("web/admin/policies.html", policies=rows)
@@ -74,7 +75,7 @@ def _submit(form: PolicyForm, policy: EscalationPolicy | None):
 
 
 @bp.route("/policies/new", methods=["GET", "POST"])
-@roles_required(*ADMINS)
+@requires(Permission.POLICIES_MANAGE)
 def new_policy():
     form = _form()
     if form.validate_on_submit() and (policy := _submit(form, None)) is not None:
@@ -84,7 +85,7 @@ def new_policy():
 
 
 @bp.route("/policies/<int:policy_id>/edit", methods=["GET", "POST"])
-@roles_required(*ADMINS)
+@requires(Permission.POLICIES_MANAGE)
 def edit_policy(policy_id: int):
     policy = ladder.get_policy(get_session(), policy_id)
     form = _form(policy)
@@ -95,8 +96,8 @@ def edit_policy(policy_id: int):
 
 
 @bp.post("/policies/<int:policy_id>/delete")
-@roles_required(*ADMINS)
+@requires(Permission.POLICIES_MANAGE)
 def delete_policy(policy_id: int):
-    if act(lambda s: ladder.delete_policy(s, policy_id), "Policy deleted."):
+    if apply_change(lambda s: ladder.delete_policy(s, policy_id), "Policy deleted."):
         return redirect(url_for("admin.policies"))
     return redirect(url_for("admin.edit_policy", policy_id=policy_id))

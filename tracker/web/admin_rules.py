@@ -7,12 +7,13 @@ from wtforms.fields.choices import SelectChoice
 
 from ..db import get_session
 from ..errors import Conflict, ValidationError
+from ..http.access import requires
 from ..models import EscalationPolicy, RoutingRule
+from ..models.permissions import Permission
 from ..services.incidents import ladder
 from ..services.incidents.routing import RouteQuery, check_query, choose_rule, ordered_rules, snapshot_ladder
-from .admin import act, bp, field_named, page, save, show_errors
+from .admin import apply_change, bp, field_named, page, save, show_errors
 from .forms import RoutePreviewForm, RuleForm
-from .guard import ADMINS, roles_required
 
 CRITERIA = ("domain", "category", "precedence", "min_escalation_risk", "sector", "within_border_km")
 ATTRIBUTES = ("domain", "category", "precedence", "escalation_risk", "sector")  # of an incident
@@ -26,7 +27,7 @@ def _listed(session) -> list[RoutingRule]:
 
 
 @bp.get("/rules")
-@roles_required(*ADMINS)
+@requires(Permission.RULES_MANAGE)
 def rules():
     session = get_session()
     turn = {rule.id: n for n, rule in enumerate(ordered_rules(session), start=1)}
@@ -51,7 +52,7 @@ def _data(form: RuleForm, rule: RoutingRule | None) -> dict:
 
 
 @bp.route("/rules/new", methods=["GET", "POST"])
-@roles_required(*ADMINS)
+@requires(Permission.RULES_MANAGE)
 def new_rule():
     form = _form()
     if form.validate_on_submit() and (rule := save(form, lambda s: ladder.save_rule(s, _data(form, None)))):
@@ -61,7 +62,7 @@ def new_rule():
 
 
 @bp.route("/rules/<int:rule_id>/edit", methods=["GET", "POST"])
-@roles_required(*ADMINS)
+@requires(Permission.RULES_MANAGE)
 def edit_rule(rule_id: int):
     rule = ladder.get_rule(get_session(), rule_id)
     form = _form(rule)
@@ -72,9 +73,9 @@ def edit_rule(rule_id: int):
 
 
 @bp.post("/rules/<int:rule_id>/delete")
-@roles_required(*ADMINS)
+@requires(Permission.RULES_MANAGE)
 def delete_rule(rule_id: int):
-    act(lambda s: ladder.delete_rule(s, rule_id), "Routing rule deleted.")
+    apply_change(lambda s: ladder.delete_rule(s, rule_id), "Routing rule deleted.")
     return redirect(url_for("admin.rules"))
 
 
@@ -91,7 +92,7 @@ def _swap(session, movable: list[RoutingRule], one: int, other: int) -> None:
 
 
 @bp.post("/rules/<int:rule_id>/move/<any(up, down):direction>")
-@roles_required(*ADMINS)
+@requires(Permission.RULES_MANAGE)
 def move_rule(rule_id: int, direction: str):
     session = get_session()
     rule = ladder.get_rule(session, rule_id)
@@ -102,14 +103,14 @@ def move_rule(rule_id: int, direction: str):
     one = movable.index(rule)
     other = one - 1 if direction == "up" else one + 1
     if 0 <= other < len(movable):
-        act(lambda s: _swap(s, movable, one, other), f"Moved “{rule.name}” {direction}.")
+        apply_change(lambda s: _swap(s, movable, one, other), f"Moved “{rule.name}” {direction}.")
     else:
         flash(f"“{rule.name}” is {'first' if direction == 'up' else 'last before the default'} already.", "error")
     return redirect(url_for("admin.rules"))
 
 
 @bp.get("/rules/preview")
-@roles_required(*ADMINS)
+@requires(Permission.RULES_MANAGE)
 def preview_route():
     """Which rule, policy and ladder an incident with these attributes would take; stores nothing."""
     form = RoutePreviewForm(formdata=request.args or None)

@@ -6,11 +6,12 @@ from sqlalchemy import select
 
 from ..db import get_session
 from ..errors import NotFound
+from ..http.access import requires
 from ..models import ApiToken, User
+from ..models.permissions import Permission
 from ..services.accounts import people
-from .admin import act, bp, page, save, show_once, take_shown_once
+from .admin import apply_change, bp, page, save, show_once, take_shown_once
 from .forms import NewPasswordForm, TokenForm, UserForm
-from .guard import ADMINS, roles_required
 
 
 def _user(user_id: int) -> User:
@@ -25,13 +26,13 @@ def _back(user_id: int):
 
 
 @bp.get("/users")
-@roles_required(*ADMINS)
+@requires(Permission.USERS_MANAGE)
 def users():
     return render_template("web/admin/users.html", users=get_session().scalars(select(User).order_by(User.username)))
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@roles_required(*ADMINS)
+@requires(Permission.USERS_MANAGE)
 def new_user():
     form = UserForm()
     if form.validate_on_submit():
@@ -63,13 +64,13 @@ def _user_page(user: User, password_form=None, token_form=None):
 
 
 @bp.get("/users/<int:user_id>")
-@roles_required(*ADMINS)
+@requires(Permission.USERS_MANAGE)
 def user(user_id: int):
     return _user_page(_user(user_id))
 
 
 @bp.post("/users/<int:user_id>/password")
-@roles_required(*ADMINS)
+@requires(Permission.USERS_MANAGE)
 def reset_password(user_id: int):
     user, form = _user(user_id), NewPasswordForm()
 
@@ -84,7 +85,7 @@ def reset_password(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/tokens")
-@roles_required(*ADMINS)
+@requires(Permission.USERS_MANAGE)
 def issue_token(user_id: int):
     user, form = _user(user_id), TokenForm()
     issued = form.validate() and save(form, lambda s: people.create_token(s, user, form.name.data))
@@ -96,24 +97,24 @@ def issue_token(user_id: int):
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
-@roles_required(*ADMINS)
+@requires(Permission.USERS_MANAGE)
 def revoke_token(token_id: int):
     token = get_session().get(ApiToken, token_id)
     if token is None:
         raise NotFound(f"no token {token_id}")
     user_id = token.user_id
-    act(lambda s: people.revoke_token(s, token_id), f"Token {token.prefix}… revoked.")
+    apply_change(lambda s: people.revoke_token(s, token_id), f"Token {token.prefix}… revoked.")
     return _back(user_id)
 
 
 @bp.post("/users/<int:user_id>/deactivate")
-@roles_required(*ADMINS)
+@requires(Permission.USERS_MANAGE)
 def deactivate_user(user_id: int):
     user = _user(user_id)
     if user.id == current_user.id:
         flash("You cannot deactivate yourself: ask another admin.", "error")
     else:
-        act(
+        apply_change(
             lambda s: setattr(user, "active", False),
             f"{user.username} deactivated: their sessions and tokens stop working.",
         )
@@ -121,8 +122,8 @@ def deactivate_user(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/activate")
-@roles_required(*ADMINS)
+@requires(Permission.USERS_MANAGE)
 def activate_user(user_id: int):
     user = _user(user_id)
-    act(lambda s: setattr(user, "active", True), f"{user.username} reactivated.")
+    apply_change(lambda s: setattr(user, "active", True), f"{user.username} reactivated.")
     return _back(user_id)

@@ -5,9 +5,9 @@ import time
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .. import ratelimit
-from ..db import get_session
 from ..errors import ValidationError
+from ..http import ratelimit
+from ..http.transaction import committed
 from ..services.accounts import people
 from ..timeutil import utcnow
 from .forms import PasswordForm, SignInForm
@@ -22,10 +22,9 @@ def sign_in():
         address, account = ratelimit.address(), form.username.data.strip().casefold()
         ratelimit.attempt(f"signin:address:{address}", "SIGNIN_PER_ADDRESS", "sign-in attempts from this address")
         ratelimit.attempt(f"signin:account:{account}", "SIGNIN_PER_ACCOUNT", "sign-in attempts for this account")
-        session = get_session()
         slow_after = current_app.config["LOGIN_SLOWDOWN_AFTER"]
-        user, delay = people.sign_in(session, form.username.data, form.password.data, utcnow(), slow_after)
-        session.commit()
+        with committed() as session:
+            user, delay = people.sign_in(session, form.username.data, form.password.data, utcnow(), slow_after)
         if user is not None:
             login_user(user)
             target = request.args.get("next", "")
@@ -52,14 +51,13 @@ def sign_out():
 def password():
     form = PasswordForm()
     if form.validate_on_submit():
-        session = get_session()
-        user = session.merge(current_user._get_current_object())
         try:
-            people.change_password(session, user, form.current_password.data, form.password.data)
+            with committed() as session:
+                user = session.merge(current_user._get_current_object())
+                people.change_password(session, user, form.current_password.data, form.password.data)
         except ValidationError as error:
             form.current_password.errors.append(error.message)
         else:
-            session.commit()
             login_user(user)  # the session key follows the new password
             flash("Password changed; other sessions are signed out.")
             return redirect(url_for("board.board"))

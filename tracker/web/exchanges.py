@@ -7,11 +7,13 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from ..db import get_session
+from ..http.access import requires
 from ..models import ExchangeState, MessageDirection
+from ..models.permissions import Permission
 from ..services.exchanges import exchanges
 from ..services.incidents import handling
 from ..timeutil import format_dtg, utcnow
-from .acting import act
+from .acting import act_on_incident
 from .forms import ExchangeActionForm, ExchangeMessageForm, OpenExchangeForm
 
 bp = Blueprint("exchanges", __name__)
@@ -77,7 +79,7 @@ def _member_of_any(lines) -> bool:
 
 
 def _act(reference: str, do, done: str):
-    return act(reference, do, done, anchor="exchanges")
+    return act_on_incident(reference, do, done, anchor="exchanges")
 
 
 def _me():
@@ -85,7 +87,7 @@ def _me():
 
 
 @bp.post("/incidents/<reference>/exchanges")
-@login_required
+@requires(Permission.EXCHANGES_TALK)
 def open_exchange(reference: str):
     session = get_session()
     incident = handling.get_incident(session, reference)
@@ -102,7 +104,7 @@ def open_exchange(reference: str):
 
 
 @bp.post("/exchanges/<int:exchange_id>/transition")
-@login_required
+@requires(Permission.EXCHANGES_TALK)
 def transition(exchange_id: int):
     exchange = exchanges.get_exchange(get_session(), exchange_id)
     reference = exchange.incident.reference
@@ -124,7 +126,7 @@ def transition(exchange_id: int):
 
 
 @bp.post("/exchanges/<int:exchange_id>/messages")
-@login_required
+@requires(Permission.EXCHANGES_TALK)
 def record_message(exchange_id: int):
     exchange = exchanges.get_exchange(get_session(), exchange_id)
     reference = exchange.incident.reference

@@ -1,24 +1,24 @@
 """Exercise notices: the register (running, upcoming, past), new, edit, delete, CSV upload, and the
 calendar feed link. Everyone signed in reads; supervisors and admins change the register."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..api.exercises import feed_link
 from ..db import get_session
 from ..errors import ValidationError
-from ..models import Incident, IncidentStatus, Role
+from ..http import wiring
+from ..http.access import requires
+from ..http.transaction import committed
+from ..models import Incident, IncidentStatus
+from ..models.permissions import Permission, may
 from ..services.exercises import csv_import, register
 from ..services.exercises.validity import VIA_LABELS
 from ..timeutil import utcnow
-from .admin import act, page, save
+from .admin import apply_change, page, save
 from .exercise_forms import ExerciseForm, ImportForm
-from .guard import roles_required
 
 bp = Blueprint("exercises", __name__, url_prefix="/exercises")
-READERS = (Role.DUTY_OFFICER, Role.LIAISON, Role.SUPERVISOR, Role.ADMIN)
-WRITERS = (Role.SUPERVISOR, Role.ADMIN)
 PAST_SHOWN = 50
 
 
@@ -26,10 +26,6 @@ PAST_SHOWN = 50
 def exercise_via(exercise) -> str:
     """How the exercise was made known, in words."""
     return VIA_LABELS[exercise.notified_via]
-
-
-def _border_km() -> float:
-    return current_app.config["NO_NOTICE_BORDER_KM"]
 
 
 def _linked(session, shown) -> dict[int, list[str]]:
@@ -46,7 +42,7 @@ def _linked(session, shown) -> dict[int, list[str]]:
 
 
 @bp.get("/")
-@roles_required(*READERS)
+@requires(Permission.EXERCISES_READ)
 def index():
     session, now = get_session(), utcnow()
     groups = {
@@ -58,20 +54,20 @@ def index():
         "web/exercises/list.html",
         groups=groups,
         linked=_linked(session, [e for shown in groups.values() for e in shown]),
-        feed=feed_link(current_user),
-        may_write=current_user.role in WRITERS,
+        feed=wiring.feed_link(current_user),
+        may_write=may(current_user.role, Permission.EXERCISES_MANAGE),
     )
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(*WRITERS)
+@requires(Permission.EXERCISES_MANAGE)
 def new():
     form = ExerciseForm()
     if form.validate_on_submit():
         created = save(
             form,
             lambda s: register.create_exercise(
-                s, csv_import.read_fields(form.cells()), current_user.username, utcnow(), _border_km()
+                s, csv_import.read_fields(form.cells()), current_user.username, utcnow(), wiring.border_km()
             ),
         )
         if created is not None:
@@ -81,7 +77,7 @@ def new():
 
 
 @bp.route("/<int:exercise_id>/edit", methods=["GET", "POST"])
-@roles_required(*WRITERS)
+@requires(Permission.EXERCISES_MANAGE)
 def edit(exercise_id: int):
     exercise = register.get_exercise(get_session(), exercise_id)
     form = ExerciseForm(data=csv_import.to_fields(exercise))  # what is posted replaces these
@@ -89,7 +85,7 @@ def edit(exercise_id: int):
         saved = save(
             form,
             lambda s: register.update_exercise(
-                s, exercise, csv_import.read_fields(form.cells()), current_user.username, utcnow(), _border_km()
+                s, exercise, csv_import.read_fields(form.cells()), current_user.username, utcnow(), wiring.border_km()
             ),
         )
         if saved is not None:
@@ -99,34 +95,31 @@ def edit(exercise_id: int):
 
 
 @bp.post("/<int:exercise_id>/delete")
-@roles_required(*WRITERS)
+@requires(Permission.EXERCISES_MANAGE)
 def delete(exercise_id: int):
     def remove(session):
-        register.delete_exercise(session, exercise_id, current_user.username, utcnow(), _border_km())
+        register.delete_exercise(session, exercise_id, current_user.username, utcnow(), wiring.border_km())
 
-    if act(remove, "Exercise deleted; its incidents no longer refer to it."):
+    if apply_change(remove, "Exercise deleted; its incidents no longer refer to it."):
         return redirect(url_for("exercises.index"))
     return redirect(url_for("exercises.edit", exercise_id=exercise_id))
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@roles_required(*WRITERS)
+@requires(Permission.EXERCISES_MANAGE)
 def upload():
     """Import a CSV file: every row, or none, with each bad row listed."""
     form, refused = ImportForm(), None
     if form.validate_on_submit():
-        session = get_session()
         try:
-            text = form.file.data.read().decode("utf-8-sig")
-            created = csv_import.import_csv(session, text, current_user.username, utcnow(), _border_km())
+            with committed() as session:
+                text = form.file.data.read().decode("utf-8-sig")
+                created = csv_import.import_csv(session, text, current_user.username, utcnow(), wiring.border_km())
         except UnicodeDecodeError:
-            session.rollback()
             form.file.errors.append("The file is not UTF-8 text: save it as CSV UTF-8.")
         except ValidationError as error:
-            session.rollback()
             refused = error
         else:
-            session.commit()
             flash(f"Imported {len(created)} exercises.", "success")
             return redirect(url_for("exercises.index"))
     return page("web/exercises/import.html", form, refused=refused, columns=csv_import.COLUMNS)

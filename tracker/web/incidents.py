@@ -5,16 +5,18 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from .. import metrics
-from ..api.incidents import limits
 from ..db import get_session
 from ..errors import Forbidden, TrackerError, ValidationError
 from ..geo import parse_position
+from ..http import wiring
+from ..http.access import requires
+from ..http.transaction import committed
 from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, SafetyRisk, categories_for
+from ..models.permissions import Permission
 from ..services.incidents import filing, handling
 from ..timeutil import format_dtg, isoformat, parse_moment, utcnow
-from .acting import act
+from .acting import act_on_incident
 from .forms import ActionForm, CommentForm, IncidentForm, ResolveForm
-from .guard import FILERS, roles_required
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 FIELD_OF = {"latitude": "position", "longitude": "position"}
@@ -71,7 +73,7 @@ def _draft(form: IncidentForm, occurred, position) -> filing.IncidentDraft:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(*FILERS)
+@requires(Permission.INCIDENTS_FILE)
 def new():
     form = IncidentForm()
     form.domain.choices = _domain_choices()
@@ -81,16 +83,17 @@ def new():
     valid = form.validate_on_submit()
     occurred, position = _readings(form) if form.is_submitted() else (None, None)
     if valid and not form.errors:
-        session = get_session()
         try:
-            incident = filing.file_incident(session, _draft(form, occurred, position), _me(), limits(), utcnow())
+            with committed() as session:
+                draft = _draft(form, occurred, position)
+                links = wiring.ack_links()
+                incident = filing.file_incident(session, draft, _me(), wiring.filing_limits(), utcnow(), links)
         except ValidationError as error:
             for field, message in error.details.items():
                 getattr(form, FIELD_OF.get(field, field), form.narrative).errors.append(str(message))
         except TrackerError as error:
             flash(error.message, "error")
         else:
-            session.commit()
             metrics.FILED.labels(incident.precedence.value).inc()
             channels = ", ".join(c["name"] for c in incident.step["channels"]) or "nobody (no usable channel)"
             flash(
@@ -158,11 +161,11 @@ def view(reference: str):
 
 
 def _act(reference: str, do) -> object:
-    return act(reference, do)
+    return act_on_incident(reference, do)
 
 
 @bp.post("/<reference>/acknowledge")
-@login_required
+@requires(Permission.INCIDENTS_HANDLE)
 def acknowledge(reference: str):
     return _act(reference, lambda s: handling.acknowledge(s, reference, _me(), utcnow()))
 
@@ -181,7 +184,7 @@ def comment(reference: str):
 
 
 @bp.post("/<reference>/resolve")
-@login_required
+@requires(Permission.INCIDENTS_HANDLE)
 def resolve(reference: str):
     form = ResolveForm()
     if not form.validate():

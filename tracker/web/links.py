@@ -2,8 +2,10 @@
 
 from flask import Blueprint, current_app, render_template
 
-from .. import dispatch, ratelimit
+from .. import dispatch
 from ..db import get_session
+from ..http import ratelimit
+from ..http.transaction import committed
 from ..services.engine import linkuse
 from ..services.engine.links import LinkRefused
 from ..timeutil import utcnow
@@ -33,15 +35,14 @@ def confirm(purpose: str, token: str):
 
 
 @bp.post("/<any(ack, check):purpose>/<token>")
-def act(purpose: str, token: str):
+def act_on_link(purpose: str, token: str):
     """Acknowledge (or confirm the check) once; every later use is refused."""
     _limit()
-    session = get_session()
     app = current_app._get_current_object()
+    signer, rules = dispatch.signer(app), dispatch.health_rules(app)
     try:
-        view = linkuse.act(session, dispatch.signer(app), purpose, token, utcnow(), dispatch.health_rules(app))
-        session.commit()
+        with committed() as session:
+            view = linkuse.use_link(session, signer, purpose, token, utcnow(), rules)
     except LinkRefused as refused:
-        session.rollback()
         return _refused(purpose, refused)
     return render_template("links/done.html", view=view)

@@ -1,19 +1,21 @@
 """Related incidents on the incident page: confirm or dismiss a suggestion, see the pattern."""
 
 from flask import Blueprint
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from ..db import get_session
 from ..errors import Forbidden
+from ..http.access import requires
+from ..models.permissions import Permission
 from ..services.incidents import related
 from ..timeutil import utcnow
-from .acting import act
+from .acting import act_on_incident
 
 bp = Blueprint("related", __name__, url_prefix="/incidents")
 
 
 def _decide(reference: str, link_id: int, decide, done: str):
-    return act(
+    return act_on_incident(
         reference,
         lambda session: decide(session, reference, link_id, current_user._get_current_object(), utcnow()),
         lambda link: f"Link {link.incident.reference} – {link.related.reference} {done}.",
@@ -22,13 +24,13 @@ def _decide(reference: str, link_id: int, decide, done: str):
 
 
 @bp.post("/<reference>/related/<int:link_id>/confirm")
-@login_required
+@requires(Permission.RELATED_DECIDE)
 def confirm(reference: str, link_id: int):
     return _decide(reference, link_id, related.confirm, "confirmed")
 
 
 @bp.post("/<reference>/related/<int:link_id>/dismiss")
-@login_required
+@requires(Permission.RELATED_DECIDE)
 def dismiss(reference: str, link_id: int):
     return _decide(reference, link_id, related.dismiss, "dismissed")
 

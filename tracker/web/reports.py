@@ -5,13 +5,14 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
-from ..api.reports import REVIEWERS, ReportQuery, csv_response, geojson_response, report_filter
 from ..db import get_session
+from ..http.access import requires
+from ..http.reporting import ReportQuery, csv_response, geojson_response, report_filter
 from ..models import Domain, Precedence, all_categories
+from ..models.permissions import Permission
 from ..services.review import export, reports
 from ..timeutil import utcnow
 from .charts import bar_chart, count, duration
-from .guard import roles_required
 
 bp = Blueprint("reports", __name__)
 TIME_SERIES = (("median", "bar-median"), ("p90", "bar-p90"))
@@ -62,7 +63,7 @@ def _duration(seconds):
 
 
 @bp.get("/reports")
-@roles_required(*REVIEWERS)
+@requires(Permission.REPORTS_READ)
 def report():
     given, query, problems = _query()
     data = None if problems else reports.after_action(get_session(), report_filter(query))
@@ -87,13 +88,13 @@ def _export(respond):
 
 
 @bp.get("/reports/incidents.csv")
-@roles_required(*REVIEWERS)
+@requires(Permission.REPORTS_READ)
 def export_csv():
     return _export(csv_response)
 
 
 @bp.get("/reports/incidents.geojson")
-@roles_required(*REVIEWERS)
+@requires(Permission.REPORTS_READ)
 def export_geojson():
     return _export(geojson_response)
 

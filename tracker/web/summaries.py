@@ -2,18 +2,20 @@
 edited, approved and sent (the same services as the API; every form carries a CSRF token)."""
 
 from flask import Blueprint, flash, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..db import get_session
+from ..http.access import requires
 from ..models import Exchange, SummaryStatus
+from ..models.permissions import Permission
 from ..services.exchanges import catalogues, exchanges, releasability, summaries
 from ..services.incidents import handling
 from ..timeutil import utcnow
-from .acting import act
+from .acting import act_on_incident
 
 bp = Blueprint("summaries", __name__)
 # How each field reads on the page, in the order the form lists them.
@@ -108,7 +110,7 @@ def summary_panel(incident) -> dict:
 
 
 def _act(reference: str, do, done: str):
-    return act(reference, do, done, anchor="summary")
+    return act_on_incident(reference, do, done, anchor="summary")
 
 
 def _refused(reference: str, message: str):
@@ -125,7 +127,7 @@ def _exchange(exchange_id: str | None) -> Exchange | None:
 
 
 @bp.post("/incidents/<reference>/releasability")
-@login_required
+@requires(Permission.EXCHANGES_TALK)
 def change_releasability(reference: str):
     incident = handling.get_incident(get_session(), reference)
     if not ReleasabilityForm(prefix="releasability").validate():
@@ -140,7 +142,7 @@ def change_releasability(reference: str):
 
 
 @bp.post("/incidents/<reference>/summaries")
-@login_required
+@requires(Permission.EXCHANGES_TALK)
 def draft(reference: str):
     incident = handling.get_incident(get_session(), reference)
     form = DraftForm(prefix="draft")
@@ -167,7 +169,7 @@ def _version(form) -> int:
 
 
 @bp.post("/summaries/<int:summary_id>/edit")
-@login_required
+@requires(Permission.EXCHANGES_TALK)
 def edit(summary_id: int):
     summary, form = _summary_form(summary_id, EditForm, "edit")
     reference = summary.incident.reference
@@ -182,7 +184,7 @@ def edit(summary_id: int):
 
 
 @bp.post("/summaries/<int:summary_id>/approve")
-@login_required
+@requires(Permission.EXCHANGES_TALK)
 def approve(summary_id: int):
     summary, form = _summary_form(summary_id, ApproveForm, "approve")
     if not form.validate():
@@ -195,7 +197,7 @@ def approve(summary_id: int):
 
 
 @bp.post("/summaries/<int:summary_id>/send")
-@login_required
+@requires(Permission.EXCHANGES_TALK)
 def send(summary_id: int):
     summary, form = _summary_form(summary_id, SendForm, "send")
     form.exchange_id.choices = _exchange_choices(summary.incident)

@@ -1,10 +1,14 @@
 """Hand queued messages to transports: claim, send outside any transaction, record the outcome.
 
+Each row is sent as it was rendered when it was queued (rendering.py); delivery adds only what
+belongs to the sending: the address, the Message-ID and thread, the idempotency key, sent_at.
+
 At-least-once window: a process that dies after a transport accepted a message and before the
 outcome was committed leaves the row "sending"; when its claim lapses (DELIVERY_CLAIM_SECONDS)
-the row is claimed again and sent again, with the same idempotency key and Message-ID (the
-outbox transport overwrites its own file). Outcomes are committed per message to keep that
-window to one message.
+the row is claimed again and sent again, the same message with the same idempotency key and
+Message-ID (the outbox transport overwrites its own file). The delivery job (tracker.jobs) commits
+a failure at once and the sent outcomes in batches (RECORD_EVERY messages or RECORD_SECONDS of
+sending), so a crash re-sends at most one batch.
 """
 
 import random
@@ -30,11 +34,11 @@ from ...models import (
     User,
 )
 from ...timeutil import isoformat
-from ..exchanges import exchanges
 from ..incidents import timeline
-from . import message_text, notify, watchdog
+from . import notify
 from .claims import claimable, load_claimed
-from .links import LinkSigner
+from .links import AckLinks
+from .rendering import render_legacy
 
 ACTION_KINDS = (NotificationKind.NOTIFIED, NotificationKind.ESCALATED)
 # Transports that send the composed e-mail with its Message-ID; only their messages can head a thread.
@@ -57,15 +61,12 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Composer:
-    """Turns an outbox row into a message: text and HTML, signed links, threading, payload."""
+    """Turns a claimed outbox row into a message for its transport: the stored rendering, addressed,
+    threaded and keyed."""
 
-    signer: LinkSigner
-    public_url: str
+    links: AckLinks  # only for rows queued before migration 0010 (rendering.render_legacy)
     mail_domain: str
     supervisor_transport: str = "outbox"
-
-    def url(self, path: str) -> str:
-        return f"{self.public_url.rstrip('/')}{path}"
 
     def message_id(self, reference: str, key: str) -> str:
         return f"<{reference}.{key}@{self.mail_domain}>"
@@ -84,169 +85,49 @@ class Composer:
             ).all()
         )
 
-    def compose(self, session: Session, row: Notification, now: datetime, roots: dict | None = None) -> Claimed:
-        if row.kind is NotificationKind.COUNTERPART:
-            return self.compose_counterpart(session, row, now)
-        incident = row.incident
-        first = (roots if roots is not None else self.thread_roots(session, [incident.id])).get(incident.id)
-        key = f"notification-{row.id}"
-        ack = None
-        if row.channel is not None and row.kind in ACTION_KINDS:
-            token = self.signer.issue(
-                "ack", incident=incident.id, channel=row.channel.id, recipient=row.channel.address, notification=row.id
-            )
-            ack = {
-                "token": token,
-                "url": self.url(f"/links/ack/{token}"),
-                "api": self.url("/api/v1/acks"),
-                "expires_at": isoformat(self.signer.expires_at(now)),
-            }
-        text = message_text.incident_text(
-            incident,
-            row.kind,
-            row.step,
-            row.loop,
-            ack_url=ack and ack["url"],
-            link_expires=self.signer.expires_at(now),
-            **_dead_letter_facts(session, row),
-            **_overdue_facts(session, row),
-            **_watchdog_facts(session, row),
-        )
-        if row.channel is not None:
-            recipient, address, transport, secret = (
-                row.channel.name,
-                row.channel.address,
-                row.channel.transport,
-                row.channel.secret,
-            )
-        else:
-            recipient, address, transport, secret = (
-                row.user.username,
-                row.user.email or row.user.username,
-                self.supervisor_transport,
-                None,
-            )
-        message = Message(
-            key=key,
-            event=f"incident.{row.kind.value}",
-            recipient=recipient,
-            address=address,
-            subject=row.subject,
-            text=text,
-            html=message_text.html(row.subject, text, ack and ack["url"], "Acknowledge"),
-            message_id=self.message_id(incident.reference, key),
-            thread_id=None if first in (None, row.id) else self.message_id(incident.reference, f"notification-{first}"),
-            reference=incident.reference,
-            payload=_payload(incident, row, recipient, text, key, now, ack),
-            secret=secret,
-        )
-        return Claimed(row.id, message, transport)
-
-    def compose_counterpart(self, session: Session, row: Notification, now: datetime) -> Claimed:
-        """A message to the other side goes out exactly as stored: the approved text, no incident facts."""
-        reference, channel, key = row.incident.reference, row.channel, f"notification-{row.id}"
-        first = session.scalar(
+    def counterpart_root(self, session: Session, row: Notification) -> int | None:
+        """The first message to the other side on the row's line: the exchange's thread."""
+        return session.scalar(
             select(func.min(Notification.id)).where(
                 Notification.incident_id == row.incident_id,
                 Notification.kind == NotificationKind.COUNTERPART,
                 Notification.channel_id == row.channel_id,
             )
         )
+
+    def compose(self, session: Session, row: Notification, now: datetime, roots: dict | None = None) -> Claimed:
+        if row.payload is None:
+            render_legacy(row, now, self.links)
+        reference, key = row.incident.reference, f"notification-{row.id}"
+        if row.kind is NotificationKind.COUNTERPART:
+            first = self.counterpart_root(session, row)
+        else:
+            first = (roots if roots is not None else self.thread_roots(session, [row.incident_id])).get(row.incident_id)
+        if row.channel is not None:
+            address, transport, secret = row.channel.address, row.channel.transport, row.channel.secret
+        else:
+            address, transport, secret = row.user.email or row.user.username, self.supervisor_transport, None
         message = Message(
             key=key,
-            event="exchange.message",
-            recipient=channel.name,
-            address=channel.address,
+            event=row.payload["event"],
+            recipient=row.recipient,
+            address=address,
             subject=row.subject,
             text=row.body,
-            html=message_text.html(row.subject, row.body),
+            html=row.html,
             message_id=self.message_id(reference, key),
             thread_id=None if first in (None, row.id) else self.message_id(reference, f"notification-{first}"),
             reference=reference,
             payload={
-                "event": "exchange.message",
+                **row.payload,
                 "idempotency_key": key,
                 "sent_at": isoformat(now),
-                "recipient": channel.name,
-                "reference": reference,
                 "subject": row.subject,
                 "text": row.body,
             },
-            secret=channel.secret,
+            secret=secret,
         )
-        return Claimed(row.id, message, channel.transport)
-
-
-def _dead_letter_facts(session: Session, row: Notification) -> dict:
-    if row.kind is not NotificationKind.DEAD_LETTER:
-        return {}
-    dead = session.scalar(
-        select(Notification)
-        .where(
-            Notification.incident_id == row.incident_id,
-            Notification.status == NotificationStatus.DEAD,
-            Notification.step == row.step,
-            Notification.loop == row.loop,
-        )
-        .order_by(Notification.id)
-    )
-    return {"failed_channel": dead.recipient if dead else None, "failed_error": dead.last_error if dead else None}
-
-
-def _overdue_facts(session: Session, row: Notification) -> dict:
-    if row.kind is not NotificationKind.EXCHANGE_OVERDUE:
-        return {}
-    return {"overdue": exchanges.overdue_facts(session, row.incident, row.loop)}
-
-
-def _watchdog_facts(session: Session, row: Notification) -> dict:
-    if row.kind is not NotificationKind.WATCHDOG:
-        return {}
-    return {"missed": watchdog.missed_facts(session, row.incident, row.loop)}
-
-
-def _payload(incident: Incident, row: Notification, recipient: str, text: str, key: str, now, ack) -> dict:
-    """The documented webhook body (see README, "Webhook payload")."""
-    facts = {
-        name: getattr(incident, name)
-        for name in (
-            "reference",
-            "reporting_unit",
-            "category",
-            "latitude",
-            "longitude",
-            "position_text",
-            "sector",
-            "narrative",
-            "current_step",
-            "loop",
-            "version",
-        )
-    }
-    facts.update(
-        domain=incident.domain.value,
-        precedence=incident.precedence.value,
-        precedence_name=message_text.PROSIGN[incident.precedence],
-        status=incident.status.value,
-        safety_risk=incident.safety_risk.value if incident.safety_risk else None,
-        escalation_risk=incident.escalation_risk.value,
-        occurred_at=isoformat(incident.occurred_at),
-        occurred_dtg=incident.occurred_dtg,
-        next_escalation_at=isoformat(incident.next_escalation_at),
-        acknowledged_by=incident.acknowledged_by_label,
-    )
-    return {
-        "event": f"incident.{row.kind.value}",
-        "idempotency_key": key,
-        "sent_at": isoformat(now),
-        "recipient": recipient,
-        "step": row.step,
-        "loop": row.loop,
-        "subject": row.subject,
-        "text": text,
-        "incident": facts,
-        "acknowledge": ack,
-    }
+        return Claimed(row.id, message, transport)
 
 
 def _deliverable(now: datetime):
@@ -462,5 +343,12 @@ def _tell_supervisors(session: Session, row: Notification, now: datetime) -> Non
     if not already:
         recipients = notify.Recipients.load(session)
         notify.enqueue_supervisors(
-            session, row.incident, NotificationKind.DEAD_LETTER, now, recipients, step=row.step, loop=row.loop
+            session,
+            row.incident,
+            NotificationKind.DEAD_LETTER,
+            now,
+            recipients,
+            step=row.step,
+            loop=row.loop,
+            facts={"failed_channel": row.recipient, "failed_error": row.last_error},
         )

@@ -5,11 +5,12 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ... import metrics
+from ... import instruments
 from ...models import EventKind, Incident, IncidentStatus, NotificationKind
 from ..incidents import timeline
 from . import notify
 from .claims import claimable, load_claimed
+from .links import AckLinks
 
 ACTOR = "scheduler"
 
@@ -42,8 +43,11 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
     return list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
 
 
-def advance(session: Session, incident: Incident, now: datetime, runner: str, recipients: notify.Recipients) -> None:
-    """Move a claimed incident to its next step, repeat the last step, or mark it exhausted."""
+def advance(
+    session: Session, incident: Incident, now: datetime, runner: str, recipients: notify.Recipients, links: AckLinks
+) -> None:
+    """Move a claimed incident to its next step, repeat the last step, or mark it exhausted; the new
+    step's calls to act carry acknowledge links made with links."""
     before = (incident.current_step, incident.loop)
     if incident.current_step < len(incident.steps):
         incident.current_step += 1
@@ -66,7 +70,7 @@ def advance(session: Session, incident: Incident, now: datetime, runner: str, re
             supervisors=[u.username for u in supervisors],
         )
         return
-    channels = notify.enter_step(session, incident, NotificationKind.ESCALATED, now, recipients)
+    channels = notify.enter_step(session, incident, NotificationKind.ESCALATED, now, recipients, links)
     timeline.record(
         session,
         incident,
@@ -89,7 +93,7 @@ def _skipped(incident: Incident, channels) -> list[str]:
     return [c["name"] for c in incident.step["channels"] if c["id"] not in sent]
 
 
-def sweep_batch(session: Session, now: datetime, limit: int, runner: str) -> int:
+def sweep_batch(session: Session, now: datetime, limit: int, runner: str, links: AckLinks) -> int:
     """Claim and advance one batch of due incidents; return how many were advanced."""
     ids = claim_due(session, now, limit)
     if not ids:
@@ -98,8 +102,8 @@ def sweep_batch(session: Session, now: datetime, limit: int, runner: str) -> int
     recipients = notify.Recipients.load(session)
     with session.no_autoflush:
         for incident in incidents:
-            metrics.ESCALATION_LAG.observe(max(0.0, (now - incident.next_escalation_at).total_seconds()))
-            advance(session, incident, now, runner, recipients)
-            metrics.ESCALATIONS.labels(incident.status.value == "exhausted" and "exhausted" or "escalated").inc()
+            instruments.ESCALATION_LAG.observe(max(0.0, (now - incident.next_escalation_at).total_seconds()))
+            advance(session, incident, now, runner, recipients, links)
+            instruments.ESCALATIONS.labels(incident.status.value == "exhausted" and "exhausted" or "escalated").inc()
     session.flush()
     return len(incidents)

@@ -2,9 +2,10 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from ...channels import Message
@@ -131,11 +132,14 @@ def _decide(session: Session, check: ChannelCheck, ok: bool, detail: str, now: d
 
 def _claim_pending(session: Session, check_id: int) -> ChannelCheck | None:
     """Take a pending check for a decision; None when it was decided already."""
-    result = session.execute(
-        update(ChannelCheck)
-        .where(ChannelCheck.id == check_id, ChannelCheck.outcome == CheckOutcome.PENDING)
-        .values(decided_at=None),
-        execution_options={"synchronize_session": False},
+    result = cast(
+        CursorResult[Any],  # what an UPDATE returns (Session.execute is typed for SELECT)
+        session.execute(
+            update(ChannelCheck)
+            .where(ChannelCheck.id == check_id, ChannelCheck.outcome == CheckOutcome.PENDING)
+            .values(decided_at=None),
+            execution_options={"synchronize_session": False},
+        ),
     )
     return session.get(ChannelCheck, check_id, populate_existing=True) if result.rowcount == 1 else None
 

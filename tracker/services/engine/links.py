@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ...errors import TrackerError
 from ...models import LinkUse
+from ...timeutil import isoformat
 
 SALTS = {"ack": "tracker.acknowledge-link.v1", "check": "tracker.check-link.v1", "feed": "tracker.feed-link.v1"}
 
@@ -54,6 +55,38 @@ class LinkSigner:
                 "expired", "This link has expired.", {"expired_at": self.expires_at(signed_at.astimezone(UTC))}
             )
         return claims
+
+
+@dataclass(frozen=True)
+class AckLink:
+    """A signed acknowledge link: the token, the page that opens it, the API that takes it, its expiry."""
+
+    token: str
+    url: str
+    api: str
+    expires_at: datetime
+
+    def as_payload(self) -> dict:
+        """The webhook body's "acknowledge" object (README, "Webhook payload")."""
+        return {"token": self.token, "url": self.url, "api": self.api, "expires_at": isoformat(self.expires_at)}
+
+
+@dataclass(frozen=True)
+class AckLinks:
+    """Makes the one-click acknowledge link a call to act carries. The caller builds it from the app's
+    configuration (SECRET_KEY, LINK_MAX_AGE_SECONDS, PUBLIC_URL): services never read Flask config."""
+
+    signer: LinkSigner
+    public_url: str
+
+    def url(self, path: str) -> str:
+        return f"{self.public_url.rstrip('/')}{path}"
+
+    def issue(self, incident_id: int, channel_id: int, address: str, now: datetime) -> AckLink:
+        """A link bound to the incident, the channel and its address (what handling.link_target checks),
+        valid for the signer's max age from now."""
+        token = self.signer.issue("ack", incident=incident_id, channel=channel_id, recipient=address)
+        return AckLink(token, self.url(f"/links/ack/{token}"), self.url("/api/v1/acks"), self.signer.expires_at(now))
 
 
 def spend(session: Session, claims: dict, purpose: str, used_by: str, now: datetime) -> None:

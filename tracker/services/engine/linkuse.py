@@ -29,7 +29,7 @@ def inspect(session: Session, signer: LinkSigner, purpose: str, token: str, now:
     used = session.scalar(select(LinkUse).where(LinkUse.link_id == claims["link"]))
     if used is not None:
         raise LinkRefused("reused", "This link was used already.", {"used_at": used.used_at, "used_by": used.used_by})
-    # The same binding act() enforces, so a page never offers a button that can only be refused.
+    # The same binding use_link() enforces, so a page never offers a button that can only be refused.
     if purpose == "check":
         check = line_checks.check_of_link(session, claims)
         return LinkView(
@@ -42,7 +42,7 @@ def inspect(session: Session, signer: LinkSigner, purpose: str, token: str, now:
     )
 
 
-def act(
+def use_link(
     session: Session, signer: LinkSigner, purpose: str, token: str, now: datetime, rules: line_checks.HealthRules
 ) -> LinkView:
     """Acknowledge the incident, or confirm the check, the link was made for (once)."""
@@ -55,16 +55,17 @@ def act(
     except InvalidTransition as handled:
         state = handled.details
         raise LinkRefused("handled", f"Nothing to do: {handled.message}.", {"status": state.get("status")}) from None
+    label = incident.acknowledged_by_label or ""  # the acknowledgement just made set it
     return LinkView(
         "ack",
-        incident.acknowledged_by_label,
+        label,
         incident.reference,
         status=incident.status.value,
         acknowledged_by=incident.acknowledged_by_label,
     )
 
 
-def act_on_any(
+def use_any_link(
     session: Session, signer: LinkSigner, token: str, now: datetime, rules: line_checks.HealthRules
 ) -> LinkView:
     """For the API: the token may be an acknowledgement or a check link."""
@@ -73,5 +74,5 @@ def act_on_any(
     except LinkRefused as refused:
         if refused.reason != "invalid":
             raise
-        return act(session, signer, "check", token, now, rules)
-    return act(session, signer, "ack", token, now, rules)
+        return use_link(session, signer, "check", token, now, rules)
+    return use_link(session, signer, "ack", token, now, rules)

@@ -1,6 +1,6 @@
-"""The text of each kind of message, from the Jinja2 templates in tracker/templates/messages."""
+"""The text of each kind of message, from the Jinja2 templates in tracker/templates/messages
+(rendering.py puts an outbox row's together when it is queued)."""
 
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
@@ -25,13 +25,6 @@ _TAIL = {
     NotificationKind.EXCHANGE_OVERDUE: " EXCHANGE OVERDUE",
     NotificationKind.WATCHDOG: " WATCHDOG DEADLINE MISSED",
 }
-
-
-@dataclass(frozen=True)
-class Rendered:
-    subject: str
-    text: str
-    html: str
 
 
 @cache

@@ -1,4 +1,5 @@
-"""Write outbox rows for a ladder step or for the supervisors, and cancel them."""
+"""Write outbox rows for a ladder step or for the supervisors, each rendered once as it is queued
+(rendering.py), and cancel them."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +19,8 @@ from ...models import (
     User,
 )
 from ..incidents import timeline
-from . import message_text
+from .links import AckLinks
+from .rendering import render_incident_message
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,15 @@ class Recipients:
 
 
 def enter_step(
-    session: Session, incident: Incident, kind: NotificationKind, now: datetime, recipients: Recipients
+    session: Session,
+    incident: Incident,
+    kind: NotificationKind,
+    now: datetime,
+    recipients: Recipients,
+    links: AckLinks,
 ) -> list[ContactChannel]:
-    """Set the current step's deadline and queue one message per usable channel; return those.
+    """Set the current step's deadline and queue one call to act, with its signed acknowledge link,
+    per usable channel; return those.
 
     A channel that is down or inactive is replaced by the step's fallback channel, if that one is
     usable (and the timeline says so). A step left with no usable channel gets no messages and is
@@ -89,7 +97,7 @@ def enter_step(
         if channel is not None and channel not in channels:
             channels.append(channel)
     incident.next_escalation_at = now + timedelta(seconds=step["ack_seconds"]) if channels else now
-    _queue(session, incident, kind, now, [{"channel": c} for c in channels])
+    _queue(session, incident, kind, now, [{"channel": c} for c in channels], links=links)
     return channels
 
 
@@ -119,9 +127,11 @@ def enqueue_supervisors(
     recipients: Recipients,
     step: int | None = None,
     loop: int | None = None,
+    facts: dict | None = None,
 ) -> list[User]:
-    """Queue one message to every active supervisor (about the current step unless told otherwise)."""
-    _queue(session, incident, kind, now, [{"user": u} for u in recipients.supervisors], step, loop)
+    """Queue one message to every active supervisor (about the current step unless told otherwise);
+    facts are what the message says beyond the incident (rendering.render_incident_message)."""
+    _queue(session, incident, kind, now, [{"user": u} for u in recipients.supervisors], step, loop, facts=facts)
     return recipients.supervisors
 
 
@@ -133,25 +143,22 @@ def _queue(
     targets: list[dict],
     step: int | None = None,
     loop: int | None = None,
+    links: AckLinks | None = None,
+    facts: dict | None = None,
 ) -> None:
+    """Add one rendered row per target; with links, each channel's row carries its acknowledge link."""
     step = incident.current_step if step is None else step
     loop = incident.loop if loop is None else loop
-    text_subject = message_text.subject(incident, kind)
-    text_body = message_text.incident_text(incident, kind, step, loop)
+    if links is not None and targets and incident.id is None:
+        session.flush()  # a signed link names the incident: a new one needs its id
     for target in targets:
-        session.add(
-            Notification(
-                incident=incident,
-                kind=kind,
-                step=step,
-                loop=loop,
-                subject=text_subject,
-                body=text_body,
-                created_at=now,
-                next_attempt_at=now,
-                **target,
-            )
+        row = Notification(
+            incident=incident, kind=kind, step=step, loop=loop, created_at=now, next_attempt_at=now, **target
         )
+        channel = target.get("channel")
+        ack = links.issue(incident.id, channel.id, channel.address, now) if links is not None and channel else None
+        render_incident_message(row, now, ack, **(facts or {}))
+        session.add(row)
 
 
 # Messages about the exchange with the other side: it outlives the incident's own handling.

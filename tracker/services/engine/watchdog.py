@@ -57,13 +57,24 @@ def alert(
     """Put a claimed incident's missed deadline on its timeline and tell every active supervisor."""
     # The claim holds the incident's row until commit, so counting its earlier alerts is race-free;
     # the number keeps each alert's supervisor messages apart in the outbox's unique index.
-    number = 1 + session.scalar(
-        select(func.count()).where(
-            TimelineEvent.incident_id == incident.id, TimelineEvent.kind == EventKind.WATCHDOG_ALERT
-        )
+    earlier = select(func.count()).where(
+        TimelineEvent.incident_id == incident.id, TimelineEvent.kind == EventKind.WATCHDOG_ALERT
     )
+    number = 1 + session.scalars(earlier).one()
+    deadline = incident.next_escalation_at
+    if deadline is None:  # never: claim_missed() takes only incidents whose deadline passed
+        raise ValueError(f"{incident.reference} has no deadline to have missed")
+    missed = {
+        "deadline": deadline,
+        "late_seconds": round((now - deadline).total_seconds(), 1),
+        "step": incident.current_step,
+        "loop": incident.loop,
+        "last_sweep_at": sweep.last_finished_at if sweep else None,
+        "last_sweep_runner": sweep.last_runner if sweep else None,
+        "last_sweep_error": sweep.last_error if sweep else None,
+    }
     supervisors = notify.enqueue_supervisors(
-        session, incident, NotificationKind.WATCHDOG, now, recipients, step=0, loop=number
+        session, incident, NotificationKind.WATCHDOG, now, recipients, step=0, loop=number, facts={"missed": missed}
     )
     timeline.record(
         session,
@@ -71,13 +82,7 @@ def alert(
         EventKind.WATCHDOG_ALERT,
         ACTOR,
         now,
-        deadline=incident.next_escalation_at,
-        late_seconds=round((now - incident.next_escalation_at).total_seconds(), 1),
-        step=incident.current_step,
-        loop=incident.loop,
-        last_sweep_at=sweep.last_finished_at if sweep else None,
-        last_sweep_runner=sweep.last_runner if sweep else None,
-        last_sweep_error=sweep.last_error if sweep else None,
+        **missed,
         notification_loop=number,
         runner=runner,
         supervisors=[u.username for u in supervisors],
@@ -97,17 +102,3 @@ def check_batch(session: Session, now: datetime, cutoff: datetime, limit: int, r
             alert(session, incident, now, runner, recipients, sweep)
     session.flush()
     return len(incidents)
-
-
-def missed_facts(session: Session, incident: Incident, number: int) -> dict:
-    """What a supervisor's watchdog message says: the deadline missed, the step, the last sweep."""
-    events = session.scalars(
-        select(TimelineEvent)
-        .where(TimelineEvent.incident_id == incident.id, TimelineEvent.kind == EventKind.WATCHDOG_ALERT)
-        .order_by(TimelineEvent.id)
-    )
-    details = next((e.details for e in events if e.details.get("notification_loop") == number), None)
-    if details is None:
-        return {}
-    times = ("deadline", "last_sweep_at")
-    return {k: datetime.fromisoformat(v) if k in times and v else v for k, v in details.items()}

@@ -52,7 +52,8 @@ def translate(language: str, msgid: str, **params) -> str:
     text = msgid
     if ensure_available(language) != SOURCE:
         message = catalogue(language).get(msgid)
-        if message is not None and message.string and not message.fuzzy:
+        # A str: summaries use no plural forms (whose string is a tuple of them).
+        if message is not None and isinstance(message.string, str) and message.string and not message.fuzzy:
             text = message.string
     return text.format(**params) if params else text
 

@@ -1,8 +1,9 @@
 """Messages to and from the other side over a counterpart line, each on record.
 
 Outgoing text is checked by releasability.guard, stored as an ExchangeMessage and queued in the
-outbox as a COUNTERPART notification that the delivery job sends exactly as stored (it is never
-rebuilt from the incident, so no field the liaison did not approve can ride along).
+outbox as a COUNTERPART notification that the delivery job sends exactly as stored (like every
+outbox row, it is rendered once here; only its HTML part and webhook body are put around the text,
+so no field the liaison did not approve can ride along).
 """
 
 from datetime import datetime
@@ -17,6 +18,7 @@ from ...models import (
     Notification,
     NotificationKind,
 )
+from ..engine.rendering import render_counterpart_message
 from ..incidents import timeline
 from . import releasability
 
@@ -58,20 +60,20 @@ def send(
     session.add(message)
     session.flush()  # the message id keys its outbox row
     body = text if not text_second else f"{text.rstrip()}\n\n---- {exchange.language} ----\n\n{text_second.rstrip()}\n"
-    session.add(
-        Notification(
-            incident_id=exchange.incident_id,
-            kind=NotificationKind.COUNTERPART,
-            step=0,
-            loop=message.id,
-            channel_id=exchange.channel_id,
-            subject=subject(exchange, kind),
-            body=body,
-            created_at=now,
-            next_attempt_at=now,
-            exchange_message_id=message.id,
-        )
+    row = Notification(
+        incident_id=exchange.incident_id,
+        kind=NotificationKind.COUNTERPART,
+        step=0,
+        loop=message.id,
+        channel_id=exchange.channel_id,
+        subject=subject(exchange, kind),
+        body=body,
+        created_at=now,
+        next_attempt_at=now,
+        exchange_message_id=message.id,
     )
+    render_counterpart_message(row, exchange.incident.reference, exchange.channel.name)
+    session.add(row)
     timeline.record(
         session,
         exchange.incident,

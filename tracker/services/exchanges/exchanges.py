@@ -8,6 +8,7 @@ mark one deadline overdue twice.
 
 import re
 from datetime import datetime, timedelta
+from typing import Literal, overload
 
 from sqlalchemy import case, exists, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -23,10 +24,10 @@ from ...models import (
     Incident,
     MessageDirection,
     NotificationKind,
-    Role,
     User,
     channel_members,
 )
+from ...models.permissions import Permission, may
 from ..engine import notify
 from ..engine.claims import claimable, load_claimed
 from ..incidents import handling, timeline
@@ -111,9 +112,9 @@ def counterpart_lines(session: Session) -> list[ContactChannel]:
 
 def may_act(session: Session, incident: Incident, user: User, channel_id: int | None = None) -> bool:
     """Supervisors and admins; liaison staff of a line the incident was routed to, or of the counterpart line."""
-    if user.role in (Role.SUPERVISOR, Role.ADMIN):
+    if may(user.role, Permission.EXCHANGES_TALK_ANY):
         return True
-    if user.role is not Role.LIAISON:
+    if not may(user.role, Permission.EXCHANGES_TALK):
         return False
     if handling.is_member_for(session, incident, user):
         return True
@@ -133,6 +134,14 @@ def ensure_may_act(session: Session, incident: Incident, user: User, action: str
 
 
 # -- people's actions ----------------------------------------------------------------------
+
+
+@overload
+def _clean_text(text: str | None, required: Literal[True], what: str) -> str: ...
+
+
+@overload
+def _clean_text(text: str | None, required: bool, what: str) -> str | None: ...
 
 
 def _clean_text(text: str | None, required: bool, what: str) -> str | None:
@@ -346,8 +355,22 @@ def expire(session: Session, exchange: Exchange, now: datetime, runner: str, rec
     exchange.deadline_at = exchange.deadline_kind = None
     exchange.overdue_count += 1
     loop = exchange.id * LOOP_BASE + exchange.overdue_count
+    overdue = {
+        "channel": exchange.channel.name,
+        "counterpart": exchange.channel.counterpart,
+        "deadline_kind": kind,
+        "due_at": due_at,
+        "overdue_count": exchange.overdue_count,
+    }
     supervisors = notify.enqueue_supervisors(
-        session, exchange.incident, NotificationKind.EXCHANGE_OVERDUE, now, recipients, step=0, loop=loop
+        session,
+        exchange.incident,
+        NotificationKind.EXCHANGE_OVERDUE,
+        now,
+        recipients,
+        step=0,
+        loop=loop,
+        facts={"overdue": overdue},
     )
     timeline.record(
         session,
@@ -380,29 +403,3 @@ def sweep_batch(session: Session, now: datetime, limit: int, runner: str) -> int
             expire(session, exchange, now, runner, recipients)
     session.flush()
     return len(exchanges)
-
-
-def overdue_facts(session: Session, incident: Incident, loop: int) -> dict:
-    """What a supervisor's overdue message says: which line, which deadline, when it was due."""
-    exchange = session.get(Exchange, loop // LOOP_BASE)
-    if exchange is None:
-        return {}
-    event = next(
-        (
-            e
-            for e in reversed(incident.events)
-            if e.kind is EventKind.EXCHANGE_OVERDUE and e.details.get("notification_loop") == loop
-        ),
-        None,
-    )
-    details = event.details if event is not None else {}
-    return {
-        "exchange": exchange.id,
-        "channel": exchange.channel.name,
-        "counterpart": exchange.channel.counterpart,
-        "deadline_kind": details.get("deadline_kind"),
-        "due_at": datetime.fromisoformat(details["due_at"]) if details.get("due_at") else None,
-        "from_state": details.get("from_state"),
-        "overdue_count": details.get("overdue_count", loop % LOOP_BASE),
-        "state": exchange.state.value,
-    }

@@ -4,8 +4,9 @@ releasability as it is then, so a field withdrawn after drafting never goes out.
 """
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationError
@@ -32,11 +33,14 @@ def change_releasability(session: Session, incident: Incident, changes: dict, ac
     for _ in range(_RETRIES):
         before = releasability.effective(incident)
         overrides = {**(incident.releasability or {}), **changes}
-        claimed = session.execute(
-            update(Incident)
-            .where(Incident.id == incident.id, Incident.version == incident.version)
-            .values(releasability=overrides, version=Incident.version + 1),
-            execution_options={"synchronize_session": False},
+        claimed = cast(
+            CursorResult[Any],  # what an UPDATE returns (Session.execute is typed for SELECT)
+            session.execute(
+                update(Incident)
+                .where(Incident.id == incident.id, Incident.version == incident.version)
+                .values(releasability=overrides, version=Incident.version + 1),
+                execution_options={"synchronize_session": False},
+            ),
         ).rowcount
         session.refresh(incident)
         if claimed:

@@ -118,7 +118,7 @@ def compose(incident: Incident, language: str) -> tuple[str, list[str]]:
         facts.append(t(CATEGORY, category=t(CATEGORY_LABELS.get(incident.category, incident.category))))
     if uses("domain"):
         facts.append(t(DOMAIN, domain=t(DOMAIN_LABELS[incident.domain])))
-    if uses("position", incident.latitude is not None):
+    if incident.latitude is not None and incident.longitude is not None and uses("position"):
         where = Position(incident.latitude, incident.longitude, "")
         facts.append(t(POSITION, decimal=where.decimal, mgrs=to_mgrs(incident.latitude, incident.longitude)))
     if uses("sector", bool(incident.sector)):
@@ -134,7 +134,7 @@ def compose(incident: Incident, language: str) -> tuple[str, list[str]]:
         facts.append(t(REPORTED_BY, unit=incident.reporting_unit))
     if uses("precedence"):
         facts.append(t(PRECEDENCE, precedence=PROSIGN[incident.precedence]))
-    if uses("safety_risk", incident.safety_risk is not None):
+    if incident.safety_risk is not None and uses("safety_risk"):
         facts.append(t(SAFETY, risk=incident.safety_risk.value))
     if uses("escalation_risk"):
         facts.append(t(ESCALATION, level=t(ESCALATION_LABELS[incident.escalation_risk])))

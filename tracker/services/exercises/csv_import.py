@@ -22,6 +22,7 @@ by its number as a spreadsheet shows it (the header is row 1).
 
 import csv
 import io
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -86,10 +87,10 @@ READERS = {
 }
 
 
-def read_fields(cells: dict[str, str | None]) -> dict:
+def read_fields(given: Mapping[str, str | None]) -> dict:
     """Turn the text of one row (or form) into the register's fields, checked; raise
     ValidationError naming each column that is wrong."""
-    cells = {key: (cells.get(key) or "").strip() for key in COLUMNS}
+    cells = {key: (given.get(key) or "").strip() for key in COLUMNS}
     data: dict = {"name": cells["name"], "notes": cells["notes"]}
     problems = {key: "must be given" for key in REQUIRED if not cells[key]}
     for key, read in READERS.items():
@@ -124,7 +125,7 @@ def to_fields(exercise: ExerciseNotice) -> dict[str, str]:
         "states": "; ".join(exercise.states),
         "starts_at": isoformat(exercise.starts_at),
         "ends_at": isoformat(exercise.ends_at),
-        "area": "" if circle else area_wkt(exercise.area),
+        "area": "" if exercise.area is None else area_wkt(exercise.area),
         "centre": f"{exercise.centre_latitude:.5f}, {exercise.centre_longitude:.5f}" if circle else "",
         "radius_km": f"{exercise.radius_km:g}" if circle else "",
         "declared_size": "" if exercise.declared_size is None else str(exercise.declared_size),
@@ -167,7 +168,9 @@ def read_csv(text: str) -> list[tuple[int, dict]]:
         raise ValidationError("the file holds no exercises", {"csv": "no rows after the header"})
     if len(rows) > MAX_ROWS:
         raise ValidationError(f"at most {MAX_ROWS} exercises per file", {"csv": f"{len(rows)} rows"})
-    found, bad, seen = [], {}, {}
+    found: list[tuple[int, dict]] = []
+    bad: dict[str, dict] = {}
+    seen: dict[tuple[str, datetime], int] = {}  # (name folded, start): first row
     for number, cells in rows:
         try:
             if None in cells:

@@ -136,7 +136,7 @@ def list_exercises(
     if when == "past":
         order = (ExerciseNotice.ends_at.desc(), ExerciseNotice.id.desc())
     else:
-        order = (ExerciseNotice.starts_at, ExerciseNotice.id)
+        order = (ExerciseNotice.starts_at.asc(), ExerciseNotice.id.asc())
     return list(session.scalars(query.order_by(*order).limit(limit)))
 
 
@@ -185,33 +185,31 @@ def settle(
     """Bring the incident's link and flag in line with the register (leaving out without, which is
     being deleted); record what changed on the timeline."""
     current = incident.exercise if incident.exercise is not without else None
-    has_position = incident.latitude is not None and incident.longitude is not None
-    if (
-        current is not None
-        and has_position
-        and holds(current, incident.occurred_at, incident.latitude, incident.longitude)
-    ):
+    latitude, longitude = incident.latitude, incident.longitude
+    position = (latitude, longitude) if latitude is not None and longitude is not None else None
+    if current is not None and position is not None and holds(current, incident.occurred_at, *position):
         target = current
     else:
-        found = containing(session, incident.occurred_at, incident.latitude, incident.longitude) if has_position else []
+        found = containing(session, incident.occurred_at, *position) if position is not None else []
         target = next((e for e in found if e is not without), None)
     flag = target is None and unusual_near_border(incident, border_km)
     if target is not incident.exercise:
         if target is not None:
             _record_link(session, incident, target, actor, now, reason)
-        else:
+        elif incident.exercise is not None:  # always, as target is None and differs from it
             _record_unlink(session, incident, incident.exercise, actor, now, reason)
         incident.exercise = target
-    if flag and not incident.no_notice:
+    distance = incident.border_distance_km  # never None when flagged
+    if flag and distance is not None and not incident.no_notice:
         timeline.record(
             session,
             incident,
             EventKind.NO_NOTICE,
             actor,
             now,
-            border_distance_km=round(incident.border_distance_km, 1),
+            border_distance_km=round(distance, 1),
             within_km=border_km,
-            note=f"{incident.border_distance_km:.1f} km from the border and no notified exercise holds its time "
+            note=f"{distance:.1f} km from the border and no notified exercise holds its time "
             "and place: no notice on record",
         )
     incident.no_notice = flag

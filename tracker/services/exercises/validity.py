@@ -2,6 +2,7 @@
 
 import math
 from datetime import datetime
+from typing import TypeGuard
 
 from ...errors import ValidationError
 from ...models import NotifiedVia
@@ -31,7 +32,7 @@ def _number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _aware(value) -> bool:
+def _aware(value: object) -> TypeGuard[datetime]:
     return isinstance(value, datetime) and value.tzinfo is not None
 
 

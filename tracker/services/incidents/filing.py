@@ -19,6 +19,7 @@ from ...models import (
 )
 from ...timeutil import format_dtg
 from ..engine import notify
+from ..engine.links import AckLinks
 from ..exchanges import releasability
 from ..exercises import register
 from . import related, timeline
@@ -76,7 +77,7 @@ class FilingLimits:
 
 def check_draft(draft: IncidentDraft, limits: FilingLimits, now: datetime) -> None:
     """Raise ValidationError listing every rule of the catalogue or limits the draft breaks."""
-    problems: dict[str, str] = {}
+    problems: dict[str, str | dict] = {}  # releasability's are a dict by field
     wrong_category = category_problem(draft.domain, draft.category)
     if wrong_category:
         problems["category"] = wrong_category
@@ -96,8 +97,11 @@ def check_draft(draft: IncidentDraft, limits: FilingLimits, now: datetime) -> No
         raise ValidationError("the incident report is not valid", problems)
 
 
-def file_incident(session: Session, draft: IncidentDraft, actor: User, limits: FilingLimits, now: datetime) -> Incident:
-    """Store a new incident routed to its policy, with step 1 queued, in the caller's transaction."""
+def file_incident(
+    session: Session, draft: IncidentDraft, actor: User, limits: FilingLimits, now: datetime, links: AckLinks
+) -> Incident:
+    """Store a new incident routed to its policy, with step 1 queued (its calls to act carrying
+    acknowledge links made with links), in the caller's transaction."""
     check_draft(draft, limits, now)
     query = locate(draft.route_query(), limits.region)
     rule = choose_rule(session, query)
@@ -128,7 +132,7 @@ def file_incident(session: Session, draft: IncidentDraft, actor: User, limits: F
         category=draft.category,
     )
     channels = notify.enter_step(
-        session, incident, NotificationKind.NOTIFIED, now, notify.Recipients.for_step(session, incident.step)
+        session, incident, NotificationKind.NOTIFIED, now, notify.Recipients.for_step(session, incident.step), links
     )
     timeline.record(
         session,

@@ -1,8 +1,9 @@
 """What liaison staff and supervisors do with an incident: acknowledge, comment, resolve."""
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import CursorResult, exists, select, update
 from sqlalchemy.orm import Session
 
 from ...errors import Conflict, Forbidden, NotFound, ValidationError
@@ -14,10 +15,10 @@ from ...models import (
     IncidentStatus,
     Notification,
     NotificationKind,
-    Role,
     User,
     channel_members,
 )
+from ...models.permissions import Permission, may
 from ..engine import links, notify
 from . import timeline
 
@@ -49,9 +50,9 @@ def is_member_for(session: Session, incident: Incident, user: User) -> bool:
 
 def ensure_may_handle(session: Session, incident: Incident, user: User, action: str) -> None:
     """Supervisors and admins handle any incident; liaison staff those routed to their channels."""
-    if user.role in (Role.SUPERVISOR, Role.ADMIN):
+    if may(user.role, Permission.INCIDENTS_HANDLE_ANY):
         return
-    if user.role is Role.LIAISON and is_member_for(session, incident, user):
+    if may(user.role, Permission.INCIDENTS_HANDLE) and is_member_for(session, incident, user):
         return
     raise Forbidden(
         f"{user.username} ({user.role.value}) may not {action} {incident.reference}",
@@ -67,11 +68,14 @@ def _compare_and_set(session: Session, incident: Incident, allowed, values: dict
     """
     for _ in range(_RETRIES):
         check()
-        result = session.execute(
-            update(Incident)
-            .where(Incident.id == incident.id, Incident.version == incident.version, Incident.status.in_(allowed))
-            .values(version=Incident.version + 1, **values),
-            execution_options={"synchronize_session": False},
+        result = cast(
+            CursorResult[Any],  # what an UPDATE returns (Session.execute is typed for SELECT)
+            session.execute(
+                update(Incident)
+                .where(Incident.id == incident.id, Incident.version == incident.version, Incident.status.in_(allowed))
+                .values(version=Incident.version + 1, **values),
+                execution_options={"synchronize_session": False},
+            ),
         )
         if result.rowcount == 1:
             session.refresh(incident)
@@ -91,14 +95,14 @@ def link_target(session: Session, claims: dict) -> tuple[Incident, ContactChanne
     """The incident and channel an acknowledgement link is bound to, or LinkRefused("foreign")."""
     incident = session.get(Incident, claims["incident"])
     channel = session.get(ContactChannel, claims["channel"])
-    routed = (
-        incident is not None
-        and channel is not None
-        and session.scalar(
+    if (
+        incident is None
+        or channel is None
+        or not session.scalar(
             select(exists().where(Notification.incident_id == incident.id, Notification.channel_id == channel.id))
         )
-    )
-    if not routed or channel.address != claims["recipient"]:
+        or channel.address != claims["recipient"]
+    ):
         raise links.LinkRefused("foreign", "This link does not belong to a line this incident was routed to.")
     return incident, channel
 

@@ -199,7 +199,7 @@ def _build_steps(session: Session, steps: list[dict]) -> list[PolicyStep]:
             ack_seconds=step.get("ack_seconds"),
             # In the order PolicyStep.channels loads them, so the answer matches a later read.
             channels=sorted((found[i] for i in dict.fromkeys(step["channel_ids"])), key=lambda c: c.level),
-            fallback_channel=found.get(step.get("fallback_channel_id")),
+            fallback_channel=found.get(step["fallback_channel_id"]) if step.get("fallback_channel_id") else None,
         )
         for n, step in enumerate(steps, start=1)
     ]

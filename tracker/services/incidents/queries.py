@@ -34,7 +34,7 @@ def list_incidents(session: Session, flt: IncidentFilter, page: int, per_page: i
         query = query.where(Incident.occurred_at >= flt.since)
     if flt.until:
         query = query.where(Incident.occurred_at < flt.until)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    total = session.scalars(select(func.count()).select_from(query.subquery())).one()
     rows = session.scalars(
         query.order_by(Incident.reported_at.desc(), Incident.id.desc()).offset((page - 1) * per_page).limit(per_page)
     ).all()

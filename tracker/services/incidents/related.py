@@ -15,13 +15,13 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ...errors import Conflict, Forbidden, NotFound
-from ...models import EventKind, Incident, IncidentLink, LinkState, Role, User
+from ...models import EventKind, Incident, IncidentLink, LinkState, User
+from ...models.permissions import Permission, may
 from . import timeline
 from .handling import ensure_may_handle
 
 WGS84 = Geod(ellps="WGS84")
 # Those who see the whole picture decide any link; liaison staff decide links to incidents of theirs.
-DECIDE_ANY = (Role.DUTY_OFFICER, Role.SUPERVISOR, Role.ADMIN)
 # A degree of latitude is never shorter than 110.57 km: a cheap, safe latitude band for the query.
 _KM_PER_DEGREE_LATITUDE = 110.0
 # In a storm of look-alike incidents, a new one is suggested with its nearest few only, found among
@@ -46,7 +46,7 @@ def _newer_first(a: Incident, b: Incident) -> tuple[Incident, Incident]:
 def candidates(session: Session, incident: Incident, window_hours: float, within_km: float) -> list[Incident]:
     """The nearest incidents of the same category and time window: SQL narrows by category, time
     and a latitude band, the geodesic distance is measured here."""
-    if incident.latitude is None:
+    if incident.latitude is None or incident.longitude is None:
         return []
     window = timedelta(hours=window_hours)
     band = within_km / _KM_PER_DEGREE_LATITUDE
@@ -84,11 +84,14 @@ def suggest_for(
     for other in candidates(session, incident, window_hours, distance_km_max):
         newer, older = _newer_first(incident, other)
         hours = abs((incident.occurred_at - other.occurred_at).total_seconds()) / 3600
+        distance = distance_km(incident, other)
+        if distance is None:  # never: candidates have a position, as the incident has
+            continue
         link = IncidentLink(
             incident=newer,
             related=older,
             state=LinkState.SUGGESTED,
-            distance_km=round(distance_km(incident, other), 3),
+            distance_km=round(distance, 3),
             hours_apart=round(hours, 3),
             suggested_at=now,
         )
@@ -117,8 +120,10 @@ def get_link(session: Session, reference: str, link_id: int) -> IncidentLink:
 
 def ensure_may_decide(session: Session, link: IncidentLink, user: User) -> None:
     """Duty officers, supervisors and admins decide any link; liaison staff a link to an incident of theirs."""
-    if user.role in DECIDE_ANY:
+    if may(user.role, Permission.RELATED_DECIDE_ANY):
         return
+    if not may(user.role, Permission.RELATED_DECIDE):
+        raise Forbidden(f"{user.username} ({user.role.value}) may not decide on links", {"needs": "related:decide"})
     try:
         ensure_may_handle(session, link.incident, user, "decide on links of")
     except Forbidden:

@@ -304,7 +304,7 @@ def count_unsealed(session: Session, incident_id: int | None = None) -> int:
     query = select(func.count()).select_from(TimelineEvent).where(_unsealed())
     if incident_id is not None:
         query = query.where(TimelineEvent.incident_id == incident_id)
-    return session.scalar(query)
+    return session.scalars(query).one()
 
 
 def verify(open_session: SessionOpener, incident_id: int | None = None, size: int = BATCH_SIZE) -> Verdict:

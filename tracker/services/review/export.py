@@ -8,6 +8,7 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -35,7 +36,7 @@ def _seconds(start: datetime, end: datetime | None) -> float | None:
 
 def incident_record(incident: Incident) -> dict:
     """Return the incident's exported fields, in column order, as JSON-ready values."""
-    record = {"reference": incident.reference, "status": incident.status.value}
+    record: dict[str, Any] = {"reference": incident.reference, "status": incident.status.value}
     record.update(
         precedence=incident.precedence.value,
         precedence_name=incident.precedence.name,

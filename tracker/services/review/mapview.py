@@ -106,8 +106,9 @@ def exercise_area(exercise: ExerciseNotice):
         geometry = exercise.area.get("geometry", exercise.area)  # a Feature is taken for its geometry
         area = shape(geometry)
         return area if area.geom_type in ("Polygon", "MultiPolygon") else None
-    if None not in (exercise.centre_latitude, exercise.centre_longitude, exercise.radius_km):
-        return circle(exercise.centre_latitude, exercise.centre_longitude, exercise.radius_km)
+    latitude, longitude, radius_km = exercise.centre_latitude, exercise.centre_longitude, exercise.radius_km
+    if latitude is not None and longitude is not None and radius_km is not None:
+        return circle(latitude, longitude, radius_km)
     return None
 
 
@@ -130,9 +131,16 @@ def load(session: Session, now: datetime) -> tuple[list[Incident], list[Exercise
     return list(incidents), list(exercises)
 
 
+def _where(incident: Incident) -> Position:
+    """The position of an incident that has one (only those are drawn, described and exported)."""
+    if incident.latitude is None or incident.longitude is None:
+        raise ValueError(f"{incident.reference} has no position")
+    return Position(incident.latitude, incident.longitude, incident.position_text or "")
+
+
 def describe(incident: Incident) -> str:
     """The tooltip of a marker: what, when, and where in every notation staff use."""
-    where = Position(incident.latitude, incident.longitude, incident.position_text or "")
+    where = _where(incident)
     return "\n".join(
         (
             f"{incident.reference} · {incident.precedence.name} · {incident.status.value}",
@@ -192,24 +200,29 @@ class Picture:
 
     @property
     def view_width(self) -> float:
-        return self.projection.width + LEGEND_WIDTH
+        return self._projected().width + LEGEND_WIDTH
 
     @property
     def view_height(self) -> float:
-        return max(self.projection.height, LEGEND_HEIGHT)
+        return max(self._projected().height, LEGEND_HEIGHT)
+
+    def _projected(self) -> Projection:
+        if self.projection is None:  # nothing to place: the template draws no map
+            raise AttributeError("a picture with nothing placed has no size")
+        return self.projection
 
 
 def draw(region, incidents: list[Incident], exercises: list[ExerciseNotice], probe: Position | None = None) -> Picture:
     """Project the region, the exercises, the incidents (and a position someone typed) into a Picture."""
     picture = Picture(region_configured=bool(region.sectors or region.borders))
     areas = [(e, a) for e in exercises if (a := exercise_area(e)) is not None]
-    placed = [i for i in incidents if i.latitude is not None]
+    placed = [(i, _where(i)) for i in incidents if i.latitude is not None]
     picture.unplaced = [i for i in incidents if i.latitude is None]
     if picture.region_configured:
         bounds = Bounds.around([g for _, g in (*region.sectors, *region.borders)])
     else:  # no region: whatever there is to show decides the extent
         extra = [Point(probe.longitude, probe.latitude)] if probe else []
-        bounds = Bounds.around([Point(i.longitude, i.latitude) for i in placed] + [a for _, a in areas] + extra)
+        bounds = Bounds.around([Point(w.longitude, w.latitude) for _, w in placed] + [a for _, a in areas] + extra)
     if bounds is None:
         picture.unplaced = incidents
         return picture
@@ -225,11 +238,11 @@ def draw(region, incidents: list[Incident], exercises: list[ExerciseNotice], pro
         when = f"{format_dtg(exercise.starts_at)} to {format_dtg(exercise.ends_at)}"
         picture.exercises.append(Area(exercise.name, project.path(area), project.point(label.x, label.y), when))
     # The most urgent are drawn last, on top.
-    for incident in sorted(placed, key=lambda i: (-i.precedence.rank, i.occurred_at, i.id)):
-        if not project.bounds.covers(incident.longitude, incident.latitude):
+    for incident, where in sorted(placed, key=lambda p: (-p[0].precedence.rank, p[0].occurred_at, p[0].id)):
+        if not project.bounds.covers(where.longitude, where.latitude):
             picture.outside.append(incident)
             continue
-        x, y = project.point(incident.longitude, incident.latitude)
+        x, y = project.point(where.longitude, where.latitude)
         picture.markers.append(
             Marker(incident.reference, incident.precedence.value, incident.status.value, x, y, describe(incident))
         )
@@ -269,7 +282,7 @@ def feature_collection(region, incidents: list[Incident], exercises: list[Exerci
     for incident in incidents:
         if incident.latitude is None:
             continue
-        where = Position(incident.latitude, incident.longitude, incident.position_text or "")
+        where = _where(incident)
         features.append(
             _feature(
                 {"type": "Point", "coordinates": [incident.longitude, incident.latitude]},

@@ -1,0 +1,85 @@
+"""The edge both doors share: one error answer per door, one permission decorator, one unit of work,
+and rate-limit bookkeeping in transactions of its own."""
+
+import pytest
+
+from tests.support import sign_in
+from tracker.db import get_session, session_scope
+from tracker.errors import Conflict
+from tracker.http import ratelimit
+from tracker.http.transaction import transactional
+from tracker.models import Counter
+from tracker.services.accounts import throttle
+from tracker.timeutil import utcnow
+
+KEY = "test:address:198.51.100.7"
+
+
+def _count(app, key: str = KEY) -> int:
+    with session_scope(app) as session:
+        return throttle.count(session, key, app.config["RATE_LIMIT_WINDOW_SECONDS"], utcnow())
+
+
+def _counter(app, name: str) -> Counter | None:
+    with session_scope(app) as session:
+        return session.get(Counter, name)
+
+
+def test_rate_limit_counts_are_committed_apart_from_the_request(app):
+    with app.test_request_context("/api/v1/incidents"):
+        ratelimit.attempt(KEY, "SIGNIN_PER_ADDRESS", "attempts")
+        session = get_session()
+        session.add(Counter(name="request-work", value=1))
+        session.flush()
+        # Once the request's own transaction is open, the bookkeeping refuses to run rather than
+        # commit it (or, on SQLite, wait for the write lock that transaction holds).
+        with pytest.raises(RuntimeError, match="before the request's session begins"):
+            ratelimit.attempt(KEY, "SIGNIN_PER_ADDRESS", "attempts")
+        session.rollback()
+    assert _count(app) == 1, "the attempt made before the request's work is counted, and only that one"
+    assert _counter(app, "request-work") is None, "the request's own work was never committed"
+
+
+def test_a_refused_check_is_counted_and_raised_again(app):
+    def refuse(_session):
+        raise Conflict("not this one")
+
+    with app.test_request_context("/api/v1/exercises.ics"):
+        with pytest.raises(Conflict, match="not this one"):
+            ratelimit.guarded(KEY, "TOKEN_FAILURES_PER_ADDRESS", "wrong keys", refuse)
+        assert ratelimit.guarded(KEY, "TOKEN_FAILURES_PER_ADDRESS", "wrong keys", lambda _s: "found") == "found"
+    assert _count(app) == 1, "the refusal counts as a failure; the success does not"
+
+
+def test_the_unit_of_work_commits_a_view_that_returns_and_rolls_back_one_that_raises(app):
+    @transactional
+    def works(name: str):
+        get_session().add(Counter(name=name, value=7))
+        return name
+
+    @transactional
+    def fails(name: str):
+        get_session().add(Counter(name=name, value=7))
+        get_session().flush()
+        raise Conflict("changed meanwhile")
+
+    with app.test_request_context("/"):
+        assert works("kept") == "kept"
+        with pytest.raises(Conflict):
+            fails("dropped")
+    assert _counter(app, "kept") is not None and _counter(app, "kept").value == 7
+    assert _counter(app, "dropped") is None, "a view that raised leaves nothing behind"
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [("/api/v1/incidents/INC-0000-99999", "json"), ("/incidents/INC-0000-99999", "html")],
+)
+def test_one_error_registration_answers_each_door_in_its_own_form(app, client, world, path, kind):
+    if kind == "json":
+        answer = client.get(path, headers=world.auth("duty"))
+        assert answer.status_code == 404 and answer.get_json()["error"]["code"] == "not_found", answer.text
+    else:
+        sign_in(client, "duty", "duty-password")
+        answer = client.get(path)
+        assert answer.status_code == 404 and "<html" in answer.text.lower(), answer.text[:300]

@@ -1,0 +1,12 @@
+"""The edge both doors share: the error answers (JSON on the API, pages elsewhere), the permission
+decorator, bearer tokens, rate limits, the request's unit of work, and what both read from the
+app's configuration. tracker.api and tracker.web use it and never import each other."""
+
+from flask import Flask
+
+from . import errors
+
+
+def init_app(app: Flask) -> None:
+    """Register the one set of error handlers for the whole app."""
+    errors.init_app(app)

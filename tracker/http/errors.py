@@ -1,0 +1,128 @@
+"""The one place errors become answers: the JSON envelope {"error": {"code", "message", "details"}}
+on API paths, the error page in the layout everywhere else. A 5xx never echoes the exception."""
+
+from datetime import datetime
+from typing import Any
+
+from apiflask import APIFlask, HTTPError
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..errors import Conflict, TrackerError
+from ..timeutil import isoformat
+
+API_PREFIX = "/api/"
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+}
+# What each refusal means, for the API's documentation of its answers.
+ERRORS = {
+    400: "Bad request (malformed JSON)",
+    401: "No valid bearer token",
+    403: "The caller's role may not do this",
+    404: "Not found",
+    409: "Conflict with the current state",
+    413: "The body is larger than the server accepts",
+    415: "The body must be application/json",
+    429: "Too many attempts from this address or for this account; see Retry-After",
+}
+TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed here",
+    429: "Too many attempts",
+    500: "Server error",
+}
+
+Answer = tuple[Any, int, dict[str, str]]
+
+
+def wants_html() -> bool:
+    """Pages answer with HTML, the API with JSON."""
+    return not request.path.startswith(API_PREFIX)
+
+
+def error_page(code: int, message: str = "", title: str | None = None) -> tuple[str, int]:
+    """The error page in the layout."""
+    return render_template("web/error.html", code=code, title=title or TITLES.get(code, "Error"), message=message), code
+
+
+def envelope(code: str, message: str, details: dict, status: int, headers=None) -> Answer:
+    return {"error": {"code": code, "message": message, "details": details}}, status, dict(headers or {})
+
+
+def _flatten(detail) -> dict:
+    """Turn webargs' {"json": {"field": [...]}} into {"field": [...]}, keeping the location."""
+    if not isinstance(detail, dict):
+        return {}
+    flat = {}
+    for location, fields in detail.items():
+        if isinstance(fields, dict):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+def _http_error(error: HTTPError):
+    if wants_html():
+        return error_page(error.status_code, error.message if error.status_code < 500 else "")
+    status = error.status_code
+    code = CODES.get(status, "internal_error" if status >= 500 else "error")
+    message = error.message or "Error"
+    details = _flatten(error.detail)
+    if status == 400 and not details:
+        message = "the request body is not valid JSON" if request.data else message
+    if status >= 500:
+        message, details = "internal error; the server log has the details", {}
+    return envelope(code, message, details, status, error.headers)
+
+
+def _domain_error(error: TrackerError):
+    headers = {}
+    if "retry_after_seconds" in error.details:
+        headers["Retry-After"] = str(error.details["retry_after_seconds"])
+    if wants_html():
+        page, status = error_page(error.status, error.message)
+        return page, status, headers
+    return envelope(error.code, error.message, _jsonable(error.details), error.status, headers)
+
+
+def _stale(_error: StaleDataError):
+    return _domain_error(Conflict("the incident changed while you were acting on it; read it again"))
+
+
+def _integrity(error: IntegrityError):
+    return _domain_error(
+        Conflict("the change conflicts with existing data", {"constraint": str(error.orig).splitlines()[0][:200]})
+    )
+
+
+def _csrf_refused(error: CSRFError):
+    return error_page(400, error.description or "", title="Form expired")
+
+
+def _jsonable(details: dict) -> dict:
+    return {k: isoformat(v) if isinstance(v, datetime) else v for k, v in details.items()}
+
+
+def init_app(app: Flask) -> None:
+    """Register every error handler of the app, for both doors."""
+    if isinstance(app, APIFlask):
+        app.error_processor(_http_error)
+    app.register_error_handler(TrackerError, _domain_error)
+    app.register_error_handler(StaleDataError, _stale)
+    app.register_error_handler(IntegrityError, _integrity)
+    app.register_error_handler(CSRFError, _csrf_refused)

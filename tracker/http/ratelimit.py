@@ -1,0 +1,70 @@
+"""Rate limits for sign-in and for everything that takes a token, per address and per account.
+
+Counted in the database (services.accounts.throttle), so all web workers share one count. Over the
+limit the answer is 429 with Retry-After: the JSON envelope on the API, the error page on pages.
+Behind a reverse proxy set PROXY_FIX_X_FOR so the client's address, not the proxy's, is counted.
+
+The bookkeeping is a short transaction of its own, committed at once whatever the request does
+later, and never the request's session. It runs before the request's session begins: on SQLite
+every transaction takes the write lock at BEGIN, so a second one opened while the request's is
+open would wait for itself.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from flask import current_app, g, request
+from sqlalchemy.orm import Session
+
+from ..db import session_scope
+from ..errors import TrackerError
+from ..services.accounts import throttle
+from ..timeutil import utcnow
+
+T = TypeVar("T")
+
+
+def address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _settings(limit_name: str) -> tuple[int, int]:
+    return current_app.config[limit_name], current_app.config["RATE_LIMIT_WINDOW_SECONDS"]
+
+
+@contextmanager
+def _own_transaction() -> Iterator[Session]:
+    request_session = g.get("db_session")
+    if request_session is not None and request_session.in_transaction():
+        raise RuntimeError("rate-limit bookkeeping must run before the request's session begins")
+    with session_scope(current_app) as session:
+        yield session
+
+
+def attempt(key: str, limit_name: str, what: str) -> None:
+    """Refuse (429) when key is over its limit, else count this attempt."""
+    limit, window = _settings(limit_name)
+    now = utcnow()
+    with _own_transaction() as session:
+        throttle.refuse_if_over(session, key, limit, window, now, what)
+        throttle.hit(session, key, window, now)
+
+
+def guarded(key: str, limit_name: str, what: str, check: Callable[[Session], T | None]) -> T | None:
+    """Refuse (429) when key is over its limit, else run check; count a failure when check finds
+    nothing (None) or refuses (a TrackerError, raised again once the failure is counted)."""
+    limit, window = _settings(limit_name)
+    now = utcnow()
+    refused: TrackerError | None = None
+    with _own_transaction() as session:
+        throttle.refuse_if_over(session, key, limit, window, now, what)
+        try:
+            found = check(session)
+        except TrackerError as error:
+            found, refused = None, error
+        if found is None:
+            throttle.hit(session, key, window, now)
+    if refused is not None:
+        raise refused
+    return found

@@ -1,0 +1,77 @@
+"""The after-action report's filters and the incident exports, shared by the API and the report
+page (whose export links the browser follows with its session cookie, not a bearer token)."""
+
+import re
+from datetime import UTC, datetime
+
+from apiflask import Schema, fields
+from apiflask.validators import Length, OneOf
+from flask import Response, json
+from marshmallow import ValidationError, validates_schema
+
+from ..db import get_session
+from ..models import Domain, Precedence, all_categories
+from ..services.review import export, reports
+from ..timeutil import utcnow
+from .fields import Moment, Text
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class Bound(Moment):
+    """A moment (ISO 8601 with a zone, or a DTG), or a plain date meaning its 00:00Z."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and _DATE.match(value.strip()):
+            try:
+                return datetime.fromisoformat(value.strip()).replace(tzinfo=UTC)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class ReportQuery(Schema):
+    reported_from = Bound(data_key="from", metadata={"description": "reported at or after (a date: its 00:00Z)"})
+    reported_to = Bound(data_key="to", metadata={"description": "reported before (exclusive)"})
+    domain = fields.Enum(Domain, by_value=True)
+    category = Text(validate=OneOf(all_categories()))
+    sector = Text(validate=Length(min=1, max=120))
+    precedence = fields.List(fields.Enum(Precedence, by_value=True), metadata={"description": "repeat for several"})
+
+    @validates_schema
+    def _from_before_to(self, data, **kwargs):
+        start, end = data.get("reported_from"), data.get("reported_to")
+        if start is not None and end is not None and start >= end:
+            raise ValidationError("must be later than from", "to")
+
+
+def report_filter(query: dict) -> reports.ReportFilter:
+    """Turn a loaded ReportQuery into the services' filter."""
+    return reports.ReportFilter(
+        reported_from=query.get("reported_from"),
+        reported_to=query.get("reported_to"),
+        domain=query["domain"].value if query.get("domain") else None,
+        category=query.get("category"),
+        sector=query.get("sector"),
+        precedence=tuple(p.value for p in query.get("precedence") or ()),
+    )
+
+
+def _attachment(suffix: str) -> dict:
+    return {"Content-Disposition": f'attachment; filename="incidents-{utcnow():%Y%m%dT%H%MZ}.{suffix}"'}
+
+
+def csv_response(flt: reports.ReportFilter) -> Response:
+    """Answer the CSV export (the web page's export link uses it too).
+
+    Built whole before answering rather than streamed: a stream would keep the request's
+    transaction open while the client reads, and on SQLite that holds the write lock.
+    """
+    body = "".join(export.incidents_csv(get_session(), flt))
+    return Response(body, mimetype="text/csv", headers=_attachment("csv"))
+
+
+def geojson_response(flt: reports.ReportFilter) -> Response:
+    """Answer the GeoJSON export (the web page's export link uses it too)."""
+    body = json.dumps(export.incidents_geojson(get_session(), flt))
+    return Response(body, mimetype="application/geo+json", headers=_attachment("geojson"))

@@ -1,0 +1,47 @@
+"""What routes of both doors hand to services from the app's configuration: filing limits, the
+feed link of the exercise calendar, the distance that makes an unnotified exercise suspicious."""
+
+from urllib.parse import urlencode
+
+from flask import current_app, url_for
+
+from ..models import User
+from ..services.engine.links import AckLinks, LinkSigner
+from ..services.exercises import ical
+from ..services.incidents import filing
+from ..timeutil import utcnow
+
+
+def filing_limits() -> filing.FilingLimits:
+    config = current_app.config
+    return filing.FilingLimits(
+        config["NARRATIVE_MAX_LENGTH"],
+        config["MAX_FUTURE_SKEW_SECONDS"],
+        config["REFERENCE_PREFIX"],
+        current_app.extensions["tracker.region"],
+        related_distance_km=config["RELATED_DISTANCE_KM"],
+        related_window_hours=config["RELATED_WINDOW_HOURS"],
+        no_notice_border_km=config["NO_NOTICE_BORDER_KM"],
+    )
+
+
+def ack_links() -> AckLinks:
+    """What filing signs the acknowledge links of the calls to act it queues with."""
+    config = current_app.config
+    return AckLinks(LinkSigner(config["SECRET_KEY"], config["LINK_MAX_AGE_SECONDS"]), config["PUBLIC_URL"])
+
+
+def border_km() -> float:
+    return current_app.config["NO_NOTICE_BORDER_KM"]
+
+
+def feed_signer() -> LinkSigner:
+    return LinkSigner(current_app.config["SECRET_KEY"], current_app.config["FEED_LINK_MAX_AGE_SECONDS"])
+
+
+def feed_link(user: User) -> dict:
+    """The exercise feed's address with a key signed for user, and when that key stops working."""
+    signer = feed_signer()
+    query = urlencode({"key": ical.feed_key(signer, user)})
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    return {"url": f"{base}{url_for('api.exercise_feed')}?{query}", "expires_at": signer.expires_at(utcnow())}

@@ -1,0 +1,35 @@
+"""The process metrics: Prometheus counters and histograms that the code doing the work updates.
+
+Kept apart from tracker.metrics (the GET /metrics endpoint and the database gauges, which need
+Flask and a session) so that services can count what they do without importing the edge.
+"""
+
+import time
+
+from prometheus_client import Counter, Histogram
+
+LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300, 900)
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+ESCALATIONS = Counter("tracker_escalations", "Incidents moved up their ladder (or exhausted) by the sweep", ["outcome"])
+NOTIFICATIONS = Counter(
+    "tracker_notifications", "Delivery attempts of outbox messages, by transport and outcome", ["transport", "outcome"]
+)
+DELIVERY_LATENCY = Histogram(
+    "tracker_delivery_latency_seconds",
+    "Time a transport took to accept a message",
+    ["transport"],
+    buckets=LATENCY_BUCKETS,
+)
+ESCALATION_LAG = Histogram(
+    "tracker_escalation_lag_seconds", "Deadline to escalation: how late the sweep acted", buckets=LAG_BUCKETS
+)
+SWEEP_DURATION = Histogram("tracker_sweep_duration_seconds", "Duration of one sweep job run", buckets=LATENCY_BUCKETS)
+FILED = Counter("tracker_incidents_filed", "Incidents filed", ["precedence"])
+OVERDUE_EXCHANGES = Counter("tracker_exchanges_overdue", "Exchanges whose deadline the other side let pass")
+WATCHDOG_ALERTS = Counter("tracker_watchdog_alerts", "Incidents the watchdog found left behind by the sweep")
+
+
+def observe_seconds(histogram: Histogram, started: float, *labels: str) -> None:
+    """Record the time since started (a time.perf_counter() reading) in histogram."""
+    (histogram.labels(*labels) if labels else histogram).observe(time.perf_counter() - started)

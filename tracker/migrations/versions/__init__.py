@@ -1,0 +1,1 @@
+"""The migration scripts; Alembic reads them by path (this file is not one)."""

@@ -1,0 +1,74 @@
+"""Who may do what: permissions named after actions, and the one table that grants them to roles.
+
+The routes ask for a permission (tracker.http.access.requires), the services ask the same table
+when the answer also depends on the incident (a liaison officer acts only on incidents routed to a
+line of theirs). Modelled on Alerta's Scope (alerta/models/enums.py): a permission is a word for an
+action, and roles are only bundles of them. What every signed-in person may do (read the board,
+incidents, exchanges, the ladder, comment) needs no permission.
+"""
+
+import enum
+
+from .enums import Role
+
+
+class Permission(enum.StrEnum):
+    INCIDENTS_FILE = "incidents:file"
+    # acknowledge, resolve: on incidents routed to one's own lines, unless one may handle any
+    INCIDENTS_HANDLE = "incidents:handle"
+    INCIDENTS_HANDLE_ANY = "incidents:handle-any"
+    # confirm or dismiss a suggested related incident
+    RELATED_DECIDE = "related:decide"
+    RELATED_DECIDE_ANY = "related:decide-any"
+    # talk to the other side: exchanges, their messages, what is releasable, summaries
+    EXCHANGES_TALK = "exchanges:talk"
+    EXCHANGES_TALK_ANY = "exchanges:talk-any"
+    EXERCISES_READ = "exercises:read"
+    EXERCISES_MANAGE = "exercises:manage"
+    REPORTS_READ = "reports:read"
+    # see every line's health and check history, and test a line now
+    CHANNELS_WATCH = "channels:watch"
+    CHANNELS_MANAGE = "channels:manage"
+    POLICIES_MANAGE = "policies:manage"
+    RULES_MANAGE = "rules:manage"
+    USERS_MANAGE = "users:manage"
+    AUDIT_VERIFY = "audit:verify"
+
+
+P = Permission
+_HANDLER = {P.INCIDENTS_HANDLE, P.RELATED_DECIDE, P.EXCHANGES_TALK, P.EXERCISES_READ}
+_SUPERVISOR = _HANDLER | {
+    P.INCIDENTS_FILE,
+    P.INCIDENTS_HANDLE_ANY,
+    P.RELATED_DECIDE_ANY,
+    P.EXCHANGES_TALK_ANY,
+    P.EXERCISES_MANAGE,
+    P.REPORTS_READ,
+    P.CHANNELS_WATCH,
+}
+
+# The one permission table.
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.DUTY_OFFICER: frozenset({P.INCIDENTS_FILE, P.RELATED_DECIDE, P.RELATED_DECIDE_ANY, P.EXERCISES_READ}),
+    Role.LIAISON: frozenset(_HANDLER),
+    Role.SUPERVISOR: frozenset(_SUPERVISOR),
+    Role.ADMIN: frozenset(Permission),
+}
+
+# A permission on the left, held without the one on the right, reaches only incidents routed to
+# a line the person is a member of (or, for exchanges, the counterpart line of the exchange).
+ON_OWN_LINES: dict[Permission, Permission] = {
+    P.INCIDENTS_HANDLE: P.INCIDENTS_HANDLE_ANY,
+    P.RELATED_DECIDE: P.RELATED_DECIDE_ANY,
+    P.EXCHANGES_TALK: P.EXCHANGES_TALK_ANY,
+}
+
+
+def may(role: Role, permission: Permission) -> bool:
+    """Whether the role holds the permission."""
+    return permission in GRANTS[role]
+
+
+def holders(permission: Permission) -> tuple[Role, ...]:
+    """The roles that hold the permission, in the order of Role."""
+    return tuple(role for role in Role if may(role, permission))

@@ -1,0 +1,99 @@
+"""Render an outbox row once, when it is queued: subject, plain text, HTML part and webhook facts.
+
+Delivery sends what is stored on the row and never renders it again, so a message says what was
+true when it was queued, and a retry after a failure or a crash sends the very same message: the
+same text, the same signed link.
+"""
+
+from datetime import datetime
+
+from ...models import Incident, Notification, NotificationKind
+from ...timeutil import isoformat
+from . import message_text
+from .links import AckLink, AckLinks
+
+
+def render_incident_message(row: Notification, now: datetime, ack: AckLink | None = None, **facts) -> None:
+    """Fill the row from its incident as it is now; ack is the signed link of a call to act.
+
+    facts are what only the caller knows about this kind of message (message_text.incident_text):
+    failed_channel and failed_error for a dead letter, overdue for an overdue exchange, missed for
+    the watchdog.
+    """
+    incident = row.incident
+    row.subject = message_text.subject(incident, row.kind)
+    row.body = message_text.incident_text(
+        incident,
+        row.kind,
+        row.step,
+        row.loop,
+        ack_url=ack and ack.url,
+        link_expires=ack and ack.expires_at,
+        **facts,
+    )
+    row.html = message_text.html(row.subject, row.body, ack and ack.url, "Acknowledge")
+    row.payload = {
+        "event": f"incident.{row.kind.value}",
+        "recipient": row.recipient,
+        "step": row.step,
+        "loop": row.loop,
+        "incident": incident_facts(incident),
+        "acknowledge": ack and ack.as_payload(),
+    }
+
+
+def render_counterpart_message(row: Notification, reference: str, channel_name: str) -> None:
+    """Fill the HTML part and webhook facts of a message to the other side around its approved text
+    (row.subject and row.body, set by the caller): no incident fact rides along."""
+    row.html = message_text.html(row.subject, row.body)
+    row.payload = {"event": "exchange.message", "recipient": channel_name, "reference": reference}
+
+
+def render_legacy(row: Notification, now: datetime, links: AckLinks) -> None:
+    """Render a row queued before migration 0010, which stored no HTML part and no webhook facts.
+
+    Delivery calls this once, when it first claims such a row, and stores the result, so even these
+    rows are sent the same way on every retry. The incident is read as it is at that moment, as it
+    was before 0010; a supervisor's dead-letter, overdue or watchdog notice goes out without the
+    details its caller alone knew (the template leaves them out).
+    """
+    if row.kind is NotificationKind.COUNTERPART:
+        render_counterpart_message(row, row.incident.reference, row.channel.name)
+        return
+    channel, ack = row.channel, None
+    if channel is not None and row.kind.calls_for_action:
+        ack = links.issue(row.incident_id, channel.id, channel.address, now)
+    render_incident_message(row, now, ack)
+
+
+def incident_facts(incident: Incident) -> dict:
+    """The webhook body's "incident" object (README, "Webhook payload")."""
+    facts = {
+        name: getattr(incident, name)
+        for name in (
+            "reference",
+            "reporting_unit",
+            "category",
+            "latitude",
+            "longitude",
+            "position_text",
+            "sector",
+            "narrative",
+            "current_step",
+            "loop",
+            "version",
+        )
+    }
+    facts.update(
+        domain=incident.domain.value,
+        precedence=incident.precedence.value,
+        precedence_name=message_text.PROSIGN[incident.precedence],
+        status=incident.status.value,
+        safety_risk=incident.safety_risk.value if incident.safety_risk else None,
+        escalation_risk=incident.escalation_risk.value,
+        occurred_at=isoformat(incident.occurred_at),
+        occurred_dtg=incident.occurred_dtg,
+        next_escalation_at=isoformat(incident.next_escalation_at),
+        acknowledged_by=incident.acknowledged_by_label,
+    )
+    return facts
