@@ -64,7 +64,7 @@ def send(app: Flask, transport_name: str, message) -> tuple[str | None, int]:
 def send_check(app: Flask, channel_id: int, requested_by: str) -> int:
     """Open a check on a channel and send its test message now; return the check's id."""
     with session_scope(app) as session:
-        channel = session.get(ContactChannel, channel_id)
+        channel = session.get_one(ContactChannel, channel_id)
         check = line_checks.start_check(session, channel, requested_by, utcnow())
         message = line_checks.compose(check, signer(app), app.config["PUBLIC_URL"], mail_domain(app))
         check_id, transport = check.id, channel.transport

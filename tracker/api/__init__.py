@@ -2,6 +2,8 @@
 
 Errors are answered by tracker.http.errors (the JSON envelope), for the pages as well."""
 
+from typing import Any
+
 from apiflask import APIBlueprint, APIFlask, HTTPError
 from flask import request
 
@@ -42,7 +44,7 @@ def init_app(app: APIFlask) -> None:
     docs.init_app(app)
 
 
-def _document_shared_refusals(spec: dict) -> dict:
+def _document_shared_refusals(spec: Any) -> Any:
     """Say on every operation that takes a body that it may answer 413 (a body over
     MAX_CONTENT_LENGTH is refused before any route runs), and on every operation that takes a
     bearer token that it may answer 429 (an address that sent too many wrong tokens)."""

@@ -1,11 +1,10 @@
 """POST /api/v1/acks: a webhook receiver acknowledges with the signed token from the payload."""
 
-from flask import current_app
-
 from .. import dispatch
 from ..db import get_session
 from ..http import ratelimit
 from ..http.transaction import committed
+from ..http.wiring import the_app
 from ..services.engine import linkuse
 from ..timeutil import utcnow
 from . import ERRORS, bp
@@ -28,7 +27,7 @@ def use_token(data):
     """No bearer token: the signed, single-use token is the credential."""
     ratelimit.attempt(f"link:address:{ratelimit.address()}", "LINKS_PER_ADDRESS", "token uses from this address")
     session = get_session()
-    app = current_app._get_current_object()
+    app = the_app()
     with committed():
         view = linkuse.use_any_link(session, dispatch.signer(app), data["token"], utcnow(), dispatch.health_rules(app))
     return {

@@ -8,6 +8,7 @@ from ..db import get_session
 from ..http.access import caller, requires
 from ..http.tokens import token_auth
 from ..http.transaction import end_reading, transactional
+from ..http.wiring import the_app
 from ..models import ChannelCheck, ContactChannel, EscalationPolicy, RoutingRule
 from ..models.permissions import Permission
 from ..services.engine import line_checks
@@ -95,7 +96,7 @@ def test_channel(channel_id):
     # The check is sent in transactions of its own; reloading the user after the rollback would
     # open one here too, holding SQLite's write lock while send_check waits for it.
     end_reading()
-    check_id = dispatch.send_check(current_app._get_current_object(), channel_id, requested_by)
+    check_id = dispatch.send_check(the_app(), channel_id, requested_by)
     return session.get(ChannelCheck, check_id)
 
 

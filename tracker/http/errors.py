@@ -78,7 +78,7 @@ def _flatten(detail) -> dict:
 
 def _http_error(error: HTTPError):
     if wants_html():
-        return error_page(error.status_code, error.message if error.status_code < 500 else "")
+        return error_page(error.status_code, (error.message or "") if error.status_code < 500 else "")
     status = error.status_code
     code = CODES.get(status, "internal_error" if status >= 500 else "error")
     message = error.message or "Error"

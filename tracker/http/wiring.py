@@ -1,15 +1,22 @@
 """What routes of both doors hand to services from the app's configuration: filing limits, the
 feed link of the exercise calendar, the distance that makes an unnotified exercise suspicious."""
 
+from typing import cast
 from urllib.parse import urlencode
 
-from flask import current_app, url_for
+from flask import Flask, current_app, url_for
+from werkzeug.local import LocalProxy
 
 from ..models import User
 from ..services.engine.links import AckLinks, LinkSigner
 from ..services.exercises import ical
 from ..services.incidents import filing
 from ..timeutil import utcnow
+
+
+def the_app() -> Flask:
+    """The app itself rather than its proxy, for work that outlives the request's context."""
+    return cast("LocalProxy[Flask]", current_app)._get_current_object()
 
 
 def filing_limits() -> filing.FilingLimits:

@@ -1,6 +1,7 @@
 """The incident, its append-only timeline, and its outbox of notifications."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -32,6 +33,9 @@ from .enums import (
 )
 from .ladder import ContactChannel
 from .people import User
+
+if TYPE_CHECKING:  # models.context imports this module
+    from .context import ExerciseNotice
 
 LIVE = (IncidentStatus.OPEN, IncidentStatus.EXHAUSTED)
 
@@ -106,7 +110,9 @@ class Incident(Base):
     resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
     events: Mapped[list["TimelineEvent"]] = relationship(back_populates="incident", order_by="TimelineEvent.id")
     notifications: Mapped[list["Notification"]] = relationship(back_populates="incident", order_by="Notification.id")
-    exercise: Mapped["ExerciseNotice | None"] = relationship("ExerciseNotice")  # noqa: F821  (models.context)
+    exercise: Mapped["ExerciseNotice | None"] = relationship("ExerciseNotice")
+    # Not a column: board and queue rows are marked when a message to them was given up on.
+    dead_letter = False
 
     # Every ORM update checks and bumps the version; the engine's claims bump it too.
     __mapper_args__ = {"version_id_col": version}

@@ -2,6 +2,7 @@
 go back to the incident page."""
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import abort, flash, redirect, url_for
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ def explain(error: TrackerError) -> str:
 
 
 def act_on_incident(
-    reference: str, do: Callable[[Session], object], done: str | Callable[[object], str] = "", anchor=None
+    reference: str, do: Callable[[Session], object], done: str | Callable[[Any], str] = "", anchor=None
 ):
     """Run do(session) and commit; a refusal is a 403 page, any other domain error a flash line
     (nothing committed). Then back to the incident page (at anchor). done may be a function of

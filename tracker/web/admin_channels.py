@@ -10,6 +10,7 @@ from ..db import get_session
 from ..errors import TrackerError
 from ..http.access import requires
 from ..http.transaction import end_reading
+from ..http.wiring import the_app
 from ..models import ChannelCheck, CheckOutcome, ContactChannel, Role, User
 from ..models.permissions import Permission
 from ..services.engine import line_checks
@@ -120,13 +121,14 @@ def test_channel(channel_id: int):
     # would hold the write lock it waits for (the API's test_channel does the same).
     end_reading()
     try:
-        check_id = dispatch.send_check(current_app._get_current_object(), channel_id, requested_by)
+        check_id = dispatch.send_check(the_app(), channel_id, requested_by)
     except TrackerError as error:
         flash(f"No check sent on {name}: {error.message}.", "error")
     else:
-        check = session.get(ChannelCheck, check_id)
+        check = session.get_one(ChannelCheck, check_id)
         if check.outcome is CheckOutcome.FAILED:
-            flash(f"Check of {name}: failed ({check.detail}); health now {check.health_after.value}.", "error")
+            health = check.health_after.value if check.health_after else "unknown"
+            flash(f"Check of {name}: failed ({check.detail}); health now {health}.", "error")
         else:
             flash(f"Check of {name}: {check.outcome.value}, to be confirmed by {check.due_by:%H:%M}Z.", "success")
     return redirect(url_for("admin.channels"))

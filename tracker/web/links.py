@@ -6,6 +6,7 @@ from .. import dispatch
 from ..db import get_session
 from ..http import ratelimit
 from ..http.transaction import committed
+from ..http.wiring import the_app
 from ..services.engine import linkuse
 from ..services.engine.links import LinkRefused
 from ..timeutil import utcnow
@@ -38,7 +39,7 @@ def confirm(purpose: str, token: str):
 def act_on_link(purpose: str, token: str):
     """Acknowledge (or confirm the check) once; every later use is refused."""
     _limit()
-    app = current_app._get_current_object()
+    app = the_app()
     signer, rules = dispatch.signer(app), dispatch.health_rules(app)
     try:
         with committed() as session:

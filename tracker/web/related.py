@@ -6,6 +6,7 @@ from flask_login import current_user
 from ..db import get_session
 from ..errors import Forbidden
 from ..http.access import requires
+from ..models import IncidentLink
 from ..models.permissions import Permission
 from ..services.incidents import related
 from ..timeutil import utcnow
@@ -15,10 +16,13 @@ bp = Blueprint("related", __name__, url_prefix="/incidents")
 
 
 def _decide(reference: str, link_id: int, decide, done: str):
+    def said(link: IncidentLink) -> str:
+        return f"Link {link.incident.reference} – {link.related.reference} {done}."
+
     return act_on_incident(
         reference,
         lambda session: decide(session, reference, link_id, current_user._get_current_object(), utcnow()),
-        lambda link: f"Link {link.incident.reference} – {link.related.reference} {done}.",
+        said,
         anchor="related",
     )
 

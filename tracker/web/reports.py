@@ -19,7 +19,7 @@ TIME_SERIES = (("median", "bar-median"), ("p90", "bar-p90"))
 FILTER_NAMES = ("from", "to", "domain", "category", "sector", "precedence")
 
 
-def _query() -> tuple[dict, dict, dict]:
+def _query() -> tuple[dict, dict, dict | list]:
     """The filters as given (for the form and the export links), loaded, and their problems."""
     given = {name: request.args.getlist(name) for name in FILTER_NAMES}
     given = {name: [v for v in values if v.strip()] for name, values in given.items()}

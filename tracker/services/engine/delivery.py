@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from ...channels import DeliveryError, Message
@@ -73,7 +73,7 @@ class Composer:
 
     def thread_roots(self, session: Session, incident_ids) -> dict[int, int]:
         """Each incident's first message that goes out as mail (later mails follow it), in one query."""
-        mailed = ContactChannel.transport.in_(MAIL_TRANSPORTS)
+        mailed: ColumnElement[bool] = ContactChannel.transport.in_(MAIL_TRANSPORTS)
         if self.supervisor_transport in MAIL_TRANSPORTS:
             mailed = or_(mailed, Notification.channel_id.is_(None))
         return dict(
@@ -82,7 +82,9 @@ class Composer:
                 .outerjoin(ContactChannel, Notification.channel_id == ContactChannel.id)
                 .where(Notification.incident_id.in_(set(incident_ids)), mailed)
                 .group_by(Notification.incident_id)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
 
     def counterpart_root(self, session: Session, row: Notification) -> int | None:
@@ -98,6 +100,9 @@ class Composer:
     def compose(self, session: Session, row: Notification, now: datetime, roots: dict | None = None) -> Claimed:
         if row.payload is None:
             render_legacy(row, now, self.links)
+        payload, html = row.payload, row.html
+        if payload is None or html is None:  # never: rendered when queued, or by render_legacy just now
+            raise ValueError(f"message {row.id} was never rendered")
         reference, key = row.incident.reference, f"notification-{row.id}"
         if row.kind is NotificationKind.COUNTERPART:
             first = self.counterpart_root(session, row)
@@ -105,21 +110,23 @@ class Composer:
             first = (roots if roots is not None else self.thread_roots(session, [row.incident_id])).get(row.incident_id)
         if row.channel is not None:
             address, transport, secret = row.channel.address, row.channel.transport, row.channel.secret
-        else:
+        elif row.user is not None:
             address, transport, secret = row.user.email or row.user.username, self.supervisor_transport, None
+        else:  # never: a message goes to a channel or to a supervisor
+            raise ValueError(f"message {row.id} has neither a channel nor a user")
         message = Message(
             key=key,
-            event=row.payload["event"],
+            event=payload["event"],
             recipient=row.recipient,
             address=address,
             subject=row.subject,
             text=row.body,
-            html=row.html,
+            html=html,
             message_id=self.message_id(reference, key),
             thread_id=None if first in (None, row.id) else self.message_id(reference, f"notification-{first}"),
             reference=reference,
             payload={
-                **row.payload,
+                **payload,
                 "idempotency_key": key,
                 "sent_at": isoformat(now),
                 "subject": row.subject,

@@ -3,8 +3,9 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from ...models import (
@@ -152,12 +153,14 @@ def _queue(
     if links is not None and targets and incident.id is None:
         session.flush()  # a signed link names the incident: a new one needs its id
     for target in targets:
-        row = Notification(
-            incident=incident, kind=kind, step=step, loop=loop, created_at=now, next_attempt_at=now, **target
-        )
         channel = target.get("channel")
         ack = links.issue(incident.id, channel.id, channel.address, now) if links is not None and channel else None
-        render_incident_message(row, now, ack, **(facts or {}))
+        # Rendering may load the incident's people; the row must not be flushed before it is complete.
+        with session.no_autoflush:
+            row = Notification(
+                incident=incident, kind=kind, step=step, loop=loop, created_at=now, next_attempt_at=now, **target
+            )
+            render_incident_message(row, now, ack, **(facts or {}))
         session.add(row)
 
 
@@ -168,14 +171,17 @@ EXCHANGE_KINDS = (NotificationKind.COUNTERPART, NotificationKind.EXCHANGE_OVERDU
 def cancel_pending(session: Session, incident_id: int, reason: str) -> int:
     """Cancel the incident's messages not yet handed to a transport (but not those of an exchange with
     the other side, which may stay open after the incident is resolved); return how many."""
-    result = session.execute(
-        update(Notification)
-        .where(
-            Notification.incident_id == incident_id,
-            Notification.status == NotificationStatus.PENDING,
-            Notification.kind.not_in(EXCHANGE_KINDS),
-        )
-        .values(status=NotificationStatus.CANCELLED, last_error=reason),
-        execution_options={"synchronize_session": False},
+    result = cast(
+        CursorResult[Any],  # what an UPDATE returns (Session.execute is typed for SELECT)
+        session.execute(
+            update(Notification)
+            .where(
+                Notification.incident_id == incident_id,
+                Notification.status == NotificationStatus.PENDING,
+                Notification.kind.not_in(EXCHANGE_KINDS),
+            )
+            .values(status=NotificationStatus.CANCELLED, last_error=reason),
+            execution_options={"synchronize_session": False},
+        ),
     )
     return result.rowcount

@@ -21,17 +21,18 @@ def render_incident_message(row: Notification, now: datetime, ack: AckLink | Non
     the watchdog.
     """
     incident = row.incident
+    ack_url = ack.url if ack is not None else None
     row.subject = message_text.subject(incident, row.kind)
     row.body = message_text.incident_text(
         incident,
         row.kind,
         row.step,
         row.loop,
-        ack_url=ack and ack.url,
-        link_expires=ack and ack.expires_at,
+        ack_url=ack_url,
+        link_expires=ack.expires_at if ack is not None else None,
         **facts,
     )
-    row.html = message_text.html(row.subject, row.body, ack and ack.url, "Acknowledge")
+    row.html = message_text.html(row.subject, row.body, ack_url, "Acknowledge")
     row.payload = {
         "event": f"incident.{row.kind.value}",
         "recipient": row.recipient,
@@ -57,10 +58,12 @@ def render_legacy(row: Notification, now: datetime, links: AckLinks) -> None:
     was before 0010; a supervisor's dead-letter, overdue or watchdog notice goes out without the
     details its caller alone knew (the template leaves them out).
     """
-    if row.kind is NotificationKind.COUNTERPART:
-        render_counterpart_message(row, row.incident.reference, row.channel.name)
-        return
     channel, ack = row.channel, None
+    if row.kind is NotificationKind.COUNTERPART:
+        if channel is None:  # never: a message to the other side goes over its counterpart line
+            raise ValueError(f"counterpart message {row.id} has no channel")
+        render_counterpart_message(row, row.incident.reference, channel.name)
+        return
     if channel is not None and row.kind.calls_for_action:
         ack = links.issue(row.incident_id, channel.id, channel.address, now)
     render_incident_message(row, now, ack)

@@ -187,6 +187,7 @@ def settle(
     current = incident.exercise if incident.exercise is not without else None
     latitude, longitude = incident.latitude, incident.longitude
     position = (latitude, longitude) if latitude is not None and longitude is not None else None
+    target: ExerciseNotice | None
     if current is not None and position is not None and holds(current, incident.occurred_at, *position):
         target = current
     else:
