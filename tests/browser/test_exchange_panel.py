@@ -17,8 +17,6 @@ pytestmark = pytest.mark.browser
 COUNTING = re.compile(r"^(\d+:)?\d\d:\d\d$")
 
 
-# The layout does not depend on the database: SQLite only, to keep time.
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_an_overdue_exchange_stands_out_and_a_meeting_request_starts_a_countdown(app, sign_in):
     world = build_world(app)
     add_counterpart_line(app, world, reply_deadline_seconds=1, meeting_deadline_seconds=48 * 3600)

@@ -58,7 +58,6 @@ def demo_like_situation(app) -> tuple:
     return world, newest, intercept, resolved
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_map_shows_the_open_incidents_and_opens_one_when_selected(app, sign_in, live_server):
     _, newest, _, resolved = demo_like_situation(app)
     duty = sign_in("duty")
@@ -88,7 +87,6 @@ def test_map_shows_the_open_incidents_and_opens_one_when_selected(app, sign_in, 
     assert path.stat().st_size > 10_000, f"{path} looks empty"
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_map_fits_a_phone_without_scrolling_the_page_sideways(app, sign_in):
     demo_like_situation(app)
     liaison = sign_in("liaison", 390)
@@ -100,7 +98,6 @@ def test_map_fits_a_phone_without_scrolling_the_page_sideways(app, sign_in):
     assert overflow <= 0, f"the map page scrolls sideways by {overflow} px at 390 px"
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_suggested_link_is_confirmed_and_the_pattern_shows(app, sign_in, live_server):
     _, newest, intercept, _ = demo_like_situation(app)
     supervisor = sign_in("supervisor")

@@ -70,8 +70,6 @@ def busy_room(app) -> tuple:
     return world, client, flash
 
 
-# The layout does not depend on the database: screenshots are taken on SQLite only, to keep time.
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("width", [1280, 390])
 def test_main_pages_fit_the_screen_and_are_saved_as_screenshots(app, scheduler, open_browser, sign_in, width):
     world, client, flash = busy_room(app)

@@ -14,8 +14,6 @@ from tests.support import build_world
 pytestmark = pytest.mark.browser
 
 
-# The layout does not depend on the database: screenshots are taken on SQLite only, to keep time.
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_supervisor_reads_the_report_filters_it_and_exports(app, sign_in):
     insert_fixture(app, build_world(app))
     person = sign_in("supervisor")
@@ -42,7 +40,6 @@ def test_supervisor_reads_the_report_filters_it_and_exports(app, sign_in):
     assert person.foreign_requests() == [] and person.page_errors == [], (person.foreign_requests(), person.page_errors)
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_printed_incident_leaves_the_navigation_off_the_paper(app, sign_in):
     insert_fixture(app, build_world(app))
     person = sign_in("duty")

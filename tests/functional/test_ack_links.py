@@ -137,6 +137,7 @@ def test_opening_the_link_shows_a_confirmation_page_and_changes_nothing(mailed, 
     assert_untouched_open(mailed.app, mailed.reference, before)
 
 
+@pytest.mark.both_databases  # a conditional acknowledgement
 def test_pressing_the_button_acknowledges_for_the_channel_and_stops_the_escalation(mailed, message):
     path = link_in(message)
     before = state(mailed.app, mailed.reference)
@@ -163,6 +164,7 @@ def test_pressing_the_button_acknowledges_for_the_channel_and_stops_the_escalati
     assert body.get_json()["acknowledged_by"] == "L1 <l1@test.example> (signed link)"
 
 
+@pytest.mark.both_databases  # one row per link use
 def test_a_used_link_is_refused_and_changes_nothing(mailed, message):
     path = link_in(message)
     assert mailed.client.post(path).status_code == 200
@@ -277,6 +279,7 @@ def hooked(mail_app, webhook_receiver) -> Delivered:
     return deliver_first_notification(mail_app, {"transport": "webhook", "address": webhook_receiver.url})
 
 
+@pytest.mark.both_databases  # one row per link use
 def test_a_webhook_receiver_acknowledges_once_with_the_token_from_the_payload(hooked, webhook_receiver):
     [request] = webhook_receiver.requests
     payload = json.loads(request["body"])

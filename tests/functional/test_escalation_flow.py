@@ -7,7 +7,8 @@ import pytest
 
 from tests.support import build_world, file_incident, outbox_files
 
-pytestmark = pytest.mark.slow
+# The real scheduler's claims.
+pytestmark = [pytest.mark.slow, pytest.mark.both_databases]
 
 
 def wait_for(client, world, reference, predicate, timeout=20.0):

@@ -23,6 +23,9 @@ from tracker.db import session_scope
 from tracker.models import Exchange, ExchangeMessage, Notification
 from tracker.timeutil import parse_moment, utcnow
 
+# Versions, row locks (FOR UPDATE) and deadline order in SQL.
+pytestmark = pytest.mark.both_databases
+
 BORDER_POSITION = {"latitude": 54.102, "longitude": 23.311, "position_text": "54 06 07N 023 18 40E"}
 
 

@@ -35,6 +35,7 @@ def rows(response) -> list[dict]:
     return list(reader)
 
 
+@pytest.mark.both_databases  # order by time in SQL
 def test_csv_has_a_header_and_one_row_per_incident_oldest_first(client, fixture):
     found = rows(client.get(CSV, headers=fixture.auth("supervisor")))
     assert [r["reference"] for r in found] == [reference(x) for x in ORDER]
@@ -73,6 +74,7 @@ def test_csv_header_is_the_record_in_order(app, fixture):
             assert tuple(incident_record(incident)) == CSV_HEADER, incident.reference
 
 
+@pytest.mark.both_databases  # time windows compared in SQL
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
@@ -108,6 +110,7 @@ def test_geojson_is_a_valid_feature_collection_of_points(client, fixture):
     assert f["geometry"]["coordinates"] == [-45.25, -12.5] and f["properties"]["precedence"] == "P", f
 
 
+@pytest.mark.both_databases  # time windows compared in SQL
 def test_geojson_filters_and_an_empty_collection(client, fixture):
     body = client.get(GEOJSON, query_string={"sector": "North"}, headers=fixture.auth("admin")).get_json()
     assert [f["id"] for f in body["features"]] == [reference(x) for x in ("A", "B", "F")] and body["skipped"] == 1

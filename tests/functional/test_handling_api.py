@@ -33,6 +33,7 @@ def test_non_member_and_duty_officer_may_not_acknowledge(client, world, who):
     assert state["status"] == "open" and state["acknowledged_at"] is None
 
 
+@pytest.mark.both_databases  # one acknowledgement wins by a conditional UPDATE
 def test_second_acknowledgement_is_a_conflict_with_the_current_state(client, world):
     reference = file_incident(client, world)["reference"]
     assert post(client, world, "liaison", reference, "acknowledge").status_code == 200
@@ -65,6 +66,7 @@ def test_every_role_may_comment(client, world, who):
     assert timeline[-1]["details"]["text"] == "Radar track attached."
 
 
+@pytest.mark.both_databases  # pending messages cancelled by a conditional UPDATE
 def test_resolve_closes_the_loop_and_cancels_pending_messages(client, world):
     reference = file_incident(client, world)["reference"]
     response = post(client, world, "liaison", reference, "resolve", {"resolution": "Other side apologised."})
@@ -86,6 +88,7 @@ def test_duty_officer_and_non_member_may_not_resolve(client, world, who):
     assert response.status_code == 403, response.get_json()
 
 
+@pytest.mark.both_databases  # filters, order and pages are SQL
 def test_list_filters_and_pages(client, world):
     for precedence in ("Z", "O", "O", "R"):
         file_incident(client, world, precedence=precedence)
@@ -110,6 +113,7 @@ def test_list_filters_and_pages(client, world):
     assert newest_first == sorted(newest_first, reverse=True)
 
 
+@pytest.mark.both_databases  # the sweep's age is deadline arithmetic
 def test_health_reports_database_and_stale_sweep(client, app):
     body = client.get("/api/v1/health").get_json()
     assert body["database"] == "ok" and body["sweep"] == "never ran" and body["status"] == "degraded"

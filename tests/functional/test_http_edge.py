@@ -12,6 +12,9 @@ from tracker.models import Counter
 from tracker.services.accounts import throttle
 from tracker.timeutil import utcnow
 
+# Rate-limit counts committed in transactions of their own; the unit of work's commit and rollback.
+pytestmark = pytest.mark.both_databases
+
 KEY = "test:address:198.51.100.7"
 
 

@@ -105,6 +105,7 @@ def test_invalid_change_to_a_channel_stores_nothing(client, world):
     assert call(client, world, "GET", path) == before
 
 
+@pytest.mark.both_databases  # a unique constraint
 def test_duplicate_channel_name_conflicts(client, world):
     payload = {"name": "L1", "level": 1, "transport": "outbox", "address": "again@test.example"}
     response = client.post("/api/v1/channels", json=payload, headers=world.auth("admin"))
@@ -113,6 +114,7 @@ def test_duplicate_channel_name_conflicts(client, world):
     assert renamed.status_code == 409
 
 
+@pytest.mark.both_databases  # rows that refer to it
 def test_channel_used_by_a_policy_cannot_be_deleted(client, world):
     response = client.delete(f"/api/v1/channels/{world.channels['L1']}", headers=world.auth("admin"))
     assert response.status_code == 409
@@ -120,6 +122,7 @@ def test_channel_used_by_a_policy_cannot_be_deleted(client, world):
     call(client, world, "GET", f"/channels/{world.channels['L1']}")
 
 
+@pytest.mark.both_databases  # rows that refer to it
 def test_channel_with_past_notifications_cannot_be_deleted(client, world):
     file_incident(client, world)
     call(client, world, "PATCH", f"/policies/{world.policy_id}", {"steps": [{"channel_ids": [world.channels["L3"]]}]})
@@ -203,6 +206,7 @@ def test_invalid_change_to_a_policy_keeps_its_steps(client, world):
     assert call(client, world, "GET", path) == before
 
 
+@pytest.mark.both_databases  # a unique constraint
 def test_duplicate_policy_name_conflicts(client, world):
     steps = [{"channel_ids": [world.channels["L1"]]}]
     response = client.post(
@@ -211,6 +215,7 @@ def test_duplicate_policy_name_conflicts(client, world):
     assert response.status_code == 409
 
 
+@pytest.mark.both_databases  # rows that refer to it
 def test_policy_used_by_a_rule_cannot_be_deleted(client, world):
     response = client.delete(f"/api/v1/policies/{world.policy_id}", headers=world.auth("admin"))
     assert response.status_code == 409
@@ -342,6 +347,7 @@ def test_default_rule_cannot_be_deleted(client, world):
     call(client, world, "GET", f"/rules/{world.default_rule_id}")
 
 
+@pytest.mark.both_databases  # a partial unique index
 def test_second_default_rule_conflicts(client, world):
     response = client.post(
         "/api/v1/rules",
@@ -360,6 +366,7 @@ def test_which_rule_is_the_default_cannot_change(client, world, which):
     assert response.status_code == 409
 
 
+@pytest.mark.both_databases  # a unique constraint
 def test_duplicate_rule_name_conflicts(client, world):
     response = client.post(
         "/api/v1/rules", json={"name": "Default", "policy_id": world.policy_id}, headers=world.auth("admin")
@@ -412,6 +419,7 @@ def sweep(app, now) -> int:
         return escalation.sweep_batch(session, now, 100, "test", dispatch.ack_links(app))
 
 
+@pytest.mark.both_databases  # the ladder snapshot is a JSON column
 def test_editing_or_deleting_a_policy_does_not_change_running_ladders(app, client, world):
     filed = file_incident(client, world)
     reference, original = filed["reference"], filed["ladder"]
@@ -471,6 +479,7 @@ def test_editing_or_deleting_a_policy_does_not_change_running_ladders(app, clien
     assert [n["channel"] for n in fresh["notifications"]] == ["L3"]
 
 
+@pytest.mark.both_databases  # the ladder snapshot is a JSON column
 def test_channel_still_on_a_running_ladder_cannot_be_deleted(app, client, world):
     filed = file_incident(client, world)
     call(client, world, "PATCH", f"/policies/{world.policy_id}", {"steps": [{"channel_ids": [world.channels["L3"]]}]})

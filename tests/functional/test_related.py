@@ -16,6 +16,9 @@ from tracker.models import Incident, IncidentLink
 from tracker.services.incidents import related
 from tracker.timeutil import isoformat, utcnow
 
+# Distance in time is SQL arithmetic (extract epoch).
+pytestmark = pytest.mark.both_databases
+
 BASE = {"latitude": 54.412, "longitude": 22.871, "category": "unsafe_intercept"}
 # About 10 km north, and about 60 km north, of BASE.
 NEAR, FAR = {"latitude": 54.502, "longitude": 22.871}, {"latitude": 54.951, "longitude": 22.871}

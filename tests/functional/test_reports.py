@@ -10,6 +10,9 @@ import pytest
 from tests.report_fixture import insert_fixture
 from tests.support import sign_in
 
+# Counts, groups and time windows computed in SQL.
+pytestmark = pytest.mark.both_databases
+
 REPORT = "/api/v1/reports/after-action"
 
 

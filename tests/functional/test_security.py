@@ -80,6 +80,7 @@ def _limited_app(make_app, **limits):
     return make_app(RATE_LIMIT_WINDOW_SECONDS=3600, **limits)
 
 
+@pytest.mark.both_databases  # counted in the database, by an upsert written per engine
 def test_sign_in_is_limited_per_account(make_app):
     app = _limited_app(make_app, SIGNIN_PER_ACCOUNT=3)
     build_world(app)
@@ -94,6 +95,7 @@ def test_sign_in_is_limited_per_account(make_app):
     assert other.status_code == 302, "another account from the same address still signs in"
 
 
+@pytest.mark.both_databases  # counted in the database, by an upsert written per engine
 def test_sign_in_is_limited_per_address(make_app):
     app = _limited_app(make_app, SIGNIN_PER_ADDRESS=2)
     build_world(app)
@@ -106,6 +108,7 @@ def test_sign_in_is_limited_per_address(make_app):
     assert sign_in(elsewhere, "supervisor").status_code == 302, "another address is counted apart"
 
 
+@pytest.mark.both_databases  # counted in the database, by an upsert written per engine
 def test_wrong_bearer_tokens_are_limited_per_address_before_any_token_is_checked(make_app):
     app = _limited_app(make_app, TOKEN_FAILURES_PER_ADDRESS=3)
     world = build_world(app)
@@ -121,6 +124,7 @@ def test_wrong_bearer_tokens_are_limited_per_address_before_any_token_is_checked
     assert elsewhere.status_code == 200, elsewhere.get_json()
 
 
+@pytest.mark.both_databases  # counted in the database, by an upsert written per engine
 def test_good_tokens_are_never_counted(make_app):
     app = _limited_app(make_app, TOKEN_FAILURES_PER_ADDRESS=2)
     world = build_world(app)
@@ -129,6 +133,7 @@ def test_good_tokens_are_never_counted(make_app):
         assert client.get("/api/v1/incidents", headers=world.auth("duty")).status_code == 200
 
 
+@pytest.mark.both_databases  # counted in the database, by an upsert written per engine
 def test_token_uses_on_acks_and_links_are_limited_per_address(make_app):
     app = _limited_app(make_app, LINKS_PER_ADDRESS=2)
     client = app.test_client()
@@ -140,6 +145,7 @@ def test_token_uses_on_acks_and_links_are_limited_per_address(make_app):
     assert page.status_code == 429 and "Too many" in page.text
 
 
+@pytest.mark.both_databases  # counted in the database, by an upsert written per engine
 def test_the_limit_lifts_when_the_window_passes(make_app):
     from datetime import timedelta
 
@@ -212,6 +218,7 @@ def test_the_access_log_masks_link_tokens_and_drops_query_strings():
     assert safe_path("/api/v1/incidents") == "/api/v1/incidents"
 
 
+@pytest.mark.both_databases  # the gauges are SQL counts and deadline arithmetic at scrape time
 def test_metrics_are_in_the_prometheus_text_format_and_count_what_happens(app, client, world):
     from prometheus_client.parser import text_string_to_metric_families
 

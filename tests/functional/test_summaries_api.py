@@ -10,6 +10,9 @@ from tracker.db import session_scope
 from tracker.models import ExchangeMessage, Notification, NotificationKind
 from tracker.services.exchanges import releasability
 
+# Versions: a stale or second approval is a conflict the database decides.
+pytestmark = pytest.mark.both_databases
+
 NARRATIVE = "MARKER-NARR-6642: fighter closed to 30 m of our patrol aircraft."
 UNIT = "MARKER-UNIT-7781"
 

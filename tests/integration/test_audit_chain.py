@@ -21,6 +21,9 @@ from tracker.services.incidents import handling, timeline
 from tracker.services.review import audit
 from tracker.timeutil import utcnow
 
+# The chain lives in the database: triggers, advisory locks, sequences, a migration.
+pytestmark = pytest.mark.both_databases
+
 EVENTS, SEALS = TimelineEvent.__table__, AuditSeal.__table__
 
 

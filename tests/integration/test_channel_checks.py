@@ -16,6 +16,9 @@ from tracker.services.engine import line_checks
 from tracker.services.incidents import ladder
 from tracker.timeutil import utcnow
 
+# Check claims, and deadlines compared in SQL.
+pytestmark = pytest.mark.both_databases
+
 CHECK_URL = re.compile(r"http://tracker\.test(/links/check/[A-Za-z0-9_\-.]+)")
 WINDOW = 60
 

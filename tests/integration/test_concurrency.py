@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.schedulers import file_many, start_scheduler, stop
+from tests.schedulers import file_many, start_scheduler, stop, wait_until
 from tests.support import build_world
 from tracker import dispatch
 from tracker.db import session_scope
@@ -20,7 +20,8 @@ from tracker.models import EventKind, Incident, IncidentStatus, Notification, No
 from tracker.services.engine import escalation
 from tracker.timeutil import utcnow
 
-pytestmark = pytest.mark.slow
+# Claims decide who advances what: SKIP LOCKED on PostgreSQL, the write lock on SQLite.
+pytestmark = [pytest.mark.slow, pytest.mark.both_databases]
 
 
 def test_two_scheduler_processes_advance_each_incident_exactly_once_per_deadline(app, tmp_path):
@@ -32,7 +33,8 @@ def test_two_scheduler_processes_advance_each_incident_exactly_once_per_deadline
     logs = [tmp_path / "scheduler-a.log", tmp_path / "scheduler-b.log"]
     processes = [start_scheduler(app, log) for log in logs]
     try:
-        time.sleep(3)
+        wait_until(lambda: all("sweep every" in log.read_text() for log in logs), 30, "started", logs)
+        time.sleep(1)  # both past their start-up, sweeping at their intervals
         assert all(p.poll() is None for p in processes), [log.read_text() for log in logs]
         with session_scope(app) as session:
             session.execute(update(Incident).values(next_escalation_at=utcnow()))

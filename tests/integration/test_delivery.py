@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from tests.support import file_incident, outbox_files
@@ -11,6 +12,9 @@ from tracker.db import session_scope
 from tracker.models import EventKind, Incident, Notification, NotificationStatus, TimelineEvent
 from tracker.services.engine import delivery
 from tracker.timeutil import utcnow
+
+# Delivery claims, their expiry and retries are conditional UPDATEs; locking differs per engine.
+pytestmark = pytest.mark.both_databases
 
 POLICY = delivery.RetryPolicy(max_attempts=3, base_seconds=10, claim_seconds=60)
 

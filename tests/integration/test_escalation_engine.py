@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.support import build_world, file_incident
@@ -9,6 +10,9 @@ from tracker import dispatch
 from tracker.db import session_scope
 from tracker.models import ContactChannel, EventKind, Incident, Notification, TimelineEvent
 from tracker.services.engine import escalation
+
+# The sweep's claims, steps and repeats are SQL (SKIP LOCKED on PostgreSQL).
+pytestmark = pytest.mark.both_databases
 
 
 def sweep_at(app, moment, limit=100):

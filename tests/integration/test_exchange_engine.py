@@ -36,6 +36,9 @@ from tracker.services.exchanges import exchanges
 from tracker.services.incidents import filing, handling
 from tracker.timeutil import utcnow
 
+# Overdue claims and sweeps racing replies: locking differs per engine.
+pytestmark = pytest.mark.both_databases
+
 S = ExchangeState
 
 

@@ -36,7 +36,8 @@ from tracker.models import (
 from tracker.services.engine import escalation
 from tracker.timeutil import UTC, utcnow
 
-pytestmark = pytest.mark.slow
+# Killed and cut-off schedulers: what each engine does with a transaction left half done.
+pytestmark = [pytest.mark.slow, pytest.mark.both_databases]
 LATER = datetime(2100, 1, 1, tzinfo=UTC)
 # A two-step ladder run to its end: escalated to step 2, then exhausted (the supervisors are told).
 TWO_STEPS = [(1, 0, 2, 0), "exhausted"]

@@ -9,6 +9,9 @@ from tracker.db import session_scope
 from tracker.migrate import current, head
 from tracker.models import Notification, NotificationKind, TimelineEvent
 
+# What the database itself enforces: migrations, triggers, unique constraints.
+pytestmark = pytest.mark.both_databases
+
 
 def test_schema_is_at_the_newest_migration(app):
     from pathlib import Path

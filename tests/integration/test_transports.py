@@ -266,6 +266,7 @@ def test_an_email_subject_starts_with_the_precedence_word_then_reference_and_dtg
 # -- outages --------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases  # delivery claims and retries
 def test_an_outage_of_both_peers_loses_and_doubles_nothing(mail_app, smtp_server, webhook_receiver):
     client = mail_app.test_client()
     world, _secret = peer_world(mail_app, webhook_receiver, steps=(("L1", "L2"),), ack_seconds=ACK_SECONDS)
@@ -314,6 +315,7 @@ def test_an_outage_of_both_peers_loses_and_doubles_nothing(mail_app, smtp_server
 # -- giving up ------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases  # the deadline moved in SQL
 def test_a_webhook_that_always_fails_is_dead_lettered_and_the_step_escalates_at_once(
     make_app, smtp_server, webhook_receiver
 ):
@@ -410,6 +412,7 @@ def test_refusals_are_retried_or_given_up_by_their_code(
 # -- acknowledgement ------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases  # queued messages cancelled by a conditional UPDATE
 @pytest.mark.parametrize("escalation_queued", [False, True], ids=["idle", "escalation-queued"])
 def test_after_an_acknowledgement_only_the_acknowledged_news_arrives(
     mail_app, smtp_server, webhook_receiver, escalation_queued

@@ -3,6 +3,7 @@
 import threading
 from datetime import datetime, timedelta
 
+import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
@@ -13,6 +14,9 @@ from tracker import jobs, metrics
 from tracker.db import session_scope
 from tracker.models import EventKind, Incident, Notification, NotificationKind, NotificationStatus, TimelineEvent
 from tracker.timeutil import format_dtg, utcnow
+
+# The watchdog's claims and its deadline arithmetic are SQL.
+pytestmark = pytest.mark.both_databases
 
 
 def alerts_raised() -> float:
