@@ -1,44 +1,44 @@
-"""Shared fixtures: one app per worker, and a database of its own for each test, copied from a template.
+"""Shared fixtures: per worker, one database and one app per engine; each test starts from a template.
 
-Databases. A test's database is a copy of a template made once per worker: a file copy on SQLite,
-CREATE DATABASE ... TEMPLATE on PostgreSQL (a few ms, against a migration and a world per test
-before). Commits are real, so threads, scheduler processes and a live server see them. A test that
-asks for `world` starts from the template that holds it (tests/support.py build_world: users of
-every role with tokens, channels L1-L3 and "Other desk", a two-step policy, the default rule); any
-other test starts from the empty migrated schema.
+Databases (tests/databases.py). Each worker has a SQLite database and, when TRACKER_TEST_DATABASE_URL
+is set, a PostgreSQL database of its own, and two templates of each made once: the migrated schema,
+and the same holding the world (tests/support.py build_world: users of every role with tokens,
+channels L1-L3 and "Other desk", a two-step policy, the default rule). Before each test the database
+is reset to the second if the test asks for `world`, else to the first: on SQLite the file is
+replaced by a copy, on PostgreSQL the tables are emptied and refilled. Commits are real, so threads,
+scheduler processes and a live server see them.
 
-Engines. Every database test runs on SQLite. A test whose outcome can depend on the engine (claims
-and SKIP LOCKED, concurrency, constraints and triggers, column lengths and NUL characters,
-migrations, JSON and time arithmetic in SQL, the audit chain, the engines) is marked
-`both_databases`, mostly as a module's `pytestmark` with the reason beside it, and runs again on
-PostgreSQL when TRACKER_TEST_DATABASE_URL is set. Ids end in [sqlite] or [postgresql]. HTTP
-contracts, pages, validation and OpenAPI, the browser and unit tests run on SQLite only.
+Engines. Every test that touches the database runs on SQLite. A test whose outcome can depend on the
+engine is marked `both_databases` and runs again on PostgreSQL when TRACKER_TEST_DATABASE_URL is set:
+claims and SKIP LOCKED, concurrency and faults, constraints and triggers, migrations, transactions of
+their own, JSON columns, time windows and arithmetic in SQL, NUL characters. The mark is a module's
+`pytestmark` when the whole module is about that, else it sits on the test; either way with the
+reason beside it. HTTP contracts, pages, validation, OpenAPI, the fuzzer, the browser and unit tests
+run on SQLite only. Ids end in [sqlite] or [postgresql].
 
-Apps. `app` is the worker's one app (create_app is the dear part of a set-up), pointed at the
-test's database with tracker.db.bind; its config is put back and its outbox emptied after each
-test. A test that needs a configuration of its own builds an app with `make_app(**config)`.
+Apps. `app` is the worker's app for the test's engine, built once and bound to that database for the
+whole run (so SQLAlchemy compiles each statement once, not in every test); its config is put back
+and its outbox emptied around each test. A test that needs a configuration of its own builds an app
+with `make_app(**config)`, on the same database.
 
-Workers (pytest-xdist, options in pyproject.toml): each has its own SQLite files under its own
-tmp_path and its own PostgreSQL databases, tracker_test_<worker>_<pid>_<name>, created by the run
-and dropped at its end.
+Workers (pytest-xdist; options in pyproject.toml). Each has its own SQLite files under its tmp_path
+and its own PostgreSQL database, tracker_test_<worker>_<pid>, created by the run and dropped at its
+end. The long tests are handed out first.
 """
 
 import copy
 import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import NullPool, create_engine, text
-from sqlalchemy.engine import make_url
 
+from tests.databases import PostgresDatabase, SqliteDatabase
 from tests.peers import SmtpServer, WebhookReceiver
-from tests.support import World, build_world
+from tests.support import World
 from tracker import create_app
-from tracker.db import bind, engine_of
-from tracker.migrate import upgrade
+from tracker.db import engine_of
 from tracker.scheduler import build_scheduler
 
 PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
@@ -66,9 +66,17 @@ def pytest_generate_tests(metafunc):
 
 
 def pytest_collection_modifyitems(items):
-    """Hand out the long tests (scheduler processes, threads, the fuzzer, Chromium) first, so that the
-    workers finish together instead of one running a 30 s test while the other has nothing left."""
-    items.sort(key=lambda item: not any(item.iter_markers("slow")) and not any(item.iter_markers("browser")))
+    """Hand out the longest tests first, so that the workers finish together rather than one starting
+    a 30 s test when the other has nothing left: the scheduler-process and thread-race tests of
+    tests/integration, then the other slow ones and Chromium's, then the rest."""
+
+    def length(item) -> int:
+        slow, browser = item.get_closest_marker("slow"), item.get_closest_marker("browser")
+        if slow and item.path.parent.name == "integration":
+            return 0
+        return 1 if slow or browser else 2
+
+    items.sort(key=length)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -84,110 +92,18 @@ def cheap_password_hashing():
     people._hasher = production
 
 
-@contextmanager
-def pointed_at(app, url: str) -> Iterator:
-    """Point the app at the database at url; close its connections and put its config back after."""
-    config = dict(app.config)
-    bind(app, url)
-    try:
-        yield app
-    finally:
-        engine_of(app).dispose()
-        app.config.clear()
-        app.config.update(config)
-
-
-class SqliteTemplates:
-    """Two template files in a directory of the worker's; each test's database is a copy of one."""
-
-    def __init__(self, directory: Path, app):
-        self.directory = directory
-        upgrade(self._url("empty"))
-        shutil.copy(directory / "empty.db", directory / "world.db")
-        with pointed_at(app, self._url("world")):  # closing its connections leaves no -wal file behind
-            self.world = build_world(app)
-
-    def _url(self, template: str) -> str:
-        return f"sqlite:///{self.directory / template}.db"
-
-    def new_database(self, template: str, tmp_path: Path) -> str:
-        """A copy of the template in the test's tmp_path, kept there for a look after a failure."""
-        shutil.copy(self.directory / f"{template}.db", tmp_path / "tracker.db")
-        return f"sqlite:///{tmp_path / 'tracker.db'}"
-
-
-class PostgresTemplates:
-    """The worker's own database, migrated once, with each template's rows kept in a schema of its own
-    (template_empty, template_world). A test starts from that database emptied and refilled from one
-    template: a few ms, where CREATE DATABASE ... TEMPLATE costs about 0.2 s of server CPU."""
-
-    def __init__(self, server_url: str, name: str, app):
-        self.admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-        self.name, self.url = name, make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        with self.admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        upgrade(self.url)
-        self.engine = create_engine(self.url, poolclass=NullPool)
-        self.refills = {"empty": self._keep("empty")}
-        with pointed_at(app, self.url):
-            self.world = build_world(app)
-        self.refills["world"] = self._keep("world")
-
-    def _keep(self, template: str) -> str:
-        """Copy every table's rows into schema template_<template>; return the SQL that puts them back."""
-        schema = f"template_{template}"
-        with self.engine.begin() as connection:
-            tables = connection.execute(text(TABLES)).all()
-            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-            refill = ["SET LOCAL session_replication_role = replica"]  # no trigger: append-only, foreign keys
-            for table, columns in tables:
-                connection.exec_driver_sql(f'CREATE TABLE "{schema}"."{table}" AS TABLE public."{table}"')
-                refill += [f'DELETE FROM public."{table}"', f'INSERT INTO public."{table}" ({columns}) '
-                           f'SELECT {columns} FROM "{schema}"."{table}"']  # fmt: skip
-            for sequence, value in connection.execute(text(SEQUENCES)):
-                refill.append(f"SELECT setval('{sequence}', {value or 1}, {value is not None})")
-        return ";\n".join(refill)
-
-    def new_database(self, template: str, tmp_path: Path) -> str:
-        """The worker's database holding only the template's rows, nobody else connected to it."""
-        with self.engine.begin() as connection:
-            connection.execute(text(OTHERS_OUT), {"name": self.name})  # e.g. a scheduler a failed test left
-            connection.exec_driver_sql(self.refills[template])
-        return self.url
-
-    def drop(self) -> None:
-        self.engine.dispose()
-        with self.admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-        self.admin.dispose()
-
-
-TABLES = """SELECT table_name, string_agg(format('%I', column_name), ', ' ORDER BY ordinal_position)
-    FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'alembic_version'
-    GROUP BY table_name"""
-SEQUENCES = "SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_sequences WHERE schemaname = 'public'"
-OTHERS_OUT = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory) -> SqliteDatabase:
+    directory = tmp_path_factory.mktemp("sqlite")
+    return SqliteDatabase(directory, app_config(directory / "outbox"))
 
 
 @pytest.fixture(scope="session")
-def shared_app(tmp_path_factory):
-    """The worker's one app, for every test that needs no configuration of its own."""
-    app = create_app(app_config(tmp_path_factory.mktemp("shared") / "outbox", DATABASE_URL="sqlite://"))
-    yield app
-    engine_of(app).dispose()
-
-
-@pytest.fixture(scope="session")
-def sqlite_templates(tmp_path_factory, shared_app) -> SqliteTemplates:
-    return SqliteTemplates(tmp_path_factory.mktemp("templates"), shared_app)
-
-
-@pytest.fixture(scope="session")
-def postgresql_templates(shared_app) -> Iterator[PostgresTemplates]:
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    templates = PostgresTemplates(PG_URL, f"tracker_test_{worker}_{os.getpid()}", shared_app)
-    yield templates
-    templates.drop()
+def postgresql_database(tmp_path_factory) -> Iterator[PostgresDatabase]:
+    name = f"tracker_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+    database = PostgresDatabase(PG_URL, name, app_config(tmp_path_factory.mktemp("postgresql") / "outbox"))
+    yield database
+    database.close()
 
 
 @pytest.fixture
@@ -197,14 +113,34 @@ def backend(request) -> str:
 
 
 @pytest.fixture
-def templates(request, backend) -> SqliteTemplates | PostgresTemplates:
-    return request.getfixturevalue(f"{backend}_templates")
+def database(request, backend) -> SqliteDatabase | PostgresDatabase:
+    """The worker's database of the test's engine, holding the world if the test asks for `world`."""
+    database = request.getfixturevalue(f"{backend}_database")
+    database.reset("world" if "world" in request.fixturenames else "empty")
+    return database
 
 
 @pytest.fixture
-def database_url(request, templates, tmp_path) -> str:
-    """The URL of this test's own migrated database: holding the world if the test asks for `world`."""
-    return templates.new_database("world" if "world" in request.fixturenames else "empty", tmp_path)
+def database_url(database) -> str:
+    return database.url
+
+
+@pytest.fixture
+def world(database) -> World:
+    """Users of every role with tokens, channels L1-L3, a two-step policy and a default rule: already
+    in the test's database."""
+    return copy.deepcopy(database.world)
+
+
+@pytest.fixture
+def app(database):
+    """The worker's app on the test's database, with an empty outbox; its config is put back after."""
+    app, config = database.app, dict(database.app.config)
+    shutil.rmtree(app.config["OUTBOX_DIR"], ignore_errors=True)
+    yield app
+    engine_of(app).dispose()
+    app.config.clear()
+    app.config.update(config)
 
 
 @pytest.fixture
@@ -223,18 +159,8 @@ def make_app(database_url, tmp_path):
 
 
 @pytest.fixture
-def app(shared_app, database_url):
-    """The worker's app on this test's database, with an empty outbox."""
-    shutil.rmtree(shared_app.config["OUTBOX_DIR"], ignore_errors=True)
-    with pointed_at(shared_app, database_url):
-        yield shared_app
-
-
-@pytest.fixture
-def world(templates, database_url) -> World:
-    """Users of every role with tokens, channels L1-L3, a two-step policy and a default rule: already
-    in the test's database (see database_url)."""
-    return copy.deepcopy(templates.world)
+def client(app):
+    return app.test_client()
 
 
 @pytest.fixture
@@ -276,8 +202,3 @@ def scheduler(app):
     running.start()
     yield running
     running.shutdown(wait=True)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()

@@ -47,14 +47,10 @@ def _make_sqlite_serializable(engine: Engine) -> None:
 
 def init_app(app: Flask) -> None:
     """Bind an engine and a session factory to the app; close the request session at teardown."""
-    bind(app, app.config["DATABASE_URL"])
+    engine = build_engine(app.config["DATABASE_URL"])
+    factory = sessionmaker(engine, expire_on_commit=False)
+    app.extensions[EXTENSION] = factory
     app.teardown_appcontext(_close_session)
-
-
-def bind(app: Flask, url: str) -> None:
-    """Point the app's sessions at the database at url (the tests point one app at each test's own)."""
-    app.config["DATABASE_URL"] = url
-    app.extensions[EXTENSION] = sessionmaker(build_engine(url), expire_on_commit=False)
 
 
 def engine_of(app: Flask) -> Engine:

@@ -56,10 +56,10 @@ class Stage:
 
 
 @pytest.fixture(scope="module")
-def stage(sqlite_templates, tmp_path_factory):
+def stage(sqlite_database, tmp_path_factory):
     """On SQLite only: the answers are an HTTP contract, the same on any engine."""
     directory = tmp_path_factory.mktemp("matrix")
-    url = sqlite_templates.new_database("empty", directory)
+    url = sqlite_database.copy("empty", directory / "tracker.db")
     app = create_app(
         {
             "TESTING": True,
