@@ -43,13 +43,17 @@ class SqliteDatabase:
         self.url = f"sqlite:///{self.path}"
         self.app: APIFlask = create_app({**config, "DATABASE_URL": self.url})
         upgrade(self.url)
-        copyfile(self.path, directory / "empty.db")
+        self.keep("empty")
         self.world: World = build_world(self.app)
+        self.keep("world")
+
+    def keep(self, template: str) -> None:
+        """Keep the database as it is now as a template of that name."""
         engine_of(self.app).dispose()  # its last connection closed, the file holds everything (no -wal left)
-        copyfile(self.path, directory / "world.db")
+        copyfile(self.path, self.directory / f"{template}.db")
 
     def reset(self, template: str) -> None:
-        """Replace the database file by a copy of the template ("empty" or "world")."""
+        """Replace the database file by a copy of the template ("empty", "world" or one kept since)."""
         engine_of(self.app).dispose()
         for leftover in (Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
             leftover.unlink(missing_ok=True)
@@ -72,14 +76,16 @@ class PostgresDatabase:
             connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
         upgrade(self.url)
         self.engine = create_engine(self.url, poolclass=NullPool)
-        self.refills = {"empty": self._keep("empty")}
         self.app: APIFlask = create_app({**config, "DATABASE_URL": self.url})
+        self.refills: dict[str, str] = {}
+        self.keep("empty")
         self.world: World = build_world(self.app)
-        engine_of(self.app).dispose()
-        self.refills["world"] = self._keep("world")
+        self.keep("world")
 
-    def _keep(self, template: str) -> str:
-        """Copy every table's rows into schema template_<template>; return the SQL that puts them back."""
+    def keep(self, template: str) -> None:
+        """Keep the database as it is now as a template of that name: every table's rows copied into
+        schema template_<template>, and the SQL that puts them back."""
+        engine_of(self.app).dispose()
         schema = f'"template_{template}"'
         with self.engine.begin() as connection:
             connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
@@ -90,10 +96,10 @@ class PostgresDatabase:
                 refill.append(f'INSERT INTO public."{table}" ({columns}) SELECT {columns} FROM {schema}."{table}"')
             for sequence, value in connection.execute(text(SEQUENCES)):
                 refill.append(f"SELECT setval('{sequence}', {value or 1}, {value is not None})")
-        return ";\n".join(refill)
+        self.refills[template] = ";\n".join(refill)
 
     def reset(self, template: str) -> None:
-        """Leave the database holding the template's rows only ("empty" or "world"), nobody connected."""
+        """Leave the database holding the template's rows only, and nobody connected to it."""
         engine_of(self.app).dispose()
         with self.engine.begin() as connection:
             connection.execute(text(OTHERS_OUT), {"name": self.name})  # e.g. a scheduler a failed test left
