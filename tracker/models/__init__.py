@@ -30,7 +30,8 @@ from .exchange import CLOCKS, TRANSITIONS, Exchange, ExchangeMessage, Summary
 from .incident import LIVE, DeliveryAttempt, Incident, Notification, TimelineEvent
 from .ladder import ContactChannel, EscalationPolicy, PolicyStep, RoutingRule, channel_members, step_channels
 from .people import ApiToken, User
-from .system import Counter, JobRun, ThrottleHit
+from .security import AccountEvent, IdempotentRequest, SignInFailure, WebSession
+from .system import Counter, JobRun, MetricsSnapshot, Runner, ThrottleHit
 
 __all__ = [
     "CLOCKS",
@@ -74,6 +75,12 @@ __all__ = [
     "RoutingRule",
     "SafetyRisk",
     "ThrottleHit",
+    "AccountEvent",
+    "IdempotentRequest",
+    "MetricsSnapshot",
+    "Runner",
+    "SignInFailure",
+    "WebSession",
     "TimelineEvent",
     "UTCDateTime",
     "User",

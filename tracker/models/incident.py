@@ -222,6 +222,8 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_until: Mapped[datetime | None]
+    # The scheduler (runners.name) holding the claim; a live one takes over a dead one's claims.
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     # For a message to the other side: the exchange message it carries (sent as stored).

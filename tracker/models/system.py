@@ -1,4 +1,4 @@
-"""Bookkeeping rows: reference counters and job heartbeats."""
+"""Bookkeeping rows: reference counters, job heartbeats, live schedulers and the metrics snapshot."""
 
 from datetime import datetime
 
@@ -38,3 +38,24 @@ class ThrottleHit(Base):
     # The window's start, in seconds since the epoch (UTC).
     window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Runner(Base):
+    """A running scheduler process and its heartbeat. A runner whose beat is older than two sweep
+    intervals is dead: another one takes over the messages it had claimed."""
+
+    __tablename__ = "runners"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    started_at: Mapped[datetime]
+    last_beat_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class MetricsSnapshot(Base):
+    """The database's figures for GET /metrics, refreshed by the scheduler (one row per name)."""
+
+    __tablename__ = "metrics_snapshots"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    refreshed_at: Mapped[datetime]
