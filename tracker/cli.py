@@ -119,12 +119,12 @@ def list_users():
 @click.argument("name")
 @with_appcontext
 def deactivate_user(name):
-    """Deactivate NAME: their tokens stop working at once."""
+    """Deactivate NAME: their tokens and web sessions stop working at once."""
     from .services.accounts import people
 
     try:
         with session_scope(current_app) as session:
-            people.find_user(session, name).active = False
+            people.deactivate(session, people.find_user(session, name))
     except TrackerError as error:
         _fail(error)
     click.echo(f"deactivated {name}")

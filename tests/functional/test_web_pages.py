@@ -7,8 +7,7 @@ from sqlalchemy import func, select
 
 from tests.support import CSRF_TOKEN, csrf, file_incident, filing_form, sign_in
 from tracker.db import session_scope
-from tracker.models import Incident, User
-from tracker.services.accounts import people
+from tracker.models import Incident
 
 TOKEN = CSRF_TOKEN
 
@@ -24,22 +23,6 @@ def test_session_cookie_is_httponly_and_samesite_lax(client, world):
     assert response.status_code == 302
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie, cookie
-
-
-def test_wrong_password_is_refused_and_counted_and_answers_slow_down(client, world, app):
-    for _ in range(3):
-        response = sign_in(client, "duty", "wrong-password")
-        assert response.status_code == 401 and "Wrong username or password" in response.text
-    with session_scope(app) as session:
-        duty = session.scalar(select(User).where(User.username == "duty"))
-        assert duty.failed_logins == 3
-        _, delay = people.sign_in(session, "duty", "wrong", duty.last_failed_login_at, slow_after=3)
-        assert delay == 1.0, "the 4th failure waits 1 s, the 3rd waited 0.5 s"
-        _, delay = people.sign_in(session, "duty", "still wrong", duty.last_failed_login_at, slow_after=3)
-        assert delay == 2.0
-    assert sign_in(client, "duty").status_code == 302
-    with session_scope(app) as session:
-        assert session.scalar(select(User.failed_logins).where(User.username == "duty")) == 0
 
 
 def test_a_post_without_csrf_token_is_refused(client, world, app):

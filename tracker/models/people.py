@@ -21,7 +21,7 @@ class User(Base):
     role: Mapped[Role] = mapped_column(enum_column(Role))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Consecutive failed sign-ins; the web answers ever more slowly while they pile up.
+    # Failed sign-ins since the last successful one (from any address), told to the user at sign-in.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_login_at: Mapped[datetime | None]
 
@@ -36,8 +36,8 @@ class User(Base):
     is_anonymous = False
 
     def get_id(self) -> str:
-        """The session's key: changing the password signs out every other session."""
-        return f"{self.id}:{self.password_hash[-12:]}"
+        """The user's part of a web session's key; the session itself is a web_sessions row."""
+        return str(self.id)
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role.value}>"

@@ -4,14 +4,15 @@ Built on the same services as the API; pages check the same roles. Every form ca
 token (Flask-WTF); the JSON API (bearer tokens) and the signed links are exempt.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask, redirect, request, session, url_for
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 from ..db import get_session
 from ..models import User
+from ..services.accounts import sessions
 from ..timeutil import format_dtg, isoformat, utcnow
 from . import admin, auth, board, exchanges, exercises, incidents, links, mapview, related, reports, summaries
 
@@ -31,15 +32,19 @@ def _unauthorized():
 
 @login_manager.user_loader
 def _load_user(key: str) -> User | None:
-    user_id, _, stamp = key.partition(":")
-    user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.get_id() == key and user.active else None
+    """The user of the cookie's web session, if that session is live (not revoked, not too old)."""
+    session_id = session.get(auth.SESSION_KEY)
+    if not key.isdigit() or not isinstance(session_id, str):
+        return None
+    return sessions.user_of(get_session(), session_id, int(key), utcnow(), auth.absolute_limit())
 
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SESSION_COOKIE_SECURE"])
+    # The signed cookie is refused once older than this, and signed again on every request: an idle limit.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
     login_manager.init_app(app)
     csrf.init_app(app)
     csrf.exempt(links.bp)  # the signed link is the credential; the API is exempted by create_app

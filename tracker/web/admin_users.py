@@ -7,7 +7,7 @@ from sqlalchemy import select
 from ..db import get_session
 from ..errors import NotFound
 from ..http.access import requires
-from ..models import ApiToken, User
+from ..models import AccountEvent, ApiToken, User
 from ..models.permissions import Permission
 from ..services.accounts import people
 from .admin import apply_change, bp, page, save, show_once, take_shown_once
@@ -52,11 +52,15 @@ def new_user():
 
 def _user_page(user: User, password_form=None, token_form=None):
     tokens = get_session().scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc()))
+    events = get_session().scalars(
+        select(AccountEvent).where(AccountEvent.user_id == user.id).order_by(AccountEvent.id.desc()).limit(20)
+    )
     failed = password_form is not None or token_form is not None
     return render_template(
         "web/admin/user.html",
         user=user,
         tokens=list(tokens),
+        account_events=list(events),
         password_form=password_form or NewPasswordForm(formdata=None),
         token_form=token_form or TokenForm(formdata=None),
         secret=take_shown_once(),
@@ -74,12 +78,12 @@ def user(user_id: int):
 def reset_password(user_id: int):
     user, form = _user(user_id), NewPasswordForm()
 
-    def reset(_session):
-        people.set_password(user, form.password.data)
+    def reset(session):
+        people.set_password(session, user, form.password.data)
         return user
 
     if form.validate() and save(form, reset):
-        flash(f"Password of {user.username} reset; their other sessions are signed out.", "success")
+        flash(f"Password of {user.username} reset; their sessions are signed out.", "success")
         return _back(user_id)
     return _user_page(user, password_form=form)
 
@@ -115,7 +119,7 @@ def deactivate_user(user_id: int):
         flash("You cannot deactivate yourself: ask another admin.", "error")
     else:
         apply_change(
-            lambda s: setattr(user, "active", False),
+            lambda s: people.deactivate(s, user),
             f"{user.username} deactivated: their sessions and tokens stop working.",
         )
     return _back(user_id)

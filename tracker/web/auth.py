@@ -1,37 +1,86 @@
-"""Sign in, sign out, change password."""
+"""Sign in, sign out, change password.
 
-import time
+A sign-in opens a web session kept in the database (services.accounts.sessions): the old session
+cookie and its CSRF token are dropped and new ones issued. Sign-out revokes the session there, so a
+copied cookie is useless afterwards. Too many failures from one address for one account are refused
+early with 429 and Retry-After (services.accounts.signin); no answer is ever held back.
+"""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+import posixpath
+import re
+from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import ValidationError
 from ..http import ratelimit
 from ..http.transaction import committed
-from ..services.accounts import people
+from ..services.accounts import people, sessions, signin
 from ..timeutil import utcnow
 from .forms import PasswordForm, SignInForm
 
 bp = Blueprint("auth", __name__)
+SESSION_KEY = "web_session"
+# Anything at or below space, DEL, and the backslash some browsers read as a slash.
+UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+
+
+def safe_next(target: str | None) -> str | None:
+    """The path on this site that `target` names, normalised, or None for anything else: another
+    host, a scheme, control characters or whitespace anywhere, or something that is not a path."""
+    if not target or len(target) > 2000 or UNSAFE.search(target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return None
+    path = posixpath.normpath(parts.path)
+    if path.startswith("//"):  # normpath keeps a leading "//"; a browser reads it as another host
+        return None
+    if parts.path.endswith("/") and path != "/":
+        path += "/"
+    return urlunsplit(("", "", path, parts.query, ""))
+
+
+def limits() -> signin.Limits:
+    config = current_app.config
+    return signin.Limits(
+        slow_after=config["LOGIN_SLOWDOWN_AFTER"],
+        backoff_max=config["SIGNIN_BACKOFF_MAX_SECONDS"],
+        account_limit=config["SIGNIN_PER_ACCOUNT"],
+        window=config["RATE_LIMIT_WINDOW_SECONDS"],
+    )
+
+
+def start_session(user) -> None:
+    """Drop the old session (and its CSRF token) and open a new one for user, kept in the database."""
+    with committed() as db:
+        session_id = sessions.open_session(db, user, ratelimit.address(), utcnow())
+    session.clear()
+    session.permanent = True  # the idle limit: PERMANENT_SESSION_LIFETIME
+    session[SESSION_KEY] = session_id
+    login_user(user)
 
 
 @bp.route("/signin", methods=["GET", "POST"])
 def sign_in():
     form = SignInForm()
     if form.validate_on_submit():
-        address, account = ratelimit.address(), form.username.data.strip().casefold()
+        address = ratelimit.address()
         ratelimit.attempt(f"signin:address:{address}", "SIGNIN_PER_ADDRESS", "sign-in attempts from this address")
-        ratelimit.attempt(f"signin:account:{account}", "SIGNIN_PER_ACCOUNT", "sign-in attempts for this account")
-        slow_after = current_app.config["LOGIN_SLOWDOWN_AFTER"]
-        with committed() as session:
-            user, delay = people.sign_in(session, form.username.data, form.password.data, utcnow(), slow_after)
-        if user is not None:
-            login_user(user)
-            target = request.args.get("next", "")
-            return redirect(
-                target if target.startswith("/") and not target.startswith("//") else url_for("board.board")
-            )
-        time.sleep(delay)  # many failures for one account: each answer comes later
+        with committed() as db:
+            outcome = signin.sign_in(db, form.username.data, form.password.data, address, utcnow(), limits())
+        if outcome.user is not None:
+            start_session(outcome.user)
+            if outcome.failed_before:
+                flash(
+                    f"{outcome.failed_before} failed sign-in attempt(s) on your account since your last sign-in, "
+                    f"the last at {outcome.last_failed_at:%Y-%m-%d %H:%M}Z, from {', '.join(outcome.failed_from)}. "
+                    "If that was not you, someone is guessing your password: tell your administrator.",
+                    "error",
+                )
+            return redirect(safe_next(request.args.get("next")) or url_for("board.board"))
         form.password.errors.append("Wrong username or password.")
     return render_template(
         "web/signin.html", form=form
@@ -41,7 +90,12 @@ def sign_in():
 @bp.post("/signout")
 @login_required
 def sign_out():
+    session_id = session.get(SESSION_KEY)
+    if session_id:
+        with committed() as db:
+            sessions.revoke(db, session_id, "signed_out", utcnow())
     logout_user()
+    session.clear()
     flash("Signed out.")
     return redirect(url_for("auth.sign_in"))
 
@@ -52,13 +106,17 @@ def password():
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            with committed() as session:
-                user = session.merge(current_user._get_current_object())
-                people.change_password(session, user, form.current_password.data, form.password.data)
+            with committed() as db:
+                user = db.merge(current_user._get_current_object())
+                people.change_password(db, user, form.current_password.data, form.password.data)
         except ValidationError as error:
             form.current_password.errors.append(error.message)
         else:
-            login_user(user)  # the session key follows the new password
+            start_session(user)  # every session was revoked; this browser gets a new one
             flash("Password changed; other sessions are signed out.")
             return redirect(url_for("board.board"))
     return render_template("web/password.html", form=form)
+
+
+def absolute_limit() -> timedelta:
+    return timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"])

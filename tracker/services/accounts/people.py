@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ...errors import Conflict, NotFound, ValidationError
 from ...models import ApiToken, Role, User
 from ...timeutil import utcnow
+from . import sessions
 
 TOKEN_PREFIX = "trk_"
 _hasher = PasswordHasher()
@@ -26,6 +27,21 @@ def verify_password(user: User, password: str) -> bool:
         return _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+_stand_in: dict[tuple, str] = {}
+
+
+def spend_a_check(password: str) -> None:
+    """Verify password against a stand-in hash made with the current parameters, so that a name
+    nobody has costs the same time as one that exists (no telling them apart by timing)."""
+    parameters = (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism, _hasher.hash_len, _hasher.salt_len)
+    if parameters not in _stand_in:
+        _stand_in[parameters] = _hasher.hash(secrets.token_urlsafe(16))
+    try:
+        _hasher.verify(_stand_in[parameters], password)
+    except (VerificationError, InvalidHashError):
+        pass
 
 
 def create_user(
@@ -88,34 +104,23 @@ def user_for_token(session: Session, text: str) -> User | None:
     return token.user
 
 
-def sign_in(
-    session: Session, username: str, password: str, now: datetime, slow_after: int
-) -> tuple[User | None, float]:
-    """Check a password; return the user (or None) and how long to hold the answer back.
-
-    Failures are counted per account; from the slow_after-th on, each answer waits twice as
-    long as the last (0.5 s, 1 s, 2 s ... up to 8 s), which makes guessing one account slow.
-    """
-    user = session.scalar(select(User).where(User.username == username.strip()))
-    if user is not None and user.active and verify_password(user, password):
-        user.failed_logins = 0
-        return user, 0.0
-    if user is None:
-        return None, 0.0
-    user.failed_logins += 1
-    user.last_failed_login_at = now
-    excess = user.failed_logins - slow_after
-    return None, (min(0.5 * 2**excess, 8.0) if excess >= 0 else 0.0)
-
-
 def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """Change one's own password; every session of the user is revoked (the caller opens a new one)."""
     if not verify_password(user, current):
         raise ValidationError("the current password is wrong", {"current_password": "wrong"})
-    set_password(user, new)
+    set_password(session, user, new)
 
 
-def set_password(user: User, new: str) -> None:
+def set_password(session: Session, user: User, new: str) -> None:
+    """Set a new password and revoke every web session of the user."""
     if len(new) < 8:
         raise ValidationError("password must be at least 8 characters", {"password": "too short"})
     user.password_hash = hash_password(new)
     user.failed_logins = 0
+    sessions.revoke_all(session, user.id, "password_changed", utcnow())
+
+
+def deactivate(session: Session, user: User) -> None:
+    """Deactivate user: their tokens stop working and their web sessions are revoked."""
+    user.active = False
+    sessions.revoke_all(session, user.id, "deactivated", utcnow())

@@ -1,0 +1,93 @@
+"""Web sessions end when they should (issue 12, item 5): sign-out, a password change and
+deactivation revoke them server-side, they expire when idle and after an absolute time, and
+sign-in issues a new session and CSRF token."""
+
+from datetime import timedelta
+
+import itsdangerous
+from sqlalchemy import select, update
+
+from tests.support import csrf, file_incident, sign_in
+from tracker.db import session_scope
+from tracker.models import WebSession
+from tracker.services.accounts import people
+from tracker.timeutil import utcnow
+
+
+def cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def with_cookie(app, value: str):
+    """A new browser holding a copied session cookie."""
+    thief = app.test_client()
+    thief.set_cookie("session", value)
+    return thief
+
+
+def test_a_cookie_copied_before_sign_out_is_refused_after_it(app, client, world):
+    assert sign_in(client, "supervisor").status_code == 302
+    copied = cookie(client)
+    assert with_cookie(app, copied).get("/reports").status_code == 200, "the copy works while signed in"
+    client.post("/signout", data={"csrf_token": csrf(client, "/password")})
+    response = with_cookie(app, copied).get("/reports")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/signin"), response.status_code
+    with session_scope(app) as session:
+        assert session.scalars(select(WebSession.revoked_why)).all() == ["signed_out"]
+
+
+def test_a_password_change_revokes_copies_of_the_old_cookie(app, client, world):
+    sign_in(client, "liaison")
+    copied = cookie(client)
+    response = client.post(
+        "/password",
+        data={
+            "csrf_token": csrf(client, "/password"),
+            "current_password": "liaison-password",
+            "password": "new-long-one",
+        },
+    )
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200, "the browser that changed it has a new session"
+    assert with_cookie(app, copied).get("/").status_code == 302
+
+
+def test_deactivation_ends_the_users_sessions(app, world):
+    liaison, admin = app.test_client(), app.test_client()
+    sign_in(liaison, "liaison")
+    sign_in(admin, "admin")
+    with session_scope(app) as session:
+        user_id = people.find_user(session, "liaison").id
+    page = f"/admin/users/{user_id}"
+    assert admin.post(f"{page}/deactivate", data={"csrf_token": csrf(admin, page)}).status_code == 302
+    assert liaison.get("/").status_code == 302
+
+
+def test_an_idle_session_expires(app, client, world, monkeypatch):
+    sign_in(client, "duty")
+    assert client.get("/").status_code == 200
+    later = int(utcnow().timestamp()) + 12 * 3600 + 60  # a watch (SESSION_IDLE_MINUTES = 720) and a minute
+    monkeypatch.setattr(itsdangerous.TimestampSigner, "get_timestamp", lambda self: later)
+    assert client.get("/").status_code == 302
+
+
+def test_a_busy_session_still_ends_at_the_absolute_limit(app, client, world):
+    sign_in(client, "duty")
+    assert client.get("/").status_code == 200
+    with session_scope(app) as session:
+        session.execute(update(WebSession).values(created_at=utcnow() - timedelta(hours=24, minutes=1)))
+    assert client.get("/").status_code == 302
+
+
+def test_sign_in_issues_a_new_session_and_csrf_token(app, client, world):
+    before = csrf(client, "/signin")
+    anonymous = cookie(client)
+    response = client.post("/signin", data={"csrf_token": before, "username": "duty", "password": "duty-password"})
+    assert response.status_code == 302 and cookie(client) != anonymous
+    reference = file_incident(client, world)["reference"]
+    stale = client.post(f"/incidents/{reference}/comments", data={"csrf_token": before, "text": "with the old token"})
+    assert stale.status_code == 400, "the token from before sign-in is no longer valid"
+    fresh = csrf(client, f"/incidents/{reference}")
+    assert fresh != before
+    answer = client.post(f"/incidents/{reference}/comments", data={"csrf_token": fresh, "text": "with the new one"})
+    assert answer.status_code == 302

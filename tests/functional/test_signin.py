@@ -1,0 +1,118 @@
+"""Sign-in under attack (issue 12, items 1, 2 and 10): no answer is held back, a guesser elsewhere
+cannot lock the owner out, and a name nobody has costs the same password check as one that exists."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from tests.support import csrf
+from tracker.db import session_scope
+from tracker.models import AccountEvent, SignInFailure, User
+from tracker.services.accounts import people
+from tracker.timeutil import utcnow
+
+
+def attempt(client, who: str, password: str, address: str):
+    """One sign-in through the form, from address."""
+    token = csrf(client, "/signin")
+    return client.post(
+        "/signin",
+        data={"csrf_token": token, "username": who, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+@pytest.fixture
+def no_sleeping(monkeypatch):
+    """A request that sleeps holds a sync worker: make any sleep fail the test."""
+
+    def refuse(seconds):
+        raise AssertionError(f"a request slept {seconds} s")
+
+    monkeypatch.setattr(time, "sleep", refuse)
+
+
+def test_after_its_failures_a_pair_is_refused_at_once_with_retry_after_and_nothing_sleeps(
+    app, client, world, no_sleeping
+):
+    for number in range(1, 4):
+        response = attempt(client, "duty", "wrong-password", "10.0.0.9")
+        assert response.status_code == 401, (number, response.status_code)
+    response = attempt(client, "duty", "duty-password", "10.0.0.9")
+    assert response.status_code == 429, "even the right password waits for the pair's next allowed attempt"
+    with session_scope(app) as session:
+        pair = session.get(SignInFailure, ("duty", "10.0.0.9"))
+        assert pair.failures == 3 and pair.next_attempt_at is not None
+        wait = (pair.next_attempt_at - utcnow()).total_seconds()
+    assert response.headers["Retry-After"] == "1" and 0 < wait <= 1, (response.headers, wait)
+    with session_scope(app) as session:  # the wait is over
+        session.execute(update(SignInFailure).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    assert attempt(client, "duty", "wrong-again", "10.0.0.9").status_code == 401
+    with session_scope(app) as session:
+        pair = session.get(SignInFailure, ("duty", "10.0.0.9"))
+        assert pair.failures == 4 and 1 < (pair.next_attempt_at - utcnow()).total_seconds() <= 2, "then 2 s"
+        session.execute(update(SignInFailure).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    assert attempt(client, "duty", "duty-password", "10.0.0.9").status_code == 302
+    with session_scope(app) as session:
+        assert session.get(SignInFailure, ("duty", "10.0.0.9")) is None, "a success forgets the pair's failures"
+
+
+def test_a_guesser_elsewhere_cannot_lock_the_owner_out_and_the_owner_is_told(app, world, no_sleeping):
+    attacker = app.test_client()
+    statuses = []
+    for number in range(24):  # 8 addresses, 3 wrong guesses each: more than SIGNIN_PER_ACCOUNT (20)
+        statuses.append(attempt(attacker, "supervisor", f"guess-{number}", f"203.0.113.{number % 8}").status_code)
+    assert statuses == [401] * 20 + [429] * 4, "after 20 failures, addresses that failed for it wait"
+    refused = attempt(attacker, "supervisor", "supervisor-password", "203.0.113.1")
+    assert refused.status_code == 429, "an address that has been guessing is refused, even with the password"
+    owner = app.test_client()
+    response = attempt(owner, "supervisor", "supervisor-password", "192.0.2.7")
+    assert response.status_code == 302, "the owner, from an address with no failures, gets in"
+    page = owner.get(response.headers["Location"]).text
+    assert "20 failed sign-in attempt(s) on your account" in page and "203.0.113." in page, page[:3000]
+    with session_scope(app) as session:
+        supervisor = session.scalar(select(User).where(User.username == "supervisor"))
+        events = session.scalars(select(AccountEvent).where(AccountEvent.user_id == supervisor.id)).all()
+    guessing = sorted(event.address for event in events if event.kind == "guessing")
+    assert guessing == [f"203.0.113.{n}" for n in range(4)], [(e.kind, e.address) for e in events]
+    assert [e.details for e in events if e.kind == "signed_in"] == [{"failed_before": 20}]
+
+
+def test_a_name_nobody_has_costs_the_same_password_check(client, world, monkeypatch):
+    checks = []
+
+    class Counted:
+        def __init__(self, hasher):
+            self.hasher = hasher
+
+        def __getattr__(self, name):
+            return getattr(self.hasher, name)
+
+        def verify(self, hash_, password):
+            checks.append(password)
+            return self.hasher.verify(hash_, password)
+
+    monkeypatch.setattr(people, "_hasher", Counted(people._hasher))
+    assert attempt(client, "nobody-by-this-name", "some-password", "10.0.0.3").status_code == 401
+    assert attempt(client, "duty", "wrong-password", "10.0.0.3").status_code == 401
+    assert checks == ["some-password", "wrong-password"], "an unknown name is checked against a stand-in hash"
+
+
+def test_a_deactivated_user_is_refused_like_a_wrong_password(app, client, world):
+    with session_scope(app) as session:
+        people.deactivate(session, people.find_user(session, "liaison"))
+    response = attempt(client, "liaison", "liaison-password", "10.0.0.4")
+    assert response.status_code == 401 and "Wrong username or password" in response.text
+
+
+def test_the_admin_sees_the_guessing_in_the_users_security_log(app, world):
+    for number in range(3):
+        attempt(app.test_client(), "liaison", f"guess-{number}", "198.51.100.23")
+    admin = app.test_client()
+    attempt(admin, "admin", "admin-password", "10.0.0.1")
+    with session_scope(app) as session:
+        user_id = people.find_user(session, "liaison").id
+    page = admin.get(f"/admin/users/{user_id}").text
+    assert 'data-event="guessing"' in page and "198.51.100.23" in page, page[-3000:]

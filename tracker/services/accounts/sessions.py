@@ -1,0 +1,58 @@
+"""Web sessions kept in the database: the session cookie carries only a random id, and sign-out,
+a password change or deactivation revoke it here, so a copied cookie stops working at once.
+
+A session also ends `absolute` after it was opened, whatever its use; the idle limit is the
+signed cookie's own age (Flask checks it against PERMANENT_SESSION_LIFETIME on every request).
+"""
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from ...models import AccountEvent, User, WebSession
+
+
+def open_session(session: Session, user: User, address: str, now: datetime) -> str:
+    """Open a session for user; return its id (for the cookie)."""
+    opened = WebSession(id=secrets.token_urlsafe(32), user_id=user.id, created_at=now, address=address[:64])
+    session.add(opened)
+    return opened.id
+
+
+def user_of(session: Session, session_id: str, user_id: int, now: datetime, absolute: timedelta) -> User | None:
+    """The active user of a live session (one statement), or None."""
+    return session.scalar(
+        select(User)
+        .join(WebSession, WebSession.user_id == User.id)
+        .where(
+            WebSession.id == session_id,
+            WebSession.user_id == user_id,
+            WebSession.revoked_at.is_(None),
+            WebSession.created_at > now - absolute,
+            User.active.is_(True),
+        )
+    )
+
+
+def revoke(session: Session, session_id: str, why: str, now: datetime) -> None:
+    session.execute(
+        update(WebSession)
+        .where(WebSession.id == session_id, WebSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_why=why)
+    )
+
+
+def revoke_all(session: Session, user_id: int, why: str, now: datetime) -> None:
+    """Revoke every live session of user_id and note it in the account's security log."""
+    result: CursorResult = session.execute(  # type: ignore[assignment]  # an UPDATE's result has a rowcount
+        update(WebSession)
+        .where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_why=why)
+    )
+    revoked = result.rowcount
+    if revoked:
+        session.add(
+            AccountEvent(user_id=user_id, kind="sessions_revoked", at=now, details={"why": why, "count": revoked})
+        )

@@ -1,0 +1,135 @@
+"""Sign-in: passwords checked at the same cost for every name, failures counted per account and
+address, and an early refusal (429) instead of a slow answer.
+
+No request ever waits on purpose. Each (account, address) pair may fail `slow_after` times; after
+that its next attempt is allowed only from `next_attempt_at` on (1 s, 2 s, 4 s ... up to
+`backoff_max` seconds), kept in the database so every web worker refuses it the same way. Before
+then the attempt is refused at once with Retry-After, without checking the password.
+
+Failures from one address never lock the account for others: an address with no recent failures
+for the account may always try, and the right password lets it in, even while someone elsewhere is
+guessing. Only when the account as a whole has failed `account_limit` times within the window are
+addresses that have failed for it themselves refused until the window passes. The account's owner
+is told at their next sign-in how many failures there were and from where, and the account's
+security log (account_events) records the guessing when a pair starts to be slowed down.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ...errors import TooManyRequests
+from ...models import AccountEvent, SignInFailure, User
+from . import people
+
+ADDRESSES_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Limits:
+    slow_after: int  # failures per account and address before each next attempt must wait
+    backoff_max: int  # seconds: the longest wait between attempts of one pair
+    account_limit: int  # failures of one account in the window before failing addresses are refused
+    window: int  # seconds over which failures count
+
+
+@dataclass(frozen=True)
+class Outcome:
+    user: User | None
+    # Failed sign-ins for the account since its last successful one (told to the user).
+    failed_before: int = 0
+    failed_from: tuple[str, ...] = ()
+    last_failed_at: datetime | None = None
+
+
+def account_key(username: str) -> str:
+    return username.strip().casefold()[:64]
+
+
+def refuse_early(session: Session, account: str, address: str, now: datetime, limits: Limits) -> None:
+    """Raise TooManyRequests (429, Retry-After) when this pair may not try yet; checks no password."""
+    pair = session.get(SignInFailure, (account, address))
+    if pair is None or pair.last_failed_at < now - timedelta(seconds=limits.window):
+        return
+    if pair.next_attempt_at is not None and pair.next_attempt_at > now:
+        _refuse(pair.next_attempt_at - now, "too many failed sign-ins for this account from this address")
+    failing: int = session.execute(
+        select(func.coalesce(func.sum(SignInFailure.failures), 0)).where(
+            SignInFailure.account == account,
+            SignInFailure.last_failed_at >= now - timedelta(seconds=limits.window),
+        )
+    ).scalar_one()
+    if failing >= limits.account_limit:
+        _refuse(pair.last_failed_at + timedelta(seconds=limits.window) - now, "this account is under attack")
+
+
+def _refuse(wait: timedelta, why: str) -> None:
+    seconds = max(1, int(wait.total_seconds() + 0.999))
+    raise TooManyRequests(f"{why}; try again in {seconds} s", {"retry_after_seconds": seconds})
+
+
+def sign_in(session: Session, username: str, password: str, address: str, now: datetime, limits: Limits) -> Outcome:
+    """Check the password (spending the same work whether or not the name exists) and record the
+    outcome; raise TooManyRequests when the pair must wait first."""
+    account = account_key(username)
+    refuse_early(session, account, address, now, limits)
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None:
+        people.spend_a_check(password)
+        right = False
+    else:
+        right = people.verify_password(user, password) and user.active
+    if right and user is not None:
+        return _succeeded(session, user, account, address, now)
+    _failed(session, user, account, address, now, limits)
+    return Outcome(None)
+
+
+def _succeeded(session: Session, user: User, account: str, address: str, now: datetime) -> Outcome:
+    session.execute(delete(SignInFailure).where(SignInFailure.account == account, SignInFailure.address == address))
+    outcome = Outcome(user)
+    if user.failed_logins:
+        since = user.last_failed_login_at
+        addresses = session.scalars(
+            select(SignInFailure.address)
+            .where(SignInFailure.account == account)
+            .order_by(SignInFailure.last_failed_at.desc())
+            .limit(ADDRESSES_SHOWN)
+        ).all()
+        outcome = Outcome(user, user.failed_logins, (*addresses,), since)
+    session.add(
+        AccountEvent(
+            user_id=user.id, kind="signed_in", address=address, at=now, details={"failed_before": user.failed_logins}
+        )
+    )
+    user.failed_logins = 0
+    return outcome
+
+
+def _failed(session: Session, user: User | None, account: str, address: str, now: datetime, limits: Limits) -> None:
+    pair = session.get(SignInFailure, (account, address))
+    if pair is None:
+        pair = SignInFailure(account=account, address=address, failures=0, last_failed_at=now)
+        session.add(pair)
+    elif pair.last_failed_at < now - timedelta(seconds=limits.window):
+        pair.failures = 0  # an old streak is forgotten
+    pair.failures += 1
+    pair.last_failed_at = now
+    excess = pair.failures - limits.slow_after
+    pair.next_attempt_at = now + timedelta(seconds=min(2**excess, limits.backoff_max)) if excess >= 0 else None
+    if user is not None:
+        user.failed_logins += 1
+        user.last_failed_login_at = now
+        if excess == 0:
+            session.add(
+                AccountEvent(
+                    user_id=user.id,
+                    kind="guessing",
+                    address=address,
+                    at=now,
+                    details={"failures_from_address": pair.failures},
+                )
+            )
+    session.execute(delete(SignInFailure).where(SignInFailure.last_failed_at < now - timedelta(days=1)))
