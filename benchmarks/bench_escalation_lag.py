@@ -40,6 +40,9 @@ def start_scheduler(env: dict, log: Path) -> subprocess.Popen:
         )
 
 
+SCRAPE_SECRET = "bench-scrape-secret"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=10_000)
@@ -76,6 +79,7 @@ def main() -> None:
         schedulers = [start_scheduler(env, Path(tmp) / f"scheduler-{n}.log") for n in (1, 2)]
         metrics = []
         web_env = {key: env[key] for key in ("TRACKER_DATABASE_URL", "TRACKER_OUTBOX_DIR", "PROMETHEUS_MULTIPROC_DIR")}
+        web_env["TRACKER_METRICS_SCRAPE_SECRET"] = SCRAPE_SECRET  # GET /metrics wants a bearer token
         web = common.gunicorn("wsgi:app", web_env) if args.metrics else None
         port = web.__enter__()[0] if web else None
         try:
@@ -168,7 +172,10 @@ def main() -> None:
 
 
 def _scrape(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+    scrape = urllib.request.Request(
+        f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {SCRAPE_SECRET}"}
+    )
+    with urllib.request.urlopen(scrape, timeout=5) as response:
         body = response.read().decode()
     wanted = ("tracker_escalations_total", "tracker_notifications_total", "tracker_last_job_finished")
     picked = [line for line in body.splitlines() if line.startswith(wanted)]

@@ -246,7 +246,8 @@ API = {
     ("GET", f"{V1}/health"): Call(everyone(200)),
     ("GET", f"{V1}/openapi.json"): Call(everyone(200)),
     ("GET", f"{V1}/docs"): Call(everyone(200)),
-    ("GET", "/metrics"): Call(everyone(200)),  # Prometheus scrapes without a token
+    # A bearer token like the API's (tests/functional/test_metrics.py: the scrape secret)
+    ("GET", "/metrics"): Call(api(200, P.METRICS_READ)),
     # incidents
     ("POST", f"{V1}/incidents"): Call(api(201, P.INCIDENTS_FILE), body=incident_payload()),
     ("GET", f"{V1}/incidents"): Call(api(200)),

@@ -40,6 +40,7 @@ POSITIVE = (
     "SIGNIN_BACKOFF_MAX_SECONDS",
     "SESSION_IDLE_MINUTES",
     "SESSION_ABSOLUTE_HOURS",
+    "METRICS_REFRESH_SECONDS",
 )
 
 
@@ -100,6 +101,8 @@ def _check(config) -> None:
     port = config["SCHEDULER_METRICS_PORT"]
     if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
         raise ConfigError("SCHEDULER_METRICS_PORT must be a port number, or 0 for none")
+    if not isinstance(config["METRICS_SCRAPE_SECRET"], str):
+        raise ConfigError("METRICS_SCRAPE_SECRET must be a string (empty: none); quote one made of digits")
     if config["LOG_FORMAT"] not in ("json", "text"):
         raise ConfigError("LOG_FORMAT must be json or text")
     if str(config["LOG_LEVEL"]).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

@@ -1,14 +1,28 @@
-"""Engine and sessions: built in init_app, one session per request, session_scope() for jobs."""
+"""Engine and sessions: built in init_app, one session per request, session_scope() for jobs.
+
+A unit of work either writes or only reads. On SQLite the difference is the write lock: a writing
+transaction takes it at BEGIN (BEGIN IMMEDIATE), so writers queue instead of failing; a reading one
+begins deferred and never takes it, so a page or a scrape never waits for a writer nor holds one
+up (WAL: readers see the last commit). A deferred transaction that later writes could fail at once
+with SQLITE_BUSY when another writer committed in between (the busy timeout does not help that
+upgrade), so a reading transaction is also made unable to write (PRAGMA query_only): a write there
+fails loudly in the tests instead of now and then in production. GET, HEAD and OPTIONS requests
+read; every other request, each job, the CLI and the rate-limit bookkeeping write.
+"""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 EXTENSION = "tracker.db"
+READERS = "tracker.db.readers"
+# The execution option that marks an engine's (and so its sessions') transactions as reading only.
+READS_ONLY = "tracker_reads_only"
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def build_engine(url: str, **options) -> Engine:
@@ -25,31 +39,39 @@ def build_engine(url: str, **options) -> Engine:
 
 
 def _make_sqlite_serializable(engine: Engine) -> None:
-    """Take SQLite's write lock at BEGIN so concurrent writers queue instead of failing.
+    """Take SQLite's write lock at BEGIN for a writing transaction, so concurrent writers queue
+    instead of failing; begin a reading one deferred, and unable to write.
 
     This is the recipe from SQLAlchemy's pysqlite documentation ("Serializable isolation /
     Savepoints / Transactional DDL"): pysqlite's own transaction handling is switched off.
     """
 
     @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record):
+    def _connect(dbapi_connection, record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        record.info[READS_ONLY] = False  # query_only is off on a new connection
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reads_only = bool(connection.get_execution_options().get(READS_ONLY))
+        if connection.info.get(READS_ONLY) != reads_only:  # the pooled connection served the other kind last
+            connection.exec_driver_sql(f"PRAGMA query_only={int(reads_only)}")
+            connection.info[READS_ONLY] = reads_only
+        connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
 
 def init_app(app: Flask) -> None:
-    """Bind an engine and a session factory to the app; close the request session at teardown."""
+    """Bind an engine and two session factories to the app, one for units of work that write and
+    one for those that only read; close the request session at teardown."""
     engine = build_engine(app.config["DATABASE_URL"])
-    factory = sessionmaker(engine, expire_on_commit=False)
-    app.extensions[EXTENSION] = factory
+    app.extensions[EXTENSION] = sessionmaker(engine, expire_on_commit=False)
+    # The same pool and events; its transactions carry READS_ONLY to the "begin" event above.
+    app.extensions[READERS] = sessionmaker(engine.execution_options(**{READS_ONLY: True}), expire_on_commit=False)
     app.teardown_appcontext(_close_session)
 
 
@@ -58,9 +80,11 @@ def engine_of(app: Flask) -> Engine:
 
 
 def get_session() -> Session:
-    """Return the request's session, opening it on first use."""
+    """Return the request's session, opening it on first use: a reading one for GET, HEAD and
+    OPTIONS requests, a writing one for any other request and outside requests."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions[EXTENSION]()
+        reads = has_request_context() and request.method in READING_METHODS
+        g.db_session = current_app.extensions[READERS if reads else EXTENSION]()
     return g.db_session
 
 
@@ -84,9 +108,10 @@ def unit_of_work(session: Session) -> Iterator[Session]:
 
 
 @contextmanager
-def session_scope(app: Flask) -> Iterator[Session]:
-    """A session of its own as one unit of work, closed at the end (jobs, CLI, rate limits)."""
-    session = app.extensions[EXTENSION]()
+def session_scope(app: Flask, reads_only: bool = False) -> Iterator[Session]:
+    """A session of its own as one unit of work, closed at the end (jobs, CLI, rate limits);
+    with reads_only, one that only reads (on SQLite: no write lock, and any write fails)."""
+    session = app.extensions[READERS if reads_only else EXTENSION]()
     try:
         with unit_of_work(session):
             yield session

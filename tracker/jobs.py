@@ -11,6 +11,7 @@ from flask import Flask
 from . import dispatch, metrics
 from .channels import DeliveryError
 from .db import session_scope
+from .http import idempotency
 from .services.engine import delivery, escalation, heartbeat, line_checks, watchdog
 from .services.exchanges import exchanges
 from .services.review import audit
@@ -151,6 +152,24 @@ def watch(app: Flask) -> int:
     if alerted:
         log.warning("watchdog: %d incidents passed their deadline with no sweep escalating them", alerted)
     return alerted
+
+
+def refresh_metrics(app: Flask) -> None:
+    """Count the database's figures for GET /metrics, which serves the last count (tracker.metrics)."""
+    try:
+        metrics.refresh_snapshot(app)
+    except Exception:  # the next run tries again; scrapes serve the last count meanwhile
+        log.exception("cannot refresh the metrics snapshot")
+
+
+def forget_answers(app: Flask) -> int:
+    """Delete the answers kept for Idempotency-Key retries once they are 24 h old; return how many."""
+    try:
+        with session_scope(app) as session:
+            return idempotency.forget_expired(session, utcnow())
+    except Exception:  # the next run tries again; an expired key is claimed afresh meanwhile
+        log.exception("cannot forget the expired idempotent answers")
+        return 0
 
 
 def _beat(app: Flask, name: str, runner: str, started, error: str | None) -> None:

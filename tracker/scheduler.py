@@ -11,9 +11,14 @@ from flask import Flask
 from . import jobs
 from .timeutil import UTC, utcnow
 
+# Answers kept for Idempotency-Key retries are deleted this often once 24 h old (a key that old is
+# claimed afresh anyway: this only keeps the table small).
+FORGET_SECONDS = 3600
+
 
 def build_scheduler(app: Flask, blocking: bool = True):
-    """Return a scheduler (not started) running the sweep, delivery, line-check and watchdog jobs for app."""
+    """Return a scheduler (not started) running the sweep, delivery, line-check, watchdog, metrics
+    and housekeeping jobs for app."""
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(
         timezone=UTC,
@@ -24,6 +29,8 @@ def build_scheduler(app: Flask, blocking: bool = True):
         ("deliver", jobs.deliver, app.config["DELIVERY_INTERVAL_SECONDS"]),
         ("checks", jobs.check_lines, app.config["CHECK_SWEEP_SECONDS"]),
         ("watchdog", jobs.watch, app.config["WATCHDOG_CHECK_SECONDS"]),
+        ("metrics", jobs.refresh_metrics, app.config["METRICS_REFRESH_SECONDS"]),
+        ("forget", jobs.forget_answers, FORGET_SECONDS),
     ):
         scheduler.add_job(
             func,

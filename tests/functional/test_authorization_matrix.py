@@ -284,12 +284,17 @@ def _outcome(response, client) -> int | str:
     return f"302 flashed {errors}" if errors else 302
 
 
+def _by_token(rule: str) -> bool:
+    """Whether the route takes a bearer token (the API and /metrics) rather than a signed-in session."""
+    return rule.startswith("/api/") or rule == "/metrics"
+
+
 def _call(scene: Scene, clients: dict, route, who: str):
     method, rule = route
     call = MATRIX[route]
     url = _url(rule, call.path(scene) if call.path else {})
     body = call.body(scene) if callable(call.body) else call.body
-    if rule.startswith("/api/"):
+    if _by_token(rule):
         headers = {} if who == ANONYMOUS else {"Authorization": f"Bearer {scene.world.tokens[ACCOUNTS[who]]}"}
         response = scene.app.test_client().open(url, method=method, json=body, headers=headers, query_string=call.query)
         return url, response, response.status_code
@@ -318,7 +323,7 @@ def test_each_principal_gets_what_the_matrix_says(stage, route):
     expected = MATRIX[route].expected
     shared: dict = {}
     refused_scene = Scene(stage, shared)
-    clients = {} if rule.startswith("/api/") else signed_in_clients(refused_scene)
+    clients = {} if _by_token(rule) else signed_in_clients(refused_scene)
     # The refused first, on one scene; each caller let in to change something gets a scene of its own.
     problems = []
     for who in sorted(PRINCIPALS, key=lambda who: _succeeds(expected[who])):

@@ -29,7 +29,7 @@ def _counter(app, name: str) -> Counter | None:
 
 
 def test_rate_limit_counts_are_committed_apart_from_the_request(app):
-    with app.test_request_context("/api/v1/incidents"):
+    with app.test_request_context("/api/v1/incidents", method="POST"):
         ratelimit.attempt(KEY, "SIGNIN_PER_ADDRESS", "attempts")
         session = get_session()
         session.add(Counter(name="request-work", value=1))
@@ -66,7 +66,7 @@ def test_the_unit_of_work_commits_a_view_that_returns_and_rolls_back_one_that_ra
         get_session().flush()
         raise Conflict("changed meanwhile")
 
-    with app.test_request_context("/"):
+    with app.test_request_context("/", method="POST"):
         assert works("kept") == "kept"
         with pytest.raises(Conflict):
             fails("dropped")

@@ -222,13 +222,17 @@ def test_the_access_log_masks_link_tokens_and_drops_query_strings():
 def test_metrics_are_in_the_prometheus_text_format_and_count_what_happens(app, client, world):
     from prometheus_client.parser import text_string_to_metric_families
 
-    before = _samples(client)
+    from tracker import jobs
+
+    before = _samples(client, world)
     file_incident(client, world, precedence="Z")
-    after = _samples(client)
+    jobs.refresh_metrics(app)  # the scheduler's metrics job counts the database's figures
+    after = _samples(client, world)
     assert after[("tracker_incidents", (("precedence", "Z"), ("status", "open")))] == 1, after
     key = ("tracker_incidents_filed_total", (("precedence", "Z"),))
     assert after[key] == before.get(key, 0) + 1, (before.get(key), after.get(key))
-    families = {f.name for f in text_string_to_metric_families(client.get("/metrics").text)}
+    scraped = client.get("/metrics", headers=world.auth("supervisor")).text
+    families = {f.name for f in text_string_to_metric_families(scraped)}
     for name in (
         "tracker_escalations",
         "tracker_notifications",
@@ -241,10 +245,10 @@ def test_metrics_are_in_the_prometheus_text_format_and_count_what_happens(app, c
         assert name in families, f"{name} missing from /metrics: {sorted(families)}"
 
 
-def _samples(client) -> dict:
+def _samples(client, world) -> dict:
     from prometheus_client.parser import text_string_to_metric_families
 
-    answer = client.get("/metrics")
+    answer = client.get("/metrics", headers=world.auth("supervisor"))
     assert answer.status_code == 200 and answer.mimetype == "text/plain", answer.headers
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value

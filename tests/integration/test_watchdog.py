@@ -45,7 +45,9 @@ def watchdog_rows(app, incident_id: int):
 
 
 def missed_gauge(app) -> float:
-    body, _ = metrics.exposition(app)
+    jobs.refresh_metrics(app)  # the scheduler's metrics job; GET /metrics serves what it counted
+    with session_scope(app, reads_only=True) as session:
+        body, _ = metrics.exposition(session)
     [line] = [line for line in body.decode().splitlines() if line.startswith("tracker_incidents_missed_deadline ")]
     return float(line.split()[1])
 

@@ -2,11 +2,13 @@
 
 Errors are answered by tracker.http.errors (the JSON envelope), for the pages as well."""
 
+import re
 from typing import Any
 
 from apiflask import APIBlueprint, APIFlask, HTTPError
 from flask import request
 
+from ..http import idempotency
 from ..http.errors import ERRORS
 
 bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="Incidents")
@@ -40,7 +42,8 @@ def init_app(app: APIFlask) -> None:
     from . import acks, docs, exchanges, exercises, incidents, ladder, mapview, related, reports, summaries, system  # noqa: F401  (routes register on import)
 
     app.register_blueprint(bp)
-    app.spec_processor(_document_shared_refusals)
+    # One processor: APIFlask keeps only the last one registered.
+    app.spec_processor(lambda spec: _document_idempotency(app, _document_shared_refusals(spec)))
     docs.init_app(app)
 
 
@@ -63,4 +66,37 @@ def _document_shared_refusals(spec: Any) -> Any:
                 operation["responses"].setdefault("413", answer(413))
             if any("BearerAuth" in requirement for requirement in operation.get("security", [])):
                 operation["responses"].setdefault("429", answer(429))
+    return spec
+
+
+IDEMPOTENCY_KEY = {
+    "name": idempotency.KEY_HEADER,
+    "in": "header",
+    "required": False,
+    "description": (
+        "A key of your choosing (1 to 200 printable ASCII characters; a UUID will do) that makes a retry "
+        "safe: the same key with the same body within 24 h creates nothing new and answers the first "
+        f"answer again, with `{idempotency.REPLAYED_HEADER}: true`; the same key with another body "
+        "answers 422. A retry sent while the first is still running waits for it."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[\\x20-\\x7E]+$"},
+}
+REPLAYED = {
+    "description": "true when this is the answer to an earlier request with the same Idempotency-Key",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+
+
+def _document_idempotency(app: APIFlask, spec: Any) -> Any:
+    """Document the Idempotency-Key header on every operation that honours it (tracker.http.idempotency)."""
+    for rule in app.url_map.iter_rules():
+        if not getattr(app.view_functions[rule.endpoint], "idempotent", False):
+            continue
+        path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in (rule.methods or set()) & {"POST"}:
+            operation = spec["paths"][path][method.lower()]
+            operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+            for status, answer in operation["responses"].items():
+                if str(status).startswith("2"):
+                    answer.setdefault("headers", {})[idempotency.REPLAYED_HEADER] = REPLAYED
     return spec

@@ -4,6 +4,7 @@ from flask import url_for
 
 from ..db import get_session
 from ..http.access import caller, requires
+from ..http.idempotency import idempotent
 from ..http.tokens import token_auth
 from ..http.transaction import transactional
 from ..models.permissions import Permission
@@ -30,6 +31,7 @@ WRITE = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_TALK)
 @bp.input(ExchangeOpenIn, arg_name="data")
+@idempotent
 @bp.output(ExchangeDetailOut, status_code=201)
 @bp.doc(tags=TAGS, summary="Open an exchange with the other side over a counterpart line", responses=WRITE)
 @transactional
@@ -89,6 +91,7 @@ def transition(exchange_id, data):
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_TALK)
 @bp.input(ExchangeMessageIn, arg_name="data")
+@idempotent
 @bp.output(ExchangeMessageOut, status_code=201)
 @bp.doc(tags=TAGS, summary="Record a message to (sent over the line) or from the other side", responses=WRITE)
 @transactional

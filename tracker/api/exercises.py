@@ -14,6 +14,7 @@ from ..db import get_session
 from ..errors import Forbidden, Unauthorized
 from ..http import ratelimit, tokens, wiring
 from ..http.access import caller, requires
+from ..http.idempotency import idempotent
 from ..http.tokens import token_auth
 from ..http.transaction import transactional
 from ..models import User
@@ -59,6 +60,7 @@ def list_exercises(query):
 @bp.auth_required(token_auth)
 @requires(Permission.EXERCISES_MANAGE)
 @bp.input(ExerciseIn, arg_name="data")
+@idempotent
 @bp.output(ExerciseOut, status_code=201)
 @bp.doc(tags=TAGS, responses=WRITE)
 @transactional
@@ -114,6 +116,7 @@ def delete_exercise(exercise_id):
 @bp.auth_required(token_auth)
 @requires(Permission.EXERCISES_MANAGE)
 @bp.input(ExerciseImportIn, arg_name="data")
+@idempotent
 @bp.output(ExerciseOut(many=True), status_code=201)
 @bp.doc(tags=TAGS, responses=WRITE)
 @transactional

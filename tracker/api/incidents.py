@@ -6,6 +6,7 @@ from .. import metrics
 from ..db import get_session
 from ..http import wiring
 from ..http.access import caller, requires
+from ..http.idempotency import idempotent
 from ..http.tokens import token_auth
 from ..http.transaction import transactional
 from ..models.permissions import Permission
@@ -33,6 +34,7 @@ def _errors(*codes):
 @bp.auth_required(token_auth)
 @requires(Permission.INCIDENTS_FILE)
 @bp.input(IncidentIn, arg_name="data")
+@idempotent
 @bp.output(IncidentDetailOut, status_code=201)
 @bp.doc(summary="File an incident", responses=_errors(400, 403, 409, 415))
 @transactional
@@ -86,6 +88,7 @@ def acknowledge(reference, data):
 @bp.post("/incidents/<reference>/comments")
 @bp.auth_required(token_auth)
 @bp.input(CommentIn, arg_name="data")
+@idempotent
 @bp.output(TimelineEventOut, status_code=201)
 @bp.doc(summary="Comment on an incident", responses=_errors(400, 403, 404, 415))
 @transactional

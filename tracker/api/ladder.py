@@ -6,6 +6,7 @@ from sqlalchemy import select
 from .. import dispatch
 from ..db import get_session
 from ..http.access import caller, requires
+from ..http.idempotency import idempotent
 from ..http.tokens import token_auth
 from ..http.transaction import end_reading, transactional
 from ..http.wiring import the_app
@@ -36,6 +37,7 @@ def list_channels():
 @bp.auth_required(token_auth)
 @requires(Permission.CHANNELS_MANAGE)
 @bp.input(ChannelIn, arg_name="data")
+@idempotent
 @bp.output(ChannelWithSecretOut, status_code=201)
 @bp.doc(tags=["Ladder"], summary="Create a contact channel", responses=WRITE)
 @transactional
@@ -115,6 +117,7 @@ def list_policies():
 @bp.auth_required(token_auth)
 @requires(Permission.POLICIES_MANAGE)
 @bp.input(PolicyIn, arg_name="data")
+@idempotent
 @bp.output(PolicyOut, status_code=201)
 @bp.doc(tags=["Ladder"], summary="Create an escalation policy", responses=WRITE)
 @transactional
@@ -172,6 +175,7 @@ def list_rules():
 @bp.auth_required(token_auth)
 @requires(Permission.RULES_MANAGE)
 @bp.input(RuleIn, arg_name="data")
+@idempotent
 @bp.output(RuleOut, status_code=201)
 @bp.doc(tags=["Ladder"], summary="Create a routing rule", responses=WRITE)
 @transactional

@@ -9,6 +9,7 @@ from ..db import get_session
 from ..errors import ValidationError
 from ..http.access import caller, requires
 from ..http.fields import UTC, Text
+from ..http.idempotency import idempotent
 from ..http.tokens import token_auth
 from ..http.transaction import transactional
 from ..models import Exchange, SummaryStatus
@@ -122,6 +123,7 @@ def change_releasability(reference, data):
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_TALK)
 @bp.input(SummaryDraftIn, arg_name="data")
+@idempotent
 @bp.output(SummaryOut, status_code=201)
 @bp.doc(tags=["Summaries"], summary="Draft a counterpart summary", responses=WRITE)
 @transactional

@@ -5,9 +5,10 @@ limit the answer is 429 with Retry-After: the JSON envelope on the API, the erro
 Behind a reverse proxy set PROXY_FIX_X_FOR so the client's address, not the proxy's, is counted.
 
 The bookkeeping is a short transaction of its own, committed at once whatever the request does
-later, and never the request's session. It runs before the request's session begins: on SQLite
-every transaction takes the write lock at BEGIN, so a second one opened while the request's is
-open would wait for itself.
+later, and never the request's session. It runs before the request's session begins: on SQLite a
+writing transaction takes the write lock at BEGIN, so a second one opened while a writing request's
+is open would wait for itself. Checking a credential that turns out good only reads (no write
+lock); only a failure to count, or an attempt that always counts, writes.
 """
 
 from collections.abc import Callable, Iterator
@@ -34,11 +35,11 @@ def _settings(limit_name: str) -> tuple[int, int]:
 
 
 @contextmanager
-def _own_transaction() -> Iterator[Session]:
+def _own_transaction(reads_only: bool = False) -> Iterator[Session]:
     request_session = g.get("db_session")
     if request_session is not None and request_session.in_transaction():
         raise RuntimeError("rate-limit bookkeeping must run before the request's session begins")
-    with session_scope(current_app) as session:
+    with session_scope(current_app, reads_only) as session:
         yield session
 
 
@@ -57,13 +58,14 @@ def guarded(key: str, limit_name: str, what: str, check: Callable[[Session], T |
     limit, window = _settings(limit_name)
     now = utcnow()
     refused: TrackerError | None = None
-    with _own_transaction() as session:
+    with _own_transaction(reads_only=True) as session:
         throttle.refuse_if_over(session, key, limit, window, now, what)
         try:
             found = check(session)
         except TrackerError as error:
             found, refused = None, error
-        if found is None:
+    if found is None:
+        with _own_transaction() as session:
             throttle.hit(session, key, window, now)
     if refused is not None:
         raise refused

@@ -33,6 +33,8 @@ class Permission(enum.StrEnum):
     RULES_MANAGE = "rules:manage"
     USERS_MANAGE = "users:manage"
     AUDIT_VERIFY = "audit:verify"
+    # scrape GET /metrics with one's API token (a Prometheus server may use the scrape secret instead)
+    METRICS_READ = "metrics:read"
 
 
 P = Permission
@@ -45,6 +47,7 @@ _SUPERVISOR = _HANDLER | {
     P.EXERCISES_MANAGE,
     P.REPORTS_READ,
     P.CHANNELS_WATCH,
+    P.METRICS_READ,
 }
 
 # The one permission table.

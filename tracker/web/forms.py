@@ -108,6 +108,9 @@ class IncidentForm(FlaskForm):
     platform_transponder = BooleanField("Transponder on")
     platform_radio = BooleanField("Radio contact")
     narrative = TextAreaField("Narrative", validators=[Optional()])
+    # A one-time key made when the form is rendered: a second submission of the same form (a double
+    # click, a page sent again) files nothing new and goes to the incident the first one filed.
+    filing_key = HiddenField()
 
 
 # -- admin pages --------------------------------------------------------------------------

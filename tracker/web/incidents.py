@@ -1,6 +1,6 @@
 """Filing form, incident page, and the acknowledge / comment / resolve buttons."""
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -8,7 +8,7 @@ from .. import metrics
 from ..db import get_session
 from ..errors import Forbidden, TrackerError, ValidationError
 from ..geo import parse_position
-from ..http import wiring
+from ..http import idempotency, wiring
 from ..http.access import requires
 from ..http.transaction import committed
 from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, SafetyRisk, categories_for
@@ -83,17 +83,28 @@ def new():
     valid = form.validate_on_submit()
     occurred, position = _readings(form) if form.is_submitted() else (None, None)
     if valid and not form.errors:
+        key = form.filing_key.data or ""  # none from a page rendered before the form had one
+        if key and not idempotency.valid_key(key):
+            abort(400, "The form's one-time key is damaged: open the form again.")
         try:
             with committed() as session:
-                draft = _draft(form, occurred, position)
-                links = wiring.ack_links()
-                incident = filing.file_incident(session, draft, _me(), wiring.filing_limits(), utcnow(), links)
+                first = idempotency.claim_form(session, _me().id, key, utcnow()) if key else None
+                if first is None:
+                    draft = _draft(form, occurred, position)
+                    links = wiring.ack_links()
+                    incident = filing.file_incident(session, draft, _me(), wiring.filing_limits(), utcnow(), links)
+                    filed = redirect(url_for("incidents.view", reference=incident.reference))
+                    if key:
+                        idempotency.keep_answer(session, _me().id, key, filed)
         except ValidationError as error:
             for field, message in error.details.items():
                 getattr(form, FIELD_OF.get(field, field), form.narrative).errors.append(str(message))
         except TrackerError as error:
             flash(error.message, "error")
         else:
+            if first is not None:
+                flash("This form was filed already (sent twice): here is the incident it filed.", "success")
+                return redirect(first.location or url_for("board.board"))
             metrics.FILED.labels(incident.precedence.value).inc()
             channels = ", ".join(c["name"] for c in incident.step["channels"]) or "nobody (no usable channel)"
             flash(
@@ -101,7 +112,9 @@ def new():
                 f"“{incident.ladder['policy_name']}”; notified {channels}.",
                 "success",
             )
-            return redirect(url_for("incidents.view", reference=incident.reference))
+            return filed
+    if not form.filing_key.data:
+        form.filing_key.data = idempotency.new_key()
     categories = {d.value: list(categories_for(d)) for d in CATEGORIES}
     return render_template("web/file.html", form=form, categories=categories), 422 if form.errors else 200
 
