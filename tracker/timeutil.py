@@ -4,6 +4,11 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import overload
 
+# The times the tracker handles: a DTG names 2000-2099, and no record or exercise lies outside
+# 1900-2100. Beyond year 1 or 9999 a time cannot even be moved by a zone offset or a search window
+# (OverflowError), so every parser refuses what lies outside, as a ValueError naming the bounds.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2101, 1, 1, tzinfo=UTC)  # exclusive: the whole of 2100 is in
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _DTG = re.compile(r"^(\d{2})(\d{2})(\d{2})([A-IK-Z])([A-Z]{3})(\d{2})$")
 
@@ -62,7 +67,20 @@ def parse_moment(text: str) -> datetime:
         ) from None
     if moment.tzinfo is None:
         raise ValueError("ISO 8601 time needs a zone (Z or +hh:mm); local times are ambiguous")
-    return moment.astimezone(UTC)
+    try:
+        return in_range(moment.astimezone(UTC))
+    except OverflowError:  # the offset pushes it past year 1 or 9999
+        raise ValueError(_RANGE) from None
+
+
+_RANGE = f"must lie between {EARLIEST:%Y-%m-%d} and {LATEST.year - 1}-12-31 (UTC)"
+
+
+def in_range(moment: datetime) -> datetime:
+    """Return the aware moment if the tracker can handle it (EARLIEST <= moment < LATEST), else raise ValueError."""
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(_RANGE)
+    return moment
 
 
 @overload

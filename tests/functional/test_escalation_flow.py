@@ -53,9 +53,9 @@ def test_unacknowledged_incident_escalates_to_step_two_then_exhausted(app, clien
     files = outbox_files(app)
     assert len(files) == 3, [f.name for f in files]
     texts = [f.read_text() for f in files]
-    assert 'To: "L1" <l1@test.example>' in texts[0] and "New incident" in texts[0]
-    assert 'To: "L2" <l2@test.example>' in texts[1] and "ESCALATED" in texts[1]
-    assert 'To: "supervisor" <supervisor@test.example>' in texts[2] and "EXHAUSTED" in texts[2]
+    assert "To: L1 <l1@test.example>" in texts[0] and "New incident" in texts[0]
+    assert "To: L2 <l2@test.example>" in texts[1] and "ESCALATED" in texts[1]
+    assert "To: supervisor <supervisor@test.example>" in texts[2] and "EXHAUSTED" in texts[2]
     assert all(reference in t for t in texts)
 
 

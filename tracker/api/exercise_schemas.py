@@ -64,7 +64,7 @@ class ExerciseOut(Schema):
 
 
 class ExerciseQuery(Schema):
-    when = fields.String(
+    when = Text(
         load_default="all",
         validate=OneOf(register.WHEN),
         metadata={"description": "current = running or upcoming"},

@@ -3,18 +3,28 @@
 import smtplib
 import ssl
 from dataclasses import dataclass
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
+from ..text import one_line
 from . import DeliveryError, Message
 
 
 def compose(message: Message, sender: str) -> EmailMessage:
-    """Build the MIME message: plain text and HTML, threaded by Message-ID and In-Reply-To."""
+    """Build the MIME message: plain text and HTML, threaded by Message-ID and In-Reply-To.
+
+    The recipient's name is a display name built by the standard library (headerregistry.Address
+    quotes and escapes it), never pasted into the header: a channel named 'Ops, "x" <x@evil>' is
+    one recipient, not two. Line breaks in a name or subject are spaces (names refuse them since,
+    but a channel saved before must still get its messages). Raises ValueError or HeaderParseError
+    for an address that is not one.
+    """
     mail = EmailMessage()
     mail["From"] = sender
-    mail["To"] = f'"{message.recipient}" <{message.address}>'
-    mail["Subject"] = message.subject
+    mail["To"] = Address(display_name=one_line(message.recipient), addr_spec=message.address)
+    mail["Subject"] = one_line(message.subject)
     mail["Date"] = formatdate(usegmt=True)
     mail["Message-ID"] = message.message_id
     if message.thread_id:
@@ -65,7 +75,10 @@ class EmailTransport:
     def send(self, message: Message) -> str | None:
         if not self.host:
             raise DeliveryError("SMTP_HOST is not configured", transient=False)
-        mail = compose(message, self.sender)
+        try:
+            mail = compose(message, self.sender)
+        except (ValueError, HeaderParseError) as exc:  # a retry would build the same message: give up now
+            raise DeliveryError(f"cannot address the message: {exc}", transient=False) from exc
         try:
             with self._connect() as smtp:
                 if self.username:

@@ -4,9 +4,10 @@ app's configuration. tracker.api and tracker.web use it and never import each ot
 
 from flask import Flask
 
-from . import errors
+from . import errors, output
 
 
 def init_app(app: Flask) -> None:
-    """Register the one set of error handlers for the whole app."""
+    """Register the one set of error handlers for the whole app, and answers that show stored text safely."""
     errors.init_app(app)
+    output.init_app(app)

@@ -3,21 +3,24 @@
 from apiflask import fields
 from marshmallow import ValidationError
 
+from ..text import problem
 from ..timeutil import isoformat, parse_moment
 
 
 class Text(fields.String):
-    """A string without NUL characters: PostgreSQL cannot store them in text (SQLite can), so
-    they are refused here, as a 422 naming the field, rather than by the database as a 500."""
+    """A string the database can keep: no NUL (PostgreSQL cannot store it) and no lone surrogate
+    (neither engine can; in a JSON column it would break every page that shows it), refused here
+    as a 422 naming the field rather than by the database as a 500. Every string of a request
+    schema is a Text (tests/functional/test_input_validity.py holds them to it)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in text:
-            raise ValidationError("must not contain NUL characters")
+        if found := problem(text):
+            raise ValidationError(found)
         return text
 
 
-class Moment(fields.String):
+class Moment(Text):
     """A time given as ISO 8601 with a zone or as a military date-time group; an aware UTC datetime."""
 
     def __init__(self, **kwargs):
@@ -32,7 +35,7 @@ class Moment(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
             return parse_moment(text)
-        except (ValueError, OverflowError) as exc:  # OverflowError: an offset pushes it past year 1 or 9999
+        except ValueError as exc:  # not a time, or one outside what the tracker handles (timeutil.EARLIEST)
             raise ValidationError(str(exc)) from None
 
 

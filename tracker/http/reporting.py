@@ -12,7 +12,7 @@ from marshmallow import ValidationError, validates_schema
 from ..db import get_session
 from ..models import Domain, Precedence, all_categories
 from ..services.review import export, reports
-from ..timeutil import utcnow
+from ..timeutil import in_range, utcnow
 from .fields import Moment, Text
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -24,7 +24,7 @@ class Bound(Moment):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str) and _DATE.match(value.strip()):
             try:
-                return datetime.fromisoformat(value.strip()).replace(tzinfo=UTC)
+                return in_range(datetime.fromisoformat(value.strip()).replace(tzinfo=UTC))
             except ValueError as exc:
                 raise ValidationError(str(exc)) from None
         return super()._deserialize(value, attr, data, **kwargs)

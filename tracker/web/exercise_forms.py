@@ -1,7 +1,6 @@
 """Forms of the exercise pages. The fields carry text as typed, named like the CSV columns, so one
 reader (services.exercise_import.read_fields) checks a form and a file alike."""
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -9,11 +8,12 @@ from wtforms.validators import Length, Optional
 
 from ..services.exercises.csv_import import COLUMNS
 from ..services.exercises.validity import VIA_LABELS
+from .base_form import TrackerForm
 
 TIME_HINT = "UTC as ISO 8601 (2026-12-01T06:00:00Z) or a DTG (010600ZDEC26)"
 
 
-class ExerciseForm(FlaskForm):
+class ExerciseForm(TrackerForm):
     name = StringField("Name", validators=[Length(max=200)])
     states = StringField("States", validators=[Length(max=2000)], description="separate several with ;")
     starts_at = StringField("Starts", validators=[Length(max=40)], description=TIME_HINT)
@@ -41,5 +41,5 @@ class ExerciseForm(FlaskForm):
         return {name: self[name].data or "" for name in COLUMNS}
 
 
-class ImportForm(FlaskForm):
+class ImportForm(TrackerForm):
     file = FileField("CSV file", validators=[FileRequired("Choose a CSV file.")])

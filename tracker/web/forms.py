@@ -1,6 +1,6 @@
-"""Forms (Flask-WTF: every form carries a CSRF token)."""
+"""Forms (Flask-WTF: every form carries a CSRF token; base_form: every text field refuses what
+the database cannot keep)."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -22,31 +22,32 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, Role, SafetyRisk, all_categories
 from ..models.enums import UNUSUAL_ACTIVITY
 from ..services.engine.message_text import PROSIGN
+from .base_form import TrackerForm
 
 
-class SignInForm(FlaskForm):
+class SignInForm(TrackerForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
     password = PasswordField("Password", validators=[DataRequired()])
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(TrackerForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
     password = PasswordField("New password (8 characters or more)", validators=[DataRequired(), Length(min=8)])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(TrackerForm):
     """A button that changes something: only the CSRF token."""
 
 
-class CommentForm(FlaskForm):
+class CommentForm(TrackerForm):
     text = TextAreaField("Comment", validators=[DataRequired(), Length(max=4000)])
 
 
-class ResolveForm(FlaskForm):
+class ResolveForm(TrackerForm):
     resolution = TextAreaField("Resolution", validators=[DataRequired(), Length(max=4000)])
 
 
-class OpenExchangeForm(FlaskForm):
+class OpenExchangeForm(TrackerForm):
     channel_id = SelectField("Counterpart line", coerce=int, choices=[], validators=[DataRequired()])
     text = TextAreaField(
         "Notice to the other side (optional)",
@@ -55,7 +56,7 @@ class OpenExchangeForm(FlaskForm):
     )
 
 
-class ExchangeActionForm(FlaskForm):
+class ExchangeActionForm(TrackerForm):
     """One text and a button per next state (the button's value is the state)."""
 
     state = HiddenField(validators=[DataRequired()])
@@ -67,13 +68,13 @@ class ExchangeActionForm(FlaskForm):
     )
 
 
-class ExchangeMessageForm(FlaskForm):
+class ExchangeMessageForm(TrackerForm):
     direction = SelectField("Direction", choices=[SelectChoice("in", "from them"), SelectChoice("out", "to them")])
     kind = StringField("Kind", default="message", validators=[DataRequired(), Length(max=32)])
     text = TextAreaField("Message", validators=[DataRequired(), Length(max=8000)])
 
 
-class IncidentForm(FlaskForm):
+class IncidentForm(TrackerForm):
     occurred_at = StringField(
         "Occurred at (UTC: ISO 8601 or DTG such as 061620ZDEC17)", validators=[DataRequired(), Length(max=40)]
     )
@@ -152,7 +153,7 @@ def category_choices(blank: str | None = None) -> list[SelectChoice]:
     )
 
 
-class ChannelForm(FlaskForm):
+class ChannelForm(TrackerForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)], filters=[_strip])
     level = SelectField("Level", coerce=int, choices=[SelectChoice(str(n), f"L{n}") for n in range(1, 6)])
     counterpart = StringField(
@@ -213,14 +214,14 @@ class StepForm(Form):
     fallback_channel_id = SelectField("Fallback channel (when one is down)", coerce=optional_id, choices=[])
 
 
-class PolicyForm(FlaskForm):
+class PolicyForm(TrackerForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)], filters=[_strip])
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
     repeat = IntegerField("Repeat the last step (times)", validators=[InputRequired(), NumberRange(0, 50)], default=0)
     steps = FieldList(FormField(StepForm), min_entries=5, max_entries=10)
 
 
-class RuleForm(FlaskForm):
+class RuleForm(TrackerForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)], filters=[_strip])
     domain = SelectField("Domain", coerce=optional(Domain), choices=_any("any domain", Domain))
     category = SelectField("Category", coerce=lambda v: v or None, choices=category_choices("any category"))
@@ -243,7 +244,7 @@ class RuleForm(FlaskForm):
     active = BooleanField("Active", default=True)
 
 
-class RoutePreviewForm(FlaskForm):
+class RoutePreviewForm(TrackerForm):
     """Which route would an incident take? A GET form that stores nothing, so it needs no CSRF token."""
 
     class Meta:
@@ -260,7 +261,7 @@ class RoutePreviewForm(FlaskForm):
     sector = StringField("Sector", validators=[Optional(), Length(max=120)], filters=[_strip, lambda v: v or None])
 
 
-class UserForm(FlaskForm):
+class UserForm(TrackerForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=64)], filters=[_strip])
     full_name = StringField("Full name", validators=[Optional(), Length(max=120)], filters=[_strip])
     email = EmailField("E-mail", validators=[Optional(), Length(max=254)], filters=[_strip, lambda v: v or None])
@@ -268,11 +269,11 @@ class UserForm(FlaskForm):
     password = PasswordField("Password (8 characters or more)", validators=[DataRequired()])
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(TrackerForm):
     password = PasswordField("New password (8 characters or more)", validators=[DataRequired()])
 
 
-class TokenForm(FlaskForm):
+class TokenForm(TrackerForm):
     name = StringField(
         "What the token is for",
         validators=[DataRequired(), Length(max=64)],

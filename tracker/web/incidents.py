@@ -16,6 +16,7 @@ from ..models.permissions import Permission
 from ..services.incidents import filing, handling
 from ..timeutil import format_dtg, isoformat, parse_moment, utcnow
 from .acting import act_on_incident
+from .base_form import refusal
 from .forms import ActionForm, CommentForm, IncidentForm, ResolveForm
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
@@ -188,7 +189,7 @@ def acknowledge(reference: str):
 def comment(reference: str):
     form = CommentForm()
     if not form.validate():
-        flash("A comment needs text (up to 4000 characters).", "error")
+        flash(refusal(form.text) or "A comment needs text (up to 4000 characters).", "error")
         return redirect(url_for("incidents.view", reference=reference))
     return _act(
         reference,
@@ -201,7 +202,7 @@ def comment(reference: str):
 def resolve(reference: str):
     form = ResolveForm()
     if not form.validate():
-        flash("Say how it was resolved.", "error")
+        flash(refusal(form.resolution) or "Say how it was resolved.", "error")
         return redirect(url_for("incidents.view", reference=reference))
     return _act(
         reference,

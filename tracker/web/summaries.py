@@ -3,7 +3,6 @@ edited, approved and sent (the same services as the API; every form carries a CS
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
@@ -16,6 +15,7 @@ from ..services.exchanges import catalogues, exchanges, releasability, summaries
 from ..services.incidents import handling
 from ..timeutil import utcnow
 from .acting import act_on_incident
+from .base_form import TrackerForm
 
 bp = Blueprint("summaries", __name__)
 # How each field reads on the page, in the order the form lists them.
@@ -38,26 +38,26 @@ FIELD_LABELS = {
 TEXT = Length(max=summaries.TEXT_MAX_LENGTH)
 
 
-class ReleasabilityForm(FlaskForm):
+class ReleasabilityForm(TrackerForm):
     """Only the CSRF token: the ticked boxes arrive as a list of field names."""
 
 
-class DraftForm(FlaskForm):
+class DraftForm(TrackerForm):
     exchange_id = SelectField("For the exchange", choices=[], validators=[Optional()])
     language = SelectField("Second language", choices=[], validators=[Optional()])
 
 
-class EditForm(FlaskForm):
+class EditForm(TrackerForm):
     text = TextAreaField("English", validators=[InputRequired(), TEXT])
     text_second = TextAreaField("Second language", validators=[Optional(), TEXT])
     version = HiddenField(validators=[InputRequired()])
 
 
-class ApproveForm(FlaskForm):
+class ApproveForm(TrackerForm):
     version = HiddenField(validators=[InputRequired()])
 
 
-class SendForm(FlaskForm):
+class SendForm(TrackerForm):
     exchange_id = SelectField("Over the exchange", choices=[], validators=[InputRequired()])
 
 

@@ -7,6 +7,7 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ...models import ContactChannel, Incident, NotificationKind, Precedence
+from ...text import shown
 from ...timeutil import format_dtg, isoformat
 
 PROSIGN = {
@@ -34,6 +35,7 @@ def _environment() -> Environment:
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        finalize=shown,  # a lone surrogate stored in a JSON column must not fail the message (tracker.text)
     )
     env.globals.update(dtg=format_dtg, iso=isoformat)
     return env

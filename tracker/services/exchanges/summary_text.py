@@ -12,6 +12,7 @@ from datetime import UTC
 from ...geo import Position, to_mgrs
 from ...models import Domain, EscalationRisk, Incident
 from ...models.enums import UNUSUAL_ACTIVITY, all_categories
+from ...text import scalar
 from ...timeutil import format_dtg
 from ..engine.message_text import PROSIGN
 from . import catalogues, releasability
@@ -145,7 +146,8 @@ def compose(incident: Incident, language: str) -> tuple[str, list[str]]:
     if uses("actions_taken", bool(actions)):
         account.append(t(ACTIONS, actions=actions))
     paragraphs = [t(HEADER, reference=incident.reference), "\n".join(facts), *account, t(CLOSING)]
-    return "\n\n".join(paragraphs) + "\n", used
+    # scalar: a platform's text typed before inputs refused lone surrogates (tracker.text) is shown as U+FFFD.
+    return scalar("\n\n".join(paragraphs) + "\n"), used
 
 
 def _when(incident: Incident, language: str) -> str:

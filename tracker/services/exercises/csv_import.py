@@ -53,13 +53,6 @@ MAX_ROWS = 1000
 _CENTRE_FIELDS = {"centre_latitude": "centre", "centre_longitude": "centre"}
 
 
-def _moment(text: str) -> datetime:
-    try:
-        return parse_moment(text)
-    except OverflowError:
-        raise ValueError("the time is out of range") from None
-
-
 def _number(text: str, kind) -> float | int:
     try:
         value = kind(text.replace(" ", ""))
@@ -76,9 +69,9 @@ def _via(text: str) -> NotifiedVia:
 
 
 READERS = {
-    "starts_at": _moment,
-    "ends_at": _moment,
-    "notified_at": _moment,
+    "starts_at": parse_moment,
+    "ends_at": parse_moment,
+    "notified_at": parse_moment,
     "radius_km": lambda text: _number(text, float),
     "declared_size": lambda text: _number(text, int),
     "notified_via": _via,

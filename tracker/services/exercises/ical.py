@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ...errors import Unauthorized
 from ...geo import Position
 from ...models import ExerciseNotice, User
+from ...text import scalar
 from ...timeutil import format_dtg
 from ..engine.links import LinkRefused, LinkSigner
 from .area import centre_of
@@ -47,7 +48,7 @@ def _event(exercise: ExerciseNotice, host: str, now: datetime) -> Event:
     event.add("dtstamp", now)
     event.add("dtstart", exercise.starts_at)
     event.add("dtend", exercise.ends_at)
-    event.add("summary", f"{exercise.name} ({', '.join(exercise.states)})")
+    event.add("summary", f"{exercise.name} ({_states(exercise)})")
     event.add("description", description(exercise))
     event.add("location", location(exercise, latitude, longitude))
     event.add("geo", (round(latitude, 6), round(longitude, 6)))
@@ -57,13 +58,18 @@ def _event(exercise: ExerciseNotice, host: str, now: datetime) -> Event:
     return event
 
 
+def _states(exercise: ExerciseNotice) -> str:
+    # scalar: states typed before inputs refused lone surrogates (tracker.text) are shown as U+FFFD.
+    return scalar(", ".join(exercise.states))
+
+
 def description(exercise: ExerciseNotice) -> str:
     """The notice in a few lines of plain text."""
     size = f"{exercise.declared_size:,} troops declared" if exercise.declared_size is not None else "size not declared"
     notified = VIA_LABELS[exercise.notified_via]
     if exercise.notified_at is not None:
         notified += f", {format_dtg(exercise.notified_at)} ({exercise.notified_at:%Y-%m-%d %H:%M}Z)"
-    lines = [f"States: {', '.join(exercise.states)}", f"Size: {size}", f"Notified by {notified}"]
+    lines = [f"States: {_states(exercise)}", f"Size: {size}", f"Notified by {notified}"]
     if exercise.notes:
         lines.append(exercise.notes)
     return "\n".join(lines)

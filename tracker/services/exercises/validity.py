@@ -4,6 +4,7 @@ import math
 from datetime import datetime
 from typing import TypeGuard
 
+from ... import text
 from ...errors import ValidationError
 from ...models import NotifiedVia
 from .area import normalised, polygon_problem
@@ -60,6 +61,10 @@ def _circle_problems(values: dict) -> dict:
     return problems
 
 
+def _text_problem(value) -> str | None:
+    return text.problem(value) if isinstance(value, str) else None
+
+
 def check(values: dict) -> None:
     """Raise ValidationError naming every field of a complete exercise notice that is wrong."""
     problems = {}
@@ -91,11 +96,12 @@ def check(values: dict) -> None:
     notes = values.get("notes")
     if not isinstance(notes, str) or len(notes) > 4000:
         problems["notes"] = "at most 4000 characters"
+    # The same text rule as the API's fields (tracker.text): the CSV import and the form come here.
     for key in ("name", "notes"):
-        if isinstance(values.get(key), str) and "\x00" in values[key]:
-            problems[key] = "must not contain NUL characters"
-    if isinstance(states, list) and any(isinstance(s, str) and "\x00" in s for s in states):
-        problems["states"] = "must not contain NUL characters"
+        if isinstance(values.get(key), str) and (found := text.problem(values[key])):
+            problems[key] = found
+    if isinstance(states, list) and (found := next(filter(None, map(_text_problem, states)), None)):
+        problems["states"] = found
     if problems:
         raise ValidationError("the exercise notice is not valid", problems)
 

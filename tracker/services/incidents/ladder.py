@@ -22,9 +22,11 @@ from ...models import (
     categories_for,
     step_channels,
 )
+from ...text import name_problem
 from ...timeutil import utcnow
 from ..engine import line_checks
 
+ONE_LINE = ("name", "counterpart", "address")
 CHANNEL_FIELDS = (
     "name",
     "level",
@@ -94,6 +96,11 @@ def save_channel(
     A webhook channel gets a random signing secret unless one is given; a check schedule
     (interval or cron expression) puts the channel's first check on the calendar.
     """
+    # A channel's name goes into mail headers and every message; one line break there and each
+    # message to the channel fails (or adds a header). The API and the admin page both come here.
+    one_line = {key: found for key in ONE_LINE if isinstance(data.get(key), str) and (found := name_problem(data[key]))}
+    if one_line:
+        raise ValidationError("a channel's name, counterpart and address are one line of text each", one_line)
     if "transport" in data and data["transport"] not in transports:
         raise ValidationError(
             f"unknown transport {data['transport']!r}", {"transport": f"one of: {', '.join(sorted(transports))}"}

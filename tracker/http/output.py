@@ -1,0 +1,43 @@
+"""Answers that never fail on what is stored: pages and JSON show a lone surrogate as U+FFFD.
+
+Every input refuses text that is not Unicode scalar values (tracker.text), but a JSON column
+written before that rule may hold one ("\\ud800" in a comment of the append-only timeline, in a
+platform's callsign, in an exercise's states). UTF-8 cannot encode it, so a page showing it would
+answer 500 for ever. Pages go through Jinja's `finalize`, which sees every value a template prints;
+JSON answers go through the app's JSON provider. Both leave good text as it is.
+"""
+
+import json
+from typing import Any
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+
+from ..text import scalar, shown
+
+
+def _scrubbed(data: Any) -> Any:
+    if isinstance(data, str):
+        return scalar(data)
+    if isinstance(data, list):
+        return [_scrubbed(item) for item in data]
+    if isinstance(data, dict):
+        return {scalar(key): _scrubbed(value) for key, value in data.items()}
+    return data
+
+
+class ScalarJSONProvider(DefaultJSONProvider):
+    """Flask's JSON provider, whose text never holds a lone surrogate (escaped as \\udXXX, it is
+    not valid Unicode: strict clients refuse the whole answer)."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        text = super().dumps(obj, **kwargs)
+        if "\\ud" not in text:  # ensure_ascii writes every surrogate so; none there, nothing to do
+            return text
+        kwargs.pop("default", None)  # what comes back from loads is plain JSON already
+        return super().dumps(_scrubbed(json.loads(text)), **kwargs)
+
+
+def init_app(app: Flask) -> None:
+    app.json = ScalarJSONProvider(app)
+    app.jinja_env.finalize = shown

@@ -1,0 +1,51 @@
+"""What text the tracker keeps: Unicode scalar values without NUL, and names without control characters.
+
+A JSON body can carry a lone surrogate ("\\ud800"): Python keeps it in a str, but it is no
+character, UTF-8 cannot encode it, and neither SQLite nor PostgreSQL stores it in a text column.
+In a JSON column it is stored escaped and comes back, and then every page, export or message that
+shows it would fail as a 500. So every input refuses it (`problem`), and whatever renders what is
+already stored replaces it with U+FFFD (`scalar`). NUL is refused too: PostgreSQL cannot store it.
+"""
+
+import re
+import unicodedata
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Line and paragraph separators break a line as much as CR or LF do (str.splitlines, mail headers).
+_BREAKS = {"\u2028", "\u2029"}
+
+
+def problem(text: str) -> str | None:
+    """Why text cannot be kept, or None."""
+    if "\x00" in text:
+        return "must not contain NUL characters"
+    if LONE_SURROGATE.search(text):
+        return "is not valid Unicode text (it holds a lone surrogate, e.g. \\ud800)"
+    return None
+
+
+def name_problem(name: str) -> str | None:
+    """Why a name that ends up on one line (a mail header, a log line, a menu) cannot be kept, or None."""
+    if found := problem(name):
+        return found
+    if any(unicodedata.category(c) == "Cc" or c in _BREAKS for c in name):
+        return "must not contain control characters (line breaks, tabs)"
+    return None
+
+
+def scalar(text: str) -> str:
+    """The text with each lone surrogate replaced by U+FFFD, so that it can be encoded as UTF-8."""
+    return LONE_SURROGATE.sub("\ufffd", text)
+
+
+def shown(value):
+    """A value as a template prints it (Jinja's finalize): text with lone surrogates replaced, of
+    the same type (markupsafe's Markup stays Markup, so it is not escaped twice); anything else as is."""
+    if isinstance(value, str) and LONE_SURROGATE.search(value):
+        return type(value)(scalar(value))
+    return value
+
+
+def one_line(name: str) -> str:
+    """The name with control characters and line breaks as spaces, and lone surrogates as U+FFFD."""
+    return "".join(" " if unicodedata.category(c) == "Cc" or c in _BREAKS else c for c in scalar(name))

@@ -1,0 +1,38 @@
+"""The base of every form of the pages: Flask-WTF's, with the text rule of the API's fields.
+
+Each text field (StringField and its kinds: text areas, hidden, password and e-mail fields) gets
+one more validator when the form is built, so a NUL or a lone surrogate is refused beside the field
+it was typed in, as the API refuses it by name (tracker.text, http.fields.Text). WTForms' hook for
+this is Meta.bind_field, which sees every field of the form as it is built.
+"""
+
+from flask_wtf import FlaskForm
+from wtforms import Field, StringField
+from wtforms.meta import DefaultMeta
+from wtforms.validators import ValidationError
+
+from .. import text
+
+
+def keepable_text(_form, field: Field) -> None:
+    """Refuse text the database cannot keep (a WTForms validator)."""
+    if isinstance(field.data, str) and (found := text.problem(field.data)):
+        raise ValidationError(f"This {found}.")
+
+
+def refusal(field: Field) -> str | None:
+    """What the text rule said about the field, if it refused it (for a page that flashes it)."""
+    if isinstance(field.data, str) and (found := text.problem(field.data)):
+        return f"{field.label.text}: this {found}."
+    return None
+
+
+class TrackerForm(FlaskForm):
+    """A Flask-WTF form (CSRF token and all) whose text fields keep only keepable text."""
+
+    class Meta(DefaultMeta):
+        def bind_field(self, form, unbound_field, options):
+            field = super().bind_field(form, unbound_field, options)
+            if isinstance(field, StringField):
+                field.validators = [*field.validators, keepable_text]
+            return field
