@@ -4,8 +4,12 @@ Every web request gets an id (the caller's X-Request-ID when it is a sane token,
 echoed in the X-Request-ID response header and put on each log line written while serving it.
 A line about one incident carries its reference: from the request's <reference> path value, or
 from `extra={"reference": ...}` in jobs. LOG_FORMAT "text" keeps plain lines for a terminal.
-Secrets (passwords, tokens, signed links, webhook secrets) are never passed to a logger; the
-access log (gunicorn, JsonAccessLogger) drops query strings and masks signed-link tokens.
+Secrets (passwords, tokens, signed links, webhook secrets) are never passed to a logger. What a
+server logs of a request is masked whichever server runs the app: a signed link's token
+(/links/ack/<token>) and a secret query value (the calendar feed's ?key=, any token=) become "…"
+(`mask`). MaskSecrets does it to every record the tracker's handler writes, to werkzeug's request
+log (`flask run`, `make run`) and to gunicorn's error log; gunicorn's access log (JsonAccessLogger)
+drops query strings and masks the path.
 """
 
 import json
@@ -17,13 +21,47 @@ from datetime import UTC, datetime
 from flask import Flask, g, has_request_context, request
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-LINK_TOKEN = re.compile(r"^(/links/[a-z]+/)[^/]+")
+# A signed link's token (its path segment), anywhere in a line: a path, a request line, a URL.
+LINK_TOKEN = re.compile(r"(/links/[a-z]+/)[^/\s?#\"'\x1b]+")
+# A query parameter that carries a credential: the calendar feed's key, or a token by any name.
+SECRET_QUERY = re.compile(
+    r"([?&;](?:key|token|access_token|secret|password|signature)=)[^&;\s#\"'\x1b]+", re.IGNORECASE
+)
 _FIELDS = ("reference", "request_id", "runner", "job")
 _STANDARD = set(vars(logging.makeLogRecord({})))
 
 
 def _stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def mask(text: str) -> str:
+    """The text with signed-link tokens and secret query values replaced by "…"."""
+    return SECRET_QUERY.sub(r"\1…", LINK_TOKEN.sub(r"\1…", text))
+
+
+class MaskSecrets(logging.Filter):
+    """Mask what a record's message says of signed links and secret query values (a logging
+    filter: on a handler it sees every record the handler writes, on a logger that logger's own)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        return True
+
+
+def _install(owner: logging.Logger | logging.Handler) -> None:
+    if not any(isinstance(f, MaskSecrets) for f in owner.filters):
+        owner.addFilter(MaskSecrets())
+
+
+class TextFormatter(logging.Formatter):
+    """Plain lines for a terminal, masked whole (a traceback may quote a URL)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask(super().format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -39,13 +77,13 @@ class JsonFormatter(logging.Formatter):
             reference = (request.view_args or {}).get("reference")
             if reference:
                 line["reference"] = reference
-            line["method"], line["path"] = request.method, request.path
+            line["method"], line["path"] = request.method, safe_path(request.path)
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
                 line[key] = value if isinstance(value, str | int | float | bool | None) else str(value)
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False)
+        return mask(json.dumps(line, ensure_ascii=False))
 
 
 class _Handler(logging.StreamHandler):
@@ -62,8 +100,9 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
             root.removeHandler(handler)
     handler = _Handler()
     handler.setFormatter(
-        JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        JsonFormatter() if fmt == "json" else TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
+    _install(handler)
     root.addHandler(handler)
     root.setLevel(level.upper())
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per run of each job
@@ -72,6 +111,9 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
 def init_app(app: Flask) -> None:
     app.before_request(_start)
     app.after_request(_finish)
+    # werkzeug's development server (flask run) logs each request line, query string and all, on
+    # its own logger, through the tracker's handler or a handler of its own: mask it at the logger.
+    _install(logging.getLogger("werkzeug"))
 
 
 def _start() -> None:
@@ -86,14 +128,19 @@ def _finish(response):
 
 def safe_path(path: str) -> str:
     """The path with a signed link's token masked (it is a credential until used)."""
-    return LINK_TOKEN.sub(r"\1…", path)
+    return mask(path)
 
 
 try:  # gunicorn is installed in production; the access logger is used from config/gunicorn.conf.py
     from gunicorn.glogging import Logger as _GunicornLogger
 
     class JsonAccessLogger(_GunicornLogger):
-        """gunicorn's logger with one JSON object per access line, no query strings, no link tokens."""
+        """gunicorn's logger with one JSON object per access line, no query strings, no link tokens;
+        its error log (which names the URI of a request that failed) masked too."""
+
+        def setup(self, cfg) -> None:
+            super().setup(cfg)
+            _install(self.error_log)
 
         def access(self, resp, req, environ, request_time):
             if not getattr(self, "access_log_enabled", True):

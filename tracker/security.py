@@ -4,6 +4,11 @@ The Content-Security-Policy allows scripts and styles from this app only (no inl
 no other host); pages may not be framed; content types are not sniffed. Swagger UI's page is
 rendered from our own template whose start-up code is a static file, so it runs under the
 same policy (its styles need 'unsafe-inline', on that page only).
+
+Nothing but the static files may be kept by a browser or a proxy: every other answer (pages,
+exports, API JSON, the calendar feed, sign-in, signed-link pages) says `Cache-Control: no-store`,
+as OWASP's session management advice asks of anything behind a sign-in; a shared computer's cache
+or a proxy must not hand one officer's board to the next. Static files keep Flask's caching.
 """
 
 from flask import Flask, render_template, request
@@ -38,7 +43,15 @@ def _headers(response):
     response.headers.setdefault("Content-Security-Policy", DOCS_POLICY if docs else POLICY)
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    if not _static():
+        response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _static() -> bool:
+    """A file of a static folder (the app's, or a blueprint's such as the API docs' assets)."""
+    endpoint = request.endpoint or ""
+    return endpoint == "static" or endpoint.endswith(".static")
 
 
 def _docs():

@@ -191,6 +191,5 @@ def exercise_feed():
     headers = {
         "Content-Type": "text/calendar; charset=utf-8",
         "Content-Disposition": 'inline; filename="exercises.ics"',
-        "Cache-Control": "private, max-age=300",
     }
     return current_app.response_class(body, 200, headers)

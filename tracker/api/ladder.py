@@ -58,13 +58,23 @@ def get_channel(channel_id):
 @bp.auth_required(token_auth)
 @requires(Permission.CHANNELS_MANAGE)
 @bp.input(ChannelIn(partial=True), arg_name="data")
-@bp.output(ChannelWithSecretOut)
-@bp.doc(tags=["Ladder"], summary="Change a contact channel", responses=WRITE)
+@bp.output(ChannelOut)
+@bp.doc(
+    tags=["Ladder"],
+    summary="Change a contact channel",
+    description="The webhook signing secret is shown once: the answer holds `secret` only when this change "
+    "made one (the channel became a webhook) or set the one given; otherwise it is never in an answer.",
+    responses=WRITE,
+)
 @transactional
 def update_channel(channel_id, data):
     session = get_session()
     channel = ladder.get_channel(session, channel_id)
-    return ladder.save_channel(session, data, current_app.extensions["tracker.transports"], channel)
+    before = channel.secret
+    saved = ladder.save_channel(session, data, current_app.extensions["tracker.transports"], channel)
+    if saved.secret and saved.secret != before:
+        return current_app.json.response(ChannelWithSecretOut().dump(saved))
+    return saved
 
 
 @bp.delete("/channels/<int:channel_id>")

@@ -322,7 +322,10 @@ class ChannelOut(Schema):
 
 
 class ChannelWithSecretOut(ChannelOut):
-    secret = fields.String(allow_none=True, metadata={"description": "the webhook signing secret (shown to admins)"})
+    secret = fields.String(
+        allow_none=True,
+        metadata={"description": "the webhook signing secret, in the answer that made or set it only (shown once)"},
+    )
 
 
 class CheckOut(Schema):

@@ -24,13 +24,6 @@ def blueprint() -> Blueprint:
     return bp
 
 
-@bp.after_request
-def _not_cached(response):
-    # Admin pages show addresses, members and secrets shown once: keep them out of caches.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.get("/")
 @login_required
 def index():
