@@ -90,15 +90,15 @@ def location(exercise: ExerciseNotice, latitude: float, longitude: float) -> str
 def feed_key(signer: LinkSigner, user: User) -> str:
     """A signed key that lets a calendar client read the feed as user (it cannot send a bearer token).
 
-    It carries a digest of the user's session key, so a new password, like deactivation, ends it.
+    It carries a digest of the user's id and password hash, so a new password, like deactivation, ends it.
     """
     return signer.issue(FEED, user=user.id, stamp=_stamp(user))
 
 
 def _stamp(user: User) -> str:
-    # A digest of the session key, which ends with a piece of the password hash: the URL carries
-    # (readable, if signed) claims, and no piece of a password hash belongs in a calendar's settings.
-    return hashlib.sha256(user.get_id().encode()).hexdigest()[:16]
+    # A digest, not a piece of the password hash: the URL carries (readable, if signed) claims, and no
+    # piece of a password hash belongs in a calendar's settings.
+    return hashlib.sha256(f"{user.id}:{user.password_hash}".encode()).hexdigest()[:16]
 
 
 def feed_reader(session: Session, signer: LinkSigner, key: str, now: datetime) -> User:
