@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 
 from tests.support import World, build_world
 from tracker import create_app
+from tracker.backup import anchor
 from tracker.db import engine_of
 from tracker.migrate import upgrade
 
@@ -57,6 +58,7 @@ class SqliteDatabase:
         engine_of(self.app).dispose()
         for leftover in (Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
             leftover.unlink(missing_ok=True)
+        forget_anchor(self.app)
         self.copy(template, self.path)
 
     def copy(self, template: str, path: Path) -> str:
@@ -104,11 +106,18 @@ class PostgresDatabase:
         with self.engine.begin() as connection:
             connection.execute(text(OTHERS_OUT), {"name": self.name})  # e.g. a scheduler a failed test left
             connection.exec_driver_sql(self.refills[template])
+        forget_anchor(self.app)
 
     def close(self) -> None:
-        """Drop the database."""
+        """Drop the database (and its audit anchor, kept in the instance folder)."""
         engine_of(self.app).dispose()
+        forget_anchor(self.app)
         self.engine.dispose()
         with self.admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
         self.admin.dispose()
+
+
+def forget_anchor(app) -> None:
+    """Remove the audit chain's anchor: the database goes back to a template, a chain of its own."""
+    anchor.remove(anchor.path_for(app.config, app.instance_path))

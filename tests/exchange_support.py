@@ -67,6 +67,7 @@ def mail_text(path: Path) -> str:
 
 def delivered_text(app, reference: str, notification_id: int) -> str:
     """The plain text of the message the outbox transport wrote for a notification."""
-    path = next((p for p in outbox_files(app) if p.name == f"{reference}-notification-{notification_id}.eml"), None)
+    prefix = f"{reference}-notification-{notification_id}-"  # then the time it was queued (delivery.message_key)
+    path = next((p for p in outbox_files(app) if p.name.startswith(prefix)), None)
     assert path is not None, f"notification {notification_id} not in the outbox: {[p.name for p in outbox_files(app)]}"
     return mail_text(path)

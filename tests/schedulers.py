@@ -82,6 +82,9 @@ def start_scheduler(app, log: Path, **env) -> subprocess.Popen:
         TRACKER_SWEEP_BATCH_SIZE="50",
         TRACKER_DELIVERY_BATCH_SIZE="50",
         TRACKER_WATCHDOG_INTERVALS="600",
+        # Dead after 2 s of silence, not 0.4 s: two busy schedulers on two busy cores must not take each
+        # other for dead (the claims they would take over are sent twice).
+        TRACKER_RUNNER_DEAD_INTERVALS="10",
         TRACKER_LOG_FORMAT="text",
     )
     variables.update({f"TRACKER_{name}": str(value) for name, value in env.items()})

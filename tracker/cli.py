@@ -1,5 +1,7 @@
-"""`flask --app wsgi ...` commands: init-db, user, token, demo, sweep, scheduler, audit."""
+"""`flask --app wsgi ...` commands: init-db, user, token, demo, sweep, scheduler, audit, backup, restore."""
 
+import functools
+import signal
 import sys
 from pathlib import Path
 from typing import cast
@@ -28,7 +30,7 @@ audit_cli = AppGroup("audit", help="Seal and check the timeline's audit chain.",
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db, demo, sweep, scheduler):
+    for command in (init_db, demo, sweep, scheduler, backup, restore):
         app.cli.add_command(command)
     app.cli.add_command(user_cli)
     app.cli.add_command(token_cli)
@@ -68,6 +70,10 @@ def init_db():
     from . import migrate
 
     url = current_app.config["DATABASE_URL"]
+    if migrate.current(url) is None:  # a new database: an anchor left by an older one is not its chain's
+        from .backup import anchor
+
+        anchor.remove(anchor.path_for(current_app.config, current_app.instance_path))
     migrate.upgrade(url)
     Path(current_app.config["OUTBOX_DIR"]).mkdir(parents=True, exist_ok=True)
     click.echo(f"database at revision {migrate.current(url)}: {_redact(url)}")
@@ -229,10 +235,23 @@ def scheduler():
         f"delivery every {app.config['DELIVERY_INTERVAL_SECONDS']} s on {_redact(app.config['DATABASE_URL'])}",
         err=True,
     )
+    from . import jobs
+
+    running = build_scheduler(app, blocking=True)
+    signal.signal(signal.SIGTERM, _exit)  # systemd's stop: shut down as cleanly as on Ctrl-C
     try:
-        build_scheduler(app, blocking=True).start()
+        running.start()
     except (KeyboardInterrupt, SystemExit):
-        click.echo("scheduler stopped", err=True)
+        click.echo("scheduler stopping: letting the running jobs finish", err=True)
+    finally:
+        if running.running:
+            running.shutdown(wait=True)
+        jobs.leave(app)  # after the jobs: a claim of ours may be taken over from now on
+    click.echo("scheduler stopped", err=True)
+
+
+def _exit(_signal, _frame):
+    raise SystemExit(0)
 
 
 @channel_cli.command("test")
@@ -278,21 +297,31 @@ def list_channels():
 @with_appcontext
 def seal_audit():
     """Seal every timeline event not yet sealed (the scheduler's sweep does this continuously)."""
+    from .backup import anchor
     from .services.review import audit
 
     app = _real_app()
-    click.echo(f"sealed {audit.seal_all(lambda: session_scope(app))} events")
+    keep = functools.partial(anchor.write, anchor.path_for(app.config, app.instance_path))
+    click.echo(f"sealed {audit.seal_all(lambda: session_scope(app), on_sealed=keep)} events")
 
 
 @audit_cli.command("verify")
 @click.option("--incident", "reference", default=None, help="Check only this incident's seals (its reference).")
 @with_appcontext
 def verify_audit(reference):
-    """Walk the audit chain seal by seal; name the first broken link and exit 1."""
+    """Walk the audit chain seal by seal, and check that the database still holds the chain head kept
+    outside it (the anchor: after each seal, beside a SQLite file or in the instance folder), so that a
+    copy missing its newest commits is found; name the first broken link and exit 1."""
+    from .backup import anchor
     from .services.incidents import handling
     from .services.review import audit
 
     app = _real_app()
+    anchor_path = anchor.path_for(app.config, app.instance_path)
+    try:
+        head = anchor.read(anchor_path)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
     incident_id = None
     if reference is not None:
         try:
@@ -300,7 +329,7 @@ def verify_audit(reference):
                 incident_id = handling.get_incident(session, reference).id
         except TrackerError as error:
             raise click.BadParameter(error.message, param_hint="--incident") from None
-    verdict = audit.verify(lambda: session_scope(app), incident_id)
+    verdict = audit.verify(lambda: session_scope(app), incident_id, anchor=head)
     if verdict.broken is not None:
         click.echo(verdict.broken.describe())
         click.echo(f"({verdict.seals} seals checked intact before it)")
@@ -311,3 +340,83 @@ def verify_audit(reference):
     )
     if verdict.last_seq is not None:
         click.echo(f"latest seal {verdict.last_seq}: {verdict.last_hash}")
+    if head is None and verdict.last_seq is not None:
+        click.echo(f"no anchor at {anchor_path}: whether newer seals were cut off the end cannot be told")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH if it already exists.")
+@with_appcontext
+def backup(path, force):
+    """Back up the database and its secret key into the new file PATH (a .tar.gz).
+
+    Safe while the tracker runs: SQLite is copied with its online backup API, PostgreSQL with
+    pg_dump -Fc (the client tools, Debian package postgresql-client, must be installed), each from
+    one snapshot, so the copy holds every transaction committed before it began, and none half done.
+    The file also holds instance/secret_key (or the configured SECRET_KEY), which signs links and
+    sessions: keep it as safe as the database. Its manifest.json says when it was made, the schema
+    revision, how many incidents it holds and the audit chain's head.
+
+    Put it back with `flask --app wsgi restore PATH`.
+    """
+    from . import backup as backups
+
+    app = _real_app()
+    _ensure_migrated(app)
+    try:
+        manifest = backups.create(app.config["DATABASE_URL"], path, app.config["SECRET_KEY"], force)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    chain = manifest["chain"]
+    click.echo(
+        f"backed up {manifest['incidents']} incidents ({manifest['engine']}, revision {manifest['revision']}, "
+        f"{manifest['messages_in_flight']} messages to send, audit chain at seal {chain['seq'] if chain else 0}) "
+        f"and the secret key to {path}"
+    )
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--force", is_flag=True, help="Replace a database that holds data (stop the web workers and schedulers first)."
+)
+@with_appcontext
+def restore(path, force):
+    """Restore the backup file PATH (made by `flask --app wsgi backup`) into DATABASE_URL.
+
+    The database must hold no data unless --force is given (on PostgreSQL it must exist: createdb).
+    The secret key goes back into instance/secret_key, so links and sessions signed before the backup
+    verify again; a backup of an older version is migrated to this one; the audit anchor is set to
+    the backup's chain head, so `flask --app wsgi audit verify` checks the restored chain.
+
+    What happened after the backup was made is not in it. Messages that were waiting to be sent go
+    out again, with the Message-ID and Idempotency-Key they had: receivers drop those they already have.
+    """
+    from . import backup as backups
+    from .backup import anchor
+    from .db import engine_of
+
+    app = _real_app()
+    url, config = app.config["DATABASE_URL"], app.config
+    instance = backups.Instance(
+        Path(app.instance_path) / "secret_key",
+        config["SECRET_KEY"],
+        anchor.path_for(config, app.instance_path),
+        config["RUNNER_DEAD_INTERVALS"] * config["SWEEP_INTERVAL_SECONDS"],
+    )
+    engine_of(app).dispose()  # nothing of this process holds the database while it is replaced
+    try:
+        restored = backups.restore(url, path, instance, force)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        engine_of(app).dispose()
+    manifest = restored.manifest
+    migrated = "" if restored.revision == manifest["revision"] else f", migrated to revision {restored.revision}"
+    click.echo(
+        f"restored the backup of {manifest['created_at']}: {manifest['incidents']} incidents "
+        f"(revision {manifest['revision']}{migrated}) into {_redact(url)}"
+    )
+    for note in restored.notes:
+        click.echo(note)

@@ -38,7 +38,10 @@ def composer(app: Flask) -> delivery.Composer:
 def retry_policy(app: Flask) -> delivery.RetryPolicy:
     config = app.config
     return delivery.RetryPolicy(
-        config["DELIVERY_MAX_ATTEMPTS"], config["DELIVERY_RETRY_BASE_SECONDS"], config["DELIVERY_CLAIM_SECONDS"]
+        config["DELIVERY_MAX_ATTEMPTS"],
+        config["DELIVERY_RETRY_BASE_SECONDS"],
+        config["DELIVERY_CLAIM_SECONDS"],
+        config["RUNNER_DEAD_INTERVALS"] * config["SWEEP_INTERVAL_SECONDS"],
     )
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask import Flask
 
 from . import dispatch, metrics
+from .backup import anchor
 from .channels import DeliveryError
 from .db import session_scope
 from .http import idempotency
@@ -48,7 +49,7 @@ def sweep(app: Flask) -> int:
             if expired < batch:
                 break
         # Seal the events committed since the last run; a sealer in another process is sealing them already.
-        audit.seal_all(lambda: session_scope(app), wait=False)
+        audit.seal_all(lambda: session_scope(app), wait=False, on_sealed=lambda head: _keep_anchor(app, head))
     except Exception as exc:  # the next run retries; the heartbeat records what went wrong
         log.exception("sweep failed after %d escalations", total)
         error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -64,12 +65,15 @@ def sweep(app: Flask) -> int:
 
 def deliver(app: Flask) -> int:
     """Send every deliverable outbox row through its channel's transport; return how many sent."""
-    policy, composer = dispatch.retry_policy(app), dispatch.composer(app)
+    policy, composer, runner = dispatch.retry_policy(app), dispatch.composer(app), runner_id()
     batch, sent = app.config["DELIVERY_BATCH_SIZE"], 0
     try:
         while True:
             with session_scope(app) as session:
-                claimed = delivery.claim_messages(session, utcnow(), batch, policy, composer)
+                now = utcnow()
+                # Alive, said in the claim's own transaction: no other scheduler takes over these claims.
+                heartbeat.beat_runner(session, runner, now)
+                claimed = delivery.claim_messages(session, now, batch, policy, composer, runner)
             sent += _send_all(app, claimed, policy)
             if len(claimed) < batch:
                 break
@@ -154,6 +158,25 @@ def watch(app: Flask) -> int:
     return alerted
 
 
+def beat(app: Flask) -> None:
+    """Say that this scheduler process is alive; one that stops beating for two sweep intervals is dead
+    and a live one takes over the messages it had claimed (delivery.claim_messages)."""
+    try:
+        with session_scope(app) as session:
+            heartbeat.beat_runner(session, runner_id(), utcnow())
+    except Exception:  # the next beat tries again
+        log.exception("cannot record this scheduler's heartbeat")
+
+
+def leave(app: Flask) -> None:
+    """Remove this scheduler's heartbeat when it stops cleanly, after its jobs finished."""
+    try:
+        with session_scope(app) as session:
+            heartbeat.leave(session, runner_id())
+    except Exception:  # it will be found dead two sweep intervals from now instead
+        log.exception("cannot remove this scheduler's heartbeat")
+
+
 def refresh_metrics(app: Flask) -> None:
     """Count the database's figures for GET /metrics, which serves the last count (tracker.metrics)."""
     try:
@@ -170,6 +193,14 @@ def forget_answers(app: Flask) -> int:
     except Exception:  # the next run tries again; an expired key is claimed afresh meanwhile
         log.exception("cannot forget the expired idempotent answers")
         return 0
+
+
+def _keep_anchor(app: Flask, head: audit.ChainHead) -> None:
+    """Keep the chain's new head outside the database (tracker.backup.anchor); never fail the sweep for it."""
+    try:
+        anchor.write(anchor.path_for(app.config, app.instance_path), head)
+    except OSError:
+        log.exception("cannot keep the audit chain's head outside the database")
 
 
 def _beat(app: Flask, name: str, runner: str, started, error: str | None) -> None:

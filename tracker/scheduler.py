@@ -17,8 +17,8 @@ FORGET_SECONDS = 3600
 
 
 def build_scheduler(app: Flask, blocking: bool = True):
-    """Return a scheduler (not started) running the sweep, delivery, line-check, watchdog, metrics
-    and housekeeping jobs for app."""
+    """Return a scheduler (not started) running the sweep, delivery, heartbeat, line-check, watchdog,
+    metrics and housekeeping jobs for app."""
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(
         timezone=UTC,
@@ -27,6 +27,8 @@ def build_scheduler(app: Flask, blocking: bool = True):
     for job_id, func, interval in (
         ("sweep", jobs.sweep, app.config["SWEEP_INTERVAL_SECONDS"]),
         ("deliver", jobs.deliver, app.config["DELIVERY_INTERVAL_SECONDS"]),
+        # Its own job, so a long delivery batch never silences it.
+        ("beat", jobs.beat, min(app.config["SWEEP_INTERVAL_SECONDS"], app.config["DELIVERY_INTERVAL_SECONDS"])),
         ("checks", jobs.check_lines, app.config["CHECK_SWEEP_SECONDS"]),
         ("watchdog", jobs.watch, app.config["WATCHDOG_CHECK_SECONDS"]),
         ("metrics", jobs.refresh_metrics, app.config["METRICS_REFRESH_SECONDS"]),

@@ -31,7 +31,7 @@ def test_delivery_writes_one_file_per_message_and_records_it(app, client, world)
     [row] = notifications(app)
     assert row.status is NotificationStatus.SENT and row.attempts == 1 and row.sent_at is not None
     [path] = outbox_files(app)
-    assert path.name == f"{reference}-notification-{row.id}.eml"
+    assert path.name == f"{reference}-{delivery.message_key(row.id, row.created_at)}.eml"
     text = path.read_text()
     assert f"Subject: IMMEDIATE {reference}" in text and "X-Tracker-Key: notification-" in text
     with session_scope(app) as session:

@@ -31,6 +31,7 @@ from tracker.models import (
     IncidentStatus,
     Notification,
     NotificationStatus,
+    Runner,
     TimelineEvent,
 )
 from tracker.services.engine import escalation
@@ -163,9 +164,9 @@ def test_a_scheduler_killed_mid_sweep_loses_and_doubles_nothing(app, tmp_path):
     ids = [template, *copy_incidents(app, template, count - 1)]
     set_deadlines(app, LATER)  # held back until both schedulers run
     url, logs = app.config["DATABASE_URL"], [tmp_path / f"scheduler-{n}.log" for n in range(3)]
-    fast_reclaim = {"DELIVERY_CLAIM_SECONDS": 2}
+    # Claims last the default 120 s: the killed scheduler's are taken over when its heartbeat stops.
     names = ["scheduler-0", "scheduler-1"]
-    processes = [start_scheduler(app, logs[n], DATABASE_URL=named(url, names[n]), **fast_reclaim) for n in range(2)]
+    processes = [start_scheduler(app, logs[n], DATABASE_URL=named(url, names[n])) for n in range(2)]
     try:
         wait_until(lambda: all("sweep every" in log.read_text() for log in logs[:2]), 30, "started", logs)
         time.sleep(1)
@@ -181,13 +182,19 @@ def test_a_scheduler_killed_mid_sweep_loses_and_doubles_nothing(app, tmp_path):
         by_killed = escalations_by(app, runner_of(killed))
         assert by_killed < count, "killed before the work was done"
         time.sleep(1)
-        restarted = start_scheduler(app, logs[2], DATABASE_URL=named(url, "scheduler-2"), **fast_reclaim)
+        restarted = start_scheduler(app, logs[2], DATABASE_URL=named(url, "scheduler-2"))
         processes.append(restarted)
-        wait_until(lambda: finished(app), 120, "finished", logs, 0.5)
+        wait_until(lambda: finished(app), 90, "finished", logs, 0.5)
         assert survivor.poll() is None and restarted.poll() is None, "the others run on"
+        survivor.send_signal(signal.SIGTERM)  # as systemd stops it
+        assert survivor.wait(30) == 0, "a clean stop"
     finally:
         for process in processes:
             stop(process)
+
+    with session_scope(app) as session:
+        left = set(session.scalars(select(Runner.name)))
+    assert left == {runner_of(killed)}, "the schedulers stopped cleanly removed their heartbeats"
 
     runners = assert_each_deadline_acted_on_once(app, ids, TWO_STEPS)
     assert runners[runner_of(killed)] == by_killed, "what the killed scheduler committed stands; the rest vanished"

@@ -38,6 +38,7 @@ def stored_rows(app) -> list[dict]:
         return [
             {
                 "id": row.id,
+                "created_at": row.created_at,
                 "kind": row.kind,
                 "recipient": row.recipient,
                 "subject": row.subject,
@@ -95,7 +96,7 @@ def test_the_webhook_body_is_the_stored_rendering_plus_only_the_envelope(app, we
         **row["payload"],
         "subject": "STORED SUBJECT",
         "text": "Stored text, sent as it is.\n",
-        "idempotency_key": f"notification-{row['id']}",
+        "idempotency_key": delivery.message_key(row["id"], row["created_at"]),
         "sent_at": received.get("sent_at"),
     }
     assert received == expected, "the webhook body is the stored facts, subject and text, and the envelope"

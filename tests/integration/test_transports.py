@@ -27,7 +27,7 @@ from tracker.models import (
     NotificationStatus,
     TimelineEvent,
 )
-from tracker.services.engine import escalation
+from tracker.services.engine import delivery, escalation
 from tracker.services.incidents import ladder
 from tracker.timeutil import utcnow
 
@@ -185,7 +185,7 @@ def test_email_and_webhook_desks_receive_sorted_signed_and_threaded_messages(
     assert first["To"] == f"{email} <{email.lower()}@test.example>", first["To"]
     assert parts(first) == ["text/plain", "text/html"], parts(first)
     root = first["Message-ID"]
-    assert re.fullmatch(rf"<{reference}\.notification-\d+@tracker\.test>", root or ""), root
+    assert re.fullmatch(rf"<{reference}\.notification-\d+-\d{{20}}@tracker\.test>", root or ""), root
     assert first["In-Reply-To"] is None and first["References"] is None, ("the first e-mail follows nothing", root)
     plain = first.get_body(("plain",)).get_content()
     html = first.get_body(("html",)).get_content()
@@ -336,7 +336,7 @@ def test_a_webhook_that_always_fails_is_dead_lettered_and_the_step_escalates_at_
     made = attempts_by_row(app)
     assert [(o, c) for o, c, _e in made[call[0]]] == [("transient", "500")] * 3, made
     keys = [r["headers"]["Idempotency-Key"] for r in webhook_receiver.requests]
-    assert keys == [f"notification-{call[0]}"] * 3, "each retry is the same message, with the same key"
+    assert keys == [delivery.message_key(call[0], rows(app)[0].created_at)] * 3, "each retry: same message, same key"
     [mail] = smtp_server.wait_for(1)
     assert smtp_server.inbox.envelopes[0][1] == ["supervisor@test.example"], smtp_server.inbox.envelopes
     assert mail["Subject"].endswith(" DEAD LETTER") and mail["X-Tracker-Event"] == "incident.dead_letter", dict(mail)
@@ -404,7 +404,7 @@ def test_refusals_are_retried_or_given_up_by_their_code(
         if transport == "webhook"
         else [m["X-Tracker-Key"] for m in smtp_server.messages if m["X-Tracker-Event"] == "incident.notified"]
     )
-    key = f"notification-{call.id}"
+    key = delivery.message_key(call.id, call.created_at)
     expected_keys = {("webhook", True): [key, key], ("webhook", False): [key], ("email", True): [key]}
     assert delivered == expected_keys.get((transport, transient), []), (delivered, subjects(smtp_server))
 

@@ -7,6 +7,7 @@ from apiflask import Schema, fields
 from apiflask.validators import Length
 from flask import current_app
 
+from ..backup import anchor
 from ..db import get_session
 from ..http.access import requires
 from ..http.fields import Text
@@ -80,7 +81,8 @@ class AuditBreakOut(Schema):
     problem = fields.String(
         metadata={
             "description": "gap: the seal before it was deleted; link: the seal before it does not match; "
-            "missing: the event was deleted; content: the event changed after it was sealed"
+            "missing: the event was deleted; content: the event changed after it was sealed; cut: the "
+            "database lacks the seal recorded outside it (an older copy); rewritten: that seal's hash differs"
         }
     )
     expected = fields.String(metadata={"description": "the hash the chain calls for"})
@@ -114,7 +116,11 @@ def verify_audit(query):
     `flask --app wsgi audit verify`."""
     session = get_session()
     incident_id = handling.get_incident(session, query["incident"]).id if "incident" in query else None
-    verdict = audit.verify(lambda: nullcontext(session), incident_id)
+    try:
+        head = anchor.read(anchor.path_for(current_app.config, current_app.instance_path))
+    except ValueError:  # not an anchor: the CLI names the file; here the chain is checked without it
+        head = None
+    verdict = audit.verify(lambda: nullcontext(session), incident_id, anchor=head)
     broken = verdict.broken
     return {
         "intact": verdict.intact,

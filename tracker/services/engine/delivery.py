@@ -4,18 +4,20 @@ Each row is sent as it was rendered when it was queued (rendering.py); delivery 
 belongs to the sending: the address, the Message-ID and thread, the idempotency key, sent_at.
 
 At-least-once window: a process that dies after a transport accepted a message and before the
-outcome was committed leaves the row "sending"; when its claim lapses (DELIVERY_CLAIM_SECONDS)
-the row is claimed again and sent again, the same message with the same idempotency key and
-Message-ID (the outbox transport overwrites its own file). The delivery job (tracker.jobs) commits
+outcome was committed leaves the row "sending"; when its scheduler's heartbeat stops (RetryPolicy.
+takeover_seconds, two sweep intervals) or its claim lapses (DELIVERY_CLAIM_SECONDS) the row is
+claimed again and sent again, the same message with the same idempotency key and Message-ID (the
+outbox transport overwrites its own file). A call to act sent after its incident moved past its step
+says so in its first line (late_notice). The delivery job (tracker.jobs) commits
 a failure at once and the sent outcomes in batches (RECORD_EVERY messages or RECORD_SECONDS of
 sending), so a crash re-sends at most one batch.
 """
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from ...channels import DeliveryError, Message
@@ -35,8 +37,9 @@ from ...models import (
 )
 from ...timeutil import isoformat
 from ..incidents import timeline
-from . import notify
+from . import message_text, notify
 from .claims import claimable, load_claimed
+from .heartbeat import claim_orphaned
 from .links import AckLinks
 from .rendering import render_legacy
 
@@ -57,6 +60,15 @@ class RetryPolicy:
     max_attempts: int
     base_seconds: float
     claim_seconds: float
+    # A claim held by a scheduler whose heartbeat is older than this is taken over (None: only lapses).
+    takeover_seconds: float | None = None
+
+
+def message_key(notification_id: int, created_at: datetime) -> str:
+    """A message's idempotency key, also in its Message-ID: the same on every try, after a crash and after
+    a restore from a backup; never another message's, even where a restored database gives the ids that
+    the lost part of its history used again (the time it was queued tells them apart)."""
+    return f"notification-{notification_id}-{created_at.astimezone(UTC):%Y%m%d%H%M%S%f}"
 
 
 @dataclass(frozen=True)
@@ -71,31 +83,27 @@ class Composer:
     def message_id(self, reference: str, key: str) -> str:
         return f"<{reference}.{key}@{self.mail_domain}>"
 
-    def thread_roots(self, session: Session, incident_ids) -> dict[int, int]:
-        """Each incident's first message that goes out as mail (later mails follow it), in one query."""
+    def thread_roots(self, session: Session, incident_ids) -> dict[int, tuple[int, str]]:
+        """Each incident's first message that goes out as mail (later mails follow it): its id and key."""
         mailed: ColumnElement[bool] = ContactChannel.transport.in_(MAIL_TRANSPORTS)
         if self.supervisor_transport in MAIL_TRANSPORTS:
             mailed = or_(mailed, Notification.channel_id.is_(None))
-        return dict(
-            session.execute(
-                select(Notification.incident_id, func.min(Notification.id))
-                .outerjoin(ContactChannel, Notification.channel_id == ContactChannel.id)
-                .where(Notification.incident_id.in_(set(incident_ids)), mailed)
-                .group_by(Notification.incident_id)
-            )
-            .tuples()
-            .all()
+        first = (
+            select(func.min(Notification.id))
+            .outerjoin(ContactChannel, Notification.channel_id == ContactChannel.id)
+            .where(Notification.incident_id.in_(set(incident_ids)), mailed)
+            .group_by(Notification.incident_id)
         )
+        return _keyed(session, first)
 
-    def counterpart_root(self, session: Session, row: Notification) -> int | None:
-        """The first message to the other side on the row's line: the exchange's thread."""
-        return session.scalar(
-            select(func.min(Notification.id)).where(
-                Notification.incident_id == row.incident_id,
-                Notification.kind == NotificationKind.COUNTERPART,
-                Notification.channel_id == row.channel_id,
-            )
+    def counterpart_root(self, session: Session, row: Notification) -> tuple[int, str] | None:
+        """The first message to the other side on the row's line (the exchange's thread): its id and key."""
+        first = select(func.min(Notification.id)).where(
+            Notification.incident_id == row.incident_id,
+            Notification.kind == NotificationKind.COUNTERPART,
+            Notification.channel_id == row.channel_id,
         )
+        return _keyed(session, first).get(row.incident_id)
 
     def compose(self, session: Session, row: Notification, now: datetime, roots: dict | None = None) -> Claimed:
         if row.payload is None:
@@ -103,7 +111,7 @@ class Composer:
         payload, html = row.payload, row.html
         if payload is None or html is None:  # never: rendered when queued, or by render_legacy just now
             raise ValueError(f"message {row.id} was never rendered")
-        reference, key = row.incident.reference, f"notification-{row.id}"
+        reference, key = row.incident.reference, message_key(row.id, row.created_at)
         if row.kind is NotificationKind.COUNTERPART:
             first = self.counterpart_root(session, row)
         else:
@@ -114,44 +122,79 @@ class Composer:
             address, transport, secret = row.user.email or row.user.username, self.supervisor_transport, None
         else:  # never: a message goes to a channel or to a supervisor
             raise ValueError(f"message {row.id} has neither a channel nor a user")
+        subject, text, late = row.subject, row.body, late_notice(row)
+        if late is not None:  # said first, in every part: the recipient must not act on the old step
+            subject, text = (f"{subject} LATE")[:255], f"{late['notice']}\n\n{text}"
+            html = message_text.html(subject, text, (payload.get("acknowledge") or {}).get("url"), "Acknowledge")
+            payload = {**payload, "late": late}
         message = Message(
             key=key,
             event=payload["event"],
             recipient=row.recipient,
             address=address,
-            subject=row.subject,
-            text=row.body,
+            subject=subject,
+            text=text,
             html=html,
             message_id=self.message_id(reference, key),
-            thread_id=None if first in (None, row.id) else self.message_id(reference, f"notification-{first}"),
+            thread_id=None if first is None or first[0] == row.id else self.message_id(reference, first[1]),
             reference=reference,
-            payload={
-                **payload,
-                "idempotency_key": key,
-                "sent_at": isoformat(now),
-                "subject": row.subject,
-                "text": row.body,
-            },
+            payload={**payload, "idempotency_key": key, "sent_at": isoformat(now), "subject": subject, "text": text},
             secret=secret,
         )
         return Claimed(row.id, message, transport)
 
 
-def _deliverable(now: datetime):
+def _keyed(session: Session, ids: Select) -> dict[int, tuple[int, str]]:
+    """The rows of a query of notification ids, by incident: (id, key)."""
+    rows = session.execute(
+        select(Notification.incident_id, Notification.id, Notification.created_at).where(
+            Notification.id.in_(ids.scalar_subquery())
+        )
+    )
+    return {incident_id: (id_, message_key(id_, created_at)) for incident_id, id_, created_at in rows}
+
+
+def late_notice(row: Notification) -> dict | None:
+    """A call to act whose incident has since left its step (escalated further, or ran out of steps)
+    still goes to its recipient, who is on the ladder and may acknowledge, but says so first: what the
+    webhook body's "late" holds, with the line put before the text. None when it is not late."""
+    incident = row.incident
+    if row.kind not in ACTION_KINDS or incident.status not in LIVE:
+        return None
+    exhausted = incident.status is IncidentStatus.EXHAUSTED
+    if not exhausted and (incident.current_step, incident.loop) <= (row.step, row.loop):
+        return None
+    return {
+        "notice": message_text.late_notice(row.created_at, row.step, row.loop, incident, exhausted),
+        "queued_at": isoformat(row.created_at),
+        "step": row.step,
+        "loop": row.loop,
+        "incident_step": incident.current_step,
+        "incident_loop": incident.loop,
+        "status": incident.status.value,
+    }
+
+
+def _deliverable(now: datetime, policy: RetryPolicy):
     live = select(Incident.id).where(Incident.status.in_(LIVE))
+    reclaimable: ColumnElement[bool] = Notification.claimed_until <= now
+    if policy.takeover_seconds is not None:
+        reclaimable = or_(reclaimable, claim_orphaned(now, timedelta(seconds=policy.takeover_seconds)))
     due = or_(
         and_(Notification.status == NotificationStatus.PENDING, Notification.next_attempt_at <= now),
-        and_(Notification.status == NotificationStatus.SENDING, Notification.claimed_until <= now),
+        and_(Notification.status == NotificationStatus.SENDING, reclaimable),
     )
     # A call to act is pointless once the incident is handled; news (acknowledged, resolved) is not.
     return and_(due, or_(Notification.kind.not_in(ACTION_KINDS), Notification.incident_id.in_(live)))
 
 
 def claim_messages(
-    session: Session, now: datetime, limit: int, policy: RetryPolicy, composer: Composer
+    session: Session, now: datetime, limit: int, policy: RetryPolicy, composer: Composer, runner: str | None = None
 ) -> list[Claimed]:
-    """Claim up to limit deliverable rows (pending and due, or sending with a lapsed claim)."""
-    deliverable = _deliverable(now)
+    """Claim up to limit deliverable rows for runner (pending and due, or sending with a lapsed claim or
+    one held by a scheduler that is gone). The runner must have beaten in this transaction
+    (heartbeat.beat_runner): a claim of a runner with no fresh heartbeat is anyone's to take."""
+    deliverable = _deliverable(now, policy)
     candidates = select(Notification.id).where(deliverable).order_by(Notification.id).limit(limit)
     claim = (
         update(Notification)
@@ -160,6 +203,7 @@ def claim_messages(
             status=NotificationStatus.SENDING,
             attempts=Notification.attempts + 1,
             claimed_until=now + timedelta(seconds=policy.claim_seconds),
+            claimed_by=runner,
         )
         .returning(Notification.id)
     )

@@ -1,12 +1,13 @@
-"""Record when scheduled jobs run, so any process can tell whether the scheduler is alive."""
+"""Record when scheduled jobs run and which scheduler processes are alive, so any process can tell
+whether the scheduler runs, and a live scheduler can take over the messages a dead one had claimed."""
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import ColumnElement, delete, exists, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ...models import JobRun
+from ...models import JobRun, Notification, Runner
 
 
 def beat(session: Session, name: str, runner: str, started: datetime, finished: datetime, error: str | None) -> None:
@@ -20,6 +21,25 @@ def beat(session: Session, name: str, runner: str, started: datetime, finished: 
     }
     stmt = dialect.insert(JobRun).values(name=name, **values)
     session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))
+
+
+def beat_runner(session: Session, runner: str, now: datetime) -> None:
+    """Say that the scheduler process runner is alive (one upsert)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(Runner).values(name=runner, started_at=now, last_beat_at=now)
+    session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"last_beat_at": now}))
+
+
+def leave(session: Session, runner: str) -> None:
+    """Remove a scheduler that stops cleanly (its jobs have finished: it holds no claim any more)."""
+    session.execute(delete(Runner).where(Runner.name == runner))
+
+
+def claim_orphaned(now: datetime, dead_after: timedelta) -> ColumnElement[bool]:
+    """A message's claim is held by a scheduler that is gone: its heartbeat is older than dead_after, or
+    its row was removed. Claims of no named runner (made before heartbeats) only lapse."""
+    alive = exists().where(Runner.name == Notification.claimed_by, Runner.last_beat_at > now - dead_after)
+    return Notification.claimed_by.is_not(None) & ~alive
 
 
 def health(session: Session, now: datetime, stale_after: timedelta) -> dict:

@@ -88,7 +88,8 @@ def compose(check: ChannelCheck, signer: links.LinkSigner, public_url: str, mail
     url = f"{public_url.rstrip('/')}/links/check/{token}"
     text = message_text.check_text(channel, url, check.due_by, channel.check_window_seconds)
     subject = message_text.check_subject(channel, check.due_by)
-    key = f"check-{check.id}"
+    # Like a message's key (delivery.message_key): never another check's, even after a restore reused the id.
+    key = f"check-{check.id}-{check.sent_at.astimezone(UTC):%Y%m%d%H%M%S%f}"
     return Message(
         key=key,
         event="channel.check",

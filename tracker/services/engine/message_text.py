@@ -110,3 +110,21 @@ def html(subject_line: str, text: str, action_url: str | None = None, action_lab
         .get_template("message.html")
         .render(subject=subject_line, text=text, action_url=action_url, action_label=action_label)
     )
+
+
+def late_notice(queued_at: datetime, step: int, loop: int, incident: Incident, exhausted: bool) -> str:
+    """The first line of a call to act sent after its incident left the step it was queued for."""
+    queued = f"LATE: queued at {format_dtg(queued_at)} for step {step}{_repeat(loop)}, sent only now."
+    if exhausted:
+        return (
+            f"{queued} Since then every step of the ladder passed unacknowledged (exhausted) and the "
+            "supervisors were told. It still needs acknowledging."
+        )
+    return (
+        f"{queued} Since then the incident escalated to step {incident.current_step}{_repeat(incident.loop)}. "
+        "It still needs acknowledging."
+    )
+
+
+def _repeat(loop: int) -> str:
+    return f" (repeat {loop})" if loop else ""

@@ -5,8 +5,10 @@ seals committed events afterwards, one sealer at a time, into a single chain in 
 (audit_seals, insert-only) holds the SHA-256 of its event's content and of seal n - 1's hash. An
 edited event no longer matches its seal, a deleted event leaves its seal pointing at nothing, a
 deleted seal leaves a gap in seq. Not shown from inside the database: events not yet sealed, seals
-cut off the end of the chain, and a rewrite of the whole chain by someone who recomputes every hash
-(the latest seal's hash, kept elsewhere, anchors the chain against that).
+cut off the end of the chain (an older copy of the database: a file copied without its -wal file, a
+restore of an older backup), and a rewrite of the whole chain by someone who recomputes every hash.
+Against those two the chain head is kept outside the database after each commit of new seals (the
+anchor, tracker.backup.anchor): verify finds the anchor's seal in the database with the anchor's hash.
 """
 
 import hashlib
@@ -25,8 +27,9 @@ from ...timeutil import utcnow
 
 GENESIS = "0" * 64
 BATCH_SIZE = 1000
-# The problems a seal can have, in the order they are checked.
+# The problems a seal can have, in the order they are checked; then those the anchor shows.
 GAP, LINK, MISSING, CONTENT = "gap", "link", "missing", "content"
+CUT, REWRITTEN = "cut", "rewritten"
 # The one PostgreSQL advisory lock of the audit chain ("audt"): taken by the sealer only, never on the hot path.
 SEALER_LOCK = 0x61756474
 # counters row: every event with an id up to this is sealed, and no event with such an id can still appear.
@@ -79,13 +82,35 @@ def _unsealed():
     return ~select(AuditSeal.seq).where(AuditSeal.event_id == TimelineEvent.id).exists()
 
 
+@dataclass(frozen=True)
+class ChainHead:
+    """The chain's last seal: its seq, its hash and the event it seals."""
+
+    seq: int
+    hash: str
+    event_id: int
+
+
+def head(session: Session) -> ChainHead | None:
+    """The chain's last seal, or None before the first."""
+    last = session.execute(
+        select(AuditSeal.seq, AuditSeal.hash, AuditSeal.event_id).order_by(AuditSeal.seq.desc()).limit(1)
+    ).first()
+    return None if last is None else ChainHead(*last)
+
+
 def seal(session: Session, limit: int = BATCH_SIZE, wait: bool = True) -> int:
     """Seal up to limit unsealed events, lowest id first, onto the end of the chain; return how many.
 
     Without wait, return 0 at once when another sealer holds the lock (it is sealing them already).
     """
+    return _seal(session, limit, wait)[0]
+
+
+def _seal(session: Session, limit: int, wait: bool) -> tuple[int, ChainHead | None]:
+    """seal(), and the chain's new head when it sealed any."""
     if not _lock_sealer(session, wait):
-        return 0
+        return 0, None
     mark = session.get(Counter, WATERMARK) or Counter(name=WATERMARK, value=0)
     settled = _settled_through(session)  # before reading the events: see there
     last = session.execute(select(AuditSeal.seq, AuditSeal.hash).order_by(AuditSeal.seq.desc()).limit(1)).first()
@@ -107,15 +132,25 @@ def seal(session: Session, limit: int = BATCH_SIZE, wait: bool = True) -> int:
         if reached > mark.value:
             mark.value = reached
             session.add(mark)
-    return len(seals)
+    if not seals:
+        return 0, None
+    return len(seals), ChainHead(seals[-1]["seq"], seals[-1]["hash"], seals[-1]["event_id"])
 
 
-def seal_all(open_session: SessionOpener, size: int = BATCH_SIZE, wait: bool = True) -> int:
-    """Seal every unsealed event, one short transaction per batch; return how many."""
+def seal_all(
+    open_session: SessionOpener,
+    size: int = BATCH_SIZE,
+    wait: bool = True,
+    on_sealed: Callable[[ChainHead], None] | None = None,
+) -> int:
+    """Seal every unsealed event, one short transaction per batch; return how many. on_sealed is given
+    the chain's new head after each batch has committed (to keep it outside the database)."""
     total = 0
     while True:
         with open_session() as session:
-            sealed = seal(session, size, wait)
+            sealed, new_head = _seal(session, size, wait)
+        if new_head is not None and on_sealed is not None:
+            on_sealed(new_head)
         total += sealed
         if sealed < size:
             return total
@@ -175,7 +210,7 @@ class Break:
 
     seq: int
     event_id: int
-    problem: str  # GAP, LINK, MISSING or CONTENT
+    problem: str  # GAP, LINK, MISSING, CONTENT, or what the anchor shows: CUT, REWRITTEN
     expected: str  # the hash the chain calls for
     found: str | None  # what is on record instead (None: nothing, the row is gone)
     incident_id: int | None = None  # None when the event is gone
@@ -183,6 +218,19 @@ class Break:
     reference: str | None = None
 
     def describe(self) -> str:
+        if self.problem == CUT:
+            return (
+                f"audit chain cut short: seal {self.seq} (event {self.event_id}, hash {self.expected}) was committed "
+                "and recorded outside the database, but this database has no such seal: it is an older copy "
+                "missing the newest events (a file copied without its -wal file, or an older backup restored "
+                "without `flask --app wsgi restore`)"
+            )
+        if self.problem == REWRITTEN:
+            return (
+                f"audit chain rewritten: seal {self.seq} hashed to {self.expected} when it was committed "
+                f"(recorded outside the database), but this database's seal {self.seq} hashes to {self.found}: "
+                "the chain was recomputed, or this is another database"
+            )
         where = f"event {self.event_id}"
         if self.incident_id is not None:
             where += f" of {self.reference or f'incident {self.incident_id}'} ({self.kind})"
@@ -307,11 +355,24 @@ def count_unsealed(session: Session, incident_id: int | None = None) -> int:
     return session.scalars(query).one()
 
 
-def verify(open_session: SessionOpener, incident_id: int | None = None, size: int = BATCH_SIZE) -> Verdict:
+def against_anchor(session: Session, anchor: ChainHead) -> Break | None:
+    """Check that the database holds the seal the anchor recorded, with the same hash."""
+    found = session.scalar(select(AuditSeal.hash).where(AuditSeal.seq == anchor.seq))
+    if found == anchor.hash:
+        return None
+    return Break(anchor.seq, anchor.event_id, CUT if found is None else REWRITTEN, anchor.hash, found)
+
+
+def verify(
+    open_session: SessionOpener, incident_id: int | None = None, size: int = BATCH_SIZE, anchor: ChainHead | None = None
+) -> Verdict:
     """Walk the chain (or only one incident's seals, each still checked against the seal before it),
-    name the first broken link, and count the events not yet sealed."""
+    name the first broken link, check the database against the anchor (the chain head recorded
+    outside it, if any), and count the events not yet sealed."""
     verdict = walk(stored_seals(open_session, incident_id, size))
     with open_session() as session:
+        if verdict.broken is None and anchor is not None:
+            verdict.broken = against_anchor(session, anchor)
         verdict.unsealed = count_unsealed(session, incident_id)
         broken = verdict.broken
         if broken is not None and broken.incident_id is not None:

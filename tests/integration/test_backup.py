@@ -1,0 +1,220 @@
+"""Backup and restore (issue 12, item 15): `flask --app wsgi backup` of a live database under
+concurrent filing, `restore` into a new database, and what must hold there: the audit chain verifies,
+the incidents are exactly those the backup's snapshot held, and no message is delivered twice (a
+message sent again after the restore carries the Message-ID and key it had, and no other message
+ever carries them). And a plain file copy of a live SQLite database, without its -wal file, is found
+out by `audit verify`."""
+
+import email
+import email.policy
+import shutil
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.engine import make_url
+
+from tests.conftest import app_config
+from tests.support import count, file_incident, incident_payload, outbox_files
+from tracker import create_app, jobs
+from tracker.db import engine_of, session_scope
+from tracker.models import Incident
+
+
+@pytest.fixture
+def app_on(tmp_path):
+    """Build an app of the test's own on another database, with an outbox of its own."""
+    apps = []
+
+    def build(url: str, name: str):
+        app = create_app(app_config(tmp_path / f"{name}-outbox", DATABASE_URL=url))
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        engine_of(app).dispose()
+
+
+@pytest.fixture
+def new_database_url(database_url, tmp_path):
+    """A new, empty database of the test's engine (on PostgreSQL made, and dropped after)."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'restored' / 'tracker.db'}"
+        return
+    name = f"{make_url(database_url).database}_restored"
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def flask(app, *args):
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def references(app) -> set[str]:
+    with session_scope(app) as session:
+        return set(session.scalars(select(Incident.reference)))
+
+
+def mails(app) -> dict[str, tuple[str, str, str]]:
+    """The outbox's messages by Message-ID: (key, subject, plain text)."""
+    found = {}
+    for path in outbox_files(app):
+        mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        text = mail.get_body(("plain",)).get_content()
+        found[mail["Message-ID"]] = (mail["X-Tracker-Key"], mail["Subject"], text)
+    return found
+
+
+class Filers:
+    """Clients filing incidents through the API, each after the other, until stopped."""
+
+    def __init__(self, app, world, clients: int = 2):
+        self.answered: list[str] = []
+        self.errors: list[str] = []
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self.file, args=(app, world, n)) for n in range(clients)]
+
+    def file(self, app, world, n):
+        client = app.test_client()
+        while not self.stopping.is_set():
+            response = client.post("/api/v1/incidents", json=incident_payload(), headers=world.auth("duty"))
+            if response.status_code != 201:
+                self.errors.append(f"client {n}: {response.status_code} {response.get_json()}")
+                return
+            self.answered.append(response.get_json()["reference"])
+
+    def wait_for(self, more: int) -> None:
+        """Until more filings than now have been answered."""
+        target = len(self.answered) + more
+        while len(self.answered) < target and not self.errors and any(t.is_alive() for t in self.threads):
+            self.stopping.wait(0.01)
+
+    def __enter__(self):
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(60)
+
+
+@pytest.mark.both_databases  # the online backup API of SQLite, pg_dump and psql on PostgreSQL
+def test_a_live_database_backed_up_under_filing_restores_whole_and_sends_nothing_twice(
+    app, client, world, app_on, new_database_url, tmp_path, monkeypatch
+):
+    sent_before = [file_incident(client, world)["reference"] for _ in range(2)]
+    assert jobs.deliver(app) == 2
+    jobs.sweep(app)  # seals, and keeps the chain head outside the database
+    delivered_before = set(mails(app))
+    in_flight = file_incident(client, world, narrative="Filed just before the backup.")["reference"]
+    archive = tmp_path / "backups" / "tracker.tar.gz"
+
+    with Filers(app, world) as filers:
+        filers.wait_for(3)
+        answered_before = set(filers.answered)
+        made = flask(app, "backup", str(archive))
+        filers.wait_for(3)  # and more after it
+    assert not filers.errors, filers.errors
+    assert made.exit_code == 0, made.output
+    assert archive.stat().st_mode & 0o077 == 0, "it holds the secret key: for its owner only"
+    filed = {*sent_before, in_flight, *filers.answered}
+    assert references(app) == filed
+    jobs.deliver(app)  # the original sends what was in flight at the backup, and everything since
+
+    from tracker.backup import read_manifest
+
+    manifest = read_manifest(archive)
+    assert f"backed up {manifest['incidents']} incidents" in made.output, made.output
+
+    restored = app_on(new_database_url, "restored")
+    monkeypatch.setattr(restored, "instance_path", str(tmp_path / "restored-instance"))
+    result = flask(restored, "restore", str(archive))
+    assert result.exit_code == 0, result.output
+    assert Path(restored.instance_path, "secret_key").read_text() == app.config["SECRET_KEY"]
+
+    verified = flask(restored, "audit", "verify")
+    assert verified.exit_code == 0 and "audit chain intact" in verified.output, verified.output
+    assert "no anchor" not in verified.output, "restore sets the anchor to the backup's chain head"
+
+    # Exactly what the backup's snapshot held: every filing answered before it began, none half done.
+    held = references(restored)
+    assert len(held) == manifest["incidents"] == count(restored, Incident), (len(held), manifest)
+    assert {*sent_before, in_flight, *answered_before} <= held <= filed, "every filing answered before it"
+
+    # The restored tracker sends again only what was in flight, as the same messages; a new message never
+    # takes the Message-ID of one the original sent after the backup (where the ids were given again).
+    file_incident(restored.test_client(), world, narrative="Filed after the restore.")
+    assert jobs.deliver(restored) >= 2
+    original, again = mails(app), mails(restored)
+    shared = set(original) & set(again)
+    assert not shared & delivered_before, "what was sent before the backup is not sent again"
+    in_flight_mail = [m for m, (_k, subject, _t) in original.items() if in_flight in subject]
+    assert in_flight_mail and set(in_flight_mail) <= shared, "in flight at the backup: sent again, same Message-ID"
+    for message_id in shared:
+        assert again[message_id] == original[message_id], f"{message_id}: the same key, subject and text"
+    assert len({key for key, _s, _t in again.values()}) == len(again), "one key per message"
+    verified = flask(restored, "audit", "verify")
+    assert verified.exit_code == 0, verified.output
+
+    refused = flask(restored, "restore", str(archive))
+    assert refused.exit_code == 1 and "already holds data" in refused.output, refused.output
+    assert "--force" in refused.output
+
+
+def test_a_plain_copy_of_a_live_sqlite_file_without_its_wal_is_found_out(app, client, world, app_on, tmp_path):
+    live = Path(make_url(app.config["DATABASE_URL"]).database)
+    for _ in range(2):
+        file_incident(client, world)
+    jobs.sweep(app)
+    with sqlite3.connect(live) as connection:  # everything so far into the database file itself
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    newest = [file_incident(client, world)["reference"] for _ in range(3)]
+    jobs.sweep(app)  # their events sealed: the seals, like the incidents, are in the -wal file only
+
+    # `cp tracker.db tracker.db.audit-anchor /backup/` while it runs (the anchor is beside the file).
+    copy = tmp_path / "copy" / "tracker.db"
+    copy.parent.mkdir()
+    shutil.copyfile(live, copy)
+    if Path(f"{live}.audit-anchor").exists():
+        shutil.copyfile(f"{live}.audit-anchor", f"{copy}.audit-anchor")
+    copied = app_on(f"sqlite:///{copy}", "copy")
+    assert count(app, Incident) == 5 and count(copied, Incident) == 2, "the copy missed the last three"
+    assert not set(newest) & references(copied)
+
+    result = flask(copied, "audit", "verify")
+    assert result.exit_code == 1, result.output
+    assert "audit chain cut short" in result.output and "without its -wal file" in result.output, result.output
+    assert flask(app, "audit", "verify").exit_code == 0, "the live database is intact"
+
+
+def test_backup_and_restore_explain_themselves(app):
+    backup_help, restore_help = flask(app, "backup", "--help").output, flask(app, "restore", "--help").output
+    assert "secret_key" in backup_help and "pg_dump" in backup_help and "restore PATH" in backup_help
+    assert "--force" in restore_help and "Message-ID" in restore_help and "migrated" in restore_help
+
+
+def test_without_the_postgresql_client_tools_backup_says_which_package(monkeypatch, tmp_path):
+    from tracker import backup
+    from tracker.backup import postgresql
+
+    monkeypatch.setattr(postgresql.shutil, "which", lambda _name: None)
+    url = "postgresql+psycopg://tracker:s3cret-pw@127.0.0.1:1/tracker"
+    with pytest.raises(backup.BackupError) as refused:
+        backup.create(url, tmp_path / "b.tar.gz", "key")
+    message = str(refused.value)
+    assert "pg_dump not found" in message and "postgresql-client" in message and "\n" not in message
+    assert "s3cret-pw" not in message
+    assert not (tmp_path / "b.tar.gz").exists()
+    assert postgresql.libpq(url) == ("postgresql://tracker@127.0.0.1:1/tracker", postgresql.libpq(url)[1])
+    assert postgresql.libpq(url)[1]["PGPASSWORD"] == "s3cret-pw", "the password travels in the environment"

@@ -1,0 +1,138 @@
+"""Scheduler heartbeats (issue 12, item 16): a live scheduler takes over the messages a dead one had
+claimed at once instead of waiting out DELIVERY_CLAIM_SECONDS, never a live one's; and a call to act
+that goes out after its incident left its step says so first.
+
+The kill -9 of a real scheduler process is in test_faults.py (its claims are taken over by the
+heartbeat: that test leaves DELIVERY_CLAIM_SECONDS at 120 s)."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import insert, select, update
+
+from tests.support import file_incident
+from tracker import dispatch, jobs
+from tracker.db import session_scope
+from tracker.models import Incident, IncidentStatus, Notification, NotificationStatus, Runner
+from tracker.services.engine import delivery, escalation
+from tracker.timeutil import utcnow
+
+ELSEWHERE = "other-host:4242"
+
+
+def claim_for(app, runner: str, beat_seconds_ago: float | None) -> int:
+    """File an incident and leave its message claimed for a day by runner, whose last heartbeat was
+    beat_seconds_ago (None: its row is gone), as a scheduler that died mid-delivery leaves it."""
+    now = utcnow()
+    with session_scope(app) as session:
+        if beat_seconds_ago is not None:
+            beat = now - timedelta(seconds=beat_seconds_ago)
+            session.execute(insert(Runner).values(name=runner, started_at=beat, last_beat_at=beat))
+        [notification_id] = session.scalars(select(Notification.id)).all()
+        session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id)
+            .values(
+                status=NotificationStatus.SENDING,
+                attempts=1,
+                claimed_until=now + timedelta(days=1),
+                claimed_by=runner,
+            )
+        )
+    return notification_id
+
+
+def message(app, notification_id: int) -> Notification:
+    with session_scope(app) as session:
+        return session.get_one(Notification, notification_id)
+
+
+@pytest.mark.both_databases  # the takeover is a condition on times and a correlated EXISTS in SQL
+@pytest.mark.parametrize("heartbeat", ["silent for a minute", "gone"])
+def test_a_dead_schedulers_claim_is_taken_over_at_once(app, client, world, heartbeat):
+    file_incident(client, world)
+    notification_id = claim_for(app, ELSEWHERE, 60 if heartbeat != "gone" else None)
+    assert jobs.deliver(app) == 1, "sent now, not when the day-long claim lapses"
+    row = message(app, notification_id)
+    assert (row.status, row.attempts, row.claimed_by) == (NotificationStatus.SENT, 2, jobs.runner_id())
+    with session_scope(app) as session:
+        mine = session.get(Runner, jobs.runner_id())
+        assert mine is not None and mine.last_beat_at > utcnow() - timedelta(seconds=60), "the taker beat"
+
+
+@pytest.mark.both_databases
+def test_a_live_schedulers_claim_is_left_to_it(app, client, world):
+    file_incident(client, world)
+    notification_id = claim_for(app, ELSEWHERE, 0)
+    assert jobs.deliver(app) == 0
+    row = message(app, notification_id)
+    assert (row.status, row.attempts, row.claimed_by) == (NotificationStatus.SENDING, 1, ELSEWHERE)
+
+
+def test_a_scheduler_beats_and_leaves(app):
+    jobs.beat(app)
+    with session_scope(app) as session:
+        assert session.scalars(select(Runner.name)).all() == [jobs.runner_id()]
+    jobs.leave(app)
+    with session_scope(app) as session:
+        assert session.scalars(select(Runner.name)).all() == [], "a clean stop removes its heartbeat"
+
+
+def claim_all(app, at) -> dict[tuple[str, int], delivery.Claimed]:
+    """Claim every deliverable message at the time at, by (recipient, step)."""
+    policy = dispatch.retry_policy(app)
+    with session_scope(app) as session:
+        claimed = delivery.claim_messages(session, at, 100, policy, dispatch.composer(app))
+        steps = dict(session.execute(select(Notification.id, Notification.step)).tuples().all())
+    return {(c.message.recipient, steps[c.notification_id]): c for c in claimed}
+
+
+def sweep(app, at) -> None:
+    with session_scope(app) as session:
+        escalation.sweep_batch(session, at, 100, "test", dispatch.ack_links(app))
+
+
+def stored(app, notification_id: int) -> tuple[str, str]:
+    row = message(app, notification_id)
+    return row.subject, row.body
+
+
+def test_a_call_to_act_sent_after_its_step_was_left_says_so_first(app, client, world):
+    # The ladder: L1, then L2, 600 s each. Nothing is delivered until the incident has moved on.
+    reference = file_incident(client, world)["reference"]
+    now = utcnow()
+    sweep(app, now + timedelta(seconds=601))  # escalated to step 2: L1's call to act is late
+
+    late, on_time = claim_all(app, now + timedelta(seconds=602)).values()
+    assert (late.message.recipient, on_time.message.recipient) == ("L1", "L2")
+    subject, body = stored(app, late.notification_id)
+    first_line = late.message.text.split("\n")[0]
+    assert first_line.startswith("LATE: queued at ") and " for step 1, sent only now." in first_line, first_line
+    assert "Since then the incident escalated to step 2. It still needs acknowledging." in first_line
+    assert late.message.text.endswith(body) and late.message.subject == f"{subject} LATE"
+    assert "LATE: queued at " in late.message.html and "/links/ack/" in late.message.html, "the button stays"
+    assert late.message.payload["late"] == {
+        "notice": first_line,
+        "queued_at": late.message.payload["late"]["queued_at"],
+        "step": 1,
+        "loop": 0,
+        "incident_step": 2,
+        "incident_loop": 0,
+        "status": "open",
+    }
+    assert late.message.payload["text"] == late.message.text and late.message.payload["subject"].endswith(" LATE")
+    assert (on_time.message.subject, on_time.message.text) == stored(app, on_time.notification_id), "L2 is on time"
+    assert "late" not in on_time.message.payload
+
+    # Claimed but never recorded; the ladder runs out meanwhile: both go again, saying it is exhausted.
+    sweep(app, now + timedelta(seconds=1300))
+    with session_scope(app) as session:
+        assert session.scalar(select(Incident.status).where(Incident.reference == reference)) == (
+            IncidentStatus.EXHAUSTED
+        )
+    again = claim_all(app, now + timedelta(days=1))
+    for recipient, step in (("L1", 1), ("L2", 2)):
+        text = again[(recipient, step)].message.text
+        assert text.startswith("LATE: queued at ") and f" for step {step}, sent only now." in text, text
+        assert "every step of the ladder passed unacknowledged (exhausted)" in text.split("\n")[0], text
+        assert again[(recipient, step)].message.key == (late if step == 1 else on_time).message.key, "same message"

@@ -1,0 +1,245 @@
+"""Backups: `flask --app wsgi backup PATH` and `flask --app wsgi restore PATH`.
+
+A backup is one .tar.gz file: the database (database.sqlite, or database.pgdump made by pg_dump -Fc),
+the secret key that signs links and sessions (secret_key), and manifest.json saying what is in it,
+read from the very snapshot that was copied: when, which engine and schema revision, how many
+incidents, the newest timeline event, the messages still to send and the audit chain's head.
+
+Restore puts the database back (into an empty database, or over one with --force), migrates it to
+this version, writes the secret key into the instance folder, sets the audit anchor (anchor.py) to
+the backup's chain head, and forgets the schedulers the backup knew, so that messages they had
+claimed go out again at once, with the Message-ID and Idempotency-Key they had (receivers drop what
+they already have).
+"""
+
+import io
+import json
+import os
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import Connection, NullPool, create_engine, delete, func, inspect, literal, select, table, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from .. import migrate
+from ..models import Incident, Notification, NotificationStatus, Runner, TimelineEvent
+from ..services.review import audit
+from ..timeutil import isoformat, utcnow
+from . import anchor
+
+FORMAT = 1
+MANIFEST, SECRET = "manifest.json", "secret_key"
+DATABASE = {"sqlite": "database.sqlite", "postgresql": "database.pgdump"}
+
+
+class BackupError(Exception):
+    """Why a backup or a restore cannot be made, in one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Restored:
+    manifest: dict
+    revision: str | None  # the schema revision the database was migrated to
+    notes: list[str]
+
+
+def engine_of_url(url: str) -> str:
+    return "sqlite" if make_url(url).get_backend_name() == "sqlite" else "postgresql"
+
+
+def sqlite_path(url: str) -> Path:
+    database = make_url(url).database
+    if database in (None, "", ":memory:"):
+        raise BackupError("an in-memory SQLite database cannot be backed up or restored")
+    return Path(str(database))
+
+
+def read_facts(connection: Connection) -> dict:
+    """What the manifest says about the database as this connection sees it."""
+    session = Session(bind=connection)
+    head = audit.head(session)
+    in_flight = (NotificationStatus.PENDING, NotificationStatus.SENDING)
+    return {
+        "revision": connection.scalar(text("SELECT version_num FROM alembic_version")),
+        "incidents": session.scalar(select(func.count()).select_from(Incident)),
+        "newest_event_id": session.scalar(select(func.max(TimelineEvent.id))),
+        "messages_in_flight": session.scalar(select(func.count()).where(Notification.status.in_(in_flight))),
+        "chain": None if head is None else {"seq": head.seq, "hash": head.hash, "event_id": head.event_id},
+    }
+
+
+def create(url: str, path: Path, secret_key: str, force: bool = False) -> dict:
+    """Write a backup of the database at url, with secret_key, to the new file path; return its manifest."""
+    if path.exists() and not force:
+        raise BackupError(f"{path} exists: name a new file, or pass --force to replace it")
+    engine, created_at = engine_of_url(url), isoformat(utcnow())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".backup-") as work:
+        copy = Path(work) / DATABASE[engine]
+        if engine == "sqlite":
+            from . import sqlite
+
+            sqlite.dump(sqlite_path(url), copy)
+            facts = _facts_of_copy(copy)
+        else:
+            from . import postgresql
+
+            facts = postgresql.dump(url, copy, read_facts)
+        manifest = {"format": FORMAT, "created_at": created_at, "engine": engine, "database": copy.name, **facts}
+        archive = Path(work) / "archive"
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(copy, copy.name)
+            _add_bytes(tar, MANIFEST, json.dumps(manifest, indent=2).encode())
+            _add_bytes(tar, SECRET, secret_key.encode())
+        archive.chmod(0o600)  # it holds the secret key
+        os.replace(archive, path)
+    return manifest
+
+
+def _facts_of_copy(copy: Path) -> dict:
+    engine = create_engine(f"sqlite:///{copy}", poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return read_facts(connection)
+    finally:
+        engine.dispose()
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.mtime = len(data), 0o600, int(utcnow().timestamp())
+    tar.addfile(info, io.BytesIO(data))
+
+
+def read_manifest(path: Path) -> dict:
+    """The manifest of the backup at path (BackupError when path is not one)."""
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            return _manifest(tar, path)
+    except (tarfile.TarError, OSError) as exc:
+        raise BackupError(f"{path} is not a backup made by `flask --app wsgi backup`: {exc}") from exc
+
+
+def _manifest(tar: tarfile.TarFile, path: Path) -> dict:
+    member = tar.extractfile(MANIFEST) if MANIFEST in tar.getnames() else None
+    if member is None:
+        raise BackupError(f"{path} has no {MANIFEST}: it is not a backup made by `flask --app wsgi backup`")
+    manifest = json.load(member)
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"{path} is a backup of format {manifest.get('format')!r}; this tracker reads {FORMAT}")
+    return manifest
+
+
+@dataclass(frozen=True)
+class Instance:
+    """Where the restored deployment keeps what is not in its database."""
+
+    secret_path: Path  # instance/secret_key
+    secret_in_use: str  # the SECRET_KEY the deployment runs with now
+    anchor_path: Path | None
+    dead_after: float  # seconds after which a scheduler's silence means it is gone
+
+
+def restore(url: str, path: Path, instance: Instance, force: bool = False) -> Restored:
+    """Restore the backup at path into the database at url (see the module's docstring)."""
+    if engine_of_url(url) == "sqlite":
+        sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(path, "r:*") as tar, tempfile.TemporaryDirectory(prefix="tracker-restore-") as work:
+            manifest = _manifest(tar, path)
+            _check_fits(manifest, url)
+            _check_target(url, force, instance.dead_after)
+            copy, secret = Path(work) / manifest["database"], _read_member(tar, SECRET, path)
+            copy.write_bytes(_read_member(tar, manifest["database"], path))
+            if manifest["engine"] == "sqlite":
+                from . import sqlite
+
+                sqlite.load(copy, sqlite_path(url))
+            else:
+                from . import postgresql
+
+                postgresql.load(url, copy)
+    except (tarfile.TarError, OSError) as exc:
+        raise BackupError(f"cannot restore {path}: {exc}") from exc
+    migrate.upgrade(url)
+    _forget_runners(url)
+    notes = _put_secret(secret.decode().strip(), instance)
+    if manifest["chain"] is None:
+        anchor.remove(instance.anchor_path)
+    else:
+        anchor.write(instance.anchor_path, audit.ChainHead(**manifest["chain"]))
+    return Restored(manifest, migrate.current(url), notes)
+
+
+def _read_member(tar: tarfile.TarFile, name: str, path: Path) -> bytes:
+    member = tar.extractfile(name) if name in tar.getnames() else None
+    if member is None:
+        raise BackupError(f"{path} lacks {name}: the backup is incomplete")
+    return member.read()
+
+
+def _check_fits(manifest: dict, url: str) -> None:
+    engine = engine_of_url(url)
+    if manifest["engine"] != engine:
+        raise BackupError(f"the backup is of a {manifest['engine']} database; DATABASE_URL names a {engine} one")
+    revision, known = manifest["revision"], migrate.known_revisions()
+    if revision not in known:
+        raise BackupError(f"the backup is of schema revision {revision}, newer than this tracker's: upgrade it first")
+
+
+def _check_target(url: str, force: bool, dead_after: float) -> None:
+    """Refuse a database holding data without force, and with force one a scheduler still runs on."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
+            filled = [t for t in tables if connection.scalar(select(literal(1)).select_from(table(t)).limit(1))]
+            if filled and not force:
+                incidents = connection.scalar(select(func.count()).select_from(table("incidents"))) or 0
+                raise BackupError(
+                    f"the database already holds data ({incidents} incidents, {len(filled)} tables with rows): "
+                    "restore into an empty database, or pass --force to replace it"
+                )
+            if filled and "runners" in tables:
+                since = utcnow() - timedelta(seconds=dead_after)
+                alive = connection.scalars(select(Runner.name).where(Runner.last_beat_at > since)).all()
+                if alive:
+                    raise BackupError(
+                        f"a scheduler runs on this database ({', '.join(alive)}): stop the schedulers and the "
+                        "web workers before replacing it"
+                    )
+    finally:
+        engine.dispose()
+
+
+def _forget_runners(url: str) -> None:
+    """No scheduler the backup knew runs on this database: their claims are anyone's to take at once."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(delete(Runner))
+    finally:
+        engine.dispose()
+
+
+def _put_secret(secret: str, instance: Instance) -> list[str]:
+    """Write the backup's secret key where the tracker keeps it; say when the configuration overrides it."""
+    path = instance.secret_path
+    previous = path.read_text().strip() if path.is_file() else None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+    with os.fdopen(handle, "w") as out:
+        out.write(secret)
+    os.replace(temp, path)  # mkstemp made it 0600
+    notes = [f"the secret key is back in {path}: links and sessions signed before the backup verify again"]
+    if instance.secret_in_use not in (previous, secret):  # SECRET_KEY is set in the configuration
+        notes = [
+            f"the secret key is back in {path}, but SECRET_KEY is set in this deployment's configuration to "
+            "another key: links and sessions signed before the backup will not verify until SECRET_KEY is "
+            "set to the key in that file (or removed from the configuration)"
+        ]
+    return notes
