@@ -118,5 +118,22 @@ def _check(config) -> None:
         raise ConfigError("CHECK_DOWN_AFTER must not be below CHECK_DEGRADED_AFTER")
     if config["REGION_FILE"] and not Path(config["REGION_FILE"]).is_file():
         raise ConfigError(f"REGION_FILE names {config['REGION_FILE']!r}, which is not a file")
+    _check_the_other_side(config)
     if not str(config["DATABASE_URL"]).startswith(("sqlite", "postgresql")):
         raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
+
+
+def _check_the_other_side(config) -> None:
+    for key in ("CLASSIFICATIONS", "RELEASABLE_TO"):
+        names = config[key]
+        if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+            raise ConfigError(f"{key} must be a list of names")
+    if not config["CLASSIFICATIONS"]:
+        raise ConfigError("CLASSIFICATIONS must name at least one classification (the first is the default)")
+    receipt = config["RECEIPT_SECONDS"]
+    if (
+        not isinstance(receipt, dict)
+        or set(receipt) != set("ZOPR")
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in receipt.values())
+    ):
+        raise ConfigError("RECEIPT_SECONDS must give positive seconds for each precedence: Z, O, P and R")

@@ -1,12 +1,15 @@
 """The tracker's data model (SQLAlchemy 2.0 declarative). No Flask imports."""
 
+from .agreement import Agreement
 from .audit import AuditSeal
 from .base import Base, UTCDateTime
+from .calls import AgreedAction, Call
 from .checks import ChannelCheck, LinkUse
 from .context import ExerciseNotice, IncidentLink
 from .enums import (
     CATEGORIES,
     AttemptOutcome,
+    CallDirection,
     ChannelHealth,
     CheckOutcome,
     Domain,
@@ -19,6 +22,7 @@ from .enums import (
     NotificationKind,
     NotificationStatus,
     NotifiedVia,
+    OutgoingStatus,
     Precedence,
     Role,
     SafetyRisk,
@@ -34,6 +38,11 @@ from .security import AccountEvent, IdempotentRequest, SignInFailure, WebSession
 from .system import Counter, JobRun, MetricsSnapshot, Runner, ThrottleHit
 
 __all__ = [
+    "AgreedAction",
+    "Agreement",
+    "Call",
+    "CallDirection",
+    "OutgoingStatus",
     "CLOCKS",
     "TRANSITIONS",
     "Exchange",

@@ -33,6 +33,9 @@ class ChannelCheck(Base):
     decided_at: Mapped[datetime | None]
     detail: Mapped[str | None] = mapped_column(Text)
     health_after: Mapped[ChannelHealth | None] = mapped_column(enum_column(ChannelHealth))
+    # A check on a counterpart line is answered in-band (on the line, by voice): who answered, how.
+    answered_by: Mapped[str | None] = mapped_column(String(120))
+    answered_via: Mapped[str | None] = mapped_column(String(16))
 
     channel: Mapped[ContactChannel] = relationship()
 

@@ -86,6 +86,10 @@ class NotificationKind(enum.StrEnum):
     EXCHANGE_OVERDUE = "exchange_overdue"
     # Tells the supervisors that the sweep left an incident's deadline unprocessed (services.watchdog).
     WATCHDOG = "watchdog"
+    # Tells the supervisors that the other side has not confirmed receipt of a message in time.
+    RECEIPT_OVERDUE = "receipt_overdue"
+    # Tells the supervisors that an action agreed on a call passed its due time undone.
+    ACTION_OVERDUE = "action_overdue"
 
     @property
     def calls_for_action(self) -> bool:
@@ -135,6 +139,14 @@ class EventKind(enum.StrEnum):
     RELATED_CONFIRMED = "related_confirmed"
     RELATED_DISMISSED = "related_dismissed"
     WATCHDOG_ALERT = "watchdog_alert"
+    CALL_LOGGED = "call_logged"
+    ACTION_DONE = "action_done"
+    ACTION_OVERDUE = "action_overdue"
+    RECEIPT_RECORDED = "receipt_recorded"
+    RECEIPT_OVERDUE = "receipt_overdue"
+    MESSAGE_DRAFTED = "message_drafted"
+    MESSAGE_APPROVED = "message_approved"
+    MARKING_CHANGED = "marking_changed"
 
 
 class ExchangeState(enum.StrEnum):
@@ -155,6 +167,21 @@ class ExchangeState(enum.StrEnum):
 class MessageDirection(enum.StrEnum):
     OUT = "out"  # sent by us to the other side
     IN = "in"  # received from the other side, recorded by our liaison
+
+
+class OutgoingStatus(enum.StrEnum):
+    """Where a message of ours to the other side stands (four eyes: drafted, approved by a second
+    person, then sent); a message the other side sent is "received"."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    SENT = "sent"
+    RECEIVED = "received"
+
+
+class CallDirection(enum.StrEnum):
+    WE_CALLED = "we_called"
+    THEY_CALLED = "they_called"
 
 
 class SummaryStatus(enum.StrEnum):

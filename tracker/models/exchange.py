@@ -2,12 +2,13 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from ..timeutil import utcnow
 from .base import Base, enum_column
-from .enums import ExchangeState, MessageDirection, SummaryStatus
+from .agreement import Agreement
+from .enums import ExchangeState, MessageDirection, OutgoingStatus, SummaryStatus
 from .incident import Incident
 from .ladder import ContactChannel
 from .people import User
@@ -62,12 +63,17 @@ class Exchange(Base):
     state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(Text)
+    # The reference the other side knows it by (never our internal incident number).
+    reference: Mapped[str | None] = mapped_column(String(40), unique=True)
+    agreement_id: Mapped[int | None] = mapped_column(ForeignKey("agreements.id", ondelete="SET NULL"))
+    counterpart_state: Mapped[str | None] = mapped_column(String(80))
     version: Mapped[int] = mapped_column(Integer)
 
     # Incident.exchanges: the incident's exchanges, oldest first (the API shows them on the incident).
     incident: Mapped[Incident] = relationship(backref=backref("exchanges", order_by="Exchange.id"))
     channel: Mapped[ContactChannel] = relationship()
     opened_by: Mapped[User | None] = relationship()
+    agreement: Mapped[Agreement | None] = relationship()
     messages: Mapped[list["ExchangeMessage"]] = relationship(back_populates="exchange", order_by="ExchangeMessage.id")
 
     __mapper_args__ = {"version_id_col": version}
@@ -82,9 +88,24 @@ class Exchange(Base):
 
 
 class ExchangeMessage(Base):
-    """One message to or from the other side, with its text, time and line."""
+    """One message to or from the other side, with its text, time and line.
+
+    Ours go out only after a second person approved them (four eyes): drafted, approved, then sent
+    with a serial number of the line and year, the agreement and article, and a receipt clock.
+    """
 
     __tablename__ = "exchange_messages"
+    __table_args__ = (
+        # Serials are per line and year, gapless: one row per number.
+        UniqueConstraint("channel_id", "serial_year", "serial"),
+        # The engine finds receipt clocks that ran out through this index only.
+        Index(
+            "ix_exchange_messages_receipt_due",
+            "receipt_due_at",
+            sqlite_where=text("receipt_at IS NULL AND receipt_overdue_at IS NULL"),
+            postgresql_where=text("receipt_at IS NULL AND receipt_overdue_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     exchange_id: Mapped[int] = mapped_column(ForeignKey("exchanges.id"), index=True)
@@ -98,9 +119,37 @@ class ExchangeMessage(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     channel_id: Mapped[int] = mapped_column(ForeignKey("contact_channels.id"))
     recorded_by: Mapped[str] = mapped_column(String(80))
+    # When it was typed in (at: when it was sent, or when the other side's message was received).
+    recorded_at: Mapped[datetime | None]
+
+    # Four eyes (ours only): who drafted it, who approved it and on which facts of the incident.
+    status: Mapped[OutgoingStatus] = mapped_column(enum_column(OutgoingStatus), default=OutgoingStatus.SENT)
+    drafted_by: Mapped[str | None] = mapped_column(String(80))
+    approved_by: Mapped[str | None] = mapped_column(String(80))
+    approved_at: Mapped[datetime | None]
+    facts_digest: Mapped[str | None] = mapped_column(String(64))
+    # The exchange state the message moves to once it is sent (a request for explanation, ...).
+    pending_state: Mapped[ExchangeState | None] = mapped_column(enum_column(ExchangeState))
+
+    # The formatted message's header (ours, once sent).
+    serial: Mapped[int | None] = mapped_column(Integer)
+    serial_year: Mapped[int | None] = mapped_column(Integer)
+    agreement_id: Mapped[int | None] = mapped_column(ForeignKey("agreements.id", ondelete="SET NULL"))
+    article: Mapped[str | None] = mapped_column(String(120))
+    subject: Mapped[str | None] = mapped_column(String(255))
+
+    # Their receipt of ours: due by, when, who, how (link, call, message); the engine marks it overdue.
+    receipt_due_at: Mapped[datetime | None]
+    receipt_at: Mapped[datetime | None]
+    receipt_by: Mapped[str | None] = mapped_column(String(255))
+    receipt_via: Mapped[str | None] = mapped_column(String(16))
+    receipt_overdue_at: Mapped[datetime | None]
+    # The call this message was said on, when it was.
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
 
     exchange: Mapped[Exchange] = relationship(back_populates="messages")
     channel: Mapped[ContactChannel] = relationship()
+    agreement: Mapped[Agreement | None] = relationship()
 
 
 class Summary(Base):
@@ -122,6 +171,8 @@ class Summary(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     approved_at: Mapped[datetime | None]
     approved_by: Mapped[str | None] = mapped_column(String(80))
+    # The incident's facts the approval was given on: changed since, the summary needs approving again.
+    facts_digest: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(ForeignKey("exchange_messages.id"))
     version: Mapped[int] = mapped_column(Integer)

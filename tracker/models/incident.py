@@ -78,6 +78,13 @@ class Incident(Base):
     # Per-field overrides of what may be sent to the other side ({"narrative": true, ...});
     # fields not named take the default of tracker.services.exchanges.releasability.
     releasability: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The marking: a classification from CLASSIFICATIONS and the counterparts (from RELEASABLE_TO)
+    # it may be released to; an empty list is "not releasable".
+    classification: Mapped[str] = mapped_column(String(32), default="UNCLASSIFIED")
+    releasable_to: Mapped[list] = mapped_column(JSON, default=list)
+    # The agreement it is handled under and the other State: from its routing rule or counterpart line.
+    agreement_id: Mapped[int | None] = mapped_column(ForeignKey("agreements.id", ondelete="SET NULL"))
+    counterpart_state: Mapped[str | None] = mapped_column(String(80))
     # The notified exercise whose area and time hold this incident (context that lowers the temperature).
     exercise_id: Mapped[int | None] = mapped_column(ForeignKey("exercises.id", ondelete="SET NULL"), index=True)
     # Unusual activity near the border with no exercise notice on record.

@@ -2,10 +2,11 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, String, Table, Text, text
+from sqlalchemy import JSON, Boolean, Column, Float, ForeignKey, Index, Integer, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..timeutil import utcnow
+from .agreement import Agreement
 from .base import Base, enum_column
 from .enums import ChannelHealth, Domain, EscalationRisk, Precedence
 from .people import User
@@ -49,6 +50,15 @@ class ContactChannel(Base):
     meeting_deadline_seconds: Mapped[int] = mapped_column(Integer, default=172800)
     # The counterpart's language (a message catalogue under tracker/catalogues); None: English only.
     language: Mapped[str | None] = mapped_column(String(8))
+    # A counterpart line's ends, as a formatted message names them (FM ... / TO ...).
+    our_station: Mapped[str] = mapped_column(String(120), default="")
+    their_station: Mapped[str] = mapped_column(String(120), default="")
+    # What the line is for: the agreement its messages are sent under, and the other State.
+    agreement_id: Mapped[int | None] = mapped_column(ForeignKey("agreements.id", ondelete="SET NULL"))
+    counterpart_state: Mapped[str] = mapped_column(String(80), default="")
+    # Seconds the other side has to confirm receipt of a message, by precedence letter
+    # ({"Z": 900, ...}); None or a letter left out: the deployment's RECEIPT_SECONDS.
+    receipt_seconds: Mapped[dict | None] = mapped_column(JSON)
 
     # Communications checks: an interval or a cron expression, and how long a check may wait.
     check_interval_seconds: Mapped[int | None] = mapped_column(Integer)
@@ -61,6 +71,7 @@ class ContactChannel(Base):
     last_check_ok_at: Mapped[datetime | None]
 
     members: Mapped[list[User]] = relationship(secondary=channel_members, order_by=User.username)
+    agreement: Mapped[Agreement | None] = relationship()
 
     @property
     def member_names(self) -> list[str]:
@@ -135,9 +146,13 @@ class RoutingRule(Base):
     sector: Mapped[str | None] = mapped_column(String(120))
     # Matches incidents at most this many km from the border (needs a position and a region file).
     within_border_km: Mapped[float | None] = mapped_column(Float)
+    # The agreement and the other State an incident this rule routes is handled under.
+    agreement_id: Mapped[int | None] = mapped_column(ForeignKey("agreements.id", ondelete="SET NULL"))
+    counterpart_state: Mapped[str | None] = mapped_column(String(80))
     policy_id: Mapped[int] = mapped_column(ForeignKey("escalation_policies.id"), index=True)
 
     policy: Mapped[EscalationPolicy] = relationship()
+    agreement: Mapped[Agreement | None] = relationship()
 
     @property
     def policy_name(self) -> str:

@@ -15,24 +15,11 @@ from ...models import (
     Exchange,
     ExchangeMessage,
     MessageDirection,
-    Notification,
-    NotificationKind,
+    OutgoingStatus,
 )
-from ..engine.rendering import render_counterpart_message
+from ...timeutil import utcnow
 from ..incidents import timeline
-from . import releasability
-
-SUBJECT_KINDS = {
-    "notice": "NOTICE",
-    "summary": "SUMMARY",
-    "explanation_request": "REQUEST FOR EXPLANATION",
-    "meeting_request": "REQUEST FOR MEETING",
-    "message": "MESSAGE",
-}
-
-
-def subject(exchange: Exchange, kind: str) -> str:
-    return f"{exchange.incident.reference} {SUBJECT_KINDS.get(kind, kind.replace('_', ' ').upper())}"[:255]
+from . import outgoing, releasability
 
 
 def send(
@@ -43,8 +30,9 @@ def send(
     actor: str,
     now: datetime,
     text_second: str | None = None,
+    settings: outgoing.Settings | None = None,
 ) -> ExchangeMessage:
-    """Record an outgoing message and queue it for delivery; refuse non-releasable content (422)."""
+    """Record an outgoing message and release it (outgoing.release); refuse non-releasable content (422)."""
     releasability.guard(exchange.incident, text, text_second)
     message = ExchangeMessage(
         exchange=exchange,
@@ -54,38 +42,15 @@ def send(
         text_second=text_second,
         language=exchange.language if text_second else None,
         at=now,
+        recorded_at=now,
         channel_id=exchange.channel_id,
         recorded_by=actor,
+        drafted_by=actor,
+        status=OutgoingStatus.APPROVED,
     )
     session.add(message)
-    session.flush()  # the message id keys its outbox row
-    body = text if not text_second else f"{text.rstrip()}\n\n---- {exchange.language} ----\n\n{text_second.rstrip()}\n"
-    row = Notification(
-        incident_id=exchange.incident_id,
-        kind=NotificationKind.COUNTERPART,
-        step=0,
-        loop=message.id,
-        channel_id=exchange.channel_id,
-        subject=subject(exchange, kind),
-        body=body,
-        created_at=now,
-        next_attempt_at=now,
-        exchange_message_id=message.id,
-    )
-    render_counterpart_message(row, exchange.incident.reference, exchange.channel.name)
-    session.add(row)
-    timeline.record(
-        session,
-        exchange.incident,
-        EventKind.EXCHANGE_MESSAGE,
-        actor,
-        now,
-        exchange=exchange.id,
-        direction="out",
-        kind=kind,
-        channel=exchange.channel.name,
-        message=message.id,
-    )
+    session.flush()
+    outgoing.release(session, message, actor, now, settings or outgoing.Settings())
     return message
 
 
@@ -97,6 +62,8 @@ def receive(session: Session, exchange: Exchange, kind: str, text: str, actor: s
         kind=kind,
         text=text,
         at=at,
+        recorded_at=utcnow(),
+        status=OutgoingStatus.RECEIVED,
         channel_id=exchange.channel_id,
         recorded_by=actor,
     )

@@ -1,0 +1,125 @@
+"""Release a message of ours to the other side: the one path every outgoing text takes once a second
+person approved it (four eyes, counterpart.py). Release gives it the line's next serial number of the
+year (gapless: the counter advances in the same transaction as the message, so a rollback gives the
+number back), the agreement and article it is sent under, its subject, the receipt clock, and queues
+it on the counterpart line as a formatted message (message_format.py), rendered once.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ...models import (
+    Counter,
+    EventKind,
+    Exchange,
+    ExchangeMessage,
+    Notification,
+    NotificationKind,
+    OutgoingStatus,
+)
+from ..engine.links import AckLinks
+from ..engine.rendering import render_counterpart_message
+from ..incidents import timeline
+
+RECEIPT_SECONDS = {"Z": 900, "O": 3600, "P": 21600, "R": 86400}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What release needs from the deployment's configuration (the callers build it: services never
+    read Flask config)."""
+
+    our_station: str = "OUR STATION"
+    reference_prefix: str = "NM"
+    receipt_seconds: dict = field(default_factory=lambda: dict(RECEIPT_SECONDS))
+    # Signs the receipt link the other side may use; None: no link (receipts are then logged by us).
+    links: AckLinks | None = None
+
+
+def next_serial(session: Session, channel_id: int, year: int) -> int:
+    """The line's next serial number of the year, in the caller's transaction (one upsert that
+    returns the new value; concurrent senders on one line queue on the counter's row)."""
+    name = f"serial:{channel_id}:{year}"
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(Counter).values(name=name, value=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["name"], set_={"value": Counter.value + 1})
+    return int(session.execute(stmt.returning(Counter.value)).scalar_one())
+
+
+def exchange_reference(session: Session, exchange: Exchange, prefix: str, now: datetime) -> str:
+    """The reference the other side knows the exchange by: PREFIX-YEAR-NNNN, never our incident number."""
+    if exchange.reference is None:
+        number = next_serial(session, 0, now.year)  # line 0: the exchanges' own counter
+        exchange.reference = f"{prefix}-{now.year}-{number:04d}"
+    return exchange.reference
+
+
+def receipt_due(exchange: Exchange, now: datetime, settings: Settings) -> datetime:
+    """When the other side's receipt of a message sent now is due: the line's seconds for the incident's
+    precedence, else the deployment's."""
+    letter = exchange.incident.precedence.value
+    seconds = (exchange.channel.receipt_seconds or {}).get(letter) or settings.receipt_seconds[letter]
+    return now + timedelta(seconds=int(seconds))
+
+
+def release(session: Session, message: ExchangeMessage, actor: str, now: datetime, settings: Settings) -> Notification:
+    """Send an approved message: number it, stamp it, start its receipt clock, queue it on the line."""
+    from . import message_format  # the formatter reads catalogues; kept out of import time
+
+    exchange = message.exchange
+    agreement = exchange.agreement or exchange.channel.agreement
+    message.agreement_id = agreement.id if agreement is not None else None
+    message.article = agreement.article_for(message.kind) if agreement is not None else None
+    message.serial_year = now.year
+    message.serial = next_serial(session, exchange.channel_id, now.year)
+    exchange_reference(session, exchange, settings.reference_prefix, now)
+    message.at = now
+    message.status = OutgoingStatus.SENT
+    message.receipt_due_at = receipt_due(exchange, now, settings)
+    session.flush()  # the message's id and serial key its outbox row
+    formatted = message_format.compose(message, settings, now)
+    message.subject = formatted.subject
+    row = Notification(
+        incident_id=exchange.incident_id,
+        kind=NotificationKind.COUNTERPART,
+        step=0,
+        loop=message.id,
+        channel_id=exchange.channel_id,
+        subject=formatted.subject,
+        body=formatted.text,
+        created_at=now,
+        next_attempt_at=now,
+        exchange_message_id=message.id,
+    )
+    render_counterpart_message(row, exchange.reference or "", exchange.channel.name)
+    session.add(row)
+    timeline.record(
+        session,
+        exchange.incident,
+        EventKind.EXCHANGE_MESSAGE,
+        actor,
+        now,
+        exchange=exchange.id,
+        direction="out",
+        kind=message.kind,
+        channel=exchange.channel.name,
+        message=message.id,
+        serial=f"{message.serial}/{message.serial_year}",
+        approved_by=message.approved_by,
+    )
+    return row
+
+
+def sent_on(session: Session, channel_id: int, year: int) -> list[int]:
+    """The serials sent on a line in a year, in order (what a gapless check reads)."""
+    return list(
+        session.scalars(
+            select(ExchangeMessage.serial)
+            .where(ExchangeMessage.channel_id == channel_id, ExchangeMessage.serial_year == year)
+            .order_by(ExchangeMessage.serial)
+        )
+    )
