@@ -6,8 +6,8 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from ..timeutil import utcnow
-from .base import Base, enum_column
 from .agreement import Agreement
+from .base import Base, enum_column
 from .enums import ExchangeState, MessageDirection, OutgoingStatus, SummaryStatus
 from .incident import Incident
 from .ladder import ContactChannel
