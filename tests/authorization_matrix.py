@@ -18,6 +18,7 @@ from tests.exercise_support import notice
 from tests.support import incident_payload
 from tracker.models import Role
 from tracker.models.permissions import ON_OWN_LINES, Permission, may
+from tracker.timeutil import format_dtg, utcnow
 
 P = Permission
 
@@ -115,6 +116,22 @@ def exchange(s):
     return {"exchange_id": s.exchange}
 
 
+def call(s):
+    return {"call_id": s.call["id"]}
+
+
+def action(s):
+    return {"action_id": s.call["actions"][0]["id"]}
+
+
+def draft(s):
+    return {"message_id": s.draft}
+
+
+def approved_draft(s):
+    return {"message_id": s.approved_draft}
+
+
 def summary(s):
     return {"summary_id": s.summary["id"]}
 
@@ -143,8 +160,39 @@ def user(s):
     return {"user_id": s.user}
 
 
+def agreement(s):
+    return {"agreement_id": s.agreement}
+
+
 def ack_link(s):
     return {"purpose": "ack", "token": s.ack_token}
+
+
+def sent_message(s):
+    return {"exchange_id": s.exchange, "message_id": s.sent_message}
+
+
+def line_check(s):
+    return {"channel_id": s.channel, "check_id": s.check}
+
+
+def answer(s) -> dict:
+    """The answer to s.check given by voice just now (a DTG)."""
+    return {"at": format_dtg(utcnow()), "by": "Capt Ivanova", "via": "voice"}
+
+
+def answer_form(s) -> dict:
+    return {f"answer-{s.check}-at": format_dtg(utcnow()), f"answer-{s.check}-by": "Capt Ivanova", "via": "voice"}
+
+
+def receipt_link(s):
+    return {"token": s.receipt_token}
+
+
+def receipt_form(s) -> dict:
+    """Their receipt given by voice, logged now (as a DTG; the notice went out just before)."""
+    at = format_dtg(utcnow())
+    return {f"receipt-{s.sent_message}-{k}": v for k, v in {"at": at, "by": "Major Petrov", "via": "voice"}.items()}
 
 
 # -- bodies --------------------------------------------------------------------------------
@@ -164,6 +212,14 @@ def new_policy(s):
 
 def new_rule(s):
     return {"name": s.unique("Sea incidents"), "policy_id": s.world.policy_id, "domain": "maritime"}
+
+
+def new_agreement(s):
+    return {"code": s.unique("INCSEA").replace(" ", "-"), "title": "Incidents at Sea", "counterpart_state": "Eastland"}
+
+
+def agreement_form(s):
+    return {**new_agreement(s), "default_article": "Article VI", "articles": "notice: Article VI(2)", "active": "y"}
 
 
 def channel_form(s):
@@ -259,6 +315,9 @@ API = {
     ("POST", f"{V1}/incidents/<reference>/resolve"): Call(
         api(200, P.INCIDENTS_HANDLE), incident, {"resolution": "Explained."}
     ),
+    ("PATCH", f"{V1}/incidents/<reference>/marking"): Call(
+        api(200, P.INCIDENTS_HANDLE), incident, {"classification": "RESTRICTED"}
+    ),
     ("POST", f"{V1}/routes/preview"): Call(api(200), body=ROUTE_QUERY),
     ("GET", f"{V1}/map"): Call(api(200)),
     # related incidents
@@ -278,6 +337,30 @@ API = {
     ("POST", f"{V1}/exchanges/<int:exchange_id>/messages"): Call(
         api(201, P.EXCHANGES_TALK), exchange, {"direction": "in", "text": "Eastland confirms receipt."}
     ),
+    ("GET", f"{V1}/exchanges/<int:exchange_id>/messages"): Call(api(200), exchange),
+    # four eyes: a second person approves a text before it goes out
+    ("GET", f"{V1}/approvals"): Call(api(200)),
+    ("PATCH", f"{V1}/exchange-messages/<int:message_id>"): Call(
+        api(200, P.EXCHANGES_TALK), draft, {"text": "Northmark liaison: a call at 1300Z.", "version": 1}
+    ),
+    ("POST", f"{V1}/exchange-messages/<int:message_id>/approve"): Call(api(200, P.EXCHANGES_APPROVE), draft, {}),
+    ("POST", f"{V1}/exchange-messages/<int:message_id>/send"): Call(api(200, P.EXCHANGES_TALK), approved_draft, {}),
+    ("POST", f"{V1}/exchanges/<int:exchange_id>/messages/<int:message_id>/receipt"): Call(
+        api(200, P.EXCHANGES_TALK),
+        sent_message,
+        lambda s: {"at": receipt_form(s)[f"receipt-{s.sent_message}-at"], "by": "Major Petrov", "via": "voice"},
+    ),
+    ("POST", f"{V1}/exchanges/<int:exchange_id>/receipts"): Call(
+        api(201, P.EXCHANGES_TALK), exchange, lambda s: {"message_id": s.their_message}
+    ),
+    # the call log
+    ("POST", f"{V1}/incidents/<reference>/calls"): Call(
+        api(201, P.EXCHANGES_TALK), incident, lambda s: {"direction": "they_called", "channel_id": s.line}
+    ),
+    ("GET", f"{V1}/incidents/<reference>/calls"): Call(api(200), incident),
+    ("GET", f"{V1}/calls/<int:call_id>"): Call(api(200), call),
+    ("PATCH", f"{V1}/calls/<int:call_id>"): Call(api(200, P.EXCHANGES_TALK), call, {"they_said": "Received."}),
+    ("POST", f"{V1}/actions/<int:action_id>/done"): Call(api(200, P.EXCHANGES_TALK), action, {}),
     # releasability and summaries
     ("PATCH", f"{V1}/incidents/<reference>/releasability"): Call(
         api(200, P.EXCHANGES_TALK), incident, {"narrative": True}
@@ -289,7 +372,7 @@ API = {
         api(200, P.EXCHANGES_TALK), summary, lambda s: {"text": "Reworded.", "version": s.summary["version"]}
     ),
     ("POST", f"{V1}/summaries/<int:summary_id>/approve"): Call(
-        api(200, P.EXCHANGES_TALK), summary, lambda s: {"version": s.summary["version"]}
+        api(200, P.EXCHANGES_APPROVE), summary, lambda s: {"version": s.summary["version"]}
     ),
     ("POST", f"{V1}/summaries/<int:summary_id>/send"): Call(api(200, P.EXCHANGES_TALK), approved, {}),
     # the ladder
@@ -302,6 +385,9 @@ API = {
     ("DELETE", f"{V1}/channels/<int:channel_id>"): Call(api(204, P.CHANNELS_MANAGE), channel),
     ("GET", f"{V1}/channels/<int:channel_id>/checks"): Call(api(200), channel),
     ("POST", f"{V1}/channels/<int:channel_id>/checks"): Call(api(201, P.CHANNELS_WATCH), channel),
+    ("POST", f"{V1}/channels/<int:channel_id>/checks/<int:check_id>/answer"): Call(
+        api(200, P.CHANNELS_WATCH), line_check, answer
+    ),
     ("GET", f"{V1}/policies"): Call(api(200)),
     ("POST", f"{V1}/policies"): Call(api(201, P.POLICIES_MANAGE), body=new_policy),
     ("GET", f"{V1}/policies/<int:policy_id>"): Call(api(200), policy),
@@ -314,6 +400,12 @@ API = {
     ("GET", f"{V1}/rules/<int:rule_id>"): Call(api(200), rule),
     ("PATCH", f"{V1}/rules/<int:rule_id>"): Call(api(200, P.RULES_MANAGE), rule, {"sector": "North"}),
     ("DELETE", f"{V1}/rules/<int:rule_id>"): Call(api(204, P.RULES_MANAGE), rule),
+    ("GET", f"{V1}/agreements"): Call(api(200)),
+    ("POST", f"{V1}/agreements"): Call(api(201, P.AGREEMENTS_MANAGE), body=new_agreement),
+    ("GET", f"{V1}/agreements/<int:agreement_id>"): Call(api(200), agreement),
+    ("PATCH", f"{V1}/agreements/<int:agreement_id>"): Call(
+        api(200, P.AGREEMENTS_MANAGE), agreement, {"default_article": "Article VI"}
+    ),
     # exercises
     ("GET", f"{V1}/exercises"): Call(api(200, P.EXERCISES_READ)),
     ("POST", f"{V1}/exercises"): Call(api(201, P.EXERCISES_MANAGE), body=lambda s: notice(name=s.unique("RAMPART"))),
@@ -329,6 +421,8 @@ API = {
     ("GET", f"{V1}/reports/after-action"): Call(api(200, P.REPORTS_READ)),
     ("GET", f"{V1}/exports/incidents.csv"): Call(api(200, P.REPORTS_READ)),
     ("GET", f"{V1}/exports/incidents.geojson"): Call(api(200, P.REPORTS_READ)),
+    ("GET", f"{V1}/reports/annual-review"): Call(api(200, P.REPORTS_READ), query={"year": "2026"}),
+    ("GET", f"{V1}/exports/annual-review.csv"): Call(api(200, P.REPORTS_READ)),
 }
 
 PAGES = {
@@ -355,6 +449,9 @@ PAGES = {
     ("POST", "/incidents/<reference>/resolve"): Call(
         page(302, P.INCIDENTS_HANDLE), incident, {"resolution": "Explained."}
     ),
+    ("POST", "/incidents/<reference>/marking"): Call(
+        page(302, P.INCIDENTS_HANDLE), incident, {"classification": "RESTRICTED", "releasable_to": ["Eastland"]}
+    ),
     ("POST", "/incidents/<reference>/related/<int:link_id>/confirm"): Call(page(302, P.RELATED_DECIDE), link, {}),
     ("POST", "/incidents/<reference>/related/<int:link_id>/dismiss"): Call(page(302, P.RELATED_DECIDE), link, {}),
     # exchanges, releasability and summaries
@@ -364,11 +461,32 @@ PAGES = {
     ("POST", "/exchanges/<int:exchange_id>/transition"): Call(
         page(302, P.EXCHANGES_TALK), exchange, lambda s: exchange_form(s, "", state="receipt_confirmed")
     ),
+    ("POST", "/exchanges/<int:exchange_id>/messages/<int:message_id>/receipt"): Call(
+        page(302, P.EXCHANGES_TALK), sent_message, receipt_form
+    ),
     ("POST", "/exchanges/<int:exchange_id>/messages"): Call(
         page(302, P.EXCHANGES_TALK),
         exchange,
         lambda s: exchange_form(s, "-message", direction="in", kind="message", text="Eastland confirms receipt."),
     ),
+    ("POST", "/exchange-messages/<int:message_id>/edit"): Call(
+        page(302, P.EXCHANGES_TALK),
+        draft,
+        lambda s: {f"draft-{s.draft}-edit-{k}": v for k, v in {"text": "A call at 1300Z.", "version": "1"}.items()},
+    ),
+    ("POST", "/exchange-messages/<int:message_id>/approve"): Call(
+        page(302, P.EXCHANGES_APPROVE), draft, lambda s: {f"draft-{s.draft}-approve-version": "1"}
+    ),
+    ("POST", "/exchange-messages/<int:message_id>/send"): Call(
+        page(302, P.EXCHANGES_TALK), approved_draft, lambda s: {f"draft-{s.approved_draft}-send-version": "2"}
+    ),
+    ("GET", "/incidents/<reference>/calls/new"): Call(page(200, P.EXCHANGES_TALK), incident),
+    ("POST", "/incidents/<reference>/calls/new"): Call(
+        page(302, P.EXCHANGES_TALK), incident, lambda s: {"channel_id": str(s.line), "direction": "we_called"}
+    ),
+    ("GET", "/calls/<int:call_id>"): Call(page(200), call),
+    ("POST", "/calls/<int:call_id>"): Call(page(302, P.EXCHANGES_TALK), call, {"they_said": "Received."}),
+    ("POST", "/actions/<int:action_id>/done"): Call(page(302, P.EXCHANGES_TALK), action, {}),
     ("POST", "/incidents/<reference>/releasability"): Call(
         page(302, P.EXCHANGES_TALK), incident, {"releasable": ["occurred_at", "domain", "category", "narrative"]}
     ),
@@ -381,7 +499,9 @@ PAGES = {
         lambda s: summary_form(s.summary, "edit", text="Reworded.", text_second="Иначе.", version=s.summary["version"]),
     ),
     ("POST", "/summaries/<int:summary_id>/approve"): Call(
-        page(302, P.EXCHANGES_TALK), summary, lambda s: summary_form(s.summary, "approve", version=s.summary["version"])
+        page(302, P.EXCHANGES_APPROVE),
+        summary,
+        lambda s: summary_form(s.summary, "approve", version=s.summary["version"]),
     ),
     ("POST", "/summaries/<int:summary_id>/send"): Call(
         page(302, P.EXCHANGES_TALK),
@@ -401,9 +521,13 @@ PAGES = {
     ("GET", "/reports"): Call(page(200, P.REPORTS_READ)),
     ("GET", "/reports/incidents.csv"): Call(page(200, P.REPORTS_READ)),
     ("GET", "/reports/incidents.geojson"): Call(page(200, P.REPORTS_READ)),
+    ("GET", "/reports/review"): Call(page(200, P.REPORTS_READ)),
+    ("GET", "/reports/review.csv"): Call(page(200, P.REPORTS_READ), query={"year": "2026"}),
     # one-click links from messages: the signed link is the key, whoever holds it
     ("GET", "/links/<any(ack, check):purpose>/<token>"): Call(everyone(200), ack_link),
     ("POST", "/links/<any(ack, check):purpose>/<token>"): Call(everyone(200), ack_link, {}),
+    ("GET", "/links/receipt/<token>"): Call(everyone(200), receipt_link),
+    ("POST", "/links/receipt/<token>"): Call(everyone(200), receipt_link, {}),
     # admin: channels (supervisors see and test them), policies, rules, users
     ("GET", "/admin/"): Call(page(302)),  # on to the channels, which answer each role
     ("GET", "/admin/channels"): Call(page(200, P.CHANNELS_WATCH)),
@@ -414,6 +538,9 @@ PAGES = {
     ("POST", "/admin/channels/<int:channel_id>/delete"): Call(page(302, P.CHANNELS_MANAGE), channel, {}),
     ("POST", "/admin/channels/<int:channel_id>/test"): Call(page(302, P.CHANNELS_WATCH), channel, {}),
     ("GET", "/admin/channels/<int:channel_id>/checks"): Call(page(200, P.CHANNELS_WATCH), channel),
+    ("POST", "/admin/channels/<int:channel_id>/checks/<int:check_id>/answer"): Call(
+        page(302, P.CHANNELS_WATCH), line_check, answer_form
+    ),
     ("GET", "/admin/policies"): Call(page(200, P.POLICIES_MANAGE)),
     ("GET", "/admin/policies/new"): Call(page(200, P.POLICIES_MANAGE)),
     ("POST", "/admin/policies/new"): Call(page(302, P.POLICIES_MANAGE), body=policy_form),
@@ -429,6 +556,13 @@ PAGES = {
     ("POST", "/admin/rules/<int:rule_id>/delete"): Call(page(302, P.RULES_MANAGE), rule, {}),
     ("POST", "/admin/rules/<int:rule_id>/move/<any(up, down):direction>"): Call(
         page(302, P.RULES_MANAGE), lambda s: {"rule_id": s.later_rule, "direction": "up"}, {}
+    ),
+    ("GET", "/admin/agreements"): Call(page(200, P.AGREEMENTS_MANAGE)),
+    ("GET", "/admin/agreements/new"): Call(page(200, P.AGREEMENTS_MANAGE)),
+    ("POST", "/admin/agreements/new"): Call(page(302, P.AGREEMENTS_MANAGE), body=agreement_form),
+    ("GET", "/admin/agreements/<int:agreement_id>/edit"): Call(page(200, P.AGREEMENTS_MANAGE), agreement),
+    ("POST", "/admin/agreements/<int:agreement_id>/edit"): Call(
+        page(302, P.AGREEMENTS_MANAGE), agreement, agreement_form
     ),
     ("GET", "/admin/users"): Call(page(200, P.USERS_MANAGE)),
     ("GET", "/admin/users/new"): Call(page(200, P.USERS_MANAGE)),

@@ -4,8 +4,12 @@ import email
 import email.policy
 from pathlib import Path
 
+from sqlalchemy import select
+
 from tests.support import World, file_incident, outbox_files
 from tracker.db import session_scope
+from tracker.models import ExchangeMessage, OutgoingStatus, User
+from tracker.services.exchanges import counterpart, exchanges
 from tracker.services.incidents import ladder
 
 LINE = "Eastland liaison mission"
@@ -50,14 +54,75 @@ def api(client, world: World, method: str, path: str, body=None, who: str = "lia
     return response.get_json()
 
 
-def open_exchange(client, world: World, reference: str, line: str = LINE, text: str | None = NOTICE, **kw) -> dict:
+def open_exchange(
+    client, world: World, reference: str, line: str = LINE, text: str | None = NOTICE, release: bool = True, **kw
+) -> dict:
+    """Open an exchange (as liaison unless who= says); its notice is a draft, which release=True has the
+    supervisor approve and the opener send (four eyes). Returns the exchange as it stands then."""
     body = {"channel_id": world.channels[line], **({"text": text} if text else {})}
-    return api(client, world, "POST", f"/incidents/{reference}/exchanges", body, status=201, **kw)
+    exchange = api(client, world, "POST", f"/incidents/{reference}/exchanges", body, status=201, **kw)
+    if release and text:
+        release_drafts(client, world, exchange["id"], sender=kw.get("who", "liaison"))
+        exchange = api(client, world, "GET", f"/exchanges/{exchange['id']}")
+    return exchange
 
 
-def move(client, world: World, exchange_id: int, state: str, text: str | None = None, **kw) -> dict:
+def move(client, world: World, exchange_id: int, state: str, text: str | None = None, release: bool = True, **kw):
+    """Move an exchange (as liaison unless who= says). A state whose text goes to the other side only
+    drafts it: release=True has the supervisor approve it and the mover send it, which moves the
+    exchange. Returns the exchange as it stands then."""
     body = {"state": state, **({"text": text} if text is not None else {})}
-    return api(client, world, "POST", f"/exchanges/{exchange_id}/transitions", body, **kw)
+    exchange = api(client, world, "POST", f"/exchanges/{exchange_id}/transitions", body, **kw)
+    carried = [m for m in drafts(client, world, exchange_id) if m["pending_state"] == state]
+    if release and carried:
+        sender = kw.get("who", "liaison")
+        send(client, world, approve(client, world, carried[-1]["id"])["id"], who=sender)
+        exchange = api(client, world, "GET", f"/exchanges/{exchange_id}")
+    return exchange
+
+
+# -- four eyes: a second person approves, then someone sends --------------------------------
+
+
+def drafts(client, world: World, exchange_id: int) -> list[dict]:
+    """Our texts on the exchange that wait for approval (drafts, or approved on facts that changed)."""
+    messages = api(client, world, "GET", f"/exchanges/{exchange_id}/messages")
+    return [m for m in messages if m["needs_approval"]]
+
+
+def approve(client, world: World, message_id: int, who: str = "supervisor", status: int = 200) -> dict:
+    return api(client, world, "POST", f"/exchange-messages/{message_id}/approve", {}, who=who, status=status)
+
+
+def send(client, world: World, message_id: int, who: str = "liaison", status: int = 200) -> dict:
+    return api(client, world, "POST", f"/exchange-messages/{message_id}/send", {}, who=who, status=status)
+
+
+def release_drafts(
+    client, world: World, exchange_id: int, approver: str = "supervisor", sender: str = "liaison"
+) -> list[dict]:
+    """Approve (as approver) and send (as sender) every draft of the exchange, oldest first; return them sent."""
+    return [
+        send(client, world, approve(client, world, m["id"], who=approver)["id"], who=sender)
+        for m in drafts(client, world, exchange_id)
+    ]
+
+
+def release_in_session(session, exchange, now, approver: str = "supervisor", sender: str = "liaison", settings=None):
+    """The same in a service-level test: approve every draft of the exchange and send it, at now."""
+
+    def user(name: str) -> User:
+        return session.scalars(select(User).where(User.username == name)).one()
+
+    waiting = session.scalars(
+        select(ExchangeMessage)
+        .where(ExchangeMessage.exchange_id == exchange.id, ExchangeMessage.status == OutgoingStatus.DRAFT)
+        .order_by(ExchangeMessage.id)
+    ).all()
+    for message in waiting:
+        counterpart.approve(session, message, user(approver), now)
+        exchanges.send_message(session, message, user(sender), now, settings)
+    return waiting
 
 
 def mail_text(path: Path) -> str:
@@ -66,8 +131,11 @@ def mail_text(path: Path) -> str:
 
 
 def delivered_text(app, reference: str, notification_id: int) -> str:
-    """The plain text of the message the outbox transport wrote for a notification."""
-    prefix = f"{reference}-notification-{notification_id}-"  # then the time it was queued (delivery.message_key)
-    path = next((p for p in outbox_files(app) if p.name.startswith(prefix)), None)
+    """The plain text of the message the outbox transport wrote for a notification (reference: the
+    incident's; a message to the other side is filed under its exchange's reference instead)."""
+    # Named by the incident's reference on our own lines, by the exchange's on a counterpart line (our
+    # internal reference never reaches the other side), then the time it was queued (delivery.message_key).
+    key = f"-notification-{notification_id}-"
+    path = next((p for p in outbox_files(app) if key in p.name and p.name.split(key)[0] != ""), None)
     assert path is not None, f"notification {notification_id} not in the outbox: {[p.name for p in outbox_files(app)]}"
     return mail_text(path)

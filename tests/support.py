@@ -102,6 +102,8 @@ def incident_payload(**overrides) -> dict:
         "sector": "North",
         "narrative": "Fighter closed to 30 m of our maritime patrol aircraft in international airspace.",
         "platforms": [{"kind": "fighter aircraft", "nationality": "Eastland", "transponder_on": False}],
+        # Marked for release to the other side: exchanges and summaries need it (NOT RELEASABLE otherwise).
+        "releasable_to": ["Eastland"],
     }
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not ...}

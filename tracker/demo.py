@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from .models import Domain, EscalationRisk, NotifiedVia, Precedence, Role, SafetyRisk, User
 from .services.accounts import people
 from .services.engine.links import AckLinks
+from .services.exchanges import agreements
 from .services.exercises import register
 from .services.incidents import filing, ladder, related
 
@@ -21,7 +22,8 @@ USERS = [
 CHANNELS = [
     ("L1 National Operations Centre", 1, "", "noc@northmark.example", ["liaison"]),
     ("L2 Joint Operational HQ", 2, "", "joint-hq@northmark.example", ["liaison"]),
-    ("L3 HQ-to-HQ hotline", 3, "Eastland Western Command", "hotline@eastland.example", ["attache"]),
+    # Our own desk on level 3; the hotline to the other side is a counterpart line (COUNTERPART_LINES).
+    ("L3 HQ duty desk", 3, "", "hq-duty-desk@northmark.example", ["attache"]),
     (
         "L4 Vienna Document Chapter III desk",
         4,
@@ -32,10 +34,11 @@ CHANNELS = [
     ("L5 Head-of-government hotline", 5, "Eastland Presidential Office", "hotline-l5@northmark.example", ["attache"]),
 ]
 POLICIES = [
-    ("Standard ladder", "L1, then L2, then the HQ hotline; deadlines from precedence.", 1, [[0], [1], [2]], None),
+    ("Standard ladder", "L1, then L2, then the HQ duty desk; deadlines from precedence.", 1, [[0], [1], [2]], None),
     (
         "Hotline ladder",
-        "For FLASH and high-risk incidents: HQ and hotline at once, then L4, then L5.",
+        "For FLASH and high-risk incidents: the Joint HQ and the HQ duty desk (who call the other side's "
+        "hotline) at once, then L4, then L5.",
         2,
         [[1, 2], [3], [4]],
         None,
@@ -47,19 +50,87 @@ RULES: list[tuple[str, dict[str, object], str]] = [
     ("High escalation risk", {"min_escalation_risk": EscalationRisk.HIGH}, "Hotline ladder"),
     ("Drill sector", {"sector": "DRILL"}, "Drill ladder (fast)"),
 ]
-# A line to the other side: exchanges only (never on a ladder), Vienna Document deadlines of 48 h.
-COUNTERPART_LINE = {
-    "name": "Eastland liaison mission",
-    "level": 3,
-    "counterpart": "Eastland Ministry of Defence",
-    "transport": "outbox",
-    "address": "liaison-mission@eastland.example",
-    "members": ["attache", "liaison"],
-    "counterpart_line": True,
-    "reply_deadline_seconds": 48 * 3600,
-    "meeting_deadline_seconds": 48 * 3600,
-    "language": "ru",
-}
+# The agreements we talk to Eastland under (fictional parties, real shapes): a bilateral Incidents at
+# Sea agreement (after the 1972 INCSEA text), a Dangerous Military Activities agreement (after DMA
+# 1989) and the Vienna Document 2011's Chapter III mechanism; each message cites the article of its kind.
+AGREEMENTS: list[dict] = [
+    {
+        "code": "NM-EL-INCSEA",
+        "title": "Agreement between Northmark and Eastland on the Prevention of Incidents On and Over the High Seas",
+        "counterpart_state": "Eastland",
+        "default_article": "Article VII",
+        "articles": {
+            "notice": "Article VII",
+            "explanation_request": "Article VII",
+            "reply": "Article VII",
+            "meeting_request": "Article IX",
+            "receipt": "Article VII",
+        },
+        "notes": "Incidents are exchanged without delay through the naval attachés; review meeting once a year.",
+    },
+    {
+        "code": "NM-EL-DMA",
+        "title": "Agreement between Northmark and Eastland on the Prevention of Dangerous Military Activities",
+        "counterpart_state": "Eastland",
+        "default_article": "Article VI",
+        "articles": {
+            "notice": "Article VI(1)",
+            "explanation_request": "Article VI(2)",
+            "reply": "Article VI(2)",
+            "meeting_request": "Article IX",
+            "receipt": "Annex 2, para. 3",
+            "check": "Annex 2, para. 1",
+        },
+        "notes": "Unintended entry into territory, lasers, special caution areas, interference with command "
+        "and control networks; contact is attempted at once and receipt confirmed with the agreed phrases.",
+    },
+    {
+        "code": "VD11-CH3",
+        "title": "Vienna Document 2011, Chapter III: Risk Reduction",
+        "counterpart_state": "",
+        "default_article": "Chapter III",
+        "articles": {
+            "notice": "para. 16.1",
+            "explanation_request": "para. 16.1",
+            "reply": "para. 16.1.2",
+            "meeting_request": "para. 16.2",
+        },
+        "notes": "Reply due within 48 hours; a meeting may be requested within 48 hours of an unsatisfactory reply.",
+    },
+]
+# Lines to the other side: exchanges only (never on a ladder), each under an agreement (by code).
+COUNTERPART_LINES: list[dict] = [
+    {
+        "name": "Eastland Western Command hotline",
+        "level": 3,
+        "counterpart": "Eastland Western Command",
+        "counterpart_state": "Eastland",
+        "transport": "outbox",
+        "address": "hotline@eastland.example",
+        "members": ["attache"],
+        "counterpart_line": True,
+        "language": "ru",
+        "our_station": "NORTHMARK JOINT OPERATIONAL HQ",
+        "their_station": "EASTLAND WESTERN COMMAND",
+        "agreement": "NM-EL-DMA",
+    },
+    {
+        "name": "Eastland liaison mission",  # Vienna Document deadlines of 48 h
+        "level": 3,
+        "counterpart": "Eastland Ministry of Defence",
+        "counterpart_state": "Eastland",
+        "transport": "outbox",
+        "address": "liaison-mission@eastland.example",
+        "members": ["attache", "liaison"],
+        "counterpart_line": True,
+        "reply_deadline_seconds": 48 * 3600,
+        "meeting_deadline_seconds": 48 * 3600,
+        "language": "ru",
+        "our_station": "NORTHMARK MINISTRY OF DEFENCE",
+        "their_station": "EASTLAND MINISTRY OF DEFENCE",
+        "agreement": "VD11-CH3",
+    },
+]
 PASSWORD = "{}-demo-password"
 
 
@@ -86,7 +157,10 @@ def _create_region(session: Session, limits, now, transports, ack_links) -> None
         )
         for n, lvl, cp, addr, members in CHANNELS
     ]
-    ladder.save_channel(session, dict(COUNTERPART_LINE), transports)
+    agreed = {a["code"]: agreements.save(session, dict(a)) for a in AGREEMENTS}
+    for line in COUNTERPART_LINES:
+        data = {k: v for k, v in line.items() if k != "agreement"}
+        ladder.save_channel(session, {**data, "agreement_id": agreed[str(line["agreement"])].id}, transports)
     policies = {}
     for name, text, repeat, steps, seconds in POLICIES:
         policies[name] = ladder.save_policy(

@@ -11,6 +11,7 @@ from .db import session_scope
 from .models import ContactChannel
 from .services.engine import delivery, line_checks
 from .services.engine.links import AckLinks, LinkSigner
+from .services.exchanges import counterpart_checks, outgoing
 from .timeutil import utcnow
 
 log = logging.getLogger("tracker.dispatch")
@@ -45,6 +46,17 @@ def retry_policy(app: Flask) -> delivery.RetryPolicy:
     )
 
 
+def outgoing_settings(app: Flask) -> outgoing.Settings:
+    """What a formatted message to the other side needs outside a request (a scheduled line check)."""
+    config = app.config
+    return outgoing.Settings(
+        our_station=config["OUR_STATION"],
+        reference_prefix=config["EXCHANGE_REFERENCE_PREFIX"],
+        receipt_seconds={str(k): int(v) for k, v in config["RECEIPT_SECONDS"].items()},
+        links=ack_links(app),
+    )
+
+
 def health_rules(app: Flask) -> line_checks.HealthRules:
     return line_checks.HealthRules(app.config["CHECK_DEGRADED_AFTER"], app.config["CHECK_DOWN_AFTER"])
 
@@ -69,7 +81,10 @@ def send_check(app: Flask, channel_id: int, requested_by: str) -> int:
     with session_scope(app) as session:
         channel = session.get_one(ContactChannel, channel_id)
         check = line_checks.start_check(session, channel, requested_by, utcnow())
-        message = line_checks.compose(check, signer(app), app.config["PUBLIC_URL"], mail_domain(app))
+        if channel.counterpart_line:  # the other side answers on the line: a formatted message, no link
+            message = counterpart_checks.compose(session, check, outgoing_settings(app), mail_domain(app))
+        else:
+            message = line_checks.compose(check, signer(app), app.config["PUBLIC_URL"], mail_domain(app))
         check_id, transport = check.id, channel.transport
     try:
         send(app, transport, message)

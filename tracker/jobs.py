@@ -14,7 +14,7 @@ from .channels import DeliveryError
 from .db import session_scope
 from .http import idempotency
 from .services.engine import delivery, escalation, heartbeat, line_checks, watchdog
-from .services.exchanges import exchanges
+from .services.exchanges import calls, exchanges, receipts
 from .services.review import audit
 from .timeutil import utcnow
 
@@ -30,10 +30,11 @@ def runner_id() -> str:
 
 
 def sweep(app: Flask) -> int:
-    """Escalate every due incident, then mark overdue every exchange whose clock ran out, then seal
-    the new timeline events onto the audit chain, one committed batch at a time; return how many
-    incidents advanced (overdue exchanges are logged)."""
-    runner, started, total, overdue, error = runner_id(), utcnow(), 0, 0, None
+    """Escalate every due incident, then mark overdue every exchange whose clock ran out and every
+    message whose receipt the other side has not confirmed in time and every action agreed on a call
+    past due undone, then seal the new timeline events onto the audit chain, one committed batch at a
+    time; return how many incidents advanced (overdue exchanges, receipts and actions are logged)."""
+    runner, started, total, overdue, late_receipts, error = runner_id(), utcnow(), 0, 0, 0, None
     batch, clock, links = app.config["SWEEP_BATCH_SIZE"], time.perf_counter(), dispatch.ack_links(app)
     try:
         while True:
@@ -48,6 +49,19 @@ def sweep(app: Flask) -> int:
             overdue += expired
             if expired < batch:
                 break
+        while True:  # the other side's receipts whose clock ran out (services/exchanges/receipts.py)
+            with session_scope(app) as session:
+                flagged = receipts.sweep_batch(session, utcnow(), batch, runner)
+            late_receipts += flagged
+            if flagged < batch:
+                break
+        while True:  # actions agreed on calls, past due undone (services/exchanges/calls.py)
+            with session_scope(app) as session:
+                late_actions = calls.sweep_batch(session, utcnow(), batch, runner)
+            if late_actions:
+                log.info("sweep marked %d agreed actions overdue", late_actions)
+            if late_actions < batch:
+                break
         # Seal the events committed since the last run; a sealer in another process is sealing them already.
         audit.seal_all(lambda: session_scope(app), wait=False, on_sealed=lambda head: _keep_anchor(app, head))
     except Exception as exc:  # the next run retries; the heartbeat records what went wrong
@@ -60,6 +74,8 @@ def sweep(app: Flask) -> int:
         log.info("sweep escalated %d incidents", total)
     if overdue:
         log.info("sweep marked %d exchanges overdue", overdue)
+    if late_receipts:
+        log.info("sweep found %d receipts overdue", late_receipts)
     return total
 
 

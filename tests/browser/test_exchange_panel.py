@@ -7,7 +7,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.exchange_support import LINE, REQUEST, acknowledged_incident, add_counterpart_line, move
+from tests.exchange_support import REQUEST, acknowledged_incident, add_counterpart_line, move
 from tests.exchange_support import open_exchange as open_via_api
 from tests.support import build_world
 from tracker import jobs
@@ -47,14 +47,32 @@ def test_an_overdue_exchange_stands_out_and_a_meeting_request_starts_a_countdown
     )
     exchange.get_by_role("button", name="Request meeting").click()
     exchange = page.locator(f'article[data-exchange="{xid}"]')
-    expect(page.locator("p.flash.success")).to_contain_text(f"Exchange over {LINE}: meeting requested.")
-    expect(exchange.locator("[data-state]")).to_have_text("meeting requested")
-    countdown = exchange.locator("time.countdown")
+    expect(page.locator("p.flash.success")).to_contain_text("Text drafted for “meeting requested”")
+    expect(exchange.locator(".exchange-state")).to_have_text("overdue")  # four eyes: nothing moves before approval
+    expect(exchange.locator(".draft-status")).to_have_text("draft: waiting for approval")
+    expect(exchange.locator(".why-not")).to_contain_text("You wrote this text: a second person must approve it.")
+    expect(exchange.get_by_role("button", name="Approve")).to_have_count(0)
+
+    # A second person approves on a phone; the drafter sends.
+    supervisor = sign_in("supervisor", width=390)
+    supervisor.page.goto(f"/incidents/{reference}#exchanges")
+    theirs = supervisor.page.locator(f'article[data-exchange="{xid}"]')
+    theirs.get_by_role("button", name="Approve").click()
+    expect(supervisor.page.locator("p.flash.success")).to_contain_text("Text approved: it may be sent now.")
+    supervisor.screenshot("exchange-panel-approve-phone", supervisor.page)
+    assert supervisor.page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
+    page.reload()
+    exchange = page.locator(f'article[data-exchange="{xid}"]')
+    exchange.get_by_role("button", name="Send").click()
+    exchange = page.locator(f'article[data-exchange="{xid}"]')
+    expect(page.locator("p.flash.success")).to_contain_text("Text queued for the other side.")
+    expect(exchange.locator(".exchange-state")).to_have_text("meeting requested")
+    countdown = exchange.locator(".clock > time.countdown")  # the meeting clock, not the receipt clock
     expect(countdown).to_have_text(COUNTING)
     first = countdown.inner_text()
     expect(countdown).not_to_have_text(first, timeout=3_000)  # it ticks
     assert first.startswith(("47:", "48:")), f"a 48 h meeting clock shows {first}"
     liaison.screenshot("exchange-panel-meeting", page)
 
-    assert liaison.foreign_requests() == []
-    assert liaison.page_errors == []
+    assert liaison.foreign_requests() == [] and supervisor.foreign_requests() == []
+    assert liaison.page_errors == [] and supervisor.page_errors == []

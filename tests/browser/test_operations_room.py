@@ -55,7 +55,7 @@ def test_filed_incident_reaches_liaison_live_and_acknowledgement_shows_in_timeli
     expect(duty.page.locator(".flash.success")).to_contain_text(f"Filed {reference}")
     expect(duty.page.locator(".flash.success")).to_contain_text("notified L1")
     expect(duty.page.locator("h1")).to_contain_text("Z FLASH")
-    expect(duty.page.locator(".facts")).to_contain_text(f"MGRS {MGRS}")
+    expect(duty.page.locator(".facts").first).to_contain_text(f"MGRS {MGRS}")
 
     on_board = board.locator(f'tr[data-reference="{reference}"]')
     in_queue = queue.locator(f'tr[data-reference="{reference}"]')

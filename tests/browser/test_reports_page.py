@@ -35,7 +35,9 @@ def test_supervisor_reads_the_report_filters_it_and_exports(app, sign_in):
     expect(page.locator("p.summary")).to_contain_text("4 incidents reported")
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
-    rows = list(csv.DictReader(io.StringIO(download.value.path().read_text())))
+    marking, table = download.value.path().read_text().split("\n", 1)
+    assert marking.startswith("MARKING: "), "the file's marking stands on its first line"
+    rows = list(csv.DictReader(io.StringIO(table)))
     assert [r["reference"] for r in rows] == [reference(x) for x in "ABCD"], "the export carries the filter"
     assert person.foreign_requests() == [] and person.page_errors == [], (person.foreign_requests(), person.page_errors)
 

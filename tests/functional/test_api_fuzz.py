@@ -116,7 +116,9 @@ def fuzz_world(fuzz_template, sqlite_database, app):
 
 
 # The database lives as long as the test, not one generated request: on purpose (see above).
-FRESH_PER_TEST = settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+# 40 generated requests per operation (Hypothesis would try up to 100): the whole run stays within CI's
+# budget, and the fuzz still reaches every parameter of every operation.
+FRESH_PER_TEST = settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None, max_examples=40)
 
 
 @pytest.mark.slow

@@ -32,8 +32,9 @@ from tests.exercise_support import notice
 from tests.support import World, build_world, incident_payload
 from tracker import create_app, dispatch
 from tracker.db import engine_of, session_scope
-from tracker.models import Incident, Role, User
+from tracker.models import ExchangeMessage, Incident, Role, User
 from tracker.services.accounts import people
+from tracker.services.exchanges import receipts
 from tracker.timeutil import isoformat, utcnow
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -41,6 +42,9 @@ ACCOUNTS = {"duty": "duty", "liaison_member": "liaison", "liaison_other": "outsi
 ACCOUNTS.update(supervisor="supervisor", admin="admin", revoked="revoked")
 PARAMETER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 UNLIMITED = 1_000_000
+# A second liaison officer on the scenes' counterpart line who drafts their texts, so that every
+# principal let in may approve them (four eyes refuses a text's own drafter: tests/functional/test_four_eyes.py).
+DRAFTER = "drafter"
 # Scene incidents happen this far apart: beyond RELATED_WINDOW_HOURS (72), so none is related to another.
 APART = timedelta(hours=73)
 
@@ -74,7 +78,11 @@ def stage(sqlite_database, tmp_path_factory):
             ),
         }
     )
-    yield Stage(app, build_world(app))
+    world = build_world(app)
+    with session_scope(app) as session:  # four eyes: the scenes' texts are drafted by none of the principals
+        drafter = people.create_user(session, DRAFTER, f"{DRAFTER}-password", Role.LIAISON)
+        world.tokens[DRAFTER] = people.create_token(session, drafter, "test")[1]
+    yield Stage(app, world)
     engine_of(app).dispose()
 
 
@@ -159,7 +167,7 @@ class Scene:
                 "level": 3,
                 "transport": "outbox",
                 "address": "mission@eastland.test",
-                "members": ["liaison"],
+                "members": ["liaison", DRAFTER],
                 "counterpart_line": True,
                 "language": "ru",
             }
@@ -169,17 +177,43 @@ class Scene:
     @cached_property
     def exchange(self) -> int:
         body = {"channel_id": self.line, "text": NOTICE}
-        return self._api("POST", f"/incidents/{self.acknowledged}/exchanges", body, who="liaison", status=201)["id"]
+        exchange = self._api("POST", f"/incidents/{self.acknowledged}/exchanges", body, who="liaison", status=201)
+        notice = exchange["messages"][0]["id"]  # a draft: approved by a second person, then sent
+        self._api("POST", f"/exchange-messages/{notice}/approve", {}, who="supervisor")
+        self._api("POST", f"/exchange-messages/{notice}/send", {}, who="liaison")
+        return exchange["id"]
+
+    @cached_property
+    def draft(self) -> int:
+        """A text to the other side on self.exchange, drafted by DRAFTER (none of the principals)."""
+        body = {"direction": "out", "text": "Northmark liaison: we propose a call at 1200Z."}
+        return self._api("POST", f"/exchanges/{self.exchange}/messages", body, who=DRAFTER, status=201)["id"]
+
+    @cached_property
+    def approved_draft(self) -> int:
+        self._api("POST", f"/exchange-messages/{self.draft}/approve", {}, who="supervisor")
+        return self.draft
+
+    @cached_property
+    def call(self) -> dict:
+        """A call on the counterpart line about self.incident, with one action agreed on it."""
+        body = {
+            "direction": "they_called",
+            "channel_id": self.line,
+            "they_said": "Eastland confirms the aircraft's track.",
+            "actions": [{"text": "Eastland sends the flight data", "party": "them", "due_at": "2099-01-01T00:00:00Z"}],
+        }
+        return self._api("POST", f"/incidents/{self.incident}/calls", body, who="liaison", status=201)
 
     @cached_property
     def summary(self) -> dict:
         body = {"exchange_id": self.exchange}
-        return self._api("POST", f"/incidents/{self.acknowledged}/summaries", body, who="liaison", status=201)
+        return self._api("POST", f"/incidents/{self.acknowledged}/summaries", body, who=DRAFTER, status=201)
 
     @cached_property
     def approved_summary(self) -> dict:
         body = {"version": self.summary["version"]}
-        return self._api("POST", f"/summaries/{self.summary['id']}/approve", body, who="liaison")
+        return self._api("POST", f"/summaries/{self.summary['id']}/approve", body, who="liaison")  # not its drafter
 
     @cached_property
     def link(self) -> tuple[str, int]:
@@ -200,6 +234,22 @@ class Scene:
         """A channel no ladder uses."""
         body = {"name": self.unique("Spare desk"), "level": 2, "transport": "outbox", "address": "spare@test.example"}
         return self._api("POST", "/channels", body, status=201)["id"]
+
+    @cached_property
+    def their_message(self) -> int:
+        """A message the other side sent on self.exchange (our receipt of it not yet sent)."""
+        body = {"direction": "in", "kind": "reply", "text": "Eastland: a training flight."}
+        return self._api("POST", f"/exchanges/{self.exchange}/messages", body, who="liaison", status=201)["id"]
+
+    @cached_property
+    def check(self) -> int:
+        """A pending communications check of self.channel (its answer not yet logged)."""
+        return self._api("POST", f"/channels/{self.channel}/checks", None, who="supervisor", status=201)["id"]
+
+    @cached_property
+    def agreement(self) -> int:
+        body = {"code": self.unique("DMA").replace(" ", "-"), "title": "Dangerous Military Activities"}
+        return self._api("POST", "/agreements", body, status=201)["id"]
 
     @cached_property
     def policy(self) -> int:
@@ -243,6 +293,19 @@ class Scene:
             incident_id = session.scalar(select(Incident.id).where(Incident.reference == self.incident))
         channel, recipient = self.world.channels["L1"], "l1@test.example"
         return dispatch.signer(self.app).issue("ack", incident=incident_id, channel=channel, recipient=recipient)
+
+    @cached_property
+    def sent_message(self) -> int:
+        """The notice of self.exchange, sent to the other side (its receipt not yet given)."""
+        messages = self._api("GET", f"/exchanges/{self.exchange}")["messages"]
+        return next(m["id"] for m in messages if m["direction"] == "out")
+
+    @cached_property
+    def receipt_token(self) -> str:
+        """The receipt link that notice carried (services/exchanges/receipts.link_for)."""
+        with session_scope(self.app) as session:
+            message = session.get(ExchangeMessage, self.sent_message)
+            return receipts.link_for(dispatch.ack_links(self.app), message, utcnow()).token
 
 
 def _signed_in(app, username: str, password: str):

@@ -132,7 +132,7 @@ def test_demo_loads_the_region_once_and_issues_fresh_tokens(runner, app, client)
     loaded = demo_counts(app)
     assert loaded == {
         "User": 5,
-        "ContactChannel": 6,
+        "ContactChannel": 7,  # five desks of ours on the ladder, two lines to the other side
         "EscalationPolicy": 3,
         "RoutingRule": 4,
         "Incident": 5,  # three examples, and two earlier intercepts related to the first
@@ -142,12 +142,16 @@ def test_demo_loads_the_region_once_and_issues_fresh_tokens(runner, app, client)
         ladder = select(ContactChannel).where(ContactChannel.counterpart_line.is_(False))
         levels = session.scalars(ladder.with_only_columns(ContactChannel.level).order_by(ContactChannel.level)).all()
         names = session.scalars(ladder.with_only_columns(ContactChannel.name).order_by(ContactChannel.level)).all()
-        other_side = session.scalars(select(ContactChannel).where(ContactChannel.counterpart_line.is_(True))).all()
+        other_side = [
+            (c.name, c.language, c.reply_deadline_seconds, c.agreement.code)
+            for c in session.scalars(select(ContactChannel).where(ContactChannel.counterpart_line.is_(True)))
+        ]
     assert levels == [1, 2, 3, 4, 5]
     assert [n[:2] for n in names] == ["L1", "L2", "L3", "L4", "L5"]
-    assert [(c.name, c.language, c.reply_deadline_seconds) for c in other_side] == [
-        ("Eastland liaison mission", "ru", 172800)
-    ], "the demo has one line to the other side"
+    assert sorted(other_side) == [
+        ("Eastland Western Command hotline", "ru", 172800, "NM-EL-DMA"),
+        ("Eastland liaison mission", "ru", 172800, "VD11-CH3"),
+    ], "the demo has two lines to the other side, each under an agreement"
 
     credentials = Path(app.instance_path) / "demo-credentials.txt"
     assert demo_tokens(credentials.read_text()) == tokens

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.exchange_support import LINE, NOTICE, REQUEST, acknowledged_incident, add_counterpart_line, api
+from tests.exchange_support import LINE, NOTICE, REQUEST, acknowledged_incident, add_counterpart_line, api, move
 from tests.exchange_support import open_exchange as open_via_api
 from tests.support import csrf, incident_payload, sign_in
 from tracker import jobs
@@ -46,6 +46,20 @@ def transition(client, reference: str, exchange_id: int, state: str, text: str =
     return act(client, reference, f"/exchanges/{exchange_id}/transition", data, prefix=p)
 
 
+def approve_and_send(app, client, reference: str, message_id: int):
+    """Four eyes on the pages: the supervisor approves the draft, the signed-in liaison sends it."""
+    supervisor = app.test_client()
+    sign_in(supervisor, "supervisor")
+    prefix = f"draft-{message_id}-approve-"
+    token = csrf(supervisor, f"/incidents/{reference}")
+    answer = supervisor.post(f"/exchange-messages/{message_id}/approve", data={f"{prefix}csrf_token": token})
+    assert answer.status_code == 302, answer.text[:500]
+    assert ("success", "Text approved: it may be sent now.") in flashes(supervisor.get(f"/incidents/{reference}"))
+    page = act(client, reference, f"/exchange-messages/{message_id}/send", {}, prefix=f"draft-{message_id}-send-")
+    assert ("success", "Text queued for the other side.") in flashes(page), flashes(page)
+    return page
+
+
 @pytest.fixture
 def incident(app, client, world) -> str:
     """An acknowledged incident, a line to the other side, and a liaison signed in."""
@@ -63,13 +77,19 @@ def test_a_liaison_opens_an_exchange_and_walks_it_through_the_panel(app, client,
     page = act(
         client, incident, f"/incidents/{incident}/exchanges", {"channel_id": world.channels[LINE], "text": NOTICE}
     )
-    assert ("success", "Exchange opened.") in flashes(page)
+    assert ("success", "Exchange opened. The notice is a draft: a second person must approve it.") in flashes(page)
     shown = panel(page)
     assert 'data-state="notified"' in shown and NOTICE in shown and "to them" in shown, shown
+    assert "draft: waiting for approval" in shown and "You wrote this text" in shown
     [exchange] = api(client, world, "GET", f"/incidents/{incident}/exchanges")
+    approve_and_send(app, client, incident, exchange["messages"][0]["id"])
+    exchange = api(client, world, "GET", f"/exchanges/{exchange['id']}")
 
     page = transition(client, incident, exchange["id"], "explanation_requested", REQUEST, exchange["version"])
-    assert ("success", f"Exchange over {LINE}: explanation requested.") in flashes(page), flashes(page)
+    assert any("Text drafted for “explanation requested”" in text for _, text in flashes(page)), flashes(page)
+    assert 'data-state="notified"' in panel(page), "the exchange moves when the request is sent"
+    request = api(client, world, "GET", f"/exchanges/{exchange['id']}")["messages"][-1]
+    page = approve_and_send(app, client, incident, request["id"])
     shown = panel(page)
     assert 'data-state="explanation_requested"' in shown and REQUEST in shown
     assert re.search(r'Their reply is due by .*<time class="countdown" data-deadline="[^"]+Z"', shown), shown
@@ -140,9 +160,9 @@ def test_no_exchange_before_our_acknowledgement(app, client, world):
 def test_the_board_lists_open_exchanges_with_their_clocks_overdue_highlighted(app, client, world, incident):
     waiting = open_via_api(client, world, incident)["id"]
     late = open_via_api(client, world, acknowledged_incident(client, world))["id"]
-    api(client, world, "POST", f"/exchanges/{late}/transitions", {"state": "explanation_requested", "text": REQUEST})
+    move(client, world, late, "explanation_requested", REQUEST)  # approved by a second person and sent
     timed = open_via_api(client, world, acknowledged_incident(client, world))["id"]
-    api(client, world, "POST", f"/exchanges/{timed}/transitions", {"state": "explanation_requested", "text": REQUEST})
+    move(client, world, timed, "explanation_requested", REQUEST)
     with session_scope(app) as session:
         session.get(Exchange, late).deadline_at = utcnow() - timedelta(seconds=1)
     jobs.sweep(app)

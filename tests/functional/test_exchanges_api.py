@@ -15,6 +15,7 @@ from tests.exchange_support import (
     api,
     delivered_text,
     move,
+    release_drafts,
 )
 from tests.exchange_support import open_exchange as open_
 from tests.support import file_incident
@@ -336,9 +337,10 @@ def test_a_stale_version_is_refused_with_the_current_state(app, client, world):
     answer = api(client, world, "POST", f"/exchanges/{opened['id']}/transitions", body, status=409)
     assert answer["error"]["details"] == {"state": "receipt_confirmed", "version": moved["version"]}, answer
     body["version"] = moved["version"]
-    assert (
-        api(client, world, "POST", f"/exchanges/{opened['id']}/transitions", body)["state"] == "explanation_requested"
-    )
+    drafted = api(client, world, "POST", f"/exchanges/{opened['id']}/transitions", body)
+    assert drafted["state"] == "receipt_confirmed", "the request is a draft: the exchange moves when it is sent"
+    assert release_drafts(client, world, opened["id"])[0]["pending_state"] == "explanation_requested"
+    assert api(client, world, "GET", f"/exchanges/{opened['id']}")["state"] == "explanation_requested"
 
 
 @pytest.mark.parametrize("who", ["duty", "outsider"])
@@ -372,6 +374,8 @@ def test_free_messages_either_way_and_a_closed_exchange_sends_nothing_more(app, 
     )
     assert [(sent["direction"], sent["kind"]), (got["direction"], got["kind"])] == [("out", "message"), ("in", "reply")]
     assert sent["channel"] == LINE and sent["recorded_by"] == "liaison" and sent["at"], sent
+    assert sent["status"] == "draft", "ours goes out once a second person approved it"
+    release_drafts(client, world, xid)
     bad = api(
         client,
         world,
@@ -391,7 +395,7 @@ def test_free_messages_either_way_and_a_closed_exchange_sends_nothing_more(app, 
     )
     assert late["direction"] == "in"
     kinds = [e["details"].get("kind") for e in timeline(client, world, reference) if e["kind"] == "exchange_message"]
-    assert kinds == ["message", "reply", "message"], kinds
+    assert kinds == ["reply", "message", "message"], kinds  # ours on the timeline when sent
 
 
 # -- the incident and the exchange ----------------------------------------------------------

@@ -30,7 +30,10 @@ def rows(response) -> list[dict]:
     assert response.status_code == 200, f"{response.status_code} {response.get_data(as_text=True)[:300]}"
     assert response.mimetype == "text/csv", response.mimetype
     assert "attachment" in response.headers["Content-Disposition"]
-    reader = csv.DictReader(io.StringIO(response.get_data(as_text=True), newline=""))
+    body = io.StringIO(response.get_data(as_text=True), newline="")
+    [first] = next(csv.reader(body))
+    assert first.startswith("MARKING: "), f"the file's marking comes before the header: {first!r}"
+    reader = csv.DictReader(body)
     assert tuple(reader.fieldnames) == CSV_HEADER, reader.fieldnames
     return list(reader)
 
@@ -115,7 +118,8 @@ def test_geojson_filters_and_an_empty_collection(client, fixture):
     body = client.get(GEOJSON, query_string={"sector": "North"}, headers=fixture.auth("admin")).get_json()
     assert [f["id"] for f in body["features"]] == [reference(x) for x in ("A", "B", "F")] and body["skipped"] == 1
     empty = client.get(GEOJSON, query_string={"from": "2030-01-01"}, headers=fixture.auth("admin")).get_json()
-    assert empty == {"type": "FeatureCollection", "features": [], "skipped": 0}
+    nothing = {"type": "FeatureCollection", "marking": "UNCLASSIFIED // NOT RELEASABLE", "features": [], "skipped": 0}
+    assert empty == nothing, empty
     assert geojson.GeoJSON.to_instance(empty).is_valid
 
 

@@ -1,6 +1,8 @@
 """Releasability and counterpart summaries through the API: who may do what, drafting from
 releasable fields, editing, approval that refuses withheld content, and sending only once approved."""
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -26,7 +28,9 @@ def draft(client, world, reference, who="liaison", **body):
     return client.post(f"/api/v1/incidents/{reference}/summaries", json=body, headers=world.auth(who))
 
 
-def act(client, world, summary, action, who="liaison", **body):
+def act(client, world, summary, action, who=None, **body):
+    """Approve (as the supervisor by default: a second person, four eyes) or send (as the liaison)."""
+    who = who or ("supervisor" if action == "approve" else "liaison")
     return client.post(f"/api/v1/summaries/{summary['id']}/{action}", json=body, headers=world.auth(who))
 
 
@@ -150,7 +154,7 @@ def test_a_language_no_catalogue_serves_is_refused_with_the_available_ones(app, 
     exchange_id = exchange_over_new_line(client, app, world, reference, language="de")
     response = draft(client, world, reference, exchange_id=exchange_id)
     assert response.status_code == 422, response.get_json()
-    assert response.get_json()["error"]["details"] == {"language": "available: en, fr, ru"}, response.get_json()
+    assert response.get_json()["error"]["details"] == {"language": "available: en, fr, ru, uk, zh"}, response.get_json()
 
 
 def test_an_exchange_of_another_incident_is_refused(app, client, world):
@@ -187,7 +191,7 @@ def test_edit_needs_the_version_read_and_an_approved_summary_goes_back_to_draft(
     edited = ok(edit(client, world, summary, text="Reworded.", version=summary["version"]))
     assert edited["text"] == "Reworded.\n" and edited["status"] == "draft"
     approved = ok(act(client, world, edited, "approve", version=edited["version"]))
-    assert approved["status"] == "approved" and approved["approved_by"] == "liaison"
+    assert approved["status"] == "approved" and approved["approved_by"] == "supervisor"
     back = ok(edit(client, world, approved, text="Reworded again.", version=approved["version"]))
     assert back["status"] == "draft" and back["approved_by"] is None and back["approved_at"] is None, back
 
@@ -258,8 +262,11 @@ def test_only_an_approved_summary_is_sent_and_then_only_once(app, client, world)
     sent = ok(act(client, world, approved, "send"))
     assert sent["status"] == "sent" and sent["message_id"] and sent["sent_at"], sent
     [(line, subject, body)] = counterpart_rows(app)
-    assert line == "Counterpart hotline" and subject == f"{reference} SUMMARY", (line, subject)
-    assert body.startswith(approved["text"].rstrip()) and approved["text_second"].rstrip() in body, body
+    assert line == "Counterpart hotline" and reference not in subject, (line, subject)
+    assert re.fullmatch(r"NM-\d{4}-\d{4} SERIAL 0001/\d{4} SUMMARY OF INCIDENT", subject), subject
+    assert re.match(r"[ZOPR] \d{6}Z [A-Z]{3} \d{2}\nFM ", body), body
+    assert "\nSUBJ SUMMARY OF INCIDENT\n" in body and "\nBT\n" in body, body
+    assert approved["text"].rstrip() in body and approved["text_second"].rstrip() in body, body
     with session_scope(app) as session:
         message = session.get(ExchangeMessage, sent["message_id"])
         assert (message.kind, message.text, message.language) == ("summary", approved["text"], "ru")
@@ -298,10 +305,13 @@ def test_a_field_withdrawn_after_approval_stops_the_send(app, client, world):
     approved = ok(act(client, world, summary, "approve", version=summary["version"]))
     client.patch(f"/api/v1/incidents/{reference}/releasability", json={"cpa": False}, headers=world.auth("liaison"))
     refused = act(client, world, approved, "send")
-    assert refused.status_code == 422 and "cpa" in refused.get_json()["error"]["details"], refused.get_json()
+    assert refused.status_code == 409, refused.get_json()  # the approval no longer covers the incident's facts
+    assert refused.get_json()["error"]["message"] == "the incident changed since approval: approve it again"
     assert counterpart_rows(app) == [], "nothing may be queued for the other side"
     still = ok(client.get(f"/api/v1/summaries/{summary['id']}", headers=world.auth("duty")))
-    assert still["status"] == "approved" and "cpa" in still["problems"], still
+    assert still["status"] == "draft" and "cpa" in still["problems"], still
+    again = act(client, world, still, "approve", version=still["version"])
+    assert again.status_code == 422 and "cpa" in again.get_json()["error"]["details"], again.get_json()
 
 
 def test_a_liaison_of_the_counterpart_line_only_may_act_on_its_exchange(app, client, world):
@@ -309,6 +319,6 @@ def test_a_liaison_of_the_counterpart_line_only_may_act_on_its_exchange(app, cli
     acknowledge(client, world, reference)
     line = counterpart_line(app, members=("outsider",))
     exchange_id = open_exchange(app, reference, line, who="supervisor")
-    summary = created(draft(client, world, reference, who="outsider", exchange_id=exchange_id))
+    summary = created(draft(client, world, reference, who="supervisor", exchange_id=exchange_id))
     approved = ok(act(client, world, summary, "approve", who="outsider", version=summary["version"]))
     assert ok(act(client, world, approved, "send", who="outsider"))["status"] == "sent"

@@ -89,7 +89,14 @@ def test_draft_edit_approve_and_send_from_the_page(app, client, world, reference
     assert (summary.text, summary.text_second) == ("Reworded by the liaison.\n", "Reformulé.\n")
 
     approve = f"summary-{summary.id}-approve"
+    assert "You wrote this summary: a second person must approve it." in html and 'class="approve-summary"' not in html
     html = submit(client, reference, f"/summaries/{summary.id}/approve", prefix=approve, version=str(summary.version))
+    assert "the drafter cannot approve their own text: a second person must" in html, "four eyes: told why"
+    supervisor = app.test_client()
+    sign_in(supervisor, "supervisor")
+    html = submit(
+        supervisor, reference, f"/summaries/{summary.id}/approve", prefix=approve, version=str(summary.version)
+    )
     assert "Summary approved" in html and 'class="send-summary"' in html, html
 
     send = f"summary-{summary.id}-send"
@@ -117,6 +124,7 @@ def test_withheld_content_typed_in_is_refused_at_approval_with_the_field_named(a
     assert "Would be refused" in html and "narrative" in html, "the page warns before approval is tried"
     [summary] = summaries(app)
     approve = f"summary-{summary.id}-approve"
+    sign_in(client, "supervisor")  # a second person approves (four eyes)
     html = submit(client, reference, f"/summaries/{summary.id}/approve", prefix=approve, version=str(summary.version))
     assert "not releasable" in html and "narrative" in html, html
     assert summaries(app)[0].status.value == "draft"

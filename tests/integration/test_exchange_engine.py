@@ -11,7 +11,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.exchange_support import LINE, REQUEST, acknowledged_incident, add_counterpart_line, mail_text, move
+from tests.exchange_support import (
+    LINE,
+    REQUEST,
+    acknowledged_incident,
+    add_counterpart_line,
+    mail_text,
+    move,
+    release_in_session,
+)
 from tests.exchange_support import open_exchange as open_via_api
 from tests.support import build_world, outbox_files
 from tracker import dispatch, jobs
@@ -59,6 +67,7 @@ def waiting_for_reply(app, count: int, now, reply_seconds: int = 60) -> list[int
         category="unsafe_intercept",
         precedence=Precedence.IMMEDIATE,
         escalation_risk=EscalationRisk.SERIOUS,
+        releasable_to=["Eastland"],
     )
     ids = []
     with session_scope(app) as session:
@@ -68,6 +77,7 @@ def waiting_for_reply(app, count: int, now, reply_seconds: int = 60) -> list[int
             handling.acknowledge(session, incident.reference, liaison, now)
             exchange = exchanges.open_exchange(session, incident, line, liaison, now)
             exchanges.transition(session, exchange, S.EXPLANATION_REQUESTED, liaison, now, REQUEST)
+            release_in_session(session, exchange, now)  # four eyes: the supervisor approves, the liaison sends
             ids.append(exchange.id)
     return ids
 
@@ -117,6 +127,8 @@ def test_a_meeting_clock_that_runs_out_is_a_second_overdue_with_messages_of_its_
         exchange = session.get(Exchange, xid)
         later = now + timedelta(seconds=90)
         exchanges.transition(session, exchange, S.MEETING_REQUESTED, user(session, "liaison"), later, "Meet us.")
+        assert exchange.state is S.OVERDUE, "the request is a draft until approved and sent"
+        release_in_session(session, exchange, later)
         assert (exchange.deadline_kind, exchange.deadline_at) == ("meeting", later + timedelta(seconds=120))
     with session_scope(app) as session:
         assert exchanges.sweep_batch(session, later + timedelta(seconds=120), 50, "test") == 1

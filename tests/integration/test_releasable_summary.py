@@ -1,10 +1,11 @@
 """THE releasable-summary test: with every incident field filled with a distinctive marker, what the
 other side really receives (e-mail over a real SMTP server, a webhook over a real HTTP receiver)
 holds the markers of releasable fields only. Nothing withheld gets through: not in the draft, not
-typed in by hand before approval, not through counterpart.send directly, and not in the incident's
+typed in by hand before approval, not through counterpart.draft directly, and not in the incident's
 own acknowledged or resolved messages, which never go to a counterpart line."""
 
 import json
+import re
 import time
 
 import pytest
@@ -118,8 +119,10 @@ def deliver_until_idle(app, timeout: float = 10) -> None:
     raise AssertionError(f"messages still waiting after {timeout}s: {busy}")
 
 
-def post(client, world, path: str, expect: int = 200, **body) -> dict:
-    response = client.post(f"/api/v1{path}", json=body, headers=world.auth("liaison"))
+def post(client, world, path: str, expect: int = 200, who: str | None = None, **body) -> dict:
+    """POST as the liaison; an approval as the supervisor (four eyes: never the drafter)."""
+    who = who or ("supervisor" if path.endswith("/approve") else "liaison")
+    response = client.post(f"/api/v1{path}", json=body, headers=world.auth(who))
     assert response.status_code == expect, f"POST {path}: {response.status_code} {response.get_json()}"
     return response.get_json()
 
@@ -172,7 +175,10 @@ def test_the_other_side_receives_markers_of_releasable_fields_only(mail_app, smt
     allowed = {**releasability.DEFAULTS, **CASES[case]}
     check_markers(messages, markers, allowed)
     [mail] = smtp_server.messages
-    assert mail["To"].endswith("<attache@other-side.example>") and mail["Subject"] == f"{reference} SUMMARY", mail
+    assert mail["To"].endswith("<attache@other-side.example>"), mail
+    # The exchange's reference, the line's serial and the subject: never our internal incident number.
+    assert re.fullmatch(r"NM-\d{4}-\d{4} SERIAL \d{4}/\d{4} SUMMARY OF INCIDENT", mail["Subject"]), mail["Subject"]
+    assert reference not in "".join(f"{k}: {v}" for k, v in mail.items()), mail.items()
     if allowed["category"]:
         assert SECOND["fr"] in messages["e-mail 0"], messages["e-mail 0"]
         assert SECOND["ru"] in messages["webhook 0"], messages["webhook 0"]
@@ -216,13 +222,13 @@ def test_withheld_content_typed_into_a_summary_is_refused_and_nothing_goes_out(
         assert session.scalars(select(ExchangeMessage)).all() == [], "no message may be on record as sent"
 
 
-def test_counterpart_send_itself_refuses_withheld_content(mail_app, smtp_server, webhook_receiver):
+def test_counterpart_draft_itself_refuses_withheld_content(mail_app, smtp_server, webhook_receiver):
     _, _, _, exchanges, _ = scene(mail_app, smtp_server, webhook_receiver)
     with session_scope(mail_app) as session:
         exchange = session.get(Exchange, exchanges["webhook"])
         for text, second in (("Reported by MARKER-UNIT-7781.", None), ("Fine.", "MARKER-ACTS-5117 called.")):
             with pytest.raises(ValidationError) as refused:
-                counterpart.send(session, exchange, "message", text, "liaison", utcnow(), second)
+                counterpart.draft(session, exchange, "message", text, "liaison", utcnow(), second)
             assert refused.value.status == 422 and set(refused.value.details) <= {"reporting_unit", "actions_taken"}
         session.rollback()
     deliver_until_idle(mail_app)

@@ -8,9 +8,13 @@ from datetime import date
 import pytest
 
 from tracker.errors import ValidationError
-from tracker.services.exchanges import catalogues, summary_text
+from tracker.services.exchanges import catalogues, message_texts, summary_text
+from tracker.services.exchanges.receipts import PAGE_MSGIDS as RECEIPT_PAGE_MSGIDS
 
 LANGUAGES = [language for language in catalogues.available() if language != catalogues.SOURCE]
+# The languages that carry summaries; Ukrainian and Chinese carry the notification, receipt and
+# line-check kinds only (tests/unit/test_message_format.py), and a summary to them is refused.
+SUMMARY_LANGUAGES = [language for language in LANGUAGES if not catalogues.missing(language, summary_text.msgids())]
 # Words that blame: a summary for the other side describes what was observed, never who is at fault.
 BLAME = re.compile(
     r"violat|aggress|provocat|illegal|hostile|unsafe|harass|attack|reckless|threat|dangerous|unprofessional"
@@ -23,10 +27,11 @@ def placeholders(text: str) -> set[str]:
 
 def test_english_and_at_least_russian_and_french_are_available():
     assert catalogues.available()[0] == "en", catalogues.available()
-    assert {"ru", "fr"} <= set(LANGUAGES), catalogues.available()
+    assert {"ru", "fr"} <= set(SUMMARY_LANGUAGES), catalogues.available()
+    assert {"uk", "zh"} <= set(LANGUAGES), catalogues.available()
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("language", SUMMARY_LANGUAGES)
 def test_every_msgid_a_summary_uses_is_translated_with_the_same_placeholders(language):
     catalogue = catalogues.catalogue(language)
     untranslated, fuzzy, mismatched = [], [], []
@@ -45,11 +50,30 @@ def test_every_msgid_a_summary_uses_is_translated_with_the_same_placeholders(lan
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_catalogue_holds_nothing_a_summary_no_longer_uses(language):
-    stale = sorted({m.id for m in catalogues.catalogue(language) if m.id} - set(summary_text.msgids()))
-    assert stale == [], f"{language}.po has entries no summary uses (remove or reuse them): {stale}"
+    used = {*summary_text.msgids(), *message_texts.all_msgids()}
+    stale = sorted({m.id for m in catalogues.catalogue(language) if m.id} - used)
+    assert stale == [], f"{language}.po has entries no summary or message uses (remove or reuse them): {stale}"
+
+
+@pytest.mark.parametrize("language", ["uk", "zh"])
+def test_the_receipt_page_reads_in_the_languages_that_carry_receipts(language):
+    assert catalogues.missing(language, RECEIPT_PAGE_MSGIDS) == []
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+def test_message_translations_keep_their_placeholders(language):
+    catalogue = catalogues.catalogue(language)
+    mismatched = [
+        (m, catalogue.get(m).string)
+        for m in message_texts.all_msgids()
+        if catalogue.get(m) is not None
+        and catalogue.get(m).string
+        and placeholders(catalogue.get(m).string) != placeholders(m)
+    ]
+    assert mismatched == [], f"{language}.po placeholders differ from the English: {mismatched}"
+
+
+@pytest.mark.parametrize("language", SUMMARY_LANGUAGES)
 def test_translations_are_in_the_language_not_english_left_in_place(language):
     """Sentences (not one-word labels such as "collision" or "maritime") differ from the English."""
     catalogue = catalogues.catalogue(language)

@@ -123,8 +123,9 @@ def test_the_overdue_message_names_the_line_and_the_deadline_that_passed():
         "overdue_count": 1,
     }
     text = incident_text(incident, NotificationKind.EXCHANGE_OVERDUE, 0, 1001, overdue=facts)
-    assert text.startswith("EXCHANGE OVERDUE: the other side let a deadline pass on Eastland liaison mission"), text
+    marked = "UNCLASSIFIED // NOT RELEASABLE\n\n"  # every internal message opens (and ends) with the marking
+    assert text.startswith(marked + "EXCHANGE OVERDUE: the other side let a deadline pass on Eastland liaison"), text
     assert "their reply to our request for explanation" in text and "291405ZNOV26" in text, text
     bare = incident_text(incident, NotificationKind.EXCHANGE_OVERDUE, 0, 1001)
-    assert bare.startswith("EXCHANGE OVERDUE: the other side let a deadline pass."), bare
+    assert bare.startswith(marked + "EXCHANGE OVERDUE: the other side let a deadline pass."), bare
     assert subject(incident, NotificationKind.EXCHANGE_OVERDUE).endswith("unsafe intercept EXCHANGE OVERDUE")

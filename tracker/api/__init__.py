@@ -39,7 +39,22 @@ bp.before_request(_require_json_body)
 
 def init_app(app: APIFlask) -> None:
     """Register the API blueprint and what its documentation says of every operation."""
-    from . import acks, docs, exchanges, exercises, incidents, ladder, mapview, related, reports, summaries, system  # noqa: F401  (routes register on import)
+    from . import (  # noqa: F401  (routes register on import)
+        acks,
+        agreements,
+        approvals,
+        calls,
+        docs,
+        exchanges,
+        exercises,
+        incidents,
+        ladder,
+        mapview,
+        related,
+        reports,
+        summaries,
+        system,
+    )
 
     app.register_blueprint(bp)
     # One processor: APIFlask keeps only the last one registered.

@@ -1,11 +1,13 @@
 """Schemas of the exchange with the other side (a module of their own to keep schemas.py readable)."""
 
 from apiflask import Schema, fields
-from apiflask.validators import Length, Regexp
+from apiflask.validators import Length, OneOf, Regexp
 
-from ..http.fields import UTC, Text
-from ..models import ExchangeState, MessageDirection, Precedence
+from ..http.fields import UTC, Moment, Text
+from ..models import ExchangeState, MessageDirection, OutgoingStatus, Precedence
+from ..services.exchanges.counterpart import needs_approval
 from ..services.exchanges.exchanges import KIND, TEXT_MAX_LENGTH, next_states, seconds_left
+from ..services.exchanges.receipts import LOGGED_VIA
 from ..timeutil import utcnow
 from .schemas import ID
 
@@ -20,7 +22,10 @@ class ExchangeOpenIn(Schema):
     text = Text(
         allow_none=True,
         validate=TEXT,
-        metadata={"description": f"the notice sent to the other side at once; {TEXT_NOTE}"},
+        metadata={
+            "description": "the notice to the other side, drafted: it goes out once a second person approved it "
+            f"and someone sent it (POST /exchange-messages/<id>/approve, /send); {TEXT_NOTE}"
+        },
     )
 
 
@@ -35,8 +40,9 @@ class ExchangeTransitionIn(Schema):
         allow_none=True,
         validate=TEXT,
         metadata={
-            "description": "required when we send (explanation_requested, meeting_requested); what the other "
-            "side said for receipt_confirmed, reply_received, refused, meeting_held; a note otherwise. " + TEXT_NOTE
+            "description": "required when we send (explanation_requested, meeting_requested: drafted, and the "
+            "exchange moves when it is approved and sent); what the other side said for receipt_confirmed, "
+            "reply_received, refused, meeting_held; a note otherwise. " + TEXT_NOTE
         },
     )
     version = fields.Integer(
@@ -54,6 +60,35 @@ class ExchangeMessageIn(Schema):
         metadata={"examples": ["message", "reply"]},
     )
     text = Text(required=True, validate=Length(min=1, max=TEXT_MAX_LENGTH), metadata={"description": TEXT_NOTE})
+    received_at = Moment(
+        metadata={
+            "description": "direction in only: when the other side's message was received, ISO 8601 or a DTG, "
+            "not in the future (default: now); it becomes the message's time, recorded_at says when it was typed in"
+        }
+    )
+
+
+class ExchangeMessageEditIn(Schema):
+    text = Text(validate=Length(min=1, max=TEXT_MAX_LENGTH), metadata={"description": "the new wording; " + TEXT_NOTE})
+    text_second = Text(
+        validate=Length(min=1, max=TEXT_MAX_LENGTH),
+        metadata={"description": "the same in the line's second language (lines with one only)"},
+    )
+    version = fields.Integer(
+        strict=True, required=True, validate=ID, metadata={"description": "the message's version as you read it"}
+    )
+
+
+class ExchangeMessageApproveIn(Schema):
+    version = fields.Integer(
+        strict=True, validate=ID, metadata={"description": "the version you read: 409 if it changed since"}
+    )
+
+
+class ExchangeMessageSendIn(Schema):
+    version = fields.Integer(
+        strict=True, validate=ID, metadata={"description": "the version you read: 409 if it changed since"}
+    )
 
 
 class ExchangeQuery(Schema):
@@ -70,6 +105,56 @@ class ExchangeMessageOut(Schema):
     at = UTC()
     channel = fields.Function(lambda m: m.channel.name, metadata={"type": "string"})
     recorded_by = fields.String()
+    recorded_at = UTC(allow_none=True, metadata={"description": "when it was put on record (at: sent or received)"})
+    serial = fields.Integer(allow_none=True, metadata={"description": "per line and year, ours once sent"})
+    serial_year = fields.Integer(allow_none=True)
+    receipt_due_at = UTC(allow_none=True, metadata={"description": "when the other side's receipt is due"})
+    receipt_at = UTC(allow_none=True, metadata={"description": "when they confirmed receipt"})
+    receipt_by = fields.String(allow_none=True, metadata={"description": "who confirmed (a name or the line)"})
+    receipt_via = fields.String(allow_none=True, metadata={"description": "link, call, message or voice"})
+    receipt_overdue_at = UTC(allow_none=True, metadata={"description": "when the receipt clock ran out"})
+    # four eyes (ours): drafted, approved by a second person, sent
+    exchange_id = fields.Integer()
+    status = fields.Enum(
+        OutgoingStatus, by_value=True, metadata={"description": "ours: draft, approved, sent; theirs: received"}
+    )
+    needs_approval = fields.Function(
+        needs_approval,
+        metadata={
+            "type": "boolean",
+            "description": "a draft, or approved on incident facts that changed since: a second person must approve",
+        },
+    )
+    version = fields.Integer(metadata={"description": "name it to edit or approve (409 if it changed since)"})
+    drafted_by = fields.String(allow_none=True)
+    edited_by = fields.String(allow_none=True, metadata={"description": "who last reworded it (an author too)"})
+    approved_by = fields.String(allow_none=True, metadata={"description": "a second person, never an author"})
+    approved_at = UTC(allow_none=True)
+    pending_state = fields.Enum(
+        ExchangeState,
+        by_value=True,
+        allow_none=True,
+        metadata={"description": "the state the exchange moves to once this message is sent"},
+    )
+
+
+class ReceiptIn(Schema):
+    at = Moment(required=True, metadata={"description": "when they confirmed: ISO 8601 or a DTG, not in the future"})
+    by = Text(required=True, validate=Length(min=1, max=120), metadata={"examples": ["Lt Col Orlov, duty officer"]})
+    via = Text(
+        required=True,
+        validate=OneOf(LOGGED_VIA),
+        metadata={"description": "how it reached us: " + ", ".join(LOGGED_VIA)},
+    )
+
+
+class OurReceiptIn(Schema):
+    message_id = fields.Integer(
+        strict=True,
+        required=True,
+        validate=ID,
+        metadata={"description": "the message the other side sent (direction in) whose receipt we confirm"},
+    )
 
 
 class ExchangeMessageEntryOut(ExchangeMessageOut):

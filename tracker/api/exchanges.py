@@ -3,12 +3,13 @@
 from flask import url_for
 
 from ..db import get_session
+from ..http import wiring
 from ..http.access import caller, requires
 from ..http.idempotency import idempotent
 from ..http.tokens import token_auth
 from ..http.transaction import transactional
 from ..models.permissions import Permission
-from ..services.exchanges import exchanges
+from ..services.exchanges import exchanges, our_receipts, receipts
 from ..services.incidents import handling
 from ..timeutil import utcnow
 from . import ERRORS, bp
@@ -20,6 +21,8 @@ from .exchange_schemas import (
     ExchangeOut,
     ExchangeQuery,
     ExchangeTransitionIn,
+    OurReceiptIn,
+    ReceiptIn,
 )
 
 TAGS = ["Exchanges"]
@@ -36,8 +39,10 @@ WRITE = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}
 @bp.doc(tags=TAGS, summary="Open an exchange with the other side over a counterpart line", responses=WRITE)
 @transactional
 def open_exchange(reference, data):
-    """Only once our own liaison has acknowledged the incident (409 before). A text goes out at once
-    as the notice. Liaison members of a notified line or of the counterpart line, supervisors, admins."""
+    """Only once our own liaison has acknowledged the incident (409 before). A text is drafted as the
+    notice (in messages, status draft): it goes out once a second person approved it
+    (POST /exchange-messages/<id>/approve) and someone sent it (.../send). Liaison members of a notified
+    line or of the counterpart line, supervisors, admins."""
     session = get_session()
     incident = handling.get_incident(session, reference)
     exchange = exchanges.open_exchange(session, incident, data["channel_id"], caller(), utcnow(), data.get("text"))
@@ -80,10 +85,20 @@ def get_exchange(exchange_id):
 @transactional
 def transition(exchange_id, data):
     """A state not allowed from here answers 409 with the allowed ones in details.allowed. Requesting
-    an explanation or a meeting sends the text and starts the clock; the rest record what came back."""
+    an explanation or a meeting drafts the text (in messages, status draft, pending_state the state
+    asked for): the exchange moves and its clock starts when a second person approved it and someone
+    sent it. The rest record what came back and move at once."""
     session = get_session()
     exchange = exchanges.get_exchange(session, exchange_id)
-    exchanges.transition(session, exchange, data["state"], caller(), utcnow(), data.get("text"), data.get("version"))
+    exchanges.transition(
+        session,
+        exchange,
+        data["state"],
+        caller(),
+        utcnow(),
+        data.get("text"),
+        data.get("version"),
+    )
     return exchange
 
 
@@ -93,12 +108,67 @@ def transition(exchange_id, data):
 @bp.input(ExchangeMessageIn, arg_name="data")
 @idempotent
 @bp.output(ExchangeMessageOut, status_code=201)
-@bp.doc(tags=TAGS, summary="Record a message to (sent over the line) or from the other side", responses=WRITE)
+@bp.doc(tags=TAGS, summary="Draft a message to, or record one from, the other side", responses=WRITE)
 @transactional
 def record_message(exchange_id, data):
+    """A message out is a draft (status draft): it goes out once a second person approved it and
+    someone sent it (POST /exchange-messages/<id>/approve, .../send). A message in is on record at once."""
     session = get_session()
     exchange = exchanges.get_exchange(session, exchange_id)
     message = exchanges.record_message(
-        session, exchange, data["direction"], data["kind"], data["text"], caller(), utcnow()
+        session,
+        exchange,
+        data["direction"],
+        data["kind"],
+        data["text"],
+        caller(),
+        utcnow(),
+        received_at=data.get("received_at"),
     )
     return message
+
+
+@bp.get("/exchanges/<int:exchange_id>/messages")
+@bp.auth_required(token_auth)
+@bp.output(ExchangeMessageOut(many=True))
+@bp.doc(tags=TAGS, summary="An exchange's messages each way, with their status (draft, approved, sent)", responses=READ)
+def list_messages(exchange_id):
+    """Oldest first; our drafts say whether they wait for approval (needs_approval) and who wrote them."""
+    return exchanges.get_exchange(get_session(), exchange_id).messages
+
+
+@bp.post("/exchanges/<int:exchange_id>/messages/<int:message_id>/receipt")
+@bp.auth_required(token_auth)
+@requires(Permission.EXCHANGES_TALK)
+@bp.input(ReceiptIn, arg_name="data")
+@bp.output(ExchangeMessageOut)
+@bp.doc(
+    tags=TAGS,
+    summary="Log the other side's receipt of a message of ours, given by call, message or voice",
+    responses=WRITE,
+)
+@transactional
+def record_receipt(exchange_id, message_id, data):
+    """Liaison of the line, supervisors, admins. Moves a notified exchange to receipt_confirmed; 409 when
+    the receipt is on record already. Never touches the incident's status, acknowledgement or ladder."""
+    session = get_session()
+    message = receipts.get_message(session, exchange_id, message_id)
+    return receipts.record(session, message, data["at"], data["by"], data["via"], caller(), utcnow())
+
+
+@bp.post("/exchanges/<int:exchange_id>/receipts")
+@bp.auth_required(token_auth)
+@requires(Permission.EXCHANGES_TALK)
+@bp.input(OurReceiptIn, arg_name="data")
+@idempotent
+@bp.output(ExchangeMessageOut, status_code=201)
+@bp.doc(tags=TAGS, summary="Confirm to the other side that their message reached us", responses=WRITE)
+@transactional
+def confirm_their_message(exchange_id, data):
+    """Sends the standard receipt (kind receipt, in English and the line's language, with its serial) at
+    once: a formula with no word of ours needs no second person. 404 for a message not on the exchange,
+    422 for one of ours or a line language whose catalogue has no receipt text, 409 when our receipt of
+    it went out already or the exchange is closed."""
+    session = get_session()
+    exchange = exchanges.get_exchange(session, exchange_id)
+    return our_receipts.confirm(session, exchange, data["message_id"], caller(), utcnow(), wiring.outgoing_settings())

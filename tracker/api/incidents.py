@@ -10,7 +10,7 @@ from ..http.idempotency import idempotent
 from ..http.tokens import token_auth
 from ..http.transaction import transactional
 from ..models.permissions import Permission
-from ..services.incidents import filing, handling
+from ..services.incidents import filing, handling, remarking
 from ..services.incidents.queries import IncidentFilter, list_incidents
 from ..timeutil import utcnow
 from . import ERRORS, bp
@@ -21,6 +21,7 @@ from .schemas import (
     IncidentIn,
     IncidentPage,
     IncidentQuery,
+    MarkingIn,
     ResolveIn,
     TimelineEventOut,
 )
@@ -111,3 +112,21 @@ def resolve(reference, data):
     session = get_session()
     incident = handling.resolve(session, reference, caller(), utcnow(), data["resolution"])
     return incident
+
+
+@bp.patch("/incidents/<reference>/marking")
+@bp.auth_required(token_auth)
+@requires(Permission.INCIDENTS_HANDLE)
+@bp.input(MarkingIn, arg_name="data")
+@bp.output(IncidentDetailOut)
+@bp.doc(summary="Change an incident's marking", responses=_errors(400, 403, 404, 409, 415))
+@transactional
+def change_marking(reference, data):
+    """Set the classification (one of CLASSIFICATIONS) and the counterparts it is releasable to (from
+    RELEASABLE_TO; [] is not releasable). Liaison members of a notified line, supervisors and admins; an
+    unknown value answers 422 naming the field; the timeline records the marking before and after."""
+    session = get_session()
+    incident = handling.get_incident(session, reference)
+    return remarking.change(
+        session, incident, data.get("classification"), data.get("releasable_to"), caller(), utcnow(), wiring.markings()
+    )

@@ -15,8 +15,19 @@ from ..models.permissions import Permission
 from ..services.engine import line_checks
 from ..services.incidents import ladder
 from ..services.incidents.routing import ordered_rules
+from ..timeutil import utcnow
 from . import ERRORS, bp
-from .schemas import ChannelIn, ChannelOut, ChannelWithSecretOut, CheckOut, PolicyIn, PolicyOut, RuleIn, RuleOut
+from .schemas import (
+    ChannelIn,
+    ChannelOut,
+    ChannelWithSecretOut,
+    CheckAnswerIn,
+    CheckOut,
+    PolicyIn,
+    PolicyOut,
+    RuleIn,
+    RuleOut,
+)
 
 READ = {code: ERRORS[code] for code in (403, 404)}
 WRITE = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}
@@ -58,7 +69,7 @@ def get_channel(channel_id):
 @bp.auth_required(token_auth)
 @requires(Permission.CHANNELS_MANAGE)
 @bp.input(ChannelIn(partial=True), arg_name="data")
-@bp.output(ChannelOut)
+@bp.output(ChannelWithSecretOut)  # documents the secret the answer may hold; dumped by hand below
 @bp.doc(
     tags=["Ladder"],
     summary="Change a contact channel",
@@ -72,9 +83,8 @@ def update_channel(channel_id, data):
     channel = ladder.get_channel(session, channel_id)
     before = channel.secret
     saved = ladder.save_channel(session, data, current_app.extensions["tracker.transports"], channel)
-    if saved.secret and saved.secret != before:
-        return current_app.json.response(ChannelWithSecretOut().dump(saved))
-    return saved
+    shown = saved.secret and saved.secret != before
+    return current_app.json.response((ChannelWithSecretOut() if shown else ChannelOut()).dump(saved))
 
 
 @bp.delete("/channels/<int:channel_id>")
@@ -110,6 +120,28 @@ def test_channel(channel_id):
     end_reading()
     check_id = dispatch.send_check(the_app(), channel_id, requested_by)
     return session.get(ChannelCheck, check_id)
+
+
+@bp.post("/channels/<int:channel_id>/checks/<int:check_id>/answer")
+@bp.auth_required(token_auth)
+@requires(Permission.CHANNELS_WATCH)
+@bp.input(CheckAnswerIn, arg_name="data")
+@bp.output(CheckOut)
+@bp.doc(
+    tags=["Ladder"],
+    summary="Log the answer to a check given on the line or by voice",
+    description="A check over a counterpart line asks the other side to answer on the line itself (a reply "
+    "message, or by voice), never through a link into the tracker: whoever took the answer logs it here, and "
+    "the check is OK as a confirmed one. 422 for a time in the future, before the check or after its window; "
+    "409 when the check was decided already.",
+    responses=WRITE,
+)
+@transactional
+def answer_check(channel_id, check_id, data):
+    session = get_session()
+    check = line_checks.get_check(session, channel_id, check_id)
+    rules = dispatch.health_rules(the_app())
+    return line_checks.record_answer(session, check, data["at"], data["by"], data["via"], utcnow(), rules)
 
 
 # -- policies -----------------------------------------------------------------------------

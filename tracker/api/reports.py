@@ -6,13 +6,15 @@ bulk export of every field (narratives included), is the supervisors' job.
 
 from apiflask import Schema, fields
 from apiflask.schemas import FileSchema
+from apiflask.validators import Range
 
 from ..db import get_session
 from ..http.access import requires
-from ..http.reporting import ReportQuery, csv_response, geojson_response, report_filter
+from ..http.reporting import ReportQuery, annual_csv_response, csv_response, geojson_response, report_filter
 from ..http.tokens import token_auth
 from ..models.permissions import Permission
-from ..services.review import reports
+from ..services.review import annual, reports
+from ..timeutil import utcnow
 from . import ERRORS, bp
 
 RESPONSES = {code: ERRORS[code] for code in (403,)}
@@ -59,6 +61,9 @@ class AfterActionOut(Schema):
 
 class FeatureCollectionOut(Schema):
     type = fields.String(metadata={"examples": ["FeatureCollection"]})
+    marking = fields.String(
+        metadata={"description": "the file's marking: the highest of its incidents' (each feature has its own)"}
+    )
     features = fields.List(fields.Dict(), metadata={"description": "Point features; properties as the CSV columns"})
     skipped = fields.Integer(metadata={"description": "incidents left out: they have no position"})
 
@@ -87,11 +92,17 @@ def after_action(query):
 @bp.auth_required(token_auth)
 @requires(Permission.REPORTS_READ)
 @bp.input(ReportQuery, location="query", arg_name="query")
-@bp.output(FileSchema(type="string"), content_type="text/csv", description="header row, one row per incident")
+@bp.output(
+    FileSchema(type="string"),
+    content_type="text/csv",
+    description="the file's marking line (MARKING: ...), a header row, one row per incident",
+)
 @bp.doc(
     tags=["Reports"],
     summary="Export incidents as CSV",
-    description="Supervisors and admins; the after-action report's filters. Times ISO 8601 UTC with a DTG "
+    description="Supervisors and admins; the after-action report's filters. The first line is the file's "
+    "marking, the highest of its incidents' (highest classification, releasable only where every incident is); "
+    "each row has its own in the column marking. Times ISO 8601 UTC with a DTG "
     "column beside each; positions decimal and MGRS. Text cells that start with = + - @ get a leading ' "
     "so that no spreadsheet runs them as formulas.",
     responses=RESPONSES,
@@ -115,3 +126,75 @@ def export_csv(query):
 )
 def export_geojson(query):
     return geojson_response(report_filter(query))
+
+
+class ReviewQuery(Schema):
+    year = fields.Integer(
+        validate=Range(annual.FIRST_YEAR, annual.LAST_YEAR), metadata={"description": "UTC year; default: this one"}
+    )
+
+
+class ReviewRowOut(Schema):
+    year = fields.Integer()
+    agreement = fields.String(metadata={"description": "its code, or (none)"})
+    counterpart_state = fields.String(metadata={"description": "or (none)"})
+    incidents = fields.Integer()
+    incidents_by_category = fields.Dict(keys=fields.String(), values=fields.Integer())
+    messages_sent = fields.Integer()
+    receipts = fields.Integer()
+    receipt_median_seconds = fields.Float(allow_none=True)
+    receipt_max_seconds = fields.Float(allow_none=True)
+    receipts_overdue = fields.Integer()
+    replies = fields.Integer()
+    reply_median_seconds = fields.Float(allow_none=True)
+    reply_max_seconds = fields.Float(allow_none=True)
+    exchanges = fields.Integer()
+    answered = fields.Integer()
+    refused = fields.Integer()
+    no_answer = fields.Integer()
+    overdue = fields.Integer()
+    open = fields.Integer()
+
+
+class ReviewOut(Schema):
+    year = fields.Integer()
+    rows = fields.List(fields.Nested(ReviewRowOut))
+    definitions = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+def _review(query: dict) -> dict:
+    return annual.review(get_session(), query.get("year") or utcnow().year, utcnow())
+
+
+REVIEW_DEFINITIONS = "\n".join(f"- **{key}**: {text}" for key, text in annual.DEFINITIONS.items())
+
+
+@bp.get("/reports/annual-review")
+@bp.auth_required(token_auth)
+@requires(Permission.REPORTS_READ)
+@bp.input(ReviewQuery, location="query", arg_name="query")
+@bp.output(ReviewOut)
+@bp.doc(
+    tags=["Reports"],
+    summary="Annual review per agreement and counterpart state",
+    description="Supervisors and admins. For a UTC year: incidents by category, messages sent, receipt and "
+    "reply times, exchanges answered, refused, without answer, overdue, open.\n\n" + REVIEW_DEFINITIONS,
+    responses=RESPONSES,
+)
+def annual_review(query):
+    return _review(query)
+
+
+@bp.get("/exports/annual-review.csv")
+@bp.auth_required(token_auth)
+@requires(Permission.REPORTS_READ)
+@bp.input(ReviewQuery, location="query", arg_name="query")
+@bp.output(FileSchema(type="string"), content_type="text/csv", description="header row, one row per group")
+@bp.doc(
+    tags=["Reports"],
+    summary="Export the annual review as CSV",
+    description="The rows of GET /reports/annual-review; incidents by category in one cell (category=n; ...).",
+    responses=RESPONSES,
+)
+def annual_review_csv(query):
+    return annual_csv_response(_review(query))

@@ -15,7 +15,9 @@ from ..models import (
     SafetyRisk,
     all_categories,
 )
+from ..services.engine.line_checks import ANSWERED_VIA
 from ..services.exchanges import releasability
+from ..services.incidents import marking
 
 NAME = Length(min=1, max=120)
 # Ids are 32-bit INTEGER columns; a larger number would make the database raise (a 500), not find nothing.
@@ -94,6 +96,56 @@ class IncidentIn(RouteAttributes):
     cpa_vertical_ft = fields.Integer(strict=True, allow_none=True, validate=Range(0, 100_000))
     platforms = fields.List(fields.Nested(Platform), load_default=list, validate=Length(max=20))
     releasability = fields.Nested(ReleasabilityIn, load_default=dict)
+    classification = Text(
+        validate=Length(min=1, max=32),
+        metadata={"description": "one of CLASSIFICATIONS (default: the first, e.g. UNCLASSIFIED)"},
+    )
+    releasable_to = fields.List(
+        Text(validate=Length(min=1, max=80)),
+        validate=Length(max=20),
+        metadata={
+            "description": "counterparts from RELEASABLE_TO it may be released to; left out: all of them (the "
+            "per-field releasability still decides what goes out); empty: not releasable"
+        },
+    )
+    counterpart_state = Text(
+        allow_none=True, validate=Length(max=80), metadata={"description": "the other State; omit: the routing rule's"}
+    )
+    agreement = Text(
+        allow_none=True,
+        validate=Length(max=40),
+        metadata={"description": "code of the agreement it is handled under; omit: the routing rule's"},
+    )
+
+
+class MarkingIn(Schema):
+    """A new marking; a member left out keeps its value."""
+
+    classification = Text(validate=Length(min=1, max=32), metadata={"examples": ["RESTRICTED"]})
+    releasable_to = fields.List(
+        Text(validate=Length(min=1, max=80)), validate=Length(max=20), metadata={"examples": [["Eastland"]]}
+    )
+
+
+class MarkingLine(fields.String):
+    """The incident's marking line, e.g. "RESTRICTED // REL TO EASTLAND"."""
+
+    def __init__(self, **kwargs):
+        super().__init__(dump_only=True, **kwargs)
+
+    def get_value(self, obj, attr, accessor=None, default=None):
+        return marking.of(obj)
+
+
+class AgreementCode(fields.String):
+    """The code of the row's agreement (an incident's, a line's, a rule's), or null."""
+
+    def __init__(self, **kwargs):
+        super().__init__(dump_only=True, allow_none=True, **kwargs)
+
+    def get_value(self, obj, attr, accessor=None, default=None):
+        agreement = getattr(obj, "agreement", None)
+        return agreement.code if agreement is not None else None
 
 
 class TimelineEventOut(Schema):
@@ -171,6 +223,11 @@ class IncidentOut(Schema):
     cpa_vertical_ft = fields.Integer(allow_none=True)
     platforms = fields.List(fields.Dict())
     releasability = EffectiveReleasability(metadata={"description": "field -> may go to the other side"})
+    classification = fields.String()
+    releasable_to = fields.List(fields.String())
+    marking = MarkingLine(metadata={"examples": ["RESTRICTED // REL TO EASTLAND"]})
+    counterpart_state = fields.String(allow_none=True, metadata={"description": "the other State"})
+    agreement = AgreementCode(metadata={"description": "the code of the agreement it is handled under"})
     ladder = fields.Nested(LadderOut)
     current_step = fields.Integer()
     loop = fields.Integer()
@@ -199,9 +256,27 @@ class ExchangeBriefOut(Schema):
     deadline_kind = fields.String(allow_none=True, metadata={"description": "reply or meeting"})
 
 
+class CallBriefOut(Schema):
+    """A call with the other side as the incident shows it; GET /calls/{id} has the rest."""
+
+    id = fields.Integer()
+    exchange_id = fields.Integer(allow_none=True)
+    channel = fields.String(attribute="channel.name")
+    direction = fields.String(attribute="direction.value", metadata={"enum": ["we_called", "they_called"]})
+    started_at = UTC()
+    ended_at = UTC(allow_none=True, metadata={"description": "none while the call goes on"})
+    actions_open = fields.Function(
+        lambda c: sum(a.done_at is None for a in c.actions), metadata={"type": "integer", "description": "not done"}
+    )
+    actions_overdue = fields.Function(
+        lambda c: sum(a.done_at is None and a.overdue_at is not None for a in c.actions), metadata={"type": "integer"}
+    )
+
+
 class IncidentDetailOut(IncidentOut):
     timeline = fields.List(fields.Nested(TimelineEntryOut), attribute="events")
     notifications = fields.List(fields.Nested(NotificationOut))
+    calls = fields.List(fields.Nested(CallBriefOut), metadata={"description": "calls with the other side, first first"})
     exchanges = fields.List(fields.Nested(ExchangeBriefOut), metadata={"description": "with the other side"})
 
 
@@ -241,6 +316,10 @@ class RoutePreviewOut(Schema):
     ladder = fields.Nested(LadderOut)
     sector = fields.String(allow_none=True, metadata={"description": "given, or derived from the position"})
     border_distance_km = fields.Float(allow_none=True)
+    agreement = fields.String(
+        allow_none=True, metadata={"description": "code of the agreement the rule sets on the incidents it routes"}
+    )
+    counterpart_state = fields.String(allow_none=True, metadata={"description": "the other State the rule sets"})
 
 
 class ChannelIn(Schema):
@@ -296,6 +375,22 @@ class ChannelIn(Schema):
         validate=Regexp(LANGUAGE, error="a language code of 2 or 3 lower-case letters, e.g. ru"),
         metadata={"description": "the counterpart's language (ISO 639), e.g. ru; null: English only"},
     )
+    our_station = Text(validate=Length(max=120), metadata={"description": "a counterpart line's FM station"})
+    their_station = Text(validate=Length(max=120), metadata={"description": "a counterpart line's TO station"})
+    counterpart_state = Text(validate=Length(max=80), metadata={"description": "the other State on the line"})
+    agreement_id = fields.Integer(
+        strict=True, allow_none=True, validate=ID, metadata={"description": "the agreement its messages cite"}
+    )
+    receipt_seconds = fields.Dict(
+        keys=fields.String(validate=OneOf([p.value for p in Precedence])),
+        values=fields.Integer(strict=True, validate=Range(60, DEADLINE_MAX)),
+        allow_none=True,
+        metadata={
+            "description": 'a counterpart line\'s receipt deadlines by precedence, e.g. {"Z": 900, "O": 3600}; '
+            "a letter left out (or null): the deployment's RECEIPT_SECONDS",
+            "examples": [{"Z": 600, "O": 1800}],
+        },
+    )
 
 
 class ChannelOut(Schema):
@@ -319,6 +414,12 @@ class ChannelOut(Schema):
     reply_deadline_seconds = fields.Integer()
     meeting_deadline_seconds = fields.Integer()
     language = fields.String(allow_none=True)
+    our_station = fields.String()
+    their_station = fields.String()
+    counterpart_state = fields.String()
+    agreement_id = fields.Integer(allow_none=True)
+    agreement = AgreementCode()
+    receipt_seconds = fields.Dict(keys=fields.String(), values=fields.Integer(), allow_none=True)
 
 
 class ChannelWithSecretOut(ChannelOut):
@@ -337,6 +438,20 @@ class CheckOut(Schema):
     decided_at = UTC(allow_none=True)
     detail = fields.String(allow_none=True)
     health_after = fields.Enum(ChannelHealth, by_value=True, allow_none=True)
+    serial = fields.Integer(allow_none=True, metadata={"description": "on a counterpart line: its serial of the line"})
+    serial_year = fields.Integer(allow_none=True)
+    answered_by = fields.String(allow_none=True, metadata={"description": "who answered on the line or by voice"})
+    answered_via = fields.String(allow_none=True, metadata={"description": "voice or line"})
+
+
+class CheckAnswerIn(Schema):
+    at = Moment(required=True, metadata={"description": "when they answered: ISO 8601 or a DTG, not in the future"})
+    by = Text(required=True, validate=Length(min=1, max=120), metadata={"examples": ["Capt Ivanova, duty officer"]})
+    via = Text(
+        required=True,
+        validate=OneOf(ANSWERED_VIA),
+        metadata={"description": "voice (a call on the line) or line (a reply message on it)"},
+    )
 
 
 class LinkIn(Schema):
@@ -405,6 +520,15 @@ class RuleIn(Schema):
         allow_none=True, validate=Range(0, 1000), metadata={"description": "incidents at most this far from the border"}
     )
     policy_id = fields.Integer(strict=True, required=True, validate=ID)
+    agreement_id = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=ID,
+        metadata={"description": "set on the incidents it routes (unless filed with their own)"},
+    )
+    counterpart_state = Text(
+        allow_none=True, validate=Length(max=80), metadata={"description": "the other State, set like agreement_id"}
+    )
 
 
 class RuleOut(Schema):
@@ -421,6 +545,9 @@ class RuleOut(Schema):
     within_border_km = fields.Float(allow_none=True)
     policy_id = fields.Integer()
     policy = fields.String(attribute="policy_name")
+    agreement_id = fields.Integer(allow_none=True)
+    agreement = AgreementCode()
+    counterpart_state = fields.String(allow_none=True)
 
 
 class HealthOut(Schema):

@@ -6,15 +6,16 @@ from apiflask.validators import Length, Regexp
 from flask import url_for
 
 from ..db import get_session
-from ..errors import ValidationError
+from ..errors import Conflict, ValidationError
+from ..http import wiring
 from ..http.access import caller, requires
 from ..http.fields import UTC, Text
 from ..http.idempotency import idempotent
 from ..http.tokens import token_auth
-from ..http.transaction import transactional
+from ..http.transaction import committed, transactional
 from ..models import Exchange, SummaryStatus
 from ..models.permissions import Permission
-from ..services.exchanges import summaries
+from ..services.exchanges import four_eyes, summaries
 from ..services.incidents import handling
 from ..timeutil import utcnow
 from . import ERRORS, bp
@@ -81,7 +82,15 @@ class SummaryOut(Schema):
     drafted_by = fields.String()
     updated_at = UTC()
     approved_at = UTC(allow_none=True)
-    approved_by = fields.String(allow_none=True)
+    approved_by = fields.String(allow_none=True, metadata={"description": "a second person, never an author"})
+    edited_by = fields.String(allow_none=True, metadata={"description": "who last reworded it (an author too)"})
+    needs_approval = fields.Function(
+        summaries.needs_approval,
+        metadata={
+            "type": "boolean",
+            "description": "a draft, or approved on incident facts that changed since: a second person must approve",
+        },
+    )
     sent_at = UTC(allow_none=True)
     message_id = fields.Integer(allow_none=True, metadata={"description": "the exchange message it went out as"})
     version = fields.Integer()
@@ -171,13 +180,15 @@ def edit_summary(summary_id, data):
 
 @bp.post("/summaries/<int:summary_id>/approve")
 @bp.auth_required(token_auth)
-@requires(Permission.EXCHANGES_TALK)
+@requires(Permission.EXCHANGES_APPROVE)
 @bp.input(SummaryApproveIn, arg_name="data")
 @bp.output(SummaryOut)
 @bp.doc(tags=["Summaries"], summary="Approve a summary", responses=WRITE)
 @transactional
 def approve_summary(summary_id, data):
-    """Approve the version you read; 422 naming each field whose withheld content the text holds."""
+    """Four eyes: a second person approves the version they read, never its drafter or last editor (403
+    with the reason). Supervisors and admins; liaison members of a line notified for the incident or of
+    the exchange's counterpart line. 422 naming each field whose withheld content the text holds."""
     session = get_session()
     summary = summaries.get_summary(session, summary_id)
     return summaries.approve(session, summary, caller(), utcnow(), data["version"])
@@ -189,10 +200,18 @@ def approve_summary(summary_id, data):
 @bp.input(SummarySendIn, arg_name="data")
 @bp.output(SummaryOut)
 @bp.doc(tags=["Summaries"], summary="Send an approved summary", responses=WRITE)
-@transactional
 def send_summary(summary_id, data):
-    """Queue the approved text, exactly as approved, on the exchange's counterpart line."""
+    """Queue the approved text, exactly as approved, on the exchange's counterpart line (its drafter may).
+    409 "the incident changed since approval: approve it again" when the incident's facts changed since
+    approval: the summary is then a draft again (that change is kept)."""
     session = get_session()
-    summary = summaries.get_summary(session, summary_id)
-    summaries.send(session, summary, _exchange(data.get("exchange_id")), caller(), utcnow())
+    with committed():
+        summary = summaries.get_summary(session, summary_id)
+        withdrawn = summaries.withdraw_stale_approval(session, summary, caller(), utcnow())
+    if withdrawn:
+        raise Conflict(four_eyes.STALE, {"status": summary.status.value, "version": summary.version})
+    with committed():
+        summary = summaries.get_summary(session, summary_id)
+        exchange = _exchange(data.get("exchange_id"))
+        summaries.send(session, summary, exchange, caller(), utcnow(), wiring.outgoing_settings())
     return summary

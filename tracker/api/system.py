@@ -65,6 +65,8 @@ def preview_route(data):
         "ladder": snapshot_ladder(rule, data["precedence"]),
         "sector": query.sector,
         "border_distance_km": query.border_distance_km,
+        "agreement": rule.agreement.code if rule.agreement else None,
+        "counterpart_state": rule.counterpart_state,
     }
 
 

@@ -11,8 +11,9 @@ from marshmallow import ValidationError, validates_schema
 
 from ..db import get_session
 from ..models import Domain, Precedence, all_categories
-from ..services.review import export, reports
+from ..services.review import annual, export, reports
 from ..timeutil import in_range, utcnow
+from . import wiring
 from .fields import Moment, Text
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -67,11 +68,18 @@ def csv_response(flt: reports.ReportFilter) -> Response:
     Built whole before answering rather than streamed: a stream would keep the request's
     transaction open while the client reads, and on SQLite that holds the write lock.
     """
-    body = "".join(export.incidents_csv(get_session(), flt))
+    body = "".join(export.incidents_csv(get_session(), flt, wiring.markings()))
     return Response(body, mimetype="text/csv", headers=_attachment("csv"))
+
+
+def annual_csv_response(report: dict) -> Response:
+    """Answer the annual review as CSV (the API and the report page's link)."""
+    body = "".join(annual.review_csv(report))
+    headers = {"Content-Disposition": f'attachment; filename="annual-review-{report["year"]}.csv"'}
+    return Response(body, mimetype="text/csv", headers=headers)
 
 
 def geojson_response(flt: reports.ReportFilter) -> Response:
     """Answer the GeoJSON export (the web page's export link uses it too)."""
-    body = json.dumps(export.incidents_geojson(get_session(), flt))
+    body = json.dumps(export.incidents_geojson(get_session(), flt, wiring.markings()))
     return Response(body, mimetype="application/geo+json", headers=_attachment("geojson"))

@@ -9,8 +9,9 @@ from werkzeug.local import LocalProxy
 
 from ..models import User
 from ..services.engine.links import AckLinks, LinkSigner
+from ..services.exchanges import outgoing
 from ..services.exercises import ical
-from ..services.incidents import filing
+from ..services.incidents import filing, marking
 from ..timeutil import utcnow
 
 
@@ -29,13 +30,32 @@ def filing_limits() -> filing.FilingLimits:
         related_distance_km=config["RELATED_DISTANCE_KM"],
         related_window_hours=config["RELATED_WINDOW_HOURS"],
         no_notice_border_km=config["NO_NOTICE_BORDER_KM"],
+        markings=markings(),
     )
+
+
+def markings() -> marking.Markings:
+    """The deployment's classifications (lowest first) and the counterparts an incident may be released to."""
+    config = current_app.config
+    return marking.Markings(tuple(config["CLASSIFICATIONS"]), tuple(config["RELEASABLE_TO"]))
 
 
 def ack_links() -> AckLinks:
     """What filing signs the acknowledge links of the calls to act it queues with."""
     config = current_app.config
     return AckLinks(LinkSigner(config["SECRET_KEY"], config["LINK_MAX_AGE_SECONDS"]), config["PUBLIC_URL"])
+
+
+def outgoing_settings() -> outgoing.Settings:
+    """What releasing a message to the other side needs: our station, the reference prefix, the receipt
+    deadlines by precedence, and the signer of the receipt link each message carries."""
+    config = current_app.config
+    return outgoing.Settings(
+        our_station=config["OUR_STATION"],
+        reference_prefix=config["EXCHANGE_REFERENCE_PREFIX"],
+        receipt_seconds={str(k): int(v) for k, v in config["RECEIPT_SECONDS"].items()},
+        links=ack_links(),
+    )
 
 
 def border_km() -> float:

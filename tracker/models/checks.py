@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..timeutil import utcnow
@@ -36,6 +36,9 @@ class ChannelCheck(Base):
     # A check on a counterpart line is answered in-band (on the line, by voice): who answered, how.
     answered_by: Mapped[str | None] = mapped_column(String(120))
     answered_via: Mapped[str | None] = mapped_column(String(16))
+    # A check on a counterpart line goes out as a formatted message numbered in the line's serial series.
+    serial: Mapped[int | None] = mapped_column(Integer)
+    serial_year: Mapped[int | None] = mapped_column(Integer)
 
     channel: Mapped[ContactChannel] = relationship()
 

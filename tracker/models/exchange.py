@@ -125,6 +125,10 @@ class ExchangeMessage(Base):
     # Four eyes (ours only): who drafted it, who approved it and on which facts of the incident.
     status: Mapped[OutgoingStatus] = mapped_column(enum_column(OutgoingStatus), default=OutgoingStatus.SENT)
     drafted_by: Mapped[str | None] = mapped_column(String(80))
+    # Who last changed the wording (also an author: may not approve it either).
+    edited_by: Mapped[str | None] = mapped_column(String(80))
+    # Bumped by each edit, approval and withdrawal of a draft (PATCH names the version it read).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     approved_by: Mapped[str | None] = mapped_column(String(80))
     approved_at: Mapped[datetime | None]
     facts_digest: Mapped[str | None] = mapped_column(String(64))
@@ -146,10 +150,13 @@ class ExchangeMessage(Base):
     receipt_overdue_at: Mapped[datetime | None]
     # The call this message was said on, when it was.
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    # The message of theirs this one answers: our receipt confirms it, our reply answers it.
+    answers_id: Mapped[int | None] = mapped_column(ForeignKey("exchange_messages.id", ondelete="SET NULL"))
 
     exchange: Mapped[Exchange] = relationship(back_populates="messages")
     channel: Mapped[ContactChannel] = relationship()
     agreement: Mapped[Agreement | None] = relationship()
+    answers: Mapped["ExchangeMessage | None"] = relationship(remote_side=[id])
 
 
 class Summary(Base):
@@ -171,6 +178,8 @@ class Summary(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     approved_at: Mapped[datetime | None]
     approved_by: Mapped[str | None] = mapped_column(String(80))
+    # Who last changed the wording, when not its drafter (an author too: may not approve it).
+    edited_by: Mapped[str | None] = mapped_column(String(80))
     # The incident's facts the approval was given on: changed since, the summary needs approving again.
     facts_digest: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[datetime | None]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..errors import InvalidTransition
 from ..timeutil import format_dtg, utcnow
+from .agreement import Agreement
 from .base import Base, enum_column
 from .enums import (
     AttemptOutcome,
@@ -118,6 +119,7 @@ class Incident(Base):
     events: Mapped[list["TimelineEvent"]] = relationship(back_populates="incident", order_by="TimelineEvent.id")
     notifications: Mapped[list["Notification"]] = relationship(back_populates="incident", order_by="Notification.id")
     exercise: Mapped["ExerciseNotice | None"] = relationship("ExerciseNotice")
+    agreement: Mapped[Agreement | None] = relationship()
     # Not a column: board and queue rows are marked when a message to them was given up on.
     dead_letter = False
 

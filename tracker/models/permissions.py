@@ -23,6 +23,11 @@ class Permission(enum.StrEnum):
     # talk to the other side: exchanges, their messages, what is releasable, summaries
     EXCHANGES_TALK = "exchanges:talk"
     EXCHANGES_TALK_ANY = "exchanges:talk-any"
+    # four eyes: approve a text to the other side that someone else wrote (never one's own). A
+    # liaison officer approves on the lines they serve (a second officer of the desk); supervisors
+    # and admins on any line.
+    EXCHANGES_APPROVE = "exchanges:approve"
+    EXCHANGES_APPROVE_ANY = "exchanges:approve-any"
     EXERCISES_READ = "exercises:read"
     EXERCISES_MANAGE = "exercises:manage"
     REPORTS_READ = "reports:read"
@@ -31,6 +36,8 @@ class Permission(enum.StrEnum):
     CHANNELS_MANAGE = "channels:manage"
     POLICIES_MANAGE = "policies:manage"
     RULES_MANAGE = "rules:manage"
+    # the agreements messages to the other side are sent under (codes, articles)
+    AGREEMENTS_MANAGE = "agreements:manage"
     USERS_MANAGE = "users:manage"
     AUDIT_VERIFY = "audit:verify"
     # scrape GET /metrics with one's API token (a Prometheus server may use the scrape secret instead)
@@ -38,12 +45,13 @@ class Permission(enum.StrEnum):
 
 
 P = Permission
-_HANDLER = {P.INCIDENTS_HANDLE, P.RELATED_DECIDE, P.EXCHANGES_TALK, P.EXERCISES_READ}
+_HANDLER = {P.INCIDENTS_HANDLE, P.RELATED_DECIDE, P.EXCHANGES_TALK, P.EXCHANGES_APPROVE, P.EXERCISES_READ}
 _SUPERVISOR = _HANDLER | {
     P.INCIDENTS_FILE,
     P.INCIDENTS_HANDLE_ANY,
     P.RELATED_DECIDE_ANY,
     P.EXCHANGES_TALK_ANY,
+    P.EXCHANGES_APPROVE_ANY,
     P.EXERCISES_MANAGE,
     P.REPORTS_READ,
     P.CHANNELS_WATCH,
@@ -64,6 +72,7 @@ ON_OWN_LINES: dict[Permission, Permission] = {
     P.INCIDENTS_HANDLE: P.INCIDENTS_HANDLE_ANY,
     P.RELATED_DECIDE: P.RELATED_DECIDE_ANY,
     P.EXCHANGES_TALK: P.EXCHANGES_TALK_ANY,
+    P.EXCHANGES_APPROVE: P.EXCHANGES_APPROVE_ANY,
 }
 
 

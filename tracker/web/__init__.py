@@ -14,7 +14,24 @@ from ..db import get_session
 from ..models import User
 from ..services.accounts import sessions
 from ..timeutil import format_dtg, isoformat, utcnow
-from . import admin, auth, board, exchanges, exercises, incidents, links, mapview, related, reports, summaries
+from . import (  # noqa: F401  (routes on exchanges.bp and links.bp)
+    admin,
+    auth,
+    board,
+    calls,
+    drafts,
+    exchange_receipts,
+    exchanges,
+    exercises,
+    incidents,
+    links,
+    mapview,
+    marking,
+    receipt_links,
+    related,
+    reports,
+    summaries,
+)
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.sign_in"
@@ -56,6 +73,7 @@ def init_app(app: Flask) -> None:
         exercises.bp,
         links.bp,
         mapview.bp,
+        marking.bp,
         related.bp,
         reports.bp,
         summaries.bp,
@@ -65,6 +83,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_dtg, "dtg")
     app.add_template_filter(_zulu, "zulu")
     app.add_template_filter(isoformat, "iso")
+    marking.init_app(app)
     app.context_processor(lambda: {"now_utc": utcnow(), "admin_pages": "admin.channels" in app.view_functions})
 
 

@@ -19,7 +19,14 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 def blueprint() -> Blueprint:
     """The blueprint with every admin page on it."""
-    from . import admin_channels, admin_policies, admin_rules, admin_users  # noqa: F401  (routes register on import)
+    from . import (  # noqa: F401  (routes register on import)
+        admin_agreements,
+        admin_channels,
+        admin_check_answers,
+        admin_policies,
+        admin_rules,
+        admin_users,
+    )
 
     return bp
 

@@ -16,6 +16,7 @@ from ..models.permissions import Permission
 from ..services.engine import line_checks
 from ..services.incidents import ladder
 from .admin import apply_change, bp, page, save, show_once, take_shown_once
+from .admin_agreements import agreement_choices
 from .forms import ChannelForm
 
 FIELDS = (
@@ -33,6 +34,11 @@ FIELDS = (
     "reply_deadline_seconds",
     "meeting_deadline_seconds",
     "language",
+    "our_station",
+    "their_station",
+    "counterpart_state",
+    "agreement_id",
+    "receipt_seconds",
 )
 # Left blank, a deadline keeps its value (48 h on a new line).
 KEEP_WHEN_BLANK = ("reply_deadline_seconds", "meeting_deadline_seconds")
@@ -54,6 +60,7 @@ def _form(channel: ContactChannel | None = None) -> ChannelForm:
     form.transport.choices = [SelectChoice(name) for name in _transports()]
     liaisons = get_session().scalars(select(User.username).where(User.role == Role.LIAISON).order_by(User.username))
     form.members.choices = [SelectChoice(name) for name in liaisons]
+    form.agreement_id.choices = agreement_choices()
     if channel is not None and not form.is_submitted():
         form.members.data = channel.member_names
     return form

@@ -13,9 +13,12 @@ from ..models.permissions import Permission
 from ..services.incidents import ladder
 from ..services.incidents.routing import RouteQuery, check_query, choose_rule, ordered_rules, snapshot_ladder
 from .admin import apply_change, bp, field_named, page, save, show_errors
+from .admin_agreements import agreement_choices
 from .forms import RoutePreviewForm, RuleForm
 
 CRITERIA = ("domain", "category", "precedence", "min_escalation_risk", "sector", "within_border_km")
+# What a rule sets on the incidents it routes, beside its policy.
+SETS = ("agreement_id", "counterpart_state")
 ATTRIBUTES = ("domain", "category", "precedence", "escalation_risk", "sector")  # of an incident
 
 
@@ -40,13 +43,16 @@ def _form(rule: RoutingRule | None = None) -> RuleForm:
     form = RuleForm(obj=rule)
     policies = get_session().scalars(select(EscalationPolicy).order_by(EscalationPolicy.name))
     form.policy_id.choices = [SelectChoice(str(p.id), p.name) for p in policies]
+    form.agreement_id.choices = agreement_choices()
     return form
 
 
 def _data(form: RuleForm, rule: RoutingRule | None) -> dict:
     # The default rule matches everything and is always active: only its name and policy change.
     fields = (
-        ("name", "policy_id") if rule is not None and rule.is_default else ("name", "policy_id", "active", *CRITERIA)
+        ("name", "policy_id", *SETS)
+        if rule is not None and rule.is_default
+        else ("name", "policy_id", "active", *CRITERIA, *SETS)
     )
     return {name: form[name].data for name in fields}
 

@@ -12,7 +12,7 @@ from ..models import ExchangeState, MessageDirection
 from ..models.permissions import Permission
 from ..services.exchanges import exchanges
 from ..services.incidents import handling
-from ..timeutil import format_dtg, utcnow
+from ..timeutil import format_dtg, parse_moment, utcnow
 from .acting import act_on_incident
 from .forms import ExchangeActionForm, ExchangeMessageForm, OpenExchangeForm
 
@@ -62,6 +62,8 @@ def exchange_panel(incident) -> dict:
         "lines": lines,
         "may_open": bool(lines) and incident.acknowledged_at is not None and (may_act or _member_of_any(lines)),
         "open_form": open_form,
+        # A call is logged on any counterpart line (web/calls.py), with or without an exchange.
+        "may_log_call": may_act or _member_of_any(exchanges.counterpart_lines(session)),
     }
 
 
@@ -99,7 +101,7 @@ def open_exchange(reference: str):
     return _act(
         incident.reference,
         lambda s: exchanges.open_exchange(s, incident, form.channel_id.data, _me(), utcnow(), form.text.data),
-        "Exchange opened.",
+        "Exchange opened." + (" The notice is a draft: a second person must approve it." if form.text.data else ""),
     )
 
 
@@ -118,10 +120,13 @@ def transition(exchange_id: int):
         flash("That is not a state an exchange can take.", "error")
         return redirect(url_for("incidents.view", reference=reference, _anchor="exchanges"))
     label = state.value.replace("_", " ")
+    ours = exchanges.MESSAGE_OF.get(state, (None,))[0] is MessageDirection.OUT
     return _act(
         reference,
         lambda s: exchanges.transition(s, exchange, state, _me(), utcnow(), form.text.data, version),
-        f"Exchange over {exchange.channel.name}: {label}.",
+        f"Text drafted for “{label}”: the exchange moves once a second person approved it and it is sent."
+        if ours
+        else f"Exchange over {exchange.channel.name}: {label}.",
     )
 
 
@@ -135,10 +140,24 @@ def record_message(exchange_id: int):
         flash("A message needs its text (up to 8000 characters) and a direction.", "error")
         return redirect(url_for("incidents.view", reference=reference, _anchor="exchanges"))
     direction = MessageDirection(form.direction.data)
+    try:  # their message takes the time it reached us, when the liaison gives it
+        received = parse_moment(form.received_at.data) if form.received_at.data else None
+    except ValueError as error:
+        flash(f"Received at: {error}.", "error")
+        return redirect(url_for("incidents.view", reference=reference, _anchor="exchanges"))
     return _act(
         reference,
-        lambda s: exchanges.record_message(s, exchange, direction, form.kind.data, form.text.data, _me(), utcnow()),
-        "Message sent to the other side."
+        lambda s: exchanges.record_message(
+            s,
+            exchange,
+            direction,
+            form.kind.data,
+            form.text.data,
+            _me(),
+            utcnow(),
+            received_at=received,
+        ),
+        "Message drafted: a second person must approve it before it is sent."
         if direction is MessageDirection.OUT
         else "Message from the other side recorded.",
     )

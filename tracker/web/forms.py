@@ -23,6 +23,7 @@ from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, Role, Safet
 from ..models.enums import UNUSUAL_ACTIVITY
 from ..services.engine.message_text import PROSIGN
 from .base_form import TrackerForm
+from .marking import CheckboxesField
 
 
 class SignInForm(TrackerForm):
@@ -52,7 +53,7 @@ class OpenExchangeForm(TrackerForm):
     text = TextAreaField(
         "Notice to the other side (optional)",
         validators=[Optional(), Length(max=8000)],
-        description="sent at once; only what may be released to the other side",
+        description="drafted: sent once a second person approved it; only what may be released to the other side",
     )
 
 
@@ -72,6 +73,11 @@ class ExchangeMessageForm(TrackerForm):
     direction = SelectField("Direction", choices=[SelectChoice("in", "from them"), SelectChoice("out", "to them")])
     kind = StringField("Kind", default="message", validators=[DataRequired(), Length(max=32)])
     text = TextAreaField("Message", validators=[DataRequired(), Length(max=8000)])
+    received_at = StringField(
+        "Received at (from them; UTC ISO 8601 or DTG; empty: now)",
+        validators=[Optional(), Length(max=40)],
+        description="When their message reached us, if not just now.",
+    )
 
 
 class IncidentForm(TrackerForm):
@@ -109,6 +115,9 @@ class IncidentForm(TrackerForm):
     platform_transponder = BooleanField("Transponder on")
     platform_radio = BooleanField("Radio contact")
     narrative = TextAreaField("Narrative", validators=[Optional()])
+    # The marking; the view offers the deployment's lists (web.marking.offer_choices).
+    classification = SelectField("Classification", choices=[])
+    releasable_to = CheckboxesField("Releasable to", choices=[], description="none ticked: not releasable")
     # A one-time key made when the form is rendered: a second submission of the same form (a double
     # click, a page sent again) files nothing new and goes to the incident the first one filed.
     filing_key = HiddenField()
@@ -151,6 +160,27 @@ def category_choices(blank: str | None = None) -> list[SelectChoice]:
         ]
         + [SelectChoice(UNUSUAL_ACTIVITY, UNUSUAL_ACTIVITY.replace("_", " "), optgroup="any domain")]
     )
+
+
+class ReceiptSecondsField(StringField):
+    """A counterpart line's receipt deadlines by precedence, typed as "Z=900 O=3600" (blank: the
+    deployment's); the data is the mapping ladder.save_channel takes, or None."""
+
+    def _value(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in (self.data or {}).items()) if isinstance(self.data, dict) else ""
+
+    def process_formdata(self, valuelist) -> None:
+        text = (valuelist[0] if valuelist else "").replace(",", " ").strip()
+        self.data = None
+        if not text:
+            return
+        pairs = [part.partition("=") for part in text.split()]
+        if any(not sep or k.strip().upper() not in {p.value for p in Precedence} for k, sep, _ in pairs):
+            raise ValueError("write letter=seconds pairs, e.g. Z=900 O=3600 (letters Z, O, P, R)")
+        try:
+            self.data = {k.strip().upper(): int(v) for k, _, v in pairs}
+        except ValueError:
+            raise ValueError("the seconds are whole numbers, e.g. Z=900") from None
 
 
 class ChannelForm(TrackerForm):
@@ -204,6 +234,21 @@ class ChannelForm(TrackerForm):
         description="ISO 639 code, e.g. ru or fr; blank: English only",
         filters=[_strip, lambda v: v or None],
     )
+    our_station = StringField(
+        "Our station (FM)", validators=[Optional(), Length(max=120)], filters=[_strip, lambda v: v or ""]
+    )
+    their_station = StringField(
+        "Their station (TO)", validators=[Optional(), Length(max=120)], filters=[_strip, lambda v: v or ""]
+    )
+    counterpart_state = StringField(
+        "Counterpart state", validators=[Optional(), Length(max=80)], filters=[_strip, lambda v: v or ""]
+    )
+    agreement_id = SelectField("Agreement", coerce=optional_id, choices=[])  # the agreements, set by the view
+    receipt_seconds = ReceiptSecondsField(
+        "Receipt due within (seconds, by precedence)",
+        validators=[Optional(), Length(max=80)],
+        description="e.g. Z=900 O=3600 P=21600 R=86400; blank or a letter left out: the deployment's",
+    )
 
 
 class StepForm(Form):
@@ -242,6 +287,15 @@ class RuleForm(TrackerForm):
     )
     policy_id = SelectField("Policy", coerce=optional_id, choices=[], validators=[DataRequired("Choose a policy.")])
     active = BooleanField("Active", default=True)
+    agreement_id = SelectField(
+        "Agreement it sets", coerce=optional_id, choices=[], description="on the incidents it routes (blank: none)"
+    )
+    counterpart_state = StringField(
+        "Counterpart state it sets",
+        validators=[Optional(), Length(max=80)],
+        description="blank: none",
+        filters=[_strip, lambda v: v or None],
+    )
 
 
 class RoutePreviewForm(TrackerForm):

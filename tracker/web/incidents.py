@@ -15,6 +15,7 @@ from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, SafetyRisk,
 from ..models.permissions import Permission
 from ..services.incidents import filing, handling
 from ..timeutil import format_dtg, isoformat, parse_moment, utcnow
+from . import marking
 from .acting import act_on_incident
 from .base_form import refusal
 from .forms import ActionForm, CommentForm, IncidentForm, ResolveForm
@@ -70,6 +71,8 @@ def _draft(form: IncidentForm, occurred, position) -> filing.IncidentDraft:
         sector=form.sector.data or None,
         narrative=form.narrative.data or "",
         platforms=[platform] if platform else [],
+        classification=form.classification.data,
+        releasable_to=list(form.releasable_to.data or []),
     )
 
 
@@ -78,6 +81,7 @@ def _draft(form: IncidentForm, occurred, position) -> filing.IncidentDraft:
 def new():
     form = IncidentForm()
     form.domain.choices = _domain_choices()
+    marking.offer_choices(form)
     if not form.is_submitted():
         form.occurred_at.data = format_dtg(utcnow())
     # Every problem at once: the form's own checks, then the typed time and position.
@@ -171,6 +175,7 @@ def view(reference: str):
         action=ActionForm(),
         comment_form=CommentForm(),
         resolve_form=ResolveForm(),
+        marking_form=marking.form_for(incident),
     )
 
 

@@ -7,10 +7,10 @@ from marshmallow import ValidationError
 
 from ..db import get_session
 from ..http.access import requires
-from ..http.reporting import ReportQuery, csv_response, geojson_response, report_filter
+from ..http.reporting import ReportQuery, annual_csv_response, csv_response, geojson_response, report_filter
 from ..models import Domain, Precedence, all_categories
 from ..models.permissions import Permission
-from ..services.review import export, reports
+from ..services.review import annual, export, reports
 from ..timeutil import utcnow
 from .charts import bar_chart, count, duration
 
@@ -97,6 +97,34 @@ def export_csv():
 @requires(Permission.REPORTS_READ)
 def export_geojson():
     return _export(geojson_response)
+
+
+def _year() -> int | None:
+    """The review's year from ?year= (default: this UTC year); None when it is not a year."""
+    given = request.args.get("year", "").strip()
+    if not given:
+        return utcnow().year
+    return int(given) if given.isdigit() and annual.FIRST_YEAR <= int(given) <= annual.LAST_YEAR else None
+
+
+@bp.get("/reports/review")
+@requires(Permission.REPORTS_READ)
+def review():
+    """The annual review per agreement and counterpart State (its CSV holds the same rows)."""
+    year = _year()
+    if year is None:
+        return render_template("web/error.html", code=422, title="Bad year", message="Give a year such as 2026."), 422
+    data = annual.review(get_session(), year, utcnow())
+    return render_template("web/review.html", review=data, columns=annual.COLUMNS)
+
+
+@bp.get("/reports/review.csv")
+@requires(Permission.REPORTS_READ)
+def review_csv():
+    year = _year()
+    if year is None:
+        return render_template("web/error.html", code=422, title="Bad year", message="Give a year such as 2026."), 422
+    return annual_csv_response(annual.review(get_session(), year, utcnow()))
 
 
 @bp.get("/incidents/<reference>/print")

@@ -8,10 +8,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..db import get_session
+from ..http import wiring
 from ..http.access import requires
+from ..http.transaction import committed
 from ..models import Exchange, SummaryStatus
 from ..models.permissions import Permission
-from ..services.exchanges import catalogues, exchanges, releasability, summaries
+from ..services.exchanges import catalogues, exchanges, four_eyes, releasability, summaries
 from ..services.incidents import handling
 from ..timeutil import utcnow
 from .acting import act_on_incident
@@ -93,6 +95,7 @@ def summary_panel(incident) -> dict:
                 ),
                 "approve_form": ApproveForm(prefix=f"{prefix}-approve", version=summary.version),
                 "send_form": send_form,
+                **_four_eyes(summary),
             }
         )
     session = get_session()
@@ -107,6 +110,19 @@ def summary_panel(incident) -> dict:
         "draft": SummaryStatus.DRAFT,
         "approved": SummaryStatus.APPROVED,
     }
+
+
+def _four_eyes(summary) -> dict:
+    """Whether the summary waits for approval, and whether the signed-in person may give it (or why not)."""
+    waits, me = summaries.needs_approval(summary), _me()
+    author = me.username in summaries.authors(summary)
+    channel_id = summary.exchange.channel_id if summary.exchange else None
+    may_approve = waits and not author and four_eyes.may_approve(get_session(), summary.incident, me, channel_id)
+    why_not = "You wrote this summary: a second person must approve it." if waits and author else ""
+    if waits and not author and not may_approve:
+        why_not = "Waiting for a second person with the right to approve."
+    stale = waits and summary.status is SummaryStatus.APPROVED
+    return {"waits": waits, "may_approve": may_approve, "why_not": why_not, "stale": stale}
 
 
 def _act(reference: str, do, done: str):
@@ -184,11 +200,13 @@ def edit(summary_id: int):
 
 
 @bp.post("/summaries/<int:summary_id>/approve")
-@requires(Permission.EXCHANGES_TALK)
+@requires(Permission.EXCHANGES_APPROVE)
 def approve(summary_id: int):
     summary, form = _summary_form(summary_id, ApproveForm, "approve")
     if not form.validate():
         return _refused(summary.incident.reference, "The form expired; try again.")
+    if _me().username in summaries.authors(summary):  # four eyes: told why, not a bare 403
+        return _refused(summary.incident.reference, four_eyes.DRAFTER_REFUSED)
     return _act(
         summary.incident.reference,
         lambda s: summaries.approve(s, summary, _me(), utcnow(), _version(form)),
@@ -203,8 +221,14 @@ def send(summary_id: int):
     form.exchange_id.choices = _exchange_choices(summary.incident)
     if not form.validate():
         return _refused(summary.incident.reference, "Choose an open exchange to send the summary over.")
+    with committed():  # the incident changed since approval: back to draft, and that is kept
+        withdrawn = summaries.withdraw_stale_approval(get_session(), summary, _me(), utcnow())
+    if withdrawn:
+        return _refused(summary.incident.reference, f"{four_eyes.STALE}.")
     return _act(
         summary.incident.reference,
-        lambda s: summaries.send(s, summary, _exchange(form.exchange_id.data), _me(), utcnow()),
+        lambda s: summaries.send(
+            s, summary, _exchange(form.exchange_id.data), _me(), utcnow(), wiring.outgoing_settings()
+        ),
         "Summary queued for the other side.",
     )

@@ -308,6 +308,9 @@ def upgrade() -> None:
     with op.batch_alter_table("channel_checks", schema=None) as batch_op:
         batch_op.add_column(sa.Column("answered_by", sa.String(length=120), nullable=True))
         batch_op.add_column(sa.Column("answered_via", sa.String(length=16), nullable=True))
+        # A check on a counterpart line is a formatted message numbered in the line's serial series.
+        batch_op.add_column(sa.Column("serial", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("serial_year", sa.Integer(), nullable=True))
 
     with op.batch_alter_table("contact_channels", schema=None) as batch_op:
         batch_op.add_column(sa.Column("our_station", sa.String(length=120), nullable=False, server_default=""))
@@ -343,6 +346,8 @@ def upgrade() -> None:
             )
         )
         batch_op.add_column(sa.Column("drafted_by", sa.String(length=80), nullable=True))
+        batch_op.add_column(sa.Column("edited_by", sa.String(length=80), nullable=True))
+        batch_op.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
         batch_op.add_column(sa.Column("approved_by", sa.String(length=80), nullable=True))
         batch_op.add_column(sa.Column("approved_at", tracker.models.base.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("facts_digest", sa.String(length=64), nullable=True))
@@ -381,6 +386,7 @@ def upgrade() -> None:
             sa.Column("receipt_overdue_at", tracker.models.base.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("call_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("answers_id", sa.Integer(), nullable=True))
         batch_op.create_index(
             "ix_exchange_messages_receipt_due",
             ["receipt_due_at"],
@@ -393,6 +399,13 @@ def upgrade() -> None:
         )
         batch_op.create_foreign_key(
             batch_op.f("fk_exchange_messages_call_id_calls"), "calls", ["call_id"], ["id"], ondelete="SET NULL"
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_exchange_messages_answers_id_exchange_messages"),
+            "exchange_messages",
+            ["answers_id"],
+            ["id"],
+            ondelete="SET NULL",
         )
         batch_op.create_foreign_key(
             batch_op.f("fk_exchange_messages_agreement_id_agreements"),
@@ -443,6 +456,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("summaries", schema=None) as batch_op:
         batch_op.add_column(sa.Column("facts_digest", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("edited_by", sa.String(length=80), nullable=True))
     op.execute("UPDATE exchange_messages SET status = 'received' WHERE direction = 'in'")
     op.execute("UPDATE exchange_messages SET recorded_at = at")
     _replace_checks(KINDS, EVENTS)
@@ -459,6 +473,7 @@ def downgrade() -> None:
         op.execute(f"DELETE FROM notifications WHERE kind = '{kind}'")
     _replace_checks(KINDS_0011, EVENTS_0011)
     with op.batch_alter_table("summaries", schema=None) as batch_op:
+        batch_op.drop_column("edited_by")
         batch_op.drop_column("facts_digest")
 
     with op.batch_alter_table("routing_rules", schema=None) as batch_op:
@@ -482,13 +497,18 @@ def downgrade() -> None:
 
     with op.batch_alter_table("exchange_messages", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_exchange_messages_agreement_id_agreements"), type_="foreignkey")
+        batch_op.drop_constraint(batch_op.f("fk_exchange_messages_answers_id_exchange_messages"), type_="foreignkey")
         batch_op.drop_constraint(batch_op.f("fk_exchange_messages_call_id_calls"), type_="foreignkey")
         batch_op.drop_constraint(batch_op.f("uq_exchange_messages_channel_id_serial_year_serial"), type_="unique")
+        # The enum columns' CHECK constraints go with them (SQLite's batch copy would keep them otherwise).
+        batch_op.drop_constraint(batch_op.f("ck_exchange_messages_outgoingstatus"), type_="check")
+        batch_op.drop_constraint(batch_op.f("ck_exchange_messages_exchangestate"), type_="check")
         batch_op.drop_index(
             "ix_exchange_messages_receipt_due",
             sqlite_where=sa.text("receipt_at IS NULL AND receipt_overdue_at IS NULL"),
             postgresql_where=sa.text("receipt_at IS NULL AND receipt_overdue_at IS NULL"),
         )
+        batch_op.drop_column("answers_id")
         batch_op.drop_column("call_id")
         batch_op.drop_column("receipt_overdue_at")
         batch_op.drop_column("receipt_via")
@@ -504,6 +524,8 @@ def downgrade() -> None:
         batch_op.drop_column("facts_digest")
         batch_op.drop_column("approved_at")
         batch_op.drop_column("approved_by")
+        batch_op.drop_column("version")
+        batch_op.drop_column("edited_by")
         batch_op.drop_column("drafted_by")
         batch_op.drop_column("status")
         batch_op.drop_column("recorded_at")
@@ -517,6 +539,8 @@ def downgrade() -> None:
         batch_op.drop_column("our_station")
 
     with op.batch_alter_table("channel_checks", schema=None) as batch_op:
+        batch_op.drop_column("serial_year")
+        batch_op.drop_column("serial")
         batch_op.drop_column("answered_via")
         batch_op.drop_column("answered_by")
 

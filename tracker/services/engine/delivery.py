@@ -27,6 +27,7 @@ from ...models import (
     ContactChannel,
     DeliveryAttempt,
     EventKind,
+    ExchangeMessage,
     Incident,
     IncidentStatus,
     Notification,
@@ -97,21 +98,34 @@ class Composer:
         return _keyed(session, first)
 
     def counterpart_root(self, session: Session, row: Notification) -> tuple[int, str] | None:
-        """The first message to the other side on the row's line (the exchange's thread): its id and key."""
-        first = select(func.min(Notification.id)).where(
-            Notification.incident_id == row.incident_id,
-            Notification.kind == NotificationKind.COUNTERPART,
-            Notification.channel_id == row.channel_id,
+        """The first message to the other side of the row's exchange (its thread): its id and key."""
+        exchange_id = select(ExchangeMessage.exchange_id).where(ExchangeMessage.id == row.exchange_message_id)
+        first = (
+            select(func.min(Notification.id))
+            .join(ExchangeMessage, Notification.exchange_message_id == ExchangeMessage.id)
+            .where(
+                Notification.kind == NotificationKind.COUNTERPART,
+                ExchangeMessage.exchange_id == exchange_id.scalar_subquery(),
+            )
         )
         return _keyed(session, first).get(row.incident_id)
 
+    def reference_of(self, session: Session, row: Notification) -> str:
+        """What names the row in its Message-ID, X-Tracker-Reference, outbox file name and webhook body:
+        our incident's reference for our own desks; for the other side the exchange's reference, which
+        is all they know it by (our internal INC number never reaches them)."""
+        if row.kind is not NotificationKind.COUNTERPART:
+            return row.incident.reference
+        message = session.get(ExchangeMessage, row.exchange_message_id) if row.exchange_message_id else None
+        return (message.exchange.reference if message is not None else None) or "exchange"
+
     def compose(self, session: Session, row: Notification, now: datetime, roots: dict | None = None) -> Claimed:
+        reference, key = self.reference_of(session, row), message_key(row.id, row.created_at)
         if row.payload is None:
-            render_legacy(row, now, self.links)
+            render_legacy(row, now, self.links, reference)
         payload, html = row.payload, row.html
         if payload is None or html is None:  # never: rendered when queued, or by render_legacy just now
             raise ValueError(f"message {row.id} was never rendered")
-        reference, key = row.incident.reference, message_key(row.id, row.created_at)
         if row.kind is NotificationKind.COUNTERPART:
             first = self.counterpart_root(session, row)
         else:
@@ -209,9 +223,44 @@ def claim_messages(
     )
     ids = list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
     eager = (selectinload(Notification.incident), selectinload(Notification.channel), selectinload(Notification.user))
-    rows = load_claimed(session, Notification, ids, *eager)
+    rows = [row for row in load_claimed(session, Notification, ids, *eager) if not _refused_by_line(session, row, now)]
     roots = composer.thread_roots(session, {row.incident_id for row in rows})
     return [composer.compose(session, row, now, roots) for row in rows]
+
+
+def wrong_line(row: Notification) -> str | None:
+    """Why the row may not go over its line, or None. Our ladders, alerts and reports carry internal
+    details and a one-click acknowledge link: they never go to the other side; and a message to the
+    other side never goes to one of our own desks. The policy pages refuse such a ladder already
+    (ladder._build_steps); this guard holds even for a row that got into the outbox some other way."""
+    channel = row.channel
+    if channel is None:
+        return None
+    if row.kind is not NotificationKind.COUNTERPART and channel.counterpart_line:
+        return (
+            f"internal message kind {row.kind.value} refused on counterpart line {channel.name}: "
+            "ladders, alerts and reports never go to the other side"
+        )
+    if row.kind is NotificationKind.COUNTERPART and not channel.counterpart_line:
+        return (
+            f"message to the other side refused on internal line {channel.name}: "
+            "counterpart messages go over counterpart lines only"
+        )
+    return None
+
+
+def _refused_by_line(session: Session, row: Notification, now: datetime) -> bool:
+    """Dead-letter a claimed row that wrong_line refuses (supervisors told); True if it was."""
+    reason = wrong_line(row)
+    if reason is None:
+        return False
+    _attempt(
+        session, row.id, row.channel.transport if row.channel else "?", AttemptOutcome.PERMANENT, now, 0, None, reason
+    )
+    row.last_error = reason
+    row.claimed_until = None
+    dead_letter(session, row, now)
+    return True
 
 
 def _attempt(session, notification_id, transport, outcome, now, latency_ms, code=None, error=None) -> None:

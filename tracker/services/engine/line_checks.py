@@ -9,9 +9,10 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from ...channels import Message
-from ...errors import NotFound, ValidationError
+from ...errors import Conflict, NotFound, ValidationError
 from ...models import ChannelCheck, ChannelHealth, CheckOutcome, ContactChannel
-from ...timeutil import UTC, isoformat
+from ...text import name_problem
+from ...timeutil import UTC, format_dtg, isoformat
 from . import links, message_text
 from .claims import claimable
 
@@ -184,6 +185,49 @@ def confirm_by_link(session: Session, claims: dict, now: datetime, rules: Health
         )
     if _claim_pending(session, check.id) is not None:
         _decide(session, check, True, "confirmed from the message", now, rules)
+    return check
+
+
+# How the other side answered a check over a counterpart line (in-band: there is no link to click).
+ANSWERED_VIA = ("voice", "line")
+ANSWER_NAME_MAX_LENGTH = 120
+
+
+def get_check(session: Session, channel_id: int, check_id: int) -> ChannelCheck:
+    """One check of a line (404 when the line has no such check)."""
+    check = session.get(ChannelCheck, check_id)
+    if check is None or check.channel_id != channel_id:
+        raise NotFound(f"channel {channel_id} has no check {check_id}", {"check_id": check_id})
+    return check
+
+
+def record_answer(
+    session: Session, check: ChannelCheck, at: datetime, by: str, via: str, now: datetime, rules: HealthRules
+) -> ChannelCheck:
+    """The line works: the operator logs the answer given on the line or by voice within the window
+    (at: when it was given, not in the future). The check is OK as if confirmed from its message."""
+    by = (by or "").strip()
+    problems = {}
+    if via not in ANSWERED_VIA:
+        problems["via"] = f"one of: {', '.join(ANSWERED_VIA)}"
+    if not by or len(by) > ANSWER_NAME_MAX_LENGTH or name_problem(by):
+        problems["by"] = f"who answered: one line, 1 to {ANSWER_NAME_MAX_LENGTH} characters"
+    if at > now:
+        problems["at"] = "an answer cannot be in the future"
+    elif at < check.sent_at.replace(second=0, microsecond=0):  # a DTG names the minute only
+        problems["at"] = "before the check was sent"
+    elif at > check.due_by:
+        problems["at"] = f"after the check's window closed ({format_dtg(check.due_by)}): it counts as failed"
+    if problems:
+        raise ValidationError("the answer is not valid", problems)
+    if _claim_pending(session, check.id) is None:
+        raise Conflict(
+            f"this check was decided already: {check.outcome.value}",
+            {"outcome": check.outcome.value, "decided_at": isoformat(check.decided_at)},
+        )
+    check.answered_by, check.answered_via = by, via
+    how = "by voice" if via == "voice" else "on the line"
+    _decide(session, check, True, f"answered {how} by {by} at {format_dtg(at)}", at, rules)
     return check
 
 

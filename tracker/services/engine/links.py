@@ -12,7 +12,13 @@ from ...errors import TrackerError
 from ...models import LinkUse
 from ...timeutil import isoformat
 
-SALTS = {"ack": "tracker.acknowledge-link.v1", "check": "tracker.check-link.v1", "feed": "tracker.feed-link.v1"}
+SALTS = {
+    "ack": "tracker.acknowledge-link.v1",
+    "check": "tracker.check-link.v1",
+    "feed": "tracker.feed-link.v1",
+    # The other side confirms receipt of a message of ours (exchanges/receipts.py): never an acknowledgement.
+    "receipt": "tracker.receipt-link.v1",
+}
 
 
 class LinkRefused(TrackerError):
@@ -24,7 +30,7 @@ class LinkRefused(TrackerError):
         super().__init__(message, {"reason": reason, **(details or {})})
         self.reason = reason
         self.code = f"link_{reason}"
-        self.status = {"expired": 410, "reused": 409, "handled": 409}.get(reason, 400)
+        self.status = {"expired": 410, "reused": 409, "handled": 409, "counterpart": 403}.get(reason, 400)
 
 
 @dataclass(frozen=True)

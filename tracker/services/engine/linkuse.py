@@ -68,11 +68,25 @@ def use_link(
 def use_any_link(
     session: Session, signer: LinkSigner, token: str, now: datetime, rules: line_checks.HealthRules
 ) -> LinkView:
-    """For the API: the token may be an acknowledgement or a check link."""
+    """For the API: the token may be an acknowledgement or a check link. A receipt link (the other side
+    confirming they have our message) is refused here, saying so: it never acknowledges anything."""
     try:
         signer.read("ack", token, now)
     except LinkRefused as refused:
         if refused.reason != "invalid":
             raise
+        _refuse_receipt(signer, token, now)
         return use_link(session, signer, "check", token, now, rules)
     return use_link(session, signer, "ack", token, now, rules)
+
+
+def _refuse_receipt(signer: LinkSigner, token: str, now: datetime) -> None:
+    try:
+        signer.read("receipt", token, now)
+    except LinkRefused:
+        return  # not a receipt link (or one gone stale): the check reading says what it is not
+    raise LinkRefused(
+        "receipt",
+        "This is a receipt link: it confirms receipt of a message to the other side, at the page it opens, "
+        "and never acknowledges an incident.",
+    )

@@ -9,6 +9,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from ...models import ContactChannel, Incident, NotificationKind, Precedence
 from ...text import shown
 from ...timeutil import format_dtg, isoformat
+from ..incidents import marking
 
 PROSIGN = {
     Precedence.FLASH: "FLASH",
@@ -25,6 +26,8 @@ _TAIL = {
     NotificationKind.DEAD_LETTER: " DEAD LETTER",
     NotificationKind.EXCHANGE_OVERDUE: " EXCHANGE OVERDUE",
     NotificationKind.WATCHDOG: " WATCHDOG DEADLINE MISSED",
+    NotificationKind.RECEIPT_OVERDUE: " RECEIPT OVERDUE",
+    NotificationKind.ACTION_OVERDUE: " ACTION OVERDUE",
 }
 
 
@@ -69,8 +72,9 @@ def incident_text(
     overdue: dict | None = None,
     missed: dict | None = None,
 ) -> str:
-    """Plain-text body for one kind of incident message."""
-    return (
+    """Plain-text body for one kind of incident message, its marking line first and last (as on the
+    banner of a marked document: whoever reads any end of it sees how to handle it)."""
+    body = (
         _environment()
         .get_template(f"{kind.value}.txt")
         .render(
@@ -88,6 +92,8 @@ def incident_text(
             missed=missed or {},
         )
     )
+    line = marking.of(incident)
+    return f"{line}\n\n{body.strip(chr(10))}\n\n{line}\n"
 
 
 def check_text(channel: ContactChannel, check_url: str, due_by: datetime, window_seconds: int) -> str:

@@ -104,16 +104,19 @@ def enter_step(
 
 def announce(session: Session, incident: Incident, kind: NotificationKind, now: datetime) -> list[ContactChannel]:
     """Tell every channel that was (or is being) sent a message about the incident, e.g. who acknowledged."""
+    # IN (subquery), not JOIN ... DISTINCT: a channel's JSON column (receipt_seconds) has no equality
+    # operator on PostgreSQL, so SELECT DISTINCT over the channel's columns fails there.
+    sent_to = select(Notification.channel_id).where(
+        Notification.incident_id == incident.id,
+        Notification.status.in_((NotificationStatus.SENT, NotificationStatus.SENDING)),
+    )
     reached = session.scalars(
         select(ContactChannel)
-        .join(Notification, Notification.channel_id == ContactChannel.id)
         .where(
-            Notification.incident_id == incident.id,
-            Notification.status.in_((NotificationStatus.SENT, NotificationStatus.SENDING)),
+            ContactChannel.id.in_(sent_to),
             # The other side hears only what our liaison approved, never our own incident messages.
             ContactChannel.counterpart_line.is_(False),
         )
-        .distinct()
         .order_by(ContactChannel.level, ContactChannel.name)
     ).all()
     _queue(session, incident, kind, now, [{"channel": c} for c in reached])
@@ -165,7 +168,7 @@ def _queue(
 
 
 # Messages about the exchange with the other side: it outlives the incident's own handling.
-EXCHANGE_KINDS = (NotificationKind.COUNTERPART, NotificationKind.EXCHANGE_OVERDUE)
+EXCHANGE_KINDS = (NotificationKind.COUNTERPART, NotificationKind.EXCHANGE_OVERDUE, NotificationKind.ACTION_OVERDUE)
 
 
 def cancel_pending(session: Session, incident_id: int, reason: str) -> int:

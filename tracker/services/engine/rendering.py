@@ -50,7 +50,7 @@ def render_counterpart_message(row: Notification, reference: str, channel_name: 
     row.payload = {"event": "exchange.message", "recipient": channel_name, "reference": reference}
 
 
-def render_legacy(row: Notification, now: datetime, links: AckLinks) -> None:
+def render_legacy(row: Notification, now: datetime, links: AckLinks, reference: str | None = None) -> None:
     """Render a row queued before migration 0010, which stored no HTML part and no webhook facts.
 
     Delivery calls this once, when it first claims such a row, and stores the result, so even these
@@ -62,7 +62,8 @@ def render_legacy(row: Notification, now: datetime, links: AckLinks) -> None:
     if row.kind is NotificationKind.COUNTERPART:
         if channel is None:  # never: a message to the other side goes over its counterpart line
             raise ValueError(f"counterpart message {row.id} has no channel")
-        render_counterpart_message(row, row.incident.reference, channel.name)
+        # The exchange's reference (delivery.Composer.reference_of): never our incident's to the other side.
+        render_counterpart_message(row, reference or "exchange", channel.name)
         return
     if channel is not None and row.kind.calls_for_action:
         ack = links.issue(row.incident_id, channel.id, channel.address, now)

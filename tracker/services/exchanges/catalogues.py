@@ -58,6 +58,23 @@ def translate(language: str, msgid: str, **params) -> str:
     return text.format(**params) if params else text
 
 
+def missing(language: str, msgids) -> list[str]:
+    """The msgids the language's catalogue does not translate (absent, empty or fuzzy); [] for English."""
+    if ensure_available(language) == SOURCE:
+        return []
+    found = catalogue(language)
+    return [
+        m
+        for m in dict.fromkeys(msgids)
+        if (entry := found.get(m)) is None or not isinstance(entry.string, str) or not entry.string or entry.fuzzy
+    ]
+
+
+def locale_of(language: str) -> str:
+    """The Babel locale that writes the language's dates and numbers."""
+    return _DATE_LOCALES.get(language, ensure_available(language))
+
+
 def long_date(language: str, day: date) -> str:
     """A date written out in the language: 27 November 2026, 27 ноября 2026 г., 27 novembre 2026."""
-    return format_date(day, "long", locale=_DATE_LOCALES.get(language, ensure_available(language)))
+    return format_date(day, "long", locale=locale_of(language))

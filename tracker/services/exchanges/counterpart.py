@@ -1,28 +1,80 @@
 """Messages to and from the other side over a counterpart line, each on record.
 
-Outgoing text is checked by releasability.guard, stored as an ExchangeMessage and queued in the
-outbox as a COUNTERPART notification that the delivery job sends exactly as stored (like every
-outbox row, it is rendered once here; only its HTML part and webhook body are put around the text,
-so no field the liaison did not approve can ride along).
+Four eyes (four_eyes.py): a text of ours is first a draft (draft), may be reworded (edit: back to
+draft), is approved by a second person with the right to approve (approve: never one of its
+authors, on the incident's facts as they stand), and only then leaves (release, through
+outgoing.release: serial, agreement, receipt clock, one formatted outbox row the delivery job sends
+exactly as stored). Every step passes releasability.guard, so no field the approver did not see
+can ride along. The exchange-level send (a pending state change first) is exchanges.send_message.
 """
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ...errors import Conflict, InvalidTransition, NotFound, ValidationError
 from ...models import (
     EventKind,
     Exchange,
     ExchangeMessage,
+    ExchangeState,
     MessageDirection,
     OutgoingStatus,
+    User,
 )
 from ...timeutil import utcnow
 from ..incidents import timeline
-from . import outgoing, releasability
+from . import four_eyes, message_format, outgoing, releasability
+
+TEXT_MAX_LENGTH = 8000
+OS = OutgoingStatus
 
 
-def send(
+# -- reading ---------------------------------------------------------------------------------
+
+
+def get_message(session: Session, message_id: int) -> ExchangeMessage:
+    message = session.get(ExchangeMessage, message_id)
+    if message is None:
+        raise NotFound(f"no exchange message {message_id}", {"id": message_id})
+    return message
+
+
+def needs_approval(message: ExchangeMessage) -> bool:
+    """Whether the message waits for a second person: a draft, or approved on facts that changed."""
+    if message.status is OS.DRAFT:
+        return True
+    return message.status is OS.APPROVED and four_eyes.stale(message.facts_digest, message.exchange.incident)
+
+
+def waiting(session: Session, user: User, limit: int = 200) -> list[ExchangeMessage]:
+    """Our texts that wait for approval and that this user may approve (not their own), oldest first."""
+    drafts = session.scalars(
+        select(ExchangeMessage)
+        .where(ExchangeMessage.status.in_((OS.DRAFT, OS.APPROVED)), ExchangeMessage.direction == MessageDirection.OUT)
+        .order_by(ExchangeMessage.recorded_at, ExchangeMessage.id)
+        .limit(limit)
+    )
+    return [
+        m
+        for m in drafts
+        if needs_approval(m)
+        and m.exchange.is_open
+        and user.username not in authors(m)
+        and four_eyes.may_approve(session, m.exchange.incident, user, m.exchange.channel_id)
+    ]
+
+
+def authors(message: ExchangeMessage) -> set[str | None]:
+    """Who wrote the wording as it stands: its drafter and whoever last changed it."""
+    return {message.drafted_by, message.edited_by} - {None}
+
+
+# -- four eyes -------------------------------------------------------------------------------
+
+
+def draft(
     session: Session,
     exchange: Exchange,
     kind: str,
@@ -30,10 +82,12 @@ def send(
     actor: str,
     now: datetime,
     text_second: str | None = None,
-    settings: outgoing.Settings | None = None,
+    pending_state: ExchangeState | None = None,
 ) -> ExchangeMessage:
-    """Record an outgoing message and release it (outgoing.release); refuse non-releasable content (422)."""
+    """Put a text to the other side on record as a draft; nothing leaves until a second person approves
+    it and someone sends it. pending_state: the exchange state it moves to once sent."""
     releasability.guard(exchange.incident, text, text_second)
+    message_format.ensure_supported(exchange.language, kind)  # 422 now, not at sending: no text in that language
     message = ExchangeMessage(
         exchange=exchange,
         direction=MessageDirection.OUT,
@@ -46,12 +100,148 @@ def send(
         channel_id=exchange.channel_id,
         recorded_by=actor,
         drafted_by=actor,
-        status=OutgoingStatus.APPROVED,
+        status=OS.DRAFT,
+        pending_state=pending_state,
+        version=1,
     )
     session.add(message)
     session.flush()
-    outgoing.release(session, message, actor, now, settings or outgoing.Settings())
+    _on_timeline(session, message, EventKind.MESSAGE_DRAFTED, actor, now, pending_state=_value(pending_state))
     return message
+
+
+def edit(
+    session: Session,
+    message: ExchangeMessage,
+    text: str | None,
+    text_second: str | None,
+    version: int,
+    actor: User,
+    now: datetime,
+) -> ExchangeMessage:
+    """Reword a draft or an approved text; either way it is a draft again and needs a second person."""
+    four_eyes.ensure_may_act(session, message.exchange.incident, actor, "edit a message", message.exchange.channel_id)
+    _ensure_ours_unsent(message)
+    _expect_version(message, version)
+    if text_second is not None and not message.exchange.language:
+        raise ValidationError("this line reads English only", {"text_second": "leave it out on this line"})
+    new_text = message.text if text is None else _clean(text, "text")
+    new_second = message.text_second if text_second is None else _clean(text_second, "text_second")
+    releasability.guard(message.exchange.incident, new_text, new_second)
+    withdrawn = message.status is OS.APPROVED
+    message.text, message.text_second = new_text, new_second
+    message.language = message.exchange.language if new_second else None
+    message.edited_by, message.recorded_at = actor.username, now
+    _back_to_draft(message)
+    session.flush()
+    _on_timeline(
+        session, message, EventKind.MESSAGE_DRAFTED, actor.username, now, edited=True, approval_withdrawn=withdrawn
+    )
+    return message
+
+
+def approve(
+    session: Session, message: ExchangeMessage, approver: User, now: datetime, version: int | None = None
+) -> ExchangeMessage:
+    """Approve the wording as it stands, on the incident's facts as they stand: a second person only
+    (403 for its authors), with the right to approve, and only releasable content (422)."""
+    incident = message.exchange.incident
+    _ensure_ours_unsent(message)
+    four_eyes.ensure_may_approve(session, incident, approver, message.exchange.channel_id, authors(message))
+    if version is not None:
+        _expect_version(message, version)
+    if not needs_approval(message):
+        raise InvalidTransition("this message is approved already: send it", _state(message))
+    releasability.ensure_releasable_to(incident, releasability.counterpart_of(message.exchange))
+    releasability.guard(incident, message.text, message.text_second)
+    message.status, message.approved_by, message.approved_at = OS.APPROVED, approver.username, now
+    message.facts_digest = four_eyes.facts_digest(incident)
+    message.version += 1
+    session.flush()
+    _on_timeline(
+        session,
+        message,
+        EventKind.MESSAGE_APPROVED,
+        approver.username,
+        now,
+        drafted_by=message.drafted_by,
+        edited_by=message.edited_by,
+        approved_by=approver.username,
+        approved_at=now,
+        facts_digest=message.facts_digest,
+    )
+    return message
+
+
+def withdraw_if_stale(session: Session, message: ExchangeMessage, actor: str, now: datetime) -> bool:
+    """Put an approved message whose incident changed since approval back to draft; True if it was."""
+    if message.status is not OS.APPROVED or not four_eyes.stale(message.facts_digest, message.exchange.incident):
+        return False
+    _back_to_draft(message)
+    session.flush()
+    _on_timeline(
+        session, message, EventKind.MESSAGE_DRAFTED, actor, now, approval_withdrawn=True, reason=four_eyes.STALE
+    )
+    return True
+
+
+def release(
+    session: Session, message: ExchangeMessage, actor: str, now: datetime, settings: outgoing.Settings | None = None
+) -> ExchangeMessage:
+    """Send an approved message over its line (outgoing.release); 409 when it is not approved or its
+    approval no longer covers the incident's facts, 422 for content no longer releasable."""
+    _ensure_ours_unsent(message)
+    if message.status is not OS.APPROVED:
+        raise InvalidTransition(
+            "only an approved message goes out: a second person must approve it first", _state(message)
+        )
+    if four_eyes.stale(message.facts_digest, message.exchange.incident):
+        raise Conflict(four_eyes.STALE, {**_state(message), "approved_by": message.approved_by})
+    if not message.exchange.is_open:
+        raise InvalidTransition(
+            "the exchange is closed: nothing more goes to the other side on it", {"state": message.exchange.state.value}
+        )
+    releasability.guard(message.exchange.incident, message.text, message.text_second)
+    outgoing.release(session, message, actor, now, settings or outgoing.Settings())
+    message.version += 1
+    return message
+
+
+def send_approved(
+    session: Session,
+    exchange: Exchange,
+    kind: str,
+    text: str,
+    text_second: str | None,
+    drafted_by: str,
+    approved_by: str,
+    approved_at: datetime,
+    actor: str,
+    now: datetime,
+    settings: outgoing.Settings | None = None,
+) -> ExchangeMessage:
+    """Record and release a text a second person approved elsewhere (a summary: summaries.approve)."""
+    message = ExchangeMessage(
+        exchange=exchange,
+        direction=MessageDirection.OUT,
+        kind=kind,
+        text=text,
+        text_second=text_second,
+        language=exchange.language if text_second else None,
+        at=now,
+        recorded_at=now,
+        channel_id=exchange.channel_id,
+        recorded_by=actor,
+        drafted_by=drafted_by,
+        approved_by=approved_by,
+        approved_at=approved_at,
+        facts_digest=four_eyes.facts_digest(exchange.incident),
+        status=OS.APPROVED,
+        version=1,
+    )
+    session.add(message)
+    session.flush()
+    return release(session, message, actor, now, settings)
 
 
 def receive(session: Session, exchange: Exchange, kind: str, text: str, actor: str, at: datetime) -> ExchangeMessage:
@@ -63,7 +253,7 @@ def receive(session: Session, exchange: Exchange, kind: str, text: str, actor: s
         text=text,
         at=at,
         recorded_at=utcnow(),
-        status=OutgoingStatus.RECEIVED,
+        status=OS.RECEIVED,
         channel_id=exchange.channel_id,
         recorded_by=actor,
     )
@@ -82,3 +272,56 @@ def receive(session: Session, exchange: Exchange, kind: str, text: str, actor: s
         message=message.id,
     )
     return message
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _on_timeline(session: Session, message: ExchangeMessage, kind: EventKind, actor: str, now: datetime, **details):
+    exchange = message.exchange
+    timeline.record(
+        session,
+        exchange.incident,
+        kind,
+        actor,
+        now,
+        exchange=exchange.id,
+        channel=exchange.channel.name,
+        message=message.id,
+        message_kind=message.kind,
+        **details,
+    )
+
+
+def _back_to_draft(message: ExchangeMessage) -> None:
+    message.status, message.approved_by, message.approved_at, message.facts_digest = OS.DRAFT, None, None, None
+    message.version += 1
+
+
+def _ensure_ours_unsent(message: ExchangeMessage) -> None:
+    if message.direction is not MessageDirection.OUT:
+        raise InvalidTransition("a message from the other side is not ours to approve or send", _state(message))
+    if message.status is OS.SENT:
+        raise InvalidTransition("this message was sent; write a new one", _state(message))
+
+
+def _expect_version(message: ExchangeMessage, version: int) -> None:
+    if version != message.version:
+        raise Conflict("the message changed since you read it; read it again", _state(message))
+
+
+def _state(message: ExchangeMessage) -> dict:
+    return {"status": message.status.value, "version": message.version}
+
+
+def _clean(text: str, name: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError("a message needs its text", {name: "must not be blank"})
+    if len(text) > TEXT_MAX_LENGTH:
+        raise ValidationError(f"a message is at most {TEXT_MAX_LENGTH} characters", {name: "too long"})
+    return text
+
+
+def _value(state: ExchangeState | None) -> str | None:
+    return state.value if state is not None else None

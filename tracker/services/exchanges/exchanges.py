@@ -10,28 +10,28 @@ import re
 from datetime import datetime, timedelta
 from typing import Literal, overload
 
-from sqlalchemy import case, exists, select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from ...errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationError
+from ...errors import Conflict, InvalidTransition, NotFound, ValidationError
 from ...models import (
     CLOCKS,
     TRANSITIONS,
     ContactChannel,
     EventKind,
     Exchange,
+    ExchangeMessage,
     ExchangeState,
     Incident,
     MessageDirection,
     NotificationKind,
+    OutgoingStatus,
     User,
-    channel_members,
 )
-from ...models.permissions import Permission, may
 from ..engine import notify
 from ..engine.claims import claimable, load_claimed
-from ..incidents import handling, timeline
-from . import counterpart
+from ..incidents import timeline
+from . import counterpart, four_eyes, outgoing
 
 ACTOR = "scheduler"
 S = ExchangeState
@@ -110,27 +110,9 @@ def counterpart_lines(session: Session) -> list[ContactChannel]:
 # -- who may act ---------------------------------------------------------------------------
 
 
-def may_act(session: Session, incident: Incident, user: User, channel_id: int | None = None) -> bool:
-    """Supervisors and admins; liaison staff of a line the incident was routed to, or of the counterpart line."""
-    if may(user.role, Permission.EXCHANGES_TALK_ANY):
-        return True
-    if not may(user.role, Permission.EXCHANGES_TALK):
-        return False
-    if handling.is_member_for(session, incident, user):
-        return True
-    return channel_id is not None and bool(
-        session.scalar(
-            select(exists().where(channel_members.c.channel_id == channel_id, channel_members.c.user_id == user.id))
-        )
-    )
-
-
-def ensure_may_act(session: Session, incident: Incident, user: User, action: str, channel_id: int | None = None):
-    if not may_act(session, incident, user, channel_id):
-        raise Forbidden(
-            f"{user.username} ({user.role.value}) may not {action} for {incident.reference}",
-            {"needs": "supervisor, admin, or liaison member of a line notified for it or of the counterpart line"},
-        )
+# may_act and ensure_may_act live in four_eyes (counterpart.py needs them too); named here as well.
+may_act = four_eyes.may_act
+ensure_may_act = four_eyes.ensure_may_act
 
 
 # -- people's actions ----------------------------------------------------------------------
@@ -154,12 +136,18 @@ def _clean_text(text: str | None, required: bool, what: str) -> str | None:
 
 
 def open_exchange(
-    session: Session, incident: Incident, channel_id: int, actor: User, now: datetime, text: str | None = None
+    session: Session,
+    incident: Incident,
+    channel_id: int,
+    actor: User,
+    now: datetime,
+    text: str | None = None,
 ) -> Exchange:
     """Open an exchange over a counterpart line once our own liaison has acknowledged the incident.
 
-    Given a text, it goes out at once as the notice ("notified"); the deadlines are copied from the
-    line, so changing the line later never moves a running clock.
+    Given a text, it is drafted as the notice: the exchange is open ("notified") now, and the notice
+    goes out once a second person approved it and someone sent it (send_message). The deadlines are
+    copied from the line, so changing the line later never moves a running clock.
     """
     ensure_may_act(session, incident, actor, "open an exchange", channel_id)
     if incident.acknowledged_at is None:
@@ -198,7 +186,14 @@ def open_exchange(
         language=channel.language,
         overdue_count=0,
         state_changed_at=now,
+        # What the line is for: its agreement and the other State (an incident with none takes them too).
+        agreement_id=channel.agreement_id,
+        counterpart_state=channel.counterpart_state or None,
     )
+    if incident.agreement_id is None and channel.agreement_id is not None:
+        incident.agreement_id = channel.agreement_id
+    if not incident.counterpart_state and channel.counterpart_state:
+        incident.counterpart_state = channel.counterpart_state
     session.add(exchange)
     session.flush()
     timeline.record(
@@ -215,7 +210,7 @@ def open_exchange(
         meeting_seconds=exchange.meeting_seconds,
     )
     if text:
-        counterpart.send(session, exchange, "notice", text, actor.username, now)
+        counterpart.draft(session, exchange, "notice", text, actor.username, now)
     session.flush()
     return exchange
 
@@ -235,7 +230,12 @@ def transition(
     text: str | None = None,
     expected_version: int | None = None,
 ) -> Exchange:
-    """Move the exchange to new_state: check the table, start or stop the clock, record the message."""
+    """Move the exchange to new_state: check the table, start or stop the clock, record the message.
+
+    A state whose message goes to the other side (MESSAGE_OF: a request for explanation, for a
+    meeting) only drafts that message, with the state as its pending_state: the exchange moves, and
+    its clock starts, when the approved message is sent (send_message).
+    """
     ensure_may_act(session, exchange.incident, actor, "move the exchange", exchange.channel_id)
     _lock(session, exchange)
     if expected_version is not None and expected_version != exchange.version:
@@ -254,8 +254,23 @@ def transition(
             },
         )
     message_of = MESSAGE_OF.get(new_state)
-    outgoing = message_of is not None and message_of[0] is MessageDirection.OUT
-    text = _clean_text(text, outgoing, f"“{new_state.value.replace('_', ' ')}”")
+    ours = message_of is not None and message_of[0] is MessageDirection.OUT
+    text = _clean_text(text, ours, f"“{new_state.value.replace('_', ' ')}”")
+    if message_of is not None and text and ours:
+        counterpart.draft(session, exchange, message_of[1], text, actor.username, now, pending_state=new_state)
+        session.flush()
+        return exchange
+    _move(session, exchange, new_state, actor.username, now, text, note=message_of is None)
+    if message_of is not None and text:
+        counterpart.receive(session, exchange, message_of[1], text, actor.username, now)
+    session.flush()
+    return exchange
+
+
+def _move(
+    session: Session, exchange: Exchange, new_state: ExchangeState, actor: str, now: datetime, text, note: bool
+) -> None:
+    """Change the state, set its clock and put the change on the timeline (text: the note or outcome)."""
     before = exchange.state
     exchange.state = new_state
     exchange.state_changed_at = now
@@ -267,7 +282,7 @@ def transition(
         session,
         exchange.incident,
         EventKind.EXCHANGE_CHANGED,
-        actor.username,
+        actor,
         now,
         exchange=exchange.id,
         channel=exchange.channel.name,
@@ -275,12 +290,8 @@ def transition(
         to_state=new_state.value,
         deadline_kind=exchange.deadline_kind,
         deadline_at=exchange.deadline_at,
-        **({"note": text} if text and message_of is None else {}),
+        **({"note": text} if text and note else {}),
     )
-    if message_of is not None and text:
-        _record(session, exchange, message_of[0], message_of[1], text, actor.username, now)
-    session.flush()
-    return exchange
 
 
 def _set_clock(exchange: Exchange, now: datetime) -> None:
@@ -293,12 +304,6 @@ def _set_clock(exchange: Exchange, now: datetime) -> None:
     exchange.deadline_kind = kind
 
 
-def _record(session, exchange, direction: MessageDirection, kind: str, text: str, actor: str, now: datetime):
-    if direction is MessageDirection.OUT:
-        return counterpart.send(session, exchange, kind, text, actor, now)
-    return counterpart.receive(session, exchange, kind, text, actor, now)
-
-
 def record_message(
     session: Session,
     exchange: Exchange,
@@ -307,12 +312,22 @@ def record_message(
     text: str,
     actor: User,
     now: datetime,
+    received_at: datetime | None = None,
 ):
-    """Record a free message either way; one to the other side is sent over the line.
+    """Record a free message either way; one to the other side is a draft until a second person
+    approved it and someone sent it (send_message).
 
-    A closed exchange sends nothing more, but what the other side still sends is recorded.
+    A closed exchange sends nothing more, but what the other side still sends is recorded. A message
+    from them takes the time it was received (received_at, not in the future; default now), not the
+    time it was typed in.
     """
     ensure_may_act(session, exchange.incident, actor, "record a message", exchange.channel_id)
+    if received_at is not None and direction is not MessageDirection.IN:
+        raise ValidationError(
+            "only a message from the other side is received", {"received_at": "for direction in only"}
+        )
+    if received_at is not None and received_at > now:
+        raise ValidationError("a message cannot be received in the future", {"received_at": "in the future"})
     if not KIND.match(kind or ""):
         raise ValidationError("a message kind is a short lower-case word", {"kind": "letters and _ only, up to 32"})
     text = _clean_text(text, True, "a message")
@@ -321,7 +336,42 @@ def record_message(
             "the exchange is closed: nothing more goes to the other side on it",
             {"state": exchange.state.value, "closed_at": exchange.closed_at},
         )
-    message = _record(session, exchange, direction, kind, text, actor.username, now)
+    if direction is MessageDirection.OUT:
+        message = counterpart.draft(session, exchange, kind, text, actor.username, now)
+    else:
+        message = counterpart.receive(session, exchange, kind, text, actor.username, received_at or now)
+    session.flush()
+    return message
+
+
+def withdraw_stale_approval(session: Session, message: ExchangeMessage, actor: User, now: datetime) -> bool:
+    """Put an approved message back to draft when its incident changed since approval; True if it was.
+    The routes commit this on its own before answering 409, so the draft stays a draft."""
+    ensure_may_act(session, message.exchange.incident, actor, "send a message", message.exchange.channel_id)
+    return counterpart.withdraw_if_stale(session, message, actor.username, now)
+
+
+def send_message(
+    session: Session, message: ExchangeMessage, actor: User, now: datetime, settings: outgoing.Settings | None = None
+) -> ExchangeMessage:
+    """Send an approved message (anyone who may act on the exchange, its drafter included): first the
+    state change it carries (pending_state, checked against the table as it is now, its clock started),
+    then the release over the line. 409 when its incident changed since approval."""
+    exchange = message.exchange
+    ensure_may_act(session, exchange.incident, actor, "send a message", exchange.channel_id)
+    _lock(session, exchange)
+    if message.status is OutgoingStatus.APPROVED and four_eyes.stale(message.facts_digest, exchange.incident):
+        raise Conflict(four_eyes.STALE, {"status": "draft", "version": message.version})
+    pending = message.pending_state
+    if pending is not None and message.status is OutgoingStatus.APPROVED:
+        if pending not in next_states(exchange):
+            raise InvalidTransition(
+                f"an exchange that is {exchange.state.value} cannot become {pending.value} any more: "
+                "edit the message or write a new one",
+                {"state": exchange.state.value, "allowed": [s.value for s in next_states(exchange)]},
+            )
+        _move(session, exchange, pending, actor.username, now, None, note=False)
+    counterpart.release(session, message, actor.username, now, settings)
     session.flush()
     return message
 

@@ -1,22 +1,51 @@
-"""The formatted message to the other side: a header any desk recognises (FM, TO, DTG, serial, the
-agreement and article, SUBJ, the counterpart-facing reference, the releasability line), then the text
-in both languages of the line, ours first."""
+"""The formatted message to the other side, in the long-standing shape any desk recognises
+(ACP 126/127, the "16-line" format; DOMAIN.md "Formatted military messages"):
+
+    O 031455Z DEC 26                      precedence prosign and DTG
+    FM NORTHMARK NATIONAL OPERATIONS CENTRE
+    TO EASTLAND GENERAL STAFF DUTY OFFICER
+    UNCLAS                                the classification line, from the incident's marking
+    SERIAL 0001/2026                      the line's serial of the year (outgoing.next_serial)
+    UNDER INCSEA-1972 ARTICLE VI          the agreement and article it is sent under
+    SUBJ NOTIFICATION OF INCIDENT
+    REF NM-2026-0001                      the exchange's reference: never our internal INC number
+    RELEASABLE TO EASTLAND
+    BT
+    the text in English, then in the line's language (message_texts), each part headed in its language
+    BT
+
+The header stays in the format's own (English) words on every line; each language's part repeats the
+serial, reference and subject in that language. A language whose catalogue lacks the kind's sentences
+is refused (422 naming the language and the kind), never filled in with English.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from ...models import ExchangeMessage
+from ...errors import ValidationError
+from ...models import ChannelCheck, ExchangeMessage, Incident
 from ...timeutil import format_dtg
+from . import catalogues, releasability
+from .message_texts import (
+    HEADING,
+    RECEIPT_LINK,
+    THEIR_TEXT,
+    TITLE,
+    TITLE_CHECK,
+    UNDER,
+    UNDER_NO_ARTICLE,
+    WHOLE,
+    Context,
+    Writer,
+    check_text,
+    formula,
+    msgids_of,
+    subject_of,
+)
 
-SUBJECTS = {
-    "notice": "NOTIFICATION OF INCIDENT",
-    "summary": "SUMMARY OF INCIDENT",
-    "explanation_request": "REQUEST FOR EXPLANATION",
-    "reply": "REPLY",
-    "meeting_request": "REQUEST FOR MEETING",
-    "receipt": "RECEIPT",
-    "check": "LINE CHECK",
-}
+# The classification line as messages write it (ACP 121: "UNCLAS"); others as the marking spells them.
+CLASSIFICATION_LINES = {"UNCLASSIFIED": "UNCLAS"}
+LANGUAGE_NAMES = {"en": "English", "ru": "Russian", "fr": "French", "uk": "Ukrainian", "zh": "Chinese"}
 
 
 @dataclass(frozen=True)
@@ -25,30 +54,165 @@ class Formatted:
     text: str
 
 
-def subject_of(kind: str) -> str:
-    return SUBJECTS.get(kind, kind.replace("_", " ").upper())
+@dataclass(frozen=True)
+class Header:
+    """The lines above the first BT."""
+
+    precedence: str  # the prosign letter: Z, O, P or R
+    at: datetime
+    fm: str
+    to: str
+    classification: str
+    serial: str  # NNNN/YYYY
+    under: str
+    subject: str
+    reference: str
+    releasable_to: str
+
+    def lines(self) -> list[str]:
+        return [
+            f"{self.precedence} {dtg_line(self.at)}",
+            f"FM {self.fm}".upper(),
+            f"TO {self.to}".upper(),
+            classification_line(self.classification),
+            f"SERIAL {self.serial}",
+            *([f"UNDER {self.under}".upper()] if self.under else []),
+            f"SUBJ {self.subject}",
+            *([f"REF {self.reference}"] if self.reference else []),
+            f"RELEASABLE TO {self.releasable_to}".upper(),
+        ]
 
 
-def compose(message: ExchangeMessage, settings, now: datetime) -> Formatted:
-    """The subject line and the full text of an outgoing message (message.serial etc. set by release)."""
-    exchange = message.exchange
-    channel = exchange.channel
+def dtg_line(moment: datetime) -> str:
+    """The DTG as a message's first line writes it: 031455Z DEC 26."""
+    dtg = format_dtg(moment)
+    return f"{dtg[:7]} {dtg[7:10]} {dtg[10:]}"
+
+
+def classification_line(classification: str | None) -> str:
+    marked = (classification or "UNCLASSIFIED").strip().upper()
+    return CLASSIFICATION_LINES.get(marked, marked)
+
+
+def serial_text(serial: int, year: int) -> str:
+    return f"{serial:04d}/{year}"
+
+
+def languages(second: str | None) -> list[str]:
+    """The languages of a line, ours (English) first."""
+    return [catalogues.SOURCE, *([second] if second and second != catalogues.SOURCE else [])]
+
+
+def ensure_supported(language: str | None, kind: str) -> None:
+    """Refuse (422) a kind the line's language has no complete text for: the message would otherwise
+    reach the other side half in English. Names the language and the kind."""
+    for each in languages(language):
+        catalogues.ensure_available(each)
+        lacking = catalogues.missing(each, msgids_of(kind))
+        if lacking:
+            name = LANGUAGE_NAMES.get(each, each)
+            raise ValidationError(
+                f"the {name} catalogue ({each}.po) has no text for a message of the kind {kind}: "
+                f"it cannot go out in {name}",
+                {"language": each, "kind": kind, "untranslated": lacking[:10]},
+            )
+
+
+def _under(agreement_code: str | None, article: str | None) -> str:
+    return " ".join(p for p in (agreement_code or "", article or "") if p)
+
+
+def _releasable_line(incident: Incident, counterpart: str | None) -> str:
+    return counterpart or ", ".join(incident.releasable_to or []) or "THE ADDRESSEE"
+
+
+def compose(message: ExchangeMessage, settings, now: datetime, *, receipt_url: str | None = None) -> Formatted:
+    """The subject line and the full text of an outgoing message (its serial, agreement and article set
+    by outgoing.release); receipt_url: the link the other side may use to confirm receipt."""
+    exchange, channel = message.exchange, message.exchange.channel
+    incident = exchange.incident
+    if message.serial is None or message.serial_year is None:
+        raise ValueError(f"message {message.id} has no serial: only outgoing.release composes it")
+    ensure_supported(exchange.language, message.kind)
+    counterpart = releasability.counterpart_of(exchange)
     agreement = message.agreement
-    under = " ".join(p for p in (agreement.code if agreement else "", message.article or "") if p)
-    releasable = exchange.counterpart_state or channel.counterpart_state or channel.counterpart
-    header = [
-        f"FM {channel.our_station or settings.our_station}",
-        f"TO {channel.their_station or channel.counterpart or channel.name}",
-        f"DTG {format_dtg(now)}",
-        f"SERIAL {message.serial:04d}/{message.serial_year}",
-        *([f"UNDER {under}"] if under else []),
-        f"SUBJ {subject_of(message.kind)}",
-        f"REF {exchange.reference}",
-        f"RELEASABLE TO {releasable.upper()}" if releasable else "RELEASABLE TO THE ADDRESSEE",
-    ]
-    body = message.text.rstrip()
-    if message.text_second:
-        body = f"{body}\n\n---- {message.language or exchange.language} ----\n\n{message.text_second.rstrip()}"
-    text = "\n".join(header) + "\nBT\n" + body + "\nBT\n"
-    subject = f"{exchange.reference} SERIAL {message.serial:04d}/{message.serial_year} {subject_of(message.kind)}"
-    return Formatted(subject[:255], text)
+    serial = serial_text(message.serial, message.serial_year)
+    header = Header(
+        precedence=incident.precedence.value,
+        at=now,
+        fm=channel.our_station or settings.our_station,
+        to=channel.their_station or channel.counterpart or channel.name,
+        classification=incident.classification,
+        serial=serial,
+        under=_under(agreement.code if agreement else None, message.article),
+        subject=subject_of(message.kind),
+        reference=exchange.reference or "",
+        releasable_to=_releasable_line(incident, counterpart),
+    )
+    ctx = Context(
+        incident=incident,
+        allowed=releasability.releasable_fields(incident, counterpart),
+        now=now,
+        reply_seconds=exchange.reply_seconds,
+        meeting_seconds=exchange.meeting_seconds,
+        answers_at=message.answers.at if message.answers is not None else None,
+    )
+    parts = []
+    for language in languages(exchange.language):
+        t = Writer(language)
+        title = t(TITLE, serial=serial, reference=header.reference, subject=t(header.subject))
+        opening = [t(HEADING), title]
+        if agreement is not None:
+            under = t(UNDER, agreement=agreement.code, article=message.article) if message.article else None
+            opening.append(under or t(UNDER_NO_ARTICLE, agreement=agreement.code))
+        before, after = ([], []) if message.kind in WHOLE else formula(message.kind, t, ctx)
+        own = _own_text(t, message, language)
+        link = [t(RECEIPT_LINK, url=receipt_url, serial=serial)] if receipt_url else []
+        parts.append("\n\n".join(p for p in ("\n".join(opening), *before, own, *after, *link) if p))
+    subject = f"{header.reference} SERIAL {serial} {header.subject}".strip()
+    return Formatted(subject[:255], _assemble(header, parts))
+
+
+def _own_text(t: Writer, message: ExchangeMessage, language: str) -> str:
+    """The liaison's own text (or the whole text of a summary or receipt) in the part's language: the
+    translation they gave, else the English as written, said to be so."""
+    english = (message.text or "").strip()
+    if language == catalogues.SOURCE or not english:
+        return english
+    second = (message.text_second or "").strip()
+    return second or f"{t(THEIR_TEXT)}\n{english}"
+
+
+def compose_check(check: ChannelCheck, settings, now: datetime) -> Formatted:
+    """A line check over a counterpart line: the same header (its serial of the line and year), the
+    request to answer on the line itself in both languages, and no link into our tracker."""
+    channel = check.channel
+    if check.serial is None or check.serial_year is None:
+        raise ValueError(f"check {check.id} has no serial")
+    ensure_supported(channel.language, "check")
+    serial = serial_text(check.serial, check.serial_year)
+    agreement = channel.agreement
+    article = agreement.article_for("check") if agreement is not None else ""
+    header = Header(
+        precedence="R",
+        at=now,
+        fm=channel.our_station or settings.our_station,
+        to=channel.their_station or channel.counterpart or channel.name,
+        classification="UNCLASSIFIED",
+        serial=serial,
+        under=_under(agreement.code if agreement else None, article),
+        subject=subject_of("check"),
+        reference="",
+        releasable_to=channel.counterpart_state or channel.counterpart or channel.name,
+    )
+    parts = []
+    for language in languages(channel.language):
+        t = Writer(language)
+        opening = [t(HEADING), t(TITLE_CHECK, serial=serial, subject=t(header.subject))]
+        parts.append("\n\n".join(["\n".join(opening), check_text(language, channel.name, check.due_by, serial)]))
+    subject = f"SERIAL {serial} {header.subject} {channel.name}"
+    return Formatted(subject[:255], _assemble(header, parts))
+
+
+def _assemble(header: Header, parts: list[str]) -> str:
+    return "\n".join(header.lines()) + "\nBT\n" + "\n\n".join(parts).rstrip() + "\nBT\n"

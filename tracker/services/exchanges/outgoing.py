@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ...models import (
+    ChannelCheck,
     Counter,
     EventKind,
     Exchange,
@@ -24,8 +25,11 @@ from ...models import (
 from ..engine.links import AckLinks
 from ..engine.rendering import render_counterpart_message
 from ..incidents import timeline
+from . import releasability
 
 RECEIPT_SECONDS = {"Z": 900, "O": 3600, "P": 21600, "R": 86400}
+# Kinds whose receipt we do not wait for: our receipt of their message.
+UNCONFIRMED = ("receipt",)
 
 
 @dataclass(frozen=True)
@@ -68,20 +72,24 @@ def receipt_due(exchange: Exchange, now: datetime, settings: Settings) -> dateti
 
 def release(session: Session, message: ExchangeMessage, actor: str, now: datetime, settings: Settings) -> Notification:
     """Send an approved message: number it, stamp it, start its receipt clock, queue it on the line."""
-    from . import message_format  # the formatter reads catalogues; kept out of import time
+    from . import message_format, receipts  # the formatter reads catalogues; kept out of import time
 
     exchange = message.exchange
+    releasability.ensure_releasable_to(exchange.incident, releasability.counterpart_of(exchange))
     agreement = exchange.agreement or exchange.channel.agreement
-    message.agreement_id = agreement.id if agreement is not None else None
+    message.agreement = agreement
     message.article = agreement.article_for(message.kind) if agreement is not None else None
     message.serial_year = now.year
     message.serial = next_serial(session, exchange.channel_id, now.year)
     exchange_reference(session, exchange, settings.reference_prefix, now)
     message.at = now
     message.status = OutgoingStatus.SENT
-    message.receipt_due_at = receipt_due(exchange, now, settings)
-    session.flush()  # the message's id and serial key its outbox row
-    formatted = message_format.compose(message, settings, now)
+    # Our confirmation of their message is itself confirmed by nobody: no clock, no link (it would loop).
+    message.receipt_due_at = receipt_due(exchange, now, settings) if message.kind not in UNCONFIRMED else None
+    session.flush()  # the message's id and serial key its outbox row (and its receipt link)
+    awaited = message.receipt_due_at is not None
+    receipt = receipts.link_for(settings.links, message, now) if settings.links is not None and awaited else None
+    formatted = message_format.compose(message, settings, now, receipt_url=receipt.url if receipt else None)
     message.subject = formatted.subject
     row = Notification(
         incident_id=exchange.incident_id,
@@ -115,11 +123,10 @@ def release(session: Session, message: ExchangeMessage, actor: str, now: datetim
 
 
 def sent_on(session: Session, channel_id: int, year: int) -> list[int]:
-    """The serials sent on a line in a year, in order (what a gapless check reads)."""
-    return list(
-        session.scalars(
-            select(ExchangeMessage.serial)
-            .where(ExchangeMessage.channel_id == channel_id, ExchangeMessage.serial_year == year)
-            .order_by(ExchangeMessage.serial)
-        )
+    """The serials sent on a line in a year, in order (what a gapless check reads): its messages' and its
+    line checks' (a check over a counterpart line is numbered in the same series)."""
+    messages = select(ExchangeMessage.serial).where(
+        ExchangeMessage.channel_id == channel_id, ExchangeMessage.serial_year == year
     )
+    checks = select(ChannelCheck.serial).where(ChannelCheck.channel_id == channel_id, ChannelCheck.serial_year == year)
+    return sorted(s for s in session.scalars(messages.union_all(checks)) if s is not None)

@@ -8,7 +8,8 @@ fields only, and an edited summary or a free-text message is checked the same wa
 import re
 
 from ...errors import ValidationError
-from ...models import Incident
+from ...models import Exchange, Incident
+from ..incidents import marking
 
 # Field -> releasable by default. Time, area and category go out; our own units, our own
 # assessment and the narrative stay in (DOMAIN.md: "releasability: what may be sent").
@@ -45,6 +46,39 @@ def effective(incident: Incident) -> dict[str, bool]:
     """Every field's releasability for this incident: its overrides over the defaults."""
     overrides = incident.releasability or {}
     return {name: bool(overrides.get(name, default)) for name, default in DEFAULTS.items()}
+
+
+def counterpart_of(exchange: Exchange) -> str | None:
+    """The State an exchange talks to: its own counterpart state, else its line's (None: not named)."""
+    return (exchange.counterpart_state or exchange.channel.counterpart_state or "").strip() or None
+
+
+def ensure_releasable_to(incident: Incident, counterpart: str | None) -> None:
+    """Refuse (422) anything bound for a counterpart the incident's marking does not release it to.
+
+    An incident marked NOT RELEASABLE goes to nobody; one whose line and exchange name no State goes
+    only where its marking releases it to someone (the line cannot be checked more closely).
+    """
+    if counterpart is not None and not marking.releasable_to(incident, counterpart):
+        raise ValidationError(
+            f"the incident is not releasable to {counterpart}",
+            {"releasable_to": f"{marking.of(incident)}: change the marking to release it to {counterpart}"},
+        )
+    if not incident.releasable_to:
+        raise ValidationError(
+            "the incident is not releasable",
+            {"releasable_to": f"{marking.of(incident)}: change the marking to release it to the other side"},
+        )
+
+
+def releasable_fields(incident: Incident, counterpart: str | None) -> dict[str, bool]:
+    """What a text for this counterpart may take: nothing when the marking does not release the incident
+    to it, else each field as its releasability says (effective), whatever the classification."""
+    try:
+        ensure_releasable_to(incident, counterpart)
+    except ValidationError:
+        return dict.fromkeys(DEFAULTS, False)
+    return effective(incident)
 
 
 def check_overrides(overrides: dict) -> dict[str, bool]:

@@ -1,6 +1,10 @@
 """Counterpart summaries and what may be released: draft from releasable fields only, edit, approve,
 send only once approved. Approval and sending check the text again against the incident's
 releasability as it is then, so a field withdrawn after drafting never goes out.
+
+Four eyes (four_eyes.py): a second person approves, never the drafter or the last editor, and the
+approval covers the incident's facts as they stood (facts_digest): changed since, send answers 409
+and the summary needs approving again.
 """
 
 from datetime import datetime
@@ -12,7 +16,7 @@ from sqlalchemy.orm import Session
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationError
 from ...models import EventKind, Exchange, ExchangeMessage, Incident, Summary, SummaryStatus, User
 from ..incidents import timeline
-from . import catalogues, counterpart, releasability, summary_text
+from . import catalogues, counterpart, four_eyes, message_format, outgoing, releasability, summary_text
 from .exchanges import ensure_may_act
 
 TEXT_MAX_LENGTH = 8000
@@ -76,6 +80,23 @@ def for_incident(session: Session, incident: Incident) -> list[Summary]:
     return list(session.scalars(select(Summary).where(Summary.incident_id == incident.id).order_by(Summary.id)))
 
 
+def waiting(session: Session, user: User, limit: int = 200) -> list[Summary]:
+    """Summaries that wait for approval and that this user may approve (not their own), oldest first."""
+    candidates = session.scalars(
+        select(Summary)
+        .where(Summary.status.in_((SummaryStatus.DRAFT, SummaryStatus.APPROVED)))
+        .order_by(Summary.updated_at, Summary.id)
+        .limit(limit)
+    )
+    return [
+        s
+        for s in candidates
+        if needs_approval(s)
+        and user.username not in authors(s)
+        and four_eyes.may_approve(session, s.incident, user, _channel_id(s))
+    ]
+
+
 def problems(summary: Summary) -> dict[str, str]:
     """What would keep the summary from going out now: {field: why}; empty when it may go."""
     allowed = releasability.effective(summary.incident)
@@ -119,8 +140,11 @@ def draft(
                 {"language": f"leave it out, or give {exchange.language}"},
             )
         language = language or exchange.language
+    # The marking decides first: nothing is drafted for a counterpart the incident is not released to.
+    releasability.ensure_releasable_to(incident, releasability.counterpart_of(exchange) if exchange else None)
     second = None
     if language and catalogues.ensure_available(language) != catalogues.SOURCE:
+        message_format.ensure_supported(language, "summary")  # 422: a catalogue with no summary text (uk, zh)
         second, _ = summary_text.compose(incident, language)
     text, used = summary_text.compose(incident, catalogues.SOURCE)
     summary = Summary(
@@ -174,7 +198,9 @@ def edit(
     if text_second is not None:
         summary.text_second = _clean(text_second, "text_second")
     withdrawn = summary.status is SummaryStatus.APPROVED
-    summary.status, summary.approved_at, summary.approved_by = SummaryStatus.DRAFT, None, None
+    _back_to_draft(summary)
+    if actor.username != summary.drafted_by:
+        summary.edited_by = actor.username  # an author now too: may not approve it
     summary.updated_at = now
     session.flush()
     timeline.record(
@@ -190,15 +216,30 @@ def edit(
     return summary
 
 
+def needs_approval(summary: Summary) -> bool:
+    """Whether the summary waits for a second person: a draft, or approved on facts that changed since."""
+    if summary.status is SummaryStatus.DRAFT:
+        return True
+    return summary.status is SummaryStatus.APPROVED and four_eyes.stale(summary.facts_digest, summary.incident)
+
+
+def authors(summary: Summary) -> set[str | None]:
+    return {summary.drafted_by, summary.edited_by} - {None}
+
+
 def approve(session: Session, summary: Summary, actor: User, now: datetime, version: int | None = None) -> Summary:
-    """Approve the wording as it stands, once no field it holds is withheld from the other side."""
-    ensure_may_act(session, summary.incident, actor, "approve a summary", _channel_id(summary))
+    """Approve the wording as it stands, once no field it holds is withheld from the other side: a
+    second person only (403 for its drafter or last editor), on the incident's facts as they stand."""
+    if summary.status is SummaryStatus.SENT:
+        raise InvalidTransition("this summary was sent; draft a new one", _state(summary))
+    four_eyes.ensure_may_approve(session, summary.incident, actor, _channel_id(summary), authors(summary))
     if version is not None:
         _expect_version(summary, version)
-    if summary.status is not SummaryStatus.DRAFT:
+    if not needs_approval(summary):
         raise InvalidTransition(f"this summary is already {summary.status.value}", _state(summary))
     ensure_releasable(summary)
     summary.status, summary.approved_at, summary.approved_by = SummaryStatus.APPROVED, now, actor.username
+    summary.facts_digest = four_eyes.facts_digest(summary.incident)
     summary.updated_at = now
     session.flush()
     timeline.record(
@@ -209,12 +250,47 @@ def approve(session: Session, summary: Summary, actor: User, now: datetime, vers
         now,
         summary=summary.id,
         language=summary.language,
+        drafted_by=summary.drafted_by,
+        edited_by=summary.edited_by,
+        approved_by=actor.username,
+        approved_at=now,
+        facts_digest=summary.facts_digest,
     )
     return summary
 
 
-def send(session: Session, summary: Summary, exchange: Exchange | None, actor: User, now: datetime) -> ExchangeMessage:
-    """Send an approved summary over an open exchange, checked once more against releasability."""
+def withdraw_stale_approval(session: Session, summary: Summary, actor: User, now: datetime) -> bool:
+    """Put an approved summary back to draft when its incident changed since approval; True if it was.
+    The routes commit this on its own before answering 409, so the draft stays a draft."""
+    ensure_may_act(session, summary.incident, actor, "send a summary", _channel_id(summary))
+    if summary.status is not SummaryStatus.APPROVED or not four_eyes.stale(summary.facts_digest, summary.incident):
+        return False
+    _back_to_draft(summary)
+    summary.updated_at = now
+    session.flush()
+    timeline.record(
+        session,
+        summary.incident,
+        EventKind.SUMMARY_DRAFTED,
+        actor.username,
+        now,
+        summary=summary.id,
+        approval_withdrawn=True,
+        reason=four_eyes.STALE,
+    )
+    return True
+
+
+def send(
+    session: Session,
+    summary: Summary,
+    exchange: Exchange | None,
+    actor: User,
+    now: datetime,
+    settings: outgoing.Settings | None = None,
+) -> ExchangeMessage:
+    """Send an approved summary over an open exchange, checked once more against releasability and
+    against the facts its approval was given on (409: approve it again)."""
     exchange = exchange or summary.exchange
     if exchange is None:
         raise ValidationError(
@@ -225,6 +301,8 @@ def send(session: Session, summary: Summary, exchange: Exchange | None, actor: U
     if summary.status is not SummaryStatus.APPROVED:
         hint = "approve it first" if summary.status is SummaryStatus.DRAFT else "it was sent already"
         raise InvalidTransition(f"only an approved summary goes out: {hint}", _state(summary))
+    if four_eyes.stale(summary.facts_digest, summary.incident):
+        raise Conflict(four_eyes.STALE, {"status": "draft", "version": summary.version})
     if not exchange.is_open:
         raise InvalidTransition(f"exchange {exchange.id} is closed", {"exchange_state": exchange.state.value})
     if summary.language and summary.language != exchange.language:
@@ -234,7 +312,19 @@ def send(session: Session, summary: Summary, exchange: Exchange | None, actor: U
         )
     ensure_releasable(summary)
     summary.status, summary.sent_at, summary.exchange = SummaryStatus.SENT, now, exchange
-    message = counterpart.send(session, exchange, "summary", summary.text, actor.username, now, summary.text_second)
+    message = counterpart.send_approved(
+        session,
+        exchange,
+        "summary",
+        summary.text,
+        summary.text_second,
+        summary.drafted_by,
+        summary.approved_by or actor.username,
+        summary.approved_at or now,
+        actor.username,
+        now,
+        settings,
+    )
     summary.message_id = message.id
     session.flush()
     return message
@@ -253,6 +343,11 @@ def _ensure_same_incident(exchange: Exchange, incident: Incident) -> None:
             f"exchange {exchange.id} is about another incident",
             {"exchange_id": f"not an exchange of {incident.reference}"},
         )
+
+
+def _back_to_draft(summary: Summary) -> None:
+    summary.status, summary.approved_at, summary.approved_by = SummaryStatus.DRAFT, None, None
+    summary.facts_digest = None
 
 
 def _state(summary: Summary) -> dict:

@@ -16,6 +16,7 @@ from ...text import scalar
 from ...timeutil import format_dtg
 from ..engine.message_text import PROSIGN
 from . import catalogues, releasability
+from .receipts import PAGE_MSGIDS as RECEIPT_PAGE_MSGIDS
 
 CATEGORY_LABELS: dict[str, str] = {
     "unsafe_intercept": "intercept at close range",
@@ -55,7 +56,8 @@ DOMAIN_LABELS: dict[Domain, str] = {
     Domain.HYBRID: "information and infrastructure",
 }
 
-HEADER = "Summary of event {reference}"
+# No reference of ours: the formatted message's REF line carries the one the other side knows.
+HEADER = "Summary of event"
 WHEN = "On {date} at {time} UTC ({dtg}) the following was observed."
 NO_WHEN = "The following was observed."
 CATEGORY = "Type of event: {category}."
@@ -97,6 +99,7 @@ def msgids() -> list[str]:
         *(CATEGORY_LABELS[c] for c in all_categories()),
         *(DOMAIN_LABELS[d] for d in Domain),
         *(ESCALATION_LABELS[r] for r in EscalationRisk),
+        *RECEIPT_PAGE_MSGIDS,  # not a summary's, but read from the same catalogues
     ]
 
 
@@ -145,7 +148,7 @@ def compose(incident: Incident, language: str) -> tuple[str, list[str]]:
         account.append(t(NARRATIVE, narrative=narrative))
     if uses("actions_taken", bool(actions)):
         account.append(t(ACTIONS, actions=actions))
-    paragraphs = [t(HEADER, reference=incident.reference), "\n".join(facts), *account, t(CLOSING)]
+    paragraphs = [t(HEADER), "\n".join(facts), *account, t(CLOSING)]
     # scalar: a platform's text typed before inputs refused lone surrogates (tracker.text) is shown as U+FFFD.
     return scalar("\n\n".join(paragraphs) + "\n"), used
 

@@ -3,10 +3,12 @@
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...errors import ValidationError
 from ...models import (
+    Agreement,
     Domain,
     EscalationRisk,
     EventKind,
@@ -14,6 +16,7 @@ from ...models import (
     IncidentStatus,
     NotificationKind,
     Precedence,
+    RoutingRule,
     SafetyRisk,
     User,
 )
@@ -22,7 +25,7 @@ from ..engine import notify
 from ..engine.links import AckLinks
 from ..exchanges import releasability
 from ..exercises import register
-from . import related, timeline
+from . import marking, related, timeline
 from .references import next_reference
 from .routing import RouteQuery, category_problem, choose_rule, locate, snapshot_ladder
 
@@ -49,6 +52,13 @@ class IncidentDraft:
     platforms: list[dict] = field(default_factory=list)
     # Overrides of what may go to the other side ({"narrative": true}); see services.releasability.
     releasability: dict[str, bool] = field(default_factory=dict)
+    # The marking (None: the lowest classification; releasable to every configured counterpart, the
+    # per-field releasability still deciding what goes out; [] is "not releasable"), and the other State
+    # and the agreement (by its code) it is handled under; left out, the routing rule's apply.
+    classification: str | None = None
+    releasable_to: list[str] | None = None
+    counterpart_state: str | None = None
+    agreement: str | None = None
 
     def route_query(self) -> RouteQuery:
         return RouteQuery(
@@ -73,6 +83,8 @@ class FilingLimits:
     related_window_hours: float = 72.0
     # Unusual activity this close to the border with no exercise notice is flagged (services.exercises).
     no_notice_border_km: float = 50.0
+    # The deployment's classifications and counterparts (CLASSIFICATIONS, RELEASABLE_TO).
+    markings: marking.Markings = field(default_factory=marking.Markings)
 
 
 def check_draft(draft: IncidentDraft, limits: FilingLimits, now: datetime) -> None:
@@ -93,6 +105,11 @@ def check_draft(draft: IncidentDraft, limits: FilingLimits, now: datetime) -> No
         releasability.check_overrides(draft.releasability)
     except ValidationError as error:
         problems["releasability"] = error.details
+    try:
+        classification = limits.markings.lowest if draft.classification is None else draft.classification
+        marking.check(limits.markings, classification, _releasable_to(draft, limits))
+    except ValidationError as error:
+        problems.update(error.details)
     if problems:
         raise ValidationError("the incident report is not valid", problems)
 
@@ -106,6 +123,8 @@ def file_incident(
     query = locate(draft.route_query(), limits.region)
     rule = choose_rule(session, query)
     ladder = snapshot_ladder(rule, draft.precedence)
+    reported = {name: value for name, value in vars(draft).items() if name != "agreement"}  # a code, not a column
+    facts = {**reported, "sector": query.sector, **_marking_and_counterpart(session, draft, rule, limits)}
     incident = Incident(
         reference=next_reference(session, limits.reference_prefix, now.year),
         reported_at=now,
@@ -116,7 +135,7 @@ def file_incident(
         current_step=1,
         loop=0,
         filed_by=actor,
-        **{**vars(draft), "sector": query.sector},
+        **facts,
         border_distance_km=query.border_distance_km,
     )
     session.add(incident)
@@ -130,6 +149,7 @@ def file_incident(
         occurred_dtg=format_dtg(draft.occurred_at),
         precedence=draft.precedence.value,
         category=draft.category,
+        marking=marking.of(incident),
     )
     channels = notify.enter_step(
         session, incident, NotificationKind.NOTIFIED, now, notify.Recipients.for_step(session, incident.step), links
@@ -144,9 +164,41 @@ def file_incident(
         policy=ladder["policy_name"],
         steps=len(ladder["steps"]),
         channels=[c.name for c in channels],
+        agreement=_code(session, incident.agreement_id),
+        counterpart_state=incident.counterpart_state,
         next_escalation_at=incident.next_escalation_at,
     )
     register.link_incident(session, incident, now, limits.no_notice_border_km)
     related.suggest_for(session, incident, now, limits.related_distance_km, limits.related_window_hours)
     session.flush()
     return incident
+
+
+def _releasable_to(draft: IncidentDraft, limits: FilingLimits) -> list[str]:
+    return list(limits.markings.releasable_to) if draft.releasable_to is None else draft.releasable_to
+
+
+def _marking_and_counterpart(session: Session, draft: IncidentDraft, rule: RoutingRule, limits: FilingLimits) -> dict:
+    """The incident's marking in the deployment's spelling, and its agreement and other State: its own
+    when the report gives them, else the routing rule's."""
+    classification = limits.markings.lowest if draft.classification is None else draft.classification
+    classification, names = marking.check(limits.markings, classification, _releasable_to(draft, limits))
+    agreement_id = rule.agreement_id
+    if draft.agreement:
+        agreement = session.scalar(select(Agreement).where(Agreement.code == draft.agreement.strip()))
+        if agreement is None:
+            problem = {"agreement": f"no agreement {draft.agreement!r}"}
+            raise ValidationError("the incident report is not valid", problem)
+        agreement_id = agreement.id
+    state = (draft.counterpart_state or "").strip() or rule.counterpart_state or None
+    return {
+        "classification": classification,
+        "releasable_to": names,
+        "counterpart_state": state,
+        "agreement_id": agreement_id,
+    }
+
+
+def _code(session: Session, agreement_id: int | None) -> str | None:
+    agreement = session.get(Agreement, agreement_id) if agreement_id is not None else None
+    return agreement.code if agreement is not None else None

@@ -104,6 +104,13 @@ def link_target(session: Session, claims: dict) -> tuple[Incident, ContactChanne
         or channel.address != claims["recipient"]
     ):
         raise links.LinkRefused("foreign", "This link does not belong to a line this incident was routed to.")
+    if channel.counterpart_line:
+        # Only our own staff acknowledge our incidents: the other side confirms receipt, never more.
+        raise links.LinkRefused(
+            "counterpart",
+            "This link was made for a line to the other side: it cannot acknowledge our incident.",
+            {"channel": channel.name},
+        )
     return incident, channel
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from ...errors import Conflict, NotFound, ValidationError
 from ...models import (
+    Agreement,
     ChannelHealth,
     ContactChannel,
     Domain,
@@ -16,6 +17,7 @@ from ...models import (
     IncidentStatus,
     Notification,
     PolicyStep,
+    Precedence,
     Role,
     RoutingRule,
     User,
@@ -42,6 +44,11 @@ CHANNEL_FIELDS = (
     "reply_deadline_seconds",
     "meeting_deadline_seconds",
     "language",
+    "our_station",
+    "their_station",
+    "counterpart_state",
+    "agreement_id",
+    "receipt_seconds",
 )
 SCHEDULE_FIELDS = ("check_interval_seconds", "check_cron", "active")
 RULE_FIELDS = (
@@ -54,6 +61,8 @@ RULE_FIELDS = (
     "min_escalation_risk",
     "sector",
     "within_border_km",
+    "agreement_id",
+    "counterpart_state",
 )
 
 
@@ -116,6 +125,8 @@ def save_channel(
             "a channel on an escalation policy cannot become a counterpart line",
             {"counterpart_line": "take the channel off every policy step first"},
         )
+    _check_agreement(session, data)
+    _check_receipt_seconds(data)
     if channel is None:
         channel = ContactChannel(check_window_seconds=900, active=True, health=ChannelHealth.OK, consecutive_failures=0)
         session.add(channel)
@@ -273,8 +284,35 @@ def _check_rule(session: Session, rule: RoutingRule) -> None:
         raise ValidationError("the routing rule is not valid", problems)
 
 
+def _check_receipt_seconds(data: dict) -> None:
+    """Refuse (422) receipt deadlines that are not whole seconds (at least a minute) per precedence letter;
+    an empty mapping is kept as None (the deployment's RECEIPT_SECONDS apply)."""
+    given = data.get("receipt_seconds")
+    if not given:
+        if "receipt_seconds" in data:
+            data["receipt_seconds"] = None
+        return
+    letters = {p.value for p in Precedence}
+    wrong = sorted(
+        str(k) for k, v in given.items() if k not in letters or isinstance(v, bool) or not isinstance(v, int) or v < 60
+    )
+    if wrong:
+        raise ValidationError(
+            "receipt deadlines are whole seconds (at least 60) per precedence letter Z, O, P, R",
+            {"receipt_seconds": f"not valid: {', '.join(wrong)}"},
+        )
+
+
+def _check_agreement(session: Session, data: dict) -> None:
+    """Refuse (422) an agreement_id that names no agreement (the database would answer with a 409)."""
+    agreement_id = data.get("agreement_id")
+    if agreement_id is not None and session.get(Agreement, agreement_id) is None:
+        raise ValidationError("no such agreement", {"agreement_id": f"no agreement {agreement_id}"})
+
+
 def save_rule(session: Session, data: dict, rule: RoutingRule | None = None) -> RoutingRule:
     """Create a rule (exactly one may be the default) or update one."""
+    _check_agreement(session, data)
     if "name" in data:
         _unique_name(session, RoutingRule, data["name"], rule.id if rule else None)
     if rule is None:

@@ -14,9 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ...geo import to_mgrs
-from ...models import Exchange, Incident
+from ...models import Call, Exchange, Incident
 from ...timeutil import format_dtg, isoformat
+from ..incidents import marking
 from ..incidents.handling import get_incident
+from ..incidents.marking import Markings
 from .reports import ReportFilter, conditions, seconds_between
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
@@ -37,6 +39,7 @@ def _seconds(start: datetime, end: datetime | None) -> float | None:
 def incident_record(incident: Incident) -> dict:
     """Return the incident's exported fields, in column order, as JSON-ready values."""
     record: dict[str, Any] = {"reference": incident.reference, "status": incident.status.value}
+    record["marking"] = marking.of(incident)
     record.update(
         precedence=incident.precedence.value,
         precedence_name=incident.precedence.name,
@@ -67,24 +70,29 @@ def incident_record(incident: Incident) -> dict:
         actions_taken=incident.actions_taken,
         resolution=incident.resolution,
     )
+    # The call log in a cell each: how many calls, and the actions agreed on them left undone past due.
+    calls: list[Call] = incident.calls  # type: ignore[attr-defined]  # a backref (models/calls.py)
+    record["calls"] = len(calls)
+    record["actions_overdue"] = sum(a.done_at is None and a.overdue_at is not None for c in calls for a in c.actions)
     return record
 
 
 # The CSV header: incident_record's keys, in its order (a test holds the two together).
 CSV_HEADER = (
-    "reference", "status", "precedence", "precedence_name", "domain", "category",
+    "reference", "status", "marking", "precedence", "precedence_name", "domain", "category",
     "occurred_at", "occurred_dtg", "reported_at", "reported_dtg", "acknowledged_at", "acknowledged_dtg",
     "resolved_at", "resolved_dtg", "acknowledged_by", "seconds_to_acknowledge", "seconds_to_resolve",
     "latitude", "longitude", "mgrs", "position_text", "sector", "border_distance_km", "reporting_unit",
     "safety_risk", "escalation_risk", "current_step", "cpa_horizontal_m", "cpa_vertical_ft",
-    "narrative", "actions_taken", "resolution",
+    "narrative", "actions_taken", "resolution", "calls", "actions_overdue",
 )  # fmt: skip
 
 
 def incidents(session: Session, flt: ReportFilter) -> Iterator[Incident]:
     """The filter's incidents, oldest report first, read in batches."""
     query = select(Incident).where(*conditions(flt)).order_by(Incident.reported_at, Incident.id)
-    yield from session.scalars(query.execution_options(yield_per=BATCH))
+    calls = selectinload(Incident.calls).selectinload(Call.actions)  # type: ignore[attr-defined]  # a backref
+    yield from session.scalars(query.options(calls).execution_options(yield_per=BATCH))
 
 
 def csv_cell(value) -> str | int | float:
@@ -105,19 +113,28 @@ def _line(values) -> str:
     return buffer.getvalue()
 
 
-def incidents_csv(session: Session, flt: ReportFilter) -> Iterator[str]:
-    """Yield a CSV export line by line: a header row, then one row per incident."""
+def file_marking(session: Session, flt: ReportFilter, markings: Markings) -> str:
+    """The marking of an export of the filter's incidents: the highest among them (marking.highest)."""
+    marks = session.execute(select(Incident.classification, Incident.releasable_to).where(*conditions(flt)))
+    return marking.highest(markings, ((c, r) for c, r in marks))
+
+
+def incidents_csv(session: Session, flt: ReportFilter, markings: Markings) -> Iterator[str]:
+    """Yield a CSV export line by line: the file's marking on a line of its own, a header row, then one
+    row per incident (each with its own marking)."""
+    yield _line([f"MARKING: {file_marking(session, flt, markings)}"])
     yield _line(CSV_HEADER)
     for incident in incidents(session, flt):
         record = incident_record(incident)
         yield _line(csv_cell(record[name]) for name in CSV_HEADER)
 
 
-def incidents_geojson(session: Session, flt: ReportFilter) -> dict:
+def incidents_geojson(session: Session, flt: ReportFilter, markings: Markings) -> dict:
     """Return a GeoJSON FeatureCollection (RFC 7946) of the filter's incidents as Point features.
 
     Incidents with no position are left out, not given a null geometry (which many map tools drop
     or refuse); how many were left out is in the foreign member "skipped", so none go missing unseen.
+    The foreign member "marking" is the file's (the highest), each feature's property "marking" its own.
     """
     features, skipped = [], 0
     for incident in incidents(session, flt):
@@ -135,7 +152,12 @@ def incidents_geojson(session: Session, flt: ReportFilter) -> dict:
                 "properties": incident_record(incident),
             }
         )
-    return {"type": "FeatureCollection", "features": features, "skipped": skipped}
+    return {
+        "type": "FeatureCollection",
+        "marking": file_marking(session, flt, markings),
+        "features": features,
+        "skipped": skipped,
+    }
 
 
 def printable(session: Session, reference: str) -> tuple[Incident, list[Exchange]]:

@@ -1,0 +1,128 @@
+"""The call log's pages through the Flask test client (each form with its CSRF token): a call started
+and ended on the page with back-timed DTGs and an action due at a DTG, what the page refuses, who may
+open it, and the exchange panel's received-at field for a message from the other side."""
+
+import html
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.exchange_support import acknowledged_incident, add_counterpart_line
+from tests.exchange_support import open_exchange as open_via_api
+from tests.support import count, csrf, sign_in
+from tracker.db import session_scope
+from tracker.models import AgreedAction, Call, CallDirection, ExchangeMessage, Notification
+from tracker.timeutil import format_dtg, utcnow
+
+FLASH = re.compile(r'<p class="flash ([a-z]*)" role="status">([^<]*)</p>')
+
+
+def flashes(page) -> list[tuple[str, str]]:
+    return [(kind, html.unescape(text)) for kind, text in FLASH.findall(page.text)]
+
+
+@pytest.fixture
+def scene(app, client, world):
+    add_counterpart_line(app, world)
+    api_client = app.test_client()
+    reference = acknowledged_incident(api_client, world)
+    exchange = open_via_api(api_client, world, reference)
+    return reference, exchange
+
+
+def start(client, reference: str, exchange: dict, **fields):
+    path = f"/incidents/{reference}/calls/new?exchange={exchange['id']}"
+    data = {"csrf_token": csrf(client, path), "channel_id": str(exchange["channel_id"]), "direction": "they_called"}
+    return client.post(f"/incidents/{reference}/calls/new", data={**data, "exchange_id": str(exchange["id"]), **fields})
+
+
+def test_a_back_timed_call_is_started_and_ended_on_the_page(app, client, scene):
+    reference, exchange = scene
+    sign_in(client, "liaison")
+    queued = count(app, Notification)
+    began = (utcnow() - timedelta(minutes=40)).replace(second=0, microsecond=0)
+    answer = start(client, reference, exchange, started_at=format_dtg(began))
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/calls/"), answer.text[:500]
+    path = answer.headers["Location"]
+    due = (utcnow() + timedelta(hours=6)).replace(second=0, microsecond=0)
+    data = {
+        "csrf_token": csrf(client, path),
+        "they_said": "They confirm receipt of our notice.",
+        "ended_at": format_dtg(began + timedelta(minutes=12)),
+        "actions-0-text": "Send the radar track",
+        "actions-0-party": "us",
+        "actions-0-due_at": format_dtg(due),
+        "moves_to": "receipt_confirmed",
+        "end": "1",
+    }
+    saved = client.post(path, data=data)
+    assert saved.status_code == 302
+    assert ("success", "Call ended: on record.") in flashes(client.get(path))
+    with session_scope(app) as session:
+        call = session.scalar(select(Call))
+        assert (call.direction, call.started_at, call.ended_at) == (
+            CallDirection.THEY_CALLED,
+            began,
+            began + timedelta(minutes=12),
+        )
+        assert [(a.text, a.due_at) for a in call.actions] == [("Send the radar track", due)]
+        assert call.moved_to is not None and call.exchange.state.value == "receipt_confirmed"
+    assert count(app, Notification) == queued, "the page sent something"
+
+
+def test_an_action_without_a_due_time_or_a_bad_time_saves_nothing(app, client, scene):
+    reference, exchange = scene
+    sign_in(client, "liaison")
+    path = start(client, reference, exchange).headers["Location"]
+    token = csrf(client, path)
+    client.post(path, data={"csrf_token": token, "they_said": "x", "actions-0-text": "Call back"})
+    assert any(kind == "error" and "due time" in text for kind, text in flashes(client.get(path)))
+    client.post(path, data={"csrf_token": token, "they_said": "x", "ended_at": "tomorrow"})
+    assert any(kind == "error" and "Ended at" in text for kind, text in flashes(client.get(path)))
+    with session_scope(app) as session:
+        assert session.scalar(select(Call.they_said)) == "" and session.scalar(select(AgreedAction.id)) is None
+
+
+def test_a_second_tap_on_call_started_starts_no_second_call(app, client, scene):
+    reference, exchange = scene
+    sign_in(client, "liaison")
+    path = f"/incidents/{reference}/calls/new?exchange={exchange['id']}"
+    page = client.get(path)
+    key = re.search(r'name="call_key" type="hidden" value="([^"]+)"', page.text)[1]
+    data = {"csrf_token": csrf(client, path), "channel_id": str(exchange["channel_id"]), "direction": "we_called"}
+    first = client.post(f"/incidents/{reference}/calls/new", data={**data, "call_key": key})
+    second = client.post(f"/incidents/{reference}/calls/new", data={**data, "call_key": key})
+    assert first.headers["Location"] == second.headers["Location"]
+    assert count(app, Call) == 1
+
+
+def test_only_those_who_may_talk_to_the_other_side_open_the_call_page(client, scene):
+    reference, exchange = scene
+    sign_in(client, "outsider")
+    assert client.get(f"/incidents/{reference}/calls/new").status_code == 403
+    duty = client.application.test_client()
+    sign_in(duty, "duty")
+    assert duty.get(f"/incidents/{reference}/calls/new").status_code == 403
+    assert "Log a call" not in duty.get(f"/incidents/{reference}").text
+
+
+def test_a_message_from_the_other_side_takes_the_time_typed_on_the_panel(app, client, scene):
+    reference, exchange = scene
+    sign_in(client, "liaison")
+    received = (utcnow() - timedelta(hours=2)).replace(second=0, microsecond=0)
+    prefix = f"exchange-{exchange['id']}-message-"
+    data = {
+        "csrf_token": csrf(client, f"/incidents/{reference}"),
+        f"{prefix}direction": "in",
+        f"{prefix}kind": "message",
+        f"{prefix}text": "Eastland MoD confirms receipt.",
+        f"{prefix}received_at": format_dtg(received),
+    }
+    assert client.post(f"/exchanges/{exchange['id']}/messages", data=data).status_code == 302
+    with session_scope(app) as session:
+        message = session.scalar(
+            select(ExchangeMessage).where(ExchangeMessage.text == "Eastland MoD confirms receipt.")
+        )
+        assert message.at == received and message.recorded_at > received + timedelta(hours=1)

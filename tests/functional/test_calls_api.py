@@ -1,0 +1,227 @@
+"""The call log through the JSON API: a call logged as it happens (started, then ended), back-timed
+with DTGs, the actions agreed on it, the exchange state it moves; what is refused (422), who may log
+(403); that logging sends nothing; incoming written messages take the time they were received."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.exchange_support import NOTICE, acknowledged_incident, add_counterpart_line, api
+from tests.exchange_support import open_exchange as open_
+from tests.support import count, file_incident
+from tracker.db import session_scope
+from tracker.models import AgreedAction, Call, Notification
+from tracker.timeutil import format_dtg, isoformat, parse_moment, utcnow
+
+# Row locks (FOR UPDATE) on the exchange and the action, versions, and the receipt a call records.
+pytestmark = pytest.mark.both_databases
+
+THEY_SAID = "Eastland MoD: the aircraft was on a training flight; the pilot kept visual contact."
+
+
+@pytest.fixture
+def scene(app, client, world):
+    """An acknowledged incident with an exchange open over the counterpart line (its notice queued)."""
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    exchange = open_(client, world, reference)
+    return reference, exchange
+
+
+def calls_of(client, world, reference: str) -> list[dict]:
+    return api(client, world, "GET", f"/incidents/{reference}/calls", who="duty")
+
+
+def timeline(client, world, reference: str) -> list[dict]:
+    return api(client, world, "GET", f"/incidents/{reference}", who="supervisor")["timeline"]
+
+
+def test_a_call_logged_as_it_happens_is_on_record_and_sends_nothing(app, client, world, scene):
+    reference, exchange = scene
+    queued = count(app, Notification)
+
+    started = api(
+        client, world, "POST", f"/incidents/{reference}/calls",
+        {"direction": "they_called", "exchange_id": exchange["id"]}, status=201,
+    )  # fmt: skip
+    assert started["in_progress"] is True and started["ended_at"] is None
+    assert started["channel_id"] == exchange["channel_id"] and started["language"] == "ru"
+    assert abs(parse_moment(started["started_at"]) - utcnow()) < timedelta(seconds=30)
+
+    due = isoformat(utcnow() + timedelta(hours=2))
+    body = {
+        "they_said": THEY_SAID,
+        "we_said": "We asked for the flight data.",
+        "their_name": "Orlov",
+        "their_rank": "Lt Col",
+        "their_post": "duty officer, Eastland MoD",
+        "interpreter": "Sgt Berg",
+        "actions": [{"text": "Eastland sends the flight data", "party": "them", "due_at": due}],
+        "end": True,
+        "version": started["version"],
+    }
+    ended = api(client, world, "PATCH", f"/calls/{started['id']}", body)
+    assert ended["in_progress"] is False and ended["they_said"] == THEY_SAID
+    assert [(a["text"], a["party"], a["state"]) for a in ended["actions"]] == [
+        ("Eastland sends the flight data", "them", "open")
+    ]
+    assert count(app, Notification) == queued, "logging a call queued a message"
+
+    events = [e for e in timeline(client, world, reference) if e["kind"] == "call_logged"]
+    assert [e["details"]["step"] for e in events] == ["started", "ended"]
+    assert events[1]["details"]["actions"][0]["text"] == "Eastland sends the flight data"
+    assert [c["id"] for c in calls_of(client, world, reference)] == [started["id"]]
+    detail = api(client, world, "GET", f"/incidents/{reference}", who="duty")
+    assert [(c["id"], c["actions_open"]) for c in detail["calls"]] == [(started["id"], 1)]
+
+
+def test_a_back_timed_call_in_dtgs_moves_the_exchange_and_confirms_receipt_of_the_notice(client, world, scene):
+    reference, exchange = scene
+    now = utcnow()
+    body = {
+        "direction": "they_called",
+        "channel_id": exchange["channel_id"],  # the incident's open exchange on that line
+        "started_at": format_dtg(now - timedelta(minutes=1)),
+        "ended_at": isoformat(now),
+        "their_name": "Orlov",
+        "they_said": "We have your notice.",
+        "moves_to": "receipt_confirmed",
+    }
+    call = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
+    assert call["exchange_id"] == exchange["id"] and call["moved_to"] == "receipt_confirmed"
+    assert call["started_at"] == isoformat((now - timedelta(minutes=1)).replace(second=0, microsecond=0))
+    moved = api(client, world, "GET", f"/exchanges/{exchange['id']}")
+    assert moved["state"] == "receipt_confirmed"
+    [notice] = [m for m in moved["messages"] if m["text"] == NOTICE]
+    # A notice released to the other side runs a receipt clock; their receipt by call stops it. (One
+    # still waiting for a second person's approval has no clock and nothing to confirm.)
+    if notice["receipt_due_at"] is not None:
+        assert (notice["receipt_via"], notice["receipt_by"]) == ("call", "Orlov"), "the call stopped the clock"
+
+    again = {"moves_to": "explanation_requested"}
+    refused = api(client, world, "PATCH", f"/calls/{call['id']}", again, status=409)
+    assert refused["error"]["details"]["moved_to"] == "receipt_confirmed", "one call moves its exchange once"
+
+
+def _future(_line):
+    return {"started_at": isoformat(utcnow() + timedelta(hours=1))}
+
+
+def _end_before_start(_line):
+    now = utcnow()
+    return {"started_at": isoformat(now - timedelta(minutes=5)), "ended_at": isoformat(now - timedelta(minutes=6))}
+
+
+REFUSALS = {
+    "a start in the future": (_future, "started_at"),
+    "an end in the future": (lambda _l: {"ended_at": isoformat(utcnow() + timedelta(hours=1))}, "ended_at"),
+    "an end before the start": (_end_before_start, "ended_at"),
+    "an internal line": (lambda lines: {"channel_id": lines["L1"]}, "channel_id"),
+    "no line at all": (lambda _l: {"channel_id": None}, "channel_id"),
+    "a move not allowed from notified": (lambda _l: {"moves_to": "meeting_held"}, "moves_to"),
+    "the engine's state": (lambda _l: {"moves_to": "overdue"}, "moves_to"),
+    "an action due before the call": (
+        lambda _l: {"actions": [{"text": "Send data", "due_at": isoformat(utcnow() - timedelta(days=1))}]},
+        "actions.0.due_at",
+    ),
+    "an action with no due time": (lambda _l: {"actions": [{"text": "Send data"}]}, "actions"),
+    "an unknown party": (
+        lambda _l: {"actions": [{"text": "x", "party": "nato", "due_at": "2099-01-01T00:00Z"}]},
+        "party",
+    ),
+    "a time that is not one": (lambda _l: {"started_at": "yesterday at noon"}, "started_at"),
+    "a name on two lines": (lambda _l: {"their_name": "Orlov\nIvanov"}, "their_name"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS, ids=list(REFUSALS))
+def test_what_a_call_cannot_be_is_refused_with_422_naming_the_field(app, client, world, scene, case):
+    reference, exchange = scene
+    change, field = REFUSALS[case]
+    body = {"direction": "we_called", "channel_id": exchange["channel_id"], **change(world.channels)}
+    body = {k: v for k, v in body.items() if v is not None}
+    answer = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=422)
+    assert field in str(answer["error"]["details"]), answer
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(Call)) == 0
+        assert session.scalar(select(func.count()).select_from(AgreedAction)) == 0
+    assert api(client, world, "GET", f"/exchanges/{exchange['id']}")["state"] == "notified"
+
+
+def test_a_call_on_an_exchange_is_on_the_exchanges_line(client, world, scene):
+    reference, exchange = scene
+    body = {"direction": "we_called", "exchange_id": exchange["id"], "channel_id": world.channels["L1"]}
+    answer = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=422)
+    assert "channel_id" in answer["error"]["details"]
+
+
+def test_who_may_log_a_call(client, world, scene):
+    reference, exchange = scene
+    body = {"direction": "we_called", "channel_id": exchange["channel_id"]}
+    api(client, world, "POST", f"/incidents/{reference}/calls", body, who="duty", status=403)
+    api(client, world, "POST", f"/incidents/{reference}/calls", body, who="outsider", status=403)
+    call = api(client, world, "POST", f"/incidents/{reference}/calls", body, who="supervisor", status=201)
+    api(client, world, "PATCH", f"/calls/{call['id']}", {"end": True}, who="outsider", status=403)
+    assert calls_of(client, world, reference)[0]["in_progress"] is True, "a refused end changed nothing"
+
+
+def test_ending_twice_or_an_old_version_is_a_conflict(client, world, scene):
+    reference, exchange = scene
+    body = {"direction": "we_called", "channel_id": exchange["channel_id"]}
+    call = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
+    ended = api(client, world, "PATCH", f"/calls/{call['id']}", {"end": True, "version": call["version"]})
+    assert ended["version"] > call["version"]
+    api(client, world, "PATCH", f"/calls/{call['id']}", {"they_said": "x", "version": call["version"]}, status=409)
+    api(client, world, "PATCH", f"/calls/{call['id']}", {"end": True}, status=409)
+
+
+def test_an_agreed_action_is_done_once_and_on_the_timeline(client, world, scene):
+    reference, exchange = scene
+    due = isoformat(utcnow() + timedelta(minutes=30))
+    body = {"direction": "we_called", "exchange_id": exchange["id"], "actions": [{"text": "Call back", "due_at": due}]}
+    [action] = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)["actions"]
+    done = api(client, world, "POST", f"/actions/{action['id']}/done", {"version": action["version"]})
+    assert done["state"] == "done" and done["done_by"] == "liaison"
+    api(client, world, "POST", f"/actions/{action['id']}/done", {}, status=409)
+    api(client, world, "POST", "/actions/999999/done", {}, status=404)
+    [event] = [e for e in timeline(client, world, reference) if e["kind"] == "action_done"]
+    assert event["details"]["text"] == "Call back" and event["details"]["late"] is False
+
+
+def test_a_retried_call_with_the_same_idempotency_key_is_logged_once(client, world, scene):
+    reference, exchange = scene
+    body = {"direction": "they_called", "channel_id": exchange["channel_id"]}
+    headers = {**world.auth("liaison"), "Idempotency-Key": "call-7f1c"}
+    first = client.post(f"/api/v1/incidents/{reference}/calls", json=body, headers=headers)
+    second = client.post(f"/api/v1/incidents/{reference}/calls", json=body, headers=headers)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.headers.get("Idempotent-Replayed") == "true" and second.get_json() == first.get_json()
+    assert len(calls_of(client, world, reference)) == 1
+
+
+def test_an_incoming_message_takes_the_time_it_was_received(client, world, scene):
+    _reference, exchange = scene
+    received = (utcnow() - timedelta(hours=3)).replace(second=0, microsecond=0)
+    path = f"/exchanges/{exchange['id']}/messages"
+    body = {"direction": "in", "text": "Eastland MoD confirms receipt.", "received_at": format_dtg(received)}
+    message = api(client, world, "POST", path, body, status=201)
+    assert message["at"] == isoformat(received)
+    assert parse_moment(message["recorded_at"]) - received > timedelta(hours=2), "recorded when typed in"
+    future = {**body, "received_at": isoformat(utcnow() + timedelta(hours=1))}
+    assert "received_at" in api(client, world, "POST", path, future, status=422)["error"]["details"]
+    ours = {**body, "direction": "out"}
+    assert "received_at" in api(client, world, "POST", path, ours, status=422)["error"]["details"]
+
+
+def test_calls_are_in_the_csv_export(client, world, scene):
+    reference, exchange = scene
+    other = file_incident(client, world)["reference"]
+    body = {"direction": "they_called", "exchange_id": exchange["id"]}
+    api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
+    text = client.get("/api/v1/exports/incidents.csv", headers=world.auth("supervisor")).get_data(as_text=True)
+    rows = csv.DictReader(io.StringIO(text.split("\n", 1)[1]))  # after the file's marking line
+    calls = {row["reference"]: (row["calls"], row["actions_overdue"]) for row in rows}
+    assert (calls[reference], calls[other]) == (("1", "0"), ("0", "0"))

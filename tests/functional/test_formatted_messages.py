@@ -1,0 +1,216 @@
+"""Formatted messages to the other side through the API and the pages: our receipt of their message
+(a standard formula, sent at once with the line's serial), a kind a catalogue lacks refused with 422,
+and line checks over a counterpart line (a formatted message with a serial, no link, answered in-band
+and logged by the operator through the API or the check page)."""
+
+import email
+import email.policy
+import json
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tests.exchange_support import acknowledged_incident, add_counterpart_line, api, mail_text, open_exchange
+from tests.support import outbox_files, sign_in
+from tracker import jobs
+from tracker.db import session_scope
+from tracker.models import ChannelCheck, Notification, NotificationKind
+from tracker.timeutil import format_dtg, utcnow
+
+LINE = "Eastland hotline"
+
+
+def counterpart_bodies(app) -> list[tuple[str, str]]:
+    with session_scope(app) as session:
+        rows = session.scalars(
+            select(Notification).where(Notification.kind == NotificationKind.COUNTERPART).order_by(Notification.id)
+        )
+        return [(n.subject, n.body) for n in rows]
+
+
+def exchange_with_their_message(app, client, world, **line) -> tuple[str, dict, dict]:
+    add_counterpart_line(app, world, LINE, counterpart_state="Eastland", **line)
+    reference = acknowledged_incident(client, world, releasable_to=["Eastland"])
+    exchange = open_exchange(client, world, reference, line=LINE)
+    body = {"direction": "in", "kind": "reply", "text": "Eastland: our aircraft was on a training flight."}
+    theirs = api(client, world, "POST", f"/exchanges/{exchange['id']}/messages", body, status=201)
+    return reference, exchange, theirs
+
+
+def test_our_receipt_of_their_message_goes_out_at_once_in_both_languages(app, client, world):
+    reference, exchange, theirs = exchange_with_their_message(app, client, world)
+    sent = api(client, world, "POST", f"/exchanges/{exchange['id']}/receipts", {"message_id": theirs["id"]}, status=201)
+    assert (sent["kind"], sent["status"], sent["direction"]) == ("receipt", "sent", "out"), sent
+    assert sent["serial"] == 2 and sent["approved_by"] is None, "a standard formula needs no second person"
+    assert sent["receipt_due_at"] is None, "nobody waits for their receipt of our receipt"
+    subject, body = counterpart_bodies(app)[-1]
+    assert re.fullmatch(r"NM-\d{4}-\d{4} SERIAL 0002/\d{4} CONFIRMATION OF RECEIPT", subject), subject
+    said = format_dtg(utcnow().replace(second=0))[:6]  # their message was received just now
+    assert "We confirm receipt of your message of" in body and said in body, body
+    assert "Подтверждаем получение вашего сообщения от" in body and reference not in body, body
+    again = api(
+        client, world, "POST", f"/exchanges/{exchange['id']}/receipts", {"message_id": theirs["id"]}, status=409
+    )
+    assert again["error"]["details"]["receipt_id"] == sent["id"], again
+
+
+def test_a_receipt_is_for_their_messages_only(app, client, world):
+    _, exchange, theirs = exchange_with_their_message(app, client, world)
+    ours = next(
+        m for m in api(client, world, "GET", f"/exchanges/{exchange['id']}/messages") if m["direction"] == "out"
+    )
+    path = f"/exchanges/{exchange['id']}/receipts"
+    refused = api(client, world, "POST", path, {"message_id": ours["id"]}, status=422)
+    assert "message_id" in refused["error"]["details"], refused
+    assert api(client, world, "POST", path, {"message_id": 999999}, status=404)["error"]["details"]
+    assert api(client, world, "POST", path, {"message_id": "x"}, status=422)["error"]["code"]
+    assert api(client, world, "POST", path, {}, status=422)["error"]["code"]
+    api(client, world, "POST", path, {"message_id": theirs["id"]}, who="duty", status=403)
+
+
+def test_a_kind_the_lines_catalogue_lacks_is_refused_naming_language_and_kind(app, client, world):
+    add_counterpart_line(app, world, LINE, counterpart_state="Eastland", language="uk")
+    reference = acknowledged_incident(client, world, releasable_to=["Eastland"])
+    exchange = open_exchange(client, world, reference, line=LINE)  # a notice: Ukrainian has it
+    assert exchange["messages"][0]["status"] == "sent", exchange
+    body = {"state": "explanation_requested", "text": "Please explain the flight."}
+    refused = api(client, world, "POST", f"/exchanges/{exchange['id']}/transitions", body, status=422)
+    assert refused["error"]["details"]["language"] == "uk", refused
+    assert refused["error"]["details"]["kind"] == "explanation_request", refused
+    assert "Ukrainian" in refused["error"]["message"], refused
+
+
+def check_on(app, client, world, line_id: int) -> dict:
+    return api(client, world, "POST", f"/channels/{line_id}/checks", None, who="supervisor", status=201)
+
+
+def test_a_check_over_a_counterpart_line_is_a_formatted_message_without_a_link(app, client, world):
+    line = add_counterpart_line(app, world, LINE, counterpart_state="Eastland")
+    check = check_on(app, client, world, line)
+    assert check["outcome"] == "pending" and check["serial"] == 1, check
+    [path] = [p for p in outbox_files(app) if "check" in p.name]
+    text = mail_text(path)
+    assert "http" not in text and "/links/" not in text, "the other side answers on the line, not in our tracker"
+    assert "\nSERIAL 0001/" in text and "SUBJ LINE CHECK" in text and "ПРОВЕРКА ЛИНИИ" in text, text
+    internal = check_on(app, client, world, world.channels["L1"])
+    assert internal["serial"] is None
+    [mine] = [p for p in outbox_files(app) if "check" in p.name and p != path]
+    assert "/links/check/" in mail_text(mine), "our own desks keep their link"
+
+
+def test_the_operator_logs_the_answer_given_by_voice(app, client, world):
+    line = add_counterpart_line(app, world, LINE, counterpart_state="Eastland")
+    check = check_on(app, client, world, line)
+    path = f"/channels/{line}/checks/{check['id']}/answer"
+    future = format_dtg(utcnow() + timedelta(hours=1))
+    assert (
+        "at"
+        in api(
+            client,
+            world,
+            "POST",
+            path,
+            {"at": future, "by": "Capt Ivanova", "via": "voice"},
+            who="supervisor",
+            status=422,
+        )["error"]["details"]
+    )
+    assert (
+        "via"
+        in api(
+            client,
+            world,
+            "POST",
+            path,
+            {"at": format_dtg(utcnow()), "by": "X", "via": "mail"},
+            who="supervisor",
+            status=422,
+        )["error"]["details"]
+    )
+    api(
+        client,
+        world,
+        "POST",
+        path,
+        {"at": format_dtg(utcnow()), "by": "Capt Ivanova", "via": "voice"},
+        who="duty",
+        status=403,
+    )
+    answered = api(
+        client,
+        world,
+        "POST",
+        path,
+        {"at": format_dtg(utcnow()), "by": "Capt Ivanova", "via": "voice"},
+        who="supervisor",
+    )
+    assert answered["outcome"] == "ok" and (answered["answered_by"], answered["answered_via"]) == (
+        "Capt Ivanova",
+        "voice",
+    )
+    assert "answered by voice by Capt Ivanova" in answered["detail"], answered
+    again = api(
+        client,
+        world,
+        "POST",
+        path,
+        {"at": format_dtg(utcnow()), "by": "Capt Ivanova", "via": "line"},
+        who="supervisor",
+        status=409,
+    )
+    assert again["error"]["details"]["outcome"] == "ok"
+    api(
+        client,
+        world,
+        "POST",
+        f"/channels/{world.channels['L1']}/checks/{check['id']}/answer",
+        {"at": format_dtg(utcnow()), "by": "A", "via": "voice"},
+        who="supervisor",
+        status=404,
+    )
+    with session_scope(app) as session:
+        assert session.get(ChannelCheck, check["id"]).channel.health.value == "ok"
+
+
+def test_the_check_page_logs_an_answer_given_on_the_line(app, client, world):
+    line = add_counterpart_line(app, world, LINE, counterpart_state="Eastland")
+    check = check_on(app, client, world, line)
+    sign_in(client, "supervisor")
+    page = client.get(f"/admin/channels/{line}/checks")
+    assert page.status_code == 200 and "Log their answer" in page.text and "Answered by voice" in page.text
+    prefix = f"answer-{check['id']}"
+    token = re.search(rf'name="{prefix}-csrf_token" type="hidden" value="([^"]+)"', page.text)
+    assert token, page.text
+    form = {
+        f"{prefix}-csrf_token": token[1],
+        f"{prefix}-at": format_dtg(utcnow()),
+        f"{prefix}-by": "Lt Petrov",
+        "via": "line",
+    }
+    answered = client.post(f"/admin/channels/{line}/checks/{check['id']}/answer", data=form, follow_redirects=True)
+    assert answered.status_code == 200 and "answered on the line by Lt Petrov" in answered.text, answered.text
+    with session_scope(app) as session:
+        found = session.get(ChannelCheck, check["id"])
+        assert (found.outcome.value, found.answered_by, found.answered_via) == ("ok", "Lt Petrov", "line")
+
+
+def test_nothing_delivered_to_the_other_side_names_our_incident(app, client, world, webhook_receiver):
+    """File name, Message-ID, thread headers, X- headers and webhook body: the exchange's reference only."""
+    reference, exchange, theirs = exchange_with_their_message(app, client, world)
+    api(client, world, "POST", f"/exchanges/{exchange['id']}/receipts", {"message_id": theirs["id"]}, status=201)
+    hook = add_counterpart_line(
+        app, world, "Eastland webhook", transport="webhook", address=webhook_receiver.url, counterpart_state="Eastland"
+    )
+    open_exchange(client, world, reference, line="Eastland webhook")
+    jobs.deliver(app)
+    mails = [p for p in outbox_files(app) if not p.name.startswith(reference)]
+    assert len(mails) == 2, [p.name for p in outbox_files(app)]
+    for path in mails:
+        mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        headers = "\n".join(f"{k}: {v}" for k, v in mail.items())
+        assert re.match(r"NM-\d{4}-\d{4}-notification-", path.name), path.name
+        assert reference not in headers and reference not in mail_text(path), headers
+        assert mail["X-Tracker-Reference"] == path.name.split("-notification-")[0], headers
+    [request] = webhook_receiver.requests
+    assert hook and reference not in json.dumps(request, default=str), request

@@ -1,0 +1,252 @@
+"""Acceptance 5 of issue 13, four eyes: a text to the other side is drafted by one person and approved
+by a second one with the right to approve, never its drafter (403 with the reason); the approval is on
+the timeline with who and when; a change of the incident's facts after approval makes the send answer
+409 and the text needs approving again. For a free text, a request for explanation and a summary,
+through the API and the pages, with a real outbox behind the line."""
+
+import html
+import re
+
+import pytest
+from sqlalchemy import select
+
+from tests.exchange_support import (
+    NOTICE,
+    REQUEST,
+    acknowledged_incident,
+    add_counterpart_line,
+    api,
+    approve,
+    drafts,
+    send,
+)
+from tests.exchange_support import open_exchange as open_via_api
+from tests.support import csrf, sign_in
+from tracker.db import session_scope
+from tracker.models import Incident, Notification, NotificationKind, Precedence
+from tracker.services.exchanges.four_eyes import DRAFTER_REFUSED, STALE
+from tracker.services.review import audit
+
+# The facts digest must survive a round trip through either engine (JSON, floats, times): both run it.
+pytestmark = pytest.mark.both_databases
+
+FREE_TEXT = "Northmark liaison: the aircraft concerned left the area at 0930Z. We propose a call at 1200Z."
+
+
+@pytest.fixture
+def exchange(app, client, world) -> dict:
+    """An acknowledged incident and an exchange over a counterpart line, opened without a notice."""
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    return open_via_api(client, world, reference, text=None)
+
+
+def counterpart_rows(app) -> list[Notification]:
+    """What was queued for the other side."""
+    with session_scope(app) as session:
+        rows = session.scalars(select(Notification).where(Notification.kind == NotificationKind.COUNTERPART))
+        return list(rows)
+
+
+def draft_free_text(client, world, exchange_id: int, who: str = "liaison") -> dict:
+    body = {"direction": "out", "kind": "message", "text": FREE_TEXT}
+    return api(client, world, "POST", f"/exchanges/{exchange_id}/messages", body, who=who, status=201)
+
+
+def timeline(client, world, reference: str) -> list[dict]:
+    return api(client, world, "GET", f"/incidents/{reference}")["timeline"]
+
+
+def set_precedence(app, reference: str, precedence: Precedence) -> None:
+    """A fact changed behind the approval's back: straight in the database."""
+    with session_scope(app) as session:
+        incident = session.scalars(select(Incident).where(Incident.reference == reference)).one()
+        incident.precedence = precedence
+
+
+def test_a_drafter_cannot_approve_their_own_text_and_a_second_person_can(app, client, world, exchange):
+    drafted = draft_free_text(client, world, exchange["id"])
+    assert (drafted["status"], drafted["needs_approval"], drafted["drafted_by"]) == ("draft", True, "liaison")
+    assert drafted["serial"] is None and not counterpart_rows(app), "a draft goes nowhere"
+
+    refused = approve(client, world, drafted["id"], who="liaison", status=403)
+    assert (
+        refused["error"]["message"]
+        == DRAFTER_REFUSED
+        == ("the drafter cannot approve their own text: a second person must")
+    )
+    not_yet = send(client, world, drafted["id"], who="liaison", status=409)
+    assert "approved" in not_yet["error"]["message"] and not counterpart_rows(app)
+    # A liaison officer who serves neither the incident's lines nor the counterpart line has no right to approve.
+    outsider = approve(client, world, drafted["id"], who="outsider", status=403)
+    assert "may not approve" in outsider["error"]["message"]
+
+    approved = approve(client, world, drafted["id"], who="supervisor")
+    assert (approved["status"], approved["approved_by"], approved["needs_approval"]) == (
+        "approved",
+        "supervisor",
+        False,
+    )
+    sent = send(client, world, drafted["id"], who="liaison")  # the drafter may send once a second person approved
+    assert (sent["status"], sent["serial"]) == ("sent", 1)
+    rows = counterpart_rows(app)
+    assert len(rows) == 1 and FREE_TEXT in rows[0].body and rows[0].exchange_message_id == drafted["id"]
+
+    events = [e for e in timeline(client, world, exchange["incident"]) if e["kind"] == "message_approved"]
+    assert len(events) == 1, events
+    event = events[0]
+    assert event["actor"] == "supervisor" and event["at"] == approved["approved_at"]
+    assert event["details"]["approved_by"] == "supervisor" and event["details"]["drafted_by"] == "liaison"
+    assert event["details"]["message"] == drafted["id"]
+    # The timeline is sealed by the audit chain (the sealing job's work, run here), the approval with it.
+    assert audit.seal_all(lambda: session_scope(app)) >= len(events)
+    verdict = api(client, world, "GET", f"/audit/verify?incident={exchange['incident']}", who="admin")
+    assert verdict["intact"] is True and verdict["seals"] >= len(timeline(client, world, exchange["incident"])), verdict
+
+
+def test_a_fact_changed_after_approval_makes_the_send_a_conflict_and_needs_approval_again(app, client, world, exchange):
+    drafted = draft_free_text(client, world, exchange["id"])
+    approve(client, world, drafted["id"], who="supervisor")
+    set_precedence(app, exchange["incident"], Precedence.FLASH)
+
+    refused = send(client, world, drafted["id"], who="liaison", status=409)
+    assert refused["error"]["message"] == STALE == "the incident changed since approval: approve it again"
+    again = next(
+        m for m in api(client, world, "GET", f"/exchanges/{exchange['id']}/messages") if m["id"] == drafted["id"]
+    )
+    assert (again["status"], again["needs_approval"], again["approved_by"]) == ("draft", True, None)
+    assert not counterpart_rows(app)
+    assert send(client, world, drafted["id"], status=409)["error"]["message"].startswith("only an approved message")
+
+    approve(client, world, drafted["id"], who="supervisor")  # approved again, on the facts as they are now
+    assert send(client, world, drafted["id"])["status"] == "sent"
+    assert len(counterpart_rows(app)) == 1
+
+
+def test_a_marking_change_after_approval_also_needs_approval_again(app, client, world, exchange):
+    drafted = draft_free_text(client, world, exchange["id"])
+    approve(client, world, drafted["id"], who="admin")
+    reference = exchange["incident"]
+    api(client, world, "PATCH", f"/incidents/{reference}/marking", {"classification": "RESTRICTED"}, who="supervisor")
+    assert send(client, world, drafted["id"], status=409)["error"]["message"] == STALE
+    approve(client, world, drafted["id"], who="admin")
+    assert send(client, world, drafted["id"])["status"] == "sent"
+
+
+def test_rewording_sends_an_approved_text_back_to_draft_and_its_editor_may_not_approve_it(app, client, world, exchange):
+    drafted = draft_free_text(client, world, exchange["id"])
+    approved = approve(client, world, drafted["id"], who="supervisor")
+    body = {"text": FREE_TEXT.replace("1200Z", "1300Z"), "version": approved["version"]}
+    edited = api(client, world, "PATCH", f"/exchange-messages/{drafted['id']}", body, who="supervisor")
+    assert (edited["status"], edited["edited_by"], edited["approved_by"]) == ("draft", "supervisor", None)
+    stale = {"text": "Another wording.", "version": approved["version"]}
+    assert api(client, world, "PATCH", f"/exchange-messages/{drafted['id']}", stale, status=409)
+    # Both authors of the wording are refused; a third person approves.
+    for author in ("supervisor", "liaison"):
+        assert approve(client, world, drafted["id"], who=author, status=403)["error"]["message"] == DRAFTER_REFUSED
+    approve(client, world, drafted["id"], who="admin")
+    sent = send(client, world, drafted["id"], who="supervisor")
+    assert sent["text"].endswith("1300Z.") and counterpart_rows(app)[0].body.count("1300Z") >= 1
+
+
+def test_a_request_for_explanation_moves_the_exchange_only_when_sent(app, client, world, exchange):
+    body = {"state": "explanation_requested", "text": REQUEST}
+    moved = api(client, world, "POST", f"/exchanges/{exchange['id']}/transitions", body)
+    assert (moved["state"], moved["deadline_at"]) == ("notified", None), "a draft does not move the exchange"
+    (draft,) = drafts(client, world, exchange["id"])
+    assert (draft["kind"], draft["pending_state"]) == ("explanation_request", "explanation_requested")
+    approve(client, world, draft["id"], who="supervisor")
+    send(client, world, draft["id"], who="liaison")
+    now = api(client, world, "GET", f"/exchanges/{exchange['id']}")
+    assert now["state"] == "explanation_requested" and now["deadline_kind"] == "reply" and now["deadline_at"]
+
+
+def test_approvals_lists_what_the_caller_may_approve(app, client, world, exchange):
+    drafted = draft_free_text(client, world, exchange["id"])
+    summary = api(
+        client,
+        world,
+        "POST",
+        f"/incidents/{exchange['incident']}/summaries",
+        {"exchange_id": exchange["id"]},
+        status=201,
+    )
+    for_supervisor = api(client, world, "GET", "/approvals", who="supervisor")
+    assert [m["id"] for m in for_supervisor["messages"]] == [drafted["id"]]
+    assert for_supervisor["messages"][0]["incident"] == exchange["incident"]
+    assert [s["id"] for s in for_supervisor["summaries"]] == [summary["id"]]
+    assert api(client, world, "GET", "/approvals", who="liaison") == {"messages": [], "summaries": []}
+    assert api(client, world, "GET", "/approvals", who="duty") == {"messages": [], "summaries": []}
+
+
+def test_a_summary_needs_a_second_person_and_a_fact_change_needs_approval_again(app, client, world, exchange):
+    reference = exchange["incident"]
+    body = {"exchange_id": exchange["id"]}
+    summary = api(client, world, "POST", f"/incidents/{reference}/summaries", body, status=201)
+    refused = api(
+        client, world, "POST", f"/summaries/{summary['id']}/approve", {"version": summary["version"]}, status=403
+    )
+    assert refused["error"]["message"] == DRAFTER_REFUSED
+    approved = api(
+        client, world, "POST", f"/summaries/{summary['id']}/approve", {"version": summary["version"]}, who="supervisor"
+    )
+    assert (approved["status"], approved["approved_by"]) == ("approved", "supervisor")
+    # A fact changed through the releasability endpoint: the narrative may go out from now on.
+    api(client, world, "PATCH", f"/incidents/{reference}/releasability", {"narrative": True}, who="supervisor")
+    conflict = api(client, world, "POST", f"/summaries/{summary['id']}/send", {}, status=409)
+    assert conflict["error"]["message"] == STALE and not counterpart_rows(app)
+    back = api(client, world, "GET", f"/summaries/{summary['id']}")
+    assert (back["status"], back["needs_approval"], back["approved_by"]) == ("draft", True, None)
+
+    again = api(
+        client, world, "POST", f"/summaries/{summary['id']}/approve", {"version": back["version"]}, who="supervisor"
+    )
+    sent = api(client, world, "POST", f"/summaries/{summary['id']}/send", {})
+    assert sent["status"] == "sent" and len(counterpart_rows(app)) == 1
+    events = [e for e in timeline(client, world, reference) if e["kind"] == "summary_approved"]
+    assert [(e["actor"], e["at"]) for e in events] == [
+        ("supervisor", approved["approved_at"]),
+        ("supervisor", again["approved_at"]),
+    ]
+
+
+# -- the pages -----------------------------------------------------------------------------
+
+
+def panel(page) -> str:
+    match = re.search(r'<section class="card exchanges" id="exchanges".*?</section>', page.text, re.DOTALL)
+    assert match, page.text[:2000]
+    return html.unescape(match[0])
+
+
+def post_form(client, reference: str, path: str, prefix: str, data: dict | None = None):
+    token = csrf(client, f"/incidents/{reference}")
+    return client.post(path, data={f"{prefix}csrf_token": token, **(data or {})}, follow_redirects=True)
+
+
+def test_on_the_page_the_drafter_is_told_why_and_a_second_person_approves_and_sends(app, world):
+    drafter, second = app.test_client(), app.test_client()
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(drafter, world)
+    opened = open_via_api(drafter, world, reference, text=NOTICE, release=False)
+    (notice,) = drafts(drafter, world, opened["id"])
+    sign_in(drafter, "liaison")
+    sign_in(second, "supervisor")
+
+    mine = panel(drafter.get(f"/incidents/{reference}"))
+    assert "draft: waiting for approval" in mine and "You wrote this text: a second person must approve it." in mine
+    assert f'action="/exchange-messages/{notice["id"]}/approve"' not in mine
+    prefix = f"draft-{notice['id']}-approve-"
+    refused = post_form(drafter, reference, f"/exchange-messages/{notice['id']}/approve", prefix)
+    assert DRAFTER_REFUSED in html.unescape(refused.text)
+    queue = second.get("/queue").text
+    assert "Waiting for my approval" in queue and f'data-message="{notice["id"]}"' in queue
+    assert "Waiting for my approval" not in drafter.get("/queue").text
+
+    theirs = panel(second.get(f"/incidents/{reference}"))
+    assert f'action="/exchange-messages/{notice["id"]}/approve"' in theirs
+    post_form(second, reference, f"/exchange-messages/{notice['id']}/approve", prefix)
+    page = post_form(drafter, reference, f"/exchange-messages/{notice['id']}/send", f"draft-{notice['id']}-send-")
+    assert "Text queued for the other side." in html.unescape(page.text)
+    assert len(counterpart_rows(app)) == 1 and NOTICE in counterpart_rows(app)[0].body
+    assert "Serial 0001/" in panel(page)

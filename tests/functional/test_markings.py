@@ -1,0 +1,216 @@
+"""Acceptance 6 of issue 13: an incident's marking stands on its page (top and bottom), its print, every
+internal e-mail, the CSV and GeoJSON exports and the API; unknown values are refused by name; nothing
+goes to a counterpart the marking does not release the incident to."""
+
+import csv
+import email
+import email.policy
+import io
+import re
+
+import pytest
+
+from tests.exchange_support import LINE, acknowledged_incident, add_counterpart_line, api
+from tests.support import file_incident, filing_form, incident_payload, outbox_files, sign_in
+from tracker import jobs
+from tracker.db import session_scope
+from tracker.errors import ValidationError
+from tracker.models import Exchange, ExchangeMessage, MessageDirection, OutgoingStatus
+from tracker.services.exchanges import outgoing
+from tracker.services.incidents import marking
+
+RESTRICTED = "RESTRICTED // REL TO EASTLAND"
+PLAIN = "UNCLASSIFIED // NOT RELEASABLE"
+BANNER = re.compile(r'<p class="marking-line"[^>]*>([^<]*)</p>')
+
+
+def restricted(client, world, **overrides) -> dict:
+    return file_incident(client, world, classification="restricted", releasable_to=["EASTLAND"], **overrides)
+
+
+def test_the_marking_line_is_the_classification_then_its_release():
+    assert marking.line("RESTRICTED", ["Eastland", "Westland"]) == "RESTRICTED // REL TO EASTLAND, WESTLAND"
+    assert marking.line("UNCLASSIFIED", []) == PLAIN
+    lists = marking.Markings(("UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL"), ("Eastland", "Westland"))
+    marks = [("RESTRICTED", ["Eastland", "Westland"]), ("CONFIDENTIAL", ["Westland"]), ("UNCLASSIFIED", ["westland"])]
+    assert marking.highest(lists, marks) == "CONFIDENTIAL // REL TO WESTLAND", "highest class, common release"
+    assert marking.highest(lists, []) == PLAIN, "an empty file is released to nobody"
+    assert marking.highest(lists, [("SECRET", ["Eastland"])]) == "SECRET // REL TO EASTLAND", "unknown ranks highest"
+
+
+def test_filing_takes_the_marking_in_the_configured_spelling_and_the_api_shows_it(client, world):
+    body = restricted(client, world)
+    assert body["classification"] == "RESTRICTED" and body["releasable_to"] == ["Eastland"], body
+    assert body["marking"] == RESTRICTED, body
+    filed = next(e for e in body["timeline"] if e["kind"] == "filed")
+    assert filed["details"]["marking"] == RESTRICTED, filed
+    default = file_incident(client, world, releasable_to=...)  # left out: every configured counterpart
+    assert default["classification"] == "UNCLASSIFIED" and default["marking"] == "UNCLASSIFIED // REL TO EASTLAND"
+    withheld = file_incident(client, world, releasable_to=[])
+    assert withheld["releasable_to"] == [] and withheld["marking"] == PLAIN, withheld
+    detail = client.get(f"/api/v1/incidents/{body['reference']}", headers=world.auth("liaison")).get_json()
+    assert detail["marking"] == RESTRICTED, detail
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"classification": "SECRET"}, "classification"),
+        ({"releasable_to": ["Westland"]}, "releasable_to"),
+        ({"classification": "TOP SECRET", "releasable_to": ["Eastland", "Nowhere"]}, "releasable_to"),
+    ],
+)
+def test_unknown_values_are_refused_with_422_naming_the_field(client, world, fields, named):
+    answer = client.post("/api/v1/incidents", json={**incident_payload(), **fields}, headers=world.auth("duty"))
+    assert answer.status_code == 422, answer.get_json()
+    assert named in answer.get_json()["error"]["details"], answer.get_json()
+    reference = restricted(client, world)["reference"]
+    patched = client.patch(f"/api/v1/incidents/{reference}/marking", json=fields, headers=world.auth("supervisor"))
+    assert patched.status_code == 422 and named in patched.get_json()["error"]["details"], patched.get_json()
+
+
+def test_changing_the_marking_is_for_the_notified_line_and_is_on_the_timeline(client, world):
+    reference = file_incident(client, world, releasable_to=[])["reference"]
+    path = f"/api/v1/incidents/{reference}/marking"
+    refused = client.patch(path, json={"classification": "CONFIDENTIAL"}, headers=world.auth("duty"))
+    assert refused.status_code == 403, refused.get_json()
+    outsider = client.patch(path, json={"classification": "CONFIDENTIAL"}, headers=world.auth("outsider"))
+    assert outsider.status_code == 403, outsider.get_json()
+    changed = client.patch(path, json={"releasable_to": ["eastland"]}, headers=world.auth("liaison"))
+    assert changed.status_code == 200, changed.get_json()
+    body = changed.get_json()
+    assert body["marking"] == "UNCLASSIFIED // REL TO EASTLAND" and body["classification"] == "UNCLASSIFIED", body
+    [event] = [e for e in body["timeline"] if e["kind"] == "marking_changed"]
+    assert event["details"] == {"before": PLAIN, "after": "UNCLASSIFIED // REL TO EASTLAND"}, event
+    assert event["actor"] == "liaison", event
+    again = client.patch(path, json={"releasable_to": ["Eastland"]}, headers=world.auth("liaison")).get_json()
+    assert len([e for e in again["timeline"] if e["kind"] == "marking_changed"]) == 1, "no change, no event"
+
+
+def test_the_incident_page_and_its_print_carry_the_marking_top_and_bottom(client, world):
+    reference = restricted(client, world)["reference"]
+    sign_in(client, "liaison")
+    for path in (f"/incidents/{reference}", f"/incidents/{reference}/print"):
+        page = client.get(path).text
+        banners = BANNER.findall(page)
+        assert banners == [RESTRICTED, RESTRICTED], (path, banners)
+        first, last = page.index('class="marking-line"'), page.rindex('class="marking-line"')
+        assert first < page.index(f"<h1>{reference}") < page.index("Timeline") < last, path
+
+
+def test_the_marking_form_on_the_incident_page_changes_it(client, world):
+    reference = file_incident(client, world, releasable_to=[])["reference"]
+    sign_in(client, "supervisor")
+    page = client.get(f"/incidents/{reference}").text
+    token = re.search(r'action="/incidents/[^"]+/marking".*?name="csrf_token"[^>]*value="([^"]+)"', page, re.S)[1]
+    form = {"csrf_token": token, "classification": "RESTRICTED", "releasable_to": ["Eastland"]}
+    answer = client.post(f"/incidents/{reference}/marking", data=form, follow_redirects=True)
+    assert answer.status_code == 200 and BANNER.findall(answer.text) == [RESTRICTED, RESTRICTED], BANNER.findall(
+        answer.text
+    )
+    bad = client.post(f"/incidents/{reference}/marking", data={**form, "classification": "SECRET"})
+    assert bad.status_code == 302
+    assert BANNER.findall(client.get(f"/incidents/{reference}").text) == [RESTRICTED, RESTRICTED], "unchanged"
+
+
+def test_the_filing_form_takes_a_classification_and_checkboxes(client, world):
+    sign_in(client, "duty")
+    page = client.get("/incidents/new").text
+    assert 'type="checkbox"' in page and 'value="Eastland"' in page and "RESTRICTED" in page
+    answer = client.post(
+        "/incidents/new", data=filing_form(client, classification="CONFIDENTIAL", releasable_to=["Eastland"])
+    )
+    assert answer.status_code == 302, answer.text[:500]
+    shown = client.get(answer.headers["Location"]).text
+    assert BANNER.findall(shown) == ["CONFIDENTIAL // REL TO EASTLAND"] * 2
+    refused = client.post("/incidents/new", data=filing_form(client, classification="SECRET"))
+    assert refused.status_code == 422 and "Not a valid choice" in refused.text
+
+
+def test_every_internal_email_starts_and_ends_with_the_marking(app, client, world):
+    reference = restricted(client, world)["reference"]
+    assert jobs.deliver(app) >= 1
+    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in outbox_files(app)]
+    mails = [m for m in mails if reference in m["Subject"]]
+    assert mails, "the call to act was delivered"
+    for mail in mails:
+        lines = mail.get_body(("plain",)).get_content().strip().splitlines()
+        assert lines[0] == RESTRICTED and lines[-1] == RESTRICTED, lines
+        html = mail.get_body(("html",)).get_content()
+        assert html.count(RESTRICTED) == 2, html
+
+
+@pytest.mark.both_databases  # the file's marking reads a JSON column in SQL
+def test_the_exports_carry_the_highest_marking_and_each_incidents(client, world):
+    restricted(client, world)
+    file_incident(client, world, classification="CONFIDENTIAL", releasable_to=[], latitude=None, longitude=None)
+    file_incident(client, world)
+    answer = client.get("/api/v1/exports/incidents.csv", headers=world.auth("supervisor"))
+    rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True), newline="")))
+    assert rows[0] == ["MARKING: CONFIDENTIAL // NOT RELEASABLE"], rows[0]
+    column = rows[1].index("marking")
+    assert [r[column] for r in rows[2:]] == [
+        RESTRICTED,
+        "CONFIDENTIAL // NOT RELEASABLE",
+        "UNCLASSIFIED // REL TO EASTLAND",
+    ]
+    only = client.get("/api/v1/exports/incidents.csv?precedence=O", headers=world.auth("supervisor")).get_data(True)
+    assert only.splitlines()[0] == "MARKING: CONFIDENTIAL // NOT RELEASABLE"
+    geo = client.get("/api/v1/exports/incidents.geojson", headers=world.auth("supervisor")).get_json()
+    assert geo["marking"] == "CONFIDENTIAL // NOT RELEASABLE", geo["marking"]
+    assert [f["properties"]["marking"] for f in geo["features"]] == [RESTRICTED, "UNCLASSIFIED // REL TO EASTLAND"]
+    sign_in(client, "supervisor")
+    page = client.get("/reports/incidents.csv").get_data(as_text=True)
+    assert page.splitlines()[0] == "MARKING: CONFIDENTIAL // NOT RELEASABLE", "the page's export link says the same"
+
+
+def test_nothing_is_released_to_a_counterpart_the_marking_does_not_name(app, client, world):
+    app.config["RELEASABLE_TO"] = ["Eastland", "Westland"]
+    add_counterpart_line(app, world, counterpart_state="Westland")
+    reference = acknowledged_incident(client, world, classification="RESTRICTED", releasable_to=["Eastland"])
+    opened = api(
+        client, world, "POST", f"/incidents/{reference}/exchanges", {"channel_id": world.channels[LINE]}, status=201
+    )
+    refused = client.post(
+        f"/api/v1/incidents/{reference}/summaries", json={"exchange_id": opened["id"]}, headers=world.auth("liaison")
+    )
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["error"]["message"] == "the incident is not releasable to Westland", refused.get_json()
+    with session_scope(app) as session:
+        exchange = session.get(Exchange, opened["id"])
+        message = ExchangeMessage(
+            exchange=exchange,
+            direction=MessageDirection.OUT,
+            kind="notice",
+            text="Northmark liaison: please confirm receipt.",
+            at=exchange.opened_at,
+            recorded_at=exchange.opened_at,
+            channel_id=exchange.channel_id,
+            recorded_by="liaison",
+            drafted_by="liaison",
+            status=OutgoingStatus.APPROVED,
+        )
+        session.add(message)
+        session.flush()
+        with pytest.raises(ValidationError, match="not releasable to Westland"):
+            outgoing.release(session, message, "approver", exchange.opened_at, outgoing.Settings())
+        session.rollback()
+    released = client.patch(
+        f"/api/v1/incidents/{reference}/marking",
+        json={"releasable_to": ["Eastland", "Westland"]},
+        headers=world.auth("liaison"),
+    )
+    assert released.status_code == 200 and released.get_json()["marking"] == "RESTRICTED // REL TO EASTLAND, WESTLAND"
+    drafted = client.post(
+        f"/api/v1/incidents/{reference}/summaries", json={"exchange_id": opened["id"]}, headers=world.auth("liaison")
+    )
+    assert drafted.status_code == 201, drafted.get_json()
+
+
+def test_an_incident_marked_not_releasable_goes_to_no_counterpart(client, world, app):
+    add_counterpart_line(app, world)  # names no State: only "releasable to someone" can be checked
+    reference = acknowledged_incident(client, world, releasable_to=[])
+    refused = client.post(f"/api/v1/incidents/{reference}/summaries", json={}, headers=world.auth("liaison"))
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["error"]["message"] == "the incident is not releasable", refused.get_json()
+    assert refused.get_json()["error"]["details"]["releasable_to"].startswith(PLAIN)

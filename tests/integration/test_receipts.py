@@ -1,0 +1,135 @@
+"""Acceptance 2 of issue 13: the other side confirms receipt; only we acknowledge. The link the other
+side gets in our e-mail (sent through a real local SMTP server) records their receipt on the exchange
+(who, which line, when) and leaves our incident's status, acknowledgement and ladder as they were; the
+same token at /api/v1/acks acknowledges nothing. Our staff may also log a receipt given by voice."""
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tests.exchange_support import acknowledged_incident, add_counterpart_line, api, open_exchange
+from tracker import jobs
+from tracker.db import session_scope
+from tracker.models import EventKind, Incident, Notification, NotificationKind, TimelineEvent
+from tracker.timeutil import format_dtg, utcnow
+
+RECEIPT_LINK = re.compile(r"http://tracker\.test(/links/receipt/[A-Za-z0-9._-]+)")
+LINE = "Eastland hotline"
+
+
+def our_side(app, reference: str) -> dict:
+    """What must not move: the incident's status, acknowledgement and ladder, and its queued ladder rows."""
+    with session_scope(app) as session:
+        incident = session.scalar(select(Incident).where(Incident.reference == reference))
+        rows = session.execute(
+            select(Notification.id, Notification.status, Notification.kind).where(
+                Notification.incident_id == incident.id, Notification.kind != NotificationKind.COUNTERPART
+            )
+        ).all()
+        return {
+            "status": incident.status,
+            "acknowledged_at": incident.acknowledged_at,
+            "acknowledged_by": incident.acknowledged_by_label,
+            "acknowledged_by_id": incident.acknowledged_by_id,
+            "current_step": incident.current_step,
+            "loop": incident.loop,
+            "next_escalation_at": incident.next_escalation_at,
+            "version": incident.version,
+            "ladder_rows": sorted(rows),
+        }
+
+
+def sent_notice(app, client, world) -> tuple[str, dict]:
+    """An acknowledged incident and an exchange whose notice went out over the e-mail hotline."""
+    reference = acknowledged_incident(client, world, releasable_to=["Eastland"])
+    exchange = open_exchange(client, world, reference, line=LINE)
+    return reference, exchange
+
+
+def test_the_link_in_their_email_records_their_receipt_and_leaves_our_incident_alone(mail_app, smtp_server, world):
+    app, client = mail_app, mail_app.test_client()
+    add_counterpart_line(
+        app, world, LINE, transport="email", address="hotline@eastland.test", counterpart_state="Eastland"
+    )
+    reference, exchange = sent_notice(app, client, world)
+    jobs.deliver(app)
+    mails = [m for m in smtp_server.wait_for(1) if "hotline@eastland.test" in m["To"]]
+    assert len(mails) == 1, [m["To"] for m in smtp_server.messages]
+    body = mails[0].get_body(("plain",)).get_content()
+    assert reference not in body, "our internal reference never goes to the other side"
+    [path] = set(RECEIPT_LINK.findall(body))  # the same link, in the English part and the line's language
+    assert "/links/ack/" not in body and "/api/v1/acks" not in body, "no acknowledge link for the other side"
+    before = our_side(app, reference)
+
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "Confirm receipt" in page.text and "Подтвердить получение" in page.text, "English and the line's language"
+    assert reference not in page.text
+    assert our_side(app, reference) == before, "a GET changes nothing (mail scanners fetch links)"
+
+    done = client.post(path, data={"name": "Lt Col Orlov, duty officer"})
+    assert done.status_code == 200 and "Receipt confirmed" in done.text and "Получение подтверждено" in done.text
+    again = client.post(path, data={"name": "someone else"})
+    assert (
+        again.status_code == 409
+        and "This link was used already" in again.text
+        and "Receipt confirmed" not in again.text
+    )
+
+    shown = api(client, world, "GET", f"/exchanges/{exchange['id']}")
+    [notice] = [m for m in shown["messages"] if m["direction"] == "out"]
+    assert shown["state"] == "receipt_confirmed"
+    assert (notice["receipt_by"], notice["receipt_via"], notice["channel"]) == (
+        "Lt Col Orlov, duty officer",
+        "link",
+        LINE,
+    )
+    assert notice["receipt_at"] is not None and notice["receipt_overdue_at"] is None
+    with session_scope(app) as session:
+        [event] = session.scalars(select(TimelineEvent).where(TimelineEvent.kind == EventKind.RECEIPT_RECORDED)).all()
+        assert (event.details["channel"], event.details["receipt_via"], event.details["to_state"]) == (
+            LINE,
+            "link",
+            "receipt_confirmed",
+        )
+
+    assert our_side(app, reference) == before, "status, acknowledgement and ladder untouched"
+
+    # The same token at the acknowledge API: refused, saying what it is, and nothing changes.
+    token = path.rsplit("/", 1)[1]
+    answer = client.post("/api/v1/acks", json={"token": token})
+    assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "link_receipt", answer.get_json()
+    assert "receipt link" in answer.get_json()["error"]["message"]
+    assert our_side(app, reference) == before
+
+
+def test_our_staff_log_a_receipt_given_by_voice(app, client, world):
+    add_counterpart_line(app, world, LINE)
+    reference, exchange = sent_notice(app, client, world)
+    [notice] = [m for m in exchange["messages"] if m["direction"] == "out"]
+    path = f"/exchanges/{exchange['id']}/messages/{notice['id']}/receipt"
+    before = our_side(app, reference)
+    when = utcnow().replace(microsecond=0)
+
+    future = {"at": format_dtg(when + timedelta(hours=1)), "by": "Major Petrov", "via": "voice"}
+    assert "future" in str(api(client, world, "POST", path, future, status=422)["error"]["details"])
+    api(client, world, "POST", path, {"at": format_dtg(when), "by": "Major Petrov", "via": "link"}, status=422)
+    api(
+        client,
+        world,
+        "POST",
+        path,
+        {"at": format_dtg(when), "by": "Major Petrov", "via": "voice"},
+        who="duty",
+        status=403,
+    )
+    api(client, world, "POST", f"/exchanges/{exchange['id']}/messages/999999/receipt", future, status=404)
+
+    logged = api(client, world, "POST", path, {"at": when.isoformat(), "by": "Major Petrov", "via": "voice"})
+    assert (logged["receipt_by"], logged["receipt_via"]) == ("Major Petrov", "voice")
+    assert logged["receipt_at"].startswith(when.strftime("%Y-%m-%dT%H:%M"))
+    again = api(client, world, "POST", path, {"at": when.isoformat(), "by": "Someone", "via": "call"}, status=409)
+    assert again["error"]["details"]["receipt_by"] == "Major Petrov"
+    assert api(client, world, "GET", f"/exchanges/{exchange['id']}")["state"] == "receipt_confirmed"
+    assert our_side(app, reference) == before

@@ -1,0 +1,441 @@
+"""The call log: every call with the other side on a counterpart line, logged as it happens.
+
+A hotline desk logs a call while it goes on ("Call started" stamps the time, "Call ended" the end) or
+back-times one that could not be logged at once: who called whom, on which line, who spoke, the
+interpreter, what each side said, the actions agreed (each with a due time) and, optionally, the
+state of the exchange the call moved (their receipt, their explanation, a meeting held...).
+Logging a call sends nothing anywhere: no outbox row, no e-mail. It only goes on the record.
+
+Each agreed action is a clock in the database (AgreedAction.due_at). The sweep job claims the clocks
+that ran out with one conditional UPDATE ... RETURNING (SKIP LOCKED on PostgreSQL), as
+exchanges.claim_due does, so two schedulers never flag one action twice; the supervisors are told.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from ...errors import Conflict, NotFound, ValidationError
+from ...models import (
+    AgreedAction,
+    Call,
+    CallDirection,
+    ContactChannel,
+    EventKind,
+    Exchange,
+    ExchangeState,
+    Incident,
+    NotificationKind,
+    User,
+)
+from ...text import name_problem
+from ..engine import notify
+from ..engine.claims import claimable, load_claimed
+from ..incidents import timeline
+from . import exchanges, receipts
+
+ACTOR = "scheduler"
+PARTIES = ("us", "them")
+TEXT_MAX_LENGTH = exchanges.TEXT_MAX_LENGTH
+ACTION_MAX_LENGTH = 1000
+MAX_ACTIONS = 20
+# The people on the call: one line each, as long as the columns hold.
+NAMES = {"our_speaker": 120, "their_name": 120, "their_rank": 80, "their_post": 120, "interpreter": 120}
+SAID = ("we_said", "they_said")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How far a time typed on a call may lie ahead of the server's clock (filing's skew)."""
+
+    max_future_skew_seconds: int = 300
+
+    def latest(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.max_future_skew_seconds)
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def get_call(session: Session, call_id: int) -> Call:
+    call = session.get(Call, call_id)
+    if call is None:
+        raise NotFound(f"no call {call_id}", {"id": call_id})
+    return call
+
+
+def get_action(session: Session, action_id: int) -> AgreedAction:
+    action = session.get(AgreedAction, action_id)
+    if action is None:
+        raise NotFound(f"no agreed action {action_id}", {"id": action_id})
+    return action
+
+
+def for_incident(session: Session, incident: Incident) -> list[Call]:
+    """The incident's calls, the first call first, with their actions."""
+    query = (
+        select(Call)
+        .where(Call.incident_id == incident.id)
+        .order_by(Call.started_at, Call.id)
+        .options(selectinload(Call.actions), selectinload(Call.channel))
+    )
+    return list(session.scalars(query))
+
+
+def action_state(action: AgreedAction, now: datetime) -> str:
+    """done, overdue (flagged by the sweep, or past due and not yet swept) or open."""
+    if action.done_at is not None:
+        return "done"
+    return "overdue" if action.overdue_at is not None or action.due_at <= now else "open"
+
+
+# -- logging a call ------------------------------------------------------------------------
+
+
+def _line(session: Session, incident: Incident, channel_id: int | None, exchange_id: int | None):
+    """The counterpart line the call was on, and the exchange it belongs to (given, or the incident's
+    open exchange over that line)."""
+    if exchange_id is not None:
+        exchange = session.get(Exchange, exchange_id)
+        if exchange is None or exchange.incident_id != incident.id:
+            raise ValidationError(
+                "the call's exchange is not one of the incident's",
+                {"exchange_id": f"no such exchange of {incident.reference}"},
+            )
+        if channel_id is not None and channel_id != exchange.channel_id:
+            raise ValidationError(
+                "a call on an exchange is on the exchange's line",
+                {"channel_id": f"the exchange is over {exchange.channel.name} (id {exchange.channel_id})"},
+            )
+        return exchange.channel, exchange
+    if channel_id is None:
+        raise ValidationError("a call needs its line", {"channel_id": "the counterpart line the call was on"})
+    channel = session.get(ContactChannel, channel_id)
+    if channel is None or not channel.counterpart_line:
+        problem = (
+            "no such line" if channel is None else f"{channel.name} is an internal line, not a line to the other side"
+        )
+        raise ValidationError("a call is logged on a counterpart line", {"channel_id": problem})
+    exchange = session.scalar(
+        select(Exchange).where(
+            Exchange.incident_id == incident.id,
+            Exchange.channel_id == channel.id,
+            Exchange.state != ExchangeState.CLOSED,
+        )
+    )
+    return channel, exchange
+
+
+def _check_times(started: datetime, ended: datetime | None, now: datetime, limits: Limits) -> None:
+    problems = {}
+    if started > limits.latest(now):
+        problems["started_at"] = "a call cannot start in the future"
+    if ended is not None and ended > limits.latest(now):
+        problems["ended_at"] = "a call cannot end in the future"
+    elif ended is not None and ended < started:
+        problems["ended_at"] = "a call cannot end before it started"
+    if problems:
+        raise ValidationError("the call's times are not valid", problems)
+
+
+def _fill(call: Call, data: dict) -> None:
+    """Copy the people and what was said, checked: names one line each, texts within bounds."""
+    problems = {}
+    for name, limit in NAMES.items():
+        if name in data:
+            value = (data[name] or "").strip()
+            if len(value) > limit or name_problem(value):
+                problems[name] = f"one line, up to {limit} characters"
+            setattr(call, name, value)
+    for name in SAID:
+        if name in data:
+            value = (data[name] or "").strip()
+            if len(value) > TEXT_MAX_LENGTH:
+                problems[name] = f"at most {TEXT_MAX_LENGTH} characters"
+            setattr(call, name, value)
+    if "language" in data:
+        call.language = data["language"] or None
+    if problems:
+        raise ValidationError("the call's record is not valid", problems)
+
+
+def _add_actions(call: Call, drafts: list[dict]) -> list[AgreedAction]:
+    """Each action agreed becomes a clock: due_at, then done_at or the sweep's overdue_at."""
+    if len(call.actions) + len(drafts) > MAX_ACTIONS:
+        raise ValidationError("too many agreed actions", {"actions": f"at most {MAX_ACTIONS} on one call"})
+    problems = {}
+    for n, draft in enumerate(drafts):
+        text = (draft.get("text") or "").strip()
+        if not text or len(text) > ACTION_MAX_LENGTH:
+            problems[f"actions.{n}.text"] = f"what was agreed: 1 to {ACTION_MAX_LENGTH} characters"
+        if (draft.get("party") or "us") not in PARTIES:
+            problems[f"actions.{n}.party"] = "us or them"
+        if draft.get("due_at") is None:
+            problems[f"actions.{n}.due_at"] = "when it is due"
+        elif draft["due_at"] < call.started_at:
+            problems[f"actions.{n}.due_at"] = "due before the call started"
+    if problems:
+        raise ValidationError("an agreed action is not valid", problems)
+    return [
+        AgreedAction(
+            call=call,
+            incident=call.incident,
+            exchange_id=call.exchange.id if call.exchange is not None else None,
+            text=draft["text"].strip(),
+            party=draft.get("party") or "us",
+            due_at=draft["due_at"],
+        )
+        for draft in drafts
+    ]
+
+
+def log_call(session: Session, incident: Incident, data: dict, actor: User, now: datetime, limits: Limits) -> Call:
+    """Put a call on record (in progress while it has no end); nothing is sent to anyone.
+
+    data: direction, channel_id and/or exchange_id, started_at (default now), ended_at, the people
+    (our_speaker, their_name, their_rank, their_post, interpreter), language, we_said, they_said,
+    actions ([{text, party, due_at}]) and moves_to (the exchange state the call moved).
+    """
+    exchange = session.get(Exchange, data["exchange_id"]) if data.get("exchange_id") is not None else None
+    line_id = exchange.channel_id if exchange is not None else data.get("channel_id")
+    exchanges.ensure_may_act(session, incident, actor, "log a call", line_id)
+    channel, exchange = _line(session, incident, data.get("channel_id"), data.get("exchange_id"))
+    started, ended = data.get("started_at") or now, data.get("ended_at")
+    _check_times(started, ended, now, limits)
+    call = Call(
+        incident=incident,
+        exchange=exchange,
+        channel=channel,
+        direction=CallDirection(data["direction"]),
+        started_at=started,
+        ended_at=ended,
+        language=channel.language,
+        recorded_by=actor.username,
+        recorded_at=now,
+    )
+    with session.no_autoflush:
+        _fill(call, data)
+        session.add(call)
+        actions = _add_actions(call, data.get("actions") or [])
+        session.add_all(actions)
+    session.flush()
+    _note(session, call, "ended" if ended else "started", actor, now, actions)
+    if data.get("moves_to") is not None:
+        move_by_call(session, call, data["moves_to"], actor, now)
+    session.flush()
+    return call
+
+
+def update_call(
+    session: Session,
+    call: Call,
+    data: dict,
+    actor: User,
+    now: datetime,
+    limits: Limits,
+    end: bool = False,
+    expected_version: int | None = None,
+) -> Call:
+    """Fill in or correct a call, add the actions agreed, and (end=True) stamp its end now unless an
+    end time is given; refuse (409) when the call changed since it was read."""
+    exchanges.ensure_may_act(session, call.incident, actor, "log a call", call.channel_id)
+    if expected_version is not None and expected_version != call.version:
+        raise Conflict("the call changed since you read it; read it again", {"version": call.version})
+    if end and call.ended_at is not None and data.get("ended_at") is None:
+        raise Conflict("the call has ended already", {"ended_at": call.ended_at, "version": call.version})
+    was_running = call.ended_at is None
+    started = data.get("started_at") or call.started_at
+    ended = data.get("ended_at") or call.ended_at or (now if end else None)
+    _check_times(started, ended, now, limits)
+    call.started_at, call.ended_at = started, ended
+    with session.no_autoflush:
+        _fill(call, data)
+        actions = _add_actions(call, data.get("actions") or [])
+        session.add_all(actions)
+    session.flush()
+    _note(session, call, "ended" if was_running and ended else "updated", actor, now, actions)
+    if data.get("moves_to") is not None:
+        move_by_call(session, call, data["moves_to"], actor, now)
+    session.flush()
+    return call
+
+
+def _note(session: Session, call: Call, step: str, actor: User, now: datetime, actions: list[AgreedAction]) -> None:
+    """The call on the incident's timeline (at the time it was put on record; its own times in details)."""
+    timeline.record(
+        session,
+        call.incident,
+        EventKind.CALL_LOGGED,
+        actor.username,
+        now,
+        call=call.id,
+        step=step,
+        exchange=call.exchange_id,
+        channel=call.channel.name,
+        direction=call.direction.value,
+        started_at=call.started_at,
+        ended_at=call.ended_at,
+        their=", ".join(x for x in (call.their_rank, call.their_name, call.their_post) if x),
+        actions=[{"id": a.id, "text": a.text, "party": a.party, "due_at": a.due_at.isoformat()} for a in actions],
+    )
+
+
+def move_by_call(session: Session, call: Call, new_state: ExchangeState, actor: User, now: datetime) -> Exchange:
+    """Move the call's exchange to a state a person may choose from its current one, as said on the
+    call: nothing is sent, no message recorded (the call is the record). A clock it starts runs from
+    the end of the call (or now, while it goes on); their receipt by call stops our receipt clock."""
+    exchange = call.exchange
+    if exchange is None:
+        raise ValidationError(
+            "only a call on an exchange moves one", {"moves_to": "give the exchange (or a line with an open one)"}
+        )
+    if call.moved_to is not None:
+        raise Conflict("this call moved its exchange already", {"moved_to": call.moved_to.value})
+    exchanges._lock(session, exchange)
+    allowed = exchanges.next_states(exchange)
+    if new_state not in allowed:
+        raise ValidationError(
+            f"an exchange that is {exchange.state.value} cannot become {new_state.value}",
+            {"moves_to": "not allowed from here", "allowed": [s.value for s in allowed], "state": exchange.state.value},
+        )
+    at = min(call.ended_at or now, now)
+    call.moved_to = new_state
+    waiting = receipts.pending(exchange) if new_state is ExchangeState.RECEIPT_CONFIRMED else None
+    if waiting is not None:  # moves a notified exchange to receipt confirmed itself, on the timeline
+        by = call.their_name or call.channel.name
+        receipts.record(session, waiting, max(at, waiting.at), by, "call", actor, now)
+    if exchange.state is not new_state:
+        before = exchange.state
+        exchange.state, exchange.state_changed_at = new_state, at
+        exchanges._set_clock(exchange, at)
+        if new_state is ExchangeState.CLOSED:
+            exchange.closed_at, exchange.outcome = at, exchange.outcome or f"closed on call {call.id}"
+        timeline.record(
+            session,
+            exchange.incident,
+            EventKind.EXCHANGE_CHANGED,
+            actor.username,
+            now,
+            exchange=exchange.id,
+            channel=exchange.channel.name,
+            from_state=before.value,
+            to_state=new_state.value,
+            deadline_kind=exchange.deadline_kind,
+            deadline_at=exchange.deadline_at,
+            note=f"on call {call.id}",
+            call=call.id,
+        )
+    session.flush()
+    return exchange
+
+
+def mark_done(
+    session: Session, action: AgreedAction, actor: User, now: datetime, expected_version: int | None = None
+) -> AgreedAction:
+    """Record that an agreed action was done (late if its clock had run out); 409 if done already."""
+    exchanges.ensure_may_act(session, action.incident, actor, "mark an agreed action done", action.call.channel_id)
+    session.refresh(action, with_for_update=True)  # a sweep flagging it meanwhile is seen, not overwritten
+    if expected_version is not None and expected_version != action.version:
+        raise Conflict("the action changed since you read it; read it again", {"version": action.version})
+    if action.done_at is not None:
+        raise Conflict("the action is done already", {"done_at": action.done_at, "done_by": action.done_by})
+    action.done_at, action.done_by = now, actor.username
+    timeline.record(
+        session,
+        action.incident,
+        EventKind.ACTION_DONE,
+        actor.username,
+        now,
+        action=action.id,
+        call=action.call_id,
+        text=action.text,
+        party=action.party,
+        due_at=action.due_at,
+        late=action.overdue_at is not None or action.due_at < now,
+    )
+    session.flush()
+    return action
+
+
+# -- the clock -----------------------------------------------------------------------------
+
+
+def _due(now: datetime):
+    return AgreedAction.due_at <= now, AgreedAction.done_at.is_(None), AgreedAction.overdue_at.is_(None)
+
+
+def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
+    """Flag up to limit actions whose due time passed undone (overdue_at = now); return their ids.
+
+    The condition is repeated in the UPDATE, so an action marked done, or flagged by another scheduler,
+    committed first no longer matches: an action is flagged once.
+    """
+    due = select(AgreedAction.id).where(*_due(now)).order_by(AgreedAction.due_at, AgreedAction.id).limit(limit)
+    claim = (
+        update(AgreedAction)
+        .where(AgreedAction.id.in_(claimable(session, due).scalar_subquery()), *_due(now))
+        .values(overdue_at=now, version=AgreedAction.version + 1)
+        .returning(AgreedAction.id)
+    )
+    return list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
+
+
+def flag_overdue(session: Session, action: AgreedAction, now: datetime, runner: str, recipients) -> None:
+    """Tell the supervisors and put the overdue action on the timeline."""
+    call = action.call
+    overdue = {
+        "channel": call.channel.name,
+        "counterpart": call.channel.counterpart,
+        "text": action.text,
+        "party": action.party,
+        "call_started_at": call.started_at,
+        "their": ", ".join(x for x in (call.their_rank, call.their_name) if x),
+        "due_at": action.due_at,
+    }
+    told = notify.enqueue_supervisors(
+        session,
+        action.incident,
+        NotificationKind.ACTION_OVERDUE,
+        now,
+        recipients,
+        step=0,
+        loop=action.id,
+        facts={"overdue": overdue},
+    )
+    timeline.record(
+        session,
+        action.incident,
+        EventKind.ACTION_OVERDUE,
+        ACTOR,
+        now,
+        action=action.id,
+        call=call.id,
+        channel=call.channel.name,
+        text=action.text,
+        party=action.party,
+        due_at=action.due_at,
+        runner=runner,
+        supervisors=[u.username for u in told],
+    )
+
+
+def sweep_batch(
+    session: Session, now: datetime, limit: int, runner: str, recipients: notify.Recipients | None = None
+) -> int:
+    """Claim and flag one batch of agreed actions past due; return how many."""
+    ids = claim_due(session, now, limit)
+    if not ids:
+        return 0
+    eager = (
+        selectinload(AgreedAction.call).selectinload(Call.channel),
+        selectinload(AgreedAction.incident),
+    )
+    actions = load_claimed(session, AgreedAction, ids, *eager)
+    recipients = recipients or notify.Recipients.load(session)
+    with session.no_autoflush:
+        for action in actions:
+            flag_overdue(session, action, now, runner, recipients)
+    session.flush()
+    return len(actions)

@@ -1,0 +1,110 @@
+"""Four eyes on what leaves for the other side: one person writes a text, a second one approves it.
+
+A message to the other side commits the State, so no text of ours goes out on one person's word:
+its authors (the drafter and whoever last changed the wording) may never approve it. Approval is
+given on the incident's facts as they stand (facts_digest); when those change before the text is
+sent (a corrected position, a new precedence, a field withdrawn from release, a new marking), the
+approval no longer covers the text and it needs approving again.
+
+Who may approve (Permission.EXCHANGES_APPROVE): supervisors and admins on any line; a liaison
+officer on the lines they serve (a line the incident was routed to, or the exchange's counterpart
+line), as a second officer of the same desk.
+"""
+
+import hashlib
+import json
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from ...errors import Forbidden
+from ...models import Incident, User, channel_members
+from ...models.permissions import Permission, may
+from ...timeutil import isoformat
+from ..incidents import handling
+
+DRAFTER_REFUSED = "the drafter cannot approve their own text: a second person must"
+STALE = "the incident changed since approval: approve it again"
+
+
+def facts(incident: Incident) -> dict:
+    """The incident's facts a text to the other side may depend on (what an approval covers)."""
+    return {
+        "occurred_at": isoformat(incident.occurred_at),
+        "position": [incident.latitude, incident.longitude, incident.position_text],
+        "sector": incident.sector,
+        "border_distance_km": incident.border_distance_km,
+        "reporting_unit": incident.reporting_unit,
+        "domain": _value(incident.domain),
+        "category": incident.category,
+        "precedence": _value(incident.precedence),
+        "risks": [_value(incident.safety_risk), _value(incident.escalation_risk)],
+        "platforms": incident.platforms or [],
+        "cpa": [incident.cpa_horizontal_m, incident.cpa_vertical_ft],
+        "narrative": incident.narrative or "",
+        "actions": incident.actions_taken or "",
+        "releasability": incident.releasability or {},
+        "classification": incident.classification,
+        "releasable_to": sorted(incident.releasable_to or []),
+    }
+
+
+def facts_digest(incident: Incident) -> str:
+    """A SHA-256 of facts(incident), stable across processes and databases."""
+    canonical = json.dumps(facts(incident), sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def stale(approved_digest: str | None, incident: Incident) -> bool:
+    """Whether the incident's facts changed since the approval given on approved_digest."""
+    return approved_digest != facts_digest(incident)
+
+
+def serves(session: Session, incident: Incident, user: User, channel_id: int | None) -> bool:
+    """Whether the user is on a line the incident was routed to, or on the given (counterpart) line."""
+    if handling.is_member_for(session, incident, user):
+        return True
+    return channel_id is not None and bool(
+        session.scalar(
+            select(exists().where(channel_members.c.channel_id == channel_id, channel_members.c.user_id == user.id))
+        )
+    )
+
+
+def may_act(session: Session, incident: Incident, user: User, channel_id: int | None = None) -> bool:
+    """Supervisors and admins; liaison staff of a line the incident was routed to, or of the counterpart line."""
+    if may(user.role, Permission.EXCHANGES_TALK_ANY):
+        return True
+    return may(user.role, Permission.EXCHANGES_TALK) and serves(session, incident, user, channel_id)
+
+
+def ensure_may_act(session: Session, incident: Incident, user: User, action: str, channel_id: int | None = None):
+    if not may_act(session, incident, user, channel_id):
+        raise Forbidden(
+            f"{user.username} ({user.role.value}) may not {action} for {incident.reference}",
+            {"needs": "supervisor, admin, or liaison member of a line notified for it or of the counterpart line"},
+        )
+
+
+def may_approve(session: Session, incident: Incident, user: User, channel_id: int | None) -> bool:
+    """Whether the user holds the right to approve texts about this incident over this line."""
+    if may(user.role, Permission.EXCHANGES_APPROVE_ANY):
+        return True
+    return may(user.role, Permission.EXCHANGES_APPROVE) and serves(session, incident, user, channel_id)
+
+
+def ensure_may_approve(
+    session: Session, incident: Incident, user: User, channel_id: int | None, authors: set[str | None]
+) -> None:
+    """Refuse (403, with the reason) an author of the text, or someone without the right to approve."""
+    if user.username in authors:
+        raise Forbidden(DRAFTER_REFUSED, {"approver": user.username, "authors": sorted(a for a in authors if a)})
+    if not may_approve(session, incident, user, channel_id):
+        raise Forbidden(
+            f"{user.username} ({user.role.value}) may not approve texts to the other side for {incident.reference}",
+            {"needs": "supervisor, admin, or liaison member of a line notified for it or of the counterpart line"},
+        )
+
+
+def _value(code) -> str | None:
+    return None if code is None else str(getattr(code, "value", code))

@@ -1,0 +1,303 @@
+"""The other side's receipt of our messages: the link they may use, what our staff log, the clock.
+
+The other side confirms *receipt*; only our own staff acknowledge our incidents. So a message of ours
+over a counterpart line carries a receipt link, signed for its own purpose ("receipt"), bound to the
+message, the line and the line's address: using it records who confirmed and when on the message and
+moves the exchange from notified to receipt confirmed. It never touches the incident's status, its
+acknowledgement or its ladder, and /api/v1/acks refuses it (linkuse.use_any_link).
+
+Each message sent starts a receipt clock (outgoing.receipt_due); the sweep job claims the clocks that
+ran out the way exchanges.claim_due claims exchanges (one conditional UPDATE ... RETURNING, SKIP
+LOCKED on PostgreSQL), so two schedulers never flag one message twice, and tells the supervisors.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from ...errors import Conflict, InvalidTransition, NotFound, ValidationError
+from ...models import (
+    EventKind,
+    Exchange,
+    ExchangeMessage,
+    ExchangeState,
+    LinkUse,
+    MessageDirection,
+    NotificationKind,
+    OutgoingStatus,
+    User,
+)
+from ...text import name_problem
+from ..engine import notify
+from ..engine.claims import claimable, load_claimed
+from ..engine.links import AckLinks, LinkRefused, LinkSigner, spend
+from ..incidents import timeline
+
+PURPOSE = "receipt"
+# How a receipt reached us: their click on the link, or what our staff log (a call, a message, by voice).
+LOGGED_VIA = ("call", "message", "voice")
+ACTOR = "scheduler"
+NAME_MAX_LENGTH = 120
+# The receipt page's sentences (tracker/web/receipt_links.py), shown in English and the line's language:
+# each catalogue translates them (summary_text.msgids lists them with the rest).
+PAGE_MSGIDS = (
+    "Confirm receipt",
+    "Message {serial}, reference {reference}: {subject}",
+    "Sent on {date} at {time} UTC ({dtg}) over {line}.",
+    "Pressing the button tells the sender that the message reached you. It records nothing else.",
+    "Your name and post (optional)",
+    "Receipt confirmed",
+    "Receipt of message {serial} was recorded at {dtg} for {by}. Thank you.",
+)
+
+
+@dataclass(frozen=True)
+class ReceiptLink:
+    token: str
+    url: str
+    expires_at: datetime
+
+
+def link_for(links: AckLinks, message: ExchangeMessage, now: datetime) -> ReceiptLink:
+    """The receipt link of a message about to go out (its id is known: release flushed it)."""
+    token = links.signer.issue(
+        PURPOSE, message=message.id, channel=message.channel_id, recipient=message.channel.address
+    )
+    return ReceiptLink(token, links.url(f"/links/receipt/{token}"), links.signer.expires_at(now))
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    """What the receipt page shows: the message (by its header, never our incident number) and its receipt."""
+
+    message_id: int
+    reference: str
+    serial: str
+    subject: str
+    channel: str
+    address: str
+    language: str | None
+    sent_at: datetime
+    receipt_at: datetime | None
+    receipt_by: str | None
+    receipt_via: str | None
+
+
+def view(message: ExchangeMessage) -> ReceiptView:
+    return ReceiptView(
+        message.id,
+        message.exchange.reference or "",
+        f"{message.serial or 0:04d}/{message.serial_year or message.at.year}",
+        message.subject or message.kind,
+        message.channel.name,
+        message.channel.address,
+        message.channel.language,
+        message.at,
+        message.receipt_at,
+        message.receipt_by,
+        message.receipt_via,
+    )
+
+
+def _target(session: Session, claims: dict) -> ExchangeMessage:
+    """The message a receipt link is bound to (sent by us, on that counterpart line, to that address)."""
+    message = session.get(ExchangeMessage, claims.get("message"))
+    if (
+        message is None
+        or message.direction is not MessageDirection.OUT
+        or message.channel_id != claims.get("channel")
+        or message.channel.address != claims.get("recipient")
+        or not message.channel.counterpart_line
+    ):
+        raise LinkRefused("foreign", "This link does not belong to a message sent on this line.")
+    return message
+
+
+def inspect(session: Session, signer: LinkSigner, token: str, now: datetime) -> ReceiptView:
+    """What the link would confirm, without doing it (mail scanners and previewers fetch GETs)."""
+    claims = signer.read(PURPOSE, token, now)
+    used = session.scalar(select(LinkUse).where(LinkUse.link_id == claims["link"]))
+    if used is not None:
+        raise LinkRefused("reused", "This link was used already.", {"used_at": used.used_at, "used_by": used.used_by})
+    return view(_target(session, claims))
+
+
+def confirm_by_link(session: Session, signer: LinkSigner, token: str, now: datetime, name: str = "") -> ReceiptView:
+    """Record the other side's receipt from their link (once): by the name they typed, else the line's address."""
+    claims = signer.read(PURPOSE, token, now)
+    message = _target(session, claims)
+    name = (name or "").strip()
+    if name and (len(name) > NAME_MAX_LENGTH or name_problem(name)):
+        raise ValidationError("a name is one line of text", {"name": f"one line, at most {NAME_MAX_LENGTH} characters"})
+    by = name or message.channel.address
+    spend(session, claims, PURPOSE, f"{by} via {message.channel.name}", now)
+    if message.receipt_at is None:  # our staff may have logged it from a call first: that one stands
+        _record(session, message, now, by, "link", by, now)
+    return view(message)
+
+
+def get_message(session: Session, exchange_id: int, message_id: int) -> ExchangeMessage:
+    """One message of an exchange (404 if the exchange has no such message)."""
+    message = session.get(ExchangeMessage, message_id)
+    if message is None or message.exchange_id != exchange_id:
+        raise NotFound(f"exchange {exchange_id} has no message {message_id}", {"message_id": message_id})
+    return message
+
+
+def record(session: Session, message: ExchangeMessage, at: datetime, by: str, via: str, actor: User, now: datetime):
+    """Log a receipt the other side gave by call, message or voice (liaison of the line, supervisor, admin)."""
+    from .exchanges import ensure_may_act  # exchanges -> counterpart -> outgoing -> receipts: import on use
+
+    ensure_may_act(session, message.exchange.incident, actor, "record a receipt", message.channel_id)
+    problems = {}
+    if via not in LOGGED_VIA:
+        problems["via"] = f"one of: {', '.join(LOGGED_VIA)}"
+    by = (by or "").strip()
+    if not by or len(by) > NAME_MAX_LENGTH or name_problem(by):
+        problems["by"] = f"who confirmed: one line, 1 to {NAME_MAX_LENGTH} characters"
+    if at > now:
+        problems["at"] = "a receipt cannot be in the future"
+    elif at < message.at.replace(second=0, microsecond=0):  # a DTG names the minute only
+        problems["at"] = "before the message was sent"
+    if problems:
+        raise ValidationError("the receipt is not valid", problems)
+    if message.direction is not MessageDirection.OUT or message.status is not OutgoingStatus.SENT:
+        raise InvalidTransition(
+            "only a message of ours that was sent can have its receipt confirmed",
+            {"direction": message.direction.value, "status": message.status.value},
+        )
+    if message.receipt_at is not None:
+        raise Conflict(
+            "the receipt of this message is recorded already",
+            {"receipt_at": message.receipt_at, "receipt_by": message.receipt_by, "receipt_via": message.receipt_via},
+        )
+    _record(session, message, at, by, via, actor.username, now)
+    return message
+
+
+def _record(session: Session, message: ExchangeMessage, at: datetime, by: str, via: str, actor: str, now: datetime):
+    exchange = message.exchange
+    session.refresh(exchange, with_for_update=True)  # as exchanges.transition: one change of state at a time
+    message.receipt_at, message.receipt_by, message.receipt_via = at, by[:255], via
+    before = exchange.state
+    if before is ExchangeState.NOTIFIED:  # their receipt is the state the exchange waited for
+        exchange.state = ExchangeState.RECEIPT_CONFIRMED
+        exchange.state_changed_at = now
+    timeline.record(
+        session,
+        exchange.incident,
+        EventKind.RECEIPT_RECORDED,
+        actor,
+        now,
+        exchange=exchange.id,
+        message=message.id,
+        serial=f"{message.serial}/{message.serial_year}",
+        channel=message.channel.name,
+        receipt_at=at,
+        receipt_by=by,
+        receipt_via=via,
+        late=message.receipt_overdue_at is not None,
+        from_state=before.value,
+        to_state=exchange.state.value,
+    )
+    session.flush()
+
+
+def pending(exchange: Exchange) -> ExchangeMessage | None:
+    """The oldest message of ours on the exchange whose receipt is still awaited (overdue or not)."""
+    waiting = [m for m in exchange.messages if m.receipt_due_at is not None and m.receipt_at is None]
+    return min(waiting, key=lambda m: (m.receipt_due_at, m.id), default=None)
+
+
+# -- the clock ---------------------------------------------------------------------------------
+
+
+def _due(now: datetime):
+    return (
+        ExchangeMessage.receipt_due_at <= now,
+        ExchangeMessage.receipt_at.is_(None),
+        ExchangeMessage.receipt_overdue_at.is_(None),
+    )
+
+
+def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
+    """Flag up to limit messages whose receipt clock ran out (receipt_overdue_at = now); return their ids.
+
+    The condition is repeated in the UPDATE, so a receipt recorded, or a claim by another scheduler,
+    committed first means the row no longer matches: a message is flagged once.
+    """
+    due = (
+        select(ExchangeMessage.id)
+        .where(*_due(now))
+        .order_by(ExchangeMessage.receipt_due_at, ExchangeMessage.id)
+        .limit(limit)
+    )
+    claim = (
+        update(ExchangeMessage)
+        .where(ExchangeMessage.id.in_(claimable(session, due).scalar_subquery()), *_due(now))
+        .values(receipt_overdue_at=now)
+        .returning(ExchangeMessage.id)
+    )
+    return list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
+
+
+def flag_overdue(session: Session, message: ExchangeMessage, now: datetime, runner: str, recipients) -> None:
+    """Tell the supervisors (while the exchange is open) and put the overdue receipt on the timeline."""
+    exchange = message.exchange
+    overdue = {
+        "channel": message.channel.name,
+        "counterpart": message.channel.counterpart,
+        "serial": f"{message.serial or 0:04d}/{message.serial_year}",
+        "subject": message.subject or message.kind,
+        "reference": exchange.reference,
+        "sent_at": message.at,
+        "due_at": message.receipt_due_at,
+    }
+    told = []
+    if exchange.is_open:  # a closed exchange waits for nothing more
+        told = notify.enqueue_supervisors(
+            session,
+            exchange.incident,
+            NotificationKind.RECEIPT_OVERDUE,
+            now,
+            recipients,
+            step=0,
+            loop=message.id,
+            facts={"overdue": overdue},
+        )
+    timeline.record(
+        session,
+        exchange.incident,
+        EventKind.RECEIPT_OVERDUE,
+        ACTOR,
+        now,
+        exchange=exchange.id,
+        message=message.id,
+        channel=message.channel.name,
+        serial=overdue["serial"],
+        due_at=message.receipt_due_at,
+        runner=runner,
+        supervisors=[u.username for u in told],
+    )
+
+
+def sweep_batch(
+    session: Session, now: datetime, limit: int, runner: str, recipients: notify.Recipients | None = None
+) -> int:
+    """Claim and flag one batch of overdue receipts; return how many."""
+    ids = claim_due(session, now, limit)
+    if not ids:
+        return 0
+    eager = (
+        selectinload(ExchangeMessage.exchange).selectinload(Exchange.incident),
+        selectinload(ExchangeMessage.channel),
+    )
+    messages = load_claimed(session, ExchangeMessage, ids, *eager)
+    recipients = recipients or notify.Recipients.load(session)
+    with session.no_autoflush:
+        for message in messages:
+            flag_overdue(session, message, now, runner, recipients)
+    session.flush()
+    return len(messages)

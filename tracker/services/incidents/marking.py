@@ -1,0 +1,95 @@
+"""An incident's marking: its classification and the counterparts it may be released to.
+
+The marking line ("RESTRICTED // REL TO EASTLAND", "UNCLASSIFIED // NOT RELEASABLE") stands at the
+top and bottom of every page, print, e-mail and export that carries the incident, in the shape of
+the banner line of a classified document (classification, then the release caveat). The lists come
+from the deployment's configuration (CLASSIFICATIONS, RELEASABLE_TO), handed in as a Markings.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from ...errors import ValidationError
+from ...models import Incident
+
+NOT_RELEASABLE = "NOT RELEASABLE"
+_STORED_DEFAULT = str(Incident.__table__.c.classification.default.arg)
+SEPARATOR = " // "
+
+
+@dataclass(frozen=True)
+class Markings:
+    """The deployment's classifications, lowest first (the first is the default), and the
+    counterparts an incident may be released to."""
+
+    classifications: tuple[str, ...] = ("UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL")
+    releasable_to: tuple[str, ...] = ("Eastland",)
+
+    @property
+    def lowest(self) -> str:
+        return self.classifications[0]
+
+    def rank(self, classification: str) -> int:
+        """How high a classification stands (0: the lowest); an unknown one ranks above every known one,
+        so a value left over from an older configuration is never taken for less than it was."""
+        try:
+            return self.classifications.index(classification)
+        except ValueError:
+            return len(self.classifications)
+
+
+def line(classification: str, releasable_to: Sequence[str] | None) -> str:
+    """The marking line: "RESTRICTED // REL TO EASTLAND, WESTLAND" or "UNCLASSIFIED // NOT RELEASABLE"."""
+    names = [n.upper() for n in releasable_to or []]
+    caveat = f"REL TO {', '.join(names)}" if names else NOT_RELEASABLE
+    return f"{classification.upper()}{SEPARATOR}{caveat}"
+
+
+def of(incident: Incident) -> str:
+    """The incident's marking line (one not stored yet has its column's default classification)."""
+    return line(incident.classification or _STORED_DEFAULT, incident.releasable_to)
+
+
+def highest(markings: Markings, marks: Iterable[tuple[str, Sequence[str] | None]]) -> str:
+    """The marking of a file holding incidents with these (classification, releasable_to) marks: the
+    highest classification, releasable only to the counterparts every one of them is releasable to.
+    A file with no incident is the lowest classification and releasable to nobody (nothing was checked)."""
+    top, common = markings.lowest, None
+    for classification, names in marks:
+        if markings.rank(classification) > markings.rank(top):
+            top = classification
+        held = {n.casefold() for n in names or []}
+        common = held if common is None else common & held
+    kept = [n for n in markings.releasable_to if n.casefold() in (common or set())]
+    return line(top, kept)
+
+
+def releasable_to(incident: Incident, counterpart: str) -> bool:
+    """Whether the incident's marking lets it go to this counterpart (names compared without case)."""
+    return counterpart.strip().casefold() in {n.casefold() for n in incident.releasable_to or []}
+
+
+def check(markings: Markings, classification: Any, names: Any) -> tuple[str, list[str]]:
+    """Validate a marking against the deployment's lists; return it in their spelling and order.
+
+    Raise ValidationError (422) naming each field with an unknown value.
+    """
+    problems: dict[str, str] = {}
+    spelled = {c.casefold(): c for c in markings.classifications}
+    chosen = spelled.get(classification.strip().casefold()) if isinstance(classification, str) else None
+    if chosen is None:
+        problems["classification"] = f"{classification!r} is not one of {', '.join(markings.classifications)}"
+    allowed = {n.casefold(): n for n in markings.releasable_to}
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        problems["releasable_to"] = "a list of counterpart names"
+        wanted: set[str] = set()
+    else:
+        wanted = {n.strip().casefold() for n in names}
+        unknown = sorted(n for n in names if n.strip().casefold() not in allowed)
+        if unknown:
+            choices = ", ".join(markings.releasable_to) or "none are configured"
+            problems["releasable_to"] = f"{', '.join(map(repr, unknown))}: not among {choices}"
+    if problems:
+        raise ValidationError("the marking is not valid", problems)
+    return cast(str, chosen), [n for n in markings.releasable_to if n.casefold() in wanted]

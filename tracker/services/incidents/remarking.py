@@ -1,0 +1,58 @@
+"""Change an incident's marking (kept apart from marking.py, which the message texts import, so the
+helpers there need nothing of the handling code)."""
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, update
+from sqlalchemy.orm import Session
+
+from ...errors import Conflict
+from ...models import EventKind, Incident, User
+from . import handling, timeline
+from .marking import Markings, check, of
+
+_RETRIES = 5
+
+
+def change(
+    session: Session,
+    incident: Incident,
+    classification: str | None,
+    names: list[str] | None,
+    actor: User,
+    now: datetime,
+    markings: Markings,
+) -> Incident:
+    """Change the classification, the counterparts it is releasable to, or both (None: keep).
+
+    A compare-and-set on the incident's version, retried when the escalation engine moved the
+    incident meanwhile; the timeline records the marking before and after. Liaison staff of a line the
+    incident was routed to, supervisors and admins only.
+    """
+    handling.ensure_may_handle(session, incident, actor, "change the marking of")
+    new_classification, new_names = check(
+        markings,
+        incident.classification if classification is None else classification,
+        list(incident.releasable_to or []) if names is None else names,
+    )
+    before = of(incident)
+    for _ in range(_RETRIES):
+        claimed = cast(
+            CursorResult[Any],  # what an UPDATE returns (Session.execute is typed for SELECT)
+            session.execute(
+                update(Incident)
+                .where(Incident.id == incident.id, Incident.version == incident.version)
+                .values(classification=new_classification, releasable_to=new_names, version=Incident.version + 1),
+                execution_options={"synchronize_session": False},
+            ),
+        ).rowcount
+        session.refresh(incident)
+        if claimed:
+            break
+    else:
+        raise Conflict(f"{incident.reference} kept changing; try again", {"version": incident.version})
+    after = of(incident)
+    if after != before:
+        timeline.record(session, incident, EventKind.MARKING_CHANGED, actor.username, now, before=before, after=after)
+    return incident

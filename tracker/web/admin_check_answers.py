@@ -1,0 +1,76 @@
+"""The answer to a line check given on the line or by voice, logged on the line's check page.
+
+A check over a counterpart line asks the other side to answer on the line itself (they have no link
+into our tracker), so whoever took the answer logs it here: when, who, and one button per way it came.
+"""
+
+from flask import flash, redirect, request, url_for
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from .. import dispatch
+from ..db import get_session
+from ..errors import Conflict, ValidationError
+from ..http.access import requires
+from ..http.transaction import committed
+from ..http.wiring import the_app
+from ..models.permissions import Permission
+from ..services.engine import line_checks
+from ..timeutil import format_dtg, parse_moment, utcnow
+from .admin import bp
+from .base_form import TrackerForm
+
+VIA_BUTTONS = {"voice": "Answered by voice", "line": "Answered on the line"}
+
+
+class CheckAnswerForm(TrackerForm):
+    at = StringField(
+        "Answered at (UTC: ISO 8601 or DTG)",
+        validators=[DataRequired(), Length(max=40)],
+        description="when they answered; not in the future",
+    )
+    by = StringField("Answered by (name, rank, post)", validators=[DataRequired(), Length(max=120)])
+
+
+def _prefix(check_id: int) -> str:
+    return f"answer-{check_id}"
+
+
+@bp.app_template_global()
+def check_answer_form(check) -> CheckAnswerForm:
+    """The form that logs the answer to one pending check, the time filled in with now (as a DTG)."""
+    return CheckAnswerForm(prefix=_prefix(check.id), at=format_dtg(utcnow()), formdata=None)
+
+
+@bp.app_template_global()
+def check_answer_buttons() -> dict[str, str]:
+    return VIA_BUTTONS
+
+
+@bp.post("/channels/<int:channel_id>/checks/<int:check_id>/answer")
+@requires(Permission.CHANNELS_WATCH)
+def answer_check(channel_id: int, check_id: int):
+    back = redirect(url_for("admin.channel_checks", channel_id=channel_id))
+    check = line_checks.get_check(get_session(), channel_id, check_id)
+    form = CheckAnswerForm(prefix=_prefix(check_id))
+    via = request.form.get("via", "")
+    try:
+        at = parse_moment(form.at.data or "") if form.validate() else None
+    except ValueError as exc:
+        form.at.errors = [str(exc)]
+        at = None
+    if at is None or via not in VIA_BUTTONS:
+        said = "; ".join(f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items())
+        flash(f"The answer was not logged ({said or 'fill in when and who, and say how it came'}).", "error")
+        return back
+    rules = dispatch.health_rules(the_app())
+    try:
+        with committed():
+            line_checks.record_answer(get_session(), check, at, form.by.data, via, utcnow(), rules)
+    except (ValidationError, Conflict) as error:
+        problems = "; ".join(f"{k}: {v}" for k, v in error.details.items() if isinstance(v, str))
+        flash(f"The answer was not logged: {error.message}{f' ({problems})' if problems else ''}.", "error")
+        return back
+    how = "by voice" if via == "voice" else "on the line"
+    flash(f"Check {check_id} answered {how} by {form.by.data}: the line works.", "success")
+    return back

@@ -1,0 +1,208 @@
+"""The call log on a phone: "Call started" stamps the time on the server (no script needed), then the
+page of the call in progress takes what was said and the actions agreed, and "Call ended" stamps its
+end. Routes on exchanges.bp, the exchange panel's blueprint (the links to them live there)."""
+
+from datetime import timedelta
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
+
+from ..db import get_session
+from ..errors import Forbidden, TrackerError, ValidationError
+from ..http import idempotency
+from ..http.access import requires
+from ..http.transaction import committed
+from ..models import Exchange, ExchangeState
+from ..models.permissions import Permission
+from ..services.exchanges import calls, exchanges
+from ..services.incidents import handling
+from ..timeutil import parse_moment, utcnow
+from .acting import explain
+from .call_forms import DUE_IN, CallForm, StartCallForm
+from .exchanges import bp
+
+DUE_IN_SECONDS = {choice.value for choice in DUE_IN if choice.value}
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _limits() -> calls.Limits:
+    return calls.Limits(current_app.config["MAX_FUTURE_SKEW_SECONDS"])
+
+
+@bp.app_template_global()
+def action_state(action) -> str:
+    """done, overdue or open, for the call lists."""
+    return calls.action_state(action, utcnow())
+
+
+def _moment(form, name: str):
+    """A typed time, or None; a bad one is a ValidationError naming the field."""
+    text = (getattr(form, name).data or "").strip()
+    if not text:
+        return None
+    try:
+        return parse_moment(text)
+    except ValueError as error:
+        raise ValidationError(f"{getattr(form, name).label.text}: {error}", {name: str(error)}) from None
+
+
+@bp.get("/incidents/<reference>/calls/new")
+@requires(Permission.EXCHANGES_TALK)
+def new_call(reference: str):
+    """The "Call started" page: the line (the exchange's when coming from one), who called, one big button."""
+    session = get_session()
+    incident = handling.get_incident(session, reference)
+    form = StartCallForm()
+    lines = exchanges.counterpart_lines(session)
+    may = exchanges.may_act(session, incident, _me())
+    lines = [line for line in lines if may or exchanges.may_act(session, incident, _me(), line.id)]
+    if not may and not lines:  # neither on a line the incident went to nor on a line to the other side
+        abort(403)
+    form.channel_id.choices = [
+        SelectChoice(c.id, f"{c.name}{' · ' + c.counterpart if c.counterpart else ''}") for c in lines
+    ]
+    exchange_id = request.args.get("exchange", type=int)
+    exchange = session.get(Exchange, exchange_id) if exchange_id else None
+    exchange = exchange if exchange is not None and exchange.incident_id == incident.id else None
+    if exchange is not None:
+        form.channel_id.data, form.exchange_id.data = exchange.channel_id, str(exchange.id)
+    form.call_key.data = idempotency.new_key()
+    return render_template("web/calls/new.html", incident=incident, form=form, exchange=exchange)
+
+
+@bp.post("/incidents/<reference>/calls/new")
+@requires(Permission.EXCHANGES_TALK)
+def start_call(reference: str):
+    session = get_session()
+    incident = handling.get_incident(session, reference)
+    form = StartCallForm()
+    form.channel_id.choices = [SelectChoice(c.id, c.name) for c in exchanges.counterpart_lines(session)]
+    back = redirect(url_for("exchanges.new_call", reference=reference, exchange=form.exchange_id.data or None))
+    if not form.validate():
+        flash("Choose the counterpart line the call is on.", "error")
+        return back
+    key = form.call_key.data or ""
+    if key and not idempotency.valid_key(key):
+        abort(400, "The form's one-time key is damaged: open the form again.")
+    data = {"direction": form.direction.data, "channel_id": form.channel_id.data}
+    if form.exchange_id.data and form.exchange_id.data.isdigit():
+        data["exchange_id"] = int(form.exchange_id.data)
+    try:
+        with committed() as session:
+            data["started_at"] = _moment(form, "started_at")
+            first = idempotency.claim_form(session, _me().id, key, utcnow()) if key else None
+            if first is None:  # a second tap on the button finds the call the first one started
+                call = calls.log_call(session, incident, data, _me(), utcnow(), _limits())
+                opened = redirect(url_for("exchanges.view_call", call_id=call.id))
+                if key:
+                    idempotency.keep_answer(session, _me().id, key, opened)
+    except Forbidden:
+        abort(403)
+    except TrackerError as error:
+        flash(explain(error), "error")
+        return back
+    if first is not None:
+        return redirect(first.location or url_for("incidents.view", reference=reference))
+    flash("Call started: the time is on record.", "success")
+    return opened
+
+
+def _filled(call) -> CallForm:
+    """The call's form as the call stands; the times stay empty (typed only to back-time or correct)."""
+    form = _offer_moves(call, CallForm(formdata=None))
+    for name in (*calls.NAMES, *calls.SAID, "language"):
+        getattr(form, name).data = getattr(call, name) or ""
+    form.version.data = str(call.version)
+    return form
+
+
+def _offer_moves(call, form: CallForm) -> CallForm:
+    moves = exchanges.next_states(call.exchange) if call.exchange is not None and call.moved_to is None else []
+    form.moves_to.choices = [SelectChoice("", "no change")] + [
+        SelectChoice(s.value, s.value.replace("_", " ")) for s in moves
+    ]
+    return form
+
+
+@bp.get("/calls/<int:call_id>")
+@login_required
+def view_call(call_id: int):
+    """The call: in progress with its fields and "Call ended", or on record."""
+    session = get_session()
+    call = calls.get_call(session, call_id)
+    may = exchanges.may_act(session, call.incident, _me(), call.channel_id)
+    return render_template("web/calls/view.html", call=call, form=_filled(call) if may else None, now=utcnow())
+
+
+def _actions(form: CallForm, now) -> list[dict]:
+    """The action rows typed in: a text and a due time each (due in, or due at)."""
+    drafts = []
+    for n, row in enumerate(form.actions.entries):
+        text = (row.form.text.data or "").strip()
+        if not text:
+            continue
+        due_at = _moment(row.form, "due_at")
+        if due_at is None and row.form.due_in.data:
+            if row.form.due_in.data not in DUE_IN_SECONDS:
+                raise ValidationError("pick a due time from the list", {f"actions.{n}.due_in": "not one of the list"})
+            due_at = now + timedelta(seconds=int(row.form.due_in.data))
+        if due_at is None:
+            raise ValidationError("an agreed action needs its due time", {f"actions.{n}.due_at": "due in, or due at"})
+        drafts.append({"text": text, "party": row.form.party.data, "due_at": due_at})
+    return drafts
+
+
+@bp.post("/calls/<int:call_id>")
+@requires(Permission.EXCHANGES_TALK)
+def save_call(call_id: int):
+    """Save what was typed; the "Call ended" button also stamps the end."""
+    session = get_session()
+    call = calls.get_call(session, call_id)
+    if not exchanges.may_act(session, call.incident, _me(), call.channel_id):
+        abort(403)
+    form = _offer_moves(call, CallForm())
+    if not form.validate():
+        said = "; ".join(
+            f"{getattr(form, k).label.text}: {v[0] if isinstance(v, list) else v}" for k, v in form.errors.items()
+        )
+        flash(f"Nothing saved: {said}", "error")
+        return redirect(url_for("exchanges.view_call", call_id=call_id))
+    end = "end" in request.form
+    try:
+        with committed() as session:
+            now = utcnow()
+            data = {name: getattr(form, name).data for name in (*calls.NAMES, *calls.SAID, "language")}
+            data.update(started_at=_moment(form, "started_at"), ended_at=_moment(form, "ended_at"))
+            data["actions"] = _actions(form, now)
+            data["moves_to"] = ExchangeState(form.moves_to.data) if form.moves_to.data else None
+            version = int(form.version.data) if (form.version.data or "").isdigit() else None
+            calls.update_call(session, call, data, _me(), now, _limits(), end=end, expected_version=version)
+    except Forbidden:
+        abort(403)
+    except (TrackerError, ValueError) as error:
+        flash(explain(error) if isinstance(error, TrackerError) else str(error), "error")
+        return redirect(url_for("exchanges.view_call", call_id=call_id))
+    flash("Call ended: on record." if end else "Call saved.", "success")
+    return redirect(url_for("exchanges.view_call", call_id=call_id))
+
+
+@bp.post("/actions/<int:action_id>/done")
+@requires(Permission.EXCHANGES_TALK)
+def action_done(action_id: int):
+    session = get_session()
+    action = calls.get_action(session, action_id)
+    call_id = action.call_id
+    try:
+        with committed() as session:
+            calls.mark_done(session, action, _me(), utcnow())
+    except Forbidden:
+        abort(403)
+    except TrackerError as error:
+        flash(explain(error), "error")
+    else:
+        flash("Agreed action done.", "success")
+    return redirect(url_for("exchanges.view_call", call_id=call_id, _anchor="actions"))

@@ -1,0 +1,158 @@
+"""Four eyes on the pages: our drafts to the other side on the exchange panel (reword, approve by a
+second person, send) and the "Waiting for my approval" list of My queue. Same services as the API."""
+
+from flask import abort, flash, redirect, url_for
+from flask_login import current_user
+from wtforms import HiddenField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from ..db import get_session
+from ..errors import Forbidden, TrackerError
+from ..http import wiring
+from ..http.access import requires
+from ..http.transaction import committed
+from ..models import ExchangeMessage, MessageDirection, OutgoingStatus
+from ..models.permissions import Permission
+from ..services.exchanges import counterpart, exchanges, four_eyes, summaries
+from ..timeutil import utcnow
+from .acting import explain
+from .base_form import TrackerForm
+from .exchanges import bp
+
+TEXT = Length(max=counterpart.TEXT_MAX_LENGTH)
+
+
+class DraftEditForm(TrackerForm):
+    text = TextAreaField("English", validators=[InputRequired(), TEXT])
+    text_second = TextAreaField("Second language", validators=[Optional(), TEXT])
+    version = HiddenField(validators=[InputRequired()])
+
+
+class DraftVersionForm(TrackerForm):
+    """Approve or send: the CSRF token and the version read."""
+
+    version = HiddenField()
+
+
+def _prefix(message_id: int, action: str) -> str:
+    return f"draft-{message_id}-{action}"
+
+
+@bp.app_template_global()
+def draft_actions(message: ExchangeMessage) -> dict | None:
+    """What the exchange panel offers on one of our unsent messages to the signed-in person (None for
+    a message from them or one sent)."""
+    if message.direction is not MessageDirection.OUT or message.status is OutgoingStatus.SENT:
+        return None
+    session, exchange = get_session(), message.exchange
+    me = current_user._get_current_object()
+    waits = counterpart.needs_approval(message)
+    author = me.username in counterpart.authors(message)
+    may_approve = waits and not author and four_eyes.may_approve(session, exchange.incident, me, exchange.channel_id)
+    if not waits:
+        why_not = ""
+    elif author:
+        why_not = "You wrote this text: " + four_eyes.DRAFTER_REFUSED.split(": ", 1)[1] + " approve it."
+    elif not may_approve:
+        why_not = "Waiting for a second person with the right to approve."
+    else:
+        why_not = ""
+    stale = message.status is OutgoingStatus.APPROVED and waits
+    return {
+        "waits": waits,
+        "stale": stale,
+        "may_act": exchanges.may_act(session, exchange.incident, me, exchange.channel_id),
+        "may_approve": may_approve,
+        "why_not": why_not,
+        "may_send": message.status is OutgoingStatus.APPROVED and not waits and exchange.is_open,
+        "edit_form": DraftEditForm(
+            prefix=_prefix(message.id, "edit"),
+            text=message.text,
+            text_second=message.text_second,
+            version=message.version,
+        ),
+        "approve_form": DraftVersionForm(prefix=_prefix(message.id, "approve"), version=message.version),
+        "send_form": DraftVersionForm(prefix=_prefix(message.id, "send"), version=message.version),
+    }
+
+
+@bp.app_template_global()
+def waiting_for_approval() -> dict:
+    """Our texts and summaries that wait for the signed-in person's approval (not their own)."""
+    session, me = get_session(), current_user._get_current_object()
+    return {"messages": counterpart.waiting(session, me), "summaries": summaries.waiting(session, me)}
+
+
+def _back(message: ExchangeMessage):
+    return redirect(url_for("incidents.view", reference=message.exchange.incident.reference, _anchor="exchanges"))
+
+
+def _version(form) -> int | None:
+    return int(form.version.data) if str(form.version.data or "").isdigit() else None
+
+
+def _do(message_id: int, action: str, form_class, do, done: str):
+    """Check the form, run do(session, message, form) as one unit of work, flash the outcome, go back to
+    the exchange panel. Refused drafters are told why (a flash line); others without the right get 403."""
+    session = get_session()
+    message = counterpart.get_message(session, message_id)
+    form = form_class(prefix=_prefix(message_id, action))
+    if not form.validate():
+        flash(f"The form was not complete (a text is at most {counterpart.TEXT_MAX_LENGTH} characters).", "error")
+        return _back(message)
+    try:
+        with committed():
+            do(session, message, form)
+    except Forbidden as refused:
+        if refused.message != four_eyes.DRAFTER_REFUSED:
+            abort(403)
+        flash(refused.message, "error")
+    except TrackerError as error:
+        flash(explain(error), "error")
+    else:
+        flash(done, "success")
+    return _back(message)
+
+
+@bp.post("/exchange-messages/<int:message_id>/edit")
+@requires(Permission.EXCHANGES_TALK)
+def edit_draft(message_id: int):
+    def do(session, message, form):
+        second = form.text_second.data if message.exchange.language else None
+        version = _version(form) or -1
+        counterpart.edit(session, message, form.text.data, second or None, version, _me(), utcnow())
+
+    return _do(message_id, "edit", DraftEditForm, do, "Text saved as a draft: a second person must approve it.")
+
+
+@bp.post("/exchange-messages/<int:message_id>/approve")
+@requires(Permission.EXCHANGES_APPROVE)
+def approve_draft(message_id: int):
+    def do(session, message, form):
+        counterpart.approve(session, message, _me(), utcnow(), _version(form))
+
+    return _do(message_id, "approve", DraftVersionForm, do, "Text approved: it may be sent now.")
+
+
+@bp.post("/exchange-messages/<int:message_id>/send")
+@requires(Permission.EXCHANGES_TALK)
+def send_draft(message_id: int):
+    session = get_session()
+    message = counterpart.get_message(session, message_id)
+    if DraftVersionForm(prefix=_prefix(message_id, "send")).validate():
+        try:  # a change of the incident since approval: back to draft, kept (then the send refuses)
+            with committed():
+                if exchanges.withdraw_stale_approval(session, message, _me(), utcnow()):
+                    flash(f"{four_eyes.STALE}.", "error")
+                    return _back(message)
+        except Forbidden:
+            abort(403)
+
+    def do(session, message, form):
+        exchanges.send_message(session, message, _me(), utcnow(), wiring.outgoing_settings())
+
+    return _do(message_id, "send", DraftVersionForm, do, "Text queued for the other side.")
+
+
+def _me():
+    return current_user._get_current_object()

@@ -1,0 +1,70 @@
+"""The other side's receipt on the incident page: each message of ours shows whether their receipt is
+due, overdue or recorded, and our staff log a receipt given by call, message or voice (the other side
+may also use the receipt link in the message: tracker/web/receipt_links.py)."""
+
+from flask import flash, redirect, url_for
+from flask_login import current_user
+from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from ..db import get_session
+from ..http.access import requires
+from ..models.permissions import Permission
+from ..services.exchanges import receipts
+from ..timeutil import format_dtg, parse_moment, utcnow
+from .acting import act_on_incident
+from .base_form import TrackerForm
+from .exchanges import bp
+
+VIA_LABELS = {"call": "on a call", "message": "by a message", "voice": "by voice on the line"}
+
+
+class ReceiptForm(TrackerForm):
+    at = StringField(
+        "Received at (UTC: ISO 8601 or DTG)",
+        validators=[DataRequired(), Length(max=40)],
+        description="when they confirmed; not in the future",
+    )
+    by = StringField("Confirmed by (name, rank, post)", validators=[DataRequired(), Length(max=120)])
+    via = SelectField("How", choices=[SelectChoice(v, VIA_LABELS[v]) for v in receipts.LOGGED_VIA])
+
+
+def _prefix(message_id: int) -> str:
+    return f"receipt-{message_id}"
+
+
+@bp.app_template_global()
+def receipt_form(message) -> ReceiptForm:
+    """The form that logs the receipt of one message, the time filled in with now (as a DTG)."""
+    return ReceiptForm(prefix=_prefix(message.id), at=format_dtg(utcnow()), formdata=None)
+
+
+@bp.app_template_global()
+def awaited_receipt(exchange):
+    """The oldest message of the exchange whose receipt is still awaited, or None (the panel's clock line)."""
+    return receipts.pending(exchange)
+
+
+@bp.post("/exchanges/<int:exchange_id>/messages/<int:message_id>/receipt")
+@requires(Permission.EXCHANGES_TALK)
+def record_receipt(exchange_id: int, message_id: int):
+    message = receipts.get_message(get_session(), exchange_id, message_id)
+    reference = message.exchange.incident.reference
+    form = ReceiptForm(prefix=_prefix(message_id))
+    try:
+        at = parse_moment(form.at.data or "") if form.validate() else None
+    except ValueError as exc:
+        form.at.errors = [str(exc)]
+        at = None
+    if at is None:
+        said = "; ".join(f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items())
+        flash(f"The receipt was not recorded ({said or 'fill in when, who and how'}).", "error")
+        return redirect(url_for("incidents.view", reference=reference, _anchor="exchanges"))
+    user = current_user._get_current_object()
+    return act_on_incident(
+        reference,
+        lambda s: receipts.record(s, message, at, form.by.data, form.via.data, user, utcnow()),
+        f"Receipt of serial {message.serial or 0:04d}/{message.serial_year} recorded.",
+        anchor="exchanges",
+    )
