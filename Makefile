@@ -14,13 +14,13 @@ $(VENV)/bin/python:
 # The runtime only (what `make run` needs); pip shows what it fetches and installs.
 $(RUNTIME): requirements.txt | $(VENV)/bin/python
 	@echo "Installing the runtime requirements into $(VENV) ..."
-	$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check --no-compile --progress-bar on -r requirements.txt
 	@touch $(RUNTIME)
 
 # The runtime plus the test, lint and benchmark tools.
 $(DEV): $(RUNTIME) requirements-dev.txt
 	@echo "Installing the test and lint tools into $(VENV) ..."
-	$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements-dev.txt
+	$(PY) -m pip install --disable-pip-version-check --no-compile --progress-bar on -r requirements-dev.txt
 	@touch $(DEV)
 
 install: $(RUNTIME)
