@@ -16,9 +16,6 @@ from tracker.db import session_scope
 from tracker.models import AgreedAction, Call, Notification
 from tracker.timeutil import format_dtg, isoformat, parse_moment, utcnow
 
-# Row locks (FOR UPDATE) on the exchange and the action, versions, and the receipt a call records.
-pytestmark = pytest.mark.both_databases
-
 THEY_SAID = "Eastland MoD: the aircraft was on a training flight; the pilot kept visual contact."
 
 
