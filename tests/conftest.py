@@ -58,13 +58,6 @@ def app_config(outbox: Path, **config) -> dict:
     }
 
 
-def pytest_xdist_auto_num_workers(config) -> int:
-    """One worker more than there are cores (`-n auto`): many tests spend part of their time waiting on
-    another process (PostgreSQL, a scheduler, Chromium, a live server), and a third worker on two cores
-    fills those waits (CI on 2 cores: 334 s with 2 workers, 315 s with 3)."""
-    return (os.cpu_count() or 1) + 1
-
-
 def pytest_generate_tests(metafunc):
     """A test that touches the database runs on SQLite, and on PostgreSQL too when marked both_databases."""
     if "backend" in metafunc.fixturenames:
