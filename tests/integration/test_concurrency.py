@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.both_databases]
 
 def test_two_scheduler_processes_advance_each_incident_exactly_once_per_deadline(app, tmp_path):
     build_world(app, steps=(("L1",), ("L2",), ("L3",)), ack_seconds=1, repeat=1)
-    count = 250  # 1,500 deadlines and 1,250 messages: plenty for two schedulers to race on
+    count = 150  # 900 deadlines and 750 messages: plenty for two schedulers to race on
     ids = file_many(app, count)
     with session_scope(app) as session:  # hold the work back until both schedulers are up
         session.execute(update(Incident).values(next_escalation_at=utcnow().replace(year=2100)))
