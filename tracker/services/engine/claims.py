@@ -1,4 +1,7 @@
-"""The claim pattern shared by the escalation sweep and the delivery job."""
+"""The claim pattern shared by the escalation sweep, the delivery job and the clocks of the other side."""
+
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -23,3 +26,14 @@ def load_claimed(session: Session, model, ids: list[int], *options) -> list:
     """The claimed rows, fresh from the database (the claim's UPDATE bypassed the identity map)."""
     query = select(model).where(model.id.in_(ids)).order_by(model.id).options(*options)
     return list(session.scalars(query.execution_options(populate_existing=True)))
+
+
+def act_on_claimed(session: Session, model, ids: list[int], act: Callable[[Any], None], *options) -> int:
+    """Load the claimed rows and act on each (nothing flushed between them), then flush; return how
+    many. The one loop of every sweep that claims due rows (exchange clocks, receipts, agreed actions)."""
+    rows = load_claimed(session, model, ids, *options)
+    with session.no_autoflush:
+        for row in rows:
+            act(row)
+    session.flush()
+    return len(rows)

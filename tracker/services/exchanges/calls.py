@@ -32,7 +32,7 @@ from ...models import (
 )
 from ...text import name_problem
 from ..engine import notify
-from ..engine.claims import claimable, load_claimed
+from ..engine.claims import act_on_claimed, claimable
 from ..incidents import timeline
 from . import exchanges, receipts
 
@@ -432,10 +432,5 @@ def sweep_batch(
         selectinload(AgreedAction.call).selectinload(Call.channel),
         selectinload(AgreedAction.incident),
     )
-    actions = load_claimed(session, AgreedAction, ids, *eager)
-    recipients = recipients or notify.Recipients.load(session)
-    with session.no_autoflush:
-        for action in actions:
-            flag_overdue(session, action, now, runner, recipients)
-    session.flush()
-    return len(actions)
+    told = recipients or notify.Recipients.load(session)
+    return act_on_claimed(session, AgreedAction, ids, lambda a: flag_overdue(session, a, now, runner, told), *eager)

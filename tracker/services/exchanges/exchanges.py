@@ -29,7 +29,7 @@ from ...models import (
     User,
 )
 from ..engine import notify
-from ..engine.claims import claimable, load_claimed
+from ..engine.claims import act_on_claimed, claimable
 from ..incidents import timeline
 from . import counterpart, four_eyes, outgoing
 
@@ -446,10 +446,5 @@ def sweep_batch(session: Session, now: datetime, limit: int, runner: str) -> int
     ids = claim_due(session, now, limit)
     if not ids:
         return 0
-    exchanges = load_claimed(session, Exchange, ids)
     recipients = notify.Recipients.load(session)
-    with session.no_autoflush:
-        for exchange in exchanges:
-            expire(session, exchange, now, runner, recipients)
-    session.flush()
-    return len(exchanges)
+    return act_on_claimed(session, Exchange, ids, lambda e: expire(session, e, now, runner, recipients))

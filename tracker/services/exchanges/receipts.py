@@ -31,7 +31,7 @@ from ...models import (
 )
 from ...text import name_problem
 from ..engine import notify
-from ..engine.claims import claimable, load_claimed
+from ..engine.claims import act_on_claimed, claimable
 from ..engine.links import AckLinks, LinkRefused, LinkSigner, spend
 from ..incidents import timeline
 
@@ -294,10 +294,5 @@ def sweep_batch(
         selectinload(ExchangeMessage.exchange).selectinload(Exchange.incident),
         selectinload(ExchangeMessage.channel),
     )
-    messages = load_claimed(session, ExchangeMessage, ids, *eager)
-    recipients = recipients or notify.Recipients.load(session)
-    with session.no_autoflush:
-        for message in messages:
-            flag_overdue(session, message, now, runner, recipients)
-    session.flush()
-    return len(messages)
+    told = recipients or notify.Recipients.load(session)
+    return act_on_claimed(session, ExchangeMessage, ids, lambda m: flag_overdue(session, m, now, runner, told), *eager)
