@@ -5,7 +5,7 @@ from .audit import AuditSeal
 from .base import Base, UTCDateTime
 from .calls import AgreedAction, Call
 from .checks import ChannelCheck, LinkUse
-from .context import ExerciseNotice, IncidentLink
+from .context import ExerciseBriefing, ExerciseNotice, IncidentLink
 from .enums import (
     CATEGORIES,
     AttemptOutcome,
@@ -36,6 +36,7 @@ from .ladder import ContactChannel, EscalationPolicy, PolicyStep, RoutingRule, c
 from .people import ApiToken, User
 from .security import AccountEvent, IdempotentRequest, SignInFailure, WebSession
 from .system import Counter, JobRun, MetricsSnapshot, Runner, ThrottleHit
+from .watch import Handover, Watch, WatchEntry
 
 __all__ = [
     "AgreedAction",
@@ -48,7 +49,11 @@ __all__ = [
     "Exchange",
     "ExchangeMessage",
     "ExchangeState",
+    "ExerciseBriefing",
     "ExerciseNotice",
+    "Handover",
+    "Watch",
+    "WatchEntry",
     "IncidentLink",
     "LinkState",
     "MessageDirection",

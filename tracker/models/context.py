@@ -2,8 +2,8 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from ..timeutil import utcnow
 from .base import Base, enum_column
@@ -26,12 +26,47 @@ class ExerciseNotice(Base):
     centre_latitude: Mapped[float | None] = mapped_column(Float)
     centre_longitude: Mapped[float | None] = mapped_column(Float)
     radius_km: Mapped[float | None] = mapped_column(Float)
+    # Declared figures, as the Vienna Document counts them (chapter V paragraph 38): troops
+    # (declared_size), battle tanks, armoured combat vehicles, artillery pieces of 100 mm and above,
+    # airborne or amphibious troops (paragraphs 38.2, 38.3), and combat aircraft sorties (38.1.3).
     declared_size: Mapped[int | None] = mapped_column(Integer)
+    battle_tanks: Mapped[int | None] = mapped_column(Integer)
+    armoured_combat_vehicles: Mapped[int | None] = mapped_column(Integer)
+    artillery_pieces: Mapped[int | None] = mapped_column(Integer)
+    airborne_troops: Mapped[int | None] = mapped_column(Integer)
+    aircraft_sorties: Mapped[int | None] = mapped_column(Integer)
     notified_via: Mapped[NotifiedVia] = mapped_column(enum_column(NotifiedVia))
     notified_at: Mapped[datetime | None]
+    # Who notified whom: the notifying State, and the States (or "all participating States") told.
+    notified_by: Mapped[str | None] = mapped_column(String(80))
+    notified_to: Mapped[str | None] = mapped_column(String(200))
+    # Carried out without advance notice (an alert activity): notified at its start (paragraph 41).
+    snap: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Our own exercise, briefed by us to the other side (the same checks apply to us).
+    ours: Mapped[bool] = mapped_column(Boolean, default=False)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(80))
+
+
+class ExerciseBriefing(Base):
+    """A briefing on one of our own exercises given to the other side: what, to whom, when, how."""
+
+    __tablename__ = "exercise_briefings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exercise_id: Mapped[int] = mapped_column(ForeignKey("exercises.id", ondelete="CASCADE"), index=True)
+    briefed_at: Mapped[datetime]
+    briefed_to: Mapped[str] = mapped_column(String(200))
+    # vienna_document, bilateral_briefing or voluntary_briefing (NotifiedVia), as for theirs.
+    via: Mapped[NotifiedVia] = mapped_column(enum_column(NotifiedVia))
+    content: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    exercise: Mapped[ExerciseNotice] = relationship(
+        backref=backref("briefings", order_by="ExerciseBriefing.briefed_at", cascade="all, delete-orphan")
+    )
 
 
 class IncidentLink(Base):

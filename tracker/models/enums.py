@@ -90,6 +90,10 @@ class NotificationKind(enum.StrEnum):
     RECEIPT_OVERDUE = "receipt_overdue"
     # Tells the supervisors that an action agreed on a call passed its due time undone.
     ACTION_OVERDUE = "action_overdue"
+    # Reminds the acknowledger of an acknowledged incident nobody has worked on for its timeout.
+    IDLE_REMINDER = "idle_reminder"
+    # Asks the supervisors to confirm a step reached by decision (asked again until confirmed).
+    DECISION_ASKED = "decision_asked"
 
     @property
     def calls_for_action(self) -> bool:
@@ -147,6 +151,11 @@ class EventKind(enum.StrEnum):
     MESSAGE_DRAFTED = "message_drafted"
     MESSAGE_APPROVED = "message_approved"
     MARKING_CHANGED = "marking_changed"
+    AMENDED = "amended"
+    IDLE_REMINDED = "idle_reminded"
+    IDLE_REESCALATED = "idle_reescalated"
+    DECISION_ASKED = "decision_asked"
+    DECISION_CONFIRMED = "decision_confirmed"
 
 
 class ExchangeState(enum.StrEnum):

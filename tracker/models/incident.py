@@ -53,6 +53,13 @@ class Incident(Base):
             sqlite_where=text("status = 'open'"),
             postgresql_where=text("status = 'open'"),
         ),
+        # Idle acknowledged incidents are found through this index only.
+        Index(
+            "ix_incidents_idle",
+            "idle_check_at",
+            sqlite_where=text("status = 'acknowledged'"),
+            postgresql_where=text("status = 'acknowledged'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,8 +75,16 @@ class Incident(Base):
     sector: Mapped[str | None] = mapped_column(String(120))
     # Geodesic distance to the nearest border line of the deployment's region, when the position is known.
     border_distance_km: Mapped[float | None] = mapped_column(Float)
+    # What that distance was measured against ("natural_earth_10m", "fictional", ...): a distance
+    # measured on a fictional region is never stated to the other side.
+    border_basis: Mapped[str | None] = mapped_column(String(40))
     cpa_horizontal_m: Mapped[int | None] = mapped_column(Integer)
     cpa_vertical_ft: Mapped[int | None] = mapped_column(Integer)
+    # The units the closest point of approach was given in ("m", "ft", "nm"), to show it as reported.
+    cpa_horizontal_unit: Mapped[str | None] = mapped_column(String(4))
+    cpa_vertical_unit: Mapped[str | None] = mapped_column(String(4))
+    # What our own reports saw of a linked exercise ({"troops": 3000, "battle_tanks": 40, ...}).
+    observed_forces: Mapped[dict | None] = mapped_column(JSON)
     platforms: Mapped[list] = mapped_column(JSON, default=list)
     actions_taken: Mapped[str] = mapped_column(Text, default="")
     precedence: Mapped[Precedence] = mapped_column(enum_column(Precedence))
@@ -103,6 +118,15 @@ class Incident(Base):
     next_escalation_at: Mapped[datetime | None]
     # The missed deadline the watchdog last raised an alert for: one alert per incident and deadline.
     watchdog_deadline_at: Mapped[datetime | None]
+    # A step reached "by decision" (PolicyStep.by_decision) waits here for a supervisor's confirmation:
+    # the step, when the question was first put, and how many times it has been put.
+    decision_step: Mapped[int | None] = mapped_column(Integer)
+    decision_asked_at: Mapped[datetime | None]
+    decision_asks: Mapped[int] = mapped_column(Integer, default=0)
+    # Acknowledged but idle: when the acknowledgement timeout is next looked at, and how far it went
+    # (0: nothing yet, 1: the acknowledger was reminded; the next stage re-escalates).
+    idle_check_at: Mapped[datetime | None]
+    idle_stage: Mapped[int] = mapped_column(Integer, default=0)
 
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     acknowledged_at: Mapped[datetime | None]

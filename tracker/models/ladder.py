@@ -103,6 +103,9 @@ class PolicyStep(Base):
     ack_seconds: Mapped[int | None] = mapped_column(Integer)
     # Used instead of any channel of this step that is down (or inactive) when the step is entered.
     fallback_channel_id: Mapped[int | None] = mapped_column(ForeignKey("contact_channels.id", ondelete="SET NULL"))
+    # Reached by decision, not by timer: when the previous step's time runs out the supervisors are
+    # asked to confirm this step (political levels), and asked again until one does.
+    by_decision: Mapped[bool] = mapped_column(Boolean, default=False)
 
     policy: Mapped[EscalationPolicy] = relationship(back_populates="steps")
     channels: Mapped[list[ContactChannel]] = relationship(secondary=step_channels, order_by=ContactChannel.level)
