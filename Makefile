@@ -6,6 +6,12 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 RUNTIME := $(VENV)/.installed-runtime
 DEV     := $(VENV)/.installed-dev
 
+# Python writes each module's compiled form on first import (pip installs with --no-compile, so only
+# what is imported is compiled, once). An environment that forbids writing bytecode would make every
+# process - each CLI call, scheduler and server the tests start - compile the whole stack again
+# (about 4.5 s each here).
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: install install-dev browser run test test-fast lint bench clean
 
 $(VENV)/bin/python:

@@ -106,6 +106,7 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     root.addHandler(handler)
     root.setLevel(level.upper())
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per run of each job
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # not 9 lines per migration run
 
 
 def init_app(app: Flask) -> None:
