@@ -32,19 +32,27 @@ $(DEV): $(RUNTIME) requirements-dev.txt
 install: $(RUNTIME)
 install-dev: $(DEV)
 
-# Web (http://127.0.0.1:5000) and scheduler together, on SQLite under instance/, with demo data.
+# Web and scheduler together, on SQLite under instance/, with demo data: http://127.0.0.1:$(PORT)
+# (`make run PORT=5001` when 5000 is taken; the links in messages point to the same port).
+PORT ?= 5000
 run: export TRACKER_LOG_FORMAT ?= text
+run: export TRACKER_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 run: install
+	@$(PY) -c "import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); \
+	s.bind(('127.0.0.1', $(PORT)))" 2>/dev/null || { echo "Port $(PORT) is taken: start with another, e.g. make run PORT=$$(( $(PORT) + 1 ))"; exit 1; }
 	$(FLASK) init-db
 	$(FLASK) demo
-	@echo "Tracker on http://127.0.0.1:5000 (API docs: /api/v1/docs); the scheduler runs alongside. Ctrl-C stops both."
+	@echo "Tracker on http://127.0.0.1:$(PORT) (API docs: /api/v1/docs); the scheduler runs alongside. Ctrl-C stops both."
 	$(FLASK) scheduler & scheduler=$$!; trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-# The browser tests drive Debian's chromium; install it from the archive when it is missing
-# (never a browser downloaded by Playwright).
+# The browser tests drive Debian's chromium; install it from the archive when it is missing and we
+# may (root, apt-get); otherwise say so and go on - the browser tests are then skipped, not failed.
+# Never a browser downloaded by Playwright.
 browser:
-	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && apt-get install -y -qq chromium; } \
+	  || echo "Note: no /usr/bin/chromium and no way to install it here (needs root and apt-get): the browser tests will be skipped."
 
 # The whole suite: SQLite always, PostgreSQL too when TRACKER_TEST_DATABASE_URL is set.
 test: install-dev browser
