@@ -107,6 +107,10 @@ def acknowledged(s):
     return {"reference": s.acknowledged}
 
 
+def deciding(s):
+    return {"reference": s.deciding}
+
+
 def link(s):
     reference, link_id = s.link
     return {"reference": reference, "link_id": link_id}
@@ -154,6 +158,10 @@ def rule(s):
 
 def exercise(s):
     return {"exercise_id": s.exercise}
+
+
+def our_exercise(s):
+    return {"exercise_id": s.our_exercise}
 
 
 def user(s):
@@ -257,6 +265,14 @@ def exercise_form(s):
     }
 
 
+def briefing_body() -> dict:
+    return {"briefed_at": format_dtg(utcnow()), "briefed_to": "Eastland defence attaché", "via": "vienna_document"}
+
+
+def briefing_form(s):
+    return {**briefing_body(), "content": "Dates, area and figures."}
+
+
 def sample_csv(s) -> str:
     """The sample file with names of its own: the register refuses an exercise it holds already."""
     return SAMPLE_CSV.replace("-27,", f"-27 {s.unique('import')},")
@@ -311,9 +327,14 @@ API = {
     ("POST", f"{V1}/incidents/<reference>/acknowledge"): Call(
         api(200, P.INCIDENTS_HANDLE), incident, {"note": "On it"}
     ),
+    ("POST", f"{V1}/incidents/<reference>/decision"): Call(api(200, P.INCIDENTS_DECIDE), deciding, {"step": 2}),
     ("POST", f"{V1}/incidents/<reference>/comments"): Call(api(201), incident, {"text": "Seen from the desk."}),
     ("POST", f"{V1}/incidents/<reference>/resolve"): Call(
         api(200, P.INCIDENTS_HANDLE), incident, {"resolution": "Explained."}
+    ),
+    # amendments: the version read, and a fact to correct (the scene's incident was filed by the duty officer)
+    ("PATCH", f"{V1}/incidents/<reference>"): Call(
+        api(200, P.INCIDENTS_AMEND), incident, lambda s: {"version": s.filed["version"], "safety_risk": "A"}
     ),
     ("PATCH", f"{V1}/incidents/<reference>/marking"): Call(
         api(200, P.INCIDENTS_HANDLE), incident, {"classification": "RESTRICTED"}
@@ -416,6 +437,10 @@ API = {
     ("DELETE", f"{V1}/exercises/<int:exercise_id>"): Call(api(204, P.EXERCISES_MANAGE), exercise),
     ("POST", f"{V1}/exercises/import"): Call(api(201, P.EXERCISES_MANAGE), body=lambda s: {"csv": sample_csv(s)}),
     ("GET", f"{V1}/exercises/feed-link"): Call(api(200, P.EXERCISES_READ)),
+    ("GET", f"{V1}/exercises/<int:exercise_id>/briefings"): Call(api(200, P.EXERCISES_READ), our_exercise),
+    ("POST", f"{V1}/exercises/<int:exercise_id>/briefings"): Call(
+        api(201, P.EXERCISES_MANAGE), our_exercise, lambda s: briefing_body()
+    ),
     ("GET", f"{V1}/exercises.ics"): Call(api(200)),
     # reports
     ("GET", f"{V1}/reports/after-action"): Call(api(200, P.REPORTS_READ)),
@@ -445,9 +470,15 @@ PAGES = {
     ("GET", "/incidents/<reference>"): Call(page(200), incident),
     ("GET", "/incidents/<reference>/print"): Call(page(200), incident),
     ("POST", "/incidents/<reference>/acknowledge"): Call(page(302, P.INCIDENTS_HANDLE), incident, {}),
+    ("POST", "/incidents/<reference>/decision"): Call(page(302, P.INCIDENTS_DECIDE), deciding, {"step": "2"}),
     ("POST", "/incidents/<reference>/comments"): Call(page(302), incident, {"text": "Seen from the desk."}),
     ("POST", "/incidents/<reference>/resolve"): Call(
         page(302, P.INCIDENTS_HANDLE), incident, {"resolution": "Explained."}
+    ),
+    ("GET", "/incidents/<reference>/amend"): Call(page(200, P.INCIDENTS_AMEND), incident),
+    # A field the form does not send keeps its value: the version read and one fact to correct.
+    ("POST", "/incidents/<reference>/amend"): Call(
+        page(302, P.INCIDENTS_AMEND), incident, lambda s: {"version": str(s.filed["version"]), "safety_risk": "A"}
     ),
     ("POST", "/incidents/<reference>/marking"): Call(
         page(302, P.INCIDENTS_HANDLE), incident, {"classification": "RESTRICTED", "releasable_to": ["Eastland"]}
@@ -516,6 +547,11 @@ PAGES = {
     ("POST", "/exercises/<int:exercise_id>/edit"): Call(page(302, P.EXERCISES_MANAGE), exercise, exercise_form),
     ("POST", "/exercises/<int:exercise_id>/delete"): Call(page(302, P.EXERCISES_MANAGE), exercise, {}),
     ("GET", "/exercises/import"): Call(page(200, P.EXERCISES_MANAGE)),
+    ("GET", "/exercises/<int:exercise_id>"): Call(page(200, P.EXERCISES_READ), our_exercise),
+    ("GET", "/exercises/ours"): Call(page(200, P.EXERCISES_READ)),
+    ("POST", "/exercises/<int:exercise_id>/briefings"): Call(
+        page(302, P.EXERCISES_MANAGE), our_exercise, briefing_form
+    ),
     ("POST", "/exercises/import"): Call(page(302, P.EXERCISES_MANAGE), body=csv_file),
     # reports
     ("GET", "/reports"): Call(page(200, P.REPORTS_READ)),

@@ -1,6 +1,7 @@
 """`flask --app wsgi ...` commands: init-db, user, token, demo, sweep, scheduler, audit, backup, restore."""
 
 import functools
+import re
 import signal
 import sys
 from pathlib import Path
@@ -186,25 +187,32 @@ def list_tokens(name):
 
 
 @click.command("demo")
+@click.option("--fresh", is_flag=True, help="Issue new demo API tokens and revoke the old ones.")
 @with_appcontext
-def demo():
-    """Load the fictional Northmark-Eastland region and print logins and fresh API tokens."""
+def demo(fresh):
+    """Load the fictional Northmark-Eastland region and print the demo logins and API tokens.
+
+    The tokens of the last run (instance/demo-credentials.txt) are kept while they work."""
     from . import demo as demo_data
     from .http.wiring import ack_links, filing_limits
     from .timeutil import utcnow
 
     _ensure_migrated(current_app)
+    path = Path(current_app.instance_path) / "demo-credentials.txt"
+    known = {} if fresh or not path.exists() else dict(_DEMO_LINE.findall(path.read_text()))
     with session_scope(current_app) as session:
         transports = current_app.extensions["tracker.transports"]
-        tokens = demo_data.load(session, filing_limits(), utcnow(), transports, ack_links())
+        tokens = demo_data.load(session, filing_limits(), utcnow(), transports, ack_links(), known)
     lines = [f"{name:11} password {demo_data.PASSWORD.format(name):26} token {token}" for name, token in tokens.items()]
-    path = Path(current_app.instance_path) / "demo-credentials.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     path.chmod(0o600)
     click.echo("Demo region loaded (Northmark / Eastland). Logins and API tokens:")
     click.echo("\n".join(lines))
     click.echo(f"(also written to {path})")
+
+
+_DEMO_LINE = re.compile(r"^(\w+)\s+password \S+\s+token (\S+)$", re.MULTILINE)
 
 
 @click.command("sweep")

@@ -8,7 +8,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from .db import session_scope
 from .errors import ValidationError
-from .services.exercises import csv_import, register
+from .services.exercises import checks, csv_import, register, vienna, vienna_rules
 from .timeutil import utcnow
 
 
@@ -61,11 +61,18 @@ def import_file(path):
 )
 @with_appcontext
 def list_exercises(when):
-    """List notified exercises: id, status, start and end (UTC), name, states, how notified."""
+    """List notified exercises: id, status, start and end (UTC), name, states, how notified, and the
+    Vienna Document flags with their paragraphs."""
     now = utcnow()
+    rules = vienna_rules.rules_from(current_app.config["VIENNA_DOCUMENT"])
     with session_scope(current_app) as session:
-        for e in register.list_exercises(session, now, when):
+        exercises = register.list_exercises(session, now, when)
+        found = checks.check_all(session, exercises, rules)
+        for e in exercises:
+            flags = "; ".join(f"{c.label} (para. {c.paragraph})" for c in vienna.flags(found[e.id]))
             click.echo(
                 f"{e.id:5} {register.status_of(e, now):8} {e.starts_at:%Y-%m-%d %H:%M}Z - {e.ends_at:%Y-%m-%d %H:%M}Z "
                 f"{e.name:30} {', '.join(e.states):24} {e.notified_via.value}"
+                + (" ours" if e.ours else "")
+                + (f"  ⚑ {flags}" if flags else "")
             )

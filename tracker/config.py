@@ -7,7 +7,11 @@ from pathlib import Path
 
 from flask import Flask
 
+from .services.exercises import vienna_rules
+
 DEFAULTS = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+# Tables whose keys a later layer may give only some of (the others keep their defaults).
+MERGED_TABLES = ("VIENNA_DOCUMENT",)
 POSITIVE = (
     "RATE_LIMIT_WINDOW_SECONDS",
     "SIGNIN_PER_ADDRESS",
@@ -23,6 +27,7 @@ POSITIVE = (
     "RUNNER_DEAD_INTERVALS",
     "WATCHDOG_INTERVALS",
     "WATCHDOG_CHECK_SECONDS",
+    "DECISION_REASK_SECONDS",
     "NARRATIVE_MAX_LENGTH",
     "PAGE_SIZE_DEFAULT",
     "PAGE_SIZE_MAX",
@@ -52,6 +57,7 @@ class ConfigError(RuntimeError):
 def load_config(app: Flask, overrides: dict | None) -> None:
     """Fill app.config from every layer, then derive paths and check the result."""
     app.config.from_file(str(DEFAULTS), load=tomllib.load, text=False)
+    tables = {key: dict(app.config[key]) for key in MERGED_TABLES}
     extra = os.environ.get("TRACKER_CONFIG")
     if extra:
         if not Path(extra).is_file():
@@ -60,6 +66,9 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     app.config.from_prefixed_env("TRACKER")
     if overrides:
         app.config.update(overrides)
+    for key, defaults in tables.items():  # a later layer that gives some of a table's keys keeps the others
+        if isinstance(app.config[key], dict):
+            app.config[key] = {**defaults, **app.config[key]}
     _derive(app)
     _check(app.config)
 
@@ -119,6 +128,11 @@ def _check(config) -> None:
     if config["REGION_FILE"] and not Path(config["REGION_FILE"]).is_file():
         raise ConfigError(f"REGION_FILE names {config['REGION_FILE']!r}, which is not a file")
     _check_the_other_side(config)
+    try:
+        vienna_rules.rules_from(config["VIENNA_DOCUMENT"])
+    except ValueError as problem:
+        raise ConfigError(str(problem)) from None
+    _check_per_precedence(config, "ACK_TIMEOUT_SECONDS")
     if not str(config["DATABASE_URL"]).startswith(("sqlite", "postgresql")):
         raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
 
@@ -130,10 +144,15 @@ def _check_the_other_side(config) -> None:
             raise ConfigError(f"{key} must be a list of names")
     if not config["CLASSIFICATIONS"]:
         raise ConfigError("CLASSIFICATIONS must name at least one classification (the first is the default)")
-    receipt = config["RECEIPT_SECONDS"]
+    _check_per_precedence(config, "RECEIPT_SECONDS")
+
+
+def _check_per_precedence(config, key: str) -> None:
+    """A mapping of whole positive seconds for each precedence letter (Z, O, P and R), none left out."""
+    seconds = config[key]
     if (
-        not isinstance(receipt, dict)
-        or set(receipt) != set("ZOPR")
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in receipt.values())
+        not isinstance(seconds, dict)
+        or set(seconds) != set("ZOPR")
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in seconds.values())
     ):
-        raise ConfigError("RECEIPT_SECONDS must give positive seconds for each precedence: Z, O, P and R")
+        raise ConfigError(f"{key} must give positive seconds for each precedence: Z, O, P and R")

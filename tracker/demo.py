@@ -9,7 +9,7 @@ from .models import Domain, EscalationRisk, NotifiedVia, Precedence, Role, Safet
 from .services.accounts import people
 from .services.engine.links import AckLinks
 from .services.exchanges import agreements
-from .services.exercises import register
+from .services.exercises import briefings, register
 from .services.incidents import filing, ladder, related
 
 USERS = [
@@ -33,12 +33,15 @@ CHANNELS = [
     ),
     ("L5 Head-of-government hotline", 5, "Eastland Presidential Office", "hotline-l5@northmark.example", ["attache"]),
 ]
+# The political levels (L4 multilateral, L5 head-of-government hotline): a step made only of their
+# lines is entered by decision, when a supervisor confirms it, never by a timer alone.
+POLITICAL_LEVELS = (4, 5)
 POLICIES = [
     ("Standard ladder", "L1, then L2, then the HQ duty desk; deadlines from precedence.", 1, [[0], [1], [2]], None),
     (
         "Hotline ladder",
         "For FLASH and high-risk incidents: the Joint HQ and the HQ duty desk (who call the other side's "
-        "hotline) at once, then L4, then L5.",
+        "hotline) at once, then L4, then L5, each only when a supervisor confirms it (by decision).",
         2,
         [[1, 2], [3], [4]],
         None,
@@ -132,17 +135,37 @@ COUNTERPART_LINES: list[dict] = [
     },
 ]
 PASSWORD = "{}-demo-password"
+# The name of every token `flask demo` issues (then its time): the next run revokes them.
+DEMO_TOKEN = "demo"
 
 
-def load(session: Session, limits: filing.FilingLimits, now, transports, ack_links: AckLinks) -> dict[str, str]:
-    """Create the region once, then issue a fresh token per demo user; return username -> token.
-    The example incidents' messages carry acknowledge links made with ack_links."""
+def load(
+    session: Session,
+    limits: filing.FilingLimits,
+    now,
+    transports,
+    ack_links: AckLinks,
+    known: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Create the region once, then give each demo user a token; return username -> token.
+
+    A token in known (username -> token, from the last run's credentials) that still works for its
+    user is kept, so a second `make run` prints the same tokens; otherwise the user's earlier demo
+    tokens are revoked and a fresh one is issued. The example incidents' messages carry acknowledge
+    links made with ack_links."""
     if session.scalar(select(User).where(User.username == "admin")) is None:
         _create_region(session, limits, now, transports, ack_links)
     tokens = {}
     for username, _role, _name in USERS:
         user = people.find_user(session, username)
-        tokens[username] = people.create_token(session, user, f"demo {now:%Y-%m-%d %H:%M}")[1]
+        kept = (known or {}).get(username)
+        if kept and people.user_for_token(session, kept) is user:
+            tokens[username] = kept
+            continue
+        for old in user.tokens:
+            if old.name.startswith(DEMO_TOKEN) and old.revoked_at is None:
+                people.revoke_token(session, old.id, now)
+        tokens[username] = people.create_token(session, user, f"{DEMO_TOKEN} {now:%Y-%m-%d %H:%M}")[1]
     return tokens
 
 
@@ -169,7 +192,14 @@ def _create_region(session: Session, limits, now, transports, ack_links) -> None
                 "name": name,
                 "description": text,
                 "repeat": repeat,
-                "steps": [{"channel_ids": [channels[i].id for i in step], "ack_seconds": seconds} for step in steps],
+                "steps": [
+                    {
+                        "channel_ids": [channels[i].id for i in step],
+                        "ack_seconds": seconds,
+                        "by_decision": n > 1 and all(CHANNELS[i][1] in POLITICAL_LEVELS for i in step),
+                    }
+                    for n, step in enumerate(steps, start=1)
+                ],
             },
         )
     for position, (name, criteria, policy) in enumerate(RULES, start=1):
@@ -184,7 +214,9 @@ def _create_region(session: Session, limits, now, transports, ack_links) -> None
 
 
 def _notify_exercises(session: Session, now, border_km) -> None:
-    """One Eastland exercise running now (across the line from Border Guard Post 7), one coming."""
+    """One Eastland exercise running now (across the line from Border Guard Post 7), notified 40 days
+    before its start, 2 short of the Vienna Document's 42 (flagged, para. 38); one coming; and one of
+    our own, notified and briefed 50 days ahead (compliant)."""
     register.create_exercise(
         session,
         {
@@ -196,8 +228,13 @@ def _notify_exercises(session: Session, now, border_km) -> None:
             "centre_longitude": 23.75,
             "radius_km": 30,
             "declared_size": 9500,
+            "battle_tanks": 180,
+            "armoured_combat_vehicles": 410,
+            "artillery_pieces": 120,
             "notified_via": NotifiedVia.VIENNA_DOCUMENT,
             "notified_at": now - timedelta(days=42),
+            "notified_by": "Eastland",
+            "notified_to": "all participating States",
             "notes": "Annual calendar, Chapter V: combined-arms exercise with live firing.",
         },
         "admin",
@@ -218,11 +255,48 @@ def _notify_exercises(session: Session, now, border_km) -> None:
             "declared_size": 3000,
             "notified_via": NotifiedVia.BILATERAL_BRIEFING,
             "notified_at": now - timedelta(days=3),
+            "notified_by": "Eastland",
+            "notified_to": "Northmark",
             "notes": "Amphibious landing practice in the Gulf of Kell; briefed at the naval staff talks.",
         },
         "admin",
         now,
         border_km,
+    )
+    ours = register.create_exercise(
+        session,
+        {
+            "name": "NORTHERN SHIELD-26",
+            "states": ["Northmark"],
+            "starts_at": now + timedelta(days=20),
+            "ends_at": now + timedelta(days=27),
+            "centre_latitude": 54.3,
+            "centre_longitude": 22.6,
+            "radius_km": 25,
+            "declared_size": 10500,
+            "battle_tanks": 90,
+            "notified_via": NotifiedVia.VIENNA_DOCUMENT,
+            "notified_at": now - timedelta(days=30),
+            "notified_by": "Northmark",
+            "notified_to": "all participating States",
+            "ours": True,
+            "notes": "Our brigade field training; observers not required under 13,000 troops.",
+        },
+        "admin",
+        now,
+        border_km,
+    )
+    briefings.record_briefing(
+        session,
+        ours,
+        {
+            "briefed_at": now - timedelta(days=30),
+            "briefed_to": "Eastland defence attaché",
+            "via": NotifiedVia.VIENNA_DOCUMENT,
+            "content": "Dates, area, 10,500 troops and 90 battle tanks; the Vienna Document notification handed over.",
+        },
+        "supervisor",
+        now,
     )
 
 

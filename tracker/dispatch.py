@@ -2,6 +2,7 @@
 
 import logging
 import time
+from datetime import timedelta
 from email.utils import parseaddr
 
 from flask import Flask
@@ -9,7 +10,7 @@ from flask import Flask
 from .channels import DeliveryError
 from .db import session_scope
 from .models import ContactChannel
-from .services.engine import delivery, line_checks
+from .services.engine import delivery, idle, line_checks
 from .services.engine.links import AckLinks, LinkSigner
 from .services.exchanges import counterpart_checks, outgoing
 from .timeutil import utcnow
@@ -59,6 +60,16 @@ def outgoing_settings(app: Flask) -> outgoing.Settings:
 
 def health_rules(app: Flask) -> line_checks.HealthRules:
     return line_checks.HealthRules(app.config["CHECK_DEGRADED_AFTER"], app.config["CHECK_DOWN_AFTER"])
+
+
+def idle_rules(app: Flask) -> idle.IdleRules:
+    """The acknowledgement timeout by precedence (ACK_TIMEOUT_SECONDS), for acknowledgements and the sweep."""
+    return idle.IdleRules({str(k): int(v) for k, v in app.config["ACK_TIMEOUT_SECONDS"].items()})
+
+
+def decision_reask(app: Flask) -> timedelta:
+    """How often a question about a step reached by decision is put again (DECISION_REASK_SECONDS)."""
+    return timedelta(seconds=app.config["DECISION_REASK_SECONDS"])
 
 
 def send(app: Flask, transport_name: str, message) -> tuple[str | None, int]:

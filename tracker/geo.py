@@ -1,20 +1,42 @@
-"""Positions as people type them: decimal degrees, degrees-minutes-seconds, or MGRS. Pure functions.
+"""Positions as people type them: decimal degrees, degrees-minutes-seconds (DMS), degrees and decimal
+minutes (DDM), or MGRS. Pure functions.
 
-MGRS conversion uses the `mgrs` package; the DMS pattern is ours (no maintained library parses
-the free forms staff type, such as 54 24 43N 022 52 16E or 542443N0225216E).
+MGRS conversion uses the `mgrs` package. The coordinate reader is ours: no maintained library reads the
+free forms staff type (54 24 43N 022 52 16E, N54 42.000 E026 30.000, 44.1 N 33.0 E, 542443N0225216E).
+It reads in three steps: cut the text into tokens (numbers, degree/minute/second signs, hemisphere
+letters, separators); group the numbers into two coordinates (by the hemisphere letters, else the degree
+signs, else a comma, else an even split); check each coordinate. Whatever could be read two ways or
+breaks a rule is refused with the reading shown: a position is never stored on a guess.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import mgrs
 
-_DECIMAL = re.compile(r"^\s*([-+]?\d{1,2}(?:\.\d+)?)\s*[,;\s]\s*([-+]?\d{1,3}(?:\.\d+)?)\s*$")
-_DMS_PART = r"(\d{1,3})[°\s:]*(\d{1,2})?['′\s:]*(\d{1,2}(?:\.\d+)?)?[\"″\s]*([NSEW])"
-_DMS = re.compile(rf"^\s*{_DMS_PART}\s*,?\s*{_DMS_PART}\s*$", re.IGNORECASE)
-_DMS_PACKED = re.compile(r"^\s*(\d{2})(\d{2})(\d{2}(?:\.\d+)?)([NS])\s*(\d{3})(\d{2})(\d{2}(?:\.\d+)?)([EW])\s*$", re.I)
-_MGRS = re.compile(r"^\s*\d{1,2}[C-HJ-NP-X]\s*[A-HJ-NP-Z]{2}\s*(\d+)\s*(\d*)\s*$", re.IGNORECASE)
+# MGRS: a UTM zone and band, or a polar (UPS) band A, B, Y or Z; the 100-km square; the digits.
+_MGRS = re.compile(r"^\s*(?:\d{1,2}\s*[C-HJ-NP-X]|[ABYZ])\s*[A-HJ-NP-Z]{2}\s*(\d+)\s*(\d*)\s*$", re.IGNORECASE)
 _converter = mgrs.MGRS()
+
+# The signs as typed, with their common substitutes (a phone's curly quotes, two apostrophes, letters).
+_TOKEN = re.compile(
+    r"""(?P<space>\s+)
+      | (?P<number>[-+\u2212]?\d+(?:\.\d+)?)
+      | (?P<deg>°|º|˚|⁰|\*|degrees|degree|deg|d)
+      | (?P<sec>''|′′|″|"|”|“|ʺ|sec)
+      | (?P<min>′|'|’|‘|´|`|ʹ|min|m)
+      | (?P<hemisphere>[NSEW])
+      | (?P<sep>[,;/])
+      | (?P<join>:)
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+_ROLES = ("deg", "min", "sec")
+_SIGNS = "°'\""
+HELP = (
+    "give decimal degrees (54.412, 22.871), degrees-minutes-seconds (54 24 43N 022 52 16E), "
+    "degrees and decimal minutes (54 24.72N 022 52.27E) or MGRS (34U FF 2142 3097)"
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +54,10 @@ class Position:
         return f"{_dms(self.latitude, 'NS', 2)} {_dms(self.longitude, 'EW', 3)}"
 
     @property
+    def ddm(self) -> str:
+        return f"{_ddm(self.latitude, 'NS', 2)} {_ddm(self.longitude, 'EW', 3)}"
+
+    @property
     def mgrs(self) -> str:
         return to_mgrs(self.latitude, self.longitude)
 
@@ -44,8 +70,19 @@ def _dms(value: float, hemispheres: str, width: int) -> str:
     return f"{degrees:0{width}d}°{minutes:02d}'{seconds:02d}\"{hemisphere}"
 
 
+def _ddm(value: float, hemispheres: str, width: int) -> str:
+    hemisphere = hemispheres[0] if value >= 0 else hemispheres[1]
+    thousandths = round(abs(value) * 60_000)  # of a minute
+    degrees, rest = divmod(thousandths, 60_000)
+    minutes, rest = divmod(rest, 1000)
+    return f"{degrees:0{width}d}°{minutes:02d}.{rest:03d}'{hemisphere}"
+
+
 def to_mgrs(latitude: float, longitude: float, digits: int = 4) -> str:
     """MGRS at 10-m precision (4 digits each way) by default, grouped for reading."""
+    if -1e-7 < latitude < 0:
+        # Within 11 mm south of the equator `mgrs` writes band M with a northing it cannot read back.
+        latitude = 0.0
     raw = _converter.toMGRS(latitude, longitude, MGRSPrecision=digits)
     numbers = raw[len(raw) - 2 * digits :]
     square = raw[len(raw) - 2 * digits - 2 : len(raw) - 2 * digits]
@@ -53,45 +90,290 @@ def to_mgrs(latitude: float, longitude: float, digits: int = 4) -> str:
     return f"{zone_band} {square} {numbers[:digits]} {numbers[digits:]}"
 
 
-def _checked(latitude: float, longitude: float, text: str) -> Position:
-    if not -90 <= latitude <= 90:
-        raise ValueError("latitude must be between -90 and 90")
-    if not -180 <= longitude <= 180:
-        raise ValueError("longitude must be between -180 and 180")
-    return Position(latitude, longitude, text.strip())
+class _Refused(ValueError):
+    """A rule one coordinate breaks; parse_position puts the whole reading in front of it."""
 
 
-def _from_dms(parts: tuple) -> tuple[float, float]:
-    values = []
-    for degrees, minutes, seconds, hemisphere in (parts[:4], parts[4:]):
-        value = int(degrees) + int(minutes or 0) / 60 + float(seconds or 0) / 3600
-        values.append((-value if hemisphere.upper() in "SW" else value, hemisphere.upper()))
-    (first, h1), (second, h2) = values
-    if h1 in "EW" and h2 in "NS":
-        first, second = second, first
-    elif not (h1 in "NS" and h2 in "EW"):
-        raise ValueError("give one latitude (N/S) and one longitude (E/W)")
-    return first, second
+@dataclass(frozen=True)
+class _Number:
+    text: str  # digits as typed, without the sign
+    sign: str = ""  # "-" or "+" as typed
+    mark: str | None = None  # "deg", "min" or "sec" when a sign followed the number
+
+    @property
+    def whole(self) -> str:
+        return self.text.split(".")[0]
+
+
+@dataclass(frozen=True)
+class _Coordinate:
+    numbers: tuple[_Number, ...]
+    hemisphere: str | None
+
+    def reading(self) -> str:
+        """The coordinate as it was read, each number with its sign: 54°42.0'N."""
+        out = self.numbers[0].sign if self.numbers else ""
+        for index, number in enumerate(self.numbers):
+            text = number.text
+            if index == 0:  # degrees without the padding zeros: 026 -> 26
+                text = text.lstrip("0") or "0"
+                text = "0" + text if text.startswith(".") else text
+            role = number.mark or (_ROLES[index] if index < len(_ROLES) else None)
+            out += text + _SIGNS[_ROLES.index(role)] if role else f" {text}"
+        return out + (self.hemisphere or "")
+
+
+def _tokens(text: str) -> list[tuple[str, str, bool]]:
+    """Cut the text into (kind, text, glued to the previous token) triples."""
+    tokens: list[tuple[str, str, bool]] = []
+    at, glued = 0, False
+    while at < len(text):
+        match = _TOKEN.match(text, at)
+        if match is None:
+            start = max(text.rfind(" ", 0, at), text.rfind(",", 0, at)) + 1
+            word = text[start:].split()[0]
+            raise ValueError(f"could not read “{word}”; {HELP}")
+        kind = match.lastgroup or ""
+        if kind == "space":
+            glued = False
+        else:
+            tokens.append((kind, match[0], glued))
+            glued = True
+        at = match.end()
+    return _reinterpreted(tokens)
+
+
+def _reinterpreted(tokens: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:
+    """A hyphen glued between two numbers joins them (54-24-43N), elsewhere it is a minus; an s glued after
+    the seconds' number, when the minutes were written with m, is the seconds sign (54d24m43s)."""
+    out: list[tuple[str, str, bool]] = []
+    for kind, text, glued in tokens:
+        previous = out[-1] if out else None
+        if kind == "number" and text[0] == "-" and glued and previous and previous[0] == "number":
+            out += [("join", "-", True), ("number", text[1:], True)]
+            continue
+        if (
+            kind == "hemisphere"
+            and text.upper() == "S"
+            and glued
+            and len(out) >= 2
+            and previous is not None
+            and previous[0] == "number"
+            and out[-2][0] == "min"
+            and out[-2][1].lower().startswith("m")
+        ):
+            out.append(("sec", text, glued))
+            continue
+        out.append((kind, text, glued))
+    return out
+
+
+def _items(text: str) -> list:
+    """Numbers carrying their signs, hemisphere letters, "," for a separator and ":" for a joiner."""
+    items: list = []
+    for kind, token, _ in _tokens(text):
+        if kind == "number":
+            sign = {"\u2212": "-"}.get(token[0], token[0]) if token[0] in "+-\u2212" else ""
+            items.append(_Number(token.lstrip("+-\u2212"), sign))
+        elif kind in _ROLES:
+            if not items or not isinstance(items[-1], _Number) or items[-1].mark:
+                raise ValueError(f"the sign “{token}” follows no number; {HELP}")
+            items[-1] = replace(items[-1], mark=kind)
+        elif kind == "hemisphere":
+            items.append(token.upper())
+        else:
+            items.append("," if kind == "sep" else ":")
+    return items
+
+
+def _segment(items: list) -> tuple[list[_Number], list[str]]:
+    """The numbers of a stretch between hemisphere letters and what links each to the next (" ", "," or ":")."""
+    numbers: list[_Number] = []
+    links: list[str] = []
+    pending = " "
+    for item in items:
+        if isinstance(item, _Number):
+            if numbers:
+                links.append(pending)
+            elif pending == ":":
+                raise ValueError(f"a colon or hyphen with no number before it; {HELP}")
+            numbers.append(item)
+            pending = " "
+        elif pending != " ":
+            raise ValueError(f"“{pending}” and “{item}” with no number between them; {HELP}")
+        else:
+            pending = item
+    if pending == ":":
+        raise ValueError(f"a colon or hyphen with no number after it; {HELP}")
+    return numbers, links
+
+
+def _plain(numbers: list[_Number]) -> str:
+    return " ".join(_Coordinate(tuple(numbers), None).reading().split()) if numbers else ""
+
+
+def _split(numbers: list[_Number], links: list[str], hemispheres=(None, None)) -> tuple[_Coordinate, _Coordinate]:
+    """Two coordinates from numbers with no hemisphere letter between them: cut at the comma, else before
+    the second degree sign, else where the only well-formed reading has both in one notation."""
+
+    def cut(k: int) -> tuple[_Coordinate, _Coordinate]:
+        return _Coordinate(tuple(numbers[:k]), hemispheres[0]), _Coordinate(tuple(numbers[k:]), hemispheres[1])
+
+    commas = [k + 1 for k, link in enumerate(links) if link == ","]
+    degrees = [k for k, number in enumerate(numbers) if number.mark == "deg"]
+    if len(commas) > 1:
+        raise ValueError(f"{len(commas) + 1} groups of numbers between commas: a position has two; {HELP}")
+    if commas:
+        return cut(commas[0])
+    if len(degrees) == 2 and degrees[0] == 0 and links[degrees[1] - 1] != ":":
+        return cut(degrees[1])
+    if len(numbers) < 2:
+        raise ValueError(f"read as {_plain(numbers)}? a position needs a latitude and a longitude; {HELP}")
+    readings = [cut(k) for k in range(1, len(numbers)) if links[k - 1] != ":" and _well_formed(*cut(k))]
+    if not readings:
+        raise ValueError(f"read as {_plain(numbers)}? cannot tell where the latitude ends; {HELP}")
+    if len(readings) == 1 and len(readings[0][0].numbers) == len(readings[0][1].numbers):
+        return readings[0]
+    shown = " or as ".join(f"{a.reading()} {b.reading()} ({_notation(a)}, {_notation(b)})" for a, b in readings)
+    doubt = "ambiguous" if len(readings) > 1 else "latitude and longitude in different notations"
+    raise ValueError(f"{doubt}: read as {shown}? mark the hemispheres (N/S, E/W) or put a comma after the latitude")
+
+
+def _well_formed(*coordinates: _Coordinate) -> bool:
+    try:
+        for coordinate in coordinates:
+            _check_form(coordinate, "coordinate")
+    except _Refused:
+        return False
+    return True
+
+
+def _notation(coordinate: _Coordinate) -> str:
+    return ("decimal degrees", "DDM", "DMS")[min(len(coordinate.numbers), 3) - 1]
+
+
+def _whole(numbers: list[_Number], links: list[str], hemisphere: str) -> _Coordinate:
+    if "," in links:
+        raise ValueError(f"read as {_plain(numbers)}{hemisphere}? a comma inside one coordinate; {HELP}")
+    return _Coordinate(tuple(numbers), hemisphere)
+
+
+def _coordinates(text: str) -> tuple[_Coordinate, _Coordinate]:
+    """Group the numbers into two coordinates, by hemisphere letters where there are some."""
+    items = _items(text)
+    letters = [k for k, item in enumerate(items) if isinstance(item, str) and item in "NSEW"]
+    if not letters:
+        return _split(*_segment(items))
+    if len(letters) != 2:
+        given = ", ".join(items[k] for k in letters)
+        raise ValueError(
+            f"hemisphere letters {given}: give two, one N or S for the latitude and one E or W for the longitude "
+            "(or neither, with signed degrees)"
+        )
+    first, second = items[letters[0]], items[letters[1]]
+    cut = (items[: letters[0]], items[letters[0] + 1 : letters[1]], items[letters[1] + 1 :])
+    a, b, c = (_segment(part) for part in cut)
+    if a[0] and b[0] and not c[0]:  # 54 42.0N 026 30.0E
+        return _whole(*a, first), _whole(*b, second)
+    if not a[0] and b[0] and c[0]:  # N54 42.000 E026 30.000
+        return _whole(*b, first), _whole(*c, second)
+    if a[0] and not b[0] and c[0]:  # 54 42N E026 30
+        return _whole(*a, first), _whole(*c, second)
+    if not a[0] and b[0] and not c[0]:  # N 54 42, 26 30 E
+        return _split(*b, hemispheres=(first, second))
+    raise ValueError(f"cannot tell which numbers the letters {first} and {second} belong to; {HELP}")
+
+
+def _unpacked(coordinate: _Coordinate, axis: str) -> _Coordinate:
+    """542443N -> 54 24 43N: a lone number with four digits or more before its decimals is packed."""
+    if len(coordinate.numbers) != 1 or len(coordinate.numbers[0].whole) < 4:
+        return coordinate
+    number = coordinate.numbers[0]
+    width = 2 if axis == "latitude" else 3
+    if number.mark or len(number.whole) not in (width + 2, width + 4):
+        raise ValueError(
+            f"read {number.sign}{number.text}{coordinate.hemisphere or ''} as a packed {axis}? it takes "
+            f"{width + 2} digits ({'D' * width}MM) or {width + 4} ({'D' * width}MMSS) before any decimals"
+        )
+    whole, decimals = number.whole, number.text[len(number.whole) :]
+    pieces = [whole[:width], whole[width : width + 2], whole[width + 2 :]]
+    pieces = [piece for piece in pieces if piece]
+    pieces[-1] += decimals
+    numbers = [_Number(pieces[0], number.sign), *(_Number(piece) for piece in pieces[1:])]
+    return _Coordinate(tuple(numbers), coordinate.hemisphere)
+
+
+def _check_form(coordinate: _Coordinate, axis: str) -> None:
+    """Degrees, minutes, seconds in that order; a sign on the first only; decimals on the last only."""
+    numbers = coordinate.numbers
+    if len(numbers) > 3:
+        raise _Refused(f"{len(numbers)} numbers for the {axis}: at most degrees, minutes and seconds")
+    for index, number in enumerate(numbers):
+        if number.mark and _ROLES.index(number.mark) != index:
+            names = ("degrees", "minutes", "seconds")
+            raise _Refused(
+                f"the {axis}'s {('first', 'second', 'third')[index]} number is marked as "
+                f"{names[_ROLES.index(number.mark)]}: give {', '.join(names[: index + 1])}"
+            )
+        if index and number.sign:
+            raise _Refused(f"a sign belongs before the degrees, not before {number.text}")
+        if "." in number.text and index < len(numbers) - 1:
+            raise _Refused(f"only the last number of a coordinate may have decimals ({number.text} comes before more)")
+
+
+def _value(coordinate: _Coordinate, axis: str) -> float:
+    """The signed degrees of one coordinate; _Refused names the rule it breaks."""
+    _check_form(coordinate, axis)
+    numbers = coordinate.numbers
+    values = [float(number.text) for number in numbers]
+    for name, amount in zip(("minutes", "seconds"), values[1:], strict=False):
+        if amount >= 60:
+            raise _Refused(f"{name} must be below 60")
+    degrees = values[0] + sum(amount / 60**power for power, amount in enumerate(values[1:], start=1))
+    sign, hemisphere = numbers[0].sign, coordinate.hemisphere
+    if sign and hemisphere and (sign == "-") != (hemisphere in "SW"):
+        raise _Refused(f"the sign {sign} and the letter {hemisphere} say opposite hemispheres")
+    if sign == "-" or (hemisphere and hemisphere in "SW"):
+        degrees = -degrees
+    limit = 90 if axis == "latitude" else 180
+    if not -limit <= degrees <= limit:
+        raise _Refused(f"{axis} must be between -{limit} and {limit}")
+    return degrees
+
+
+def _axes(first: _Coordinate, second: _Coordinate) -> tuple[_Coordinate, _Coordinate, bool]:
+    """(latitude, longitude, typed the other way round): as the letters say, else in the order typed."""
+    if first.hemisphere is None or second.hemisphere is None:
+        return first, second, False
+    kinds = ["latitude" if h in "NS" else "longitude" for h in (first.hemisphere, second.hemisphere)]
+    if kinds[0] == kinds[1]:
+        raise _Refused(f"two {kinds[0]}s; give one latitude (N/S) and one longitude (E/W)")
+    return (first, second, False) if kinds[0] == "latitude" else (second, first, True)
+
+
+def _from_mgrs(text: str, match: re.Match) -> Position:
+    if len(match[1] + match[2]) % 2:
+        raise ValueError("MGRS needs as many easting as northing digits")
+    try:
+        latitude, longitude = _converter.toLatLon(re.sub(r"\s+", "", text).upper())
+    except Exception as exc:  # mgrs raises several types for malformed input
+        raise ValueError(f"not a valid MGRS reference: {exc}") from None
+    return Position(latitude, longitude, text)
 
 
 def parse_position(text: str) -> Position:
-    """Read decimal degrees, DMS or MGRS; raise ValueError saying which forms are understood."""
+    """Read decimal degrees, DMS, DDM or MGRS; refuse, showing the reading, what is ambiguous or wrong."""
     text = text.strip()
-    if match := _DECIMAL.match(text):
-        return _checked(float(match[1]), float(match[2]), text)
-    if match := (_DMS_PACKED.match(text) or _DMS.match(text)):
-        latitude, longitude = _from_dms(match.groups())
-        return _checked(latitude, longitude, text)
+    if not text:
+        raise ValueError(HELP[0].upper() + HELP[1:])
     if match := _MGRS.match(text):
-        compact = re.sub(r"\s+", "", text).upper()
-        if len(match[1] + match[2]) % 2:
-            raise ValueError("MGRS needs as many easting as northing digits")
-        try:
-            latitude, longitude = _converter.toLatLon(compact)
-        except Exception as exc:  # mgrs raises several types for malformed input
-            raise ValueError(f"not a valid MGRS reference: {exc}") from None
-        return _checked(latitude, longitude, text)
-    raise ValueError(
-        "give decimal degrees (54.412, 22.871), degrees-minutes-seconds (54 24 43N 022 52 16E) "
-        "or MGRS (34U FF 2142 3097)"
-    )
+        return _from_mgrs(text, match)
+    first, second = _coordinates(text)
+    shown = f"{first.reading()} {second.reading()}"
+    try:
+        latitude, longitude, swapped = _axes(first, second)
+        latitude, longitude = _unpacked(latitude, "latitude"), _unpacked(longitude, "longitude")
+        shown = " ".join(c.reading() for c in ((longitude, latitude) if swapped else (latitude, longitude)))
+        return Position(_value(latitude, "latitude"), _value(longitude, "longitude"), text)
+    except _Refused as refusal:
+        raise ValueError(f"read as {shown}? {refusal}") from None

@@ -11,7 +11,11 @@ from prometheus_client import Counter, Histogram
 LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300, 900)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
-ESCALATIONS = Counter("tracker_escalations", "Incidents moved up their ladder (or exhausted) by the sweep", ["outcome"])
+ESCALATIONS = Counter(
+    "tracker_escalations",
+    "Due incidents the sweep moved up their ladder, exhausted, or asked the supervisors about (decision_asked)",
+    ["outcome"],
+)
 NOTIFICATIONS = Counter(
     "tracker_notifications", "Delivery attempts of outbox messages, by transport and outcome", ["transport", "outcome"]
 )
@@ -28,6 +32,14 @@ SWEEP_DURATION = Histogram("tracker_sweep_duration_seconds", "Duration of one sw
 FILED = Counter("tracker_incidents_filed", "Incidents filed", ["precedence"])
 OVERDUE_EXCHANGES = Counter("tracker_exchanges_overdue", "Exchanges whose deadline the other side let pass")
 WATCHDOG_ALERTS = Counter("tracker_watchdog_alerts", "Incidents the watchdog found left behind by the sweep")
+IDLE_ACTIONS = Counter(
+    "tracker_idle_actions",
+    "Acknowledged incidents idle past their acknowledgement timeout, by what the sweep did (reminded, reescalated)",
+    ["action"],
+)
+DECISIONS = Counter(
+    "tracker_decisions", "Ladder steps reached by decision: questions put, put again, confirmed", ["outcome"]
+)
 
 
 def observe_seconds(histogram: Histogram, started: float, *labels: str) -> None:

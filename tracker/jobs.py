@@ -13,7 +13,7 @@ from .backup import anchor
 from .channels import DeliveryError
 from .db import session_scope
 from .http import idempotency
-from .services.engine import delivery, escalation, heartbeat, line_checks, watchdog
+from .services.engine import delivery, escalation, heartbeat, idle, line_checks, watchdog
 from .services.exchanges import calls, exchanges, receipts
 from .services.review import audit
 from .timeutil import utcnow
@@ -30,18 +30,25 @@ def runner_id() -> str:
 
 
 def sweep(app: Flask) -> int:
-    """Escalate every due incident, then mark overdue every exchange whose clock ran out and every
-    message whose receipt the other side has not confirmed in time and every action agreed on a call
-    past due undone, then seal the new timeline events onto the audit chain, one committed batch at a
-    time; return how many incidents advanced (overdue exchanges, receipts and actions are logged)."""
+    """Escalate every due incident (or ask again about a step reached by decision), then look at every
+    acknowledged incident left idle past its acknowledgement timeout, then mark overdue every exchange
+    whose clock ran out and every message whose receipt the other side has not confirmed in time and
+    every action agreed on a call past due undone, then seal the new timeline events onto the audit
+    chain, one committed batch at a time; return how many incidents advanced (the rest is logged)."""
     runner, started, total, overdue, late_receipts, error = runner_id(), utcnow(), 0, 0, 0, None
     batch, clock, links = app.config["SWEEP_BATCH_SIZE"], time.perf_counter(), dispatch.ack_links(app)
+    reask, idle_rules = dispatch.decision_reask(app), dispatch.idle_rules(app)
     try:
         while True:
             with session_scope(app) as session:
-                advanced = escalation.sweep_batch(session, utcnow(), batch, runner, links)
+                advanced = escalation.sweep_batch(session, utcnow(), batch, runner, links, reask)
             total += advanced
             if advanced < batch:
+                break
+        while True:  # acknowledged but idle: remind, then re-escalate (services/engine/idle.py)
+            with session_scope(app) as session:
+                looked_at = idle.sweep_batch(session, utcnow(), batch, runner, links, idle_rules)
+            if looked_at < batch:
                 break
         while True:
             with session_scope(app) as session:

@@ -38,10 +38,12 @@ from .http import tokens
 # The process metrics live in tracker.instruments (no Flask, so services can count); they are
 # re-exported here for the edge, which reads them as metrics.FILED and so on.
 from .instruments import (
+    DECISIONS,
     DELIVERY_LATENCY,
     ESCALATION_LAG,
     ESCALATIONS,
     FILED,
+    IDLE_ACTIONS,
     NOTIFICATIONS,
     OVERDUE_EXCHANGES,
     SWEEP_DURATION,
@@ -53,10 +55,12 @@ from .models.permissions import Permission, may
 from .timeutil import utcnow
 
 __all__ = [
+    "DECISIONS",
     "DELIVERY_LATENCY",
     "ESCALATIONS",
     "ESCALATION_LAG",
     "FILED",
+    "IDLE_ACTIONS",
     "NOTIFICATIONS",
     "OVERDUE_EXCHANGES",
     "SWEEP_DURATION",

@@ -27,14 +27,14 @@ def still_same_document(page: Page) -> bool:
 def file_flash_incident(page: Page) -> str:
     """File a FLASH air incident through the form; return its reference."""
     page.goto("/incidents/new")
-    page.get_by_label("Reporting unit").fill("3rd Air Defence Battalion")
-    page.get_by_label("Domain").select_option("air")
-    page.get_by_label("Category").select_option("airspace_violation")
-    page.get_by_label("Precedence").select_option("Z")
-    page.get_by_label("Position").fill(MGRS)
+    page.get_by_role("textbox", name="Reporting unit").fill("3rd Air Defence Battalion")
+    page.get_by_role("combobox", name="Domain", exact=True).select_option("air")
+    page.get_by_role("combobox", name="Category", exact=True).select_option("airspace_violation")
+    page.get_by_role("combobox", name="Precedence", exact=True).select_option("Z")
+    page.get_by_role("textbox", name="Position (").fill(MGRS)
     expect(page.locator('[data-hint-for="position"]')).to_contain_text(f"= MGRS {MGRS}")
-    page.get_by_label("Sector").fill("North")
-    page.get_by_label("Narrative").fill("Two fighters crossed the border at low level, heading west.")
+    page.get_by_role("textbox", name="Sector", exact=True).fill("North")
+    page.get_by_role("textbox", name="Narrative", exact=True).fill("Two fighters crossed the border at low level, heading west.")
     page.get_by_role("button", name="File incident").click()
     expect(page).to_have_url(re.compile(r"/incidents/INC-[\w-]+$"))
     return page.url.rsplit("/", 1)[1]

@@ -19,12 +19,12 @@ def test_form_errors_stand_next_to_their_fields_and_input_is_kept(app, sign_in):
     page = duty.page
     page.goto("/incidents/new")
     page.get_by_label("Occurred at").fill(BAD_DTG)
-    page.get_by_label("Reporting unit").fill("Frigate Sentinel")
-    page.get_by_label("Domain").select_option("maritime")
-    page.get_by_label("Category").select_option("weapon_aiming")
-    page.get_by_label("Precedence").select_option("O")
-    page.get_by_label("Position").fill(BAD_POSITION)
-    page.get_by_label("Narrative").fill("Fire-control radar locked on for 40 seconds.")
+    page.get_by_role("textbox", name="Reporting unit").fill("Frigate Sentinel")
+    page.get_by_role("combobox", name="Domain", exact=True).select_option("maritime")
+    page.get_by_role("combobox", name="Category", exact=True).select_option("weapon_aiming")
+    page.get_by_role("combobox", name="Precedence", exact=True).select_option("O")
+    page.get_by_role("textbox", name="Position (").fill(BAD_POSITION)
+    page.get_by_role("textbox", name="Narrative", exact=True).fill("Fire-control radar locked on for 40 seconds.")
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
         page.get_by_role("button", name="File incident").click()
     assert answer.value.status == 422
@@ -39,10 +39,10 @@ def test_form_errors_stand_next_to_their_fields_and_input_is_kept(app, sign_in):
         expect(page.locator(f"#{field}")).to_have_value(typed)
         expect(page.locator(f"#{field}")).to_have_attribute("aria-describedby", f"{field}-error")
     expect(page.locator("small.error")).to_have_count(2)
-    expect(page.get_by_label("Reporting unit")).to_have_value("Frigate Sentinel")
-    expect(page.get_by_label("Domain")).to_have_value("maritime")
-    expect(page.get_by_label("Category")).to_have_value("weapon_aiming")
-    expect(page.get_by_label("Narrative")).to_have_value("Fire-control radar locked on for 40 seconds.")
+    expect(page.get_by_role("textbox", name="Reporting unit")).to_have_value("Frigate Sentinel")
+    expect(page.get_by_role("combobox", name="Domain", exact=True)).to_have_value("maritime")
+    expect(page.get_by_role("combobox", name="Category", exact=True)).to_have_value("weapon_aiming")
+    expect(page.get_by_role("textbox", name="Narrative", exact=True)).to_have_value("Fire-control radar locked on for 40 seconds.")
     duty.screenshot("file-errors-1280")
 
     page.goto("/")

@@ -16,6 +16,7 @@ the way (hundreds of sign-ins and token uses from one address; they have tests o
 revoked principal of the pages is a user signed in and then deactivated.
 """
 
+import copy
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ from tracker import create_app, dispatch
 from tracker.db import engine_of, session_scope
 from tracker.models import ExchangeMessage, Incident, Role, User
 from tracker.services.accounts import people
+from tracker.services.engine import decisions, notify
 from tracker.services.exchanges import receipts
 from tracker.timeutil import isoformat, utcnow
 
@@ -230,6 +232,12 @@ class Scene:
         return self._api("POST", "/exercises", notice(name=self.unique("RAMPART")), who="supervisor", status=201)["id"]
 
     @cached_property
+    def our_exercise(self) -> int:
+        """One of our own exercises: briefings are recorded on those only."""
+        body = notice(name=self.unique("NORTHERN SHIELD"), ours=True)
+        return self._api("POST", "/exercises", body, who="supervisor", status=201)["id"]
+
+    @cached_property
     def channel(self) -> int:
         """A channel no ladder uses."""
         body = {"name": self.unique("Spare desk"), "level": 2, "transport": "outbox", "address": "spare@test.example"}
@@ -285,6 +293,19 @@ class Scene:
             token, _text = people.create_token(session, session.get(User, self.user), "desk script")
             session.flush()
             return token.id
+
+    @cached_property
+    def deciding(self) -> str:
+        """An incident whose step 2 (by decision in its snapshot) waits for a supervisor's confirmation."""
+        reference = self._file()["reference"]
+        with session_scope(self.app) as session:
+            incident = session.scalars(select(Incident).where(Incident.reference == reference)).one()
+            snapshot = copy.deepcopy(incident.ladder)
+            snapshot["steps"][1]["by_decision"] = True
+            incident.ladder = snapshot
+            recipients, links = notify.Recipients.load(session), dispatch.ack_links(self.app)
+            decisions.ask(session, incident, utcnow(), "matrix", recipients, links, decisions.REASK)
+        return reference
 
     @cached_property
     def ack_token(self) -> str:

@@ -162,12 +162,19 @@ def test_demo_loads_the_region_once_and_issues_fresh_tokens(runner, app, client)
 
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0, second.output
-    fresh = demo_tokens(second.output)
+    assert demo_tokens(second.output) == tokens, "a second run reuses the tokens that still work"
+    assert demo_counts(app) == loaded
+    assert count(app, ApiToken) == len(DEMO_USERS)
+
+    fresh_run = runner.invoke(args=["demo", "--fresh"])
+    assert fresh_run.exit_code == 0, fresh_run.output
+    fresh = demo_tokens(fresh_run.output)
     assert sorted(fresh) == DEMO_USERS
     assert all(fresh[name] != tokens[name] for name in DEMO_USERS)
-    assert demo_counts(app) == loaded
-    assert count(app, ApiToken) == 2 * len(DEMO_USERS)
+    assert demo_tokens(credentials.read_text()) == fresh
     assert client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {fresh['duty']}"}).status_code == 200
+    stale = client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {tokens['duty']}"})
+    assert stale.status_code == 401, "--fresh revokes the demo tokens it replaces"
 
 
 def test_demo_flash_incident_takes_the_hotline_ladder(runner, app):

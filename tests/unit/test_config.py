@@ -156,3 +156,22 @@ def test_empty_secret_key_is_made_once_and_shared_by_every_process_of_the_instal
     monkeypatch.setattr(APIFlask, "auto_find_instance_path", lambda self: str(tmp_path / "elsewhere"))
     assert build().config["SECRET_KEY"] != key, "another installation gets its own key"
     assert build({"SECRET_KEY": "fixed"}).config["SECRET_KEY"] == "fixed"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"Z": 1800, "O": 7200, "P": 43200}, {"Z": 0, "O": 1, "P": 1, "R": 1}, {"Z": "30m", "O": 1, "P": 1, "R": 1}, 3600],
+)
+def test_an_acknowledgement_timeout_not_in_seconds_for_each_precedence_fails_fast(build, value):
+    with pytest.raises(ConfigError, match="ACK_TIMEOUT_SECONDS must give positive seconds for each precedence"):
+        build({"ACK_TIMEOUT_SECONDS": value})
+
+
+def test_one_precedences_acknowledgement_timeout_can_come_from_the_environment(build, monkeypatch):
+    monkeypatch.setenv("TRACKER_ACK_TIMEOUT_SECONDS__Z", "900")
+    assert build().config["ACK_TIMEOUT_SECONDS"] == {"Z": 900, "O": 7200, "P": 43200, "R": 172800}
+
+
+def test_a_decision_asked_again_without_an_interval_fails_fast(build):
+    with pytest.raises(ConfigError, match="DECISION_REASK_SECONDS must be a positive number"):
+        build({"DECISION_REASK_SECONDS": 0})

@@ -1,4 +1,5 @@
-"""Positions typed as decimal degrees, DMS or MGRS, and read back in all three."""
+"""Positions typed as decimal degrees, DMS, DDM or MGRS, read back in each; what is ambiguous or wrong is
+refused with how it was read (tests/unit/test_geo_properties.py: the same over the whole globe)."""
 
 import pytest
 
@@ -16,6 +17,20 @@ POINT = (54.41194, 22.87111)
         "54:24:43N, 022:52:16E",
         "22 52 16E 54 24 43N",
         "54 24 43n 022 52 16e",
+        "N54 24 43 E022 52 16",
+        "n 54 24 43, e 022 52 16",
+        "54 24 43 022 52 16",
+        "54 24 43, 22 52 16",
+        "54°24′43″N 22°52′16″E",
+        "54º24’43”N 22º52’16”E",
+        "54°24'43''N 22°52'16''E",
+        "54d24m43sN 22d52m16sE",
+        "54d 24m 43s 22d 52m 16s",
+        "54 deg 24 min 43 sec N 22 deg 52 min 16 sec E",
+        "54-24-43N 022-52-16E",
+        "54*24'43\"N, 22*52'16\"E",
+        "N542443 E0225216",
+        "0225216E542443N",
     ],
 )
 def test_degrees_minutes_seconds(text):
@@ -32,11 +47,74 @@ def test_degrees_minutes_seconds(text):
         ("-33.9 151.2", -33.9, 151.2),
         ("0,0", 0, 0),
         ("54.412;22.871", 54.412, 22.871),
+        ("54.412N 22.871E", 54.412, 22.871),
+        ("54.412 N, 22.871 E", 54.412, 22.871),
+        ("N54.412 E22.871", 54.412, 22.871),
+        ("S 33.9 W 151.2", -33.9, -151.2),
+        ("33.9°S 151.2°W", -33.9, -151.2),
+        ("151.2W 33.9S", -33.9, -151.2),
+        ("-33.9S 151.2E", -33.9, 151.2),  # the sign and the letter agree
+        ("+54.412 +22.871", 54.412, 22.871),
+        ("54°-22°", 54, -22),  # a hyphen after a sign is a minus, not a joiner
+        ("54.5,-22.5", 54.5, -22.5),
+        ("54.412/22.871", 54.412, 22.871),
+        ("54.412N22.871E", 54.412, 22.871),
     ],
 )
 def test_decimal_degrees(text, latitude, longitude):
     position = parse_position(text)
     assert (position.latitude, position.longitude) == (latitude, longitude)
+
+
+@pytest.mark.parametrize(
+    ("text", "latitude", "longitude"),
+    [
+        ("54 42.0N 026 30.0E", 54.7, 26.5),  # was stored as 54°04'02"N 026°03'00"E
+        ("44.1 N 33.0 E", 44.1, 33.0),  # was stored as 4.00114, 3.00083
+        ("N54 42.000 E026 30.000", 54.7, 26.5),  # was refused
+        ("54°42.000'N 26°30.000'E", 54.7, 26.5),
+    ],
+)
+def test_the_strings_of_issue_14_parse_to_the_right_place(text, latitude, longitude):
+    position = parse_position(text)
+    assert position.latitude == pytest.approx(latitude, abs=1e-9), position
+    assert position.longitude == pytest.approx(longitude, abs=1e-9), position
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "54 42.0N 026 30.0E",
+        "N54 42.000 E026 30.000",
+        "54°42.000'N 26°30.000'E",
+        "54°42′N 026°30′E",
+        "54º 42.0’ N, 026º 30.0’ E",
+        "54d42.0mN 26d30.0mE",
+        "54 deg 42 min N 26 deg 30 min E",
+        "54:42.0N 026:30.0E",
+        "54-42N 026-30E",
+        "n54 42 e26 30",
+        "26 30.0E 54 42.0N",
+        "54 42.0 26 30.0",  # no letters: only the DDM reading is well formed
+        "54 42, 26 30",
+        "-54 42.0, -26 30.0",
+        "5442.0N02630.0E",
+        "5442N02630E",
+        "N5442.000 E02630.000",
+    ],
+)
+def test_degrees_and_decimal_minutes(text):
+    position = parse_position(text)
+    latitude, longitude = (54.7, 26.5) if not text.startswith("-") else (-54.7, -26.5)
+    assert (position.latitude, position.longitude) == (pytest.approx(latitude), pytest.approx(longitude)), position
+    assert position.ddm == ("54°42.000'N 026°30.000'E" if latitude > 0 else "54°42.000'S 026°30.000'W")
+    assert position.text == text
+
+
+def test_ddm_reads_back_to_the_thousandth_of_a_minute():
+    assert parse_position("33 54 00S 151 12 00W").ddm == "33°54.000'S 151°12.000'W"
+    assert parse_position("54.412, 22.871").ddm == "54°24.720'N 022°52.260'E"
+    assert parse_position("0.0000001, -0.0000001").ddm == "00°00.000'N 000°00.000'W"
 
 
 @pytest.mark.parametrize("text", ["34UFF2142330971", "34U FF 2142 3097", "34uff21423097"])
@@ -56,6 +134,20 @@ def test_mgrs_of_a_known_point():
     assert to_mgrs(54.412, 22.871) == "34U FF 2142 3097"
 
 
+@pytest.mark.parametrize(("latitude", "longitude"), [(89.5, 10.0), (-85.0, 10.0), (90.0, 0.0)])
+def test_mgrs_beyond_utm_uses_the_polar_bands(latitude, longitude):
+    reference = to_mgrs(latitude, longitude)
+    assert reference[0] in "ABYZ", reference
+    position = parse_position(reference)
+    assert abs(position.latitude - latitude) < 0.001, (reference, position)
+
+
+def test_mgrs_just_south_of_the_equator_reads_back():
+    """`mgrs` writes band M with a northing it cannot read for latitudes within millimetres of 0."""
+    reference = to_mgrs(-1e-8, 3.0)
+    assert abs(parse_position(reference).latitude) < 0.001, reference
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [
@@ -65,8 +157,82 @@ def test_mgrs_of_a_known_point():
         ("34UFF214233097", "as many easting"),
         ("54 24 43N 55 10 00S", "one latitude"),
         ("", "decimal degrees"),
+        ("54.5 N 22.5 E and more", "could not read “and”"),
     ],
 )
 def test_unreadable_positions_say_what_is_understood(text, says):
     with pytest.raises(ValueError, match=says):
         parse_position(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # minutes or seconds out of range
+        ("54 62.0N 026 30.0E", "read as 54°62.0'N 26°30.0'E? minutes must be below 60"),
+        ("54 60N 026 30E", "read as 54°60'N 26°30'E? minutes must be below 60"),
+        ("54 24 60N 022 52 16E", "read as 54°24'60\"N 22°52'16\"E? seconds must be below 60"),
+        ("54 24 59.99N 022 52 75E", "read as 54°24'59.99\"N 22°52'75\"E? seconds must be below 60"),
+        ("5462.0N02630.0E", "read as 54°62.0'N 26°30.0'E? minutes must be below 60"),
+        # a decimal before the last number of a coordinate
+        ("54.5 30N 22E", "read as 54.5°30'N 22°E? only the last number of a coordinate may have decimals"),
+        ("54 30.5 10N 22E", "read as 54°30.5'10\"N 22°E? only the last number of a coordinate may have decimals"),
+        # two latitudes, two longitudes
+        ("54N 55N", "read as 54°N 55°N? two latitudes; give one latitude (N/S) and one longitude (E/W)"),
+        ("22E 23W", "read as 22°E 23°W? two longitudes"),
+        # a sign contradicting the letter, or misplaced
+        ("-54.5N 22E", "read as -54.5°N 22°E? the sign - and the letter N say opposite hemispheres"),
+        ("54.5N +22W", "read as 54.5°N +22°W? the sign + and the letter W say opposite hemispheres"),
+        ("54 -30N 22E", "read as 54°30'N 22°E? a sign belongs before the degrees, not before 30"),
+        # out of range
+        ("91N 22E", "read as 91°N 22°E? latitude must be between -90 and 90"),
+        ("90 30N 22E", "read as 90°30'N 22°E? latitude must be between -90 and 90"),
+        ("54N 180 0 1E", "read as 54°N 180°0'1\"E? longitude must be between -180 and 180"),
+        # signs out of order, too many numbers
+        ("54'24 N 22 E", "the latitude's first number is marked as minutes: give degrees"),
+        ('54°24"N 22E', "the latitude's second number is marked as seconds: give degrees, minutes"),
+        ("54 30 12 10 N 22E", "4 numbers for the latitude: at most degrees, minutes and seconds"),
+        # packed forms of the wrong width
+        ("54423N02630E", "read 54423N as a packed latitude? it takes 4 digits (DDMM) or 6 (DDMMSS)"),
+        ("5442N2630E", "read 2630E as a packed longitude? it takes 5 digits (DDDMM) or 7 (DDDMMSS)"),
+        # hemisphere letters: one only, or three
+        ("54.5N 22.5", "hemisphere letters N: give two"),
+        ("54N 22E 5W", "hemisphere letters N, E, W: give two"),
+        # the rest unparseable
+        ("54N 22E xyz", "could not read “xyz”"),
+        ("54.5° 22.5° 1", "read as 54.5° 22.5°1'? only the last number of a coordinate may have decimals"),
+        ("54.4,22.8,1", "3 groups of numbers between commas"),
+        ("54.5-22.5", "read as 54.5°22.5'? cannot tell where the latitude ends"),  # joined: one coordinate
+        ("54.5 22.5 10.5", "read as 54.5°22.5'10.5\"? cannot tell where the latitude ends"),
+        ("54", "read as 54°? a position needs a latitude and a longitude"),
+    ],
+)
+def test_a_wrong_position_is_refused_showing_how_it_was_read(text, message):
+    with pytest.raises(ValueError) as refusal:
+        parse_position(text)
+    assert message in str(refusal.value), str(refusal.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "readings"),
+    [
+        # DMS and DDM: which coordinate has the seconds?
+        ("54 42 30 22 30", ["54°42' 30°22'30\" (DDM, DMS)", "54°42'30\" 22°30' (DMS, DDM)"]),
+        # whole minutes, no letters, no comma: DDM twice, or DMS and whole degrees
+        ("54 42 26 30", ["54° 42°26'30\"", "54°42' 26°30' (DDM, DDM)", "54°42'26\" 30° (DMS, decimal degrees)"]),
+        ("54 24 43", ["54° 24°43'", "54°24' 43°"]),
+    ],
+)
+def test_an_ambiguous_position_is_refused_with_every_reading(text, readings):
+    with pytest.raises(ValueError, match="^ambiguous: read as ") as refusal:
+        parse_position(text)
+    for reading in readings:
+        assert reading in str(refusal.value), str(refusal.value)
+    assert "mark the hemispheres (N/S, E/W) or put a comma after the latitude" in str(refusal.value)
+
+
+def test_latitude_and_longitude_in_different_notations_need_a_letter_or_a_comma():
+    with pytest.raises(ValueError, match=r"different notations: read as 54\.5° 30°22'10\" \(decimal degrees, DMS\)\?"):
+        parse_position("54.5 30 22 10")
+    assert parse_position("54.5, 30 22 10").longitude == pytest.approx(30 + 22 / 60 + 10 / 3600)
+    assert parse_position("54 42 30N 22 30E").longitude == pytest.approx(22.5)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tracker.models import Incident, NotificationKind, Precedence
-from tracker.services.engine.message_text import subject
+from tracker.services.engine.message_text import duration, subject
 
 
 def incident(precedence: Precedence, **overrides) -> Incident:
@@ -51,3 +51,19 @@ def test_subject_dtg_is_in_zulu():
     moment = datetime.fromisoformat("2017-12-06T18:20:00+02:00")
     text = subject(incident(Precedence.PRIORITY, occurred_at=moment), NotificationKind.NOTIFIED)
     assert text.split()[:3] == ["PRIORITY", "INC-2017-00042", "061620ZDEC17"]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [(45, "45 s"), (600, "10 min"), (7200, "2 h"), (9000, "2 h 30 min"), (172800, "2 d"), (90000, "25 h")],
+)
+def test_spans_are_said_as_staff_say_them(seconds, said):
+    assert duration(seconds) == said
+
+
+@pytest.mark.parametrize(
+    ("kind", "tail"),
+    [(NotificationKind.IDLE_REMINDER, "IDLE REMINDER"), (NotificationKind.DECISION_ASKED, "DECISION NEEDED")],
+)
+def test_a_reminder_and_a_question_say_so_in_the_subject(kind, tail):
+    assert subject(incident(Precedence.FLASH), kind) == f"FLASH INC-2017-00042 061620ZDEC17 unsafe intercept {tail}"

@@ -123,6 +123,7 @@ def test_step_without_deadline_takes_it_from_precedence(precedence, seconds):
         precedence,
     )
     assert [s["ack_seconds"] for s in ladder["steps"]] == [seconds, 45]
+    assert [s["from_precedence"] for s in ladder["steps"]] == [True, False], "an amended precedence retimes step 1"
 
 
 def test_snapshot_copies_rule_policy_and_steps_in_order():
@@ -133,6 +134,7 @@ def test_snapshot_copies_rule_policy_and_steps_in_order():
                 ack_seconds=120,
                 channels=[channel(2, "L2", 2), channel(3, "L3", 3)],
                 fallback_channel=channel(4, "L3 backup", 3),
+                by_decision=True,
             ),
             repeat=2,
         ),
@@ -145,12 +147,21 @@ def test_snapshot_copies_rule_policy_and_steps_in_order():
         "policy_name": "Test ladder",
         "repeat": 2,
         "steps": [
-            {"number": 1, "ack_seconds": 60, "channels": [{"id": 1, "name": "L1", "level": 1}], "fallback": None},
+            {
+                "number": 1,
+                "ack_seconds": 60,
+                "from_precedence": False,
+                "channels": [{"id": 1, "name": "L1", "level": 1}],
+                "fallback": None,
+                "by_decision": False,
+            },
             {
                 "number": 2,
                 "ack_seconds": 120,
+                "from_precedence": False,
                 "channels": [{"id": 2, "name": "L2", "level": 2}, {"id": 3, "name": "L3", "level": 3}],
                 "fallback": {"id": 4, "name": "L3 backup", "level": 3},
+                "by_decision": True,
             },
         ],
     }

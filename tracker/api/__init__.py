@@ -42,6 +42,7 @@ def init_app(app: APIFlask) -> None:
     from . import (  # noqa: F401  (routes register on import)
         acks,
         agreements,
+        amendments,
         approvals,
         calls,
         docs,
@@ -54,6 +55,7 @@ def init_app(app: APIFlask) -> None:
         reports,
         summaries,
         system,
+        watches,
     )
 
     app.register_blueprint(bp)

@@ -29,7 +29,9 @@ def use_token(data):
     session = get_session()
     app = the_app()
     with committed():
-        view = linkuse.use_any_link(session, dispatch.signer(app), data["token"], utcnow(), dispatch.health_rules(app))
+        view = linkuse.use_any_link(
+            session, dispatch.signer(app), data["token"], utcnow(), dispatch.health_rules(app), dispatch.idle_rules(app)
+        )
     return {
         "purpose": view.purpose,
         "reference": view.reference,

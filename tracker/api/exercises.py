@@ -19,10 +19,19 @@ from ..http.tokens import token_auth
 from ..http.transaction import transactional
 from ..models import User
 from ..models.permissions import Permission, may
-from ..services.exercises import csv_import, ical, register
+from ..services.exercises import briefings, checks, csv_import, ical, register
 from ..timeutil import utcnow
 from . import ERRORS, bp
-from .exercise_schemas import ExerciseImportIn, ExerciseIn, ExerciseOut, ExerciseQuery, FeedLinkOut
+from .exercise_schemas import (
+    BriefingIn,
+    BriefingOut,
+    ExerciseImportIn,
+    ExerciseIn,
+    ExerciseOut,
+    ExerciseQuery,
+    FeedLinkOut,
+    prime_checks,
+)
 
 READ = {code: ERRORS[code] for code in (403, 404)}
 WRITE = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}
@@ -51,9 +60,12 @@ def list_exercises(query):
     """List notified exercises
 
     All (soonest first), or only the upcoming, running, current (running or upcoming) or past ones
-    (newest first); since and until keep those overlapping that window.
+    (newest first); since and until keep those overlapping that window; ours=true only our own.
+    Each carries its Vienna Document checks.
     """
-    return register.list_exercises(get_session(), utcnow(), **query)
+    exercises = register.list_exercises(get_session(), utcnow(), **query)
+    prime_checks(exercises)
+    return exercises
 
 
 @bp.post("/exercises")
@@ -127,7 +139,37 @@ def import_exercises(data):
     being row 1) with its problems.
     """
     created = csv_import.import_csv(get_session(), data["csv"], caller().username, utcnow(), wiring.border_km())
+    prime_checks(created)
     return created
+
+
+@bp.get("/exercises/<int:exercise_id>/briefings")
+@bp.auth_required(token_auth)
+@requires(Permission.EXERCISES_READ)
+@bp.output(BriefingOut(many=True))
+@bp.doc(tags=TAGS, summary="List our briefings on one of our own exercises, oldest first", responses=READ)
+def list_briefings(exercise_id):
+    return briefings.list_briefings(get_session(), exercise_id)
+
+
+@bp.post("/exercises/<int:exercise_id>/briefings")
+@bp.auth_required(token_auth)
+@requires(Permission.EXERCISES_MANAGE)
+@bp.input(BriefingIn, arg_name="data")
+@idempotent
+@bp.output(BriefingOut, status_code=201)
+@bp.doc(tags=TAGS, responses=WRITE)
+@transactional
+def record_briefing(exercise_id, data):
+    """Record a briefing we gave on one of our own exercises
+
+    What we briefed, to whom, when and how (supervisors and admins). Only on an exercise marked ours
+    (409 otherwise). The exercise's checks then read it as our notification: one given under 42 days
+    before a notifiable exercise's start is flagged late.
+    """
+    session = get_session()
+    exercise = register.get_exercise(session, exercise_id)
+    return briefings.record_briefing(session, exercise, data, caller().username, utcnow())
 
 
 @bp.get("/exercises/feed-link")
@@ -187,7 +229,9 @@ def exercise_feed():
     session = get_session()
     now = utcnow()
     host = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "tracker.invalid"
-    body = ical.calendar(register.list_exercises(session, now, "current"), host, now)
+    exercises = register.list_exercises(session, now, "current")
+    found = checks.check_all(session, exercises, wiring.vienna_rules())
+    body = ical.calendar(exercises, host, now, found)
     headers = {
         "Content-Type": "text/calendar; charset=utf-8",
         "Content-Disposition": 'inline; filename="exercises.ics"',

@@ -10,13 +10,15 @@ from ..http.idempotency import idempotent
 from ..http.tokens import token_auth
 from ..http.transaction import transactional
 from ..models.permissions import Permission
-from ..services.incidents import filing, handling, remarking
+from ..services.engine import decisions
+from ..services.incidents import filing, handling, measures, remarking
 from ..services.incidents.queries import IncidentFilter, list_incidents
 from ..timeutil import utcnow
 from . import ERRORS, bp
 from .schemas import (
     AcknowledgeIn,
     CommentIn,
+    ConfirmStepIn,
     IncidentDetailOut,
     IncidentIn,
     IncidentPage,
@@ -31,6 +33,14 @@ def _errors(*codes):
     return {code: ERRORS[code] for code in codes}
 
 
+def _cpa_columns(data: dict) -> dict:
+    """The report with a closest point of approach given with its unit turned into the columns filing takes
+    (cpa_horizontal_m and cpa_vertical_ft given alone keep working: their units are m and ft)."""
+    given = {name: data.pop(name) for name in ("cpa_horizontal", "cpa_vertical") if name in data}
+    columns = measures.cpa_columns(given.get("cpa_horizontal"), given.get("cpa_vertical"))
+    return {**data, **{name: value for name, value in columns.items() if value is not None}}
+
+
 @bp.post("/incidents")
 @bp.auth_required(token_auth)
 @requires(Permission.INCIDENTS_FILE)
@@ -42,7 +52,7 @@ def _errors(*codes):
 def file_incident(data):
     """Validate, route by the ordered rules, snapshot the ladder and queue step 1, in one transaction."""
     session = get_session()
-    draft = filing.IncidentDraft(**data)
+    draft = filing.IncidentDraft(**_cpa_columns(data))
     incident = filing.file_incident(session, draft, caller(), wiring.filing_limits(), utcnow(), wiring.ack_links())
     metrics.FILED.labels(incident.precedence.value).inc()
     location = url_for("api.get_incident", reference=incident.reference)
@@ -82,8 +92,24 @@ def acknowledge(reference, data):
     """Stop the escalation. Liaison members of a notified channel, supervisors and admins only;
     a second acknowledgement answers 409 with the current state."""
     session = get_session()
-    incident = handling.acknowledge(session, reference, caller(), utcnow(), data["note"])
+    incident = handling.acknowledge(session, reference, caller(), utcnow(), data["note"], wiring.idle_rules())
     return incident
+
+
+@bp.post("/incidents/<reference>/decision")
+@bp.auth_required(token_auth)
+@requires(Permission.INCIDENTS_DECIDE)
+@bp.input(ConfirmStepIn, arg_name="data")
+@bp.output(IncidentDetailOut)
+@bp.doc(summary="Confirm a step reached by decision", responses=_errors(400, 403, 404, 409, 415))
+@transactional
+def confirm_decision(reference, data):
+    """Enter at once the step waiting for a supervisor's decision (political levels): its lines are called
+    and its deadline set. Supervisors and admins; with no question open (confirmed already, acknowledged,
+    resolved) or another step's, 409 with the current state."""
+    session = get_session()
+    incident = handling.get_incident(session, reference)
+    return decisions.confirm(session, incident, caller(), utcnow(), wiring.ack_links(), data.get("step"))
 
 
 @bp.post("/incidents/<reference>/comments")

@@ -2,6 +2,8 @@
 
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range, Regexp
+from marshmallow import ValidationError as MarshmallowError
+from marshmallow import validates_schema
 
 from ..http.fields import UTC, Moment, Text
 from ..models import (
@@ -17,7 +19,7 @@ from ..models import (
 )
 from ..services.engine.line_checks import ANSWERED_VIA
 from ..services.exchanges import releasability
-from ..services.incidents import marking
+from ..services.incidents import amendment_record, marking, measures
 
 NAME = Length(min=1, max=120)
 # Ids are 32-bit INTEGER columns; a larger number would make the database raise (a 500), not find nothing.
@@ -34,6 +36,35 @@ class Platform(Schema):
     callsign = Text(validate=Length(max=60), metadata={"description": "callsign or hull number"})
     transponder_on = fields.Boolean(allow_none=True)
     radio_contact = fields.Boolean(allow_none=True)
+
+
+class CpaHorizontalIn(Schema):
+    """A horizontal closest point of approach as reported: kept in whole metres, shown in its unit."""
+
+    value = fields.Float(required=True, validate=Range(0, 10_000_000), metadata={"examples": [0.3]})
+    unit = Text(required=True, validate=OneOf(list(measures.HORIZONTAL)), metadata={"description": "m, ft or nm"})
+
+
+class CpaVerticalIn(Schema):
+    """A vertical closest point of approach as reported: kept in whole feet, shown in its unit."""
+
+    value = fields.Float(required=True, validate=Range(0, 10_000_000), metadata={"examples": [200]})
+    unit = Text(required=True, validate=OneOf(list(measures.VERTICAL)), metadata={"description": "ft or m"})
+
+
+def _count(what: str):
+    return fields.Integer(strict=True, validate=Range(0, measures.FORCE_MAX), metadata={"description": what})
+
+
+class ObservedForcesIn(Schema):
+    """What our report saw of an exercise, in the Vienna Document's counts; a count left out was not seen."""
+
+    troops = _count("troops")
+    battle_tanks = _count("battle tanks")
+    armoured_combat_vehicles = _count("armoured combat vehicles")
+    artillery_pieces = _count("artillery pieces of 100 mm and above")
+    airborne_troops = _count("airborne or amphibious troops")
+    aircraft_sorties = _count("combat aircraft sorties")
 
 
 class RouteAttributes(Schema):
@@ -94,6 +125,13 @@ class IncidentIn(RouteAttributes):
     actions_taken = Text(load_default="", validate=Length(max=4000))
     cpa_horizontal_m = fields.Integer(strict=True, allow_none=True, validate=Range(0, 1_000_000))
     cpa_vertical_ft = fields.Integer(strict=True, allow_none=True, validate=Range(0, 100_000))
+    cpa_horizontal = fields.Nested(
+        CpaHorizontalIn, allow_none=True, metadata={"description": "with its unit; instead of cpa_horizontal_m"}
+    )
+    cpa_vertical = fields.Nested(
+        CpaVerticalIn, allow_none=True, metadata={"description": "with its unit; instead of cpa_vertical_ft"}
+    )
+    observed_forces = fields.Nested(ObservedForcesIn, allow_none=True)
     platforms = fields.List(fields.Nested(Platform), load_default=list, validate=Length(max=20))
     releasability = fields.Nested(ReleasabilityIn, load_default=dict)
     classification = Text(
@@ -116,6 +154,12 @@ class IncidentIn(RouteAttributes):
         validate=Length(max=40),
         metadata={"description": "code of the agreement it is handled under; omit: the routing rule's"},
     )
+
+    @validates_schema
+    def _one_way_to_give_a_cpa(self, data, **kwargs):
+        for given, stored in (("cpa_horizontal", "cpa_horizontal_m"), ("cpa_vertical", "cpa_vertical_ft")):
+            if data.get(given) is not None and data.get(stored) is not None:
+                raise MarshmallowError(f"give {given} or {stored}, not both", given)
 
 
 class MarkingIn(Schema):
@@ -148,6 +192,51 @@ class AgreementCode(fields.String):
         return agreement.code if agreement is not None else None
 
 
+class CpaOut(Schema):
+    """A closest point of approach as reported: the value in its unit, and the words shown."""
+
+    value = fields.Float()
+    unit = fields.String(metadata={"description": "m, ft or nm horizontally; ft or m vertically"})
+    text = fields.String(metadata={"examples": ["0.3 NM (556 m)"]})
+
+
+class GivenCpa(fields.Nested):
+    """The incident's closest point of approach one way, as reported (null: not known)."""
+
+    def __init__(self, read, **kwargs):
+        super().__init__(CpaOut, dump_only=True, allow_none=True, **kwargs)
+        self.read = read
+
+    def get_value(self, obj, attr, accessor=None, default=None):
+        return self.read(obj)
+
+
+class CpaText(fields.String):
+    """Both ways in words: "0.3 NM (556 m) horizontally, 200 ft vertically" ("" when not known)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(dump_only=True, **kwargs)
+
+    def get_value(self, obj, attr, accessor=None, default=None):
+        return measures.cpa_text(obj)
+
+
+class AddendumOut(Schema):
+    at = UTC()
+    by = fields.String()
+    text = fields.String()
+
+
+class Addenda(fields.List):
+    """The narrative's addenda, from the incident's amendments, first first (the narrative stays as filed)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(fields.Nested(AddendumOut), dump_only=True, **kwargs)
+
+    def get_value(self, obj, attr, accessor=None, default=None):
+        return amendment_record.addenda(obj)
+
+
 class TimelineEventOut(Schema):
     id = fields.Integer()
     kind = fields.String(attribute="kind.value")
@@ -175,6 +264,9 @@ class LadderStepOut(Schema):
     number = fields.Integer()
     ack_seconds = fields.Integer()
     channels = fields.List(fields.Dict())
+    by_decision = fields.Boolean(
+        dump_default=False, metadata={"description": "entered only when a supervisor confirms it"}
+    )
 
 
 class LadderOut(Schema):
@@ -221,6 +313,15 @@ class IncidentOut(Schema):
     actions_taken = fields.String()
     cpa_horizontal_m = fields.Integer(allow_none=True)
     cpa_vertical_ft = fields.Integer(allow_none=True)
+    cpa_horizontal = GivenCpa(measures.horizontal, metadata={"description": "as reported, in its unit"})
+    cpa_vertical = GivenCpa(measures.vertical, metadata={"description": "as reported, in its unit"})
+    cpa = CpaText()
+    observed_forces = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        allow_none=True,
+        metadata={"description": "what our report saw of an exercise (troops, battle_tanks, ...)"},
+    )
     platforms = fields.List(fields.Dict())
     releasability = EffectiveReleasability(metadata={"description": "field -> may go to the other side"})
     classification = fields.String()
@@ -232,6 +333,17 @@ class IncidentOut(Schema):
     current_step = fields.Integer()
     loop = fields.Integer()
     next_escalation_at = UTC(allow_none=True)
+    decision_step = fields.Integer(
+        allow_none=True,
+        metadata={"description": "a step reached by decision, waiting for a supervisor's confirmation"},
+    )
+    decision_asked_at = UTC(allow_none=True, metadata={"description": "when the question was first put"})
+    decision_asks = fields.Integer(metadata={"description": "how many times it has been put"})
+    idle_check_at = UTC(
+        allow_none=True,
+        metadata={"description": "acknowledged: when the acknowledgement timeout is next looked at"},
+    )
+    idle_stage = fields.Integer(metadata={"description": "0: not reminded yet; 1: reminded, re-escalates next"})
     filed_by = fields.String(attribute="filed_by_name", allow_none=True)
     acknowledged_at = UTC(allow_none=True)
     acknowledged_by = fields.String(attribute="acknowledged_by_name", allow_none=True)
@@ -274,6 +386,7 @@ class CallBriefOut(Schema):
 
 
 class IncidentDetailOut(IncidentOut):
+    addenda = Addenda(metadata={"description": "added to the narrative by amendments, first first"})
     timeline = fields.List(fields.Nested(TimelineEntryOut), attribute="events")
     notifications = fields.List(fields.Nested(NotificationOut))
     calls = fields.List(fields.Nested(CallBriefOut), metadata={"description": "calls with the other side, first first"})
@@ -308,6 +421,14 @@ class CommentIn(Schema):
 
 class ResolveIn(Schema):
     resolution = Text(required=True, validate=Length(min=1, max=4000))
+
+
+class ConfirmStepIn(Schema):
+    step = fields.Integer(
+        strict=True,
+        validate=Range(1, 50),
+        metadata={"description": "the step asked about; another step's question is refused (409)"},
+    )
 
 
 class RoutePreviewOut(Schema):
@@ -479,6 +600,10 @@ class StepIn(Schema):
         validate=ID,
         metadata={"description": "used instead of any channel of the step that is down"},
     )
+    by_decision = fields.Boolean(
+        load_default=False,
+        metadata={"description": "entered only when a supervisor confirms it (not the first step)"},
+    )
 
 
 class PolicyIn(Schema):
@@ -496,6 +621,7 @@ class StepOut(Schema):
     channel_ids = fields.List(fields.Integer())
     channels = fields.List(fields.String(), attribute="channel_names")
     fallback_channel_id = fields.Integer(allow_none=True)
+    by_decision = fields.Boolean()
 
 
 class PolicyOut(Schema):
@@ -559,8 +685,20 @@ class HealthOut(Schema):
     last_sweep_error = fields.String(allow_none=True)
 
 
+class CategoryOut(Schema):
+    name = fields.String(metadata={"examples": ["fire_control_lock_on"]})
+    label = fields.String(metadata={"description": "as pages show it", "examples": ["fire-control lock-on"]})
+    domains = fields.List(fields.String(), metadata={"description": "the domains it may be filed in"})
+    definition = fields.String(metadata={"description": "what it covers, in one line"})
+
+
 class Catalogue(Schema):
-    domains = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    domains = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "each domain's categories (a category may be in several)"},
+    )
+    categories = fields.List(fields.Nested(CategoryOut), metadata={"description": "every category once"})
     precedences = fields.Dict(keys=fields.String(), values=fields.Integer())
     safety_risks = fields.List(fields.String())
     escalation_risks = fields.List(fields.String())

@@ -13,6 +13,7 @@ from ..http.access import requires
 from ..http.fields import Text
 from ..http.tokens import token_auth
 from ..models import CATEGORIES, EscalationRisk, Precedence, SafetyRisk, categories_for
+from ..models.enums import CATALOGUE
 from ..models.permissions import Permission
 from ..services.engine import heartbeat
 from ..services.incidents import handling
@@ -39,6 +40,10 @@ def health():
 def catalogue():
     return {
         "domains": {domain.value: list(categories_for(domain)) for domain in CATEGORIES},
+        "categories": [
+            {"name": c.name, "label": c.shown, "domains": [d.value for d in c.domains], "definition": c.definition}
+            for c in CATALOGUE
+        ],
         "precedences": {p.value: p.default_ack_seconds for p in Precedence},
         "safety_risks": [r.value for r in SafetyRisk],
         "escalation_risks": [r.value for r in EscalationRisk],

@@ -8,9 +8,11 @@ from flask import Flask, current_app, url_for
 from werkzeug.local import LocalProxy
 
 from ..models import User
+from ..services.engine.idle import IdleRules
 from ..services.engine.links import AckLinks, LinkSigner
 from ..services.exchanges import outgoing
 from ..services.exercises import ical
+from ..services.exercises.vienna_rules import Rules, rules_from
 from ..services.incidents import filing, marking
 from ..timeutil import utcnow
 
@@ -46,6 +48,11 @@ def ack_links() -> AckLinks:
     return AckLinks(LinkSigner(config["SECRET_KEY"], config["LINK_MAX_AGE_SECONDS"]), config["PUBLIC_URL"])
 
 
+def idle_rules() -> IdleRules:
+    """The acknowledgement timeout by precedence (ACK_TIMEOUT_SECONDS), which every acknowledgement starts."""
+    return IdleRules({str(k): int(v) for k, v in current_app.config["ACK_TIMEOUT_SECONDS"].items()})
+
+
 def outgoing_settings() -> outgoing.Settings:
     """What releasing a message to the other side needs: our station, the reference prefix, the receipt
     deadlines by precedence, and the signer of the receipt link each message carries."""
@@ -60,6 +67,11 @@ def outgoing_settings() -> outgoing.Settings:
 
 def border_km() -> float:
     return current_app.config["NO_NOTICE_BORDER_KM"]
+
+
+def vienna_rules() -> Rules:
+    """The Vienna Document thresholds and paragraphs the exercise checks apply (checked at start-up)."""
+    return rules_from(current_app.config["VIENNA_DOCUMENT"])
 
 
 def feed_signer() -> LinkSigner:

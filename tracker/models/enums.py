@@ -1,6 +1,7 @@
 """Enumerations and the category catalogue, from ../shared/DOMAIN.md."""
 
 import enum
+from dataclasses import dataclass
 
 
 class Domain(enum.StrEnum):
@@ -215,33 +216,126 @@ class LinkState(enum.StrEnum):
 
 UNUSUAL_ACTIVITY = "unusual_military_activity"
 
-CATEGORIES: dict[Domain, tuple[str, ...]] = {
-    Domain.AIR: (
+
+@dataclass(frozen=True)
+class Category:
+    """One kind of incident: the domains it may be filed in, a label for people, what it covers."""
+
+    name: str
+    domains: tuple[Domain, ...]
+    definition: str
+    label: str = ""
+
+    @property
+    def shown(self) -> str:
+        return self.label or self.name.replace("_", " ")
+
+
+_A, _M, _L, _C, _H = Domain.AIR, Domain.MARITIME, Domain.LAND, Domain.CYBER_EM, Domain.HYBRID
+# One table (../shared/DOMAIN.md): a category may belong to several domains. Names and (domain, category)
+# pairs are never removed or narrowed: stored incidents keep them. The first domain is the category's home.
+CATALOGUE: tuple[Category, ...] = (
+    Category(
         "unsafe_intercept",
-        "uncooperative_flight",
-        "airspace_violation",
+        (_A,),
+        "An aircraft intercepted one of ours or passed it closer than safe separation (airprox).",
+    ),
+    Category(
+        "uncooperative_flight", (_A,), "A flight near the line with no transponder, no flight plan or no radio contact."
+    ),
+    Category("airspace_violation", (_A,), "An aircraft or drone of the other side crossed into our airspace."),
+    Category(
         "simulated_attack",
-        "aerobatics_over_ship",
-        "object_dropped",
+        (_A,),
+        "An aircraft flew a weapons-delivery profile at a unit or aimed weapons at it without firing.",
     ),
-    Domain.MARITIME: (
-        "unsafe_manoeuvre",
+    Category("aerobatics_over_ship", (_A,), "Aerobatics flown over a ship (banned by the Incidents at Sea agreement)."),
+    Category("object_dropped", (_A,), "An object dropped near a ship or unit in a way that endangers it."),
+    Category(
+        "weapon_fired_or_released",
+        (_A, _M, _L),
+        "A gun, missile, torpedo, bomb or mine deliberately fired, launched or released at or near our units; "
+        "rounds falling across the line by mistake are stray fire.",
+    ),
+    Category(
+        "shoot_down",
+        (_A,),
+        "An aircraft or drone brought down by weapons: air domain whatever fired (ground, aircraft or ship), "
+        "since the platform lost was flying.",
+        "shoot-down",
+    ),
+    Category(
+        "mid_air_collision_or_strike",
+        (_A,),
+        "Contact in flight between aircraft, or an aircraft hit by a drone or object of the other side.",
+        "mid-air collision or strike",
+    ),
+    Category(
+        "mass_drone_incursion",
+        (_A, _L),
+        "Many drones across the line at once or in waves: air when they fly across the airspace boundary, "
+        "land for ground drones or a wave met by forces on the land line.",
+    ),
+    Category("unsafe_manoeuvre", (_M,), "A ship manoeuvred at close quarters against the collision regulations."),
+    Category(
         "impeding_formation",
-        "weapon_aiming",
-        "searchlight_illumination",
-        "collision",
+        (_M,),
+        "A ship manoeuvred into the path of a formation or of a ship launching or recovering aircraft.",
+    ),
+    Category("weapon_aiming", (_M,), "Guns, missile launchers or torpedo tubes trained on a ship without firing."),
+    Category("searchlight_illumination", (_M,), "Searchlights or similar lights directed at a ship's bridge."),
+    Category("collision", (_M,), "Ships in contact, or a ship struck by another."),
+    Category(
         "harassment_of_non_military_ship",
+        (_M,),
+        "A merchant, fishing or research vessel shadowed closely, impeded or harassed.",
     ),
-    Domain.LAND: ("unintended_territory_entry", "stray_fire"),
-    Domain.CYBER_EM: ("laser", "jamming_c2_interference", "fire_control_lock_on"),
-    Domain.SPACE: (),
-    Domain.HYBRID: (
-        "gnss_jamming",
-        "disinformation",
-        "infrastructure_disruption",
-        "cyber_operation",
+    Category(
+        "detention_or_abduction",
+        (_L, _M),
+        "Our personnel detained, seized or taken across the line, on land or from a vessel at sea.",
+        "detention or abduction of personnel",
     ),
-}
+    Category(
+        "unintended_territory_entry",
+        (_L,),
+        "Forces entered the other side's territory, or came into ours, without intent.",
+    ),
+    Category("stray_fire", (_L,), "Rounds, shells or fragments landed across the line unintended."),
+    Category("laser", (_C,), "A laser directed at aircrew, a ship's bridge, sensors or personnel."),
+    Category(
+        "jamming_c2_interference",
+        (_C,),
+        "Interference with command-and-control networks or communications.",
+        "jamming / C2 interference",
+    ),
+    Category(
+        "fire_control_lock_on",
+        (_C, _A, _M),
+        "A fire-control radar or targeting sensor locked on to an aircraft, ship or unit: the step before firing.",
+        "fire-control lock-on",
+    ),
+    Category("gnss_jamming", (_H,), "Satellite navigation signals jammed or spoofed over an area.", "GNSS jamming"),
+    Category("disinformation", (_H,), "False or misleading information published about forces or an incident."),
+    Category("infrastructure_disruption", (_H,), "Damage to or disruption of cables, pipelines, power or transport."),
+    Category("cyber_operation", (_H,), "An intrusion into, or an attack on, computer networks."),
+    Category(
+        UNUSUAL_ACTIVITY,
+        tuple(Domain),
+        "Unusual military activity whose explanation may be requested (Vienna Document 2011, Chapter III).",
+    ),
+)
+_BY_NAME = {category.name: category for category in CATALOGUE}
+
+
+def _of(domain: Domain) -> tuple[str, ...]:
+    """The domain's own categories first, then those shared with other domains, each in table order."""
+    found = [c for c in CATALOGUE if domain in c.domains and len(c.domains) < len(Domain)]
+    return tuple(c.name for c in sorted(found, key=lambda c: c.domains[0] != domain))
+
+
+# Domain -> its categories, without the one allowed in every domain (unusual military activity).
+CATEGORIES: dict[Domain, tuple[str, ...]] = {domain: _of(domain) for domain in Domain}
 
 
 def categories_for(domain: Domain) -> tuple[str, ...]:
@@ -251,9 +345,15 @@ def categories_for(domain: Domain) -> tuple[str, ...]:
 
 def all_categories() -> list[str]:
     """Return every category in the catalogue, each once."""
-    seen: list[str] = []
-    for domain in Domain:
-        for category in categories_for(domain):
-            if category not in seen:
-                seen.append(category)
-    return seen
+    return [category.name for category in CATALOGUE]
+
+
+def category(name: str) -> Category:
+    """Return a category of the catalogue by name (KeyError for an unknown one)."""
+    return _BY_NAME[name]
+
+
+def category_label(name: str) -> str:
+    """The category as people read it ("shoot-down"); a name not in the catalogue, with spaces."""
+    known = _BY_NAME.get(name)
+    return known.shown if known else name.replace("_", " ")

@@ -17,6 +17,14 @@ class Permission(enum.StrEnum):
     # acknowledge, resolve: on incidents routed to one's own lines, unless one may handle any
     INCIDENTS_HANDLE = "incidents:handle"
     INCIDENTS_HANDLE_ANY = "incidents:handle-any"
+    # confirm a ladder step reached by decision (PolicyStep.by_decision: the political levels)
+    INCIDENTS_DECIDE = "incidents:decide"
+    # correct a filed incident's facts (services/incidents/amending.py): liaison staff on incidents routed
+    # to their lines, a duty officer on the incidents they filed or while they keep the watch, unless one
+    # may amend any; lowering its precedence takes a supervisor's word
+    INCIDENTS_AMEND = "incidents:amend"
+    INCIDENTS_AMEND_ANY = "incidents:amend-any"
+    INCIDENTS_DOWNGRADE = "incidents:downgrade"
     # confirm or dismiss a suggested related incident
     RELATED_DECIDE = "related:decide"
     RELATED_DECIDE_ANY = "related:decide-any"
@@ -39,16 +47,32 @@ class Permission(enum.StrEnum):
     # the agreements messages to the other side are sent under (codes, articles)
     AGREEMENTS_MANAGE = "agreements:manage"
     USERS_MANAGE = "users:manage"
+    # keep a watch at a desk: start one, log in it, hand it over and sign for one handed to oneself
+    # (services/watches); acting on someone else's watch, or starting one for someone else, takes
+    # WATCHES_ASSIGN (the supervisor of the watch roster)
+    WATCHES_KEEP = "watches:keep"
+    WATCHES_ASSIGN = "watches:assign"
     AUDIT_VERIFY = "audit:verify"
     # scrape GET /metrics with one's API token (a Prometheus server may use the scrape secret instead)
     METRICS_READ = "metrics:read"
 
 
 P = Permission
-_HANDLER = {P.INCIDENTS_HANDLE, P.RELATED_DECIDE, P.EXCHANGES_TALK, P.EXCHANGES_APPROVE, P.EXERCISES_READ}
+_HANDLER = {
+    P.INCIDENTS_HANDLE,
+    P.INCIDENTS_AMEND,
+    P.RELATED_DECIDE,
+    P.EXCHANGES_TALK,
+    P.EXCHANGES_APPROVE,
+    P.EXERCISES_READ,
+    P.WATCHES_KEEP,
+}
 _SUPERVISOR = _HANDLER | {
     P.INCIDENTS_FILE,
     P.INCIDENTS_HANDLE_ANY,
+    P.INCIDENTS_DECIDE,
+    P.INCIDENTS_AMEND_ANY,
+    P.INCIDENTS_DOWNGRADE,
     P.RELATED_DECIDE_ANY,
     P.EXCHANGES_TALK_ANY,
     P.EXCHANGES_APPROVE_ANY,
@@ -56,11 +80,21 @@ _SUPERVISOR = _HANDLER | {
     P.REPORTS_READ,
     P.CHANNELS_WATCH,
     P.METRICS_READ,
+    P.WATCHES_ASSIGN,
 }
 
 # The one permission table.
 GRANTS: dict[Role, frozenset[Permission]] = {
-    Role.DUTY_OFFICER: frozenset({P.INCIDENTS_FILE, P.RELATED_DECIDE, P.RELATED_DECIDE_ANY, P.EXERCISES_READ}),
+    Role.DUTY_OFFICER: frozenset(
+        {
+            P.INCIDENTS_FILE,
+            P.INCIDENTS_AMEND,
+            P.RELATED_DECIDE,
+            P.RELATED_DECIDE_ANY,
+            P.EXERCISES_READ,
+            P.WATCHES_KEEP,
+        }
+    ),
     Role.LIAISON: frozenset(_HANDLER),
     Role.SUPERVISOR: frozenset(_SUPERVISOR),
     Role.ADMIN: frozenset(Permission),
@@ -70,6 +104,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 # a line the person is a member of (or, for exchanges, the counterpart line of the exchange).
 ON_OWN_LINES: dict[Permission, Permission] = {
     P.INCIDENTS_HANDLE: P.INCIDENTS_HANDLE_ANY,
+    # For a duty officer "own" is the incidents they filed, or every incident while they keep the watch.
+    P.INCIDENTS_AMEND: P.INCIDENTS_AMEND_ANY,
     P.RELATED_DECIDE: P.RELATED_DECIDE_ANY,
     P.EXCHANGES_TALK: P.EXCHANGES_TALK_ANY,
     P.EXCHANGES_APPROVE: P.EXCHANGES_APPROVE_ANY,

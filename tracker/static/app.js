@@ -86,5 +86,9 @@
     if (document.querySelector("tbody[data-refresh]")) { setInterval(refreshTables, 3000); }
     var filing = document.querySelector("form[data-categories]");
     if (filing) { followDomain(filing); readBack(filing); }
+    // Optional parts of a form (observed forces) stay folded on a phone and open on a wider screen.
+    if (window.matchMedia && window.matchMedia("(min-width: 761px)").matches) {
+      document.querySelectorAll("details[data-open-wide]").forEach(function (d) { d.open = true; });
+    }
   });
 })();

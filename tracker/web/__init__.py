@@ -12,10 +12,12 @@ from flask_wtf.csrf import CSRFProtect
 
 from ..db import get_session
 from ..models import User
+from ..models.enums import category_label
 from ..services.accounts import sessions
 from ..timeutil import format_dtg, isoformat, utcnow
 from . import (  # noqa: F401  (routes on exchanges.bp and links.bp)
     admin,
+    amending,
     auth,
     board,
     calls,
@@ -31,6 +33,7 @@ from . import (  # noqa: F401  (routes on exchanges.bp and links.bp)
     related,
     reports,
     summaries,
+    watches,
 )
 
 login_manager = LoginManager()
@@ -66,6 +69,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     csrf.exempt(links.bp)  # the signed link is the credential; the API is exempted by create_app
     for blueprint in (
+        amending.bp,
         auth.bp,
         board.bp,
         incidents.bp,
@@ -77,12 +81,14 @@ def init_app(app: Flask) -> None:
         related.bp,
         reports.bp,
         summaries.bp,
+        watches.bp,
         admin.blueprint(),
     ):
         app.register_blueprint(blueprint)
     app.add_template_filter(format_dtg, "dtg")
     app.add_template_filter(_zulu, "zulu")
     app.add_template_filter(isoformat, "iso")
+    app.add_template_filter(category_label, "category_label")
     marking.init_app(app)
     app.context_processor(lambda: {"now_utc": utcnow(), "admin_pages": "admin.channels" in app.view_functions})
 

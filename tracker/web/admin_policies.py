@@ -35,7 +35,10 @@ def _used_rows(form: PolicyForm) -> list:
     return [
         row
         for row in form.steps
-        if row.channel_ids.data or row.ack_seconds.data is not None or row.fallback_channel_id.data
+        if row.channel_ids.data
+        or row.ack_seconds.data is not None
+        or row.fallback_channel_id.data
+        or row.by_decision.data
     ]
 
 
@@ -45,6 +48,7 @@ def _data(form: PolicyForm, rows: list) -> dict:
             "channel_ids": row.channel_ids.data,
             "ack_seconds": row.ack_seconds.data,
             "fallback_channel_id": row.fallback_channel_id.data,
+            "by_decision": row.by_decision.data,
         }
         for row in rows
     ]

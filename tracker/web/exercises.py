@@ -1,7 +1,9 @@
-"""Exercise notices: the register (running, upcoming, past), new, edit, delete, CSV upload, and the
-calendar feed link. Everyone signed in reads; supervisors and admins change the register."""
+"""Exercise notices: the register (running, upcoming, past), one exercise with its Vienna Document
+checks and our reports of it, our own exercises and the briefings we gave, new, edit, delete, CSV
+upload, and the calendar feed link. Everyone signed in reads; supervisors and admins change the
+register and record our briefings."""
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -12,11 +14,11 @@ from ..http.access import requires
 from ..http.transaction import committed
 from ..models import Incident, IncidentStatus
 from ..models.permissions import Permission, may
-from ..services.exercises import csv_import, register
+from ..services.exercises import briefings, checks, csv_import, register, vienna
 from ..services.exercises.validity import VIA_LABELS
-from ..timeutil import utcnow
+from ..timeutil import parse_moment, utcnow
 from .admin import apply_change, page, save
-from .exercise_forms import ExerciseForm, ImportForm
+from .exercise_forms import BriefingForm, ExerciseForm, ImportForm
 
 bp = Blueprint("exercises", __name__, url_prefix="/exercises")
 PAST_SHOWN = 50
@@ -26,6 +28,27 @@ PAST_SHOWN = 50
 def exercise_via(exercise) -> str:
     """How the exercise was made known, in words."""
     return VIA_LABELS[exercise.notified_via]
+
+
+def _prime(exercises) -> None:
+    """Work out the Vienna Document findings of the exercises not yet worked out in this request."""
+    memo = g.setdefault("exercise_checks", {})
+    missing = [e for e in exercises if e.id not in memo]
+    if missing:
+        memo.update(checks.check_all(get_session(), missing, wiring.vienna_rules()))
+
+
+@bp.app_template_global()
+def exercise_checks(exercise) -> list[vienna.Check]:
+    """The exercise's Vienna Document findings, flags first, each citing its paragraph."""
+    _prime([exercise])
+    return sorted(g.exercise_checks[exercise.id], key=lambda c: c.severity != vienna.FLAG)
+
+
+@bp.app_template_global()
+def exercise_flags(exercise) -> list[vienna.Check]:
+    """Only the flags: what the board's tag and the register's column show."""
+    return vienna.flags(exercise_checks(exercise))
 
 
 def _linked(session, shown) -> dict[int, list[str]]:
@@ -50,6 +73,7 @@ def index():
         "Upcoming": register.list_exercises(session, now, "upcoming"),
         f"Past (latest {PAST_SHOWN})": register.list_exercises(session, now, "past", limit=PAST_SHOWN),
     }
+    _prime([e for shown in groups.values() for e in shown])
     return render_template(
         "web/exercises/list.html",
         groups=groups,
@@ -57,6 +81,60 @@ def index():
         feed=wiring.feed_link(current_user),
         may_write=may(current_user.role, Permission.EXERCISES_MANAGE),
     )
+
+
+@bp.get("/ours")
+@requires(Permission.EXERCISES_READ)
+def ours():
+    """Our own exercises and the briefings we gave the other side on each, with the same checks."""
+    session = get_session()
+    exercises = register.list_exercises(session, utcnow(), "all", ours=True)
+    _prime(exercises)
+    return render_template(
+        "web/exercises/ours.html", exercises=exercises, may_write=may(current_user.role, Permission.EXERCISES_MANAGE)
+    )
+
+
+@bp.get("/<int:exercise_id>")
+@requires(Permission.EXERCISES_READ)
+def view(exercise_id: int):
+    return _detail(register.get_exercise(get_session(), exercise_id), BriefingForm(formdata=None))
+
+
+def _detail(exercise, form):
+    session = get_session()
+    reports = session.scalars(
+        select(Incident).where(Incident.exercise_id == exercise.id).order_by(Incident.occurred_at, Incident.id)
+    ).all()
+    return render_template(
+        "web/exercises/detail.html",
+        exercise=exercise,
+        form=form,
+        reports=reports,
+        seen=vienna.most_observed(r.observed_forces for r in reports if r.observed_forces),
+        figures=[(vienna.LABELS[name], getattr(exercise, column), name) for name, column in vienna.COLUMNS.items()],
+        status=register.status_of(exercise, utcnow()),
+        may_write=may(current_user.role, Permission.EXERCISES_MANAGE),
+    ), 422 if form.is_submitted() else 200
+
+
+@bp.post("/<int:exercise_id>/briefings")
+@requires(Permission.EXERCISES_MANAGE)
+def brief(exercise_id: int):
+    """Record a briefing we gave on one of our own exercises."""
+    exercise = register.get_exercise(get_session(), exercise_id)
+    form = BriefingForm()
+    if form.validate_on_submit():
+        data = {"briefed_to": form.briefed_to.data or "", "via": form.via.data, "content": form.content.data or ""}
+        try:
+            data["briefed_at"] = parse_moment(form.briefed_at.data or "")
+        except ValueError as exc:
+            form.briefed_at.errors = [*form.briefed_at.errors, str(exc)]
+        else:
+            if save(form, lambda s: briefings.record_briefing(s, exercise, data, current_user.username, utcnow())):
+                flash(f"Briefing on “{exercise.name}” recorded.", "success")
+                return redirect(url_for("exercises.view", exercise_id=exercise_id))
+    return _detail(exercise, form)
 
 
 @bp.route("/new", methods=["GET", "POST"])

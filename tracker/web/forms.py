@@ -20,10 +20,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, Role, SafetyRisk, all_categories
-from ..models.enums import UNUSUAL_ACTIVITY
+from ..models.enums import UNUSUAL_ACTIVITY, category_label
 from ..services.engine.message_text import PROSIGN
 from .base_form import TrackerForm
 from .marking import CheckboxesField
+from .measure_fields import MeasureFields
 
 
 class SignInForm(TrackerForm):
@@ -80,17 +81,17 @@ class ExchangeMessageForm(TrackerForm):
     )
 
 
-class IncidentForm(TrackerForm):
+class IncidentForm(MeasureFields, TrackerForm):
     occurred_at = StringField(
         "Occurred at (UTC: ISO 8601 or DTG such as 061620ZDEC17)", validators=[DataRequired(), Length(max=40)]
     )
     reporting_unit = StringField("Reporting unit", validators=[DataRequired(), Length(max=120)])
     domain = SelectField("Domain", choices=[])
-    category = SelectField("Category", choices=[SelectChoice(c, c.replace("_", " ")) for c in all_categories()])
+    category = SelectField("Category", choices=[SelectChoice(c, category_label(c)) for c in all_categories()])
     position = StringField(
-        "Position (decimal degrees, DMS or MGRS)",
+        "Position (decimal degrees, DMS, DDM or MGRS)",
         validators=[Optional(), Length(max=120)],
-        description="54.412, 22.871 · 54 24 43N 022 52 16E · 34U FF 2142 3097",
+        description="54.412, 22.871 · 54 24 43N 022 52 16E · 54 24.72N 022 52.27E · 34U FF 2142 3097",
     )
     sector = StringField("Sector", validators=[Optional(), Length(max=120)])
     # No default: a hurried officer must choose, not file FLASH by leaving the field alone.
@@ -118,6 +119,11 @@ class IncidentForm(TrackerForm):
     # The marking; the view offers the deployment's lists (web.marking.offer_choices).
     classification = SelectField("Classification", choices=[])
     releasable_to = CheckboxesField("Releasable to", choices=[], description="none ticked: not releasable")
+    # What of it may go to the other side (services/exchanges/releasability.py); the view offers the fields
+    # ticked as their defaults. The marker tells a form that showed them (none ticked: nothing releasable)
+    # from a request without them (the defaults).
+    releasable = CheckboxesField("Fields the other side may be told", choices=[])
+    releasability_shown = HiddenField()
     # A one-time key made when the form is rendered: a second submission of the same form (a double
     # click, a page sent again) files nothing new and goes to the incident the first one filed.
     filing_key = HiddenField()
@@ -154,11 +160,11 @@ def category_choices(blank: str | None = None) -> list[SelectChoice]:
     return (
         first
         + [
-            SelectChoice(c, c.replace("_", " "), optgroup=domain.value)
+            SelectChoice(c, category_label(c), optgroup=domain.value)
             for domain in CATEGORIES
             for c in CATEGORIES[domain]
         ]
-        + [SelectChoice(UNUSUAL_ACTIVITY, UNUSUAL_ACTIVITY.replace("_", " "), optgroup="any domain")]
+        + [SelectChoice(UNUSUAL_ACTIVITY, category_label(UNUSUAL_ACTIVITY), optgroup="any domain")]
     )
 
 
@@ -257,6 +263,10 @@ class StepForm(Form):
     channel_ids = SelectMultipleField("Channels", coerce=int, choices=[])
     ack_seconds = IntegerField("Acknowledge within (seconds)", validators=[Optional(), NumberRange(1, 7 * 86400)])
     fallback_channel_id = SelectField("Fallback channel (when one is down)", coerce=optional_id, choices=[])
+    by_decision = BooleanField(
+        "By decision: a supervisor confirms it",
+        description="political levels: when the step before runs out, supervisors are asked instead (not step 1)",
+    )
 
 
 class PolicyForm(TrackerForm):

@@ -12,16 +12,20 @@ from ..http import idempotency, wiring
 from ..http.access import requires
 from ..http.transaction import committed
 from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, SafetyRisk, categories_for
-from ..models.permissions import Permission
-from ..services.incidents import filing, handling
+from ..models.permissions import Permission, may
+from ..services.engine import decisions
+from ..services.exchanges import releasability
+from ..services.incidents import filing, handling, measures
 from ..timeutil import format_dtg, isoformat, parse_moment, utcnow
-from . import marking
+from . import marking, measure_fields
 from .acting import act_on_incident
 from .base_form import refusal
 from .forms import ActionForm, CommentForm, IncidentForm, ResolveForm
+from .summaries import FIELD_LABELS
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
-FIELD_OF = {"latitude": "position", "longitude": "position"}
+FIELD_OF = {"latitude": "position", "longitude": "position", "releasability": "releasable"}
+FIELD_OF.update({f"observed_forces.{key}": key for key in measures.OBSERVED_FORCES})
 
 
 def _domain_choices():
@@ -73,7 +77,27 @@ def _draft(form: IncidentForm, occurred, position) -> filing.IncidentDraft:
         platforms=[platform] if platform else [],
         classification=form.classification.data,
         releasable_to=list(form.releasable_to.data or []),
+        actions_taken=(form.actions_taken.data or "").strip(),
+        observed_forces=measure_fields.forces_given(form),
+        releasability=_overrides(form),
+        **measures.cpa_columns(*measure_fields.cpa_given(form).values()),
     )
+
+
+def _offer_releasability(form: IncidentForm) -> None:
+    """Offer the releasable fields, ticked as their defaults on a new form."""
+    form.releasable.choices = [SelectChoice(name, label) for name, label in FIELD_LABELS.items()]
+    if not form.is_submitted():
+        form.releasable.data = [name for name, default in releasability.DEFAULTS.items() if default]
+        form.releasability_shown.data = "1"
+
+
+def _overrides(form: IncidentForm) -> dict[str, bool]:
+    """The ticked fields as overrides of the defaults; a request that never showed them keeps the defaults."""
+    if not form.releasability_shown.data:
+        return {}
+    ticked = set(form.releasable.data or [])
+    return {name: name in ticked for name, default in releasability.DEFAULTS.items() if (name in ticked) != default}
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -82,6 +106,7 @@ def new():
     form = IncidentForm()
     form.domain.choices = _domain_choices()
     marking.offer_choices(form)
+    _offer_releasability(form)
     if not form.is_submitted():
         form.occurred_at.data = format_dtg(utcnow())
     # Every problem at once: the form's own checks, then the typed time and position.
@@ -150,7 +175,7 @@ def readback():
     if text := request.args.get("position", "").strip():
         try:
             pos = parse_position(text)
-            answer["position"] = f"{pos.decimal} = {pos.dms} = MGRS {pos.mgrs}"
+            answer["position"] = f"{pos.decimal} = {pos.ddm} = {pos.dms} = MGRS {pos.mgrs}"
         except ValueError as exc:
             answer["position"] = str(exc)
     return jsonify(answer)
@@ -176,6 +201,7 @@ def view(reference: str):
         comment_form=CommentForm(),
         resolve_form=ResolveForm(),
         marking_form=marking.form_for(incident),
+        may_decide=may(current_user.role, Permission.INCIDENTS_DECIDE),
     )
 
 
@@ -186,7 +212,24 @@ def _act(reference: str, do) -> object:
 @bp.post("/<reference>/acknowledge")
 @requires(Permission.INCIDENTS_HANDLE)
 def acknowledge(reference: str):
-    return _act(reference, lambda s: handling.acknowledge(s, reference, _me(), utcnow()))
+    return _act(reference, lambda s: handling.acknowledge(s, reference, _me(), utcnow(), idle=wiring.idle_rules()))
+
+
+@bp.post("/<reference>/decision")
+@requires(Permission.INCIDENTS_DECIDE)
+def decide(reference: str):
+    """Confirm the step waiting for a decision (the page sends the step it showed)."""
+    step = request.form.get("step", type=int)
+
+    def confirm(session):
+        incident = handling.get_incident(session, reference)
+        return decisions.confirm(session, incident, _me(), utcnow(), wiring.ack_links(), step)
+
+    def done(incident) -> str:
+        called = ", ".join(c["name"] for c in incident.step["channels"]) or "no usable channel"
+        return f"Step {incident.current_step} confirmed: {called} called."
+
+    return act_on_incident(reference, confirm, done)
 
 
 @bp.post("/<reference>/comments")

@@ -43,7 +43,7 @@ def act_on_link(purpose: str, token: str):
     signer, rules = dispatch.signer(app), dispatch.health_rules(app)
     try:
         with committed() as session:
-            view = linkuse.use_link(session, signer, purpose, token, utcnow(), rules)
+            view = linkuse.use_link(session, signer, purpose, token, utcnow(), rules, dispatch.idle_rules(app))
     except LinkRefused as refused:
         return _refused(purpose, refused)
     return render_template("links/done.html", view=view)

@@ -14,7 +14,7 @@ bp = Blueprint("mapview", __name__)
 @bp.get("/map")
 @login_required
 def show():
-    """The map; ?at= shows a position typed as decimal degrees, DMS or MGRS, read back in all three."""
+    """The map; ?at= shows a position typed as decimal degrees, DMS, DDM or MGRS, read back in each."""
     region = current_app.extensions["tracker.region"]
     typed = request.args.get("at", "").strip()[:120]
     probe = problem = None

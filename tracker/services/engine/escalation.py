@@ -1,6 +1,6 @@
 """The escalation engine: claim due incidents atomically and move each one step up its ladder."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from ... import instruments
 from ...models import EventKind, Incident, IncidentStatus, NotificationKind
 from ..incidents import timeline
-from . import notify
+from . import decisions, notify
 from .claims import claimable, load_claimed
 from .links import AckLinks
 
@@ -44,10 +44,23 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
 
 
 def advance(
-    session: Session, incident: Incident, now: datetime, runner: str, recipients: notify.Recipients, links: AckLinks
-) -> None:
+    session: Session,
+    incident: Incident,
+    now: datetime,
+    runner: str,
+    recipients: notify.Recipients,
+    links: AckLinks,
+    decision_reask: timedelta = decisions.REASK,
+) -> str:
     """Move a claimed incident to its next step, repeat the last step, or mark it exhausted; the new
-    step's calls to act carry acknowledge links made with links."""
+    step's calls to act carry acknowledge links made with links. A next step reached by decision is
+    not entered: the supervisors are asked to confirm it, and asked again every decision_reask until
+    one does (decisions.py). Return what was done: escalated, exhausted or decision_asked."""
+    if incident.decision_step is not None or (
+        incident.current_step < len(incident.steps) and decisions.needs_decision(incident.steps[incident.current_step])
+    ):
+        decisions.ask(session, incident, now, runner, recipients, links, decision_reask)
+        return "decision_asked"
     before = (incident.current_step, incident.loop)
     if incident.current_step < len(incident.steps):
         incident.current_step += 1
@@ -69,7 +82,7 @@ def advance(
             runner=runner,
             supervisors=[u.username for u in supervisors],
         )
-        return
+        return "exhausted"
     channels = notify.enter_step(session, incident, NotificationKind.ESCALATED, now, recipients, links)
     timeline.record(
         session,
@@ -82,19 +95,22 @@ def advance(
         step=incident.current_step,
         loop=incident.loop,
         channels=[c.name for c in channels],
-        skipped=_skipped(incident, channels),
+        skipped=notify.skipped(incident, channels),
         next_escalation_at=incident.next_escalation_at,
         runner=runner,
     )
+    return "escalated"
 
 
-def _skipped(incident: Incident, channels) -> list[str]:
-    sent = {c.id for c in channels}
-    return [c["name"] for c in incident.step["channels"] if c["id"] not in sent]
-
-
-def sweep_batch(session: Session, now: datetime, limit: int, runner: str, links: AckLinks) -> int:
-    """Claim and advance one batch of due incidents; return how many were advanced."""
+def sweep_batch(
+    session: Session,
+    now: datetime,
+    limit: int,
+    runner: str,
+    links: AckLinks,
+    decision_reask: timedelta = decisions.REASK,
+) -> int:
+    """Claim and advance one batch of due incidents (or put their pending decision again); return how many."""
     ids = claim_due(session, now, limit)
     if not ids:
         return 0
@@ -103,7 +119,7 @@ def sweep_batch(session: Session, now: datetime, limit: int, runner: str, links:
     with session.no_autoflush:
         for incident in incidents:
             instruments.ESCALATION_LAG.observe(max(0.0, (now - incident.next_escalation_at).total_seconds()))
-            advance(session, incident, now, runner, recipients, links)
-            instruments.ESCALATIONS.labels(incident.status.value == "exhausted" and "exhausted" or "escalated").inc()
+            outcome = advance(session, incident, now, runner, recipients, links, decision_reask)
+            instruments.ESCALATIONS.labels(outcome).inc()
     session.flush()
     return len(incidents)

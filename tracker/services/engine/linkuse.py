@@ -8,8 +8,10 @@ from sqlalchemy.orm import Session
 
 from ...errors import InvalidTransition
 from ...models import LinkUse
+from ...models.enums import category_label
 from ..incidents import handling
 from . import line_checks
+from .idle import IdleRules
 from .links import LinkRefused, LinkSigner
 
 
@@ -36,22 +38,29 @@ def inspect(session: Session, signer: LinkSigner, purpose: str, token: str, now:
             "check", check.channel.name, status=check.outcome.value, summary=f"Check #{check.id} of the line"
         )
     incident, channel = handling.link_target(session, claims)
-    summary = f"{incident.precedence.name} {incident.category.replace('_', ' ')}, {incident.reporting_unit}"
+    summary = f"{incident.precedence.name} {category_label(incident.category)}, {incident.reporting_unit}"
     return LinkView(
         "ack", channel.name, incident.reference, summary, incident.status.value, incident.acknowledged_by_label
     )
 
 
 def use_link(
-    session: Session, signer: LinkSigner, purpose: str, token: str, now: datetime, rules: line_checks.HealthRules
+    session: Session,
+    signer: LinkSigner,
+    purpose: str,
+    token: str,
+    now: datetime,
+    rules: line_checks.HealthRules,
+    idle: IdleRules | None = None,
 ) -> LinkView:
-    """Acknowledge the incident, or confirm the check, the link was made for (once)."""
+    """Acknowledge the incident (its acknowledgement timeout from idle), or confirm the check, the link
+    was made for (once)."""
     claims = signer.read(purpose, token, now)
     if purpose == "check":
         check = line_checks.confirm_by_link(session, claims, now, rules)
         return LinkView("check", check.channel.name, status=check.outcome.value)
     try:
-        incident = handling.acknowledge_by_link(session, claims, now)
+        incident = handling.acknowledge_by_link(session, claims, now, idle)
     except InvalidTransition as handled:
         state = handled.details
         raise LinkRefused("handled", f"Nothing to do: {handled.message}.", {"status": state.get("status")}) from None
@@ -66,7 +75,12 @@ def use_link(
 
 
 def use_any_link(
-    session: Session, signer: LinkSigner, token: str, now: datetime, rules: line_checks.HealthRules
+    session: Session,
+    signer: LinkSigner,
+    token: str,
+    now: datetime,
+    rules: line_checks.HealthRules,
+    idle: IdleRules | None = None,
 ) -> LinkView:
     """For the API: the token may be an acknowledgement or a check link. A receipt link (the other side
     confirming they have our message) is refused here, saying so: it never acknowledges anything."""
@@ -77,7 +91,7 @@ def use_any_link(
             raise
         _refuse_receipt(signer, token, now)
         return use_link(session, signer, "check", token, now, rules)
-    return use_link(session, signer, "ack", token, now, rules)
+    return use_link(session, signer, "ack", token, now, rules, idle)
 
 
 def _refuse_receipt(signer: LinkSigner, token: str, now: datetime) -> None:

@@ -7,6 +7,7 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ...models import ContactChannel, Incident, NotificationKind, Precedence
+from ...models.enums import category_label
 from ...text import shown
 from ...timeutil import format_dtg, isoformat
 from ..incidents import marking
@@ -28,6 +29,8 @@ _TAIL = {
     NotificationKind.WATCHDOG: " WATCHDOG DEADLINE MISSED",
     NotificationKind.RECEIPT_OVERDUE: " RECEIPT OVERDUE",
     NotificationKind.ACTION_OVERDUE: " ACTION OVERDUE",
+    NotificationKind.IDLE_REMINDER: " IDLE REMINDER",
+    NotificationKind.DECISION_ASKED: " DECISION NEEDED",
 }
 
 
@@ -46,7 +49,7 @@ def _environment() -> Environment:
 
 def subject(incident: Incident, kind: NotificationKind) -> str:
     """Precedence first, then the reference and the DTG, as staff scan a message list."""
-    category = incident.category.replace("_", " ")
+    category = category_label(incident.category)
     line = f"{PROSIGN[incident.precedence]} {incident.reference} {format_dtg(incident.occurred_at)} {category}"
     return (line + _TAIL[kind])[:255]
 
@@ -71,9 +74,13 @@ def incident_text(
     failed_error: str | None = None,
     overdue: dict | None = None,
     missed: dict | None = None,
+    idle: dict | None = None,
+    decision: dict | None = None,
 ) -> str:
     """Plain-text body for one kind of incident message, its marking line first and last (as on the
-    banner of a marked document: whoever reads any end of it sees how to handle it)."""
+    banner of a marked document: whoever reads any end of it sees how to handle it). idle says why an
+    acknowledged incident is reminded of or called again (services.engine.idle), decision which step
+    waits for a supervisor's confirmation or who confirmed it (services.engine.decisions)."""
     body = (
         _environment()
         .get_template(f"{kind.value}.txt")
@@ -90,6 +97,8 @@ def incident_text(
             failed_error=failed_error,
             overdue=overdue or {},
             missed=missed or {},
+            idle=idle or {},
+            decision=decision or {},
         )
     )
     line = marking.of(incident)
@@ -130,6 +139,19 @@ def late_notice(queued_at: datetime, step: int, loop: int, incident: Incident, e
         f"{queued} Since then the incident escalated to step {incident.current_step}{_repeat(incident.loop)}. "
         "It still needs acknowledging."
     )
+
+
+def duration(seconds: float) -> str:
+    """A span as staff say it: 45 s, 10 min, 2 h, 2 h 30 min, 2 d."""
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400} d"
+    hours, minutes = divmod(seconds // 60, 60)
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h" + (f" {minutes} min" if minutes else "")
 
 
 def _repeat(loop: int) -> str:

@@ -68,9 +68,11 @@ def enter_step(
     now: datetime,
     recipients: Recipients,
     links: AckLinks,
+    facts: dict | None = None,
 ) -> list[ContactChannel]:
     """Set the current step's deadline and queue one call to act, with its signed acknowledge link,
-    per usable channel; return those.
+    per usable channel; return those. facts are what the messages say beyond the incident (why the
+    step is entered again, who decided it: rendering.render_incident_message).
 
     A channel that is down or inactive is replaced by the step's fallback channel, if that one is
     usable (and the timeline says so). A step left with no usable channel gets no messages and is
@@ -98,7 +100,7 @@ def enter_step(
         if channel is not None and channel not in channels:
             channels.append(channel)
     incident.next_escalation_at = now + timedelta(seconds=step["ack_seconds"]) if channels else now
-    _queue(session, incident, kind, now, [{"channel": c} for c in channels], links=links)
+    _queue(session, incident, kind, now, [{"channel": c} for c in channels], links=links, facts=facts)
     return channels
 
 
@@ -139,6 +141,24 @@ def enqueue_supervisors(
     return recipients.supervisors
 
 
+def enqueue(
+    session: Session,
+    incident: Incident,
+    kind: NotificationKind,
+    now: datetime,
+    *,
+    users: list[User] | tuple = (),
+    channels: list[ContactChannel] | tuple = (),
+    step: int | None = None,
+    loop: int | None = None,
+    facts: dict | None = None,
+) -> None:
+    """Queue one message of kind, without an acknowledge link, to each user and each channel given
+    (a reminder to whoever acknowledged); step and loop keep repeated messages apart in the outbox."""
+    targets = [{"user": u} for u in users] + [{"channel": c} for c in channels]
+    _queue(session, incident, kind, now, targets, step, loop, facts=facts)
+
+
 def _queue(
     session: Session,
     incident: Incident,
@@ -171,9 +191,19 @@ def _queue(
 EXCHANGE_KINDS = (NotificationKind.COUNTERPART, NotificationKind.EXCHANGE_OVERDUE, NotificationKind.ACTION_OVERDUE)
 
 
-def cancel_pending(session: Session, incident_id: int, reason: str) -> int:
+def skipped(incident: Incident, channels: list[ContactChannel]) -> list[str]:
+    """The current step's channels that enter_step sent nothing to (down or inactive, no fallback)."""
+    sent = {c.id for c in channels}
+    return [c["name"] for c in incident.step["channels"] if c["id"] not in sent]
+
+
+def cancel_pending(
+    session: Session, incident_id: int, reason: str, kinds: tuple[NotificationKind, ...] | None = None
+) -> int:
     """Cancel the incident's messages not yet handed to a transport (but not those of an exchange with
-    the other side, which may stay open after the incident is resolved); return how many."""
+    the other side, which may stay open after the incident is resolved), or only those of the kinds
+    given; return how many."""
+    only = Notification.kind.in_(kinds) if kinds is not None else Notification.kind.not_in(EXCHANGE_KINDS)
     result = cast(
         CursorResult[Any],  # what an UPDATE returns (Session.execute is typed for SELECT)
         session.execute(
@@ -181,7 +211,7 @@ def cancel_pending(session: Session, incident_id: int, reason: str) -> int:
             .where(
                 Notification.incident_id == incident_id,
                 Notification.status == NotificationStatus.PENDING,
-                Notification.kind.not_in(EXCHANGE_KINDS),
+                only,
             )
             .values(status=NotificationStatus.CANCELLED, last_error=reason),
             execution_options={"synchronize_session": False},

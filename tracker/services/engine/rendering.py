@@ -18,7 +18,9 @@ def render_incident_message(row: Notification, now: datetime, ack: AckLink | Non
 
     facts are what only the caller knows about this kind of message (message_text.incident_text):
     failed_channel and failed_error for a dead letter, overdue for an overdue exchange, missed for
-    the watchdog.
+    the watchdog, idle for a reminder or a re-escalation of an idle incident, decision for a step
+    reached by decision; a fact with a "url" (the incident page) is the HTML part's button unless
+    the message carries an acknowledge link.
     """
     incident = row.incident
     ack_url = ack.url if ack is not None else None
@@ -32,7 +34,12 @@ def render_incident_message(row: Notification, now: datetime, ack: AckLink | Non
         link_expires=ack.expires_at if ack is not None else None,
         **facts,
     )
-    row.html = message_text.html(row.subject, row.body, ack_url, "Acknowledge")
+    # A call to act carries its acknowledge button; a reminder or a question, the incident page's.
+    page = next((fact["url"] for fact in facts.values() if isinstance(fact, dict) and fact.get("url")), None)
+    if ack_url is not None or page is None:
+        row.html = message_text.html(row.subject, row.body, ack_url, "Acknowledge")
+    else:
+        row.html = message_text.html(row.subject, row.body, page, "Open the incident")
     row.payload = {
         "event": f"incident.{row.kind.value}",
         "recipient": row.recipient,

@@ -72,6 +72,9 @@ def alert(
         "last_sweep_at": sweep.last_finished_at if sweep else None,
         "last_sweep_runner": sweep.last_runner if sweep else None,
         "last_sweep_error": sweep.last_error if sweep else None,
+        # A question about a step reached by decision, due to be put again at the deadline: a question
+        # put again on time moves the deadline on, so only a stalled sweep leaves one behind.
+        "decision_step": incident.decision_step,
     }
     supervisors = notify.enqueue_supervisors(
         session, incident, NotificationKind.WATCHDOG, now, recipients, step=0, loop=number, facts={"missed": missed}

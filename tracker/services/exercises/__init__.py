@@ -1,2 +1,3 @@
-"""Notified exercises (Vienna Document): the register, areas, validity rules, CSV import, and
-the iCalendar feed; the context an exercise gives an incident."""
+"""Notified exercises (Vienna Document): the register, areas, validity rules, CSV import, the
+iCalendar feed, the Vienna Document checks (vienna, vienna_rules, checks) and our own briefings;
+the context an exercise gives an incident."""

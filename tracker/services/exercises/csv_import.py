@@ -12,9 +12,16 @@ means "not given":
     centre         or a centre: decimal degrees (54.40 23.00), DMS (54 24 00N 023 00 00E) or MGRS
     radius_km      with the centre
     declared_size  troops, a whole number
+    battle_tanks, armoured_combat_vehicles, artillery_pieces (100 mm and above), airborne_troops
+                   (airborne or amphibious), aircraft_sorties (combat aircraft): whole numbers too
     notified_via   required: vienna_document, bilateral_briefing or voluntary_briefing
     notified_at    when the notice came, the same forms as starts_at
+    notified_by    the notifying State; notified_to: the States told
+    snap           yes when carried out without advance notice (notified at its start); ours: yes for our own
     notes
+
+Whole numbers may group their thousands by a comma, a space (also thin or no-break) or an apostrophe:
+12700, 12,700, 12 700, 12'700; a point is refused ("12.700" and "12.7" are both ambiguous).
 
 The import is all or nothing: one bad row and nothing is stored; the answer lists every bad row
 by its number as a spreadsheet shows it (the header is row 1).
@@ -22,6 +29,7 @@ by its number as a spreadsheet shows it (the header is row 1).
 
 import csv
 import io
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -33,6 +41,7 @@ from ...models import ExerciseNotice, NotifiedVia
 from ...timeutil import isoformat, parse_moment
 from . import register
 from .area import area_wkt, read_area
+from .validity import FIGURES
 
 COLUMNS = (
     "name",
@@ -43,8 +52,17 @@ COLUMNS = (
     "centre",
     "radius_km",
     "declared_size",
+    "battle_tanks",
+    "armoured_combat_vehicles",
+    "artillery_pieces",
+    "airborne_troops",
+    "aircraft_sorties",
     "notified_via",
     "notified_at",
+    "notified_by",
+    "notified_to",
+    "snap",
+    "ours",
     "notes",
 )
 REQUIRED = ("name", "states", "starts_at", "ends_at", "notified_via")
@@ -61,6 +79,32 @@ def _number(text: str, kind) -> float | int:
     return value
 
 
+# Thousands grouped by one separator used throughout: comma, space, no-break, thin or narrow
+# no-break space, apostrophe or right single quotation mark (Swiss style).
+_GROUPED = re.compile(r"[0-9]{1,3}(?P<sep>[, \u00a0\u2009\u202f'\u2019])[0-9]{3}(?:(?P=sep)[0-9]{3})*")
+_YES = {"yes", "y", "true", "1", "x"}
+_NO = {"no", "n", "false", "0"}
+
+
+def whole_number(text: str) -> int:
+    """A whole number as people type it: 12700, -5, or thousands grouped as 12,700 / 12 700 / 12'700."""
+    text = text.strip()
+    if re.fullmatch(r"-?[0-9]+", text):
+        return int(text)
+    if _GROUPED.fullmatch(text):
+        return int(re.sub(r"[^0-9]", "", text))
+    if "." in text:
+        raise ValueError(f"not a whole number: {text!r} (a point could be a decimal mark: write 12700 or 12,700)")
+    raise ValueError(f"not a whole number: {text!r}")
+
+
+def yes_or_no(text: str) -> bool:
+    word = text.strip().lower()
+    if word in _YES or word in _NO:
+        return word in _YES
+    raise ValueError("yes or no")
+
+
 def _via(text: str) -> NotifiedVia:
     try:
         return NotifiedVia(text.strip().lower().replace(" ", "_").replace("-", "_"))
@@ -73,7 +117,9 @@ READERS = {
     "ends_at": parse_moment,
     "notified_at": parse_moment,
     "radius_km": lambda text: _number(text, float),
-    "declared_size": lambda text: _number(text, int),
+    **dict.fromkeys(FIGURES, whole_number),
+    "snap": yes_or_no,
+    "ours": yes_or_no,
     "notified_via": _via,
     "area": read_area,
     "states": lambda text: [s.strip() for s in text.split(";") if s.strip()],
@@ -84,7 +130,8 @@ def read_fields(given: Mapping[str, str | None]) -> dict:
     """Turn the text of one row (or form) into the register's fields, checked; raise
     ValidationError naming each column that is wrong."""
     cells = {key: (given.get(key) or "").strip() for key in COLUMNS}
-    data: dict = {"name": cells["name"], "notes": cells["notes"]}
+    data: dict = {key: cells[key] for key in ("name", "notes", "notified_by", "notified_to")}
+    data.update(snap=False, ours=False)
     problems = {key: "must be given" for key in REQUIRED if not cells[key]}
     for key, read in READERS.items():
         if cells[key] and key not in problems:
@@ -121,9 +168,13 @@ def to_fields(exercise: ExerciseNotice) -> dict[str, str]:
         "area": "" if exercise.area is None else area_wkt(exercise.area),
         "centre": f"{exercise.centre_latitude:.5f}, {exercise.centre_longitude:.5f}" if circle else "",
         "radius_km": f"{exercise.radius_km:g}" if circle else "",
-        "declared_size": "" if exercise.declared_size is None else str(exercise.declared_size),
+        **{key: "" if getattr(exercise, key) is None else str(getattr(exercise, key)) for key in FIGURES},
         "notified_via": exercise.notified_via.value,
         "notified_at": isoformat(exercise.notified_at) or "",
+        "notified_by": exercise.notified_by or "",
+        "notified_to": exercise.notified_to or "",
+        "snap": "yes" if exercise.snap else "",
+        "ours": "yes" if exercise.ours else "",
         "notes": exercise.notes,
     }
 

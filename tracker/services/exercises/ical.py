@@ -1,7 +1,8 @@
 """The iCalendar feed of notified exercises (RFC 5545, written with the icalendar package).
 
 One VEVENT per exercise: a UID that never changes (exercise-<id>@<host>), start and end in UTC,
-the states and the name as the summary, size and notification in the description, the centre
+the states and the name as the summary, size and notification in the description (then each
+Vienna Document flag with its paragraph, also one CATEGORIES entry per kind of flag), the centre
 (a circle's, or a polygon's centroid) as GEO and in words as LOCATION. The register keeps no
 time of last change, so LAST-MODIFIED is the time the notice was entered.
 
@@ -10,6 +11,7 @@ Calendar clients cannot send a bearer token, so the feed also takes a signed key
 """
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from icalendar import Calendar, Event
@@ -23,13 +25,17 @@ from ...timeutil import format_dtg
 from ..engine.links import LinkRefused, LinkSigner
 from .area import centre_of
 from .validity import VIA_LABELS
+from .vienna import COLUMNS, LABELS, Check, flags
 
 FEED = "feed"
 PRODID = "-//Incident and de-escalation tracker//Exercise notices//EN"
 
 
-def calendar(exercises: list[ExerciseNotice], host: str, now: datetime) -> bytes:
-    """The exercises as an iCalendar document."""
+def calendar(
+    exercises: list[ExerciseNotice], host: str, now: datetime, checks: Mapping[int, list[Check]] | None = None
+) -> bytes:
+    """The exercises as an iCalendar document; checks (exercise id -> Vienna Document findings) add
+    each flag to the description and to the categories."""
     document = Calendar()
     document.add("prodid", PRODID)
     document.add("version", "2.0")
@@ -37,11 +43,11 @@ def calendar(exercises: list[ExerciseNotice], host: str, now: datetime) -> bytes
     document.add("method", "PUBLISH")
     document.add("x-wr-calname", "Notified exercises")
     for exercise in exercises:
-        document.add_component(_event(exercise, host, now))
+        document.add_component(_event(exercise, host, now, flags((checks or {}).get(exercise.id, []))))
     return document.to_ical()
 
 
-def _event(exercise: ExerciseNotice, host: str, now: datetime) -> Event:
+def _event(exercise: ExerciseNotice, host: str, now: datetime, found: list[Check]) -> Event:
     latitude, longitude = centre_of(exercise)
     event = Event()
     event.add("uid", f"exercise-{exercise.id}@{host}")
@@ -49,11 +55,13 @@ def _event(exercise: ExerciseNotice, host: str, now: datetime) -> Event:
     event.add("dtstart", exercise.starts_at)
     event.add("dtend", exercise.ends_at)
     event.add("summary", f"{exercise.name} ({_states(exercise)})")
-    event.add("description", description(exercise))
+    event.add("description", description(exercise, found))
     event.add("location", location(exercise, latitude, longitude))
     event.add("geo", (round(latitude, 6), round(longitude, 6)))
     event.add("last-modified", exercise.created_at)
-    event.add("categories", ["Exercise notice"])
+    # One category per kind of flag ("Vienna Document: notified late (para. 38)"), so a calendar can filter.
+    cited = dict.fromkeys(f"Vienna Document: {c.label} (para. {c.paragraph})" for c in found)
+    event.add("categories", ["Exercise notice", *(["Our exercise"] if exercise.ours else []), *cited])
     event.add("transp", "TRANSPARENT")  # someone else's exercise does not make us busy
     return event
 
@@ -63,15 +71,32 @@ def _states(exercise: ExerciseNotice) -> str:
     return scalar(", ".join(exercise.states))
 
 
-def description(exercise: ExerciseNotice) -> str:
-    """The notice in a few lines of plain text."""
+def description(exercise: ExerciseNotice, found: Sequence[Check] = ()) -> str:
+    """The notice in a few lines of plain text, then each Vienna Document flag with its paragraph."""
     size = f"{exercise.declared_size:,} troops declared" if exercise.declared_size is not None else "size not declared"
+    others = ", ".join(
+        f"{getattr(exercise, column):,} {LABELS[name]}"
+        for name, column in COLUMNS.items()
+        if name != "troops" and getattr(exercise, column) is not None
+    )
     notified = VIA_LABELS[exercise.notified_via]
     if exercise.notified_at is not None:
         notified += f", {format_dtg(exercise.notified_at)} ({exercise.notified_at:%Y-%m-%d %H:%M}Z)"
-    lines = [f"States: {_states(exercise)}", f"Size: {size}", f"Notified by {notified}"]
+    who = [f"by {scalar(exercise.notified_by)}" if exercise.notified_by else ""]
+    who += [f"to {scalar(exercise.notified_to)}" if exercise.notified_to else ""]
+    if any(who):
+        notified += f" ({' '.join(filter(None, who))})"
+    lines = [f"States: {_states(exercise)}", f"Size: {size}" + (f"; {others}" if others else "")]
+    lines.append(f"Notified by {notified}")
+    if exercise.snap:
+        lines.append("Carried out without advance notice to the troops (snap)")
+    if exercise.ours:
+        lines.append("Our own exercise")
     if exercise.notes:
         lines.append(exercise.notes)
+    if found:
+        lines.append("Vienna Document 2011 flags:")
+        lines += [f"- {c.text} (para. {c.paragraph})" for c in found]
     return "\n".join(lines)
 
 

@@ -117,10 +117,14 @@ def list_exercises(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 1000,
+    ours: bool | None = None,
 ) -> list[ExerciseNotice]:
     """Exercises by time: upcoming, running, current (running or upcoming), past, or all; since and
-    until keep those overlapping that window. Past ones newest first, the others soonest first."""
+    until keep those overlapping that window; ours true or false keeps only our own or only others'.
+    Past ones newest first, the others soonest first."""
     query = select(ExerciseNotice)
+    if ours is not None:
+        query = query.where(ExerciseNotice.ours.is_(ours))
     if when == "upcoming":
         query = query.where(ExerciseNotice.starts_at > now)
     elif when == "running":

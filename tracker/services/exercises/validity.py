@@ -19,10 +19,30 @@ FIELDS = (
     "centre_longitude",
     "radius_km",
     "declared_size",
+    "battle_tanks",
+    "armoured_combat_vehicles",
+    "artillery_pieces",
+    "airborne_troops",
+    "aircraft_sorties",
     "notified_via",
     "notified_at",
+    "notified_by",
+    "notified_to",
+    "snap",
+    "ours",
     "notes",
 )
+# The declared figures, as the Vienna Document counts them (see vienna_rules.FIGURES); troops are declared_size.
+FIGURES = (
+    "declared_size",
+    "battle_tanks",
+    "armoured_combat_vehicles",
+    "artillery_pieces",
+    "airborne_troops",
+    "aircraft_sorties",
+)
+MAX_FIGURE = 10_000_000
+WHO = {"notified_by": 80, "notified_to": 200}
 CIRCLE = ("centre_latitude", "centre_longitude", "radius_km")
 # No exercise area is wider; a radius typed in metres instead of km is caught.
 MAX_RADIUS_KM = 1000.0
@@ -85,9 +105,17 @@ def check(values: dict) -> None:
     if _aware(starts) and _aware(ends) and ends <= starts:
         problems["ends_at"] = f"must be after starts_at ({starts.isoformat()})"
     problems.update(_circle_problems(values))
-    size = values.get("declared_size")
-    if size is not None and not (isinstance(size, int) and not isinstance(size, bool) and 0 <= size <= 10_000_000):
-        problems["declared_size"] = "must be a whole number from 0 to 10000000"
+    for key in FIGURES:
+        size = values.get(key)
+        if size is not None and not (isinstance(size, int) and not isinstance(size, bool) and 0 <= size <= MAX_FIGURE):
+            problems[key] = f"must be a whole number from 0 to {MAX_FIGURE}"
+    for key, longest in WHO.items():
+        who = values.get(key)
+        if who is not None and (not isinstance(who, str) or len(who) > longest):
+            problems[key] = f"at most {longest} characters"
+    for key in ("snap", "ours"):  # None: not given, false
+        if values.get(key) is not None and not isinstance(values[key], bool):
+            problems[key] = "true or false"
     if not isinstance(values.get("notified_via"), NotifiedVia):
         problems["notified_via"] = "one of " + ", ".join(v.value for v in NotifiedVia)
     notified_at = values.get("notified_at")
@@ -97,7 +125,7 @@ def check(values: dict) -> None:
     if not isinstance(notes, str) or len(notes) > 4000:
         problems["notes"] = "at most 4000 characters"
     # The same text rule as the API's fields (tracker.text): the CSV import and the form come here.
-    for key in ("name", "notes"):
+    for key in ("name", "notes", *WHO):
         if isinstance(values.get(key), str) and (found := text.problem(values[key])):
             problems[key] = found
     if isinstance(states, list) and (found := next(filter(None, map(_text_problem, states)), None)):
@@ -109,15 +137,20 @@ def check(values: dict) -> None:
 def clean(values: dict) -> dict:
     """Checked values as stored: names trimmed, the polygon as plain lists of floats."""
     values = {**values, "name": values["name"].strip(), "states": [s.strip() for s in values["states"]]}
+    for key in WHO:  # blank is not given
+        values[key] = (values[key] or "").strip() or None
     if values["area"] is not None:
         values["area"] = normalised(values["area"])
     return values
 
 
 def complete(data: dict) -> dict:
-    """Every field of the register from data (missing ones None, notes ""), the channel as NotifiedVia."""
+    """Every field of the register from data (missing ones None, notes "", snap and ours false), the
+    channel as NotifiedVia."""
     values = {key: data.get(key) for key in FIELDS}
     values["notes"] = values["notes"] if values["notes"] is not None else ""
+    for key in ("snap", "ours"):
+        values[key] = False if values[key] is None else values[key]
     if isinstance(values["notified_via"], str) and values["notified_via"] in {v.value for v in NotifiedVia}:
         values["notified_via"] = NotifiedVia(values["notified_via"])
     return values

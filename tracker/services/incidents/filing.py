@@ -25,7 +25,7 @@ from ..engine import notify
 from ..engine.links import AckLinks
 from ..exchanges import releasability
 from ..exercises import register
-from . import marking, related, timeline
+from . import marking, measures, related, timeline
 from .references import next_reference
 from .routing import RouteQuery, category_problem, choose_rule, locate, snapshot_ladder
 
@@ -49,6 +49,11 @@ class IncidentDraft:
     actions_taken: str = ""
     cpa_horizontal_m: int | None = None
     cpa_vertical_ft: int | None = None
+    # The units the closest point of approach was given in (measures.cpa_columns makes all four columns).
+    cpa_horizontal_unit: str | None = None
+    cpa_vertical_unit: str | None = None
+    # What our report saw of an exercise (measures.OBSERVED_FORCES), or None.
+    observed_forces: dict | None = None
     platforms: list[dict] = field(default_factory=list)
     # Overrides of what may go to the other side ({"narrative": true}); see services.releasability.
     releasability: dict[str, bool] = field(default_factory=dict)
@@ -102,6 +107,10 @@ def check_draft(draft: IncidentDraft, limits: FilingLimits, now: datetime) -> No
     if not draft.reporting_unit.strip():
         problems["reporting_unit"] = "must not be blank"
     try:
+        measures.forces(draft.observed_forces)
+    except ValidationError as error:
+        problems.update(error.details)
+    try:
         releasability.check_overrides(draft.releasability)
     except ValidationError as error:
         problems["releasability"] = error.details
@@ -120,11 +129,17 @@ def file_incident(
     """Store a new incident routed to its policy, with step 1 queued (its calls to act carrying
     acknowledge links made with links), in the caller's transaction."""
     check_draft(draft, limits, now)
-    query = locate(draft.route_query(), limits.region)
+    query, placed = locate_report(draft.route_query(), limits)
     rule = choose_rule(session, query)
     ladder = snapshot_ladder(rule, draft.precedence)
     reported = {name: value for name, value in vars(draft).items() if name != "agreement"}  # a code, not a column
-    facts = {**reported, "sector": query.sector, **_marking_and_counterpart(session, draft, rule, limits)}
+    reported["observed_forces"] = measures.forces(draft.observed_forces)
+    reported.update(
+        measures.units(
+            draft.cpa_horizontal_m, draft.cpa_horizontal_unit, draft.cpa_vertical_ft, draft.cpa_vertical_unit
+        )
+    )
+    facts = {**reported, **placed, **_marking_and_counterpart(session, draft, rule, limits)}
     incident = Incident(
         reference=next_reference(session, limits.reference_prefix, now.year),
         reported_at=now,
@@ -136,7 +151,6 @@ def file_incident(
         loop=0,
         filed_by=actor,
         **facts,
-        border_distance_km=query.border_distance_km,
     )
     session.add(incident)
     timeline.record(
@@ -172,6 +186,14 @@ def file_incident(
     related.suggest_for(session, incident, now, limits.related_distance_km, limits.related_window_hours)
     session.flush()
     return incident
+
+
+def locate_report(query: RouteQuery, limits: FilingLimits) -> tuple[RouteQuery, dict]:
+    """Locate a report on the deployment's region, as filing and amending both do: the query with its
+    sector (unless given) and distance to the border filled in, and the incident's columns that come
+    from where it happened."""
+    located = locate(query, limits.region)
+    return located, {"sector": located.sector, "border_distance_km": located.border_distance_km}
 
 
 def _releasable_to(draft: IncidentDraft, limits: FilingLimits) -> list[str]:

@@ -20,9 +20,12 @@ from ...models import (
 )
 from ...models.permissions import Permission, may
 from ..engine import links, notify
+from ..engine.idle import IdleRules
 from . import timeline
 
 COMMENT_MAX_LENGTH = 4000
+# Acknowledging or resolving ends a question put to the supervisors (its unsent asks are cancelled too).
+NO_DECISION = {"decision_step": None, "decision_asked_at": None, "decision_asks": 0}
 _RETRIES = 5
 
 
@@ -84,11 +87,14 @@ def _compare_and_set(session: Session, incident: Incident, allowed, values: dict
     raise Conflict(f"{incident.reference} kept changing; try again", {"version": incident.version})
 
 
-def acknowledge(session: Session, reference: str, user: User, now: datetime, note: str = "") -> Incident:
-    """Stop the escalation: record who acknowledged, cancel unsent messages, tell the notified lines."""
+def acknowledge(
+    session: Session, reference: str, user: User, now: datetime, note: str = "", idle: IdleRules | None = None
+) -> Incident:
+    """Stop the escalation: record who acknowledged, cancel unsent messages, tell the notified lines;
+    the acknowledgement timeout (idle: the deployment's ACK_TIMEOUT_SECONDS) starts."""
     incident = get_incident(session, reference)
     ensure_may_handle(session, incident, user, "acknowledge")
-    return _acknowledge(session, incident, user.username, user.id, now, note)
+    return _acknowledge(session, incident, user.username, user.id, now, note, idle or IdleRules())
 
 
 def link_target(session: Session, claims: dict) -> tuple[Incident, ContactChannel]:
@@ -114,21 +120,36 @@ def link_target(session: Session, claims: dict) -> tuple[Incident, ContactChanne
     return incident, channel
 
 
-def acknowledge_by_link(session: Session, claims: dict, now: datetime) -> Incident:
+def acknowledge_by_link(session: Session, claims: dict, now: datetime, idle: IdleRules | None = None) -> Incident:
     """Acknowledge on behalf of the channel recipient a signed link was made for."""
     incident, channel = link_target(session, claims)
     label = f"{channel.name} <{channel.address}> (signed link)"
     links.spend(session, claims, "ack", label, now)
-    return _acknowledge(session, incident, label, None, now, "acknowledged from the message")
+    note = "acknowledged from the message"
+    return _acknowledge(session, incident, label, None, now, note, idle or IdleRules(), channel)
 
 
-def _acknowledge(session: Session, incident: Incident, label: str, user_id: int | None, now: datetime, note: str):
+def _acknowledge(
+    session: Session,
+    incident: Incident,
+    label: str,
+    user_id: int | None,
+    now: datetime,
+    note: str,
+    idle: IdleRules,
+    channel: ContactChannel | None = None,
+):
     values = {
         "status": IncidentStatus.ACKNOWLEDGED,
         "acknowledged_at": now,
         "acknowledged_by_id": user_id,
         "acknowledged_by_label": label,
         "next_escalation_at": None,
+        # Someone owns it now: the acknowledgement timeout starts (services.engine.idle), and a question
+        # put to the supervisors about the next step is answered (services.engine.decisions).
+        "idle_check_at": now + idle.timeout(incident.precedence),
+        "idle_stage": 0,
+        **NO_DECISION,
     }
     _compare_and_set(session, incident, LIVE, values, incident.ensure_can_acknowledge)
     cancelled = notify.cancel_pending(session, incident.id, f"acknowledged by {label}")
@@ -144,6 +165,8 @@ def _acknowledge(session: Session, incident: Incident, label: str, user_id: int 
         note=note,
         cancelled_messages=cancelled,
         told=[c.name for c in told],
+        # The line a signed link was made for: an idle reminder goes to it (services.engine.idle).
+        **({"channel_id": channel.id} if channel is not None else {}),
     )
     session.flush()
     return incident
@@ -162,6 +185,9 @@ def resolve(session: Session, reference: str, user: User, now: datetime, resolut
         "resolved_by_id": user.id,
         "resolution": resolution,
         "next_escalation_at": None,
+        "idle_check_at": None,
+        "idle_stage": 0,
+        **NO_DECISION,
     }
     open_states = (*LIVE, IncidentStatus.ACKNOWLEDGED)
     _compare_and_set(session, incident, open_states, values, incident.ensure_can_resolve)

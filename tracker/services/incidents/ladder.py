@@ -204,6 +204,8 @@ def _build_steps(session: Session, steps: list[dict]) -> list[PolicyStep]:
         fallback = step.get("fallback_channel_id")
         if fallback and fallback not in found:
             problems[f"steps.{n}.fallback_channel_id"] = f"no such channel: {fallback}"
+        if n == 1 and step.get("by_decision"):
+            problems["steps.1.by_decision"] = "the first step is entered at filing: it cannot wait for a decision"
         counterpart = [i for i in [*step["channel_ids"], fallback] if i in found and found[i].counterpart_line]
         if counterpart:
             problems[f"steps.{n}.channel_ids"] = (
@@ -218,6 +220,7 @@ def _build_steps(session: Session, steps: list[dict]) -> list[PolicyStep]:
             # In the order PolicyStep.channels loads them, so the answer matches a later read.
             channels=sorted((found[i] for i in dict.fromkeys(step["channel_ids"])), key=lambda c: c.level),
             fallback_channel=found.get(step["fallback_channel_id"]) if step.get("fallback_channel_id") else None,
+            by_decision=bool(step.get("by_decision")),
         )
         for n, step in enumerate(steps, start=1)
     ]

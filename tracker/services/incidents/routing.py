@@ -98,8 +98,13 @@ def snapshot_ladder(rule: RoutingRule, precedence: Precedence) -> dict:
             {
                 "number": index,
                 "ack_seconds": step.ack_seconds_for(precedence),
+                # The step's time follows the incident's precedence (no ack_seconds of its own): an
+                # amended precedence retimes it (retime_ladder).
+                "from_precedence": step.ack_seconds is None,
                 "channels": [_entry(c) for c in step.channels if c.active],
                 "fallback": _entry(step.fallback_channel) if step.fallback_channel else None,
+                # Entered only when a supervisor confirms it (services.engine.decisions).
+                "by_decision": bool(step.by_decision),
             }
             for index, step in enumerate(policy.steps, start=1)
         ],
@@ -108,3 +113,23 @@ def snapshot_ladder(rule: RoutingRule, precedence: Precedence) -> dict:
 
 def _entry(channel) -> dict:
     return {"id": channel.id, "name": channel.name, "level": channel.level}
+
+
+def from_precedence(step: dict, precedence: Precedence) -> bool:
+    """Whether a snapshot step takes its time from the precedence. Snapshots taken before the step said so
+    are read by their seconds: the precedence's own window is taken to come from it."""
+    if "from_precedence" in step:
+        return bool(step["from_precedence"])
+    return step["ack_seconds"] == precedence.default_ack_seconds
+
+
+def retime_ladder(ladder: dict, old: Precedence, new: Precedence) -> dict:
+    """A copy of the snapshot whose steps that take their time from the precedence take the new one's window;
+    channels, rule and policy stay as they are (a running ladder is never moved)."""
+    steps = [
+        {**step, "ack_seconds": new.default_ack_seconds, "from_precedence": True}
+        if from_precedence(step, old)
+        else {**step, "from_precedence": False}  # an older snapshot's guess, kept from now on
+        for step in ladder["steps"]
+    ]
+    return {**ladder, "steps": steps}

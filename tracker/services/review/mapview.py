@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ...geo import Position
 from ...models import ExerciseNotice, Incident, IncidentStatus, Precedence
+from ...models.enums import category_label
 from ...timeutil import format_dtg, isoformat
 
 WGS84 = Geod(ellps="WGS84")
@@ -144,7 +145,7 @@ def describe(incident: Incident) -> str:
     return "\n".join(
         (
             f"{incident.reference} · {incident.precedence.name} · {incident.status.value}",
-            f"{incident.category.replace('_', ' ')} · {format_dtg(incident.occurred_at)}",
+            f"{category_label(incident.category)} · {format_dtg(incident.occurred_at)}",
             where.decimal,
             where.dms,
             f"MGRS {where.mgrs}",

@@ -1,0 +1,230 @@
+"""Issue 14, amendments on the pages: the Amend page linked from the incident page, its form submitted as a
+browser would (every field as shown, a few changed), the facts as given on the incident and print pages
+(closest point of approach in its unit, observed forces, actions taken, the narrative's addenda), a stale
+form, a duty officer's downgrade, and the filing form's new fields."""
+
+from html.parser import HTMLParser
+
+import pytest
+from sqlalchemy import select
+
+from tests.support import csrf, file_incident, filing_form, sign_in
+from tracker.db import session_scope
+from tracker.models import Incident
+from tracker.services.incidents.amending import NOTHING
+
+
+class FormReader(HTMLParser):
+    """What a browser would send for the page's form of the given class, untouched: inputs with their
+    values (checkboxes when ticked), each select's selected option (or its first), each textarea's text."""
+
+    def __init__(self, form_class: str):
+        super().__init__()
+        self.form_class, self.inside = form_class, False
+        self.fields: dict[str, list[str]] = {}
+        self.select: str | None = None
+        self.textarea: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.inside = self.form_class in (attrs.get("class") or "").split()
+        elif self.inside and tag == "option" and self.select:
+            if self.select not in self.fields or "selected" in attrs:
+                self.fields[self.select] = [attrs.get("value") or ""]
+        elif self.inside and attrs.get("name"):
+            self._field(tag, attrs["name"], attrs)
+
+    def _field(self, tag: str, name: str, attrs: dict) -> None:
+        kind = attrs.get("type", "text")
+        if tag == "input" and kind in ("checkbox", "radio"):
+            if "checked" in attrs:
+                self.fields.setdefault(name, []).append(attrs.get("value") or "y")
+        elif tag == "input" and kind not in ("submit", "button"):
+            self.fields[name] = [attrs.get("value") or ""]
+        elif tag == "select":
+            self.select = name
+        elif tag == "textarea":
+            self.textarea, self.fields[name] = name, [""]
+
+    def handle_data(self, data):
+        if self.textarea:
+            self.fields[self.textarea][0] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self.select = None
+        elif tag == "textarea" and self.textarea:
+            # A browser drops the newline that follows <textarea>.
+            text = self.fields[self.textarea][0]
+            self.fields[self.textarea] = [text.removeprefix("\r\n").removeprefix("\n")]
+            self.textarea = None
+
+
+def form_as_shown(page: str, form_class: str = "amend-form") -> dict:
+    reader = FormReader(form_class)
+    reader.feed(page)
+    assert reader.fields, f"no form .{form_class} on the page"
+    return {name: values[0] if len(values) == 1 else values for name, values in reader.fields.items()}
+
+
+def read(client, world, reference: str) -> dict:
+    return client.get(f"/api/v1/incidents/{reference}", headers=world.auth("supervisor")).get_json()
+
+
+@pytest.fixture
+def filed(client, world) -> dict:
+    """An incident filed through the API by the duty officer, with a platform and a position as typed."""
+    return file_incident(client, world)
+
+
+def test_the_incident_page_offers_amend_to_those_who_may(app, client, world, filed):
+    reference = filed["reference"]
+    sign_in(client, "duty")
+    assert f'href="/incidents/{reference}/amend"' in client.get(f"/incidents/{reference}").text
+    other = app.test_client()
+    sign_in(other, "outsider")
+    assert "/amend" not in other.get(f"/incidents/{reference}").text
+    assert other.get(f"/incidents/{reference}/amend").status_code == 403
+
+
+def test_the_form_as_shown_changes_nothing(client, world, filed):
+    """Sent back untouched (a DTG without seconds, a position as typed), the form amends nothing."""
+    sign_in(client, "duty")
+    page = client.get(f"/incidents/{filed['reference']}/amend")
+    assert page.status_code == 200
+    shown = form_as_shown(page.text)
+    assert shown["occurred_at"] == "270915ZNOV26" and shown["position"] == "54 24 43N 022 52 16E"
+    assert (shown["precedence"], shown["platforms-0-kind"], shown["platforms-0-transponder_on"]) == (
+        "O",
+        "fighter aircraft",
+        "no",
+    )
+    answer = client.post(f"/incidents/{filed['reference']}/amend", data=shown)
+    assert answer.status_code == 422 and NOTHING in answer.text
+    assert [e for e in read(client, world, filed["reference"])["timeline"] if e["kind"] == "amended"] == []
+
+
+def test_an_officer_amends_through_the_page_and_sees_the_facts_as_given(client, world, filed):
+    reference = filed["reference"]
+    sign_in(client, "duty")
+    fields = form_as_shown(client.get(f"/incidents/{reference}/amend").text)
+    fields.update(
+        precedence="Z",
+        cpa_horizontal="0.3",
+        cpa_horizontal_unit="nm",
+        actions_taken="Rocked wings, called on guard.",
+        troops="3000",
+        narrative_addendum="Second look at the tape: two missiles under the wings.",
+    )
+    fields["platforms-1-kind"] = "maritime patrol aircraft"
+    answer = client.post(f"/incidents/{reference}/amend", data=fields)
+    assert answer.status_code == 302, answer.text[:2000]
+    assert answer.headers["Location"].endswith(f"/incidents/{reference}")
+
+    page = client.get(f"/incidents/{reference}").text
+    assert "Amended " + reference in page and "precedence" in page
+    assert "0.3 NM (556 m)" in page and "3000 troops" in page and "Rocked wings, called on guard." in page
+    assert "Second look at the tape: two missiles under the wings." in page and "by duty" in page
+    assert "Precedence: O → Z" in page, "the timeline shows the fact before and after"
+
+    body = read(client, world, reference)
+    [event] = [e for e in body["timeline"] if e["kind"] == "amended"]
+    fields_changed = ["actions_taken", "cpa_horizontal", "observed_forces", "platforms", "precedence"]
+    assert event["details"]["fields"] == fields_changed, "only what the officer changed"
+    assert [p.get("kind") for p in body["platforms"]] == ["fighter aircraft", "maritime patrol aircraft"]
+    assert body["platforms"][0]["transponder_on"] is False, "a platform shown is kept as it was"
+    assert body["narrative"] == filed["narrative"]
+
+    printed = client.get(f"/incidents/{reference}/print").text
+    assert "0.3 NM (556 m) horizontally" in printed and "3000 troops" in printed
+    assert "Second look at the tape" in printed and "Precedence: O → Z" in printed
+
+
+def test_a_stale_form_says_so_and_shows_the_facts_as_they_stand(client, world, filed):
+    reference = filed["reference"]
+    sign_in(client, "duty")
+    fields = form_as_shown(client.get(f"/incidents/{reference}/amend").text)
+    meanwhile = client.patch(
+        f"/api/v1/incidents/{reference}",
+        json={"version": filed["version"], "precedence": "Z"},
+        headers=world.auth("supervisor"),
+    )
+    assert meanwhile.status_code == 200
+    fields["safety_risk"] = "A"
+    answer = client.post(f"/incidents/{reference}/amend", data=fields)
+    assert answer.status_code == 409
+    assert "changed since you read it" in answer.text and "Nothing was saved" in answer.text
+    # The form held O (as read) and A (as typed): both differ from the facts now, and the page says so.
+    assert "The form you sent differed from them in: precedence, safety risk." in answer.text
+    again = form_as_shown(answer.text)
+    assert again["precedence"] == "Z" and again["version"] == str(meanwhile.get_json()["version"])
+    assert read(client, world, reference)["safety_risk"] == "B"
+
+
+def test_a_duty_officers_downgrade_is_refused_beside_the_precedence(client, world, filed):
+    reference = filed["reference"]
+    sign_in(client, "duty")
+    fields = {**form_as_shown(client.get(f"/incidents/{reference}/amend").text), "precedence": "R"}
+    answer = client.post(f"/incidents/{reference}/amend", data=fields)
+    assert answer.status_code == 403
+    assert "takes a supervisor" in answer.text and 'id="precedence-error"' in answer.text
+    assert read(client, world, reference)["precedence"] == "O"
+
+
+def test_a_problem_stands_beside_its_field_with_the_input_kept(client, world, filed):
+    sign_in(client, "duty")
+    fields = form_as_shown(client.get(f"/incidents/{filed['reference']}/amend").text)
+    fields.update(position="somewhere near the coast", cpa_horizontal="600", cpa_horizontal_unit="nm")
+    answer = client.post(f"/incidents/{filed['reference']}/amend", data=fields)
+    assert answer.status_code == 422
+    assert 'id="position-error"' in answer.text and 'id="cpa_horizontal-error"' in answer.text
+    assert form_as_shown(answer.text)["position"] == "somewhere near the coast"
+
+
+def test_the_filing_form_takes_cpa_actions_releasability_and_observed_forces(app, client, world):
+    sign_in(client, "duty")
+    page = client.get("/incidents/new").text
+    shown = form_as_shown(page, "form-grid")
+    assert shown["releasability_shown"] == "1" and shown["cpa_horizontal_unit"] == "m"
+    assert "Observed forces" in page and "data-open-wide" in page
+    data = filing_form(
+        client,
+        cpa_horizontal="0.3",
+        cpa_horizontal_unit="nm",
+        cpa_vertical="150",
+        cpa_vertical_unit="ft",
+        actions_taken="Shadowed it out of the area.",
+        troops="3000",
+        battle_tanks="40",
+        releasability_shown="1",
+        releasable=["occurred_at", "domain", "category", "position", "narrative"],
+    )
+    answer = client.post("/incidents/new", data=data)
+    assert answer.status_code == 302, answer.text[:2000]
+    with session_scope(app) as session:
+        incident = session.scalars(select(Incident).order_by(Incident.id.desc())).first()
+        assert (incident.cpa_horizontal_m, incident.cpa_horizontal_unit) == (556, "nm")
+        assert (incident.cpa_vertical_ft, incident.cpa_vertical_unit) == (150, "ft")
+        assert incident.actions_taken == "Shadowed it out of the area."
+        assert incident.observed_forces == {"troops": 3000, "battle_tanks": 40}
+        withheld = {"sector", "border_distance_km", "cpa", "platforms"}
+        assert incident.releasability == {**dict.fromkeys(withheld, False), "narrative": True}
+
+
+def test_a_filing_form_without_the_releasable_fields_keeps_the_defaults(app, client, world):
+    sign_in(client, "duty")
+    assert client.post("/incidents/new", data=filing_form(client)).status_code == 302
+    with session_scope(app) as session:
+        incident = session.scalars(select(Incident).order_by(Incident.id.desc())).first()
+        assert incident.releasability == {} and incident.observed_forces is None
+        assert incident.cpa_horizontal_m is None and incident.cpa_horizontal_unit is None
+
+
+def test_amend_needs_a_csrf_token(client, world, filed):
+    sign_in(client, "duty")
+    answer = client.post(f"/incidents/{filed['reference']}/amend", data={"precedence": "Z", "version": "1"})
+    assert answer.status_code == 400
+    assert csrf(client, f"/incidents/{filed['reference']}/amend")

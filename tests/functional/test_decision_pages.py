@@ -1,0 +1,141 @@
+"""Steps reached by decision through the doors: the policies API and the admin form mark them, the
+snapshot taken at filing carries the mark, the incident page says what waits and gives supervisors the
+one-click confirmation, and the demo's political levels are such steps. The engine's side is in
+tests/integration/test_decision_steps.py."""
+
+import html
+import re
+
+from sqlalchemy import select
+
+from tests import support
+from tests.support import file_incident
+from tracker import dispatch
+from tracker.db import session_scope
+from tracker.models import EscalationPolicy, EventKind, Incident
+from tracker.services.engine import escalation
+
+
+def steps(world, *names, by_decision=()) -> list[dict]:
+    return [
+        {"channel_ids": [world.channels[name]], "ack_seconds": 60, "by_decision": n in by_decision}
+        for n, name in enumerate(names, start=1)
+    ]
+
+
+def test_the_policies_api_marks_steps_by_decision_and_the_snapshot_carries_the_mark(client, world):
+    admin = world.auth("admin")
+    answer = client.patch(
+        f"/api/v1/policies/{world.policy_id}", json={"steps": steps(world, "L1", "L2", by_decision=(2,))}, headers=admin
+    )
+    assert answer.status_code == 200, answer.get_json()
+    assert [s["by_decision"] for s in answer.get_json()["steps"]] == [False, True]
+    read = client.get(f"/api/v1/policies/{world.policy_id}", headers=world.auth("liaison")).get_json()
+    assert [s["by_decision"] for s in read["steps"]] == [False, True]
+
+    incident = file_incident(client, world)
+    assert [s["by_decision"] for s in incident["ladder"]["steps"]] == [False, True], incident["ladder"]
+    omitted = client.patch(
+        f"/api/v1/policies/{world.policy_id}",
+        json={"steps": [{"channel_ids": [world.channels["L1"]]}]},
+        headers=admin,
+    )
+    assert omitted.status_code == 200 and omitted.get_json()["steps"][0]["by_decision"] is False
+
+
+def test_the_first_step_cannot_wait_for_a_decision(client, world):
+    answer = client.post(
+        "/api/v1/policies",
+        json={"name": "Political at once", "steps": steps(world, "L1", by_decision=(1,))},
+        headers=world.auth("admin"),
+    )
+    body = answer.get_json()
+    assert answer.status_code == 422, body
+    assert "steps.1.by_decision" in body["error"]["details"], body
+    with session_scope(client.application) as session:
+        assert session.scalar(select(EscalationPolicy).where(EscalationPolicy.name == "Political at once")) is None
+
+
+def test_confirming_a_decision_is_for_supervisors_and_answers_409_when_nothing_waits(client, world):
+    reference = file_incident(client, world)["reference"]
+    refused = client.post(f"/api/v1/incidents/{reference}/decision", json={}, headers=world.auth("liaison"))
+    assert refused.status_code == 403, refused.get_json()
+    nothing = client.post(f"/api/v1/incidents/{reference}/decision", headers=world.auth("supervisor"))
+    assert nothing.status_code == 409, nothing.get_json()
+    assert nothing.get_json()["error"]["details"]["decision_step"] is None
+    bad = client.post(f"/api/v1/incidents/{reference}/decision", json={"step": "two"}, headers=world.auth("admin"))
+    assert bad.status_code == 422 and "step" in bad.get_json()["error"]["details"], bad.get_json()
+    missing = client.post("/api/v1/incidents/INC-1999-99999/decision", json={}, headers=world.auth("admin"))
+    assert missing.status_code == 404
+
+
+def test_the_admin_form_marks_a_step_by_decision(app, world):
+    admin = app.test_client()
+    support.sign_in(admin, "admin")
+    path = f"/admin/policies/{world.policy_id}/edit"
+    token = support.CSRF_TOKEN.search(admin.get(path).text)[1]
+    form = {"csrf_token": token, "name": "Test ladder", "description": "", "repeat": "0"}
+    for n, channel in enumerate(("L1", "L2")):
+        form.update({f"steps-{n}-channel_ids": [str(world.channels[channel])], f"steps-{n}-ack_seconds": ""})
+        form[f"steps-{n}-fallback_channel_id"] = ""
+    saved = admin.post(path, data={**form, "steps-1-by_decision": "y"})
+    assert saved.status_code == 302, saved.text[:2000]
+    listed = html.unescape(admin.get("/admin/policies").text)
+    assert "L2 · from precedence · <strong>by decision</strong>" in listed, listed
+    assert 'id="steps-1-by_decision" name="steps-1-by_decision" type="checkbox" value="y"' in admin.get(path).text
+
+    refused = admin.post(path, data={**form, "steps-0-by_decision": "y"})
+    assert refused.status_code == 422 and "cannot wait for a decision" in html.unescape(refused.text)
+
+
+def test_the_incident_page_says_what_waits_and_a_supervisor_confirms_with_one_click(app, client, world):
+    client.patch(
+        f"/api/v1/policies/{world.policy_id}",
+        json={"steps": steps(world, "L1", "L2", by_decision=(2,))},
+        headers=world.auth("admin"),
+    )
+    reference = file_incident(client, world)["reference"]
+    liaison, supervisor = app.test_client(), app.test_client()
+    support.sign_in(liaison, "liaison")
+    support.sign_in(supervisor, "supervisor")
+    before = html.unescape(liaison.get(f"/incidents/{reference}").text)
+    assert "Asks the supervisors to confirm step 2 (L2)" in before and "(1 min, by decision)" in before
+
+    with session_scope(app) as session:
+        deadline = session.scalar(select(Incident.next_escalation_at).where(Incident.reference == reference))
+        assert escalation.sweep_batch(session, deadline, 10, "test", dispatch.ack_links(app)) == 1
+    shown = html.unescape(liaison.get(f"/incidents/{reference}").text)
+    assert "<strong>Waiting for a supervisor's decision</strong> to enter step 2 (L2): asked 1 time since" in shown
+    assert "decision asked" in shown and "asked of supervisor" in shown, "on the timeline"
+    assert "incidents/" + reference + "/decision" not in shown, "no button for a liaison officer"
+    assert "DECISION: step 2" in liaison.get("/board/rows").text, "the board shows what waits"
+
+    page = supervisor.get(f"/incidents/{reference}").text
+    button = re.search(r'<form method="post" action="/incidents/[^"]+/decision".*?</form>', page, re.S)
+    assert button and 'name="step" value="2"' in button[0] and "Confirm step 2: call L2" in html.unescape(button[0])
+    token = support.CSRF_TOKEN.search(button[0])[1]
+    confirmed = supervisor.post(f"/incidents/{reference}/decision", data={"csrf_token": token, "step": "2"})
+    assert confirmed.status_code == 302 and confirmed.headers["Location"].endswith(f"/incidents/{reference}")
+    after = html.unescape(supervisor.get(f"/incidents/{reference}").text)
+    assert "Step 2 confirmed: L2 called." in after and "step 2 entered after 1 ask" in after
+    with session_scope(app) as session:
+        incident = session.scalar(select(Incident).where(Incident.reference == reference))
+        assert (incident.current_step, incident.decision_step) == (2, None)
+        assert [e.actor for e in incident.events if e.kind is EventKind.DECISION_CONFIRMED] == ["supervisor"]
+
+    stale = supervisor.post(f"/incidents/{reference}/decision", data={"csrf_token": token, "step": "2"})
+    assert "waits for no decision" in html.unescape(supervisor.get(stale.headers["Location"]).text)
+
+
+def test_the_demos_political_levels_are_steps_by_decision(app, tmp_path, monkeypatch):
+    monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))  # the demo writes credentials there
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    with session_scope(app) as session:
+        policies = {p.name: p for p in session.scalars(select(EscalationPolicy))}
+        marks = {name: [(s.channel_names, s.by_decision) for s in p.steps] for name, p in policies.items()}
+    assert marks["Hotline ladder"] == [
+        (["L2 Joint Operational HQ", "L3 HQ duty desk"], False),
+        (["L4 Vienna Document Chapter III desk"], True),
+        (["L5 Head-of-government hotline"], True),
+    ], marks
+    assert not any(by for name, ladder in marks.items() if name != "Hotline ladder" for _, by in ladder)

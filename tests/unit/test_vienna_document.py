@@ -1,0 +1,298 @@
+"""The Vienna Document 2011 checks on exercise notices (services.exercises.vienna), against a table of
+cases with the flags and notes each must give, and the paragraph each cites.
+
+The rules are the committed configuration's (config/default.toml, VIENNA_DOCUMENT): the paragraphs
+expected here are the Document's, so a wrong citation in the configuration fails these tests too.
+"""
+
+import tomllib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tracker.services.exercises import vienna, vienna_rules
+
+DEFAULTS = Path(__file__).resolve().parents[2] / "config" / "default.toml"
+RULES = vienna_rules.rules_from(tomllib.loads(DEFAULTS.read_text())["VIENNA_DOCUMENT"])
+START = datetime(2026, 9, 1, 6, 0, tzinfo=UTC)
+
+
+def days(n: float) -> datetime:
+    """n days before the start (negative: after it)."""
+    return START - timedelta(days=n)
+
+
+def notice(
+    troops=None,
+    notified=None,
+    via="vienna_document",
+    hours=5 * 24,
+    snap=False,
+    ours=False,
+    briefings=(),
+    **figures,
+) -> vienna.Notice:
+    return vienna.Notice(
+        figures={name: figures.get(name) for name in vienna_rules.FIGURES} | {"troops": troops},
+        starts_at=START,
+        ends_at=START + timedelta(hours=hours),
+        notified_at=None if notified is None else days(notified),
+        notified_via=via,
+        snap=snap,
+        ours=ours,
+        briefings=tuple(vienna.Briefing(days(ahead), "Eastland attaché", how) for ahead, how in briefings),
+    )
+
+
+# (case, notice, observed forces of our reports, expected flags, expected notes): (code, paragraph) each.
+CASES = [
+    (
+        "20,000 troops notified 9 days ahead",
+        notice(20_000, notified=9),
+        [],
+        {("notified_late", "38")},
+        {("notifiable", "40.1.1"), ("observable", "47.4")},
+    ),
+    (
+        "9,500 troops notified 40 days ahead (the demo's exercise)",
+        notice(9_500, notified=40),
+        [],
+        {("notified_late", "38")},
+        {("notifiable", "40.1.1")},
+    ),
+    (
+        "12,700 troops declared against the 13,000 observation threshold (Zapad-2017)",
+        notice(12_700, notified=60),
+        [],
+        {("near_threshold", "47.4")},
+        {("notifiable", "40.1.1"), ("notified_in_time", "38")},
+    ),
+    (
+        "12,800 troops declared (Zapad-2021)",
+        notice(12_800, notified=60),
+        [],
+        {("near_threshold", "47.4")},
+        {("notifiable", "40.1.1"), ("notified_in_time", "38")},
+    ),
+    (
+        "250 battle tanks and 2,000 troops: notifiable by the tanks",
+        notice(2_000, notified=45, battle_tanks=250),
+        [],
+        set(),
+        {("notifiable", "40.1.1"), ("notified_in_time", "38")},
+    ),
+    (
+        "an unnotified snap exercise of 15,000 troops over four days",
+        notice(15_000, snap=True, hours=96),
+        [],
+        {("snap_not_notified", "41.1")},
+        {("notifiable", "40.1.1"), ("snap", "41"), ("observable", "47.7")},
+    ),
+    (
+        "our own exercise notified 50 days ahead, briefed the same day",
+        notice(10_000, notified=50, ours=True, briefings=[(50, "vienna_document")]),
+        [],
+        set(),
+        {("notifiable", "40.1.1"), ("notified_in_time", "38")},
+    ),
+    (
+        "our own exercise notified 50 days ahead, then a briefing 30 days ahead: late for us too",
+        notice(10_000, notified=50, ours=True, briefings=[(50, "vienna_document"), (30, "bilateral_briefing")]),
+        [],
+        {("briefing_late", "38")},
+        {("notifiable", "40.1.1"), ("notified_in_time", "38")},
+    ),
+    (
+        "our own exercise with no notice but a briefing 44 days ahead: the briefing is the notification",
+        notice(9_000, ours=True, briefings=[(44, "vienna_document")]),
+        [],
+        set(),
+        {("notifiable", "40.1.1"), ("notified_in_time", "38")},
+    ),
+    (
+        "our own exercise with no notice and one briefing 30 days ahead: that briefing is the late notification",
+        notice(9_000, ours=True, briefings=[(30, "vienna_document")]),
+        [],
+        {("notified_late", "38")},
+        {("notifiable", "40.1.1")},
+    ),
+    (
+        "our own exercise briefed 44 days ahead, then 20 days ahead: only the second is late",
+        notice(9_000, ours=True, briefings=[(20, "voluntary_briefing"), (44, "vienna_document")]),
+        [],
+        {("briefing_late", "38")},
+        {("notifiable", "40.1.1"), ("notified_in_time", "38")},
+    ),
+    (
+        "exactly 42 days and exactly 9,000 troops: in time and notifiable",
+        notice(9_000, notified=42),
+        [],
+        set(),
+        {("notifiable", "40.1.1"), ("notified_in_time", "38")},
+    ),
+    (
+        "exactly 13,000 troops: observable, not near",
+        notice(13_000, notified=42),
+        [],
+        set(),
+        {("notifiable", "40.1.1"), ("notified_in_time", "38"), ("observable", "47.4")},
+    ),
+    (
+        "11,700 troops: exactly 10 % under 13,000",
+        notice(11_700, notified=42),
+        [],
+        {("near_threshold", "47.4")},
+        {("notifiable", "40.1.1"), ("notified_in_time", "38")},
+    ),
+    (
+        "11,699 troops: more than 10 % under 13,000",
+        notice(11_699, notified=42),
+        [],
+        set(),
+        {("notifiable", "40.1.1"), ("notified_in_time", "38")},
+    ),
+    (
+        "8,600 troops: just under notification, so nothing is due, but the figure is a signal",
+        notice(8_600),
+        [],
+        {("near_threshold", "40.1.1")},
+        set(),
+    ),
+    (
+        "notifiable and never notified",
+        notice(10_000),
+        [],
+        {("not_notified", "38")},
+        {("notifiable", "40.1.1")},
+    ),
+    (
+        "notified two days after the start",
+        notice(10_000, notified=-2),
+        [],
+        {("notified_late", "38")},
+        {("notifiable", "40.1.1")},
+    ),
+    (
+        "notifiable but made known only by a bilateral briefing",
+        notice(10_000, notified=45, via="bilateral_briefing"),
+        [],
+        {("not_notified_under_vd", "38")},
+        {("notifiable", "40.1.1"), ("notified_in_time", "38")},
+    ),
+    (
+        "a parachute assault of 3,200 troops: notifiable, near the 3,500 observation threshold",
+        notice(3_200, notified=45, airborne_troops=3_200),
+        [],
+        {("near_threshold", "47.5")},
+        {("notifiable", "40.2.1"), ("notified_in_time", "38")},
+    ),
+    (
+        "220 sorties with a notifiable land exercise: the air participation belongs in the notification",
+        notice(9_500, notified=45, aircraft_sorties=220),
+        [],
+        set(),
+        {("notifiable", "40.1.1"), ("notified_in_time", "38"), ("air_participation", "40.1.2")},
+    ),
+    (
+        "a snap exercise notified when it began, 48 hours long: too short to observe",
+        notice(14_000, notified=0, snap=True, hours=48),
+        [],
+        set(),
+        {("notifiable", "40.1.1"), ("snap", "41"), ("snap_notified", "41.1"), ("snap_not_observable", "47.7")},
+    ),
+    (
+        "a snap exercise notified six hours after it began",
+        notice(9_000, notified=-0.25, snap=True, hours=48),
+        [],
+        {("snap_notified_late", "41.1")},
+        {("notifiable", "40.1.1"), ("snap", "41")},
+    ),
+    (
+        "a snap exercise under every threshold needs no notification",
+        notice(3_000, snap=True),
+        [],
+        set(),
+        {("snap", "41")},
+    ),
+    (
+        "12,700 declared, our reports saw 14,000: above the declaration and over the observation threshold",
+        notice(12_700, notified=60),
+        [{"troops": 9_000}, {"troops": 14_000, "battle_tanks": 40}],
+        {
+            ("near_threshold", "47.4"),
+            ("observed_above_declared", "40.1.1"),
+            ("observed_over_threshold", "47.4"),
+        },
+        {("notifiable", "40.1.1"), ("notified_in_time", "38")},
+    ),
+    (
+        "5,000 declared, no tanks declared, our reports saw 260: over the notification threshold",
+        notice(5_000),
+        [{"battle_tanks": 260}],
+        {("observed_above_declared", "40.1.1"), ("observed_over_threshold", "40.1.1")},
+        set(),
+    ),
+    (
+        "our reports saw fewer than declared: nothing to say",
+        notice(9_500, notified=45),
+        [{"troops": 6_000}],
+        set(),
+        {("notifiable", "40.1.1"), ("notified_in_time", "38")},
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "given", "observed", "flags", "notes"), CASES, ids=[case[0] for case in CASES])
+def test_checks_give_the_expected_flags_each_citing_its_paragraph(case, given, observed, flags, notes):
+    found = vienna.check(given, RULES, observed)
+    got_flags = {(c.code, c.paragraph) for c in found if c.severity == vienna.FLAG}
+    got_notes = {(c.code, c.paragraph) for c in found if c.severity == vienna.NOTE}
+    detail = "\n".join(f"  {c.severity} {c.code} ({c.paragraph}): {c.text}" for c in found)
+    assert got_flags == flags, f"{case}: flags {got_flags}, expected {flags}\n{detail}"
+    assert got_notes == notes, f"{case}: notes {got_notes}, expected {notes}\n{detail}"
+    assert all(c.text and c.label and c.paragraph for c in found), f"{case}: a finding without words\n{detail}"
+
+
+def test_late_notice_says_how_many_days_and_how_many_are_due():
+    (late,) = [c for c in vienna.check(notice(9_500, notified=40), RULES) if c.code == "notified_late"]
+    assert "40 days before the start" in late.text and "42" in late.text, late.text
+    assert late.cited == "Vienna Document 2011, para. 38", late.cited
+
+
+def test_near_threshold_says_by_how_much():
+    (near,) = [c for c in vienna.check(notice(12_700, notified=60), RULES) if c.code == "near_threshold"]
+    assert near.text.startswith("12,700 troops declared: 300 (2.3%) under the observation threshold of 13,000"), (
+        near.text
+    )
+
+
+def test_thresholds_come_from_the_configuration():
+    stricter = vienna_rules.rules_from(
+        {
+            **tomllib.loads(DEFAULTS.read_text())["VIENNA_DOCUMENT"],
+            "NOTICE": {"days": 30, "paragraph": "38"},
+            "NEAR_PERCENT": 0,
+        }
+    )
+    found = {(c.code, c.paragraph) for c in vienna.check(notice(12_700, notified=35), stricter)}
+    assert ("notified_in_time", "38") in found and ("near_threshold", "47.4") not in found, found
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"NOTICE": {"days": 42}}, "NOTICE must cite its paragraph"),
+        ({"NOTICE": {"days": 0, "paragraph": "38"}}, "NOTICE.days must be a positive whole number"),
+        ({"NOTIFY": []}, "NOTIFY must be a list"),
+        ({"OBSERVE": [{"paragraph": "47.4", "tanks": 300}]}, "OBSERVE[0] must give one or more of"),
+        ({"NEAR_PERCENT": 100}, "NEAR_PERCENT must be a number from 0"),
+        ({"SNAP": {"paragraph": "41"}}, "notice_paragraph"),
+        ({"LOG_LEVEL": "INFO"}, "is a top-level setting written under its table?"),
+    ],
+)
+def test_a_wrong_table_is_refused_saying_what_is_wrong(change, complaint):
+    table = {**tomllib.loads(DEFAULTS.read_text())["VIENNA_DOCUMENT"], **change}
+    with pytest.raises(ValueError, match=None) as refused:
+        vienna_rules.rules_from(table)
+    assert complaint in str(refused.value), str(refused.value)

@@ -1,0 +1,108 @@
+"""Schemas of an amendment: what PATCH /incidents/<reference> takes, and what it answers beside the incident."""
+
+from apiflask import Schema, fields
+from apiflask.validators import Length, OneOf
+
+from ..http.fields import Moment, Text
+from ..models import Domain, EscalationRisk, Precedence, SafetyRisk, all_categories
+from .schemas import ID, CpaHorizontalIn, CpaVerticalIn, IncidentDetailOut, ObservedForcesIn, Platform
+
+
+class AmendmentIn(Schema):
+    """The version read, and only the facts to correct: a fact left out stays as it is."""
+
+    version = fields.Integer(
+        strict=True,
+        required=True,
+        validate=ID,
+        metadata={"description": "the incident's version as you read it; another answers 409 with the facts now"},
+    )
+    occurred_at = Moment()
+    position = Text(
+        allow_none=True,
+        validate=Length(max=120),
+        metadata={
+            "description": "decimal degrees, DMS, DDM or MGRS; null or empty: no position. Sector (unless given) "
+            "and distance to the border follow it",
+            "examples": ["54 24 43N 022 52 16E"],
+        },
+    )
+    sector = Text(
+        allow_none=True, validate=Length(max=120), metadata={"description": "null or empty: from the position"}
+    )
+    domain = fields.Enum(Domain, by_value=True)
+    category = Text(validate=OneOf(all_categories()), metadata={"description": "one of the domain's categories"})
+    precedence = fields.Enum(
+        Precedence,
+        by_value=True,
+        metadata={"description": "a higher one shortens the running deadline; a lower one takes a supervisor"},
+    )
+    safety_risk = fields.Enum(SafetyRisk, by_value=True, allow_none=True)
+    escalation_risk = fields.Enum(EscalationRisk, by_value=True)
+    platforms = fields.List(fields.Nested(Platform), validate=Length(max=20), metadata={"description": "all of them"})
+    cpa_horizontal = fields.Nested(CpaHorizontalIn, allow_none=True, metadata={"description": "null: not known"})
+    cpa_vertical = fields.Nested(CpaVerticalIn, allow_none=True, metadata={"description": "null: not known"})
+    actions_taken = Text(validate=Length(max=4000))
+    observed_forces = fields.Nested(ObservedForcesIn, allow_none=True, metadata={"description": "null: none"})
+    narrative_addendum = Text(
+        metadata={"description": "added under the narrative (which is never overwritten), up to NARRATIVE_MAX_LENGTH"}
+    )
+
+
+class RouteRefOut(Schema):
+    rule_id = fields.Integer(allow_none=True)
+    rule = fields.String(allow_none=True)
+    policy_id = fields.Integer(allow_none=True)
+    policy = fields.String(allow_none=True)
+
+
+class PreviewStepOut(Schema):
+    ack_seconds = fields.Integer()
+    channels = fields.List(fields.String())
+
+
+class RouteChoiceOut(RouteRefOut):
+    steps = fields.List(fields.Nested(PreviewStepOut))
+
+
+class ReroutePreviewOut(Schema):
+    """Which rule and policy routing would choose for the amended facts, beside the running ones."""
+
+    running = fields.Nested(RouteRefOut)
+    now = fields.Nested(RouteChoiceOut, allow_none=True, metadata={"description": "null: routing is not configured"})
+    differs = fields.Boolean(allow_none=True)
+    moved = fields.Boolean(metadata={"description": "always false: an amendment never moves a running ladder"})
+    note = fields.String()
+
+
+class ApprovalAgainOut(Schema):
+    """A text for the other side approved on the facts as they were: it needs approving again."""
+
+    kind = fields.String(metadata={"enum": ["summary", "message"]})
+    id = fields.Integer()
+    exchange_id = fields.Integer(allow_none=True)
+    approved_by = fields.String(allow_none=True)
+
+
+class DeadlineChangeOut(Schema):
+    before = fields.String(metadata={"description": "ISO 8601 UTC"})
+    after = fields.String(metadata={"description": "never later than before"})
+    step = fields.Integer()
+    window_seconds = fields.Integer(metadata={"description": "the new precedence's window"})
+
+
+class AmendmentOut(Schema):
+    event_id = fields.Integer(metadata={"description": "the amended event on the timeline"})
+    fields_changed = fields.List(fields.String(), data_key="fields")
+    before = fields.Dict(metadata={"description": "each changed fact before"})
+    after = fields.Dict(metadata={"description": "each changed fact after"})
+    addendum = fields.String(allow_none=True)
+    deadline = fields.Nested(DeadlineChangeOut, allow_none=True, metadata={"description": "after a new precedence"})
+    reroute = fields.Nested(
+        ReroutePreviewOut, allow_none=True, metadata={"description": "when a fact routing looks at changed"}
+    )
+    reapproval = fields.List(fields.Nested(ApprovalAgainOut), metadata={"description": "texts to approve again"})
+
+
+class AmendedOut(IncidentDetailOut):
+    amendment = fields.Nested(AmendmentOut)

@@ -1,0 +1,36 @@
+"""The Vienna Document checks of exercises in the register, with what our own reports saw of them.
+
+vienna.py judges one notice; this loads, in one query for any number of exercises, the observed
+forces of the incidents linked to each (every status: a resolved report still saw what it saw).
+"""
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...models import ExerciseNotice, Incident
+from . import vienna
+from .vienna_rules import Rules
+
+
+def observed(session: Session, exercise_ids: Sequence[int]) -> dict[int, list[dict]]:
+    """Exercise id -> the observed forces of each report linked to it (those that give any)."""
+    found: dict[int, list[dict]] = {}
+    if not exercise_ids:
+        return found
+    rows = session.execute(
+        select(Incident.exercise_id, Incident.observed_forces)
+        .where(Incident.exercise_id.in_(list(exercise_ids)), Incident.observed_forces.is_not(None))
+        .order_by(Incident.id)
+    )
+    for exercise_id, forces in rows:
+        if isinstance(forces, dict) and forces:
+            found.setdefault(exercise_id, []).append(forces)
+    return found
+
+
+def check_all(session: Session, exercises: Sequence[ExerciseNotice], rules: Rules) -> dict[int, list[vienna.Check]]:
+    """Exercise id -> its findings, for every exercise given."""
+    seen = observed(session, [e.id for e in exercises])
+    return {e.id: vienna.check(vienna.notice_of(e), rules, seen.get(e.id, ())) for e in exercises}

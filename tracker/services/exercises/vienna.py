@@ -1,0 +1,298 @@
+"""Vienna Document 2011 checks on an exercise notice: pure functions, no database, no Flask.
+
+From the declared figures and dates (and, when given, what our own reports saw of the exercise, and
+our briefings on our own exercises) say what the Document asks and where the notice falls short,
+each finding citing its paragraph. The thresholds and the paragraphs come from the configuration
+(VIENNA_DOCUMENT in config/default.toml): chapter V for notification (42 days' notice, paragraph 38;
+what is notifiable, paragraph 40; activities without advance notice, paragraph 41) and chapter VI
+for observation (paragraph 47). Paragraph 40.1.1 also asks for a divisional structure or at least two
+brigades/regiments, which the register does not record: a declared figure at a threshold counts.
+
+A finding is a "flag" (something is wrong or suspicious: a late notice, a figure just under a
+threshold, more seen than declared) or a "note" (what applies: notifiable, subject to observation).
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ...timeutil import format_dtg
+from .vienna_rules import FIGURES, Rules, Threshold
+
+# The register's column of each figure: the troops are the declared size.
+COLUMNS = {name: ("declared_size" if name == "troops" else name) for name in FIGURES}
+LABELS = {
+    "troops": "troops",
+    "battle_tanks": "battle tanks",
+    "armoured_combat_vehicles": "armoured combat vehicles",
+    "artillery_pieces": "artillery pieces (100 mm and above)",
+    "airborne_troops": "airborne or amphibious troops",
+    "aircraft_sorties": "combat aircraft sorties",
+}
+FLAG, NOTE = "flag", "note"
+VIENNA_DOCUMENT = "vienna_document"  # NotifiedVia.VIENNA_DOCUMENT's value
+
+
+@dataclass(frozen=True)
+class Briefing:
+    """A briefing we gave the other side on one of our own exercises."""
+
+    briefed_at: datetime
+    briefed_to: str
+    via: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What the checks read of an exercise (see notice_of)."""
+
+    figures: dict[str, int | None]
+    starts_at: datetime
+    ends_at: datetime
+    notified_at: datetime | None
+    notified_via: str
+    snap: bool = False
+    ours: bool = False
+    briefings: tuple[Briefing, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Check:
+    """One finding: a stable code, flag or note, a few words for tags, a sentence, the paragraph."""
+
+    code: str
+    severity: str
+    label: str
+    text: str
+    paragraph: str
+
+    @property
+    def cited(self) -> str:
+        return f"Vienna Document 2011, para. {self.paragraph}"
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "label": self.label,
+            "text": self.text,
+            "paragraph": self.paragraph,
+        }
+
+
+# -- the checks ----------------------------------------------------------------------------------
+
+
+def notice_of(exercise) -> Notice:
+    """The facts of an ExerciseNotice (or anything with its attributes) the checks read."""
+    # Briefings are recorded on our own exercises only: others' are not loaded.
+    given = exercise.briefings if exercise.ours else ()
+    briefings = tuple(Briefing(b.briefed_at, b.briefed_to, getattr(b.via, "value", b.via)) for b in given)
+    return Notice(
+        figures={name: getattr(exercise, column) for name, column in COLUMNS.items()},
+        starts_at=exercise.starts_at,
+        ends_at=exercise.ends_at,
+        notified_at=exercise.notified_at,
+        notified_via=getattr(exercise.notified_via, "value", exercise.notified_via),
+        snap=bool(exercise.snap),
+        ours=bool(exercise.ours),
+        briefings=briefings,
+    )
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def _reaching(threshold: Threshold, figures: Mapping[str, int | None], names: Iterable[str]) -> str:
+    return " and ".join(f"{_n(figures[n] or 0)} {LABELS[n]} (at least {_n(threshold.limits[n])})" for n in names)
+
+
+def _before_start(span: timedelta) -> str:
+    """A time before the start in whole days: "40 days before the start" (or "2 days after the start")."""
+    whole = int(abs(span) / timedelta(days=1))
+    return f"{whole} day{'s' if whole != 1 else ''} {'before' if span >= timedelta(0) else 'after'} the start"
+
+
+def check(notice: Notice, rules: Rules, observed: Sequence[Mapping] = ()) -> list[Check]:
+    """Every finding on the notice: notifiable, on time, observable, near a threshold, observed."""
+    figures = notice.figures
+    notifying = [(t, t.reached(figures)) for t in rules.notify]
+    notifiable = any(names for _, names in notifying)
+    found: list[Check] = []
+    for threshold, names in notifying:
+        if names:
+            text = f"Notifiable: {_reaching(threshold, figures, names)}."
+            found.append(Check("notifiable", NOTE, "notifiable", text, threshold.paragraph))
+    if notifiable and (sorties := rules.air.reached(figures)):
+        text = (
+            f"Air forces' participation to be included in the notification: {_reaching(rules.air, figures, sorties)}."
+        )
+        found.append(Check("air_participation", NOTE, "air participation notifiable", text, rules.air.paragraph))
+    if notice.snap:
+        found += _snap_notice(notice, rules, notifiable)
+    elif notifiable:
+        found += _prior_notice(notice, rules)
+    found += _observation(notice, rules)
+    found += _near(notice, rules)
+    found += _observed(figures, rules, observed)
+    return found
+
+
+def _notification_time(notice: Notice) -> datetime | None:
+    """When the other side was told: the notice's time, or for our own the first briefing."""
+    if notice.notified_at is not None or not notice.ours or not notice.briefings:
+        return notice.notified_at
+    return min(b.briefed_at for b in notice.briefings)
+
+
+def _prior_notice(notice: Notice, rules: Rules) -> list[Check]:
+    paragraph, days = rules.notice_paragraph, rules.notice_days
+    who = "we have" if notice.ours else "the other side has"
+    notified_at = _notification_time(notice)
+    found: list[Check] = []
+    if notified_at is None:
+        text = f"Notifiable, but no notification is on record: {who} to notify at least {days} days ahead."
+        found.append(Check("not_notified", FLAG, "not notified", text, paragraph))
+    else:
+        ahead = notice.starts_at - notified_at
+        if ahead < timedelta(days=days):
+            text = f"Notified late: {_before_start(ahead)}; at least {days} days are due."
+            found.append(Check("notified_late", FLAG, "notified late", text, paragraph))
+        else:
+            text = f"Notified {_before_start(ahead)} (at least {days} days due)."
+            found.append(Check("notified_in_time", NOTE, "notified in time", text, paragraph))
+    vias = {notice.notified_via} if notice.notified_at is not None else set()
+    vias |= {b.via for b in notice.briefings}
+    if vias and VIENNA_DOCUMENT not in vias:
+        how = " and ".join(sorted(v.replace("_", " ") for v in vias))
+        text = f"Notifiable, but made known only by {how}, not by a Vienna Document notification."
+        found.append(Check("not_notified_under_vd", FLAG, "briefing only", text, paragraph))
+    # Without a notice time on record, our first briefing is the notification, judged above.
+    given = sorted(notice.briefings, key=lambda b: b.briefed_at)[0 if notice.notified_at is not None else 1 :]
+    for briefing in given:
+        ahead = notice.starts_at - briefing.briefed_at
+        if ahead < timedelta(days=days):
+            text = (
+                f"Our briefing to {briefing.briefed_to} on {format_dtg(briefing.briefed_at)} came late: "
+                f"{_before_start(ahead)}; at least {days} days are due."
+            )
+            found.append(Check("briefing_late", FLAG, "briefed late", text, paragraph))
+    return found
+
+
+def _snap_notice(notice: Notice, rules: Rules, notifiable: bool) -> list[Check]:
+    found = [
+        Check(
+            "snap",
+            NOTE,
+            "without advance notice",
+            f"Carried out without advance notice to the troops: the {rules.notice_days} days' notice does not apply.",
+            rules.snap_paragraph,
+        )
+    ]
+    if not notifiable:
+        return found
+    paragraph = rules.snap_notice_paragraph
+    notified_at = _notification_time(notice)
+    if notified_at is None:
+        text = "Notifiable and unnotified: notification is due when the troops commence the activity."
+        found.append(Check("snap_not_notified", FLAG, "snap not notified", text, paragraph))
+    elif notified_at > notice.starts_at:
+        hours = (notified_at - notice.starts_at) / timedelta(hours=1)
+        text = f"Notified {hours:.0f} h after the troops commenced; notification is due when they commence."
+        found.append(Check("snap_notified_late", FLAG, "snap notified late", text, paragraph))
+    else:
+        text = "Notified when the troops commenced the activity, as due."
+        found.append(Check("snap_notified", NOTE, "snap notified", text, paragraph))
+    return found
+
+
+def _observation(notice: Notice, rules: Rules) -> list[Check]:
+    found: list[Check] = []
+    for threshold in rules.observe:
+        names = threshold.reached(notice.figures)
+        if not names:
+            continue
+        reaching = _reaching(threshold, notice.figures, names)
+        hours = (notice.ends_at - notice.starts_at) / timedelta(hours=1)
+        if notice.snap and hours <= rules.snap_observe_hours:
+            text = (
+                f"Without advance notice and {hours:.0f} h long: observers are not required for "
+                f"{rules.snap_observe_hours} h or less, although {reaching}."
+            )
+            found.append(Check("snap_not_observable", NOTE, "too short to observe", text, rules.snap_observe_paragraph))
+        elif notice.snap:
+            text = f"Subject to observation: {reaching}, lasting more than {rules.snap_observe_hours} h."
+            found.append(Check("observable", NOTE, "observable", text, rules.snap_observe_paragraph))
+        else:
+            found.append(
+                Check("observable", NOTE, "observable", f"Subject to observation: {reaching}.", threshold.paragraph)
+            )
+    return found
+
+
+def _near(notice: Notice, rules: Rules) -> list[Check]:
+    """A declared figure just under a threshold the activity does not reach otherwise: itself a signal."""
+    found: list[Check] = []
+    share = rules.near_percent / 100
+    for kind, thresholds in (("notification", rules.notify), ("observation", rules.observe)):
+        for threshold in thresholds:
+            if threshold.reached(notice.figures):
+                continue
+            for name, limit in threshold.limits.items():
+                value = notice.figures.get(name)
+                if value is not None and limit * (1 - share) <= value < limit:
+                    under = limit - value
+                    text = (
+                        f"{_n(value)} {LABELS[name]} declared: {_n(under)} ({under / limit:.1%}) under the {kind} "
+                        f"threshold of {_n(limit)}."
+                    )
+                    found.append(
+                        Check("near_threshold", FLAG, f"just under the {kind} threshold", text, threshold.paragraph)
+                    )
+    return found
+
+
+def most_observed(observed: Iterable[Mapping]) -> dict[str, int]:
+    """The largest figure any of our reports saw, per figure."""
+    most: dict[str, int] = {}
+    for seen in observed:
+        for name in FIGURES:
+            value = (seen or {}).get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                most[name] = max(most.get(name, 0), value)
+    return most
+
+
+def _observed(figures: Mapping[str, int | None], rules: Rules, observed: Sequence[Mapping]) -> list[Check]:
+    seen = most_observed(observed)
+    if not seen:
+        return []
+    found: list[Check] = []
+    paragraph_of = {name: t.paragraph for t in (*rules.notify, rules.air) for name in t.limits}
+    for name, value in seen.items():
+        declared = figures.get(name)
+        if value > (declared or 0):
+            against = f"{_n(declared)} declared" if declared is not None else "none declared"
+            text = f"Our reports saw {_n(value)} {LABELS[name]}; {against}."
+            paragraph = paragraph_of.get(name, rules.notify[0].paragraph)
+            found.append(Check("observed_above_declared", FLAG, "more seen than declared", text, paragraph))
+    for kind, thresholds in (("notification", rules.notify), ("observation", rules.observe)):
+        for threshold in thresholds:
+            if threshold.reached(figures):
+                continue
+            for name in threshold.reached(seen):
+                text = (
+                    f"Our reports saw {_n(seen[name])} {LABELS[name]}: at or above the {kind} threshold of "
+                    f"{_n(threshold.limits[name])} the declaration stays under."
+                )
+                found.append(
+                    Check("observed_over_threshold", FLAG, f"seen over the {kind} threshold", text, threshold.paragraph)
+                )
+    return found
+
+
+def flags(checks: Iterable[Check]) -> list[Check]:
+    """The findings that are flags, not notes."""
+    return [c for c in checks if c.severity == FLAG]

@@ -1,0 +1,156 @@
+"""What an amendment asks, as the incident's columns: each fact read and checked as filing reads and checks
+it (filing.check_draft on the incident as amended, filing.locate_report for the place), the problems of the
+facts it touches named by field."""
+
+from datetime import datetime
+
+from ...errors import ValidationError
+from ...geo import parse_position
+from ...models import Incident
+from . import filing, measures, routing
+
+AMENDABLE = (
+    "occurred_at",
+    "position",
+    "sector",
+    "domain",
+    "category",
+    "precedence",
+    "safety_risk",
+    "escalation_risk",
+    "platforms",
+    "cpa_horizontal",
+    "cpa_vertical",
+    "actions_taken",
+    "observed_forces",
+)
+ACTIONS_MAX_LENGTH = 4000
+# The fact a changed column belongs to.
+FACT_OF = {
+    "latitude": "position",
+    "longitude": "position",
+    "position_text": "position",
+    "cpa_horizontal_m": "cpa_horizontal",
+    "cpa_horizontal_unit": "cpa_horizontal",
+    "cpa_vertical_ft": "cpa_vertical",
+    "cpa_vertical_unit": "cpa_vertical",
+}
+# Which amended fact a problem of filing.check_draft is about.
+PROBLEM_OF = {"latitude": "position", "longitude": "position"}
+
+
+def columns(incident: Incident, given: dict, addendum: str, limits: filing.FilingLimits, now: datetime) -> dict:
+    """The incident's columns as the facts given would leave them (only those they touch), checked; raise
+    ValidationError naming every fact that is wrong."""
+    unknown = sorted(set(given) - set(AMENDABLE))
+    if unknown:
+        raise ValidationError("these facts cannot be amended", dict.fromkeys(unknown, "not amendable"))
+    found: dict = {
+        name: given[name]
+        for name in ("occurred_at", "domain", "category", "precedence", "safety_risk", "escalation_risk")
+        if name in given
+    }
+    problems: dict = {}
+    if "actions_taken" in given:
+        found["actions_taken"] = (given["actions_taken"] or "").strip()
+        if len(found["actions_taken"]) > ACTIONS_MAX_LENGTH:
+            problems["actions_taken"] = f"longer than {ACTIONS_MAX_LENGTH} characters"
+    if "platforms" in given:
+        found["platforms"] = [dict(p) for p in given["platforms"] or []]
+    if len(addendum or "") > limits.narrative_max_length:
+        problems["narrative_addendum"] = f"longer than {limits.narrative_max_length} characters"
+    parts = [name for name in ("cpa_horizontal", "cpa_vertical") if name in given]
+    if parts:
+        try:
+            cpa = measures.cpa_columns(given.get("cpa_horizontal"), given.get("cpa_vertical"))
+        except ValidationError as error:
+            problems.update(error.details)
+        else:
+            found.update({key: value for key, value in cpa.items() if FACT_OF[key] in parts})
+    if "observed_forces" in given:
+        try:
+            found["observed_forces"] = measures.forces(given["observed_forces"])
+        except ValidationError as error:
+            problems.update(error.details)
+    try:
+        found.update(_place(incident, given, limits))
+    except ValidationError as error:
+        problems.update(error.details)
+    problems.update(_filing_problems(incident, found, given, limits, now))
+    if problems:
+        raise ValidationError("the amendment is not valid", problems)
+    return found
+
+
+def _place(incident: Incident, given: dict, limits: filing.FilingLimits) -> dict:
+    """Position, sector and distance to the border as the amendment leaves them, located as filing does: a
+    position moved elsewhere takes its sector from the region unless the amendment gives one; a position
+    taken away leaves the sector as it was."""
+    if "position" not in given and "sector" not in given:
+        return {}
+    latitude, longitude, text = incident.latitude, incident.longitude, incident.position_text
+    sector = incident.sector
+    if "position" in given:
+        typed = (given["position"] or "").strip()
+        if typed:
+            try:
+                where = parse_position(typed)
+            except ValueError as exc:
+                raise ValidationError("the position is not valid", {"position": str(exc)}) from None
+            moved = (where.latitude, where.longitude) != (latitude, longitude)
+            latitude, longitude, text = where.latitude, where.longitude, where.text
+            sector = None if moved else sector  # a new place: its sector comes from the region
+        else:
+            latitude = longitude = text = None  # no place left to derive a sector from: it stays
+    if "sector" in given:
+        sector = (given["sector"] or "").strip() or None
+    query = routing.RouteQuery(
+        incident.domain, incident.category, incident.precedence, incident.escalation_risk, sector, latitude, longitude
+    )
+    _, placed = filing.locate_report(query, limits)
+    return {"latitude": latitude, "longitude": longitude, "position_text": text, **placed}
+
+
+def _filing_problems(incident: Incident, amended: dict, given: dict, limits: filing.FilingLimits, now) -> dict:
+    """What filing's own checks (filing.check_draft) find wrong with the incident as amended, kept to the
+    facts the amendment touches: a marking the deployment no longer lists does not stop a new position."""
+    state = {name: getattr(incident, name) for name in _DRAFTED} | amended
+    draft = filing.IncidentDraft(
+        **{name: state[name] for name in _DRAFTED},
+        releasability=dict(incident.releasability or {}),
+        classification=incident.classification,
+        releasable_to=list(incident.releasable_to or []),
+    )
+    try:
+        filing.check_draft(draft, limits, now)
+    except ValidationError as error:
+        touched = set(given) | ({"category"} if "domain" in given else set())
+        return {
+            PROBLEM_OF.get(key, key): problem
+            for key, problem in error.details.items()
+            if PROBLEM_OF.get(key, key).split(".")[0] in touched
+        }
+    return {}
+
+
+_DRAFTED = (
+    "occurred_at",
+    "reporting_unit",
+    "domain",
+    "category",
+    "precedence",
+    "escalation_risk",
+    "latitude",
+    "longitude",
+    "position_text",
+    "sector",
+    "safety_risk",
+    "narrative",
+    "actions_taken",
+    "cpa_horizontal_m",
+    "cpa_vertical_ft",
+    "cpa_horizontal_unit",
+    "cpa_vertical_unit",
+    "observed_forces",
+    "platforms",
+)

@@ -1,0 +1,208 @@
+"""Amend a filed incident: correct its facts, recorded as one timeline event with each fact before and after.
+
+Who: supervisors and admins on any incident; liaison staff on incidents routed to a line of theirs; a
+duty officer on the incidents they filed, and on every incident while they keep the watch (the officer of
+the open Watch row). Lowering the precedence takes a supervisor (Permission.INCIDENTS_DOWNGRADE).
+
+The amendment names the version of the incident its author read: another version answers 409 with the
+facts as they stand now. The row is then claimed for the rest of the transaction by a conditional UPDATE
+matching that version only, so the sweep cannot move it between the check and the change.
+
+What follows from the facts changed:
+- position: the sector (unless given) and the distance to the border, located as filing does;
+- precedence: the ladder snapshot's steps that take their time from the precedence take the new window,
+  and an open incident whose current step does gets min(deadline, now + new window): an upgrade shortens
+  the running deadline at once, nothing lengthens it;
+- routing facts: a preview of the rule and policy routing would choose now beside the running ones (the
+  running ladder is never moved);
+- time, position, category: the exercise link and the "no notice" flag are settled again, as at filing;
+- facts a text to the other side states (four_eyes.facts): texts approved on the facts as they were need
+  approving again, and the event names them.
+The narrative is never overwritten: an addendum is kept in the event and shown under it. An amendment
+that changes nothing is refused (422), so the timeline never holds an empty one.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, exists, select, update
+from sqlalchemy.orm import Session
+
+from ...errors import Conflict, Forbidden, ValidationError
+from ...models import (
+    EventKind,
+    Incident,
+    IncidentStatus,
+    Precedence,
+    TimelineEvent,
+    User,
+    Watch,
+)
+from ...models.permissions import Permission, holders, may
+from ...timeutil import isoformat
+from ..exchanges import four_eyes
+from ..exercises import register
+from . import amended_columns, amendment_effects, amendment_record, filing, handling, routing, timeline
+
+ROUTING_FACTS = ("domain", "category", "precedence", "escalation_risk", "sector", "position", "border_distance_km")
+EXERCISE_FACTS = ("occurred_at", "position", "category", "border_distance_km")
+NOTHING = "the amendment changes nothing: every fact given is as it stands"
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """What the author read (version) and wants changed (amended_columns.AMENDABLE names to values typed as
+    IncidentDraft's; the position as text, None clearing it; each closest point of approach as {"value",
+    "unit"} or None), and an addendum to the narrative."""
+
+    version: int
+    changes: dict = field(default_factory=dict)
+    addendum: str = ""
+
+
+@dataclass(frozen=True)
+class Amended:
+    incident: Incident
+    event: TimelineEvent
+    reroute: dict | None
+    reapproval: list[dict]
+    deadline: dict | None
+
+
+def on_watch(session: Session, user: User) -> bool:
+    """Whether the user keeps a watch now (the officer of an open Watch row)."""
+    return bool(session.scalar(select(exists().where(Watch.officer_id == user.id, Watch.ends_at.is_(None)))))
+
+
+def may_amend(session: Session, incident: Incident, user: User) -> bool:
+    """Supervisors and admins; liaison staff of a line it was routed to; its filer or the officer on watch."""
+    if may(user.role, Permission.INCIDENTS_AMEND_ANY):
+        return True
+    if not may(user.role, Permission.INCIDENTS_AMEND):
+        return False
+    if incident.filed_by_id == user.id or on_watch(session, user):
+        return True
+    return may(user.role, Permission.INCIDENTS_HANDLE) and handling.is_member_for(session, incident, user)
+
+
+def ensure_may_amend(session: Session, incident: Incident, user: User) -> None:
+    if not may_amend(session, incident, user):
+        raise Forbidden(
+            f"{user.username} ({user.role.value}) may not amend {incident.reference}",
+            {
+                "needs": "supervisor, admin, liaison member of a line notified for it, "
+                "the duty officer who filed it or the duty officer of the current watch"
+            },
+        )
+
+
+def amend(
+    session: Session, reference: str, amendment: Amendment, actor: User, limits: filing.FilingLimits, now: datetime
+) -> Amended:
+    """Apply the amendment in the caller's transaction (see the module's docstring)."""
+    incident = handling.get_incident(session, reference)
+    ensure_may_amend(session, incident, actor)
+    _expect_version(incident, amendment.version)
+    columns = amended_columns.columns(incident, amendment.changes, amendment.addendum, limits, now)
+    changed = {name: value for name, value in columns.items() if getattr(incident, name) != value}
+    addendum = (amendment.addendum or "").strip()
+    if not changed and not addendum:
+        raise ValidationError(NOTHING, {"amendment": "change a fact or add to the narrative"})
+    _ensure_may_set_precedence(incident, changed.get("precedence"), actor)
+    _claim(session, incident, amendment.version)
+    digest, before = four_eyes.facts_digest(incident), amendment_record.facts(incident)
+    approved = amendment_effects.approved_on(session, incident, digest)
+    facts = {amended_columns.FACT_OF.get(name, name) for name in changed}
+    # One UPDATE at the end (one version), and the event written last, whole: the timeline is append-only.
+    with session.no_autoflush:
+        old_precedence, old_deadline = incident.precedence, incident.next_escalation_at
+        for name, value in changed.items():
+            setattr(incident, name, value)
+        deadline = _retime(incident, old_precedence, old_deadline, now) if "precedence" in changed else None
+        if facts & set(EXERCISE_FACTS):
+            reason = f"amended by {actor.username}"
+            register.settle(session, incident, register.ACTOR, now, limits.no_notice_border_km, reason)
+        reroute = amendment_effects.preview_route(session, incident) if facts & set(ROUTING_FACTS) else None
+        reapproval = approved if four_eyes.facts_digest(incident) != digest else []
+        was, is_now = amendment_record.changes(before, amendment_record.facts(incident))
+        event = timeline.record(
+            session,
+            incident,
+            EventKind.AMENDED,
+            actor.username,
+            now,
+            fields=sorted(facts),
+            before=was,
+            after=is_now,
+            addendum=addendum or None,
+            version=amendment.version,
+            deadline=deadline,
+            reroute=reroute,
+            reapproval=reapproval,
+        )
+    session.flush()
+    return Amended(incident, event, reroute, reapproval, deadline)
+
+
+def _expect_version(incident: Incident, version: int) -> None:
+    if version != incident.version:
+        raise Conflict(
+            f"{incident.reference} changed since you read it (version {version}, now {incident.version}): "
+            "read it again and amend what still needs it",
+            {"version": incident.version, "status": incident.status.value, "facts": amendment_record.facts(incident)},
+        )
+
+
+def _claim(session: Session, incident: Incident, version: int) -> None:
+    """Hold the row at the version read for the rest of the transaction (SQLite: the write lock; PostgreSQL:
+    the row lock), or refuse (409) when the sweep or someone else moved it meanwhile."""
+    claimed = cast(
+        CursorResult[Any],  # what an UPDATE returns (Session.execute is typed for SELECT)
+        session.execute(
+            update(Incident)
+            .where(Incident.id == incident.id, Incident.version == version)
+            .values(version=Incident.version),
+            execution_options={"synchronize_session": False},
+        ),
+    ).rowcount
+    if not claimed:
+        session.refresh(incident)
+        _expect_version(incident, version)
+
+
+def _ensure_may_set_precedence(incident: Incident, precedence: Precedence | None, actor: User) -> None:
+    """Refuse (403) a lower precedence from someone without a supervisor's word."""
+    if precedence is None or precedence.rank <= incident.precedence.rank:
+        return
+    if may(actor.role, Permission.INCIDENTS_DOWNGRADE):
+        return
+    raise Forbidden(
+        f"lowering the precedence of {incident.reference} from {incident.precedence.value} "
+        f"{incident.precedence.name} to {precedence.value} {precedence.name} takes a supervisor: ask one, "
+        "or amend the other facts without it",
+        {
+            "precedence": f"a downgrade needs {Permission.INCIDENTS_DOWNGRADE.value}",
+            "needs": Permission.INCIDENTS_DOWNGRADE.value,
+            "allowed_roles": [role.value for role in holders(Permission.INCIDENTS_DOWNGRADE)],
+        },
+    )
+
+
+def _retime(incident: Incident, old: Precedence, deadline: datetime | None, now: datetime) -> dict | None:
+    """Give the ladder's precedence-timed steps the new precedence's window, and bring the running
+    deadline forward to now + that window when the current step is one of them (never later)."""
+    new = incident.precedence
+    incident.ladder = routing.retime_ladder(incident.ladder, old, new)
+    if incident.status is not IncidentStatus.OPEN or deadline is None or incident.decision_step is not None:
+        return None  # no running deadline (a step waiting for a supervisor's decision keeps its own clock)
+    if not routing.from_precedence(incident.step, new):
+        return {"before": isoformat(deadline), "after": isoformat(deadline), "step": incident.current_step}
+    shortened = min(deadline, now + timedelta(seconds=new.default_ack_seconds))
+    incident.next_escalation_at = shortened
+    return {
+        "before": isoformat(deadline),
+        "after": isoformat(shortened),
+        "step": incident.current_step,
+        "window_seconds": new.default_ack_seconds,
+    }

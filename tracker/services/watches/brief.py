@@ -1,0 +1,342 @@
+"""The handover brief: what the incoming officer must know, as it stood when it was prepared.
+
+Built from the database in one go and kept as a snapshot (Handover.brief, plain JSON: times as
+ISO 8601 UTC strings), so the record shows what was handed over, not what is true later:
+- incidents not resolved (open, exhausted, acknowledged), FLASH first; within a precedence the
+  exhausted (nobody took them and the ladder ran out), then the open, then the acknowledged; then
+  the first reported. Each with its status, current step and its next deadline;
+- every clock that runs out in the next 12 hours, by time: escalation deadlines, decisions awaited,
+  acknowledgement timeouts, exchange deadlines, the other side's receipts and agreed actions;
+- the lines that are not OK: down, degraded, or never checked;
+- exercises running, or starting within 7 days;
+- what changed since `since`: the timeline's events counted by kind and listed (without the routine
+  notified and routed lines), and the outgoing watch's log.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from ...models import (
+    AgreedAction,
+    ChannelHealth,
+    ContactChannel,
+    EventKind,
+    Exchange,
+    ExchangeMessage,
+    ExchangeState,
+    ExerciseNotice,
+    Incident,
+    IncidentStatus,
+    TimelineEvent,
+    WatchEntry,
+)
+from ...timeutil import isoformat
+from ..incidents import marking
+from ..incidents.marking import Markings
+
+WINDOW = timedelta(hours=12)
+EXERCISES_AHEAD = timedelta(days=7)
+# The changes listed one by one (the latest of them); every event is counted whatever its number.
+CHANGES_LISTED = 300
+# What every filing and escalation writes anyway: counted, not listed.
+QUIET = (EventKind.NOTIFIED, EventKind.ROUTED)
+STATUS_ORDER = {IncidentStatus.EXHAUSTED: 0, IncidentStatus.OPEN: 1, IncidentStatus.ACKNOWLEDGED: 2}
+HEALTH_ORDER = {ChannelHealth.DOWN: 0, ChannelHealth.DEGRADED: 1, ChannelHealth.OK: 2}
+# Clocks due at the same moment: ours to act on first.
+CLOCK_ORDER = ("escalation", "decision", "acknowledgement_timeout", "agreed_action", "exchange", "receipt")
+
+
+def build(
+    session: Session,
+    desk: str,
+    since: datetime,
+    now: datetime,
+    log: list[WatchEntry],
+    window: timedelta = WINDOW,
+    ahead: timedelta = EXERCISES_AHEAD,
+    markings: Markings | None = None,
+) -> dict:
+    """The brief of desk at now: open incidents, clocks up to now + window, lines not OK, exercises
+    running or starting within ahead, what changed since `since`, and the outgoing watch's log; marked
+    with the highest marking of the incidents it names (the deployment's markings)."""
+    taken = {
+        "desk": desk,
+        "generated_at": isoformat(now),
+        "since": isoformat(since),
+        "until": isoformat(now + window),
+        "window_hours": window / timedelta(hours=1),
+        "exercise_days": ahead / timedelta(days=1),
+        "incidents": open_incidents(session),
+        "clocks": clocks(session, now, now + window),
+        "lines": lines_not_ok(session),
+        "exercises": exercises(session, now, ahead),
+        "changes": changes(session, since, now),
+        "log": [
+            {
+                "id": e.id,
+                "at": isoformat(e.at),
+                "author": e.author,
+                "text": e.text,
+                "incident": e.incident.reference if e.incident else None,
+            }
+            for e in log
+        ],
+    }
+    return {"marking": _marking(session, taken, markings or Markings()), **taken}
+
+
+def _marking(session: Session, taken: dict, markings: Markings) -> str:
+    """The highest marking of the incidents the brief names, releasable only where all of them are."""
+    named = {i["reference"] for i in taken["incidents"]}
+    named |= {row["incident"] for key in ("clocks", "log") for row in taken[key] if row["incident"]}
+    named |= {row["incident"] for row in taken["changes"]["events"]}
+    marks = session.execute(
+        select(Incident.classification, Incident.releasable_to).where(Incident.reference.in_(sorted(named)))
+    )
+    return marking.highest(markings, [tuple(row) for row in marks])
+
+
+# -- open incidents ------------------------------------------------------------------------
+
+
+def next_deadline(incident: Incident) -> tuple[datetime | None, str | None]:
+    """The incident's next deadline and what happens at it (None, None when none runs)."""
+    if incident.status is IncidentStatus.OPEN and incident.next_escalation_at is not None:
+        if incident.decision_step is not None:
+            return incident.next_escalation_at, f"decision on entering step {incident.decision_step} awaited"
+        if incident.current_step < len(incident.steps):
+            return incident.next_escalation_at, f"escalates to step {incident.current_step + 1}"
+        return incident.next_escalation_at, f"step {incident.current_step} (the last) runs out"
+    if incident.status is IncidentStatus.ACKNOWLEDGED and incident.idle_check_at is not None:
+        then = "re-escalates" if incident.idle_stage else "its acknowledger is reminded"
+        return incident.idle_check_at, f"acknowledgement timeout: {then} unless someone works on it"
+    return None, None
+
+
+def rank(incident: Incident) -> tuple:
+    """The brief's order: precedence, then exhausted, open, acknowledged, then the first reported."""
+    return (incident.precedence.rank, STATUS_ORDER[incident.status], incident.reported_at, incident.id)
+
+
+def open_incidents(session: Session) -> list[dict]:
+    query = select(Incident).where(Incident.status != IncidentStatus.RESOLVED)
+    shown = []
+    for incident in sorted(session.scalars(query), key=rank):
+        deadline_at, deadline = next_deadline(incident)
+        shown.append(
+            {
+                "reference": incident.reference,
+                "precedence": incident.precedence.value,
+                "precedence_name": incident.precedence.name,
+                "status": incident.status.value,
+                "domain": incident.domain.value,
+                "category": incident.category,
+                "sector": incident.sector,
+                "occurred_at": isoformat(incident.occurred_at),
+                "step": incident.current_step,
+                "steps": len(incident.steps),
+                "step_channels": [c["name"] for c in incident.step["channels"]],
+                "acknowledged_by": incident.acknowledged_by_label,
+                "deadline_at": isoformat(deadline_at),
+                "deadline": deadline,
+            }
+        )
+    return shown
+
+
+# -- clocks --------------------------------------------------------------------------------
+
+
+def _clock(at: datetime, kind: str, reference: str | None, what: str) -> dict:
+    return {"at": isoformat(at), "kind": kind, "incident": reference, "what": what}
+
+
+def clocks(session: Session, start: datetime, end: datetime) -> list[dict]:
+    """Every deadline from start to end (both included), the earliest first."""
+    found = [
+        *_incident_clocks(session, start, end),
+        *_exchange_clocks(session, start, end),
+        *_receipt_clocks(session, start, end),
+        *_action_clocks(session, start, end),
+    ]
+    return sorted(found, key=lambda c: (c["at"], CLOCK_ORDER.index(c["kind"]), c["incident"] or ""))
+
+
+def _incident_clocks(session: Session, start: datetime, end: datetime) -> list[dict]:
+    running = select(Incident).where(
+        or_(
+            (Incident.status == IncidentStatus.OPEN) & Incident.next_escalation_at.between(start, end),
+            (Incident.status == IncidentStatus.ACKNOWLEDGED) & Incident.idle_check_at.between(start, end),
+        )
+    )
+    found = []
+    for incident in session.scalars(running):
+        at, what = next_deadline(incident)
+        if at is None or what is None:
+            continue
+        if incident.status is IncidentStatus.ACKNOWLEDGED:
+            kind = "acknowledgement_timeout"
+        else:
+            kind = "decision" if incident.decision_step is not None else "escalation"
+        found.append(_clock(at, kind, incident.reference, f"{incident.precedence.name}: {what}"))
+    return found
+
+
+def _exchange_clocks(session: Session, start: datetime, end: datetime) -> list[dict]:
+    rows = session.execute(
+        select(Exchange.deadline_at, Exchange.deadline_kind, ContactChannel.name, Incident.reference)
+        .join(ContactChannel, Exchange.channel_id == ContactChannel.id)
+        .join(Incident, Exchange.incident_id == Incident.id)
+        .where(Exchange.deadline_at.between(start, end), Exchange.state != ExchangeState.CLOSED)
+    )
+    return [
+        _clock(at, "exchange", reference, f"the other side's {kind or 'answer'} due on {line}")
+        for at, kind, line, reference in rows
+    ]
+
+
+def _receipt_clocks(session: Session, start: datetime, end: datetime) -> list[dict]:
+    rows = session.execute(
+        select(
+            ExchangeMessage.receipt_due_at,
+            ExchangeMessage.kind,
+            ExchangeMessage.serial,
+            ExchangeMessage.serial_year,
+            ContactChannel.name,
+            Incident.reference,
+        )
+        .join(Exchange, ExchangeMessage.exchange_id == Exchange.id)
+        .join(ContactChannel, ExchangeMessage.channel_id == ContactChannel.id)
+        .join(Incident, Exchange.incident_id == Incident.id)
+        .where(
+            ExchangeMessage.receipt_due_at.between(start, end),
+            ExchangeMessage.receipt_at.is_(None),
+            ExchangeMessage.receipt_overdue_at.is_(None),
+        )
+    )
+    return [
+        _clock(at, "receipt", reference, f"their receipt of our {kind.replace('_', ' ')} {serial}/{year} on {line}")
+        for at, kind, serial, year, line, reference in rows
+    ]
+
+
+def _action_clocks(session: Session, start: datetime, end: datetime) -> list[dict]:
+    rows = session.execute(
+        select(AgreedAction.due_at, AgreedAction.text, AgreedAction.party, Incident.reference)
+        .join(Incident, AgreedAction.incident_id == Incident.id)
+        .where(
+            AgreedAction.due_at.between(start, end),
+            AgreedAction.done_at.is_(None),
+            AgreedAction.overdue_at.is_(None),
+        )
+    )
+    return [
+        _clock(at, "agreed_action", reference, f"{'we' if party == 'us' else 'they'} agreed: {text}")
+        for at, text, party, reference in rows
+    ]
+
+
+# -- lines, exercises ----------------------------------------------------------------------
+
+
+def lines_not_ok(session: Session) -> list[dict]:
+    """Active lines down, degraded or never checked: the worst first, then by level and name."""
+    query = select(ContactChannel).where(
+        ContactChannel.active.is_(True),
+        or_(ContactChannel.health != ChannelHealth.OK, ContactChannel.last_check_at.is_(None)),
+    )
+    found = sorted(session.scalars(query), key=lambda c: (HEALTH_ORDER[c.health], c.level, c.name))
+    return [
+        {
+            "id": c.id,
+            "name": c.name,
+            "level": c.level,
+            "counterpart_line": c.counterpart_line,
+            "health": c.health.value,
+            "problem": c.health.value if c.health is not ChannelHealth.OK else "never checked",
+            "last_check_at": isoformat(c.last_check_at),
+            "last_check_ok_at": isoformat(c.last_check_ok_at),
+        }
+        for c in found
+    ]
+
+
+def exercises(session: Session, now: datetime, ahead: timedelta) -> list[dict]:
+    """Exercises under way at now or starting by now + ahead, the earliest start first."""
+    query = (
+        select(ExerciseNotice)
+        .where(ExerciseNotice.ends_at > now, ExerciseNotice.starts_at <= now + ahead)
+        .order_by(ExerciseNotice.starts_at, ExerciseNotice.id)
+    )
+    return [
+        {
+            "id": e.id,
+            "name": e.name,
+            "states": list(e.states or []),
+            "starts_at": isoformat(e.starts_at),
+            "ends_at": isoformat(e.ends_at),
+            "running": e.starts_at <= now,
+            "notified_via": e.notified_via.value,
+            "ours": e.ours,
+        }
+        for e in session.scalars(query)
+    ]
+
+
+# -- what changed --------------------------------------------------------------------------
+
+
+def said(kind: EventKind, details: dict) -> str:
+    """What a timeline event says, in a few words."""
+    d = details or {}
+    if kind is EventKind.FILED:
+        return f"{d.get('precedence', '')} {str(d.get('category', '')).replace('_', ' ')}".strip()
+    if kind in (EventKind.ESCALATED, EventKind.EXHAUSTED, EventKind.ACKNOWLEDGED):
+        channels = ", ".join(d.get("channels") or [])
+        return f"step {d.get('step')}" + (f": {channels}" if channels else "")
+    if kind is EventKind.AMENDED:
+        return ", ".join(d.get("fields") or [])
+    if kind in (EventKind.EXCHANGE_MESSAGE,):
+        way = "received" if d.get("direction") == "in" else "sent"
+        return f"{way} {str(d.get('kind', 'message')).replace('_', ' ')} on {d.get('channel', '?')}"
+    if kind is EventKind.EXCHANGE_CHANGED:
+        return f"{d.get('from_state', '?')} → {d.get('to_state', '?')} on {d.get('channel', '?')}"
+    if kind is EventKind.CALL_LOGGED:
+        return f"call {d.get('step', '')} on {d.get('channel', '?')}"
+    for key in ("resolution", "text", "note", "channel", "recipient"):
+        if isinstance(d.get(key), str) and d[key]:
+            return d[key][:200]
+    return ""
+
+
+def changes(session: Session, since: datetime, now: datetime) -> dict:
+    """The timeline since `since`: every event counted by kind, the latest CHANGES_LISTED of those
+    that are not QUIET listed in time order, and how many more there were."""
+    period = (TimelineEvent.at >= since, TimelineEvent.at <= now)
+    counts = dict(
+        session.execute(select(TimelineEvent.kind, func.count()).where(*period).group_by(TimelineEvent.kind)).all()
+    )
+    rows = session.execute(
+        select(TimelineEvent, Incident.reference)
+        .join(Incident, TimelineEvent.incident_id == Incident.id)
+        .where(*period, TimelineEvent.kind.not_in(QUIET))
+        .order_by(TimelineEvent.at.desc(), TimelineEvent.id.desc())
+        .limit(CHANGES_LISTED)
+    ).all()
+    listed = sum(n for kind, n in counts.items() if kind not in QUIET)
+    return {
+        "counts": {kind.value: counts[kind] for kind in EventKind if kind in counts},
+        "events": [
+            {
+                "at": isoformat(event.at),
+                "incident": reference,
+                "kind": event.kind.value,
+                "actor": event.actor,
+                "said": said(event.kind, event.details),
+            }
+            for event, reference in reversed(rows)
+        ],
+        "more": max(0, listed - len(rows)),
+    }

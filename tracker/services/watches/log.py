@@ -1,0 +1,235 @@
+"""The watch log: one officer's watch at a desk, and the lines logged during it.
+
+A desk has one open watch at a time: starting a second is refused (409) until the first is handed
+over. On SQLite the write lock every writing transaction takes at BEGIN (tracker.db) serialises two
+starts; on PostgreSQL a transaction-scoped advisory lock on the desk's name does, so two officers
+starting the same desk at once never both get it (the schema has no unique index to do it).
+
+A log line is time-stamped (now, or a time given that is not in the future and not before the watch
+began), linked to an incident by its reference if wanted, and never edited or deleted: nothing here
+changes one once written, and no route offers to.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from ...errors import Conflict, Forbidden, NotFound, ValidationError
+from ...models import Incident, Role, User, Watch, WatchEntry
+from ...models.permissions import Permission, may
+from ...text import name_problem, problem
+from ...timeutil import format_dtg
+from ..incidents.handling import get_incident
+
+DESK = "Duty desk"
+DESK_MAX_LENGTH = 120
+ENTRY_MAX_LENGTH = 4000
+LISTED = 100
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How far a time typed in the log may lie ahead of the server's clock (filing's skew)."""
+
+    max_future_skew_seconds: int = 300
+
+    def latest(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.max_future_skew_seconds)
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def get_watch(session: Session, watch_id: int) -> Watch:
+    watch = session.get(Watch, watch_id)
+    if watch is None:
+        raise NotFound(f"no watch {watch_id}", {"id": watch_id})
+    return watch
+
+
+def open_watch(session: Session, desk: str) -> Watch | None:
+    """The desk's open watch, if one is kept."""
+    return session.scalar(select(Watch).where(Watch.desk == desk, Watch.ends_at.is_(None)).order_by(Watch.id))
+
+
+def list_watches(session: Session, desk: str | None = None, open_only: bool | None = None) -> list[Watch]:
+    """Watches, open ones first, then the latest started; at most LISTED."""
+    query = select(Watch).options(selectinload(Watch.officer))
+    if desk:
+        query = query.where(Watch.desk == desk)
+    if open_only is not None:
+        query = query.where(Watch.ends_at.is_(None) if open_only else Watch.ends_at.is_not(None))
+    query = query.order_by(Watch.ends_at.is_not(None), Watch.starts_at.desc(), Watch.id.desc()).limit(LISTED)
+    return list(session.scalars(query))
+
+
+def desks(session: Session) -> list[str]:
+    """Every desk a watch has been kept at, and the default desk."""
+    return sorted({DESK, *session.scalars(select(Watch.desk).distinct())})
+
+
+def entries_of(session: Session, watch: Watch) -> list[WatchEntry]:
+    """The watch's log, in the order of its times."""
+    query = (
+        select(WatchEntry)
+        .where(WatchEntry.watch_id == watch.id)
+        .order_by(WatchEntry.at, WatchEntry.id)
+        .options(selectinload(WatchEntry.incident))
+    )
+    return list(session.scalars(query))
+
+
+# -- who may act on a watch ----------------------------------------------------------------
+
+
+def may_act_for(user: User, watch: Watch) -> bool:
+    """The officer keeping the watch, or someone who assigns watches (supervisors, admins)."""
+    return user.id == watch.officer_id or may(user.role, Permission.WATCHES_ASSIGN)
+
+
+def ensure_may_act_for(user: User, watch: Watch, action: str) -> None:
+    if not may_act_for(user, watch):
+        raise Forbidden(
+            f"{user.username} ({user.role.value}) may not {action} on {watch.officer.username}'s watch",
+            {"needs": "the officer of the watch, a supervisor or an admin"},
+        )
+
+
+def may_keep(user: User) -> bool:
+    return user.active and may(user.role, Permission.WATCHES_KEEP)
+
+
+def keepers(session: Session) -> list[User]:
+    """Active users who may keep a watch, by username."""
+    roles = [role for role in Role if may(role, Permission.WATCHES_KEEP)]
+    query = select(User).where(User.active.is_(True), User.role.in_(roles)).order_by(User.username)
+    return list(session.scalars(query))
+
+
+def find_keeper(session: Session, username: str, field: str) -> User:
+    """An active user who may keep a watch, by username; a ValidationError naming field otherwise."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not may_keep(user):
+        why = "no such user" if user is None else f"{username} may not keep a watch (inactive, or the wrong role)"
+        raise ValidationError(f"{username!r} cannot keep a watch", {field: why})
+    return user
+
+
+# -- starting a watch ----------------------------------------------------------------------
+
+
+def clean_desk(desk: str | None) -> str:
+    """The desk's name on one line, trimmed; the default desk when none is given."""
+    name = " ".join((desk or "").split()) or DESK
+    if len(name) > DESK_MAX_LENGTH or name_problem(name):
+        raise ValidationError("the desk's name is not valid", {"desk": f"one line, up to {DESK_MAX_LENGTH} characters"})
+    return name
+
+
+def lock_desk(session: Session, desk: str) -> None:
+    """Make this transaction the only one starting or handing over a watch at desk until it ends.
+
+    SQLite: BEGIN IMMEDIATE already gave it the database's only write lock (tracker.db).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(f"watch desk:{desk}".encode()).digest()[:8], "big", signed=True)
+    session.execute(select(func.pg_advisory_xact_lock(cast(key, BigInteger))))
+
+
+def start_watch(
+    session: Session, actor: User, now: datetime, desk: str | None = None, officer: str | None = None
+) -> Watch:
+    """Start a watch at desk (the default desk if none) kept by the actor, or by officer when a
+    supervisor gives one; refuse (409) while the desk has an open watch."""
+    desk = clean_desk(desk)
+    keeper = actor
+    if officer is not None and officer != actor.username:
+        if not may(actor.role, Permission.WATCHES_ASSIGN):
+            raise Forbidden(
+                f"{actor.username} ({actor.role.value}) may not start a watch for someone else",
+                {"needs": "a supervisor or an admin", "officer": officer},
+            )
+        keeper = find_keeper(session, officer, "officer")
+    elif not may_keep(actor):
+        raise Forbidden(f"{actor.username} ({actor.role.value}) may not keep a watch")
+    lock_desk(session, desk)
+    kept = open_watch(session, desk)
+    if kept is not None:
+        raise Conflict(
+            f"{desk} has an open watch, kept by {kept.officer.username} since {format_dtg(kept.starts_at)}: "
+            "it must be handed over first",
+            {"watch": kept.id, "officer": kept.officer.username, "starts_at": kept.starts_at},
+        )
+    watch = Watch(desk=desk, officer=keeper, starts_at=now, created_at=now)
+    session.add(watch)
+    session.flush()
+    return watch
+
+
+# -- the log -------------------------------------------------------------------------------
+
+
+def _text(text: str | None) -> str:
+    text = (text or "").strip()
+    if not text or len(text) > ENTRY_MAX_LENGTH:
+        raise ValidationError("a log line needs its text", {"text": f"1 to {ENTRY_MAX_LENGTH} characters"})
+    if found := problem(text):
+        raise ValidationError("the log line cannot be kept", {"text": found})
+    return text
+
+
+def _time(watch: Watch, at: datetime | None, now: datetime, limits: Limits) -> datetime:
+    if at is None:
+        return now
+    if at > limits.latest(now):
+        raise ValidationError("a log line cannot be in the future", {"at": "in the future"})
+    if at < watch.starts_at:
+        raise ValidationError(
+            "a log line belongs to its watch",
+            {"at": f"before the watch started ({format_dtg(watch.starts_at)})"},
+        )
+    return at
+
+
+def _incident(session: Session, reference: str | None) -> Incident | None:
+    if not reference:
+        return None
+    try:
+        return get_incident(session, reference.strip())
+    except NotFound:
+        raise ValidationError(f"no incident {reference!r}", {"incident": f"no incident {reference}"}) from None
+
+
+def add_entry(
+    session: Session,
+    watch: Watch,
+    actor: User,
+    now: datetime,
+    text: str,
+    at: datetime | None = None,
+    reference: str | None = None,
+    limits: Limits | None = None,
+) -> WatchEntry:
+    """Log a line in the watch at now (or at, back-timed within the watch), linked to the incident
+    of reference if given; refuse (409) once the watch is over."""
+    ensure_may_act_for(actor, watch, "log")
+    session.refresh(watch, with_for_update=True)  # a handover signed meanwhile is seen, not written past
+    if watch.ends_at is not None:
+        raise Conflict(
+            f"the watch ended at {format_dtg(watch.ends_at)}: log in the watch that followed it",
+            {"ends_at": watch.ends_at},
+        )
+    entry = WatchEntry(
+        watch=watch,
+        at=_time(watch, at, now, limits or Limits()),
+        author=actor.username,
+        text=_text(text),
+        incident=_incident(session, reference),
+    )
+    session.add(entry)
+    session.flush()
+    return entry

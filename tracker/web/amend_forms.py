@@ -1,0 +1,140 @@
+"""The amend form: the filing form's fields for the facts an amendment may correct, filled with the facts as
+they stand, and what a submitted form asks to change (only the fields the officer changed, so that a time
+shown as a DTG or a position shown as typed is never "changed" by being shown)."""
+
+from wtforms import FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional
+
+from ..models import Domain, EscalationRisk, Incident, Precedence, SafetyRisk
+from ..services.incidents import measures
+from ..timeutil import format_dtg, parse_moment
+from .base_form import TrackerForm
+from .forms import IncidentForm
+from .measure_fields import MeasureFields, cpa_given, forces_given, measured
+
+PLATFORM_TEXTS = ("kind", "nationality", "type", "callsign")
+PLATFORM_FLAGS = ("transponder_on", "radio_contact")
+YES_NO = [SelectChoice("", "not known"), SelectChoice("yes", "yes"), SelectChoice("no", "no")]
+MAX_PLATFORMS = 20
+
+
+class PlatformForm(Form):
+    """One of the other side's platforms (a sub-form: the amend form carries the CSRF token)."""
+
+    kind = StringField("Platform", validators=[Optional(), Length(max=40)])
+    nationality = StringField("Nationality", validators=[Optional(), Length(max=40)])
+    type = StringField("Type", validators=[Optional(), Length(max=60)])
+    callsign = StringField("Callsign / hull number", validators=[Optional(), Length(max=60)])
+    transponder_on = SelectField("Transponder on", choices=YES_NO, default="")
+    radio_contact = SelectField("Radio contact", choices=YES_NO, default="")
+
+
+class AmendForm(MeasureFields, TrackerForm):
+    # The same fields as the filing form's, so that both read and check them alike.
+    occurred_at = IncidentForm.occurred_at
+    domain = IncidentForm.domain
+    category = IncidentForm.category
+    position = IncidentForm.position
+    sector = StringField(
+        "Sector", validators=[Optional(), Length(max=120)], description="blank: from the position (as at filing)"
+    )
+    precedence = IncidentForm.precedence
+    safety_risk = IncidentForm.safety_risk
+    escalation_risk = IncidentForm.escalation_risk
+    platforms = FieldList(FormField(PlatformForm), min_entries=1, max_entries=MAX_PLATFORMS)
+    narrative_addendum = TextAreaField(
+        "Add to the narrative",
+        validators=[Optional()],
+        description="kept under the narrative with the time and your name; the narrative itself stays as filed",
+    )
+    version = HiddenField(validators=[InputRequired()])
+
+
+def _flag(value) -> str:
+    return "" if value is None else "yes" if value else "no"
+
+
+def _platform_data(platform: dict) -> dict:
+    return {
+        **{key: platform.get(key) or "" for key in PLATFORM_TEXTS},
+        **{key: _flag(platform.get(key)) for key in PLATFORM_FLAGS},
+    }
+
+
+def _position(incident: Incident) -> str:
+    """The position as typed, or in decimal degrees when it came without its text (API filing)."""
+    if incident.latitude is None or incident.longitude is None:
+        return ""
+    return incident.position_text or f"{incident.latitude}, {incident.longitude}"
+
+
+def initial(incident: Incident) -> dict:
+    """The form's data for the incident as it stands (the platforms with one empty row to add one)."""
+    return {
+        "occurred_at": format_dtg(incident.occurred_at),
+        "domain": incident.domain.value,
+        "category": incident.category,
+        "position": _position(incident),
+        "sector": incident.sector or "",
+        "precedence": incident.precedence.value,
+        "safety_risk": incident.safety_risk.value if incident.safety_risk else "",
+        "escalation_risk": incident.escalation_risk.value,
+        "platforms": [_platform_data(p) for p in incident.platforms or []][: MAX_PLATFORMS - 1] + [_platform_data({})],
+        **measured(incident),
+        "narrative_addendum": "",
+        "version": str(incident.version),
+    }
+
+
+def platforms_of(rows: list[dict]) -> list[dict]:
+    """The platforms typed: the empty rows left out, the unknown flags too."""
+    found = []
+    for row in rows:
+        platform = {key: row[key].strip() for key in PLATFORM_TEXTS if (row.get(key) or "").strip()}
+        flags = {key: row[key] == "yes" for key in PLATFORM_FLAGS if row.get(key) in ("yes", "no")}
+        if platform or flags:
+            found.append({**platform, **flags})
+    return found
+
+
+def _same(typed, shown) -> bool:
+    return (typed.strip() if isinstance(typed, str) else typed) == (shown.strip() if isinstance(shown, str) else shown)
+
+
+def changes(form: AmendForm, shown: dict, platforms_sent: bool = True) -> dict:
+    """What the submitted form asks to change, against what it showed (typed values; a time that cannot be
+    read is put beside its field). The platforms count only when the request carried their rows."""
+    differs = {name for name in shown if name in form and not _same(form[name].data, shown[name])}
+    asked: dict = {}
+    if "occurred_at" in differs:
+        try:
+            asked["occurred_at"] = parse_moment(form.occurred_at.data or "")
+        except ValueError as exc:
+            form.occurred_at.errors.append(str(exc))
+    for name in ("position", "sector", "actions_taken"):
+        if name in differs:
+            asked[name] = (form[name].data or "").strip()
+    if differs & {"domain", "category"}:
+        asked.update(domain=Domain(form.domain.data), category=form.category.data)
+    for name, kind in (("precedence", Precedence), ("escalation_risk", EscalationRisk)):
+        if name in differs:
+            asked[name] = kind(form[name].data)
+    if "safety_risk" in differs:
+        asked["safety_risk"] = SafetyRisk(form.safety_risk.data) if form.safety_risk.data else None
+    typed = platforms_of(form.platforms.data)
+    if platforms_sent and typed != platforms_of(shown["platforms"]):
+        asked["platforms"] = typed
+    cpa = cpa_given(form)
+    for name in ("cpa_horizontal", "cpa_vertical"):
+        if {name, f"{name}_unit"} & differs:
+            asked[name] = cpa[name]
+    if differs & set(measures.OBSERVED_FORCES):
+        asked["observed_forces"] = forces_given(form)
+    return asked
+
+
+def field_for(form: AmendForm, name: str):
+    """The form field a service's problem is about (None: the form as a whole)."""
+    name = {"latitude": "position", "longitude": "position"}.get(name, name).removeprefix("observed_forces.")
+    return form[name] if name in form else None

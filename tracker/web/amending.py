@@ -1,0 +1,147 @@
+"""The Amend page: correct a filed incident's facts (services/incidents/amending.py), with the problems
+beside their fields, a clear word when someone changed the incident meanwhile, and after amending the
+route routing would choose now and the texts for the other side that need approving again."""
+
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..db import get_session
+from ..errors import Conflict, Forbidden, ValidationError
+from ..http import wiring
+from ..http.access import requires
+from ..http.transaction import committed
+from ..models import CATEGORIES, categories_for
+from ..models.permissions import Permission
+from ..services.incidents import amending, amendment_record, handling, measures
+from ..timeutil import format_dtg, utcnow
+from . import amend_forms
+from .incidents import _domain_choices
+
+bp = Blueprint("amend", __name__, url_prefix="/incidents")
+
+
+@bp.app_template_global()
+def may_amend(incident) -> bool:
+    """Whether the signed-in person may amend the incident (for the incident page's link)."""
+    return current_user.is_authenticated and amending.may_amend(get_session(), incident, current_user)
+
+
+@bp.app_template_global()
+def amended_lines(details: dict) -> list[tuple[str, str, str]]:
+    """An amended event's facts as (label, before, after) in words."""
+    return amendment_record.lines(details)
+
+
+@bp.app_template_global()
+def addenda(incident) -> list[dict]:
+    """The narrative's addenda, first first (when, by whom, the text)."""
+    return amendment_record.addenda(incident)
+
+
+@bp.app_template_global()
+def cpa_text(incident) -> str:
+    """The closest point of approach as given: "0.3 NM (556 m) horizontally, 200 ft vertically"."""
+    return measures.cpa_text(incident)
+
+
+@bp.app_template_global()
+def forces_text(observed) -> str:
+    return measures.forces_text(observed)
+
+
+@bp.route("/<reference>/amend", methods=["GET", "POST"])
+@requires(Permission.INCIDENTS_AMEND)
+def amend(reference: str):
+    incident = _amendable(reference)
+    shown = amend_forms.initial(incident)
+    # A field the request does not carry keeps what the form showed: only what was sent can change.
+    form = amend_forms.AmendForm(data=shown)
+    form.domain.choices = _domain_choices()
+    status, problem = 200, None
+    if form.validate_on_submit():
+        asked = amend_forms.changes(form, shown, platforms_sent=any(k.startswith("platforms-") for k in request.form))
+        addendum = form.narrative_addendum.data or ""
+        if not form.errors:
+            try:
+                with committed() as session:
+                    amendment = amending.Amendment(int(form.version.data), asked, addendum)
+                    amended = amending.amend(session, reference, amendment, _me(), wiring.filing_limits(), utcnow())
+            except Conflict as error:
+                incident, status = _amendable(reference), 409
+                form = amend_forms.AmendForm(formdata=None, data=amend_forms.initial(incident))
+                form.domain.choices = _domain_choices()
+                problem = _lost(error, asked, addendum)
+            except Forbidden as error:
+                if "precedence" not in error.details:
+                    abort(403)
+                form.precedence.errors.append(error.message)
+                status = 403
+            except ValidationError as error:
+                problem = _place(form, error)
+            else:
+                _tell(amended)
+                return redirect(
+                    url_for(
+                        "incidents.view",
+                        reference=incident.reference,
+                    )
+                )
+    if status == 200 and (form.errors or problem):
+        status = 422
+    categories = {d.value: list(categories_for(d)) for d in CATEGORIES}
+    page = render_template("web/amend.html", form=form, incident=incident, categories=categories, problem=problem)
+    return page, status
+
+
+def _amendable(reference: str):
+    session = get_session()
+    incident = handling.get_incident(session, reference)
+    try:
+        amending.ensure_may_amend(session, incident, _me())
+    except Forbidden:
+        abort(403)
+    return incident
+
+
+def _place(form: amend_forms.AmendForm, error: ValidationError) -> str | None:
+    """Put each problem beside its field; return what belongs to no field."""
+    elsewhere = []
+    for name, why in error.details.items():
+        target = amend_forms.field_for(form, name)
+        if target is None:
+            elsewhere.append(str(why))
+        else:
+            target.errors.append(str(why))
+    return "; ".join([error.message, *elsewhere]) if elsewhere else None
+
+
+def _lost(error: Conflict, asked: dict, addendum: str) -> str:
+    """Say that nothing was saved, and where the form sent differs from the facts as they stand now (what the
+    officer changed, or what someone else changed meanwhile), to enter again what still needs it."""
+    differs = [name.replace("_", " ") for name in asked]
+    differs += ["an addition to the narrative"] if addendum.strip() else []
+    return f"{error.message}. Nothing was saved; the form now shows the facts as they stand" + (
+        f". The form you sent differed from them in: {', '.join(differs)}." if differs else "."
+    )
+
+
+def _tell(amended: amending.Amended) -> None:
+    """Say what the amendment did: the facts, the deadline, the route routing would choose now, the texts
+    for the other side that need approving again."""
+    facts = "; ".join(label.lower() for label, _, _ in amendment_record.lines(amended.event.details))
+    said = [f"Amended {amended.incident.reference}: {facts or 'narrative added to'}."]
+    if amended.deadline and amended.deadline["after"] != amended.deadline["before"]:
+        after = datetime.fromisoformat(amended.deadline["after"])
+        said.append(f"Step {amended.deadline['step']} now escalates at {after:%H:%M}Z ({format_dtg(after)}).")
+    if amended.reroute:
+        said.append(f"Re-route preview: {amended.reroute['note']}.")
+    if amended.reapproval:
+        texts = ", ".join(f"{text['kind']} {text['id']}" for text in amended.reapproval)
+        said.append(f"Approved for the other side, now to approve again: {texts}.")
+    flash(" ".join(said), "success")
+
+
+def _me():
+    return current_user._get_current_object()
