@@ -12,7 +12,7 @@ DEV     := $(VENV)/.installed-dev
 # (about 4.5 s each here).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install install-dev browser run test test-fast lint bench clean
+.PHONY: install install-dev browser run test test-fast lint bench boundaries clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,8 +63,8 @@ test-fast: install-dev
 	$(PY) -m pytest -m "not slow and not browser"
 
 lint: install-dev
-	$(VENV)/bin/ruff check tracker tests benchmarks wsgi.py
-	$(VENV)/bin/ruff format --check tracker tests benchmarks wsgi.py
+	$(VENV)/bin/ruff check tracker tests benchmarks tools wsgi.py
+	$(VENV)/bin/ruff format --check tracker tests benchmarks tools wsgi.py
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
@@ -75,6 +75,15 @@ bench: install-dev
 	$(PY) benchmarks/bench_escalation_lag.py --metrics
 	$(PY) benchmarks/bench_history.py
 	$(PY) benchmarks/bench_board.py
+
+# The real borders (REGION_BOUNDARIES = "natural_earth"): Natural Earth 1:10m countries (public domain)
+# from the npm package world-atlas 2.0.2 (ISC), rebuilt into the committed file. Needs npm; the app never does.
+BOUNDARIES := tracker/data/natural_earth_10m_boundaries.json.gz
+boundaries: | $(VENV)/bin/python
+	@command -v npm >/dev/null || { echo "make boundaries needs npm (Node.js)"; exit 1; }
+	work=$$(mktemp -d) && trap 'rm -rf "$$work"' EXIT && cd "$$work" && npm pack --silent world-atlas@2.0.2 >/dev/null \
+	  && tar -xzf world-atlas-2.0.2.tgz && cd - >/dev/null \
+	  && $(PY) tools/build_boundaries.py "$$work/package/countries-10m.json" $(BOUNDARIES)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -78,8 +78,33 @@ def page(ok: int | str, permission: Permission | None = None) -> Expected:
     return Expected(answers, permission)
 
 
+def landing() -> Expected:
+    """ "/": each role's own page. The board itself for duty officers and supervisors; liaison officers
+    go on to My queue, admins to the admin pages (web/board.py landing)."""
+    base = page(200)
+    return Expected({**base, MEMBER: 302, OTHER: 302, ADMIN: 302}, base.permission)
+
+
 def everyone(status: int) -> Expected:
     return Expected(dict.fromkeys(PRINCIPALS, status))
+
+
+def on_watch(door, ok: int | str, also: tuple[str, ...] = ()) -> Expected:
+    """A route acting on the duty officer's watch (the scenes' watch keeper): its officer, those who
+    assign watches and `also` get ok; everyone else who keeps watches, 403 (services/watches)."""
+    base = door(ok, P.WATCHES_KEEP)
+    side = {who for who in SIGNED_IN if who == DUTY or who in also or may(ROLE_OF[who], P.WATCHES_ASSIGN)}
+    return Expected(
+        {who: ok if who in side else 403 if who in SIGNED_IN else base[who] for who in base}, base.permission
+    )
+
+
+def incoming_only(door, ok: int | str) -> Expected:
+    """Signing a handover: the incoming officer (the scenes hand over to the liaison member) only."""
+    base = door(ok, P.WATCHES_KEEP)
+    return Expected(
+        {who: ok if who == MEMBER else 403 if who in SIGNED_IN else base[who] for who in base}, base.permission
+    )
 
 
 @dataclass(frozen=True)
@@ -87,13 +112,14 @@ class Call:
     """What each principal gets from a route, and how to call it.
 
     path(scene) gives the path values; body is JSON for the API and form fields for pages (a
-    callable takes the scene); for pages a 302 means a redirect without an error message.
+    callable takes the scene, as a callable query does); for pages a 302 means a redirect without
+    an error message.
     """
 
     expected: Expected
     path: object = None
     body: object = None
-    query: dict = field(default_factory=dict)
+    query: object = field(default_factory=dict)
 
 
 # -- path values ---------------------------------------------------------------------------
@@ -195,6 +221,14 @@ def answer_form(s) -> dict:
 
 def receipt_link(s):
     return {"token": s.receipt_token}
+
+
+def watch(s):
+    return {"watch_id": s.watch}
+
+
+def handover(s):
+    return {"handover_id": s.handover}
 
 
 def receipt_form(s) -> dict:
@@ -442,6 +476,19 @@ API = {
         api(201, P.EXERCISES_MANAGE), our_exercise, lambda s: briefing_body()
     ),
     ("GET", f"{V1}/exercises.ics"): Call(api(200)),
+    # watches and handovers: the scenes' watch is the duty officer's, handed over to the liaison member
+    ("POST", f"{V1}/watches"): Call(api(201, P.WATCHES_KEEP), body=lambda s: {"desk": s.unique("Desk")}),
+    ("GET", f"{V1}/watches"): Call(api(200)),
+    ("GET", f"{V1}/watches/<int:watch_id>"): Call(api(200), watch),
+    ("POST", f"{V1}/watches/<int:watch_id>/entries"): Call(on_watch(api, 201), watch, {"text": "Quiet."}),
+    ("POST", f"{V1}/watches/<int:watch_id>/handover"): Call(on_watch(api, 201), watch, {"incoming": "liaison"}),
+    ("GET", f"{V1}/handovers/<int:handover_id>"): Call(api(200), handover),
+    ("GET", f"{V1}/handovers/<int:handover_id>/brief"): Call(api(200), handover),
+    ("POST", f"{V1}/handovers/<int:handover_id>/brief"): Call(on_watch(api, 200, also=(MEMBER,)), handover, {}),
+    ("POST", f"{V1}/handovers/<int:handover_id>/notes"): Call(on_watch(api, 200), handover, {"notes": "L2 down."}),
+    ("POST", f"{V1}/handovers/<int:handover_id>/sign"): Call(incoming_only(api, 200), handover, {}),
+    ("GET", f"{V1}/watches/current"): Call(api(200), query=lambda s: {"desk": s.desk_of(s.watch)}),
+    ("POST", f"{V1}/handovers"): Call(on_watch(api, 201), body=lambda s: {"watch_id": s.watch, "incoming": "liaison"}),
     # reports
     ("GET", f"{V1}/reports/after-action"): Call(api(200, P.REPORTS_READ)),
     ("GET", f"{V1}/exports/incidents.csv"): Call(api(200, P.REPORTS_READ)),
@@ -457,7 +504,9 @@ PAGES = {
     ("GET", "/password"): Call(page(200)),
     # A wrong current password: the form comes back (200) and nothing changes.
     ("POST", "/password"): Call(page(200), body={"current_password": "not-my-password", "password": "new-password"}),
-    ("GET", "/"): Call(page(200)),
+    ("GET", "/"): Call(landing()),
+    ("GET", "/board"): Call(page(200)),
+    ("GET", "/favicon.ico"): Call(everyone(200)),  # the site's icon, where browsers look for it
     ("GET", "/board/rows"): Call(page(200)),
     ("GET", "/board/exchanges/rows"): Call(page(200)),
     ("GET", "/queue"): Call(page(200)),
@@ -553,6 +602,17 @@ PAGES = {
         page(302, P.EXERCISES_MANAGE), our_exercise, briefing_form
     ),
     ("POST", "/exercises/import"): Call(page(302, P.EXERCISES_MANAGE), body=csv_file),
+    # watches and handovers (as on the API)
+    ("GET", "/watches/"): Call(page(200)),
+    ("POST", "/watches/"): Call(page(302, P.WATCHES_KEEP), body=lambda s: {"desk": s.unique("Desk")}),
+    ("GET", "/watches/<int:watch_id>"): Call(page(200), watch),
+    ("POST", "/watches/<int:watch_id>/entries"): Call(on_watch(page, 302), watch, {"text": "Quiet."}),
+    ("POST", "/watches/<int:watch_id>/handover"): Call(on_watch(page, 302), watch, {"incoming": "liaison"}),
+    ("GET", "/handovers/<int:handover_id>"): Call(page(200), handover),
+    ("GET", "/handovers/<int:handover_id>/print"): Call(page(200), handover),
+    ("POST", "/handovers/<int:handover_id>/brief"): Call(on_watch(page, 302, also=(MEMBER,)), handover, {}),
+    ("POST", "/handovers/<int:handover_id>/notes"): Call(on_watch(page, 302), handover, {"notes": "L2 down."}),
+    ("POST", "/handovers/<int:handover_id>/sign"): Call(incoming_only(page, 302), handover, {}),
     # reports
     ("GET", "/reports"): Call(page(200, P.REPORTS_READ)),
     ("GET", "/reports/incidents.csv"): Call(page(200, P.REPORTS_READ)),
@@ -571,7 +631,10 @@ PAGES = {
     ("POST", "/admin/channels/new"): Call(page(302, P.CHANNELS_MANAGE), body=channel_form),
     ("GET", "/admin/channels/<int:channel_id>/edit"): Call(page(200, P.CHANNELS_MANAGE), channel),
     ("POST", "/admin/channels/<int:channel_id>/edit"): Call(page(302, P.CHANNELS_MANAGE), channel, channel_form),
-    ("POST", "/admin/channels/<int:channel_id>/delete"): Call(page(302, P.CHANNELS_MANAGE), channel, {}),
+    # A delete asks first (web/admin.py ask_first); confirm=yes is the answer to its question.
+    ("POST", "/admin/channels/<int:channel_id>/delete"): Call(
+        page(302, P.CHANNELS_MANAGE), channel, {"confirm": "yes"}
+    ),
     ("POST", "/admin/channels/<int:channel_id>/test"): Call(page(302, P.CHANNELS_WATCH), channel, {}),
     ("GET", "/admin/channels/<int:channel_id>/checks"): Call(page(200, P.CHANNELS_WATCH), channel),
     ("POST", "/admin/channels/<int:channel_id>/checks/<int:check_id>/answer"): Call(
@@ -582,14 +645,14 @@ PAGES = {
     ("POST", "/admin/policies/new"): Call(page(302, P.POLICIES_MANAGE), body=policy_form),
     ("GET", "/admin/policies/<int:policy_id>/edit"): Call(page(200, P.POLICIES_MANAGE), policy),
     ("POST", "/admin/policies/<int:policy_id>/edit"): Call(page(302, P.POLICIES_MANAGE), policy, policy_form),
-    ("POST", "/admin/policies/<int:policy_id>/delete"): Call(page(302, P.POLICIES_MANAGE), policy, {}),
+    ("POST", "/admin/policies/<int:policy_id>/delete"): Call(page(302, P.POLICIES_MANAGE), policy, {"confirm": "yes"}),
     ("GET", "/admin/rules"): Call(page(200, P.RULES_MANAGE)),
     ("GET", "/admin/rules/preview"): Call(page(200, P.RULES_MANAGE), query=ROUTE_QUERY),
     ("GET", "/admin/rules/new"): Call(page(200, P.RULES_MANAGE)),
     ("POST", "/admin/rules/new"): Call(page(302, P.RULES_MANAGE), body=rule_form),
     ("GET", "/admin/rules/<int:rule_id>/edit"): Call(page(200, P.RULES_MANAGE), rule),
     ("POST", "/admin/rules/<int:rule_id>/edit"): Call(page(302, P.RULES_MANAGE), rule, rule_form),
-    ("POST", "/admin/rules/<int:rule_id>/delete"): Call(page(302, P.RULES_MANAGE), rule, {}),
+    ("POST", "/admin/rules/<int:rule_id>/delete"): Call(page(302, P.RULES_MANAGE), rule, {"confirm": "yes"}),
     ("POST", "/admin/rules/<int:rule_id>/move/<any(up, down):direction>"): Call(
         page(302, P.RULES_MANAGE), lambda s: {"rule_id": s.later_rule, "direction": "up"}, {}
     ),

@@ -38,9 +38,16 @@ def create_app(config: dict | None = None) -> APIFlask:
     db.init_app(app)
     app.extensions["tracker.transports"] = build_transports(app.config)
     try:
-        app.extensions["tracker.region"] = region.load(app.config["REGION_FILE"])
+        app.extensions["tracker.region"] = region.load(
+            app.config["REGION_FILE"], app.config["REGION_BOUNDARIES"], tuple(app.config["REGION_STATES"])
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"REGION_FILE {app.config['REGION_FILE']!r} is not a usable region: {exc}") from exc
+    if app.config["REGION_BOUNDARIES"]:
+        try:  # a misspelt state would otherwise surface at the first filing with a position
+            region.check_states(tuple(app.config["REGION_STATES"]))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
     http.init_app(app)
     api.init_app(app)
     web.init_app(app)

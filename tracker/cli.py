@@ -297,7 +297,8 @@ def list_channels():
     with session_scope(current_app) as session:
         for c in session.scalars(select(ContactChannel).order_by(ContactChannel.level, ContactChannel.name)):
             last = f"{c.last_check_ok_at:%Y-%m-%d %H:%MZ}" if c.last_check_ok_at else "never"
-            state = c.health.value if c.active else "inactive"
+            untested = c.last_check_at is None and c.health.value == "ok"  # never checked: not known to work
+            state = "inactive" if not c.active else "untested" if untested else c.health.value
             click.echo(f"L{c.level} {c.name:40} {c.transport:8} {state:9} last good check {last}")
 
 

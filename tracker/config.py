@@ -127,6 +127,11 @@ def _check(config) -> None:
         raise ConfigError("CHECK_DOWN_AFTER must not be below CHECK_DEGRADED_AFTER")
     if config["REGION_FILE"] and not Path(config["REGION_FILE"]).is_file():
         raise ConfigError(f"REGION_FILE names {config['REGION_FILE']!r}, which is not a file")
+    if config["REGION_BOUNDARIES"] not in ("", "natural_earth"):
+        raise ConfigError('REGION_BOUNDARIES must be "" or "natural_earth"')
+    states = config["REGION_STATES"]
+    if not isinstance(states, list | tuple) or not all(isinstance(s, str) and s.strip() for s in states):
+        raise ConfigError('REGION_STATES must be a list of state names or codes, e.g. ["Estonia", "Russia"]')
     _check_the_other_side(config)
     try:
         vienna_rules.rules_from(config["VIENNA_DOCUMENT"])

@@ -7,7 +7,8 @@ up (WAL: readers see the last commit). A deferred transaction that later writes 
 with SQLITE_BUSY when another writer committed in between (the busy timeout does not help that
 upgrade), so a reading transaction is also made unable to write (PRAGMA query_only): a write there
 fails loudly in the tests instead of now and then in production. GET, HEAD and OPTIONS requests
-read; every other request, each job, the CLI and the rate-limit bookkeeping write.
+read; every other request, each job, the CLI and the rate-limit bookkeeping write. Bookkeeping that
+may be skipped (a token's last use) writes only if it gets the write lock at once (NO_WAIT).
 """
 
 from collections.abc import Iterator
@@ -22,6 +23,10 @@ EXTENSION = "tracker.db"
 READERS = "tracker.db.readers"
 # The execution option that marks an engine's (and so its sessions') transactions as reading only.
 READS_ONLY = "tracker_reads_only"
+# The execution option of a writing unit of work that would rather not happen than wait for SQLite's
+# write lock (bookkeeping such as a token's last use): its BEGIN fails at once when another holds it.
+NO_WAIT = "tracker_no_wait"
+BUSY_TIMEOUT_MS = 30000
 READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -52,9 +57,10 @@ def _make_sqlite_serializable(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
         record.info[READS_ONLY] = False  # query_only is off on a new connection
+        record.info[NO_WAIT] = False
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
@@ -62,6 +68,10 @@ def _make_sqlite_serializable(engine: Engine) -> None:
         if connection.info.get(READS_ONLY) != reads_only:  # the pooled connection served the other kind last
             connection.exec_driver_sql(f"PRAGMA query_only={int(reads_only)}")
             connection.info[READS_ONLY] = reads_only
+        no_wait = bool(connection.get_execution_options().get(NO_WAIT))
+        if connection.info.get(NO_WAIT) != no_wait:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={0 if no_wait else BUSY_TIMEOUT_MS}")
+            connection.info[NO_WAIT] = no_wait
         connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
 

@@ -37,6 +37,7 @@ def sweep(app: Flask) -> int:
     chain, one committed batch at a time; return how many incidents advanced (the rest is logged)."""
     runner, started, total, overdue, late_receipts, error = runner_id(), utcnow(), 0, 0, 0, None
     batch, clock, links = app.config["SWEEP_BATCH_SIZE"], time.perf_counter(), dispatch.ack_links(app)
+    public_url = links.public_url  # the supervisors' messages link the incident page
     reask, idle_rules = dispatch.decision_reask(app), dispatch.idle_rules(app)
     try:
         while True:
@@ -52,19 +53,19 @@ def sweep(app: Flask) -> int:
                 break
         while True:
             with session_scope(app) as session:
-                expired = exchanges.sweep_batch(session, utcnow(), batch, runner)
+                expired = exchanges.sweep_batch(session, utcnow(), batch, runner, public_url)
             overdue += expired
             if expired < batch:
                 break
         while True:  # the other side's receipts whose clock ran out (services/exchanges/receipts.py)
             with session_scope(app) as session:
-                flagged = receipts.sweep_batch(session, utcnow(), batch, runner)
+                flagged = receipts.sweep_batch(session, utcnow(), batch, runner, public_url=public_url)
             late_receipts += flagged
             if flagged < batch:
                 break
         while True:  # actions agreed on calls, past due undone (services/exchanges/calls.py)
             with session_scope(app) as session:
-                late_actions = calls.sweep_batch(session, utcnow(), batch, runner)
+                late_actions = calls.sweep_batch(session, utcnow(), batch, runner, public_url=public_url)
             if late_actions:
                 log.info("sweep marked %d agreed actions overdue", late_actions)
             if late_actions < batch:
@@ -129,7 +130,9 @@ def _send_all(app: Flask, claimed: list[delivery.Claimed], policy: delivery.Retr
 
 def _record_failure(app: Flask, item: delivery.Claimed, error: DeliveryError, policy: delivery.RetryPolicy) -> None:
     with session_scope(app) as session:
-        status = delivery.record_failure(session, item.notification_id, item.transport, error, utcnow(), policy)
+        status = delivery.record_failure(
+            session, item.notification_id, item.transport, error, utcnow(), policy, public_url=app.config["PUBLIC_URL"]
+        )
     metrics.NOTIFICATIONS.labels(item.transport, "transient" if error.transient else "permanent").inc()
     log.warning(
         "message %s to %s: %s (%s)",
@@ -169,7 +172,7 @@ def watch(app: Flask) -> int:
         while True:
             now = utcnow()
             with session_scope(app) as session:
-                raised = watchdog.check_batch(session, now, now - late, batch, runner)
+                raised = watchdog.check_batch(session, now, now - late, batch, runner, config["PUBLIC_URL"])
             alerted += raised
             metrics.WATCHDOG_ALERTS.inc(raised)
             if raised < batch:

@@ -166,7 +166,8 @@ def _refusal() -> Response | None:
     secret = current_app.config["METRICS_SCRAPE_SECRET"]
     if secret and hmac.compare_digest(credential.encode(), secret.encode()):
         return None
-    user = tokens.user_for_token(credential)  # under the limit on wrong tokens per address
+    # Under the limit on wrong tokens per address; a scrape writes nothing, not even the token's last use.
+    user = tokens.user_for_token(credential, record_use=False)
     if user is None:
         return _refuse(401, "the bearer token is neither the scrape secret nor a valid API token")
     if not may(user.role, Permission.METRICS_READ):

@@ -100,3 +100,47 @@ def isoformat(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def duration(seconds: float | None) -> str:
+    """A span in words, as staff say it: 30 s, 6 min 5 s, 10 min, 2 h 30 min, 1 d 2 h ("–" for none).
+
+    Two units at most, the smaller dropped when it is zero: seconds count under an hour only (a
+    countdown ticks them), minutes under a day only.
+    """
+    if seconds is None:
+        return "–"
+    whole = round(seconds)
+    sign, whole = ("-", -whole) if whole < 0 else ("", whole)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        (big, big_unit), (small, small_unit) = (days, "d"), (hours, "h")
+    elif hours:
+        (big, big_unit), (small, small_unit) = (hours, "h"), (minutes, "min")
+    elif minutes:
+        (big, big_unit), (small, small_unit) = (minutes, "min"), (secs, "s")
+    else:
+        return f"{sign}{secs} s"
+    return f"{sign}{big} {big_unit}" + (f" {small} {small_unit}" if small else "")
+
+
+def countdown(deadline: datetime, now: datetime) -> str:
+    """Time left before deadline, as the pages say it: "in 6 min 5 s", or "due now" once it passed."""
+    left = round((deadline - now).total_seconds())
+    return f"in {duration(left)}" if left > 0 else "due now"
+
+
+def to_the_second(moment: datetime | str | None) -> str:
+    """A time as people read it, to the second in UTC with its zone: 2026-12-03 08:00:09Z ("–" for none).
+
+    Takes a datetime or the ISO 8601 text a timeline event or a message stores (never shows microseconds).
+    """
+    if moment is None or moment == "":
+        return "–"
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    if moment.tzinfo is None:  # stored times are UTC
+        moment = moment.replace(tzinfo=UTC)
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z"

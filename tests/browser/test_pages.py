@@ -11,7 +11,7 @@ from tests.support import build_world, file_incident
 
 pytestmark = pytest.mark.browser
 
-COUNTING = re.compile(r"^(\d+:)?\d\d:\d\d$|^due now$")
+COUNTING = re.compile(r"^in \d+ (d|h|min|s)( \d+ (h|min|s))?$|^due now$")  # "in 6 min 5 s", never "06:05"
 
 
 def messages_sent(client, world, reference: str, timeout: float = 10.0) -> None:

@@ -42,7 +42,8 @@ def test_form_errors_stand_next_to_their_fields_and_input_is_kept(app, sign_in):
     expect(page.get_by_role("textbox", name="Reporting unit")).to_have_value("Frigate Sentinel")
     expect(page.get_by_role("combobox", name="Domain", exact=True)).to_have_value("maritime")
     expect(page.get_by_role("combobox", name="Category", exact=True)).to_have_value("weapon_aiming")
-    expect(page.get_by_role("textbox", name="Narrative", exact=True)).to_have_value("Fire-control radar locked on for 40 seconds.")
+    narrative = page.get_by_role("textbox", name="Narrative", exact=True)
+    expect(narrative).to_have_value("Fire-control radar locked on for 40 seconds.")
     duty.screenshot("file-errors-1280")
 
     page.goto("/")

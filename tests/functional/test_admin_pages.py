@@ -176,9 +176,13 @@ def test_a_rule_is_deleted_but_never_the_default(app, world, two_rules):
     admin = sign_in(app, "admin")
     page = admin.get("/admin/rules").text
     assert f"/admin/rules/{world.default_rule_id}/delete" not in page, "no delete button on the default rule"
-    submit(admin, f"/admin/rules/{id_of(app, RoutingRule, 'First')}/delete", page="/admin/rules")
+    first = f"/admin/rules/{id_of(app, RoutingRule, 'First')}/delete"
+    asked = submit(admin, first, page="/admin/rules")
+    assert asked.status_code == 200 and "Delete the routing rule “First”?" in html.unescape(asked.text), asked.text
+    assert rule_order(admin) == ["First", "Second", "Default"], "the Delete button only asks"
+    submit(admin, first, {"confirm": "yes"}, page="/admin/rules")
     assert rule_order(admin) == ["Second", "Default"]
-    refused = submit(admin, f"/admin/rules/{world.default_rule_id}/delete", page="/admin/rules")
+    refused = submit(admin, f"/admin/rules/{world.default_rule_id}/delete", {"confirm": "yes"}, page="/admin/rules")
     assert refused.status_code == 302
     assert ("error", "The default routing rule cannot be deleted.") in flashes(admin.get("/admin/rules"))
     assert rule_order(admin) == ["Second", "Default"]
@@ -332,7 +336,7 @@ def test_a_duty_officer_is_refused_and_a_stranger_is_sent_to_sign_in(app, world)
 def test_a_channel_in_use_is_not_deleted(app, world):
     admin = sign_in(app, "admin")
     path = f"/admin/channels/{world.channels['L1']}/delete"
-    assert submit(admin, path, page="/admin/channels").status_code == 302
+    assert submit(admin, path, {"confirm": "yes"}, page="/admin/channels").status_code == 302
     kind, text = flashes(admin.get("/admin/channels"))[0]
     assert kind == "error" and "is used by a policy" in text
     assert count(app, ContactChannel) == 4

@@ -257,7 +257,7 @@ def test_the_page_and_its_csv_show_the_same_figures_as_expected(client, seeded_y
     shown = page_rows(page.text)
     columns = [c for c in annual.COLUMNS if c != "year"]
     assert [{c: row[c] for c in columns} for row in from_csv] == shown, "the page and its CSV agree"
-    assert "1d 12h" in page.text, "the median reply (129600 s) is written as staff read it"
+    assert "1 d 12 h" in page.text, "the median reply (129600 s) is written as staff read it"
     api = client.get("/api/v1/reports/annual-review", query_string={"year": 2025}, headers=seeded_year.auth("admin"))
     assert api.status_code == 200 and api.get_json()["rows"] == EXPECTED, api.get_json()
     api_csv = client.get("/api/v1/exports/annual-review.csv?year=2025", headers=seeded_year.auth("supervisor"))

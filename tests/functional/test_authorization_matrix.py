@@ -308,6 +308,20 @@ class Scene:
         return reference
 
     @cached_property
+    def watch(self) -> int:
+        """A watch kept by the duty officer at a desk of its own (one open watch per desk)."""
+        return self._api("POST", "/watches", {"desk": self.unique("Desk")}, who="duty", status=201)["id"]
+
+    def desk_of(self, watch: int) -> str:
+        return self._api("GET", f"/watches/{watch}")["desk"]
+
+    @cached_property
+    def handover(self) -> int:
+        """The handover of self.watch to the liaison member, waiting for the signature."""
+        body = {"incoming": "liaison"}
+        return self._api("POST", f"/watches/{self.watch}/handover", body, who="duty", status=201)["id"]
+
+    @cached_property
     def ack_token(self) -> str:
         """The signed link an L1 message carries for self.incident."""
         with session_scope(self.app) as session:
@@ -378,12 +392,13 @@ def _call(scene: Scene, clients: dict, route, who: str):
     call = MATRIX[route]
     url = _url(rule, call.path(scene) if call.path else {})
     body = call.body(scene) if callable(call.body) else call.body
+    query = call.query(scene) if callable(call.query) else call.query
     if _by_token(rule):
         headers = {} if who == ANONYMOUS else {"Authorization": f"Bearer {scene.world.tokens[ACCOUNTS[who]]}"}
-        response = scene.app.test_client().open(url, method=method, json=body, headers=headers, query_string=call.query)
+        response = scene.app.test_client().open(url, method=method, json=body, headers=headers, query_string=query)
         return url, response, response.status_code
     client = clients[who]
-    response = client.open(url, method=method, data=body, query_string=call.query)
+    response = client.open(url, method=method, data=body, query_string=query)
     return url, response, _outcome(response, client)
 
 

@@ -167,7 +167,7 @@ def test_the_board_lists_open_exchanges_with_their_clocks_overdue_highlighted(ap
         session.get(Exchange, late).deadline_at = utcnow() - timedelta(seconds=1)
     jobs.sweep(app)
 
-    board = client.get("/")
+    board = client.get("/board")
     rows = re.findall(r'<tr class="([^"]*)" data-reference="[^"]+" data-exchange="(\d+)">(.*?)</tr>', board.text, re.S)
     assert [int(x) for _, x, _ in rows] == [late, timed, waiting], rows
     assert "overdue" in rows[0][0] and "OVERDUE" in rows[0][2], rows[0]
@@ -209,7 +209,7 @@ def test_an_admin_makes_a_counterpart_line_through_the_channel_form(app, world):
     ), line
     assert line["language"] == "ru"
     listing = html.unescape(admin.get("/admin/channels").text)
-    assert "line to the other side · ru · reply 2 h · meeting 48 h" in listing
+    assert "line to the other side · ru · reply 2 h · meeting 2 d" in listing
 
     edit = f"/admin/channels/{line['id']}/edit"
     page = admin.get(edit).text

@@ -48,8 +48,8 @@ def test_a_password_change_revokes_copies_of_the_old_cookie(app, client, world):
         },
     )
     assert response.status_code == 302
-    assert client.get("/").status_code == 200, "the browser that changed it has a new session"
-    assert with_cookie(app, copied).get("/").status_code == 302
+    assert client.get("/board").status_code == 200, "the browser that changed it has a new session"
+    assert with_cookie(app, copied).get("/board").status_code == 302
 
 
 def test_deactivation_ends_the_users_sessions(app, world):
@@ -60,7 +60,7 @@ def test_deactivation_ends_the_users_sessions(app, world):
         user_id = people.find_user(session, "liaison").id
     page = f"/admin/users/{user_id}"
     assert admin.post(f"{page}/deactivate", data={"csrf_token": csrf(admin, page)}).status_code == 302
-    assert liaison.get("/").status_code == 302
+    assert liaison.get("/board").status_code == 302
 
 
 def test_an_idle_session_expires(app, client, world, monkeypatch):

@@ -47,8 +47,8 @@ def test_changing_the_password_signs_out_other_sessions(app, world):
         },
     )
     assert response.status_code == 302
-    assert first.get("/").status_code == 200, "the session that changed it stays signed in"
-    assert second.get("/").status_code == 302, "every other session is signed out"
+    assert first.get("/board").status_code == 200, "the session that changed it stays signed in"
+    assert second.get("/board").status_code == 302, "every other session is signed out"
     assert sign_in(app.test_client(), "liaison", "a-new-long-password").status_code == 302
 
 

@@ -345,7 +345,10 @@ def test_the_cli_sends_a_check_and_prints_its_id(checked_app, smtp_server):
 
     listing = runner.invoke(args=["channel", "list"])
     assert listing.exit_code == 0
-    assert re.search(r"^L1 L1\s+email\s+ok\s+last good check never$", listing.output, re.MULTILINE), listing.output
+    # The check is still pending: nobody has seen the line work yet, so it lists as untested, not ok.
+    assert re.search(r"^L1 L1\s+email\s+untested\s+last good check never$", listing.output, re.MULTILINE), (
+        listing.output
+    )
     unknown = runner.invoke(args=["channel", "test", "Nowhere"])
     assert unknown.exit_code == 1 and "no channel 'Nowhere'" in unknown.output
 

@@ -17,7 +17,7 @@ from tracker import jobs
 from tracker.db import session_scope
 from tracker.errors import ValidationError
 from tracker.geo import to_mgrs
-from tracker.models import Exchange, ExchangeMessage, Notification, NotificationKind
+from tracker.models import Exchange, ExchangeMessage, Incident, Notification, NotificationKind
 from tracker.services.engine import notify
 from tracker.services.exchanges import counterpart, releasability
 from tracker.timeutil import utcnow
@@ -89,6 +89,8 @@ def scene(app, smtp_server, webhook_receiver, releasable: dict | None = None):
     world = build_world(app)
     filed = file_incident(client, world, **FILING, releasability=releasable or {})
     reference = filed["reference"]
+    with session_scope(app) as session:  # the demo region is fictional, whose distances are never told:
+        session.scalars(select(Incident).where(Incident.reference == reference)).one().border_basis = "region_file"
     markers = {**MARKERS, "border_distance_km": [f"about {filed['border_distance_km']:.1f} km"]}
     everything = "\n".join(m for ms in markers.values() for m in ms) + reference
     assert everything.count("4321") == 1 and everything.count("8765") == 1, f"markers must not collide: {markers}"

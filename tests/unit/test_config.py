@@ -175,3 +175,35 @@ def test_one_precedences_acknowledgement_timeout_can_come_from_the_environment(b
 def test_a_decision_asked_again_without_an_interval_fails_fast(build):
     with pytest.raises(ConfigError, match="DECISION_REASK_SECONDS must be a positive number"):
         build({"DECISION_REASK_SECONDS": 0})
+
+
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [
+        ({"REGION_BOUNDARIES": "osm"}, "REGION_BOUNDARIES"),
+        ({"REGION_STATES": "Estonia"}, "REGION_STATES"),
+        ({"REGION_STATES": ["Estonia", ""]}, "REGION_STATES"),
+    ],
+)
+def test_real_borders_of_another_source_or_states_not_a_list_fail_fast(build, setting, problem):
+    with pytest.raises(ConfigError, match=problem):
+        build(setting)
+
+
+def test_the_states_of_the_real_borders_can_come_from_the_environment(build, monkeypatch):
+    monkeypatch.setenv("TRACKER_REGION_BOUNDARIES", "natural_earth")
+    monkeypatch.setenv("TRACKER_REGION_STATES", '["Estonia", "Russia"]')
+    region = build().extensions["tracker.region"]
+    assert (region.boundaries, region.states) == ("natural_earth", ("Estonia", "Russia")), region
+
+
+def test_a_state_not_in_the_natural_earth_data_stops_the_start_not_the_first_filing(build, monkeypatch):
+    import tracker.region
+
+    def never(*_args):
+        raise AssertionError("the whole Natural Earth file was read at start")
+
+    monkeypatch.setattr(tracker.region, "natural_earth", never)
+    with pytest.raises(ConfigError, match="REGION_STATES: no state 'Estonai'"):
+        build({"REGION_BOUNDARIES": "natural_earth", "REGION_STATES": ["Estonia", "Estonai"]})
+    assert build({"REGION_BOUNDARIES": "natural_earth", "REGION_STATES": ["estonia", "643"]}).config["REGION_STATES"]

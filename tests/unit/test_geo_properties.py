@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from tracker.geo import parse_position, to_mgrs
 
-EXAMPLES = settings(max_examples=2000, deadline=None)
+EXAMPLES = settings(max_examples=2000, deadline=None, database=None)
 LATITUDE = st.floats(-90, 90, allow_nan=False)
 LONGITUDE = st.floats(-180, 180, allow_nan=False)
 

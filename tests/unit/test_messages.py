@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from tracker.models import Incident, NotificationKind, Precedence
-from tracker.services.engine.message_text import duration, subject
+from tracker.services.engine.message_text import subject
+from tracker.timeutil import duration
 
 
 def incident(precedence: Precedence, **overrides) -> Incident:
@@ -55,7 +56,18 @@ def test_subject_dtg_is_in_zulu():
 
 @pytest.mark.parametrize(
     ("seconds", "said"),
-    [(45, "45 s"), (600, "10 min"), (7200, "2 h"), (9000, "2 h 30 min"), (172800, "2 d"), (90000, "25 h")],
+    [
+        (30, "30 s"),
+        (45, "45 s"),
+        (90, "1 min 30 s"),
+        (365, "6 min 5 s"),
+        (600, "10 min"),
+        (7200, "2 h"),
+        (9000, "2 h 30 min"),
+        (172800, "2 d"),
+        (90000, "1 d 1 h"),
+        (93600, "1 d 2 h"),
+    ],
 )
 def test_spans_are_said_as_staff_say_them(seconds, said):
     assert duration(seconds) == said

@@ -41,6 +41,7 @@ def incident(**releasable) -> Incident:
         position_text="MARKER-POSTEXT-2290",
         sector="MARKER-SECTOR-3303",
         border_distance_km=17.34,
+        border_basis="region_file",  # a real region's: a fictional one's distance is never told
         cpa_horizontal_m=4321,
         cpa_vertical_ft=8765,
         platforms=[

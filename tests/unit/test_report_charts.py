@@ -7,7 +7,15 @@ from tracker.web.charts import LABEL_WIDTH, bar_chart, duration, short
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(None, "–"), (0, "0s"), (45.4, "45s"), (60.5, "1m 00s"), (725, "12m 05s"), (11100, "3h 05m"), (187200, "2d 04h")],
+    [
+        (None, "–"),
+        (0, "0 s"),
+        (45.4, "45 s"),
+        (60.5, "1 min"),
+        (725, "12 min 5 s"),
+        (11100, "3 h 5 min"),
+        (187200, "2 d 4 h"),
+    ],
 )
 def test_durations_read_as_staff_write_them(seconds, text):
     assert duration(seconds) == text, seconds

@@ -2,6 +2,7 @@
 
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range, Regexp
+from flask import current_app
 from marshmallow import ValidationError as MarshmallowError
 from marshmallow import validates_schema
 
@@ -19,7 +20,7 @@ from ..models import (
 )
 from ..services.engine.line_checks import ANSWERED_VIA
 from ..services.exchanges import releasability
-from ..services.incidents import amendment_record, marking, measures
+from ..services.incidents import amendment_record, filing, marking, measures
 
 NAME = Length(min=1, max=120)
 # Ids are 32-bit INTEGER columns; a larger number would make the database raise (a 500), not find nothing.
@@ -300,6 +301,17 @@ class IncidentOut(Schema):
     position_text = fields.String(allow_none=True)
     sector = fields.String(allow_none=True)
     border_distance_km = fields.Float(allow_none=True, metadata={"description": "to the nearest border line"})
+    border_basis = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "what the distance is measured on",
+            "enum": ["natural_earth_10m", "region_file", "fictional"],
+        },
+    )
+    warnings = fields.Function(
+        lambda incident: filing.position_warnings(incident, current_app.extensions["tracker.region"]),
+        metadata={"type": "array", "items": {"type": "string"}, "description": "e.g. a position outside every sector"},
+    )
     exercise = fields.Nested(
         ExerciseRefOut, allow_none=True, metadata={"description": "the notified exercise whose area and time hold it"}
     )
@@ -524,6 +536,13 @@ class ChannelOut(Schema):
     active = fields.Boolean()
     members = fields.List(fields.String(), attribute="member_names")
     health = fields.Enum(ChannelHealth, by_value=True, metadata={"description": "ok, degraded or down"})
+    tested = fields.Function(
+        lambda channel: channel.last_check_at is not None,
+        metadata={
+            "type": "boolean",
+            "description": "false: the line was never checked, so its ok health is untested (pages say so)",
+        },
+    )
     consecutive_failures = fields.Integer()
     check_interval_seconds = fields.Integer(allow_none=True)
     check_cron = fields.String(allow_none=True)

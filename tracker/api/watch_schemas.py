@@ -1,7 +1,7 @@
 """Schemas of the watch log and handovers (a module of their own to keep schemas.py readable)."""
 
 from apiflask import Schema, fields
-from apiflask.validators import Length, Regexp
+from apiflask.validators import Length, Range, Regexp
 from sqlalchemy.orm import object_session
 
 from ..http.fields import UTC, Moment, Text
@@ -10,8 +10,8 @@ from ..services.watches import handover, log
 
 USERNAME = Length(min=1, max=64)
 WHEN = "ISO 8601 with a zone or a DTG; back-timing within the watch is fine, the future is not"
-TIME = {"type": "string", "format": "date-time"}
-TIME_OR_NONE = {"type": ["string", "null"], "format": "date-time"}
+# The brief's times are stored as ISO 8601 strings already (String fields; allow_none adds the null).
+TIME = {"format": "date-time"}
 
 
 class WatchStartIn(Schema):
@@ -123,16 +123,14 @@ class BriefIncidentOut(Schema):
     steps = fields.Integer()
     step_channels = fields.List(fields.String())
     acknowledged_by = fields.String(allow_none=True)
-    deadline_at = fields.String(allow_none=True, metadata=TIME_OR_NONE)
+    deadline_at = fields.String(allow_none=True, metadata=TIME)
     deadline = fields.String(allow_none=True, metadata={"description": "what happens at deadline_at"})
 
 
 class BriefClockOut(Schema):
     at = fields.String(metadata=TIME)
     kind = fields.String(
-        metadata={
-            "enum": ["escalation", "decision", "acknowledgement_timeout", "agreed_action", "exchange", "receipt"]
-        }
+        metadata={"enum": ["escalation", "decision", "acknowledgement_timeout", "agreed_action", "exchange", "receipt"]}
     )
     incident = fields.String(allow_none=True)
     what = fields.String()
@@ -145,8 +143,8 @@ class BriefLineOut(Schema):
     counterpart_line = fields.Boolean()
     health = fields.String()
     problem = fields.String(metadata={"enum": ["down", "degraded", "never checked"]})
-    last_check_at = fields.String(allow_none=True, metadata=TIME_OR_NONE)
-    last_check_ok_at = fields.String(allow_none=True, metadata=TIME_OR_NONE)
+    last_check_at = fields.String(allow_none=True, metadata=TIME)
+    last_check_ok_at = fields.String(allow_none=True, metadata=TIME)
 
 
 class BriefExerciseOut(Schema):
@@ -215,3 +213,21 @@ class HandoverOut(Schema):
     signed_at = UTC(allow_none=True)
     digest = fields.Function(handover.digest, metadata={"type": "string", "description": "send it when signing"})
     brief = fields.Nested(HandoverBriefOut)
+
+
+# -- the desk-centred spellings: the current watch, a handover named by its desk -----------
+
+
+class CurrentWatchQuery(Schema):
+    desk = Text(validate=Length(max=log.DESK_MAX_LENGTH), metadata={"description": f"default “{log.DESK}”"})
+
+
+class HandoverCreateIn(HandoverIn):
+    watch_id = fields.Integer(
+        validate=Range(min=1, max=2**31 - 1),
+        metadata={"description": "the watch handed over; default: the open watch at `desk`"},
+    )
+    desk = Text(
+        validate=Length(max=log.DESK_MAX_LENGTH),
+        metadata={"description": f"the desk whose open watch is handed over (default “{log.DESK}”)"},
+    )

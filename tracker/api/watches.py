@@ -15,6 +15,8 @@ from ..timeutil import utcnow
 from . import ERRORS, bp
 from .watch_schemas import (
     BriefOut,
+    CurrentWatchQuery,
+    HandoverCreateIn,
     HandoverIn,
     HandoverNotesIn,
     HandoverOut,
@@ -168,3 +170,36 @@ def sign_handover(handover_id, data):
     session = get_session()
     found = handover.get_handover(session, handover_id)
     return handover.sign(session, found, caller(), utcnow(), data.get("digest"), address())
+
+
+# -- the desk-centred spellings: the current watch, a handover named by its desk --
+
+
+@bp.get("/watches/current")
+@bp.auth_required(token_auth)
+@bp.input(CurrentWatchQuery, location="query", arg_name="query")
+@bp.output(WatchDetailOut)
+@bp.doc(tags=TAGS, summary="The desk's open watch with its log (404 while nobody is on watch)", responses=READ)
+def current_watch(query):
+    return log.current_watch(get_session(), query.get("desk"))
+
+
+@bp.post("/handovers")
+@bp.auth_required(token_auth)
+@requires(Permission.WATCHES_KEEP)
+@bp.input(HandoverCreateIn, arg_name="data")
+@idempotent
+@bp.output(HandoverOut, status_code=201)
+@bp.doc(tags=TAGS, summary="Prepare the handover of a desk's open watch for the incoming officer", responses=WRITE)
+@transactional
+def create_handover(data):
+    """As POST /watches/{id}/handover, for `watch_id` or else the open watch at `desk` (404 when
+    nobody is on watch there)."""
+    session = get_session()
+    if data.get("watch_id") is not None:
+        watch = log.get_watch(session, data["watch_id"])
+    else:
+        watch = log.current_watch(session, data.get("desk"))
+    notes, markings = data.get("notes", ""), wiring.markings()
+    prepared = handover.prepare(session, watch, caller(), data["incoming"], utcnow(), notes, markings)
+    return prepared, 201, {"Location": url_for("api.get_handover", handover_id=prepared.id)}

@@ -2,15 +2,24 @@
 (function () {
   "use strict";
 
-  function pad(n) { return String(n).padStart(2, "0"); }
+  // A span in words, as the server writes it (tracker.timeutil.duration): "6 min 5 s", "2 h 30 min", "1 d 2 h".
+  // Never "06:05", which reads as a clock time.
+  function duration(seconds) {
+    var d = Math.floor(seconds / 86400), h = Math.floor((seconds % 86400) / 3600),
+        m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    function two(big, bigUnit, small, smallUnit) { return big + " " + bigUnit + (small ? " " + small + " " + smallUnit : ""); }
+    if (d) { return two(d, "d", h, "h"); }
+    if (h) { return two(h, "h", m, "min"); }
+    if (m) { return two(m, "min", s, "s"); }
+    return s + " s";
+  }
 
   function tickCountdowns() {
     var now = Date.now();
     document.querySelectorAll("time.countdown[data-deadline]").forEach(function (el) {
       var left = Math.round((Date.parse(el.dataset.deadline) - now) / 1000);
       if (left <= 0) { el.textContent = "due now"; el.classList.add("due"); return; }
-      var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
-      el.textContent = (h ? h + ":" + pad(m) : pad(m)) + ":" + pad(s);
+      el.textContent = "in " + duration(left);
       el.classList.remove("due");
     });
     var clock = document.querySelector("[data-clock]");

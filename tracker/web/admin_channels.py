@@ -15,7 +15,7 @@ from ..models import ChannelCheck, CheckOutcome, ContactChannel, Role, User
 from ..models.permissions import Permission
 from ..services.engine import line_checks
 from ..services.incidents import ladder
-from .admin import apply_change, bp, page, save, show_once, take_shown_once
+from .admin import apply_change, ask_first, bp, page, save, show_once, take_shown_once
 from .admin_agreements import agreement_choices
 from .forms import ChannelForm
 
@@ -113,6 +113,11 @@ def edit_channel(channel_id: int):
 @bp.post("/channels/<int:channel_id>/delete")
 @requires(Permission.CHANNELS_MANAGE)
 def delete_channel(channel_id: int):
+    channel = ladder.get_channel(get_session(), channel_id)
+    back = url_for("admin.edit_channel", channel_id=channel_id)
+    consequence = "Only a channel no policy, incident or message refers to can go; untick “Active” to retire one."
+    if asked := ask_first(f"Delete the channel “{channel.name}”?", back, consequence):
+        return asked
     if apply_change(lambda s: ladder.delete_channel(s, channel_id), "Channel deleted."):
         return redirect(url_for("admin.channels"))
     return redirect(url_for("admin.edit_channel", channel_id=channel_id))

@@ -9,7 +9,7 @@ from ..http.access import requires
 from ..models import ContactChannel, EscalationPolicy, Precedence
 from ..models.permissions import Permission
 from ..services.incidents import ladder
-from .admin import apply_change, bp, page, save
+from .admin import apply_change, ask_first, bp, page, save
 from .forms import PolicyForm
 
 
@@ -102,6 +102,11 @@ def edit_policy(policy_id: int):
 @bp.post("/policies/<int:policy_id>/delete")
 @requires(Permission.POLICIES_MANAGE)
 def delete_policy(policy_id: int):
+    policy = ladder.get_policy(get_session(), policy_id)
+    back = url_for("admin.edit_policy", policy_id=policy_id)
+    consequence = "Only a policy no routing rule uses can go; incidents filed under it keep their ladder."
+    if asked := ask_first(f"Delete the escalation policy “{policy.name}”?", back, consequence):
+        return asked
     if apply_change(lambda s: ladder.delete_policy(s, policy_id), "Policy deleted."):
         return redirect(url_for("admin.policies"))
     return redirect(url_for("admin.edit_policy", policy_id=policy_id))

@@ -12,7 +12,7 @@ from ..models import EscalationPolicy, RoutingRule
 from ..models.permissions import Permission
 from ..services.incidents import ladder
 from ..services.incidents.routing import RouteQuery, check_query, choose_rule, ordered_rules, snapshot_ladder
-from .admin import apply_change, bp, field_named, page, save, show_errors
+from .admin import apply_change, ask_first, bp, field_named, page, save, show_errors
 from .admin_agreements import agreement_choices
 from .forms import RoutePreviewForm, RuleForm
 
@@ -81,6 +81,10 @@ def edit_rule(rule_id: int):
 @bp.post("/rules/<int:rule_id>/delete")
 @requires(Permission.RULES_MANAGE)
 def delete_rule(rule_id: int):
+    rule = ladder.get_rule(get_session(), rule_id)
+    consequence = "Incidents it would have routed go to the rules after it (in the end, the default rule)."
+    if asked := ask_first(f"Delete the routing rule “{rule.name}”?", url_for("admin.rules"), consequence):
+        return asked
     apply_change(lambda s: ladder.delete_rule(s, rule_id), "Routing rule deleted.")
     return redirect(url_for("admin.rules"))
 

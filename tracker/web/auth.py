@@ -19,6 +19,7 @@ from ..http import ratelimit
 from ..http.transaction import committed
 from ..services.accounts import people, sessions, signin
 from ..timeutil import utcnow
+from .board import landing
 from .forms import PasswordForm, SignInForm
 
 bp = Blueprint("auth", __name__)
@@ -80,7 +81,7 @@ def sign_in():
                     "If that was not you, someone is guessing your password: tell your administrator.",
                     "error",
                 )
-            return redirect(safe_next(request.args.get("next")) or url_for("board.board"))
+            return redirect(safe_next(request.args.get("next")) or landing(outcome.user))
         form.password.errors.append("Wrong username or password.")
     return render_template(
         "web/signin.html", form=form
@@ -114,7 +115,7 @@ def password():
         else:
             start_session(user)  # every session was revoked; this browser gets a new one
             flash("Password changed; other sessions are signed out.")
-            return redirect(url_for("board.board"))
+            return redirect(landing(user))
     return render_template("web/password.html", form=form)
 
 

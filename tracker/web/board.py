@@ -1,10 +1,13 @@
-"""The board of open incidents and the liaison's queue; both refresh themselves."""
+"""The board of open incidents and the liaison's queue (both refresh themselves), each role's landing
+page at "/", and the site's icon at /favicon.ico."""
 
-from flask import Blueprint, render_template, request
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..db import get_session
-from ..models import IncidentStatus, Precedence
+from ..models import IncidentStatus, Precedence, Role
 from ..services.exchanges import exchanges
 from ..services.incidents import queries
 
@@ -17,7 +20,25 @@ def _filters() -> dict:
     return {"status": statuses, "precedence": precedences}
 
 
+def landing(user) -> str:
+    """Where a role starts its day: a liaison officer at My queue, an admin at the admin pages, duty
+    officers and supervisors at the board (served at "/" itself)."""
+    if user.role is Role.LIAISON:
+        return url_for("board.queue")
+    if user.role is Role.ADMIN and "admin.index" in current_app.view_functions:
+        return url_for("admin.index")
+    return url_for("board.home")
+
+
 @bp.get("/")
+@login_required
+def home():
+    """Each role's own page; the board for those who land on it."""
+    target = landing(current_user)
+    return board() if target == url_for("board.home") else redirect(target)
+
+
+@bp.get("/board")
 @login_required
 def board():
     filters = _filters()
@@ -54,3 +75,11 @@ def queue_rows():
 @bp.app_template_global()
 def is_handled(incident) -> bool:
     return incident.status in (IncidentStatus.ACKNOWLEDGED, IncidentStatus.RESOLVED)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The icon the pages link (static/favicon.svg), where browsers look for it by themselves; read whole
+    (half a kilobyte), so no file is left open for the server to close."""
+    icon = Path(current_app.static_folder or "", "favicon.svg").read_bytes()
+    return Response(icon, mimetype="image/svg+xml")

@@ -9,6 +9,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ..timeutil import duration as words
+
 WIDTH = 640
 LABEL_WIDTH = 180  # room for a channel or category name on the left
 VALUE_ROOM = 90  # room for the value written after the longest bar
@@ -99,21 +101,8 @@ def bar_chart(
 
 
 def duration(seconds: float | None) -> str:
-    """Write seconds as staff read them: 45s, 12m 05s, 3h 05m, 2d 04h."""
-    if seconds is None:
-        return "–"
-    whole = round(seconds)
-    sign, whole = ("-", -whole) if whole < 0 else ("", whole)
-    days, rest = divmod(whole, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{sign}{days}d {hours:02d}h"
-    if hours:
-        return f"{sign}{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{sign}{minutes}m {secs:02d}s"
-    return f"{sign}{secs}s"
+    """Write seconds in words, as every page does (tracker.timeutil.duration): 45 s, 12 min 5 s, 2 d 4 h."""
+    return words(seconds)
 
 
 def count(value: float) -> str:

@@ -1,6 +1,6 @@
 """Filing form, incident page, and the acknowledge / comment / resolve buttons."""
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -176,6 +176,8 @@ def readback():
         try:
             pos = parse_position(text)
             answer["position"] = f"{pos.decimal} = {pos.ddm} = {pos.dms} = MGRS {pos.mgrs}"
+            if current_app.extensions["tracker.region"].outside_sectors(pos.latitude, pos.longitude):
+                answer["position"] += " - outside every sector of the region"
         except ValueError as exc:
             answer["position"] = str(exc)
     return jsonify(answer)
@@ -187,6 +189,12 @@ def position(incident):
     from ..geo import Position
 
     return Position(incident.latitude, incident.longitude, incident.position_text or "")
+
+
+@bp.app_template_global()
+def position_warnings(incident) -> list[str]:
+    """What staff should know about where the incident is placed (outside every sector...)."""
+    return filing.position_warnings(incident, current_app.extensions["tracker.region"])
 
 
 @bp.get("/<reference>")

@@ -20,8 +20,26 @@ def _limit() -> None:
     ratelimit.attempt(f"link:address:{ratelimit.address()}", "LINKS_PER_ADDRESS", "link uses from this address")
 
 
+# How each refusal looks: a used link (or an incident handled already) is no fault of the reader's, an
+# expired one needs a fresh message, anything else is refused outright. Each has its own heading, icon,
+# colour class and wording (links/refused.html, static/links.css).
+OUTCOMES = {"reused": "used", "handled": "used", "expired": "expired"}
+HEADINGS = {
+    "invalid": "This link is not valid",
+    "expired": "This link has expired",
+    "reused": "This link was used already",
+    "foreign": "This link does not fit",
+    "handled": "Already handled",
+    "counterpart": "This link cannot acknowledge",
+    "receipt": "This is a receipt link",
+}
+
+
 def _refused(purpose: str, refused: LinkRefused):
-    return render_template("links/refused.html", purpose=purpose, refused=refused), refused.status
+    kind = OUTCOMES.get(refused.reason, "refused")
+    heading = HEADINGS.get(refused.reason, "This link is refused")
+    page = render_template("links/refused.html", purpose=purpose, refused=refused, kind=kind, heading=heading)
+    return page, refused.status
 
 
 @bp.get("/<any(ack, check):purpose>/<token>")

@@ -9,6 +9,8 @@ from ..db import get_session
 from ..http.access import requires
 from ..http.reporting import ReportQuery, annual_csv_response, csv_response, geojson_response, report_filter
 from ..models import Domain, Precedence, all_categories
+from ..models.enums import category_label
+from ..models.labels import label
 from ..models.permissions import Permission
 from ..services.review import annual, export, reports
 from ..timeutil import utcnow
@@ -29,6 +31,31 @@ def _query() -> tuple[dict, dict, dict | list]:
         return given, ReportQuery().load(raw), {}
     except ValidationError as error:
         return given, {}, error.messages
+
+
+def applied(query: dict) -> str:
+    """The filters in force, in words, for the line above the report: "all time" when no period is set."""
+    start, end = query.get("reported_from"), query.get("reported_to")
+    moment = "{:%Y-%m-%d %H:%M}Z".format
+    if start and end:
+        parts = [f"reported from {moment(start)} to before {moment(end)}"]
+    elif start:
+        parts = [f"reported from {moment(start)} on"]
+    elif end:
+        parts = [f"reported before {moment(end)}"]
+    else:
+        parts = ["all time"]
+    if query.get("domain"):
+        parts.append(f"domain {label(query['domain'])}")
+    if query.get("category"):
+        parts.append(f"category {category_label(query['category'])}")
+    if query.get("sector"):
+        parts.append(f"sector {query['sector']}")
+    if query.get("precedence"):
+        parts.append("precedence " + ", ".join(f"{p.value} {p.name}" for p in query["precedence"]))
+    else:
+        parts.append("every precedence")
+    return " · ".join(parts)
 
 
 def _time_chart(chart_id: str, title: str, groups: dict, label=str):
@@ -57,11 +84,6 @@ def charts(report: dict) -> list:
     ]
 
 
-@bp.app_template_filter("duration")
-def _duration(seconds):
-    return duration(seconds)
-
-
 @bp.get("/reports")
 @requires(Permission.REPORTS_READ)
 def report():
@@ -72,6 +94,7 @@ def report():
         report=data,
         charts=charts(data) if data else [],
         given=given,
+        applied=None if problems else applied(query),
         problems=problems,
         domains=list(Domain),
         categories=all_categories(),

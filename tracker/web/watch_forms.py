@@ -20,7 +20,9 @@ class EntryForm(TrackerForm):
         "Log line", validators=[DataRequired("Write what happened."), Length(max=log.ENTRY_MAX_LENGTH)]
     )
     incident = StringField(
-        "Incident (reference, if it is about one)", validators=[Optional(), Length(max=20)], description="e.g. INC-2026-00042"
+        "Incident (reference, if it is about one)",
+        validators=[Optional(), Length(max=20)],
+        description="e.g. INC-2026-00042",
     )
     at = StringField(
         f"At (only when logging it later; {WHEN})",

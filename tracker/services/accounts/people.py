@@ -2,11 +2,12 @@
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from ...errors import Conflict, NotFound, ValidationError
@@ -94,14 +95,44 @@ def revoke_token(session: Session, token_id: int, now: datetime | None = None) -
     return token
 
 
-def user_for_token(session: Session, text: str) -> User | None:
-    """Return the active user owning an unrevoked token, or None."""
+def token_for(session: Session, text: str) -> ApiToken | None:
+    """Return the unrevoked token of an active user that text is, or None."""
     if not text.startswith(TOKEN_PREFIX):
         return None
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(text)))
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
-    return token.user
+    return token
+
+
+def user_for_token(session: Session, text: str) -> User | None:
+    """Return the active user owning an unrevoked token, or None."""
+    token = token_for(session, text)
+    return token.user if token is not None else None
+
+
+# "Last used" is news to the minute: a token used all day is written once a minute, not per request.
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+def needs_last_used(token: ApiToken, now: datetime) -> bool:
+    """Whether the token's last use on record is older than LAST_USED_EVERY (or there is none)."""
+    return token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY
+
+
+def mark_token_used(session: Session, token_id: int, now: datetime) -> bool:
+    """Record now as the token's last use, unless one within LAST_USED_EVERY is on record already (a
+    conditional UPDATE: of two requests at once, one writes); return whether it wrote."""
+    result = session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == token_id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - LAST_USED_EVERY),
+        )
+        .values(last_used_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 def change_password(session: Session, user: User, current: str, new: str) -> None:

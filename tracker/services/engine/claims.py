@@ -1,10 +1,13 @@
 """The claim pattern shared by the escalation sweep, the delivery job and the clocks of the other side."""
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from ...models import Incident, IncidentStatus
 
 
 def claimable(session: Session, candidates: Select) -> Select:
@@ -20,6 +23,26 @@ def claimable(session: Session, candidates: Select) -> Select:
         return candidates
     locked = candidates.with_for_update(skip_locked=True).cte("candidates").prefix_with("MATERIALIZED")
     return select(locked.c.id)
+
+
+def claim_incidents(
+    session: Session, status: IncidentStatus, clock: InstrumentedAttribute, now: datetime, limit: int
+) -> list[int]:
+    """Claim up to limit incidents in status whose clock (a deadline column) has come; return their ids.
+
+    One conditional UPDATE ... RETURNING that bumps the version: a row changed (acknowledged,
+    resolved, or claimed by another scheduler) before this statement no longer matches. On
+    PostgreSQL the candidates are locked FOR UPDATE SKIP LOCKED so a second scheduler takes other
+    rows instead of waiting; on SQLite the transaction already holds the write lock (BEGIN
+    IMMEDIATE), so the UPDATE itself is the claim."""
+    due = select(Incident.id).where(Incident.status == status, clock <= now).order_by(clock, Incident.id).limit(limit)
+    claim = (
+        update(Incident)
+        .where(Incident.id.in_(claimable(session, due).scalar_subquery()), Incident.status == status, clock <= now)
+        .values(version=Incident.version + 1)
+        .returning(Incident.id)
+    )
+    return list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
 
 
 def load_claimed(session: Session, model, ids: list[int], *options) -> list:

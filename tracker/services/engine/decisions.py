@@ -26,10 +26,10 @@ from ... import instruments
 from ...errors import Forbidden, InvalidTransition
 from ...models import EventKind, Incident, IncidentStatus, NotificationKind, TimelineEvent, User
 from ...models.permissions import Permission, may
+from ...timeutil import duration
 from ..incidents import timeline
 from . import notify
 from .links import AckLinks
-from .message_text import duration
 
 ACTOR = "scheduler"
 # The committed default of DECISION_REASK_SECONDS (config/default.toml); the app hands its own setting in.

@@ -223,7 +223,9 @@ def claim_messages(
     )
     ids = list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
     eager = (selectinload(Notification.incident), selectinload(Notification.channel), selectinload(Notification.user))
-    rows = [row for row in load_claimed(session, Notification, ids, *eager) if not _refused_by_line(session, row, now)]
+    public_url = composer.links.public_url
+    claimed = load_claimed(session, Notification, ids, *eager)
+    rows = [row for row in claimed if not _refused_by_line(session, row, now, public_url)]
     roots = composer.thread_roots(session, {row.incident_id for row in rows})
     return [composer.compose(session, row, now, roots) for row in rows]
 
@@ -249,7 +251,7 @@ def wrong_line(row: Notification) -> str | None:
     return None
 
 
-def _refused_by_line(session: Session, row: Notification, now: datetime) -> bool:
+def _refused_by_line(session: Session, row: Notification, now: datetime, public_url: str = "") -> bool:
     """Dead-letter a claimed row that wrong_line refuses (supervisors told); True if it was."""
     reason = wrong_line(row)
     if reason is None:
@@ -259,7 +261,7 @@ def _refused_by_line(session: Session, row: Notification, now: datetime) -> bool
     )
     row.last_error = reason
     row.claimed_until = None
-    dead_letter(session, row, now)
+    dead_letter(session, row, now, public_url)
     return True
 
 
@@ -362,8 +364,10 @@ def record_failure(
     now: datetime,
     policy: RetryPolicy,
     latency_ms: int = 0,
+    public_url: str = "",
 ) -> NotificationStatus:
-    """Schedule a retry with exponential backoff and jitter, or dead-letter the row."""
+    """Schedule a retry with exponential backoff and jitter, or dead-letter the row (the supervisors'
+    message links the incident page under public_url)."""
     outcome = AttemptOutcome.TRANSIENT if error.transient else AttemptOutcome.PERMANENT
     _attempt(session, notification_id, transport, outcome, now, latency_ms, error.code, str(error))
     row = session.get(Notification, notification_id, populate_existing=True)
@@ -372,7 +376,7 @@ def record_failure(
     row.last_error = str(error)[:2000]
     row.claimed_until = None
     if not error.transient or row.attempts >= policy.max_attempts:
-        dead_letter(session, row, now)
+        dead_letter(session, row, now, public_url)
     else:
         delay = policy.base_seconds * 2 ** (row.attempts - 1)
         row.status = NotificationStatus.PENDING
@@ -380,7 +384,7 @@ def record_failure(
     return row.status
 
 
-def dead_letter(session: Session, row: Notification, now: datetime) -> None:
+def dead_letter(session: Session, row: Notification, now: datetime, public_url: str = "") -> None:
     """Give up on a message: show it on the incident, tell the supervisors, and stop waiting for it."""
     row.status = NotificationStatus.DEAD
     incident = row.incident
@@ -400,7 +404,7 @@ def dead_letter(session: Session, row: Notification, now: datetime) -> None:
         escalates_at_once=escalate_now,
     )
     if row.channel is not None and row.kind is not NotificationKind.DEAD_LETTER:
-        _tell_supervisors(session, row, now)
+        _tell_supervisors(session, row, now, public_url)
     if escalate_now:
         session.execute(
             update(Incident)
@@ -431,7 +435,7 @@ def _step_stranded(session: Session, row: Notification) -> bool:
     return alive == 0
 
 
-def _tell_supervisors(session: Session, row: Notification, now: datetime) -> None:
+def _tell_supervisors(session: Session, row: Notification, now: datetime, public_url: str) -> None:
     already = session.scalar(
         select(func.count()).where(
             Notification.incident_id == row.incident_id,
@@ -441,7 +445,7 @@ def _tell_supervisors(session: Session, row: Notification, now: datetime) -> Non
         )
     )
     if not already:
-        recipients = notify.Recipients.load(session)
+        recipients = notify.Recipients.load(session, public_url)
         notify.enqueue_supervisors(
             session,
             row.incident,

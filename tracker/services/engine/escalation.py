@@ -2,14 +2,13 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ... import instruments
 from ...models import EventKind, Incident, IncidentStatus, NotificationKind
 from ..incidents import timeline
 from . import decisions, notify
-from .claims import claimable, load_claimed
+from .claims import claim_incidents, load_claimed
 from .links import AckLinks
 
 ACTOR = "scheduler"
@@ -24,23 +23,7 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
     scheduler takes other rows instead of waiting; on SQLite the transaction already holds
     the database's write lock (BEGIN IMMEDIATE), so the UPDATE itself is the claim.
     """
-    due = (
-        select(Incident.id)
-        .where(Incident.status == IncidentStatus.OPEN, Incident.next_escalation_at <= now)
-        .order_by(Incident.next_escalation_at, Incident.id)
-        .limit(limit)
-    )
-    claim = (
-        update(Incident)
-        .where(
-            Incident.id.in_(claimable(session, due).scalar_subquery()),
-            Incident.status == IncidentStatus.OPEN,
-            Incident.next_escalation_at <= now,
-        )
-        .values(version=Incident.version + 1)
-        .returning(Incident.id)
-    )
-    return list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
+    return claim_incidents(session, IncidentStatus.OPEN, Incident.next_escalation_at, now, limit)
 
 
 def advance(
@@ -115,7 +98,7 @@ def sweep_batch(
     if not ids:
         return 0
     incidents = load_claimed(session, Incident, ids)
-    recipients = notify.Recipients.load(session)
+    recipients = notify.Recipients.load(session, links.public_url)
     with session.no_autoflush:
         for incident in incidents:
             instruments.ESCALATION_LAG.observe(max(0.0, (now - incident.next_escalation_at).total_seconds()))

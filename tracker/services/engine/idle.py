@@ -26,7 +26,7 @@ Outbox rows stay apart in the unique indexes (incident, kind, step, loop, channe
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ... import instruments
@@ -40,11 +40,11 @@ from ...models import (
     TimelineEvent,
     User,
 )
+from ...timeutil import duration
 from ..incidents import timeline
 from . import notify
-from .claims import claimable, load_claimed
+from .claims import claim_incidents, load_claimed
 from .links import AckLinks
-from .message_text import duration
 
 ACTOR = "scheduler"
 # The committed default of ACK_TIMEOUT_SECONDS (config/default.toml); the app hands its own setting in.
@@ -83,28 +83,9 @@ class IdleRules:
 
 
 def claim_idle(session: Session, now: datetime, limit: int) -> list[int]:
-    """Claim up to limit acknowledged incidents whose idle check is due; return their ids.
-
-    The same conditional UPDATE ... RETURNING as escalation.claim_due (SKIP LOCKED on PostgreSQL): it
-    bumps the version, so a resolution (or another scheduler's claim) that committed first means the
-    row no longer matches, and one racing it re-reads and applies on top."""
-    due = (
-        select(Incident.id)
-        .where(Incident.status == IncidentStatus.ACKNOWLEDGED, Incident.idle_check_at <= now)
-        .order_by(Incident.idle_check_at, Incident.id)
-        .limit(limit)
-    )
-    claim = (
-        update(Incident)
-        .where(
-            Incident.id.in_(claimable(session, due).scalar_subquery()),
-            Incident.status == IncidentStatus.ACKNOWLEDGED,
-            Incident.idle_check_at <= now,
-        )
-        .values(version=Incident.version + 1)
-        .returning(Incident.id)
-    )
-    return list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
+    """Claim up to limit acknowledged incidents whose idle check is due; return their ids (the claim
+    of escalation.claim_due: a resolution or another scheduler's claim that committed first wins)."""
+    return claim_incidents(session, IncidentStatus.ACKNOWLEDGED, Incident.idle_check_at, now, limit)
 
 
 def last_activity(session: Session, ids: list[int]) -> dict[int, datetime]:

@@ -8,8 +8,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from ...models import ContactChannel, Incident, NotificationKind, Precedence
 from ...models.enums import category_label
+from ...models.labels import label
 from ...text import shown
-from ...timeutil import format_dtg, isoformat
+from ...timeutil import duration, format_dtg, isoformat
 from ..incidents import marking
 
 PROSIGN = {
@@ -43,8 +44,15 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
         finalize=shown,  # a lone surrogate stored in a JSON column must not fail the message (tracker.text)
     )
-    env.globals.update(dtg=format_dtg, iso=isoformat)
+    # Codes in words, spans in words, times to the second (models/labels.py): no raw key, no microseconds.
+    env.globals.update(dtg=format_dtg, iso=iso_to_the_second, category_label=category_label)
+    env.filters.update(label=label, duration=duration)
     return env
+
+
+def iso_to_the_second(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC to the second, with its Z: 2026-12-03T08:00:09Z (never microseconds)."""
+    return isoformat(moment.replace(microsecond=0)) if moment is not None else None
 
 
 def subject(incident: Incident, kind: NotificationKind) -> str:
@@ -76,11 +84,13 @@ def incident_text(
     missed: dict | None = None,
     idle: dict | None = None,
     decision: dict | None = None,
+    page: dict | None = None,
 ) -> str:
     """Plain-text body for one kind of incident message, its marking line first and last (as on the
     banner of a marked document: whoever reads any end of it sees how to handle it). idle says why an
     acknowledged incident is reminded of or called again (services.engine.idle), decision which step
-    waits for a supervisor's confirmation or who confirmed it (services.engine.decisions)."""
+    waits for a supervisor's confirmation or who confirmed it (services.engine.decisions); page, the
+    incident page's address a supervisor's message links (services.engine.notify)."""
     body = (
         _environment()
         .get_template(f"{kind.value}.txt")
@@ -101,12 +111,15 @@ def incident_text(
             decision=decision or {},
         )
     )
+    body = body.strip(chr(10))
+    if page and page.get("url"):
+        body += f"\n\nIncident page: {page['url']}"
     line = marking.of(incident)
-    return f"{line}\n\n{body.strip(chr(10))}\n\n{line}\n"
+    return f"{line}\n\n{body}\n\n{line}\n"
 
 
 def check_text(channel: ContactChannel, check_url: str, due_by: datetime, window_seconds: int) -> str:
-    window = f"{window_seconds // 60} minutes" if window_seconds >= 120 else f"{window_seconds} seconds"
+    window = duration(window_seconds)
     return (
         _environment()
         .get_template("check.txt")
@@ -139,19 +152,6 @@ def late_notice(queued_at: datetime, step: int, loop: int, incident: Incident, e
         f"{queued} Since then the incident escalated to step {incident.current_step}{_repeat(incident.loop)}. "
         "It still needs acknowledging."
     )
-
-
-def duration(seconds: float) -> str:
-    """A span as staff say it: 45 s, 10 min, 2 h, 2 h 30 min, 2 d."""
-    seconds = int(seconds)
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds % 86400 == 0:
-        return f"{seconds // 86400} d"
-    hours, minutes = divmod(seconds // 60, 60)
-    if not hours:
-        return f"{minutes} min"
-    return f"{hours} h" + (f" {minutes} min" if minutes else "")
 
 
 def _repeat(loop: int) -> str:

@@ -26,13 +26,19 @@ from .rendering import render_incident_message
 
 @dataclass(frozen=True)
 class Recipients:
-    """Who can be messaged right now: active channels and active supervisors.
+    """Who can be messaged right now: active channels and active supervisors, and the tracker's
+    public address (PUBLIC_URL) that the supervisors' messages link the incident page on ("": none).
 
     Loaded once per filing or per sweep batch, so advancing many incidents costs no query each.
     """
 
     channels: dict[int, ContactChannel]
     supervisors: list[User]
+    public_url: str = ""
+
+    def page_of(self, incident: Incident) -> str | None:
+        """The incident page's absolute address, or None without a public address."""
+        return f"{self.public_url.rstrip('/')}/incidents/{incident.reference}" if self.public_url else None
 
     def usable(self, entry: dict | None) -> ContactChannel | None:
         """The channel of a ladder entry if it is active and not down, else None."""
@@ -44,12 +50,12 @@ class Recipients:
         return "down" if channel is not None else "inactive or deleted"
 
     @classmethod
-    def load(cls, session: Session) -> "Recipients":
+    def load(cls, session: Session, public_url: str = "") -> "Recipients":
         channels = session.scalars(select(ContactChannel).where(ContactChannel.active.is_(True))).all()
         supervisors = session.scalars(
             select(User).where(User.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.username)
         ).all()
-        return cls({c.id: c for c in channels}, list(supervisors))
+        return cls({c.id: c for c in channels}, list(supervisors), public_url)
 
     @classmethod
     def for_step(cls, session: Session, step: dict) -> "Recipients":
@@ -136,9 +142,63 @@ def enqueue_supervisors(
     facts: dict | None = None,
 ) -> list[User]:
     """Queue one message to every active supervisor (about the current step unless told otherwise);
-    facts are what the message says beyond the incident (rendering.render_incident_message)."""
-    _queue(session, incident, kind, now, [{"user": u} for u in recipients.supervisors], step, loop, facts=facts)
+    facts are what the message says beyond the incident (rendering.render_incident_message). Each
+    carries the incident page's address, unless a fact brings its own (a decision asked)."""
+    _queue(
+        session,
+        incident,
+        kind,
+        now,
+        [{"user": u} for u in recipients.supervisors],
+        step,
+        loop,
+        facts=_with_page(facts, recipients.page_of(incident)),
+    )
     return recipients.supervisors
+
+
+def _with_page(facts: dict | None, page: str | None) -> dict | None:
+    """facts with the incident page's address as the "page" fact, unless one of them has a url already."""
+    facts = facts or {}
+    if page is None or any(isinstance(fact, dict) and fact.get("url") for fact in facts.values()):
+        return facts
+    return {**facts, "page": {"url": page}}
+
+
+def close_exhaustion(session: Session, incident: Incident, kind: NotificationKind, now: datetime) -> list[User]:
+    """Tell the supervisors who were sent the EXHAUSTED message of the incident's current round that it
+    is now acknowledged or resolved (kind): the loop their "action needed" opened is closed.
+
+    Called when an incident leaves EXHAUSTED. Its rows take the (step, loop) of that EXHAUSTED round,
+    which no other exhaustion ever has (a re-escalation starts a new loop: engine/idle.py), and the
+    incident leaves each exhaustion once; a user who has such a row already is skipped all the same.
+    They link the incident page the EXHAUSTED message linked (its "page" in the stored payload).
+    """
+    told = session.scalars(
+        select(Notification).where(
+            Notification.incident_id == incident.id,
+            Notification.kind == NotificationKind.EXHAUSTED,
+            Notification.step == incident.current_step,
+            Notification.loop == incident.loop,
+            Notification.user_id.is_not(None),
+            Notification.status.in_((NotificationStatus.SENT, NotificationStatus.SENDING)),
+        )
+    ).all()
+    already = set(
+        session.scalars(
+            select(Notification.user_id).where(
+                Notification.incident_id == incident.id,
+                Notification.kind == kind,
+                Notification.step == incident.current_step,
+                Notification.loop == incident.loop,
+                Notification.user_id.is_not(None),
+            )
+        )
+    )
+    users = [row.user for row in told if row.user is not None and row.user_id not in already]
+    page = next((row.payload.get("page") for row in told if row.payload and row.payload.get("page")), None)
+    _queue(session, incident, kind, now, [{"user": u} for u in users], facts=_with_page({}, page))
+    return users
 
 
 def enqueue(

@@ -48,6 +48,8 @@ def render_incident_message(row: Notification, now: datetime, ack: AckLink | Non
         "incident": incident_facts(incident),
         "acknowledge": ack and ack.as_payload(),
     }
+    if page is not None and ack_url is None:
+        row.payload["page"] = page  # the incident page a supervisor's message links (notify.close_exhaustion)
 
 
 def render_counterpart_message(row: Notification, reference: str, channel_name: str) -> None:

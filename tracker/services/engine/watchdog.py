@@ -92,13 +92,16 @@ def alert(
     )
 
 
-def check_batch(session: Session, now: datetime, cutoff: datetime, limit: int, runner: str) -> int:
-    """Claim and alert one batch of incidents whose deadline passed before cutoff; return how many."""
+def check_batch(
+    session: Session, now: datetime, cutoff: datetime, limit: int, runner: str, public_url: str = ""
+) -> int:
+    """Claim and alert one batch of incidents whose deadline passed before cutoff; return how many (the
+    alerts link the incident page under public_url)."""
     ids = claim_missed(session, cutoff, limit)
     if not ids:
         return 0
     incidents = load_claimed(session, Incident, ids)
-    recipients = notify.Recipients.load(session)
+    recipients = notify.Recipients.load(session, public_url)
     sweep = session.get(JobRun, "sweep")
     with session.no_autoflush:
         for incident in incidents:

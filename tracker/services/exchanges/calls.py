@@ -422,7 +422,12 @@ def flag_overdue(session: Session, action: AgreedAction, now: datetime, runner: 
 
 
 def sweep_batch(
-    session: Session, now: datetime, limit: int, runner: str, recipients: notify.Recipients | None = None
+    session: Session,
+    now: datetime,
+    limit: int,
+    runner: str,
+    recipients: notify.Recipients | None = None,
+    public_url: str = "",
 ) -> int:
     """Claim and flag one batch of agreed actions past due; return how many."""
     ids = claim_due(session, now, limit)
@@ -432,5 +437,5 @@ def sweep_batch(
         selectinload(AgreedAction.call).selectinload(Call.channel),
         selectinload(AgreedAction.incident),
     )
-    told = recipients or notify.Recipients.load(session)
+    told = recipients or notify.Recipients.load(session, public_url)
     return act_on_claimed(session, AgreedAction, ids, lambda a: flag_overdue(session, a, now, runner, told), *eager)

@@ -441,10 +441,11 @@ def expire(session: Session, exchange: Exchange, now: datetime, runner: str, rec
     )
 
 
-def sweep_batch(session: Session, now: datetime, limit: int, runner: str) -> int:
-    """Claim and expire one batch of exchanges whose clock ran out; return how many went overdue."""
+def sweep_batch(session: Session, now: datetime, limit: int, runner: str, public_url: str = "") -> int:
+    """Claim and expire one batch of exchanges whose clock ran out; return how many went overdue (the
+    supervisors' messages link the incident page under public_url)."""
     ids = claim_due(session, now, limit)
     if not ids:
         return 0
-    recipients = notify.Recipients.load(session)
+    recipients = notify.Recipients.load(session, public_url)
     return act_on_claimed(session, Exchange, ids, lambda e: expire(session, e, now, runner, recipients))

@@ -284,7 +284,12 @@ def flag_overdue(session: Session, message: ExchangeMessage, now: datetime, runn
 
 
 def sweep_batch(
-    session: Session, now: datetime, limit: int, runner: str, recipients: notify.Recipients | None = None
+    session: Session,
+    now: datetime,
+    limit: int,
+    runner: str,
+    recipients: notify.Recipients | None = None,
+    public_url: str = "",
 ) -> int:
     """Claim and flag one batch of overdue receipts; return how many."""
     ids = claim_due(session, now, limit)
@@ -294,5 +299,5 @@ def sweep_batch(
         selectinload(ExchangeMessage.exchange).selectinload(Exchange.incident),
         selectinload(ExchangeMessage.channel),
     )
-    told = recipients or notify.Recipients.load(session)
+    told = recipients or notify.Recipients.load(session, public_url)
     return act_on_claimed(session, ExchangeMessage, ids, lambda m: flag_overdue(session, m, now, runner, told), *eager)

@@ -97,6 +97,11 @@ SENTENCES = (
 )  # fmt: skip
 
 
+# The distance to the border is told only when measured on real borders: never one measured on a
+# made-up region ("fictional") or whose basis was not recorded (filed before border_basis was).
+STATED_BASES = ("natural_earth_10m", "region_file")
+
+
 def msgids() -> list[str]:
     """Every msgid a summary may use: each catalogue must translate them all."""
     return [
@@ -132,7 +137,7 @@ def compose(incident: Incident, language: str) -> tuple[str, list[str]]:
         facts.append(t(POSITION, decimal=where.decimal, mgrs=to_mgrs(incident.latitude, incident.longitude)))
     if uses("sector", bool(incident.sector)):
         facts.append(t(SECTOR, sector=incident.sector))
-    if uses("border_distance_km", incident.border_distance_km is not None):
+    if uses("border_distance_km", incident.border_distance_km is not None and incident.border_basis in STATED_BASES):
         facts.append(t(BORDER, distance=f"{incident.border_distance_km:.1f}"))
     horizontal, vertical = incident.cpa_horizontal_m, incident.cpa_vertical_ft
     if uses("cpa", horizontal is not None or vertical is not None):

@@ -193,7 +193,22 @@ def locate_report(query: RouteQuery, limits: FilingLimits) -> tuple[RouteQuery, 
     sector (unless given) and distance to the border filled in, and the incident's columns that come
     from where it happened."""
     located = locate(query, limits.region)
-    return located, {"sector": located.sector, "border_distance_km": located.border_distance_km}
+    basis = getattr(limits.region, "border_basis", None) if located.border_distance_km is not None else None
+    return located, {
+        "sector": located.sector,
+        "border_distance_km": located.border_distance_km,
+        "border_basis": basis,
+    }
+
+
+OUTSIDE_SECTORS = "The position lies outside every sector of the region: check it."
+
+
+def position_warnings(incident: Incident, region) -> list[str]:
+    """What staff should know about where the incident is placed (region: tracker.region.Region)."""
+    if region is not None and region.outside_sectors(incident.latitude, incident.longitude):
+        return [OUTSIDE_SECTORS]
+    return []
 
 
 def _releasable_to(draft: IncidentDraft, limits: FilingLimits) -> list[str]:

@@ -63,14 +63,16 @@ def ensure_may_handle(session: Session, incident: Incident, user: User, action: 
     )
 
 
-def _compare_and_set(session: Session, incident: Incident, allowed, values: dict, check) -> None:
-    """Apply values to the incident if nobody changed it since it was read (version column).
+def _compare_and_set(session: Session, incident: Incident, allowed, values: dict, check) -> IncidentStatus:
+    """Apply values to the incident if nobody changed it since it was read (version column); return
+    the status it had until then.
 
     When a sweep escalated it meanwhile, read it again and re-check; an acknowledgement that
     commits first means the sweep's claim no longer matches, and the reverse order is safe too.
     """
     for _ in range(_RETRIES):
         check()
+        before = incident.status  # what the version the UPDATE matches says
         result = cast(
             CursorResult[Any],  # what an UPDATE returns (Session.execute is typed for SELECT)
             session.execute(
@@ -82,7 +84,7 @@ def _compare_and_set(session: Session, incident: Incident, allowed, values: dict
         )
         if result.rowcount == 1:
             session.refresh(incident)
-            return
+            return before
         session.refresh(incident)
     raise Conflict(f"{incident.reference} kept changing; try again", {"version": incident.version})
 
@@ -151,9 +153,10 @@ def _acknowledge(
         "idle_stage": 0,
         **NO_DECISION,
     }
-    _compare_and_set(session, incident, LIVE, values, incident.ensure_can_acknowledge)
+    before = _compare_and_set(session, incident, LIVE, values, incident.ensure_can_acknowledge)
     cancelled = notify.cancel_pending(session, incident.id, f"acknowledged by {label}")
     told = notify.announce(session, incident, NotificationKind.ACKNOWLEDGED, now)
+    supervisors = _close_exhaustion(session, incident, before, NotificationKind.ACKNOWLEDGED, now)
     timeline.record(
         session,
         incident,
@@ -165,6 +168,8 @@ def _acknowledge(
         note=note,
         cancelled_messages=cancelled,
         told=[c.name for c in told],
+        # Supervisors told the exhausted incident is now acknowledged (notify.close_exhaustion).
+        **({"supervisors": supervisors} if supervisors else {}),
         # The line a signed link was made for: an idle reminder goes to it (services.engine.idle).
         **({"channel_id": channel.id} if channel is not None else {}),
     )
@@ -190,9 +195,10 @@ def resolve(session: Session, reference: str, user: User, now: datetime, resolut
         **NO_DECISION,
     }
     open_states = (*LIVE, IncidentStatus.ACKNOWLEDGED)
-    _compare_and_set(session, incident, open_states, values, incident.ensure_can_resolve)
+    before = _compare_and_set(session, incident, open_states, values, incident.ensure_can_resolve)
     cancelled = notify.cancel_pending(session, incident.id, f"resolved by {user.username}")
     told = notify.announce(session, incident, NotificationKind.RESOLVED, now)
+    supervisors = _close_exhaustion(session, incident, before, NotificationKind.RESOLVED, now)
     timeline.record(
         session,
         incident,
@@ -202,9 +208,20 @@ def resolve(session: Session, reference: str, user: User, now: datetime, resolut
         resolution=resolution,
         cancelled_messages=cancelled,
         told=[c.name for c in told],
+        **({"supervisors": supervisors} if supervisors else {}),
     )
     session.flush()
     return incident
+
+
+def _close_exhaustion(
+    session: Session, incident: Incident, before: IncidentStatus, kind: NotificationKind, now: datetime
+) -> list[str]:
+    """When the incident leaves EXHAUSTED, tell the supervisors who were told it was (notify.close_exhaustion);
+    return their usernames."""
+    if before is not IncidentStatus.EXHAUSTED:
+        return []
+    return [u.username for u in notify.close_exhaustion(session, incident, kind, now)]
 
 
 def comment(session: Session, reference: str, user: User, now: datetime, text: str):

@@ -110,8 +110,8 @@ def next_deadline(incident: Incident) -> tuple[datetime | None, str | None]:
             return incident.next_escalation_at, f"escalates to step {incident.current_step + 1}"
         return incident.next_escalation_at, f"step {incident.current_step} (the last) runs out"
     if incident.status is IncidentStatus.ACKNOWLEDGED and incident.idle_check_at is not None:
-        then = "re-escalates" if incident.idle_stage else "its acknowledger is reminded"
-        return incident.idle_check_at, f"acknowledgement timeout: {then} unless someone works on it"
+        then = "it re-escalates" if incident.idle_stage else "its acknowledger is reminded"
+        return incident.idle_check_at, f"if nobody works on it meanwhile, {then}"
     return None, None
 
 
@@ -315,9 +315,8 @@ def changes(session: Session, since: datetime, now: datetime) -> dict:
     """The timeline since `since`: every event counted by kind, the latest CHANGES_LISTED of those
     that are not QUIET listed in time order, and how many more there were."""
     period = (TimelineEvent.at >= since, TimelineEvent.at <= now)
-    counts = dict(
-        session.execute(select(TimelineEvent.kind, func.count()).where(*period).group_by(TimelineEvent.kind)).all()
-    )
+    counted = session.execute(select(TimelineEvent.kind, func.count()).where(*period).group_by(TimelineEvent.kind))
+    counts: dict[EventKind, int] = {kind: n for kind, n in counted}
     rows = session.execute(
         select(TimelineEvent, Incident.reference)
         .join(Incident, TimelineEvent.incident_id == Incident.id)

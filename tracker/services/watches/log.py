@@ -55,6 +55,15 @@ def open_watch(session: Session, desk: str) -> Watch | None:
     return session.scalar(select(Watch).where(Watch.desk == desk, Watch.ends_at.is_(None)).order_by(Watch.id))
 
 
+def current_watch(session: Session, desk: str | None = None) -> Watch:
+    """The desk's open watch (the default desk if none is named); NotFound while nobody keeps it."""
+    name = clean_desk(desk)
+    watch = open_watch(session, name)
+    if watch is None:
+        raise NotFound(f"nobody is on watch at {name}", {"desk": name})
+    return watch
+
+
 def list_watches(session: Session, desk: str | None = None, open_only: bool | None = None) -> list[Watch]:
     """Watches, open ones first, then the latest started; at most LISTED."""
     query = select(Watch).options(selectinload(Watch.officer))
@@ -176,9 +185,9 @@ def start_watch(
 def _text(text: str | None) -> str:
     text = (text or "").strip()
     if not text or len(text) > ENTRY_MAX_LENGTH:
-        raise ValidationError("a log line needs its text", {"text": f"1 to {ENTRY_MAX_LENGTH} characters"})
+        raise ValidationError("the log line is not valid", {"text": f"1 to {ENTRY_MAX_LENGTH} characters"})
     if found := problem(text):
-        raise ValidationError("the log line cannot be kept", {"text": found})
+        raise ValidationError("the log line is not valid", {"text": f"it {found}"})
     return text
 
 
@@ -186,11 +195,11 @@ def _time(watch: Watch, at: datetime | None, now: datetime, limits: Limits) -> d
     if at is None:
         return now
     if at > limits.latest(now):
-        raise ValidationError("a log line cannot be in the future", {"at": "in the future"})
+        raise ValidationError("the log line's time is not valid", {"at": "a log line cannot be in the future"})
     if at < watch.starts_at:
         raise ValidationError(
-            "a log line belongs to its watch",
-            {"at": f"before the watch started ({format_dtg(watch.starts_at)})"},
+            "the log line's time is not valid",
+            {"at": f"before the watch began ({format_dtg(watch.starts_at)}): log it in the watch it belongs to"},
         )
     return at
 
@@ -201,7 +210,7 @@ def _incident(session: Session, reference: str | None) -> Incident | None:
     try:
         return get_incident(session, reference.strip())
     except NotFound:
-        raise ValidationError(f"no incident {reference!r}", {"incident": f"no incident {reference}"}) from None
+        raise ValidationError("unknown incident reference", {"incident": f"no incident {reference}"}) from None
 
 
 def add_entry(

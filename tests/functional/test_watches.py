@@ -1,0 +1,504 @@
+"""Watches and handovers through the API and the service: one open watch per desk, the log (time-stamped,
+back-timed in DTG or ISO, linked to incidents), the brief's order (FLASH first; clocks by time within
+12 hours; lines down, degraded, never checked; exercises within 7 days), what changed since the last
+handover, who may sign (the incoming officer only), and what is refused (4xx, never a 500)."""
+
+import html
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.exchange_support import add_counterpart_line, api
+from tests.exercise_support import notice
+from tests.support import count, csrf, file_incident, sign_in
+from tracker.db import session_scope
+from tracker.models import (
+    AccountEvent,
+    AgreedAction,
+    Call,
+    CallDirection,
+    ChannelHealth,
+    ContactChannel,
+    Exchange,
+    ExchangeMessage,
+    ExchangeState,
+    Incident,
+    IncidentStatus,
+    MessageDirection,
+    Watch,
+    WatchEntry,
+)
+from tracker.services.watches import brief
+from tracker.timeutil import format_dtg, isoformat, parse_moment, utcnow
+
+DESK = "Duty desk"
+
+
+def start(client, world, who: str = "duty", status: int = 201, **body) -> dict:
+    return api(client, world, "POST", "/watches", body, who=who, status=status)
+
+
+def log_line(client, world, watch_id: int, who: str = "duty", status: int = 201, **body) -> dict:
+    return api(client, world, "POST", f"/watches/{watch_id}/entries", {"text": "Quiet.", **body}, who, status)
+
+
+def backdate(app, watch_id: int, hours: float) -> None:
+    """Let the watch have begun hours ago (the tests back-time lines into it)."""
+    with session_scope(app) as session:
+        session.get(Watch, watch_id).starts_at = utcnow() - timedelta(hours=hours)
+
+
+def incident_row(session, reference: str) -> Incident:
+    return session.scalars(select(Incident).where(Incident.reference == reference)).one()
+
+
+# -- watches and their log -----------------------------------------------------------------
+
+
+def test_a_desk_has_one_open_watch_at_a_time(client, world):
+    first = start(client, world)
+    assert (first["desk"], first["officer"], first["open"]) == (DESK, "duty", True)
+    refused = start(client, world, who="liaison", status=409, desk="  Duty   desk ")
+    assert refused["error"]["details"]["watch"] == first["id"], "the refusal names the watch that holds the desk"
+    assert refused["error"]["details"]["officer"] == "duty"
+    other = start(client, world, who="liaison", desk="Hotline desk")
+    listed = api(client, world, "GET", "/watches?open=true", who="admin")
+    assert sorted((w["desk"], w["officer"]) for w in listed) == [(DESK, "duty"), ("Hotline desk", "liaison")]
+    assert other["id"] != first["id"]
+
+
+def test_a_supervisor_gives_the_watch_to_someone_and_nobody_else_may(client, world):
+    given = start(client, world, who="supervisor", officer="duty", desk="North desk")
+    assert given["officer"] == "duty"
+    refused = start(client, world, who="duty", status=403, officer="liaison", desk="South desk")
+    assert "someone else" in refused["error"]["message"]
+    unknown = start(client, world, who="supervisor", status=422, officer="nobody", desk="South desk")
+    assert unknown["error"]["details"] == {"officer": "no such user"}
+    assert api(client, world, "GET", "/watches?desk=South%20desk", who="duty") == []
+
+
+def test_log_lines_are_time_stamped_back_timed_in_dtg_or_iso_and_linked_to_incidents(app, client, world):
+    reference = file_incident(client, world)["reference"]
+    watch = start(client, world)
+    backdate(app, watch["id"], 3)
+    now = utcnow()
+    two_hours_ago = (now - timedelta(hours=2)).replace(second=0, microsecond=0)
+    log_line(client, world, watch["id"], text="Hotline test with Eastland: clear.", at=format_dtg(two_hours_ago))
+    an_hour_ago = isoformat(now - timedelta(hours=1))
+    linked = log_line(
+        client, world, watch["id"], text="Called the squadron.", at=an_hour_ago, incident=reference.lower()
+    )
+    stamped = log_line(client, world, watch["id"], text="Nothing further.")
+    assert linked["incident"] == reference and linked["author"] == "duty"
+    assert abs(parse_moment(stamped["at"]) - utcnow()) < timedelta(seconds=30), "no time given: the time it is logged"
+
+    entries = api(client, world, "GET", f"/watches/{watch['id']}", who="liaison")["entries"]
+    assert [(e["at"], e["incident"]) for e in entries] == [
+        (isoformat(two_hours_ago), None),
+        (isoformat(parse_moment(an_hour_ago)), reference),
+        (stamped["at"], None),
+    ], "the log is in the order of its times, back-timed lines where they belong"
+
+
+def _ended(app, client, world) -> int:
+    """A watch that was handed over (ended)."""
+    watch = start(client, world, desk="Old desk")
+    handover = api(client, world, "POST", f"/watches/{watch['id']}/handover", {"incoming": "liaison"}, "duty", 201)
+    api(client, world, "POST", f"/handovers/{handover['id']}/sign", {}, who="liaison")
+    return watch["id"]
+
+
+REFUSED_LINES = {
+    "a time in the future": (lambda: {"at": isoformat(utcnow() + timedelta(hours=1))}, 422, "at"),
+    "a time before the watch began": (lambda: {"at": isoformat(utcnow() - timedelta(hours=5))}, 422, "at"),
+    "a time that is no time": (lambda: {"at": "yesterday"}, 422, "at"),
+    "an incident that does not exist": (lambda: {"incident": "INC-1999-99999"}, 422, "incident"),
+    "no text": (lambda: {"text": "   "}, 422, "text"),
+    "too much text": (lambda: {"text": "x" * 4001}, 422, "text"),
+    "text that cannot be kept": (lambda: {"text": "a\x00b"}, 422, "text"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED_LINES, ids=list(REFUSED_LINES))
+def test_a_bad_log_line_is_refused_naming_its_field_and_nothing_is_logged(app, client, world, case):
+    body, status, field = REFUSED_LINES[case]
+    watch = start(client, world)
+    backdate(app, watch["id"], 3)
+    refused = log_line(client, world, watch["id"], status=status, **body())
+    assert field in refused["error"]["details"], refused
+    assert count(app, WatchEntry) == 0
+
+
+def test_only_the_officer_of_the_watch_or_a_supervisor_logs_and_never_after_it_ended(app, client, world):
+    watch = start(client, world)
+    log_line(client, world, watch["id"], who="liaison", status=403)
+    log_line(client, world, watch["id"], who="supervisor")
+    ended = _ended(app, client, world)
+    refused = log_line(client, world, ended, who="duty", status=409)
+    assert "ended" in refused["error"]["message"]
+    log_line(client, world, 999_999, status=404)
+
+
+@pytest.mark.parametrize("method", ["PATCH", "PUT", "DELETE"])
+def test_log_lines_are_never_edited_or_deleted(app, client, world, method):
+    watch = start(client, world)
+    entry = log_line(client, world, watch["id"])
+    for path in (f"/api/v1/watches/{watch['id']}/entries", f"/api/v1/watches/{watch['id']}/entries/{entry['id']}"):
+        answer = client.open(path, method=method, json={"text": "Rewritten."}, headers=world.auth("admin"))
+        assert answer.status_code in (404, 405) and "error" in answer.get_json(), (path, answer.status_code)
+    assert [e["text"] for e in api(client, world, "GET", f"/watches/{watch['id']}", who="duty")["entries"]] == [
+        "Quiet."
+    ]
+
+
+# -- the brief -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def seeded(app, client, world):
+    """Incidents of every live status and precedence, a resolved one, and clocks around the window."""
+    line = add_counterpart_line(app, world)
+    refs = {
+        name: file_incident(client, world, precedence=prec, occurred_at=isoformat(utcnow() - timedelta(hours=n)))[
+            "reference"
+        ]
+        for n, (name, prec) in enumerate(
+            [
+                ("routine", "R"),
+                ("flash_ack", "Z"),
+                ("flash_open", "Z"),
+                ("imm_exhausted", "O"),
+                ("flash_exhausted", "Z"),
+                ("resolved", "P"),
+                ("deciding", "P"),
+            ],  # fmt: skip
+            start=1,
+        )
+    }
+    for name in ("flash_ack", "resolved"):
+        api(client, world, "POST", f"/incidents/{refs[name]}/acknowledge", {}, who="liaison")
+    api(client, world, "POST", f"/incidents/{refs['resolved']}/resolve", {"resolution": "Explained."}, "liaison")
+    now = utcnow().replace(microsecond=0)
+    with session_scope(app) as session:
+        row = {name: incident_row(session, ref) for name, ref in refs.items()}
+        for name in ("imm_exhausted", "flash_exhausted"):
+            row[name].status, row[name].next_escalation_at = IncidentStatus.EXHAUSTED, None
+        row["flash_open"].next_escalation_at = now + timedelta(hours=2)
+        row["routine"].next_escalation_at = now + timedelta(hours=13)  # beyond the window
+        row["flash_ack"].idle_check_at = now + timedelta(minutes=30)
+        row["deciding"].decision_step, row["deciding"].next_escalation_at = 2, now + timedelta(hours=3)
+        exchange = Exchange(
+            incident_id=row["flash_ack"].id,
+            channel_id=line,
+            state=ExchangeState.EXPLANATION_REQUESTED,
+            reply_seconds=172800,
+            meeting_seconds=172800,
+            deadline_at=now + timedelta(hours=5),
+            deadline_kind="reply",
+        )
+        message = ExchangeMessage(
+            exchange=exchange,
+            direction=MessageDirection.OUT,
+            kind="explanation_request",
+            text="We request an explanation.",
+            channel_id=line,
+            recorded_by="liaison",
+            serial=7,
+            serial_year=now.year,
+            receipt_due_at=now + timedelta(hours=1),
+        )
+        call = Call(
+            incident_id=row["flash_ack"].id,
+            exchange=exchange,
+            channel_id=line,
+            direction=CallDirection.WE_CALLED,
+            started_at=now - timedelta(hours=1),
+            recorded_by="liaison",
+        )
+        actions = [
+            AgreedAction(call=call, incident_id=row["flash_ack"].id, text=text, party="them", due_at=now + due)
+            for text, due in [
+                ("Send the track", timedelta(hours=12)),  # at the window's very end: in
+                ("Send the flight plan", timedelta(hours=12, seconds=1)),  # just beyond: out
+                ("Call back", timedelta(minutes=-1)),  # passed already: not a clock of the next hours
+            ]
+        ]
+        session.add_all([exchange, message, call, *actions])
+    return refs, now
+
+
+@pytest.mark.both_databases  # time windows in SQL, the brief kept in a JSON column
+def test_the_brief_lists_open_incidents_flash_first_and_the_clocks_of_the_next_12_hours_by_time(app, seeded):
+    refs, now = seeded
+    with session_scope(app) as session:
+        taken = brief.build(session, DESK, now - timedelta(hours=8), now, [])
+    order = ["flash_exhausted", "flash_open", "flash_ack", "imm_exhausted", "deciding", "routine"]
+    assert [i["reference"] for i in taken["incidents"]] == [refs[name] for name in order], (
+        "FLASH first; within a precedence exhausted, open, acknowledged; the resolved one left out"
+    )
+    shown = {i["reference"]: i for i in taken["incidents"]}
+    assert (shown[refs["flash_open"]]["status"], shown[refs["flash_open"]]["step"]) == ("open", 1)
+    assert shown[refs["flash_open"]]["deadline_at"] == isoformat(now + timedelta(hours=2))
+    assert shown[refs["flash_open"]]["step_channels"] == ["L1"]
+    assert shown[refs["flash_ack"]]["deadline"] == "if nobody works on it meanwhile, its acknowledger is reminded"
+    assert shown[refs["deciding"]]["deadline"] == "decision on entering step 2 awaited"
+    assert shown[refs["flash_exhausted"]]["deadline_at"] is None
+
+    clocks = [(c["at"], c["kind"], c["incident"]) for c in taken["clocks"]]
+    assert clocks == [
+        (isoformat(now + timedelta(minutes=30)), "acknowledgement_timeout", refs["flash_ack"]),
+        (isoformat(now + timedelta(hours=1)), "receipt", refs["flash_ack"]),
+        (isoformat(now + timedelta(hours=2)), "escalation", refs["flash_open"]),
+        (isoformat(now + timedelta(hours=3)), "decision", refs["deciding"]),
+        (isoformat(now + timedelta(hours=5)), "exchange", refs["flash_ack"]),
+        (isoformat(now + timedelta(hours=12)), "agreed_action", refs["flash_ack"]),
+    ], "13 h, 12 h + 1 s and a minute ago are outside the window"
+    assert taken["clocks"][-1]["what"] == "they agreed: Send the track"
+    assert taken["marking"] == "UNCLASSIFIED // REL TO EASTLAND"
+
+
+def test_the_brief_lists_lines_down_then_degraded_then_never_checked(app, world):
+    now = utcnow()
+    with session_scope(app) as session:
+        lines = {c.name: c for c in session.scalars(select(ContactChannel))}
+        lines["L1"].health, lines["L1"].last_check_at = ChannelHealth.DEGRADED, now
+        lines["L2"].health, lines["L2"].last_check_at = ChannelHealth.DOWN, now
+        lines["L3"].last_check_at = lines["L3"].last_check_ok_at = now  # checked and OK: not listed
+        lines["Other desk"].health, lines["Other desk"].active = ChannelHealth.DOWN, False  # not in use
+        session.add(ContactChannel(name="Spare line", level=2, transport="outbox", address="spare@test.example"))
+    with session_scope(app) as session:
+        taken = brief.build(session, DESK, now, now, [])
+    assert [(line["name"], line["problem"]) for line in taken["lines"]] == [
+        ("L2", "down"),
+        ("L1", "degraded"),
+        ("Spare line", "never checked"),
+    ]
+
+
+def test_the_brief_lists_exercises_running_or_starting_within_7_days(app, client, world):
+    now = utcnow().replace(microsecond=0)
+    times = {
+        "RUNNING": (-24, 24),
+        "IN SIX DAYS": (6 * 24, 7 * 24),
+        "IN SEVEN DAYS": (7 * 24, 8 * 24),
+        "IN EIGHT DAYS": (8 * 24, 9 * 24),
+        "OVER": (-48, -24),
+    }
+    for name, (start_h, end_h) in times.items():
+        body = notice(name=name, starts_at=isoformat(now + timedelta(hours=start_h)),
+                      ends_at=isoformat(now + timedelta(hours=end_h)))  # fmt: skip
+        api(client, world, "POST", "/exercises", body, who="supervisor", status=201)
+    with session_scope(app) as session:
+        taken = brief.build(session, DESK, now, now, [])
+    assert [(e["name"], e["running"]) for e in taken["exercises"]] == [
+        ("RUNNING", True),
+        ("IN SIX DAYS", False),
+        ("IN SEVEN DAYS", False),
+    ]
+
+
+@pytest.mark.both_databases  # counting and windows in SQL, the brief kept in a JSON column
+def test_what_changed_counts_from_the_last_signed_handover(app, client, world):
+    before = file_incident(client, world)["reference"]
+    first = start(client, world)
+    log_line(client, world, first["id"], text="Took the desk.")
+    handover = api(client, world, "POST", f"/watches/{first['id']}/handover", {"incoming": "liaison"}, "duty", 201)
+    assert handover["since"] == first["starts_at"], "no handover before: changes count from the watch's start"
+    signed = api(client, world, "POST", f"/handovers/{handover['id']}/sign", {}, who="liaison")
+    second = signed["to_watch_id"]
+
+    after = file_incident(client, world, occurred_at="2026-10-28T09:15:00Z")["reference"]  # unrelated to `before`
+    api(client, world, "POST", f"/incidents/{after}/acknowledge", {}, who="liaison")
+    api(client, world, "POST", f"/incidents/{before}/comments", {"text": "Radar track received."}, "liaison", 201)
+    log_line(client, world, second, who="liaison", text="Asked L2 about the track.", incident=after)
+    next_one = api(client, world, "POST", f"/watches/{second}/handover", {"incoming": "duty"}, "liaison", 201)
+
+    assert next_one["since"] == signed["signed_at"], "changes count from the last signature"
+    changes = next_one["brief"]["changes"]
+    assert changes["counts"] == {"filed": 1, "routed": 1, "acknowledged": 1, "commented": 1}
+    assert [(e["incident"], e["kind"]) for e in changes["events"]] == [
+        (after, "filed"),
+        (after, "acknowledged"),
+        (before, "commented"),
+    ], "the routine routed line is counted, not listed"
+    assert changes["events"][2]["said"] == "Radar track received."
+    assert [(e["author"], e["incident"]) for e in next_one["brief"]["log"]] == [("liaison", after)], (
+        "the log of the outgoing watch, not the one before"
+    )
+
+
+# -- the handover --------------------------------------------------------------------------
+
+
+def test_only_the_incoming_officer_signs_and_the_watch_passes_at_the_signature(app, client, world):
+    watch = start(client, world)
+    prepared = api(client, world, "POST", f"/watches/{watch['id']}/handover", {"incoming": "liaison"}, "duty", 201)
+    assert (prepared["outgoing"], prepared["incoming"], prepared["signed_at"]) == ("duty", "liaison", None)
+    for who in ("duty", "supervisor", "admin", "outsider"):
+        refused = api(client, world, "POST", f"/handovers/{prepared['id']}/sign", {}, who=who, status=403)
+        assert refused["error"]["details"]["incoming"] == "liaison", who
+    signed = api(client, world, "POST", f"/handovers/{prepared['id']}/sign", {"digest": prepared["digest"]}, "liaison")
+    again = api(client, world, "POST", f"/handovers/{prepared['id']}/sign", {}, who="liaison", status=409)
+    assert again["error"]["details"]["incoming"] == "liaison"
+
+    record = api(client, world, "GET", f"/handovers/{prepared['id']}", who="outsider")
+    assert record["signed_at"] == signed["signed_at"] and record["to_watch_id"] == signed["to_watch_id"]
+    old = api(client, world, "GET", f"/watches/{watch['id']}", who="duty")
+    new = api(client, world, "GET", f"/watches/{signed['to_watch_id']}", who="duty")
+    assert (old["open"], old["ends_at"], old["handover"]) == (False, signed["signed_at"], prepared["id"])
+    assert (new["officer"], new["desk"], new["starts_at"]) == ("liaison", DESK, signed["signed_at"])
+    assert new["received_by_handover"] == prepared["id"]
+    with session_scope(app) as session:
+        [event] = session.scalars(select(AccountEvent).where(AccountEvent.kind == "handover_signed")).all()
+        assert event.details["handover"] == prepared["id"] and event.details["from"] == "duty"
+    log_line(client, world, new["id"], who="liaison")
+    log_line(client, world, watch["id"], who="duty", status=409)
+    start(client, world, who="duty", status=409)  # the desk is the incoming officer's now
+
+
+def test_a_changed_brief_or_changed_notes_is_not_signed_unseen(client, world):
+    watch = start(client, world)
+    prepared = api(client, world, "POST", f"/watches/{watch['id']}/handover", {"incoming": "liaison"}, "duty", 201)
+    noted = api(client, world, "POST", f"/handovers/{prepared['id']}/notes", {"notes": "Watch L2."}, who="duty")
+    assert noted["notes"] == "Watch L2." and noted["digest"] != prepared["digest"]
+    stale = api(client, world, "POST", f"/handovers/{prepared['id']}/sign", {"digest": prepared["digest"]},
+                "liaison", 409)  # fmt: skip
+    assert stale["error"]["details"]["digest"] == noted["digest"]
+    again = api(client, world, "POST", f"/handovers/{prepared['id']}/brief", {}, who="liaison")  # the incoming may
+    assert again["prepared_at"] > prepared["prepared_at"] and again["digest"] != noted["digest"]
+    api(client, world, "POST", f"/handovers/{prepared['id']}/sign", {"digest": noted["digest"]}, "liaison", 409)
+    api(client, world, "POST", f"/handovers/{prepared['id']}/sign", {"digest": again["digest"]}, "liaison")
+    for path, body in (("notes", {"notes": "Late."}), ("brief", {})):
+        late = api(client, world, "POST", f"/handovers/{prepared['id']}/{path}", body, who="duty", status=409)
+        assert "signed" in late["error"]["message"], path
+
+
+def test_the_brief_is_kept_as_it_was_prepared(client, world):
+    watch = start(client, world)
+    prepared = api(client, world, "POST", f"/watches/{watch['id']}/handover", {"incoming": "liaison"}, "duty", 201)
+    assert prepared["brief"]["incidents"] == []
+    reference = file_incident(client, world)["reference"]
+    kept = api(client, world, "GET", f"/handovers/{prepared['id']}/brief", who="liaison")
+    assert kept == prepared["brief"], "a brief is a snapshot: an incident filed since is not in it"
+    again = api(client, world, "POST", f"/handovers/{prepared['id']}/brief", {}, who="duty")
+    assert [i["reference"] for i in again["brief"]["incidents"]] == [reference]
+
+
+REFUSED_HANDOVERS = {
+    "to oneself": ({"incoming": "duty"}, "duty", 422),
+    "to nobody known": ({"incoming": "nobody"}, "duty", 422),
+    "notes too long": ({"incoming": "liaison", "notes": "x" * 8001}, "duty", 422),
+    "by someone not on the watch": ({"incoming": "liaison"}, "outsider", 403),
+    "with no incoming officer": ({}, "duty", 422),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED_HANDOVERS, ids=list(REFUSED_HANDOVERS))
+def test_a_bad_handover_is_refused(app, client, world, case):
+    body, who, status = REFUSED_HANDOVERS[case]
+    watch = start(client, world)
+    refused = api(client, world, "POST", f"/watches/{watch['id']}/handover", body, who=who, status=status)
+    assert refused["error"]["code"] in ("validation_error", "forbidden")
+    assert api(client, world, "GET", f"/watches/{watch['id']}", who="duty")["handover"] is None
+
+
+def test_a_watch_has_one_handover_waiting_at_a_time_and_the_outgoing_side_may_change_who(client, world):
+    watch = start(client, world)
+    first = api(client, world, "POST", f"/watches/{watch['id']}/handover", {"incoming": "liaison"}, "duty", 201)
+    second = api(client, world, "POST", f"/watches/{watch['id']}/handover", {"incoming": "supervisor"}, "duty", 409)
+    assert second["error"]["details"]["handover"] == first["id"]
+    api(client, world, "POST", f"/handovers/{first['id']}/brief", {"incoming": "outsider"}, who="liaison", status=403)
+    changed = api(client, world, "POST", f"/handovers/{first['id']}/brief", {"incoming": "supervisor"}, who="duty")
+    assert changed["incoming"] == "supervisor"
+    api(client, world, "POST", f"/handovers/{first['id']}/sign", {}, who="liaison", status=403)
+    api(client, world, "POST", f"/handovers/{first['id']}/brief", {}, who="outsider", status=403)
+    api(client, world, "POST", f"/handovers/{first['id']}/notes", {"notes": "Mine."}, who="liaison", status=403)
+    api(client, world, "GET", "/handovers/999999", who="duty", status=404)
+    api(client, world, "POST", "/watches/999999/handover", {"incoming": "liaison"}, who="duty", status=404)
+
+
+# -- the pages -----------------------------------------------------------------------------
+
+ERROR = re.compile(r'<small class="error" id="([a-z_]+)-error">([^<]*)</small>')
+
+
+def test_the_log_form_shows_a_problem_beside_its_field_and_keeps_what_was_typed(app, client, world):
+    watch = start(client, world)
+    sign_in(client, "duty")
+    path = f"/watches/{watch['id']}"
+    typed = {"text": "Spoke to the squadron.", "incident": "INC-1999-99999", "at": ""}
+    answer = client.post(f"{path}/entries", data={"csrf_token": csrf(client, path), **typed})
+    assert answer.status_code == 422
+    errors = {field: html.unescape(text) for field, text in ERROR.findall(answer.text)}
+    assert errors == {"incident": "unknown incident reference: no incident INC-1999-99999"}, errors
+    assert "Spoke to the squadron." in answer.text, "what was typed is kept"
+    bad_time = client.post(f"{path}/entries", data={"csrf_token": csrf(client, path), "text": "x", "at": "noon"})
+    assert bad_time.status_code == 422 and {f for f, _ in ERROR.findall(bad_time.text)} == {"at"}
+    assert count(app, WatchEntry) == 0
+    done = client.post(f"{path}/entries", data={"csrf_token": csrf(client, path), "text": "Quiet.", "at": ""})
+    assert done.status_code == 302 and count(app, WatchEntry) == 1
+
+
+# -- the desk-centred routes: the current watch, a handover named by its desk --
+
+
+def test_the_current_watch_and_a_handover_prepared_by_desk_with_notes_patched(client, world):
+    nobody = api(client, world, "GET", "/watches/current", who="liaison", status=404)
+    assert nobody["error"]["details"] == {"desk": DESK}, nobody
+    api(client, world, "POST", "/handovers", {"incoming": "liaison"}, who="duty", status=404)
+    watch = start(client, world)
+    other = start(client, world, who="supervisor", desk="Hotline desk")
+    current = api(client, world, "GET", "/watches/current", who="liaison")
+    assert (current["id"], current["officer"], current["open"]) == (watch["id"], "duty", True)
+    at_desk = client.get("/api/v1/watches/current?desk=Hotline%20desk", headers=world.auth("liaison")).get_json()
+    assert at_desk["id"] == other["id"], at_desk
+
+    prepared = api(client, world, "POST", "/handovers", {"incoming": "liaison", "notes": "L2 down."}, "duty", 201)
+    assert (prepared["from_watch_id"], prepared["notes"], prepared["incoming"]) == (watch["id"], "L2 down.", "liaison")
+    by_id = {"watch_id": other["id"], "incoming": "duty"}
+    api(client, world, "POST", "/handovers", by_id, who="duty", status=403)  # not duty's watch
+    assert api(client, world, "POST", "/handovers", by_id, who="supervisor", status=201)["desk"] == "Hotline desk"
+
+    patched = api(client, world, "POST", f"/handovers/{prepared['id']}/notes", {"notes": "L2 back."}, who="duty")
+    assert patched["notes"] == "L2 back." and patched["digest"] != prepared["digest"]
+    api(client, world, "POST", f"/handovers/{prepared['id']}/notes", {"notes": "Mine."}, who="liaison", status=403)
+    refused = api(client, world, "POST", f"/handovers/{prepared['id']}/notes", {}, who="duty", status=422)
+    assert "notes" in refused["error"]["details"], refused
+    api(client, world, "POST", f"/handovers/{prepared['id']}/notes", {"notes": "x" * 8001}, who="duty", status=422)
+    api(client, world, "POST", f"/handovers/{prepared['id']}/sign", {"digest": patched["digest"]}, who="liaison")
+    late = api(client, world, "POST", f"/handovers/{prepared['id']}/notes", {"notes": "Late."}, who="duty", status=409)
+    assert "signed" in late["error"]["message"]
+    assert api(client, world, "GET", "/watches/current", who="duty")["officer"] == "liaison"
+
+
+def test_the_watch_handover_and_print_pages_render_and_offer_each_person_their_part(app, client, world):
+    routine = file_incident(client, world, precedence="R")["reference"]
+    flash_ref = file_incident(client, world, precedence="Z")["reference"]
+    watch = start(client, world)
+    log_line(client, world, watch["id"], text="Hotline test: clear both ways.", incident=flash_ref)
+    prepared = api(client, world, "POST", "/handovers", {"incoming": "liaison", "notes": "L2 down."}, "duty", 201)
+    outgoing, incoming = app.test_client(), app.test_client()
+    sign_in(outgoing, "duty")
+    sign_in(incoming, "liaison")
+
+    watch_page = outgoing.get(f"/watches/{watch['id']}")
+    assert watch_page.status_code == 200 and "Hotline test: clear both ways." in watch_page.text
+    assert f"/handovers/{prepared['id']}" in watch_page.text, "the watch page links its handover"
+    assert 'href="/watches/"' in outgoing.get("/").text, "the nav links the Watch page"
+    path = f"/handovers/{prepared['id']}"
+    theirs, mine = outgoing.get(path), incoming.get(path)
+    assert theirs.status_code == mine.status_code == 200
+    shown = re.findall(r'data-reference="([^"]+)"', mine.text)
+    assert shown == [flash_ref, routine], f"FLASH first on the page: {shown}"
+    assert "Sign for the watch" in mine.text and "Sign for the watch" not in theirs.text
+    assert 'name="notes"' in theirs.text and 'name="notes"' not in mine.text, "only the outgoing side writes notes"
+
+    signed = incoming.post(f"{path}/sign", data={"csrf_token": csrf(incoming, path), "digest": prepared["digest"]})
+    assert signed.status_code == 302
+    printed = outgoing.get(f"{path}/print")
+    assert printed.status_code == 200
+    assert re.search(r"<td data-signed>[^<]*Z · \d{6}Z[A-Z]{3}\d\d by liaison</td>", printed.text), printed.text[:3000]
+    assert re.findall(r'data-reference="([^"]+)"', printed.text) == [flash_ref, routine]
+    assert "L2 down." in printed.text and "Sign for the watch" not in incoming.get(path).text

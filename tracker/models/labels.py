@@ -1,0 +1,135 @@
+"""Words for people in place of the codes the tracker stores: one table for pages, e-mails and print.
+
+A stored value stays a code (`airspace_violation`, `near_routine`, `next_escalation_at`); whatever a
+person reads goes through `label` (a code), `key_label` (the name of a fact on a timeline event) or
+`details_text` (a timeline event's facts, times to the second with their DTG).
+"""
+
+import enum
+import re
+from datetime import datetime
+
+from ..timeutil import duration, format_dtg, to_the_second
+from . import enums
+from .enums import all_categories, category_label
+
+# Codes whose words are not simply the code with spaces (the category catalogue has its own labels).
+LABELS = {
+    # domains
+    "cyber_em": "cyber / electromagnetic",
+    # risks and statuses
+    "near_routine": "near-routine",
+    # messages
+    "dead_letter": "dead letter",
+    "dead_lettered": "dead letter",
+    "watchdog": "watchdog alert",
+    "idle_reminder": "idle reminder",
+    "decision_asked": "decision asked",
+    # timeline events
+    "fallback": "fallback line used",
+    "exercise_linked": "linked to an exercise",
+    "no_notice": "no exercise notice on record",
+    "releasability_changed": "releasability changed",
+    "idle_reminded": "idle: reminded",
+    "idle_reescalated": "idle: re-escalated",
+    "watchdog_alert": "watchdog alert",
+    "related_suggested": "related incident suggested",
+    "related_confirmed": "related incident confirmed",
+    "related_dismissed": "related incident dismissed",
+    # exchanges with the other side
+    "receipt_confirmed": "receipt confirmed",
+    "explanation_requested": "explanation requested",
+    "reply_received": "reply received",
+    "meeting_requested": "meeting requested",
+    "meeting_held": "meeting held",
+    "no_answer": "no answer",
+    "explanation_request": "request for explanation",
+    "meeting_request": "meeting request",
+    "we_called": "we called",
+    "they_called": "they called",
+    # how an exercise was made known
+    "vienna_document": "Vienna Document notification",
+    "bilateral_briefing": "bilateral briefing",
+    "voluntary_briefing": "voluntary briefing",
+    # roles
+    "duty_officer": "duty officer",
+}
+
+# Names of the facts a timeline event keeps, where "the name with spaces" does not read well.
+KEY_LABELS = {
+    "runner": "scheduler",
+    "loop": "repeat",
+    "from_loop": "from repeat",
+    "notification_loop": "alert number",
+    "occurred_dtg": "occurred (DTG)",
+    "reroute": "re-routed",
+    "escalates_at_once": "escalates at once",
+    "cancelled_messages": "messages cancelled",
+    "within_km": "within",
+    "distance_km": "distance",
+    "border_distance_km": "distance to the border",
+    "timeout_seconds": "timeout",
+    "reply_seconds": "time to reply",
+    "meeting_seconds": "time to meet",
+    "hours_apart": "hours apart",
+}
+
+# Every code the tracker stores: a value of one of its enums, or a category. Anything else (a channel
+# name, a username such as j_smith) is shown as it is.
+CODES = frozenset(all_categories()) | frozenset(
+    member.value
+    for kind in vars(enums).values()
+    if isinstance(kind, type) and issubclass(kind, enum.StrEnum) and kind is not enum.StrEnum
+    for member in kind
+)
+PRECEDENCE = {p.value: f"{p.value} {p.name}" for p in enums.Precedence}  # "Z FLASH"
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$")
+
+
+def label(code: object) -> str:
+    """The words for a stored code (an enum member or its value); a name that is no code, as it is."""
+    text = str(getattr(code, "value", code) if code is not None else "")
+    if text in LABELS:
+        return LABELS[text]
+    if text in CODES:
+        return category_label(text)  # a category's own label, else the code with spaces
+    return text
+
+
+def key_label(key: str) -> str:
+    """The name of a fact as people read it: "next escalation at", not next_escalation_at."""
+    return KEY_LABELS.get(key, key.replace("_", " "))
+
+
+def moment_text(moment: datetime | str) -> str:
+    """A time to the second in UTC with its DTG: 2026-12-03 08:00:09Z (030800ZDEC26)."""
+    at = datetime.fromisoformat(moment.replace("Z", "+00:00")) if isinstance(moment, str) else moment
+    return f"{to_the_second(at)} ({format_dtg(at)})"
+
+
+def value_text(key: str, value: object) -> str:
+    """One fact's value as people read it: times to the second, spans and distances in words, codes labelled."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO.match(value)):
+        return moment_text(value)
+    if isinstance(value, int | float) and key.endswith("_seconds"):
+        return duration(value)
+    if isinstance(value, int | float) and key.endswith("_km"):
+        return f"{value:.1f} km"
+    if key == "precedence" and value in PRECEDENCE:
+        return PRECEDENCE[value]
+    if isinstance(value, dict):
+        return details_text(value)
+    if isinstance(value, list | tuple):
+        return ", ".join(value_text(key, item) for item in value)
+    return label(value) if isinstance(value, str) else str(value)
+
+
+def details_text(details: dict | None) -> str:
+    """A timeline event's facts on one line: "next escalation at: 2026-12-03 08:10:00Z (...); channels: L1"."""
+    if not details:
+        return "–"
+    return "; ".join(f"{key_label(key)}: {value_text(key, value)}" for key, value in details.items())
