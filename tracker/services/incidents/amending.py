@@ -35,6 +35,7 @@ from ...models import (
     Incident,
     IncidentStatus,
     Precedence,
+    Role,
     TimelineEvent,
     User,
     Watch,
@@ -76,12 +77,13 @@ def on_watch(session: Session, user: User) -> bool:
 
 
 def may_amend(session: Session, incident: Incident, user: User) -> bool:
-    """Supervisors and admins; liaison staff of a line it was routed to; its filer or the officer on watch."""
+    """Supervisors and admins; liaison staff of a line it was routed to; the duty officer who filed it or
+    the duty officer keeping the watch (a liaison officer on watch amends as liaison staff do)."""
     if may(user.role, Permission.INCIDENTS_AMEND_ANY):
         return True
     if not may(user.role, Permission.INCIDENTS_AMEND):
         return False
-    if incident.filed_by_id == user.id or on_watch(session, user):
+    if incident.filed_by_id == user.id or (user.role is Role.DUTY_OFFICER and on_watch(session, user)):
         return True
     return may(user.role, Permission.INCIDENTS_HANDLE) and handling.is_member_for(session, incident, user)
 
