@@ -2,10 +2,13 @@
 an acknowledgement stops it. The timeline and the outbox files must tell the same story."""
 
 import time
+from datetime import datetime, timedelta
 
 import pytest
 
 from tests.support import build_world, file_incident, outbox_files
+from tracker.db import session_scope
+from tracker.models import JobRun
 
 # The real scheduler's claims.
 pytestmark = [pytest.mark.slow, pytest.mark.both_databases]
@@ -20,6 +23,19 @@ def wait_for(client, world, reference, predicate, timeout=20.0):
             return body
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout}s; last state: {body}")
+
+
+def wait_until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+        time.sleep(0.1)
+
+
+def sweep_started_after(app, moment: datetime) -> bool:
+    with session_scope(app) as session:
+        run = session.get(JobRun, "sweep")
+        return run is not None and run.last_finished_at is not None and run.last_started_at > moment
 
 
 def all_sent(body):
@@ -61,7 +77,8 @@ def test_unacknowledged_incident_escalates_to_step_two_then_exhausted(app, clien
 
 def test_acknowledgement_stops_the_escalation(app, client, scheduler):
     world = build_world(app, steps=(("L1",), ("L2",)), ack_seconds=2, repeat=3)
-    reference = file_incident(client, world)["reference"]
+    filed = file_incident(client, world)
+    reference = filed["reference"]
     wait_for(client, world, reference, all_sent)
 
     response = client.post(
@@ -70,7 +87,9 @@ def test_acknowledgement_stops_the_escalation(app, client, scheduler):
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["status"] == "acknowledged"
 
-    time.sleep(4.5)  # more than two ack windows: it would have escalated twice by now
+    # A sweep that started after the deadline the acknowledgement removed would have escalated it.
+    deadline = datetime.fromisoformat(filed["next_escalation_at"])
+    wait_until(lambda: sweep_started_after(app, deadline + timedelta(seconds=0.5)), 15, "a sweep past the deadline")
     body = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("supervisor")).get_json()
     assert body["status"] == "acknowledged" and body["current_step"] == 1, body
     kinds = [(e["kind"], e["details"].get("message")) for e in body["timeline"]]
