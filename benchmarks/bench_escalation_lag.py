@@ -1,13 +1,15 @@
 """Escalation lag: 10,000 incidents become due at the same moment; two schedulers take them.
 
-Two `flask --app wsgi scheduler` processes (sweep every SWEEP_INTERVAL_SECONDS, default 1 s here)
-run on the same PostgreSQL. The incidents are bulk-copies of one incident filed through the
-service layer, all due at T. Prints the time from T until every incident is escalated and until
-every escalation message is delivered (outbox transport), and the p50/p99 lag between each
-deadline and its escalation. Targets: all done in <= 10 s; p99 lag <= 2 s beyond the interval.
+Two `flask --app wsgi scheduler --jobs sweep` processes (sweep every SWEEP_INTERVAL_SECONDS,
+default 1 s here) and one `--jobs deliver` process (the file-drop transport) run on the same
+PostgreSQL. The incidents are bulk-copies of one incident filed through the service layer, all
+due at T. Prints the time from T until every incident is escalated and until every escalation
+message is delivered, the p50/p99 lag between each deadline and its escalation, and checks that
+no escalation or message was doubled or missing. Targets: all escalated in <= 10 s, delivered in
+<= 20 s; p99 lag <= 2 s beyond the interval.
 
-With --metrics-port, a gunicorn on that port serves the same database, and /metrics is read
-during the run to show the counters moving.
+With --metrics, a gunicorn serves the same database, and /metrics is read during the run to
+show the counters moving.
 
     .venv/bin/python benchmarks/bench_escalation_lag.py [--count 10000] [--interval 1]
 """
@@ -28,10 +30,10 @@ import common  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 
-def start_scheduler(env: dict, log: Path) -> subprocess.Popen:
+def start_scheduler(env: dict, log: Path, jobs: str) -> subprocess.Popen:
     with log.open("w") as handle:
         return subprocess.Popen(
-            [common.PYTHON, "-m", "flask", "--app", "wsgi", "scheduler"],
+            [common.PYTHON, "-m", "flask", "--app", "wsgi", "scheduler", "--jobs", jobs],
             cwd=common.ROOT,
             env=env,
             stdout=handle,
@@ -76,7 +78,9 @@ def main() -> None:
         }
         (Path(tmp) / "metrics").mkdir()
         env.pop("TRACKER_CONFIG", None)
-        schedulers = [start_scheduler(env, Path(tmp) / f"scheduler-{n}.log") for n in (1, 2)]
+        # Two sweeping schedulers and a delivering one, each its own process (`scheduler --jobs ...`).
+        schedulers = [start_scheduler(env, Path(tmp) / f"scheduler-{n}.log", "sweep") for n in (1, 2)]
+        schedulers.append(start_scheduler(env, Path(tmp) / "deliverer.log", "deliver"))
         metrics = []
         web_env = {key: env[key] for key in ("TRACKER_DATABASE_URL", "TRACKER_OUTBOX_DIR", "PROMETHEUS_MULTIPROC_DIR")}
         web_env["TRACKER_METRICS_SCRAPE_SECRET"] = SCRAPE_SECRET  # GET /metrics wants a bearer token
@@ -126,6 +130,19 @@ def main() -> None:
                 last_sent = connection.execute(
                     text("SELECT max(sent_at) FROM notifications WHERE kind = 'escalated'")
                 ).scalar_one()
+                # Exactly one escalation and one sent escalation message per incident: none doubled or missing.
+                per_incident = connection.execute(
+                    text(
+                        "SELECT count(*) FILTER (WHERE n_events <> 1), count(*) FILTER (WHERE n_sent <> 1) FROM ("
+                        " SELECT i.id,"
+                        "  (SELECT count(*) FROM timeline_events e WHERE e.incident_id = i.id AND e.kind = 'escalated')"
+                        "   AS n_events,"
+                        "  (SELECT count(*) FROM notifications n WHERE n.incident_id = i.id AND n.kind = 'escalated'"
+                        "   AND n.status = 'sent') AS n_sent"
+                        " FROM incidents i WHERE i.reference LIKE 'BULK-%') counts"
+                    )
+                ).one()
+                files = len(list(Path(tmp).glob("BULK-*.eml")))
         finally:
             for process in schedulers:
                 process.terminate()
@@ -164,6 +181,13 @@ def main() -> None:
         )
     )
     print('("all escalated" is when the poller, every 0.25 s, first saw the last one; lags are exact.)')
+    wrong_events, wrong_sent = per_incident
+    print(
+        f"Checked: incidents with other than one escalation: {wrong_events}; with other than one escalation message "
+        f"sent: {wrong_sent}; escalation .eml files in the file drop: {files}."
+    )
+    if wrong_events or wrong_sent:
+        raise SystemExit("an escalation or a message was doubled or missing")
     if metrics:
         print("\n/metrics during the run (escalations and deliveries counted by the web worker's view):")
         for line in metrics[:: max(1, len(metrics) // 6)]:

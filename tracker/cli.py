@@ -226,10 +226,21 @@ def sweep():
 
 
 @click.command("scheduler")
+@click.option(
+    "--jobs",
+    "roles",
+    type=click.Choice(["sweep", "deliver"]),
+    multiple=True,
+    help="Run only these jobs (repeat the option for both; default: both). `--jobs sweep`: escalations, the "
+    "clocks of the other side, line checks, the watchdog; `--jobs deliver`: sending the outbox.",
+)
 @with_appcontext
-def scheduler():
-    """Run the escalation and delivery jobs until stopped (run one or two per deployment)."""
-    from .scheduler import build_scheduler
+def scheduler(roles: tuple[str, ...]):
+    """Run the escalation and delivery jobs until stopped (run one or two per deployment; a busy one may run
+    the sweep and the delivery in processes of their own, each once or twice)."""
+    from .scheduler import ROLES, build_scheduler
+
+    roles = roles or ROLES
 
     app = _real_app()
     logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
@@ -238,14 +249,15 @@ def scheduler():
         from prometheus_client import start_http_server
 
         start_http_server(app.config["SCHEDULER_METRICS_PORT"], addr=app.config["SCHEDULER_METRICS_ADDRESS"])
-    click.echo(
-        f"scheduler: sweep every {app.config['SWEEP_INTERVAL_SECONDS']} s, "
-        f"delivery every {app.config['DELIVERY_INTERVAL_SECONDS']} s on {_redact(app.config['DATABASE_URL'])}",
-        err=True,
-    )
+    doing = {
+        "sweep": f"sweep every {app.config['SWEEP_INTERVAL_SECONDS']} s",
+        "deliver": f"delivery every {app.config['DELIVERY_INTERVAL_SECONDS']} s",
+    }
+    jobs_run = ", ".join(doing[role] for role in ROLES if role in roles)
+    click.echo(f"scheduler: {jobs_run} on {_redact(app.config['DATABASE_URL'])}", err=True)
     from . import jobs
 
-    running = build_scheduler(app, blocking=True)
+    running = build_scheduler(app, blocking=True, roles=roles)
     signal.signal(signal.SIGTERM, _exit)  # systemd's stop: shut down as cleanly as on Ctrl-C
     try:
         running.start()

@@ -1,12 +1,73 @@
 """The embedded file-drop transport: each message becomes an .eml file under OUTBOX_DIR (its
 configured name stays "outbox", as deployments and stored channels spell it)."""
 
+import binascii
 import os
+import re
 import tempfile
+from email.utils import formatdate
 from pathlib import Path
 
 from . import DeliveryError, Message
 from .email import compose
+
+# What the fast writer below puts in a header as it is: printable ASCII, no quote or angle bracket
+# that would need the standard library's quoting (anything else goes through email.compose).
+_PLAIN_HEADER = re.compile(r"[ !#-;=?-~]*")
+_PLAIN_ADDRESS = re.compile(r"[!#-;=?-~]+")  # an addr-spec without spaces, quotes or brackets
+_MESSAGE_ID = re.compile(r"<[!#-;=?-~]+>")
+_LONGEST_LINE = 998  # RFC 5322
+
+
+def render(message: Message, sender: str) -> bytes:
+    """The message as email.compose would write it, built directly for the common case: ASCII names,
+    subject and keys (our own), a plain text part sent as 8-bit UTF-8 and an HTML part as
+    quoted-printable. About ten times faster than the email package, which file-drop delivery of a
+    large escalation otherwise spends most of its time in. Anything unusual - a name or subject
+    outside plain ASCII, a text line longer than RFC 5322 allows - is composed by email.compose."""
+    name, subject = message.recipient, message.subject
+    headers = (sender, name, subject, message.event, message.key, message.reference or "")
+    ids = (message.message_id, *([message.thread_id] if message.thread_id else []))
+    text = message.text.replace("\r\n", "\n")
+    if (
+        not all(_PLAIN_HEADER.fullmatch(value) for value in headers)
+        or not all(_MESSAGE_ID.fullmatch(value) for value in ids)
+        or not _PLAIN_ADDRESS.fullmatch(message.address)
+        or any(len(line.encode()) > _LONGEST_LINE for line in text.split("\n"))
+    ):
+        return bytes(compose(message, sender))
+    html = message.html if message.html.endswith("\n") else message.html + "\n"
+    boundary = f"=_tracker_{binascii.hexlify(os.urandom(12)).decode()}"
+    lines = [
+        f"From: {sender}",
+        f"To: {name} <{message.address}>" if name else f"To: {message.address}",
+        f"Subject: {subject}",
+        f"Date: {formatdate(usegmt=True)}",
+        f"Message-ID: {message.message_id}",
+    ]
+    if message.thread_id:
+        lines += [f"In-Reply-To: {message.thread_id}", f"References: {message.thread_id}"]
+    lines += [f"X-Tracker-Event: {message.event}", f"X-Tracker-Key: {message.key}"]
+    if message.reference:
+        lines.append(f"X-Tracker-Reference: {message.reference}")
+    lines += [
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+        "",
+        f"--{boundary}",
+        'Content-Type: text/plain; charset="utf-8"',
+        "Content-Transfer-Encoding: 8bit",
+        "",
+        text if text.endswith("\n") else text + "\n",
+        f"--{boundary}",
+        'Content-Type: text/html; charset="utf-8"',
+        "Content-Transfer-Encoding: quoted-printable",
+        "",
+        binascii.b2a_qp(html.encode()).decode("ascii"),
+        f"--{boundary}--",
+        "",
+    ]
+    return "\n".join(lines).encode()
 
 
 class FileDropTransport:
@@ -28,12 +89,12 @@ class FileDropTransport:
         return None
 
     def send(self, message: Message) -> str | None:
-        mail = compose(message, sender="tracker")
+        mail = render(message, sender="tracker")
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             handle, temp = tempfile.mkstemp(dir=self.directory, prefix=".sending-")
             with os.fdopen(handle, "wb") as out:
-                out.write(bytes(mail))
+                out.write(mail)
             os.replace(temp, self.path_for(message))
         except OSError as exc:
             raise DeliveryError(f"cannot write {self.directory}: {exc}") from exc

@@ -13,6 +13,7 @@ lock); only a failure to count, or an attempt that always counts, writes.
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TypeVar
 
 from flask import current_app, g, request
@@ -49,6 +50,13 @@ def attempt(key: str, limit_name: str, what: str) -> None:
     now = utcnow()
     with _own_transaction() as session:
         throttle.refuse_if_over(session, key, limit, window, now, what)
+        throttle.hit(session, key, window, now)
+
+
+def count_failure(key: str, limit_name: str, now: datetime) -> None:
+    """Count one failed attempt for key, in a transaction of its own."""
+    _limit, window = _settings(limit_name)
+    with _own_transaction() as session:
         throttle.hit(session, key, window, now)
 
 

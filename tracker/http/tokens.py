@@ -3,11 +3,12 @@
 import logging
 
 from apiflask import HTTPTokenAuth
+from flask import current_app
 from sqlalchemy.exc import OperationalError
 
 from ..db import NO_WAIT, get_session, session_scope
 from ..models import User
-from ..services.accounts import people
+from ..services.accounts import people, throttle
 from ..timeutil import utcnow
 from . import ratelimit
 from .wiring import the_app
@@ -17,43 +18,48 @@ token_auth = HTTPTokenAuth(
     scheme="Bearer",
     description="An API token, issued once by `flask --app wsgi token create USERNAME`.",
 )
+LIMIT = "TOKEN_FAILURES_PER_ADDRESS"
+WHAT = "wrong tokens from this address"
 
 
 def user_for_token(token: str, record_use: bool = True) -> User | None:
     """The token's active user, in the request's session; an address that sent too many wrong
-    tokens is refused (429) before the check, and a wrong token counts against it. A good token's
-    "Last used" is written at most once a minute (people.mark_token_used), unless record_use is
-    False (a metrics scrape writes nothing)."""
-    found = ratelimit.guarded(
-        f"token:address:{ratelimit.address()}",
-        "TOKEN_FAILURES_PER_ADDRESS",
-        "wrong tokens from this address",
-        lambda session: _found(session, token),
-    )
-    if found is None:
+    tokens is refused (429), and a wrong token counts against it. A good token's "Last used" is
+    written at most once a minute (people.mark_token_used), unless record_use is False (a metrics
+    scrape writes nothing).
+
+    The count, the token and its user are read in one statement of the request's own session; only
+    a wrong token (counted) and a stale "Last used" (written) take a transaction of their own, after
+    the request's session has given back what it began (rate-limit bookkeeping never runs inside it:
+    see tracker.http.ratelimit)."""
+    key = f"token:address:{ratelimit.address()}"
+    limit, window = current_app.config[LIMIT], current_app.config["RATE_LIMIT_WINDOW_SECONDS"]
+    now = utcnow()
+    session = get_session()
+    check = people.check_token(session, token, throttle.count_of(key, window, now))
+    if check.attempts >= limit:
+        session.rollback()
+        throttle.refuse_over(check.attempts, limit, window, now, WHAT)
+    if check.user is None or check.token_id is None:
+        session.rollback()
+        ratelimit.count_failure(key, LIMIT, now)
         return None
-    user_id, token_id, stale = found
-    if stale and record_use:  # most requests skip it: their token's last use on record is under a minute old
-        _record_use(token_id)
-    return get_session().get(User, user_id)
+    if record_use and people.needs_last_used(check.last_used_at, now):
+        session.rollback()  # the user is read again, in the request's new transaction, when next used
+        _record_use(check.token_id)
+    return check.user
 
 
 def _record_use(token_id: int) -> None:
     """Write the token's last use in a short unit of work of its own, before the request's session
-    begins (the check above only read), if the database lets it at once: a request never waits for
-    SQLite's write lock to keep a token's "Last used" (the next use writes it)."""
+    begins its work, if the database lets it at once: a request never waits for SQLite's write lock
+    to keep a token's "Last used" (the next use writes it)."""
     try:
         with session_scope(the_app()) as session:
             session.connection(execution_options={NO_WAIT: True})
             people.mark_token_used(session, token_id, utcnow())
     except OperationalError:
         log.info("last use of token %s not recorded: the database was busy", token_id)
-
-
-def _found(session, token: str) -> tuple[int, int, bool] | None:
-    """(user id, token id, whether its last use on record is stale), or None for a wrong token."""
-    row = people.token_for(session, token)
-    return (row.user_id, row.id, people.needs_last_used(row, utcnow())) if row is not None else None
 
 
 @token_auth.verify_token

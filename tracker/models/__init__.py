@@ -1,5 +1,6 @@
 """The tracker's data model (SQLAlchemy 2.0 declarative). No Flask imports."""
 
+from . import config_version
 from .agreement import Agreement
 from .audit import AuditSeal
 from .base import Base, UTCDateTime
@@ -39,6 +40,7 @@ from .system import Counter, JobRun, MetricsSnapshot, Runner, ThrottleHit
 from .watch import Handover, Watch, WatchEntry
 
 __all__ = [
+    "config_version",
     "AgreedAction",
     "Agreement",
     "Call",

@@ -2,12 +2,13 @@
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, ScalarSelect, and_, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from ...errors import Conflict, NotFound, ValidationError
@@ -105,6 +106,36 @@ def token_for(session: Session, text: str) -> ApiToken | None:
     return token
 
 
+@dataclass(frozen=True)
+class TokenCheck:
+    """What one statement tells of a bearer token: the guard's count of wrong tokens, and the active user
+    owning it unrevoked (None for a wrong token) with the token's id and last use on record."""
+
+    attempts: int
+    user: User | None
+    token_id: int | None
+    last_used_at: datetime | None
+
+
+def check_token(session: Session, text: str, attempts: ScalarSelect[int]) -> TokenCheck:
+    """The token's user and the guard's count (attempts, e.g. throttle.count_of) in one round trip (a text
+    without the token prefix matches nothing: every stored hash is of a prefixed token)."""
+    guard = select(attempts.label("attempts")).subquery()
+    token = (
+        select(ApiToken.id, ApiToken.user_id, ApiToken.last_used_at)
+        .where(ApiToken.token_hash == digest(text), ApiToken.revoked_at.is_(None))
+        .subquery()
+    )
+    row = session.execute(
+        select(guard.c.attempts, User, token.c.id, token.c.last_used_at)
+        .select_from(guard)
+        .outerjoin(token, true())  # the count stands alone when no token matches
+        .outerjoin(User, and_(User.id == token.c.user_id, User.active.is_(True)))
+    ).one()
+    user = row[1]
+    return TokenCheck(row.attempts, user, row.id if user is not None else None, row.last_used_at)
+
+
 def user_for_token(session: Session, text: str) -> User | None:
     """Return the active user owning an unrevoked token, or None."""
     token = token_for(session, text)
@@ -115,9 +146,9 @@ def user_for_token(session: Session, text: str) -> User | None:
 LAST_USED_EVERY = timedelta(minutes=1)
 
 
-def needs_last_used(token: ApiToken, now: datetime) -> bool:
-    """Whether the token's last use on record is older than LAST_USED_EVERY (or there is none)."""
-    return token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY
+def needs_last_used(last_used_at: datetime | None, now: datetime) -> bool:
+    """Whether a token's last use on record is older than LAST_USED_EVERY (or there is none)."""
+    return last_used_at is None or now - last_used_at >= LAST_USED_EVERY
 
 
 def mark_token_used(session: Session, token_id: int, now: datetime) -> bool:

@@ -7,7 +7,7 @@ RETURNING), so concurrent attempts are all counted.
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import ScalarSelect, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,13 @@ def count(session: Session, key: str, window_seconds: int, now: datetime) -> int
     window = _window(now, window_seconds)
     found = session.scalar(select(ThrottleHit.count).where(ThrottleHit.key == key, ThrottleHit.window_start == window))
     return found or 0
+
+
+def count_of(key: str, window_seconds: int, now: datetime) -> ScalarSelect[int]:
+    """count() as a scalar subquery, to be read in the same statement as what it guards."""
+    window = _window(now, window_seconds)
+    found = select(ThrottleHit.count).where(ThrottleHit.key == key, ThrottleHit.window_start == window)
+    return select(func.coalesce(found.scalar_subquery(), 0)).scalar_subquery()
 
 
 def hit(session: Session, key: str, window_seconds: int, now: datetime) -> int:
@@ -53,6 +60,11 @@ def retry_after(now: datetime, window_seconds: int) -> int:
 
 def refuse_if_over(session: Session, key: str, limit: int, window_seconds: int, now: datetime, what: str) -> None:
     """Raise TooManyRequests (429, with Retry-After) when key already spent its attempts."""
-    if count(session, key, window_seconds, now) >= limit:
+    refuse_over(count(session, key, window_seconds, now), limit, window_seconds, now, what)
+
+
+def refuse_over(attempts: int, limit: int, window_seconds: int, now: datetime, what: str) -> None:
+    """Raise TooManyRequests (429, with Retry-After) when attempts reached limit."""
+    if attempts >= limit:
         wait = retry_after(now, window_seconds)
         raise TooManyRequests(f"too many {what}; try again in {wait} s", {"retry_after_seconds": wait})

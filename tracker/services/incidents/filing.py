@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ...errors import ValidationError
 from ...models import (
@@ -16,7 +17,6 @@ from ...models import (
     IncidentStatus,
     NotificationKind,
     Precedence,
-    RoutingRule,
     SafetyRisk,
     User,
 )
@@ -25,9 +25,9 @@ from ..engine import notify
 from ..engine.links import AckLinks
 from ..exchanges import releasability
 from ..exercises import register
-from . import marking, measures, related, timeline
+from . import marking, measures, related, route_table, timeline
 from .references import next_reference
-from .routing import RouteQuery, category_problem, choose_rule, locate, snapshot_ladder
+from .routing import RouteQuery, category_problem, locate
 
 
 @dataclass
@@ -130,8 +130,8 @@ def file_incident(
     acknowledge links made with links), in the caller's transaction."""
     check_draft(draft, limits, now)
     query, placed = locate_report(draft.route_query(), limits)
-    rule = choose_rule(session, query)
-    ladder = snapshot_ladder(rule, draft.precedence)
+    rule = route_table.current(session).choose(query)
+    ladder = rule.ladder(draft.precedence)
     reported = {name: value for name, value in vars(draft).items() if name != "agreement"}  # a code, not a column
     reported["observed_forces"] = measures.forces(draft.observed_forces)
     reported.update(
@@ -139,7 +139,10 @@ def file_incident(
             draft.cpa_horizontal_m, draft.cpa_horizontal_unit, draft.cpa_vertical_ft, draft.cpa_vertical_unit
         )
     )
-    facts = {**reported, **placed, **_marking_and_counterpart(session, draft, rule, limits)}
+    handled_under, agreement_code = _marking_and_counterpart(session, draft, rule, limits)
+    # Read before the incident is added, so that nothing is flushed early: the incident is inserted
+    # once, with its deadline (notify.enter_step sets it before the first flush).
+    recipients = notify.Recipients.for_step(session, ladder["steps"][0])
     incident = Incident(
         reference=next_reference(session, limits.reference_prefix, now.year),
         reported_at=now,
@@ -150,8 +153,11 @@ def file_incident(
         current_step=1,
         loop=0,
         filed_by=actor,
-        **facts,
+        **{**reported, **placed, **handled_under},
     )
+    # A new incident has none of these yet: say so, so that its answer reads no empty list back.
+    for empty in ("events", "notifications", "calls", "exchanges"):
+        set_committed_value(incident, empty, [])
     session.add(incident)
     timeline.record(
         session,
@@ -165,9 +171,7 @@ def file_incident(
         category=draft.category,
         marking=marking.of(incident),
     )
-    channels = notify.enter_step(
-        session, incident, NotificationKind.NOTIFIED, now, notify.Recipients.for_step(session, incident.step), links
-    )
+    channels = notify.enter_step(session, incident, NotificationKind.NOTIFIED, now, recipients, links)
     timeline.record(
         session,
         incident,
@@ -178,7 +182,7 @@ def file_incident(
         policy=ladder["policy_name"],
         steps=len(ladder["steps"]),
         channels=[c.name for c in channels],
-        agreement=_code(session, incident.agreement_id),
+        agreement=agreement_code,
         counterpart_state=incident.counterpart_state,
         next_escalation_at=incident.next_escalation_at,
     )
@@ -215,27 +219,25 @@ def _releasable_to(draft: IncidentDraft, limits: FilingLimits) -> list[str]:
     return list(limits.markings.releasable_to) if draft.releasable_to is None else draft.releasable_to
 
 
-def _marking_and_counterpart(session: Session, draft: IncidentDraft, rule: RoutingRule, limits: FilingLimits) -> dict:
+def _marking_and_counterpart(
+    session: Session, draft: IncidentDraft, rule: route_table.CompiledRule, limits: FilingLimits
+) -> tuple[dict, str | None]:
     """The incident's marking in the deployment's spelling, and its agreement and other State: its own
-    when the report gives them, else the routing rule's."""
+    when the report gives them, else the routing rule's; and the agreement's code."""
     classification = limits.markings.lowest if draft.classification is None else draft.classification
     classification, names = marking.check(limits.markings, classification, _releasable_to(draft, limits))
-    agreement_id = rule.agreement_id
+    agreement_id, code = rule.agreement_id, rule.agreement_code
     if draft.agreement:
         agreement = session.scalar(select(Agreement).where(Agreement.code == draft.agreement.strip()))
         if agreement is None:
             problem = {"agreement": f"no agreement {draft.agreement!r}"}
             raise ValidationError("the incident report is not valid", problem)
-        agreement_id = agreement.id
+        agreement_id, code = agreement.id, agreement.code
     state = (draft.counterpart_state or "").strip() or rule.counterpart_state or None
-    return {
+    columns = {
         "classification": classification,
         "releasable_to": names,
         "counterpart_state": state,
         "agreement_id": agreement_id,
     }
-
-
-def _code(session: Session, agreement_id: int | None) -> str | None:
-    agreement = session.get(Agreement, agreement_id) if agreement_id is not None else None
-    return agreement.code if agreement is not None else None
+    return columns, code

@@ -1,0 +1,79 @@
+"""Filing routes by a table compiled once per process: it reads one stamp instead of the rules and ladders,
+and follows every change an admin makes (a rule, a policy's steps, a channel leaving the ladder), and a
+database whose configuration went back (a restore) is never routed by the table of another."""
+
+import pytest
+from sqlalchemy import event, select
+
+from tests.support import build_world, file_incident
+from tracker.db import engine_of, session_scope
+from tracker.models import Counter, config_version
+from tracker.services.incidents import route_table
+
+
+@pytest.fixture
+def statements(app):
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_):
+        seen.append(statement)
+
+    engine = engine_of(app)
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_filing_reads_no_rule_or_ladder_while_the_configuration_stands(app, client, statements):
+    world = build_world(app)
+    file_incident(client, world)  # compiles the table
+    statements.clear()
+    filed = file_incident(client, world)
+    read = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    config_tables = ("routing_rules", "escalation_policies", "policy_steps", "policy_step_channels")
+    assert not [s for s in read if any(f"FROM {t}" in s for t in config_tables)], read
+    assert not [s for s in statements if s.lstrip().upper().startswith("UPDATE INCIDENTS")], "no UPDATE after INSERT"
+    assert filed["ladder"]["policy_name"] == "Test ladder" and filed["next_escalation_at"] is not None
+
+
+def test_each_change_an_admin_makes_is_followed_by_the_next_filing(app, client):
+    world = build_world(app, steps=(("L1",), ("L2",)))
+    admin = world.auth("admin")
+    assert [s["channels"][0]["name"] for s in file_incident(client, world)["ladder"]["steps"]] == ["L1", "L2"]
+
+    changed = client.patch(
+        f"/api/v1/policies/{world.policy_id}",
+        json={"steps": [{"channel_ids": [world.channels["L3"]], "ack_seconds": 60}]},
+        headers=admin,
+    )
+    assert changed.status_code == 200, changed.get_json()
+    ladder = file_incident(client, world)["ladder"]
+    assert [(s["channels"][0]["name"], s["ack_seconds"]) for s in ladder["steps"]] == [("L3", 60)]
+
+    renamed = client.patch(f"/api/v1/channels/{world.channels['L3']}", json={"name": "L3 desk"}, headers=admin)
+    assert renamed.status_code == 200, renamed.get_json()
+    assert file_incident(client, world)["ladder"]["steps"][0]["channels"][0]["name"] == "L3 desk"
+
+    rule = client.post(
+        "/api/v1/rules",
+        json={"name": "Maritime", "domain": "maritime", "position": 1, "policy_id": world.policy_id},
+        headers=admin,
+    )
+    assert rule.status_code == 201, rule.get_json()
+    maritime = file_incident(client, world, domain="maritime", category="unsafe_manoeuvre")
+    assert maritime["ladder"]["rule_name"] == "Maritime"
+    assert file_incident(client, world)["ladder"]["rule_name"] == "Default"
+
+
+def test_a_stamp_the_table_was_not_compiled_at_compiles_it_again(app, client):
+    world = build_world(app)
+    file_incident(client, world)
+    with session_scope(app) as session:
+        compiled = route_table.current(session)
+        session.execute(
+            Counter.__table__.update().where(Counter.name == config_version.NAME).values(value=compiled.stamp + 1)
+        )
+    with session_scope(app) as session:
+        assert route_table.current(session).stamp == compiled.stamp + 1
+        stored = session.scalar(select(Counter.value).where(Counter.name == config_version.NAME))
+    assert stored == compiled.stamp + 1

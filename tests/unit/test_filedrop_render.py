@@ -1,0 +1,63 @@
+"""The file-drop transport writes a message directly (fast) or through the email package (unusual
+headers): either way a mail reader sees the same headers and bodies as email.compose gives."""
+
+import email
+import email.policy
+
+import pytest
+
+from tracker.channels import Message
+from tracker.channels.email import compose
+from tracker.channels.filedrop import render
+
+PLAIN = Message(
+    key="n-42-3f2a",
+    event="incident.escalated",
+    recipient="L2 desk",
+    address="l2@test.example",
+    subject="ESCALATED O INC-2026-00042 unsafe intercept",
+    text="Incident INC-2026-00042 = escalated.\nPosition 54°24'43\"N 022°52'16\"E, 3 km from the border.\n",
+    html="<p>Escalated: <a href='http://tracker.test/l/abc=='>Acknowledge</a> ü</p>" * 5,
+    message_id="<n-42-3f2a@tracker>",
+    thread_id="<n-41-0000@tracker>",
+    reference="INC-2026-00042",
+)
+
+
+def read(raw: bytes):
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def same_as_compose(message: Message) -> None:
+    fast, slow = read(render(message, "tracker")), read(bytes(compose(message, "tracker")))
+    for header in ("From", "To", "Subject", "Message-ID", "In-Reply-To", "References", "X-Tracker-Key"):
+        assert fast[header] == slow[header], (header, fast[header], slow[header])
+    for part in ("plain", "html"):
+        assert fast.get_body((part,)).get_content() == slow.get_body((part,)).get_content(), part
+    assert not fast.defects and fast.is_multipart()
+
+
+def test_a_plain_message_is_written_directly_and_reads_as_compose_writes_it():
+    raw = render(PLAIN, "tracker")
+    assert b"X-Tracker-Reference: INC-2026-00042\n" in raw and b'boundary="=_tracker_' in raw, "the fast path"
+    same_as_compose(PLAIN)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"recipient": 'Ops, "x" <x@evil.example>'},  # one recipient, quoted by the email package
+        {"recipient": "Штаб связи"},
+        {"subject": "ESCALATED Ж INC-2026-00042"},
+        {"subject": "line\r\nBcc: someone@evil.example"},
+        {"text": "x" * 1200},  # longer than a mail line may be
+        {"text": "windows\r\nline ends\r\n"},
+        {"thread_id": None, "reference": None},
+    ],
+    ids=["quoted name", "cyrillic name", "cyrillic subject", "line break in subject", "long line", "crlf", "bare"],
+)
+def test_anything_unusual_reads_as_compose_writes_it(changes):
+    message = Message(**{**PLAIN.__dict__, **changes})
+    same_as_compose(message)
+    head = render(message, "tracker").split(b"\n\n")[0]
+    assert not [line for line in head.splitlines() if line.startswith(b"Bcc:")], "no header injected"

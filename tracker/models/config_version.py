@@ -1,0 +1,60 @@
+"""The routing configuration's version: a stamp in the counters table that changes whenever a routing
+rule, an escalation policy, a ladder step or what a ladder copies of a channel (its name, level, being
+active) is added, changed or deleted through the ORM. Processes that compile the configuration
+(services.incidents.route_table) read the stamp and compile again when it differs.
+
+The stamp is random rather than counted up, so a database restored from a backup (or a test database
+refilled from its template) never shows a stamp that once meant other rules.
+"""
+
+import secrets
+from itertools import chain
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .ladder import ContactChannel, EscalationPolicy, PolicyStep, RoutingRule
+from .system import Counter
+
+NAME = "routing-config"
+# A channel enters a ladder snapshot by these (services.incidents.routing.snapshot_ladder).
+_CHANNEL_FACTS = ("name", "level", "active")
+
+
+def read(session: Session) -> int:
+    """The stamp now (0 before the first change)."""
+    return session.scalar(select(Counter.value).where(Counter.name == NAME)) or 0
+
+
+def bump(session: Session) -> None:
+    """Give the configuration a new stamp, in the caller's transaction."""
+    stamp = secrets.randbelow(2**31 - 1) + 1
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = Counter.__table__
+    session.execute(
+        dialect.insert(table)
+        .values(name=NAME, value=stamp)
+        .on_conflict_do_update(index_elements=[table.c.name], set_={"value": stamp})
+    )
+
+
+def _changes_routing(instance: object, dirty: bool) -> bool:
+    if isinstance(instance, RoutingRule | EscalationPolicy | PolicyStep):
+        return True
+    if isinstance(instance, ContactChannel):
+        if not dirty:
+            return True
+        attributes = inspect(instance).attrs
+        return any(attributes[name].history.has_changes() for name in _CHANNEL_FACTS)
+    return False
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_routing_changes(session: Session, _context, _instances) -> None:
+    added_or_deleted = chain(session.new, session.deleted)
+    if any(_changes_routing(o, False) for o in added_or_deleted) or any(
+        _changes_routing(o, True) for o in session.dirty if session.is_modified(o)
+    ):
+        with session.no_autoflush:
+            bump(session)
