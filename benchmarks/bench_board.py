@@ -68,7 +68,7 @@ def main() -> None:
             board = sample(http, f"{base}/board", args.requests)
             rows = sample(http, f"{base}/board/rows", args.requests, {"X-Requested-With": "fetch"})
     table = [
-        ["/ (board)", shown, common.quantile(board, 0.5), common.quantile(board, 0.95), max(board)],
+        ["/board", shown, common.quantile(board, 0.5), common.quantile(board, 0.95), max(board)],
         ["/board/rows", shown, common.quantile(rows, 0.5), common.quantile(rows, 0.95), max(rows)],
     ]
     print(f"\nBoard page ({args.requests} sequential requests after warm-up; {common.machine()})")

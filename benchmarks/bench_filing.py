@@ -39,7 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run (default 10)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per concurrency (default 3)")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--profile", action="store_true", help="sample one tracker worker with py-spy at c=8")
     args = parser.parse_args()
     body = json.dumps(BODY)
@@ -49,9 +49,9 @@ def main() -> None:
         app = common.tracker_app(url)
         token = common.seed(app)["duty"]
         env = {
-            "TRACKER_DATABASE_URL": url,
+            "TRACKER_DATABASE_URL": common.with_application(url, "tracker"),
             "TRACKER_REGION_FILE": "config/region.geojson",
-            "BASELINE_DATABASE_URL": url,
+            "BASELINE_DATABASE_URL": common.with_application(url, "baseline"),
         }
         with (
             common.gunicorn("wsgi:app", env) as (tracker_port, tracker_pid),
@@ -61,8 +61,9 @@ def main() -> None:
                     **env,
                     "PYTHONPATH": str(common.ROOT / "benchmarks"),
                 },
-            ) as (baseline_port, _baseline_pid),
+            ) as (baseline_port, baseline_pid),
         ):
+            masters = {"tracker": tracker_pid, "baseline": baseline_pid}
             targets = {
                 "tracker": (f"http://127.0.0.1:{tracker_port}/api/v1/incidents", token),
                 "baseline": (f"http://127.0.0.1:{baseline_port}/incidents", ""),
@@ -74,14 +75,23 @@ def main() -> None:
                     order = ["tracker", "baseline"] if n % 2 == 0 else ["baseline", "tracker"]
                     for name in order:
                         target, bearer = targets[name]
+                        workers = common.children(masters[name])
+                        before_app = common.cpu_seconds(workers)
+                        before_db = common.cpu_seconds(common.backends(url, name))
                         run = common.wrk(target, c, args.seconds, script, {"BENCH_BODY": body, "BENCH_TOKEN": bearer})
+                        after_db = common.cpu_seconds(common.backends(url, name))
+                        app_cpu = sum(common.cpu_seconds(workers).values()) - sum(before_app.values())
+                        db_cpu = sum(after_db[p] - before_db.get(p, 0.0) for p in after_db)
+                        run["app_ms"] = app_cpu * 1000 / max(run["requests"], 1)
+                        run["db_ms"] = db_cpu * 1000 / max(run["requests"], 1)
                         if run["errors"]:
                             print(run["raw"], file=sys.stderr)
                             raise SystemExit(f"{name} answered {run['errors']} non-2xx responses at c={c}")
                         results.setdefault((c, name), []).append(run)
                         print(
                             f"c={c} round {n + 1} {name}: {run['rps']:.0f} req/s p50 {run['p50']:.1f} ms "
-                            f"p99 {run['p99']:.1f} ms",
+                            f"p99 {run['p99']:.1f} ms; CPU per request: app {run['app_ms']:.1f} ms, "
+                            f"PostgreSQL {run['db_ms']:.1f} ms",
                             file=sys.stderr,
                         )
             if args.profile:
@@ -100,9 +110,26 @@ def main() -> None:
                 common.median([r["p50"] for r in b]),
                 common.median([r["p99"] for r in b]),
                 f"{t_rps / b_rps:.2f}",
+                common.median([r["app_ms"] for r in t]),
+                common.median([r["db_ms"] for r in t]),
+                common.median([r["app_ms"] for r in b]),
+                common.median([r["db_ms"] for r in b]),
             ]
         )
-    headers = ["c", "tracker req/s", "p50 ms", "p99 ms", "baseline req/s", "p50 ms", "p99 ms", "ratio"]
+    headers = [
+        "c",
+        "tracker req/s",
+        "p50 ms",
+        "p99 ms",
+        "baseline req/s",
+        "p50 ms",
+        "p99 ms",
+        "ratio",
+        "tracker CPU ms: app",
+        "PostgreSQL",
+        "baseline CPU ms: app",
+        "PostgreSQL",
+    ]
     print(f"\nFiling throughput ({args.rounds} alternating rounds of {args.seconds} s, medians; {common.machine()})")
     print(common.table(headers, rows))
     common.dump("filing", {"rows": rows, "headers": headers})

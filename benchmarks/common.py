@@ -128,6 +128,7 @@ def wrk(url: str, connections: int, seconds: int, script: Path, env: dict) -> di
         "p50": _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
         "p99": _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
         "errors": int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)) else 0,
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
         "raw": out,
     }
 
@@ -231,6 +232,35 @@ def analyze(url: str) -> None:
     with engine.connect() as connection:
         connection.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds each process has used so far (from /proc; a process gone counts 0)."""
+    ticks, used = os.sysconf("SC_CLK_TCK"), {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15 of stat)
+    return used
+
+
+def backends(url: str, application: str) -> list[int]:
+    """The PostgreSQL server processes serving connections named application (application_name)."""
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        pids = connection.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %(name)s", {"name": application}
+        ).scalars()
+        found = list(pids)
+    engine.dispose()
+    return found
+
+
+def with_application(url: str, application: str) -> str:
+    """The database URL with the connections' application_name set (to find their server processes)."""
+    return make_url(url).update_query_dict({"application_name": application}).render_as_string(hide_password=False)
 
 
 def children(pid: int) -> list[int]:
