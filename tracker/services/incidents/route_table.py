@@ -67,7 +67,7 @@ _lock = threading.Lock()
 def current(session: Session) -> RouteTable:
     """The table for the session's database as its configuration stands in this transaction."""
     stamp = config_version.read(session)
-    key = session.get_bind().url.render_as_string(hide_password=True)
+    key = session.connection().engine.url.render_as_string(hide_password=True)
     table = _tables.get(key)
     if table is None or table.stamp != stamp:
         table = compile_table(session, stamp)
