@@ -12,7 +12,7 @@ DEV     := $(VENV)/.installed-dev
 # (about 4.5 s each here).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install install-dev browser run test test-fast lint bench boundaries clean
+.PHONY: install install-dev browser run test test-fast lint bench boundaries vendor clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -84,6 +84,29 @@ boundaries: | $(VENV)/bin/python
 	work=$$(mktemp -d) && trap 'rm -rf "$$work"' EXIT && cd "$$work" && npm pack --silent world-atlas@2.0.2 >/dev/null \
 	  && tar -xzf world-atlas-2.0.2.tgz && cd - >/dev/null \
 	  && $(PY) tools/build_boundaries.py "$$work/package/countries-10m.json" $(BOUNDARIES)
+
+# The map page's scripts and offline base layer, committed under tracker/static/vendor/: Leaflet 1.9.4
+# (BSD-2-Clause), Leaflet.markercluster 1.5.3 (MIT), and Natural Earth 1:50m land and land borders (public
+# domain) from world-atlas 2.0.2 (ISC) as GeoJSON. The packages' tarballs must match tools/vendor.sha256,
+# so the same command always writes the same files. Needs npm; the app never does, nor any other host.
+VENDOR := tracker/static/vendor
+vendor: | $(VENV)/bin/python
+	@command -v npm >/dev/null || { echo "make vendor needs npm (Node.js)"; exit 1; }
+	here=$$(pwd) && work=$$(mktemp -d) && trap 'rm -rf "$$work"' EXIT && cd "$$work" \
+	  && npm pack --silent leaflet@1.9.4 leaflet.markercluster@1.5.3 world-atlas@2.0.2 >/dev/null \
+	  && sha256sum --check --quiet "$$here/tools/vendor.sha256" \
+	  && for name in leaflet leaflet.markercluster world-atlas; do mkdir "$$name" && tar -xzf "$$name"-[0-9]*.tgz -C "$$name"; done \
+	  && cd "$$here" && rm -rf $(VENDOR)/leaflet $(VENDOR)/markercluster $(VENDOR)/natural-earth \
+	  && mkdir -p $(VENDOR)/leaflet $(VENDOR)/markercluster $(VENDOR)/natural-earth \
+	  && cp -r "$$work"/leaflet/package/dist/leaflet.js "$$work"/leaflet/package/dist/leaflet.css \
+	     "$$work"/leaflet/package/dist/images "$$work"/leaflet/package/LICENSE $(VENDOR)/leaflet/ \
+	  && cp "$$work"/leaflet.markercluster/package/dist/leaflet.markercluster.js \
+	     "$$work"/leaflet.markercluster/package/dist/MarkerCluster.css \
+	     "$$work"/leaflet.markercluster/package/dist/MarkerCluster.Default.css \
+	     "$$work"/leaflet.markercluster/package/MIT-LICENCE.txt $(VENDOR)/markercluster/ \
+	  && cp "$$work"/world-atlas/package/LICENSE $(VENDOR)/natural-earth/LICENSE \
+	  && $(PY) tools/build_basemap.py "$$work"/world-atlas/package/countries-50m.json $(VENDOR)/natural-earth/countries-50m.geojson \
+	  && find $(VENDOR) -type f -exec chmod 644 {} +
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

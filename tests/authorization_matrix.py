@@ -512,6 +512,8 @@ PAGES = {
     ("GET", "/queue"): Call(page(200)),
     ("GET", "/queue/rows"): Call(page(200)),
     ("GET", "/map"): Call(page(200)),
+    ("GET", "/map/data"): Call(page(200), query={"exercises": "all"}),
+    ("GET", "/map/position"): Call(page(200), query={"q": "54.412, 22.871"}),
     # incidents
     ("GET", "/incidents/new"): Call(page(200, P.INCIDENTS_FILE)),
     ("POST", "/incidents/new"): Call(page(302, P.INCIDENTS_FILE), body=filing_form),

@@ -1,5 +1,5 @@
-"""The map and the related incidents as a browser meets them; screenshots for the closing note:
-tests/browser/screenshots/map.png, map-390.png and related.png."""
+"""The map (Leaflet, all from the app itself) and the related incidents as a browser meets them;
+screenshots for the closing note: tests/browser/screenshots/map.png, map-found.png, map-390.png and related.png."""
 
 from datetime import timedelta
 
@@ -58,44 +58,105 @@ def demo_like_situation(app) -> tuple:
     return world, newest, intercept, resolved
 
 
-def test_map_shows_the_open_incidents_and_opens_one_when_selected(app, sign_in, live_server):
-    _, newest, _, resolved = demo_like_situation(app)
+# Incidents in sight on the map: single markers, plus those counted in clusters, within the map's frame.
+MARKERS_DRAWN = """() => {
+    const frame = document.querySelector("#map").getBoundingClientRect();
+    const seen = e => { const r = e.getBoundingClientRect();
+        return r.left >= frame.left && r.right <= frame.right && r.top >= frame.top && r.bottom <= frame.bottom; };
+    const markers = Array.from(document.querySelectorAll("#map .map-marker")).filter(seen).length;
+    const clusters = Array.from(document.querySelectorAll("#map .map-cluster")).filter(seen);
+    return markers + clusters.map(c => Number(c.textContent)).reduce((a, b) => a + b, 0);
+}"""
+
+
+def markers_drawn(page) -> int:
+    return page.evaluate(MARKERS_DRAWN)
+
+
+def right_edge(page, selector: str) -> float:
+    return page.evaluate(
+        "s => Math.max(...Array.from(document.querySelectorAll(s), e => e.getBoundingClientRect().right))", selector
+    )
+
+
+def test_the_map_draws_open_incidents_flash_first_exercises_whole_and_finds_a_position(app, sign_in, live_server):
+    world, newest, _, resolved = demo_like_situation(app)
+    far = file_incident(app.test_client(), world, precedence="R", category="uncooperative_flight",
+                        occurred_at=earlier(30), latitude=59.9, longitude=30.3, sector=None)["reference"]  # fmt: skip
+    now = utcnow()
+    with session_scope(app) as session:
+        across = [[23.0, 54.55], [24.1, 54.55], [24.1, 54.95], [23.0, 54.95], [23.0, 54.55]]
+        session.add_all(
+            [
+                ExerciseNotice(name="Iron Gate", states=["Eastland"], starts_at=now - timedelta(hours=2),
+                               ends_at=now + timedelta(days=1), area={"type": "Polygon", "coordinates": [across]},
+                               notified_via=NotifiedVia.VIENNA_DOCUMENT, created_by="test"),
+                ExerciseNotice(name="Autumn Drill", states=["Eastland"], starts_at=now - timedelta(days=9),
+                               ends_at=now - timedelta(days=5), centre_latitude=54.6, centre_longitude=21.8,
+                               radius_km=15, notified_via=NotifiedVia.VIENNA_DOCUMENT, created_by="test"),
+            ]
+        )  # fmt: skip
     duty = sign_in("duty")
     page = duty.page
     page.get_by_role("link", name="Map").click()
     expect(page).to_have_url(f"{live_server}/map")
-    svg = page.locator("svg.map")
-    expect(svg).to_be_visible()
-    expect(svg.locator("a.marker")).to_have_count(5)
-    expect(svg.locator(f'a.marker[data-reference="{resolved}"]')).to_have_count(0)
-    expect(svg.locator("path.exercise")).to_have_count(2)
-    expect(svg.locator("path.sector")).to_have_count(3)
-    flash_fill = svg.locator("a.marker.prec-Z circle").first.evaluate("c => getComputedStyle(c).fill")
-    routine_fill = svg.locator("a.marker.prec-R circle").first.evaluate("c => getComputedStyle(c).fill")
-    assert flash_fill != routine_fill, f"FLASH and ROUTINE markers share the colour {flash_fill}"
+    expect(page.locator(".map-status")).to_contain_text("6 open incidents with a position")
+    box = page.locator("#map").bounding_box()
+    assert box and box["width"] > 800 and box["height"] > 520, f"the map is {box} on a 1280 x 800 screen"
+
+    listed = page.locator("ol.map-incidents li")
+    expect(listed).to_have_count(6)
+    order = listed.evaluate_all("items => items.map(i => [i.className, i.dataset.reference])")
+    assert [c for c, _ in order] == ["prec-Z", "prec-Z", "prec-O", "prec-P", "prec-R", "prec-R"], order
+    assert order[1][1] == newest and resolved not in {r for _, r in order}, f"the newer FLASH comes first: {order}"
+    assert order[-1][1] == far and "outside every sector" in listed.last.inner_text()
+    # The map opens on the region: the five there are in sight, alone or in a cluster; the sixth is far away.
+    assert markers_drawn(page) == 5, "every open incident in the region is on the map, alone or in a cluster"
+    flash_z = page.locator("#map .map-marker.prec-Z, #map .map-cluster.prec-Z").first.evaluate("e => +e.style.zIndex")
+    routine_z = page.locator("#map .map-marker.prec-R").first.evaluate("e => +e.style.zIndex")
+    assert flash_z > routine_z, f"FLASH (z-index {flash_z}) is drawn under ROUTINE ({routine_z})"
+
+    expect(page.locator("#map path.map-exercise-running")).to_have_count(3)
+    # Iron Gate reaches 0.6 degrees past the land border: drawn whole, its edge lies well east of the line's.
+    assert right_edge(page, "#map path.map-exercise") > right_edge(page, "#map path.map-border") + 20
     path = duty.screenshot("map")
+    page.get_by_role("button", name="Show everything").click()
+    page.wait_for_function(f"() => ({MARKERS_DRAWN})() === 6")  # the one outside the region too
 
-    page.get_by_label("Show a position").fill("34U FF 2142 3097")
-    page.get_by_role("button", name="Show").click()
-    expect(page.locator("p.next")).to_contain_text("= 54°24'43\"N 022°52'16\"E = MGRS 34U FF 2142 3097 · sector North")
-    expect(svg.locator("g.probe")).to_have_count(1)
+    page.get_by_role("combobox", name="Exercises").select_option("past")
+    expect(page.locator("#map path.map-exercise-past")).to_have_count(1)
+    expect(page.locator("#map path.map-exercise-running")).to_have_count(0)
+    expect(page.locator("ul.map-exercises li")).to_contain_text("Autumn Drill")
 
-    svg.locator(f'a.marker[data-reference="{newest}"]').click()
+    page.get_by_label("Find a position").fill("34U FF 2142 3097")
+    page.get_by_role("button", name="Find", exact=True).click()
+    expect(page.locator("#at-readback")).to_contain_text(
+        "= 54°24'43\"N 022°52'16\"E = MGRS 34U FF 2142 3097 · sector North"
+    )
+    expect(page.locator("#map .map-probe")).to_have_count(1)
+    duty.screenshot("map-found")
+
+    listed.nth(1).get_by_role("button", name=f"Show {newest} on the map").click()
+    page.locator(".leaflet-popup").get_by_role("link", name=newest).click()
     expect(page).to_have_url(f"{live_server}/incidents/{newest}")
     assert duty.foreign_requests() == [], duty.foreign_requests()
     assert duty.page_errors == [], duty.page_errors
-    assert path.stat().st_size > 10_000, f"{path} looks empty"
+    assert path.stat().st_size > 30_000, f"{path} looks empty"
 
 
 def test_map_fits_a_phone_without_scrolling_the_page_sideways(app, sign_in):
     demo_like_situation(app)
-    liaison = sign_in("liaison", 390)
-    page = liaison.page
+    supervisor = sign_in("supervisor", 390)
+    page = supervisor.page
     page.goto("/map")
-    expect(page.locator("svg.map a.marker")).to_have_count(5)
-    liaison.screenshot("map-390")
+    expect(page.locator(".map-status")).to_contain_text("5 open incidents with a position")
+    assert markers_drawn(page) == 5
+    box = page.locator("#map").bounding_box()
+    assert box and box["width"] > 330 and box["height"] > 400, f"the map is {box} on a 390 x 844 phone"
+    supervisor.screenshot("map-390")
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the map page scrolls sideways by {overflow} px at 390 px"
+    assert supervisor.foreign_requests() == [] and supervisor.page_errors == []
 
 
 def test_a_suggested_link_is_confirmed_and_the_pattern_shows(app, sign_in, live_server):

@@ -1,4 +1,5 @@
-"""The map page and /api/v1/map: sectors, borders, open incidents by precedence, exercises under way."""
+"""The map page, its JSON (/map/data, /map/position) and /api/v1/map: sectors, borders, open incidents
+most urgent first, exercises by time, typed positions read back, and nothing from other hosts."""
 
 import json
 import re
@@ -18,10 +19,12 @@ from tracker.timeutil import isoformat, utcnow
 REGION = json.loads((Path(__file__).resolve().parents[2] / "config" / "region.geojson").read_text())
 SECTORS = sorted(f["properties"]["name"] for f in REGION["features"] if f["properties"]["kind"] == "sector")
 BORDERS = sorted(f["properties"]["name"] for f in REGION["features"] if f["properties"]["kind"] == "border")
+LINES = [f["geometry"]["coordinates"] for f in REGION["features"] if f["properties"]["kind"] == "border"]
+BORDER_EAST = max(lon for line in LINES for lon, _ in line)  # the easternmost point of every border line
 
 
 class Elements(HTMLParser):
-    """Every start tag of a page with its attributes, and the text inside the first <svg>."""
+    """Every start tag of a page with its attributes."""
 
     def __init__(self, text: str):
         super().__init__()
@@ -65,7 +68,8 @@ def earlier(hours: float) -> str:
 @pytest.fixture
 def situation(app, client):
     """Open incidents of every precedence (one acknowledged, one exhausted), one resolved, one
-    without a position; a polygon and a circle exercise under way, one over and one to come."""
+    without a position; a polygon across the border and a circle under way, one over lately, one
+    long over and one to come."""
     world = build_world(app)
     filed = {
         "Z": file_incident(client, world, precedence="Z", occurred_at=earlier(1), latitude=54.10, longitude=23.30),
@@ -87,67 +91,119 @@ def situation(app, client):
     with session_scope(app) as session:  # as if no step had been acknowledged
         exhausted = session.scalar(select(Incident).where(Incident.reference == filed["P"]["reference"]))
         exhausted.status = IncidentStatus.EXHAUSTED
-    add_exercise(app, "Northern Shield", -timedelta(hours=2), timedelta(days=2), area=square(21.5, 55.4, 22.5, 55.9))
+    day = timedelta(days=1)
+    add_exercise(app, "Northern Shield", -timedelta(hours=2), 2 * day, area=square(23.0, 54.2, 24.2, 54.6))
     add_exercise(
-        app,
-        "Amber Circle",
-        -timedelta(hours=1),
-        timedelta(hours=5),
-        centre_latitude=53.9,
-        centre_longitude=22.4,
+        app, "Amber Circle", -timedelta(hours=1), timedelta(hours=5), centre_latitude=53.9, centre_longitude=22.4,
         radius_km=20,
-    )
-    add_exercise(app, "Past Drill", -timedelta(days=3), timedelta(days=1), area=square(21.1, 53.6, 21.4, 53.9))
-    add_exercise(app, "Future Drill", timedelta(days=3), timedelta(days=1), area=square(21.9, 53.9, 22.1, 54.1))
+    )  # fmt: skip
+    add_exercise(app, "Past Drill", -3 * day, day, area=square(21.1, 53.6, 21.4, 53.9))
+    add_exercise(app, "Old Drill", -60 * day, day, area=square(21.1, 53.6, 21.4, 53.9))
+    add_exercise(app, "Future Drill", 3 * day, day, area=square(21.9, 53.9, 22.1, 54.1))
     return world, {p: f["reference"] for p, f in filed.items()}, resolved["reference"], unplaced["reference"]
 
 
-def test_map_page_draws_sectors_borders_open_incidents_and_exercises_under_way(client, situation):
-    _, open_ones, resolved, unplaced = situation
+def by_kind(body: dict) -> dict[str, list[dict]]:
+    kinds: dict[str, list] = {}
+    for feature in body["features"]:
+        kinds.setdefault(feature["properties"]["kind"], []).append(feature)
+    return kinds
+
+
+def test_map_page_holds_the_map_its_controls_and_the_files_it_loads_from_this_app_only(client, situation):
     sign_in(client, "liaison")
     page = client.get("/map")
     assert page.status_code == 200, page.text[:500]
     elements = Elements(page.text)
-    assert any(tag == "svg" for tag, _ in elements.tags), "no <svg> on the map page"
+    [root] = elements.with_class("div", "map-page")
+    assert root["data-map-data"] == "/map/data" and root["data-map-position"] == "/map/position", root
+    assert [a["id"] for a in elements.with_class("div", "map-canvas")] == ["map"]
+    options = [(a["value"], "selected" in a) for t, a in elements.tags if t == "option"]
+    assert options == [("running", True), ("upcoming", False), ("past", False), ("all", False)], options
 
-    sectors = sorted(a["data-name"] for a in elements.with_class("path", "sector"))
-    assert sectors == SECTORS, f"sector shapes {sectors}, region file has {SECTORS}"
-    assert all(a["d"].startswith("M") for a in elements.with_class("path", "sector"))
-    borders = sorted({a["data-name"] for a in elements.with_class("polyline", "border")})
-    assert borders == BORDERS, f"border lines {borders}, region file has {BORDERS}"
+    scripts = [a["src"] for t, a in elements.tags if t == "script"]
+    styles = [a["href"] for t, a in elements.tags if t == "link" and a.get("rel") == "stylesheet"]
+    assert "/static/map.js" in scripts and "/static/vendor/leaflet/leaflet.js" in scripts, scripts
+    assert "/static/map.css" in styles and "/static/vendor/leaflet/leaflet.css" in styles, styles
+    for path in [*scripts, *styles, root["data-map-base"], "/static/vendor/leaflet/images/layers.png"]:
+        answer = client.get(path)
+        assert answer.status_code == 200 and len(answer.data) > 100, (path, answer.status_code)
+        answer.close()
+    base = client.get(root["data-map-base"])
+    world = json.loads(base.data)
+    base.close()
+    kinds = {f["properties"]["kind"]: f["geometry"]["type"] for f in world["features"]}
+    assert kinds == {"land": "MultiPolygon", "border": "MultiLineString"}, kinds
 
-    markers = {a["data-reference"]: a["class"].split() for a in elements.with_class("a", "marker")}
-    expected = {ref: prec for prec, ref in open_ones.items()}
-    assert sorted(markers) == sorted(expected), f"markers {sorted(markers)}, open incidents {sorted(expected)}"
-    for reference, precedence in expected.items():
-        assert f"prec-{precedence}" in markers[reference], f"{reference} drawn as {markers[reference]}"
-    assert "status-exhausted" in markers[open_ones["P"]] and "status-acknowledged" in markers[open_ones["O"]]
-    assert resolved not in markers, "a resolved incident is drawn"
-    assert unplaced not in markers and "No position given: " in page.text and unplaced in page.text
-
-    links = {a["href"] for a in elements.with_class("a", "marker")}
-    assert links == {f"/incidents/{ref}" for ref in expected}, links
-    assert "MGRS 34U" in page.text and "°" in page.text, "tooltips give the position in DMS and MGRS"
-
-    exercises = sorted(a["data-name"] for a in elements.with_class("path", "exercise"))
-    assert exercises == ["Amber Circle", "Northern Shield"], f"exercise areas drawn: {exercises}"
-    assert elements.with_class("g", "legend") and elements.with_class("g", "scale"), "no legend or scale bar"
-
-
-def test_map_page_loads_nothing_from_other_hosts_and_has_no_inline_script_or_style(client, situation):
-    sign_in(client, "duty")
-    text = client.get("/map").text
-    foreign = [url for url in re.findall(r"https?://[^\s\"'<>)]+", text) if urlsplit(url).hostname != "localhost"]
+    foreign = [url for url in re.findall(r"https?://[^\s\"'<>)]+", page.text) if urlsplit(url).hostname != "localhost"]
     assert foreign == [], f"the map page names other hosts: {foreign}"
-    elements = Elements(text)
     inline_scripts = [attrs for tag, attrs in elements.tags if tag == "script" and "src" not in attrs]
     styled = [(tag, attrs) for tag, attrs in elements.tags if "style" in attrs or tag == "style"]
     assert inline_scripts == [] and styled == [], (inline_scripts, styled)
 
 
-def test_map_needs_a_signed_in_user(client, situation):
-    page = client.get("/map")
-    assert page.status_code == 302 and page.headers["Location"].startswith("/signin"), page.status_code
+def test_map_data_holds_the_region_the_open_incidents_most_urgent_first_and_exercises_under_way(client, situation):
+    _, open_ones, resolved, unplaced = situation
+    sign_in(client, "liaison")
+    answer = client.get("/map/data")
+    assert answer.status_code == 200 and answer.mimetype == "application/json", answer.status_code
+    body = answer.get_json()
+    assert body["type"] == "FeatureCollection" and body["region_configured"] is True
+    kinds = by_kind(body)
+    assert sorted(f["properties"]["name"] for f in kinds["sector"]) == SECTORS
+    assert sorted(f["properties"]["name"] for f in kinds["border"]) == BORDERS
+    incidents = [f["properties"] for f in kinds["incident"]]
+    assert [(p["precedence"], p["reference"]) for p in incidents] == [(p, open_ones[p]) for p in "ZOPR"], incidents
+    assert [p["status"] for p in incidents] == ["open", "acknowledged", "exhausted", "open"]
+    assert resolved not in str(body) and body["unplaced"] == [unplaced]
+    flash = incidents[0]
+    assert flash["position"]["mgrs"].startswith("34U") and "°" in flash["position"]["dms"], flash
+    assert flash["category_label"] and flash["status_label"] == "open" and flash["precedence_name"] == "FLASH"
+    assert [p["outside_sectors"] for p in incidents] == [False] * 4, "all four lie in a sector"
+    exercises = {f["properties"]["name"]: f["properties"]["phase"] for f in kinds["exercise"]}
+    assert exercises == {"Northern Shield": "running", "Amber Circle": "running"}, exercises
+
+
+def test_an_exercise_area_across_the_border_is_sent_whole(client, situation):
+    sign_in(client, "duty")
+    body = client.get("/map/data").get_json()
+    [shield] = [f for f in by_kind(body)["exercise"] if f["properties"]["name"] == "Northern Shield"]
+    east = max(lon for lon, _ in shield["geometry"]["coordinates"][0])
+    assert east == 24.2 > BORDER_EAST, f"the area ends at {east}, the border line at {BORDER_EAST}"
+
+
+@pytest.mark.parametrize(
+    ("when", "names"),
+    [
+        ("running", ["Amber Circle", "Northern Shield"]),
+        ("upcoming", ["Future Drill"]),
+        ("past", ["Past Drill"]),
+        ("all", ["Amber Circle", "Future Drill", "Northern Shield", "Old Drill", "Past Drill"]),
+    ],
+)
+def test_the_time_filter_chooses_the_exercises(client, situation, when, names):
+    sign_in(client, "duty")
+    body = client.get("/map/data", query_string={"exercises": when}).get_json()
+    exercises = by_kind(body)["exercise"] if names else []
+    assert sorted(f["properties"]["name"] for f in exercises) == names
+    phases = {f["properties"]["name"]: f["properties"]["phase"] for f in exercises}
+    expected = {"Past Drill": "past", "Old Drill": "past", "Future Drill": "upcoming"}
+    assert all(phases[n] == expected.get(n, "running") for n in names), phases
+    assert len(by_kind(body)["incident"]) == 4, "the incidents do not depend on the filter"
+
+
+def test_an_unknown_time_filter_is_refused_in_the_json_envelope(client, situation):
+    sign_in(client, "duty")
+    answer = client.get("/map/data", query_string={"exercises": "yesterday"})
+    assert answer.status_code == 422, answer.status_code
+    error = answer.get_json()["error"]
+    assert error["code"] == "validation_error" and "running, upcoming, past, all" in error["message"], error
+
+
+def test_map_and_its_data_need_a_signed_in_user(client, situation):
+    for path in ("/map", "/map/data", "/map/position?q=54.4,22.8"):
+        page = client.get(path)
+        assert page.status_code == 302 and page.headers["Location"].startswith("/signin"), (path, page.status_code)
     api = client.get("/api/v1/map")
     assert api.status_code == 401 and api.get_json()["error"]["code"] == "unauthorized", api.get_json()
 
@@ -185,18 +241,15 @@ def test_api_map_is_geojson_of_the_same_things(client, situation):
         if f.get("type") != "Feature" or (problem := geometry_problem(f.get("geometry") or {}))
     ]
     assert problems == [], problems
-    by_kind: dict[str, list] = {}
-    for feature in body["features"]:
-        by_kind.setdefault(feature["properties"]["kind"], []).append(feature["properties"])
-    assert sorted(p["name"] for p in by_kind["sector"]) == SECTORS
-    assert sorted(p["name"] for p in by_kind["border"]) == BORDERS
-    assert sorted(p["name"] for p in by_kind["exercise"]) == ["Amber Circle", "Northern Shield"]
-    incidents = {p["reference"]: p["precedence"] for p in by_kind["incident"]}
-    assert incidents == {ref: prec for prec, ref in open_ones.items()}, incidents
-    assert body["unplaced"] == [unplaced] and resolved not in incidents
+    sign_in(client, "duty")
+    assert client.get("/map/data").get_json() == body, "the page draws what the API serves"
+    upcoming = client.get("/api/v1/map", query_string={"exercises": "upcoming"}, headers=world.auth("duty"))
+    assert [f["properties"]["name"] for f in by_kind(upcoming.get_json())["exercise"]] == ["Future Drill"]
+    refused = client.get("/api/v1/map", query_string={"exercises": "soon"}, headers=world.auth("duty"))
+    assert refused.status_code == 422 and "exercises" in refused.get_json()["error"]["details"], refused.get_json()
 
 
-def test_without_a_region_the_map_draws_the_incidents_and_says_so(make_app):
+def test_without_a_region_the_map_has_the_incidents_and_says_so(make_app):
     app = make_app(REGION_FILE="")
     client = app.test_client()
     world = build_world(app)
@@ -204,28 +257,35 @@ def test_without_a_region_the_map_draws_the_incidents_and_says_so(make_app):
     sign_in(client, "duty")
     page = client.get("/map")
     assert page.status_code == 200 and "region is not configured" in page.text, page.text[:800]
-    elements = Elements(page.text)
-    assert sorted(a["data-reference"] for a in elements.with_class("a", "marker")) == references
-    assert elements.with_class("path", "sector") == [] and elements.with_class("polyline", "border") == []
-    body = client.get("/api/v1/map", headers=world.auth("duty")).get_json()
-    assert body["region_configured"] is False and len(body["features"]) == 2, body
+    body = client.get("/map/data").get_json()
+    assert body["region_configured"] is False and set(by_kind(body)) == {"incident"}, body
+    assert sorted(f["properties"]["reference"] for f in body["features"]) == references
+    assert not any(f["properties"]["outside_sectors"] for f in body["features"]), "no sectors: none is outside"
 
 
 @pytest.mark.parametrize("typed", ["54.412, 22.871", "54 24 43N 022 52 16E", "34U FF 2142 3097"])
-def test_a_position_typed_in_any_notation_is_shown_in_all_three(client, situation, typed):
+def test_a_position_typed_in_any_notation_is_read_back_in_all_of_them(client, situation, typed):
     sign_in(client, "duty")
+    answer = client.get("/map/position", query_string={"q": typed})
+    assert answer.status_code == 200, answer.get_json()
+    where = answer.get_json()
+    assert (where["latitude"], where["longitude"]) == pytest.approx((54.412, 22.871), abs=2e-4), where
+    # A second of arc is about 30 m: typed as DMS, the position may fall in the next 10 m MGRS square.
+    assert where["dms"] == "54°24'43\"N 022°52'16\"E" and re.fullmatch(r"34U FF 214\d 309\d", where["mgrs"]), where
+    assert where["sector"] == "North" and where["ddm"].startswith("54°24.7") and where["border_km"] > 0, where
+
     page = client.get("/map", query_string={"at": typed})
     assert page.status_code == 200, page.text[:500]
-    [shown] = re.findall(r'<p class="next">(.*?)</p>', page.text, re.DOTALL)
-    latitude, longitude = map(float, re.match(r"Position (\S+), (\S+) = ", shown).groups())
-    assert (latitude, longitude) == pytest.approx((54.412, 22.871), abs=2e-4), shown  # DMS: 1", MGRS: 10 m
-    # A second of arc is about 30 m: typed as DMS, the position may fall in the next 10 m MGRS square.
-    assert re.search(r"= 54°24&#39;43&#34;N 022°52&#39;16&#34;E = MGRS 34U FF 214\d 309\d · sector North", shown), shown
-    assert Elements(page.text).with_class("g", "probe"), "the position is not marked on the map"
+    [root] = Elements(page.text).with_class("div", "map-page")
+    assert json.loads(root["data-probe"]) == where, "the page marks the same position the search box does"
+    [said] = re.findall(r'<p id="at-readback"[^>]*>(.*?)</p>', page.text, re.DOTALL)
+    assert re.search(r"= 54°24&#39;43&#34;N 022°52&#39;16&#34;E = MGRS 34U FF 214\d 309\d · sector North", said), said
 
 
-def test_a_position_that_cannot_be_read_is_answered_next_to_the_field(client, situation):
+def test_a_position_that_cannot_be_read_is_answered_with_how_it_was_read(client, situation):
     sign_in(client, "duty")
+    answer = client.get("/map/position", query_string={"q": "somewhere north"})
+    assert answer.status_code == 422 and "give decimal degrees" in answer.get_json()["error"]["message"]
     page = client.get("/map", query_string={"at": "somewhere north"})
     assert page.status_code == 422 and "give decimal degrees" in page.text, page.status_code
-    assert Elements(page.text).with_class("svg", "map"), "the map is still drawn"
+    assert "data-probe" not in page.text and Elements(page.text).with_class("div", "map-canvas"), "the map is there"

@@ -1,6 +1,7 @@
-"""The map's data as GeoJSON: sectors, border lines, active exercises and open incidents."""
+"""The map's data as GeoJSON: sectors, border lines, exercises and open incidents."""
 
 from apiflask import Schema, fields
+from apiflask.validators import OneOf
 from flask import current_app
 
 from ..db import get_session
@@ -15,9 +16,18 @@ class MapFeatureOut(Schema):
     geometry = fields.Dict(metadata={"description": "GeoJSON geometry, WGS84 longitude/latitude"})
     properties = fields.Dict(
         metadata={
-            "description": "kind (sector, border, exercise or incident) and its facts: an incident's reference, "
-            "precedence, status, category, occurred_at, occurred_dtg and position (decimal, dms, mgrs)"
+            "description": "kind (sector, border, exercise or incident) and its facts: an exercise's name, phase "
+            "(running, upcoming or past), starts_at and ends_at; an incident's reference, precedence, status, "
+            "category, occurred_at, occurred_dtg, outside_sectors and position (decimal, dms, mgrs)"
         }
+    )
+
+
+class MapQuery(Schema):
+    exercises = fields.String(
+        load_default="running",
+        validate=OneOf(list(mapview.WHEN)),
+        metadata={"description": "which exercises: " + "; ".join(f"{k}: {v}" for k, v in mapview.WHEN.items())},
     )
 
 
@@ -25,16 +35,21 @@ class MapOut(Schema):
     type = fields.String(metadata={"examples": ["FeatureCollection"]})
     region_configured = fields.Boolean(metadata={"description": "false: no sectors or border lines (REGION_FILE)"})
     unplaced = fields.List(fields.String(), metadata={"description": "open incidents without a position"})
-    features = fields.List(fields.Nested(MapFeatureOut))
+    features = fields.List(
+        fields.Nested(MapFeatureOut),
+        metadata={"description": "sectors, border lines, exercises, then incidents most urgent first"},
+    )
 
 
 @bp.get("/map")
 @bp.auth_required(token_auth)
+@bp.input(MapQuery, location="query", arg_name="query")
 @bp.output(MapOut, content_type="application/geo+json")
 @bp.doc(tags=["Map"], summary="The map as GeoJSON", responses={403: ERRORS[403]})
-def get_map():
-    """A FeatureCollection (RFC 7946) of the sectors, border lines, exercises under way and
-    incidents not yet resolved: what the map page draws."""
-    incidents, exercises = mapview.load(get_session(), utcnow())
-    collection = mapview.feature_collection(current_app.extensions["tracker.region"], incidents, exercises)
+def get_map(query):
+    """A FeatureCollection (RFC 7946) of the sectors, border lines, exercises (under way unless
+    ?exercises= says otherwise) and incidents not yet resolved: what the map page draws."""
+    now = utcnow()
+    incidents, exercises = mapview.load(get_session(), now, query["exercises"])
+    collection = mapview.feature_collection(current_app.extensions["tracker.region"], incidents, exercises, now)
     return collection, 200, {"Content-Type": "application/geo+json"}

@@ -1,97 +1,38 @@
-"""The map: sectors, border lines, active exercise areas and open incidents, projected on the server
-into SVG coordinates (no tiles, no scripts), and the same data as GeoJSON.
+"""The map's data: sectors, border lines, exercise areas and open incidents as one GeoJSON
+FeatureCollection (RFC 7946), which the map page draws with Leaflet and /api/v1/map serves.
 
-The projection is equirectangular with the longitude scaled by the cosine of the middle latitude:
-over a region a few hundred km across, distances read off the map are true to within a percent,
-and it needs nothing but arithmetic. pyproj's Geod draws the geodesic circles and the scale bar.
+Exercise areas are sent whole, as notified: an area that reaches across the border line is drawn
+across it. A circle is sent as a geodesic polygon (pyproj's Geod), since GeoJSON has no circle.
 """
 
 import json
-import math
-from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import shapely
 from pyproj import Geod
-from shapely.geometry import Point, Polygon, shape
+from shapely.geometry import Polygon, shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...geo import Position
-from ...models import ExerciseNotice, Incident, IncidentStatus, Precedence
+from ...models import ExerciseNotice, Incident, IncidentStatus
 from ...models.enums import category_label
+from ...models.labels import label
 from ...timeutil import format_dtg, isoformat
 
 WGS84 = Geod(ellps="WGS84")
 OPEN = (IncidentStatus.OPEN, IncidentStatus.ACKNOWLEDGED, IncidentStatus.EXHAUSTED)
 CIRCLE_POINTS = 64
-WIDTH, MAX_HEIGHT = 960.0, 760.0
-MARGIN = 0.06  # of the span, added on every side of what is drawn
-MIN_SPAN_DEGREES = 0.2  # a lone incident still gets a map around it
-LEGEND_WIDTH, LEGEND_HEIGHT = 230.0, 330.0  # a column to the right of the map
-
-
-@dataclass(frozen=True)
-class Bounds:
-    west: float
-    south: float
-    east: float
-    north: float
-
-    @classmethod
-    def around(cls, geometries) -> "Bounds | None":
-        """The box around shapely geometries in lon/lat (None when there are none)."""
-        boxes = [g.bounds for g in geometries if g is not None and not g.is_empty]
-        if not boxes:
-            return None
-        return cls(
-            min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
-        )
-
-    def padded(self, fraction: float = MARGIN, min_span: float = MIN_SPAN_DEGREES) -> "Bounds":
-        """Grow the box by fraction of its span on every side, and to at least min_span degrees."""
-        grow_x = max(self.east - self.west, min_span) * (0.5 + fraction) - (self.east - self.west) / 2
-        grow_y = max(self.north - self.south, min_span) * (0.5 + fraction) - (self.north - self.south) / 2
-        return Bounds(
-            self.west - grow_x, max(self.south - grow_y, -89.9), self.east + grow_x, min(self.north + grow_y, 89.9)
-        )
-
-    def covers(self, longitude: float, latitude: float) -> bool:
-        return self.west <= longitude <= self.east and self.south <= latitude <= self.north
-
-
-class Projection:
-    """WGS84 lon/lat to SVG x/y over bounds: north-west corner at (0, 0), y grows southward, the
-    longitude scaled by cos(middle latitude) so that a km is as long across as up and down."""
-
-    def __init__(self, bounds: Bounds, width: float = WIDTH, max_height: float = MAX_HEIGHT):
-        self.bounds = bounds
-        self.x_factor = math.cos(math.radians((bounds.south + bounds.north) / 2))
-        span_x = (bounds.east - bounds.west) * self.x_factor
-        span_y = bounds.north - bounds.south
-        self.scale = min(width / span_x, max_height / span_y)  # px per degree of latitude
-        self.width = round(span_x * self.scale, 1)
-        self.height = round(span_y * self.scale, 1)
-
-    def point(self, longitude: float, latitude: float) -> tuple[float, float]:
-        x = (longitude - self.bounds.west) * self.x_factor * self.scale
-        y = (self.bounds.north - latitude) * self.scale
-        return round(x, 1), round(y, 1)
-
-    def points(self, coordinates) -> str:
-        """An SVG points list ("x,y x,y ...") for lon/lat pairs."""
-        return " ".join("{},{}".format(*self.point(lon, lat)) for lon, lat, *_ in coordinates)
-
-    def path(self, geometry) -> str:
-        """SVG path data for a (multi)polygon, holes included (draw with fill-rule evenodd)."""
-        parts = getattr(geometry, "geoms", [geometry])
-        rings = [ring for polygon in parts for ring in (polygon.exterior, *polygon.interiors)]
-        return " ".join(f"M{self.points(ring.coords)}Z" for ring in rings)
-
-    def km_per_px(self) -> float:
-        middle = (self.bounds.west + self.bounds.east) / 2
-        _, _, metres = WGS84.inv(middle, self.bounds.south, middle, self.bounds.north)
-        return metres / 1000 / ((self.bounds.north - self.bounds.south) * self.scale)
+MAX_INCIDENTS = 2000
+MAX_EXERCISES = 500
+PAST_DAYS = 30
+# Which exercises the map shows: the words people choose between, in the order they are offered.
+WHEN = {
+    "running": "under way",
+    "upcoming": "upcoming",
+    "past": f"over in the last {PAST_DAYS} days",
+    "all": "all",
+}
 
 
 def circle(latitude: float, longitude: float, radius_km: float, points: int = CIRCLE_POINTS) -> Polygon:
@@ -113,145 +54,45 @@ def exercise_area(exercise: ExerciseNotice):
     return None
 
 
-def nice_length(km: float) -> float:
-    """The largest 1, 2 or 5 times a power of ten that is not above km."""
-    power = 10 ** math.floor(math.log10(km))
-    return max(step * power for step in (1, 2, 5) if step * power <= km)
+def phase(exercise: ExerciseNotice, now: datetime) -> str:
+    """running, upcoming or past."""
+    if exercise.starts_at > now:
+        return "upcoming"
+    return "past" if exercise.ends_at < now else "running"
 
 
-def load(session: Session, now: datetime) -> tuple[list[Incident], list[ExerciseNotice]]:
-    """Incidents not yet resolved, and exercises under way now."""
+def load(session: Session, now: datetime, when: str = "running") -> tuple[list[Incident], list[ExerciseNotice]]:
+    """Incidents not yet resolved, and the exercises when asks for (a key of WHEN)."""
+    if when not in WHEN:
+        raise ValueError(f"exercises: one of {', '.join(WHEN)}")
     incidents = session.scalars(
-        select(Incident).where(Incident.status.in_(OPEN)).order_by(Incident.occurred_at, Incident.id).limit(2000)
+        select(Incident)
+        .where(Incident.status.in_(OPEN))
+        .order_by(Incident.occurred_at, Incident.id)
+        .limit(MAX_INCIDENTS)
     )
-    exercises = session.scalars(
-        select(ExerciseNotice)
-        .where(ExerciseNotice.starts_at <= now, ExerciseNotice.ends_at >= now)
-        .order_by(ExerciseNotice.starts_at, ExerciseNotice.id)
-    )
+    query = select(ExerciseNotice)
+    if when == "running":
+        query = query.where(ExerciseNotice.starts_at <= now, ExerciseNotice.ends_at >= now)
+    elif when == "upcoming":
+        query = query.where(ExerciseNotice.starts_at > now)
+    elif when == "past":
+        query = query.where(ExerciseNotice.ends_at < now, ExerciseNotice.ends_at >= now - timedelta(days=PAST_DAYS))
+    exercises = session.scalars(query.order_by(ExerciseNotice.starts_at, ExerciseNotice.id).limit(MAX_EXERCISES))
     return list(incidents), list(exercises)
 
 
 def _where(incident: Incident) -> Position:
-    """The position of an incident that has one (only those are drawn, described and exported)."""
+    """The position of an incident that has one (only those are drawn and exported)."""
     if incident.latitude is None or incident.longitude is None:
         raise ValueError(f"{incident.reference} has no position")
     return Position(incident.latitude, incident.longitude, incident.position_text or "")
 
 
-def describe(incident: Incident) -> str:
-    """The tooltip of a marker: what, when, and where in every notation staff use."""
-    where = _where(incident)
-    return "\n".join(
-        (
-            f"{incident.reference} · {incident.precedence.name} · {incident.status.value}",
-            f"{category_label(incident.category)} · {format_dtg(incident.occurred_at)}",
-            where.decimal,
-            where.dms,
-            f"MGRS {where.mgrs}",
-        )
-    )
-
-
-@dataclass(frozen=True)
-class Area:
-    name: str
-    path: str
-    label: tuple[float, float]
-    title: str = ""
-
-
-@dataclass(frozen=True)
-class Line:
-    name: str
-    parts: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Marker:
-    reference: str
-    precedence: str
-    status: str
-    x: float
-    y: float
-    title: str
-
-
-@dataclass(frozen=True)
-class ScaleBar:
-    km: float
-    px: float
-
-
-@dataclass
-class Picture:
-    """Everything the map template draws, in SVG coordinates."""
-
-    region_configured: bool
-    projection: Projection | None = None
-    sectors: list[Area] = field(default_factory=list)
-    borders: list[Line] = field(default_factory=list)
-    exercises: list[Area] = field(default_factory=list)
-    markers: list[Marker] = field(default_factory=list)
-    outside: list[Incident] = field(default_factory=list)  # positioned beyond the map's edge
-    unplaced: list[Incident] = field(default_factory=list)  # no position given
-    scale: ScaleBar | None = None
-    probe: tuple[float, float] | None = None
-    precedences: tuple[Precedence, ...] = tuple(Precedence)
-
-    @property
-    def view_width(self) -> float:
-        return self._projected().width + LEGEND_WIDTH
-
-    @property
-    def view_height(self) -> float:
-        return max(self._projected().height, LEGEND_HEIGHT)
-
-    def _projected(self) -> Projection:
-        if self.projection is None:  # nothing to place: the template draws no map
-            raise AttributeError("a picture with nothing placed has no size")
-        return self.projection
-
-
-def draw(region, incidents: list[Incident], exercises: list[ExerciseNotice], probe: Position | None = None) -> Picture:
-    """Project the region, the exercises, the incidents (and a position someone typed) into a Picture."""
-    picture = Picture(region_configured=bool(region.sectors or region.borders))
-    areas = [(e, a) for e in exercises if (a := exercise_area(e)) is not None]
-    placed = [(i, _where(i)) for i in incidents if i.latitude is not None]
-    picture.unplaced = [i for i in incidents if i.latitude is None]
-    if picture.region_configured:
-        bounds = Bounds.around([g for _, g in (*region.sectors, *region.borders)])
-    else:  # no region: whatever there is to show decides the extent
-        extra = [Point(probe.longitude, probe.latitude)] if probe else []
-        bounds = Bounds.around([Point(w.longitude, w.latitude) for _, w in placed] + [a for _, a in areas] + extra)
-    if bounds is None:
-        picture.unplaced = incidents
-        return picture
-    project = picture.projection = Projection(bounds.padded())
-    for name, polygon in region.sectors:
-        label = polygon.representative_point()
-        picture.sectors.append(Area(name, project.path(polygon), project.point(label.x, label.y)))
-    for name, line in region.borders:
-        parts = getattr(line, "geoms", [line])
-        picture.borders.append(Line(name, tuple(project.points(part.coords) for part in parts)))
-    for exercise, area in areas:
-        label = area.representative_point()
-        when = f"{format_dtg(exercise.starts_at)} to {format_dtg(exercise.ends_at)}"
-        picture.exercises.append(Area(exercise.name, project.path(area), project.point(label.x, label.y), when))
-    # The most urgent are drawn last, on top.
-    for incident, where in sorted(placed, key=lambda p: (-p[0].precedence.rank, p[0].occurred_at, p[0].id)):
-        if not project.bounds.covers(where.longitude, where.latitude):
-            picture.outside.append(incident)
-            continue
-        x, y = project.point(where.longitude, where.latitude)
-        picture.markers.append(
-            Marker(incident.reference, incident.precedence.value, incident.status.value, x, y, describe(incident))
-        )
-    if probe and project.bounds.covers(probe.longitude, probe.latitude):
-        picture.probe = project.point(probe.longitude, probe.latitude)
-    km = nice_length(min(project.width / 4, LEGEND_WIDTH - 60) * project.km_per_px())
-    picture.scale = ScaleBar(km, round(km / project.km_per_px(), 1))
-    return picture
+def most_urgent_first(incidents: list[Incident]) -> list[Incident]:
+    """FLASH before IMMEDIATE before PRIORITY before ROUTINE, the newest first within each."""
+    newest_first = sorted(incidents, key=lambda i: (i.occurred_at, i.id), reverse=True)
+    return sorted(newest_first, key=lambda i: i.precedence.rank)
 
 
 def _geometry(geometry) -> dict:
@@ -262,47 +103,53 @@ def _feature(geometry: dict, **properties) -> dict:
     return {"type": "Feature", "geometry": geometry, "properties": properties}
 
 
-def feature_collection(region, incidents: list[Incident], exercises: list[ExerciseNotice]) -> dict:
-    """The map's data as a GeoJSON FeatureCollection (RFC 7946), each feature with properties.kind."""
+def _exercise(exercise: ExerciseNotice, area, now: datetime) -> dict:
+    return _feature(
+        _geometry(area),
+        kind="exercise",
+        id=exercise.id,
+        name=exercise.name,
+        phase=phase(exercise, now),
+        starts_at=isoformat(exercise.starts_at),
+        ends_at=isoformat(exercise.ends_at),
+        starts_dtg=format_dtg(exercise.starts_at),
+        ends_dtg=format_dtg(exercise.ends_at),
+        states=list(exercise.states or []),
+        radius_km=None if exercise.area else exercise.radius_km,
+    )
+
+
+def _incident(incident: Incident, region) -> dict:
+    where = _where(incident)
+    return _feature(
+        {"type": "Point", "coordinates": [incident.longitude, incident.latitude]},
+        kind="incident",
+        reference=incident.reference,
+        precedence=incident.precedence.value,
+        precedence_name=incident.precedence.name,
+        status=incident.status.value,
+        status_label=label(incident.status),
+        domain=incident.domain.value,
+        category=incident.category,
+        category_label=category_label(incident.category),
+        occurred_at=isoformat(incident.occurred_at),
+        occurred_dtg=format_dtg(incident.occurred_at),
+        sector=incident.sector,
+        outside_sectors=region.outside_sectors(incident.latitude, incident.longitude),
+        position={"decimal": where.decimal, "dms": where.dms, "mgrs": where.mgrs},
+    )
+
+
+def feature_collection(region, incidents: list[Incident], exercises: list[ExerciseNotice], now: datetime) -> dict:
+    """The map's data as a GeoJSON FeatureCollection, each feature with properties.kind: the sectors,
+    the border lines, the exercises (with their phase at now), then the incidents most urgent first."""
     features = [_feature(_geometry(g), kind="sector", name=n) for n, g in region.sectors]
     features += [_feature(_geometry(g), kind="border", name=n) for n, g in region.borders]
-    for exercise in exercises:
-        area = exercise_area(exercise)
-        if area is not None:
-            features.append(
-                _feature(
-                    _geometry(area),
-                    kind="exercise",
-                    id=exercise.id,
-                    name=exercise.name,
-                    starts_at=isoformat(exercise.starts_at),
-                    ends_at=isoformat(exercise.ends_at),
-                    radius_km=None if exercise.area else exercise.radius_km,
-                )
-            )
-    for incident in incidents:
-        if incident.latitude is None:
-            continue
-        where = _where(incident)
-        features.append(
-            _feature(
-                {"type": "Point", "coordinates": [incident.longitude, incident.latitude]},
-                kind="incident",
-                reference=incident.reference,
-                precedence=incident.precedence.value,
-                precedence_name=incident.precedence.name,
-                status=incident.status.value,
-                domain=incident.domain.value,
-                category=incident.category,
-                occurred_at=isoformat(incident.occurred_at),
-                occurred_dtg=format_dtg(incident.occurred_at),
-                sector=incident.sector,
-                position={"decimal": where.decimal, "dms": where.dms, "mgrs": where.mgrs},
-            )
-        )
+    features += [_exercise(e, area, now) for e in exercises if (area := exercise_area(e)) is not None]
+    features += [_incident(i, region) for i in most_urgent_first(incidents) if i.latitude is not None]
     return {
         "type": "FeatureCollection",
         "region_configured": bool(region.sectors or region.borders),
-        "unplaced": [i.reference for i in incidents if i.latitude is None],
+        "unplaced": [i.reference for i in most_urgent_first(incidents) if i.latitude is None],
         "features": features,
     }

@@ -1,0 +1,338 @@
+// The map page: Leaflet over the tracker's own base layer (Natural Earth coastlines and borders as GeoJSON),
+// the region, exercise areas drawn whole, open incidents as markers (clustered when they pile up, FLASH on
+// top and first in the list), and a position search. Everything comes from this app: no tiles, no other host.
+(function () {
+  "use strict";
+
+  var RANK = { Z: 0, O: 1, P: 2, R: 3 };
+  var PHASES = { running: "under way", upcoming: "to come", past: "over" };
+  var STYLES = {
+    land: { color: "#6a7783", weight: 1, fillColor: "#252f38", fillOpacity: 1 },
+    countryBorder: { color: "#8a96a3", weight: 1, dashArray: "4 3", fill: false },
+    sector: { color: "#6f9a7e", weight: 1.5, fillColor: "#6f9a7e", fillOpacity: 0.1 },
+    border: { color: "#ff6b9a", weight: 3, dashArray: "10 4 2 4", fill: false },
+    running: { color: "#5aa9ff", weight: 2, dashArray: "6 4", fillColor: "#5aa9ff", fillOpacity: 0.18 },
+    upcoming: { color: "#c39bff", weight: 2, dashArray: "2 5", fillColor: "#c39bff", fillOpacity: 0.12 },
+    past: { color: "#a9b4bf", weight: 1.5, dashArray: "1 5", fillColor: "#a9b4bf", fillOpacity: 0.08 }
+  };
+  var REFRESH_MS = 60000;
+
+  function make(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    return node;
+  }
+
+  function line(parent, text) { parent.appendChild(make("div", null, text)); }
+
+  function precedence(p) { return RANK.hasOwnProperty(p.precedence) ? p.precedence : "R"; }
+
+  function word(code) { return String(code).replace(/[^a-z_]/g, ""); }
+
+  // "Position 54.41200, 22.87100 = ... = MGRS ... · sector North · 12.3 km from the border", as the page says it.
+  function readback(where) {
+    var text = "Position " + where.decimal + " = " + where.ddm + " = " + where.dms + " = MGRS " + where.mgrs;
+    if (where.sector) { text += " · sector " + where.sector; }
+    else if (where.outside_sectors) { text += " · outside every sector"; }
+    if (typeof where.border_km === "number") { text += " · " + where.border_km.toFixed(1) + " km from the border"; }
+    return text;
+  }
+
+  function MapPage(root) {
+    this.root = root;
+    this.urls = { data: root.dataset.mapData, position: root.dataset.mapPosition, base: root.dataset.mapBase,
+                  incident: root.dataset.incidentUrl };
+    this.form = root.querySelector("form.map-controls");
+    this.input = this.form.querySelector("[name=at]");
+    this.when = this.form.querySelector("[name=exercises]");
+    this.said = root.querySelector("#at-readback");
+    this.status = root.querySelector(".map-status");
+    this.popupOpen = false;
+    this.fitted = false;
+    // No view until the data says where to look: layers added before then wait for it, so the first
+    // drawing happens once, at its final zoom (markers never cluster and uncluster as the map settles).
+    this.map = L.map(root.querySelector("#map"), { zoomSnap: 0.5, minZoom: 2, maxZoom: 14, attributionControl: false });
+    L.control.scale({ imperial: false }).addTo(this.map);
+    L.control.attribution({ prefix: false }).addAttribution("Natural Earth · Leaflet").addTo(this.map);
+    this.map.createPane("basePane");  // under the overlays whenever the base layer arrives (map.css)
+    this.region = L.featureGroup().addTo(this.map);
+    this.exercises = L.featureGroup().addTo(this.map);
+    this.incidents = L.markerClusterGroup({ maxClusterRadius: 36, showCoverageOnHover: false,
+                                            spiderfyOnMaxZoom: true, iconCreateFunction: clusterIcon }).addTo(this.map);
+    this.probe = L.featureGroup().addTo(this.map);
+    var page = this;
+    this.map.on("popupopen", function () { page.popupOpen = true; });
+    this.map.on("popupclose", function () { page.popupOpen = false; });
+    this.form.addEventListener("submit", function (event) { event.preventDefault(); page.find(); });
+    this.when.addEventListener("change", function () { page.remember(); page.load(); });
+    this.fitButton = root.querySelector(".map-fit");
+    this.fitButton.addEventListener("click", function () { page.fitEverything(); });
+    this.loadBase();
+    this.load().then(function () {
+      if (root.dataset.probe) { page.placeProbe(JSON.parse(root.dataset.probe)); }
+    });
+    setInterval(function () { if (!page.popupOpen && !document.hidden) { page.load(); } }, REFRESH_MS);
+  }
+
+  // The cluster takes the colour of its most urgent incident, and a cluster holding a FLASH lies on top.
+  function clusterIcon(cluster) {
+    var urgent = cluster.getAllChildMarkers().reduce(function (best, marker) {
+      return RANK[marker.options.precedence] < RANK[best] ? marker.options.precedence : best;
+    }, "R");
+    cluster.options.zIndexOffset = (3 - RANK[urgent]) * 1000;
+    var count = make("span", null, String(cluster.getChildCount()));
+    return L.divIcon({ html: count, className: "map-cluster prec-" + urgent, iconSize: L.point(36, 36) });
+  }
+
+  MapPage.prototype.loadBase = function () {
+    var page = this;
+    fetch(this.urls.base, { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      .then(function (world) {
+        L.geoJSON(world, {
+          pane: "basePane", interactive: false, renderer: L.canvas({ pane: "basePane", padding: 0.5 }),
+          style: function (f) { return f.properties.kind === "land" ? STYLES.land : STYLES.countryBorder; }
+        }).addTo(page.map);
+      })
+      .catch(function () { page.say("The base map (coastlines and borders) could not be loaded."); });
+  };
+
+  MapPage.prototype.load = function () {
+    var page = this;
+    return fetch(this.urls.data + "?exercises=" + encodeURIComponent(this.when.value), { credentials: "same-origin" })
+      .then(function (r) {
+        if (r.status === 401 || r.redirected) { window.location.reload(); return null; }  // signed out
+        if (!r.ok) { throw new Error(r.status); }
+        return r.text();
+      })
+      .then(function (text) {
+        if (text === null || text === page.last) { return; }  // unchanged: keep the popups, focus and list as they are
+        page.last = text;
+        page.draw(JSON.parse(text));
+      })
+      .catch(function () {
+        page.say("The map data could not be loaded; it is asked for again in a minute.");
+        if (!page.fitted) { page.fitted = true; page.map.setView([30, 10], 2); }
+      });
+  };
+
+  MapPage.prototype.say = function (text) { this.status.textContent = text; };
+
+  MapPage.prototype.draw = function (data) {
+    var page = this, items = [], exercises = [];
+    this.region.clearLayers();
+    this.exercises.clearLayers();
+    this.incidents.clearLayers();
+    data.features.forEach(function (f) {
+      var kind = f.properties.kind;
+      if (kind === "sector" || kind === "border") {
+        page.region.addLayer(page.shape(f, STYLES[kind], "map-" + kind).bindTooltip(f.properties.name, {
+          permanent: kind === "sector", direction: "center", className: "map-label map-label-" + kind }));
+      } else if (kind === "exercise") {
+        var phase = word(f.properties.phase), layer = page.shape(f, STYLES[phase], "map-exercise map-exercise-" + phase);
+        layer.bindTooltip(f.properties.name, { sticky: true }).bindPopup(exercisePopup(f.properties));
+        page.exercises.addLayer(layer);
+        exercises.push([f.properties, layer]);
+      } else if (kind === "incident") {
+        var marker = page.marker(f);
+        page.incidents.addLayer(marker);
+        items.push([f.properties, marker]);
+      }
+    });
+    this.list(items, data.unplaced);
+    this.listExercises(exercises);
+    var n = items.length, m = exercises.length;
+    this.say(n + " open incident" + (n === 1 ? "" : "s") + " with a position" +
+             (data.unplaced.length ? ", " + data.unplaced.length + " without" : "") + "; " +
+             m + " exercise" + (m === 1 ? "" : "s") + " (" + this.chosen() + ").");
+    if (!this.fitted) {
+      this.fitted = true;
+      var first = data.region_configured ? boundsOf([this.region, this.exercises]) : this.everything();
+      if (first) { this.map.fitBounds(first, { padding: [16, 16], maxZoom: 10 }); } else { this.map.setView([30, 10], 2); }
+    }
+    this.fitButton.hidden = false;
+  };
+
+  MapPage.prototype.shape = function (feature, style, className) {
+    return L.geoJSON(feature, { style: function () { return L.extend({ className: className }, style); } });
+  };
+
+  function boundsOf(groups) {
+    var bounds = L.latLngBounds([]);
+    groups.forEach(function (g) { if (g.getLayers().length) { bounds.extend(g.getBounds()); } });
+    return bounds.isValid() ? bounds : null;
+  }
+
+  MapPage.prototype.everything = function () {
+    return boundsOf([this.region, this.exercises, this.incidents, this.probe]);
+  };
+
+  MapPage.prototype.fitEverything = function () {
+    var all = this.everything();
+    if (all) { this.map.fitBounds(all, { padding: [16, 16], maxZoom: 10 }); }
+  };
+
+  MapPage.prototype.incidentLink = function (reference) {
+    var link = make("a", null, reference);
+    link.href = this.urls.incident.replace("REFERENCE", encodeURIComponent(reference));
+    return link;
+  };
+
+  MapPage.prototype.marker = function (f) {
+    var p = f.properties, c = f.geometry.coordinates, prec = precedence(p);
+    var marker = L.marker([c[1], c[0]], {
+      icon: L.divIcon({ html: make("span", null, prec), iconSize: L.point(26, 26),
+                        className: "map-marker prec-" + prec + " status-" + word(p.status) }),
+      zIndexOffset: (3 - RANK[prec]) * 1000,  // FLASH over IMMEDIATE over PRIORITY over ROUTINE
+      title: p.reference + " · " + prec + " " + p.precedence_name + " · " + p.category_label,
+      precedence: prec
+    });
+    marker.bindPopup(this.incidentPopup(p));
+    marker.on("add", function () { var icon = marker.getElement(); if (icon) { icon.dataset.reference = p.reference; } });
+    return marker;
+  };
+
+  // Zoom in on the marker until it stands out of its cluster, then open its popup; markers at the very same
+  // place are spread out (spiderfied). markercluster's own zoomToShowLayer does this too, but after an
+  // animated zoom it sometimes misses the end of the animation and never opens the popup.
+  MapPage.prototype.reveal = function (marker) {
+    var map = this.map, group = this.incidents, zoom = map.getZoom();
+    map.panTo(marker.getLatLng(), { animate: false });
+    while (group.getVisibleParent(marker) !== marker && zoom < map.getMaxZoom()) {
+      zoom += 1;
+      map.setView(marker.getLatLng(), zoom, { animate: false });
+    }
+    var shown = group.getVisibleParent(marker);
+    if (shown === marker) { marker.openPopup(); return; }
+    if (shown && shown.spiderfy) {
+      group.once("spiderfied", function () { marker.openPopup(); });
+      shown.spiderfy();
+    }
+  };
+
+  MapPage.prototype.incidentPopup = function (p) {
+    var box = make("div", "map-popup"), head = make("div");
+    head.appendChild(make("strong")).appendChild(this.incidentLink(p.reference));
+    head.appendChild(document.createTextNode(" "));
+    head.appendChild(make("span", "badge prec-" + precedence(p), precedence(p) + " " + p.precedence_name));
+    box.appendChild(head);
+    line(box, p.category_label + " · " + p.status_label);
+    line(box, "Occurred " + p.occurred_dtg);
+    line(box, p.position.decimal);
+    line(box, p.position.dms);
+    line(box, "MGRS " + p.position.mgrs);
+    line(box, p.sector ? "Sector " + p.sector : (p.outside_sectors ? "Outside every sector" : "No sector"));
+    return box;
+  };
+
+  function exercisePopup(p) {
+    var box = make("div", "map-popup");
+    box.appendChild(make("strong", null, p.name));
+    line(box, "Exercise " + (PHASES[p.phase] || p.phase) + (p.states.length ? " · " + p.states.join(", ") : ""));
+    line(box, p.starts_dtg + " to " + p.ends_dtg);
+    if (p.radius_km) { line(box, p.radius_km + " km around its centre"); }
+    return box;
+  }
+
+  function locateButton(label, onClick) {
+    var button = make("button", "link map-locate", "Show on map");
+    button.type = "button";
+    button.setAttribute("aria-label", "Show " + label + " on the map");
+    button.addEventListener("click", onClick);
+    return button;
+  }
+
+  MapPage.prototype.list = function (items, unplaced) {
+    var page = this, list = this.root.querySelector(".map-incidents"), rest = this.root.querySelector(".map-unplaced");
+    list.textContent = "";
+    items.forEach(function (pair) {
+      var p = pair[0], marker = pair[1], prec = precedence(p), item = make("li", "prec-" + prec);
+      item.dataset.reference = p.reference;
+      item.appendChild(page.incidentLink(p.reference));
+      item.appendChild(document.createTextNode(" "));
+      item.appendChild(make("span", "badge prec-" + prec, prec + " " + p.precedence_name));
+      item.appendChild(make("small", null, " " + p.status_label));
+      var where = p.sector ? "sector " + p.sector : (p.outside_sectors ? "outside every sector" : p.position.decimal);
+      item.appendChild(make("div", "map-item-facts", p.category_label + " · " + p.occurred_dtg + " · " + where));
+      item.appendChild(locateButton(p.reference, function () { page.reveal(marker); }));
+      list.appendChild(item);
+    });
+    if (!items.length) { list.appendChild(make("li", "empty", "No open incident has a position.")); }
+    rest.textContent = "";
+    rest.hidden = !unplaced.length;
+    if (unplaced.length) {
+      rest.appendChild(document.createTextNode("No position given: "));
+      unplaced.forEach(function (reference, i) {
+        if (i) { rest.appendChild(document.createTextNode(", ")); }
+        rest.appendChild(page.incidentLink(reference));
+      });
+    }
+  };
+
+  MapPage.prototype.listExercises = function (exercises) {
+    var page = this, list = this.root.querySelector(".map-exercises");
+    list.textContent = "";
+    exercises.forEach(function (pair) {
+      var p = pair[0], layer = pair[1], item = make("li", "map-exercise-item phase-" + word(p.phase));
+      item.appendChild(make("strong", null, p.name));
+      item.appendChild(make("div", "map-item-facts",
+                            (PHASES[p.phase] || p.phase) + " · " + p.starts_dtg + " to " + p.ends_dtg));
+      item.appendChild(locateButton(p.name, function () {
+        page.map.fitBounds(layer.getBounds(), { padding: [24, 24] });
+      }));
+      list.appendChild(item);
+    });
+    if (!exercises.length) { list.appendChild(make("li", "empty", "None " + this.chosen() + ".")); }
+  };
+
+  // The time filter's choice in words: "under way", "over in the last 30 days".
+  MapPage.prototype.chosen = function () { return this.when.selectedOptions[0].textContent.trim().toLowerCase(); };
+
+  MapPage.prototype.remember = function () {
+    var query = new URLSearchParams();
+    if (this.input.value.trim()) { query.set("at", this.input.value.trim()); }
+    query.set("exercises", this.when.value);
+    window.history.replaceState(null, "", "?" + query.toString());
+  };
+
+  MapPage.prototype.find = function () {
+    var page = this, typed = this.input.value.trim();
+    this.remember();
+    if (!typed) { this.probe.clearLayers(); this.tell("", false); return; }
+    fetch(this.urls.position + "?q=" + encodeURIComponent(typed), { credentials: "same-origin" })
+      .then(function (r) {
+        if (r.status === 401 || r.redirected) { window.location.reload(); return null; }
+        return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+      })
+      .then(function (answer) {
+        if (!answer) { return; }
+        if (!answer.ok) { page.tell(answer.body.error.message, true); return; }
+        page.placeProbe(answer.body);
+      })
+      .catch(function () { page.tell("The position could not be read back: the tracker did not answer.", true); });
+  };
+
+  MapPage.prototype.tell = function (text, wrong) {
+    this.said.textContent = text;
+    this.said.classList.toggle("error", wrong);
+    this.form.querySelector(".map-find").classList.toggle("has-error", wrong);
+    if (wrong) { this.input.setAttribute("aria-invalid", "true"); } else { this.input.removeAttribute("aria-invalid"); }
+  };
+
+  MapPage.prototype.placeProbe = function (where) {
+    var text = readback(where);
+    this.tell(text, false);
+    this.probe.clearLayers();
+    L.marker([where.latitude, where.longitude], {
+      icon: L.divIcon({ className: "map-probe", iconSize: L.point(30, 30) }), zIndexOffset: 5000, title: text
+    }).bindPopup(make("div", "map-popup", text)).addTo(this.probe);
+    this.map.setView([where.latitude, where.longitude], this.fitted ? Math.max(this.map.getZoom(), 8) : 8);
+    this.fitted = true;  // the position asked for, not the region, is where to look
+  };
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var root = document.querySelector(".map-page[data-map-data]");
+    if (root && window.L) { new MapPage(root); }
+  });
+})();
