@@ -10,12 +10,11 @@ import threading
 from copy import deepcopy
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ...errors import Conflict
 from ...models import Domain, EscalationPolicy, EscalationRisk, PolicyStep, Precedence, RoutingRule, config_version
-from .routing import RouteQuery, matches, snapshot_ladder
+from .routing import RouteQuery, matches, ordered_rules, snapshot_ladder
 
 
 @dataclass(frozen=True)
@@ -77,17 +76,13 @@ def current(session: Session) -> RouteTable:
 
 
 def compile_table(session: Session, stamp: int) -> RouteTable:
-    rules = session.scalars(
-        select(RoutingRule)
-        .where(RoutingRule.active.is_(True))
-        .options(
-            selectinload(RoutingRule.agreement),
-            selectinload(RoutingRule.policy)
-            .selectinload(EscalationPolicy.steps)
-            .options(selectinload(PolicyStep.channels), selectinload(PolicyStep.fallback_channel)),
-        )
-    ).all()
-    ordered = sorted(rules, key=lambda r: (r.is_default, r.position, r.id))
+    ordered = ordered_rules(
+        session,
+        selectinload(RoutingRule.agreement),
+        selectinload(RoutingRule.policy)
+        .selectinload(EscalationPolicy.steps)
+        .options(selectinload(PolicyStep.channels), selectinload(PolicyStep.fallback_channel)),
+    )
     return RouteTable(stamp, tuple(_compile(rule) for rule in ordered))
 
 

@@ -68,10 +68,15 @@ def matches(rule: RoutingRule, query: RouteQuery) -> bool:
     return True
 
 
-def ordered_rules(session: Session) -> list[RoutingRule]:
-    """Return active rules in evaluation order: by position, the default rule always last."""
-    rules = session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True))).all()
-    return sorted(rules, key=lambda r: (r.is_default, r.position, r.id))
+def evaluation_order(rule: RoutingRule) -> tuple:
+    """The sort key of rules in evaluation order: by position, the default rule always last."""
+    return (rule.is_default, rule.position, rule.id)
+
+
+def ordered_rules(session: Session, *options) -> list[RoutingRule]:
+    """Return active rules in evaluation order (with the loader options given)."""
+    rules = session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True)).options(*options)).all()
+    return sorted(rules, key=evaluation_order)
 
 
 def choose_rule(session: Session, query: RouteQuery) -> RoutingRule:
