@@ -5,6 +5,7 @@ from apiflask.validators import OneOf
 from flask import current_app
 
 from ..db import get_session
+from ..http.fields import Text
 from ..http.tokens import token_auth
 from ..services.review import mapview
 from ..timeutil import utcnow
@@ -24,7 +25,7 @@ class MapFeatureOut(Schema):
 
 
 class MapQuery(Schema):
-    exercises = fields.String(
+    exercises = Text(
         load_default="running",
         validate=OneOf(list(mapview.WHEN)),
         metadata={"description": "which exercises: " + "; ".join(f"{k}: {v}" for k, v in mapview.WHEN.items())},
