@@ -5,7 +5,7 @@ The region (config/region.geojson) has its land border near longitude 23.4; East
 
 from datetime import datetime, timedelta
 
-from tests.support import World, file_incident
+from tests.support import World, file_checked
 from tracker.timeutil import isoformat, utcnow
 
 EXERCISES = "/api/v1/exercises"
@@ -53,10 +53,10 @@ def create(client, world: World, who: str = "supervisor", **overrides) -> dict:
 
 
 def file_at(client, world: World, position: tuple[float, float], occurred: datetime, **overrides) -> dict:
-    """File an incident at a position and time (sector from the position)."""
+    """File an incident at a position and time (sector from the position), checked as the sweep does."""
     latitude, longitude = position
     where = {"latitude": latitude, "longitude": longitude, "position_text": None, "sector": None}
-    return file_incident(client, world, occurred_at=isoformat(occurred), **{**where, **overrides})
+    return file_checked(client, world, occurred_at=isoformat(occurred), **{**where, **overrides})
 
 
 def unusual(client, world: World, position: tuple[float, float], occurred: datetime) -> dict:

@@ -6,10 +6,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from tracker import dispatch
 from tracker.db import session_scope
 from tracker.models import Role
 from tracker.services.accounts import people
-from tracker.services.incidents import ladder
+from tracker.services.incidents import checks, ladder
+from tracker.timeutil import utcnow
 
 ROLES = {
     "duty": Role.DUTY_OFFICER,
@@ -112,6 +114,21 @@ def incident_payload(**overrides) -> dict:
 def file_incident(client, world: World, who: str = "duty", **overrides) -> dict:
     response = client.post("/api/v1/incidents", json=incident_payload(**overrides), headers=world.auth(who))
     assert response.status_code == 201, f"filing failed: {response.status_code} {response.get_json()}"
+    return response.get_json()
+
+
+def run_filing_checks(app) -> int:
+    """What the next sweep does after a filing (related incidents, the exercise link), done now."""
+    with session_scope(app) as session:
+        return checks.check_batch(session, utcnow(), 10_000, dispatch.filing_checks(app))
+
+
+def file_checked(client, world: World, who: str = "duty", **overrides) -> dict:
+    """File an incident, let the sweep's checks run, and read it back (with its exercise and suggestions)."""
+    reference = file_incident(client, world, who, **overrides)["reference"]
+    run_filing_checks(client.application)
+    response = client.get(f"/api/v1/incidents/{reference}", headers=world.auth(who))
+    assert response.status_code == 200, response.get_json()
     return response.get_json()
 
 

@@ -10,7 +10,7 @@ from .services.accounts import people
 from .services.engine.links import AckLinks
 from .services.exchanges import agreements
 from .services.exercises import briefings, register
-from .services.incidents import filing, ladder, related
+from .services.incidents import checks, filing, ladder, related
 
 USERS = [
     ("duty", Role.DUTY_OFFICER, "Duty Officer, National Operations Centre"),
@@ -350,6 +350,13 @@ def _file_examples(session: Session, limits, now, ack_links) -> None:
     _file_related_examples(session, limits, now, duty, ack_links)
 
 
+def _check_filed(session: Session, limits, now) -> None:
+    """What the sweep does right after a filing (related incidents, exercise links), done here at once."""
+    found = checks.CheckLimits(limits.related_distance_km, limits.related_window_hours, limits.no_notice_border_km)
+    while checks.check_batch(session, now, 100, found):
+        pass
+
+
 def _file_related_examples(session: Session, limits, now, duty, ack_links) -> None:
     """Two earlier intercepts near the first example, suggested as related when filed; the supervisor
     confirms two links (a pattern of three) and leaves the third suggestion for someone to decide."""
@@ -378,6 +385,7 @@ def _file_related_examples(session: Session, limits, now, duty, ack_links) -> No
         )
         for hours, precedence, latitude, longitude, narrative in earlier
     ]
+    _check_filed(session, limits, now)
     supervisor = people.find_user(session, "supervisor")
     middle = filed[0]  # linked to the first example and to the oldest: confirming both makes the pattern
     for relation in related.relations(session, middle):

@@ -13,6 +13,7 @@ from .models import ContactChannel
 from .services.engine import delivery, idle, line_checks
 from .services.engine.links import AckLinks, LinkSigner
 from .services.exchanges import counterpart_checks, outgoing
+from .services.incidents import checks
 from .timeutil import utcnow
 
 log = logging.getLogger("tracker.dispatch")
@@ -26,6 +27,14 @@ def ack_links(app: Flask) -> AckLinks:
     """What the sweep signs the acknowledge links of the calls to act it queues with (and delivery
     those of rows queued before migration 0010)."""
     return AckLinks(signer(app), app.config["PUBLIC_URL"])
+
+
+def filing_checks(app: Flask) -> checks.CheckLimits:
+    """What the sweep checks a new incident against (related incidents, exercises near the border)."""
+    config = app.config
+    return checks.CheckLimits(
+        config["RELATED_DISTANCE_KM"], config["RELATED_WINDOW_HOURS"], config["NO_NOTICE_BORDER_KM"]
+    )
 
 
 def mail_domain(app: Flask) -> str:

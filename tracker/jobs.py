@@ -15,6 +15,7 @@ from .db import session_scope
 from .http import idempotency
 from .services.engine import delivery, escalation, heartbeat, idle, line_checks, watchdog
 from .services.exchanges import calls, exchanges, receipts
+from .services.incidents import checks
 from .services.review import audit
 from .timeutil import utcnow
 
@@ -30,16 +31,23 @@ def runner_id() -> str:
 
 
 def sweep(app: Flask) -> int:
-    """Escalate every due incident (or ask again about a step reached by decision), then look at every
-    acknowledged incident left idle past its acknowledgement timeout, then mark overdue every exchange
-    whose clock ran out and every message whose receipt the other side has not confirmed in time and
-    every action agreed on a call past due undone, then seal the new timeline events onto the audit
-    chain, one committed batch at a time; return how many incidents advanced (the rest is logged)."""
+    """Check the incidents filed since the last run (related incidents, exercises), escalate every due
+    incident (or ask again about a step reached by decision), then look at every acknowledged incident
+    left idle past its acknowledgement timeout, then mark overdue every exchange whose clock ran out and
+    every message whose receipt the other side has not confirmed in time and every action agreed on a
+    call past due undone, then seal the new timeline events onto the audit chain, one committed batch at
+    a time; return how many incidents advanced (the rest is logged)."""
     runner, started, total, overdue, late_receipts, error = runner_id(), utcnow(), 0, 0, 0, None
     batch, clock, links = app.config["SWEEP_BATCH_SIZE"], time.perf_counter(), dispatch.ack_links(app)
     public_url = links.public_url  # the supervisors' messages link the incident page
     reask, idle_rules = dispatch.decision_reask(app), dispatch.idle_rules(app)
+    filing_checks = dispatch.filing_checks(app)
     try:
+        while True:  # new incidents: related incidents and the exercise link (services/incidents/checks.py)
+            with session_scope(app) as session:
+                checked = checks.check_batch(session, utcnow(), batch, filing_checks)
+            if checked < batch:
+                break
         while True:
             with session_scope(app) as session:
                 advanced = escalation.sweep_batch(session, utcnow(), batch, runner, links, reask)

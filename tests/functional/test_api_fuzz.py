@@ -27,7 +27,7 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance,
 
 from tests.exchange_support import acknowledged_incident, add_counterpart_line, api, open_exchange
 from tests.exercise_support import create as create_exercise
-from tests.support import World, file_incident
+from tests.support import World, file_incident, run_filing_checks
 from tracker import create_app
 
 SPEC = "/api/v1/openapi.json"
@@ -86,6 +86,7 @@ def fuzz_template(sqlite_database) -> tuple[World, dict, dict]:
     exchange = open_exchange(client, world, reference)["id"]
     summary = api(client, world, "POST", f"/incidents/{reference}/summaries", {"exchange_id": exchange}, status=201)
     related = file_incident(client, world)["reference"]  # same place, time and category
+    run_filing_checks(app)  # the sweep suggests the link right after the filing
     [link] = api(client, world, "GET", f"/incidents/{related}/related")["suggested"]
     rule = {"name": "Sea incidents", "policy_id": world.policy_id, "domain": "maritime"}
     watch = api(client, world, "POST", "/watches", {}, who="duty", status=201)["id"]

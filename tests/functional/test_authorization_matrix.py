@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from tests.authorization_matrix import ANONYMOUS, EXCLUDED, LOGIN, MATRIX, NOTICE, PRINCIPALS, REVOKED
 from tests.exercise_support import notice
-from tests.support import World, build_world, incident_payload
+from tests.support import World, build_world, incident_payload, run_filing_checks
 from tracker import create_app, dispatch
 from tracker.db import engine_of, session_scope
 from tracker.models import ExchangeMessage, Incident, Role, User
@@ -223,6 +223,7 @@ class Scene:
         first = self.filed
         nearby = {"latitude": first["latitude"] + 0.045, "position_text": None}
         second = self._file(first["occurred_at"], **nearby)["reference"]
+        run_filing_checks(self.app)  # the sweep suggests the link right after the filing
         suggested = self._api("GET", f"/incidents/{second}/related", who="duty")["suggested"]
         [link_id] = [link["id"] for link in suggested if link["other"]["reference"] == first["reference"]]
         return second, link_id

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.support import build_world, file_incident, sign_in
-from tracker import demo, dispatch
+from tests.support import build_world, file_checked, incident_payload, sign_in
+from tracker import demo, dispatch, jobs
 from tracker.config import ConfigError
 from tracker.db import session_scope
 from tracker.http.wiring import filing_limits
@@ -34,7 +34,7 @@ def after_start(hours: float) -> str:
 
 def file_at(client, world, hours: float = 0, **fields) -> str:
     """File an incident that happened `hours` after the start; return its reference."""
-    return file_incident(client, world, occurred_at=after_start(hours), **{**BASE, **fields})["reference"]
+    return file_checked(client, world, occurred_at=after_start(hours), **{**BASE, **fields})["reference"]
 
 
 def read_related(client, world, reference: str, who: str = "duty") -> dict:
@@ -271,3 +271,27 @@ def test_the_demo_has_a_pattern_and_a_suggestion_to_decide(app):
         assert [m.incident.reference for m in pattern.members] == [i.reference for i in intercepts]
         waiting = [r for r in related.relations(session, newest) if r.link.state.value == "suggested"]
         assert [r.other.reference for r in waiting] == [intercepts[0].reference]
+
+
+def test_the_answer_to_a_filing_does_not_wait_for_the_search_the_next_sweep_does_it_once(app, client, world):
+    """The duty officer's answer comes before the related-incident search: it says the checks are
+    pending; the next sweep suggests the link and clears the flag; a second sweep suggests nothing again."""
+    older = file_checked(client, world, occurred_at=after_start(0), **BASE)["reference"]
+    response = client.post(
+        "/api/v1/incidents",
+        json=incident_payload(occurred_at=after_start(1), **{**BASE, **NEAR}),
+        headers=world.auth("duty"),
+    )
+    assert response.status_code == 201, response.get_json()
+    newer = response.get_json()
+    assert newer["checks_pending"] is True
+    assert "related_suggested" not in [e["kind"] for e in newer["timeline"]], newer["timeline"]
+    assert read_related(client, world, newer["reference"])["suggested"] == []
+
+    jobs.sweep(app)
+    jobs.sweep(app)
+    after = client.get(f"/api/v1/incidents/{newer['reference']}", headers=world.auth("duty")).get_json()
+    assert after["checks_pending"] is False
+    assert [e["details"]["related"] for e in after["timeline"] if e["kind"] == "related_suggested"] == [older]
+    with session_scope(app) as session:
+        assert len(session.scalars(select(IncidentLink)).all()) == 1, "one suggestion, made once"

@@ -312,6 +312,13 @@ class IncidentOut(Schema):
         lambda incident: filing.position_warnings(incident, current_app.extensions["tracker.region"]),
         metadata={"type": "array", "items": {"type": "string"}, "description": "e.g. a position outside every sector"},
     )
+    checks_pending = fields.Function(
+        lambda i: i.checks_due_at is not None,
+        metadata={
+            "type": "boolean",
+            "description": "the related-incident search and the exercise link are still to run (within one sweep)",
+        },
+    )
     exercise = fields.Nested(
         ExerciseRefOut, allow_none=True, metadata={"description": "the notified exercise whose area and time hold it"}
     )

@@ -20,6 +20,7 @@ from .system import Counter
 NAME = "routing-config"
 # A channel enters a ladder snapshot by these (services.incidents.routing.snapshot_ladder).
 _CHANNEL_FACTS = ("name", "level", "active")
+_ROUTING = (RoutingRule, EscalationPolicy, PolicyStep, ContactChannel)
 
 
 def read(session: Session) -> int:
@@ -53,8 +54,9 @@ def _changes_routing(instance: object, dirty: bool) -> bool:
 @event.listens_for(Session, "before_flush")
 def _stamp_routing_changes(session: Session, _context, _instances) -> None:
     added_or_deleted = chain(session.new, session.deleted)
+    # The type first: a sweep's flush holds thousands of dirty incidents, and is_modified is not free.
     if any(_changes_routing(o, False) for o in added_or_deleted) or any(
-        _changes_routing(o, True) for o in session.dirty if session.is_modified(o)
+        _changes_routing(o, True) for o in session.dirty if isinstance(o, _ROUTING) and session.is_modified(o)
     ):
         with session.no_autoflush:
             bump(session)

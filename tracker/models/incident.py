@@ -60,6 +60,13 @@ class Incident(Base):
             sqlite_where=text("status = 'acknowledged'"),
             postgresql_where=text("status = 'acknowledged'"),
         ),
+        # New incidents whose related-incident search and exercise link the sweep has still to do.
+        Index(
+            "ix_incidents_checks_due",
+            "checks_due_at",
+            sqlite_where=text("checks_due_at IS NOT NULL"),
+            postgresql_where=text("checks_due_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -105,6 +112,9 @@ class Incident(Base):
     exercise_id: Mapped[int | None] = mapped_column(ForeignKey("exercises.id", ondelete="SET NULL"), index=True)
     # Unusual activity near the border with no exercise notice on record.
     no_notice: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the checks a filing leaves to the sweep (related incidents, the exercise link) are due; NULL
+    # once done. The duty officer's answer does not wait for them (services/incidents/checks.py).
+    checks_due_at: Mapped[datetime | None]
     status: Mapped[IncidentStatus] = mapped_column(enum_column(IncidentStatus), default=IncidentStatus.OPEN, index=True)
     version: Mapped[int] = mapped_column(Integer)
 
@@ -116,6 +126,9 @@ class Incident(Base):
     current_step: Mapped[int] = mapped_column(Integer, default=1)
     loop: Mapped[int] = mapped_column(Integer, default=0)
     next_escalation_at: Mapped[datetime | None]
+    # The names of the current step's lines, kept at each step entered (notify.enter_step): the board
+    # reads them instead of the whole ladder.
+    step_channels: Mapped[list | None] = mapped_column(JSON)
     # The missed deadline the watchdog last raised an alert for: one alert per incident and deadline.
     watchdog_deadline_at: Mapped[datetime | None]
     # A step reached "by decision" (PolicyStep.by_decision) waits here for a supervisor's confirmation:

@@ -24,6 +24,8 @@ class User(Base):
     # Failed sign-ins since the last successful one (from any address), told to the user at sign-in.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_login_at: Mapped[datetime | None]
+    # The reporting unit this user last filed for, offered again on the filing form.
+    last_reporting_unit: Mapped[str | None] = mapped_column(String(120))
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
 

@@ -82,7 +82,7 @@ def ask(
         loop=number,
         facts={"decision": facts},
     )
-    timeline.record(
+    timeline.note(
         session,
         incident,
         EventKind.DECISION_ASKED,

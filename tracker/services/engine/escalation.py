@@ -56,7 +56,7 @@ def advance(
         incident.status = IncidentStatus.EXHAUSTED
         incident.next_escalation_at = None
         supervisors = notify.enqueue_supervisors(session, incident, NotificationKind.EXHAUSTED, now, recipients)
-        timeline.record(
+        timeline.note(
             session,
             incident,
             EventKind.EXHAUSTED,
@@ -69,7 +69,7 @@ def advance(
         )
         return "exhausted"
     channels = notify.enter_step(session, incident, NotificationKind.ESCALATED, now, recipients, links)
-    timeline.record(
+    timeline.note(
         session,
         incident,
         EventKind.ESCALATED,
@@ -101,13 +101,13 @@ def sweep_batch(
         return 0
     incidents = load_claimed(session, Incident, ids)
     recipients = notify.Recipients.load(session, links.public_url)
-    with session.no_autoflush:
+    with session.no_autoflush, timeline.written_in_bulk(session):
         for incident in incidents:
             instruments.ESCALATION_LAG.observe(max(0.0, (now - incident.next_escalation_at).total_seconds()))
             outcome = advance(session, incident, now, runner, recipients, links, decision_reask)
             instruments.ESCALATIONS.labels(outcome).inc()
         write_steps(session, incidents)
-    session.flush()  # the timeline events and the messages, in bulk
+    session.flush()  # whatever else advancing changed through the ORM
     return len(incidents)
 
 
@@ -120,6 +120,7 @@ STEP_COLUMNS = (
     "decision_step",
     "decision_asked_at",
     "decision_asks",
+    "step_channels",
 )
 
 
@@ -133,15 +134,26 @@ def write_steps(session: Session, incidents: list[Incident]) -> None:
     for incident in incidents:
         state = inspect(incident)
         changed = tuple(
-            (name, getattr(incident, name)) for name in STEP_COLUMNS if state.attrs[name].history.has_changes()
+            (name, _hashable(getattr(incident, name)))
+            for name in STEP_COLUMNS
+            if state.attrs[name].history.has_changes()
         )
         if not changed:
             continue
         groups.setdefault(changed, []).append(incident.id)
         for name, value in changed:
-            set_committed_value(incident, name, value)
+            set_committed_value(incident, name, _stored(value))
     for changed, ids in groups.items():
         session.execute(
-            update(Incident).where(Incident.id.in_(ids)).values(dict(changed)),
+            update(Incident).where(Incident.id.in_(ids)).values({name: _stored(value) for name, value in changed}),
             execution_options={"synchronize_session": False},
         )
+
+
+def _hashable(value):
+    """A step column's value as a key of write_steps' groups (step_channels is a list)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _stored(value):
+    return list(value) if isinstance(value, tuple) else value

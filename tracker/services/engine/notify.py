@@ -21,7 +21,7 @@ from ...models import (
 )
 from ..incidents import timeline
 from .links import AckLinks
-from .rendering import render_incident_message
+from .rendering import OutboxRow, render_incident_message
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,14 @@ class Recipients:
         return cls({c.id: c for c in channels}, [])
 
 
+def step_deadline(step: dict, recipients: Recipients, now: datetime) -> datetime:
+    """When a step entered now is due, as enter_step sets it: after its ack_seconds if any of its lines
+    (or its fallback) is usable, else at once. Filing stores a new incident with it in one INSERT."""
+    fallback = recipients.usable(step.get("fallback"))
+    reachable = fallback is not None or any(recipients.usable(entry) for entry in step["channels"])
+    return now + timedelta(seconds=step["ack_seconds"]) if reachable else now
+
+
 def enter_step(
     session: Session,
     incident: Incident,
@@ -85,13 +93,14 @@ def enter_step(
     due at once: a step whose channel is down should not wait out its timer.
     """
     step = incident.step
+    incident.step_channels = [entry["name"] for entry in step["channels"]]
     fallback = recipients.usable(step.get("fallback"))
     channels: list[ContactChannel] = []
     for entry in step["channels"]:
         channel = recipients.usable(entry)
         if channel is None and fallback is not None:
             channel = fallback
-            timeline.record(
+            timeline.note(
                 session,
                 incident,
                 EventKind.FALLBACK,
@@ -235,6 +244,15 @@ def _queue(
     loop = incident.loop if loop is None else loop
     if links is not None and targets and incident.id is None:
         session.flush()  # a signed link names the incident: a new one needs its id
+    in_bulk = timeline.bulk_rows(session, Notification)
+    if in_bulk is not None:  # a sweep batch: plain rows, written with the batch's others
+        for target in targets:
+            channel = target.get("channel")
+            ack = links.issue(incident.id, channel.id, channel.address, now) if links is not None and channel else None
+            outbox = OutboxRow(incident, kind, step, loop, **target)
+            render_incident_message(outbox, now, ack, **(facts or {}))
+            in_bulk.append(outbox.values(now))
+        return
     for target in targets:
         channel = target.get("channel")
         ack = links.issue(incident.id, channel.id, channel.address, now) if links is not None and channel else None

@@ -5,15 +5,57 @@ true when it was queued, and a retry after a failure or a crash sends the very s
 same text, the same signed link.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from ...models import Incident, Notification, NotificationKind
+from ...models import ContactChannel, Incident, Notification, NotificationKind, NotificationStatus, User
 from ...timeutil import isoformat
 from . import message_text
 from .links import AckLink, AckLinks
 
 
-def render_incident_message(row: Notification, now: datetime, ack: AckLink | None = None, **facts) -> None:
+@dataclass
+class OutboxRow:
+    """An outbox row a sweep batch writes in bulk (timeline.written_in_bulk): what rendering reads and
+    fills, without the cost of an ORM object; values() is the row to insert."""
+
+    incident: Incident
+    kind: NotificationKind
+    step: int
+    loop: int
+    channel: ContactChannel | None = None
+    user: User | None = None
+    subject: str = ""
+    body: str = ""
+    html: str | None = None
+    payload: dict | None = None
+
+    @property
+    def recipient(self) -> str:
+        if self.channel is not None:
+            return self.channel.name
+        return self.user.username if self.user else "?"
+
+    def values(self, now: datetime) -> dict:
+        return {
+            "incident_id": self.incident.id,
+            "kind": self.kind,
+            "step": self.step,
+            "loop": self.loop,
+            "channel_id": self.channel.id if self.channel else None,
+            "user_id": self.user.id if self.user else None,
+            "status": NotificationStatus.PENDING,
+            "subject": self.subject,
+            "body": self.body,
+            "html": self.html,
+            "payload": self.payload,
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+
+
+def render_incident_message(row: Notification | OutboxRow, now: datetime, ack: AckLink | None = None, **facts) -> None:
     """Fill the row from its incident as it is now; ack is the signed link of a call to act.
 
     facts are what only the caller knows about this kind of message (message_text.incident_text):

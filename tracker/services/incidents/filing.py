@@ -1,4 +1,5 @@
-"""File an incident: validate, assign a reference, route, snapshot the ladder, queue step 1."""
+"""File an incident: validate, assign a reference, route, snapshot the ladder, queue step 1; the
+related-incident search and the exercise link follow within one sweep (checks.py)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,8 +25,7 @@ from ...timeutil import format_dtg
 from ..engine import notify
 from ..engine.links import AckLinks
 from ..exchanges import releasability
-from ..exercises import register
-from . import marking, measures, related, route_table, timeline
+from . import checks, marking, measures, route_table, timeline
 from .references import next_reference
 from .routing import RouteQuery, category_problem, locate
 
@@ -141,7 +141,7 @@ def file_incident(
     )
     handled_under, agreement_code = _marking_and_counterpart(session, draft, rule, limits)
     # Read before the incident is added, so that nothing is flushed early: the incident is inserted
-    # once, with its deadline (notify.enter_step sets it before the first flush).
+    # once, with its deadline.
     recipients = notify.Recipients.for_step(session, ladder["steps"][0])
     incident = Incident(
         reference=next_reference(session, limits.reference_prefix, now.year),
@@ -152,13 +152,21 @@ def file_incident(
         policy_id=rule.policy_id,
         current_step=1,
         loop=0,
+        # What notify.enter_step sets below, stored with the INSERT (no UPDATE after it).
+        next_escalation_at=notify.step_deadline(ladder["steps"][0], recipients, now),
+        step_channels=[entry["name"] for entry in ladder["steps"][0]["channels"]],
         filed_by=actor,
+        # The related-incident search and the exercise link wait for the next sweep (checks.py).
+        checks_due_at=now if checks.needs_checks(draft.latitude, draft.longitude) else None,
         **{**reported, **placed, **handled_under},
     )
     # A new incident has none of these yet: say so, so that its answer reads no empty list back.
     for empty in ("events", "notifications", "calls", "exchanges"):
         set_committed_value(incident, empty, [])
     session.add(incident)
+    # Stored first, alone: its messages' signed links name its id, and its timeline events and
+    # messages then go in one INSERT per table at the last flush.
+    session.flush()
     timeline.record(
         session,
         incident,
@@ -186,8 +194,6 @@ def file_incident(
         counterpart_state=incident.counterpart_state,
         next_escalation_at=incident.next_escalation_at,
     )
-    register.link_incident(session, incident, now, limits.no_notice_border_km)
-    related.suggest_for(session, incident, now, limits.related_distance_km, limits.related_window_hours)
     session.flush()
     return incident
 

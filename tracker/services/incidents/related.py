@@ -10,17 +10,16 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pyproj import Geod
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ...errors import Conflict, Forbidden, NotFound
+from ...geo import wgs84
 from ...models import EventKind, Incident, IncidentLink, LinkState, User
 from ...models.permissions import Permission, may
 from . import timeline
 from .handling import ensure_may_handle
 
-WGS84 = Geod(ellps="WGS84")
 # Those who see the whole picture decide any link; liaison staff decide links to incidents of theirs.
 # A degree of latitude is never shorter than 110.57 km: a cheap, safe latitude band for the query.
 _KM_PER_DEGREE_LATITUDE = 110.0
@@ -34,7 +33,7 @@ def distance_km(a: Incident, b: Incident) -> float | None:
     """Geodesic distance between two incidents in km, or None when either has no position."""
     if a.latitude is None or b.latitude is None:
         return None
-    _, _, metres = WGS84.inv(a.longitude, a.latitude, b.longitude, b.latitude)
+    _, _, metres = wgs84().inv(a.longitude, a.latitude, b.longitude, b.latitude)
     return metres / 1000
 
 
@@ -44,8 +43,9 @@ def _newer_first(a: Incident, b: Incident) -> tuple[Incident, Incident]:
 
 
 def candidates(session: Session, incident: Incident, window_hours: float, within_km: float) -> list[Incident]:
-    """The nearest incidents of the same category and time window: SQL narrows by category, time
-    and a latitude band, the geodesic distance is measured here."""
+    """The nearest incidents of the same category and time window filed before this one (a pair is
+    suggested once, when the later of the two is checked): SQL narrows by category, time and a latitude
+    band, the geodesic distance is measured here."""
     if incident.latitude is None or incident.longitude is None:
         return []
     window = timedelta(hours=window_hours)
@@ -57,7 +57,7 @@ def candidates(session: Session, incident: Incident, window_hours: float, within
         Incident.category == incident.category,
         Incident.occurred_at.between(incident.occurred_at - window, incident.occurred_at + window),
         Incident.latitude.between(incident.latitude - band, incident.latitude + band),
-        Incident.id != incident.id,
+        Incident.id < incident.id,
     )
     if width < 180:
         query = query.where(Incident.longitude.between(incident.longitude - width, incident.longitude + width))
@@ -65,7 +65,7 @@ def candidates(session: Session, incident: Incident, window_hours: float, within
     rows = session.execute(query.order_by(closest_in_time, Incident.id).limit(MAX_CANDIDATES)).all()
     near = []
     for other_id, latitude, longitude in rows:
-        metres = WGS84.inv(incident.longitude, incident.latitude, longitude, latitude)[2]
+        metres = wgs84().inv(incident.longitude, incident.latitude, longitude, latitude)[2]
         if metres / 1000 <= within_km:
             near.append((metres, other_id))
     chosen = [other_id for _, other_id in sorted(near)[:MAX_SUGGESTIONS]]
@@ -76,10 +76,10 @@ def candidates(session: Session, incident: Incident, window_hours: float, within
 def suggest_for(
     session: Session, incident: Incident, now: datetime, distance_km_max: float, window_hours: float
 ) -> list[IncidentLink]:
-    """Suggest a link from a newly filed incident to each related one; note them on its timeline."""
+    """Suggest a link from a newly filed incident to each related one filed before it; note them on its
+    timeline (the sweep calls this right after the filing: checks.py)."""
     if incident.latitude is None:
         return []
-    session.flush()  # the new incident needs its id, to be left out of its own candidates
     links = []
     for other in candidates(session, incident, window_hours, distance_km_max):
         newer, older = _newer_first(incident, other)

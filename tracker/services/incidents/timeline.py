@@ -1,11 +1,17 @@
 """Append events to an incident's timeline (the sweep seals them afterwards: services.audit)."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from ...models import EventKind, Incident, TimelineEvent
+from ...models import EventKind, Incident, Notification, TimelineEvent
 from ...timeutil import isoformat
+
+# session.info key of the rows a sweep batch writes in bulk (written_in_bulk).
+_BULK = "tracker.rows_in_bulk"
 
 
 def record(
@@ -13,7 +19,43 @@ def record(
 ) -> TimelineEvent:
     """Append one event; datetimes in details are stored as ISO 8601 UTC strings. The leading
     arguments are positional only, so details may have keys of the same names (kind, at)."""
-    clean = {k: isoformat(v) if isinstance(v, datetime) else v for k, v in details.items()}
-    event = TimelineEvent(incident=incident, kind=kind, actor=actor, at=at, details=clean)
+    event = TimelineEvent(incident=incident, kind=kind, actor=actor, at=at, details=_clean(details))
     session.add(event)
     return event
+
+
+def note(session: Session, incident: Incident, kind: EventKind, actor: str, at: datetime, /, **details) -> None:
+    """Append one event as record does; inside written_in_bulk, as a plain row written with the batch's
+    others (an incident already stored only: a new one has no id to name)."""
+    rows = bulk_rows(session, TimelineEvent)
+    if rows is None or incident.id is None:
+        record(session, incident, kind, actor, at, **details)
+        return
+    rows.append({"incident_id": incident.id, "kind": kind, "actor": actor, "at": at, "details": _clean(details)})
+
+
+@contextmanager
+def written_in_bulk(session: Session) -> Iterator[None]:
+    """Within: the timeline events note appends and the outbox rows notify queues are kept as plain rows
+    and written when the block ends, one INSERT per table (a sweep batch writes thousands, and an ORM
+    object each costs more than the rest of advancing an incident). Nothing is written if the block
+    raises; the caller's transaction rolls back as ever."""
+    rows: dict[type, list[dict]] = {TimelineEvent: [], Notification: []}
+    session.info[_BULK] = rows
+    try:
+        yield
+    finally:
+        del session.info[_BULK]
+    for model, values in rows.items():
+        if values:
+            session.execute(insert(model), values)
+
+
+def bulk_rows(session: Session, model: type) -> list[dict] | None:
+    """The rows of model being gathered by written_in_bulk, or None outside it."""
+    gathering = session.info.get(_BULK)
+    return gathering[model] if gathering is not None else None
+
+
+def _clean(details: dict) -> dict:
+    return {k: isoformat(v) if isinstance(v, datetime) else v for k, v in details.items()}
