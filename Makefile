@@ -32,18 +32,23 @@ $(DEV): $(RUNTIME) requirements-dev.txt
 install: $(RUNTIME)
 install-dev: $(DEV)
 
-# Web and scheduler together, on SQLite under instance/, with demo data: http://127.0.0.1:$(PORT)
-# (`make run PORT=5001` when 5000 is taken; the links in messages point to the same port).
+# Web and scheduler together, on SQLite under instance/, with demo data, on http://127.0.0.1:$(PORT).
+# One setting moves both the server and the links in messages (TRACKER_PUBLIC_URL): make run PORT=8080.
+# "Tracker on ..." is printed once the server answers its health check; Ctrl-C stops web and scheduler.
 PORT ?= 5000
 run: export TRACKER_LOG_FORMAT ?= text
 run: export TRACKER_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 run: install
-	@$(PY) -c "import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); \
-	s.bind(('127.0.0.1', $(PORT)))" 2>/dev/null || { echo "Port $(PORT) is taken: start with another, e.g. make run PORT=$$(( $(PORT) + 1 ))"; exit 1; }
-	$(FLASK) init-db
-	$(FLASK) demo
-	@echo "Tracker on http://127.0.0.1:$(PORT) (API docs: /api/v1/docs); the scheduler runs alongside. Ctrl-C stops both."
-	$(FLASK) scheduler & scheduler=$$!; trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
+	@$(PY) tools/local_run.py check-port $(PORT)
+	@echo "Creating or upgrading the database (flask --app wsgi init-db) ..."
+	@$(FLASK) init-db
+	@$(FLASK) demo
+	@echo "Starting the scheduler and the web server on port $(PORT) ..."
+	@$(FLASK) scheduler & scheduler=$$!; \
+	$(PY) tools/local_run.py announce http://127.0.0.1:$(PORT) \
+	  "Tracker on http://127.0.0.1:$(PORT) (API docs: /api/v1/docs); the scheduler runs alongside. Ctrl-C stops both." \
+	  & announcer=$$!; \
+	trap 'kill $$scheduler $$announcer 2>/dev/null; wait $$scheduler' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # The browser tests drive Debian's chromium; install it from the archive when it is missing and we

@@ -85,6 +85,13 @@ def landing() -> Expected:
     return Expected({**base, MEMBER: 302, OTHER: 302, ADMIN: 302}, base.permission)
 
 
+def own_queue(ok: int) -> Expected:
+    """Acknowledging all of one's own queue (web/acknowledging.py): every role that acknowledges gets ok, a
+    liaison officer off the incident's lines too (what is not in one's queue is left alone, and said so)."""
+    base = page(ok, P.INCIDENTS_HANDLE)
+    return Expected({**base, OTHER: ok}, base.permission)
+
+
 def everyone(status: int) -> Expected:
     return Expected(dict.fromkeys(PRINCIPALS, status))
 
@@ -511,6 +518,8 @@ PAGES = {
     ("GET", "/board/exchanges/rows"): Call(page(200)),
     ("GET", "/queue"): Call(page(200)),
     ("GET", "/queue/rows"): Call(page(200)),
+    ("GET", "/queue/acknowledge-all"): Call(own_queue(200)),
+    ("POST", "/queue/acknowledge-all"): Call(own_queue(302), body=lambda s: {"reference": s.incident}),
     ("GET", "/map"): Call(page(200)),
     ("GET", "/map/data"): Call(page(200), query={"exercises": "all"}),
     ("GET", "/map/position"): Call(page(200), query={"q": "54.412, 22.871"}),
@@ -520,6 +529,7 @@ PAGES = {
     ("GET", "/incidents/readback"): Call(page(200), query={"position": "54.412, 22.871"}),
     ("GET", "/incidents/<reference>"): Call(page(200), incident),
     ("GET", "/incidents/<reference>/print"): Call(page(200), incident),
+    ("GET", "/incidents/<reference>/live"): Call(page(200), incident),
     ("POST", "/incidents/<reference>/acknowledge"): Call(page(302, P.INCIDENTS_HANDLE), incident, {}),
     ("POST", "/incidents/<reference>/decision"): Call(page(302, P.INCIDENTS_DECIDE), deciding, {"step": "2"}),
     ("POST", "/incidents/<reference>/comments"): Call(page(302), incident, {"text": "Seen from the desk."}),

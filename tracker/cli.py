@@ -57,6 +57,22 @@ def _plain(value) -> str:
     return ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
 
 
+def _show_migrations(_context: click.Context, _param: click.Parameter, verbose: bool) -> None:
+    if verbose:
+        logs.show_migrations()
+
+
+# Alembic's lines (which migrations ran, on what) are for whoever asks: a first run stays readable.
+verbose_option = click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    expose_value=False,
+    callback=_show_migrations,
+    help="Also print the migration log (Alembic's lines).",
+)
+
+
 def _ensure_migrated(app: Flask) -> None:
     from . import migrate
 
@@ -65,6 +81,7 @@ def _ensure_migrated(app: Flask) -> None:
 
 
 @click.command("init-db")
+@verbose_option
 @with_appcontext
 def init_db():
     """Create or upgrade the schema with the Alembic migrations (safe to run again)."""
@@ -402,6 +419,7 @@ def backup(path, force):
 @click.option(
     "--force", is_flag=True, help="Replace a database that holds data (stop the web workers and schedulers first)."
 )
+@verbose_option
 @with_appcontext
 def restore(path, force):
     """Restore the backup file PATH (made by `flask --app wsgi backup`) into DATABASE_URL.

@@ -11,12 +11,31 @@ breaks a rule is refused with the reading shown: a position is never stored on a
 
 import re
 from dataclasses import dataclass, replace
+from functools import cache
+from typing import TYPE_CHECKING
 
-import mgrs
+if TYPE_CHECKING:  # mgrs and pyproj are imported on first use: most processes never convert a position
+    import mgrs
+    from pyproj import Geod
 
 # MGRS: a UTM zone and band, or a polar (UPS) band A, B, Y or Z; the 100-km square; the digits.
 _MGRS = re.compile(r"^\s*(?:\d{1,2}\s*[C-HJ-NP-X]|[ABYZ])\s*[A-HJ-NP-Z]{2}\s*(\d+)\s*(\d*)\s*$", re.IGNORECASE)
-_converter = mgrs.MGRS()
+
+
+@cache
+def _converter() -> "mgrs.MGRS":
+    import mgrs
+
+    return mgrs.MGRS()
+
+
+@cache
+def wgs84() -> "Geod":
+    """The WGS84 ellipsoid's geodesics (pyproj), made once per process on first use."""
+    from pyproj import Geod
+
+    return Geod(ellps="WGS84")
+
 
 # The signs as typed, with their common substitutes (a phone's curly quotes, two apostrophes, letters).
 _TOKEN = re.compile(
@@ -83,7 +102,7 @@ def to_mgrs(latitude: float, longitude: float, digits: int = 4) -> str:
     if -1e-7 < latitude < 0:
         # Within 11 mm south of the equator `mgrs` writes band M with a northing it cannot read back.
         latitude = 0.0
-    raw = _converter.toMGRS(latitude, longitude, MGRSPrecision=digits)
+    raw = _converter().toMGRS(latitude, longitude, MGRSPrecision=digits)
     numbers = raw[len(raw) - 2 * digits :]
     square = raw[len(raw) - 2 * digits - 2 : len(raw) - 2 * digits]
     zone_band = raw[: len(raw) - 2 * digits - 2]
@@ -355,7 +374,7 @@ def _from_mgrs(text: str, match: re.Match) -> Position:
     if len(match[1] + match[2]) % 2:
         raise ValueError("MGRS needs as many easting as northing digits")
     try:
-        latitude, longitude = _converter.toLatLon(re.sub(r"\s+", "", text).upper())
+        latitude, longitude = _converter().toLatLon(re.sub(r"\s+", "", text).upper())
     except Exception as exc:  # mgrs raises several types for malformed input
         raise ValueError(f"not a valid MGRS reference: {exc}") from None
     return Position(latitude, longitude, text)

@@ -106,7 +106,15 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     root.addHandler(handler)
     root.setLevel(level.upper())
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per run of each job
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # not 9 lines per migration run
+    # Alembic says "Context impl", "Running upgrade ..." each time a command looks at the schema:
+    # only a command given --verbose shows those (show_migrations).
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def show_migrations() -> None:
+    """Let Alembic's lines through: which migrations run, on what (a command's --verbose)."""
+    logging.getLogger("alembic").setLevel(logging.INFO)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # its set-up, 7 lines a run
 
 
 def init_app(app: Flask) -> None:

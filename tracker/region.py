@@ -26,20 +26,25 @@ A distance then takes about 1 ms near the states named, a few ms at sea, 17 ms a
 7,000 km from Estonia and Russia): the lines are cut short and kept in an STRtree, searched within
 300, 1,500 and 6,000 km of the point before everywhere. Polygons cut at 180 degrees (Russia, Fiji) are
 mended as they are read, and the cut itself is no coastline.
+
+numpy, shapely and pyproj are imported where a shape is first drawn or a distance measured, not with
+this module: a process that never does (a CLI command, the list of commands) starts 0.3 s sooner. The
+region file is checked at start all the same, by its GeoJSON structure (_geometry_problem).
 """
+
+from __future__ import annotations
 
 import gzip
 import json
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy
-import shapely
-from pyproj import Transformer
-from shapely.geometry import LineString, MultiLineString, Point, shape
-from shapely.geometry.base import BaseGeometry
+if TYPE_CHECKING:
+    import numpy
+    from shapely.geometry.base import BaseGeometry
 
 NATURAL_EARTH = "natural_earth"
 NATURAL_EARTH_FILE = Path(__file__).resolve().parent / "data" / "natural_earth_10m_boundaries.json.gz"
@@ -56,14 +61,26 @@ BASIS_REGION_FILE = "region_file"
 
 @dataclass(frozen=True)
 class Region:
-    sectors: tuple[tuple[str, BaseGeometry], ...]  # (name, shapely polygon in lon/lat)
-    borders: tuple[tuple[str, BaseGeometry], ...]  # (name, shapely line in lon/lat)
+    sector_areas: tuple[tuple[str, str], ...] = ()  # (name, GeoJSON polygon as text, lon/lat)
+    border_lines: tuple[tuple[str, str], ...] = ()  # (name, GeoJSON line as text, lon/lat)
     fictional: bool = False  # the region file says it is made up ("fictional": true)
     boundaries: str = ""  # "natural_earth": distances to the real borders, not to the border lines
     states: tuple[str, ...] = ()  # with boundaries: the states whose borders count (empty: all)
 
+    @cached_property
+    def sectors(self) -> tuple[tuple[str, BaseGeometry], ...]:
+        """(name, shapely polygon) of each sector, drawn on first use."""
+        return _shapes(self.sector_areas)
+
+    @cached_property
+    def borders(self) -> tuple[tuple[str, BaseGeometry], ...]:
+        """(name, shapely line) of each border line, drawn on first use."""
+        return _shapes(self.border_lines)
+
     def sector_of(self, latitude: float, longitude: float) -> str | None:
         """The name of the first sector containing the point (boundary included), or None."""
+        from shapely import Point
+
         point = Point(longitude, latitude)
         for name, polygon in self.sectors:
             if polygon.covers(point):
@@ -91,13 +108,24 @@ class Region:
             return natural_earth().distance_km(latitude, longitude, wanted_states(self.states))
         if not self.borders:
             return None
+        import shapely
+
         project = _projection(latitude, longitude)
-        centre = Point(0, 0)
+        centre = shapely.Point(0, 0)
         return min(shapely.transform(line, project).distance(centre) for _, line in self.borders) / 1000
+
+
+def _shapes(geometries: tuple[tuple[str, str], ...]) -> tuple[tuple[str, BaseGeometry], ...]:
+    from shapely.geometry import shape
+
+    return tuple((name, shape(json.loads(geometry))) for name, geometry in geometries)
 
 
 def _projection(latitude: float, longitude: float):
     """lon/lat (degrees, arrays) -> metres in the azimuthal equidistant projection centred on the point."""
+    import numpy
+    from pyproj import Transformer
+
     # A PROJ pipeline, not from_crs: the same projection without a CRS database lookup (0.05 ms, not 10).
     local = Transformer.from_pipeline(
         "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad "
@@ -114,6 +142,8 @@ def _projection(latitude: float, longitude: float):
 def _spherical(latitude: float, longitude: float):
     """The same projection on a sphere, in numpy: within about 0.5 % of _projection and a hundred
     times faster, to pick the few lines that may be the nearest before measuring those exactly."""
+    import numpy
+
     phi0, lambda0 = math.radians(latitude), math.radians(longitude)
 
     def project(coordinates):
@@ -133,6 +163,9 @@ class Boundaries:
     states' territory (to tell land from sea)."""
 
     def __init__(self, document: dict) -> None:
+        import numpy
+        import shapely
+
         arcs = [numpy.asarray(flat, dtype=float).reshape(-1, 2) for flat in document["arcs"]]
         pieces, first, second = [], [], []
         for arc, *states in [*document["borders"], *([a, s, -1] for a, s in document["coasts"])]:
@@ -158,7 +191,9 @@ class Boundaries:
         self._extent = shapely.STRtree([shapely.box(*corner) for corner in corners])
 
     def on_land(self, latitude: float, longitude: float) -> bool:
-        point = Point(longitude, latitude)
+        import shapely
+
+        point = shapely.Point(longitude, latitude)
         for state in self._extent.query(point).tolist():
             if state not in self._territory:
                 self._territory[state] = _territory(self._arcs, self._rings[state])
@@ -180,6 +215,8 @@ class Boundaries:
 
     def _relevant(self, wanted: frozenset[int] | None) -> tuple[numpy.ndarray, numpy.ndarray]:
         """Which lines are land borders between two wanted states, and which are their coastlines."""
+        import numpy
+
         if wanted not in self._masks:
             borders, coasts = self.second >= 0, self.second < 0
             if wanted is not None:
@@ -192,6 +229,10 @@ class Boundaries:
         """The geodesic distance in km to the nearest of the relevant lines and its state (inf, -1: none),
         searched within growing distances of the point first, then everywhere; point: latitude,
         longitude and the two projections centred on it (_spherical, _projection)."""
+        import numpy
+        import shapely
+
+        origin = shapely.Point(0, 0)
         latitude, longitude, spherical, projection = point
         for radius in (*SEARCH_RADII_KM, math.inf):
             near = self._within(latitude, longitude, radius) if radius < math.inf else numpy.flatnonzero(relevant)
@@ -199,9 +240,9 @@ class Boundaries:
             if len(near) == 0:
                 continue
             # On the sphere first (fast, within 0.5 %), then exactly for those that may be the nearest.
-            rough = shapely.distance(shapely.transform(self.lines[near], spherical), ORIGIN)
+            rough = shapely.distance(shapely.transform(self.lines[near], spherical), origin)
             near = near[rough <= rough.min() * 1.01 + 500]
-            exact = shapely.distance(shapely.transform(self.lines[near], projection), ORIGIN)
+            exact = shapely.distance(shapely.transform(self.lines[near], projection), origin)
             best = int(numpy.argmin(exact))
             if exact[best] / 1000 <= radius:  # every line not searched is farther than radius
                 return float(exact[best]) / 1000, int(self.first[near[best]])
@@ -210,6 +251,9 @@ class Boundaries:
     def _within(self, latitude: float, longitude: float, radius_km: float) -> numpy.ndarray:
         """The lines that may come within radius_km of the point: those meeting a lon/lat box that holds
         every such point (two boxes where it crosses 180 degrees)."""
+        import numpy
+        import shapely
+
         dlat = radius_km / 110.5  # a degree of latitude is at least 110.57 km
         south, north = max(latitude - dlat, -90.0), min(latitude + dlat, 90.0)
         dlon = 180.0
@@ -222,9 +266,6 @@ class Boundaries:
         if east > 180.0:
             boxes.append(shapely.box(-180.0, south, east - 360.0, north))
         return numpy.unique(self.tree.query(boxes)[1])
-
-
-ORIGIN = Point(0, 0)
 
 
 def territorial_sea_km(foreign_km: float, home_km: float) -> float:
@@ -245,6 +286,8 @@ def natural_earth() -> Boundaries:
 
 def _corners(arcs: list[numpy.ndarray], polygons: list) -> tuple[float, float, float, float]:
     """A state's bounding box from the arcs of its outer rings."""
+    import numpy
+
     used = [arcs[i if i >= 0 else ~i] for rings in polygons for i in rings[0]]
     if not used:
         return (0.0, 0.0, 0.0, 0.0)
@@ -254,6 +297,8 @@ def _corners(arcs: list[numpy.ndarray], polygons: list) -> tuple[float, float, f
 
 def _territory(arcs: list[numpy.ndarray], polygons: list) -> BaseGeometry:
     """A state's (multi)polygon from TopoJSON rings of arc indices (~i: arc i reversed)."""
+    import shapely
+
     parts = []
     for rings in polygons:
         coordinates = [_ring(arcs, ring) for ring in rings]
@@ -263,6 +308,8 @@ def _territory(arcs: list[numpy.ndarray], polygons: list) -> BaseGeometry:
 
 
 def _ring(arcs: list[numpy.ndarray], ring: list[int]) -> numpy.ndarray:
+    import numpy
+
     pieces = [arcs[i] if i >= 0 else arcs[~i][::-1] for i in ring]
     return _one_side_of_the_cut(numpy.concatenate([pieces[0], *(piece[1:] for piece in pieces[1:])]))
 
@@ -270,6 +317,8 @@ def _ring(arcs: list[numpy.ndarray], ring: list[int]) -> numpy.ndarray:
 def _off_the_cut(points: numpy.ndarray) -> list[numpy.ndarray]:
     """A border or coastline without its stretches along the antimeridian (where a polygon is cut, not
     a coast), each point on the cut put on the side of its neighbour."""
+    import numpy
+
     on = numpy.abs(points[:, 0]) == 180.0
     if not on.any():
         return [points]
@@ -289,6 +338,8 @@ def _one_side_of_the_cut(points: numpy.ndarray, closed: bool = True) -> numpy.nd
     part across it, so in one of them the arc lies at the wrong end of the map, and the flat ring would
     run around the world (the sea at 67 N, 5 E was Russia's). A point between neighbours on both sides
     (Antarctica's closing along the pole) is left alone."""
+    import numpy
+
     cut = numpy.abs(points[:, 0]) == 180.0
     off = numpy.flatnonzero(~cut)
     if not cut.any() or not len(off):
@@ -345,23 +396,56 @@ def parse(document: dict, boundaries: str = "", states: tuple[str, ...] = ()) ->
     marks a made-up region (distances measured on it are not told to the other side)."""
     if document.get("type") != "FeatureCollection":
         raise ValueError("the region file must be a GeoJSON FeatureCollection")
-    sectors, borders = [], []
+    sectors: list[tuple[str, str]] = []
+    borders: list[tuple[str, str]] = []
     for number, feature in enumerate(document.get("features", []), start=1):
         properties = feature.get("properties") or {}
         kind, name = properties.get("kind"), properties.get("name")
         if not name:
             raise ValueError(f"feature {number} has no properties.name")
-        geometry = shape(feature["geometry"])
-        if kind == "sector" and geometry.geom_type in ("Polygon", "MultiPolygon"):
-            sectors.append((name, geometry))
-        elif kind == "border" and isinstance(geometry, LineString | MultiLineString):
-            borders.append((name, geometry))
-        else:
+        geometry, shapes = feature["geometry"], _KINDS.get(kind) if isinstance(kind, str) else None
+        if shapes is None or not isinstance(geometry, dict) or geometry.get("type") not in shapes:
             raise ValueError(f"feature {number} ({name}): kind must be sector (polygon) or border (line)")
+        if problem := _geometry_problem(geometry):
+            raise ValueError(f"feature {number} ({name}): {problem}")
+        (sectors if kind == "sector" else borders).append((name, json.dumps(geometry)))
     fictional = document.get("fictional", False)
     if not isinstance(fictional, bool):
         raise ValueError("fictional must be true or false")
     return Region(tuple(sectors), tuple(borders), fictional, boundaries, tuple(states))
+
+
+_KINDS: dict[str, tuple[str, ...]] = {
+    "sector": ("Polygon", "MultiPolygon"),
+    "border": ("LineString", "MultiLineString"),
+}
+# How deep a geometry's lists of positions lie in its coordinates.
+_DEPTH = {"LineString": 0, "MultiLineString": 1, "Polygon": 1, "MultiPolygon": 2}
+
+
+def _geometry_problem(geometry: dict) -> str | None:
+    """What keeps a GeoJSON (multi)polygon or (multi)line from being drawn, or None: the checks shapely
+    would make, without loading it at start."""
+    lines: list = [geometry.get("coordinates")]
+    for _ in range(_DEPTH[geometry["type"]]):
+        if not all(isinstance(part, list) and part for part in lines):
+            return f"the coordinates are not nested as a {geometry['type']}'s"
+        lines = [line for part in lines for line in part]
+    least = 4 if "Polygon" in geometry["type"] else 2  # a ring closes on its first position
+    for line in lines:
+        if not isinstance(line, list) or not all(_is_position(position) for position in line):
+            return f"each position must be [longitude, latitude] in finite numbers, nested as a {geometry['type']}'s"
+        if len(line) < least:
+            return f"each {'ring' if least == 4 else 'line'} needs at least {least} positions"
+    return None
+
+
+def _is_position(position: object) -> bool:
+    return (
+        isinstance(position, list)
+        and len(position) in (2, 3)
+        and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in position)
+    )
 
 
 @cache

@@ -54,7 +54,7 @@ def test_admin_builds_a_route_and_a_newly_filed_incident_follows_it(app, sign_in
     form.get_by_role("combobox", name="Domain", exact=True).select_option("air")
     form.get_by_role("combobox", name="Category", exact=True).select_option("uncooperative_flight")
     form.get_by_role("combobox", name="Precedence", exact=True).select_option("P")
-    form.get_by_role("textbox", name="Sector", exact=True).fill("North")
+    form.get_by_role("combobox", name="Sector", exact=True).select_option("North")
     form.get_by_role("button", name="File incident").click()
     expect(form).to_have_url(re.compile(r"/incidents/INC-[\w-]+$"))
     expect(form.locator("main")).to_contain_text("Northern sector")

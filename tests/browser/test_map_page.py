@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.support import build_world, file_incident
+from tests.support import build_world, file_incident, run_filing_checks
 from tracker.db import session_scope
 from tracker.models import ExerciseNotice, NotifiedVia
 from tracker.timeutil import isoformat, utcnow
@@ -55,6 +55,7 @@ def demo_like_situation(app) -> tuple:
                                radius_km=25, notified_via=NotifiedVia.BILATERAL_BRIEFING, created_by="test"),
             ]
         )  # fmt: skip
+    run_filing_checks(app)  # the related-incident search and exercise links the sweep does after filing
     return world, newest, intercept, resolved
 
 

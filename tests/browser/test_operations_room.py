@@ -33,7 +33,7 @@ def file_flash_incident(page: Page) -> str:
     page.get_by_role("combobox", name="Precedence", exact=True).select_option("Z")
     page.get_by_role("textbox", name="Position (").fill(MGRS)
     expect(page.locator('[data-hint-for="position"]')).to_contain_text(f"= MGRS {MGRS}")
-    page.get_by_role("textbox", name="Sector", exact=True).fill("North")
+    expect(page.get_by_role("combobox", name="Sector", exact=True)).to_have_value("North")  # the position's
     page.get_by_role("textbox", name="Narrative", exact=True).fill(
         "Two fighters crossed the border at low level, heading west."
     )

@@ -212,13 +212,13 @@ def test_sweep_on_an_empty_database_reports_zero(runner):
     assert result.output.strip() == "escalated 0 incidents, sent 0 messages"
 
 
-def flask(tmp_path, *args, stdin: str = "") -> subprocess.CompletedProcess:
-    """Run `python -m flask --app wsgi ARGS` on a SQLite file in tmp_path, as an operator would."""
+def flask(tmp_path, *args, stdin: str = "", python: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Run `python PYTHON -m flask --app wsgi ARGS` on a SQLite file in tmp_path, as an operator would."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
     env["TRACKER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'fresh.db'}"
     env["TRACKER_OUTBOX_DIR"] = str(tmp_path / "outbox")
     return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        [sys.executable, *python, "-m", "flask", "--app", "wsgi", *args],
         cwd=ROOT,
         env=env,
         input=stdin,
@@ -229,11 +229,18 @@ def flask(tmp_path, *args, stdin: str = "") -> subprocess.CompletedProcess:
 
 
 def test_init_db_creates_the_schema_and_can_run_again(tmp_path):
-    for _ in range(2):
-        result = flask(tmp_path, "init-db")
+    """Quietly, as a first run shows it; the migration log only with --verbose (as an operator runs it,
+    in a process of its own: the log's handler and levels are set up at start)."""
+    for options in ((), ("--verbose",)):
+        result = flask(tmp_path, "init-db", *options)
         assert result.returncode == 0, result.stderr
         assert f"database at revision {head()}" in result.stdout
         assert "Traceback" not in result.stderr
+        if options:
+            assert "alembic.runtime.migration" in result.stderr, result.stderr
+        else:
+            assert "alembic" not in result.stderr.lower(), f"migration log without --verbose:\n{result.stderr}"
+            assert result.stdout.count("\n") == 1, result.stdout
 
     with sqlite3.connect(tmp_path / "fresh.db") as connection:
         revisions = [row[0] for row in connection.execute("SELECT version_num FROM alembic_version")]
@@ -243,11 +250,19 @@ def test_init_db_creates_the_schema_and_can_run_again(tmp_path):
     assert (tmp_path / "outbox").is_dir()
 
 
-def test_help_lists_every_command(tmp_path):
-    result = flask(tmp_path, "--help")
-    assert result.returncode == 0, result.stderr
+# Imported where first used (a polygon drawn, a distance measured, a feed or a webhook sent), not with
+# the app: with it they were about 0.4 s of every command's start.
+LAZY = {"numpy", "shapely", "pyproj", "icalendar", "mgrs", "requests"}
+
+
+def test_help_lists_every_command_without_loading_what_no_command_needs_yet(tmp_path):
+    result = flask(tmp_path, "--help", python=("-X", "importtime"))
+    assert result.returncode == 0, result.stderr[-3000:]
     commands = set(re.findall(r"^  (\S+)", result.stdout.split("Commands:")[1], re.MULTILINE))
     assert {"init-db", "user", "token", "demo", "sweep", "scheduler"} <= commands
+    imported = set(re.findall(r"^import time:.*\|\s*([\w.]+)$", result.stderr, re.MULTILINE))
+    assert "tracker.cli" in imported, result.stderr[-3000:]
+    assert not LAZY & imported, f"imported with the app, not on first use: {sorted(LAZY & imported)}"
 
 
 @pytest.mark.parametrize(

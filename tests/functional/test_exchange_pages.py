@@ -92,7 +92,9 @@ def test_a_liaison_opens_an_exchange_and_walks_it_through_the_panel(app, client,
     page = approve_and_send(app, client, incident, request["id"])
     shown = panel(page)
     assert 'data-state="explanation_requested"' in shown and REQUEST in shown
-    assert re.search(r'Their reply is due by .*<time class="countdown" data-deadline="[^"]+Z"', shown), shown
+    assert re.search(
+        r'Their reply is due <span class="clock-at"><time class="countdown" data-deadline="[^"]+Z"', shown
+    ), shown
     assert "Record reply" in shown and "Mark no answer" in shown and "Request explanation" not in shown
 
     page = transition(client, incident, exchange["id"], "reply_received", "It was a training flight that strayed.")
@@ -171,8 +173,11 @@ def test_the_board_lists_open_exchanges_with_their_clocks_overdue_highlighted(ap
     rows = re.findall(r'<tr class="([^"]*)" data-reference="[^"]+" data-exchange="(\d+)">(.*?)</tr>', board.text, re.S)
     assert [int(x) for _, x, _ in rows] == [late, timed, waiting], rows
     assert "overdue" in rows[0][0] and "OVERDUE" in rows[0][2], rows[0]
-    assert 'class="countdown"' in rows[1][2] and "reply due" in rows[1][2], rows[1]
-    assert "notified" in rows[2][2] and 'class="countdown"' not in rows[2][2], rows[2]
+    assert 'class="countdown"' in rows[1][2] and "Reply due" in rows[1][2], rows[1]
+    assert "notified" in rows[2][2] and "Reply due" not in rows[2][2] and "Meeting due" not in rows[2][2], rows[2]
+    assert re.search(r'receipt due <span class="clock-at"><time class="countdown"', rows[2][2]), (
+        "only the receipt's clock"
+    )
     refreshed = client.get("/board/exchanges/rows", headers={"X-Requested-With": "fetch"})
     assert refreshed.status_code == 200 and f'data-exchange="{late}"' in refreshed.text
     assert 'data-refresh="/board/exchanges/rows"' in board.text

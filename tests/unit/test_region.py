@@ -120,3 +120,33 @@ def test_the_demo_region_ships_and_routing_locates_a_query():
 def test_an_unusable_region_file_is_refused(document, tmp_path):
     with pytest.raises(ValueError):
         parse(json.loads(json.dumps(document)))
+
+
+def shaped(kind: str, geometry_type: str, coordinates) -> dict:
+    geometry = {"type": geometry_type, "coordinates": coordinates}
+    return {"type": "Feature", "properties": {"kind": kind, "name": "x"}, "geometry": geometry}
+
+
+@pytest.mark.parametrize(
+    ("feature", "problem"),
+    [
+        (shaped("sector", "Polygon", [[[21, 54], [22, 54], [21, 54]]]), "each ring needs at least 4 positions"),
+        (shaped("sector", "MultiPolygon", [[[21, 54], [22, 54], [22, 55], [21, 54]]]), "nested as a MultiPolygon"),
+        (shaped("sector", "Polygon", []), "not nested"),
+        (shaped("border", "LineString", [[21, 54]]), "each line needs at least 2 positions"),
+        (shaped("border", "MultiLineString", [[[21, 54], ["22", 55]]]), "finite numbers"),
+        (shaped("border", "LineString", [[21, 54], [22, float("nan")]]), "finite numbers"),
+    ],
+)
+def test_a_shape_that_cannot_be_drawn_is_refused_at_start_without_drawing_it(feature, problem):
+    """Checked by its GeoJSON structure when the app starts; drawn with shapely only on first use."""
+    with pytest.raises(ValueError, match=f"feature 1 \\(x\\): .*{problem}"):
+        parse({"type": "FeatureCollection", "features": [feature]})
+
+
+def test_shapes_are_drawn_on_first_use():
+    region = region_with(sector("North", 21, 54.3, 23.4, 55.2), border("line", (23.0, 50.0), (23.0, 60.0)))
+    assert "sectors" not in vars(region) and "borders" not in vars(region)
+    assert region.sector_of(54.41, 22.87) == "North"
+    assert [(name, shape.geom_type) for name, shape in region.sectors] == [("North", "Polygon")]
+    assert [(name, shape.geom_type) for name, shape in region.borders] == [("line", "LineString")]

@@ -7,8 +7,6 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import requests
-
 from . import DeliveryError, Message
 
 SIGNATURE_HEADER = "X-Tracker-Signature"
@@ -43,6 +41,8 @@ class WebhookTransport:
             "X-Tracker-Event": message.event,
             SIGNATURE_HEADER: sign(message.secret, int(time.time()), body),
         }
+        import requests  # on first send, as Apprise: a process that sends nothing never loads it
+
         try:
             response = requests.post(
                 message.address,

@@ -168,6 +168,10 @@ class Incident(Base):
         return self.ladder["steps"]
 
     @property
+    def step_count(self) -> int:
+        return len(self.steps)
+
+    @property
     def step(self) -> dict:
         return self.steps[self.current_step - 1]
 

@@ -1,4 +1,4 @@
-// Small helpers for the pages: live countdowns, self-refreshing tables, the filing form.
+// Small helpers for the pages: live countdowns, the filing form (live.js keeps lists and the incident page fresh).
 (function () {
   "use strict";
 
@@ -26,28 +26,6 @@
     if (clock) { clock.textContent = new Date().toISOString().slice(0, 19).replace("T", " ") + "Z"; }
   }
 
-  function refreshTables() {
-    document.querySelectorAll("tbody[data-refresh]").forEach(function (body) {
-      fetch(body.dataset.refresh, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
-        .then(function (r) {
-          if (r.status === 401 || r.redirected) { window.location.reload(); return null; }  // signed out
-          return r.ok ? r.text() : null;
-        })
-        .then(function (html) {
-          if (html === null || html === body.dataset.last) { return; }  // unchanged: keep focus and place
-          var focused = document.activeElement, row = focused && focused.closest && focused.closest("tr[data-reference]");
-          body.innerHTML = html;
-          body.dataset.last = html;
-          if (row) {
-            var again = body.querySelector('tr[data-reference="' + row.dataset.reference + '"] a');
-            if (again) { again.focus(); }
-          }
-          tickCountdowns();
-        })
-        .catch(function () { /* offline for a moment: try again at the next tick */ });
-    });
-  }
-
   function followDomain(form) {
     var map = JSON.parse(form.dataset.categories), domain = form.querySelector("[data-domain]"),
         category = form.querySelector("[data-category]");
@@ -55,8 +33,8 @@
     function apply() {
       var allowed = map[domain.value] || [], chosen = category.value;
       category.innerHTML = "";
-      all.forEach(function (pair) {
-        if (allowed.indexOf(pair[0]) >= 0) {
+      all.forEach(function (pair) {  // the empty "Choose..." stays: a category of another domain is not kept
+        if (pair[0] === "" || allowed.indexOf(pair[0]) >= 0) {
           var o = document.createElement("option"); o.value = pair[0]; o.textContent = pair[1];
           if (pair[0] === chosen) { o.selected = true; } category.appendChild(o);
         }
@@ -65,34 +43,67 @@
     domain.addEventListener("change", apply); apply();
   }
 
+  // The filing form's sector follows the position's sector (read back) until chosen by hand; the line
+  // under it says where the position lies, and warns when the sector chosen is another one.
+  function followSector(select) {
+    var hint = select.form.querySelector('[data-hint-for="' + select.id + '"]'), derived = null,
+        following = !select.value;
+    function has(value) { return Array.prototype.some.call(select.options, function (o) { return o.value === value; }); }
+    function say() {
+      var chosen = select.value, text = "", warn = false;
+      if (derived === null) { text = ""; }
+      else if (!chosen || chosen === derived) {
+        text = derived ? "The position lies in " + derived + "." : "The position lies outside every sector of the region.";
+      } else {
+        warn = true;
+        text = "The position lies " + (derived ? "in " + derived : "outside every sector") + ", not in " + chosen +
+               ": routing takes the sector chosen here.";
+      }
+      if (hint) { hint.textContent = text; hint.classList.toggle("warning", warn); }
+    }
+    select.addEventListener("change", function () { following = !select.value || select.value === derived; say(); });
+    return function (sector) {  // the read-back's sector of the position (undefined: no position read)
+      derived = sector === undefined ? null : sector;
+      if (following || select.value === derived) {
+        following = true;
+        select.value = derived && has(derived) ? derived : "";
+      }
+      say();
+    };
+  }
+
   function readBack(form) {
-    var url = form.dataset.readback, timer = null;
+    var url = form.dataset.readback, timer = null, initial = true, sector = form.querySelector("select[data-sector]"),
+        tellSector = sector ? followSector(sector) : null;
     function ask() {
-      var query = new URLSearchParams();
+      var query = new URLSearchParams(), first = initial;
+      initial = false;
       ["occurred_at", "position"].forEach(function (name) {
         var input = form.querySelector("[name=" + name + "]"); if (input) { query.set(name, input.value); }
       });
       fetch(url + "?" + query.toString(), { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : {}; })
         .then(function (answer) {
-          Object.keys(answer).forEach(function (name) {
+          ["occurred_at", "position"].forEach(function (name) {  // only what was typed: nothing typed, no line
             var input = form.querySelector("[name=" + name + "]"),
                 hint = input && form.querySelector('[data-hint-for="' + input.id + '"]');
-            if (hint) { hint.textContent = answer[name]; }
+            if (!hint || (first && input.closest(".has-error"))) { return; }  // a returned form says what is wrong
+            hint.textContent = answer[name] || "";
           });
+          if (tellSector) { tellSector(answer.sector); }
         }).catch(function () {});
     }
     form.addEventListener("input", function (event) {
       if (["occurred_at", "position"].indexOf(event.target.name) < 0) { return; }
       clearTimeout(timer); timer = setTimeout(ask, 300);
     });
-    if (!form.querySelector("small.error")) { ask(); }  // a returned form already says what is wrong
+    ask();
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     tickCountdowns();
     setInterval(tickCountdowns, 1000);
-    if (document.querySelector("tbody[data-refresh]")) { setInterval(refreshTables, 3000); }
+    document.addEventListener("tracker:updated", tickCountdowns);  // live.js swapped fresh HTML in
     var filing = document.querySelector("form[data-categories]");
     if (filing) { followDomain(filing); readBack(filing); }
     // Optional parts of a form (observed forces) stay folded on a phone and open on a wider screen.

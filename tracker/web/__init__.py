@@ -17,6 +17,7 @@ from ..models.labels import details_text, label
 from ..services.accounts import sessions
 from ..timeutil import countdown, duration, format_dtg, isoformat, utcnow
 from . import (  # noqa: F401  (routes on exchanges.bp and links.bp)
+    acknowledging,
     admin,
     amending,
     auth,
@@ -28,6 +29,7 @@ from . import (  # noqa: F401  (routes on exchanges.bp and links.bp)
     exercises,
     incidents,
     links,
+    live,
     mapview,
     marking,
     receipt_links,
@@ -70,6 +72,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     csrf.exempt(links.bp)  # the signed link is the credential; the API is exempted by create_app
     for blueprint in (
+        acknowledging.bp,
         amending.bp,
         auth.bp,
         board.bp,
@@ -77,6 +80,7 @@ def init_app(app: Flask) -> None:
         exchanges.bp,
         exercises.bp,
         links.bp,
+        live.bp,
         mapview.bp,
         marking.bp,
         related.bp,

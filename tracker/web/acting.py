@@ -19,10 +19,15 @@ def explain(error: TrackerError) -> str:
 
 
 def act_on_incident(
-    reference: str, do: Callable[[Session], object], done: str | Callable[[Any], str] = "", anchor=None
+    reference: str,
+    do: Callable[[Session], object],
+    done: str | Callable[[Any], str] = "",
+    anchor=None,
+    back: str | None = None,
 ):
     """Run do(session) and commit; a refusal is a 403 page, any other domain error a flash line
-    (nothing committed). Then back to the incident page (at anchor). done may be a function of
+    (nothing committed). Then back to the incident page (at anchor), or to back (a path on this site
+    the caller checked, such as the list an Acknowledge button was on). done may be a function of
     what do returned."""
     try:
         with committed():
@@ -35,4 +40,4 @@ def act_on_incident(
         message = done(result) if callable(done) else done
         if message:
             flash(message, "success")
-    return redirect(url_for("incidents.view", reference=reference, _anchor=anchor))
+    return redirect(back or url_for("incidents.view", reference=reference, _anchor=anchor))

@@ -10,6 +10,7 @@ from ..db import get_session
 from ..models import IncidentStatus, Precedence, Role
 from ..services.exchanges import exchanges
 from ..services.incidents import queries
+from .etags import conditional
 
 bp = Blueprint("board", __name__)
 
@@ -18,6 +19,12 @@ def _filters() -> dict:
     statuses = [s for s in request.args.getlist("status") if s in queries.BOARD_STATUSES]
     precedences = [p for p in request.args.getlist("precedence") if p in {x.value for x in Precedence}]
     return {"status": statuses, "precedence": precedences}
+
+
+def _page() -> int:
+    """The board's page asked for (?page=2); anything else is the first."""
+    asked = request.args.get("page", "")
+    return int(asked) if asked.isascii() and asked.isdigit() and 0 < len(asked) < 7 else 1
 
 
 def landing(user) -> str:
@@ -42,10 +49,11 @@ def home():
 @login_required
 def board():
     filters = _filters()
-    incidents = queries.board(get_session(), **filters)
+    shown = queries.board(get_session(), **filters, page=_page())
     return render_template(
         "web/board.html",
-        incidents=incidents,
+        incidents=shown.rows,
+        shown=shown,
         exchanges=exchanges.listing(get_session(), True),
         filters=filters,
         precedences=list(Precedence),
@@ -56,8 +64,12 @@ def board():
 @bp.get("/board/rows")
 @login_required
 def board_rows():
-    """The board's rows alone, for the page's own polling (filters come along in the query)."""
-    return render_template("web/_incident_rows.html", incidents=queries.board(get_session(), **_filters()))
+    """The board's rows alone, for the page's own polling (filters come along in the query); 304 while
+    they are unchanged. An Acknowledge button on a row comes back to the board with its filters."""
+    query = request.query_string.decode("latin-1")  # as the browser sent it: percent-encoded ASCII
+    back = url_for("board.board") + (f"?{query}" if query else "")
+    rows = queries.board(get_session(), **_filters(), page=_page()).rows
+    return conditional(render_template("web/_incident_rows.html", incidents=rows, back=back))
 
 
 @bp.get("/queue")
@@ -69,7 +81,8 @@ def queue():
 @bp.get("/queue/rows")
 @login_required
 def queue_rows():
-    return render_template("web/_incident_rows.html", incidents=queries.queue(get_session(), current_user))
+    rows = queries.queue(get_session(), current_user)
+    return conditional(render_template("web/_incident_rows.html", incidents=rows, back=url_for("board.queue")))
 
 
 @bp.app_template_global()

@@ -14,6 +14,7 @@ from ..services.exchanges import exchanges
 from ..services.incidents import handling
 from ..timeutil import format_dtg, parse_moment, utcnow
 from .acting import act_on_incident
+from .etags import conditional
 from .forms import ExchangeActionForm, ExchangeMessageForm, OpenExchangeForm
 
 bp = Blueprint("exchanges", __name__)
@@ -166,5 +167,5 @@ def record_message(exchange_id: int):
 @bp.get("/board/exchanges/rows")
 @login_required
 def board_rows():
-    """The board's open exchanges alone, for the page's own polling."""
-    return render_template("web/_exchange_rows.html", exchanges=exchanges.listing(get_session(), True))
+    """The board's open exchanges alone, for the page's own polling (304 while unchanged)."""
+    return conditional(render_template("web/_exchange_rows.html", exchanges=exchanges.listing(get_session(), True)))

@@ -17,7 +17,15 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, Role, SafetyRisk, all_categories
 from ..models.enums import UNUSUAL_ACTIVITY, category_label
@@ -87,13 +95,17 @@ class IncidentForm(MeasureFields, TrackerForm):
     )
     reporting_unit = StringField("Reporting unit", validators=[DataRequired(), Length(max=120)])
     domain = SelectField("Domain", choices=[])
-    category = SelectField("Category", choices=[SelectChoice(c, category_label(c)) for c in all_categories()])
-    position = StringField(
-        "Position (decimal degrees, DMS, DDM or MGRS)",
-        validators=[Optional(), Length(max=120)],
-        description="54.412, 22.871 · 54 24 43N 022 52 16E · 54 24.72N 022 52.27E · 34U FF 2142 3097",
+    # No default either: the first category of the list is not a guess anyone made.
+    category = SelectField(
+        "Category",
+        choices=[SelectChoice("", "Choose…")] + [SelectChoice(c, category_label(c)) for c in all_categories()],
+        validators=[DataRequired(message="Choose the category.")],
     )
-    sector = StringField("Sector", validators=[Optional(), Length(max=120)])
+    # The notations are a placeholder (web/file.html): the line under the field reads back what was typed.
+    position = StringField("Position (decimal degrees, DMS, DDM or MGRS)", validators=[Optional(), Length(max=120)])
+    # One of the region's sectors (the view offers them), or the one the position lies in (the empty
+    # choice, which the page sets to the position's sector as it is typed).
+    sector = SelectField("Sector", choices=[], validate_choice=False)
     # No default: a hurried officer must choose, not file FLASH by leaving the field alone.
     precedence = SelectField(
         "Precedence",
@@ -127,6 +139,11 @@ class IncidentForm(MeasureFields, TrackerForm):
     # A one-time key made when the form is rendered: a second submission of the same form (a double
     # click, a page sent again) files nothing new and goes to the incident the first one filed.
     filing_key = HiddenField()
+
+    def validate_sector(self, field) -> None:
+        """Refuse a sector the region does not have: a typo would silently change the routing."""
+        if field.data and field.data not in {choice.value for choice in field.choices}:
+            raise ValidationError("Not a sector of the region: choose one from the list, or the position's.")
 
 
 # -- admin pages --------------------------------------------------------------------------

@@ -13,12 +13,15 @@ from ..http.access import requires
 from ..http.transaction import committed
 from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, SafetyRisk, categories_for
 from ..models.permissions import Permission, may
+from ..services.accounts import people
 from ..services.engine import decisions
 from ..services.exchanges import releasability
-from ..services.incidents import filing, handling, measures
+from ..services.incidents import filing, handling, measures, route_table
 from ..timeutil import format_dtg, isoformat, parse_moment, utcnow
 from . import marking, measure_fields
+from .acknowledging import AcknowledgeForm, note_refused
 from .acting import act_on_incident
+from .auth import safe_next
 from .base_form import refusal
 from .forms import ActionForm, CommentForm, IncidentForm, ResolveForm
 from .summaries import FIELD_LABELS
@@ -30,6 +33,24 @@ FIELD_OF.update({f"observed_forces.{key}": key for key in measures.OBSERVED_FORC
 
 def _domain_choices():
     return [SelectChoice(d.value, d.value.replace("_", " / ") if d is Domain.CYBER_EM else d.value) for d in CATEGORIES]
+
+
+def _sector_choices() -> list[SelectChoice]:
+    """The region's sectors, then those only a routing rule names (the demo's DRILL); the empty choice
+    leaves the sector to the position (filing derives it). Nothing else: a typed sector could be a typo
+    that silently changes the route."""
+    names = [name for name, _ in current_app.extensions["tracker.region"].sectors]
+    known = {name.casefold() for name in names}  # routing compares sectors without case
+    ruled = {rule.sector for rule in route_table.current(get_session()).rules if rule.sector}
+    return (
+        [SelectChoice("", "The position's sector")]
+        + [SelectChoice(name, name, optgroup="Sectors of the region") for name in names]
+        + [
+            SelectChoice(name, name, optgroup="Named by a routing rule")
+            for name in sorted(ruled)
+            if name.casefold() not in known
+        ]
+    )
 
 
 def _readings(form: IncidentForm) -> tuple:
@@ -105,10 +126,12 @@ def _overrides(form: IncidentForm) -> dict[str, bool]:
 def new():
     form = IncidentForm()
     form.domain.choices = _domain_choices()
+    form.sector.choices = _sector_choices()
     marking.offer_choices(form)
     _offer_releasability(form)
     if not form.is_submitted():
         form.occurred_at.data = format_dtg(utcnow())
+        form.reporting_unit.data = _me().last_reporting_unit  # the unit this officer filed for last
     # Every problem at once: the form's own checks, then the typed time and position.
     valid = form.validate_on_submit()
     occurred, position = _readings(form) if form.is_submitted() else (None, None)
@@ -123,6 +146,7 @@ def new():
                     draft = _draft(form, occurred, position)
                     links = wiring.ack_links()
                     incident = filing.file_incident(session, draft, _me(), wiring.filing_limits(), utcnow(), links)
+                    people.remember_reporting_unit(_me(), draft.reporting_unit)
                     filed = redirect(url_for("incidents.view", reference=incident.reference))
                     if key:
                         idempotency.keep_answer(session, _me().id, key, filed)
@@ -164,7 +188,8 @@ def _may_handle(incident) -> bool:
 @bp.get("/readback")
 @login_required
 def readback():
-    """Read a typed time or position back in the other notations, for the form's hints."""
+    """Read a typed time or position back in the other notations, for the form's hints; with a
+    position, the sector it lies in ("" outside every sector), which the filing form offers."""
     answer = {}
     if text := request.args.get("occurred_at", "").strip():
         try:
@@ -176,7 +201,9 @@ def readback():
         try:
             pos = parse_position(text)
             answer["position"] = f"{pos.decimal} = {pos.ddm} = {pos.dms} = MGRS {pos.mgrs}"
-            if current_app.extensions["tracker.region"].outside_sectors(pos.latitude, pos.longitude):
+            region = current_app.extensions["tracker.region"]
+            answer["sector"] = region.sector_of(pos.latitude, pos.longitude) or ""
+            if region.outside_sectors(pos.latitude, pos.longitude):
                 answer["position"] += " - outside every sector of the region"
         except ValueError as exc:
             answer["position"] = str(exc)
@@ -197,20 +224,25 @@ def position_warnings(incident) -> list[str]:
     return filing.position_warnings(incident, current_app.extensions["tracker.region"])
 
 
+def page_context(reference: str) -> dict:
+    """What the incident page and its live parts (web/live.py) are drawn from."""
+    incident = handling.get_incident(get_session(), reference)
+    return {
+        "incident": incident,
+        "may_handle": _may_handle(incident),
+        "action": ActionForm(),
+        "ack_form": AcknowledgeForm(formdata=None),
+        "comment_form": CommentForm(),
+        "resolve_form": ResolveForm(),
+        "marking_form": marking.form_for(incident),
+        "may_decide": may(current_user.role, Permission.INCIDENTS_DECIDE),
+    }
+
+
 @bp.get("/<reference>")
 @login_required
 def view(reference: str):
-    incident = handling.get_incident(get_session(), reference)
-    return render_template(
-        "web/incident.html",
-        incident=incident,
-        may_handle=_may_handle(incident),
-        action=ActionForm(),
-        comment_form=CommentForm(),
-        resolve_form=ResolveForm(),
-        marking_form=marking.form_for(incident),
-        may_decide=may(current_user.role, Permission.INCIDENTS_DECIDE),
-    )
+    return render_template("web/incident.html", **page_context(reference))
 
 
 def _act(reference: str, do) -> object:
@@ -220,7 +252,19 @@ def _act(reference: str, do) -> object:
 @bp.post("/<reference>/acknowledge")
 @requires(Permission.INCIDENTS_HANDLE)
 def acknowledge(reference: str):
-    return _act(reference, lambda s: handling.acknowledge(s, reference, _me(), utcnow(), idle=wiring.idle_rules()))
+    """One tap from the board, My queue or the incident page (an optional note), then back to that page."""
+    form = AcknowledgeForm()
+    back = safe_next(form.next.data)
+    if not form.validate():
+        flash(note_refused(form), "error")
+        return redirect(back or url_for("incidents.view", reference=reference))
+    note = (form.note.data or "").strip()
+    return act_on_incident(
+        reference,
+        lambda s: handling.acknowledge(s, reference, _me(), utcnow(), note, idle=wiring.idle_rules()),
+        lambda incident: f"Acknowledged {incident.reference}: the escalation has stopped.",
+        back=back,
+    )
 
 
 @bp.post("/<reference>/decision")

@@ -42,6 +42,12 @@ def brief_time(text: str | datetime | None) -> str:
     return f"{at:%Y-%m-%d %H:%M}Z · {format_dtg(at)}"
 
 
+@bp.app_template_filter("brief_moment")
+def brief_moment(text: str | datetime) -> datetime:
+    """A time of the brief (stored as ISO 8601) as a datetime, for a running clock (web/_clock.html)."""
+    return datetime.fromisoformat(text) if isinstance(text, str) else text
+
+
 # -- desks and watches ---------------------------------------------------------------------
 
 

@@ -186,3 +186,8 @@ def deactivate(session: Session, user: User) -> None:
     """Deactivate user: their tokens stop working and their web sessions are revoked."""
     user.active = False
     sessions.revoke_all(session, user.id, "deactivated", utcnow())
+
+
+def remember_reporting_unit(user: User, unit: str) -> None:
+    """Keep the reporting unit the user just filed for: their next filing form offers it again."""
+    user.last_reporting_unit = unit.strip() or None

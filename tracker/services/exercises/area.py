@@ -5,17 +5,16 @@ A polygon's edges are straight lines in longitude/latitude, as GeoJSON (RFC 7946
 region's sectors have them, and shapely decides containment. A circle is geodesic: a point is
 inside when its WGS84 distance from the centre (pyproj's Geod) is at most the radius. A point
 on the boundary of either counts as inside.
+
+shapely and pyproj are imported where first used, not with this module: a process that never draws
+an area (a CLI command, the list of commands) starts without them.
 """
 
 import json
 import math
 
-import shapely
-from pyproj import Geod
-from shapely.errors import ShapelyError
-from shapely.geometry import Point, shape
+from ...geo import wgs84
 
-WGS84 = Geod(ellps="WGS84")
 # A point computed onto a slanted edge may miss it by a rounding error; 1e-9 degrees is ~0.1 mm.
 EDGE_TOLERANCE_DEGREES = 1e-9
 MAX_VERTICES = 2000
@@ -51,6 +50,9 @@ def polygon_problem(area) -> str | None:
                 return problem
         if list(ring[0][:2]) != list(ring[-1][:2]):
             return "a ring must end at the position it starts from"
+    import shapely
+    from shapely.geometry import shape
+
     polygon = shape(area)
     if not polygon.is_valid:
         return f"not a valid polygon: {shapely.is_valid_reason(polygon)}"
@@ -78,6 +80,9 @@ def read_area(text: str) -> dict:
         if isinstance(area, dict) and area.get("type") == "Feature":
             area = area.get("geometry")
     else:
+        import shapely
+        from shapely.errors import ShapelyError
+
         try:
             geometry = shapely.from_wkt(text)
         except ShapelyError:
@@ -95,17 +100,23 @@ def read_area(text: str) -> dict:
 
 def area_wkt(area: dict) -> str:
     """The polygon as WKT, for forms (six decimals: about 10 cm)."""
+    import shapely
+    from shapely.geometry import shape
+
     return shapely.to_wkt(shape(area), rounding_precision=6, trim=True)
 
 
 def in_polygon(area: dict, latitude: float, longitude: float) -> bool:
     """Whether the point lies inside the polygon or on its boundary."""
+    import shapely
+    from shapely.geometry import Point, shape
+
     return bool(shapely.dwithin(shape(area), Point(longitude, latitude), EDGE_TOLERANCE_DEGREES))
 
 
 def distance_km(latitude: float, longitude: float, other_latitude: float, other_longitude: float) -> float:
     """The geodesic (WGS84) distance between two points in km."""
-    return WGS84.inv(longitude, latitude, other_longitude, other_latitude)[2] / 1000
+    return wgs84().inv(longitude, latitude, other_longitude, other_latitude)[2] / 1000
 
 
 def in_circle(centre_latitude: float, centre_longitude: float, radius_km: float, latitude: float, longitude: float):
@@ -125,6 +136,8 @@ def covers(exercise, latitude: float, longitude: float) -> bool:
 def centre_of(exercise) -> tuple[float, float]:
     """(latitude, longitude) of the circle's centre or the polygon's centroid."""
     if exercise.area is not None:
+        from shapely.geometry import shape
+
         centroid = shape(exercise.area).centroid
         return centroid.y, centroid.x
     return exercise.centre_latitude, exercise.centre_longitude

@@ -13,8 +13,8 @@ Calendar clients cannot send a bearer token, so the feed also takes a signed key
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from icalendar import Calendar, Event
 from sqlalchemy.orm import Session
 
 from ...errors import Unauthorized
@@ -27,6 +27,9 @@ from .area import centre_of
 from .validity import VIA_LABELS
 from .vienna import COLUMNS, LABELS, Check, flags
 
+if TYPE_CHECKING:  # icalendar is imported when a feed is written, not by every process that imports this
+    from icalendar import Event
+
 FEED = "feed"
 PRODID = "-//Incident and de-escalation tracker//Exercise notices//EN"
 
@@ -36,6 +39,8 @@ def calendar(
 ) -> bytes:
     """The exercises as an iCalendar document; checks (exercise id -> Vienna Document findings) add
     each flag to the description and to the categories."""
+    from icalendar import Calendar
+
     document = Calendar()
     document.add("prodid", PRODID)
     document.add("version", "2.0")
@@ -47,7 +52,9 @@ def calendar(
     return document.to_ical()
 
 
-def _event(exercise: ExerciseNotice, host: str, now: datetime, found: list[Check]) -> Event:
+def _event(exercise: ExerciseNotice, host: str, now: datetime, found: list[Check]) -> "Event":
+    from icalendar import Event
+
     latitude, longitude = centre_of(exercise)
     event = Event()
     event.add("uid", f"exercise-{exercise.id}@{host}")

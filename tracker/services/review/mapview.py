@@ -7,20 +7,20 @@ across it. A circle is sent as a geodesic polygon (pyproj's Geod), since GeoJSON
 
 import json
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import shapely
-from pyproj import Geod
-from shapely.geometry import Polygon, shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...geo import Position
+from ...geo import Position, wgs84
 from ...models import ExerciseNotice, Incident, IncidentStatus
 from ...models.enums import category_label
 from ...models.labels import label
 from ...timeutil import format_dtg, isoformat
 
-WGS84 = Geod(ellps="WGS84")
+if TYPE_CHECKING:  # shapely is imported on first use (a process that draws no map never loads it)
+    from shapely.geometry import Polygon
+
 OPEN = (IncidentStatus.OPEN, IncidentStatus.ACKNOWLEDGED, IncidentStatus.EXHAUSTED)
 CIRCLE_POINTS = 64
 MAX_INCIDENTS = 2000
@@ -35,16 +35,20 @@ WHEN = {
 }
 
 
-def circle(latitude: float, longitude: float, radius_km: float, points: int = CIRCLE_POINTS) -> Polygon:
+def circle(latitude: float, longitude: float, radius_km: float, points: int = CIRCLE_POINTS) -> "Polygon":
     """A geodesic circle as a polygon of points vertices, each radius_km from the centre."""
+    from shapely.geometry import Polygon
+
     azimuths = [360 * i / points for i in range(points)]
-    lons, lats, _ = WGS84.fwd([longitude] * points, [latitude] * points, azimuths, [radius_km * 1000] * points)
+    lons, lats, _ = wgs84().fwd([longitude] * points, [latitude] * points, azimuths, [radius_km * 1000] * points)
     return Polygon([(round(lon, 6), round(lat, 6)) for lon, lat in zip(lons, lats, strict=True)])
 
 
 def exercise_area(exercise: ExerciseNotice):
     """The exercise's area as a shapely (multi)polygon: its GeoJSON polygon, else its circle, else None."""
     if exercise.area:
+        from shapely.geometry import shape
+
         geometry = exercise.area.get("geometry", exercise.area)  # a Feature is taken for its geometry
         area = shape(geometry)
         return area if area.geom_type in ("Polygon", "MultiPolygon") else None
@@ -96,6 +100,8 @@ def most_urgent_first(incidents: list[Incident]) -> list[Incident]:
 
 
 def _geometry(geometry) -> dict:
+    import shapely
+
     return json.loads(shapely.to_geojson(geometry))
 
 

@@ -1,0 +1,58 @@
+"""The filing form on a phone (issue 16): the first field has focus, nothing is chosen for the officer,
+the optional blocks are folded so that the button follows the required fields, the sector follows the
+position as it is typed and warns when another one is chosen, and the reporting unit is remembered."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.support import build_world
+
+pytestmark = pytest.mark.browser
+
+# The folded blocks between the narrative and the button, their summaries a line or two each: less than
+# half a phone's screen.
+FOLDED_BLOCKS_PX = 844 // 2
+
+
+def test_a_duty_officer_files_on_a_phone_without_the_forms_traps(app, sign_in):
+    build_world(app)
+    duty = sign_in("duty", 390)
+    page = duty.page
+    page.goto("/incidents/new")
+    expect(page.get_by_label("Occurred at", exact=False)).to_be_focused()
+    category, sector = page.get_by_role("combobox", name="Category"), page.get_by_role("combobox", name="Sector")
+    expect(category).to_have_value("")
+    expect(page.get_by_role("textbox", name="Reporting unit")).to_have_value("")
+    expect(page.locator('[data-hint-for="position"]')).to_have_text("")  # no example where the read-back stands
+
+    opened = page.locator("form details[data-open-wide]").evaluate_all("blocks => blocks.map(d => d.open)")
+    assert opened == [False] * 4, f"the optional blocks are folded on a phone: {opened}"
+    duty.screenshot("filing-form-390")  # the form at 390x844, for the README and reviewers
+    narrative = page.get_by_role("textbox", name="Narrative").bounding_box()
+    button = page.get_by_role("button", name="File incident").bounding_box()
+    gap = button["y"] - (narrative["y"] + narrative["height"])
+    assert 0 < gap < FOLDED_BLOCKS_PX, f"{gap:.0f} px of optional blocks between the narrative and the button"
+
+    page.get_by_role("textbox", name="Position (").fill("54.412, 22.871")
+    expect(sector).to_have_value("North")  # the position's sector, as typed
+    sector_line = page.locator('[data-hint-for="sector"]')
+    expect(sector_line).to_have_text("The position lies in North.")
+    sector.select_option("South")
+    expect(sector_line).to_have_class(re.compile(r"\bwarning\b"))
+    expect(sector_line).to_contain_text("The position lies in North, not in South")
+    sector.select_option("North")
+    expect(sector_line).not_to_have_class(re.compile(r"\bwarning\b"))
+
+    page.get_by_role("textbox", name="Reporting unit").fill("3rd Air Defence Battalion")
+    page.get_by_role("combobox", name="Precedence").select_option("O")
+    page.get_by_role("button", name="File incident").click()
+    expect(page.locator("#category-error")).to_have_text("Choose the category.")  # beside the field, nothing filed
+    category.select_option("airspace_violation")
+    page.get_by_role("button", name="File incident").click()
+    expect(page).to_have_url(re.compile(r"/incidents/INC-[\w-]+$"))
+
+    page.goto("/incidents/new")
+    expect(page.get_by_role("textbox", name="Reporting unit")).to_have_value("3rd Air Defence Battalion")
+    assert duty.page_errors == []

@@ -1,0 +1,114 @@
+"""The filing form's traps closed (issue 16): nothing chosen for the officer, the sector from the region's
+list, the reporting unit remembered per user, and the optional blocks folded on a phone."""
+
+import re
+
+from sqlalchemy import func, select
+
+from tests.support import filing_form, sign_in
+from tracker.db import session_scope
+from tracker.models import Incident, User
+
+ERROR = re.compile(r'<small class="error" id="([a-z_]+)-error">([^<]*)</small>')
+
+
+def _options(page: str, name: str) -> list[tuple[str, bool]]:
+    """The options of the select called name: (value, selected)."""
+    select_ = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', page, re.DOTALL)
+    assert select_, f"no select {name!r} on the page"
+    return [
+        (value, bool(selected))
+        for selected, value in re.findall(r'<option( selected)?[^>]*value="([^"]*)"', select_[1])
+    ]
+
+
+def test_the_form_chooses_nothing_for_the_officer_and_focuses_the_first_field(client, world):
+    sign_in(client, "duty")
+    page = client.get("/incidents/new").text
+    category = _options(page, "category")
+    assert category[0][0] == "" and not any(selected for _, selected in category), category[:3]  # "Choose…" shows
+    assert _options(page, "sector") == [("", False), ("Coast", False), ("North", False), ("South", False)]
+    first = re.search(r"<(?:input|select|textarea)(?![^>]*type=\"hidden\")[^>]*>", page)[0]
+    assert 'name="occurred_at"' in first and "autofocus" in first, first
+    assert "54.412, 22.871 ·" not in page, "no fixed example line where the read-back stands"
+    assert re.search(r'<small class="hint" data-hint-for="position"> </small>', page), "the read-back line starts empty"
+    assert 'placeholder="e.g. 54.412, 22.871' in page
+
+
+def test_a_missing_category_and_an_unknown_sector_are_refused_beside_their_fields(client, world, app):
+    sign_in(client, "duty")
+    answer = client.post("/incidents/new", data=filing_form(client, category="", sector="Sout"))
+    assert answer.status_code == 422
+    errors = dict(ERROR.findall(answer.text))
+    assert errors.keys() == {"category", "sector"}, errors
+    assert errors["category"] == "Choose the category." and "Not a sector of the region" in errors["sector"]
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(Incident)) == 0
+
+
+def test_the_sector_left_to_the_position_is_derived_and_a_chosen_one_is_kept(client, world, app):
+    sign_in(client, "duty")
+    derived = client.post("/incidents/new", data=filing_form(client, sector=""))  # 34U FF 2142 3097: North
+    chosen = client.post("/incidents/new", data=filing_form(client, sector="South", occurred_at="271500ZNOV26"))
+    assert (derived.status_code, chosen.status_code) == (302, 302), chosen.text[:2000]
+    with session_scope(app) as session:
+        assert session.scalars(select(Incident.sector).order_by(Incident.id)).all() == ["North", "South"]
+
+
+def test_a_sector_only_a_routing_rule_names_is_offered_too(client, world, app):
+    rule = {"name": "Drill", "policy_id": world.policy_id, "sector": "DRILL"}
+    assert client.post("/api/v1/rules", json=rule, headers=world.auth("admin")).status_code == 201
+    sign_in(client, "duty")
+    assert [value for value, _ in _options(client.get("/incidents/new").text, "sector")][-1] == "DRILL"
+    filed = client.post("/incidents/new", data=filing_form(client, sector="DRILL"))
+    assert filed.status_code == 302, filed.text[:2000]
+    assert "rule “Drill”" in client.get(filed.headers["Location"]).text
+
+
+def test_the_readback_names_the_positions_sector(client, world):
+    sign_in(client, "duty")
+    inside = client.get("/incidents/readback", query_string={"position": "54.412, 22.871"}).get_json()
+    outside = client.get("/incidents/readback", query_string={"position": "10, 10"}).get_json()
+    nothing = client.get("/incidents/readback", query_string={"position": ""}).get_json()
+    assert (inside["sector"], outside["sector"]) == ("North", ""), (inside, outside)
+    assert "sector" not in nothing and "position" not in nothing, "nothing typed, nothing read back"
+
+
+def test_the_reporting_unit_is_remembered_for_each_officer(app, world):
+    duty, supervisor = app.test_client(), app.test_client()
+    sign_in(duty, "duty")
+    sign_in(supervisor, "supervisor")
+    unit = re.compile(r'<input[^>]*name="reporting_unit"[^>]*value="([^"]*)"')
+    assert unit.search(duty.get("/incidents/new").text)[1] == "", "nothing to remember yet"
+    filed = duty.post("/incidents/new", data=filing_form(duty, reporting_unit="  3rd Air Defence Battalion "))
+    assert filed.status_code == 302, filed.text[:2000]
+    assert unit.search(duty.get("/incidents/new").text)[1] == "3rd Air Defence Battalion"
+    with session_scope(app) as session:
+        units = dict(session.execute(select(User.username, User.last_reporting_unit)).tuples().all())
+    assert units["duty"] == "3rd Air Defence Battalion" and units["supervisor"] is None, units
+    assert "3rd Air Defence Battalion" not in supervisor.get("/incidents/new").text, "remembered per user"
+
+
+def test_a_refused_filing_remembers_nothing(client, world, app):
+    sign_in(client, "duty")
+    assert (
+        client.post("/incidents/new", data=filing_form(client, reporting_unit="Post 9", category="")).status_code == 422
+    )
+    with session_scope(app) as session:
+        assert session.scalar(select(User.last_reporting_unit).where(User.username == "duty")) is None
+
+
+def test_optional_blocks_are_folded_until_a_wide_screen_opens_them(client, world):
+    sign_in(client, "duty")
+    page = client.get("/incidents/new").text
+    blocks = re.findall(r"<details class=\"wide (optional|observed-forces)\"([^>]*)>", page)
+    assert len(blocks) == 4 and all("data-open-wide" in attrs and " open" not in attrs for _, attrs in blocks), blocks
+    button, last_block = page.index(">File incident</button>"), page.rindex("</details>")
+    narrative, first_block = page.index('name="narrative"'), page.index("<details")
+    assert narrative < first_block < last_block < button, (
+        "required fields first, then the folded blocks, then the button"
+    )
+    typed = client.post("/incidents/new", data=filing_form(client, category="", cpa_horizontal="30")).text
+    assert re.search(r'<details class="wide optional" data-open-wide open>\s*<summary>Closest point', typed), (
+        "a block with something typed in it stands open"
+    )

@@ -1,0 +1,220 @@
+// Pages that never go stale (issue 16). The board's and My queue's tables and the live parts of the incident
+// page ([data-live]: state and countdown, the Acknowledge and Resolve buttons, facts and ladder, timeline, the
+// exchange panel) poll their fragment every 3 s with If-None-Match; the server answers 304 while nothing
+// changed (web/etags.py). Fresh HTML replaces only the parts that changed, never one the person is typing
+// in (its inner live parts are swapped instead, the form stays). No reload, so focus and typed text stay.
+// On the board and My queue a new FLASH or exhausted incident counts in the tab title, and beeps if the
+// person switched the sound on (kept in localStorage; a Web Audio tone, no sound file).
+(function () {
+  "use strict";
+  var POLL_MS = 3000, tags = {}, inFlight = {}, applied = {};
+
+  // Ask for url's fragment; resolve to {html, tag}, or null when unchanged (304), failed or offline.
+  function poll(url) {
+    if (inFlight[url]) { return Promise.resolve(null); }
+    var headers = { "X-Requested-With": "fetch" };
+    if (tags[url]) { headers["If-None-Match"] = tags[url]; }
+    inFlight[url] = true;
+    return fetch(url, { headers: headers, credentials: "same-origin", cache: "no-store" })
+      .then(function (r) {
+        if (r.status === 401 || r.redirected) { window.location.reload(); return null; }  // signed out
+        if (!r.ok) { return null; }  // 304: nothing new
+        return r.text().then(function (html) { return { html: html, tag: r.headers.get("ETag") }; });
+      })
+      .catch(function () { return null; })  // offline for a moment: the next poll tries again
+      .then(function (got) { inFlight[url] = false; return got; });
+  }
+
+  function updated(where) { where.dispatchEvent(new CustomEvent("tracker:updated", { bubbles: true })); }
+
+  // A field holding something typed and not sent yet.
+  function dirty(field) {
+    if (field.type === "hidden" || field.type === "submit" || field.type === "button") { return false; }
+    if (field.type === "checkbox" || field.type === "radio") { return field.checked !== field.defaultChecked; }
+    if (field.tagName === "SELECT") {
+      var chosen = Array.prototype.filter.call(field.options, function (o) { return o.defaultSelected; });
+      if (!field.multiple && !chosen.length) { return field.selectedIndex > 0; }
+      return Array.prototype.some.call(field.options, function (o) { return o.selected !== o.defaultSelected; });
+    }
+    return field.value !== field.defaultValue;
+  }
+
+  // Someone works in this part: the focus is in a field (or on a folded part's summary), or a field holds typed text.
+  function busy(part) {
+    var active = document.activeElement;
+    if (active && part.contains(active) && active.matches("input:not([type=hidden]), textarea, select, summary")) {
+      return true;
+    }
+    return Array.prototype.some.call(part.querySelectorAll("input, textarea, select"), dirty);
+  }
+
+  // --- the board's and My queue's tables -------------------------------------------------------------------
+
+  function refreshTable(body) {
+    var url = body.dataset.refresh;
+    poll(url).then(function (got) {
+      if (!got || busy(body)) { return; }  // a note being typed on a row: the next poll brings the rows again
+      var focused = document.activeElement, row = null, kind = "a";
+      if (focused && body.contains(focused)) {
+        row = focused.closest("tr[data-reference]");
+        kind = focused.tagName === "BUTTON" ? "button" : "a";
+      }
+      body.innerHTML = got.html;
+      tags[url] = got.tag;
+      if (row) {  // the keyboard stays on the same row (its link, or its Acknowledge button)
+        var again = body.querySelector('tr[data-reference="' + row.dataset.reference + '"] ' + kind);
+        if (again) { again.focus(); }
+      }
+      updated(body);
+    });
+  }
+
+  // --- the incident page's live parts ----------------------------------------------------------------------
+
+  // What the server changes on every drawing without meaning anything: the countdowns' text (ticked here) and
+  // the CSRF tokens' signatures (web/etags.py takes out the same).
+  function steady(html) {
+    return html
+      .replace(/<time class="countdown due"/g, '<time class="countdown"')
+      .replace(/(<time class="countdown"[^>]*>)[^<]*/g, "$1")
+      .replace(/(csrf_token" type="hidden" value=")[^"]*/g, "$1");
+  }
+
+  // The live parts directly inside root (a part, or the whole document).
+  function partsOf(root) {
+    return Array.prototype.filter.call(root.querySelectorAll("[data-live]"), function (el) {
+      var up = el.parentElement && el.parentElement.closest("[data-live]");
+      return root.nodeType === 9 ? !up : up === root;
+    });
+  }
+
+  function find(root, key) { return root.querySelector('[data-live="' + key.replace(/"/g, '\\"') + '"]'); }
+
+  // Describe the focused button or link so that its twin in the fresh HTML can take the focus back.
+  function sameControl(a, b) {
+    return a.tagName === b.tagName && a.textContent.trim() === b.textContent.trim() &&
+           (a.getAttribute("href") || "") === (b.getAttribute("href") || "") &&
+           ((a.form && a.form.getAttribute("action")) || "") === ((b.form && b.form.getAttribute("action")) || "");
+  }
+
+  function replace(part, fresh) {
+    var focused = document.activeElement, hadFocus = focused && part.contains(focused) ? focused : null,
+        wasOpen = Array.prototype.map.call(part.querySelectorAll("details"), function (d) { return d.open; });
+    part.innerHTML = fresh.innerHTML;
+    if (part.className !== fresh.className) { part.className = fresh.className; }
+    var folds = part.querySelectorAll("details");
+    if (folds.length === wasOpen.length) { wasOpen.forEach(function (open, n) { if (open) { folds[n].open = true; } }); }
+    if (hadFocus) {
+      var twin = Array.prototype.find.call(part.querySelectorAll(hadFocus.tagName), function (el) { return sameControl(el, hadFocus); });
+      if (twin) { twin.focus(); }
+    }
+  }
+
+  // Bring part up to date with fresh; true when all of it is (false: a form someone types in kept its old state).
+  function swap(part, fresh) {
+    var key = part.dataset.live, html = steady(fresh.innerHTML);
+    if (applied[key] === html) { return true; }
+    if (!busy(part)) {
+      replace(part, fresh);
+      applied[key] = html;
+      return true;
+    }
+    partsOf(part).forEach(function (inner) {
+      var match = find(fresh, inner.dataset.live);
+      if (match) { swap(inner, match); }
+    });
+    return false;
+  }
+
+  function refreshIncident(source) {
+    var url = source.dataset.liveSource;
+    poll(url).then(function (got) {
+      if (!got) { return; }
+      var fresh = new DOMParser().parseFromString(got.html, "text/html"), whole = true;
+      partsOf(document).forEach(function (part) {
+        var match = find(fresh, part.dataset.live);
+        if (match) { whole = swap(part, match) && whole; }
+      });
+      if (whole) { tags[url] = got.tag; }  // else the next poll brings it all again, to finish once typing ends
+      updated(document);
+    });
+  }
+
+  // --- the alarm: a count in the tab title, an optional beep ------------------------------------------------
+
+  var SOUND_KEY = "tracker.sound", baseTitle = document.title, seen = [], counted = 0, audio = null;
+
+  function soundOn() {
+    try { return window.localStorage.getItem(SOUND_KEY) === "on"; } catch (e) { return false; }
+  }
+
+  function beep() {
+    var toggle = document.querySelector("[data-sound-toggle]");
+    if (toggle) { toggle.dataset.beeps = String(Number(toggle.dataset.beeps || 0) + 1); }
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) { return; }
+    try {
+      audio = audio || new Context();
+      if (audio.state === "suspended") { audio.resume(); }
+      var at = audio.currentTime, tone = audio.createOscillator(), volume = audio.createGain();
+      tone.type = "square";
+      tone.frequency.value = 880;
+      volume.gain.setValueAtTime(0.0001, at);
+      volume.gain.exponentialRampToValueAtTime(0.2, at + 0.02);
+      volume.gain.exponentialRampToValueAtTime(0.0001, at + 0.35);
+      tone.connect(volume);
+      volume.connect(audio.destination);
+      tone.start(at);
+      tone.stop(at + 0.4);
+    } catch (e) { /* no audio output: the title still counts */ }
+  }
+
+  // The FLASH rows still waiting and the exhausted rows of the incident tables.
+  function alarms() {
+    var keys = [];
+    document.querySelectorAll("table.incidents:not(.exchanges-board) tr[data-reference]").forEach(function (row) {
+      if (row.classList.contains("status-exhausted")) { keys.push("exhausted " + row.dataset.reference); }
+      else if (row.classList.contains("prec-Z") && row.classList.contains("status-open")) { keys.push("flash " + row.dataset.reference); }
+    });
+    return keys;
+  }
+
+  function countAlarms() {
+    var fresh = alarms().filter(function (key) { return seen.indexOf(key) < 0; });
+    document.title = (fresh.length ? "(" + fresh.length + ") " : "") + baseTitle;
+    if (fresh.length > counted && soundOn()) { beep(); }
+    counted = fresh.length;
+  }
+
+  function looked() { seen = alarms(); counted = 0; document.title = baseTitle; }
+
+  function watchAlarms() {
+    looked();
+    document.addEventListener("tracker:updated", function (event) {
+      if (event.target.closest && event.target.closest("table.incidents:not(.exchanges-board)")) { countAlarms(); }
+    });
+    ["click", "keydown"].forEach(function (name) { document.addEventListener(name, looked); });
+    document.addEventListener("visibilitychange", function () { if (!document.hidden) { looked(); } });
+    var toggle = document.querySelector("[data-sound-toggle]");
+    if (toggle) {
+      toggle.checked = soundOn();
+      toggle.addEventListener("change", function () {
+        try { window.localStorage.setItem(SOUND_KEY, toggle.checked ? "on" : "off"); } catch (e) { /* private mode */ }
+        if (toggle.checked) { beep(); }  // a sample, and the tap lets the browser play the next ones
+      });
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var tables = document.querySelectorAll("tbody[data-refresh]"), source = document.querySelector("[data-live-source]");
+    if (source) {
+      partsOf(document).forEach(function (part) { applied[part.dataset.live] = steady(part.innerHTML); });
+    }
+    if (document.querySelector("table.incidents:not(.exchanges-board) tbody[data-refresh]")) { watchAlarms(); }
+    if (!tables.length && !source) { return; }
+    setInterval(function () {
+      tables.forEach(refreshTable);
+      if (source) { refreshIncident(source); }
+    }, POLL_MS);
+  });
+})();

@@ -1,0 +1,85 @@
+"""One tap to acknowledge: the form behind every Acknowledge button (board, My queue, the top of the
+incident page), which rows of a list get one, and "Acknowledge all mine" on My queue, which lists what
+it will acknowledge and waits for a confirming POST."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms import HiddenField, StringField
+from wtforms.validators import Length, Optional
+
+from ..db import get_session
+from ..http import wiring
+from ..http.access import requires
+from ..http.transaction import committed
+from ..models.permissions import Permission, may
+from ..services.incidents import acknowledging
+from ..services.incidents.handling import COMMENT_MAX_LENGTH
+from ..timeutil import utcnow
+from .base_form import TrackerForm, refusal
+
+bp = Blueprint("acknowledging", __name__)
+
+
+class AcknowledgeForm(TrackerForm):
+    """An Acknowledge button: the CSRF token, an optional note, and the page to go back to."""
+
+    note = StringField("Note (optional)", validators=[Optional(), Length(max=COMMENT_MAX_LENGTH)])
+    next = HiddenField()
+
+
+def note_refused(form: AcknowledgeForm) -> str:
+    """What to flash about a note the form refused."""
+    return refusal(form.note) or f"A note is at most {COMMENT_MAX_LENGTH} characters: nothing was acknowledged."
+
+
+@bp.app_template_global()
+def acknowledgeable_ids(incidents) -> set[int]:
+    """The ids of the listed incidents the signed-in person may acknowledge now (one query for the list)."""
+    if not current_user.is_authenticated:
+        return set()
+    return acknowledging.acknowledgeable(get_session(), current_user._get_current_object(), incidents)
+
+
+@bp.app_template_global()
+def may_acknowledge() -> bool:
+    """Whether the signed-in person's role acknowledges at all (the "Acknowledge all mine" button)."""
+    return current_user.is_authenticated and may(current_user.role, Permission.INCIDENTS_HANDLE)
+
+
+@bp.get("/queue/acknowledge-all")
+@requires(Permission.INCIDENTS_HANDLE)
+def confirm_all():
+    """The confirm step: everything in my queue I may acknowledge, and one button that does it."""
+    waiting = acknowledging.waiting_for(get_session(), current_user._get_current_object())
+    return render_template("web/acknowledge_all.html", incidents=waiting, form=AcknowledgeForm())
+
+
+@bp.post("/queue/acknowledge-all")
+@requires(Permission.INCIDENTS_HANDLE)
+def acknowledge_all():
+    """Acknowledge what the confirm step listed (sent back as `reference` fields) and still waits in my queue."""
+    form = AcknowledgeForm()
+    references = request.form.getlist("reference")
+    if not form.validate():
+        flash(note_refused(form), "error")
+        return redirect(url_for(".confirm_all"))
+    if not references:
+        flash("Nothing was acknowledged: confirm the list first.", "error")
+        return redirect(url_for(".confirm_all"))
+    with committed() as session:
+        me = current_user._get_current_object()
+        outcome = acknowledging.acknowledge_mine(
+            session, me, references, utcnow(), (form.note.data or "").strip(), wiring.idle_rules()
+        )
+    # Nothing left to do is no fault: someone else took them meanwhile, or they were never in my queue.
+    flash(_said(outcome), "success" if outcome.done else "warning")
+    return redirect(url_for("board.queue"))
+
+
+def _said(outcome: acknowledging.Acknowledged) -> str:
+    count = len(outcome.done)
+    said = f"Acknowledged {count} incident{'' if count == 1 else 's'}"
+    said += f": {', '.join(outcome.done)}." if outcome.done else "."
+    if outcome.left:
+        said += f" Left {len(outcome.left)} no longer waiting for you: {', '.join(outcome.left)}."
+    return said
