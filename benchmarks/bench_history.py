@@ -67,7 +67,7 @@ def main() -> None:
 
             def board():
                 with session_scope(app) as session:
-                    assert len(queries.board(session)) >= 200
+                    assert len(queries.board(session).rows) >= 200
 
             rows.append([f"{size:,}", timed(sweep, args.repeat), timed(board, args.repeat), f"{load_s:.0f} s"])
             print(f"{size:,} closed: sweep {rows[-1][1]:.2f} ms, board {rows[-1][2]:.2f} ms", file=sys.stderr)
