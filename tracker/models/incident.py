@@ -296,9 +296,14 @@ class Notification(Base):
 
     @property
     def recipient(self) -> str:
-        if self.channel is not None:
-            return self.channel.name
-        return self.user.username if self.user else "?"
+        return recipient_of(self.channel, self.user)
+
+
+def recipient_of(channel: ContactChannel | None, user: User | None) -> str:
+    """Who a message goes to, in words: its channel's name, or the supervisor's username."""
+    if channel is not None:
+        return channel.name
+    return user.username if user else "?"
 
 
 class DeliveryAttempt(Base):

@@ -114,7 +114,7 @@ def enter_step(
             )
         if channel is not None and channel not in channels:
             channels.append(channel)
-    incident.next_escalation_at = now + timedelta(seconds=step["ack_seconds"]) if channels else now
+    incident.next_escalation_at = step_deadline(step, recipients, now)
     _queue(session, incident, kind, now, [{"channel": c} for c in channels], links=links, facts=facts)
     return channels
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ...models import ContactChannel, Incident, Notification, NotificationKind, NotificationStatus, User
+from ...models.incident import recipient_of
 from ...timeutil import isoformat
 from . import message_text
 from .links import AckLink, AckLinks
@@ -32,9 +33,7 @@ class OutboxRow:
 
     @property
     def recipient(self) -> str:
-        if self.channel is not None:
-            return self.channel.name
-        return self.user.username if self.user else "?"
+        return recipient_of(self.channel, self.user)
 
     def values(self, now: datetime) -> dict:
         return {
