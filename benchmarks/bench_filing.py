@@ -75,12 +75,11 @@ def main() -> None:
                     order = ["tracker", "baseline"] if n % 2 == 0 else ["baseline", "tracker"]
                     for name in order:
                         target, bearer = targets[name]
-                        workers = common.children(masters[name])
-                        before_app = common.cpu_seconds(workers)
+                        before_app = common.server_cpu_seconds(masters[name])
                         before_db = common.cpu_seconds(common.backends(url, name))
                         run = common.wrk(target, c, args.seconds, script, {"BENCH_BODY": body, "BENCH_TOKEN": bearer})
                         after_db = common.cpu_seconds(common.backends(url, name))
-                        app_cpu = sum(common.cpu_seconds(workers).values()) - sum(before_app.values())
+                        app_cpu = common.server_cpu_seconds(masters[name]) - before_app
                         db_cpu = sum(after_db[p] - before_db.get(p, 0.0) for p in after_db)
                         run["app_ms"] = app_cpu * 1000 / max(run["requests"], 1)
                         run["db_ms"] = db_cpu * 1000 / max(run["requests"], 1)

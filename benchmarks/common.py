@@ -86,7 +86,8 @@ def wait_for_port(port: int, timeout: float = 30, process: subprocess.Popen | No
 
 @contextlib.contextmanager
 def gunicorn(app_spec: str, env: dict, workers: int = 2):
-    """Run gunicorn with the project's config (sync workers, access log off); yield its port."""
+    """Run gunicorn with the project's config (sync workers, access log off, no worker recycling);
+    yield its port and the master's pid."""
     port = free_port()
     full_env = {
         **os.environ,
@@ -95,6 +96,9 @@ def gunicorn(app_spec: str, env: dict, workers: int = 2):
         "TRACKER_WEB_WORKERS": str(workers),
         "TRACKER_WEB_ACCESS_LOG": "/dev/null",
         "TRACKER_WEB_LOG_LEVEL": "warning",
+        # No worker is recycled during a run (max_requests 0, for every server alike): a worker that left
+        # would take its PostgreSQL connections, and their CPU, out of the round's figures.
+        "TRACKER_WEB_MAX_REQUESTS": "0",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
     }
     process = subprocess.Popen(
@@ -249,6 +253,15 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
             continue
         used[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15 of stat)
     return used
+
+
+def server_cpu_seconds(master: int) -> float:
+    """CPU seconds used so far by a gunicorn server: its master (with the workers it has reaped, so a
+    worker that left during a round still counts) and its live workers."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = Path(f"/proc/{master}/stat").read_text().rsplit(")", 1)[1].split()
+    own = sum(int(v) for v in fields[11:15]) / ticks  # utime, stime, cutime, cstime (stat fields 14-17)
+    return own + sum(cpu_seconds(children(master)).values())
 
 
 def backends(url: str, application: str) -> list[int]:

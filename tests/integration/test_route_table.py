@@ -77,3 +77,31 @@ def test_a_stamp_the_table_was_not_compiled_at_compiles_it_again(app, client):
         assert route_table.current(session).stamp == compiled.stamp + 1
         stored = session.scalar(select(Counter.value).where(Counter.name == config_version.NAME))
     assert stored == compiled.stamp + 1
+
+
+@pytest.mark.both_databases  # the counter and the incident are one statement on PostgreSQL
+def test_a_filing_is_written_in_a_few_statements_and_answers_what_it_wrote(app, client, statements):
+    world = build_world(app)
+    file_incident(client, world)  # compiles the table and writes the token's last use
+    statements.clear()
+    filed = file_incident(client, world)
+    if engine_of(app).dialect.name == "postgresql":  # SQLite writes a row per statement where order matters
+        # The token with the routing stamp, step 1's lines, counter and incident, events, messages.
+        assert len(statements) == 5, "\n".join(statements)
+    assert not [s for s in statements if s.lstrip().upper().startswith("UPDATE")], "\n".join(statements)
+    # The answer is built from the rows just written: the same ids and texts a read finds.
+    read = client.get(f"/api/v1/incidents/{filed['reference']}", headers=world.auth("duty")).get_json()
+    for key in ("timeline", "notifications", "reference", "version", "next_escalation_at", "ladder", "marking"):
+        assert filed[key] == read[key], key
+    assert [e["kind"] for e in filed["timeline"]] == ["filed", "routed"]
+    assert filed["notifications"] and all(n["channel"] for n in filed["notifications"])
+
+
+@pytest.mark.both_databases  # the reference is made in SQL on PostgreSQL, in Python on SQLite
+def test_a_reference_past_99999_keeps_every_digit(app, client):
+    world = build_world(app)
+    first = file_incident(client, world)["reference"]
+    prefix = first.rsplit("-", 1)[0]
+    with session_scope(app) as session:
+        session.execute(Counter.__table__.update().where(Counter.name == prefix).values(value=123456))
+    assert file_incident(client, world)["reference"] == f"{prefix}-123457"

@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy.exc import OperationalError
 
 from ..db import NO_WAIT, get_session, session_scope
-from ..models import User
+from ..models import User, config_version
 from ..services.accounts import people, throttle
 from ..timeutil import utcnow
 from . import ratelimit
@@ -47,6 +47,8 @@ def user_for_token(token: str, record_use: bool = True) -> User | None:
     if record_use and people.needs_last_used(check.last_used_at, now):
         session.rollback()  # the user is read again, in the request's new transaction, when next used
         _record_use(check.token_id)
+    else:
+        config_version.remember(session, check.config_stamp)  # a filing's routing reads no stamp of its own
     return check.user
 
 

@@ -23,9 +23,23 @@ _CHANNEL_FACTS = ("name", "level", "active")
 _ROUTING = (RoutingRule, EscalationPolicy, PolicyStep, ContactChannel)
 
 
+# The stamp as a column of another statement (a request's token check reads it: remember).
+STAMP = select(Counter.value).where(Counter.name == NAME).scalar_subquery().label("stamp")
+# session.info key: the stamp read in the session's transaction now under way, and that transaction.
+_READ = "tracker.config_stamp"
+
+
 def read(session: Session) -> int:
-    """The stamp now (0 before the first change)."""
-    return session.scalar(select(Counter.value).where(Counter.name == NAME)) or 0
+    """The stamp now (0 before the first change): as remembered in this transaction, else read."""
+    remembered = session.info.get(_READ)
+    if remembered is not None and remembered[0] is session.get_transaction():
+        return remembered[1]
+    return session.scalar(select(STAMP)) or 0
+
+
+def remember(session: Session, stamp: int) -> None:
+    """Keep the stamp another statement of the session's transaction under way read (STAMP), for read."""
+    session.info[_READ] = (session.get_transaction(), stamp)
 
 
 def bump(session: Session) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import CursorResult, ScalarSelect, and_, or_, select, true, upda
 from sqlalchemy.orm import Session
 
 from ...errors import Conflict, NotFound, ValidationError
-from ...models import ApiToken, Role, User
+from ...models import ApiToken, Role, User, config_version
 from ...timeutil import utcnow
 from . import sessions
 
@@ -115,6 +115,8 @@ class TokenCheck:
     user: User | None
     token_id: int | None
     last_used_at: datetime | None
+    # The routing configuration's stamp, read in the same statement (models.config_version.remember).
+    config_stamp: int = 0
 
 
 def check_token(session: Session, text: str, attempts: ScalarSelect[int]) -> TokenCheck:
@@ -127,13 +129,13 @@ def check_token(session: Session, text: str, attempts: ScalarSelect[int]) -> Tok
         .subquery()
     )
     row = session.execute(
-        select(guard.c.attempts, User, token.c.id, token.c.last_used_at)
+        select(guard.c.attempts, User, token.c.id, token.c.last_used_at, config_version.STAMP)
         .select_from(guard)
         .outerjoin(token, true())  # the count stands alone when no token matches
         .outerjoin(User, and_(User.id == token.c.user_id, User.active.is_(True)))
     ).one()
     user = row[1]
-    return TokenCheck(row.attempts, user, row.id if user is not None else None, row.last_used_at)
+    return TokenCheck(row.attempts, user, row.id if user is not None else None, row.last_used_at, row.stamp or 0)
 
 
 def user_for_token(session: Session, text: str) -> User | None:

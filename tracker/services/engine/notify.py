@@ -93,7 +93,7 @@ def enter_step(
     due at once: a step whose channel is down should not wait out its timer.
     """
     step = incident.step
-    incident.step_channels = [entry["name"] for entry in step["channels"]]
+    _set(incident, "step_channels", [entry["name"] for entry in step["channels"]])
     fallback = recipients.usable(step.get("fallback"))
     channels: list[ContactChannel] = []
     for entry in step["channels"]:
@@ -114,9 +114,16 @@ def enter_step(
             )
         if channel is not None and channel not in channels:
             channels.append(channel)
-    incident.next_escalation_at = step_deadline(step, recipients, now)
+    _set(incident, "next_escalation_at", step_deadline(step, recipients, now))
     _queue(session, incident, kind, now, [{"channel": c} for c in channels], links=links, facts=facts)
     return channels
+
+
+def _set(incident: Incident, name: str, value: object) -> None:
+    """Set an attribute unless it holds the value already: a filing stores both with its INSERT, and an
+    incident left unchanged costs its transaction no flush."""
+    if getattr(incident, name) != value:
+        setattr(incident, name, value)
 
 
 def announce(session: Session, incident: Incident, kind: NotificationKind, now: datetime) -> list[ContactChannel]:

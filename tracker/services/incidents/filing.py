@@ -16,17 +16,18 @@ from ...models import (
     EventKind,
     Incident,
     IncidentStatus,
+    Notification,
     NotificationKind,
     Precedence,
     SafetyRisk,
+    TimelineEvent,
     User,
 )
 from ...timeutil import format_dtg
 from ..engine import notify
 from ..engine.links import AckLinks
 from ..exchanges import releasability
-from . import checks, marking, measures, route_table, timeline
-from .references import next_reference
+from . import checks, marking, measures, route_table, timeline, writing
 from .routing import RouteQuery, category_problem, locate
 
 
@@ -140,61 +141,62 @@ def file_incident(
         )
     )
     handled_under, agreement_code = _marking_and_counterpart(session, draft, rule, limits)
-    # Read before the incident is added, so that nothing is flushed early: the incident is inserted
-    # once, with its deadline.
     recipients = notify.Recipients.for_step(session, ladder["steps"][0])
-    incident = Incident(
-        reference=next_reference(session, limits.reference_prefix, now.year),
-        reported_at=now,
-        status=IncidentStatus.OPEN,
-        ladder=ladder,
-        routing_rule_id=rule.id,
-        policy_id=rule.policy_id,
-        current_step=1,
-        loop=0,
-        # What notify.enter_step sets below, stored with the INSERT (no UPDATE after it).
-        next_escalation_at=notify.step_deadline(ladder["steps"][0], recipients, now),
-        step_channels=[entry["name"] for entry in ladder["steps"][0]["channels"]],
-        filed_by=actor,
-        # The related-incident search and the exercise link wait for the next sweep (checks.py).
-        checks_due_at=now if checks.needs_checks(draft.latitude, draft.longitude) else None,
-        **{**reported, **placed, **handled_under},
-    )
-    # A new incident has none of these yet: say so, so that its answer reads no empty list back.
-    for empty in ("events", "notifications", "calls", "exchanges"):
-        set_committed_value(incident, empty, [])
-    session.add(incident)
-    # Stored first, alone: its messages' signed links name its id, and its timeline events and
-    # messages then go in one INSERT per table at the last flush.
-    session.flush()
-    timeline.record(
+    incident = writing.insert_incident(
         session,
-        incident,
-        EventKind.FILED,
-        actor.username,
-        now,
-        occurred_at=draft.occurred_at,
-        occurred_dtg=format_dtg(draft.occurred_at),
-        precedence=draft.precedence.value,
-        category=draft.category,
-        marking=marking.of(incident),
+        {
+            "reported_at": now,
+            "status": IncidentStatus.OPEN,
+            "version": 1,
+            "ladder": ladder,
+            "routing_rule_id": rule.id,
+            "policy_id": rule.policy_id,
+            "current_step": 1,
+            "loop": 0,
+            # What notify.enter_step sets below, stored with the INSERT (no UPDATE after it).
+            "next_escalation_at": notify.step_deadline(ladder["steps"][0], recipients, now),
+            "step_channels": [entry["name"] for entry in ladder["steps"][0]["channels"]],
+            "filed_by_id": actor.id,
+            # The related-incident search and the exercise link wait for the next sweep (checks.py).
+            "checks_due_at": now if checks.needs_checks(draft.latitude, draft.longitude) else None,
+            **reported,
+            **placed,
+            **handled_under,
+        },
+        limits.reference_prefix,
+        now.year,
     )
-    channels = notify.enter_step(session, incident, NotificationKind.NOTIFIED, now, recipients, links)
-    timeline.record(
-        session,
-        incident,
-        EventKind.ROUTED,
-        "router",
-        now,
-        rule=rule.name,
-        policy=ladder["policy_name"],
-        steps=len(ladder["steps"]),
-        channels=[c.name for c in channels],
-        agreement=agreement_code,
-        counterpart_state=incident.counterpart_state,
-        next_escalation_at=incident.next_escalation_at,
-    )
-    session.flush()
+    set_committed_value(incident, "filed_by", actor)
+    # Its timeline events and messages are gathered as plain rows and written in one statement.
+    with timeline.gathered(session) as rows:
+        timeline.note(
+            session,
+            incident,
+            EventKind.FILED,
+            actor.username,
+            now,
+            occurred_at=draft.occurred_at,
+            occurred_dtg=format_dtg(draft.occurred_at),
+            precedence=draft.precedence.value,
+            category=draft.category,
+            marking=marking.of(incident),
+        )
+        channels = notify.enter_step(session, incident, NotificationKind.NOTIFIED, now, recipients, links)
+        timeline.note(
+            session,
+            incident,
+            EventKind.ROUTED,
+            "router",
+            now,
+            rule=rule.name,
+            policy=ladder["policy_name"],
+            steps=len(ladder["steps"]),
+            channels=[c.name for c in channels],
+            agreement=agreement_code,
+            counterpart_state=incident.counterpart_state,
+            next_escalation_at=incident.next_escalation_at,
+        )
+    writing.insert_rows(session, incident, rows[TimelineEvent], rows[Notification])
     return incident
 
 

@@ -1,20 +1,24 @@
 """Human references such as INC-2026-00042, from a per-year counter advanced atomically."""
 
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Integer, String, bindparam, text
 from sqlalchemy.orm import Session
 
-from ...models import Counter
+# Advance the counter named :counter by one (created at 1) and return its new value, safely under
+# concurrency (PostgreSQL and SQLite alike). Text, not the dialects' insert().on_conflict_do_update(),
+# which SQLAlchemy compiles again at every use.
+ADVANCE = (
+    text(
+        "INSERT INTO counters (name, value) VALUES (:counter, 1) "
+        "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
+    )
+    .bindparams(bindparam("counter", type_=String))
+    .columns(value=Integer)
+)
 
 
 def next_number(session: Session, name: str) -> int:
     """Advance the named counter by one and return the new value, safely under concurrency."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    table = Counter.__table__
-    stmt = dialect.insert(table).values(name=name, value=1)
-    stmt = stmt.on_conflict_do_update(index_elements=[table.c.name], set_={"value": table.c.value + 1}).returning(
-        table.c.value
-    )
-    return session.execute(stmt).scalar_one()
+    return session.execute(ADVANCE, {"counter": name}).scalar_one()
 
 
 def next_reference(session: Session, prefix: str, year: int) -> str:

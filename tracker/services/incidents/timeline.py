@@ -40,15 +40,23 @@ def written_in_bulk(session: Session) -> Iterator[None]:
     and written when the block ends, one INSERT per table (a sweep batch writes thousands, and an ORM
     object each costs more than the rest of advancing an incident). Nothing is written if the block
     raises; the caller's transaction rolls back as ever."""
-    rows: dict[type, list[dict]] = {TimelineEvent: [], Notification: []}
-    session.info[_BULK] = rows
-    try:
+    with gathered(session) as rows:
         yield
-    finally:
-        del session.info[_BULK]
     for model, values in rows.items():
         if values:
             session.execute(insert(model), values)
+
+
+@contextmanager
+def gathered(session: Session) -> Iterator[dict[type, list[dict]]]:
+    """Within: note and notify keep their rows as written_in_bulk has them, in the lists yielded (by model:
+    TimelineEvent, Notification), for the caller to write (a filing: services.incidents.writing)."""
+    rows: dict[type, list[dict]] = {TimelineEvent: [], Notification: []}
+    session.info[_BULK] = rows
+    try:
+        yield rows
+    finally:
+        del session.info[_BULK]
 
 
 def bulk_rows(session: Session, model: type) -> list[dict] | None:
