@@ -36,7 +36,7 @@ def user_for_token(token: str, record_use: bool = True) -> User | None:
     limit, window = current_app.config[LIMIT], current_app.config["RATE_LIMIT_WINDOW_SECONDS"]
     now = utcnow()
     session = get_session()
-    check = people.check_token(session, token, throttle.count_of(key, window, now))
+    check = people.check_token(session, token, throttle.count_parameters(key, window, now))
     if check.attempts >= limit:
         session.rollback()
         throttle.refuse_over(check.attempts, limit, window, now, WHAT)

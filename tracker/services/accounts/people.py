@@ -3,18 +3,19 @@
 import hashlib
 import secrets
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CursorResult, ScalarSelect, and_, or_, select, true, update
+from sqlalchemy import CursorResult, Select, and_, bindparam, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from ...errors import Conflict, NotFound, ValidationError
 from ...models import ApiToken, Role, User, config_version
 from ...timeutil import utcnow
-from . import sessions
+from . import sessions, throttle
 
 TOKEN_PREFIX = "trk_"
 _hasher = PasswordHasher()
@@ -119,23 +120,32 @@ class TokenCheck:
     config_stamp: int = 0
 
 
-def check_token(session: Session, text: str, attempts: ScalarSelect[int]) -> TokenCheck:
-    """The token's user and the guard's count (attempts, e.g. throttle.count_of) in one round trip (a text
-    without the token prefix matches nothing: every stored hash is of a prefixed token)."""
-    guard = select(attempts.label("attempts")).subquery()
+def check_token(session: Session, text: str, guard: dict) -> TokenCheck:
+    """The token's user and the guard's count (throttle.COUNT with guard, its count_parameters) in one round
+    trip (a text without the token prefix matches nothing: every stored hash is of a prefixed token)."""
+    row = session.execute(_token_check(), {**guard, "token_hash": digest(text)}).one()
+    user = row[1]
+    return TokenCheck(row.attempts, user, row.id if user is not None else None, row.last_used_at, row.stamp or 0)
+
+
+@cache
+def _token_check() -> Select:
+    """check_token's statement, built once (SQLAlchemy's compiled cache serves every request)."""
+    guard = select(throttle.COUNT.label("attempts")).subquery()
     token = (
         select(ApiToken.id, ApiToken.user_id, ApiToken.last_used_at)
-        .where(ApiToken.token_hash == digest(text), ApiToken.revoked_at.is_(None))
+        .where(
+            ApiToken.token_hash == bindparam("token_hash", type_=ApiToken.token_hash.type),
+            ApiToken.revoked_at.is_(None),
+        )
         .subquery()
     )
-    row = session.execute(
+    return (
         select(guard.c.attempts, User, token.c.id, token.c.last_used_at, config_version.STAMP)
         .select_from(guard)
         .outerjoin(token, true())  # the count stands alone when no token matches
         .outerjoin(User, and_(User.id == token.c.user_id, User.active.is_(True)))
-    ).one()
-    user = row[1]
-    return TokenCheck(row.attempts, user, row.id if user is not None else None, row.last_used_at, row.stamp or 0)
+    )
 
 
 def user_for_token(session: Session, text: str) -> User | None:

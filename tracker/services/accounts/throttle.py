@@ -7,7 +7,7 @@ RETURNING), so concurrent attempts are all counted.
 
 from datetime import datetime
 
-from sqlalchemy import ScalarSelect, delete, func, select
+from sqlalchemy import ScalarSelect, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,11 +30,24 @@ def count(session: Session, key: str, window_seconds: int, now: datetime) -> int
     return found or 0
 
 
-def count_of(key: str, window_seconds: int, now: datetime) -> ScalarSelect[int]:
-    """count() as a scalar subquery, to be read in the same statement as what it guards."""
-    window = _window(now, window_seconds)
-    found = select(ThrottleHit.count).where(ThrottleHit.key == key, ThrottleHit.window_start == window)
-    return select(func.coalesce(found.scalar_subquery(), 0)).scalar_subquery()
+# count() as a scalar subquery, to be read in the same statement as what it guards, with the parameters
+# count_parameters gives (a statement built once: SQLAlchemy's compiled cache serves every request).
+COUNT: ScalarSelect[int] = select(
+    func.coalesce(
+        select(ThrottleHit.count)
+        .where(
+            ThrottleHit.key == bindparam("throttle_key", type_=ThrottleHit.key.type),
+            ThrottleHit.window_start == bindparam("throttle_window", type_=ThrottleHit.window_start.type),
+        )
+        .scalar_subquery(),
+        0,
+    )
+).scalar_subquery()
+
+
+def count_parameters(key: str, window_seconds: int, now: datetime) -> dict:
+    """The parameters of COUNT for key's current window."""
+    return {"throttle_key": key, "throttle_window": _window(now, window_seconds)}
 
 
 def hit(session: Session, key: str, window_seconds: int, now: datetime) -> int:

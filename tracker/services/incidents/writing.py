@@ -1,17 +1,21 @@
 """A new incident's rows written by Core statements, not the unit of work, and attached to the session as
 loaded objects (a filing's answer and its caller read them without another statement).
 
-On PostgreSQL the reference counter and the incident are one statement (a data-modifying CTE); the timeline
-events and the outbox rows are one statement each (insertmanyvalues). The statements are built once, so
+On PostgreSQL the reference counter and the incident are one statement, and the timeline events and the
+outbox rows another (data-modifying CTEs; the rows go as one JSON array per table). The statements are built once, so
 that SQLAlchemy's compiled cache serves every filing. On SQLite each is a statement of its own. Nothing is
-written but the rows themselves, in the caller's transaction.
+written but the rows themselves, in the caller's transaction (on its connection: Core statements need none
+of the ORM's execution).
 """
 
+import json
 from collections.abc import Callable
+from datetime import datetime
+from enum import Enum
 from functools import cache
 from typing import cast
 
-from sqlalchemy import String, Table, bindparam, func, insert, select
+from sqlalchemy import String, Table, TextClause, bindparam, func, insert, select, text
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -33,11 +37,15 @@ def insert_incident(session: Session, given: dict, prefix: str, year: int) -> In
     values = complete(_INCIDENTS, given)
     counter = f"{prefix}-{year}"
     if _postgresql(session):
-        row = session.execute(_counted_insert(), {**values, "counter": counter, "prefix": f"{counter}-"}).one()
+        row = (
+            session.connection()
+            .execute(_counted_insert(), {**values, "counter": counter, "prefix": f"{counter}-"})
+            .one()
+        )
         new_id, reference = row.id, row.reference
     else:
         reference = next_reference(session, prefix, year)
-        new_id = session.execute(_plain_insert(), {**values, "reference": reference}).scalar_one()
+        new_id = session.connection().execute(_plain_insert(), {**values, "reference": reference}).scalar_one()
     incident = _loaded(session, Incident(id=new_id, reference=reference, **values))
     for name in _EMPTY:
         set_committed_value(incident, name, [])
@@ -49,7 +57,10 @@ def insert_rows(session: Session, incident: Incident, events: list[dict], messag
     events and notifications."""
     events = [complete(_EVENTS, row) for row in events]
     messages = [complete(_MESSAGES, row) for row in messages]
-    event_ids, message_ids = _insert(session, _EVENTS, events), _insert(session, _MESSAGES, messages)
+    if _postgresql(session):
+        event_ids, message_ids = _insert_both(session, events, messages)
+    else:
+        event_ids, message_ids = _insert(session, _EVENTS, events), _insert(session, _MESSAGES, messages)
     loaded_events = [_loaded(session, TimelineEvent(id=i, **row)) for i, row in zip(event_ids, events, strict=True)]
     loaded_messages = [
         _loaded(session, Notification(id=i, **row)) for i, row in zip(message_ids, messages, strict=True)
@@ -86,11 +97,48 @@ def _default_of(column) -> Callable[[], object]:
     return lambda: default.arg
 
 
+def _insert_both(session: Session, events: list[dict], messages: list[dict]) -> tuple[list[int], list[int]]:
+    """PostgreSQL: both tables' rows in one statement, each list one JSON parameter; their ids in order."""
+    parameters = {"events": json.dumps(events, default=_plain), "messages": json.dumps(messages, default=_plain)}
+    rows = session.connection().execute(_both_statement(), parameters).all()
+    return [r.id for r in rows if r.part == 0], [r.id for r in rows if r.part == 1]
+
+
+def _plain(value: object) -> object:
+    """A column's value as json_populate_record reads it back into the column's type."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; the tracker stores aware UTC times only")
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a column value")
+
+
+@cache
+def _both_statement() -> TextClause:
+    """Each table's rows from a JSON array, inserted in the array's order (ids are drawn in it, as
+    SQLAlchemy's own sorted insertmanyvalues has them), with the ids returned in that order."""
+
+    def inserted(table: Table, parameter: str) -> str:
+        columns = ", ".join(c.key for c in table.columns if c.key != "id")
+        return (
+            f"INSERT INTO {table.name} ({columns}) SELECT {', '.join(f'r.{c}' for c in columns.split(', '))} "
+            f"FROM json_array_elements(CAST(:{parameter} AS JSON)) WITH ORDINALITY AS a(doc, n), "
+            f"json_populate_record(NULL::{table.name}, a.doc) AS r ORDER BY a.n RETURNING id"
+        )
+
+    return text(
+        f"WITH noted AS ({inserted(_EVENTS, 'events')}), queued AS ({inserted(_MESSAGES, 'messages')}) "
+        "SELECT 0 AS part, id FROM noted UNION ALL SELECT 1 AS part, id FROM queued ORDER BY part, id"
+    )
+
+
 def _insert(session: Session, table: Table, rows: list[dict]) -> list[int]:
     """The ids of rows inserted in one statement (insertmanyvalues), in the order of rows."""
     if not rows:
         return []
-    return list(session.execute(_returning_ids(table), rows).scalars())
+    return list(session.connection().execute(_returning_ids(table), rows).scalars())
 
 
 @cache
