@@ -3,8 +3,8 @@
 import hashlib
 import secrets
 from dataclasses import dataclass
-from functools import cache
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
 from argon2 import PasswordHasher
