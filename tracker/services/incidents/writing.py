@@ -26,6 +26,21 @@ from .references import ADVANCE, next_reference
 _INCIDENTS = cast(Table, Incident.__table__)
 _EVENTS = cast(Table, TimelineEvent.__table__)
 _MESSAGES = cast(Table, Notification.__table__)
+# What a new incident never has (its handling sets them later): left out of its INSERT, which keeps the
+# statement under psycopg's 50 parameters, past which psycopg parses the statement again at every use.
+_LATER = (
+    "exercise_id",
+    "watchdog_deadline_at",
+    "decision_step",
+    "decision_asked_at",
+    "idle_check_at",
+    "acknowledged_at",
+    "acknowledged_by_id",
+    "acknowledged_by_label",
+    "resolved_at",
+    "resolved_by_id",
+    "resolution",
+)
 # A new incident has none of these yet: said so, its answer reads no empty list back.
 _EMPTY = ("events", "notifications", "calls", "exchanges")
 
@@ -35,6 +50,8 @@ def insert_incident(session: Session, given: dict, prefix: str, year: int) -> In
     are drawn) under the next reference of prefix and year; return it as a loaded object of the session,
     with its collections empty."""
     values = complete(_INCIDENTS, given)
+    if later := [name for name in _LATER if values[name] is not None]:
+        raise ValueError(f"a new incident is inserted without {', '.join(later)}")
     counter = f"{prefix}-{year}"
     if _postgresql(session):
         row = (
@@ -171,8 +188,9 @@ def _counted_insert():
 
 
 def _column_parameters(*drawn: str) -> dict:
-    """An incident column -> a parameter of its name, but for the columns drawn by the statement."""
-    return {c.key: bindparam(c.key, type_=c.type) for c in _INCIDENTS.columns if c.key not in drawn}
+    """An incident column -> a parameter of its name, but for the columns drawn by the statement and those a new
+    incident never has (NULL)."""
+    return {c.key: bindparam(c.key, type_=c.type) for c in _INCIDENTS.columns if c.key not in (*drawn, *_LATER)}
 
 
 def _loaded(session: Session, instance):
