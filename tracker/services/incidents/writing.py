@@ -15,7 +15,7 @@ from enum import Enum
 from functools import cache
 from typing import cast
 
-from sqlalchemy import String, Table, TextClause, bindparam, func, insert, select, text
+from sqlalchemy import String, Table, TextClause, bindparam, func, insert, literal_column, select, text
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -53,16 +53,17 @@ def insert_incident(session: Session, given: dict, prefix: str, year: int) -> In
     if later := [name for name in _LATER if values[name] is not None]:
         raise ValueError(f"a new incident is inserted without {', '.join(later)}")
     counter = f"{prefix}-{year}"
+    parameters = {name: value for name, value in values.items() if name not in _LATER}  # psycopg counts them all
     if _postgresql(session):
         row = (
             session.connection()
-            .execute(_counted_insert(), {**values, "counter": counter, "prefix": f"{counter}-"})
+            .execute(_counted_insert(), {**parameters, "counter": counter, "prefix": f"{counter}-"})
             .one()
         )
         new_id, reference = row.id, row.reference
     else:
         reference = next_reference(session, prefix, year)
-        new_id = session.connection().execute(_plain_insert(), {**values, "reference": reference}).scalar_one()
+        new_id = session.connection().execute(_plain_insert(), {**parameters, "reference": reference}).scalar_one()
     incident = _loaded(session, Incident(id=new_id, reference=reference, **values))
     for name in _EMPTY:
         set_committed_value(incident, name, [])
@@ -177,7 +178,8 @@ def _counted_insert():
     bumped = ADVANCE.cte("bumped")
     number = sql_cast(bumped.c.value, String)
     reference = select(
-        bindparam("prefix", type_=String) + func.lpad(number, func.greatest(5, func.length(number)), "0")
+        bindparam("prefix", type_=String)
+        + func.lpad(number, func.greatest(literal_column("5"), func.length(number)), literal_column("'0'"))
     )
     return (
         insert(_INCIDENTS)
