@@ -18,8 +18,9 @@ from .ladder import ContactChannel, EscalationPolicy, PolicyStep, RoutingRule
 from .system import Counter
 
 NAME = "routing-config"
-# A channel enters a ladder snapshot by these (services.incidents.routing.snapshot_ladder).
-_CHANNEL_FACTS = ("name", "level", "active")
+# A channel enters a ladder snapshot by these (services.incidents.routing.snapshot_ladder), and a filing
+# calls step 1's lines by these (services.incidents.route_table keeps them).
+_CHANNEL_FACTS = ("name", "level", "active", "address", "health")
 _ROUTING = (RoutingRule, EscalationPolicy, PolicyStep, ContactChannel)
 
 

@@ -131,7 +131,8 @@ def file_incident(
     acknowledge links made with links), in the caller's transaction."""
     check_draft(draft, limits, now)
     query, placed = locate_report(draft.route_query(), limits)
-    rule = route_table.current(session).choose(query)
+    table = route_table.current(session)
+    rule = table.choose(query)
     ladder = rule.ladder(draft.precedence)
     reported = {name: value for name, value in vars(draft).items() if name != "agreement"}  # a code, not a column
     reported["observed_forces"] = measures.forces(draft.observed_forces)
@@ -141,7 +142,7 @@ def file_incident(
         )
     )
     handled_under, agreement_code = _marking_and_counterpart(session, draft, rule, limits)
-    recipients = notify.Recipients.for_step(session, ladder["steps"][0])
+    recipients = table.recipients(session, ladder["steps"][0])
     incident = writing.insert_incident(
         session,
         {

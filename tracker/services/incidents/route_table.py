@@ -8,12 +8,23 @@ What a filing takes from it is plain data, never an ORM object of another sessio
 
 import threading
 from copy import deepcopy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
 from ...errors import Conflict
-from ...models import Domain, EscalationPolicy, EscalationRisk, PolicyStep, Precedence, RoutingRule, config_version
+from ...models import (
+    ContactChannel,
+    Domain,
+    EscalationPolicy,
+    EscalationRisk,
+    PolicyStep,
+    Precedence,
+    RoutingRule,
+    config_version,
+)
+from ..engine.notify import Recipients
 from .routing import RouteQuery, matches, ordered_rules, snapshot_ladder
 
 
@@ -47,6 +58,16 @@ class CompiledRule:
 class RouteTable:
     stamp: int
     rules: tuple[CompiledRule, ...]  # in evaluation order: routing.ordered_rules
+    # The active channels as of the stamp, as detached copies of no session: a filing merges the few it
+    # calls into its own (recipients), without a statement.
+    channels: dict[int, ContactChannel] = field(default_factory=dict)
+
+    def recipients(self, session: Session, step: dict) -> Recipients:
+        """notify.Recipients.for_step for a step of one of the table's ladders, read from the table: the
+        channels are the session's own objects (merged without loading), never the shared copies."""
+        ids = [c["id"] for c in step["channels"]] + ([step["fallback"]["id"]] if step.get("fallback") else [])
+        known = [self.channels[i] for i in ids if i in self.channels]
+        return Recipients({c.id: session.merge(c, load=False) for c in known}, [])
 
     def choose(self, query: RouteQuery) -> CompiledRule:
         """The first matching rule, as routing.choose_rule chooses it."""
@@ -83,7 +104,15 @@ def compile_table(session: Session, stamp: int) -> RouteTable:
         .selectinload(EscalationPolicy.steps)
         .options(selectinload(PolicyStep.channels), selectinload(PolicyStep.fallback_channel)),
     )
-    return RouteTable(stamp, tuple(_compile(rule) for rule in ordered))
+    channels = session.scalars(select(ContactChannel).where(ContactChannel.active.is_(True))).all()
+    return RouteTable(stamp, tuple(_compile(rule) for rule in ordered), {c.id: _copy(c) for c in channels})
+
+
+def _copy(channel: ContactChannel) -> ContactChannel:
+    """A detached copy of the channel's columns, in no session (the caller's objects stay its own)."""
+    copy = ContactChannel(**{column.key: getattr(channel, column.key) for column in ContactChannel.__table__.columns})
+    make_transient_to_detached(copy)
+    return copy
 
 
 def _compile(rule: RoutingRule) -> CompiledRule:
