@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import event, select
 
 from tests.support import build_world, file_incident
-from tracker.db import engine_of, session_scope
 from tracker import dispatch
+from tracker.db import engine_of, session_scope
 from tracker.models import ChannelHealth, ContactChannel, Counter, Notification, config_version
 from tracker.services.incidents import route_table
 from tracker.timeutil import utcnow
