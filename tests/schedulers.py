@@ -108,7 +108,7 @@ def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=30)  # a job under way is let finish: on a loaded machine that takes a while
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

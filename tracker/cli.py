@@ -275,7 +275,11 @@ def scheduler(roles: tuple[str, ...]):
     from . import jobs
 
     running = build_scheduler(app, blocking=True, roles=roles)
-    signal.signal(signal.SIGTERM, _exit)  # systemd's stop: shut down as cleanly as on Ctrl-C
+    # systemd's stop and Ctrl-C alike: shut down cleanly, even when started with SIGINT ignored (as a
+    # background job of a shell, or a child of a process that ignores it), where Python raises no
+    # KeyboardInterrupt and the scheduler would be killed later with its heartbeat left behind.
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGINT, _exit)
     try:
         running.start()
     except (KeyboardInterrupt, SystemExit):

@@ -5,11 +5,13 @@ that goes out after its incident left its step says so first.
 The kill -9 of a real scheduler process is in test_faults.py (its claims are taken over by the
 heartbeat: that test leaves DELIVERY_CLAIM_SECONDS at 120 s)."""
 
+import signal
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import insert, select, update
 
+from tests.schedulers import runner_of, start_scheduler, stop, wait_until
 from tests.support import file_incident
 from tracker import dispatch, jobs
 from tracker.db import session_scope
@@ -74,6 +76,32 @@ def test_a_scheduler_beats_and_leaves(app):
     with session_scope(app) as session:
         assert session.scalars(select(Runner.name)).all() == [jobs.runner_id()]
     jobs.leave(app)
+    with session_scope(app) as session:
+        assert session.scalars(select(Runner.name)).all() == [], "a clean stop removes its heartbeat"
+
+
+@pytest.mark.slow
+def test_a_scheduler_started_with_sigint_ignored_still_stops_cleanly_on_it(app, tmp_path):
+    """A background job of a shell (or the child of a process that ignores SIGINT) inherits SIGINT ignored:
+    Python then raises no KeyboardInterrupt, so the scheduler handles SIGINT itself, as it does SIGTERM."""
+    log = tmp_path / "scheduler.log"
+    inherited = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        process = start_scheduler(app, log)
+    finally:
+        signal.signal(signal.SIGINT, inherited)
+    try:
+
+        def beating():
+            with session_scope(app) as session:
+                return runner_of(process) in session.scalars(select(Runner.name)).all()
+
+        wait_until(beating, 30, "beating", [log])
+        process.send_signal(signal.SIGINT)
+        assert process.wait(30) == 0, log.read_text()[-1500:]
+    finally:
+        stop(process)
+    assert "scheduler stopped" in log.read_text()
     with session_scope(app) as session:
         assert session.scalars(select(Runner.name)).all() == [], "a clean stop removes its heartbeat"
 
