@@ -17,6 +17,13 @@ NAMING = {
 }
 
 
+def stored_utc(value: datetime) -> datetime:
+    """An aware datetime in UTC, as every column of time stores it; a naive one is refused."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given; the tracker stores aware UTC times only")
+    return value.astimezone(UTC)
+
+
 class UTCDateTime(TypeDecorator):
     """An aware UTC datetime on every database (SQLite stores naive text, so re-attach UTC)."""
 
@@ -26,9 +33,7 @@ class UTCDateTime(TypeDecorator):
     def process_bind_param(self, value: datetime | None, dialect):
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; the tracker stores aware UTC times only")
-        value = value.astimezone(UTC)
+        value = stored_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect):

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from flask_login import current_user, login_required
 
 from ..db import get_session
-from ..models import IncidentStatus, Precedence, Role
+from ..models import Precedence, Role
 from ..services.exchanges import exchanges
 from ..services.incidents import queries
 from .etags import conditional
@@ -83,11 +83,6 @@ def queue():
 def queue_rows():
     rows = queries.queue(get_session(), current_user)
     return conditional(render_template("web/_incident_rows.html", incidents=rows, back=url_for("board.queue")))
-
-
-@bp.app_template_global()
-def is_handled(incident) -> bool:
-    return incident.status in (IncidentStatus.ACKNOWLEDGED, IncidentStatus.RESOLVED)
 
 
 @bp.get("/favicon.ico")

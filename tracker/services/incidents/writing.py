@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ...models import ContactChannel, Incident, Notification, TimelineEvent, User
+from ...models.base import stored_utc
 from .references import ADVANCE, next_reference
 
 _INCIDENTS = cast(Table, Incident.__table__)
@@ -127,9 +128,7 @@ def _plain(value: object) -> object:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; the tracker stores aware UTC times only")
-        return value.isoformat()
+        return stored_utc(value).isoformat()  # what UTCDateTime binds
     raise TypeError(f"{type(value).__name__} is not a column value")
 
 
