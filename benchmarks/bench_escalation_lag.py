@@ -88,6 +88,9 @@ def main() -> None:
         port = web.__enter__()[0] if web else None
         try:
             escalated_all = delivered_all = None
+            # CPU seconds of each process (two sweepers, the deliverer, the database's server processes)
+            # at the deadline and when all are escalated: where the escalating time went.
+            cpu: dict[str, dict[str, float]] = {}
             limit = time.monotonic() + args.lead + 120
             while time.monotonic() < limit and delivered_all is None:
                 time.sleep(0.25)
@@ -101,6 +104,10 @@ def main() -> None:
                             "WHERE i.reference LIKE 'BULK-%' AND n.kind = 'escalated' AND n.status = 'sent'"
                         )
                     ).scalar_one()
+                    if "deadline" not in cpu and utcnow() >= deadline:
+                        cpu["deadline"] = _cpu(connection, schedulers)
+                    if "escalated" not in cpu and escalated == args.count:
+                        cpu["escalated"] = _cpu(connection, schedulers)
                 now = utcnow()
                 if port and now >= deadline:
                     metrics.append(_scrape(port))
@@ -186,6 +193,14 @@ def main() -> None:
         f"Checked: incidents with other than one escalation: {wrong_events}; with other than one escalation message "
         f"sent: {wrong_sent}; escalation .eml files in the file drop: {files}."
     )
+    if "escalated" in cpu:
+        used = {name: cpu["escalated"][name] - cpu["deadline"].get(name, 0.0) for name in cpu["escalated"]}
+        per = 1000 * (used["sweeper 1"] + used["sweeper 2"] + used["PostgreSQL"]) / args.count
+        print(
+            "CPU from the deadline until all were escalated: "
+            + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in used.items())
+            + f"; sweepers and PostgreSQL {per:.2f} ms per escalation."
+        )
     if wrong_events or wrong_sent:
         raise SystemExit("an escalation or a message was doubled or missing")
     if metrics:
@@ -193,6 +208,20 @@ def main() -> None:
         for line in metrics[:: max(1, len(metrics) // 6)]:
             print("  " + line)
     common.dump("escalation_lag", {"rows": rows, "metrics": metrics})
+
+
+def _cpu(connection, schedulers: list[subprocess.Popen]) -> dict[str, float]:
+    """CPU seconds used so far by the two sweepers, the deliverer and this database's server processes."""
+    server = connection.execute(
+        text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    ).scalars()
+    used = common.cpu_seconds([p.pid for p in schedulers])
+    return {
+        "sweeper 1": used.get(schedulers[0].pid, 0.0),
+        "sweeper 2": used.get(schedulers[1].pid, 0.0),
+        "deliverer": used.get(schedulers[2].pid, 0.0),
+        "PostgreSQL": sum(common.cpu_seconds(list(server)).values()),
+    }
 
 
 def _scrape(port: int) -> str:

@@ -105,3 +105,25 @@ def test_claim_bumps_the_version_and_honours_the_batch_size(app, client):
         assert state(app, reference)[0].version > versions[reference]
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(Notification)) == 10
+
+
+def test_a_batch_whose_advancing_changed_a_column_no_sweep_writes_fails_whole(app, client, monkeypatch):
+    # write_steps writes only STEP_COLUMNS and lets the incidents go from the session: a change to any other
+    # column would be lost without a word, so the batch fails instead and its transaction rolls back.
+    world = build_world(app, ack_seconds=60)
+    reference = file_incident(client, world)["reference"]
+    deadline = state(app, reference)[0].next_escalation_at
+    advance = escalation.advance
+
+    def advance_and_touch(session, incident, *args, **kwargs):
+        incident.narrative = "changed while advancing"
+        return advance(session, incident, *args, **kwargs)
+
+    monkeypatch.setattr(escalation, "advance", advance_and_touch)
+    with pytest.raises(RuntimeError, match=r"changed \['narrative'\], which no sweep writes"):
+        sweep_at(app, deadline)
+    incident, messages, events = state(app, reference)
+    assert incident.current_step == 1 and incident.narrative.startswith("Fighter closed"), "nothing of it stayed"
+    assert len(messages) == 1 and EventKind.ESCALATED not in events
+    monkeypatch.setattr(escalation, "advance", advance)
+    assert sweep_at(app, deadline) == 1 and state(app, reference)[0].current_step == 2

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, insert, or_, select, update
-from sqlalchemy.orm import Session, defer, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from ...channels import DeliveryError, Message
 from ...models import (
@@ -222,11 +222,12 @@ def claim_messages(
         .returning(Notification.id)
     )
     ids = list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
-    # A message says what it said when queued: of its incident, sending reads the reference and the step
-    # (late_notice), never the report's long texts.
-    unread = (Incident.narrative, Incident.platforms, Incident.releasability, Incident.actions_taken)
+    # A message says what it said when queued: of its incident, sending reads only the reference and where
+    # the incident stands (late_notice), never the report or its ladder (a row queued before migration
+    # 0010 is rendered at its first sending, and loads the rest then).
+    read = (Incident.reference, Incident.status, Incident.current_step, Incident.loop)
     eager = (
-        selectinload(Notification.incident).options(*(defer(column) for column in unread)),
+        selectinload(Notification.incident).options(load_only(*read)),
         selectinload(Notification.channel),
         selectinload(Notification.user),
     )

@@ -2,9 +2,8 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import inspect, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from ... import instruments
 from ...models import EventKind, Incident, IncidentStatus, NotificationKind
@@ -101,48 +100,61 @@ def sweep_batch(
         return 0
     incidents = load_claimed(session, Incident, ids)
     recipients = notify.Recipients.load(session, links.public_url)
+    before = [_step_state(incident) for incident in incidents]
     with session.no_autoflush, timeline.written_in_bulk(session):
         for incident in incidents:
             instruments.ESCALATION_LAG.observe(max(0.0, (now - incident.next_escalation_at).total_seconds()))
             outcome = advance(session, incident, now, runner, recipients, links, decision_reask)
             instruments.ESCALATIONS.labels(outcome).inc()
-        write_steps(session, incidents)
+        write_steps(session, incidents, before)
     session.flush()  # whatever else advancing changed through the ORM
     return len(incidents)
 
 
 # What advancing changes on a claimed incident (advance and decisions.ask).
-STEP_COLUMNS = (
-    "current_step",
-    "loop",
-    "status",
-    "next_escalation_at",
-    "decision_step",
-    "decision_asked_at",
-    "decision_asks",
-    "step_channels",
+STEP_COLUMNS = frozenset(
+    {
+        "current_step",
+        "loop",
+        "status",
+        "next_escalation_at",
+        "decision_step",
+        "decision_asked_at",
+        "decision_asks",
+        "step_channels",
+    }
 )
+_COLUMNS = tuple(attribute.key for attribute in Incident.__mapper__.column_attrs)
 
 
-def write_steps(session: Session, incidents: list[Incident]) -> None:
+def _step_state(incident: Incident) -> tuple:
+    """The incident's column values, in _COLUMNS' order."""
+    return tuple(getattr(incident, name) for name in _COLUMNS)
+
+
+def write_steps(session: Session, incidents: list[Incident], before: list[tuple]) -> None:
     """Write the claimed incidents' new steps set by set: one UPDATE ... WHERE id IN (...) per distinct
     new state (a batch moves mostly to the same few steps at the same moment), instead of one versioned
-    UPDATE per incident at the flush. The claim already bumped each version and holds each row (locked
-    on PostgreSQL, under the write lock on SQLite), so no version needs checking again; the values are
-    then marked as stored, and the flush writes only what else changed."""
+    UPDATE per incident at the flush; then let the incidents go from the session, so the flush has
+    nothing of theirs to compare. before holds each incident's columns as loaded (a tuple compare, where
+    the ORM's attribute history costs more than advancing); advancing that changed a column outside
+    STEP_COLUMNS would be lost, and fails the batch instead. The claim already bumped each version and
+    holds each row (locked on PostgreSQL, under the write lock on SQLite), so no version needs checking
+    again."""
     groups: dict[tuple, list[int]] = {}
-    for incident in incidents:
-        state = inspect(incident)
+    for incident, loaded in zip(incidents, before, strict=True):
+        after = _step_state(incident)
         changed = tuple(
-            (name, _hashable(getattr(incident, name)))
-            for name in STEP_COLUMNS
-            if state.attrs[name].history.has_changes()
+            (name, _hashable(value))
+            for name, value, old in zip(_COLUMNS, after, loaded, strict=True)
+            if value is not old and value != old
         )
-        if not changed:
-            continue
-        groups.setdefault(changed, []).append(incident.id)
-        for name, value in changed:
-            set_committed_value(incident, name, _stored(value))
+        unwritten = [name for name, _ in changed if name not in STEP_COLUMNS]
+        if unwritten:
+            raise RuntimeError(f"advancing incident {incident.id} changed {unwritten}, which no sweep writes")
+        if changed:
+            groups.setdefault(changed, []).append(incident.id)
+        session.expunge(incident)
     for changed, ids in groups.items():
         session.execute(
             update(Incident).where(Incident.id.in_(ids)).values({name: _stored(value) for name, value in changed}),

@@ -42,6 +42,9 @@ def _environment() -> Environment:
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        # The templates ship with the package: looking whether each changed on disk at every message
+        # (two stats a template) cost a sweep of thousands more than rendering some of them.
+        auto_reload=False,
         finalize=shown,  # a lone surrogate stored in a JSON column must not fail the message (tracker.text)
     )
     # Codes in words, spans in words, times to the second (models/labels.py): no raw key, no microseconds.
