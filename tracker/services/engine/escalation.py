@@ -1,6 +1,7 @@
 """The escalation engine: claim due incidents atomically and move each one step up its ladder."""
 
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -125,11 +126,8 @@ STEP_COLUMNS = frozenset(
     }
 )
 _COLUMNS = tuple(attribute.key for attribute in Incident.__mapper__.column_attrs)
-
-
-def _step_state(incident: Incident) -> tuple:
-    """The incident's column values, in _COLUMNS' order."""
-    return tuple(getattr(incident, name) for name in _COLUMNS)
+# The incident's column values, in _COLUMNS' order.
+_step_state = attrgetter(*_COLUMNS)
 
 
 def write_steps(session: Session, incidents: list[Incident], before: list[tuple]) -> None:

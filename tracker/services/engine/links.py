@@ -3,6 +3,7 @@
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -33,13 +34,19 @@ class LinkRefused(TrackerError):
         self.status = {"expired": 410, "reused": 409, "handled": 409, "counterpart": 403}.get(reason, 400)
 
 
+@lru_cache(maxsize=32)
+def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
+    """One serializer per secret and purpose (a sweep signs thousands of links with the same two)."""
+    return URLSafeTimedSerializer(secret, salt=SALTS[purpose])
+
+
 @dataclass(frozen=True)
 class LinkSigner:
     secret: str
     max_age_seconds: int
 
     def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(self.secret, salt=SALTS[purpose])
+        return _serializer(self.secret, purpose)
 
     def issue(self, purpose: str, **claims) -> str:
         """Sign claims (plus a fresh link id) for one purpose."""
