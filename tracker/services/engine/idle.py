@@ -3,7 +3,7 @@ it, then goes back up its ladder.
 
 Every acknowledgement sets idle_check_at = acknowledged_at + the precedence's timeout (IdleRules,
 from ACK_TIMEOUT_SECONDS); resolving clears it. The sweep claims acknowledged incidents whose
-idle_check_at has come, exactly once however many schedulers run (the claim of escalation.claim_due),
+idle_check_at has come, exactly once however many schedulers run (claims.claim_incidents),
 and looks at each:
 - something was recorded on its timeline since idle_check_at - timeout (a comment, a call, a message
   to the other side, a marking...; what the machinery writes itself does not count): someone is at
@@ -84,7 +84,7 @@ class IdleRules:
 
 def claim_idle(session: Session, now: datetime, limit: int) -> list[int]:
     """Claim up to limit acknowledged incidents whose idle check is due; return their ids (the claim
-    of escalation.claim_due: a resolution or another scheduler's claim that committed first wins)."""
+    of claims.claim_incidents: a resolution or another scheduler's claim that committed first wins)."""
     return claim_incidents(session, IncidentStatus.ACKNOWLEDGED, Incident.idle_check_at, now, limit)
 
 

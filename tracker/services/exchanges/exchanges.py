@@ -382,7 +382,7 @@ def send_message(
 def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
     """Claim up to limit exchanges whose clock ran out, for this transaction; return their ids.
 
-    The same conditional UPDATE ... RETURNING as escalation.claim_due: it bumps the version, so a
+    The same conditional UPDATE ... RETURNING as claims.claim_incidents: it bumps the version, so a
     reply recorded (or a claim by another scheduler) committed first means the row no longer matches.
     """
     due = (
