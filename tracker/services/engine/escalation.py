@@ -109,7 +109,7 @@ def sweep_batch(
         return 0
     incidents = load_claimed(session, Incident, ids)
     recipients = notify.Recipients.load(session, links.public_url)
-    before = [_step_state(incident) for incident in incidents]
+    before = [_columns_of(incident) for incident in incidents]
     with session.no_autoflush, timeline.written_in_bulk(session):
         for incident in incidents:
             instruments.ESCALATION_LAG.observe(max(0.0, (now - incident.next_escalation_at).total_seconds()))
@@ -135,7 +135,7 @@ STEP_COLUMNS = frozenset(
 )
 _COLUMNS = tuple(attribute.key for attribute in Incident.__mapper__.column_attrs)
 # The incident's column values, in _COLUMNS' order.
-_step_state = attrgetter(*_COLUMNS)
+_columns_of = attrgetter(*_COLUMNS)
 
 
 def write_steps(session: Session, incidents: list[Incident], before: list[tuple]) -> None:
@@ -148,7 +148,7 @@ def write_steps(session: Session, incidents: list[Incident], before: list[tuple]
     PostgreSQL, under the write lock on SQLite), so no version needs checking; each is bumped here."""
     groups: dict[tuple, list[int]] = {}
     for incident, loaded in zip(incidents, before, strict=True):
-        after = _step_state(incident)
+        after = _columns_of(incident)
         changed = tuple(
             (name, _hashable(value))
             for name, value, old in zip(_COLUMNS, after, loaded, strict=True)
