@@ -7,10 +7,11 @@ import random
 import threading
 import time
 from collections import Counter, defaultdict
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from tests.schedulers import file_many, start_scheduler, stop, wait_until
 from tests.support import build_world
@@ -38,8 +39,15 @@ def test_two_scheduler_processes_advance_each_incident_exactly_once_per_deadline
         wait_until(lambda: all("sweep every" in log.read_text() for log in logs), 30, "started", logs)
         time.sleep(1)  # both past their start-up, sweeping at their intervals
         assert all(p.poll() is None for p in processes), [log.read_text() for log in logs]
+        # Due over two seconds, a tenth of them each 0.2 s (the sweep interval): a sweep takes a batch of 50
+        # in a few tens of milliseconds, so work all due at one instant may be gone before the other
+        # scheduler's next tick; trickling in, it reaches both, at every deadline of the ladder.
+        start, table = utcnow(), Incident.__table__
+        due = [{"b_id": id_, "b_at": start + timedelta(seconds=0.2 * (n % 10))} for n, id_ in enumerate(ids)]
         with session_scope(app) as session:
-            session.execute(update(Incident).values(next_escalation_at=utcnow()))
+            session.connection().execute(
+                update(table).where(table.c.id == bindparam("b_id")).values(next_escalation_at=bindparam("b_at")), due
+            )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             with session_scope(app) as session:
