@@ -23,13 +23,6 @@ def _window(now: datetime, seconds: int) -> int:
     return epoch - epoch % seconds
 
 
-def count(session: Session, key: str, window_seconds: int, now: datetime) -> int:
-    """Attempts recorded for key in the current window."""
-    window = _window(now, window_seconds)
-    found = session.scalar(select(ThrottleHit.count).where(ThrottleHit.key == key, ThrottleHit.window_start == window))
-    return found or 0
-
-
 # count() as a scalar subquery, to be read in the same statement as what it guards, with the parameters
 # count_parameters gives (a statement built once: SQLAlchemy's compiled cache serves every request).
 COUNT: ScalarSelect[int] = select(
@@ -48,6 +41,11 @@ COUNT: ScalarSelect[int] = select(
 def count_parameters(key: str, window_seconds: int, now: datetime) -> dict:
     """The parameters of COUNT for key's current window."""
     return {"throttle_key": key, "throttle_window": _window(now, window_seconds)}
+
+
+def count(session: Session, key: str, window_seconds: int, now: datetime) -> int:
+    """Attempts recorded for key in the current window."""
+    return session.scalar(select(COUNT), count_parameters(key, window_seconds, now)) or 0
 
 
 def hit(session: Session, key: str, window_seconds: int, now: datetime) -> int:

@@ -60,11 +60,15 @@ class Recipients:
     @classmethod
     def for_step(cls, session: Session, step: dict) -> "Recipients":
         """Only the active channels of one step (filing needs no more)."""
-        ids = [c["id"] for c in step["channels"]] + ([step["fallback"]["id"]] if step.get("fallback") else [])
         channels = session.scalars(
-            select(ContactChannel).where(ContactChannel.id.in_(ids), ContactChannel.active.is_(True))
+            select(ContactChannel).where(ContactChannel.id.in_(step_channel_ids(step)), ContactChannel.active.is_(True))
         ).all()
         return cls({c.id: c for c in channels}, [])
+
+
+def step_channel_ids(step: dict) -> list[int]:
+    """The ids of a ladder step's channels and of its fallback, if it has one."""
+    return [c["id"] for c in step["channels"]] + ([step["fallback"]["id"]] if step.get("fallback") else [])
 
 
 def step_deadline(step: dict, recipients: Recipients, now: datetime) -> datetime:

@@ -24,7 +24,7 @@ from ...models import (
     RoutingRule,
     config_version,
 )
-from ..engine.notify import Recipients
+from ..engine.notify import Recipients, step_channel_ids
 from .routing import RouteQuery, matches, ordered_rules, snapshot_ladder
 
 
@@ -65,8 +65,7 @@ class RouteTable:
     def recipients(self, session: Session, step: dict) -> Recipients:
         """notify.Recipients.for_step for a step of one of the table's ladders, read from the table: the
         channels are the session's own objects (merged without loading), never the shared copies."""
-        ids = [c["id"] for c in step["channels"]] + ([step["fallback"]["id"]] if step.get("fallback") else [])
-        known = [self.channels[i] for i in ids if i in self.channels]
+        known = [self.channels[i] for i in step_channel_ids(step) if i in self.channels]
         return Recipients({c.id: session.merge(c, load=False) for c in known}, [])
 
     def choose(self, query: RouteQuery) -> CompiledRule:
