@@ -17,7 +17,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, load_only, selectinload
 
 from ...channels import DeliveryError, Message
@@ -36,6 +36,7 @@ from ...models import (
     TimelineEvent,
     User,
 )
+from ...models.bulk import insert_rows
 from ...timeutil import isoformat
 from ..incidents import timeline
 from . import message_text, notify
@@ -325,8 +326,8 @@ def record_sent_many(session: Session, sent: list[Sent]) -> list[int]:
             execution_options={"synchronize_session": False},
         ).scalars()
     )
-    # Plain rows, one INSERT per table: a delivery batch records hundreds, and an ORM object each cost
-    # more than the sending.
+    # Plain rows, one COPY (or INSERT) per table: a delivery batch records hundreds, and an ORM object
+    # each cost more than the sending (models.bulk).
     attempts = [
         {
             "notification_id": s.notification_id,
@@ -339,7 +340,7 @@ def record_sent_many(session: Session, sent: list[Sent]) -> list[int]:
         }
         for s in sent
     ]
-    session.execute(insert(DeliveryAttempt), attempts)
+    insert_rows(session, DeliveryAttempt, attempts)
     facts = session.execute(
         select(
             Notification.id,
@@ -372,8 +373,7 @@ def record_sent_many(session: Session, sent: list[Sent]) -> list[int]:
         }
         for notification_id, incident_id, kind, step, loop, recipient in sorted(facts)
     ]
-    if events:
-        session.execute(insert(TimelineEvent), events)
+    insert_rows(session, TimelineEvent, events)
     return sorted(ours)
 
 

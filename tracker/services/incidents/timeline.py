@@ -4,10 +4,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from ...models import EventKind, Incident, Notification, TimelineEvent
+from ...models.bulk import insert_rows
 from ...timeutil import isoformat
 
 # session.info key of the rows a sweep batch writes in bulk (written_in_bulk).
@@ -37,14 +37,13 @@ def note(session: Session, incident: Incident, kind: EventKind, actor: str, at: 
 @contextmanager
 def written_in_bulk(session: Session) -> Iterator[None]:
     """Within: the timeline events note appends and the outbox rows notify queues are kept as plain rows
-    and written when the block ends, one INSERT per table (a sweep batch writes thousands, and an ORM
-    object each costs more than the rest of advancing an incident). Nothing is written if the block
-    raises; the caller's transaction rolls back as ever."""
+    and written when the block ends, one COPY (or INSERT) per table (models.bulk): a sweep batch writes
+    thousands, and an ORM object each costs more than the rest of advancing an incident. Nothing is
+    written if the block raises; the caller's transaction rolls back as ever."""
     with gathered(session) as rows:
         yield
     for model, values in rows.items():
-        if values:
-            session.execute(insert(model), values)
+        insert_rows(session, model, values)
 
 
 @contextmanager

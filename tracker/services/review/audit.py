@@ -18,11 +18,12 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Row, cast, column, func, insert, literal, select, table
+from sqlalchemy import BigInteger, Row, cast, column, func, literal, select, table
 from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.orm import Session, aliased
 
 from ...models import AuditSeal, Counter, Incident, TimelineEvent
+from ...models.bulk import insert_rows
 from ...timeutil import utcnow
 
 GENESIS = "0" * 64
@@ -124,8 +125,7 @@ def _seal(session: Session, limit: int, wait: bool) -> tuple[int, ChainHead | No
         seq, digest = seq + 1, hash_of(head, event)
         seals.append({"seq": seq, "event_id": event.id, "prev_hash": head, "hash": digest, "sealed_at": now})
         head = digest
-    if seals:
-        session.execute(insert(AuditSeal), seals)
+    insert_rows(session, AuditSeal, seals)
     if settled is not None:
         # Every event up to settled is committed or gone; those read are sealed now (all when not cut by limit).
         reached = settled if len(events) < limit else min(settled, events[-1].id)
