@@ -12,6 +12,7 @@ from tests.support import build_world, file_incident, sign_in
 from tracker import jobs
 from tracker.db import session_scope
 from tracker.models import ContactChannel, Incident, Notification, NotificationKind
+from tracker.services.engine.message_text import html_part
 from tracker.timeutil import format_dtg, utcnow
 
 MICROSECONDS = re.compile(r"\d{2}:\d{2}:\d{2}\.\d+")
@@ -71,7 +72,7 @@ def bodies(app, reference: str, kind: NotificationKind) -> list[str]:
         rows = session.scalars(
             select(Notification).join(Incident).where(Incident.reference == reference, Notification.kind == kind)
         ).all()
-        return [row.subject + "\n" + row.body + "\n" + row.html for row in rows]
+        return [row.subject + "\n" + row.body + "\n" + html_part(row.subject, row.body, row.payload) for row in rows]
 
 
 def test_messages_show_labels_and_times_to_the_second(app, client, world):

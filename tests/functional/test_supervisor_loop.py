@@ -10,6 +10,7 @@ from tests.support import build_world, file_incident
 from tracker import jobs
 from tracker.db import session_scope
 from tracker.models import Incident, IncidentStatus, Notification, NotificationKind, NotificationStatus
+from tracker.services.engine import message_text
 from tracker.timeutil import utcnow
 
 PAGE = "http://tracker.test/incidents/{}"
@@ -44,7 +45,7 @@ def supervisor_rows(app, reference: str, kind: NotificationKind) -> list[dict]:
             {
                 "to": row.recipient,
                 "body": row.body,
-                "html": row.html,
+                "html": message_text.html_part(row.subject, row.body, row.payload),
                 "page": (row.payload or {}).get("page"),
                 "status": row.status,
                 "step": row.step,

@@ -26,6 +26,7 @@ from tracker.models import (
     User,
 )
 from tracker.services.engine import escalation, idle
+from tracker.services.engine.message_text import html_part
 from tracker.services.incidents import filing, handling, timeline
 from tracker.timeutil import utcnow
 
@@ -105,7 +106,9 @@ def test_an_idle_acknowledged_incident_reminds_its_acknowledger_then_goes_back_u
             select(Notification).where(Notification.kind == NotificationKind.IDLE_REMINDER)
         ).one()
         assert reminder.subject.endswith("IDLE REMINDER") and f"/incidents/{reference}" in reminder.body
-        assert "goes back up its ladder" in reminder.body and "Open the incident" in reminder.html
+        assert "goes back up its ladder" in reminder.body and "Open the incident" in html_part(
+            reminder.subject, reminder.body, reminder.payload
+        )
 
     assert idle_sweep(app, now + 2 * TIMEOUT - timedelta(seconds=1)) == 0
     later = now + 2 * TIMEOUT

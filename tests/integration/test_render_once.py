@@ -1,5 +1,6 @@
 """Each outbox message is rendered once, when it is queued: delivery hands the real transports the
-stored subject, text, HTML part and webhook facts, never a new rendering of the incident."""
+stored subject, text and webhook facts, and an HTML part that frames the stored text, never a new
+rendering of the incident."""
 
 import json
 from collections import Counter
@@ -76,7 +77,9 @@ def test_the_email_carries_the_text_rendered_at_filing_not_the_incident_as_it_is
     assert mail["Subject"] == row["subject"]
     # SMTP carries lines ending in CRLF; apart from that, the parts are exactly what was stored.
     assert plain == row["body"], "the text/plain part is the text stored at filing"
-    assert html == row["html"], "the text/html part is the HTML stored at filing"
+    assert row["html"] is None, "no HTML part is stored: it is the stored text, framed when sent"
+    assert html == message_text.html_part(row["subject"], row["body"], row["payload"]), "the stored text, framed"
+    assert FILED_NARRATIVE in html and row["payload"]["acknowledge"]["url"] in html, html
     assert EDITED_NARRATIVE not in plain + html, "delivery rendered the incident again"
 
 
@@ -165,10 +168,21 @@ def test_a_row_queued_before_migration_0010_is_rendered_at_its_first_claim_and_k
     with session_scope(app) as session:
         [first] = delivery.claim_messages(session, now, 10, POLICY, dispatch.composer(app))
     [rendered] = stored_rows(app)
-    assert rendered["html"] is not None and rendered["payload"] is not None, "the first claim stored its rendering"
+    assert rendered["payload"] is not None, "the first claim stored its rendering"
     assert first.message.text == rendered["body"] and "/links/ack/" in rendered["body"], rendered["body"]
-    assert first.message.html == rendered["html"]
+    assert first.message.html == message_text.html_part(rendered["subject"], rendered["body"], rendered["payload"])
 
     with session_scope(app) as session:
         [again] = delivery.claim_messages(session, now + timedelta(seconds=61), 10, POLICY, dispatch.composer(app))
     assert (again.message.text, again.message.html) == (first.message.text, first.message.html), "never again"
+
+
+def test_a_row_that_stored_its_html_part_sends_it_as_stored(app, client, world):
+    file_incident(client, world)
+    [row] = stored_rows(app)
+    # Versions before the HTML part was framed at sending stored it on the row: it goes out as it is.
+    edit_stored_text(app, row["id"], html="<p>The HTML part an older version stored.</p>")
+    with session_scope(app) as session:
+        [claimed] = delivery.claim_messages(session, utcnow(), 10, POLICY, dispatch.composer(app))
+    assert claimed.message.html == "<p>The HTML part an older version stored.</p>"
+    assert claimed.message.text == row["body"]

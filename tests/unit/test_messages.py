@@ -1,11 +1,12 @@
 """Message subjects put the precedence first, then the reference and the DTG."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 
 from tracker.models import Incident, NotificationKind, Precedence
-from tracker.services.engine.message_text import subject
+from tracker.services.engine.message_text import html_part, subject
 from tracker.timeutil import duration
 
 
@@ -79,3 +80,21 @@ def test_spans_are_said_as_staff_say_them(seconds, said):
 )
 def test_a_reminder_and_a_question_say_so_in_the_subject(kind, tail):
     assert subject(incident(Precedence.FLASH), kind) == f"FLASH INC-2017-00042 061620ZDEC17 unsafe intercept {tail}"
+
+
+@pytest.mark.parametrize(
+    ("payload", "button"),
+    [
+        ({"acknowledge": {"url": "https://t.test/links/ack/x"}}, ("https://t.test/links/ack/x", "Acknowledge")),
+        (
+            {"acknowledge": None, "page": "https://t.test/incidents/INC-1"},
+            ("https://t.test/incidents/INC-1", "Open the incident"),
+        ),
+        ({"event": "exchange.message"}, None),  # to the other side: no button of ours
+    ],
+)
+def test_the_html_part_frames_the_stored_text_with_the_button_its_facts_name(payload, button):
+    part = html_part("PRIORITY INC-1", "Line one <b>not bold</b>\nLine two", payload)
+    assert "Line one &lt;b&gt;not bold&lt;/b&gt;\nLine two" in part, part
+    links = re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', part)
+    assert links == ([button] if button else []), part

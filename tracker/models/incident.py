@@ -261,9 +261,11 @@ class Notification(Base):
         enum_column(NotificationStatus), default=NotificationStatus.PENDING
     )
     # The message, rendered once when the row is queued (services/engine/rendering.py) and sent as
-    # stored: subject, plain text, HTML part, and the webhook body's facts (without the subject and
-    # text, and without what only the sending knows: idempotency key, sent_at). Rows queued before
-    # migration 0010 have no HTML part and no facts; delivery renders those once, at the first claim.
+    # stored: subject, plain text, and the webhook body's facts (without the subject and text, and
+    # without what only the sending knows: idempotency key, sent_at). The HTML part is the stored text
+    # in a fixed frame, made as the mail is composed; html holds it only for rows queued by versions
+    # that stored it, which send it as stored. Rows queued before migration 0010 have no facts;
+    # delivery renders those once, at the first claim.
     subject: Mapped[str] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text)
     html: Mapped[str | None] = mapped_column(Text)

@@ -124,9 +124,11 @@ class Composer:
         reference, key = self.reference_of(session, row), message_key(row.id, row.created_at)
         if row.payload is None:
             render_legacy(row, now, self.links, reference)
-        payload, html = row.payload, row.html
-        if payload is None or html is None:  # never: rendered when queued, or by render_legacy just now
+        payload = row.payload
+        if payload is None:  # never: rendered when queued, or by render_legacy just now
             raise ValueError(f"message {row.id} was never rendered")
+        # A row queued before the HTML part was framed at sending keeps the one it stored.
+        html = row.html if row.html is not None else message_text.html_part(row.subject, row.body, payload)
         if row.kind is NotificationKind.COUNTERPART:
             first = self.counterpart_root(session, row)
         else:

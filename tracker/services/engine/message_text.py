@@ -143,6 +143,16 @@ def html(subject_line: str, text: str, action_url: str | None = None, action_lab
     )
 
 
+def html_part(subject_line: str, text: str, payload: dict) -> str:
+    """The HTML part of a stored message: its text in the frame, with the button its stored facts name:
+    the acknowledge link of a call to act, else the incident page a supervisor's message links (the
+    "page" rendering.render_incident_message keeps only then), else none (a message to the other side)."""
+    ack_url = (payload.get("acknowledge") or {}).get("url")
+    if ack_url is not None or not payload.get("page"):
+        return html(subject_line, text, ack_url, "Acknowledge")
+    return html(subject_line, text, payload["page"], "Open the incident")
+
+
 def late_notice(queued_at: datetime, step: int, loop: int, incident: Incident, exhausted: bool) -> str:
     """The first line of a call to act sent after its incident left the step it was queued for."""
     queued = f"LATE: queued at {format_dtg(queued_at)} for step {step}{_repeat(loop)}, sent only now."

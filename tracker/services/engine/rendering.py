@@ -1,8 +1,11 @@
-"""Render an outbox row once, when it is queued: subject, plain text, HTML part and webhook facts.
+"""Render an outbox row once, when it is queued: subject, plain text and webhook facts.
 
 Delivery sends what is stored on the row and never renders it again, so a message says what was
 true when it was queued, and a retry after a failure or a crash sends the very same message: the
-same text, the same signed link.
+same text, the same signed link. The HTML part is that stored text in a fixed frame with the button
+the stored facts name (message_text.html_part), put around it as the mail is composed: the same on
+every try, and not kept on the row, whose size it doubled (past the point where PostgreSQL
+compresses a row, at every write of a message queued, claimed and sent).
 """
 
 from dataclasses import dataclass
@@ -28,7 +31,6 @@ class OutboxRow:
     user: User | None = None
     subject: str = ""
     body: str = ""
-    html: str | None = None
     payload: dict | None = None
 
     @property
@@ -46,7 +48,6 @@ class OutboxRow:
             "status": NotificationStatus.PENDING,
             "subject": self.subject,
             "body": self.body,
-            "html": self.html,
             "payload": self.payload,
             "attempts": 0,
             "created_at": now,
@@ -60,8 +61,9 @@ def render_incident_message(row: Notification | OutboxRow, now: datetime, ack: A
     facts are what only the caller knows about this kind of message (message_text.incident_text):
     failed_channel and failed_error for a dead letter, overdue for an overdue exchange, missed for
     the watchdog, idle for a reminder or a re-escalation of an idle incident, decision for a step
-    reached by decision; a fact with a "url" (the incident page) is the HTML part's button unless
-    the message carries an acknowledge link.
+    reached by decision; a fact with a "url" (the incident page) is kept as the webhook body's
+    "page", and is the HTML part's button (message_text.html_part), unless the message carries an
+    acknowledge link.
     """
     incident = row.incident
     ack_url = ack.url if ack is not None else None
@@ -75,12 +77,7 @@ def render_incident_message(row: Notification | OutboxRow, now: datetime, ack: A
         link_expires=ack.expires_at if ack is not None else None,
         **facts,
     )
-    # A call to act carries its acknowledge button; a reminder or a question, the incident page's.
     page = next((fact["url"] for fact in facts.values() if isinstance(fact, dict) and fact.get("url")), None)
-    if ack_url is not None or page is None:
-        row.html = message_text.html(row.subject, row.body, ack_url, "Acknowledge")
-    else:
-        row.html = message_text.html(row.subject, row.body, page, "Open the incident")
     row.payload = {
         "event": f"incident.{row.kind.value}",
         "recipient": row.recipient,
@@ -90,18 +87,19 @@ def render_incident_message(row: Notification | OutboxRow, now: datetime, ack: A
         "acknowledge": ack and ack.as_payload(),
     }
     if page is not None and ack_url is None:
-        row.payload["page"] = page  # the incident page a supervisor's message links (notify.close_exhaustion)
+        # The incident page a supervisor's message links: its HTML part's button, and what
+        # notify.close_exhaustion links again.
+        row.payload["page"] = page
 
 
 def render_counterpart_message(row: Notification, reference: str, channel_name: str) -> None:
-    """Fill the HTML part and webhook facts of a message to the other side around its approved text
-    (row.subject and row.body, set by the caller): no incident fact rides along."""
-    row.html = message_text.html(row.subject, row.body)
+    """Fill the webhook facts of a message to the other side around its approved text (row.subject
+    and row.body, set by the caller): no incident fact rides along, and its HTML part has no button."""
     row.payload = {"event": "exchange.message", "recipient": channel_name, "reference": reference}
 
 
 def render_legacy(row: Notification, now: datetime, links: AckLinks, reference: str | None = None) -> None:
-    """Render a row queued before migration 0010, which stored no HTML part and no webhook facts.
+    """Render a row queued before migration 0010, which stored no webhook facts.
 
     Delivery calls this once, when it first claims such a row, and stores the result, so even these
     rows are sent the same way on every retry. The incident is read as it is at that moment, as it
