@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tracker.models import Incident, NotificationKind, Precedence
-from tracker.services.engine.message_text import html_part, subject
+from tracker.models import Domain, EscalationRisk, Incident, NotificationKind, Precedence
+from tracker.services.engine.message_text import html_part, incident_text, subject
 from tracker.timeutil import duration
 
 
@@ -98,3 +98,22 @@ def test_the_html_part_frames_the_stored_text_with_the_button_its_facts_name(pay
     assert "Line one &lt;b&gt;not bold&lt;/b&gt;\nLine two" in part, part
     links = re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', part)
     assert links == ([button] if button else []), part
+
+
+def test_a_lone_surrogate_in_stored_text_reaches_the_message_as_a_replacement_character():
+    # Stored before inputs refused it (tracker.text): the message must still be sendable as UTF-8.
+    stored = incident(
+        Precedence.FLASH,
+        narrative="Closed to 30 m\ud800 then broke off",
+        reporting_unit="Unit\udfff",
+        domain=Domain.AIR,
+        escalation_risk=EscalationRisk.SERIOUS,
+        ladder={"steps": [{"channels": []}], "repeat": 0},
+        releasability={},
+        releasable_to=[],
+    )
+    body = incident_text(stored, NotificationKind.NOTIFIED, 1, 0)
+    assert "Closed to 30 m\ufffd then broke off" in body and "Unit\ufffd" in body, body
+    body.encode()  # raises UnicodeEncodeError if a surrogate got through
+    framed = html_part("FLASH INC-1", "Text \ud800 here", {})
+    assert "Text \ufffd here" in framed, framed

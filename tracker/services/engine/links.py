@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+from itsdangerous.serializer import Serializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,10 +36,20 @@ class LinkRefused(TrackerError):
         self.status = {"expired": 410, "reused": 409, "handled": 409, "counterpart": 403}.get(reason, 400)
 
 
+class _LinkSerializer(URLSafeTimedSerializer):
+    """URLSafeTimedSerializer without its try at compressing a payload: a link's claims are a hundred
+    bytes of JSON that zlib never makes shorter, and the try cost two fifths of signing one (a sweep
+    signs one per escalation). Reading is the library's own, which takes either form, so links made
+    before still open."""
+
+    def dump_payload(self, obj) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))
+
+
 @lru_cache(maxsize=32)
 def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
     """One serializer per secret and purpose (a sweep signs thousands of links with the same two)."""
-    return URLSafeTimedSerializer(secret, salt=SALTS[purpose])
+    return _LinkSerializer(secret, salt=SALTS[purpose])
 
 
 @dataclass(frozen=True)
