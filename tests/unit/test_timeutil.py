@@ -3,6 +3,8 @@
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracker.timeutil import format_dtg, isoformat, parse_dtg, parse_moment, zone_offset
 
@@ -135,3 +137,12 @@ def test_isoformat_is_utc_with_a_z(moment, expected):
 
 def test_isoformat_of_no_moment_is_none():
     assert isoformat(None) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    moment=st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2100, 12, 30), timezones=st.timezones()),
+)
+def test_a_date_time_group_reads_as_strftime_writes_it_in_zulu(moment):
+    zulu = moment.astimezone(UTC)
+    assert format_dtg(moment) == zulu.strftime("%d%H%MZ") + zulu.strftime("%b").upper() + zulu.strftime("%y")
