@@ -1,9 +1,8 @@
 """The escalation engine: claim due incidents atomically and move each one step up its ladder."""
 
 from datetime import datetime, timedelta
-from operator import attrgetter
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
 from ... import instruments
@@ -109,13 +108,12 @@ def sweep_batch(
         return 0
     incidents = load_claimed(session, Incident, ids)
     recipients = notify.Recipients.load(session, links.public_url)
-    before = [_columns_of(incident) for incident in incidents]
     with session.no_autoflush, timeline.written_in_bulk(session):
         for incident in incidents:
             instruments.ESCALATION_LAG.observe(max(0.0, (now - incident.next_escalation_at).total_seconds()))
             outcome = advance(session, incident, now, runner, recipients, links, decision_reask)
             instruments.ESCALATIONS.labels(outcome).inc()
-        write_steps(session, incidents, before)
+        write_steps(session, incidents)
     session.flush()  # whatever else advancing changed through the ORM
     return len(incidents)
 
@@ -133,27 +131,22 @@ STEP_COLUMNS = frozenset(
         "step_channels",
     }
 )
-_COLUMNS = tuple(attribute.key for attribute in Incident.__mapper__.column_attrs)
-# The incident's column values, in _COLUMNS' order.
-_columns_of = attrgetter(*_COLUMNS)
+_COLUMNS = frozenset(attribute.key for attribute in Incident.__mapper__.column_attrs)
 
 
-def write_steps(session: Session, incidents: list[Incident], before: list[tuple]) -> None:
+def write_steps(session: Session, incidents: list[Incident]) -> None:
     """Write the claimed incidents' new steps set by set: one UPDATE ... WHERE id IN (...) per distinct
     new state (a batch moves mostly to the same few steps at the same moment), instead of one versioned
     UPDATE per incident at the flush; then let the incidents go from the session, so the flush has
-    nothing of theirs to compare. before holds each incident's columns as loaded (a tuple compare, where
-    the ORM's attribute history costs more than advancing); advancing that changed a column outside
-    STEP_COLUMNS would be lost, and fails the batch instead. The claim holds each row (locked on
-    PostgreSQL, under the write lock on SQLite), so no version needs checking; each is bumped here."""
+    nothing of theirs to compare. Which columns advancing set is the ORM's own record of each object
+    (InstanceState.unmodified_intersection: a set operation, where the attribute history or a copy of
+    every column costs more than advancing); advancing that set a column outside STEP_COLUMNS would be
+    lost, and fails the batch instead. The claim holds each row (locked on PostgreSQL, under the write
+    lock on SQLite), so no version needs checking; each is bumped here."""
     groups: dict[tuple, list[int]] = {}
-    for incident, loaded in zip(incidents, before, strict=True):
-        after = _columns_of(incident)
-        changed = tuple(
-            (name, _hashable(value))
-            for name, value, old in zip(_COLUMNS, after, loaded, strict=True)
-            if value is not old and value != old
-        )
+    for incident in incidents:
+        written = _COLUMNS.difference(inspect(incident).unmodified_intersection(_COLUMNS))
+        changed = tuple(sorted((name, _hashable(getattr(incident, name))) for name in written))
         unwritten = [name for name, _ in changed if name not in STEP_COLUMNS]
         if unwritten:
             raise RuntimeError(f"advancing incident {incident.id} changed {unwritten}, which no sweep writes")
