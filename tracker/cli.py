@@ -14,7 +14,7 @@ from flask.cli import AppGroup, with_appcontext
 from werkzeug.local import LocalProxy
 
 from . import logs
-from .db import session_scope
+from .db import plan_for_tables_as_they_are, session_scope
 from .errors import TrackerError
 from .models import Role
 
@@ -275,6 +275,7 @@ def scheduler(roles: tuple[str, ...]):
     click.echo(f"scheduler: {jobs_run} on {_redact(app.config['DATABASE_URL'])}", err=True)
     from . import jobs
 
+    plan_for_tables_as_they_are(app)
     running = build_scheduler(app, blocking=True, roles=roles)
     # What start-up made (the app, its libraries, the region's shapes) lives as long as the process: kept
     # out of the garbage collector's full passes, which otherwise walk it all again and again during a
