@@ -55,7 +55,8 @@ def _environment() -> Environment:
 def _render(template: str, **context) -> str:
     """A message template filled in. A lone surrogate that a stored JSON value can still hold must not
     fail the message (tracker.text): the whole text is made encodable once, which leaves what the
-    template wrote unchanged and costs a tenth of checking each value as it is printed."""
+    template wrote unchanged and costs about a third of checking each value as it is printed (3 against
+    9 us for a message of 900 characters)."""
     return scalar(_environment().get_template(template).render(**context))
 
 
