@@ -87,6 +87,9 @@ def start_scheduler(app, log: Path, **env) -> subprocess.Popen:
         # would take over are sent twice; seen in CI at 2 s).
         TRACKER_RUNNER_DEAD_INTERVALS="50",
         TRACKER_LOG_FORMAT="text",
+        # SIGABRT then prints every thread's stack into the log (stopped_or_stacks): a scheduler that does
+        # not stop in time shows what it waits on, without a re-run.
+        PYTHONFAULTHANDLER="1",
     )
     variables.update({f"TRACKER_{name}": str(value) for name, value in env.items()})
     with log.open("a") as handle:  # the child keeps its own copy of the descriptor
@@ -112,6 +115,19 @@ def stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def stopped_or_stacks(process: subprocess.Popen, timeout: float, log: Path) -> int:
+    """The process's exit code once it ends within timeout; else abort it, which prints each of its
+    threads' stacks into log (PYTHONFAULTHANDLER, start_scheduler), and fail with them."""
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        process.wait(30)
+        raise AssertionError(
+            f"still running {timeout} s after the signal; its log ends:\n{log.read_text()[-6000:]}"
+        ) from None
 
 
 def wait_until(condition, timeout: float, what: str, logs: list[Path] = (), every: float = 0.2):

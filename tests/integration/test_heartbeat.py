@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, select, update
 
-from tests.schedulers import runner_of, start_scheduler, stop, wait_until
+from tests.schedulers import runner_of, start_scheduler, stop, stopped_or_stacks, wait_until
 from tests.support import file_incident
 from tracker import dispatch, jobs
 from tracker.db import session_scope
@@ -98,7 +98,7 @@ def test_a_scheduler_started_with_sigint_ignored_still_stops_cleanly_on_it(app, 
 
         wait_until(beating, 30, "beating", [log])
         process.send_signal(signal.SIGINT)
-        assert process.wait(30) == 0, log.read_text()[-1500:]
+        assert stopped_or_stacks(process, 30, log) == 0, log.read_text()[-1500:]
     finally:
         stop(process)
     assert "scheduler stopped" in log.read_text()
