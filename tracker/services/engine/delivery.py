@@ -127,8 +127,6 @@ class Composer:
         payload = row.payload
         if payload is None:  # never: rendered when queued, or by render_legacy just now
             raise ValueError(f"message {row.id} was never rendered")
-        # A row queued before the HTML part was framed at sending keeps the one it stored.
-        html = row.html if row.html is not None else message_text.html_part(row.subject, row.body, payload)
         if row.kind is NotificationKind.COUNTERPART:
             first = self.counterpart_root(session, row)
         else:
@@ -142,7 +140,10 @@ class Composer:
         subject, text, late = row.subject, row.body, late_notice(row)
         if late is not None:  # said first, in every part: the recipient must not act on the old step
             subject, text = (f"{subject} LATE")[:255], f"{late['notice']}\n\n{text}"
-            html = message_text.html(subject, text, (payload.get("acknowledge") or {}).get("url"), "Acknowledge")
+        # The stored text framed with its button; a row queued when the HTML part was still stored sends
+        # that one, unless a late notice must go first in it too.
+        html = row.html if row.html is not None and late is None else message_text.html_part(subject, text, payload)
+        if late is not None:
             payload = {**payload, "late": late}
         message = Message(
             key=key,
