@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import ColumnElement, Select, any_, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ...models import Incident, IncidentStatus
@@ -25,20 +25,38 @@ def claimable(session: Session, candidates: Select) -> Select:
     return select(locked.c.id)
 
 
+def among_claimable(session: Session, column: InstrumentedAttribute, candidates: Select) -> ColumnElement[bool]:
+    """The condition of a claim's UPDATE: column is one of the candidates' ids (see claimable), and only
+    that. The candidates' own conditions are not repeated: on PostgreSQL locking a candidate checks it
+    again as last committed (a row another transaction changed so that it no longer matches is left
+    out, one it holds is skipped), and on SQLite the statement runs under the database's write lock.
+
+    On PostgreSQL the locked ids are handed over as one array (column = ANY (ARRAY(SELECT id ...))),
+    so the UPDATE finds each row by its primary key whatever the planner believes of the table. As
+    IN (subquery) with the conditions repeated, the plan followed the table's statistics, and a table
+    filled in a burst faster than autovacuum analyzes it (the outbox while 10,000 escalations are
+    queued) was believed to hold one deliverable row: the claim compared each candidate with each
+    deliverable row, 70-110 ms of the server's CPU for 500 messages instead of a few."""
+    ids = claimable(session, candidates)
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(ids.scalar_subquery())
+    return column == any_(func.array(ids.scalar_subquery()))
+
+
 def claim_incidents(
     session: Session, status: IncidentStatus, clock: InstrumentedAttribute, now: datetime, limit: int
 ) -> list[int]:
     """Claim up to limit incidents in status whose clock (a deadline column) has come; return their ids.
 
-    One conditional UPDATE ... RETURNING that bumps the version: a row changed (acknowledged,
+    One UPDATE ... RETURNING of the candidates that bumps the version: a row changed (acknowledged,
     resolved, or claimed by another scheduler) before this statement no longer matches. On
-    PostgreSQL the candidates are locked FOR UPDATE SKIP LOCKED so a second scheduler takes other
-    rows instead of waiting; on SQLite the transaction already holds the write lock (BEGIN
-    IMMEDIATE), so the UPDATE itself is the claim."""
+    PostgreSQL the candidates are locked FOR UPDATE SKIP LOCKED, which checks each again as last
+    committed, so a second scheduler takes other rows instead of waiting; on SQLite the transaction
+    already holds the write lock (BEGIN IMMEDIATE), so the UPDATE itself is the claim."""
     due = select(Incident.id).where(Incident.status == status, clock <= now).order_by(clock, Incident.id).limit(limit)
     claim = (
         update(Incident)
-        .where(Incident.id.in_(claimable(session, due).scalar_subquery()), Incident.status == status, clock <= now)
+        .where(among_claimable(session, Incident.id, due))
         .values(version=Incident.version + 1)
         .returning(Incident.id)
     )

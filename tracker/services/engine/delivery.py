@@ -40,7 +40,7 @@ from ...models.bulk import insert_rows
 from ...timeutil import isoformat
 from ..incidents import timeline
 from . import message_text, notify
-from .claims import claimable, load_claimed
+from .claims import among_claimable, load_claimed
 from .heartbeat import claim_orphaned
 from .links import AckLinks
 from .rendering import render_legacy
@@ -216,7 +216,7 @@ def claim_messages(
     candidates = select(Notification.id).where(deliverable).order_by(Notification.id).limit(limit)
     claim = (
         update(Notification)
-        .where(Notification.id.in_(claimable(session, candidates).scalar_subquery()), deliverable)
+        .where(among_claimable(session, Notification.id, candidates))
         .values(
             status=NotificationStatus.SENDING,
             attempts=Notification.attempts + 1,

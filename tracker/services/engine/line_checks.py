@@ -14,7 +14,7 @@ from ...models import ChannelCheck, ChannelHealth, CheckOutcome, ContactChannel
 from ...text import name_problem
 from ...timeutil import UTC, format_dtg, isoformat
 from . import links, message_text
-from .claims import claimable
+from .claims import among_claimable
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def claim_due_channels(session: Session, now: datetime, limit: int) -> list[Cont
     )
     claim = (
         update(ContactChannel)
-        .where(ContactChannel.id.in_(claimable(session, due).scalar_subquery()), ContactChannel.next_check_at <= now)
+        .where(among_claimable(session, ContactChannel.id, due))
         .values(next_check_at=None)
         .returning(ContactChannel.id)
     )

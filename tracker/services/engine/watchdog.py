@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ...models import EventKind, Incident, IncidentStatus, JobRun, NotificationKind, TimelineEvent
 from ..incidents import timeline
 from . import notify
-from .claims import claimable, load_claimed
+from .claims import among_claimable, load_claimed
 
 ACTOR = "watchdog"
 
@@ -29,7 +29,7 @@ def _missed(cutoff: datetime):
 def claim_missed(session: Session, cutoff: datetime, limit: int) -> list[int]:
     """Claim up to limit open incidents whose deadline passed before cutoff and raised no alert yet.
 
-    The claim is a conditional UPDATE ... RETURNING that records the deadline as alerted, like the
+    The claim is an UPDATE ... RETURNING of the candidates that records the deadline as alerted, like the
     sweep's claim: a second watchdog that committed first, or a sweep that moved the deadline,
     means the row no longer matches, so two schedulers never raise the same alert twice. It leaves
     the version alone: an acknowledgement racing it still applies.
@@ -39,7 +39,7 @@ def claim_missed(session: Session, cutoff: datetime, limit: int) -> list[int]:
     )
     claim = (
         update(Incident)
-        .where(Incident.id.in_(claimable(session, candidates).scalar_subquery()), *_missed(cutoff))
+        .where(among_claimable(session, Incident.id, candidates))
         .values(watchdog_deadline_at=Incident.next_escalation_at)
         .returning(Incident.id)
     )

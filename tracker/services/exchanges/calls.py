@@ -32,7 +32,7 @@ from ...models import (
 )
 from ...text import name_problem
 from ..engine import notify
-from ..engine.claims import act_on_claimed, claimable
+from ..engine.claims import act_on_claimed, among_claimable
 from ..incidents import timeline
 from . import exchanges, receipts
 
@@ -369,13 +369,13 @@ def _due(now: datetime):
 def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
     """Flag up to limit actions whose due time passed undone (overdue_at = now); return their ids.
 
-    The condition is repeated in the UPDATE, so an action marked done, or flagged by another scheduler,
-    committed first no longer matches: an action is flagged once.
+    An action marked done, or flagged by another scheduler, committed first no longer matches when it
+    is claimed (claims.among_claimable): an action is flagged once.
     """
     due = select(AgreedAction.id).where(*_due(now)).order_by(AgreedAction.due_at, AgreedAction.id).limit(limit)
     claim = (
         update(AgreedAction)
-        .where(AgreedAction.id.in_(claimable(session, due).scalar_subquery()), *_due(now))
+        .where(among_claimable(session, AgreedAction.id, due))
         .values(overdue_at=now, version=AgreedAction.version + 1)
         .returning(AgreedAction.id)
     )

@@ -29,7 +29,7 @@ from ...models import (
     User,
 )
 from ..engine import notify
-from ..engine.claims import act_on_claimed, claimable
+from ..engine.claims import act_on_claimed, among_claimable
 from ..incidents import timeline
 from . import counterpart, four_eyes, outgoing
 
@@ -382,7 +382,7 @@ def send_message(
 def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
     """Claim up to limit exchanges whose clock ran out, for this transaction; return their ids.
 
-    The same conditional UPDATE ... RETURNING as claims.claim_incidents: it bumps the version, so a
+    The same UPDATE ... RETURNING of the candidates as claims.claim_incidents: it bumps the version, so a
     reply recorded (or a claim by another scheduler) committed first means the row no longer matches.
     """
     due = (
@@ -390,7 +390,7 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
     )
     claim = (
         update(Exchange)
-        .where(Exchange.id.in_(claimable(session, due).scalar_subquery()), Exchange.deadline_at <= now)
+        .where(among_claimable(session, Exchange.id, due))
         .values(version=Exchange.version + 1)
         .returning(Exchange.id)
     )

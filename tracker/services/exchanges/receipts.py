@@ -31,7 +31,7 @@ from ...models import (
 )
 from ...text import name_problem
 from ..engine import notify
-from ..engine.claims import act_on_claimed, claimable
+from ..engine.claims import act_on_claimed, among_claimable
 from ..engine.links import AckLinks, LinkRefused, LinkSigner, spend
 from ..incidents import timeline
 
@@ -225,8 +225,8 @@ def _due(now: datetime):
 def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
     """Flag up to limit messages whose receipt clock ran out (receipt_overdue_at = now); return their ids.
 
-    The condition is repeated in the UPDATE, so a receipt recorded, or a claim by another scheduler,
-    committed first means the row no longer matches: a message is flagged once.
+    A receipt recorded, or a claim by another scheduler, committed first means the row no longer
+    matches when it is claimed (claims.among_claimable): a message is flagged once.
     """
     due = (
         select(ExchangeMessage.id)
@@ -236,7 +236,7 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
     )
     claim = (
         update(ExchangeMessage)
-        .where(ExchangeMessage.id.in_(claimable(session, due).scalar_subquery()), *_due(now))
+        .where(among_claimable(session, ExchangeMessage.id, due))
         .values(receipt_overdue_at=now)
         .returning(ExchangeMessage.id)
     )

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ...models import Incident
-from ..engine.claims import claimable, load_claimed
+from ..engine.claims import among_claimable, load_claimed
 from ..exercises import register
 from . import related
 
@@ -40,7 +40,7 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
     )
     claim = (
         update(Incident)
-        .where(Incident.id.in_(claimable(session, due).scalar_subquery()), Incident.checks_due_at <= now)
+        .where(among_claimable(session, Incident.id, due))
         .values(checks_due_at=None)
         .returning(Incident.id)
     )
