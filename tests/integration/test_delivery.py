@@ -9,7 +9,7 @@ from tests.support import file_incident, outbox_files
 from tracker import dispatch, jobs
 from tracker.channels import DeliveryError
 from tracker.db import session_scope
-from tracker.models import EventKind, Incident, Notification, NotificationStatus, TimelineEvent
+from tracker.models import EventKind, Incident, Notification, NotificationKind, NotificationStatus, TimelineEvent, User
 from tracker.services.engine import delivery
 from tracker.timeutil import utcnow
 
@@ -118,3 +118,55 @@ def test_an_unwritable_outbox_is_recorded_as_a_failed_attempt(app, client, world
     assert jobs.deliver(app) == 0
     [row] = notifications(app)
     assert row.status is NotificationStatus.PENDING and row.attempts == 1 and "cannot write" in row.last_error
+
+
+def test_messages_sent_together_are_recorded_each_at_its_time_to_its_recipient_and_only_if_still_ours(
+    app, client, world
+):
+    """record_sent_many marks and reads in one statement (arrays on PostgreSQL, a CASE elsewhere): a line's
+    message and a person's each get their own sent_at and timeline event; one no longer sending is left."""
+    file_incident(client, world)
+    file_incident(client, world, narrative="A second report.")
+    now = utcnow()
+    with session_scope(app) as session:
+        line, other = delivery.claim_messages(session, now, 10, POLICY, dispatch.composer(app))
+        supervisor = session.scalars(select(User).where(User.username == "supervisor")).one()
+        row = session.get(Notification, line.notification_id)
+        personal = Notification(
+            incident_id=row.incident_id, kind=NotificationKind.DEAD_LETTER, step=1, loop=0, user_id=supervisor.id,
+            status=NotificationStatus.SENDING, subject="s", body="b", next_attempt_at=now,
+        )  # fmt: skip
+        session.add(personal)
+        session.get(Notification, other.notification_id).status = NotificationStatus.PENDING  # taken back
+        session.flush()
+        personal_id = personal.id
+    first, second, third = now + timedelta(seconds=1), now + timedelta(seconds=2), now + timedelta(seconds=3)
+    with session_scope(app) as session:
+        ours = delivery.record_sent_many(
+            session,
+            [
+                delivery.Sent(personal_id, "email", second, 12, "250"),
+                delivery.Sent(line.notification_id, "outbox", first),
+                delivery.Sent(other.notification_id, "outbox", third),
+            ],
+        )
+    assert ours == sorted([line.notification_id, personal_id])
+    with session_scope(app) as session:
+        rows = {n.id: n for n in session.scalars(select(Notification))}
+        assert (rows[line.notification_id].status, rows[line.notification_id].sent_at) == (
+            NotificationStatus.SENT,
+            first,
+        )
+        assert (rows[personal_id].status, rows[personal_id].sent_at) == (NotificationStatus.SENT, second)
+        assert (
+            rows[other.notification_id].status is NotificationStatus.PENDING
+            and rows[other.notification_id].sent_at is None
+        )
+        events = session.scalars(select(TimelineEvent).where(TimelineEvent.kind == EventKind.NOTIFIED)).all()
+        got = sorted(
+            (e.details["notification_id"], e.details["recipient"], e.details["transport"], e.at) for e in events
+        )
+        assert got == sorted(
+            [(line.notification_id, "L1", "outbox", first), (personal_id, "supervisor", "email", second)]
+        ), got
+        assert [e.details["response_code"] for e in events if e.details["notification_id"] == personal_id] == ["250"]

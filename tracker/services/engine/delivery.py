@@ -16,8 +16,10 @@ sending), so a crash re-sends at most one batch.
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, case, column, func, or_, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, load_only, selectinload
 
 from ...channels import DeliveryError, Message
@@ -36,6 +38,7 @@ from ...models import (
     TimelineEvent,
     User,
 )
+from ...models.base import UTCDateTime
 from ...models.bulk import insert_rows
 from ...timeutil import isoformat
 from ..incidents import timeline
@@ -314,21 +317,8 @@ def record_sent_many(session: Session, sent: list[Sent]) -> list[int]:
     in a few statements for the whole list; return the ids that were still ours (status sending)."""
     if not sent:
         return []
-    at = {s.notification_id: s.at for s in sent}
-    ours = set(
-        session.execute(
-            update(Notification)
-            .where(Notification.id.in_(at), Notification.status == NotificationStatus.SENDING)
-            .values(
-                status=NotificationStatus.SENT,
-                sent_at=case(at, value=Notification.id),
-                claimed_until=None,
-                last_error=None,
-            )
-            .returning(Notification.id),
-            execution_options={"synchronize_session": False},
-        ).scalars()
-    )
+    facts = _mark_sent(session, sent)
+    ours = {notification_id for notification_id, *_ in facts}
     # Plain rows, one COPY (or INSERT) per table: a delivery batch records hundreds, and an ORM object
     # each cost more than the sending (models.bulk).
     attempts = [
@@ -344,19 +334,6 @@ def record_sent_many(session: Session, sent: list[Sent]) -> list[int]:
         for s in sent
     ]
     insert_rows(session, DeliveryAttempt, attempts)
-    facts = session.execute(
-        select(
-            Notification.id,
-            Notification.incident_id,
-            Notification.kind,
-            Notification.step,
-            Notification.loop,
-            func.coalesce(ContactChannel.name, User.username, "?"),
-        )
-        .outerjoin(ContactChannel, Notification.channel_id == ContactChannel.id)
-        .outerjoin(User, Notification.user_id == User.id)
-        .where(Notification.id.in_(ours))
-    ).all()
     by_id = {s.notification_id: s for s in sent}
     events = [
         {
@@ -378,6 +355,58 @@ def record_sent_many(session: Session, sent: list[Sent]) -> list[int]:
     ]
     insert_rows(session, TimelineEvent, events)
     return sorted(ours)
+
+
+# Whom a message went to, for its timeline event: its line's name, else its user's.
+_RECIPIENT = func.coalesce(
+    select(ContactChannel.name).where(ContactChannel.id == Notification.channel_id).scalar_subquery(),
+    select(User.username).where(User.id == Notification.user_id).scalar_subquery(),
+    "?",
+)
+_FACTS = (
+    Notification.id,
+    Notification.incident_id,
+    Notification.kind,
+    Notification.step,
+    Notification.loop,
+    _RECIPIENT,
+)
+_SENT = {"status": NotificationStatus.SENT, "claimed_until": None, "last_error": None}
+
+
+def _mark_sent(session: Session, sent: list[Sent]) -> list:
+    """Mark sent the rows still ours (status sending), each at its own time, in one statement that answers
+    what each one's timeline event says. On PostgreSQL the ids and times go as two arrays, so the statement
+    is the same for any number of rows (compiled and parsed once); elsewhere as a list and a CASE."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        parameters = {"ids": [s.notification_id for s in sent], "ats": [s.at for s in sent]}
+        return connection.execute(_sent_from_arrays(), parameters).all()
+    at = {s.notification_id: s.at for s in sent}
+    statement = (
+        update(Notification)
+        .where(Notification.id.in_(at), Notification.status == NotificationStatus.SENDING)
+        .values(sent_at=case(at, value=Notification.id), **_SENT)
+        .returning(*_FACTS)
+    )
+    return connection.execute(statement).all()
+
+
+@cache
+def _sent_from_arrays():
+    given = (
+        func.unnest(
+            bindparam("ids", type_=postgresql.ARRAY(Integer)), bindparam("ats", type_=postgresql.ARRAY(UTCDateTime()))
+        )
+        .table_valued(column("id", Integer), column("at", UTCDateTime()))
+        .render_derived("sent")
+    )
+    return (
+        update(Notification)
+        .where(Notification.id == given.c.id, Notification.status == NotificationStatus.SENDING)
+        .values(sent_at=given.c.at, **_SENT)
+        .returning(*_FACTS)
+    )
 
 
 def record_failure(
