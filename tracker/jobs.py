@@ -4,7 +4,7 @@ import logging
 import os
 import socket
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask
 
@@ -93,6 +93,16 @@ def sweep(app: Flask) -> int:
     if late_receipts:
         log.info("sweep found %d receipts overdue", late_receipts)
     return total
+
+
+def next_deadline(app: Flask) -> datetime | None:
+    """The earliest escalation deadline still to come, or None (or when the database cannot say)."""
+    try:
+        with session_scope(app, reads_only=True) as session:
+            return escalation.next_deadline(session, utcnow())
+    except Exception:  # the sweep runs at its interval anyway
+        log.exception("cannot read the next escalation deadline")
+        return None
 
 
 def deliver(app: Flask) -> int:

@@ -1,11 +1,17 @@
 """The APScheduler set-up: UTC, fixed job ids, coalesce, one instance of each job at a time.
 
 The database holds every deadline; the scheduler only says "look now". Its job store is the
-default in-memory one and is never shared, so any number of scheduler processes may run.
+default in-memory one and is never shared, so any number of scheduler processes may run. After each
+sweep it reads the earliest escalation deadline to come, and a run falling later than that deadline is
+planned for the deadline instead (SweepTrigger): an incident escalates as its deadline passes, not up to
+a sweep interval later.
 """
+
+from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from . import jobs
@@ -38,7 +44,7 @@ def build_scheduler(app: Flask, blocking: bool = True, roles: tuple[str, ...] = 
         app.config["DELIVERY_INTERVAL_SECONDS"]
     ] * delivering
     planned = [
-        ("sweep", jobs.sweep, app.config["SWEEP_INTERVAL_SECONDS"], sweeping),
+        ("sweep", sweep_on_time, app.config["SWEEP_INTERVAL_SECONDS"], sweeping),
         ("deliver", jobs.deliver, app.config["DELIVERY_INTERVAL_SECONDS"], delivering),
         # Its own job, so a long delivery batch never silences it.
         ("beat", jobs.beat, min(intervals), True),
@@ -48,14 +54,38 @@ def build_scheduler(app: Flask, blocking: bool = True, roles: tuple[str, ...] = 
         ("forget", jobs.forget_answers, FORGET_SECONDS, sweeping),
     ]
     for job_id, func, interval in ((j, f, i) for j, f, i, wanted in planned if wanted):
+        trigger = (SweepTrigger if func is sweep_on_time else IntervalTrigger)(seconds=interval, timezone=UTC)
         scheduler.add_job(
             func,
-            "interval",
-            seconds=interval,
+            trigger,
             id=job_id,
             name=job_id,
-            args=[app],
+            args=[app, trigger] if func is sweep_on_time else [app],
             replace_existing=True,
             next_run_time=utcnow(),
         )
     return scheduler
+
+
+class SweepTrigger(IntervalTrigger):
+    """Every interval, or sooner: at deadline, the earliest escalation deadline the last sweep saw still to
+    come (sweep_on_time sets it). The scheduler's thread asks this trigger for the next run as it starts
+    one, so a deadline is kept to the moment when a sweep saw it coming before the run before it began: an
+    interval ahead, which every ladder step's minutes are. Nothing here touches the scheduler from a job's
+    thread (APScheduler 3 holds its job store lock while a shutdown waits for the running jobs)."""
+
+    deadline: datetime | None = None
+
+    def get_next_fire_time(self, previous_fire_time, now):
+        regular = super().get_next_fire_time(previous_fire_time, now)
+        deadline = self.deadline
+        if deadline is not None and now < deadline and (regular is None or deadline < regular):
+            return deadline
+        return regular
+
+
+def sweep_on_time(app: Flask, trigger: SweepTrigger) -> int:
+    """The sweep (jobs.sweep), then the earliest escalation deadline to come told to its trigger."""
+    escalated = jobs.sweep(app)
+    trigger.deadline = jobs.next_deadline(app)
+    return escalated

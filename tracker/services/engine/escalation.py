@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from ... import instruments
@@ -33,6 +33,16 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
         .limit(limit)
     )
     return list(session.scalars(claimable(session, due)))
+
+
+def next_deadline(session: Session, now: datetime) -> datetime | None:
+    """The earliest deadline of an open incident still to come (after now), or None: when the sweep
+    should look next to escalate on time (read through ix_incidents_due)."""
+    return session.scalar(
+        select(func.min(Incident.next_escalation_at)).where(
+            Incident.status == IncidentStatus.OPEN, Incident.next_escalation_at > now
+        )
+    )
 
 
 def advance(
