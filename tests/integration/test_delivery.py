@@ -83,7 +83,8 @@ def test_transient_failures_back_off_then_fail(app, client, world):
         else:
             assert status is NotificationStatus.DEAD and row.last_error == "connection refused"
     with session_scope(app) as session:
-        dead_letters = [(n.kind.value, n.recipient) for n in session.scalars(select(Notification)).all()[1:]]
+        ordered = session.scalars(select(Notification).order_by(Notification.id)).all()
+        dead_letters = [(n.kind.value, n.recipient) for n in ordered[1:]]
         assert dead_letters == [("dead_letter", "supervisor")], "supervisors are told"
         incident = session.scalars(select(Incident)).one()
         assert incident.next_escalation_at == now, "the step escalates at once instead of waiting out its timer"

@@ -14,11 +14,12 @@ sending), so a crash re-sends at most one batch.
 """
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, case, column, func, or_, select, update
+from sqlalchemy import ColumnElement, Integer, Row, Select, and_, bindparam, case, column, func, or_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, load_only, selectinload
 
@@ -374,7 +375,7 @@ _FACTS = (
 _SENT = {"status": NotificationStatus.SENT, "claimed_until": None, "last_error": None}
 
 
-def _mark_sent(session: Session, sent: list[Sent]) -> list:
+def _mark_sent(session: Session, sent: list[Sent]) -> Sequence[Row]:
     """Mark sent the rows still ours (status sending), each at its own time, in one statement that answers
     what each one's timeline event says. On PostgreSQL the ids and times go as two arrays, so the statement
     is the same for any number of rows (compiled and parsed once); elsewhere as a list and a CASE."""
