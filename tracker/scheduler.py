@@ -69,10 +69,11 @@ def build_scheduler(app: Flask, blocking: bool = True, roles: tuple[str, ...] = 
 
 class SweepTrigger(IntervalTrigger):
     """Every interval, or sooner: at deadline, the earliest escalation deadline the last sweep saw still to
-    come (sweep_on_time sets it). The scheduler's thread asks this trigger for the next run as it starts
-    one, so a deadline is kept to the moment when a sweep saw it coming before the run before it began: an
-    interval ahead, which every ladder step's minutes are. Nothing here touches the scheduler from a job's
-    thread (APScheduler 3 holds its job store lock while a shutdown waits for the running jobs)."""
+    come (sweep_on_time sets it). The scheduler's thread asks the trigger for the next run when it starts
+    one, so a deadline set two intervals or more before it comes (a ladder step's minutes always are) is
+    run at to the moment; a nearer one waits for the interval, as before. Nothing here touches the
+    scheduler from a job's thread (APScheduler 3 holds its job store lock while a shutdown waits for the
+    running jobs)."""
 
     deadline: datetime | None = None
 
