@@ -1,4 +1,5 @@
-"""Write many plain rows of one table in one go: PostgreSQL's COPY, or one executemany elsewhere.
+"""Many rows at once: name them by key in one parameter (any_of), write them in one go (insert_rows:
+PostgreSQL's COPY, or one executemany elsewhere).
 
 A sweep batch writes its timeline events, outbox rows and audit seals as plain rows (services.
 incidents.timeline.written_in_bulk); delivery writes its attempts and delivery events so. On
@@ -10,10 +11,22 @@ against 124-270 ms and 250-270 ms as INSERTs. The rows are converted by each col
 would convert them, and constraints and triggers (foreign keys) hold for COPY as for INSERT.
 """
 
+from collections.abc import Collection
+
 import psycopg
 from psycopg import sql
-from sqlalchemy import insert
-from sqlalchemy.orm import Session
+from sqlalchemy import ARRAY, ColumnElement, any_, insert, literal
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+
+def any_of(session: Session, column: InstrumentedAttribute, values: Collection) -> ColumnElement[bool]:
+    """column is one of values. On PostgreSQL, column = ANY (one array parameter): as IN (...) a batch
+    of 500 ids is 500 parameters, and psycopg parses a statement that long in Python at every execution
+    (statements of a few kilobytes are past its cache), which cost a sixth of an escalation sweep's CPU.
+    Elsewhere IN (...)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    return column == any_(literal(list(values), ARRAY(column.type)))
 
 
 def insert_rows(session: Session, model: type, rows: list[dict]) -> None:

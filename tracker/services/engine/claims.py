@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, Select, any_, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ...models import Incident, IncidentStatus
+from ...models.bulk import any_of
 
 
 def claimable(session: Session, candidates: Select) -> Select:
@@ -65,7 +66,7 @@ def claim_incidents(
 
 def load_claimed(session: Session, model, ids: list[int], *options) -> list:
     """The claimed rows, fresh from the database (the claim's UPDATE bypassed the identity map)."""
-    query = select(model).where(model.id.in_(ids)).order_by(model.id).options(*options)
+    query = select(model).where(any_of(session, model.id, ids)).order_by(model.id).options(*options)
     return list(session.scalars(query.execution_options(populate_existing=True)))
 
 

@@ -21,7 +21,7 @@ from functools import cache
 
 from sqlalchemy import ColumnElement, Integer, Row, Select, and_, bindparam, case, column, func, or_, select, update
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session, load_only, selectinload
+from sqlalchemy.orm import Session, joinedload, load_only, selectinload
 
 from ...channels import DeliveryError, Message
 from ...models import (
@@ -40,7 +40,7 @@ from ...models import (
     User,
 )
 from ...models.base import UTCDateTime
-from ...models.bulk import insert_rows
+from ...models.bulk import any_of, insert_rows
 from ...timeutil import isoformat
 from ..incidents import timeline
 from . import message_text, notify
@@ -97,7 +97,7 @@ class Composer:
         first = (
             select(func.min(Notification.id))
             .outerjoin(ContactChannel, Notification.channel_id == ContactChannel.id)
-            .where(Notification.incident_id.in_(set(incident_ids)), mailed)
+            .where(any_of(session, Notification.incident_id, set(incident_ids)), mailed)
             .group_by(Notification.incident_id)
         )
         return _keyed(session, first)
@@ -233,9 +233,11 @@ def claim_messages(
     # A message says what it said when queued: of its incident, sending reads only the reference and where
     # the incident stands (late_notice), never the report or its ladder (a row queued before migration
     # 0010 is rendered at its first sending, and loads the rest then).
+    # The incident in the same statement (every row has one): a second SELECT ... IN of the batch's
+    # incidents cost a sixth more of loading the batch.
     read = (Incident.reference, Incident.status, Incident.current_step, Incident.loop)
     eager = (
-        selectinload(Notification.incident).options(load_only(*read)),
+        joinedload(Notification.incident, innerjoin=True).options(load_only(*read)),
         selectinload(Notification.channel),
         selectinload(Notification.user),
     )

@@ -1,5 +1,6 @@
 """The escalation engine: claim due incidents atomically and move each one step up its ladder."""
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, inspect, select, update
@@ -7,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from ... import instruments
 from ...models import EventKind, Incident, IncidentStatus, NotificationKind
+from ...models.bulk import any_of
 from ..incidents import timeline
 from . import decisions, notify
 from .claims import claimable, load_claimed
@@ -118,12 +120,14 @@ def sweep_batch(
         return 0
     incidents = load_claimed(session, Incident, ids)
     recipients = notify.Recipients.load(session, links.public_url)
+    outcomes: Counter[str] = Counter()
     with session.no_autoflush, timeline.written_in_bulk(session):
         for incident in incidents:
             instruments.ESCALATION_LAG.observe(max(0.0, (now - incident.next_escalation_at).total_seconds()))
-            outcome = advance(session, incident, now, runner, recipients, links, decision_reask)
-            instruments.ESCALATIONS.labels(outcome).inc()
+            outcomes[advance(session, incident, now, runner, recipients, links, decision_reask)] += 1
         write_steps(session, incidents)
+    for outcome, count in outcomes.items():
+        instruments.ESCALATIONS.labels(outcome).inc(count)
     session.flush()  # whatever else advancing changed through the ORM
     return len(incidents)
 
@@ -165,7 +169,7 @@ def write_steps(session: Session, incidents: list[Incident]) -> None:
     for changed, ids in groups.items():
         session.execute(
             update(Incident)
-            .where(Incident.id.in_(ids))
+            .where(any_of(session, Incident.id, ids))
             .values({"version": Incident.version + 1, **{name: _stored(value) for name, value in changed}}),
             execution_options={"synchronize_session": False},
         )

@@ -40,6 +40,7 @@ from ...models import (
     TimelineEvent,
     User,
 )
+from ...models.bulk import any_of
 from ...timeutil import duration
 from ..incidents import timeline
 from . import notify
@@ -92,7 +93,7 @@ def last_activity(session: Session, ids: list[int]) -> dict[int, datetime]:
     """When people last recorded something on each incident's timeline (MACHINE_KINDS left out)."""
     rows = session.execute(
         select(TimelineEvent.incident_id, func.max(TimelineEvent.at))
-        .where(TimelineEvent.incident_id.in_(ids), TimelineEvent.kind.not_in(MACHINE_KINDS))
+        .where(any_of(session, TimelineEvent.incident_id, ids), TimelineEvent.kind.not_in(MACHINE_KINDS))
         .group_by(TimelineEvent.incident_id)
     )
     return {incident_id: at for incident_id, at in rows}
