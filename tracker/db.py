@@ -11,12 +11,13 @@ read; every other request, each job, the CLI and the rate-limit bookkeeping writ
 may be skipped (a token's last use) writes only if it gets the write lock at once (NO_WAIT).
 """
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 EXTENSION = "tracker.db"
@@ -38,9 +39,23 @@ def build_engine(url: str, **options) -> Engine:
         return engine
     # Pre-ping: a connection the server dropped is replaced before use. Keepalives and a connect
     # timeout: a peer that vanished without closing the connection fails a job instead of hanging it.
-    keepalive = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
-                 "keepalives_count": 3}  # fmt: skip
-    return create_engine(url, pool_pre_ping=True, connect_args=keepalive, **options)
+    # The session's time zone is UTC whatever the server's default: SQL that reads a date off a moment
+    # (a report's day) reads it in UTC, and every moment comes back already in UTC (psycopg then gives
+    # datetime.UTC itself, which UTCDateTime passes through instead of converting each one).
+    given = make_url(url).query.get("options", "")  # the URL's own server options are kept
+    connect = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+               "keepalives_count": 3, "options": f"{given} -c TimeZone=UTC".strip()}  # fmt: skip
+    return create_engine(url, pool_pre_ping=True, connect_args=connect, json_deserializer=_json_loads, **options)
+
+
+_decode_json = json.JSONDecoder().decode
+
+
+def _json_loads(data: bytes | str):
+    """A JSON column's value as psycopg hands it over (UTF-8 bytes: the server's encoding is UTF8):
+    decoded as UTF-8 at once, where json.loads first guesses which of five encodings bytes are in (a
+    sixth of loading an incident's six JSON columns)."""
+    return _decode_json(data if isinstance(data, str) else bytes(data).decode())
 
 
 def plan_for_tables_as_they_are(app: Flask) -> None:

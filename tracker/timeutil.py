@@ -100,7 +100,8 @@ def isoformat(moment: datetime | None) -> str | None:
     """Format an aware datetime as ISO 8601 in UTC with a Z."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    z = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    return z.isoformat().replace("+00:00", "Z")
 
 
 def duration(seconds: float | None) -> str:

@@ -4,7 +4,7 @@
 from datetime import datetime
 from functools import cache
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
 from ...models import ContactChannel, Incident, NotificationKind, Precedence
 from ...models.enums import category_label
@@ -47,8 +47,11 @@ def _environment() -> Environment:
         auto_reload=False,
     )
     # Codes in words, spans in words, times to the second (models/labels.py): no raw key, no microseconds.
-    env.globals.update(dtg=format_dtg, iso=iso_to_the_second, category_label=category_label)
-    env.filters.update(label=label, duration=duration)
+    # Filters, not globals: the template calls a filter directly, a global through Context.call, which
+    # cost a third of an escalation message's rendering.
+    env.filters.update(
+        dtg=format_dtg, iso=iso_to_the_second, category_label=category_label, label=label, duration=duration
+    )
     return env
 
 
@@ -57,7 +60,12 @@ def _render(template: str, **context) -> str:
     fail the message (tracker.text): the whole text is made encodable once, which leaves what the
     template wrote unchanged and costs about a third of checking each value as it is printed (3 against
     9 us for a message of 900 characters)."""
-    return scalar(_environment().get_template(template).render(**context))
+    return scalar(_template(template).render(**context))
+
+
+@cache
+def _template(name: str) -> Template:
+    return _environment().get_template(name)
 
 
 def iso_to_the_second(moment: datetime | None) -> str | None:
