@@ -2,9 +2,10 @@
 configured name stays "outbox", as deployments and stored channels spell it)."""
 
 import binascii
+import contextlib
+import itertools
 import os
 import re
-import tempfile
 from email.utils import formatdate
 from pathlib import Path
 
@@ -81,6 +82,9 @@ class FileDropTransport:
 
     def __init__(self, directory: str):
         self.directory = Path(directory)
+        # Temp names of this process's own, one per message written: no name is drawn at random and
+        # tried (tempfile.mkstemp), and the directory is made when a write first finds it missing.
+        self._temps = itertools.count()
 
     def path_for(self, message: Message) -> Path:
         return self.directory / f"{message.reference or 'channel'}-{message.key}.eml"
@@ -90,12 +94,25 @@ class FileDropTransport:
 
     def send(self, message: Message) -> str | None:
         mail = render(message, sender="tracker")
+        temp = os.path.join(self.directory, f".sending-{os.getpid()}-{next(self._temps)}")
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=self.directory, prefix=".sending-")
-            with os.fdopen(handle, "wb") as out:
-                out.write(mail)
+            try:
+                handle = os.open(temp, _CREATE, 0o600)
+            except FileNotFoundError:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                handle = os.open(temp, _CREATE, 0o600)
+            try:
+                left = memoryview(mail)
+                while left:
+                    left = left[os.write(handle, left) :]
+            finally:
+                os.close(handle)
             os.replace(temp, self.path_for(message))
         except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
             raise DeliveryError(f"cannot write {self.directory}: {exc}") from exc
         return None
+
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
