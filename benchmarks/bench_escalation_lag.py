@@ -85,7 +85,8 @@ def main() -> None:
         web_env = {key: env[key] for key in ("TRACKER_DATABASE_URL", "TRACKER_OUTBOX_DIR", "PROMETHEUS_MULTIPROC_DIR")}
         web_env["TRACKER_METRICS_SCRAPE_SECRET"] = SCRAPE_SECRET  # GET /metrics wants a bearer token
         web = common.gunicorn("wsgi:app", web_env) if args.metrics else None
-        port = web.__enter__()[0] if web else None
+        port, master = web.__enter__() if web else (None, None)
+        web_workers = common.children(master) if master else []
         try:
             escalated_all = delivered_all = None
             # CPU seconds of each process (two sweepers, the deliverer, the database's server processes)
@@ -105,9 +106,9 @@ def main() -> None:
                         )
                     ).scalar_one()
                     if "deadline" not in cpu and utcnow() >= deadline:
-                        cpu["deadline"] = _cpu(connection, schedulers)
+                        cpu["deadline"] = _cpu(connection, schedulers, web_workers)
                     if "escalated" not in cpu and escalated == args.count:
-                        cpu["escalated"] = _cpu(connection, schedulers)
+                        cpu["escalated"] = _cpu(connection, schedulers, web_workers)
                 now = utcnow()
                 if port and now >= deadline:
                     metrics.append(_scrape(port))
@@ -210,8 +211,9 @@ def main() -> None:
     common.dump("escalation_lag", {"rows": rows, "metrics": metrics})
 
 
-def _cpu(connection, schedulers: list[subprocess.Popen]) -> dict[str, float]:
-    """CPU seconds used so far by the two sweepers, the deliverer and this database's server processes."""
+def _cpu(connection, schedulers: list[subprocess.Popen], web_workers: list[int]) -> dict[str, float]:
+    """CPU seconds used so far by the two sweepers, the deliverer, this database's server processes and,
+    with --metrics, the web workers answering the scrapes (they share the machine's two cores)."""
     server = connection.execute(
         text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
     ).scalars()
@@ -221,6 +223,7 @@ def _cpu(connection, schedulers: list[subprocess.Popen]) -> dict[str, float]:
         "sweeper 2": used.get(schedulers[1].pid, 0.0),
         "deliverer": used.get(schedulers[2].pid, 0.0),
         "PostgreSQL": sum(common.cpu_seconds(list(server)).values()),
+        **({"web (/metrics)": sum(common.cpu_seconds(web_workers).values())} if web_workers else {}),
     }
 
 
