@@ -92,3 +92,22 @@ def test_a_left_out_column_gets_the_models_default(app, client, world):
             session, TimelineEvent, [{k: v for k, v in row.items() if k != "details"} for row in rows(incident_id)]
         )
     assert [details for _, _, details in stored(app)] == [{}, {}]
+
+
+def test_json_that_orjson_refuses_is_written_and_read_as_the_standard_library_does(app, client, world):
+    """A lone surrogate (which a value stored before the doors refused it may hold) and a key that is
+    not a string: orjson refuses both, and the engine's JSON functions (tracker.db) fall back to json."""
+    reference = file_incident(client, world)["reference"]
+    refused = {"text": "RED\ud800", 7: "seven", "nested": [{"callsign": "\udfff"}]}
+    with session_scope(app) as session:
+        incident_id = session.scalars(select(Incident.id).where(Incident.reference == reference)).one()
+        batch = rows(incident_id)
+        batch[0]["details"] = refused
+        insert_rows(session, TimelineEvent, batch)
+        session.execute(insert(TimelineEvent), [{**batch[0], "actor": "insert 1"}])
+    with session_scope(app) as session:
+        read = session.scalars(
+            select(TimelineEvent.details).where(TimelineEvent.actor.in_(("bulk 1", "insert 1")))
+        ).all()
+    expected = {"text": "RED\ud800", "7": "seven", "nested": [{"callsign": "\udfff"}]}
+    assert read == [expected, expected], read
