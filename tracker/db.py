@@ -11,15 +11,15 @@ read; every other request, each job, the CLI and the rate-limit bookkeeping writ
 may be skipped (a token's last use) writes only if it gets the write lock at once (NO_WAIT).
 """
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import orjson
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from .models import json_values
 
 EXTENSION = "tracker.db"
 READERS = "tracker.db.readers"
@@ -50,36 +50,10 @@ def build_engine(url: str, **options) -> Engine:
         url,
         pool_pre_ping=True,
         connect_args=connect,
-        json_serializer=_json_dumps,
-        json_deserializer=_json_loads,
+        json_serializer=json_values.dumps,
+        json_deserializer=json_values.loads,
         **options,
     )
-
-
-# What json.dumps refuses, orjson is told to refuse too (it would write dates and dataclasses).
-_AS_JSON_DUMPS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-
-
-def _json_dumps(value) -> str:
-    """A JSON column's value for PostgreSQL, by orjson (a sweep writes two JSON values an escalation:
-    the standard library's encoder was a sixteenth of its CPU). orjson refuses what json.dumps writes
-    (a lone surrogate, escaped; a key that is not a string) and these go through json.dumps; what both
-    refuse (a datetime) still fails."""
-    try:
-        # As text: a COPY row (models.bulk) takes the column type's own bind processor, which hands
-        # this on as it is, and bytes there would be written as bytea.
-        return orjson.dumps(value, option=_AS_JSON_DUMPS).decode()
-    except TypeError:
-        return json.dumps(value)
-
-
-def _json_loads(data: bytes | str):
-    """A JSON column's value as psycopg hands it over (UTF-8 bytes: the server's encoding is UTF8), by
-    orjson; a value orjson refuses (a lone surrogate a stored value may hold, escaped) by json.loads."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return json.loads(data)
 
 
 def plan_for_tables_as_they_are(app: Flask) -> None:

@@ -8,7 +8,6 @@ written but the rows themselves, in the caller's transaction (on its connection:
 of the ORM's execution).
 """
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
@@ -20,7 +19,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ...models import ContactChannel, Incident, Notification, TimelineEvent, User
+from ...models import ContactChannel, Incident, Notification, TimelineEvent, User, json_values
 from ...models.base import stored_utc
 from .references import ADVANCE, next_reference
 
@@ -118,7 +117,7 @@ def _default_of(column) -> Callable[[], object]:
 
 def _insert_both(session: Session, events: list[dict], messages: list[dict]) -> tuple[list[int], list[int]]:
     """PostgreSQL: both tables' rows in one statement, each list one JSON parameter; their ids in order."""
-    parameters = {"events": json.dumps(events, default=_plain), "messages": json.dumps(messages, default=_plain)}
+    parameters = {"events": json_values.dumps(events, _plain), "messages": json_values.dumps(messages, _plain)}
     rows = session.connection().execute(_both_statement(), parameters).all()
     return [r.id for r in rows if r.part == 0], [r.id for r in rows if r.part == 1]
 
