@@ -48,7 +48,7 @@ def _environment() -> Environment:
     )
     # Codes in words, spans in words, times to the second (models/labels.py): no raw key, no microseconds.
     # Filters, not globals: the template calls a filter directly, a global through Context.call, which
-    # cost a third of an escalation message's rendering. No global at all (the messages use none of
+    # cost a fifth of an escalation message's rendering. No global at all (the messages use none of
     # Jinja's range, dict, lipsum, cycler, joiner, namespace): every render copies the globals.
     env.globals.clear()
     env.filters.update(
