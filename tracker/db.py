@@ -43,7 +43,7 @@ def build_engine(url: str, **options) -> Engine:
     # The session's time zone is UTC whatever the server's default: SQL that reads a date off a moment
     # (a report's day) reads it in UTC, and every moment comes back already in UTC (psycopg then gives
     # datetime.UTC itself, which UTCDateTime passes through instead of converting each one).
-    given = make_url(url).query.get("options", "")  # the URL's own server options are kept
+    given = make_url(url).query.get("options", "")  # the URL's other server options are kept
     connect = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
                "keepalives_count": 3, "options": f"{given} -c TimeZone=UTC".strip()}  # fmt: skip
     return create_engine(
