@@ -1,9 +1,13 @@
 """The board in pages: the most urgent first, the rest a page away, each row read as plain columns."""
 
+import re
+
 import pytest
+from sqlalchemy import select
 
 from tests.support import file_incident, sign_in
 from tracker.db import session_scope
+from tracker.models import Incident, NotificationStatus
 from tracker.services.incidents import queries
 
 # The ladder's length is read from its JSON in SQL (json_array_length): engine-dependent.
@@ -37,3 +41,22 @@ def test_the_board_page_links_the_next_page_and_keeps_its_filters(app, client, w
     rows = client.get("/board/rows?precedence=P&page=2", headers={"X-Requested-With": "fetch"})
     assert rows.status_code == 200 and rows.get_data(as_text=True).count("<tr") == 1, rows.get_data(as_text=True)
     assert client.get("/board?page=x%00").status_code == 200, "a page that is no number shows the first"
+
+
+def test_a_row_whose_message_was_given_up_on_says_dead_letter_and_only_that_row(app, client, world):
+    given_up, fine = (file_incident(client, world)["reference"] for _ in range(2))
+    with session_scope(app) as session:
+        incident = session.scalar(select(Incident).where(Incident.reference == given_up))
+        incident.notifications[0].status = NotificationStatus.DEAD
+    with session_scope(app) as session:
+        marked = {row.reference: row.dead_letter for row in queries.board(session).rows}
+    assert marked == {given_up: True, fine: False}, marked
+    sign_in(client, "supervisor")
+    page = client.get("/board").get_data(as_text=True)
+    rows = {reference: row for row in page.split("<tr")[1:] if (reference := _reference(row))}
+    assert "DEAD LETTER" in rows[given_up] and "DEAD LETTER" not in rows[fine], page
+
+
+def _reference(row: str) -> str | None:
+    found = re.search(r'data-reference="([^"]+)"', row)
+    return found[1] if found else None

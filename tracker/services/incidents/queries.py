@@ -19,6 +19,7 @@ from ...models import (
     User,
     channel_members,
 )
+from ...models.bulk import any_of
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ def _mark_dead_letters(session: Session, incidents: list[Row]) -> list[Row]:
         session.scalars(
             select(Notification.incident_id)
             .where(
-                Notification.incident_id.in_([i.id for i in incidents]),
+                any_of(session, Notification.incident_id, [i.id for i in incidents]),
                 Notification.status == NotificationStatus.DEAD,
             )
             .distinct()
