@@ -1,9 +1,13 @@
 """Filing throughput: POST /api/v1/incidents on the tracker against a bare Flask + SQLAlchemy insert.
 
 Both run under gunicorn with config/gunicorn.conf.py and 2 sync workers on the same PostgreSQL;
-wrk drives each with the same ~500-byte JSON body; rounds alternate tracker and baseline so
+wrk drives each with the same ~500-byte JSON body; rounds rotate the servers so
 machine noise falls on both. Prints requests/s, p50 and p99 per concurrency and the ratio
 tracker / baseline (target: >= 0.6 at c=8 and c=32).
+
+A third server in the same rounds, benchmarks/floor_app.py, writes a filing's rows with the tracker's
+own statements and does nothing else (no validation, routing, message text, framework or unit of work):
+its ratio to the baseline is the ceiling of any filing on this stack and data model, printed with it.
 
     .venv/bin/python benchmarks/bench_filing.py [--seconds 10] [--rounds 3]
 """
@@ -62,17 +66,29 @@ def main() -> None:
                     "PYTHONPATH": str(common.ROOT / "benchmarks"),
                 },
             ) as (baseline_port, baseline_pid),
+            common.gunicorn(
+                "floor_app:app",
+                {
+                    **env,
+                    "TRACKER_DATABASE_URL": common.with_application(url, "floor"),
+                    "BENCH_BODY": body,
+                    "BENCH_TOKEN": token,
+                    "PYTHONPATH": str(common.ROOT / "benchmarks"),
+                },
+            ) as (floor_port, floor_pid),
         ):
-            masters = {"tracker": tracker_pid, "baseline": baseline_pid}
+            masters = {"tracker": tracker_pid, "baseline": baseline_pid, "floor": floor_pid}
             targets = {
                 "tracker": (f"http://127.0.0.1:{tracker_port}/api/v1/incidents", token),
                 "baseline": (f"http://127.0.0.1:{baseline_port}/incidents", ""),
+                "floor": (f"http://127.0.0.1:{floor_port}/incidents", token),
             }
             for target, bearer in targets.values():  # warm up both
                 common.wrk(target, 4, 2, script, {"BENCH_BODY": body, "BENCH_TOKEN": bearer})
             for c in args.concurrency:
                 for n in range(args.rounds):
-                    order = ["tracker", "baseline"] if n % 2 == 0 else ["baseline", "tracker"]
+                    names = list(targets)
+                    order = names[n % 3 :] + names[: n % 3]  # each server in each place once in three rounds
                     for name in order:
                         target, bearer = targets[name]
                         before_app = common.server_cpu_seconds(masters[name])
@@ -129,9 +145,37 @@ def main() -> None:
         "baseline CPU ms: app",
         "PostgreSQL",
     ]
+    floor_rows = []
+    for c in args.concurrency:
+        f, b, t = results[(c, "floor")], results[(c, "baseline")], results[(c, "tracker")]
+        f_rps = common.median([r["rps"] for r in f])
+        floor_rows.append(
+            [
+                c,
+                f_rps,
+                common.median([r["p50"] for r in f]),
+                common.median([r["p99"] for r in f]),
+                f"{f_rps / common.median([r['rps'] for r in b]):.2f}",
+                f"{common.median([r['rps'] for r in t]) / f_rps:.2f}",
+                common.median([r["app_ms"] for r in f]),
+                common.median([r["db_ms"] for r in f]),
+            ]
+        )
+    floor_headers = [
+        "c",
+        "floor req/s",
+        "p50 ms",
+        "p99 ms",
+        "floor / baseline",
+        "tracker / floor",
+        "CPU ms: app",
+        "PostgreSQL",
+    ]
     print(f"\nFiling throughput ({args.rounds} alternating rounds of {args.seconds} s, medians; {common.machine()})")
     print(common.table(headers, rows))
-    common.dump("filing", {"rows": rows, "headers": headers})
+    print("\nThe floor in the same rounds: a filing's rows written with the tracker's statements, nothing else")
+    print(common.table(floor_headers, floor_rows))
+    common.dump("filing", {"rows": rows, "headers": headers, "floor_rows": floor_rows, "floor_headers": floor_headers})
     if args.profile:
         print(f"\nWhere a tracker worker spends its time filing at c=8 (py-spy, inclusive):\n{hot}")
 
