@@ -6,8 +6,8 @@ reference counter in one statement, its first timeline events and outbox rows in
 transaction. What it leaves out is everything else a filing does: no validation, routing, ladder, message
 text, throttle or idempotency, no apiflask, webargs or marshmallow, no ORM unit of work. The rows of one real
 filing, made at start-up through the tracker's own API, are written again for each request with the
-request's position, category and narrative. No filing on this stack and this data model can cost less:
-its ratio to the bare insert is the ceiling of the tracker's.
+request's position, category and narrative. No filing that writes these rows with these statements can
+cost less: its ratio to the bare insert is the ceiling of the tracker's.
 """
 
 import hashlib
