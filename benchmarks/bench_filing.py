@@ -111,66 +111,17 @@ def main() -> None:
                         )
             if args.profile:
                 hot = _profile(targets["tracker"], tracker_pid, body, script)
-    rows = []
+    rows, floor_rows = [], []
     for c in args.concurrency:
-        t, b = results[(c, "tracker")], results[(c, "baseline")]
-        t_rps, b_rps = common.median([r["rps"] for r in t]), common.median([r["rps"] for r in b])
-        rows.append(
-            [
-                c,
-                t_rps,
-                common.median([r["p50"] for r in t]),
-                common.median([r["p99"] for r in t]),
-                b_rps,
-                common.median([r["p50"] for r in b]),
-                common.median([r["p99"] for r in b]),
-                f"{t_rps / b_rps:.2f}",
-                common.median([r["app_ms"] for r in t]),
-                common.median([r["db_ms"] for r in t]),
-                common.median([r["app_ms"] for r in b]),
-                common.median([r["db_ms"] for r in b]),
-            ]
-        )
-    headers = [
-        "c",
-        "tracker req/s",
-        "p50 ms",
-        "p99 ms",
-        "baseline req/s",
-        "p50 ms",
-        "p99 ms",
-        "ratio",
-        "tracker CPU ms: app",
-        "PostgreSQL",
-        "baseline CPU ms: app",
-        "PostgreSQL",
-    ]
-    floor_rows = []
-    for c in args.concurrency:
-        f, b, t = results[(c, "floor")], results[(c, "baseline")], results[(c, "tracker")]
-        f_rps = common.median([r["rps"] for r in f])
-        floor_rows.append(
-            [
-                c,
-                f_rps,
-                common.median([r["p50"] for r in f]),
-                common.median([r["p99"] for r in f]),
-                f"{f_rps / common.median([r['rps'] for r in b]):.2f}",
-                f"{common.median([r['rps'] for r in t]) / f_rps:.2f}",
-                common.median([r["app_ms"] for r in f]),
-                common.median([r["db_ms"] for r in f]),
-            ]
-        )
-    floor_headers = [
-        "c",
-        "floor req/s",
-        "p50 ms",
-        "p99 ms",
-        "floor / baseline",
-        "tracker / floor",
-        "CPU ms: app",
-        "PostgreSQL",
-    ]
+        t, b, f = (_medians(results[(c, name)]) for name in ("tracker", "baseline", "floor"))
+        rows.append([c, t["rps"], t["p50"], t["p99"], b["rps"], b["p50"], b["p99"], f"{t['rps'] / b['rps']:.2f}"])
+        rows[-1] += [t["app_ms"], t["db_ms"], b["app_ms"], b["db_ms"]]
+        floor_rows.append([c, f["rps"], f["p50"], f["p99"], f"{f['rps'] / b['rps']:.2f}", f"{t['rps'] / f['rps']:.2f}"])
+        floor_rows[-1] += [f["app_ms"], f["db_ms"]]
+    headers = ["c", "tracker req/s", "p50 ms", "p99 ms", "baseline req/s", "p50 ms", "p99 ms", "ratio"]
+    headers += ["tracker CPU ms: app", "PostgreSQL", "baseline CPU ms: app", "PostgreSQL"]
+    floor_headers = ["c", "floor req/s", "p50 ms", "p99 ms", "floor / baseline", "tracker / floor"]
+    floor_headers += ["CPU ms: app", "PostgreSQL"]
     print(f"\nFiling throughput ({args.rounds} alternating rounds of {args.seconds} s, medians; {common.machine()})")
     print(common.table(headers, rows))
     print("\nThe floor in the same rounds: a filing's rows written with the tracker's statements, nothing else")
@@ -178,6 +129,11 @@ def main() -> None:
     common.dump("filing", {"rows": rows, "headers": headers, "floor_rows": floor_rows, "floor_headers": floor_headers})
     if args.profile:
         print(f"\nWhere a tracker worker spends its time filing at c=8 (py-spy, inclusive):\n{hot}")
+
+
+def _medians(runs: list[dict]) -> dict[str, float]:
+    """The median of each figure over a server's rounds at one concurrency."""
+    return {key: common.median([run[key] for run in runs]) for key in ("rps", "p50", "p99", "app_ms", "db_ms")}
 
 
 def _profile(target, master_pid: int, body: str, script: Path) -> str:
