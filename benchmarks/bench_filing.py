@@ -83,7 +83,7 @@ def main() -> None:
                 "baseline": (f"http://127.0.0.1:{baseline_port}/incidents", ""),
                 "floor": (f"http://127.0.0.1:{floor_port}/incidents", token),
             }
-            for target, bearer in targets.values():  # warm up both
+            for target, bearer in targets.values():  # warm up each
                 common.wrk(target, 4, 2, script, {"BENCH_BODY": body, "BENCH_TOKEN": bearer})
             for c in args.concurrency:
                 for n in range(args.rounds):
