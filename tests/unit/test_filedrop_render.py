@@ -8,6 +8,7 @@ import email
 import email.policy
 import os
 import stat
+import threading
 
 import pytest
 
@@ -99,3 +100,34 @@ def test_a_write_that_fails_is_a_delivery_error_and_leaves_no_temp_file(tmp_path
     with pytest.raises(DeliveryError, match="cannot write"):
         transport.send(PLAIN)
     assert listing(tmp_path) == [transport.path_for(PLAIN).name], "the temp file was removed"
+
+
+def test_two_transports_of_one_process_writing_to_one_directory_at_once_keep_each_message_whole(tmp_path):
+    # Two apps in one process may share an outbox: their temp names must differ, or one write truncates or
+    # renames the other's file under it (a message under another's name, or a lost one).
+    transports = [FileDropTransport(str(tmp_path)) for _ in range(2)]
+    errors: list[BaseException] = []
+
+    def send_all(which: int) -> None:
+        try:
+            for n in range(400):
+                key = f"n-{which}-{n}"
+                transports[which].send(dataclasses.replace(PLAIN, key=key, text=f"Message {key}.\n"))
+        except BaseException as exc:  # reported below, with the thread's message
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send_all, args=(which,)) for which in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[:3]
+    names = listing(tmp_path)
+    assert len(names) == 800 and not [name for name in names if name.startswith(".")], names[:5]
+    wrong = [
+        name
+        for name in names
+        if f"Message {name.removeprefix('INC-2026-00042-').removesuffix('.eml')}.".encode()
+        not in (tmp_path / name).read_bytes()
+    ]
+    assert not wrong, f"{len(wrong)} files hold another message's text, e.g. {wrong[:3]}"

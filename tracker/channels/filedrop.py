@@ -82,9 +82,6 @@ class FileDropTransport:
 
     def __init__(self, directory: str):
         self.directory = Path(directory)
-        # Temp names of this process's own, one per message written: no name is drawn at random and
-        # tried (tempfile.mkstemp), and the directory is made when a write first finds it missing.
-        self._temps = itertools.count()
 
     def path_for(self, message: Message) -> Path:
         return self.directory / f"{message.reference or 'channel'}-{message.key}.eml"
@@ -94,7 +91,7 @@ class FileDropTransport:
 
     def send(self, message: Message) -> str | None:
         mail = render(message, sender="tracker")
-        temp = os.path.join(self.directory, f".sending-{os.getpid()}-{next(self._temps)}")
+        temp = os.path.join(self.directory, f".sending-{os.getpid()}-{next(_TEMPS)}")
         try:
             try:
                 handle = os.open(temp, _CREATE, 0o600)
@@ -115,4 +112,8 @@ class FileDropTransport:
         return None
 
 
+# Temp names of this process's own, one per message written by any transport of the process (two apps in
+# one process may share a directory): no name is drawn at random and tried (tempfile.mkstemp), and the
+# directory is made when a write first finds it missing.
+_TEMPS = itertools.count()
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
