@@ -81,10 +81,31 @@ def app(make_app):
     return make_app(SWEEP_INTERVAL_SECONDS=0.3, DELIVERY_INTERVAL_SECONDS=0.3)
 
 
+def _closed_before_serving(app):
+    """Hand werkzeug's server each response already read and closed.
+
+    When a browser resets a connection while the server drains the request after the response,
+    werkzeug 3.1's `run_wsgi` raises out of its `finally` before it closes the response: a static
+    file's handle is left to the garbage collector, whose ResourceWarning then fails whichever test
+    happens to be running (warnings are errors). The app streams nothing, so reading the body here
+    costs nothing and closes the file in every case.
+    """
+
+    def wsgi(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
     """Serve the app with werkzeug's threaded WSGI server on a free local port; yield its origin."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closed_before_serving(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     origin = f"http://127.0.0.1:{server.server_port}"
