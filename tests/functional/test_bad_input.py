@@ -112,6 +112,11 @@ CASES = [
     # the body itself
     case("malformed-json", 400, "bad_request", data="{bad", content_type="application/json"),
     case("json-nested-too-deeply", 400, "bad_request", data="[" * 100_000, content_type="application/json"),
+    # Python refuses to read an integer of more than 4,300 digits: a ValueError webargs let through (a 500)
+    case("integer-of-4301-digits", 400, "bad_request", "body", content_type="application/json",
+         data=json.dumps(incident_payload()).replace("54.412", "1" * 4301)),
+    case("integer-of-4301-digits-to-the-open-ack-link", 400, "bad_request", "body", who=None, path="/api/v1/acks",
+         content_type="application/json", data='{"token": ' + "1" * 4301 + "}"),
     case("text-plain-body", 415, "unsupported_media_type",
          data=json.dumps(incident_payload()), content_type="text/plain"),
     case("form-encoded-body", 415, "unsupported_media_type",

@@ -7,6 +7,7 @@ from typing import Any
 
 from apiflask import APIBlueprint, APIFlask, HTTPError
 from flask import request
+from werkzeug.exceptions import BadRequest
 
 from ..http import idempotency
 from ..http.errors import ERRORS
@@ -15,14 +16,19 @@ bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="Incidents")
 
 
 def _require_json_body():
-    """Refuse a body that is not JSON (415), or JSON nested too deeply to parse (400), before parsing."""
+    """Refuse a body that is not JSON (415), or that does not parse (400), before webargs reads it.
+
+    webargs catches only JSONDecodeError: JSON nested too deeply (RecursionError) or holding an
+    integer of more than 4,300 digits (Python's int limit, a plain ValueError) would be a 500."""
     if request.method in ("POST", "PUT", "PATCH") and (request.content_length or request.data):
         if not request.is_json:
             raise HTTPError(415, f"send the body as application/json, not {request.mimetype or 'no type'}")
         try:
-            request.get_json(silent=True)  # webargs catches only ValueError; this would be a 500
+            request.get_json()
         except RecursionError:
             raise HTTPError(400, "the JSON body is nested too deeply", {"body": "too deeply nested"}) from None
+        except BadRequest:  # Flask's answer to any ValueError of the parser
+            raise HTTPError(400, "the request body is not valid JSON", {"body": "not valid JSON"}) from None
 
 
 def _refuse_impossible_path_values():
