@@ -71,6 +71,27 @@ def test_each_change_an_admin_makes_is_followed_by_the_next_filing(app, client):
     assert file_incident(client, world)["ladder"]["rule_name"] == "Default"
 
 
+def test_an_agreement_renamed_is_named_by_its_new_code_in_the_next_filing(app, client):
+    """The table keeps the code of a rule's agreement for the ROUTED event, which is append-only: a stale code
+    written there stays wrong for good, and only in the workers that had compiled the table before the rename."""
+    world = build_world(app)
+    admin = world.auth("admin")
+    made = client.post("/api/v1/agreements", json={"code": "INCSEA-1972", "title": "Incidents at Sea"}, headers=admin)
+    assert made.status_code == 201, made.get_json()
+    agreement_id = made.get_json()["id"]
+    linked = client.patch(f"/api/v1/rules/{world.default_rule_id}", json={"agreement_id": agreement_id}, headers=admin)
+    assert linked.status_code == 200, linked.get_json()
+
+    def routed_agreement(filed: dict) -> str:
+        return next(e for e in filed["timeline"] if e["kind"] == "routed")["details"]["agreement"]
+
+    assert routed_agreement(file_incident(client, world)) == "INCSEA-1972"  # the table is compiled with it
+    renamed = client.patch(f"/api/v1/agreements/{agreement_id}", json={"code": "INCSEA-1972-REV"}, headers=admin)
+    assert renamed.status_code == 200, renamed.get_json()
+    filed = file_incident(client, world)
+    assert (filed["agreement"], routed_agreement(filed)) == ("INCSEA-1972-REV", "INCSEA-1972-REV")
+
+
 def test_a_stamp_the_table_was_not_compiled_at_compiles_it_again(app, client):
     world = build_world(app)
     file_incident(client, world)

@@ -1,7 +1,8 @@
 """The routing configuration's version: a stamp in the counters table that changes whenever a routing
-rule, an escalation policy, a ladder step or what a ladder copies of a channel (its name, level, being
-active) is added, changed or deleted through the ORM. Processes that compile the configuration
-(services.incidents.route_table) read the stamp and compile again when it differs.
+rule, an escalation policy, a ladder step, what a ladder copies of a channel (its name, level, being
+active, address, health) or the code of an agreement a rule names is added, changed or deleted through
+the ORM. Processes that compile the configuration (services.incidents.route_table) read the stamp and
+compile again when it differs.
 
 The stamp is random rather than counted up, so a database restored from a backup (or a test database
 refilled from its template) never shows a stamp that once meant other rules.
@@ -14,14 +15,19 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from .agreement import Agreement
 from .ladder import ContactChannel, EscalationPolicy, PolicyStep, RoutingRule
 from .system import Counter
 
 NAME = "routing-config"
-# A channel enters a ladder snapshot by these (services.incidents.routing.snapshot_ladder), and a filing
-# calls step 1's lines by these (services.incidents.route_table keeps them).
-_CHANNEL_FACTS = ("name", "level", "active", "address", "health")
-_ROUTING = (RoutingRule, EscalationPolicy, PolicyStep, ContactChannel)
+# Any change to a rule, policy or step changes what the compiled table holds; of a channel or an agreement,
+# only these: a channel enters a ladder snapshot by them (services.incidents.routing.snapshot_ladder) and
+# a filing calls step 1's lines by them; a filing's ROUTED event names the rule's agreement by its code.
+_FACTS: dict[type, tuple[str, ...]] = {
+    ContactChannel: ("name", "level", "active", "address", "health"),
+    Agreement: ("code",),
+}
+_ROUTING = (RoutingRule, EscalationPolicy, PolicyStep, ContactChannel, Agreement)
 
 
 # The stamp as a column of another statement (a request's token check reads it: remember).
@@ -58,12 +64,13 @@ def bump(session: Session) -> None:
 def _changes_routing(instance: object, dirty: bool) -> bool:
     if isinstance(instance, RoutingRule | EscalationPolicy | PolicyStep):
         return True
-    if isinstance(instance, ContactChannel):
-        if not dirty:
-            return True
-        attributes = inspect(instance).attrs
-        return any(attributes[name].history.has_changes() for name in _CHANNEL_FACTS)
-    return False
+    facts = _FACTS.get(type(instance))
+    if facts is None:
+        return False
+    if not dirty:
+        return True
+    attributes = inspect(instance).attrs
+    return any(attributes[name].history.has_changes() for name in facts)
 
 
 @event.listens_for(Session, "before_flush")
