@@ -69,7 +69,7 @@ def _changes_routing(instance: object, dirty: bool) -> bool:
         return False
     if not dirty:
         return True
-    attributes = inspect(instance).attrs
+    attributes = inspect(instance, raiseerr=True).attrs
     return any(attributes[name].history.has_changes() for name in facts)
 
 
