@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # mgrs and pyproj are imported on first use: most processes never convert a position
     import mgrs
-    from pyproj import Geod
+    from pyproj import Geod, Transformer
 
 # MGRS: a UTM zone and band, or a polar (UPS) band A, B, Y or Z; the 100-km square; the digits.
 _MGRS = re.compile(r"^\s*(?:\d{1,2}\s*[C-HJ-NP-X]|[ABYZ])\s*[A-HJ-NP-Z]{2}\s*(\d+)\s*(\d*)\s*$", re.IGNORECASE)
@@ -373,11 +373,80 @@ def _axes(first: _Coordinate, second: _Coordinate) -> tuple[_Coordinate, _Coordi
 def _from_mgrs(text: str, match: re.Match) -> Position:
     if len(match[1] + match[2]) % 2:
         raise ValueError("MGRS needs as many easting as northing digits")
+    reference = re.sub(r"\s+", "", text).upper()
     try:
-        latitude, longitude = _converter().toLatLon(re.sub(r"\s+", "", text).upper())
+        latitude, longitude = _converter().toLatLon(reference)
     except Exception as exc:  # mgrs raises several types for malformed input
         raise ValueError(f"not a valid MGRS reference: {exc}") from None
+    numbers = match[1] + match[2]
+    named = reference[: len(reference) - len(numbers) - 2].lstrip("0")
+    if not _square_touches(named, latitude, longitude, len(numbers) // 2):
+        found = _grid_zone(latitude, longitude)
+        raise ValueError(
+            f"{text} is not in grid zone {named}: read there, it lies in {found} "
+            f"({latitude:.5f}, {longitude:.5f}); check the zone, band and 100-km square"
+        )
     return Position(latitude, longitude, text)
+
+
+def _grid_zone(latitude: float, longitude: float) -> str:
+    """The grid zone a point lies in as MGRS names it: a UTM zone and band ("34U"), or a polar band ("Z")."""
+    return to_mgrs(latitude, (longitude + 180) % 360 - 180, 1).split()[0].lstrip("0")
+
+
+@cache
+def _grid(zone: str) -> "Transformer":
+    """WGS84 degrees to the easting and northing of a grid zone's UTM zone or polar (UPS) projection."""
+    from pyproj import Transformer
+
+    if zone in ("A", "B", "Y", "Z"):
+        code = 32761 if zone in "AB" else 32661
+    else:
+        code = (32600 if zone[-1] >= "N" else 32700) + int(zone[:-1])
+    return Transformer.from_crs(4326, code, always_xy=True)
+
+
+# Grid zones are bounded by these parallels and by meridians 6° apart (3° apart where Norway's and
+# Svalbard's zones are cut differently, and at the polar bands' 0°/180° line).
+_BAND_EDGES = (*range(-80, 80, 8), 84)
+_ZONE_EDGES = range(-180, 181, 3)
+
+
+def _square_touches(zone: str, latitude: float, longitude: float, digits: int) -> bool:
+    """Whether the square a reference names (read as its centre, `digits` each way) lies at least partly in
+    the grid zone it names. `mgrs` reads any square letters in any zone, placing them wherever the
+    arithmetic goes (a zone-1 square across the antimeridian, band T's letters at 54°N): that is a guess.
+
+    Tried at the square's corners and, as a zone's parallels bend (away from its central meridian, or
+    round a pole), at the edge points nearest the central meridian or the pole, where the square reaches
+    farthest north or south; then, for a square over a corner of grid zones, just beside that corner.
+    """
+    half = 10.0 ** (5 - digits) / 2
+    grid = _grid(zone)
+    x, y = grid.transform(longitude, latitude)  # `mgrs` reads a reference as its square's centre
+    west, south, east, north = x - half, y - half, x + half, y + half
+    polar = zone in ("A", "B", "Y", "Z")
+    middle = 2_000_000.0 if polar else 500_000.0  # the pole's or the central meridian's easting
+    nearest_x = min(max(middle, west), east)
+    xs = [west, east, west, east, nearest_x, nearest_x] + ([nearest_x] if polar else [])
+    ys = [south, south, north, north, south, north] + ([min(max(middle, south), north)] if polar else [])
+    longitudes, latitudes = grid.transform(xs, ys, direction="INVERSE")
+    points = [(lat, lon) for lat, lon in zip(latitudes, longitudes, strict=True) if -90 <= lat <= 90]
+    if any(_grid_zone(lat, lon) == zone for lat, lon in points):
+        return True
+    edges = [(lat, lon) for lat in _BAND_EDGES for lon in _ZONE_EDGES if min(latitudes) <= lat <= max(latitudes)]
+    if not edges:
+        return False
+    edge_xs, edge_ys = grid.transform([lon for _, lon in edges], [lat for lat, _ in edges])
+    step = 1e-7  # degrees: about a centimetre
+    return any(
+        _grid_zone(lat + dlat, lon + dlon) == zone
+        for (lat, lon), edge_x, edge_y in zip(edges, edge_xs, edge_ys, strict=True)
+        if west < edge_x < east and south < edge_y < north
+        for dlat in (-step, step)
+        for dlon in (-step, step)
+        if -90 <= lat + dlat <= 90
+    )
 
 
 def parse_position(text: str) -> Position:

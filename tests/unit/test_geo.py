@@ -1,6 +1,8 @@
 """Positions typed as decimal degrees, DMS, DDM or MGRS, read back in each; what is ambiguous or wrong is
 refused with how it was read (tests/unit/test_geo_properties.py: the same over the whole globe)."""
 
+import re
+
 import pytest
 
 from tracker.geo import parse_position, to_mgrs
@@ -146,6 +148,44 @@ def test_mgrs_just_south_of_the_equator_reads_back():
     """`mgrs` writes band M with a northing it cannot read for latitudes within millimetres of 0."""
     reference = to_mgrs(-1e-8, 3.0)
     assert abs(parse_position(reference).latitude) < 0.001, reference
+
+
+@pytest.mark.parametrize(
+    ("text", "lies_in"),
+    [
+        ("1N AA 5000 5000", "60N (0.45173, 179.85618)"),  # zone 1's letters west of its edge: across the antimeridian
+        ("31N AA 00000 00000", "30N (0.00000, -0.59232)"),  # a metre square just west of zone 31
+        ("34T FF 2142 3096", "34U (54.41191, 22.87104)"),  # band U's square (40-48°N is T)
+        ("34C FF 2142 3096", "35D (-71.79017, 24.48308)"),
+        ("1C AA 0 0", "59D (-71.72024, 171.65724)"),
+    ],
+)
+# `mgrs` also warns of some of these ("Latitude Warning"), which our warnings-as-errors would turn into a
+# refusal of its own; a server only prints the warning, and this refusal is what its staff read.
+@pytest.mark.filterwarnings('ignore:Warning in "Convert_MGRS_To_Geodetic"')
+def test_mgrs_square_outside_the_grid_zone_it_names_is_refused(text, lies_in):
+    """`mgrs` reads any square letters in any zone and places them wherever its arithmetic goes."""
+    with pytest.raises(
+        ValueError, match=re.escape(f"{text} is not in grid zone {text.split()[0]}: read there, it lies in {lies_in}")
+    ):
+        parse_position(text)
+
+
+@pytest.mark.parametrize(
+    ("latitude", "longitude", "digits"),
+    [
+        (55.99990114182589, -83.9999962643433, 1),  # 10 km square over the corner of 17U, 17V, 16U and 16V
+        (55.99990114182589, -83.9999962643433, 3),
+        (-80.00000940024255, 29.999949911845135, 2),  # over band C's southern edge, beside polar band B
+        (83.99998950287161, 72.00002621260472, 2),  # over band X's northern edge, beside polar band Z
+        (-55.99998299157627, -173.99995710380807, 1),
+        (0.0, -180.0, 1),
+    ],
+)
+def test_mgrs_square_reaching_into_its_grid_zone_from_over_a_corner_is_read(latitude, longitude, digits):
+    """A square written for a point just inside a zone's corner has no corner of its own inside that zone."""
+    reference = to_mgrs(latitude, longitude, digits)
+    parse_position(reference)  # not refused
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ at random (hemisphere letters after or before the numbers or signed degrees, upp
 degree/minute/second signs in Unicode, ASCII, letters, words, colons or none; packed forms; the
 longitude first when letters say which is which; the separator between the two). The parser must read
 it back within the precision written: half a unit of the last decimal written (for MGRS the square
-named, whose south-west corner the reference stands for).
+named, which `mgrs` reads as its centre).
 
 MGRS covers the whole globe here: UTM zones from 80°S to 84°N and the polar UPS bands A, B, Y, Z
 beyond them, which the `mgrs` package converts both ways.
@@ -202,7 +202,7 @@ def test_mgrs_reads_back_within_its_square(latitude, longitude, form):
     text = {"grouped": grouped, "compact": grouped.replace(" ", ""), "lower": grouped.lower()}[spelling]
     position = parse_position(text)
     square = 10 ** (5 - digits)  # metres
-    # The reference names the square's south-west corner: the point is at most its diagonal away
-    # (1 % for the sphere standing in for the ellipsoid).
+    # The reference is read as its square's centre: the point is at most half its diagonal away (1 % for
+    # the sphere standing in for the ellipsoid).
     distance = _metres_between((position.latitude, position.longitude), (latitude, longitude))
-    assert distance <= square * math.sqrt(2) * 1.01 + 1, (text, latitude, longitude, distance)
+    assert distance <= square * math.sqrt(2) / 2 * 1.01 + 1, (text, latitude, longitude, distance)
