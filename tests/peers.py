@@ -24,7 +24,11 @@ class _Inbox:
         self.messages: list[email.message.EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.reply = "250 OK"
+        self.quit_reply = "221 Bye"
         self.lock = threading.Lock()
+
+    async def handle_QUIT(self, server, session, envelope):
+        return self.quit_reply
 
     async def handle_DATA(self, server, session, envelope):
         if self.reply.startswith("250"):
@@ -50,6 +54,10 @@ class SmtpServer:
     def answer(self, reply: str) -> None:
         """Reply to DATA with this line from now on, e.g. "451 try later" or "550 no such user"."""
         self.inbox.reply = reply
+
+    def answer_quit(self, reply: str) -> None:
+        """Reply to QUIT with this line from now on (a relay closing down answers "421 ...")."""
+        self.inbox.quit_reply = reply
 
     def start(self) -> "SmtpServer":
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)

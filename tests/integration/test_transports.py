@@ -409,6 +409,22 @@ def test_refusals_are_retried_or_given_up_by_their_code(
     assert delivered == expected_keys.get((transport, transient), []), (delivered, subjects(smtp_server))
 
 
+@pytest.mark.parametrize("quit_reply", ["421 4.3.2 closing down", "554 5.3.0 bye"])
+def test_a_message_the_relay_accepted_is_sent_whatever_it_answers_to_quit(mail_app, smtp_server, quit_reply):
+    """The relay has taken the message at the end of DATA: a QUIT answered with anything but 221 must not
+    turn that into a retry (a second copy) or a dead letter (supervisors told of a failure that is none)."""
+    world = build_world(mail_app, steps=(("L1",),))
+    use_transport(mail_app, world, "L1", "email", "l1@test.example")
+    smtp_server.answer_quit(quit_reply)
+    file_incident(mail_app.test_client(), world)
+
+    assert jobs.deliver(mail_app) == 1, statuses(mail_app)
+    call = rows(mail_app)[0]
+    assert call.status is NotificationStatus.SENT, (call.status, call.last_error)
+    assert [o for o, _c, _e in attempts_by_row(mail_app)[call.id]] == ["sent"]
+    assert len(smtp_server.messages) == 1, subjects(smtp_server)
+
+
 # -- acknowledgement ------------------------------------------------------------------------
 
 

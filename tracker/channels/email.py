@@ -80,10 +80,13 @@ class EmailTransport:
         except (ValueError, HeaderParseError) as exc:  # a retry would build the same message: give up now
             raise DeliveryError(f"cannot address the message: {exc}", transient=False) from exc
         try:
-            with self._connect() as smtp:
+            smtp = self._connect()
+            try:
                 if self.username:
                     smtp.login(self.username, self.password)
                 refused = smtp.send_message(mail, from_addr=parseaddr(self.sender)[1], to_addrs=[message.address])
+            finally:
+                _close(smtp)
         except smtplib.SMTPRecipientsRefused as exc:
             code = min(c for c, _ in exc.recipients.values())
             raise DeliveryError(f"recipient refused: {exc.recipients}", transient=code < 500, code=str(code)) from exc
@@ -104,5 +107,18 @@ class EmailTransport:
             return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
         smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         if self.security == "starttls":
-            smtp.starttls(context=context)
+            try:
+                smtp.starttls(context=context)
+            except BaseException:
+                smtp.close()
+                raise
         return smtp
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    """Say QUIT and hang up. The relay took the message or refused it before this: whatever it answers
+    QUIT (a relay closing down says 421) changes neither, so it is not an error (`with smtp` raised it)."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
