@@ -24,6 +24,9 @@ log = logging.getLogger("tracker.jobs")
 # is recorded at once): a crash re-sends at most that many.
 RECORD_EVERY = 50
 RECORD_SECONDS = 1.0
+# How long a delivery batch sends on what it claimed before it looks again: a call to act goes out at most
+# this long (and one message's sending) after an acknowledgement commits, and a claim is renewed as often.
+RECHECK_SECONDS = 0.2
 
 
 def runner_id() -> str:
@@ -111,12 +114,13 @@ def deliver(app: Flask) -> int:
     batch, sent = app.config["DELIVERY_BATCH_SIZE"], 0
     try:
         while True:
+            claimed_at = time.monotonic()
             with session_scope(app) as session:
                 now = utcnow()
                 # Alive, said in the claim's own transaction: no other scheduler takes over these claims.
                 heartbeat.beat_runner(session, runner, now)
                 claimed = delivery.claim_messages(session, now, batch, policy, composer, runner)
-            sent += _send_all(app, claimed, policy)
+            sent += _send_all(app, claimed, policy, runner, claimed_at)
             if len(claimed) < batch:
                 break
     except Exception:
@@ -124,32 +128,58 @@ def deliver(app: Flask) -> int:
     return sent
 
 
-def _send_all(app: Flask, claimed: list[delivery.Claimed], policy: delivery.RetryPolicy) -> int:
+def _send_all(
+    app: Flask,
+    claimed: list[delivery.Claimed],
+    policy: delivery.RetryPolicy,
+    runner: str | None = None,
+    claimed_at: float | None = None,
+) -> int:
     """Send each claimed message outside any transaction; record each failure in a transaction of its
     own and the messages sent in one transaction per RECORD_EVERY messages (or per RECORD_SECONDS), so
-    a crash re-sends at most those few, the same message with the same idempotency key and Message-ID."""
+    a crash re-sends at most those few, the same message with the same idempotency key and Message-ID.
+
+    Before a message, once RECHECK_SECONDS have passed since the claim (claimed_at, time.monotonic) or
+    the last check, the claims of the messages still to send are checked and renewed
+    (delivery.hold_claims): one the incident's acknowledgement overtook meanwhile is not sent."""
     sent, pending, since = 0, [], time.monotonic()
+    checked, dropped = since if claimed_at is None else claimed_at, set()
     for n, item in enumerate(claimed, start=1):
-        try:
-            code, latency = dispatch.send(app, item.transport, item.message)
-        except DeliveryError as error:
-            _record_failure(app, item, error, policy)
-        else:
-            pending.append(delivery.Sent(item.notification_id, item.transport, utcnow(), latency, code))
-            metrics.NOTIFICATIONS.labels(item.transport, "sent").inc()
-            metrics.DELIVERY_LATENCY.labels(item.transport).observe(latency / 1000)
+        if time.monotonic() - checked >= RECHECK_SECONDS:
+            left = [c.notification_id for c in claimed[n - 1 :] if c.notification_id not in dropped]
+            with session_scope(app) as session:
+                dropped.update(set(left) - delivery.hold_claims(session, left, runner, utcnow(), policy))
+            checked = time.monotonic()
+        if item.notification_id not in dropped:
+            try:
+                code, latency = dispatch.send(app, item.transport, item.message)
+            except DeliveryError as error:
+                _record_failure(app, item, error, policy, runner)
+            else:
+                pending.append(delivery.Sent(item.notification_id, item.transport, utcnow(), latency, code))
+                metrics.NOTIFICATIONS.labels(item.transport, "sent").inc()
+                metrics.DELIVERY_LATENCY.labels(item.transport).observe(latency / 1000)
         due = len(pending) >= RECORD_EVERY or time.monotonic() - since > RECORD_SECONDS or n == len(claimed)
         if pending and due:
             with session_scope(app) as session:
-                sent += len(delivery.record_sent_many(session, pending))
+                sent += len(delivery.record_sent_many(session, pending, runner))
             pending, since = [], time.monotonic()
     return sent
 
 
-def _record_failure(app: Flask, item: delivery.Claimed, error: DeliveryError, policy: delivery.RetryPolicy) -> None:
+def _record_failure(
+    app: Flask, item: delivery.Claimed, error: DeliveryError, policy: delivery.RetryPolicy, runner: str | None
+) -> None:
     with session_scope(app) as session:
         status = delivery.record_failure(
-            session, item.notification_id, item.transport, error, utcnow(), policy, public_url=app.config["PUBLIC_URL"]
+            session,
+            item.notification_id,
+            item.transport,
+            error,
+            utcnow(),
+            policy,
+            public_url=app.config["PUBLIC_URL"],
+            runner=runner,
         )
     metrics.NOTIFICATIONS.labels(item.transport, "transient" if error.transient else "permanent").inc()
     log.warning(

@@ -210,6 +210,71 @@ def _deliverable(now: datetime, policy: RetryPolicy):
     return and_(due, or_(Notification.kind.not_in(ACTION_KINDS), Notification.incident_id.in_(live)))
 
 
+def overtaken(
+    kind: NotificationKind,
+    queued_at: datetime,
+    acknowledged_at: datetime | None,
+    resolved_at: datetime | None,
+    decision_step: int | None,
+) -> str | None:
+    """Why a claimed message is no longer to be sent, or None: what its incident's handling would have
+    cancelled had the message still been waiting (notify.cancel_pending) - all but the exchange with the
+    other side once the incident was acknowledged or resolved after the message was queued, and a
+    DECISION NEEDED once no decision is pending."""
+    if kind is NotificationKind.DECISION_ASKED and decision_step is None:
+        return "not sent: the step was decided after it was queued"
+    if kind in notify.EXCHANGE_KINDS:
+        return None
+    for at, what in ((acknowledged_at, "acknowledged"), (resolved_at, "resolved")):
+        if at is not None and at > queued_at:
+            return f"not sent: the incident was {what} after it was queued"
+    return None
+
+
+def _ours(runner: str | None) -> ColumnElement[bool]:
+    """Still claimed by runner (None: by whoever claimed it): a lapsed claim may have gone to another."""
+    sending = Notification.status == NotificationStatus.SENDING
+    return sending if runner is None else and_(sending, Notification.claimed_by == runner)
+
+
+def hold_claims(session: Session, ids: list[int], runner: str | None, now: datetime, policy: RetryPolicy) -> set[int]:
+    """Of claimed messages not sent yet, those runner may still send, their claims renewed for another
+    claim_seconds (a batch over a slow relay may outlast its first claim). A message the incident's
+    handling has overtaken since the claim is cancelled; one another scheduler took over is left to it."""
+    rows = session.execute(
+        select(
+            Notification.id,
+            Notification.kind,
+            Notification.created_at,
+            Incident.acknowledged_at,
+            Incident.resolved_at,
+            Incident.decision_step,
+        )
+        .join(Incident, Incident.id == Notification.incident_id)
+        .where(any_of(session, Notification.id, ids), _ours(runner))
+    ).all()
+    reasons = {row.id: reason for row in rows if (reason := overtaken(*row[1:]))}
+    for reason in set(reasons.values()):
+        cancelled = [id_ for id_, why in reasons.items() if why == reason]
+        session.execute(
+            update(Notification)
+            .where(any_of(session, Notification.id, cancelled), _ours(runner))
+            .values(status=NotificationStatus.CANCELLED, claimed_until=None, last_error=reason),
+            execution_options={"synchronize_session": False},
+        )
+    kept = [row.id for row in rows if row.id not in reasons]
+    if not kept:
+        return set()
+    renewed = session.execute(
+        update(Notification)
+        .where(any_of(session, Notification.id, kept), _ours(runner))
+        .values(claimed_until=now + timedelta(seconds=policy.claim_seconds))
+        .returning(Notification.id),
+        execution_options={"synchronize_session": False},
+    )
+    return set(renewed.scalars())
+
+
 def claim_messages(
     session: Session, now: datetime, limit: int, policy: RetryPolicy, composer: Composer, runner: str | None = None
 ) -> list[Claimed]:
@@ -315,12 +380,13 @@ def record_sent(
     return bool(record_sent_many(session, [Sent(notification_id, transport, now, latency_ms, code)]))
 
 
-def record_sent_many(session: Session, sent: list[Sent]) -> list[int]:
+def record_sent_many(session: Session, sent: list[Sent], runner: str | None = None) -> list[int]:
     """Mark claimed rows sent, record each attempt and put each delivery on its incident's timeline,
-    in a few statements for the whole list; return the ids that were still ours (status sending)."""
+    in a few statements for the whole list; return the ids that were still ours (status sending, and
+    claimed by runner when one is named)."""
     if not sent:
         return []
-    facts = _mark_sent(session, sent)
+    facts = _mark_sent(session, sent, runner)
     ours = {notification_id for notification_id, *_ in facts}
     # Plain rows, one COPY (or INSERT) per table: a delivery batch records hundreds, and an ORM object
     # each cost more than the sending (models.bulk).
@@ -377,18 +443,18 @@ _FACTS = (
 _SENT = {"status": NotificationStatus.SENT, "claimed_until": None, "last_error": None}
 
 
-def _mark_sent(session: Session, sent: list[Sent]) -> Sequence[Row]:
-    """Mark sent the rows still ours (status sending), each at its own time, in one statement that answers
-    what each one's timeline event says. On PostgreSQL the ids and times go as two arrays, so the statement
+def _mark_sent(session: Session, sent: list[Sent], runner: str | None) -> Sequence[Row]:
+    """Mark sent the rows still ours (_ours), each at its own time, in one statement that answers what
+    each one's timeline event says. On PostgreSQL the ids and times go as two arrays, so the statement
     is the same for any number of rows (compiled and parsed once); elsewhere as a list and a CASE."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        parameters = {"ids": [s.notification_id for s in sent], "ats": [s.at for s in sent]}
-        return connection.execute(_sent_from_arrays(), parameters).all()
+        parameters = {"ids": [s.notification_id for s in sent], "ats": [s.at for s in sent], "runner": runner}
+        return connection.execute(_sent_from_arrays(runner is not None), parameters).all()
     at = {s.notification_id: s.at for s in sent}
     statement = (
         update(Notification)
-        .where(Notification.id.in_(at), Notification.status == NotificationStatus.SENDING)
+        .where(Notification.id.in_(at), _ours(runner))
         .values(sent_at=case(at, value=Notification.id), **_SENT)
         .returning(*_FACTS)
     )
@@ -396,7 +462,7 @@ def _mark_sent(session: Session, sent: list[Sent]) -> Sequence[Row]:
 
 
 @cache
-def _sent_from_arrays():
+def _sent_from_arrays(by_runner: bool):
     given = (
         func.unnest(
             bindparam("ids", type_=postgresql.ARRAY(Integer)), bindparam("ats", type_=postgresql.ARRAY(UTCDateTime()))
@@ -404,9 +470,12 @@ def _sent_from_arrays():
         .table_valued(column("id", Integer), column("at", UTCDateTime()))
         .render_derived("sent")
     )
+    ours = Notification.status == NotificationStatus.SENDING
+    if by_runner:
+        ours = and_(ours, Notification.claimed_by == bindparam("runner"))
     return (
         update(Notification)
-        .where(Notification.id == given.c.id, Notification.status == NotificationStatus.SENDING)
+        .where(Notification.id == given.c.id, ours)
         .values(sent_at=given.c.at, **_SENT)
         .returning(*_FACTS)
     )
@@ -421,17 +490,24 @@ def record_failure(
     policy: RetryPolicy,
     latency_ms: int = 0,
     public_url: str = "",
+    runner: str | None = None,
 ) -> NotificationStatus:
     """Schedule a retry with exponential backoff and jitter, or dead-letter the row (the supervisors'
-    message links the incident page under public_url)."""
+    message links the incident page under public_url); cancel it instead when the incident's handling
+    has overtaken it (overtaken). A row no longer ours (another scheduler took over its lapsed claim,
+    or it was sent) is left as it is."""
     outcome = AttemptOutcome.TRANSIENT if error.transient else AttemptOutcome.PERMANENT
     _attempt(session, notification_id, transport, outcome, now, latency_ms, error.code, str(error))
     row = session.get(Notification, notification_id, populate_existing=True)
-    if row is None or row.status is not NotificationStatus.SENDING:
+    if row is None or row.status is not NotificationStatus.SENDING or runner not in (None, row.claimed_by):
         return row.status if row else NotificationStatus.CANCELLED
     row.last_error = str(error)[:2000]
     row.claimed_until = None
-    if not error.transient or row.attempts >= policy.max_attempts:
+    incident = row.incident
+    reason = overtaken(row.kind, row.created_at, incident.acknowledged_at, incident.resolved_at, incident.decision_step)
+    if reason is not None:
+        row.status, row.last_error = NotificationStatus.CANCELLED, f"{reason} ({row.last_error})"[:2000]
+    elif not error.transient or row.attempts >= policy.max_attempts:
         dead_letter(session, row, now, public_url)
     else:
         delay = policy.base_seconds * 2 ** (row.attempts - 1)
