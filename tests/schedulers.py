@@ -2,6 +2,7 @@
 `flask --app wsgi scheduler`, wait for the database to show an outcome."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -93,18 +94,29 @@ def start_scheduler(app, log: Path, **env) -> subprocess.Popen:
     )
     variables.update({f"TRACKER_{name}": str(value) for name, value in env.items()})
     with log.open("a") as handle:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"],
             cwd=ROOT,
             env=variables,
             stdout=handle,
             stderr=subprocess.STDOUT,
         )
+    _LOGS[process.pid] = log
+    return process
+
+
+_LOGS: dict[int, Path] = {}  # a started scheduler's log, by pid
+_STARTED = re.compile(r"^scheduler (\S+): ", re.MULTILINE)
 
 
 def runner_of(process: subprocess.Popen) -> str:
-    """The runner id a scheduler process writes into timeline events (tracker.jobs.runner_id)."""
-    return f"{socket.gethostname()}:{process.pid}"
+    """The runner id a scheduler process writes into timeline events and its heartbeat (tracker.jobs.runner_id,
+    new at each start), as its first line in its log says; "" before it has said it."""
+    said = _STARTED.search(_LOGS[process.pid].read_text(errors="replace"))
+    if said is None:
+        return ""
+    assert said[1].startswith(f"{socket.gethostname()[:100]}:{process.pid}:"), said[1]
+    return said[1]
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -272,8 +272,10 @@ def scheduler(roles: tuple[str, ...]):
         "deliver": f"delivery every {app.config['DELIVERY_INTERVAL_SECONDS']} s",
     }
     jobs_run = ", ".join(doing[role] for role in ROLES if role in roles)
-    click.echo(f"scheduler: {jobs_run} on {_redact(app.config['DATABASE_URL'])}", err=True)
     from . import jobs
+
+    # Its name in heartbeats and claims, as an operator looking at the runners table sees it.
+    click.echo(f"scheduler {jobs.runner_id()}: {jobs_run} on {_redact(app.config['DATABASE_URL'])}", err=True)
 
     plan_for_tables_as_they_are(app)
     running = build_scheduler(app, blocking=True, roles=roles)

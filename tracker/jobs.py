@@ -2,6 +2,7 @@
 
 import logging
 import os
+import secrets
 import socket
 import time
 from datetime import datetime, timedelta
@@ -29,8 +30,15 @@ RECORD_SECONDS = 1.0
 RECHECK_SECONDS = 0.2
 
 
+# Drawn once per process start: a container restarted after kill -9 is PID 1 on the same host name again,
+# and two such containers may share both; without it the new process would keep its dead predecessor's
+# claims alive with its own heartbeat, and one twin's clean stop would give up the other's claims.
+_START = secrets.token_hex(4)
+
+
 def runner_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process as its claims and heartbeat name it: host, pid and a mark of this start (<= 120)."""
+    return f"{socket.gethostname()[:100]}:{os.getpid()}:{_START}"
 
 
 def sweep(app: Flask) -> int:
