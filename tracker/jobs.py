@@ -5,9 +5,11 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from . import dispatch, metrics
 from .backup import anchor
@@ -48,52 +50,49 @@ def sweep(app: Flask) -> int:
     every message whose receipt the other side has not confirmed in time and every action agreed on a
     call past due undone, then seal the new timeline events onto the audit chain, one committed batch at
     a time; return how many incidents advanced (the rest is logged)."""
-    runner, started, total, overdue, late_receipts, error = runner_id(), utcnow(), 0, 0, 0, None
+    runner, started, errors = runner_id(), utcnow(), []
     batch, clock, links = app.config["SWEEP_BATCH_SIZE"], time.perf_counter(), dispatch.ack_links(app)
     public_url = links.public_url  # the supervisors' messages link the incident page
     reask, idle_rules = dispatch.decision_reask(app), dispatch.idle_rules(app)
     filing_checks = dispatch.filing_checks(app)
-    try:
-        while True:  # new incidents: related incidents and the exercise link (services/incidents/checks.py)
-            with session_scope(app) as session:
-                checked = checks.check_batch(session, utcnow(), batch, filing_checks)
-            if checked < batch:
-                break
-        while True:
-            with session_scope(app) as session:
-                advanced = escalation.sweep_batch(session, utcnow(), batch, runner, links, reask)
-            total += advanced
-            if advanced < batch:
-                break
-        while True:  # acknowledged but idle: remind, then re-escalate (services/engine/idle.py)
-            with session_scope(app) as session:
-                looked_at = idle.sweep_batch(session, utcnow(), batch, runner, links, idle_rules)
-            if looked_at < batch:
-                break
-        while True:
-            with session_scope(app) as session:
-                expired = exchanges.sweep_batch(session, utcnow(), batch, runner, public_url)
-            overdue += expired
-            if expired < batch:
-                break
-        while True:  # the other side's receipts whose clock ran out (services/exchanges/receipts.py)
-            with session_scope(app) as session:
-                flagged = receipts.sweep_batch(session, utcnow(), batch, runner, public_url=public_url)
-            late_receipts += flagged
-            if flagged < batch:
-                break
-        while True:  # actions agreed on calls, past due undone (services/exchanges/calls.py)
-            with session_scope(app) as session:
-                late_actions = calls.sweep_batch(session, utcnow(), batch, runner, public_url=public_url)
-            if late_actions:
-                log.info("sweep marked %d agreed actions overdue", late_actions)
-            if late_actions < batch:
-                break
-        # Seal the events committed since the last run; a sealer in another process is sealing them already.
+
+    def drain(stage: str, step: Callable[[Session], int]) -> int:
+        """Run one stage a committed batch at a time until a batch comes back short; return how many.
+        A stage that fails is logged and recorded, and the next runs anyway (a filing check that keeps
+        failing must not stop escalation); the next sweep retries it."""
+        done = 0
+        try:
+            while True:
+                with session_scope(app) as session:
+                    count = step(session)
+                done += count
+                if count < batch:
+                    return done
+        except Exception as exc:
+            log.exception("sweep failed in %s after %d", stage, done)
+            errors.append(f"{stage}: {type(exc).__name__}: {exc}")
+            return done
+
+    # New incidents: related incidents and the exercise link (services/incidents/checks.py).
+    drain("filing checks", lambda session: checks.check_batch(session, utcnow(), batch, filing_checks))
+    total = drain("escalation", lambda session: escalation.sweep_batch(session, utcnow(), batch, runner, links, reask))
+    # Acknowledged but idle: remind, then re-escalate (services/engine/idle.py).
+    drain("idle", lambda session: idle.sweep_batch(session, utcnow(), batch, runner, links, idle_rules))
+    overdue = drain("exchanges", lambda session: exchanges.sweep_batch(session, utcnow(), batch, runner, public_url))
+    # The other side's receipts whose clock ran out (services/exchanges/receipts.py).
+    late_receipts = drain(
+        "receipts", lambda session: receipts.sweep_batch(session, utcnow(), batch, runner, public_url=public_url)
+    )
+    # Actions agreed on calls, past due undone (services/exchanges/calls.py).
+    late_actions = drain(
+        "actions", lambda session: calls.sweep_batch(session, utcnow(), batch, runner, public_url=public_url)
+    )
+    try:  # seal the events committed since the last run; a sealer in another process is sealing them already
         audit.seal_all(lambda: session_scope(app), wait=False, on_sealed=lambda head: _keep_anchor(app, head))
-    except Exception as exc:  # the next run retries; the heartbeat records what went wrong
-        log.exception("sweep failed after %d escalations", total)
-        error = f"{type(exc).__name__}: {exc}"[:2000]
+    except Exception as exc:
+        log.exception("sweep failed sealing the audit chain")
+        errors.append(f"audit seal: {type(exc).__name__}: {exc}")
+    error = "; ".join(errors)[:2000] or None  # the heartbeat records what went wrong
     _beat(app, "sweep", runner, started, error)
     metrics.observe_seconds(metrics.SWEEP_DURATION, clock)
     metrics.OVERDUE_EXCHANGES.inc(overdue)
@@ -103,6 +102,8 @@ def sweep(app: Flask) -> int:
         log.info("sweep marked %d exchanges overdue", overdue)
     if late_receipts:
         log.info("sweep found %d receipts overdue", late_receipts)
+    if late_actions:
+        log.info("sweep marked %d agreed actions overdue", late_actions)
     return total
 
 
