@@ -52,9 +52,22 @@ class WebhookTransport:
                 timeout=(self.connect_timeout, self.read_timeout),
             )
         except requests.RequestException as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}", transient=True) from exc
+            raise DeliveryError(
+                f"{type(exc).__name__}: {_withheld(str(exc), message.address)}", transient=True
+            ) from exc
         code = response.status_code
         if 200 <= code < 300:
             return str(code)
         transient = code == 429 or code >= 500
         raise DeliveryError(f"HTTP {code} {response.text[:200]}", transient=transient, code=str(code))
+
+
+def _withheld(text: str, address: str) -> str:
+    """text without the address's path and query, which requests' errors quote ("Max retries exceeded with
+    url: /services/T0/B0/XXXX"): many hooks keep their secret there, and the error is kept on the message
+    (read by every token holder) and logged. The host stays: it is what a desk needs to see the fault."""
+    parts = urlsplit(address)
+    hidden = parts.path + (f"?{parts.query}" if parts.query else "")
+    for quoted in sorted({address, hidden, parts.path, parts.query} - {"", "/"}, key=len, reverse=True):
+        text = text.replace(quoted, "/[path withheld]")
+    return text
