@@ -5,7 +5,7 @@ from sqlalchemy import create_engine, delete, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tests.support import file_incident
-from tracker.db import session_scope
+from tracker.db import engine_of, session_scope
 from tracker.migrate import current, head
 from tracker.models import Notification, NotificationKind, TimelineEvent
 
@@ -32,6 +32,23 @@ def test_timeline_is_append_only_in_the_database(app, client, world, change):
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM timeline_events WHERE actor = 'duty'")).scalar() == 1
     engine.dispose()
+
+
+@pytest.mark.parametrize("table", ["timeline_events", "audit_seals"])
+def test_the_append_only_tables_refuse_truncate(app, client, world, table):
+    """TRUNCATE fires no row trigger: a statement trigger refuses it (PostgreSQL; SQLite has no TRUNCATE)."""
+    if engine_of(app).dialect.name != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE; its DELETE without WHERE runs the row triggers")
+    file_incident(client, world)
+    engine = create_engine(app.config["DATABASE_URL"])
+    try:
+        with pytest.raises(DBAPIError, match=f"{table} is append-only"):
+            with engine.begin() as connection:
+                connection.exec_driver_sql(f"TRUNCATE {table} CASCADE")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM timeline_events")).scalar() >= 2
+    finally:
+        engine.dispose()
 
 
 def test_a_step_is_never_notified_twice_to_one_channel(app, client, world):
