@@ -149,16 +149,20 @@ def _send_all(
     a crash re-sends at most those few, the same message with the same idempotency key and Message-ID.
 
     Before a message, once RECHECK_SECONDS have passed since the claim (claimed_at, time.monotonic) or
-    the last check, the claims of the messages still to send are checked and renewed
-    (delivery.hold_claims): one the incident's acknowledgement overtook meanwhile is not sent."""
+    the last check, the messages still to send are checked (delivery.hold_claims): one the incident's
+    acknowledgement overtook meanwhile is not sent, nor one another scheduler took over. Once a third of
+    the claim's time has passed, the check also renews the claims left."""
     sent, pending, since = 0, [], time.monotonic()
-    checked, dropped = since if claimed_at is None else claimed_at, set()
+    checked = renewed = since if claimed_at is None else claimed_at
+    dropped: set[int] = set()
     for n, item in enumerate(claimed, start=1):
         if time.monotonic() - checked >= RECHECK_SECONDS:
             left = [c.notification_id for c in claimed[n - 1 :] if c.notification_id not in dropped]
+            renew = time.monotonic() - renewed >= policy.claim_seconds / 3
             with session_scope(app) as session:
-                dropped.update(set(left) - delivery.hold_claims(session, left, runner, utcnow(), policy))
+                dropped.update(set(left) - delivery.hold_claims(session, left, runner, utcnow(), policy, renew))
             checked = time.monotonic()
+            renewed = checked if renew else renewed
         if item.notification_id not in dropped:
             try:
                 code, latency = dispatch.send(app, item.transport, item.message)

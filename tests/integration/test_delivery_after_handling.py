@@ -123,7 +123,7 @@ def test_a_live_scheduler_keeps_its_claims_and_records_only_its_own(app):
     t1 = t0 + timedelta(seconds=policy.claim_seconds - 1)
     with session_scope(app) as session:
         heartbeat.beat_runner(session, "A", t1)
-        assert delivery.hold_claims(session, [mine.notification_id], "A", t1, policy) == {mine.notification_id}
+        assert delivery.hold_claims(session, [mine.notification_id], "A", t1, policy, True) == {mine.notification_id}
     beat(app, "A", t1 + timedelta(seconds=2))
     assert claim(app, "B", t1 + timedelta(seconds=2)) == [], "B took a claim A still holds"
 
@@ -133,7 +133,7 @@ def test_a_live_scheduler_keeps_its_claims_and_records_only_its_own(app):
     [theirs] = claim(app, "B", t2)
     assert theirs.notification_id == mine.notification_id
     with session_scope(app) as session:
-        assert delivery.hold_claims(session, [mine.notification_id], "A", t2, policy) == set()
+        assert delivery.hold_claims(session, [mine.notification_id], "A", t2, policy, False) == set()
         status = delivery.record_failure(
             session, mine.notification_id, mine.transport, DeliveryError("timed out"), t2, policy, runner="A"
         )
@@ -146,3 +146,30 @@ def test_a_live_scheduler_keeps_its_claims_and_records_only_its_own(app):
     assert rows(app)[theirs.notification_id][1] is NotificationStatus.SENT
     with session_scope(app) as session:
         assert session.scalar(select(Notification.kind)) is NotificationKind.NOTIFIED
+
+
+def test_a_check_between_renewals_writes_no_claim(app):
+    """Checking is a read (and a cancel where one is due): a batch renews its claims only now and then, not
+    every 0.2 s for every message it has left."""
+    world = build_world(app, steps=(("L1", "L2"),))
+    file_incident(app.test_client(), world)
+    policy, now = dispatch.retry_policy(app), utcnow()
+    claimed = claim(app, "A", now)
+    ids = [c.notification_id for c in claimed]
+    with session_scope(app) as session:
+        before = dict(session.execute(select(Notification.id, Notification.claimed_until)).all())
+        assert delivery.hold_claims(session, ids, "A", now + timedelta(seconds=5), policy, False) == set(ids)
+    with session_scope(app) as session:
+        assert dict(session.execute(select(Notification.id, Notification.claimed_until)).all()) == before
+
+
+@pytest.mark.parametrize("status", [IncidentStatus.ACKNOWLEDGED, IncidentStatus.RESOLVED])
+def test_a_call_to_act_of_a_handled_incident_is_overtaken_whenever_it_was_queued(status):
+    """An acknowledgement that raced an escalation keeps the moment it began: the escalation's message may be
+    queued after it, and must not go out (nor be retried) all the same."""
+    began, queued = utcnow(), utcnow() + timedelta(milliseconds=3)
+    handled = {"acknowledged_at": began, "resolved_at": began if status is IncidentStatus.RESOLVED else None}
+    reason = delivery.overtaken(NotificationKind.ESCALATED, queued, status, decision_step=None, **handled)
+    assert reason == f"not sent: the incident was {status.value}"
+    news = delivery.overtaken(NotificationKind.ACKNOWLEDGED, queued, status, decision_step=None, **handled)
+    assert news is None, "the news of the handling itself still goes"

@@ -1,8 +1,10 @@
 """Webhooks: an HTTP POST of a JSON payload, signed with HMAC-SHA256 over the timestamp and body."""
 
+import contextlib
 import hashlib
 import hmac
 import json
+import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -65,9 +67,21 @@ class WebhookTransport:
 def _withheld(text: str, address: str) -> str:
     """text without the address's path and query, which requests' errors quote ("Max retries exceeded with
     url: /services/T0/B0/XXXX"): many hooks keep their secret there, and the error is kept on the message
-    (read by every token holder) and logged. The host stays: it is what a desk needs to see the fault."""
-    parts = urlsplit(address)
-    hidden = parts.path + (f"?{parts.query}" if parts.query else "")
-    for quoted in sorted({address, hidden, parts.path, parts.query} - {"", "/"}, key=len, reverse=True):
-        text = text.replace(quoted, "/[path withheld]")
-    return text
+    (read by every token holder) and logged. requests rewrites a URL before it is quoted (%7e becomes ~,
+    a space %20), so both spellings go, and whatever follows "url: ". The host stays: it is what a desk
+    needs to see the fault."""
+    import requests
+
+    spellings = [address]
+    with contextlib.suppress(requests.RequestException, ValueError):
+        spellings.append(requests.Request("POST", address).prepare().url or "")
+    quoted = set()
+    for url in spellings:
+        parts = urlsplit(url)
+        quoted |= {url, parts.path + (f"?{parts.query}" if parts.query else ""), parts.path, parts.query}
+    for part in sorted(quoted - {"", "/"}, key=len, reverse=True):
+        text = text.replace(part, "/[path withheld]")
+    return _AFTER_URL.sub(r"\1/[path withheld]", text)
+
+
+_AFTER_URL = re.compile(r"(\burl: )(?!/\[path withheld\])\S+")

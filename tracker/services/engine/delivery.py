@@ -213,6 +213,7 @@ def _deliverable(now: datetime, policy: RetryPolicy):
 def overtaken(
     kind: NotificationKind,
     queued_at: datetime,
+    status: IncidentStatus,
     acknowledged_at: datetime | None,
     resolved_at: datetime | None,
     decision_step: int | None,
@@ -220,7 +221,9 @@ def overtaken(
     """Why a claimed message is no longer to be sent, or None: what its incident's handling would have
     cancelled had the message still been waiting (notify.cancel_pending) - all but the exchange with the
     other side once the incident was acknowledged or resolved after the message was queued, and a
-    DECISION NEEDED once no decision is pending."""
+    DECISION NEEDED once no decision is pending - and a call to act whose incident is handled whenever
+    it was queued (an acknowledgement that raced the escalation keeps the moment it began, which may
+    come before the escalation's message; the claim refuses the same)."""
     if kind is NotificationKind.DECISION_ASKED and decision_step is None:
         return "not sent: the step was decided after it was queued"
     if kind in notify.EXCHANGE_KINDS:
@@ -228,6 +231,8 @@ def overtaken(
     for at, what in ((acknowledged_at, "acknowledged"), (resolved_at, "resolved")):
         if at is not None and at > queued_at:
             return f"not sent: the incident was {what} after it was queued"
+    if kind in ACTION_KINDS and status not in LIVE:
+        return f"not sent: the incident was {status.value}"
     return None
 
 
@@ -237,15 +242,19 @@ def _ours(runner: str | None) -> ColumnElement[bool]:
     return sending if runner is None else and_(sending, Notification.claimed_by == runner)
 
 
-def hold_claims(session: Session, ids: list[int], runner: str | None, now: datetime, policy: RetryPolicy) -> set[int]:
-    """Of claimed messages not sent yet, those runner may still send, their claims renewed for another
-    claim_seconds (a batch over a slow relay may outlast its first claim). A message the incident's
-    handling has overtaken since the claim is cancelled; one another scheduler took over is left to it."""
+def hold_claims(
+    session: Session, ids: list[int], runner: str | None, now: datetime, policy: RetryPolicy, renew: bool
+) -> set[int]:
+    """Of claimed messages not sent yet, those runner may still send. A message the incident's handling
+    has overtaken since the claim is cancelled; one another scheduler took over is left to it. With
+    renew, the claims kept are renewed for another claim_seconds (a batch over a slow relay may outlast
+    its first claim): one UPDATE of every row left, so the caller renews only as a claim nears its end."""
     rows = session.execute(
         select(
             Notification.id,
             Notification.kind,
             Notification.created_at,
+            Incident.status,
             Incident.acknowledged_at,
             Incident.resolved_at,
             Incident.decision_step,
@@ -263,8 +272,8 @@ def hold_claims(session: Session, ids: list[int], runner: str | None, now: datet
             execution_options={"synchronize_session": False},
         )
     kept = [row.id for row in rows if row.id not in reasons]
-    if not kept:
-        return set()
+    if not kept or not renew:
+        return set(kept)
     renewed = session.execute(
         update(Notification)
         .where(any_of(session, Notification.id, kept), _ours(runner))
@@ -504,7 +513,8 @@ def record_failure(
     row.last_error = str(error)[:2000]
     row.claimed_until = None
     incident = row.incident
-    reason = overtaken(row.kind, row.created_at, incident.acknowledged_at, incident.resolved_at, incident.decision_step)
+    handled = (incident.status, incident.acknowledged_at, incident.resolved_at, incident.decision_step)
+    reason = overtaken(row.kind, row.created_at, *handled)
     if reason is not None:
         row.status, row.last_error = NotificationStatus.CANCELLED, f"{reason} ({row.last_error})"[:2000]
     elif not error.transient or row.attempts >= policy.max_attempts:
