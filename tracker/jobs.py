@@ -28,7 +28,8 @@ log = logging.getLogger("tracker.jobs")
 RECORD_EVERY = 50
 RECORD_SECONDS = 1.0
 # How long a delivery batch sends on what it claimed before it looks again: a call to act goes out at most
-# this long (and one message's sending) after an acknowledgement commits, and a claim is renewed as often.
+# this long (and one message's sending) after an acknowledgement commits. Its claims are renewed more
+# rarely, once a third of DELIVERY_CLAIM_SECONDS has passed (_send_all).
 RECHECK_SECONDS = 0.2
 
 
