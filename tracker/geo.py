@@ -394,12 +394,15 @@ def _grid_zone(latitude: float, longitude: float) -> str:
     return to_mgrs(latitude, (longitude + 180) % 360 - 180, 1).split()[0].lstrip("0")
 
 
+_POLAR = ("A", "B", "Y", "Z")  # the UPS bands, beyond 84°N and 80°S
+
+
 @cache
 def _grid(zone: str) -> "Transformer":
     """WGS84 degrees to the easting and northing of a grid zone's UTM zone or polar (UPS) projection."""
     from pyproj import Transformer
 
-    if zone in ("A", "B", "Y", "Z"):
+    if zone in _POLAR:
         code = 32761 if zone in "AB" else 32661
     else:
         code = (32600 if zone[-1] >= "N" else 32700) + int(zone[:-1])
@@ -425,7 +428,7 @@ def _square_touches(zone: str, latitude: float, longitude: float, digits: int) -
     grid = _grid(zone)
     x, y = grid.transform(longitude, latitude)  # `mgrs` reads a reference as its square's centre
     west, south, east, north = x - half, y - half, x + half, y + half
-    polar = zone in ("A", "B", "Y", "Z")
+    polar = zone in _POLAR
     middle = 2_000_000.0 if polar else 500_000.0  # the pole's or the central meridian's easting
     nearest_x = min(max(middle, west), east)
     xs = [west, east, west, east, nearest_x, nearest_x] + ([nearest_x] if polar else [])
