@@ -141,6 +141,7 @@ def app(database):
     engine_of(app).dispose()
     app.config.clear()
     app.config.update(config)
+    app.extensions.pop("tracker.set_aside", None)  # what the test's sweeps set aside (tracker/stages.py)
 
 
 @pytest.fixture

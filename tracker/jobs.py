@@ -5,11 +5,9 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy.orm import Session
 
 from . import dispatch, metrics
 from .backup import anchor
@@ -20,6 +18,7 @@ from .services.engine import delivery, escalation, heartbeat, idle, line_checks,
 from .services.exchanges import calls, exchanges, receipts
 from .services.incidents import checks
 from .services.review import audit
+from .stages import Stages
 from .timeutil import utcnow
 
 log = logging.getLogger("tracker.jobs")
@@ -51,49 +50,42 @@ def sweep(app: Flask) -> int:
     every message whose receipt the other side has not confirmed in time and every action agreed on a
     call past due undone, then seal the new timeline events onto the audit chain, one committed batch at
     a time; return how many incidents advanced (the rest is logged)."""
-    runner, started, errors = runner_id(), utcnow(), []
+    runner, started = runner_id(), utcnow()
     batch, clock, links = app.config["SWEEP_BATCH_SIZE"], time.perf_counter(), dispatch.ack_links(app)
     public_url = links.public_url  # the supervisors' messages link the incident page
     reask, idle_rules = dispatch.decision_reask(app), dispatch.idle_rules(app)
     filing_checks = dispatch.filing_checks(app)
-
-    def drain(stage: str, step: Callable[[Session], int]) -> int:
-        """Run one stage a committed batch at a time until a batch comes back short; return how many.
-        A stage that fails is logged and recorded, and the next runs anyway (a filing check that keeps
-        failing must not stop escalation); the next sweep retries it."""
-        done = 0
-        try:
-            while True:
-                with session_scope(app) as session:
-                    count = step(session)
-                done += count
-                if count < batch:
-                    return done
-        except Exception as exc:
-            log.exception("sweep failed in %s after %d", stage, done)
-            errors.append(f"{stage}: {type(exc).__name__}: {exc}")
-            return done
+    # Each stage runs on its own: one that fails is logged and recorded, and the next runs anyway (a filing
+    # check that keeps failing must not stop escalation); a row failing alone is set aside (stages.py).
+    stages = Stages(app, batch)
+    drain = stages.drain
 
     # New incidents: related incidents and the exercise link (services/incidents/checks.py).
-    drain("filing checks", lambda session: checks.check_batch(session, utcnow(), batch, filing_checks))
-    total = drain("escalation", lambda session: escalation.sweep_batch(session, utcnow(), batch, runner, links, reask))
+    drain("filing checks", "incident", lambda s, n, a: checks.check_batch(s, utcnow(), n, filing_checks, a))
+    total = drain(
+        "escalation", "incident", lambda s, n, a: escalation.sweep_batch(s, utcnow(), n, runner, links, reask, a)
+    )
     # Acknowledged but idle: remind, then re-escalate (services/engine/idle.py).
-    drain("idle", lambda session: idle.sweep_batch(session, utcnow(), batch, runner, links, idle_rules))
-    overdue = drain("exchanges", lambda session: exchanges.sweep_batch(session, utcnow(), batch, runner, public_url))
+    drain("idle", "incident", lambda s, n, a: idle.sweep_batch(s, utcnow(), n, runner, links, idle_rules, a))
+    overdue = drain(
+        "exchanges", "exchange", lambda s, n, a: exchanges.sweep_batch(s, utcnow(), n, runner, public_url, a)
+    )
     # The other side's receipts whose clock ran out (services/exchanges/receipts.py).
     late_receipts = drain(
-        "receipts", lambda session: receipts.sweep_batch(session, utcnow(), batch, runner, public_url=public_url)
+        "receipts",
+        "message",
+        lambda s, n, a: receipts.sweep_batch(s, utcnow(), n, runner, public_url=public_url, aside=a),
     )
     # Actions agreed on calls, past due undone (services/exchanges/calls.py).
     late_actions = drain(
-        "actions", lambda session: calls.sweep_batch(session, utcnow(), batch, runner, public_url=public_url)
+        "actions", "action", lambda s, n, a: calls.sweep_batch(s, utcnow(), n, runner, public_url=public_url, aside=a)
     )
     try:  # seal the events committed since the last run; a sealer in another process is sealing them already
         audit.seal_all(lambda: session_scope(app), wait=False, on_sealed=lambda head: _keep_anchor(app, head))
     except Exception as exc:
         log.exception("sweep failed sealing the audit chain")
-        errors.append(f"audit seal: {type(exc).__name__}: {exc}")
-    error = "; ".join(errors)[:2000] or None  # the heartbeat records what went wrong
+        stages.errors.append(f"audit seal: {type(exc).__name__}: {exc}")
+    error = stages.error()  # the heartbeat records what went wrong, and every row set aside
     _beat(app, "sweep", runner, started, error)
     metrics.observe_seconds(metrics.SWEEP_DURATION, clock)
     metrics.OVERDUE_EXCHANGES.inc(overdue)

@@ -16,6 +16,7 @@ from tests.support import build_world
 from tracker import jobs
 from tracker.db import session_scope
 from tracker.models import AgreedAction, EventKind, Notification, NotificationKind, Role, TimelineEvent, User
+from tracker.services.engine.claims import SetAside
 from tracker.services.exchanges import calls
 from tracker.timeutil import isoformat, utcnow
 
@@ -105,3 +106,15 @@ def test_the_sweep_job_flags_actions_past_due(app, client):
     with session_scope(app) as session:
         assert session.get(AgreedAction, action).overdue_at is not None
         assert overdue_rows(session)
+
+
+def test_an_action_set_aside_is_passed_over_and_the_claimed_ones_are_said(app, client):
+    """The sweep's set-aside rows (tracker/stages.py) are left out of the claim, which says what it took."""
+    world, now = build_world(app), utcnow()
+    first, *others = calls_with_actions(app, client, world, 3, now + timedelta(hours=2))
+    aside = SetAside(frozenset({first}))
+    with session_scope(app) as session:
+        assert calls.sweep_batch(session, now + timedelta(hours=3), 10, "test", aside=aside) == 2
+    assert sorted(aside.claimed) == sorted(others), aside.claimed
+    with session_scope(app) as session:
+        assert session.get(AgreedAction, first).overdue_at is None

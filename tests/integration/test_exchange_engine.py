@@ -40,6 +40,7 @@ from tracker.models import (
     User,
 )
 from tracker.services.accounts import people
+from tracker.services.engine.claims import SetAside
 from tracker.services.exchanges import exchanges
 from tracker.services.incidents import filing, handling
 from tracker.timeutil import utcnow
@@ -259,3 +260,15 @@ def test_the_running_scheduler_times_exchanges(app, scheduler, client):
         pytest.fail(f"no overdue told within 15 s: {body['exchanges']} {body['notifications']}")
     assert body["exchanges"][0]["state"] == "overdue" and body["exchanges"][0]["channel"] == LINE, body["exchanges"]
     assert [n["user"] for n in told] == ["supervisor"]
+
+
+def test_an_exchange_set_aside_is_passed_over_and_the_claimed_ones_are_said(app):
+    """The sweep's set-aside rows (tracker/stages.py) are left out of the claim, which says what it took."""
+    now = utcnow()
+    first, *others = waiting_for_reply(app, 3, now)
+    aside = SetAside(frozenset({first}))
+    with session_scope(app) as session:
+        assert exchanges.sweep_batch(session, now + timedelta(minutes=5), 50, "test", aside=aside) == 2
+    assert sorted(aside.claimed) == sorted(others), aside.claimed
+    with session_scope(app) as session:
+        assert session.get(Exchange, first).state is not S.OVERDUE

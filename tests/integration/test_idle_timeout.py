@@ -26,6 +26,7 @@ from tracker.models import (
     User,
 )
 from tracker.services.engine import escalation, idle
+from tracker.services.engine.claims import SetAside
 from tracker.services.engine.message_text import html_part
 from tracker.services.incidents import filing, handling, timeline
 from tracker.timeutil import utcnow
@@ -256,3 +257,17 @@ def test_two_sweepers_look_at_each_idle_incident_exactly_once(app):
         stages = set(session.scalars(select(Incident.idle_stage)))
     assert len(per_incident) == count and set(per_incident.values()) == {1}, per_incident
     assert stages == {1}
+
+
+def test_an_incident_set_aside_is_passed_over_and_the_claimed_ones_are_said(app):
+    """The sweep's set-aside rows (tracker/stages.py) are left out of the claim, which says what it took."""
+    build_world(app)
+    now = utcnow().replace(microsecond=0)
+    references = file_and_acknowledge(app, now, 3)
+    with session_scope(app) as session:
+        ids = dict(session.execute(select(Incident.reference, Incident.id)).all())
+    aside = SetAside(frozenset({ids[references[0]]}))
+    with session_scope(app) as session:
+        assert idle.sweep_batch(session, now + TIMEOUT, 10, "test", dispatch.ack_links(app), RULES, aside) == 2
+    assert sorted(aside.claimed) == sorted(ids[r] for r in references[1:]), aside.claimed
+    assert state(app, references[0])[0].idle_stage == 0, "the one set aside was not looked at"

@@ -26,6 +26,7 @@ from tracker.models import (
     TimelineEvent,
     User,
 )
+from tracker.services.engine.claims import SetAside
 from tracker.services.exchanges import exchanges, outgoing, receipts
 from tracker.services.incidents import filing, handling
 from tracker.timeutil import utcnow
@@ -163,3 +164,15 @@ def test_a_receipt_recorded_in_time_stops_the_clock(app, client):
             session.scalars(select(Notification).where(Notification.kind == NotificationKind.RECEIPT_OVERDUE)).all()
             == []
         )
+
+
+def test_a_message_set_aside_is_passed_over_and_the_claimed_ones_are_said(app):
+    """The sweep's set-aside rows (tracker/stages.py) are left out of the claim, which says what it took."""
+    now = utcnow()
+    ids, _ = notices_sent(app, 3, now)
+    aside = SetAside(frozenset({ids[0]}))
+    with session_scope(app) as session:
+        assert receipts.sweep_batch(session, now + timedelta(hours=5), 10, "test", aside=aside) == 2
+    assert sorted(aside.claimed) == sorted(ids[1:]), aside.claimed
+    with session_scope(app) as session:
+        assert session.get(ExchangeMessage, ids[0]).receipt_overdue_at is None

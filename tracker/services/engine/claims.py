@@ -1,6 +1,7 @@
 """The claim pattern shared by the escalation sweep, the delivery job and the clocks of the other side."""
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,24 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ...models import Incident, IncidentStatus
 from ...models.bulk import any_of
+
+
+@dataclass
+class SetAside:
+    """What one batch of a sweep stage passes over, and what it claimed: rows the sweep set aside after
+    each failed a batch of its own (jobs.py, stages), and the ids the batch took, for the sweep to set
+    aside the one row of a batch of one that fails."""
+
+    ids: frozenset[int] = frozenset()
+    claimed: list[int] = field(default_factory=list)
+
+    def excluded(self, candidates: Select, column: InstrumentedAttribute) -> Select:
+        """The candidates without the rows set aside (the query is unchanged when there are none)."""
+        return candidates.where(column.not_in(self.ids)) if self.ids else candidates
+
+    def took(self, ids: list[int]) -> list[int]:
+        self.claimed.extend(ids)
+        return ids
 
 
 def claimable(session: Session, candidates: Select) -> Select:
@@ -45,9 +64,15 @@ def among_claimable(session: Session, column: InstrumentedAttribute, candidates:
 
 
 def claim_incidents(
-    session: Session, status: IncidentStatus, clock: InstrumentedAttribute, now: datetime, limit: int
+    session: Session,
+    status: IncidentStatus,
+    clock: InstrumentedAttribute,
+    now: datetime,
+    limit: int,
+    aside: SetAside | None = None,
 ) -> list[int]:
-    """Claim up to limit incidents in status whose clock (a deadline column) has come; return their ids.
+    """Claim up to limit incidents in status whose clock (a deadline column) has come, passing over those
+    set aside; return their ids.
 
     One UPDATE ... RETURNING of the candidates that bumps the version: a row changed (acknowledged,
     resolved, or claimed by another scheduler) before this statement no longer matches. On
@@ -55,13 +80,14 @@ def claim_incidents(
     committed, so a second scheduler takes other rows instead of waiting; on SQLite the transaction
     already holds the write lock (BEGIN IMMEDIATE), so the UPDATE itself is the claim."""
     due = select(Incident.id).where(Incident.status == status, clock <= now).order_by(clock, Incident.id).limit(limit)
+    aside = aside or SetAside()
     claim = (
         update(Incident)
-        .where(among_claimable(session, Incident.id, due))
+        .where(among_claimable(session, Incident.id, aside.excluded(due, Incident.id)))
         .values(version=Incident.version + 1)
         .returning(Incident.id)
     )
-    return list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
+    return aside.took(list(session.execute(claim, execution_options={"synchronize_session": False}).scalars()))
 
 
 def load_claimed(session: Session, model, ids: list[int], *options) -> list:

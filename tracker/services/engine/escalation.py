@@ -11,14 +11,14 @@ from ...models import EventKind, Incident, IncidentStatus, NotificationKind
 from ...models.bulk import any_of
 from ..incidents import timeline
 from . import decisions, notify
-from .claims import claimable, load_claimed
+from .claims import SetAside, claimable, load_claimed
 from .links import AckLinks
 
 ACTOR = "scheduler"
 
 
-def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
-    """Claim up to limit due incidents for this transaction; return their ids.
+def claim_due(session: Session, now: datetime, limit: int, aside: SetAside | None = None) -> list[int]:
+    """Claim up to limit due incidents for this transaction, passing over those set aside; return their ids.
 
     On PostgreSQL the due rows are locked FOR UPDATE SKIP LOCKED: a second scheduler takes other rows
     instead of waiting, a row acknowledged before the lock no longer matches (the lock checks the row as
@@ -34,7 +34,8 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
         .order_by(Incident.next_escalation_at, Incident.id)
         .limit(limit)
     )
-    return list(session.scalars(claimable(session, due)))
+    aside = aside or SetAside()
+    return aside.took(list(session.scalars(claimable(session, aside.excluded(due, Incident.id)))))
 
 
 def next_deadline(session: Session, now: datetime) -> datetime | None:
@@ -113,9 +114,11 @@ def sweep_batch(
     runner: str,
     links: AckLinks,
     decision_reask: timedelta = decisions.REASK,
+    aside: SetAside | None = None,
 ) -> int:
-    """Claim and advance one batch of due incidents (or put their pending decision again); return how many."""
-    ids = claim_due(session, now, limit)
+    """Claim and advance one batch of due incidents (or put their pending decision again), passing over
+    those set aside; return how many."""
+    ids = claim_due(session, now, limit, aside)
     if not ids:
         return 0
     incidents = load_claimed(session, Incident, ids)

@@ -44,7 +44,7 @@ from ...models.bulk import any_of
 from ...timeutil import duration
 from ..incidents import timeline
 from . import notify
-from .claims import claim_incidents, load_claimed
+from .claims import SetAside, claim_incidents, load_claimed
 from .links import AckLinks
 
 ACTOR = "scheduler"
@@ -83,10 +83,10 @@ class IdleRules:
         return timedelta(seconds=self.seconds[precedence.value])
 
 
-def claim_idle(session: Session, now: datetime, limit: int) -> list[int]:
+def claim_idle(session: Session, now: datetime, limit: int, aside: SetAside | None = None) -> list[int]:
     """Claim up to limit acknowledged incidents whose idle check is due; return their ids (the claim
     of claims.claim_incidents: a resolution or another scheduler's claim that committed first wins)."""
-    return claim_incidents(session, IncidentStatus.ACKNOWLEDGED, Incident.idle_check_at, now, limit)
+    return claim_incidents(session, IncidentStatus.ACKNOWLEDGED, Incident.idle_check_at, now, limit, aside)
 
 
 def last_activity(session: Session, ids: list[int]) -> dict[int, datetime]:
@@ -238,9 +238,18 @@ def reescalate(
     instruments.IDLE_ACTIONS.labels("reescalated").inc()
 
 
-def sweep_batch(session: Session, now: datetime, limit: int, runner: str, links: AckLinks, rules: IdleRules) -> int:
-    """Claim and look at one batch of acknowledged incidents whose idle check is due; return how many."""
-    ids = claim_idle(session, now, limit)
+def sweep_batch(
+    session: Session,
+    now: datetime,
+    limit: int,
+    runner: str,
+    links: AckLinks,
+    rules: IdleRules,
+    aside: SetAside | None = None,
+) -> int:
+    """Claim and look at one batch of acknowledged incidents whose idle check is due, passing over those
+    set aside; return how many."""
+    ids = claim_idle(session, now, limit, aside)
     if not ids:
         return 0
     incidents = load_claimed(session, Incident, ids, selectinload(Incident.acknowledged_by))

@@ -32,7 +32,7 @@ from ...models import (
 )
 from ...text import name_problem
 from ..engine import notify
-from ..engine.claims import act_on_claimed, among_claimable
+from ..engine.claims import SetAside, act_on_claimed, among_claimable
 from ..incidents import timeline
 from . import exchanges, receipts
 
@@ -366,20 +366,21 @@ def _due(now: datetime):
     return AgreedAction.due_at <= now, AgreedAction.done_at.is_(None), AgreedAction.overdue_at.is_(None)
 
 
-def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
+def claim_due(session: Session, now: datetime, limit: int, aside: SetAside | None = None) -> list[int]:
     """Flag up to limit actions whose due time passed undone (overdue_at = now); return their ids.
 
     An action marked done, or flagged by another scheduler, committed first no longer matches when it
     is claimed (claims.among_claimable): an action is flagged once.
     """
     due = select(AgreedAction.id).where(*_due(now)).order_by(AgreedAction.due_at, AgreedAction.id).limit(limit)
+    aside = aside or SetAside()
     claim = (
         update(AgreedAction)
-        .where(among_claimable(session, AgreedAction.id, due))
+        .where(among_claimable(session, AgreedAction.id, aside.excluded(due, AgreedAction.id)))
         .values(overdue_at=now, version=AgreedAction.version + 1)
         .returning(AgreedAction.id)
     )
-    return list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
+    return aside.took(list(session.execute(claim, execution_options={"synchronize_session": False}).scalars()))
 
 
 def flag_overdue(session: Session, action: AgreedAction, now: datetime, runner: str, recipients) -> None:
@@ -428,9 +429,10 @@ def sweep_batch(
     runner: str,
     recipients: notify.Recipients | None = None,
     public_url: str = "",
+    aside: SetAside | None = None,
 ) -> int:
     """Claim and flag one batch of agreed actions past due; return how many."""
-    ids = claim_due(session, now, limit)
+    ids = claim_due(session, now, limit, aside)
     if not ids:
         return 0
     eager = (

@@ -29,7 +29,7 @@ from ...models import (
     User,
 )
 from ..engine import notify
-from ..engine.claims import act_on_claimed, among_claimable
+from ..engine.claims import SetAside, act_on_claimed, among_claimable
 from ..incidents import timeline
 from . import counterpart, four_eyes, outgoing
 
@@ -379,8 +379,9 @@ def send_message(
 # -- the engine ----------------------------------------------------------------------------
 
 
-def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
-    """Claim up to limit exchanges whose clock ran out, for this transaction; return their ids.
+def claim_due(session: Session, now: datetime, limit: int, aside: SetAside | None = None) -> list[int]:
+    """Claim up to limit exchanges whose clock ran out, passing over those set aside, for this transaction;
+    return their ids.
 
     The same UPDATE ... RETURNING of the candidates as claims.claim_incidents: it bumps the version, so a
     reply recorded (or a claim by another scheduler) committed first means the row no longer matches.
@@ -388,13 +389,14 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
     due = (
         select(Exchange.id).where(Exchange.deadline_at <= now).order_by(Exchange.deadline_at, Exchange.id).limit(limit)
     )
+    aside = aside or SetAside()
     claim = (
         update(Exchange)
-        .where(among_claimable(session, Exchange.id, due))
+        .where(among_claimable(session, Exchange.id, aside.excluded(due, Exchange.id)))
         .values(version=Exchange.version + 1)
         .returning(Exchange.id)
     )
-    return list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
+    return aside.took(list(session.execute(claim, execution_options={"synchronize_session": False}).scalars()))
 
 
 def expire(session: Session, exchange: Exchange, now: datetime, runner: str, recipients: notify.Recipients) -> None:
@@ -441,10 +443,12 @@ def expire(session: Session, exchange: Exchange, now: datetime, runner: str, rec
     )
 
 
-def sweep_batch(session: Session, now: datetime, limit: int, runner: str, public_url: str = "") -> int:
-    """Claim and expire one batch of exchanges whose clock ran out; return how many went overdue (the
-    supervisors' messages link the incident page under public_url)."""
-    ids = claim_due(session, now, limit)
+def sweep_batch(
+    session: Session, now: datetime, limit: int, runner: str, public_url: str = "", aside: SetAside | None = None
+) -> int:
+    """Claim and expire one batch of exchanges whose clock ran out, passing over those set aside; return
+    how many went overdue (the supervisors' messages link the incident page under public_url)."""
+    ids = claim_due(session, now, limit, aside)
     if not ids:
         return 0
     recipients = notify.Recipients.load(session, public_url)

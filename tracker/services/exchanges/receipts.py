@@ -31,7 +31,7 @@ from ...models import (
 )
 from ...text import name_problem
 from ..engine import notify
-from ..engine.claims import act_on_claimed, among_claimable
+from ..engine.claims import SetAside, act_on_claimed, among_claimable
 from ..engine.links import AckLinks, LinkRefused, LinkSigner, spend
 from ..incidents import timeline
 
@@ -222,7 +222,7 @@ def _due(now: datetime):
     )
 
 
-def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
+def claim_due(session: Session, now: datetime, limit: int, aside: SetAside | None = None) -> list[int]:
     """Flag up to limit messages whose receipt clock ran out (receipt_overdue_at = now); return their ids.
 
     A receipt recorded, or a claim by another scheduler, committed first means the row no longer
@@ -234,13 +234,14 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
         .order_by(ExchangeMessage.receipt_due_at, ExchangeMessage.id)
         .limit(limit)
     )
+    aside = aside or SetAside()
     claim = (
         update(ExchangeMessage)
-        .where(among_claimable(session, ExchangeMessage.id, due))
+        .where(among_claimable(session, ExchangeMessage.id, aside.excluded(due, ExchangeMessage.id)))
         .values(receipt_overdue_at=now)
         .returning(ExchangeMessage.id)
     )
-    return list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
+    return aside.took(list(session.execute(claim, execution_options={"synchronize_session": False}).scalars()))
 
 
 def flag_overdue(session: Session, message: ExchangeMessage, now: datetime, runner: str, recipients) -> None:
@@ -290,9 +291,10 @@ def sweep_batch(
     runner: str,
     recipients: notify.Recipients | None = None,
     public_url: str = "",
+    aside: SetAside | None = None,
 ) -> int:
     """Claim and flag one batch of overdue receipts; return how many."""
-    ids = claim_due(session, now, limit)
+    ids = claim_due(session, now, limit, aside)
     if not ids:
         return 0
     eager = (

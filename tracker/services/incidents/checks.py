@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ...models import Incident
-from ..engine.claims import among_claimable, load_claimed
+from ..engine.claims import SetAside, among_claimable, load_claimed
 from ..exercises import register
 from . import related
 
@@ -30,21 +30,23 @@ def needs_checks(latitude: float | None, longitude: float | None) -> bool:
     return latitude is not None and longitude is not None
 
 
-def claim_due(session: Session, now: datetime, limit: int) -> list[int]:
-    """Claim up to limit incidents whose checks are due; return their ids (their checks_due_at cleared)."""
+def claim_due(session: Session, now: datetime, limit: int, aside: SetAside | None = None) -> list[int]:
+    """Claim up to limit incidents whose checks are due, passing over those set aside; return their ids
+    (their checks_due_at cleared)."""
     due = (
         select(Incident.id)
         .where(Incident.checks_due_at <= now)
         .order_by(Incident.checks_due_at, Incident.id)
         .limit(limit)
     )
+    aside = aside or SetAside()
     claim = (
         update(Incident)
-        .where(among_claimable(session, Incident.id, due))
+        .where(among_claimable(session, Incident.id, aside.excluded(due, Incident.id)))
         .values(checks_due_at=None)
         .returning(Incident.id)
     )
-    return list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
+    return aside.took(list(session.execute(claim, execution_options={"synchronize_session": False}).scalars()))
 
 
 def check(session: Session, incident: Incident, now: datetime, limits: CheckLimits) -> None:
@@ -53,9 +55,9 @@ def check(session: Session, incident: Incident, now: datetime, limits: CheckLimi
     related.suggest_for(session, incident, now, limits.related_distance_km, limits.related_window_hours)
 
 
-def check_batch(session: Session, now: datetime, limit: int, limits: CheckLimits) -> int:
-    """Claim and check one batch of newly filed incidents; return how many."""
-    ids = claim_due(session, now, limit)
+def check_batch(session: Session, now: datetime, limit: int, limits: CheckLimits, aside: SetAside | None = None) -> int:
+    """Claim and check one batch of newly filed incidents, passing over those set aside; return how many."""
+    ids = claim_due(session, now, limit, aside)
     for incident in load_claimed(session, Incident, ids):
         check(session, incident, now, limits)
     session.flush()
