@@ -171,3 +171,36 @@ def test_messages_sent_together_are_recorded_each_at_its_time_to_its_recipient_a
             [(line.notification_id, "L1", "outbox", first), (personal_id, "supervisor", "email", second)]
         ), got
         assert [e.details["response_code"] for e in events if e.details["notification_id"] == personal_id] == ["250"]
+
+
+def test_a_message_that_cannot_be_composed_is_dead_lettered_and_holds_up_no_other(app, client, world, monkeypatch):
+    """Claimed in id order, a message the code fails to compose every time would fail every batch that
+    claims it and stop all delivery behind it: it is dead-lettered instead (its step escalates at once,
+    as for any call to act that cannot go out), and the batch goes on."""
+    poison = file_incident(client, world)["reference"]
+    sound = file_incident(client, world)["reference"]
+    real = delivery.Composer.compose
+
+    def compose(self, session, row, now, roots=None):
+        if row.incident.reference == poison and row.kind is NotificationKind.NOTIFIED:
+            raise ValueError("a stored message no code path expected")
+        return real(self, session, row, now, roots)
+
+    monkeypatch.setattr(delivery.Composer, "compose", compose)
+    assert jobs.deliver(app) == 1
+    assert [path.name.split("-notification")[0] for path in outbox_files(app)] == [sound]
+    with session_scope(app) as session:
+        row = session.scalar(
+            select(Notification)
+            .join(Incident)
+            .where(Incident.reference == poison, Notification.kind == NotificationKind.NOTIFIED)
+        )
+        assert row.status is NotificationStatus.DEAD, row.status
+        assert row.last_error == "cannot compose the message: ValueError: a stored message no code path expected"
+        [event] = session.scalars(select(TimelineEvent).where(TimelineEvent.kind == EventKind.DEAD_LETTERED)).all()
+        assert event.incident.reference == poison and event.details["escalates_at_once"] is True
+        incident = session.scalar(select(Incident).where(Incident.reference == poison))
+        assert incident.next_escalation_at <= utcnow(), "its step reached no one: it escalates at the next sweep"
+        told = session.scalars(select(Notification).where(Notification.kind == NotificationKind.DEAD_LETTER)).all()
+        assert told, "the supervisors are told"
+    assert jobs.deliver(app) == len(told), "the supervisors' messages go out with the next run"

@@ -13,6 +13,7 @@ a failure at once and the sent outcomes in batches (RECORD_EVERY messages or REC
 sending), so a crash re-sends at most one batch.
 """
 
+import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from functools import cache
 
 from sqlalchemy import ColumnElement, Integer, Row, Select, and_, bindparam, case, column, func, or_, select, update
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload, load_only, selectinload
 
 from ...channels import DeliveryError, Message
@@ -48,6 +50,8 @@ from .claims import among_claimable, load_claimed
 from .heartbeat import claim_orphaned
 from .links import AckLinks
 from .rendering import render_legacy
+
+log = logging.getLogger(__name__)
 
 ACTION_KINDS = (NotificationKind.NOTIFIED, NotificationKind.ESCALATED)
 # Transports that send the composed e-mail with its Message-ID; only their messages can head a thread.
@@ -319,7 +323,16 @@ def claim_messages(
     claimed = load_claimed(session, Notification, ids, *eager)
     rows = [row for row in claimed if not _refused_by_line(session, row, now, public_url)]
     roots = composer.thread_roots(session, {row.incident_id for row in rows})
-    return [composer.compose(session, row, now, roots) for row in rows]
+    composed = []
+    for row in rows:
+        try:
+            composed.append(composer.compose(session, row, now, roots))
+        except SQLAlchemyError:  # the database's fault, not the message's: the batch is tried again
+            raise
+        except Exception as exc:  # a message that cannot be made holds up none of the messages after it
+            log.exception("message %s cannot be composed: dead-lettered", row.id)
+            _give_up(session, row, now, f"cannot compose the message: {type(exc).__name__}: {exc}", public_url)
+    return composed
 
 
 def wrong_line(row: Notification) -> str | None:
@@ -348,13 +361,18 @@ def _refused_by_line(session: Session, row: Notification, now: datetime, public_
     reason = wrong_line(row)
     if reason is None:
         return False
+    _give_up(session, row, now, reason, public_url)
+    return True
+
+
+def _give_up(session: Session, row: Notification, now: datetime, reason: str, public_url: str) -> None:
+    """Dead-letter a claimed row unsent, for reason: a failed attempt on record, the supervisors told."""
     _attempt(
         session, row.id, row.channel.transport if row.channel else "?", AttemptOutcome.PERMANENT, now, 0, None, reason
     )
-    row.last_error = reason
+    row.last_error = reason[:2000]
     row.claimed_until = None
     dead_letter(session, row, now, public_url)
-    return True
 
 
 def _attempt(session, notification_id, transport, outcome, now, latency_ms, code=None, error=None) -> None:
