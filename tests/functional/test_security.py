@@ -255,3 +255,35 @@ def _samples(client, world) -> dict:
         for family in text_string_to_metric_families(answer.text)
         for s in family.samples
     }
+
+
+@pytest.mark.both_databases  # the count's upsert locks its row on PostgreSQL; SQLite lets one writer in
+def test_attempts_arriving_together_get_no_more_than_the_limit(make_app, monkeypatch):
+    """16 uses of an acknowledge link at once from one address, 4 allowed: 4 are answered, 12 refused.
+    Each count is slowed, so every attempt is in flight before any is counted: had the limit been read
+    before counting, all 16 would have read a count of 0 and got in."""
+    import threading
+    import time
+
+    from tracker.services.accounts import throttle
+
+    app = _limited_app(make_app, LINKS_PER_ADDRESS=4)
+    real, start, answers = throttle.hit, threading.Barrier(16), []
+
+    def hit(*args, **kwargs):
+        time.sleep(0.05)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(throttle, "hit", hit)
+
+    def use_link() -> None:
+        client = app.test_client()
+        start.wait()
+        answers.append(client.post("/api/v1/acks", json={"token": "not-a-token"}).status_code)
+
+    threads = [threading.Thread(target=use_link) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(answers) == [400] * 4 + [429] * 12, answers

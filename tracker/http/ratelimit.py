@@ -45,12 +45,13 @@ def _own_transaction(reads_only: bool = False) -> Iterator[Session]:
 
 
 def attempt(key: str, limit_name: str, what: str) -> None:
-    """Refuse (429) when key is over its limit, else count this attempt."""
+    """Count this attempt and refuse it (429, uncounted) when key already spent its limit. Counted
+    first, from the count the upsert returns: read first, attempts arriving together each read the
+    same count and all got in."""
     limit, window = _settings(limit_name)
     now = utcnow()
     with _own_transaction() as session:
-        throttle.refuse_if_over(session, key, limit, window, now, what)
-        throttle.hit(session, key, window, now)
+        throttle.refuse_over(throttle.hit(session, key, window, now) - 1, limit, window, now, what)
 
 
 def count_failure(key: str, limit_name: str, now: datetime) -> None:
