@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from tests.support import csrf
+from tests.support import build_world, csrf
 from tracker.db import session_scope
 from tracker.models import AccountEvent, SignInFailure, User
 from tracker.services.accounts import people
@@ -116,3 +116,38 @@ def test_the_admin_sees_the_guessing_in_the_users_security_log(app, world):
         user_id = people.find_user(session, "liaison").id
     page = admin.get(f"/admin/users/{user_id}").text
     assert 'data-event="guessing"' in page and "198.51.100.23" in page, page[-3000:]
+
+
+@pytest.mark.both_databases  # each failure is counted by one statement, an upsert written per engine
+def test_wrong_passwords_arriving_together_are_each_counted(make_app):
+    """Eight wrong passwords for one account from one address at once: every one that was checked is
+    counted, on the pair and on the account, and none is answered with a conflict. Read, then written
+    back, they were counted as two on PostgreSQL, and the pair's first two failures clashed (409):
+    guessing in parallel slipped under the slow-down."""
+    import threading
+
+    app = make_app(RATE_LIMIT_WINDOW_SECONDS=3600, SIGNIN_PER_ADDRESS=1000, SIGNIN_PER_ACCOUNT=1000)
+    build_world(app)
+    clients = [app.test_client() for _ in range(8)]
+    tokens = [csrf(client, "/signin") for client in clients]
+    start, answers = threading.Barrier(len(clients)), []
+
+    def guess(client, token) -> None:
+        start.wait()
+        form = {"csrf_token": token, "username": "duty", "password": "wrong-password"}
+        answers.append(client.post("/signin", data=form, environ_base={"REMOTE_ADDR": "10.0.0.7"}).status_code)
+
+    threads = [threading.Thread(target=guess, args=pair) for pair in zip(clients, tokens, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    checked = answers.count(401)
+    assert len(answers) == 8 and set(answers) <= {401, 429}, answers
+    with session_scope(app) as session:
+        pair = session.get(SignInFailure, ("duty", "10.0.0.7"))
+        user = session.scalar(select(User).where(User.username == "duty"))
+        guessing = session.scalars(select(AccountEvent).where(AccountEvent.kind == "guessing")).all()
+        assert (pair.failures, user.failed_logins) == (checked, checked), (answers, pair.failures, user.failed_logins)
+        assert len(guessing) == 1, "the pair's slow-down starts once, told once"
+        assert pair.next_attempt_at is not None

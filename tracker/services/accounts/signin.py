@@ -17,7 +17,8 @@ security log (account_events) records the guessing when a pair starts to be slow
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ...errors import TooManyRequests
@@ -109,19 +110,23 @@ def _succeeded(session: Session, user: User, account: str, address: str, now: da
 
 
 def _failed(session: Session, user: User | None, account: str, address: str, now: datetime, limits: Limits) -> None:
-    pair = session.get(SignInFailure, (account, address))
-    if pair is None:
-        pair = SignInFailure(account=account, address=address, failures=0, last_failed_at=now)
-        session.add(pair)
-    elif pair.last_failed_at < now - timedelta(seconds=limits.window):
-        pair.failures = 0  # an old streak is forgotten
-    pair.failures += 1
-    pair.last_failed_at = now
-    excess = pair.failures - limits.slow_after
-    pair.next_attempt_at = now + timedelta(seconds=min(2**excess, limits.backoff_max)) if excess >= 0 else None
+    """Count the failure for the pair and the account, each in one statement: failures arriving together
+    (read, then written back) counted as one, and the first of a pair's two raised a duplicate key."""
+    failures = _count_failure(session, account, address, now, limits.window)
+    excess = failures - limits.slow_after
+    waits_until = now + timedelta(seconds=min(2**excess, limits.backoff_max)) if excess >= 0 else None
+    session.execute(
+        update(SignInFailure)
+        .where(SignInFailure.account == account, SignInFailure.address == address)
+        .values(next_attempt_at=waits_until)
+    )
     if user is not None:
-        user.failed_logins += 1
-        user.last_failed_login_at = now
+        session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(failed_logins=User.failed_logins + 1, last_failed_login_at=now),
+            execution_options={"synchronize_session": False},
+        )
         if excess == 0:
             session.add(
                 AccountEvent(
@@ -129,7 +134,24 @@ def _failed(session: Session, user: User | None, account: str, address: str, now
                     kind="guessing",
                     address=address,
                     at=now,
-                    details={"failures_from_address": pair.failures},
+                    details={"failures_from_address": failures},
                 )
             )
     session.execute(delete(SignInFailure).where(SignInFailure.last_failed_at < now - timedelta(days=1)))
+
+
+def _count_failure(session: Session, account: str, address: str, now: datetime, window: int) -> int:
+    """One more failure for the pair (a streak older than window starts again from one); return the count."""
+    table = SignInFailure.__table__
+    insert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
+    recent = table.c.last_failed_at >= now - timedelta(seconds=window)
+    statement = (
+        insert(table)
+        .values(account=account, address=address, failures=1, last_failed_at=now)
+        .on_conflict_do_update(
+            index_elements=[table.c.account, table.c.address],
+            set_={"failures": case((recent, table.c.failures + 1), else_=1), "last_failed_at": now},
+        )
+        .returning(table.c.failures)
+    )
+    return session.execute(statement).scalar_one()
