@@ -199,7 +199,7 @@ def mail_app(make_app, smtp_server):
 @pytest.fixture
 def scheduler(app):
     """The real scheduler (sweep, delivery, line checks) running in this process."""
-    running = build_scheduler(app, blocking=False)
+    running = build_scheduler(app)
     running.start()
     yield running
     running.shutdown(wait=True)

@@ -66,8 +66,12 @@ def limits_of(app):
         return filing_limits()
 
 
-def start_scheduler(app, log: Path, **env) -> subprocess.Popen:
-    """Start `flask --app wsgi scheduler` on the app's database, fast intervals; env adds TRACKER_* values.
+SCHEDULER = ("-m", "flask", "--app", "wsgi", "scheduler")
+
+
+def start_scheduler(app, log: Path, command: tuple[str, ...] = SCHEDULER, **env) -> subprocess.Popen:
+    """Start `flask --app wsgi scheduler` (or Python with command) on the app's database, fast intervals;
+    env adds TRACKER_* values.
 
     The watchdog is given a long reach (2 minutes) so it stays silent unless a test asks for it:
     a backlog of due work legitimately takes more than six 0.2 s intervals to clear.
@@ -95,7 +99,7 @@ def start_scheduler(app, log: Path, **env) -> subprocess.Popen:
     variables.update({f"TRACKER_{name}": str(value) for name, value in env.items()})
     with log.open("a") as handle:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"],
+            [sys.executable, *command],
             cwd=ROOT,
             env=variables,
             stdout=handle,

@@ -5,6 +5,7 @@ import gc
 import re
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import cast
 
@@ -278,7 +279,7 @@ def scheduler(roles: tuple[str, ...]):
     click.echo(f"scheduler {jobs.runner_id()}: {jobs_run} on {_redact(app.config['DATABASE_URL'])}", err=True)
 
     plan_for_tables_as_they_are(app)
-    running = build_scheduler(app, blocking=True, roles=roles)
+    running = build_scheduler(app, roles=roles)
     # What start-up made (the app, its libraries, the region's shapes) lives as long as the process: kept
     # out of the garbage collector's full passes, which otherwise walk it all again and again during a
     # large sweep (about a tenth of its CPU). gc.freeze() is CPython's own answer for such long-lived data.
@@ -289,7 +290,13 @@ def scheduler(roles: tuple[str, ...]):
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
     try:
+        # The scheduler's loop and its jobs run in threads of their own; this thread only waits for the
+        # signal, so the signal's SystemExit lands here. Raised in the scheduler's own loop (run in this
+        # thread before), it could land while a job was being handed to a worker thread, where the
+        # scheduler caught it as a job it failed to submit and ran on until killed, heartbeat left behind.
         running.start()
+        while running.running:
+            time.sleep(1)
     except (KeyboardInterrupt, SystemExit):
         click.echo("scheduler stopping: letting the running jobs finish", err=True)
     finally:

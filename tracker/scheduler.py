@@ -10,7 +10,6 @@ a sweep interval later.
 from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
@@ -28,14 +27,14 @@ FORGET_SECONDS = 3600
 ROLES = ("sweep", "deliver")
 
 
-def build_scheduler(app: Flask, blocking: bool = True, roles: tuple[str, ...] = ROLES):
-    """Return a scheduler (not started) running for app, with "sweep" in roles, the sweep, line-check,
-    watchdog, metrics and housekeeping jobs; with "deliver", the delivery job; and the heartbeat."""
+def build_scheduler(app: Flask, roles: tuple[str, ...] = ROLES) -> BackgroundScheduler:
+    """Return a scheduler (not started; it runs in threads of its own) for app, with "sweep" in roles,
+    the sweep, line-check, watchdog, metrics and housekeeping jobs; with "deliver", the delivery job;
+    and the heartbeat."""
     unknown = set(roles) - set(ROLES)
     if unknown or not roles:
         raise ValueError(f"a scheduler runs some of {', '.join(ROLES)}, not {', '.join(sorted(unknown)) or 'none'}")
-    cls = BlockingScheduler if blocking else BackgroundScheduler
-    scheduler = cls(
+    scheduler = BackgroundScheduler(
         timezone=UTC,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )

@@ -84,7 +84,7 @@ def test_the_figures_are_those_the_metrics_job_counted_last(app, client, world):
 
 
 def test_the_scheduler_refreshes_the_figures_every_few_seconds(app):
-    scheduler = build_scheduler(app, blocking=False)
+    scheduler = build_scheduler(app)
     job = scheduler.get_job("metrics")
     assert job is not None and job.func is jobs.refresh_metrics
     assert job.trigger.interval.total_seconds() == app.config["METRICS_REFRESH_SECONDS"] == 5

@@ -16,14 +16,14 @@ SWEEP = {"sweep", "checks", "watchdog", "metrics", "forget", "beat"}
     ],
 )
 def test_each_scheduler_runs_the_jobs_of_its_roles_and_always_beats(app, roles, expected):
-    scheduler = build_scheduler(app, blocking=False, roles=roles)
+    scheduler = build_scheduler(app, roles=roles)
     assert {job.id for job in scheduler.get_jobs()} == expected
 
 
 @pytest.mark.parametrize("roles", [(), ("escalate",)])
 def test_a_scheduler_without_a_known_role_is_refused(app, roles):
     with pytest.raises(ValueError, match="a scheduler runs some of sweep, deliver"):
-        build_scheduler(app, blocking=False, roles=roles)
+        build_scheduler(app, roles=roles)
 
 
 def test_the_cli_offers_the_choice(app):

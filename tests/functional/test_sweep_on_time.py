@@ -15,7 +15,7 @@ from tracker.timeutil import utcnow
 def test_the_sweep_runs_at_a_deadline_it_saw_coming_between_two_runs_of_its_interval(make_app, world):
     app = make_app(SWEEP_INTERVAL_SECONDS=2)
     reference = file_incident(app.test_client(), world)["reference"]
-    scheduler = build_scheduler(app, blocking=False, roles=("sweep",))
+    scheduler = build_scheduler(app, roles=("sweep",))
     deadline = utcnow() + timedelta(seconds=2.5)  # runs now (sees it), at 2 s (plans it), at 4 s without it
     with session_scope(app) as session:
         session.scalars(select(Incident).where(Incident.reference == reference)).one().next_escalation_at = deadline

@@ -164,3 +164,45 @@ def test_a_call_to_act_sent_after_its_step_was_left_says_so_first(app, client, w
         assert text.startswith("LATE: queued at ") and f" for step {step}, sent only now." in text, text
         assert "every step of the ladder passed unacknowledged (exhausted)" in text.split("\n")[0], text
         assert again[(recipient, step)].message.key == (late if step == 1 else on_time).message.key, "same message"
+
+
+# The scheduler run with its thread pool made to signal the process itself (as systemd's stop would, at
+# that moment) while it hands its first job to a worker thread.
+STOPPED_WHILE_SUBMITTING = """
+import os, signal, sys
+from apscheduler.executors import pool
+
+real, signalled = pool.BasePoolExecutor._do_submit_job, []
+
+def submit(self, job, run_times):
+    if not signalled:
+        signalled.append(job.id)
+        print(f"SIGTERM while submitting {job.id}", flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+    return real(self, job, run_times)
+
+pool.BasePoolExecutor._do_submit_job = submit
+sys.argv = ["flask", "--app", "wsgi", "scheduler"]
+from flask.cli import main
+main()
+"""
+
+
+@pytest.mark.slow
+def test_a_stop_signal_while_a_job_is_handed_to_a_worker_still_stops_the_scheduler(app, tmp_path):
+    """The stop signal's SystemExit is raised in the main thread. Run there, the scheduler's loop caught it
+    as a job it failed to submit ("Error submitting job") and ran on until killed, leaving its heartbeat
+    (seen when the kill -9 test stopped a scheduler just started); the loop now runs in a thread of its own."""
+    script = tmp_path / "stopped_while_submitting.py"
+    script.write_text(STOPPED_WHILE_SUBMITTING)
+    log = tmp_path / "scheduler.log"
+    process = start_scheduler(app, log, command=(str(script),))
+    try:
+        assert stopped_or_stacks(process, 30, log) == 0, log.read_text()[-3000:]
+    finally:
+        stop(process)
+    said = log.read_text()
+    assert "SIGTERM while submitting" in said and "scheduler stopped" in said, said[-3000:]
+    assert "Error submitting job" not in said, said[-3000:]
+    with session_scope(app) as session:
+        assert session.scalars(select(Runner.name)).all() == [], "a clean stop removes its heartbeat"
