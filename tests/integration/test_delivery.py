@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.support import file_incident, outbox_files
 from tracker import dispatch, jobs
@@ -173,30 +173,52 @@ def test_messages_sent_together_are_recorded_each_at_its_time_to_its_recipient_a
         assert [e.details["response_code"] for e in events if e.details["notification_id"] == personal_id] == ["250"]
 
 
-def test_a_message_that_cannot_be_composed_is_dead_lettered_and_holds_up_no_other(app, client, world, monkeypatch):
-    """Claimed in id order, a message the code fails to compose every time would fail every batch that
-    claims it and stop all delivery behind it: it is dead-lettered instead (its step escalates at once,
-    as for any call to act that cannot go out), and the batch goes on."""
-    poison = file_incident(client, world)["reference"]
-    sound = file_incident(client, world)["reference"]
+def _composing_fails_for(monkeypatch, failing) -> None:
+    """Make composing raise for the rows failing(row) picks, as a fault the code meets on them would."""
     real = delivery.Composer.compose
 
     def compose(self, session, row, now, roots=None):
-        if row.incident.reference == poison and row.kind is NotificationKind.NOTIFIED:
+        if failing(row):
             raise ValueError("a stored message no code path expected")
         return real(self, session, row, now, roots)
 
     monkeypatch.setattr(delivery.Composer, "compose", compose)
+
+
+def test_a_message_that_cannot_be_composed_is_retried_then_dead_lettered_and_holds_up_no_other(
+    app, client, world, monkeypatch
+):
+    """Claimed in id order, a message the code fails to compose every time would fail every batch that
+    claims it and stop all delivery behind it: it fails alone instead, is retried as a transport's
+    failure is, and dead-lettered once out of attempts (its step escalates at once, as for any call to
+    act that cannot go out); the batch goes on."""
+    poison = file_incident(client, world)["reference"]
+    sound = file_incident(client, world)["reference"]
+    _composing_fails_for(
+        monkeypatch, lambda row: row.incident.reference == poison and row.kind is NotificationKind.NOTIFIED
+    )
+    policy = dispatch.retry_policy(app)
+
+    def poison_row(session):
+        query = select(Notification).join(Incident).where(Incident.reference == poison)
+        return session.scalar(query.where(Notification.kind == NotificationKind.NOTIFIED))
+
     assert jobs.deliver(app) == 1
     assert [path.name.split("-notification")[0] for path in outbox_files(app)] == [sound]
+    error = "cannot compose the message: ValueError: a stored message no code path expected"
     with session_scope(app) as session:
-        row = session.scalar(
-            select(Notification)
-            .join(Incident)
-            .where(Incident.reference == poison, Notification.kind == NotificationKind.NOTIFIED)
+        row = poison_row(session)
+        assert (row.status, row.attempts, row.last_error) == (NotificationStatus.PENDING, 1, error)
+        assert row.next_attempt_at > utcnow(), "retried after the policy's backoff"
+        session.execute(
+            update(Notification)
+            .where(Notification.id == row.id)
+            .values(attempts=policy.max_attempts - 1, next_attempt_at=utcnow())
         )
-        assert row.status is NotificationStatus.DEAD, row.status
-        assert row.last_error == "cannot compose the message: ValueError: a stored message no code path expected"
+    assert jobs.deliver(app) == 0
+    with session_scope(app) as session:
+        row = poison_row(session)
+        assert (row.status, row.last_error) == (NotificationStatus.DEAD, error), row.status
         [event] = session.scalars(select(TimelineEvent).where(TimelineEvent.kind == EventKind.DEAD_LETTERED)).all()
         assert event.incident.reference == poison and event.details["escalates_at_once"] is True
         incident = session.scalar(select(Incident).where(Incident.reference == poison))
@@ -204,3 +226,16 @@ def test_a_message_that_cannot_be_composed_is_dead_lettered_and_holds_up_no_othe
         told = session.scalars(select(Notification).where(Notification.kind == NotificationKind.DEAD_LETTER)).all()
         assert told, "the supervisors are told"
     assert jobs.deliver(app) == len(told), "the supervisors' messages go out with the next run"
+
+
+def test_when_no_message_of_a_batch_can_be_composed_nothing_is_spent(app, client, world, monkeypatch):
+    """A fault every message meets is the code's, not the messages': the batch fails and is tried again
+    at the next run, no attempt spent, no message dead-lettered (once the fault is fixed, all go out)."""
+    for _ in range(2):
+        file_incident(client, world)
+    _composing_fails_for(monkeypatch, lambda row: True)
+    assert jobs.deliver(app) == 0
+    rows = notifications(app)
+    assert {(r.status, r.attempts) for r in rows} == {(NotificationStatus.PENDING, 0)}, rows
+    monkeypatch.undo()
+    assert jobs.deliver(app) == 2

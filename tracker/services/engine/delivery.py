@@ -323,15 +323,22 @@ def claim_messages(
     claimed = load_claimed(session, Notification, ids, *eager)
     rows = [row for row in claimed if not _refused_by_line(session, row, now, public_url)]
     roots = composer.thread_roots(session, {row.incident_id for row in rows})
-    composed = []
+    composed, failed = [], []
     for row in rows:
         try:
             composed.append(composer.compose(session, row, now, roots))
         except SQLAlchemyError:  # the database's fault, not the message's: the batch is tried again
             raise
-        except Exception as exc:  # a message that cannot be made holds up none of the messages after it
-            log.exception("message %s cannot be composed: dead-lettered", row.id)
-            _give_up(session, row, now, f"cannot compose the message: {type(exc).__name__}: {exc}", public_url)
+        except Exception as exc:
+            failed.append((row, exc))  # dealt with below, once it is known whether any could be made
+    if len(failed) > 1 and not composed:  # none could be made: the code's fault, not one message's
+        raise failed[0][1]
+    for row, fault in failed:  # one that cannot be made holds up none after it: retried, then dead-lettered
+        log.error("message %s cannot be composed", row.id, exc_info=fault)
+        transport = row.channel.transport if row.channel is not None else composer.supervisor_transport
+        session.expire(row)  # what composing it half did is not kept
+        error = DeliveryError(f"cannot compose the message: {type(fault).__name__}: {fault}")
+        record_failure(session, row.id, transport, error, now, policy, public_url=public_url, runner=runner)
     return composed
 
 
@@ -361,18 +368,13 @@ def _refused_by_line(session: Session, row: Notification, now: datetime, public_
     reason = wrong_line(row)
     if reason is None:
         return False
-    _give_up(session, row, now, reason, public_url)
-    return True
-
-
-def _give_up(session: Session, row: Notification, now: datetime, reason: str, public_url: str) -> None:
-    """Dead-letter a claimed row unsent, for reason: a failed attempt on record, the supervisors told."""
     _attempt(
         session, row.id, row.channel.transport if row.channel else "?", AttemptOutcome.PERMANENT, now, 0, None, reason
     )
-    row.last_error = reason[:2000]
+    row.last_error = reason
     row.claimed_until = None
     dead_letter(session, row, now, public_url)
+    return True
 
 
 def _attempt(session, notification_id, transport, outcome, now, latency_ms, code=None, error=None) -> None:
