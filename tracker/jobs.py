@@ -8,6 +8,7 @@ import time
 from datetime import datetime, timedelta
 
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from . import dispatch, metrics
 from .backup import anchor
@@ -15,6 +16,7 @@ from .channels import DeliveryError
 from .db import session_scope
 from .http import idempotency
 from .services.engine import delivery, escalation, heartbeat, idle, line_checks, watchdog
+from .services.engine.claims import SetAside
 from .services.exchanges import calls, exchanges, receipts
 from .services.incidents import checks
 from .services.review import audit
@@ -219,20 +221,16 @@ def check_lines(app: Flask) -> int:
 def watch(app: Flask) -> int:
     """Alert the supervisors about every open incident whose deadline passed more than
     WATCHDOG_INTERVALS sweep intervals ago without a sweep escalating it; return how many."""
-    config, runner, alerted = app.config, runner_id(), 0
+    config, runner = app.config, runner_id()
     late = timedelta(seconds=config["SWEEP_INTERVAL_SECONDS"] * config["WATCHDOG_INTERVALS"])
-    batch = config["SWEEP_BATCH_SIZE"]
-    try:
-        while True:
-            now = utcnow()
-            with session_scope(app) as session:
-                raised = watchdog.check_batch(session, now, now - late, batch, runner, config["PUBLIC_URL"])
-            alerted += raised
-            metrics.WATCHDOG_ALERTS.inc(raised)
-            if raised < batch:
-                break
-    except Exception:
-        log.exception("watchdog failed after %d alerts", alerted)
+
+    def check(session: Session, limit: int, aside: SetAside) -> int:
+        now = utcnow()
+        return watchdog.check_batch(session, now, now - late, limit, runner, config["PUBLIC_URL"], aside)
+
+    # One incident whose alert cannot be made is set aside: it must not keep every other one unreported.
+    alerted = Stages(app, config["SWEEP_BATCH_SIZE"]).drain("watchdog", "incident", check)
+    metrics.WATCHDOG_ALERTS.inc(alerted)
     if alerted:
         log.warning("watchdog: %d incidents passed their deadline with no sweep escalating them", alerted)
     return alerted

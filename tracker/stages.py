@@ -1,4 +1,5 @@
-"""The sweep's stages, each run a committed batch at a time; a row that fails a batch of its own is set aside.
+"""The stages of the sweep (and the watchdog's), each run a committed batch at a time; a row that fails a
+batch of its own is set aside.
 
 A stage claims its due rows in deadline order. A row its code cannot handle (data no code path expected,
 a fault met by one incident only) would fail every batch that claims it, and every row due after it would
@@ -6,10 +7,12 @@ wait behind it: one incident would stop every escalation. So when a batch fails 
 tries again with half as many rows, until the rows before the faulty one are done and it fails a batch of
 its own; this process then passes over that row for SET_ASIDE_SECONDS and goes on with the rest. The row
 is left as it was: an incident not escalated stays overdue, so the watchdog tells every supervisor
-(services/engine/watchdog.py), and the sweep's heartbeat names every row set aside, with its error. A
-failure before anything is claimed (the database gone) ends the stage for this sweep, as does the
-MOST_SET_ASIDE-th row set aside in one sweep (a failure that common is not one row's); the next sweep
-tries again.
+(services/engine/watchdog.py); a row of the other stages (an exchange, a receipt, an agreed action, an
+incident's filing checks or idle check) is named, with its error, in the sweep's heartbeat, which
+GET /api/v1/health shows, for as long as it is set aside. A failure of the database's (a deadlock, a
+time-out, a lost connection) or one before anything is claimed ends the stage for this sweep without
+setting anything aside, as does the MOST_SET_ASIDE-th row set aside in one sweep (a failure that common
+is not one row's); the next sweep tries again.
 """
 
 import logging
@@ -18,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from .db import session_scope
@@ -37,6 +41,13 @@ class _Kept:
 
 
 Step = Callable[[Session, int, SetAside], int]
+
+
+def _transient(error: Exception) -> bool:
+    """A failure of the database's, not of a row: the next sweep tries the same rows again."""
+    return isinstance(error, OperationalError | InterfaceError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
 
 
 class Stages:
@@ -63,6 +74,10 @@ class Stages:
                     count = step(session, limit, aside)
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
+                if _transient(exc):  # the database's moment (a deadlock, a time-out, a lost connection), no row's
+                    log.exception("sweep failed in %s after %d", stage, done)
+                    self.errors.append(f"{stage}: {error}")
+                    return done
                 if len(aside.claimed) > 1:
                     limit = len(aside.claimed) // 2
                     log.warning(

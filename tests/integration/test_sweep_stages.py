@@ -9,12 +9,13 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from tests.support import build_world, file_incident
 from tracker import jobs, stages
 from tracker.db import session_scope
-from tracker.models import Incident, JobRun
-from tracker.services.engine import escalation
+from tracker.models import EventKind, Incident, JobRun, TimelineEvent
+from tracker.services.engine import escalation, watchdog
 from tracker.services.incidents import checks
 from tracker.timeutil import utcnow
 
@@ -148,3 +149,48 @@ def test_a_failure_before_anything_is_claimed_sets_nothing_aside(app, monkeypatc
     assert jobs.sweep(app) == 0
     assert _state(app)[1] == "escalation: RuntimeError: the database went away"
     assert not app.extensions["tracker.set_aside"]["escalation"]
+
+
+def test_a_failure_of_the_databases_sets_nothing_aside(app, monkeypatch):
+    """A deadlock, a time-out or a lost connection is the database's moment, not a row's fault: the
+    stage ends for this sweep as it always did, and the next sweep tries the same rows again."""
+    world, client = build_world(app), app.test_client()
+    references = [file_incident(client, world)["reference"] for _ in range(3)]
+    _due_in_order(app, references, timedelta(minutes=5))
+
+    def advance(session, incident, *args, **kwargs):
+        raise OperationalError("UPDATE incidents ...", {}, Exception("deadlock detected"))
+
+    monkeypatch.setattr(escalation, "advance", advance)
+    assert jobs.sweep(app) == 0
+    steps, error = _state(app)
+    assert set(steps.values()) == {1}, steps
+    assert error.startswith("escalation: OperationalError: (builtins.Exception) deadlock detected"), error
+    assert not app.extensions["tracker.set_aside"]["escalation"], "nothing set aside"
+    monkeypatch.setattr(escalation, "advance", REAL_ADVANCE)
+    assert jobs.sweep(app) == 3
+
+
+def test_an_alert_that_cannot_be_made_keeps_no_other_incident_unreported(app, monkeypatch):
+    """The watchdog claims missed deadlines in order too: one incident whose alert fails every time is set
+    aside, and the supervisors hear about every other."""
+    world, client = build_world(app), app.test_client()
+    references = [file_incident(client, world)["reference"] for _ in range(5)]
+    _due_in_order(app, references, timedelta(hours=1))
+    app.config["SWEEP_BATCH_SIZE"] = 2
+    real = watchdog.alert
+
+    def alert(session, incident, *args, **kwargs):
+        if incident.reference == references[0]:
+            raise ValueError("an alert the code cannot make")
+        return real(session, incident, *args, **kwargs)
+
+    monkeypatch.setattr(watchdog, "alert", alert)
+    assert jobs.watch(app) == 4
+    with session_scope(app) as session:
+        alerted = session.scalars(
+            select(Incident.reference).join(TimelineEvent).where(TimelineEvent.kind == EventKind.WATCHDOG_ALERT)
+        ).all()
+        poison_id = session.scalar(select(Incident.id).where(Incident.reference == references[0]))
+    assert sorted(alerted) == sorted(references[1:]), alerted
+    assert list(app.extensions["tracker.set_aside"]["watchdog"]) == [poison_id]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ...models import EventKind, Incident, IncidentStatus, JobRun, NotificationKind, TimelineEvent
 from ..incidents import timeline
 from . import notify
-from .claims import among_claimable, load_claimed
+from .claims import SetAside, among_claimable, load_claimed
 
 ACTOR = "watchdog"
 
@@ -26,7 +26,7 @@ def _missed(cutoff: datetime):
     )
 
 
-def claim_missed(session: Session, cutoff: datetime, limit: int) -> list[int]:
+def claim_missed(session: Session, cutoff: datetime, limit: int, aside: SetAside | None = None) -> list[int]:
     """Claim up to limit open incidents whose deadline passed before cutoff and raised no alert yet.
 
     The claim is an UPDATE ... RETURNING of the candidates that records the deadline as alerted, like the
@@ -37,13 +37,14 @@ def claim_missed(session: Session, cutoff: datetime, limit: int) -> list[int]:
     candidates = (
         select(Incident.id).where(*_missed(cutoff)).order_by(Incident.next_escalation_at, Incident.id).limit(limit)
     )
+    aside = aside or SetAside()
     claim = (
         update(Incident)
-        .where(among_claimable(session, Incident.id, candidates))
+        .where(among_claimable(session, Incident.id, aside.excluded(candidates, Incident.id)))
         .values(watchdog_deadline_at=Incident.next_escalation_at)
         .returning(Incident.id)
     )
-    return list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
+    return aside.took(list(session.execute(claim, execution_options={"synchronize_session": False}).scalars()))
 
 
 def alert(
@@ -93,11 +94,17 @@ def alert(
 
 
 def check_batch(
-    session: Session, now: datetime, cutoff: datetime, limit: int, runner: str, public_url: str = ""
+    session: Session,
+    now: datetime,
+    cutoff: datetime,
+    limit: int,
+    runner: str,
+    public_url: str = "",
+    aside: SetAside | None = None,
 ) -> int:
-    """Claim and alert one batch of incidents whose deadline passed before cutoff; return how many (the
-    alerts link the incident page under public_url)."""
-    ids = claim_missed(session, cutoff, limit)
+    """Claim and alert one batch of incidents whose deadline passed before cutoff, passing over those set
+    aside; return how many (the alerts link the incident page under public_url)."""
+    ids = claim_missed(session, cutoff, limit, aside)
     if not ids:
         return 0
     incidents = load_claimed(session, Incident, ids)
