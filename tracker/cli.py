@@ -2,6 +2,7 @@
 
 import functools
 import gc
+import logging
 import re
 import signal
 import sys
@@ -289,20 +290,29 @@ def scheduler(roles: tuple[str, ...]):
     # KeyboardInterrupt and the scheduler would be killed later with its heartbeat left behind.
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
+    died = False
     try:
         # The scheduler's loop and its jobs run in threads of their own; this thread only waits for the
         # signal, so the signal's SystemExit lands here. Raised in the scheduler's own loop (run in this
         # thread before), it could land while a job was being handed to a worker thread, where the
         # scheduler caught it as a job it failed to submit and ran on until killed, heartbeat left behind.
         running.start()
-        while running.running:
+        while running._thread.is_alive():  # its loop ends only with an error of APScheduler's own
             time.sleep(1)
+        died = True
     except (KeyboardInterrupt, SystemExit):
         click.echo("scheduler stopping: letting the running jobs finish", err=True)
     finally:
-        if running.running:
-            running.shutdown(wait=True)
+        for stop in (signal.SIGTERM, signal.SIGINT):  # one stop is enough; a second must not cut it short
+            signal.signal(stop, signal.SIG_IGN)
+        try:
+            if running.running:
+                running.shutdown(wait=True)
+        except Exception:  # stopped before its thread had started: nothing of its own to wait for
+            logging.getLogger("tracker.scheduler").exception("the scheduler did not shut down cleanly")
         jobs.leave(app)  # after the jobs: a claim of ours may be taken over from now on
+    if died:  # exit non-zero, so systemd (Restart=on-failure) or whatever runs it starts it again
+        raise click.ClickException("the scheduler's loop stopped on an error (logged above); its jobs ran no more")
     click.echo("scheduler stopped", err=True)
 
 

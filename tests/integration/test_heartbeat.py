@@ -206,3 +206,42 @@ def test_a_stop_signal_while_a_job_is_handed_to_a_worker_still_stops_the_schedul
     assert "Error submitting job" not in said, said[-3000:]
     with session_scope(app) as session:
         assert session.scalars(select(Runner.name)).all() == [], "a clean stop removes its heartbeat"
+
+
+# The scheduler run with its loop made to fail once its jobs have run for a second, as an error of
+# APScheduler's own (a trigger that raises) would: the loop's thread ends.
+LOOP_FAILS = """
+import sys, time
+from apscheduler.schedulers import base
+
+real, started = base.BaseScheduler._process_jobs, time.monotonic()
+
+def process_jobs(self):
+    if time.monotonic() - started > 1:
+        raise RuntimeError("a trigger that cannot say when it fires next")
+    return real(self)
+
+base.BaseScheduler._process_jobs = process_jobs
+sys.argv = ["flask", "--app", "wsgi", "scheduler"]
+from flask.cli import main
+main()
+"""
+
+
+@pytest.mark.slow
+def test_a_scheduler_whose_loop_fails_exits_with_an_error_and_leaves(app, tmp_path):
+    """Its loop runs in a thread of its own: when that thread ends on an error, the process does not stay
+    up doing nothing; it removes its heartbeat and exits non-zero, for systemd to start it again."""
+    script = tmp_path / "loop_fails.py"
+    script.write_text(LOOP_FAILS)
+    log = tmp_path / "scheduler.log"
+    process = start_scheduler(app, log, command=(str(script),))
+    try:
+        assert stopped_or_stacks(process, 30, log) == 1, log.read_text()[-3000:]
+    finally:
+        stop(process)
+    said = log.read_text()
+    assert "a trigger that cannot say when it fires next" in said, said[-3000:]
+    assert "the scheduler's loop stopped on an error" in said, said[-3000:]
+    with session_scope(app) as session:
+        assert session.scalars(select(Runner.name)).all() == [], "it removed its heartbeat"
