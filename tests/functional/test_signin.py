@@ -151,3 +151,20 @@ def test_wrong_passwords_arriving_together_are_each_counted(make_app):
         assert (pair.failures, user.failed_logins) == (checked, checked), (answers, pair.failures, user.failed_logins)
         assert len(guessing) == 1, "the pair's slow-down starts once, told once"
         assert pair.next_attempt_at is not None
+
+
+def test_a_streak_older_than_the_window_starts_again_from_one(app, client, world):
+    """The count of a pair whose last failure is older than the window starts again (one statement now:
+    the upsert's CASE reads the stored row's time)."""
+    window = app.config["RATE_LIMIT_WINDOW_SECONDS"]
+    old = utcnow() - timedelta(seconds=window + 5)
+    with session_scope(app) as session:
+        session.add(SignInFailure(account="duty", address="10.0.0.8", failures=7, last_failed_at=old))
+    assert attempt(client, "duty", "wrong-password", "10.0.0.8").status_code == 401
+    with session_scope(app) as session:
+        pair = session.get(SignInFailure, ("duty", "10.0.0.8"))
+        assert (pair.failures, pair.next_attempt_at) == (1, None), (pair.failures, pair.next_attempt_at)
+        assert pair.last_failed_at > old + timedelta(seconds=window)
+    assert attempt(client, "duty", "wrong-password", "10.0.0.8").status_code == 401
+    with session_scope(app) as session:
+        assert session.get(SignInFailure, ("duty", "10.0.0.8")).failures == 2, "then counted on"
