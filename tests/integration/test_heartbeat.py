@@ -166,10 +166,25 @@ def test_a_call_to_act_sent_after_its_step_was_left_says_so_first(app, client, w
         assert again[(recipient, step)].message.key == (late if step == 1 else on_time).message.key, "same message"
 
 
-# The scheduler run with its thread pool made to signal the process itself (as systemd's stop would, at
-# that moment) while it hands its first job to a worker thread.
+def scheduler_patched(app, tmp_path, patch: str) -> tuple[int, str]:
+    """Run the scheduler in a Python that first runs patch (source changing APScheduler), until it ends
+    (30 s at the most); its exit code and its log."""
+    script = tmp_path / "patched_scheduler.py"
+    script.write_text(
+        f"{patch}\nimport sys\nsys.argv = ['flask', '--app', 'wsgi', 'scheduler']\nfrom flask.cli import main\nmain()\n"
+    )
+    log = tmp_path / "scheduler.log"
+    process = start_scheduler(app, log, command=(str(script),))
+    try:
+        return stopped_or_stacks(process, 30, log), log.read_text()
+    finally:
+        stop(process)
+
+
+# Its thread pool made to signal the process itself (as systemd's stop would, at that moment) while it
+# hands its first job to a worker thread.
 STOPPED_WHILE_SUBMITTING = """
-import os, signal, sys
+import os, signal
 from apscheduler.executors import pool
 
 real, signalled = pool.BasePoolExecutor._do_submit_job, []
@@ -182,9 +197,6 @@ def submit(self, job, run_times):
     return real(self, job, run_times)
 
 pool.BasePoolExecutor._do_submit_job = submit
-sys.argv = ["flask", "--app", "wsgi", "scheduler"]
-from flask.cli import main
-main()
 """
 
 
@@ -193,25 +205,18 @@ def test_a_stop_signal_while_a_job_is_handed_to_a_worker_still_stops_the_schedul
     """The stop signal's SystemExit is raised in the main thread. Run there, the scheduler's loop caught it
     as a job it failed to submit ("Error submitting job") and ran on until killed, leaving its heartbeat
     (seen when the kill -9 test stopped a scheduler just started); the loop now runs in a thread of its own."""
-    script = tmp_path / "stopped_while_submitting.py"
-    script.write_text(STOPPED_WHILE_SUBMITTING)
-    log = tmp_path / "scheduler.log"
-    process = start_scheduler(app, log, command=(str(script),))
-    try:
-        assert stopped_or_stacks(process, 30, log) == 0, log.read_text()[-3000:]
-    finally:
-        stop(process)
-    said = log.read_text()
+    code, said = scheduler_patched(app, tmp_path, STOPPED_WHILE_SUBMITTING)
+    assert code == 0, said[-3000:]
     assert "SIGTERM while submitting" in said and "scheduler stopped" in said, said[-3000:]
     assert "Error submitting job" not in said, said[-3000:]
     with session_scope(app) as session:
         assert session.scalars(select(Runner.name)).all() == [], "a clean stop removes its heartbeat"
 
 
-# The scheduler run with its loop made to fail once its jobs have run for a second, as an error of
-# APScheduler's own (a trigger that raises) would: the loop's thread ends.
+# Its loop made to fail once its jobs have run for a second, as an error of APScheduler's own (a trigger
+# that raises) would: the loop's thread ends.
 LOOP_FAILS = """
-import sys, time
+import time
 from apscheduler.schedulers import base
 
 real, started = base.BaseScheduler._process_jobs, time.monotonic()
@@ -222,9 +227,6 @@ def process_jobs(self):
     return real(self)
 
 base.BaseScheduler._process_jobs = process_jobs
-sys.argv = ["flask", "--app", "wsgi", "scheduler"]
-from flask.cli import main
-main()
 """
 
 
@@ -232,15 +234,8 @@ main()
 def test_a_scheduler_whose_loop_fails_exits_with_an_error_and_leaves(app, tmp_path):
     """Its loop runs in a thread of its own: when that thread ends on an error, the process does not stay
     up doing nothing; it removes its heartbeat and exits non-zero, for systemd to start it again."""
-    script = tmp_path / "loop_fails.py"
-    script.write_text(LOOP_FAILS)
-    log = tmp_path / "scheduler.log"
-    process = start_scheduler(app, log, command=(str(script),))
-    try:
-        assert stopped_or_stacks(process, 30, log) == 1, log.read_text()[-3000:]
-    finally:
-        stop(process)
-    said = log.read_text()
+    code, said = scheduler_patched(app, tmp_path, LOOP_FAILS)
+    assert code == 1, said[-3000:]
     assert "a trigger that cannot say when it fires next" in said, said[-3000:]
     assert "the scheduler's loop stopped on an error" in said, said[-3000:]
     with session_scope(app) as session:
