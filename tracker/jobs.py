@@ -123,9 +123,10 @@ def deliver(app: Flask) -> int:
                 now = utcnow()
                 # Alive, said in the claim's own transaction: no other scheduler takes over these claims.
                 heartbeat.beat_runner(session, runner, now)
-                claimed = delivery.claim_messages(session, now, batch, policy, composer, runner)
+                taken: list[int] = []
+                claimed = delivery.claim_messages(session, now, batch, policy, composer, runner, taken)
             sent += _send_all(app, claimed, policy, runner, claimed_at)
-            if len(claimed) < batch:
+            if len(taken) < batch:  # a short claim: nothing more is due (some taken may not have gone out)
                 break
     except Exception:
         log.exception("delivery failed after %d messages", sent)

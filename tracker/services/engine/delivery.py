@@ -289,11 +289,18 @@ def hold_claims(
 
 
 def claim_messages(
-    session: Session, now: datetime, limit: int, policy: RetryPolicy, composer: Composer, runner: str | None = None
+    session: Session,
+    now: datetime,
+    limit: int,
+    policy: RetryPolicy,
+    composer: Composer,
+    runner: str | None = None,
+    taken: list[int] | None = None,
 ) -> list[Claimed]:
     """Claim up to limit deliverable rows for runner (pending and due, or sending with a lapsed claim or
-    one held by a scheduler that is gone). The runner must have beaten in this transaction
-    (heartbeat.beat_runner): a claim of a runner with no fresh heartbeat is anyone's to take."""
+    one held by a scheduler that is gone) and return those composed; taken, when given, gets the ids of
+    all claimed (some may be refused or fail to compose). The runner must have beaten in this
+    transaction (heartbeat.beat_runner): a claim of a runner with no fresh heartbeat is anyone's to take."""
     deliverable = _deliverable(now, policy)
     candidates = select(Notification.id).where(deliverable).order_by(Notification.id).limit(limit)
     claim = (
@@ -326,20 +333,53 @@ def claim_messages(
     composed, failed = [], []
     for row in rows:
         try:
-            composed.append(composer.compose(session, row, now, roots))
+            with session.no_autoflush:  # nothing composing changes is written before it succeeds
+                composed.append(composer.compose(session, row, now, roots))
         except SQLAlchemyError:  # the database's fault, not the message's: the batch is tried again
             raise
         except Exception as exc:
             failed.append((row, exc))  # dealt with below, once it is known whether any could be made
-    if len(failed) > 1 and not composed:  # none could be made: the code's fault, not one message's
+    if failed and not composed:  # none could be made: the code's fault, not one message's; nothing spent
         raise failed[0][1]
     for row, fault in failed:  # one that cannot be made holds up none after it: retried, then dead-lettered
         log.error("message %s cannot be composed", row.id, exc_info=fault)
-        transport = row.channel.transport if row.channel is not None else composer.supervisor_transport
-        session.expire(row)  # what composing it half did is not kept
-        error = DeliveryError(f"cannot compose the message: {type(fault).__name__}: {fault}")
-        record_failure(session, row.id, transport, error, now, policy, public_url=public_url, runner=runner)
+        _failed_to_compose(session, row, fault, now, policy, composer.supervisor_transport, public_url, runner)
+    if taken is not None:
+        taken.extend(ids)
     return composed
+
+
+def _failed_to_compose(
+    session: Session,
+    row: Notification,
+    fault: Exception,
+    now: datetime,
+    policy: RetryPolicy,
+    supervisor_transport: str,
+    public_url: str,
+    runner: str | None,
+) -> None:
+    """Record a failed attempt for a row that could not be composed (a retry, or its dead letter), in a
+    savepoint: telling the supervisors of a dead letter composes from the same incident and may fail
+    too, and must not take the batch down with it; the row is then marked dead as it is."""
+    transport = row.channel.transport if row.channel is not None else supervisor_transport
+    reason = f"cannot compose the message: {type(fault).__name__}: {fault}"[:2000]
+    session.expire(row)  # what composing it half did is not kept
+    try:
+        with session.begin_nested():
+            record_failure(
+                session, row.id, transport, DeliveryError(reason), now, policy, public_url=public_url, runner=runner
+            )
+    except SQLAlchemyError:
+        raise
+    except Exception:
+        log.exception("message %s: its failure cannot be recorded as usual; marked dead", row.id)
+        session.execute(
+            update(Notification)
+            .where(Notification.id == row.id)
+            .values(status=NotificationStatus.DEAD, claimed_until=None, last_error=reason),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def wrong_line(row: Notification) -> str | None:
