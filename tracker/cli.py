@@ -303,8 +303,6 @@ def scheduler(roles: tuple[str, ...]):
     except (KeyboardInterrupt, SystemExit):
         click.echo("scheduler stopping: letting the running jobs finish", err=True)
     finally:
-        for stop in (signal.SIGTERM, signal.SIGINT):  # one stop is enough; a second must not cut it short
-            signal.signal(stop, signal.SIG_IGN)
         try:
             if running.running:
                 running.shutdown(wait=True)
@@ -317,6 +315,10 @@ def scheduler(roles: tuple[str, ...]):
 
 
 def _exit(_signal, _frame):
+    # One stop is enough: a second signal must not cut short the wait for running jobs and the heartbeat's
+    # removal (SIGKILL abandons them; the claims are taken over once the heartbeat is silent).
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, signal.SIG_IGN)
     raise SystemExit(0)
 
 
