@@ -2,6 +2,7 @@
 
 import logging
 import time
+from collections.abc import Iterable
 from datetime import timedelta
 from email.utils import parseaddr
 
@@ -94,6 +95,17 @@ def send(app: Flask, transport_name: str, message) -> tuple[str | None, int]:
     except Exception as exc:  # a transport bug must not kill the job; retry it like an outage
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
     return code, int((time.monotonic() - started) * 1000)
+
+
+def settle(app: Flask, transport_names: Iterable[str]) -> None:
+    """Make durable what the named transports were handed (the file drop's new names), before the
+    messages are recorded as sent; a transport whose peer took the message over has nothing to settle.
+    Raises OSError when it cannot: the messages stay claimed and go out again once the claim lapses."""
+    transports = app.extensions["tracker.transports"]
+    for name in set(transport_names):
+        settle_one = getattr(transports.get(name), "settle", None)
+        if settle_one is not None:
+            settle_one()
 
 
 def send_check(app: Flask, channel_id: int, requested_by: str) -> int:

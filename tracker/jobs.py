@@ -147,7 +147,9 @@ def _send_all(
     Before a message, once RECHECK_SECONDS have passed since the claim (claimed_at, time.monotonic) or
     the last check, the messages still to send are checked (delivery.hold_claims): one the incident's
     acknowledgement overtook meanwhile is not sent, nor one another scheduler took over. Once a third of
-    the claim's time has passed, the check also renews the claims left."""
+    the claim's time has passed, the check also renews the claims left. What the transports were handed
+    is settled (dispatch.settle) before it is recorded; a failure to settle ends the run with those messages
+    still claimed, to go out again once their claims lapse."""
     sent, pending, since = 0, [], time.monotonic()
     checked = renewed = since if claimed_at is None else claimed_at
     dropped: set[int] = set()
@@ -170,6 +172,7 @@ def _send_all(
                 metrics.DELIVERY_LATENCY.labels(item.transport).observe(latency / 1000)
         due = len(pending) >= RECORD_EVERY or time.monotonic() - since > RECORD_SECONDS or n == len(claimed)
         if pending and due:
+            dispatch.settle(app, (p.transport for p in pending))  # on disk before it is on record
             with session_scope(app) as session:
                 sent += len(delivery.record_sent_many(session, pending, runner))
             pending, since = [], time.monotonic()

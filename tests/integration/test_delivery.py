@@ -63,6 +63,46 @@ def test_a_claim_lapsed_by_a_crash_is_sent_again_into_the_same_file(app, client,
     assert row.attempts == 2 and row.status is NotificationStatus.SENT
 
 
+def test_a_message_is_settled_on_disk_before_it_is_recorded_as_sent(app, client, world, monkeypatch):
+    file_incident(client, world)
+    transport = app.extensions["tracker.transports"]["outbox"]
+    at_settle: list[tuple[list[str], list[NotificationStatus]]] = []
+    real_settle = transport.settle
+
+    def settle() -> None:
+        at_settle.append(([p.name for p in outbox_files(app)], [row.status for row in notifications(app)]))
+        real_settle()
+
+    monkeypatch.setattr(transport, "settle", settle)
+    assert jobs.deliver(app) == 1
+    [(files, statuses)] = at_settle
+    assert len(files) == 1 and statuses == [NotificationStatus.SENDING], (files, statuses)
+    assert [row.status for row in notifications(app)] == [NotificationStatus.SENT]
+
+
+def test_a_file_drop_that_cannot_be_settled_records_nothing_and_the_message_goes_out_again(
+    app, client, world, monkeypatch
+):
+    file_incident(client, world)
+    transport = app.extensions["tracker.transports"]["outbox"]
+
+    def cannot(self) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(type(transport), "settle", cannot)
+    assert jobs.deliver(app) == 0, "written but not on disk for sure: not recorded as sent"
+    [row] = notifications(app)
+    assert row.status is NotificationStatus.SENDING and row.sent_at is None and row.attempts == 1
+    monkeypatch.undo()
+    assert jobs.deliver(app) == 0, "the claim still holds"
+    with session_scope(app) as session:  # the claim lapses
+        session.execute(update(Notification).values(claimed_until=utcnow() - timedelta(seconds=1)))
+    assert jobs.deliver(app) == 1
+    [row] = notifications(app)
+    assert row.status is NotificationStatus.SENT and row.attempts == 2
+    assert len(outbox_files(app)) == 1, "sent again into its own file"
+
+
 def test_transient_failures_back_off_then_fail(app, client, world):
     file_incident(client, world)
     now = utcnow()

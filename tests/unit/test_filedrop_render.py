@@ -9,6 +9,7 @@ import email.policy
 import os
 import stat
 import threading
+import time
 
 import pytest
 
@@ -131,3 +132,79 @@ def test_two_transports_of_one_process_writing_to_one_directory_at_once_keep_eac
         not in (tmp_path / name).read_bytes()
     ]
     assert not wrong, f"{len(wrong)} files hold another message's text, e.g. {wrong[:3]}"
+
+
+def _sync_log(monkeypatch) -> list[str]:
+    """Record, in order, each data sync of a file, each sync of a directory and each rename the file drop makes."""
+    from tracker.channels import filedrop
+
+    done: list[str] = []
+    real_replace, real_fsync = os.replace, os.fsync
+
+    def sync_data(handle: int) -> None:
+        done.append("sync file")
+        real_fsync(handle)
+
+    def fsync(handle: int) -> None:
+        done.append("sync directory" if stat.S_ISDIR(os.fstat(handle).st_mode) else "sync file")
+        real_fsync(handle)
+
+    def replace(source, target) -> None:
+        done.append(f"rename to {os.path.basename(target)}")
+        real_replace(source, target)
+
+    monkeypatch.setattr(filedrop, "_SYNC_DATA", sync_data)
+    monkeypatch.setattr(filedrop.os, "fsync", fsync)
+    monkeypatch.setattr(filedrop.os, "replace", replace)
+    return done
+
+
+def test_a_file_is_on_disk_before_it_takes_its_name_and_its_name_once_settled(tmp_path, monkeypatch):
+    transport = FileDropTransport(str(tmp_path))
+    done = _sync_log(monkeypatch)
+    other = dataclasses.replace(PLAIN, key="n-43-0000")
+    transport.send(PLAIN)
+    transport.send(other)
+    transport.settle()
+    transport.settle()  # nothing named since: nothing to sync
+    assert done == [
+        "sync file",
+        f"rename to {transport.path_for(PLAIN).name}",
+        "sync file",
+        f"rename to {transport.path_for(other).name}",
+        "sync directory",
+    ], done
+
+
+def test_a_directory_that_cannot_be_synced_is_tried_again_at_the_next_settle(tmp_path, monkeypatch):
+    from tracker.channels import filedrop
+
+    transport = FileDropTransport(str(tmp_path))
+    transport.send(PLAIN)
+    real_fsync = os.fsync
+
+    def failing(handle: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(filedrop.os, "fsync", failing)
+    with pytest.raises(OSError, match="Input/output"):
+        transport.settle()
+    done = _sync_log(monkeypatch)
+    monkeypatch.setattr(filedrop.os, "fsync", lambda handle: (done.append("sync directory"), real_fsync(handle)))
+    transport.settle()
+    assert done == ["sync directory"], "the names given before the failure were not left unsynced"
+
+
+def test_temp_files_a_killed_writer_left_are_removed_when_the_transport_is_made(tmp_path):
+    from tracker.channels import filedrop
+
+    old, fresh = tmp_path / ".sending-7-0", tmp_path / ".sending-8-0"
+    for path in (old, fresh, tmp_path / "INC-2026-00001-n-1-0000.eml"):
+        path.write_bytes(b"half a message")
+    an_hour_and_more_ago = time.time() - filedrop.STALE_TEMP_SECONDS - 60
+    os.utime(old, (an_hour_and_more_ago, an_hour_and_more_ago))
+    FileDropTransport(str(tmp_path))
+    assert listing(tmp_path) == sorted([fresh.name, "INC-2026-00001-n-1-0000.eml"]), (
+        "only the stale temp file goes: a fresh one may be another process's write in progress"
+    )
+    FileDropTransport(str(tmp_path / "missing"))  # a directory not made yet is no error

@@ -6,6 +6,7 @@ import contextlib
 import itertools
 import os
 import re
+import time
 from email.utils import formatdate
 from pathlib import Path
 
@@ -18,6 +19,8 @@ _PLAIN_HEADER = re.compile(r"[ !#-;=?-~]*")
 _PLAIN_ADDRESS = re.compile(r"[!#-;=?-~]+")  # an addr-spec without spaces, quotes or brackets
 _MESSAGE_ID = re.compile(r"<[!#-;=?-~]+>")
 _LONGEST_LINE = 998  # RFC 5322
+_TEMP_PREFIX = ".sending-"
+STALE_TEMP_SECONDS = 3600
 
 
 def render(message: Message, sender: str) -> bytes:
@@ -76,12 +79,18 @@ class FileDropTransport:
 
     The file name is fixed by the message's key and written atomically (temp file + rename),
     so a message re-sent after a crash replaces its own file instead of adding a second one.
+    Each file's contents reach the disk before it takes its name (fdatasync), and the names given
+    since the last settle() reach it when settle() runs (one fsync of the directory), which the
+    delivery job calls before it records any of those messages as sent: a message recorded as sent
+    survives a power cut. Temp files a killed writer left behind are removed when the transport is made.
     """
 
     name = "outbox"
 
     def __init__(self, directory: str):
         self.directory = Path(directory)
+        self._unsettled = False
+        _remove_stale_temps(self.directory)
 
     def path_for(self, message: Message) -> Path:
         return self.directory / f"{message.reference or 'channel'}-{message.key}.eml"
@@ -91,7 +100,7 @@ class FileDropTransport:
 
     def send(self, message: Message) -> str | None:
         mail = render(message, sender="tracker")
-        temp = os.path.join(self.directory, f".sending-{os.getpid()}-{next(_TEMPS)}")
+        temp = os.path.join(self.directory, f"{_TEMP_PREFIX}{os.getpid()}-{next(_TEMPS)}")
         try:
             try:
                 handle = os.open(temp, _CREATE, 0o600)
@@ -102,6 +111,7 @@ class FileDropTransport:
                 left = memoryview(mail)
                 while left:
                     left = left[os.write(handle, left) :]
+                _SYNC_DATA(handle)
             finally:
                 os.close(handle)
             os.replace(temp, self.path_for(message))
@@ -109,7 +119,38 @@ class FileDropTransport:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             raise DeliveryError(f"cannot write {self.directory}: {exc}") from exc
+        # Set after the name is given and cleared before the directory is synced: a settle() in another
+        # thread that clears it syncs this name too.
+        self._unsettled = True
         return None
+
+    def settle(self) -> None:
+        """Make the names given since the last call durable (OSError when the directory cannot be synced)."""
+        if not self._unsettled:
+            return
+        self._unsettled = False
+        try:
+            handle = os.open(self.directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            try:
+                os.fsync(handle)
+            finally:
+                os.close(handle)
+        except OSError:
+            self._unsettled = True
+            raise
+
+
+def _remove_stale_temps(directory: Path) -> None:
+    """Remove temp files older than STALE_TEMP_SECONDS: a writer killed between its temp file and the
+    rename left them (a live one holds its temp file for a moment). The message itself is sent again
+    once its claim lapses."""
+    now = time.time()
+    with contextlib.suppress(OSError), os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name.startswith(_TEMP_PREFIX):
+                with contextlib.suppress(OSError):
+                    if now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMP_SECONDS:
+                        os.unlink(entry.path)
 
 
 # Temp names of this process's own, one per message written by any transport of the process (two apps in
@@ -117,3 +158,4 @@ class FileDropTransport:
 # directory is made when a write first finds it missing.
 _TEMPS = itertools.count()
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+_SYNC_DATA = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
