@@ -120,7 +120,8 @@ def send_check(app: Flask, channel_id: int, requested_by: str) -> int:
         check_id, transport = check.id, channel.transport
     try:
         send(app, transport, message)
-    except DeliveryError as error:
+        settle(app, [transport])
+    except (DeliveryError, OSError) as error:
         log.warning("check %s of %s not delivered: %s", check_id, message.recipient, error)
         with session_scope(app) as session:
             line_checks.fail_check(session, check_id, str(error), utcnow(), health_rules(app))

@@ -384,3 +384,20 @@ def test_an_invalid_cron_schedule_is_refused(client, world, expression):
     error = response.get_json()["error"]
     assert error["code"] == "validation_error" and "check_cron" in error["details"]
     assert client.get(f"/api/v1/channels/{l1}", headers=world.auth("admin")).get_json() == before
+
+
+def test_a_check_written_to_the_file_drop_but_not_settled_on_disk_fails_at_once(app, monkeypatch):
+    from tracker.channels.filedrop import FileDropTransport
+
+    world = build_world(app)
+    l1 = world.channels["L1"]
+    assert channel_row(app, l1).transport == "outbox"
+
+    def cannot(self) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(FileDropTransport, "settle", cannot)
+    check = check_row(app, dispatch.send_check(app, l1, "supervisor"))
+    assert check.outcome is CheckOutcome.FAILED, "a check the line may never have got is no check"
+    assert check.detail == "not delivered: [Errno 5] Input/output error", check.detail
+    assert channel_row(app, l1).consecutive_failures == 1
