@@ -1,5 +1,6 @@
 """Job functions the scheduler calls; importable, each opens its own sessions per batch."""
 
+import contextlib
 import logging
 import os
 import secrets
@@ -130,6 +131,8 @@ def deliver(app: Flask) -> int:
                 break
     except Exception:
         log.exception("delivery failed after %d messages", sent)
+        with contextlib.suppress(OSError):  # what was written stays unrecorded, but no file is left open
+            dispatch.settle(app, app.extensions["tracker.transports"])
     return sent
 
 

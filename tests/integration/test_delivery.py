@@ -1,5 +1,6 @@
 """The delivery job with the embedded outbox transport: files, retries, crash recovery."""
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -54,6 +55,7 @@ def test_a_claim_lapsed_by_a_crash_is_sent_again_into_the_same_file(app, client,
     transport = app.extensions["tracker.transports"]["outbox"]
     transport.send(again.message)
     transport.send(again.message)
+    transport.settle()
     with session_scope(app) as session:
         assert delivery.record_sent(session, again.notification_id, "outbox", utcnow())
     with session_scope(app) as session:
@@ -101,6 +103,26 @@ def test_a_file_drop_that_cannot_be_settled_records_nothing_and_the_message_goes
     [row] = notifications(app)
     assert row.status is NotificationStatus.SENT and row.attempts == 2
     assert len(outbox_files(app)) == 1, "sent again into its own file"
+
+
+def test_a_delivery_run_that_fails_between_its_messages_leaves_no_file_open(app, client, world, monkeypatch):
+    file_incident(client, world)
+    file_incident(client, world)
+    monkeypatch.setattr(jobs, "RECHECK_SECONDS", 0)  # the claims are checked before each message
+    real_hold, holds = delivery.hold_claims, []
+
+    def hold_once(*args, **kwargs):
+        holds.append(1)
+        if len(holds) > 1:
+            raise RuntimeError("the database went away")
+        return real_hold(*args, **kwargs)
+
+    monkeypatch.setattr(delivery, "hold_claims", hold_once)
+    opened = len(os.listdir("/proc/self/fd"))
+    assert jobs.deliver(app) == 0
+    assert len(outbox_files(app)) == 1, "the first message was written before the run failed"
+    assert len(os.listdir("/proc/self/fd")) == opened, "its file was synced and closed all the same"
+    assert {row.status for row in notifications(app)} == {NotificationStatus.SENDING}, "and nothing recorded"
 
 
 def test_transient_failures_back_off_then_fail(app, client, world):

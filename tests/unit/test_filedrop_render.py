@@ -114,6 +114,8 @@ def test_two_transports_of_one_process_writing_to_one_directory_at_once_keep_eac
             for n in range(400):
                 key = f"n-{which}-{n}"
                 transports[which].send(dataclasses.replace(PLAIN, key=key, text=f"Message {key}.\n"))
+                if n % 50 == 49:
+                    transports[which].settle()
         except BaseException as exc:  # reported below, with the thread's message
             errors.append(exc)
 
@@ -159,21 +161,66 @@ def _sync_log(monkeypatch) -> list[str]:
     return done
 
 
-def test_a_file_is_on_disk_before_it_takes_its_name_and_its_name_once_settled(tmp_path, monkeypatch):
+def test_what_was_written_is_on_disk_once_settled_contents_then_names_and_no_file_left_open(tmp_path, monkeypatch):
     transport = FileDropTransport(str(tmp_path))
     done = _sync_log(monkeypatch)
-    other = dataclasses.replace(PLAIN, key="n-43-0000")
-    transport.send(PLAIN)
-    transport.send(other)
+    opened = len(os.listdir("/proc/self/fd"))
+    messages = [dataclasses.replace(PLAIN, key=f"n-{n}-0000") for n in range(12)]
+    for message in messages:
+        transport.send(message)
     transport.settle()
-    transport.settle()  # nothing named since: nothing to sync
-    assert done == [
-        "sync file",
-        f"rename to {transport.path_for(PLAIN).name}",
-        "sync file",
-        f"rename to {transport.path_for(other).name}",
-        "sync directory",
-    ], done
+    transport.settle()  # nothing written since: nothing to sync
+    renames = [f"rename to {transport.path_for(message).name}" for message in messages]
+    assert done == [*renames, *["sync file"] * 12, "sync directory"], done
+    assert len(os.listdir("/proc/self/fd")) == opened, "every file written was closed once synced"
+
+
+def test_a_thread_settles_what_it_wrote_not_what_another_thread_is_writing(tmp_path, monkeypatch):
+    # A settle that synced another thread's files could return before they were on disk to a thread that
+    # found nothing left to sync, and that thread would record its messages as sent too early.
+    transport = FileDropTransport(str(tmp_path))
+    done = _sync_log(monkeypatch)
+    written, settled = threading.Event(), threading.Event()
+
+    def other() -> None:
+        transport.send(dataclasses.replace(PLAIN, key="n-other-0000"))
+        written.set()
+        settled.wait(10)
+        transport.settle()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    assert written.wait(10)
+    transport.settle()
+    assert done == ["rename to INC-2026-00042-n-other-0000.eml"], "this thread wrote nothing to settle"
+    settled.set()
+    thread.join(10)
+    assert done[1:] == ["sync file", "sync directory"], done
+
+
+def test_a_process_forked_after_its_parent_settled_settles_too(tmp_path):
+    # The files are synced by a pool of threads; a forked child has none of its parent's threads, and a pool
+    # it inherited would take the work and never do it.
+    transport = FileDropTransport(str(tmp_path))
+    for n in range(3):
+        transport.send(dataclasses.replace(PLAIN, key=f"n-parent-{n}"))
+    transport.settle()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's outcome is its exit status
+        try:
+            for n in range(3):
+                transport.send(dataclasses.replace(PLAIN, key=f"n-child-{n}"))
+            transport.settle()
+        finally:
+            os._exit(0 if len(os.listdir(tmp_path)) == 6 else 3)
+    deadline = time.monotonic() + 20
+    while (ended := os.waitpid(child, os.WNOHANG)) == (0, 0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if ended == (0, 0):
+        os.kill(child, 9)
+        os.waitpid(child, 0)
+        pytest.fail("the forked child's settle() hung: it waited on its parent's threads")
+    assert os.waitstatus_to_exitcode(ended[1]) == 0, f"child ended {ended}; files: {listing(tmp_path)}"
 
 
 def test_a_directory_that_cannot_be_synced_is_tried_again_at_the_next_settle(tmp_path, monkeypatch):

@@ -6,7 +6,9 @@ import contextlib
 import itertools
 import os
 import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 from pathlib import Path
 
@@ -21,6 +23,11 @@ _MESSAGE_ID = re.compile(r"<[!#-;=?-~]+>")
 _LONGEST_LINE = 998  # RFC 5322
 _TEMP_PREFIX = ".sending-"
 STALE_TEMP_SECONDS = 3600
+# Files synced at once by settle(): a journal commit covers those that wait together (here, 50 files synced
+# eight at a time cost 0.15 ms each, one at a time 0.23 ms, each before its rename 0.43 ms).
+SYNC_THREADS = 8
+_SYNCER: ThreadPoolExecutor | None = None
+_SYNCER_MADE = threading.Lock()
 
 
 def render(message: Message, sender: str) -> bytes:
@@ -79,17 +86,19 @@ class FileDropTransport:
 
     The file name is fixed by the message's key and written atomically (temp file + rename),
     so a message re-sent after a crash replaces its own file instead of adding a second one.
-    Each file's contents reach the disk before it takes its name (fdatasync), and the names given
-    since the last settle() reach it when settle() runs (one fsync of the directory), which the
-    delivery job calls before it records any of those messages as sent: a message recorded as sent
-    survives a power cut. Temp files a killed writer left behind are removed when the transport is made.
+    What a thread wrote reaches the disk when that thread calls settle(): the files' contents
+    (fdatasync, several at once, so the file system commits them together) and then their names
+    (one fsync of the directory). The delivery job settles before it records any of those messages
+    as sent, so a message recorded as sent survives a power cut; one written but not settled may be
+    found torn after it, and is sent again, into its own file, once its claim lapses. Temp files a
+    killed writer left behind are removed when the transport is made.
     """
 
     name = "outbox"
 
     def __init__(self, directory: str):
         self.directory = Path(directory)
-        self._unsettled = False
+        self._written = threading.local()  # per thread: a thread's settle() covers its own writes
         _remove_stale_temps(self.directory)
 
     def path_for(self, message: Message) -> Path:
@@ -99,45 +108,76 @@ class FileDropTransport:
         return None
 
     def send(self, message: Message) -> str | None:
+        """Write the message under its name; it is on disk once this thread calls settle(), which closes
+        the file (kept open until then)."""
         mail = render(message, sender="tracker")
         temp = os.path.join(self.directory, f"{_TEMP_PREFIX}{os.getpid()}-{next(_TEMPS)}")
+        handle = None
         try:
             try:
                 handle = os.open(temp, _CREATE, 0o600)
             except FileNotFoundError:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 handle = os.open(temp, _CREATE, 0o600)
-            try:
-                left = memoryview(mail)
-                while left:
-                    left = left[os.write(handle, left) :]
-                _SYNC_DATA(handle)
-            finally:
-                os.close(handle)
+            left = memoryview(mail)
+            while left:
+                left = left[os.write(handle, left) :]
             os.replace(temp, self.path_for(message))
         except OSError as exc:
+            if handle is not None:
+                os.close(handle)
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             raise DeliveryError(f"cannot write {self.directory}: {exc}") from exc
-        # Set after the name is given and cleared before the directory is synced: a settle() in another
-        # thread that clears it syncs this name too.
-        self._unsettled = True
+        self._unsynced().append(handle)  # kept open until settle() syncs it
         return None
 
     def settle(self) -> None:
-        """Make the names given since the last call durable (OSError when the directory cannot be synced)."""
-        if not self._unsettled:
+        """Make what this thread wrote since its last call durable; OSError when it cannot (the
+        directory is tried again at the next call)."""
+        handles = self._unsynced()
+        if not handles and not getattr(self._written, "named", False):
             return
-        self._unsettled = False
+        self._written.handles, self._written.named = [], True
         try:
-            handle = os.open(self.directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-            try:
-                os.fsync(handle)
-            finally:
+            if len(handles) > 1:
+                list(_syncer().map(_SYNC_DATA, handles))
+            elif handles:
+                _SYNC_DATA(handles[0])
+        finally:
+            for handle in handles:
                 os.close(handle)
-        except OSError:
-            self._unsettled = True
-            raise
+        directory = os.open(self.directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        self._written.named = False
+
+    def _unsynced(self) -> list[int]:
+        try:
+            return self._written.handles
+        except AttributeError:
+            self._written.handles = []
+            return self._written.handles
+
+
+def _syncer() -> ThreadPoolExecutor:
+    """The threads that sync a batch's files at once, made at first use."""
+    global _SYNCER
+    with _SYNCER_MADE:
+        if _SYNCER is None:
+            _SYNCER = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="filedrop-sync")
+        return _SYNCER
+
+
+def _forget_syncer() -> None:
+    """In a forked child: it has none of its parent's threads (a pool of them would never answer)."""
+    global _SYNCER, _SYNCER_MADE
+    _SYNCER, _SYNCER_MADE = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_syncer)
 
 
 def _remove_stale_temps(directory: Path) -> None:
