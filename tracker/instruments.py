@@ -1,12 +1,17 @@
 """The process metrics: Prometheus counters and histograms that the code doing the work updates.
 
 Kept apart from tracker.metrics (the GET /metrics endpoint and the database gauges, which need
-Flask and a session) so that services can count what they do without importing the edge.
+Flask and a session) so that services can count what they do without importing the edge. What a
+transaction did is counted when it commits (when_committed): a batch rolled back and retried in halves
+(tracker.stages), or a filing whose commit failed, is not counted twice, or at all.
 """
 
 import time
+from collections.abc import Callable
 
 from prometheus_client import Counter, Histogram
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 
 LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300, 900)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -45,3 +50,27 @@ DECISIONS = Counter(
 def observe_seconds(histogram: Histogram, started: float, *labels: str) -> None:
     """Record the time since started (a time.perf_counter() reading) in histogram."""
     (histogram.labels(*labels) if labels else histogram).observe(time.perf_counter() - started)
+
+
+_PENDING = "tracker.instruments.pending"
+
+
+def when_committed(session: Session, record: Callable[[], object]) -> None:
+    """Call record once the session's outermost transaction commits; forget it if that transaction ends
+    otherwise. (A savepoint rolled back inside a transaction that commits takes back nothing: count
+    nothing inside one.)"""
+    session.info.setdefault(_PENDING, []).append(record)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if session.get_nested_transaction() is not None:  # a savepoint released: its transaction goes on
+        return
+    for record in session.info.pop(_PENDING, ()):
+        record()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost: what it did was committed (and counted) or is undone
+        session.info.pop(_PENDING, None)

@@ -2,7 +2,7 @@
 
 from flask import current_app, url_for
 
-from .. import metrics
+from .. import instruments, metrics
 from ..db import get_session
 from ..http import wiring
 from ..http.access import caller, requires
@@ -54,7 +54,7 @@ def file_incident(data):
     session = get_session()
     draft = filing.IncidentDraft(**_cpa_columns(data))
     incident = filing.file_incident(session, draft, caller(), wiring.filing_limits(), utcnow(), wiring.ack_links())
-    metrics.FILED.labels(incident.precedence.value).inc()
+    instruments.when_committed(session, metrics.FILED.labels(incident.precedence.value).inc)
     location = url_for("api.get_incident", reference=incident.reference)
     return incident, 201, {"Location": location}
 

@@ -98,7 +98,7 @@ def ask(
         notification_loop=number,
         runner=runner,
     )
-    instruments.DECISIONS.labels("asked" if first else "reasked").inc()
+    instruments.when_committed(session, instruments.DECISIONS.labels("asked" if first else "reasked").inc)
 
 
 def confirm(
@@ -168,7 +168,7 @@ def confirm(
         decided_by=user.username,
     )
     session.flush()
-    instruments.DECISIONS.labels("confirmed").inc()
+    instruments.when_committed(session, instruments.DECISIONS.labels("confirmed").inc)
     return incident
 
 

@@ -124,15 +124,21 @@ def sweep_batch(
     incidents = load_claimed(session, Incident, ids)
     recipients = notify.Recipients.load(session, links.public_url)
     outcomes: Counter[str] = Counter()
+    lags = [max(0.0, (now - incident.next_escalation_at).total_seconds()) for incident in incidents]
     with session.no_autoflush, timeline.written_in_bulk(session):
         for incident in incidents:
-            instruments.ESCALATION_LAG.observe(max(0.0, (now - incident.next_escalation_at).total_seconds()))
             outcomes[advance(session, incident, now, runner, recipients, links, decision_reask)] += 1
         write_steps(session, incidents)
-    for outcome, count in outcomes.items():
-        instruments.ESCALATIONS.labels(outcome).inc(count)
+    instruments.when_committed(session, lambda: _count(lags, outcomes))
     session.flush()  # whatever else advancing changed through the ORM
     return len(incidents)
+
+
+def _count(lags: list[float], outcomes: Counter[str]) -> None:
+    for lag in lags:
+        instruments.ESCALATION_LAG.observe(lag)
+    for outcome, count in outcomes.items():
+        instruments.ESCALATIONS.labels(outcome).inc(count)
 
 
 # What advancing changes on a claimed incident (advance and decisions.ask).

@@ -174,7 +174,7 @@ def remind(
         notification_loop=number,
         runner=runner,
     )
-    instruments.IDLE_ACTIONS.labels("reminded").inc()
+    instruments.when_committed(session, instruments.IDLE_ACTIONS.labels("reminded").inc)
 
 
 def acknowledger(
@@ -235,7 +235,7 @@ def reescalate(
         next_escalation_at=incident.next_escalation_at,
         runner=runner,
     )
-    instruments.IDLE_ACTIONS.labels("reescalated").inc()
+    instruments.when_committed(session, instruments.IDLE_ACTIONS.labels("reescalated").inc)
 
 
 def sweep_batch(
