@@ -6,6 +6,7 @@ transaction did is counted when it commits (when_committed): a batch rolled back
 (tracker.stages), or a filing whose commit failed, is not counted twice, or at all.
 """
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -13,6 +14,7 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
+log = logging.getLogger("tracker.instruments")
 LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300, 900)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -67,7 +69,10 @@ def _committed(session: Session) -> None:
     if session.get_nested_transaction() is not None:  # a savepoint released: its transaction goes on
         return
     for record in session.info.pop(_PENDING, ()):
-        record()
+        try:
+            record()
+        except Exception:  # the transaction is committed: a count that fails must not say otherwise
+            log.exception("a metric could not be counted")
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -171,13 +171,14 @@ def _send_all(
                 _record_failure(app, item, error, policy, runner)
             else:
                 pending.append(delivery.Sent(item.notification_id, item.transport, utcnow(), latency, code))
-                metrics.NOTIFICATIONS.labels(item.transport, "sent").inc()
-                metrics.DELIVERY_LATENCY.labels(item.transport).observe(latency / 1000)
         due = len(pending) >= RECORD_EVERY or time.monotonic() - since > RECORD_SECONDS or n == len(claimed)
         if pending and due:
             dispatch.settle(app, (p.transport for p in pending))  # on disk before it is on record
             with session_scope(app) as session:
                 sent += len(delivery.record_sent_many(session, pending, runner))
+            for done in pending:  # counted once on record: one not settled is sent, and counted, again
+                metrics.NOTIFICATIONS.labels(done.transport, "sent").inc()
+                metrics.DELIVERY_LATENCY.labels(done.transport).observe(done.latency_ms / 1000)
             pending, since = [], time.monotonic()
     return sent
 

@@ -64,3 +64,15 @@ def test_a_batch_retried_in_halves_counts_each_escalation_once(app, monkeypatch)
     assert (lags_observed() - lags, escalated() - counted) == (8, 8), (
         "the batches that failed (of 4, of 2, of 1) counted nothing"
     )
+
+
+def test_a_count_that_fails_fails_no_committed_transaction_and_spares_the_others(app):
+    counted: list[str] = []
+
+    def failing() -> None:
+        raise OSError(28, "No space left on device")
+
+    with session_scope(app) as session:
+        instruments.when_committed(session, failing)
+        instruments.when_committed(session, lambda: counted.append("after"))
+    assert counted == ["after"]

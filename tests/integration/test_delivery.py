@@ -4,6 +4,7 @@ import os
 from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
 from tests.support import file_incident, outbox_files
@@ -92,7 +93,11 @@ def test_a_file_drop_that_cannot_be_settled_records_nothing_and_the_message_goes
         raise OSError(5, "Input/output error")
 
     monkeypatch.setattr(type(transport), "settle", cannot)
+    counted = REGISTRY.get_sample_value("tracker_notifications_total", {"transport": "outbox", "outcome": "sent"}) or 0
     assert jobs.deliver(app) == 0, "written but not on disk for sure: not recorded as sent"
+    assert (
+        REGISTRY.get_sample_value("tracker_notifications_total", {"transport": "outbox", "outcome": "sent"}) or 0
+    ) == counted, "nor counted as sent: it is sent, and counted, again"
     [row] = notifications(app)
     assert row.status is NotificationStatus.SENDING and row.sent_at is None and row.attempts == 1
     monkeypatch.undo()

@@ -78,6 +78,7 @@ def test_a_message_is_written_whole_under_its_key_in_a_directory_made_when_missi
     outbox = tmp_path / "instance" / "outbox"
     transport = FileDropTransport(str(outbox))
     transport.send(PLAIN)
+    transport.settle()
     path = transport.path_for(PLAIN)
     assert listing(outbox) == [path.name], "one file, named by reference and key; no temp file left"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600, "readable by the tracker's user only"
@@ -90,6 +91,7 @@ def test_a_message_sent_again_replaces_its_own_file(tmp_path):
     transport.send(dataclasses.replace(PLAIN, text="Sent again.\n"))
     other = dataclasses.replace(PLAIN, key="n-43-0000")
     transport.send(other)
+    transport.settle()
     assert listing(tmp_path) == sorted([transport.path_for(PLAIN).name, transport.path_for(other).name])
     assert b"Sent again." in transport.path_for(PLAIN).read_bytes()
 
@@ -255,3 +257,24 @@ def test_temp_files_a_killed_writer_left_are_removed_when_the_transport_is_made(
         "only the stale temp file goes: a fresh one may be another process's write in progress"
     )
     FileDropTransport(str(tmp_path / "missing"))  # a directory not made yet is no error
+
+
+def test_a_failed_sync_closes_no_file_another_sync_is_still_on(tmp_path, monkeypatch):
+    from tracker.channels import filedrop
+
+    transport = FileDropTransport(str(tmp_path))
+    for n in range(4):
+        transport.send(dataclasses.replace(PLAIN, key=f"n-{n}-0000"))
+    handles, open_while_synced = list(transport._unsynced()), []
+
+    def sync(handle: int) -> None:
+        if handle == handles[0]:
+            raise OSError(5, "Input/output error")
+        time.sleep(0.2)  # still syncing when the first has failed
+        os.fstat(handle)  # EBADF if it was closed under the sync
+        open_while_synced.append(handle)
+
+    monkeypatch.setattr(filedrop, "_SYNC_DATA", sync)
+    with pytest.raises(OSError, match="Input/output"):
+        transport.settle()
+    assert sorted(open_while_synced) == sorted(handles[1:]), "a file was closed while its sync ran"

@@ -2,6 +2,7 @@
 configured name stays "outbox", as deployments and stored channels spell it)."""
 
 import binascii
+import concurrent.futures
 import contextlib
 import itertools
 import os
@@ -140,10 +141,7 @@ class FileDropTransport:
             return
         self._written.handles, self._written.named = [], True
         try:
-            if len(handles) > 1:
-                list(_syncer().map(_SYNC_DATA, handles))
-            elif handles:
-                _SYNC_DATA(handles[0])
+            _sync_all(handles)
         finally:
             for handle in handles:
                 os.close(handle)
@@ -160,6 +158,22 @@ class FileDropTransport:
         except AttributeError:
             self._written.handles = []
             return self._written.handles
+
+
+def _sync_all(handles: list[int]) -> None:
+    """Sync each file's data, several at once; return only once every sync has ended (a file is closed
+    after, never under, its sync), then raise the first failure."""
+    if len(handles) == 1:
+        _SYNC_DATA(handles[0])
+        return
+    futures = []
+    try:
+        for handle in handles:
+            futures.append(_syncer().submit(_SYNC_DATA, handle))
+    finally:
+        concurrent.futures.wait(futures)
+    for future in futures:
+        future.result()
 
 
 def _syncer() -> ThreadPoolExecutor:
