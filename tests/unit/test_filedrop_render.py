@@ -177,6 +177,30 @@ def test_what_was_written_is_on_disk_once_settled_contents_then_names_and_no_fil
     assert len(os.listdir("/proc/self/fd")) == opened, "every file written was closed once synced"
 
 
+def test_a_directory_made_for_the_first_message_is_named_on_disk_in_its_parent_too(tmp_path, monkeypatch):
+    from tracker.channels import filedrop
+
+    outbox = tmp_path / "instance" / "outbox"
+    transport = FileDropTransport(str(outbox))
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(handle: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{handle}"))
+        real_fsync(handle)
+
+    monkeypatch.setattr(filedrop.os, "fsync", fsync)
+    transport.send(PLAIN)
+    transport.send(dataclasses.replace(PLAIN, key="n-43-0000"))
+    transport.settle()
+    directories = [str(tmp_path), str(tmp_path / "instance"), str(outbox)]
+    assert synced == directories, "each directory made holds its name on disk before the files in it count as sent"
+    synced.clear()
+    transport.send(dataclasses.replace(PLAIN, key="n-44-0000"))
+    transport.settle()
+    assert synced == [str(outbox)], "made once: only the outbox itself is synced for later files"
+
+
 def test_a_thread_settles_what_it_wrote_not_what_another_thread_is_writing(tmp_path, monkeypatch):
     # A settle that synced another thread's files could return before they were on disk to a thread that
     # found nothing left to sync, and that thread would record its messages as sent too early.

@@ -89,10 +89,11 @@ class FileDropTransport:
     so a message re-sent after a crash replaces its own file instead of adding a second one.
     What a thread wrote reaches the disk when that thread calls settle(): the files' contents
     (fdatasync, several at once, so the file system commits them together) and then their names
-    (one fsync of the directory). The delivery job settles before it records any of those messages
-    as sent, so a message recorded as sent survives a power cut; one written but not settled may be
-    found torn after it, and is sent again, into its own file, once its claim lapses. Temp files a
-    killed writer left behind are removed when the transport is made.
+    (one fsync of the directory, after the directory's own name when this thread made it). The
+    delivery job settles before it records any of those messages as sent, so a message recorded as
+    sent survives a power cut; one written but not settled may be found torn after it, and is sent
+    again, into its own file, once its claim lapses. Temp files a killed writer left behind are
+    removed when the transport is made.
     """
 
     name = "outbox"
@@ -118,7 +119,7 @@ class FileDropTransport:
             try:
                 handle = os.open(temp, _CREATE, 0o600)
             except FileNotFoundError:
-                self.directory.mkdir(parents=True, exist_ok=True)
+                self._parents().extend(_make_directories(self.directory))
                 handle = os.open(temp, _CREATE, 0o600)
             left = memoryview(mail)
             while left:
@@ -137,7 +138,7 @@ class FileDropTransport:
         """Make what this thread wrote since its last call durable; OSError when it cannot (the
         directory is tried again at the next call)."""
         handles = self._unsynced()
-        if not handles and not getattr(self._written, "named", False):
+        if not handles and not getattr(self._written, "named", False) and not self._parents():
             return
         self._written.handles, self._written.named = [], True
         try:
@@ -145,12 +146,19 @@ class FileDropTransport:
         finally:
             for handle in handles:
                 os.close(handle)
-        directory = os.open(self.directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        parents = self._parents()
+        for directory in [*dict.fromkeys(parents), self.directory]:  # a directory made here, then its files' names
+            _sync_directory(directory)
         self._written.named = False
+        parents.clear()
+
+    def _parents(self) -> list[Path]:
+        """Directories whose entry for a directory this thread made is still to be synced, top down."""
+        try:
+            return self._written.parents
+        except AttributeError:
+            self._written.parents = []
+            return self._written.parents
 
     def _unsynced(self) -> list[int]:
         try:
@@ -158,6 +166,28 @@ class FileDropTransport:
         except AttributeError:
             self._written.handles = []
             return self._written.handles
+
+
+def _make_directories(directory: Path) -> list[Path]:
+    """Make directory and whichever of its parents are missing; the directories that hold a new entry
+    (each new directory's parent), top down, to be synced with the files written into it."""
+    missing = []
+    path = directory
+    while not path.is_dir() and path.parent != path:
+        missing.append(path)
+        path = path.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made meanwhile by another writer: synced here all the same
+            path.mkdir()
+    return [path.parent for path in reversed(missing)]
+
+
+def _sync_directory(directory: Path) -> None:
+    handle = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def _sync_all(handles: list[int]) -> None:
