@@ -218,11 +218,16 @@ def check_lines(app: Flask) -> int:
             log.warning("%d communications checks were not confirmed in time", failed)
         with session_scope(app) as session:
             due = [c.id for c in line_checks.claim_due_channels(session, utcnow(), 50)]
-        for channel_id in due:
-            dispatch.send_check(app, channel_id, "schedule")
-            sent += 1
     except Exception:
-        log.exception("communications checks failed after %d checks", sent)
+        log.exception("communications checks could not be judged or claimed")
+        return sent
+    for channel_id in due:  # claimed: one line's check that cannot be sent must not skip the others'
+        try:
+            dispatch.send_check(app, channel_id, "schedule")
+        except Exception:
+            log.exception("the scheduled check of channel %s could not be sent", channel_id)
+        else:
+            sent += 1
     return sent
 
 

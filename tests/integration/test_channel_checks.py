@@ -298,6 +298,25 @@ def test_the_checks_job_sends_due_checks_and_fails_those_past_their_window(check
     assert line.next_check_at > utcnow() + timedelta(seconds=3500)
 
 
+def test_a_check_that_cannot_be_sent_does_not_skip_the_other_lines_due_with_it(checked_app, smtp_server, monkeypatch):
+    app = checked_app
+    world = build_world(app)
+    l1, l2 = world.channels["L1"], world.channels["L2"]
+    on_email(app, l1, now=utcnow() - timedelta(hours=2))  # due first: claimed and tried before L2
+    on_email(app, l2, now=utcnow() - timedelta(hours=1))
+    real_send_check = dispatch.send_check
+
+    def send_check(app, channel_id: int, requested_by: str) -> int:
+        if channel_id == l1:
+            raise RuntimeError("the L1 desk's address book is corrupt")
+        return real_send_check(app, channel_id, requested_by)
+
+    monkeypatch.setattr(dispatch, "send_check", send_check)
+    assert jobs.check_lines(app) == 1, "L2's check is sent although L1's, claimed in the same run, failed"
+    [message] = smtp_server.wait_for(1)
+    assert message["Subject"].startswith("ROUTINE COMMCHECK L2"), message["Subject"]
+
+
 def test_supervisors_and_admins_send_a_check_now_duty_officers_cannot(checked_app, smtp_server):
     app, client = checked_app, checked_app.test_client()
     world = build_world(app)
