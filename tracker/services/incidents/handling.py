@@ -37,14 +37,19 @@ def get_incident(session: Session, reference: str) -> Incident:
 
 
 def is_member_for(session: Session, incident: Incident, user: User) -> bool:
-    """True when the user belongs to a channel the incident was routed to."""
+    """True when the user belongs to one of our lines the incident was routed to. A counterpart line
+    it was talked about on gives no right over the incident: those who serve only that line are
+    staff of the exchange (four_eyes), not of the incident."""
     return bool(
         session.scalar(
             select(
                 exists().where(
                     Notification.incident_id == incident.id,
+                    Notification.kind != NotificationKind.COUNTERPART,
                     Notification.channel_id == channel_members.c.channel_id,
                     channel_members.c.user_id == user.id,
+                    ContactChannel.id == Notification.channel_id,
+                    ContactChannel.counterpart_line.is_(False),
                 )
             )
         )

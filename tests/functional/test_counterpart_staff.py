@@ -1,0 +1,45 @@
+"""Those who serve only a line to the other side work its exchanges, never the incident itself: a message
+that went out on their line gives them no right to resolve, amend or re-mark our incident."""
+
+from tests.exchange_support import acknowledged_incident, add_counterpart_line, api
+from tests.support import build_world
+
+
+def test_staff_of_a_counterpart_line_alone_gain_no_right_over_the_incident_talked_about(app, client):
+    world = build_world(app)
+    line = add_counterpart_line(app, world, members=["outsider"])  # the outsider serves this line only
+    reference = acknowledged_incident(client, world)
+    exchange = api(
+        client, world, "POST", f"/incidents/{reference}/exchanges", {"channel_id": line}, who="outsider", status=201
+    )
+    said = {"direction": "in", "text": "We have your call."}
+    message = api(client, world, "POST", f"/exchanges/{exchange['id']}/messages", said, who="outsider", status=201)
+    # our standard receipt goes out on the line without a second person's approval
+    api(
+        client,
+        world,
+        "POST",
+        f"/exchanges/{exchange['id']}/receipts",
+        {"message_id": message["id"]},
+        who="outsider",
+        status=201,
+    )
+    incident = api(client, world, "GET", f"/incidents/{reference}", who="supervisor")
+    assert any(n["kind"] == "counterpart" for n in incident["notifications"]), incident["notifications"]
+
+    attempts = [
+        ("POST", f"/incidents/{reference}/resolve", {"resolution": "Closed by the attaché alone."}),
+        ("PATCH", f"/incidents/{reference}/marking", {"classification": "RESTRICTED"}),
+        ("PATCH", f"/incidents/{reference}", {"version": incident["version"], "narrative_addendum": "Rewritten."}),
+    ]
+    answers = {
+        path.rsplit("/", 1)[-1]: client.open(f"/api/v1{path}", method=method, json=body, headers=world.auth("outsider"))
+        for method, path, body in attempts
+    }
+    assert {name: answer.status_code for name, answer in answers.items()} == dict.fromkeys(answers, 403), {
+        name: answer.get_json() for name, answer in answers.items()
+    }
+    after = api(client, world, "GET", f"/incidents/{reference}", who="supervisor")
+    assert (after["status"], after["version"]) == ("acknowledged", incident["version"]), "nothing changed"
+    # the exchange itself stays theirs to work
+    api(client, world, "POST", f"/exchanges/{exchange['id']}/messages", said, who="outsider", status=201)
