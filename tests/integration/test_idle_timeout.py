@@ -10,14 +10,17 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
+from tests.exchange_support import NOTICE, add_counterpart_line, release_in_session
 from tests.support import build_world, file_incident
 from tracker import dispatch
 from tracker.db import session_scope
+from tracker.http import wiring
 from tracker.http.wiring import filing_limits
 from tracker.models import (
     Domain,
     EscalationRisk,
     EventKind,
+    ExchangeMessage,
     Incident,
     IncidentStatus,
     Notification,
@@ -28,6 +31,7 @@ from tracker.models import (
 from tracker.services.engine import escalation, idle
 from tracker.services.engine.claims import SetAside
 from tracker.services.engine.message_text import html_part
+from tracker.services.exchanges import exchanges, receipts
 from tracker.services.incidents import filing, handling, timeline
 from tracker.timeutil import utcnow
 
@@ -184,6 +188,37 @@ def test_activity_on_the_timeline_puts_the_reminder_off_but_the_machinerys_own_e
     incident, rows, _ = state(app, reference)
     assert incident.status is IncidentStatus.ACKNOWLEDGED, "not re-escalated: someone is at work"
     assert incident.idle_stage == 0 and incident.idle_check_at == reminded_at + timedelta(minutes=5) + TIMEOUT
+
+
+@pytest.mark.both_databases  # read from the event's JSON details
+def test_the_other_sides_receipt_by_its_link_puts_off_nothing_our_staffs_logged_receipt_does(app):
+    world = build_world(app)
+    line = add_counterpart_line(app, world)
+    now = utcnow().replace(microsecond=0)
+    theirs, ours = file_and_acknowledge(app, now, count=2)
+    with app.test_request_context():
+        settings = wiring.outgoing_settings()
+    sent = {}
+    with session_scope(app) as session:
+        liaison = session.scalar(select(User).where(User.username == "liaison"))
+        for reference in (theirs, ours):
+            incident = session.scalar(select(Incident).where(Incident.reference == reference))
+            exchange = exchanges.open_exchange(session, incident, line, liaison, now, NOTICE)
+            [sent[reference]] = [m.id for m in release_in_session(session, exchange, now, settings=settings)]
+    assert idle_sweep(app, now + TIMEOUT) == 2, "nobody of ours worked on either: both reminded"
+    later = now + TIMEOUT + timedelta(minutes=1)
+    with session_scope(app) as session:
+        link = receipts.link_for(settings.links, session.get(ExchangeMessage, sent[theirs]), now)
+        receipts.confirm_by_link(session, dispatch.signer(app), link.token, later, "Maj Petrov")
+        liaison = session.scalar(select(User).where(User.username == "liaison"))
+        receipts.record(session, session.get(ExchangeMessage, sent[ours]), later, "Maj Petrov", "call", liaison, later)
+    assert idle_sweep(app, now + 2 * TIMEOUT) == 2
+    incident, _, events = state(app, theirs)
+    assert EventKind.RECEIPT_RECORDED in [kind for kind, _ in events]
+    assert incident.status is IncidentStatus.OPEN, "their receipt left our ladder alone: back up it"
+    incident, _, _ = state(app, ours)
+    assert incident.status is IncidentStatus.ACKNOWLEDGED, "our liaison logging their receipt is work on it"
+    assert incident.idle_check_at == later + TIMEOUT
 
 
 def test_a_signed_link_acknowledgement_is_reminded_on_the_line_the_link_was_made_for(app, client):

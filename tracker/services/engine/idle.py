@@ -26,7 +26,7 @@ Outbox rows stay apart in the unique indexes (incident, kind, step, loop, channe
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import Session, selectinload
 
 from ... import instruments
@@ -89,11 +89,24 @@ def claim_idle(session: Session, now: datetime, limit: int, aside: SetAside | No
     return claim_incidents(session, IncidentStatus.ACKNOWLEDGED, Incident.idle_check_at, now, limit, aside)
 
 
+# A receipt the other side confirmed by its own link is their doing, not ours: nothing they send puts
+# off our ladder. One our staff logged from a call or a message is ours.
+_THEIR_RECEIPT = and_(
+    TimelineEvent.kind == EventKind.RECEIPT_RECORDED,
+    func.coalesce(TimelineEvent.details["receipt_via"].as_string(), "") == "link",
+)
+
+
 def last_activity(session: Session, ids: list[int]) -> dict[int, datetime]:
-    """When people last recorded something on each incident's timeline (MACHINE_KINDS left out)."""
+    """When our people last recorded something on each incident's timeline (MACHINE_KINDS and the
+    other side's own receipts left out)."""
     rows = session.execute(
         select(TimelineEvent.incident_id, func.max(TimelineEvent.at))
-        .where(any_of(session, TimelineEvent.incident_id, ids), TimelineEvent.kind.not_in(MACHINE_KINDS))
+        .where(
+            any_of(session, TimelineEvent.incident_id, ids),
+            TimelineEvent.kind.not_in(MACHINE_KINDS),
+            not_(_THEIR_RECEIPT),
+        )
         .group_by(TimelineEvent.incident_id)
     )
     return {incident_id: at for incident_id, at in rows}
