@@ -301,6 +301,7 @@ def send(
     if summary.status is not SummaryStatus.APPROVED:
         hint = "approve it first" if summary.status is SummaryStatus.DRAFT else "it was sent already"
         raise InvalidTransition(f"only an approved summary goes out: {hint}", _state(summary))
+    _ensure_approved_for(session, summary, exchange)
     if four_eyes.stale(summary.facts_digest, summary.incident):
         raise Conflict(four_eyes.STALE, {"status": "draft", "version": summary.version})
     if not exchange.is_open:
@@ -335,6 +336,22 @@ def send(
 
 def _channel_id(summary: Summary) -> int | None:
     return summary.exchange.channel_id if summary.exchange else None
+
+
+def _ensure_approved_for(session: Session, summary: Summary, exchange: Exchange) -> None:
+    """Refuse (409) to send a summary approved for one exchange over another line's exchange when its
+    approver holds no right to approve texts on that line: an approval covers the line it was given for."""
+    own = summary.exchange
+    if own is None or own.id == exchange.id:
+        return
+    approver = session.scalar(select(User).where(User.username == summary.approved_by))
+    if approver is not None and four_eyes.may_approve(session, summary.incident, approver, exchange.channel_id):
+        return
+    raise Conflict(
+        f"{summary.approved_by} approved this summary for exchange {own.id} on {own.channel.name} and may not approve"
+        f" texts on {exchange.channel.name}: have it approved for this line, or send it over exchange {own.id}",
+        {"approved_by": summary.approved_by, "approved_for_exchange": own.id, "exchange_id": exchange.id},
+    )
 
 
 def _ensure_same_incident(exchange: Exchange, incident: Incident) -> None:
