@@ -299,6 +299,27 @@ def test_who_may_amend(app, client, world):
     amend(client, world, reference, who="duty2", status=403, safety_risk="A")
 
 
+def test_a_watch_at_another_desk_gives_no_right_over_an_incident_filed_from_a_desk(app, client, world):
+    with session_scope(app) as session:
+        other = people.create_user(session, "duty2", "duty2-password", Role.DUTY_OFFICER)
+        world.tokens["duty2"] = people.create_token(session, other, "test")[1]
+    api(client, world, "POST", "/watches", {"desk": "Sea desk"}, who="duty", status=201)
+    reference = file_incident(client, world)["reference"]  # filed by duty, on watch at the Sea desk
+    api(client, world, "POST", "/watches", {"desk": "Anything I like"}, who="duty2", status=201)
+    refused = amend(client, world, reference, who="duty2", status=403, safety_risk="A")
+    assert "may not amend" in refused["error"]["message"]
+    with session_scope(app) as session:  # the watch at the duty desk is not the one it was filed from either
+        session.scalars(select(Watch).where(Watch.desk == "Anything I like")).one().desk = "Duty desk"
+    amend(client, world, reference, who="duty2", status=403, safety_risk="A")
+
+    with session_scope(app) as session:  # duty2 relieves duty at the Sea desk
+        for watch in session.scalars(select(Watch).where(Watch.ends_at.is_(None))):
+            watch.ends_at = utcnow()
+        officer = session.scalars(select(User).where(User.username == "duty2")).one()
+        session.add(Watch(desk="Sea desk", officer_id=officer.id, starts_at=utcnow()))
+    amend(client, world, reference, who="duty2", safety_risk="A")
+
+
 # -- what follows from an amendment --------------------------------------------------------
 
 

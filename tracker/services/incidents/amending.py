@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, exists, select, update
+from sqlalchemy import CursorResult, and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from ...errors import Conflict, Forbidden, ValidationError
@@ -44,6 +44,7 @@ from ...models.permissions import Permission, holders, may
 from ...timeutil import isoformat
 from ..exchanges import four_eyes
 from ..exercises import register
+from ..watches import log as watch_log
 from . import amended_columns, amendment_effects, amendment_record, filing, handling, routing, timeline
 
 ROUTING_FACTS = ("domain", "category", "precedence", "escalation_risk", "sector", "position", "border_distance_km")
@@ -71,19 +72,28 @@ class Amended:
     deadline: dict | None
 
 
-def on_watch(session: Session, user: User) -> bool:
-    """Whether the user keeps a watch now (the officer of an open Watch row)."""
-    return bool(session.scalar(select(exists().where(Watch.officer_id == user.id, Watch.ends_at.is_(None)))))
+def keeps_its_watch(session: Session, incident: Incident, user: User) -> bool:
+    """Whether the user keeps the open watch at the desk the incident was filed from: the desk whose
+    watch its filer kept when filing it, else the duty desk. A watch started at some other desk gives
+    no right over incidents the desk never saw."""
+    filed_from = select(Watch.desk).where(
+        Watch.officer_id == incident.filed_by_id,
+        Watch.starts_at <= incident.reported_at,
+        or_(Watch.ends_at.is_(None), Watch.ends_at > incident.reported_at),
+    )
+    desk = or_(Watch.desk.in_(filed_from), and_(~exists(filed_from), Watch.desk == watch_log.DESK))
+    return bool(session.scalar(select(exists().where(Watch.officer_id == user.id, Watch.ends_at.is_(None), desk))))
 
 
 def may_amend(session: Session, incident: Incident, user: User) -> bool:
     """Supervisors and admins; liaison staff of a line it was routed to; the duty officer who filed it or
-    the duty officer keeping the watch (a liaison officer on watch amends as liaison staff do)."""
+    the duty officer now keeping the watch at its desk (keeps_its_watch; a liaison officer on watch amends
+    as liaison staff do)."""
     if may(user.role, Permission.INCIDENTS_AMEND_ANY):
         return True
     if not may(user.role, Permission.INCIDENTS_AMEND):
         return False
-    if incident.filed_by_id == user.id or (user.role is Role.DUTY_OFFICER and on_watch(session, user)):
+    if incident.filed_by_id == user.id or (user.role is Role.DUTY_OFFICER and keeps_its_watch(session, incident, user)):
         return True
     return may(user.role, Permission.INCIDENTS_HANDLE) and handling.is_member_for(session, incident, user)
 
@@ -94,7 +104,7 @@ def ensure_may_amend(session: Session, incident: Incident, user: User) -> None:
             f"{user.username} ({user.role.value}) may not amend {incident.reference}",
             {
                 "needs": "supervisor, admin, liaison member of a line notified for it, "
-                "the duty officer who filed it or the duty officer of the current watch"
+                "the duty officer who filed it or the duty officer now on watch at the desk it was filed from"
             },
         )
 
