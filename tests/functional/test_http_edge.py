@@ -2,6 +2,7 @@
 and rate-limit bookkeeping in transactions of its own."""
 
 import pytest
+from werkzeug.routing import AnyConverter, IntegerConverter
 
 from tests.support import sign_in
 from tracker.db import get_session, session_scope
@@ -86,3 +87,29 @@ def test_one_error_registration_answers_each_door_in_its_own_form(app, client, w
         sign_in(client, "duty", "duty-password")
         answer = client.get(path)
         assert answer.status_code == 404 and "<html" in answer.text.lower(), answer.text[:300]
+
+
+def test_every_page_answers_a_path_value_no_row_can_have_with_the_not_found_page(app, client, world):
+    """Ids beyond what the columns hold (PostgreSQL: 32 bits; SQLite: 64) and text holding a NUL would
+    raise in the database: every page with a path argument refuses them first, as the API does."""
+    sign_in(client, "admin", "admin-password")
+    wrong, tried = [], 0
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/") or not rule.arguments or not {"GET", "POST"} & rule.methods:
+            continue
+        for big in (3_000_000_000, 2**63 + 1):
+            path = rule.build({name: _impossible(rule._converters[name], big) for name in rule.arguments})[1]
+            for method in sorted({"GET", "POST"} & rule.methods):
+                answer, tried = client.open(path, method=method), tried + 1
+                if answer.status_code not in (400, 404) or "<html" not in answer.text.lower():
+                    wrong.append(f"{method} {path!r}: {answer.status_code} {answer.text[:120]!r}")
+    assert tried > 50 and not wrong, f"{len(wrong)} of {tried} answered wrongly:\n" + "\n".join(wrong)
+
+
+def _impossible(converter, big: int):
+    """A value of the argument's kind that no row can have: the id beyond the column, text with a NUL."""
+    if isinstance(converter, IntegerConverter):
+        return big
+    if isinstance(converter, AnyConverter):  # a fixed word, not looked up: any of them
+        return sorted(converter.items)[0]
+    return "INC-2026-00001\x00"

@@ -31,15 +31,6 @@ def _require_json_body():
             raise HTTPError(400, "the request body is not valid JSON", {"body": "not valid JSON"}) from None
 
 
-def _refuse_impossible_path_values():
-    """Answer 404 for a path value no row can have (a NUL, an id beyond 32 bits): the database
-    would raise on it (a 500) instead of finding nothing."""
-    for name, value in (request.view_args or {}).items():
-        if (isinstance(value, str) and "\x00" in value) or (isinstance(value, int) and value > 2**31 - 1):
-            raise HTTPError(404, f"no {name} {value!r}", {name: "no such value can exist"})
-
-
-bp.before_request(_refuse_impossible_path_values)
 bp.before_request(_require_json_body)
 
 

@@ -118,10 +118,19 @@ def _jsonable(details: dict) -> dict:
     return {k: isoformat(v) if isinstance(v, datetime) else v for k, v in details.items()}
 
 
+def _refuse_impossible_path_values():
+    """Answer 404, on either door, for a path value no row can have (a NUL, an id beyond 32 bits): the
+    database would raise on it (a 500) instead of finding nothing."""
+    for name, value in (request.view_args or {}).items():
+        if (isinstance(value, str) and "\x00" in value) or (isinstance(value, int) and value > 2**31 - 1):
+            raise HTTPError(404, f"no {name} {value!r}", {name: "no such value can exist"})
+
+
 def init_app(app: Flask) -> None:
-    """Register every error handler of the app, for both doors."""
+    """Register every error handler of the app, for both doors, and the check of path values."""
     if isinstance(app, APIFlask):
         app.error_processor(_http_error)
+    app.before_request(_refuse_impossible_path_values)
     app.register_error_handler(TrackerError, _domain_error)
     app.register_error_handler(StaleDataError, _stale)
     app.register_error_handler(IntegrityError, _integrity)
