@@ -121,6 +121,7 @@ def edit(
 ) -> ExchangeMessage:
     """Reword a draft or an approved text; either way it is a draft again and needs a second person."""
     four_eyes.ensure_may_act(session, message.exchange.incident, actor, "edit a message", message.exchange.channel_id)
+    lock(session, message)
     _ensure_ours_unsent(message)
     _expect_version(message, version)
     if text_second is not None and not message.exchange.language:
@@ -146,6 +147,7 @@ def approve(
     """Approve the wording as it stands, on the incident's facts as they stand: a second person only
     (403 for its authors), with the right to approve, and only releasable content (422)."""
     incident = message.exchange.incident
+    lock(session, message)
     _ensure_ours_unsent(message)
     four_eyes.ensure_may_approve(session, incident, approver, message.exchange.channel_id, authors(message))
     if version is not None:
@@ -190,6 +192,7 @@ def release(
 ) -> ExchangeMessage:
     """Send an approved message over its line (outgoing.release); 409 when it is not approved or its
     approval no longer covers the incident's facts, 422 for content no longer releasable."""
+    lock(session, message)
     _ensure_ours_unsent(message)
     if message.status is not OS.APPROVED:
         raise InvalidTransition(
@@ -291,6 +294,13 @@ def _on_timeline(session: Session, message: ExchangeMessage, kind: EventKind, ac
         message_kind=message.kind,
         **details,
     )
+
+
+def lock(session: Session, message: ExchangeMessage) -> None:
+    """Read the message again and hold it for this transaction (PostgreSQL: FOR UPDATE; SQLite's writer
+    holds the database): an edit, approval or sending decides on the wording as committed, never on a
+    copy another transaction reworded meanwhile."""
+    session.refresh(message, with_for_update=True)
 
 
 def _back_to_draft(message: ExchangeMessage) -> None:

@@ -360,6 +360,7 @@ def send_message(
     exchange = message.exchange
     ensure_may_act(session, exchange.incident, actor, "send a message", exchange.channel_id)
     _lock(session, exchange)
+    counterpart.lock(session, message)
     if message.status is OutgoingStatus.APPROVED and four_eyes.stale(message.facts_digest, exchange.incident):
         raise Conflict(four_eyes.STALE, {"status": "draft", "version": message.version})
     pending = message.pending_state
