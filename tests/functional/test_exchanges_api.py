@@ -262,6 +262,19 @@ def test_an_exchange_opens_only_over_an_active_counterpart_line(app, client, wor
     assert again["error"]["details"] == {"exchange_id": opened["id"]}, again
 
 
+def test_a_counterpart_line_that_carried_an_exchange_never_becomes_an_internal_line(app, client, world):
+    add_counterpart_line(app, world)
+    add_counterpart_line(app, world, "Unused line", address="unused@eastland.test")
+    line, unused = world.channels[LINE], world.channels["Unused line"]
+    open_(client, world, acknowledged_incident(client, world), text=None)
+    refused = api(client, world, "PATCH", f"/channels/{line}", {"counterpart_line": False}, who="admin", status=422)
+    assert "stays a counterpart line" in refused["error"]["message"], refused
+    assert api(client, world, "GET", f"/channels/{line}", who="admin")["counterpart_line"] is True
+    api(client, world, "PATCH", f"/channels/{line}", {"name": "Eastland mission"}, who="admin")  # other changes stand
+    made_by_mistake = api(client, world, "PATCH", f"/channels/{unused}", {"counterpart_line": False}, who="admin")
+    assert made_by_mistake["counterpart_line"] is False, "a line that never carried anything may change kind"
+
+
 @pytest.mark.parametrize(("who", "status"), [("duty", 403), ("outsider", 403), ("supervisor", 201), ("admin", 201)])
 def test_who_may_open_an_exchange(app, client, world, who, status):
     add_counterpart_line(app, world, members=[])

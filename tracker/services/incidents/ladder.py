@@ -9,10 +9,12 @@ from sqlalchemy.orm import Session
 from ...errors import Conflict, NotFound, ValidationError
 from ...models import (
     Agreement,
+    ChannelCheck,
     ChannelHealth,
     ContactChannel,
     Domain,
     EscalationPolicy,
+    Exchange,
     Incident,
     IncidentStatus,
     Notification,
@@ -125,6 +127,12 @@ def save_channel(
             "a channel on an escalation policy cannot become a counterpart line",
             {"counterpart_line": "take the channel off every policy step first"},
         )
+    if channel is not None and channel.counterpart_line and data.get("counterpart_line") is False:
+        if _talked_over(session, channel.id):
+            raise ValidationError(
+                "a line that has carried anything to or from the other side stays a counterpart line",
+                {"counterpart_line": "its address is the other side's: make a new internal line instead"},
+            )
     _check_agreement(session, data)
     _check_receipt_seconds(data)
     if channel is None:
@@ -152,6 +160,17 @@ def _in_a_policy(session: Session, channel_id: int) -> bool:
     as_channel = exists().where(step_channels.c.channel_id == channel_id)
     as_fallback = exists().where(PolicyStep.fallback_channel_id == channel_id)
     return bool(session.scalar(select(as_channel | as_fallback)))
+
+
+def _talked_over(session: Session, channel_id: int) -> bool:
+    """Whether the line carried anything to or from the other side: an exchange, a message or a check
+    (an internal line it became could then take our alerts to their address)."""
+    used = (
+        exists().where(Exchange.channel_id == channel_id)
+        | exists().where(Notification.channel_id == channel_id)
+        | exists().where(ChannelCheck.channel_id == channel_id)
+    )
+    return bool(session.scalar(select(used)))
 
 
 def _on_running_ladder(session: Session, channel_id: int) -> bool:
