@@ -21,13 +21,20 @@ def user(session, name: str) -> User:
     return session.scalars(select(User).where(User.username == name)).one()
 
 
-def test_a_rewording_committed_during_an_approval_is_not_approved_in_its_place(backend, app, client, world):
+@pytest.fixture
+def draft(backend, app, client, world) -> dict:
+    """A text to the other side awaiting approval, on PostgreSQL: SQLite lets one writer in at a time, so
+    no rewording can commit inside another transaction there."""
     if backend != "postgresql":
-        pytest.skip("SQLite lets one writer in at a time: no rewording commits inside an approval's transaction")
+        pytest.skip("SQLite lets one writer in at a time: no rewording commits inside another's transaction")
     add_counterpart_line(app, world)
     reference = acknowledged_incident(client, world)
     exchange = open_exchange(client, world, reference, release=False)
     [draft] = drafts(client, world, exchange["id"])
+    return draft
+
+
+def test_a_rewording_committed_during_an_approval_is_not_approved_in_its_place(app, draft):
     now = utcnow()
     with session_scope(app) as approving:
         message = counterpart.get_message(approving, draft["id"])  # the supervisor reads the wording
@@ -42,13 +49,7 @@ def test_a_rewording_committed_during_an_approval_is_not_approved_in_its_place(b
         assert (stored.text, stored.status, stored.approved_by) == (REWORDED, OutgoingStatus.DRAFT, None)
 
 
-def test_a_text_reworded_while_it_is_being_sent_is_not_sent_on_the_old_approval(backend, app, client, world):
-    if backend != "postgresql":
-        pytest.skip("SQLite lets one writer in at a time: no rewording commits inside a sending's transaction")
-    add_counterpart_line(app, world)
-    reference = acknowledged_incident(client, world)
-    exchange = open_exchange(client, world, reference, release=False)
-    [draft] = drafts(client, world, exchange["id"])
+def test_a_text_reworded_while_it_is_being_sent_is_not_sent_on_the_old_approval(app, draft):
     now = utcnow()
     with session_scope(app) as session:
         counterpart.approve(session, session.get_one(ExchangeMessage, draft["id"]), user(session, "supervisor"), now)

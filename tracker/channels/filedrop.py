@@ -154,18 +154,17 @@ class FileDropTransport:
 
     def _parents(self) -> list[Path]:
         """Directories whose entry for a directory this thread made is still to be synced, top down."""
-        try:
-            return self._written.parents
-        except AttributeError:
-            self._written.parents = []
-            return self._written.parents
+        return self._mine("parents")
 
     def _unsynced(self) -> list[int]:
-        try:
-            return self._written.handles
-        except AttributeError:
-            self._written.handles = []
-            return self._written.handles
+        """This thread's files written and still open, to be synced."""
+        return self._mine("handles")
+
+    def _mine(self, name: str) -> list:
+        """This thread's list of that name, made empty at its first use."""
+        if not hasattr(self._written, name):
+            setattr(self._written, name, [])
+        return getattr(self._written, name)
 
 
 def _make_directories(directory: Path) -> list[Path]:
