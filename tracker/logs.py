@@ -22,7 +22,8 @@ from flask import Flask, g, has_request_context, request
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 # A signed link's token (its path segment), anywhere in a line: a path, a request line, a URL.
-LINK_TOKEN = re.compile(r"(/links/[a-z]+/)[^/\s?#\"'\x1b]+")
+# Doubled slashes and their percent-encoded forms route (after a redirect) to the same link: masked too.
+LINK_TOKEN = re.compile(r"((?:/|%2f)+links(?:/|%2f)+[a-z]+(?:/|%2f)+)[^/\s?#\"'\x1b]+", re.IGNORECASE)
 # A query parameter that carries a credential: the calendar feed's key, or a token by any name.
 SECRET_QUERY = re.compile(
     r"([?&;](?:key|token|access_token|secret|password|signature)=)[^&;\s#\"'\x1b]+", re.IGNORECASE
