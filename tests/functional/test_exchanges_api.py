@@ -275,6 +275,27 @@ def test_a_counterpart_line_that_carried_an_exchange_never_becomes_an_internal_l
     assert made_by_mistake["counterpart_line"] is False, "a line that never carried anything may change kind"
 
 
+def test_their_reply_recorded_as_a_message_stops_the_reply_clock_and_nothing_goes_overdue(app, client, world):
+    add_counterpart_line(app, world, reply_deadline_seconds=1)
+    reference = acknowledged_incident(client, world)
+    xid = open_(client, world, reference)["id"]
+    requested = move(client, world, xid, "explanation_requested", REQUEST)
+    assert requested["deadline_kind"] == "reply", requested
+    said = {"direction": "in", "kind": "reply", "text": "Standard procedure: the aircraft kept to its corridor."}
+    api(client, world, "POST", f"/exchanges/{xid}/messages", said, status=201)
+    answered = api(client, world, "GET", f"/exchanges/{xid}")
+    assert (answered["state"], answered["deadline_at"]) == ("reply_received", None), answered
+    wait_past(requested["deadline_at"])
+    jobs.sweep(app)
+    after = api(client, world, "GET", f"/exchanges/{xid}")
+    assert (after["state"], after["overdue_count"]) == ("reply_received", 0), after
+    noted = {"direction": "in", "kind": "note", "text": "Their duty officer called to say the reply is in the bag."}
+    api(client, world, "POST", f"/exchanges/{xid}/messages", noted, status=201)
+    assert api(client, world, "GET", f"/exchanges/{xid}")["state"] == "reply_received", (
+        "a kind that answers nothing moves nothing"
+    )
+
+
 @pytest.mark.parametrize(("who", "status"), [("duty", 403), ("outsider", 403), ("supervisor", 201), ("admin", 201)])
 def test_who_may_open_an_exchange(app, client, world, who, status):
     add_counterpart_line(app, world, members=[])

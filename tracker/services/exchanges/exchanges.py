@@ -44,6 +44,9 @@ MESSAGE_OF: dict[ExchangeState, tuple[MessageDirection, str]] = {
     S.MEETING_HELD: (MessageDirection.IN, "meeting_notes"),
     S.REFUSED: (MessageDirection.IN, "refusal"),
 }
+# The state a message of that kind from the other side brings the exchange to, where the table allows
+# (recorded as a message or by the transition: either way their reply stops the clock).
+STATE_OF_THEIRS = {kind: state for state, (direction, kind) in MESSAGE_OF.items() if direction is MessageDirection.IN}
 TEXT_MAX_LENGTH = 8000
 KIND = re.compile(r"^[a-z][a-z_]{0,31}$")
 # The engine's notifications to supervisors are keyed (step 0, loop) with loop unique per
@@ -315,7 +318,9 @@ def record_message(
     received_at: datetime | None = None,
 ):
     """Record a free message either way; one to the other side is a draft until a second person
-    approved it and someone sent it (send_message).
+    approved it and someone sent it (send_message). One from them of a kind that answers where the
+    exchange stands (a reply to a request for explanation, a refusal, meeting notes) moves it as the
+    transition would (STATE_OF_THEIRS), stopping its clock.
 
     A closed exchange sends nothing more, but what the other side still sends is recorded. A message
     from them takes the time it was received (received_at, not in the future; default now), not the
@@ -339,6 +344,9 @@ def record_message(
     if direction is MessageDirection.OUT:
         message = counterpart.draft(session, exchange, kind, text, actor.username, now)
     else:
+        _lock(session, exchange)
+        if (answered := STATE_OF_THEIRS.get(kind)) in next_states(exchange):  # their reply stops the reply clock
+            _move(session, exchange, answered, actor.username, now, None, note=False)
         message = counterpart.receive(session, exchange, kind, text, actor.username, received_at or now)
     session.flush()
     return message
