@@ -107,6 +107,8 @@ def incident_payload(**overrides) -> dict:
         # Marked for release to the other side: exchanges and summaries need it (NOT RELEASABLE otherwise).
         "releasable_to": ["Eastland"],
     }
+    if ("latitude" in overrides or "longitude" in overrides) and "position_text" not in overrides:
+        del body["position_text"]  # the default text reads as the default place: it would disagree (422)
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not ...}
 

@@ -87,3 +87,28 @@ def test_sector_and_border_distance_come_from_the_position_and_can_route(client,
         headers=world.auth("duty"),
     ).get_json()
     assert preview["rule"]["name"] == "Near the border" and preview["sector"] == "South"
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ({"position_text": "91, 23"}, "latitude must be between -90 and 90"),
+        ({"position_text": "abc"}, "could not read"),
+        ({"position_text": "54 42 30 22 30"}, "ambiguous"),
+        ({"latitude": 54.1, "longitude": 23.3, "position_text": "60 00N 010 00E"}, "reads as 60.00000, 10.00000"),
+    ],
+)
+def test_a_reported_position_that_cannot_be_read_or_disagrees_is_refused_never_guessed(client, world, app, given, said):
+    body = {**incident_payload(latitude=None, longitude=None), **given}
+    answer = client.post("/api/v1/incidents", json=body, headers=world.auth("duty"))
+    assert answer.status_code == 422, answer.get_json()
+    [problem] = answer.get_json()["error"]["details"]["position_text"]
+    assert said in problem, problem
+    with session_scope(app) as session:
+        assert session.scalars(select(Incident)).all() == [], "nothing filed"
+
+
+def test_a_reported_position_alone_is_read_into_its_coordinates_and_locates_the_incident(client, world):
+    filed = file_incident(client, world, latitude=None, longitude=None, position_text="34U FF 2142 3097", sector=None)
+    assert (round(filed["latitude"], 3), round(filed["longitude"], 3)) == (54.412, 22.871), filed
+    assert filed["position_text"] == "34U FF 2142 3097" and filed["sector"], filed

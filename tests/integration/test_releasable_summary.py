@@ -33,7 +33,7 @@ FILING = {
     "safety_risk": "C",
     "latitude": LATITUDE,
     "longitude": LONGITUDE,
-    "position_text": "MARKER-POSTEXT-2290",
+    "position_text": "54 37 07.4N 023 06 34.3E",  # read by the API: a real position, the coordinates above
     "sector": "MARKER-SECTOR-3303",
     "cpa_horizontal_m": 4321,
     "cpa_vertical_ft": 8765,

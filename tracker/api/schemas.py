@@ -4,8 +4,9 @@ from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range, Regexp
 from flask import current_app
 from marshmallow import ValidationError as MarshmallowError
-from marshmallow import validates_schema
+from marshmallow import post_load, validates_schema
 
+from ..geo import parse_position
 from ..http.fields import UTC, Moment, Text
 from ..models import (
     ChannelHealth,
@@ -117,10 +118,23 @@ class EffectiveReleasability(fields.Dict):
         return releasability.effective(obj)
 
 
+# How far (degrees, either axis) the reported text may read from the coordinates given with it: the
+# rounding of a position given to the minute (about 1 km), no more.
+POSITION_AGREES = 0.01
+
+
 class IncidentIn(RouteAttributes):
     occurred_at = Moment(required=True)
     reporting_unit = Text(required=True, validate=NAME)
-    position_text = Text(allow_none=True, validate=Length(max=120))
+    position_text = Text(
+        allow_none=True,
+        validate=Length(max=120),
+        metadata={
+            "description": "the position as reported: decimal degrees, DMS, DDM or MGRS, read as the filing form "
+            "reads it (422 when it cannot be read, is ambiguous, or disagrees with latitude and longitude); "
+            "it gives latitude and longitude when they are left out"
+        },
+    )
     safety_risk = fields.Enum(SafetyRisk, by_value=True, allow_none=True)
     narrative = Text(load_default="", metadata={"description": "limited to NARRATIVE_MAX_LENGTH characters"})
     actions_taken = Text(load_default="", validate=Length(max=4000))
@@ -161,6 +175,29 @@ class IncidentIn(RouteAttributes):
         for given, stored in (("cpa_horizontal", "cpa_horizontal_m"), ("cpa_vertical", "cpa_vertical_ft")):
             if data.get(given) is not None and data.get(stored) is not None:
                 raise MarshmallowError(f"give {given} or {stored}, not both", given)
+
+    @post_load
+    def _read_position(self, data, **kwargs):
+        """Positions are never guessed: the reported text is read, or refused (geo.parse_position)."""
+        typed = (data.get("position_text") or "").strip()
+        if not typed:
+            return data
+        try:
+            where = parse_position(typed)
+        except ValueError as exc:
+            raise MarshmallowError(str(exc), "position_text") from None
+        latitude, longitude = data.get("latitude"), data.get("longitude")
+        if latitude is None and longitude is None:
+            data["latitude"], data["longitude"] = where.latitude, where.longitude
+        elif latitude is None or longitude is None:
+            return data  # one without the other: filing refuses it (both or neither)
+        elif abs(latitude - where.latitude) > POSITION_AGREES or abs(longitude - where.longitude) > POSITION_AGREES:
+            raise MarshmallowError(
+                f"reads as {where.decimal}, not the latitude and longitude given: correct one or leave them out",
+                "position_text",
+            )
+        data["position_text"] = where.text
+        return data
 
 
 class MarkingIn(Schema):
