@@ -93,7 +93,12 @@ def _measure(what: str, url: str, n: int, token: str, outbox: str) -> None:
     client, rng = app.test_client(), random.Random(7)
 
     def file_one() -> None:
-        body = {**BODY, "latitude": 53.6 + rng.random() * 2.2, "longitude": 21.0 + rng.random() * 2.5, "position_text": None}
+        body = {
+            **BODY,
+            "latitude": 53.6 + rng.random() * 2.2,
+            "longitude": 21.0 + rng.random() * 2.5,
+            "position_text": None,
+        }
         answer = client.post(
             "/api/v1/incidents",
             data=json.dumps(body),
