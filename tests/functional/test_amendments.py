@@ -17,7 +17,7 @@ from tests.support import build_world, file_incident, incident_payload
 from tracker import dispatch
 from tracker.db import session_scope
 from tracker.http import wiring
-from tracker.models import Precedence, Role, User, Watch
+from tracker.models import Incident, Precedence, Role, User, Watch
 from tracker.services.accounts import people
 from tracker.services.engine import escalation
 from tracker.services.exchanges.four_eyes import STALE
@@ -273,6 +273,24 @@ def test_a_duty_officers_downgrade_is_refused_and_a_supervisors_never_lengthens_
     assert answer["precedence"] == "R"
     assert answer["next_escalation_at"] == filed["next_escalation_at"], "a downgrade never lengthens the deadline"
     assert [s["ack_seconds"] for s in answer["ladder"]["steps"]] == [21600, 21600]
+
+
+def test_a_higher_precedence_on_an_acknowledged_incident_shortens_its_acknowledgement_timeout(app, client, world):
+    reference = acknowledged_incident(client, world, precedence="R")  # ROUTINE: 48 h before a reminder
+    with session_scope(app) as session:
+        before = session.scalars(select(Incident).where(Incident.reference == reference)).one().idle_check_at
+    assert before > utcnow() + timedelta(hours=47)
+    answer = amend(client, world, reference, who="liaison", precedence="Z")
+    with app.test_request_context():
+        window = wiring.idle_rules().timeout(Precedence.FLASH)
+    deadline = answer["amendment"]["deadline"]
+    assert (deadline["of"], deadline["window_seconds"]) == ("acknowledgement timeout", window.total_seconds()), deadline
+    after = parse_moment(deadline["after"])
+    assert utcnow() < after <= utcnow() + window, deadline
+    with session_scope(app) as session:
+        assert session.scalars(select(Incident).where(Incident.reference == reference)).one().idle_check_at == after
+    lower = amend(client, world, reference, who="supervisor", precedence="R")["amendment"]["deadline"]
+    assert lower["after"] == deadline["after"], "a lower precedence never lengthens it"
 
 
 # -- who may amend -----------------------------------------------------------------------

@@ -85,6 +85,7 @@ class ApprovalAgainOut(Schema):
 
 
 class DeadlineChangeOut(Schema):
+    of = fields.String(metadata={"description": "escalation (open) or acknowledgement timeout (acknowledged)"})
     before = fields.String(metadata={"description": "ISO 8601 UTC"})
     after = fields.String(metadata={"description": "never later than before"})
     step = fields.Integer()

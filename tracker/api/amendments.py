@@ -53,11 +53,12 @@ def amend_incident(reference, data):
     One `amended` timeline event records each changed fact before and after. Send the `version` you
     read: another answers 409 with the facts as they stand (`details.facts`). A fact left out stays; an
     amendment that changes nothing answers 422. Supervisors and admins; liaison members of a notified
-    line; the duty officer who filed it or the duty officer of the current watch. A lower precedence takes
-    a supervisor (403); a higher one shortens the running deadline at once. The answer's `amendment` says
+    line; the duty officer who filed it or now on watch at the desk it was filed from. A lower precedence
+    takes a supervisor (403); a higher one shortens the running deadline (or, once acknowledged, the
+    acknowledgement timeout) at once. The answer's `amendment` says
     what changed, the deadline, the route routing would choose now (`reroute`, never applied) and the
     approved texts for the other side that need approving again (`reapproval`)."""
     version, addendum = data.pop("version"), data.pop("narrative_addendum", "")
     amendment = amending.Amendment(version, data, addendum)
     limits = wiring.filing_limits()
-    return Answer(amending.amend(get_session(), reference, amendment, caller(), limits, utcnow()))
+    return Answer(amending.amend(get_session(), reference, amendment, caller(), limits, utcnow(), wiring.idle_rules()))

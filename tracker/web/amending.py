@@ -67,7 +67,9 @@ def amend(reference: str):
             try:
                 with committed() as session:
                     amendment = amending.Amendment(int(form.version.data), asked, addendum)
-                    amended = amending.amend(session, reference, amendment, _me(), wiring.filing_limits(), utcnow())
+                    amended = amending.amend(
+                        session, reference, amendment, _me(), wiring.filing_limits(), utcnow(), wiring.idle_rules()
+                    )
             except Conflict as error:
                 incident, status = _amendable(reference), 409
                 form = amend_forms.AmendForm(formdata=None, data=amend_forms.initial(incident))
@@ -134,7 +136,10 @@ def _tell(amended: amending.Amended) -> None:
     said = [f"Amended {amended.incident.reference}: {facts or 'narrative added to'}."]
     if amended.deadline and amended.deadline["after"] != amended.deadline["before"]:
         after = datetime.fromisoformat(amended.deadline["after"])
-        said.append(f"Step {amended.deadline['step']} now escalates at {after:%H:%M}Z ({format_dtg(after)}).")
+        if amended.deadline["of"] == "escalation":
+            said.append(f"Step {amended.deadline['step']} now escalates at {after:%H:%M}Z ({format_dtg(after)}).")
+        else:
+            said.append(f"The acknowledgement timeout now runs out at {after:%H:%M}Z ({format_dtg(after)}).")
     if amended.reroute:
         said.append(f"Re-route preview: {amended.reroute['note']}.")
     if amended.reapproval:

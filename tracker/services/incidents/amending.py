@@ -42,6 +42,7 @@ from ...models import (
 )
 from ...models.permissions import Permission, holders, may
 from ...timeutil import isoformat
+from ..engine.idle import IdleRules
 from ..exchanges import four_eyes
 from ..exercises import register
 from ..watches import log as watch_log
@@ -110,9 +111,16 @@ def ensure_may_amend(session: Session, incident: Incident, user: User) -> None:
 
 
 def amend(
-    session: Session, reference: str, amendment: Amendment, actor: User, limits: filing.FilingLimits, now: datetime
+    session: Session,
+    reference: str,
+    amendment: Amendment,
+    actor: User,
+    limits: filing.FilingLimits,
+    now: datetime,
+    idle: IdleRules | None = None,
 ) -> Amended:
-    """Apply the amendment in the caller's transaction (see the module's docstring)."""
+    """Apply the amendment in the caller's transaction (see the module's docstring); idle: the
+    deployment's acknowledgement timeouts, which a higher precedence shortens on an acknowledged incident."""
     incident = handling.get_incident(session, reference)
     ensure_may_amend(session, incident, actor)
     _expect_version(incident, amendment.version)
@@ -131,7 +139,8 @@ def amend(
         old_precedence, old_deadline = incident.precedence, incident.next_escalation_at
         for name, value in changed.items():
             setattr(incident, name, value)
-        deadline = _retime(incident, old_precedence, old_deadline, now) if "precedence" in changed else None
+        retimed = "precedence" in changed
+        deadline = _retime(incident, old_precedence, old_deadline, now, idle or IdleRules()) if retimed else None
         if facts & set(EXERCISE_FACTS):
             reason = f"amended by {actor.username}"
             register.settle(session, incident, register.ACTOR, now, limits.no_notice_border_km, reason)
@@ -201,18 +210,36 @@ def _ensure_may_set_precedence(incident: Incident, precedence: Precedence | None
     )
 
 
-def _retime(incident: Incident, old: Precedence, deadline: datetime | None, now: datetime) -> dict | None:
+def _retime(
+    incident: Incident, old: Precedence, deadline: datetime | None, now: datetime, idle: IdleRules
+) -> dict | None:
     """Give the ladder's precedence-timed steps the new precedence's window, and bring the running
-    deadline forward to now + that window when the current step is one of them (never later)."""
+    deadline forward to now + that window when the current step is one of them (never later); on an
+    acknowledged incident, bring its acknowledgement timeout forward the same way."""
     new = incident.precedence
     incident.ladder = routing.retime_ladder(incident.ladder, old, new)
+    if incident.status is IncidentStatus.ACKNOWLEDGED and incident.idle_check_at is not None:
+        window, before = idle.timeout(new), incident.idle_check_at
+        incident.idle_check_at = min(before, now + window)
+        return {
+            "of": "acknowledgement timeout",
+            "before": isoformat(before),
+            "after": isoformat(incident.idle_check_at),
+            "window_seconds": int(window.total_seconds()),
+        }
     if incident.status is not IncidentStatus.OPEN or deadline is None or incident.decision_step is not None:
         return None  # no running deadline (a step waiting for a supervisor's decision keeps its own clock)
     if not routing.from_precedence(incident.step, new):
-        return {"before": isoformat(deadline), "after": isoformat(deadline), "step": incident.current_step}
+        return {
+            "of": "escalation",
+            "before": isoformat(deadline),
+            "after": isoformat(deadline),
+            "step": incident.current_step,
+        }
     shortened = min(deadline, now + timedelta(seconds=new.default_ack_seconds))
     incident.next_escalation_at = shortened
     return {
+        "of": "escalation",
         "before": isoformat(deadline),
         "after": isoformat(shortened),
         "step": incident.current_step,
