@@ -1,5 +1,6 @@
 """The exchange with the other side through the JSON API, and the scripted scenario of issue 6."""
 
+import re
 import time
 from datetime import timedelta
 
@@ -180,6 +181,9 @@ def test_scenario_airprox_near_border_explanation_overdue_meeting_closed(app, cl
     mail = delivered_text(app, reference, told[0]["id"])
     assert "EXCHANGE OVERDUE: the other side let a deadline pass on Eastland liaison mission" in mail, mail[:2000]
     assert "their reply to our request for explanation" in mail, mail[:2000]
+    assert re.search(r"^Ladder step: +1 of \d+$", mail, re.MULTILINE), (
+        f"the incident's own step, no repeat: {mail[:2000]}"
+    )
 
     # A meeting is requested and held; the exchange closes.
     meeting = move(
