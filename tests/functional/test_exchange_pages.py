@@ -7,7 +7,18 @@ from datetime import timedelta
 
 import pytest
 
-from tests.exchange_support import LINE, NOTICE, REQUEST, acknowledged_incident, add_counterpart_line, api, move
+from tests.exchange_support import (
+    LINE,
+    NOTICE,
+    REQUEST,
+    acknowledged_incident,
+    add_counterpart_line,
+    api,
+    approve,
+    drafts,
+    move,
+    send,
+)
 from tests.exchange_support import open_exchange as open_via_api
 from tests.support import csrf, incident_payload, sign_in
 from tracker import jobs
@@ -223,3 +234,21 @@ def test_an_admin_makes_a_counterpart_line_through_the_channel_form(app, world):
     assert saved.status_code == 302, saved.text[:2000]
     line = api(admin, world, "GET", f"/channels/{line['id']}", who="admin")
     assert (line["counterpart_line"], line["language"], line["reply_deadline_seconds"]) == (False, None, 7200), line
+
+
+def test_the_printed_record_says_which_of_our_texts_were_sent_and_which_were_not(app, client, world):
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    exchange = open_via_api(client, world, reference, release=False)  # its notice is a draft
+    sign_in(client, "supervisor", "supervisor-password")
+
+    def way() -> list[str]:
+        printed = client.get(f"/incidents/{reference}/print").text
+        return re.findall(r'<td data-label="Way">([^<]*)</td>', printed)
+
+    assert way() == ["draft, not sent"]
+    [draft] = drafts(client, world, exchange["id"])
+    approve(client, world, draft["id"])
+    assert way() == ["approved, not sent"]
+    send(client, world, draft["id"])
+    assert way() == ["sent"]
