@@ -171,7 +171,7 @@ def filing_form(client, **overrides) -> dict:
         "escalation_risk": "high",
         "safety_risk": "B",
         "platform_kind": "fighter aircraft",
-        "platform_transponder": "y",
+        "platform_transponder": "yes",
         "narrative": "Closed to 30 m.",
     }
     return {**data, **overrides}

@@ -62,7 +62,8 @@ def test_a_duty_officer_files_through_the_form_and_sees_the_route(client, world,
     with session_scope(app) as session:
         incident = session.scalars(select(Incident)).one()
         assert abs(incident.latitude - 54.412) < 0.001 and incident.precedence.value == "Z"
-        assert incident.platforms == [{"kind": "fighter aircraft", "transponder_on": True, "radio_contact": False}]
+        # radio contact left "not known": not recorded as "no"
+        assert incident.platforms == [{"kind": "fighter aircraft", "transponder_on": True}]
 
 
 def test_form_errors_stay_next_to_their_fields_with_the_input_kept(client, world, app):

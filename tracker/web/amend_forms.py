@@ -3,19 +3,17 @@ they stand, and what a submitted form asks to change (only the fields the office
 shown as a DTG or a position shown as typed is never "changed" by being shown)."""
 
 from wtforms import FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..models import Domain, EscalationRisk, Incident, Precedence, SafetyRisk
 from ..services.incidents import measures
 from ..timeutil import format_dtg, parse_moment
 from .base_form import TrackerForm
-from .forms import IncidentForm
+from .forms import YES_NO, IncidentForm
 from .measure_fields import MeasureFields, cpa_given, forces_given, measured
 
 PLATFORM_TEXTS = ("kind", "nationality", "type", "callsign")
 PLATFORM_FLAGS = ("transponder_on", "radio_contact")
-YES_NO = [SelectChoice("", "not known"), SelectChoice("yes", "yes"), SelectChoice("no", "no")]
 MAX_PLATFORMS = 20
 
 

@@ -89,6 +89,15 @@ class ExchangeMessageForm(TrackerForm):
     )
 
 
+# A fact of the other side's platform: yes, no, or not known (not known is stored as nothing, never as no).
+YES_NO = [SelectChoice("", "not known"), SelectChoice("yes", "yes"), SelectChoice("no", "no")]
+
+
+def flag(value: str | None) -> bool | None:
+    """A YES_NO answer as stored: True, False, or None when not known."""
+    return {"yes": True, "no": False}.get(value or "")
+
+
 class IncidentForm(MeasureFields, TrackerForm):
     occurred_at = StringField(
         "Occurred at (UTC: ISO 8601 or DTG such as 061620ZDEC17)", validators=[DataRequired(), Length(max=40)]
@@ -125,8 +134,9 @@ class IncidentForm(MeasureFields, TrackerForm):
     platform_nationality = StringField("Nationality", validators=[Optional(), Length(max=40)])
     platform_type = StringField("Type", validators=[Optional(), Length(max=60)])
     platform_callsign = StringField("Callsign / hull number", validators=[Optional(), Length(max=60)])
-    platform_transponder = BooleanField("Transponder on")
-    platform_radio = BooleanField("Radio contact")
+    # Not ticked is not "off": what the officer does not know stays unknown.
+    platform_transponder = SelectField("Transponder on", choices=YES_NO, default="")
+    platform_radio = SelectField("Radio contact", choices=YES_NO, default="")
     narrative = TextAreaField("Narrative", validators=[Optional()])
     # The marking; the view offers the deployment's lists (web.marking.offer_choices).
     classification = SelectField("Classification", choices=[])

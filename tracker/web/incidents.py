@@ -23,7 +23,7 @@ from .acknowledging import AcknowledgeForm, note_refused
 from .acting import act_on_incident
 from .auth import safe_next
 from .base_form import refusal
-from .forms import ActionForm, CommentForm, IncidentForm, ResolveForm
+from .forms import ActionForm, CommentForm, IncidentForm, ResolveForm, flag
 from .summaries import FIELD_LABELS
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
@@ -77,11 +77,11 @@ def _draft(form: IncidentForm, occurred, position) -> filing.IncidentDraft:
             "nationality": form.platform_nationality.data,
             "type": form.platform_type.data,
             "callsign": form.platform_callsign.data,
+            "transponder_on": flag(form.platform_transponder.data),  # not known: left out, as the amend form does
+            "radio_contact": flag(form.platform_radio.data),
         }.items()
-        if value
+        if value is not None and value != ""
     }
-    if platform:
-        platform.update(transponder_on=form.platform_transponder.data, radio_contact=form.platform_radio.data)
     return filing.IncidentDraft(
         occurred_at=occurred,
         reporting_unit=form.reporting_unit.data,
