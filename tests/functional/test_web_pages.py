@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from tests.support import CSRF_TOKEN, csrf, file_incident, filing_form, sign_in
 from tracker.db import session_scope
-from tracker.models import Incident
+from tracker.models import ChannelHealth, ContactChannel, Incident
 
 TOKEN = CSRF_TOKEN
 
@@ -64,6 +64,16 @@ def test_a_duty_officer_files_through_the_form_and_sees_the_route(client, world,
         assert abs(incident.latitude - 54.412) < 0.001 and incident.precedence.value == "Z"
         # radio contact left "not known": not recorded as "no"
         assert incident.platforms == [{"kind": "fighter aircraft", "transponder_on": True}]
+
+
+def test_the_filing_banner_names_the_lines_called_not_a_line_down_that_was_skipped(client, world, app):
+    with session_scope(app) as session:
+        session.get(ContactChannel, world.channels["L1"]).health = ChannelHealth.DOWN
+    sign_in(client, "duty")
+    response = client.post("/incidents/new", data=filing_form(client))
+    assert response.status_code == 302, response.text[:2000]
+    page = client.get(response.headers["Location"]).text
+    assert "notified nobody (no usable line); skipped L1 (line down or not usable" in page, page[:3000]
 
 
 def test_form_errors_stay_next_to_their_fields_with_the_input_kept(client, world, app):

@@ -146,6 +146,7 @@ def new():
                     draft = _draft(form, occurred, position)
                     links = wiring.ack_links()
                     incident = filing.file_incident(session, draft, _me(), wiring.filing_limits(), utcnow(), links)
+                    called = filing.lines_called(session, incident)
                     people.remember_reporting_unit(_me(), draft.reporting_unit)
                     filed = redirect(url_for("incidents.view", reference=incident.reference))
                     if key:
@@ -160,10 +161,11 @@ def new():
                 flash("This form was filed already (sent twice): here is the incident it filed.", "success")
                 return redirect(first.location or url_for("board.board"))
             metrics.FILED.labels(incident.precedence.value).inc()
-            channels = ", ".join(c["name"] for c in incident.step["channels"]) or "nobody (no usable channel)"
+            skipped = [c["name"] for c in incident.step["channels"] if c["name"] not in called]
             flash(
                 f"Filed {incident.reference}: rule “{incident.ladder['rule_name']}”, policy "
-                f"“{incident.ladder['policy_name']}”; notified {channels}.",
+                f"“{incident.ladder['policy_name']}”; notified {', '.join(called) or 'nobody (no usable line)'}"
+                + (f"; skipped {', '.join(skipped)} (line down or not usable: see the timeline)." if skipped else "."),
                 "success",
             )
             return filed

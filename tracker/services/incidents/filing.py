@@ -11,6 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ...errors import ValidationError
 from ...models import (
     Agreement,
+    ContactChannel,
     Domain,
     EscalationRisk,
     EventKind,
@@ -250,3 +251,15 @@ def _marking_and_counterpart(
         "agreement_id": agreement_id,
     }
     return columns, code
+
+
+def lines_called(session: Session, incident: Incident) -> list[str]:
+    """The lines a call to act was queued for at filing, by name, in order (a line down was skipped:
+    it is not among them)."""
+    names = session.scalars(
+        select(ContactChannel.name)
+        .join(Notification, Notification.channel_id == ContactChannel.id)
+        .where(Notification.incident_id == incident.id, Notification.kind == NotificationKind.NOTIFIED)
+        .order_by(Notification.id)
+    )
+    return list(dict.fromkeys(names))
