@@ -293,6 +293,18 @@ def test_a_higher_precedence_on_an_acknowledged_incident_shortens_its_acknowledg
     assert lower["after"] == deadline["after"], "a lower precedence never lengthens it"
 
 
+def test_an_amendment_cannot_put_the_time_it_happened_after_the_time_it_was_reported(app, client, world):
+    filed = file_incident(client, world)
+    reported = utcnow().replace(microsecond=0) - timedelta(hours=2)
+    with session_scope(app) as session:  # reported two hours ago: an hour ago is past, but after that
+        session.scalars(select(Incident).where(Incident.reference == filed["reference"])).one().reported_at = reported
+    later = isoformat(reported + timedelta(minutes=60))
+    refused = amend(client, world, filed["reference"], status=422, occurred_at=later)
+    assert "is after it was reported" in refused["error"]["details"]["occurred_at"], refused
+    earlier = isoformat(reported - timedelta(minutes=25))
+    assert amend(client, world, filed["reference"], occurred_at=earlier)["occurred_at"] == earlier
+
+
 # -- who may amend -----------------------------------------------------------------------
 
 

@@ -2,11 +2,12 @@
 it (filing.check_draft on the incident as amended, filing.locate_report for the place), the problems of the
 facts it touches named by field."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ...errors import ValidationError
 from ...geo import parse_position
 from ...models import Incident
+from ...timeutil import format_dtg
 from . import filing, measures, routing
 
 AMENDABLE = (
@@ -77,6 +78,9 @@ def columns(incident: Incident, given: dict, addendum: str, limits: filing.Filin
     except ValidationError as error:
         problems.update(error.details)
     problems.update(_filing_problems(incident, found, given, limits, now))
+    occurred, reported = found.get("occurred_at"), incident.reported_at
+    if occurred is not None and occurred > reported + timedelta(seconds=limits.max_future_skew_seconds):
+        problems.setdefault("occurred_at", f"{format_dtg(occurred)} is after it was reported ({format_dtg(reported)})")
     if problems:
         raise ValidationError("the amendment is not valid", problems)
     return found
