@@ -141,6 +141,28 @@ def test_only_the_officer_of_the_watch_or_a_supervisor_logs_and_never_after_it_e
     log_line(client, world, 999_999, status=404)
 
 
+def test_a_line_the_last_watch_missed_is_logged_back_timed_in_the_watch_that_relieved_it(app, client, world):
+    old = start(client, world, desk="Old desk")
+    backdate(app, old["id"], 2)
+    handover = api(client, world, "POST", f"/watches/{old['id']}/handover", {"incoming": "liaison"}, "duty", 201)
+    api(client, world, "POST", f"/handovers/{handover['id']}/sign", {}, who="liaison")
+    new = api(client, world, "GET", "/watches/current?desk=Old desk")
+    assert log_line(client, world, old["id"], status=409)["error"]["message"].startswith("the watch ended")
+    missed = isoformat(utcnow() - timedelta(hours=1))  # in the old watch's time, before the new one began
+    assert log_line(client, world, new["id"], who="liaison", at=missed)["at"] == missed
+    too_early = log_line(
+        client, world, new["id"], who="liaison", status=422, at=isoformat(utcnow() - timedelta(hours=3))
+    )
+    assert "before the watch it relieved began" in too_early["error"]["details"]["at"], too_early
+
+
+def test_a_line_back_timed_by_dtg_to_the_minute_the_watch_began_is_taken(app, client, world):
+    watch = start(client, world)
+    began = parse_moment(watch["starts_at"])
+    line = log_line(client, world, watch["id"], at=format_dtg(began))  # a DTG names the minute, not the second
+    assert parse_moment(line["at"]) == began.replace(second=0, microsecond=0)
+
+
 @pytest.mark.parametrize("method", ["PATCH", "PUT", "DELETE"])
 def test_log_lines_are_never_edited_or_deleted(app, client, world, method):
     watch = start(client, world)

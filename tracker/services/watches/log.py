@@ -191,15 +191,22 @@ def _text(text: str | None) -> str:
     return text
 
 
-def _time(watch: Watch, at: datetime | None, now: datetime, limits: Limits) -> datetime:
+def _time(session: Session, watch: Watch, at: datetime | None, now: datetime, limits: Limits) -> datetime:
+    """The line's time: now, or back-timed into this watch or the one at its desk it relieved (whose log
+    closed when it was signed over: what it missed is logged here), to the minute a DTG names."""
     if at is None:
         return now
     if at > limits.latest(now):
         raise ValidationError("the log line's time is not valid", {"at": "a log line cannot be in the future"})
-    if at < watch.starts_at:
+    relieved = session.scalar(
+        select(func.max(Watch.starts_at)).where(Watch.desk == watch.desk, Watch.starts_at < watch.starts_at)
+    )
+    earliest = relieved or watch.starts_at
+    if at < earliest.replace(second=0, microsecond=0):
+        began = "the watch it relieved began" if relieved else "the watch began"
         raise ValidationError(
             "the log line's time is not valid",
-            {"at": f"before the watch began ({format_dtg(watch.starts_at)}): log it in the watch it belongs to"},
+            {"at": f"before {began} ({format_dtg(earliest)}): log it in the watch it belongs to"},
         )
     return at
 
@@ -234,7 +241,7 @@ def add_entry(
         )
     entry = WatchEntry(
         watch=watch,
-        at=_time(watch, at, now, limits or Limits()),
+        at=_time(session, watch, at, now, limits or Limits()),
         author=actor.username,
         text=_text(text),
         incident=_incident(session, reference),
