@@ -144,3 +144,22 @@ def test_a_deadline_hours_away_counts_down_in_hours_and_minutes(app, client, wor
         incident.next_escalation_at = utcnow() + timedelta(hours=2, minutes=5, seconds=30)
     sign_in(client, "supervisor")
     assert re.search(r'class="countdown"[^>]*>in 2 h 5 min</time>', client.get(f"/incidents/{reference}").text)
+
+
+def test_the_timeline_and_the_summary_panel_name_alerts_and_fields_in_words(app, client, world):
+    from tests.exchange_support import acknowledged_incident, add_counterpart_line, api
+    from tracker.services.incidents import timeline
+
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    api(client, world, "POST", f"/incidents/{reference}/summaries", {}, status=201)
+    with session_scope(app) as session:  # the delivery job's record of an overdue alert sent
+        incident = session.scalars(select(Incident).where(Incident.reference == reference)).one()
+        timeline.record(
+            session, incident, "notified", "delivery", utcnow(), recipient="supervisor", message="action_overdue"
+        )
+    sign_in(client, "supervisor", "supervisor-password")
+    page = visible(client.get(f"/incidents/{reference}").text)
+    assert "(action overdue)" in page and "action_overdue" not in page, page[-3000:]
+    drafted_from = re.search(r"from: ([^·]*)·", page)
+    assert drafted_from and "occurred_at" not in drafted_from[1] and "_" not in drafted_from[1], drafted_from

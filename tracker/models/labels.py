@@ -25,6 +25,9 @@ LABELS = {
     "watchdog": "watchdog alert",
     "idle_reminder": "idle reminder",
     "decision_asked": "decision asked",
+    "exchange_overdue": "exchange overdue",
+    "receipt_overdue": "receipt overdue",
+    "action_overdue": "action overdue",
     # timeline events
     "fallback": "fallback line used",
     "exercise_linked": "linked to an exercise",
