@@ -9,7 +9,9 @@ callsign) is repeated as typed.
 
 from datetime import UTC
 
-from ...geo import Position, to_mgrs
+from babel.numbers import format_decimal
+
+from ...geo import to_mgrs
 from ...models import Domain, EscalationRisk, Incident
 from ...models.enums import UNUSUAL_ACTIVITY, all_categories
 from ...text import scalar
@@ -133,8 +135,8 @@ def compose(incident: Incident, language: str) -> tuple[str, list[str]]:
     if uses("domain"):
         facts.append(t(DOMAIN, domain=t(DOMAIN_LABELS[incident.domain])))
     if incident.latitude is not None and incident.longitude is not None and uses("position"):
-        where = Position(incident.latitude, incident.longitude, "")
-        facts.append(t(POSITION, decimal=where.decimal, mgrs=to_mgrs(incident.latitude, incident.longitude)))
+        decimal = _decimal(language, incident.latitude, incident.longitude)
+        facts.append(t(POSITION, decimal=decimal, mgrs=to_mgrs(incident.latitude, incident.longitude)))
     if uses("sector", bool(incident.sector)):
         facts.append(t(SECTOR, sector=incident.sector))
     if uses("border_distance_km", incident.border_distance_km is not None and incident.border_basis in STATED_BASES):
@@ -161,6 +163,14 @@ def compose(incident: Incident, language: str) -> tuple[str, list[str]]:
     paragraphs = [t(HEADER), "\n".join(facts), *account, t(CLOSING)]
     # scalar: a platform's text typed before inputs refused lone surrogates (tracker.text) is shown as U+FFFD.
     return scalar("\n\n".join(paragraphs) + "\n"), used
+
+
+def _decimal(language: str, latitude: float, longitude: float) -> str:
+    """Decimal degrees as the language writes numbers; where its decimal mark is a comma, the two are
+    kept apart by a semicolon ("54,41200; 22,87100"), never read as four numbers."""
+    locale = catalogues.locale_of(language)
+    first, second = (format_decimal(value, "0.00000", locale=locale) for value in (latitude, longitude))
+    return f"{first}; {second}" if "," in first else f"{first}, {second}"
 
 
 def _when(incident: Incident, language: str) -> str:
