@@ -15,10 +15,13 @@ function init(args)
   math.randomseed(os.time() + math.floor(os.clock() * 1000000))
 end
 
+-- The position as reported moves with the coordinates: the API refuses text that disagrees with them.
 request = function()
+  local latitude, longitude = 53.6 + math.random() * 2.2, 20.8 + math.random() * 3.0
   local body = template
-    :gsub('"latitude": [%d.]+', string.format('"latitude": %.4f', 53.6 + math.random() * 2.2))
-    :gsub('"longitude": [%d.]+', string.format('"longitude": %.4f', 20.8 + math.random() * 3.0))
+    :gsub('"latitude": [%d.]+', string.format('"latitude": %.4f', latitude))
+    :gsub('"longitude": [%d.]+', string.format('"longitude": %.4f', longitude))
+    :gsub('"position_text": "[^"]*"', string.format('"position_text": "%.4f, %.4f"', latitude, longitude))
     :gsub('"unsafe_intercept"', '"' .. categories[math.random(#categories)] .. '"')
   return wrk.format(nil, nil, nil, body)
 end
