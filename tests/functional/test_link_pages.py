@@ -91,3 +91,15 @@ def test_the_stylesheet_gives_large_buttons_and_a_colour_per_outcome(client):
     assert re.search(r"button, \.button \{[^}]*width: 100%", phone), "full width on a phone"
     for outcome in ("done", "used", "expired", "refused"):
         assert f".outcome-{outcome} {{ border-color: var(--" in text, outcome
+
+
+def test_a_link_to_an_incident_acknowledged_meanwhile_offers_no_button(app, client, ack_token):
+    from tracker.models import User
+    from tracker.services.incidents import handling
+    from tracker.timeutil import utcnow
+
+    with session_scope(app) as session:  # the liaison desk acknowledged it from its queue meanwhile
+        liaison = session.scalars(select(User).where(User.username == "liaison")).one()
+        handling.acknowledge(session, session.scalar(select(Incident.reference)), liaison, utcnow())
+    page = client.get(f"/links/ack/{ack_token}").text
+    assert "acknowledged already: there is nothing to acknowledge" in page and "<form" not in page, page[:2000]
