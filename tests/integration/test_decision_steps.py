@@ -99,6 +99,7 @@ def test_a_step_by_decision_is_asked_of_the_supervisors_then_asked_again_until_c
         assert question.subject.endswith("DECISION NEEDED")
         assert f"http://tracker.test/incidents/{reference}" in question.body, question.body
         assert "step 3" in question.body and "L3" in question.body
+        assert "in time. Asked again every" in question.body, "a sentence begins with a capital"
 
     assert sweep(app, moment + REASK - timedelta(seconds=1)) == 0, "not asked again before its time"
     assert sweep(app, moment + REASK) == 1
