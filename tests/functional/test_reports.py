@@ -196,6 +196,12 @@ def test_bad_filters_answer_422_in_the_error_envelope(client, fixture, query, fi
     assert body["error"]["code"] == "validation_error" and field in body["error"]["details"], f"{query}: {body}"
 
 
+def test_a_bound_that_is_no_time_is_told_the_three_forms_it_may_take_the_date_first(client, fixture):
+    response = client.get(REPORT, query_string={"from": "yesterday"}, headers=fixture.auth("supervisor"))
+    [said] = response.get_json()["error"]["details"]["from"]
+    assert said.startswith("expected a date (2026-11-27), ISO 8601 with a zone") and "date-time group" in said, said
+
+
 @pytest.mark.parametrize(("who", "status"), [("supervisor", 200), ("admin", 200), ("duty", 403), ("liaison", 403)])
 def test_only_supervisors_and_admins_read_the_report(client, fixture, who, status):
     response = client.get(REPORT, headers=fixture.auth(who))

@@ -27,8 +27,14 @@ class Bound(Moment):
             try:
                 return in_range(datetime.fromisoformat(value.strip()).replace(tzinfo=UTC))
             except ValueError as exc:
-                raise ValidationError(str(exc)) from None
-        return super()._deserialize(value, attr, data, **kwargs)
+                raise ValidationError(f"not a date: {exc}") from None
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError as error:  # the three forms a bound takes, the date first
+            said = "; ".join(str(m) for m in error.messages) if isinstance(error.messages, list) else str(error)
+            raise ValidationError(
+                said.replace("expected ISO 8601", "expected a date (2026-11-27), ISO 8601", 1)
+            ) from None
 
 
 class ReportQuery(Schema):
