@@ -107,6 +107,10 @@ def test_list_filters_and_pages(client, world):
     assert listing("domain=maritime&category=collision")["total"] == 1
     assert listing("since=2026-11-27T09:00:00Z&until=271000ZNOV26")["total"] == 5
     assert listing("since=2026-11-28T00:00:00Z")["total"] == 0
+    backwards = client.get(
+        "/api/v1/incidents?since=2026-11-28T00:00:00Z&until=2026-11-27T00:00:00Z", headers=world.auth("duty")
+    )
+    assert backwards.status_code == 422 and "until" in backwards.get_json()["error"]["details"], backwards.get_json()
     page = listing("per_page=2&page=3")
     assert (page["page"], page["per_page"], page["total"], len(page["items"])) == (3, 2, 5, 1)
     newest_first = [i["reference"] for i in listing("per_page=5")["items"]]

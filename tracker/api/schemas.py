@@ -459,6 +459,13 @@ class IncidentQuery(Schema):
     page = fields.Integer(load_default=1, validate=ID)
     per_page = fields.Integer(validate=Range(min=1, max=200))
 
+    @validates_schema
+    def _since_before_until(self, data, **kwargs):
+        """A window that closes before it opens is a mistake to say, not an empty list (as the reports say)."""
+        since, until = data.get("since"), data.get("until")
+        if since is not None and until is not None and since > until:
+            raise MarshmallowError("must not be earlier than since", "until")
+
 
 class IncidentPage(Schema):
     items = fields.List(fields.Nested(IncidentOut))
