@@ -9,7 +9,7 @@ from ..models import Domain, EscalationRisk, Incident, Precedence, SafetyRisk
 from ..services.incidents import measures
 from ..timeutil import format_dtg, parse_moment
 from .base_form import TrackerForm
-from .forms import YES_NO, IncidentForm
+from .forms import YES_NO, IncidentForm, flag
 from .measure_fields import MeasureFields, cpa_given, forces_given, measured
 
 PLATFORM_TEXTS = ("kind", "nationality", "type", "callsign")
@@ -90,7 +90,7 @@ def platforms_of(rows: list[dict]) -> list[dict]:
     found = []
     for row in rows:
         platform = {key: row[key].strip() for key in PLATFORM_TEXTS if (row.get(key) or "").strip()}
-        flags = {key: row[key] == "yes" for key in PLATFORM_FLAGS if row.get(key) in ("yes", "no")}
+        flags = {key: known for key in PLATFORM_FLAGS if (known := flag(row.get(key))) is not None}
         if platform or flags:
             found.append({**platform, **flags})
     return found
