@@ -153,7 +153,7 @@ def test_a_stale_form_says_so_and_shows_the_facts_as_they_stand(client, world, f
         headers=world.auth("supervisor"),
     )
     assert meanwhile.status_code == 200
-    fields["safety_risk"] = "A"
+    fields.update(safety_risk="A", narrative_addendum="Radar replay: closest approach 40 s later than logged.")
     answer = client.post(f"/incidents/{reference}/amend", data=fields)
     assert answer.status_code == 409
     assert "changed since you read it" in answer.text and "Nothing was saved" in answer.text
@@ -162,6 +162,10 @@ def test_a_stale_form_says_so_and_shows_the_facts_as_they_stand(client, world, f
     again = form_as_shown(answer.text)
     assert again["precedence"] == "Z" and again["version"] == str(meanwhile.get_json()["version"])
     assert read(client, world, reference)["safety_risk"] == "B"
+    # An addition only adds: it is kept in the form to send again, not lost with the stale facts.
+    assert "Your addition to the narrative is kept below" in answer.text
+    assert again["narrative_addendum"] == "Radar replay: closest approach 40 s later than logged."
+    assert not read(client, world, reference).get("addenda"), answer.text[:2000]
 
 
 def test_a_duty_officers_downgrade_is_refused_beside_the_precedence(client, world, filed):

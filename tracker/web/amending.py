@@ -72,7 +72,9 @@ def amend(reference: str):
                     )
             except Conflict as error:
                 incident, status = _amendable(reference), 409
-                form = amend_forms.AmendForm(formdata=None, data=amend_forms.initial(incident))
+                # The facts as they stand now; an addition to the narrative only adds, so it is kept to send again.
+                kept = {**amend_forms.initial(incident), "narrative_addendum": addendum}
+                form = amend_forms.AmendForm(formdata=None, data=kept)
                 form.domain.choices = _domain_choices()
                 problem = _lost(error, asked, addendum)
             except Forbidden as error:
@@ -123,10 +125,10 @@ def _lost(error: Conflict, asked: dict, addendum: str) -> str:
     """Say that nothing was saved, and where the form sent differs from the facts as they stand now (what the
     officer changed, or what someone else changed meanwhile), to enter again what still needs it."""
     differs = [name.replace("_", " ") for name in asked]
-    differs += ["an addition to the narrative"] if addendum.strip() else []
-    return f"{error.message}. Nothing was saved; the form now shows the facts as they stand" + (
+    said = f"{error.message}. Nothing was saved; the form now shows the facts as they stand" + (
         f". The form you sent differed from them in: {', '.join(differs)}." if differs else "."
     )
+    return said + (" Your addition to the narrative is kept below: send it again." if addendum.strip() else "")
 
 
 def _tell(amended: amending.Amended) -> None:
