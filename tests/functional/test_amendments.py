@@ -54,7 +54,7 @@ POSITION_SOUTH = "54 06 07N 023 18 40E"  # 7 km west of the border, sector South
 FACTS = {
     "occurred_at": ({"occurred_at": "270905ZNOV26"}, ["occurred_at"], "2026-11-27T09:05:00Z"),
     "position": ({"position": POSITION_SOUTH}, ["border_distance_km", "position", "sector"], None),
-    "sector": ({"sector": "DRILL"}, ["sector"], "DRILL"),
+    "sector": ({"sector": "coast"}, ["sector"], "Coast"),
     "domain and category": (
         {"domain": "maritime", "category": "unsafe_manoeuvre"},
         ["category", "domain"],
@@ -98,6 +98,20 @@ def test_each_fact_is_amended_with_one_event_holding_it_before_and_after(client,
     assert answer["version"] == filed["version"] + 1, "one amendment, one new version"
     assert answer["amendment"]["event_id"] == event["id"] and answer["amendment"]["fields"] == named
     assert answer["narrative"] == filed["narrative"]
+
+
+def test_an_amendment_to_a_sector_nobody_names_is_refused(client, world):
+    filed = file_incident(client, world)
+    answer = client.patch(
+        f"/api/v1/incidents/{filed['reference']}",
+        json={"version": filed["version"], "sector": "Costa"},
+        headers=world.auth("duty"),
+    )
+    assert answer.status_code == 422, answer.get_json()
+    assert "no sector 'Costa'" in answer.get_json()["error"]["details"]["sector"], answer.get_json()
+    assert read(client, world, filed["reference"])["sector"] == filed["sector"] and not amended_events(
+        read(client, world, filed["reference"])
+    )
 
 
 def test_the_answer_shows_each_fact_as_amended(client, world):

@@ -70,8 +70,8 @@ def test_sector_and_border_distance_come_from_the_position_and_can_route(client,
     far = file_incident(client, world, sector=..., latitude=54.412, longitude=22.871)
     assert far["sector"] == "North" and 30 < far["border_distance_km"] < 35
     assert far["ladder"]["rule_name"] == "Default"
-    given = file_incident(client, world, sector="DRILL", latitude=54.412, longitude=22.871)
-    assert given["sector"] == "DRILL", "a sector the officer gave is kept"
+    given = file_incident(client, world, sector="coast", latitude=54.412, longitude=22.871)
+    assert given["sector"] == "Coast", "a sector the officer gave is kept, in the region's spelling"
     unplaced = file_incident(client, world, sector=..., latitude=None, longitude=None)
     assert unplaced["sector"] is None and unplaced["border_distance_km"] is None
     preview = client.post(
@@ -106,6 +106,20 @@ def test_a_reported_position_that_cannot_be_read_or_disagrees_is_refused_never_g
     assert said in problem, problem
     with session_scope(app) as session:
         assert session.scalars(select(Incident)).all() == [], "nothing filed"
+
+
+def test_a_sector_neither_the_region_nor_a_rule_names_is_refused_not_routed_by_default(client, world, app):
+    # "Nroth" for "North": routing would take the default rule without a word.
+    answer = client.post("/api/v1/incidents", json=incident_payload(sector="Nroth"), headers=world.auth("duty"))
+    assert answer.status_code == 422, answer.get_json()
+    problem = answer.get_json()["error"]["details"]["sector"]
+    assert "no sector 'Nroth'" in problem and "Coast, North, South" in problem, problem
+    with session_scope(app) as session:
+        assert session.scalars(select(Incident)).all() == [], "nothing filed"
+    rule = {"name": "Drill", "sector": "DRILL", "policy_id": world.policy_id, "position": 5}
+    assert client.post("/api/v1/rules", json=rule, headers=world.auth("admin")).status_code == 201
+    drill = file_incident(client, world, sector="drill")
+    assert drill["sector"] == "DRILL" and drill["ladder"]["rule_name"] == "Drill", "a rule's sector, its spelling"
 
 
 def test_a_reported_position_alone_is_read_into_its_coordinates_and_locates_the_incident(client, world):

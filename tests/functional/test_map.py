@@ -253,7 +253,9 @@ def test_without_a_region_the_map_has_the_incidents_and_says_so(make_app):
     app = make_app(REGION_FILE="")
     client = app.test_client()
     world = build_world(app)
-    references = [file_incident(client, world, latitude=10.0 + n, longitude=20.0)["reference"] for n in range(2)]
+    references = [
+        file_incident(client, world, latitude=10.0 + n, longitude=20.0, sector=...)["reference"] for n in range(2)
+    ]
     sign_in(client, "duty")
     page = client.get("/map")
     assert page.status_code == 200 and "region is not configured" in page.text, page.text[:800]

@@ -87,6 +87,9 @@ def scene(app, smtp_server, webhook_receiver, releasable: dict | None = None):
     e-mail line (fr); the ladder's own messages (to an outbox line) are delivered, the receivers emptied."""
     client = app.test_client()
     world = build_world(app)
+    # A sector must be one the region or a routing rule names: a rule names the marker.
+    rule = {"name": "Marker sector", "sector": FILING["sector"], "policy_id": world.policy_id, "position": 5}
+    assert client.post("/api/v1/rules", json=rule, headers=world.auth("admin")).status_code == 201
     filed = file_incident(client, world, **FILING, releasability=releasable or {})
     reference = filed["reference"]
     with session_scope(app) as session:  # the demo region is fictional, whose distances are never told:

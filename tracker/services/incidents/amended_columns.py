@@ -40,9 +40,11 @@ FACT_OF = {
 PROBLEM_OF = {"latitude": "position", "longitude": "position"}
 
 
-def columns(incident: Incident, given: dict, addendum: str, limits: filing.FilingLimits, now: datetime) -> dict:
+def columns(
+    incident: Incident, given: dict, addendum: str, limits: filing.FilingLimits, now: datetime, sectors: dict[str, str]
+) -> dict:
     """The incident's columns as the facts given would leave them (only those they touch), checked; raise
-    ValidationError naming every fact that is wrong."""
+    ValidationError naming every fact that is wrong. sectors: those a report may name (filing.sector_names)."""
     unknown = sorted(set(given) - set(AMENDABLE))
     if unknown:
         raise ValidationError("these facts cannot be amended", dict.fromkeys(unknown, "not amendable"))
@@ -74,7 +76,7 @@ def columns(incident: Incident, given: dict, addendum: str, limits: filing.Filin
         except ValidationError as error:
             problems.update(error.details)
     try:
-        found.update(_place(incident, given, limits))
+        found.update(_place(incident, given, limits, sectors))
     except ValidationError as error:
         problems.update(error.details)
     problems.update(_filing_problems(incident, found, given, limits, now))
@@ -86,7 +88,7 @@ def columns(incident: Incident, given: dict, addendum: str, limits: filing.Filin
     return found
 
 
-def _place(incident: Incident, given: dict, limits: filing.FilingLimits) -> dict:
+def _place(incident: Incident, given: dict, limits: filing.FilingLimits, sectors: dict[str, str]) -> dict:
     """Position, sector and distance to the border as the amendment leaves them, located as filing does: a
     position moved elsewhere takes its sector from the region unless the amendment gives one; a position
     taken away leaves the sector as it was."""
@@ -107,7 +109,10 @@ def _place(incident: Incident, given: dict, limits: filing.FilingLimits) -> dict
         else:
             latitude = longitude = text = None  # no place left to derive a sector from: it stays
     if "sector" in given:
-        sector = (given["sector"] or "").strip() or None
+        try:
+            sector = filing.named_sector(given["sector"], sectors)
+        except ValueError as exc:
+            raise ValidationError("the sector is not valid", {"sector": str(exc)}) from None
     query = routing.RouteQuery(
         incident.domain, incident.category, incident.precedence, incident.escalation_risk, sector, latitude, longitude
     )

@@ -46,7 +46,7 @@ from ..engine.idle import IdleRules
 from ..exchanges import four_eyes
 from ..exercises import register
 from ..watches import log as watch_log
-from . import amended_columns, amendment_effects, amendment_record, filing, handling, routing, timeline
+from . import amended_columns, amendment_effects, amendment_record, filing, handling, route_table, routing, timeline
 
 ROUTING_FACTS = ("domain", "category", "precedence", "escalation_risk", "sector", "position", "border_distance_km")
 EXERCISE_FACTS = ("occurred_at", "position", "category", "border_distance_km")
@@ -124,7 +124,9 @@ def amend(
     incident = handling.get_incident(session, reference)
     ensure_may_amend(session, incident, actor)
     _expect_version(incident, amendment.version)
-    columns = amended_columns.columns(incident, amendment.changes, amendment.addendum, limits, now)
+    given = "sector" in amendment.changes
+    sectors = filing.sector_names(limits.region, route_table.current(session)) if given else {}
+    columns = amended_columns.columns(incident, amendment.changes, amendment.addendum, limits, now, sectors)
     changed = {name: value for name, value in columns.items() if getattr(incident, name) != value}
     addendum = (amendment.addendum or "").strip()
     if not changed and not addendum:

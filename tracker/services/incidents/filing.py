@@ -1,7 +1,7 @@
 """File an incident: validate, assign a reference, route, snapshot the ladder, queue step 1; the
 related-incident search and the exercise link follow within one sweep (checks.py)."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -131,8 +131,14 @@ def file_incident(
     """Store a new incident routed to its policy, with step 1 queued (its calls to act carrying
     acknowledge links made with links), in the caller's transaction."""
     check_draft(draft, limits, now)
-    query, placed = locate_report(draft.route_query(), limits)
     table = route_table.current(session)
+    query = draft.route_query()
+    if draft.sector is not None:
+        try:
+            query = replace(query, sector=named_sector(draft.sector, sector_names(limits.region, table)))
+        except ValueError as exc:
+            raise ValidationError("the incident report is not valid", {"sector": str(exc)}) from None
+    query, placed = locate_report(query, limits)
     rule = table.choose(query)
     ladder = rule.ladder(draft.precedence)
     reported = {name: value for name, value in vars(draft).items() if name != "agreement"}  # a code, not a column
@@ -213,6 +219,27 @@ def locate_report(query: RouteQuery, limits: FilingLimits) -> tuple[RouteQuery, 
         "border_distance_km": located.border_distance_km,
         "border_basis": basis,
     }
+
+
+def sector_names(region, table: route_table.RouteTable) -> dict[str, str]:
+    """The sectors a report may name, by their folded form (routing compares sectors without case): the
+    region's (tracker.region.Region), then those only a routing rule names (the demo's DRILL)."""
+    names = {rule.sector.casefold(): rule.sector for rule in table.rules if rule.sector}
+    names.update({name.casefold(): name for name, _ in getattr(region, "sectors", ())})
+    return names
+
+
+def named_sector(sector: str | None, names: dict[str, str]) -> str | None:
+    """A sector as given, in the spelling the region or its routing rule gives it; None for none given.
+    ValueError for one neither names: a typo would silently change the route."""
+    given = (sector or "").strip()
+    if not given:
+        return None
+    known = names.get(given.casefold())
+    if known is None:
+        offered = ", ".join(sorted(names.values())) or "none: leave the sector to the position"
+        raise ValueError(f"no sector {given!r} in the region or the routing rules (known: {offered})")
+    return known
 
 
 OUTSIDE_SECTORS = "The position lies outside every sector of the region: check it."
