@@ -178,6 +178,27 @@ def test_a_used_link_is_refused_and_changes_nothing(mailed, message):
     assert acknowledged["link_uses"] == 1
 
 
+def test_a_line_whose_address_is_the_other_sides_cannot_acknowledge_by_link(mailed, message):
+    """Addresses that join the two sides are refused when a line is saved; a crossing already in the
+    database (made before that rule, or by hand) still cannot acknowledge our incident by link."""
+    with session_scope(mailed.app) as session:
+        session.add(
+            ContactChannel(
+                name="Their mission",
+                level=3,
+                transport="outbox",
+                address="mission@test.example",  # L1's domain: theirs
+                counterpart_line=True,
+                active=True,
+                check_window_seconds=900,
+            )
+        )
+    before = state(mailed.app, mailed.reference)
+    path = link_in(message)
+    assert_refused_page(mailed.client.post(path), 403, "This link cannot acknowledge")
+    assert_untouched_open(mailed.app, mailed.reference, before)
+
+
 def test_a_tampered_link_is_refused_and_changes_nothing(mailed, message):
     path = link_in(message)
     middle = len(path) // 2

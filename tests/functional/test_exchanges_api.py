@@ -268,7 +268,7 @@ def test_an_exchange_opens_only_over_an_active_counterpart_line(app, client, wor
 
 def test_a_counterpart_line_that_carried_an_exchange_never_becomes_an_internal_line(app, client, world):
     add_counterpart_line(app, world)
-    add_counterpart_line(app, world, "Unused line", address="unused@eastland.test")
+    add_counterpart_line(app, world, "Unused line", address="unused@our-desk.test")
     line, unused = world.channels[LINE], world.channels["Unused line"]
     open_(client, world, acknowledged_incident(client, world), text=None)
     refused = api(client, world, "PATCH", f"/channels/{line}", {"counterpart_line": False}, who="admin", status=422)
@@ -277,6 +277,24 @@ def test_a_counterpart_line_that_carried_an_exchange_never_becomes_an_internal_l
     api(client, world, "PATCH", f"/channels/{line}", {"name": "Eastland mission"}, who="admin")  # other changes stand
     made_by_mistake = api(client, world, "PATCH", f"/channels/{unused}", {"counterpart_line": False}, who="admin")
     assert made_by_mistake["counterpart_line"] is False, "a line that never carried anything may change kind"
+
+
+def test_no_internal_line_takes_a_counterpart_lines_address_or_domain_nor_the_reverse(app, client, world):
+    """An internal line at the other side's address would take our ladder's alerts, with their one-click
+    acknowledge links, to them."""
+    add_counterpart_line(app, world)  # eastland@eastland.test
+    l3 = world.channels["L3"]
+    for address in ("eastland@eastland.test", " EASTLAND@Eastland.Test", "duty@eastland.test"):
+        refused = api(client, world, "PATCH", f"/channels/{l3}", {"address": address}, who="admin", status=422)
+        assert LINE in refused["error"]["details"]["address"], (address, refused)
+    new = {"name": "New desk", "level": 1, "transport": "outbox", "address": "desk@eastland.test"}
+    api(client, world, "POST", "/channels", new, who="admin", status=422)
+    theirs = {**new, "name": "Their desk", "address": "l3@ours.test", "counterpart_line": True}
+    api(client, world, "PATCH", f"/channels/{l3}", {"address": "l3@ours.test"}, who="admin")
+    refused = api(client, world, "POST", "/channels", theirs, who="admin", status=422)
+    assert "our internal line 'L3'" in refused["error"]["details"]["address"], refused
+    assert api(client, world, "GET", f"/channels/{l3}", who="admin")["address"] == "l3@ours.test"
+    api(client, world, "POST", "/channels", {**new, "address": "desk@ours.test"}, who="admin", status=201)
 
 
 def test_their_reply_recorded_as_a_message_stops_the_reply_clock_and_nothing_goes_overdue(app, client, world):

@@ -21,7 +21,7 @@ from ...models import (
 from ...models.permissions import Permission, may
 from ..engine import links, notify
 from ..engine.idle import IdleRules
-from . import timeline
+from . import ladder, timeline
 
 COMMENT_MAX_LENGTH = 4000
 # Acknowledging or resolving ends a question put to the supervisors (its unsent asks are cancelled too).
@@ -117,8 +117,9 @@ def link_target(session: Session, claims: dict) -> tuple[Incident, ContactChanne
         or channel.address != claims["recipient"]
     ):
         raise links.LinkRefused("foreign", "This link does not belong to a line this incident was routed to.")
-    if channel.counterpart_line:
-        # Only our own staff acknowledge our incidents: the other side confirms receipt, never more.
+    if channel.counterpart_line or ladder.crossing(session, channel):
+        # Only our own staff acknowledge our incidents: the other side confirms receipt, never more (nor
+        # through an internal line that was given a counterpart line's address).
         raise links.LinkRefused(
             "counterpart",
             "This link was made for a line to the other side: it cannot acknowledge our incident.",

@@ -146,6 +146,9 @@ def save_channel(
         raise ValidationError(
             f"{channel.address!r} does not suit the {channel.transport} transport", {"address": problem}
         )
+    joined = crossing(session, channel)
+    if joined:
+        raise ValidationError("the address would carry our alerts to the other side or theirs to our desk", joined)
     if channel.transport == "webhook" and not channel.secret:
         channel.secret = secrets.token_urlsafe(32)
     if "members" in data:
@@ -154,6 +157,34 @@ def save_channel(
         channel.next_check_at = line_checks.next_check(channel, now or utcnow()) if channel.active else None
     session.flush()
     return channel
+
+
+def crossing(session: Session, channel: ContactChannel) -> dict | None:
+    """Why the line's address would join our side and the other's, or None: an internal line at a
+    counterpart line's address (or, for e-mail, its domain) would take our alerts and their one-click
+    acknowledge links to the other side; a counterpart line at one of our desks the reverse."""
+    with session.no_autoflush:
+        others = session.execute(
+            select(ContactChannel.name, ContactChannel.address).where(
+                ContactChannel.counterpart_line.is_(not channel.counterpart_line),
+                ContactChannel.id.is_distinct_from(channel.id),
+            )
+        ).all()
+    mine = _where(channel.address)
+    for name, address in others:
+        if mine & _where(address):
+            side = "a counterpart line" if not channel.counterpart_line else "our internal line"
+            return {"address": f"{channel.address} is where {side} {name!r} goes ({address})"}
+    return None
+
+
+def _where(address: str | None) -> set[str]:
+    """What an address reaches, for crossing: the address itself, and an e-mail address's domain."""
+    folded = (address or "").strip().casefold()
+    if not folded:
+        return set()
+    _, at, domain = folded.rpartition("@")
+    return {folded, f"@{domain}"} if at and "/" not in folded else {folded}
 
 
 def _in_a_policy(session: Session, channel_id: int) -> bool:
