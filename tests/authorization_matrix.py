@@ -405,7 +405,9 @@ API = {
     ("PATCH", f"{V1}/exchange-messages/<int:message_id>"): Call(
         api(200, P.EXCHANGES_TALK), draft, {"text": "Northmark liaison: a call at 1300Z.", "version": 1}
     ),
-    ("POST", f"{V1}/exchange-messages/<int:message_id>/approve"): Call(api(200, P.EXCHANGES_APPROVE), draft, {}),
+    ("POST", f"{V1}/exchange-messages/<int:message_id>/approve"): Call(
+        api(200, P.EXCHANGES_APPROVE), draft, {"version": 1}
+    ),
     ("POST", f"{V1}/exchange-messages/<int:message_id>/send"): Call(api(200, P.EXCHANGES_TALK), approved_draft, {}),
     ("POST", f"{V1}/exchanges/<int:exchange_id>/messages/<int:message_id>/receipt"): Call(
         api(200, P.EXCHANGES_TALK),

@@ -91,7 +91,11 @@ def drafts(client, world: World, exchange_id: int) -> list[dict]:
 
 
 def approve(client, world: World, message_id: int, who: str = "supervisor", status: int = 200) -> dict:
-    return api(client, world, "POST", f"/exchange-messages/{message_id}/approve", {}, who=who, status=status)
+    """Approve the text as it stands now (its version read from the database)."""
+    with session_scope(client.application) as session:
+        version = session.get_one(ExchangeMessage, message_id).version
+    body = {"version": version}
+    return api(client, world, "POST", f"/exchange-messages/{message_id}/approve", body, who=who, status=status)
 
 
 def send(client, world: World, message_id: int, who: str = "liaison", status: int = 200) -> dict:

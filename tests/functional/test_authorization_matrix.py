@@ -181,7 +181,7 @@ class Scene:
         body = {"channel_id": self.line, "text": NOTICE}
         exchange = self._api("POST", f"/incidents/{self.acknowledged}/exchanges", body, who="liaison", status=201)
         notice = exchange["messages"][0]["id"]  # a draft: approved by a second person, then sent
-        self._api("POST", f"/exchange-messages/{notice}/approve", {}, who="supervisor")
+        self._api("POST", f"/exchange-messages/{notice}/approve", {"version": 1}, who="supervisor")
         self._api("POST", f"/exchange-messages/{notice}/send", {}, who="liaison")
         return exchange["id"]
 
@@ -193,7 +193,7 @@ class Scene:
 
     @cached_property
     def approved_draft(self) -> int:
-        self._api("POST", f"/exchange-messages/{self.draft}/approve", {}, who="supervisor")
+        self._api("POST", f"/exchange-messages/{self.draft}/approve", {"version": 1}, who="supervisor")
         return self.draft
 
     @cached_property

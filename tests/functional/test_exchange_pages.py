@@ -23,7 +23,7 @@ from tests.exchange_support import open_exchange as open_via_api
 from tests.support import csrf, incident_payload, sign_in
 from tracker import jobs
 from tracker.db import session_scope
-from tracker.models import Exchange
+from tracker.models import Exchange, ExchangeMessage
 from tracker.timeutil import utcnow
 
 FLASH = re.compile(r'<p class="flash ([a-z]*)" role="status">([^<]*)</p>')
@@ -63,7 +63,11 @@ def approve_and_send(app, client, reference: str, message_id: int):
     sign_in(supervisor, "supervisor")
     prefix = f"draft-{message_id}-approve-"
     token = csrf(supervisor, f"/incidents/{reference}")
-    answer = supervisor.post(f"/exchange-messages/{message_id}/approve", data={f"{prefix}csrf_token": token})
+    with session_scope(app) as session:  # the version of the wording the approver read, as the form sends it
+        version = str(session.get_one(ExchangeMessage, message_id).version)
+    answer = supervisor.post(
+        f"/exchange-messages/{message_id}/approve", data={f"{prefix}csrf_token": token, f"{prefix}version": version}
+    )
     assert answer.status_code == 302, answer.text[:500]
     assert ("success", "Text approved: it may be sent now.") in flashes(supervisor.get(f"/incidents/{reference}"))
     page = act(client, reference, f"/exchange-messages/{message_id}/send", {}, prefix=f"draft-{message_id}-send-")

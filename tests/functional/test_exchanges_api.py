@@ -358,6 +358,27 @@ def test_text_for_the_other_side_with_non_releasable_content_is_refused_and_noth
     assert (unchanged["state"], len(unchanged["messages"])) == ("notified", 1), unchanged
 
 
+def test_what_an_amendment_added_to_the_narrative_and_our_references_stay_on_our_side(app, client, world):
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    version = api(client, world, "GET", f"/incidents/{reference}")["version"]
+    added = "Source: agent NIGHTJAR-7 inside their 44th regiment, codename BLUEFIN."
+    api(client, world, "PATCH", f"/incidents/{reference}", {"version": version, "narrative_addendum": added})
+    xid = open_(client, world, reference)["id"]
+    for text, field in (
+        ("Our source NIGHTJAR-7 saw it.", "narrative"),
+        ("inside their 44th regiment, codename BLUEFIN we say", "narrative"),
+        (f"Re our {reference}: please explain.", "reference"),
+        ("Compare our INC-2026-99999.", "reference"),
+    ):
+        body = {"direction": "out", "kind": "message", "text": text}
+        refused = api(client, world, "POST", f"/exchanges/{xid}/messages", body, status=422)
+        assert field in refused["error"]["details"], (text, refused)
+    assert len(api(client, world, "GET", f"/exchanges/{xid}")["messages"]) == 1, "nothing stored"
+    said = {"direction": "out", "kind": "message", "text": "Our exchange NM-2026-0001 refers: please explain."}
+    api(client, world, "POST", f"/exchanges/{xid}/messages", said, status=201)
+
+
 # -- moving ---------------------------------------------------------------------------------
 
 

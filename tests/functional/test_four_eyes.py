@@ -149,6 +149,73 @@ def test_rewording_sends_an_approved_text_back_to_draft_and_its_editor_may_not_a
     assert sent["text"].endswith("1300Z.") and counterpart_rows(app)[0].body.count("1300Z") >= 1
 
 
+def test_everyone_who_wrote_a_text_stays_its_author_and_saving_the_same_words_is_refused(app, client, world, exchange):
+    drafted = draft_free_text(client, world, exchange["id"], who="liaison")
+    message = f"/exchange-messages/{drafted['id']}"
+    reworded = {"text": "Northmark liaison: we will call at 1300Z.", "version": drafted["version"]}
+    reworded = api(client, world, "PATCH", message, reworded, who="supervisor")
+    # Saving the same words (or none) is no change: it makes no one an author and keeps the version.
+    for same in ({}, {"text": "Northmark liaison: we will call at 1300Z."}):
+        refused = api(
+            client, world, "PATCH", message, {**same, "version": reworded["version"]}, who="admin", status=422
+        )
+        assert refused["error"]["message"] == "the wording is unchanged: nothing to save", refused
+    small = {"text": "Northmark liaison: we will call you at 1300Z.", "version": reworded["version"]}
+    small = api(client, world, "PATCH", message, small, who="liaison")
+    assert (small["drafted_by"], small["edited_by"]) == ("liaison", "liaison")
+    refused = approve(client, world, drafted["id"], who="supervisor", status=403)
+    assert refused["error"]["details"]["authors"] == ["liaison", "supervisor"], "who reworded it in between too"
+    assert approve(client, world, drafted["id"], who="admin")["approved_by"] == "admin"
+
+    summary = api(client, world, "POST", f"/incidents/{exchange['incident']}/summaries", {}, status=201)
+    path = f"/summaries/{summary['id']}"
+    changed = api(
+        client,
+        world,
+        "PATCH",
+        path,
+        {"text": "Our summary, reworded.", "version": summary["version"]},
+        who="supervisor",
+    )
+    api(client, world, "PATCH", path, {"version": changed["version"]}, who="admin", status=422)
+    api(
+        client,
+        world,
+        "PATCH",
+        path,
+        {"text": "Our summary, reworded again.", "version": changed["version"]},
+        who="admin",
+    )
+    back = api(client, world, "GET", path)
+    for author in ("liaison", "supervisor", "admin"):
+        refused = api(client, world, "POST", f"{path}/approve", {"version": back["version"]}, who=author, status=403)
+        assert refused["error"]["message"] == DRAFTER_REFUSED, (author, refused)
+
+
+def test_an_approval_names_the_version_of_the_wording_read(app, client, world, exchange):
+    drafted = draft_free_text(client, world, exchange["id"])
+    path = f"/exchange-messages/{drafted['id']}/approve"
+    missing = api(client, world, "POST", path, {}, who="supervisor", status=422)
+    assert "version" in str(missing["error"]["details"]), missing
+    reworded = {"text": "Northmark liaison: we will close the crossing at 1200Z.", "version": drafted["version"]}
+    api(client, world, "PATCH", f"/exchange-messages/{drafted['id']}", reworded)
+    stale = api(client, world, "POST", path, {"version": drafted["version"]}, who="supervisor", status=409)
+    assert "changed since you read it" in stale["error"]["message"], stale
+    assert drafts(client, world, exchange["id"])[0]["status"] == "draft"
+
+
+def test_a_summary_in_english_only_does_not_go_over_a_line_in_two_languages(app, client, world, exchange):
+    summary = api(client, world, "POST", f"/incidents/{exchange['incident']}/summaries", {}, status=201)
+    assert summary["language"] is None and summary["text_second"] is None
+    approved = api(
+        client, world, "POST", f"/summaries/{summary['id']}/approve", {"version": summary["version"]}, who="supervisor"
+    )
+    body = {"exchange_id": exchange["id"]}
+    refused = api(client, world, "POST", f"/summaries/{approved['id']}/send", body, status=409)
+    assert "English only; this line reads ru" in refused["error"]["message"], refused
+    assert not counterpart_rows(app)
+
+
 def test_a_request_for_explanation_moves_the_exchange_only_when_sent(app, client, world, exchange):
     body = {"state": "explanation_requested", "text": REQUEST}
     moved = api(client, world, "POST", f"/exchanges/{exchange['id']}/transitions", body)
@@ -245,7 +312,7 @@ def test_on_the_page_the_drafter_is_told_why_and_a_second_person_approves_and_se
 
     theirs = panel(second.get(f"/incidents/{reference}"))
     assert f'action="/exchange-messages/{notice["id"]}/approve"' in theirs
-    post_form(second, reference, f"/exchange-messages/{notice['id']}/approve", prefix)
+    post_form(second, reference, f"/exchange-messages/{notice['id']}/approve", prefix, {f"{prefix}version": "1"})
     page = post_form(drafter, reference, f"/exchange-messages/{notice['id']}/send", f"draft-{notice['id']}-send-")
     assert "Text queued for the other side." in html.unescape(page.text)
     assert len(counterpart_rows(app)) == 1 and NOTICE in counterpart_rows(app)[0].body

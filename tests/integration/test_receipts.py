@@ -62,12 +62,37 @@ def test_the_link_in_their_email_records_their_receipt_and_leaves_our_incident_a
     assert "/links/ack/" not in body and "/api/v1/acks" not in body, "no acknowledge link for the other side"
     before = our_side(app, reference)
 
+    # The line reads French since: the page keeps the language the message went out in.
+    api(client, world, "PATCH", f"/channels/{world.channels[LINE]}", {"language": "fr"}, who="admin")
     page = client.get(path)
     assert page.status_code == 200
-    assert "Confirm receipt" in page.text and "Подтвердить получение" in page.text, "English and the line's language"
+    assert "Confirm receipt" in page.text and "Подтвердить получение" in page.text, "English and the language sent in"
+    assert "Confirmer la réception" not in page.text
     assert reference not in page.text
+    # The subject once per language, in that language: not the e-mail subject with its serial again.
+    facts = re.findall(r'<p class="facts">(.*?)</p>', page.text)
+    assert len(facts) == 2 and all(f.count("0001/") == 1 for f in facts), facts
+    assert "NOTIFICATION OF INCIDENT" in facts[0] and "УВЕДОМЛЕНИЕ ОБ ИНЦИДЕНТЕ" in facts[1], facts
     assert our_side(app, reference) == before, "a GET changes nothing (mail scanners fetch links)"
 
+    done = client.post(path, data={"name": "supervisor"})  # a name of ours, typed by them
+    assert done.status_code == 200, done.text[:800]
+    with session_scope(app) as session:
+        [event] = session.scalars(select(TimelineEvent).where(TimelineEvent.kind == EventKind.RECEIPT_RECORDED)).all()
+        assert event.actor == "the other side (receipt link)", "they never act under one of our names"
+        assert event.details["receipt_by"] == "supervisor", event.details
+
+
+def test_their_receipt_by_link_names_them_as_typed(mail_app, smtp_server, world):
+    app, client = mail_app, mail_app.test_client()
+    add_counterpart_line(
+        app, world, LINE, transport="email", address="hotline@eastland.test", counterpart_state="Eastland"
+    )
+    reference, exchange = sent_notice(app, client, world)
+    jobs.deliver(app)
+    [mail] = [m for m in smtp_server.wait_for(1) if "hotline@eastland.test" in m["To"]]
+    [path] = set(RECEIPT_LINK.findall(mail.get_body(("plain",)).get_content()))
+    before = our_side(app, reference)
     done = client.post(path, data={"name": "Lt Col Orlov, duty officer"})
     assert done.status_code == 200 and "Receipt confirmed" in done.text and "Получение подтверждено" in done.text
     again = client.post(path, data={"name": "someone else"})

@@ -201,6 +201,6 @@ def test_ordinary_words_that_equal_a_withheld_code_are_not_leaks():
         releasability={}, escalation_risk=EscalationRisk.SERIOUS, precedence=Precedence.FLASH, safety_risk=None,
         narrative="", reporting_unit="", actions_taken="", position_text=None, latitude=None, longitude=None,
         cpa_horizontal_m=None, cpa_vertical_ft=None, platforms=[], sector=None, border_distance_km=None,
-        domain=None, category="unsafe_intercept",
+        domain=None, category="unsafe_intercept", events=[], reference="INC-2026-00001",
     )  # fmt: skip
     assert releasability.leaks(subject, "A serious matter at high altitude.") == {}

@@ -81,7 +81,7 @@ def approve_message(message_id, data):
     Records who and when on the timeline, and the incident's facts the approval covers."""
     session = get_session()
     message = counterpart.get_message(session, message_id)
-    return counterpart.approve(session, message, caller(), utcnow(), data.get("version"))
+    return counterpart.approve(session, message, caller(), utcnow(), data["version"])
 
 
 @bp.post("/exchange-messages/<int:message_id>/send")

@@ -81,7 +81,10 @@ class ExchangeMessageEditIn(Schema):
 
 class ExchangeMessageApproveIn(Schema):
     version = fields.Integer(
-        strict=True, validate=ID, metadata={"description": "the version you read: 409 if it changed since"}
+        strict=True,
+        required=True,
+        validate=ID,
+        metadata={"description": "the version whose wording you read: 409 if it changed since"},
     )
 
 

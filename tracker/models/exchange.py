@@ -127,6 +127,8 @@ class ExchangeMessage(Base):
     drafted_by: Mapped[str | None] = mapped_column(String(80))
     # Who last changed the wording (also an author: may not approve it either).
     edited_by: Mapped[str | None] = mapped_column(String(80))
+    # Everyone who wrote the wording, drafter first (none of them may approve it).
+    written_by: Mapped[list | None] = mapped_column(JSON)
     # Bumped by each edit, approval and withdrawal of a draft (PATCH names the version it read).
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     approved_by: Mapped[str | None] = mapped_column(String(80))
@@ -180,6 +182,8 @@ class Summary(Base):
     approved_by: Mapped[str | None] = mapped_column(String(80))
     # Who last changed the wording, when not its drafter (an author too: may not approve it).
     edited_by: Mapped[str | None] = mapped_column(String(80))
+    # Everyone who wrote the wording, drafter first (none of them may approve it).
+    written_by: Mapped[list | None] = mapped_column(JSON)
     # The incident's facts the approval was given on: changed since, the summary needs approving again.
     facts_digest: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[datetime | None]

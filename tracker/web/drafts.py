@@ -129,7 +129,8 @@ def edit_draft(message_id: int):
 @requires(Permission.EXCHANGES_APPROVE)
 def approve_draft(message_id: int):
     def do(session, message, form):
-        counterpart.approve(session, message, _me(), utcnow(), _version(form))
+        # Only the wording the approver read: a form without its version approves nothing (409).
+        counterpart.approve(session, message, _me(), utcnow(), _version(form) or -1)
 
     return _do(message_id, "approve", DraftVersionForm, do, "Text approved: it may be sent now.")
 

@@ -30,7 +30,7 @@ def _texts(view: receipts.ReceiptView) -> list[tuple[str, dict]]:
                 "Message {serial}, reference {reference}: {subject}",
                 serial=view.serial,
                 reference=view.reference,
-                subject=view.subject,
+                subject=t(language, view.subject),
             ),
             "sent": t(
                 language,

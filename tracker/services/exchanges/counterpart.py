@@ -66,9 +66,17 @@ def waiting(session: Session, user: User, limit: int = 200) -> list[ExchangeMess
     ]
 
 
+UNCHANGED = "the wording is unchanged: nothing to save"
+
+
 def authors(message: ExchangeMessage) -> set[str | None]:
-    """Who wrote the wording as it stands: its drafter and whoever last changed it."""
-    return {message.drafted_by, message.edited_by} - {None}
+    """Who wrote the wording as it stands: its drafter and everyone who changed it."""
+    return {message.drafted_by, message.edited_by, *(message.written_by or ())} - {None}
+
+
+def wrote(written_by: list | None, actor: str) -> list:
+    """The authors with actor among them (the list is a new object: the ORM sees the change)."""
+    return list(dict.fromkeys([*(written_by or ()), actor]))
 
 
 # -- four eyes -------------------------------------------------------------------------------
@@ -100,6 +108,7 @@ def draft(
         channel_id=exchange.channel_id,
         recorded_by=actor,
         drafted_by=actor,
+        written_by=[actor],
         status=OS.DRAFT,
         pending_state=pending_state,
         version=1,
@@ -128,11 +137,15 @@ def edit(
         raise ValidationError("this line reads English only", {"text_second": "leave it out on this line"})
     new_text = message.text if text is None else _clean(text, "text")
     new_second = message.text_second if text_second is None else _clean(text_second, "text_second")
+    if (new_text, new_second) == (message.text, message.text_second):
+        # Saving the same words again changes nothing, and makes no one their author.
+        raise ValidationError(UNCHANGED, {"text": "change the wording, or leave the text as it is"})
     releasability.guard(message.exchange.incident, new_text, new_second)
     withdrawn = message.status is OS.APPROVED
     message.text, message.text_second = new_text, new_second
     message.language = message.exchange.language if new_second else None
     message.edited_by, message.recorded_at = actor.username, now
+    message.written_by = wrote(message.written_by, actor.username)
     _back_to_draft(message)
     session.flush()
     _on_timeline(

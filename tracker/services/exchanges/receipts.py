@@ -34,8 +34,11 @@ from ..engine import notify
 from ..engine.claims import SetAside, act_on_claimed, among_claimable
 from ..engine.links import AckLinks, LinkRefused, LinkSigner, spend
 from ..incidents import timeline
+from . import message_texts
 
 PURPOSE = "receipt"
+# Who recorded a receipt given by its link, on our timeline: the other side, whatever name they typed.
+LINK_ACTOR = "the other side (receipt link)"
 # How a receipt reached us: their click on the link, or what our staff log (a call, a message, by voice).
 LOGGED_VIA = ("call", "message", "voice")
 ACTOR = "scheduler"
@@ -90,10 +93,10 @@ def view(message: ExchangeMessage) -> ReceiptView:
         message.id,
         message.exchange.reference or "",
         f"{message.serial or 0:04d}/{message.serial_year or message.at.year}",
-        message.subject or message.kind,
+        message_texts.subject_of(message.kind),  # in English: the page puts it in each language
         message.channel.name,
         message.channel.address,
-        message.channel.language,
+        message.exchange.language,  # the language it was sent in, whatever the line reads since
         message.at,
         message.receipt_at,
         message.receipt_by,
@@ -134,7 +137,8 @@ def confirm_by_link(session: Session, signer: LinkSigner, token: str, now: datet
     by = name or message.channel.address
     spend(session, claims, PURPOSE, f"{by} via {message.channel.name}", now)
     if message.receipt_at is None:  # our staff may have logged it from a call first: that one stands
-        _record(session, message, now, by, "link", by, now)
+        # On our timeline as their link, never as the name they typed (which could be one of ours).
+        _record(session, message, now, by, "link", LINK_ACTOR, now)
     return view(message)
 
 

@@ -9,7 +9,7 @@ import re
 
 from ...errors import ValidationError
 from ...models import Exchange, Incident
-from ..incidents import marking
+from ..incidents import amendment_record, marking
 
 # Field -> releasable by default. Time, area and category go out; our own units, our own
 # assessment and the narrative stay in (DOMAIN.md: "releasability: what may be sent").
@@ -105,6 +105,8 @@ def field_texts(incident: Incident, name: str) -> list[str]:
         if incident.latitude is not None:
             values += [f"{incident.latitude:.4f}", f"{incident.longitude:.4f}"]
         return _clean(values)
+    if name == "narrative":  # as filed, and what amendments added to it
+        return _clean([incident.narrative, *(added["text"] for added in amendment_record.addenda(incident))])
     if name == "cpa":
         return _clean([incident.cpa_horizontal_m, incident.cpa_vertical_ft])
     if name == "platforms":
@@ -159,7 +161,15 @@ def leaks(incident: Incident, *texts: str | None) -> dict[str, str]:
             parts = {_normal(f) for piece in pieces for f in fragments(piece)}
             if any(_holds_fragment(haystack, f) and not _holds_fragment(released, f) for f in parts):
                 found[name] = f"contains part of the non-releasable field {name!r}"
+    if _our_reference(incident).search(haystack):
+        found["reference"] = "contains one of our incident references: the other side knows our texts by their serial"
     return found
+
+
+def _our_reference(incident: Incident) -> re.Pattern:
+    """Our incident references (PREFIX-YYYY-NNNNN, the prefix of this incident's), in normalised text."""
+    prefix = incident.reference.rsplit("-", 2)[0].casefold()
+    return re.compile(rf"(?<!\w){re.escape(prefix)}-\d{{4}}-\d+(?!\w)")
 
 
 def guard(incident: Incident, *texts: str | None) -> None:

@@ -157,6 +157,7 @@ def draft(
         fields=used,
         drafted_at=now,
         drafted_by=actor.username,
+        written_by=[actor.username],
         updated_at=now,
     )
     session.add(summary)
@@ -193,14 +194,17 @@ def edit(
         raise ValidationError(
             "this summary is in English only", {"text_second": "draft it for a line with a second language"}
         )
-    if text is not None:
-        summary.text = _clean(text, "text")
-    if text_second is not None:
-        summary.text_second = _clean(text_second, "text_second")
+    new_text = summary.text if text is None else _clean(text, "text")
+    new_second = summary.text_second if text_second is None else _clean(text_second, "text_second")
+    if (new_text, new_second) == (summary.text, summary.text_second):
+        # Saving the same words again changes nothing, and makes no one their author.
+        raise ValidationError(counterpart.UNCHANGED, {"text": "change the wording, or leave the summary as it is"})
+    summary.text, summary.text_second = new_text, new_second
     withdrawn = summary.status is SummaryStatus.APPROVED
     _back_to_draft(summary)
     if actor.username != summary.drafted_by:
         summary.edited_by = actor.username  # an author now too: may not approve it
+    summary.written_by = counterpart.wrote(summary.written_by, actor.username)
     summary.updated_at = now
     session.flush()
     timeline.record(
@@ -224,7 +228,8 @@ def needs_approval(summary: Summary) -> bool:
 
 
 def authors(summary: Summary) -> set[str | None]:
-    return {summary.drafted_by, summary.edited_by} - {None}
+    """Who wrote the wording as it stands: its drafter and everyone who changed it."""
+    return {summary.drafted_by, summary.edited_by, *(summary.written_by or ())} - {None}
 
 
 def approve(session: Session, summary: Summary, actor: User, now: datetime, version: int | None = None) -> Summary:
@@ -306,9 +311,11 @@ def send(
         raise Conflict(four_eyes.STALE, {"status": "draft", "version": summary.version})
     if not exchange.is_open:
         raise InvalidTransition(f"exchange {exchange.id} is closed", {"exchange_state": exchange.state.value})
-    if summary.language and summary.language != exchange.language:
+    if _second(summary.language) != _second(exchange.language):
+        # The other side reads its own language too: an English-only summary is no text for a Russian line.
         raise Conflict(
-            f"the summary was drafted in {summary.language}; this line reads {exchange.language or 'English only'}",
+            f"the summary was drafted in {_second(summary.language) or 'English only'}; "
+            f"this line reads {_second(exchange.language) or 'English only'}: draft one for this exchange",
             {"language": summary.language, "exchange_language": exchange.language},
         )
     ensure_releasable(summary)
@@ -332,6 +339,11 @@ def send(
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def _second(language: str | None) -> str | None:
+    """A text's second language (None: English only)."""
+    return None if not language or language == catalogues.SOURCE else language
 
 
 def _channel_id(summary: Summary) -> int | None:
