@@ -45,7 +45,7 @@ def busy_room(app) -> tuple:
         precedence="O",
         domain="maritime",
         category="weapon_aiming",
-        sector="Gulf approaches",
+        sector="Coast",
         narrative="Fire-control radar locked on our frigate for 40 seconds; no radio answer on channel 16.",
     )["reference"]
     file_incident(
@@ -53,7 +53,7 @@ def busy_room(app) -> tuple:
         world,
         precedence="R",
         category="uncooperative_flight",
-        sector="West",
+        sector="South",
         latitude=53.9,
         longitude=23.5,
         position_text="53 54 00N 023 30 00E",
