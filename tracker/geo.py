@@ -370,9 +370,20 @@ def _axes(first: _Coordinate, second: _Coordinate) -> tuple[_Coordinate, _Coordi
     return (first, second, False) if kinds[0] == "latitude" else (second, first, True)
 
 
+# The coarsest MGRS reference read as a position: 100 m squares (6 digits). A 1 or 10 km square read as its
+# centre could place the incident 0.7 or 7 km from where it was (and its border distance with it): refused.
+MGRS_MIN_DIGITS = 6
+
+
 def _from_mgrs(text: str, match: re.Match) -> Position:
-    if len(match[1] + match[2]) % 2:
+    if len(match[1] + match[2]) % 2 or (match[2] and len(match[1]) != len(match[2])):
+        # "90455 650" is not "9045 5650": the digits are not moved from one group to the other.
         raise ValueError("MGRS needs as many easting as northing digits")
+    if len(match[1] + match[2]) < MGRS_MIN_DIGITS:
+        raise ValueError(
+            f"{text.strip()} names a square of {10 ** (5 - len(match[1] + match[2]) // 2):,} m: give at least "
+            f"{MGRS_MIN_DIGITS} digits (100 m), 8 (10 m) as reports do"
+        )
     reference = re.sub(r"\s+", "", text).upper()
     try:
         latitude, longitude = _converter().toLatLon(reference)

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tracker.geo import parse_position, to_mgrs
+from tracker.geo import MGRS_MIN_DIGITS, parse_position, to_mgrs
 
 POINT = (54.41194, 22.87111)
 
@@ -157,7 +157,7 @@ def test_mgrs_just_south_of_the_equator_reads_back():
         ("31N AA 00000 00000", "30N (0.00000, -0.59232)"),  # a metre square just west of zone 31
         ("34T FF 2142 3096", "34U (54.41191, 22.87104)"),  # band U's square (40-48°N is T)
         ("34C FF 2142 3096", "35D (-71.79017, 24.48308)"),
-        ("1C AA 0 0", "59D (-71.72024, 171.65724)"),
+        ("1C AA 000 000", "59D (-71.75540, 171.49190)"),
     ],
 )
 # `mgrs` also warns of some of these ("Latitude Warning"), which our warnings-as-errors would turn into a
@@ -185,7 +185,11 @@ def test_mgrs_square_outside_the_grid_zone_it_names_is_refused(text, lies_in):
 def test_mgrs_square_reaching_into_its_grid_zone_from_over_a_corner_is_read(latitude, longitude, digits):
     """A square written for a point just inside a zone's corner has no corner of its own inside that zone."""
     reference = to_mgrs(latitude, longitude, digits)
-    parse_position(reference)  # not refused
+    if digits * 2 < MGRS_MIN_DIGITS:  # a 1 or 10 km square is refused for its size, not for its zone
+        with pytest.raises(ValueError, match="names a square of"):
+            parse_position(reference)
+    else:
+        parse_position(reference)  # not refused
 
 
 @pytest.mark.parametrize(
@@ -195,6 +199,10 @@ def test_mgrs_square_reaching_into_its_grid_zone_from_over_a_corner_is_read(lati
         ("10, 181", "longitude"),
         ("hello", "MGRS"),
         ("34UFF214233097", "as many easting"),
+        ("34U FF 90455 650", "as many easting"),  # not re-split into 9045 5650
+        ("34U FF 904 55650", "as many easting"),
+        ("34U FF 9 5", "names a square of 10,000 m"),  # its centre could be 7 km from the point
+        ("34U FF 90 56", "names a square of 1,000 m"),
         ("54 24 43N 55 10 00S", "one latitude"),
         ("", "decimal degrees"),
         ("54.5 N 22.5 E and more", "could not read “and”"),
