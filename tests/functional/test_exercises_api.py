@@ -23,7 +23,7 @@ from tests.exercise_support import (
     notice,
     unusual,
 )
-from tests.support import count
+from tests.support import count, sign_in
 from tracker.db import session_scope
 from tracker.models import ExerciseNotice, User
 from tracker.services.accounts import people
@@ -205,6 +205,23 @@ def test_sample_csv_imports_every_row(app, client, world):
     assert count(app, ExerciseNotice) == 3
 
 
+def test_a_notification_time_ahead_of_now_is_refused_not_judged_in_time(client, world):
+    ahead = client.post(EXERCISES, json=notice(notified_at=isoformat(hours(24 * 30))), headers=world.auth("supervisor"))
+    assert ahead.status_code == 422, ahead.get_json()
+    assert "is in the future" in ahead.get_json()["error"]["details"]["notified_at"], ahead.get_json()
+    created = create(client, world)
+    moved = client.patch(
+        f"{EXERCISES}/{created['id']}", json={"notified_at": isoformat(hours(2))}, headers=world.auth("admin")
+    )
+    assert moved.status_code == 422, moved.get_json()
+
+
+def test_the_same_exercise_in_another_case_is_in_the_register_already(client, world):
+    first = create(client, world)
+    again = client.post(EXERCISES, json=notice(name="Eastern Rampart"), headers=world.auth("supervisor"))
+    assert again.status_code == 409 and again.get_json()["error"]["details"] == {"id": first["id"]}, again.get_json()
+
+
 BAD_CSV = """name,states,starts_at,ends_at,area,centre,radius_km,declared_size,notified_via,notified_at,notes
 GOOD ONE,Eastland,2027-01-01T00:00:00Z,2027-01-02T00:00:00Z,,54.2 23.7,10,,voluntary_briefing,,
 BAD TIMES,Eastland,2027-01-05T00:00:00Z,2027-01-04T00:00:00Z,,54.2 23.7,10,,voluntary_briefing,,
@@ -332,6 +349,26 @@ def test_unusual_activity_inside_a_notified_exercise_is_linked_not_flagged(clien
     filed = unusual(client, world, NEAR_BORDER, hours(-2))
     assert filed["exercise"] == {"id": exercise["id"], "name": exercise["name"]}, filed
     assert filed["no_notice"] is False and "no_notice" not in kinds(filed), kinds(filed)
+
+
+@pytest.mark.parametrize("notified", [None, "after"], ids=["never-notified", "notified-after-the-incident"])
+def test_an_exercise_not_notified_by_then_links_the_incident_but_leaves_the_flag(client, world, notified):
+    """Known but not announced: the exercise is context; "no notice on record" stands (Chapter III's trigger)."""
+    notified_at = None if notified is None else isoformat(hours(-1))
+    exercise = create(
+        client, world, area=..., centre_latitude=54.1, centre_longitude=23.4, radius_km=20, notified_at=notified_at
+    )
+    filed = unusual(client, world, NEAR_BORDER, hours(-2))
+    assert filed["exercise"] == {"id": exercise["id"], "name": exercise["name"]}, filed
+    assert filed["no_notice"] is True and "no_notice" in kinds(filed), kinds(filed)
+    linked = next(e for e in filed["timeline"] if e["kind"] == "exercise_linked")
+    assert "inside unnotified exercise" in linked["details"]["note"], linked
+    assert linked["details"]["notified"] is False and linked["details"]["no_notice_cleared"] is False, linked
+    sign_in(client, "duty")
+    page = client.get(f"/incidents/{filed['reference']}").text
+    assert "Inside an exercise with no notice on record" in page and "Inside a notified exercise" not in page
+    board = client.get("/board").text
+    assert "no notice on record" in board and f"exercise: {exercise['name']}" in board
 
 
 def test_no_notice_border_distance_is_configurable(make_app):

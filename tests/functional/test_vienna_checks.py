@@ -152,7 +152,7 @@ def test_reports_that_saw_more_than_declared_are_flagged(app, client, world):
 )
 def test_csv_figures_may_group_their_thousands(client, world, cell, troops):
     row = f"ZAPAD,Eastland,2027-09-14T06:00:00Z,2027-09-20T18:00:00Z,54.2 23.7,40,{cell},250,vienna_document,"
-    row += "2027-07-01T06:00:00Z,no,no\n"
+    row += "2026-07-01T06:00:00Z,no,no\n"  # when the notice came: never ahead of now
     response = client.post(f"{EXERCISES}/import", json={"csv": HEADER + row}, headers=world.auth("supervisor"))
     assert response.status_code == 201, response.get_json()
     (imported,) = response.get_json()
@@ -172,8 +172,8 @@ def test_csv_refuses_an_ambiguous_or_wrong_figure(app, client, world, cell):
 
 
 def test_csv_reads_snap_and_ours(client, world):
-    row = "DRILL,Northmark,2027-09-14T06:00:00Z,2027-09-15T06:00:00Z,54.3 22.6,20,15000,,vienna_document,"
-    row += "2027-09-14T06:00:00Z,yes,Y\n"
+    row = "DRILL,Northmark,2026-09-14T06:00:00Z,2026-09-15T06:00:00Z,54.3 22.6,20,15000,,vienna_document,"
+    row += "2026-09-14T06:00:00Z,yes,Y\n"  # a past snap exercise, notified as its troops commenced
     response = client.post(f"{EXERCISES}/import", json={"csv": HEADER + row}, headers=world.auth("supervisor"))
     assert response.status_code == 201, response.get_json()
     (imported,) = response.get_json()

@@ -254,6 +254,24 @@ def test_checks_give_the_expected_flags_each_citing_its_paragraph(case, given, o
     assert all(c.text and c.label and c.paragraph for c in found), f"{case}: a finding without words\n{detail}"
 
 
+@pytest.mark.parametrize(
+    ("now", "snap", "finding"),
+    [
+        (days(43), False, (vienna.NOTE, "notice_due", "38")),  # 43 days before the start: not due yet
+        (days(42), False, (vienna.FLAG, "not_notified", "38")),  # due now, and none on record
+        (days(1), True, (vienna.NOTE, "notice_due", "41.1")),  # a snap exercise: due when the troops commence
+        (days(0), True, (vienna.FLAG, "snap_not_notified", "41.1")),
+    ],
+)
+def test_a_notification_not_yet_due_is_a_note_of_when_it_is_due_not_a_flag(now, snap, finding):
+    found = vienna.check(notice(10_000, snap=snap, hours=96), RULES, (), now)
+    got = {(c.severity, c.code, c.paragraph) for c in found if c.code.startswith(("not_", "snap_not", "notice_"))}
+    assert got == {finding}, [(c.severity, c.code, c.text) for c in found]
+    if finding[1] == "notice_due":
+        [due] = [c for c in found if c.code == "notice_due"]
+        assert ("210600ZJUL26" if not snap else "010600ZSEP26") in due.text, due.text
+
+
 def test_late_notice_says_how_many_days_and_how_many_are_due():
     (late,) = [c for c in vienna.check(notice(9_500, notified=40), RULES) if c.code == "notified_late"]
     assert "40 days before the start" in late.text and "42" in late.text, late.text

@@ -30,6 +30,12 @@ def exercise_via(exercise) -> str:
     return VIA_LABELS[exercise.notified_via]
 
 
+@bp.app_template_global()
+def notified_in_time_for(incident) -> bool:
+    """Whether the exercise the incident lies in was notified by the time it happened."""
+    return incident.exercise is not None and register.notified_by(incident.exercise, incident.occurred_at)
+
+
 def _prime(exercises) -> None:
     """Work out the Vienna Document findings of the exercises not yet worked out in this request."""
     memo = g.setdefault("exercise_checks", {})

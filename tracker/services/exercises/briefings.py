@@ -4,7 +4,7 @@ The Vienna Document checks read them as our notifications: a briefing given unde
 before a notifiable exercise's start is flagged for us as it would be for them (vienna.py).
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,9 +13,7 @@ from ... import text
 from ...errors import Conflict, ValidationError
 from ...models import ExerciseBriefing, ExerciseNotice, NotifiedVia
 from .register import get_exercise
-
-# A briefing is recorded once given: a time ahead of now by more than this is a typing slip.
-FUTURE_SKEW = timedelta(minutes=5)
+from .validity import FUTURE_SKEW
 
 
 def list_briefings(session: Session, exercise_id: int) -> list[ExerciseBriefing]:

@@ -5,11 +5,13 @@ forces of the incidents linked to each (every status: a resolved report still sa
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...models import ExerciseNotice, Incident
+from ...timeutil import utcnow
 from . import vienna
 from .vienna_rules import Rules
 
@@ -30,7 +32,10 @@ def observed(session: Session, exercise_ids: Sequence[int]) -> dict[int, list[di
     return found
 
 
-def check_all(session: Session, exercises: Sequence[ExerciseNotice], rules: Rules) -> dict[int, list[vienna.Check]]:
-    """Exercise id -> its findings, for every exercise given."""
+def check_all(
+    session: Session, exercises: Sequence[ExerciseNotice], rules: Rules, now: datetime | None = None
+) -> dict[int, list[vienna.Check]]:
+    """Exercise id -> its findings, for every exercise given, as they stand at now (default: the clock)."""
     seen = observed(session, [e.id for e in exercises])
-    return {e.id: vienna.check(vienna.notice_of(e), rules, seen.get(e.id, ())) for e in exercises}
+    at = utcnow() if now is None else now
+    return {e.id: vienna.check(vienna.notice_of(e), rules, seen.get(e.id, ()), at) for e in exercises}

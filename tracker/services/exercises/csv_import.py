@@ -126,9 +126,9 @@ READERS = {
 }
 
 
-def read_fields(given: Mapping[str, str | None]) -> dict:
-    """Turn the text of one row (or form) into the register's fields, checked; raise
-    ValidationError naming each column that is wrong."""
+def read_fields(given: Mapping[str, str | None], now: datetime | None = None) -> dict:
+    """Turn the text of one row (or form) into the register's fields, checked (a notification time
+    against now, when given); raise ValidationError naming each column that is wrong."""
     cells = {key: (given.get(key) or "").strip() for key in COLUMNS}
     data: dict = {key: cells[key] for key in ("name", "notes", "notified_by", "notified_to")}
     data.update(snap=False, ours=False)
@@ -148,7 +148,7 @@ def read_fields(given: Mapping[str, str | None]) -> dict:
             data.update(centre_latitude=position.latitude, centre_longitude=position.longitude)
     values = {key: data.get(key) for key in register.FIELDS} | {"notes": data["notes"]}
     try:
-        register.check(values)
+        register.check(values, now)
     except ValidationError as error:
         for key, problem in error.details.items():
             problems.setdefault(_CENTRE_FIELDS.get(key, key), problem)
@@ -200,7 +200,7 @@ def _rows(text: str) -> tuple[list[tuple[int, dict]], dict]:
     return rows, problems
 
 
-def read_csv(text: str) -> list[tuple[int, dict]]:
+def read_csv(text: str, now: datetime | None = None) -> list[tuple[int, dict]]:
     """(row number, register fields) of every row; raise ValidationError listing every bad row."""
     try:
         rows, problems = _rows(text)
@@ -219,7 +219,7 @@ def read_csv(text: str) -> list[tuple[int, dict]]:
         try:
             if None in cells:
                 raise ValidationError("too many cells", {"row": "more cells than the header has columns"})
-            values = read_fields(cells)
+            values = read_fields(cells, now)
         except ValidationError as error:
             bad[f"row {number}"] = error.details
             continue
@@ -237,7 +237,7 @@ def import_csv(
     session: Session, text: str, actor: str, now: datetime, border_km: float = register.NO_NOTICE_BORDER_KM
 ) -> list[ExerciseNotice]:
     """Enter every exercise of a CSV file in the register, or none (the caller's transaction)."""
-    rows = read_csv(text)
+    rows = read_csv(text, now)
     known = {
         f"row {number}": {"name": f"exercise {values['name']!r} with this start is in the register already (id {id_})"}
         for number, values in rows

@@ -19,13 +19,14 @@ Every change is a timeline event (exercise_linked, also for a removed link, or n
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ...errors import Conflict, NotFound
 from ...models import EventKind, ExerciseNotice, Incident, IncidentStatus
 from ...models.enums import UNUSUAL_ACTIVITY
 from ..incidents import timeline
+from . import vienna
 from .area import covers
 from .validity import FIELDS, check, clean, complete
 
@@ -39,10 +40,10 @@ WHEN = ("all", "current", "upcoming", "running", "past")
 
 
 def find_same(session: Session, name: str, starts_at: datetime) -> int | None:
-    """The id of the exercise of this name and start in the register, or None."""
-    return session.scalar(
-        select(ExerciseNotice.id).where(ExerciseNotice.name == name, ExerciseNotice.starts_at == starts_at).limit(1)
-    )
+    """The id of the exercise of this name (in any case, as a file's own rows are compared) and start in the
+    register, or None."""
+    same_name = func.lower(ExerciseNotice.name) == func.lower(name.strip())
+    return session.scalar(select(ExerciseNotice.id).where(same_name, ExerciseNotice.starts_at == starts_at).limit(1))
 
 
 def _unique(session: Session, values: dict, current_id: int | None = None) -> None:
@@ -66,7 +67,7 @@ def create_exercise(
 ) -> ExerciseNotice:
     """Enter a notified exercise in the register and link the open incidents it holds."""
     values = complete(data)
-    check(values)
+    check(values, now)
     values = clean(values)
     _unique(session, values)
     exercise = ExerciseNotice(**values, created_at=now, created_by=actor)
@@ -81,7 +82,7 @@ def update_exercise(
 ) -> ExerciseNotice:
     """Change some fields (the rest stay); to swap a polygon for a circle, null the other shape."""
     values = complete({**{key: getattr(exercise, key) for key in FIELDS}, **changes})
-    check(values)
+    check(values, now if "notified_at" in changes else None)  # a time entered before stays as it was
     values = clean(values)
     _unique(session, values, exercise.id)
     for key, value in values.items():
@@ -162,6 +163,12 @@ def containing(session: Session, when: datetime, latitude: float, longitude: flo
     return [exercise for exercise in running if covers(exercise, latitude, longitude)]
 
 
+def notified_by(exercise: ExerciseNotice, when: datetime) -> bool:
+    """Whether the exercise's notification (or, for ours, first briefing) is on record at or before when."""
+    told = vienna.notification_time(vienna.notice_of(exercise))
+    return told is not None and told <= when
+
+
 def unusual_near_border(incident: Incident, border_km: float | None) -> bool:
     """Whether the incident is the kind of activity that calls for a notice, near the border."""
     return (
@@ -197,7 +204,8 @@ def settle(
     else:
         found = containing(session, incident.occurred_at, *position) if position is not None else []
         target = next((e for e in found if e is not without), None)
-    flag = target is None and unusual_near_border(incident, border_km)
+    # Known but unnotified (or notified only after the incident), an exercise gives context, not a notice.
+    flag = unusual_near_border(incident, border_km) and not (target and notified_by(target, incident.occurred_at))
     if target is not incident.exercise:
         if target is not None:
             _record_link(session, incident, target, actor, now, reason)
@@ -214,7 +222,7 @@ def settle(
             now,
             border_distance_km=round(distance, 1),
             within_km=border_km,
-            note=f"{distance:.1f} km from the border and no notified exercise holds its time "
+            note=f"{distance:.1f} km from the border and no exercise notified by then holds its time "
             "and place: no notice on record",
         )
     incident.no_notice = flag
@@ -222,6 +230,7 @@ def settle(
 
 def _record_link(session, incident, exercise: ExerciseNotice, actor, now, reason) -> None:
     via = exercise.notified_via.value.replace("_", " ")
+    notified = notified_by(exercise, incident.occurred_at)
     timeline.record(
         session,
         incident,
@@ -234,9 +243,11 @@ def _record_link(session, incident, exercise: ExerciseNotice, actor, now, reason
         starts_at=exercise.starts_at,
         ends_at=exercise.ends_at,
         notified_via=exercise.notified_via.value,
-        no_notice_cleared=bool(incident.no_notice),
+        notified=notified,
+        no_notice_cleared=bool(incident.no_notice) and notified,
         reason=reason,
-        note=f"inside notified exercise “{exercise.name}” ({', '.join(exercise.states)}; {via})",
+        note=f"inside {'notified' if notified else 'unnotified'} exercise “{exercise.name}” "
+        f"({', '.join(exercise.states)}; {via if notified else 'no notification on record by then'})",
     )
 
 

@@ -1,7 +1,7 @@
 """What makes an exercise notice complete and valid (pure functions, no database)."""
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeGuard
 
 from ... import text
@@ -42,6 +42,8 @@ FIGURES = (
     "aircraft_sorties",
 )
 MAX_FIGURE = 10_000_000
+# A notification or briefing is recorded once received or given: a time ahead of now by more than this is a slip.
+FUTURE_SKEW = timedelta(minutes=5)
 WHO = {"notified_by": 80, "notified_to": 200}
 CIRCLE = ("centre_latitude", "centre_longitude", "radius_km")
 # No exercise area is wider; a radius typed in metres instead of km is caught.
@@ -85,7 +87,7 @@ def _text_problem(value) -> str | None:
     return text.problem(value) if isinstance(value, str) else None
 
 
-def check(values: dict) -> None:
+def check(values: dict, now: datetime | None = None) -> None:
     """Raise ValidationError naming every field of a complete exercise notice that is wrong."""
     problems = {}
     name = values.get("name")
@@ -121,6 +123,9 @@ def check(values: dict) -> None:
     notified_at = values.get("notified_at")
     if notified_at is not None and not _aware(notified_at):
         problems["notified_at"] = "give a time with a zone"
+    elif notified_at is not None and now is not None and notified_at > now + FUTURE_SKEW:
+        # When the notification reached us: a time ahead of now is a slip, and would be judged "in time".
+        problems["notified_at"] = f"{notified_at:%Y-%m-%d %H:%MZ} is in the future: give when the notification came"
     notes = values.get("notes")
     if not isinstance(notes, str) or len(notes) > 4000:
         problems["notes"] = "at most 4000 characters"

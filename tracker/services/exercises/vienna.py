@@ -114,8 +114,9 @@ def _before_start(span: timedelta) -> str:
     return f"{whole} day{'s' if whole != 1 else ''} {'before' if span >= timedelta(0) else 'after'} the start"
 
 
-def check(notice: Notice, rules: Rules, observed: Sequence[Mapping] = ()) -> list[Check]:
-    """Every finding on the notice: notifiable, on time, observable, near a threshold, observed."""
+def check(notice: Notice, rules: Rules, observed: Sequence[Mapping] = (), now: datetime | None = None) -> list[Check]:
+    """Every finding on the notice: notifiable, on time, observable, near a threshold, observed. now: a
+    notification missing before it is due is a note of when it is due, not a flag (None: judged as past)."""
     figures = notice.figures
     notifying = [(t, t.reached(figures)) for t in rules.notify]
     notifiable = any(names for _, names in notifying)
@@ -130,28 +131,32 @@ def check(notice: Notice, rules: Rules, observed: Sequence[Mapping] = ()) -> lis
         )
         found.append(Check("air_participation", NOTE, "air participation notifiable", text, rules.air.paragraph))
     if notice.snap:
-        found += _snap_notice(notice, rules, notifiable)
+        found += _snap_notice(notice, rules, notifiable, now)
     elif notifiable:
-        found += _prior_notice(notice, rules)
+        found += _prior_notice(notice, rules, now)
     found += _observation(notice, rules)
     found += _near(notice, rules)
     found += _observed(figures, rules, observed)
     return found
 
 
-def _notification_time(notice: Notice) -> datetime | None:
+def notification_time(notice: Notice) -> datetime | None:
     """When the other side was told: the notice's time, or for our own the first briefing."""
     if notice.notified_at is not None or not notice.ours or not notice.briefings:
         return notice.notified_at
     return min(b.briefed_at for b in notice.briefings)
 
 
-def _prior_notice(notice: Notice, rules: Rules) -> list[Check]:
+def _prior_notice(notice: Notice, rules: Rules, now: datetime | None) -> list[Check]:
     paragraph, days = rules.notice_paragraph, rules.notice_days
     who = "we have" if notice.ours else "the other side has"
-    notified_at = _notification_time(notice)
+    notified_at = notification_time(notice)
     found: list[Check] = []
-    if notified_at is None:
+    due = notice.starts_at - timedelta(days=days)
+    if notified_at is None and now is not None and now < due:
+        text = f"Notifiable: notification due by {format_dtg(due)} ({days} days before the start); none on record yet."
+        found.append(Check("notice_due", NOTE, "notice due", text, paragraph))
+    elif notified_at is None:
         text = f"Notifiable, but no notification is on record: {who} to notify at least {days} days ahead."
         found.append(Check("not_notified", FLAG, "not notified", text, paragraph))
     else:
@@ -181,7 +186,7 @@ def _prior_notice(notice: Notice, rules: Rules) -> list[Check]:
     return found
 
 
-def _snap_notice(notice: Notice, rules: Rules, notifiable: bool) -> list[Check]:
+def _snap_notice(notice: Notice, rules: Rules, notifiable: bool, now: datetime | None) -> list[Check]:
     found = [
         Check(
             "snap",
@@ -194,8 +199,13 @@ def _snap_notice(notice: Notice, rules: Rules, notifiable: bool) -> list[Check]:
     if not notifiable:
         return found
     paragraph = rules.snap_notice_paragraph
-    notified_at = _notification_time(notice)
-    if notified_at is None:
+    notified_at = notification_time(notice)
+    if notified_at is None and now is not None and now < notice.starts_at:
+        text = (
+            f"Notifiable: notification is due when the troops commence the activity ({format_dtg(notice.starts_at)})."
+        )
+        found.append(Check("notice_due", NOTE, "notice due", text, paragraph))
+    elif notified_at is None:
         text = "Notifiable and unnotified: notification is due when the troops commence the activity."
         found.append(Check("snap_not_notified", FLAG, "snap not notified", text, paragraph))
     elif notified_at > notice.starts_at:
