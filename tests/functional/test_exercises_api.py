@@ -371,6 +371,20 @@ def test_an_exercise_not_notified_by_then_links_the_incident_but_leaves_the_flag
     assert "no notice on record" in board and f"exercise: {exercise['name']}" in board
 
 
+def test_of_several_exercises_the_first_started_notified_one_is_linked_whatever_the_order_entered(client, world):
+    later = create(client, world, name="LATER", starts_at=isoformat(hours(-3)))
+    filed = file_at(client, world, INSIDE, hours(-2))
+    assert filed["exercise"]["name"] == "LATER", filed["exercise"]
+    unnotified = create(client, world, name="KNOWN ONLY", starts_at=isoformat(hours(-5)), notified_at=None)
+    assert incident(client, world, filed["reference"])["exercise"]["name"] == "LATER", "a notified one first"
+    earlier = create(client, world, name="EARLIER", starts_at=isoformat(hours(-4)))
+    relinked = incident(client, world, filed["reference"])
+    assert relinked["exercise"] == {"id": earlier["id"], "name": "EARLIER"}, relinked["exercise"]
+    again = file_at(client, world, INSIDE, hours(-2))
+    assert again["exercise"]["name"] == "EARLIER", "a report filed now is linked the same way"
+    assert {later["id"], unnotified["id"]}.isdisjoint({relinked["exercise"]["id"], again["exercise"]["id"]})
+
+
 def test_no_notice_border_distance_is_configurable(make_app):
     from tests.support import build_world
 

@@ -1,19 +1,21 @@
 """The register of notified exercises, and the context it gives incidents.
 
-An incident whose time and position fall inside a notified exercise (its area, and the closed
-interval [starts_at, ends_at]) is linked to it at filing: context that lowers the temperature.
-When several hold it, the one that started first is linked (then the lowest id). An incident
-without a position is never linked: its place cannot be checked.
+An incident whose time and position fall inside an exercise of the register (its area, and the
+closed interval [starts_at, ends_at]) is linked to it at filing: context that lowers the temperature.
+When several hold it, the one that started first among those notified by the incident's time is
+linked, else the first started (then the lowest id). An incident without a position is never linked:
+its place cannot be checked.
 
 "No notice on record": an incident of a category that reports an exercise-like activity
 (NO_NOTICE_CATEGORIES: unusual military activity, Vienna Document Chapter III) whose position is
-at most NO_NOTICE_BORDER_KM from the border, and that no notified exercise holds, is flagged.
+at most NO_NOTICE_BORDER_KM from the border, and that no exercise notified by its time holds, is
+flagged (also when it lies in a known exercise that was not notified by then).
 Other categories (an intercept, a laser) near the border are not: they are not a claim that an
 exercise went unannounced, and flagging them would cry wolf.
 
 Creating, editing, importing or deleting an exercise settles again every incident not yet
-resolved that it held or now holds: a link that still holds is kept, a link that no longer holds
-is removed (another exercise holding the incident takes its place), and the flag follows.
+resolved that it held or now holds: the link goes to the exercise the rule above names now (none:
+the link is removed), and the flag follows.
 Every change is a timeline event (exercise_linked, also for a removed link, or no_notice).
 """
 
@@ -195,15 +197,14 @@ def settle(
 ) -> None:
     """Bring the incident's link and flag in line with the register (leaving out without, which is
     being deleted); record what changed on the timeline."""
-    current = incident.exercise if incident.exercise is not without else None
     latitude, longitude = incident.latitude, incident.longitude
     position = (latitude, longitude) if latitude is not None and longitude is not None else None
-    target: ExerciseNotice | None
-    if current is not None and position is not None and holds(current, incident.occurred_at, *position):
-        target = current
-    else:
-        found = containing(session, incident.occurred_at, *position) if position is not None else []
-        target = next((e for e in found if e is not without), None)
+    found = containing(session, incident.occurred_at, *position) if position is not None else []
+    found = [e for e in found if e is not without]
+    # The first started of those notified by then, else the first started: the same answer whatever the
+    # order the exercises were entered in.
+    told = [e for e in found if notified_by(e, incident.occurred_at)]
+    target: ExerciseNotice | None = (told or found or [None])[0]
     # Known but unnotified (or notified only after the incident), an exercise gives context, not a notice.
     flag = unusual_near_border(incident, border_km) and not (target and notified_by(target, incident.occurred_at))
     if target is not incident.exercise:
