@@ -122,6 +122,19 @@ def test_a_sector_neither_the_region_nor_a_rule_names_is_refused_not_routed_by_d
     assert drill["sector"] == "DRILL" and drill["ladder"]["rule_name"] == "Drill", "a rule's sector, its spelling"
 
 
+def test_a_sector_the_position_contradicts_is_kept_with_a_warning(client, world):
+    # 54.412, 22.871 lies in North: the report says South (it routes as given, and staff are told).
+    given = file_incident(client, world, sector="South", latitude=54.412, longitude=22.871)
+    assert given["sector"] == "South", given
+    assert given["warnings"] == ["The position lies in sector North, not in South as the report says: check them."]
+    agreeing = file_incident(client, world, sector="North", latitude=54.412, longitude=22.871)
+    assert agreeing["warnings"] == [], agreeing
+    rule = {"name": "Drill", "sector": "DRILL", "policy_id": world.policy_id, "position": 5}
+    assert client.post("/api/v1/rules", json=rule, headers=world.auth("admin")).status_code == 201
+    drill = file_incident(client, world, sector="DRILL", latitude=54.412, longitude=22.871)
+    assert drill["warnings"] == [], "a drill's sector is no place: it contradicts no position"
+
+
 def test_a_reported_position_alone_is_read_into_its_coordinates_and_locates_the_incident(client, world):
     filed = file_incident(client, world, latitude=None, longitude=None, position_text="34U FF 2142 3097", sector=None)
     assert (round(filed["latitude"], 3), round(filed["longitude"], 3)) == (54.412, 22.871), filed

@@ -246,9 +246,18 @@ OUTSIDE_SECTORS = "The position lies outside every sector of the region: check i
 
 
 def position_warnings(incident: Incident, region) -> list[str]:
-    """What staff should know about where the incident is placed (region: tracker.region.Region)."""
-    if region is not None and region.outside_sectors(incident.latitude, incident.longitude):
+    """What staff should know about where the incident is placed (region: tracker.region.Region): outside
+    every sector, or in another of the region's sectors than the one the report names (a sector only a
+    routing rule names, such as a drill's, contradicts no position)."""
+    latitude, longitude = incident.latitude, incident.longitude
+    if region is None or latitude is None or longitude is None or not region.sectors:
+        return []
+    lies_in = region.sector_of(latitude, longitude)
+    if lies_in is None:
         return [OUTSIDE_SECTORS]
+    named = incident.sector
+    if named and named != lies_in and any(named == name for name, _ in region.sectors):
+        return [f"The position lies in sector {lies_in}, not in {named} as the report says: check them."]
     return []
 
 
