@@ -17,7 +17,7 @@ G    R     maritime/weapon_aiming         North   2026-11-30 23:59:30   2       
 
 Exchanges (counterpart line "Attache line"):
 X1 A closed, a received "reply" on record       -> answered
-X2 A reply_received, overdue_count 1            -> answered (late)
+X2 A reply_received, overdue_count 1 (reply)   -> answered (late)
 X3 C overdue, overdue_count 1                   -> overdue
 X4 D meeting_requested, overdue_count 2         -> overdue
 X5 E explanation_requested                      -> open
@@ -139,9 +139,9 @@ def _exchanges(session, incidents: dict[str, Incident]) -> None:
     session.add(line)
     rows = [
         ("A", ExchangeState.CLOSED, 0, [(MessageDirection.OUT, "notice"), (MessageDirection.IN, "reply")]),
-        ("A", ExchangeState.REPLY_RECEIVED, 1, []),
-        ("C", ExchangeState.OVERDUE, 1, [(MessageDirection.OUT, "explanation_request")]),
-        ("D", ExchangeState.MEETING_REQUESTED, 2, []),
+        ("A", ExchangeState.REPLY_RECEIVED, ["reply"], []),
+        ("C", ExchangeState.OVERDUE, ["reply"], [(MessageDirection.OUT, "explanation_request")]),
+        ("D", ExchangeState.MEETING_REQUESTED, ["reply", "meeting"], []),
         ("E", ExchangeState.EXPLANATION_REQUESTED, 0, []),
         ("G", ExchangeState.CLOSED, 0, [(MessageDirection.OUT, "notice")]),
         ("F", ExchangeState.MEETING_HELD, 0, []),
@@ -156,7 +156,7 @@ def _exchanges(session, incidents: dict[str, Incident]) -> None:
             opened_at=incident.reported_at + timedelta(hours=1),
             reply_seconds=172800,
             meeting_seconds=172800,
-            overdue_count=overdue,
+            overdue_count=len(overdue) if isinstance(overdue, list) else overdue,
         )
         exchange.messages = [
             ExchangeMessage(
@@ -170,6 +170,13 @@ def _exchanges(session, incidents: dict[str, Incident]) -> None:
             for direction, kind in messages
         ]
         session.add(exchange)
+        session.flush()
+        for ran_out in overdue if isinstance(overdue, list) else []:  # which clock ran out, as the engine notes it
+            details = {"exchange": exchange.id, "deadline_kind": ran_out}
+            at = incident.reported_at + timedelta(hours=3)
+            incident.events.append(
+                TimelineEvent(kind=EventKind.EXCHANGE_OVERDUE, actor="engine", at=at, details=details)
+            )
 
 
 def insert_fixture(app, world) -> None:

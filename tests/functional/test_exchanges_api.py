@@ -358,6 +358,27 @@ def test_text_for_the_other_side_with_non_releasable_content_is_refused_and_noth
     assert (unchanged["state"], len(unchanged["messages"])) == ("notified", 1), unchanged
 
 
+def test_a_meeting_held_after_its_deadline_is_recorded_and_the_timely_reply_is_not_late(app, client, world):
+    add_counterpart_line(app, world, reply_deadline_seconds=3600, meeting_deadline_seconds=1)
+    reference = acknowledged_incident(client, world)
+    xid = open_(client, world, reference)["id"]
+    move(client, world, xid, "explanation_requested", REQUEST)
+    move(client, world, xid, "reply_received", "Standard procedure: a scheduled flight.")
+    requested = move(client, world, xid, "meeting_requested", "We request a meeting under paragraph 16.3.")
+    assert requested["deadline_kind"] == "meeting", requested
+    wait_past(requested["deadline_at"])
+    jobs.sweep(app)
+    overdue = api(client, world, "GET", f"/exchanges/{xid}")
+    assert (overdue["state"], overdue["deadline_kind"], overdue["deadline_at"]) == ("overdue", "meeting", None)
+    assert "meeting_held" in overdue["next_states"], overdue
+    notes = {"direction": "in", "kind": "meeting_notes", "text": "Met at the border post, 1400Z, two days late."}
+    api(client, world, "POST", f"/exchanges/{xid}/messages", notes, status=201)
+    held = api(client, world, "GET", f"/exchanges/{xid}")
+    assert (held["state"], held["deadline_kind"]) == ("meeting_held", None), held
+    counted = api(client, world, "GET", "/reports/after-action", who="supervisor")["exchanges"]
+    assert (counted["answered"], counted["answered_late"]) == (1, 0), counted
+
+
 def test_what_an_amendment_added_to_the_narrative_and_our_references_stay_on_our_side(app, client, world):
     add_counterpart_line(app, world)
     reference = acknowledged_incident(client, world)

@@ -108,7 +108,7 @@ def test_a_reply_clock_that_runs_out_makes_the_exchange_overdue_once_and_tells_e
             S.OVERDUE,
             1,
             None,
-            None,
+            "reply",  # the clock that ran out, while overdue
         )
         [event] = [e for e in exchange.incident.events if e.kind is EventKind.EXCHANGE_OVERDUE]
         assert event.details["deadline_kind"] == "reply", event.details

@@ -72,9 +72,16 @@ def test_the_vienna_document_path_and_the_overdue_path_are_allowed():
 
 @pytest.mark.parametrize("state", list(ExchangeState))
 def test_a_person_is_never_offered_overdue(state):
-    offered = exchanges.next_states(exchange(state))
+    offered = exchanges.next_states(exchange(state, deadline_kind="meeting" if state is S.OVERDUE else None))
     assert S.OVERDUE not in offered
     assert offered == [s for s in TRANSITIONS[state] if s is not S.OVERDUE]
+
+
+@pytest.mark.parametrize(("ran_out", "held"), [("meeting", True), ("reply", False), (None, False)])
+def test_a_meeting_is_held_late_only_after_a_meetings_clock_ran_out(ran_out, held):
+    offered = exchanges.next_states(exchange(S.OVERDUE, deadline_kind=ran_out))
+    assert (S.MEETING_HELD in offered) is held, offered
+    assert S.REPLY_RECEIVED in offered and S.MEETING_REQUESTED in offered
 
 
 @pytest.mark.parametrize(

@@ -182,7 +182,10 @@ class ExchangeOut(Schema):
     meeting_seconds = fields.Integer(metadata={"description": "deadline of a meeting, copied from the line"})
     language = fields.String(allow_none=True)
     deadline_at = UTC(allow_none=True, metadata={"description": "when the running clock runs out"})
-    deadline_kind = fields.String(allow_none=True, metadata={"description": "reply or meeting"})
+    deadline_kind = fields.String(
+        allow_none=True,
+        metadata={"description": "reply or meeting: the running clock's, or while overdue the one that ran out"},
+    )
     seconds_left = fields.Function(
         lambda x: seconds_left(x, utcnow()),
         metadata={"type": ["integer", "null"], "description": "until the clock runs out (negative: due)"},

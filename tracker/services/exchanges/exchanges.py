@@ -95,8 +95,14 @@ def seconds_left(exchange: Exchange, now: datetime) -> int | None:
 
 
 def next_states(exchange: Exchange) -> list[ExchangeState]:
-    """The states a person may move the exchange to now ("overdue" is the engine's)."""
-    return [s for s in TRANSITIONS[exchange.state] if s is not S.OVERDUE]
+    """The states a person may move the exchange to now ("overdue" is the engine's; a meeting is held
+    late only after a meeting's clock ran out)."""
+    late_meeting = exchange.state is S.OVERDUE and exchange.deadline_kind == "meeting"
+    return [
+        s
+        for s in TRANSITIONS[exchange.state]
+        if s is not S.OVERDUE and (s is not S.MEETING_HELD or exchange.state is not S.OVERDUE or late_meeting)
+    ]
 
 
 def counterpart_lines(session: Session) -> list[ContactChannel]:
@@ -413,7 +419,7 @@ def expire(session: Session, exchange: Exchange, now: datetime, runner: str, rec
     before, kind, due_at = exchange.state, exchange.deadline_kind, exchange.deadline_at
     exchange.state = S.OVERDUE
     exchange.state_changed_at = now
-    exchange.deadline_at = exchange.deadline_kind = None
+    exchange.deadline_at = None  # the clock stops; deadline_kind says which one ran out while overdue
     exchange.overdue_count += 1
     loop = exchange.id * LOOP_BASE + exchange.overdue_count
     overdue = {

@@ -43,7 +43,7 @@ DEFINITIONS = {
     "numpy 'linear'), in seconds rounded to the millisecond",
     "exchanges": "answered: a received message of kind 'reply' is on record, or the state is reply_received or "
     "meeting_held; overdue: not answered and a deadline passed (overdue_count > 0 or state overdue); "
-    "answered_late: answered after a deadline passed (part of answered); open: neither and not closed; "
+    "answered_late: the reply came after its deadline passed (part of answered); open: neither and not closed; "
     "closed_unanswered: neither and closed; answered + overdue + open + closed_unanswered = total",
     "filters": "from (inclusive) and to (exclusive) apply to reported_at",
 }
@@ -206,7 +206,7 @@ def exchange_counts(session: Session, flt: ReportFilter) -> dict[str, int]:
 
     answered: the other side replied (a received "reply" message, or state reply_received or
     meeting_held); overdue: no reply and a deadline passed (overdue_count > 0 or state overdue);
-    answered_late is the part of answered that came after a deadline; open: neither, not closed;
+    answered_late is the part of answered whose reply came after the reply's deadline; open: neither, not closed;
     closed_unanswered: neither, closed.
     """
     S = ExchangeState
@@ -217,6 +217,13 @@ def exchange_counts(session: Session, flt: ReportFilter) -> dict[str, int]:
     )
     answered = or_(replied, Exchange.state.in_((S.REPLY_RECEIVED, S.MEETING_HELD)))
     late = or_(Exchange.overdue_count > 0, Exchange.state == S.OVERDUE)
+    # Answered late: the reply's clock ran out first (a meeting held late after a timely reply is not).
+    reply_ran_out = exists().where(
+        TimelineEvent.incident_id == Exchange.incident_id,
+        TimelineEvent.kind == EventKind.EXCHANGE_OVERDUE,
+        TimelineEvent.details["exchange"].as_integer() == Exchange.id,
+        TimelineEvent.details["deadline_kind"].as_string() == "reply",
+    )
     neither = and_(not_(answered), not_(late))
 
     def counted(condition):
@@ -226,7 +233,7 @@ def exchange_counts(session: Session, flt: ReportFilter) -> dict[str, int]:
         select(
             func.count().label("total"),
             counted(answered).label("answered"),
-            counted(and_(answered, late)).label("answered_late"),
+            counted(and_(answered, reply_ran_out)).label("answered_late"),
             counted(and_(not_(answered), late)).label("overdue"),
             counted(and_(neither, Exchange.state != S.CLOSED)).label("open"),
             counted(and_(neither, Exchange.state == S.CLOSED)).label("closed_unanswered"),
