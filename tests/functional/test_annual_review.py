@@ -2,7 +2,7 @@
 the database at fixed times; the page, its CSV and the API agree with each other and with the figures
 worked out by hand below.
 
-Agreements INCSEA-1972 and VD11-CH3; one counterpart line. Incidents reported in 2025 (and one just
+Agreements INCSEA-1972 and VD11-CH3; one counterpart line. Incidents that occurred in 2025 (and one just
 before and one just after, which the 2025 review leaves out):
 
 I1 INCSEA/Eastland unsafe_intercept   X1 (no agreement of its own: counts under I1's) reply_received
@@ -28,6 +28,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from tests.support import sign_in
 from tracker.db import session_scope
@@ -268,6 +269,15 @@ def test_a_year_outside_the_seeded_one_and_a_bad_year(client, seeded_year):
     auth = seeded_year.auth("supervisor")
     later = client.get("/api/v1/reports/annual-review?year=2026", headers=auth).get_json()
     assert [(r["agreement"], r["incidents"], r["exchanges"]) for r in later["rows"]] == [("INCSEA-1972", 1, 0)]
+    # An incident of New Year's Eve reported after midnight belongs to the year it happened in.
+    with session_scope(client.application) as session:
+        late = session.scalars(select(Incident).where(Incident.reference == "REV-I9")).one()
+        late.occurred_at = at("2025-12-31T23:50:00")
+    later = client.get("/api/v1/reports/annual-review?year=2026", headers=auth).get_json()
+    assert later["rows"] == [], later
+    review_2025 = client.get("/api/v1/reports/annual-review?year=2025", headers=auth).get_json()
+    incsea = next(r for r in review_2025["rows"] if r["agreement"] == "INCSEA-1972")
+    assert incsea["incidents"] == 4, incsea
     bad = client.get("/api/v1/reports/annual-review?year=twenty", headers=auth)
     assert bad.status_code == 422 and "year" in bad.get_json()["error"]["details"], bad.get_json()
     sign_in(client, "supervisor")

@@ -24,7 +24,8 @@ NONE = "(none)"
 FIRST_YEAR, LAST_YEAR = 1970, 9998
 S = ExchangeState
 DEFINITIONS = {
-    "year": "incidents reported in the UTC year, and the exchanges and messages about them",
+    "year": "incidents that occurred in the UTC year (however late reported), and the exchanges and messages "
+    "about them",
     "group": "an incident counts under its agreement and counterpart state; an exchange (and its messages) "
     "under its own, else its incident's; (none) where none is set",
     "messages_sent": "messages of ours the other side was sent (released)",
@@ -120,14 +121,14 @@ def review(session: Session, year: int, now: datetime) -> dict:
         return groups.setdefault(key, Group(*key))
 
     incidents = session.scalars(
-        select(Incident).where(Incident.reported_at >= start, Incident.reported_at < end).order_by(Incident.id)
+        select(Incident).where(Incident.occurred_at >= start, Incident.occurred_at < end).order_by(Incident.id)
     ).all()
     for incident in incidents:
         group(incident.agreement_id, incident.counterpart_state).by_category[incident.category] += 1
     exchanges = session.scalars(
         select(Exchange)
         .join(Incident, Incident.id == Exchange.incident_id)
-        .where(Incident.reported_at >= start, Incident.reported_at < end)
+        .where(Incident.occurred_at >= start, Incident.occurred_at < end)
         .options(selectinload(Exchange.messages), selectinload(Exchange.incident))
         .order_by(Exchange.id)
     ).all()
