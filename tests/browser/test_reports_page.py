@@ -48,7 +48,8 @@ def test_printed_incident_leaves_the_navigation_off_the_paper(app, sign_in):
     page = person.page
     page.goto(f"/incidents/{reference('A')}")
     page.get_by_role("link", name="Print").click()
-    expect(page.locator("table.print-timeline tbody tr")).to_have_count(4)  # filed, routed, acknowledged, resolved
+    # filed, routed, acknowledged, resolved, and the reply deadline its exchange X2 let pass
+    expect(page.locator("table.print-timeline tbody tr")).to_have_count(5)
     page.emulate_media(media="print")
     expect(page.locator("header.top")).to_be_hidden()
     expect(page.locator("table.print-timeline")).to_be_visible()
