@@ -536,7 +536,7 @@ PAGES = {
     ("POST", "/incidents/<reference>/decision"): Call(page(302, P.INCIDENTS_DECIDE), deciding, {"step": "2"}),
     ("POST", "/incidents/<reference>/comments"): Call(page(302), incident, {"text": "Seen from the desk."}),
     ("POST", "/incidents/<reference>/resolve"): Call(
-        page(302, P.INCIDENTS_HANDLE), incident, {"resolution": "Explained."}
+        page(302, P.INCIDENTS_HANDLE), incident, {"resolution": "Explained.", "confirm": "yes"}
     ),
     ("GET", "/incidents/<reference>/amend"): Call(page(200, P.INCIDENTS_AMEND), incident),
     # A field the form does not send keeps its value: the version read and one fact to correct.
@@ -608,7 +608,7 @@ PAGES = {
     ("POST", "/exercises/new"): Call(page(302, P.EXERCISES_MANAGE), body=exercise_form),
     ("GET", "/exercises/<int:exercise_id>/edit"): Call(page(200, P.EXERCISES_MANAGE), exercise),
     ("POST", "/exercises/<int:exercise_id>/edit"): Call(page(302, P.EXERCISES_MANAGE), exercise, exercise_form),
-    ("POST", "/exercises/<int:exercise_id>/delete"): Call(page(302, P.EXERCISES_MANAGE), exercise, {}),
+    ("POST", "/exercises/<int:exercise_id>/delete"): Call(page(302, P.EXERCISES_MANAGE), exercise, {"confirm": "yes"}),
     ("GET", "/exercises/import"): Call(page(200, P.EXERCISES_MANAGE)),
     ("GET", "/exercises/<int:exercise_id>"): Call(page(200, P.EXERCISES_READ), our_exercise),
     ("GET", "/exercises/ours"): Call(page(200, P.EXERCISES_READ)),
@@ -685,10 +685,10 @@ PAGES = {
         page(302, P.USERS_MANAGE), user, {"password": "another-password"}
     ),
     ("POST", "/admin/users/<int:user_id>/tokens"): Call(page(302, P.USERS_MANAGE), user, {"name": "desk script"}),
-    ("POST", "/admin/users/<int:user_id>/deactivate"): Call(page(302, P.USERS_MANAGE), user, {}),
+    ("POST", "/admin/users/<int:user_id>/deactivate"): Call(page(302, P.USERS_MANAGE), user, {"confirm": "yes"}),
     ("POST", "/admin/users/<int:user_id>/activate"): Call(page(302, P.USERS_MANAGE), user, {}),
     ("POST", "/admin/tokens/<int:token_id>/revoke"): Call(
-        page(302, P.USERS_MANAGE), lambda s: {"token_id": s.token}, {}
+        page(302, P.USERS_MANAGE), lambda s: {"token_id": s.token}, {"confirm": "yes"}
     ),
 }
 

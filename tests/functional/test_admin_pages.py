@@ -388,7 +388,10 @@ def test_admin_creates_a_user_resets_the_password_and_deactivates_them(app, worl
     short = submit(admin, f"{user_page}/password", {"password": "short"}, page=user_page)
     assert short.status_code == 422 and 'id="password-error"' in short.text
 
-    assert submit(admin, f"{user_page}/deactivate", page=user_page).status_code == 302
+    asked = submit(admin, f"{user_page}/deactivate", page=user_page)
+    assert asked.status_code == 200 and "Deactivate night?" in asked.text and "cannot be undone" not in asked.text
+    assert night.get("/").status_code == 200, "asked first"
+    assert submit(admin, f"{user_page}/deactivate", {"confirm": "yes"}, page=user_page).status_code == 302
     assert night.get("/").status_code == 302, "signed out at once"
     assert sign_in(app, "night", "night-two-pw").signed_in.status_code == 401
     row = re.search(r'data-user="night">(.*?)</tr>', admin.get("/admin/users").text, re.S)[1]
@@ -422,7 +425,9 @@ def test_an_issued_token_is_shown_once_works_and_stops_when_revoked(app, world):
 
     revoke = re.search(r'action="(/admin/tokens/\d+/revoke)"[^<]*<input[^>]*>\s*<button[^>]*wall display', page)
     assert revoke, "a revoke button for the token"
-    assert submit(admin, revoke[1], page=user_page).status_code == 302
+    asked = submit(admin, revoke[1], page=user_page)
+    assert asked.status_code == 200 and "Revoke the API token" in asked.text and "cannot be undone" in asked.text
+    assert submit(admin, revoke[1], {"confirm": "yes"}, page=user_page).status_code == 302
     assert api.get("/api/v1/incidents", headers=bearer).status_code == 401
     row = re.search(rf'data-token="{text[:10]}">(.*?)</tr>', admin.get(user_page).text, re.S)[1]
     assert "<button" not in row and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ</td>\s*$", row)

@@ -49,9 +49,11 @@ def act(client, reference: str, path: str, data: dict, prefix: str = ""):
     return client.get(f"/incidents/{reference}")
 
 
-def transition(client, reference: str, exchange_id: int, state: str, text: str = "", version: int | None = None):
+def transition(
+    client, reference: str, exchange_id: int, state: str, text: str = "", version: int | None = None, confirm=False
+):
     p = f"exchange-{exchange_id}-"
-    data = {f"{p}state": state, f"{p}text": text}
+    data = {f"{p}state": state, f"{p}text": text, **({"confirm": "yes"} if confirm else {})}
     if version is not None:
         data[f"{p}version"] = str(version)
     return act(client, reference, f"/exchanges/{exchange_id}/transition", data, prefix=p)
@@ -113,7 +115,14 @@ def test_a_liaison_opens_an_exchange_and_walks_it_through_the_panel(app, client,
     assert "Record reply" in shown and "Mark no answer" in shown and "Request explanation" not in shown
 
     page = transition(client, incident, exchange["id"], "reply_received", "It was a training flight that strayed.")
-    page = transition(client, incident, exchange["id"], "closed", "Explanation accepted.")
+    p = f"exchange-{exchange['id']}-"
+    closing = {f"{p}csrf_token": csrf(client, f"/incidents/{incident}"), f"{p}state": "closed"}
+    asked = client.post(
+        f"/exchanges/{exchange['id']}/transition", data={**closing, f"{p}text": "Explanation accepted."}
+    )
+    assert "Close the exchange over" in asked.text and 'value="Explanation accepted."' in asked.text, asked.text[:3000]
+    assert api(client, world, "GET", f"/exchanges/{exchange['id']}")["state"] == "reply_received", "asked first"
+    page = transition(client, incident, exchange["id"], "closed", "Explanation accepted.", confirm=True)
     shown = panel(page)
     assert 'data-state="closed"' in shown and "Explanation accepted." in shown and "Close exchange" not in shown
     assert "from them" in shown and "It was a training flight that strayed." in shown

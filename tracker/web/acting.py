@@ -4,7 +4,7 @@ go back to the incident page."""
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 
 from ..db import get_session
@@ -41,3 +41,25 @@ def act_on_incident(
         if message:
             flash(message, "success")
     return redirect(back or url_for("incidents.view", reference=reference, _anchor=anchor))
+
+
+def ask_first(question: str, cancel: str, consequence: str = "", label: str = "Delete", final: bool = True):
+    """The page asking to confirm a delete (or another step not lightly taken), or None once its form
+    came back with confirm=yes. final: the step cannot be undone (the page says so).
+
+    A step of its own, not a script's confirm(): the CSP forbids inline scripts, and a page works
+    without any. The button posts without confirm, this page posts again with it and with every
+    field the first post carried (a note typed, a prefixed form's token), so nothing typed is lost.
+    """
+    if request.form.get("confirm") == "yes":
+        return None
+    carried = [(name, value) for name, value in request.form.items(multi=True) if name not in ("csrf_token", "confirm")]
+    return render_template(
+        "web/admin/confirm.html",
+        question=question,
+        consequence=consequence,
+        cancel=cancel,
+        label=label,
+        final=final,
+        carried=carried,
+    )

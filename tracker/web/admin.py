@@ -6,7 +6,7 @@ blueprint and what they share: running one service call and showing its complain
 the form's fields, and secrets shown only once.
 """
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask import session as cookie
 from flask_login import login_required
 
@@ -61,19 +61,6 @@ def apply_change(change, done: str) -> bool:
         return False
     flash(done, "success")
     return True
-
-
-def ask_first(question: str, cancel: str, consequence: str = "", label: str = "Delete"):
-    """The page asking to confirm a delete, or None once its form came back with confirm=yes.
-
-    A step of its own, not a script's confirm(): the CSP forbids inline scripts, and a page works
-    without any. The delete button posts without confirm, this page posts again with it.
-    """
-    if request.form.get("confirm") == "yes":
-        return None
-    return render_template(
-        "web/admin/confirm.html", question=question, consequence=consequence, cancel=cancel, label=label
-    )
 
 
 def field_named(form):

@@ -15,7 +15,8 @@ from ..models import ChannelCheck, CheckOutcome, ContactChannel, Role, User
 from ..models.permissions import Permission
 from ..services.engine import line_checks
 from ..services.incidents import ladder
-from .admin import apply_change, ask_first, bp, page, save, show_once, take_shown_once
+from .acting import ask_first
+from .admin import apply_change, bp, page, save, show_once, take_shown_once
 from .admin_agreements import agreement_choices
 from .forms import ChannelForm
 

@@ -9,7 +9,8 @@ from ..http.access import requires
 from ..models import ContactChannel, EscalationPolicy, Precedence
 from ..models.permissions import Permission
 from ..services.incidents import ladder
-from .admin import apply_change, ask_first, bp, page, save
+from .acting import ask_first
+from .admin import apply_change, bp, page, save
 from .forms import PolicyForm
 
 

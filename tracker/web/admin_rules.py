@@ -12,7 +12,8 @@ from ..models import EscalationPolicy, RoutingRule
 from ..models.permissions import Permission
 from ..services.incidents import ladder
 from ..services.incidents.routing import RouteQuery, check_query, choose_rule, ordered_rules, snapshot_ladder
-from .admin import apply_change, ask_first, bp, field_named, page, save, show_errors
+from .acting import ask_first
+from .admin import apply_change, bp, field_named, page, save, show_errors
 from .admin_agreements import agreement_choices
 from .forms import RoutePreviewForm, RuleForm
 

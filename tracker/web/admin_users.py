@@ -10,6 +10,7 @@ from ..http.access import requires
 from ..models import AccountEvent, ApiToken, User
 from ..models.permissions import Permission
 from ..services.accounts import people
+from .acting import ask_first
 from .admin import apply_change, bp, page, save, show_once, take_shown_once
 from .forms import NewPasswordForm, TokenForm, UserForm
 
@@ -107,6 +108,10 @@ def revoke_token(token_id: int):
     if token is None:
         raise NotFound(f"no token {token_id}")
     user_id = token.user_id
+    question = f"Revoke the API token “{token.name}” ({token.prefix}…) of {token.user.username}?"
+    consequence = "Whatever sends it is refused from now on; a new token must be issued and handed over."
+    if asked := ask_first(question, url_for("admin.user", user_id=user_id), consequence, label="Revoke"):
+        return asked
     apply_change(lambda s: people.revoke_token(s, token_id), f"Token {token.prefix}… revoked.")
     return _back(user_id)
 
@@ -117,6 +122,15 @@ def deactivate_user(user_id: int):
     user = _user(user_id)
     if user.id == current_user.id:
         flash("You cannot deactivate yourself: ask another admin.", "error")
+    elif asked := ask_first(
+        f"Deactivate {user.username}?",
+        url_for("admin.user", user_id=user_id),
+        "Their sessions and API tokens stop working at once (an officer on watch is cut off); "
+        "an admin can activate them again.",
+        label="Deactivate",
+        final=False,
+    ):
+        return asked
     else:
         apply_change(
             lambda s: people.deactivate(s, user),

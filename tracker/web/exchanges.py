@@ -13,7 +13,7 @@ from ..models.permissions import Permission
 from ..services.exchanges import exchanges
 from ..services.incidents import handling
 from ..timeutil import format_dtg, parse_moment, utcnow
-from .acting import act_on_incident
+from .acting import act_on_incident, ask_first
 from .etags import conditional
 from .forms import ExchangeActionForm, ExchangeMessageForm, OpenExchangeForm
 
@@ -121,6 +121,8 @@ def transition(exchange_id: int):
         flash("That is not a state an exchange can take.", "error")
         return redirect(url_for("incidents.view", reference=reference, _anchor="exchanges"))
     label = state.value.replace("_", " ")
+    if state in ENDINGS and (asked := _ask_before_ending(exchange, state, reference)):
+        return asked
     ours = exchanges.MESSAGE_OF.get(state, (None,))[0] is MessageDirection.OUT
     return _act(
         reference,
@@ -129,6 +131,20 @@ def transition(exchange_id: int):
         if ours
         else f"Exchange over {exchange.channel.name}: {label}.",
     )
+
+
+# States that end the conversation or say the other side refused or kept silent: asked first (no way back).
+ENDINGS = {
+    S.CLOSED: ("Close the exchange over {line}?", "Close", "Nothing more goes over it; it cannot be reopened."),
+    S.REFUSED: ("Record that the other side refused, over {line}?", "Record refusal", "This is on record for good."),
+    S.NO_ANSWER: ("Mark the exchange over {line} as unanswered?", "Mark no answer", "This is on record for good."),
+}
+
+
+def _ask_before_ending(exchange, state, reference: str):
+    question, label, consequence = ENDINGS[state]
+    back = url_for("incidents.view", reference=reference, _anchor="exchanges")
+    return ask_first(question.format(line=exchange.channel.name), back, consequence, label=label)
 
 
 @bp.post("/exchanges/<int:exchange_id>/messages")

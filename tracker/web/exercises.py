@@ -17,6 +17,7 @@ from ..models.permissions import Permission, may
 from ..services.exercises import briefings, checks, csv_import, register, vienna
 from ..services.exercises.validity import VIA_LABELS
 from ..timeutil import parse_moment, utcnow
+from .acting import ask_first
 from .admin import apply_change, page, save
 from .exercise_forms import BriefingForm, ExerciseForm, ImportForm
 
@@ -181,6 +182,12 @@ def edit(exercise_id: int):
 @bp.post("/<int:exercise_id>/delete")
 @requires(Permission.EXERCISES_MANAGE)
 def delete(exercise_id: int):
+    exercise = register.get_exercise(get_session(), exercise_id)
+    back = url_for("exercises.edit", exercise_id=exercise_id)
+    consequence = "The incidents it holds lose their link to it (their timelines say so)."
+    if asked := ask_first(f"Delete the exercise “{exercise.name}” from the register?", back, consequence):
+        return asked
+
     def remove(session):
         register.delete_exercise(session, exercise_id, current_user.username, utcnow(), wiring.border_km())
 

@@ -20,7 +20,7 @@ from ..services.incidents import filing, handling, measures, route_table
 from ..timeutil import format_dtg, isoformat, parse_moment, utcnow
 from . import marking, measure_fields
 from .acknowledging import AcknowledgeForm, note_refused
-from .acting import act_on_incident
+from .acting import act_on_incident, ask_first
 from .auth import safe_next
 from .base_form import refusal
 from .forms import ActionForm, CommentForm, IncidentForm, ResolveForm, flag
@@ -306,6 +306,11 @@ def resolve(reference: str):
     if not form.validate():
         flash(refusal(form.resolution) or "Say how it was resolved.", "error")
         return redirect(url_for("incidents.view", reference=reference))
+    consequence = "Its ladder stops for good and it leaves the board; a resolved incident is not reopened."
+    if asked := ask_first(
+        f"Resolve {reference}?", url_for("incidents.view", reference=reference), consequence, "Resolve"
+    ):
+        return asked
     return _act(
         reference,
         lambda s: handling.resolve(s, reference, _me(), utcnow(), form.resolution.data),
