@@ -77,10 +77,20 @@ def test_an_action_without_a_due_time_or_a_bad_time_saves_nothing(app, client, s
     sign_in(client, "liaison")
     path = start(client, reference, exchange).headers["Location"]
     token = csrf(client, path)
-    client.post(path, data={"csrf_token": token, "they_said": "x", "actions-0-text": "Call back"})
-    assert any(kind == "error" and "due time" in text for kind, text in flashes(client.get(path)))
-    client.post(path, data={"csrf_token": token, "they_said": "x", "ended_at": "tomorrow"})
-    assert any(kind == "error" and "Ended at" in text for kind, text in flashes(client.get(path)))
+    said = "They deny any aircraft was in the area; they will check the radar record."
+    answer = client.post(path, data={"csrf_token": token, "they_said": said, "actions-0-text": "Call back"})
+    assert answer.status_code == 422 and 'id="actions-0-due_at-error"' in answer.text, answer.text[:3000]
+    assert said in html.unescape(answer.text) and 'value="Call back"' in answer.text, "what was typed is kept"
+    typed = {"csrf_token": token, "they_said": said, "ended_at": "tomorrow"}
+    typed.update({"actions-0-text": "", "actions-0-due_at": ""})  # a browser posts every row shown
+    typed.update({"actions-1-text": "Send the track", "actions-1-party": "us", "actions-1-due_at": "tomorrow noon"})
+    answer = client.post(path, data=typed)
+    assert answer.status_code == 422, answer.text[:3000]
+    assert 'id="ended_at-error"' in answer.text and 'id="actions-1-due_at-error"' not in answer.text, "the first"
+    assert 'value="tomorrow"' in answer.text and said in html.unescape(answer.text)
+    answer = client.post(path, data={**typed, "ended_at": ""})
+    assert answer.status_code == 422 and 'id="actions-1-due_at-error"' in answer.text, answer.text[:3000]
+    assert 'value="tomorrow noon"' in answer.text and 'value="Send the track"' in answer.text
     with session_scope(app) as session:
         assert session.scalar(select(Call.they_said)) == "" and session.scalar(select(AgreedAction.id)) is None
 

@@ -141,11 +141,15 @@ def view_call(call_id: int):
 def _actions(form: CallForm, now) -> list[dict]:
     """The action rows typed in: a text and a due time each (due in, or due at)."""
     drafts = []
-    for n, row in enumerate(form.actions.entries):
+    for row in form.actions.entries:
+        n = row.name.rsplit("-", 1)[1]  # the row's own number (its place in the list may differ)
         text = (row.form.text.data or "").strip()
         if not text:
             continue
-        due_at = _moment(row.form, "due_at")
+        try:
+            due_at = _moment(row.form, "due_at")
+        except ValidationError as error:  # named by its row, to stand beside it
+            raise ValidationError(error.message, {f"actions.{n}.due_at": error.details["due_at"]}) from None
         if due_at is None and row.form.due_in.data:
             if row.form.due_in.data not in DUE_IN_SECONDS:
                 raise ValidationError("pick a due time from the list", {f"actions.{n}.due_in": "not one of the list"})
@@ -166,11 +170,7 @@ def save_call(call_id: int):
         abort(403)
     form = _offer_moves(call, CallForm())
     if not form.validate():
-        said = "; ".join(
-            f"{getattr(form, k).label.text}: {v[0] if isinstance(v, list) else v}" for k, v in form.errors.items()
-        )
-        flash(f"Nothing saved: {said}", "error")
-        return redirect(url_for("exchanges.view_call", call_id=call_id))
+        return _again(call, form, "Nothing saved: see the fields marked.")
     end = "end" in request.form
     try:
         with committed() as session:
@@ -183,11 +183,40 @@ def save_call(call_id: int):
             calls.update_call(session, call, data, _me(), now, _limits(), end=end, expected_version=version)
     except Forbidden:
         abort(403)
+    except ValidationError as error:
+        return _again(call, form, _placed(form, error))
     except (TrackerError, ValueError) as error:
-        flash(explain(error) if isinstance(error, TrackerError) else str(error), "error")
-        return redirect(url_for("exchanges.view_call", call_id=call_id))
+        return _again(call, form, explain(error) if isinstance(error, TrackerError) else str(error))
     flash("Call ended: on record." if end else "Call saved.", "success")
     return redirect(url_for("exchanges.view_call", call_id=call_id))
+
+
+def _again(call, form: CallForm, problem: str):
+    """The call's page again with what was typed kept and the problems beside their fields (422): a typo
+    in a time must not cost the words of a call in progress."""
+    flash(problem, "error")
+    page = render_template("web/calls/view.html", call=call, form=form, now=utcnow())
+    return page, 422
+
+
+def _placed(form: CallForm, error: ValidationError) -> str:
+    """Put each detail beside its field ("actions.1.due_at": the second action's); say what fits none."""
+    elsewhere = []
+    for key, why in error.details.items():
+        target = _field(form, key)
+        if target is None:
+            elsewhere.append(f"{key.replace('_', ' ')}: {why}")
+        else:
+            target.errors = [*target.errors, str(why)]
+    return "; ".join(["Nothing saved", *elsewhere]) if elsewhere else "Nothing saved: see the fields marked."
+
+
+def _field(form: CallForm, key: str):
+    parts = key.split(".")
+    if len(parts) == 3 and parts[0] == "actions":
+        rows = [row.form for row in form.actions.entries if row.name == f"actions-{parts[1]}"]
+        return rows[0][parts[2]] if rows and parts[2] in rows[0] else None
+    return form[key] if key in form else None
 
 
 @bp.post("/actions/<int:action_id>/done")
