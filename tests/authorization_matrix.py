@@ -550,7 +550,9 @@ PAGES = {
     ("POST", "/incidents/<reference>/related/<int:link_id>/dismiss"): Call(page(302, P.RELATED_DECIDE), link, {}),
     # exchanges, releasability and summaries
     ("POST", "/incidents/<reference>/exchanges"): Call(
-        page(302, P.EXCHANGES_TALK), acknowledged, lambda s: {"channel_id": str(s.line), "text": NOTICE}
+        page(302, P.EXCHANGES_TALK),
+        acknowledged,
+        lambda s: {"open-exchange-channel_id": str(s.line), "open-exchange-text": NOTICE},
     ),
     ("POST", "/exchanges/<int:exchange_id>/transition"): Call(
         page(302, P.EXCHANGES_TALK), exchange, lambda s: exchange_form(s, "", state="receipt_confirmed")

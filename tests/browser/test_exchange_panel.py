@@ -76,3 +76,28 @@ def test_an_overdue_exchange_stands_out_and_a_meeting_request_starts_a_countdown
 
     assert liaison.foreign_requests() == [] and supervisor.foreign_requests() == []
     assert liaison.page_errors == [] and supervisor.page_errors == []
+
+
+def test_a_message_refused_for_its_time_comes_back_typed_with_the_field_in_view(app, sign_in):
+    world = build_world(app)
+    add_counterpart_line(app, world)
+    client = app.test_client()
+    reference = acknowledged_incident(client, world)
+    xid = open_via_api(client, world, reference)["id"]
+    liaison = sign_in("liaison", width=390)
+    page = liaison.page
+    page.goto(f"/incidents/{reference}#exchanges")
+    exchange = page.locator(f'article[data-exchange="{xid}"]')
+    exchange.get_by_text("Record a message").click()
+    said = "Their duty officer: a scheduled training sortie, nothing more."
+    exchange.get_by_label("Message", exact=True).fill(said)
+    received = exchange.get_by_label(re.compile("^Received at \\(from them"))
+    received.fill("yesterday afternoon")
+    exchange.get_by_role("button", name="Record message").click()
+    received = page.locator(f'article[data-exchange="{xid}"]').get_by_label(re.compile("^Received at \\(from them"))
+    expect(received).to_be_focused()  # the page opens where the problem is, not at its top
+    expect(received).to_have_value("yesterday afternoon")
+    expect(page.locator(f'article[data-exchange="{xid}"]').get_by_label("Message", exact=True)).to_have_value(said)
+    expect(page.locator(f"#{received.get_attribute('id')}-error")).to_be_in_viewport()
+    page.wait_for_timeout(2500)  # a live refresh leaves a returned form alone
+    expect(received).to_have_value("yesterday afternoon")

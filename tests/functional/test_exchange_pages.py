@@ -91,9 +91,8 @@ def test_a_liaison_opens_an_exchange_and_walks_it_through_the_panel(app, client,
     assert "Open an exchange" in panel(page) and f">{LINE} · Eastland Ministry of Defence</option>" in panel(page)
     assert ">L1<" not in panel(page), "only lines to the other side are offered"
 
-    page = act(
-        client, incident, f"/incidents/{incident}/exchanges", {"channel_id": world.channels[LINE], "text": NOTICE}
-    )
+    opening = {"open-exchange-channel_id": world.channels[LINE], "open-exchange-text": NOTICE}
+    page = act(client, incident, f"/incidents/{incident}/exchanges", opening, prefix="open-exchange-")
     assert ("success", "Exchange opened. The notice is a draft: a second person must approve it.") in flashes(page)
     shown = panel(page)
     assert 'data-state="notified"' in shown and NOTICE in shown and "to them" in shown, shown
@@ -130,17 +129,42 @@ def test_a_liaison_opens_an_exchange_and_walks_it_through_the_panel(app, client,
     assert "explanation requested → reply received" in timeline and "reply received → closed" in timeline
 
 
+def refused(client, reference: str, path: str, data: dict, prefix: str):
+    """POST a form of the incident page that is refused: the page again (422) with the form as posted."""
+    answer = client.post(path, data={f"{prefix}csrf_token": csrf(client, f"/incidents/{reference}"), **data})
+    assert answer.status_code == 422, f"{path}: {answer.status_code} {answer.text[:1000]}"
+    return answer
+
+
 def test_the_panel_says_why_a_step_was_refused(app, client, world, incident):
     xid = open_via_api(client, world, incident)["id"]
-    page = transition(client, incident, xid, "explanation_requested", "")
+    p, path = f"exchange-{xid}-", f"/exchanges/{xid}/transition"
+    page = refused(client, incident, path, {f"{p}state": "explanation_requested", f"{p}text": ""}, p)
     assert any(kind == "error" and "needs the text" in text for kind, text in flashes(page)), flashes(page)
-    page = transition(client, incident, xid, "meeting_held", "Met.")
+    assert f'id="{p}text-error"' in page.text, "beside the text it needs"
+    page = refused(client, incident, path, {f"{p}state": "meeting_held", f"{p}text": "Met at 1400Z."}, p)
     assert any("cannot become meeting_held" in text for _, text in flashes(page)), flashes(page)
-    page = transition(client, incident, xid, "overdue")
+    assert "Met at 1400Z.</textarea>" in page.text, "the text typed is kept"
+    assert re.search(r'<p class="error" role="alert">[^<]*cannot become meeting_held', page.text), "above the form"
+    page = refused(client, incident, path, {f"{p}state": "overdue"}, p)
     assert any("only the engine marks an exchange overdue" in text for _, text in flashes(page)), flashes(page)
-    stale = transition(client, incident, xid, "receipt_confirmed", "", version=999)
+    stale = refused(client, incident, path, {f"{p}state": "receipt_confirmed", f"{p}version": "999"}, p)
     assert any("changed since you read it" in text for _, text in flashes(stale)), flashes(stale)
     assert api(client, world, "GET", f"/exchanges/{xid}")["state"] == "notified"
+
+
+def test_a_message_or_receipt_refused_for_its_time_keeps_what_was_typed_beside_the_problem(
+    app, client, world, incident
+):
+    xid = open_via_api(client, world, incident)["id"]
+    p = f"exchange-{xid}-message-"
+    said = "Their duty officer: the aircraft was on a scheduled training sortie."
+    data = {f"{p}direction": "in", f"{p}kind": "reply", f"{p}text": said, f"{p}received_at": "yesterday afternoon"}
+    page = refused(client, incident, f"/exchanges/{xid}/messages", data, p)
+    assert f'id="{p}received_at-error"' in page.text and f"{said}</textarea>" in html.unescape(page.text)
+    assert re.search(r'<details class="exchange-message-form" open>', page.text), "the fold stays open"
+    assert 'value="yesterday afternoon"' in page.text
+    assert api(client, world, "GET", f"/exchanges/{xid}")["messages"][-1]["text"] != said, "nothing recorded"
 
 
 def test_a_message_is_recorded_through_the_panel(app, client, world, incident):
@@ -158,7 +182,7 @@ def test_a_form_without_its_csrf_token_changes_nothing(app, client, world, incid
     xid = open_via_api(client, world, incident)["id"]
     answer = client.post(f"/exchanges/{xid}/transition", data={f"exchange-{xid}-state": "receipt_confirmed"})
     assert answer.status_code == 400
-    answer = client.post(f"/incidents/{incident}/exchanges", data={"channel_id": world.channels[LINE]})
+    answer = client.post(f"/incidents/{incident}/exchanges", data={"open-exchange-channel_id": world.channels[LINE]})
     assert answer.status_code == 400
     assert [x["state"] for x in api(client, world, "GET", f"/incidents/{incident}/exchanges")] == ["notified"]
 
@@ -265,3 +289,14 @@ def test_the_printed_record_says_which_of_our_texts_were_sent_and_which_were_not
     assert way() == ["approved, not sent"]
     send(client, world, draft["id"])
     assert way() == ["sent"]
+
+
+def test_a_receipt_refused_for_its_time_keeps_who_confirmed_it(app, client, world, incident):
+    exchange = open_via_api(client, world, incident)
+    [notice] = [m for m in api(client, world, "GET", f"/exchanges/{exchange['id']}")["messages"] if m["serial"]]
+    p = f"receipt-{notice['id']}-"
+    data = {f"{p}at": "soon after noon", f"{p}by": "Maj Petrov, their duty officer", f"{p}via": "call"}
+    page = refused(client, incident, f"/exchanges/{exchange['id']}/messages/{notice['id']}/receipt", data, p)
+    assert f'id="{p}at-error"' in page.text and 'value="Maj Petrov, their duty officer"' in page.text, page.text[-4000:]
+    assert '<details class="receipt-form" open>' in page.text
+    assert api(client, world, "GET", f"/exchanges/{exchange['id']}")["messages"][0]["receipt_at"] is None

@@ -110,5 +110,12 @@
     if (window.matchMedia && window.matchMedia("(min-width: 761px)").matches) {
       document.querySelectorAll("details[data-open-wide]").forEach(function (d) { d.open = true; });
     }
+    // A form returned with a problem far down a long page (the incident page's exchange forms): go to it.
+    var wrong = document.querySelector('[aria-invalid="true"]');
+    if (wrong && !document.querySelector("[autofocus]")) {
+      var fold = wrong.closest("details");
+      if (fold) { fold.open = true; }
+      wrong.focus();
+    }
   });
 })();

@@ -39,8 +39,10 @@
     return field.value !== field.defaultValue;
   }
 
-  // Someone works in this part: the focus is in a field (or on a folded part's summary), or a field holds typed text.
+  // Someone works in this part: a form came back with a problem, the focus is in a field (or on a folded part's
+  // summary), or a field holds typed text.
   function busy(part) {
+    if (part.querySelector(".has-error, .error[role=alert]")) { return true; }  // a form returned with a problem
     var active = document.activeElement;
     if (active && part.contains(active) && active.matches("input:not([type=hidden]), textarea, select, summary")) {
       return true;

@@ -4,7 +4,7 @@ go back to the incident page."""
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 
 from ..db import get_session
@@ -24,17 +24,21 @@ def act_on_incident(
     done: str | Callable[[Any], str] = "",
     anchor=None,
     back: str | None = None,
+    form=None,
 ):
     """Run do(session) and commit; a refusal is a 403 page, any other domain error a flash line
     (nothing committed). Then back to the incident page (at anchor), or to back (a path on this site
     the caller checked, such as the list an Acknowledge button was on). done may be a function of
-    what do returned."""
+    what do returned. form: the incident page's form that was posted; refused, the page is drawn again
+    with it as posted and the problem beside its field (422), so nothing typed is lost."""
     try:
         with committed():
             result = do(get_session())
     except Forbidden:
         abort(403)
     except TrackerError as error:
+        if form is not None:
+            return page_again(reference, form, explain(error), next(iter(error.details), None))
         flash(explain(error), "error")
     else:
         message = done(result) if callable(done) else done
@@ -63,3 +67,21 @@ def ask_first(question: str, cancel: str, consequence: str = "", label: str = "D
         final=final,
         carried=carried,
     )
+
+
+def page_again(reference: str, form, problem: str, field: str | None = None):
+    """The incident page drawn again (422) with the refused form as posted (kept_form) and the problem
+    beside its field, else above the form; the flash line says it too, at the top."""
+    target = form[field] if field and field in form else None
+    if target is not None and target.type not in ("HiddenField", "CSRFTokenField"):  # shown: beside it
+        target.errors = [*target.errors, problem]
+    else:
+        form.form_errors.append(problem)
+    g.setdefault("kept_forms", {})[form._prefix] = form
+    flash(f"Nothing was recorded: {problem}", "error")
+    return current_app.view_functions["incidents.view"](reference=reference), 422
+
+
+def kept_form(prefix: str):
+    """The form of that prefix refused in this request (page_again), or None."""
+    return g.get("kept_forms", {}).get(prefix)

@@ -2,7 +2,6 @@
 due, overdue or recorded, and our staff log a receipt given by call, message or voice (the other side
 may also use the receipt link in the message: tracker/web/receipt_links.py)."""
 
-from flask import flash, redirect, url_for
 from flask_login import current_user
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -13,7 +12,7 @@ from ..http.access import requires
 from ..models.permissions import Permission
 from ..services.exchanges import receipts
 from ..timeutil import format_dtg, parse_moment, utcnow
-from .acting import act_on_incident
+from .acting import act_on_incident, kept_form, page_again
 from .base_form import TrackerForm
 from .exchanges import bp
 
@@ -37,7 +36,8 @@ def _prefix(message_id: int) -> str:
 @bp.app_template_global()
 def receipt_form(message) -> ReceiptForm:
     """The form that logs the receipt of one message, the time filled in with now (as a DTG)."""
-    return ReceiptForm(prefix=_prefix(message.id), at=format_dtg(utcnow()), formdata=None)
+    kept = kept_form(f"{_prefix(message.id)}-")  # refused just now: as posted, its problem beside it
+    return kept or ReceiptForm(prefix=_prefix(message.id), at=format_dtg(utcnow()), formdata=None)
 
 
 @bp.app_template_global()
@@ -58,13 +58,14 @@ def record_receipt(exchange_id: int, message_id: int):
         form.at.errors = [str(exc)]
         at = None
     if at is None:
-        said = "; ".join(f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items())
-        flash(f"The receipt was not recorded ({said or 'fill in when, who and how'}).", "error")
-        return redirect(url_for("incidents.view", reference=reference, _anchor="exchanges"))
+        name, errors = next(iter(form.errors.items()), (None, []))
+        said = " ".join(errors) if errors else "fill in when, who and how"
+        return page_again(reference, form, f"the receipt was not recorded: {said}", name)
     user = current_user._get_current_object()
     return act_on_incident(
         reference,
         lambda s: receipts.record(s, message, at, form.by.data, form.via.data, user, utcnow()),
         f"Receipt of serial {message.serial or 0:04d}/{message.serial_year} recorded.",
         anchor="exchanges",
+        form=form,
     )

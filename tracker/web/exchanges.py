@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -13,7 +13,7 @@ from ..models.permissions import Permission
 from ..services.exchanges import exchanges
 from ..services.incidents import handling
 from ..timeutil import format_dtg, parse_moment, utcnow
-from .acting import act_on_incident, ask_first
+from .acting import act_on_incident, ask_first, kept_form, page_again
 from .etags import conditional
 from .forms import ExchangeActionForm, ExchangeMessageForm, OpenExchangeForm
 
@@ -32,6 +32,9 @@ ACTIONS = {
 }
 
 
+OPEN = "open-exchange"  # the prefix of the form that opens one (its text is not the comment's "text")
+
+
 def _prefix(exchange_id: int) -> str:
     return f"exchange-{exchange_id}"
 
@@ -43,7 +46,7 @@ def exchange_panel(incident) -> dict:
     may_act = exchanges.may_act(session, incident, current_user)
     busy = {x.channel_id for x in incident.exchanges if x.is_open}  # one open exchange per line
     lines = [line for line in exchanges.counterpart_lines(session) if line.id not in busy]
-    open_form = OpenExchangeForm()
+    open_form = kept_form(f"{OPEN}-") or OpenExchangeForm(prefix=OPEN)
     open_form.channel_id.choices = [
         SelectChoice(c.id, f"{c.name}{' · ' + c.counterpart if c.counterpart else ''}") for c in lines
     ]
@@ -54,8 +57,10 @@ def exchange_panel(incident) -> dict:
                 "exchange": exchange,
                 "may_act": may_act or exchanges.may_act(session, incident, current_user, exchange.channel_id),
                 "actions": [(s.value, ACTIONS[s]) for s in exchanges.next_states(exchange)],
-                "form": ExchangeActionForm(prefix=_prefix(exchange.id), version=exchange.version),
-                "message_form": ExchangeMessageForm(prefix=f"{_prefix(exchange.id)}-message"),
+                "form": kept_form(f"{_prefix(exchange.id)}-")
+                or ExchangeActionForm(prefix=_prefix(exchange.id), version=exchange.version),
+                "message_form": kept_form(f"{_prefix(exchange.id)}-message-")
+                or ExchangeMessageForm(prefix=f"{_prefix(exchange.id)}-message"),
             }
         )
     return {
@@ -81,8 +86,16 @@ def _member_of_any(lines) -> bool:
     return any(current_user.id in {u.id for u in line.members} for line in lines)
 
 
-def _act(reference: str, do, done: str):
-    return act_on_incident(reference, do, done, anchor="exchanges")
+def _act(reference: str, do, done: str, form):
+    """Act; refused, the incident page again with the form as posted (acting.page_again)."""
+    return act_on_incident(reference, do, done, anchor="exchanges", form=form)
+
+
+def _first_problem(form) -> tuple[str | None, str | None]:
+    """The first field wrong in a form that did not validate, and what is wrong with it."""
+    for name, errors in form.errors.items():
+        return name, " ".join(errors) if isinstance(errors, list) else str(errors)
+    return None, None
 
 
 def _me():
@@ -94,15 +107,17 @@ def _me():
 def open_exchange(reference: str):
     session = get_session()
     incident = handling.get_incident(session, reference)
-    form = OpenExchangeForm()
+    form = OpenExchangeForm(prefix=OPEN)
     form.channel_id.choices = [SelectChoice(c.id, c.name) for c in exchanges.counterpart_lines(session)]
     if not form.validate():
-        flash("Choose an active counterpart line (a notice is at most 8000 characters).", "error")
-        return redirect(url_for("incidents.view", reference=incident.reference, _anchor="exchanges"))
+        name, _ = _first_problem(form)
+        said = "Choose an active counterpart line (a notice is at most 8000 characters)."
+        return page_again(incident.reference, form, said, name)
     return _act(
         incident.reference,
         lambda s: exchanges.open_exchange(s, incident, form.channel_id.data, _me(), utcnow(), form.text.data),
         "Exchange opened." + (" The notice is a draft: a second person must approve it." if form.text.data else ""),
+        form,
     )
 
 
@@ -118,8 +133,8 @@ def transition(exchange_id: int):
     except ValueError:
         state = None
     if not form.validate() or state is None:
-        flash("That is not a state an exchange can take.", "error")
-        return redirect(url_for("incidents.view", reference=reference, _anchor="exchanges"))
+        name, problem = _first_problem(form)
+        return page_again(reference, form, problem or "That is not a state an exchange can take.", name)
     label = state.value.replace("_", " ")
     if state in ENDINGS and (asked := _ask_before_ending(exchange, state, reference)):
         return asked
@@ -130,6 +145,7 @@ def transition(exchange_id: int):
         f"Text drafted for “{label}”: the exchange moves once a second person approved it and it is sent."
         if ours
         else f"Exchange over {exchange.channel.name}: {label}.",
+        form,
     )
 
 
@@ -154,14 +170,14 @@ def record_message(exchange_id: int):
     reference = exchange.incident.reference
     form = ExchangeMessageForm(prefix=f"{_prefix(exchange_id)}-message")
     if not form.validate():
-        flash("A message needs its text (up to 8000 characters) and a direction.", "error")
-        return redirect(url_for("incidents.view", reference=reference, _anchor="exchanges"))
+        name, problem = _first_problem(form)
+        said = f"a message needs its text (up to 8000 characters) and a direction: {problem}"
+        return page_again(reference, form, said, name)
     direction = MessageDirection(form.direction.data)
     try:  # their message takes the time it reached us, when the liaison gives it
         received = parse_moment(form.received_at.data) if form.received_at.data else None
     except ValueError as error:
-        flash(f"Received at: {error}.", "error")
-        return redirect(url_for("incidents.view", reference=reference, _anchor="exchanges"))
+        return page_again(reference, form, f"received at: {error}", "received_at")
     return _act(
         reference,
         lambda s: exchanges.record_message(
@@ -177,6 +193,7 @@ def record_message(exchange_id: int):
         "Message drafted: a second person must approve it before it is sent."
         if direction is MessageDirection.OUT
         else "Message from the other side recorded.",
+        form,
     )
 
 
