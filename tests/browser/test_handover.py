@@ -97,7 +97,7 @@ def test_a_watch_is_handed_over_and_signed_for_on_phones(app, live_server, sign_
     other = liaison.page
     other.get_by_role("link", name="Watch", exact=True).click()
     other.get_by_role("link", name="Duty desk: handover from duty").click()
-    expect(other.locator("#notes [data-notes]")).to_have_text(NOTES)
+    expect(other.locator("#handover-notes [data-notes]")).to_have_text(NOTES)
     other.get_by_role("button", name="Sign for the watch").click()
     expect(other.locator("p.flash.success")).to_contain_text("you have the watch at Duty desk")
     expect(other.locator("[data-signed]")).to_contain_text("Signed by liaison")

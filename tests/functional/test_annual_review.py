@@ -232,8 +232,8 @@ def page_rows(html: str) -> list[dict]:
         agreement, state, cells = tr
         row = {"agreement": agreement, "counterpart_state": state}
         for name, attrs, text in re.findall(r'<td data-column="([a-z_]+)"([^>]*)>(.*?)</td>', cells, re.S):
-            seconds = re.search(r'data-seconds="([^"]*)"', attrs)
-            row[name] = seconds[1] if seconds else text.strip()
+            kept = re.search(r'data-(?:seconds|codes)="([^"]*)"', attrs)  # the figure or codes behind the words
+            row[name] = kept[1] if kept else text.strip()
         rows.append(row)
     return rows
 
@@ -259,6 +259,7 @@ def test_the_page_and_its_csv_show_the_same_figures_as_expected(client, seeded_y
     columns = [c for c in annual.COLUMNS if c != "year"]
     assert [{c: row[c] for c in columns} for row in from_csv] == shown, "the page and its CSV agree"
     assert "1 d 12 h" in page.text, "the median reply (129600 s) is written as staff read it"
+    assert "unsafe intercept: 2; airspace violation: 1" in page.text, "categories in words on the page"
     api = client.get("/api/v1/reports/annual-review", query_string={"year": 2025}, headers=seeded_year.auth("admin"))
     assert api.status_code == 200 and api.get_json()["rows"] == EXPECTED, api.get_json()
     api_csv = client.get("/api/v1/exports/annual-review.csv?year=2025", headers=seeded_year.auth("supervisor"))

@@ -131,7 +131,7 @@ def test_csv_upload_imports_every_row_or_lists_the_bad_ones(app, world):
     refused = upload(bad.encode())
     text = html.unescape(refused.text)
     assert refused.status_code == 422 and "Nothing was imported" in text, text[:1000]
-    assert 'data-row="row 2"' in text and "ends_at: must be after starts_at" in text, text
+    assert 'data-row="row 2"' in text and "ends at: must be after starts_at" in text, text
     assert 'data-row="row 4"' in text and 'data-row="row 3"' not in text, text
     assert count(app, ExerciseNotice) == 0
 

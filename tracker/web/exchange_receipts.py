@@ -10,13 +10,25 @@ from wtforms.validators import DataRequired, Length
 from ..db import get_session
 from ..http.access import requires
 from ..models.permissions import Permission
-from ..services.exchanges import receipts
+from ..services.exchanges import message_format, receipts
 from ..timeutil import format_dtg, parse_moment, utcnow
 from .acting import act_on_incident, kept_form, page_again
 from .base_form import TrackerForm
 from .exchanges import bp
 
 VIA_LABELS = {"call": "on a call", "message": "by a message", "voice": "by voice on the line"}
+
+
+@bp.app_template_filter("receipt_via")
+def receipt_via(via: str | None) -> str:
+    """How a receipt came, in words ("link": their receipt link)."""
+    return {**VIA_LABELS, "link": "by their receipt link"}.get(via or "", via or "")
+
+
+@bp.app_template_filter("language_name")
+def language_name(code: str | None) -> str:
+    """A line's language by name ("ru": Russian)."""
+    return message_format.LANGUAGE_NAMES.get(code or "", code or "")
 
 
 class ReceiptForm(TrackerForm):

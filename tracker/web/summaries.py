@@ -13,7 +13,7 @@ from ..http.access import requires
 from ..http.transaction import committed
 from ..models import Exchange, SummaryStatus
 from ..models.permissions import Permission
-from ..services.exchanges import catalogues, exchanges, four_eyes, releasability, summaries
+from ..services.exchanges import catalogues, exchanges, four_eyes, message_format, releasability, summaries
 from ..services.incidents import handling
 from ..timeutil import utcnow
 from .acting import act_on_incident
@@ -67,7 +67,7 @@ def _exchange_choices(incident, blank: str | None = None) -> list[SelectChoice]:
     """The incident's open exchanges, each with its line and language."""
     first = [SelectChoice("", blank)] if blank else []
     return first + [
-        SelectChoice(str(x.id), f"{x.channel.name} ({x.language or 'English only'})")
+        SelectChoice(str(x.id), f"{x.channel.name} ({_in_words(x.language)})")
         for x in exchanges.for_incident(get_session(), incident)
         if x.is_open
     ]
@@ -79,7 +79,9 @@ def summary_panel(incident) -> dict:
     draft_form = DraftForm(prefix="draft")
     draft_form.exchange_id.choices = _exchange_choices(incident, "none yet")
     draft_form.language.choices = [SelectChoice("", "English only")] + [
-        SelectChoice(lang, lang) for lang in catalogues.available() if lang != catalogues.SOURCE
+        SelectChoice(lang, f"English and {_in_words(lang)}")
+        for lang in catalogues.available()
+        if lang != catalogues.SOURCE
     ]
     rows = []
     for summary in summaries.for_incident(get_session(), incident):
@@ -163,7 +165,9 @@ def draft(reference: str):
     incident = handling.get_incident(get_session(), reference)
     form = DraftForm(prefix="draft")
     form.exchange_id.choices = _exchange_choices(incident, "none yet")
-    form.language.choices = [SelectChoice("", "English only")] + [SelectChoice(x, x) for x in catalogues.available()]
+    form.language.choices = [SelectChoice("", "English only")] + [
+        SelectChoice(x, f"English and {_in_words(x)}") for x in catalogues.available()
+    ]
     if not form.validate():
         return _refused(incident.reference, "Choose an open exchange and a language the tracker has.")
     return _act(
@@ -232,3 +236,8 @@ def send(summary_id: int):
         ),
         "Summary queued for the other side.",
     )
+
+
+def _in_words(language: str | None) -> str:
+    """A line's or summary's languages as staff read them: "English only", "Russian"."""
+    return message_format.LANGUAGE_NAMES.get(language, language) if language else "English only"
