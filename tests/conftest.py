@@ -49,7 +49,7 @@ def app_config(outbox: Path, **config) -> dict:
     """The configuration every test app starts from; keyword arguments add to it."""
     return {
         "TESTING": True,
-        "SECRET_KEY": "test-secret",
+        "SECRET_KEY": "test-secret-of-the-suite-at-least-32-chars",
         "OUTBOX_DIR": str(outbox),
         "SWEEP_INTERVAL_SECONDS": 0.2,
         "DELIVERY_INTERVAL_SECONDS": 0.2,

@@ -81,7 +81,7 @@ def start_scheduler(app, log: Path, command: tuple[str, ...] = SCHEDULER, **env)
     variables.update(
         TRACKER_DATABASE_URL=app.config["DATABASE_URL"],
         TRACKER_OUTBOX_DIR=app.config["OUTBOX_DIR"],
-        TRACKER_SECRET_KEY="test",
+        TRACKER_SECRET_KEY="test-secret-of-the-scheduler-processes",
         TRACKER_SWEEP_INTERVAL_SECONDS="0.2",
         TRACKER_DELIVERY_INTERVAL_SECONDS="0.2",
         TRACKER_SWEEP_BATCH_SIZE="50",

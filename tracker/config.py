@@ -62,7 +62,8 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     if extra:
         if not Path(extra).is_file():
             raise ConfigError(f"TRACKER_CONFIG names {extra!r}, which is not a file")
-        app.config.from_file(extra, load=tomllib.load, text=False)
+        # Relative to where the command runs, as checked (Flask would read it relative to instance/).
+        app.config.from_file(str(Path(extra).resolve()), load=tomllib.load, text=False)
     app.config.from_prefixed_env("TRACKER")
     if overrides:
         app.config.update(overrides)
@@ -101,7 +102,26 @@ def _instance_secret(path: Path) -> str:
     return path.read_text().strip()
 
 
+SECRET_KEY_MIN_LENGTH = 32
+
+
+def _check_secret(key) -> None:
+    """The key that signs sessions and one-click links: anyone who knows it (or guesses a short one) can
+    acknowledge an incident without signing in. Refuse what is not one."""
+    if not isinstance(key, str):
+        raise ConfigError("SECRET_KEY must be a string: quote one made of digits")
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        raise ConfigError(
+            f"SECRET_KEY must be at least {SECRET_KEY_MIN_LENGTH} random characters (it is {len(key)}); leave it "
+            "empty to have one made under instance/, or make one: python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'"
+        )
+    if key.lower().startswith("change-me"):
+        raise ConfigError("SECRET_KEY is the sample's placeholder, known to anyone who reads it: make one of your own")
+
+
 def _check(config) -> None:
+    _check_secret(config["SECRET_KEY"])
     for key in POSITIVE:
         value = config.get(key)
         if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:

@@ -43,7 +43,11 @@ CONFIG = schemathesis.Config.from_dict(
 )
 # The document is the same for every app: read it from one whose database is never opened.
 schema = schemathesis.openapi.from_wsgi(
-    SPEC, create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "fuzz"}), config=CONFIG
+    SPEC,
+    create_app(
+        {"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "fuzz-secret-key-of-at-least-32-characters"}
+    ),
+    config=CONFIG,
 )
 # What a liaison does: act on incidents routed to their lines, their exchanges and summaries.
 liaison_actions = schema.include(

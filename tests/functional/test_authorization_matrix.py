@@ -70,7 +70,7 @@ def stage(sqlite_database, tmp_path_factory):
         {
             "TESTING": True,
             "DATABASE_URL": url,
-            "SECRET_KEY": "test-secret",
+            "SECRET_KEY": "test-secret-of-the-authorization-matrix",
             "OUTBOX_DIR": str(directory / "outbox"),
             "PUBLIC_URL": "http://tracker.test",
             "WTF_CSRF_ENABLED": False,

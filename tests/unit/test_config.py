@@ -2,6 +2,7 @@
 environment variables < the mapping given to create_app; contradictions fail at start-up."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,34 @@ def test_config_naming_a_directory_fails_fast(build, tmp_path, monkeypatch):
         build()
 
 
+@pytest.mark.parametrize(
+    ("key", "says"),
+    [
+        ("x", "at least 32 random characters"),
+        (123, "must be a string"),  # TRACKER_SECRET_KEY=123 reads as a number
+        ("change-me: at least 32 random characters (python -c ...)", "placeholder"),
+    ],
+)
+def test_a_secret_key_anyone_could_guess_or_read_fails_fast(build, key, says):
+    """The key signs one-click acknowledge links: a guessable one lets anyone acknowledge without signing in."""
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        build({"SECRET_KEY": key})
+
+
+def test_an_empty_key_file_under_instance_fails_fast_not_an_empty_key(build, tmp_path):
+    kept = tmp_path / "instance" / "secret_key"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("\n")
+    with pytest.raises(ConfigError, match="at least 32 random characters"):
+        build()
+
+
+def test_the_deployment_sample_is_refused_until_its_key_is_replaced(build, monkeypatch):
+    monkeypatch.setenv("TRACKER_CONFIG", str(Path(__file__).resolve().parents[2] / "config" / "deployment.sample.toml"))
+    with pytest.raises(ConfigError, match="placeholder"):
+        build()
+
+
 @pytest.mark.parametrize("value", [0, -1, 0.0, "5", None, True])
 def test_non_positive_or_non_numeric_interval_fails_fast(build, value):
     with pytest.raises(ConfigError, match="SWEEP_INTERVAL_SECONDS must be a positive number"):
@@ -155,7 +184,7 @@ def test_empty_secret_key_is_made_once_and_shared_by_every_process_of_the_instal
     assert build().config["SECRET_KEY"] == key, "a second process (the scheduler) must sign links alike"
     monkeypatch.setattr(APIFlask, "auto_find_instance_path", lambda self: str(tmp_path / "elsewhere"))
     assert build().config["SECRET_KEY"] != key, "another installation gets its own key"
-    assert build({"SECRET_KEY": "fixed"}).config["SECRET_KEY"] == "fixed"
+    assert build({"SECRET_KEY": "fixed-" + "k" * 32}).config["SECRET_KEY"] == "fixed-" + "k" * 32
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ they already have).
 import io
 import json
 import os
+import sqlite3
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -23,9 +24,11 @@ from pathlib import Path
 
 from sqlalchemy import Connection, NullPool, create_engine, delete, func, inspect, literal, select, table, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .. import migrate
+from ..config import SECRET_KEY_MIN_LENGTH
 from ..models import Incident, Notification, NotificationStatus, Runner, TimelineEvent
 from ..services.review import audit
 from ..timeutil import isoformat, utcnow
@@ -128,10 +131,44 @@ def _manifest(tar: tarfile.TarFile, path: Path) -> dict:
     member = tar.extractfile(MANIFEST) if MANIFEST in tar.getnames() else None
     if member is None:
         raise BackupError(f"{path} has no {MANIFEST}: it is not a backup made by `flask --app wsgi backup`")
-    manifest = json.load(member)
+    try:
+        manifest = json.load(member)
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise BackupError(f"{path}: its {MANIFEST} is not readable JSON ({exc}); nothing was restored") from None
+    if not isinstance(manifest, dict):
+        raise BackupError(f"{path}: its {MANIFEST} is not a manifest of this tracker; nothing was restored")
     if manifest.get("format") != FORMAT:
         raise BackupError(f"{path} is a backup of format {manifest.get('format')!r}; this tracker reads {FORMAT}")
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise BackupError(f"{path}: its {MANIFEST} is not one this tracker wrote ({problem}); nothing was restored")
     return manifest
+
+
+def _manifest_problem(manifest: dict) -> str | None:
+    """What is wrong with a manifest's fields, or None: checked before anything is replaced."""
+    engine = manifest.get("engine")
+    if engine not in DATABASE:
+        return f"engine {engine!r}"
+    if manifest.get("database") != DATABASE[engine]:  # never a path of the file's choosing
+        return f"database member {manifest.get('database')!r}, not {DATABASE[engine]!r}"
+    if not isinstance(manifest.get("revision"), str):
+        return "no schema revision"
+    if not _count(manifest.get("incidents")):
+        return "no count of incidents"
+    chain = manifest.get("chain")
+    if chain is not None and not (
+        isinstance(chain, dict)
+        and _count(chain.get("seq"))
+        and _count(chain.get("event_id"))
+        and isinstance(chain.get("hash"), str)
+    ):
+        return "a chain head that is not one"
+    return None
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 @dataclass(frozen=True)
@@ -153,26 +190,69 @@ def restore(url: str, path: Path, instance: Instance, force: bool = False) -> Re
             manifest = _manifest(tar, path)
             _check_fits(manifest, url)
             _check_target(url, force, instance.dead_after)
-            copy, secret = Path(work) / manifest["database"], _read_member(tar, SECRET, path)
+            copy, secret = Path(work) / DATABASE[manifest["engine"]], _secret(_read_member(tar, SECRET, path), path)
             copy.write_bytes(_read_member(tar, manifest["database"], path))
             if manifest["engine"] == "sqlite":
                 from . import sqlite
 
+                _check_facts(manifest, _facts_or_none(copy), path, "nothing was restored")
                 sqlite.load(copy, sqlite_path(url))
             else:
                 from . import postgresql
 
                 postgresql.load(url, copy)
-    except (tarfile.TarError, OSError) as exc:
+                _check_facts(
+                    manifest, _facts_at(url), path, "the database now holds what the file held: restore a good backup"
+                )
+    except (tarfile.TarError, OSError, EOFError, sqlite3.DatabaseError, SQLAlchemyError) as exc:
         raise BackupError(f"cannot restore {path}: {exc}") from exc
     migrate.upgrade(url)
     _forget_runners(url)
-    notes = _put_secret(secret.decode().strip(), instance)
+    notes = _put_secret(secret, instance)
     if manifest["chain"] is None:
         anchor.remove(instance.anchor_path)
     else:
         anchor.write(instance.anchor_path, audit.ChainHead(**manifest["chain"]))
     return Restored(manifest, migrate.current(url), notes)
+
+
+def _secret(data: bytes, path: Path) -> str:
+    """The backup's signing key, checked before anything is replaced (an empty or short one would let
+    anyone sign an acknowledge link)."""
+    try:
+        key = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise BackupError(f"{path}: its {SECRET} is not text; nothing was restored") from None
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        raise BackupError(f"{path}: its {SECRET} is {len(key)} characters, not a key; nothing was restored")
+    return key
+
+
+def _check_facts(manifest: dict, found: dict, path: Path, outcome: str) -> None:
+    """Refuse a database that is not the one the manifest describes (another file under its name)."""
+    said = {key: manifest.get(key) for key in ("revision", "incidents", "chain")}
+    have = {key: found.get(key) for key in said}
+    if have != said:
+        raise BackupError(
+            f"{path}: the database in it is not the one its manifest describes ({have} against {said}); {outcome}"
+        )
+
+
+def _facts_or_none(copy: Path) -> dict:
+    """The facts of a SQLite copy, or none when it is no tracker database at all."""
+    try:
+        return _facts_of_copy(copy)
+    except (SQLAlchemyError, sqlite3.DatabaseError):
+        return {}
+
+
+def _facts_at(url: str) -> dict:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return read_facts(connection)
+    finally:
+        engine.dispose()
 
 
 def _read_member(tar: tarfile.TarFile, name: str, path: Path) -> bytes:

@@ -1,0 +1,116 @@
+"""A backup file is not trusted: one whose manifest names another path, whose key is empty, whose
+database is not the one its manifest describes, or whose manifest is not one, is refused before the
+target database, its key or anything beside it is touched. SQLite: the checks run before the engine's
+own load (PostgreSQL compares after loading, and says so)."""
+
+import io
+import json
+import sqlite3
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import app_config
+from tests.support import file_incident
+from tracker import create_app, jobs
+from tracker.db import engine_of
+
+
+def flask(app, *args):
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+@pytest.fixture
+def app_on_tmp(tmp_path, monkeypatch):
+    """An app on a SQLite file not made yet, with an instance directory of its own: (app, instance)."""
+    apps = []
+
+    def build():
+        target = tmp_path / "restored" / "tracker.db"
+        app = create_app(app_config(tmp_path / "restored-outbox", DATABASE_URL=f"sqlite:///{target}"))
+        instance = tmp_path / "restored-instance"
+        monkeypatch.setattr(app, "instance_path", str(instance))
+        apps.append(app)
+        return app, instance
+
+    yield build
+    for app in apps:
+        engine_of(app).dispose()
+
+
+@pytest.fixture
+def archive(app, client, world, tmp_path) -> Path:
+    for _ in range(2):
+        file_incident(client, world)
+    jobs.sweep(app)
+    path = tmp_path / "good.tar.gz"
+    made = flask(app, "backup", str(path))
+    assert made.exit_code == 0, made.output
+    return path
+
+
+def members(path: Path) -> dict[str, bytes]:
+    with tarfile.open(path, "r:*") as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+
+
+def write(path: Path, parts: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in parts.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def tampered(archive: Path, tmp_path: Path, name: str, **change) -> Path:
+    parts = members(archive)
+    manifest = json.loads(parts["manifest.json"])
+    for key, value in change.items():
+        if key == "manifest":
+            parts["manifest.json"] = value
+        elif key == "manifest_fields":
+            manifest.update(value)
+            parts["manifest.json"] = json.dumps(manifest).encode()
+        else:
+            parts[key] = value
+    return write(tmp_path / f"{name}.tar.gz", parts)
+
+
+def foreign_sqlite(path: Path) -> bytes:
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE x (y INTEGER)")
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("case", ["traversal", "absolute", "empty key", "not a key", "foreign", "not json", "a list"])
+def test_a_backup_not_to_be_trusted_is_refused_and_nothing_is_touched(app, archive, app_on_tmp, tmp_path, case):
+    parts = members(archive)
+    outside = tmp_path / "elsewhere" / "PWNED"
+    change = {
+        "traversal": {
+            "manifest_fields": {"database": "../../elsewhere/PWNED"},
+            "../../elsewhere/PWNED": parts["database.sqlite"],
+        },
+        "absolute": {"manifest_fields": {"database": str(outside)}, str(outside): parts["database.sqlite"]},
+        "empty key": {"secret_key": b""},
+        "not a key": {"secret_key": b"\xff\xfe"},
+        "foreign": {"database.sqlite": foreign_sqlite(tmp_path / "foreign.db")},
+        "not json": {"manifest": b"{not json"},
+        "a list": {"manifest": b"[1, 2]"},
+    }[case]
+    bad = tampered(archive, tmp_path, case.replace(" ", "-"), **change)
+    target, instance = app_on_tmp()
+    database = Path(target.config["DATABASE_URL"].removeprefix("sqlite:///"))
+    before = database.read_bytes() if database.exists() else None
+    result = flask(target, "restore", "--force", str(bad))
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    assert (
+        "nothing was restored" in result.output or "not a backup" in result.output or "not readable" in result.output
+    ), result.output
+    assert not outside.exists() and not (tmp_path / "elsewhere").exists(), "nothing written outside its work directory"
+    assert not (instance / "secret_key").exists(), "the key in use is left alone"
+    after = database.read_bytes() if database.exists() else None
+    assert (after or b"") == (before or b""), "the target is untouched (an empty file at most, made by looking)"
