@@ -34,6 +34,8 @@ READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def build_engine(url: str, **options) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and BEGIN IMMEDIATE transactions."""
+    # hide_parameters: an error names the statement, never its values (a password's or token's hash).
+    options = {"hide_parameters": True, **options}
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **options)
         _make_sqlite_serializable(engine)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ...errors import Conflict, NotFound, ValidationError
 from ...models import ApiToken, Role, User, config_version
+from ...text import name_problem
 from ...timeutil import utcnow
 from . import sessions, throttle
 
@@ -54,6 +55,13 @@ def create_user(
     username = username.strip()
     if not username or len(username) > 64:
         raise ValidationError("username must be 1-64 characters", {"username": "invalid length"})
+    problems = {
+        name: found
+        for name, value, longest in (("username", username, 64), ("full_name", full_name, 120), ("email", email, 254))
+        if (found := _line_problem(value, longest))
+    }
+    if problems:
+        raise ValidationError("a name and an e-mail address are one line of text each", problems)
     if len(password) < 8:
         raise ValidationError("password must be at least 8 characters", {"password": "too short"})
     try:
@@ -81,6 +89,8 @@ def digest(token: str) -> str:
 
 def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
     """Issue a token for user; returns the row and the token text, which is never stored."""
+    if found := _line_problem(name, 64):
+        raise ValidationError("a token's name is one line of text", {"name": found})
     text = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name, token_hash=digest(text), prefix=text[:10])
     session.add(token)
@@ -203,3 +213,12 @@ def deactivate(session: Session, user: User) -> None:
 def remember_reporting_unit(user: User, unit: str) -> None:
     """Keep the reporting unit the user just filed for: their next filing form offers it again."""
     user.last_reporting_unit = unit.strip() or None
+
+
+def _line_problem(value: str | None, longest: int) -> str | None:
+    """What is wrong with one line of text for a column of longest characters (None: nothing)."""
+    if value is None:
+        return None
+    if len(value) > longest:
+        return f"at most {longest} characters"
+    return name_problem(value)
