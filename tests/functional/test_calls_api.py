@@ -222,3 +222,25 @@ def test_calls_are_in_the_csv_export(client, world, scene):
     rows = csv.DictReader(io.StringIO(text.split("\n", 1)[1]))  # after the file's marking line
     calls = {row["reference"]: (row["calls"], row["actions_overdue"]) for row in rows}
     assert (calls[reference], calls[other]) == (("1", "0"), ("0", "0"))
+
+
+def test_a_call_ended_in_the_minute_it_began_may_be_typed_as_that_minutes_dtg(client, world, scene):
+    reference, exchange = scene
+    body = {"direction": "we_called", "channel_id": exchange["channel_id"]}
+    call = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
+    began = parse_moment(call["started_at"])
+    same_minute = format_dtg(began)  # names the minute only: before the start by its seconds
+    action = {"text": "Call back with the track", "party": "us", "due_at": same_minute}
+    ended = api(
+        client,
+        world,
+        "PATCH",
+        f"/calls/{call['id']}",
+        {"ended_at": same_minute, "actions": [action], "version": call["version"]},
+    )
+    assert ended["ended_at"] is not None and len(ended["actions"]) == 1, ended
+    earlier = format_dtg(began - timedelta(minutes=1))
+    refused = api(
+        client, world, "PATCH", f"/calls/{call['id']}", {"ended_at": earlier, "version": ended["version"]}, status=422
+    )
+    assert "before it started" in str(refused["error"]["details"]), refused

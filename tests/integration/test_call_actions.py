@@ -63,6 +63,23 @@ def test_an_action_past_due_is_flagged_once_and_each_supervisor_told_once(app, c
         assert event.details["action"] == first and event.details["supervisors"]
 
 
+@pytest.mark.parametrize("ended_by", ["exchange closed", "incident resolved"])
+def test_a_loop_closed_chases_no_action_of_it(app, client, ended_by):
+    world = build_world(app)
+    now = utcnow()
+    [action] = calls_with_actions(app, client, world, 1, now + timedelta(hours=2))
+    with session_scope(app) as session:
+        owner = session.get(AgreedAction, action)
+        exchange_id, reference = owner.exchange_id, owner.incident.reference
+    if ended_by == "exchange closed":
+        api(client, world, "POST", f"/exchanges/{exchange_id}/transitions", {"state": "closed", "text": "Settled."})
+    else:
+        api(client, world, "POST", f"/incidents/{reference}/resolve", {"resolution": "Explained."})
+    with session_scope(app) as session:
+        assert calls.sweep_batch(session, now + timedelta(hours=3), 10, "test") == 0, ended_by
+        assert overdue_rows(session) == [] and session.get(AgreedAction, action).overdue_at is None
+
+
 def test_two_sweepers_never_double_an_overdue_action(app, client):
     world = build_world(app)
     now, count = utcnow(), 24

@@ -14,7 +14,7 @@ exchanges.claim_due does, so two schedulers never flag one action twice; the sup
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from ...errors import Conflict, NotFound, ValidationError
@@ -27,6 +27,7 @@ from ...models import (
     Exchange,
     ExchangeState,
     Incident,
+    IncidentStatus,
     NotificationKind,
     User,
 )
@@ -134,10 +135,15 @@ def _check_times(started: datetime, ended: datetime | None, now: datetime, limit
         problems["started_at"] = "a call cannot start in the future"
     if ended is not None and ended > limits.latest(now):
         problems["ended_at"] = "a call cannot end in the future"
-    elif ended is not None and ended < started:
+    elif ended is not None and ended < _minute(started):  # a DTG names the minute: the start's own may end it
         problems["ended_at"] = "a call cannot end before it started"
     if problems:
         raise ValidationError("the call's times are not valid", problems)
+
+
+def _minute(moment: datetime) -> datetime:
+    """The minute a moment falls in: what a DTG typed for it names."""
+    return moment.replace(second=0, microsecond=0)
 
 
 def _fill(call: Call, data: dict) -> None:
@@ -174,7 +180,7 @@ def _add_actions(call: Call, drafts: list[dict]) -> list[AgreedAction]:
             problems[f"actions.{n}.party"] = "us or them"
         if draft.get("due_at") is None:
             problems[f"actions.{n}.due_at"] = "when it is due"
-        elif draft["due_at"] < call.started_at:
+        elif draft["due_at"] < _minute(call.started_at):
             problems[f"actions.{n}.due_at"] = "due before the call started"
     if problems:
         raise ValidationError("an agreed action is not valid", problems)
@@ -363,7 +369,17 @@ def mark_done(
 
 
 def _due(now: datetime):
-    return AgreedAction.due_at <= now, AgreedAction.done_at.is_(None), AgreedAction.overdue_at.is_(None)
+    """Actions due and undone, on an incident not resolved and an exchange not closed: a loop closed
+    is no longer chased (whoever closed it recorded how it ended)."""
+    resolved = exists().where(Incident.id == AgreedAction.incident_id, Incident.status == IncidentStatus.RESOLVED)
+    closed = exists().where(Exchange.id == AgreedAction.exchange_id, Exchange.state == ExchangeState.CLOSED)
+    return (
+        AgreedAction.due_at <= now,
+        AgreedAction.done_at.is_(None),
+        AgreedAction.overdue_at.is_(None),
+        ~resolved,
+        ~closed,
+    )
 
 
 def claim_due(session: Session, now: datetime, limit: int, aside: SetAside | None = None) -> list[int]:
