@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from tests.support import CSRF_TOKEN, csrf, file_incident, filing_form, sign_in
 from tracker.db import session_scope
-from tracker.models import ChannelHealth, ContactChannel, Incident
+from tracker.models import ChannelHealth, ContactChannel, Incident, IncidentStatus
 
 TOKEN = CSRF_TOKEN
 
@@ -105,6 +105,23 @@ def test_board_orders_by_precedence_then_deadline_and_rows_refresh(client, world
     assert re.findall(r'data-reference="([^"]+)"', filtered) == [flash]
     board = client.get("/?precedence=Z")
     assert 'value="Z" checked' in board.text and "precedence=Z" in board.text, "filters survive the refresh"
+
+
+@pytest.mark.both_databases  # the order is SQL's (a CASE over the status column)
+def test_within_a_precedence_whom_nobody_took_comes_first(app, client, world):
+    """Exhausted (its ladder ran out), then open, then acknowledged, on the board and in My queue."""
+    owned = file_incident(client, world, precedence="O")["reference"]
+    ran_out = file_incident(client, world, precedence="O")["reference"]
+    waiting = file_incident(client, world, precedence="O")["reference"]
+    client.post(f"/api/v1/incidents/{owned}/acknowledge", json={}, headers=world.auth("liaison"))
+    with session_scope(app) as session:
+        incident = session.scalars(select(Incident).where(Incident.reference == ran_out)).one()
+        incident.status, incident.next_escalation_at = IncidentStatus.EXHAUSTED, None
+    sign_in(client, "liaison")
+    board = re.findall(r'data-reference="([^"]+)"', client.get("/board/rows").text)
+    assert board == [ran_out, waiting, owned], board
+    queue = re.findall(r'data-reference="([^"]+)"', client.get("/queue").text)
+    assert queue[:2] == [ran_out, waiting] and owned not in queue, queue
 
 
 def test_the_queue_shows_only_incidents_on_my_channels(app, world):

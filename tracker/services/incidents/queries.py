@@ -69,6 +69,12 @@ def _precedence_rank():
     return case({"Z": 0, "O": 1, "P": 2, "R": 3}, value=Incident.precedence, else_=4)
 
 
+def _status_rank():
+    """Within a precedence, whom nobody took first: exhausted (the ladder ran out), then open, then
+    acknowledged (someone owns it); the handover brief ranks them alike."""
+    return case({"exhausted": 0, "open": 1}, value=Incident.status, else_=2)
+
+
 Row = TypeVar("Row", Incident, "BoardRow")
 # The board shows this many rows a page (the most urgent first); the rest are a page away.
 BOARD_PAGE = 200
@@ -157,7 +163,13 @@ def board(
     query = (
         select(*_board_columns())
         .where(*where)
-        .order_by(_precedence_rank(), Incident.next_escalation_at.is_(None), Incident.next_escalation_at, Incident.id)
+        .order_by(
+            _precedence_rank(),
+            _status_rank(),
+            Incident.next_escalation_at.is_(None),
+            Incident.next_escalation_at,
+            Incident.id,
+        )
         .offset((page - 1) * per_page)
         .limit(per_page)
     )
@@ -195,7 +207,9 @@ def queue(session: Session, user: User) -> list[Incident]:
     query = (
         select(Incident)
         .where(Incident.status.in_(("open", "exhausted")), Incident.id.in_(mine))
-        .order_by(_precedence_rank(), Incident.next_escalation_at.is_(None), Incident.next_escalation_at)
+        .order_by(
+            _precedence_rank(), _status_rank(), Incident.next_escalation_at.is_(None), Incident.next_escalation_at
+        )
     )
     return _mark_dead_letters(
         session, list(session.scalars(query.options(selectinload(Incident.exercise), *_row_only())))
