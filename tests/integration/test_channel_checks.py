@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.support import build_world, file_incident
+from tests.support import build_world, file_incident, sign_in
 from tracker import dispatch, jobs
 from tracker.db import session_scope
 from tracker.models import ChannelCheck, ChannelHealth, CheckOutcome, ContactChannel, EscalationPolicy, LinkUse
@@ -420,3 +420,21 @@ def test_a_check_written_to_the_file_drop_but_not_settled_on_disk_fails_at_once(
     assert check.outcome is CheckOutcome.FAILED, "a check the line may never have got is no check"
     assert check.detail == "not delivered: [Errno 5] Input/output error", check.detail
     assert channel_row(app, l1).consecutive_failures == 1
+
+
+def test_a_line_that_goes_down_is_shown_on_the_board_and_the_queue_and_logged(checked_app, caplog):
+    app, client = checked_app, checked_app.test_client()
+    world = build_world(app)
+    sign_in(client, "liaison")
+    assert "not confirmed working" not in client.get("/board").text, "every line well: nothing to say"
+    with caplog.at_level("WARNING", logger="tracker.services.engine.line_checks"):
+        take_down(app, world.channels["L1"], utcnow() - timedelta(days=1))
+    assert [r.getMessage() for r in caplog.records] == [
+        "line L1 is degraded: 1 checks in a row unconfirmed",
+        "line L1 is down: 3 checks in a row unconfirmed",
+    ], "each change of health once"
+    for page in ("/board", "/queue"):
+        shown = client.get(page).text
+        assert "1 line not confirmed working" in shown, (page, shown[:3000])
+        assert re.search(r'data-line="L1"><span class="state alarm">DOWN</span>\s*<strong>L1</strong>', shown), page
+        assert "3 checks in a row unconfirmed;\n      never confirmed." in shown, page

@@ -15,6 +15,13 @@ from .etags import conditional
 bp = Blueprint("board", __name__)
 
 
+@bp.app_template_global()
+def lines_not_working() -> list:
+    """Active lines whose checks went unconfirmed (down first): the board and My queue say so, so that
+    a line that died between two calls is known before it is needed."""
+    return queries.lines_not_working(get_session())
+
+
 def _filters() -> dict:
     statuses = [s for s in request.args.getlist("status") if s in queries.BOARD_STATUSES]
     precedences = [p for p in request.args.getlist("precedence") if p in {x.value for x in Precedence}]

@@ -1,5 +1,6 @@
 """Communications checks: test each line on its schedule; failures degrade it, then mark it down."""
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -15,6 +16,8 @@ from ...text import name_problem
 from ...timeutil import UTC, format_dtg, isoformat
 from . import links, message_text
 from .claims import among_claimable
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ def compose(check: ChannelCheck, signer: links.LinkSigner, public_url: str, mail
 
 def _decide(session: Session, check: ChannelCheck, ok: bool, detail: str, now: datetime, rules: HealthRules) -> None:
     channel = check.channel
+    before = channel.health
     check.outcome = CheckOutcome.OK if ok else CheckOutcome.FAILED
     check.decided_at = now
     check.detail = detail[:2000]
@@ -130,6 +134,13 @@ def _decide(session: Session, check: ChannelCheck, ok: bool, detail: str, now: d
         elif channel.consecutive_failures >= rules.degraded_after:
             channel.health = ChannelHealth.DEGRADED
     check.health_after = channel.health
+    if channel.health is not before:  # the board and My queue show the lines not working (web/board.py)
+        log.warning(
+            "line %s is %s: %d checks in a row unconfirmed",
+            channel.name,
+            channel.health.value,
+            channel.consecutive_failures,
+        )
 
 
 def _claim_pending(session: Session, check_id: int) -> ChannelCheck | None:

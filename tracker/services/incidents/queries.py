@@ -9,6 +9,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, defer, selectinload
 
 from ...models import (
+    ChannelHealth,
+    ContactChannel,
     Domain,
     ExerciseNotice,
     Incident,
@@ -213,4 +215,15 @@ def queue(session: Session, user: User) -> list[Incident]:
     )
     return _mark_dead_letters(
         session, list(session.scalars(query.options(selectinload(Incident.exercise), *_row_only())))
+    )
+
+
+def lines_not_working(session: Session) -> list[ContactChannel]:
+    """Active lines degraded or down by their checks, down first, then by name."""
+    return list(
+        session.scalars(
+            select(ContactChannel)
+            .where(ContactChannel.active.is_(True), ContactChannel.health != ChannelHealth.OK)
+            .order_by(case({"down": 0}, value=ContactChannel.health, else_=1), ContactChannel.name)
+        )
     )
