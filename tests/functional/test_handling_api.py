@@ -3,6 +3,8 @@
 import pytest
 
 from tests.support import file_incident
+from tracker.db import session_scope
+from tracker.timeutil import utcnow
 
 
 def post(client, world, who, reference, action, body=None):
@@ -126,3 +128,32 @@ def test_health_reports_database_and_stale_sweep(client, app):
     jobs.sweep(app)
     body = client.get("/api/v1/health").get_json()
     assert body["sweep"] == "ok" and body["status"] == "ok" and body["last_sweep_at"].endswith("Z")
+
+
+def test_health_says_a_failing_sweep_is_degraded_naming_its_stages_not_their_errors(client, app):
+    from tracker.services.engine import heartbeat
+
+    error = 'audit seal: RaiseException: COPY audit_seals, line 1: "855\tc73bf"; escalation: incident 7 set aside (x)'
+    with session_scope(app) as session:
+        heartbeat.beat(session, "sweep", "test", utcnow(), utcnow(), error)
+    body = client.get("/api/v1/health").get_json()
+    assert (body["status"], body["sweep"], body["last_sweep_error"]) == (
+        "degraded",
+        "failing",
+        "audit seal; escalation",
+    )
+    assert "COPY" not in str(body) and "c73bf" not in str(body), "no SQL or row data to a caller without a token"
+
+
+def test_health_answers_503_when_the_database_does_not(tmp_path):
+    from tests.conftest import app_config
+    from tracker import create_app
+    from tracker.db import engine_of
+
+    app = create_app(app_config(tmp_path / "outbox", DATABASE_URL=f"sqlite:///{tmp_path / 'gone' / 'tracker.db'}"))
+    try:
+        answer = app.test_client().get("/api/v1/health")
+    finally:
+        engine_of(app).dispose()
+    assert answer.status_code == 503, answer.get_data(as_text=True)[:500]
+    assert (answer.get_json()["status"], answer.get_json()["database"]) == ("down", "down")

@@ -747,12 +747,16 @@ class RuleOut(Schema):
 
 
 class HealthOut(Schema):
-    status = fields.String(metadata={"description": "ok, or degraded when the sweep is stale"})
-    database = fields.String()
-    sweep = fields.String(metadata={"description": "ok, stale or never ran"})
+    status = fields.String(
+        metadata={"description": "ok; degraded when the sweep is stale or failing; down (503) without a database"}
+    )
+    database = fields.String(metadata={"description": "ok or down"})
+    sweep = fields.String(metadata={"description": "ok, failing (its last run failed a stage), stale or never ran"})
     last_sweep_at = UTC(allow_none=True)
     last_sweep_runner = fields.String(allow_none=True)
-    last_sweep_error = fields.String(allow_none=True)
+    last_sweep_error = fields.String(
+        allow_none=True, metadata={"description": "the stages its last run failed (the scheduler's log has why)"}
+    )
 
 
 class CategoryOut(Schema):

@@ -1,11 +1,13 @@
 """Health, the category catalogue, the routing preview, and the audit chain's verification."""
 
+import logging
 from contextlib import nullcontext
 from datetime import timedelta
 
 from apiflask import Schema, fields
 from apiflask.validators import Length
 from flask import current_app
+from sqlalchemy.exc import DBAPIError
 
 from ..backup import anchor
 from ..db import get_session
@@ -23,15 +25,23 @@ from ..timeutil import utcnow
 from . import ERRORS, bp
 from .schemas import Catalogue, HealthOut, RouteAttributes, RoutePreviewOut
 
+log = logging.getLogger(__name__)
+
 
 @bp.get("/health")
 @bp.output(HealthOut)
 @bp.doc(tags=["System"], summary="Database and scheduler health (no token needed)")
 def health():
-    """`status` is ok when the database answers and a sweep finished recently."""
+    """`status` is ok when the database answers and a sweep finished recently and whole; degraded when
+    the sweep is stale or failing; down, with 503, when the database does not answer."""
     config = current_app.config
     stale = timedelta(seconds=config["SWEEP_INTERVAL_SECONDS"] * config["SWEEP_STALE_INTERVALS"])
-    return heartbeat.health(get_session(), utcnow(), stale)
+    try:
+        return heartbeat.health(get_session(), utcnow(), stale)
+    except DBAPIError as exc:
+        log.warning("health: the database does not answer: %s", type(exc.orig).__name__)
+        down = {"status": "down", "database": "down", "sweep": "unknown", "last_sweep_at": None}
+        return {**down, "last_sweep_runner": None, "last_sweep_error": None}, 503
 
 
 @bp.get("/catalogue")

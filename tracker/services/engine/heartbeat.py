@@ -43,16 +43,26 @@ def claim_orphaned(now: datetime, dead_after: timedelta) -> ColumnElement[bool]:
 
 
 def health(session: Session, now: datetime, stale_after: timedelta) -> dict:
-    """Report whether the database answers and when the sweep last finished."""
+    """Report whether the database answers and whether the sweep last finished recently and whole: a
+    sweep whose last run failed a stage (or set rows aside) is "failing", and the status degraded. The
+    answer needs no token, so it names the stages that failed, never the error's text (it may quote SQL
+    or row data; the scheduler's log and the supervisors' watchdog alert carry it)."""
     session.execute(text("SELECT 1"))
     sweep = session.scalar(select(JobRun).where(JobRun.name == "sweep"))
     last = sweep.last_finished_at if sweep else None
     fresh = last is not None and now - last <= stale_after
+    failed = stages_of(sweep.last_error) if sweep and sweep.last_error else None
+    state = ("failing" if failed else "ok") if fresh else ("never ran" if last is None else "stale")
     return {
-        "status": "ok" if fresh else "degraded",
+        "status": "ok" if state == "ok" else "degraded",
         "database": "ok",
         "last_sweep_at": last,
         "last_sweep_runner": sweep.last_runner if sweep else None,
-        "last_sweep_error": sweep.last_error if sweep else None,
-        "sweep": "ok" if fresh else ("never ran" if last is None else "stale"),
+        "last_sweep_error": failed,
+        "sweep": state,
     }
+
+
+def stages_of(error: str) -> str:
+    """The stages a sweep's error names ("audit seal; escalation"), without what each said."""
+    return "; ".join(dict.fromkeys(part.split(":", 1)[0].strip() for part in error.split("; ") if part.strip()))
