@@ -281,6 +281,31 @@ def test_the_brief_lists_open_incidents_flash_first_and_the_clocks_of_the_next_1
     assert taken["marking"] == "UNCLASSIFIED // REL TO EASTLAND"
 
 
+@pytest.mark.both_databases  # the brief kept in a JSON column, its rows read in SQL
+def test_the_brief_passes_on_what_ran_out_and_is_still_owed_whatever_its_age(app, seeded):
+    refs, now = seeded
+    with session_scope(app) as session:
+        late = session.scalars(select(AgreedAction).where(AgreedAction.text == "Call back")).one()
+        late.overdue_at = now - timedelta(seconds=30)  # the sweep flagged it; nobody did it
+        exchange = late.call.exchange
+        exchange.state, exchange.deadline_at, exchange.deadline_kind = ExchangeState.OVERDUE, None, "reply"
+        exchange.state_changed_at = now - timedelta(hours=20)
+        message = session.scalars(select(ExchangeMessage).where(ExchangeMessage.serial == 7)).one()
+        message.receipt_due_at, message.receipt_overdue_at = now - timedelta(hours=30), now - timedelta(hours=30)
+    with session_scope(app) as session:
+        taken = brief.build(session, DESK, now - timedelta(hours=8), now, [])
+    owed = [(c["kind"], c["incident"]) for c in taken["owed"]]
+    assert owed == [
+        ("receipt_overdue", refs["flash_ack"]),  # 30 h ago: longest owed first
+        ("exchange_overdue", refs["flash_ack"]),
+        ("call_in_progress", refs["flash_ack"]),  # started an hour ago, not ended
+        ("action_overdue", refs["flash_ack"]),
+    ], taken["owed"]
+    assert "the reply deadline pass on Eastland liaison mission" in taken["owed"][1]["what"]
+    assert taken["owed"][3]["what"] == "they agreed, not done: Call back"
+    assert not any(c["kind"] == "exchange" for c in taken["clocks"]), "an overdue exchange has no clock to come"
+
+
 def test_the_brief_lists_lines_down_then_degraded_then_never_checked(app, world):
     now = utcnow()
     with session_scope(app) as session:

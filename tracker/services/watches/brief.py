@@ -5,6 +5,8 @@ ISO 8601 UTC strings), so the record shows what was handed over, not what is tru
 - incidents not resolved (open, exhausted, acknowledged), FLASH first; within a precedence the
   exhausted (nobody took them and the ladder ran out), then the open, then the acknowledged; then
   the first reported. Each with its status, current step and its next deadline;
+- what is owed whatever its age: exchanges overdue, receipts overdue, agreed actions overdue (on a
+  loop not closed), and calls not ended;
 - every clock that runs out in the next 12 hours, by time: escalation deadlines, decisions awaited,
   acknowledgement timeouts, exchange deadlines, the other side's receipts and agreed actions;
 - the lines that are not OK: down, degraded, or never checked;
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ...models import (
     AgreedAction,
+    Call,
     ChannelHealth,
     ContactChannel,
     EventKind,
@@ -69,6 +72,7 @@ def build(
         "window_hours": window / timedelta(hours=1),
         "exercise_days": ahead / timedelta(days=1),
         "incidents": open_incidents(session),
+        "owed": owed(session),
         "clocks": clocks(session, now, now + window),
         "lines": lines_not_ok(session),
         "exercises": exercises(session, now, ahead),
@@ -90,7 +94,7 @@ def build(
 def _marking(session: Session, taken: dict, markings: Markings) -> str:
     """The highest marking of the incidents the brief names, releasable only where all of them are."""
     named = {i["reference"] for i in taken["incidents"]}
-    named |= {row["incident"] for key in ("clocks", "log") for row in taken[key] if row["incident"]}
+    named |= {row["incident"] for key in ("owed", "clocks", "log") for row in taken.get(key, []) if row["incident"]}
     named |= {row["incident"] for row in taken["changes"]["events"]}
     marks = session.execute(
         select(Incident.classification, Incident.releasable_to).where(Incident.reference.in_(sorted(named)))
@@ -235,6 +239,88 @@ def _action_clocks(session: Session, start: datetime, end: datetime) -> list[dic
     return [
         _clock(at, "agreed_action", reference, f"{'we' if party == 'us' else 'they'} agreed: {text}")
         for at, text, party, reference in rows
+    ]
+
+
+# -- what ran out and is still owed ----------------------------------------------------------
+
+
+def owed(session: Session) -> list[dict]:
+    """What a clock ran out on and nobody has settled yet, and calls still in progress: the open items
+    a handover passes on whatever their age, the longest owed first (the clocks list only what is to come)."""
+    found = [*_exchanges_overdue(session), *_receipts_overdue(session), *_actions_overdue(session)]
+    found += _calls_in_progress(session)
+    return sorted(found, key=lambda c: (c["at"], c["kind"], c["incident"] or ""))
+
+
+def _exchanges_overdue(session: Session) -> list[dict]:
+    rows = session.execute(
+        select(Exchange.state_changed_at, Exchange.deadline_kind, ContactChannel.name, Incident.reference)
+        .join(ContactChannel, Exchange.channel_id == ContactChannel.id)
+        .join(Incident, Exchange.incident_id == Incident.id)
+        .where(Exchange.state == ExchangeState.OVERDUE)
+    )
+    return [
+        _clock(at, "exchange_overdue", reference, f"the other side let the {kind or 'answer'} deadline pass on {line}")
+        for at, kind, line, reference in rows
+    ]
+
+
+def _receipts_overdue(session: Session) -> list[dict]:
+    rows = session.execute(
+        select(
+            ExchangeMessage.receipt_due_at,
+            ExchangeMessage.kind,
+            ExchangeMessage.serial,
+            ExchangeMessage.serial_year,
+            ContactChannel.name,
+            Incident.reference,
+        )
+        .join(Exchange, ExchangeMessage.exchange_id == Exchange.id)
+        .join(ContactChannel, ExchangeMessage.channel_id == ContactChannel.id)
+        .join(Incident, Exchange.incident_id == Incident.id)
+        .where(
+            ExchangeMessage.receipt_overdue_at.is_not(None),
+            ExchangeMessage.receipt_at.is_(None),
+            Exchange.state != ExchangeState.CLOSED,
+        )
+    )
+    return [
+        _clock(
+            at, "receipt_overdue", reference, f"no receipt of our {kind.replace('_', ' ')} {serial}/{year} on {line}"
+        )
+        for at, kind, serial, year, line, reference in rows
+    ]
+
+
+def _actions_overdue(session: Session) -> list[dict]:
+    rows = session.execute(
+        select(AgreedAction.due_at, AgreedAction.text, AgreedAction.party, Incident.reference)
+        .join(Incident, AgreedAction.incident_id == Incident.id)
+        .outerjoin(Exchange, AgreedAction.exchange_id == Exchange.id)
+        .where(
+            AgreedAction.overdue_at.is_not(None),
+            AgreedAction.done_at.is_(None),
+            Incident.status != IncidentStatus.RESOLVED,
+            or_(Exchange.id.is_(None), Exchange.state != ExchangeState.CLOSED),
+        )
+    )
+    return [
+        _clock(at, "action_overdue", reference, f"{'we' if party == 'us' else 'they'} agreed, not done: {text}")
+        for at, text, party, reference in rows
+    ]
+
+
+def _calls_in_progress(session: Session) -> list[dict]:
+    rows = session.execute(
+        select(Call.started_at, ContactChannel.name, Incident.reference, Call.recorded_by)
+        .join(ContactChannel, Call.channel_id == ContactChannel.id)
+        .join(Incident, Call.incident_id == Incident.id)
+        .where(Call.ended_at.is_(None))
+    )
+    return [
+        _clock(at, "call_in_progress", reference, f"a call on {line}, logged by {by}, not ended")
+        for at, line, reference, by in rows
     ]
 
 
