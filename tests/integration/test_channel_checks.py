@@ -438,3 +438,45 @@ def test_a_line_that_goes_down_is_shown_on_the_board_and_the_queue_and_logged(ch
         assert "1 line not confirmed working" in shown, (page, shown[:3000])
         assert re.search(r'data-line="L1"><span class="state alarm">DOWN</span>\s*<strong>L1</strong>', shown), page
         assert "3 checks in a row unconfirmed;\n      never confirmed." in shown, page
+
+
+def test_an_answer_given_in_time_and_logged_after_the_window_closed_still_counts(checked_app):
+    app = checked_app
+    world = build_world(app)
+    l1, t0 = world.channels["L1"], utcnow().replace(microsecond=0) - timedelta(hours=2)
+    with session_scope(app) as session:
+        check = line_checks.start_check(session, session.get(ContactChannel, l1), "schedule", t0)
+        check_id, due_by = check.id, check.due_by
+    assert expire(app, due_by + timedelta(seconds=1)) == 1  # the sweep was quicker than the officer
+    assert channel_row(app, l1).health is ChannelHealth.DEGRADED
+    with session_scope(app) as session:
+        check = session.get(ChannelCheck, check_id)
+        line_checks.record_answer(
+            session, check, t0 + timedelta(minutes=5), "Maj Petrov", "voice", utcnow(), dispatch.health_rules(app)
+        )
+    answered = check_row(app, check_id)
+    assert (answered.outcome, answered.answered_by) == (CheckOutcome.OK, "Maj Petrov")
+    line = channel_row(app, l1)
+    assert (line.health, line.consecutive_failures) == (ChannelHealth.OK, 0), "the line worked after all"
+
+
+def test_an_older_check_running_out_after_a_newer_one_was_confirmed_leaves_the_line_good(checked_app):
+    app = checked_app
+    world = build_world(app)
+    l1, t0 = world.channels["L1"], utcnow().replace(microsecond=0) - timedelta(hours=2)
+    rules = dispatch.health_rules(app)
+    with session_scope(app) as session:
+        older = line_checks.start_check(session, session.get(ContactChannel, l1), "schedule", t0)
+        older_due = older.due_by
+        newer = line_checks.start_check(
+            session, session.get(ContactChannel, l1), "supervisor", t0 + timedelta(minutes=5)
+        )
+        newer_id = newer.id
+    with session_scope(app) as session:
+        line_checks.record_answer(
+            session, session.get(ChannelCheck, newer_id), t0 + timedelta(minutes=6), "Eastland duty", "line",
+            t0 + timedelta(minutes=6), rules,
+        )  # fmt: skip
+    assert expire(app, older_due) == 1
+    line = channel_row(app, l1)
+    assert (line.health, line.consecutive_failures) == (ChannelHealth.OK, 0), "the newest check says the line works"

@@ -122,17 +122,11 @@ def _decide(session: Session, check: ChannelCheck, ok: bool, detail: str, now: d
     check.outcome = CheckOutcome.OK if ok else CheckOutcome.FAILED
     check.decided_at = now
     check.detail = detail[:2000]
-    channel.last_check_at = now
+    channel.last_check_at = max(channel.last_check_at or now, now)
     if ok:
-        channel.consecutive_failures = 0
-        channel.health = ChannelHealth.OK
-        channel.last_check_ok_at = now
-    else:
-        channel.consecutive_failures += 1
-        if channel.consecutive_failures >= rules.down_after:
-            channel.health = ChannelHealth.DOWN
-        elif channel.consecutive_failures >= rules.degraded_after:
-            channel.health = ChannelHealth.DEGRADED
+        channel.last_check_ok_at = max(channel.last_check_ok_at or now, now)
+    session.flush()
+    _recount(session, channel, rules)
     check.health_after = channel.health
     if channel.health is not before:  # the board and My queue show the lines not working (web/board.py)
         log.warning(
@@ -141,6 +135,34 @@ def _decide(session: Session, check: ChannelCheck, ok: bool, detail: str, now: d
             channel.health.value,
             channel.consecutive_failures,
         )
+
+
+# How far back a line's run of failed checks is counted (more than any DOWN_AFTER a desk would set).
+RUN_COUNTED = 100
+
+
+def _recount(session: Session, channel: ContactChannel, rules: HealthRules) -> None:
+    """The line's health from its decided checks in the order they were sent, the newest first: the
+    run of failures since the last good one. (In the order decided, an older check expiring after a
+    newer one was confirmed would put a line just proven good down again.)"""
+    outcomes = session.scalars(
+        select(ChannelCheck.outcome)
+        .where(ChannelCheck.channel_id == channel.id, ChannelCheck.outcome != CheckOutcome.PENDING)
+        .order_by(ChannelCheck.sent_at.desc(), ChannelCheck.id.desc())
+        .limit(RUN_COUNTED)
+    )
+    run = 0
+    for outcome in outcomes:
+        if outcome is not CheckOutcome.FAILED:
+            break
+        run += 1
+    channel.consecutive_failures = run
+    if run >= rules.down_after:
+        channel.health = ChannelHealth.DOWN
+    elif run >= rules.degraded_after:
+        channel.health = ChannelHealth.DEGRADED
+    else:
+        channel.health = ChannelHealth.OK
 
 
 def _claim_pending(session: Session, check_id: int) -> ChannelCheck | None:
@@ -173,7 +195,7 @@ def expire_checks(session: Session, now: datetime, rules: HealthRules) -> int:
     for check_id in expired:
         check = _claim_pending(session, check_id)
         if check is not None:
-            _decide(session, check, False, "not confirmed within the window", now, rules)
+            _decide(session, check, False, EXPIRED, now, rules)
             count += 1
     return count
 
@@ -199,6 +221,8 @@ def confirm_by_link(session: Session, claims: dict, now: datetime, rules: Health
     return check
 
 
+# What a check not answered in its window is decided with (an answer logged later may still overturn it).
+EXPIRED = "not confirmed within the window"
 # How the other side answered a check over a counterpart line (in-band: there is no link to click).
 ANSWERED_VIA = ("voice", "line")
 ANSWER_NAME_MAX_LENGTH = 120
@@ -232,10 +256,13 @@ def record_answer(
     if problems:
         raise ValidationError("the answer is not valid", problems)
     if _claim_pending(session, check.id) is None:
-        raise Conflict(
-            f"this check was decided already: {check.outcome.value}",
-            {"outcome": check.outcome.value, "decided_at": isoformat(check.decided_at)},
-        )
+        session.refresh(check, with_for_update=True)
+        # Answered in time but logged after the sweep closed the window: the answer stands, as given.
+        if check.outcome is not CheckOutcome.FAILED or check.detail != EXPIRED:
+            raise Conflict(
+                f"this check was decided already: {check.outcome.value}",
+                {"outcome": check.outcome.value, "decided_at": isoformat(check.decided_at)},
+            )
     check.answered_by, check.answered_via = by, via
     how = "by voice" if via == "voice" else "on the line"
     _decide(session, check, True, f"answered {how} by {by} at {format_dtg(at)}", at, rules)
