@@ -1,6 +1,7 @@
 """Layered configuration: committed defaults, TRACKER_CONFIG file, TRACKER_* variables, test mapping."""
 
 import os
+import re
 import secrets
 import tomllib
 from pathlib import Path
@@ -47,6 +48,9 @@ POSITIVE = (
     "SESSION_IDLE_MINUTES",
     "SESSION_ABSOLUTE_HOURS",
     "METRICS_REFRESH_SECONDS",
+    "DELIVERY_RETRY_BASE_SECONDS",
+    "SWEEP_STALE_INTERVALS",
+    "MAX_FUTURE_SKEW_SECONDS",
 )
 
 
@@ -79,6 +83,10 @@ def _derive(app: Flask) -> None:
     if not app.config["DATABASE_URL"]:
         instance.mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'tracker.db'}"
+    url = str(app.config["DATABASE_URL"])
+    for bare in ("postgresql://", "postgres://"):  # the driver this tracker installs (psycopg 3), said or not
+        if url.startswith(bare):
+            app.config["DATABASE_URL"] = "postgresql+psycopg://" + url.removeprefix(bare)
     if not app.config["OUTBOX_DIR"]:
         app.config["OUTBOX_DIR"] = str(instance / "outbox")
     if app.config["REGION_FILE"] and not Path(app.config["REGION_FILE"]).is_absolute():
@@ -126,6 +134,15 @@ def _check(config) -> None:
         value = config.get(key)
         if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
             raise ConfigError(f"{key} must be a positive number, not {value!r}")
+    smtp_port = config["SMTP_PORT"]
+    if not isinstance(smtp_port, int) or isinstance(smtp_port, bool) or not 1 <= smtp_port <= 65535:
+        raise ConfigError(f"SMTP_PORT must be a port number (1-65535), not {smtp_port!r}")
+    public = str(config["PUBLIC_URL"])
+    if not public.startswith(("http://", "https://")) or not public.split("://", 1)[1].strip("/"):
+        raise ConfigError(f"PUBLIC_URL must be the http(s) address staff open (links in messages), not {public!r}")
+    prefix = config["REFERENCE_PREFIX"]
+    if not isinstance(prefix, str) or not re.fullmatch(r"[A-Z][A-Z0-9]{0,9}", prefix):
+        raise ConfigError(f"REFERENCE_PREFIX must be 1-10 capital letters or digits, a letter first, not {prefix!r}")
     if not isinstance(config["PROXY_FIX_X_FOR"], int) or config["PROXY_FIX_X_FOR"] < 0:
         raise ConfigError("PROXY_FIX_X_FOR must be 0 or the number of reverse proxies in front of the tracker")
     port = config["SCHEDULER_METRICS_PORT"]
@@ -158,8 +175,8 @@ def _check(config) -> None:
     except ValueError as problem:
         raise ConfigError(str(problem)) from None
     _check_per_precedence(config, "ACK_TIMEOUT_SECONDS")
-    if not str(config["DATABASE_URL"]).startswith(("sqlite", "postgresql")):
-        raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
+    if not str(config["DATABASE_URL"]).startswith(("sqlite://", "postgresql+psycopg://")):
+        raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL (psycopg 3 is the driver)")
 
 
 def _check_the_other_side(config) -> None:

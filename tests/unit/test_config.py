@@ -133,6 +133,25 @@ def test_the_deployment_sample_is_refused_until_its_key_is_replaced(build, monke
         build()
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("MAX_FUTURE_SKEW_SECONDS", "abc", "MAX_FUTURE_SKEW_SECONDS must be a positive number"),
+        ("SWEEP_STALE_INTERVALS", "abc", "SWEEP_STALE_INTERVALS must be a positive number"),
+        ("DELIVERY_RETRY_BASE_SECONDS", "abc", "DELIVERY_RETRY_BASE_SECONDS must be a positive number"),
+        ("SMTP_PORT", -1, "SMTP_PORT must be a port number"),
+        ("SMTP_PORT", "abc", "SMTP_PORT must be a port number"),
+        ("PUBLIC_URL", "notaurl", "PUBLIC_URL must be the http(s) address"),
+        ("REFERENCE_PREFIX", "", "REFERENCE_PREFIX must be 1-10 capital letters"),
+        ("REFERENCE_PREFIX", "inc-2", "REFERENCE_PREFIX must be 1-10 capital letters"),
+    ],
+)
+def test_a_setting_that_would_fail_later_fails_at_start(build, key, value, says):
+    """Each of these started, then answered 500 on a filing or a health check, or broke every link."""
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        build({key: value})
+
+
 @pytest.mark.parametrize("value", [0, -1, 0.0, "5", None, True])
 def test_non_positive_or_non_numeric_interval_fails_fast(build, value):
     with pytest.raises(ConfigError, match="SWEEP_INTERVAL_SECONDS must be a positive number"):
@@ -157,10 +176,24 @@ def test_page_size_default_above_maximum_fails_fast(build):
         build({"PAGE_SIZE_DEFAULT": 300, "PAGE_SIZE_MAX": 200})
 
 
-@pytest.mark.parametrize("url", ["mysql://db/tracker", "postgres.example:5432/tracker"])
+@pytest.mark.parametrize(
+    "url", ["mysql://db/tracker", "postgres.example:5432/tracker", "postgresql+psycopg2://db/tracker"]
+)
 def test_unsupported_database_url_fails_fast(build, url):
     with pytest.raises(ConfigError, match="DATABASE_URL"):
         build({"DATABASE_URL": url})
+
+
+@pytest.mark.parametrize("bare", ["postgresql://", "postgres://"])
+def test_a_postgresql_url_without_its_driver_takes_the_one_installed(bare):
+    from tracker.config import _derive
+
+    class App:  # only what _derive reads
+        instance_path = "/nowhere"
+        config = {"DATABASE_URL": f"{bare}u:p@db:5432/tracker", "OUTBOX_DIR": "x", "REGION_FILE": "", "SECRET_KEY": "k"}
+
+    _derive(App)
+    assert App.config["DATABASE_URL"] == "postgresql+psycopg://u:p@db:5432/tracker"
 
 
 def test_default_database_is_a_sqlite_file_under_the_instance_path(tmp_path):
