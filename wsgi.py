@@ -6,8 +6,15 @@ import gc
 # tenth of `flask --app wsgi ...`'s start. Collections resume once the app is built, and skip what it
 # built (gc.freeze; as the gc documentation advises before a pre-fork server such as gunicorn forks).
 gc.disable()
-from tracker import create_app  # noqa: E402
+import sys  # noqa: E402
+import tomllib  # noqa: E402
 
-app = create_app()
+from tracker import create_app  # noqa: E402
+from tracker.config import ConfigError  # noqa: E402
+
+try:
+    app = create_app()
+except (ConfigError, tomllib.TOMLDecodeError) as problem:  # one line that says what to fix, not a traceback
+    sys.exit(f"tracker: the configuration is not valid: {problem}")
 gc.freeze()
 gc.enable()

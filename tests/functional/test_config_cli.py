@@ -1,0 +1,20 @@
+"""A configuration that is not valid stops `flask --app wsgi ...` (and gunicorn) with one line saying what
+to fix and exit status 1, not a thirty-line traceback."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_a_bad_setting_stops_the_command_with_one_line_not_a_traceback(tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "TRACKER_SECRET_KEY": "x", "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}"}
+    ran = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert ran.returncode == 1, (ran.stdout, ran.stderr)
+    assert "Traceback" not in ran.stderr and ran.stderr.startswith(
+        "tracker: the configuration is not valid: SECRET_KEY"
+    )
+    assert len(ran.stderr.strip().splitlines()) == 1, ran.stderr
