@@ -244,3 +244,16 @@ def test_a_call_ended_in_the_minute_it_began_may_be_typed_as_that_minutes_dtg(cl
         client, world, "PATCH", f"/calls/{call['id']}", {"ended_at": earlier, "version": ended["version"]}, status=422
     )
     assert "before it started" in str(refused["error"]["details"]), refused
+
+
+def test_a_line_has_one_call_in_progress_at_a_time(client, world, scene):
+    reference, exchange = scene
+    body = {"direction": "we_called", "channel_id": exchange["channel_id"]}
+    first = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
+    second = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=409)
+    assert second["error"]["details"] == {"call_id": first["id"]} and "end it first" in second["error"]["message"]
+    began = parse_moment(first["started_at"]) - timedelta(hours=2)
+    earlier = {**body, "started_at": isoformat(began), "ended_at": isoformat(began + timedelta(minutes=5))}
+    api(client, world, "POST", f"/incidents/{reference}/calls", earlier, status=201)  # logged afterwards: taken
+    api(client, world, "PATCH", f"/calls/{first['id']}", {"ended_at": isoformat(utcnow()), "version": first["version"]})
+    api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)

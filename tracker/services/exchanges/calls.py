@@ -32,6 +32,7 @@ from ...models import (
     User,
 )
 from ...text import name_problem
+from ...timeutil import format_dtg
 from ..engine import notify
 from ..engine.claims import SetAside, act_on_claimed, among_claimable
 from ..incidents import timeline
@@ -210,6 +211,8 @@ def log_call(session: Session, incident: Incident, data: dict, actor: User, now:
     channel, exchange = _line(session, incident, data.get("channel_id"), data.get("exchange_id"))
     started, ended = data.get("started_at") or now, data.get("ended_at")
     _check_times(started, ended, now, limits)
+    if ended is None:
+        _ensure_line_free(session, channel)
     call = Call(
         incident=incident,
         exchange=exchange,
@@ -232,6 +235,20 @@ def log_call(session: Session, incident: Incident, data: dict, actor: User, now:
         move_by_call(session, call, data["moves_to"], actor, now)
     session.flush()
     return call
+
+
+def _ensure_line_free(session: Session, channel: ContactChannel) -> None:
+    """One call in progress per line (a call logged afterwards, with its end, is no call in progress):
+    a second tap, or a colleague starting the same call, would leave one of them open for ever."""
+    busy = session.scalar(
+        select(Call).where(Call.channel_id == channel.id, Call.ended_at.is_(None)).order_by(Call.id).limit(1)
+    )
+    if busy is not None:
+        raise Conflict(
+            f"a call is in progress on {channel.name} (call {busy.id}, started {format_dtg(busy.started_at)} "
+            f"by {busy.recorded_by}): end it first, or log this one with its end",
+            {"call_id": busy.id},
+        )
 
 
 def update_call(
