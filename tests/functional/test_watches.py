@@ -549,3 +549,18 @@ def test_the_watch_handover_and_print_pages_render_and_offer_each_person_their_p
     assert re.search(r"<td data-signed>[^<]*Z · \d{6}Z[A-Z]{3}\d\d by liaison</td>", printed.text), printed.text[:3000]
     assert re.findall(r'data-reference="([^"]+)"', printed.text) == [flash_ref, routine]
     assert "L2 down." in printed.text and "Sign for the watch" not in incoming.get(path).text
+
+
+def test_my_queue_lists_what_is_owed_on_the_lines_i_serve(app, client, world, seeded):
+    refs, now = seeded
+    with session_scope(app) as session:
+        late = session.scalars(select(AgreedAction).where(AgreedAction.text == "Call back")).one()
+        late.overdue_at = now - timedelta(seconds=30)
+    sign_in(client, "liaison")  # a member of the counterpart line the call was on
+    page = client.get("/queue").text
+    assert "Owed on my lines" in page, page[:3000]
+    assert 'data-owed-kind="action_overdue"' in page and "they agreed, not done: Call back" in page
+    assert 'data-owed-kind="call_in_progress"' in page
+    outsider = app.test_client()
+    sign_in(outsider, "outsider")  # serves another desk only
+    assert "Owed on my lines" not in outsider.get("/queue").text

@@ -10,6 +10,7 @@ from ..db import get_session
 from ..models import Precedence, Role
 from ..services.exchanges import exchanges
 from ..services.incidents import queries
+from ..services.watches import brief
 from .etags import conditional
 
 bp = Blueprint("board", __name__)
@@ -82,7 +83,9 @@ def board_rows():
 @bp.get("/queue")
 @login_required
 def queue():
-    return render_template("web/queue.html", incidents=queries.queue(get_session(), current_user))
+    session = get_session()
+    owed = brief.owed(session, queries.lines_served(session, current_user))
+    return render_template("web/queue.html", incidents=queries.queue(session, current_user), owed=owed)
 
 
 @bp.get("/queue/rows")

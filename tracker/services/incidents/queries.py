@@ -18,6 +18,7 @@ from ...models import (
     Notification,
     NotificationStatus,
     Precedence,
+    Role,
     User,
     channel_members,
 )
@@ -227,3 +228,11 @@ def lines_not_working(session: Session) -> list[ContactChannel]:
             .order_by(case({"down": 0}, value=ContactChannel.health, else_=1), ContactChannel.name)
         )
     )
+
+
+def lines_served(session: Session, user: User) -> list[int] | None:
+    """The lines whose open items are the user's to see in My queue: a liaison officer's own; every
+    line for a supervisor or an admin (None); none for others."""
+    if user.role in (Role.SUPERVISOR, Role.ADMIN):
+        return None
+    return list(session.scalars(select(channel_members.c.channel_id).where(channel_members.c.user_id == user.id)))

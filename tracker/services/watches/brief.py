@@ -15,6 +15,7 @@ ISO 8601 UTC strings), so the record shows what was handed over, not what is tru
   notified and routed lines), and the outgoing watch's log.
 """
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
@@ -245,20 +246,25 @@ def _action_clocks(session: Session, start: datetime, end: datetime) -> list[dic
 # -- what ran out and is still owed ----------------------------------------------------------
 
 
-def owed(session: Session) -> list[dict]:
+def owed(session: Session, lines: Collection[int] | None = None) -> list[dict]:
     """What a clock ran out on and nobody has settled yet, and calls still in progress: the open items
-    a handover passes on whatever their age, the longest owed first (the clocks list only what is to come)."""
-    found = [*_exchanges_overdue(session), *_receipts_overdue(session), *_actions_overdue(session)]
-    found += _calls_in_progress(session)
+    a handover passes on whatever their age, the longest owed first (the clocks list only what is to come).
+    lines: only those on these lines (My queue's: the lines a liaison officer serves)."""
+    found = [*_exchanges_overdue(session, lines), *_receipts_overdue(session, lines), *_actions_overdue(session, lines)]
+    found += _calls_in_progress(session, lines)
     return sorted(found, key=lambda c: (c["at"], c["kind"], c["incident"] or ""))
 
 
-def _exchanges_overdue(session: Session) -> list[dict]:
+def _on(column, lines: Collection[int] | None) -> list:
+    return [] if lines is None else [column.in_(list(lines))]
+
+
+def _exchanges_overdue(session: Session, lines: Collection[int] | None) -> list[dict]:
     rows = session.execute(
         select(Exchange.state_changed_at, Exchange.deadline_kind, ContactChannel.name, Incident.reference)
         .join(ContactChannel, Exchange.channel_id == ContactChannel.id)
         .join(Incident, Exchange.incident_id == Incident.id)
-        .where(Exchange.state == ExchangeState.OVERDUE)
+        .where(Exchange.state == ExchangeState.OVERDUE, *_on(Exchange.channel_id, lines))
     )
     return [
         _clock(at, "exchange_overdue", reference, f"the other side let the {kind or 'answer'} deadline pass on {line}")
@@ -266,7 +272,7 @@ def _exchanges_overdue(session: Session) -> list[dict]:
     ]
 
 
-def _receipts_overdue(session: Session) -> list[dict]:
+def _receipts_overdue(session: Session, lines: Collection[int] | None) -> list[dict]:
     rows = session.execute(
         select(
             ExchangeMessage.receipt_due_at,
@@ -283,6 +289,7 @@ def _receipts_overdue(session: Session) -> list[dict]:
             ExchangeMessage.receipt_overdue_at.is_not(None),
             ExchangeMessage.receipt_at.is_(None),
             Exchange.state != ExchangeState.CLOSED,
+            *_on(ExchangeMessage.channel_id, lines),
         )
     )
     return [
@@ -293,16 +300,18 @@ def _receipts_overdue(session: Session) -> list[dict]:
     ]
 
 
-def _actions_overdue(session: Session) -> list[dict]:
+def _actions_overdue(session: Session, lines: Collection[int] | None) -> list[dict]:
     rows = session.execute(
         select(AgreedAction.due_at, AgreedAction.text, AgreedAction.party, Incident.reference)
         .join(Incident, AgreedAction.incident_id == Incident.id)
+        .join(Call, AgreedAction.call_id == Call.id)
         .outerjoin(Exchange, AgreedAction.exchange_id == Exchange.id)
         .where(
             AgreedAction.overdue_at.is_not(None),
             AgreedAction.done_at.is_(None),
             Incident.status != IncidentStatus.RESOLVED,
             or_(Exchange.id.is_(None), Exchange.state != ExchangeState.CLOSED),
+            *_on(Call.channel_id, lines),
         )
     )
     return [
@@ -311,12 +320,12 @@ def _actions_overdue(session: Session) -> list[dict]:
     ]
 
 
-def _calls_in_progress(session: Session) -> list[dict]:
+def _calls_in_progress(session: Session, lines: Collection[int] | None) -> list[dict]:
     rows = session.execute(
         select(Call.started_at, ContactChannel.name, Incident.reference, Call.recorded_by)
         .join(ContactChannel, Call.channel_id == ContactChannel.id)
         .join(Incident, Call.incident_id == Incident.id)
-        .where(Call.ended_at.is_(None))
+        .where(Call.ended_at.is_(None), *_on(Call.channel_id, lines))
     )
     return [
         _clock(at, "call_in_progress", reference, f"a call on {line}, logged by {by}, not ended")
