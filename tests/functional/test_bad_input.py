@@ -112,6 +112,9 @@ CASES = [
     # the body itself
     case("malformed-json", 400, "bad_request", data="{bad", content_type="application/json"),
     case("json-nested-too-deeply", 400, "bad_request", data="[" * 100_000, content_type="application/json"),
+    # {"domain": "land", "domain": "air"}: the last one would win unread
+    case("a-key-given-twice", 400, "bad_request", "body", content_type="application/json",
+         data=json.dumps(incident_payload()).replace('"domain": "air"', '"domain": "land", "domain": "air"')),
     # Python refuses to read an integer of more than 4,300 digits: a ValueError webargs let through (a 500)
     case("integer-of-4301-digits", 400, "bad_request", "body", content_type="application/json",
          data=json.dumps(incident_payload()).replace("54.412", "1" * 4301)),

@@ -27,8 +27,10 @@ def _require_json_body():
             request.get_json()
         except RecursionError:
             raise HTTPError(400, "the JSON body is nested too deeply", {"body": "too deeply nested"}) from None
-        except BadRequest:  # Flask's answer to any ValueError of the parser
-            raise HTTPError(400, "the request body is not valid JSON", {"body": "not valid JSON"}) from None
+        except BadRequest as refused:  # Flask's answer to any ValueError of the parser
+            why = str(refused.description or "")
+            said = why.split(": ", 1)[1] if "is given twice" in why else "not valid JSON"
+            raise HTTPError(400, "the request body is not valid JSON", {"body": said}) from None
 
 
 bp.before_request(_require_json_body)

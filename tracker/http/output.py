@@ -26,9 +26,23 @@ def _scrubbed(data: Any) -> Any:
     return data
 
 
+def _unique(pairs: list[tuple[str, Any]]) -> dict:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise ValueError(f"the key {twice!r} is given twice")
+    return found
+
+
 class ScalarJSONProvider(DefaultJSONProvider):
     """Flask's JSON provider, whose text never holds a lone surrogate (escaped as \\udXXX, it is
     not valid Unicode: strict clients refuse the whole answer)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """JSON as sent, refusing an object that names a key twice: JSON leaves it undefined, and the
+        last one silently winning ({"domain": "land", "domain": "air"}) files what the sender did not read."""
+        return json.loads(s, object_pairs_hook=_unique, **kwargs)
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         text = super().dumps(obj, **kwargs)
