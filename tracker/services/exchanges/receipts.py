@@ -34,7 +34,6 @@ from ..engine import notify
 from ..engine.claims import SetAside, act_on_claimed, among_claimable
 from ..engine.links import AckLinks, LinkRefused, LinkSigner, spend
 from ..incidents import timeline
-from . import message_texts
 
 PURPOSE = "receipt"
 # Who recorded a receipt given by its link, on our timeline: the other side, whatever name they typed.
@@ -89,11 +88,13 @@ class ReceiptView:
 
 
 def view(message: ExchangeMessage) -> ReceiptView:
+    from .message_texts import subject_of  # message_texts -> summary_text -> receipts: import on use
+
     return ReceiptView(
         message.id,
         message.exchange.reference or "",
         f"{message.serial or 0:04d}/{message.serial_year or message.at.year}",
-        message_texts.subject_of(message.kind),  # in English: the page puts it in each language
+        subject_of(message.kind),  # in English: the page puts it in each language
         message.channel.name,
         message.channel.address,
         message.exchange.language,  # the language it was sent in, whatever the line reads since

@@ -204,7 +204,8 @@ def settle(
     # The first started of those notified by then, else the first started: the same answer whatever the
     # order the exercises were entered in.
     told = [e for e in found if notified_by(e, incident.occurred_at)]
-    target: ExerciseNotice | None = (told or found or [None])[0]
+    candidates = told or found
+    target = candidates[0] if candidates else None
     # Known but unnotified (or notified only after the incident), an exercise gives context, not a notice.
     flag = unusual_near_border(incident, border_km) and not (target and notified_by(target, incident.occurred_at))
     if target is not incident.exercise:
