@@ -419,7 +419,10 @@ API = {
     ),
     # the call log
     ("POST", f"{V1}/incidents/<reference>/calls"): Call(
-        api(201, P.EXCHANGES_TALK), incident, lambda s: {"direction": "they_called", "channel_id": s.line}
+        api(201, P.EXCHANGES_TALK),
+        incident,
+        # ended: the scenes share the line, which has one call in progress at a time
+        lambda s: {"direction": "they_called", "channel_id": s.line, "ended_at": utcnow().isoformat()},
     ),
     ("GET", f"{V1}/incidents/<reference>/calls"): Call(api(200), incident),
     ("GET", f"{V1}/calls/<int:call_id>"): Call(api(200), call),
@@ -578,7 +581,7 @@ PAGES = {
     ),
     ("GET", "/incidents/<reference>/calls/new"): Call(page(200, P.EXCHANGES_TALK), incident),
     ("POST", "/incidents/<reference>/calls/new"): Call(
-        page(302, P.EXCHANGES_TALK), incident, lambda s: {"channel_id": str(s.line), "direction": "we_called"}
+        page(302, P.EXCHANGES_TALK), incident, lambda s: {"channel_id": str(s.free_line), "direction": "we_called"}
     ),
     ("GET", "/calls/<int:call_id>"): Call(page(200), call),
     ("POST", "/calls/<int:call_id>"): Call(page(302, P.EXCHANGES_TALK), call, {"they_said": "Received."}),

@@ -19,7 +19,7 @@ revoked principal of the pages is a user signed in and then deactivated.
 import copy
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from itertools import count
 from urllib.parse import quote, urlsplit
@@ -33,7 +33,7 @@ from tests.exercise_support import notice
 from tests.support import World, build_world, incident_payload, run_filing_checks
 from tracker import create_app, dispatch
 from tracker.db import engine_of, session_scope
-from tracker.models import ExchangeMessage, Incident, Role, User
+from tracker.models import Call, ExchangeMessage, Incident, Role, User
 from tracker.services.accounts import people
 from tracker.services.engine import decisions, notify
 from tracker.services.exchanges import receipts
@@ -176,6 +176,15 @@ class Scene:
             self.shared["line"] = self._api("POST", "/channels", body, status=201)["id"]
         return self.shared["line"]
 
+    @property
+    def free_line(self) -> int:
+        """The route's line with no call in progress (a line has one at a time): an earlier scene's ended."""
+        line = self.line
+        with session_scope(self.app) as session:
+            for call in session.scalars(select(Call).where(Call.channel_id == line, Call.ended_at.is_(None))):
+                call.ended_at = call.started_at
+        return line
+
     @cached_property
     def exchange(self) -> int:
         body = {"channel_id": self.line, "text": NOTICE}
@@ -204,6 +213,8 @@ class Scene:
             "channel_id": self.line,
             "they_said": "Eastland confirms the aircraft's track.",
             "actions": [{"text": "Eastland sends the flight data", "party": "them", "due_at": "2099-01-01T00:00:00Z"}],
+            # Ended: the scenes share the line, which has one call in progress at a time.
+            "ended_at": datetime.now(UTC).isoformat(),
         }
         return self._api("POST", f"/incidents/{self.incident}/calls", body, who="liaison", status=201)
 
