@@ -47,8 +47,9 @@ def sent_notice(app, client, world) -> tuple[str, dict]:
     return reference, exchange
 
 
-def test_the_link_in_their_email_records_their_receipt_and_leaves_our_incident_alone(mail_app, smtp_server, world):
-    app, client = mail_app, mail_app.test_client()
+def mailed_notice(app, smtp_server, world):
+    """An exchange's notice delivered by e-mail to the other side's hotline: (client, reference, exchange, mail)."""
+    client = app.test_client()
     add_counterpart_line(
         app, world, LINE, transport="email", address="hotline@eastland.test", counterpart_state="Eastland"
     )
@@ -56,7 +57,13 @@ def test_the_link_in_their_email_records_their_receipt_and_leaves_our_incident_a
     jobs.deliver(app)
     mails = [m for m in smtp_server.wait_for(1) if "hotline@eastland.test" in m["To"]]
     assert len(mails) == 1, [m["To"] for m in smtp_server.messages]
-    body = mails[0].get_body(("plain",)).get_content()
+    return client, reference, exchange, mails[0]
+
+
+def test_the_link_in_their_email_records_their_receipt_and_leaves_our_incident_alone(mail_app, smtp_server, world):
+    app = mail_app
+    client, reference, exchange, mail = mailed_notice(app, smtp_server, world)
+    body = mail.get_body(("plain",)).get_content()
     assert reference not in body, "our internal reference never goes to the other side"
     [path] = set(RECEIPT_LINK.findall(body))  # the same link, in the English part and the line's language
     assert "/links/ack/" not in body and "/api/v1/acks" not in body, "no acknowledge link for the other side"
@@ -84,13 +91,8 @@ def test_the_link_in_their_email_records_their_receipt_and_leaves_our_incident_a
 
 
 def test_their_receipt_by_link_names_them_as_typed(mail_app, smtp_server, world):
-    app, client = mail_app, mail_app.test_client()
-    add_counterpart_line(
-        app, world, LINE, transport="email", address="hotline@eastland.test", counterpart_state="Eastland"
-    )
-    reference, exchange = sent_notice(app, client, world)
-    jobs.deliver(app)
-    [mail] = [m for m in smtp_server.wait_for(1) if "hotline@eastland.test" in m["To"]]
+    app = mail_app
+    client, reference, exchange, mail = mailed_notice(app, smtp_server, world)
     [path] = set(RECEIPT_LINK.findall(mail.get_body(("plain",)).get_content()))
     before = our_side(app, reference)
     done = client.post(path, data={"name": "Lt Col Orlov, duty officer"})

@@ -203,7 +203,21 @@ def _exchange_clocks(session: Session, start: datetime, end: datetime) -> list[d
 
 
 def _receipt_clocks(session: Session, start: datetime, end: datetime) -> list[dict]:
-    rows = session.execute(
+    rows = _receipts(
+        session,
+        ExchangeMessage.receipt_due_at.between(start, end),
+        ExchangeMessage.receipt_at.is_(None),
+        ExchangeMessage.receipt_overdue_at.is_(None),
+    )
+    return [
+        _clock(at, "receipt", reference, f"their receipt of our {kind.replace('_', ' ')} {serial}/{year} on {line}")
+        for at, kind, serial, year, line, reference in rows
+    ]
+
+
+def _receipts(session: Session, *where):
+    """Our messages' receipt clocks meeting where: (due at, kind, serial, year, line, incident reference)."""
+    return session.execute(
         select(
             ExchangeMessage.receipt_due_at,
             ExchangeMessage.kind,
@@ -215,16 +229,8 @@ def _receipt_clocks(session: Session, start: datetime, end: datetime) -> list[di
         .join(Exchange, ExchangeMessage.exchange_id == Exchange.id)
         .join(ContactChannel, ExchangeMessage.channel_id == ContactChannel.id)
         .join(Incident, Exchange.incident_id == Incident.id)
-        .where(
-            ExchangeMessage.receipt_due_at.between(start, end),
-            ExchangeMessage.receipt_at.is_(None),
-            ExchangeMessage.receipt_overdue_at.is_(None),
-        )
+        .where(*where)
     )
-    return [
-        _clock(at, "receipt", reference, f"their receipt of our {kind.replace('_', ' ')} {serial}/{year} on {line}")
-        for at, kind, serial, year, line, reference in rows
-    ]
 
 
 def _action_clocks(session: Session, start: datetime, end: datetime) -> list[dict]:
@@ -273,24 +279,12 @@ def _exchanges_overdue(session: Session, lines: Collection[int] | None) -> list[
 
 
 def _receipts_overdue(session: Session, lines: Collection[int] | None) -> list[dict]:
-    rows = session.execute(
-        select(
-            ExchangeMessage.receipt_due_at,
-            ExchangeMessage.kind,
-            ExchangeMessage.serial,
-            ExchangeMessage.serial_year,
-            ContactChannel.name,
-            Incident.reference,
-        )
-        .join(Exchange, ExchangeMessage.exchange_id == Exchange.id)
-        .join(ContactChannel, ExchangeMessage.channel_id == ContactChannel.id)
-        .join(Incident, Exchange.incident_id == Incident.id)
-        .where(
-            ExchangeMessage.receipt_overdue_at.is_not(None),
-            ExchangeMessage.receipt_at.is_(None),
-            Exchange.state != ExchangeState.CLOSED,
-            *_on(ExchangeMessage.channel_id, lines),
-        )
+    rows = _receipts(
+        session,
+        ExchangeMessage.receipt_overdue_at.is_not(None),
+        ExchangeMessage.receipt_at.is_(None),
+        Exchange.state != ExchangeState.CLOSED,
+        *_on(ExchangeMessage.channel_id, lines),
     )
     return [
         _clock(
