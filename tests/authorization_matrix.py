@@ -12,6 +12,7 @@ A route is called with path values, a body and a query built from a Scene (see t
 
 import io
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from tests.exercise_support import notice
@@ -422,7 +423,12 @@ API = {
         api(201, P.EXCHANGES_TALK),
         incident,
         # ended: the scenes share the line, which has one call in progress at a time
-        lambda s: {"direction": "they_called", "channel_id": s.line, "ended_at": utcnow().isoformat()},
+        lambda s: {
+            "direction": "they_called",
+            "channel_id": s.line,
+            "started_at": (utcnow() - timedelta(minutes=5)).isoformat(),
+            "ended_at": utcnow().isoformat(),
+        },
     ),
     ("GET", f"{V1}/incidents/<reference>/calls"): Call(api(200), incident),
     ("GET", f"{V1}/calls/<int:call_id>"): Call(api(200), call),

@@ -214,6 +214,7 @@ class Scene:
             "they_said": "Eastland confirms the aircraft's track.",
             "actions": [{"text": "Eastland sends the flight data", "party": "them", "due_at": "2099-01-01T00:00:00Z"}],
             # Ended: the scenes share the line, which has one call in progress at a time.
+            "started_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
             "ended_at": datetime.now(UTC).isoformat(),
         }
         return self._api("POST", f"/incidents/{self.incident}/calls", body, who="liaison", status=201)

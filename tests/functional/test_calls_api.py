@@ -257,3 +257,10 @@ def test_a_line_has_one_call_in_progress_at_a_time(client, world, scene):
     api(client, world, "POST", f"/incidents/{reference}/calls", earlier, status=201)  # logged afterwards: taken
     api(client, world, "PATCH", f"/calls/{first['id']}", {"ended_at": isoformat(utcnow()), "version": first["version"]})
     api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
+
+
+def test_a_call_logged_with_its_end_but_no_start_is_asked_for_its_start(client, world, scene):
+    reference, exchange = scene
+    body = {"direction": "we_called", "channel_id": exchange["channel_id"], "ended_at": isoformat(utcnow())}
+    refused = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=422)
+    assert refused["error"]["details"] == {"started_at": "when it started"}, refused

@@ -32,7 +32,8 @@ def calls_with_actions(app, client, world, count: int, due) -> list[int]:
     ids = []
     for n in range(0, count, 12):  # at most calls.MAX_ACTIONS on one call
         body = {"direction": "they_called", "exchange_id": exchange["id"], "actions": actions[n : n + 12]}
-        body["ended_at"] = isoformat(utcnow())  # ended: a line has one call in progress at a time
+        # logged ended (a line has one call in progress at a time), with its start
+        body.update(started_at=isoformat(utcnow() - timedelta(minutes=5)), ended_at=isoformat(utcnow()))
         call = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
         ids += [a["id"] for a in call["actions"]]
     return ids

@@ -480,3 +480,19 @@ def test_an_older_check_running_out_after_a_newer_one_was_confirmed_leaves_the_l
     assert expire(app, older_due) == 1
     line = channel_row(app, l1)
     assert (line.health, line.consecutive_failures) == (ChannelHealth.OK, 0), "the newest check says the line works"
+
+
+def test_a_link_used_after_the_window_closed_is_refused_even_before_the_sweep_judged_it(checked_app, smtp_server):
+    app, client = checked_app, checked_app.test_client()
+    world = build_world(app)
+    l1 = world.channels["L1"]
+    on_email(app, l1)
+    check_id = dispatch.send_check(app, l1, "supervisor")
+    [message] = smtp_server.wait_for(1)
+    link = check_link(message)
+    with session_scope(app) as session:  # its window closed a second ago; no sweep has run since
+        session.get(ChannelCheck, check_id).due_by = utcnow() - timedelta(seconds=1)
+    late = client.post(link)
+    assert late.status_code == 410 and "window closed" in late.get_data(as_text=True), late.get_data(as_text=True)[:800]
+    assert check_row(app, check_id).outcome is CheckOutcome.PENDING, "the sweep decides it: not confirmed"
+    assert expire(app, utcnow()) == 1 and channel_row(app, l1).health is ChannelHealth.DEGRADED

@@ -216,6 +216,12 @@ def confirm_by_link(session: Session, claims: dict, now: datetime, rules: Health
         raise links.LinkRefused(
             "expired", f"This check was already decided: {check.outcome.value}.", {"outcome": check.outcome.value}
         )
+    if now > check.due_by:  # closed, though the sweep has not judged it yet: as late as after it did
+        raise links.LinkRefused(
+            "expired",
+            f"This check's window closed at {format_dtg(check.due_by)}: it counts as not confirmed.",
+            {"due_by": isoformat(check.due_by)},
+        )
     if _claim_pending(session, check.id) is not None:
         _decide(session, check, True, "confirmed from the message", now, rules)
     return check

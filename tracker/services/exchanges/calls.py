@@ -210,6 +210,9 @@ def log_call(session: Session, incident: Incident, data: dict, actor: User, now:
     exchanges.ensure_may_act(session, incident, actor, "log a call", line_id)
     channel, exchange = _line(session, incident, data.get("channel_id"), data.get("exchange_id"))
     started, ended = data.get("started_at") or now, data.get("ended_at")
+    if ended is not None and data.get("started_at") is None and ended <= limits.latest(now):
+        # "now" would start it after its own end: say what is missing, not that it ended before it began
+        raise ValidationError("a call logged with its end needs its start", {"started_at": "when it started"})
     _check_times(started, ended, now, limits)
     if ended is None:
         _ensure_line_free(session, channel)
