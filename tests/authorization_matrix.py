@@ -458,8 +458,9 @@ API = {
     ("DELETE", f"{V1}/channels/<int:channel_id>"): Call(api(204, P.CHANNELS_MANAGE), channel),
     ("GET", f"{V1}/channels/<int:channel_id>/checks"): Call(api(200), channel),
     ("POST", f"{V1}/channels/<int:channel_id>/checks"): Call(api(201, P.CHANNELS_WATCH), channel),
+    # the line's own staff (MEMBER serves it), supervisors and admins
     ("POST", f"{V1}/channels/<int:channel_id>/checks/<int:check_id>/answer"): Call(
-        api(200, P.CHANNELS_WATCH), line_check, answer
+        api(200, P.EXCHANGES_TALK), line_check, answer
     ),
     ("GET", f"{V1}/policies"): Call(api(200)),
     ("POST", f"{V1}/policies"): Call(api(201, P.POLICIES_MANAGE), body=new_policy),
@@ -663,7 +664,7 @@ PAGES = {
     ("POST", "/admin/channels/<int:channel_id>/test"): Call(page(302, P.CHANNELS_WATCH), channel, {}),
     ("GET", "/admin/channels/<int:channel_id>/checks"): Call(page(200, P.CHANNELS_WATCH), channel),
     ("POST", "/admin/channels/<int:channel_id>/checks/<int:check_id>/answer"): Call(
-        page(302, P.CHANNELS_WATCH), line_check, answer_form
+        page(302, P.EXCHANGES_TALK), line_check, answer_form
     ),
     ("GET", "/admin/policies"): Call(page(200, P.POLICIES_MANAGE)),
     ("GET", "/admin/policies/new"): Call(page(200, P.POLICIES_MANAGE)),

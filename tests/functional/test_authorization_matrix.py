@@ -252,8 +252,9 @@ class Scene:
 
     @cached_property
     def channel(self) -> int:
-        """A channel no ladder uses."""
+        """A channel no ladder uses (the member liaison serves it; the other does not)."""
         body = {"name": self.unique("Spare desk"), "level": 2, "transport": "outbox", "address": "spare@test.example"}
+        body["members"] = ["liaison"]
         return self._api("POST", "/channels", body, status=201)["id"]
 
     @cached_property

@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.support import build_world, file_incident, sign_in
+from tests.support import build_world, csrf, file_incident, sign_in
 from tracker import dispatch, jobs
 from tracker.db import session_scope
 from tracker.models import ChannelCheck, ChannelHealth, CheckOutcome, ContactChannel, EscalationPolicy, LinkUse
 from tracker.services.engine import line_checks
 from tracker.services.incidents import ladder
-from tracker.timeutil import utcnow
+from tracker.timeutil import format_dtg, utcnow
 
 # Check claims, and deadlines compared in SQL.
 pytestmark = pytest.mark.both_databases
@@ -496,3 +496,31 @@ def test_a_link_used_after_the_window_closed_is_refused_even_before_the_sweep_ju
     assert late.status_code == 410 and "window closed" in late.get_data(as_text=True), late.get_data(as_text=True)[:800]
     assert check_row(app, check_id).outcome is CheckOutcome.PENDING, "the sweep decides it: not confirmed"
     assert expire(app, utcnow()) == 1 and channel_row(app, l1).health is ChannelHealth.DEGRADED
+
+
+def test_the_lines_own_liaison_logs_the_answer_from_my_queue_and_no_one_else_of_their_rank(checked_app):
+    app = checked_app
+    world = build_world(app)
+    l1 = world.channels["L1"]  # the liaison serves it, the outsider does not
+    with session_scope(app) as session:
+        check_id = line_checks.start_check(session, session.get(ContactChannel, l1), "schedule", utcnow()).id
+    outsider, liaison = app.test_client(), app.test_client()
+    sign_in(outsider, "outsider")
+    sign_in(liaison, "liaison")
+    assert f'data-check="{check_id}"' not in outsider.get("/queue").text
+    queue = liaison.get("/queue").text
+    assert "Line checks awaiting an answer" in queue and f'data-check="{check_id}"' in queue, queue[:3000]
+    form = {
+        f"answer-{check_id}-csrf_token": csrf(liaison, "/password"),
+        f"answer-{check_id}-at": format_dtg(utcnow()),
+        f"answer-{check_id}-by": "Maj Petrov",
+        "via": "voice",
+        "next": "/queue",
+    }
+    path = f"/admin/channels/{l1}/checks/{check_id}/answer"
+    theirs = {**form, f"answer-{check_id}-csrf_token": csrf(outsider, "/password")}
+    assert outsider.post(path, data=theirs).status_code == 403
+    assert check_row(app, check_id).outcome is CheckOutcome.PENDING
+    answered = liaison.post(path, data=form)
+    assert answered.status_code == 302 and answered.headers["Location"] == "/queue", answered.headers
+    assert (check_row(app, check_id).outcome, check_row(app, check_id).answered_by) == (CheckOutcome.OK, "Maj Petrov")

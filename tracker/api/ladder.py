@@ -124,7 +124,7 @@ def test_channel(channel_id):
 
 @bp.post("/channels/<int:channel_id>/checks/<int:check_id>/answer")
 @bp.auth_required(token_auth)
-@requires(Permission.CHANNELS_WATCH)
+@requires(Permission.EXCHANGES_TALK)  # and of this line (line_checks.ensure_may_answer)
 @bp.input(CheckAnswerIn, arg_name="data")
 @bp.output(CheckOut)
 @bp.doc(
@@ -132,14 +132,15 @@ def test_channel(channel_id):
     summary="Log the answer to a check given on the line or by voice",
     description="A check over a counterpart line asks the other side to answer on the line itself (a reply "
     "message, or by voice), never through a link into the tracker: whoever took the answer logs it here, and "
-    "the check is OK as a confirmed one. 422 for a time in the future, before the check or after its window; "
-    "409 when the check was decided already.",
+    "the check is OK as a confirmed one (the line's own staff, supervisors and admins; 403 for others). 422 for "
+    "a time in the future, before the check or after its window; 409 when the check was decided already.",
     responses=WRITE,
 )
 @transactional
 def answer_check(channel_id, check_id, data):
     session = get_session()
     check = line_checks.get_check(session, channel_id, check_id)
+    line_checks.ensure_may_answer(check.channel, caller())
     rules = dispatch.health_rules(the_app())
     return line_checks.record_answer(session, check, data["at"], data["by"], data["via"], utcnow(), rules)
 

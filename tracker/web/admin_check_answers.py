@@ -4,13 +4,14 @@ A check over a counterpart line asks the other side to answer on the line itself
 into our tracker), so whoever took the answer logs it here: when, who, and one button per way it came.
 """
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from .. import dispatch
 from ..db import get_session
-from ..errors import Conflict, ValidationError
+from ..errors import Conflict, Forbidden, ValidationError
 from ..http.access import requires
 from ..http.transaction import committed
 from ..http.wiring import the_app
@@ -18,6 +19,7 @@ from ..models.permissions import Permission
 from ..services.engine import line_checks
 from ..timeutil import format_dtg, parse_moment, utcnow
 from .admin import bp
+from .auth import safe_next
 from .base_form import TrackerForm
 
 VIA_BUTTONS = {"voice": "Answered by voice", "line": "Answered on the line"}
@@ -48,10 +50,15 @@ def check_answer_buttons() -> dict[str, str]:
 
 
 @bp.post("/channels/<int:channel_id>/checks/<int:check_id>/answer")
-@requires(Permission.CHANNELS_WATCH)
+@requires(Permission.EXCHANGES_TALK)  # and of this line (line_checks.ensure_may_answer)
 def answer_check(channel_id: int, check_id: int):
-    back = redirect(url_for("admin.channel_checks", channel_id=channel_id))
     check = line_checks.get_check(get_session(), channel_id, check_id)
+    try:
+        line_checks.ensure_may_answer(check.channel, current_user._get_current_object())
+    except Forbidden:
+        abort(403)
+    # Back where the form was: the line's check page, or My queue for the line's own staff.
+    back = redirect(safe_next(request.form.get("next")) or url_for("admin.channel_checks", channel_id=channel_id))
     form = CheckAnswerForm(prefix=_prefix(check_id))
     via = request.form.get("via", "")
     try:

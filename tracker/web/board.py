@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from ..db import get_session
 from ..models import Precedence, Role
+from ..services.engine import line_checks
 from ..services.exchanges import exchanges
 from ..services.incidents import queries
 from ..services.watches import brief
@@ -84,8 +85,9 @@ def board_rows():
 @login_required
 def queue():
     session = get_session()
-    owed = brief.owed(session, queries.lines_served(session, current_user))
-    return render_template("web/queue.html", incidents=queries.queue(session, current_user), owed=owed)
+    lines = queries.lines_served(session, current_user)
+    owed, checks = brief.owed(session, lines), line_checks.pending_on(session, lines)
+    return render_template("web/queue.html", incidents=queries.queue(session, current_user), owed=owed, checks=checks)
 
 
 @bp.get("/queue/rows")

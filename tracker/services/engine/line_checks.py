@@ -10,8 +10,9 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from ...channels import Message
-from ...errors import Conflict, NotFound, ValidationError
-from ...models import ChannelCheck, ChannelHealth, CheckOutcome, ContactChannel
+from ...errors import Conflict, Forbidden, NotFound, ValidationError
+from ...models import ChannelCheck, ChannelHealth, CheckOutcome, ContactChannel, User
+from ...models.permissions import Permission, may
 from ...text import name_problem
 from ...timeutil import UTC, format_dtg, isoformat
 from . import links, message_text
@@ -240,6 +241,25 @@ def get_check(session: Session, channel_id: int, check_id: int) -> ChannelCheck:
     if check is None or check.channel_id != channel_id:
         raise NotFound(f"channel {channel_id} has no check {check_id}", {"check_id": check_id})
     return check
+
+
+def ensure_may_answer(channel: ContactChannel, user: User) -> None:
+    """Who logs the answer to a line's check: whoever watches every line (supervisors, admins), and the
+    line's own staff, who took it on the line or by voice (403 for others)."""
+    if may(user.role, Permission.CHANNELS_WATCH) or any(member.id == user.id for member in channel.members):
+        return
+    raise Forbidden(
+        f"{user.username} serves no line {channel.name!r}: its own staff, supervisors and admins log its answers",
+        {"channel": channel.name},
+    )
+
+
+def pending_on(session: Session, lines: list[int] | None) -> list[ChannelCheck]:
+    """Checks still waiting for their answer, on these lines (None: every line), the soonest due first."""
+    query = select(ChannelCheck).where(ChannelCheck.outcome == CheckOutcome.PENDING)
+    if lines is not None:
+        query = query.where(ChannelCheck.channel_id.in_(lines))
+    return list(session.scalars(query.order_by(ChannelCheck.due_by, ChannelCheck.id)))
 
 
 def record_answer(
