@@ -14,7 +14,7 @@ from ..services.exchanges import message_format, receipts
 from ..timeutil import format_dtg, parse_moment, utcnow
 from .acting import act_on_incident, kept_form, page_again
 from .base_form import TrackerForm
-from .exchanges import bp
+from .exchanges import bp, first_problem
 
 VIA_LABELS = {"call": "on a call", "message": "by a message", "voice": "by voice on the line"}
 
@@ -70,9 +70,10 @@ def record_receipt(exchange_id: int, message_id: int):
         form.at.errors = [str(exc)]
         at = None
     if at is None:
-        name, errors = next(iter(form.errors.items()), (None, []))
-        said = " ".join(errors) if errors else "fill in when, who and how"
-        return page_again(reference, form, f"the receipt was not recorded: {said}", name)
+        name, problem = first_problem(form)
+        return page_again(
+            reference, form, f"the receipt was not recorded: {problem or 'fill in when, who and how'}", name
+        )
     user = current_user._get_current_object()
     return act_on_incident(
         reference,

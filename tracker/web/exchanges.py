@@ -91,7 +91,7 @@ def _act(reference: str, do, done: str, form):
     return act_on_incident(reference, do, done, anchor="exchanges", form=form)
 
 
-def _first_problem(form) -> tuple[str | None, str | None]:
+def first_problem(form) -> tuple[str | None, str | None]:
     """The first field wrong in a form that did not validate, and what is wrong with it."""
     for name, errors in form.errors.items():
         return name, " ".join(errors) if isinstance(errors, list) else str(errors)
@@ -110,7 +110,7 @@ def open_exchange(reference: str):
     form = OpenExchangeForm(prefix=OPEN)
     form.channel_id.choices = [SelectChoice(c.id, c.name) for c in exchanges.counterpart_lines(session)]
     if not form.validate():
-        name, _ = _first_problem(form)
+        name, _ = first_problem(form)
         said = "Choose an active counterpart line (a notice is at most 8000 characters)."
         return page_again(incident.reference, form, said, name)
     return _act(
@@ -133,7 +133,7 @@ def transition(exchange_id: int):
     except ValueError:
         state = None
     if not form.validate() or state is None:
-        name, problem = _first_problem(form)
+        name, problem = first_problem(form)
         return page_again(reference, form, problem or "That is not a state an exchange can take.", name)
     label = state.value.replace("_", " ")
     if state in ENDINGS and (asked := _ask_before_ending(exchange, state, reference)):
@@ -170,7 +170,7 @@ def record_message(exchange_id: int):
     reference = exchange.incident.reference
     form = ExchangeMessageForm(prefix=f"{_prefix(exchange_id)}-message")
     if not form.validate():
-        name, problem = _first_problem(form)
+        name, problem = first_problem(form)
         said = f"a message needs its text (up to 8000 characters) and a direction: {problem}"
         return page_again(reference, form, said, name)
     direction = MessageDirection(form.direction.data)

@@ -13,11 +13,12 @@ from ..http.access import requires
 from ..http.transaction import committed
 from ..models import Exchange, SummaryStatus
 from ..models.permissions import Permission
-from ..services.exchanges import catalogues, exchanges, four_eyes, message_format, releasability, summaries
+from ..services.exchanges import catalogues, exchanges, four_eyes, releasability, summaries
 from ..services.incidents import handling
 from ..timeutil import utcnow
 from .acting import act_on_incident
 from .base_form import TrackerForm
+from .exchange_receipts import language_name
 
 bp = Blueprint("summaries", __name__)
 # How each field reads on the page, in the order the form lists them.
@@ -239,5 +240,5 @@ def send(summary_id: int):
 
 
 def _in_words(language: str | None) -> str:
-    """A line's or summary's languages as staff read them: "English only", "Russian"."""
-    return message_format.LANGUAGE_NAMES.get(language, language) if language else "English only"
+    """A line's or summary's second language as staff read it: "Russian", or "English only"."""
+    return language_name(language) if language else "English only"
