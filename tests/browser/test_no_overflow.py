@@ -1,4 +1,5 @@
-"""No page of the web app scrolls sideways (issue 16), at a desktop width and a phone's (390x844).
+"""No page of the web app scrolls sideways (issue 16), at a desktop width and a phone's (390x844), and no
+column heading is squeezed until a word of it breaks across lines.
 
 Every GET route of the web blueprints is visited: those without arguments as they are, those with
 arguments on things made for them by the authorization matrix's scenes (tests/functional/
@@ -52,6 +53,22 @@ OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 CLIPPED = """Array.from(document.querySelectorAll('.table-wrap'))
     .filter(wrap => wrap.scrollWidth > wrap.clientWidth + 1)
     .map(wrap => `${(wrap.querySelector('table') || wrap).className}: ${wrap.scrollWidth} px in ${wrap.clientWidth}`)"""
+# A column heading squeezed until a word breaks across lines ("Recei/pts") reads as two words.
+BROKEN_HEADINGS = r"""Array.from(document.querySelectorAll('th')).filter(th => th.offsetParent !== null).flatMap(th => {
+    const broken = [];
+    const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (const match of node.data.matchAll(/[^\s\-\/]+/g)) {
+            const range = document.createRange();
+            range.setStart(node, match.index);
+            range.setEnd(node, match.index + match[0].length);
+            const rects = Array.from(range.getClientRects()).filter(r => r.width > 0);
+            const tops = new Set(rects.map(r => Math.round(r.top)));
+            if (tops.size > 1) broken.push(`"${match[0]}" in "${th.textContent.trim()}"`);
+        }
+    }
+    return broken;
+})"""
 
 
 def path_values(scene: Scene) -> dict[str, object]:
@@ -145,9 +162,10 @@ def too_wide(page: Page, path: str, width: int) -> str | None:
 
 def wider(page: Page, what: str, width: int) -> str | None:
     """How much wider than the screen the page is, and which tables scroll inside their cards; None: neither."""
-    overflow, clipped = page.evaluate(OVERFLOW), page.evaluate(CLIPPED)
+    overflow, clipped, broken = page.evaluate(OVERFLOW), page.evaluate(CLIPPED), page.evaluate(BROKEN_HEADINGS)
     problems = [f"{width + overflow} px wide"] if overflow > 0 else []
     problems += [f"table {table} scrolls sideways" for table in clipped]
+    problems += [f"heading word broken across lines: {word}" for word in broken]
     return f"{what}: {'; '.join(problems)}" if problems else None
 
 
