@@ -10,7 +10,7 @@ from tracker import dispatch
 from tracker.db import session_scope
 from tracker.models import Role
 from tracker.services.accounts import people
-from tracker.services.incidents import checks, ladder
+from tracker.services.incidents import checks, filing, ladder
 from tracker.timeutil import utcnow
 
 ROLES = {
@@ -88,6 +88,9 @@ def build_world(app, steps=(("L1",), ("L2",)), ack_seconds=600, repeat=0) -> Wor
     return world
 
 
+NO_COLLISION_RISK = {domain.value for domain in filing.NO_COLLISION_RISK}
+
+
 def incident_payload(**overrides) -> dict:
     """A valid filing body (about 500 bytes); override any field."""
     body = {
@@ -109,6 +112,8 @@ def incident_payload(**overrides) -> dict:
     }
     if ("latitude" in overrides or "longitude" in overrides) and "position_text" not in overrides:
         del body["position_text"]  # the default text reads as the default place: it would disagree (422)
+    if overrides.get("domain") in NO_COLLISION_RISK and "safety_risk" not in overrides:
+        del body["safety_risk"]  # an airprox class on a land incident is refused (422)
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not ...}
 

@@ -33,7 +33,7 @@ def test_each_new_category_files_in_each_of_its_domains(client, world):
     for domain, category in NEW_PAIRS:
         answer = client.post(
             "/api/v1/incidents",
-            json={**incident_payload(), "domain": domain, "category": category},
+            json=incident_payload(domain=domain, category=category),
             headers=world.auth("duty"),
         )
         if answer.status_code != 201 or (answer.get_json()["domain"], answer.get_json()["category"]) != (

@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import select
 
+from tests.functional.test_amendments import amend
 from tests.support import file_incident, incident_payload
 from tracker.db import session_scope
 from tracker.models import Incident, Notification, TimelineEvent
@@ -139,3 +140,28 @@ def test_a_reported_position_alone_is_read_into_its_coordinates_and_locates_the_
     filed = file_incident(client, world, latitude=None, longitude=None, position_text="34U FF 2142 3097", sector=None)
     assert (round(filed["latitude"], 3), round(filed["longitude"], 3)) == (54.412, 22.871), filed
     assert filed["position_text"] == "34U FF 2142 3097" and filed["sector"], filed
+
+
+def test_an_airprox_class_on_a_land_incident_is_refused(client, world):
+    domain, category = "land", "unintended_territory_entry"
+    answer = client.post(
+        "/api/v1/incidents",
+        json=incident_payload(domain=domain, category=category, safety_risk="A"),
+        headers=world.auth("duty"),
+    )
+    assert answer.status_code == 422, answer.get_data(True)
+    assert "collision" in answer.get_json()["error"]["details"]["safety_risk"], answer.get_json()
+    filed = client.post(
+        "/api/v1/incidents", json=incident_payload(domain=domain, category=category), headers=world.auth("duty")
+    )
+    assert filed.status_code == 201, filed.get_data(True)
+
+
+def test_amending_an_air_incident_to_land_refuses_the_airprox_class_it_keeps(client, world):
+    filed = file_incident(client, world)  # air, safety risk B
+    answer = amend(client, world, filed["reference"], status=422, domain="land", category="unintended_territory_entry")
+    assert "safety_risk" in answer["error"]["details"], answer
+    cleared = amend(
+        client, world, filed["reference"], domain="land", category="unintended_territory_entry", safety_risk=None
+    )
+    assert cleared["safety_risk"] is None, cleared

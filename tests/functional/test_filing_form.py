@@ -112,3 +112,13 @@ def test_optional_blocks_are_folded_until_a_wide_screen_opens_them(client, world
     assert re.search(r'<details class="wide optional" data-open-wide open>\s*<summary>Closest point', typed), (
         "a block with something typed in it stands open"
     )
+
+
+def test_an_airprox_class_on_a_land_incident_is_refused_beside_its_field(client, world, app):
+    sign_in(client, "duty")
+    form = filing_form(client, domain="land", category="unintended_territory_entry", platform_kind="")
+    answer = client.post("/incidents/new", data=form)
+    assert answer.status_code == 422, answer.text[:2000]
+    errors = dict(ERROR.findall(answer.text))
+    assert errors.keys() == {"safety_risk"} and "collision" in errors["safety_risk"], errors
+    assert client.post("/incidents/new", data={**form, "safety_risk": ""}).status_code == 302

@@ -135,7 +135,12 @@ class IncidentIn(RouteAttributes):
             "it gives latitude and longitude when they are left out"
         },
     )
-    safety_risk = fields.Enum(SafetyRisk, by_value=True, allow_none=True)
+    safety_risk = fields.Enum(
+        SafetyRisk,
+        by_value=True,
+        allow_none=True,
+        metadata={"description": "ICAO airprox class A-E; not on a land incident (422)"},
+    )
     narrative = Text(load_default="", metadata={"description": "limited to NARRATIVE_MAX_LENGTH characters"})
     actions_taken = Text(load_default="", validate=Length(max=4000))
     cpa_horizontal_m = fields.Integer(strict=True, allow_none=True, validate=Range(0, 1_000_000))

@@ -133,7 +133,7 @@ def _filing_problems(incident: Incident, amended: dict, given: dict, limits: fil
     try:
         filing.check_draft(draft, limits, now)
     except ValidationError as error:
-        touched = set(given) | ({"category"} if "domain" in given else set())
+        touched = set(given) | ({"category", "safety_risk"} if "domain" in given else set())
         return {
             PROBLEM_OF.get(key, key): problem
             for key, problem in error.details.items()

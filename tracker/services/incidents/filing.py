@@ -94,12 +94,21 @@ class FilingLimits:
     markings: marking.Markings = field(default_factory=marking.Markings)
 
 
+# Domains whose incidents involve no aircraft or ship that could collide: the airprox classes do not apply.
+NO_COLLISION_RISK = frozenset({Domain.LAND})
+
+
 def check_draft(draft: IncidentDraft, limits: FilingLimits, now: datetime) -> None:
     """Raise ValidationError listing every rule of the catalogue or limits the draft breaks."""
     problems: dict[str, str | dict] = {}  # releasability's are a dict by field
     wrong_category = category_problem(draft.domain, draft.category)
     if wrong_category:
         problems["category"] = wrong_category
+    if draft.safety_risk is not None and draft.domain in NO_COLLISION_RISK:
+        problems["safety_risk"] = (
+            f"a safety risk class (airprox A-E) rates a risk of collision between craft; "
+            f"a {draft.domain.value} incident has none: leave it out"
+        )
     if draft.occurred_at > now + timedelta(seconds=limits.max_future_skew_seconds):
         problems["occurred_at"] = f"{draft.occurred_at.isoformat()} is in the future"
     if len(draft.narrative) > limits.narrative_max_length:
