@@ -110,7 +110,8 @@ def start_scheduler(app, log: Path, command: tuple[str, ...] = SCHEDULER, **env)
 
 
 _LOGS: dict[int, Path] = {}  # a started scheduler's log, by pid
-_STARTED = re.compile(r"^scheduler (\S+): ", re.MULTILINE)
+# Its first line: plain (LOG_FORMAT text), or the message of a JSON line (json).
+_STARTED = re.compile(r'(?:^|"message": ")scheduler (\S+): ', re.MULTILINE)
 
 
 def runner_of(process: subprocess.Popen) -> str:

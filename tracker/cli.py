@@ -277,7 +277,7 @@ def scheduler(roles: tuple[str, ...]):
     from . import jobs
 
     # Its name in heartbeats and claims, as an operator looking at the runners table sees it.
-    click.echo(f"scheduler {jobs.runner_id()}: {jobs_run} on {_redact(app.config['DATABASE_URL'])}", err=True)
+    _tell(f"scheduler {jobs.runner_id()}: {jobs_run} on {_redact(app.config['DATABASE_URL'])}")
 
     plan_for_tables_as_they_are(app)
     running = build_scheduler(app, roles=roles)
@@ -301,7 +301,7 @@ def scheduler(roles: tuple[str, ...]):
             time.sleep(1)
         died = True
     except (KeyboardInterrupt, SystemExit):
-        click.echo("scheduler stopping: letting the running jobs finish", err=True)
+        _tell("scheduler stopping: letting the running jobs finish")
     finally:
         try:
             if running.running:
@@ -310,8 +310,21 @@ def scheduler(roles: tuple[str, ...]):
             logging.getLogger("tracker.scheduler").exception("the scheduler did not shut down cleanly")
         jobs.leave(app)  # after the jobs: a claim of ours may be taken over from now on
     if died:  # exit non-zero, so systemd (Restart=on-failure) or whatever runs it starts it again
-        raise click.ClickException("the scheduler's loop stopped on an error (logged above); its jobs ran no more")
-    click.echo("scheduler stopped", err=True)
+        why = "the scheduler's loop stopped on an error (logged above); its jobs ran no more"
+        if not logs.json_mode():
+            raise click.ClickException(why)
+        logging.getLogger("tracker.scheduler").error(why)
+        raise click.exceptions.Exit(1)
+    _tell("scheduler stopped")
+
+
+def _tell(line: str) -> None:
+    """What the scheduler says of its start and stop: a plain line on a terminal (LOG_FORMAT text), a log
+    record among the others in JSON mode (one JSON object per line, whatever reads the stream)."""
+    if logs.json_mode():
+        logging.getLogger("tracker.scheduler").info(line)
+    else:
+        click.echo(line, err=True)
 
 
 def _exit(_signal, _frame):

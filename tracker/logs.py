@@ -106,10 +106,29 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     _install(handler)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    _restyle_gunicorn()
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per run of each job
     # Alembic says "Context impl", "Running upgrade ..." each time a command looks at the schema:
     # only a command given --verbose shows those (show_migrations).
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def json_mode() -> bool:
+    """Whether the tracker's handler writes JSON lines (configure(fmt="json") ran)."""
+    return any(
+        getattr(handler, "_tracker", False) and isinstance(handler.formatter, JsonFormatter)
+        for handler in logging.getLogger().handlers
+    )
+
+
+def _restyle_gunicorn() -> None:
+    """gunicorn's error log (its start, worker and failure lines) writes through handlers of its own, in
+    its own text format: in JSON mode those lines become JSON objects too, so that a log shipper reading
+    the stream never meets a plain line. (gunicorn sets them up before it loads the app, and again on
+    a reload: JsonAccessLogger.setup calls this as well.)"""
+    if json_mode():
+        for handler in logging.getLogger("gunicorn.error").handlers:
+            handler.setFormatter(JsonFormatter())
 
 
 def show_migrations() -> None:
@@ -151,6 +170,7 @@ try:  # gunicorn is installed in production; the access logger is used from conf
         def setup(self, cfg) -> None:
             super().setup(cfg)
             _install(self.error_log)
+            _restyle_gunicorn()
 
         def access(self, resp, req, environ, request_time):
             if not getattr(self, "access_log_enabled", True):

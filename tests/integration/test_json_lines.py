@@ -1,0 +1,88 @@
+"""In JSON mode (LOG_FORMAT json, the default) every line a process writes is one JSON object, so a log
+shipper never meets a plain line: the scheduler's start and stop as its jobs' lines, and gunicorn's error
+log (its start, its workers, a request that failed) as its access log."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+from sqlalchemy import select
+
+from tests.peers import free_port
+from tests.schedulers import ROOT, runner_of, start_scheduler, stop, stopped_or_stacks, wait_until
+from tracker.db import session_scope
+from tracker.models import Runner
+
+pytestmark = pytest.mark.slow
+
+
+def records(text: str) -> list[dict]:
+    """Each line as the JSON object it must be; fail naming the first line that is not one."""
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            found.append(json.loads(line))
+        except ValueError:
+            pytest.fail(f"line {number} is not JSON: {line!r}\n--- the whole log ---\n{text[-3000:]}")
+    return found
+
+
+def test_a_scheduler_in_json_mode_writes_only_json_lines(app, tmp_path):
+    log = tmp_path / "scheduler.log"
+    process = start_scheduler(app, log, LOG_FORMAT="json")
+    try:
+
+        def beating():
+            with session_scope(app) as session:
+                return runner_of(process) in session.scalars(select(Runner.name)).all()
+
+        wait_until(beating, 30, "the scheduler's heartbeat", [log])
+        process.send_signal(signal.SIGTERM)
+        assert stopped_or_stacks(process, 30, log) == 0, log.read_text()[-1500:]
+    finally:
+        stop(process)
+    messages = [record["message"] for record in records(log.read_text())]
+    assert any(message.startswith(f"scheduler {runner_of(process)}: sweep every") for message in messages), messages
+    assert messages[-2:] == ["scheduler stopping: letting the running jobs finish", "scheduler stopped"], messages
+
+
+def test_gunicorn_in_json_mode_writes_only_json_lines(app, tmp_path):
+    log, port = tmp_path / "gunicorn.log", free_port()
+    variables = {name: value for name, value in os.environ.items() if name != "TRACKER_CONFIG"}
+    variables.update(
+        TRACKER_DATABASE_URL=app.config["DATABASE_URL"],
+        TRACKER_OUTBOX_DIR=app.config["OUTBOX_DIR"],
+        TRACKER_SECRET_KEY="test-secret-of-the-gunicorn-process-0123",
+        TRACKER_LOG_FORMAT="json",
+        TRACKER_WEB_BIND=f"127.0.0.1:{port}",
+        TRACKER_WEB_WORKERS="1",
+    )
+    command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "wsgi:app"]
+    with log.open("w") as handle:
+        process = subprocess.Popen(command, cwd=ROOT, env=variables, stdout=handle, stderr=subprocess.STDOUT)
+    try:
+
+        def answering():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2) as answer:
+                    return answer.status == 200
+            except OSError:
+                return process.poll() is not None  # died: stop waiting, the log says why
+
+        wait_until(answering, 60, "gunicorn's health answer", [log])
+        assert process.poll() is None, log.read_text()[-3000:]
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    lines = records(log.read_text())
+    said = {(line["logger"], line.get("message", "")) for line in lines}
+    assert any(logger == "gunicorn.error" and text.startswith("Starting gunicorn") for logger, text in said), said
+    assert any(logger == "gunicorn.error" and text.startswith("Shutting down") for logger, text in said), said
+    assert any(line["logger"] == "gunicorn.access" and line["path"] == "/api/v1/health" for line in lines), lines
