@@ -16,7 +16,7 @@ from tests.exercise_support import EXERCISES, create, notice
 from tests.support import count, csrf, file_incident, filing_form, incident_payload, sign_in
 from tracker import jobs
 from tracker.db import session_scope
-from tracker.http.fields import Text
+from tracker.http.fields import Number, Text
 from tracker.models import (
     ContactChannel,
     EventKind,
@@ -131,10 +131,9 @@ def events_of(app, reference: str) -> list:
         return [event for event in incident.events if event.kind is not EventKind.NOTIFIED]
 
 
-def test_every_string_a_request_schema_reads_is_text(app):
-    """Text is the one place a string is checked (http.fields.Text); a plain String would let a
-    lone surrogate or a NUL through to the database."""
-    plain = []
+def request_fields(app, locations: tuple[str, ...]):
+    """(where, field) of every field a request schema read from these locations loads, nested ones too."""
+    found = []
 
     def walk(schema, where: str) -> None:
         for name, field in schema.fields.items():
@@ -143,18 +142,45 @@ def test_every_string_a_request_schema_reads_is_text(app):
     def visit(field, where: str) -> None:
         if field.dump_only:
             return
-        if isinstance(field, fields.String) and not isinstance(field, Text):
-            plain.append(where)
-        elif isinstance(field, fields.Nested):
+        found.append((where, field))
+        if isinstance(field, fields.Nested):
             walk(field.schema, where)
         elif isinstance(field, fields.List):
             visit(field.inner, where)
 
     for endpoint, view in app.view_functions.items():
         spec = getattr(view, "_spec", {})
-        schemas = [spec["body"]] if spec.get("body") is not None else []
-        for schema in schemas + [schema for schema, _location in spec.get("args") or []]:
-            walk(schema, endpoint)
+        body = [(spec["body"], "json")] if spec.get("body") is not None else []
+        for schema, location in body + list(spec.get("args") or []):
+            if location in locations:
+                walk(schema, endpoint)
+    return found
+
+
+def test_every_number_a_json_body_carries_refuses_a_string(app, client, world):
+    """A figure sent as "54.1" or "3" is refused (422), not read as a number: Number for floats, strict
+    integers; query strings and forms carry text, and are read as numbers there."""
+    lenient = [
+        where
+        for where, field in request_fields(app, ("json",))
+        if (isinstance(field, fields.Float) and not isinstance(field, Number))
+        or (isinstance(field, fields.Integer) and not field.strict)
+    ]
+    assert lenient == []
+    quoted = incident_payload(latitude="54.412", longitude="22.871")
+    assert refused_field(post_text(client, INCIDENTS, quoted, world.auth("duty"))) == ["latitude", "longitude"]
+    cpa = incident_payload(cpa_horizontal={"value": "0.3", "unit": "NM"})
+    assert refused_field(post_text(client, INCIDENTS, cpa, world.auth("duty"))) == ["cpa_horizontal"]
+
+
+def test_every_string_a_request_schema_reads_is_text(app):
+    """Text is the one place a string is checked (http.fields.Text); a plain String would let a
+    lone surrogate or a NUL through to the database."""
+    plain = [
+        where
+        for where, field in request_fields(app, ("json", "query", "form", "headers", "cookies", "path"))
+        if isinstance(field, fields.String) and not isinstance(field, Text)
+    ]
     assert plain == []
 
 

@@ -7,7 +7,7 @@ from marshmallow import ValidationError as MarshmallowError
 from marshmallow import post_load, validates_schema
 
 from ..geo import parse_position
-from ..http.fields import UTC, Moment, Text
+from ..http.fields import UTC, Moment, Number, Text
 from ..models import (
     ChannelHealth,
     CheckOutcome,
@@ -43,14 +43,14 @@ class Platform(Schema):
 class CpaHorizontalIn(Schema):
     """A horizontal closest point of approach as reported: kept in whole metres, shown in its unit."""
 
-    value = fields.Float(required=True, validate=Range(0, 10_000_000), metadata={"examples": [0.3]})
+    value = Number(required=True, validate=Range(0, 10_000_000), metadata={"examples": [0.3]})
     unit = Text(required=True, validate=OneOf(list(measures.HORIZONTAL)), metadata={"description": "m, ft or nm"})
 
 
 class CpaVerticalIn(Schema):
     """A vertical closest point of approach as reported: kept in whole feet, shown in its unit."""
 
-    value = fields.Float(required=True, validate=Range(0, 10_000_000), metadata={"examples": [200]})
+    value = Number(required=True, validate=Range(0, 10_000_000), metadata={"examples": [200]})
     unit = Text(required=True, validate=OneOf(list(measures.VERTICAL)), metadata={"description": "ft or m"})
 
 
@@ -80,8 +80,8 @@ class RouteAttributes(Schema):
     )
     escalation_risk = fields.Enum(EscalationRisk, by_value=True, required=True)
     sector = Text(allow_none=True, validate=Length(max=120), metadata={"description": "omit: from the position"})
-    latitude = fields.Float(allow_none=True, validate=Range(-90, 90))
-    longitude = fields.Float(allow_none=True, validate=Range(-180, 180))
+    latitude = Number(allow_none=True, validate=Range(-90, 90))
+    longitude = Number(allow_none=True, validate=Range(-180, 180))
 
 
 def _releasable(what: str):
@@ -717,7 +717,7 @@ class RuleIn(Schema):
     precedence = fields.Enum(Precedence, by_value=True, allow_none=True)
     min_escalation_risk = fields.Enum(EscalationRisk, by_value=True, allow_none=True)
     sector = Text(allow_none=True, validate=Length(min=1, max=120))
-    within_border_km = fields.Float(
+    within_border_km = Number(
         allow_none=True, validate=Range(0, 1000), metadata={"description": "incidents at most this far from the border"}
     )
     policy_id = fields.Integer(strict=True, required=True, validate=ID)

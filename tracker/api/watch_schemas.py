@@ -224,6 +224,7 @@ class CurrentWatchQuery(Schema):
 
 class HandoverCreateIn(HandoverIn):
     watch_id = fields.Integer(
+        strict=True,
         validate=Range(min=1, max=2**31 - 1),
         metadata={"description": "the watch handed over; default: the open watch at `desk`"},
     )

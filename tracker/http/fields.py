@@ -39,6 +39,17 @@ class Moment(Text):
             raise ValidationError(str(exc)) from None
 
 
+class Number(fields.Float):
+    """A number in a JSON body, written as JSON writes one: a string ("54.1") is refused (422) rather than
+    read as a number, as the strict integers of the request schemas refuse "3" (booleans never pass).
+    Every float and integer a JSON body carries is held to it (tests/functional/test_input_validity.py)."""
+
+    def _validated(self, value):
+        if isinstance(value, str):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
 class UTC(fields.DateTime):
     """An aware datetime written as ISO 8601 in UTC with a Z."""
 
