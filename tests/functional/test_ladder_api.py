@@ -491,3 +491,13 @@ def test_channel_still_on_a_running_ladder_cannot_be_deleted(app, client, world)
     sweep(app, parse_moment(filed["next_escalation_at"]) + timedelta(seconds=1))
     after = call(client, world, "GET", f"/incidents/{filed['reference']}", who="supervisor")
     assert [(n["step"], n["channel"]) for n in after["notifications"]] == [(1, "L1"), (2, "L2")]
+
+
+def test_a_step_given_in_a_patch_is_read_whole(client, world):
+    """A PATCH reads the policy in part, never its steps: a step without its channels is refused (422), as
+    on POST, and a step without by_decision takes its default (not a 500, not a step missing a part)."""
+    path = f"/policies/{world.policy_id}"
+    refused = call(client, world, "PATCH", path, {"steps": [{"ack_seconds": 60}]}, status=422)
+    assert "channel_ids" in str(refused["error"]["details"]), refused
+    restepped = call(client, world, "PATCH", path, {"steps": [{"channel_ids": [world.channels["L3"]]}]})
+    assert [(s["channels"], s["by_decision"]) for s in restepped["steps"]] == [(["L3"], False)], restepped

@@ -7,7 +7,7 @@ from marshmallow import ValidationError as MarshmallowError
 from marshmallow import post_load, validates_schema
 
 from ..geo import parse_position
-from ..http.fields import UTC, Moment, Number, Text
+from ..http.fields import UTC, Moment, Number, Text, Whole
 from ..models import (
     ChannelHealth,
     CheckOutcome,
@@ -687,7 +687,7 @@ class PolicyIn(Schema):
     repeat = fields.Integer(
         strict=True, load_default=0, validate=Range(0, 50), metadata={"description": "times the last step repeats"}
     )
-    steps = fields.List(fields.Nested(StepIn), required=True, validate=Length(min=1, max=10))
+    steps = fields.List(Whole(StepIn), required=True, validate=Length(min=1, max=10))
 
 
 class StepOut(Schema):

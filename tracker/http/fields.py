@@ -50,6 +50,15 @@ class Number(fields.Float):
         return super()._validated(value)
 
 
+class Whole(fields.Nested):
+    """A nested object read whole even when its parent is read in part (a PATCH loads its schema with
+    partial=True, which marshmallow passes on to nested schemas): a ladder step given in a PATCH is a
+    step with its required parts and defaults, else 422 - never a step missing its channels (a 500)."""
+
+    def _deserialize(self, value, attr, data, partial=None, **kwargs):
+        return super()._deserialize(value, attr, data, partial=False, **kwargs)
+
+
 class UTC(fields.DateTime):
     """An aware datetime written as ISO 8601 in UTC with a Z."""
 
