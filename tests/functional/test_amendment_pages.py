@@ -232,3 +232,18 @@ def test_amend_needs_a_csrf_token(client, world, filed):
     answer = client.post(f"/incidents/{filed['reference']}/amend", data={"precedence": "Z", "version": "1"})
     assert answer.status_code == 400
     assert csrf(client, f"/incidents/{filed['reference']}/amend")
+
+
+@pytest.mark.parametrize("version", ["", "x", "²", "1" * 40])
+def test_an_amend_form_back_without_a_version_the_incident_could_have_is_refused_and_changes_nothing(
+    client, world, filed, version
+):
+    """A cut-short or altered form (no version, letters, a superscript digit str.isdigit() takes, more digits
+    than a database integer) is told so on the page (422), not a 500; the incident is as it was."""
+    reference = filed["reference"]
+    sign_in(client, "duty")
+    fields = {**form_as_shown(client.get(f"/incidents/{reference}/amend").text), "precedence": "Z", "version": version}
+    answer = client.post(f"/incidents/{reference}/amend", data=fields)
+    assert answer.status_code == 422, answer.text[:2000]
+    assert "This form came back without the incident" in answer.text, answer.text[:3000]
+    assert read(client, world, reference)["precedence"] == filed["precedence"]

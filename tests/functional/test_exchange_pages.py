@@ -300,3 +300,24 @@ def test_a_receipt_refused_for_its_time_keeps_who_confirmed_it(app, client, worl
     assert f'id="{p}at-error"' in page.text and 'value="Maj Petrov, their duty officer"' in page.text, page.text[-4000:]
     assert '<details class="receipt-form" open>' in page.text
     assert api(client, world, "GET", f"/exchanges/{exchange['id']}")["messages"][0]["receipt_at"] is None
+
+
+@pytest.mark.parametrize("version", ["²", "x", ""])
+def test_an_approval_form_back_with_no_version_approves_nothing_and_fails_no_page(
+    app, client, world, incident, version
+):
+    """A superscript digit passes str.isdigit() but not int(): such an altered form is refused as one
+    without a version (the wording read is not named: nothing approved), never a 500."""
+    opening = {"open-exchange-channel_id": world.channels[LINE], "open-exchange-text": NOTICE}
+    act(client, incident, f"/incidents/{incident}/exchanges", opening, prefix="open-exchange-")
+    [exchange] = api(client, world, "GET", f"/incidents/{incident}/exchanges")
+    message_id = exchange["messages"][0]["id"]
+    supervisor = app.test_client()
+    sign_in(supervisor, "supervisor")
+    prefix = f"draft-{message_id}-approve-"
+    token = csrf(supervisor, f"/incidents/{incident}")
+    answer = supervisor.post(
+        f"/exchange-messages/{message_id}/approve", data={f"{prefix}csrf_token": token, f"{prefix}version": version}
+    )
+    assert answer.status_code in (302, 409, 422), answer.text[:500]
+    assert api(client, world, "GET", f"/exchanges/{exchange['id']}")["messages"][0]["status"] == "draft"

@@ -3,7 +3,7 @@ they stand, and what a submitted form asks to change (only the fields the office
 shown as a DTG or a position shown as typed is never "changed" by being shown)."""
 
 from wtforms import FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
 from ..models import Domain, EscalationRisk, Incident, Precedence, SafetyRisk
 from ..services.incidents import measures
@@ -46,7 +46,7 @@ class AmendForm(MeasureFields, TrackerForm):
         validators=[Optional()],
         description="kept under the narrative with the time and your name; the narrative itself stays as filed",
     )
-    version = HiddenField(validators=[InputRequired()])
+    version = HiddenField()  # read by base_form.version_of: a missing or altered one is refused there
 
 
 def _flag(value) -> str:

@@ -17,6 +17,7 @@ from ..models.permissions import Permission
 from ..services.incidents import amending, amendment_record, handling, measures
 from ..timeutil import format_dtg, utcnow
 from . import amend_forms
+from .base_form import version_of
 from .incidents import _domain_choices
 
 bp = Blueprint("amend", __name__, url_prefix="/incidents")
@@ -63,10 +64,13 @@ def amend(reference: str):
     if form.validate_on_submit():
         asked = amend_forms.changes(form, shown, platforms_sent=any(k.startswith("platforms-") for k in request.form))
         addendum = form.narrative_addendum.data or ""
-        if not form.errors:
+        version = version_of(form.version)
+        if version is None:  # an altered or cut-short form: no version the incident could have
+            problem = "This form came back without the incident's version: open the amend page again."
+        elif not form.errors:
             try:
                 with committed() as session:
-                    amendment = amending.Amendment(int(form.version.data), asked, addendum)
+                    amendment = amending.Amendment(version, asked, addendum)
                     amended = amending.amend(
                         session, reference, amendment, _me(), wiring.filing_limits(), utcnow(), wiring.idle_rules()
                     )

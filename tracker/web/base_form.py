@@ -6,6 +6,8 @@ it was typed in, as the API refuses it by name (tracker.text, http.fields.Text).
 this is Meta.bind_field, which sees every field of the form as it is built.
 """
 
+import re
+
 from flask_wtf import FlaskForm
 from wtforms import Field, StringField
 from wtforms.meta import DefaultMeta
@@ -18,6 +20,17 @@ def keepable_text(_form, field: Field) -> None:
     """Refuse text the database cannot keep (a WTForms validator)."""
     if isinstance(field.data, str) and (found := text.problem(field.data)):
         raise ValidationError(f"This {found}.")
+
+
+# A record's version as a hidden field carries it back: ASCII digits only (str.isdigit() also takes "²",
+# which int() refuses), short enough for the database's integer.
+VERSION = re.compile(r"[0-9]{1,18}")
+
+
+def version_of(field: Field) -> int | None:
+    """The version a form's hidden field carried back, or None when what came is no version at all (an
+    altered or cut-short form): never a ValueError, whatever the request holds."""
+    return int(field.data) if isinstance(field.data, str) and VERSION.fullmatch(field.data) else None
 
 
 def refusal(field: Field) -> str | None:

@@ -19,6 +19,7 @@ from ..services.exchanges import calls, exchanges
 from ..services.incidents import handling
 from ..timeutil import parse_moment, utcnow
 from .acting import explain
+from .base_form import version_of
 from .call_forms import DUE_IN, CallForm, StartCallForm
 from .exchanges import bp
 
@@ -179,7 +180,7 @@ def save_call(call_id: int):
             data.update(started_at=_moment(form, "started_at"), ended_at=_moment(form, "ended_at"))
             data["actions"] = _actions(form, now)
             data["moves_to"] = ExchangeState(form.moves_to.data) if form.moves_to.data else None
-            version = int(form.version.data) if (form.version.data or "").isdigit() else None
+            version = version_of(form.version)
             calls.update_call(session, call, data, _me(), now, _limits(), end=end, expected_version=version)
     except Forbidden:
         abort(403)

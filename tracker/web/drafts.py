@@ -16,7 +16,7 @@ from ..models.permissions import Permission
 from ..services.exchanges import counterpart, exchanges, four_eyes, summaries
 from ..timeutil import utcnow
 from .acting import explain
-from .base_form import TrackerForm
+from .base_form import TrackerForm, version_of
 from .exchanges import bp
 
 TEXT = Length(max=counterpart.TEXT_MAX_LENGTH)
@@ -87,10 +87,6 @@ def _back(message: ExchangeMessage):
     return redirect(url_for("incidents.view", reference=message.exchange.incident.reference, _anchor="exchanges"))
 
 
-def _version(form) -> int | None:
-    return int(form.version.data) if str(form.version.data or "").isdigit() else None
-
-
 def _do(message_id: int, action: str, form_class, do, done: str):
     """Check the form, run do(session, message, form) as one unit of work, flash the outcome, go back to
     the exchange panel. Refused drafters are told why (a flash line); others without the right get 403."""
@@ -119,7 +115,7 @@ def _do(message_id: int, action: str, form_class, do, done: str):
 def edit_draft(message_id: int):
     def do(session, message, form):
         second = form.text_second.data if message.exchange.language else None
-        version = _version(form) or -1
+        version = version_of(form.version) or -1
         counterpart.edit(session, message, form.text.data, second or None, version, _me(), utcnow())
 
     return _do(message_id, "edit", DraftEditForm, do, "Text saved as a draft: a second person must approve it.")
@@ -130,7 +126,7 @@ def edit_draft(message_id: int):
 def approve_draft(message_id: int):
     def do(session, message, form):
         # Only the wording the approver read: a form without its version approves nothing (409).
-        counterpart.approve(session, message, _me(), utcnow(), _version(form) or -1)
+        counterpart.approve(session, message, _me(), utcnow(), version_of(form.version) or -1)
 
     return _do(message_id, "approve", DraftVersionForm, do, "Text approved: it may be sent now.")
 

@@ -14,6 +14,7 @@ from ..services.exchanges import exchanges
 from ..services.incidents import handling
 from ..timeutil import format_dtg, parse_moment, utcnow
 from .acting import act_on_incident, ask_first, kept_form, page_again
+from .base_form import version_of
 from .etags import conditional
 from .forms import ExchangeActionForm, ExchangeMessageForm, OpenExchangeForm
 
@@ -129,7 +130,7 @@ def transition(exchange_id: int):
     form = ExchangeActionForm(prefix=_prefix(exchange_id))
     try:
         state = S(form.state.data or "")
-        version = int(form.version.data) if form.version.data else None
+        version = version_of(form.version)
     except ValueError:
         state = None
     if not form.validate() or state is None:

@@ -17,7 +17,7 @@ from ..services.exchanges import catalogues, exchanges, four_eyes, releasability
 from ..services.incidents import handling
 from ..timeutil import utcnow
 from .acting import act_on_incident
-from .base_form import TrackerForm
+from .base_form import TrackerForm, version_of
 from .exchange_receipts import language_name
 
 bp = Blueprint("summaries", __name__)
@@ -185,10 +185,6 @@ def _summary_form(summary_id: int, form_class, suffix: str):
     return summary, form_class(prefix=f"summary-{summary_id}-{suffix}")
 
 
-def _version(form) -> int:
-    return int(form.version.data) if str(form.version.data).isdigit() else -1
-
-
 @bp.post("/summaries/<int:summary_id>/edit")
 @requires(Permission.EXCHANGES_TALK)
 def edit(summary_id: int):
@@ -199,7 +195,7 @@ def edit(summary_id: int):
     second = form.text_second.data if summary.language else None
     return _act(
         reference,
-        lambda s: summaries.edit(s, summary, form.text.data, second, _version(form), _me(), utcnow()),
+        lambda s: summaries.edit(s, summary, form.text.data, second, version_of(form.version) or -1, _me(), utcnow()),
         "Summary saved as a draft.",
     )
 
@@ -214,7 +210,7 @@ def approve(summary_id: int):
         return _refused(summary.incident.reference, four_eyes.DRAFTER_REFUSED)
     return _act(
         summary.incident.reference,
-        lambda s: summaries.approve(s, summary, _me(), utcnow(), _version(form)),
+        lambda s: summaries.approve(s, summary, _me(), utcnow(), version_of(form.version) or -1),
         "Summary approved: it may be sent now.",
     )
 
