@@ -136,3 +136,19 @@ def test_a_message_from_the_other_side_takes_the_time_typed_on_the_panel(app, cl
             select(ExchangeMessage).where(ExchangeMessage.text == "Eastland MoD confirms receipt.")
         )
         assert message.at == received and message.recorded_at > received + timedelta(hours=1)
+
+
+@pytest.mark.parametrize("exchange_id", ["99999999999999999999", "a" * 5000, "²", " "])
+def test_an_exchange_id_no_exchange_can_have_fails_no_page(app, client, scene, exchange_id):
+    """A query's or a form's exchange id beyond 32 bits (SQLite cannot even compare it), or not a number:
+    the call page opens, the call starts as one naming no exchange, and the form's way back never carries
+    the value (a 5,000-character Location header)."""
+    reference, exchange = scene
+    sign_in(client, "liaison")
+    assert client.get(f"/incidents/{reference}/calls/new?exchange={exchange_id}").status_code == 200
+    back = start(client, reference, exchange, exchange_id=exchange_id, channel_id="")  # refused: no line chosen
+    assert back.status_code == 302 and exchange_id not in back.headers["Location"], back.headers
+    started = start(client, reference, exchange, exchange_id=exchange_id)
+    assert started.status_code == 302, started.text[:1000]
+    with session_scope(app) as session:  # on the line's open exchange, as a call with no exchange named
+        assert session.scalars(select(Call.exchange_id)).all() == [exchange["id"]]

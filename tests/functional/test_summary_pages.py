@@ -149,3 +149,19 @@ def test_a_duty_officer_sees_what_is_releasable_and_may_not_change_it(app, clien
     assert response.status_code == 403, response.status_code
     drafted = client.post(f"/incidents/{reference}/summaries", data={"draft-csrf_token": token})
     assert drafted.status_code == 403 and summaries(app) == [], drafted.status_code
+
+
+@pytest.mark.parametrize("exchange_id", ["x", "99999999999999999999"])
+def test_a_draft_naming_no_exchange_an_id_could_name_is_refused(app, client, reference, exchange_id):
+    sign_in(client, "liaison")
+    html = submit(client, reference, f"/incidents/{reference}/summaries", prefix="draft", exchange_id=exchange_id)
+    assert "Choose an open exchange" in html, html[:3000]
+    assert summaries(app) == []
+
+
+def test_a_draft_whose_exchange_is_blank_is_one_for_no_exchange(app, client, reference):
+    """A space where the exchange's id goes reads as none chosen (it was int()-ed: a 500)."""
+    sign_in(client, "liaison")
+    html = submit(client, reference, f"/incidents/{reference}/summaries", prefix="draft", exchange_id=" ")
+    assert "Summary drafted" in html
+    assert [summary.exchange_id for summary in summaries(app)] == [None]

@@ -33,6 +33,19 @@ def version_of(field: Field) -> int | None:
     return int(field.data) if isinstance(field.data, str) and VERSION.fullmatch(field.data) else None
 
 
+# What an id column can hold (32-bit): a larger number names no row, and SQLite refuses to even compare it.
+ID_MAX = 2**31 - 1
+
+
+def id_of(value: object) -> int | None:
+    """The row id a form field or query value carried (a hidden exchange id, ?exchange=), or None when it
+    names none a row could have: never a ValueError or a database overflow, whatever the request holds."""
+    if not isinstance(value, str) or not VERSION.fullmatch(value):
+        return None
+    number = int(value)
+    return number if 0 < number <= ID_MAX else None
+
+
 def refusal(field: Field) -> str | None:
     """What the text rule said about the field, if it refused it (for a page that flashes it)."""
     if isinstance(field.data, str) and (found := text.problem(field.data)):

@@ -19,7 +19,7 @@ from ..services.exchanges import calls, exchanges
 from ..services.incidents import handling
 from ..timeutil import parse_moment, utcnow
 from .acting import explain
-from .base_form import version_of
+from .base_form import id_of, version_of
 from .call_forms import DUE_IN, CallForm, StartCallForm
 from .exchanges import bp
 
@@ -66,7 +66,7 @@ def new_call(reference: str):
     form.channel_id.choices = [
         SelectChoice(c.id, f"{c.name}{' · ' + c.counterpart if c.counterpart else ''}") for c in lines
     ]
-    exchange_id = request.args.get("exchange", type=int)
+    exchange_id = id_of(request.args.get("exchange"))
     exchange = session.get(Exchange, exchange_id) if exchange_id else None
     exchange = exchange if exchange is not None and exchange.incident_id == incident.id else None
     if exchange is not None:
@@ -82,7 +82,7 @@ def start_call(reference: str):
     incident = handling.get_incident(session, reference)
     form = StartCallForm()
     form.channel_id.choices = [SelectChoice(c.id, c.name) for c in exchanges.counterpart_lines(session)]
-    back = redirect(url_for("exchanges.new_call", reference=reference, exchange=form.exchange_id.data or None))
+    back = redirect(url_for("exchanges.new_call", reference=reference, exchange=id_of(form.exchange_id.data)))
     if not form.validate():
         flash("Choose the counterpart line the call is on.", "error")
         return back
@@ -90,8 +90,8 @@ def start_call(reference: str):
     if key and not idempotency.valid_key(key):
         abort(400, "The form's one-time key is damaged: open the form again.")
     data = {"direction": form.direction.data, "channel_id": form.channel_id.data}
-    if form.exchange_id.data and form.exchange_id.data.isdigit():
-        data["exchange_id"] = int(form.exchange_id.data)
+    if exchange_id := id_of(form.exchange_id.data):
+        data["exchange_id"] = exchange_id
     try:
         with committed() as session:
             data["started_at"] = _moment(form, "started_at")

@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..db import get_session
+from ..errors import NotFound
 from ..http import wiring
 from ..http.access import requires
 from ..http.transaction import committed
@@ -17,7 +18,7 @@ from ..services.exchanges import catalogues, exchanges, four_eyes, releasability
 from ..services.incidents import handling
 from ..timeutil import utcnow
 from .acting import act_on_incident
-from .base_form import TrackerForm, version_of
+from .base_form import TrackerForm, id_of, version_of
 from .exchange_receipts import language_name
 
 bp = Blueprint("summaries", __name__)
@@ -142,7 +143,13 @@ def _me():
 
 
 def _exchange(exchange_id: str | None) -> Exchange | None:
-    return exchanges.get_exchange(get_session(), int(exchange_id)) if exchange_id else None
+    """The exchange the form names, None when it names none; 404 for an id no exchange has."""
+    if not (exchange_id or "").strip():
+        return None
+    number = id_of(exchange_id)
+    if number is None:
+        raise NotFound(f"no exchange {exchange_id[:40]!r}", {"exchange_id": "not an exchange's id"})
+    return exchanges.get_exchange(get_session(), number)
 
 
 @bp.post("/incidents/<reference>/releasability")
