@@ -103,3 +103,13 @@ def test_times_to_the_second_from_a_datetime_or_stored_text():
     moment = datetime(2026, 12, 3, 8, 0, 9, 987654, tzinfo=UTC)
     assert to_the_second(moment) == to_the_second("2026-12-03T08:00:09.987654Z") == "2026-12-03 08:00:09Z"
     assert to_the_second("2026-12-03T10:00:09+02:00") == "2026-12-03 08:00:09Z" and to_the_second(None) == "–"
+
+
+@pytest.mark.parametrize("typed", ["2026-02-30T10:00Z", "2026-13-01T10:00Z", "2026-12-01T25:00Z"])
+def test_text_that_only_looks_like_a_time_is_shown_as_typed(typed):
+    """A comment "2026-02-30T10:00Z" broke the printed record (fromisoformat raised): shown as typed."""
+    assert details_text({"text": typed}) == f"text: {typed}"
+
+
+def test_a_time_in_the_details_is_shown_to_the_second_with_its_dtg():
+    assert details_text({"at": "2026-12-03T08:00:09Z"}) == "at: 2026-12-03 08:00:09Z (030800ZDEC26)"

@@ -116,8 +116,13 @@ def value_text(key: str, value: object) -> str:
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, datetime) or (isinstance(value, str) and _ISO.match(value)):
+    if isinstance(value, datetime):
         return moment_text(value)
+    if isinstance(value, str) and _ISO.match(value):
+        try:
+            return moment_text(value)
+        except ValueError:  # text typed by someone that only looks like a time ("2026-02-30T10:00Z"): as typed
+            return value
     if isinstance(value, int | float) and key.endswith("_seconds"):
         return duration(value)
     if isinstance(value, int | float) and key.endswith("_km"):
