@@ -565,6 +565,7 @@ def test_reading_an_unknown_exchange_is_404(client, world):
         ("language", "RU"),
         ("language", "russian"),
         ("language", "r"),
+        ("language", "de"),  # a code, but no catalogue: no message or check could be written in it
         ("reply_deadline_seconds", 0),
         ("meeting_deadline_seconds", -5),
         ("reply_deadline_seconds", "48h"),

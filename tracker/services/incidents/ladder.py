@@ -29,6 +29,7 @@ from ...models import (
 from ...text import name_problem
 from ...timeutil import utcnow
 from ..engine import line_checks
+from ..exchanges import catalogues
 
 ONE_LINE = ("name", "counterpart", "address")
 CHANNEL_FIELDS = (
@@ -118,6 +119,13 @@ def save_channel(
         )
     if "name" in data:
         _unique_name(session, ContactChannel, data["name"], channel.id if channel else None)
+    if data.get("language") and data["language"] not in catalogues.available():
+        # Every formatted message and every check over the line would fail to be written, the scheduler's
+        # check each time (an error in its log, the line marked down), an exchange at each text.
+        raise ValidationError(
+            f"no message catalogue for the language {data['language']!r}: nothing could be written to this line",
+            {"language": f"one of: {', '.join(catalogues.available())}"},
+        )
     if data.get("check_cron") and line_checks.cron_problem(data["check_cron"]):
         raise ValidationError(
             "the check schedule is not valid", {"check_cron": line_checks.cron_problem(data["check_cron"])}
