@@ -148,7 +148,7 @@ def _exchange(exchange_id: str | None) -> Exchange | None:
         return None
     number = id_of(exchange_id)
     if number is None:
-        raise NotFound(f"no exchange {exchange_id[:40]!r}", {"exchange_id": "not an exchange's id"})
+        raise NotFound(f"no exchange {str(exchange_id)[:40]!r}", {"exchange_id": "not an exchange's id"})
     return exchanges.get_exchange(get_session(), number)
 
 
