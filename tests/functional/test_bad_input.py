@@ -178,6 +178,16 @@ CASES = [
     case("page-minus-1", 422, "validation_error", "page", method="GET", path=f"{INCIDENTS}?page=-1"),
     case("page-beyond-32-bits", 422, "validation_error", "page", method="GET", path=f"{INCIDENTS}?page={2**40}"),
     case("status-bogus", 422, "validation_error", "status", method="GET", path=f"{INCIDENTS}?status=bogus"),
+    # a parameter that takes one value, given twice: the first would win and the rest go unsaid
+    case("domain-given-twice", 422, "validation_error", "domain", mentions="more than once", method="GET",
+         path=f"{INCIDENTS}?domain=air&domain=land"),
+    case("page-given-twice", 422, "validation_error", "page", method="GET", path=f"{INCIDENTS}?page=1&page=2"),
+    case("export-domain-given-twice", 422, "validation_error", "domain", who="supervisor", method="GET",
+         path="/api/v1/exports/incidents.csv?domain=air&domain=land"),
+    case("report-sector-given-twice", 422, "validation_error", "sector", who="supervisor", method="GET",
+         path="/api/v1/reports/after-action?sector=North&sector=Coast"),
+    case("review-year-given-twice", 422, "validation_error", "year", who="supervisor", method="GET",
+         path="/api/v1/reports/annual-review?year=2026&year=2025"),
     # the audit chain (found by the fuzz test: a NUL in the query reached PostgreSQL, a 500)
     case("audit-incident-with-nul", 422, "validation_error", "incident", who="admin", method="GET",
          path="/api/v1/audit/verify?incident=INC%00"),

@@ -3,7 +3,7 @@
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Regexp
 
-from ..http.fields import UTC, Moment, Text
+from ..http.fields import UTC, Moment, Query, Text
 from ..models import ExchangeState, MessageDirection, OutgoingStatus, Precedence
 from ..services.exchanges.counterpart import needs_approval
 from ..services.exchanges.exchanges import KIND, TEXT_MAX_LENGTH, next_states, seconds_left
@@ -94,7 +94,7 @@ class ExchangeMessageSendIn(Schema):
     )
 
 
-class ExchangeQuery(Schema):
+class ExchangeQuery(Query):
     open = fields.Boolean(metadata={"description": "true: open exchanges only; false: closed only; omit: all"})
 
 

@@ -6,7 +6,7 @@ from flask import g
 
 from ..db import get_session
 from ..http import wiring
-from ..http.fields import UTC, Moment, Number, Text
+from ..http.fields import UTC, Moment, Number, Query, Text
 from ..models import NotifiedVia
 from ..services.exercises import checks, register, vienna
 from ..services.exercises.validity import MAX_FIGURE, MAX_RADIUS_KM
@@ -153,7 +153,7 @@ class BriefingOut(Schema):
     recorded_at = UTC()
 
 
-class ExerciseQuery(Schema):
+class ExerciseQuery(Query):
     when = Text(
         load_default="all",
         validate=OneOf(register.WHEN),

@@ -5,7 +5,7 @@ from apiflask.validators import OneOf
 from flask import current_app
 
 from ..db import get_session
-from ..http.fields import Text
+from ..http.fields import Query, Text
 from ..http.tokens import token_auth
 from ..services.review import mapview
 from ..timeutil import utcnow
@@ -24,7 +24,7 @@ class MapFeatureOut(Schema):
     )
 
 
-class MapQuery(Schema):
+class MapQuery(Query):
     exercises = Text(
         load_default="running",
         validate=OneOf(list(mapview.WHEN)),

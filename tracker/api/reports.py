@@ -10,6 +10,7 @@ from apiflask.validators import Range
 
 from ..db import get_session
 from ..http.access import requires
+from ..http.fields import Query
 from ..http.reporting import ReportQuery, annual_csv_response, csv_response, geojson_response, report_filter
 from ..http.tokens import token_auth
 from ..models.permissions import Permission
@@ -128,7 +129,7 @@ def export_geojson(query):
     return geojson_response(report_filter(query))
 
 
-class ReviewQuery(Schema):
+class ReviewQuery(Query):
     year = fields.Integer(
         validate=Range(annual.FIRST_YEAR, annual.LAST_YEAR), metadata={"description": "UTC year; default: this one"}
     )

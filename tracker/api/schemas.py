@@ -7,7 +7,7 @@ from marshmallow import ValidationError as MarshmallowError
 from marshmallow import post_load, validates_schema
 
 from ..geo import parse_position
-from ..http.fields import UTC, Moment, Number, Text, Whole
+from ..http.fields import UTC, Moment, Number, Query, Text, Whole
 from ..models import (
     ChannelHealth,
     CheckOutcome,
@@ -454,7 +454,7 @@ class IncidentDetailOut(IncidentOut):
     exchanges = fields.List(fields.Nested(ExchangeBriefOut), metadata={"description": "with the other side"})
 
 
-class IncidentQuery(Schema):
+class IncidentQuery(Query):
     status = fields.List(fields.Enum(IncidentStatus, by_value=True))
     precedence = fields.List(fields.Enum(Precedence, by_value=True))
     domain = fields.Enum(Domain, by_value=True)

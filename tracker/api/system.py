@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from ..backup import anchor
 from ..db import get_session
 from ..http.access import requires
-from ..http.fields import Text
+from ..http.fields import Query, Text
 from ..http.tokens import token_auth
 from ..models import CATEGORIES, EscalationRisk, Precedence, SafetyRisk, categories_for
 from ..models.enums import CATALOGUE
@@ -85,7 +85,7 @@ def preview_route(data):
     }
 
 
-class AuditQuery(Schema):
+class AuditQuery(Query):
     # Text: a NUL would reach PostgreSQL, which refuses it (a 500); Text answers 422 instead.
     incident = Text(validate=Length(min=1, max=20), metadata={"description": "only this incident's seals"})
 

@@ -4,7 +4,7 @@ from apiflask import Schema, fields
 from apiflask.validators import Length, Range, Regexp
 from sqlalchemy.orm import object_session
 
-from ..http.fields import UTC, Moment, Text
+from ..http.fields import UTC, Moment, Query, Text
 from ..models import Watch
 from ..services.watches import handover, log
 
@@ -25,7 +25,7 @@ class WatchStartIn(Schema):
     )
 
 
-class WatchQuery(Schema):
+class WatchQuery(Query):
     desk = Text(validate=Length(max=log.DESK_MAX_LENGTH))
     open = fields.Boolean(metadata={"description": "true: open watches only; false: ended ones only; omit: all"})
 
@@ -218,7 +218,7 @@ class HandoverOut(Schema):
 # -- the desk-centred spellings: the current watch, a handover named by its desk -----------
 
 
-class CurrentWatchQuery(Schema):
+class CurrentWatchQuery(Query):
     desk = Text(validate=Length(max=log.DESK_MAX_LENGTH), metadata={"description": f"default “{log.DESK}”"})
 
 

@@ -1,7 +1,7 @@
-"""Marshmallow fields for the tracker's own formats."""
+"""Marshmallow fields for the tracker's own formats, and the base of every query string's schema."""
 
-from apiflask import fields
-from marshmallow import ValidationError
+from apiflask import Schema, fields
+from marshmallow import ValidationError, pre_load
 
 from ..text import problem
 from ..timeutil import isoformat, parse_moment
@@ -64,3 +64,21 @@ class UTC(fields.DateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return isoformat(value)
+
+
+class Query(Schema):
+    """A query string's schema. A parameter that takes one value, given twice (?domain=air&domain=land),
+    is refused (422 naming it), not read as its first value with the rest dropped unsaid: the sender
+    would get a list, report or export filtered otherwise than they asked. Lists repeat (?status=...)."""
+
+    @pre_load
+    def _each_single_parameter_once(self, data, **kwargs):
+        given = getattr(data, "data", data)  # webargs hands the MultiDict in a proxy; a page, a plain dict
+        if not hasattr(given, "getlist"):
+            return data
+        repeatable: set[str] = getattr(data, "multiple_keys", set())
+        named = {field.data_key or name for name, field in self.load_fields.items()}
+        twice = {key for key in given if key in named and key not in repeatable and len(given.getlist(key)) > 1}
+        if twice:
+            raise ValidationError({key: ["given more than once; this parameter takes one value"] for key in twice})
+        return data

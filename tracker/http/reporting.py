@@ -4,7 +4,7 @@ page (whose export links the browser follows with its session cookie, not a bear
 import re
 from datetime import UTC, datetime
 
-from apiflask import Schema, fields
+from apiflask import fields
 from apiflask.validators import Length, OneOf
 from flask import Response, json
 from marshmallow import ValidationError, validates_schema
@@ -14,7 +14,7 @@ from ..models import Domain, Precedence, all_categories
 from ..services.review import annual, export, reports
 from ..timeutil import in_range, utcnow
 from . import wiring
-from .fields import Moment, Text
+from .fields import Moment, Query, Text
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -37,7 +37,7 @@ class Bound(Moment):
             ) from None
 
 
-class ReportQuery(Schema):
+class ReportQuery(Query):
     reported_from = Bound(data_key="from", metadata={"description": "reported at or after (a date: its 00:00Z)"})
     reported_to = Bound(data_key="to", metadata={"description": "reported before (exclusive)"})
     domain = fields.Enum(Domain, by_value=True)
