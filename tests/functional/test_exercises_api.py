@@ -252,6 +252,19 @@ def test_csv_with_bad_rows_imports_nothing_and_lists_each_row(app, client, world
         ("missing column", "name,starts_at,ends_at,notified_via\n", "missing_columns"),
         ("header only", "name,states,starts_at,ends_at,notified_via\n", "csv"),
         ("too many cells", "name,states,starts_at,ends_at,notified_via,centre,radius_km\nA,B,C,D,E,F,G,H\n", "row 2"),
+        # a column named twice: the later cell would win unread (a radius of 5 km imported as 500)
+        (
+            "column named twice",
+            "name,states,starts_at,ends_at,notified_via,centre,radius_km,radius_km\n"
+            "TWICE,Eastland,2027-01-01T00:00:00Z,2027-01-02T00:00:00Z,vienna_document,54.2 23.7,5,500\n",
+            "duplicate_columns",
+        ),
+        (
+            "column named twice in another case",
+            "name,states,starts_at,ends_at,notified_via,centre,radius_km,Name\n"
+            "REAL,Eastland,2027-01-01T00:00:00Z,2027-01-02T00:00:00Z,vienna_document,54.2 23.7,5,OTHER\n",
+            "duplicate_columns",
+        ),
     ],
 )
 def test_malformed_csv_is_refused(app, client, world, label, text, key):

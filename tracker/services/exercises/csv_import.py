@@ -188,11 +188,15 @@ def _rows(text: str) -> tuple[list[tuple[int, dict]], dict]:
     reader.fieldnames = header
     unknown = sorted(set(header) - set(COLUMNS))
     missing = [name for name in REQUIRED if name not in header]
+    # csv.DictReader keeps the last cell of a column named twice: the earlier would be dropped unread.
+    twice = sorted({name for name in header if header.count(name) > 1})
     problems = {}
     if unknown:
         problems["unknown_columns"] = f"{', '.join(unknown)} (the columns are {', '.join(COLUMNS)})"
     if missing:
         problems["missing_columns"] = ", ".join(missing)
+    if twice:
+        problems["duplicate_columns"] = f"{', '.join(twice)} (name each column once)"
     rows = []
     for cells in reader:
         if any((value or "").strip() for key, value in cells.items() if key is not None):
