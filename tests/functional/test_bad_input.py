@@ -188,6 +188,11 @@ CASES = [
          path="/api/v1/reports/after-action?sector=North&sector=Coast"),
     case("review-year-given-twice", 422, "validation_error", "year", who="supervisor", method="GET",
          path="/api/v1/reports/annual-review?year=2026&year=2025"),
+    # a parameter the operation does not have: ignored, the list or export would be unfiltered
+    case("misspelt-filter", 422, "validation_error", "stauts", mentions="not a parameter", method="GET",
+         path=f"{INCIDENTS}?stauts=resolved"),
+    case("export-filter-in-capitals", 422, "validation_error", "Domain", who="supervisor", method="GET",
+         path="/api/v1/exports/incidents.geojson?Domain=air"),
     # the audit chain (found by the fuzz test: a NUL in the query reached PostgreSQL, a 500)
     case("audit-incident-with-nul", 422, "validation_error", "incident", who="admin", method="GET",
          path="/api/v1/audit/verify?incident=INC%00"),

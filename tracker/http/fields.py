@@ -68,17 +68,20 @@ class UTC(fields.DateTime):
 
 class Query(Schema):
     """A query string's schema. A parameter that takes one value, given twice (?domain=air&domain=land),
-    is refused (422 naming it), not read as its first value with the rest dropped unsaid: the sender
-    would get a list, report or export filtered otherwise than they asked. Lists repeat (?status=...)."""
+    is refused (422 naming it), not read as its first value with the rest dropped unsaid; so is one the
+    operation does not have (?stauts=open, ?Domain=air), not ignored: either way the sender would get a
+    list, report or export filtered otherwise than they asked. Lists repeat (?status=...)."""
 
     @pre_load
-    def _each_single_parameter_once(self, data, **kwargs):
+    def _parameters_as_declared(self, data, **kwargs):
         given = getattr(data, "data", data)  # webargs hands the MultiDict in a proxy; a page, a plain dict
         if not hasattr(given, "getlist"):
             return data
         repeatable: set[str] = getattr(data, "multiple_keys", set())
         named = {field.data_key or name for name, field in self.load_fields.items()}
         twice = {key for key in given if key in named and key not in repeatable and len(given.getlist(key)) > 1}
-        if twice:
-            raise ValidationError({key: ["given more than once; this parameter takes one value"] for key in twice})
+        problems = {key: ["given more than once; this parameter takes one value"] for key in twice}
+        problems |= {key: ["not a parameter of this operation"] for key in given if key not in named}
+        if problems:
+            raise ValidationError(problems)
         return data
