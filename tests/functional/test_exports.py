@@ -197,3 +197,22 @@ def test_incident_page_links_to_its_printable_page(client, fixture):
     sign_in(client, "duty")
     page = client.get(f"/incidents/{reference('B')}")
     assert f'href="/incidents/{reference("B")}/print"' in page.text
+
+
+def test_the_exports_carry_what_amendments_added_to_the_narrative(client, fixture):
+    ref = reference("A")
+    version = client.get(f"/api/v1/incidents/{ref}", headers=fixture.auth("supervisor")).get_json()["version"]
+    addendum = "-Correction: the fighter closed to 15 m, not 30 m."
+    body = {"version": version, "narrative_addendum": addendum}
+    answer = client.patch(f"/api/v1/incidents/{ref}", json=body, headers=fixture.auth("supervisor"))
+    assert answer.status_code == 200, answer.get_json()
+    [added] = answer.get_json()["addenda"]
+    a = {r["reference"]: r for r in rows(client.get(CSV, headers=fixture.auth("supervisor")))}[ref]
+    assert a["narrative"] == 'Narrative of A, with a comma, and "quotes".', "the narrative as filed stays as it was"
+    expected = f"{added['at']} supervisor: {addendum}"
+    assert a["narrative_addenda"] == expected, "a reader of the file sees the correction, and no formula runs"
+    b = {r["reference"]: r for r in rows(client.get(CSV, headers=fixture.auth("supervisor")))}[reference("B")]
+    assert b["narrative_addenda"] == "", "nothing added: an empty cell"
+    features = client.get(GEOJSON, headers=fixture.auth("supervisor")).get_json()["features"]
+    [feature] = [f for f in features if f["id"] == ref]
+    assert feature["properties"]["narrative_addenda"] == expected, feature["properties"]

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ...geo import to_mgrs
-from ...models import Call, Exchange, Incident
+from ...models import Call, EventKind, Exchange, Incident, TimelineEvent
 from ...timeutil import format_dtg, isoformat
-from ..incidents import marking
+from ..incidents import amendment_record, marking
 from ..incidents.handling import get_incident
 from ..incidents.marking import Markings
 from .reports import ReportFilter, conditions, seconds_between
@@ -67,6 +67,11 @@ def incident_record(incident: Incident) -> dict:
         cpa_horizontal_m=incident.cpa_horizontal_m,
         cpa_vertical_ft=incident.cpa_vertical_ft,
         narrative=incident.narrative,
+        # The narrative is never overwritten: what amendments added to it stands beside it, one line each.
+        narrative_addenda="\n".join(
+            f"{isoformat(a['at'])} {a['by']}: {a['text']}" for a in amendment_record.addenda(incident)
+        )
+        or None,
         actions_taken=incident.actions_taken,
         resolution=incident.resolution,
     )
@@ -84,15 +89,17 @@ CSV_HEADER = (
     "resolved_at", "resolved_dtg", "acknowledged_by", "seconds_to_acknowledge", "seconds_to_resolve",
     "latitude", "longitude", "mgrs", "position_text", "sector", "border_distance_km", "reporting_unit",
     "safety_risk", "escalation_risk", "current_step", "cpa_horizontal_m", "cpa_vertical_ft",
-    "narrative", "actions_taken", "resolution", "calls", "actions_overdue",
+    "narrative", "narrative_addenda", "actions_taken", "resolution", "calls", "actions_overdue",
 )  # fmt: skip
 
 
 def incidents(session: Session, flt: ReportFilter) -> Iterator[Incident]:
-    """The filter's incidents, oldest report first, read in batches."""
+    """The filter's incidents, oldest report first, read in batches (with their amendments only: the
+    narrative's addenda, not the whole timeline)."""
     query = select(Incident).where(*conditions(flt)).order_by(Incident.reported_at, Incident.id)
     calls = selectinload(Incident.calls).selectinload(Call.actions)  # type: ignore[attr-defined]  # a backref
-    yield from session.scalars(query.options(calls).execution_options(yield_per=BATCH))
+    amendments = selectinload(Incident.events.and_(TimelineEvent.kind == EventKind.AMENDED))
+    yield from session.scalars(query.options(calls, amendments).execution_options(yield_per=BATCH))
 
 
 def csv_cell(value) -> str | int | float:
