@@ -291,3 +291,18 @@ def test_a_position_that_cannot_be_read_is_answered_with_how_it_was_read(client,
     page = client.get("/map", query_string={"at": "somewhere north"})
     assert page.status_code == 422 and "give decimal degrees" in page.text, page.status_code
     assert "data-probe" not in page.text and Elements(page.text).with_class("div", "map-canvas"), "the map is there"
+
+
+def test_beyond_its_limit_the_map_keeps_the_most_urgent_and_says_how_many_it_left_off(client, situation, monkeypatch):
+    from tracker.services.review import mapview
+
+    _, open_ones, _, unplaced = situation
+    monkeypatch.setattr(mapview, "MAX_INCIDENTS", 2)
+    sign_in(client, "liaison")
+    body = client.get("/map/data").get_json()
+    shown = [f["properties"]["reference"] for f in by_kind(body)["incident"]]
+    assert shown == [open_ones["Z"], open_ones["O"]], "the FLASH and the IMMEDIATE, not the two oldest"
+    assert body["unplaced"] == [] and body["left_off"] == 3, (body["unplaced"], body.get("left_off"))
+    api = client.get("/api/v1/map", headers=situation[0].auth("liaison")).get_json()
+    assert api["left_off"] == 3, "the API says it too"
+    assert unplaced not in shown

@@ -36,6 +36,9 @@ class MapOut(Schema):
     type = fields.String(metadata={"examples": ["FeatureCollection"]})
     region_configured = fields.Boolean(metadata={"description": "false: no sectors or border lines (REGION_FILE)"})
     unplaced = fields.List(fields.String(), metadata={"description": "open incidents without a position"})
+    left_off = fields.Integer(
+        metadata={"description": f"open incidents beyond the first {mapview.MAX_INCIDENTS} (most urgent, newest first)"}
+    )
     features = fields.List(
         fields.Nested(MapFeatureOut),
         metadata={"description": "sectors, border lines, exercises, then incidents most urgent first"},
@@ -51,6 +54,8 @@ def get_map(query):
     """A FeatureCollection (RFC 7946) of the sectors, border lines, exercises (under way unless
     ?exercises= says otherwise) and incidents not yet resolved: what the map page draws."""
     now = utcnow()
-    incidents, exercises = mapview.load(get_session(), now, query["exercises"])
-    collection = mapview.feature_collection(current_app.extensions["tracker.region"], incidents, exercises, now)
+    incidents, exercises, left_off = mapview.load(get_session(), now, query["exercises"])
+    collection = mapview.feature_collection(
+        current_app.extensions["tracker.region"], incidents, exercises, now, left_off
+    )
     return collection, 200, {"Content-Type": "application/geo+json"}

@@ -144,7 +144,8 @@
     this.listExercises(exercises);
     var n = items.length, m = exercises.length;
     this.say(n + " open incident" + (n === 1 ? "" : "s") + " with a position" +
-             (data.unplaced.length ? ", " + data.unplaced.length + " without" : "") + "; " +
+             (data.unplaced.length ? ", " + data.unplaced.length + " without" : "") +
+             (data.left_off ? ", " + data.left_off + " more not drawn (the least urgent)" : "") + "; " +
              m + " exercise" + (m === 1 ? "" : "s") + " (" + this.chosen() + ").");
     if (!this.fitted) {
       this.fitted = true;

@@ -67,8 +67,8 @@ def data():
     if when not in mapview.WHEN:
         return envelope("validation_error", f"exercises: one of {', '.join(mapview.WHEN)}", {"exercises": when}, 422)
     now = utcnow()
-    incidents, exercises = mapview.load(get_session(), now, when)
-    return mapview.feature_collection(current_app.extensions["tracker.region"], incidents, exercises, now)
+    incidents, exercises, left_off = mapview.load(get_session(), now, when)
+    return mapview.feature_collection(current_app.extensions["tracker.region"], incidents, exercises, now, left_off)
 
 
 @bp.get("/map/position")

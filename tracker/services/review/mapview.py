@@ -9,11 +9,11 @@ import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ...geo import Position, wgs84
-from ...models import ExerciseNotice, Incident, IncidentStatus
+from ...models import ExerciseNotice, Incident, IncidentStatus, Precedence
 from ...models.enums import category_label
 from ...models.labels import label
 from ...timeutil import format_dtg, isoformat
@@ -65,16 +65,25 @@ def phase(exercise: ExerciseNotice, now: datetime) -> str:
     return "past" if exercise.ends_at < now else "running"
 
 
-def load(session: Session, now: datetime, when: str = "running") -> tuple[list[Incident], list[ExerciseNotice]]:
-    """Incidents not yet resolved, and the exercises when asks for (a key of WHEN)."""
+def load(session: Session, now: datetime, when: str = "running") -> tuple[list[Incident], list[ExerciseNotice], int]:
+    """Incidents not yet resolved, and the exercises when asks for (a key of WHEN), and how many open
+    incidents were left off. Beyond MAX_INCIDENTS the most urgent are kept, the newest first within a
+    precedence, as the map lists them: the oldest ROUTINE go, never a new FLASH."""
     if when not in WHEN:
         raise ValueError(f"exercises: one of {', '.join(WHEN)}")
-    incidents = session.scalars(
-        select(Incident)
-        .where(Incident.status.in_(OPEN))
-        .order_by(Incident.occurred_at, Incident.id)
-        .limit(MAX_INCIDENTS)
+    rank = case({p.value: p.rank for p in Precedence}, value=Incident.precedence, else_=len(Precedence))
+    incidents = list(
+        session.scalars(
+            select(Incident)
+            .where(Incident.status.in_(OPEN))
+            .order_by(rank, Incident.occurred_at.desc(), Incident.id.desc())
+            .limit(MAX_INCIDENTS)
+        )
     )
+    left_off = 0
+    if len(incidents) == MAX_INCIDENTS:
+        total = session.scalar(select(func.count()).select_from(Incident).where(Incident.status.in_(OPEN))) or 0
+        left_off = total - len(incidents)
     query = select(ExerciseNotice)
     if when == "running":
         query = query.where(ExerciseNotice.starts_at <= now, ExerciseNotice.ends_at >= now)
@@ -83,7 +92,7 @@ def load(session: Session, now: datetime, when: str = "running") -> tuple[list[I
     elif when == "past":
         query = query.where(ExerciseNotice.ends_at < now, ExerciseNotice.ends_at >= now - timedelta(days=PAST_DAYS))
     exercises = session.scalars(query.order_by(ExerciseNotice.starts_at, ExerciseNotice.id).limit(MAX_EXERCISES))
-    return list(incidents), list(exercises)
+    return incidents, list(exercises), left_off
 
 
 def _where(incident: Incident) -> Position:
@@ -146,9 +155,12 @@ def _incident(incident: Incident, region) -> dict:
     )
 
 
-def feature_collection(region, incidents: list[Incident], exercises: list[ExerciseNotice], now: datetime) -> dict:
+def feature_collection(
+    region, incidents: list[Incident], exercises: list[ExerciseNotice], now: datetime, left_off: int = 0
+) -> dict:
     """The map's data as a GeoJSON FeatureCollection, each feature with properties.kind: the sectors,
-    the border lines, the exercises (with their phase at now), then the incidents most urgent first."""
+    the border lines, the exercises (with their phase at now), then the incidents most urgent first;
+    left_off (a foreign member) counts the open incidents beyond MAX_INCIDENTS, drawn nowhere."""
     features = [_feature(_geometry(g), kind="sector", name=n) for n, g in region.sectors]
     features += [_feature(_geometry(g), kind="border", name=n) for n, g in region.borders]
     features += [_exercise(e, area, now) for e in exercises if (area := exercise_area(e)) is not None]
@@ -157,5 +169,6 @@ def feature_collection(region, incidents: list[Incident], exercises: list[Exerci
         "type": "FeatureCollection",
         "region_configured": bool(region.sectors or region.borders),
         "unplaced": [i.reference for i in most_urgent_first(incidents) if i.latitude is None],
+        "left_off": left_off,
         "features": features,
     }
