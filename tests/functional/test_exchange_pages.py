@@ -24,7 +24,7 @@ from tests.support import csrf, incident_payload, sign_in
 from tracker import jobs
 from tracker.db import session_scope
 from tracker.models import Exchange, ExchangeMessage
-from tracker.timeutil import utcnow
+from tracker.timeutil import format_dtg, isoformat, utcnow
 
 FLASH = re.compile(r'<p class="flash ([a-z]*)" role="status">([^<]*)</p>')
 
@@ -289,6 +289,29 @@ def test_the_printed_record_says_which_of_our_texts_were_sent_and_which_were_not
     assert way() == ["approved, not sent"]
     send(client, world, draft["id"])
     assert way() == ["sent"]
+
+
+def test_the_printed_record_says_what_went_to_them_under_which_serial_who_approved_it_and_their_receipt(
+    app, client, world
+):
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    exchange = open_via_api(client, world, reference)  # drafted by liaison, approved by supervisor, sent
+    [notice] = exchange["messages"]
+    at = utcnow()  # after the send, not in the future
+    receipt = {"at": isoformat(at), "by": "Major Petrov", "via": "voice"}
+    api(client, world, "POST", f"/exchanges/{exchange['id']}/messages/{notice['id']}/receipt", receipt)
+    with session_scope(app) as session:
+        theirs = session.get_one(Exchange, exchange["id"]).reference
+    sign_in(client, "supervisor", "supervisor-password")
+    printed = html.unescape(client.get(f"/incidents/{reference}/print").text)
+    section = printed[printed.index("Exchanges with the other side") :]
+    assert theirs and f"Their reference {theirs}" in section, "the reference the other side knows it by"
+    assert "in English and Russian" in section, "the languages it went out in"
+    assert f"serial {notice['serial']:04d}/{notice['serial_year']}" in section, section[:3000]
+    assert "approved by supervisor" in section and "drafted by liaison" in section, section[:3000]
+    said = f"receipt confirmed by Major Petrov (by voice on the line) at {at:%Y-%m-%d %H:%M:%S}Z · {format_dtg(at)}"
+    assert said in section, section[:3000]
 
 
 def test_a_receipt_refused_for_its_time_keeps_who_confirmed_it(app, client, world, incident):
