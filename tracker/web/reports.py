@@ -127,7 +127,9 @@ def _year() -> int | None:
     given = request.args.get("year", "").strip()
     if not given:
         return utcnow().year
-    return int(given) if given.isdigit() and annual.FIRST_YEAR <= int(given) <= annual.LAST_YEAR else None
+    if not given.isdecimal():  # not isdigit(): superscripts are digits to it and no number to int()
+        return None
+    return int(given) if annual.FIRST_YEAR <= int(given) <= annual.LAST_YEAR else None
 
 
 @bp.get("/reports/review")
