@@ -66,6 +66,23 @@ def test_a_circle_is_a_geodesic_polygon_of_the_radius():
     assert polygon.is_valid and polygon.contains(shape({"type": "Point", "coordinates": [22.5, 54.3]}))
 
 
+def test_a_circle_across_the_antimeridian_is_cut_there_not_drawn_round_the_globe():
+    area = mapview.circle(65.0, 179.9, 30.0)  # the Bering Sea: 30 km either side of 180°
+    assert area.is_valid and area.geom_type == "MultiPolygon", (area.geom_type, area.bounds)
+    west, _, east, _ = area.bounds
+    assert -180 <= west and east <= 180, area.bounds
+    east_part, west_part = sorted(area.geoms, key=lambda part: -part.bounds[0])
+    assert east_part.bounds[2] == 180 and west_part.bounds[0] == -180, "the two parts meet at the antimeridian"
+    assert east_part.bounds[0] > 179 and west_part.bounds[2] < -179, "each part a few kilometres wide"
+    for lon, lat in [*east_part.exterior.coords, *west_part.exterior.coords]:
+        if abs(lon) != 180:
+            assert WGS84.inv(179.9, 65.0, lon, lat)[2] / 1000 == pytest.approx(30.0, abs=0.001), (lon, lat)
+    [feature] = mapview.feature_collection(
+        SimpleNamespace(sectors=[], borders=[]), [], [exercise(centre=(65.0, 179.9), radius_km=30)], NOW
+    )["features"]
+    assert feature["geometry"]["type"] == "MultiPolygon", feature["geometry"]["type"]
+
+
 def test_an_exercise_area_is_its_polygon_its_circle_or_nothing():
     polygon = mapview.exercise_area(exercise(area=square(22.0, 54.0, 22.5, 54.4)))
     assert polygon.bounds == (22.0, 54.0, 22.5, 54.4)

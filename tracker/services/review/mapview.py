@@ -19,7 +19,7 @@ from ...models.labels import label
 from ...timeutil import format_dtg, isoformat
 
 if TYPE_CHECKING:  # shapely is imported on first use (a process that draws no map never loads it)
-    from shapely.geometry import Polygon
+    from shapely.geometry import MultiPolygon, Polygon
 
 OPEN = (IncidentStatus.OPEN, IncidentStatus.ACKNOWLEDGED, IncidentStatus.EXHAUSTED)
 CIRCLE_POINTS = 64
@@ -35,13 +35,27 @@ WHEN = {
 }
 
 
-def circle(latitude: float, longitude: float, radius_km: float, points: int = CIRCLE_POINTS) -> "Polygon":
-    """A geodesic circle as a polygon of points vertices, each radius_km from the centre."""
-    from shapely.geometry import Polygon
+def circle(
+    latitude: float, longitude: float, radius_km: float, points: int = CIRCLE_POINTS
+) -> "Polygon | MultiPolygon":
+    """A geodesic circle as a polygon of points vertices, each radius_km from the centre; one that
+    reaches across the antimeridian is cut there into two polygons (RFC 7946, 3.1.9), not sent as a
+    ring whose edges jump from +180 to -180 and back, which a map draws as a band round the globe."""
+    from shapely.affinity import translate
+    from shapely.geometry import MultiPolygon, Polygon, box
 
     azimuths = [360 * i / points for i in range(points)]
     lons, lats, _ = wgs84().fwd([longitude] * points, [latitude] * points, azimuths, [radius_km * 1000] * points)
-    return Polygon([(round(lon, 6), round(lat, 6)) for lon, lat in zip(lons, lats, strict=True)])
+    # Each vertex on the centre's side of the antimeridian (pyproj folds longitudes into -180..180).
+    unwrapped = [longitude + (lon - longitude + 180) % 360 - 180 for lon in lons]
+    polygon = Polygon([(round(lon, 6), round(lat, 6)) for lon, lat in zip(unwrapped, lats, strict=True)])
+    west, _, east, _ = polygon.bounds
+    if west >= -180 and east <= 180:
+        return polygon
+    world = box(-180, -90, 180, 90)
+    beyond = translate(polygon.difference(world), xoff=-360 if east > 180 else 360)
+    parts = [p for piece in (polygon.intersection(world), beyond) for p in getattr(piece, "geoms", [piece])]
+    return MultiPolygon([p for p in parts if isinstance(p, Polygon) and not p.is_empty])
 
 
 def exercise_area(exercise: ExerciseNotice):
