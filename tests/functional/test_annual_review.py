@@ -26,6 +26,7 @@ import csv
 import io
 import re
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -289,3 +290,19 @@ def test_a_year_outside_the_seeded_one_and_a_bad_year(client, seeded_year):
         assert client.get("/reports/review.csv", query_string={"year": digits_of_no_number}).status_code == 422
     duty = client.get("/api/v1/reports/annual-review", headers=seeded_year.auth("duty"))
     assert duty.status_code == 403
+
+
+def test_reply_time_counts_from_the_request_we_sent_not_from_a_draft_never_sent():
+    def sent(kind, when, status=OutgoingStatus.SENT, direction=OUT):
+        return SimpleNamespace(direction=direction, kind=kind, at=at(when), status=status)
+
+    exchange = SimpleNamespace(
+        messages=[
+            sent("explanation_request", "2025-03-01T08:00:00", status=OutgoingStatus.DRAFT),  # left unsent
+            sent("explanation_request", "2025-03-02T08:00:00"),
+            sent("reply", "2025-03-02T20:00:00", status=OutgoingStatus.RECEIVED, direction=IN),
+        ]
+    )
+    assert annual.reply_seconds(exchange) == 12 * 3600, "12 h from the request they received, not 36 h from a draft"
+    exchange.messages[1].status = OutgoingStatus.APPROVED  # approved but never sent: nothing was asked
+    assert annual.reply_seconds(exchange) is None

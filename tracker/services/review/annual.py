@@ -32,7 +32,8 @@ DEFINITIONS = {
     "receipt": "from a message's release to the other side's receipt; median (linear interpolation) and "
     "maximum in seconds, over the messages whose receipt is on record",
     "receipts_overdue": "sent messages whose receipt came after its due time, or has not come and is past it",
-    "reply": "from our first request for an explanation to the first reply received after it, per exchange",
+    "reply": "from our first request for an explanation sent to the other side to the first reply received after "
+    "it, per exchange",
     "exchanges": "each exchange once, the first that holds: answered (a reply received, or state reply_received "
     "or meeting_held); refused; no answer (state no_answer, or closed unanswered); overdue (a deadline "
     "passed); open",
@@ -101,8 +102,13 @@ def outcome(exchange: Exchange) -> str:
 
 
 def reply_seconds(exchange: Exchange) -> Fraction | None:
-    """Seconds from our first request for an explanation to the first reply received after it."""
-    asked = [m.at for m in exchange.messages if m.direction is MessageDirection.OUT and m.kind == "explanation_request"]
+    """Seconds from our first request for an explanation the other side was sent to the first reply
+    received after it (a draft never sent asked nothing: its time is when it was written)."""
+    asked = [
+        m.at
+        for m in exchange.messages
+        if m.direction is MessageDirection.OUT and m.kind == "explanation_request" and m.status is OutgoingStatus.SENT
+    ]
     if not asked or (start := min(asked)) is None:
         return None
     replies = [m.at for m in exchange.messages if m.direction is MessageDirection.IN and m.kind == "reply"]
