@@ -5,10 +5,15 @@ below is worked out by hand in the comments. Method: for n sorted values the q-q
 rank h = q * (n - 1), linearly interpolated between x[floor h] and x[floor h + 1].
 """
 
-import pytest
+from datetime import timedelta
 
-from tests.report_fixture import insert_fixture
+import pytest
+from sqlalchemy import select
+
+from tests.report_fixture import insert_fixture, reference
 from tests.support import sign_in
+from tracker.db import session_scope
+from tracker.models import EventKind, Incident, TimelineEvent
 
 # Counts, groups and time windows computed in SQL.
 pytestmark = pytest.mark.both_databases
@@ -112,6 +117,20 @@ def test_report_numbers_match_the_hand_computed_fixture(client, fixture):
     assert body["incidents_by_sector"] == {"North": 4, "South": 2, "(none)": 1}, "E has no sector"
     assert body["exchanges"] == EXCHANGES
     assert set(body["definitions"]) >= {"time_to_acknowledge", "by_channel", "by_level", "median_p90", "exchanges"}
+
+
+def test_time_to_acknowledge_is_to_the_first_acknowledgement_whose_step_it_counts_under(app, client, fixture):
+    # C was acknowledged 900 s after its report (step 2); left idle, it went back up its ladder and was
+    # acknowledged again five hours later, which the incident's acknowledged_at now records.
+    with session_scope(app) as session:
+        c = session.scalars(select(Incident).where(Incident.reference == reference("C"))).one()
+        again = c.reported_at + timedelta(hours=5)
+        details = {"step": 2, "loop": 1, "note": "", "told": []}
+        c.events.append(TimelineEvent(kind=EventKind.ACKNOWLEDGED, actor="liaison", at=again, details=details))
+        c.acknowledged_at = again
+    body = report(client, fixture)
+    for section, numbers in ACK.items():
+        assert body["ack_times"][section] == numbers, f"ack_times.{section}: got {body['ack_times'][section]}"
 
 
 def test_an_empty_report_has_zero_counts_and_no_medians(client, world):

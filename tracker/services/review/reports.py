@@ -3,8 +3,10 @@ and whether the other side answered.
 
 Definitions (the API description and the report page say the same, from DEFINITIONS below):
 
-- Time to acknowledge = acknowledged_at - reported_at; time to resolve = resolved_at - reported_at.
-  An incident not (yet) acknowledged, or not resolved, is left out of that measure.
+- Time to acknowledge = the first acknowledgement - reported_at (an incident that went back up its
+  ladder after an acknowledgement and was acknowledged again keeps the first: its acknowledged_at
+  records the last); time to resolve = resolved_at - reported_at. An incident not (yet)
+  acknowledged, or not resolved, is left out of that measure.
 - The *handling step* is the ladder step recorded in the incident's "acknowledged" timeline event
   (the step that was current when someone took it); an incident resolved without an
   acknowledgement counts on the step it stood on when resolved (the ladder stops moving then).
@@ -30,7 +32,8 @@ from sqlalchemy.orm import Session
 from ...models import EventKind, Exchange, ExchangeMessage, ExchangeState, Incident, MessageDirection, TimelineEvent
 
 DEFINITIONS = {
-    "time_to_acknowledge": "acknowledged_at - reported_at; incidents not acknowledged are left out",
+    "time_to_acknowledge": "the first acknowledgement (its timeline event) - reported_at, however often it was "
+    "acknowledged again after going back up its ladder; incidents not acknowledged are left out",
     "time_to_resolve": "resolved_at - reported_at; incidents not resolved are left out",
     "handling_step": "the ladder step in the incident's 'acknowledged' timeline event; "
     "for an incident resolved without acknowledgement, the step it stood on when resolved",
@@ -150,7 +153,7 @@ def time_section(handled: Sequence[Handled], measure: str) -> dict:
 
 
 def handled_from(row) -> Handled:
-    """Turn one (incident columns, ack event details) row into what the time measures need."""
+    """Turn one (incident columns, first ack event's details and time) row into what the time measures need."""
     step_number = (row.ack_details or {}).get("step") or row.current_step
     steps = (row.ladder or {}).get("steps", [])
     channels = steps[step_number - 1]["channels"] if 0 < step_number <= len(steps) else []
@@ -159,7 +162,9 @@ def handled_from(row) -> Handled:
         month=f"{row.reported_at:%Y-%m}",
         channels=tuple(dict.fromkeys(c["name"] for c in channels)),
         levels=tuple(sorted({c["level"] for c in channels})),
-        ack_seconds=seconds_between(row.reported_at, row.acknowledged_at) if row.acknowledged_at else None,
+        ack_seconds=seconds_between(row.reported_at, acknowledged)
+        if (acknowledged := row.ack_at or row.acknowledged_at)
+        else None,
         resolve_seconds=seconds_between(row.reported_at, row.resolved_at) if row.resolved_at else None,
     )
 
@@ -184,6 +189,7 @@ def handled_incidents(session: Session, flt: ReportFilter) -> list[Handled]:
             Incident.current_step,
             Incident.ladder,
             TimelineEvent.details.label("ack_details"),
+            TimelineEvent.at.label("ack_at"),
         )
         .outerjoin(ack, ack.c.incident_id == Incident.id)
         .outerjoin(TimelineEvent, TimelineEvent.id == ack.c.event_id)
