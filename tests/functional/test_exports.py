@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import re
+from datetime import timedelta
 
 import geojson
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from tests.report_fixture import INJECTED, insert_fixture, reference
 from tests.support import sign_in
 from tracker.db import session_scope
-from tracker.models import Incident
+from tracker.models import EventKind, Incident, TimelineEvent
 from tracker.services.review.export import CSV_HEADER, csv_cell, incident_record
 
 CSV = "/api/v1/exports/incidents.csv"
@@ -216,3 +217,18 @@ def test_the_exports_carry_what_amendments_added_to_the_narrative(client, fixtur
     features = client.get(GEOJSON, headers=fixture.auth("supervisor")).get_json()["features"]
     [feature] = [f for f in features if f["id"] == ref]
     assert feature["properties"]["narrative_addenda"] == expected, feature["properties"]
+
+
+def test_seconds_to_acknowledge_in_the_exports_is_the_reports_to_the_first_acknowledgement(app, client, fixture):
+    with session_scope(app) as session:  # C, taken after 900 s, went back up its ladder and was taken again
+        c = session.scalars(select(Incident).where(Incident.reference == reference("C"))).one()
+        again = c.reported_at + timedelta(hours=5)
+        details = {"step": 2, "loop": 1, "note": "", "told": []}
+        c.events.append(TimelineEvent(kind=EventKind.ACKNOWLEDGED, actor="liaison", at=again, details=details))
+        c.acknowledged_at = again
+    row = {r["reference"]: r for r in rows(client.get(CSV, headers=fixture.auth("supervisor")))}[reference("C")]
+    assert row["seconds_to_acknowledge"] == "900.0", row["seconds_to_acknowledge"]
+    assert row["acknowledged_at"] == "2026-11-20T17:00:00Z", "the last acknowledgement, as the incident records it"
+    features = client.get(GEOJSON, headers=fixture.auth("supervisor")).get_json()["features"]
+    [feature] = [f for f in features if f["id"] == reference("C")]
+    assert feature["properties"]["seconds_to_acknowledge"] == 900.0

@@ -50,9 +50,11 @@ def incident_record(incident: Incident) -> dict:
         moment = getattr(incident, name)
         record[name] = isoformat(moment)
         record[name.replace("_at", "_dtg")] = format_dtg(moment) if moment else None
+    # The report's time to acknowledge: to the first acknowledgement (acknowledged_at records the last).
+    first_ack = next((e.at for e in incident.events if e.kind is EventKind.ACKNOWLEDGED), incident.acknowledged_at)
     record.update(
         acknowledged_by=incident.acknowledged_by_label,
-        seconds_to_acknowledge=_seconds(incident.reported_at, incident.acknowledged_at),
+        seconds_to_acknowledge=_seconds(incident.reported_at, first_ack),
         seconds_to_resolve=_seconds(incident.reported_at, incident.resolved_at),
         latitude=incident.latitude,
         longitude=incident.longitude,
@@ -94,12 +96,13 @@ CSV_HEADER = (
 
 
 def incidents(session: Session, flt: ReportFilter) -> Iterator[Incident]:
-    """The filter's incidents, oldest report first, read in batches (with their amendments only: the
-    narrative's addenda, not the whole timeline)."""
+    """The filter's incidents, oldest report first, read in batches (with their amendments and
+    acknowledgements only: the narrative's addenda and the first acknowledgement, not the whole timeline)."""
     query = select(Incident).where(*conditions(flt)).order_by(Incident.reported_at, Incident.id)
     calls = selectinload(Incident.calls).selectinload(Call.actions)  # type: ignore[attr-defined]  # a backref
-    amendments = selectinload(Incident.events.and_(TimelineEvent.kind == EventKind.AMENDED))
-    yield from session.scalars(query.options(calls, amendments).execution_options(yield_per=BATCH))
+    kinds = (EventKind.AMENDED, EventKind.ACKNOWLEDGED)
+    events = selectinload(Incident.events.and_(TimelineEvent.kind.in_(kinds)))
+    yield from session.scalars(query.options(calls, events).execution_options(yield_per=BATCH))
 
 
 def csv_cell(value) -> str | int | float:
