@@ -312,6 +312,10 @@ def test_the_printed_record_says_what_went_to_them_under_which_serial_who_approv
     assert "approved by supervisor" in section and "drafted by liaison" in section, section[:3000]
     said = f"receipt confirmed by Major Petrov (by voice on the line) at {at:%Y-%m-%d %H:%M:%S}Z · {format_dtg(at)}"
     assert said in section, section[:3000]
+    body = {"direction": "they_called", "exchange_id": exchange["id"]}
+    api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)  # on the line's language
+    printed = html.unescape(client.get(f"/incidents/{reference}/print").text)
+    assert "language: Russian" in printed and "language: ru<" not in printed, "the language in words, not its code"
 
 
 def test_a_receipt_refused_for_its_time_keeps_who_confirmed_it(app, client, world, incident):
