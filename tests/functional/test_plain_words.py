@@ -163,3 +163,21 @@ def test_the_timeline_and_the_summary_panel_name_alerts_and_fields_in_words(app,
     assert "(action overdue)" in page and "action_overdue" not in page, page[-3000:]
     drafted_from = re.search(r"from: ([^·]*)·", page)
     assert drafted_from and "occurred_at" not in drafted_from[1] and "_" not in drafted_from[1], drafted_from
+
+
+def test_a_line_s_language_reads_as_a_word_on_the_summary_panel_and_the_call(app, client):
+    from tests.exchange_support import acknowledged_incident, add_counterpart_line, api, open_exchange
+
+    world = build_world(app)
+    add_counterpart_line(app, world)  # Russian
+    reference = acknowledged_incident(client, world)
+    exchange = open_exchange(client, world, reference)
+    api(client, world, "POST", f"/incidents/{reference}/summaries", {"exchange_id": exchange["id"]}, status=201)
+    body = {"direction": "they_called", "exchange_id": exchange["id"]}
+    call = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
+    sign_in(client, "admin")
+    incident = visible(client.get(f"/incidents/{reference}").text)
+    assert "English and Russian" in incident and "English and ru " not in incident, incident[-3000:]
+    reader = app.test_client()
+    sign_in(reader, "duty")  # reads the call, edits nothing: the call as text
+    assert "· Russian" in visible(reader.get(f"/calls/{call['id']}").text), "the call's language in words"
