@@ -215,6 +215,14 @@ INVALID = [
         'value="45"',
     ),
     ("no steps", "/admin/policies/new", policy_form("Empty"), "steps-0-channel_ids", 'value="Empty"'),
+    # str.isdigit() takes "²", int() refuses it: a row numbered so was a 500; it is no row, as "steps-x-..." is none
+    (
+        "row numbered ²",
+        "/admin/policies/new",
+        {**policy_form("Superscript"), "steps-²-channel_ids": ["1"], "steps-²-ack_seconds": "600"},
+        "steps-0-channel_ids",
+        'value="Superscript"',
+    ),
     (
         "row",
         "/admin/policies/new",

@@ -234,6 +234,19 @@ def test_amend_needs_a_csrf_token(client, world, filed):
     assert csrf(client, f"/incidents/{filed['reference']}/amend")
 
 
+def test_a_platform_row_numbered_in_other_than_ascii_digits_is_no_row_and_fails_no_page(client, world, filed):
+    """WTForms reads a row's number with str.isdigit(), which takes "²", and int() refused it: a 500. Such a
+    field is left out as one named "platforms-x-kind" is; the rest of the amendment is saved."""
+    reference = filed["reference"]
+    sign_in(client, "duty")
+    fields = {**form_as_shown(client.get(f"/incidents/{reference}/amend").text), "precedence": "Z"}
+    answer = client.post(f"/incidents/{reference}/amend", data={**fields, "platforms-²-kind": "tanker"})
+    assert answer.status_code == 302, answer.text[:2000]
+    after = read(client, world, reference)
+    assert after["precedence"] == "Z"
+    assert [p["kind"] for p in after["platforms"]] == [p["kind"] for p in filed["platforms"]]
+
+
 @pytest.mark.parametrize("version", ["", "x", "²", "1" * 40])
 def test_an_amend_form_back_without_a_version_the_incident_could_have_is_refused_and_changes_nothing(
     client, world, filed, version

@@ -95,6 +95,18 @@ def test_an_action_without_a_due_time_or_a_bad_time_saves_nothing(app, client, s
         assert session.scalar(select(Call.they_said)) == "" and session.scalar(select(AgreedAction.id)) is None
 
 
+def test_an_action_row_numbered_in_other_than_ascii_digits_is_no_row_and_fails_no_page(app, client, scene):
+    """A field named "actions-²-text": str.isdigit() takes "²", int() refused it (a 500). It is no row."""
+    reference, exchange = scene
+    sign_in(client, "liaison")
+    path = start(client, reference, exchange).headers["Location"]
+    said = "They confirm receipt."
+    answer = client.post(path, data={"csrf_token": csrf(client, path), "they_said": said, "actions-²-text": "Call"})
+    assert answer.status_code == 302, answer.text[:3000]
+    with session_scope(app) as session:
+        assert session.scalar(select(Call.they_said)) == said and session.scalar(select(AgreedAction.id)) is None
+
+
 def test_a_second_tap_on_call_started_starts_no_second_call(app, client, scene):
     reference, exchange = scene
     sign_in(client, "liaison")

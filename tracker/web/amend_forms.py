@@ -2,13 +2,13 @@
 they stand, and what a submitted form asks to change (only the fields the officer changed, so that a time
 shown as a DTG or a position shown as typed is never "changed" by being shown)."""
 
-from wtforms import FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import Form, FormField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from ..models import Domain, EscalationRisk, Incident, Precedence, SafetyRisk
 from ..services.incidents import measures
 from ..timeutil import format_dtg, parse_moment
-from .base_form import TrackerForm
+from .base_form import RowList, TrackerForm
 from .forms import YES_NO, IncidentForm, flag
 from .measure_fields import MeasureFields, cpa_given, forces_given, measured
 
@@ -40,7 +40,7 @@ class AmendForm(MeasureFields, TrackerForm):
     precedence = IncidentForm.precedence
     safety_risk = IncidentForm.safety_risk
     escalation_risk = IncidentForm.escalation_risk
-    platforms = FieldList(FormField(PlatformForm), min_entries=1, max_entries=MAX_PLATFORMS)
+    platforms = RowList(FormField(PlatformForm), min_entries=1, max_entries=MAX_PLATFORMS)
     narrative_addendum = TextAreaField(
         "Add to the narrative",
         validators=[Optional()],

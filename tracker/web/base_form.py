@@ -9,7 +9,7 @@ this is Meta.bind_field, which sees every field of the form as it is built.
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import Field, StringField
+from wtforms import Field, FieldList, StringField
 from wtforms.meta import DefaultMeta
 from wtforms.validators import ValidationError
 
@@ -20,6 +20,20 @@ def keepable_text(_form, field: Field) -> None:
     """Refuse text the database cannot keep (a WTForms validator)."""
     if isinstance(field.data, str) and (found := text.problem(field.data)):
         raise ValidationError(f"This {found}.")
+
+
+class RowList(FieldList):
+    """A FieldList (policy steps, platforms, agreed actions) whose rows are numbered in ASCII digits only.
+
+    WTForms reads a row's number from the field names with str.isdigit(), which also takes "²" and
+    "①", and then int() refuses them: "steps-²-ack_seconds" in a request was a 500. Such a name is
+    no row of ours, as "steps-x-ack_seconds" is none; it is left out the same way.
+    """
+
+    def _extract_indices(self, prefix, formdata):
+        offset, separator = len(prefix) + 1, self._field_separator
+        ours = (name for name in formdata if not name.startswith(prefix) or name[offset:].split(separator)[0].isascii())
+        return super()._extract_indices(prefix, ours)
 
 
 # A record's version as a hidden field carries it back: ASCII digits only (str.isdigit() also takes "²",

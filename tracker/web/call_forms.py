@@ -1,11 +1,11 @@
 """The forms of the call log's pages (web/calls.py): start a call, then fill it in and end it."""
 
-from wtforms import FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import Form, FormField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from ..services.exchanges import calls
-from .base_form import TrackerForm
+from .base_form import RowList, TrackerForm
 
 WHEN = "UTC, ISO 8601 or DTG such as 271405ZNOV26"
 # "Due in" choices a desk picks on the phone: seconds from now.
@@ -61,4 +61,4 @@ class CallForm(TrackerForm):
     we_said = TextAreaField("What we said", validators=[Length(max=calls.TEXT_MAX_LENGTH)])
     they_said = TextAreaField("What they said", validators=[Length(max=calls.TEXT_MAX_LENGTH)])
     moves_to = SelectField("The call moved the exchange to", choices=[], validate_choice=False)
-    actions = FieldList(FormField(ActionForm), min_entries=3, max_entries=calls.MAX_ACTIONS)
+    actions = RowList(FormField(ActionForm), min_entries=3, max_entries=calls.MAX_ACTIONS)

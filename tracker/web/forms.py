@@ -4,7 +4,6 @@ the database cannot keep)."""
 from wtforms import (
     BooleanField,
     EmailField,
-    FieldList,
     FloatField,
     Form,
     FormField,
@@ -30,7 +29,7 @@ from wtforms.validators import (
 from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, Role, SafetyRisk, all_categories
 from ..models.enums import UNUSUAL_ACTIVITY, category_label
 from ..services.engine.message_text import PROSIGN
-from .base_form import TrackerForm
+from .base_form import RowList, TrackerForm
 from .marking import CheckboxesField
 from .measure_fields import MeasureFields
 
@@ -300,7 +299,7 @@ class PolicyForm(TrackerForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)], filters=[_strip])
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
     repeat = IntegerField("Repeat the last step (times)", validators=[InputRequired(), NumberRange(0, 50)], default=0)
-    steps = FieldList(FormField(StepForm), min_entries=5, max_entries=10)
+    steps = RowList(FormField(StepForm), min_entries=5, max_entries=10)
 
 
 class RuleForm(TrackerForm):
