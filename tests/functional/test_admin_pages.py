@@ -205,6 +205,7 @@ INVALID = [
     # (what, path, form data, the field the error sits next to, input that must come back)
     ("address", "/admin/channels/new", channel_form(transport="email", address="north desk"), "address", "north desk"),
     ("cron", "/admin/channels/new", channel_form(check_cron="hourly"), "check_cron", "hourly"),
+    ("cron never due", "/admin/channels/new", channel_form(check_cron="0 6 31 2 *"), "check_cron", "0 6 31 2 *"),
     ("taken name", "/admin/channels/new", channel_form(name="L1", address="x@test.example"), "name", "x@test.example"),
     ("member", "/admin/channels/new", channel_form(members=["duty"]), "members", "north@test.example"),
     (

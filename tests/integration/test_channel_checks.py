@@ -392,7 +392,16 @@ def test_a_cron_schedule_puts_the_next_check_on_the_next_five_minute_mark(app, c
     assert before < next_check <= before + timedelta(minutes=5)
 
 
-@pytest.mark.parametrize("expression", ["every five minutes", "*/5 * * *", "61 * * * *", "* * * * * *"])
+def test_a_cron_schedule_on_29_february_waits_for_the_leap_year(app, world):
+    l1 = world.channels["L1"]
+    save(app, l1, now=datetime(2026, 11, 27, 14, 32, 5, tzinfo=UTC), check_cron="0 6 29 2 *")
+    assert channel_row(app, l1).next_check_at == datetime(2028, 2, 29, 6, tzinfo=UTC)
+
+
+# 31 February and 30 February are valid crontab: the line would never be checked, its next check none.
+@pytest.mark.parametrize(
+    "expression", ["every five minutes", "*/5 * * *", "61 * * * *", "* * * * * *", "0 6 31 2 *", "0 6 30 2 *"]
+)
 def test_an_invalid_cron_schedule_is_refused(client, world, expression):
     l1 = world.channels["L1"]
     before = client.get(f"/api/v1/channels/{l1}", headers=world.auth("admin")).get_json()

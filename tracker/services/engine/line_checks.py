@@ -27,12 +27,20 @@ class HealthRules:
     down_after: int
 
 
+# A five-field crontab names no year, and its days repeat within 28 years: one that fires after this
+# moment fires after any other, one that does not never fires.
+_SOME_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def cron_problem(expression: str) -> str | None:
     """Explain why a five-field crontab expression is unusable, or return None."""
     try:
-        CronTrigger.from_crontab(expression, timezone=UTC)
+        trigger = CronTrigger.from_crontab(expression, timezone=UTC)
     except ValueError as exc:
         return f"not a crontab expression (minute hour day month weekday): {exc}"
+    # "0 0 31 2 *" (31 February) is a valid expression, but the line would never be tested.
+    if trigger.get_next_fire_time(None, _SOME_MOMENT) is None:
+        return "names no day that exists (e.g. 30 or 31 February, 31 April): the line would never be checked"
     return None
 
 

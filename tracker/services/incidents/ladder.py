@@ -126,10 +126,8 @@ def save_channel(
             f"no message catalogue for the language {data['language']!r}: nothing could be written to this line",
             {"language": f"one of: {', '.join(catalogues.available())}"},
         )
-    if data.get("check_cron") and line_checks.cron_problem(data["check_cron"]):
-        raise ValidationError(
-            "the check schedule is not valid", {"check_cron": line_checks.cron_problem(data["check_cron"])}
-        )
+    if data.get("check_cron") and (cron := line_checks.cron_problem(data["check_cron"])):
+        raise ValidationError("the check schedule is not valid", {"check_cron": cron})
     if channel is not None and data.get("counterpart_line") and _in_a_policy(session, channel.id):
         raise ValidationError(
             "a channel on an escalation policy cannot become a counterpart line",
