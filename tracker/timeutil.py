@@ -62,10 +62,8 @@ def parse_moment(text: str) -> datetime:
         return parse_dtg(text)
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
-        raise ValueError(
-            "expected ISO 8601 with a zone (2026-11-27T14:05:00Z) or a date-time group (271405ZNOV26)"
-        ) from None
+    except ValueError as exc:
+        raise ValueError(_iso_problem(str(exc))) from None
     if moment.tzinfo is None:
         raise ValueError("ISO 8601 time needs a zone (Z or +hh:mm); local times are ambiguous")
     try:
@@ -75,6 +73,18 @@ def parse_moment(text: str) -> datetime:
 
 
 _RANGE = f"must lie between {EARLIEST:%Y-%m-%d} and {LATEST.year - 1}-12-31 (UTC)"
+
+
+def _iso_problem(said: str) -> str:
+    """What to tell of ISO 8601 text datetime.fromisoformat refused, from what it said: text of another
+    shape, or the right shape naming a day or time that does not exist (29 February 2026, 23:59:60)."""
+    if said.startswith("Invalid isoformat string"):
+        return "expected ISO 8601 with a zone (2026-11-27T14:05:00Z) or a date-time group (271405ZNOV26)"
+    if said.startswith("year "):  # year 0
+        return _RANGE
+    if said.startswith("offset "):  # +24:00 and beyond
+        return "the zone offset must be under 24 hours (+02:00, -05:00)"
+    return f"no such date or time: {said}"  # "day is out of range for month", "second must be in 0..59"
 
 
 def in_range(moment: datetime) -> datetime:

@@ -104,6 +104,7 @@ CASES = [
     filing("iso-time-without-zone", "occurred_at", occurred_at="2026-11-27T10:00:00"),
     filing("occurred-in-2099", "occurred_at", occurred_at="2099-01-01T00:00:00Z"),
     filing("time-before-year-1-in-utc", "occurred_at", occurred_at="0001-01-01T00:30:00+01:00"),
+    filing("29-february-of-a-common-year", "occurred_at", occurred_at="2026-02-29T09:15:00Z", mentions="no such date"),
     # text and shape
     case("narrative-too-long", 422, "validation_error", "narrative", json=too_long_narrative),
     filing("narrative-with-nul", "narrative", narrative="before\x00after"),

@@ -97,6 +97,13 @@ def test_moment_is_parsed_to_utc(text, expected):
         ("27 Nov 2026 14:05", "expected ISO 8601 with a zone"),
         ("yesterday", "expected ISO 8601 with a zone"),
         ("062400ZDEC17", "midnight is 0000"),
+        # The right shape, but no such day or time: said so, not "expected ISO 8601" (it was)
+        ("2026-02-29T00:00:00Z", r"^no such date or time: day is out of range for month$"),
+        ("2016-12-31T23:59:60Z", r"^no such date or time: second must be in 0\.\.59$"),
+        ("2026-13-01T00:00:00Z", r"^no such date or time: month must be in 1\.\.12$"),
+        ("2026-11-27T24:00:00Z", r"^no such date or time: hour must be in 0\.\.23$"),
+        ("0000-01-01T00:00:00Z", r"^must lie between 1900-01-01 and 2100-12-31 \(UTC\)$"),
+        ("2026-11-27T09:15:00+24:00", r"^the zone offset must be under 24 hours"),
     ],
 )
 def test_ambiguous_or_malformed_moment_is_rejected(text, complaint):
