@@ -122,3 +122,18 @@ def test_an_airprox_class_on_a_land_incident_is_refused_beside_its_field(client,
     errors = dict(ERROR.findall(answer.text))
     assert errors.keys() == {"safety_risk"} and "collision" in errors["safety_risk"], errors
     assert client.post("/incidents/new", data={**form, "safety_risk": ""}).status_code == 302
+
+
+def test_a_figure_that_is_no_whole_number_is_told_once_beside_its_field(client, world, app):
+    """A number field takes 1e3 (a browser's own check lets it through); WTForms could not read it as a whole
+    number, and the range rule then said "Number must be between 0 and 10000000." as well: wrong for 1000,
+    and a second element with the same id under the field. One message, one id."""
+    sign_in(client, "duty")
+    answer = client.post("/incidents/new", data=filing_form(client, troops="1e3"))
+    assert answer.status_code == 422
+    errors = ERROR.findall(answer.text)
+    assert errors == [("troops", "Not a valid integer value.")], errors
+    ids = re.findall(r'\bid="([^"]+)"', answer.text)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(Incident)) == 0

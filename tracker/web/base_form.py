@@ -11,7 +11,7 @@ import re
 from flask_wtf import FlaskForm
 from wtforms import Field, FieldList, StringField
 from wtforms.meta import DefaultMeta
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 
 from .. import text
 
@@ -67,12 +67,22 @@ def refusal(field: Field) -> str | None:
     return None
 
 
+def readable(_form, field: Field) -> None:
+    """Stop at what could not be read (1e3 in a whole-number field): the rules after it would judge no value
+    and say so as well, wrongly ("Number must be between 0 and 10000000.", "This field is required.")."""
+    typed = field.raw_data and isinstance(field.raw_data[0], str) and field.raw_data[0].strip()
+    if field.process_errors and typed:  # nothing typed: Optional() clears the error, DataRequired() says so
+        raise StopValidation()
+
+
 class TrackerForm(FlaskForm):
-    """A Flask-WTF form (CSRF token and all) whose text fields keep only keepable text."""
+    """A Flask-WTF form (CSRF token and all) whose text fields keep only keepable text, and whose fields
+    say only what could not be read when that is all there is to say."""
 
     class Meta(DefaultMeta):
         def bind_field(self, form, unbound_field, options):
             field = super().bind_field(form, unbound_field, options)
+            field.validators = [readable, *field.validators]
             if isinstance(field, StringField):
                 field.validators = [*field.validators, keepable_text]
             return field
