@@ -130,6 +130,12 @@ REFUSALS = {
         "party",
     ),
     "a time that is not one": (lambda _l: {"started_at": "yesterday at noon"}, "started_at"),
+    # The incident occurred 2026-11-27T09:15Z: a DTG a year off put the call (and its actions) in 2025
+    "a start a year before the incident": (lambda _l: {"started_at": "271000ZNOV25"}, "started_at"),
+    "a start before the incident": (
+        lambda _l: {"started_at": "2026-11-27T09:00:00Z", "ended_at": "2026-11-27T09:30:00Z"},
+        "started_at",
+    ),
     "a name on two lines": (lambda _l: {"their_name": "Orlov\nIvanov"}, "their_name"),
 }
 
@@ -264,3 +270,19 @@ def test_a_call_logged_with_its_end_but_no_start_is_asked_for_its_start(client, 
     body = {"direction": "we_called", "channel_id": exchange["channel_id"], "ended_at": isoformat(utcnow())}
     refused = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=422)
     assert refused["error"]["details"] == {"started_at": "when it started"}, refused
+
+
+def test_a_call_moved_before_its_incident_is_refused_but_one_on_record_still_ends(app, client, world, scene):
+    """Correcting the start to before the incident occurred is refused; a start on record that an amended
+    occurrence time now precedes does not stop the call from being ended."""
+    reference, exchange = scene
+    body = {"direction": "we_called", "channel_id": exchange["channel_id"], "started_at": "2026-11-27T10:00:00Z"}
+    call = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
+    moved = {"version": call["version"], "started_at": "261000ZNOV26"}
+    refused = api(client, world, "PATCH", f"/calls/{call['id']}", moved, status=422)
+    assert "started_at" in refused["error"]["details"], refused
+    incident = api(client, world, "GET", f"/incidents/{reference}")
+    later = {"version": incident["version"], "occurred_at": "2026-11-27T11:00:00Z"}
+    api(client, world, "PATCH", f"/incidents/{reference}", later, who="duty", status=200)
+    ended = api(client, world, "PATCH", f"/calls/{call['id']}", {"version": call["version"], "end": True}, status=200)
+    assert ended["ended_at"] is not None and ended["started_at"] == "2026-11-27T10:00:00Z"

@@ -130,9 +130,15 @@ def _line(session: Session, incident: Incident, channel_id: int | None, exchange
     return channel, exchange
 
 
-def _check_times(started: datetime, ended: datetime | None, now: datetime, limits: Limits) -> None:
+def _check_times(
+    started: datetime, ended: datetime | None, now: datetime, limits: Limits, occurred: datetime | None
+) -> None:
+    """Refuse a start before the incident occurred (when given), in the future, or an end before the start."""
     problems = {}
-    if started > limits.latest(now):
+    # A DTG's year one off (25 for 26) put the call, and what was agreed on it, a year before its incident.
+    if occurred is not None and started < _minute(occurred):
+        problems["started_at"] = f"a call on this incident cannot start before it occurred ({format_dtg(occurred)})"
+    elif started > limits.latest(now):
         problems["started_at"] = "a call cannot start in the future"
     if ended is not None and ended > limits.latest(now):
         problems["ended_at"] = "a call cannot end in the future"
@@ -213,7 +219,7 @@ def log_call(session: Session, incident: Incident, data: dict, actor: User, now:
     if ended is not None and data.get("started_at") is None and ended <= limits.latest(now):
         # "now" would start it after its own end: say what is missing, not that it ended before it began
         raise ValidationError("a call logged with its end needs its start", {"started_at": "when it started"})
-    _check_times(started, ended, now, limits)
+    _check_times(started, ended, now, limits, incident.occurred_at)
     if ended is None:
         _ensure_line_free(session, channel)
     call = Call(
@@ -274,7 +280,9 @@ def update_call(
     was_running = call.ended_at is None
     started = data.get("started_at") or call.started_at
     ended = data.get("ended_at") or call.ended_at or (now if end else None)
-    _check_times(started, ended, now, limits)
+    # The start as typed now, not one on record: an amended occurrence time must not block ending the call.
+    typed = call.incident.occurred_at if data.get("started_at") else None
+    _check_times(started, ended, now, limits, typed)
     call.started_at, call.ended_at = started, ended
     with session.no_autoflush:
         _fill(call, data)
