@@ -175,3 +175,27 @@ def test_a_suggested_link_is_confirmed_and_the_pattern_shows(app, sign_in, live_
     section.scroll_into_view_if_needed()
     supervisor.screenshot("related")
     assert supervisor.page_errors == [] and supervisor.foreign_requests() == []
+
+
+def test_an_exercise_name_is_shown_on_the_map_as_text_never_as_markup(app, sign_in):
+    """Exercise names come from notices (typed, or a CSV of the other side's calendar): a name that looks
+    like HTML is shown as typed in its tooltip, never made into elements of the page (Leaflet reads a
+    string given to a tooltip as HTML)."""
+    build_world(app)
+    now = utcnow()
+    name = 'ZAPAD <a id="planted" href="/signout">open</a> <2026>'
+    with session_scope(app) as session:
+        session.add(
+            ExerciseNotice(name=name, states=["Eastland"], starts_at=now - timedelta(hours=1),
+                           ends_at=now + timedelta(hours=8), centre_latitude=53.95, centre_longitude=22.95,
+                           radius_km=25, notified_via=NotifiedVia.VIENNA_DOCUMENT, created_by="test")
+        )  # fmt: skip
+    duty = sign_in("duty")
+    page = duty.page
+    page.goto("/map")
+    area = page.locator("#map path.map-exercise-running")
+    expect(area).to_have_count(1)
+    area.hover()
+    expect(page.locator(".leaflet-tooltip", has_text="ZAPAD")).to_have_text(name)
+    expect(page.locator("#planted")).to_have_count(0)
+    assert duty.page_errors == [], duty.page_errors

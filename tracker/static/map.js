@@ -126,12 +126,14 @@
     this.incidents.clearLayers();
     data.features.forEach(function (f) {
       var kind = f.properties.kind;
+      // Names go in as text nodes: Leaflet reads a string given to a tooltip as HTML, and an exercise's
+      // name is whatever a notice (or a CSV of the other side's calendar) said.
       if (kind === "sector" || kind === "border") {
-        page.region.addLayer(page.shape(f, STYLES[kind], "map-" + kind).bindTooltip(f.properties.name, {
+        page.region.addLayer(page.shape(f, STYLES[kind], "map-" + kind).bindTooltip(make("span", null, f.properties.name), {
           permanent: kind === "sector", direction: "center", className: "map-label map-label-" + kind }));
       } else if (kind === "exercise") {
         var phase = word(f.properties.phase), layer = page.shape(f, STYLES[phase], "map-exercise map-exercise-" + phase);
-        layer.bindTooltip(f.properties.name, { sticky: true }).bindPopup(exercisePopup(f.properties));
+        layer.bindTooltip(make("span", null, f.properties.name), { sticky: true }).bindPopup(exercisePopup(f.properties));
         page.exercises.addLayer(layer);
         exercises.push([f.properties, layer]);
       } else if (kind === "incident") {
