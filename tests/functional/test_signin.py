@@ -168,3 +168,28 @@ def test_a_streak_older_than_the_window_starts_again_from_one(app, client, world
     assert attempt(client, "duty", "wrong-password", "10.0.0.8").status_code == 401
     with session_scope(app) as session:
         assert session.get(SignInFailure, ("duty", "10.0.0.8")).failures == 2, "then counted on"
+
+
+def test_a_wait_longer_than_the_window_is_kept_and_the_streak_goes_on(app, client, world):
+    """The wait doubles up to SIGNIN_BACKOFF_MAX_SECONDS (300), past the window (60 s): a pair told to
+    wait 64 s is refused until then, not let in once its last failure is a minute old, and its next
+    failure waits 128 s rather than starting the streak again from nothing."""
+    window = app.config["RATE_LIMIT_WINDOW_SECONDS"]
+    last = utcnow() - timedelta(seconds=window + 2)
+    with session_scope(app) as session:  # the ninth failure: 3 free, then 1, 2, 4, 8, 16, 32, 64 s
+        session.add(
+            SignInFailure(
+                account="duty", address="10.0.0.7", failures=9, last_failed_at=last,
+                next_attempt_at=last + timedelta(seconds=64),
+            )
+        )  # fmt: skip
+    response = attempt(client, "duty", "duty-password", "10.0.0.7")
+    assert response.status_code == 429, "the pair was told to wait 64 s: even the right password waits"
+    assert 0 < int(response.headers["Retry-After"]) <= 64 - window, response.headers
+    with session_scope(app) as session:  # the wait is over, more than the window after the last failure
+        session.execute(update(SignInFailure).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    assert attempt(client, "duty", "wrong-password", "10.0.0.7").status_code == 401
+    with session_scope(app) as session:
+        pair = session.get(SignInFailure, ("duty", "10.0.0.7"))
+        wait = (pair.next_attempt_at - utcnow()).total_seconds() if pair.next_attempt_at else None
+        assert pair.failures == 10 and wait is not None and 120 < wait <= 128, (pair.failures, wait)

@@ -17,7 +17,7 @@ security log (account_events) records the guessing when a pair starts to be slow
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -52,10 +52,13 @@ def account_key(username: str) -> str:
 def refuse_early(session: Session, account: str, address: str, now: datetime, limits: Limits) -> None:
     """Raise TooManyRequests (429, Retry-After) when this pair may not try yet; checks no password."""
     pair = session.get(SignInFailure, (account, address))
-    if pair is None or pair.last_failed_at < now - timedelta(seconds=limits.window):
+    if pair is None:
         return
+    # Before the window test: the wait doubles up to backoff_max, which may be longer than the window.
     if pair.next_attempt_at is not None and pair.next_attempt_at > now:
         _refuse(pair.next_attempt_at - now, "too many failed sign-ins for this account from this address")
+    if pair.last_failed_at < now - timedelta(seconds=limits.window):
+        return
     failing: int = session.execute(
         select(func.coalesce(func.sum(SignInFailure.failures), 0)).where(
             SignInFailure.account == account,
@@ -141,10 +144,12 @@ def _failed(session: Session, user: User | None, account: str, address: str, now
 
 
 def _count_failure(session: Session, account: str, address: str, now: datetime, window: int) -> int:
-    """One more failure for the pair (a streak older than window starts again from one); return the count."""
+    """One more failure for the pair (a streak whose last failure, or the end of the wait it was given,
+    is older than window starts again from one); return the count."""
     table = SignInFailure.__table__
     insert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
-    recent = table.c.last_failed_at >= now - timedelta(seconds=window)
+    since = now - timedelta(seconds=window)
+    recent = or_(table.c.last_failed_at >= since, table.c.next_attempt_at >= since)
     statement = (
         insert(table)
         .values(account=account, address=address, failures=1, last_failed_at=now)
