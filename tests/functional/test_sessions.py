@@ -94,3 +94,29 @@ def test_sign_in_issues_a_new_session_and_csrf_token(app, client, world):
     assert fresh != before
     answer = client.post(f"/incidents/{reference}/comments", data={"csrf_token": fresh, "text": "with the new one"})
     assert answer.status_code == 302
+
+
+def test_a_borrowed_session_cannot_guess_the_current_password_unhindered(app, client, world):
+    """The current password guards the password change against someone at a browser left signed in: the
+    form is held to the same limits as signing in (after 3 wrong ones, 429 with Retry-After, even for the
+    right one), and the owner hears of the guessing at their next sign-in."""
+    sign_in(client, "liaison")
+
+    def change(current: str):
+        return client.post(
+            "/password",
+            data={"csrf_token": csrf(client, "/password"), "current_password": current, "password": "taken-over-1"},
+        )
+
+    answers = [change(f"guess-{n}").status_code for n in range(3)]
+    assert answers == [200, 200, 200], answers
+    refused = change("liaison-password")
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1", refused.status_code
+    owner = app.test_client()  # elsewhere: the right (unchanged) password gets in, and the owner is told
+    answer = owner.post(
+        "/signin",
+        data={"csrf_token": csrf(owner, "/signin"), "username": "liaison", "password": "liaison-password"},
+        environ_base={"REMOTE_ADDR": "10.1.1.1"},
+    )
+    assert answer.status_code == 302, answer.status_code
+    assert "3 failed sign-in attempt(s)" in owner.get(answer.headers["Location"]).text

@@ -14,7 +14,6 @@ from urllib.parse import urlsplit, urlunsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..errors import ValidationError
 from ..http import ratelimit
 from ..http.transaction import committed
 from ..services.accounts import people, sessions, signin
@@ -106,16 +105,17 @@ def sign_out():
 def password():
     form = PasswordForm()
     if form.validate_on_submit():
-        try:
-            with committed() as db:
-                user = db.merge(current_user._get_current_object())
-                people.change_password(db, user, form.current_password.data, form.password.data)
-        except ValidationError as error:
-            form.current_password.errors.append(error.message)
-        else:
+        address = ratelimit.address()
+        with committed() as db:  # a wrong password is counted (committed) like a failed sign-in
+            user = db.merge(current_user._get_current_object())
+            right = signin.check_password_again(db, user, form.current_password.data, address, utcnow(), limits())
+            if right:
+                people.set_password(db, user, form.password.data)
+        if right:
             start_session(user)  # every session was revoked; this browser gets a new one
             flash("Password changed; other sessions are signed out.")
             return redirect(landing(user))
+        form.current_password.errors.append("The current password is wrong.")
     return render_template("web/password.html", form=form)
 
 

@@ -188,13 +188,6 @@ def mark_token_used(session: Session, token_id: int, now: datetime) -> bool:
     return bool(cast(CursorResult[Any], result).rowcount)
 
 
-def change_password(session: Session, user: User, current: str, new: str) -> None:
-    """Change one's own password; every session of the user is revoked (the caller opens a new one)."""
-    if not verify_password(user, current):
-        raise ValidationError("the current password is wrong", {"current_password": "wrong"})
-    set_password(session, user, new)
-
-
 def set_password(session: Session, user: User, new: str) -> None:
     """Set a new password and revoke every web session of the user."""
     if len(new) < 8:

@@ -91,6 +91,20 @@ def sign_in(session: Session, username: str, password: str, address: str, now: d
     return Outcome(None)
 
 
+def check_password_again(
+    session: Session, user: User, password: str, address: str, now: datetime, limits: Limits
+) -> bool:
+    """Whether password is the signed-in user's own (asked again before changing it), under the same
+    limits as signing in: a session borrowed at a browser left open guesses no faster than a stranger,
+    and a wrong one is counted and told to the owner like a failed sign-in."""
+    account = account_key(user.username)
+    refuse_early(session, account, address, now, limits)
+    if people.verify_password(user, password):
+        return True
+    _failed(session, user, account, address, now, limits)
+    return False
+
+
 def _succeeded(session: Session, user: User, account: str, address: str, now: datetime) -> Outcome:
     session.execute(delete(SignInFailure).where(SignInFailure.account == account, SignInFailure.address == address))
     outcome = Outcome(user)
