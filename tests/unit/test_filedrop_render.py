@@ -54,6 +54,8 @@ def test_a_plain_message_is_written_directly_and_reads_as_compose_writes_it():
     "changes",
     [
         {"recipient": 'Ops, "x" <x@evil.example>'},  # one recipient, quoted by the email package
+        {"recipient": "Ops desk, spy@evil.example"},  # a comma and an @, no quote: still one recipient
+        {"recipient": "Liaison (J3): Eastland; duty"},  # a group's colon and semicolon, a comment
         {"recipient": "Штаб связи"},
         {"subject": "ESCALATED Ж INC-2026-00042"},
         {"subject": "line\r\nBcc: someone@evil.example"},
@@ -61,11 +63,22 @@ def test_a_plain_message_is_written_directly_and_reads_as_compose_writes_it():
         {"text": "windows\r\nline ends\r\n"},
         {"thread_id": None, "reference": None},
     ],
-    ids=["quoted name", "cyrillic name", "cyrillic subject", "line break in subject", "long line", "crlf", "bare"],
+    ids=[
+        "quoted name",
+        "comma in a name",
+        "specials in a name",
+        "cyrillic name",
+        "cyrillic subject",
+        "line break in subject",
+        "long line",
+        "crlf",
+        "bare",
+    ],
 )
 def test_anything_unusual_reads_as_compose_writes_it(changes):
     message = Message(**{**PLAIN.__dict__, **changes})
     same_as_compose(message)
+    assert [a.addr_spec for a in read(render(message, "tracker"))["To"].addresses] == [message.address]
     head = render(message, "tracker").split(b"\n\n")[0]
     assert not [line for line in head.splitlines() if line.startswith(b"Bcc:")], "no header injected"
 

@@ -19,6 +19,9 @@ from .email import compose
 # What the fast writer below puts in a header as it is: printable ASCII, no quote or angle bracket
 # that would need the standard library's quoting (anything else goes through email.compose).
 _PLAIN_HEADER = re.compile(r"[ !#-;=?-~]*")
+# A display name written as it is: RFC 5322 atoms and spaces. A comma, colon, semicolon, @, dot or
+# parenthesis would make it a list of addresses, a group or a comment: the email package quotes those.
+_PLAIN_NAME = re.compile(r"[ A-Za-z0-9!#$%&'*+/=?^_`{|}~-]*")
 _PLAIN_ADDRESS = re.compile(r"[!#-;=?-~]+")  # an addr-spec without spaces, quotes or brackets
 _MESSAGE_ID = re.compile(r"<[!#-;=?-~]+>")
 _LONGEST_LINE = 998  # RFC 5322
@@ -43,6 +46,7 @@ def render(message: Message, sender: str) -> bytes:
     text = message.text.replace("\r\n", "\n")
     if (
         not all(_PLAIN_HEADER.fullmatch(value) for value in headers)
+        or not _PLAIN_NAME.fullmatch(name)
         or not all(_MESSAGE_ID.fullmatch(value) for value in ids)
         or not _PLAIN_ADDRESS.fullmatch(message.address)
         or any(len(line.encode()) > _LONGEST_LINE for line in text.split("\n"))
