@@ -7,12 +7,14 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.support import build_world, file_incident
 from tracker import dispatch, jobs
+from tracker.channels import withheld
 from tracker.db import session_scope
 from tracker.models import ChannelCheck, CheckOutcome, ContactChannel, EventKind, Incident, IncidentStatus, LinkUse
 from tracker.services.engine import escalation
@@ -319,7 +321,7 @@ def test_a_webhook_receiver_acknowledges_once_with_the_token_from_the_payload(ho
         "purpose": "ack",
         "reference": hooked.reference,
         "status": "acknowledged",
-        "acknowledged_by": f"L1 <{webhook_receiver.url}> (signed link)",
+        "acknowledged_by": f"L1 <{withheld('webhook', webhook_receiver.url)}> (signed link)",
     }
     acknowledged = state(hooked.app, hooked.reference)
     assert acknowledged["status"] is IncidentStatus.ACKNOWLEDGED and acknowledged["link_uses"] == 1
@@ -329,7 +331,9 @@ def test_a_webhook_receiver_acknowledges_once_with_the_token_from_the_payload(ho
     assert again.status_code == 409
     error = again.get_json()["error"]
     assert error["code"] == "link_reused" and error["details"]["reason"] == "reused"
-    assert error["details"]["used_by"] == f"L1 <{webhook_receiver.url}> (signed link)"
+    assert error["details"]["used_by"] == f"L1 <{withheld('webhook', webhook_receiver.url)}> (signed link)"
+    told = json.dumps([first.get_json(), error])
+    assert urlsplit(webhook_receiver.url).path not in told, "the hook's path is its secret: withheld"
     assert state(hooked.app, hooked.reference) == acknowledged
 
 

@@ -1,11 +1,12 @@
 """Administering the ladder through the JSON API: channels, policies, routing rules, and the
 promise that a running incident keeps the ladder it was filed with."""
 
+import html
 from datetime import timedelta
 
 import pytest
 
-from tests.support import file_incident
+from tests.support import file_incident, sign_in
 from tracker import dispatch
 from tracker.db import session_scope
 from tracker.services.engine import escalation
@@ -72,6 +73,35 @@ def test_admin_creates_reads_lists_changes_and_deletes_a_channel(client, world):
 
     call(client, world, "DELETE", path, status=204)
     call(client, world, "GET", path, status=404)
+
+
+HOOK = "https://hooks.test.example/services/T0/B0/s3cret-path?token=s3cret-query"
+
+
+@pytest.mark.parametrize(
+    ("transport", "address", "shown"),
+    [
+        ("webhook", HOOK, "https://hooks.test.example/[path withheld]"),
+        ("apprise", "tgram://123456:s3cret-bot-token/98765", "tgram://[withheld]"),
+    ],
+)
+def test_a_hooks_secret_address_is_read_whole_only_by_those_who_manage_lines(client, world, transport, address, shown):
+    """A webhook's path (Slack's /services/T0/B0/XXXX) and an Apprise URL (a bot's token) are the key to the
+    desk's room: whoever holds them posts there as the tracker. Every token holder reads the lines; only the
+    admins, who set the address, read it whole (the delivery errors withhold it the same way)."""
+    body = {"name": "Ops room", "level": 2, "transport": transport, "address": address}
+    channel_id = call(client, world, "POST", "/channels", body, status=201)["id"]
+    for who in ("duty", "liaison", "supervisor"):
+        listed = {c["id"]: c for c in call(client, world, "GET", "/channels", who=who)}
+        assert listed[channel_id]["address"] == shown, who
+        assert call(client, world, "GET", f"/channels/{channel_id}", who=who)["address"] == shown, who
+    assert call(client, world, "GET", f"/channels/{channel_id}")["address"] == address, "the admin reads it whole"
+    assert call(client, world, "GET", f"/channels/{world.channels['L1']}", who="duty")["address"].endswith(
+        "@test.example"
+    ), "an e-mail address or a file drop's is no secret"
+    sign_in(client, "supervisor")  # the channels page, which supervisors watch the lines' health on
+    page = client.get("/admin/channels")
+    assert page.status_code == 200 and "s3cret" not in page.text and html.escape(shown) in page.text
 
 
 @pytest.mark.parametrize(

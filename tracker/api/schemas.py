@@ -6,11 +6,14 @@ from flask import current_app
 from marshmallow import ValidationError as MarshmallowError
 from marshmallow import post_load, validates_schema
 
+from ..channels import withheld
 from ..geo import parse_position
+from ..http.access import current_principal
 from ..http.fields import UTC, Moment, Number, Query, Text, Whole
 from ..models import (
     ChannelHealth,
     CheckOutcome,
+    ContactChannel,
     Domain,
     EscalationRisk,
     ExchangeState,
@@ -19,6 +22,7 @@ from ..models import (
     SafetyRisk,
     all_categories,
 )
+from ..models.permissions import Permission, may
 from ..services.engine.line_checks import ANSWERED_VIA
 from ..services.exchanges import releasability
 from ..services.incidents import amendment_record, filing, marking, measures
@@ -582,13 +586,27 @@ class ChannelIn(Schema):
     )
 
 
+def shown_address(channel: ContactChannel) -> str:
+    """The line's address whole for those who manage lines (they set it), else with its secret withheld."""
+    caller = current_principal()
+    if caller is not None and may(caller.role, Permission.CHANNELS_MANAGE):
+        return channel.address
+    return withheld(channel.transport, channel.address)
+
+
 class ChannelOut(Schema):
     id = fields.Integer()
     name = fields.String()
     level = fields.Integer()
     counterpart = fields.String()
     transport = fields.String()
-    address = fields.String()
+    address = fields.Function(
+        shown_address,
+        metadata={
+            "type": "string",
+            "description": "a webhook's or Apprise URL's secret part is withheld from all but admins",
+        },
+    )
     active = fields.Boolean()
     members = fields.List(fields.String(), attribute="member_names")
     health = fields.Enum(ChannelHealth, by_value=True, metadata={"description": "ok, degraded or down"})

@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,26 @@ class Transport(Protocol):
 
     def check_address(self, address: str) -> str | None:
         """Return why the address cannot work with this transport, or None when it can."""
+
+
+# Transports whose address is a credential: a webhook keeps its secret in the path or query (Slack's
+# /services/T0/B0/XXXX), an Apprise URL in what follows its scheme (a bot's token, a password).
+SECRET_ADDRESSES = ("webhook", "apprise")
+
+
+def withheld(transport: str, address: str) -> str:
+    """The address as someone who may not manage the line reads it: a webhook's scheme and host (what a
+    desk needs to tell which hook it is), an Apprise URL's scheme; any other address as it is."""
+    if transport not in SECRET_ADDRESSES:
+        return address
+    try:
+        parts = urlsplit(address)
+        scheme, host, port = parts.scheme, parts.hostname or "", f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a URL, or a port that is not a number (a bot's "id:token" in Apprise's place)
+        scheme, host, port = address.partition("://")[0] if "://" in address else "", "", ""
+    if transport == "webhook" and scheme and host:
+        return f"{scheme}://{host}{port}/[path withheld]"
+    return f"{scheme}://[withheld]" if scheme else "[withheld]"
 
 
 def build_transports(config: Mapping[str, Any]) -> dict[str, Transport]:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from .. import dispatch
+from ..channels import withheld
 from ..db import get_session
 from ..errors import TrackerError
 from ..http.access import requires
@@ -47,6 +48,12 @@ KEEP_WHEN_BLANK = ("reply_deadline_seconds", "meeting_deadline_seconds")
 
 def _transports() -> dict:
     return current_app.extensions["tracker.transports"]
+
+
+@bp.app_template_filter("withheld")
+def _withheld(channel: ContactChannel) -> str:
+    """The line's address with a webhook's or Apprise URL's secret withheld (the page shows it whole to admins)."""
+    return withheld(channel.transport, channel.address)
 
 
 @bp.get("/channels")

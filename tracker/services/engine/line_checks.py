@@ -9,7 +9,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from ...channels import Message
+from ...channels import Message, withheld
 from ...errors import Conflict, Forbidden, NotFound, ValidationError
 from ...models import ChannelCheck, ChannelHealth, CheckOutcome, ContactChannel, User
 from ...models.permissions import Permission, may
@@ -220,7 +220,8 @@ def check_of_link(session: Session, claims: dict) -> ChannelCheck:
 def confirm_by_link(session: Session, claims: dict, now: datetime, rules: HealthRules) -> ChannelCheck:
     """The line works: the recipient confirmed the check from its message."""
     check = check_of_link(session, claims)
-    links.spend(session, claims, "check", f"{check.channel.name} <{check.channel.address}>", now)
+    channel = check.channel  # who used it, as a reused link's page says: a hook's secret withheld
+    links.spend(session, claims, "check", f"{channel.name} <{withheld(channel.transport, channel.address)}>", now)
     if check.outcome is not CheckOutcome.PENDING:
         raise links.LinkRefused(
             "expired", f"This check was already decided: {check.outcome.value}.", {"outcome": check.outcome.value}

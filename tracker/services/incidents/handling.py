@@ -6,6 +6,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, exists, select, update
 from sqlalchemy.orm import Session
 
+from ...channels import withheld
 from ...errors import Conflict, Forbidden, NotFound, ValidationError
 from ...models import (
     LIVE,
@@ -131,7 +132,8 @@ def link_target(session: Session, claims: dict) -> tuple[Incident, ContactChanne
 def acknowledge_by_link(session: Session, claims: dict, now: datetime, idle: IdleRules | None = None) -> Incident:
     """Acknowledge on behalf of the channel recipient a signed link was made for."""
     incident, channel = link_target(session, claims)
-    label = f"{channel.name} <{channel.address}> (signed link)"
+    # Shown to everyone and told to the other lines: a webhook's or Apprise URL's secret is withheld.
+    label = f"{channel.name} <{withheld(channel.transport, channel.address)}> (signed link)"
     links.spend(session, claims, "ack", label, now)
     note = "acknowledged from the message"
     return _acknowledge(session, incident, label, None, now, note, idle or IdleRules(), channel)
