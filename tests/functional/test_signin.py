@@ -193,3 +193,13 @@ def test_a_wait_longer_than_the_window_is_kept_and_the_streak_goes_on(app, clien
         pair = session.get(SignInFailure, ("duty", "10.0.0.7"))
         wait = (pair.next_attempt_at - utcnow()).total_seconds() if pair.next_attempt_at else None
         assert pair.failures == 10 and wait is not None and 120 < wait <= 128, (pair.failures, wait)
+
+
+def test_failures_from_the_address_that_then_signs_in_are_told_with_that_address(app, client, world):
+    """The owner is told where the failures came from, their own address among them: the pair's row was
+    deleted before the addresses were read, and the sentence said "from ." for a failure made here."""
+    assert attempt(client, "duty", "wrong-password", "198.51.100.4").status_code == 401
+    response = attempt(client, "duty", "duty-password", "198.51.100.4")
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).text
+    assert "1 failed sign-in attempt(s) on your account" in page and "from 198.51.100.4." in page, page[:3000]

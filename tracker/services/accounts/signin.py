@@ -106,7 +106,6 @@ def check_password_again(
 
 
 def _succeeded(session: Session, user: User, account: str, address: str, now: datetime) -> Outcome:
-    session.execute(delete(SignInFailure).where(SignInFailure.account == account, SignInFailure.address == address))
     outcome = Outcome(user)
     if user.failed_logins:
         since = user.last_failed_login_at
@@ -117,6 +116,8 @@ def _succeeded(session: Session, user: User, account: str, address: str, now: da
             .limit(ADDRESSES_SHOWN)
         ).all()
         outcome = Outcome(user, user.failed_logins, (*addresses,), since)
+    # After reading where the failures came from: this address's own are among them.
+    session.execute(delete(SignInFailure).where(SignInFailure.account == account, SignInFailure.address == address))
     session.add(
         AccountEvent(
             user_id=user.id, kind="signed_in", address=address, at=now, details={"failed_before": user.failed_logins}
