@@ -138,6 +138,15 @@ def test_report_filters_say_what_is_applied(app, client, world):
     assert "Showing:" not in client.get("/reports?from=2026-13-01").text, "bad filters: nothing claims to be shown"
 
 
+def test_report_filters_say_the_seconds_they_start_and_end_at(app, client, world):
+    sign_in(client, "supervisor")
+    page = html.unescape(client.get("/reports?from=2026-11-30T23:59:30Z&to=010000ZDEC26").text)
+    showing = re.search(r"<strong>Showing:</strong> ([^<]*)</p>", page)[1]
+    assert showing.startswith("reported from 2026-11-30 23:59:30Z to before 2026-12-01 00:00Z"), (
+        f"an incident reported at 23:59:10 is left out, so the line may not say 23:59: {showing}"
+    )
+
+
 # -- the site's icon ---------------------------------------------------------------------------
 
 

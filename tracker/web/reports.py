@@ -33,10 +33,18 @@ def _query() -> tuple[dict, dict, dict | list]:
         return given, {}, error.messages
 
 
+def moment(at) -> str:
+    """A bound as the filter line says it: to the minute, with the seconds when it has any (a bound of
+    23:59:30 said as 23:59 would claim incidents it leaves out)."""
+    text = f"{at:%Y-%m-%d %H:%M}"
+    if at.second or at.microsecond:
+        text += f":{at:%S}" + (f".{at.microsecond:06d}".rstrip("0") if at.microsecond else "")
+    return text + "Z"
+
+
 def applied(query: dict) -> str:
     """The filters in force, in words, for the line above the report: "all time" when no period is set."""
     start, end = query.get("reported_from"), query.get("reported_to")
-    moment = "{:%Y-%m-%d %H:%M}Z".format
     if start and end:
         parts = [f"reported from {moment(start)} to before {moment(end)}"]
     elif start:
