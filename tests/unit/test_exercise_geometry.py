@@ -115,6 +115,11 @@ def test_outside_the_area_is_outside_even_in_time():
         ({"type": "Polygon", "coordinates": [[[54, 23], [54, 95], [55, 95], [54, 23]]]}, "latitude 95"),
         ({"type": "Polygon", "coordinates": [[[23, 54], ["24", 54], [24, 55], [23, 54]]]}, "two finite numbers"),
         ({"type": "Polygon", "coordinates": [[[23, 54], [24, 54], [25, 54], [23, 54]]]}, "not a valid polygon"),
+        # The Bering Sea typed across the antimeridian: straight in longitude, it is the rest of the world.
+        (
+            {"type": "Polygon", "coordinates": [[[179, 59], [-179, 59], [-179, 61], [179, 61], [179, 59]]]},
+            "antimeridian",
+        ),
     ],
 )
 def test_invalid_polygons_are_explained(area, complaint):

@@ -33,6 +33,18 @@ def _position_problem(position) -> str | None:
     return None
 
 
+def _long_way_round(ring: list) -> str | None:
+    """An edge more than 180 degrees of longitude long: typed across the antimeridian, it runs straight the
+    other way round the Earth, and the area would hold every point between (the rest of the latitude band)."""
+    for (lon_a, _, *_), (lon_b, _, *_) in zip(ring, ring[1:], strict=False):
+        if abs(lon_b - lon_a) > 180:
+            return (
+                f"the edge from longitude {lon_a} to {lon_b} crosses the antimeridian, and a polygon's edges run "
+                "straight in longitude (the long way round): give such an area as a centre and a radius"
+            )
+    return None
+
+
 def polygon_problem(area) -> str | None:
     """Say what keeps area from being a valid GeoJSON Polygon geometry, or return None."""
     if not isinstance(area, dict) or area.get("type") != "Polygon":
@@ -50,6 +62,8 @@ def polygon_problem(area) -> str | None:
                 return problem
         if list(ring[0][:2]) != list(ring[-1][:2]):
             return "a ring must end at the position it starts from"
+        if problem := _long_way_round(ring):
+            return problem
     import shapely
     from shapely.geometry import shape
 
