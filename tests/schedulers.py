@@ -16,7 +16,7 @@ from tests.support import incident_payload
 from tracker import dispatch
 from tracker.db import session_scope
 from tracker.http.wiring import filing_limits
-from tracker.models import Domain, EscalationRisk, Incident, Precedence, User
+from tracker.models import Domain, EscalationRisk, Incident, Precedence, Runner, User
 from tracker.services.incidents import filing
 from tracker.timeutil import utcnow
 
@@ -158,3 +158,19 @@ def wait_until(condition, timeout: float, what: str, logs: list[Path] = (), ever
             tails = " | ".join(f"{log.name}: {log.read_text()[-1500:]}" for log in logs if log.exists())
             raise AssertionError(f"not {what} within {timeout} s; logs: {tails}")
         time.sleep(every)
+
+
+def stop_once_beating(app, process: subprocess.Popen, log: Path, signum: int) -> None:
+    """Wait until the scheduler's heartbeat is on record, send it signum, and check it stopped by itself
+    (its stacks in the failure when it did not); a scheduler left running is stopped all the same."""
+    try:
+
+        def beating():
+            with session_scope(app) as session:
+                return runner_of(process) in session.scalars(select(Runner.name)).all()
+
+        wait_until(beating, 30, "the scheduler's heartbeat", [log])
+        process.send_signal(signum)
+        assert stopped_or_stacks(process, 30, log) == 0, log.read_text()[-1500:]
+    finally:
+        stop(process)

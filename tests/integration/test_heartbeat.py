@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, select, update
 
-from tests.schedulers import runner_of, start_scheduler, stop, stopped_or_stacks, wait_until
+from tests.schedulers import start_scheduler, stop, stop_once_beating, stopped_or_stacks
 from tests.support import file_incident
 from tracker import dispatch, jobs
 from tracker.db import session_scope
@@ -90,17 +90,7 @@ def test_a_scheduler_started_with_sigint_ignored_still_stops_cleanly_on_it(app, 
         process = start_scheduler(app, log)
     finally:
         signal.signal(signal.SIGINT, inherited)
-    try:
-
-        def beating():
-            with session_scope(app) as session:
-                return runner_of(process) in session.scalars(select(Runner.name)).all()
-
-        wait_until(beating, 30, "beating", [log])
-        process.send_signal(signal.SIGINT)
-        assert stopped_or_stacks(process, 30, log) == 0, log.read_text()[-1500:]
-    finally:
-        stop(process)
+    stop_once_beating(app, process, log, signal.SIGINT)
     assert "scheduler stopped" in log.read_text()
     with session_scope(app) as session:
         assert session.scalars(select(Runner.name)).all() == [], "a clean stop removes its heartbeat"

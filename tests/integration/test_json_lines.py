@@ -10,12 +10,9 @@ import sys
 import urllib.request
 
 import pytest
-from sqlalchemy import select
 
 from tests.peers import free_port
-from tests.schedulers import ROOT, runner_of, start_scheduler, stop, stopped_or_stacks, wait_until
-from tracker.db import session_scope
-from tracker.models import Runner
+from tests.schedulers import ROOT, runner_of, start_scheduler, stop_once_beating, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -34,17 +31,7 @@ def records(text: str) -> list[dict]:
 def test_a_scheduler_in_json_mode_writes_only_json_lines(app, tmp_path):
     log = tmp_path / "scheduler.log"
     process = start_scheduler(app, log, LOG_FORMAT="json")
-    try:
-
-        def beating():
-            with session_scope(app) as session:
-                return runner_of(process) in session.scalars(select(Runner.name)).all()
-
-        wait_until(beating, 30, "the scheduler's heartbeat", [log])
-        process.send_signal(signal.SIGTERM)
-        assert stopped_or_stacks(process, 30, log) == 0, log.read_text()[-1500:]
-    finally:
-        stop(process)
+    stop_once_beating(app, process, log, signal.SIGTERM)
     messages = [record["message"] for record in records(log.read_text())]
     assert any(message.startswith(f"scheduler {runner_of(process)}: sweep every") for message in messages), messages
     assert messages[-2:] == ["scheduler stopping: letting the running jobs finish", "scheduler stopped"], messages
