@@ -214,7 +214,15 @@ def test_calendar_feed_carries_the_flags_with_their_paragraphs(client, world):
 
 
 def test_board_tag_of_an_incident_in_a_flagged_exercise_cites_the_paragraph(app, client, world):
-    create(client, world, name="LATE ONE", starts_at=isoformat(hours(-3)), ends_at=isoformat(hours(3)))
+    notified = days_before(-3, 39)  # at the start's hour of day: 39 calendar days whatever the time now
+    create(
+        client,
+        world,
+        name="LATE ONE",
+        starts_at=isoformat(hours(-3)),
+        ends_at=isoformat(hours(3)),
+        notified_at=notified,
+    )
     linked = file_at(client, world, INSIDE, hours(-1))
     reader = signed_in(app, "duty")
     board = reader.get("/board/rows").text

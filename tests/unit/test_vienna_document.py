@@ -6,6 +6,7 @@ expected here are the Document's, so a wrong citation in the configuration fails
 """
 
 import tomllib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -258,7 +259,8 @@ def test_checks_give_the_expected_flags_each_citing_its_paragraph(case, given, o
     ("now", "snap", "finding"),
     [
         (days(43), False, (vienna.NOTE, "notice_due", "38")),  # 43 days before the start: not due yet
-        (days(42), False, (vienna.FLAG, "not_notified", "38")),  # due now, and none on record
+        (days(42), False, (vienna.NOTE, "notice_due", "38")),  # the last day to notify in time
+        (days(41), False, (vienna.FLAG, "not_notified", "38")),  # past due, and none on record
         (days(1), True, (vienna.NOTE, "notice_due", "41.1")),  # a snap exercise: due when the troops commence
         (days(0), True, (vienna.FLAG, "snap_not_notified", "41.1")),
     ],
@@ -269,7 +271,24 @@ def test_a_notification_not_yet_due_is_a_note_of_when_it_is_due_not_a_flag(now, 
     assert got == {finding}, [(c.severity, c.code, c.text) for c in found]
     if finding[1] == "notice_due":
         [due] = [c for c in found if c.code == "notice_due"]
-        assert ("210600ZJUL26" if not snap else "010600ZSEP26") in due.text, due.text
+        assert ("due on 21 JUL 2026 at the latest" if not snap else "010600ZSEP26") in due.text, due.text
+
+
+@pytest.mark.parametrize(
+    ("notified_at", "code", "words"),
+    [
+        # Start 1 Sep 06:00 UTC; 21 Jul is 42 calendar days before it, at any hour of either day.
+        (datetime(2026, 7, 21, 23, 59, tzinfo=UTC), "notified_in_time", "Notified 42 days before the start"),
+        (datetime(2026, 7, 21, 0, 0, tzinfo=UTC), "notified_in_time", "Notified 42 days before the start"),
+        (datetime(2026, 7, 22, 0, 1, tzinfo=UTC), "notified_late", "Notified late: 41 days before the start"),
+    ],
+)
+def test_the_42_days_are_calendar_days_not_hours(notified_at, code, words):
+    """A notice given on the afternoon of the 42nd day before a morning start is in time (it was judged
+    late to the hour, and said "41 days" of a notice the desk dated 42 days ahead)."""
+    found = vienna.check(replace(notice(10_000), notified_at=notified_at), RULES)
+    [timing] = [c for c in found if c.code.startswith("notified_")]
+    assert (timing.code, words in timing.text) == (code, True), (notified_at, timing.code, timing.text)
 
 
 def test_late_notice_says_how_many_days_and_how_many_are_due():

@@ -147,7 +147,10 @@ class BriefingOut(Schema):
     content = fields.String()
     days_before_start = fields.Function(
         lambda b: round((b.exercise.starts_at - b.briefed_at).total_seconds() / 86400, 1),
-        metadata={"type": "number", "description": "how long before the exercise's start it was given"},
+        metadata={
+            "type": "number",
+            "description": "how long before the exercise's start it was given, in days (the checks count calendar days, UTC)",
+        },
     )
     recorded_by = fields.String()
     recorded_at = UTC()

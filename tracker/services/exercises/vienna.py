@@ -108,10 +108,16 @@ def _reaching(threshold: Threshold, figures: Mapping[str, int | None], names: It
     return " and ".join(f"{_n(figures[n] or 0)} {LABELS[n]} (at least {_n(threshold.limits[n])})" for n in names)
 
 
-def _before_start(span: timedelta) -> str:
-    """A time before the start in whole days: "40 days before the start" (or "2 days after the start")."""
-    whole = int(abs(span) / timedelta(days=1))
-    return f"{whole} day{'s' if whole != 1 else ''} {'before' if span >= timedelta(0) else 'after'} the start"
+def days_ahead(when: datetime, start: datetime) -> int:
+    """Calendar days (UTC) from a notification or briefing to the start: the Document's 42 days count days,
+    not hours, so a notice on 1 October counts 42 days ahead of a start on 12 November at any hour of each."""
+    return (start.date() - when.date()).days
+
+
+def _before_start(ahead: int) -> str:
+    """Calendar days before the start: "40 days before the start" (or "2 days after the start")."""
+    whole = abs(ahead)
+    return f"{whole} day{'s' if whole != 1 else ''} {'before' if ahead >= 0 else 'after'} the start"
 
 
 def check(notice: Notice, rules: Rules, observed: Sequence[Mapping] = (), now: datetime | None = None) -> list[Check]:
@@ -152,16 +158,19 @@ def _prior_notice(notice: Notice, rules: Rules, now: datetime | None) -> list[Ch
     who = "we have" if notice.ours else "the other side has"
     notified_at = notification_time(notice)
     found: list[Check] = []
-    due = notice.starts_at - timedelta(days=days)
-    if notified_at is None and now is not None and now < due:
-        text = f"Notifiable: notification due by {format_dtg(due)} ({days} days before the start); none on record yet."
+    due = notice.starts_at.date() - timedelta(days=days)  # the last day a notification is in time
+    if notified_at is None and now is not None and now.date() <= due:
+        text = (
+            f"Notifiable: notification due on {due.strftime('%d %b %Y').upper()} at the latest "
+            f"({days} calendar days before the start, UTC); none on record yet."
+        )
         found.append(Check("notice_due", NOTE, "notice due", text, paragraph))
     elif notified_at is None:
         text = f"Notifiable, but no notification is on record: {who} to notify at least {days} days ahead."
         found.append(Check("not_notified", FLAG, "not notified", text, paragraph))
     else:
-        ahead = notice.starts_at - notified_at
-        if ahead < timedelta(days=days):
+        ahead = days_ahead(notified_at, notice.starts_at)
+        if ahead < days:
             text = f"Notified late: {_before_start(ahead)}; at least {days} days are due."
             found.append(Check("notified_late", FLAG, "notified late", text, paragraph))
         else:
@@ -176,8 +185,8 @@ def _prior_notice(notice: Notice, rules: Rules, now: datetime | None) -> list[Ch
     # Without a notice time on record, our first briefing is the notification, judged above.
     given = sorted(notice.briefings, key=lambda b: b.briefed_at)[0 if notice.notified_at is not None else 1 :]
     for briefing in given:
-        ahead = notice.starts_at - briefing.briefed_at
-        if ahead < timedelta(days=days):
+        ahead = days_ahead(briefing.briefed_at, notice.starts_at)
+        if ahead < days:
             text = (
                 f"Our briefing to {briefing.briefed_to} on {format_dtg(briefing.briefed_at)} came late: "
                 f"{_before_start(ahead)}; at least {days} days are due."
