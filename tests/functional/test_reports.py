@@ -13,7 +13,16 @@ from sqlalchemy import select
 from tests.report_fixture import insert_fixture, reference
 from tests.support import sign_in
 from tracker.db import session_scope
-from tracker.models import EventKind, Incident, TimelineEvent
+from tracker.models import (
+    ContactChannel,
+    EventKind,
+    Exchange,
+    ExchangeMessage,
+    ExchangeState,
+    Incident,
+    MessageDirection,
+    TimelineEvent,
+)
 
 # Counts, groups and time windows computed in SQL.
 pytestmark = pytest.mark.both_databases
@@ -82,6 +91,8 @@ RESOLVE = {
 EXCHANGES = {
     "answered": 3,  # X1 (closed after a received reply), X2 (reply_received), X7 (meeting_held)
     "answered_late": 1,  # X2: overdue once, then answered
+    "refused": 0,
+    "no_answer": 0,
     "overdue": 2,  # X3 (overdue), X4 (meeting_requested after two deadlines passed)
     "open": 2,  # X5 (explanation_requested), X8 (our own outgoing "reply" is no answer)
     "closed_unanswered": 1,  # X6
@@ -141,6 +152,48 @@ def test_an_empty_report_has_zero_counts_and_no_medians(client, world):
     assert body["exchanges"] == dict.fromkeys(EXCHANGES, 0)
 
 
+def test_refused_and_unanswered_exchanges_are_counted_as_such_not_as_open(app, client, fixture):
+    """An exchange the other side refused, or that we marked unanswered, was counted "open" (or "overdue")
+    in the after-action report, though the annual review and the exchange itself call it settled."""
+    with session_scope(app) as session:
+        line = session.scalars(select(ContactChannel).where(ContactChannel.name == "Attache line")).one()
+        incident = session.scalars(select(Incident).where(Incident.reference == reference("E"))).one()
+        opened = incident.reported_at + timedelta(hours=1)
+
+        def exchange(state, overdue=0, received=()):
+            messages = [
+                ExchangeMessage(
+                    direction=MessageDirection.IN, kind=kind, text=kind, at=opened, channel=line, recorded_by="liaison"
+                )
+                for kind in received
+            ]
+            return Exchange(
+                incident=incident,
+                channel=line,
+                state=state,
+                opened_at=opened,
+                reply_seconds=172800,
+                meeting_seconds=172800,
+                overdue_count=overdue,
+                messages=messages,
+            )
+
+        session.add_all(
+            [
+                exchange(ExchangeState.REFUSED),
+                exchange(ExchangeState.CLOSED, received=["refusal"]),  # refused, then closed
+                exchange(ExchangeState.REFUSED, overdue=1),  # refused after its deadline: refused, not overdue
+                exchange(ExchangeState.NO_ANSWER),
+                exchange(ExchangeState.NO_ANSWER, overdue=1),
+            ]
+        )
+    body = report(client, fixture)
+    expected = EXCHANGES | {"refused": 3, "no_answer": 2, "total": EXCHANGES["total"] + 5}
+    assert body["exchanges"] == expected, body["exchanges"]
+    counted = ("answered", "refused", "no_answer", "overdue", "open", "closed_unanswered")
+    assert sum(body["exchanges"][k] for k in counted) == body["exchanges"]["total"], body["exchanges"]
+
+
 def test_precedence_filter_narrows_every_section(client, fixture):
     body = report(client, fixture, precedence="Z")  # A, B, C, D
     assert body["incidents_total"] == 4
@@ -149,6 +202,8 @@ def test_precedence_filter_narrows_every_section(client, fixture):
     assert body["exchanges"] == {  # X1, X2, X3, X4, X8
         "answered": 2,
         "answered_late": 1,
+        "refused": 0,
+        "no_answer": 0,
         "overdue": 2,
         "open": 1,
         "closed_unanswered": 0,

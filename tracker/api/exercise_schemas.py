@@ -149,7 +149,8 @@ class BriefingOut(Schema):
         lambda b: round((b.exercise.starts_at - b.briefed_at).total_seconds() / 86400, 1),
         metadata={
             "type": "number",
-            "description": "how long before the exercise's start it was given, in days (the checks count calendar days, UTC)",
+            "description": "how long before the exercise's start it was given, in days "
+            "(the checks count calendar days, UTC)",
         },
     )
     recorded_by = fields.String()

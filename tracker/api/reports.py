@@ -45,6 +45,8 @@ class ExchangeCountsOut(Schema):
     total = fields.Integer()
     answered = fields.Integer()
     answered_late = fields.Integer(metadata={"description": "part of answered: the reply came after a deadline"})
+    refused = fields.Integer(metadata={"description": "not answered: the other side refused"})
+    no_answer = fields.Integer(metadata={"description": "not answered or refused: marked no answer"})
     overdue = fields.Integer()
     open = fields.Integer()
     closed_unanswered = fields.Integer()

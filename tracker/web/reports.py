@@ -80,7 +80,10 @@ def charts(report: dict) -> list:
     """The page's charts, from the report's numbers."""
     prec = {p.value: f"{p.value} {p.name}" for p in Precedence}
     ack, resolve, ex = report["ack_times"], report["resolve_times"], report["exchanges"]
-    outcomes = {key.replace("_", " "): ex[key] for key in ("answered", "overdue", "open", "closed_unanswered")}
+    outcomes = {
+        key.replace("_", " "): ex[key]
+        for key in ("answered", "refused", "no_answer", "overdue", "open", "closed_unanswered")
+    }
     return [
         _time_chart("ack-precedence", "Time to acknowledge per precedence", ack["by_precedence"], prec.get),
         _time_chart("ack-channel", "Time to acknowledge per channel", ack["by_channel"]),

@@ -45,9 +45,11 @@ DEFINITIONS = {
     "median_p90": "linear interpolation between closest ranks (statistics.quantiles method 'inclusive', "
     "numpy 'linear'), in seconds rounded to the millisecond",
     "exchanges": "answered: a received message of kind 'reply' is on record, or the state is reply_received or "
-    "meeting_held; overdue: not answered and a deadline passed (overdue_count > 0 or state overdue); "
-    "answered_late: the reply came after its deadline passed (part of answered); open: neither and not closed; "
-    "closed_unanswered: neither and closed; answered + overdue + open + closed_unanswered = total",
+    "meeting_held; refused: not answered, and the state is refused or a received 'refusal' is on record; "
+    "no_answer: neither, and marked no answer (state no_answer); overdue: none of these and a deadline passed "
+    "(overdue_count > 0 or state overdue); answered_late: the reply came after its deadline passed (part of "
+    "answered); open: none of these and not closed; closed_unanswered: none of these and closed; "
+    "answered + refused + no_answer + overdue + open + closed_unanswered = total",
     "filters": "from (inclusive) and to (exclusive) apply to reported_at",
 }
 NO_SECTOR = "(none)"
@@ -211,9 +213,10 @@ def exchange_counts(session: Session, flt: ReportFilter) -> dict[str, int]:
     """Count the exchanges about the filter's incidents, as DEFINITIONS["exchanges"] says.
 
     answered: the other side replied (a received "reply" message, or state reply_received or
-    meeting_held); overdue: no reply and a deadline passed (overdue_count > 0 or state overdue);
-    answered_late is the part of answered whose reply came after the reply's deadline; open: neither, not closed;
-    closed_unanswered: neither, closed.
+    meeting_held); refused: they refused instead (state refused, or a received "refusal"); no_answer: we
+    marked it unanswered; overdue: none of these and a deadline passed (overdue_count > 0 or state overdue);
+    answered_late is the part of answered whose reply came after the reply's deadline; open: none of these,
+    not closed; closed_unanswered: none of these, closed. As the annual review's outcome() orders them.
     """
     S = ExchangeState
     replied = exists().where(
@@ -222,6 +225,14 @@ def exchange_counts(session: Session, flt: ReportFilter) -> dict[str, int]:
         ExchangeMessage.kind == "reply",
     )
     answered = or_(replied, Exchange.state.in_((S.REPLY_RECEIVED, S.MEETING_HELD)))
+    refusal = exists().where(
+        ExchangeMessage.exchange_id == Exchange.id,
+        ExchangeMessage.direction == MessageDirection.IN,
+        ExchangeMessage.kind == "refusal",
+    )
+    refused = and_(not_(answered), or_(Exchange.state == S.REFUSED, refusal))
+    no_answer = and_(not_(answered), not_(refused), Exchange.state == S.NO_ANSWER)
+    unsettled = and_(not_(answered), not_(refused), Exchange.state != S.NO_ANSWER)
     late = or_(Exchange.overdue_count > 0, Exchange.state == S.OVERDUE)
     # Answered late: the reply's clock ran out first (a meeting held late after a timely reply is not).
     reply_ran_out = exists().where(
@@ -230,7 +241,7 @@ def exchange_counts(session: Session, flt: ReportFilter) -> dict[str, int]:
         TimelineEvent.details["exchange"].as_integer() == Exchange.id,
         TimelineEvent.details["deadline_kind"].as_string() == "reply",
     )
-    neither = and_(not_(answered), not_(late))
+    neither = and_(unsettled, not_(late))
 
     def counted(condition):
         return func.count(case((condition, 1)))
@@ -240,7 +251,9 @@ def exchange_counts(session: Session, flt: ReportFilter) -> dict[str, int]:
             func.count().label("total"),
             counted(answered).label("answered"),
             counted(and_(answered, reply_ran_out)).label("answered_late"),
-            counted(and_(not_(answered), late)).label("overdue"),
+            counted(refused).label("refused"),
+            counted(no_answer).label("no_answer"),
+            counted(and_(unsettled, late)).label("overdue"),
             counted(and_(neither, Exchange.state != S.CLOSED)).label("open"),
             counted(and_(neither, Exchange.state == S.CLOSED)).label("closed_unanswered"),
         )
