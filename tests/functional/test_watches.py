@@ -564,3 +564,40 @@ def test_my_queue_lists_what_is_owed_on_the_lines_i_serve(app, client, world, se
     outsider = app.test_client()
     sign_in(outsider, "outsider")  # serves another desk only
     assert "Owed on my lines" not in outsider.get("/queue").text
+
+
+def test_a_watch_kept_beyond_its_hours_without_relief_is_shown_as_due_on_the_board_queue_and_watch_pages(
+    app, client, world
+):
+    """A watch nobody relieved (the officer gone, a handover never signed) raised nothing: the desk looked
+    kept. Past WATCH_HOURS it is shown as due for relief; the API gives each open watch its relief time."""
+    hours = app.config["WATCH_HOURS"]
+    kept = start(client, world, desk="Hotline desk")
+    fresh = start(client, world, who="liaison", desk="Liaison desk")
+    backdate(app, kept["id"], hours + 1)
+    backdate(app, fresh["id"], hours - 1)
+
+    listed = {w["desk"]: w for w in api(client, world, "GET", "/watches", who="duty")}
+    began = parse_moment(listed["Hotline desk"]["starts_at"])
+    assert parse_moment(listed["Hotline desk"]["relief_due_at"]) == began + timedelta(hours=hours), listed
+
+    def browser(who: str):
+        signed = app.test_client()
+        sign_in(signed, who)
+        return signed
+
+    for who, path in (("duty", "/board"), ("liaison", "/queue"), ("supervisor", "/watches/")):
+        page = html.unescape(browser(who).get(path).get_data(as_text=True))
+        due = re.findall(r'data-watch-due="(\d+)"', page)
+        assert due == [str(kept["id"])], f"{who} {path}: due for relief {due}"
+        assert "1 watch due for relief" in page and "Hotline desk" in page, f"{who} {path}"
+    watch_page = browser("duty").get(f"/watches/{kept['id']}").get_data(as_text=True)
+    assert "due for relief" in watch_page, watch_page[:2000]
+    assert "due for relief" not in browser("duty").get(f"/watches/{fresh['id']}").get_data(as_text=True)
+
+    # Relieved by a signed handover: no longer due, and an ended watch has no relief time.
+    prepared = api(client, world, "POST", f"/watches/{kept['id']}/handover", {"incoming": "supervisor"}, "duty", 201)
+    api(client, world, "POST", f"/handovers/{prepared['id']}/sign", {}, who="supervisor")
+    assert "data-watch-due" not in browser("duty").get("/board").get_data(as_text=True)
+    ended = api(client, world, "GET", f"/watches/{kept['id']}", who="duty")
+    assert ended["relief_due_at"] is None and ended["open"] is False, ended

@@ -2,11 +2,13 @@
 
 from apiflask import Schema, fields
 from apiflask.validators import Length, Range, Regexp
+from flask import current_app
 from sqlalchemy.orm import object_session
 
 from ..http.fields import UTC, Moment, Query, Text
 from ..models import Watch
 from ..services.watches import handover, log
+from ..timeutil import isoformat
 
 USERNAME = Length(min=1, max=64)
 WHEN = "ISO 8601 with a zone or a DTG; back-timing within the watch is fine, the future is not"
@@ -71,6 +73,14 @@ class WatchOut(Schema):
     starts_at = UTC()
     ends_at = UTC(allow_none=True, metadata={"description": "set when the incoming officer signed the handover"})
     open = fields.Function(lambda w: w.ends_at is None, metadata={"type": "boolean"})
+    relief_due_at = fields.Function(
+        lambda w: isoformat(log.relief_due_at(w, current_app.config["WATCH_HOURS"])),
+        metadata={
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "when an open watch is due to be relieved (WATCH_HOURS after it began); null once ended",
+        },
+    )
 
 
 class WatchDetailOut(WatchOut):

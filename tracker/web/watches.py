@@ -33,6 +33,28 @@ def _limits() -> log.Limits:
     return log.Limits(current_app.config["MAX_FUTURE_SKEW_SECONDS"])
 
 
+def _watch_hours() -> float:
+    return current_app.config["WATCH_HOURS"]
+
+
+@bp.app_template_global()
+def watches_due_for_relief() -> list[Watch]:
+    """Open watches kept longer than WATCH_HOURS without a signed handover: the board, My queue and the
+    watch pages say so, so that a desk left unrelieved (an officer gone, a handover never signed) is seen."""
+    return log.unrelieved(get_session(), utcnow(), _watch_hours())
+
+
+@bp.app_template_global()
+def relief_due_at(watch: Watch) -> datetime | None:
+    return log.relief_due_at(watch, _watch_hours())
+
+
+@bp.app_template_global()
+def due_for_relief(watch: Watch) -> bool:
+    due = relief_due_at(watch)
+    return due is not None and due <= utcnow()
+
+
 @bp.app_template_filter("brief_time")
 def brief_time(text: str | datetime | None) -> str:
     """A time of the brief (stored as ISO 8601) as staff read it: 2026-12-03 14:05Z · 031405ZDEC26."""

@@ -64,6 +64,22 @@ def current_watch(session: Session, desk: str | None = None) -> Watch:
     return watch
 
 
+def relief_due_at(watch: Watch, hours: float) -> datetime | None:
+    """When an open watch is due to be relieved (WATCH_HOURS after it began); None once it has ended."""
+    return watch.starts_at + timedelta(hours=hours) if watch.ends_at is None else None
+
+
+def unrelieved(session: Session, now: datetime, hours: float) -> list[Watch]:
+    """Open watches kept longer than `hours` without a signed handover, the longest first."""
+    query = (
+        select(Watch)
+        .where(Watch.ends_at.is_(None), Watch.starts_at <= now - timedelta(hours=hours))
+        .order_by(Watch.starts_at, Watch.id)
+        .options(selectinload(Watch.officer))
+    )
+    return list(session.scalars(query))
+
+
 def list_watches(session: Session, desk: str | None = None, open_only: bool | None = None) -> list[Watch]:
     """Watches, open ones first, then the latest started; at most LISTED."""
     query = select(Watch).options(selectinload(Watch.officer))
