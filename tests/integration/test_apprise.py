@@ -27,6 +27,19 @@ def test_an_apprise_channel_receives_the_message(app, webhook_receiver):
     assert "Acknowledge with one click" in body["message"] and "/links/ack/" in body["message"]
 
 
+def test_our_plain_text_reaches_a_service_that_shows_html_escaped_not_as_markup(app, webhook_receiver):
+    """The body went without a declared format, so a service showing HTML (here json:// told format=html)
+    got a narrative's "<b>" as markup and its lines run together."""
+    world = build_world(app)
+    use_apprise(app, world, f"json://127.0.0.1:{webhook_receiver.port}/hook?format=html")
+    file_incident(app.test_client(), world, narrative="Pilot said <b>break off</b> & turned away.")
+    assert jobs.deliver(app) == 1
+    [request] = webhook_receiver.requests
+    message = json.loads(request["body"])["message"]
+    assert "&lt;b&gt;break" in message and "<b>" not in message, message
+    assert "<br" in message, f"the text's lines are kept as lines: {message!r}"
+
+
 def test_an_apprise_failure_is_retried(app, webhook_receiver):
     world = build_world(app)
     use_apprise(app, world, f"json://127.0.0.1:{webhook_receiver.port}/hook")

@@ -20,7 +20,9 @@ class AppriseTransport:
         notifier = apprise.Apprise()
         if not notifier.add(message.address):
             raise DeliveryError("not a URL Apprise understands", transient=False)
-        # Apprise reports success or failure, not why; treat a failure as worth retrying.
-        if not notifier.notify(title=message.subject, body=message.text):
+        # Our text is plain: declared so, a service that shows HTML or Markdown gets it escaped (a narrative's
+        # "<b>" or "*" shown as typed, its lines kept), not read as markup. Apprise reports success or
+        # failure, not why; treat a failure as worth retrying.
+        if not notifier.notify(title=message.subject, body=message.text, body_format=apprise.NotifyFormat.TEXT):
             raise DeliveryError("Apprise could not deliver the message", transient=True)
         return None
