@@ -35,7 +35,9 @@ def test_supervisor_reads_the_report_filters_it_and_exports(app, sign_in):
     expect(page.locator("p.summary")).to_contain_text("4 incidents reported")
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
-    marking, table = download.value.path().read_text().split("\n", 1)
+    saved = download.value.path().read_bytes()
+    assert saved.startswith(b"\xef\xbb\xbf"), "a UTF-8 byte-order mark, so that Excel reads the file as UTF-8"
+    marking, table = saved.decode("utf-8-sig").split("\n", 1)
     assert marking.startswith("MARKING: "), "the file's marking stands on its first line"
     rows = list(csv.DictReader(io.StringIO(table)))
     assert [r["reference"] for r in rows] == [reference(x) for x in "ABCD"], "the export carries the filter"

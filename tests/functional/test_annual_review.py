@@ -254,7 +254,8 @@ def test_the_page_and_its_csv_show_the_same_figures_as_expected(client, seeded_y
     exported = client.get("/reports/review.csv?year=2025")
     assert exported.status_code == 200 and exported.mimetype == "text/csv"
     assert "annual-review-2025.csv" in exported.headers["Content-Disposition"]
-    from_csv = csv_rows(exported.get_data(as_text=True))
+    assert exported.data.startswith(b"\xef\xbb\xbf"), "the page's CSV is for Excel: a UTF-8 byte-order mark"
+    from_csv = csv_rows(exported.data.decode("utf-8-sig"))
     assert from_csv == [as_csv(row) for row in EXPECTED], from_csv
     shown = page_rows(page.text)
     columns = [c for c in annual.COLUMNS if c != "year"]
@@ -264,7 +265,9 @@ def test_the_page_and_its_csv_show_the_same_figures_as_expected(client, seeded_y
     api = client.get("/api/v1/reports/annual-review", query_string={"year": 2025}, headers=seeded_year.auth("admin"))
     assert api.status_code == 200 and api.get_json()["rows"] == EXPECTED, api.get_json()
     api_csv = client.get("/api/v1/exports/annual-review.csv?year=2025", headers=seeded_year.auth("supervisor"))
-    assert api_csv.get_data(as_text=True) == exported.get_data(as_text=True)
+    assert api_csv.data == exported.data.removeprefix(b"\xef\xbb\xbf"), "the API's: plain UTF-8 unless asked"
+    asked = client.get("/api/v1/exports/annual-review.csv?year=2025&bom=true", headers=seeded_year.auth("supervisor"))
+    assert asked.data == exported.data, "asked for it, the API's has the mark too"
 
 
 def test_a_year_outside_the_seeded_one_and_a_bad_year(client, seeded_year):

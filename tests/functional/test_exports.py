@@ -27,11 +27,13 @@ def fixture(app, world):
     return world
 
 
-def rows(response) -> list[dict]:
+def rows(response, bom: bool = False) -> list[dict]:
+    """The CSV's rows; bom: it must begin with UTF-8's byte-order mark (for Excel), else it must not."""
     assert response.status_code == 200, f"{response.status_code} {response.get_data(as_text=True)[:300]}"
     assert response.mimetype == "text/csv", response.mimetype
     assert "attachment" in response.headers["Content-Disposition"]
-    body = io.StringIO(response.get_data(as_text=True), newline="")
+    assert response.data.startswith(b"\xef\xbb\xbf") is bom, f"byte-order mark expected: {bom}; {response.data[:20]!r}"
+    body = io.StringIO(response.data.decode("utf-8-sig"), newline="")
     [first] = next(csv.reader(body))
     assert first.startswith("MARKING: "), f"the file's marking comes before the header: {first!r}"
     reader = csv.DictReader(body)
@@ -54,6 +56,17 @@ def test_csv_has_a_header_and_one_row_per_incident_oldest_first(client, fixture)
     assert d["seconds_to_acknowledge"] == "60.5" and d["resolved_dtg"] == "010030ZDEC26", d
     g = found[ORDER.index("G")]
     assert g["acknowledged_at"] == "" and g["latitude"] == "" and g["mgrs"] == "", "no value: an empty cell"
+
+
+def test_the_api_csv_has_a_byte_order_mark_when_asked(client, fixture):
+    """Excel reads a CSV as UTF-8 only with the mark (without it, Cyrillic shows garbled); scripts may not
+    expect one, so the API adds it on ?bom=true, and the same rows follow."""
+    plain = rows(client.get(CSV, headers=fixture.auth("supervisor")))
+    marked = rows(client.get(CSV, query_string={"bom": "true"}, headers=fixture.auth("supervisor")), bom=True)
+    assert marked == plain
+    refused = client.get(CSV, query_string={"bom": "perhaps"}, headers=fixture.auth("supervisor"))
+    assert refused.status_code == 422 and "bom" in str(refused.get_json()["error"]["details"]), refused.get_json()
+    assert client.get("/api/v1/reports/after-action?bom=true", headers=fixture.auth("supervisor")).status_code == 422
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(client, fixture):
@@ -145,7 +158,7 @@ def test_the_export_paths_do_not_collide_with_incident_references(client, fixtur
 
 def test_signed_in_supervisor_downloads_the_exports_from_the_page(client, fixture):
     sign_in(client, "supervisor")
-    found = rows(client.get("/reports/incidents.csv?precedence=Z&sector=North"))
+    found = rows(client.get("/reports/incidents.csv?precedence=Z&sector=North"), bom=True)  # opened in Excel
     assert [r["reference"] for r in found] == [reference("A"), reference("B")]
     body = client.get("/reports/incidents.geojson?sector=South").get_json()
     assert [f["id"] for f in body["features"]] == [reference("C"), reference("D")]

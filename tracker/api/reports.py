@@ -11,7 +11,15 @@ from apiflask.validators import Range
 from ..db import get_session
 from ..http.access import requires
 from ..http.fields import Query
-from ..http.reporting import ReportQuery, annual_csv_response, csv_response, geojson_response, report_filter
+from ..http.reporting import (
+    CsvQuery,
+    ReportQuery,
+    annual_csv_response,
+    bom_field,
+    csv_response,
+    geojson_response,
+    report_filter,
+)
 from ..http.tokens import token_auth
 from ..models.permissions import Permission
 from ..services.review import annual, reports
@@ -94,7 +102,7 @@ def after_action(query):
 @bp.get("/exports/incidents.csv")
 @bp.auth_required(token_auth)
 @requires(Permission.REPORTS_READ)
-@bp.input(ReportQuery, location="query", arg_name="query")
+@bp.input(CsvQuery, location="query", arg_name="query")
 @bp.output(
     FileSchema(type="string"),
     content_type="text/csv",
@@ -111,7 +119,7 @@ def after_action(query):
     responses=RESPONSES,
 )
 def export_csv(query):
-    return csv_response(report_filter(query))
+    return csv_response(report_filter(query), bom=query["bom"])
 
 
 @bp.get("/exports/incidents.geojson")
@@ -135,6 +143,10 @@ class ReviewQuery(Query):
     year = fields.Integer(
         validate=Range(annual.FIRST_YEAR, annual.LAST_YEAR), metadata={"description": "UTC year; default: this one"}
     )
+
+
+class ReviewCsvQuery(ReviewQuery):
+    bom = bom_field()
 
 
 class ReviewRowOut(Schema):
@@ -191,7 +203,7 @@ def annual_review(query):
 @bp.get("/exports/annual-review.csv")
 @bp.auth_required(token_auth)
 @requires(Permission.REPORTS_READ)
-@bp.input(ReviewQuery, location="query", arg_name="query")
+@bp.input(ReviewCsvQuery, location="query", arg_name="query")
 @bp.output(FileSchema(type="string"), content_type="text/csv", description="header row, one row per group")
 @bp.doc(
     tags=["Reports"],
@@ -200,4 +212,4 @@ def annual_review(query):
     responses=RESPONSES,
 )
 def annual_review_csv(query):
-    return annual_csv_response(_review(query))
+    return annual_csv_response(_review(query), bom=query["bom"])

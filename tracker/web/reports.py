@@ -124,7 +124,7 @@ def _export(respond):
 @bp.get("/reports/incidents.csv")
 @requires(Permission.REPORTS_READ)
 def export_csv():
-    return _export(csv_response)
+    return _export(lambda flt: csv_response(flt, bom=True))  # for Excel, where staff open it
 
 
 @bp.get("/reports/incidents.geojson")
@@ -160,7 +160,7 @@ def review_csv():
     year = _year()
     if year is None:
         return render_template("web/error.html", code=422, title="Bad year", message="Give a year such as 2026."), 422
-    return annual_csv_response(annual.review(get_session(), year, utcnow()))
+    return annual_csv_response(annual.review(get_session(), year, utcnow()), bom=True)
 
 
 @bp.get("/incidents/<reference>/print")
