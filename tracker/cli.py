@@ -146,15 +146,16 @@ def list_users():
 @click.argument("name")
 @with_appcontext
 def deactivate_user(name):
-    """Deactivate NAME: their tokens and web sessions stop working at once."""
+    """Deactivate NAME: their web sessions end and their API tokens and calendar feed links are revoked
+    at once, for good (an admin can activate the account again on its page; new tokens are then needed)."""
     from .services.accounts import people
 
     try:
         with session_scope(current_app) as session:
-            people.deactivate(session, people.find_user(session, name))
+            revoked = people.deactivate(session, people.find_user(session, name))
     except TrackerError as error:
         _fail(error)
-    click.echo(f"deactivated {name}")
+    click.echo(f"deactivated {name}: web sessions ended, {revoked} API token(s) and their calendar feed links revoked")
 
 
 @token_cli.command("create")

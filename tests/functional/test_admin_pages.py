@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tests import support
 from tests.support import CSRF_TOKEN, count, filing_form, outbox_files
 from tracker.db import session_scope
-from tracker.models import ContactChannel, EscalationPolicy, Incident, Notification, RoutingRule, User
+from tracker.models import ApiToken, ContactChannel, EscalationPolicy, Incident, Notification, RoutingRule, User
 from tracker.services.incidents import ladder
 
 TOKEN = CSRF_TOKEN
@@ -405,6 +405,36 @@ def test_admin_creates_a_user_resets_the_password_and_deactivates_them(app, worl
     assert sign_in(app, "night", "night-two-pw").signed_in.status_code == 401
     row = re.search(r'data-user="night">(.*?)</tr>', admin.get("/admin/users").text, re.S)[1]
     assert ">inactive<" in row
+
+
+def test_reactivating_a_user_brings_back_neither_their_api_tokens_nor_their_feed_links(app, world):
+    """Deactivation made the tokens and feed link stop answering while the account was off, and
+    reactivation silently revived every one: a token left on a lost laptop came back with the account."""
+    client = app.test_client()
+    token = world.auth("liaison")
+    feed = (
+        client.get("/api/v1/exercises/feed-link", headers=token).get_json()["url"].removeprefix("http://tracker.test")
+    )
+    assert client.get(feed).status_code == 200 and client.get("/api/v1/incidents", headers=token).status_code == 200
+    with session_scope(app) as session:
+        liaison = session.scalar(select(User.id).where(User.username == "liaison"))
+    user_page = f"/admin/users/{liaison}"
+
+    admin = sign_in(app, "admin")
+    assert submit(admin, f"{user_page}/deactivate", {"confirm": "yes"}, page=user_page).status_code == 302
+    said = [text for _, text in flashes(admin.get(user_page))]
+    assert any("API tokens and calendar feed links revoked" in text for text in said), said
+    assert submit(admin, f"{user_page}/activate", page=user_page).status_code == 302
+    said = [text for _, text in flashes(admin.get(user_page))]
+    assert any("stay revoked" in text for text in said), said
+
+    answer = client.get("/api/v1/incidents", headers=token)
+    assert answer.status_code == 401, f"the old token after reactivation: {answer.status_code} {answer.get_json()}"
+    assert client.get(feed).status_code == 401, "the old feed link after reactivation"
+    assert sign_in(app, "liaison").signed_in.status_code == 302, "the password still signs in"
+    with session_scope(app) as session:
+        tokens = session.scalars(select(ApiToken).where(ApiToken.user_id == liaison)).all()
+        assert tokens and all(t.revoked_at is not None for t in tokens), [(t.name, t.revoked_at) for t in tokens]
 
 
 def test_an_admin_cannot_deactivate_themselves(app, world):

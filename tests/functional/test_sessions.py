@@ -60,7 +60,7 @@ def test_deactivation_ends_the_users_sessions(app, world):
         user_id = people.find_user(session, "liaison").id
     page = f"/admin/users/{user_id}"
     asked = admin.post(f"{page}/deactivate", data={"csrf_token": csrf(admin, page)})
-    assert asked.status_code == 200 and "Their sessions and API tokens stop working" in asked.text
+    assert asked.status_code == 200 and "their API tokens and calendar feed links are revoked" in asked.text
     assert liaison.get("/board").status_code == 200, "asked first: nothing changed yet"
     assert admin.post(f"{page}/deactivate", data={"csrf_token": csrf(admin, page), "confirm": "yes"}).status_code == 302
     assert liaison.get("/board").status_code == 302

@@ -24,6 +24,9 @@ class User(Base):
     # Failed sign-ins since the last successful one (from any address), told to the user at sign-in.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_login_at: Mapped[datetime | None]
+    # Counted up at each deactivation: the calendar feed link's stamp carries it, so a reactivated user's
+    # links from before no longer work (their API tokens are revoked at deactivation).
+    credentials_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The reporting unit this user last filed for, offered again on the filing form.
     last_reporting_unit: Mapped[str | None] = mapped_column(String(120))
 

@@ -125,8 +125,8 @@ def deactivate_user(user_id: int):
     elif asked := ask_first(
         f"Deactivate {user.username}?",
         url_for("admin.user", user_id=user_id),
-        "Their sessions and API tokens stop working at once (an officer on watch is cut off); "
-        "an admin can activate them again.",
+        "Their sessions end and their API tokens and calendar feed links are revoked at once (an officer on "
+        "watch is cut off); an admin can activate them again, but the tokens and links stay revoked.",
         label="Deactivate",
         final=False,
     ):
@@ -134,7 +134,7 @@ def deactivate_user(user_id: int):
     else:
         apply_change(
             lambda s: people.deactivate(s, user),
-            f"{user.username} deactivated: their sessions and tokens stop working.",
+            f"{user.username} deactivated: their sessions ended, their API tokens and calendar feed links revoked.",
         )
     return _back(user_id)
 
@@ -143,5 +143,9 @@ def deactivate_user(user_id: int):
 @requires(Permission.USERS_MANAGE)
 def activate_user(user_id: int):
     user = _user(user_id)
-    apply_change(lambda s: setattr(user, "active", True), f"{user.username} reactivated.")
+    apply_change(
+        lambda s: people.reactivate(s, user),
+        f"{user.username} reactivated: they sign in with their password. Their old API tokens and calendar feed "
+        "links stay revoked: issue new tokens below if they need them.",
+    )
     return _back(user_id)

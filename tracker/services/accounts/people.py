@@ -197,10 +197,26 @@ def set_password(session: Session, user: User, new: str) -> None:
     sessions.revoke_all(session, user.id, "password_changed", utcnow())
 
 
-def deactivate(session: Session, user: User) -> None:
-    """Deactivate user: their tokens stop working and their web sessions are revoked."""
+def deactivate(session: Session, user: User, now: datetime | None = None) -> int:
+    """Deactivate user: their web sessions and API tokens are revoked and their calendar feed links
+    ended, for good: reactivating the account brings none of them back (new tokens must be issued).
+    Return how many tokens were revoked."""
+    now = now or utcnow()
     user.active = False
-    sessions.revoke_all(session, user.id, "deactivated", utcnow())
+    user.credentials_epoch = (user.credentials_epoch or 0) + 1
+    sessions.revoke_all(session, user.id, "deactivated", now)
+    revoked = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return cast(CursorResult[Any], revoked).rowcount
+
+
+def reactivate(session: Session, user: User) -> None:
+    """Let user sign in again with their password; their old tokens and feed links stay ended."""
+    user.active = True
 
 
 def remember_reporting_unit(user: User, unit: str) -> None:

@@ -130,7 +130,9 @@ def feed_key(signer: LinkSigner, user: User) -> str:
 def _stamp(user: User) -> str:
     # A digest, not a piece of the password hash: the URL carries (readable, if signed) claims, and no
     # piece of a password hash belongs in a calendar's settings.
-    return hashlib.sha256(f"{user.id}:{user.password_hash}".encode()).hexdigest()[:16]
+    # The epoch counts deactivations: a link issued before one does not come back with the account.
+    epoch = f":{user.credentials_epoch}" if user.credentials_epoch else ""  # links issued before 0018 stay valid
+    return hashlib.sha256(f"{user.id}:{user.password_hash}{epoch}".encode()).hexdigest()[:16]
 
 
 def feed_reader(session: Session, signer: LinkSigner, key: str, now: datetime) -> User:
