@@ -36,6 +36,20 @@ def test_a_cookie_copied_before_sign_out_is_refused_after_it(app, client, world)
         assert session.scalars(select(WebSession.revoked_why)).all() == ["signed_out"]
 
 
+def test_signing_in_again_ends_the_session_the_browser_came_with(app, client, world):
+    """Signing in over a live session left the old session row live until it expired: a copy of the old
+    cookie (taken before a hand-over of the terminal, say) kept working as the first user."""
+    assert sign_in(client, "duty").status_code == 302
+    copied = cookie(client)
+    assert sign_in(client, "supervisor").status_code == 302, "the next officer signs in on the same browser"
+    assert client.get("/reports").status_code == 200, "the browser is the supervisor's now"
+    response = with_cookie(app, copied).get("/board")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/signin"), response.status_code
+    with session_scope(app) as session:
+        rows = session.execute(select(WebSession.user_id, WebSession.revoked_why).order_by(WebSession.created_at))
+        assert [why for _, why in rows] == ["replaced", None], "one session ended, the new one live"
+
+
 def test_a_password_change_revokes_copies_of_the_old_cookie(app, client, world):
     sign_in(client, "liaison")
     copied = cookie(client)

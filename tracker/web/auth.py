@@ -54,8 +54,12 @@ def limits() -> signin.Limits:
 
 
 def start_session(user) -> None:
-    """Drop the old session (and its CSRF token) and open a new one for user, kept in the database."""
+    """End the session this browser came with (its row and cookie, and its CSRF token) and open a new one
+    for user, kept in the database: signing in again, or as someone else, leaves no old session live."""
+    previous = session.get(SESSION_KEY)
     with committed() as db:
+        if isinstance(previous, str):
+            sessions.revoke(db, previous, "replaced", utcnow())
         session_id = sessions.open_session(db, user, ratelimit.address(), utcnow())
     session.clear()
     session.permanent = True  # the idle limit: PERMANENT_SESSION_LIFETIME
