@@ -26,14 +26,14 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 from apiflask import APIFlask
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.authorization_matrix import ANONYMOUS, EXCLUDED, LOGIN, MATRIX, NOTICE, PRINCIPALS, REVOKED
 from tests.exercise_support import notice
 from tests.support import World, build_world, incident_payload, run_filing_checks
 from tracker import create_app, dispatch
 from tracker.db import engine_of, session_scope
-from tracker.models import Call, ExchangeMessage, Incident, Role, User
+from tracker.models import Call, ExchangeMessage, Incident, Role, User, Watch
 from tracker.services.accounts import people
 from tracker.services.engine import decisions, notify
 from tracker.services.exchanges import receipts
@@ -128,6 +128,10 @@ class Scene:
     def __init__(self, stage: Stage, shared: dict):
         self.stage, self.app, self.world, self.shared = stage, stage.app, stage.world, shared
         self.client = stage.app.test_client()
+        # An officer keeps one desk at a time, and the stage's people are every scene's: each scene
+        # starts with nobody on watch (the watches of scenes before it ended).
+        with session_scope(self.app) as session:
+            session.execute(update(Watch).where(Watch.ends_at.is_(None)).values(ends_at=utcnow()))
 
     def _api(self, method: str, path: str, body=None, who: str = "admin", status: int = 200):
         response = self.client.open(f"/api/v1{path}", method=method, json=body, headers=self.world.auth(who))

@@ -69,6 +69,30 @@ def test_a_desk_has_one_open_watch_at_a_time(client, world):
     assert other["id"] != first["id"]
 
 
+def test_an_officer_keeps_one_desk_at_a_time(client, world):
+    """One officer could keep open watches at two desks: two logs, two briefs, neither desk really kept."""
+    hotline = start(client, world, desk="Hotline desk")
+    refused = start(client, world, desk="Duty desk", status=409)["error"]
+    assert "duty keeps the watch at Hotline desk" in refused["message"], refused
+    assert refused["details"]["watch"] == hotline["id"], refused
+    given = start(client, world, who="supervisor", desk="Duty desk", officer="duty", status=409)["error"]
+    assert given["details"]["desk"] == "Hotline desk", "a supervisor cannot give them a second desk either"
+
+    # Signing for a second desk is refused too, until the first is handed over.
+    liaison_desk = start(client, world, who="liaison", desk="Liaison desk")
+    offered = api(
+        client, world, "POST", f"/watches/{liaison_desk['id']}/handover", {"incoming": "duty"}, "liaison", 201
+    )
+    signing = api(client, world, "POST", f"/handovers/{offered['id']}/sign", {}, who="duty", status=409)
+    assert "Hotline desk" in signing["error"]["message"], signing
+    away = api(client, world, "POST", f"/watches/{hotline['id']}/handover", {"incoming": "supervisor"}, "duty", 201)
+    api(client, world, "POST", f"/handovers/{away['id']}/sign", {}, who="supervisor")
+    signed = api(client, world, "POST", f"/handovers/{offered['id']}/sign", {}, who="duty")
+    assert signed["signed_at"], signed
+    current = api(client, world, "GET", "/watches/current?desk=Liaison desk")
+    assert current["officer"] == "duty", current
+
+
 def test_a_supervisor_gives_the_watch_to_someone_and_nobody_else_may(client, world):
     given = start(client, world, who="supervisor", officer="duty", desk="North desk")
     assert given["officer"] == "duty"
@@ -132,10 +156,10 @@ def test_a_bad_log_line_is_refused_naming_its_field_and_nothing_is_logged(app, c
 
 
 def test_only_the_officer_of_the_watch_or_a_supervisor_logs_and_never_after_it_ended(app, client, world):
+    ended = _ended(app, client, world)  # duty's watch at another desk, handed over first (one desk at a time)
     watch = start(client, world)
     log_line(client, world, watch["id"], who="liaison", status=403)
     log_line(client, world, watch["id"], who="supervisor")
-    ended = _ended(app, client, world)
     refused = log_line(client, world, ended, who="duty", status=409)
     assert "ended" in refused["error"]["message"]
     log_line(client, world, 999_999, status=404)

@@ -195,6 +195,7 @@ def sign(
     session.refresh(outgoing, with_for_update=True)
     if outgoing.ends_at is not None:
         raise Conflict(f"the watch ended at {format_dtg(outgoing.ends_at)}", {"ends_at": outgoing.ends_at})
+    log.ensure_off_watch_elsewhere(session, actor, outgoing.desk)
     incoming = Watch(desk=outgoing.desk, officer=actor, starts_at=now, created_at=now)
     outgoing.ends_at = now
     handover.signed_at, handover.to_watch = now, incoming

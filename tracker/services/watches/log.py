@@ -159,17 +159,38 @@ def lock_desk(session: Session, desk: str) -> None:
 
     SQLite: BEGIN IMMEDIATE already gave it the database's only write lock (tracker.db).
     """
+    _lock(session, f"watch desk:{desk}")
+
+
+def _lock(session: Session, name: str) -> None:
+    """A transaction-scoped advisory lock on PostgreSQL (SQLite's write lock serialises writers already)."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    key = int.from_bytes(hashlib.sha256(f"watch desk:{desk}".encode()).digest()[:8], "big", signed=True)
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
     session.execute(select(func.pg_advisory_xact_lock(cast(key, BigInteger))))
+
+
+def ensure_off_watch_elsewhere(session: Session, officer: User, desk: str) -> None:
+    """Refuse (409) to let officer keep desk while they keep an open watch at another: one officer, one
+    desk at a time (a watch at two desks is two logs, two briefs, and neither desk really kept). Taken
+    after the desk's lock; the officer's own lock keeps two desks from taking them at once."""
+    _lock(session, f"watch officer:{officer.id}")
+    elsewhere = session.scalar(
+        select(Watch).where(Watch.officer_id == officer.id, Watch.ends_at.is_(None), Watch.desk != desk).limit(1)
+    )
+    if elsewhere is not None:
+        raise Conflict(
+            f"{officer.username} keeps the watch at {elsewhere.desk} since {format_dtg(elsewhere.starts_at)}: "
+            f"it must be handed over before they keep {desk}",
+            {"officer": officer.username, "watch": elsewhere.id, "desk": elsewhere.desk},
+        )
 
 
 def start_watch(
     session: Session, actor: User, now: datetime, desk: str | None = None, officer: str | None = None
 ) -> Watch:
     """Start a watch at desk (the default desk if none) kept by the actor, or by officer when a
-    supervisor gives one; refuse (409) while the desk has an open watch."""
+    supervisor gives one; refuse (409) while the desk has an open watch, or its officer keeps another desk."""
     desk = clean_desk(desk)
     keeper = actor
     if officer is not None and officer != actor.username:
@@ -189,6 +210,7 @@ def start_watch(
             "it must be handed over first",
             {"watch": kept.id, "officer": kept.officer.username, "starts_at": kept.starts_at},
         )
+    ensure_off_watch_elsewhere(session, keeper, desk)
     watch = Watch(desk=desk, officer=keeper, starts_at=now, created_at=now)
     session.add(watch)
     session.flush()
