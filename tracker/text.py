@@ -13,6 +13,9 @@ import unicodedata
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Line and paragraph separators break a line as much as CR or LF do (str.splitlines, mail headers).
 _BREAKS = {"\u2028", "\u2029"}
+# Bidirectional embeddings, overrides and isolates: in a name they reorder what follows on its line (a
+# sector, a line name or an exercise shown reversed, "Trojan Source"), so a name shown is not the name kept.
+_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 
 
 def problem(text: str) -> str | None:
@@ -30,6 +33,8 @@ def name_problem(name: str) -> str | None:
         return found
     if any(unicodedata.category(c) == "Cc" or c in _BREAKS for c in name):
         return "must not contain control characters (line breaks, tabs)"
+    if any(c in _BIDI for c in name):
+        return "must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)"
     return None
 
 

@@ -254,7 +254,9 @@ def test_an_exercise_time_outside_what_the_tracker_handles_is_refused(app, clien
 # -- items 8 and 13: channel names on one line, one recipient each -----------------------------
 
 
-@pytest.mark.parametrize("name", ["Ops\r\nBcc: spy@evil.example", "Ops\ndesk", "Ops\tdesk", "Ops\u2028desk"], ids=repr)
+@pytest.mark.parametrize(
+    "name", ["Ops\r\nBcc: spy@evil.example", "Ops\ndesk", "Ops\tdesk", "Ops\u2028desk", "Ops \u202ekcehc"], ids=repr
+)
 def test_a_channel_name_with_a_control_character_is_refused_by_the_api_and_the_admin_page(app, client, world, name):
     channel = {"name": name, "level": 1, "transport": "outbox", "address": "night@test.example"}
     assert refused_field(client.post("/api/v1/channels", json=channel, headers=world.auth("admin"))) == ["name"]
@@ -267,6 +269,26 @@ def test_a_channel_name_with_a_control_character_is_refused_by_the_api_and_the_a
     assert page.status_code == 422 and '<small class="error" id="name-error">' in page.text
     with session_scope(app) as session:
         assert session.scalar(select(ContactChannel).where(ContactChannel.name == name)) is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "ZAPAD\n2026"),
+        ("name", "ZAPAD \u202e6202"),  # shown reversed after the override
+        ("name", "ZAPAD\x1b[31m"),
+        ("notified_by", "Eastland\tMoD"),
+        ("states", ["East\u2066land"]),
+    ],
+    ids=repr,
+)
+def test_an_exercise_name_with_a_control_character_is_refused(app, client, world, field, value):
+    """Exercise names, states and who notified stand on one line (the register, map tooltips, calendar
+    summaries): control and bidirectional characters in them were kept, to be shown as something else."""
+    response = client.post(EXERCISES, json=notice(**{field: value}), headers=world.auth("supervisor"))
+    assert refused_field(response) == [field], response.get_json()
+    kept = client.post(EXERCISES, json=notice(notes="Line one.\nLine two."), headers=world.auth("supervisor"))
+    assert kept.status_code == 201, "notes keep their lines"
 
 
 def _deliver_to(app, world, smtp_server, name: str):

@@ -83,8 +83,8 @@ def _circle_problems(values: dict) -> dict:
     return problems
 
 
-def _text_problem(value) -> str | None:
-    return text.problem(value) if isinstance(value, str) else None
+def _name_problem(value) -> str | None:
+    return text.name_problem(value) if isinstance(value, str) else None
 
 
 def check(values: dict, now: datetime | None = None) -> None:
@@ -129,11 +129,12 @@ def check(values: dict, now: datetime | None = None) -> None:
     notes = values.get("notes")
     if not isinstance(notes, str) or len(notes) > 4000:
         problems["notes"] = "at most 4000 characters"
-    # The same text rule as the API's fields (tracker.text): the CSV import and the form come here.
-    for key in ("name", "notes", *WHO):
-        if isinstance(values.get(key), str) and (found := text.problem(values[key])):
+    # The same text rule as the API's fields (tracker.text): the CSV import and the form come here. Names
+    # stand on one line (the map's tooltips, the register, calendar summaries): no controls in them.
+    for key, rule in (("name", text.name_problem), ("notes", text.problem), *((k, text.name_problem) for k in WHO)):
+        if isinstance(values.get(key), str) and (found := rule(values[key])):
             problems[key] = found
-    if isinstance(states, list) and (found := next(filter(None, map(_text_problem, states)), None)):
+    if isinstance(states, list) and (found := next(filter(None, map(_name_problem, states)), None)):
         problems["states"] = found
     if problems:
         raise ValidationError("the exercise notice is not valid", problems)
