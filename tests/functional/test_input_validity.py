@@ -6,7 +6,9 @@ The bodies are JSON text written here with json.dumps: the test client's json= g
 app's JSON provider, which would replace the lone surrogate before the request is sent.
 """
 
+import gzip
 import json
+from urllib.parse import quote_plus
 
 import pytest
 from apiflask import fields
@@ -322,3 +324,36 @@ def test_a_channel_saved_with_a_line_break_in_its_name_still_gets_its_messages(m
     with session_scope(mail_app) as session:
         statuses = session.scalars(select(Notification.status).where(Notification.channel_id == world.channels["L1"]))
         assert set(statuses) == {NotificationStatus.SENT}
+
+
+# -- bodies the tracker would misread: invalid UTF-8 in a form, a compressed body ----------------
+
+
+@pytest.mark.parametrize("bad", [b"%FF%FEClosed", b"Closed \xff\xfe", b"%C3%28"], ids=repr)
+def test_a_form_field_that_is_not_utf8_is_refused_not_stored_as_its_escapes(app, client, world, bad):
+    """Werkzeug kept a percent-escape that decodes to no UTF-8 as the literal text "%FF", and dropped a
+    field of raw invalid bytes: a narrative was stored as escapes, or lost."""
+    sign_in(client, "duty")
+    form = filing_form(client, narrative="x")
+    body = "&".join(f"{k}={quote_plus(v)}" for k, v in form.items() if k != "narrative").encode()
+    response = client.post(
+        "/incidents/new", data=body + b"&narrative=" + bad, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 400, response.status_code
+    assert "the form&#39;s field &#39;narrative&#39; is not UTF-8 text" in response.text, response.text[:2000]
+    assert count(app, Incident) == 0
+    cyrillic = body + b"&narrative=" + quote_plus("Сблизился до 30 м.").encode()
+    filed = client.post("/incidents/new", data=cyrillic, content_type="application/x-www-form-urlencoded")
+    assert filed.status_code == 302 and count(app, Incident) == 1, filed.status_code
+
+
+def test_a_compressed_body_is_refused_with_415_not_read_as_the_body(app, client, world):
+    """Nothing here decompresses: a gzip body was read as its compressed bytes (a JSON 400 at best)."""
+    packed = gzip.compress(json.dumps(incident_payload()).encode())
+    headers = {**world.auth("duty"), "Content-Encoding": "gzip"}
+    response = client.post("/api/v1/incidents", data=packed, content_type="application/json", headers=headers)
+    assert response.status_code == 415, response.get_data(as_text=True)
+    error = response.get_json()["error"]
+    assert error["details"] == {"encoding": "gzip"} and "uncompressed" in error["message"], error
+    plain = {**world.auth("duty"), "Content-Encoding": "identity"}
+    assert client.post("/api/v1/incidents", json=incident_payload(), headers=plain).status_code == 201
