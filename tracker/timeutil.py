@@ -67,9 +67,17 @@ def parse_moment(text: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("ISO 8601 time needs a zone (Z or +hh:mm); local times are ambiguous")
     try:
-        return in_range(moment.astimezone(UTC))
+        utc = in_range(moment.astimezone(UTC))
     except OverflowError:  # the offset pushes it past year 1 or 9999
         raise ValueError(_RANGE) from None
+    if not _WEST <= moment.utcoffset() <= _EAST:  # type: ignore[operator]  # aware: an offset
+        raise ValueError("no zone is that far from UTC: the offset lies between -12:00 and +14:00")
+    return utc
+
+
+# The furthest any time zone lies from UTC (Baker Island, Line Islands): an offset beyond is a slip
+# (+23:59 for +02:39?), and reading it as given would put the time a day off.
+_WEST, _EAST = -timedelta(hours=12), timedelta(hours=14)
 
 
 _RANGE = f"must lie between {EARLIEST:%Y-%m-%d} and {LATEST.year - 1}-12-31 (UTC)"

@@ -78,6 +78,9 @@ def test_zone_letter_j_is_local_time_and_has_no_offset():
         ("2026-11-27T14:05:00+00:00", utc(2026, 11, 27, 14, 5)),
         ("2026-11-27T14:05:00+02:00", utc(2026, 11, 27, 12, 5)),
         ("2026-11-27T00:30:00-05:00", utc(2026, 11, 27, 5, 30)),
+        ("2026-11-27T14:05:00+14:00", utc(2026, 11, 27, 0, 5)),  # Line Islands, the furthest east
+        ("2026-11-27T00:05:00-12:00", utc(2026, 11, 27, 12, 5)),  # Baker Island, the furthest west
+        ("2026-11-27T14:05:00+05:45", utc(2026, 11, 27, 8, 20)),
         ("271405ZNOV26", utc(2026, 11, 27, 14, 5)),
         ("271405znov26", utc(2026, 11, 27, 14, 5)),
         ("271605BNOV26", utc(2026, 11, 27, 14, 5)),
@@ -104,6 +107,10 @@ def test_moment_is_parsed_to_utc(text, expected):
         ("2026-11-27T24:00:00Z", r"^no such date or time: hour must be in 0\.\.23$"),
         ("0000-01-01T00:00:00Z", r"^must lie between 1900-01-01 and 2100-12-31 \(UTC\)$"),
         ("2026-11-27T09:15:00+24:00", r"^the zone offset must be under 24 hours"),
+        # Under 24 hours but no zone's: a slip that would put the time most of a day off.
+        ("2026-11-27T09:15:00+23:59", r"^no zone is that far from UTC: the offset lies between -12:00 and \+14:00$"),
+        ("2026-11-27T09:15:00+14:01", r"^no zone is that far from UTC"),
+        ("2026-11-27T09:15:00-12:30", r"^no zone is that far from UTC"),
     ],
 )
 def test_ambiguous_or_malformed_moment_is_rejected(text, complaint):
