@@ -19,7 +19,7 @@ from tests.exchange_support import (
     release_drafts,
 )
 from tests.exchange_support import open_exchange as open_
-from tests.support import file_incident
+from tests.support import file_incident, sign_in
 from tracker import jobs
 from tracker.db import session_scope
 from tracker.models import Exchange, ExchangeMessage, Notification
@@ -245,6 +245,28 @@ def test_scenario_airprox_near_border_explanation_overdue_meeting_closed(app, cl
 
 
 # -- opening --------------------------------------------------------------------------------
+
+
+def test_the_reference_the_other_side_quotes_is_shown_and_finds_its_exchange(app, client, world):
+    """The reference the other side knows an exchange by (and quotes when they call back) was printed
+    on paper only: the desk could not see it on the incident or the board, nor look an exchange up by it."""
+    add_counterpart_line(app, world)
+    incident = acknowledged_incident(client, world)
+    opened = open_(client, world, incident)  # the notice goes out: the exchange gets its reference
+    quoted = opened["reference"]
+    assert re.fullmatch(r"[A-Z0-9]+-\d{4}-\d{4}", quoted or ""), opened
+    assert incident not in quoted, "never our incident number"
+
+    response = client.get("/api/v1/exchanges", query_string={"reference": quoted.lower()}, headers=world.auth("duty"))
+    assert response.status_code == 200 and [x["id"] for x in response.get_json()] == [opened["id"]], response.get_json()
+    none = client.get("/api/v1/exchanges", query_string={"reference": "XX-1999-0001"}, headers=world.auth("duty"))
+    assert none.status_code == 200 and none.get_json() == [], none.get_json()
+
+    page = app.test_client()
+    sign_in(page, "duty")
+    shown = page.get(f"/incidents/{incident}").get_data(as_text=True)
+    assert f"Their reference <strong>{quoted}</strong>" in shown, "on the incident's exchange"
+    assert f"their ref. {quoted}" in page.get("/board").get_data(as_text=True), "on the board's exchanges"
 
 
 def test_an_exchange_opens_only_over_an_active_counterpart_line(app, client, world):

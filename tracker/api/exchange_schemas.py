@@ -96,6 +96,13 @@ class ExchangeMessageSendIn(Schema):
 
 class ExchangeQuery(Query):
     open = fields.Boolean(metadata={"description": "true: open exchanges only; false: closed only; omit: all"})
+    reference = Text(
+        validate=Length(min=1, max=40),
+        metadata={
+            "description": "the reference the other side quotes (NM-2026-0007): that exchange only, any case",
+            "examples": ["NM-2026-0007"],
+        },
+    )
 
 
 class ExchangeMessageOut(Schema):
@@ -167,6 +174,14 @@ class ExchangeMessageEntryOut(ExchangeMessageOut):
 class ExchangeOut(Schema):
     id = fields.Integer()
     incident = fields.String(attribute="incident.reference", metadata={"examples": ["INC-2026-00042"]})
+    reference = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the reference the other side knows the exchange by (given with our first message "
+            "sent; never our incident number); null before",
+            "examples": ["NM-2026-0007"],
+        },
+    )
     precedence = fields.Enum(Precedence, by_value=True, attribute="incident.precedence")
     channel_id = fields.Integer()
     channel = fields.String(attribute="channel_name")

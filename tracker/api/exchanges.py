@@ -64,8 +64,8 @@ def list_for_incident(reference):
 @bp.output(ExchangeOut(many=True))
 @bp.doc(tags=TAGS, summary="Exchanges and their clocks, overdue first, then the nearest deadline", responses=READ)
 def list_exchanges(query):
-    """?open=true lists the open ones, as the board shows them."""
-    return exchanges.listing(get_session(), query.get("open"))
+    """?open=true lists the open ones, as the board shows them; ?reference= finds the one the other side quotes."""
+    return exchanges.listing(get_session(), query.get("open"), reference=query.get("reference"))
 
 
 @bp.get("/exchanges/<int:exchange_id>")

@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Literal, overload
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationError
@@ -75,9 +75,14 @@ def for_incident(session: Session, incident: Incident) -> list[Exchange]:
     )
 
 
-def listing(session: Session, open_only: bool | None = None, limit: int = 500) -> list[Exchange]:
-    """Exchanges for the board: overdue first, then the nearest deadline, then the oldest."""
+def listing(
+    session: Session, open_only: bool | None = None, limit: int = 500, reference: str | None = None
+) -> list[Exchange]:
+    """Exchanges for the board: overdue first, then the nearest deadline, then the oldest; reference:
+    only the one the other side knows by it (as they quote it, in any case)."""
     query = select(Exchange)
+    if reference is not None:
+        query = query.where(func.upper(Exchange.reference) == reference.strip().upper())
     if open_only is True:
         query = query.where(Exchange.state != S.CLOSED)
     elif open_only is False:
