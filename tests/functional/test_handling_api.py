@@ -1,5 +1,7 @@
 """Acknowledge, comment and resolve through the API, with the roles that may do each."""
 
+from datetime import timedelta
+
 import pytest
 
 from tests.support import file_incident
@@ -113,6 +115,14 @@ def test_list_filters_and_pages(client, world):
         "/api/v1/incidents?since=2026-11-28T00:00:00Z&until=2026-11-27T00:00:00Z", headers=world.auth("duty")
     )
     assert backwards.status_code == 422 and "until" in backwards.get_json()["error"]["details"], backwards.get_json()
+    # The report's window is on the report time (filed now), the list's by default on the occurrence (27
+    # Nov): by=reported reconciles the two.
+    lately = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert listing(f"since={lately}")["total"] == 0, "occurred on 27 Nov"
+    assert listing(f"since={lately}&by=reported")["total"] == 5, "reported in the last hour"
+    assert listing("since=2026-11-27T09:00:00Z&until=271000ZNOV26&by=reported")["total"] == 0
+    wrong = client.get("/api/v1/incidents?by=filed", headers=world.auth("duty"))
+    assert wrong.status_code == 422 and "by" in wrong.get_json()["error"]["details"], wrong.get_json()
     page = listing("per_page=2&page=3")
     assert (page["page"], page["per_page"], page["total"], len(page["items"])) == (3, 2, 5, 1)
     newest_first = [i["reference"] for i in listing("per_page=5")["items"]]

@@ -463,8 +463,16 @@ class IncidentQuery(Query):
     precedence = fields.List(fields.Enum(Precedence, by_value=True))
     domain = fields.Enum(Domain, by_value=True)
     category = Text(validate=OneOf(all_categories()))
-    since = Moment()
-    until = Moment()
+    since = Moment(metadata={"description": "at or after (the time `by` names)"})
+    until = Moment(metadata={"description": "before (exclusive)"})
+    by = Text(
+        load_default="occurred",
+        validate=OneOf(["occurred", "reported"]),
+        metadata={
+            "description": "which time since/until bound: occurred (default) or reported, as the after-action "
+            "report and the exports count"
+        },
+    )
     page = fields.Integer(load_default=1, validate=ID)
     per_page = fields.Integer(validate=Range(min=1, max=200))
 

@@ -33,6 +33,9 @@ class IncidentFilter:
     category: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # Which time since/until bound: "occurred" (when it happened) or "reported" (when it was filed, as the
+    # after-action report and the exports count), so the list can be reconciled with a report.
+    by: str = "occurred"
 
 
 def list_incidents(session: Session, flt: IncidentFilter, page: int, per_page: int) -> tuple[list[Incident], int]:
@@ -46,10 +49,11 @@ def list_incidents(session: Session, flt: IncidentFilter, page: int, per_page: i
         query = query.where(Incident.domain == flt.domain)
     if flt.category:
         query = query.where(Incident.category == flt.category)
+    bound = Incident.reported_at if flt.by == "reported" else Incident.occurred_at
     if flt.since:
-        query = query.where(Incident.occurred_at >= flt.since)
+        query = query.where(bound >= flt.since)
     if flt.until:
-        query = query.where(Incident.occurred_at < flt.until)
+        query = query.where(bound < flt.until)
     total = session.scalars(select(func.count()).select_from(query.subquery())).one()
     rows = session.scalars(
         query.order_by(Incident.reported_at.desc(), Incident.id.desc()).offset((page - 1) * per_page).limit(per_page)
