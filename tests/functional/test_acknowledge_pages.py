@@ -168,6 +168,11 @@ def test_live_fragments_answer_304_while_nothing_changed(app, client, world):
         assert first.status_code == 200 and first.headers.get("ETag"), path
         again = liaison.get(path, headers={"If-None-Match": first.headers["ETag"]})
         assert again.status_code == 304 and again.data == b"", f"{path}: {again.status_code}"
+        # "If-Match: *" holds for any current representation (RFC 9110, 13.1.1): it was answered 412.
+        starred = liaison.get(path, headers={"If-Match": "*"})
+        assert starred.status_code == 200 and starred.headers["ETag"] == first.headers["ETag"], f"{path}: *"
+        other = liaison.get(path, headers={"If-Match": '"not-this-one"'})
+        assert other.status_code == 412, f"{path}: a tag that does not match: {other.status_code}"
 
     live = liaison.get(f"/incidents/{reference}/live")
     parts = re.findall(r'data-live="([\w-]+)"', live.text)
