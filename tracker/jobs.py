@@ -16,7 +16,7 @@ from .backup import anchor
 from .channels import DeliveryError
 from .db import session_scope
 from .http import idempotency
-from .services.engine import delivery, escalation, heartbeat, idle, line_checks, watchdog
+from .services.engine import delivery, escalation, heartbeat, idle, line_alerts, line_checks, watchdog
 from .services.engine.claims import SetAside
 from .services.exchanges import calls, exchanges, receipts
 from .services.incidents import checks
@@ -228,7 +228,38 @@ def check_lines(app: Flask) -> int:
             log.exception("the scheduled check of channel %s could not be sent", channel_id)
         else:
             sent += 1
+    tell_line_changes(app)
     return sent
+
+
+def tell_line_changes(app: Flask) -> int:
+    """Tell every active supervisor of each line whose health changed (line_alerts); return how many
+    changes were told. One that cannot be sent stays claimed until its claim lapses, then goes again."""
+    transport, lapse = app.config["SUPERVISOR_TRANSPORT"], timedelta(seconds=app.config["DELIVERY_CLAIM_SECONDS"])
+    public_url, domain = app.config["PUBLIC_URL"], dispatch.mail_domain(app)
+    try:
+        with session_scope(app) as session:
+            claimed = line_alerts.claim(session, utcnow(), lapse)
+            people = line_alerts.supervisors(session)
+            alerts = [(c.id, [line_alerts.compose(c, p, public_url, domain) for p in people]) for c in claimed]
+    except Exception:
+        log.exception("line health changes could not be claimed for the supervisors")
+        return 0
+    told = 0
+    for check_id, messages in alerts:
+        try:
+            for message in messages:
+                dispatch.send(app, transport, message)
+            dispatch.settle(app, [transport])
+        except (DeliveryError, OSError) as error:
+            log.warning("line health alert of check %s not delivered: %s (sent again later)", check_id, error)
+            continue
+        if not messages:
+            log.warning("line health changed (check %s) and no active supervisor to tell", check_id)
+        with session_scope(app) as session:
+            line_alerts.mark_sent(session, check_id, utcnow())
+        told += 1
+    return told
 
 
 def watch(app: Flask) -> int:

@@ -3,6 +3,8 @@ degraded then down, routing skips it for the step's fallback (on the incident's 
 check confirmed from its message's link restores it. Time is driven with explicit `now` values."""
 
 import re
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +13,16 @@ from sqlalchemy import func, select
 from tests.support import build_world, csrf, file_incident, sign_in
 from tracker import dispatch, jobs
 from tracker.db import session_scope
-from tracker.models import ChannelCheck, ChannelHealth, CheckOutcome, ContactChannel, EscalationPolicy, LinkUse
+from tracker.models import (
+    ChannelCheck,
+    ChannelHealth,
+    CheckOutcome,
+    ContactChannel,
+    EscalationPolicy,
+    LinkUse,
+    Role,
+)
+from tracker.services.accounts import people
 from tracker.services.engine import line_checks
 from tracker.services.incidents import ladder
 from tracker.timeutil import format_dtg, utcnow
@@ -533,3 +544,57 @@ def test_the_lines_own_liaison_logs_the_answer_from_my_queue_and_no_one_else_of_
     answered = liaison.post(path, data=form)
     assert answered.status_code == 302 and answered.headers["Location"] == "/queue", answered.headers
     assert (check_row(app, check_id).outcome, check_row(app, check_id).answered_by) == (CheckOutcome.OK, "Maj Petrov")
+
+
+def test_a_line_whose_health_changes_is_told_to_every_supervisor_once_and_to_no_line(make_app, smtp_server):
+    """A line going degraded, down or working again was shown on the board and logged, but told to no one:
+    a desk with nobody at the board learned of it when an escalation failed. Each change now goes to every
+    active supervisor by the supervisors' transport, once, however many schedulers look at once."""
+    app = make_app(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=smtp_server.port,
+        SMTP_SECURITY="none",
+        SMTP_TIMEOUT_SECONDS=3,
+        SMTP_FROM="Incident tracker <tracker@tracker.test>",
+        SUPERVISOR_TRANSPORT="email",
+        CHECK_DEGRADED_AFTER=1,
+        CHECK_DOWN_AFTER=3,
+    )
+    world = build_world(app)
+    with session_scope(app) as session:  # a second supervisor, and one deactivated (told nothing)
+        people.create_user(session, "night", "night-password-1", Role.SUPERVISOR, email="night@test.example")
+        gone = people.create_user(session, "gone", "gone-password-1", Role.SUPERVISOR, email="gone@test.example")
+        gone.active = False
+    take_down(app, world.channels["L1"], utcnow() - timedelta(days=1))  # degraded, then down: two changes
+
+    told = []
+    racing = [threading.Thread(target=lambda: told.append(jobs.tell_line_changes(app))) for _ in range(2)]
+    for thread in racing:
+        thread.start()
+    for thread in racing:
+        thread.join(30)
+    assert sorted(told) in ([0, 2], [1, 1]), f"each change told by one scheduler: {told}"
+    mails = smtp_server.wait_for(4)
+    time.sleep(0.3)  # nothing more comes
+    sent = sorted((m["To"], m["Subject"]) for m in smtp_server.messages)
+    assert sent == [
+        ("night <night@test.example>", "LINE DEGRADED: L1"),
+        ("night <night@test.example>", "LINE DOWN: L1"),
+        ("supervisor <supervisor@test.example>", "LINE DEGRADED: L1"),
+        ("supervisor <supervisor@test.example>", "LINE DOWN: L1"),
+    ], sent
+    down = next(m for m in mails if m["Subject"] == "LINE DOWN: L1").get_body(("plain",)).get_content()
+    assert "is now DOWN (it was DEGRADED)" in down and "Checks in a row unconfirmed: 3" in down, down
+    assert "Last confirmed: never" in down and "/board" in down, down
+    assert jobs.tell_line_changes(app) == 0, "told once: nothing is left to tell"
+
+    # Working again (a check confirmed from its message): told too.
+    l1 = world.channels["L1"]
+    with session_scope(app) as session:
+        check_id = line_checks.start_check(session, session.get(ContactChannel, l1), "test", utcnow()).id
+    token = dispatch.signer(app).issue("check", check=check_id, channel=l1, recipient="l1@test.example")
+    assert app.test_client().post(f"/links/check/{token}").status_code == 200
+    assert jobs.tell_line_changes(app) == 1
+    smtp_server.wait_for(6)
+    assert {m["Subject"] for m in smtp_server.messages[4:]} == {"LINE WORKING AGAIN: L1"}
+    assert not any("l1@" in m["To"] or "l2@" in m["To"] for m in smtp_server.messages), "never to a line"

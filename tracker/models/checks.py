@@ -33,6 +33,11 @@ class ChannelCheck(Base):
     decided_at: Mapped[datetime | None]
     detail: Mapped[str | None] = mapped_column(Text)
     health_after: Mapped[ChannelHealth | None] = mapped_column(enum_column(ChannelHealth))
+    # Set when this check's decision changed the line's health (its value before): the supervisors are
+    # told of the change (services/engine/line_alerts.py), claimed and marked sent here.
+    health_before: Mapped[str | None] = mapped_column(String(16))
+    alert_claimed_at: Mapped[datetime | None]
+    alert_sent_at: Mapped[datetime | None]
     # A check on a counterpart line is answered in-band (on the line, by voice): who answered, how.
     answered_by: Mapped[str | None] = mapped_column(String(120))
     answered_via: Mapped[str | None] = mapped_column(String(16))

@@ -138,6 +138,7 @@ def _decide(session: Session, check: ChannelCheck, ok: bool, detail: str, now: d
     _recount(session, channel, rules)
     check.health_after = channel.health
     if channel.health is not before:  # the board and My queue show the lines not working (web/board.py)
+        check.health_before = before.value  # and the supervisors are told (line_alerts)
         log.warning(
             "line %s is %s: %d checks in a row unconfirmed",
             channel.name,
