@@ -13,10 +13,19 @@ from sqlalchemy.orm import Session
 
 from . import dispatch, metrics
 from .backup import anchor
-from .channels import DeliveryError
+from .channels import DeliveryError, Message
 from .db import session_scope
 from .http import idempotency
-from .services.engine import delivery, escalation, heartbeat, idle, line_alerts, line_checks, watchdog
+from .services.engine import (
+    delivery,
+    escalation,
+    heartbeat,
+    idle,
+    line_alerts,
+    line_checks,
+    relief_alerts,
+    watchdog,
+)
 from .services.engine.claims import SetAside
 from .services.exchanges import calls, exchanges, receipts
 from .services.incidents import checks
@@ -235,29 +244,57 @@ def check_lines(app: Flask) -> int:
 def tell_line_changes(app: Flask) -> int:
     """Tell every active supervisor of each line whose health changed (line_alerts); return how many
     changes were told. One that cannot be sent stays claimed until its claim lapses, then goes again."""
-    transport, lapse = app.config["SUPERVISOR_TRANSPORT"], timedelta(seconds=app.config["DELIVERY_CLAIM_SECONDS"])
     public_url, domain = app.config["PUBLIC_URL"], dispatch.mail_domain(app)
+
+    def claimed(session: Session, now: datetime, lapse: timedelta) -> list:
+        return line_alerts.claim(session, now, lapse)
+
+    def compose(check, supervisor) -> Message:
+        return line_alerts.compose(check, supervisor, public_url, domain)
+
+    return _tell_supervisors(app, "line health change", claimed, compose, line_alerts.mark_sent)
+
+
+def tell_unrelieved_watches(app: Flask) -> int:
+    """Tell every active supervisor, once, of each watch kept beyond WATCH_HOURS without relief
+    (relief_alerts); return how many watches were told."""
+    hours, public_url, domain = app.config["WATCH_HOURS"], app.config["PUBLIC_URL"], dispatch.mail_domain(app)
+
+    def claimed(session: Session, now: datetime, lapse: timedelta) -> list:
+        return relief_alerts.claim(session, now, hours, lapse)
+
+    def compose(watch, supervisor) -> Message:
+        return relief_alerts.compose(watch, hours, supervisor, public_url, domain)
+
+    return _tell_supervisors(app, "unrelieved watch", claimed, compose, relief_alerts.mark_sent)
+
+
+def _tell_supervisors(app: Flask, what: str, claimed, compose, mark_sent) -> int:
+    """Claim what is to be told (rows with an id), tell every active supervisor of each by
+    SUPERVISOR_TRANSPORT, and mark each told once all were; one whose sending fails stays claimed until
+    its claim lapses (DELIVERY_CLAIM_SECONDS), then goes again. Return how many were told."""
+    transport, lapse = app.config["SUPERVISOR_TRANSPORT"], timedelta(seconds=app.config["DELIVERY_CLAIM_SECONDS"])
     try:
         with session_scope(app) as session:
-            claimed = line_alerts.claim(session, utcnow(), lapse)
+            rows = claimed(session, utcnow(), lapse)
             people = line_alerts.supervisors(session)
-            alerts = [(c.id, [line_alerts.compose(c, p, public_url, domain) for p in people]) for c in claimed]
+            alerts = [(row.id, [compose(row, person) for person in people]) for row in rows]
     except Exception:
-        log.exception("line health changes could not be claimed for the supervisors")
+        log.exception("%s alerts could not be claimed for the supervisors", what)
         return 0
     told = 0
-    for check_id, messages in alerts:
+    for row_id, messages in alerts:
         try:
             for message in messages:
                 dispatch.send(app, transport, message)
             dispatch.settle(app, [transport])
         except (DeliveryError, OSError) as error:
-            log.warning("line health alert of check %s not delivered: %s (sent again later)", check_id, error)
+            log.warning("%s alert %s not delivered: %s (sent again later)", what, row_id, error)
             continue
         if not messages:
-            log.warning("line health changed (check %s) and no active supervisor to tell", check_id)
+            log.warning("%s (%s) and no active supervisor to tell", what, row_id)
         with session_scope(app) as session:
-            line_alerts.mark_sent(session, check_id, utcnow())
+            mark_sent(session, row_id, utcnow())
         told += 1
     return told
 
@@ -277,6 +314,7 @@ def watch(app: Flask) -> int:
     metrics.WATCHDOG_ALERTS.inc(alerted)
     if alerted:
         log.warning("watchdog: %d incidents passed their deadline with no sweep escalating them", alerted)
+    tell_unrelieved_watches(app)  # a desk nobody minds: the watchdog's business too
     return alerted
 
 

@@ -4,13 +4,17 @@ SQLite, a transaction-scoped advisory lock on the desk (and row locks) on Postgr
 
 import threading
 from collections import Counter
+from datetime import timedelta
+from email import message_from_bytes, policy
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from tests.support import build_world
+from tests.support import build_world, outbox_files
+from tracker import jobs
 from tracker.db import session_scope
 from tracker.models import AccountEvent, Watch
+from tracker.timeutil import utcnow
 
 # Locks and transactions decide who gets the desk: engine-dependent.
 pytestmark = pytest.mark.both_databases
@@ -58,3 +62,34 @@ def test_a_signature_sent_twice_at_once_starts_one_watch(app):
         kept = [(w.desk, w.officer.username) for w in session.scalars(select(Watch).where(Watch.ends_at.is_(None)))]
         signed = session.scalar(select(func.count()).where(AccountEvent.kind == "handover_signed"))
     assert kept == [("Duty desk", "liaison")] and signed == 1
+
+
+def test_a_watch_kept_beyond_its_hours_is_told_to_the_supervisors_once_by_two_watchdogs(app):
+    """An unrelieved watch raised nothing: the desk nobody is minding is the one whose officer left, so
+    past WATCH_HOURS every active supervisor is told, once, however many schedulers look at once."""
+    world = build_world(app)
+    client = app.test_client()
+    for who, desk in (("duty", "Hotline desk"), ("liaison", "Liaison desk")):
+        answer = client.post("/api/v1/watches", json={"desk": desk}, headers=world.auth(who))
+        assert answer.status_code == 201, answer.get_json()
+    hours = app.config["WATCH_HOURS"]
+    with session_scope(app) as session:
+        session.execute(
+            update(Watch)
+            .where(Watch.desk == "Hotline desk")
+            .values(starts_at=utcnow() - timedelta(hours=hours, minutes=5))
+        )
+    told = []
+    racing = [threading.Thread(target=lambda: told.append(jobs.tell_unrelieved_watches(app))) for _ in range(2)]
+    for thread in racing:
+        thread.start()
+    for thread in racing:
+        thread.join(30)
+    assert sorted(told) == [0, 1], f"one watch, told by one watchdog: {told}"
+    mails = [message_from_bytes(path.read_bytes(), policy=policy.default) for path in outbox_files(app)]
+    assert [(m["Subject"], m["To"]) for m in mails] == [
+        ("WATCH UNRELIEVED: Hotline desk", "supervisor <supervisor@test.example>")
+    ], mails
+    text = mails[0].get_body(("plain",)).get_content()
+    assert "kept by duty since" in text and "no handover has been signed" in text and "/watches/" in text, text
+    assert jobs.tell_unrelieved_watches(app) == 0, "told once; the liaison desk is within its hours"

@@ -22,6 +22,9 @@ class Watch(Base):
     starts_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ends_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Kept beyond WATCH_HOURS without relief, the supervisors are told once (services/engine/relief_alerts.py).
+    relief_alert_claimed_at: Mapped[datetime | None]
+    relief_alert_sent_at: Mapped[datetime | None]
 
     officer: Mapped[User] = relationship()
     entries: Mapped[list["WatchEntry"]] = relationship(back_populates="watch", order_by="WatchEntry.at")
