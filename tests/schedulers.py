@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +22,18 @@ from tracker.services.incidents import filing
 from tracker.timeutil import utcnow
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def at_once(job, times: int = 2) -> list:
+    """Run job in that many threads at once (schedulers racing); what each returned, in finishing order."""
+    results: list = []
+    racing = [threading.Thread(target=lambda: results.append(job())) for _ in range(times)]
+    for thread in racing:
+        thread.start()
+    for thread in racing:
+        thread.join(30)
+    assert len(results) == times, f"a racing job failed or hung: {results}"
+    return results
 
 
 def file_many(app, count: int) -> list[int]:

@@ -3,13 +3,13 @@ degraded then down, routing skips it for the step's fallback (on the incident's 
 check confirmed from its message's link restores it. Time is driven with explicit `now` values."""
 
 import re
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from tests.schedulers import at_once
 from tests.support import build_world, csrf, file_incident, sign_in
 from tracker import dispatch, jobs
 from tracker.db import session_scope
@@ -546,20 +546,11 @@ def test_the_lines_own_liaison_logs_the_answer_from_my_queue_and_no_one_else_of_
     assert (check_row(app, check_id).outcome, check_row(app, check_id).answered_by) == (CheckOutcome.OK, "Maj Petrov")
 
 
-def test_a_line_whose_health_changes_is_told_to_every_supervisor_once_and_to_no_line(make_app, smtp_server):
+def test_a_line_whose_health_changes_is_told_to_every_supervisor_once_and_to_no_line(mail_app, smtp_server):
     """A line going degraded, down or working again was shown on the board and logged, but told to no one:
     a desk with nobody at the board learned of it when an escalation failed. Each change now goes to every
     active supervisor by the supervisors' transport, once, however many schedulers look at once."""
-    app = make_app(
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=smtp_server.port,
-        SMTP_SECURITY="none",
-        SMTP_TIMEOUT_SECONDS=3,
-        SMTP_FROM="Incident tracker <tracker@tracker.test>",
-        SUPERVISOR_TRANSPORT="email",
-        CHECK_DEGRADED_AFTER=1,
-        CHECK_DOWN_AFTER=3,
-    )
+    app = mail_app  # supervisors by e-mail; degraded after 1 unconfirmed check, down after 3 (the defaults)
     world = build_world(app)
     with session_scope(app) as session:  # a second supervisor, and one deactivated (told nothing)
         people.create_user(session, "night", "night-password-1", Role.SUPERVISOR, email="night@test.example")
@@ -567,12 +558,7 @@ def test_a_line_whose_health_changes_is_told_to_every_supervisor_once_and_to_no_
         gone.active = False
     take_down(app, world.channels["L1"], utcnow() - timedelta(days=1))  # degraded, then down: two changes
 
-    told = []
-    racing = [threading.Thread(target=lambda: told.append(jobs.tell_line_changes(app))) for _ in range(2)]
-    for thread in racing:
-        thread.start()
-    for thread in racing:
-        thread.join(30)
+    told = at_once(lambda: jobs.tell_line_changes(app))
     assert sorted(told) in ([0, 2], [1, 1]), f"each change told by one scheduler: {told}"
     mails = smtp_server.wait_for(4)
     time.sleep(0.3)  # nothing more comes

@@ -10,6 +10,7 @@ from email import message_from_bytes, policy
 import pytest
 from sqlalchemy import func, select, update
 
+from tests.schedulers import at_once
 from tests.support import build_world, outbox_files
 from tracker import jobs
 from tracker.db import session_scope
@@ -79,12 +80,7 @@ def test_a_watch_kept_beyond_its_hours_is_told_to_the_supervisors_once_by_two_wa
             .where(Watch.desk == "Hotline desk")
             .values(starts_at=utcnow() - timedelta(hours=hours, minutes=5))
         )
-    told = []
-    racing = [threading.Thread(target=lambda: told.append(jobs.tell_unrelieved_watches(app))) for _ in range(2)]
-    for thread in racing:
-        thread.start()
-    for thread in racing:
-        thread.join(30)
+    told = at_once(lambda: jobs.tell_unrelieved_watches(app))
     assert sorted(told) == [0, 1], f"one watch, told by one watchdog: {told}"
     mails = [message_from_bytes(path.read_bytes(), policy=policy.default) for path in outbox_files(app)]
     assert [(m["Subject"], m["To"]) for m in mails] == [

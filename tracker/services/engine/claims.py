@@ -2,10 +2,10 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, any_, func, select, update
+from sqlalchemy import ColumnElement, Select, any_, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ...models import Incident, IncidentStatus
@@ -105,3 +105,30 @@ def act_on_claimed(session: Session, model, ids: list[int], act: Callable[[Any],
             act(row)
     session.flush()
     return len(rows)
+
+
+def claim_untold(
+    session: Session,
+    model: Any,
+    stamps: tuple[InstrumentedAttribute, InstrumentedAttribute],
+    conditions: tuple,
+    order: tuple,
+    now: datetime,
+    lapse: timedelta,
+    load: Any,
+    limit: int = 50,
+) -> list:
+    """Claim up to limit rows of model whose alert to the supervisors is due (conditions) and not sent:
+    unclaimed, or claimed longer than lapse ago (its sender died or failed). stamps: the row's columns of
+    the claim and of the sending (line_alerts, relief_alerts). Returned in order, load's relations loaded."""
+    claimed_at, sent_at = stamps
+    due = (
+        select(model.id)
+        .where(*conditions, sent_at.is_(None), or_(claimed_at.is_(None), claimed_at <= now - lapse))
+        .order_by(*order)
+        .limit(limit)
+    )
+    taken = update(model).where(among_claimable(session, model.id, due)).values({claimed_at: now}).returning(model.id)
+    ids = list(session.execute(taken, execution_options={"synchronize_session": False}).scalars())
+    query = select(model).where(model.id.in_(ids)).order_by(*order).options(load)
+    return list(session.scalars(query.execution_options(populate_existing=True)))

@@ -11,14 +11,14 @@ Only ever the supervisors, by our own transport: never a line, and so never the 
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from ...channels import Message
 from ...models import ChannelCheck, Role, User
 from ...timeutil import UTC, format_dtg
 from . import message_text
-from .claims import among_claimable
+from .claims import claim_untold
 
 EVENT = "line.health"
 WORDS = {"ok": "WORKING AGAIN", "degraded": "DEGRADED", "down": "DOWN"}
@@ -27,41 +27,17 @@ WORDS = {"ok": "WORKING AGAIN", "degraded": "DEGRADED", "down": "DOWN"}
 def claim(session: Session, now: datetime, lapse: timedelta, limit: int = 50) -> list[ChannelCheck]:
     """Claim up to limit checks that changed their line's health and whose alert is not sent (or whose
     earlier claim lapsed), oldest decision first."""
-    due = (
-        select(ChannelCheck.id)
-        .where(
-            ChannelCheck.health_before.is_not(None),
-            ChannelCheck.alert_sent_at.is_(None),
-            or_(ChannelCheck.alert_claimed_at.is_(None), ChannelCheck.alert_claimed_at <= now - lapse),
-        )
-        .order_by(ChannelCheck.decided_at, ChannelCheck.id)
-        .limit(limit)
-    )
-    taken = (
-        update(ChannelCheck)
-        .where(among_claimable(session, ChannelCheck.id, due))
-        .values(alert_claimed_at=now)
-        .returning(ChannelCheck.id)
-    )
-    ids = list(session.execute(taken, execution_options={"synchronize_session": False}).scalars())
-    query = (
-        select(ChannelCheck)
-        .where(ChannelCheck.id.in_(ids))
-        .order_by(ChannelCheck.decided_at, ChannelCheck.id)
-        .options(selectinload(ChannelCheck.channel))
-        .execution_options(populate_existing=True)
-    )
-    return list(session.scalars(query))
+    stamps = (ChannelCheck.alert_claimed_at, ChannelCheck.alert_sent_at)
+    changed = (ChannelCheck.health_before.is_not(None),)
+    order = (ChannelCheck.decided_at, ChannelCheck.id)
+    load = selectinload(ChannelCheck.channel)
+    return claim_untold(session, ChannelCheck, stamps, changed, order, now, lapse, load, limit)
 
 
 def supervisors(session: Session) -> list[User]:
     return list(
         session.scalars(select(User).where(User.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.username))
     )
-
-
-def _when(moment: datetime | None) -> str:
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M}Z ({format_dtg(moment)})" if moment else "never"
 
 
 def compose(check: ChannelCheck, supervisor: User, public_url: str, mail_domain: str) -> Message:
@@ -75,33 +51,50 @@ def compose(check: ChannelCheck, supervisor: User, public_url: str, mail_domain:
         [
             f"The line {channel.name}{side} is now {health.upper()} (it was {str(check.health_before).upper()}).",
             f"Checks in a row unconfirmed: {channel.consecutive_failures}. "
-            f"Last confirmed: {_when(channel.last_check_ok_at)}.",
-            f"Decided {_when(check.decided_at)}: {check.detail or 'no detail'}.",
+            f"Last confirmed: {when(channel.last_check_ok_at)}.",
+            f"Decided {when(check.decided_at)}: {check.detail or 'no detail'}.",
             f"Lines not working are listed on the board: {board}",
         ]
     )
     key = f"line-health-{check.id}-{supervisor.id}-{check.sent_at.astimezone(UTC):%Y%m%d%H%M%S%f}"
+    facts = {
+        "line": channel.name,
+        "health": health,
+        "health_before": check.health_before,
+        "consecutive_failures": channel.consecutive_failures,
+        "last_confirmed_at": channel.last_check_ok_at.isoformat() if channel.last_check_ok_at else None,
+    }
+    return to_supervisor(supervisor, key, EVENT, subject, text, (board, "Open the board"), mail_domain, facts)
+
+
+def to_supervisor(
+    supervisor: User,
+    key: str,
+    event: str,
+    subject: str,
+    text: str,
+    link: tuple[str, str],
+    mail_domain: str,
+    facts: dict,
+) -> Message:
+    """An alert to one supervisor, for the supervisors' transport: its text, the page it links (url,
+    button label) and its facts for a webhook receiver, under a key stable per alert and supervisor."""
     return Message(
         key=key,
-        event=EVENT,
+        event=event,
         recipient=supervisor.username,
         address=supervisor.email or supervisor.username,
         subject=subject,
         text=text,
-        html=message_text.html(subject, text, board, "Open the board"),
+        html=message_text.html(subject, text, *link),
         message_id=f"<{key}@{mail_domain}>",
-        payload={
-            "event": EVENT,
-            "idempotency_key": key,
-            "line": channel.name,
-            "health": health,
-            "health_before": check.health_before,
-            "consecutive_failures": channel.consecutive_failures,
-            "last_confirmed_at": channel.last_check_ok_at.isoformat() if channel.last_check_ok_at else None,
-            "subject": subject,
-            "text": text,
-        },
+        payload={"event": event, "idempotency_key": key, **facts, "subject": subject, "text": text},
     )
+
+
+def when(moment: datetime | None) -> str:
+    """A time as the alerts write it: 2026-12-05 08:05Z (050805ZDEC26), or "never"."""
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M}Z ({format_dtg(moment)})" if moment else "never"
 
 
 def mark_sent(session: Session, check_id: int, now: datetime) -> None:

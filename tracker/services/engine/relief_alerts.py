@@ -8,14 +8,14 @@ sent again when a claim lapses. Only the supervisors, by our own transport.
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, selectinload
 
 from ...channels import Message
 from ...models import User, Watch
-from ...timeutil import UTC, format_dtg
-from . import message_text
-from .claims import among_claimable
+from ...timeutil import UTC
+from .claims import claim_untold
+from .line_alerts import to_supervisor, when
 
 EVENT = "watch.unrelieved"
 
@@ -23,36 +23,10 @@ EVENT = "watch.unrelieved"
 def claim(session: Session, now: datetime, hours: float, lapse: timedelta, limit: int = 50) -> list[Watch]:
     """Claim up to limit open watches begun more than hours ago whose alert is not sent (or whose claim
     lapsed), the longest kept first."""
-    due = (
-        select(Watch.id)
-        .where(
-            Watch.ends_at.is_(None),
-            Watch.starts_at <= now - timedelta(hours=hours),
-            Watch.relief_alert_sent_at.is_(None),
-            or_(Watch.relief_alert_claimed_at.is_(None), Watch.relief_alert_claimed_at <= now - lapse),
-        )
-        .order_by(Watch.starts_at, Watch.id)
-        .limit(limit)
-    )
-    taken = (
-        update(Watch)
-        .where(among_claimable(session, Watch.id, due))
-        .values(relief_alert_claimed_at=now)
-        .returning(Watch.id)
-    )
-    ids = list(session.execute(taken, execution_options={"synchronize_session": False}).scalars())
-    query = (
-        select(Watch)
-        .where(Watch.id.in_(ids))
-        .order_by(Watch.starts_at, Watch.id)
-        .options(selectinload(Watch.officer))
-        .execution_options(populate_existing=True)
-    )
-    return list(session.scalars(query))
-
-
-def _when(moment: datetime) -> str:
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M}Z ({format_dtg(moment)})"
+    stamps = (Watch.relief_alert_claimed_at, Watch.relief_alert_sent_at)
+    unrelieved = (Watch.ends_at.is_(None), Watch.starts_at <= now - timedelta(hours=hours))
+    load = selectinload(Watch.officer)
+    return claim_untold(session, Watch, stamps, unrelieved, (Watch.starts_at, Watch.id), now, lapse, load, limit)
 
 
 def compose(watch: Watch, hours: float, supervisor: User, public_url: str, mail_domain: str) -> Message:
@@ -61,32 +35,15 @@ def compose(watch: Watch, hours: float, supervisor: User, public_url: str, mail_
     subject = f"WATCH UNRELIEVED: {watch.desk}"
     text = "\n".join(
         [
-            f"The watch at {watch.desk} has been kept by {watch.officer.username} since {_when(watch.starts_at)}, "
+            f"The watch at {watch.desk} has been kept by {watch.officer.username} since {when(watch.starts_at)}, "
             f"more than {hours:g} hours, and no handover has been signed.",
-            f"Relief was due {_when(watch.starts_at + timedelta(hours=hours))}.",
+            f"Relief was due {when(watch.starts_at + timedelta(hours=hours))}.",
             f"The watch: {page}",
         ]
     )
     key = f"watch-unrelieved-{watch.id}-{supervisor.id}-{watch.starts_at.astimezone(UTC):%Y%m%d%H%M%S%f}"
-    return Message(
-        key=key,
-        event=EVENT,
-        recipient=supervisor.username,
-        address=supervisor.email or supervisor.username,
-        subject=subject,
-        text=text,
-        html=message_text.html(subject, text, page, "Open the watch"),
-        message_id=f"<{key}@{mail_domain}>",
-        payload={
-            "event": EVENT,
-            "idempotency_key": key,
-            "desk": watch.desk,
-            "officer": watch.officer.username,
-            "starts_at": watch.starts_at.isoformat(),
-            "subject": subject,
-            "text": text,
-        },
-    )
+    facts = {"desk": watch.desk, "officer": watch.officer.username, "starts_at": watch.starts_at.isoformat()}
+    return to_supervisor(supervisor, key, EVENT, subject, text, (page, "Open the watch"), mail_domain, facts)
 
 
 def mark_sent(session: Session, watch_id: int, now: datetime) -> None:
