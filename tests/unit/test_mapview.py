@@ -83,6 +83,27 @@ def test_a_circle_across_the_antimeridian_is_cut_there_not_drawn_round_the_globe
     assert feature["geometry"]["type"] == "MultiPolygon", feature["geometry"]["type"]
 
 
+@pytest.mark.parametrize(("latitude", "pole"), [(85.0, 90.0), (-87.0, -90.0)])
+def test_a_circle_round_a_pole_holds_the_pole_and_not_the_rest_of_the_world(latitude, pole):
+    """A circle holding a pole (the Barents Sea's big exercises reach past 85°N) was drawn as the ring of
+    its vertices: a band round the globe with a wedge missing, and without the pole inside it."""
+    area = mapview.circle(latitude, 20.0, 700.0)
+    assert area.is_valid and area.geom_type == "Polygon", (area.geom_type, area.bounds)
+    assert area.bounds[0] == -180 and area.bounds[2] == 180, area.bounds
+    inside = [(20.0, latitude), (-170.0, pole - 0.1 * (pole / 90)), (100.0, pole - 0.5 * (pole / 90))]
+    outside = [(20.0, latitude - 10 * (pole / 90)), (-160.0, latitude - 2 * (pole / 90))]
+    for lon, lat in inside:
+        assert area.contains(shape({"type": "Point", "coordinates": [lon, lat]})), ("inside", lon, lat)
+        assert WGS84.inv(20.0, latitude, lon, lat)[2] / 1000 < 700.0
+    for lon, lat in outside:
+        assert not area.contains(shape({"type": "Point", "coordinates": [lon, lat]})), ("outside", lon, lat)
+        assert WGS84.inv(20.0, latitude, lon, lat)[2] / 1000 > 700.0
+    edge = [(lon, lat) for lon, lat in area.exterior.coords if abs(lon) != 180 and abs(lat) != 90]
+    assert edge and all(
+        WGS84.inv(20.0, latitude, lon, lat)[2] / 1000 == pytest.approx(700.0, abs=0.01) for lon, lat in edge
+    )
+
+
 def test_an_exercise_area_is_its_polygon_its_circle_or_nothing():
     polygon = mapview.exercise_area(exercise(area=square(22.0, 54.0, 22.5, 54.4)))
     assert polygon.bounds == (22.0, 54.0, 22.5, 54.4)

@@ -46,6 +46,8 @@ def circle(
 
     azimuths = [360 * i / points for i in range(points)]
     lons, lats, _ = wgs84().fwd([longitude] * points, [latitude] * points, azimuths, [radius_km * 1000] * points)
+    if (pole := _pole_inside(latitude, longitude, radius_km)) is not None:
+        return _polar_cap(list(lons), list(lats), pole)
     # Each vertex on the centre's side of the antimeridian (pyproj folds longitudes into -180..180).
     unwrapped = [longitude + (lon - longitude + 180) % 360 - 180 for lon in lons]
     polygon = Polygon([(round(lon, 6), round(lat, 6)) for lon, lat in zip(unwrapped, lats, strict=True)])
@@ -56,6 +58,30 @@ def circle(
     beyond = translate(polygon.difference(world), xoff=-360 if east > 180 else 360)
     parts = [p for piece in (polygon.intersection(world), beyond) for p in getattr(piece, "geoms", [piece])]
     return MultiPolygon([p for p in parts if isinstance(p, Polygon) and not p.is_empty])
+
+
+def _pole_inside(latitude: float, longitude: float, radius_km: float) -> float | None:
+    """90 or -90 if the circle holds that pole, else None."""
+    for pole in (90.0, -90.0):
+        _, _, metres = wgs84().inv(longitude, latitude, longitude, pole)
+        if metres < radius_km * 1000:
+            return pole
+    return None
+
+
+def _polar_cap(lons: list[float], lats: list[float], pole: float) -> "Polygon":
+    """A circle round a pole: its edge runs once round the globe, so as a ring of its vertices it would
+    leave the pole outside (a band with a wedge missing). In longitude and latitude it is the area
+    between the edge and the pole: the edge from -180 to 180, closed along the pole's latitude."""
+    from shapely.geometry import Polygon
+
+    edge = sorted(zip(lons, lats, strict=True))
+    (west_lon, west_lat), (east_lon, east_lat) = edge[0], edge[-1]
+    # Where the edge crosses the antimeridian, between its easternmost and (a turn on) its westernmost vertex.
+    span = west_lon + 360 - east_lon
+    crossing = east_lat + (west_lat - east_lat) * ((180 - east_lon) / span if span else 0.5)
+    ring = [(-180.0, crossing), *edge, (180.0, crossing), (180.0, pole), (-180.0, pole)]
+    return Polygon([(round(lon, 6), round(lat, 6)) for lon, lat in ring])
 
 
 def exercise_area(exercise: ExerciseNotice):
