@@ -11,6 +11,8 @@ per width that signs in once per role. A route that is not a page (rows the page
 downloads) is named in NOT_PAGES; a new route must be one or the other, so no page escapes.
 """
 
+from datetime import timedelta
+
 import pytest
 from flask import url_for
 from playwright.sync_api import Page
@@ -21,7 +23,7 @@ from tests.functional.test_authorization_matrix import DRAFTER, Scene, Stage
 from tests.support import build_world
 from tracker import dispatch
 from tracker.db import session_scope
-from tracker.models import Incident, Role
+from tracker.models import Incident, Role, Watch
 from tracker.models.permissions import may
 from tracker.services.accounts import people
 
@@ -96,6 +98,9 @@ def prepared(app) -> Scene:
         world.tokens[DRAFTER] = people.create_token(session, drafter, "test")[1]
     scene = Scene(Stage(app, world), {})
     assert scene.summary and scene.call and scene.check and scene.approved_draft  # shown on the pages visited
+    with session_scope(app) as session:  # kept beyond its hours: the board and My queue say it is due for relief
+        watch = session.get(Watch, scene.watch)
+        watch.starts_at = watch.starts_at - timedelta(hours=app.config["WATCH_HOURS"] + 1)
     return scene
 
 
