@@ -341,6 +341,7 @@ def test_a_form_field_that_is_not_utf8_is_refused_not_stored_as_its_escapes(app,
     )
     assert response.status_code == 400, response.status_code
     assert "the form&#39;s field &#39;narrative&#39; is not UTF-8 text" in response.text, response.text[:2000]
+    assert response.headers.get("X-Request-ID"), "a refusal is logged and answered under a request id too"
     assert count(app, Incident) == 0
     cyrillic = body + b"&narrative=" + quote_plus("Сблизился до 30 м.").encode()
     filed = client.post("/incidents/new", data=cyrillic, content_type="application/x-www-form-urlencoded")

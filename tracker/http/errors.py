@@ -162,9 +162,10 @@ def init_app(app: Flask) -> None:
     """Register every error handler of the app, for both doors, and the check of path values."""
     if isinstance(app, APIFlask):
         app.error_processor(_http_error)
+    # Before the CSRF check (web.init_app registers it after this): the raw body must be read before
+    # anything parses the form. After logs' request id, so that a refusal carries one.
+    app.before_request(_refuse_unreadable_bodies)
     app.before_request(_refuse_impossible_path_values)
-    # First of all hooks: the raw body must be read before anything (the CSRF check) parses the form.
-    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_unreadable_bodies)
     app.register_error_handler(TrackerError, _domain_error)
     app.register_error_handler(StaleDataError, _stale)
     app.register_error_handler(IntegrityError, _integrity)
