@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from ...channels import Message
 from ...models import User, Watch
 from ...timeutil import UTC
+from ..watches.log import past_relief
 from .claims import claim_untold
 from .line_alerts import to_supervisor, when
 
@@ -24,7 +25,7 @@ def claim(session: Session, now: datetime, hours: float, lapse: timedelta, limit
     """Claim up to limit open watches begun more than hours ago whose alert is not sent (or whose claim
     lapsed), the longest kept first."""
     stamps = (Watch.relief_alert_claimed_at, Watch.relief_alert_sent_at)
-    unrelieved = (Watch.ends_at.is_(None), Watch.starts_at <= now - timedelta(hours=hours))
+    unrelieved = past_relief(now, hours)
     load = selectinload(Watch.officer)
     return claim_untold(session, Watch, stamps, unrelieved, (Watch.starts_at, Watch.id), now, lapse, load, limit)
 

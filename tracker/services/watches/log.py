@@ -69,11 +69,16 @@ def relief_due_at(watch: Watch, hours: float) -> datetime | None:
     return watch.starts_at + timedelta(hours=hours) if watch.ends_at is None else None
 
 
+def past_relief(now: datetime, hours: float) -> tuple:
+    """The condition of an open watch kept longer than `hours` (no signed handover ended it)."""
+    return (Watch.ends_at.is_(None), Watch.starts_at <= now - timedelta(hours=hours))
+
+
 def unrelieved(session: Session, now: datetime, hours: float) -> list[Watch]:
     """Open watches kept longer than `hours` without a signed handover, the longest first."""
     query = (
         select(Watch)
-        .where(Watch.ends_at.is_(None), Watch.starts_at <= now - timedelta(hours=hours))
+        .where(*past_relief(now, hours))
         .order_by(Watch.starts_at, Watch.id)
         .options(selectinload(Watch.officer))
     )
