@@ -219,18 +219,16 @@ def exchange_counts(session: Session, flt: ReportFilter) -> dict[str, int]:
     not closed; closed_unanswered: none of these, closed. As the annual review's outcome() orders them.
     """
     S = ExchangeState
-    replied = exists().where(
-        ExchangeMessage.exchange_id == Exchange.id,
-        ExchangeMessage.direction == MessageDirection.IN,
-        ExchangeMessage.kind == "reply",
-    )
-    answered = or_(replied, Exchange.state.in_((S.REPLY_RECEIVED, S.MEETING_HELD)))
-    refusal = exists().where(
-        ExchangeMessage.exchange_id == Exchange.id,
-        ExchangeMessage.direction == MessageDirection.IN,
-        ExchangeMessage.kind == "refusal",
-    )
-    refused = and_(not_(answered), or_(Exchange.state == S.REFUSED, refusal))
+
+    def received(kind: str):
+        return exists().where(
+            ExchangeMessage.exchange_id == Exchange.id,
+            ExchangeMessage.direction == MessageDirection.IN,
+            ExchangeMessage.kind == kind,
+        )
+
+    answered = or_(received("reply"), Exchange.state.in_((S.REPLY_RECEIVED, S.MEETING_HELD)))
+    refused = and_(not_(answered), or_(Exchange.state == S.REFUSED, received("refusal")))
     no_answer = and_(not_(answered), not_(refused), Exchange.state == S.NO_ANSWER)
     unsettled = and_(not_(answered), not_(refused), Exchange.state != S.NO_ANSWER)
     late = or_(Exchange.overdue_count > 0, Exchange.state == S.OVERDUE)
