@@ -529,6 +529,8 @@ PAGES = {
     ("GET", "/favicon.ico"): Call(everyone(200)),  # the site's icon, where browsers look for it
     ("GET", "/board/rows"): Call(page(200)),
     ("GET", "/board/exchanges/rows"): Call(page(200)),
+    # Finding an exchange by the reference the other side quotes: any signed-in role (one nobody holds: 404).
+    ("GET", "/exchanges/find"): Call(page(404), query=lambda s: {"reference": "XX-1999-0001"}),
     ("GET", "/queue"): Call(page(200)),
     ("GET", "/queue/rows"): Call(page(200)),
     ("GET", "/queue/acknowledge-all"): Call(own_queue(200)),

@@ -45,6 +45,7 @@ NOT_PAGES = {
     "reports.export_csv": "a download",
     "reports.export_geojson": "a download",
     "reports.review_csv": "a download",
+    "exchanges.find": "a redirect to the incident's exchange",
 }
 # Who opens a page: the liaison officer the lists of whose own lines these are, else the first of VIEWERS
 # whose role holds the page's permission.

@@ -267,6 +267,13 @@ def test_the_reference_the_other_side_quotes_is_shown_and_finds_its_exchange(app
     shown = page.get(f"/incidents/{incident}").get_data(as_text=True)
     assert f"Their reference <strong>{quoted}</strong>" in shown, "on the incident's exchange"
     assert f"their ref. {quoted}" in page.get("/board").get_data(as_text=True), "on the board's exchanges"
+    assert 'action="/exchanges/find"' in page.get("/board").get_data(as_text=True), "the board finds one by it"
+    went = page.get("/exchanges/find", query_string={"reference": f" {quoted.lower()} "})
+    assert went.status_code == 302, went.status_code
+    assert went.headers["Location"] == f"/incidents/{incident}#exchange-{opened['id']}-heading", went.headers
+    unknown = page.get("/exchanges/find", query_string={"reference": "XX-1999-0001"})
+    assert unknown.status_code == 404 and "No exchange is known by" in unknown.get_data(as_text=True)
+    assert page.get("/exchanges/find", query_string={"reference": " "}).status_code == 422
 
 
 def test_an_exchange_opens_only_over_an_active_counterpart_line(app, client, world):

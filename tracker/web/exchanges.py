@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -19,6 +19,7 @@ from .etags import conditional
 from .forms import ExchangeActionForm, ExchangeMessageForm, OpenExchangeForm
 
 bp = Blueprint("exchanges", __name__)
+REFERENCE_MAX_LENGTH = 40  # Exchange.reference's column
 S = ExchangeState
 # The button that moves an exchange to each state a person may choose.
 ACTIONS = {
@@ -195,6 +196,25 @@ def record_message(exchange_id: int):
         if direction is MessageDirection.OUT
         else "Message from the other side recorded.",
         form,
+    )
+
+
+@bp.get("/exchanges/find")
+@login_required
+def find():
+    """The exchange the other side quotes by its reference (as they say it on the line, any case): to its
+    incident's page at that exchange; a reference nobody holds answers 404 saying so."""
+    quoted = request.args.get("reference", "").strip()
+    if not quoted or len(quoted) > REFERENCE_MAX_LENGTH or not quoted.isascii():
+        message = "Give the reference the other side quotes, such as NM-2026-0007."
+        return render_template("web/error.html", code=422, title="No reference", message=message), 422
+    found = exchanges.listing(get_session(), reference=quoted, limit=1)
+    if not found:
+        message = f"No exchange is known by {quoted!r}: check it with them (our references read PREFIX-YEAR-NNNN)."
+        return render_template("web/error.html", code=404, title="No such exchange", message=message), 404
+    [exchange] = found
+    return redirect(
+        url_for("incidents.view", reference=exchange.incident.reference, _anchor=f"exchange-{exchange.id}-heading")
     )
 
 
