@@ -214,3 +214,20 @@ def test_nothing_delivered_to_the_other_side_names_our_incident(app, client, wor
         assert mail["X-Tracker-Reference"] == path.name.split("-notification-")[0], headers
     [request] = webhook_receiver.requests
     assert hook and reference not in json.dumps(request, default=str), request
+
+
+def test_every_message_we_sent_shows_its_serial_on_the_incident_page(app, client, world):
+    """The other side quotes our serial ("your message 0002/2026"): a receipt of ours, which awaits no receipt
+    of its own, showed its serial on the printed incident only, not on the page the desk works from."""
+    reference, exchange, theirs = exchange_with_their_message(app, client, world)
+    sent = api(client, world, "POST", f"/exchanges/{exchange['id']}/receipts", {"message_id": theirs["id"]}, status=201)
+    serial = f"Serial {sent['serial']:04d}/{sent['serial_year']}"
+    sign_in(client, "duty")
+    page = client.get(f"/incidents/{reference}").get_data(as_text=True)
+    rows = re.findall(r'<tr class="msg-out">.*?</tr>', page, re.S)
+    assert len(rows) == 2, rows  # the notice that opened the exchange, then our receipt
+    assert "Serial 0001/" in rows[0], rows[0]
+    assert serial in rows[1], f"{serial} not on our receipt's row: {rows[1]}"
+    assert "receipt due" not in rows[1].lower(), "nobody waits for their receipt of our receipt"
+    printed = client.get(f"/incidents/{reference}/print").get_data(as_text=True)
+    assert serial.lower() in printed.lower(), "the print shows it as before"
