@@ -121,6 +121,18 @@ def test_list_filters_and_pages(client, world):
     assert listing(f"since={lately}")["total"] == 0, "occurred on 27 Nov"
     assert listing(f"since={lately}&by=reported")["total"] == 5, "reported in the last hour"
     assert listing("since=2026-11-27T09:00:00Z&until=271000ZNOV26&by=reported")["total"] == 0
+    # A desk reconciles with the report by typing the report's own dates: a date alone is its 00:00Z there,
+    # and here too (it was refused with 422, so the same dates could not be given to both).
+    today, tomorrow = utcnow().date(), utcnow().date() + timedelta(days=1)
+    window = f"from={today}&to={tomorrow}"
+    report = client.get(f"/api/v1/reports/after-action?{window}", headers=world.auth("supervisor")).get_json()
+    assert listing(f"since={today}&until={tomorrow}&by=reported")["total"] == report["incidents_total"] == 5, report
+    assert listing("since=2026-11-27&until=2026-11-28")["total"] == 5, "occurred on 27 Nov"
+    assert listing("since=2026-11-28")["total"] == 0
+    for bad in ("since=2026-11-31", "until=2026-13-01", "since=yesterday"):
+        refused = client.get(f"/api/v1/incidents?{bad}", headers=world.auth("duty"))
+        field = bad.split("=")[0]
+        assert refused.status_code == 422 and field in refused.get_json()["error"]["details"], refused.get_json()
     wrong = client.get("/api/v1/incidents?by=filed", headers=world.auth("duty"))
     assert wrong.status_code == 422 and "by" in wrong.get_json()["error"]["details"], wrong.get_json()
     page = listing("per_page=2&page=3")

@@ -9,7 +9,7 @@ from marshmallow import post_load, validates_schema
 from ..channels import withheld
 from ..geo import parse_position
 from ..http.access import current_principal
-from ..http.fields import UTC, Moment, Number, Query, Text, Whole
+from ..http.fields import UTC, Bound, Moment, Number, Query, Text, Whole
 from ..models import (
     ChannelHealth,
     CheckOutcome,
@@ -463,8 +463,9 @@ class IncidentQuery(Query):
     precedence = fields.List(fields.Enum(Precedence, by_value=True))
     domain = fields.Enum(Domain, by_value=True)
     category = Text(validate=OneOf(all_categories()))
-    since = Moment(metadata={"description": "at or after (the time `by` names)"})
-    until = Moment(metadata={"description": "before (exclusive)"})
+    # Bounds as the reports take them (a date alone is its 00:00Z), so a desk gives both the same dates.
+    since = Bound(metadata={"description": "at or after (the time `by` names); a date alone: its 00:00Z"})
+    until = Bound(metadata={"description": "before (exclusive); a date alone: its 00:00Z"})
     by = Text(
         load_default="occurred",
         validate=OneOf(["occurred", "reported"]),

@@ -1,10 +1,15 @@
 """Marshmallow fields for the tracker's own formats, and the base of every query string's schema."""
 
+import re
+from datetime import datetime
+
 from apiflask import Schema, fields
 from marshmallow import ValidationError, pre_load
 
 from ..text import problem
-from ..timeutil import isoformat, parse_moment
+from ..timeutil import in_range, isoformat, parse_moment
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class Text(fields.String):
@@ -37,6 +42,25 @@ class Moment(Text):
             return parse_moment(text)
         except ValueError as exc:  # not a time, or one outside what the tracker handles (timeutil.EARLIEST)
             raise ValidationError(str(exc)) from None
+
+
+class Bound(Moment):
+    """A moment (ISO 8601 with a zone, or a DTG), or a plain date meaning its 00:00Z: the bounds of the
+    reports and of the incident list, so that a desk gives both the same dates."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and _DATE.match(value.strip()):
+            try:
+                return in_range(datetime.fromisoformat(f"{value.strip()}T00:00:00+00:00"))
+            except ValueError as exc:
+                raise ValidationError(f"not a date: {exc}") from None
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError as error:  # the three forms a bound takes, the date first
+            said = "; ".join(str(m) for m in error.messages) if isinstance(error.messages, list) else str(error)
+            raise ValidationError(
+                said.replace("expected ISO 8601", "expected a date (2026-11-27), ISO 8601", 1)
+            ) from None
 
 
 class Number(fields.Float):

@@ -1,9 +1,6 @@
 """The after-action report's filters and the incident exports, shared by the API and the report
 page (whose export links the browser follows with its session cookie, not a bearer token)."""
 
-import re
-from datetime import UTC, datetime
-
 from apiflask import fields
 from apiflask.validators import Length, OneOf
 from flask import Response, json
@@ -12,29 +9,9 @@ from marshmallow import ValidationError, validates_schema
 from ..db import get_session
 from ..models import Domain, Precedence, all_categories
 from ..services.review import annual, export, reports
-from ..timeutil import in_range, utcnow
+from ..timeutil import utcnow
 from . import wiring
-from .fields import Moment, Query, Text
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-class Bound(Moment):
-    """A moment (ISO 8601 with a zone, or a DTG), or a plain date meaning its 00:00Z."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and _DATE.match(value.strip()):
-            try:
-                return in_range(datetime.fromisoformat(value.strip()).replace(tzinfo=UTC))
-            except ValueError as exc:
-                raise ValidationError(f"not a date: {exc}") from None
-        try:
-            return super()._deserialize(value, attr, data, **kwargs)
-        except ValidationError as error:  # the three forms a bound takes, the date first
-            said = "; ".join(str(m) for m in error.messages) if isinstance(error.messages, list) else str(error)
-            raise ValidationError(
-                said.replace("expected ISO 8601", "expected a date (2026-11-27), ISO 8601", 1)
-            ) from None
+from .fields import Bound, Query, Text
 
 
 class ReportQuery(Query):
