@@ -230,8 +230,16 @@ def test_scenario_airprox_near_border_explanation_overdue_meeting_closed(app, cl
     ]
     incident = api(client, world, "GET", f"/incidents/{reference}")
     assert incident["exchanges"] == [
-        {"id": xid, "channel": LINE, "state": "closed", "deadline_at": None, "deadline_kind": None}
+        {
+            "id": xid,
+            "channel": LINE,
+            "state": "closed",
+            "deadline_at": None,
+            "deadline_kind": None,
+            "reference": closed["reference"],  # the one the other side quotes
+        }
     ], incident["exchanges"]
+    assert closed["reference"], closed
     assert api(client, world, "GET", "/exchanges?open=true") == []
 
     # What we sent went over the counterpart line, exactly as written, and nothing else did.
@@ -256,6 +264,8 @@ def test_the_reference_the_other_side_quotes_is_shown_and_finds_its_exchange(app
     quoted = opened["reference"]
     assert re.fullmatch(r"[A-Z0-9]+-\d{4}-\d{4}", quoted or ""), opened
     assert incident not in quoted, "never our incident number"
+    shown = client.get(f"/api/v1/incidents/{incident}", headers=world.auth("duty")).get_json()
+    assert [(x["id"], x["reference"]) for x in shown["exchanges"]] == [(opened["id"], quoted)], shown["exchanges"]
 
     response = client.get("/api/v1/exchanges", query_string={"reference": quoted.lower()}, headers=world.auth("duty"))
     assert response.status_code == 200 and [x["id"] for x in response.get_json()] == [opened["id"]], response.get_json()

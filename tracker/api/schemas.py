@@ -431,6 +431,14 @@ class ExchangeBriefOut(Schema):
     state = fields.Enum(ExchangeState, by_value=True)
     deadline_at = UTC(allow_none=True, metadata={"description": "when the running clock runs out"})
     deadline_kind = fields.String(allow_none=True, metadata={"description": "reply or meeting"})
+    reference = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the reference the other side knows the exchange by and quotes (given with our first "
+            "message sent; never our incident number); null before",
+            "examples": ["NM-2026-0007"],
+        },
+    )
 
 
 class CallBriefOut(Schema):
