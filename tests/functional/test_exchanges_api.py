@@ -271,6 +271,20 @@ def test_the_reference_the_other_side_quotes_is_shown_and_finds_its_exchange(app
     assert response.status_code == 200 and [x["id"] for x in response.get_json()] == [opened["id"]], response.get_json()
     none = client.get("/api/v1/exchanges", query_string={"reference": "XX-1999-0001"}, headers=world.auth("duty"))
     assert none.status_code == 200 and none.get_json() == [], none.get_json()
+    # The incident list finds the incident by it too (any case, spaces round it ignored), and by nothing else.
+    listed = client.get(
+        "/api/v1/incidents", query_string={"exchange_reference": f" {quoted.lower()}"}, headers=world.auth("duty")
+    )
+    assert listed.status_code == 200, listed.get_json()
+    assert [i["reference"] for i in listed.get_json()["items"]] == [incident], listed.get_json()
+    other = client.get(
+        "/api/v1/incidents", query_string={"exchange_reference": "XX-1999-0001"}, headers=world.auth("duty")
+    )
+    assert other.status_code == 200 and other.get_json()["total"] == 0, other.get_json()
+    for bad in ("", " ", "X" * 41):
+        refused = client.get("/api/v1/incidents", query_string={"exchange_reference": bad}, headers=world.auth("duty"))
+        assert refused.status_code == 422, refused.get_json()
+        assert "exchange_reference" in refused.get_json()["error"]["details"], refused.get_json()
 
     page = app.test_client()
     sign_in(page, "duty")

@@ -65,8 +65,8 @@ def file_incident(data):
 @bp.output(IncidentPage)
 @bp.doc(summary="List incidents", responses=_errors(403))
 def list_all(query):
-    """Newest report first; filter by status, precedence, domain, category and a time range (since/until,
-    on the occurrence or, with by=reported, on the report)."""
+    """Newest report first; filter by status, precedence, domain, category, a time range (since/until,
+    on the occurrence or, with by=reported, on the report) and the reference the other side quotes."""
     per_page = query.pop("per_page", None) or current_app.config["PAGE_SIZE_DEFAULT"]
     page = query.pop("page")
     items, total = list_incidents(get_session(), IncidentFilter(**query), page, per_page)

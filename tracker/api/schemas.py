@@ -482,6 +482,14 @@ class IncidentQuery(Query):
             "report and the exports count"
         },
     )
+    exchange_reference = Text(
+        validate=[Length(min=1, max=40), Regexp(r".*\S", error="give the reference, not blanks")],
+        metadata={
+            "description": "the reference the other side quotes for an exchange (NM-2026-0007): the incident "
+            "it is about; any case",
+            "examples": ["NM-2026-0007"],
+        },
+    )
     page = fields.Integer(load_default=1, validate=ID)
     per_page = fields.Integer(validate=Range(min=1, max=200))
 

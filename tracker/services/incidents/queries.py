@@ -12,6 +12,7 @@ from ...models import (
     ChannelHealth,
     ContactChannel,
     Domain,
+    Exchange,
     ExerciseNotice,
     Incident,
     IncidentStatus,
@@ -36,6 +37,8 @@ class IncidentFilter:
     # Which time since/until bound: "occurred" (when it happened) or "reported" (when it was filed, as the
     # after-action report and the exports count), so the list can be reconciled with a report.
     by: str = "occurred"
+    # The reference the other side quotes for one of the incident's exchanges (any case).
+    exchange_reference: str | None = None
 
 
 def list_incidents(session: Session, flt: IncidentFilter, page: int, per_page: int) -> tuple[list[Incident], int]:
@@ -49,6 +52,9 @@ def list_incidents(session: Session, flt: IncidentFilter, page: int, per_page: i
         query = query.where(Incident.domain == flt.domain)
     if flt.category:
         query = query.where(Incident.category == flt.category)
+    if flt.exchange_reference:
+        quoted = func.upper(Exchange.reference) == flt.exchange_reference.strip().upper()
+        query = query.where(Incident.id.in_(select(Exchange.incident_id).where(quoted)))
     bound = Incident.reported_at if flt.by == "reported" else Incident.occurred_at
     if flt.since:
         query = query.where(bound >= flt.since)
