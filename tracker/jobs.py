@@ -23,6 +23,7 @@ from .services.engine import (
     idle,
     line_alerts,
     line_checks,
+    notify,
     relief_alerts,
     watchdog,
 )
@@ -277,7 +278,7 @@ def _tell_supervisors(app: Flask, what: str, claimed, compose, mark_sent) -> int
     try:
         with session_scope(app) as session:
             rows = claimed(session, utcnow(), lapse)
-            people = line_alerts.supervisors(session)
+            people = notify.active_supervisors(session)
             alerts = [(row.id, [compose(row, person) for person in people]) for row in rows]
     except Exception:
         log.exception("%s alerts could not be claimed for the supervisors", what)

@@ -9,7 +9,7 @@ from ..services.exchanges.counterpart import needs_approval
 from ..services.exchanges.exchanges import KIND, TEXT_MAX_LENGTH, next_states, seconds_left
 from ..services.exchanges.receipts import LOGGED_VIA
 from ..timeutil import utcnow
-from .schemas import ID
+from .schemas import ID, exchange_reference
 
 TEXT = Length(max=TEXT_MAX_LENGTH)
 TEXT_NOTE = f"up to {TEXT_MAX_LENGTH} characters; checked against what may be released to the other side"
@@ -174,14 +174,7 @@ class ExchangeMessageEntryOut(ExchangeMessageOut):
 class ExchangeOut(Schema):
     id = fields.Integer()
     incident = fields.String(attribute="incident.reference", metadata={"examples": ["INC-2026-00042"]})
-    reference = fields.String(
-        allow_none=True,
-        metadata={
-            "description": "the reference the other side knows the exchange by (given with our first message "
-            "sent; never our incident number); null before",
-            "examples": ["NM-2026-0007"],
-        },
-    )
+    reference = exchange_reference()
     precedence = fields.Enum(Precedence, by_value=True, attribute="incident.precedence")
     channel_id = fields.Integer()
     channel = fields.String(attribute="channel_name")

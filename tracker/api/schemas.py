@@ -423,6 +423,18 @@ class TimelineEntryOut(TimelineEventOut):
     in the spec twice (TimelineEventOut1) with a UserWarning."""
 
 
+def exchange_reference() -> fields.String:
+    """An exchange's reference, as every schema that shows an exchange gives it."""
+    return fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the reference the other side knows the exchange by and quotes (given with our first "
+            "message sent; never our incident number); null before",
+            "examples": ["NM-2026-0007"],
+        },
+    )
+
+
 class ExchangeBriefOut(Schema):
     """An exchange with the other side as the incident shows it; GET /exchanges/{id} has the rest."""
 
@@ -431,14 +443,7 @@ class ExchangeBriefOut(Schema):
     state = fields.Enum(ExchangeState, by_value=True)
     deadline_at = UTC(allow_none=True, metadata={"description": "when the running clock runs out"})
     deadline_kind = fields.String(allow_none=True, metadata={"description": "reply or meeting"})
-    reference = fields.String(
-        allow_none=True,
-        metadata={
-            "description": "the reference the other side knows the exchange by and quotes (given with our first "
-            "message sent; never our incident number); null before",
-            "examples": ["NM-2026-0007"],
-        },
-    )
+    reference = exchange_reference()
 
 
 class CallBriefOut(Schema):

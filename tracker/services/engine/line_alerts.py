@@ -11,11 +11,11 @@ Only ever the supervisors, by our own transport: never a line, and so never the 
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, selectinload
 
 from ...channels import Message
-from ...models import ChannelCheck, Role, User
+from ...models import ChannelCheck, User
 from ...timeutil import UTC, format_dtg
 from . import message_text
 from .claims import claim_untold
@@ -32,12 +32,6 @@ def claim(session: Session, now: datetime, lapse: timedelta, limit: int = 50) ->
     order = (ChannelCheck.decided_at, ChannelCheck.id)
     load = selectinload(ChannelCheck.channel)
     return claim_untold(session, ChannelCheck, stamps, changed, order, now, lapse, load, limit)
-
-
-def supervisors(session: Session) -> list[User]:
-    return list(
-        session.scalars(select(User).where(User.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.username))
-    )
 
 
 def compose(check: ChannelCheck, supervisor: User, public_url: str, mail_domain: str) -> Message:

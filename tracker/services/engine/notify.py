@@ -52,10 +52,7 @@ class Recipients:
     @classmethod
     def load(cls, session: Session, public_url: str = "") -> "Recipients":
         channels = session.scalars(select(ContactChannel).where(ContactChannel.active.is_(True))).all()
-        supervisors = session.scalars(
-            select(User).where(User.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.username)
-        ).all()
-        return cls({c.id: c for c in channels}, list(supervisors), public_url)
+        return cls({c.id: c for c in channels}, active_supervisors(session), public_url)
 
     @classmethod
     def for_step(cls, session: Session, step: dict) -> "Recipients":
@@ -64,6 +61,12 @@ class Recipients:
             select(ContactChannel).where(ContactChannel.id.in_(step_channel_ids(step)), ContactChannel.active.is_(True))
         ).all()
         return cls({c.id: c for c in channels}, [])
+
+
+def active_supervisors(session: Session) -> list[User]:
+    """Every active supervisor, by username: whom the supervisors' messages and alerts go to."""
+    query = select(User).where(User.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.username)
+    return list(session.scalars(query))
 
 
 def step_channel_ids(step: dict) -> list[int]:
