@@ -43,10 +43,10 @@ def build_world(app, steps=(("L1",), ("L2",)), ack_seconds=600, repeat=0) -> Wor
         users = {}
         for name, role in ROLES.items():
             users[name] = people.create_user(session, name, f"{name}-password", role, email=f"{name}@test.example")
-            token, text = people.create_token(session, users[name], "test")
+            token, text = people.create_token(session, users[name], "test", by="admin")
             world.tokens[name] = text
             if name == "revoked":
-                people.revoke_token(session, token.id)
+                people.revoke_token(session, token.id, by="admin")
         for level, name in enumerate(("L1", "L2", "L3"), start=1):
             channel = ladder.save_channel(
                 session,

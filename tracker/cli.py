@@ -152,10 +152,31 @@ def deactivate_user(name):
 
     try:
         with session_scope(current_app) as session:
-            revoked = people.deactivate(session, people.find_user(session, name))
+            revoked = people.deactivate(session, people.find_user(session, name), by=people.COMMAND_LINE)
     except TrackerError as error:
         _fail(error)
     click.echo(f"deactivated {name}: web sessions ended, {revoked} API token(s) and their calendar feed links revoked")
+
+
+@user_cli.command("activate")
+@click.argument("name")
+@with_appcontext
+def activate_user(name):
+    """Activate NAME again after a deactivation: they sign in with their password; their old API tokens
+    and calendar feed links stay revoked (issue new ones with `token create`)."""
+    from .services.accounts import people
+
+    try:
+        with session_scope(current_app) as session:
+            user = people.find_user(session, name)
+            was_active = user.active
+            people.reactivate(session, user, by=people.COMMAND_LINE)
+    except TrackerError as error:
+        _fail(error)
+    if was_active:
+        click.echo(f"{name} is already active")
+    else:
+        click.echo(f"activated {name}: they sign in with their password; old API tokens and feed links stay revoked")
 
 
 @token_cli.command("create")
@@ -168,7 +189,7 @@ def create_token(name, label):
 
     try:
         with session_scope(current_app) as session:
-            token, text = people.create_token(session, people.find_user(session, name), label)
+            token, text = people.create_token(session, people.find_user(session, name), label, by=people.COMMAND_LINE)
             token_id = token.id
     except TrackerError as error:
         _fail(error)
@@ -185,7 +206,7 @@ def revoke_token(token_id):
 
     try:
         with session_scope(current_app) as session:
-            people.revoke_token(session, token_id)
+            people.revoke_token(session, token_id, by=people.COMMAND_LINE)
     except TrackerError as error:
         _fail(error)
     click.echo(f"revoked token {token_id}")

@@ -137,6 +137,7 @@ COUNTERPART_LINES: list[dict] = [
 PASSWORD = "{}-demo-password"
 # The name of every token `flask demo` issues (then its time): the next run revokes them.
 DEMO_TOKEN = "demo"
+DEMO_BY = "make run (demo data)"
 
 
 def load(
@@ -164,8 +165,8 @@ def load(
             continue
         for old in user.tokens:
             if old.name.startswith(DEMO_TOKEN) and old.revoked_at is None:
-                people.revoke_token(session, old.id, now)
-        tokens[username] = people.create_token(session, user, f"{DEMO_TOKEN} {now:%Y-%m-%d %H:%M}")[1]
+                people.revoke_token(session, old.id, by=DEMO_BY, now=now)
+        tokens[username] = people.create_token(session, user, f"{DEMO_TOKEN} {now:%Y-%m-%d %H:%M}", by=DEMO_BY)[1]
     return tokens
 
 

@@ -96,7 +96,7 @@ def prepared(app) -> Scene:
     world = build_world(app)
     with session_scope(app) as session:  # four eyes: a second liaison drafts the scenes' texts
         drafter = people.create_user(session, DRAFTER, f"{DRAFTER}-password", Role.LIAISON)
-        world.tokens[DRAFTER] = people.create_token(session, drafter, "test")[1]
+        world.tokens[DRAFTER] = people.create_token(session, drafter, "test", by="admin")[1]
     scene = Scene(Stage(app, world), {})
     assert scene.summary and scene.call and scene.check and scene.approved_draft  # shown on the pages visited
     with session_scope(app) as session:  # kept beyond its hours: the board and My queue say it is due for relief

@@ -473,3 +473,58 @@ def test_an_issued_token_is_shown_once_works_and_stops_when_revoked(app, world):
 
     empty = submit(admin, f"{user_page}/tokens", {"name": ""}, page=user_page)
     assert empty.status_code == 422 and 'id="name-error"' in empty.text
+
+
+def security_log(admin, user_page: str) -> list[tuple[str, str, str]]:
+    """(kind, from, details) of each line of the user's security log, newest first."""
+    rows = re.findall(
+        r'<tr data-event="([a-z_]+)">.*?data-label="From">([^<]*)</td>\s*<td data-label="Details">([^<]*)</td>',
+        admin.get(user_page).text,
+        re.S,
+    )
+    return [(kind, html.unescape(where), html.unescape(details)) for kind, where, details in rows]
+
+
+def test_the_security_log_names_who_deactivated_reactivated_reset_and_handled_tokens(app, world):
+    """Deactivating, activating again, resetting a password and issuing or revoking a token were
+    done without a trace in the account's security log: an admin could not tell who had cut an
+    officer off or handed out a token."""
+    with session_scope(app) as session:
+        duty = session.scalar(select(User.id).where(User.username == "duty"))
+    user_page = f"/admin/users/{duty}"
+    admin = sign_in(app, "admin")
+    before = len(security_log(admin, user_page))
+
+    assert submit(admin, f"{user_page}/tokens", {"name": "wall display"}, page=user_page).status_code == 302
+    prefix = SHOWN_ONCE.findall(admin.get(user_page).text)[0][:10]
+    with session_scope(app) as session:
+        token_id = session.scalar(select(ApiToken.id).where(ApiToken.prefix == prefix))
+    assert submit(admin, f"/admin/tokens/{token_id}/revoke", {"confirm": "yes"}, page=user_page).status_code == 302
+    assert submit(admin, f"{user_page}/password", {"password": "duty-new-pw"}, page=user_page).status_code == 302
+    assert submit(admin, f"{user_page}/deactivate", {"confirm": "yes"}, page=user_page).status_code == 302
+    assert submit(admin, f"{user_page}/activate", page=user_page).status_code == 302
+    assert submit(admin, f"{user_page}/activate", page=user_page).status_code == 302, "once more: already active"
+
+    everything = security_log(admin, user_page)
+    log = everything[: len(everything) - before]
+    kinds = [kind for kind, _, _ in log]
+    assert kinds == ["reactivated", "deactivated", "password_reset", "token_revoked", "token_issued"], log
+    for kind, where, details in log[:5]:
+        assert "by: admin" in details and where == "127.0.0.1", (kind, where, details)
+    assert f"token: {prefix}" in log[3][2] and f"token: {prefix}" in log[4][2] and "wall display" in log[4][2], log
+    assert "tokens revoked: 1" in log[1][2], f"duty's test token was live when deactivated: {log[1]}"
+    page = admin.get(user_page).text
+    for words in ("API token issued", "API token revoked", "password reset", "deactivated", "activated again"):
+        assert words in page, words
+
+
+def test_a_user_changing_their_own_password_is_logged_as_changed_not_reset(app, world):
+    duty = sign_in(app, "duty")
+    changed = submit(duty, "/password", {"current_password": "duty-password", "password": "duty-new-pw"})
+    assert changed.status_code == 302, changed.text[:2000]
+    with session_scope(app) as session:
+        user_id = session.scalar(select(User.id).where(User.username == "duty"))
+    log = security_log(sign_in(app, "admin"), f"/admin/users/{user_id}")
+    assert [(kind, details) for kind, _, details in log if kind.startswith("password")] == [
+        ("password_changed", "by: duty")
+    ], log

@@ -83,7 +83,7 @@ def stage(sqlite_database, tmp_path_factory):
     world = build_world(app)
     with session_scope(app) as session:  # four eyes: the scenes' texts are drafted by none of the principals
         drafter = people.create_user(session, DRAFTER, f"{DRAFTER}-password", Role.LIAISON)
-        world.tokens[DRAFTER] = people.create_token(session, drafter, "test")[1]
+        world.tokens[DRAFTER] = people.create_token(session, drafter, "test", by="admin")[1]
     yield Stage(app, world)
     engine_of(app).dispose()
 
@@ -308,7 +308,7 @@ class Scene:
     @cached_property
     def token(self) -> int:
         with session_scope(self.app) as session:
-            token, _text = people.create_token(session, session.get(User, self.user), "desk script")
+            token, _text = people.create_token(session, session.get(User, self.user), "desk script", by="admin")
             session.flush()
             return token.id
 

@@ -16,6 +16,7 @@ from tracker import create_app
 from tracker.db import engine_of, session_scope
 from tracker.migrate import head
 from tracker.models import (
+    AccountEvent,
     ApiToken,
     ContactChannel,
     EscalationPolicy,
@@ -101,12 +102,43 @@ def test_cli_token_works_until_revoked(runner, client):
     assert response.get_json()["error"]["code"] == "unauthorized"
 
 
+def test_a_user_deactivated_on_the_command_line_is_activated_there_again(runner, app, client):
+    """Deactivation had a command and activation only the admin page: a desk without a browser at hand
+    could cut an officer off and not let them back in."""
+    assert create_user(runner, "erin", role="liaison").exit_code == 0
+    _token_id, token = issue_token(runner, "erin")
+    assert runner.invoke(args=["user", "deactivate", "erin"]).exit_code == 0
+    assert client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+    activated = runner.invoke(args=["user", "activate", "erin"])
+    assert activated.exit_code == 0, activated.output
+    assert "activated erin" in activated.output and "stay revoked" in activated.output
+    assert re.search(r"^erin\s+liaison\s+active$", runner.invoke(args=["user", "list"]).output, re.MULTILINE)
+    again = runner.invoke(args=["user", "activate", "erin"])
+    assert again.exit_code == 0 and "erin is already active" in again.output, again.output
+    assert client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+    with session_scope(app) as session:
+        erin = session.scalar(select(User.id).where(User.username == "erin"))
+        log = session.execute(
+            select(AccountEvent.kind, AccountEvent.details)
+            .where(AccountEvent.user_id == erin)
+            .order_by(AccountEvent.id)
+        ).all()
+    assert [(kind, details["by"]) for kind, details in log] == [
+        ("token_issued", "the command line"),
+        ("deactivated", "the command line"),
+        ("reactivated", "the command line"),
+    ], log
+
+
 @pytest.mark.parametrize(
     ("args", "complaint"),
     [
         (["token", "create", "nobody"], "no user 'nobody'"),
         (["token", "revoke", "999"], "no token 999"),
         (["user", "deactivate", "nobody"], "no user 'nobody'"),
+        (["user", "activate", "nobody"], "no user 'nobody'"),
     ],
 )
 def test_unknown_user_or_token_exits_with_a_message(runner, args, complaint):

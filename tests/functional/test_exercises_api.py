@@ -504,7 +504,9 @@ def test_ics_feed_takes_a_signed_feed_link_instead_of_a_bearer_token(app, client
     assert client.get(liaison_path).status_code == 200
     with session_scope(app) as session:
         session.scalar(select(User).where(User.username == "duty")).active = False
-        people.set_password(session, session.scalar(select(User).where(User.username == "liaison")), "a-new-password")
+        people.set_password(
+            session, session.scalar(select(User).where(User.username == "liaison")), "a-new-password", by="admin"
+        )
     for label, stale in (("deactivated user", path), ("new password", liaison_path)):
         answer = client.get(stale)
         assert answer.status_code == 401, f"{label}: {answer.status_code} {answer.get_json()}"

@@ -102,7 +102,7 @@ def test_a_name_nobody_has_costs_the_same_password_check(client, world, monkeypa
 
 def test_a_deactivated_user_is_refused_like_a_wrong_password(app, client, world):
     with session_scope(app) as session:
-        people.deactivate(session, people.find_user(session, "liaison"))
+        people.deactivate(session, people.find_user(session, "liaison"), by="admin")
     response = attempt(client, "liaison", "liaison-password", "10.0.0.4")
     assert response.status_code == 401 and "Wrong username or password" in response.text
 

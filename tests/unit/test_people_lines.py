@@ -31,5 +31,5 @@ def test_a_users_names_are_one_line_within_their_columns(given, field):
 
 def test_a_tokens_name_is_one_line_within_its_column():
     with pytest.raises(ValidationError) as refused:
-        people.create_token(NoSession(), None, "L" * 300)
+        people.create_token(NoSession(), None, "L" * 300, by="admin")
     assert "name" in refused.value.details

@@ -1,11 +1,14 @@
 """Users: the list, create, deactivate and reactivate, reset a password, issue and revoke API tokens."""
 
+from typing import TypedDict
+
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..db import get_session
 from ..errors import NotFound
+from ..http import ratelimit
 from ..http.access import requires
 from ..models import AccountEvent, ApiToken, User
 from ..models.permissions import Permission
@@ -20,6 +23,16 @@ def _user(user_id: int) -> User:
     if user is None:
         raise NotFound(f"no user {user_id}")
     return user
+
+
+class Acting(TypedDict):
+    by: str
+    address: str
+
+
+def _acting() -> Acting:
+    """Who changes an account, and from where, for its security log."""
+    return {"by": current_user.username, "address": ratelimit.address()}
 
 
 def _back(user_id: int):
@@ -80,7 +93,7 @@ def reset_password(user_id: int):
     user, form = _user(user_id), NewPasswordForm()
 
     def reset(session):
-        people.set_password(session, user, form.password.data)
+        people.set_password(session, user, form.password.data, **_acting())
         return user
 
     if form.validate() and save(form, reset):
@@ -93,7 +106,7 @@ def reset_password(user_id: int):
 @requires(Permission.USERS_MANAGE)
 def issue_token(user_id: int):
     user, form = _user(user_id), TokenForm()
-    issued = form.validate() and save(form, lambda s: people.create_token(s, user, form.name.data))
+    issued = form.validate() and save(form, lambda s: people.create_token(s, user, form.name.data, **_acting()))
     if not issued:
         return _user_page(user, token_form=form)
     token, text = issued
@@ -112,7 +125,7 @@ def revoke_token(token_id: int):
     consequence = "Whatever sends it is refused from now on; a new token must be issued and handed over."
     if asked := ask_first(question, url_for("admin.user", user_id=user_id), consequence, label="Revoke"):
         return asked
-    apply_change(lambda s: people.revoke_token(s, token_id), f"Token {token.prefix}… revoked.")
+    apply_change(lambda s: people.revoke_token(s, token_id, **_acting()), f"Token {token.prefix}… revoked.")
     return _back(user_id)
 
 
@@ -133,7 +146,7 @@ def deactivate_user(user_id: int):
         return asked
     else:
         apply_change(
-            lambda s: people.deactivate(s, user),
+            lambda s: people.deactivate(s, user, **_acting()),
             f"{user.username} deactivated: their sessions ended, their API tokens and calendar feed links revoked.",
         )
     return _back(user_id)
@@ -144,7 +157,7 @@ def deactivate_user(user_id: int):
 def activate_user(user_id: int):
     user = _user(user_id)
     apply_change(
-        lambda s: people.reactivate(s, user),
+        lambda s: people.reactivate(s, user, **_acting()),
         f"{user.username} reactivated: they sign in with their password. Their old API tokens and calendar feed "
         "links stay revoked: issue new tokens below if they need them.",
     )

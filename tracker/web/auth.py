@@ -53,18 +53,23 @@ def limits() -> signin.Limits:
     )
 
 
-def start_session(user) -> None:
+def start_session(user) -> bool:
     """End the session this browser came with (its row and cookie, and its CSRF token) and open a new one
-    for user, kept in the database: signing in again, or as someone else, leaves no old session live."""
+    for user, kept in the database: signing in again, or as someone else, leaves no old session live.
+    False (and no session at all) when the account was deactivated since its password was checked."""
     previous = session.get(SESSION_KEY)
     with committed() as db:
         if isinstance(previous, str):
             sessions.revoke(db, previous, "replaced", utcnow())
         session_id = sessions.open_session(db, user, ratelimit.address(), utcnow())
     session.clear()
+    if session_id is None:
+        logout_user()
+        return False
     session.permanent = True  # the idle limit: PERMANENT_SESSION_LIFETIME
     session[SESSION_KEY] = session_id
     login_user(user)
+    return True
 
 
 @bp.route("/signin", methods=["GET", "POST"])
@@ -75,8 +80,7 @@ def sign_in():
         ratelimit.attempt(f"signin:address:{address}", "SIGNIN_PER_ADDRESS", "sign-in attempts from this address")
         with committed() as db:
             outcome = signin.sign_in(db, form.username.data, form.password.data, address, utcnow(), limits())
-        if outcome.user is not None:
-            start_session(outcome.user)
+        if outcome.user is not None and start_session(outcome.user):
             if outcome.failed_before:
                 flash(
                     f"{outcome.failed_before} failed sign-in attempt(s) on your account since your last sign-in, "
@@ -114,9 +118,11 @@ def password():
             user = db.merge(current_user._get_current_object())
             right = signin.check_password_again(db, user, form.current_password.data, address, utcnow(), limits())
             if right:
-                people.set_password(db, user, form.password.data)
+                people.set_password(db, user, form.password.data, by=user.username, address=address)
         if right:
-            start_session(user)  # every session was revoked; this browser gets a new one
+            # Every session was revoked; this browser gets a new one, unless the account was deactivated.
+            if not start_session(user):
+                return redirect(url_for("auth.sign_in"))
             flash("Password changed; other sessions are signed out.")
             return redirect(landing(user))
         form.current_password.errors.append("The current password is wrong.")

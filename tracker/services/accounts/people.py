@@ -13,12 +13,14 @@ from sqlalchemy import CursorResult, Select, and_, bindparam, or_, select, true,
 from sqlalchemy.orm import Session
 
 from ...errors import Conflict, NotFound, ValidationError
-from ...models import ApiToken, Role, User, config_version
+from ...models import AccountEvent, ApiToken, Role, User, config_version
 from ...text import name_problem
 from ...timeutil import utcnow
 from . import sessions, throttle
 
 TOKEN_PREFIX = "trk_"
+# Who acts when no signed-in person does (the account's security log names them as "by").
+COMMAND_LINE = "the command line"
 _hasher = PasswordHasher()
 
 
@@ -87,23 +89,29 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
-    """Issue a token for user; returns the row and the token text, which is never stored."""
+def create_token(session: Session, user: User, name: str, *, by: str, address: str = "") -> tuple[ApiToken, str]:
+    """Issue a token for user and note it in their security log; returns the row and the token text,
+    which is never stored."""
     if found := _line_problem(name, 64):
         raise ValidationError("a token's name is one line of text", {"name": found})
     text = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name, token_hash=digest(text), prefix=text[:10])
     session.add(token)
     session.flush()
+    _note(session, user.id, "token_issued", by, address, token=token.prefix, name=name)
     return token, text
 
 
-def revoke_token(session: Session, token_id: int, now: datetime | None = None) -> ApiToken:
+def revoke_token(
+    session: Session, token_id: int, *, by: str, address: str = "", now: datetime | None = None
+) -> ApiToken:
+    """Revoke a token (noted in its user's security log); a token already revoked stays as it was."""
     token = session.get(ApiToken, token_id)
     if token is None:
         raise NotFound(f"no token {token_id}")
     if token.revoked_at is None:
         token.revoked_at = now or utcnow()
+        _note(session, token.user_id, "token_revoked", by, address, token.revoked_at, token=token.prefix)
     return token
 
 
@@ -188,35 +196,55 @@ def mark_token_used(session: Session, token_id: int, now: datetime) -> bool:
     return bool(cast(CursorResult[Any], result).rowcount)
 
 
-def set_password(session: Session, user: User, new: str) -> None:
-    """Set a new password and revoke every web session of the user."""
+def set_password(session: Session, user: User, new: str, *, by: str, address: str = "") -> None:
+    """Set a new password and revoke every web session of the user; noted in their security log as
+    changed (by the user) or reset (by an admin)."""
     if len(new) < 8:
         raise ValidationError("password must be at least 8 characters", {"password": "too short"})
     user.password_hash = hash_password(new)
     user.failed_logins = 0
-    sessions.revoke_all(session, user.id, "password_changed", utcnow())
+    now = utcnow()
+    sessions.revoke_all(session, user.id, "password_changed", now)
+    _note(session, user.id, "password_changed" if by == user.username else "password_reset", by, address, now)
 
 
-def deactivate(session: Session, user: User, now: datetime | None = None) -> int:
+def deactivate(session: Session, user: User, *, by: str, address: str = "", now: datetime | None = None) -> int:
     """Deactivate user: their web sessions and API tokens are revoked and their calendar feed links
     ended, for good: reactivating the account brings none of them back (new tokens must be issued).
-    Return how many tokens were revoked."""
+    Noted in their security log with who did it. Return how many tokens were revoked."""
     now = now or utcnow()
+    was_active = user.active
     user.active = False
     user.credentials_epoch = (user.credentials_epoch or 0) + 1
     sessions.revoke_all(session, user.id, "deactivated", now)
-    revoked = session.execute(
-        update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session="fetch")
-    )
-    return cast(CursorResult[Any], revoked).rowcount
+    revoked = cast(
+        CursorResult[Any],
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session="fetch")
+        ),
+    ).rowcount
+    if was_active or revoked:
+        _note(session, user.id, "deactivated", by, address, now, tokens_revoked=revoked)
+    return revoked
 
 
-def reactivate(session: Session, user: User) -> None:
+def reactivate(session: Session, user: User, *, by: str, address: str = "") -> None:
     """Let user sign in again with their password; their old tokens and feed links stay ended."""
-    user.active = True
+    if not user.active:
+        user.active = True
+        _note(session, user.id, "reactivated", by, address)
+
+
+def _note(
+    session: Session, user_id: int, kind: str, by: str, address: str, at: datetime | None = None, **details: object
+) -> None:
+    """A line in user_id's security log: what was done to the account, by whom and from where."""
+    session.add(
+        AccountEvent(user_id=user_id, kind=kind, address=address[:64], at=at or utcnow(), details={"by": by, **details})
+    )
 
 
 def remember_reporting_unit(user: User, unit: str) -> None:

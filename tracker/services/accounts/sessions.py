@@ -14,8 +14,15 @@ from sqlalchemy.orm import Session
 from ...models import AccountEvent, User, WebSession
 
 
-def open_session(session: Session, user: User, address: str, now: datetime) -> str:
-    """Open a session for user; return its id (for the cookie)."""
+def open_session(session: Session, user: User, address: str, now: datetime) -> str | None:
+    """Open a session for user and return its id (for the cookie); None when the account is no longer
+    active. The user's row is read again under a share lock (SQLite's writing transaction holds its
+    lock from BEGIN), so a deactivation committed since the password was checked is seen, and one
+    arriving now waits for this session and then revokes it: no session outlives a deactivation to
+    come back to life when the account is activated again."""
+    active = session.scalar(select(User.active).where(User.id == user.id).with_for_update(read=True))
+    if not active:
+        return None
     opened = WebSession(id=secrets.token_urlsafe(32), user_id=user.id, created_at=now, address=address[:64])
     session.add(opened)
     return opened.id
