@@ -271,33 +271,39 @@ def tell_unrelieved_watches(app: Flask) -> int:
 
 
 def _tell_supervisors(app: Flask, what: str, claimed, compose, mark_sent) -> int:
-    """Claim what is to be told (rows with an id), tell every active supervisor of each by
-    SUPERVISOR_TRANSPORT, and mark each told once all were; one whose sending fails stays claimed until
-    its claim lapses (DELIVERY_CLAIM_SECONDS), then goes again. Return how many were told."""
+    """Claim what is to be told (rows with an id; claimed(session, now, lapse) stamps each claim with now),
+    tell every active supervisor of each
+    by SUPERVISOR_TRANSPORT, and mark each told once all were; claim again until nothing is left (a line's
+    next change is claimable once its earlier one is told). At the first that cannot be sent, stop: it and
+    the rest of its batch stay claimed until their claim lapses (DELIVERY_CLAIM_SECONDS), then go again, in
+    their order. Return how many were told."""
     transport, lapse = app.config["SUPERVISOR_TRANSPORT"], timedelta(seconds=app.config["DELIVERY_CLAIM_SECONDS"])
-    try:
-        with session_scope(app) as session:
-            rows = claimed(session, utcnow(), lapse)
-            people = notify.active_supervisors(session)
-            alerts = [(row.id, [compose(row, person) for person in people]) for row in rows]
-    except Exception:
-        log.exception("%s alerts could not be claimed for the supervisors", what)
-        return 0
     told = 0
-    for row_id, messages in alerts:
+    while True:
         try:
-            for message in messages:
-                dispatch.send(app, transport, message)
-            dispatch.settle(app, [transport])
-        except (DeliveryError, OSError) as error:
-            log.warning("%s alert %s not delivered: %s (sent again later)", what, row_id, error)
-            continue
-        if not messages:
-            log.warning("%s (%s) and no active supervisor to tell", what, row_id)
-        with session_scope(app) as session:
-            mark_sent(session, row_id, utcnow())
-        told += 1
-    return told
+            with session_scope(app) as session:
+                claimed_at = utcnow()
+                rows = claimed(session, claimed_at, lapse)
+                people = notify.active_supervisors(session)
+                alerts = [(row.id, [compose(row, person) for person in people]) for row in rows]
+        except Exception:
+            log.exception("%s alerts could not be claimed for the supervisors", what)
+            return told
+        if not alerts:
+            return told
+        for row_id, messages in alerts:
+            try:
+                for message in messages:
+                    dispatch.send(app, transport, message)
+                dispatch.settle(app, [transport])
+            except (DeliveryError, OSError) as error:
+                log.warning("%s alert %s not delivered: %s (sent again later)", what, row_id, error)
+                return told
+            if not messages:
+                log.warning("%s (%s) and no active supervisor to tell", what, row_id)
+            with session_scope(app) as session:
+                mark_sent(session, row_id, claimed_at, utcnow())
+            told += 1
 
 
 def watch(app: Flask) -> int:

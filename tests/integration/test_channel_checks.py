@@ -3,11 +3,12 @@ degraded then down, routing skips it for the step's fallback (on the incident's 
 check confirmed from its message's link restores it. Time is driven with explicit `now` values."""
 
 import re
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.schedulers import at_once
 from tests.support import build_world, csrf, file_incident, sign_in
@@ -564,6 +565,9 @@ def test_a_line_whose_health_changes_is_told_to_every_supervisor_once_and_to_no_
     assert sorted(told) in ([0, 2], [1, 1]), f"each change told by one scheduler: {told}"
     mails = smtp_server.wait_for(4)
     time.sleep(0.3)  # nothing more comes
+    for supervisor in ("night", "supervisor"):
+        theirs = [m["Subject"] for m in smtp_server.messages if m["To"].startswith(supervisor)]
+        assert theirs == ["LINE DEGRADED: L1", "LINE DOWN: L1"], f"{supervisor} told in the order decided: {theirs}"
     sent = sorted((m["To"], m["Subject"]) for m in smtp_server.messages)
     assert sent == [
         ("night <night@test.example>", "LINE DEGRADED: L1"),
@@ -586,3 +590,134 @@ def test_a_line_whose_health_changes_is_told_to_every_supervisor_once_and_to_no_
     smtp_server.wait_for(6)
     assert {m["Subject"] for m in smtp_server.messages[4:]} == {"LINE WORKING AGAIN: L1"}
     assert not any("l1@" in m["To"] or "l2@" in m["To"] for m in smtp_server.messages), "never to a line"
+
+
+def told(smtp_server, first: int = 0) -> list[tuple[str, str, str]]:
+    """(supervisor, subject, plain text) of each e-mail from the first-th, in the order received."""
+    return [
+        (m["To"].split()[0], m["Subject"], m.get_body(("plain",)).get_content()) for m in smtp_server.messages[first:]
+    ]
+
+
+def test_a_lines_changes_are_told_in_order_each_as_it_left_the_line_even_after_an_outage(mail_app, smtp_server):
+    """Two changes told together both gave the line's run as it was at sending time (DEGRADED said
+    3 checks unconfirmed), and a change whose alert failed was overtaken by the next one: a supervisor
+    could read DOWN, then a late DEGRADED, and believe the line half working."""
+    app = mail_app
+    world = build_world(app)
+    l1 = world.channels["L1"]
+    take_down(app, l1, utcnow() - timedelta(days=1))  # degraded, then down
+    smtp_server.answer("451 4.3.0 try again later")
+    assert jobs.tell_line_changes(app) == 0
+    with session_scope(app) as session:
+        claims = session.execute(
+            select(ChannelCheck.health_after, ChannelCheck.alert_claimed_at, ChannelCheck.alert_sent_at)
+            .where(ChannelCheck.health_before.is_not(None))
+            .order_by(ChannelCheck.decided_at)
+        ).all()
+    assert [(health, claimed is not None, sent) for health, claimed, sent in claims] == [
+        (ChannelHealth.DEGRADED, True, None),
+        (ChannelHealth.DOWN, False, None),
+    ], f"the later change waits behind the one that failed: {claims}"
+
+    smtp_server.answer("250 OK")
+    assert jobs.tell_line_changes(app) == 0, "the failed alert's claim has not lapsed: nothing overtakes it"
+    lapse = timedelta(seconds=app.config["DELIVERY_CLAIM_SECONDS"] + 1)
+    with session_scope(app) as session:
+        session.execute(
+            update(ChannelCheck)
+            .where(ChannelCheck.alert_claimed_at.is_not(None))
+            .values(alert_claimed_at=utcnow() - lapse)
+        )
+    assert jobs.tell_line_changes(app) == 2
+    smtp_server.wait_for(2)
+    alerts = told(smtp_server)
+    assert [subject for _, subject, _ in alerts] == ["LINE DEGRADED: L1", "LINE DOWN: L1"], alerts
+    degraded, down = alerts[0][2], alerts[1][2]
+    assert "is now DEGRADED (it was OK)" in degraded and "Checks in a row unconfirmed: 1." in degraded, degraded
+    assert "is now DOWN (it was DEGRADED)" in down and "Checks in a row unconfirmed: 3." in down, down
+
+
+def test_an_answer_logged_after_the_window_closed_tells_the_supervisors_the_line_works_again(mail_app, smtp_server):
+    """The sweep closed the window and the supervisors were told DEGRADED; the answer, given in time,
+    was logged later and put the line right, and nobody was told: the check's alert was marked sent
+    already (and would have gone under the DEGRADED alert's key, dropped by a receiver as a repeat)."""
+    app = mail_app
+    world = build_world(app)
+    l1, t0 = world.channels["L1"], utcnow().replace(microsecond=0) - timedelta(hours=2)
+    with session_scope(app) as session:
+        check = line_checks.start_check(session, session.get(ContactChannel, l1), "schedule", t0)
+        check_id, due_by = check.id, check.due_by
+    assert expire(app, due_by + timedelta(seconds=1)) == 1
+    assert jobs.tell_line_changes(app) == 1
+    smtp_server.wait_for(1)
+    with session_scope(app) as session:
+        line_checks.record_answer(
+            session,
+            session.get(ChannelCheck, check_id),
+            t0 + timedelta(minutes=5),
+            "Maj Petrov",
+            "voice",
+            utcnow(),
+            dispatch.health_rules(app),
+        )
+    assert jobs.tell_line_changes(app) == 1, "the line working again is a change to tell"
+    mails = smtp_server.wait_for(2)
+    assert [m["Subject"] for m in mails] == ["LINE DEGRADED: L1", "LINE WORKING AGAIN: L1"]
+    assert mails[0]["Message-ID"] != mails[1]["Message-ID"], "another alert, not a repeat of the first"
+    assert "answered by voice by Maj Petrov" in mails[1].get_body(("plain",)).get_content()
+
+    history = app.test_client().get(f"/api/v1/channels/{l1}/checks", headers=world.auth("supervisor"))
+    assert history.status_code == 200, history.get_json()
+    [entry] = [c for c in history.get_json() if c["id"] == check_id]
+    assert (entry["health_before"], entry["health_after"], entry["failures_in_a_row"]) == ("degraded", "ok", 0), entry
+    assert entry["supervisors_told_at"] is not None, entry
+    supervisor = app.test_client()
+    sign_in(supervisor, "supervisor")
+    page = supervisor.get(f"/admin/channels/{l1}/checks").text
+    assert re.search(r'data-change="degraded">changed from degraded;\s*supervisors told \d{4}-', page), page[-3000:]
+
+
+def test_two_decisions_on_one_line_at_once_follow_each_other(checked_app):
+    """Two checks of one line decided at once (a sweep and an undeliverable check) each read the line's
+    health before the other's decision was committed: both found the line OK and both recorded the
+    change to DEGRADED, so the supervisors were told it twice."""
+    app = checked_app  # degraded after 1 unconfirmed check, down after 3
+    world = build_world(app)
+    l1, t0 = world.channels["L1"], utcnow() - timedelta(hours=3)
+    rules = dispatch.health_rules(app)
+    with session_scope(app) as session:
+        line = session.get(ContactChannel, l1)
+        ids = [line_checks.start_check(session, line, "schedule", t0 + timedelta(minutes=m)).id for m in (0, 1)]
+    first_decided, release, second_done = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with session_scope(app) as session:
+            line_checks.fail_check(session, ids[0], "refused", t0 + timedelta(minutes=3), rules)
+            first_decided.set()
+            release.wait(30)
+
+    def second() -> None:
+        first_decided.wait(30)
+        with session_scope(app) as session:
+            line_checks.fail_check(session, ids[1], "refused", t0 + timedelta(minutes=4), rules)
+        second_done.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    assert first_decided.wait(30)
+    assert not second_done.wait(1.0), "the second decision did not wait for the first's on the same line"
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    assert second_done.is_set(), "the second decision never finished"
+    line = channel_row(app, l1)
+    assert (line.health, line.consecutive_failures) == (ChannelHealth.DEGRADED, 2), (
+        line.health,
+        line.consecutive_failures,
+    )
+    changes = [(c.health_before, c.health_after) for c in map(lambda i: check_row(app, i), ids)]
+    assert changes == [("ok", ChannelHealth.DEGRADED), (None, ChannelHealth.DEGRADED)], (
+        f"one change, told once: {changes}"
+    )

@@ -682,6 +682,18 @@ class CheckOut(Schema):
     decided_at = UTC(allow_none=True)
     detail = fields.String(allow_none=True)
     health_after = fields.Enum(ChannelHealth, by_value=True, allow_none=True)
+    health_before = fields.String(
+        allow_none=True,
+        metadata={"description": "the line's health before, when this check's decision changed it (else null)"},
+    )
+    failures_in_a_row = fields.Integer(
+        allow_none=True, metadata={"description": "the line's run of unconfirmed checks as this decision left it"}
+    )
+    supervisors_told_at = UTC(
+        attribute="alert_sent_at",
+        allow_none=True,
+        metadata={"description": "when every active supervisor was told of the change (null: not yet, or none)"},
+    )
     serial = fields.Integer(allow_none=True, metadata={"description": "on a counterpart line: its serial of the line"})
     serial_year = fields.Integer(allow_none=True)
     answered_by = fields.String(allow_none=True, metadata={"description": "who answered on the line or by voice"})

@@ -38,6 +38,10 @@ class ChannelCheck(Base):
     health_before: Mapped[str | None] = mapped_column(String(16))
     alert_claimed_at: Mapped[datetime | None]
     alert_sent_at: Mapped[datetime | None]
+    # The line as this check's decision left it (what its alert says): its run of unconfirmed checks
+    # and when it was last confirmed.
+    failures_in_a_row: Mapped[int | None] = mapped_column(Integer)
+    last_confirmed_at: Mapped[datetime | None]
     # A check on a counterpart line is answered in-band (on the line, by voice): who answered, how.
     answered_by: Mapped[str | None] = mapped_column(String(120))
     answered_via: Mapped[str | None] = mapped_column(String(16))

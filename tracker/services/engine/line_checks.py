@@ -126,6 +126,7 @@ def compose(check: ChannelCheck, signer: links.LinkSigner, public_url: str, mail
 
 
 def _decide(session: Session, check: ChannelCheck, ok: bool, detail: str, now: datetime, rules: HealthRules) -> None:
+    """Decide a check taken with _claim_pending (its line locked first) and recount its line's health."""
     channel = check.channel
     before = channel.health
     check.outcome = CheckOutcome.OK if ok else CheckOutcome.FAILED
@@ -137,8 +138,12 @@ def _decide(session: Session, check: ChannelCheck, ok: bool, detail: str, now: d
     session.flush()
     _recount(session, channel, rules)
     check.health_after = channel.health
+    check.failures_in_a_row, check.last_confirmed_at = channel.consecutive_failures, channel.last_check_ok_at
     if channel.health is not before:  # the board and My queue show the lines not working (web/board.py)
-        check.health_before = before.value  # and the supervisors are told (line_alerts)
+        # and the supervisors are told (line_alerts): a check decided again (an answer logged after the
+        # window closed) is a new change to tell, even if its first one was told already.
+        check.health_before = before.value
+        check.alert_claimed_at = check.alert_sent_at = None
         log.warning(
             "line %s is %s: %d checks in a row unconfirmed",
             channel.name,
@@ -175,8 +180,19 @@ def _recount(session: Session, channel: ContactChannel, rules: HealthRules) -> N
         channel.health = ChannelHealth.OK
 
 
-def _claim_pending(session: Session, check_id: int) -> ChannelCheck | None:
-    """Take a pending check for a decision; None when it was decided already."""
+def _claim_pending(session: Session, check_id: int, channel_id: int) -> ChannelCheck | None:
+    """Take a pending check for a decision, its line locked first; None when it was decided already.
+
+    Every decision locks the line before its check, and a sweep deciding several takes their lines in
+    one order (expire_checks): two decisions on one line (a sweep and an answer logged at once) follow
+    each other, each reading the health the other left, and never wait on each other's locks in turn."""
+    session.flush()  # refreshing the line must not drop a change not yet written (the next check's time)
+    session.scalars(
+        select(ContactChannel)
+        .where(ContactChannel.id == channel_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
     result = cast(
         CursorResult[Any],  # what an UPDATE returns (Session.execute is typed for SELECT)
         session.execute(
@@ -191,19 +207,22 @@ def _claim_pending(session: Session, check_id: int) -> ChannelCheck | None:
 
 def fail_check(session: Session, check_id: int, detail: str, now: datetime, rules: HealthRules) -> None:
     """The check message could not even be sent: that is a failed check."""
-    check = _claim_pending(session, check_id)
+    channel_id = session.scalar(select(ChannelCheck.channel_id).where(ChannelCheck.id == check_id))
+    check = None if channel_id is None else _claim_pending(session, check_id, channel_id)
     if check is not None:
         _decide(session, check, False, f"not delivered: {detail}", now, rules)
 
 
 def expire_checks(session: Session, now: datetime, rules: HealthRules) -> int:
     """Fail every pending check whose window has closed; return how many."""
-    expired = session.scalars(
-        select(ChannelCheck.id).where(ChannelCheck.outcome == CheckOutcome.PENDING, ChannelCheck.due_by <= now)
+    expired = session.execute(
+        select(ChannelCheck.id, ChannelCheck.channel_id)
+        .where(ChannelCheck.outcome == CheckOutcome.PENDING, ChannelCheck.due_by <= now)
+        .order_by(ChannelCheck.channel_id, ChannelCheck.id)  # lines locked in one order (_claim_pending)
     ).all()
     count = 0
-    for check_id in expired:
-        check = _claim_pending(session, check_id)
+    for check_id, channel_id in expired:
+        check = _claim_pending(session, check_id, channel_id)
         if check is not None:
             _decide(session, check, False, EXPIRED, now, rules)
             count += 1
@@ -233,7 +252,7 @@ def confirm_by_link(session: Session, claims: dict, now: datetime, rules: Health
             f"This check's window closed at {format_dtg(check.due_by)}: it counts as not confirmed.",
             {"due_by": isoformat(check.due_by)},
         )
-    if _claim_pending(session, check.id) is not None:
+    if _claim_pending(session, check.id, check.channel_id) is not None:
         _decide(session, check, True, "confirmed from the message", now, rules)
     return check
 
@@ -291,7 +310,7 @@ def record_answer(
         problems["at"] = f"after the check's window closed ({format_dtg(check.due_by)}): it counts as failed"
     if problems:
         raise ValidationError("the answer is not valid", problems)
-    if _claim_pending(session, check.id) is None:
+    if _claim_pending(session, check.id, check.channel_id) is None:
         session.refresh(check, with_for_update=True)
         # Answered in time but logged after the sweep closed the window: the answer stands, as given.
         if check.outcome is not CheckOutcome.FAILED or check.detail != EXPIRED:

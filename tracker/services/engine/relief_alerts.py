@@ -47,5 +47,10 @@ def compose(watch: Watch, hours: float, supervisor: User, public_url: str, mail_
     return to_supervisor(supervisor, key, EVENT, subject, text, (page, "Open the watch"), mail_domain, facts)
 
 
-def mark_sent(session: Session, watch_id: int, now: datetime) -> None:
-    session.execute(update(Watch).where(Watch.id == watch_id).values(relief_alert_sent_at=now))
+def mark_sent(session: Session, watch_id: int, claimed_at: datetime, now: datetime) -> None:
+    """The watch claimed at claimed_at was told (not if its claim lapsed and another claim took it)."""
+    session.execute(
+        update(Watch)
+        .where(Watch.id == watch_id, Watch.relief_alert_claimed_at == claimed_at)
+        .values(relief_alert_sent_at=now)
+    )
