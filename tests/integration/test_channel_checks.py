@@ -86,6 +86,25 @@ def expire(app, now: datetime) -> int:
         return line_checks.expire_checks(session, now, dispatch.health_rules(app))
 
 
+def expired_check(app, channel_id: int) -> tuple[int, datetime]:
+    """A check sent two hours ago and failed by the sweep a second after its window closed; its id and
+    when it was sent."""
+    sent = utcnow().replace(microsecond=0) - timedelta(hours=2)
+    with session_scope(app) as session:
+        check = line_checks.start_check(session, session.get(ContactChannel, channel_id), "schedule", sent)
+        check_id, due_by = check.id, check.due_by
+    assert expire(app, due_by + timedelta(seconds=1)) == 1
+    return check_id, sent
+
+
+def log_late_answer(app, check_id: int, sent: datetime) -> None:
+    """Log the answer given by voice five minutes after the check was sent, now that its window closed."""
+    with session_scope(app) as session:
+        check = session.get(ChannelCheck, check_id)
+        at = sent + timedelta(minutes=5)
+        line_checks.record_answer(session, check, at, "Maj Petrov", "voice", utcnow(), dispatch.health_rules(app))
+
+
 def take_down(app, channel_id: int, start: datetime) -> None:
     """Three checks nobody confirmed within their window."""
     for _ in range(3):
@@ -464,17 +483,10 @@ def test_a_line_that_goes_down_is_shown_on_the_board_and_the_queue_and_logged(ch
 def test_an_answer_given_in_time_and_logged_after_the_window_closed_still_counts(checked_app):
     app = checked_app
     world = build_world(app)
-    l1, t0 = world.channels["L1"], utcnow().replace(microsecond=0) - timedelta(hours=2)
-    with session_scope(app) as session:
-        check = line_checks.start_check(session, session.get(ContactChannel, l1), "schedule", t0)
-        check_id, due_by = check.id, check.due_by
-    assert expire(app, due_by + timedelta(seconds=1)) == 1  # the sweep was quicker than the officer
+    l1 = world.channels["L1"]
+    check_id, t0 = expired_check(app, l1)  # the sweep was quicker than the officer
     assert channel_row(app, l1).health is ChannelHealth.DEGRADED
-    with session_scope(app) as session:
-        check = session.get(ChannelCheck, check_id)
-        line_checks.record_answer(
-            session, check, t0 + timedelta(minutes=5), "Maj Petrov", "voice", utcnow(), dispatch.health_rules(app)
-        )
+    log_late_answer(app, check_id, t0)
     answered = check_row(app, check_id)
     assert (answered.outcome, answered.answered_by) == (CheckOutcome.OK, "Maj Petrov")
     line = channel_row(app, l1)
@@ -644,23 +656,11 @@ def test_an_answer_logged_after_the_window_closed_tells_the_supervisors_the_line
     already (and would have gone under the DEGRADED alert's key, dropped by a receiver as a repeat)."""
     app = mail_app
     world = build_world(app)
-    l1, t0 = world.channels["L1"], utcnow().replace(microsecond=0) - timedelta(hours=2)
-    with session_scope(app) as session:
-        check = line_checks.start_check(session, session.get(ContactChannel, l1), "schedule", t0)
-        check_id, due_by = check.id, check.due_by
-    assert expire(app, due_by + timedelta(seconds=1)) == 1
+    l1 = world.channels["L1"]
+    check_id, t0 = expired_check(app, l1)
     assert jobs.tell_line_changes(app) == 1
     smtp_server.wait_for(1)
-    with session_scope(app) as session:
-        line_checks.record_answer(
-            session,
-            session.get(ChannelCheck, check_id),
-            t0 + timedelta(minutes=5),
-            "Maj Petrov",
-            "voice",
-            utcnow(),
-            dispatch.health_rules(app),
-        )
+    log_late_answer(app, check_id, t0)
     assert jobs.tell_line_changes(app) == 1, "the line working again is a change to tell"
     mails = smtp_server.wait_for(2)
     assert [m["Subject"] for m in mails] == ["LINE DEGRADED: L1", "LINE WORKING AGAIN: L1"]
