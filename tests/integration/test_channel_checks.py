@@ -721,3 +721,42 @@ def test_two_decisions_on_one_line_at_once_follow_each_other(checked_app):
     assert changes == [("ok", ChannelHealth.DEGRADED), (None, ChannelHealth.DEGRADED)], (
         f"one change, told once: {changes}"
     )
+
+
+def test_a_late_answer_is_told_after_the_change_it_overturned(mail_app, smtp_server):
+    """A late answer was decided as of the time it was given, and a line's changes are told in the order
+    decided: its change (DOWN -> DEGRADED) went before the still untold DOWN it overturned, and the
+    supervisors' last word was DOWN while the line was DEGRADED (found in review)."""
+    app = mail_app
+    world = build_world(app)
+    l1, t0 = world.channels["L1"], utcnow().replace(microsecond=0) - timedelta(hours=5)
+    ids = []
+    for hour in range(3):  # A, B, C: each not confirmed in its window
+        with session_scope(app) as session:
+            check = line_checks.start_check(
+                session, session.get(ContactChannel, l1), "schedule", t0 + timedelta(hours=hour)
+            )
+            ids.append(check.id)
+            due_by = check.due_by
+        assert expire(app, due_by + timedelta(seconds=1)) == 1
+        if hour == 0:
+            assert jobs.tell_line_changes(app) == 1  # DEGRADED told
+            smtp_server.wait_for(1)
+    assert channel_row(app, l1).health is ChannelHealth.DOWN
+    smtp_server.answer("451 4.3.0 try again later")
+    assert jobs.tell_line_changes(app) == 0  # DOWN not told yet (outage)
+    smtp_server.answer("250 OK")
+    log_late_answer(app, ids[0], t0)  # A was answered in time after all: run 2, DEGRADED
+    assert channel_row(app, l1).health is ChannelHealth.DEGRADED
+    with session_scope(app) as session:
+        session.execute(
+            update(ChannelCheck)
+            .where(ChannelCheck.alert_claimed_at.is_not(None))
+            .values(alert_claimed_at=utcnow() - timedelta(hours=1))
+        )
+    assert jobs.tell_line_changes(app) == 2
+    smtp_server.wait_for(3)
+    told_them = [m["Subject"] for m in smtp_server.messages if m["To"].startswith("supervisor")]
+    assert told_them == ["LINE DEGRADED: L1", "LINE DOWN: L1", "LINE DEGRADED: L1"], (
+        f"the supervisors' last word on L1 is its health now: {told_them}"
+    )

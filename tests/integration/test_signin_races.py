@@ -4,6 +4,7 @@ session is being opened, must leave no session that comes back to life when the 
 activated again."""
 
 import threading
+import time
 
 import pytest
 from sqlalchemy import select
@@ -85,3 +86,51 @@ def test_a_deactivation_arriving_while_a_session_opens_waits_for_it_and_revokes_
     assert why == "deactivated", f"the session opened during the deactivation: revoked_why={why!r}"
     set_active(app, "liaison", True)
     assert live_sessions(app, "liaison") == []
+
+
+def test_signing_in_again_while_an_admin_deactivates_the_account_does_not_deadlock(app, monkeypatch):
+    """Signing in from a browser already signed in ended its old session (a row lock on it) before
+    share-locking the user, while a deactivation locks the user and then every session of theirs: on
+    PostgreSQL the two waited on each other and one died of a deadlock (found in review)."""
+    build_world(app)
+    with session_scope(app) as session:
+        previous = sessions.open_session(session, people.find_user(session, "liaison"), "192.0.2.1", utcnow())
+    ended_previous, deactivating = threading.Event(), threading.Event()
+    ending = sessions.revoke
+
+    def end_then_pause(db, session_id, why, now):
+        ending(db, session_id, why, now)
+        ended_previous.set()
+        deactivating.wait(10)
+        time.sleep(0.5)  # the deactivation has started: it locks what it can and waits for the rest
+
+    monkeypatch.setattr(sessions, "revoke", end_then_pause)
+    errors: list[BaseException] = []
+    opened: list[str | None] = []
+
+    def sign_in_again() -> None:
+        try:
+            with session_scope(app) as session:
+                user = people.find_user(session, "liaison")
+                opened.append(sessions.replace(session, previous, user, "192.0.2.2", utcnow()))
+        except Exception as error:
+            errors.append(error)
+
+    def deactivate() -> None:
+        ended_previous.wait(10)
+        deactivating.set()
+        try:
+            set_active(app, "liaison", False)
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=sign_in_again), threading.Thread(target=deactivate)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, f"a sign-in and a deactivation at once: {errors!r}"
+    assert opened and opened[0] is not None, opened
+    with session_scope(app) as session:
+        why = dict(session.execute(select(WebSession.id, WebSession.revoked_why)).all())
+    assert (why[previous], why[opened[0]]) == ("replaced", "deactivated"), why

@@ -57,11 +57,8 @@ def start_session(user) -> bool:
     """End the session this browser came with (its row and cookie, and its CSRF token) and open a new one
     for user, kept in the database: signing in again, or as someone else, leaves no old session live.
     False (and no session at all) when the account was deactivated since its password was checked."""
-    previous = session.get(SESSION_KEY)
     with committed() as db:
-        if isinstance(previous, str):
-            sessions.revoke(db, previous, "replaced", utcnow())
-        session_id = sessions.open_session(db, user, ratelimit.address(), utcnow())
+        session_id = sessions.replace(db, session.get(SESSION_KEY), user, ratelimit.address(), utcnow())
     session.clear()
     if session_id is None:
         logout_user()

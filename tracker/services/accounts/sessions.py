@@ -28,6 +28,17 @@ def open_session(session: Session, user: User, address: str, now: datetime) -> s
     return opened.id
 
 
+def replace(session: Session, previous: object, user: User, address: str, now: datetime) -> str | None:
+    """Open a session for user (open_session) and end the one the browser came with (previous: the id
+    its cookie held, if any). The user's row is locked before the old session's: a deactivation or a
+    password change takes them in that order (the user, then their sessions), so the two never wait
+    on each other in turn."""
+    opened = open_session(session, user, address, now)
+    if isinstance(previous, str):
+        revoke(session, previous, "replaced", now)
+    return opened
+
+
 def user_of(session: Session, session_id: str, user_id: int, now: datetime, absolute: timedelta) -> User | None:
     """The active user of a live session (one statement), or None."""
     return session.scalar(

@@ -125,16 +125,26 @@ def compose(check: ChannelCheck, signer: links.LinkSigner, public_url: str, mail
     )
 
 
-def _decide(session: Session, check: ChannelCheck, ok: bool, detail: str, now: datetime, rules: HealthRules) -> None:
-    """Decide a check taken with _claim_pending (its line locked first) and recount its line's health."""
-    channel = check.channel
+def _decide(
+    session: Session,
+    check: ChannelCheck,
+    ok: bool,
+    detail: str,
+    now: datetime,
+    rules: HealthRules,
+    shown_at: datetime | None = None,
+) -> None:
+    """Decide a check taken with _claim_pending (its line locked first) and recount its line's health.
+    now: when it is decided (the order its change is told in); shown_at: when the line was shown to work
+    or fail, if earlier (an answer logged after it was given)."""
+    channel, shown_at = check.channel, shown_at or now
     before = channel.health
     check.outcome = CheckOutcome.OK if ok else CheckOutcome.FAILED
     check.decided_at = now
     check.detail = detail[:2000]
-    channel.last_check_at = max(channel.last_check_at or now, now)
+    channel.last_check_at = max(channel.last_check_at or shown_at, shown_at)
     if ok:
-        channel.last_check_ok_at = max(channel.last_check_ok_at or now, now)
+        channel.last_check_ok_at = max(channel.last_check_ok_at or shown_at, shown_at)
     session.flush()
     _recount(session, channel, rules)
     check.health_after = channel.health
@@ -320,7 +330,9 @@ def record_answer(
             )
     check.answered_by, check.answered_via = by, via
     how = "by voice" if via == "voice" else "on the line"
-    _decide(session, check, True, f"answered {how} by {by} at {format_dtg(at)}", at, rules)
+    # Decided now, whenever it was given: a change is told in the order decided (line_alerts), and this one
+    # comes after every change decided before it, including any it overturns.
+    _decide(session, check, True, f"answered {how} by {by} at {format_dtg(at)}", now, rules, at)
     return check
 
 
