@@ -42,7 +42,9 @@ def build_world(app, steps=(("L1",), ("L2",)), ack_seconds=600, repeat=0) -> Wor
     with session_scope(app) as session:
         users = {}
         for name, role in ROLES.items():
-            users[name] = people.create_user(session, name, f"{name}-password", role, email=f"{name}@test.example")
+            users[name] = people.create_user(
+                session, name, f"{name}-password", role, email=f"{name}@test.example", by=None
+            )
             token, text = people.create_token(session, users[name], "test", by="admin")
             world.tokens[name] = text
             if name == "revoked":

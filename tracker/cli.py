@@ -123,7 +123,7 @@ def create_user(name, role, password_stdin, full_name, email):
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         with session_scope(current_app) as session:
-            people.create_user(session, name, password, role, full_name, email)
+            people.create_user(session, name, password, role, full_name, email, by=None)
     except TrackerError as error:
         _fail(error)
     click.echo(f"created {role} {name}")
@@ -152,7 +152,7 @@ def deactivate_user(name):
 
     try:
         with session_scope(current_app) as session:
-            revoked = people.deactivate(session, people.find_user(session, name), by=people.COMMAND_LINE)
+            revoked = people.deactivate(session, people.find_user(session, name), by=None)
     except TrackerError as error:
         _fail(error)
     click.echo(f"deactivated {name}: web sessions ended, {revoked} API token(s) and their calendar feed links revoked")
@@ -170,7 +170,7 @@ def activate_user(name):
         with session_scope(current_app) as session:
             user = people.find_user(session, name)
             was_active = user.active
-            people.reactivate(session, user, by=people.COMMAND_LINE)
+            people.reactivate(session, user, by=None)
     except TrackerError as error:
         _fail(error)
     if was_active:
@@ -189,7 +189,7 @@ def create_token(name, label):
 
     try:
         with session_scope(current_app) as session:
-            token, text = people.create_token(session, people.find_user(session, name), label, by=people.COMMAND_LINE)
+            token, text = people.create_token(session, people.find_user(session, name), label, by=None)
             token_id = token.id
     except TrackerError as error:
         _fail(error)
@@ -206,7 +206,7 @@ def revoke_token(token_id):
 
     try:
         with session_scope(current_app) as session:
-            people.revoke_token(session, token_id, by=people.COMMAND_LINE)
+            people.revoke_token(session, token_id, by=None)
     except TrackerError as error:
         _fail(error)
     click.echo(f"revoked token {token_id}")

@@ -137,7 +137,6 @@ COUNTERPART_LINES: list[dict] = [
 PASSWORD = "{}-demo-password"
 # The name of every token `flask demo` issues (then its time): the next run revokes them.
 DEMO_TOKEN = "demo"
-DEMO_BY = "make run (demo data)"
 
 
 def load(
@@ -165,14 +164,16 @@ def load(
             continue
         for old in user.tokens:
             if old.name.startswith(DEMO_TOKEN) and old.revoked_at is None:
-                people.revoke_token(session, old.id, by=DEMO_BY, now=now)
-        tokens[username] = people.create_token(session, user, f"{DEMO_TOKEN} {now:%Y-%m-%d %H:%M}", by=DEMO_BY)[1]
+                people.revoke_token(session, old.id, by=None, now=now)
+        tokens[username] = people.create_token(session, user, f"{DEMO_TOKEN} {now:%Y-%m-%d %H:%M}", by=None)[1]
     return tokens
 
 
 def _create_region(session: Session, limits, now, transports, ack_links) -> None:
     for username, role, name in USERS:
-        people.create_user(session, username, PASSWORD.format(username), role, name, f"{username}@northmark.example")
+        people.create_user(
+            session, username, PASSWORD.format(username), role, name, f"{username}@northmark.example", by=None
+        )
     channels = [
         ladder.save_channel(
             session,

@@ -95,7 +95,7 @@ def prepared(app) -> Scene:
     """A scene with every thing a page shows made: the scenes' things are made when first asked for."""
     world = build_world(app)
     with session_scope(app) as session:  # four eyes: a second liaison drafts the scenes' texts
-        drafter = people.create_user(session, DRAFTER, f"{DRAFTER}-password", Role.LIAISON)
+        drafter = people.create_user(session, DRAFTER, f"{DRAFTER}-password", Role.LIAISON, by=None)
         world.tokens[DRAFTER] = people.create_token(session, drafter, "test", by="admin")[1]
     scene = Scene(Stage(app, world), {})
     assert scene.summary and scene.call and scene.check and scene.approved_draft  # shown on the pages visited

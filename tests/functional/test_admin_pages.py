@@ -384,6 +384,7 @@ def test_admin_creates_a_user_resets_the_password_and_deactivates_them(app, worl
     )
     assert created.status_code == 302, created.text[:2000]
     user_page = created.headers["Location"]
+    assert security_log(admin, user_page) == [("created", "127.0.0.1", "by: admin, role: duty_officer")]
     night = sign_in(app, "night", "night-one-pw")
     assert night.signed_in.status_code == 302 and night.get("/").status_code == 200
 

@@ -325,7 +325,7 @@ def test_an_amendment_cannot_put_the_time_it_happened_after_the_time_it_was_repo
 def test_who_may_amend(app, client, world):
     reference = file_incident(client, world)["reference"]
     with session_scope(app) as session:
-        other = people.create_user(session, "duty2", "duty2-password", Role.DUTY_OFFICER)
+        other = people.create_user(session, "duty2", "duty2-password", Role.DUTY_OFFICER, by=None)
         world.tokens["duty2"] = people.create_token(session, other, "test", by="admin")[1]
     assert "may not amend" in amend(client, world, reference, who="duty2", status=403)["error"]["message"]
     assert amend(client, world, reference, who="outsider", status=403)["error"]["code"] == "forbidden"
@@ -345,7 +345,7 @@ def test_who_may_amend(app, client, world):
 
 def test_a_watch_at_another_desk_gives_no_right_over_an_incident_filed_from_a_desk(app, client, world):
     with session_scope(app) as session:
-        other = people.create_user(session, "duty2", "duty2-password", Role.DUTY_OFFICER)
+        other = people.create_user(session, "duty2", "duty2-password", Role.DUTY_OFFICER, by=None)
         world.tokens["duty2"] = people.create_token(session, other, "test", by="admin")[1]
     api(client, world, "POST", "/watches", {"desk": "Sea desk"}, who="duty", status=201)
     reference = file_incident(client, world)["reference"]  # filed by duty, on watch at the Sea desk

@@ -82,7 +82,7 @@ def stage(sqlite_database, tmp_path_factory):
     )
     world = build_world(app)
     with session_scope(app) as session:  # four eyes: the scenes' texts are drafted by none of the principals
-        drafter = people.create_user(session, DRAFTER, f"{DRAFTER}-password", Role.LIAISON)
+        drafter = people.create_user(session, DRAFTER, f"{DRAFTER}-password", Role.LIAISON, by=None)
         world.tokens[DRAFTER] = people.create_token(session, drafter, "test", by="admin")[1]
     yield Stage(app, world)
     engine_of(app).dispose()
@@ -301,7 +301,7 @@ class Scene:
     @cached_property
     def user(self) -> int:
         with session_scope(self.app) as session:
-            made = people.create_user(session, self.unique("clerk"), "clerk-password", Role.DUTY_OFFICER)
+            made = people.create_user(session, self.unique("clerk"), "clerk-password", Role.DUTY_OFFICER, by=None)
             session.flush()
             return made.id
 
@@ -375,7 +375,7 @@ def signed_in_clients(scene: Scene) -> dict:
         if principal != REVOKED:
             clients[principal] = _signed_in(scene.app, username, f"{username}-password")
     with session_scope(scene.app) as session:
-        gone = people.create_user(session, scene.unique("leaver"), "leaver-password", Role.DUTY_OFFICER)
+        gone = people.create_user(session, scene.unique("leaver"), "leaver-password", Role.DUTY_OFFICER, by=None)
         username = gone.username
     clients[REVOKED] = _signed_in(scene.app, username, "leaver-password")
     with session_scope(scene.app) as session:

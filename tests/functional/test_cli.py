@@ -125,11 +125,12 @@ def test_a_user_deactivated_on_the_command_line_is_activated_there_again(runner,
             .where(AccountEvent.user_id == erin)
             .order_by(AccountEvent.id)
         ).all()
-    assert [(kind, details["by"]) for kind, details in log] == [
-        ("token_issued", "the command line"),
-        ("deactivated", "the command line"),
-        ("reactivated", "the command line"),
-    ], log
+    assert [(kind, details) for kind, details in log] == [
+        ("created", {"via": "the command line", "role": "liaison"}),
+        ("token_issued", {"via": "the command line", "token": token[:10], "name": "cli"}),
+        ("deactivated", {"via": "the command line", "tokens_revoked": 1}),
+        ("reactivated", {"via": "the command line"}),
+    ], "said to be done on the command line (via), never by someone of that name"
 
 
 @pytest.mark.parametrize(

@@ -566,8 +566,10 @@ def test_a_line_whose_health_changes_is_told_to_every_supervisor_once_and_to_no_
     app = mail_app  # supervisors by e-mail; degraded after 1 unconfirmed check, down after 3 (the defaults)
     world = build_world(app)
     with session_scope(app) as session:  # a second supervisor, and one deactivated (told nothing)
-        people.create_user(session, "night", "night-password-1", Role.SUPERVISOR, email="night@test.example")
-        gone = people.create_user(session, "gone", "gone-password-1", Role.SUPERVISOR, email="gone@test.example")
+        people.create_user(session, "night", "night-password-1", Role.SUPERVISOR, email="night@test.example", by=None)
+        gone = people.create_user(
+            session, "gone", "gone-password-1", Role.SUPERVISOR, email="gone@test.example", by=None
+        )
         gone.active = False
     # L1 on e-mail to the same relay: an alert sent over the line itself would arrive there, addressed to it.
     on_email(app, world.channels["L1"], utcnow() - timedelta(days=1))

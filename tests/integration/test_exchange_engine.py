@@ -91,8 +91,8 @@ def test_a_reply_clock_that_runs_out_makes_the_exchange_overdue_once_and_tells_e
     now = utcnow()
     [xid] = waiting_for_reply(app, 1, now, reply_seconds=60)
     with session_scope(app) as session:
-        people.create_user(session, "second-watch", "second-watch-password", Role.SUPERVISOR)
-        retired = people.create_user(session, "retired-watch", "retired-watch-password", Role.SUPERVISOR)
+        people.create_user(session, "second-watch", "second-watch-password", Role.SUPERVISOR, by=None)
+        retired = people.create_user(session, "retired-watch", "retired-watch-password", Role.SUPERVISOR, by=None)
         retired.active = False
 
     with session_scope(app) as session:

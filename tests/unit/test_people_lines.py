@@ -25,7 +25,7 @@ class NoSession:
 def test_a_users_names_are_one_line_within_their_columns(given, field):
     fields = {"username": "night", "password": "night-one-pw", "role": "liaison", **given}
     with pytest.raises(ValidationError) as refused:
-        people.create_user(NoSession(), **fields)
+        people.create_user(NoSession(), **fields, by=None)
     assert field in refused.value.details, refused.value.details
 
 

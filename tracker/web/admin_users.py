@@ -53,7 +53,13 @@ def new_user():
         user = save(
             form,
             lambda s: people.create_user(
-                s, form.username.data, form.password.data, form.role.data, form.full_name.data or "", form.email.data
+                s,
+                form.username.data,
+                form.password.data,
+                form.role.data,
+                form.full_name.data or "",
+                form.email.data,
+                **_acting(),
             ),
             # "user exists" names no field: it belongs next to the username.
             lambda key: form[key] if key in form else form.username,

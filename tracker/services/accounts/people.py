@@ -19,7 +19,8 @@ from ...timeutil import utcnow
 from . import sessions, throttle
 
 TOKEN_PREFIX = "trk_"
-# Who acts when no signed-in person does (the account's security log names them as "by").
+# How a change to an account was made when no signed-in person made it (`flask user ...`, `flask demo`):
+# the security log says "via" this, never "by", so that no user can be named like it.
 COMMAND_LINE = "the command line"
 _hasher = PasswordHasher()
 
@@ -51,9 +52,18 @@ def spend_a_check(password: str) -> None:
 
 
 def create_user(
-    session: Session, username: str, password: str, role: Role | str, full_name: str = "", email: str | None = None
+    session: Session,
+    username: str,
+    password: str,
+    role: Role | str,
+    full_name: str = "",
+    email: str | None = None,
+    *,
+    by: str | None,
+    address: str = "",
 ) -> User:
-    """Create an active user; usernames are unique and passwords at least 8 characters."""
+    """Create an active user (noted in their security log); usernames are unique and passwords at least
+    8 characters. by: the admin who creates them, None for the command line."""
     username = username.strip()
     if not username or len(username) > 64:
         raise ValidationError("username must be 1-64 characters", {"username": "invalid length"})
@@ -75,6 +85,7 @@ def create_user(
     user = User(username=username, password_hash=hash_password(password), role=role, full_name=full_name, email=email)
     session.add(user)
     session.flush()
+    _note(session, user.id, "created", by, address, role=role.value)
     return user
 
 
@@ -89,7 +100,7 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, user: User, name: str, *, by: str, address: str = "") -> tuple[ApiToken, str]:
+def create_token(session: Session, user: User, name: str, *, by: str | None, address: str = "") -> tuple[ApiToken, str]:
     """Issue a token for user and note it in their security log; returns the row and the token text,
     which is never stored."""
     if found := _line_problem(name, 64):
@@ -103,7 +114,7 @@ def create_token(session: Session, user: User, name: str, *, by: str, address: s
 
 
 def revoke_token(
-    session: Session, token_id: int, *, by: str, address: str = "", now: datetime | None = None
+    session: Session, token_id: int, *, by: str | None, address: str = "", now: datetime | None = None
 ) -> ApiToken:
     """Revoke a token (noted in its user's security log); a token already revoked stays as it was."""
     token = session.get(ApiToken, token_id)
@@ -196,7 +207,7 @@ def mark_token_used(session: Session, token_id: int, now: datetime) -> bool:
     return bool(cast(CursorResult[Any], result).rowcount)
 
 
-def set_password(session: Session, user: User, new: str, *, by: str, address: str = "") -> None:
+def set_password(session: Session, user: User, new: str, *, by: str | None, address: str = "") -> None:
     """Set a new password and revoke every web session of the user; noted in their security log as
     changed (by the user) or reset (by an admin)."""
     if len(new) < 8:
@@ -208,7 +219,7 @@ def set_password(session: Session, user: User, new: str, *, by: str, address: st
     _note(session, user.id, "password_changed" if by == user.username else "password_reset", by, address, now)
 
 
-def deactivate(session: Session, user: User, *, by: str, address: str = "", now: datetime | None = None) -> int:
+def deactivate(session: Session, user: User, *, by: str | None, address: str = "", now: datetime | None = None) -> int:
     """Deactivate user: their web sessions and API tokens are revoked and their calendar feed links
     ended, for good: reactivating the account brings none of them back (new tokens must be issued).
     Noted in their security log with who did it. Return how many tokens were revoked."""
@@ -231,7 +242,7 @@ def deactivate(session: Session, user: User, *, by: str, address: str = "", now:
     return revoked
 
 
-def reactivate(session: Session, user: User, *, by: str, address: str = "") -> None:
+def reactivate(session: Session, user: User, *, by: str | None, address: str = "") -> None:
     """Let user sign in again with their password; their old tokens and feed links stay ended."""
     if not user.active:
         user.active = True
@@ -239,11 +250,19 @@ def reactivate(session: Session, user: User, *, by: str, address: str = "") -> N
 
 
 def _note(
-    session: Session, user_id: int, kind: str, by: str, address: str, at: datetime | None = None, **details: object
+    session: Session,
+    user_id: int,
+    kind: str,
+    by: str | None,
+    address: str,
+    at: datetime | None = None,
+    **details: object,
 ) -> None:
-    """A line in user_id's security log: what was done to the account, by whom and from where."""
+    """A line in user_id's security log: what was done to the account, by whom (None: on the command
+    line) and from where."""
+    who = {"by": by} if by is not None else {"via": COMMAND_LINE}
     session.add(
-        AccountEvent(user_id=user_id, kind=kind, address=address[:64], at=at or utcnow(), details={"by": by, **details})
+        AccountEvent(user_id=user_id, kind=kind, address=address[:64], at=at or utcnow(), details={**who, **details})
     )
 
 
