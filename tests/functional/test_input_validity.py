@@ -304,6 +304,52 @@ def _deliver_to(app, world, smtp_server, name: str):
     return mail
 
 
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"reporting_unit": "Border Guard\nPost 7"}, "reporting_unit"),
+        ({"reporting_unit": "Post \u202e7 tsoP"}, "reporting_unit"),
+        ({"counterpart_state": "East\tland"}, "counterpart_state"),
+        ({"platforms": [{"kind": "fighter\naircraft"}]}, "platforms"),
+        ({"platforms": [{"kind": "fighter aircraft", "nationality": "East\u2067land"}]}, "platforms"),
+        ({"platforms": [{"kind": "ship", "callsign": "HULL\x1b[31m 007"}]}, "platforms"),
+    ],
+    ids=repr,
+)
+def test_an_incidents_one_line_fields_refuse_control_characters(app, client, world, overrides, field):
+    """The reporting unit, the other State and a platform's kind, nationality, type and callsign stand on
+    one line (the board, message subjects, the print): a line break, an escape or a bidirectional override
+    in them was kept, to break a line or show the unit reversed. The narrative keeps its lines."""
+    response = client.post(INCIDENTS, json=incident_payload(**overrides), headers=world.auth("duty"))
+    assert refused_field(response) == [field], response.get_json()
+    kept = client.post(INCIDENTS, json=incident_payload(narrative="Line one.\nLine two."), headers=world.auth("duty"))
+    assert kept.status_code == 201, kept.get_json()
+
+
+def test_policy_and_rule_names_and_a_rules_sector_refuse_control_characters(client, world):
+    admin = world.auth("admin")
+    policy = {"name": "Night\nladder", "steps": [{"channel_ids": [world.channels["L1"]], "ack_seconds": 60}]}
+    assert refused_field(client.post("/api/v1/policies", json=policy, headers=admin)) == ["name"]
+    rule = {"name": "North\tair", "policy_id": world.policy_id}
+    assert refused_field(client.post("/api/v1/rules", json=rule, headers=admin)) == ["name"]
+    rule = {"name": "North air", "policy_id": world.policy_id, "sector": "No\u202erth"}
+    assert refused_field(client.post("/api/v1/rules", json=rule, headers=admin)) == ["sector"]
+    rule = {"name": "North air", "policy_id": world.policy_id, "counterpart_state": "East\nland"}
+    assert refused_field(client.post("/api/v1/rules", json=rule, headers=admin)) == ["counterpart_state"]
+
+
+def test_a_one_line_form_field_refuses_a_line_break_beside_it_and_a_text_area_keeps_it(app, client, world):
+    sign_in(client, "duty")
+    form = filing_form(client, reporting_unit="Border Guard\r\nPost 7", narrative="Line one.\r\nLine two.")
+    response = client.post("/incidents/new", data=form)
+    assert response.status_code == 422, response.status_code
+    said = '<small class="error" id="reporting_unit-error">This must not contain control characters'
+    assert said in response.text and 'id="narrative-error"' not in response.text, response.text[-3000:]
+    assert count(app, Incident) == 0
+    filed = client.post("/incidents/new", data=filing_form(client, narrative="Line one.\r\nLine two."))
+    assert filed.status_code == 302 and count(app, Incident) == 1
+
+
 @pytest.mark.parametrize("name", EVIL_NAMES, ids=["quotes-and-angle-brackets", "closes-the-quote"])
 def test_a_channel_named_like_an_address_list_is_one_recipient(mail_app, world, smtp_server, name):
     renamed = mail_app.test_client().patch(

@@ -9,7 +9,7 @@ from marshmallow import post_load, validates_schema
 from ..channels import withheld
 from ..geo import parse_position
 from ..http.access import current_principal
-from ..http.fields import UTC, Bound, Moment, Number, Query, Text, Whole
+from ..http.fields import UTC, Bound, Moment, Name, Number, Query, Text, Whole
 from ..models import (
     ChannelHealth,
     CheckOutcome,
@@ -36,10 +36,10 @@ LANGUAGE = r"^[a-z]{2,3}$"
 
 
 class Platform(Schema):
-    kind = Text(validate=Length(max=40), metadata={"examples": ["fighter aircraft"]})
-    nationality = Text(validate=Length(max=40))
-    type = Text(validate=Length(max=60))
-    callsign = Text(validate=Length(max=60), metadata={"description": "callsign or hull number"})
+    kind = Name(validate=Length(max=40), metadata={"examples": ["fighter aircraft"]})
+    nationality = Name(validate=Length(max=40))
+    type = Name(validate=Length(max=60))
+    callsign = Name(validate=Length(max=60), metadata={"description": "callsign or hull number"})
     transponder_on = fields.Boolean(allow_none=True)
     radio_contact = fields.Boolean(allow_none=True)
 
@@ -129,7 +129,7 @@ POSITION_AGREES = 0.01
 
 class IncidentIn(RouteAttributes):
     occurred_at = Moment(required=True)
-    reporting_unit = Text(required=True, validate=NAME)
+    reporting_unit = Name(required=True, validate=NAME)
     position_text = Text(
         allow_none=True,
         validate=Length(max=120),
@@ -170,7 +170,7 @@ class IncidentIn(RouteAttributes):
             "per-field releasability still decides what goes out); empty: not releasable"
         },
     )
-    counterpart_state = Text(
+    counterpart_state = Name(
         allow_none=True, validate=Length(max=80), metadata={"description": "the other State; omit: the routing rule's"}
     )
     agreement = Text(
@@ -546,7 +546,7 @@ class RoutePreviewOut(Schema):
 
 
 class ChannelIn(Schema):
-    name = Text(required=True, validate=NAME)
+    name = Name(required=True, validate=NAME)
     level = fields.Integer(
         strict=True, required=True, validate=Range(1, 5), metadata={"description": "ladder level L1-L5"}
     )
@@ -742,7 +742,7 @@ class StepIn(Schema):
 
 
 class PolicyIn(Schema):
-    name = Text(required=True, validate=NAME)
+    name = Name(required=True, validate=NAME)
     description = Text(load_default="", validate=Length(max=2000))
     repeat = fields.Integer(
         strict=True, load_default=0, validate=Range(0, 50), metadata={"description": "times the last step repeats"}
@@ -768,7 +768,7 @@ class PolicyOut(Schema):
 
 
 class RuleIn(Schema):
-    name = Text(required=True, validate=NAME)
+    name = Name(required=True, validate=NAME)
     position = fields.Integer(strict=True, validate=Range(0, 1_000_000))
     is_default = fields.Boolean(load_default=False)
     active = fields.Boolean()
@@ -776,7 +776,7 @@ class RuleIn(Schema):
     category = Text(allow_none=True, validate=OneOf(all_categories()))
     precedence = fields.Enum(Precedence, by_value=True, allow_none=True)
     min_escalation_risk = fields.Enum(EscalationRisk, by_value=True, allow_none=True)
-    sector = Text(allow_none=True, validate=Length(min=1, max=120))
+    sector = Name(allow_none=True, validate=Length(min=1, max=120))
     within_border_km = Number(
         allow_none=True, validate=Range(0, 1000), metadata={"description": "incidents at most this far from the border"}
     )
@@ -787,7 +787,7 @@ class RuleIn(Schema):
         validate=ID,
         metadata={"description": "set on the incidents it routes (unless filed with their own)"},
     )
-    counterpart_state = Text(
+    counterpart_state = Name(
         allow_none=True, validate=Length(max=80), metadata={"description": "the other State, set like agreement_id"}
     )
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from apiflask import Schema, fields
 from marshmallow import ValidationError, pre_load
 
-from ..text import problem
+from ..text import name_problem, problem
 from ..timeutil import in_range, isoformat, parse_moment
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -21,6 +21,18 @@ class Text(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if found := problem(text):
+            raise ValidationError(found)
+        return text
+
+
+class Name(Text):
+    """A Text that is one line, as a name, unit, nationality or state is: no control characters (line
+    breaks, tabs) nor bidirectional controls, which would break a mail header or a log line, or show
+    the name reversed on a page (tracker.text.name_problem)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if found := name_problem(text):
             raise ValidationError(found)
         return text
 

@@ -2,14 +2,17 @@
 
 Each text field (StringField and its kinds: text areas, hidden, password and e-mail fields) gets
 one more validator when the form is built, so a NUL or a lone surrogate is refused beside the field
-it was typed in, as the API refuses it by name (tracker.text, http.fields.Text). WTForms' hook for
-this is Meta.bind_field, which sees every field of the form as it is built.
+it was typed in, as the API refuses it by name (tracker.text, http.fields.Text). A one-line field
+(every text field but a text area or a password) also refuses control characters and bidirectional
+controls, as the API's names do (http.fields.Name): a browser's one-line input holds no line break,
+so one there came from a crafted request or a paste, and would break a mail header or show reversed.
+WTForms' hook for this is Meta.bind_field, which sees every field of the form as it is built.
 """
 
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import Field, FieldList, StringField
+from wtforms import Field, FieldList, PasswordField, StringField, TextAreaField
 from wtforms.meta import DefaultMeta
 from wtforms.validators import StopValidation, ValidationError
 
@@ -19,6 +22,12 @@ from .. import text
 def keepable_text(_form, field: Field) -> None:
     """Refuse text the database cannot keep (a WTForms validator)."""
     if isinstance(field.data, str) and (found := text.problem(field.data)):
+        raise ValidationError(f"This {found}.")
+
+
+def one_line(_form, field: Field) -> None:
+    """Refuse a line break, tab, other control character or bidirectional control (a WTForms validator)."""
+    if isinstance(field.data, str) and (found := text.name_problem(field.data)):
         raise ValidationError(f"This {found}.")
 
 
@@ -83,6 +92,8 @@ class TrackerForm(FlaskForm):
         def bind_field(self, form, unbound_field, options):
             field = super().bind_field(form, unbound_field, options)
             field.validators = [readable, *field.validators]
-            if isinstance(field, StringField):
+            if isinstance(field, TextAreaField | PasswordField):
                 field.validators = [*field.validators, keepable_text]
+            elif isinstance(field, StringField):
+                field.validators = [*field.validators, one_line]
             return field
