@@ -394,6 +394,33 @@ def test_a_form_field_that_is_not_utf8_is_refused_not_stored_as_its_escapes(app,
     assert filed.status_code == 302 and count(app, Incident) == 1, filed.status_code
 
 
+def multipart(fields: list[tuple[str, bytes, str | None]]) -> tuple[bytes, str]:
+    """A multipart/form-data body of (name, value, filename or None) parts, written byte for byte."""
+    boundary = "tracker-test-boundary"
+    parts = []
+    for name, value, filename in fields:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        kind = "Content-Type: text/csv\r\n" if filename else ""
+        parts.append(f"--{boundary}\r\nContent-Disposition: {disposition}\r\n{kind}\r\n".encode() + value + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def test_a_multipart_text_field_that_is_not_utf8_is_refused_and_its_file_is_judged_on_its_own(app, client, world):
+    """A multipart form's text fields were read with replacement characters where a url-encoded form's are
+    refused (400): the same bytes meant two things at two doors. The file part is bytes, judged by the import."""
+    sign_in(client, "supervisor")
+    token = csrf(client, "/exercises/import").encode()
+    csv = b"name,starts_at\n"
+    body, kind = multipart([("csrf_token", token, None), ("note", b"re\xffad", None), ("file", csv, "n.csv")])
+    refused = client.post("/exercises/import", data=body, content_type=kind)
+    assert refused.status_code == 400, refused.status_code
+    assert "the form&#39;s field &#39;note&#39; is not UTF-8 text" in refused.text, refused.text[:2000]
+    body, kind = multipart([("csrf_token", token, None), ("file", b"\xff\xfe not utf-8", "n.csv")])
+    judged = client.post("/exercises/import", data=body, content_type=kind)
+    assert judged.status_code == 422, "the file's own bytes are the import's to judge"
+    assert count(app, ExerciseNotice) == 0
+
+
 def test_a_compressed_body_is_refused_with_415_not_read_as_the_body(app, client, world):
     """Nothing here decompresses: a gzip body was read as its compressed bytes (a JSON 400 at best)."""
     packed = gzip.compress(json.dumps(incident_payload()).encode())

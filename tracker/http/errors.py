@@ -3,7 +3,6 @@ on API paths, the error page in the layout everywhere else. A 5xx never echoes t
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote_to_bytes
 
 from apiflask import APIFlask, HTTPError
 from flask import Flask, render_template, request
@@ -13,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import Conflict, TrackerError
 from ..timeutil import isoformat
+from . import bodies
 
 API_PREFIX = "/api/"
 CODES = {
@@ -128,34 +128,29 @@ def _refuse_impossible_path_values():
 
 
 FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
 
 
 def _refuse_unreadable_bodies():
     """Refuse, on either door, a body the tracker would misread rather than read:
     - compressed (Content-Encoding other than identity): nothing here decompresses, so the compressed
       bytes were read as the body (415);
-    - a form field that is not UTF-8 text: Werkzeug keeps its percent-escapes as typed ("%FF") and a field
-      of raw invalid bytes is dropped, so mojibake or nothing was stored where a person wrote (400)."""
+    - a form field that is not UTF-8 text, url-encoded or multipart (http.bodies): mojibake, replacement
+      characters or nothing was stored where a person wrote (400)."""
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding not in ("", "identity"):
         raise HTTPError(
             415, f"send the body uncompressed: Content-Encoding {encoding!r} is not accepted", {"encoding": encoding}
         )
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype == FORM:
-        if field := _field_not_utf8(request.get_data(cache=True)):
-            raise HTTPError(400, f"the form's field {field!r} is not UTF-8 text: send it again", {field: "not UTF-8"})
-
-
-def _field_not_utf8(body: bytes) -> str | None:
-    """The name of the first field of a url-encoded body whose name or value is not UTF-8 once unquoted."""
-    for pair in body.split(b"&"):
-        name, _, value = pair.partition(b"=")
-        try:
-            for part in (name, value):
-                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
-        except UnicodeDecodeError:
-            return unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8", "replace")[:64]
-    return None
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+        return
+    field = None
+    if request.mimetype == FORM:
+        field = bodies.urlencoded_field_not_utf8(request.get_data(cache=True))
+    elif request.mimetype == MULTIPART and (boundary := request.mimetype_params.get("boundary")):
+        field = bodies.multipart_field_not_utf8(request.get_data(cache=True), boundary.encode("latin-1", "replace"))
+    if field is not None:
+        raise HTTPError(400, f"the form's field {field!r} is not UTF-8 text: send it again", {field: "not UTF-8"})
 
 
 def init_app(app: Flask) -> None:

@@ -1,0 +1,52 @@
+"""Which field of a form body is not UTF-8 text: url-encoded, or multipart (its text fields; a file part
+is read as bytes and checked by what takes it).
+
+Werkzeug keeps a url-encoded field's percent-escapes as typed ("%FF") and drops a field of raw invalid
+bytes, and reads a multipart text field with replacement characters: mojibake, U+FFFD or nothing would be
+stored where a person wrote. http.errors refuses such a body (400) naming the field found here.
+"""
+
+from urllib.parse import unquote_to_bytes
+
+from werkzeug.sansio.multipart import Data, Epilogue, Field, MultipartDecoder, NeedData
+
+# No more parts than Werkzeug itself reads from one body (its default max_form_parts).
+MAX_PARTS = 1000
+
+
+def urlencoded_field_not_utf8(body: bytes) -> str | None:
+    """The name of the first field of a url-encoded body whose name or value is not UTF-8 once unquoted."""
+    for pair in body.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        try:
+            for part in (name, value):
+                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            return unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8", "replace")[:64]
+    return None
+
+
+def multipart_field_not_utf8(body: bytes, boundary: bytes) -> str | None:
+    """The name of the first text field (a part without a filename) of a multipart body whose value is not
+    UTF-8. A body that cannot be parsed is left to Werkzeug, which reads what it can of it."""
+    decoder = MultipartDecoder(boundary, max_parts=MAX_PARTS)
+    decoder.receive_data(body)
+    decoder.receive_data(None)
+    name: str | None = None
+    value = bytearray()
+    try:
+        while not isinstance(event := decoder.next_event(), NeedData | Epilogue):
+            if isinstance(event, Field):
+                name, value = event.name, bytearray()
+            elif isinstance(event, Data) and name is not None:  # a File part's data sets no name
+                value += event.data
+                if not event.more_data:
+                    value.decode("utf-8")
+                    name = None
+            else:
+                name = None
+    except UnicodeDecodeError:
+        return (name or "")[:64]
+    except ValueError:  # not multipart as declared: Werkzeug's own parser decides what it makes of it
+        return None
+    return None
