@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context, request
 
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}\Z")
 # A signed link's token (its path segment), anywhere in a line: a path, a request line, a URL.
 # Doubled slashes and their percent-encoded forms route (after a redirect) to the same link: masked too.
 LINK_TOKEN = re.compile(r"((?:/|%2f)+links(?:/|%2f)+[a-z]+(?:/|%2f)+)[^/\s?#\"'\x1b]+", re.IGNORECASE)

@@ -10,7 +10,7 @@ from typing import overload
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2101, 1, 1, tzinfo=UTC)  # exclusive: the whole of 2100 is in
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_DTG = re.compile(r"^(\d{2})(\d{2})(\d{2})([A-IK-Z])([A-Z]{3})(\d{2})$")
+_DTG = re.compile(r"^(\d{2})(\d{2})(\d{2})([A-IK-Z])([A-Z]{3})(\d{2})\Z")
 
 
 def utcnow() -> datetime:

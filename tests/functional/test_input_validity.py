@@ -14,6 +14,7 @@ import pytest
 from apiflask import fields
 from sqlalchemy import select
 
+from tests.exchange_support import acknowledged_incident, add_counterpart_line, open_exchange
 from tests.exercise_support import EXERCISES, create, notice
 from tests.support import count, csrf, file_incident, filing_form, incident_payload, sign_in
 from tracker import jobs
@@ -392,6 +393,19 @@ def test_a_form_field_that_is_not_utf8_is_refused_not_stored_as_its_escapes(app,
     cyrillic = body + b"&narrative=" + quote_plus("Сблизился до 30 м.").encode()
     filed = client.post("/incidents/new", data=cyrillic, content_type="application/x-www-form-urlencoded")
     assert filed.status_code == 302 and count(app, Incident) == 1, filed.status_code
+
+
+def test_a_pattern_is_matched_by_the_whole_value_not_up_to_a_final_line_break(app, client, world):
+    """A pattern's `$` also matches before a final line break, and marshmallow's Regexp looks for a
+    match at the start only: "ru\\n" was kept as a line's language and "reply\\n" as a kind of message."""
+    admin = world.auth("admin")
+    channel = {"name": "Hot line", "level": 1, "transport": "outbox", "address": "x@test.example", "language": "ru\n"}
+    assert refused_field(client.post("/api/v1/channels", json=channel, headers=admin)) == ["language"]
+    add_counterpart_line(app, world)
+    exchange = open_exchange(client, world, acknowledged_incident(client, world), release=False)
+    message = {"direction": "in", "kind": "reply\n", "text": "Received.", "received_at": "2026-11-27T10:00:00Z"}
+    exchange_messages = f"/api/v1/exchanges/{exchange['id']}/messages"
+    assert refused_field(client.post(exchange_messages, json=message, headers=world.auth("liaison"))) == ["kind"]
 
 
 def multipart(fields: list[tuple[str, bytes, str | None]]) -> tuple[bytes, str]:

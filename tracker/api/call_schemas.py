@@ -1,16 +1,16 @@
 """Schemas of the call log (a module of their own to keep schemas.py readable)."""
 
 from apiflask import Schema, fields
-from apiflask.validators import Length, OneOf, Regexp
+from apiflask.validators import Length, OneOf
 
-from ..http.fields import UTC, Moment, Text
+from ..http.fields import UTC, Moment, Pattern, Text
 from ..models import CallDirection, ExchangeState
 from ..services.exchanges import calls
 from ..timeutil import utcnow
 from .schemas import ID
 
 WHEN = "ISO 8601 with a zone or a DTG; back-timing is fine, the future is not"
-LANGUAGE = Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="a language code such as ru or en-GB")
+LANGUAGE = Pattern(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="a language code such as ru or en-GB")
 
 
 def _name(field: str, example: str) -> Text:

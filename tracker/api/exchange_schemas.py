@@ -1,9 +1,9 @@
 """Schemas of the exchange with the other side (a module of their own to keep schemas.py readable)."""
 
 from apiflask import Schema, fields
-from apiflask.validators import Length, OneOf, Regexp
+from apiflask.validators import Length, OneOf
 
-from ..http.fields import UTC, Moment, Query, Text
+from ..http.fields import UTC, Moment, Pattern, Query, Text
 from ..models import ExchangeState, MessageDirection, OutgoingStatus, Precedence
 from ..services.exchanges.counterpart import needs_approval
 from ..services.exchanges.exchanges import KIND, TEXT_MAX_LENGTH, next_states, seconds_left
@@ -56,7 +56,7 @@ class ExchangeMessageIn(Schema):
     )
     kind = Text(
         load_default="message",
-        validate=Regexp(KIND.pattern, error="letters and _ only, up to 32"),
+        validate=Pattern(KIND.pattern, error="letters and _ only, up to 32"),
         metadata={"examples": ["message", "reply"]},
     )
     text = Text(required=True, validate=Length(min=1, max=TEXT_MAX_LENGTH), metadata={"description": TEXT_NOTE})

@@ -1,7 +1,7 @@
 """Request and response schemas; the OpenAPI document is generated from them."""
 
 from apiflask import Schema, fields
-from apiflask.validators import Length, OneOf, Range, Regexp
+from apiflask.validators import Length, OneOf, Range
 from flask import current_app
 from marshmallow import ValidationError as MarshmallowError
 from marshmallow import post_load, validates_schema
@@ -9,7 +9,7 @@ from marshmallow import post_load, validates_schema
 from ..channels import withheld
 from ..geo import parse_position
 from ..http.access import current_principal
-from ..http.fields import UTC, Bound, Moment, Name, Number, Query, Text, Whole
+from ..http.fields import UTC, Bound, Moment, Name, Number, Pattern, Query, Text, Whole
 from ..models import (
     ChannelHealth,
     CheckOutcome,
@@ -488,7 +488,7 @@ class IncidentQuery(Query):
         },
     )
     exchange_reference = Text(
-        validate=[Length(min=1, max=40), Regexp(r".*\S", error="give the reference, not blanks")],
+        validate=[Length(min=1, max=40), Pattern(r"[\s\S]*\S[\s\S]*", error="give the reference, not blanks")],
         metadata={
             "description": "the reference the other side quotes for an exchange (NM-2026-0007): the incident "
             "it is about; any case",
@@ -595,7 +595,7 @@ class ChannelIn(Schema):
     )
     language = Text(
         allow_none=True,
-        validate=Regexp(LANGUAGE, error="a language code of 2 or 3 lower-case letters, e.g. ru"),
+        validate=Pattern(LANGUAGE, error="a language code of 2 or 3 lower-case letters, e.g. ru"),
         metadata={"description": "the counterpart's language (ISO 639), e.g. ru; null: English only"},
     )
     our_station = Text(validate=Length(max=120), metadata={"description": "a counterpart line's FM station"})

@@ -2,14 +2,14 @@
 (draft from releasable fields, edit, approve, send over an exchange)."""
 
 from apiflask import Schema, fields
-from apiflask.validators import Length, Regexp
+from apiflask.validators import Length
 from flask import url_for
 
 from ..db import get_session
 from ..errors import Conflict, ValidationError
 from ..http import wiring
 from ..http.access import caller, requires
-from ..http.fields import UTC, Text
+from ..http.fields import UTC, Pattern, Text
 from ..http.idempotency import idempotent
 from ..http.tokens import token_auth
 from ..http.transaction import committed, transactional
@@ -39,7 +39,7 @@ class SummaryDraftIn(Schema):
     )
     language = Text(
         allow_none=True,
-        validate=Regexp(r"^[a-z]{2,3}$", error="a language code of 2 or 3 lower-case letters, e.g. ru"),
+        validate=Pattern(r"^[a-z]{2,3}$", error="a language code of 2 or 3 lower-case letters, e.g. ru"),
         metadata={"description": "second language; default: the exchange line's (English only without one)"},
     )
 

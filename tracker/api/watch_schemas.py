@@ -1,11 +1,11 @@
 """Schemas of the watch log and handovers (a module of their own to keep schemas.py readable)."""
 
 from apiflask import Schema, fields
-from apiflask.validators import Length, Range, Regexp
+from apiflask.validators import Length, Range
 from flask import current_app
 from sqlalchemy.orm import object_session
 
-from ..http.fields import UTC, Moment, Query, Text
+from ..http.fields import UTC, Moment, Pattern, Query, Text
 from ..models import Watch
 from ..services.watches import handover, log
 from ..timeutil import isoformat
@@ -112,7 +112,7 @@ class HandoverNotesIn(Schema):
 
 class HandoverSignIn(Schema):
     digest = Text(
-        validate=Regexp(r"^[0-9a-f]{16}$", error="the handover's digest: 16 hexadecimal digits"),
+        validate=Pattern(r"^[0-9a-f]{16}$", error="the handover's digest: 16 hexadecimal digits"),
         metadata={"description": "the digest of the handover you read: 409 if the brief or notes changed since"},
     )
 

@@ -86,7 +86,7 @@ CODES = frozenset(all_categories()) | frozenset(
     for member in kind
 )
 PRECEDENCE = {p.value: f"{p.value} {p.name}" for p in enums.Precedence}  # "Z FLASH"
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?\Z")
 
 
 def label(code: object) -> str:

@@ -262,7 +262,7 @@ class ChannelForm(TrackerForm):
     )
     language = StringField(
         "Counterpart's language",
-        validators=[Optional(), Regexp(r"^[a-z]{2,3}$", message="2 or 3 lower-case letters, e.g. ru")],
+        validators=[Optional(), Regexp(r"^[a-z]{2,3}\Z", message="2 or 3 lower-case letters, e.g. ru")],
         description="ISO 639 code, e.g. ru or fr; blank: English only",
         filters=[_strip, lambda v: v or None],
     )

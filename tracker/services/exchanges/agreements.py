@@ -15,7 +15,7 @@ from ...text import name_problem
 KINDS = ("notice", "summary", "explanation_request", "reply", "meeting_request", "receipt", "check", "message")
 FIELDS = ("code", "title", "counterpart_state", "default_article", "articles", "notes", "active")
 # A code stands in a message header and a report column: letters, digits and . / - _ only.
-CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9./_-]{0,39}$")
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9./_-]{0,39}\Z")
 ARTICLE_MAX_LENGTH = 120
 
 
