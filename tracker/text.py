@@ -5,6 +5,9 @@ character, UTF-8 cannot encode it, and neither SQLite nor PostgreSQL stores it i
 In a JSON column it is stored escaped and comes back, and then every page, export or message that
 shows it would fail as a 500. So every input refuses it (`problem`), and whatever renders what is
 already stored replaces it with U+FFFD (`scalar`). NUL is refused too: PostgreSQL cannot store it.
+So are the other control characters but tab, line feed and carriage return (C0, DEL and C1): no text a
+person writes holds them, and a terminal escape or a form feed in a narrative would go on to mail, the
+other side's messages and the print.
 """
 
 import re
@@ -18,8 +21,13 @@ _BREAKS = {"\u2028", "\u2029"}
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 
 
-def problem(text: str) -> str | None:
-    """Why text cannot be kept, or None."""
+# Control characters no text of a person holds: C0 but tab, line feed and carriage return, DEL, and C1.
+# A terminal escape (ESC [31m) or a form feed in a narrative goes on to mail, the other side and prints.
+_CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _unstorable(text: str) -> str | None:
+    """Why neither database could keep text (NUL, a lone surrogate), or None."""
     if "\x00" in text:
         return "must not contain NUL characters"
     if LONE_SURROGATE.search(text):
@@ -27,9 +35,18 @@ def problem(text: str) -> str | None:
     return None
 
 
+def problem(text: str) -> str | None:
+    """Why text cannot be kept, or None."""
+    if found := _unstorable(text):
+        return found
+    if found := _CONTROLS.search(text):
+        return f"must not contain control characters other than line breaks and tabs (U+{ord(found[0]):04X})"
+    return None
+
+
 def name_problem(name: str) -> str | None:
     """Why a name that ends up on one line (a mail header, a log line, a menu) cannot be kept, or None."""
-    if found := problem(name):
+    if found := _unstorable(name):
         return found
     if any(unicodedata.category(c) == "Cc" or c in _BREAKS for c in name):
         return "must not contain control characters (line breaks, tabs)"

@@ -408,6 +408,23 @@ def test_a_pattern_is_matched_by_the_whole_value_not_up_to_a_final_line_break(ap
     assert refused_field(client.post(exchange_messages, json=message, headers=world.auth("liaison"))) == ["kind"]
 
 
+def test_a_terminal_escape_in_a_narrative_is_refused_at_both_doors_and_its_lines_kept(app, client, world):
+    """Free text kept every control character but NUL: a terminal escape or a form feed in a narrative
+    went on to the mail, the other side's messages and the print."""
+    response = client.post(
+        INCIDENTS, json=incident_payload(narrative="Closed\x1b[2J to 30 m"), headers=world.auth("duty")
+    )
+    assert refused_field(response) == ["narrative"]
+    sign_in(client, "duty")
+    page = client.post("/incidents/new", data=filing_form(client, narrative="Closed\x0cto 30 m"))
+    assert page.status_code == 422 and "control characters other than line breaks and tabs" in page.text
+    assert count(app, Incident) == 0
+    kept = client.post(
+        INCIDENTS, json=incident_payload(narrative="Line one.\r\n\tLine two."), headers=world.auth("duty")
+    )
+    assert kept.status_code == 201, kept.get_json()
+
+
 def multipart(fields: list[tuple[str, bytes, str | None]]) -> tuple[bytes, str]:
     """A multipart/form-data body of (name, value, filename or None) parts, written byte for byte."""
     boundary = "tracker-test-boundary"
