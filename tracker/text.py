@@ -39,8 +39,8 @@ def problem(text: str) -> str | None:
     """Why text cannot be kept, or None."""
     if found := _unstorable(text):
         return found
-    if found := _CONTROLS.search(text):
-        return f"must not contain control characters other than line breaks and tabs (U+{ord(found[0]):04X})"
+    if control := _CONTROLS.search(text):
+        return f"must not contain control characters other than line breaks and tabs (U+{ord(control[0]):04X})"
     return None
 
 
