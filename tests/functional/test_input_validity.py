@@ -339,7 +339,7 @@ def test_policy_and_rule_names_and_a_rules_sector_refuse_control_characters(clie
     assert refused_field(client.post("/api/v1/rules", json=rule, headers=admin)) == ["counterpart_state"]
 
 
-def test_a_one_line_form_field_refuses_a_line_break_beside_it_and_a_text_area_keeps_it(app, client, world):
+def test_a_one_line_form_field_refuses_a_line_break_reads_a_tab_as_a_space_and_a_text_area_keeps_both(app, client, world):
     sign_in(client, "duty")
     form = filing_form(client, reporting_unit="Border Guard\r\nPost 7", narrative="Line one.\r\nLine two.")
     response = client.post("/incidents/new", data=form)
@@ -347,8 +347,14 @@ def test_a_one_line_form_field_refuses_a_line_break_beside_it_and_a_text_area_ke
     said = '<small class="error" id="reporting_unit-error">This must not contain control characters'
     assert said in response.text and 'id="narrative-error"' not in response.text, response.text[-3000:]
     assert count(app, Incident) == 0
-    filed = client.post("/incidents/new", data=filing_form(client, narrative="Line one.\r\nLine two."))
-    assert filed.status_code == 302 and count(app, Incident) == 1
+    # Cells pasted from a spreadsheet arrive tab-separated: in one line a tab is read as a space.
+    pasted = {"reporting_unit": "Border Guard\tPost 7", "position": "54.412\t22.871", "sector": ""}
+    filed = client.post("/incidents/new", data=filing_form(client, narrative="Line one.\r\nLine two.", **pasted))
+    assert filed.status_code == 302 and count(app, Incident) == 1, filed.text[-3000:]
+    with session_scope(app) as session:
+        incident = session.scalar(select(Incident))
+        kept = (incident.reporting_unit, incident.latitude, incident.longitude, incident.narrative)
+    assert kept == ("Border Guard Post 7", 54.412, 22.871, "Line one.\r\nLine two."), kept
 
 
 @pytest.mark.parametrize("name", EVIL_NAMES, ids=["quotes-and-angle-brackets", "closes-the-quote"])

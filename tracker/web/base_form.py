@@ -6,6 +6,7 @@ it was typed in, as the API refuses it by name (tracker.text, http.fields.Text).
 (every text field but a text area or a password) also refuses control characters and bidirectional
 controls, as the API's names do (http.fields.Name): a browser's one-line input holds no line break,
 so one there came from a crafted request or a paste, and would break a mail header or show reversed.
+Its tabs are read as spaces: cells pasted from a spreadsheet arrive tab-separated.
 WTForms' hook for this is Meta.bind_field, which sees every field of the form as it is built.
 """
 
@@ -23,6 +24,12 @@ def keepable_text(_form, field: Field) -> None:
     """Refuse text the database cannot keep (a WTForms validator)."""
     if isinstance(field.data, str) and (found := text.problem(field.data)):
         raise ValidationError(f"This {found}.")
+
+
+def tabs_as_spaces(value):
+    """A one-line field's tabs as spaces (a WTForms filter): cells copied from a spreadsheet arrive
+    tab-separated ("54.412<tab>22.871"), and in one line a tab is only a wider space."""
+    return value.replace("\t", " ") if isinstance(value, str) else value
 
 
 def one_line(_form, field: Field) -> None:
@@ -95,5 +102,6 @@ class TrackerForm(FlaskForm):
             if isinstance(field, TextAreaField | PasswordField):
                 field.validators = [*field.validators, keepable_text]
             elif isinstance(field, StringField):
+                field.filters = (*field.filters, tabs_as_spaces)
                 field.validators = [*field.validators, one_line]
             return field
