@@ -269,9 +269,13 @@ def test_a_channel_name_with_a_control_character_is_refused_by_the_api_and_the_a
     sign_in(client, "admin")
     form = {"csrf_token": csrf(client, "/admin/channels/new"), "name": name, "level": "1", "transport": "outbox"}
     page = client.post("/admin/channels/new", data={**form, "address": "x@test.example", "check_window_seconds": 900})
-    assert page.status_code == 422 and '<small class="error" id="name-error">' in page.text
     with session_scope(app) as session:
         assert session.scalar(select(ContactChannel).where(ContactChannel.name == name)) is None
+        pasted = session.scalar(select(ContactChannel.name).where(ContactChannel.name == name.replace("\t", " ")))
+    if "\t" in name:  # a page's one-line field reads a tab as a space (pasted cells)
+        assert page.status_code == 302 and pasted == "Ops desk", (page.status_code, pasted)
+    else:
+        assert page.status_code == 422 and '<small class="error" id="name-error">' in page.text
 
 
 @pytest.mark.parametrize(
@@ -339,7 +343,7 @@ def test_policy_and_rule_names_and_a_rules_sector_refuse_control_characters(clie
     assert refused_field(client.post("/api/v1/rules", json=rule, headers=admin)) == ["counterpart_state"]
 
 
-def test_a_one_line_form_field_refuses_a_line_break_reads_a_tab_as_a_space_and_a_text_area_keeps_both(app, client, world):
+def test_a_one_line_form_field_refuses_a_line_break_reads_a_tab_as_a_space_a_text_area_keeps_both(app, client, world):
     sign_in(client, "duty")
     form = filing_form(client, reporting_unit="Border Guard\r\nPost 7", narrative="Line one.\r\nLine two.")
     response = client.post("/incidents/new", data=form)
