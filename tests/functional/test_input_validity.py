@@ -16,11 +16,14 @@ from sqlalchemy import select
 
 from tests.exchange_support import acknowledged_incident, add_counterpart_line, open_exchange
 from tests.exercise_support import EXERCISES, create, notice
+from tests.functional.test_amendment_pages import form_as_shown
+from tests.functional.test_call_pages import start as start_call
 from tests.support import count, csrf, file_incident, filing_form, incident_payload, sign_in
 from tracker import jobs
 from tracker.db import session_scope
 from tracker.http.fields import Number, Text
 from tracker.models import (
+    AgreedAction,
     ContactChannel,
     EventKind,
     ExerciseNotice,
@@ -359,6 +362,32 @@ def test_a_one_line_form_field_refuses_a_line_break_reads_a_tab_as_a_space_a_tex
         incident = session.scalar(select(Incident))
         kept = (incident.reporting_unit, incident.latitude, incident.longitude, incident.narrative)
     assert kept == ("Border Guard Post 7", 54.412, 22.871, "Line one.\r\nLine two."), kept
+
+
+def test_a_row_of_a_form_refuses_what_its_form_refuses(app, client, world):
+    """A form's rows (a platform on the amend page, an agreed action on a call) were plain wtforms forms
+    the page's text rule never saw: a callsign with a terminal escape and a NUL (a 500 on PostgreSQL) or
+    an action with a line break was kept. Each is now refused beside its field, a tab read as a space."""
+    reference = file_incident(client, world)["reference"]
+    sign_in(client, "duty")
+    form = form_as_shown(client.get(f"/incidents/{reference}/amend").text)
+    refused = client.post(f"/incidents/{reference}/amend", data={**form, "platforms-0-callsign": "HULL\x1b[31m 7\x00"})
+    assert refused.status_code == 422 and 'id="platforms-0-callsign-error"' in refused.text, refused.status_code
+    kept = client.post(f"/incidents/{reference}/amend", data={**form, "platforms-0-callsign": "HULL\t007"})
+    assert kept.status_code == 302, kept.text[-2000:]
+    with session_scope(app) as session:
+        assert [p.get("callsign") for p in session.scalar(select(Incident)).platforms] == ["HULL 007"]
+
+    add_counterpart_line(app, world)
+    api_client = app.test_client()
+    acknowledged = acknowledged_incident(api_client, world)
+    exchange = open_exchange(api_client, world, acknowledged)
+    sign_in(client, "liaison")
+    call = start_call(client, acknowledged, exchange).headers["Location"]
+    action = {"actions-0-text": "Call back\nBcc: x", "actions-0-due_at": "2099-01-01T00:00:00Z"}
+    answer = client.post(call, data={"csrf_token": csrf(client, call), **action})
+    assert answer.status_code == 422 and 'id="actions-0-text-error"' in answer.text, answer.status_code
+    assert count(app, AgreedAction) == 0
 
 
 @pytest.mark.parametrize("name", EVIL_NAMES, ids=["quotes-and-angle-brackets", "closes-the-quote"])

@@ -2,13 +2,13 @@
 they stand, and what a submitted form asks to change (only the fields the officer changed, so that a time
 shown as a DTG or a position shown as typed is never "changed" by being shown)."""
 
-from wtforms import Form, FormField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import FormField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from ..models import Domain, EscalationRisk, Incident, Precedence, SafetyRisk
 from ..services.incidents import measures
 from ..timeutil import format_dtg, parse_moment
-from .base_form import RowList, TrackerForm
+from .base_form import RowList, SubForm, TrackerForm
 from .forms import YES_NO, IncidentForm, flag
 from .measure_fields import MeasureFields, cpa_given, forces_given, measured
 
@@ -17,7 +17,7 @@ PLATFORM_FLAGS = ("transponder_on", "radio_contact")
 MAX_PLATFORMS = 20
 
 
-class PlatformForm(Form):
+class PlatformForm(SubForm):
     """One of the other side's platforms (a sub-form: the amend form carries the CSRF token)."""
 
     kind = StringField("Platform", validators=[Optional(), Length(max=40)])

@@ -7,13 +7,15 @@ it was typed in, as the API refuses it by name (tracker.text, http.fields.Text).
 controls, as the API's names do (http.fields.Name): a browser's one-line input holds no line break,
 so one there came from a crafted request or a paste, and would break a mail header or show reversed.
 Its tabs are read as spaces: cells pasted from a spreadsheet arrive tab-separated.
-WTForms' hook for this is Meta.bind_field, which sees every field of the form as it is built.
+WTForms' hook for this is Meta.bind_field, which sees every field of the form as it is built. A row
+of a form (a FormField's form: a platform, an agreed action, a ladder step) is built with its own Meta,
+not its parent's, so it is a SubForm, which has the same hook.
 """
 
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import Field, FieldList, PasswordField, StringField, TextAreaField
+from wtforms import Field, FieldList, Form, PasswordField, StringField, TextAreaField
 from wtforms.meta import DefaultMeta
 from wtforms.validators import StopValidation, ValidationError
 
@@ -91,17 +93,32 @@ def readable(_form, field: Field) -> None:
         raise StopValidation()
 
 
+class TextRules(DefaultMeta):
+    """The Meta that holds every text field of a form to the text rule (the validators and filter above)."""
+
+    def bind_field(self, form, unbound_field, options):
+        field = super().bind_field(form, unbound_field, options)
+        field.validators = [readable, *field.validators]
+        if isinstance(field, TextAreaField | PasswordField):
+            field.validators = [*field.validators, keepable_text]
+        elif isinstance(field, StringField):
+            field.filters = (*field.filters, tabs_as_spaces)
+            field.validators = [*field.validators, one_line]
+        return field
+
+
 class TrackerForm(FlaskForm):
     """A Flask-WTF form (CSRF token and all) whose text fields keep only keepable text, and whose fields
     say only what could not be read when that is all there is to say."""
 
-    class Meta(DefaultMeta):
-        def bind_field(self, form, unbound_field, options):
-            field = super().bind_field(form, unbound_field, options)
-            field.validators = [readable, *field.validators]
-            if isinstance(field, TextAreaField | PasswordField):
-                field.validators = [*field.validators, keepable_text]
-            elif isinstance(field, StringField):
-                field.filters = (*field.filters, tabs_as_spaces)
-                field.validators = [*field.validators, one_line]
-            return field
+    class Meta(TextRules):
+        pass
+
+
+class SubForm(Form):
+    """A row of a TrackerForm (the form of a FormField), held to the same rules; the form it is part of
+    carries the CSRF token. A plain wtforms Form here kept a platform's callsign or an agreed action with
+    a NUL, a line break or a terminal escape in it, which its parent's rules never saw."""
+
+    class Meta(TextRules):
+        pass

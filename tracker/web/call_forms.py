@@ -1,11 +1,11 @@
 """The forms of the call log's pages (web/calls.py): start a call, then fill it in and end it."""
 
-from wtforms import Form, FormField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import FormField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from ..services.exchanges import calls
-from .base_form import RowList, TrackerForm
+from .base_form import RowList, SubForm, TrackerForm
 
 WHEN = "UTC, ISO 8601 or DTG such as 271405ZNOV26"
 # "Due in" choices a desk picks on the phone: seconds from now.
@@ -32,7 +32,7 @@ class StartCallForm(TrackerForm):
     )
 
 
-class ActionForm(Form):
+class ActionForm(SubForm):
     """One agreed action (a sub-form: the call's form carries the CSRF token)."""
 
     text = StringField("Agreed action", validators=[Optional(), Length(max=calls.ACTION_MAX_LENGTH)])

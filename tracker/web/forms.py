@@ -5,7 +5,6 @@ from wtforms import (
     BooleanField,
     EmailField,
     FloatField,
-    Form,
     FormField,
     HiddenField,
     IntegerField,
@@ -29,7 +28,7 @@ from wtforms.validators import (
 from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, Role, SafetyRisk, all_categories
 from ..models.enums import UNUSUAL_ACTIVITY, category_label
 from ..services.engine.message_text import PROSIGN
-from .base_form import RowList, TrackerForm
+from .base_form import RowList, SubForm, TrackerForm
 from .marking import CheckboxesField
 from .measure_fields import MeasureFields
 
@@ -283,7 +282,7 @@ class ChannelForm(TrackerForm):
     )
 
 
-class StepForm(Form):
+class StepForm(SubForm):
     """One row of a policy's ladder (a sub-form: the policy form carries the CSRF token)."""
 
     channel_ids = SelectMultipleField("Channels", coerce=int, choices=[])
