@@ -21,6 +21,7 @@ from tests.functional.test_call_pages import start as start_call
 from tests.support import count, csrf, file_incident, filing_form, incident_payload, sign_in
 from tracker import jobs
 from tracker.db import session_scope
+from tracker.errors import ValidationError
 from tracker.http.fields import Number, Text
 from tracker.models import (
     AgreedAction,
@@ -32,6 +33,7 @@ from tracker.models import (
     NotificationStatus,
     TimelineEvent,
 )
+from tracker.services.incidents import ladder
 
 INCIDENTS = "/api/v1/incidents"
 LONE = "\ud800"  # a high surrogate with no low one after it: no character, UTF-8 cannot encode it
@@ -344,6 +346,24 @@ def test_policy_and_rule_names_and_a_rules_sector_refuse_control_characters(clie
     assert refused_field(client.post("/api/v1/rules", json=rule, headers=admin)) == ["sector"]
     rule = {"name": "North air", "policy_id": world.policy_id, "counterpart_state": "East\nland"}
     assert refused_field(client.post("/api/v1/rules", json=rule, headers=admin)) == ["counterpart_state"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("our_station", "NMCC\nBT"), ("their_station", "MOD \u202eTSAE"), ("counterpart_state", "East\x1b[2Jland")],
+    ids=repr,
+)
+def test_a_lines_stations_and_state_refuse_control_characters(app, client, world, field, value):
+    """A counterpart line's stations are the FM and TO lines of every formatted message, its State a line of
+    the marking: the API kept a line break, an escape or a bidirectional override in them."""
+    path, admin = f"/api/v1/channels/{world.channels['L1']}", world.auth("admin")
+    assert refused_field(client.patch(path, json={field: value}, headers=admin)) == [field]
+    with session_scope(app) as session:
+        with pytest.raises(ValidationError) as refused:  # the service says so too, for any other door
+            ladder.save_channel(session, {field: value}, {}, session.get(ContactChannel, world.channels["L1"]))
+        assert list(refused.value.details) == [field]
+    kept = client.patch(path, json={field: "Eastland MoD, Moscow"}, headers=admin)
+    assert kept.status_code == 200 and kept.get_json()[field] == "Eastland MoD, Moscow", kept.get_json()
 
 
 def test_a_one_line_form_field_refuses_a_line_break_reads_a_tab_as_a_space_a_text_area_keeps_both(app, client, world):

@@ -598,9 +598,9 @@ class ChannelIn(Schema):
         validate=Pattern(LANGUAGE, error="a language code of 2 or 3 lower-case letters, e.g. ru"),
         metadata={"description": "the counterpart's language (ISO 639), e.g. ru; null: English only"},
     )
-    our_station = Text(validate=Length(max=120), metadata={"description": "a counterpart line's FM station"})
-    their_station = Text(validate=Length(max=120), metadata={"description": "a counterpart line's TO station"})
-    counterpart_state = Text(validate=Length(max=80), metadata={"description": "the other State on the line"})
+    our_station = Name(validate=Length(max=120), metadata={"description": "a counterpart line's FM station"})
+    their_station = Name(validate=Length(max=120), metadata={"description": "a counterpart line's TO station"})
+    counterpart_state = Name(validate=Length(max=80), metadata={"description": "the other State on the line"})
     agreement_id = fields.Integer(
         strict=True, allow_none=True, validate=ID, metadata={"description": "the agreement its messages cite"}
     )

@@ -31,7 +31,8 @@ from ...timeutil import utcnow
 from ..engine import line_checks
 from ..exchanges import catalogues
 
-ONE_LINE = ("name", "counterpart", "address")
+# They stand on one line: a mail header, the FM and TO lines of a formatted message, a menu.
+ONE_LINE = ("name", "counterpart", "address", "our_station", "their_station", "counterpart_state")
 CHANNEL_FIELDS = (
     "name",
     "level",
@@ -108,11 +109,14 @@ def save_channel(
     A webhook channel gets a random signing secret unless one is given; a check schedule
     (interval or cron expression) puts the channel's first check on the calendar.
     """
-    # A channel's name goes into mail headers and every message; one line break there and each
-    # message to the channel fails (or adds a header). The API and the admin page both come here.
+    # A channel's name goes into mail headers and every message, its stations into the FM and TO lines of
+    # a formatted one; one line break there and each message to the channel fails (or adds a header or a
+    # line to the message). The API and the admin page both come here.
     one_line = {key: found for key in ONE_LINE if isinstance(data.get(key), str) and (found := name_problem(data[key]))}
     if one_line:
-        raise ValidationError("a channel's name, counterpart and address are one line of text each", one_line)
+        raise ValidationError(
+            "a channel's name, counterpart, address, stations and State are one line of text each", one_line
+        )
     if "transport" in data and data["transport"] not in transports:
         raise ValidationError(
             f"unknown transport {data['transport']!r}", {"transport": f"one of: {', '.join(sorted(transports))}"}
