@@ -319,6 +319,7 @@ def _deliver_to(app, world, smtp_server, name: str):
     [
         ({"reporting_unit": "Border Guard\nPost 7"}, "reporting_unit"),
         ({"reporting_unit": "Post \u202e7 tsoP"}, "reporting_unit"),
+        ({"position_text": "54 24 43N\n022 52 16E"}, "position_text"),
         ({"counterpart_state": "East\tland"}, "counterpart_state"),
         ({"platforms": [{"kind": "fighter\naircraft"}]}, "platforms"),
         ({"platforms": [{"kind": "fighter aircraft", "nationality": "East\u2067land"}]}, "platforms"),
@@ -334,6 +335,15 @@ def test_an_incidents_one_line_fields_refuse_control_characters(app, client, wor
     assert refused_field(response) == [field], response.get_json()
     kept = client.post(INCIDENTS, json=incident_payload(narrative="Line one.\nLine two."), headers=world.auth("duty"))
     assert kept.status_code == 201, kept.get_json()
+
+
+def test_a_position_as_typed_refuses_a_line_break_when_amended(client, world):
+    """The position as typed is shown on one line (the incident, its print, the board's map); the API's
+    filing and amendment read '54.4<LF>22.8' as a position and kept the line break in its text."""
+    filed = file_incident(client, world)
+    amended = {"version": filed["version"], "position": "54.4\n22.8"}
+    answer = client.patch(f"{INCIDENTS}/{filed['reference']}", json=amended, headers=world.auth("duty"))
+    assert refused_field(answer) == ["position"]
 
 
 def test_policy_and_rule_names_and_a_rules_sector_refuse_control_characters(client, world):

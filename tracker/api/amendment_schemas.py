@@ -3,7 +3,7 @@
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf
 
-from ..http.fields import Moment, Text
+from ..http.fields import Moment, Name, Text
 from ..models import Domain, EscalationRisk, Precedence, SafetyRisk, all_categories
 from .schemas import ID, CpaHorizontalIn, CpaVerticalIn, IncidentDetailOut, ObservedForcesIn, Platform
 
@@ -18,7 +18,7 @@ class AmendmentIn(Schema):
         metadata={"description": "the incident's version as you read it; another answers 409 with the facts now"},
     )
     occurred_at = Moment()
-    position = Text(
+    position = Name(
         allow_none=True,
         validate=Length(max=120),
         metadata={

@@ -130,7 +130,7 @@ POSITION_AGREES = 0.01
 class IncidentIn(RouteAttributes):
     occurred_at = Moment(required=True)
     reporting_unit = Name(required=True, validate=NAME)
-    position_text = Text(
+    position_text = Name(
         allow_none=True,
         validate=Length(max=120),
         metadata={
