@@ -29,11 +29,15 @@ from tracker.models import (
     EventKind,
     ExerciseNotice,
     Incident,
+    MessageDirection,
     Notification,
     NotificationStatus,
     TimelineEvent,
+    User,
 )
+from tracker.services.exchanges import exchanges
 from tracker.services.incidents import ladder
+from tracker.timeutil import utcnow
 
 INCIDENTS = "/api/v1/incidents"
 LONE = "\ud800"  # a high surrogate with no low one after it: no character, UTF-8 cannot encode it
@@ -475,6 +479,19 @@ def test_a_pattern_is_matched_by_the_whole_value_not_up_to_a_final_line_break(ap
     message = {"direction": "in", "kind": "reply\n", "text": "Received.", "received_at": "2026-11-27T10:00:00Z"}
     exchange_messages = f"/api/v1/exchanges/{exchange['id']}/messages"
     assert refused_field(client.post(exchange_messages, json=message, headers=world.auth("liaison"))) == ["kind"]
+    with session_scope(app) as session:  # the service's own check too, for any other door
+        liaison = session.scalar(select(User).where(User.username == "liaison"))
+        with pytest.raises(ValidationError) as refused:
+            exchanges.record_message(
+                session,
+                exchanges.get_exchange(session, exchange["id"]),
+                MessageDirection.IN,
+                "reply\n",
+                "Ok.",
+                liaison,
+                utcnow(),
+            )
+        assert list(refused.value.details) == ["kind"]
 
 
 def test_a_terminal_escape_in_a_narrative_is_refused_at_both_doors_and_its_lines_kept(app, client, world):

@@ -48,6 +48,8 @@ MESSAGE_OF: dict[ExchangeState, tuple[MessageDirection, str]] = {
 # (recorded as a message or by the transition: either way their reply stops the clock).
 STATE_OF_THEIRS = {kind: state for state, (direction, kind) in MESSAGE_OF.items() if direction is MessageDirection.IN}
 TEXT_MAX_LENGTH = 8000
+# Written with ^ and $ for the OpenAPI document (api.exchange_schemas); matched whole (fullmatch), never up to
+# a final line break ("reply\n").
 KIND = re.compile(r"^[a-z][a-z_]{0,31}$")
 # The engine's notifications to supervisors are keyed (step 0, loop) with loop unique per
 # exchange and overdue: exchange id * LOOP_BASE + overdue number.
@@ -344,7 +346,7 @@ def record_message(
         )
     if received_at is not None and received_at > now:
         raise ValidationError("a message cannot be received in the future", {"received_at": "in the future"})
-    if not KIND.match(kind or ""):
+    if not KIND.fullmatch(kind or ""):
         raise ValidationError("a message kind is a short lower-case word", {"kind": "letters and _ only, up to 32"})
     text = _clean_text(text, True, "a message")
     if direction is MessageDirection.OUT and exchange.state is S.CLOSED:
