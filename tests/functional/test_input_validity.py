@@ -511,13 +511,16 @@ def test_a_terminal_escape_in_a_narrative_is_refused_at_both_doors_and_its_lines
     assert kept.status_code == 201, kept.get_json()
 
 
-def multipart(fields: list[tuple[str, bytes, str | None]]) -> tuple[bytes, str]:
-    """A multipart/form-data body of (name, value, filename or None) parts, written byte for byte."""
+def multipart(fields: list[tuple[str, bytes, str | None]], charsets: dict | None = None) -> tuple[bytes, str]:
+    """A multipart/form-data body of (name, value, filename or None) parts, written byte for byte; a text
+    part named in charsets says its charset in a Content-Type of its own."""
     boundary = "tracker-test-boundary"
     parts = []
     for name, value, filename in fields:
         disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
         kind = "Content-Type: text/csv\r\n" if filename else ""
+        if name in (charsets or {}):
+            kind = f"Content-Type: text/plain; charset={charsets[name]}\r\n"
         parts.append(f"--{boundary}\r\nContent-Disposition: {disposition}\r\n{kind}\r\n".encode() + value + b"\r\n")
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
@@ -536,6 +539,24 @@ def test_a_multipart_text_field_that_is_not_utf8_is_refused_and_its_file_is_judg
     judged = client.post("/exercises/import", data=body, content_type=kind)
     assert judged.status_code == 422, "the file's own bytes are the import's to judge"
     assert count(app, ExerciseNotice) == 0
+
+
+def test_a_multipart_text_field_is_judged_in_the_charset_its_part_declares(app, client, world):
+    """Werkzeug reads a text part in the charset it declares (UTF-8, ASCII or ISO-8859-1): Cyrillic in UTF-8
+    in a part saying us-ascii passed the UTF-8 check and was stored as a row of U+FFFD; Latin-1 in a part
+    saying so was refused though it is read as written. Any form may come as multipart: the filing form."""
+    sign_in(client, "duty")
+    form = [(k, v.encode(), None) for k, v in filing_form(client).items() if k != "narrative"]
+    narrative = [("narrative", "Сблизился до 30 м.".encode(), None)]
+    body, kind = multipart(form + narrative, {"narrative": "us-ascii"})
+    refused = client.post("/incidents/new", data=body, content_type=kind)
+    assert refused.status_code == 400 and "&#39;narrative&#39; is not UTF-8 text" in refused.text, refused.status_code
+    assert count(app, Incident) == 0
+    latin = [("narrative", "Closed to 30 m of our café boat.".encode("latin-1"), None)]
+    body, kind = multipart(form + latin, {"narrative": "iso-8859-1"})
+    assert client.post("/incidents/new", data=body, content_type=kind).status_code == 302
+    with session_scope(app) as session:
+        assert session.scalar(select(Incident.narrative)) == "Closed to 30 m of our café boat."
 
 
 def test_a_compressed_body_is_refused_with_415_not_read_as_the_body(app, client, world):

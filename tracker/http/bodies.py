@@ -4,10 +4,15 @@ is read as bytes and checked by what takes it).
 Werkzeug keeps a url-encoded field's percent-escapes as typed ("%FF") and drops a field of raw invalid
 bytes, and reads a multipart text field with replacement characters: mojibake, U+FFFD or nothing would be
 stored where a person wrote. http.errors refuses such a body (400) naming the field found here.
+
+A multipart text part is judged in the charset Werkzeug reads it in (MultiPartParser.get_part_charset:
+UTF-8 unless the part's Content-Type names ASCII or ISO-8859-1): Cyrillic in UTF-8 in a part that says
+charset=us-ascii was read as a row of U+FFFD, and Latin-1 text in a part that says so is read as written.
 """
 
 from urllib.parse import unquote_to_bytes
 
+from werkzeug.formparser import MultiPartParser
 from werkzeug.sansio.multipart import Data, Epilogue, Field, MultipartDecoder, NeedData
 
 # No more parts than Werkzeug itself reads from one body (its default max_form_parts).
@@ -28,20 +33,23 @@ def urlencoded_field_not_utf8(body: bytes) -> str | None:
 
 def multipart_field_not_utf8(body: bytes, boundary: bytes) -> str | None:
     """The name of the first text field (a part without a filename) of a multipart body whose value is not
-    UTF-8. A body that cannot be parsed is left to Werkzeug, which reads what it can of it."""
+    text in the charset Werkzeug reads it in (UTF-8 unless the part says otherwise). A body that cannot be
+    parsed is left to Werkzeug, which reads what it can of it."""
     decoder = MultipartDecoder(boundary, max_parts=MAX_PARTS)
     decoder.receive_data(body)
     decoder.receive_data(None)
+    reader = MultiPartParser()  # only for its get_part_charset: the charset it will decode the part in
     name: str | None = None
+    charset = "utf-8"
     value = bytearray()
     try:
         while not isinstance(event := decoder.next_event(), NeedData | Epilogue):
             if isinstance(event, Field):
-                name, value = event.name, bytearray()
+                name, charset, value = event.name, reader.get_part_charset(event.headers), bytearray()
             elif isinstance(event, Data) and name is not None:  # a File part's data sets no name
                 value += event.data
                 if not event.more_data:
-                    value.decode("utf-8")
+                    value.decode(charset)
                     name = None
             else:
                 name = None
