@@ -26,6 +26,16 @@ _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 _CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
+# Line breaks other programs write: Word's Shift+Enter (VT), a page break (FF), NEL. Read as "\n" where text
+# comes in (http.fields.Text, the pages' fields), as str.splitlines reads them.
+_OTHER_BREAKS = {0x0B: "\n", 0x0C: "\n", 0x85: "\n"}
+
+
+def breaks_read(text: str) -> str:
+    """text with the line breaks other programs write (VT, FF, NEL) as line feeds."""
+    return text.translate(_OTHER_BREAKS)
+
+
 def _unstorable(text: str) -> str | None:
     """Why neither database could keep text (NUL, a lone surrogate), or None."""
     if "\x00" in text:

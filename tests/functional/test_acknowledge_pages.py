@@ -183,3 +183,19 @@ def test_live_fragments_answer_304_while_nothing_changed(app, client, world):
     after = liaison.get(f"/incidents/{reference}/live", headers={"If-None-Match": live.headers["ETag"]})
     assert after.status_code == 200 and after.headers["ETag"] != live.headers["ETag"], "the state changed"
     assert ">Acknowledge</button>" not in after.text and "Acknowledged by liaison" in after.text
+
+
+def test_a_note_refused_for_a_line_break_says_so_not_that_it_is_too_long(app, client, world):
+    """The note is a one-line field: one refused for a bidirectional override or a line break was said to be
+    "at most 4000 characters" (found in review)."""
+    reference = file_incident(client, world)["reference"]
+    liaison = signed_in(app, "liaison")
+    rows = liaison.get("/queue/rows").text
+    answer = liaison.post(
+        f"/incidents/{reference}/acknowledge",
+        data={"csrf_token": token_of(rows), "next": "/queue", "note": "Calling \u202ewon meht"},
+    )
+    assert answer.status_code == 302
+    said = flashed(liaison, "/queue")
+    assert any("bidirectional" in line for line in said) and not any("4000" in line for line in said), said
+    assert status_of(app, reference) is IncidentStatus.OPEN

@@ -164,3 +164,15 @@ def test_an_exchange_id_no_exchange_can_have_fails_no_page(app, client, scene, e
     assert started.status_code == 302, started.text[:1000]
     with session_scope(app) as session:  # on the line's open exchange, as a call with no exchange named
         assert session.scalars(select(Call.exchange_id)).all() == [exchange["id"]]
+
+
+def test_a_calls_language_on_the_page_is_a_language_code_as_at_the_api(app, client, scene):
+    """The page kept "English" as a call's language where the API refuses it (found in review)."""
+    reference, exchange = scene
+    sign_in(client, "liaison")
+    path = start(client, reference, exchange).headers["Location"]
+    answer = client.post(path, data={"csrf_token": csrf(client, path), "language": "English"})
+    assert answer.status_code == 422 and 'id="language-error"' in answer.text, answer.text[-2000:]
+    assert client.post(path, data={"csrf_token": csrf(client, path), "language": "en-GB"}).status_code == 302
+    with session_scope(app) as session:
+        assert session.scalar(select(Call.language)) == "en-GB"

@@ -286,3 +286,17 @@ def test_a_call_moved_before_its_incident_is_refused_but_one_on_record_still_end
     api(client, world, "PATCH", f"/incidents/{reference}", later, who="duty", status=200)
     ended = api(client, world, "PATCH", f"/calls/{call['id']}", {"version": call["version"], "end": True}, status=200)
     assert ended["ended_at"] is not None and ended["started_at"] == "2026-11-27T10:00:00Z"
+
+
+@pytest.mark.parametrize("text", ["Call back\nBcc: x@evil.example", "Send the \u202ekcart"], ids=repr)
+def test_an_agreed_action_is_one_line_at_the_api_as_on_the_page(app, client, world, scene, text):
+    """The page refused an agreed action with a line break; the API kept it, and a bidirectional override
+    (found in review). An action is one item of a list, on one line."""
+    reference, exchange = scene
+    opening = {"direction": "we_called", "exchange_id": exchange["id"]}
+    started = api(client, world, "POST", f"/incidents/{reference}/calls", opening, status=201)
+    due = isoformat(utcnow() + timedelta(hours=2))
+    body = {"actions": [{"text": text, "party": "us", "due_at": due}], "version": started["version"]}
+    refused = api(client, world, "PATCH", f"/calls/{started['id']}", body, status=422)
+    assert "actions" in refused["error"]["details"], refused
+    assert count(app, AgreedAction) == 0

@@ -502,13 +502,27 @@ def test_a_terminal_escape_in_a_narrative_is_refused_at_both_doors_and_its_lines
     )
     assert refused_field(response) == ["narrative"]
     sign_in(client, "duty")
-    page = client.post("/incidents/new", data=filing_form(client, narrative="Closed\x0cto 30 m"))
+    page = client.post("/incidents/new", data=filing_form(client, narrative="Closed\x1b[2J to 30 m"))
     assert page.status_code == 422 and "control characters other than line breaks and tabs" in page.text
     assert count(app, Incident) == 0
     kept = client.post(
         INCIDENTS, json=incident_payload(narrative="Line one.\r\n\tLine two."), headers=world.auth("duty")
     )
     assert kept.status_code == 201, kept.get_json()
+
+
+@pytest.mark.parametrize("brk", ["\x0b", "\x0c", "\x85"], ids=["VT (Word's Shift+Enter)", "FF (page break)", "NEL"])
+def test_line_breaks_other_programs_write_are_read_as_line_breaks_at_both_doors(app, client, world, brk):
+    """A narrative pasted from Word holds VT for a line break and FF for a page break: refused as control
+    characters, where they are the line breaks they stand for (found in review)."""
+    filed = client.post(INCIDENTS, json=incident_payload(narrative=f"One.{brk}Two."), headers=world.auth("duty"))
+    assert filed.status_code == 201 and filed.get_json()["narrative"] == "One.\nTwo.", filed.get_json()
+    sign_in(client, "duty")
+    page = client.post("/incidents/new", data=filing_form(client, narrative=f"Three.{brk}Four."))
+    assert page.status_code == 302, page.text[-2000:]
+    with session_scope(app) as session:
+        narratives = sorted(session.scalars(select(Incident.narrative)))
+    assert narratives == ["One.\nTwo.", "Three.\nFour."], narratives
 
 
 def multipart(fields: list[tuple[str, bytes, str | None]], charsets: dict | None = None) -> tuple[bytes, str]:

@@ -345,6 +345,8 @@ def test_briefings_on_our_exercise_are_recorded_listed_and_checked(client, world
         ({"briefed_to": ""}, "briefed_to"),
         ({"via": "rumour"}, "via"),
         ({"briefed_at": "yesterday"}, "briefed_at"),
+        ({"briefed_to": "Eastland\ndefence attaché"}, "briefed_to"),  # one line: "Our briefing to ... on ..."
+        ({"briefed_to": "Eastland \u202eehcatta"}, "briefed_to"),
     ],
 )
 def test_bad_briefing_is_refused(app, client, world, body, field):

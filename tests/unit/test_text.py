@@ -3,7 +3,7 @@ character; in a name, one line with no control or bidirectional character."""
 
 import pytest
 
-from tracker.text import name_problem, problem
+from tracker.text import breaks_read, name_problem, problem
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,7 @@ def test_free_text_refuses_nul_surrogates_and_control_characters(text, said):
 def test_a_name_is_one_line_without_controls(name, said):
     found = name_problem(name)
     assert found is not None and said in found, found
+
+
+def test_line_breaks_other_programs_write_are_read_as_line_feeds():
+    assert breaks_read("Word\x0bShift+Enter\x0cpage\x85NEL\r\nkept") == "Word\nShift+Enter\npage\nNEL\r\nkept"

@@ -3,7 +3,7 @@
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf
 
-from ..http.fields import UTC, Moment, Pattern, Text
+from ..http.fields import UTC, Moment, Name, Pattern, Text
 from ..models import CallDirection, ExchangeState
 from ..services.exchanges import calls
 from ..timeutil import utcnow
@@ -18,7 +18,7 @@ def _name(field: str, example: str) -> Text:
 
 
 class ActionIn(Schema):
-    text = Text(
+    text = Name(
         required=True,
         validate=Length(min=1, max=calls.ACTION_MAX_LENGTH),
         metadata={"examples": ["Eastland to send the flight data of the aircraft"]},

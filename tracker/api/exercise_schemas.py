@@ -6,7 +6,7 @@ from flask import g
 
 from ..db import get_session
 from ..http import wiring
-from ..http.fields import UTC, Moment, Number, Query, Text
+from ..http.fields import UTC, Moment, Name, Number, Query, Text
 from ..models import NotifiedVia
 from ..services.exercises import checks, register, vienna
 from ..services.exercises.validity import MAX_FIGURE, MAX_RADIUS_KM
@@ -131,7 +131,7 @@ def checks_of(exercise) -> list[dict]:
 
 class BriefingIn(Schema):
     briefed_at = Moment(required=True, metadata={"description": "when we gave the briefing"})
-    briefed_to = Text(
+    briefed_to = Name(
         required=True, validate=Length(min=1, max=200), metadata={"examples": ["Eastland defence attaché"]}
     )
     via = fields.Enum(NotifiedVia, by_value=True, required=True)

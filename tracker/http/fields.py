@@ -7,7 +7,7 @@ from apiflask import Schema, fields
 from marshmallow import ValidationError, pre_load
 from marshmallow.validate import Regexp
 
-from ..text import name_problem, problem
+from ..text import breaks_read, name_problem, problem
 from ..timeutil import in_range, isoformat, parse_moment
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
@@ -20,7 +20,7 @@ class Text(fields.String):
     schema is a Text (tests/functional/test_input_validity.py holds them to it)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+        text = breaks_read(super()._deserialize(value, attr, data, **kwargs))
         if found := problem(text):
             raise ValidationError(found)
         return text

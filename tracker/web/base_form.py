@@ -34,6 +34,12 @@ def tabs_as_spaces(value):
     return value.replace("\t", " ") if isinstance(value, str) else value
 
 
+def breaks_read(value):
+    """A text field's line breaks as other programs write them (Word's VT, FF, NEL) as line feeds (a WTForms
+    filter): a narrative pasted from a report keeps its lines."""
+    return text.breaks_read(value) if isinstance(value, str) else value
+
+
 def one_line(_form, field: Field) -> None:
     """Refuse a line break, tab, other control character or bidirectional control (a WTForms validator)."""
     if isinstance(field.data, str) and (found := text.name_problem(field.data)):
@@ -79,8 +85,11 @@ def id_of(value: object) -> int | None:
 
 
 def refusal(field: Field) -> str | None:
-    """What the text rule said about the field, if it refused it (for a page that flashes it)."""
-    if isinstance(field.data, str) and (found := text.problem(field.data)):
+    """What the text rule said about the field, if it refused it (for a page that flashes it): the one-line
+    rule for a one-line field (Meta.bind_field), the text rule for a text area."""
+    one_line_field = isinstance(field, StringField) and not isinstance(field, TextAreaField | PasswordField)
+    rule = text.name_problem if one_line_field else text.problem
+    if isinstance(field.data, str) and (found := rule(field.data)):
         return f"{field.label.text}: this {found}."
     return None
 
@@ -100,9 +109,10 @@ class TextRules(DefaultMeta):
         field = super().bind_field(form, unbound_field, options)
         field.validators = [readable, *field.validators]
         if isinstance(field, TextAreaField | PasswordField):
+            field.filters = (*field.filters, breaks_read)
             field.validators = [*field.validators, keepable_text]
         elif isinstance(field, StringField):
-            field.filters = (*field.filters, tabs_as_spaces)
+            field.filters = (*field.filters, breaks_read, tabs_as_spaces)
             field.validators = [*field.validators, one_line]
         return field
 

@@ -2,7 +2,7 @@
 
 from wtforms import FormField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, Optional, Regexp
 
 from ..services.exchanges import calls
 from .base_form import RowList, SubForm, TrackerForm
@@ -57,7 +57,14 @@ class CallForm(TrackerForm):
     their_rank = StringField("Their rank", validators=[Length(max=calls.NAMES["their_rank"])])
     their_post = StringField("Their post", validators=[Length(max=calls.NAMES["their_post"])])
     interpreter = StringField("Interpreter", validators=[Length(max=calls.NAMES["interpreter"])])
-    language = StringField("Language", validators=[Optional(), Length(max=8)])
+    language = StringField(
+        "Language",
+        validators=[
+            Optional(),
+            Length(max=8),
+            Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?\Z", message="a language code such as ru or en-GB"),
+        ],
+    )
     we_said = TextAreaField("What we said", validators=[Length(max=calls.TEXT_MAX_LENGTH)])
     they_said = TextAreaField("What they said", validators=[Length(max=calls.TEXT_MAX_LENGTH)])
     moves_to = SelectField("The call moved the exchange to", choices=[], validate_choice=False)

@@ -183,6 +183,8 @@ def _add_actions(call: Call, drafts: list[dict]) -> list[AgreedAction]:
         text = (draft.get("text") or "").strip()
         if not text or len(text) > ACTION_MAX_LENGTH:
             problems[f"actions.{n}.text"] = f"what was agreed: 1 to {ACTION_MAX_LENGTH} characters"
+        elif found := name_problem(text):  # one item of a list, on one line (the call's record, the board)
+            problems[f"actions.{n}.text"] = found
         if (draft.get("party") or "us") not in PARTIES:
             problems[f"actions.{n}.party"] = "us or them"
         if draft.get("due_at") is None:

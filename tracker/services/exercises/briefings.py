@@ -38,7 +38,7 @@ def _problems(data: dict, now: datetime) -> dict:
     briefed_to = data.get("briefed_to")
     if not isinstance(briefed_to, str) or not briefed_to.strip() or len(briefed_to) > 200:
         problems["briefed_to"] = "say to whom, in 1 to 200 characters"
-    elif found := text.problem(briefed_to):
+    elif found := text.name_problem(briefed_to):  # one line: "Our briefing to ... on ..." (vienna)
         problems["briefed_to"] = found
     if not isinstance(data.get("via"), NotifiedVia):
         problems["via"] = "one of " + ", ".join(v.value for v in NotifiedVia)
