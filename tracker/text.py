@@ -65,6 +65,18 @@ def name_problem(name: str) -> str | None:
     return None
 
 
+def bidi_problem(text: str) -> str | None:
+    """Why a text the other side receives cannot hold a bidirectional embedding, override or isolate, or
+    None. The approver reads it as the bidirectional algorithm orders it; a receiving system that drops
+    or ignores those controls shows another order: the text approved would not be the text read."""
+    if any(c in _BIDI for c in text):
+        return (
+            "must not contain bidirectional controls (U+202A-U+202E, U+2066-U+2069): the other side may "
+            "show it in another order than the approver read it"
+        )
+    return None
+
+
 def scalar(text: str) -> str:
     """The text with each lone surrogate replaced by U+FFFD, so that it can be encoded as UTF-8."""
     return LONE_SURROGATE.sub("\ufffd", text)

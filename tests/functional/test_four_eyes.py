@@ -308,3 +308,20 @@ def test_on_the_page_the_drafter_is_told_why_and_a_second_person_approves_and_se
     assert "Text queued for the other side." in html.unescape(page.text)
     assert len(counterpart_rows(app)) == 1 and NOTICE in counterpart_rows(app)[0].body
     assert "Serial 0001/" in panel(page)
+
+
+def test_a_text_to_the_other_side_holds_no_bidirectional_control_an_approver_could_read_otherwise(
+    app, client, world, exchange
+):
+    """An override or isolate reorders what the approver reads; a receiving system that drops or ignores
+    it shows the text in its stored order: the text approved would not be the text read. Drafting and
+    rewording refuse them; right-to-left text with its ordinary marks (RLM) goes through."""
+    hidden = "We accept \u202edenifer\u202c your explanation."  # reads "we accept refined ..." reordered
+    body = {"direction": "out", "kind": "message", "text": hidden}
+    refused = api(client, world, "POST", f"/exchanges/{exchange['id']}/messages", body, status=422)
+    assert list(refused["error"]["details"]) == ["text"] and "bidirectional" in refused["error"]["details"]["text"]
+    drafted = draft_free_text(client, world, exchange["id"])
+    reworded = {"text": f"{FREE_TEXT} \u2067{FREE_TEXT}\u2069", "version": drafted["version"]}
+    assert api(client, world, "PATCH", f"/exchange-messages/{drafted['id']}", reworded, status=422)
+    arabic = {"direction": "out", "kind": "message", "text": "Received: \u200fتم الاستلام\u200f at 0930Z."}
+    api(client, world, "POST", f"/exchanges/{exchange['id']}/messages", arabic, status=201)

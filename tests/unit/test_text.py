@@ -3,7 +3,7 @@ character; in a name, one line with no control or bidirectional character."""
 
 import pytest
 
-from tracker.text import breaks_read, name_problem, problem
+from tracker.text import bidi_problem, breaks_read, name_problem, problem
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,13 @@ def test_a_name_is_one_line_without_controls(name, said):
 
 def test_line_breaks_other_programs_write_are_read_as_line_feeds():
     assert breaks_read("Word\x0bShift+Enter\x0cpage\x85NEL\r\nkept") == "Word\nShift+Enter\npage\nNEL\r\nkept"
+
+
+@pytest.mark.parametrize("text", ["a \u202eb", "a \u2066b\u2069", "\u202ax\u202c"], ids=repr)
+def test_a_text_to_the_other_side_refuses_embeddings_overrides_and_isolates(text):
+    assert "bidirectional" in (bidi_problem(text) or "")
+
+
+@pytest.mark.parametrize("text", ["Received \u200fتم\u200f", "Plain English.", "Line one.\nLine two."], ids=repr)
+def test_a_text_to_the_other_side_keeps_marks_and_lines(text):
+    assert bidi_problem(text) is None

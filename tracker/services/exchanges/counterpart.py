@@ -23,6 +23,7 @@ from ...models import (
     OutgoingStatus,
     User,
 )
+from ...text import bidi_problem
 from ...timeutil import utcnow
 from ..incidents import timeline
 from . import four_eyes, message_format, outgoing, releasability
@@ -94,6 +95,9 @@ def draft(
 ) -> ExchangeMessage:
     """Put a text to the other side on record as a draft; nothing leaves until a second person approves
     it and someone sends it. pending_state: the exchange state it moves to once sent."""
+    for name, value in (("text", text), ("text_second", text_second)):
+        if value and (found := bidi_problem(value)):
+            raise ValidationError("a text to the other side reads the same in every order", {name: found})
     releasability.guard(exchange.incident, text, text_second)
     message_format.ensure_supported(exchange.language, kind)  # 422 now, not at sending: no text in that language
     message = ExchangeMessage(
@@ -343,6 +347,8 @@ def _clean(text: str, name: str) -> str:
         raise ValidationError("a message needs its text", {name: "must not be blank"})
     if len(text) > TEXT_MAX_LENGTH:
         raise ValidationError(f"a message is at most {TEXT_MAX_LENGTH} characters", {name: "too long"})
+    if found := bidi_problem(text):
+        raise ValidationError("a text to the other side reads the same in every order", {name: found})
     return text
 
 
