@@ -13,6 +13,7 @@ not its parent's, so it is a SubForm, which has the same hook.
 """
 
 import re
+from collections.abc import Callable
 
 from flask_wtf import FlaskForm
 from wtforms import Field, FieldList, Form, PasswordField, StringField, TextAreaField
@@ -22,9 +23,20 @@ from wtforms.validators import StopValidation, ValidationError
 from .. import text
 
 
-def keepable_text(_form, field: Field) -> None:
-    """Refuse text the database cannot keep (a WTForms validator)."""
-    if isinstance(field.data, str) and (found := text.problem(field.data)):
+def rule_of(field: Field) -> Callable[[str], str | None] | None:
+    """The text rule a field is held to: the one-line rule for a one-line field (any text field but a text
+    area or a password), the text rule for those two, none for a field that holds no text."""
+    if isinstance(field, TextAreaField | PasswordField):
+        return text.problem
+    if isinstance(field, StringField):
+        return text.name_problem
+    return None
+
+
+def keeps_to_its_rule(_form, field: Field) -> None:
+    """Refuse what the field's text rule refuses (a WTForms validator)."""
+    rule = rule_of(field)
+    if rule is not None and isinstance(field.data, str) and (found := rule(field.data)):
         raise ValidationError(f"This {found}.")
 
 
@@ -38,12 +50,6 @@ def breaks_read(value):
     """A text field's line breaks as other programs write them (Word's VT, FF, NEL) as line feeds (a WTForms
     filter): a narrative pasted from a report keeps its lines."""
     return text.breaks_read(value) if isinstance(value, str) else value
-
-
-def one_line(_form, field: Field) -> None:
-    """Refuse a line break, tab, other control character or bidirectional control (a WTForms validator)."""
-    if isinstance(field.data, str) and (found := text.name_problem(field.data)):
-        raise ValidationError(f"This {found}.")
 
 
 class RowList(FieldList):
@@ -85,10 +91,8 @@ def id_of(value: object) -> int | None:
 
 
 def refusal(field: Field) -> str | None:
-    """What the text rule said about the field, if it refused it (for a page that flashes it): the one-line
-    rule for a one-line field (Meta.bind_field), the text rule for a text area."""
-    one_line_field = isinstance(field, StringField) and not isinstance(field, TextAreaField | PasswordField)
-    rule = text.name_problem if one_line_field else text.problem
+    """What the field's text rule said about it, if it refused it (for a page that flashes it)."""
+    rule = rule_of(field) or text.problem
     if isinstance(field.data, str) and (found := rule(field.data)):
         return f"{field.label.text}: this {found}."
     return None
@@ -108,12 +112,12 @@ class TextRules(DefaultMeta):
     def bind_field(self, form, unbound_field, options):
         field = super().bind_field(form, unbound_field, options)
         field.validators = [readable, *field.validators]
-        if isinstance(field, TextAreaField | PasswordField):
+        rule = rule_of(field)
+        if rule is not None:
             field.filters = (*field.filters, breaks_read)
-            field.validators = [*field.validators, keepable_text]
-        elif isinstance(field, StringField):
-            field.filters = (*field.filters, breaks_read, tabs_as_spaces)
-            field.validators = [*field.validators, one_line]
+            if rule is text.name_problem:  # one line
+                field.filters = (*field.filters, tabs_as_spaces)
+            field.validators = [*field.validators, keeps_to_its_rule]
         return field
 
 
