@@ -325,3 +325,20 @@ def test_a_text_to_the_other_side_holds_no_bidirectional_control_an_approver_cou
     assert api(client, world, "PATCH", f"/exchange-messages/{drafted['id']}", reworded, status=422)
     arabic = {"direction": "out", "kind": "message", "text": "Received: \u200fتم الاستلام\u200f at 0930Z."}
     api(client, world, "POST", f"/exchanges/{exchange['id']}/messages", arabic, status=201)
+
+
+def test_a_summary_holds_no_bidirectional_control_either_typed_in_or_taken_from_the_narrative(client, world):
+    """A summary goes to the other side as a text does: rewording it with an override is refused, and one
+    drafted from a narrative that holds an isolate (multi-line fields may) is neither approved nor sent."""
+    narrative = "Fighter closed to \u2067thirty metres\u2069 of our patrol aircraft."
+    reference = acknowledged_incident(client, world, narrative=narrative, releasability={"narrative": True})
+    api(client, world, "POST", f"/incidents/{reference}/summaries", {}, status=201)
+    summary = api(client, world, "GET", f"/incidents/{reference}/summaries")[0]
+    assert "\u2067" in summary["text"] and "text" in summary["problems"]
+    hidden = {"text": "We accept \u202edenifer\u202c your explanation.", "version": summary["version"]}
+    refused = api(client, world, "PATCH", f"/summaries/{summary['id']}", hidden, status=422)
+    assert list(refused["error"]["details"]) == ["text"] and "bidirectional" in refused["error"]["details"]["text"]
+    approval = {"version": summary["version"]}
+    refused = api(client, world, "POST", f"/summaries/{summary['id']}/approve", approval, who="supervisor", status=422)
+    assert "bidirectional" in refused["error"]["details"]["text"]
+    assert api(client, world, "GET", f"/summaries/{summary['id']}")["status"] == "draft"

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationError
 from ...models import EventKind, Exchange, ExchangeMessage, Incident, Summary, SummaryStatus, User
+from ...text import bidi_problem
 from ..incidents import timeline
 from . import catalogues, counterpart, four_eyes, message_format, outgoing, releasability, summary_text
 from .exchanges import ensure_may_act
@@ -105,11 +106,25 @@ def problems(summary: Summary) -> dict[str, str]:
         for name in summary.fields or []
         if not allowed.get(name, False)
     }
-    return {**withdrawn, **releasability.leaks(summary.incident, summary.text, summary.text_second)}
+    return {
+        **withdrawn,
+        **releasability.leaks(summary.incident, summary.text, summary.text_second),
+        **_out_of_order(summary),
+    }
+
+
+def _out_of_order(summary: Summary) -> dict[str, str]:
+    """The texts holding a bidirectional control (as counterpart.draft refuses for a message): one taken
+    from a narrative that holds one is refused at approval and sending, not only one typed in."""
+    texts = (("text", summary.text), ("text_second", summary.text_second))
+    return {name: found for name, value in texts if value and (found := bidi_problem(value))}
 
 
 def ensure_releasable(summary: Summary) -> None:
-    """Refuse (422, naming each field) a summary holding what the incident no longer lets go out."""
+    """Refuse (422, naming each field) a summary holding what the incident no longer lets go out, or a
+    text that may read in another order than the approver read it."""
+    if disordered := _out_of_order(summary):
+        raise ValidationError("a text to the other side reads the same in every order", disordered)
     found = problems(summary)
     if found:
         raise ValidationError(
@@ -394,4 +409,6 @@ def _clean(text: str, name: str) -> str:
         raise ValidationError("a summary needs its text", {name: "must not be blank"})
     if len(text) > TEXT_MAX_LENGTH:
         raise ValidationError(f"a summary is at most {TEXT_MAX_LENGTH} characters", {name: "too long"})
+    if found := bidi_problem(text):
+        raise ValidationError("a text to the other side reads the same in every order", {name: found})
     return text + "\n"
