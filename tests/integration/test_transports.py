@@ -251,6 +251,20 @@ def test_email_and_webhook_desks_receive_sorted_signed_and_threaded_messages(
     assert len({m["Message-ID"] for m in smtp_server.messages}) == 3, [m["Message-ID"] for m in smtp_server.messages]
 
 
+def test_a_webhook_body_carries_the_incidents_marking_beside_its_facts(app, webhook_receiver):
+    """A receiver that shows the structured facts (narrative, position) and not the text must still see
+    how to handle them: the incident object holds the marking as the text's first and last lines do."""
+    world = build_world(app, steps=(("L1",),))
+    use_transport(app, world, "L1", "webhook", webhook_receiver.url)
+    file_incident(app.test_client(), world, classification="RESTRICTED", releasable_to=[])
+    jobs.deliver(app)
+    [hook] = hooks(webhook_receiver)
+    facts, text = hook["json"]["incident"], hook["json"]["text"].strip().splitlines()
+    assert text[0] == text[-1] == "RESTRICTED // NOT RELEASABLE", text
+    marking = (facts.get("classification"), facts.get("releasable_to"), facts.get("marking"))
+    assert marking == ("RESTRICTED", [], "RESTRICTED // NOT RELEASABLE"), facts
+
+
 @pytest.mark.parametrize(("letter", "word"), [("Z", "FLASH"), ("O", "IMMEDIATE"), ("P", "PRIORITY"), ("R", "ROUTINE")])
 def test_an_email_subject_starts_with_the_precedence_word_then_reference_and_dtg(mail_app, smtp_server, letter, word):
     client = mail_app.test_client()

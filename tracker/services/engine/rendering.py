@@ -14,6 +14,7 @@ from datetime import datetime
 from ...models import ContactChannel, Incident, Notification, NotificationKind, NotificationStatus, User
 from ...models.incident import recipient_of
 from ...timeutil import isoformat
+from ..incidents import marking
 from . import message_text
 from .links import AckLink, AckLinks
 
@@ -147,5 +148,9 @@ def incident_facts(incident: Incident) -> dict:
         occurred_dtg=incident.occurred_dtg,
         next_escalation_at=isoformat(incident.next_escalation_at),
         acknowledged_by=incident.acknowledged_by_label,
+        # How to handle the facts above, for a receiver that shows them without the text it heads.
+        classification=incident.classification,
+        releasable_to=list(incident.releasable_to or []),
+        marking=marking.of(incident),
     )
     return facts
