@@ -31,13 +31,15 @@ def change(
     incident was routed to, supervisors and admins only.
     """
     handling.ensure_may_handle(session, incident, actor, "change the marking of")
-    new_classification, new_names = check(
-        markings,
-        incident.classification if classification is None else classification,
-        list(incident.releasable_to or []) if names is None else names,
-    )
-    before = of(incident)
     for _ in range(_RETRIES):
+        # What is kept is read again on each try: a release withdrawn (or a classification raised) by
+        # someone who committed meanwhile stays as they left it.
+        new_classification, new_names = check(
+            markings,
+            incident.classification if classification is None else classification,
+            list(incident.releasable_to or []) if names is None else names,
+        )
+        before = of(incident)
         claimed = cast(
             CursorResult[Any],  # what an UPDATE returns (Session.execute is typed for SELECT)
             session.execute(
