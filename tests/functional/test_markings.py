@@ -214,3 +214,21 @@ def test_an_incident_marked_not_releasable_goes_to_no_counterpart(client, world,
     assert refused.status_code == 422, refused.get_json()
     assert refused.get_json()["error"]["message"] == "the incident is not releasable", refused.get_json()
     assert refused.get_json()["error"]["details"]["releasable_to"].startswith(PLAIN)
+
+
+def test_the_maps_geojson_carries_each_incidents_marking(client, world):
+    """The map's GeoJSON (API and page) holds positions of marked incidents, as the export's does: each
+    incident feature says how to handle it."""
+    restricted(client, world)
+    file_incident(client, world, classification="CONFIDENTIAL", releasable_to=[])
+    answer = client.get("/api/v1/map", headers=world.auth("duty")).get_json()
+    marks = sorted(
+        f["properties"].get("marking") or "" for f in answer["features"] if f["properties"]["kind"] == "incident"
+    )
+    assert marks == ["CONFIDENTIAL // NOT RELEASABLE", RESTRICTED], marks
+    sign_in(client, "duty")
+    page = client.get("/map/data").get_json()
+    assert (
+        sorted(f["properties"].get("marking") or "" for f in page["features"] if "reference" in f["properties"])
+        == marks
+    )

@@ -19,7 +19,7 @@ class MapFeatureOut(Schema):
         metadata={
             "description": "kind (sector, border, exercise or incident) and its facts: an exercise's name, phase "
             "(running, upcoming or past), starts_at and ends_at; an incident's reference, precedence, status, "
-            "category, occurred_at, occurred_dtg, outside_sectors and position (decimal, dms, mgrs)"
+            "category, occurred_at, occurred_dtg, outside_sectors, position (decimal, dms, mgrs) and marking"
         }
     )
 

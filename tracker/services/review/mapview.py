@@ -17,6 +17,7 @@ from ...models import ExerciseNotice, Incident, IncidentStatus, Precedence
 from ...models.enums import category_label
 from ...models.labels import label
 from ...timeutil import format_dtg, isoformat
+from ..incidents import marking
 
 if TYPE_CHECKING:  # shapely is imported on first use (a process that draws no map never loads it)
     from shapely.geometry import MultiPolygon, Polygon
@@ -192,6 +193,7 @@ def _incident(incident: Incident, region) -> dict:
         sector=incident.sector,
         outside_sectors=region.outside_sectors(incident.latitude, incident.longitude),
         position={"decimal": where.decimal, "dms": where.dms, "mgrs": where.mgrs},
+        marking=marking.of(incident),  # as each feature of the GeoJSON export: how to handle its position
     )
 
 
