@@ -23,7 +23,7 @@ from tests.exchange_support import (
 from tests.exchange_support import open_exchange as open_via_api
 from tests.support import csrf, sign_in
 from tracker.db import session_scope
-from tracker.models import Incident, Notification, NotificationKind, Precedence
+from tracker.models import ExchangeMessage, Incident, Notification, NotificationKind, Precedence
 from tracker.services.exchanges.four_eyes import DRAFTER_REFUSED, STALE
 from tracker.services.review import audit
 
@@ -325,6 +325,25 @@ def test_a_text_to_the_other_side_holds_no_bidirectional_control_an_approver_cou
     assert api(client, world, "PATCH", f"/exchange-messages/{drafted['id']}", reworded, status=422)
     arabic = {"direction": "out", "kind": "message", "text": "Received: \u200fتم الاستلام\u200f at 0930Z."}
     api(client, world, "POST", f"/exchanges/{exchange['id']}/messages", arabic, status=201)
+
+
+def test_a_draft_stored_before_drafts_were_checked_for_bidirectional_controls_is_not_approved(client, world, exchange):
+    """Drafting refuses an override; a draft already on record with one (written before that rule) is
+    refused at approval, naming the field, and stays a draft; one approved before then is not sent."""
+    hidden = "We accept \u202edenifer\u202c your explanation."
+    drafted, approved = draft_free_text(client, world, exchange["id"]), draft_free_text(client, world, exchange["id"])
+    approve(client, world, approved["id"])
+    queued = len(counterpart_rows(client.application))
+    with session_scope(client.application) as session:
+        for message_id in (drafted["id"], approved["id"]):
+            session.get_one(ExchangeMessage, message_id).text = hidden
+    for refused in (approve(client, world, drafted["id"], status=422), send(client, world, approved["id"], status=422)):
+        assert list(refused["error"]["details"]) == ["text"], refused
+        assert "bidirectional" in refused["error"]["details"]["text"], refused
+    with session_scope(client.application) as session:
+        assert session.get_one(ExchangeMessage, drafted["id"]).status.value == "draft"
+        assert session.get_one(ExchangeMessage, approved["id"]).status.value == "approved"
+    assert len(counterpart_rows(client.application)) == queued, "nothing more was queued for the other side"
 
 
 def test_a_summary_holds_no_bidirectional_control_either_typed_in_or_taken_from_the_narrative(client, world):

@@ -95,9 +95,7 @@ def draft(
 ) -> ExchangeMessage:
     """Put a text to the other side on record as a draft; nothing leaves until a second person approves
     it and someone sends it. pending_state: the exchange state it moves to once sent."""
-    for name, value in (("text", text), ("text_second", text_second)):
-        if value and (found := bidi_problem(value)):
-            raise ValidationError("a text to the other side reads the same in every order", {name: found})
+    _ensure_in_order(text, text_second)
     releasability.guard(exchange.incident, text, text_second)
     message_format.ensure_supported(exchange.language, kind)  # 422 now, not at sending: no text in that language
     message = ExchangeMessage(
@@ -158,6 +156,14 @@ def edit(
     return message
 
 
+def _ensure_in_order(text: str | None, text_second: str | None) -> None:
+    """Refuse (422, naming the field) a text holding a bidirectional embedding, override or isolate: the
+    approver reads it as the algorithm orders it, a receiver that drops them would show another order."""
+    for name, value in (("text", text), ("text_second", text_second)):
+        if value and (found := bidi_problem(value)):
+            raise ValidationError("a text to the other side reads the same in every order", {name: found})
+
+
 def approve(
     session: Session, message: ExchangeMessage, approver: User, now: datetime, version: int | None = None
 ) -> ExchangeMessage:
@@ -172,6 +178,7 @@ def approve(
     if not needs_approval(message):
         raise InvalidTransition("this message is approved already: send it", _state(message))
     releasability.ensure_releasable_to(incident, releasability.counterpart_of(message.exchange))
+    _ensure_in_order(message.text, message.text_second)  # a draft stored before drafts were checked, too
     releasability.guard(incident, message.text, message.text_second)
     message.status, message.approved_by, message.approved_at = OS.APPROVED, approver.username, now
     message.facts_digest = four_eyes.facts_digest(incident)
@@ -221,6 +228,7 @@ def release(
         raise InvalidTransition(
             "the exchange is closed: nothing more goes to the other side on it", {"state": message.exchange.state.value}
         )
+    _ensure_in_order(message.text, message.text_second)  # one approved before approvals were checked
     releasability.guard(message.exchange.incident, message.text, message.text_second)
     outgoing.release(session, message, actor, now, settings or outgoing.Settings())
     message.version += 1
