@@ -72,7 +72,10 @@ def approve_and_send(app, client, reference: str, message_id: int):
     )
     assert answer.status_code == 302, answer.text[:500]
     assert ("success", "Text approved: it may be sent now.") in flashes(supervisor.get(f"/incidents/{reference}"))
-    page = act(client, reference, f"/exchange-messages/{message_id}/send", {}, prefix=f"draft-{message_id}-send-")
+    with session_scope(app) as session:  # the version of the approved text the sender read
+        version = str(session.get_one(ExchangeMessage, message_id).version)
+    send = f"draft-{message_id}-send-"
+    page = act(client, reference, f"/exchange-messages/{message_id}/send", {f"{send}version": version}, prefix=send)
     assert ("success", "Text queued for the other side.") in flashes(page), flashes(page)
     return page
 

@@ -304,7 +304,8 @@ def test_on_the_page_the_drafter_is_told_why_and_a_second_person_approves_and_se
     theirs = panel(second.get(f"/incidents/{reference}"))
     assert f'action="/exchange-messages/{notice["id"]}/approve"' in theirs
     post_form(second, reference, f"/exchange-messages/{notice['id']}/approve", prefix, {f"{prefix}version": "1"})
-    page = post_form(drafter, reference, f"/exchange-messages/{notice['id']}/send", f"draft-{notice['id']}-send-")
+    send = f"draft-{notice['id']}-send-"
+    page = post_form(drafter, reference, f"/exchange-messages/{notice['id']}/send", send, {f"{send}version": "2"})
     assert "Text queued for the other side." in html.unescape(page.text)
     assert len(counterpart_rows(app)) == 1 and NOTICE in counterpart_rows(app)[0].body
     assert "Serial 0001/" in panel(page)
@@ -361,3 +362,32 @@ def test_a_summary_holds_no_bidirectional_control_either_typed_in_or_taken_from_
     refused = api(client, world, "POST", f"/summaries/{summary['id']}/approve", approval, who="supervisor", status=422)
     assert "bidirectional" in refused["error"]["details"]["text"]
     assert api(client, world, "GET", f"/summaries/{summary['id']}")["status"] == "draft"
+
+
+def test_on_the_page_a_sender_sends_only_the_wording_they_read(app, world):
+    """The Send button carries the version of the approved text on the page: reworded and approved again
+    meanwhile, what goes out is not what the sender read, so nothing goes and the sender is told."""
+    sender, rewording = app.test_client(), app.test_client()
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(sender, world)
+    opened = open_via_api(sender, world, reference, text=NOTICE, release=False)
+    (notice,) = drafts(sender, world, opened["id"])
+    approve(sender, world, notice["id"])
+    sign_in(sender, "liaison")
+    page = sender.get(f"/incidents/{reference}").text
+    send = f"draft-{notice['id']}-send-"
+    read = re.search(rf'name="{send}version"[^>]*value="(\d+)"', page)
+    assert read, page[:3000]
+
+    reworded = {"text": f"{NOTICE} We withdraw the request.", "version": int(read[1])}
+    api(rewording, world, "PATCH", f"/exchange-messages/{notice['id']}", reworded, who="supervisor")
+    approve(rewording, world, notice["id"], who="admin")
+    answer = post_form(sender, reference, f"/exchange-messages/{notice['id']}/send", send, {f"{send}version": read[1]})
+    assert "the message changed since you read it" in html.unescape(answer.text), answer.text[:3000]
+    assert not counterpart_rows(app)
+
+    with session_scope(app) as session:  # the page read again
+        current = str(session.get_one(ExchangeMessage, notice["id"]).version)
+    answer = post_form(sender, reference, f"/exchange-messages/{notice['id']}/send", send, {f"{send}version": current})
+    assert "Text queued for the other side." in html.unescape(answer.text)
+    assert ["We withdraw the request." in row.body for row in counterpart_rows(app)] == [True]

@@ -103,7 +103,6 @@ def send_message(message_id, data):
         raise Conflict(four_eyes.STALE, {"status": message.status.value, "version": message.version})
     with committed():
         message = counterpart.get_message(session, message_id)
-        if data.get("version") not in (None, message.version):
-            raise Conflict("the message changed since you read it; read it again", {"version": message.version})
-        exchanges.send_message(session, message, caller(), utcnow(), wiring.outgoing_settings())
+        settings = wiring.outgoing_settings()
+        exchanges.send_message(session, message, caller(), utcnow(), settings, data.get("version"))
     return message

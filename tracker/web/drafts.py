@@ -146,7 +146,9 @@ def send_draft(message_id: int):
             abort(403)
 
     def do(session, message, form):
-        exchanges.send_message(session, message, _me(), utcnow(), wiring.outgoing_settings())
+        # Only the wording the sender read: one reworded or approved again since answers 409.
+        version = version_of(form.version) or -1
+        exchanges.send_message(session, message, _me(), utcnow(), wiring.outgoing_settings(), version)
 
     return _do(message_id, "send", DraftVersionForm, do, "Text queued for the other side.")
 

@@ -134,7 +134,7 @@ def edit(
     four_eyes.ensure_may_act(session, message.exchange.incident, actor, "edit a message", message.exchange.channel_id)
     lock(session, message)
     _ensure_ours_unsent(message)
-    _expect_version(message, version)
+    expect_version(message, version)
     if text_second is not None and not message.exchange.language:
         raise ValidationError("this line reads English only", {"text_second": "leave it out on this line"})
     new_text = message.text if text is None else _clean(text, "text")
@@ -174,7 +174,7 @@ def approve(
     _ensure_ours_unsent(message)
     four_eyes.ensure_may_approve(session, incident, approver, message.exchange.channel_id, authors(message))
     if version is not None:
-        _expect_version(message, version)
+        expect_version(message, version)
     if not needs_approval(message):
         raise InvalidTransition("this message is approved already: send it", _state(message))
     releasability.ensure_releasable_to(incident, releasability.counterpart_of(message.exchange))
@@ -340,7 +340,7 @@ def _ensure_ours_unsent(message: ExchangeMessage) -> None:
         raise InvalidTransition("this message was sent; write a new one", _state(message))
 
 
-def _expect_version(message: ExchangeMessage, version: int) -> None:
+def expect_version(message: ExchangeMessage, version: int) -> None:
     if version != message.version:
         raise Conflict("the message changed since you read it; read it again", _state(message))
 

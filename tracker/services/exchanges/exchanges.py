@@ -373,15 +373,23 @@ def withdraw_stale_approval(session: Session, message: ExchangeMessage, actor: U
 
 
 def send_message(
-    session: Session, message: ExchangeMessage, actor: User, now: datetime, settings: outgoing.Settings | None = None
+    session: Session,
+    message: ExchangeMessage,
+    actor: User,
+    now: datetime,
+    settings: outgoing.Settings | None = None,
+    version: int | None = None,
 ) -> ExchangeMessage:
     """Send an approved message (anyone who may act on the exchange, its drafter included): first the
     state change it carries (pending_state, checked against the table as it is now, its clock started),
-    then the release over the line. 409 when its incident changed since approval."""
+    then the release over the line. 409 when its incident changed since approval, or when version (the
+    one the sender read) is given and the text was reworded or approved again since."""
     exchange = message.exchange
     ensure_may_act(session, exchange.incident, actor, "send a message", exchange.channel_id)
     _lock(session, exchange)
     counterpart.lock(session, message)
+    if version is not None:
+        counterpart.expect_version(message, version)
     if message.status is OutgoingStatus.APPROVED and four_eyes.stale(message.facts_digest, exchange.incident):
         raise Conflict(four_eyes.STALE, {"status": "draft", "version": message.version})
     pending = message.pending_state
