@@ -33,6 +33,8 @@ def incident(reference, precedence="O", latitude=54.4, longitude=22.9, status=In
         domain=Domain.AIR,
         sector=None,
         occurred_at=NOW - timedelta(minutes=number),
+        classification="RESTRICTED",
+        releasable_to=["Eastland"],
     )
 
 
@@ -150,6 +152,7 @@ def test_the_feature_collection_holds_every_kind_with_valid_geometry():
     assert near["geometry"] == {"type": "Point", "coordinates": [22.9, 54.4]}
     assert near["properties"]["outside_sectors"] is False and near["properties"]["category_label"] == "unsafe intercept"
     assert near["properties"]["position"]["mgrs"].startswith("34U"), near["properties"]
+    assert near["properties"]["marking"] == "RESTRICTED // REL TO EASTLAND", near["properties"]
     area = collection["features"][-3]["properties"]
     assert math.isclose(area["radius_km"], 15) and area["phase"] == "running", area
 
