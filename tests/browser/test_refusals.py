@@ -102,3 +102,24 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(app, sign_in):
     expect(page.locator(".timeline li.event-acknowledged")).to_have_count(0)
     expect(page.locator(".timeline li.event-commented")).to_have_count(0)
     expect(page.locator(".timeline")).not_to_contain_text("no token")
+
+
+def test_a_comment_as_long_as_its_box_allows_is_taken_whatever_its_line_breaks(app, sign_in):
+    """The box's maxlength counts a line break as one character, while the browser sends each as CR LF:
+    a comment that fills the box over several lines must not come back as too long."""
+    world = build_world(app)
+    reference = file_incident(app.test_client(), world)["reference"]
+    page = sign_in("liaison").page
+    page.goto(f"/incidents/{reference}")
+    box = page.get_by_role("textbox", name="Comment")
+    limit = int(box.get_attribute("maxlength"))
+    lines = ["Eastland radar track held."] * 40
+    lines.append("x" * (limit - len("\n".join(lines)) - 1))  # one character short of the box's limit
+    box.click()
+    page.keyboard.insert_text("\n".join(lines))
+    assert box.evaluate("box => box.validity.valid"), "the browser lets it through"
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Add comment").click()
+    assert answer.value.status == 302
+    expect(page.locator(".flash.error")).to_have_count(0)
+    expect(page.locator(".timeline li.event-commented")).to_contain_text("Eastland radar track held.")

@@ -107,6 +107,21 @@ def test_the_form_as_shown_changes_nothing(client, world, filed):
     assert [e for e in read(client, world, filed["reference"])["timeline"] if e["kind"] == "amended"] == []
 
 
+def test_actions_taken_kept_with_cr_lf_before_line_feeds_were_read_change_nothing(app, client, world, filed):
+    """A text area typed on a page before its CR LF were read as line feeds (web/base_form.breaks_read) holds
+    CR LF; the form sent back as shown (now read with line feeds) amends nothing."""
+    with session_scope(app) as session:
+        incident = session.scalar(select(Incident).where(Incident.reference == filed["reference"]))
+        incident.actions_taken = "Rocked wings.\r\nCalled on guard."
+    sign_in(client, "duty")
+    shown = form_as_shown(client.get(f"/incidents/{filed['reference']}/amend").text)
+    assert shown["actions_taken"].splitlines() == ["Rocked wings.", "Called on guard."], shown["actions_taken"]
+    shown["actions_taken"] = "Rocked wings.\r\nCalled on guard."  # as a browser sends a text area's lines
+    answer = client.post(f"/incidents/{filed['reference']}/amend", data=shown)
+    assert answer.status_code == 422 and NOTHING in answer.text
+    assert [e for e in read(client, world, filed["reference"])["timeline"] if e["kind"] == "amended"] == []
+
+
 def test_an_officer_amends_through_the_page_and_sees_the_facts_as_given(client, world, filed):
     reference = filed["reference"]
     sign_in(client, "duty")

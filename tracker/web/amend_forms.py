@@ -97,7 +97,13 @@ def platforms_of(rows: list[dict]) -> list[dict]:
 
 
 def _same(typed, shown) -> bool:
-    return (typed.strip() if isinstance(typed, str) else typed) == (shown.strip() if isinstance(shown, str) else shown)
+    return _plain(typed) == _plain(shown)
+
+
+def _plain(value):
+    """A value as the form compares it; a text stored from a page before its line breaks were read as line feeds
+    (base_form.breaks_read) holds CR LF, which is no change to amend."""
+    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else value
 
 
 def changes(form: AmendForm, shown: dict, platforms_sent: bool = True) -> dict:

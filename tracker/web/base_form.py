@@ -48,8 +48,10 @@ def tabs_as_spaces(value):
 
 def breaks_read(value):
     """A text field's line breaks as other programs write them (Word's VT, FF, NEL) as line feeds (a WTForms
-    filter): a narrative pasted from a report keeps its lines."""
-    return text.breaks_read(value) if isinstance(value, str) else value
+    filter): a narrative pasted from a report keeps its lines. A browser sends each line break of a text area
+    as CR LF, yet counts it as one character against the box's maxlength (HTML's form submission): kept as
+    two, a text that filled the box over several lines was refused as too long, here and by the services."""
+    return text.breaks_read(value.replace("\r\n", "\n")) if isinstance(value, str) else value
 
 
 class RowList(FieldList):
