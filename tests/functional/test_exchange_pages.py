@@ -156,6 +156,20 @@ def test_the_panel_says_why_a_step_was_refused(app, client, world, incident):
     assert api(client, world, "GET", f"/exchanges/{xid}")["state"] == "notified"
 
 
+def test_a_notice_refused_for_its_text_says_so_once_beside_it_not_that_a_line_is_missing(app, client, world, incident):
+    p = "open-exchange-"
+    typed = "Request for explanation\x1b[0m of the flight at 1405Z."
+    data = {f"{p}channel_id": world.channels[LINE], f"{p}text": typed}
+    page = refused(client, incident, f"/incidents/{incident}/exchanges", data, p)
+    [(kind, said)] = flashes(page)
+    assert kind == "error" and "Notice to the other side" in said and "control characters" in said, said
+    assert "counterpart line" not in said, "the line was chosen: the notice is what is wrong"
+    beside = re.search(rf'<small class="error" id="{p}text-error">([^<]*)</small>', page.text)
+    assert beside and beside[1].count("control characters") == 1 and "counterpart line" not in beside[1], beside
+    assert f"{typed}</textarea>" in html.unescape(page.text), "the notice typed is kept"
+    assert api(client, world, "GET", f"/incidents/{incident}/exchanges") == [], "nothing opened"
+
+
 def test_a_message_or_receipt_refused_for_its_time_keeps_what_was_typed_beside_the_problem(
     app, client, world, incident
 ):

@@ -132,8 +132,9 @@ def test_a_form_refuses_a_nul_beside_its_field(app, client, world):
     reference = file_incident(client, world)["reference"]
     page = f"/incidents/{reference}"
     answer = client.post(f"{page}/comments", data={"csrf_token": csrf(client, page), "text": "a\x00b"})
-    assert answer.status_code == 302
-    assert "Comment: this must not contain NUL characters." in client.get(page).text
+    assert answer.status_code == 422, answer.status_code
+    assert '<small class="error" id="text-error">This must not contain NUL characters.</small>' in answer.text
+    assert "Comment: this must not contain NUL characters." in answer.text, "the line at the top names the field"
     assert [e.kind for e in events_of(app, reference)] == [EventKind.FILED, EventKind.ROUTED]
 
 

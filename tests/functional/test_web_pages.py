@@ -93,6 +93,31 @@ def test_form_errors_stay_next_to_their_fields_with_the_input_kept(client, world
         assert session.scalar(select(func.count()).select_from(Incident)) == 0
 
 
+@pytest.mark.parametrize(
+    ("path", "field", "typed"),
+    [
+        ("comments", "text", "Eastland called back\x07 twice: a training flight."),
+        ("resolve", "resolution", "Explanation accepted\x1b[31m at the meeting."),
+    ],
+)
+def test_a_refused_comment_or_resolution_comes_back_as_typed_with_its_problem_beside_it(
+    client, world, path, field, typed
+):
+    """The incident page's own forms keep what was typed when refused, as its exchange forms do."""
+    reference = file_incident(client, world)["reference"]
+    sign_in(client, "liaison")
+    page = f"/incidents/{reference}"
+    answer = client.post(f"{page}/{path}", data={"csrf_token": csrf(client, page), field: typed})
+    assert answer.status_code == 422, answer.status_code
+    said = f'<small class="error" id="{field}-error">This must not contain control characters'
+    assert said in answer.text, answer.text[-3000:]
+    kept = re.search(rf'<textarea[^>]* name="{field}"[^>]*>\s*(.*?)</textarea>', answer.text, re.S)
+    assert kept and kept[1] == typed, kept
+    assert "Nothing was recorded" in answer.text, "the line at the top says so too"
+    detail = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("duty")).get_json()
+    assert [e["kind"] for e in detail["timeline"]] == ["filed", "routed"] and detail["status"] == "open"
+
+
 def test_board_orders_by_precedence_then_deadline_and_rows_refresh(client, world):
     sign_in(client, "duty")
     routine = file_incident(client, world, precedence="R")["reference"]

@@ -71,10 +71,11 @@ def ask_first(question: str, cancel: str, consequence: str = "", label: str = "D
 
 def page_again(reference: str, form, problem: str, field: str | None = None):
     """The incident page drawn again (422) with the refused form as posted (kept_form) and the problem
-    beside its field, else above the form; the flash line says it too, at the top."""
+    beside its field (unless the field's own check says why already), else above the form; the flash line
+    says it too, at the top."""
     target = form[field] if field and field in form else None
     if target is not None and target.type not in ("HiddenField", "CSRFTokenField"):  # shown: beside it
-        target.errors = [*target.errors, problem]
+        target.errors = list(target.errors) or [problem]
     else:
         form.form_errors.append(problem)
     g.setdefault("kept_forms", {})[form._prefix] = form

@@ -14,7 +14,7 @@ from ..services.exchanges import exchanges
 from ..services.incidents import handling
 from ..timeutil import format_dtg, parse_moment, utcnow
 from .acting import act_on_incident, ask_first, kept_form, page_again
-from .base_form import version_of
+from .base_form import refusal, version_of
 from .etags import conditional
 from .forms import ExchangeActionForm, ExchangeMessageForm, OpenExchangeForm
 
@@ -113,7 +113,7 @@ def open_exchange(reference: str):
     form.channel_id.choices = [SelectChoice(c.id, c.name) for c in exchanges.counterpart_lines(session)]
     if not form.validate():
         name, _ = first_problem(form)
-        said = "Choose an active counterpart line (a notice is at most 8000 characters)."
+        said = refusal(form.text) or "Choose an active counterpart line (a notice is at most 8000 characters)."
         return page_again(incident.reference, form, said, name)
     return _act(
         incident.reference,

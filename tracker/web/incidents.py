@@ -20,7 +20,7 @@ from ..services.incidents import filing, handling, measures, route_table
 from ..timeutil import format_dtg, isoformat, parse_moment, utcnow
 from . import marking, measure_fields
 from .acknowledging import AcknowledgeForm, note_refused
-from .acting import act_on_incident, ask_first
+from .acting import act_on_incident, ask_first, kept_form, page_again
 from .auth import safe_next
 from .base_form import refusal
 from .forms import ActionForm, CommentForm, IncidentForm, ResolveForm, flag
@@ -226,6 +226,12 @@ def position_warnings(incident) -> list[str]:
     return filing.position_warnings(incident, current_app.extensions["tracker.region"])
 
 
+def _as_posted(kind):
+    """The page's own form of that kind as refused in this request (acting.page_again), else a blank one."""
+    kept = kept_form("")  # the comment and resolve forms have no prefix: the form kept is one of them
+    return kept if isinstance(kept, kind) else kind(formdata=None)
+
+
 def page_context(reference: str) -> dict:
     """What the incident page and its live parts (web/live.py) are drawn from."""
     incident = handling.get_incident(get_session(), reference)
@@ -234,8 +240,8 @@ def page_context(reference: str) -> dict:
         "may_handle": _may_handle(incident),
         "action": ActionForm(),
         "ack_form": AcknowledgeForm(formdata=None),
-        "comment_form": CommentForm(),
-        "resolve_form": ResolveForm(),
+        "comment_form": _as_posted(CommentForm),
+        "resolve_form": _as_posted(ResolveForm),
         "marking_form": marking.form_for(incident),
         "may_decide": may(current_user.role, Permission.INCIDENTS_DECIDE),
     }
@@ -245,10 +251,6 @@ def page_context(reference: str) -> dict:
 @login_required
 def view(reference: str):
     return render_template("web/incident.html", **page_context(reference))
-
-
-def _act(reference: str, do) -> object:
-    return act_on_incident(reference, do)
 
 
 @bp.post("/<reference>/acknowledge")
@@ -291,11 +293,12 @@ def decide(reference: str):
 def comment(reference: str):
     form = CommentForm()
     if not form.validate():
-        flash(refusal(form.text) or "A comment needs text (up to 4000 characters).", "error")
-        return redirect(url_for("incidents.view", reference=reference))
-    return _act(
+        problem = refusal(form.text) or "A comment needs text (up to 4000 characters)."
+        return page_again(reference, form, problem, "text")
+    return act_on_incident(
         reference,
         lambda s: handling.comment(s, reference, _me(), utcnow(), form.text.data),
+        form=form,
     )
 
 
@@ -304,14 +307,14 @@ def comment(reference: str):
 def resolve(reference: str):
     form = ResolveForm()
     if not form.validate():
-        flash(refusal(form.resolution) or "Say how it was resolved.", "error")
-        return redirect(url_for("incidents.view", reference=reference))
+        return page_again(reference, form, refusal(form.resolution) or "Say how it was resolved.", "resolution")
     consequence = "Its ladder stops for good and it leaves the board; a resolved incident is not reopened."
     if asked := ask_first(
         f"Resolve {reference}?", url_for("incidents.view", reference=reference), consequence, "Resolve"
     ):
         return asked
-    return _act(
+    return act_on_incident(
         reference,
         lambda s: handling.resolve(s, reference, _me(), utcnow(), form.resolution.data),
+        form=form,
     )
