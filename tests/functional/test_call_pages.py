@@ -120,6 +120,25 @@ def test_a_second_tap_on_call_started_starts_no_second_call(app, client, scene):
     assert count(app, Call) == 1
 
 
+def test_a_call_refused_for_its_time_comes_back_as_chosen_with_the_problem_beside_it(app, client, scene):
+    reference, exchange = scene
+    sign_in(client, "liaison")
+    path = f"/incidents/{reference}/calls/new?exchange={exchange['id']}"
+    key = re.search(r'name="call_key" type="hidden" value="([^"]+)"', client.get(path).text)[1]
+    answer = start(client, reference, exchange, started_at="yesterday at noon", call_key=key)
+    assert answer.status_code == 422, answer.status_code
+    assert re.search(r'<small class="error" id="started_at-error">[^<]*date-time group', answer.text), answer.text
+    assert 'value="yesterday at noon"' in answer.text, "the time typed is kept"
+    assert '<option selected value="they_called">' in answer.text, "who called is kept"
+    assert '<details class="back-time" open>' in answer.text, "the fold holding the problem is open"
+    assert count(app, Call) == 0
+    kept = re.search(r'name="call_key" type="hidden" value="([^"]+)"', answer.text)[1]
+    began = format_dtg((utcnow() - timedelta(minutes=10)).replace(second=0, microsecond=0))
+    assert start(client, reference, exchange, started_at=began, call_key=kept).status_code == 302
+    assert start(client, reference, exchange, started_at=began, call_key=kept).status_code == 302
+    assert count(app, Call) == 1, "the form as it came back still starts one call, however often sent"
+
+
 def test_only_those_who_may_talk_to_the_other_side_open_the_call_page(client, scene):
     reference, exchange = scene
     sign_in(client, "outsider")
@@ -159,7 +178,7 @@ def test_an_exchange_id_no_exchange_can_have_fails_no_page(app, client, scene, e
     sign_in(client, "liaison")
     assert client.get(f"/incidents/{reference}/calls/new?exchange={exchange_id}").status_code == 200
     back = start(client, reference, exchange, exchange_id=exchange_id, channel_id="")  # refused: no line chosen
-    assert back.status_code == 302 and exchange_id not in back.headers["Location"], back.headers
+    assert back.status_code == 422 and 'id="channel_id-error"' in back.text, back.status_code
     started = start(client, reference, exchange, exchange_id=exchange_id)
     assert started.status_code == 302, started.text[:1000]
     with session_scope(app) as session:  # on the line's open exchange, as a call with no exchange named

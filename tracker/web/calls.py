@@ -51,13 +51,15 @@ def _moment(form, name: str):
         raise ValidationError(f"{getattr(form, name).label.text}: {error}", {name: str(error)}) from None
 
 
-@bp.get("/incidents/<reference>/calls/new")
-@requires(Permission.EXCHANGES_TALK)
-def new_call(reference: str):
-    """The "Call started" page: the line (the exchange's when coming from one), who called, one big button."""
-    session = get_session()
-    incident = handling.get_incident(session, reference)
-    form = StartCallForm()
+def _exchange_of(session, incident, value) -> Exchange | None:
+    """The incident's exchange a query or the form names, or None."""
+    exchange_id = id_of(value)
+    exchange = session.get(Exchange, exchange_id) if exchange_id else None
+    return exchange if exchange is not None and exchange.incident_id == incident.id else None
+
+
+def _start_page(session, incident, form: StartCallForm, exchange, status: int = 200):
+    """The "Call started" page for form: new, or as posted and refused (its problems beside its fields)."""
     lines = exchanges.counterpart_lines(session)
     may = exchanges.may_act(session, incident, _me())
     lines = [line for line in lines if may or exchanges.may_act(session, incident, _me(), line.id)]
@@ -66,26 +68,35 @@ def new_call(reference: str):
     form.channel_id.choices = [
         SelectChoice(c.id, f"{c.name}{' · ' + c.counterpart if c.counterpart else ''}") for c in lines
     ]
-    exchange_id = id_of(request.args.get("exchange"))
-    exchange = session.get(Exchange, exchange_id) if exchange_id else None
-    exchange = exchange if exchange is not None and exchange.incident_id == incident.id else None
+    return render_template("web/calls/new.html", incident=incident, form=form, exchange=exchange), status
+
+
+@bp.get("/incidents/<reference>/calls/new")
+@requires(Permission.EXCHANGES_TALK)
+def new_call(reference: str):
+    """The "Call started" page: the line (the exchange's when coming from one), who called, one big button."""
+    session = get_session()
+    incident = handling.get_incident(session, reference)
+    form = StartCallForm()
+    exchange = _exchange_of(session, incident, request.args.get("exchange"))
     if exchange is not None:
         form.channel_id.data, form.exchange_id.data = exchange.channel_id, str(exchange.id)
     form.call_key.data = idempotency.new_key()
-    return render_template("web/calls/new.html", incident=incident, form=form, exchange=exchange)
+    return _start_page(session, incident, form, exchange)
 
 
 @bp.post("/incidents/<reference>/calls/new")
 @requires(Permission.EXCHANGES_TALK)
 def start_call(reference: str):
+    """Start the call; refused, the page again with the form as posted (its one-time key too, still unused)."""
     session = get_session()
     incident = handling.get_incident(session, reference)
     form = StartCallForm()
     form.channel_id.choices = [SelectChoice(c.id, c.name) for c in exchanges.counterpart_lines(session)]
-    back = redirect(url_for("exchanges.new_call", reference=reference, exchange=id_of(form.exchange_id.data)))
+    exchange = _exchange_of(session, incident, form.exchange_id.data)
     if not form.validate():
-        flash("Choose the counterpart line the call is on.", "error")
-        return back
+        flash("No call was started: correct what is marked below.", "error")
+        return _start_page(session, incident, form, exchange, 422)
     key = form.call_key.data or ""
     if key and not idempotency.valid_key(key):
         abort(400, "The form's one-time key is damaged: open the form again.")
@@ -104,8 +115,11 @@ def start_call(reference: str):
     except Forbidden:
         abort(403)
     except TrackerError as error:
-        flash(explain(error), "error")
-        return back
+        for name, problem in error.details.items():
+            if name in form and name not in ("csrf_token", "exchange_id", "call_key"):
+                form[name].errors = [*form[name].errors, str(problem)]
+        flash(f"No call was started: {explain(error)}", "error")
+        return _start_page(get_session(), incident, form, exchange, 422)
     if first is not None:
         return redirect(first.location or url_for("incidents.view", reference=reference))
     flash("Call started: the time is on record.", "success")
