@@ -101,3 +101,35 @@ def test_a_message_refused_for_its_time_comes_back_typed_with_the_field_in_view(
     expect(page.locator(f"#{received.get_attribute('id')}-error")).to_be_in_viewport()
     page.wait_for_timeout(2500)  # a live refresh leaves a returned form alone
     expect(received).to_have_value("yesterday afternoon")
+
+
+def test_an_exchange_clock_reads_as_one_line_with_its_dtg(app, sign_in):
+    """Each clock ("Their reply is due in 2 d (071542ZDEC26).", "Receipt due in 6 h (...).") on one line: the
+    DTG is not pushed onto a line of its own with the full stop dangling under it."""
+    world = build_world(app)
+    add_counterpart_line(app, world)
+    client = app.test_client()
+    reference = acknowledged_incident(client, world)
+    xid = open_via_api(client, world, reference)["id"]  # the notice sent: its receipt is awaited
+    move(client, world, xid, "explanation_requested", REQUEST)  # their reply is due
+    page = sign_in("liaison").page
+    page.goto(f"/incidents/{reference}#exchanges")
+    clocks = page.locator(f'article[data-exchange="{xid}"] .clock .clock-at')
+    expect(clocks).to_have_count(2)
+    for clock in clocks.all():
+        lines = clock.evaluate(
+            """at => {
+                const line = node => {  // the first line the node's text is drawn on: [top, bottom]
+                    const range = document.createRange();
+                    range.selectNodeContents(node);
+                    const rect = Array.from(range.getClientRects()).find(r => r.width > 0);
+                    return [rect.top, rect.bottom];
+                };
+                return {text: at.parentElement.textContent.trim().slice(0, 60),
+                        countdown: line(at.querySelector('time')), dtg: line(at.querySelector('.deadline-dtg')),
+                        stop: line(at.nextSibling)};
+            }"""
+        )
+        (top, bottom) = lines["countdown"]
+        for part in ("dtg", "stop"):  # drawn beside the countdown: their lines overlap
+            assert lines[part][0] < bottom and lines[part][1] > top, f"the {part} is on a line of its own: {lines}"
