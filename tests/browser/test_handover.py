@@ -119,3 +119,15 @@ def test_a_watch_is_handed_over_and_signed_for_on_phones(app, live_server, sign_
     for person in (duty, liaison):
         assert person.foreign_requests() == []
         assert person.page_errors == []
+
+
+def test_an_empty_watch_log_is_not_numbered_as_one_line(app, sign_in):
+    """The log is a numbered list: "Nothing logged yet." must not read "1. Nothing logged yet."."""
+    build_world(app)
+    page = sign_in("duty", width=390).page
+    page.goto("/watches/")
+    page.get_by_role("button", name="Start the watch").click()
+    empty = page.locator("ol.watch-log li.empty")
+    expect(empty).to_have_text("Nothing logged yet.")
+    style = empty.evaluate("li => { const s = getComputedStyle(li); return [s.display, s.listStyleType]; }")
+    assert style[0] != "list-item" or style[1] == "none", f"the empty log is numbered: {style}"
