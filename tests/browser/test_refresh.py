@@ -39,3 +39,19 @@ def test_a_board_whose_session_ended_goes_to_the_sign_in_page(app, sign_in, live
     expect(board).to_have_url(re.compile(r"/signin"), timeout=POLL)
     expect(board.locator("table")).to_have_count(0)
     expect(board.get_by_label("Username")).to_be_visible()
+
+
+def test_refresh_keeps_a_rows_note_open(app, sign_in):
+    """Someone opened a row's "Add a note" and looked away before typing: a refresh keeps it open."""
+    world = build_world(app)
+    first = file_incident(app.test_client(), world, precedence="Z")["reference"]
+    page = sign_in("liaison", width=390).page
+    page.goto("/queue")
+    fold = page.locator(f'tr[data-reference="{first}"] details.ack-note')
+    fold.locator("summary").click()
+    expect(fold).to_have_attribute("open", "")
+    page.locator("h1").click()  # the focus leaves the row
+    second = file_incident(app.test_client(), world, precedence="R")["reference"]
+    expect(page.locator(f'tr[data-reference="{second}"]')).to_be_visible(timeout=POLL)  # the table changed
+    expect(page.locator(f'tr[data-reference="{first}"] details.ack-note')).to_have_attribute("open", "")
+    expect(page.locator(f'tr[data-reference="{second}"] details.ack-note')).not_to_have_attribute("open", "")

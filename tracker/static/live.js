@@ -56,13 +56,20 @@
     var url = body.dataset.refresh;
     poll(url).then(function (got) {
       if (!got || busy(body)) { return; }  // a note being typed on a row: the next poll brings the rows again
-      var focused = document.activeElement, row = null, kind = "a";
+      var focused = document.activeElement, row = null, kind = "a",
+          opened = Array.prototype.map.call(body.querySelectorAll("tr[data-reference] details[open]"), function (d) {
+            return d.closest("tr[data-reference]").dataset.reference;
+          });
       if (focused && body.contains(focused)) {
         row = focused.closest("tr[data-reference]");
         kind = focused.tagName === "BUTTON" ? "button" : "a";
       }
       body.innerHTML = got.html;
       tags[url] = got.tag;
+      opened.forEach(function (reference) {  // a row's note someone opened stays open
+        var fold = body.querySelector('tr[data-reference="' + reference + '"] details');
+        if (fold) { fold.open = true; }
+      });
       if (row) {  // the keyboard stays on the same row (its link, or its Acknowledge button)
         var again = body.querySelector('tr[data-reference="' + row.dataset.reference + '"] ' + kind);
         if (again) { again.focus(); }
