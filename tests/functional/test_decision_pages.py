@@ -127,6 +127,29 @@ def test_the_incident_page_says_what_waits_and_a_supervisor_confirms_with_one_cl
     assert "waits for no decision" in html.unescape(supervisor.get(stale.headers["Location"]).text)
 
 
+def test_the_lists_say_a_waiting_decision_is_asked_again_not_that_it_escalates(app, client, world):
+    """A step by decision is never entered by a timer: the clock of a row waiting for one is when the
+    supervisors are asked again, and the board's, My queue's and "Acknowledge all mine"'s lists say so."""
+    client.patch(
+        f"/api/v1/policies/{world.policy_id}",
+        json={"steps": steps(world, "L1", "L2", by_decision=(2,))},
+        headers=world.auth("admin"),
+    )
+    reference = file_incident(client, world)["reference"]
+    with session_scope(app) as session:
+        deadline = session.scalar(select(Incident.next_escalation_at).where(Incident.reference == reference))
+        assert escalation.sweep_batch(session, deadline, 10, "test", dispatch.ack_links(app)) == 1
+    liaison = app.test_client()
+    support.sign_in(liaison, "liaison")
+    for rows in ("/board/rows", "/queue/rows"):
+        row = re.search(rf'<tr [^>]*data-reference="{reference}".*?</tr>', liaison.get(rows).text, re.S)
+        assert row, rows
+        clock_cell = re.findall(r"<td>(.*?)</td>", row[0], re.S)[-1]
+        assert "Escalates" not in clock_cell and "asked again" in clock_cell, (rows, clock_cell)
+    listed = re.search(rf'<li data-reference="{reference}">.*?</li>', liaison.get("/queue/acknowledge-all").text, re.S)
+    assert listed and "escalates" not in listed[0] and "decision asked again" in listed[0], listed
+
+
 def test_the_demos_political_levels_are_steps_by_decision(app, tmp_path, monkeypatch):
     monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))  # the demo writes credentials there
     assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
