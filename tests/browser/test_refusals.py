@@ -123,3 +123,21 @@ def test_a_comment_as_long_as_its_box_allows_is_taken_whatever_its_line_breaks(a
     assert answer.value.status == 302
     expect(page.locator(".flash.error")).to_have_count(0)
     expect(page.locator(".timeline li.event-commented")).to_contain_text("Eastland radar track held.")
+
+
+def test_a_refused_report_on_a_phone_opens_at_its_first_problem(app, sign_in):
+    """Sent back, the filing form puts the focus on the first field that is wrong (in view, below the fold
+    on a phone), not on the time at its top that was right."""
+    build_world(app)
+    page = sign_in("duty", width=390).page
+    page.goto("/incidents/new")
+    page.get_by_role("textbox", name="Reporting unit").fill("Frigate Sentinel")
+    page.get_by_role("combobox", name="Category", exact=True).select_option("unsafe_intercept")
+    page.get_by_role("textbox", name="Narrative", exact=True).fill("Closed to 30 m.")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="File incident").click()
+    assert answer.value.status == 422
+    precedence = page.get_by_role("combobox", name="Precedence", exact=True)
+    expect(precedence).to_have_attribute("aria-invalid", "true")
+    expect(precedence).to_be_focused()
+    expect(page.locator("#precedence-error")).to_be_in_viewport()
