@@ -170,6 +170,20 @@ def test_a_notice_refused_for_its_text_says_so_once_beside_it_not_that_a_line_is
     assert api(client, world, "GET", f"/incidents/{incident}/exchanges") == [], "nothing opened"
 
 
+def test_a_reworded_draft_refused_comes_back_as_typed_with_the_problem_beside_it(app, client, world, incident):
+    xid = open_via_api(client, world, incident, release=False)["id"]
+    [draft] = drafts(client, world, xid)
+    p = f"draft-{draft['id']}-edit-"
+    typed = "We request an explanation\x07 of the flight of 27 November."
+    data = {f"{p}text": typed, f"{p}version": str(draft["version"])}
+    page = refused(client, incident, f"/exchange-messages/{draft['id']}/edit", data, p)
+    assert re.search(rf'<small class="error" id="{p}text-error">[^<]*control characters', page.text), page.text[-3000:]
+    assert f"{typed}</textarea>" in html.unescape(page.text), "the wording typed is kept"
+    assert '<details class="draft-edit" open>' in page.text, "the fold holding it is open"
+    assert any(kind == "error" for kind, _ in flashes(page)), flashes(page)
+    assert drafts(client, world, xid)[0]["text"] == draft["text"], "nothing saved"
+
+
 def test_a_message_or_receipt_refused_for_its_time_keeps_what_was_typed_beside_the_problem(
     app, client, world, incident
 ):

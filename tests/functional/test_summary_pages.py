@@ -2,6 +2,7 @@
 CSRF tokens and the same refusals as the API."""
 
 import re
+from html import unescape
 
 import pytest
 from sqlalchemy import select
@@ -128,6 +129,26 @@ def test_withheld_content_typed_in_is_refused_at_approval_with_the_field_named(a
     html = submit(client, reference, f"/summaries/{summary.id}/approve", prefix=approve, version=str(summary.version))
     assert "not releasable" in html and "narrative" in html, html
     assert summaries(app)[0].status.value == "draft"
+
+
+def test_an_edit_refused_comes_back_as_typed_with_the_problem_beside_it(app, client, reference):
+    """A summary reworded at length and refused (a control character pasted in, or another version saved
+    meanwhile) is drawn again as typed, not thrown away for the wording as it was."""
+    sign_in(client, "liaison")
+    submit(client, reference, f"/incidents/{reference}/summaries", prefix="draft", exchange_id="", language="")
+    [summary] = summaries(app)
+    edit = f"summary-{summary.id}-edit"
+    for added, version, said in (
+        ("Reworded\x1b[0m by the liaison.", str(summary.version), f'id="{edit}-text-error"'),
+        ("Reworded by the liaison, too late.", "999", "changed since"),
+    ):
+        data = {f"{edit}-csrf_token": csrf(client, f"/incidents/{reference}"), f"{edit}-version": version}
+        answer = client.post(f"/summaries/{summary.id}/edit", data={**data, f"{edit}-text": f"{summary.text}{added}"})
+        assert answer.status_code == 422, (added, answer.status_code)
+        assert said in unescape(answer.text), answer.text[-3000:]
+        kept = re.search(rf'<textarea[^>]* name="{edit}-text"[^>]*>(.*?)</textarea>', answer.text, re.S)
+        assert kept and unescape(kept[1]).strip().endswith(added), kept
+    assert summaries(app)[0].text == summary.text, "nothing saved"
 
 
 def test_a_form_without_its_csrf_token_is_refused(app, client, reference):

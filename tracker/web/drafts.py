@@ -15,7 +15,7 @@ from ..models import ExchangeMessage, MessageDirection, OutgoingStatus
 from ..models.permissions import Permission
 from ..services.exchanges import counterpart, exchanges, four_eyes, summaries
 from ..timeutil import utcnow
-from .acting import explain
+from .acting import act_on_incident, explain, kept_form, page_again
 from .base_form import TrackerForm, version_of
 from .exchanges import bp
 
@@ -58,6 +58,15 @@ def draft_actions(message: ExchangeMessage) -> dict | None:
     else:
         why_not = ""
     stale = message.status is OutgoingStatus.APPROVED and waits
+    edit_form = kept_form(f"{_prefix(message.id, 'edit')}-") or DraftEditForm(  # refused just now: as typed
+        formdata=None,
+        prefix=_prefix(message.id, "edit"),
+        text=message.text,
+        text_second=message.text_second,
+        version=message.version,
+    )
+    if exchange.language:
+        edit_form.text_second.label.text = f"In {exchange.language}"
     return {
         "waits": waits,
         "stale": stale,
@@ -65,12 +74,7 @@ def draft_actions(message: ExchangeMessage) -> dict | None:
         "may_approve": may_approve,
         "why_not": why_not,
         "may_send": message.status is OutgoingStatus.APPROVED and not waits and exchange.is_open,
-        "edit_form": DraftEditForm(
-            prefix=_prefix(message.id, "edit"),
-            text=message.text,
-            text_second=message.text_second,
-            version=message.version,
-        ),
+        "edit_form": edit_form,
         "approve_form": DraftVersionForm(prefix=_prefix(message.id, "approve"), version=message.version),
         "send_form": DraftVersionForm(prefix=_prefix(message.id, "send"), version=message.version),
     }
@@ -113,12 +117,22 @@ def _do(message_id: int, action: str, form_class, do, done: str):
 @bp.post("/exchange-messages/<int:message_id>/edit")
 @requires(Permission.EXCHANGES_TALK)
 def edit_draft(message_id: int):
-    def do(session, message, form):
-        second = form.text_second.data if message.exchange.language else None
-        version = version_of(form.version) or -1
-        counterpart.edit(session, message, form.text.data, second or None, version, _me(), utcnow())
-
-    return _do(message_id, "edit", DraftEditForm, do, "Text saved as a draft: a second person must approve it.")
+    """Reword; refused, the incident page again with the wording as typed and the problem beside it."""
+    message = counterpart.get_message(get_session(), message_id)
+    reference = message.exchange.incident.reference
+    form = DraftEditForm(prefix=_prefix(message_id, "edit"))
+    if not form.validate():
+        name, problem = next(iter(form.errors.items()))
+        return page_again(reference, form, f"The text was not saved: {' '.join(problem)}", name)
+    second = form.text_second.data if message.exchange.language else None
+    version = version_of(form.version) or -1
+    return act_on_incident(
+        reference,
+        lambda session: counterpart.edit(session, message, form.text.data, second or None, version, _me(), utcnow()),
+        "Text saved as a draft: a second person must approve it.",
+        anchor="exchanges",
+        form=form,
+    )
 
 
 @bp.post("/exchange-messages/<int:message_id>/approve")

@@ -17,7 +17,7 @@ from ..models.permissions import Permission
 from ..services.exchanges import catalogues, exchanges, four_eyes, releasability, summaries
 from ..services.incidents import handling
 from ..timeutil import utcnow
-from .acting import act_on_incident
+from .acting import act_on_incident, kept_form, page_again
 from .base_form import TrackerForm, id_of, version_of
 from .exchange_receipts import language_name
 
@@ -88,15 +88,22 @@ def summary_panel(incident) -> dict:
     rows = []
     for summary in summaries.for_incident(get_session(), incident):
         prefix = f"summary-{summary.id}"
+        edit_form = kept_form(f"{prefix}-edit-") or EditForm(  # refused just now: as typed, its problem beside it
+            formdata=None,
+            prefix=f"{prefix}-edit",
+            text=summary.text,
+            text_second=summary.text_second,
+            version=summary.version,
+        )
+        if summary.language:
+            edit_form.text_second.label.text = f"Second language ({summary.language})"
         send_form = SendForm(prefix=f"{prefix}-send", exchange_id=str(summary.exchange_id or ""))
         send_form.exchange_id.choices = _exchange_choices(incident)
         rows.append(
             {
                 "summary": summary,
                 "problems": summaries.problems(summary),
-                "edit_form": EditForm(
-                    prefix=f"{prefix}-edit", text=summary.text, text_second=summary.text_second, version=summary.version
-                ),
+                "edit_form": edit_form,
                 "approve_form": ApproveForm(prefix=f"{prefix}-approve", version=summary.version),
                 "send_form": send_form,
                 **_four_eyes(summary),
@@ -197,13 +204,16 @@ def _summary_form(summary_id: int, form_class, suffix: str):
 def edit(summary_id: int):
     summary, form = _summary_form(summary_id, EditForm, "edit")
     reference = summary.incident.reference
-    if not form.validate():
-        return _refused(reference, f"A summary needs its English text (up to {summaries.TEXT_MAX_LENGTH} characters).")
+    if not form.validate():  # the page again with the wording as typed, the problem beside it
+        name, problem = next(iter(form.errors.items()))
+        return page_again(reference, form, f"The summary was not saved: {' '.join(problem)}", name)
     second = form.text_second.data if summary.language else None
-    return _act(
+    return act_on_incident(
         reference,
         lambda s: summaries.edit(s, summary, form.text.data, second, version_of(form.version) or -1, _me(), utcnow()),
         "Summary saved as a draft.",
+        anchor="summary",
+        form=form,
     )
 
 
