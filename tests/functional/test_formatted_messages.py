@@ -5,6 +5,7 @@ and logged by the operator through the API or the check page)."""
 
 import email
 import email.policy
+import html
 import json
 import re
 from datetime import timedelta
@@ -231,3 +232,34 @@ def test_every_message_we_sent_shows_its_serial_on_the_incident_page(app, client
     assert "receipt due" not in rows[1].lower(), "nobody waits for their receipt of our receipt"
     printed = client.get(f"/incidents/{reference}/print").get_data(as_text=True)
     assert serial.lower() in printed.lower(), "the print shows it as before"
+
+
+def test_a_refused_answer_comes_back_as_typed_with_its_problem_beside_the_field(app, client, world):
+    """A time in the future (or one that cannot be read) refuses the answer; the page the form was on - the
+    line's check page or My queue - is drawn again with the time and the name as typed, the problem beside
+    the time and the fold open, so nothing typed is retyped. Nothing is logged."""
+    line = add_counterpart_line(app, world, LINE, counterpart_state="Eastland")
+    check = check_on(app, client, world, line)
+    sign_in(client, "supervisor")
+    prefix = f"answer-{check['id']}"
+    future = format_dtg(utcnow() + timedelta(hours=1))
+    for page_path, unreadable in ((f"/admin/channels/{line}/checks", "3 o'clock"), ("/queue", future)):
+        page = client.get(page_path)
+        token = re.search(rf'name="{prefix}-csrf_token" type="hidden" value="([^"]+)"', page.text)
+        assert token, f"{page_path}: no answer form\\n{page.text[:3000]}"
+        form = {
+            f"{prefix}-csrf_token": token[1],
+            f"{prefix}-at": unreadable,
+            f"{prefix}-by": "Lt Petrov, Eastland HQ",
+            "via": "line",
+            **({"next": "/queue"} if page_path == "/queue" else {}),
+        }
+        refused = client.post(f"/admin/channels/{line}/checks/{check['id']}/answer", data=form)
+        assert refused.status_code == 422, f"{page_path}: {refused.status_code} {refused.text[:2000]}"
+        shown = html.unescape(refused.text)
+        assert f'value="{unreadable}"' in shown and 'value="Lt Petrov, Eastland HQ"' in shown, shown[:4000]
+        assert re.search(rf'id="{prefix}-at-error">[^<]+<', shown), shown[:4000]
+        assert re.search(r'<details class="answer-form"[^>]* open>', shown), page_path
+        assert "The answer was not logged" in shown
+    with session_scope(app) as session:
+        assert session.get(ChannelCheck, check["id"]).outcome.value == "pending"

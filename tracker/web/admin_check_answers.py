@@ -4,7 +4,7 @@ A check over a counterpart line asks the other side to answer on the line itself
 into our tracker), so whoever took the answer logs it here: when, who, and one button per way it came.
 """
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_login import current_user
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
@@ -18,6 +18,7 @@ from ..http.wiring import the_app
 from ..models.permissions import Permission
 from ..services.engine import line_checks
 from ..timeutil import format_dtg, parse_moment, utcnow
+from .acting import kept_form
 from .admin import bp
 from .auth import safe_next
 from .base_form import TrackerForm
@@ -40,8 +41,10 @@ def _prefix(check_id: int) -> str:
 
 @bp.app_template_global()
 def check_answer_form(check) -> CheckAnswerForm:
-    """The form that logs the answer to one pending check, the time filled in with now (as a DTG)."""
-    return CheckAnswerForm(prefix=_prefix(check.id), at=format_dtg(utcnow()), formdata=None)
+    """The form that logs the answer to one pending check, the time filled in with now (as a DTG); refused in
+    this request, the form as typed with its problems (_refused)."""
+    kept = kept_form(f"{_prefix(check.id)}-")
+    return kept or CheckAnswerForm(prefix=_prefix(check.id), at=format_dtg(utcnow()), formdata=None)
 
 
 @bp.app_template_global()
@@ -69,7 +72,7 @@ def answer_check(channel_id: int, check_id: int):
     if at is None or via not in VIA_BUTTONS:
         said = "; ".join(f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items())
         flash(f"The answer was not logged ({said or 'fill in when and who, and say how it came'}).", "error")
-        return back
+        return _refused(channel_id, form, back)
     rules = dispatch.health_rules(the_app())
     try:
         with committed():
@@ -77,7 +80,22 @@ def answer_check(channel_id: int, check_id: int):
     except (ValidationError, Conflict) as error:
         problems = "; ".join(f"{k}: {v}" for k, v in error.details.items() if isinstance(v, str))
         flash(f"The answer was not logged: {error.message}{f' ({problems})' if problems else ''}.", "error")
-        return back
+        for name, problem in error.details.items():
+            if name in ("at", "by") and isinstance(problem, str):
+                form[name].errors = [*form[name].errors, problem]
+        return _refused(channel_id, form, back)
     how = "by voice" if via == "voice" else "on the line"
     flash(f"Check {check_id} answered {how} by {form.by.data}: the line works.", "success")
+    return back
+
+
+def _refused(channel_id: int, form: CheckAnswerForm, back):
+    """The page the form was on drawn again (422) with the form as typed and its problems beside its fields:
+    My queue, or the line's check page; any other page it names is gone back to."""
+    g.setdefault("kept_forms", {})[form._prefix] = form
+    target = back.location
+    if target == url_for("board.queue"):
+        return current_app.view_functions["board.queue"](), 422
+    if target == url_for("admin.channel_checks", channel_id=channel_id):
+        return current_app.view_functions["admin.channel_checks"](channel_id=channel_id), 422
     return back
