@@ -391,3 +391,18 @@ def test_on_the_page_a_sender_sends_only_the_wording_they_read(app, world):
     answer = post_form(sender, reference, f"/exchange-messages/{notice['id']}/send", send, {f"{send}version": current})
     assert "Text queued for the other side." in html.unescape(answer.text)
     assert ["We withdraw the request." in row.body for row in counterpart_rows(app)] == [True]
+
+
+def test_the_incident_page_says_a_summary_was_reworded_not_drafted_twice(client, world):
+    """Rewording a summary is on the timeline as "summary reworded", its first draft as "summary drafted"."""
+    reference = acknowledged_incident(client, world)
+    api(client, world, "POST", f"/incidents/{reference}/summaries", {}, status=201)
+    summary = api(client, world, "GET", f"/incidents/{reference}/summaries")[0]
+    reworded = {"text": f"{summary['text'].strip()} Both sides keep 10 NM apart.", "version": summary["version"]}
+    api(client, world, "PATCH", f"/summaries/{summary['id']}", reworded)
+    sign_in(client, "liaison")
+    page = client.get(f"/incidents/{reference}").text
+    said = re.findall(r'<li class="event-summary_drafted">.*?<strong>([^<]+)</strong>', page, re.S)
+    assert said == ["summary reworded", "summary drafted"], said  # newest first
+    printed = client.get(f"/incidents/{reference}/print").text
+    assert printed.count("<strong>summary reworded</strong>") == 1, "the print says so too"

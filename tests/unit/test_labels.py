@@ -7,11 +7,12 @@ import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from tracker.models.enums import Domain, EscalationRisk, EventKind
-from tracker.models.labels import details_text, key_label, label
+from tracker.models.labels import details_text, event_label, key_label, label
 from tracker.timeutil import countdown, duration, to_the_second
 
 APP_JS = Path(__file__).resolve().parents[2] / "tracker" / "static" / "app.js"
@@ -113,3 +114,18 @@ def test_text_that_only_looks_like_a_time_is_shown_as_typed(typed):
 
 def test_a_time_in_the_details_is_shown_to_the_second_with_its_dtg():
     assert details_text({"at": "2026-12-03T08:00:09Z"}) == "at: 2026-12-03 08:00:09Z (030800ZDEC26)"
+
+
+@pytest.mark.parametrize(
+    ("kind", "details", "words"),
+    [
+        (EventKind.SUMMARY_DRAFTED, {"summary": 1}, "summary drafted"),
+        (EventKind.SUMMARY_DRAFTED, {"summary": 1, "edited": True, "approval_withdrawn": True}, "summary reworded"),
+        (EventKind.MESSAGE_DRAFTED, {"message": 2, "edited": True, "approval_withdrawn": False}, "message reworded"),
+        (EventKind.MESSAGE_DRAFTED, {"message": 2, "approval_withdrawn": True}, "message back to draft"),
+        (EventKind.MESSAGE_DRAFTED, None, "message drafted"),
+        (EventKind.MESSAGE_APPROVED, {"edited": True}, "message approved"),
+    ],
+)
+def test_a_text_drafted_again_reads_as_what_happened_to_it(kind, details, words):
+    assert event_label(SimpleNamespace(kind=kind, details=details)) == words

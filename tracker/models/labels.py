@@ -99,6 +99,21 @@ def label(code: object) -> str:
     return text
 
 
+def event_label(event) -> str:
+    """The words for a timeline event (kind and details): a text drafted again reads as what happened to it -
+    "summary reworded" when someone changed its words, "message back to draft" when its approval was
+    withdrawn because the incident changed - not as drafted a second time."""
+    text = label(event.kind)
+    if not text.endswith(" drafted"):
+        return text
+    details = event.details or {}
+    if details.get("edited"):
+        return text.removesuffix("drafted") + "reworded"
+    if details.get("approval_withdrawn"):
+        return text.removesuffix("drafted") + "back to draft"
+    return text
+
+
 def key_label(key: str) -> str:
     """The name of a fact as people read it: "next escalation at", not next_escalation_at."""
     return KEY_LABELS.get(key, key.replace("_", " "))

@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 from ..db import get_session
 from ..models import User
 from ..models.enums import category_label
-from ..models.labels import details_text, key_label, label
+from ..models.labels import details_text, event_label, key_label, label
 from ..services.accounts import sessions
 from ..timeutil import countdown, duration, format_dtg, isoformat, utcnow
 from . import (  # noqa: F401  (routes on exchanges.bp and links.bp)
@@ -96,6 +96,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(category_label, "category_label")
     # Codes, spans and countdowns in words (models/labels.py, timeutil.duration): every page and the print.
     app.add_template_filter(label, "label")
+    app.add_template_filter(event_label, "event_label")
     app.add_template_filter(key_label, "key_label")
     app.add_template_filter(details_text, "details_text")
     app.add_template_filter(duration, "duration")
