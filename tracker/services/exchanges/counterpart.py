@@ -156,12 +156,20 @@ def edit(
     return message
 
 
+OUT_OF_ORDER = "a text to the other side reads the same in every order"
+
+
+def out_of_order(text: str | None, text_second: str | None) -> dict[str, str]:
+    """The texts (by field) holding a bidirectional embedding, override or isolate: the approver reads them
+    as the algorithm orders them, a receiver that drops those controls would show another order."""
+    texts = (("text", text), ("text_second", text_second))
+    return {name: found for name, value in texts if value and (found := bidi_problem(value))}
+
+
 def _ensure_in_order(text: str | None, text_second: str | None) -> None:
-    """Refuse (422, naming the field) a text holding a bidirectional embedding, override or isolate: the
-    approver reads it as the algorithm orders it, a receiver that drops them would show another order."""
-    for name, value in (("text", text), ("text_second", text_second)):
-        if value and (found := bidi_problem(value)):
-            raise ValidationError("a text to the other side reads the same in every order", {name: found})
+    """Refuse (422, naming each field) a text that may read in another order than the approver read it."""
+    if disordered := out_of_order(text, text_second):
+        raise ValidationError(OUT_OF_ORDER, disordered)
 
 
 def approve(
@@ -356,7 +364,7 @@ def _clean(text: str, name: str) -> str:
     if len(text) > TEXT_MAX_LENGTH:
         raise ValidationError(f"a message is at most {TEXT_MAX_LENGTH} characters", {name: "too long"})
     if found := bidi_problem(text):
-        raise ValidationError("a text to the other side reads the same in every order", {name: found})
+        raise ValidationError(OUT_OF_ORDER, {name: found})
     return text
 
 

@@ -109,22 +109,15 @@ def problems(summary: Summary) -> dict[str, str]:
     return {
         **withdrawn,
         **releasability.leaks(summary.incident, summary.text, summary.text_second),
-        **_out_of_order(summary),
+        **counterpart.out_of_order(summary.text, summary.text_second),
     }
-
-
-def _out_of_order(summary: Summary) -> dict[str, str]:
-    """The texts holding a bidirectional control (as counterpart.draft refuses for a message): one taken
-    from a narrative that holds one is refused at approval and sending, not only one typed in."""
-    texts = (("text", summary.text), ("text_second", summary.text_second))
-    return {name: found for name, value in texts if value and (found := bidi_problem(value))}
 
 
 def ensure_releasable(summary: Summary) -> None:
     """Refuse (422, naming each field) a summary holding what the incident no longer lets go out, or a
     text that may read in another order than the approver read it."""
-    if disordered := _out_of_order(summary):
-        raise ValidationError("a text to the other side reads the same in every order", disordered)
+    if disordered := counterpart.out_of_order(summary.text, summary.text_second):
+        raise ValidationError(counterpart.OUT_OF_ORDER, disordered)
     found = problems(summary)
     if found:
         raise ValidationError(
@@ -410,5 +403,5 @@ def _clean(text: str, name: str) -> str:
     if len(text) > TEXT_MAX_LENGTH:
         raise ValidationError(f"a summary is at most {TEXT_MAX_LENGTH} characters", {name: "too long"})
     if found := bidi_problem(text):
-        raise ValidationError("a text to the other side reads the same in every order", {name: found})
+        raise ValidationError(counterpart.OUT_OF_ORDER, {name: found})
     return text + "\n"
