@@ -69,6 +69,22 @@ def test_a_desk_has_one_open_watch_at_a_time(client, world):
     assert other["id"] != first["id"]
 
 
+def test_a_desk_typed_in_another_case_is_the_same_desk(client, world):
+    """At 03:00 "duty desk" is the Duty desk: a second open watch there would be a desk kept twice, and the
+    duty officer of the lower-case one would not be on watch at the desk incidents are filed from."""
+    first = start(client, world)
+    refused = start(client, world, who="liaison", status=409, desk="DUTY  desk")
+    assert refused["error"]["details"]["watch"] == first["id"], refused
+    current = api(client, world, "GET", "/watches/current?desk=duty%20desk", who="liaison")
+    assert current["id"] == first["id"], current
+    assert [w["id"] for w in api(client, world, "GET", "/watches?desk=DUTY%20DESK", who="liaison")] == [first["id"]]
+    hotline = start(client, world, who="liaison", desk="Hotline desk")
+    assert (
+        start(client, world, who="supervisor", status=409, desk="hotline DESK")["error"]["details"]["watch"]
+        == (hotline["id"])
+    )
+
+
 def test_an_officer_keeps_one_desk_at_a_time(client, world):
     """One officer could keep open watches at two desks: two logs, two briefs, neither desk really kept."""
     hotline = start(client, world, desk="Hotline desk")

@@ -1,9 +1,11 @@
 """The watch log: one officer's watch at a desk, and the lines logged during it.
 
 A desk has one open watch at a time: starting a second is refused (409) until the first is handed
-over. On SQLite the write lock every writing transaction takes at BEGIN (tracker.db) serialises two
-starts; on PostgreSQL a transaction-scoped advisory lock on the desk's name does, so two officers
-starting the same desk at once never both get it (the schema has no unique index to do it).
+over. A desk is named in any case ("duty desk" is the Duty desk): the name is spelled as its first
+watch spelled it, so a tired officer cannot open a second watch at a desk already kept. On SQLite
+the write lock every writing transaction takes at BEGIN (tracker.db) serialises two starts; on
+PostgreSQL a transaction-scoped advisory lock on the desk's name does, so two officers starting the
+same desk at once never both get it (the schema has no unique index to do it).
 
 A log line is time-stamped (now, or a time given that is not in the future and not before the watch
 began), linked to an incident by its reference if wanted, and never edited or deleted: nothing here
@@ -57,7 +59,7 @@ def open_watch(session: Session, desk: str) -> Watch | None:
 
 def current_watch(session: Session, desk: str | None = None) -> Watch:
     """The desk's open watch (the default desk if none is named); NotFound while nobody keeps it."""
-    name = clean_desk(desk)
+    name = known_desk(session, desk)
     watch = open_watch(session, name)
     if watch is None:
         raise NotFound(f"nobody is on watch at {name}", {"desk": name})
@@ -89,7 +91,7 @@ def list_watches(session: Session, desk: str | None = None, open_only: bool | No
     """Watches, open ones first, then the latest started; at most LISTED."""
     query = select(Watch).options(selectinload(Watch.officer))
     if desk:
-        query = query.where(Watch.desk == desk)
+        query = query.where(Watch.desk == known_desk(session, desk))
     if open_only is not None:
         query = query.where(Watch.ends_at.is_(None) if open_only else Watch.ends_at.is_not(None))
     query = query.order_by(Watch.ends_at.is_not(None), Watch.starts_at.desc(), Watch.id.desc()).limit(LISTED)
@@ -159,12 +161,22 @@ def clean_desk(desk: str | None) -> str:
     return name
 
 
+def known_desk(session: Session, desk: str | None) -> str:
+    """The desk's name cleaned (clean_desk), spelled as the watches kept there spell it whatever the case
+    typed (the database's lower(), as exercise names are compared); a desk never kept: as typed (the
+    default desk as DESK, which amending looks for)."""
+    name = clean_desk(desk)
+    same = func.lower(Watch.desk) == func.lower(name)
+    kept = session.scalar(select(Watch.desk).where(same).order_by(Watch.id).limit(1))
+    return kept or (DESK if name.lower() == DESK.lower() else name)
+
+
 def lock_desk(session: Session, desk: str) -> None:
-    """Make this transaction the only one starting or handing over a watch at desk until it ends.
+    """Make this transaction the only one starting or handing over a watch at desk (any case) until it ends.
 
     SQLite: BEGIN IMMEDIATE already gave it the database's only write lock (tracker.db).
     """
-    _lock(session, f"watch desk:{desk}")
+    _lock(session, f"watch desk:{desk.lower()}")
 
 
 def _lock(session: Session, name: str) -> None:
@@ -208,6 +220,7 @@ def start_watch(
     elif not may_keep(actor):
         raise Forbidden(f"{actor.username} ({actor.role.value}) may not keep a watch")
     lock_desk(session, desk)
+    desk = known_desk(session, desk)  # after the lock: a desk begun meanwhile in another case is seen
     kept = open_watch(session, desk)
     if kept is not None:
         raise Conflict(
