@@ -81,6 +81,17 @@ class Position:
         return to_mgrs(self.latitude, self.longitude)
 
 
+def agrees(position: Position, latitude: float, longitude: float, degrees: float) -> bool:
+    """Whether latitude and longitude lie within `degrees` of the position on each axis: the longitude measured
+    the short way round (180°E is 180°W), and not at all at a pole, where every meridian meets."""
+    if abs(latitude - position.latitude) > degrees:
+        return False
+    if 90 in (abs(latitude), abs(position.latitude)):
+        return True
+    apart = abs(longitude - position.longitude) % 360
+    return min(apart, 360 - apart) <= degrees
+
+
 def _dms(value: float, hemispheres: str, width: int) -> str:
     hemisphere = hemispheres[0] if value >= 0 else hemispheres[1]
     seconds = round(abs(value) * 3600)

@@ -109,6 +109,24 @@ def test_a_reported_position_that_cannot_be_read_or_disagrees_is_refused_never_g
         assert session.scalars(select(Incident)).all() == [], "nothing filed"
 
 
+@pytest.mark.parametrize(
+    ("latitude", "longitude", "text"),
+    [
+        (65.5, 180.0, "65 30N 180 00W"),  # one meridian, named from either side
+        (65.5, -179.998, "65 30 00N 179 59 59E"),  # 20 m apart across the antimeridian
+        (90.0, 0.0, "90 00N 045 00E"),  # at the pole every longitude is the same point
+    ],
+)
+def test_a_reported_position_across_the_antimeridian_or_at_a_pole_agrees_with_its_coordinates(
+    client, world, latitude, longitude, text
+):
+    body = incident_payload(sector=..., latitude=latitude, longitude=longitude, position_text=text)
+    answer = client.post("/api/v1/incidents", json=body, headers=world.auth("duty"))
+    assert answer.status_code == 201, answer.get_json()
+    filed = answer.get_json()
+    assert (filed["latitude"], filed["longitude"], filed["position_text"]) == (latitude, longitude, text)
+
+
 def test_a_sector_neither_the_region_nor_a_rule_names_is_refused_not_routed_by_default(client, world, app):
     # "Nroth" for "North": routing would take the default rule without a word.
     answer = client.post("/api/v1/incidents", json=incident_payload(sector="Nroth"), headers=world.auth("duty"))

@@ -7,7 +7,7 @@ from marshmallow import ValidationError as MarshmallowError
 from marshmallow import post_load, validates_schema
 
 from ..channels import withheld
-from ..geo import parse_position
+from ..geo import agrees, parse_position
 from ..http.access import current_principal
 from ..http.fields import UTC, Bound, Moment, Name, Number, Pattern, Query, Text, Whole
 from ..models import (
@@ -122,7 +122,7 @@ class EffectiveReleasability(fields.Dict):
         return releasability.effective(obj)
 
 
-# How far (degrees, either axis) the reported text may read from the coordinates given with it: the
+# How far (degrees, either axis; geo.agrees) the reported text may read from the coordinates given with it: the
 # rounding of a position given to the minute (about 1 km), no more.
 POSITION_AGREES = 0.01
 
@@ -200,7 +200,7 @@ class IncidentIn(RouteAttributes):
             data["latitude"], data["longitude"] = where.latitude, where.longitude
         elif latitude is None or longitude is None:
             return data  # one without the other: filing refuses it (both or neither)
-        elif abs(latitude - where.latitude) > POSITION_AGREES or abs(longitude - where.longitude) > POSITION_AGREES:
+        elif not agrees(where, latitude, longitude, POSITION_AGREES):
             raise MarshmallowError(
                 f"reads as {where.decimal}, not the latitude and longitude given: correct one or leave them out",
                 "position_text",
