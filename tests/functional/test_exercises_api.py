@@ -245,6 +245,22 @@ def test_csv_with_bad_rows_imports_nothing_and_lists_each_row(app, client, world
     assert count(app, ExerciseNotice) == 0
 
 
+def test_a_bad_row_is_named_by_its_row_in_the_spreadsheet_whatever_line_breaks_its_cells_hold(client, world):
+    """A note typed on two lines (Alt+Enter) is one row in the spreadsheet, and a blank line is a row of its
+    own: the rows named are those the officer sees, not the lines of the file."""
+    text = (
+        "name,states,starts_at,ends_at,centre,radius_km,notified_via,notes\n"
+        'TWO LINES,Eastland,2027-01-01T00:00:00Z,2027-01-02T00:00:00Z,54.2 23.7,10,vienna_document,"live firing\n'
+        'then withdrawal"\n'
+        "BAD TIMES,Eastland,2027-01-05T00:00:00Z,2027-01-04T00:00:00Z,54.2 23.7,10,vienna_document,\n"
+        "\n"
+        "BAD AGAIN,Eastland,2027-01-05T00:00:00Z,2027-01-04T00:00:00Z,54.2 23.7,10,vienna_document,\n"
+    )
+    response = client.post(f"{EXERCISES}/import", json={"csv": text}, headers=world.auth("admin"))
+    assert response.status_code == 422, response.get_json()
+    assert sorted(response.get_json()["error"]["details"]) == ["row 3", "row 5"], response.get_json()
+
+
 @pytest.mark.parametrize(
     ("label", "text", "key"),
     [

@@ -180,12 +180,15 @@ def to_fields(exercise: ExerciseNotice) -> dict[str, str]:
 
 
 def _rows(text: str) -> tuple[list[tuple[int, dict]], dict]:
-    """(row number, cells) of each non-empty row, and the problems of the header."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""), skipinitialspace=True)
-    header = [(name or "").strip().lower() for name in reader.fieldnames or []]
+    """(row number, cells) of each non-empty row, and the problems of the header.
+
+    Rows are numbered as a spreadsheet numbers them, one per record (a cell's own line breaks are no new
+    row, a blank line is one), not by the lines of the file (csv.DictReader's line_num). Cells are keyed
+    as DictReader keys them: the last of a column named twice, those beyond the header under None."""
+    records = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), skipinitialspace=True)
+    header = [name.strip().lower() for name in next(records, [])]
     if not header:
         return [], {"csv": "empty: the first row must name the columns"}
-    reader.fieldnames = header
     unknown = sorted(set(header) - set(COLUMNS))
     missing = [name for name in REQUIRED if name not in header]
     # csv.DictReader keeps the last cell of a column named twice: the earlier would be dropped unread.
@@ -198,9 +201,12 @@ def _rows(text: str) -> tuple[list[tuple[int, dict]], dict]:
     if twice:
         problems["duplicate_columns"] = f"{', '.join(twice)} (name each column once)"
     rows = []
-    for cells in reader:
-        if any((value or "").strip() for key, value in cells.items() if key is not None):
-            rows.append((reader.line_num, cells))
+    for number, record in enumerate(records, start=2):
+        cells: dict = dict(zip(header, record, strict=False))
+        if len(record) > len(header):
+            cells[None] = record[len(header) :]
+        if any(value.strip() for key, value in cells.items() if key is not None):
+            rows.append((number, cells))
     return rows, problems
 
 
