@@ -93,7 +93,10 @@ def test_two_scheduler_processes_advance_each_incident_exactly_once_per_deadline
     if app.config["DATABASE_URL"].startswith("postgresql"):
         # SKIP LOCKED lets both work at once. SQLite serializes writers, and its lock may hand
         # every batch to the same process: still correct, so only PostgreSQL must show both.
-        assert len(runners) == 2, f"both schedulers should have escalated something: {runners}"
+        assert len(runners) == 2, (
+            f"both schedulers should have escalated something: {runners}; messages sent by "
+            f"{Counter(r.claimed_by for r in rows)}; logs: " + " | ".join(log.read_text()[-3000:] for log in logs)
+        )
 
     per_incident = Counter(row.incident_id for row in rows)
     assert set(per_incident.values()) == {5}, "1 + 3 channel messages + 1 supervisor message each"
