@@ -68,7 +68,10 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         if not Path(extra).is_file():
             raise ConfigError(f"TRACKER_CONFIG names {extra!r}, which is not a file")
         # Relative to where the command runs, as checked (Flask would read it relative to instance/).
-        app.config.from_file(str(Path(extra).resolve()), load=tomllib.load, text=False)
+        try:
+            app.config.from_file(str(Path(extra).resolve()), load=tomllib.load, text=False)
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as problem:  # which file, not only where in it
+            raise ConfigError(f"TRACKER_CONFIG {extra!r} is not a readable TOML file: {problem}") from None
     app.config.from_prefixed_env("TRACKER")
     if overrides:
         app.config.update(overrides)
@@ -82,7 +85,7 @@ def load_config(app: Flask, overrides: dict | None) -> None:
 def _derive(app: Flask) -> None:
     instance = Path(app.instance_path)
     if not app.config["DATABASE_URL"]:
-        instance.mkdir(parents=True, exist_ok=True)
+        _make_instance(instance, "DATABASE_URL is not set")
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'tracker.db'}"
     url = str(app.config["DATABASE_URL"])
     for bare in ("postgresql://", "postgres://"):  # the driver this tracker installs (psycopg 3), said or not
@@ -96,19 +99,43 @@ def _derive(app: Flask) -> None:
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
 
 
+def _make_instance(instance: Path, why: str) -> None:
+    """The instance folder, or one line saying what to set instead (a read-only install, as the systemd
+    units' ProtectSystem=strict makes it, cannot keep anything there)."""
+    try:
+        instance.mkdir(parents=True, exist_ok=True)
+    except OSError as problem:
+        raise ConfigError(
+            f"{why} and the instance folder {str(instance)!r} cannot be made ({problem.strerror}): "
+            "set it in the configuration (TRACKER_CONFIG or TRACKER_* variables)"
+        ) from None
+
+
 def _instance_secret(path: Path) -> str:
     """A key kept under instance/, made once and shared by every process of this installation.
 
     Web workers and schedulers must agree on it: links signed by one are checked by another.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_instance(path.parent, "SECRET_KEY is not set")
     try:
-        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(handle, "w") as out:
-        out.write(secrets.token_urlsafe(32))
-    return path.read_text().strip()
+        try:
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            key = path.read_text().strip()
+        else:
+            with os.fdopen(handle, "w") as out:
+                out.write(secrets.token_urlsafe(32))
+            key = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as problem:
+        raise ConfigError(
+            f"SECRET_KEY is not set and the key kept in {str(path)!r} cannot be read: {problem}"
+        ) from None
+    if len(key) < SECRET_KEY_MIN_LENGTH:  # not the configured key's fault: say which file
+        raise ConfigError(
+            f"SECRET_KEY is not set and {str(path)!r} holds no key ({len(key)} characters): remove the file to have "
+            "a new one made (links and sessions signed with the old key stop working), or set SECRET_KEY"
+        )
+    return key
 
 
 SECRET_KEY_MIN_LENGTH = 32

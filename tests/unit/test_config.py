@@ -120,10 +120,36 @@ def test_a_secret_key_anyone_could_guess_or_read_fails_fast(build, key, says):
 
 
 def test_an_empty_key_file_under_instance_fails_fast_not_an_empty_key(build, tmp_path):
+    """Naming the file: "leave SECRET_KEY empty to have one made" was the advice, to someone who had."""
     kept = tmp_path / "instance" / "secret_key"
     kept.parent.mkdir(parents=True)
     kept.write_text("\n")
-    with pytest.raises(ConfigError, match="at least 32 random characters"):
+    with pytest.raises(ConfigError, match=re.escape(f"{str(kept)!r} holds no key (0 characters): remove the file")):
+        build()
+
+
+def test_no_secret_key_and_no_instance_folder_to_keep_one_in_fails_fast_with_one_line(build, tmp_path):
+    """A read-only install (the systemd units' ProtectSystem=strict) without SECRET_KEY: every worker and
+    scheduler stopped with a FileExistsError or OSError traceback, not a line saying to set the key."""
+    (tmp_path / "instance").write_text("in the way")
+    with pytest.raises(ConfigError, match=r"^SECRET_KEY is not set and the instance folder .* cannot be made"):
+        build()
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b'SECRET_KEY = "unterminated\n', "Illegal character"),
+        (b'NOTES = "caf\xe9"\n', "codec can't decode"),  # Latin-1, as an editor on another desk saved it
+    ],
+)
+def test_a_config_file_that_is_not_toml_or_not_utf8_is_named_in_one_line(build, tmp_path, monkeypatch, content, says):
+    path = tmp_path / "deployment.toml"
+    path.write_bytes(content)
+    monkeypatch.setenv("TRACKER_CONFIG", str(path))
+    with pytest.raises(
+        ConfigError, match=rf"^TRACKER_CONFIG '{re.escape(str(path))}' is not a readable TOML file: .*{says}"
+    ):
         build()
 
 
