@@ -77,10 +77,23 @@ verbose_option = click.option(
 
 
 def _ensure_migrated(app: Flask) -> None:
+    if _revision(app.config["DATABASE_URL"]) is None:
+        raise click.ClickException("the database has no schema yet: run `flask --app wsgi init-db` first")
+
+
+def _revision(url: str) -> str | None:
+    """The database's schema revision; one line, not a traceback, when the database cannot be opened."""
+    from sqlalchemy.exc import OperationalError
+
     from . import migrate
 
-    if migrate.current(app.config["DATABASE_URL"]) is None:
-        raise click.ClickException("the database has no schema yet: run `flask --app wsgi init-db` first")
+    try:
+        return migrate.current(url)
+    except OperationalError as error:  # no server there, no such database or folder, a refused login
+        reason = str(error.orig or error).strip().splitlines()[0]
+        raise click.ClickException(
+            f"cannot open the database {_redact(url)}: {reason} (check DATABASE_URL, and that the database exists)"
+        ) from None
 
 
 @click.command("init-db")
@@ -91,7 +104,7 @@ def init_db():
     from . import migrate
 
     url = current_app.config["DATABASE_URL"]
-    if migrate.current(url) is None:  # a new database: an anchor left by an older one is not its chain's
+    if _revision(url) is None:  # a new database: an anchor left by an older one is not its chain's
         from .backup import anchor
 
         anchor.remove(anchor.path_for(current_app.config, current_app.instance_path))

@@ -321,3 +321,30 @@ def test_commands_refuse_a_database_without_schema(tmp_path, args):
     assert "run `flask --app wsgi init-db` first" in result.stderr
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit), result.exception
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///{tmp_path}/no-such-folder/tracker.db",
+        "postgresql+psycopg://tracker:pw-of-{tmp_path.name}@127.0.0.1:1/x",
+    ],
+)
+@pytest.mark.parametrize(
+    "args", [("init-db",), ("user", "list"), ("token", "create", "bob"), ("demo",), ("sweep",), ("exercise", "list")]
+)
+def test_a_database_that_cannot_be_opened_is_named_in_one_line(tmp_path, url, args):
+    """A mistyped DATABASE_URL, a stopped server or a missing folder: every command ended in a sixty-line
+    OperationalError traceback. The line names the database, never its password."""
+    url = url.format(tmp_path=tmp_path)
+    app = create_app(app_config(tmp_path / "outbox", DATABASE_URL=url))
+    app.instance_path = str(tmp_path / "instance")
+    try:
+        result = app.test_cli_runner().invoke(args=list(args))
+    finally:
+        engine_of(app).dispose()
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.stderr.startswith("Error: cannot open the database "), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert f"pw-of-{tmp_path.name}" not in result.output
