@@ -21,16 +21,29 @@ from .errors import TrackerError
 from .models import Role
 
 
-@with_appcontext
-def _require_schema():
-    """Refuse user and token commands before init-db with a message, not a SQL traceback."""
-    _ensure_migrated(current_app)
+class SchemaGroup(AppGroup):
+    """Commands that refuse to run before init-db with a message, not a SQL traceback. The check is the
+    command's own, not the group's: a group's callback runs before `--help` is read, so on a new machine
+    `flask --app wsgi user create --help` answered "run init-db first" instead of the help."""
+
+    def command(self, *args, **kwargs):
+        decorate = super().command(*args, **kwargs)
+        return lambda f: decorate(_after_schema_check(f))
 
 
-user_cli = AppGroup("user", help="Create and manage users.", callback=_require_schema)
-token_cli = AppGroup("token", help="Issue and revoke API tokens.", callback=_require_schema)
-channel_cli = AppGroup("channel", help="Look after the lines of communication.", callback=_require_schema)
-audit_cli = AppGroup("audit", help="Seal and check the timeline's audit chain.", callback=_require_schema)
+def _after_schema_check(f):
+    @functools.wraps(f)
+    def checked(*args, **kwargs):
+        _ensure_migrated(current_app)
+        return f(*args, **kwargs)
+
+    return checked
+
+
+user_cli = SchemaGroup("user", help="Create and manage users.")
+token_cli = SchemaGroup("token", help="Issue and revoke API tokens.")
+channel_cli = SchemaGroup("channel", help="Look after the lines of communication.")
+audit_cli = SchemaGroup("audit", help="Seal and check the timeline's audit chain.")
 
 
 def init_app(app: Flask) -> None:

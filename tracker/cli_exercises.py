@@ -4,22 +4,15 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import with_appcontext
 
+from .cli import SchemaGroup
 from .db import session_scope
 from .errors import ValidationError
 from .services.exercises import checks, csv_import, register, vienna, vienna_rules
 from .timeutil import utcnow
 
-
-@with_appcontext
-def _require_schema():
-    from .cli import _ensure_migrated
-
-    _ensure_migrated(current_app)
-
-
-exercise_cli = AppGroup("exercise", help="The register of notified exercises.", callback=_require_schema)
+exercise_cli = SchemaGroup("exercise", help="The register of notified exercises.")
 
 
 def _problems(error: ValidationError) -> str:

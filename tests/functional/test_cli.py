@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from sqlalchemy import select
 
@@ -348,3 +349,19 @@ def test_a_database_that_cannot_be_opened_is_named_in_one_line(tmp_path, url, ar
     assert result.stderr.startswith("Error: cannot open the database "), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert f"pw-of-{tmp_path.name}" not in result.output
+
+
+def test_every_command_answers_help_before_init_db(tmp_path):
+    """A new operator reads the help first: `user create --help` answered "run init-db first"."""
+    app = create_app(app_config(tmp_path / "outbox", DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}"))
+    app.instance_path = str(tmp_path / "instance")
+    groups = {name: command for name, command in app.cli.commands.items() if isinstance(command, click.Group)}
+    assert {"user", "token", "channel", "audit", "exercise"} <= set(groups)
+    try:
+        for group, command in groups.items():
+            for name in command.commands:
+                result = app.test_cli_runner().invoke(args=[group, name, "--help"])
+                assert result.exit_code == 0, (group, name, result.output)
+                assert f"{group} {name} [OPTIONS]" in result.stdout.splitlines()[0], result.output
+    finally:
+        engine_of(app).dispose()
