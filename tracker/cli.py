@@ -143,10 +143,14 @@ def create_user(name, role, password_stdin, full_name, email):
     """Create a user NAME with a role (duty_officer, liaison, supervisor, admin)."""
     from .services.accounts import people
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        if password_stdin:  # a file written on Windows ends its line with CR LF: the CR is no part of it
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password.encode("utf-8")  # bytes that are not UTF-8 are read as lone surrogates, no password to type
+    except UnicodeError:
+        raise click.ClickException("the password is not UTF-8 text: give it as UTF-8") from None
     try:
         with session_scope(current_app) as session:
             people.create_user(session, name, password, role, full_name, email, by=None)

@@ -28,6 +28,7 @@ from tracker.models import (
     RoutingRule,
     User,
 )
+from tracker.services.accounts import people
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_USERS = ["admin", "attache", "duty", "liaison", "supervisor"]
@@ -78,6 +79,16 @@ def test_refused_user_exits_with_a_message_and_no_traceback(runner, app, setup, 
     assert "Traceback" not in result.output and "{'" not in result.output
     assert isinstance(result.exception, SystemExit)
     assert count(app, User) == (1 if setup else 0)
+
+
+def test_a_password_that_is_not_utf8_is_refused_in_one_line(runner, app):
+    result = runner.invoke(
+        args=["user", "create", "xavier", "--role", "liaison", "--password-stdin"], input=b"pass\xffword-long\n"
+    )
+    assert result.exit_code == 1, result.output
+    assert result.stderr == "Error: the password is not UTF-8 text: give it as UTF-8\n"
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert count(app, User) == 0
 
 
 def test_cli_token_works_until_revoked(runner, client):
@@ -363,5 +374,20 @@ def test_every_command_answers_help_before_init_db(tmp_path):
                 result = app.test_cli_runner().invoke(args=[group, name, "--help"])
                 assert result.exit_code == 0, (group, name, result.output)
                 assert f"{group} {name} [OPTIONS]" in result.stdout.splitlines()[0], result.output
+    finally:
+        engine_of(app).dispose()
+
+
+def test_a_password_from_a_windows_file_is_the_line_without_its_carriage_return(tmp_path):
+    """`type password.txt | flask ... --password-stdin` stored the CR: the password typed never matched.
+    In a process of its own: the test runner's input reads CR LF as a line break."""
+    assert flask(tmp_path, "init-db").returncode == 0
+    created = flask(tmp_path, "user", "create", "wanda", "--role", "liaison", "--password-stdin", stdin="long-pw-1\r\n")
+    assert created.returncode == 0, created.stderr
+    app = create_app(app_config(tmp_path / "outbox", DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}"))
+    try:
+        with session_scope(app) as session:
+            wanda = session.scalars(select(User).where(User.username == "wanda")).one()
+            assert people.verify_password(wanda, "long-pw-1")
     finally:
         engine_of(app).dispose()
