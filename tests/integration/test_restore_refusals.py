@@ -114,3 +114,28 @@ def test_a_backup_not_to_be_trusted_is_refused_and_nothing_is_touched(app, archi
     assert not (instance / "secret_key").exists(), "the key in use is left alone"
     after = database.read_bytes() if database.exists() else None
     assert (after or b"") == (before or b""), "the target is untouched (an empty file at most, made by looking)"
+
+
+@pytest.mark.parametrize("content", [b"", b"name,states\nEASTERN RAMPART,Eastland\n"])
+def test_a_file_that_is_no_archive_is_refused_in_one_line_and_nothing_is_made(app_on_tmp, tmp_path, content):
+    """An exercise CSV or an empty file given by mistake: the answer listed each compression tarfile tried,
+    one line each, and the target's folder had been made before the file was looked at."""
+    not_a_backup = tmp_path / "exercises.csv"
+    not_a_backup.write_bytes(content)
+    target, _instance = app_on_tmp()
+    result = flask(target, "restore", str(not_a_backup))
+    assert result.exit_code == 1, result.output
+    assert result.output == (
+        f"Error: {not_a_backup} is not a backup made by `flask --app wsgi backup` (not a .tar.gz archive); "
+        "nothing was restored\n"
+    )
+    assert not (tmp_path / "restored").exists()
+
+
+def test_a_backup_to_a_folder_it_cannot_make_says_so_in_one_line(app, tmp_path):
+    """A path under a file (a typo, an unmounted share): an OSError traceback, not a line."""
+    (tmp_path / "backups").write_text("a file, not a folder")
+    result = flask(app, "backup", str(tmp_path / "backups" / "tracker.tar.gz"))
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"Error: cannot write {tmp_path / 'backups' / 'tracker.tar.gz'} ("), result.output
+    assert len(result.output.splitlines()) == 1, result.output

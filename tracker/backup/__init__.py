@@ -80,6 +80,14 @@ def create(url: str, path: Path, secret_key: str, force: bool = False) -> dict:
     if path.exists() and not force:
         raise BackupError(f"{path} exists: name a new file, or pass --force to replace it")
     engine, created_at = engine_of_url(url), isoformat(utcnow())
+    try:
+        return _create(url, engine, created_at, path, secret_key)
+    except OSError as exc:  # a folder that cannot be made or written, a full disk: nothing is left behind
+        where = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
+        raise BackupError(f"cannot write {path} ({where}): name a file in a folder you can write") from None
+
+
+def _create(url: str, engine: str, created_at: str, path: Path, secret_key: str) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".backup-") as work:
         copy = Path(work) / DATABASE[engine]
@@ -183,12 +191,12 @@ class Instance:
 
 def restore(url: str, path: Path, instance: Instance, force: bool = False) -> Restored:
     """Restore the backup at path into the database at url (see the module's docstring)."""
-    if engine_of_url(url) == "sqlite":
-        sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
     try:
         with tarfile.open(path, "r:*") as tar, tempfile.TemporaryDirectory(prefix="tracker-restore-") as work:
             manifest = _manifest(tar, path)
             _check_fits(manifest, url)
+            if engine_of_url(url) == "sqlite":
+                sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
             _check_target(url, force, instance.dead_after)
             copy, secret = Path(work) / DATABASE[manifest["engine"]], _secret(_read_member(tar, SECRET, path), path)
             copy.write_bytes(_read_member(tar, manifest["database"], path))
@@ -204,6 +212,10 @@ def restore(url: str, path: Path, instance: Instance, force: bool = False) -> Re
                 _check_facts(
                     manifest, _facts_at(url), path, "the database now holds what the file held: restore a good backup"
                 )
+    except tarfile.ReadError:  # its message lists each compression tried, one line each
+        raise BackupError(
+            f"{path} is not a backup made by `flask --app wsgi backup` (not a .tar.gz archive); nothing was restored"
+        ) from None
     except (tarfile.TarError, OSError, EOFError, sqlite3.DatabaseError, SQLAlchemyError) as exc:
         raise BackupError(f"cannot restore {path}: {exc}") from exc
     migrate.upgrade(url)
