@@ -317,10 +317,17 @@ def scheduler(roles: tuple[str, ...]):
     app = _real_app()
     logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     _ensure_migrated(current_app)
-    if app.config["SCHEDULER_METRICS_PORT"]:
+    if port := app.config["SCHEDULER_METRICS_PORT"]:
         from prometheus_client import start_http_server
 
-        start_http_server(app.config["SCHEDULER_METRICS_PORT"], addr=app.config["SCHEDULER_METRICS_ADDRESS"])
+        address = app.config["SCHEDULER_METRICS_ADDRESS"]
+        try:
+            start_http_server(port, addr=address)
+        except OSError as error:  # taken (by the other scheduler on this host?), or an address not of this host
+            raise click.ClickException(
+                f"SCHEDULER_METRICS_PORT {port} cannot be opened on {address} ({error.strerror or error}): "
+                "give each scheduler on a host a port of its own, or 0 for none"
+            ) from None
     doing = {
         "sweep": f"sweep every {app.config['SWEEP_INTERVAL_SECONDS']} s",
         "deliver": f"delivery every {app.config['DELIVERY_INTERVAL_SECONDS']} s",

@@ -2,6 +2,7 @@
 
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -257,9 +258,11 @@ def test_sweep_on_an_empty_database_reports_zero(runner):
     assert result.output.strip() == "escalated 0 incidents, sent 0 messages"
 
 
-def flask(tmp_path, *args, stdin: str = "", python: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+def flask(
+    tmp_path, *args, stdin: str = "", python: tuple[str, ...] = (), settings: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run `python PYTHON -m flask --app wsgi ARGS` on a SQLite file in tmp_path, as an operator would."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")} | (settings or {})
     env["TRACKER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'fresh.db'}"
     env["TRACKER_OUTBOX_DIR"] = str(tmp_path / "outbox")
     return subprocess.run(
@@ -391,3 +394,21 @@ def test_a_password_from_a_windows_file_is_the_line_without_its_carriage_return(
             assert people.verify_password(wanda, "long-pw-1")
     finally:
         engine_of(app).dispose()
+
+
+def test_a_scheduler_whose_metrics_port_is_taken_stops_with_one_line(tmp_path):
+    """Two schedulers on one host with the same SCHEDULER_METRICS_PORT: the second ended in an OSError
+    traceback ("Address already in use") that did not name the setting."""
+    assert flask(tmp_path, "init-db").returncode == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = {"TRACKER_SCHEDULER_METRICS_PORT": str(port), "TRACKER_SCHEDULER_METRICS_ADDRESS": "127.0.0.1"}
+        ran = flask(tmp_path, "scheduler", settings={**settings, "TRACKER_LOG_FORMAT": "text"})
+    assert ran.returncode == 1, ran.stderr
+    assert "Traceback" not in ran.stderr, ran.stderr
+    assert ran.stderr.strip().splitlines()[-1] == (
+        f"Error: SCHEDULER_METRICS_PORT {port} cannot be opened on 127.0.0.1 (Address already in use): "
+        "give each scheduler on a host a port of its own, or 0 for none"
+    ), ran.stderr
