@@ -146,6 +146,18 @@ def test_a_user_deactivated_on_the_command_line_is_activated_there_again(runner,
     ], "said to be done on the command line (via), never by someone of that name"
 
 
+def test_no_token_is_issued_to_a_deactivated_user(runner, app):
+    """It printed a token that every request refused, and that began to work on a later reactivation
+    (which promises the old tokens stay revoked)."""
+    assert create_user(runner, "fred", role="liaison").exit_code == 0
+    assert runner.invoke(args=["user", "deactivate", "fred"]).exit_code == 0
+    result = runner.invoke(args=["token", "create", "fred"])
+    assert result.exit_code == 1, result.output
+    assert result.stdout == "", "no token text"
+    assert result.stderr == "Error: user 'fred' is deactivated: activate them first, then issue the token\n"
+    assert count(app, ApiToken) == 0
+
+
 @pytest.mark.parametrize(
     ("args", "complaint"),
     [

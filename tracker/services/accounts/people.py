@@ -105,6 +105,8 @@ def create_token(session: Session, user: User, name: str, *, by: str | None, add
     which is never stored."""
     if found := _line_problem(name, 64):
         raise ValidationError("a token's name is one line of text", {"name": found})
+    if not user.active:  # it would be refused at every use, then start working on a reactivation nobody tied to it
+        raise Conflict(f"user {user.username!r} is deactivated: activate them first, then issue the token")
     text = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name, token_hash=digest(text), prefix=text[:10])
     session.add(token)
