@@ -228,7 +228,7 @@ def create_token(name, label):
 
 
 @token_cli.command("revoke")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=click.IntRange(1, 2**31 - 1))
 @with_appcontext
 def revoke_token(token_id):
     """Revoke token TOKEN_ID (see `token list`)."""

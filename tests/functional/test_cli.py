@@ -424,3 +424,13 @@ def test_a_scheduler_whose_metrics_port_is_taken_stops_with_one_line(tmp_path):
         f"Error: SCHEDULER_METRICS_PORT {port} cannot be opened on 127.0.0.1 (Address already in use): "
         "give each scheduler on a host a port of its own, or 0 for none"
     ), ran.stderr
+
+
+@pytest.mark.parametrize("token_id", ["0", "3000000000", "99999999999999999999"])
+def test_a_token_id_no_token_can_have_is_refused_as_an_argument(runner, token_id):
+    """A mistyped id past the column's range ended in an OverflowError (SQLite) or DataError (PostgreSQL)
+    traceback."""
+    result = runner.invoke(args=["token", "revoke", token_id])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert f"Invalid value for 'TOKEN_ID': {token_id} is not in the range 1<=x<=2147483647" in result.stderr
