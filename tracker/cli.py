@@ -113,7 +113,13 @@ def _revision(url: str) -> str | None:
 @verbose_option
 @with_appcontext
 def init_db():
-    """Create or upgrade the schema with the Alembic migrations (safe to run again)."""
+    """Create or upgrade the schema with the Alembic migrations (safe to run again).
+
+    \b
+    Example:
+      flask --app wsgi init-db
+      TRACKER_DATABASE_URL=postgresql://tracker@db:5432/tracker flask --app wsgi init-db --verbose
+    """
     from . import migrate
 
     url = current_app.config["DATABASE_URL"]
@@ -140,7 +146,13 @@ def _redact(url: str) -> str:
 @click.option("--email", default=None, help="Where messages to this user go.")
 @with_appcontext
 def create_user(name, role, password_stdin, full_name, email):
-    """Create a user NAME with a role (duty_officer, liaison, supervisor, admin)."""
+    """Create a user NAME with a role (duty_officer, liaison, supervisor, admin).
+
+    \b
+    Example:
+      flask --app wsgi user create alice --role liaison --full-name 'Alice Smith' --email alice@example.org
+      flask --app wsgi user create bob --role duty_officer --password-stdin < bob.password
+    """
     from .services.accounts import people
 
     try:
@@ -162,7 +174,12 @@ def create_user(name, role, password_stdin, full_name, email):
 @user_cli.command("list")
 @with_appcontext
 def list_users():
-    """List users with their roles and whether they are active."""
+    """List users with their roles and whether they are active.
+
+    \b
+    Example:
+      flask --app wsgi user list
+    """
     from sqlalchemy import select
 
     from .models import User
@@ -177,7 +194,12 @@ def list_users():
 @with_appcontext
 def deactivate_user(name):
     """Deactivate NAME: their web sessions end and their API tokens and calendar feed links are revoked
-    at once, for good (an admin can activate the account again on its page; new tokens are then needed)."""
+    at once, for good (an admin can activate the account again on its page; new tokens are then needed).
+
+    \b
+    Example:
+      flask --app wsgi user deactivate alice
+    """
     from .services.accounts import people
 
     try:
@@ -193,7 +215,12 @@ def deactivate_user(name):
 @with_appcontext
 def activate_user(name):
     """Activate NAME again after a deactivation: they sign in with their password; their old API tokens
-    and calendar feed links stay revoked (issue new ones with `token create`)."""
+    and calendar feed links stay revoked (issue new ones with `token create`).
+
+    \b
+    Example:
+      flask --app wsgi user activate alice && flask --app wsgi token create alice
+    """
     from .services.accounts import people
 
     try:
@@ -214,7 +241,12 @@ def activate_user(name):
 @click.option("--label", default="cli", help="What the token is for, e.g. the desk or script using it.")
 @with_appcontext
 def create_token(name, label):
-    """Issue an API token for user NAME and print it (it is shown only this once)."""
+    """Issue an API token for user NAME and print it (it is shown only this once).
+
+    \b
+    Example:
+      flask --app wsgi token create alice --label 'hotline desk script' > alice.token
+    """
     from .services.accounts import people
 
     try:
@@ -231,7 +263,13 @@ def create_token(name, label):
 @click.argument("token_id", type=click.IntRange(1, 2**31 - 1))
 @with_appcontext
 def revoke_token(token_id):
-    """Revoke token TOKEN_ID (see `token list`)."""
+    """Revoke token TOKEN_ID (see `token list`).
+
+    \b
+    Example:
+      flask --app wsgi token list alice
+      flask --app wsgi token revoke 12
+    """
     from .services.accounts import people
 
     try:
@@ -246,7 +284,12 @@ def revoke_token(token_id):
 @click.argument("name")
 @with_appcontext
 def list_tokens(name):
-    """List the tokens of user NAME (never the token text)."""
+    """List the tokens of user NAME (never the token text).
+
+    \b
+    Example:
+      flask --app wsgi token list alice
+    """
     from .services.accounts import people
 
     try:
@@ -264,7 +307,12 @@ def list_tokens(name):
 def demo(fresh):
     """Load the fictional Northmark-Eastland region and print the demo logins and API tokens.
 
-    The tokens of the last run (instance/demo-credentials.txt) are kept while they work."""
+    The tokens of the last run (instance/demo-credentials.txt) are kept while they work.
+
+    \b
+    Example:
+      flask --app wsgi demo --fresh
+    """
     from . import demo as demo_data
     from .http.wiring import ack_links, filing_limits
     from .timeutil import utcnow
@@ -290,7 +338,12 @@ _DEMO_LINE = re.compile(r"^(\w+)\s+password \S+\s+token (\S+)$", re.MULTILINE)
 @click.command("sweep")
 @with_appcontext
 def sweep():
-    """Run one escalation sweep and one delivery pass now, then exit."""
+    """Run one escalation sweep and one delivery pass now, then exit.
+
+    \b
+    Example:
+      flask --app wsgi sweep
+    """
     from . import jobs
 
     _ensure_migrated(current_app)
@@ -309,7 +362,13 @@ def sweep():
 @with_appcontext
 def scheduler(roles: tuple[str, ...]):
     """Run the escalation and delivery jobs until stopped (run one or two per deployment; a busy one may run
-    the sweep and the delivery in processes of their own, each once or twice)."""
+    the sweep and the delivery in processes of their own, each once or twice).
+
+    \b
+    Example:
+      flask --app wsgi scheduler
+      flask --app wsgi scheduler --jobs sweep
+    """
     from .scheduler import ROLES, build_scheduler
 
     roles = roles or ROLES
@@ -398,7 +457,13 @@ def _exit(_signal, _frame):
 @click.argument("name")
 @with_appcontext
 def test_channel(name):
-    """Send a communications check on channel NAME now (confirm it from the message)."""
+    """Send a communications check on channel NAME now (confirm it from the message).
+
+    \b
+    Example:
+      flask --app wsgi channel list
+      flask --app wsgi channel test 'L1 National Operations Centre'
+    """
     from sqlalchemy import select
 
     from . import dispatch
@@ -421,7 +486,12 @@ def test_channel(name):
 @channel_cli.command("list")
 @with_appcontext
 def list_channels():
-    """List the channels with their ladder level, transport, health and last good check."""
+    """List the channels with their ladder level, transport, health and last good check.
+
+    \b
+    Example:
+      flask --app wsgi channel list
+    """
     from sqlalchemy import select
 
     from .models import ContactChannel
@@ -437,7 +507,12 @@ def list_channels():
 @audit_cli.command("seal")
 @with_appcontext
 def seal_audit():
-    """Seal every timeline event not yet sealed (the scheduler's sweep does this continuously)."""
+    """Seal every timeline event not yet sealed (the scheduler's sweep does this continuously).
+
+    \b
+    Example:
+      flask --app wsgi audit seal
+    """
     from .backup import anchor
     from .services.review import audit
 
@@ -452,7 +527,13 @@ def seal_audit():
 def verify_audit(reference):
     """Walk the audit chain seal by seal, and check that the database still holds the chain head kept
     outside it (the anchor: after each seal, beside a SQLite file or in the instance folder), so that a
-    copy missing its newest commits is found; name the first broken link and exit 1."""
+    copy missing its newest commits is found; name the first broken link and exit 1.
+
+    \b
+    Example:
+      flask --app wsgi audit verify
+      flask --app wsgi audit verify --incident INC-2026-00001
+    """
     from .backup import anchor
     from .services.incidents import handling
     from .services.review import audit
@@ -500,6 +581,10 @@ def backup(path, force):
     revision, how many incidents it holds and the audit chain's head.
 
     Put it back with `flask --app wsgi restore PATH`.
+
+    \b
+    Example:
+      flask --app wsgi backup /var/backups/tracker/tracker-$(date -u +%Y%m%dT%H%MZ).tar.gz
     """
     from . import backup as backups
 
@@ -534,6 +619,10 @@ def restore(path, force):
 
     What happened after the backup was made is not in it. Messages that were waiting to be sent go
     out again, with the Message-ID and Idempotency-Key they had: receivers drop those they already have.
+
+    \b
+    Example:
+      flask --app wsgi restore /var/backups/tracker/tracker-20261205T1700Z.tar.gz
     """
     from . import backup as backups
     from .backup import anchor

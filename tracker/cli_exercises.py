@@ -29,7 +29,12 @@ def _problems(error: ValidationError) -> str:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @with_appcontext
 def import_file(path):
-    """Import the exercises in CSV file PATH: every row, or none (columns: config/exercises.sample.csv)."""
+    """Import the exercises in CSV file PATH: every row, or none (columns: config/exercises.sample.csv).
+
+    \b
+    Example:
+      flask --app wsgi exercise import config/exercises.sample.csv
+    """
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -55,7 +60,12 @@ def import_file(path):
 @with_appcontext
 def list_exercises(when):
     """List notified exercises: id, status, start and end (UTC), name, states, how notified, and the
-    Vienna Document flags with their paragraphs."""
+    Vienna Document flags with their paragraphs.
+
+    \b
+    Example:
+      flask --app wsgi exercise list --when all
+    """
     now = utcnow()
     rules = vienna_rules.rules_from(current_app.config["VIENNA_DOCUMENT"])
     with session_scope(current_app) as session:

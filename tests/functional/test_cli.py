@@ -434,3 +434,28 @@ def test_a_token_id_no_token_can_have_is_refused_as_an_argument(runner, token_id
     assert result.exit_code == 2, result.output
     assert isinstance(result.exception, SystemExit), result.exception
     assert f"Invalid value for 'TOKEN_ID': {token_id} is not in the range 1<=x<=2147483647" in result.stderr
+
+
+def tracker_commands(app) -> list[tuple[str, ...]]:
+    """Every command of the tracker's own (not Flask's run, shell, routes, or APIFlask's spec), as typed."""
+    found = []
+    for name, command in app.cli.commands.items():
+        if name in ("run", "shell", "routes", "spec"):
+            continue
+        subcommands = command.commands if isinstance(command, click.Group) else {None: command}
+        found += [(name,) if sub is None else (name, sub) for sub in subcommands]
+    return found
+
+
+def test_every_command_shows_an_example_of_its_use(app):
+    """A duty officer at the command line copies a line and edits it: the help said what each command
+    does, and showed none."""
+    commands = tracker_commands(app)
+    assert len(commands) >= 19, commands
+    for command in commands:
+        result = app.test_cli_runner().invoke(args=[*command, "--help"])
+        assert result.exit_code == 0, result.output
+        example = result.stdout.split("\n  Example:\n", 1)
+        assert len(example) == 2, f"no example in the help of {' '.join(command)}:\n{result.stdout}"
+        shown = example[1].split("\n\n", 1)[0]
+        assert f"    flask --app wsgi {' '.join(command)}" in shown, result.stdout
