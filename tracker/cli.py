@@ -89,9 +89,31 @@ verbose_option = click.option(
 )
 
 
-def _ensure_migrated(app: Flask) -> None:
-    if _revision(app.config["DATABASE_URL"]) is None:
+def _ensure_migrated(app: Flask, *, newest: bool = True) -> None:
+    """Refuse a database without the schema, or (newest) at another revision than this tracker's: after
+    an upgrade of the code without init-db, commands failed on missing columns with SQL tracebacks, and a
+    scheduler ran on, logging one at every sweep."""
+    from . import migrate
+
+    revision = _revision(app.config["DATABASE_URL"])
+    if revision is None:
         raise click.ClickException("the database has no schema yet: run `flask --app wsgi init-db` first")
+    if newest and revision != migrate.head():
+        _refuse_unknown(revision)
+        raise click.ClickException(
+            f"the database is at schema revision {revision}, this tracker needs {migrate.head()}: back it up "
+            "(`flask --app wsgi backup PATH`), then run `flask --app wsgi init-db` to upgrade it"
+        )
+
+
+def _refuse_unknown(revision: str | None) -> None:
+    from . import migrate
+
+    if revision is not None and revision not in migrate.known_revisions():
+        raise click.ClickException(
+            f"the database is at schema revision {revision}, which this tracker does not know: a newer version "
+            "of the tracker made it; run that version"
+        )
 
 
 def _revision(url: str) -> str | None:
@@ -123,7 +145,9 @@ def init_db():
     from . import migrate
 
     url = current_app.config["DATABASE_URL"]
-    if _revision(url) is None:  # a new database: an anchor left by an older one is not its chain's
+    revision = _revision(url)
+    _refuse_unknown(revision)
+    if revision is None:  # a new database: an anchor left by an older one is not its chain's
         from .backup import anchor
 
         anchor.remove(anchor.path_for(current_app.config, current_app.instance_path))
@@ -589,7 +613,7 @@ def backup(path, force):
     from . import backup as backups
 
     app = _real_app()
-    _ensure_migrated(app)
+    _ensure_migrated(app, newest=False)  # the backup to make before init-db upgrades an older schema
     try:
         manifest = backups.create(app.config["DATABASE_URL"], path, app.config["SECRET_KEY"], force)
     except backups.BackupError as error:

@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -14,7 +15,8 @@ from sqlalchemy import select
 
 from tests.conftest import app_config
 from tests.support import count
-from tracker import create_app
+from tracker import create_app, logs, migrate
+from tracker import scheduler as scheduler_module
 from tracker.db import engine_of, session_scope
 from tracker.migrate import head
 from tracker.models import (
@@ -459,3 +461,59 @@ def test_every_command_shows_an_example_of_its_use(app):
         assert len(example) == 2, f"no example in the help of {' '.join(command)}:\n{result.stdout}"
         shown = example[1].split("\n\n", 1)[0]
         assert f"    flask --app wsgi {' '.join(command)}" in shown, result.stdout
+
+
+@pytest.fixture(scope="module")
+def schemas(tmp_path_factory) -> dict[str, Path]:
+    """SQLite files at revision 0015 and at this tracker's newest, migrated once for the tests below."""
+    made = {}
+    for revision in ("0015", "head"):
+        made[revision] = tmp_path_factory.mktemp("schemas") / f"{revision}.db"
+        migrate.upgrade(f"sqlite:///{made[revision]}", revision)
+    return made
+
+
+@pytest.mark.parametrize("args", [("user", "list"), ("token", "create", "bob"), ("demo",), ("sweep",), ("scheduler",)])
+def test_commands_refuse_a_schema_older_than_the_code_until_init_db(tmp_path, schemas, monkeypatch, args):
+    """The code upgraded, init-db forgotten: `user list` and `demo` ended in SQL tracebacks on a missing
+    column, and a scheduler ran on, logging one at every sweep. A backup of it is still made (the one
+    to make before the upgrade)."""
+    monkeypatch.setattr(logs, "configure", lambda *_args: None)  # this process's logging stays the tests'
+
+    def started(*_args, **_kwargs):
+        raise AssertionError("a scheduler started on an older schema")  # rather than running until killed
+
+    monkeypatch.setattr(scheduler_module, "build_scheduler", started)
+    url = f"sqlite:///{shutil.copy(schemas['0015'], tmp_path / 'older.db')}"
+    app = create_app(app_config(tmp_path / "outbox", DATABASE_URL=url))
+    app.instance_path = str(tmp_path / "instance")
+    try:
+        refused = app.test_cli_runner().invoke(args=list(args))
+        backed_up = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "before-upgrade.tar.gz")])
+    finally:
+        engine_of(app).dispose()
+    assert refused.exit_code == 1, refused.output
+    assert isinstance(refused.exception, SystemExit), refused.exception
+    assert refused.stderr == (
+        f"Error: the database is at schema revision 0015, this tracker needs {head()}: back it up "
+        "(`flask --app wsgi backup PATH`), then run `flask --app wsgi init-db` to upgrade it\n"
+    )
+    assert backed_up.exit_code == 0 and "revision 0015" in backed_up.stdout, backed_up.output
+
+
+@pytest.mark.parametrize("args", [("init-db",), ("user", "list"), ("sweep",)])
+def test_a_schema_newer_than_the_code_is_refused_even_by_init_db(tmp_path, schemas, args):
+    """init-db on a database a newer tracker made ended in Alembic's "Can't locate revision" traceback;
+    the other commands ran on a schema they do not know."""
+    url = f"sqlite:///{shutil.copy(schemas['head'], tmp_path / 'newer.db')}"
+    with sqlite3.connect(tmp_path / "newer.db") as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    app = create_app(app_config(tmp_path / "outbox", DATABASE_URL=url))
+    app.instance_path = str(tmp_path / "instance")
+    try:
+        refused = app.test_cli_runner().invoke(args=list(args))
+    finally:
+        engine_of(app).dispose()
+    assert refused.exit_code == 1, refused.output
+    assert refused.stderr.startswith("Error: the database is at schema revision 9999, which this tracker does not know")
+    assert len(refused.stderr.splitlines()) == 1, refused.stderr
