@@ -139,3 +139,16 @@ def test_a_backup_to_a_folder_it_cannot_make_says_so_in_one_line(app, tmp_path):
     assert result.exit_code == 1, result.output
     assert result.output.startswith(f"Error: cannot write {tmp_path / 'backups' / 'tracker.tar.gz'} ("), result.output
     assert len(result.output.splitlines()) == 1, result.output
+
+
+def test_a_database_that_cannot_be_opened_is_named_in_one_line(archive, tmp_path):
+    """A target that cannot be opened (a folder where the file should be; on PostgreSQL, a database not
+    made with createdb): the answer carried SQLAlchemy's "(Background on this error at: ...)" line too."""
+    (tmp_path / "a-folder.db").mkdir()
+    target = create_app(app_config(tmp_path / "outbox", DATABASE_URL=f"sqlite:///{tmp_path / 'a-folder.db'}"))
+    try:
+        result = flask(target, "restore", str(archive))
+    finally:
+        engine_of(target).dispose()
+    assert result.exit_code == 1, result.output
+    assert result.output == f"Error: cannot restore {archive}: unable to open database file\n"

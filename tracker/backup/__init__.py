@@ -217,7 +217,9 @@ def restore(url: str, path: Path, instance: Instance, force: bool = False) -> Re
             f"{path} is not a backup made by `flask --app wsgi backup` (not a .tar.gz archive); nothing was restored"
         ) from None
     except (tarfile.TarError, OSError, EOFError, sqlite3.DatabaseError, SQLAlchemyError) as exc:
-        raise BackupError(f"cannot restore {path}: {exc}") from exc
+        # The driver's own words, first line: not SQLAlchemy's second line sending the operator to its site.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise BackupError(f"cannot restore {path}: {reason}") from exc
     migrate.upgrade(url)
     _forget_runners(url)
     notes = _put_secret(secret, instance)
