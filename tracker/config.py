@@ -69,9 +69,19 @@ def load_config(app: Flask, overrides: dict | None) -> None:
             raise ConfigError(f"TRACKER_CONFIG names {extra!r}, which is not a file")
         # Relative to where the command runs, as checked (Flask would read it relative to instance/).
         try:
-            app.config.from_file(str(Path(extra).resolve()), load=tomllib.load, text=False)
+            with open(Path(extra).resolve(), "rb") as file:
+                settings = tomllib.load(file)
         except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as problem:  # which file, not only where in it
             raise ConfigError(f"TRACKER_CONFIG {extra!r} is not a readable TOML file: {problem}") from None
+        # Flask takes only capitalised keys and any name: a `secret_key` or a misspelt SECRET_KEY was dropped
+        # without a word, and each host made a key of its own, refusing the links the others signed.
+        unknown = sorted(key for key in settings if key not in app.config)
+        if unknown:
+            raise ConfigError(
+                f"TRACKER_CONFIG {extra!r} sets {', '.join(unknown)}: no setting of the tracker has that name "
+                "(the settings, in capitals, are in config/default.toml)"
+            )
+        app.config.from_mapping(settings)
     app.config.from_prefixed_env("TRACKER")
     if overrides:
         app.config.update(overrides)

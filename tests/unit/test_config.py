@@ -137,6 +137,18 @@ def test_no_secret_key_and_no_instance_folder_to_keep_one_in_fails_fast_with_one
 
 
 @pytest.mark.parametrize(
+    "text", ['secret_key = "a-key-of-forty-characters-kept-in-the-vault"\n', "SWEEP_INTERVAL = 3\n"]
+)
+def test_a_setting_the_tracker_does_not_have_is_named_not_dropped(build, config_file, text):
+    """A key in lower case, or misspelt, was dropped without a word: without its SECRET_KEY each host made
+    a key of its own, and refused the links and sessions the others signed."""
+    config_file("SWEEP_BATCH_SIZE = 50\n" + text)
+    name = text.split(" ")[0]
+    with pytest.raises(ConfigError, match=rf"sets {name}: no setting of the tracker has that name"):
+        build()
+
+
+@pytest.mark.parametrize(
     ("content", "says"),
     [
         (b'SECRET_KEY = "unterminated\n', "Illegal character"),
