@@ -1,5 +1,6 @@
 """Layered configuration: committed defaults, TRACKER_CONFIG file, TRACKER_* variables, test mapping."""
 
+import contextlib
 import os
 import re
 import secrets
@@ -128,14 +129,9 @@ def _instance_secret(path: Path) -> str:
     """
     _make_instance(path.parent, "SECRET_KEY is not set")
     try:
-        try:
-            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            key = path.read_text().strip()
-        else:
-            with os.fdopen(handle, "w") as out:
-                out.write(secrets.token_urlsafe(32))
-            key = path.read_text().strip()
+        if not path.exists():
+            _make_secret(path)
+        key = path.read_text().strip()
     except (OSError, UnicodeDecodeError) as problem:
         raise ConfigError(
             f"SECRET_KEY is not set and the key kept in {str(path)!r} cannot be read: {problem}"
@@ -146,6 +142,23 @@ def _instance_secret(path: Path) -> str:
             "a new one made (links and sessions signed with the old key stop working), or set SECRET_KEY"
         )
     return key
+
+
+def _make_secret(path: Path) -> None:
+    """Put a new key at path unless another process put one there first; the file appears whole (a key
+    written into a temp file, then linked to its name), so a process starting beside the one making it
+    (make run starts the web server and the scheduler at once) never reads it empty."""
+    temp = path.with_name(f".{path.name}-{os.getpid()}-{secrets.token_hex(4)}")
+    handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(secrets.token_urlsafe(32))
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileExistsError):  # made meanwhile by another process: that key is the one
+            os.link(temp, path)
+    finally:
+        os.unlink(temp)
 
 
 SECRET_KEY_MIN_LENGTH = 32

@@ -3,6 +3,7 @@ environment variables < the mapping given to create_app; contradictions fail at 
 
 import os
 import re
+import secrets
 from pathlib import Path
 
 import pytest
@@ -126,6 +127,25 @@ def test_an_empty_key_file_under_instance_fails_fast_not_an_empty_key(build, tmp
     kept.write_text("\n")
     with pytest.raises(ConfigError, match=re.escape(f"{str(kept)!r} holds no key (0 characters): remove the file")):
         build()
+
+
+def test_a_process_starting_while_another_makes_the_key_reads_a_whole_key_and_both_agree(build, tmp_path, monkeypatch):
+    """make run starts the web server and the scheduler at once: the key file was made empty, then written,
+    so the process starting in between read no key and stopped. Here the other process starts exactly
+    then, while the first draws its key."""
+    draw, inner = secrets.token_urlsafe, {}
+
+    def drawn_while_another_starts(nbytes=None):
+        if not inner:
+            inner["app"] = None
+            inner["app"] = build()  # the process starting beside: finds no whole key, makes its own
+        return draw(nbytes)
+
+    monkeypatch.setattr(secrets, "token_urlsafe", drawn_while_another_starts)
+    first = build()
+    kept = Path(first.instance_path) / "secret_key"
+    assert first.config["SECRET_KEY"] == inner["app"].config["SECRET_KEY"] == kept.read_text().strip()
+    assert sorted(p.name for p in kept.parent.iterdir()) == ["secret_key"], "no temp file left behind"
 
 
 def test_no_secret_key_and_no_instance_folder_to_keep_one_in_fails_fast_with_one_line(build, tmp_path):
