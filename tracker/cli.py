@@ -209,8 +209,11 @@ def list_users():
     from .models import User
 
     with session_scope(current_app) as session:
-        for user in session.scalars(select(User).order_by(User.username)):
+        users = session.scalars(select(User).order_by(User.username)).all()
+        for user in users:
             click.echo(f"{user.username:20} {user.role.value:13} {'active' if user.active else 'inactive'}")
+    if not users:  # said on stderr: a script reading the list still reads an empty one
+        click.echo("no users yet: create one with `flask --app wsgi user create NAME --role admin`", err=True)
 
 
 @user_cli.command("deactivate")
@@ -318,11 +321,14 @@ def list_tokens(name):
 
     try:
         with session_scope(current_app) as session:
-            for token in people.find_user(session, name).tokens:
+            tokens = people.find_user(session, name).tokens
+            for token in tokens:
                 state = f"revoked {token.revoked_at:%Y-%m-%d %H:%MZ}" if token.revoked_at else "active"
                 click.echo(f"{token.id:5} {token.prefix}...  {token.name:30} {state}")
     except TrackerError as error:
         _fail(error)
+    if not tokens:
+        click.echo(f"{name} has no API tokens: issue one with `flask --app wsgi token create {name}`", err=True)
 
 
 @click.command("demo")
@@ -521,11 +527,14 @@ def list_channels():
     from .models import ContactChannel
 
     with session_scope(current_app) as session:
-        for c in session.scalars(select(ContactChannel).order_by(ContactChannel.level, ContactChannel.name)):
+        channels = session.scalars(select(ContactChannel).order_by(ContactChannel.level, ContactChannel.name)).all()
+        for c in channels:
             last = f"{c.last_check_ok_at:%Y-%m-%d %H:%MZ}" if c.last_check_ok_at else "never"
             untested = c.last_check_at is None and c.health.value == "ok"  # never checked: not known to work
             state = "inactive" if not c.active else "untested" if untested else c.health.value
             click.echo(f"L{c.level} {c.name:40} {c.transport:8} {state:9} last good check {last}")
+    if not channels:
+        click.echo("no channels yet: an admin adds them on the Channels page (/admin/channels)", err=True)
 
 
 @audit_cli.command("seal")

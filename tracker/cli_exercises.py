@@ -79,3 +79,6 @@ def list_exercises(when):
                 + (" ours" if e.ours else "")
                 + (f"  ⚑ {flags}" if flags else "")
             )
+    if not exercises:
+        more = "" if when == "all" else f" {when}; `--when all` lists every one"
+        click.echo(f"no exercises{more}", err=True)

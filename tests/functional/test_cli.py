@@ -67,6 +67,25 @@ def test_created_user_is_listed(runner):
 
 
 @pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (("user", "list"), "no users yet: create one with `flask --app wsgi user create NAME --role admin`"),
+        (("channel", "list"), "no channels yet: an admin adds them on the Channels page (/admin/channels)"),
+        (("exercise", "list"), "no exercises current; `--when all` lists every one"),
+        (("exercise", "list", "--when", "all"), "no exercises"),
+        (("token", "list", "alice"), "alice has no API tokens: issue one with `flask --app wsgi token create alice`"),
+    ],
+)
+def test_an_empty_list_says_so_and_what_to_do_on_stderr_only(runner, args, hint):
+    """A new operator's first `user list` printed nothing at all; a script reading the list still reads none."""
+    if args[0] == "token":
+        assert create_user(runner).exit_code == 0
+    result = runner.invoke(args=list(args))
+    assert result.exit_code == 0, result.output
+    assert (result.stdout, result.stderr.strip()) == ("", hint)
+
+
+@pytest.mark.parametrize(
     ("setup", "name", "password", "complaint"),
     [
         (False, "alice", "short", "password must be at least 8 characters"),
