@@ -31,6 +31,27 @@ loglevel = os.environ.get("TRACKER_WEB_LOG_LEVEL", "info")
 forwarded_allow_ips = os.environ.get("TRACKER_WEB_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
+def on_starting(server):
+    """Refuse to serve a database whose schema is not this tracker's (the code upgraded, init-db
+    forgotten): every request would answer 500 on a missing column. One line in the error log, exit 1.
+    A database not reachable yet is no reason to stay down: the workers connect when asked."""
+    import sys
+
+    if "wsgi" not in sys.modules:  # another app (the benchmarks' baseline)
+        return
+    from tracker import migrate
+
+    try:
+        problem = migrate.schema_problem(migrate.current(sys.modules["wsgi"].app.config["DATABASE_URL"]))
+    except Exception as error:  # the URL is not logged: it may hold a password
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[:1]
+        server.log.warning("cannot read the database's schema revision, serving anyway: %s", "".join(reason))
+        return
+    if problem:
+        server.log.error("tracker: %s", problem)
+        sys.exit(1)
+
+
 def child_exit(server, worker):
     """In multiprocess metrics mode, forget a dead worker's live gauges."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -95,25 +95,17 @@ def _ensure_migrated(app: Flask, *, newest: bool = True) -> None:
     scheduler ran on, logging one at every sweep."""
     from . import migrate
 
-    revision = _revision(app.config["DATABASE_URL"])
-    if revision is None:
-        raise click.ClickException("the database has no schema yet: run `flask --app wsgi init-db` first")
-    if newest and revision != migrate.head():
-        _refuse_unknown(revision)
-        raise click.ClickException(
-            f"the database is at schema revision {revision}, this tracker needs {migrate.head()}: back it up "
-            "(`flask --app wsgi backup PATH`), then run `flask --app wsgi init-db` to upgrade it"
-        )
+    problem = migrate.schema_problem(_revision(app.config["DATABASE_URL"]), newest)
+    if problem:
+        raise click.ClickException(problem)
 
 
 def _refuse_unknown(revision: str | None) -> None:
+    """Refuse a database a newer tracker made (init-db would end in Alembic's traceback)."""
     from . import migrate
 
     if revision is not None and revision not in migrate.known_revisions():
-        raise click.ClickException(
-            f"the database is at schema revision {revision}, which this tracker does not know: a newer version "
-            "of the tracker made it; run that version"
-        )
+        raise click.ClickException(str(migrate.schema_problem(revision)))
 
 
 def _revision(url: str) -> str | None:

@@ -45,6 +45,25 @@ def head() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
+def schema_problem(revision: str | None, newest: bool = True) -> str | None:
+    """What stops this tracker working on a database at revision, said for its operator (None: nothing).
+    newest: only the revision this code ends at will do (a backup takes an older one: the copy to make
+    before upgrading it)."""
+    if revision is None:
+        return "the database has no schema yet: run `flask --app wsgi init-db` first"
+    if not newest or revision == head():
+        return None
+    if revision not in known_revisions():
+        return (
+            f"the database is at schema revision {revision}, which this tracker does not know: a newer version "
+            "of the tracker made it; run that version"
+        )
+    return (
+        f"the database is at schema revision {revision}, this tracker needs {head()}: back it up "
+        "(`flask --app wsgi backup PATH`), then run `flask --app wsgi init-db` to upgrade it"
+    )
+
+
 def known_revisions() -> set[str]:
     """Every revision the code knows: a database at another one was made by a newer tracker."""
     from alembic.script import ScriptDirectory

@@ -8,11 +8,13 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from tests.peers import free_port
 from tests.schedulers import ROOT, runner_of, start_scheduler, stop_once_beating, wait_until
+from tracker import migrate
 
 pytestmark = pytest.mark.slow
 
@@ -37,11 +39,11 @@ def test_a_scheduler_in_json_mode_writes_only_json_lines(app, tmp_path):
     assert messages[-2:] == ["scheduler stopping: letting the running jobs finish", "scheduler stopped"], messages
 
 
-def test_gunicorn_in_json_mode_writes_only_json_lines(app, tmp_path):
-    log, port = tmp_path / "gunicorn.log", free_port()
+def start_gunicorn(app, log: Path, port: int, database_url: str) -> subprocess.Popen:
+    """gunicorn with the tracker's settings, one worker, JSON logs into log."""
     variables = {name: value for name, value in os.environ.items() if name != "TRACKER_CONFIG"}
     variables.update(
-        TRACKER_DATABASE_URL=app.config["DATABASE_URL"],
+        TRACKER_DATABASE_URL=database_url,
         TRACKER_OUTBOX_DIR=app.config["OUTBOX_DIR"],
         TRACKER_SECRET_KEY="test-secret-of-the-gunicorn-process-0123",
         TRACKER_LOG_FORMAT="json",
@@ -50,7 +52,12 @@ def test_gunicorn_in_json_mode_writes_only_json_lines(app, tmp_path):
     )
     command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "wsgi:app"]
     with log.open("w") as handle:
-        process = subprocess.Popen(command, cwd=ROOT, env=variables, stdout=handle, stderr=subprocess.STDOUT)
+        return subprocess.Popen(command, cwd=ROOT, env=variables, stdout=handle, stderr=subprocess.STDOUT)
+
+
+def test_gunicorn_in_json_mode_writes_only_json_lines(app, tmp_path):
+    log, port = tmp_path / "gunicorn.log", free_port()
+    process = start_gunicorn(app, log, port, app.config["DATABASE_URL"])
     try:
 
         def answering():
@@ -73,3 +80,27 @@ def test_gunicorn_in_json_mode_writes_only_json_lines(app, tmp_path):
     assert any(logger == "gunicorn.error" and text.startswith("Starting gunicorn") for logger, text in said), said
     assert any(logger == "gunicorn.error" and text.startswith("Shutting down") for logger, text in said), said
     assert any(line["logger"] == "gunicorn.access" and line["path"] == "/api/v1/health" for line in lines), lines
+
+
+def test_gunicorn_refuses_a_database_whose_schema_is_behind_the_code_in_one_json_line(app, tmp_path):
+    """The code upgraded and init-db forgotten: gunicorn served, and every request answered 500 on a missing
+    column. It now stops before its workers start, saying what to do."""
+    older = tmp_path / "older.db"
+    migrate.upgrade(f"sqlite:///{older}", "0015")
+    log = tmp_path / "gunicorn.log"
+    process = start_gunicorn(app, log, free_port(), f"sqlite:///{older}")
+    try:
+        code = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    lines = records(log.read_text())
+    assert code == 1, lines
+    said = [(line["level"], line.get("message", "")) for line in lines if line["logger"] == "gunicorn.error"]
+    refusal = (
+        f"tracker: the database is at schema revision 0015, this tracker needs {migrate.head()}: back it up "
+        "(`flask --app wsgi backup PATH`), then run `flask --app wsgi init-db` to upgrade it"
+    )
+    assert ("error", refusal) in said, said
+    assert not any(text.startswith("Booting worker") for _level, text in said), said
