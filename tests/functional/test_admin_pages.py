@@ -247,6 +247,13 @@ INVALID = [
         "newbie",
     ),
     (
+        "e-mail address",
+        "/admin/users/new",
+        {"username": "newbie", "role": "liaison", "password": "long-enough", "email": "duty desk"},
+        "email",
+        'value="duty desk"',
+    ),
+    (
         "user taken",
         "/admin/users/new",
         {"username": "duty", "role": "liaison", "password": "long-enough"},

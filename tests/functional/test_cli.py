@@ -66,6 +66,19 @@ def test_created_user_is_listed(runner):
     assert re.search(r"^alice\s+liaison\s+active$", listed.output, re.MULTILINE), listed.output
 
 
+def test_a_user_whose_e_mail_address_is_none_is_not_created(runner):
+    """The supervisors' messages go to that address: a typo was taken and every message to it failed later."""
+    result = runner.invoke(
+        args=["user", "create", "erin", "--role", "supervisor", "--email", "erin at hq", "--password-stdin"],
+        input="long-enough-pw\n",
+    )
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        "Error: 'erin at hq' is not an e-mail address (email: an e-mail address such as desk@example.org)\n"
+    )
+    assert runner.invoke(args=["user", "list"]).stdout == ""
+
+
 @pytest.mark.parametrize(
     ("args", "hint"),
     [

@@ -39,6 +39,14 @@ def compose(message: Message, sender: str) -> EmailMessage:
     return mail
 
 
+def address_problem(address: str) -> str | None:
+    """Why address is not one e-mail address as a channel or a user gives it (None: it is)."""
+    _name, mail = parseaddr(address)
+    if "@" not in mail or mail != address.strip():
+        return "an e-mail address such as desk@example.org"
+    return None
+
+
 @dataclass(frozen=True)
 class EmailTransport:
     """Send through the deployment's mail relay; the channel's address is the recipient."""
@@ -67,10 +75,7 @@ class EmailTransport:
         )
 
     def check_address(self, address: str) -> str | None:
-        _name, mail = parseaddr(address)
-        if "@" not in mail or mail != address.strip():
-            return "an e-mail address such as desk@example.org"
-        return None
+        return address_problem(address)
 
     def send(self, message: Message) -> str | None:
         if not self.host:

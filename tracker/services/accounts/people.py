@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import CursorResult, Select, and_, bindparam, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from ...channels.email import address_problem
 from ...errors import Conflict, NotFound, ValidationError
 from ...models import AccountEvent, ApiToken, Role, User, config_version
 from ...text import name_problem
@@ -74,6 +75,8 @@ def create_user(
     }
     if problems:
         raise ValidationError("a name and an e-mail address are one line of text each", problems)
+    if email and (wrong := address_problem(email)):  # the supervisors' messages go there: refused now, not then
+        raise ValidationError(f"{email!r} is not an e-mail address", {"email": wrong})
     if len(password) < 8:
         raise ValidationError("password must be at least 8 characters", {"password": "too short"})
     try:
