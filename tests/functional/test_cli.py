@@ -384,6 +384,16 @@ def test_commands_refuse_a_database_without_schema(tmp_path, args):
     assert isinstance(result.exception, SystemExit), result.exception
 
 
+def invoke_on(tmp_path, url: str, *commands: tuple[str, ...]) -> list[click.testing.Result]:
+    """Run each command on a tracker app of its own on the database at url (its engine disposed after)."""
+    app = create_app(app_config(tmp_path / "outbox", DATABASE_URL=url))
+    app.instance_path = str(tmp_path / "instance")
+    try:
+        return [app.test_cli_runner().invoke(args=list(args)) for args in commands]
+    finally:
+        engine_of(app).dispose()
+
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -397,13 +407,7 @@ def test_commands_refuse_a_database_without_schema(tmp_path, args):
 def test_a_database_that_cannot_be_opened_is_named_in_one_line(tmp_path, url, args):
     """A mistyped DATABASE_URL, a stopped server or a missing folder: every command ended in a sixty-line
     OperationalError traceback. The line names the database, never its password."""
-    url = url.format(tmp_path=tmp_path)
-    app = create_app(app_config(tmp_path / "outbox", DATABASE_URL=url))
-    app.instance_path = str(tmp_path / "instance")
-    try:
-        result = app.test_cli_runner().invoke(args=list(args))
-    finally:
-        engine_of(app).dispose()
+    (result,) = invoke_on(tmp_path, url.format(tmp_path=tmp_path), args)
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit), result.exception
     assert result.stderr.startswith("Error: cannot open the database "), result.stderr
@@ -517,13 +521,7 @@ def test_commands_refuse_a_schema_older_than_the_code_until_init_db(tmp_path, sc
 
     monkeypatch.setattr(scheduler_module, "build_scheduler", started)
     url = f"sqlite:///{shutil.copy(schemas['0015'], tmp_path / 'older.db')}"
-    app = create_app(app_config(tmp_path / "outbox", DATABASE_URL=url))
-    app.instance_path = str(tmp_path / "instance")
-    try:
-        refused = app.test_cli_runner().invoke(args=list(args))
-        backed_up = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "before-upgrade.tar.gz")])
-    finally:
-        engine_of(app).dispose()
+    refused, backed_up = invoke_on(tmp_path, url, args, ("backup", str(tmp_path / "before-upgrade.tar.gz")))
     assert refused.exit_code == 1, refused.output
     assert isinstance(refused.exception, SystemExit), refused.exception
     assert refused.stderr == (
@@ -540,12 +538,7 @@ def test_a_schema_newer_than_the_code_is_refused_even_by_init_db(tmp_path, schem
     url = f"sqlite:///{shutil.copy(schemas['head'], tmp_path / 'newer.db')}"
     with sqlite3.connect(tmp_path / "newer.db") as connection:
         connection.execute("UPDATE alembic_version SET version_num = '9999'")
-    app = create_app(app_config(tmp_path / "outbox", DATABASE_URL=url))
-    app.instance_path = str(tmp_path / "instance")
-    try:
-        refused = app.test_cli_runner().invoke(args=list(args))
-    finally:
-        engine_of(app).dispose()
+    (refused,) = invoke_on(tmp_path, url, args)
     assert refused.exit_code == 1, refused.output
     assert refused.stderr.startswith("Error: the database is at schema revision 9999, which this tracker does not know")
     assert len(refused.stderr.splitlines()) == 1, refused.stderr
