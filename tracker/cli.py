@@ -290,13 +290,18 @@ def revoke_token(token_id):
       flask --app wsgi token revoke 12
     """
     from .services.accounts import people
+    from .timeutil import utcnow
 
+    now = utcnow()
     try:
         with session_scope(current_app) as session:
-            people.revoke_token(session, token_id, by=None)
+            revoked_at = people.revoke_token(session, token_id, by=None, now=now).revoked_at
     except TrackerError as error:
         _fail(error)
-    click.echo(f"revoked token {token_id}")
+    if revoked_at is not None and revoked_at != now:  # revoked before: nothing changed now
+        click.echo(f"token {token_id} was revoked already, on {revoked_at:%Y-%m-%d %H:%MZ}")
+    else:
+        click.echo(f"revoked token {token_id}")
 
 
 @token_cli.command("list")

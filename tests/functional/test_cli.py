@@ -143,6 +143,9 @@ def test_cli_token_works_until_revoked(runner, client):
     revoked = runner.invoke(args=["token", "revoke", str(token_id)])
     assert revoked.exit_code == 0, revoked.output
     assert f"revoked token {token_id}" in revoked.output
+    again = runner.invoke(args=["token", "revoke", str(token_id)])
+    assert again.exit_code == 0, again.output
+    assert re.fullmatch(rf"token {token_id} was revoked already, on \d{{4}}-\d\d-\d\d \d\d:\d\dZ\n", again.stdout)
 
     response = client.get("/api/v1/incidents", headers=headers)
     assert response.status_code == 401
