@@ -171,6 +171,21 @@ def test_who_may_log_a_call(client, world, scene):
     assert calls_of(client, world, reference)[0]["in_progress"] is True, "a refused end changed nothing"
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"exchange_id": 999999}, "exchange_id"), ({"channel_id": 999999}, "channel_id"), ({}, "channel_id")],
+    ids=["unknown exchange", "unknown line", "no line"],
+)
+def test_a_counterpart_line_member_naming_a_wrong_line_is_told_which_field(app, client, world, change, field):
+    """Who may log depends on the line: the attaché of the other side's line who names an exchange or a
+    line that is not there (or none) is told which field (422), not that they may not log calls (403)."""
+    add_counterpart_line(app, world, members=["outsider"])
+    reference = acknowledged_incident(client, world)
+    body = {"direction": "they_called", **change}
+    answer = api(client, world, "POST", f"/incidents/{reference}/calls", body, who="outsider", status=422)
+    assert field in answer["error"]["details"], answer
+
+
 def test_ending_twice_or_an_old_version_is_a_conflict(client, world, scene):
     reference, exchange = scene
     body = {"direction": "we_called", "channel_id": exchange["channel_id"]}

@@ -390,6 +390,21 @@ def test_a_member_of_the_counterpart_line_may_open_and_move_it(app, client, worl
     )
 
 
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [(9999, "no such channel"), ("L1", "is not an active counterpart line")],
+    ids=["unknown", "internal"],
+)
+def test_a_counterpart_line_member_naming_a_wrong_line_is_told_which_field(app, client, world, line, why):
+    """The attaché of the other side's line is no member of our notified lines: a typo in channel_id
+    names the field (422), it does not say they may not open exchanges (403)."""
+    add_counterpart_line(app, world, members=["outsider"])
+    reference = acknowledged_incident(client, world)
+    body = {"channel_id": world.channels.get(line, line)}
+    answer = api(client, world, "POST", f"/incidents/{reference}/exchanges", body, who="outsider", status=422)
+    assert why in answer["error"]["details"]["channel_id"], answer
+
+
 def test_text_for_the_other_side_with_non_releasable_content_is_refused_and_nothing_is_stored(app, client, world):
     add_counterpart_line(app, world)
     reference = acknowledged_incident(client, world)

@@ -213,10 +213,10 @@ def log_call(session: Session, incident: Incident, data: dict, actor: User, now:
     (our_speaker, their_name, their_rank, their_post, interpreter), language, we_said, they_said,
     actions ([{text, party, due_at}]) and moves_to (the exchange state the call moved).
     """
-    exchange = session.get(Exchange, data["exchange_id"]) if data.get("exchange_id") is not None else None
-    line_id = exchange.channel_id if exchange is not None else data.get("channel_id")
-    exchanges.ensure_may_act(session, incident, actor, "log a call", line_id)
+    # The line first: who may log depends on it, and a liaison officer who names a line or an exchange
+    # that is not there is told which field is wrong (422), not that they may not log calls (403).
     channel, exchange = _line(session, incident, data.get("channel_id"), data.get("exchange_id"))
+    exchanges.ensure_may_act(session, incident, actor, "log a call", channel.id)
     started, ended = data.get("started_at") or now, data.get("ended_at")
     if ended is not None and data.get("started_at") is None and ended <= limits.latest(now):
         # "now" would start it after its own end: say what is missing, not that it ended before it began

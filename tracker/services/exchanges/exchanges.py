@@ -165,12 +165,8 @@ def open_exchange(
     goes out once a second person approved it and someone sent it (send_message). The deadlines are
     copied from the line, so changing the line later never moves a running clock.
     """
-    ensure_may_act(session, incident, actor, "open an exchange", channel_id)
-    if incident.acknowledged_at is None:
-        raise InvalidTransition(
-            f"{incident.reference} is not acknowledged yet: our own line must own it before the other side hears",
-            {"status": incident.status.value, "acknowledged_at": None},
-        )
+    # The line first: who may open depends on it, and a liaison officer who names a line that is not
+    # there, or an internal one, is told which field is wrong (422), not that they may not (403).
     channel = session.get(ContactChannel, channel_id)
     if channel is None or not channel.counterpart_line or not channel.active:
         raise ValidationError(
@@ -180,6 +176,12 @@ def open_exchange(
                 if channel is None
                 else f"{channel.name} is not an active counterpart line"
             },
+        )
+    ensure_may_act(session, incident, actor, "open an exchange", channel_id)
+    if incident.acknowledged_at is None:
+        raise InvalidTransition(
+            f"{incident.reference} is not acknowledged yet: our own line must own it before the other side hears",
+            {"status": incident.status.value, "acknowledged_at": None},
         )
     text = _clean_text(text, False, "a notice")
     running = session.scalar(
