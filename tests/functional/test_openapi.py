@@ -5,7 +5,12 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from tests.support import file_incident
 
 SPEC = "/api/v1/openapi.json"
 DOCS = "/api/v1/docs"
@@ -56,6 +61,28 @@ def envelope_problem(spec: dict, schema: dict | None) -> str | None:
     if set(error.get("required", [])) != {"code", "message", "details"}:
         return f"error does not require code, message and details: {error.get('required')}"
     return None
+
+
+def violations(spec: dict, schema: dict, instance) -> list[str]:
+    """What in instance the OpenAPI schema (its $refs into components included) forbids."""
+    registry = Registry().with_resource("spec", Resource.from_contents(spec, default_specification=DRAFT202012))
+    root = {"$ref": "spec" + schema["$ref"]} if "$ref" in schema else schema
+    errors = Draft202012Validator(root, registry=registry).iter_errors(instance)
+    return [f"{list(error.absolute_path)}: {error.message}" for error in errors]
+
+
+def answer_schema(spec: dict, path: str, method: str, status: int) -> dict:
+    return spec["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
+
+
+def test_an_incident_without_a_position_answers_within_its_documented_schema(client, world, spec):
+    """No position: no border distance and no basis (null), which the document must allow."""
+    reference = file_incident(client, world, latitude=None, longitude=None, sector="North")["reference"]
+    detail = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("duty")).get_json()
+    assert detail["border_basis"] is None, detail["border_basis"]
+    assert violations(spec, answer_schema(spec, "/api/v1/incidents/{reference}", "get", 200), detail) == []
+    listed = client.get("/api/v1/incidents", headers=world.auth("duty")).get_json()
+    assert violations(spec, answer_schema(spec, "/api/v1/incidents", "get", 200), listed) == []
 
 
 def test_spec_is_valid_openapi_3_1(spec):

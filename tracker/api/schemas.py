@@ -350,8 +350,8 @@ class IncidentOut(Schema):
     border_basis = fields.String(
         allow_none=True,
         metadata={
-            "description": "what the distance is measured on",
-            "enum": ["natural_earth_10m", "region_file", "fictional"],
+            "description": "what the distance is measured on (null: no position, so no distance)",
+            "enum": ["natural_earth_10m", "region_file", "fictional", None],
         },
     )
     warnings = fields.Function(
