@@ -1,7 +1,9 @@
 """The OpenAPI document describes every route the API serves, and the docs page works offline."""
 
+import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -83,6 +85,44 @@ def test_an_incident_without_a_position_answers_within_its_documented_schema(cli
     assert violations(spec, answer_schema(spec, "/api/v1/incidents/{reference}", "get", 200), detail) == []
     listed = client.get("/api/v1/incidents", headers=world.auth("duty")).get_json()
     assert violations(spec, answer_schema(spec, "/api/v1/incidents", "get", 200), listed) == []
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+# One curl command of the README, continuation lines and quoted bodies included.
+CURL = re.compile(r"curl (?:\\\n|[^'\n]|'[^']*')*")
+
+
+def readme_requests() -> list[tuple[str, str, dict]]:
+    """(method, path under /api/v1, JSON body) of every curl in the README that sends a body to $API."""
+    found = []
+    for command in CURL.findall(README.read_text(encoding="utf-8")):
+        body, path = re.search(r"-d '([^']*)'", command), re.search(r"\$API(/[^\s\"`|]*)", command)
+        if body and path:
+            method = re.search(r"-X (\w+)", command)
+            found.append(((method.group(1) if method else "POST").lower(), path.group(1), json.loads(body.group(1))))
+    assert len(found) > 10, f"the README's curl examples were not found: {found}"
+    return found
+
+
+def test_every_request_body_in_the_readme_is_one_the_spec_accepts(spec):
+    """The README's examples are pasted as they are: each body must hold what its operation requires."""
+    problems = []
+    for method, path, body in readme_requests():
+        template = next(
+            (
+                name
+                for name, operations in spec["paths"].items()
+                if method in operations
+                and re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(name)), "/api/v1" + path)
+            ),
+            None,
+        )
+        if template is None:
+            problems.append(f"{method.upper()} {path}: no such operation")
+            continue
+        schema = spec["paths"][template][method]["requestBody"]["content"]["application/json"]["schema"]
+        problems += [f"{method.upper()} {path} {found}" for found in violations(spec, schema, body)]
+    assert problems == [], "\n".join(problems)
 
 
 def test_spec_is_valid_openapi_3_1(spec):
