@@ -24,6 +24,7 @@ from tracker.models import (
     Exchange,
     ExchangeMessage,
     ExchangeState,
+    Handover,
     Incident,
     IncidentStatus,
     MessageDirection,
@@ -558,6 +559,18 @@ def test_the_current_watch_and_a_handover_prepared_by_desk_with_notes_patched(cl
     late = api(client, world, "POST", f"/handovers/{prepared['id']}/notes", {"notes": "Late."}, who="duty", status=409)
     assert "signed" in late["error"]["message"]
     assert api(client, world, "GET", "/watches/current", who="duty")["officer"] == "liaison"
+
+
+def test_a_handover_naming_a_watch_and_another_desk_is_refused_and_nothing_is_prepared(app, client, world):
+    """A wrong watch_id beside the desk meant would hand over another desk's watch: 422 naming desk."""
+    start(client, world)
+    other = start(client, world, who="supervisor", desk="Hotline desk")
+    body = {"watch_id": other["id"], "desk": DESK, "incoming": "liaison"}
+    refused = api(client, world, "POST", "/handovers", body, who="supervisor", status=422)
+    assert "Hotline desk" in refused["error"]["details"]["desk"], refused
+    assert count(app, Handover) == 0
+    same = {"watch_id": other["id"], "desk": "hotline DESK", "incoming": "liaison"}
+    assert api(client, world, "POST", "/handovers", same, who="supervisor", status=201)["desk"] == "Hotline desk"
 
 
 def test_the_watch_handover_and_print_pages_render_and_offer_each_person_their_part(app, client, world):

@@ -236,7 +236,10 @@ class HandoverCreateIn(HandoverIn):
     watch_id = fields.Integer(
         strict=True,
         validate=Range(min=1, max=2**31 - 1),
-        metadata={"description": "the watch handed over; default: the open watch at `desk`"},
+        metadata={
+            "description": "the watch handed over; default: the open watch at `desk` (both given: the same desk, "
+            "else 422)"
+        },
     )
     desk = Text(
         validate=Length(max=log.DESK_MAX_LENGTH),

@@ -194,12 +194,9 @@ def current_watch(query):
 @transactional
 def create_handover(data):
     """As POST /watches/{id}/handover, for `watch_id` or else the open watch at `desk` (404 when
-    nobody is on watch there)."""
+    nobody is on watch there; 422 when both are given and the watch is kept at another desk)."""
     session = get_session()
-    if data.get("watch_id") is not None:
-        watch = log.get_watch(session, data["watch_id"])
-    else:
-        watch = log.current_watch(session, data.get("desk"))
+    watch = log.watch_to_hand_over(session, data.get("watch_id"), data.get("desk"))
     notes, markings = data.get("notes", ""), wiring.markings()
     prepared = handover.prepare(session, watch, caller(), data["incoming"], utcnow(), notes, markings)
     return prepared, 201, {"Location": url_for("api.get_handover", handover_id=prepared.id)}

@@ -66,6 +66,20 @@ def current_watch(session: Session, desk: str | None = None) -> Watch:
     return watch
 
 
+def watch_to_hand_over(session: Session, watch_id: int | None, desk: str | None) -> Watch:
+    """The watch named by id, else the desk's open watch; an id and a desk that name two desks are
+    refused (422), so that a wrong id never hands over another desk's watch."""
+    if watch_id is None:
+        return current_watch(session, desk)
+    watch = get_watch(session, watch_id)
+    if desk is not None and known_desk(session, desk).lower() != watch.desk.lower():
+        raise ValidationError(
+            f"watch {watch.id} is kept at {watch.desk}, not at {known_desk(session, desk)}",
+            {"desk": f"watch {watch.id} is at {watch.desk}: name the watch or the desk, or both alike"},
+        )
+    return watch
+
+
 def relief_due_at(watch: Watch, hours: float) -> datetime | None:
     """When an open watch is due to be relieved (WATCH_HOURS after it began); None once it has ended."""
     return watch.starts_at + timedelta(hours=hours) if watch.ends_at is None else None
