@@ -108,6 +108,21 @@ def test_sign_in_is_limited_per_address(make_app):
     assert sign_in(elsewhere, "supervisor").status_code == 302, "another address is counted apart"
 
 
+@pytest.mark.parametrize(
+    ("authorization", "problem"),
+    [(None, "missing"), ("Basic ZHV0eTpkdXR5", "not a bearer token"), ("Bearer trk_wrong", "not a valid token")],
+    ids=["no header", "basic", "wrong token"],
+)
+def test_a_refused_token_is_told_what_was_wrong_and_what_to_send(client, world, authorization, problem):
+    """Not a bare "Unauthorized": the answer names the header, what was wrong with it and what to send."""
+    headers = {"Authorization": authorization} if authorization else {}
+    answer = client.get("/api/v1/incidents", headers=headers)
+    assert answer.status_code == 401 and answer.headers["WWW-Authenticate"].startswith("Bearer"), answer.headers
+    error = answer.get_json()["error"]
+    assert (error["code"], error["details"]) == ("unauthorized", {"Authorization": problem}), error
+    assert "Bearer <token>" in error["message"] or "ask an admin for a new one" in error["message"], error
+
+
 @pytest.mark.both_databases  # counted in the database, by an upsert written per engine
 def test_wrong_bearer_tokens_are_limited_per_address_before_any_token_is_checked(make_app):
     app = _limited_app(make_app, TOKEN_FAILURES_PER_ADDRESS=3)

@@ -2,8 +2,8 @@
 
 import logging
 
-from apiflask import HTTPTokenAuth
-from flask import current_app
+from apiflask import HTTPError, HTTPTokenAuth
+from flask import current_app, request
 from sqlalchemy.exc import OperationalError
 
 from ..db import NO_WAIT, get_session, session_scope
@@ -67,3 +67,20 @@ def _record_use(token_id: int) -> None:
 @token_auth.verify_token
 def _verify(token: str | None) -> User | None:
     return user_for_token(token) if token else None
+
+
+@token_auth.error_processor
+def _refused(error: HTTPError):
+    """Say what was wrong with the credentials and what to do, not a bare "Unauthorized"."""
+    if error.status_code != 401:
+        return current_app.error_callback(error)  # type: ignore[attr-defined]
+    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+    if not scheme:
+        message, problem = "send your API token as Authorization: Bearer <token>", "missing"
+    elif scheme.lower() != "bearer" or not token.strip():
+        message, problem = "send your API token as Authorization: Bearer <token>", "not a bearer token"
+    else:
+        message = "the API token is not valid (unknown, revoked, or its user deactivated): ask an admin for a new one"
+        problem = "not a valid token"
+    refusal = HTTPError(401, message, {"Authorization": problem}, error.headers)
+    return current_app.error_callback(refusal)  # type: ignore[attr-defined]
