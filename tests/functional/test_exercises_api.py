@@ -155,6 +155,8 @@ def test_the_same_exercise_twice_is_a_conflict(app, client, world):
     same = notice(starts_at=first["starts_at"], ends_at=first["ends_at"], notified_at=first["notified_at"])
     again = client.post(EXERCISES, json=same, headers=world.auth("admin"))
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "conflict", again.get_json()
+    said = f"exercise {first['name']!r} starting {first['starts_at']} is in the register already"
+    assert first["starts_at"].endswith("Z") and again.get_json()["error"]["message"] == said, again.get_json()
     assert count(app, ExerciseNotice) == 1
 
 

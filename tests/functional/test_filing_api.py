@@ -183,3 +183,12 @@ def test_amending_an_air_incident_to_land_refuses_the_airprox_class_it_keeps(cli
         client, world, filed["reference"], domain="land", category="unintended_territory_entry", safety_risk=None
     )
     assert cleared["safety_risk"] is None, cleared
+
+
+def test_a_time_of_occurrence_in_the_future_is_refused_with_the_time_in_utc_as_the_api_writes_it(client, world):
+    """The refusal said 2099-...+00:00 where every answer and the README write times with Z."""
+    response = client.post(
+        "/api/v1/incidents", json=incident_payload(occurred_at="2099-01-02T03:04:00+02:00"), headers=world.auth("duty")
+    )
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["details"]["occurred_at"] == "2099-01-02T01:04:00Z is in the future"

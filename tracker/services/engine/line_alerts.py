@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from ...channels import Message
 from ...models import ChannelCheck, User
-from ...timeutil import UTC, format_dtg
+from ...timeutil import UTC, format_dtg, isoformat
 from . import message_text
 from .claims import claim_untold
 
@@ -75,8 +75,8 @@ def compose(check: ChannelCheck, supervisor: User, public_url: str, mail_domain:
         "health": health,
         "health_before": check.health_before,
         "consecutive_failures": failures,
-        "last_confirmed_at": confirmed.isoformat() if confirmed else None,
-        "decided_at": decided.isoformat(),
+        "last_confirmed_at": isoformat(confirmed),
+        "decided_at": isoformat(decided),
     }
     return to_supervisor(supervisor, key, EVENT, subject, text, (board, "Open the board"), mail_domain, facts)
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ...channels import Message
 from ...models import User, Watch
-from ...timeutil import UTC
+from ...timeutil import UTC, isoformat
 from ..watches.log import past_relief
 from .claims import claim_untold
 from .line_alerts import to_supervisor, when
@@ -43,7 +43,7 @@ def compose(watch: Watch, hours: float, supervisor: User, public_url: str, mail_
         ]
     )
     key = f"watch-unrelieved-{watch.id}-{supervisor.id}-{watch.starts_at.astimezone(UTC):%Y%m%d%H%M%S%f}"
-    facts = {"desk": watch.desk, "officer": watch.officer.username, "starts_at": watch.starts_at.isoformat()}
+    facts = {"desk": watch.desk, "officer": watch.officer.username, "starts_at": isoformat(watch.starts_at)}
     return to_supervisor(supervisor, key, EVENT, subject, text, (page, "Open the watch"), mail_domain, facts)
 
 

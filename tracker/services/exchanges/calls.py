@@ -32,7 +32,7 @@ from ...models import (
     User,
 )
 from ...text import name_problem
-from ...timeutil import format_dtg
+from ...timeutil import format_dtg, isoformat
 from ..engine import notify
 from ..engine.claims import SetAside, act_on_claimed, among_claimable
 from ..incidents import timeline
@@ -314,7 +314,7 @@ def _note(session: Session, call: Call, step: str, actor: User, now: datetime, a
         started_at=call.started_at,
         ended_at=call.ended_at,
         their=", ".join(x for x in (call.their_rank, call.their_name, call.their_post) if x),
-        actions=[{"id": a.id, "text": a.text, "party": a.party, "due_at": a.due_at.isoformat()} for a in actions],
+        actions=[{"id": a.id, "text": a.text, "party": a.party, "due_at": isoformat(a.due_at)} for a in actions],
     )
 
 

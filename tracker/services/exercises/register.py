@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from ...errors import Conflict, NotFound
 from ...models import EventKind, ExerciseNotice, Incident, IncidentStatus
 from ...models.enums import UNUSUAL_ACTIVITY
+from ...timeutil import isoformat
 from ..incidents import timeline
 from . import vienna
 from .area import covers
@@ -52,7 +53,7 @@ def _unique(session: Session, values: dict, current_id: int | None = None) -> No
     clash = find_same(session, values["name"], values["starts_at"])
     if clash is not None and clash != current_id:
         raise Conflict(
-            f"exercise {values['name']!r} starting {values['starts_at'].isoformat()} is in the register already",
+            f"exercise {values['name']!r} starting {isoformat(values['starts_at'])} is in the register already",
             {"id": clash},
         )
 

@@ -7,6 +7,7 @@ from typing import TypeGuard
 from ... import text
 from ...errors import ValidationError
 from ...models import NotifiedVia
+from ...timeutil import isoformat
 from .area import normalised, polygon_problem
 
 FIELDS = (
@@ -105,7 +106,7 @@ def check(values: dict, now: datetime | None = None) -> None:
         if not _aware(moment):
             problems[key] = "give a time with a zone"
     if _aware(starts) and _aware(ends) and ends <= starts:
-        problems["ends_at"] = f"must be after starts_at ({starts.isoformat()})"
+        problems["ends_at"] = f"must be after starts_at ({isoformat(starts)})"
     problems.update(_circle_problems(values))
     for key in FIGURES:
         size = values.get(key)

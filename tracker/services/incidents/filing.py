@@ -24,7 +24,7 @@ from ...models import (
     TimelineEvent,
     User,
 )
-from ...timeutil import format_dtg
+from ...timeutil import format_dtg, isoformat
 from ..engine import notify
 from ..engine.links import AckLinks
 from ..exchanges import releasability
@@ -110,7 +110,7 @@ def check_draft(draft: IncidentDraft, limits: FilingLimits, now: datetime) -> No
             f"a {draft.domain.value} incident has none: leave it out"
         )
     if draft.occurred_at > now + timedelta(seconds=limits.max_future_skew_seconds):
-        problems["occurred_at"] = f"{draft.occurred_at.isoformat()} is in the future"
+        problems["occurred_at"] = f"{isoformat(draft.occurred_at)} is in the future"
     if len(draft.narrative) > limits.narrative_max_length:
         problems["narrative"] = f"longer than {limits.narrative_max_length} characters"
     if (draft.latitude is None) != (draft.longitude is None):
