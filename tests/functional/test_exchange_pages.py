@@ -349,6 +349,19 @@ def test_the_printed_record_says_what_went_to_them_under_which_serial_who_approv
     assert "language: Russian" in printed and "language: ru<" not in printed, "the language in words, not its code"
 
 
+def test_a_receipt_for_a_draft_is_refused_for_what_the_message_is_not_for_its_time(app, client, world):
+    """A draft's time is no sending time: a receipt logged for it said "before the message was sent"."""
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    exchange = open_via_api(client, world, reference, release=False)  # its notice is a draft
+    [draft] = drafts(client, world, exchange["id"])
+    for at in (utcnow() - timedelta(days=1), utcnow()):
+        receipt = {"at": isoformat(at), "by": "Major Petrov", "via": "voice"}
+        path = f"/exchanges/{exchange['id']}/messages/{draft['id']}/receipt"
+        refused = api(client, world, "POST", path, receipt, status=409)
+        assert refused["error"]["message"] == "only a message of ours that was sent can have its receipt confirmed"
+
+
 def test_a_receipt_refused_for_its_time_keeps_who_confirmed_it(app, client, world, incident):
     exchange = open_via_api(client, world, incident)
     [notice] = [m for m in api(client, world, "GET", f"/exchanges/{exchange['id']}")["messages"] if m["serial"]]

@@ -156,6 +156,12 @@ def record(session: Session, message: ExchangeMessage, at: datetime, by: str, vi
     from .exchanges import ensure_may_act  # exchanges -> counterpart -> outgoing -> receipts: import on use
 
     ensure_may_act(session, message.exchange.incident, actor, "record a receipt", message.channel_id)
+    # What the message is comes first: a draft's "at" is no sending time to be before.
+    if message.direction is not MessageDirection.OUT or message.status is not OutgoingStatus.SENT:
+        raise InvalidTransition(
+            "only a message of ours that was sent can have its receipt confirmed",
+            {"direction": message.direction.value, "status": message.status.value},
+        )
     problems = {}
     if via not in LOGGED_VIA:
         problems["via"] = f"one of: {', '.join(LOGGED_VIA)}"
@@ -168,11 +174,6 @@ def record(session: Session, message: ExchangeMessage, at: datetime, by: str, vi
         problems["at"] = "before the message was sent"
     if problems:
         raise ValidationError("the receipt is not valid", problems)
-    if message.direction is not MessageDirection.OUT or message.status is not OutgoingStatus.SENT:
-        raise InvalidTransition(
-            "only a message of ours that was sent can have its receipt confirmed",
-            {"direction": message.direction.value, "status": message.status.value},
-        )
     if message.receipt_at is not None:
         raise Conflict(
             "the receipt of this message is recorded already",
