@@ -326,3 +326,18 @@ def test_a_liaison_of_the_counterpart_line_only_may_act_on_its_exchange(app, cli
     summary = created(draft(client, world, reference, who="supervisor", exchange_id=exchange_id))
     approved = ok(act(client, world, summary, "approve", who="outsider", version=summary["version"]))
     assert ok(act(client, world, approved, "send", who="outsider"))["status"] == "sent"
+
+
+def test_a_liaison_of_the_counterpart_line_only_drafting_without_its_exchange_is_told_to_name_it(app, client, world):
+    """The 403 said only who may draft: a member of the counterpart line must name the exchange to act."""
+    reference = filed(client, world)
+    acknowledge(client, world, reference)
+    line = counterpart_line(app, members=("outsider",))
+    exchange_id = open_exchange(app, reference, line, who="supervisor")
+    refused = draft(client, world, reference, who="outsider")
+    assert refused.status_code == 403, refused.get_json()
+    hint = refused.get_json()["error"]["details"]["exchange_id"]
+    assert hint == "give it to act as a member of the counterpart line"
+    assert draft(client, world, reference, who="outsider", exchange_id=exchange_id).status_code == 201
+    stranger = draft(client, world, reference, who="duty").get_json()["error"]["details"]
+    assert "exchange_id" not in stranger, "no hint for a role that may not draft at all"

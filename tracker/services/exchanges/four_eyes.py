@@ -78,12 +78,21 @@ def may_act(session: Session, incident: Incident, user: User, channel_id: int | 
     return may(user.role, Permission.EXCHANGES_TALK) and serves(session, incident, user, channel_id)
 
 
-def ensure_may_act(session: Session, incident: Incident, user: User, action: str, channel_id: int | None = None):
+def ensure_may_act(
+    session: Session,
+    incident: Incident,
+    user: User,
+    action: str,
+    channel_id: int | None = None,
+    line_named_by: str | None = None,
+):
+    """Refuse (403, with the reason) who may not act; line_named_by: the request's field that would have
+    named the counterpart line (its exchange), said to a liaison officer who left it out."""
     if not may_act(session, incident, user, channel_id):
-        raise Forbidden(
-            f"{user.username} ({user.role.value}) may not {action} for {incident.reference}",
-            {"needs": "supervisor, admin, or liaison member of a line notified for it or of the counterpart line"},
-        )
+        details = {"needs": "supervisor, admin, or liaison member of a line notified for it or of the counterpart line"}
+        if channel_id is None and line_named_by and may(user.role, Permission.EXCHANGES_TALK):
+            details[line_named_by] = "give it to act as a member of the counterpart line"
+        raise Forbidden(f"{user.username} ({user.role.value}) may not {action} for {incident.reference}", details)
 
 
 def may_approve(session: Session, incident: Incident, user: User, channel_id: int | None) -> bool:

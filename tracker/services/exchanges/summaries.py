@@ -139,7 +139,8 @@ def draft(
     language: str | None = None,
 ) -> Summary:
     """Draft a summary from the releasable fields, in English and in the exchange line's language."""
-    ensure_may_act(session, incident, actor, "draft a summary", exchange.channel_id if exchange else None)
+    channel_id = exchange.channel_id if exchange else None
+    ensure_may_act(session, incident, actor, "draft a summary", channel_id, line_named_by="exchange_id")
     if exchange is not None:
         _ensure_same_incident(exchange, incident)
         if language and exchange.language and language != exchange.language:
