@@ -112,6 +112,10 @@ CASES = [
     filing("unknown-extra-field", "colour", colour="red"),
     # the body itself
     case("malformed-json", 400, "bad_request", data="{bad", content_type="application/json"),
+    # RFC 8259 lets a parser refuse a byte order mark: refused as bad JSON is, saying why (details were {}).
+    case("json-with-a-byte-order-mark", 400, "bad_request", "body", mentions="byte order mark",
+         data=lambda _app, _world: b"\xef\xbb\xbf" + json.dumps(incident_payload()).encode(),
+         content_type="application/json"),
     case("json-nested-too-deeply", 400, "bad_request", data="[" * 100_000, content_type="application/json"),
     # {"domain": "land", "domain": "air"}: the last one would win unread
     case("a-key-given-twice", 400, "bad_request", "body", content_type="application/json",

@@ -2,6 +2,7 @@
 
 Errors are answered by tracker.http.errors (the JSON envelope), for the pages as well."""
 
+import codecs
 import re
 from typing import Any
 
@@ -31,6 +32,9 @@ def _require_json_body():
             why = str(refused.description or "")
             said = why.split(": ", 1)[1] if "is given twice" in why else "not valid JSON"
             raise HTTPError(400, "the request body is not valid JSON", {"body": said}) from None
+        if request.get_data().startswith(codecs.BOM_UTF8):  # Flask reads past it, webargs does not (RFC 8259 8.1)
+            said = "begins with a byte order mark: send JSON without one"
+            raise HTTPError(400, "the request body is not valid JSON", {"body": said})
 
 
 bp.before_request(_require_json_body)
