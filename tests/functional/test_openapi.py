@@ -217,3 +217,35 @@ def test_docs_page_loads_only_assets_the_app_serves(client):
     for url in links.urls:
         with client.get(urljoin(DOCS, url)) as asset:
             assert asset.status_code == 200 and asset.get_data(), f"{url} answered {asset.status_code}"
+
+
+# The operations whose request body the docs page offers as an example, in the order a desk uses them.
+EXAMPLES = [
+    ("post", "/api/v1/incidents", "duty"),
+    ("post", "/api/v1/incidents/{reference}/acknowledge", "liaison"),
+    ("post", "/api/v1/incidents/{reference}/comments", "liaison"),
+    ("post", "/api/v1/incidents/{reference}/resolve", "liaison"),
+]
+
+
+def test_every_request_example_of_the_docs_works_as_it_is_on_the_demo_data(app, client, spec, tmp_path, monkeypatch):
+    """The docs page's "Try it out" sends an operation's example: built from the fields' own examples, a
+    filing gave both spellings of the CPA and position_text "string", and was refused (422)."""
+    monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))  # the demo's credentials file
+    loaded = app.test_cli_runner().invoke(args=["demo"])
+    assert loaded.exit_code == 0, loaded.output
+    tokens = dict(re.findall(r"^(\w+)\s+password \S+\s+token (trk_\S+)$", loaded.output, re.MULTILINE))
+    documented = {
+        (method, path): operation["requestBody"]["content"]["application/json"]["example"]
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if "example" in operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    }
+    assert sorted(documented) == sorted((method, path) for method, path, _who in EXAMPLES)
+    reference = ""
+    for method, path, who in EXAMPLES:
+        body = documented[(method, path)]
+        url = path.replace("{reference}", reference)
+        response = client.open(url, method=method, json=body, headers={"Authorization": f"Bearer {tokens[who]}"})
+        assert response.status_code in (200, 201), f"{method.upper()} {url} {body}: {response.get_json()}"
+        reference = reference or response.get_json()["reference"]

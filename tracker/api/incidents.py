@@ -41,10 +41,29 @@ def _cpa_columns(data: dict) -> dict:
     return {**data, **{name: value for name, value in columns.items() if value is not None}}
 
 
+# Request examples that work as they are in the docs page's "Try it out" on the demo data (the README's
+# walk-through): built from the fields' own examples, a filing gave both spellings of the CPA and was refused.
+FILING_EXAMPLE = {
+    "occurred_at": "271405ZNOV26",
+    "reporting_unit": "Border Guard Post 7",
+    "domain": "air",
+    "category": "airspace_violation",
+    "precedence": "O",
+    "escalation_risk": "serious",
+    "latitude": 54.1,
+    "longitude": 23.3,
+    "sector": "DRILL",
+    "narrative": "Small drone crossed the line at 300 m and returned.",
+}
+ACKNOWLEDGE_EXAMPLE = {"note": "Calling Eastland HQ now"}
+COMMENT_EXAMPLE = {"text": "Eastland confirms a lost training drone."}
+RESOLVE_EXAMPLE = {"resolution": "Explanation accepted."}
+
+
 @bp.post("/incidents")
 @bp.auth_required(token_auth)
 @requires(Permission.INCIDENTS_FILE)
-@bp.input(IncidentIn, arg_name="data")
+@bp.input(IncidentIn, arg_name="data", example=FILING_EXAMPLE)
 @idempotent
 @bp.output(IncidentDetailOut, status_code=201)
 @bp.doc(summary="File an incident", responses=_errors(400, 403, 409, 415))
@@ -85,7 +104,7 @@ def get_incident(reference):
 @bp.post("/incidents/<reference>/acknowledge")
 @bp.auth_required(token_auth)
 @requires(Permission.INCIDENTS_HANDLE)
-@bp.input(AcknowledgeIn, arg_name="data")
+@bp.input(AcknowledgeIn, arg_name="data", example=ACKNOWLEDGE_EXAMPLE)
 @bp.output(IncidentDetailOut)
 @bp.doc(summary="Acknowledge an incident", responses=_errors(400, 403, 404, 409, 415))
 @transactional
@@ -115,7 +134,7 @@ def confirm_decision(reference, data):
 
 @bp.post("/incidents/<reference>/comments")
 @bp.auth_required(token_auth)
-@bp.input(CommentIn, arg_name="data")
+@bp.input(CommentIn, arg_name="data", example=COMMENT_EXAMPLE)
 @idempotent
 @bp.output(TimelineEventOut, status_code=201)
 @bp.doc(summary="Comment on an incident", responses=_errors(400, 403, 404, 415))
@@ -130,7 +149,7 @@ def add_comment(reference, data):
 @bp.post("/incidents/<reference>/resolve")
 @bp.auth_required(token_auth)
 @requires(Permission.INCIDENTS_HANDLE)
-@bp.input(ResolveIn, arg_name="data")
+@bp.input(ResolveIn, arg_name="data", example=RESOLVE_EXAMPLE)
 @bp.output(IncidentDetailOut)
 @bp.doc(summary="Resolve an incident", responses=_errors(400, 403, 404, 409, 415))
 @transactional
