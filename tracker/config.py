@@ -1,9 +1,9 @@
 """Layered configuration: committed defaults, TRACKER_CONFIG file, TRACKER_* variables, test mapping."""
 
-import contextlib
 import os
 import re
 import secrets
+import time
 import tomllib
 from pathlib import Path
 
@@ -131,7 +131,7 @@ def _instance_secret(path: Path) -> str:
     try:
         if not path.exists():
             _make_secret(path)
-        key = path.read_text().strip()
+        key = _read_secret(path)
     except (OSError, UnicodeDecodeError) as problem:
         raise ConfigError(
             f"SECRET_KEY is not set and the key kept in {str(path)!r} cannot be read: {problem}"
@@ -155,10 +155,39 @@ def _make_secret(path: Path) -> None:
             out.write(secrets.token_urlsafe(32))
             out.flush()
             os.fsync(out.fileno())
-        with contextlib.suppress(FileExistsError):  # made meanwhile by another process: that key is the one
+        try:
             os.link(temp, path)
+        except FileExistsError:  # made meanwhile by another process: that key is the one
+            pass
+        except OSError:  # no hard links on this file system (FAT, SMB shares, some FUSE mounts): made in place
+            _make_secret_in_place(path, temp.read_text())
     finally:
         os.unlink(temp)
+
+
+def _make_secret_in_place(path: Path, key: str) -> None:
+    """Create path with key unless it exists; the file is empty until the key is written (_read_secret
+    waits for it)."""
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(handle, "w") as out:
+        out.write(key)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _read_secret(path: Path, tries: int = 10) -> str:
+    """The key kept at path; an empty file is read again for a moment, as another process may have just
+    made it in place (where no hard link can be made) and not written its key yet."""
+    key = path.read_text().strip()
+    for _ in range(tries):
+        if key:
+            break
+        time.sleep(0.05)
+        key = path.read_text().strip()
+    return key
 
 
 SECRET_KEY_MIN_LENGTH = 32

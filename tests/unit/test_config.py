@@ -1,9 +1,11 @@
 """create_app's configuration layers: committed defaults < TRACKER_CONFIG file < TRACKER_*
 environment variables < the mapping given to create_app; contradictions fail at start-up."""
 
+import errno
 import os
 import re
 import secrets
+import threading
 from pathlib import Path
 
 import pytest
@@ -146,6 +148,37 @@ def test_a_process_starting_while_another_makes_the_key_reads_a_whole_key_and_bo
     kept = Path(first.instance_path) / "secret_key"
     assert first.config["SECRET_KEY"] == inner["app"].config["SECRET_KEY"] == kept.read_text().strip()
     assert sorted(p.name for p in kept.parent.iterdir()) == ["secret_key"], "no temp file left behind"
+
+
+def test_the_key_is_made_on_a_file_system_without_hard_links(build, monkeypatch):
+    """FAT, SMB shares and some FUSE mounts refuse os.link (EPERM, ENOTSUP): an instance folder on one got
+    no key at all, and every start stopped with "cannot be read: Operation not permitted"."""
+
+    def no_hard_links(src, dst):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    first = build()
+    kept = Path(first.instance_path) / "secret_key"
+    assert len(first.config["SECRET_KEY"]) >= 32 and kept.read_text().strip() == first.config["SECRET_KEY"]
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert build().config["SECRET_KEY"] == first.config["SECRET_KEY"]
+    assert sorted(p.name for p in kept.parent.iterdir()) == ["secret_key"], "no temp file left behind"
+
+
+def test_a_key_file_made_in_place_is_read_once_its_key_is_written(build, tmp_path):
+    """Without hard links the key file is empty for a moment after it appears: a process starting then
+    waits for the key instead of stopping."""
+    kept = tmp_path / "instance" / "secret_key"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("")
+    key = secrets.token_urlsafe(32)
+    writer = threading.Timer(0.1, kept.write_text, (key,))
+    writer.start()
+    try:
+        assert build().config["SECRET_KEY"] == key
+    finally:
+        writer.join()
 
 
 def test_no_secret_key_and_no_instance_folder_to_keep_one_in_fails_fast_with_one_line(build, tmp_path):
