@@ -76,7 +76,7 @@ def load_config(app: Flask, overrides: dict | None) -> None:
             raise ConfigError(f"TRACKER_CONFIG {extra!r} is not a readable TOML file: {problem}") from None
         # Flask takes only capitalised keys and any name: a `secret_key` or a misspelt SECRET_KEY was dropped
         # without a word, and each host made a key of its own, refusing the links the others signed.
-        unknown = sorted(key for key in settings if key not in app.config)
+        unknown = sorted(key for key in settings if key not in app.config and not _extension_setting(key))
         if unknown:
             raise ConfigError(
                 f"TRACKER_CONFIG {extra!r} sets {', '.join(unknown)}: no setting of the tracker has that name "
@@ -91,6 +91,24 @@ def load_config(app: Flask, overrides: dict | None) -> None:
             app.config[key] = {**defaults, **app.config[key]}
     _derive(app)
     _check(app.config)
+
+
+# Settings read by the extensions bound after the configuration is loaded (Flask-WTF, Flask-Login), so not
+# in app.config when the file is checked; set in the file they have always worked (a CSRF time limit as
+# long as a watch, WTF_CSRF_SSL_STRICT behind a proxy that drops the Referer). TITLE: the API docs' title.
+EXTENSION_PREFIXES = ("WTF_", "RECAPTCHA_", "REMEMBER_COOKIE_")
+EXTENSION_SETTINGS = {
+    "SESSION_PROTECTION",
+    "USE_SESSION_FOR_NEXT",
+    "AUTH_HEADER_NAME",
+    "FORCE_HOST_FOR_REDIRECTS",
+    "LOGIN_DISABLED",
+    "TITLE",
+}
+
+
+def _extension_setting(key: str) -> bool:
+    return key in EXTENSION_SETTINGS or key.startswith(EXTENSION_PREFIXES)
 
 
 def _derive(app: Flask) -> None:

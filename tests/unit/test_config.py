@@ -202,6 +202,21 @@ def test_a_setting_the_tracker_does_not_have_is_named_not_dropped(build, config_
 
 
 @pytest.mark.parametrize(
+    ("text", "key", "value"),
+    [
+        ("WTF_CSRF_TIME_LIMIT = 43200\n", "WTF_CSRF_TIME_LIMIT", 43200),
+        ("WTF_CSRF_SSL_STRICT = false\n", "WTF_CSRF_SSL_STRICT", False),
+        ('SESSION_PROTECTION = "strong"\n', "SESSION_PROTECTION", "strong"),
+    ],
+)
+def test_a_setting_of_the_extensions_the_tracker_uses_still_works(build, config_file, text, key, value):
+    """Flask-WTF and Flask-Login read theirs from app.config but put them there only when bound, after the
+    file is checked: a deployment whose forms lasted a watch (WTF_CSRF_TIME_LIMIT) stopped at its upgrade."""
+    config_file(text)
+    assert build().config[key] == value
+
+
+@pytest.mark.parametrize(
     ("content", "says"),
     [
         (b'SECRET_KEY = "unterminated\n', "Illegal character"),
