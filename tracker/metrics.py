@@ -171,7 +171,7 @@ def _refusal() -> Response | None:
     if user is None:
         return _refuse(401, "the bearer token is neither the scrape secret nor a valid API token")
     if not may(user.role, Permission.METRICS_READ):
-        return _refuse(403, f"{user.username} ({user.role.value}) may not read metrics")
+        return _refuse(403, f"{user.username} ({user.role.label}) may not read metrics")
     return None
 
 

@@ -327,7 +327,8 @@ def test_who_may_amend(app, client, world):
     with session_scope(app) as session:
         other = people.create_user(session, "duty2", "duty2-password", Role.DUTY_OFFICER, by=None)
         world.tokens["duty2"] = people.create_token(session, other, "test", by="admin")[1]
-    assert "may not amend" in amend(client, world, reference, who="duty2", status=403)["error"]["message"]
+    refused = amend(client, world, reference, who="duty2", status=403)["error"]["message"]
+    assert refused.startswith("duty2 (duty officer) may not amend"), "the role in words, as every refusal says it"
     assert amend(client, world, reference, who="outsider", status=403)["error"]["code"] == "forbidden"
 
     with session_scope(app) as session:  # duty2 takes the watch: the current watch's officer may amend

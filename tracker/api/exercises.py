@@ -208,7 +208,7 @@ def _feed_reader() -> User:
     if user is None:
         raise Unauthorized("the feed link is no longer valid: copy a new one from the Exercises page")
     if not may(user.role, Permission.EXERCISES_READ):
-        raise Forbidden(f"{user.username} ({user.role.value}) may not read the exercises")
+        raise Forbidden(f"{user.username} ({user.role.label}) may not read the exercises")
     return user
 
 

@@ -46,7 +46,7 @@ def requires(permission: Permission) -> Callable[[Callable[..., Any]], Callable[
                 return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
             if not may(user.role, permission):
                 raise Forbidden(
-                    f"{user.username} ({user.role.value.replace('_', ' ')}) may not do this",
+                    f"{user.username} ({user.role.label}) may not do this",
                     {"needs": permission.value, "allowed_roles": [role.value for role in holders(permission)]},
                 )
             return view(*args, **kwargs)

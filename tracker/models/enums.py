@@ -64,6 +64,11 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
 
+    @property
+    def label(self) -> str:
+        """The role in words, as a refusal names it: "duty officer"."""
+        return self.value.replace("_", " ")
+
 
 class NotificationStatus(enum.StrEnum):
     PENDING = "pending"

@@ -120,7 +120,7 @@ def start():
 def _watch_page(watch: Watch, entry_form: EntryForm, handover_form: HandoverForm):
     session = get_session()
     handover_form.incoming.choices = [SelectChoice("", "choose…")] + [
-        SelectChoice(u.username, f"{u.username} · {u.role.value.replace('_', ' ')}")
+        SelectChoice(u.username, f"{u.username} · {u.role.label}")
         for u in log.keepers(session)
         if u.id != watch.officer_id
     ]

@@ -109,7 +109,7 @@ def confirm(
     before another question was put must not confirm that one): otherwise, and when no question is
     open (confirmed already, acknowledged, resolved), InvalidTransition."""
     if not may(user.role, Permission.INCIDENTS_DECIDE):
-        raise Forbidden(f"{user.username} ({user.role.value}) may not confirm a step", {"needs": "supervisor or admin"})
+        raise Forbidden(f"{user.username} ({user.role.label}) may not confirm a step", {"needs": "supervisor or admin"})
     pending, asked_at, asks = incident.decision_step, incident.decision_asked_at, incident.decision_asks
     before = (incident.current_step, incident.loop)
     if incident.status is not IncidentStatus.OPEN or pending is None or step not in (None, pending):

@@ -92,7 +92,7 @@ def ensure_may_act(
         details = {"needs": "supervisor, admin, or liaison member of a line notified for it or of the counterpart line"}
         if channel_id is None and line_named_by and may(user.role, Permission.EXCHANGES_TALK):
             details[line_named_by] = "give it to act as a member of the counterpart line"
-        raise Forbidden(f"{user.username} ({user.role.value}) may not {action} for {incident.reference}", details)
+        raise Forbidden(f"{user.username} ({user.role.label}) may not {action} for {incident.reference}", details)
 
 
 def may_approve(session: Session, incident: Incident, user: User, channel_id: int | None) -> bool:
@@ -110,7 +110,7 @@ def ensure_may_approve(
         raise Forbidden(DRAFTER_REFUSED, {"approver": user.username, "authors": sorted(a for a in authors if a)})
     if not may_approve(session, incident, user, channel_id):
         raise Forbidden(
-            f"{user.username} ({user.role.value}) may not approve texts to the other side for {incident.reference}",
+            f"{user.username} ({user.role.label}) may not approve texts to the other side for {incident.reference}",
             {"needs": "supervisor, admin, or liaison member of a line notified for it or of the counterpart line"},
         )
 

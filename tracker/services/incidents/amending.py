@@ -102,7 +102,7 @@ def may_amend(session: Session, incident: Incident, user: User) -> bool:
 def ensure_may_amend(session: Session, incident: Incident, user: User) -> None:
     if not may_amend(session, incident, user):
         raise Forbidden(
-            f"{user.username} ({user.role.value}) may not amend {incident.reference}",
+            f"{user.username} ({user.role.label}) may not amend {incident.reference}",
             {
                 "needs": "supervisor, admin, liaison member of a line notified for it, "
                 "the duty officer who filed it or the duty officer now on watch at the desk it was filed from"

@@ -64,7 +64,7 @@ def ensure_may_handle(session: Session, incident: Incident, user: User, action: 
     if may(user.role, Permission.INCIDENTS_HANDLE) and is_member_for(session, incident, user):
         return
     raise Forbidden(
-        f"{user.username} ({user.role.value}) may not {action} {incident.reference}",
+        f"{user.username} ({user.role.label}) may not {action} {incident.reference}",
         {"needs": "supervisor, admin, or liaison member of a channel notified for this incident"},
     )
 

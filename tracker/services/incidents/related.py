@@ -123,7 +123,7 @@ def ensure_may_decide(session: Session, link: IncidentLink, user: User) -> None:
     if may(user.role, Permission.RELATED_DECIDE_ANY):
         return
     if not may(user.role, Permission.RELATED_DECIDE):
-        raise Forbidden(f"{user.username} ({user.role.value}) may not decide on links", {"needs": "related:decide"})
+        raise Forbidden(f"{user.username} ({user.role.label}) may not decide on links", {"needs": "related:decide"})
     try:
         ensure_may_handle(session, link.incident, user, "decide on links of")
     except Forbidden:

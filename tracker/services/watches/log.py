@@ -139,7 +139,7 @@ def may_act_for(user: User, watch: Watch) -> bool:
 def ensure_may_act_for(user: User, watch: Watch, action: str) -> None:
     if not may_act_for(user, watch):
         raise Forbidden(
-            f"{user.username} ({user.role.value}) may not {action} on {watch.officer.username}'s watch",
+            f"{user.username} ({user.role.label}) may not {action} on {watch.officer.username}'s watch",
             {"needs": "the officer of the watch, a supervisor or an admin"},
         )
 
@@ -227,12 +227,12 @@ def start_watch(
     if officer is not None and officer != actor.username:
         if not may(actor.role, Permission.WATCHES_ASSIGN):
             raise Forbidden(
-                f"{actor.username} ({actor.role.value}) may not start a watch for someone else",
+                f"{actor.username} ({actor.role.label}) may not start a watch for someone else",
                 {"needs": "a supervisor or an admin", "officer": officer},
             )
         keeper = find_keeper(session, officer, "officer")
     elif not may_keep(actor):
-        raise Forbidden(f"{actor.username} ({actor.role.value}) may not keep a watch")
+        raise Forbidden(f"{actor.username} ({actor.role.label}) may not keep a watch")
     lock_desk(session, desk)
     desk = known_desk(session, desk)  # after the lock: a desk begun meanwhile in another case is seen
     kept = open_watch(session, desk)
