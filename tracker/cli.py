@@ -100,14 +100,6 @@ def _ensure_migrated(app: Flask, *, newest: bool = True) -> None:
         raise click.ClickException(problem)
 
 
-def _refuse_unknown(revision: str | None) -> None:
-    """Refuse a database a newer tracker made (init-db would end in Alembic's traceback)."""
-    from . import migrate
-
-    if revision is not None and revision not in migrate.known_revisions():
-        raise click.ClickException(str(migrate.schema_problem(revision)))
-
-
 def _revision(url: str) -> str | None:
     """The database's schema revision; one line, not a traceback, when the database cannot be opened."""
     from sqlalchemy.exc import OperationalError
@@ -138,7 +130,8 @@ def init_db():
 
     url = current_app.config["DATABASE_URL"]
     revision = _revision(url)
-    _refuse_unknown(revision)
+    if newer := migrate.newer_problem(revision):  # Alembic would end in "Can't locate revision"
+        raise click.ClickException(newer)
     if revision is None:  # a new database: an anchor left by an older one is not its chain's
         from .backup import anchor
 

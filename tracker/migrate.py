@@ -53,14 +53,19 @@ def schema_problem(revision: str | None, newest: bool = True) -> str | None:
         return "the database has no schema yet: run `flask --app wsgi init-db` first"
     if not newest or revision == head():
         return None
-    if revision not in known_revisions():
-        return (
-            f"the database is at schema revision {revision}, which this tracker does not know: a newer version "
-            "of the tracker made it; run that version"
-        )
-    return (
+    return newer_problem(revision) or (
         f"the database is at schema revision {revision}, this tracker needs {head()}: back it up "
         "(`flask --app wsgi backup PATH`), then run `flask --app wsgi init-db` to upgrade it"
+    )
+
+
+def newer_problem(revision: str | None) -> str | None:
+    """Said of a database a newer tracker made (None: there is no schema, or this code knows its revision)."""
+    if revision is None or revision in known_revisions():
+        return None
+    return (
+        f"the database is at schema revision {revision}, which this tracker does not know: a newer version "
+        "of the tracker made it; run that version"
     )
 
 
