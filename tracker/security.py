@@ -45,6 +45,9 @@ def _headers(response):
         response.headers.setdefault(name, value)
     if not _static():
         response.headers["Cache-Control"] = "no-store"
+    if response.status_code == 204:
+        # No content, so no type of it (RFC 9110 15.3.5): APIFlask's empty answer is typed as JSON.
+        response.headers.pop("Content-Type", None)
     return response
 
 

@@ -73,7 +73,9 @@ def test_exercise_is_created_read_listed_changed_and_deleted(client, world):
         "EASTERN RAMPART",
     )
 
-    assert client.delete(location, headers=world.auth("supervisor")).status_code == 204
+    deleted = client.delete(location, headers=world.auth("supervisor"))
+    # No content, so no type of content either (RFC 9110 15.3.5): it was typed application/json.
+    assert (deleted.status_code, deleted.data, deleted.content_type) == (204, b"", None), deleted.headers
     gone = client.get(location, headers=world.auth("duty"))
     assert gone.status_code == 404 and gone.get_json()["error"]["code"] == "not_found", gone.get_json()
 
