@@ -119,10 +119,24 @@ CASES = [
         {("notifiable", "40.1.1")},
     ),
     (
-        "our own exercise briefed 44 days ahead, then 20 days ahead: only the second is late",
-        notice(9_000, ours=True, briefings=[(20, "voluntary_briefing"), (44, "vienna_document")]),
+        "our own exercise briefed 44 days ahead, then bilaterally 20 days ahead: only the second is late",
+        notice(9_000, ours=True, briefings=[(20, "bilateral_briefing"), (44, "vienna_document")]),
         [],
         {("briefing_late", "38")},
+        {("notifiable", "40.1.1"), ("notified_in_time", "38")},
+    ),
+    (
+        "our own exercise notified 44 days ahead, then a voluntary briefing 20 days ahead: a courtesy, not late",
+        notice(9_000, ours=True, briefings=[(20, "voluntary_briefing"), (44, "vienna_document")]),
+        [],
+        set(),
+        {("notifiable", "40.1.1"), ("notified_in_time", "38")},
+    ),
+    (
+        "our own exercise notified 50 days ahead, then a voluntary briefing 2 days after the start",
+        notice(10_000, notified=50, ours=True, briefings=[(-2, "voluntary_briefing")]),
+        [],
+        set(),
         {("notifiable", "40.1.1"), ("notified_in_time", "38")},
     ),
     (

@@ -31,6 +31,7 @@ LABELS = {
 }
 FLAG, NOTE = "flag", "note"
 VIENNA_DOCUMENT = "vienna_document"  # NotifiedVia.VIENNA_DOCUMENT's value
+VOLUNTARY_BRIEFING = "voluntary_briefing"  # NotifiedVia.VOLUNTARY_BRIEFING's value
 
 
 @dataclass(frozen=True)
@@ -182,9 +183,10 @@ def _prior_notice(notice: Notice, rules: Rules, now: datetime | None) -> list[Ch
         how = " and ".join(sorted(v.replace("_", " ") for v in vias))
         text = f"Notifiable, but made known only by {how}, not by a Vienna Document notification."
         found.append(Check("not_notified_under_vd", FLAG, "briefing only", text, paragraph))
-    # Without a notice time on record, our first briefing is the notification, judged above.
+    # Without a notice time on record, our first briefing is the notification, judged above. A voluntary
+    # briefing given after it is a courtesy the Document sets no time for: never late.
     given = sorted(notice.briefings, key=lambda b: b.briefed_at)[0 if notice.notified_at is not None else 1 :]
-    for briefing in given:
+    for briefing in (b for b in given if b.via != VOLUNTARY_BRIEFING):
         ahead = days_ahead(briefing.briefed_at, notice.starts_at)
         if ahead < days:
             text = (
