@@ -102,6 +102,30 @@ def test_list_filters_by_when_and_by_window(client, world):
     assert client.get(EXERCISES, query_string={"when": "soon"}, headers=world.auth("duty")).status_code == 422
 
 
+def test_the_window_takes_dates_as_the_reports_and_the_incident_list_do(client, world):
+    """A date alone is its 00:00Z and until is exclusive, as in the reports and the incident list, so a
+    desk gives the three the same dates (a plain date was refused here with 422)."""
+    create(client, world, name="EARLY", starts_at="2027-03-01T06:00:00Z", ends_at="2027-03-02T18:00:00Z")
+    create(client, world, name="MIDDAY", starts_at="2027-03-05T12:00:00Z", ends_at="2027-03-06T12:00:00Z")
+
+    def names(**query):
+        response = client.get(EXERCISES, query_string=query, headers=world.auth("liaison"))
+        assert response.status_code == 200, (query, response.get_json())
+        return [e["name"] for e in response.get_json()]
+
+    assert names(since="2027-03-02") == ["EARLY", "MIDDAY"], "EARLY runs on 2 March"
+    assert names(since="2027-03-03") == ["MIDDAY"]
+    assert names(until="2027-03-05") == ["EARLY"], "MIDDAY starts on 5 March, after its 00:00Z"
+    assert names(since="2027-03-01", until="2027-03-06") == ["EARLY", "MIDDAY"]
+    assert names(until="2027-03-05T12:00:00Z") == ["EARLY"], "until is exclusive, as the reports' to"
+    backwards = client.get(
+        EXERCISES, query_string={"since": "2027-03-06", "until": "2027-03-01"}, headers=world.auth("duty")
+    )
+    assert backwards.status_code == 422 and "until" in backwards.get_json()["error"]["details"], backwards.get_json()
+    wrong = client.get(EXERCISES, query_string={"since": "2027-02-30"}, headers=world.auth("duty"))
+    assert wrong.status_code == 422 and "since" in wrong.get_json()["error"]["details"], wrong.get_json()
+
+
 @pytest.mark.parametrize(
     ("label", "body", "field"),
     [

@@ -133,6 +133,10 @@ def test_list_filters_and_pages(client, world):
         refused = client.get(f"/api/v1/incidents?{bad}", headers=world.auth("duty"))
         field = bad.split("=")[0]
         assert refused.status_code == 422 and field in refused.get_json()["error"]["details"], refused.get_json()
+    # A category of another domain: filing refuses the pair, and the list said "none" to it.
+    mismatched = client.get("/api/v1/incidents?domain=air&category=collision", headers=world.auth("duty"))
+    said = mismatched.get_json()["error"]["details"]
+    assert mismatched.status_code == 422 and "not a category of domain 'air'" in said["category"][0], said
     wrong = client.get("/api/v1/incidents?by=filed", headers=world.auth("duty"))
     assert wrong.status_code == 422 and "by" in wrong.get_json()["error"]["details"], wrong.get_json()
     page = listing("per_page=2&page=3")

@@ -22,7 +22,7 @@ from tests.support import count, csrf, file_incident, filing_form, incident_payl
 from tracker import jobs
 from tracker.db import session_scope
 from tracker.errors import ValidationError
-from tracker.http.fields import Number, Text
+from tracker.http.fields import Flag, Number, Text
 from tracker.models import (
     AgreedAction,
     ContactChannel,
@@ -184,6 +184,29 @@ def test_every_number_a_json_body_carries_refuses_a_string(app, client, world):
     assert refused_field(post_text(client, INCIDENTS, quoted, world.auth("duty"))) == ["latitude", "longitude"]
     cpa = incident_payload(cpa_horizontal={"value": "0.3", "unit": "NM"})
     assert refused_field(post_text(client, INCIDENTS, cpa, world.auth("duty"))) == ["cpa_horizontal"]
+
+
+def test_every_boolean_a_json_body_carries_refuses_text_and_numbers(app, client, world):
+    """A true or false sent as "yes", "false" or 0 is refused (422), not read as marshmallow reads
+    them ("off" and "0" were false, "on" and 1 true); query strings carry text, and keep Boolean."""
+    lenient = [
+        where
+        for where, field in request_fields(app, ("json",))
+        if isinstance(field, fields.Boolean) and not isinstance(field, Flag)
+    ]
+    assert lenient == [], "\n".join(lenient)
+
+    def platform(said) -> dict:
+        return incident_payload(platforms=[{"kind": "fighter aircraft", "transponder_on": said}])
+
+    for said in ("false", "yes", 0, 1):
+        refused = post_text(client, INCIDENTS, platform(said), world.auth("duty"))
+        assert refused_field(refused) == ["platforms"], said
+        assert "true or false" in str(refused.get_json()["error"]["details"]), refused.get_json()
+    for said in (True, False, None):
+        filed = client.post(INCIDENTS, json=platform(said), headers=world.auth("duty"))
+        assert filed.status_code == 201, filed.get_json()
+        assert filed.get_json()["platforms"][0]["transponder_on"] is said, filed.get_json()
 
 
 def test_every_string_a_request_schema_reads_is_text(app):
@@ -467,6 +490,35 @@ def test_a_form_field_that_is_not_utf8_is_refused_not_stored_as_its_escapes(app,
     cyrillic = body + b"&narrative=" + quote_plus("Сблизился до 30 м.").encode()
     filed = client.post("/incidents/new", data=cyrillic, content_type="application/x-www-form-urlencoded")
     assert filed.status_code == 302 and count(app, Incident) == 1, filed.status_code
+
+
+def query(raw: bytes) -> dict:
+    """The query string as a client sent its bytes (WSGI hands them over as Latin-1 text)."""
+    return {"QUERY_STRING": raw.decode("latin-1")}
+
+
+@pytest.mark.parametrize("bad", [b"%FF%FE", b"Sector \xff", b"%C3%28"], ids=repr)
+def test_a_query_parameter_that_is_not_utf8_is_refused_not_read_with_replacement_characters(client, world, bad):
+    """Werkzeug read such a parameter with U+FFFD: a filter by sector matched nothing and said so as if
+    there were no such incidents, and a page echoed the replacement characters into its form."""
+    doors = (
+        ("/api/v1/incidents", "exchange_reference", world.auth("duty")),
+        ("/api/v1/reports/after-action", "sector", world.auth("supervisor")),
+    )
+    for door, parameter, headers in doors:
+        response = client.get(door, environ_overrides=query(parameter.encode() + b"=" + bad), headers=headers)
+        body = response.get_json()
+        assert response.status_code == 400, (door, response.status_code, body)
+        assert body["error"]["details"] == {parameter: "not UTF-8"}, (door, body)
+    sign_in(client, "supervisor")
+    page = client.get("/reports", environ_overrides=query(b"sector=" + bad))
+    assert page.status_code == 400 and "the query&#39;s parameter &#39;sector&#39; is not UTF-8 text" in page.text, (
+        page.text[:2000]
+    )
+    cyrillic = client.get(
+        "/api/v1/reports/after-action", query_string="sector=" + quote_plus("Балтика"), headers=world.auth("supervisor")
+    )
+    assert cyrillic.status_code == 200, cyrillic.get_json()
 
 
 def test_a_pattern_is_matched_by_the_whole_value_not_up_to_a_final_line_break(app, client, world):

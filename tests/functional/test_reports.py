@@ -260,6 +260,8 @@ def test_filters_narrow_the_report(client, fixture, query, total, check):
         ({"precedence": "X"}, "precedence"),
         ({"domain": "sea"}, "domain"),
         ({"category": "not_a_category"}, "category"),
+        # A category of another domain: filing refuses the pair, so a filter by it would answer nothing.
+        ({"domain": "air", "category": "collision"}, "category"),
         ({"sector": "x" * 121}, "sector"),
     ],
 )
@@ -323,6 +325,8 @@ def test_report_page_shows_bad_filters_next_to_their_fields(client, fixture):
     page = client.get("/reports?from=2026-13-01")
     assert page.status_code == 422 and "The filters are not valid" in page.text
     assert 'class="field has-error"' in page.text and "<svg" not in page.text
+    page = client.get("/reports?domain=air&category=collision")
+    assert page.status_code == 422 and "is not a category of domain &#39;air&#39;" in page.text, page.text[:3000]
 
 
 @pytest.mark.parametrize(("who", "status"), [("duty", 403), ("liaison", 403), ("admin", 200)])

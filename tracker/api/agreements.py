@@ -5,7 +5,7 @@ from apiflask.validators import Length
 
 from ..db import get_session
 from ..http.access import requires
-from ..http.fields import Text
+from ..http.fields import Flag, Text
 from ..http.idempotency import idempotent
 from ..http.tokens import token_auth
 from ..http.transaction import transactional
@@ -33,7 +33,7 @@ class AgreementIn(Schema):
         metadata={"description": f"the article cited per kind of message ({KINDS}); others cite the default"},
     )
     notes = Text(validate=Length(max=4000))
-    active = fields.Boolean()
+    active = Flag()
 
 
 class AgreementOut(Schema):

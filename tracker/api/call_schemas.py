@@ -3,7 +3,7 @@
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf
 
-from ..http.fields import UTC, Moment, Name, Pattern, Text
+from ..http.fields import UTC, Flag, Moment, Name, Pattern, Text
 from ..models import CallDirection, ExchangeState
 from ..services.exchanges import calls
 from ..timeutil import utcnow
@@ -64,7 +64,7 @@ class CallIn(CallFieldsIn):
 
 
 class CallPatchIn(CallFieldsIn):
-    end = fields.Boolean(load_default=False, metadata={"description": "true: the call ended now (unless ended_at)"})
+    end = Flag(load_default=False, metadata={"description": "true: the call ended now (unless ended_at)"})
     version = fields.Integer(strict=True, validate=ID, metadata={"description": "the version you read: 409 if changed"})
 
 

@@ -6,7 +6,7 @@ from flask import g
 
 from ..db import get_session
 from ..http import wiring
-from ..http.fields import UTC, Moment, Name, Number, Query, Text
+from ..http.fields import UTC, Bound, Flag, Moment, Name, Number, Query, Text, Window
 from ..models import NotifiedVia
 from ..services.exercises import checks, register, vienna
 from ..services.exercises.validity import MAX_FIGURE, MAX_RADIUS_KM
@@ -67,8 +67,8 @@ class ExerciseIn(Schema):
     )
     notified_by = Text(allow_none=True, validate=Length(max=80), metadata={"examples": ["Eastland"]})
     notified_to = Text(allow_none=True, validate=Length(max=200), metadata={"examples": ["all participating States"]})
-    snap = fields.Boolean(metadata={"description": SNAP})
-    ours = fields.Boolean(metadata={"description": "our own exercise, briefed by us to the other side"})
+    snap = Flag(metadata={"description": SNAP})
+    ours = Flag(metadata={"description": "our own exercise, briefed by us to the other side"})
     notes = Text(load_default="", validate=Length(max=4000))
 
 
@@ -157,14 +157,18 @@ class BriefingOut(Schema):
     recorded_at = UTC()
 
 
-class ExerciseQuery(Query):
+class ExerciseQuery(Query, Window):
     when = Text(
         load_default="all",
         validate=OneOf(register.WHEN),
         metadata={"description": "current = running or upcoming"},
     )
-    since = Moment(metadata={"description": "only exercises still running at or after this time"})
-    until = Moment(metadata={"description": "only exercises started at or before this time"})
+    since = Bound(
+        metadata={"description": "only exercises still running at or after this time; a date alone: its 00:00Z"}
+    )
+    until = Bound(
+        metadata={"description": "only exercises started before this time (exclusive); a date alone: its 00:00Z"}
+    )
     ours = fields.Boolean(metadata={"description": "true: only our own exercises; false: only others'"})
 
 

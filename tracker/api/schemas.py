@@ -9,7 +9,7 @@ from marshmallow import post_load, validates_schema
 from ..channels import withheld
 from ..geo import agrees, parse_position
 from ..http.access import current_principal
-from ..http.fields import UTC, Bound, Moment, Name, Number, Pattern, Query, Text, Whole
+from ..http.fields import UTC, Bound, DomainAndCategory, Flag, Moment, Name, Number, Pattern, Query, Text, Whole, Window
 from ..models import (
     ChannelHealth,
     CheckOutcome,
@@ -40,8 +40,8 @@ class Platform(Schema):
     nationality = Name(validate=Length(max=40))
     type = Name(validate=Length(max=60))
     callsign = Name(validate=Length(max=60), metadata={"description": "callsign or hull number"})
-    transponder_on = fields.Boolean(allow_none=True)
-    radio_contact = fields.Boolean(allow_none=True)
+    transponder_on = Flag(allow_none=True)
+    radio_contact = Flag(allow_none=True)
 
 
 class CpaHorizontalIn(Schema):
@@ -90,7 +90,7 @@ class RouteAttributes(Schema):
 
 def _releasable(what: str):
     default = "releasable" if releasability.DEFAULTS[what] else "withheld"
-    return fields.Boolean(metadata={"description": f"may go to the other side (default: {default})"})
+    return Flag(metadata={"description": f"may go to the other side (default: {default})"})
 
 
 class ReleasabilityIn(Schema):
@@ -471,7 +471,7 @@ class IncidentDetailOut(IncidentOut):
     exchanges = fields.List(fields.Nested(ExchangeBriefOut), metadata={"description": "with the other side"})
 
 
-class IncidentQuery(Query):
+class IncidentQuery(Query, DomainAndCategory, Window):
     status = fields.List(fields.Enum(IncidentStatus, by_value=True))
     precedence = fields.List(fields.Enum(Precedence, by_value=True))
     domain = fields.Enum(Domain, by_value=True)
@@ -497,13 +497,6 @@ class IncidentQuery(Query):
     )
     page = fields.Integer(load_default=1, validate=ID)
     per_page = fields.Integer(validate=Range(min=1, max=200))
-
-    @validates_schema
-    def _since_before_until(self, data, **kwargs):
-        """A window that closes before it opens is a mistake to say, not an empty list (as the reports say)."""
-        since, until = data.get("since"), data.get("until")
-        if since is not None and until is not None and since > until:
-            raise MarshmallowError("must not be earlier than since", "until")
 
 
 class IncidentPage(Schema):
@@ -559,7 +552,7 @@ class ChannelIn(Schema):
         validate=Length(min=1, max=500),
         metadata={"description": "e-mail address, webhook URL, Apprise URL (outbox: any label)"},
     )
-    active = fields.Boolean(load_default=True)
+    active = Flag(load_default=True)
     members = fields.List(Text(), metadata={"description": "usernames of liaison staff"})
     secret = Text(
         load_only=True,
@@ -580,7 +573,7 @@ class ChannelIn(Schema):
     check_window_seconds = fields.Integer(
         strict=True, validate=Range(10, 7 * 86400), metadata={"description": "a check not confirmed in time fails"}
     )
-    counterpart_line = fields.Boolean(
+    counterpart_line = Flag(
         metadata={"description": "a line to the other side: carries exchanges, never ladder messages"}
     )
     reply_deadline_seconds = fields.Integer(
@@ -735,7 +728,7 @@ class StepIn(Schema):
         validate=ID,
         metadata={"description": "used instead of any channel of the step that is down"},
     )
-    by_decision = fields.Boolean(
+    by_decision = Flag(
         load_default=False,
         metadata={"description": "entered only when a supervisor confirms it (not the first step)"},
     )
@@ -770,8 +763,8 @@ class PolicyOut(Schema):
 class RuleIn(Schema):
     name = Name(required=True, validate=NAME)
     position = fields.Integer(strict=True, validate=Range(0, 1_000_000))
-    is_default = fields.Boolean(load_default=False)
-    active = fields.Boolean()
+    is_default = Flag(load_default=False)
+    active = Flag()
     domain = fields.Enum(Domain, by_value=True, allow_none=True)
     category = Text(allow_none=True, validate=OneOf(all_categories()))
     precedence = fields.Enum(Precedence, by_value=True, allow_none=True)

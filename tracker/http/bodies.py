@@ -20,7 +20,8 @@ MAX_PARTS = 1000
 
 
 def urlencoded_field_not_utf8(body: bytes) -> str | None:
-    """The name of the first field of a url-encoded body whose name or value is not UTF-8 once unquoted."""
+    """The name of the first field of a url-encoded body (or query string) whose name or value is not
+    UTF-8 once unquoted."""
     for pair in body.split(b"&"):
         name, _, value = pair.partition(b"=")
         try:

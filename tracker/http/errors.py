@@ -132,11 +132,17 @@ MULTIPART = "multipart/form-data"
 
 
 def _refuse_unreadable_bodies():
-    """Refuse, on either door, a body the tracker would misread rather than read:
-    - compressed (Content-Encoding other than identity): nothing here decompresses, so the compressed
-      bytes were read as the body (415);
+    """Refuse, on either door, a request the tracker would misread rather than read:
+    - a query parameter that is not UTF-8 once unquoted (?sector=%FF): Werkzeug read it with replacement
+      characters, so a filter matched nothing, or a name with U+FFFD in it was searched for (400);
+    - a compressed body (Content-Encoding other than identity): nothing here decompresses, so the
+      compressed bytes were read as the body (415);
     - a form field that is not UTF-8 text, url-encoded or multipart (http.bodies): mojibake, replacement
       characters or nothing was stored where a person wrote (400)."""
+    if (parameter := bodies.urlencoded_field_not_utf8(request.query_string)) is not None:
+        raise HTTPError(
+            400, f"the query's parameter {parameter!r} is not UTF-8 text: send it again", {parameter: "not UTF-8"}
+        )
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding not in ("", "identity"):
         raise HTTPError(

@@ -4,9 +4,10 @@ import re
 from datetime import datetime
 
 from apiflask import Schema, fields
-from marshmallow import ValidationError, pre_load
+from marshmallow import ValidationError, pre_load, validates_schema
 from marshmallow.validate import Regexp
 
+from ..services.incidents.routing import category_problem
 from ..text import breaks_read, name_problem, problem
 from ..timeutil import in_range, isoformat, parse_moment
 
@@ -98,6 +99,20 @@ class Number(fields.Float):
         return super()._validated(value)
 
 
+class Flag(fields.Boolean):
+    """A true or false in a JSON body, written as JSON writes one: "yes", "0", "off" or 1 is refused (422)
+    rather than read as marshmallow reads them (a "false" typed as text is no false to guess from). Query
+    strings and forms carry text and keep Boolean. Every boolean a JSON body carries is a Flag
+    (tests/functional/test_input_validity.py)."""
+
+    default_error_messages = {"invalid": "give true or false (JSON's own, not text or a number)"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class Whole(fields.Nested):
     """A nested object read whole even when its parent is read in part (a PATCH loads its schema with
     partial=True, which marshmallow passes on to nested schemas): a ladder step given in a PATCH is a
@@ -133,3 +148,26 @@ class Query(Schema):
         if problems:
             raise ValidationError(problems)
         return data
+
+
+class DomainAndCategory(Schema):
+    """A filter by domain and category (the incident list, the reports): a category that is not one of
+    the domain's is refused as filing refuses it (422 naming the category and what the domain allows),
+    rather than answered with nothing, which reads as "no such incidents"."""
+
+    @validates_schema
+    def _category_of_the_domain(self, data, **kwargs):
+        domain, category = data.get("domain"), data.get("category")
+        if domain is not None and category is not None and (found := category_problem(domain, category)):
+            raise ValidationError(found, "category")
+
+
+class Window(Schema):
+    """A query's since and until (the incident list, the exercise register): a window that closes before
+    it opens is a mistake to say, not an empty list (as the reports say of from and to)."""
+
+    @validates_schema
+    def _since_before_until(self, data, **kwargs):
+        since, until = data.get("since"), data.get("until")
+        if since is not None and until is not None and since > until:
+            raise ValidationError("must not be earlier than since", "until")

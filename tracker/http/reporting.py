@@ -11,10 +11,10 @@ from ..models import Domain, Precedence, all_categories
 from ..services.review import annual, export, reports
 from ..timeutil import utcnow
 from . import wiring
-from .fields import Bound, Query, Text
+from .fields import Bound, DomainAndCategory, Query, Text
 
 
-class ReportQuery(Query):
+class ReportQuery(Query, DomainAndCategory):
     reported_from = Bound(data_key="from", metadata={"description": "reported at or after (a date: its 00:00Z)"})
     reported_to = Bound(data_key="to", metadata={"description": "reported before (exclusive)"})
     domain = fields.Enum(Domain, by_value=True)

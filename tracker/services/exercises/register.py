@@ -124,7 +124,8 @@ def list_exercises(
     ours: bool | None = None,
 ) -> list[ExerciseNotice]:
     """Exercises by time: upcoming, running, current (running or upcoming), past, or all; since and
-    until keep those overlapping that window; ours true or false keeps only our own or only others'.
+    until keep those overlapping that window [since, until), as the reports' bounds; ours true or
+    false keeps only our own or only others'.
     Past ones newest first, the others soonest first."""
     query = select(ExerciseNotice)
     if ours is not None:
@@ -140,7 +141,7 @@ def list_exercises(
     if since is not None:
         query = query.where(ExerciseNotice.ends_at >= since)
     if until is not None:
-        query = query.where(ExerciseNotice.starts_at <= until)
+        query = query.where(ExerciseNotice.starts_at < until)
     if when == "past":
         order = (ExerciseNotice.ends_at.desc(), ExerciseNotice.id.desc())
     else:
