@@ -24,7 +24,7 @@ def test_admins_keep_agreements_and_everyone_reads_them(client, world):
     assert again.status_code == 422 and "code" in again.get_json()["error"]["details"], again.get_json()
     wrong = {**INCSEA, "code": "DMA-1989", "articles": {"telegram": "Article 1"}}
     refused = client.post("/api/v1/agreements", json=wrong, headers=world.auth("admin"))
-    assert refused.status_code == 422 and "telegram" in refused.get_json()["error"]["details"]["articles"]
+    assert refused.status_code == 422 and "telegram" in refused.get_json()["error"]["details"]["articles"][0]
     bad_code = client.post("/api/v1/agreements", json={**INCSEA, "code": "=cmd"}, headers=world.auth("admin"))
     assert bad_code.status_code == 422 and "code" in bad_code.get_json()["error"]["details"]
     assert client.post("/api/v1/agreements", json=INCSEA, headers=world.auth("supervisor")).status_code == 403
@@ -57,7 +57,7 @@ def test_a_rule_gives_its_agreement_and_state_to_the_incidents_it_routes_unless_
     unknown = client.post(
         "/api/v1/incidents", json={**incident_payload(), "agreement": "NOPE"}, headers=world.auth("duty")
     ).get_json()
-    assert unknown["error"]["details"] == {"agreement": "no agreement 'NOPE'"}, unknown
+    assert unknown["error"]["details"] == {"agreement": ["no agreement 'NOPE'"]}, unknown
     sea = file_incident(client, world, domain="maritime", category="unsafe_manoeuvre")
     assert sea["agreement"] is None and sea["counterpart_state"] is None, "the default rule sets nothing"
     missing = client.post("/api/v1/rules", json={**rule, "name": "x", "agreement_id": 999}, headers=world.auth("admin"))

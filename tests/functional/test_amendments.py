@@ -108,7 +108,7 @@ def test_an_amendment_to_a_sector_nobody_names_is_refused(client, world):
         headers=world.auth("duty"),
     )
     assert answer.status_code == 422, answer.get_json()
-    assert "no sector 'Costa'" in answer.get_json()["error"]["details"]["sector"], answer.get_json()
+    assert "no sector 'Costa'" in answer.get_json()["error"]["details"]["sector"][0], answer.get_json()
     assert read(client, world, filed["reference"])["sector"] == filed["sector"] and not amended_events(
         read(client, world, filed["reference"])
     )
@@ -314,7 +314,7 @@ def test_an_amendment_cannot_put_the_time_it_happened_after_the_time_it_was_repo
         session.scalars(select(Incident).where(Incident.reference == filed["reference"])).one().reported_at = reported
     later = isoformat(reported + timedelta(minutes=60))
     refused = amend(client, world, filed["reference"], status=422, occurred_at=later)
-    assert "is after it was reported" in refused["error"]["details"]["occurred_at"], refused
+    assert "is after it was reported" in refused["error"]["details"]["occurred_at"][0], refused
     earlier = isoformat(reported - timedelta(minutes=25))
     assert amend(client, world, filed["reference"], occurred_at=earlier)["occurred_at"] == earlier
 

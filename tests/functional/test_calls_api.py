@@ -284,7 +284,7 @@ def test_a_call_logged_with_its_end_but_no_start_is_asked_for_its_start(client, 
     reference, exchange = scene
     body = {"direction": "we_called", "channel_id": exchange["channel_id"], "ended_at": isoformat(utcnow())}
     refused = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=422)
-    assert refused["error"]["details"] == {"started_at": "when it started"}, refused
+    assert refused["error"]["details"] == {"started_at": ["when it started"]}, refused
 
 
 def test_a_call_moved_before_its_incident_is_refused_but_one_on_record_still_ends(app, client, world, scene):

@@ -310,7 +310,7 @@ def test_an_exchange_opens_only_over_an_active_counterpart_line(app, client, wor
         (9999, "no such channel"),
     ):
         answer = api(client, world, "POST", f"/incidents/{reference}/exchanges", {"channel_id": channel_id}, status=422)
-        assert why in answer["error"]["details"]["channel_id"], answer
+        assert why in answer["error"]["details"]["channel_id"][0], answer
     opened = open_(client, world, reference, text=None)
     assert opened["messages"] == [] and opened["state"] == "notified"
     again = api(
@@ -339,13 +339,13 @@ def test_no_internal_line_takes_a_counterpart_lines_address_or_domain_nor_the_re
     l3 = world.channels["L3"]
     for address in ("eastland@eastland.test", " EASTLAND@Eastland.Test", "duty@eastland.test"):
         refused = api(client, world, "PATCH", f"/channels/{l3}", {"address": address}, who="admin", status=422)
-        assert LINE in refused["error"]["details"]["address"], (address, refused)
+        assert LINE in refused["error"]["details"]["address"][0], (address, refused)
     new = {"name": "New desk", "level": 1, "transport": "outbox", "address": "desk@eastland.test"}
     api(client, world, "POST", "/channels", new, who="admin", status=422)
     theirs = {**new, "name": "Their desk", "address": "l3@ours.test", "counterpart_line": True}
     api(client, world, "PATCH", f"/channels/{l3}", {"address": "l3@ours.test"}, who="admin")
     refused = api(client, world, "POST", "/channels", theirs, who="admin", status=422)
-    assert "our internal line 'L3'" in refused["error"]["details"]["address"], refused
+    assert "our internal line 'L3'" in refused["error"]["details"]["address"][0], refused
     assert api(client, world, "GET", f"/channels/{l3}", who="admin")["address"] == "l3@ours.test"
     api(client, world, "POST", "/channels", {**new, "address": "desk@ours.test"}, who="admin", status=201)
 
@@ -402,7 +402,7 @@ def test_a_counterpart_line_member_naming_a_wrong_line_is_told_which_field(app, 
     reference = acknowledged_incident(client, world)
     body = {"channel_id": world.channels.get(line, line)}
     answer = api(client, world, "POST", f"/incidents/{reference}/exchanges", body, who="outsider", status=422)
-    assert why in answer["error"]["details"]["channel_id"], answer
+    assert why in answer["error"]["details"]["channel_id"][0], answer
 
 
 def test_text_for_the_other_side_with_non_releasable_content_is_refused_and_nothing_is_stored(app, client, world):
@@ -490,7 +490,7 @@ def test_a_request_needs_its_text_and_an_answer_does_not(app, client, world):
     add_counterpart_line(app, world)
     xid = open_(client, world, acknowledged_incident(client, world))["id"]
     answer = move(client, world, xid, "explanation_requested", "  ", status=422)
-    assert answer["error"]["details"] == {"text": "must not be blank"}, answer
+    assert answer["error"]["details"] == {"text": ["must not be blank"]}, answer
     confirmed = move(client, world, xid, "receipt_confirmed")
     assert confirmed["state"] == "receipt_confirmed" and len(confirmed["messages"]) == 1, confirmed
 

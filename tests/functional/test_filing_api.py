@@ -131,7 +131,7 @@ def test_a_sector_neither_the_region_nor_a_rule_names_is_refused_not_routed_by_d
     # "Nroth" for "North": routing would take the default rule without a word.
     answer = client.post("/api/v1/incidents", json=incident_payload(sector="Nroth"), headers=world.auth("duty"))
     assert answer.status_code == 422, answer.get_json()
-    problem = answer.get_json()["error"]["details"]["sector"]
+    problem = answer.get_json()["error"]["details"]["sector"][0]
     assert "no sector 'Nroth'" in problem and "Coast, North, South" in problem, problem
     with session_scope(app) as session:
         assert session.scalars(select(Incident)).all() == [], "nothing filed"
@@ -168,7 +168,7 @@ def test_an_airprox_class_on_a_land_incident_is_refused(client, world):
         headers=world.auth("duty"),
     )
     assert answer.status_code == 422, answer.get_data(True)
-    assert "collision" in answer.get_json()["error"]["details"]["safety_risk"], answer.get_json()
+    assert "collision" in answer.get_json()["error"]["details"]["safety_risk"][0], answer.get_json()
     filed = client.post(
         "/api/v1/incidents", json=incident_payload(domain=domain, category=category), headers=world.auth("duty")
     )
@@ -191,4 +191,4 @@ def test_a_time_of_occurrence_in_the_future_is_refused_with_the_time_in_utc_as_t
         "/api/v1/incidents", json=incident_payload(occurred_at="2099-01-02T03:04:00+02:00"), headers=world.auth("duty")
     )
     assert response.status_code == 422, response.get_json()
-    assert response.get_json()["error"]["details"]["occurred_at"] == "2099-01-02T01:04:00Z is in the future"
+    assert response.get_json()["error"]["details"]["occurred_at"] == ["2099-01-02T01:04:00Z is in the future"]

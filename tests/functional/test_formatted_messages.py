@@ -77,8 +77,8 @@ def test_a_kind_the_lines_catalogue_lacks_is_refused_naming_language_and_kind(ap
     assert exchange["messages"][0]["status"] == "sent", exchange
     body = {"state": "explanation_requested", "text": "Please explain the flight."}
     refused = api(client, world, "POST", f"/exchanges/{exchange['id']}/transitions", body, status=422)
-    assert refused["error"]["details"]["language"] == "uk", refused
-    assert refused["error"]["details"]["kind"] == "explanation_request", refused
+    assert refused["error"]["details"]["language"] == ["uk"], refused
+    assert refused["error"]["details"]["kind"] == ["explanation_request"], refused
     assert "Ukrainian" in refused["error"]["message"], refused
 
 

@@ -320,7 +320,7 @@ def test_a_text_to_the_other_side_holds_no_bidirectional_control_an_approver_cou
     hidden = "We accept \u202edenifer\u202c your explanation."  # reads "we accept refined ..." reordered
     body = {"direction": "out", "kind": "message", "text": hidden}
     refused = api(client, world, "POST", f"/exchanges/{exchange['id']}/messages", body, status=422)
-    assert list(refused["error"]["details"]) == ["text"] and "bidirectional" in refused["error"]["details"]["text"]
+    assert list(refused["error"]["details"]) == ["text"] and "bidirectional" in refused["error"]["details"]["text"][0]
     drafted = draft_free_text(client, world, exchange["id"])
     reworded = {"text": f"{FREE_TEXT} \u2067{FREE_TEXT}\u2069", "version": drafted["version"]}
     assert api(client, world, "PATCH", f"/exchange-messages/{drafted['id']}", reworded, status=422)
@@ -340,7 +340,7 @@ def test_a_draft_stored_before_drafts_were_checked_for_bidirectional_controls_is
             session.get_one(ExchangeMessage, message_id).text = hidden
     for refused in (approve(client, world, drafted["id"], status=422), send(client, world, approved["id"], status=422)):
         assert list(refused["error"]["details"]) == ["text"], refused
-        assert "bidirectional" in refused["error"]["details"]["text"], refused
+        assert "bidirectional" in refused["error"]["details"]["text"][0], refused
     with session_scope(client.application) as session:
         assert session.get_one(ExchangeMessage, drafted["id"]).status.value == "draft"
         assert session.get_one(ExchangeMessage, approved["id"]).status.value == "approved"
@@ -357,10 +357,10 @@ def test_a_summary_holds_no_bidirectional_control_either_typed_in_or_taken_from_
     assert "\u2067" in summary["text"] and "text" in summary["problems"]
     hidden = {"text": "We accept \u202edenifer\u202c your explanation.", "version": summary["version"]}
     refused = api(client, world, "PATCH", f"/summaries/{summary['id']}", hidden, status=422)
-    assert list(refused["error"]["details"]) == ["text"] and "bidirectional" in refused["error"]["details"]["text"]
+    assert list(refused["error"]["details"]) == ["text"] and "bidirectional" in refused["error"]["details"]["text"][0]
     approval = {"version": summary["version"]}
     refused = api(client, world, "POST", f"/summaries/{summary['id']}/approve", approval, who="supervisor", status=422)
-    assert "bidirectional" in refused["error"]["details"]["text"]
+    assert "bidirectional" in refused["error"]["details"]["text"][0]
     assert api(client, world, "GET", f"/summaries/{summary['id']}")["status"] == "draft"
 
 

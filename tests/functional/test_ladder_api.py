@@ -223,7 +223,7 @@ def test_policy_step_naming_a_missing_channel_says_which(client, world):
     steps = [{"channel_ids": [world.channels["L1"]]}, {"channel_ids": [world.channels["L2"], 9999]}]
     response = client.post("/api/v1/policies", json={"name": "Broken", "steps": steps}, headers=world.auth("admin"))
     assert response.status_code == 422
-    assert error_of(response)["details"] == {"steps.2.channel_ids": "no such channels: [9999]"}
+    assert error_of(response)["details"] == {"steps.2.channel_ids": ["no such channels: [9999]"]}
 
 
 def test_invalid_change_to_a_policy_keeps_its_steps(client, world):

@@ -213,7 +213,7 @@ def test_an_incident_marked_not_releasable_goes_to_no_counterpart(client, world,
     refused = client.post(f"/api/v1/incidents/{reference}/summaries", json={}, headers=world.auth("liaison"))
     assert refused.status_code == 422, refused.get_json()
     assert refused.get_json()["error"]["message"] == "the incident is not releasable", refused.get_json()
-    assert refused.get_json()["error"]["details"]["releasable_to"].startswith(PLAIN)
+    assert refused.get_json()["error"]["details"]["releasable_to"][0].startswith(PLAIN)
 
 
 def test_the_maps_geojson_carries_each_incidents_marking(client, world):

@@ -158,7 +158,9 @@ def test_a_language_no_catalogue_serves_is_refused_with_the_available_ones(app, 
         exchange.language = exchange.channel.language = "de"
     response = draft(client, world, reference, exchange_id=exchange_id)
     assert response.status_code == 422, response.get_json()
-    assert response.get_json()["error"]["details"] == {"language": "available: en, fr, ru, uk, zh"}, response.get_json()
+    assert response.get_json()["error"]["details"] == {"language": ["available: en, fr, ru, uk, zh"]}, (
+        response.get_json()
+    )
 
 
 def test_an_exchange_of_another_incident_is_refused(app, client, world):

@@ -166,7 +166,7 @@ def test_csv_refuses_an_ambiguous_or_wrong_figure(app, client, world, cell):
     response = client.post(f"{EXERCISES}/import", json={"csv": HEADER + row}, headers=world.auth("supervisor"))
     answer = response.get_json()
     assert response.status_code == 422, answer
-    assert "not a whole number" in answer["error"]["details"]["row 2"]["declared_size"], answer
+    assert "not a whole number" in answer["error"]["details"]["row 2"]["declared_size"][0], answer
     with session_scope(app) as session:
         assert session.scalar(select(ExerciseNotice.id)) is None, cell
 

@@ -116,7 +116,7 @@ def test_a_supervisor_gives_the_watch_to_someone_and_nobody_else_may(client, wor
     refused = start(client, world, who="duty", status=403, officer="liaison", desk="South desk")
     assert "someone else" in refused["error"]["message"]
     unknown = start(client, world, who="supervisor", status=422, officer="nobody", desk="South desk")
-    assert unknown["error"]["details"] == {"officer": "no such user"}
+    assert unknown["error"]["details"] == {"officer": ["no such user"]}
     assert api(client, world, "GET", "/watches?desk=South%20desk", who="duty") == []
 
 
@@ -194,7 +194,7 @@ def test_a_line_the_last_watch_missed_is_logged_back_timed_in_the_watch_that_rel
     too_early = log_line(
         client, world, new["id"], who="liaison", status=422, at=isoformat(utcnow() - timedelta(hours=3))
     )
-    assert "before the watch it relieved began" in too_early["error"]["details"]["at"], too_early
+    assert "before the watch it relieved began" in too_early["error"]["details"]["at"][0], too_early
 
 
 def test_a_line_back_timed_by_dtg_to_the_minute_the_watch_began_is_taken(app, client, world):
@@ -567,7 +567,7 @@ def test_a_handover_naming_a_watch_and_another_desk_is_refused_and_nothing_is_pr
     other = start(client, world, who="supervisor", desk="Hotline desk")
     body = {"watch_id": other["id"], "desk": DESK, "incoming": "liaison"}
     refused = api(client, world, "POST", "/handovers", body, who="supervisor", status=422)
-    assert "Hotline desk" in refused["error"]["details"]["desk"], refused
+    assert "Hotline desk" in refused["error"]["details"]["desk"][0], refused
     assert count(app, Handover) == 0
     same = {"watch_id": other["id"], "desk": "hotline DESK", "incoming": "liaison"}
     assert api(client, world, "POST", "/handovers", same, who="supervisor", status=201)["desk"] == "Hotline desk"

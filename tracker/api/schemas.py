@@ -839,7 +839,13 @@ class Catalogue(Schema):
 class ErrorBody(Schema):
     code = fields.String(required=True, metadata={"examples": ["validation_error"]})
     message = fields.String(required=True)
-    details = fields.Dict(required=True, metadata={"description": "offending fields, current state, hints"})
+    details = fields.Dict(
+        required=True,
+        metadata={
+            "description": "offending fields, current state, hints; on a 422 each field's problems as a list "
+            'of sentences ({"latitude": ["..."]}), nested fields the same'
+        },
+    )
 
 
 class ErrorEnvelope(Schema):

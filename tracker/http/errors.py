@@ -77,6 +77,17 @@ def _flatten(detail) -> dict:
     return flat
 
 
+def _problems(details: dict) -> dict:
+    """A 422's details in one shape, as the schemas write them and the README promises: each field's
+    problems a list of sentences ({"latitude": ["..."]}), nested fields the same (platforms -> "0" ->
+    transponder_on). The services' checks name one problem a field as a plain string; a client had to
+    read both shapes. Other values (a number, a list of what is allowed) are facts and stay as they are."""
+    return {
+        key: [value] if isinstance(value, str) else _problems(value) if isinstance(value, dict) else value
+        for key, value in details.items()
+    }
+
+
 def _http_error(error: HTTPError):
     if wants_html():
         return error_page(error.status_code, (error.message or "") if error.status_code < 500 else "")
@@ -84,6 +95,8 @@ def _http_error(error: HTTPError):
     code = CODES.get(status, "internal_error" if status >= 500 else "error")
     message = error.message or "Error"
     details = _flatten(error.detail)
+    if status == 422:
+        details = _problems(details)
     if status == 400 and not details:
         message = "the request body is not valid JSON" if request.data else message
     if status >= 500:
@@ -98,7 +111,10 @@ def _domain_error(error: TrackerError):
     if wants_html():
         page, status = error_page(error.status, error.message)
         return page, status, headers
-    return envelope(error.code, error.message, _jsonable(error.details), error.status, headers)
+    details = _jsonable(error.details)
+    return envelope(
+        error.code, error.message, _problems(details) if error.status == 422 else details, error.status, headers
+    )
 
 
 def _stale(_error: StaleDataError):
