@@ -14,9 +14,11 @@ from tests.exchange_support import (
     acknowledged_incident,
     add_counterpart_line,
     api,
+    approve,
     delivered_text,
     move,
     release_drafts,
+    send,
 )
 from tests.exchange_support import open_exchange as open_
 from tests.support import file_incident, sign_in
@@ -317,6 +319,35 @@ def test_an_exchange_opens_only_over_an_active_counterpart_line(app, client, wor
         client, world, "POST", f"/incidents/{reference}/exchanges", {"channel_id": world.channels[LINE]}, status=409
     )
     assert again["error"]["details"] == {"exchange_id": opened["id"]}, again
+
+
+def test_nothing_goes_out_over_a_line_deactivated_mid_exchange(app, client, world):
+    """An admin deactivates the line while a text waits to go: sending it, our receipt of their message and a
+    summary are refused (409 naming the line) and nothing is numbered or queued; active again, it goes."""
+    line = add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    exchange = open_(client, world, reference, text=None)
+    path = f"/exchanges/{exchange['id']}/messages"
+    drafted = api(client, world, "POST", path, {"direction": "out", "text": "We propose a call at 1200Z."}, status=201)
+    theirs = api(client, world, "POST", path, {"direction": "in", "text": "Получено."}, status=201)
+    approved = approve(client, world, drafted["id"])
+    summary = api(
+        client, world, "POST", f"/incidents/{reference}/summaries", {"exchange_id": exchange["id"]}, status=201
+    )
+    api(client, world, "POST", f"/summaries/{summary['id']}/approve", {"version": summary["version"]}, who="supervisor")
+    api(client, world, "PATCH", f"/channels/{line}", {"active": False}, who="admin")
+    for method_path, body in (
+        (f"/exchange-messages/{approved['id']}/send", {}),
+        (f"/exchanges/{exchange['id']}/receipts", {"message_id": theirs["id"]}),
+        (f"/summaries/{summary['id']}/send", {}),
+    ):
+        refused = api(client, world, "POST", method_path, body, status=409)
+        assert "inactive" in refused["error"]["message"] and refused["error"]["details"]["active"] is False, refused
+    with session_scope(app) as session:
+        sent = session.scalars(select(ExchangeMessage).where(ExchangeMessage.serial.is_not(None))).all()
+        assert not sent and not session.scalars(select(Notification).where(Notification.channel_id == line)).all()
+    api(client, world, "PATCH", f"/channels/{line}", {"active": True}, who="admin")
+    assert send(client, world, approved["id"])["serial"] == 1
 
 
 def test_a_counterpart_line_that_carried_an_exchange_never_becomes_an_internal_line(app, client, world):

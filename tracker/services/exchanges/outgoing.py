@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ...errors import InvalidTransition
 from ...models import (
     ChannelCheck,
     Counter,
@@ -70,11 +71,24 @@ def receipt_due(exchange: Exchange, now: datetime, settings: Settings) -> dateti
     return now + timedelta(seconds=int(seconds))
 
 
+def ensure_line_active(exchange: Exchange) -> None:
+    """Refuse (409) to send over a line an admin deactivated: an exchange cannot be opened on it, a line
+    check never goes out on it, and nothing else of ours does either until it is active again."""
+    channel = exchange.channel
+    if not channel.active:
+        raise InvalidTransition(
+            f"the line {channel.name} is inactive: nothing goes to the other side over it until an admin "
+            "activates it again",
+            {"channel_id": channel.id, "channel": channel.name, "active": False},
+        )
+
+
 def release(session: Session, message: ExchangeMessage, actor: str, now: datetime, settings: Settings) -> Notification:
     """Send an approved message: number it, stamp it, start its receipt clock, queue it on the line."""
     from . import message_format, receipts  # the formatter reads catalogues; kept out of import time
 
     exchange = message.exchange
+    ensure_line_active(exchange)
     releasability.ensure_releasable_to(exchange.incident, releasability.counterpart_of(exchange))
     agreement = exchange.agreement or exchange.channel.agreement
     message.agreement = agreement
