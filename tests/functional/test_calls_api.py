@@ -234,6 +234,22 @@ def test_an_incoming_message_takes_the_time_it_was_received(client, world, scene
     assert "received_at" in api(client, world, "POST", path, ours, status=422)["error"]["details"]
 
 
+def test_their_message_cannot_be_received_before_the_incident_occurred(client, world, scene):
+    """A DTG typed with last year (25 for 26) put their reply a year before the incident it answers: refused
+    with 422 naming received_at, as a call's start is; the minute the incident occurred is accepted."""
+    reference, exchange = scene
+    occurred = parse_moment(api(client, world, "GET", f"/incidents/{reference}")["occurred_at"])
+    path = f"/exchanges/{exchange['id']}/messages"
+    body = {"direction": "in", "kind": "reply", "text": "Это был учебный беспилотник."}
+    last_year = format_dtg(occurred.replace(year=occurred.year - 1))
+    refused = api(client, world, "POST", path, {**body, "received_at": last_year}, status=422)
+    assert "before the incident occurred" in refused["error"]["details"]["received_at"], refused
+    assert [m for m in api(client, world, "GET", path) if m["direction"] == "in"] == [], "nothing recorded"
+    assert api(client, world, "GET", f"/exchanges/{exchange['id']}")["state"] == exchange["state"]
+    accepted = api(client, world, "POST", path, {**body, "received_at": format_dtg(occurred)}, status=201)
+    assert accepted["at"] == isoformat(occurred.replace(second=0, microsecond=0))
+
+
 def test_calls_are_in_the_csv_export(client, world, scene):
     reference, exchange = scene
     other = file_incident(client, world)["reference"]

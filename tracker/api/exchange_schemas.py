@@ -63,7 +63,8 @@ class ExchangeMessageIn(Schema):
     received_at = Moment(
         metadata={
             "description": "direction in only: when the other side's message was received, ISO 8601 or a DTG, "
-            "not in the future (default: now); it becomes the message's time, recorded_at says when it was typed in"
+            "not in the future nor before the incident occurred (default: now); it becomes the message's time, "
+            "recorded_at says when it was typed in"
         }
     )
 

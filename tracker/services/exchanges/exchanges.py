@@ -28,6 +28,7 @@ from ...models import (
     OutgoingStatus,
     User,
 )
+from ...timeutil import format_dtg
 from ..engine import notify
 from ..engine.claims import SetAside, act_on_claimed, among_claimable
 from ..incidents import timeline
@@ -348,6 +349,14 @@ def record_message(
         )
     if received_at is not None and received_at > now:
         raise ValidationError("a message cannot be received in the future", {"received_at": "in the future"})
+    occurred = exchange.incident.occurred_at
+    # As a call's start (calls._check_times): a DTG's year one off (25 for 26) put their reply a year before
+    # the incident it answers, at the foot of the timeline.
+    if received_at is not None and received_at < occurred.replace(second=0, microsecond=0):
+        raise ValidationError(
+            "a message on this incident cannot be received before it occurred",
+            {"received_at": f"before the incident occurred ({format_dtg(occurred)})"},
+        )
     if not KIND.fullmatch(kind or ""):
         raise ValidationError("a message kind is a short lower-case word", {"kind": "letters and _ only, up to 32"})
     text = _clean_text(text, True, "a message")
