@@ -443,6 +443,31 @@ def test_an_approved_summary_needs_approval_again_after_an_amendment_of_a_fact_i
     assert refused["error"]["message"] == STALE
 
 
+@pytest.mark.both_databases  # the digest with the addenda round-trips through either engine's JSON
+def test_an_addition_to_the_narrative_asks_again_for_the_approval_of_a_text_awaiting_sending(app, client, world):
+    """The narrative was released, a summary stating it approved; then the filer adds "two drones, not
+    one". The amendment names the summary, and it cannot go out on the old approval (409)."""
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    api(client, world, "PATCH", f"/incidents/{reference}/releasability", {"narrative": True}, who="supervisor")
+    exchange = open_via_api(client, world, reference, text=None)
+    summary = api(
+        client, world, "POST", f"/incidents/{reference}/summaries", {"exchange_id": exchange["id"]}, status=201
+    )
+    api(client, world, "POST", f"/summaries/{summary['id']}/approve", {"version": summary["version"]}, who="supervisor")
+
+    answer = amend(client, world, reference, narrative_addendum="Second look at the track: two drones, not one.")
+    assert answer["amendment"]["reapproval"] == [
+        {"kind": "summary", "id": summary["id"], "exchange_id": exchange["id"], "approved_by": "supervisor"}
+    ]
+    assert api(client, world, "GET", f"/summaries/{summary['id']}")["needs_approval"] is True
+    refused = api(client, world, "POST", f"/summaries/{summary['id']}/send", {}, status=409)
+    assert refused["error"]["message"] == STALE
+    again = api(client, world, "GET", f"/summaries/{summary['id']}")
+    api(client, world, "POST", f"/summaries/{summary['id']}/approve", {"version": again["version"]}, who="supervisor")
+    assert api(client, world, "POST", f"/summaries/{summary['id']}/send", {})["status"] == "sent"
+
+
 # -- filing with units and observed forces -----------------------------------------------
 
 

@@ -3,8 +3,8 @@
 A message to the other side commits the State, so no text of ours goes out on one person's word:
 its authors (the drafter and whoever last changed the wording) may never approve it. Approval is
 given on the incident's facts as they stand (facts_digest); when those change before the text is
-sent (a corrected position, a new precedence, a field withdrawn from release, a new marking), the
-approval no longer covers the text and it needs approving again.
+sent (a corrected position, a new precedence, an addition to the narrative, a field withdrawn from
+release, a new marking), the approval no longer covers the text and it needs approving again.
 
 Who may approve (Permission.EXCHANGES_APPROVE): supervisors and admins on any line; a liaison
 officer on the lines they serve (a line the incident was routed to, or the exchange's counterpart
@@ -21,7 +21,7 @@ from ...errors import Forbidden
 from ...models import Incident, User, channel_members
 from ...models.permissions import Permission, may
 from ...timeutil import isoformat
-from ..incidents import handling
+from ..incidents import amendment_record, handling
 
 DRAFTER_REFUSED = "the drafter cannot approve their own text: a second person must"
 STALE = "the incident changed since approval: approve it again"
@@ -29,7 +29,7 @@ STALE = "the incident changed since approval: approve it again"
 
 def facts(incident: Incident) -> dict:
     """The incident's facts a text to the other side may depend on (what an approval covers)."""
-    return {
+    stated = {
         "occurred_at": isoformat(incident.occurred_at),
         "position": [incident.latitude, incident.longitude, incident.position_text],
         "sector": incident.sector,
@@ -47,6 +47,12 @@ def facts(incident: Incident) -> dict:
         "classification": incident.classification,
         "releasable_to": sorted(incident.releasable_to or []),
     }
+    # What amendments added to the narrative is narrative too (releasability.field_texts guards it so): an
+    # addendum ("two drones, not one") changes what an approved text may have said. Named only when there
+    # is one, so the digest of an incident without addenda is what it always was.
+    if added := [entry["text"] for entry in amendment_record.addenda(incident)]:
+        stated["narrative_addenda"] = added
+    return stated
 
 
 def facts_digest(incident: Incident) -> str:

@@ -147,7 +147,8 @@ def amend(
             reason = f"amended by {actor.username}"
             register.settle(session, incident, register.ACTOR, now, limits.no_notice_border_km, reason)
         reroute = amendment_effects.preview_route(session, incident) if facts & set(ROUTING_FACTS) else None
-        reapproval = approved if four_eyes.facts_digest(incident) != digest else []
+        # An addendum is stated by the event written below: it changes the digest as surely as a fact does.
+        reapproval = approved if addendum or four_eyes.facts_digest(incident) != digest else []
         was, is_now = amendment_record.changes(before, amendment_record.facts(incident))
         event = timeline.record(
             session,
