@@ -237,6 +237,25 @@ def test_approvals_lists_what_the_caller_may_approve(app, client, world, exchang
     assert api(client, world, "GET", "/approvals", who="duty") == {"messages": [], "summaries": []}
 
 
+def test_texts_approved_and_waiting_to_be_sent_never_hide_a_newer_draft_from_approvals(app, client, world, exchange):
+    """Approvals read the oldest 200 candidates and then set aside what needs no approval: once 200 texts were
+    approved and not yet sent (or sat on closed exchanges), a new draft never reached any approver's list."""
+    older = draft_free_text(client, world, exchange["id"])
+    approve(client, world, older["id"])
+    with session_scope(app) as session:
+        approved = session.get_one(ExchangeMessage, older["id"])
+        columns = ("exchange_id", "direction", "kind", "text", "channel_id", "recorded_by", "drafted_by")
+        for _ in range(200):
+            clone = ExchangeMessage(**{name: getattr(approved, name) for name in columns})
+            clone.at = clone.recorded_at = approved.recorded_at
+            clone.written_by, clone.status, clone.version = approved.written_by, approved.status, 1
+            clone.approved_by, clone.facts_digest = approved.approved_by, approved.facts_digest
+            session.add(clone)
+    newer = draft_free_text(client, world, exchange["id"])
+    listed = api(client, world, "GET", "/approvals", who="supervisor")["messages"]
+    assert [m["id"] for m in listed] == [newer["id"]], "the draft waiting for a second person is listed"
+
+
 def test_a_summary_needs_a_second_person_and_a_fact_change_needs_approval_again(app, client, world, exchange):
     reference = exchange["incident"]
     body = {"exchange_id": exchange["id"]}

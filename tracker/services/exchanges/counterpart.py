@@ -50,21 +50,28 @@ def needs_approval(message: ExchangeMessage) -> bool:
 
 
 def waiting(session: Session, user: User, limit: int = 200) -> list[ExchangeMessage]:
-    """Our texts that wait for approval and that this user may approve (not their own), oldest first."""
-    drafts = session.scalars(
+    """Our texts that wait for approval and that this user may approve (not their own), oldest first, at
+    most limit of them.
+
+    The limit counts what is shown, never the rows read: texts approved and waiting to be sent, the user's
+    own and those on lines they do not serve would otherwise fill it and hide every newer draft."""
+    candidates = session.scalars(
         select(ExchangeMessage)
-        .where(ExchangeMessage.status.in_((OS.DRAFT, OS.APPROVED)), ExchangeMessage.direction == MessageDirection.OUT)
+        .join(Exchange, ExchangeMessage.exchange_id == Exchange.id)
+        .where(
+            ExchangeMessage.status.in_((OS.DRAFT, OS.APPROVED)),
+            ExchangeMessage.direction == MessageDirection.OUT,
+            Exchange.state != ExchangeState.CLOSED,  # a closed exchange sends nothing more
+        )
         .order_by(ExchangeMessage.recorded_at, ExchangeMessage.id)
-        .limit(limit)
-    )
+    ).all()
     return [
         m
-        for m in drafts
+        for m in candidates
         if needs_approval(m)
-        and m.exchange.is_open
         and user.username not in authors(m)
         and four_eyes.may_approve(session, m.exchange.incident, user, m.exchange.channel_id)
-    ]
+    ][:limit]
 
 
 UNCHANGED = "the wording is unchanged: nothing to save"

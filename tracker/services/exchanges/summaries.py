@@ -82,20 +82,20 @@ def for_incident(session: Session, incident: Incident) -> list[Summary]:
 
 
 def waiting(session: Session, user: User, limit: int = 200) -> list[Summary]:
-    """Summaries that wait for approval and that this user may approve (not their own), oldest first."""
+    """Summaries that wait for approval and that this user may approve (not their own), oldest first, at
+    most limit of them (counted as counterpart.waiting counts: what is shown, not the rows read)."""
     candidates = session.scalars(
         select(Summary)
         .where(Summary.status.in_((SummaryStatus.DRAFT, SummaryStatus.APPROVED)))
         .order_by(Summary.updated_at, Summary.id)
-        .limit(limit)
-    )
+    ).all()
     return [
         s
         for s in candidates
         if needs_approval(s)
         and user.username not in authors(s)
         and four_eyes.may_approve(session, s.incident, user, _channel_id(s))
-    ]
+    ][:limit]
 
 
 def problems(summary: Summary) -> dict[str, str]:
