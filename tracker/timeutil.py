@@ -1,16 +1,17 @@
-"""UTC time helpers and military date-time groups (DTG, DDHHMMZMONYY). Pure functions."""
+"""UTC time helpers and military date-time groups (DTG, DDHHMMZMONYY, or with the year in four digits:
+DDHHMMZMONYYYY). Pure functions."""
 
 import re
 from datetime import UTC, datetime, timedelta
 from typing import overload
 
-# The times the tracker handles: a DTG names 2000-2099, and no record or exercise lies outside
+# The times the tracker handles: a DTG's two-digit year names 2000-2099, and no record or exercise lies outside
 # 1900-2100. Beyond year 1 or 9999 a time cannot even be moved by a zone offset or a search window
 # (OverflowError), so every parser refuses what lies outside, as a ValueError naming the bounds.
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2101, 1, 1, tzinfo=UTC)  # exclusive: the whole of 2100 is in
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_DTG = re.compile(r"^(\d{2})(\d{2})(\d{2})([A-IK-Z])([A-Z]{3})(\d{2})\Z")
+_DTG = re.compile(r"^(\d{2})(\d{2})(\d{2})([A-IK-Z])([A-Z]{3})(\d{2}|\d{4})\Z")
 
 
 def utcnow() -> datetime:
@@ -32,20 +33,26 @@ def zone_offset(letter: str) -> timedelta:
 
 
 def parse_dtg(text: str) -> datetime:
-    """Parse a date-time group such as 061620ZDEC17 into an aware UTC datetime."""
+    """Parse a date-time group such as 061620ZDEC17 into an aware UTC datetime. The year may be written in
+    four digits (061620ZDEC2017), as some staff and formats write it: it names the same time, never a guess."""
     match = _DTG.match(text.strip().upper().replace(" ", ""))
     if not match:
-        raise ValueError("not a date-time group (expected DDHHMMZMONYY, e.g. 061620ZDEC17)")
+        raise ValueError("not a date-time group (expected DDHHMMZMONYY, e.g. 061620ZDEC17 or 061620ZDEC2017)")
     day, hour, minute, zone, month, year = match.groups()
     if month not in MONTHS:
         raise ValueError(f"unknown month {month!r} in date-time group")
     if int(hour) > 23:
         raise ValueError("hour must be 00-23 (midnight is 0000, never 2400)")
     try:
-        local = datetime(2000 + int(year), MONTHS.index(month) + 1, int(day), int(hour), int(minute))
+        local = datetime(
+            int(year) + (2000 if len(year) == 2 else 0), MONTHS.index(month) + 1, int(day), int(hour), int(minute)
+        )
     except ValueError as exc:
         raise ValueError(f"impossible date-time group: {exc}") from None
-    return (local - zone_offset(zone)).replace(tzinfo=UTC)
+    try:
+        return in_range((local - zone_offset(zone)).replace(tzinfo=UTC))
+    except OverflowError:  # year 1 moved west of UTC
+        raise ValueError(_RANGE) from None
 
 
 def format_dtg(moment: datetime) -> str:

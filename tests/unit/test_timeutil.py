@@ -28,6 +28,11 @@ def utc(*args) -> datetime:
         ("312359ZDEC25", utc(2025, 12, 31, 23, 59)),
         ("290000ZFEB24", utc(2024, 2, 29, 0, 0)),
         ("010030AJAN26", utc(2025, 12, 31, 23, 30)),
+        # The year in four digits, as some staff and formats write it: the same time, not refused.
+        ("061620ZDEC2017", utc(2017, 12, 6, 16, 20)),
+        ("061620Z DEC 2017", utc(2017, 12, 6, 16, 20)),
+        ("271405ZNOV1999", utc(1999, 11, 27, 14, 5)),
+        ("010030AJAN2100", utc(2099, 12, 31, 23, 30)),
     ],
 )
 def test_date_time_group_is_parsed_to_utc(text, expected):
@@ -48,7 +53,13 @@ def test_date_time_group_is_parsed_to_utc(text, expected):
         ("061660ZDEC17", "impossible date-time group"),
         ("001620ZDEC17", "impossible date-time group"),
         ("61620ZDEC17", "not a date-time group"),
-        ("061620ZDEC2017", "not a date-time group"),
+        ("061620ZDEC217", "not a date-time group"),
+        ("061620ZDEC20170", "not a date-time group"),
+        ("290000ZFEB2100", "impossible date-time group"),
+        ("010000ZJAN0000", "impossible date-time group"),
+        ("311200ZDEC1899", "must lie between 1900-01-01 and 2100-12-31"),
+        ("010000ZJAN2101", "must lie between 1900-01-01 and 2100-12-31"),
+        ("010030AJAN0001", "must lie between 1900-01-01 and 2100-12-31"),
         ("", "not a date-time group"),
     ],
 )
@@ -84,6 +95,7 @@ def test_zone_letter_j_is_local_time_and_has_no_offset():
         ("271405ZNOV26", utc(2026, 11, 27, 14, 5)),
         ("271405znov26", utc(2026, 11, 27, 14, 5)),
         ("271605BNOV26", utc(2026, 11, 27, 14, 5)),
+        ("271405ZNOV2026", utc(2026, 11, 27, 14, 5)),
     ],
 )
 def test_moment_is_parsed_to_utc(text, expected):
