@@ -10,7 +10,15 @@ import re
 
 import pytest
 
-from tests.exchange_support import LINE, acknowledged_incident, add_counterpart_line, api
+from tests.exchange_support import (
+    LINE,
+    acknowledged_incident,
+    add_counterpart_line,
+    api,
+    mail_text,
+    move,
+    open_exchange,
+)
 from tests.support import file_incident, filing_form, incident_payload, outbox_files, sign_in
 from tracker import jobs
 from tracker.db import session_scope
@@ -205,6 +213,25 @@ def test_nothing_is_released_to_a_counterpart_the_marking_does_not_name(app, cli
         f"/api/v1/incidents/{reference}/summaries", json={"exchange_id": opened["id"]}, headers=world.auth("liaison")
     )
     assert drafted.status_code == 201, drafted.get_json()
+
+
+def test_a_text_over_a_line_naming_no_state_does_not_list_the_other_states_it_is_released_to(app, client, world):
+    """The RELEASABLE TO line of a text on a line that names no State listed every State in the incident's
+    marking: Eastland read that Westland had the same incident. One State is named; several are not."""
+    app.config["RELEASABLE_TO"] = ["Eastland", "Westland"]
+    add_counterpart_line(app, world)  # names no State
+    reference = acknowledged_incident(client, world, classification="RESTRICTED", releasable_to=["Eastland"])
+    exchange = open_exchange(client, world, reference)
+    marking = {"releasable_to": ["Eastland", "Westland"]}
+    assert api(client, world, "PATCH", f"/incidents/{reference}/marking", marking)["marking"].endswith("WESTLAND")
+    move(client, world, exchange["id"], "explanation_requested", "Please explain the flight.")
+    jobs.deliver(app)
+    heads = [mail_text(p).replace("\r\n", "\n").split("\nBT\n")[0] for p in outbox_files(app)]
+    heads = [h for h in heads if h.startswith(("Z ", "O ", "P ", "R "))]  # ours to the other side, not our alerts
+    assert len(heads) == 2, heads
+    lines = sorted(line for h in heads for line in h.splitlines() if line.startswith("RELEASABLE TO"))
+    assert lines == ["RELEASABLE TO EASTLAND", "RELEASABLE TO THE ADDRESSEE"], heads
+    assert not any("WESTLAND" in h.upper() for h in heads), heads
 
 
 def test_an_incident_marked_not_releasable_goes_to_no_counterpart(client, world, app):

@@ -123,7 +123,11 @@ def _under(agreement_code: str | None, article: str | None) -> str:
 
 
 def _releasable_line(incident: Incident, counterpart: str | None) -> str:
-    return counterpart or ", ".join(incident.releasable_to or []) or "THE ADDRESSEE"
+    """Whom the text is releasable to: the State the exchange or its line names; on a line naming none, the
+    one State the incident is released to. Never a list: a text to one side told it which other States
+    the same incident was released to."""
+    released = incident.releasable_to or []
+    return counterpart or (released[0] if len(released) == 1 else "THE ADDRESSEE")
 
 
 def compose(message: ExchangeMessage, settings, now: datetime, *, receipt_url: str | None = None) -> Formatted:
