@@ -319,6 +319,8 @@ def test_the_brief_lists_open_incidents_flash_first_and_the_clocks_of_the_next_1
         (isoformat(now + timedelta(hours=12)), "agreed_action", refs["flash_ack"]),
     ], "13 h, 12 h + 1 s and a minute ago are outside the window"
     assert taken["clocks"][-1]["what"] == "they agreed: Send the track"
+    # The serial as every message, receipt and page writes it, the one the other side quotes: 0007/2026, not 7/2026.
+    assert re.search(r" 0007/\d{4} on ", taken["clocks"][1]["what"]), taken["clocks"][1]
     assert taken["marking"] == "UNCLASSIFIED // REL TO EASTLAND"
 
 
@@ -343,6 +345,7 @@ def test_the_brief_passes_on_what_ran_out_and_is_still_owed_whatever_its_age(app
         ("action_overdue", refs["flash_ack"]),
     ], taken["owed"]
     assert "the reply deadline pass on Eastland liaison mission" in taken["owed"][1]["what"]
+    assert re.search(r"^no receipt of our .* 0007/\d{4} on ", taken["owed"][0]["what"]), taken["owed"][0]
     assert taken["owed"][3]["what"] == "they agreed, not done: Call back"
     assert not any(c["kind"] == "exchange" for c in taken["clocks"]), "an overdue exchange has no clock to come"
 

@@ -210,7 +210,7 @@ def _receipt_clocks(session: Session, start: datetime, end: datetime) -> list[di
         ExchangeMessage.receipt_overdue_at.is_(None),
     )
     return [
-        _clock(at, "receipt", reference, f"their receipt of our {kind.replace('_', ' ')} {serial}/{year} on {line}")
+        _clock(at, "receipt", reference, f"their receipt of our {kind.replace('_', ' ')} {serial:04d}/{year} on {line}")
         for at, kind, serial, year, line, reference in rows
     ]
 
@@ -288,7 +288,10 @@ def _receipts_overdue(session: Session, lines: Collection[int] | None) -> list[d
     )
     return [
         _clock(
-            at, "receipt_overdue", reference, f"no receipt of our {kind.replace('_', ' ')} {serial}/{year} on {line}"
+            at,
+            "receipt_overdue",
+            reference,
+            f"no receipt of our {kind.replace('_', ' ')} {serial:04d}/{year} on {line}",
         )
         for at, kind, serial, year, line, reference in rows
     ]
