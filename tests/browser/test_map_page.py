@@ -111,6 +111,8 @@ def test_the_map_draws_open_incidents_flash_first_exercises_whole_and_finds_a_po
     assert [c for c, _ in order] == ["prec-Z", "prec-Z", "prec-O", "prec-P", "prec-R", "prec-R"], order
     assert order[1][1] == newest and resolved not in {r for _, r in order}, f"the newer FLASH comes first: {order}"
     assert order[-1][1] == far and "outside every sector" in listed.last.inner_text()
+    # Its button is named by the words it shows first, so voice control finds "Show on map" (WCAG 2.5.3).
+    expect(listed.last.get_by_role("button", name=f"Show on map: {far}", exact=True)).to_have_count(1)
     # The map opens on the region: the five there are in sight, alone or in a cluster; the sixth is far away.
     assert markers_drawn(page) == 5, "every open incident in the region is on the map, alone or in a cluster"
     flash_z = page.locator("#map .map-marker.prec-Z, #map .map-cluster.prec-Z").first.evaluate("e => +e.style.zIndex")

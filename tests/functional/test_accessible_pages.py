@@ -5,7 +5,9 @@ show, and the parts that refresh themselves say so."""
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from tests.support import csrf
+from tests.support import csrf, sign_in
+from tracker.db import session_scope
+from tracker.services.incidents import ladder
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
@@ -88,3 +90,21 @@ def test_a_wrong_password_is_announced_where_the_focus_lands(client, world):
 def test_the_sign_in_page_still_starts_in_the_username_field(client, world):
     (username,) = parse(client.get("/signin").text).find_all("input", name="username")
     assert "autofocus" in username.attrs
+
+
+def test_a_button_named_for_a_screen_reader_begins_with_the_words_it_shows(app, client, world):
+    with session_scope(app) as session:  # two rules besides the default, so each has a Move up or a Move down
+        for name in ("First", "Second"):
+            policy = ladder.save_policy(
+                session, {"name": f"{name} ladder", "steps": [{"channel_ids": [world.channels["L2"]]}]}
+            )
+            ladder.save_rule(session, {"name": name, "sector": "North", "policy_id": policy.id})
+    sign_in(client, "admin")
+    named = [
+        button
+        for path in ("/admin/channels", "/admin/rules")
+        for button in parse(client.get(path).text).find_all("button", aria_label=None)
+    ]
+    assert {b.text for b in named} >= {"Test now", "Move up", "Move down"}, named
+    # "Move Second up" for a button showing "Move up": someone saying "click Move up" was not understood.
+    assert [b for b in named if not b.attrs["aria-label"].lower().startswith(b.text.lower())] == []

@@ -241,7 +241,7 @@
   function locateButton(label, onClick) {
     var button = make("button", "link map-locate", "Show on map");
     button.type = "button";
-    button.setAttribute("aria-label", "Show " + label + " on the map");
+    button.setAttribute("aria-label", "Show on map: " + label);  // begins with what it shows, for voice control
     button.addEventListener("click", onClick);
     return button;
   }
