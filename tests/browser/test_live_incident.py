@@ -67,6 +67,9 @@ def test_the_incident_page_follows_escalation_exhaustion_and_another_acknowledge
     run_out(app, reference)  # no step left: exhausted
     expect(state).to_have_text("exhausted", timeout=POLL)
     expect(next_line).to_contain_text("Nobody acknowledged on any step")
+    expect(page.get_by_role("status")).to_have_text(  # what a screen reader is told, once
+        f"{reference} Z FLASH exhausted. Nobody acknowledged on any step. A supervisor must take it."
+    )
     expect(countdown).to_have_count(0)
     expect(acknowledge).to_be_visible()  # an exhausted incident still waits for someone to take it
     expect(queue).to_have_title("(1) My queue · Incident tracker", timeout=POLL)

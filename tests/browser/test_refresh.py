@@ -21,6 +21,7 @@ def test_refresh_keeps_focus_on_the_row_the_keyboard_is_on(app, sign_in):
     page.locator(f'tr[data-reference="{first}"] a').focus()
     second = file_incident(app.test_client(), world, precedence="R")["reference"]
     expect(page.locator(f'tr[data-reference="{second}"]')).to_be_visible(timeout=POLL)  # the table changed
+    expect(page.get_by_role("status")).to_have_text(f"{second} new: ROUTINE, Awaiting ack.")  # said to a screen reader
     focused = page.evaluate(
         "document.activeElement.closest('tr') && document.activeElement.closest('tr').dataset.reference"
     )

@@ -5,7 +5,7 @@ show, and the parts that refresh themselves say so."""
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from tests.support import csrf, sign_in
+from tests.support import csrf, file_incident, sign_in
 from tracker.db import session_scope
 from tracker.services.incidents import ladder
 
@@ -108,3 +108,18 @@ def test_a_button_named_for_a_screen_reader_begins_with_the_words_it_shows(app, 
     assert {b.text for b in named} >= {"Test now", "Move up", "Move down"}, named
     # "Move Second up" for a button showing "Move up": someone saying "click Move up" was not understood.
     assert [b for b in named if not b.attrs["aria-label"].lower().startswith(b.text.lower())] == []
+
+
+def test_the_pages_that_refresh_themselves_have_one_status_line_the_refresh_leaves_in_place(client, world):
+    reference = file_incident(client, world)["reference"]
+    sign_in(client, "liaison")
+    for path in ("/board", "/queue", f"/incidents/{reference}"):
+        page = parse(client.get(path).text)
+        (news,) = page.find_all(role="status", data_news=None)
+        # static/live.js writes what changed there; inside a part it swaps, the line would be swapped away, and
+        # inside a table's .table-wrap its margin would make the wrap scroll.
+        apart = page.find_all(data_live=None) + page.find_all("tbody", data_refresh=None)
+        apart += [e for e in page.find_all("div") if "table-wrap" in e.attrs.get("class", "").split()]
+        assert not any(e is news for part in apart for e in part.find_all()), path
+    # What is said: the incident's heading (its state) and what happens next.
+    assert [e.tag for e in page.find_all(data_announce=None)] == ["h1", "p"]

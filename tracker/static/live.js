@@ -4,10 +4,12 @@
 // changed (web/etags.py). Fresh HTML replaces only the parts that changed, never one the person is typing
 // in (its inner live parts are swapped instead, the form stays). No reload, so focus and typed text stay.
 // On the board and My queue a new FLASH or exhausted incident counts in the tab title, and beeps if the
-// person switched the sound on (kept in localStorage; a Web Audio tone, no sound file).
+// person switched the sound on (kept in localStorage; a Web Audio tone, no sound file). What changed is also said in
+// one sentence in the page's polite status line ([data-news]), for a screen reader: the parts themselves are not
+// live regions, since their countdowns tick every second.
 (function () {
   "use strict";
-  var POLL_MS = 3000, tags = {}, inFlight = {}, applied = {};
+  var POLL_MS = 3000, tags = {}, inFlight = {}, applied = {}, heard = [];
 
   // Ask for url's fragment; resolve to {html, tag}, or null when unchanged (304), failed or offline.
   function poll(url) {
@@ -26,6 +28,35 @@
   }
 
   function updated(where) { where.dispatchEvent(new CustomEvent("tracker:updated", { bubbles: true })); }
+
+  function tell(sentences) {
+    var news = document.querySelector("[data-news]");
+    if (news && sentences.length) { news.textContent = sentences.join(" "); }
+  }
+
+  // Each row's precedence and state in words, by reference.
+  function rowStates(body) {
+    var states = {};
+    body.querySelectorAll("tr[data-reference]").forEach(function (row) {
+      var badge = row.querySelector(".badge");
+      states[row.dataset.reference] = {
+        precedence: badge ? badge.title : "",
+        state: Array.prototype.map.call(row.querySelectorAll(".state"), function (s) { return s.textContent.trim(); }).join(", ")
+      };
+    });
+    return states;
+  }
+
+  function rowChanges(before, after) {
+    var said = [];
+    Object.keys(after).forEach(function (reference) {
+      var was = before[reference], now = after[reference];
+      if (!was) { said.push(reference + " new: " + [now.precedence, now.state].filter(Boolean).join(", ") + "."); }
+      else if (was.state !== now.state) { said.push(reference + " now " + now.state + "."); }
+    });
+    Object.keys(before).forEach(function (reference) { if (!after[reference]) { said.push(reference + " left the list."); } });
+    return said;
+  }
 
   // A field holding something typed and not sent yet.
   function dirty(field) {
@@ -64,8 +95,10 @@
         row = focused.closest("tr[data-reference]");
         kind = focused.tagName === "BUTTON" ? "button" : "a";
       }
+      var before = rowStates(body);
       body.innerHTML = got.html;
       tags[url] = got.tag;
+      if (body.closest("table.incidents:not(.exchanges-board)")) { tell(rowChanges(before, rowStates(body))); }
       opened.forEach(function (reference) {  // a row's note someone opened stays open
         var fold = body.querySelector('tr[data-reference="' + reference + '"] details');
         if (fold) { fold.open = true; }
@@ -111,6 +144,9 @@
         wasOpen = Array.prototype.map.call(part.querySelectorAll("details"), function (d) { return d.open; });
     part.innerHTML = fresh.innerHTML;
     if (part.className !== fresh.className) { part.className = fresh.className; }
+    part.querySelectorAll("[data-announce]").forEach(function (el) {  // the new state, what comes next: said once swapped
+      heard.push(el.textContent.replace(/\s+/g, " ").trim().replace(/([^.])$/, "$1."));
+    });
     var folds = part.querySelectorAll("details");
     if (folds.length === wasOpen.length) { wasOpen.forEach(function (open, n) { if (open) { folds[n].open = true; } }); }
     if (hadFocus) {
@@ -145,6 +181,7 @@
         if (match) { whole = swap(part, match) && whole; }
       });
       if (whole) { tags[url] = got.tag; }  // else the next poll brings it all again, to finish once typing ends
+      tell(heard.splice(0));
       updated(document);
     });
   }
