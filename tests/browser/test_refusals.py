@@ -37,7 +37,7 @@ def test_form_errors_stand_next_to_their_fields_and_input_is_kept(app, sign_in):
         expect(box).to_have_class("field has-error")
         expect(box.locator("small.error")).to_contain_text(message)
         expect(page.locator(f"#{field}")).to_have_value(typed)
-        expect(page.locator(f"#{field}")).to_have_attribute("aria-describedby", f"{field}-error")
+        expect(page.locator(f"#{field}")).to_have_attribute("aria-describedby", f"{field}-error {field}-hint")
     expect(page.locator("small.error")).to_have_count(2)
     expect(page.get_by_role("textbox", name="Reporting unit")).to_have_value("Frigate Sentinel")
     expect(page.get_by_role("combobox", name="Domain", exact=True)).to_have_value("maritime")

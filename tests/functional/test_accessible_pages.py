@@ -5,7 +5,7 @@ show, and the parts that refresh themselves say so."""
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from tests.support import csrf, file_incident, sign_in
+from tests.support import csrf, file_incident, filing_form, sign_in
 from tracker.db import session_scope
 from tracker.services.incidents import ladder
 
@@ -123,3 +123,19 @@ def test_the_pages_that_refresh_themselves_have_one_status_line_the_refresh_leav
         assert not any(e is news for part in apart for e in part.find_all()), path
     # What is said: the incident's heading (its state) and what happens next.
     assert [e.tag for e in page.find_all(data_announce=None)] == ["h1", "p"]
+
+
+def test_a_fields_hint_and_error_are_read_with_it(client, world):
+    sign_in(client, "supervisor")
+    exercise = parse(client.get("/exercises/new").text)
+    (states,) = exercise.find_all("input", name="states")
+    assert by_id(exercise, states.attrs["aria-describedby"]).text == "separate several with ;"
+    # The filing form's read-back ("= 54°24'43\"N ... · sector North") and the sector's warning are heard on entering
+    # the field; a refused field names its error first.
+    refused = parse(client.post("/incidents/new", data=filing_form(client, position="54 42 30 22 30")).text)
+    (position,) = refused.find_all("input", name="position")
+    described = position.attrs["aria-describedby"].split()
+    assert described == ["position-error", "position-hint"] and position.attrs["aria-invalid"] == "true"
+    assert by_id(refused, "position-hint").attrs["data-hint-for"] == "position"
+    (sector,) = refused.find_all("select", name="sector")
+    assert by_id(refused, sector.attrs["aria-describedby"]).attrs["data-hint-for"] == "sector"

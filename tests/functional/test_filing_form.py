@@ -31,7 +31,8 @@ def test_the_form_chooses_nothing_for_the_officer_and_focuses_the_first_field(cl
     first = re.search(r"<(?:input|select|textarea)(?![^>]*type=\"hidden\")[^>]*>", page)[0]
     assert 'name="occurred_at"' in first and "autofocus" in first, first
     assert "54.412, 22.871 ·" not in page, "no fixed example line where the read-back stands"
-    assert re.search(r'<small class="hint" data-hint-for="position"> </small>', page), "the read-back line starts empty"
+    read_back = r'<small class="hint" id="position-hint" data-hint-for="position"> </small>'
+    assert re.search(read_back, page), "the read-back line starts empty"
     assert 'placeholder="e.g. 54.412, 22.871' in page
 
 
