@@ -139,3 +139,11 @@ def test_a_fields_hint_and_error_are_read_with_it(client, world):
     assert by_id(refused, "position-hint").attrs["data-hint-for"] == "position"
     (sector,) = refused.find_all("select", name="sector")
     assert by_id(refused, sector.attrs["aria-describedby"]).attrs["data-hint-for"] == "sector"
+
+
+def test_a_users_page_is_titled_as_one(app, client, world):
+    sign_in(client, "admin")
+    users = parse(client.get("/admin/users").text)
+    link = next(a for a in users.find_all("a") if a.text == "liaison")
+    (title,) = parse(client.get(link.attrs["href"]).text).find_all("title")
+    assert title.text == "User liaison · Users · Incident tracker"  # not "liaison · Incident tracker"

@@ -42,6 +42,11 @@ def assert_styled_by_the_app(page: str) -> None:
     assert "<script" not in page, "no script at all"
 
 
+def test_a_used_link_names_what_was_done_in_the_page_title(client, ack_token):
+    done = client.post(f"/links/ack/{ack_token}").text
+    assert re.search(r"<title>(INC-\d{4}-\d{5}) acknowledged</title>", done), done[:400]
+
+
 def test_each_outcome_of_a_link_looks_different(app, client, ack_token, monkeypatch):
     confirm = client.get(f"/links/ack/{ack_token}")
     assert confirm.status_code == 200 and "<form" in confirm.text
