@@ -1,5 +1,6 @@
 """No page of the web app scrolls sideways (issue 16), at a desktop width and a phone's (390x844), and no
-column heading is squeezed until a word of it breaks across lines.
+column heading is squeezed until a word of it breaks across lines; nor is a tick box or radio button a target
+under 24 px (WCAG 2.5.8), counting its label, which ticks it too.
 
 Every GET route of the web blueprints is visited: those without arguments as they are, those with
 arguments on things made for them by the authorization matrix's scenes (tests/functional/
@@ -72,6 +73,15 @@ BROKEN_HEADINGS = r"""Array.from(document.querySelectorAll('th')).filter(th => t
     }
     return broken;
 })"""
+
+# A tick box with its labels, as big as a finger or pointer finds it: at least 24 x 24 px.
+SMALL_CHOICES = """Array.from(document.querySelectorAll('input[type=checkbox], input[type=radio]'))
+    .filter(input => input.offsetParent !== null).flatMap(input => {
+        const boxes = [input, ...input.labels].map(e => e.getBoundingClientRect());
+        const width = Math.max(...boxes.map(r => r.width)), height = Math.max(...boxes.map(r => r.height));
+        const size = `${Math.round(width)} x ${Math.round(height)} px`;
+        return width < 24 || height < 24 ? [`${input.name}=${input.value}: ${size}`] : [];
+    })"""
 
 
 def path_values(scene: Scene) -> dict[str, object]:
@@ -167,11 +177,14 @@ def too_wide(page: Page, path: str, width: int) -> str | None:
 
 
 def wider(page: Page, what: str, width: int) -> str | None:
-    """How much wider than the screen the page is, and which tables scroll inside their cards; None: neither."""
+    """How much wider than the screen the page is, which tables scroll inside their cards, headings broken, tick
+    boxes too small; None: none of these."""
     overflow, clipped, broken = page.evaluate(OVERFLOW), page.evaluate(CLIPPED), page.evaluate(BROKEN_HEADINGS)
+    small = page.evaluate(SMALL_CHOICES)
     problems = [f"{width + overflow} px wide"] if overflow > 0 else []
     problems += [f"table {table} scrolls sideways" for table in clipped]
     problems += [f"heading word broken across lines: {word}" for word in broken]
+    problems += [f"tick box under 24 px: {choice}" for choice in small]
     return f"{what}: {'; '.join(problems)}" if problems else None
 
 
