@@ -1,5 +1,5 @@
-"""The board's own refresh: it keeps the keyboard's place, and a session that ended sends the
-person to the sign-in page instead of pasting that page into the table."""
+"""The board's own refresh: it keeps the keyboard's place (on the row in its place when its row left), and a
+session that ended sends the person to the sign-in page instead of pasting that page into the table."""
 
 import re
 
@@ -17,6 +17,7 @@ def test_refresh_keeps_focus_on_the_row_the_keyboard_is_on(app, sign_in):
     first = file_incident(app.test_client(), world, precedence="Z")["reference"]
     liaison = sign_in("liaison")
     page = liaison.page
+    page.goto("/board?status=open")
     expect(page.locator(f'tr[data-reference="{first}"]')).to_be_visible()
     page.locator(f'tr[data-reference="{first}"] a').focus()
     second = file_incident(app.test_client(), world, precedence="R")["reference"]
@@ -26,8 +27,12 @@ def test_refresh_keeps_focus_on_the_row_the_keyboard_is_on(app, sign_in):
         "document.activeElement.closest('tr') && document.activeElement.closest('tr').dataset.reference"
     )
     assert focused == first, "after the refresh the same row's link still has the focus"
+    # Acknowledged elsewhere, the row leaves the open ones: the keyboard goes to the row now in its place, not the top.
+    answer = app.test_client().post(f"/api/v1/incidents/{first}/acknowledge", json={}, headers=world.auth("supervisor"))
+    assert answer.status_code == 200, answer.get_json()
+    expect(page.get_by_role("status")).to_have_text(f"{first} left the list.", timeout=POLL)
     page.keyboard.press("Enter")
-    expect(page).to_have_url(re.compile(rf"/incidents/{first}$"))
+    expect(page).to_have_url(re.compile(rf"/incidents/{second}$"))
 
 
 def test_a_board_whose_session_ended_goes_to_the_sign_in_page(app, sign_in, live_server):

@@ -87,13 +87,14 @@
     var url = body.dataset.refresh;
     poll(url).then(function (got) {
       if (!got || busy(body)) { return; }  // a note being typed on a row: the next poll brings the rows again
-      var focused = document.activeElement, row = null, kind = "a",
+      var focused = document.activeElement, row = null, kind = "a", place = -1,
           opened = Array.prototype.map.call(body.querySelectorAll("tr[data-reference] details[open]"), function (d) {
             return d.closest("tr[data-reference]").dataset.reference;
           });
       if (focused && body.contains(focused)) {
         row = focused.closest("tr[data-reference]");
         kind = focused.tagName === "BUTTON" ? "button" : "a";
+        place = Array.prototype.indexOf.call(body.querySelectorAll("tr[data-reference]"), row);
       }
       var before = rowStates(body);
       body.innerHTML = got.html;
@@ -105,7 +106,12 @@
       });
       if (row) {  // the keyboard stays on the same row (its link, or its Acknowledge button)
         var again = body.querySelector('tr[data-reference="' + row.dataset.reference + '"] ' + kind);
-        if (again) { again.focus(); }
+        if (!again) {  // the row left the list: the row now in its place (else the table), never back to the page's top
+          var rows = body.querySelectorAll("tr[data-reference]"), next = rows[Math.min(place, rows.length - 1)];
+          again = next ? next.querySelector(kind) || next.querySelector("a") : body.closest("table");
+          if (again.tagName === "TABLE") { again.tabIndex = -1; }
+        }
+        again.focus();
       }
       updated(body);
     });
