@@ -8,7 +8,7 @@ import html
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from tests.exchange_support import (
     NOTICE,
@@ -22,8 +22,10 @@ from tests.exchange_support import (
 )
 from tests.exchange_support import open_exchange as open_via_api
 from tests.support import csrf, sign_in
-from tracker.db import session_scope
-from tracker.models import ExchangeMessage, Incident, Notification, NotificationKind, Precedence
+from tracker.db import engine_of, session_scope
+from tracker.models import ExchangeMessage, Incident, Notification, NotificationKind, Precedence, User
+from tracker.services.exchanges import counterpart
+from tracker.services.exchanges import summaries as summary_service
 from tracker.services.exchanges.four_eyes import DRAFTER_REFUSED, STALE
 from tracker.services.review import audit
 
@@ -254,6 +256,49 @@ def test_texts_approved_and_waiting_to_be_sent_never_hide_a_newer_draft_from_app
     newer = draft_free_text(client, world, exchange["id"])
     listed = api(client, world, "GET", "/approvals", who="supervisor")["messages"]
     assert [m["id"] for m in listed] == [newer["id"]], "the draft waiting for a second person is listed"
+
+
+def approvals_statements(app, who: str) -> tuple[int, int, int]:
+    """(texts, summaries, statements sent to the database) of the approvers' queue of one user."""
+    statements: list[str] = []
+
+    def record(_connection, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with session_scope(app) as session:
+        user = session.scalars(select(User).where(User.username == who)).one()
+        event.listen(engine_of(app), "before_cursor_execute", record)
+        try:
+            texts, summaries = counterpart.waiting(session, user), summary_service.waiting(session, user)
+        finally:
+            event.remove(engine_of(app), "before_cursor_execute", record)
+    return len(texts), len(summaries), len(statements)
+
+
+def test_the_approvers_queue_costs_the_same_few_statements_however_many_incidents_wait(app, client, world):
+    """My queue draws the approvers' queue on every page: it read every text waiting and then its exchange,
+    incident and line one statement each, and a duty officer's, who approves nothing, read them all too."""
+    add_counterpart_line(app, world)
+
+    def incident_with_a_draft_and_a_summary() -> None:
+        exchange = open_via_api(client, world, acknowledged_incident(client, world), text=None)
+        draft_free_text(client, world, exchange["id"])
+        api(
+            client,
+            world,
+            "POST",
+            f"/incidents/{exchange['incident']}/summaries",
+            {"exchange_id": exchange["id"]},
+            status=201,
+        )
+
+    incident_with_a_draft_and_a_summary()
+    texts, summaries, few = approvals_statements(app, "supervisor")
+    assert (texts, summaries) == (1, 1)
+    for _ in range(4):
+        incident_with_a_draft_and_a_summary()
+    assert approvals_statements(app, "supervisor") == (5, 5, few), "no statement more for 4 more incidents"
+    assert approvals_statements(app, "duty") == (0, 0, 0), "who approves nothing has nothing read for them"
 
 
 def test_a_summary_needs_a_second_person_and_a_fact_change_needs_approval_again(app, client, world, exchange):

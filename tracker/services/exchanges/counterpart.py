@@ -11,7 +11,7 @@ can ride along. The exchange-level send (a pending state change first) is exchan
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationError
 from ...models import (
@@ -54,8 +54,12 @@ def waiting(session: Session, user: User, limit: int = 200) -> list[ExchangeMess
     most limit of them.
 
     The limit counts what is shown, never the rows read: texts approved and waiting to be sent, the user's
-    own and those on lines they do not serve would otherwise fill it and hide every newer draft."""
-    candidates = session.scalars(
+    own and those on lines they do not serve would otherwise fill it and hide every newer draft. They are
+    read a batch at a time with their exchange, line and incident (four_eyes.first_waiting)."""
+    approver = four_eyes.Approver(session, user)
+    if not approver.may_approve_any():
+        return []
+    candidates = (
         select(ExchangeMessage)
         .join(Exchange, ExchangeMessage.exchange_id == Exchange.id)
         .where(
@@ -64,14 +68,21 @@ def waiting(session: Session, user: User, limit: int = 200) -> list[ExchangeMess
             Exchange.state != ExchangeState.CLOSED,  # a closed exchange sends nothing more
         )
         .order_by(ExchangeMessage.recorded_at, ExchangeMessage.id)
-    ).all()
-    return [
-        m
-        for m in candidates
-        if needs_approval(m)
-        and user.username not in authors(m)
-        and four_eyes.may_approve(session, m.exchange.incident, user, m.exchange.channel_id)
-    ][:limit]
+        .options(
+            selectinload(ExchangeMessage.exchange).selectinload(Exchange.incident),
+            selectinload(ExchangeMessage.exchange).selectinload(Exchange.channel),
+        )
+    )
+
+    def waits(message: ExchangeMessage) -> bool:
+        incident = message.exchange.incident
+        return (
+            user.username not in authors(message)
+            and (message.status is OS.DRAFT or approver.stale(message.facts_digest, incident))
+            and approver.may_approve(incident, message.exchange.channel_id)
+        )
+
+    return four_eyes.first_waiting(session, candidates, waits, limit)
 
 
 UNCHANGED = "the wording is unchanged: nothing to save"

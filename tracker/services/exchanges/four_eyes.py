@@ -13,8 +13,10 @@ line), as a second officer of the same desk.
 
 import hashlib
 import json
+from collections.abc import Callable
+from typing import TypeVar
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from ...errors import Forbidden
@@ -25,6 +27,9 @@ from ..incidents import amendment_record, handling
 
 DRAFTER_REFUSED = "the drafter cannot approve their own text: a second person must"
 STALE = "the incident changed since approval: approve it again"
+# Texts read at a time by the approvers' queue (as many as it showed before it counted what it shows).
+BATCH = 200
+T = TypeVar("T")
 
 
 def facts(incident: Incident) -> dict:
@@ -106,6 +111,48 @@ def may_approve(session: Session, incident: Incident, user: User, channel_id: in
     if may(user.role, Permission.EXCHANGES_APPROVE_ANY):
         return True
     return may(user.role, Permission.EXCHANGES_APPROVE) and serves(session, incident, user, channel_id)
+
+
+class Approver:
+    """One person judging many texts at once (the approvers' queue): each incident's facts digest and each
+    (incident, line) right is worked out once, not once a text (the digest reads the incident's timeline)."""
+
+    def __init__(self, session: Session, user: User):
+        self.session, self.user = session, user
+        self._digests: dict[int, str] = {}
+        self._rights: dict[tuple[int, int | None], bool] = {}
+
+    def may_approve_any(self) -> bool:
+        """Whether the role may approve at all (on any line, or on those the user serves)."""
+        return may(self.user.role, Permission.EXCHANGES_APPROVE_ANY) or may(
+            self.user.role, Permission.EXCHANGES_APPROVE
+        )
+
+    def stale(self, approved_digest: str | None, incident: Incident) -> bool:
+        if incident.id not in self._digests:
+            self._digests[incident.id] = facts_digest(incident)
+        return approved_digest != self._digests[incident.id]
+
+    def may_approve(self, incident: Incident, channel_id: int | None) -> bool:
+        key = (incident.id, channel_id)
+        if key not in self._rights:
+            self._rights[key] = may_approve(self.session, incident, self.user, channel_id)
+        return self._rights[key]
+
+
+def first_waiting(session: Session, texts: Select, waits: Callable[[T], bool], limit: int) -> list[T]:
+    """The first limit of texts (a select, oldest first) that waits keeps, read a batch at a time and no
+    further than needed: the queue is drawn on every My queue page, and approved texts awaiting sending,
+    one's own and those of other lines are read and set aside, never shown."""
+    found: list[T] = []
+    offset = 0
+    while len(found) < limit:
+        batch = session.scalars(texts.limit(BATCH).offset(offset)).all()
+        found += [text for text in batch if waits(text)]
+        if len(batch) < BATCH:
+            break
+        offset += BATCH
+    return found[:limit]
 
 
 def ensure_may_approve(

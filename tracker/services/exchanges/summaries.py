@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationError
 from ...models import EventKind, Exchange, ExchangeMessage, Incident, Summary, SummaryStatus, User
@@ -83,19 +83,25 @@ def for_incident(session: Session, incident: Incident) -> list[Summary]:
 
 def waiting(session: Session, user: User, limit: int = 200) -> list[Summary]:
     """Summaries that wait for approval and that this user may approve (not their own), oldest first, at
-    most limit of them (counted as counterpart.waiting counts: what is shown, not the rows read)."""
-    candidates = session.scalars(
+    most limit of them (counted and read as counterpart.waiting counts and reads them)."""
+    approver = four_eyes.Approver(session, user)
+    if not approver.may_approve_any():
+        return []
+    candidates = (
         select(Summary)
         .where(Summary.status.in_((SummaryStatus.DRAFT, SummaryStatus.APPROVED)))
         .order_by(Summary.updated_at, Summary.id)
-    ).all()
-    return [
-        s
-        for s in candidates
-        if needs_approval(s)
-        and user.username not in authors(s)
-        and four_eyes.may_approve(session, s.incident, user, _channel_id(s))
-    ][:limit]
+        .options(selectinload(Summary.incident), selectinload(Summary.exchange))
+    )
+
+    def waits(summary: Summary) -> bool:
+        return (
+            user.username not in authors(summary)
+            and (summary.status is SummaryStatus.DRAFT or approver.stale(summary.facts_digest, summary.incident))
+            and approver.may_approve(summary.incident, _channel_id(summary))
+        )
+
+    return four_eyes.first_waiting(session, candidates, waits, limit)
 
 
 def problems(summary: Summary) -> dict[str, str]:
