@@ -56,10 +56,12 @@ def parse_dtg(text: str) -> datetime:
 
 
 def format_dtg(moment: datetime) -> str:
-    """Format an aware datetime as a Zulu date-time group, e.g. 061620ZDEC17."""
+    """Format an aware datetime as a Zulu date-time group, e.g. 061620ZDEC17; outside 2000-2099 with the
+    year whole (271405ZNOV1999), since two digits name 2000-2099 only and 99 would read back as 2099."""
     z = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    year = z.year % 100 if 2000 <= z.year <= 2099 else z.year
     # Fields, not strftime: a message shows three DTGs, and strftime cost four times as much.
-    return f"{z.day:02}{z.hour:02}{z.minute:02}Z{MONTHS[z.month - 1]}{z.year % 100:02}"
+    return f"{z.day:02}{z.hour:02}{z.minute:02}Z{MONTHS[z.month - 1]}{year:02}"
 
 
 def parse_moment(text: str) -> datetime:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.timeutil import format_dtg, isoformat, parse_dtg, parse_moment, zone_offset
+from tracker.timeutil import MONTHS, format_dtg, isoformat, parse_dtg, parse_moment, zone_offset
 
 
 def utc(*args) -> datetime:
@@ -135,6 +135,15 @@ def test_zulu_date_time_group_survives_a_round_trip(text):
     assert format_dtg(parse_dtg(text)) == text
 
 
+@pytest.mark.parametrize("moment", [utc(1999, 11, 27, 14, 5), utc(1900, 1, 1, 0, 0), utc(2100, 12, 31, 23, 59)])
+def test_a_time_outside_2000_2099_is_written_with_its_year_whole_so_it_reads_back_as_itself(moment):
+    """Two digits name 2000-2099: 1999 written 99 was read back as 2099 (the filing form's read-back said
+    "1999-11-27T14:05:00Z = 271405ZNOV99", and the amend form showed it so)."""
+    written = format_dtg(moment)
+    assert written == f"{moment:%d%H%M}Z{MONTHS[moment.month - 1]}{moment.year}", written
+    assert parse_dtg(written) == parse_moment(written) == moment
+
+
 @pytest.mark.parametrize(
     ("moment", "expected"),
     [
@@ -171,4 +180,6 @@ def test_isoformat_of_no_moment_is_none():
 )
 def test_a_date_time_group_reads_as_strftime_writes_it_in_zulu(moment):
     zulu = moment.astimezone(UTC)
-    assert format_dtg(moment) == zulu.strftime("%d%H%MZ") + zulu.strftime("%b").upper() + zulu.strftime("%y")
+    year = zulu.strftime("%y") if 2000 <= zulu.year <= 2099 else zulu.strftime("%Y")  # two digits name 2000-2099
+    assert format_dtg(moment) == zulu.strftime("%d%H%MZ") + zulu.strftime("%b").upper() + year
+    assert parse_dtg(format_dtg(moment)) == zulu.replace(second=0, microsecond=0)
