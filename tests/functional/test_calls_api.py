@@ -154,6 +154,16 @@ def test_what_a_call_cannot_be_is_refused_with_422_naming_the_field(app, client,
     assert api(client, world, "GET", f"/exchanges/{exchange['id']}")["state"] == "notified"
 
 
+def test_a_move_not_allowed_says_from_which_state_and_where_it_may_go(client, world, scene):
+    """Every value a 422's details hold under a field is a list of sentences: the state it stood in is in
+    the sentence, not a lone value that read as a problem called "notified"."""
+    reference, exchange = scene
+    body = {"direction": "we_called", "channel_id": exchange["channel_id"], "moves_to": "meeting_held"}
+    details = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=422)["error"]["details"]
+    assert details["moves_to"] == ["not allowed from notified"] and "state" not in details, details
+    assert "receipt_confirmed" in details["allowed"], details
+
+
 def test_a_call_on_an_exchange_is_on_the_exchanges_line(client, world, scene):
     reference, exchange = scene
     body = {"direction": "we_called", "exchange_id": exchange["id"], "channel_id": world.channels["L1"]}

@@ -334,7 +334,7 @@ def move_by_call(session: Session, call: Call, new_state: ExchangeState, actor: 
     if new_state not in allowed:
         raise ValidationError(
             f"an exchange that is {exchange.state.value} cannot become {new_state.value}",
-            {"moves_to": "not allowed from here", "allowed": [s.value for s in allowed], "state": exchange.state.value},
+            {"moves_to": f"not allowed from {exchange.state.value}", "allowed": [s.value for s in allowed]},
         )
     at = min(call.ended_at or now, now)
     call.moved_to = new_state

@@ -114,7 +114,7 @@ def ensure_supported(language: str | None, kind: str) -> None:
             raise ValidationError(
                 f"the {name} catalogue ({each}.po) has no text for a message of the kind {kind}: "
                 f"it cannot go out in {name}",
-                {"language": each, "kind": kind, "untranslated": lacking[:10]},
+                {"language": f"{each}: no text for a message of the kind {kind}", "untranslated": lacking[:10]},
             )
 
 
