@@ -185,7 +185,12 @@ def _send_all(
         if pending and due:
             dispatch.settle(app, (p.transport for p in pending))  # on disk before it is on record
             with session_scope(app) as session:
-                sent += len(delivery.record_sent_many(session, pending, runner))
+                ours = delivery.record_sent_many(session, pending, runner)
+            sent += len(ours)
+            if lost := sorted({p.notification_id for p in pending} - set(ours)):
+                # Sent while another scheduler took the claim over (this one's heartbeat seemed to stop): the
+                # documented at-least-once window, said where an operator sees it.
+                log.warning("messages %s were sent after another scheduler took over their claims: sent twice", lost)
             for done in pending:  # counted once on record: one not settled is sent, and counted, again
                 metrics.NOTIFICATIONS.labels(done.transport, "sent").inc()
                 metrics.DELIVERY_LATENCY.labels(done.transport).observe(done.latency_ms / 1000)

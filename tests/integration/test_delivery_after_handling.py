@@ -148,6 +148,25 @@ def test_a_live_scheduler_keeps_its_claims_and_records_only_its_own(app):
         assert session.scalar(select(Notification.kind)) is NotificationKind.NOTIFIED
 
 
+def test_a_message_sent_after_another_scheduler_took_its_claim_is_logged_as_sent_twice(app, caplog):
+    """A live scheduler starved past its claim sends what it holds before it looks again: the other one sends
+    it too. That is the documented at-least-once window; an operator reads it in the log, by message."""
+    world = build_world(app)
+    file_incident(app.test_client(), world)
+    policy = dispatch.retry_policy(app)
+    t0 = utcnow()
+    [mine] = claim(app, "A", t0)
+    [theirs] = claim(app, "B", t0 + timedelta(seconds=policy.claim_seconds + 1))
+    assert theirs.notification_id == mine.notification_id
+    with caplog.at_level("WARNING", logger="tracker.jobs"):
+        assert jobs._send_all(app, [mine], policy, "A", time.monotonic()) == 0, "B's claim is not A's to record"
+    said = [r.getMessage() for r in caplog.records if "took over" in r.getMessage()]
+    assert said == [
+        f"messages [{mine.notification_id}] were sent after another scheduler took over their claims: sent twice"
+    ]
+    assert rows(app)[mine.notification_id][1] is NotificationStatus.SENDING, "still B's to send and record"
+
+
 def test_a_check_between_renewals_writes_no_claim(app):
     """Checking is a read (and a cancel where one is due): a batch renews its claims only now and then, not
     every 0.2 s for every message it has left."""

@@ -187,6 +187,7 @@ def test_a_scheduler_killed_mid_sweep_loses_and_doubles_nothing(app, tmp_path):
         if postgresql:  # inside one of its transactions (a sweep batch, a delivery claim)
             with contextlib.suppress(AssertionError):
                 wait_until(lambda: backend_in_transaction(app, names[victim]), 2, "in a transaction", every=0.01)
+        struck_at = utcnow()
         killed.send_signal(signal.SIGKILL)
         assert killed.wait(10) == -signal.SIGKILL
         # A COMMIT the victim sent just before it died still lands: count once its backends are gone
@@ -212,8 +213,50 @@ def test_a_scheduler_killed_mid_sweep_loses_and_doubles_nothing(app, tmp_path):
     runners = assert_each_deadline_acted_on_once(app, ids, TWO_STEPS)
     assert runners[runner_of(killed)] == by_killed, "what the killed scheduler committed stands; the rest vanished"
     # One message for step 2 and one to the supervisor per incident; the filed one also notified step 1.
-    attempts = assert_each_message_delivered_once(app, Counter({**dict.fromkeys(ids, 2), template: 3}))
+    try:
+        attempts = assert_each_message_delivered_once(app, Counter({**dict.fromkeys(ids, 2), template: 3}))
+    except AssertionError as failed:
+        who = {runner_of(p): f"scheduler-{n}" for n, p in enumerate(processes)}
+        raise AssertionError(f"{failed}\n{sent_twice(app, struck_at, who, logs)}") from None
     assert set(attempts) <= {1, 2}, f"a message is claimed again only after its claim lapsed: {attempts}"
+
+
+def sent_twice(app, struck_at: datetime, who: dict[str, str], logs) -> str:
+    """What tells a message sent twice by a live scheduler starved past the takeover time (its heartbeat
+    late on a loaded machine) from one the killed scheduler sent and recorded before another sent it
+    again: each such message's sent attempts against the moment of the kill, its last claimer, and
+    the warnings of every scheduler's log."""
+    with session_scope(app) as session:
+        twice = (
+            session.execute(
+                select(DeliveryAttempt.notification_id)
+                .where(DeliveryAttempt.outcome == AttemptOutcome.SENT)
+                .group_by(DeliveryAttempt.notification_id)
+                .having(func.count() > 1)
+            )
+            .scalars()
+            .all()
+        )
+        lines = [f"struck at {struck_at:%H:%M:%S.%f}; runners {who}; {len(twice)} messages sent twice"]
+        for notification_id in twice[:5]:
+            row = session.get(Notification, notification_id)
+            times = session.scalars(
+                select(DeliveryAttempt.at)
+                .where(DeliveryAttempt.notification_id == notification_id)
+                .order_by(DeliveryAttempt.id)
+            ).all()
+            lines.append(
+                f"message {notification_id} ({row.kind.value}, claims {row.attempts}, last by "
+                f"{who.get(row.claimed_by or '', row.claimed_by)}): sent at {[f'{t:%H:%M:%S.%f}' for t in times]}"
+            )
+    for log in logs:
+        said = [
+            line
+            for line in log.read_text(errors="replace").splitlines()
+            if ("WARNING" in line or "ERROR" in line) and "maximum number of running instances" not in line
+        ]
+        lines.append(f"{log.name}: " + (" | ".join(said[-15:]) or "no warnings"))
+    return "\n".join(lines)
 
 
 def advancing(app, processes, at_least: int) -> int:
