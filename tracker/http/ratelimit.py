@@ -62,17 +62,19 @@ def count_failure(key: str, limit_name: str, now: datetime) -> None:
 
 
 def guarded(key: str, limit_name: str, what: str, check: Callable[[Session], T | None]) -> T | None:
-    """Refuse (429) when key is over its limit, else run check; count a failure when check finds
-    nothing (None) or refuses (a TrackerError, raised again once the failure is counted)."""
+    """Run check; when it finds nothing (None) or refuses (a TrackerError), refuse (429) if key is over
+    its limit, else count the failure and say so (None, or the TrackerError raised again). What check
+    finds is never refused for its key's failures, as a good bearer token is not (http.tokens)."""
     limit, window = _settings(limit_name)
     now = utcnow()
     refused: TrackerError | None = None
     with _own_transaction(reads_only=True) as session:
-        throttle.refuse_if_over(session, key, limit, window, now, what)
         try:
             found = check(session)
         except TrackerError as error:
             found, refused = None, error
+        if found is None:
+            throttle.refuse_if_over(session, key, limit, window, now, what)
     if found is None:
         with _own_transaction() as session:
             throttle.hit(session, key, window, now)

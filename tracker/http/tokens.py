@@ -23,8 +23,11 @@ WHAT = "wrong tokens from this address"
 
 
 def user_for_token(token: str, record_use: bool = True) -> User | None:
-    """The token's active user, in the request's session; an address that sent too many wrong
-    tokens is refused (429), and a wrong token counts against it. A good token's "Last used" is
+    """The token's active user, in the request's session; a wrong token counts against its address,
+    and once the address sent too many, a wrong token is refused (429). A good token is never refused
+    for its address: one script with an old token behind an office's shared address locked every desk's
+    integrations out for the window, and a token of 32 random bytes is not found by guessing, limited
+    or not. A good token's "Last used" is
     written at most once a minute (people.mark_token_used), unless record_use is False (a metrics
     scrape writes nothing).
 
@@ -37,11 +40,9 @@ def user_for_token(token: str, record_use: bool = True) -> User | None:
     now = utcnow()
     session = get_session()
     check = people.check_token(session, token, throttle.count_parameters(key, window, now))
-    if check.attempts >= limit:
-        session.rollback()
-        throttle.refuse_over(check.attempts, limit, window, now, WHAT)
     if check.user is None or check.token_id is None:
         session.rollback()
+        throttle.refuse_over(check.attempts, limit, window, now, WHAT)  # over the limit: 429, not counted
         ratelimit.count_failure(key, LIMIT, now)
         return None
     if record_use and people.needs_last_used(check.last_used_at, now):
