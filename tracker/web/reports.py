@@ -140,7 +140,11 @@ def _year() -> int | None:
         return utcnow().year
     if not given.isdecimal():  # not isdigit(): superscripts are digits to it and no number to int()
         return None
-    return int(given) if annual.FIRST_YEAR <= int(given) <= annual.LAST_YEAR else None
+    try:
+        year = int(given)
+    except ValueError:  # over 4,300 digits: int() refuses to read them (sys.get_int_max_str_digits)
+        return None
+    return year if annual.FIRST_YEAR <= year <= annual.LAST_YEAR else None
 
 
 @bp.get("/reports/review")
