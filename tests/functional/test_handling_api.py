@@ -115,6 +115,11 @@ def test_list_filters_and_pages(client, world):
         "/api/v1/incidents?since=2026-11-28T00:00:00Z&until=2026-11-27T00:00:00Z", headers=world.auth("duty")
     )
     assert backwards.status_code == 422 and "until" in backwards.get_json()["error"]["details"], backwards.get_json()
+    # until is exclusive: a window that ends where it starts holds nothing, and a total of 0 would read as
+    # "no incident that day" (the reports refuse from == to alike).
+    for empty in ("since=2026-11-27&until=2026-11-27", "since=271000ZNOV26&until=2026-11-27T10:00:00Z&by=reported"):
+        refused = client.get(f"/api/v1/incidents?{empty}", headers=world.auth("duty"))
+        assert refused.status_code == 422 and "until" in refused.get_json()["error"]["details"], refused.get_json()
     # The report's window is on the report time (filed now), the list's by default on the occurrence (27
     # Nov): by=reported reconciles the two.
     lately = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
