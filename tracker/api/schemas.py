@@ -498,14 +498,6 @@ class IncidentQuery(Query, DomainAndCategory, Window):
     page = fields.Integer(load_default=1, validate=ID)
     per_page = fields.Integer(validate=Range(min=1, max=200))
 
-    @validates_schema
-    def _a_window_that_can_hold_an_incident(self, data, **kwargs):
-        # until is exclusive, as the reports' to: since == until holds no incident, and "total": 0 for
-        # since=2026-11-27&until=2026-11-27 read as "none that day" (the reports refuse from == to alike).
-        since, until = data.get("since"), data.get("until")
-        if since is not None and since == until:
-            raise MarshmallowError("must be later than since: until is exclusive (for one day, the next day)", "until")
-
 
 class IncidentPage(Schema):
     items = fields.List(fields.Nested(IncidentOut))

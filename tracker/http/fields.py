@@ -163,11 +163,12 @@ class DomainAndCategory(Schema):
 
 
 class Window(Schema):
-    """A query's since and until (the incident list, the exercise register): a window that closes before
-    it opens is a mistake to say, not an empty list (as the reports say of from and to)."""
+    """A query's since and until (the incident list, the exercise register): until is exclusive, as the
+    reports' to, so a window that closes as or before it opens holds nothing and is a mistake to say, not
+    an empty list ("total": 0 for since=2026-11-27&until=2026-11-27 read as "none that day")."""
 
     @validates_schema
     def _since_before_until(self, data, **kwargs):
         since, until = data.get("since"), data.get("until")
-        if since is not None and until is not None and since > until:
-            raise ValidationError("must not be earlier than since", "until")
+        if since is not None and until is not None and since >= until:
+            raise ValidationError("must be later than since: until is exclusive (for one day, the next day)", "until")
