@@ -216,7 +216,9 @@ def exchange_counts(session: Session, flt: ReportFilter) -> dict[str, int]:
     meeting_held); refused: they refused instead (state refused, or a received "refusal"); no_answer: we
     marked it unanswered; overdue: none of these and a deadline passed (overdue_count > 0 or state overdue);
     answered_late is the part of answered whose reply came after the reply's deadline; open: none of these,
-    not closed; closed_unanswered: none of these, closed. As the annual review's outcome() orders them.
+    not closed; closed_unanswered: none of these, closed. The annual review's outcome() orders the first
+    four alike, but has no closed_unanswered: there an exchange closed unanswered is no answer, whether or
+    not a deadline passed first (here, overdue when one did).
     """
     S = ExchangeState
 
