@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import pytest
 
-from tracker.services.review.reports import Handled, percentile, seconds_between, summarize, time_section
+from tracker.services.review.reports import Handled, percentile, seconds_between, summarize, time_rows, time_section
 
 HALF, P90 = Fraction(1, 2), Fraction(9, 10)
 
@@ -86,3 +86,19 @@ def test_time_section_groups_by_channel_level_precedence_and_month():
         "L1 desk": {"count": 1, "median_seconds": 900.0, "p90_seconds": 900.0},
         "L2 hotline": {"count": 1, "median_seconds": 900.0, "p90_seconds": 900.0},
     }, "an incident handled on a step without channels counts in no channel"
+
+
+def test_a_times_table_lists_every_row_either_time_has_in_the_groups_order():
+    """Keys of the time to acknowledge, then those only resolved, put a month with resolved incidents only
+    below a later month, and ROUTINE above FLASH (reports review)."""
+    report = {
+        "ack_times": {"by_month": {"2026-12": {}}, "by_precedence": {"R": {}}, "by_level": {"L10": {}}},
+        "resolve_times": {
+            "by_month": {"2026-11": {}, "2026-12": {}},
+            "by_precedence": {"Z": {}},
+            "by_level": {"L2": {}},
+        },
+    }
+    assert time_rows(report, "by_month") == ["2026-11", "2026-12"]
+    assert time_rows(report, "by_precedence") == ["Z", "R"]
+    assert time_rows(report, "by_level") == ["L2", "L10"]

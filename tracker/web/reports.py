@@ -111,6 +111,7 @@ def report():
         categories=all_categories(),
         precedences=list(Precedence),
         definitions=reports.DEFINITIONS,
+        time_rows=reports.time_rows,
     ), (422 if problems else 200)
 
 

@@ -21,10 +21,11 @@ Definitions (the API description and the report page say the same, from DEFINITI
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
+from typing import Any
 
 from sqlalchemy import and_, case, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
@@ -142,16 +143,33 @@ def _grouped(pairs: Iterable[tuple[str, Fraction]], order) -> dict:
     return {key: summarize(groups[key]) for key in sorted(groups, key=order)}
 
 
+# Each group's order: channels by name, L1 to L5, Z O P R, months in turn.
+GROUP_ORDER: dict[str, Callable[[str], Any]] = {
+    "by_channel": str,
+    "by_level": lambda k: int(k[1:]),
+    "by_precedence": PRECEDENCE_ORDER.index,
+    "by_month": str,
+}
+
+
 def time_section(handled: Sequence[Handled], measure: str) -> dict:
     """Summaries of one measure ("ack_seconds" or "resolve_seconds"): overall and per group."""
     timed = [(h, getattr(h, measure)) for h in handled if getattr(h, measure) is not None]
-    return {
-        "overall": summarize([v for _, v in timed]),
-        "by_channel": _grouped(((c, v) for h, v in timed for c in h.channels), str),
-        "by_level": _grouped(((f"L{n}", v) for h, v in timed for n in h.levels), lambda k: int(k[1:])),
-        "by_precedence": _grouped(((h.precedence, v) for h, v in timed), PRECEDENCE_ORDER.index),
-        "by_month": _grouped(((h.month, v) for h, v in timed), str),
+    pairs = {
+        "by_channel": ((c, v) for h, v in timed for c in h.channels),
+        "by_level": ((f"L{n}", v) for h, v in timed for n in h.levels),
+        "by_precedence": ((h.precedence, v) for h, v in timed),
+        "by_month": ((h.month, v) for h, v in timed),
     }
+    return {"overall": summarize([v for _, v in timed])} | {
+        group: _grouped(pairs[group], order) for group, order in GROUP_ORDER.items()
+    }
+
+
+def time_rows(report: dict, group: str) -> list[str]:
+    """The rows of a group's table of both times: every key either has, in the group's order (the keys of
+    one time, then the other's, put a month only resolved after the months acknowledged)."""
+    return sorted({*report["ack_times"][group], *report["resolve_times"][group]}, key=GROUP_ORDER[group])
 
 
 def handled_from(row) -> Handled:
