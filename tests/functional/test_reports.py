@@ -325,6 +325,8 @@ def test_report_page_shows_bad_filters_next_to_their_fields(client, fixture):
     page = client.get("/reports?from=2026-13-01")
     assert page.status_code == 422 and "The filters are not valid" in page.text
     assert 'class="field has-error"' in page.text and "<svg" not in page.text
+    twice = client.get("/reports?from=2026-11-01&from=2026-12-01")
+    assert twice.status_code == 422 and "given more than once" in twice.text, twice.text[:3000]
     page = client.get("/reports?domain=air&category=collision")
     assert page.status_code == 422 and "is not a category of domain &#39;air&#39;" in page.text, page.text[:3000]
 

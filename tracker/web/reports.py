@@ -26,11 +26,15 @@ def _query() -> tuple[dict, dict, dict | list]:
     given = {name: request.args.getlist(name) for name in FILTER_NAMES}
     given = {name: [v for v in values if v.strip()] for name, values in given.items()}
     given = {name: values for name, values in given.items() if values}
+    # As the API's Query refuses them: a filter given twice was read as its first value, unsaid.
+    twice = {name: ["given more than once; this filter takes one value"] for name, values in given.items()}
+    twice = {name: said for name, said in twice.items() if name != "precedence" and len(given[name]) > 1}
     raw = {name: values if name == "precedence" else values[0] for name, values in given.items()}
     try:
-        return given, ReportQuery().load(raw), {}
+        loaded = ReportQuery().load(raw)
     except ValidationError as error:
-        return given, {}, error.messages
+        return given, {}, {**error.messages, **twice} if isinstance(error.messages, dict) else error.messages
+    return (given, {}, twice) if twice else (given, loaded, {})
 
 
 def moment(at) -> str:
