@@ -221,16 +221,15 @@ def test_a_request_for_explanation_moves_the_exchange_only_when_sent(app, client
     assert now["state"] == "explanation_requested" and now["deadline_kind"] == "reply" and now["deadline_at"]
 
 
+def draft_summary(client, world, exchange: dict) -> dict:
+    """A releasable summary of the exchange's incident, drafted on the exchange by liaison."""
+    body = {"exchange_id": exchange["id"]}
+    return api(client, world, "POST", f"/incidents/{exchange['incident']}/summaries", body, status=201)
+
+
 def test_approvals_lists_what_the_caller_may_approve(app, client, world, exchange):
     drafted = draft_free_text(client, world, exchange["id"])
-    summary = api(
-        client,
-        world,
-        "POST",
-        f"/incidents/{exchange['incident']}/summaries",
-        {"exchange_id": exchange["id"]},
-        status=201,
-    )
+    summary = draft_summary(client, world, exchange)
     for_supervisor = api(client, world, "GET", "/approvals", who="supervisor")
     assert [m["id"] for m in for_supervisor["messages"]] == [drafted["id"]]
     assert for_supervisor["messages"][0]["incident"] == exchange["incident"]
@@ -283,14 +282,7 @@ def test_the_approvers_queue_costs_the_same_few_statements_however_many_incident
     def incident_with_a_draft_and_a_summary() -> None:
         exchange = open_via_api(client, world, acknowledged_incident(client, world), text=None)
         draft_free_text(client, world, exchange["id"])
-        api(
-            client,
-            world,
-            "POST",
-            f"/incidents/{exchange['incident']}/summaries",
-            {"exchange_id": exchange["id"]},
-            status=201,
-        )
+        draft_summary(client, world, exchange)
 
     incident_with_a_draft_and_a_summary()
     texts, summaries, few = approvals_statements(app, "supervisor")
