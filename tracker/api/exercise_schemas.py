@@ -158,6 +158,7 @@ class BriefingOut(Schema):
 
 
 class ExerciseQuery(Query, Window):
+    spans = True  # since == until: the exercises running at that moment
     when = Text(
         load_default="all",
         validate=OneOf(register.WHEN),

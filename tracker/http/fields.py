@@ -164,11 +164,20 @@ class DomainAndCategory(Schema):
 
 class Window(Schema):
     """A query's since and until (the incident list, the exercise register): until is exclusive, as the
-    reports' to, so a window that closes as or before it opens holds nothing and is a mistake to say, not
-    an empty list ("total": 0 for since=2026-11-27&until=2026-11-27 read as "none that day")."""
+    reports' to, so a window that closes before it opens is a mistake to say, not an empty list. So is one
+    that closes as it opens where what it bounds happens at a moment (an incident): it holds nothing, and
+    "total": 0 for since=2026-11-27&until=2026-11-27 read as "none that day". Where it bounds things that
+    last (spans: an exercise runs from its start to its end), since equal to until asks which were running
+    at that moment: the register answers it (still running at since, started before until)."""
+
+    spans = False
 
     @validates_schema
     def _since_before_until(self, data, **kwargs):
         since, until = data.get("since"), data.get("until")
-        if since is not None and until is not None and since >= until:
+        if since is None or until is None:
+            return
+        if since > until:
+            raise ValidationError("must not be earlier than since", "until")
+        if since == until and not self.spans:
             raise ValidationError("must be later than since: until is exclusive (for one day, the next day)", "until")
