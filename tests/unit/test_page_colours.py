@@ -49,6 +49,7 @@ def contrast(a: tuple[float, float, float], b: tuple[float, float, float]) -> fl
     ("sheet", "selectors"),
     [("app.css", (".badge", f".badge.prec-{letter}")) for letter in "ZOPR"]
     + [("map.css", (kind, f"{kind}.prec-{letter}")) for kind in (".map-marker", ".map-cluster") for letter in "ZOPR"]
+    + [("map.css", (".map-cluster-key",))]  # the legend's cluster, drawn as a FLASH one is
     + [
         ("app.css", ("button", "button.primary")),
         ("app.css", ("button", "a.button", "a.button.primary")),
