@@ -27,12 +27,31 @@ def test_refresh_keeps_focus_on_the_row_the_keyboard_is_on(app, sign_in):
         "document.activeElement.closest('tr') && document.activeElement.closest('tr').dataset.reference"
     )
     assert focused == first, "after the refresh the same row's link still has the focus"
-    # Acknowledged elsewhere, the row leaves the open ones: the keyboard goes to the row now in its place, not the top.
+    # Acknowledged elsewhere, the row leaves the open ones: the keyboard goes to the row now in its place, not the top,
+    # and to its link: on its Acknowledge button, the Enter meant for the row that left would acknowledge this one.
+    page.get_by_role("button", name=f"Acknowledge {first}").focus()
     answer = app.test_client().post(f"/api/v1/incidents/{first}/acknowledge", json={}, headers=world.auth("supervisor"))
     assert answer.status_code == 200, answer.get_json()
     expect(page.get_by_role("status")).to_have_text(f"{first} left the list.", timeout=POLL)
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(rf"/incidents/{second}$"))
+
+
+def test_a_row_acknowledged_elsewhere_keeps_the_focus_on_itself_not_on_the_next_rows_button(app, sign_in):
+    """Acknowledged by someone else, a row on the whole board stays but sorts below the open ones of its
+    precedence and loses its Acknowledge button: the focus that was on that button goes to the row's own link,
+    not to the button of whichever incident now sits where it was."""
+    world = build_world(app)
+    first, second = (file_incident(app.test_client(), world, precedence="Z")["reference"] for _ in range(2))
+    page = sign_in("liaison").page
+    page.goto("/board")
+    page.get_by_role("button", name=f"Acknowledge {first}").focus()
+    answer = app.test_client().post(f"/api/v1/incidents/{first}/acknowledge", json={}, headers=world.auth("supervisor"))
+    assert answer.status_code == 200, answer.get_json()
+    expect(page.get_by_role("status")).to_have_text(f"{first} now Acknowledged.", timeout=POLL)
+    expect(page.locator("tbody tr[data-reference]").first).to_have_attribute("data-reference", second)
+    focused = page.evaluate("[document.activeElement.tagName, document.activeElement.closest('tr')?.dataset.reference]")
+    assert focused == ["A", first], f"the focus left the row acknowledged elsewhere: {focused}"
 
 
 def test_a_board_whose_session_ended_goes_to_the_sign_in_page(app, sign_in, live_server):

@@ -105,10 +105,12 @@
         if (fold) { fold.open = true; }
       });
       if (row) {  // the keyboard stays on the same row (its link, or its Acknowledge button)
-        var again = body.querySelector('tr[data-reference="' + row.dataset.reference + '"] ' + kind);
-        if (!again) {  // the row left the list: the row now in its place (else the table), never back to the page's top
+        var same = body.querySelector('tr[data-reference="' + row.dataset.reference + '"]'),
+            again = same && (same.querySelector(kind) || same.querySelector("a"));  // its button gone: its link
+        if (!same) {  // the row left the list: the row now in its place (else the table), never back to the page's top
+          // Its link, never its Acknowledge button: the Enter meant for the row that left would acknowledge this one.
           var rows = body.querySelectorAll("tr[data-reference]"), next = rows[Math.min(place, rows.length - 1)];
-          again = next ? next.querySelector(kind) || next.querySelector("a") : body.closest("table");
+          again = next ? next.querySelector("a") : body.closest("table");
           if (again.tagName === "TABLE") { again.tabIndex = -1; }
         }
         again.focus();
