@@ -190,7 +190,11 @@ def _send_all(
             if lost := sorted({p.notification_id for p in pending} - set(ours)):
                 # Sent while another scheduler took the claim over (this one's heartbeat seemed to stop): the
                 # documented at-least-once window, said where an operator sees it.
-                log.warning("messages %s were sent after another scheduler took over their claims: sent twice", lost)
+                log.warning(
+                    "messages %s were sent after another scheduler took over their claims: "
+                    "they go out twice unless it cancels them",
+                    lost,
+                )
             for done in pending:  # counted once on record: one not settled is sent, and counted, again
                 metrics.NOTIFICATIONS.labels(done.transport, "sent").inc()
                 metrics.DELIVERY_LATENCY.labels(done.transport).observe(done.latency_ms / 1000)

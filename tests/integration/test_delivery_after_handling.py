@@ -162,7 +162,8 @@ def test_a_message_sent_after_another_scheduler_took_its_claim_is_logged_as_sent
         assert jobs._send_all(app, [mine], policy, "A", time.monotonic()) == 0, "B's claim is not A's to record"
     said = [r.getMessage() for r in caplog.records if "took over" in r.getMessage()]
     assert said == [
-        f"messages [{mine.notification_id}] were sent after another scheduler took over their claims: sent twice"
+        f"messages [{mine.notification_id}] were sent after another scheduler took over their claims: "
+        "they go out twice unless it cancels them"
     ]
     assert rows(app)[mine.notification_id][1] is NotificationStatus.SENDING, "still B's to send and record"
 
