@@ -31,8 +31,11 @@ def test_two_scheduler_processes_advance_each_incident_exactly_once_per_deadline
     # SQLite serializes its writers (the two queue on its lock), so a quarter of that shows as much there.
     count = 100 if app.config["DATABASE_URL"].startswith("postgresql") else 25
     ids = file_many(app, count)
-    with session_scope(app) as session:  # hold the work back until both schedulers are up
-        session.execute(update(Incident).values(next_escalation_at=utcnow().replace(year=2100)))
+    # Hold the work back until both schedulers are up. The filing checks too (related incidents, the exercise
+    # link): not what this test is about, and the first sweep to take them was busy for seconds on CI while
+    # the other escalated all 300 deadlines alone.
+    with session_scope(app) as session:
+        session.execute(update(Incident).values(next_escalation_at=utcnow().replace(year=2100), checks_due_at=None))
     logs = [tmp_path / "scheduler-a.log", tmp_path / "scheduler-b.log"]
     processes = [start_scheduler(app, log) for log in logs]
     try:
@@ -95,7 +98,7 @@ def test_two_scheduler_processes_advance_each_incident_exactly_once_per_deadline
         # every batch to the same process: still correct, so only PostgreSQL must show both.
         assert len(runners) == 2, (
             f"both schedulers should have escalated something: {runners}; messages sent by "
-            f"{Counter(r.claimed_by for r in rows)}; logs: " + " | ".join(log.read_text()[-3000:] for log in logs)
+            f"{Counter(r.claimed_by for r in rows)}; logs: " + " | ".join(_told(log) for log in logs)
         )
 
     per_incident = Counter(row.incident_id for row in rows)
@@ -178,3 +181,10 @@ def test_no_escalation_or_notification_after_a_committed_acknowledgement(app):
             assert all((e.details["step"], e.details["loop"]) <= at_ack for e in escalations)
             pending = [n for n in incident.notifications if n.status is NotificationStatus.PENDING]
             assert not pending, f"{incident.reference}: pending messages survived the acknowledgement"
+
+
+def _told(log) -> str:
+    """A scheduler's log without APScheduler's notes of a tick skipped while the job still ran (they crowded
+    out what the job did), its last 60 lines."""
+    lines = [line for line in log.read_text(errors="replace").splitlines() if "maximum number of running" not in line]
+    return "\n".join(lines[-60:])
