@@ -205,7 +205,16 @@ def _deliverable(now: datetime, policy: RetryPolicy):
     live = select(Incident.id).where(Incident.status.in_(LIVE))
     reclaimable: ColumnElement[bool] = Notification.claimed_until <= now
     if policy.takeover_seconds is not None:
-        reclaimable = or_(reclaimable, claim_orphaned(now, timedelta(seconds=policy.takeover_seconds)))
+        # The claim must be as old as its scheduler's silence, as a dead scheduler's always is (it made or
+        # renewed it before it stopped beating). Asked of the row itself, this holds where the heartbeat
+        # cannot: on PostgreSQL a claim committed while this statement runs is re-checked on its new row,
+        # but the heartbeat in the statement's older snapshot, where a scheduler that has just started is
+        # not yet, so its first claim was taken as orphaned and its message sent twice (seen in CI).
+        made_long_ago = Notification.claimed_until <= now + timedelta(
+            seconds=policy.claim_seconds - policy.takeover_seconds
+        )
+        orphaned = claim_orphaned(now, timedelta(seconds=policy.takeover_seconds))
+        reclaimable = or_(reclaimable, and_(made_long_ago, orphaned))
     due = or_(
         and_(Notification.status == NotificationStatus.PENDING, Notification.next_attempt_at <= now),
         and_(Notification.status == NotificationStatus.SENDING, reclaimable),
