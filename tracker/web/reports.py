@@ -27,8 +27,8 @@ def _query() -> tuple[dict, dict, dict | list]:
     given = {name: [v for v in values if v.strip()] for name, values in given.items()}
     given = {name: values for name, values in given.items() if values}
     # As the API's Query refuses them: a filter given twice was read as its first value, unsaid.
-    twice = {name: ["given more than once; this filter takes one value"] for name, values in given.items()}
-    twice = {name: said for name, said in twice.items() if name != "precedence" and len(given[name]) > 1}
+    once = "given more than once; this filter takes one value"
+    twice = {name: [once] for name, values in given.items() if name != "precedence" and len(values) > 1}
     raw = {name: values if name == "precedence" else values[0] for name, values in given.items()}
     try:
         loaded = ReportQuery().load(raw)
