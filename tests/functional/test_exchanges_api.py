@@ -709,3 +709,30 @@ def test_the_engine_writes_nothing_for_an_exchange_without_a_clock(app, client, 
         assert session.scalar(select(Exchange.overdue_count)) == 0
         assert len(session.scalars(select(ExchangeMessage)).all()) == 1
         assert not session.scalars(select(Notification).where(Notification.kind == "exchange_overdue")).all()
+
+
+def test_a_text_queued_before_its_line_was_deactivated_waits_and_goes_once_it_is_active_again(app, client, world):
+    """Sent (numbered, queued), then the line is deactivated before delivery: the text is not delivered to
+    the address the admin took out of service, nor given up: it waits, and goes as approved once the line
+    is active again."""
+    line = add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    exchange = open_(client, world, reference, text=None)
+    path = f"/exchanges/{exchange['id']}/messages"
+    drafted = api(client, world, "POST", path, {"direction": "out", "text": "We propose a call at 1200Z."}, status=201)
+    send(client, world, approve(client, world, drafted["id"])["id"])
+    api(client, world, "PATCH", f"/channels/{line}", {"active": False}, who="admin")
+
+    def queued():
+        with session_scope(app) as session:
+            return session.execute(
+                select(Notification.id, Notification.status).where(Notification.channel_id == line)
+            ).all()
+
+    jobs.deliver(app)
+    [(notification_id, status)] = queued()
+    assert status.value == "pending", f"held while the line is inactive, not sent or given up: {status}"
+    api(client, world, "PATCH", f"/channels/{line}", {"active": True}, who="admin")
+    jobs.deliver(app)
+    assert [row.status.value for row in queued()] == ["sent"], queued()
+    assert "We propose a call at 1200Z." in delivered_text(app, exchange["reference"], notification_id)

@@ -11,7 +11,16 @@ from tests.support import file_incident, outbox_files
 from tracker import dispatch, jobs
 from tracker.channels import DeliveryError
 from tracker.db import session_scope
-from tracker.models import EventKind, Incident, Notification, NotificationKind, NotificationStatus, TimelineEvent, User
+from tracker.models import (
+    ContactChannel,
+    EventKind,
+    Incident,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    TimelineEvent,
+    User,
+)
 from tracker.services.engine import delivery
 from tracker.timeutil import utcnow
 
@@ -355,3 +364,54 @@ def test_what_a_failed_composing_changed_is_not_kept(app, client, world, monkeyp
     assert jobs.deliver(app) == 1
     [kept, _] = notifications(app)
     assert kept.subject == first.subject and kept.status is NotificationStatus.PENDING, (kept.subject, kept.status)
+
+
+def deactivate(app, name: str) -> None:
+    with session_scope(app) as session:
+        session.execute(update(ContactChannel).where(ContactChannel.name == name).values(active=False))
+
+
+def test_a_call_to_act_on_a_line_deactivated_after_it_was_queued_is_dead_lettered_and_its_step_escalates(
+    app, client, world
+):
+    """The admin took L1 out of service (wrong address, desk moved) after the step's message was queued:
+    it is not sent there; as with a transport that refuses it, the supervisors are told and the step,
+    which reached nobody, escalates at once instead of waiting out its acknowledgement time."""
+    reference = file_incident(client, world)["reference"]
+    deactivate(app, "L1")
+    before = utcnow()
+    jobs.deliver(app)
+    with session_scope(app) as session:
+        incident = session.scalar(select(Incident).where(Incident.reference == reference))
+        rows = session.scalars(select(Notification).where(Notification.incident_id == incident.id)).all()
+        call = next(row for row in rows if row.kind is NotificationKind.NOTIFIED)
+        assert call.status is NotificationStatus.DEAD, (call.status, call.last_error)
+        assert "the line L1 was deactivated" in call.last_error, call.last_error
+        told = [row for row in rows if row.kind is NotificationKind.DEAD_LETTER]
+        assert [row.user.username for row in told] == ["supervisor"], [(r.kind, r.recipient) for r in rows]
+        events = session.scalars(select(TimelineEvent.kind).where(TimelineEvent.incident_id == incident.id)).all()
+        assert EventKind.DEAD_LETTERED in events and EventKind.NOTIFIED not in events, events
+        assert incident.next_escalation_at <= utcnow() and incident.next_escalation_at >= before - timedelta(
+            seconds=1
+        ), (incident.next_escalation_at, before)
+    jobs.deliver(app)  # the supervisors' dead letter, queued by the run before
+    written = [path.read_text(errors="replace") for path in outbox_files(app)]
+    assert not [text for text in written if "To: l1@test.example" in text], "nothing went to the line taken out"
+    assert any("To: supervisor <supervisor@test.example>" in text for text in written), written
+
+
+def test_news_on_a_line_deactivated_after_it_was_queued_is_cancelled_without_a_dead_letter(app, client, world):
+    reference = file_incident(client, world)["reference"]
+    jobs.deliver(app)
+    answer = client.post(f"/api/v1/incidents/{reference}/acknowledge", json={}, headers=world.auth("liaison"))
+    assert answer.status_code == 200, answer.get_json()
+    deactivate(app, "L1")
+    jobs.deliver(app)
+    with session_scope(app) as session:
+        rows = session.execute(
+            select(Notification.kind, Notification.status, Notification.last_error).order_by(Notification.id)
+        ).all()
+    news = [row for row in rows if row.kind is NotificationKind.ACKNOWLEDGED]
+    assert news and all(row.status is NotificationStatus.CANCELLED for row in news), rows
+    assert all("the line L1 was deactivated" in row.last_error for row in news), rows
+    assert not [row for row in rows if row.kind is NotificationKind.DEAD_LETTER], rows

@@ -220,7 +220,12 @@ def _deliverable(now: datetime, policy: RetryPolicy):
         and_(Notification.status == NotificationStatus.SENDING, reclaimable),
     )
     # A call to act is pointless once the incident is handled; news (acknowledged, resolved) is not.
-    return and_(due, or_(Notification.kind.not_in(ACTION_KINDS), Notification.incident_id.in_(live)))
+    wanted = or_(Notification.kind.not_in(ACTION_KINDS), Notification.incident_id.in_(live))
+    # A text to the other side waits while an admin has its line deactivated (the other side moved its desk,
+    # the address is wrong) and goes as approved once the line is active again; release refuses new ones.
+    held = select(ContactChannel.id).where(ContactChannel.active.is_(False))
+    line_open = or_(Notification.kind != NotificationKind.COUNTERPART, Notification.channel_id.not_in(held))
+    return and_(due, wanted, line_open)
 
 
 def overtaken(
@@ -412,9 +417,24 @@ def wrong_line(row: Notification) -> str | None:
     return None
 
 
+def line_deactivated(row: Notification) -> str | None:
+    """Why a message of ours may not go over its line any more, or None: an admin deactivated the line after
+    the message was queued (a step entered now would use the step's fallback instead, notify.enter_step).
+    Texts to the other side are held instead (_deliverable)."""
+    channel = row.channel
+    if channel is None or channel.active or row.kind is NotificationKind.COUNTERPART:
+        return None
+    return f"not sent: the line {channel.name} was deactivated after the message was queued"
+
+
 def _refused_by_line(session: Session, row: Notification, now: datetime, public_url: str = "") -> bool:
-    """Dead-letter a claimed row that wrong_line refuses (supervisors told); True if it was."""
+    """Dead-letter a claimed row that wrong_line refuses (supervisors told), or one of ours whose line was
+    deactivated: a call to act is dead-lettered (its step escalates at once when no other desk of it was
+    reached), other news is cancelled; True if the row is not to be sent."""
     reason = wrong_line(row)
+    if reason is None and (reason := line_deactivated(row)) is not None and row.kind not in ACTION_KINDS:
+        row.status, row.claimed_until, row.last_error = NotificationStatus.CANCELLED, None, reason
+        return True
     if reason is None:
         return False
     _attempt(
