@@ -159,6 +159,32 @@ def test_a_stale_version_answers_409_with_the_facts_as_they_stand(client, world)
     assert body["safety_risk"] == "B" and len(amended_events(body)) == 1, "the stale amendment changed nothing"
 
 
+def test_an_escalation_since_the_version_read_does_not_refuse_an_amendment_but_an_amendment_does(app, client, world):
+    """The version moves with each step of the handling; an officer correcting the facts of an incident that
+    escalated while the form was open is not sent back for it. Another amendment made since is: a second
+    officer who read the facts before the first one's correction is refused, with the facts now."""
+    filed = file_incident(client, world)
+    reference = filed["reference"]
+    assert sweep(app, parse_moment(filed["next_escalation_at"]) + timedelta(seconds=1)) == 1
+    escalated = read(client, world, reference)
+    assert escalated["current_step"] == 2 and escalated["version"] > filed["version"], escalated["version"]
+
+    amended = amend(client, world, reference, version=filed["version"], safety_risk="A")
+    assert amended["safety_risk"] == "A" and amended["current_step"] == 2, "the step the sweep took is kept"
+    [event] = amended_events(read(client, world, reference))
+    assert event["details"]["version"] == escalated["version"], "the event names the version it amended"
+    for read_before in (filed["version"], escalated["version"]):
+        refused = amend(client, world, reference, status=409, version=read_before, precedence="Z")
+        facts = refused["error"]["details"]["facts"]
+        assert facts["safety_risk"] == "A" and facts["precedence"] == "O", (read_before, refused)
+    assert amend(client, world, reference, version=amended["version"], precedence="Z")["precedence"] == "Z"
+    amended = read(client, world, reference)
+    amend(client, world, reference, status=409, version=amended["version"] + 5, safety_risk="C")
+    for never in (0, -1):
+        amend(client, world, reference, status=422, version=never, safety_risk="C")
+    assert read(client, world, reference)["safety_risk"] == "A"
+
+
 def test_an_amendment_that_changes_nothing_is_refused_and_leaves_no_event(client, world):
     filed = file_incident(client, world)
     refused = amend(client, world, filed["reference"], status=422, safety_risk="B", precedence="O")

@@ -15,7 +15,7 @@ class AmendmentIn(Schema):
         strict=True,
         required=True,
         validate=ID,
-        metadata={"description": "the incident's version as you read it; another answers 409 with the facts now"},
+        metadata={"description": "the incident's version as you read it; 409 with the facts now if amended since"},
     )
     occurred_at = Moment()
     position = Name(

@@ -51,7 +51,8 @@ def amend_incident(reference, data):
     """Correct filed facts.
 
     One `amended` timeline event records each changed fact before and after. Send the `version` you
-    read: another answers 409 with the facts as they stand (`details.facts`). A fact left out stays; an
+    read: if the incident was amended since, 409 with the facts as they stand (`details.facts`); an
+    escalation or acknowledgement in between changes no fact and is no conflict. A fact left out stays; an
     amendment that changes nothing answers 422. Supervisors and admins; liaison members of a notified
     line; the duty officer who filed it or now on watch at the desk it was filed from. A lower precedence
     takes a supervisor (403); a higher one shortens the running deadline (or, once acknowledged, the

@@ -4,9 +4,13 @@ Who: supervisors and admins on any incident; liaison staff on incidents routed t
 duty officer on the incidents they filed, and on every incident while they keep the watch (the officer of
 the open Watch row). Lowering the precedence takes a supervisor (Permission.INCIDENTS_DOWNGRADE).
 
-The amendment names the version of the incident its author read: another version answers 409 with the
-facts as they stand now. The row is then claimed for the rest of the transaction by a conditional UPDATE
-matching that version only, so the sweep cannot move it between the check and the change.
+The amendment names the version of the incident its author read. The version moves with every step of the
+incident's handling (an escalation, an acknowledgement, a deadline), none of which changes a fact: only an
+amendment made since that version (its event names the version it amended) answers 409, with the facts as
+they stand now, as does a version the incident never had. An incident escalating every few minutes would
+otherwise refuse every correction written in between. The row is then claimed for the rest of the
+transaction by a conditional UPDATE matching the version just read, so the sweep cannot move it between the
+check and the change.
 
 What follows from the facts changed:
 - position: the sector (unless given) and the distance to the border, located as filing does;
@@ -123,7 +127,7 @@ def amend(
     deployment's acknowledgement timeouts, which a higher precedence shortens on an acknowledged incident."""
     incident = handling.get_incident(session, reference)
     ensure_may_amend(session, incident, actor)
-    _expect_version(incident, amendment.version)
+    _expect_version(session, incident, amendment.version)
     given = "sector" in amendment.changes
     sectors = filing.sector_names(limits.region, route_table.current(session)) if given else {}
     columns = amended_columns.columns(incident, amendment.changes, amendment.addendum, limits, now, sectors)
@@ -133,6 +137,7 @@ def amend(
         raise ValidationError(NOTHING, {"amendment": "change a fact or add to the narrative"})
     _ensure_may_set_precedence(incident, changed.get("precedence"), actor)
     _claim(session, incident, amendment.version)
+    amended_version = incident.version  # what the event names: the version these facts replace
     digest, before = four_eyes.facts_digest(incident), amendment_record.facts(incident)
     approved = amendment_effects.approved_on(session, incident, digest)
     facts = {amended_columns.FACT_OF.get(name, name) for name in changed}
@@ -160,7 +165,7 @@ def amend(
             before=was,
             after=is_now,
             addendum=addendum or None,
-            version=amendment.version,
+            version=amended_version,
             deadline=deadline,
             reroute=reroute,
             reapproval=reapproval,
@@ -169,30 +174,46 @@ def amend(
     return Amended(incident, event, reroute, reapproval, deadline)
 
 
-def _expect_version(incident: Incident, version: int) -> None:
-    if version != incident.version:
-        raise Conflict(
-            f"{incident.reference} changed since you read it (version {version}, now {incident.version}): "
-            "read it again and amend what still needs it",
-            {"version": incident.version, "status": incident.status.value, "facts": amendment_record.facts(incident)},
+def _expect_version(session: Session, incident: Incident, version: int) -> None:
+    """Refuse (409) an amendment of facts that changed since its author read them: another amendment was
+    made at or after the version read, or the incident never had that version."""
+    if version == incident.version:
+        return
+    if 0 < version < incident.version and not _amended_since(session, incident, version):
+        return
+    raise Conflict(
+        f"{incident.reference} changed since you read it (version {version}, now {incident.version}): "
+        "read it again and amend what still needs it",
+        {"version": incident.version, "status": incident.status.value, "facts": amendment_record.facts(incident)},
+    )
+
+
+def _amended_since(session: Session, incident: Incident, version: int) -> bool:
+    """Whether an amendment of the incident was made at or after the version read (each names the version it
+    amended; the incident's amendments are few)."""
+    details = session.scalars(
+        select(TimelineEvent.details).where(
+            TimelineEvent.incident_id == incident.id, TimelineEvent.kind == EventKind.AMENDED
         )
+    )
+    return any(int((amended or {}).get("version") or 0) >= version for amended in details)
 
 
 def _claim(session: Session, incident: Incident, version: int) -> None:
-    """Hold the row at the version read for the rest of the transaction (SQLite: the write lock; PostgreSQL:
-    the row lock), or refuse (409) when the sweep or someone else moved it meanwhile."""
-    claimed = cast(
+    """Hold the row at the version just read for the rest of the transaction (SQLite: the write lock;
+    PostgreSQL: the row lock); when the sweep or someone else moved it meanwhile, read it again and check
+    once more (_expect_version), until it holds."""
+    while not cast(
         CursorResult[Any],  # what an UPDATE returns (Session.execute is typed for SELECT)
         session.execute(
             update(Incident)
-            .where(Incident.id == incident.id, Incident.version == version)
+            .where(Incident.id == incident.id, Incident.version == incident.version)
             .values(version=Incident.version),
             execution_options={"synchronize_session": False},
         ),
-    ).rowcount
-    if not claimed:
+    ).rowcount:
         session.refresh(incident)
-        _expect_version(incident, version)
+        _expect_version(session, incident, version)
 
 
 def _ensure_may_set_precedence(incident: Incident, precedence: Precedence | None, actor: User) -> None:
