@@ -117,3 +117,45 @@ def test_a_lone_surrogate_in_stored_text_reaches_the_message_as_a_replacement_ch
     body.encode()  # raises UnicodeEncodeError if a surrogate got through
     framed = html_part("FLASH INC-1", "Text \ud800 here", {})
     assert "Text \ufffd here" in framed, framed
+
+
+def on_ladder(steps: list[dict], repeat: int, **overrides) -> Incident:
+    """An incident with a running deadline on a ladder of the given steps, for the text of its calls to act."""
+    return incident(
+        Precedence.IMMEDIATE,
+        narrative="Closed to 30 m.",
+        reporting_unit="Border Guard Post 7",
+        domain=Domain.AIR,
+        escalation_risk=EscalationRisk.SERIOUS,
+        ladder={"steps": steps, "repeat": repeat},
+        releasability={},
+        releasable_to=[],
+        next_escalation_at=datetime(2017, 12, 6, 16, 50, tzinfo=UTC),
+        **overrides,
+    )
+
+
+TWO_STEPS = [{"channels": []}, {"channels": []}]
+
+
+@pytest.mark.parametrize(
+    ("steps", "repeat", "step", "loop", "then"),
+    [
+        (TWO_STEPS, 0, 1, 0, "or it escalates."),
+        (TWO_STEPS, 0, 2, 0, "or nobody is left on the ladder: it is marked exhausted and the supervisors are told."),
+        (TWO_STEPS, 1, 2, 0, "or step 2 is called again."),
+        (TWO_STEPS, 1, 2, 1, "or nobody is left on the ladder: it is marked exhausted and the supervisors are told."),
+        (
+            [{"channels": []}, {"channels": [], "by_decision": True}],
+            0,
+            1,
+            0,
+            "or the supervisors are asked to confirm step 2.",
+        ),
+    ],
+)
+def test_a_call_to_act_says_what_its_deadline_brings_on_the_step_it_is_on(steps, repeat, step, loop, then):
+    # The last step of a ladder has nothing above it: "or it escalates" told its line a step that never comes.
+    kind = NotificationKind.NOTIFIED if step == 1 else NotificationKind.ESCALATED
+    body = incident_text(on_ladder(steps, repeat), kind, step, loop)
+    assert f"Acknowledge by 061650ZDEC17 (2017-12-06T16:50:00Z) {then}\n" in body, body
