@@ -199,3 +199,18 @@ def test_a_note_refused_for_a_line_break_says_so_not_that_it_is_too_long(app, cl
     said = flashed(liaison, "/queue")
     assert any("bidirectional" in line for line in said) and not any("4000" in line for line in said), said
     assert status_of(app, reference) is IncidentStatus.OPEN
+
+
+def test_the_incident_page_gives_the_resolution_time_with_its_dtg_as_it_gives_the_acknowledgement(app, world):
+    """The head of the page said "Acknowledged by ... at 2026-12-05 22:01:56Z (052201ZDEC26)" but "Resolved by
+    ... at 2026-12-05 22:02:22Z" alone: the DTG, which staff quote, was missing once the incident closed."""
+    liaison = signed_in(app, "liaison")
+    reference = file_incident(liaison, world)["reference"]
+    api = {**world.auth("liaison"), "Content-Type": "application/json"}
+    resolved = liaison.post(f"/api/v1/incidents/{reference}/resolve", headers=api, json={"resolution": "Settled."})
+    assert resolved.status_code == 200, resolved.get_json()
+    with session_scope(app) as session:
+        at = session.scalar(select(Incident.resolved_at).where(Incident.reference == reference))
+    dtg = f"{at:%d%H%M}Z{at:%b%y}".upper()
+    page = liaison.get(f"/incidents/{reference}").text
+    assert f"Resolved by liaison at {at:%Y-%m-%d %H:%M:%S}Z ({dtg}): Settled." in html.unescape(page), page
