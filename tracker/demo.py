@@ -165,7 +165,7 @@ def load(
         for old in user.tokens:
             if old.name.startswith(DEMO_TOKEN) and old.revoked_at is None:
                 people.revoke_token(session, old.id, by=None, now=now)
-        tokens[username] = people.create_token(session, user, f"{DEMO_TOKEN} {now:%Y-%m-%d %H:%M}", by=None)[1]
+        tokens[username] = people.create_token(session, user, f"{DEMO_TOKEN} {now:%Y-%m-%d %H:%M}Z", by=None)[1]
     return tokens
 
 

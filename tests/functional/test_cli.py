@@ -274,6 +274,15 @@ def test_demo_loads_the_region_once_and_issues_fresh_tokens(runner, app, client)
     assert stale.status_code == 401, "--fresh revokes the demo tokens it replaces"
 
 
+def test_the_demo_tokens_are_listed_with_the_time_they_were_issued_in_utc(runner, app):
+    # `token list duty` read "demo 2026-12-05 21:59": a time without its zone, where every other time the
+    # commands print carries its Z.
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    listed = runner.invoke(args=["token", "list", "duty"])
+    assert listed.exit_code == 0, listed.output
+    assert re.search(r"\sdemo \d{4}-\d\d-\d\d \d\d:\d\dZ\s+active$", listed.output, re.MULTILINE), listed.output
+
+
 def test_demo_flash_incident_takes_the_hotline_ladder(runner, app):
     assert runner.invoke(args=["demo"]).exit_code == 0
     with session_scope(app) as session:
