@@ -17,13 +17,13 @@ from tests.support import build_world, file_incident, incident_payload
 from tracker import dispatch
 from tracker.db import session_scope
 from tracker.http import wiring
-from tracker.models import Incident, Precedence, Role, User, Watch
+from tracker.models import Incident, Notification, NotificationKind, Precedence, Role, User, Watch
 from tracker.services.accounts import people
 from tracker.services.engine import escalation
 from tracker.services.exchanges.four_eyes import STALE
 from tracker.services.incidents import amending
 from tracker.services.incidents.amending import NOTHING
-from tracker.timeutil import isoformat, parse_moment, utcnow
+from tracker.timeutil import format_dtg, isoformat, parse_moment, utcnow
 
 
 def read(client, world, reference: str, who: str = "supervisor") -> dict:
@@ -146,6 +146,32 @@ def test_a_narrative_addendum_stands_under_the_narrative_which_stays_as_filed(cl
     assert (added["by"], added["text"]) == ("duty", addendum) and added["at"].endswith("Z")
     [event] = amended_events(answer)
     assert event["details"]["addendum"] == addendum and event["details"]["after"] == {}
+
+
+def test_the_messages_after_an_addition_to_the_narrative_state_it_under_the_narrative(app, client, world):
+    """The line the incident escalates to reads what the pages read: the narrative as filed, then each
+    addition with when and by whom; a message queued before it stays as it was."""
+    filed = file_incident(client, world)
+    reference, addendum = filed["reference"], "Second burst of fire at 1310Z, same heading."
+    amend(client, world, reference, narrative_addendum=addendum)
+    assert sweep(app, parse_moment(filed["next_escalation_at"]) + timedelta(seconds=1)) == 1
+    with session_scope(app) as session:
+        rows = session.execute(
+            select(Notification.kind, Notification.body, Notification.payload)
+            .join(Incident)
+            .where(Incident.reference == reference)
+        ).all()
+    bodies = {kind: body for kind, body, _ in rows}
+    facts = {kind: payload["incident"] for kind, _, payload in rows}
+    [added] = read(client, world, reference)["addenda"]
+    at = parse_moment(added["at"])
+    when = f"{format_dtg(at)} ({isoformat(at.replace(microsecond=0))})"
+    stated = f"Narrative:\n{filed['narrative']}\n\nAdded {when} by duty:\n{addendum}\n"
+    assert stated in bodies[NotificationKind.ESCALATED], bodies[NotificationKind.ESCALATED]
+    assert facts[NotificationKind.ESCALATED]["narrative_addenda"] == [added], "the webhook's facts hold it too"
+    assert facts[NotificationKind.NOTIFIED]["narrative_addenda"] == []
+    notified = bodies[NotificationKind.NOTIFIED]
+    assert addendum not in notified and "\nAdded " not in notified, notified
 
 
 def test_a_stale_version_answers_409_with_the_facts_as_they_stand(client, world):

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -155,6 +156,13 @@ class Incident(Base):
     resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
     events: Mapped[list["TimelineEvent"]] = relationship(back_populates="incident", order_by="TimelineEvent.id")
     notifications: Mapped[list["Notification"]] = relationship(back_populates="incident", order_by="Notification.id")
+    # The amendments alone, without the rest of the timeline: their addenda belong to the narrative every
+    # message about the incident states (a sweep batch loads them with its incidents in one query).
+    amendments: Mapped[list["TimelineEvent"]] = relationship(
+        primaryjoin=lambda: and_(Incident.id == TimelineEvent.incident_id, TimelineEvent.kind == EventKind.AMENDED),
+        order_by=lambda: TimelineEvent.id,
+        viewonly=True,
+    )
     exercise: Mapped["ExerciseNotice | None"] = relationship("ExerciseNotice")
     agreement: Mapped[Agreement | None] = relationship()
     # Not a column: board and queue rows are marked when a message to them was given up on.

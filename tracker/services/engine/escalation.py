@@ -4,7 +4,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, inspect, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ... import instruments
 from ...models import EventKind, Incident, IncidentStatus, NotificationKind
@@ -121,7 +121,8 @@ def sweep_batch(
     ids = claim_due(session, now, limit, aside)
     if not ids:
         return 0
-    incidents = load_claimed(session, Incident, ids)
+    # With their amendments, whose addenda each message states, in one query for the batch.
+    incidents = load_claimed(session, Incident, ids, selectinload(Incident.amendments))
     recipients = notify.Recipients.load(session, links.public_url)
     outcomes: Counter[str] = Counter()
     lags = [max(0.0, (now - incident.next_escalation_at).total_seconds()) for incident in incidents]

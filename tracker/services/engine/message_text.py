@@ -11,7 +11,7 @@ from ...models.enums import category_label
 from ...models.labels import label
 from ...text import scalar
 from ...timeutil import duration, format_dtg, isoformat
-from ..incidents import marking
+from ..incidents import amendment_record, marking
 
 PROSIGN = {
     Precedence.FLASH: "FLASH",
@@ -116,6 +116,7 @@ def incident_text(
         i=incident,
         prosign=PROSIGN[incident.precedence],
         position=_position(incident),
+        additions=amendment_record.addenda_of_amendments(incident),
         step=step,
         loop=loop,
         deadline=incident.next_escalation_at if kind.calls_for_action else None,

@@ -14,7 +14,7 @@ from datetime import datetime
 from ...models import ContactChannel, Incident, Notification, NotificationKind, NotificationStatus, User
 from ...models.incident import recipient_of
 from ...timeutil import isoformat
-from ..incidents import marking
+from ..incidents import amendment_record, marking
 from . import message_text
 from .links import AckLink, AckLinks
 
@@ -152,5 +152,9 @@ def incident_facts(incident: Incident) -> dict:
         classification=incident.classification,
         releasable_to=list(incident.releasable_to or []),
         marking=marking.of(incident),
+        narrative_addenda=[
+            {"at": isoformat(added["at"]), "by": added["by"], "text": added["text"]}
+            for added in amendment_record.addenda_of_amendments(incident)
+        ],
     )
     return facts

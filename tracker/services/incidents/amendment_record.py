@@ -92,9 +92,19 @@ def lines(details: dict) -> list[tuple[str, str, str]]:
 
 def addenda(incident: Incident) -> list[dict]:
     """The narrative addenda of the incident's amendments, first first: when, by whom, the text."""
+    return _added(incident.events)
+
+
+def addenda_of_amendments(incident: Incident) -> list[dict]:
+    """The same, read from the incident's amendments alone (Incident.amendments), for a message: a page
+    holds the whole timeline already, a sweep batch loads only these."""
+    return _added(incident.amendments)
+
+
+def _added(events) -> list[dict]:
     return [
         {"at": event.at, "by": event.actor, "text": event.details["addendum"]}
-        for event in incident.events
+        for event in events
         if event.kind is EventKind.AMENDED and event.details.get("addendum")
     ]
 

@@ -184,6 +184,7 @@ def file_incident(
         now.year,
     )
     set_committed_value(incident, "filed_by", actor)
+    set_committed_value(incident, "amendments", [])  # what its messages would otherwise read back
     # Its timeline events and messages are gathered as plain rows and written in one statement.
     with timeline.gathered(session) as rows:
         timeline.note(
