@@ -6,6 +6,7 @@ tests/integration/test_decision_steps.py."""
 import html
 import re
 
+import pytest
 from sqlalchemy import select
 
 from tests import support
@@ -162,3 +163,29 @@ def test_the_demos_political_levels_are_steps_by_decision(app, tmp_path, monkeyp
         (["L5 Head-of-government hotline"], True),
     ], marks
     assert not any(by for name, ladder in marks.items() if name != "Hotline ladder" for _, by in ladder)
+
+
+@pytest.mark.both_databases  # the board reads the ladder's repeat out of its JSON in SQL
+def test_the_lists_say_the_last_step_becomes_exhausted_or_repeats_not_that_it_escalates(app, client, world):
+    """On its last step an incident has no step above it: the lists' clock says what the timer does there."""
+    reference = file_incident(client, world)["reference"]
+    with session_scope(app) as session:
+        deadline = session.scalar(select(Incident.next_escalation_at).where(Incident.reference == reference))
+        assert escalation.sweep_batch(session, deadline, 10, "test", dispatch.ack_links(app)) == 1  # step 2 of 2
+    liaison = app.test_client()
+    support.sign_in(liaison, "liaison")
+    for rows in ("/board/rows", "/queue/rows"):
+        row = re.search(rf'<tr [^>]*data-reference="{reference}".*?</tr>', liaison.get(rows).text, re.S)
+        assert row, rows
+        clock_cell = re.findall(r"<td>(.*?)</td>", row[0], re.S)[-1]
+        assert "Escalates" not in clock_cell and "Exhausted" in clock_cell, (rows, clock_cell)
+    listed = re.search(rf'<li data-reference="{reference}">.*?</li>', liaison.get("/queue/acknowledge-all").text, re.S)
+    assert listed and "escalates" not in listed[0] and "exhausted" in listed[0], listed
+    changed = client.patch(f"/api/v1/policies/{world.policy_id}", json={"repeat": 1}, headers=world.auth("admin"))
+    assert changed.status_code == 200, changed.get_json()
+    repeating = file_incident(client, world)["reference"]
+    with session_scope(app) as session:
+        deadline = session.scalar(select(Incident.next_escalation_at).where(Incident.reference == repeating))
+        assert escalation.sweep_batch(session, deadline, 10, "test", dispatch.ack_links(app)) == 1
+    row = re.search(rf'<tr [^>]*data-reference="{repeating}".*?</tr>', liaison.get("/board/rows").text, re.S)
+    assert row and "Repeats" in re.findall(r"<td>(.*?)</td>", row[0], re.S)[-1], row

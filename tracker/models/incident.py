@@ -180,6 +180,11 @@ class Incident(Base):
         return len(self.steps)
 
     @property
+    def repeats(self) -> int:
+        """How many times the last step is called again before the ladder is exhausted."""
+        return int(self.ladder.get("repeat") or 0)
+
+    @property
     def step(self) -> dict:
         return self.steps[self.current_step - 1]
 

@@ -108,6 +108,7 @@ class BoardRow:
     current_step: int
     loop: int
     step_count: int
+    repeats: int | None
     step_channels: list[str] | None
     acknowledged_by_label: str | None
     decision_step: int | None
@@ -148,6 +149,7 @@ def _board_columns() -> tuple:
         Incident.current_step,
         Incident.loop,
         func.json_array_length(Incident.ladder["steps"]).label("step_count"),
+        Incident.ladder["repeat"].as_integer().label("repeats"),
         Incident.step_channels,
         Incident.acknowledged_by_label,
         Incident.decision_step,
