@@ -14,7 +14,7 @@ from tests.exchange_support import acknowledged_incident, add_counterpart_line, 
 from tests.exchange_support import open_exchange as open_via_api
 from tests.exercise_support import INSIDE, create, hours
 from tests.support import build_world, file_incident, incident_payload
-from tracker import dispatch
+from tracker import dispatch, jobs
 from tracker.db import session_scope
 from tracker.http import wiring
 from tracker.models import Incident, Notification, NotificationKind, Precedence, Role, User, Watch
@@ -553,3 +553,49 @@ def test_filing_takes_the_closest_point_of_approach_with_its_units_and_the_obser
 def test_filing_refuses_a_doubled_or_unknown_measure(client, world, facts):
     response = client.post("/api/v1/incidents", json=incident_payload(**facts), headers=world.auth("duty"))
     assert response.status_code == 422, response.get_json()
+
+
+def test_a_raised_precedence_is_told_to_the_lines_holding_the_step_with_the_new_deadline(app, client, precedence_timed):
+    """L1 was called at ROUTINE with six hours to acknowledge; raised to FLASH, it has ten minutes. L1 is told
+    so, by a call to act with its own link, and a second raise on the same step is told again; lowering it,
+    or raising it once acknowledged, calls nobody."""
+    world = precedence_timed
+    filed = file_incident(client, world, precedence="R")
+    reference = filed["reference"]
+    jobs.deliver(app)
+    answer = amend(client, world, reference, precedence="P", narrative_addendum="Now two aircraft.")
+    assert answer["amendment"]["told"] == ["L1"], answer["amendment"]
+    answer = amend(client, world, reference, who="supervisor", precedence="Z")
+    assert answer["amendment"]["told"] == ["L1"], "a second raise on the same step is told too"
+    deadline = parse_moment(answer["next_escalation_at"])
+    with session_scope(app) as session:
+        rows = session.execute(
+            select(Notification.kind, Notification.subject, Notification.body, Notification.payload)
+            .join(Incident)
+            .where(Incident.reference == reference, Notification.kind == NotificationKind.UPGRADED)
+            .order_by(Notification.id)
+        ).all()
+    assert len(rows) == 2, rows
+    _, subject, body, payload = rows[-1]
+    assert subject.startswith(f"FLASH {reference}") and subject.endswith("PRECEDENCE RAISED"), subject
+    assert "PRECEDENCE RAISED to FLASH by supervisor" in body and "(it was PRIORITY (P))" in body, body
+    assert f"Acknowledge by {format_dtg(deadline)}" in body and "Ladder step:  1 of 2\n" in body, body
+    assert "Now two aircraft." in body, "the addition of the first raise is in the second's text"
+    assert payload["acknowledge"]["token"] and (payload["step"], payload["loop"]) == (1, 0), payload
+    first = rows[0][2]
+    assert "PRECEDENCE RAISED to PRIORITY by duty" in first and "Now two aircraft." in first, first
+
+    jobs.deliver(app)
+    ack = client.post("/api/v1/acks", json={"token": payload["acknowledge"]["token"]})
+    assert ack.status_code == 200, ack.get_json()
+    assert read(client, world, reference)["status"] == "acknowledged"
+    timeline = read(client, world, reference)["timeline"]
+    assert [e["details"].get("told") for e in amended_events({"timeline": timeline})] == [["L1"], ["L1"]]
+
+    other = file_incident(client, world, precedence="O")["reference"]
+    assert amend(client, world, other, who="supervisor", precedence="R")["amendment"]["told"] == []
+    acknowledged = acknowledged_incident(client, world, precedence="R")
+    assert amend(client, world, acknowledged, who="supervisor", precedence="Z")["amendment"]["told"] == []
+    with session_scope(app) as session:
+        told = session.scalars(select(Notification.incident_id).where(Notification.kind == NotificationKind.UPGRADED))
+        assert len(told.all()) == 2, "nothing more was told"

@@ -103,6 +103,10 @@ class AmendmentOut(Schema):
         ReroutePreviewOut, allow_none=True, metadata={"description": "when a fact routing looks at changed"}
     )
     reapproval = fields.List(fields.Nested(ApprovalAgainOut), metadata={"description": "texts to approve again"})
+    told = fields.List(
+        fields.String(),
+        metadata={"description": "the lines called on the current step, told of a raised precedence and its deadline"},
+    )
 
 
 class AmendedOut(IncidentDetailOut):

@@ -34,6 +34,7 @@ class Answer:
             "deadline": self.amended.deadline,
             "reroute": self.amended.reroute,
             "reapproval": self.amended.reapproval,
+            "told": self.amended.told,
         }
 
 
@@ -56,10 +57,12 @@ def amend_incident(reference, data):
     amendment that changes nothing answers 422. Supervisors and admins; liaison members of a notified
     line; the duty officer who filed it or now on watch at the desk it was filed from. A lower precedence
     takes a supervisor (403); a higher one shortens the running deadline (or, once acknowledged, the
-    acknowledgement timeout) at once. The answer's `amendment` says
+    acknowledgement timeout) at once, and on an open incident is told to the lines called on its current
+    step (`amendment.told`). The answer's `amendment` says
     what changed, the deadline, the route routing would choose now (`reroute`, never applied) and the
     approved texts for the other side that need approving again (`reapproval`)."""
     version, addendum = data.pop("version"), data.pop("narrative_addendum", "")
     amendment = amending.Amendment(version, data, addendum)
     limits = wiring.filing_limits()
-    return Answer(amending.amend(get_session(), reference, amendment, caller(), limits, utcnow(), wiring.idle_rules()))
+    idle, links = wiring.idle_rules(), wiring.ack_links()
+    return Answer(amending.amend(get_session(), reference, amendment, caller(), limits, utcnow(), idle, links))

@@ -100,11 +100,14 @@ class NotificationKind(enum.StrEnum):
     IDLE_REMINDER = "idle_reminder"
     # Asks the supervisors to confirm a step reached by decision (asked again until confirmed).
     DECISION_ASKED = "decision_asked"
+    # Tells the lines called on the current step that an amendment raised the precedence: the new one and
+    # the deadline it brought (services.engine.notify.tell_upgrade); keyed by the amended version as loop.
+    UPGRADED = "upgraded"
 
     @property
     def calls_for_action(self) -> bool:
         """Messages that ask someone to acknowledge; pointless once the incident is handled."""
-        return self in (NotificationKind.NOTIFIED, NotificationKind.ESCALATED)
+        return self in (NotificationKind.NOTIFIED, NotificationKind.ESCALATED, NotificationKind.UPGRADED)
 
 
 class ChannelHealth(enum.StrEnum):

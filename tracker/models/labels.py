@@ -25,6 +25,7 @@ LABELS = {
     "watchdog": "watchdog alert",
     "idle_reminder": "idle reminder",
     "decision_asked": "decision asked",
+    "upgraded": "precedence raised",
     "exchange_overdue": "exchange overdue",
     "receipt_overdue": "receipt overdue",
     "action_overdue": "action overdue",

@@ -72,7 +72,14 @@ def amend(reference: str):
                 with committed() as session:
                     amendment = amending.Amendment(version, asked, addendum)
                     amended = amending.amend(
-                        session, reference, amendment, _me(), wiring.filing_limits(), utcnow(), wiring.idle_rules()
+                        session,
+                        reference,
+                        amendment,
+                        _me(),
+                        wiring.filing_limits(),
+                        utcnow(),
+                        wiring.idle_rules(),
+                        wiring.ack_links(),
                     )
             except Conflict as error:
                 incident, status = _amendable(reference), 409
@@ -136,8 +143,8 @@ def _lost(error: Conflict, asked: dict, addendum: str) -> str:
 
 
 def _tell(amended: amending.Amended) -> None:
-    """Say what the amendment did: the facts, the deadline, the route routing would choose now, the texts
-    for the other side that need approving again."""
+    """Say what the amendment did: the facts, the deadline, the lines told of a raised precedence, the route
+    routing would choose now, the texts for the other side that need approving again."""
     facts = "; ".join(label.lower() for label, _, _ in amendment_record.lines(amended.event.details))
     said = [f"Amended {amended.incident.reference}: {facts or 'narrative added to'}."]
     if amended.deadline and amended.deadline["after"] != amended.deadline["before"]:
@@ -146,6 +153,8 @@ def _tell(amended: amending.Amended) -> None:
             said.append(f"Step {amended.deadline['step']} now escalates at {after:%H:%M}Z ({format_dtg(after)}).")
         else:
             said.append(f"The acknowledgement timeout now runs out at {after:%H:%M}Z ({format_dtg(after)}).")
+    if amended.told:
+        said.append(f"Told of the raised precedence and its deadline: {', '.join(amended.told)}.")
     if amended.reroute:
         said.append(f"Re-route preview: {amended.reroute['note']}.")
     if amended.reapproval:

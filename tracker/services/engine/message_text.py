@@ -32,6 +32,7 @@ _TAIL = {
     NotificationKind.ACTION_OVERDUE: " ACTION OVERDUE",
     NotificationKind.IDLE_REMINDER: " IDLE REMINDER",
     NotificationKind.DECISION_ASKED: " DECISION NEEDED",
+    NotificationKind.UPGRADED: " PRECEDENCE RAISED",
 }
 
 
@@ -104,12 +105,14 @@ def incident_text(
     missed: dict | None = None,
     idle: dict | None = None,
     decision: dict | None = None,
+    upgrade: dict | None = None,
     page: dict | None = None,
 ) -> str:
     """Plain-text body for one kind of incident message, its marking line first and last (as on the
     banner of a marked document: whoever reads any end of it sees how to handle it). idle says why an
     acknowledged incident is reminded of or called again (services.engine.idle), decision which step
-    waits for a supervisor's confirmation or who confirmed it (services.engine.decisions); page, the
+    waits for a supervisor's confirmation or who confirmed it (services.engine.decisions), upgrade who
+    raised the precedence from what (services.engine.notify.tell_upgrade); page, the
     incident page's address a supervisor's message links (services.engine.notify)."""
     body = _render(
         f"{kind.value}.txt",
@@ -128,6 +131,7 @@ def incident_text(
         missed=missed or {},
         idle=idle or {},
         decision=decision or {},
+        upgrade=upgrade or {},
     )
     body = body.strip(chr(10))
     if page and page.get("url"):

@@ -126,6 +126,42 @@ def enter_step(
     return channels
 
 
+def called_lines(session: Session, incident: Incident) -> list[ContactChannel]:
+    """The active lines called on the incident's current step and round (a call to act queued or sent)."""
+    called = select(Notification.channel_id).where(
+        Notification.incident_id == incident.id,
+        Notification.kind.in_((NotificationKind.NOTIFIED, NotificationKind.ESCALATED)),
+        Notification.step == incident.current_step,
+        Notification.loop == incident.loop,
+        Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENDING, NotificationStatus.SENT)),
+    )
+    return list(
+        session.scalars(
+            select(ContactChannel)
+            .where(ContactChannel.id.in_(called), ContactChannel.active.is_(True))
+            .order_by(ContactChannel.level, ContactChannel.name)
+        )
+    )
+
+
+def tell_upgrade(
+    session: Session,
+    incident: Incident,
+    channels: list[ContactChannel],
+    now: datetime,
+    links: AckLinks,
+    key: int,
+    upgrade: dict,
+) -> None:
+    """Tell the lines called on the current step (called_lines), by a call to act with its own signed link,
+    that the incident's precedence was raised (upgrade: by, at, was) and by when it must now be
+    acknowledged: they were told the earlier deadline, which the raise may have brought forward. key (the
+    amended version) keeps one raise's messages apart from another's on the same step."""
+    targets = [{"channel": c} for c in channels]
+    facts = {"upgrade": upgrade}
+    _queue(session, incident, NotificationKind.UPGRADED, now, targets, loop=key, links=links, facts=facts)
+
+
 def _set(incident: Incident, name: str, value: object) -> None:
     """Set an attribute unless it holds the value already: a filing stores both with its INSERT, and an
     incident left unchanged costs its transaction no flush."""

@@ -68,12 +68,16 @@ def render_incident_message(row: Notification | OutboxRow, now: datetime, ack: A
     """
     incident = row.incident
     ack_url = ack.url if ack is not None else None
+    # A raised precedence is told on the step and round the incident is on: the row's loop only keeps
+    # one raise's messages apart from another's (notify.tell_upgrade).
+    upgrade = row.kind is NotificationKind.UPGRADED
+    step, loop = (incident.current_step, incident.loop) if upgrade else (row.step, row.loop)
     row.subject = message_text.subject(incident, row.kind)
     row.body = message_text.incident_text(
         incident,
         row.kind,
-        row.step,
-        row.loop,
+        step,
+        loop,
         ack_url=ack_url,
         link_expires=ack.expires_at if ack is not None else None,
         **facts,
@@ -82,8 +86,8 @@ def render_incident_message(row: Notification | OutboxRow, now: datetime, ack: A
     row.payload = {
         "event": f"incident.{row.kind.value}",
         "recipient": row.recipient,
-        "step": row.step,
-        "loop": row.loop,
+        "step": step,
+        "loop": loop,
         "incident": incident_facts(incident),
         "acknowledge": ack and ack.as_payload(),
     }

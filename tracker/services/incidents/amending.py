@@ -16,7 +16,8 @@ What follows from the facts changed:
 - position: the sector (unless given) and the distance to the border, located as filing does;
 - precedence: the ladder snapshot's steps that take their time from the precedence take the new window,
   and an open incident whose current step does gets min(deadline, now + new window): an upgrade shortens
-  the running deadline at once, nothing lengthens it;
+  the running deadline at once, nothing lengthens it; a raise on an open incident is told to the lines
+  called on its current step (PRECEDENCE RAISED: the new deadline, and a signed link of their own);
 - routing facts: a preview of the rule and policy routing would choose now beside the running ones (the
   running ladder is never moved);
 - time, position, category: the exercise link and the "no notice" flag are settled again, as at filing;
@@ -46,7 +47,9 @@ from ...models import (
 )
 from ...models.permissions import Permission, holders, may
 from ...timeutil import isoformat
+from ..engine import notify
 from ..engine.idle import IdleRules
+from ..engine.links import AckLinks
 from ..exchanges import four_eyes
 from ..exercises import register
 from ..watches import log as watch_log
@@ -75,6 +78,7 @@ class Amended:
     reroute: dict | None
     reapproval: list[dict]
     deadline: dict | None
+    told: list[str] = field(default_factory=list)  # the lines told of a raised precedence
 
 
 def keeps_its_watch(session: Session, incident: Incident, user: User) -> bool:
@@ -122,9 +126,11 @@ def amend(
     limits: filing.FilingLimits,
     now: datetime,
     idle: IdleRules | None = None,
+    links: AckLinks | None = None,
 ) -> Amended:
     """Apply the amendment in the caller's transaction (see the module's docstring); idle: the
-    deployment's acknowledgement timeouts, which a higher precedence shortens on an acknowledged incident."""
+    deployment's acknowledgement timeouts, which a higher precedence shortens on an acknowledged incident;
+    links: what signs the acknowledge links of the messages telling a raise (none told without)."""
     incident = handling.get_incident(session, reference)
     ensure_may_amend(session, incident, actor)
     _expect_version(session, incident, amendment.version)
@@ -155,6 +161,9 @@ def amend(
         # An addendum is stated by the event written below: it changes the digest as surely as a fact does.
         reapproval = approved if addendum or four_eyes.facts_digest(incident) != digest else []
         was, is_now = amendment_record.changes(before, amendment_record.facts(incident))
+        raised = retimed and incident.precedence.rank < old_precedence.rank
+        running = incident.status is IncidentStatus.OPEN and incident.decision_step is None
+        told = notify.called_lines(session, incident) if raised and running and links is not None else []
         event = timeline.record(
             session,
             incident,
@@ -169,9 +178,16 @@ def amend(
             deadline=deadline,
             reroute=reroute,
             reapproval=reapproval,
+            told=[line.name for line in told] or None,
         )
     session.flush()
-    return Amended(incident, event, reroute, reapproval, deadline)
+    if told and links is not None:  # queued once the event is written: the messages state its addendum
+        session.expire(incident, ["amendments"])
+        was_said = f"{old_precedence.name} ({old_precedence.value})"
+        upgrade = {"by": actor.username, "at": now, "was": was_said}
+        notify.tell_upgrade(session, incident, told, now, links, amended_version, upgrade)
+        session.flush()
+    return Amended(incident, event, reroute, reapproval, deadline, [line.name for line in told])
 
 
 def _expect_version(session: Session, incident: Incident, version: int) -> None:
