@@ -327,7 +327,8 @@ def list_tokens(name):
 def demo(fresh):
     """Load the fictional Northmark-Eastland region and print the demo logins and API tokens.
 
-    The tokens of the last run (instance/demo-credentials.txt) are kept while they work.
+    The tokens of the last run (instance/demo-credentials.txt) are kept while they work. A database holding
+    accounts the demo did not make is refused: the demo's passwords are published.
 
     \b
     Example:
@@ -340,9 +341,12 @@ def demo(fresh):
     _ensure_migrated(current_app)
     path = Path(current_app.instance_path) / "demo-credentials.txt"
     known = {} if fresh or not path.exists() else dict(_DEMO_LINE.findall(path.read_text()))
-    with session_scope(current_app) as session:
-        transports = current_app.extensions["tracker.transports"]
-        tokens = demo_data.load(session, filing_limits(), utcnow(), transports, ack_links(), known)
+    try:
+        with session_scope(current_app) as session:
+            transports = current_app.extensions["tracker.transports"]
+            tokens = demo_data.load(session, filing_limits(), utcnow(), transports, ack_links(), known)
+    except TrackerError as error:
+        _fail(error)
     lines = [f"{name:11} password {demo_data.PASSWORD.format(name):26} token {token}" for name, token in tokens.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")

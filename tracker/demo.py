@@ -5,6 +5,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .errors import Conflict
 from .models import Domain, EscalationRisk, NotifiedVia, Precedence, Role, SafetyRisk, User
 from .services.accounts import people
 from .services.engine.links import AckLinks
@@ -153,8 +154,17 @@ def load(
     user is kept, so a second `make run` prints the same tokens; otherwise the user's earlier demo
     tokens are revoked and a fresh one is issued. The example incidents' messages carry acknowledge
     links made with ack_links."""
-    if session.scalar(select(User).where(User.username == "admin")) is None:
+    demo_users = {username for username, _role, _name in USERS}
+    present = set(session.scalars(select(User.username).where(User.username.in_(demo_users))))
+    if not present and session.scalar(select(User.id).limit(1)) is None:
         _create_region(session, limits, now, transports, ack_links)
+    elif present != demo_users:
+        # A deployment's own database: its accounts, or an "admin" made by hand. Loading the demo there gave
+        # it accounts whose passwords the README publishes (an admin among them), or ended in a traceback.
+        raise Conflict(
+            "this database holds accounts the demo did not make: the demo loads only into a new database "
+            "(its logins and passwords are published): point TRACKER_DATABASE_URL at an empty one"
+        )
     tokens = {}
     for username, _role, _name in USERS:
         user = people.find_user(session, username)

@@ -274,6 +274,22 @@ def test_demo_loads_the_region_once_and_issues_fresh_tokens(runner, app, client)
     assert stale.status_code == 401, "--fresh revokes the demo tokens it replaces"
 
 
+@pytest.mark.parametrize("own_admin", ["root", "admin"])
+def test_demo_refuses_a_database_with_accounts_of_its_own(runner, app, own_admin):
+    # Run against a deployment's database, `demo` gave it the demo's accounts, whose passwords the README
+    # publishes (an admin among them); where its admin was named "admin", it ended in a traceback.
+    assert create_user(runner, own_admin, "admin").exit_code == 0
+
+    result = runner.invoke(args=["demo"])
+
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "holds accounts the demo did not make" in result.stderr
+    assert demo_tokens(result.output) == {}
+    assert count(app, User) == 1 and count(app, ContactChannel) == 0
+    assert not (Path(app.instance_path) / "demo-credentials.txt").exists()
+
+
 def test_the_demo_tokens_are_listed_with_the_time_they_were_issued_in_utc(runner, app):
     # `token list duty` read "demo 2026-12-05 21:59": a time without its zone, where every other time the
     # commands print carries its Z.
