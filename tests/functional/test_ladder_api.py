@@ -153,6 +153,48 @@ def test_channel_used_by_a_policy_cannot_be_deleted(client, world):
 
 
 @pytest.mark.both_databases  # rows that refer to it
+def test_channel_that_is_a_steps_fallback_cannot_be_deleted(client, world):
+    # Deleting it answered 204 and the policy lost its fallback without a word (the foreign key sets it null).
+    spare = call(
+        client,
+        world,
+        "POST",
+        "/channels",
+        {"name": "Spare", "level": 1, "transport": "outbox", "address": "spare@test.example"},
+        status=201,
+    )["id"]
+    steps = [{"channel_ids": [world.channels["L1"]], "fallback_channel_id": spare}]
+    call(client, world, "PATCH", f"/policies/{world.policy_id}", {"steps": steps})
+
+    response = client.delete(f"/api/v1/channels/{spare}", headers=world.auth("admin"))
+
+    assert response.status_code == 409, response.get_json()
+    assert error_of(response)["details"]["in_policy"] is True
+    assert call(client, world, "GET", f"/policies/{world.policy_id}")["steps"][0]["fallback_channel_id"] == spare
+
+
+@pytest.mark.both_databases  # the ladder snapshot is a JSON column
+def test_channel_that_is_a_fallback_on_a_running_ladder_cannot_be_deleted(client, world):
+    spare = call(
+        client,
+        world,
+        "POST",
+        "/channels",
+        {"name": "Spare", "level": 1, "transport": "outbox", "address": "spare@test.example"},
+        status=201,
+    )["id"]
+    steps = [{"channel_ids": [world.channels["L1"]], "fallback_channel_id": spare}]
+    call(client, world, "PATCH", f"/policies/{world.policy_id}", {"steps": steps})
+    file_incident(client, world)  # its ladder's step 1 falls back on Spare
+    call(client, world, "PATCH", f"/policies/{world.policy_id}", {"steps": [{"channel_ids": [world.channels["L1"]]}]})
+
+    response = client.delete(f"/api/v1/channels/{spare}", headers=world.auth("admin"))
+
+    assert response.status_code == 409, response.get_json()
+    assert error_of(response)["details"]["on_running_ladder"] is True
+
+
+@pytest.mark.both_databases  # rows that refer to it
 def test_channel_with_past_notifications_cannot_be_deleted(client, world):
     file_incident(client, world)
     call(client, world, "PATCH", f"/policies/{world.policy_id}", {"steps": [{"channel_ids": [world.channels["L3"]]}]})

@@ -217,13 +217,19 @@ def _talked_over(session: Session, channel_id: int) -> bool:
 def _on_running_ladder(session: Session, channel_id: int) -> bool:
     """True when an open incident's ladder snapshot names the channel (a step still to come)."""
     ladders = session.scalars(select(Incident.ladder).where(Incident.status == IncidentStatus.OPEN))
-    return any(c["id"] == channel_id for ladder in ladders for step in ladder["steps"] for c in step["channels"])
+    return any(
+        entry["id"] == channel_id
+        for ladder in ladders
+        for step in ladder["steps"]
+        for entry in [*step["channels"], step.get("fallback") or {"id": None}]
+    )
 
 
 def delete_channel(session: Session, channel_id: int) -> None:
     """Delete a channel nothing refers to; a channel with history is deactivated instead."""
     channel = get_channel(session, channel_id)
-    in_policy = session.scalar(select(exists().where(step_channels.c.channel_id == channel_id)))
+    # A step's fallback counts: its foreign key would drop the fallback without a word.
+    in_policy = _in_a_policy(session, channel_id)
     in_history = session.scalar(select(exists().where(Notification.channel_id == channel_id)))
     on_ladder = _on_running_ladder(session, channel_id)
     if in_policy or in_history or on_ladder:
