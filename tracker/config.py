@@ -238,9 +238,12 @@ def _check(config) -> None:
     public = str(config["PUBLIC_URL"])
     if not public.startswith(("http://", "https://")) or not public.split("://", 1)[1].strip("/"):
         raise ConfigError(f"PUBLIC_URL must be the http(s) address staff open (links in messages), not {public!r}")
-    prefix = config["REFERENCE_PREFIX"]
-    if not isinstance(prefix, str) or not re.fullmatch(r"[A-Z][A-Z0-9]{0,9}", prefix):
-        raise ConfigError(f"REFERENCE_PREFIX must be 1-10 capital letters or digits, a letter first, not {prefix!r}")
+    # The exchange's reference goes to the other side in every subject and REF line, and into a 40-character
+    # column: a line break, a space or a long prefix failed each message sent (PostgreSQL: a 500) instead.
+    for key in ("REFERENCE_PREFIX", "EXCHANGE_REFERENCE_PREFIX"):
+        prefix = config[key]
+        if not isinstance(prefix, str) or not re.fullmatch(r"[A-Z][A-Z0-9]{0,9}", prefix):
+            raise ConfigError(f"{key} must be 1-10 capital letters or digits, a letter first, not {prefix!r}")
     if not isinstance(config["PROXY_FIX_X_FOR"], int) or config["PROXY_FIX_X_FOR"] < 0:
         raise ConfigError("PROXY_FIX_X_FOR must be 0 or the number of reverse proxies in front of the tracker")
     port = config["SCHEDULER_METRICS_PORT"]

@@ -250,6 +250,9 @@ def test_the_deployment_sample_is_refused_until_its_key_is_replaced(build, monke
         ("PUBLIC_URL", "notaurl", "PUBLIC_URL must be the http(s) address"),
         ("REFERENCE_PREFIX", "", "REFERENCE_PREFIX must be 1-10 capital letters"),
         ("REFERENCE_PREFIX", "inc-2", "REFERENCE_PREFIX must be 1-10 capital letters"),
+        ("EXCHANGE_REFERENCE_PREFIX", "", "EXCHANGE_REFERENCE_PREFIX must be 1-10 capital letters"),
+        ("EXCHANGE_REFERENCE_PREFIX", "NM\nBCC", "EXCHANGE_REFERENCE_PREFIX must be 1-10 capital letters"),
+        ("EXCHANGE_REFERENCE_PREFIX", "N" * 40, "EXCHANGE_REFERENCE_PREFIX must be 1-10 capital letters"),
     ],
 )
 def test_a_setting_that_would_fail_later_fails_at_start(build, key, value, says):
