@@ -261,6 +261,9 @@ def _check(config) -> None:
         raise ConfigError("SMTP_SECURITY must be starttls, tls or none")
     if config["SUPERVISOR_TRANSPORT"] not in ("outbox", "email"):
         raise ConfigError("SUPERVISOR_TRANSPORT must be outbox or email")
+    if config["SUPERVISOR_TRANSPORT"] == "email" and not str(config["SMTP_HOST"]).strip():
+        # Every message to the supervisors (exhausted, dead letters, watchdog, lines down) failed for good.
+        raise ConfigError("SUPERVISOR_TRANSPORT is email but SMTP_HOST is not set: name the mail relay, or use outbox")
     if config["CHECK_DOWN_AFTER"] < config["CHECK_DEGRADED_AFTER"]:
         raise ConfigError("CHECK_DOWN_AFTER must not be below CHECK_DEGRADED_AFTER")
     if config["REGION_FILE"] and not Path(config["REGION_FILE"]).is_file():

@@ -250,6 +250,7 @@ def test_the_deployment_sample_is_refused_until_its_key_is_replaced(build, monke
         ("PUBLIC_URL", "notaurl", "PUBLIC_URL must be the http(s) address"),
         ("REFERENCE_PREFIX", "", "REFERENCE_PREFIX must be 1-10 capital letters"),
         ("REFERENCE_PREFIX", "inc-2", "REFERENCE_PREFIX must be 1-10 capital letters"),
+        ("SUPERVISOR_TRANSPORT", "email", "SUPERVISOR_TRANSPORT is email but SMTP_HOST is not set"),
         ("EXCHANGE_REFERENCE_PREFIX", "", "EXCHANGE_REFERENCE_PREFIX must be 1-10 capital letters"),
         ("EXCHANGE_REFERENCE_PREFIX", "NM\nBCC", "EXCHANGE_REFERENCE_PREFIX must be 1-10 capital letters"),
         ("EXCHANGE_REFERENCE_PREFIX", "N" * 40, "EXCHANGE_REFERENCE_PREFIX must be 1-10 capital letters"),
