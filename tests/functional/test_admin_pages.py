@@ -31,6 +31,15 @@ def submit(client, path: str, data: dict | None = None, page: str | None = None)
     return client.post(path, data={"csrf_token": token, **(data or {})})
 
 
+def session_cookie(app, response) -> str:
+    """What the answer's session cookie holds, decoded (signed by Flask, not encrypted: anyone can read it)."""
+    cookies = [value for value in response.headers.getlist("Set-Cookie") if value.startswith("session=")]
+    if not cookies:
+        return ""
+    value = cookies[-1].split(";", 1)[0].removeprefix("session=")
+    return str(app.session_interface.get_signing_serializer(app).loads(value))
+
+
 def flashes(response) -> list[tuple[str, str]]:
     return [(kind, html.unescape(text)) for kind, text in FLASH.findall(response.text)]
 
@@ -281,10 +290,12 @@ def test_a_webhook_channel_shows_its_signing_secret_once(app, world):
     admin = sign_in(app, "admin")
     form = channel_form(name="Hotline", transport="webhook", address="https://hotline.test.example/in", members=[])
     response = submit(admin, "/admin/channels/new", form)
-    assert response.status_code == 302
-    shown = SHOWN_ONCE.findall(admin.get("/admin/channels").text)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    shown = SHOWN_ONCE.findall(response.text)
     with session_scope(app) as session:
         assert shown == [session.scalar(select(ContactChannel.secret).where(ContactChannel.name == "Hotline"))]
+    assert "Channel “Hotline” created." in html.unescape(response.text)
+    assert shown[0] not in session_cookie(app, response), "the secret never travels in the cookie"
     assert SHOWN_ONCE.findall(admin.get("/admin/channels").text) == [], "never shown again"
 
 
@@ -460,9 +471,10 @@ def test_an_issued_token_is_shown_once_works_and_stops_when_revoked(app, world):
         duty = session.scalar(select(User.id).where(User.username == "duty"))
     user_page = f"/admin/users/{duty}"
     issued = submit(admin, f"{user_page}/tokens", {"name": "wall display"}, page=user_page)
-    assert issued.status_code == 302
-    page = admin.get(user_page).text
+    assert issued.status_code == 200 and issued.headers["Cache-Control"] == "no-store"
+    page = issued.text
     (text,) = SHOWN_ONCE.findall(page)
+    assert text not in session_cookie(app, issued), "the token never travels in the cookie"
     assert f'data-token="{text[:10]}"' in page and "wall display" in page
     assert SHOWN_ONCE.findall(admin.get(user_page).text) == [], "never shown again"
 
@@ -503,8 +515,9 @@ def test_the_security_log_names_who_deactivated_reactivated_reset_and_handled_to
     admin = sign_in(app, "admin")
     before = len(security_log(admin, user_page))
 
-    assert submit(admin, f"{user_page}/tokens", {"name": "wall display"}, page=user_page).status_code == 302
-    prefix = SHOWN_ONCE.findall(admin.get(user_page).text)[0][:10]
+    issued = submit(admin, f"{user_page}/tokens", {"name": "wall display"}, page=user_page)
+    assert issued.status_code == 200, issued.status_code
+    prefix = SHOWN_ONCE.findall(issued.text)[0][:10]
     with session_scope(app) as session:
         token_id = session.scalar(select(ApiToken.id).where(ApiToken.prefix == prefix))
     assert submit(admin, f"/admin/tokens/{token_id}/revoke", {"confirm": "yes"}, page=user_page).status_code == 302

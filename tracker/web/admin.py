@@ -7,7 +7,6 @@ the form's fields, and secrets shown only once.
 """
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask import session as cookie
 from flask_login import login_required
 
 from ..db import get_session
@@ -93,10 +92,8 @@ def page(template: str, form, **context):
     return render_template(template, form=form, **context), 422 if form.is_submitted() else 200
 
 
-def show_once(label: str, text: str) -> None:
-    """Keep a secret (an API token, a signing secret) for the next page only: it is never shown again."""
-    cookie["admin_shown_once"] = {"label": label, "text": text}
-
-
-def take_shown_once() -> dict | None:
-    return cookie.pop("admin_shown_once", None)
+def shown_once(label: str, text: str) -> dict:
+    """A secret (an API token, a signing secret) for the page that answers its creation, and no other: it
+    is shown there once and kept nowhere, neither in the session cookie (signed, not encrypted: it crossed
+    the network twice in headers a proxy may log) nor on the server. That answer is never cached."""
+    return {"label": label, "text": text}

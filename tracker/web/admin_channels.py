@@ -17,7 +17,7 @@ from ..models.permissions import Permission
 from ..services.engine import line_checks
 from ..services.incidents import ladder
 from .acting import ask_first
-from .admin import apply_change, bp, page, save, show_once, take_shown_once
+from .admin import apply_change, bp, page, save, shown_once
 from .admin_agreements import agreement_choices
 from .forms import ChannelForm
 
@@ -59,8 +59,12 @@ def _withheld(channel: ContactChannel) -> str:
 @bp.get("/channels")
 @requires(Permission.CHANNELS_WATCH)
 def channels():
+    return _channels_page()
+
+
+def _channels_page(secret: dict | None = None) -> str:
     rows = get_session().scalars(select(ContactChannel).order_by(ContactChannel.level, ContactChannel.name)).all()
-    return render_template("web/admin/channels.html", channels=rows, secret=take_shown_once())
+    return render_template("web/admin/channels.html", channels=rows, secret=secret)
 
 
 def _form(channel: ContactChannel | None = None) -> ChannelForm:
@@ -87,10 +91,9 @@ def _data(form: ChannelForm, channel: ContactChannel | None) -> dict:
 
 def _saved(channel: ContactChannel, had_secret: bool, verb: str):
     flash(f"Channel “{channel.name}” {verb}.", "success")
-    if channel.secret and not had_secret:
-        show_once(
-            f"Signing secret of “{channel.name}”: the receiver checks each request's signature with it", channel.secret
-        )
+    if channel.secret and not had_secret:  # the answer itself shows it (shown_once)
+        label = f"Signing secret of “{channel.name}”: the receiver checks each request's signature with it"
+        return _channels_page(shown_once(label, channel.secret))
     return redirect(url_for("admin.channels"))
 
 

@@ -14,7 +14,7 @@ from ..models import AccountEvent, ApiToken, User
 from ..models.permissions import Permission
 from ..services.accounts import people
 from .acting import ask_first
-from .admin import apply_change, bp, page, save, show_once, take_shown_once
+from .admin import apply_change, bp, page, save, shown_once
 from .forms import NewPasswordForm, TokenForm, UserForm
 
 
@@ -70,7 +70,7 @@ def new_user():
     return page("web/admin/user_form.html", form)
 
 
-def _user_page(user: User, password_form=None, token_form=None):
+def _user_page(user: User, password_form=None, token_form=None, secret: dict | None = None):
     tokens = get_session().scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc()))
     events = get_session().scalars(
         select(AccountEvent).where(AccountEvent.user_id == user.id).order_by(AccountEvent.id.desc()).limit(20)
@@ -83,7 +83,7 @@ def _user_page(user: User, password_form=None, token_form=None):
         account_events=list(events),
         password_form=password_form or NewPasswordForm(formdata=None),
         token_form=token_form or TokenForm(formdata=None),
-        secret=take_shown_once(),
+        secret=secret,
     ), 422 if failed else 200
 
 
@@ -116,8 +116,8 @@ def issue_token(user_id: int):
     if not issued:
         return _user_page(user, token_form=form)
     token, text = issued
-    show_once(f"API token “{token.name}” for {user.username} (send it as “Authorization: Bearer …”)", text)
-    return _back(user_id)
+    label = f"API token “{token.name}” for {user.username} (send it as “Authorization: Bearer …”)"
+    return _user_page(user, secret=shown_once(label, text))  # the answer itself shows it (shown_once)
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
