@@ -92,6 +92,14 @@ def test_a_webhook_secret_is_in_the_answer_that_made_or_set_it_only(client, worl
     again = client.patch(f"{CHANNELS}/{world.channels['L3']}", json={"active": True}, headers=admin)
     assert "secret" not in again.get_json()
 
+    # A webhook made another transport and then a webhook again (the receiver moved) gets a new secret,
+    # shown: the old one was kept, never shown again, and the new receiver could check nothing.
+    away = client.patch(hook, json={"transport": "outbox", "address": "desk@test.example"}, headers=admin)
+    assert away.status_code == 200 and "secret" not in away.get_json(), away.get_json()
+    back = client.patch(hook, json={"transport": "webhook", "address": "https://desk.example.org/hook2"}, headers=admin)
+    assert back.status_code == 200 and len(back.get_json().get("secret", "")) >= 32, back.get_json()
+    assert back.get_json()["secret"] != "s" * 24
+
 
 # -- item 6: credentials in URLs never reach a log --------------------------------------------
 

@@ -106,8 +106,8 @@ def save_channel(
 ) -> ContactChannel:
     """Create a channel, or update the given one with the fields present in data.
 
-    A webhook channel gets a random signing secret unless one is given; a check schedule
-    (interval or cron expression) puts the channel's first check on the calendar.
+    A webhook channel gets a random signing secret unless one is given (any other transport keeps none); a
+    check schedule (interval or cron expression) puts the channel's first check on the calendar.
     """
     # A channel's name goes into mail headers and every message, its stations into the FM and TO lines of
     # a formatted one; one line break there and each message to the channel fails (or adds a header or a
@@ -159,7 +159,11 @@ def save_channel(
     joined = crossing(session, channel)
     if joined:
         raise ValidationError("the address would carry our alerts to the other side or theirs to our desk", joined)
-    if channel.transport == "webhook" and not channel.secret:
+    if channel.transport != "webhook":
+        # Only a webhook signs; one that became another transport forgets its secret, so one made a webhook
+        # again gets a new secret, shown once, rather than an old one nobody was shown.
+        channel.secret = None
+    elif not channel.secret:
         channel.secret = secrets.token_urlsafe(32)
     if "members" in data:
         channel.members = _members(session, data["members"])
