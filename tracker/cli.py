@@ -70,7 +70,9 @@ def _real_app() -> Flask:
 
 
 def _plain(value) -> str:
-    return ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+    if isinstance(value, bool):  # a fact the API answers as JSON's true/false: in words, not Python's
+        return "yes" if value else "no"
+    return ", ".join(map(_plain, value)) if isinstance(value, list | tuple) else str(value)
 
 
 def _show_migrations(_context: click.Context, _param: click.Parameter, verbose: bool) -> None:

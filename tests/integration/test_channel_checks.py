@@ -401,6 +401,10 @@ def test_the_cli_sends_a_check_and_prints_its_id(checked_app, smtp_server):
     )
     unknown = runner.invoke(args=["channel", "test", "Nowhere"])
     assert unknown.exit_code == 1 and "no channel 'Nowhere'" in unknown.output
+    with session_scope(app) as session:
+        session.get(ContactChannel, world.channels["L2"]).active = False
+    inactive = runner.invoke(args=["channel", "test", "L2"])
+    assert inactive.exit_code == 1 and "channel 'L2' is inactive (active: no)" in inactive.output, inactive.output
 
 
 # -- schedules ------------------------------------------------------------------------------
