@@ -233,6 +233,21 @@ INVALID = [
         "steps-0-channel_ids",
         'value="Superscript"',
     ),
+    # 400 digits: WTForms' range rule raised OverflowError (a 500) converting them to a float
+    (
+        "huge window",
+        "/admin/channels/new",
+        channel_form(check_window_seconds="9" * 400),
+        "check_window_seconds",
+        "9" * 400,
+    ),
+    (
+        "huge step deadline",
+        "/admin/policies/new",
+        policy_form("Huge", (["1"], "9" * 400, "")),
+        "steps-0-ack_seconds",
+        'value="Huge"',
+    ),
     (
         "row",
         "/admin/policies/new",

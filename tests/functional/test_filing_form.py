@@ -138,3 +138,15 @@ def test_a_figure_that_is_no_whole_number_is_told_once_beside_its_field(client, 
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(Incident)) == 0
+
+
+def test_a_figure_too_large_for_a_float_is_refused_beside_its_field_not_a_500(client, world, app):
+    """400 digits in a count: WTForms' range rule compared it with math.isnan, whose OverflowError ("int too
+    large to convert to float") answered 500 on every form with a whole-number field (filing, amending, the
+    admin's channels and policies)."""
+    sign_in(client, "duty")
+    answer = client.post("/incidents/new", data=filing_form(client, troops="9" * 400))
+    assert answer.status_code == 422, answer.status_code
+    assert ERROR.findall(answer.text) == [("troops", "Number must be between 0 and 10000000.")]
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(Incident)) == 0

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from flask_wtf import FlaskForm
 from wtforms import Field, FieldList, Form, PasswordField, StringField, TextAreaField
 from wtforms.meta import DefaultMeta
-from wtforms.validators import StopValidation, ValidationError
+from wtforms.validators import NumberRange, StopValidation, ValidationError
 
 from .. import text
 
@@ -108,12 +108,29 @@ def readable(_form, field: Field) -> None:
         raise StopValidation()
 
 
+# An integer of more bits reaches 2**1023: above every range a field has, and near what a float cannot
+# hold at all (sys.float_info.max is just under 2**1024).
+FLOAT_BITS = 1023
+
+
+def comparable(_form, field: Field) -> None:
+    """Stop at a whole number too large for a float (400 digits typed into a count): WTForms' NumberRange
+    compares it with math.isnan, whose OverflowError was a 500 on the filing, amending and admin forms.
+    Said as the range rule would say it, beside the field."""
+    data = field.data
+    if isinstance(data, int) and not isinstance(data, bool) and data.bit_length() > FLOAT_BITS:
+        ranges = [v for v in field.validators if isinstance(v, NumberRange)]
+        low, high = (ranges[0].min, ranges[0].max) if ranges else (None, None)
+        within = f" between {low} and {high}" if low is not None and high is not None else " smaller"
+        raise StopValidation(f"Number must be{within}.")
+
+
 class TextRules(DefaultMeta):
     """The Meta that holds every text field of a form to the text rule (the validators and filter above)."""
 
     def bind_field(self, form, unbound_field, options):
         field = super().bind_field(form, unbound_field, options)
-        field.validators = [readable, *field.validators]
+        field.validators = [readable, comparable, *field.validators]
         rule = rule_of(field)
         if rule is not None:
             field.filters = (*field.filters, breaks_read)
