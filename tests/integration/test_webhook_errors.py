@@ -1,5 +1,11 @@
 """A webhook's path and query often hold its secret (a chat service's hook URL): the error of a failed
-sending, kept on the message for every token holder and logged, names the host but not them."""
+sending, kept on the message for every token holder and logged, names the host but not them. And a
+receiver, which may be the other side's, cannot hold the delivery job by answering slowly."""
+
+import contextlib
+import socket
+import threading
+import time
 
 import pytest
 
@@ -18,13 +24,68 @@ from tracker.channels.webhook import WebhookTransport
 )
 def test_a_refused_connection_is_reported_without_the_hooks_path_or_query(path):
     address = f"http://127.0.0.1:{free_port()}{path}"  # nothing listens
-    message = Message(
-        key="k1", event="incident.notified", recipient="L1", address=address, subject="s", text="t",
-        html="<p>t</p>", message_id="<a@test.example>", secret="signing-secret",
-    )  # fmt: skip
     with pytest.raises(DeliveryError) as refused:
-        WebhookTransport(connect_timeout=2, read_timeout=2).send(message)
+        WebhookTransport(connect_timeout=2, read_timeout=2).send(_message(address))
     error = str(refused.value)
     assert refused.value.transient and error.startswith("ConnectionError: "), error
     assert "127.0.0.1" in error and "/[path withheld]" in error, error
     assert not [part for part in ("s3cr3tPart", "t0ken", "/services/") if part in error], error
+
+
+class Dripping:
+    """A receiver that answers a byte at a time, each well within the read timeout, and never finishes:
+    after its status line, in its headers (head=True) or in a chunked body of a 200 (head=False)."""
+
+    def __init__(self, head: bool):
+        self.head, self.stop = head, threading.Event()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        connection, _ = self.server.accept()
+        with connection:
+            connection.recv(65536)
+            start = b"HTTP/1.1 200 OK\r\n" + (b"" if self.head else b"Transfer-Encoding: chunked\r\n\r\n")
+            connection.sendall(start)
+            while not self.stop.wait(0.2):
+                with contextlib.suppress(OSError):
+                    connection.sendall(b"X" if self.head else b"1\r\nx\r\n")
+
+    def close(self):
+        self.stop.set()
+        self.server.close()
+
+
+def _message(address: str) -> Message:
+    return Message(
+        key="k1", event="incident.notified", recipient="L1", address=address, subject="s", text="t",
+        html="<p>t</p>", message_id="<a@test.example>", secret="signing-secret",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("head", [True, False], ids=["headers", "body"])
+def test_a_receiver_that_answers_a_byte_at_a_time_holds_the_delivery_no_longer_than_the_timeouts(head):
+    """requests' read timeout bounds each read, not the answer: a hook (the other side's, on a counterpart
+    line) that kept sending a byte a second held the delivery job, and every message queued after its own,
+    for as long as it went on. Its answer is cut at the two timeouts together, a transient failure."""
+    receiver = Dripping(head)
+    address, outcome = f"http://127.0.0.1:{receiver.port}/hook", []
+
+    def send():
+        try:
+            outcome.append(WebhookTransport(connect_timeout=1, read_timeout=1).send(_message(address)))
+        except DeliveryError as error:
+            outcome.append(error)
+
+    sending = threading.Thread(target=send, daemon=True)
+    started = time.monotonic()
+    sending.start()
+    sending.join(10)
+    receiver.close()
+    assert outcome, f"the sending still ran after {time.monotonic() - started:.0f} s"
+    assert time.monotonic() - started < 5
+    if head:  # no whole answer: tried again later
+        assert isinstance(outcome[0], DeliveryError) and outcome[0].transient, outcome
+    else:  # a 200 is taken at its status: the body is not read
+        assert outcome == ["200"], outcome
