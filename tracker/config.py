@@ -5,6 +5,7 @@ import re
 import secrets
 import time
 import tomllib
+from email.utils import parseaddr
 from pathlib import Path
 
 from flask import Flask
@@ -264,6 +265,7 @@ def _check(config) -> None:
     if config["SUPERVISOR_TRANSPORT"] == "email" and not str(config["SMTP_HOST"]).strip():
         # Every message to the supervisors (exhausted, dead letters, watchdog, lines down) failed for good.
         raise ConfigError("SUPERVISOR_TRANSPORT is email but SMTP_HOST is not set: name the mail relay, or use outbox")
+    _check_mail_and_session(config)
     if config["CHECK_DOWN_AFTER"] < config["CHECK_DEGRADED_AFTER"]:
         raise ConfigError("CHECK_DOWN_AFTER must not be below CHECK_DEGRADED_AFTER")
     if config["REGION_FILE"] and not Path(config["REGION_FILE"]).is_file():
@@ -281,6 +283,25 @@ def _check(config) -> None:
     _check_per_precedence(config, "ACK_TIMEOUT_SECONDS")
     if not str(config["DATABASE_URL"]).startswith(("sqlite://", "postgresql+psycopg://")):
         raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL (psycopg 3 is the driver)")
+
+
+def _check_mail_and_session(config) -> None:
+    """Settings read only when a mail goes out, a session cookie is set or the scheduler starts: a typo there
+    started without a word ("maybe" is a true value to Python: a secure cookie no sign-in over http keeps),
+    then failed every mail or never served the metrics."""
+    if not isinstance(config["SESSION_COOKIE_SECURE"], bool):
+        raise ConfigError(f"SESSION_COOKIE_SECURE must be true or false, not {config['SESSION_COOKIE_SECURE']!r}")
+    sender = config["SMTP_FROM"]
+    if not isinstance(sender, str) or "\n" in sender or "\r" in sender or "@" not in parseaddr(sender)[1]:
+        raise ConfigError(
+            f'SMTP_FROM must be a mail address, e.g. "Incident tracker <tracker@example.org>", not {sender!r}'
+        )
+    ca_file = config["SMTP_CA_FILE"]
+    if not isinstance(ca_file, str) or (ca_file and not Path(ca_file).is_file()):
+        raise ConfigError(f"SMTP_CA_FILE names {ca_file!r}, which is not a file (empty: the system's trusted CAs)")
+    address = config["SCHEDULER_METRICS_ADDRESS"]
+    if not isinstance(address, str) or not re.fullmatch(r"[A-Za-z0-9.:\-]+", address):
+        raise ConfigError(f"SCHEDULER_METRICS_ADDRESS must be an address to listen on, e.g. 127.0.0.1, not {address!r}")
 
 
 def _check_the_other_side(config) -> None:

@@ -254,6 +254,13 @@ def test_the_deployment_sample_is_refused_until_its_key_is_replaced(build, monke
         ("EXCHANGE_REFERENCE_PREFIX", "", "EXCHANGE_REFERENCE_PREFIX must be 1-10 capital letters"),
         ("EXCHANGE_REFERENCE_PREFIX", "NM\nBCC", "EXCHANGE_REFERENCE_PREFIX must be 1-10 capital letters"),
         ("EXCHANGE_REFERENCE_PREFIX", "N" * 40, "EXCHANGE_REFERENCE_PREFIX must be 1-10 capital letters"),
+        ("SESSION_COOKIE_SECURE", "maybe", "SESSION_COOKIE_SECURE must be true or false"),
+        ("SESSION_COOKIE_SECURE", 1, "SESSION_COOKIE_SECURE must be true or false"),
+        ("SMTP_FROM", "not an address", "SMTP_FROM must be a mail address"),
+        ("SMTP_FROM", "tracker@example.org\nBcc: x@example.org", "SMTP_FROM must be a mail address"),
+        ("SMTP_CA_FILE", "/nonexistent/ca.pem", "SMTP_CA_FILE names '/nonexistent/ca.pem', which is not a file"),
+        ("SCHEDULER_METRICS_ADDRESS", "127.0.0.1 8000", "SCHEDULER_METRICS_ADDRESS must be an address"),
+        ("SCHEDULER_METRICS_ADDRESS", "", "SCHEDULER_METRICS_ADDRESS must be an address"),
     ],
 )
 def test_a_setting_that_would_fail_later_fails_at_start(build, key, value, says):
