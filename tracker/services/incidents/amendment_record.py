@@ -3,6 +3,8 @@ ISO 8601), the same in words for the pages, and the narrative addenda the amendm
 
 from datetime import datetime
 
+from sqlalchemy.orm import object_session
+
 from ...geo import Position
 from ...models import EventKind, Incident
 from ...timeutil import format_dtg, isoformat
@@ -97,8 +99,13 @@ def addenda(incident: Incident) -> list[dict]:
 
 def addenda_of_amendments(incident: Incident) -> list[dict]:
     """The same, read from the incident's amendments alone (Incident.amendments), for a message: a page
-    holds the whole timeline already, a sweep batch loads only these."""
-    return _added(incident.amendments)
+    holds the whole timeline already, a sweep batch loads only these. Read without flushing: a message is
+    rendered before its row is complete (notify._queue), and amendments are flushed when written."""
+    session = object_session(incident)
+    if session is None:
+        return _added(incident.amendments)
+    with session.no_autoflush:
+        return _added(incident.amendments)
 
 
 def _added(events) -> list[dict]:
