@@ -1,5 +1,6 @@
 """Real network peers for integration tests: an SMTP server and an HTTP webhook receiver."""
 
+import contextlib
 import email
 import email.policy
 import socket
@@ -106,3 +107,28 @@ class WebhookReceiver:
             self.server.clear()
             self.server.stop()
         self.server = None
+
+
+class Dripping:
+    """A receiver that answers a byte at a time, each well within the read timeout, and never finishes:
+    after its status line, in its headers (head=True) or in a chunked body of a 200 (head=False)."""
+
+    def __init__(self, head: bool):
+        self.head, self.stop = head, threading.Event()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        connection, _ = self.server.accept()
+        with connection:
+            connection.recv(65536)
+            start = b"HTTP/1.1 200 OK\r\n" + (b"" if self.head else b"Transfer-Encoding: chunked\r\n\r\n")
+            connection.sendall(start)
+            while not self.stop.wait(0.2):
+                with contextlib.suppress(OSError):
+                    connection.sendall(b"X" if self.head else b"1\r\nx\r\n")
+
+    def close(self):
+        self.stop.set()
+        self.server.close()

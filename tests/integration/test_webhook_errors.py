@@ -2,14 +2,12 @@
 sending, kept on the message for every token holder and logged, names the host but not them. And a
 receiver, which may be the other side's, cannot hold the delivery job by answering slowly."""
 
-import contextlib
-import socket
 import threading
 import time
 
 import pytest
 
-from tests.peers import free_port
+from tests.peers import Dripping, free_port
 from tracker.channels import DeliveryError, Message
 from tracker.channels.webhook import WebhookTransport
 
@@ -30,31 +28,6 @@ def test_a_refused_connection_is_reported_without_the_hooks_path_or_query(path):
     assert refused.value.transient and error.startswith("ConnectionError: "), error
     assert "127.0.0.1" in error and "/[path withheld]" in error, error
     assert not [part for part in ("s3cr3tPart", "t0ken", "/services/") if part in error], error
-
-
-class Dripping:
-    """A receiver that answers a byte at a time, each well within the read timeout, and never finishes:
-    after its status line, in its headers (head=True) or in a chunked body of a 200 (head=False)."""
-
-    def __init__(self, head: bool):
-        self.head, self.stop = head, threading.Event()
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        connection, _ = self.server.accept()
-        with connection:
-            connection.recv(65536)
-            start = b"HTTP/1.1 200 OK\r\n" + (b"" if self.head else b"Transfer-Encoding: chunked\r\n\r\n")
-            connection.sendall(start)
-            while not self.stop.wait(0.2):
-                with contextlib.suppress(OSError):
-                    connection.sendall(b"X" if self.head else b"1\r\nx\r\n")
-
-    def close(self):
-        self.stop.set()
-        self.server.close()
 
 
 def _message(address: str) -> Message:

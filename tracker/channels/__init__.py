@@ -1,9 +1,12 @@
 """Transports to contact channels, behind one small interface. Connect only when sending."""
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,30 @@ class Transport(Protocol):
         """Return why the address cannot work with this transport, or None when it can."""
 
 
+def within(seconds: float, work: Callable[[], T]) -> T:
+    """work's result, or what it raised, if it ends within seconds; else a transient DeliveryError. In a thread
+    of its own: a library's timeouts bound each read from the socket, not the answer, so a receiver (on a
+    counterpart line, the other side's) that sends a byte at a time held the delivery job, and every message
+    after its own on every line, for as long as it liked. The thread is left to end by itself."""
+    outcome: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, work()))
+        except BaseException as exc:  # handed to the sending thread, which raises it
+            outcome.append((False, exc))
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if not outcome:
+        raise DeliveryError(f"no whole answer within {seconds:g} s", transient=True)
+    done, value = outcome[0]
+    if not done:
+        raise value
+    return value
+
+
 # Transports whose address is a credential: a webhook keeps its secret in the path or query (Slack's
 # /services/T0/B0/XXXX), an Apprise URL in what follows its scheme (a bot's token, a password).
 SECRET_ADDRESSES = ("webhook", "apprise")
@@ -76,6 +103,6 @@ def build_transports(config: Mapping[str, Any]) -> dict[str, Transport]:
         FileDropTransport(config["OUTBOX_DIR"]),
         EmailTransport.from_config(config),
         WebhookTransport(config["WEBHOOK_CONNECT_TIMEOUT_SECONDS"], config["WEBHOOK_READ_TIMEOUT_SECONDS"]),
-        AppriseTransport(),
+        AppriseTransport(config["WEBHOOK_CONNECT_TIMEOUT_SECONDS"] + config["WEBHOOK_READ_TIMEOUT_SECONDS"]),
     ]
     return {t.name: t for t in transports}

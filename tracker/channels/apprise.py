@@ -2,11 +2,13 @@
 
 from dataclasses import dataclass
 
-from . import DeliveryError, Message
+from . import DeliveryError, Message, within
 
 
 @dataclass(frozen=True)
 class AppriseTransport:
+    # How long one message may take, the whole of it (channels.within): the webhook's two timeouts together.
+    time_limit: float = 15.0
     name: str = "apprise"
 
     def check_address(self, address: str) -> str | None:
@@ -23,6 +25,9 @@ class AppriseTransport:
         # Our text is plain: declared so, a service that shows HTML or Markdown gets it escaped (a narrative's
         # "<b>" or "*" shown as typed, its lines kept), not read as markup. Apprise reports success or
         # failure, not why; treat a failure as worth retrying.
-        if not notifier.notify(title=message.subject, body=message.text, body_format=apprise.NotifyFormat.TEXT):
+        text = apprise.NotifyFormat.TEXT
+        if not within(
+            self.time_limit, lambda: notifier.notify(title=message.subject, body=message.text, body_format=text)
+        ):
             raise DeliveryError("Apprise could not deliver the message", transient=True)
         return None

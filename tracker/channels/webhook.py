@@ -5,12 +5,11 @@ import hashlib
 import hmac
 import json
 import re
-import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from . import DeliveryError, Message
+from . import DeliveryError, Message, within
 
 SIGNATURE_HEADER = "X-Tracker-Signature"
 
@@ -46,48 +45,35 @@ class WebhookTransport:
         }
         import requests  # on first send, as Apprise: a process that sends nothing never loads it
 
-        outcome: list = []
-        # A thread of its own: requests' timeouts bound each read from the socket, not the answer, so a
-        # receiver that sends its status, headers or body a byte at a time held the delivery job (every
-        # message after this one, on every line) for as long as it liked. The thread is left to end by
-        # itself; it reads at most ERROR_TEXT_BYTES of a body, so a huge answer is never held in memory.
-        worker = threading.Thread(
-            target=self._post, args=(requests, message.address, body, headers, outcome), daemon=True
-        )
-        worker.start()
-        worker.join(self.connect_timeout + self.read_timeout)
-        if not outcome:
-            raise DeliveryError(
-                f"no whole answer within {self.connect_timeout + self.read_timeout:g} s", transient=True
+        # Only the status of a 2xx is read, and the start of an error's body: a huge answer is never held.
+        try:
+            code, text = within(
+                self.connect_timeout + self.read_timeout, lambda: self._post(requests, message.address, body, headers)
             )
-        code, text = outcome[0]
-        if isinstance(code, requests.RequestException):
-            raise DeliveryError(f"{type(code).__name__}: {_withheld(str(code), message.address)}", transient=True)
-        if isinstance(code, BaseException):
-            raise code
+        except requests.RequestException as exc:
+            raise DeliveryError(
+                f"{type(exc).__name__}: {_withheld(str(exc), message.address)}", transient=True
+            ) from exc
         if 200 <= code < 300:
             return str(code)
         transient = code == 429 or code >= 500
         raise DeliveryError(f"HTTP {code} {text}", transient=transient, code=str(code))
 
-    def _post(self, requests, address: str, body: bytes, headers: dict, outcome: list) -> None:
-        """POST and put (status code, the start of an error body) in outcome, or the exception raised."""
-        try:
-            with requests.post(
-                address,
-                data=body,
-                headers=headers,
-                allow_redirects=False,
-                timeout=(self.connect_timeout, self.read_timeout),
-                stream=True,  # the body is not read, beyond the start of an error's
-            ) as response:
-                text = ""
-                if not 200 <= response.status_code < 300:
-                    start = response.raw.read(ERROR_TEXT_BYTES, decode_content=True) or b""
-                    text = start.decode(response.encoding or "utf-8", errors="replace")[:200]
-                outcome.append((response.status_code, text))
-        except BaseException as exc:  # handed to the sending thread, which says what it was
-            outcome.append((exc, ""))
+    def _post(self, requests, address: str, body: bytes, headers: dict) -> tuple[int, str]:
+        """POST: the status code, and the start of an error's body."""
+        with requests.post(
+            address,
+            data=body,
+            headers=headers,
+            allow_redirects=False,
+            timeout=(self.connect_timeout, self.read_timeout),
+            stream=True,  # the body is not read, beyond the start of an error's
+        ) as response:
+            text = ""
+            if not 200 <= response.status_code < 300:
+                start = response.raw.read(ERROR_TEXT_BYTES, decode_content=True) or b""
+                text = start.decode(response.encoding or "utf-8", errors="replace")[:200]
+            return response.status_code, text
 
 
 # How much of an error answer's body is read (its first 200 characters are kept on the message).
