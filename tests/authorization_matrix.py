@@ -449,6 +449,7 @@ API = {
     ),
     ("POST", f"{V1}/summaries/<int:summary_id>/send"): Call(api(200, P.EXCHANGES_TALK), approved, {}),
     # the ladder
+    ("GET", f"{V1}/config-changes"): Call(api(200, P.CONFIG_HISTORY)),
     ("GET", f"{V1}/channels"): Call(api(200)),
     ("POST", f"{V1}/channels"): Call(api(201, P.CHANNELS_MANAGE), body=new_channel),
     ("GET", f"{V1}/channels/<int:channel_id>"): Call(api(200), channel),
@@ -686,6 +687,7 @@ PAGES = {
         page(302, P.RULES_MANAGE), lambda s: {"rule_id": s.later_rule, "direction": "up"}, {}
     ),
     ("GET", "/admin/agreements"): Call(page(200, P.AGREEMENTS_MANAGE)),
+    ("GET", "/admin/changes"): Call(page(200, P.CONFIG_HISTORY)),
     ("GET", "/admin/agreements/new"): Call(page(200, P.AGREEMENTS_MANAGE)),
     ("POST", "/admin/agreements/new"): Call(page(302, P.AGREEMENTS_MANAGE), body=agreement_form),
     ("GET", "/admin/agreements/<int:agreement_id>/edit"): Call(page(200, P.AGREEMENTS_MANAGE), agreement),

@@ -15,6 +15,7 @@ from ..models.permissions import Permission
 from ..services.engine import line_checks
 from ..services.incidents import ladder
 from ..services.incidents.routing import ordered_rules
+from ..services.review import config_history
 from ..timeutil import utcnow
 from . import ERRORS, bp
 from .schemas import (
@@ -23,6 +24,8 @@ from .schemas import (
     ChannelWithSecretOut,
     CheckAnswerIn,
     CheckOut,
+    ConfigChangePage,
+    ConfigChangeQuery,
     PolicyIn,
     PolicyOut,
     RuleIn,
@@ -31,6 +34,24 @@ from .schemas import (
 
 READ = {code: ERRORS[code] for code in (403, 404)}
 WRITE = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}
+
+
+# -- the record of changes -----------------------------------------------------------------
+
+
+@bp.get("/config-changes")
+@bp.auth_required(token_auth)
+@requires(Permission.CONFIG_HISTORY)
+@bp.input(ConfigChangeQuery, location="query", arg_name="query")
+@bp.output(ConfigChangePage)
+@bp.doc(tags=["Ladder"], summary="Who changed the lines, policies, rules and agreements", responses=READ)
+def list_config_changes(query):
+    """Newest first: each line, policy, routing rule or agreement added, changed or deleted, by whom and when,
+    with each fact before and after (secrets withheld). Supervisors and admins."""
+    per_page = query.pop("per_page", None) or current_app.config["PAGE_SIZE_DEFAULT"]
+    page = query.pop("page")
+    items, total = config_history.changes(get_session(), query.get("subject"), query.get("subject_id"), page, per_page)
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 
 # -- channels -----------------------------------------------------------------------------

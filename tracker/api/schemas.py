@@ -617,6 +617,39 @@ def shown_address(channel: ContactChannel) -> str:
     return withheld(channel.transport, channel.address)
 
 
+class ConfigChangeQuery(Query):
+    subject = Text(
+        validate=OneOf(["line", "policy", "rule", "agreement"]),
+        metadata={"description": "line, policy, rule or agreement: changes of that kind only"},
+    )
+    subject_id = fields.Integer(validate=ID, metadata={"description": "with subject: that one only"})
+    page = fields.Integer(load_default=1, validate=ID)
+    per_page = fields.Integer(validate=Range(min=1, max=200))
+
+
+class ConfigChangeOut(Schema):
+    id = fields.Integer()
+    at = UTC()
+    actor = fields.String(metadata={"description": "who made it (system: no signed-in user, e.g. the demo)"})
+    action = fields.String(metadata={"description": "created, changed or deleted"})
+    subject = fields.String(metadata={"description": "line, policy, rule or agreement"})
+    subject_id = fields.Integer(allow_none=True)
+    name = fields.String()
+    changes = fields.Dict(
+        metadata={
+            "description": "each fact changed as {before, after}; a created or deleted one's facts whole; secrets "
+            "(a webhook's secret, a hook's address) only as (withheld)"
+        }
+    )
+
+
+class ConfigChangePage(Schema):
+    items = fields.List(fields.Nested(ConfigChangeOut))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
 class ChannelOut(Schema):
     id = fields.Integer()
     name = fields.String()

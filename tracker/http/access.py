@@ -10,8 +10,9 @@ from typing import Any
 import flask_login
 from flask import current_app
 
+from ..db import get_session
 from ..errors import Forbidden, Unauthorized
-from ..models import User
+from ..models import User, config_log
 from ..models.permissions import Permission, holders, may
 from .errors import wants_html
 from .tokens import token_auth
@@ -49,6 +50,8 @@ def requires(permission: Permission) -> Callable[[Callable[..., Any]], Callable[
                     f"{user.username} ({user.role.label}) may not do this",
                     {"needs": permission.value, "allowed_roles": [role.value for role in holders(permission)]},
                 )
+            # Whom the request's changes of configuration are recorded as made by (models.config_log).
+            get_session().info[config_log.ACTOR] = user.username
             return view(*args, **kwargs)
 
         wrapper.permission = permission  # type: ignore[attr-defined]  # read by the authorization matrix test

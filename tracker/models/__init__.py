@@ -6,6 +6,7 @@ from .audit import AuditSeal
 from .base import Base, UTCDateTime
 from .calls import AgreedAction, Call
 from .checks import ChannelCheck, LinkUse
+from .config_log import ConfigChange
 from .context import ExerciseBriefing, ExerciseNotice, IncidentLink
 from .enums import (
     CATEGORIES,
@@ -41,6 +42,7 @@ from .watch import Handover, Watch, WatchEntry
 
 __all__ = [
     "config_version",
+    "ConfigChange",
     "AgreedAction",
     "Agreement",
     "Call",

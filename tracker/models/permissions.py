@@ -53,6 +53,8 @@ class Permission(enum.StrEnum):
     WATCHES_KEEP = "watches:keep"
     WATCHES_ASSIGN = "watches:assign"
     AUDIT_VERIFY = "audit:verify"
+    # read who changed the routing configuration (lines, policies, rules, agreements) and how (config_log)
+    CONFIG_HISTORY = "config:history"
     # scrape GET /metrics with one's API token (a Prometheus server may use the scrape secret instead)
     METRICS_READ = "metrics:read"
 
@@ -79,6 +81,7 @@ _SUPERVISOR = _HANDLER | {
     P.EXERCISES_MANAGE,
     P.REPORTS_READ,
     P.CHANNELS_WATCH,
+    P.CONFIG_HISTORY,
     P.METRICS_READ,
     P.WATCHES_ASSIGN,
 }

@@ -20,6 +20,7 @@ def blueprint() -> Blueprint:
     """The blueprint with every admin page on it."""
     from . import (  # noqa: F401  (routes register on import)
         admin_agreements,
+        admin_changes,
         admin_channels,
         admin_check_answers,
         admin_policies,

@@ -1,0 +1,110 @@
+"""Who changed the routing configuration: every line, policy, routing rule and agreement added, changed or
+deleted is on record with its author, time and facts before and after (secrets withheld), whichever door
+the change came through; what the scheduler changes of a line (its health) and a filing are not."""
+
+import pytest
+from sqlalchemy import select
+
+from tests.support import file_incident, sign_in
+from tracker.db import session_scope
+from tracker.models import ChannelHealth, ConfigChange, ContactChannel
+
+API = "/api/v1"
+# Written by the ORM's flush events with INSERT ... RETURNING and merged by UPDATE within a transaction.
+pytestmark = pytest.mark.both_databases
+
+
+def call(client, world, method: str, path: str, body=None, who: str = "admin", status: int = 200):
+    response = client.open(f"{API}{path}", method=method, json=body, headers=world.auth(who))
+    assert response.status_code == status, f"{method} {path} as {who}: {response.status_code} {response.get_data(True)}"
+    return response.get_json()
+
+
+def history(client, world, who: str = "supervisor", **query) -> dict:
+    response = client.get(f"{API}/config-changes", query_string=query, headers=world.auth(who))
+    assert response.status_code == 200, f"as {who}: {response.status_code} {response.get_data(True)}"
+    return response.get_json()
+
+
+def newest(client, world, **query) -> dict:
+    return history(client, world, **query)["items"][0]
+
+
+def test_each_change_of_a_line_is_on_record_with_its_author_and_facts_before_and_after(app, client, world):
+    hook = call(
+        client,
+        world,
+        "POST",
+        "/channels",
+        {"name": "Hotline", "level": 1, "transport": "webhook", "address": "https://desk.example.org/hook/s3cr3t"},
+        status=201,
+    )
+    created = newest(client, world)
+    assert (created["actor"], created["action"], created["subject"]) == ("admin", "created", "line"), created
+    assert created["subject_id"] == hook["id"] and created["name"] == "Hotline" and created["at"].endswith("Z")
+    assert created["changes"]["address"] == "(withheld)" and created["changes"]["secret"] == "(withheld)", created
+    assert hook["secret"] not in str(created) and "s3cr3t" not in str(created)
+
+    call(client, world, "PATCH", f"/channels/{hook['id']}", {"level": 2, "members": ["liaison"], "active": False})
+    changed = newest(client, world)
+    assert changed["action"] == "changed" and changed["actor"] == "admin", changed
+    assert changed["changes"] == {
+        "level": {"before": 1, "after": 2},
+        "active": {"before": True, "after": False},
+        "members": {"before": [], "after": ["liaison"]},
+    }, changed
+
+    with session_scope(app) as session:  # the scheduler's checks: the line's working state, no change of ours
+        channel = session.get(ContactChannel, hook["id"])
+        channel.health, channel.consecutive_failures = ChannelHealth.DOWN, 3
+    file_incident(client, world)
+    assert newest(client, world)["id"] == changed["id"], "neither a line's health nor a filing is a change"
+
+    call(client, world, "DELETE", f"/channels/{hook['id']}", status=204)
+    deleted = newest(client, world)
+    assert (deleted["action"], deleted["name"], deleted["changes"]["level"]) == ("deleted", "Hotline", 2), deleted
+
+    only = history(client, world, subject="line", subject_id=hook["id"])
+    assert [c["action"] for c in only["items"]] == ["deleted", "changed", "created"] and only["total"] == 3, only
+
+
+def test_a_policys_steps_and_a_rules_facts_are_on_record_before_and_after(app, client, world):
+    l1, l2, l3 = (world.channels[name] for name in ("L1", "L2", "L3"))
+    steps = [{"channel_ids": [l1], "ack_seconds": 300}, {"channel_ids": [l3], "fallback_channel_id": l2}]
+    call(client, world, "PATCH", f"/policies/{world.policy_id}", {"steps": steps})
+    [change] = history(client, world, subject="policy")["items"][:1]
+    assert change["changes"]["steps"]["after"] == ["L1; 300 s", "L3; fallback L2"], change
+    assert change["changes"]["steps"]["before"] == ["L1; 600 s", "L2; 600 s"], change
+
+    rule = call(client, world, "GET", f"/rules/{world.default_rule_id}")
+    call(client, world, "PATCH", f"/rules/{world.default_rule_id}", {"name": "Everything else"})
+    renamed = newest(client, world, subject="rule")
+    assert renamed["changes"] == {"name": {"before": rule["name"], "after": "Everything else"}}, renamed
+
+
+def test_a_change_through_the_admin_pages_names_who_made_it_and_only_they_and_admins_read_it(app, client, world):
+    admin = app.test_client()
+    sign_in(admin, "admin")
+    page = admin.get(f"/admin/channels/{world.channels['L2']}/edit").text
+    token = page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    form = {
+        "csrf_token": token,
+        "name": "L2 desk",
+        "level": "2",
+        "transport": "outbox",
+        "address": "l2@test.example",
+        "members": ["liaison"],
+        "check_window_seconds": "900",
+        "reply_deadline_seconds": "172800",
+        "meeting_deadline_seconds": "172800",
+    }
+    assert admin.post(f"/admin/channels/{world.channels['L2']}/edit", data=form).status_code == 302
+    renamed = newest(client, world)
+    assert renamed["actor"] == "admin" and renamed["changes"]["name"] == {"before": "L2", "after": "L2 desk"}
+
+    listed = admin.get("/admin/changes")
+    assert listed.status_code == 200 and "L2 desk" in listed.text and "admin" in listed.text
+    for who in ("liaison", "duty"):
+        assert client.get(f"{API}/config-changes", headers=world.auth(who)).status_code == 403
+    with session_scope(app) as session:
+        assert session.scalar(select(ConfigChange.actor).order_by(ConfigChange.id.desc()).limit(1)) == "admin"

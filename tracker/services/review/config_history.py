@@ -1,0 +1,29 @@
+"""Reading the record of the routing configuration's changes (models.config_log), newest first."""
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ...models import ConfigChange
+
+SUBJECTS = ("line", "policy", "rule", "agreement")
+
+
+def changes(
+    session: Session, subject: str | None, subject_id: int | None, page: int, per_page: int
+) -> tuple[list[ConfigChange], int]:
+    """One page of the changes, newest first, of one kind of subject (or one of them) or of all; and how
+    many there are in all."""
+    where = []
+    if subject is not None:
+        where.append(ConfigChange.subject == subject)
+    if subject_id is not None:
+        where.append(ConfigChange.subject_id == subject_id)
+    total = session.scalar(select(func.count()).select_from(ConfigChange).where(*where)) or 0
+    query = (
+        select(ConfigChange)
+        .where(*where)
+        .order_by(ConfigChange.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return list(session.scalars(query)), total
