@@ -37,7 +37,7 @@ from ...models import (
     WatchEntry,
 )
 from ...timeutil import isoformat
-from ..incidents import marking
+from ..incidents import amendment_record, marking
 from ..incidents.marking import Markings
 
 WINDOW = timedelta(hours=12)
@@ -388,8 +388,11 @@ def said(kind: EventKind, details: dict) -> str:
     if kind in (EventKind.ESCALATED, EventKind.EXHAUSTED, EventKind.ACKNOWLEDGED):
         channels = ", ".join(d.get("channels") or [])
         return f"step {d.get('step')}" + (f": {channels}" if channels else "")
-    if kind is EventKind.AMENDED:
-        return ", ".join(d.get("fields") or [])
+    if kind is EventKind.AMENDED:  # each fact before and after, as the incident page says it
+        facts = [f"{label}: {before} → {after}" for label, before, after in amendment_record.lines(d)]
+        return "; ".join(facts + (["narrative added to"] if d.get("addendum") else [])) or ", ".join(
+            d.get("fields") or []
+        )
     if kind in (EventKind.EXCHANGE_MESSAGE,):
         way = "received" if d.get("direction") == "in" else "sent"
         return f"{way} {str(d.get('kind', 'message')).replace('_', ' ')} on {d.get('channel', '?')}"
