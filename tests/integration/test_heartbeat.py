@@ -238,3 +238,28 @@ def test_a_scheduler_whose_loop_fails_exits_with_an_error_and_leaves(app, tmp_pa
     assert "the scheduler's loop stopped on an error" in said, said[-3000:]
     with session_scope(app) as session:
         assert session.scalars(select(Runner.name)).all() == [], "it removed its heartbeat"
+
+
+def test_a_raised_precedence_told_after_its_step_was_left_says_so_first(app, client, world):
+    """PRECEDENCE RAISED tells L1 the incident rests with it on step 1 and the deadline: sent after the
+    incident escalated to step 2 (a retried webhook, a backlog), it must say so first, as a call to act
+    does; its row's loop is only the key of the raise, not the round it was told on."""
+    reference = file_incident(client, world, precedence="R")["reference"]
+    version = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("duty")).get_json()["version"]
+    raised = client.patch(
+        f"/api/v1/incidents/{reference}", json={"version": version, "precedence": "Z"}, headers=world.auth("duty")
+    )
+    assert raised.status_code == 200 and raised.get_json()["amendment"]["told"] == ["L1"], raised.get_json()
+    now = utcnow()
+    sweep(app, now + timedelta(seconds=601))  # escalated to step 2 before the raise was delivered
+
+    policy = dispatch.retry_policy(app)
+    with session_scope(app) as session:
+        claimed = delivery.claim_messages(session, now + timedelta(seconds=602), 100, policy, dispatch.composer(app))
+    [told] = [c for c in claimed if c.message.event == "incident.upgraded"]
+    first_line = told.message.text.split("\n")[0]
+    assert first_line.startswith("LATE: queued at ") and " for step 1, sent only now." in first_line, first_line
+    assert "Since then the incident escalated to step 2." in first_line, first_line
+    assert told.message.subject.endswith(" LATE"), told.message.subject
+    late = told.message.payload["late"]
+    assert (late["step"], late["loop"], late["incident_step"]) == (1, 0, 2), late

@@ -185,20 +185,29 @@ def late_notice(row: Notification) -> dict | None:
     still goes to its recipient, who is on the ladder and may acknowledge, but says so first: what the
     webhook body's "late" holds, with the line put before the text. None when it is not late."""
     incident = row.incident
-    if row.kind not in ACTION_KINDS or incident.status not in LIVE:
+    if not row.kind.calls_for_action or incident.status not in LIVE:
         return None
+    step, loop = told_on(row)
     exhausted = incident.status is IncidentStatus.EXHAUSTED
-    if not exhausted and (incident.current_step, incident.loop) <= (row.step, row.loop):
+    if not exhausted and (incident.current_step, incident.loop) <= (step, loop):
         return None
     return {
-        "notice": message_text.late_notice(row.created_at, row.step, row.loop, incident, exhausted),
+        "notice": message_text.late_notice(row.created_at, step, loop, incident, exhausted),
         "queued_at": isoformat(row.created_at),
-        "step": row.step,
-        "loop": row.loop,
+        "step": step,
+        "loop": loop,
         "incident_step": incident.current_step,
         "incident_loop": incident.loop,
         "status": incident.status.value,
     }
+
+
+def told_on(row: Notification) -> tuple[int, int]:
+    """The step and round a call to act was queued for. A PRECEDENCE RAISED row's loop only keys one raise
+    apart from another (notify.tell_upgrade): the round it told is in its stored facts."""
+    if row.kind is NotificationKind.UPGRADED and row.payload is not None:
+        return int(row.payload["step"]), int(row.payload["loop"])
+    return row.step, row.loop
 
 
 def _deliverable(now: datetime, policy: RetryPolicy):
