@@ -4,12 +4,12 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, inspect, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from ... import instruments
 from ...models import EventKind, Incident, IncidentStatus, NotificationKind
 from ...models.bulk import any_of
-from ..incidents import timeline
+from ..incidents import amendment_record, timeline
 from . import decisions, notify
 from .claims import SetAside, claimable, load_claimed
 from .links import AckLinks
@@ -121,8 +121,8 @@ def sweep_batch(
     ids = claim_due(session, now, limit, aside)
     if not ids:
         return 0
-    # With their amendments, whose addenda each message states, in one query for the batch.
-    incidents = load_claimed(session, Incident, ids, selectinload(Incident.amendments))
+    incidents = load_claimed(session, Incident, ids)
+    amendment_record.load_amendments(session, incidents)  # whose addenda each message states
     recipients = notify.Recipients.load(session, links.public_url)
     outcomes: Counter[str] = Counter()
     lags = [max(0.0, (now - incident.next_escalation_at).total_seconds()) for incident in incidents]

@@ -42,7 +42,7 @@ from ...models import (
 )
 from ...models.bulk import any_of
 from ...timeutil import duration
-from ..incidents import timeline
+from ..incidents import amendment_record, timeline
 from . import notify
 from .claims import SetAside, claim_incidents, load_claimed
 from .links import AckLinks
@@ -266,6 +266,7 @@ def sweep_batch(
     if not ids:
         return 0
     incidents = load_claimed(session, Incident, ids, selectinload(Incident.acknowledged_by))
+    amendment_record.load_amendments(session, incidents)  # whose addenda each message states
     latest = last_activity(session, ids)
     recipients = notify.Recipients.load(session)
     with session.no_autoflush:

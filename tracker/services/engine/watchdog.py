@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ...models import EventKind, Incident, IncidentStatus, JobRun, NotificationKind, TimelineEvent
-from ..incidents import timeline
+from ..incidents import amendment_record, timeline
 from . import notify
 from .claims import SetAside, among_claimable, load_claimed
 
@@ -108,6 +108,7 @@ def check_batch(
     if not ids:
         return 0
     incidents = load_claimed(session, Incident, ids)
+    amendment_record.load_amendments(session, incidents)  # whose addenda each alert states
     recipients = notify.Recipients.load(session, public_url)
     sweep = session.get(JobRun, "sweep")
     with session.no_autoflush:
