@@ -15,7 +15,15 @@ from tests.schedulers import start_scheduler, stop, stop_once_beating, stopped_o
 from tests.support import file_incident
 from tracker import dispatch, jobs
 from tracker.db import session_scope
-from tracker.models import Incident, IncidentStatus, Notification, NotificationStatus, Runner
+from tracker.models import (
+    EventKind,
+    Incident,
+    IncidentStatus,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    Runner,
+)
 from tracker.services.engine import delivery, escalation
 from tracker.timeutil import utcnow
 
@@ -263,3 +271,26 @@ def test_a_raised_precedence_told_after_its_step_was_left_says_so_first(app, cli
     assert told.message.subject.endswith(" LATE"), told.message.subject
     late = told.message.payload["late"]
     assert (late["step"], late["loop"], late["incident_step"]) == (1, 0, 2), late
+
+
+def test_a_raised_precedence_given_up_on_names_the_round_it_told_not_its_key(app, client, world):
+    """A PRECEDENCE RAISED dead-lettered (the line refused it for good): the supervisors' DEAD LETTER and the
+    timeline name the step and round it was told on, not its row's loop, which only keys the raise."""
+    reference = file_incident(client, world, precedence="R")["reference"]
+    version = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("duty")).get_json()["version"]
+    raised = client.patch(
+        f"/api/v1/incidents/{reference}", json={"version": version, "precedence": "Z"}, headers=world.auth("duty")
+    )
+    assert raised.get_json()["amendment"]["told"] == ["L1"], raised.get_json()
+    with session_scope(app) as session:
+        row = session.scalars(select(Notification).where(Notification.kind == NotificationKind.UPGRADED)).one()
+        assert row.loop >= 1, "keyed by the amended version"
+        row.last_error = "HTTP 410 gone"
+        delivery.dead_letter(session, row, utcnow())
+    with session_scope(app) as session:
+        told = session.scalars(select(Notification).where(Notification.kind == NotificationKind.DEAD_LETTER)).one()
+        assert "Ladder step:  1 of 2\n" in told.body, told.body
+        assert (told.step, told.loop) == (1, 0)
+        incident = session.scalars(select(Incident).where(Incident.reference == reference)).one()
+        [event] = [e for e in incident.events if e.kind is EventKind.DEAD_LETTERED]
+        assert (event.details["step"], event.details["loop"], event.details["message"]) == (1, 0, "upgraded")

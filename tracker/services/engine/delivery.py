@@ -629,6 +629,7 @@ def dead_letter(session: Session, row: Notification, now: datetime, public_url: 
     row.status = NotificationStatus.DEAD
     incident = row.incident
     escalate_now = row.kind in ACTION_KINDS and _step_stranded(session, row)
+    step, loop = told_on(row)
     timeline.record(
         session,
         incident,
@@ -637,14 +638,14 @@ def dead_letter(session: Session, row: Notification, now: datetime, public_url: 
         now,
         recipient=row.recipient,
         message=row.kind.value,
-        step=row.step,
-        loop=row.loop,
+        step=step,
+        loop=loop,
         attempts=row.attempts,
         error=row.last_error,
         escalates_at_once=escalate_now,
     )
     if row.channel is not None and row.kind is not NotificationKind.DEAD_LETTER:
-        _tell_supervisors(session, row, now, public_url)
+        _tell_supervisors(session, row, now, public_url, step, loop)
     if escalate_now:
         session.execute(
             update(Incident)
@@ -675,13 +676,17 @@ def _step_stranded(session: Session, row: Notification) -> bool:
     return alive == 0
 
 
-def _tell_supervisors(session: Session, row: Notification, now: datetime, public_url: str) -> None:
+def _tell_supervisors(
+    session: Session, row: Notification, now: datetime, public_url: str, step: int, loop: int
+) -> None:
+    """Tell the supervisors of a message given up on, once per step and round (told_on: the round a raise told,
+    not the key of its row)."""
     already = session.scalar(
         select(func.count()).where(
             Notification.incident_id == row.incident_id,
             Notification.kind == NotificationKind.DEAD_LETTER,
-            Notification.step == row.step,
-            Notification.loop == row.loop,
+            Notification.step == step,
+            Notification.loop == loop,
         )
     )
     if not already:
@@ -692,7 +697,7 @@ def _tell_supervisors(session: Session, row: Notification, now: datetime, public
             NotificationKind.DEAD_LETTER,
             now,
             recipients,
-            step=row.step,
-            loop=row.loop,
+            step=step,
+            loop=loop,
             facts={"failed_channel": row.recipient, "failed_error": row.last_error},
         )
