@@ -389,6 +389,7 @@ def test_a_call_to_act_on_a_line_deactivated_after_it_was_queued_is_dead_lettere
         assert "the line L1 was deactivated" in call.last_error, call.last_error
         told = [row for row in rows if row.kind is NotificationKind.DEAD_LETTER]
         assert [row.user.username for row in told] == ["supervisor"], [(r.kind, r.recipient) for r in rows]
+        assert "The step reached nobody: it escalates at once" in told[0].body, told[0].body
         events = session.scalars(select(TimelineEvent.kind).where(TimelineEvent.incident_id == incident.id)).all()
         assert EventKind.DEAD_LETTERED in events and EventKind.NOTIFIED not in events, events
         assert incident.next_escalation_at <= utcnow() and incident.next_escalation_at >= before - timedelta(

@@ -159,3 +159,25 @@ def test_a_call_to_act_says_what_its_deadline_brings_on_the_step_it_is_on(steps,
     kind = NotificationKind.NOTIFIED if step == 1 else NotificationKind.ESCALATED
     body = incident_text(on_ladder(steps, repeat), kind, step, loop)
     assert f"Acknowledge by 061650ZDEC17 (2017-12-06T16:50:00Z) {then}\n" in body, body
+
+
+@pytest.mark.parametrize(
+    ("escalates", "said"),
+    [
+        (True, "The step reached nobody: it escalates at once instead of waiting out its timer."),
+        (False, "Nothing escalates because of it: another line of the step was reached, or the message asked"),
+    ],
+)
+def test_a_dead_letter_says_whether_the_step_escalates_at_once(escalates, said):
+    # It said "the step escalates at once" of every message given up on, also when another line of the step
+    # had been reached, or the message was news asking no one to act: the supervisors waited for a step.
+    body = incident_text(
+        on_ladder(TWO_STEPS, 0),
+        NotificationKind.DEAD_LETTER,
+        1,
+        0,
+        failed_channel="L1",
+        failed_error="550 no such mailbox",
+        failed_escalates=escalates,
+    )
+    assert said in body and "Last error: 550 no such mailbox" in body, body

@@ -645,7 +645,7 @@ def dead_letter(session: Session, row: Notification, now: datetime, public_url: 
         escalates_at_once=escalate_now,
     )
     if row.channel is not None and row.kind is not NotificationKind.DEAD_LETTER:
-        _tell_supervisors(session, row, now, public_url, step, loop)
+        _tell_supervisors(session, row, now, public_url, step, loop, escalate_now)
     if escalate_now:
         session.execute(
             update(Incident)
@@ -677,7 +677,7 @@ def _step_stranded(session: Session, row: Notification) -> bool:
 
 
 def _tell_supervisors(
-    session: Session, row: Notification, now: datetime, public_url: str, step: int, loop: int
+    session: Session, row: Notification, now: datetime, public_url: str, step: int, loop: int, escalates: bool
 ) -> None:
     """Tell the supervisors of a message given up on, once per step and round (told_on: the round a raise told,
     not the key of its row)."""
@@ -699,5 +699,5 @@ def _tell_supervisors(
             recipients,
             step=step,
             loop=loop,
-            facts={"failed_channel": row.recipient, "failed_error": row.last_error},
+            facts={"failed_channel": row.recipient, "failed_error": row.last_error, "failed_escalates": escalates},
         )

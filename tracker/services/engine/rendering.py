@@ -60,7 +60,7 @@ def render_incident_message(row: Notification | OutboxRow, now: datetime, ack: A
     """Fill the row from its incident as it is now; ack is the signed link of a call to act.
 
     facts are what only the caller knows about this kind of message (message_text.incident_text):
-    failed_channel and failed_error for a dead letter, overdue for an overdue exchange, missed for
+    failed_channel, failed_error and failed_escalates for a dead letter, overdue for an overdue exchange, missed for
     the watchdog, idle for a reminder or a re-escalation of an idle incident, decision for a step
     reached by decision; a fact with a "url" (the incident page) is kept as the webhook body's
     "page", and is the HTML part's button (message_text.html_part), unless the message carries an
