@@ -324,6 +324,34 @@ def test_the_brief_lists_open_incidents_flash_first_and_the_clocks_of_the_next_1
     assert taken["marking"] == "UNCLASSIFIED // REL TO EASTLAND"
 
 
+def test_the_brief_says_what_each_incidents_deadline_brings_as_the_sweep_does_it(app, client, world):
+    """A step by decision is never entered by a timer, and the last step has no step above it: the brief
+    the incoming officer signs says what the deadline brings, as the call to act does."""
+    client.patch(
+        f"/api/v1/policies/{world.policy_id}",
+        json={
+            "repeat": 1,
+            "steps": [
+                {"channel_ids": [world.channels["L1"]], "ack_seconds": 600},
+                {"channel_ids": [world.channels["L2"]], "ack_seconds": 600, "by_decision": True},
+            ],
+        },
+        headers=world.auth("admin"),
+    )
+    refs = {name: file_incident(client, world)["reference"] for name in ("first", "last", "repeated")}
+    with session_scope(app) as session:
+        incident_row(session, refs["last"]).current_step = 2
+        incident_row(session, refs["repeated"]).current_step, incident_row(session, refs["repeated"]).loop = 2, 1
+    with session_scope(app) as session:
+        taken = brief.build(session, DESK, utcnow() - timedelta(hours=1), utcnow(), [])
+    said = {i["reference"]: i["deadline"] for i in taken["incidents"]}
+    assert said[refs["first"]] == "the supervisors are asked to confirm step 2", said
+    assert said[refs["last"]] == "step 2 (the last) is called again", said
+    assert said[refs["repeated"]] == "step 2 (the last) runs out: marked exhausted, the supervisors told", said
+    clocks = {c["incident"]: c["what"] for c in taken["clocks"]}
+    assert clocks[refs["first"]] == "IMMEDIATE: the supervisors are asked to confirm step 2", clocks
+
+
 @pytest.mark.both_databases  # the brief kept in a JSON column, its rows read in SQL
 def test_the_brief_passes_on_what_ran_out_and_is_still_owed_whatever_its_age(app, seeded):
     refs, now = seeded

@@ -111,9 +111,16 @@ def next_deadline(incident: Incident) -> tuple[datetime | None, str | None]:
     if incident.status is IncidentStatus.OPEN and incident.next_escalation_at is not None:
         if incident.decision_step is not None:
             return incident.next_escalation_at, f"decision on entering step {incident.decision_step} awaited"
+        # What the sweep does at the deadline (services/engine/escalation.py), as the call to act says it.
         if incident.current_step < len(incident.steps):
-            return incident.next_escalation_at, f"escalates to step {incident.current_step + 1}"
-        return incident.next_escalation_at, f"step {incident.current_step} (the last) runs out"
+            upcoming = incident.current_step + 1
+            if incident.steps[upcoming - 1].get("by_decision"):
+                return incident.next_escalation_at, f"the supervisors are asked to confirm step {upcoming}"
+            return incident.next_escalation_at, f"escalates to step {upcoming}"
+        if incident.loop < incident.repeats:
+            return incident.next_escalation_at, f"step {incident.current_step} (the last) is called again"
+        exhausted = "marked exhausted, the supervisors told"
+        return incident.next_escalation_at, f"step {incident.current_step} (the last) runs out: {exhausted}"
     if incident.status is IncidentStatus.ACKNOWLEDGED and incident.idle_check_at is not None:
         then = "it re-escalates" if incident.idle_stage else "its acknowledger is reminded"
         return incident.idle_check_at, f"if nobody works on it meanwhile, {then}"
