@@ -91,8 +91,13 @@ def test_changing_the_marking_is_for_the_notified_line_and_is_on_the_timeline(cl
     [event] = [e for e in body["timeline"] if e["kind"] == "marking_changed"]
     assert event["details"] == {"before": PLAIN, "after": "UNCLASSIFIED // REL TO EASTLAND"}, event
     assert event["actor"] == "liaison", event
-    again = client.patch(path, json={"releasable_to": ["Eastland"]}, headers=world.auth("liaison")).get_json()
-    assert len([e for e in again["timeline"] if e["kind"] == "marking_changed"]) == 1, "no change, no event"
+    # The marking it has, or none given: nothing to record, and the version does not move (as an amendment).
+    for same in ({"releasable_to": ["Eastland"]}, {}):
+        again = client.patch(path, json=same, headers=world.auth("liaison"))
+        assert again.status_code == 422 and "already" in again.get_json()["error"]["message"], again.get_json()
+    now = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("liaison")).get_json()
+    assert now["version"] == body["version"], "no change, no new version"
+    assert len([e for e in now["timeline"] if e["kind"] == "marking_changed"]) == 1, "no change, no event"
 
 
 def test_the_incident_page_and_its_print_carry_the_marking_top_and_bottom(client, world):

@@ -170,7 +170,8 @@ def resolve(reference, data):
 def change_marking(reference, data):
     """Set the classification (one of CLASSIFICATIONS) and the counterparts it is releasable to (from
     RELEASABLE_TO; [] is not releasable). Liaison members of a notified line, supervisors and admins; an
-    unknown value answers 422 naming the field; the timeline records the marking before and after."""
+    unknown value answers 422 naming the field, and so does the marking it has already (nothing changes);
+    the timeline records the marking before and after."""
     session = get_session()
     incident = handling.get_incident(session, reference)
     return remarking.change(

@@ -7,7 +7,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
-from ...errors import Conflict
+from ...errors import Conflict, ValidationError
 from ...models import EventKind, Incident, User
 from . import handling, timeline
 from .marking import Markings, check, of
@@ -27,7 +27,8 @@ def change(
     """Change the classification, the counterparts it is releasable to, or both (None: keep).
 
     A compare-and-set on the incident's version, retried when the escalation engine moved the
-    incident meanwhile; the timeline records the marking before and after. Liaison staff of a line the
+    incident meanwhile; the timeline records the marking before and after. A marking it has already is
+    refused (422): nothing would be recorded. Liaison staff of a line the
     incident was routed to, supervisors and admins only.
     """
     handling.ensure_may_handle(session, incident, actor, "change the marking of")
@@ -39,6 +40,12 @@ def change(
             incident.classification if classification is None else classification,
             list(incident.releasable_to or []) if names is None else names,
         )
+        if (new_classification, new_names) == (incident.classification, list(incident.releasable_to or [])):
+            # Answered 200 and moved the version with nothing recorded, as no amendment may (422 there too).
+            raise ValidationError(
+                f"{incident.reference} is marked {of(incident)} already: nothing to change",
+                {"marking": ["give a classification or counterparts other than the ones it has"]},
+            )
         before = of(incident)
         claimed = cast(
             CursorResult[Any],  # what an UPDATE returns (Session.execute is typed for SELECT)
