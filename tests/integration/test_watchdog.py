@@ -79,6 +79,7 @@ def test_an_incident_no_sweep_processed_raises_one_alert_per_missed_deadline(app
     [text] = [f.read_text() for f in outbox_files(app) if "WATCHDOG" in f.read_text()]
     assert "no scheduler has escalated it" in text and format_dtg(missed) in text
     assert "Ladder step:  1 of 2" in text
+    assert "Lines of step 1: L1\n" in text, "the lines the supervisor is to reach by other means, named"
 
     assert jobs.sweep(app) == 1, "the sweep, back, escalates it"
     assert missed_gauge(app) == 0
