@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tracker.models import Domain, EscalationRisk, Incident, NotificationKind, Precedence
-from tracker.services.engine.message_text import html_part, incident_text, subject
+from tracker.models import ContactChannel, Domain, EscalationRisk, Incident, NotificationKind, Precedence
+from tracker.services.engine.message_text import check_text, html_part, incident_text, subject
 from tracker.timeutil import duration
 
 
@@ -181,3 +181,9 @@ def test_a_dead_letter_says_whether_the_step_escalates_at_once(escalates, said):
         failed_escalates=escalates,
     )
     assert said in body and "Last error: 550 no such mailbox" in body, body
+
+
+def test_a_communications_check_gives_its_deadline_as_a_dtg_and_in_utc():
+    line = ContactChannel(name="L1", address="l1@test.example")
+    text = check_text(line, "https://tracker.test/checks/x", datetime(2017, 12, 6, 16, 35, 9, tzinfo=UTC), 900)
+    assert "within 15 min (by 061635ZDEC17, 2017-12-06T16:35:09Z):" in text, text
