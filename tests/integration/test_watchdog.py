@@ -148,3 +148,5 @@ def test_the_incident_page_shows_the_alert(app, client):
     page = client.get(f"/incidents/{reference}")
     assert page.status_code == 200
     assert "watchdog alert" in page.text and "passed with no sweep; supervisors told" in page.text
+    # A message to the supervisors belongs to no ladder step: its row names none ("step 0" said nothing true).
+    assert "watchdog alert · step 0" not in page.text and ">watchdog alert</td>" in page.text, page.text
