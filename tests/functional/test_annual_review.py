@@ -287,6 +287,10 @@ def test_a_year_outside_the_seeded_one_and_a_bad_year(client, seeded_year):
     assert bad.status_code == 422 and "year" in bad.get_json()["error"]["details"], bad.get_json()
     sign_in(client, "supervisor")
     assert client.get("/reports/review?year=99999").status_code == 422
+    # The years a time may fall in anywhere in the tracker (1900-2100), as every other date is refused.
+    for year, status in ((1899, 422), (1900, 200), (2100, 200), (2101, 422)):
+        answered = client.get(f"/api/v1/reports/annual-review?year={year}", headers=auth)
+        assert answered.status_code == status, (year, answered.get_json())
     assert client.get("/reports/review.csv?year=x").status_code == 422
     for digits_of_no_number in ("²⁰²⁶", "2026²", "9" * 5000):  # digits to str.isdigit, or too many for int()
         assert client.get("/reports/review", query_string={"year": digits_of_no_number}).status_code == 422

@@ -16,12 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ...models import Agreement, Exchange, ExchangeState, Incident, MessageDirection, OutgoingStatus
+from ...timeutil import EARLIEST, LATEST
 from .export import csv_cell
 from .reports import percentile, seconds_between
 
 NONE = "(none)"
-# The years a review may be asked for (the database keeps four-digit years).
-FIRST_YEAR, LAST_YEAR = 1970, 9998
+# The years a review may be asked for: those a time may fall in anywhere in the tracker (timeutil), no other
+# year holding anything to review.
+FIRST_YEAR, LAST_YEAR = EARLIEST.year, LATEST.year - 1
 S = ExchangeState
 DEFINITIONS = {
     "year": "incidents that occurred in the UTC year (however late reported), and the exchanges and messages "
