@@ -132,3 +132,26 @@ class Dripping:
     def close(self):
         self.stop.set()
         self.server.close()
+
+
+def send_to_dripping(head: bool, address_of, send, wait: float) -> tuple[object, float]:
+    """Send (send(address)) to a Dripping receiver (head: where it drips), in a thread waited for at most wait
+    seconds; the transport's outcome (its answer, or the DeliveryError it raised) and how long it took."""
+    from tracker.channels import DeliveryError
+
+    receiver, outcome = Dripping(head), []
+
+    def run():
+        try:
+            outcome.append(send(address_of(receiver.port)))
+        except DeliveryError as error:
+            outcome.append(error)
+
+    sending = threading.Thread(target=run, daemon=True)
+    started = time.monotonic()
+    sending.start()
+    sending.join(wait)
+    receiver.close()
+    took = time.monotonic() - started
+    assert outcome, f"the sending still ran after {took:.0f} s"
+    return outcome[0], took

@@ -128,6 +128,28 @@ def test_the_incident_page_says_what_waits_and_a_supervisor_confirms_with_one_cl
     assert "waits for no decision" in html.unescape(supervisor.get(stale.headers["Location"]).text)
 
 
+def escalated_once(app, client, world) -> str:
+    """An incident filed and swept past its first deadline; its reference."""
+    reference = file_incident(client, world)["reference"]
+    with session_scope(app) as session:
+        deadline = session.scalar(select(Incident.next_escalation_at).where(Incident.reference == reference))
+        assert escalation.sweep_batch(session, deadline, 10, "test", dispatch.ack_links(app)) == 1
+    return reference
+
+
+def what_the_lists_say(app, reference: str, rows=("/board/rows", "/queue/rows")) -> tuple[list[str], str]:
+    """The clock cell of the incident's row in each list of rows, and its line in "Acknowledge all mine"."""
+    liaison = app.test_client()
+    support.sign_in(liaison, "liaison")
+    cells = []
+    for path in rows:
+        row = re.search(rf'<tr [^>]*data-reference="{reference}".*?</tr>', liaison.get(path).text, re.S)
+        assert row, path
+        cells.append(re.findall(r"<td>(.*?)</td>", row[0], re.S)[-1])
+    listed = re.search(rf'<li data-reference="{reference}">.*?</li>', liaison.get("/queue/acknowledge-all").text, re.S)
+    return cells, listed[0] if listed else ""
+
+
 def test_the_lists_say_a_waiting_decision_is_asked_again_not_that_it_escalates(app, client, world):
     """A step by decision is never entered by a timer: the clock of a row waiting for one is when the
     supervisors are asked again, and the board's, My queue's and "Acknowledge all mine"'s lists say so."""
@@ -136,19 +158,11 @@ def test_the_lists_say_a_waiting_decision_is_asked_again_not_that_it_escalates(a
         json={"steps": steps(world, "L1", "L2", by_decision=(2,))},
         headers=world.auth("admin"),
     )
-    reference = file_incident(client, world)["reference"]
-    with session_scope(app) as session:
-        deadline = session.scalar(select(Incident.next_escalation_at).where(Incident.reference == reference))
-        assert escalation.sweep_batch(session, deadline, 10, "test", dispatch.ack_links(app)) == 1
-    liaison = app.test_client()
-    support.sign_in(liaison, "liaison")
-    for rows in ("/board/rows", "/queue/rows"):
-        row = re.search(rf'<tr [^>]*data-reference="{reference}".*?</tr>', liaison.get(rows).text, re.S)
-        assert row, rows
-        clock_cell = re.findall(r"<td>(.*?)</td>", row[0], re.S)[-1]
-        assert "Escalates" not in clock_cell and "asked again" in clock_cell, (rows, clock_cell)
-    listed = re.search(rf'<li data-reference="{reference}">.*?</li>', liaison.get("/queue/acknowledge-all").text, re.S)
-    assert listed and "escalates" not in listed[0] and "decision asked again" in listed[0], listed
+    reference = escalated_once(app, client, world)
+    cells, listed = what_the_lists_say(app, reference)
+    for cell in cells:
+        assert "Escalates" not in cell and "asked again" in cell, cells
+    assert "escalates" not in listed and "decision asked again" in listed, listed
 
 
 def test_the_demos_political_levels_are_steps_by_decision(app, tmp_path, monkeypatch):
@@ -168,24 +182,13 @@ def test_the_demos_political_levels_are_steps_by_decision(app, tmp_path, monkeyp
 @pytest.mark.both_databases  # the board reads the ladder's repeat out of its JSON in SQL
 def test_the_lists_say_the_last_step_becomes_exhausted_or_repeats_not_that_it_escalates(app, client, world):
     """On its last step an incident has no step above it: the lists' clock says what the timer does there."""
-    reference = file_incident(client, world)["reference"]
-    with session_scope(app) as session:
-        deadline = session.scalar(select(Incident.next_escalation_at).where(Incident.reference == reference))
-        assert escalation.sweep_batch(session, deadline, 10, "test", dispatch.ack_links(app)) == 1  # step 2 of 2
-    liaison = app.test_client()
-    support.sign_in(liaison, "liaison")
-    for rows in ("/board/rows", "/queue/rows"):
-        row = re.search(rf'<tr [^>]*data-reference="{reference}".*?</tr>', liaison.get(rows).text, re.S)
-        assert row, rows
-        clock_cell = re.findall(r"<td>(.*?)</td>", row[0], re.S)[-1]
-        assert "Escalates" not in clock_cell and "Exhausted" in clock_cell, (rows, clock_cell)
-    listed = re.search(rf'<li data-reference="{reference}">.*?</li>', liaison.get("/queue/acknowledge-all").text, re.S)
-    assert listed and "escalates" not in listed[0] and "exhausted" in listed[0], listed
+    reference = escalated_once(app, client, world)  # step 2 of 2
+    cells, listed = what_the_lists_say(app, reference)
+    for cell in cells:
+        assert "Escalates" not in cell and "Exhausted" in cell, cells
+    assert "escalates" not in listed and "exhausted" in listed, listed
     changed = client.patch(f"/api/v1/policies/{world.policy_id}", json={"repeat": 1}, headers=world.auth("admin"))
     assert changed.status_code == 200, changed.get_json()
-    repeating = file_incident(client, world)["reference"]
-    with session_scope(app) as session:
-        deadline = session.scalar(select(Incident.next_escalation_at).where(Incident.reference == repeating))
-        assert escalation.sweep_batch(session, deadline, 10, "test", dispatch.ack_links(app)) == 1
-    row = re.search(rf'<tr [^>]*data-reference="{repeating}".*?</tr>', liaison.get("/board/rows").text, re.S)
-    assert row and "Repeats" in re.findall(r"<td>(.*?)</td>", row[0], re.S)[-1], row
+    repeating = escalated_once(app, client, world)
+    [cell], _ = what_the_lists_say(app, repeating, rows=("/board/rows",))
+    assert "Repeats" in cell, cell

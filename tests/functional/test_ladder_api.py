@@ -152,9 +152,8 @@ def test_channel_used_by_a_policy_cannot_be_deleted(client, world):
     call(client, world, "GET", f"/channels/{world.channels['L1']}")
 
 
-@pytest.mark.both_databases  # rows that refer to it
-def test_channel_that_is_a_steps_fallback_cannot_be_deleted(client, world):
-    # Deleting it answered 204 and the policy lost its fallback without a word (the foreign key sets it null).
+def spare_as_fallback(client, world) -> int:
+    """A line "Spare", made the fallback of the policy's step 1 (L1); its id."""
     spare = call(
         client,
         world,
@@ -165,6 +164,13 @@ def test_channel_that_is_a_steps_fallback_cannot_be_deleted(client, world):
     )["id"]
     steps = [{"channel_ids": [world.channels["L1"]], "fallback_channel_id": spare}]
     call(client, world, "PATCH", f"/policies/{world.policy_id}", {"steps": steps})
+    return spare
+
+
+@pytest.mark.both_databases  # rows that refer to it
+def test_channel_that_is_a_steps_fallback_cannot_be_deleted(client, world):
+    # Deleting it answered 204 and the policy lost its fallback without a word (the foreign key sets it null).
+    spare = spare_as_fallback(client, world)
 
     response = client.delete(f"/api/v1/channels/{spare}", headers=world.auth("admin"))
 
@@ -175,16 +181,7 @@ def test_channel_that_is_a_steps_fallback_cannot_be_deleted(client, world):
 
 @pytest.mark.both_databases  # the ladder snapshot is a JSON column
 def test_channel_that_is_a_fallback_on_a_running_ladder_cannot_be_deleted(client, world):
-    spare = call(
-        client,
-        world,
-        "POST",
-        "/channels",
-        {"name": "Spare", "level": 1, "transport": "outbox", "address": "spare@test.example"},
-        status=201,
-    )["id"]
-    steps = [{"channel_ids": [world.channels["L1"]], "fallback_channel_id": spare}]
-    call(client, world, "PATCH", f"/policies/{world.policy_id}", {"steps": steps})
+    spare = spare_as_fallback(client, world)
     file_incident(client, world)  # its ladder's step 1 falls back on Spare
     call(client, world, "PATCH", f"/policies/{world.policy_id}", {"steps": [{"channel_ids": [world.channels["L1"]]}]})
 

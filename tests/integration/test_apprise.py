@@ -1,10 +1,8 @@
 """The apprise transport, proven against a real local HTTP server through Apprise's json:// URL."""
 
 import json
-import threading
-import time
 
-from tests.peers import Dripping
+from tests.peers import send_to_dripping
 from tests.support import build_world, file_incident
 from tracker import jobs
 from tracker.channels import DeliveryError, Message
@@ -70,24 +68,14 @@ def test_a_service_that_answers_a_byte_at_a_time_holds_the_delivery_no_longer_th
     """Apprise's timeouts, as the webhook's, bound each read, not the answer: a service (an Apprise URL on a
     counterpart line is the other side's) that sent its headers a byte at a time held the delivery job and
     every message after its own. The whole sending is cut at the time limit, a transient failure."""
-    receiver = Dripping(head=True)
-    message = Message(
-        key="k1", event="incident.notified", recipient="Chat", address=f"json://127.0.0.1:{receiver.port}/hook",
-        subject="s", text="t", html="<p>t</p>", message_id="<a@test.example>",
-    )  # fmt: skip
-    outcome: list = []
 
-    def send():
-        try:
-            outcome.append(AppriseTransport(time_limit=2).send(message))
-        except DeliveryError as error:
-            outcome.append(error)
+    def send(address: str):
+        message = Message(
+            key="k1", event="incident.notified", recipient="Chat", address=address, subject="s", text="t",
+            html="<p>t</p>", message_id="<a@test.example>",
+        )  # fmt: skip
+        return AppriseTransport(time_limit=2).send(message)
 
-    sending = threading.Thread(target=send, daemon=True)
-    started = time.monotonic()
-    sending.start()
-    sending.join(15)
-    receiver.close()
-    assert outcome, f"the sending still ran after {time.monotonic() - started:.0f} s"
-    assert time.monotonic() - started < 6, time.monotonic() - started
-    assert isinstance(outcome[0], DeliveryError) and outcome[0].transient, outcome
+    answer, took = send_to_dripping(True, lambda port: f"json://127.0.0.1:{port}/hook", send, 15)
+    assert took < 6, took
+    assert isinstance(answer, DeliveryError) and answer.transient, answer

@@ -2,12 +2,9 @@
 sending, kept on the message for every token holder and logged, names the host but not them. And a
 receiver, which may be the other side's, cannot hold the delivery job by answering slowly."""
 
-import threading
-import time
-
 import pytest
 
-from tests.peers import Dripping, free_port
+from tests.peers import free_port, send_to_dripping
 from tracker.channels import DeliveryError, Message
 from tracker.channels.webhook import WebhookTransport
 
@@ -42,23 +39,12 @@ def test_a_receiver_that_answers_a_byte_at_a_time_holds_the_delivery_no_longer_t
     """requests' read timeout bounds each read, not the answer: a hook (the other side's, on a counterpart
     line) that kept sending a byte a second held the delivery job, and every message queued after its own,
     for as long as it went on. Its answer is cut at the two timeouts together, a transient failure."""
-    receiver = Dripping(head)
-    address, outcome = f"http://127.0.0.1:{receiver.port}/hook", []
-
-    def send():
-        try:
-            outcome.append(WebhookTransport(connect_timeout=1, read_timeout=1).send(_message(address)))
-        except DeliveryError as error:
-            outcome.append(error)
-
-    sending = threading.Thread(target=send, daemon=True)
-    started = time.monotonic()
-    sending.start()
-    sending.join(10)
-    receiver.close()
-    assert outcome, f"the sending still ran after {time.monotonic() - started:.0f} s"
-    assert time.monotonic() - started < 5
+    transport = WebhookTransport(connect_timeout=1, read_timeout=1)
+    answer, took = send_to_dripping(
+        head, lambda port: f"http://127.0.0.1:{port}/hook", lambda address: transport.send(_message(address)), 10
+    )
+    assert took < 5, took
     if head:  # no whole answer: tried again later
-        assert isinstance(outcome[0], DeliveryError) and outcome[0].transient, outcome
+        assert isinstance(answer, DeliveryError) and answer.transient, answer
     else:  # a 200 is taken at its status: the body is not read
-        assert outcome == ["200"], outcome
+        assert answer == "200", answer
