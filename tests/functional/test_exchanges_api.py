@@ -24,7 +24,8 @@ from tests.exchange_support import open_exchange as open_
 from tests.support import file_incident, sign_in
 from tracker import jobs
 from tracker.db import session_scope
-from tracker.models import Exchange, ExchangeMessage, Notification
+from tracker.models import Exchange, ExchangeMessage, Notification, NotificationKind
+from tracker.services.exchanges import receipts
 from tracker.timeutil import parse_moment, utcnow
 
 # Versions, row locks (FOR UPDATE) and deadline order in SQL.
@@ -732,6 +733,10 @@ def test_a_text_queued_before_its_line_was_deactivated_waits_and_goes_once_it_is
     jobs.deliver(app)
     [(notification_id, status)] = queued()
     assert status.value == "pending", f"held while the line is inactive, not sent or given up: {status}"
+    with session_scope(app) as session:  # its receipt clock runs out meanwhile: the supervisors hear why
+        assert receipts.sweep_batch(session, utcnow() + timedelta(days=3), 10, "test") == 1
+        [told] = session.scalars(select(Notification.body).where(Notification.kind == NotificationKind.RECEIPT_OVERDUE))
+    assert "Not delivered yet: an admin deactivated the line after the message was sent" in told, told
     api(client, world, "PATCH", f"/channels/{line}", {"active": True}, who="admin")
     jobs.deliver(app)
     assert [row.status.value for row in queued()] == ["sent"], queued()

@@ -261,6 +261,8 @@ def flag_overdue(session: Session, message: ExchangeMessage, now: datetime, runn
         "reference": exchange.reference,
         "sent_at": message.at,
         "due_at": message.receipt_due_at,
+        # Its line deactivated after it was sent: it has not gone yet (delivery holds it), so no receipt came.
+        "line_inactive": not message.channel.active,
     }
     told = []
     if exchange.is_open:  # a closed exchange waits for nothing more
