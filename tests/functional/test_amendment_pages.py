@@ -276,3 +276,14 @@ def test_an_amend_form_back_without_a_version_the_incident_could_have_is_refused
     assert answer.status_code == 422, answer.text[:2000]
     assert "This form came back without the incident" in answer.text, answer.text[:3000]
     assert read(client, world, reference)["precedence"] == filed["precedence"]
+
+
+def test_the_answer_names_an_addition_to_the_narrative_made_with_other_changes(client, filed):
+    reference = filed["reference"]
+    sign_in(client, "duty")
+    fields = form_as_shown(client.get(f"/incidents/{reference}/amend").text)
+    fields.update(precedence="Z", narrative_addendum="A second drone followed at 200 m.")
+    assert client.post(f"/incidents/{reference}/amend", data=fields).status_code == 302
+
+    page = client.get(f"/incidents/{reference}").text
+    assert f"Amended {reference}: precedence; narrative added to." in page

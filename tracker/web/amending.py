@@ -145,8 +145,10 @@ def _lost(error: Conflict, asked: dict, addendum: str) -> str:
 def _tell(amended: amending.Amended) -> None:
     """Say what the amendment did: the facts, the deadline, the lines told of a raised precedence, the route
     routing would choose now, the texts for the other side that need approving again."""
-    facts = "; ".join(label.lower() for label, _, _ in amendment_record.lines(amended.event.details))
-    said = [f"Amended {amended.incident.reference}: {facts or 'narrative added to'}."]
+    facts = [label.lower() for label, _, _ in amendment_record.lines(amended.event.details)]
+    if amended.event.details.get("addendum"):  # an addition made with other changes is said too
+        facts.append("narrative added to")
+    said = [f"Amended {amended.incident.reference}: {'; '.join(facts)}."]
     if amended.deadline and amended.deadline["after"] != amended.deadline["before"]:
         after = datetime.fromisoformat(amended.deadline["after"])
         if amended.deadline["of"] == "escalation":
