@@ -108,3 +108,13 @@ def test_a_change_through_the_admin_pages_names_who_made_it_and_only_they_and_ad
         assert client.get(f"{API}/config-changes", headers=world.auth(who)).status_code == 403
     with session_scope(app) as session:
         assert session.scalar(select(ConfigChange.actor).order_by(ConfigChange.id.desc()).limit(1)) == "admin"
+
+
+def test_the_changes_page_says_the_facts_in_words_not_as_json(client, world):
+    sign_in(client, "supervisor")
+    page = client.get("/admin/changes").text
+    created_l1 = page[page.index("<strong>L1</strong>") :]
+    assert "reply deadline: 2 d" in created_l1 and "check window: 15 min" in created_l1, "spans in words"
+    assert "active: yes" in created_l1 and "counterpart line: no" in created_l1 and "members: liaison" in created_l1
+    rows = page[page.index("<tbody>") : page.index("</tbody>")]
+    assert not any(json in rows for json in ("null", "true", "false", "{}", "[", "&#34;")), "no JSON"

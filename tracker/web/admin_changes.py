@@ -7,6 +7,7 @@ from ..db import get_session
 from ..http.access import requires
 from ..models.permissions import Permission
 from ..services.review import config_history
+from ..timeutil import duration
 from .admin import bp
 
 PER_PAGE = 100
@@ -20,3 +21,26 @@ def changes():
     items, total = config_history.changes(get_session(), None, None, number, PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
     return render_template("web/admin/changes.html", changes=items, page=number, pages=pages, total=total)
+
+
+@bp.app_template_filter("fact_name")
+def fact_name(fact: str) -> str:
+    """A recorded fact's name in words: "reply_deadline_seconds" is the reply deadline (its value says the unit)."""
+    return fact.removesuffix("_seconds").replace("_", " ")
+
+
+@bp.app_template_filter("fact_value")
+def fact_value(value: object, fact: str) -> str:
+    """A recorded fact's value as the pages say it, not as JSON: none as "–", yes or no, spans in words
+    ("2 d", not 172800), lists joined."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if fact.endswith("_seconds") and isinstance(value, int | float):
+        return duration(value)
+    if isinstance(value, list):
+        return ", ".join(fact_value(item, "") for item in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {fact_value(item, '')}" for key, item in value.items())
+    return str(value)
