@@ -287,3 +287,15 @@ def test_the_answer_names_an_addition_to_the_narrative_made_with_other_changes(c
 
     page = client.get(f"/incidents/{reference}").text
     assert f"Amended {reference}: precedence; narrative added to." in page
+
+
+def test_the_amend_page_shows_every_problem_at_once_the_time_and_position_too(client, filed):
+    reference = filed["reference"]
+    sign_in(client, "duty")
+    fields = form_as_shown(client.get(f"/incidents/{reference}/amend").text)
+    fields.update(occurred_at="yesterday", position="99 99 99", cpa_horizontal="-3")
+    answer = client.post(f"/incidents/{reference}/amend", data=fields)
+
+    assert answer.status_code == 422
+    for field in ("occurred_at", "position", "cpa_horizontal"):
+        assert f'id="{field}-error"' in answer.text, f"no problem beside {field}: the officer would find it next time"

@@ -5,6 +5,7 @@ shown as a DTG or a position shown as typed is never "changed" by being shown)."
 from wtforms import FormField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from ..geo import parse_position
 from ..models import Domain, EscalationRisk, Incident, Precedence, SafetyRisk
 from ..services.incidents import measures
 from ..timeutil import format_dtg, parse_moment
@@ -136,6 +137,18 @@ def changes(form: AmendForm, shown: dict, platforms_sent: bool = True) -> dict:
     if differs & set(measures.OBSERVED_FORCES):
         asked["observed_forces"] = forces_given(form)
     return asked
+
+
+def read_typed(form: AmendForm, shown: dict) -> None:
+    """Put a problem with a changed time or position beside its field, for a form whose own checks failed: every
+    problem at once, as on the filing form, not the time's and the position's only once the rest is right."""
+    for name, read in (("occurred_at", parse_moment), ("position", parse_position)):
+        typed = (form[name].data or "").strip()
+        if typed and not _same(typed, shown[name]):
+            try:
+                read(typed)
+            except ValueError as exc:
+                form[name].errors.append(str(exc))
 
 
 def field_for(form: AmendForm, name: str):

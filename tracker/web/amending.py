@@ -61,7 +61,10 @@ def amend(reference: str):
     form = amend_forms.AmendForm(data=shown)
     form.domain.choices = _domain_choices()
     status, problem = 200, None
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if form.is_submitted() and not valid:
+        amend_forms.read_typed(form, shown)
+    if valid:
         asked = amend_forms.changes(form, shown, platforms_sent=any(k.startswith("platforms-") for k in request.form))
         addendum = form.narrative_addendum.data or ""
         version = version_of(form.version)
