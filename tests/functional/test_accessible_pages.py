@@ -147,3 +147,12 @@ def test_a_users_page_is_titled_as_one(app, client, world):
     link = next(a for a in users.find_all("a") if a.text == "liaison")
     (title,) = parse(client.get(link.attrs["href"]).text).find_all("title")
     assert title.text == "User liaison · Users · Incident tracker"  # not "liaison · Incident tracker"
+
+
+def test_the_navigation_marks_the_section_one_is_in(app, client, world):
+    sign_in(client, "admin")
+    user_id = next(a for a in parse(client.get("/admin/users").text).find_all("a") if a.text == "liaison").attrs["href"]
+    for path, here, how in (("/board", "Board", "page"), ("/admin/users", "Users", "page"), (user_id, "Users", "true")):
+        (nav,) = parse(client.get(path).text).find_all("nav", aria_label="Main")
+        marked = [(a.text, a.attrs["aria-current"]) for a in nav.find_all("a", aria_current=None)]
+        assert marked == [(here, how)], f"{path}: {marked}"
