@@ -104,6 +104,8 @@ def test_a_change_through_the_admin_pages_names_who_made_it_and_only_they_and_ad
 
     listed = admin.get("/admin/changes")
     assert listed.status_code == 200 and "L2 desk" in listed.text and "admin" in listed.text
+    past = admin.get("/admin/changes?page=999")
+    assert past.status_code == 200 and "L2 desk" in past.text and "No change recorded yet" not in past.text
     for who in ("liaison", "duty"):
         assert client.get(f"{API}/config-changes", headers=world.auth(who)).status_code == 403
     with session_scope(app) as session:

@@ -17,9 +17,11 @@ PER_PAGE = 100
 @requires(Permission.CONFIG_HISTORY)
 def changes():
     page = request.args.get("page", "1")
-    number = int(page) if page.isascii() and page.isdigit() and 0 < len(page) < 7 and int(page) > 0 else 1
-    items, total = config_history.changes(get_session(), None, None, number, PER_PAGE)
-    pages = max(1, -(-total // PER_PAGE))
+    asked = int(page) if page.isascii() and page.isdigit() and 0 < len(page) < 7 and int(page) > 0 else 1
+    session = get_session()
+    pages = max(1, -(-config_history.count(session) // PER_PAGE))
+    number = min(asked, pages)  # a page past the last shows the last, not "no change recorded yet"
+    items, total = config_history.changes(session, None, None, number, PER_PAGE)
     return render_template("web/admin/changes.html", changes=items, page=number, pages=pages, total=total)
 
 

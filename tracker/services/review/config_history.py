@@ -8,6 +8,11 @@ from ...models import ConfigChange
 SUBJECTS = ("line", "policy", "rule", "agreement")
 
 
+def count(session: Session) -> int:
+    """How many changes are on record."""
+    return session.scalar(select(func.count()).select_from(ConfigChange)) or 0
+
+
 def changes(
     session: Session, subject: str | None, subject_id: int | None, page: int, per_page: int
 ) -> tuple[list[ConfigChange], int]:
