@@ -68,6 +68,13 @@ def test_each_change_of_a_line_is_on_record_with_its_author_and_facts_before_and
     assert [c["action"] for c in only["items"]] == ["deleted", "changed", "created"] and only["total"] == 3, only
 
 
+def test_an_id_without_its_subject_is_refused_not_read_across_lines_policies_and_rules(client, world):
+    # Line 1, policy 1 and rule 1 are three things: an id alone would list the changes of all of them.
+    response = client.get(f"{API}/config-changes", query_string={"subject_id": 1}, headers=world.auth("supervisor"))
+    assert response.status_code == 422, response.get_data(True)
+    assert "subject_id" in response.get_json()["error"]["details"], response.get_json()
+
+
 def test_a_policys_steps_and_a_rules_facts_are_on_record_before_and_after(app, client, world):
     l1, l2, l3 = (world.channels[name] for name in ("L1", "L2", "L3"))
     steps = [{"channel_ids": [l1], "ack_seconds": 300}, {"channel_ids": [l3], "fallback_channel_id": l2}]

@@ -622,9 +622,15 @@ class ConfigChangeQuery(Query):
         validate=OneOf(["line", "policy", "rule", "agreement"]),
         metadata={"description": "line, policy, rule or agreement: changes of that kind only"},
     )
-    subject_id = fields.Integer(validate=ID, metadata={"description": "with subject: that one only"})
+    subject_id = fields.Integer(validate=ID, metadata={"description": "with subject (422 without it): that one only"})
     page = fields.Integer(load_default=1, validate=ID)
     per_page = fields.Integer(validate=Range(min=1, max=200))
+
+    @validates_schema
+    def _an_id_names_one_subject(self, data, **kwargs):
+        # Lines, policies, rules and agreements number their rows apart: an id alone names several things.
+        if data.get("subject_id") is not None and data.get("subject") is None:
+            raise MarshmallowError("give subject too: line 3 and rule 3 are different things", "subject_id")
 
 
 class ConfigChangeOut(Schema):
