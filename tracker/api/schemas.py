@@ -644,7 +644,7 @@ class ConfigChangeOut(Schema):
     changes = fields.Dict(
         metadata={
             "description": "each fact changed as {before, after}; a created or deleted one's facts whole; secrets "
-            "(a webhook's secret, a hook's address) only as (withheld)"
+            "(a webhook's secret, a webhook's or Apprise line's address) only as (withheld)"
         }
     )
 
