@@ -68,6 +68,27 @@ def test_each_change_of_a_line_is_on_record_with_its_author_and_facts_before_and
     assert [c["action"] for c in only["items"]] == ["deleted", "changed", "created"] and only["total"] == 3, only
 
 
+def test_a_hooks_address_stays_withheld_when_the_line_moves_to_another_transport(client, world):
+    # The URL of a webhook or Apprise line may hold its credential: moved to the outbox, its old address
+    # is still one; moved to Apprise, its new one is.
+    hook = call(
+        client,
+        world,
+        "POST",
+        "/channels",
+        {"name": "Hotline", "level": 1, "transport": "webhook", "address": "https://desk.example.org/hook/s3cr3t"},
+        status=201,
+    )
+    call(client, world, "PATCH", f"/channels/{hook['id']}", {"transport": "outbox", "address": "hotline"})
+    moved = newest(client, world)
+    assert moved["changes"]["address"] == {"before": "(withheld)", "after": "hotline"}, moved
+    assert "s3cr3t" not in str(moved), moved
+    call(client, world, "PATCH", f"/channels/{hook['id']}", {"transport": "apprise", "address": "json://h/t0k3n"})
+    back = newest(client, world)
+    assert back["changes"]["address"] == {"before": "hotline", "after": "(withheld)"}, back
+    assert "t0k3n" not in str(back), back
+
+
 def test_an_id_without_its_subject_is_refused_not_read_across_lines_policies_and_rules(client, world):
     # Line 1, policy 1 and rule 1 are three things: an id alone would list the changes of all of them.
     response = client.get(f"{API}/config-changes", query_string={"subject_id": 1}, headers=world.auth("supervisor"))

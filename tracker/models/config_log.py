@@ -69,11 +69,14 @@ def _plain(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
-def _secret(instance: object, key: str) -> bool:
-    """Whether the fact is a credential: a webhook's secret, the address of a hook or an Apprise URL."""
+def _secret(instance: object, key: str, before: bool = False) -> bool:
+    """Whether the fact is a credential: a webhook's secret, the address of a hook or an Apprise URL (as the
+    line stands, or, before, as it stood: a line moved off a webhook had its credential in its old address)."""
     if key == "secret":
         return True
-    return key == "address" and isinstance(instance, ContactChannel) and instance.transport in ("webhook", "apprise")
+    if key != "address" or not isinstance(instance, ContactChannel):
+        return False
+    return (_committed(instance, "transport") if before else instance.transport) in ("webhook", "apprise")
 
 
 def _committed(instance: object, key: str) -> Any:
@@ -123,10 +126,10 @@ def _facts(instance: object, changed_only: bool) -> dict:
             after = getattr(instance, key)
             if before == after:
                 continue
-            if _secret(instance, key):
-                facts[key] = {"before": WITHHELD, "after": WITHHELD}
-            else:
-                facts[key] = {"before": _plain(before), "after": _plain(after)}
+            facts[key] = {
+                "before": WITHHELD if _secret(instance, key, before=True) else _plain(before),
+                "after": WITHHELD if _secret(instance, key) else _plain(after),
+            }
         else:
             value = getattr(instance, key)
             facts[key] = WITHHELD if value is not None and _secret(instance, key) else _plain(value)
