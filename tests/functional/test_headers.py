@@ -101,6 +101,23 @@ def test_a_webhook_secret_is_in_the_answer_that_made_or_set_it_only(client, worl
     assert back.get_json()["secret"] != "s" * 24
 
 
+def test_a_secret_for_a_line_that_is_no_webhook_is_refused_not_dropped(client, world):
+    admin = world.auth("admin")
+    line = f"{CHANNELS}/{world.channels['L3']}"
+    refused = client.patch(line, json={"secret": "s" * 24}, headers=admin)
+    assert refused.status_code == 422 and "secret" in refused.get_json()["error"]["details"], refused.get_json()
+    moved = client.patch(
+        line, json={"transport": "outbox", "address": "l3@test.example", "secret": "s" * 24}, headers=admin
+    )
+    assert moved.status_code == 422, moved.get_json()
+    made = client.post(
+        CHANNELS,
+        json={"name": "Desk", "level": 2, "transport": "outbox", "address": "d", "secret": "s" * 24},
+        headers=admin,
+    )
+    assert made.status_code == 422, made.get_json()
+
+
 # -- item 6: credentials in URLs never reach a log --------------------------------------------
 
 

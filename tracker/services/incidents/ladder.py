@@ -159,6 +159,11 @@ def save_channel(
     joined = crossing(session, channel)
     if joined:
         raise ValidationError("the address would carry our alerts to the other side or theirs to our desk", joined)
+    if data.get("secret") and channel.transport != "webhook":
+        # Answered 200 and dropped, a secret sent for another line would leave its sender believing it set.
+        raise ValidationError(
+            "only a webhook line signs its messages", {"secret": f"the line's transport is {channel.transport}"}
+        )
     if channel.transport != "webhook":
         # Only a webhook signs; one that became another transport forgets its secret, so one made a webhook
         # again gets a new secret, shown once, rather than an old one nobody was shown.
