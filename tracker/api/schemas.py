@@ -557,7 +557,10 @@ class ChannelIn(Schema):
     secret = Text(
         load_only=True,
         validate=Length(min=16, max=64),
-        metadata={"description": "webhook signing secret; generated when a webhook channel has none"},
+        metadata={
+            "description": "webhook signing secret; generated when a webhook channel has none; 422 for a line of "
+            "another transport"
+        },
     )
     check_interval_seconds = fields.Integer(
         strict=True,
