@@ -82,7 +82,8 @@ def test_a_hooks_address_stays_withheld_when_the_line_moves_to_another_transport
     call(client, world, "PATCH", f"/channels/{hook['id']}", {"transport": "outbox", "address": "hotline"})
     moved = newest(client, world)
     assert moved["changes"]["address"] == {"before": "(withheld)", "after": "hotline"}, moved
-    assert "s3cr3t" not in str(moved), moved
+    assert moved["changes"]["secret"] == {"before": "(withheld)", "after": None}, "the secret was dropped: said so"
+    assert "s3cr3t" not in str(moved) and hook["secret"] not in str(moved), moved
     call(client, world, "PATCH", f"/channels/{hook['id']}", {"transport": "apprise", "address": "json://h/t0k3n"})
     back = newest(client, world)
     assert back["changes"]["address"] == {"before": "hotline", "after": "(withheld)"}, back

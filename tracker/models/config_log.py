@@ -126,9 +126,9 @@ def _facts(instance: object, changed_only: bool) -> dict:
             after = getattr(instance, key)
             if before == after:
                 continue
-            facts[key] = {
-                "before": WITHHELD if _secret(instance, key, before=True) else _plain(before),
-                "after": WITHHELD if _secret(instance, key) else _plain(after),
+            facts[key] = {  # a secret set or cleared says so; its value never stands here
+                "before": WITHHELD if before is not None and _secret(instance, key, before=True) else _plain(before),
+                "after": WITHHELD if after is not None and _secret(instance, key) else _plain(after),
             }
         else:
             value = getattr(instance, key)
@@ -223,7 +223,7 @@ def _merged(earlier: dict, later: dict) -> dict:
     return {
         fact: change
         for fact, change in merged.items()
-        if change["before"] != change["after"] or change["after"] == WITHHELD  # a secret's change is unseen
+        if change["before"] != change["after"] or WITHHELD in (change["before"], change["after"])  # unseen secrets
     }
 
 
