@@ -58,6 +58,7 @@ from . import amended_columns, amendment_effects, amendment_record, filing, hand
 ROUTING_FACTS = ("domain", "category", "precedence", "escalation_risk", "sector", "position", "border_distance_km")
 EXERCISE_FACTS = ("occurred_at", "position", "category", "border_distance_km")
 NOTHING = "the amendment changes nothing: every fact given is as it stands"
+CLAIM_TRIES = 5  # reads of an incident the sweep moves meanwhile, before the amendment is refused (409)
 
 
 @dataclass(frozen=True)
@@ -218,18 +219,22 @@ def _amended_since(session: Session, incident: Incident, version: int) -> bool:
 def _claim(session: Session, incident: Incident, version: int) -> None:
     """Hold the row at the version just read for the rest of the transaction (SQLite: the write lock;
     PostgreSQL: the row lock); when the sweep or someone else moved it meanwhile, read it again and check
-    once more (_expect_version), until it holds."""
-    while not cast(
-        CursorResult[Any],  # what an UPDATE returns (Session.execute is typed for SELECT)
-        session.execute(
-            update(Incident)
-            .where(Incident.id == incident.id, Incident.version == incident.version)
-            .values(version=Incident.version),
-            execution_options={"synchronize_session": False},
-        ),
-    ).rowcount:
+    once more (_expect_version), a few times: an incident that keeps moving answers 409."""
+    for _ in range(CLAIM_TRIES):
+        claimed = cast(
+            CursorResult[Any],  # what an UPDATE returns (Session.execute is typed for SELECT)
+            session.execute(
+                update(Incident)
+                .where(Incident.id == incident.id, Incident.version == incident.version)
+                .values(version=Incident.version),
+                execution_options={"synchronize_session": False},
+            ),
+        ).rowcount
+        if claimed:
+            return
         session.refresh(incident)
         _expect_version(session, incident, version)
+    raise Conflict(f"{incident.reference} kept changing; try again", {"version": incident.version})
 
 
 def _ensure_may_set_precedence(incident: Incident, precedence: Precedence | None, actor: User) -> None:
