@@ -510,6 +510,30 @@ def test_an_issued_token_is_shown_once_works_and_stops_when_revoked(app, world):
     assert empty.status_code == 422 and 'id="name-error"' in empty.text
 
 
+def test_reloading_the_page_that_showed_a_new_token_issues_no_second_one(app, world):
+    """The answer to the token form shows the token itself; the browser's reload sends the form again. The
+    form's one-time key makes that second sending issue nothing: it says so, and shows no token."""
+    admin = sign_in(app, "admin")
+    with session_scope(app) as session:
+        duty = session.scalar(select(User.id).where(User.username == "duty"))
+    user_page = f"/admin/users/{duty}"
+    form = admin.get(user_page).text
+    token = TOKEN.search(form)[1]
+    key = re.search(r'name="issue_key" type="hidden" value="([^"]+)"', form)[1]
+    sent = {"csrf_token": token, "issue_key": key, "name": "wall display"}
+    first = admin.post(f"{user_page}/tokens", data=sent)
+    assert first.status_code == 200 and len(SHOWN_ONCE.findall(first.text)) == 1, first.status_code
+    fresh = re.search(r'name="issue_key" type="hidden" value="([^"]+)"', first.text)[1]
+    assert fresh != key, "the answer's form has a key of its own"
+    again = admin.post(f"{user_page}/tokens", data=sent)
+    assert again.status_code == 302 and again.headers["Location"].endswith(user_page), again.status_code
+    page = admin.get(user_page).text
+    assert "This form was sent already" in page and SHOWN_ONCE.findall(page) == [], page[:2000]
+    with session_scope(app) as session:
+        issued = session.scalars(select(ApiToken.name).where(ApiToken.user_id == duty, ApiToken.name == "wall display"))
+        assert len(issued.all()) == 1, "one token for one form"
+
+
 def security_log(admin, user_page: str) -> list[tuple[str, str, str]]:
     """(kind, from, details) of each line of the user's security log, newest first."""
     rows = re.findall(

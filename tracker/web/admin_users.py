@@ -2,20 +2,24 @@
 
 from typing import TypedDict
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..db import get_session
 from ..errors import NotFound
-from ..http import ratelimit
+from ..http import idempotency, ratelimit
 from ..http.access import requires
 from ..models import AccountEvent, ApiToken, User
 from ..models.permissions import Permission
 from ..services.accounts import people
+from ..timeutil import utcnow
 from .acting import ask_first
 from .admin import apply_change, bp, page, save, shown_once
 from .forms import NewPasswordForm, TokenForm, UserForm
+
+# What issuing answers for a token form sent a second time (its one-time key used): no second token.
+SENT_ALREADY = object()
 
 
 def _user(user_id: int) -> User:
@@ -70,6 +74,13 @@ def new_user():
     return page("web/admin/user_form.html", form)
 
 
+def _with_key(form: TokenForm) -> TokenForm:
+    """The token form with its one-time key: a new one, unless it comes back refused with its key unused."""
+    if not form.issue_key.data:
+        form.issue_key.data = idempotency.new_key()
+    return form
+
+
 def _user_page(user: User, password_form=None, token_form=None, secret: dict | None = None):
     tokens = get_session().scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc()))
     events = get_session().scalars(
@@ -82,7 +93,7 @@ def _user_page(user: User, password_form=None, token_form=None, secret: dict | N
         tokens=list(tokens),
         account_events=list(events),
         password_form=password_form or NewPasswordForm(formdata=None),
-        token_form=token_form or TokenForm(formdata=None),
+        token_form=_with_key(token_form or TokenForm(formdata=None)),
         secret=secret,
     ), 422 if failed else 200
 
@@ -112,7 +123,23 @@ def reset_password(user_id: int):
 @requires(Permission.USERS_MANAGE)
 def issue_token(user_id: int):
     user, form = _user(user_id), TokenForm()
-    issued = form.validate() and save(form, lambda s: people.create_token(s, user, form.name.data, **_acting()))
+    key = form.issue_key.data or ""  # none from a page rendered before the form had one
+    if key and not idempotency.valid_key(key):
+        abort(400, "The form's one-time key is damaged: open the form again.")
+    me = current_user._get_current_object()
+
+    def issue(session):
+        if key and idempotency.claim_form(session, me.id, key, utcnow()) is not None:
+            return SENT_ALREADY
+        issued = people.create_token(session, user, form.name.data, **_acting())
+        if key:  # what a second use of the key finds: the user's page, never the token
+            idempotency.keep_answer(session, me.id, key, redirect(url_for("admin.user", user_id=user_id)))
+        return issued
+
+    issued = form.validate() and save(form, issue)
+    if issued is SENT_ALREADY:
+        flash("This form was sent already: the token it issued was shown then, once. Issue another below.", "error")
+        return redirect(url_for("admin.user", user_id=user_id))
     if not issued:
         return _user_page(user, token_form=form)
     token, text = issued

@@ -363,6 +363,9 @@ class NewPasswordForm(TrackerForm):
 
 
 class TokenForm(TrackerForm):
+    # A one-time key made when the form is rendered: the page answering it shows the new token, and reloading
+    # that page (the browser sends the form again) must not issue a second one.
+    issue_key = HiddenField()
     name = StringField(
         "What the token is for",
         validators=[DataRequired(), Length(max=64)],
