@@ -102,8 +102,8 @@ def test_a_policys_steps_and_a_rules_facts_are_on_record_before_and_after(app, c
     steps = [{"channel_ids": [l1], "ack_seconds": 300}, {"channel_ids": [l3], "fallback_channel_id": l2}]
     call(client, world, "PATCH", f"/policies/{world.policy_id}", {"steps": steps})
     [change] = history(client, world, subject="policy")["items"][:1]
-    assert change["changes"]["steps"]["after"] == ["L1; 300 s", "L3; fallback L2"], change
-    assert change["changes"]["steps"]["before"] == ["L1; 600 s", "L2; 600 s"], change
+    assert change["changes"]["steps"]["after"] == ["L1; 5 min", "L3; fallback L2"], change
+    assert change["changes"]["steps"]["before"] == ["L1; 10 min", "L2; 10 min"], change
 
     rule = call(client, world, "GET", f"/rules/{world.default_rule_id}")
     call(client, world, "PATCH", f"/rules/{world.default_rule_id}", {"name": "Everything else"})

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String, event, insert, inspect, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ..timeutil import isoformat, utcnow
+from ..timeutil import duration, isoformat, utcnow
 from .agreement import Agreement
 from .base import Base
 from .ladder import ContactChannel, EscalationPolicy, PolicyStep, RoutingRule
@@ -102,7 +102,7 @@ def _step_words(step: PolicyStep, committed: bool) -> str:
     lines = ", ".join(channel.name for channel in value("channels") or []) or "no line"
     said = [lines]
     if value("ack_seconds"):
-        said.append(f"{value('ack_seconds')} s")
+        said.append(duration(value("ack_seconds")))
     if value("fallback_channel") is not None:
         said.append(f"fallback {value('fallback_channel').name}")
     if value("by_decision"):
