@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from tests.support import file_incident, sign_in
 from tracker.db import session_scope
-from tracker.models import ChannelHealth, ConfigChange, ContactChannel
+from tracker.models import ChannelHealth, ConfigChange, ContactChannel, EscalationPolicy
 
 API = "/api/v1"
 # Written by the ORM's flush events with INSERT ... RETURNING and merged by UPDATE within a transaction.
@@ -149,3 +149,8 @@ def test_the_changes_page_says_the_facts_in_words_not_as_json(client, world):
     assert "active: yes" in created_l1 and "counterpart line: no" in created_l1 and "members: liaison" in created_l1
     rows = page[page.index("<tbody>") : page.index("</tbody>")]
     assert not any(json in rows for json in ("null", "true", "false", "{}", "[", "&#34;")), "no JSON"
+    # A rule names its policy, a line its agreement, by name as it is now, not by id.
+    with session_scope(client.application) as session:
+        policy = session.get(EscalationPolicy, world.policy_id).name
+    created_rule = page[page.index("created rule") :]
+    assert f"policy: {policy}" in created_rule and "policy id" not in rows, created_rule[:600]

@@ -22,21 +22,25 @@ def changes():
     pages = max(1, -(-config_history.count(session) // PER_PAGE))
     number = min(asked, pages)  # a page past the last shows the last, not "no change recorded yet"
     items, total = config_history.changes(session, None, None, number, PER_PAGE)
-    return render_template("web/admin/changes.html", changes=items, page=number, pages=pages, total=total)
+    named = config_history.names(session)
+    return render_template("web/admin/changes.html", changes=items, page=number, pages=pages, total=total, named=named)
 
 
 @bp.app_template_filter("fact_name")
 def fact_name(fact: str) -> str:
     """A recorded fact's name in words: "reply_deadline_seconds" is the reply deadline (its value says the unit)."""
-    return fact.removesuffix("_seconds").replace("_", " ")
+    return fact.removesuffix("_seconds").removesuffix("_id").replace("_", " ")
 
 
 @bp.app_template_filter("fact_value")
-def fact_value(value: object, fact: str) -> str:
+def fact_value(value: object, fact: str, named: dict | None = None) -> str:
     """A recorded fact's value as the pages say it, not as JSON: none as "–", yes or no, spans in words
-    ("2 d", not 172800), lists joined."""
+    ("2 d", not 172800), lists joined, a policy, agreement or line by its name (named: by fact, the names of
+    the ids as they are now; one deleted since keeps its id)."""
     if value is None or value == "" or value == [] or value == {}:
         return "–"
+    if named and fact in named and isinstance(value, int) and value in named[fact]:
+        return named[fact][value]
     if isinstance(value, bool):
         return "yes" if value else "no"
     if fact.endswith("_seconds") and isinstance(value, int | float):

@@ -3,7 +3,7 @@
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ...models import ConfigChange
+from ...models import Agreement, ConfigChange, ContactChannel, EscalationPolicy
 
 SUBJECTS = ("line", "policy", "rule", "agreement")
 
@@ -32,3 +32,11 @@ def changes(
         .limit(per_page)
     )
     return list(session.scalars(query)), total
+
+
+def names(session: Session) -> dict[str, dict[int, str]]:
+    """The names of the rows a change names by id, by the fact that names them: policies, agreements, lines."""
+    policies = dict(session.execute(select(EscalationPolicy.id, EscalationPolicy.name)).tuples().all())
+    agreements = dict(session.execute(select(Agreement.id, Agreement.code)).tuples().all())
+    lines = dict(session.execute(select(ContactChannel.id, ContactChannel.name)).tuples().all())
+    return {"policy_id": policies, "agreement_id": agreements, "fallback_channel_id": lines}
