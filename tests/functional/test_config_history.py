@@ -8,6 +8,7 @@ from sqlalchemy import select
 from tests.support import file_incident, sign_in
 from tracker.db import session_scope
 from tracker.models import ChannelHealth, ConfigChange, ContactChannel, EscalationPolicy
+from tracker.services.incidents import ladder
 
 API = "/api/v1"
 # Written by the ORM's flush events with INSERT ... RETURNING and merged by UPDATE within a transaction.
@@ -154,3 +155,27 @@ def test_the_changes_page_says_the_facts_in_words_not_as_json(client, world):
         policy = session.get(EscalationPolicy, world.policy_id).name
     created_rule = page[page.index("created rule") :]
     assert f"policy: {policy}" in created_rule and "policy id" not in rows, created_rule[:600]
+
+
+def test_a_fact_that_comes_back_in_its_transaction_leaves_no_empty_change_and_a_rename_names_the_row(
+    app, client, world
+):
+    # Moving a rule on the admin page spreads equal positions out, then trades two: C goes 20 -> 30 -> 20.
+    for name, position in (("A", 10), ("B", 20), ("C", 20)):
+        body = {"name": name, "position": position, "policy_id": world.policy_id, "sector": name}
+        call(client, world, "POST", "/rules", body, status=201)
+    last = newest(client, world)["id"]
+    c_id = history(client, world, subject="rule")["items"][0]["subject_id"]
+    admin = app.test_client()
+    sign_in(admin, "admin")
+    page = admin.get("/admin/rules").text
+    token = page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    assert admin.post(f"/admin/rules/{c_id}/move/up", data={"csrf_token": token}).status_code == 302
+    moved = [c for c in history(client, world)["items"] if c["id"] > last]
+    assert [(c["name"], c["changes"]) for c in moved] == [("B", {"position": {"before": 20, "after": 30}})], moved
+
+    with session_scope(app) as session:  # one transaction, two flushes: created, then renamed
+        rule = ladder.save_rule(session, {"name": "X", "policy_id": world.policy_id, "sector": "x"})
+        ladder.save_rule(session, {"name": "Y"}, rule)
+    created = newest(client, world)
+    assert (created["action"], created["name"], created["changes"]["name"]) == ("created", "Y", "Y"), created

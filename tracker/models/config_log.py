@@ -14,7 +14,7 @@ from datetime import datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, event, insert, inspect, update
+from sqlalchemy import JSON, Integer, String, delete, event, insert, inspect, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..timeutil import duration, isoformat, utcnow
@@ -186,7 +186,8 @@ def _write_config_changes(session: Session, _context) -> None:
     """Write what before_flush found. A change that takes several flushes (a service's query autoflushes
     half of it: a line's facts, then its members; a policy's old steps deleted, then its new ones added) is
     one record: merged into the transaction's row of the same subject (each fact's first before and last
-    after; a subject created in the transaction keeps its facts as they end)."""
+    after; a subject created in the transaction keeps its facts as they end; the row takes the subject's last
+    name; a change whose every fact came back to what it was is no row at all)."""
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
@@ -207,7 +208,14 @@ def _write_config_changes(session: Session, _context) -> None:
         if before is not None and row["action"] == "changed":
             row_id, made, changes = before
             merged = _facts(made, changed_only=False) if made is not None else _merged(changes, row["changes"])
-            connection.execute(update(ConfigChange).where(ConfigChange.id == row_id).values(changes=merged))
+            if made is None and not merged:  # every fact came back to what it was: there is no change to record
+                connection.execute(delete(ConfigChange).where(ConfigChange.id == row_id))
+                del earlier[key]
+                continue
+            # The name as the subject now has it, as its facts say (a rename in a later flush).
+            connection.execute(
+                update(ConfigChange).where(ConfigChange.id == row_id).values(changes=merged, name=row["name"])
+            )
             earlier[key] = (row_id, made, merged)
             continue
         row_id = connection.execute(insert(ConfigChange).values(**row).returning(ConfigChange.id)).scalar_one()
