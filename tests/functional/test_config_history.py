@@ -179,3 +179,24 @@ def test_a_fact_that_comes_back_in_its_transaction_leaves_no_empty_change_and_a_
         ladder.save_rule(session, {"name": "Y"}, rule)
     created = newest(client, world)
     assert (created["action"], created["name"], created["changes"]["name"]) == ("created", "Y", "Y"), created
+
+
+def test_a_hooks_old_address_stays_withheld_when_the_transport_moved_in_an_earlier_flush(app, client, world):
+    # Code that moves a line off its webhook, flushes, then changes the address in the same transaction: the
+    # old address is still the hook's, with its credential in it.
+    hook = call(
+        client,
+        world,
+        "POST",
+        "/channels",
+        {"name": "Hotline", "level": 1, "transport": "webhook", "address": "https://desk.example.org/hook/s3cr3t"},
+        status=201,
+    )
+    with session_scope(app) as session:
+        line = session.get(ContactChannel, hook["id"])
+        line.transport = "outbox"
+        session.flush()
+        line.address = "hotline"
+    moved = newest(client, world)
+    assert moved["changes"]["address"] == {"before": "(withheld)", "after": "hotline"}, moved
+    assert "s3cr3t" not in str(moved), moved

@@ -69,13 +69,17 @@ def _plain(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
-def _secret(instance: object, key: str, before: bool = False) -> bool:
+def _secret(instance: object, key: str, before: bool = False, value: Any = None) -> bool:
     """Whether the fact is a credential: a webhook's secret, the address of a hook or an Apprise URL (as the
-    line stands, or, before, as it stood: a line moved off a webhook had its credential in its old address)."""
+    line stands, or, before, as it stood: a line moved off a webhook had its credential in its old address).
+    Any address that is a URL counts, whatever the transport: one moved in an earlier flush of the transaction
+    is no longer seen here as it was."""
     if key == "secret":
         return True
     if key != "address" or not isinstance(instance, ContactChannel):
         return False
+    if isinstance(value, str) and "://" in value:
+        return True
     return (_committed(instance, "transport") if before else instance.transport) in ("webhook", "apprise")
 
 
@@ -127,12 +131,12 @@ def _facts(instance: object, changed_only: bool) -> dict:
             if before == after:
                 continue
             facts[key] = {  # a secret set or cleared says so; its value never stands here
-                "before": WITHHELD if before is not None and _secret(instance, key, before=True) else _plain(before),
-                "after": WITHHELD if after is not None and _secret(instance, key) else _plain(after),
+                "before": WITHHELD if before is not None and _secret(instance, key, True, before) else _plain(before),
+                "after": WITHHELD if after is not None and _secret(instance, key, False, after) else _plain(after),
             }
         else:
             value = getattr(instance, key)
-            facts[key] = WITHHELD if value is not None and _secret(instance, key) else _plain(value)
+            facts[key] = WITHHELD if value is not None and _secret(instance, key, False, value) else _plain(value)
     if isinstance(instance, ContactChannel):
         members = state.attrs["members"].history
         if not changed_only:
