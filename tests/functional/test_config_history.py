@@ -27,19 +27,18 @@ def history(client, world, who: str = "supervisor", **query) -> dict:
     return response.get_json()
 
 
+def new_hook(client, world) -> dict:
+    """A webhook line "Hotline" whose address holds its credential (s3cr3t), made by the admin: the answer."""
+    body = {"name": "Hotline", "level": 1, "transport": "webhook", "address": "https://desk.example.org/hook/s3cr3t"}
+    return call(client, world, "POST", "/channels", body, status=201)
+
+
 def newest(client, world, **query) -> dict:
     return history(client, world, **query)["items"][0]
 
 
 def test_each_change_of_a_line_is_on_record_with_its_author_and_facts_before_and_after(app, client, world):
-    hook = call(
-        client,
-        world,
-        "POST",
-        "/channels",
-        {"name": "Hotline", "level": 1, "transport": "webhook", "address": "https://desk.example.org/hook/s3cr3t"},
-        status=201,
-    )
+    hook = new_hook(client, world)
     created = newest(client, world)
     assert (created["actor"], created["action"], created["subject"]) == ("admin", "created", "line"), created
     assert created["subject_id"] == hook["id"] and created["name"] == "Hotline" and created["at"].endswith("Z")
@@ -72,14 +71,7 @@ def test_each_change_of_a_line_is_on_record_with_its_author_and_facts_before_and
 def test_a_hooks_address_stays_withheld_when_the_line_moves_to_another_transport(client, world):
     # The URL of a webhook or Apprise line may hold its credential: moved to the outbox, its old address
     # is still one; moved to Apprise, its new one is.
-    hook = call(
-        client,
-        world,
-        "POST",
-        "/channels",
-        {"name": "Hotline", "level": 1, "transport": "webhook", "address": "https://desk.example.org/hook/s3cr3t"},
-        status=201,
-    )
+    hook = new_hook(client, world)
     call(client, world, "PATCH", f"/channels/{hook['id']}", {"transport": "outbox", "address": "hotline"})
     moved = newest(client, world)
     assert moved["changes"]["address"] == {"before": "(withheld)", "after": "hotline"}, moved
@@ -184,14 +176,7 @@ def test_a_fact_that_comes_back_in_its_transaction_leaves_no_empty_change_and_a_
 def test_a_hooks_old_address_stays_withheld_when_the_transport_moved_in_an_earlier_flush(app, client, world):
     # Code that moves a line off its webhook, flushes, then changes the address in the same transaction: the
     # old address is still the hook's, with its credential in it.
-    hook = call(
-        client,
-        world,
-        "POST",
-        "/channels",
-        {"name": "Hotline", "level": 1, "transport": "webhook", "address": "https://desk.example.org/hook/s3cr3t"},
-        status=201,
-    )
+    hook = new_hook(client, world)
     with session_scope(app) as session:
         line = session.get(ContactChannel, hook["id"])
         line.transport = "outbox"
