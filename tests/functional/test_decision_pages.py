@@ -192,3 +192,33 @@ def test_the_lists_say_the_last_step_becomes_exhausted_or_repeats_not_that_it_es
     repeating = escalated_once(app, client, world)
     [cell], _ = what_the_lists_say(app, repeating, rows=("/board/rows",))
     assert "Repeats" in cell, cell
+
+
+@pytest.mark.both_databases  # the board reads whether the next step waits for a decision out of the ladder's JSON in SQL
+def test_the_lists_say_a_decision_is_asked_before_a_step_by_decision_not_that_it_escalates(app, client, world):
+    """Before a step by decision the deadline asks the supervisors: the lists' clock says so, on every width."""
+    changed = client.patch(
+        f"/api/v1/policies/{world.policy_id}",
+        json={"steps": steps(world, "L1", "L2", "L1", by_decision=(3,))},
+        headers=world.auth("admin"),
+    )
+    assert changed.status_code == 200, changed.get_json()
+    waits, escalates = (file_incident(client, world)["reference"] for _ in range(2))
+    with session_scope(app) as session:
+        deadline = session.scalar(select(Incident.next_escalation_at).where(Incident.reference == waits))
+        assert escalation.sweep_batch(session, deadline, 1, "test", dispatch.ack_links(app)) == 1  # step 2 of 3
+    liaison = app.test_client()
+    support.sign_in(liaison, "liaison")
+    for rows in ("/board/rows", "/queue/rows"):
+        page = liaison.get(rows).text
+        clocks = {}
+        for reference in (waits, escalates):
+            row = re.search(rf'<tr [^>]*data-reference="{reference}".*?</tr>', page, re.S)
+            assert row, (rows, reference, page)
+            clocks[reference] = re.findall(r"<td>(.*?)</td>", row[0], re.S)[-1]
+        assert "Asks a decision on step 3" in clocks[waits] and "Escalates" not in clocks[waits], (rows, clocks)
+        assert "Escalates" in clocks[escalates] and "decision" not in clocks[escalates], (rows, clocks)
+    listing = liaison.get("/queue/acknowledge-all").text
+    listed = {r: re.search(rf'<li data-reference="{r}">.*?</li>', listing, re.S) for r in (waits, escalates)}
+    assert listed[waits] and "asks a decision on step 3" in listed[waits][0], listed
+    assert "escalates" not in listed[waits][0] and "escalates" in listed[escalates][0], listed

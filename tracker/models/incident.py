@@ -189,6 +189,11 @@ class Incident(Base):
         return self.steps[self.current_step - 1]
 
     @property
+    def next_by_decision(self) -> bool:
+        """Whether the step above the current one waits for the supervisors' decision (its deadline asks them)."""
+        return self.current_step < self.step_count and bool(self.steps[self.current_step].get("by_decision"))
+
+    @property
     def occurred_dtg(self) -> str:
         return format_dtg(self.occurred_at)
 

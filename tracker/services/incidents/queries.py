@@ -5,7 +5,7 @@ from datetime import datetime
 from functools import cache
 from typing import TypeVar
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, String, case, cast, func, literal, literal_column, select
 from sqlalchemy.orm import Session, defer, selectinload
 
 from ...models import (
@@ -109,6 +109,7 @@ class BoardRow:
     loop: int
     step_count: int
     repeats: int | None
+    next_by_decision: bool
     step_channels: list[str] | None
     acknowledged_by_label: str | None
     decision_step: int | None
@@ -136,7 +137,17 @@ class BoardPage:
         return (self.page - 1) * self.per_page + 1 if self.rows else 0
 
 
-def _board_columns() -> tuple:
+def _next_by_decision(dialect: str) -> ColumnElement[bool]:
+    """Whether the step above the current one waits for a decision: the ladder's steps[current_step] (the
+    current step is 1-based), read in SQL with the current step as the index."""
+    if dialect == "postgresql":
+        flag = Incident.ladder["steps"].op("->")(Incident.current_step).op("->>")(literal_column("'by_decision'"))
+        return func.coalesce(flag == "true", False)
+    path = literal("$.steps[", String) + cast(Incident.current_step, String) + "].by_decision"
+    return func.coalesce(func.json_extract(Incident.ladder, path), 0) == 1
+
+
+def _board_columns(dialect: str) -> tuple:
     return (
         Incident.id,
         Incident.reference,
@@ -150,6 +161,7 @@ def _board_columns() -> tuple:
         Incident.loop,
         func.json_array_length(Incident.ladder["steps"]).label("step_count"),
         Incident.ladder["repeat"].as_integer().label("repeats"),
+        _next_by_decision(dialect).label("next_by_decision"),
         Incident.step_channels,
         Incident.acknowledged_by_label,
         Incident.decision_step,
@@ -176,7 +188,7 @@ def board(
     total = session.scalar(select(func.count()).select_from(Incident).where(*where)) or 0
     page = max(1, min(page, -(-total // per_page) or 1))
     query = (
-        select(*_board_columns())
+        select(*_board_columns(session.get_bind().dialect.name))
         .where(*where)
         .order_by(
             _precedence_rank(),
