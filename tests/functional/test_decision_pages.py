@@ -194,7 +194,7 @@ def test_the_lists_say_the_last_step_becomes_exhausted_or_repeats_not_that_it_es
     assert "Repeats" in cell, cell
 
 
-@pytest.mark.both_databases  # the board reads whether the next step waits for a decision out of the ladder's JSON in SQL
+@pytest.mark.both_databases  # the board reads the next step's by_decision out of the ladder's JSON in SQL
 def test_the_lists_say_a_decision_is_asked_before_a_step_by_decision_not_that_it_escalates(app, client, world):
     """Before a step by decision the deadline asks the supervisors: the lists' clock says so, on every width."""
     changed = client.patch(
