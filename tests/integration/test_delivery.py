@@ -1,6 +1,7 @@
 """The delivery job with the embedded outbox transport: files, retries, crash recovery."""
 
 import os
+import re
 from datetime import timedelta
 
 import pytest
@@ -185,6 +186,36 @@ def test_a_permanent_failure_is_not_retried(app, client, world):
             POLICY,
         )
     assert status is NotificationStatus.DEAD
+
+
+def test_the_supervisors_hear_of_each_line_a_step_gave_up_on_not_only_the_first(app, client, world):
+    """Step 1 calls L1 and L2. L1 is given up on first (L2 may still be reached: nothing escalates), then L2
+    (the step reached nobody: it escalates at once). Each is news to the supervisors; before, the second was
+    swallowed by the first's message, so they went on trusting L2."""
+    both = {"steps": [{"channel_ids": [world.channels["L1"], world.channels["L2"]], "ack_seconds": 600}]}
+    changed = client.patch(f"/api/v1/policies/{world.policy_id}", json=both, headers=world.auth("admin"))
+    assert changed.status_code == 200, changed.get_json()
+    file_incident(client, world)
+    now = utcnow()
+    with session_scope(app) as session:
+        claimed = delivery.claim_messages(session, now, 10, POLICY, dispatch.composer(app))
+    assert sorted(c.message.recipient for c in claimed) == ["L1", "L2"], claimed
+    for message in sorted(claimed, key=lambda c: c.message.recipient):
+        with session_scope(app) as session:
+            gone = DeliveryError(f"550 no such mailbox ({message.message.recipient})", transient=False)
+            status = delivery.record_failure(session, message.notification_id, "outbox", gone, now, POLICY)
+        assert status is NotificationStatus.DEAD, (message.message.recipient, status)
+    with session_scope(app) as session:
+        told = session.scalars(
+            select(Notification).where(Notification.kind == NotificationKind.DEAD_LETTER).order_by(Notification.id)
+        ).all()
+        said = [(row.recipient, re.search(r"DEAD LETTER: .* delivered to (\S+)\.", row.body)) for row in told]
+        assert [(who, found and found[1]) for who, found in said] == [("supervisor", "L1"), ("supervisor", "L2")], [
+            row.body for row in told
+        ]
+        assert "Nothing escalates because of it" in told[0].body, told[0].body
+        assert "The step reached nobody: it escalates at once" in told[1].body, told[1].body
+        assert session.scalars(select(Incident)).one().next_escalation_at == now
 
 
 def test_an_unwritable_outbox_is_recorded_as_a_failed_attempt(app, client, world, tmp_path, monkeypatch):

@@ -257,8 +257,17 @@ class Notification(Base):
             "loop",
             "user_id",
             unique=True,
-            sqlite_where=text("user_id IS NOT NULL"),
-            postgresql_where=text("user_id IS NOT NULL"),
+            sqlite_where=text("user_id IS NOT NULL AND about_id IS NULL"),
+            postgresql_where=text("user_id IS NOT NULL AND about_id IS NULL"),
+        ),
+        # A dead letter tells each supervisor once of each message given up on (about_id).
+        Index(
+            "uq_notifications_user_about",
+            "about_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("about_id IS NOT NULL"),
+            postgresql_where=text("about_id IS NOT NULL"),
         ),
         Index(
             "ix_notifications_deliverable",
@@ -296,6 +305,8 @@ class Notification(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(120))
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # For a DEAD LETTER message to a supervisor: the message given up on that it tells of.
+    about_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"))
     # For a message to the other side: the exchange message it carries (sent as stored).
     exchange_message_id: Mapped[int | None] = mapped_column(ForeignKey("exchange_messages.id"))
 

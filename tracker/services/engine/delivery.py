@@ -23,7 +23,7 @@ from functools import cache
 from sqlalchemy import ColumnElement, Integer, Row, Select, and_, bindparam, case, column, func, or_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, joinedload, load_only, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, load_only, selectinload
 
 from ...channels import DeliveryError, Message
 from ...models import (
@@ -679,17 +679,22 @@ def _step_stranded(session: Session, row: Notification) -> bool:
 def _tell_supervisors(
     session: Session, row: Notification, now: datetime, public_url: str, step: int, loop: int, escalates: bool
 ) -> None:
-    """Tell the supervisors of a message given up on, once per step and round (told_on: the round a raise told,
-    not the key of its row)."""
+    """Tell the supervisors of a message given up on: once for each line a step and round (told_on: the round a
+    raise told, not the key of its row) gave up on, and again when this one leaves the step reaching nobody."""
+    told = aliased(Notification)
     already = session.scalar(
-        select(func.count()).where(
+        select(func.count())
+        .select_from(Notification)
+        .join(told, told.id == Notification.about_id)
+        .where(
             Notification.incident_id == row.incident_id,
             Notification.kind == NotificationKind.DEAD_LETTER,
             Notification.step == step,
             Notification.loop == loop,
+            told.channel_id == row.channel_id,
         )
     )
-    if not already:
+    if not already or escalates:
         recipients = notify.Recipients.load(session, public_url)
         notify.enqueue_supervisors(
             session,
@@ -699,5 +704,6 @@ def _tell_supervisors(
             recipients,
             step=step,
             loop=loop,
+            about=row,
             facts={"failed_channel": row.recipient, "failed_error": row.last_error, "failed_escalates": escalates},
         )

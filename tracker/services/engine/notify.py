@@ -199,16 +199,18 @@ def enqueue_supervisors(
     step: int | None = None,
     loop: int | None = None,
     facts: dict | None = None,
+    about: Notification | None = None,
 ) -> list[User]:
     """Queue one message to every active supervisor (about the current step unless told otherwise);
     facts are what the message says beyond the incident (rendering.render_incident_message). Each
-    carries the incident page's address, unless a fact brings its own (a decision asked)."""
+    carries the incident page's address, unless a fact brings its own (a decision asked). A dead letter
+    names the message given up on (about): the supervisors hear of each."""
     _queue(
         session,
         incident,
         kind,
         now,
-        [{"user": u} for u in recipients.supervisors],
+        [{"user": u} | ({"about_id": about.id} if about is not None else {}) for u in recipients.supervisors],
         step,
         loop,
         facts=_with_page(facts, recipients.page_of(incident)),
