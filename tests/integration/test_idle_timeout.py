@@ -190,6 +190,28 @@ def test_activity_on_the_timeline_puts_the_reminder_off_but_the_machinerys_own_e
     assert incident.idle_stage == 0 and incident.idle_check_at == reminded_at + timedelta(minutes=5) + TIMEOUT
 
 
+def test_a_duty_officers_comment_is_news_about_the_incident_not_its_handling_and_puts_nothing_off(app):
+    """Who handles an acknowledged incident is liaison staff and supervisors. The duty officer who filed it
+    comments that the contact is still close: the reminder comes all the same, and the re-escalation after
+    it; a liaison officer's comment puts both off."""
+    build_world(app)
+    now = utcnow().replace(microsecond=0)
+    reported, handled = file_and_acknowledge(app, now, count=2)
+    halfway = now + TIMEOUT / 2
+    with session_scope(app) as session:
+        duty = session.scalar(select(User).where(User.username == "duty"))
+        liaison = session.scalar(select(User).where(User.username == "liaison"))
+        handling.comment(session, reported, duty, halfway, "The frigate is still at 2 nm.")
+        handling.comment(session, handled, liaison, halfway, "Calling their duty officer.")
+    assert idle_sweep(app, now + TIMEOUT) == 2
+    incident, rows, _ = state(app, reported)
+    assert incident.idle_stage == 1, ("a duty officer's comment is no handling: reminded", incident.idle_check_at)
+    assert "idle_reminder" in [r[0] for r in rows], rows
+    incident, rows, _ = state(app, handled)
+    assert (incident.idle_stage, incident.idle_check_at) == (0, halfway + TIMEOUT), "the liaison's comment counts"
+    assert "idle_reminder" not in [r[0] for r in rows], rows
+
+
 @pytest.mark.both_databases  # read from the event's JSON details
 def test_the_other_sides_receipt_by_its_link_puts_off_nothing_our_staffs_logged_receipt_does(app):
     world = build_world(app)

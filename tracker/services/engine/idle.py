@@ -6,8 +6,9 @@ from ACK_TIMEOUT_SECONDS); resolving clears it. The sweep claims acknowledged in
 idle_check_at has come, exactly once however many schedulers run (claims.claim_incidents),
 and looks at each:
 - something was recorded on its timeline since idle_check_at - timeout (a comment, a call, a message
-  to the other side, a marking...; what the machinery writes itself does not count): someone is at
-  work, so it looks again a timeout after that activity (stage back to 0);
+  to the other side, a marking...; what the machinery writes itself does not count, nor what someone
+  who does not handle incidents, a duty officer, wrote): someone is at work, so it looks again a
+  timeout after that activity (stage back to 0);
 - stage 0: it reminds whoever acknowledged (IDLE_REMINDER), goes to stage 1 and looks again a timeout
   from now;
 - stage 1: it re-escalates from the current step: open again, that step's lines called again, a new
@@ -41,6 +42,7 @@ from ...models import (
     User,
 )
 from ...models.bulk import any_of
+from ...models.permissions import Permission, holders
 from ...timeutil import duration
 from ..incidents import amendment_record, timeline
 from . import notify
@@ -97,15 +99,22 @@ _THEIR_RECEIPT = and_(
 )
 
 
+# Someone working on an incident holds incidents:handle: a duty officer's comment or addition to the
+# narrative is news about it, not its handling, and puts off neither the reminder nor the re-escalation.
+_NOT_HANDLING = select(User.username).where(User.role.not_in(holders(Permission.INCIDENTS_HANDLE)))
+
+
 def last_activity(session: Session, ids: list[int]) -> dict[int, datetime]:
-    """When our people last recorded something on each incident's timeline (MACHINE_KINDS and the
-    other side's own receipts left out)."""
+    """When our people handling incidents last recorded something on each incident's timeline
+    (MACHINE_KINDS, the other side's own receipts and what people who do not handle incidents wrote
+    left out)."""
     rows = session.execute(
         select(TimelineEvent.incident_id, func.max(TimelineEvent.at))
         .where(
             any_of(session, TimelineEvent.incident_id, ids),
             TimelineEvent.kind.not_in(MACHINE_KINDS),
             not_(_THEIR_RECEIPT),
+            TimelineEvent.actor.not_in(_NOT_HANDLING),
         )
         .group_by(TimelineEvent.incident_id)
     )
