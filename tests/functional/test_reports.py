@@ -144,6 +144,27 @@ def test_time_to_acknowledge_is_to_the_first_acknowledgement_whose_step_it_count
         assert body["ack_times"][section] == numbers, f"ack_times.{section}: got {body['ack_times'][section]}"
 
 
+def test_a_line_renamed_since_is_counted_under_its_name_now_not_split_in_two(app, client, fixture):
+    """The incidents' ladder snapshots keep the name L2 had when they were filed; renamed since, it is one line
+    in the report under its new name. A line deleted since keeps the name its snapshots took."""
+    with session_scope(app) as session:  # (the fixture's counterpart line shares L2's address: no PATCH)
+        session.get(ContactChannel, fixture.channels["L2"]).name = "L2 Corps desk"
+    with session_scope(app) as session:  # C was filed after the rename: the snapshots disagree
+        c = session.scalars(select(Incident).where(Incident.reference == reference("C"))).one()
+        ladder = {**c.ladder, "steps": [dict(step) for step in c.ladder["steps"]]}
+        ladder["steps"][1]["channels"] = [
+            {**chan, "name": "L2 Corps desk"} if chan["id"] == fixture.channels["L2"] else chan
+            for chan in ladder["steps"][1]["channels"]
+        ]
+        c.ladder = ladder
+    body = report(client, fixture)
+    assert body["ack_times"]["by_channel"] == {
+        **{k: v for k, v in ACK["by_channel"].items() if k != "L2"},
+        "L2 Corps desk": ACK["by_channel"]["L2"],
+    }, body["ack_times"]["by_channel"]
+    assert body["resolve_times"]["by_channel"]["L2 Corps desk"] == RESOLVE["by_channel"]["L2"], body["resolve_times"]
+
+
 def test_an_empty_report_has_zero_counts_and_no_medians(client, world):
     body = report(client, world)
     assert body["incidents_total"] == 0

@@ -11,7 +11,8 @@ Definitions (the API description and the report page say the same, from DEFINITI
   (the step that was current when someone took it); an incident resolved without an
   acknowledgement counts on the step it stood on when resolved (the ladder stops moving then).
 - Per channel: each channel the incident's ladder snapshot lists on the handling step, as routed
-  (a fallback line that stood in is not counted); a step with two channels counts under both.
+  (a fallback line that stood in is not counted), under its name now; a step with two channels counts
+  under both.
 - Per level: the ladder level (L1-L5) of those channels, each distinct level once per incident.
 - Per precedence: Z, O, P, R. Per month: the UTC month of reported_at, "2026-11".
 - Median and p90: linear interpolation between closest ranks (numpy's default "linear",
@@ -21,7 +22,7 @@ Definitions (the API description and the report page say the same, from DEFINITI
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -30,7 +31,16 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
-from ...models import EventKind, Exchange, ExchangeMessage, ExchangeState, Incident, MessageDirection, TimelineEvent
+from ...models import (
+    ContactChannel,
+    EventKind,
+    Exchange,
+    ExchangeMessage,
+    ExchangeState,
+    Incident,
+    MessageDirection,
+    TimelineEvent,
+)
 
 DEFINITIONS = {
     "time_to_acknowledge": "the first acknowledgement (its timeline event) - reported_at, however often it was "
@@ -38,8 +48,8 @@ DEFINITIONS = {
     "time_to_resolve": "resolved_at - reported_at; incidents not resolved are left out",
     "handling_step": "the ladder step in the incident's 'acknowledged' timeline event; "
     "for an incident resolved without acknowledgement, the step it stood on when resolved",
-    "by_channel": "each channel the ladder snapshot lists on the handling step, as routed (not a fallback); "
-    "a step with two channels counts the incident under both",
+    "by_channel": "each channel the ladder snapshot lists on the handling step, as routed (not a fallback), "
+    "under its name now (a line renamed since is one line); a step with two channels counts the incident under both",
     "by_level": "the ladder level (L1-L5) of those channels, each distinct level once per incident",
     "by_precedence": "Z FLASH, O IMMEDIATE, P PRIORITY, R ROUTINE",
     "by_month": "UTC month of reported_at, e.g. 2026-11",
@@ -172,15 +182,16 @@ def time_rows(report: dict, group: str) -> list[str]:
     return sorted({*report["ack_times"][group], *report["resolve_times"][group]}, key=GROUP_ORDER[group])
 
 
-def handled_from(row) -> Handled:
-    """Turn one (incident columns, first ack event's details and time) row into what the time measures need."""
-    step_number = (row.ack_details or {}).get("step") or row.current_step
-    steps = (row.ladder or {}).get("steps", [])
-    channels = steps[step_number - 1]["channels"] if 0 < step_number <= len(steps) else []
+def handled_from(row, names: Mapping[int, str] | None = None) -> Handled:
+    """Turn one (incident columns, first ack event's details and time) row into what the time measures need.
+    A channel is counted under its name now (names: id -> name) when it still exists, so a line renamed
+    since is one line, not two; under the name the snapshot took when it was deleted since."""
+    channels = _step_channels(row)
+    names = names or {}
     return Handled(
         precedence=row.precedence.value,
         month=f"{row.reported_at:%Y-%m}",
-        channels=tuple(dict.fromkeys(c["name"] for c in channels)),
+        channels=tuple(dict.fromkeys(names.get(c.get("id"), c["name"]) for c in channels)),
         levels=tuple(sorted({c["level"] for c in channels})),
         ack_seconds=seconds_between(row.reported_at, acknowledged)
         if (acknowledged := row.ack_at or row.acknowledged_at)
@@ -216,7 +227,19 @@ def handled_incidents(session: Session, flt: ReportFilter) -> list[Handled]:
         .where(*conditions(flt), or_(Incident.acknowledged_at.is_not(None), Incident.resolved_at.is_not(None)))
         .order_by(Incident.id)
     )
-    return [handled_from(row) for row in session.execute(query)]
+    rows = session.execute(query).all()
+    ids = {c.get("id") for row in rows for c in _step_channels(row)} - {None}
+    found = select(ContactChannel.id, ContactChannel.name).where(ContactChannel.id.in_(ids))
+    names: dict[int, str] = {id_: name for id_, name in session.execute(found)} if ids else {}
+    return [handled_from(row, names) for row in rows]
+
+
+def _step_channels(row) -> list[dict]:
+    """The channels the row's ladder snapshot lists on its handling step (the acknowledged one, else the
+    current one)."""
+    step_number = (row.ack_details or {}).get("step") or row.current_step
+    steps = (row.ladder or {}).get("steps", [])
+    return steps[step_number - 1]["channels"] if 0 < step_number <= len(steps) else []
 
 
 def counts_by(session: Session, flt: ReportFilter, column) -> dict[str, int]:
