@@ -59,6 +59,16 @@ BASIS_FICTIONAL = "fictional"
 BASIS_REGION_FILE = "region_file"
 
 
+# What the reports call an incident with no sector: no sector may be named so, or its incidents would be
+# counted with those that have none.
+NO_SECTOR = "(none)"
+
+
+def reserved_sector(name: str) -> bool:
+    """Whether name is the word the reports use for no sector (any case, spaces around it)."""
+    return name.strip().casefold() == NO_SECTOR
+
+
 @dataclass(frozen=True)
 class Region:
     sector_areas: tuple[tuple[str, str], ...] = ()  # (name, GeoJSON polygon as text, lon/lat)
@@ -408,6 +418,8 @@ def parse(document: dict, boundaries: str = "", states: tuple[str, ...] = ()) ->
             raise ValueError(f"feature {number} ({name}): kind must be sector (polygon) or border (line)")
         if problem := _geometry_problem(geometry):
             raise ValueError(f"feature {number} ({name}): {problem}")
+        if kind == "sector" and isinstance(name, str) and reserved_sector(name):
+            raise ValueError(f"feature {number}: {NO_SECTOR!r} is what the reports call no sector; name it otherwise")
         (sectors if kind == "sector" else borders).append((name, json.dumps(geometry)))
     fictional = document.get("fictional", False)
     if not isinstance(fictional, bool):

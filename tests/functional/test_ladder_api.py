@@ -314,6 +314,20 @@ def test_admin_creates_reads_lists_changes_and_deletes_a_rule(client, world):
     assert [r["name"] for r in call(client, world, "GET", "/rules")] == ["Default"]
 
 
+def test_a_rule_cannot_name_the_sector_the_reports_call_no_sector(client, world):
+    """The after-action report counts incidents without a sector under "(none)": a rule naming a sector so
+    would let incidents filed under it merge with those, and there is nothing else to route by."""
+    answer = client.post(
+        "/api/v1/rules",
+        json={"name": "Nowhere", "policy_id": world.policy_id, "sector": "(None)"},
+        headers=world.auth("admin"),
+    )
+    body = answer.get_json()
+    assert answer.status_code == 422, body
+    assert "what the reports call no sector" in body["error"]["details"]["sector"][0], body
+    assert [r["name"] for r in call(client, world, "GET", "/rules")] == ["Default"]
+
+
 def test_rules_are_evaluated_by_position_and_reordering_changes_the_choice(client, world):
     air = create_policy(client, world, "Air ladder", "L2")
     flash = create_policy(client, world, "Flash ladder", "L3")

@@ -150,3 +150,11 @@ def test_shapes_are_drawn_on_first_use():
     assert region.sector_of(54.41, 22.87) == "North"
     assert [(name, shape.geom_type) for name, shape in region.sectors] == [("North", "Polygon")]
     assert [(name, shape.geom_type) for name, shape in region.borders] == [("line", "LineString")]
+
+
+@pytest.mark.parametrize("name", ["(none)", " (NONE) "])
+def test_no_sector_may_be_named_as_the_reports_call_no_sector(name):
+    """The reports count the incidents without a sector under "(none)": a sector so named would merge with them."""
+    with pytest.raises(ValueError, match="what the reports call no sector"):
+        region_with(sector(name, 21, 54, 22, 55))
+    assert region_with(sector("None", 21, 54, 22, 55)).sector_of(54.5, 21.5) == "None"

@@ -26,6 +26,7 @@ from ...models import (
     categories_for,
     step_channels,
 )
+from ...region import NO_SECTOR, reserved_sector
 from ...text import name_problem
 from ...timeutil import utcnow
 from ..engine import line_checks
@@ -346,6 +347,8 @@ def _check_rule(session: Session, rule: RoutingRule) -> None:
             problems["category"] = f"{rule.category!r} is not in the catalogue" + (
                 f" for domain {rule.domain.value!r}" if rule.domain else ""
             )
+    if rule.sector is not None and reserved_sector(rule.sector):
+        problems["sector"] = f"{NO_SECTOR!r} is what the reports call no sector: leave the sector out to match any"
     if rule.is_default:
         criteria = [
             k

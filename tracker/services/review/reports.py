@@ -41,6 +41,7 @@ from ...models import (
     MessageDirection,
     TimelineEvent,
 )
+from ...region import NO_SECTOR
 
 DEFINITIONS = {
     "time_to_acknowledge": "the first acknowledgement (its timeline event) - reported_at, however often it was "
@@ -63,7 +64,6 @@ DEFINITIONS = {
     "answered + refused + no_answer + overdue + open + closed_unanswered = total",
     "filters": "from (inclusive) and to (exclusive) apply to reported_at",
 }
-NO_SECTOR = "(none)"
 PRECEDENCE_ORDER = "ZOPR"
 
 
