@@ -191,7 +191,7 @@ def handled_from(row, names: Mapping[int, str] | None = None) -> Handled:
     return Handled(
         precedence=row.precedence.value,
         month=f"{row.reported_at:%Y-%m}",
-        channels=tuple(dict.fromkeys(names.get(c.get("id"), c["name"]) for c in channels)),
+        channels=tuple(dict.fromkeys(names.get(c["id"], c["name"]) if "id" in c else c["name"] for c in channels)),
         levels=tuple(sorted({c["level"] for c in channels})),
         ack_seconds=seconds_between(row.reported_at, acknowledged)
         if (acknowledged := row.ack_at or row.acknowledged_at)
