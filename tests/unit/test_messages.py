@@ -187,3 +187,29 @@ def test_a_communications_check_gives_its_deadline_as_a_dtg_and_in_utc():
     line = ContactChannel(name="L1", address="l1@test.example")
     text = check_text(line, "https://tracker.test/checks/x", datetime(2017, 12, 6, 16, 35, 9, tzinfo=UTC), 900)
     assert "within 15 min (by 061635ZDEC17, 2017-12-06T16:35:09Z):" in text, text
+
+
+@pytest.mark.parametrize(
+    ("transport", "address", "secret", "shown"),
+    [
+        (
+            "webhook",
+            "https://hooks.test.example/services/T0/B0/HOOKSECRET",
+            "HOOKSECRET",
+            "https://hooks.test.example/[path withheld]",
+        ),
+        ("apprise", "tgram://123456:BOTSECRET/987", "BOTSECRET", "tgram://[withheld]"),
+    ],
+)
+def test_a_communications_check_never_states_a_line_address_that_holds_a_credential(transport, address, secret, shown):
+    """The check's text reaches whoever reads the line (a chat room behind a hook, an SMS gateway's log): it
+    names the line by its address with the credential withheld, as the pages and the change record do."""
+    line = ContactChannel(name="Hook desk", transport=transport, address=address)
+    text = check_text(line, "https://tracker.test/checks/x", datetime(2017, 12, 6, 16, 35, 9, tzinfo=UTC), 900)
+    assert secret not in text and f'"Hook desk" ({shown})' in text, text
+
+
+def test_a_communications_check_names_an_e_mail_line_by_its_address():
+    line = ContactChannel(name="L1", transport="email", address="l1@test.example")
+    text = check_text(line, "https://tracker.test/checks/x", datetime(2017, 12, 6, 16, 35, 9, tzinfo=UTC), 900)
+    assert 'line "L1" (l1@test.example)' in text, text

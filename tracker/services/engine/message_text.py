@@ -6,6 +6,7 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
+from ...channels import withheld
 from ...models import ContactChannel, Incident, NotificationKind, Precedence
 from ...models.enums import category_label
 from ...models.labels import label
@@ -144,7 +145,10 @@ def incident_text(
 
 def check_text(channel: ContactChannel, check_url: str, due_by: datetime, window_seconds: int) -> str:
     window = duration(window_seconds)
-    return _render("check.txt", channel=channel, check_url=check_url, due_by=due_by, window=window)
+    # The text reaches whoever reads the line (a chat room behind a hook, an SMS gateway's log): a hook's or an
+    # Apprise URL's credential is withheld, as on the pages.
+    address = withheld(channel.transport or "", channel.address)
+    return _render("check.txt", channel=channel, address=address, check_url=check_url, due_by=due_by, window=window)
 
 
 def check_subject(channel: ContactChannel, due_by: datetime) -> str:
