@@ -201,6 +201,25 @@ def test_a_line_whose_address_is_the_other_sides_cannot_acknowledge_by_link(mail
     assert_untouched_open(mailed.app, mailed.reference, before)
 
 
+def test_a_link_of_a_line_deactivated_since_cannot_acknowledge(mailed, message):
+    """A line an admin deactivated (a desk closed, a mailbox no longer ours) carries nothing more of ours,
+    and the links it was sent no longer stop our ladder: whoever holds that mailbox now is refused, by page
+    and by API, and the incident escalates on. Active again, the line's unused links work again."""
+    switch_channel(mailed.app, mailed.world.channels["L1"], active=False)
+    before = state(mailed.app, mailed.reference)
+    path = link_in(message)
+    token = path.rsplit("/", 1)[1]
+
+    for response in (mailed.client.get(path), mailed.client.post(path)):
+        assert_refused_page(response, 403, "This line was deactivated")
+    by_api = mailed.client.post("/api/v1/acks", json={"token": token})
+    assert by_api.status_code == 403 and by_api.get_json()["error"]["code"] == "link_inactive", by_api.get_json()
+    assert_untouched_open(mailed.app, mailed.reference, before)
+
+    switch_channel(mailed.app, mailed.world.channels["L1"], active=True)
+    assert mailed.client.post(path).status_code == 200, "the line active again, its link works"
+
+
 def test_a_tampered_link_is_refused_and_changes_nothing(mailed, message):
     path = link_in(message)
     middle = len(path) // 2

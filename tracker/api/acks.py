@@ -19,6 +19,7 @@ from .schemas import LinkIn, LinkOut
     summary="Acknowledge an incident (or confirm a line check) with a signed token from a message",
     responses={
         **{code: ERRORS[code] for code in (400, 409, 415)},
+        403: "The link was made for a line to the other side, or for a line deactivated since",
         410: "The link has expired",
         429: "Too many token uses from this address; see Retry-After",
     },

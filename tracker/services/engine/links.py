@@ -24,6 +24,10 @@ SALTS = {
 }
 
 
+# A refusal's HTTP status by its reason (anything else, a link not valid here: 400).
+STATUSES = {"expired": 410, "reused": 409, "handled": 409, "counterpart": 403, "inactive": 403}
+
+
 class LinkRefused(TrackerError):
     """A link that is tampered with, foreign, expired or used already: it changes nothing."""
 
@@ -33,7 +37,7 @@ class LinkRefused(TrackerError):
         super().__init__(message, {"reason": reason, **(details or {})})
         self.reason = reason
         self.code = f"link_{reason}"
-        self.status = {"expired": 410, "reused": 409, "handled": 409, "counterpart": 403}.get(reason, 400)
+        self.status = STATUSES.get(reason, 400)
 
 
 class _LinkSerializer(URLSafeTimedSerializer):

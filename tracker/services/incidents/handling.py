@@ -126,6 +126,15 @@ def link_target(session: Session, claims: dict) -> tuple[Incident, ContactChanne
             "This link was made for a line to the other side: it cannot acknowledge our incident.",
             {"channel": channel.name},
         )
+    if not channel.active:
+        # A deactivated line carries nothing more of ours (a desk closed, a mailbox no longer ours): what it
+        # was sent before no longer stops our ladder. Its staff acknowledge signed in.
+        raise links.LinkRefused(
+            "inactive",
+            "This link was made for a line that has been deactivated since: it acknowledges nothing now. "
+            "Sign in to acknowledge.",
+            {"channel": channel.name},
+        )
     return incident, channel
 
 
