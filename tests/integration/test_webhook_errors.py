@@ -3,6 +3,8 @@ sending, kept on the message for every token holder and logged, names the host b
 receiver, which may be the other side's, cannot hold the delivery job by answering slowly."""
 
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from tests.peers import free_port, send_to_dripping
 from tracker.channels import DeliveryError, Message
@@ -24,6 +26,33 @@ def test_a_refused_connection_is_reported_without_the_hooks_path_or_query(path):
     error = str(refused.value)
     assert refused.value.transient and error.startswith("ConnectionError: "), error
     assert "127.0.0.1" in error and "/[path withheld]" in error, error
+    assert not [part for part in ("s3cr3tPart", "t0ken", "/services/") if part in error], error
+
+
+@pytest.mark.parametrize("echo", ["path", "url"])
+def test_an_error_answer_that_quotes_the_hook_is_kept_without_its_path_or_query(echo):
+    """Many servers answer a wrong route with the path it was sent to ("Cannot POST /services/..."): the start
+    of that answer is kept on the message (read by every token holder, told to the supervisors in a dead
+    letter, logged) and must not carry the hook's secret either."""
+    path, query = "/services/T0AB/B0CD/s3cr3tPart", "token=t0ken-value"
+    server = HTTPServer(host="127.0.0.1", port=free_port())
+
+    def answer(request: Request) -> Response:
+        said = request.full_path if echo == "path" else request.url
+        return Response(f"Cannot POST {said}", status=404)
+
+    server.expect_request(path, method="POST").respond_with_handler(answer)
+    server.start()
+    try:
+        with pytest.raises(DeliveryError) as refused:
+            address = f"http://127.0.0.1:{server.port}{path}?{query}"
+            WebhookTransport(connect_timeout=2, read_timeout=2).send(_message(address))
+    finally:
+        server.clear()
+        server.stop()
+    error = str(refused.value)
+    assert refused.value.code == "404" and not refused.value.transient, error
+    assert error.startswith("HTTP 404 Cannot POST ") and "/[path withheld]" in error, error
     assert not [part for part in ("s3cr3tPart", "t0ken", "/services/") if part in error], error
 
 

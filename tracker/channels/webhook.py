@@ -57,7 +57,9 @@ class WebhookTransport:
         if 200 <= code < 300:
             return str(code)
         transient = code == 429 or code >= 500
-        raise DeliveryError(f"HTTP {code} {text}", transient=transient, code=str(code))
+        # Kept on the message and logged: many servers quote the path they were sent to ("Cannot POST /...").
+        said = _withheld(text, message.address)[:ERROR_TEXT_CHARACTERS]
+        raise DeliveryError(f"HTTP {code} {said}", transient=transient, code=str(code))
 
     def _post(self, requests, address: str, body: bytes, headers: dict) -> tuple[int, str]:
         """POST: the status code, and the start of an error's body."""
@@ -72,12 +74,13 @@ class WebhookTransport:
             text = ""
             if not 200 <= response.status_code < 300:
                 start = response.raw.read(ERROR_TEXT_BYTES, decode_content=True) or b""
-                text = start.decode(response.encoding or "utf-8", errors="replace")[:200]
+                text = start.decode(response.encoding or "utf-8", errors="replace")
             return response.status_code, text
 
 
-# How much of an error answer's body is read (its first 200 characters are kept on the message).
+# How much of an error answer's body is read, and how much of it (the hook's address withheld) is kept on the message.
 ERROR_TEXT_BYTES = 800
+ERROR_TEXT_CHARACTERS = 200
 
 
 def _withheld(text: str, address: str) -> str:
