@@ -108,6 +108,9 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     root.setLevel(level.upper())
     _restyle_gunicorn()
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per run of each job
+    # The HTTP library under requests and Apprise logs each request's path and query at DEBUG ("POST
+    # /services/T0/B0/XXXX"): a hook's secret. A tracker logging at DEBUG to find a fault never shows it.
+    logging.getLogger("urllib3").setLevel(max(logging.INFO, root.level))
     # Alembic says "Context impl", "Running upgrade ..." each time a command looks at the schema:
     # only a command given --verbose shows those (show_migrations).
     logging.getLogger("alembic").setLevel(logging.WARNING)

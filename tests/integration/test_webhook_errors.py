@@ -2,11 +2,14 @@
 sending, kept on the message for every token holder and logged, names the host but not them. And a
 receiver, which may be the other side's, cannot hold the delivery job by answering slowly."""
 
+import logging
+
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.peers import free_port, send_to_dripping
+from tracker import logs
 from tracker.channels import DeliveryError, Message
 from tracker.channels.webhook import WebhookTransport
 
@@ -54,6 +57,39 @@ def test_an_error_answer_that_quotes_the_hook_is_kept_without_its_path_or_query(
     assert refused.value.code == "404" and not refused.value.transient, error
     assert error.startswith("HTTP 404 Cannot POST ") and "/[path withheld]" in error, error
     assert not [part for part in ("s3cr3tPart", "t0ken", "/services/") if part in error], error
+
+
+@pytest.fixture
+def debug_logging():
+    """The tracker's logging as LOG_LEVEL = "DEBUG" sets it up in every process (tests skip it), undone after."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    levels = {name: logging.getLogger(name).level for name in ("urllib3", "apscheduler", "alembic")}
+    logs.configure("DEBUG", "text")
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, was in levels.items():
+        logging.getLogger(name).setLevel(was)
+
+
+def test_a_hooks_path_never_reaches_the_log_even_at_debug_level(debug_logging, caplog):
+    """LOG_LEVEL = "DEBUG", set to find a fault, made the HTTP library log each request's path and query
+    ("POST /services/T0/B0/XXXX"): the hook's secret, in a log that is kept and shipped elsewhere."""
+    caplog.set_level(logging.DEBUG)
+    path = "/services/T0AB/B0CD/s3cr3tPart"
+    server = HTTPServer(host="127.0.0.1", port=free_port())
+    server.expect_request(path, method="POST").respond_with_data("ok")
+    server.start()
+    try:
+        address = f"http://127.0.0.1:{server.port}{path}?token=t0ken-value"
+        assert WebhookTransport(connect_timeout=2, read_timeout=2).send(_message(address)) == "200"
+    finally:
+        server.clear()
+        server.stop()
+    ours = [record for record in caplog.records if record.name != "werkzeug"]  # the receiver's own request log
+    logged = "\n".join(f"{record.name}: {record.getMessage()}" for record in ours)
+    assert "s3cr3tPart" not in logged and "t0ken" not in logged, logged
 
 
 def _message(address: str) -> Message:
