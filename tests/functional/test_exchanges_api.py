@@ -741,3 +741,34 @@ def test_a_text_queued_before_its_line_was_deactivated_waits_and_goes_once_it_is
     jobs.deliver(app)
     assert [row.status.value for row in queued()] == ["sent"], queued()
     assert "We propose a call at 1200Z." in delivered_text(app, exchange["reference"], notification_id)
+
+
+def test_a_queued_text_the_incident_is_no_longer_releasable_for_never_goes(app, client, world):
+    """Released while the incident was releasable, the text waits (its line deactivated, or a receiver that
+    keeps failing); a supervisor then withdraws the release. Nothing goes to the other side that the
+    incident's marking does not release: the waiting text is withheld, said on the timeline, and no receipt
+    is awaited for it. The line active again, it still does not go."""
+    line = add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    exchange = open_(client, world, reference, text=None)
+    path = f"/exchanges/{exchange['id']}/messages"
+    drafted = api(client, world, "POST", path, {"direction": "out", "text": "We propose a call at 1200Z."}, status=201)
+    send(client, world, approve(client, world, drafted["id"])["id"])
+    api(client, world, "PATCH", f"/channels/{line}", {"active": False}, who="admin")
+    jobs.deliver(app)
+
+    marked = api(client, world, "PATCH", f"/incidents/{reference}/marking", {"releasable_to": []}, who="supervisor")
+    assert "NOT RELEASABLE" in marked["marking"], marked
+    api(client, world, "PATCH", f"/channels/{line}", {"active": True}, who="admin")
+    jobs.deliver(app)
+
+    with session_scope(app) as session:
+        [row] = session.scalars(select(Notification).where(Notification.channel_id == line)).all()
+        assert row.status.value == "cancelled", (row.status, row.last_error)
+        assert "not releasable" in (row.last_error or ""), row.last_error
+        message = session.get_one(ExchangeMessage, drafted["id"])
+        assert message.receipt_due_at is None, "nothing went: no receipt is awaited"
+        assert receipts.sweep_batch(session, utcnow() + timedelta(days=3), 10, "test") == 0
+    detail = api(client, world, "GET", f"/incidents/{reference}", who="supervisor")
+    [changed] = [e for e in detail["timeline"] if e["kind"] == "marking_changed"]
+    assert changed["details"]["withheld"] == [{"message": drafted["id"], "channel": LINE}], changed

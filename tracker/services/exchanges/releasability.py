@@ -7,8 +7,11 @@ fields only, and an edited summary or a free-text message is checked the same wa
 
 import re
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from ...errors import ValidationError
-from ...models import Exchange, Incident
+from ...models import Exchange, ExchangeMessage, Incident, Notification, NotificationKind, NotificationStatus
 from ..incidents import amendment_record, marking
 
 # Field -> releasable by default. Time, area and category go out; our own units, our own
@@ -69,6 +72,30 @@ def ensure_releasable_to(incident: Incident, counterpart: str | None) -> None:
             "the incident is not releasable",
             {"releasable_to": f"{marking.of(incident)}: change the marking to release it to the other side"},
         )
+
+
+def withhold_unreleasable(session: Session, incident: Incident) -> list[dict]:
+    """Cancel the texts to the other side still waiting to go (a line deactivated, a receiver failing) that
+    the incident's marking no longer releases to their counterpart, and stop awaiting their receipt; return
+    them (message, line). Releasing a text checked its marking then: nothing goes out that it no longer lets."""
+    waiting = session.scalars(
+        select(Notification).where(
+            Notification.incident_id == incident.id,
+            Notification.kind == NotificationKind.COUNTERPART,
+            Notification.status == NotificationStatus.PENDING,
+            Notification.exchange_message_id.is_not(None),
+        )
+    ).all()
+    withheld = []
+    for row in waiting:
+        message = session.get_one(ExchangeMessage, row.exchange_message_id)
+        try:
+            ensure_releasable_to(incident, counterpart_of(message.exchange))
+        except ValidationError as refused:
+            row.status, row.last_error = NotificationStatus.CANCELLED, f"withheld: {refused.message} (marking changed)"
+            message.receipt_due_at = None  # it never goes: no receipt is awaited
+            withheld.append({"message": message.id, "channel": message.exchange.channel.name})
+    return withheld
 
 
 def releasable_fields(incident: Incident, counterpart: str | None) -> dict[str, bool]:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ...errors import Conflict, ValidationError
 from ...models import EventKind, Incident, User
+from ..exchanges import releasability
 from . import handling, timeline
 from .marking import Markings, check, of
 
@@ -63,5 +64,9 @@ def change(
         raise Conflict(f"{incident.reference} kept changing; try again", {"version": incident.version})
     after = of(incident)
     if after != before:
-        timeline.record(session, incident, EventKind.MARKING_CHANGED, actor.username, now, before=before, after=after)
+        withheld = releasability.withhold_unreleasable(session, incident)
+        extra = {"withheld": withheld} if withheld else {}
+        timeline.record(
+            session, incident, EventKind.MARKING_CHANGED, actor.username, now, before=before, after=after, **extra
+        )
     return incident
