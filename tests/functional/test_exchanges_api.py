@@ -772,3 +772,27 @@ def test_a_queued_text_the_incident_is_no_longer_releasable_for_never_goes(app, 
     detail = api(client, world, "GET", f"/incidents/{reference}", who="supervisor")
     [changed] = [e for e in detail["timeline"] if e["kind"] == "marking_changed"]
     assert changed["details"]["withheld"] == [{"message": drafted["id"], "channel": LINE}], changed
+
+
+def test_a_queued_text_carrying_a_field_made_non_releasable_since_never_goes(app, client, world):
+    """The narrative was releasable when the text quoting it was approved and sent; while it waits (its line
+    deactivated), the narrative is marked not releasable: the text would carry it out, so it is withheld."""
+    line = add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world, releasability={"narrative": True})
+    exchange = open_(client, world, reference, text=None)
+    path = f"/exchanges/{exchange['id']}/messages"
+    narrative = "Fighter closed to 30 m of our maritime patrol aircraft in international airspace."
+    drafted = api(client, world, "POST", path, {"direction": "out", "text": f"Our report: {narrative}"}, status=201)
+    send(client, world, approve(client, world, drafted["id"])["id"])
+    api(client, world, "PATCH", f"/channels/{line}", {"active": False}, who="admin")
+
+    api(client, world, "PATCH", f"/incidents/{reference}/releasability", {"narrative": False}, who="supervisor")
+    api(client, world, "PATCH", f"/channels/{line}", {"active": True}, who="admin")
+    jobs.deliver(app)
+
+    with session_scope(app) as session:
+        [row] = session.scalars(select(Notification).where(Notification.channel_id == line)).all()
+        assert row.status.value == "cancelled" and "narrative" in (row.last_error or ""), (row.status, row.last_error)
+    detail = api(client, world, "GET", f"/incidents/{reference}", who="supervisor")
+    [changed] = [e for e in detail["timeline"] if e["kind"] == "releasability_changed"]
+    assert changed["details"]["withheld"] == [{"message": drafted["id"], "channel": LINE}], changed

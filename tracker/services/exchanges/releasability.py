@@ -74,10 +74,11 @@ def ensure_releasable_to(incident: Incident, counterpart: str | None) -> None:
         )
 
 
-def withhold_unreleasable(session: Session, incident: Incident) -> list[dict]:
+def withhold_unreleasable(session: Session, incident: Incident, why: str) -> list[dict]:
     """Cancel the texts to the other side still waiting to go (a line deactivated, a receiver failing) that
-    the incident's marking no longer releases to their counterpart, and stop awaiting their receipt; return
-    them (message, line). Releasing a text checked its marking then: nothing goes out that it no longer lets."""
+    the incident's marking no longer releases to their counterpart, or that carry a field no longer
+    releasable, and stop awaiting their receipt; return them (message, line). Releasing a text checked both
+    then: nothing goes out that they no longer let out (why: what changed, for the message's error)."""
     waiting = session.scalars(
         select(Notification).where(
             Notification.incident_id == incident.id,
@@ -91,8 +92,11 @@ def withhold_unreleasable(session: Session, incident: Incident) -> list[dict]:
         message = session.get_one(ExchangeMessage, row.exchange_message_id)
         try:
             ensure_releasable_to(incident, counterpart_of(message.exchange))
+            guard(incident, message.text, message.text_second)
         except ValidationError as refused:
-            row.status, row.last_error = NotificationStatus.CANCELLED, f"withheld: {refused.message} (marking changed)"
+            found = "; ".join(str(problem) for problem in refused.details.values())
+            said = f"withheld ({why}): {refused.message} ({found})"[:2000]
+            row.status, row.last_error = NotificationStatus.CANCELLED, said
             message.receipt_due_at = None  # it never goes: no receipt is awaited
             withheld.append({"message": message.id, "channel": message.exchange.channel.name})
     return withheld

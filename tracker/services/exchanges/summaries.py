@@ -55,6 +55,8 @@ def change_releasability(session: Session, incident: Incident, changes: dict, ac
     after = releasability.effective(incident)
     changed = [name for name in releasability.FIELDS if before[name] != after[name]]
     if changed:
+        why = f"releasability changed: {', '.join(changed)}"
+        withheld = releasability.withhold_unreleasable(session, incident, why)
         timeline.record(
             session,
             incident,
@@ -63,6 +65,7 @@ def change_releasability(session: Session, incident: Incident, changes: dict, ac
             now,
             before={name: before[name] for name in changed},
             after={name: after[name] for name in changed},
+            **({"withheld": withheld} if withheld else {}),
         )
     return incident
 

@@ -64,7 +64,7 @@ def change(
         raise Conflict(f"{incident.reference} kept changing; try again", {"version": incident.version})
     after = of(incident)
     if after != before:
-        withheld = releasability.withhold_unreleasable(session, incident)
+        withheld = releasability.withhold_unreleasable(session, incident, f"marking changed to {after}")
         extra = {"withheld": withheld} if withheld else {}
         timeline.record(
             session, incident, EventKind.MARKING_CHANGED, actor.username, now, before=before, after=after, **extra
