@@ -291,6 +291,9 @@ def _check_mail_and_session(config) -> None:
     then failed every mail or never served the metrics."""
     if not isinstance(config["SESSION_COOKIE_SECURE"], bool):
         raise ConfigError(f"SESSION_COOKIE_SECURE must be true or false, not {config['SESSION_COOKIE_SECURE']!r}")
+    if str(config["PUBLIC_URL"]).startswith("https://") and not config["SESSION_COOKIE_SECURE"]:
+        # Staff reach it over TLS: a cookie that may also cross plain HTTP hands the session to the path.
+        raise ConfigError("PUBLIC_URL is https: set SESSION_COOKIE_SECURE = true (the session cookie over TLS only)")
     sender = config["SMTP_FROM"]
     if not isinstance(sender, str) or "\n" in sender or "\r" in sender or "@" not in parseaddr(sender)[1]:
         raise ConfigError(

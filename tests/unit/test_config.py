@@ -386,3 +386,13 @@ def test_a_state_not_in_the_natural_earth_data_stops_the_start_not_the_first_fil
     with pytest.raises(ConfigError, match="REGION_STATES: no state 'Estonai'"):
         build({"REGION_BOUNDARIES": "natural_earth", "REGION_STATES": ["Estonia", "Estonai"]})
     assert build({"REGION_BOUNDARIES": "natural_earth", "REGION_STATES": ["estonia", "643"]}).config["REGION_STATES"]
+
+
+def test_a_tracker_served_over_https_keeps_its_session_cookie_off_plain_http(build):
+    """PUBLIC_URL names https (staff and every link in a message reach it over TLS) while the session cookie may
+    travel over plain HTTP: one http:// request, typed or forced by someone on the path, hands them the
+    session. The start is refused, saying what to set."""
+    with pytest.raises(ConfigError, match=re.escape("PUBLIC_URL is https: set SESSION_COOKIE_SECURE = true")):
+        build({"PUBLIC_URL": "https://tracker.example.org", "SESSION_COOKIE_SECURE": False})
+    assert build({"PUBLIC_URL": "https://tracker.example.org", "SESSION_COOKIE_SECURE": True})
+    assert build({"PUBLIC_URL": "http://127.0.0.1:5000", "SESSION_COOKIE_SECURE": False})
