@@ -3,6 +3,8 @@ sending, kept on the message for every token holder and logged, names the host b
 receiver, which may be the other side's, cannot hold the delivery job by answering slowly."""
 
 import logging
+import socket
+import threading
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -113,3 +115,34 @@ def test_a_receiver_that_answers_a_byte_at_a_time_holds_the_delivery_no_longer_t
         assert isinstance(answer, DeliveryError) and answer.transient, answer
     else:  # a 200 is taken at its status: the body is not read
         assert answer == "200", answer
+
+
+def test_a_receiver_still_dripping_when_its_answer_is_cut_is_hung_up_on():
+    """Cutting the answer at the timeouts freed the delivery job, but the sending thread went on reading for as
+    long as the receiver (the other side's, on a counterpart line) kept dripping: one thread and one connection
+    more for every message and every line check sent to it, for weeks. The connection is now hung up."""
+    server = socket.create_server(("127.0.0.1", 0))
+    hung_up, stop = threading.Event(), threading.Event()
+
+    def drip():
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            while not stop.wait(0.2):
+                try:
+                    connection.sendall(b"X-Slow: x\r\n")
+                except OSError:  # the tracker hung up
+                    hung_up.set()
+                    return
+
+    threading.Thread(target=drip, daemon=True).start()
+    address = f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    try:
+        with pytest.raises(DeliveryError) as cut:
+            WebhookTransport(connect_timeout=1, read_timeout=1).send(_message(address))
+        assert cut.value.transient, cut.value
+        assert hung_up.wait(15), "the connection to the dripping receiver was left open"
+    finally:
+        stop.set()
+        server.close()

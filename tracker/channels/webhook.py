@@ -45,11 +45,18 @@ class WebhookTransport:
         }
         import requests  # on first send, as Apprise: a process that sends nothing never loads it
 
+        from .hangup import Line
+
         # Only the status of a 2xx is read, and the start of an error's body: a huge answer is never held.
+        line = Line()
         try:
             code, text = within(
-                self.connect_timeout + self.read_timeout, lambda: self._post(requests, message.address, body, headers)
+                self.connect_timeout + self.read_timeout,
+                lambda: self._post(line.session(requests), message.address, body, headers),
             )
+        except DeliveryError:  # its answer cut at the timeouts: hang up, or its thread reads on while it drips
+            line.hang_up()
+            raise
         except requests.RequestException as exc:
             raise DeliveryError(
                 f"{type(exc).__name__}: {_withheld(str(exc), message.address)}", transient=True
@@ -61,16 +68,19 @@ class WebhookTransport:
         said = _withheld(text, message.address)[:ERROR_TEXT_CHARACTERS]
         raise DeliveryError(f"HTTP {code} {said}", transient=transient, code=str(code))
 
-    def _post(self, requests, address: str, body: bytes, headers: dict) -> tuple[int, str]:
-        """POST: the status code, and the start of an error's body."""
-        with requests.post(
-            address,
-            data=body,
-            headers=headers,
-            allow_redirects=False,
-            timeout=(self.connect_timeout, self.read_timeout),
-            stream=True,  # the body is not read, beyond the start of an error's
-        ) as response:
+    def _post(self, session, address: str, body: bytes, headers: dict) -> tuple[int, str]:
+        """POST with the session: the status code, and the start of an error's body."""
+        with (
+            session,
+            session.post(
+                address,
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+                timeout=(self.connect_timeout, self.read_timeout),
+                stream=True,  # the body is not read, beyond the start of an error's
+            ) as response,
+        ):
             text = ""
             if not 200 <= response.status_code < 300:
                 start = response.raw.read(ERROR_TEXT_BYTES, decode_content=True) or b""

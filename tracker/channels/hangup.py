@@ -1,0 +1,72 @@
+"""Hang up on a receiver whose answer was cut (channels.within): the sending thread, left to end by itself,
+would otherwise go on reading for as long as the receiver kept dripping bytes, one thread and one connection
+more for every message sent to it.
+
+requests offers no handle on the socket of a request under way, nor a deadline for a whole answer (its read
+timeout bounds each read), so each sending gets its own session whose urllib3 connections report their
+sockets here; shutting one down wakes the thread blocked reading it. A proxy from the environment makes its
+own connections and is not covered.
+"""
+
+import contextlib
+import socket
+import threading
+from typing import Any
+
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+
+class Line:
+    """The sockets one sending opened, hung up at once when it is abandoned (also one opened after)."""
+
+    def __init__(self) -> None:
+        self._sockets: list[socket.socket] = []
+        self._abandoned = False
+        self._lock = threading.Lock()
+
+    def opened(self, sock: Any) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            abandoned = self._abandoned
+        if abandoned:
+            _shut(sock)
+
+    def hang_up(self) -> None:
+        with self._lock:
+            self._abandoned = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+    def session(self, requests: Any) -> Any:
+        """A requests session whose connections report their sockets to this line."""
+        line = self
+
+        class Plain(HTTPConnection):
+            def connect(self) -> None:
+                super().connect()
+                line.opened(self.sock)
+
+        class Secure(HTTPSConnection):
+            def connect(self) -> None:
+                super().connect()
+                line.opened(self.sock)
+
+        class PlainPool(HTTPConnectionPool):
+            ConnectionCls = Plain
+
+        class SecurePool(HTTPSConnectionPool):
+            ConnectionCls = Secure
+
+        session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter()
+        adapter.poolmanager.pool_classes_by_scheme = {"http": PlainPool, "https": SecurePool}
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
+
+
+def _shut(sock: Any) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
