@@ -46,7 +46,8 @@ def test_our_receipt_of_their_message_goes_out_at_once_in_both_languages(app, cl
     assert sent["serial"] == 2 and sent["approved_by"] is None, "a standard formula needs no second person"
     assert sent["receipt_due_at"] is None, "nobody waits for their receipt of our receipt"
     subject, body = counterpart_bodies(app)[-1]
-    assert re.fullmatch(r"NM-\d{4}-\d{4} SERIAL 0002/\d{4} CONFIRMATION OF RECEIPT", subject), subject
+    marked = r"UNCLASSIFIED // REL TO EASTLAND - NM-\d{4}-\d{4} SERIAL 0002/\d{4} CONFIRMATION OF RECEIPT"
+    assert re.fullmatch(marked, subject), subject
     said = format_dtg(utcnow().replace(second=0))[:6]  # their message was received just now
     assert "We confirm receipt of your message of" in body and said in body, body
     assert "Подтверждаем получение вашего сообщения от" in body and reference not in body, body

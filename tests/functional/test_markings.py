@@ -151,7 +151,44 @@ def test_every_internal_email_starts_and_ends_with_the_marking(app, client, worl
         lines = mail.get_body(("plain",)).get_content().strip().splitlines()
         assert lines[0] == RESTRICTED and lines[-1] == RESTRICTED, lines
         html = mail.get_body(("html",)).get_content()
-        assert html.count(RESTRICTED) == 2, html
+        text = re.search(r"<pre[^>]*>(.*)</pre>", html, re.S)[1].strip().splitlines()
+        assert text[0] == text[-1] == RESTRICTED, text
+        assert html.count(RESTRICTED) == 4, f"the subject as the title and heading, then the text's two:\n{html}"
+
+
+def test_the_subject_of_every_email_about_an_incident_begins_with_its_marking(app, client, world):
+    """A mail client's list shows only the subject: the marking opened and closed every body, and no
+    subject said it. Ours name the incident's marking; a text to the other side names its addressee
+    alone, as its RELEASABLE TO line does, never the other States the incident is released to; the
+    format's own subject carries no marking, so it is not doubled. Each subject one line, as parsed."""
+    app.config["RELEASABLE_TO"] = ["Eastland", "Westland"]
+    add_counterpart_line(app, world, counterpart_state="Eastland")
+    both = {"classification": "RESTRICTED", "releasable_to": ["Eastland", "Westland"]}
+    reference = file_incident(client, world, **both)["reference"]
+    jobs.deliver(app)  # the call to act, before the acknowledgement that would cancel it
+    api(client, world, "POST", f"/incidents/{reference}/acknowledge", {})
+    exchange = open_exchange(client, world, reference)
+    move(client, world, exchange["id"], "explanation_requested", "Please explain the flight.")
+    jobs.deliver(app)
+    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in outbox_files(app)]
+    ours = [m for m in mails if m["X-Tracker-Event"].startswith("incident.")]
+    theirs = [m for m in mails if m["X-Tracker-Event"] == "exchange.message"]
+    assert {m["X-Tracker-Event"] for m in ours} >= {"incident.notified", "incident.acknowledged"}, [
+        m["Subject"] for m in mails
+    ]
+    assert len(theirs) == 2, f"the notice and the request: {[m['Subject'] for m in mails]}"
+    for mail in ours:
+        assert mail["Subject"].startswith(f"RESTRICTED // REL TO EASTLAND, WESTLAND - IMMEDIATE {reference} "), mail[
+            "Subject"
+        ]
+    for mail in theirs:
+        subject = r"RESTRICTED // REL TO EASTLAND - NM-\d{4}-\d{4} SERIAL \d{4}/\d{4} [A-Z ]+"
+        assert re.fullmatch(subject, mail["Subject"]), mail["Subject"]
+        head = mail.get_body(("plain",)).get_content().replace("\r\n", "\n").split("\nBT\n")[0].splitlines()
+        assert "RESTRICTED" in head and "RELEASABLE TO EASTLAND" in head, ("the same words as its header", head)
+        assert "WESTLAND" not in str(mail).upper() and reference not in str(mail), mail["Subject"]
+    for mail in mails:
+        assert len(mail.get_all("Subject")) == 1 and not re.search(r"[\r\n]", mail["Subject"]), mail["Subject"]
 
 
 @pytest.mark.both_databases  # the file's marking reads a JSON column in SQL

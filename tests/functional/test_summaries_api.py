@@ -269,7 +269,8 @@ def test_only_an_approved_summary_is_sent_and_then_only_once(app, client, world)
     assert sent["status"] == "sent" and sent["message_id"] and sent["sent_at"], sent
     [(line, subject, body)] = counterpart_rows(app)
     assert line == "Counterpart hotline" and reference not in subject, (line, subject)
-    assert re.fullmatch(r"NM-\d{4}-\d{4} SERIAL 0001/\d{4} SUMMARY OF INCIDENT", subject), subject
+    marked = r"UNCLASSIFIED // REL TO EASTLAND - NM-\d{4}-\d{4} SERIAL 0001/\d{4} SUMMARY OF INCIDENT"
+    assert re.fullmatch(marked, subject), subject
     assert re.match(r"[ZOPR] \d{6}Z [A-Z]{3} \d{2}\nFM ", body), body
     assert "\nSUBJ SUMMARY OF INCIDENT\n" in body and "\nBT\n" in body, body
     assert approved["text"].rstrip() in body and approved["text_second"].rstrip() in body, body

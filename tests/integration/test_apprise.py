@@ -26,7 +26,7 @@ def test_an_apprise_channel_receives_the_message(app, webhook_receiver):
     assert jobs.deliver(app) == 1
     [request] = webhook_receiver.requests
     body = json.loads(request["body"])
-    assert body["title"].startswith(f"IMMEDIATE {reference}"), body
+    assert body["title"].startswith(f"UNCLASSIFIED // REL TO EASTLAND - IMMEDIATE {reference}"), body
     assert "Acknowledge with one click" in body["message"] and "/links/ack/" in body["message"]
 
 

@@ -189,8 +189,11 @@ def test_the_other_side_receives_markers_of_releasable_fields_only(mail_app, smt
     check_markers(messages, markers, allowed)
     [mail] = smtp_server.messages
     assert mail["To"].endswith("<attache@other-side.example>"), mail
-    # The exchange's reference, the line's serial and the subject: never our internal incident number.
-    assert re.fullmatch(r"NM-\d{4}-\d{4} SERIAL \d{4}/\d{4} SUMMARY OF INCIDENT", mail["Subject"]), mail["Subject"]
+    # The marking, the exchange's reference, the line's serial and the subject: never our internal incident number.
+    subject = r"UNCLASSIFIED // REL TO EASTLAND - NM-\d{4}-\d{4} SERIAL \d{4}/\d{4} SUMMARY OF INCIDENT"
+    assert re.fullmatch(subject, mail["Subject"]), mail["Subject"]
+    hooked = json.loads(webhook_receiver.requests[0]["body"])["subject"]
+    assert re.fullmatch(subject, hooked), f"the webhook's subject is the e-mail's: {hooked}"
     assert reference not in "".join(f"{k}: {v}" for k, v in mail.items()), mail.items()
     if allowed["category"]:
         assert SECOND["fr"] in messages["e-mail 0"], messages["e-mail 0"]

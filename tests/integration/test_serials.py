@@ -127,7 +127,9 @@ def test_twenty_concurrent_senders_on_one_line_get_serials_1_to_20_and_each_mail
         english, russian = body.index("ENGLISH TEXT"), body.index("ТЕКСТ НА РУССКОМ ЯЗЫКЕ")
         assert english < russian, "ours first"
         assert "We notify you of the following incident." in body and "Уведомляем вас о следующем инциденте." in body
-        assert mail["Subject"] == f"{exchange_reference} SERIAL {serial[1]}/{year} NOTIFICATION OF INCIDENT"
+        marked = f"UNCLASSIFIED // REL TO EASTLAND - {exchange_reference}"
+        subject = f"{marked} SERIAL {serial[1]}/{year} NOTIFICATION OF INCIDENT"
+        assert mail["Subject"] == subject, mail["Subject"]
         headers = "\n".join(f"{k}: {v}" for k, v in mail.items())
         assert reference not in headers and reference not in body, f"our internal reference leaked: {headers}"
         assert exchange_reference in mail["Message-ID"], headers

@@ -105,7 +105,7 @@ def test_mail_goes_through_tls_with_a_login(make_app, ca, tmp_path, security, im
         assert status is NotificationStatus.SENT, error
         [mail] = server.wait_for(1)
         assert mail["To"].addresses[0].addr_spec == "desk@test.example", mail["To"]
-        assert mail["Subject"].startswith("IMMEDIATE ")
+        assert mail["Subject"].startswith("UNCLASSIFIED // REL TO EASTLAND - IMMEDIATE "), mail["Subject"]
     finally:
         server.stop()
 

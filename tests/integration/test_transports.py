@@ -127,6 +127,10 @@ def sweep_when_due(app, reference: str) -> int:
     return jobs.sweep(app)
 
 
+# The marking the test incidents are filed under (tests.support.incident_payload), as a subject begins with it.
+MARKED = "UNCLASSIFIED // REL TO EASTLAND - "
+
+
 def sweep_at(app, when) -> int:
     with session_scope(app) as session:
         return escalation.sweep_batch(session, when, 50, "test", dispatch.ack_links(app))
@@ -180,8 +184,8 @@ def test_email_and_webhook_desks_receive_sorted_signed_and_threaded_messages(
     [first] = smtp_server.wait_for(1)
     assert len(webhook_receiver.requests) == 1, (subjects(smtp_server), statuses(mail_app))
 
-    # The e-mail: precedence word, reference, DTG; plain text and HTML; a Message-ID of its own.
-    assert first["Subject"].startswith(f"FLASH {reference} {dtg} "), first["Subject"]
+    # The e-mail: marking, precedence word, reference, DTG; plain text and HTML; a Message-ID of its own.
+    assert first["Subject"].startswith(f"{MARKED}FLASH {reference} {dtg} "), first["Subject"]
     assert first["To"] == f"{email} <{email.lower()}@test.example>", first["To"]
     assert parts(first) == ["text/plain", "text/html"], parts(first)
     root = first["Message-ID"]
@@ -217,7 +221,7 @@ def test_email_and_webhook_desks_receive_sorted_signed_and_threaded_messages(
     assert payload["event"] == headers["X-Tracker-Event"] == "incident.notified", (payload["event"], headers)
     assert headers["Idempotency-Key"] == payload["idempotency_key"], (headers, payload["idempotency_key"])
     assert payload["incident"]["reference"] == reference and payload["incident"]["precedence_name"] == "FLASH"
-    assert payload["subject"].startswith(f"FLASH {reference} {dtg} "), payload["subject"]
+    assert payload["subject"].startswith(f"{MARKED}FLASH {reference} {dtg} "), payload["subject"]
     assert payload["recipient"] == webhook and payload["step"] == 1 and payload["loop"] == 0, payload
     assert payload["acknowledge"]["token"] and payload["acknowledge"]["api"] == "http://tracker.test/api/v1/acks"
     assert payload["acknowledge"]["url"].startswith("http://tracker.test/links/ack/"), payload["acknowledge"]
@@ -266,14 +270,16 @@ def test_a_webhook_body_carries_the_incidents_marking_beside_its_facts(app, webh
 
 
 @pytest.mark.parametrize(("letter", "word"), [("Z", "FLASH"), ("O", "IMMEDIATE"), ("P", "PRIORITY"), ("R", "ROUTINE")])
-def test_an_email_subject_starts_with_the_precedence_word_then_reference_and_dtg(mail_app, smtp_server, letter, word):
+def test_an_email_subject_starts_with_the_marking_then_the_precedence_word_reference_and_dtg(
+    mail_app, smtp_server, letter, word
+):
     client = mail_app.test_client()
     world = build_world(mail_app, steps=(("L1",),))
     use_transport(mail_app, world, "L1", "email", "l1@test.example")
     filed = file_incident(client, world, precedence=letter, occurred_at="271405ZNOV26")
     jobs.deliver(mail_app)
     [mail] = smtp_server.wait_for(1)
-    expected = f"{word} {filed['reference']} 271405ZNOV26 unsafe intercept"
+    expected = f"{MARKED}{word} {filed['reference']} 271405ZNOV26 unsafe intercept"
     assert mail["Subject"] == expected, (mail["Subject"], statuses(mail_app))
 
 

@@ -1,4 +1,4 @@
-"""Message subjects put the precedence first, then the reference and the DTG."""
+"""Message subjects put the marking first, then the precedence, the reference and the DTG."""
 
 import re
 from datetime import UTC, datetime
@@ -7,6 +7,7 @@ import pytest
 
 from tracker.models import ContactChannel, Domain, EscalationRisk, Incident, NotificationKind, Precedence
 from tracker.services.engine.message_text import check_text, html_part, incident_text, subject
+from tracker.services.incidents import marking
 from tracker.timeutil import duration
 
 
@@ -22,6 +23,10 @@ def incident(precedence: Precedence, **overrides) -> Incident:
     return Incident(**fields)
 
 
+# An incident built in memory has no classification or release yet: its column's default, released to nobody.
+MARKED = "UNCLASSIFIED // NOT RELEASABLE - "
+
+
 @pytest.mark.parametrize(
     ("precedence", "prosign"),
     [
@@ -31,10 +36,10 @@ def incident(precedence: Precedence, **overrides) -> Incident:
         (Precedence.ROUTINE, "ROUTINE"),
     ],
 )
-def test_subject_starts_with_precedence_then_reference_and_dtg(precedence, prosign):
+def test_subject_starts_with_the_marking_then_precedence_reference_and_dtg(precedence, prosign):
     text = subject(incident(precedence), NotificationKind.NOTIFIED)
-    assert text.startswith(f"{prosign} INC-2017-00042 061620ZDEC17 ")
-    assert text == f"{prosign} INC-2017-00042 061620ZDEC17 unsafe intercept"
+    assert text.startswith(f"{MARKED}{prosign} INC-2017-00042 061620ZDEC17 "), text
+    assert text == f"{MARKED}{prosign} INC-2017-00042 061620ZDEC17 unsafe intercept"
 
 
 @pytest.mark.parametrize(
@@ -46,13 +51,33 @@ def test_subject_starts_with_precedence_then_reference_and_dtg(precedence, prosi
     ],
 )
 def test_subject_ends_with_the_category_and_the_kind(kind, tail):
-    assert subject(incident(Precedence.FLASH), kind) == f"FLASH INC-2017-00042 061620ZDEC17 {tail}"
+    assert subject(incident(Precedence.FLASH), kind) == f"{MARKED}FLASH INC-2017-00042 061620ZDEC17 {tail}"
 
 
 def test_subject_dtg_is_in_zulu():
     moment = datetime.fromisoformat("2017-12-06T18:20:00+02:00")
     text = subject(incident(Precedence.PRIORITY, occurred_at=moment), NotificationKind.NOTIFIED)
-    assert text.split()[:3] == ["PRIORITY", "INC-2017-00042", "061620ZDEC17"]
+    assert text.removeprefix(MARKED).split()[:3] == ["PRIORITY", "INC-2017-00042", "061620ZDEC17"], text
+
+
+def test_the_subject_begins_with_the_incidents_own_marking_in_the_marking_lines_words():
+    """A mail client's list shows only the subject: the marking line opened and closed the body, and the
+    subject carried none, so a RESTRICTED incident looked like any other in the inbox."""
+    marked = incident(Precedence.FLASH, classification="RESTRICTED", releasable_to=["Eastland", "Westland"])
+    text = subject(marked, NotificationKind.ESCALATED)
+    tail = "FLASH INC-2017-00042 061620ZDEC17 unsafe intercept ESCALATED"
+    assert text == f"RESTRICTED // REL TO EASTLAND, WESTLAND - {tail}", text
+    assert text.startswith(marking.of(marked) + " - "), "the words of the line that opens and closes the body"
+
+
+def test_a_subject_stays_one_line_and_a_long_one_is_cut_at_its_end_never_at_the_marking():
+    """A counterpart name from a configuration with a line break in it, and a category long enough to pass
+    the stored column's 255 characters."""
+    marked = incident(Precedence.FLASH, classification="RESTRICTED", releasable_to=["East\nland"], category="x" * 300)
+    text = subject(marked, NotificationKind.NOTIFIED)
+    assert "\n" not in text and "\r" not in text, repr(text)
+    assert text.startswith("RESTRICTED // REL TO EAST LAND - FLASH INC-2017-00042 "), text
+    assert len(text) == 255, len(text)
 
 
 @pytest.mark.parametrize(
@@ -79,7 +104,8 @@ def test_spans_are_said_as_staff_say_them(seconds, said):
     [(NotificationKind.IDLE_REMINDER, "IDLE REMINDER"), (NotificationKind.DECISION_ASKED, "DECISION NEEDED")],
 )
 def test_a_reminder_and_a_question_say_so_in_the_subject(kind, tail):
-    assert subject(incident(Precedence.FLASH), kind) == f"FLASH INC-2017-00042 061620ZDEC17 unsafe intercept {tail}"
+    expected = f"{MARKED}FLASH INC-2017-00042 061620ZDEC17 unsafe intercept {tail}"
+    assert subject(incident(Precedence.FLASH), kind) == expected
 
 
 @pytest.mark.parametrize(

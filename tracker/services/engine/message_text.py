@@ -78,10 +78,11 @@ def iso_to_the_second(moment: datetime | None) -> str | None:
 
 
 def subject(incident: Incident, kind: NotificationKind) -> str:
-    """Precedence first, then the reference and the DTG, as staff scan a message list."""
+    """The marking first (a message list shows only subjects: how to handle it is seen before it is opened),
+    then the precedence, the reference and the DTG, as staff scan a message list."""
     category = category_label(incident.category)
     line = f"{PROSIGN[incident.precedence]} {incident.reference} {format_dtg(incident.occurred_at)} {category}"
-    return (line + _TAIL[kind])[:255]
+    return marking.subject(marking.of(incident), line + _TAIL[kind])
 
 
 def _position(incident: Incident) -> str:

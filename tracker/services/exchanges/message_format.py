@@ -16,7 +16,9 @@
 
 The header stays in the format's own (English) words on every line; each language's part repeats the
 serial, reference and subject in that language. A language whose catalogue lacks the kind's sentences
-is refused (422 naming the language and the kind), never filled in with English.
+is refused (422 naming the language and the kind), never filled in with English. The e-mail subject
+of a message about an incident begins with its marking (UNCLASSIFIED // REL TO EASTLAND - NM-2026-0007
+SERIAL 0012/2026 NOTIFICATION OF INCIDENT); a line check's, which carries no incident, does not.
 """
 
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from datetime import datetime
 from ...errors import ValidationError
 from ...models import ChannelCheck, ExchangeMessage, Incident
 from ...timeutil import format_dtg
+from ..incidents import marking
 from . import catalogues, releasability
 from .message_texts import (
     HEADING,
@@ -173,8 +176,11 @@ def compose(message: ExchangeMessage, settings, now: datetime, *, receipt_url: s
         own = _own_text(t, message, language)
         link = [t(RECEIPT_LINK, url=receipt_url, serial=serial)] if receipt_url else []
         parts.append("\n\n".join(p for p in ("\n".join(opening), *before, own, *after, *link) if p))
+    # The header's classification and RELEASABLE TO lines are inside the text; a mail client's list shows
+    # only the subject, which the format leaves unmarked: it begins with the same marking, released to the
+    # addressee alone as the RELEASABLE TO line is.
     subject = f"{header.reference} SERIAL {serial} {header.subject}".strip()
-    return Formatted(subject[:255], _assemble(header, parts))
+    return Formatted(marking.subject(marking.toward(incident, header.releasable_to), subject), _assemble(header, parts))
 
 
 def _own_text(t: Writer, message: ExchangeMessage, language: str) -> str:

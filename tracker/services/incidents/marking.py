@@ -12,10 +12,15 @@ from typing import Any, cast
 
 from ...errors import ValidationError
 from ...models import Incident
+from ...text import one_line
 
 NOT_RELEASABLE = "NOT RELEASABLE"
 _STORED_DEFAULT = str(Incident.__table__.c.classification.default.arg)
 SEPARATOR = " // "
+# Between the marking and the rest of a subject: " // " would read the rest as one more caveat, and a
+# space alone would run the last counterpart named into it ("REL TO EASTLAND FLASH ...").
+SUBJECT_SEPARATOR = " - "
+SUBJECT_LENGTH = 255  # the stored subject's column (models.Notification, models.ExchangeMessage)
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,21 @@ def line(classification: str, releasable_to: Sequence[str] | None) -> str:
 def of(incident: Incident) -> str:
     """The incident's marking line (one not stored yet has its column's default classification)."""
     return line(incident.classification or _STORED_DEFAULT, incident.releasable_to)
+
+
+def toward(incident: Incident, addressee: str) -> str:
+    """The marking line of a text to one addressee: the incident's classification, released to that addressee
+    alone. A text to one side never names the other States the incident is released to."""
+    return line(incident.classification or _STORED_DEFAULT, [addressee])
+
+
+def subject(marking_line: str, rest: str) -> str:
+    """An e-mail subject that begins with the marking, as a mail client's list shows only the subject:
+    "RESTRICTED // REL TO EASTLAND - FLASH INC-2026-00042 ...". One line (a break in a configured name
+    is a space), cut at the stored column's length from its end, so the marking is never what is cut."""
+    text = f"{marking_line}{SUBJECT_SEPARATOR}{rest}"
+    # isprintable() in C first: one_line looks at each character, at every message of a sweep.
+    return (text if text.isprintable() else one_line(text))[:SUBJECT_LENGTH]
 
 
 def highest(markings: Markings, marks: Iterable[tuple[str, Sequence[str] | None]]) -> str:
