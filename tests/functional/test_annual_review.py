@@ -46,6 +46,7 @@ from tracker.models import (
     OutgoingStatus,
     Precedence,
 )
+from tracker.services.incidents.marking import Markings
 from tracker.services.review import annual
 
 S = ExchangeState
@@ -216,7 +217,10 @@ def seeded_year(app, world):
 
 
 def csv_rows(text: str) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(text, newline="")))
+    """The rows under the file's marking line and its header row."""
+    marking_line, rest = text.split("\r\n", 1)
+    assert marking_line.startswith("MARKING: "), f"the file's first line is its marking: {marking_line!r}"
+    return list(csv.DictReader(io.StringIO(rest, newline="")))
 
 
 def as_csv(row: dict) -> dict:
@@ -242,7 +246,7 @@ def page_rows(html: str) -> list[dict]:
 @pytest.mark.both_databases  # the year's bounds and the groups are read in SQL
 def test_the_review_service_gives_the_figures_worked_out_by_hand(app, seeded_year):
     with session_scope(app) as session:
-        review = annual.review(session, 2025, at("2026-02-01T00:00:00"))
+        review = annual.review(session, 2025, at("2026-02-01T00:00:00"), Markings())
     assert review["rows"] == EXPECTED, review["rows"]
 
 
@@ -313,3 +317,35 @@ def test_reply_time_counts_from_the_request_we_sent_not_from_a_draft_never_sent(
     assert annual.reply_seconds(exchange) == 12 * 3600, "12 h from the request they received, not 36 h from a draft"
     exchange.messages[1].status = OutgoingStatus.APPROVED  # approved but never sent: nothing was asked
     assert annual.reply_seconds(exchange) is None
+
+
+@pytest.mark.both_databases  # the year's incidents are read in SQL, their releasability a JSON column
+def test_the_review_its_csv_and_page_carry_the_highest_marking_of_the_incidents_it_counts(client, seeded_year):
+    """The incidents export opened with its highest marking; the annual review's CSV, built from the same
+    incidents, had none. It takes the export's rule: the highest classification among the incidents the
+    review counts, released only where every one of them is; incidents of other years do not count."""
+    with session_scope(client.application) as session:
+        for incident in session.scalars(select(Incident)):
+            incident.releasable_to = ["Eastland"]
+            incident.classification = {"REV-I2": "RESTRICTED", "REV-I9": "CONFIDENTIAL"}.get(
+                incident.reference, "UNCLASSIFIED"
+            )
+    auth = seeded_year.auth("supervisor")
+    exported = client.get("/api/v1/exports/annual-review.csv?year=2025", headers=auth).get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(exported, newline="")))
+    assert rows[0] == ["MARKING: RESTRICTED // REL TO EASTLAND"], rows[:2]
+    assert rows[1] == list(annual.COLUMNS) and len(rows) == 2 + len(EXPECTED), rows
+    review = client.get("/api/v1/reports/annual-review?year=2025", headers=auth).get_json()
+    assert review["marking"] == "RESTRICTED // REL TO EASTLAND", review
+    sign_in(client, "supervisor")
+    page = client.get("/reports/review?year=2025").text
+    banners = re.findall(r'<p class="marking-line"[^>]*>([^<]*)</p>', page)
+    assert banners == ["RESTRICTED // REL TO EASTLAND"] * 2, f"top and bottom of the page: {banners}"
+    download = client.get("/reports/review.csv?year=2025").data.decode("utf-8-sig")
+    assert download.splitlines()[0] == "MARKING: RESTRICTED // REL TO EASTLAND", "the page's CSV says the same"
+    with session_scope(client.application) as session:
+        session.scalars(select(Incident).where(Incident.reference == "REV-I5")).one().releasable_to = []
+    review = client.get("/api/v1/reports/annual-review?year=2025", headers=auth).get_json()
+    assert review["marking"] == "RESTRICTED // NOT RELEASABLE", "one incident released to nobody: the file neither"
+    empty = client.get("/api/v1/exports/annual-review.csv?year=2030", headers=auth).get_data(as_text=True)
+    assert empty.splitlines()[0] == "MARKING: UNCLASSIFIED // NOT RELEASABLE", "no incident: nothing was checked"

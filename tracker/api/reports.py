@@ -9,6 +9,7 @@ from apiflask.schemas import FileSchema
 from apiflask.validators import Range
 
 from ..db import get_session
+from ..http import wiring
 from ..http.access import requires
 from ..http.fields import Query
 from ..http.reporting import (
@@ -173,12 +174,18 @@ class ReviewRowOut(Schema):
 
 class ReviewOut(Schema):
     year = fields.Integer()
+    marking = fields.String(
+        metadata={
+            "description": "the review's marking: the highest of the incidents it counts",
+            "examples": ["RESTRICTED // REL TO EASTLAND"],
+        }
+    )
     rows = fields.List(fields.Nested(ReviewRowOut))
     definitions = fields.Dict(keys=fields.String(), values=fields.String())
 
 
 def _review(query: dict) -> dict:
-    return annual.review(get_session(), query.get("year") or utcnow().year, utcnow())
+    return annual.review(get_session(), query.get("year") or utcnow().year, utcnow(), wiring.markings())
 
 
 REVIEW_DEFINITIONS = "\n".join(f"- **{key}**: {text}" for key, text in annual.DEFINITIONS.items())
@@ -204,11 +211,17 @@ def annual_review(query):
 @bp.auth_required(token_auth)
 @requires(Permission.REPORTS_READ)
 @bp.input(ReviewCsvQuery, location="query", arg_name="query")
-@bp.output(FileSchema(type="string"), content_type="text/csv", description="header row, one row per group")
+@bp.output(
+    FileSchema(type="string"),
+    content_type="text/csv",
+    description="the review's marking line (MARKING: ...), a header row, one row per group",
+)
 @bp.doc(
     tags=["Reports"],
     summary="Export the annual review as CSV",
-    description="The rows of GET /reports/annual-review; incidents by category in one cell (category=n; ...).",
+    description="The rows of GET /reports/annual-review under its marking (the first line, MARKING: ...: the "
+    "highest of the incidents it counts, as the incidents export's); incidents by category in one cell "
+    "(category=n; ...).",
     responses=RESPONSES,
 )
 def annual_review_csv(query):

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from ..db import get_session
+from ..http import wiring
 from ..http.access import requires
 from ..http.reporting import ReportQuery, annual_csv_response, csv_response, geojson_response, report_filter
 from ..models import Domain, Precedence, all_categories
@@ -159,7 +160,7 @@ def review():
     year = _year()
     if year is None:
         return render_template("web/error.html", code=422, title="Bad year", message="Give a year such as 2026."), 422
-    data = annual.review(get_session(), year, utcnow())
+    data = annual.review(get_session(), year, utcnow(), wiring.markings())
     return render_template("web/review.html", review=data, columns=annual.COLUMNS)
 
 
@@ -169,7 +170,7 @@ def review_csv():
     year = _year()
     if year is None:
         return render_template("web/error.html", code=422, title="Bad year", message="Give a year such as 2026."), 422
-    return annual_csv_response(annual.review(get_session(), year, utcnow()), bom=True)
+    return annual_csv_response(annual.review(get_session(), year, utcnow(), wiring.markings()), bom=True)
 
 
 @bp.get("/incidents/<reference>/print")

@@ -2,6 +2,7 @@
 incidents at their annual meeting): the year's incidents by category, what we sent the other side,
 how fast they confirmed receipt, how fast they answered our requests for an explanation, and how the
 exchanges ended. The page, its CSV and the API all read review(); DEFINITIONS says what each figure is.
+Its marking is the export's rule (export.file_marking): the highest of the incidents it counts.
 """
 
 import csv
@@ -17,7 +18,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from ...models import Agreement, Exchange, ExchangeState, Incident, MessageDirection, OutgoingStatus
 from ...timeutil import EARLIEST, LATEST
-from .export import csv_cell
+from ..incidents import marking
+from ..incidents.marking import Markings
+from .export import csv_cell, marking_row
 from .reports import percentile, seconds_between
 
 NONE = "(none)"
@@ -118,8 +121,9 @@ def reply_seconds(exchange: Exchange) -> Fraction | None:
     return seconds_between(start, min(later)) if later else None
 
 
-def review(session: Session, year: int, now: datetime) -> dict:
-    """The year's review: one row per agreement and counterpart State, by agreement code then State."""
+def review(session: Session, year: int, now: datetime, markings: Markings) -> dict:
+    """The year's review: one row per agreement and counterpart State, by agreement code then State, and its
+    marking: the highest of the incidents it counts (the deployment's markings), as an export's."""
     start, end = year_bounds(year)
     codes = {a.id: a.code for a in session.scalars(select(Agreement))}
     groups: dict[tuple[str, str], Group] = {}
@@ -159,7 +163,8 @@ def review(session: Session, year: int, now: datetime) -> dict:
             if due is not None and (message.receipt_at or now) > due:
                 found.receipts_overdue += 1
     rows = [groups[key].row(year) for key in sorted(groups, key=lambda k: (k[0] == NONE, k))]
-    return {"year": year, "rows": rows, "definitions": DEFINITIONS}
+    marked = marking.highest(markings, ((i.classification, i.releasable_to) for i in incidents))
+    return {"year": year, "marking": marked, "rows": rows, "definitions": DEFINITIONS}
 
 
 def category_cell(counts: dict) -> str:
@@ -168,7 +173,9 @@ def category_cell(counts: dict) -> str:
 
 
 def review_csv(report: dict) -> Iterator[str]:
-    """Yield the review as CSV lines: a header row, then one row per agreement and counterpart State."""
+    """Yield the review as CSV lines: its marking on a line of its own (as an export's first line), a header
+    row, then one row per agreement and counterpart State."""
+    yield marking_row(report["marking"])
     for values in ([*COLUMNS], *([_cell(row, name) for name in COLUMNS] for row in report["rows"])):
         buffer = io.StringIO()
         csv.writer(buffer).writerow(values)

@@ -129,10 +129,15 @@ def file_marking(session: Session, flt: ReportFilter, markings: Markings) -> str
     return marking.highest(markings, ((c, r) for c, r in marks))
 
 
+def marking_row(file_mark: str) -> str:
+    """A CSV file's first line: its marking, in a cell of its own ("MARKING: RESTRICTED // REL TO EASTLAND")."""
+    return _line([f"MARKING: {file_mark}"])
+
+
 def incidents_csv(session: Session, flt: ReportFilter, markings: Markings) -> Iterator[str]:
     """Yield a CSV export line by line: the file's marking on a line of its own, a header row, then one
     row per incident (each with its own marking)."""
-    yield _line([f"MARKING: {file_marking(session, flt, markings)}"])
+    yield marking_row(file_marking(session, flt, markings))
     yield _line(CSV_HEADER)
     for incident in incidents(session, flt):
         record = incident_record(incident)
