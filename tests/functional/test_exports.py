@@ -10,6 +10,8 @@ import geojson
 import pytest
 from sqlalchemy import select
 
+from tests.exercise_support import INSIDE, JUST_EAST, file_at, hours
+from tests.exercise_support import create as create_exercise
 from tests.report_fixture import INJECTED, insert_fixture, reference
 from tests.support import sign_in
 from tracker.db import session_scope
@@ -245,3 +247,27 @@ def test_seconds_to_acknowledge_in_the_exports_is_the_reports_to_the_first_ackno
     features = client.get(GEOJSON, headers=fixture.auth("supervisor")).get_json()["features"]
     [feature] = [f for f in features if f["id"] == reference("C")]
     assert feature["properties"]["seconds_to_acknowledge"] == 900.0
+
+
+@pytest.mark.both_databases  # the exercise is read with the incidents, in batches
+def test_the_exports_name_the_notified_exercise_an_incident_is_linked_to(client, world):
+    """An incident inside a notified exercise's area and time is linked to it (the context that lowers the
+    temperature), and the page and the API said so; the exports an analyst works from did not name it."""
+    exercise = create_exercise(client, world)
+    inside = file_at(client, world, INSIDE, hours(-2))
+    outside = file_at(client, world, JUST_EAST, hours(-2))
+    assert inside["exercise"] == {"id": exercise["id"], "name": "EASTERN RAMPART"}, inside["exercise"]
+    assert outside["exercise"] is None, outside["exercise"]
+    found = {r["reference"]: r for r in rows(client.get(CSV, headers=world.auth("supervisor")))}
+    named = {
+        ref: (found[ref]["exercise_id"], found[ref]["exercise"]) for ref in (inside["reference"], outside["reference"])
+    }
+    assert named == {inside["reference"]: (str(exercise["id"]), "EASTERN RAMPART"), outside["reference"]: ("", "")}, (
+        named
+    )
+    body = client.get(GEOJSON, headers=world.auth("supervisor")).get_json()
+    props = {f["id"]: f["properties"] for f in body["features"]}
+    linked = {ref: (props[ref]["exercise_id"], props[ref]["exercise"]) for ref in named}
+    assert linked == {inside["reference"]: (exercise["id"], "EASTERN RAMPART"), outside["reference"]: (None, None)}, (
+        linked
+    )

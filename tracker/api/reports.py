@@ -115,7 +115,8 @@ def after_action(query):
     description="Supervisors and admins; the after-action report's filters. The first line is the file's "
     "marking, the highest of its incidents' (highest classification, releasable only where every incident is); "
     "each row has its own in the column marking. Times ISO 8601 UTC with a DTG "
-    "column beside each; positions decimal and MGRS. Text cells that start with = + - @ get a leading ' "
+    "column beside each; positions decimal and MGRS; the notified exercise an incident is linked to in the "
+    "columns exercise_id and exercise. Text cells that start with = + - @ get a leading ' "
     "so that no spreadsheet runs them as formulas.",
     responses=RESPONSES,
 )

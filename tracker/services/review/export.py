@@ -1,7 +1,8 @@
 """Export incidents for analysts: CSV for spreadsheets, GeoJSON for maps, with the report's filters.
 
 Both carry the same fields per incident (incident_record). Times are ISO 8601 UTC with a date-time
-group beside each; positions are decimal WGS84 degrees with MGRS (10 m) beside them.
+group beside each; positions are decimal WGS84 degrees with MGRS (10 m) beside them. An incident inside
+a notified exercise names it (exercise_id, exercise), the context an analyst reads it in.
 """
 
 import csv
@@ -81,6 +82,11 @@ def incident_record(incident: Incident) -> dict:
     calls: list[Call] = incident.calls  # type: ignore[attr-defined]  # a backref (models/calls.py)
     record["calls"] = len(calls)
     record["actions_overdue"] = sum(a.done_at is None and a.overdue_at is not None for c in calls for a in c.actions)
+    # The notified exercise whose area and time hold the incident (README "Exercise notices"), by its id in the
+    # register and its name; last, so the columns before keep their places.
+    exercise = incident.exercise
+    record["exercise_id"] = exercise.id if exercise is not None else None
+    record["exercise"] = exercise.name if exercise is not None else None
     return record
 
 
@@ -92,17 +98,20 @@ CSV_HEADER = (
     "latitude", "longitude", "mgrs", "position_text", "sector", "border_distance_km", "reporting_unit",
     "safety_risk", "escalation_risk", "current_step", "cpa_horizontal_m", "cpa_vertical_ft",
     "narrative", "narrative_addenda", "actions_taken", "resolution", "calls", "actions_overdue",
+    "exercise_id", "exercise",
 )  # fmt: skip
 
 
 def incidents(session: Session, flt: ReportFilter) -> Iterator[Incident]:
     """The filter's incidents, oldest report first, read in batches (with their amendments and
-    acknowledgements only: the narrative's addenda and the first acknowledgement, not the whole timeline)."""
+    acknowledgements only: the narrative's addenda and the first acknowledgement, not the whole timeline;
+    and the exercise each is linked to)."""
     query = select(Incident).where(*conditions(flt)).order_by(Incident.reported_at, Incident.id)
     calls = selectinload(Incident.calls).selectinload(Call.actions)  # type: ignore[attr-defined]  # a backref
     kinds = (EventKind.AMENDED, EventKind.ACKNOWLEDGED)
     events = selectinload(Incident.events.and_(TimelineEvent.kind.in_(kinds)))
-    yield from session.scalars(query.options(calls, events).execution_options(yield_per=BATCH))
+    exercise = selectinload(Incident.exercise)
+    yield from session.scalars(query.options(calls, events, exercise).execution_options(yield_per=BATCH))
 
 
 def csv_cell(value) -> str | int | float:
