@@ -5,6 +5,7 @@ that goes out after its incident left its step says so first.
 The kill -9 of a real scheduler process is in test_faults.py (its claims are taken over by the
 heartbeat: that test leaves DELIVERY_CLAIM_SECONDS at 120 s)."""
 
+import re
 import signal
 from datetime import timedelta
 
@@ -131,6 +132,16 @@ def stored(app, notification_id: int) -> tuple[str, str]:
     return row.subject, row.body
 
 
+MARKED = "UNCLASSIFIED // REL TO EASTLAND"  # the test incidents' marking (tests.support.incident_payload)
+
+
+def first_said(text: str) -> str:
+    """The first line a message says under the marking line that opens it (and closes it)."""
+    lines = text.split("\n")
+    assert lines[0] == MARKED and text.rstrip("\n").endswith(f"\n{MARKED}"), f"marked first and last:\n{text}"
+    return next(line for line in lines[1:] if line)
+
+
 def test_a_call_to_act_sent_after_its_step_was_left_says_so_first(app, client, world):
     # The ladder: L1, then L2, 600 s each. Nothing is delivered until the incident has moved on.
     reference = file_incident(client, world)["reference"]
@@ -140,11 +151,13 @@ def test_a_call_to_act_sent_after_its_step_was_left_says_so_first(app, client, w
     late, on_time = claim_all(app, now + timedelta(seconds=602)).values()
     assert (late.message.recipient, on_time.message.recipient) == ("L1", "L2")
     subject, body = stored(app, late.notification_id)
-    first_line = late.message.text.split("\n")[0]
+    first_line = first_said(late.message.text)
     assert first_line.startswith("LATE: queued at ") and " for step 1, sent only now." in first_line, first_line
     assert "Since then the incident escalated to step 2. It still needs acknowledging." in first_line
-    assert late.message.text.endswith(body) and late.message.subject == f"{subject} LATE"
+    assert late.message.text == body.replace(f"{MARKED}\n\n", f"{MARKED}\n\n{first_line}\n\n", 1), "only the line added"
+    assert late.message.subject == f"{subject} LATE", late.message.subject
     assert "LATE: queued at " in late.message.html and "/links/ack/" in late.message.html, "the button stays"
+    assert re.search(f"<pre[^>]*>{MARKED}\n\nLATE: queued at ", late.message.html), late.message.html
     assert late.message.payload["late"] == {
         "notice": first_line,
         "queued_at": late.message.payload["late"]["queued_at"],
@@ -166,9 +179,9 @@ def test_a_call_to_act_sent_after_its_step_was_left_says_so_first(app, client, w
         )
     again = claim_all(app, now + timedelta(days=1))
     for recipient, step in (("L1", 1), ("L2", 2)):
-        text = again[(recipient, step)].message.text
+        text = first_said(again[(recipient, step)].message.text)
         assert text.startswith("LATE: queued at ") and f" for step {step}, sent only now." in text, text
-        assert "every step of the ladder passed unacknowledged (exhausted)" in text.split("\n")[0], text
+        assert "every step of the ladder passed unacknowledged (exhausted)" in text, text
         assert again[(recipient, step)].message.key == (late if step == 1 else on_time).message.key, "same message"
 
 
@@ -265,7 +278,7 @@ def test_a_raised_precedence_told_after_its_step_was_left_says_so_first(app, cli
     with session_scope(app) as session:
         claimed = delivery.claim_messages(session, now + timedelta(seconds=602), 100, policy, dispatch.composer(app))
     [told] = [c for c in claimed if c.message.event == "incident.upgraded"]
-    first_line = told.message.text.split("\n")[0]
+    first_line = first_said(told.message.text)
     assert first_line.startswith("LATE: queued at ") and " for step 1, sent only now." in first_line, first_line
     assert "Since then the incident escalated to step 2." in first_line, first_line
     assert told.message.subject.endswith(" LATE"), told.message.subject

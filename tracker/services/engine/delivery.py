@@ -147,7 +147,7 @@ class Composer:
             raise ValueError(f"message {row.id} has neither a channel nor a user")
         subject, text, late = row.subject, row.body, late_notice(row)
         if late is not None:  # said first, in every part: the recipient must not act on the old step
-            subject, text = (f"{subject} LATE")[:255], f"{late['notice']}\n\n{text}"
+            subject, text = (f"{subject} LATE")[:255], with_notice(text, late["notice"], payload)
         # The stored text framed with its button; a row queued when the HTML part was still stored sends
         # that one, unless a late notice must go first in it too.
         html = row.html if row.html is not None and late is None else message_text.html_part(subject, text, payload)
@@ -178,6 +178,16 @@ def _keyed(session: Session, ids: Select) -> dict[int, tuple[int, str]]:
         )
     )
     return {incident_id: (id_, message_key(id_, created_at)) for incident_id, id_, created_at in rows}
+
+
+def with_notice(text: str, notice: str, payload: dict) -> str:
+    """The text with the late notice first, under the marking line that opens it (the marking stays the
+    first and last line of every message about an incident: rendering.render_incident_message)."""
+    marked = (payload.get("incident") or {}).get("marking")
+    head, _, rest = text.partition("\n")
+    if marked and head == marked:
+        return f"{head}\n\n{notice}\n\n{rest.lstrip(chr(10))}"
+    return f"{notice}\n\n{text}"  # a row rendered before messages were marked
 
 
 def late_notice(row: Notification) -> dict | None:
