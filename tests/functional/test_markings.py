@@ -302,3 +302,21 @@ def test_the_maps_geojson_carries_each_incidents_marking(client, world):
         sorted(f["properties"].get("marking") or "" for f in page["features"] if "reference" in f["properties"])
         == marks
     )
+
+
+@pytest.mark.both_databases  # the report's marking reads a JSON column in SQL, under the report's filter
+def test_the_after_action_report_carries_the_highest_marking_of_the_incidents_it_counts(client, world):
+    """The exports of the report's incidents were marked, the report drawn from the same incidents (its
+    page, printed for the review, and its API) was not. It takes the export's rule, under the same filter."""
+    restricted(client, world, precedence="Z")
+    file_incident(client, world, classification="CONFIDENTIAL", releasable_to=[], precedence="R")
+    auth = world.auth("supervisor")
+    report = client.get("/api/v1/reports/after-action", headers=auth).get_json()
+    assert report["marking"] == "CONFIDENTIAL // NOT RELEASABLE", report.get("marking")
+    flash = client.get("/api/v1/reports/after-action?precedence=Z", headers=auth).get_json()
+    assert flash["marking"] == RESTRICTED and flash["incidents_total"] == 1, flash
+    exported = client.get("/api/v1/exports/incidents.csv?precedence=Z", headers=auth).get_data(as_text=True)
+    assert exported.splitlines()[0] == f"MARKING: {flash['marking']}", "the report and its export agree"
+    sign_in(client, "supervisor")
+    page = client.get("/reports?precedence=Z").text
+    assert BANNER.findall(page) == [RESTRICTED, RESTRICTED], "top and bottom of the page"

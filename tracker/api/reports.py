@@ -62,6 +62,12 @@ class ExchangeCountsOut(Schema):
 
 
 class AfterActionOut(Schema):
+    marking = fields.String(
+        metadata={
+            "description": "the report's marking: the highest of the incidents it counts, as their export's",
+            "examples": ["RESTRICTED // REL TO EASTLAND"],
+        }
+    )
     incidents_total = fields.Integer()
     ack_times = fields.Nested(TimeSectionOut)
     resolve_times = fields.Nested(TimeSectionOut)
@@ -97,7 +103,7 @@ def _definitions() -> str:
     responses=RESPONSES,
 )
 def after_action(query):
-    return reports.after_action(get_session(), report_filter(query))
+    return reports.after_action(get_session(), report_filter(query), wiring.markings())
 
 
 @bp.get("/exports/incidents.csv")

@@ -104,7 +104,7 @@ def charts(report: dict) -> list:
 @requires(Permission.REPORTS_READ)
 def report():
     given, query, problems = _query()
-    data = None if problems else reports.after_action(get_session(), report_filter(query))
+    data = None if problems else reports.after_action(get_session(), report_filter(query), wiring.markings())
     return render_template(
         "web/reports.html",
         report=data,

@@ -2,7 +2,7 @@
 incidents at their annual meeting): the year's incidents by category, what we sent the other side,
 how fast they confirmed receipt, how fast they answered our requests for an explanation, and how the
 exchanges ended. The page, its CSV and the API all read review(); DEFINITIONS says what each figure is.
-Its marking is the export's rule (export.file_marking): the highest of the incidents it counts.
+Its marking is the export's rule (reports.file_marking): the highest of the incidents it counts.
 """
 
 import csv

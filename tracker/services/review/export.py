@@ -20,7 +20,7 @@ from ...timeutil import format_dtg, isoformat
 from ..incidents import amendment_record, marking
 from ..incidents.handling import get_incident
 from ..incidents.marking import Markings
-from .reports import ReportFilter, conditions, seconds_between
+from .reports import ReportFilter, conditions, file_marking, seconds_between
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -130,12 +130,6 @@ def _line(values) -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerow(values)  # QUOTE_MINIMAL, CRLF line ends (RFC 4180)
     return buffer.getvalue()
-
-
-def file_marking(session: Session, flt: ReportFilter, markings: Markings) -> str:
-    """The marking of an export of the filter's incidents: the highest among them (marking.highest)."""
-    marks = session.execute(select(Incident.classification, Incident.releasable_to).where(*conditions(flt)))
-    return marking.highest(markings, ((c, r) for c, r in marks))
 
 
 def marking_row(file_mark: str) -> str:

@@ -42,6 +42,8 @@ from ...models import (
     TimelineEvent,
 )
 from ...region import NO_SECTOR
+from ..incidents import marking
+from ..incidents.marking import Markings
 
 DEFINITIONS = {
     "time_to_acknowledge": "the first acknowledgement (its timeline event) - reported_at, however often it was "
@@ -305,10 +307,19 @@ def exchange_counts(session: Session, flt: ReportFilter) -> dict[str, int]:
     return dict(row._mapping)
 
 
-def after_action(session: Session, flt: ReportFilter) -> dict:
-    """The after-action report: time measures, incidents per category and sector, exchanges."""
+def file_marking(session: Session, flt: ReportFilter, markings: Markings) -> str:
+    """The marking of what is drawn from the filter's incidents (a report, an export): the highest among
+    them (marking.highest)."""
+    marks = session.execute(select(Incident.classification, Incident.releasable_to).where(*conditions(flt)))
+    return marking.highest(markings, ((c, r) for c, r in marks))
+
+
+def after_action(session: Session, flt: ReportFilter, markings: Markings) -> dict:
+    """The after-action report: time measures, incidents per category and sector, exchanges; marked as an
+    export of the same incidents is (file_marking)."""
     handled = handled_incidents(session, flt)
     return {
+        "marking": file_marking(session, flt, markings),
         "incidents_total": session.scalar(select(func.count()).select_from(Incident).where(*conditions(flt))),
         "ack_times": time_section(handled, "ack_seconds"),
         "resolve_times": time_section(handled, "resolve_seconds"),
