@@ -320,3 +320,21 @@ def test_the_after_action_report_carries_the_highest_marking_of_the_incidents_it
     sign_in(client, "supervisor")
     page = client.get("/reports?precedence=Z").text
     assert BANNER.findall(page) == [RESTRICTED, RESTRICTED], "top and bottom of the page"
+
+
+def test_the_acknowledge_link_pages_carry_the_incidents_marking_top_and_bottom(app, client, world):
+    """The link in a call to act opens a page, without signing in, that shows the incident (precedence,
+    category, reporting unit): the mail was marked, the page it leads to was not."""
+    reference = restricted(client, world)["reference"]
+    jobs.deliver(app)
+    mail = next(
+        m
+        for m in (email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in outbox_files(app))
+        if m["X-Tracker-Event"] == "incident.notified"
+    )
+    link = re.search(r"http://tracker\.test(/links/ack/\S+)", mail.get_body(("plain",)).get_content())[1]
+    confirm = client.get(link)
+    assert confirm.status_code == 200 and reference in confirm.text, confirm.text[:500]
+    assert BANNER.findall(confirm.text) == [RESTRICTED, RESTRICTED], confirm.text
+    done = client.post(link)
+    assert done.status_code == 200 and BANNER.findall(done.text) == [RESTRICTED, RESTRICTED], done.text

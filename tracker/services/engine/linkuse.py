@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from ...errors import InvalidTransition
 from ...models import LinkUse
 from ...models.enums import category_label
-from ..incidents import handling
+from ..incidents import handling, marking
 from . import line_checks
 from .idle import IdleRules
 from .links import LinkRefused, LinkSigner
@@ -23,6 +23,9 @@ class LinkView:
     summary: str = ""
     status: str = ""
     acknowledged_by: str | None = None
+    # The incident's marking line: the page shows its facts to whoever holds the link, so it says how to
+    # handle them, as the message the link came in does ("" for a line check, which names no incident).
+    marking: str = ""
 
 
 def inspect(session: Session, signer: LinkSigner, purpose: str, token: str, now: datetime) -> LinkView:
@@ -40,7 +43,13 @@ def inspect(session: Session, signer: LinkSigner, purpose: str, token: str, now:
     incident, channel = handling.link_target(session, claims)
     summary = f"{incident.precedence.name} {category_label(incident.category)}, {incident.reporting_unit}"
     return LinkView(
-        "ack", channel.name, incident.reference, summary, incident.status.value, incident.acknowledged_by_label
+        "ack",
+        channel.name,
+        incident.reference,
+        summary,
+        incident.status.value,
+        incident.acknowledged_by_label,
+        marking.of(incident),
     )
 
 
@@ -71,6 +80,7 @@ def use_link(
         incident.reference,
         status=incident.status.value,
         acknowledged_by=incident.acknowledged_by_label,
+        marking=marking.of(incident),
     )
 
 
