@@ -213,6 +213,34 @@ def test_calendar_feed_carries_the_flags_with_their_paragraphs(client, world):
     assert "flags" not in str(in_time["DESCRIPTION"]) and in_time["CATEGORIES"].cats == ["Exercise notice"], in_time
 
 
+@pytest.mark.both_databases  # the reports' releasability is a JSON column read in SQL
+def test_a_feed_event_that_says_what_our_reports_saw_carries_their_marking(app, client, world):
+    """The feed leaves the tracker for calendar clients (often a calendar service fetching it for them), and
+    "Our reports saw 14,000 troops" is what a RESTRICTED report said: the event carried no marking. An
+    event with findings from our reports opens its summary and opens and closes its description with the
+    highest marking of those reports; an event with the notice alone stays unmarked."""
+    running = {"starts_at": isoformat(hours(-3)), "ends_at": isoformat(hours(3))}
+    seen = create(client, world, name="SEEN", declared_size=12_700, **running)
+    create(client, world, name="UNSEEN", starts_at=isoformat(hours(24)), ends_at=isoformat(hours(48)))
+    first = file_at(client, world, INSIDE, hours(-2), classification="RESTRICTED", releasable_to=["Eastland"])
+    second = file_at(client, world, INSIDE, hours(-2))  # UNCLASSIFIED // REL TO EASTLAND
+    unseen = file_at(client, world, INSIDE, hours(-2), classification="CONFIDENTIAL", releasable_to=[])
+    assert first["exercise"]["id"] == second["exercise"]["id"] == unseen["exercise"]["id"] == seen["id"]
+    observe(app, first["reference"], {"troops": 14_000})
+    observe(app, second["reference"], {"battle_tanks": 30})  # unseen observed nothing: its marking does not count
+    response = client.get(f"{EXERCISES}.ics", headers=world.auth("liaison"))
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    events = {str(e["UID"]).split("@")[0]: e for e in Calendar.from_ical(response.get_data()).walk("VEVENT")}
+    marked = events[f"exercise-{seen['id']}"]
+    marking = "RESTRICTED // REL TO EASTLAND"
+    assert str(marked["SUMMARY"]) == f"{marking} - SEEN (Eastland)", marked["SUMMARY"]
+    lines = str(marked["DESCRIPTION"]).splitlines()
+    assert lines[0] == lines[-1] == marking, lines
+    assert "- Our reports saw 14,000 troops; 12,700 declared. (para. 40.1.1)" in lines, lines
+    plain = next(e for key, e in events.items() if key != f"exercise-{seen['id']}")
+    assert str(plain["SUMMARY"]) == "UNSEEN (Eastland)" and "RESTRICTED" not in str(plain["DESCRIPTION"]), plain
+
+
 def test_board_tag_of_an_incident_in_a_flagged_exercise_cites_the_paragraph(app, client, world):
     notified = days_before(-3, 39)  # at the start's hour of day: 39 calendar days whatever the time now
     create(

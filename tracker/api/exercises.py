@@ -231,7 +231,8 @@ def exercise_feed():
     host = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "tracker.invalid"
     exercises = register.list_exercises(session, now, "current")
     found = checks.check_all(session, exercises, wiring.vienna_rules())
-    body = ical.calendar(exercises, host, now, found)
+    marked = checks.observed_marking(session, [e.id for e in exercises], wiring.markings())
+    body = ical.calendar(exercises, host, now, found, marked)
     headers = {
         "Content-Type": "text/calendar; charset=utf-8",
         "Content-Disposition": 'inline; filename="exercises.ics"',

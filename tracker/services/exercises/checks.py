@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from ...models import ExerciseNotice, Incident
 from ...timeutil import utcnow
+from ..incidents import marking
+from ..incidents.marking import Markings
 from . import vienna
 from .vienna_rules import Rules
 
@@ -30,6 +32,23 @@ def observed(session: Session, exercise_ids: Sequence[int]) -> dict[int, list[di
         if isinstance(forces, dict) and forces:
             found.setdefault(exercise_id, []).append(forces)
     return found
+
+
+def observed_marking(session: Session, exercise_ids: Sequence[int], markings: Markings) -> dict[int, str]:
+    """Exercise id -> the marking of what our reports saw of it: the highest of the incidents linked to it
+    that give observed forces (those observed() reads), as an export of them would be marked."""
+    if not exercise_ids:
+        return {}
+    rows = session.execute(
+        select(Incident.exercise_id, Incident.classification, Incident.releasable_to, Incident.observed_forces)
+        .where(Incident.exercise_id.in_(list(exercise_ids)), Incident.observed_forces.is_not(None))
+        .order_by(Incident.id)
+    )
+    marks: dict[int, list] = {}
+    for exercise_id, classification, released, forces in rows:
+        if isinstance(forces, dict) and forces:
+            marks.setdefault(exercise_id, []).append((classification, released))
+    return {exercise_id: marking.highest(markings, found) for exercise_id, found in marks.items()}
 
 
 def check_all(

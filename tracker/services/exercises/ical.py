@@ -4,7 +4,9 @@ One VEVENT per exercise: a UID that never changes (exercise-<id>@<host>), start 
 the states and the name as the summary, size and notification in the description (then each
 Vienna Document flag with its paragraph, also one CATEGORIES entry per kind of flag), the centre
 (a circle's, or a polygon's centroid) as GEO and in words as LOCATION. The register keeps no
-time of last change, so LAST-MODIFIED is the time the notice was entered.
+time of last change, so LAST-MODIFIED is the time the notice was entered. A flag from what our own
+reports saw (more seen than declared, seen over a threshold) is incident content: its event carries
+the marking of those reports.
 
 Calendar clients cannot send a bearer token, so the feed also takes a signed key in its URL
 (itsdangerous via LinkSigner, purpose "feed"), issued to a signed-in user on the Exercises page.
@@ -23,6 +25,7 @@ from ...models import ExerciseNotice, User
 from ...text import scalar
 from ...timeutil import format_dtg
 from ..engine.links import LinkRefused, LinkSigner
+from ..incidents import marking
 from .area import centre_of
 from .validity import VIA_LABELS
 from .vienna import COLUMNS, LABELS, Check, flags
@@ -31,14 +34,21 @@ if TYPE_CHECKING:  # icalendar is imported when a feed is written, not by every 
     from icalendar import Event
 
 FEED = "feed"
+# The findings that say what our own reports saw (vienna._observed): incident content, marked as such.
+FROM_OUR_REPORTS = ("observed_above_declared", "observed_over_threshold")
 PRODID = "-//Incident and de-escalation tracker//Exercise notices//EN"
 
 
 def calendar(
-    exercises: list[ExerciseNotice], host: str, now: datetime, checks: Mapping[int, list[Check]] | None = None
+    exercises: list[ExerciseNotice],
+    host: str,
+    now: datetime,
+    checks: Mapping[int, list[Check]] | None = None,
+    marked: Mapping[int, str] | None = None,
 ) -> bytes:
     """The exercises as an iCalendar document; checks (exercise id -> Vienna Document findings) add
-    each flag to the description and to the categories."""
+    each flag to the description and to the categories. marked (exercise id -> the marking of what our
+    reports saw of it: checks.observed_marking) marks an event whose flags say what our reports saw."""
     from icalendar import Calendar
 
     document = Calendar()
@@ -48,11 +58,16 @@ def calendar(
     document.add("method", "PUBLISH")
     document.add("x-wr-calname", "Notified exercises")
     for exercise in exercises:
-        document.add_component(_event(exercise, host, now, flags((checks or {}).get(exercise.id, []))))
+        found = flags((checks or {}).get(exercise.id, []))
+        seen = (marked or {}).get(exercise.id) if any(c.code in FROM_OUR_REPORTS for c in found) else None
+        document.add_component(_event(exercise, host, now, found, seen))
     return document.to_ical()
 
 
-def _event(exercise: ExerciseNotice, host: str, now: datetime, found: list[Check]) -> "Event":
+def _event(exercise: ExerciseNotice, host: str, now: datetime, found: list[Check], marked: str | None) -> "Event":
+    """One exercise's VEVENT. marked: the marking of our reports' findings it carries, which then opens its
+    summary (the one line a calendar's list shows, as an e-mail's subject) and its description opens and
+    closes with it (as an e-mail's text); an event with nothing from our reports is the notice alone."""
     from icalendar import Event
 
     latitude, longitude = centre_of(exercise)
@@ -61,8 +76,11 @@ def _event(exercise: ExerciseNotice, host: str, now: datetime, found: list[Check
     event.add("dtstamp", now)
     event.add("dtstart", exercise.starts_at)
     event.add("dtend", exercise.ends_at)
-    event.add("summary", f"{exercise.name} ({_states(exercise)})")
-    event.add("description", description(exercise, found))
+    summary, text = f"{exercise.name} ({_states(exercise)})", description(exercise, found)
+    if marked:
+        summary, text = marking.subject(marked, summary), f"{marked}\n\n{text}\n\n{marked}"
+    event.add("summary", summary)
+    event.add("description", text)
     event.add("location", location(exercise, latitude, longitude))
     event.add("geo", (round(latitude, 6), round(longitude, 6)))
     event.add("last-modified", exercise.created_at)
