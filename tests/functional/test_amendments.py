@@ -577,7 +577,8 @@ def test_a_raised_precedence_is_told_to_the_lines_holding_the_step_with_the_new_
         ).all()
     assert len(rows) == 2, rows
     _, subject, body, payload = rows[-1]
-    assert subject.startswith(f"FLASH {reference}") and subject.endswith("PRECEDENCE RAISED"), subject
+    assert subject.startswith(f"UNCLASSIFIED // REL TO EASTLAND - FLASH {reference}"), subject
+    assert subject.endswith("PRECEDENCE RAISED"), subject
     assert "PRECEDENCE RAISED to FLASH by supervisor" in body and "(it was PRIORITY (P))" in body, body
     assert f"Acknowledge by {format_dtg(deadline)}" in body and "Ladder step:  1 of 2\n" in body, body
     assert "Now two aircraft." in body, "the addition of the first raise is in the second's text"

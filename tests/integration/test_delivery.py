@@ -45,7 +45,8 @@ def test_delivery_writes_one_file_per_message_and_records_it(app, client, world)
     [path] = outbox_files(app)
     assert path.name == f"{reference}-{delivery.message_key(row.id, row.created_at)}.eml"
     text = path.read_text()
-    assert f"Subject: IMMEDIATE {reference}" in text and "X-Tracker-Key: notification-" in text
+    assert f"Subject: UNCLASSIFIED // REL TO EASTLAND - IMMEDIATE {reference}" in text, text[:400]
+    assert "X-Tracker-Key: notification-" in text
     with session_scope(app) as session:
         [event] = session.scalars(select(TimelineEvent).where(TimelineEvent.kind == EventKind.NOTIFIED)).all()
         assert event.details["recipient"] == "L1" and event.details["transport"] == "outbox"
