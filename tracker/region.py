@@ -76,6 +76,9 @@ class Region:
     fictional: bool = False  # the region file says it is made up ("fictional": true)
     boundaries: str = ""  # "natural_earth": distances to the real borders, not to the border lines
     states: tuple[str, ...] = ()  # with boundaries: the states whose borders count (empty: all)
+    # Which sectors (by their place in sector_areas) lie beyond a border line, on the other side's side:
+    # a sector's reach into waters it still answers for ("beyond_border": true), drawn as such on the map.
+    beyond_border: frozenset[int] = frozenset()
 
     @cached_property
     def sectors(self) -> tuple[tuple[str, BaseGeometry], ...]:
@@ -96,6 +99,16 @@ class Region:
             if polygon.covers(point):
                 return name
         return None
+
+    def beyond_border_at(self, latitude: float, longitude: float) -> bool:
+        """True when the sector the point lies in is a part beyond a border line (the other side's)."""
+        from shapely import Point
+
+        point = Point(longitude, latitude)
+        for number, (_, polygon) in enumerate(self.sectors):
+            if polygon.covers(point):
+                return number in self.beyond_border
+        return False
 
     def outside_sectors(self, latitude: float | None, longitude: float | None) -> bool:
         """True when the region has sectors and the position lies in none of them."""
@@ -403,11 +416,13 @@ def wanted_states(states: tuple[str, ...]) -> frozenset[int] | None:
 def parse(document: dict, boundaries: str = "", states: tuple[str, ...] = ()) -> Region:
     """Read a FeatureCollection: features with properties.kind "sector" (Polygon/MultiPolygon)
     or "border" (LineString/MultiLineString) and properties.name; a top-level "fictional": true
-    marks a made-up region (distances measured on it are not told to the other side)."""
+    marks a made-up region (distances measured on it are not told to the other side); a sector with
+    properties.beyond_border true is a part of it beyond a border line (its name routes as the sector's)."""
     if document.get("type") != "FeatureCollection":
         raise ValueError("the region file must be a GeoJSON FeatureCollection")
     sectors: list[tuple[str, str]] = []
     borders: list[tuple[str, str]] = []
+    beyond: set[int] = set()
     for number, feature in enumerate(document.get("features", []), start=1):
         properties = feature.get("properties") or {}
         kind, name = properties.get("kind"), properties.get("name")
@@ -420,11 +435,15 @@ def parse(document: dict, boundaries: str = "", states: tuple[str, ...] = ()) ->
             raise ValueError(f"feature {number} ({name}): {problem}")
         if kind == "sector" and isinstance(name, str) and reserved_sector(name):
             raise ValueError(f"feature {number}: {NO_SECTOR!r} is what the reports call no sector; name it otherwise")
+        if not isinstance(across := properties.get("beyond_border", False), bool) or (across and kind != "sector"):
+            raise ValueError(f"feature {number} ({name}): beyond_border must be true or false, and only on a sector")
+        if across:
+            beyond.add(len(sectors))
         (sectors if kind == "sector" else borders).append((name, json.dumps(geometry)))
     fictional = document.get("fictional", False)
     if not isinstance(fictional, bool):
         raise ValueError("fictional must be true or false")
-    return Region(tuple(sectors), tuple(borders), fictional, boundaries, tuple(states))
+    return Region(tuple(sectors), tuple(borders), fictional, boundaries, tuple(states), frozenset(beyond))
 
 
 _KINDS: dict[str, tuple[str, ...]] = {

@@ -158,3 +158,29 @@ def test_no_sector_may_be_named_as_the_reports_call_no_sector(name):
     with pytest.raises(ValueError, match="what the reports call no sector"):
         region_with(sector(name, 21, 54, 22, 55))
     assert region_with(sector("None", 21, 54, 22, 55)).sector_of(54.5, 21.5) == "None"
+
+
+def test_a_sector_part_beyond_a_border_line_routes_under_the_sector_name_and_is_known_as_beyond():
+    """The Coast's waters beyond the maritime boundary: a part of its own, marked, with the sector's name."""
+    beyond = sector("Coast", 21, 55.5, 23.4, 56.2)
+    beyond["properties"]["beyond_border"] = True
+    region = region_with(sector("Coast", 21, 55.2, 23.4, 55.5), beyond, border("sea", (21.0, 55.5), (23.4, 55.5)))
+    assert region.beyond_border == frozenset({1}), region
+    assert (region.sector_of(55.8, 22.0), region.beyond_border_at(55.8, 22.0)) == ("Coast", True)
+    assert (region.sector_of(55.3, 22.0), region.beyond_border_at(55.3, 22.0)) == ("Coast", False)
+    assert region.beyond_border_at(50.0, 10.0) is False, "in no sector: not beyond one either"
+
+
+@pytest.mark.parametrize(
+    ("properties", "problem"),
+    [
+        ({"kind": "sector", "name": "Coast", "beyond_border": "yes"}, "beyond_border must be true or false"),
+        ({"kind": "sector", "name": "Coast", "beyond_border": 1}, "beyond_border must be true or false"),
+        ({"kind": "border", "name": "line", "beyond_border": True}, "only on a sector"),
+    ],
+)
+def test_a_beyond_border_mark_that_is_no_yes_or_no_on_a_sector_is_refused(properties, problem):
+    feature = sector("x", 21, 54, 22, 55) if properties["kind"] == "sector" else border("x", (21, 54), (22, 55))
+    feature["properties"] = properties
+    with pytest.raises(ValueError, match=problem):
+        region_with(feature)
