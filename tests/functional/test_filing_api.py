@@ -154,6 +154,25 @@ def test_a_sector_the_position_contradicts_is_kept_with_a_warning(client, world)
     assert drill["warnings"] == [], "a drill's sector is no place: it contradicts no position"
 
 
+def test_the_sectors_stop_at_the_border_but_the_coast_desk_keeps_the_waters_beyond(client, world):
+    """config/region.geojson: a position just across the land border is in none of our sectors (it was given
+    North); one at sea beyond the maritime boundary still routes as Coast, and staff are told which side it is."""
+    rule = {"name": "Coast desk", "sector": "Coast", "policy_id": world.policy_id, "position": 5}
+    assert client.post("/api/v1/rules", json=rule, headers=world.auth("admin")).status_code == 201
+    across = file_incident(client, world, sector=..., latitude=54.35, longitude=23.38)  # 1.3 km into Eastland
+    assert across["sector"] is None and across["ladder"]["rule_name"] == "Default", across
+    assert across["warnings"] == ["The position lies outside every sector of the region: check it."], across
+    at_sea = file_incident(
+        client, world, sector=..., domain="maritime", category="unsafe_manoeuvre", latitude=55.70, longitude=22.80
+    )
+    assert at_sea["sector"] == "Coast" and at_sea["ladder"]["rule_name"] == "Coast desk", at_sea
+    assert at_sea["warnings"] == [
+        "The position lies beyond the border line, in the other side's part of sector Coast: check it."
+    ], at_sea
+    ours = file_incident(client, world, sector=..., latitude=55.50, longitude=22.00)
+    assert (ours["sector"], ours["warnings"]) == ("Coast", []), ours
+
+
 def test_a_reported_position_alone_is_read_into_its_coordinates_and_locates_the_incident(client, world):
     filed = file_incident(client, world, latitude=None, longitude=None, position_text="34U FF 2142 3097", sector=None)
     assert (round(filed["latitude"], 3), round(filed["longitude"], 3)) == (54.412, 22.871), filed

@@ -73,6 +73,11 @@ def test_the_readback_names_the_positions_sector(client, world):
     nothing = client.get("/incidents/readback", query_string={"position": ""}).get_json()
     assert (inside["sector"], outside["sector"]) == ("North", ""), (inside, outside)
     assert "sector" not in nothing and "position" not in nothing, "nothing typed, nothing read back"
+    across = client.get("/incidents/readback", query_string={"position": "54.35, 23.38"}).get_json()
+    assert across["sector"] == "" and across["position"].endswith("outside every sector of the region"), across
+    at_sea = client.get("/incidents/readback", query_string={"position": "55.70, 22.80"}).get_json()
+    assert at_sea["sector"] == "Coast", "the Coast desk keeps the waters beyond the maritime boundary"
+    assert at_sea["position"].endswith("beyond the border line, in the other side's part of sector Coast"), at_sea
 
 
 def test_the_reporting_unit_is_remembered_for_each_officer(app, world):

@@ -143,7 +143,10 @@ def test_the_feature_collection_holds_every_kind_with_valid_geometry():
     collection = mapview.feature_collection(region, incidents, [exercise(centre=(54.3, 22.5), radius_km=15)], NOW)
     assert collection["type"] == "FeatureCollection" and collection["unplaced"] == ["INC-2"]
     kinds = [f["properties"]["kind"] for f in collection["features"]]
-    assert kinds == ["sector"] * 3 + ["border"] * 2 + ["exercise", "incident", "incident"], kinds
+    # Four sector features: Coast, its waters beyond the maritime boundary (a part of its own), North, South.
+    assert kinds == ["sector"] * 4 + ["border"] * 2 + ["exercise", "incident", "incident"], kinds
+    sectors = [(f["properties"]["name"], f["properties"]["beyond_border"]) for f in collection["features"][:4]]
+    assert sectors == [("Coast", False), ("Coast", True), ("North", False), ("South", False)], sectors
     for feature in collection["features"]:
         geometry = shape(feature["geometry"])
         assert geometry.is_valid and not geometry.is_empty, feature
@@ -160,5 +163,6 @@ def test_the_feature_collection_holds_every_kind_with_valid_geometry():
 def test_an_exercise_area_is_sent_whole_however_far_it_reaches():
     region = load(str(REGION_FILE))
     reaching = exercise(area=square(22.0, 54.0, 30.0, 58.0))  # far beyond every sector and border line
-    [feature] = mapview.feature_collection(region, [], [reaching], NOW)["features"][5:]
+    features = mapview.feature_collection(region, [], [reaching], NOW)["features"]
+    [feature] = [f for f in features if f["properties"]["kind"] == "exercise"]
     assert shape(feature["geometry"]).bounds == (22.0, 54.0, 30.0, 58.0)

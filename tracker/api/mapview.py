@@ -17,7 +17,8 @@ class MapFeatureOut(Schema):
     geometry = fields.Dict(metadata={"description": "GeoJSON geometry, WGS84 longitude/latitude"})
     properties = fields.Dict(
         metadata={
-            "description": "kind (sector, border, exercise or incident) and its facts: an exercise's name, phase "
+            "description": "kind (sector, border, exercise or incident) and its facts: a sector's name and "
+            "beyond_border (true: its part beyond a border line, on the other side's side); an exercise's name, phase "
             "(running, upcoming or past), starts_at and ends_at; an incident's reference, precedence, status, "
             "category, occurred_at, occurred_dtg, outside_sectors, position (decimal, dms, mgrs) and marking"
         }

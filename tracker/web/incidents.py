@@ -39,7 +39,8 @@ def _sector_choices() -> list[SelectChoice]:
     """The region's sectors, then those only a routing rule names (the demo's DRILL); the empty choice
     leaves the sector to the position (filing derives it). Nothing else: a typed sector could be a typo
     that silently changes the route."""
-    names = [name for name, _ in current_app.extensions["tracker.region"].sectors]
+    # Once each: a sector may come in parts (the Coast's waters beyond the maritime boundary).
+    names = list(dict.fromkeys(name for name, _ in current_app.extensions["tracker.region"].sectors))
     known = {name.casefold() for name in names}  # routing compares sectors without case
     ruled = {rule.sector for rule in route_table.current(get_session()).rules if rule.sector}
     return (
@@ -207,6 +208,9 @@ def readback():
             answer["sector"] = region.sector_of(pos.latitude, pos.longitude) or ""
             if region.outside_sectors(pos.latitude, pos.longitude):
                 answer["position"] += " - outside every sector of the region"
+            elif region.beyond_border_at(pos.latitude, pos.longitude):
+                beyond = f" - beyond the border line, in the other side's part of sector {answer['sector']}"
+                answer["position"] += beyond
         except ValueError as exc:
             answer["position"] = str(exc)
     return jsonify(answer)

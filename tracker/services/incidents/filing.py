@@ -257,8 +257,9 @@ OUTSIDE_SECTORS = "The position lies outside every sector of the region: check i
 
 def position_warnings(incident: Incident, region) -> list[str]:
     """What staff should know about where the incident is placed (region: tracker.region.Region): outside
-    every sector, or in another of the region's sectors than the one the report names (a sector only a
-    routing rule names, such as a drill's, contradicts no position)."""
+    every sector, in another of the region's sectors than the one the report names (a sector only a
+    routing rule names, such as a drill's, contradicts no position), or beyond a border line in a
+    sector's part on the other side (the Coast sector's waters beyond the maritime boundary)."""
     latitude, longitude = incident.latitude, incident.longitude
     if region is None or latitude is None or longitude is None or not region.sectors:
         return []
@@ -268,6 +269,8 @@ def position_warnings(incident: Incident, region) -> list[str]:
     named = incident.sector
     if named and named != lies_in and any(named == name for name, _ in region.sectors):
         return [f"The position lies in sector {lies_in}, not in {named} as the report says: check them."]
+    if region.beyond_border_at(latitude, longitude):
+        return [f"The position lies beyond the border line, in the other side's part of sector {lies_in}: check it."]
     return []
 
 

@@ -203,7 +203,10 @@ def feature_collection(
     """The map's data as a GeoJSON FeatureCollection, each feature with properties.kind: the sectors,
     the border lines, the exercises (with their phase at now), then the incidents most urgent first;
     left_off (a foreign member) counts the open incidents beyond MAX_INCIDENTS, drawn nowhere."""
-    features = [_feature(_geometry(g), kind="sector", name=n) for n, g in region.sectors]
+    features = [
+        _feature(_geometry(g), kind="sector", name=n, beyond_border=number in region.beyond_border)
+        for number, (n, g) in enumerate(region.sectors)
+    ]
     features += [_feature(_geometry(g), kind="border", name=n) for n, g in region.borders]
     features += [_exercise(e, area, now) for e in exercises if (area := exercise_area(e)) is not None]
     features += [_incident(i, region) for i in most_urgent_first(incidents) if i.latitude is not None]
