@@ -120,6 +120,10 @@ def test_the_map_draws_open_incidents_flash_first_exercises_whole_and_finds_a_po
     assert flash_z > routine_z, f"FLASH (z-index {flash_z}) is drawn under ROUTINE ({routine_z})"
 
     expect(page.locator("#map path.map-exercise-running")).to_have_count(3)
+    # The sectors stop at the border lines; the Coast's waters beyond the maritime boundary are drawn apart.
+    expect(page.locator("#map path.map-sector")).to_have_count(4)
+    expect(page.locator("#map path.map-sector-beyond")).to_have_count(1)
+    expect(page.locator(".map-label-beyond")).to_have_text("Coast (beyond the border)")
     # Iron Gate reaches 0.6 degrees past the land border: drawn whole, its edge lies well east of the line's.
     assert right_edge(page, "#map path.map-exercise") > right_edge(page, "#map path.map-border") + 20
     path = duty.screenshot("map")

@@ -164,6 +164,17 @@ def test_map_data_holds_the_region_the_open_incidents_most_urgent_first_and_exer
     assert exercises == {"Northern Shield": "running", "Amber Circle": "running"}, exercises
 
 
+def test_the_coast_waters_beyond_the_maritime_boundary_are_drawn_as_the_other_sides(client, situation):
+    """The sectors stop at the border lines; the Coast's waters beyond the maritime boundary, which still route
+    as Coast, come as a part of their own marked beyond_border, and the legend says what that part is."""
+    sign_in(client, "duty")
+    sectors = [f["properties"] for f in by_kind(client.get("/map/data").get_json())["sector"]]
+    marked = [(p["name"], p["beyond_border"]) for p in sectors]
+    assert marked == [("Coast", False), ("Coast", True), ("North", False), ("South", False)], marked
+    legend = Elements(client.get("/map").text).with_class("span", "map-key-sector-beyond")
+    assert len(legend) == 1, "the legend keys the part beyond the border"
+
+
 def test_an_exercise_area_across_the_border_is_sent_whole(client, situation):
     sign_in(client, "duty")
     body = client.get("/map/data").get_json()
@@ -259,6 +270,7 @@ def test_without_a_region_the_map_has_the_incidents_and_says_so(make_app):
     sign_in(client, "duty")
     page = client.get("/map")
     assert page.status_code == 200 and "region is not configured" in page.text, page.text[:800]
+    assert "map-key-sector-beyond" not in page.text, "no sector reaches beyond a border: no key for it"
     body = client.get("/map/data").get_json()
     assert body["region_configured"] is False and set(by_kind(body)) == {"incident"}, body
     assert sorted(f["properties"]["reference"] for f in body["features"]) == references

@@ -10,6 +10,9 @@
     land: { color: "#6a7783", weight: 1, fillColor: "#252f38", fillOpacity: 1 },
     countryBorder: { color: "#8a96a3", weight: 1, dashArray: "4 3", fill: false },
     sector: { color: "#6f9a7e", weight: 1.5, fillColor: "#6f9a7e", fillOpacity: 0.1 },
+    // A sector's part beyond a border line (the Coast's waters across the maritime boundary): ours to answer
+    // for, not ours: outlined, hardly filled.
+    sectorBeyond: { color: "#6f9a7e", weight: 1, dashArray: "3 5", fillColor: "#6f9a7e", fillOpacity: 0.03 },
     border: { color: "#ff6b9a", weight: 3, dashArray: "10 4 2 4", fill: false },
     running: { color: "#5aa9ff", weight: 2, dashArray: "6 4", fillColor: "#5aa9ff", fillOpacity: 0.18 },
     upcoming: { color: "#c39bff", weight: 2, dashArray: "2 5", fillColor: "#c39bff", fillOpacity: 0.12 },
@@ -129,8 +132,11 @@
       // Names go in as text nodes: Leaflet reads a string given to a tooltip as HTML, and an exercise's
       // name is whatever a notice (or a CSV of the other side's calendar) said.
       if (kind === "sector" || kind === "border") {
-        page.region.addLayer(page.shape(f, STYLES[kind], "map-" + kind).bindTooltip(make("span", null, f.properties.name), {
-          permanent: kind === "sector", direction: "center", className: "map-label map-label-" + kind }));
+        var beyond = kind === "sector" && f.properties.beyond_border === true;
+        var name = beyond ? f.properties.name + " (beyond the border)" : f.properties.name;
+        page.region.addLayer(page.shape(f, beyond ? STYLES.sectorBeyond : STYLES[kind], "map-" + kind + (beyond ? " map-sector-beyond" : ""))
+          .bindTooltip(make("span", null, name), {
+            permanent: kind === "sector", direction: "center", className: "map-label map-label-" + kind + (beyond ? " map-label-beyond" : "") }));
       } else if (kind === "exercise") {
         var phase = word(f.properties.phase), layer = page.shape(f, STYLES[phase], "map-exercise map-exercise-" + phase);
         layer.bindTooltip(make("span", null, f.properties.name), { sticky: true }).bindPopup(exercisePopup(f.properties));

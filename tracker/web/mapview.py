@@ -56,6 +56,7 @@ def show():
         choices=mapview.WHEN,
         precedences=tuple(Precedence),
         region_configured=bool(region.sectors or region.borders),
+        beyond_border=bool(region.beyond_border),
     ), (422 if problem else 200)
 
 
