@@ -195,3 +195,29 @@ def test_a_calls_language_on_the_page_is_a_language_code_as_at_the_api(app, clie
     assert client.post(path, data={"csrf_token": csrf(client, path), "language": "en-GB"}).status_code == 302
     with session_scope(app) as session:
         assert session.scalar(select(Call.language)) == "en-GB"
+
+
+def test_a_request_made_on_a_call_reads_by_call_not_approved_on_the_pages(app, client, scene):
+    reference, exchange = scene
+    sign_in(client, "liaison")
+    path = start(client, reference, exchange).headers["Location"]
+    form = client.get(path).text
+    assert "meeting requested" not in form, "not allowed from notified"
+    assert "explanation requested (said on the call: recorded as by call, not approved)" in html.unescape(form), (
+        "the choice says how it will stand on record"
+    )
+    data = {
+        "csrf_token": csrf(client, path),
+        "we_said": "We request an explanation.",
+        "moves_to": "explanation_requested",
+    }
+    assert client.post(path, data={**data, "end": "1"}).status_code == 302
+    call_page = html.unescape(client.get(path).text)
+    assert "explanation requested, by call, not approved" in call_page, call_page[:4000]
+    incident_page = html.unescape(client.get(f"/incidents/{reference}").text)
+    assert "exchange → explanation requested, by call, not approved" in incident_page, "the call list"
+    assert re.search(
+        r"notified → explanation requested, .*by call \d+, <strong[^>]*>not approved</strong>", incident_page
+    ), "the timeline"
+    printed = html.unescape(client.get(f"/incidents/{reference}/print").text)
+    assert "exchange → explanation requested, by call, not approved" in printed, "the print page"

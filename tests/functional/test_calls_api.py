@@ -341,3 +341,38 @@ def test_an_agreed_action_is_one_line_at_the_api_as_on_the_page(app, client, wor
     refused = api(client, world, "PATCH", f"/calls/{started['id']}", body, status=422)
     assert "actions" in refused["error"]["details"], refused
     assert count(app, AgreedAction) == 0
+
+
+def _moves(events: list[dict], call_id: int) -> list[dict]:
+    return [e["details"] for e in events if e["kind"] == "exchange_changed" and e["details"].get("call") == call_id]
+
+
+def test_a_request_of_ours_said_on_a_call_moves_the_exchange_recorded_as_by_call_not_approved(client, world, scene):
+    """A request said on the call went over the line as spoken, with no second person to approve it
+    first: the exchange moves (the other side heard it, the clock runs), and the call, the incident's
+    calls and the timeline all say it was by call, not approved; a written request still waits for one."""
+    reference, exchange = scene
+    body = {
+        "direction": "we_called",
+        "exchange_id": exchange["id"],
+        "we_said": "We request an explanation of the flight.",
+        "moves_to": "explanation_requested",
+    }
+    call = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
+    assert (call["moved_to"], call["moved_without_approval"]) == ("explanation_requested", True), call
+    moved = api(client, world, "GET", f"/exchanges/{exchange['id']}")
+    assert moved["state"] == "explanation_requested" and moved["deadline_kind"] == "reply", moved
+    [brief] = [c for c in api(client, world, "GET", f"/incidents/{reference}", who="duty")["calls"]]
+    assert (brief["moved_to"], brief["moved_without_approval"]) == ("explanation_requested", True), brief
+    [event] = _moves(timeline(client, world, reference), call["id"])
+    assert (event["by_call"], event["approval"], event["to_state"]) == (True, "not_approved", "explanation_requested")
+    assert "not approved" in event["note"], event
+
+
+def test_their_refusal_by_call_needs_no_approval_and_says_so(client, world, scene):
+    reference, exchange = scene
+    body = {"direction": "they_called", "exchange_id": exchange["id"], "moves_to": "refused"}
+    call = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
+    assert call["moved_without_approval"] is False, "their refusal is their act, not a text of ours"
+    [event] = _moves(timeline(client, world, reference), call["id"])
+    assert (event["by_call"], event["approval"]) == (True, "not_needed"), event

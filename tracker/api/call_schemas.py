@@ -10,6 +10,11 @@ from ..timeutil import utcnow
 from .schemas import ID
 
 WHEN = "ISO 8601 with a zone or a DTG; back-timing is fine, the future is not"
+MOVED_WITHOUT_APPROVAL = {
+    "type": "boolean",
+    "description": "true when the call moved its exchange to a request of ours (explanation, meeting): said on "
+    "the call, approved by no second person (a written request needs one); the timeline says so too",
+}
 LANGUAGE = Pattern(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="a language code such as ru or en-GB")
 
 
@@ -49,7 +54,9 @@ class CallFieldsIn(Schema):
         ExchangeState,
         by_value=True,
         metadata={"description": "the exchange state the call moved (their receipt, their reply, ...): only "
-        "one allowed from the exchange's current state; the call's exchange must be given or open on the line"},
+        "one allowed from the exchange's current state; the call's exchange must be given or open on the line. "
+        "A request of ours (explanation_requested, meeting_requested) said on a call moves the exchange and is "
+        "recorded as by call, not approved (moved_without_approval)"},
     )  # fmt: skip
 
 
@@ -110,6 +117,7 @@ class CallOut(Schema):
     we_said = fields.String()
     they_said = fields.String()
     moved_to = fields.Enum(ExchangeState, by_value=True, allow_none=True)
+    moved_without_approval = fields.Function(calls.moved_without_approval, metadata=MOVED_WITHOUT_APPROVAL)
     recorded_by = fields.String()
     recorded_at = UTC()
     version = fields.Integer()

@@ -24,7 +24,7 @@ from ..models import (
 )
 from ..models.permissions import Permission, may
 from ..services.engine.line_checks import ANSWERED_VIA
-from ..services.exchanges import releasability
+from ..services.exchanges import calls, releasability
 from ..services.incidents import amendment_record, filing, marking, measures
 
 NAME = Length(min=1, max=120)
@@ -455,6 +455,14 @@ class CallBriefOut(Schema):
     direction = fields.String(attribute="direction.value", metadata={"enum": ["we_called", "they_called"]})
     started_at = UTC()
     ended_at = UTC(allow_none=True, metadata={"description": "none while the call goes on"})
+    moved_to = fields.Function(
+        lambda c: c.moved_to.value if c.moved_to else None,
+        metadata={"type": ["string", "null"], "description": "the exchange state the call moved, if any"},
+    )
+    moved_without_approval = fields.Function(
+        calls.moved_without_approval,
+        metadata={"type": "boolean", "description": "a request of ours said on the call: by call, not approved"},
+    )
     actions_open = fields.Function(
         lambda c: sum(a.done_at is None for a in c.actions), metadata={"type": "integer", "description": "not done"}
     )

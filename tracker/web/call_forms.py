@@ -67,5 +67,11 @@ class CallForm(TrackerForm):
     )
     we_said = TextAreaField("What we said", validators=[Length(max=calls.TEXT_MAX_LENGTH)])
     they_said = TextAreaField("What they said", validators=[Length(max=calls.TEXT_MAX_LENGTH)])
-    moves_to = SelectField("The call moved the exchange to", choices=[], validate_choice=False)
+    moves_to = SelectField(
+        "The call moved the exchange to",
+        choices=[],
+        validate_choice=False,
+        description="A request of ours made on the call had no second person to approve it: it is recorded as "
+        "by call, not approved. A written request still goes through approval.",
+    )
     actions = RowList(FormField(ActionForm), min_entries=3, max_entries=calls.MAX_ACTIONS)

@@ -23,6 +23,8 @@ from .base_form import id_of, version_of
 from .call_forms import DUE_IN, CallForm, StartCallForm
 from .exchanges import bp
 
+# A request of ours said on the call: the choice says before it is made how it will stand on record.
+UNAPPROVED = " (said on the call: recorded as by call, not approved)"
 DUE_IN_SECONDS = {choice.value for choice in DUE_IN if choice.value}
 
 
@@ -38,6 +40,12 @@ def _limits() -> calls.Limits:
 def action_state(action) -> str:
     """done, overdue or open, for the call lists."""
     return calls.action_state(action, utcnow())
+
+
+@bp.app_template_global()
+def call_move(call) -> str:
+    """The state the call moved its exchange to, in words: "meeting requested, by call, not approved"."""
+    return calls.move_words(call)
 
 
 def _moment(form, name: str):
@@ -138,7 +146,8 @@ def _filled(call) -> CallForm:
 def _offer_moves(call, form: CallForm) -> CallForm:
     moves = exchanges.next_states(call.exchange) if call.exchange is not None and call.moved_to is None else []
     form.moves_to.choices = [SelectChoice("", "no change")] + [
-        SelectChoice(s.value, s.value.replace("_", " ")) for s in moves
+        SelectChoice(s.value, s.value.replace("_", " ") + (UNAPPROVED if s in calls.OURS_UNAPPROVED else ""))
+        for s in moves
     ]
     return form
 

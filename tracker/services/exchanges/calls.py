@@ -28,6 +28,7 @@ from ...models import (
     ExchangeState,
     Incident,
     IncidentStatus,
+    MessageDirection,
     NotificationKind,
     User,
 )
@@ -46,6 +47,14 @@ MAX_ACTIONS = 20
 # The people on the call: one line each, as long as the columns hold.
 NAMES = {"our_speaker": 120, "their_name": 120, "their_rank": 80, "their_post": 120, "interpreter": 120}
 SAID = ("we_said", "they_said")
+# The states whose written form is a text of ours (a request for explanation, for a meeting): sent, it
+# needs a second person's approval. Said on a call, it crossed the line as spoken, with no one to approve
+# it first; the call still moves the exchange (the other side heard the request and the clock runs from
+# it), and the move is recorded everywhere as by call, not approved. Their receipt, reply, refusal or a
+# meeting held are the other side's acts: recorded by one person, by call or otherwise.
+OURS_UNAPPROVED = frozenset(
+    state for state, (direction, _kind) in exchanges.MESSAGE_OF.items() if direction is MessageDirection.OUT
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,20 @@ def for_incident(session: Session, incident: Incident) -> list[Call]:
         .options(selectinload(Call.actions), selectinload(Call.channel))
     )
     return list(session.scalars(query))
+
+
+def moved_without_approval(call: Call) -> bool:
+    """Whether the call moved its exchange to a request of ours (explanation, meeting) that no second
+    person approved: said on the call, never a text approved before it went."""
+    return call.moved_to in OURS_UNAPPROVED
+
+
+def move_words(call: Call) -> str:
+    """How the call's move reads on the pages and the print: "by call, not approved" for a request of ours."""
+    if call.moved_to is None:
+        return ""
+    state = call.moved_to.value.replace("_", " ")
+    return f"{state}, by call, not approved" if moved_without_approval(call) else f"{state}, by call"
 
 
 def action_state(action: AgreedAction, now: datetime) -> str:
@@ -321,7 +344,10 @@ def _note(session: Session, call: Call, step: str, actor: User, now: datetime, a
 def move_by_call(session: Session, call: Call, new_state: ExchangeState, actor: User, now: datetime) -> Exchange:
     """Move the call's exchange to a state a person may choose from its current one, as said on the
     call: nothing is sent, no message recorded (the call is the record). A clock it starts runs from
-    the end of the call (or now, while it goes on); their receipt by call stops our receipt clock."""
+    the end of the call (or now, while it goes on); their receipt by call stops our receipt clock.
+
+    A request of ours said on the call (OURS_UNAPPROVED) is no text a second person approved: the move
+    stands, as what was said was said, and the timeline records it as by call, not approved."""
     exchange = call.exchange
     if exchange is None:
         raise ValidationError(
@@ -342,6 +368,7 @@ def move_by_call(session: Session, call: Call, new_state: ExchangeState, actor: 
     if waiting is not None:  # moves a notified exchange to receipt confirmed itself, on the timeline
         by = call.their_name or call.channel.name
         receipts.record(session, waiting, max(at, waiting.at), by, "call", actor, now)
+    unapproved = new_state in OURS_UNAPPROVED
     if exchange.state is not new_state:
         before = exchange.state
         exchange.state, exchange.state_changed_at = new_state, at
@@ -360,8 +387,11 @@ def move_by_call(session: Session, call: Call, new_state: ExchangeState, actor: 
             to_state=new_state.value,
             deadline_kind=exchange.deadline_kind,
             deadline_at=exchange.deadline_at,
-            note=f"on call {call.id}",
+            note=f"by call {call.id}, not approved by a second person" if unapproved else f"by call {call.id}",
             call=call.id,
+            by_call=True,
+            # A request of ours had no second person; the other side's acts need none.
+            approval="not_approved" if unapproved else "not_needed",
         )
     session.flush()
     return exchange

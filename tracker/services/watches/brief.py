@@ -404,7 +404,10 @@ def said(kind: EventKind, details: dict) -> str:
         way = "received" if d.get("direction") == "in" else "sent"
         return f"{way} {str(d.get('kind', 'message')).replace('_', ' ')} on {d.get('channel', '?')}"
     if kind is EventKind.EXCHANGE_CHANGED:
-        return f"{d.get('from_state', '?')} → {d.get('to_state', '?')} on {d.get('channel', '?')}"
+        moved = f"{d.get('from_state', '?')} → {d.get('to_state', '?')} on {d.get('channel', '?')}"
+        if d.get("by_call"):
+            moved += f", by call {d.get('call')}" + (", not approved" if d.get("approval") == "not_approved" else "")
+        return moved
     if kind is EventKind.CALL_LOGGED:
         return f"call {d.get('step', '')} on {d.get('channel', '?')}"
     for key in ("resolution", "text", "note", "channel", "recipient"):
