@@ -344,3 +344,70 @@ def test_a_liaison_of_the_counterpart_line_only_drafting_without_its_exchange_is
     assert draft(client, world, reference, who="outsider", exchange_id=exchange_id).status_code == 201
     stranger = draft(client, world, reference, who="duty").get_json()["error"]["details"]
     assert "exchange_id" not in stranger, "no hint for a role that may not draft at all"
+
+
+# -- closed exchanges and narrative additions ------------------------------------------------------
+
+
+def test_a_summary_for_a_closed_exchange_waits_for_no_approval_and_none_is_drafted_for_one(app, client, world):
+    """Nothing more goes to the other side on a closed exchange: its draft summary left the approvers'
+    list (it sat there for ever, approvable and never sendable), approving it is refused, and so is a new one."""
+    reference = filed(client, world)
+    exchange_id = exchange_over_new_line(client, app, world, reference)
+    summary = created(draft(client, world, reference, exchange_id=exchange_id))
+    listed = client.get("/api/v1/approvals", headers=world.auth("supervisor")).get_json()["summaries"]
+    assert [s["id"] for s in listed] == [summary["id"]], "listed while its exchange is open"
+    closed = client.post(
+        f"/api/v1/exchanges/{exchange_id}/transitions", json={"state": "closed"}, headers=world.auth("liaison")
+    )
+    assert closed.status_code == 200, closed.get_json()
+    listed = client.get("/api/v1/approvals", headers=world.auth("supervisor")).get_json()["summaries"]
+    assert listed == [], f"a summary for a closed exchange is listed for approval: {listed}"
+    read = client.get(f"/api/v1/summaries/{summary['id']}", headers=world.auth("supervisor")).get_json()
+    assert read["needs_approval"] is False, read
+    refused = act(client, world, summary, "approve", version=summary["version"])
+    assert refused.status_code == 409 and "closed" in refused.get_json()["error"]["message"], refused.get_json()
+    again = draft(client, world, reference, exchange_id=exchange_id)
+    assert again.status_code == 409 and "closed" in again.get_json()["error"]["message"], again.get_json()
+
+
+def test_a_summary_drafted_after_a_narrative_addition_states_the_addition_too(app, client, world):
+    """An amendment adds to the narrative, never overwrites it; a summary drafted after it stated the
+    narrative as filed only ("one drone" where the addition says two), in both languages."""
+    reference = filed(client, world, releasability={"narrative": True})
+    incident = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("duty")).get_json()
+    addition = "MARKER-ADD-5120: a second drone followed at 500 m."
+    amended = client.patch(
+        f"/api/v1/incidents/{reference}",
+        json={"version": incident["version"], "narrative_addendum": addition},
+        headers=world.auth("duty"),
+    )
+    assert amended.status_code == 200, amended.get_json()
+    exchange_id = exchange_over_new_line(client, app, world, reference, language="ru")
+    summary = created(draft(client, world, reference, exchange_id=exchange_id))
+    assert NARRATIVE in summary["text"] and addition in summary["text"], summary["text"]
+    assert summary["text"].index(NARRATIVE) < summary["text"].index(addition), "the addition stands under it"
+    assert addition in summary["text_second"], summary["text_second"]
+    assert summary["problems"] == {}, summary["problems"]
+    assert ok(act(client, world, summary, "approve", version=summary["version"]))["status"] == "approved"
+
+
+def test_a_summary_drafted_before_a_narrative_addition_is_not_approved_without_it(app, client, world):
+    """Approved again after the amendment (its facts changed), the old draft still told the narrative as
+    filed: it would have gone out without what was added. Drafting it again, or adding the words, lets it go."""
+    reference = filed(client, world, releasability={"narrative": True})
+    exchange_id = exchange_over_new_line(client, app, world, reference, language="ru")
+    summary = created(draft(client, world, reference, exchange_id=exchange_id))
+    incident = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("duty")).get_json()
+    addition = "MARKER-ADD-7310: the fighter made a second pass."
+    amended = client.patch(
+        f"/api/v1/incidents/{reference}",
+        json={"version": incident["version"], "narrative_addendum": addition},
+        headers=world.auth("duty"),
+    )
+    assert amended.status_code == 200, amended.get_json()
+    refused = act(client, world, summary, "approve", version=summary["version"])
+    assert refused.status_code == 422, refused.get_json()
+    assert "narrative" in refused.get_json()["error"]["details"], refused.get_json()
+    fixed = ok(edit(client, world, summary, text=summary["text"] + "\n" + addition, version=summary["version"]))
+    assert ok(act(client, world, fixed, "approve", version=fixed["version"]))["status"] == "approved"

@@ -133,7 +133,10 @@ def _four_eyes(summary) -> dict:
     if waits and not author and not may_approve:
         why_not = "Waiting for a second person with the right to approve."
     stale = waits and summary.status is SummaryStatus.APPROVED
-    return {"waits": waits, "may_approve": may_approve, "why_not": why_not, "stale": stale}
+    closed = ""
+    if summary.exchange is not None and not summary.exchange.is_open and summary.status is SummaryStatus.DRAFT:
+        closed = "Its exchange is closed: nothing more goes to the other side on it, so it waits for no approval."
+    return {"waits": waits, "may_approve": may_approve, "why_not": why_not, "stale": stale, "closed": closed}
 
 
 def _act(reference: str, do, done: str):

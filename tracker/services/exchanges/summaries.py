@@ -10,13 +10,13 @@ and the summary needs approving again.
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationError
-from ...models import EventKind, Exchange, ExchangeMessage, Incident, Summary, SummaryStatus, User
+from ...models import EventKind, Exchange, ExchangeMessage, ExchangeState, Incident, Summary, SummaryStatus, User
 from ...text import bidi_problem
-from ..incidents import timeline
+from ..incidents import amendment_record, timeline
 from . import catalogues, counterpart, four_eyes, message_format, outgoing, releasability, summary_text
 from .exchanges import ensure_may_act
 
@@ -86,13 +86,18 @@ def for_incident(session: Session, incident: Incident) -> list[Summary]:
 
 def waiting(session: Session, user: User, limit: int = 200) -> list[Summary]:
     """Summaries that wait for approval and that this user may approve (not their own), oldest first, at
-    most limit of them (counted and read as counterpart.waiting counts and reads them)."""
+    most limit of them (counted and read as counterpart.waiting counts and reads them). One for a closed
+    exchange waits for nothing: nothing more goes to the other side on it."""
     approver = four_eyes.Approver(session, user)
     if not approver.may_approve_any():
         return []
     candidates = (
         select(Summary)
-        .where(Summary.status.in_((SummaryStatus.DRAFT, SummaryStatus.APPROVED)))
+        .outerjoin(Exchange, Summary.exchange_id == Exchange.id)
+        .where(
+            Summary.status.in_((SummaryStatus.DRAFT, SummaryStatus.APPROVED)),
+            or_(Summary.exchange_id.is_(None), Exchange.state != ExchangeState.CLOSED),
+        )
         .order_by(Summary.updated_at, Summary.id)
         .options(selectinload(Summary.incident), selectinload(Summary.exchange))
     )
@@ -117,9 +122,21 @@ def problems(summary: Summary) -> dict[str, str]:
     }
     return {
         **withdrawn,
+        **_narrative_added_since(summary),
         **releasability.leaks(summary.incident, summary.text, summary.text_second),
         **counterpart.out_of_order(summary.text, summary.text_second),
     }
+
+
+def _narrative_added_since(summary: Summary) -> dict[str, str]:
+    """A summary that states the narrative, drafted before an amendment added to it and not saying the
+    addition: it would tell the other side the account as it stood then ("one drone" where two flew)."""
+    if "narrative" not in (summary.fields or []) or summary.status is SummaryStatus.SENT:
+        return {}
+    later = [a for a in amendment_record.addenda(summary.incident) if a["at"] > summary.drafted_at]
+    if any(a["text"].strip() not in summary.text for a in later):
+        return {"narrative": "added to since the summary was drafted; draft it again, or add it to the text"}
+    return {}
 
 
 def ensure_releasable(summary: Summary) -> None:
@@ -152,6 +169,7 @@ def draft(
     ensure_may_act(session, incident, actor, "draft a summary", channel_id, line_named_by="exchange_id")
     if exchange is not None:
         _ensure_same_incident(exchange, incident)
+        _ensure_open(exchange)
         if language and exchange.language and language != exchange.language:
             raise ValidationError(
                 f"the exchange's line reads {exchange.language}, not {language}",
@@ -239,7 +257,10 @@ def edit(
 
 
 def needs_approval(summary: Summary) -> bool:
-    """Whether the summary waits for a second person: a draft, or approved on facts that changed since."""
+    """Whether the summary waits for a second person: a draft, or approved on facts that changed since;
+    never one for a closed exchange (nothing more goes to the other side on it)."""
+    if summary.exchange is not None and not summary.exchange.is_open:
+        return False
     if summary.status is SummaryStatus.DRAFT:
         return True
     return summary.status is SummaryStatus.APPROVED and four_eyes.stale(summary.facts_digest, summary.incident)
@@ -256,6 +277,8 @@ def approve(session: Session, summary: Summary, actor: User, now: datetime, vers
     if summary.status is SummaryStatus.SENT:
         raise InvalidTransition("this summary was sent; draft a new one", _state(summary))
     four_eyes.ensure_may_approve(session, summary.incident, actor, _channel_id(summary), authors(summary))
+    if summary.exchange is not None:
+        _ensure_open(summary.exchange)
     if version is not None:
         _expect_version(summary, version)
     if not needs_approval(summary):
@@ -327,8 +350,7 @@ def send(
     _ensure_approved_for(session, summary, exchange)
     if four_eyes.stale(summary.facts_digest, summary.incident):
         raise Conflict(four_eyes.STALE, {"status": "draft", "version": summary.version})
-    if not exchange.is_open:
-        raise InvalidTransition(f"exchange {exchange.id} is closed", {"exchange_state": exchange.state.value})
+    _ensure_open(exchange)
     if _second(summary.language) != _second(exchange.language):
         # The other side reads its own language too: an English-only summary is no text for a Russian line.
         raise Conflict(
@@ -382,6 +404,16 @@ def _ensure_approved_for(session: Session, summary: Summary, exchange: Exchange)
         f" texts on {exchange.channel.name}: have it approved for this line, or send it over exchange {own.id}",
         {"approved_by": summary.approved_by, "approved_for_exchange": own.id, "exchange_id": exchange.id},
     )
+
+
+def _ensure_open(exchange: Exchange) -> None:
+    """Refuse (409) a summary drafted for, approved for or sent over a closed exchange."""
+    if not exchange.is_open:
+        raise InvalidTransition(
+            f"exchange {exchange.id} is closed: nothing more goes to the other side on it; "
+            "draft the summary for an open exchange",
+            {"exchange_state": exchange.state.value, "exchange_id": exchange.id},
+        )
 
 
 def _ensure_same_incident(exchange: Exchange, incident: Incident) -> None:

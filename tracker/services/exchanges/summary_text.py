@@ -17,6 +17,7 @@ from ...models.enums import UNUSUAL_ACTIVITY, all_categories
 from ...text import scalar
 from ...timeutil import format_dtg
 from ..engine.message_text import PROSIGN
+from ..incidents import amendment_record
 from . import catalogues, releasability
 from .receipts import PAGE_MSGIDS as RECEIPT_PAGE_MSGIDS
 
@@ -84,6 +85,8 @@ RADIO = {True: "radio contact established", False: "no radio contact"}
 # Our own facts and assessments: in a summary only when a liaison marked them releasable.
 REPORTED_BY = "Reported by: {unit}."
 NARRATIVE = "Description: {narrative}"
+# What an amendment added to the narrative (never overwritten): when, and the words; not who, a name of ours.
+ADDED = "Added on {date} at {time} UTC ({dtg}): {text}"
 ACTIONS = "Actions taken on our side: {actions}"
 SAFETY = "Safety assessment: ICAO risk class {risk}."
 ESCALATION = "Escalation risk assessed as {level}."
@@ -95,7 +98,7 @@ CLOSING = (
 SENTENCES = (
     HEADER, WHEN, NO_WHEN, CATEGORY, DOMAIN, POSITION, SECTOR, BORDER, CPA_BOTH, CPA_HORIZONTAL, CPA_VERTICAL,
     PLATFORM, PLATFORM_TYPE, NATIONALITY, CALLSIGN, *TRANSPONDER.values(), *RADIO.values(),
-    REPORTED_BY, NARRATIVE, ACTIONS, SAFETY, ESCALATION, PRECEDENCE, CLOSING,
+    REPORTED_BY, NARRATIVE, ADDED, ACTIONS, SAFETY, ESCALATION, PRECEDENCE, CLOSING,
 )  # fmt: skip
 
 
@@ -156,8 +159,9 @@ def compose(incident: Incident, language: str) -> tuple[str, list[str]]:
         facts.append(t(ESCALATION, level=t(ESCALATION_LABELS[incident.escalation_risk])))
     account = []
     narrative, actions = (incident.narrative or "").strip(), (incident.actions_taken or "").strip()
-    if uses("narrative", bool(narrative)):
-        account.append(t(NARRATIVE, narrative=narrative))
+    added = amendment_record.addenda(incident)
+    if uses("narrative", bool(narrative or added)):
+        account.append("\n".join([t(NARRATIVE, narrative=narrative), *(_added(language, a) for a in added)]))
     if uses("actions_taken", bool(actions)):
         account.append(t(ACTIONS, actions=actions))
     paragraphs = [t(HEADER), "\n".join(facts), *account, t(CLOSING)]
@@ -171,6 +175,14 @@ def _decimal(language: str, latitude: float, longitude: float) -> str:
     locale = catalogues.locale_of(language)
     first, second = (format_decimal(value, "0.00000", locale=locale) for value in (latitude, longitude))
     return f"{first}; {second}" if "," in first else f"{first}, {second}"
+
+
+def _added(language: str, addendum: dict) -> str:
+    """One addition to the narrative, under it, with its time as the language writes dates."""
+    moment = addendum["at"].astimezone(UTC)
+    date = catalogues.long_date(language, moment.date())
+    text = addendum["text"].strip()
+    return catalogues.translate(language, ADDED, date=date, time=f"{moment:%H:%M}", dtg=format_dtg(moment), text=text)
 
 
 def _when(incident: Incident, language: str) -> str:
