@@ -376,3 +376,20 @@ def test_their_refusal_by_call_needs_no_approval_and_says_so(client, world, scen
     assert call["moved_without_approval"] is False, "their refusal is their act, not a text of ours"
     [event] = _moves(timeline(client, world, reference), call["id"])
     assert (event["by_call"], event["approval"]) == (True, "not_needed"), event
+
+
+def test_no_receipt_is_logged_for_a_notice_never_sent(app, client, world):
+    """The exchange is "notified" from its opening, its notice still waiting for a second person: a call
+    or a transition that said "they have our notice" confirmed the receipt of a text that never went."""
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    exchange = open_(client, world, reference, release=False)
+    body = {"direction": "they_called", "exchange_id": exchange["id"], "moves_to": "receipt_confirmed"}
+    refused = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=422)
+    assert "nothing of ours was sent" in refused["error"]["details"]["moves_to"][0], refused
+    moved = api(
+        client, world, "POST", f"/exchanges/{exchange['id']}/transitions", {"state": "receipt_confirmed"}, status=409
+    )
+    assert "nothing of ours was sent" in moved["error"]["message"], moved
+    assert api(client, world, "GET", f"/exchanges/{exchange['id']}")["state"] == "notified"
+    assert calls_of(client, world, reference) == [], "nothing kept of the refused call"

@@ -11,9 +11,12 @@ from tracker.models import (
     Domain,
     EscalationRisk,
     Exchange,
+    ExchangeMessage,
     ExchangeState,
     Incident,
+    MessageDirection,
     NotificationKind,
+    OutgoingStatus,
     Precedence,
 )
 from tracker.services.engine.message_text import incident_text, subject
@@ -70,11 +73,27 @@ def test_the_vienna_document_path_and_the_overdue_path_are_allowed():
         assert wrong == [], f"path {[s.value for s in path]} refused at {wrong}"
 
 
+def sent_notice() -> ExchangeMessage:
+    return ExchangeMessage(direction=MessageDirection.OUT, status=OutgoingStatus.SENT, kind="notice", text="-")
+
+
 @pytest.mark.parametrize("state", list(ExchangeState))
 def test_a_person_is_never_offered_overdue(state):
-    offered = exchanges.next_states(exchange(state, deadline_kind="meeting" if state is S.OVERDUE else None))
+    kind = "meeting" if state is S.OVERDUE else None
+    offered = exchanges.next_states(exchange(state, deadline_kind=kind, messages=[sent_notice()]))
     assert S.OVERDUE not in offered
     assert offered == [s for s in TRANSITIONS[state] if s is not S.OVERDUE]
+
+
+@pytest.mark.parametrize("status", [None, OutgoingStatus.DRAFT, OutgoingStatus.APPROVED])
+def test_no_receipt_is_confirmed_before_anything_of_ours_was_sent(status):
+    """Opened with its notice still a draft (or none written), the exchange is "notified" but the other
+    side holds nothing of ours: their receipt of it was offered, by a transition, a call or their message."""
+    drafts = [] if status is None else [ExchangeMessage(direction=MessageDirection.OUT, status=status, text="-")]
+    theirs = ExchangeMessage(direction=MessageDirection.IN, status=OutgoingStatus.RECEIVED, text="-")
+    offered = exchanges.next_states(exchange(S.NOTIFIED, messages=[*drafts, theirs]))
+    assert S.RECEIPT_CONFIRMED not in offered, f"offered with {status}: {offered}"
+    assert S.RECEIPT_CONFIRMED in exchanges.next_states(exchange(S.NOTIFIED, messages=[*drafts, sent_notice()]))
 
 
 @pytest.mark.parametrize(("ran_out", "held"), [("meeting", True), ("reply", False), (None, False)])

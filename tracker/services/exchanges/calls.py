@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ...errors import Conflict, NotFound, ValidationError
 from ...models import (
+    TRANSITIONS,
     AgreedAction,
     Call,
     CallDirection,
@@ -358,9 +359,13 @@ def move_by_call(session: Session, call: Call, new_state: ExchangeState, actor: 
     exchanges._lock(session, exchange)
     allowed = exchanges.next_states(exchange)
     if new_state not in allowed:
+        nothing_sent = new_state in TRANSITIONS[exchange.state] and not exchanges.sent_any(exchange)
         raise ValidationError(
             f"an exchange that is {exchange.state.value} cannot become {new_state.value}",
-            {"moves_to": f"not allowed from {exchange.state.value}", "allowed": [s.value for s in allowed]},
+            {
+                "moves_to": exchanges.NOTHING_SENT if nothing_sent else f"not allowed from {exchange.state.value}",
+                "allowed": [s.value for s in allowed],
+            },
         )
     at = min(call.ended_at or now, now)
     call.moved_to = new_state

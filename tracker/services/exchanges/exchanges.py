@@ -109,8 +109,19 @@ def next_states(exchange: Exchange) -> list[ExchangeState]:
     return [
         s
         for s in TRANSITIONS[exchange.state]
-        if s is not S.OVERDUE and (s is not S.MEETING_HELD or exchange.state is not S.OVERDUE or late_meeting)
+        if s is not S.OVERDUE
+        and (s is not S.MEETING_HELD or exchange.state is not S.OVERDUE or late_meeting)
+        and (s is not S.RECEIPT_CONFIRMED or sent_any(exchange))
     ]
+
+
+def sent_any(exchange: Exchange) -> bool:
+    """Whether a message of ours went out on the exchange: before one did (the notice still a draft, or
+    none written), the other side has nothing to confirm the receipt of."""
+    return any(m.direction is MessageDirection.OUT and m.status is OutgoingStatus.SENT for m in exchange.messages)
+
+
+NOTHING_SENT = "nothing of ours was sent on this exchange yet: there is no receipt to confirm"
 
 
 def counterpart_lines(session: Session) -> list[ContactChannel]:
@@ -264,6 +275,8 @@ def transition(
         )
     if new_state not in next_states(exchange):
         reason = "only the engine marks an exchange overdue" if new_state is S.OVERDUE else "not allowed from here"
+        if new_state is S.RECEIPT_CONFIRMED and new_state in TRANSITIONS[exchange.state]:
+            reason = NOTHING_SENT
         raise InvalidTransition(
             f"an exchange that is {exchange.state.value} cannot become {new_state.value}: {reason}",
             {
