@@ -186,3 +186,22 @@ def test_a_draft_whose_exchange_is_blank_is_one_for_no_exchange(app, client, ref
     html = submit(client, reference, f"/incidents/{reference}/summaries", prefix="draft", exchange_id=" ")
     assert "Summary drafted" in html
     assert [summary.exchange_id for summary in summaries(app)] == [None]
+
+
+def test_the_second_languages_field_names_the_language_not_its_code(app, client, world, reference):
+    """"Second language (ru)" and "In ru" beside a text box: a desk reads a language's name."""
+    exchange_id = exchange_over_new_line(client, app, world, reference, language="ru")
+    drafted = client.post(
+        f"/api/v1/incidents/{reference}/summaries", json={"exchange_id": exchange_id}, headers=world.auth("liaison")
+    )
+    assert drafted.status_code == 201, drafted.get_json()
+    message = client.post(
+        f"/api/v1/exchanges/{exchange_id}/messages",
+        json={"direction": "out", "text": "We propose a call at 1200Z."},
+        headers=world.auth("liaison"),
+    )
+    assert message.status_code == 201, message.get_json()
+    sign_in(client, "liaison")
+    html = unescape(page(client, reference))
+    assert "Second language (Russian)" in html and "Second language (ru)" not in html, "the summary's"
+    assert re.search(r">\s*In Russian\s*<", html) and not re.search(r">\s*In ru\s*<", html), "the draft's"

@@ -17,6 +17,7 @@ from ..services.exchanges import counterpart, exchanges, four_eyes, summaries
 from ..timeutil import utcnow
 from .acting import act_on_incident, explain, kept_form, page_again
 from .base_form import TrackerForm, version_of
+from .exchange_receipts import language_name
 from .exchanges import bp
 
 TEXT = Length(max=counterpart.TEXT_MAX_LENGTH)
@@ -66,7 +67,7 @@ def draft_actions(message: ExchangeMessage) -> dict | None:
         version=message.version,
     )
     if exchange.language:
-        edit_form.text_second.label.text = f"In {exchange.language}"
+        edit_form.text_second.label.text = f"In {language_name(exchange.language)}"
     return {
         "waits": waits,
         "stale": stale,

@@ -96,7 +96,7 @@ def summary_panel(incident) -> dict:
             version=summary.version,
         )
         if summary.language:
-            edit_form.text_second.label.text = f"Second language ({summary.language})"
+            edit_form.text_second.label.text = f"Second language ({language_name(summary.language)})"
         send_form = SendForm(prefix=f"{prefix}-send", exchange_id=str(summary.exchange_id or ""))
         send_form.exchange_id.choices = _exchange_choices(incident)
         rows.append(
