@@ -189,7 +189,7 @@ def test_a_draft_whose_exchange_is_blank_is_one_for_no_exchange(app, client, ref
 
 
 def test_the_second_languages_field_names_the_language_not_its_code(app, client, world, reference):
-    """"Second language (ru)" and "In ru" beside a text box: a desk reads a language's name."""
+    """ "Second language (ru)" and "In ru" beside a text box: a desk reads a language's name."""
     exchange_id = exchange_over_new_line(client, app, world, reference, language="ru")
     drafted = client.post(
         f"/api/v1/incidents/{reference}/summaries", json={"exchange_id": exchange_id}, headers=world.auth("liaison")
