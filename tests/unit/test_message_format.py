@@ -285,3 +285,21 @@ def test_every_msgid_of_each_kind_a_language_carries_is_translated_and_not_fuzzy
             assert entry is not None and entry.string, f"{language}.po lacks {msgid!r} (kind {kind})"
             assert not entry.fuzzy, f"{language}.po has {msgid!r} fuzzy"
     assert [m.id for m in catalogue if m.id and m.fuzzy] == [], f"{language}.po has fuzzy entries"
+
+
+@pytest.mark.parametrize(
+    ("language", "article", "written"),
+    [
+        ("ru", "Article VI(1)", "статья VI(1)"),
+        ("ru", "Annex 2, para. 3", "приложение 2, пункт 3"),
+        ("fr", "art. 5, paragraph 2", "article 5, paragraphe 2"),
+        ("uk", "ARTICLE VII", "стаття VII"),
+        ("zh", "Article VI", "第VI条"),
+        ("ru", "Protocol I, Article 2", "Protocol I, статья 2"),  # a word we do not know stays as typed
+        ("en", "Annex 2, para. 3", "Annex 2, para. 3"),
+    ],
+)
+def test_the_article_cited_is_written_in_the_parts_language(language, article, written):
+    """The part in the other side's language said "в соответствии с NM-EL-DMA, Article VI(1)": the one
+    English word left in a Russian sentence."""
+    assert message_texts.cited(message_texts.Writer(language), article) == written

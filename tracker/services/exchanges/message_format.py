@@ -41,6 +41,7 @@ from .message_texts import (
     Context,
     Writer,
     check_text,
+    cited,
     formula,
     msgids_of,
     subject_of,
@@ -170,7 +171,8 @@ def compose(message: ExchangeMessage, settings, now: datetime, *, receipt_url: s
         title = t(TITLE, serial=serial, reference=header.reference, subject=t(header.subject))
         opening = [t(HEADING), title]
         if agreement is not None:
-            under = t(UNDER, agreement=agreement.code, article=message.article) if message.article else None
+            article = cited(t, message.article) if message.article else None
+            under = t(UNDER, agreement=agreement.code, article=article) if article else None
             opening.append(under or t(UNDER_NO_ARTICLE, agreement=agreement.code))
         before, after = ([], []) if message.kind in WHOLE else formula(message.kind, t, ctx)
         own = _own_text(t, message, language)

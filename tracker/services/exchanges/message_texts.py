@@ -8,6 +8,7 @@ sentence is an English msgid of tracker/catalogues/*.po; a language whose catalo
 sentences cannot carry that kind (message_format refuses it, 422), never silently English.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -41,7 +42,17 @@ UNDER = "This message is sent under {agreement}, {article}."
 UNDER_NO_ARTICLE = "This message is sent under {agreement}."
 THEIR_TEXT = "Text of our officer as written in English:"
 RECEIPT_LINK = "To confirm receipt open {url} or reply on this line quoting the serial {serial}."
-HEADER_MSGIDS = (HEADING, TITLE, TITLE_CHECK, UNDER, UNDER_NO_ARTICLE, THEIR_TEXT, RECEIPT_LINK, OTHER_SUBJECT)
+# The words of an article cited (agreements.default_article: "Article VI(1)", "Annex 2, para. 3"), typed in
+# English: each piece whose word is known is written in the part's language, its number kept as typed.
+ARTICLE_WORDS = (
+    (re.compile(r"(?:article|art\.)\s*(\S.*)", re.IGNORECASE), "Article {number}"),
+    (re.compile(r"annex\s*(\S.*)", re.IGNORECASE), "Annex {number}"),
+    (re.compile(r"(?:paragraph|para\.?|§)\s*(\S.*)", re.IGNORECASE), "paragraph {number}"),
+)
+HEADER_MSGIDS = (
+    HEADING, TITLE, TITLE_CHECK, UNDER, UNDER_NO_ARTICLE, THEIR_TEXT, RECEIPT_LINK, OTHER_SUBJECT,
+    *(msgid for _pattern, msgid in ARTICLE_WORDS),
+)  # fmt: skip
 
 # -- the facts of the incident a formula may carry -------------------------------------------
 
@@ -82,6 +93,21 @@ KIND_MSGIDS: dict[str, tuple[str, ...]] = {
 }
 # Kinds whose stored text is the whole body in each language (text, text_second): no formula around it.
 WHOLE = ("summary", "receipt")
+
+
+def cited(t: "Writer", article: str) -> str:
+    """The article as the part's language writes it ("статья VI(1)"); English, and any piece whose word is
+    not known, as typed."""
+    if t.language == catalogues.SOURCE:
+        return article
+    pieces = []
+    for piece in (p.strip() for p in article.split(",")):
+        for pattern, msgid in ARTICLE_WORDS:
+            if found := pattern.fullmatch(piece):
+                piece = t(msgid, number=found.group(1))
+                break
+        pieces.append(piece)
+    return ", ".join(pieces)
 
 
 def msgids_of(kind: str) -> tuple[str, ...]:
