@@ -221,3 +221,16 @@ def test_a_request_made_on_a_call_reads_by_call_not_approved_on_the_pages(app, c
     ), "the timeline"
     printed = html.unescape(client.get(f"/incidents/{reference}/print").text)
     assert "exchange → explanation requested, by call, not approved" in printed, "the print page"
+
+
+def test_call_ended_stands_right_under_what_was_said_within_a_phones_reach(app, client, scene):
+    """On a phone the big "Call ended" sat under three rows of agreed actions, the people and the times:
+    some 2,500 px below what the officer types while the call goes on."""
+    reference, exchange = scene
+    sign_in(client, "liaison")
+    page = client.get(start(client, reference, exchange).headers["Location"]).text
+    ended, said = page.find('name="end"'), page.find('id="we_said"')
+    assert ended != -1 and page.count('name="end"') == 1, "one Call ended button"
+    assert said < ended < page.find('id="our_speaker"') and ended < page.find('id="actions-0-text"'), (
+        "Call ended comes right after what we said, before who spoke and the agreed actions"
+    )
