@@ -462,3 +462,21 @@ def test_the_incident_page_says_a_summary_was_reworded_not_drafted_twice(client,
     assert said == ["summary reworded", "summary drafted"], said  # newest first
     printed = client.get(f"/incidents/{reference}/print").text
     assert printed.count("<strong>summary reworded</strong>") == 1, "the print says so too"
+
+
+def test_a_draft_on_a_closed_exchange_waits_for_no_one_and_the_panel_says_it_never_went(app, client, world, exchange):
+    """Closed with a text still a draft: the panel went on saying "draft: waiting for approval" with an
+    Approve button, and approving it worked, for a text that could never be sent."""
+    draft = draft_free_text(client, world, exchange["id"])
+    api(client, world, "POST", f"/exchanges/{exchange['id']}/transitions", {"state": "closed", "text": "Settled."})
+    [read] = [m for m in api(client, world, "GET", f"/exchanges/{exchange['id']}/messages") if m["id"] == draft["id"]]
+    assert read["status"] == "draft" and read["needs_approval"] is False, read
+    refused = approve(client, world, draft["id"], status=409)
+    assert "closed" in refused["error"]["message"], refused
+    sign_in(client, "supervisor")
+    page = html.unescape(client.get(f"/incidents/{exchange['incident']}").text)
+    assert "Never sent: the exchange was closed first." in page, page[:3000]
+    assert "draft: waiting for approval" not in page and "approve-draft" not in page, "nothing to approve"
+    assert re.search(r"Closed \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(\d{6}Z[A-Z]{3}\d\d\): Settled\.\s", page), (
+        "the closing line with its DTG, one full stop"
+    )

@@ -68,10 +68,14 @@ def draft_actions(message: ExchangeMessage) -> dict | None:
     )
     if exchange.language:
         edit_form.text_second.label.text = f"In {language_name(exchange.language)}"
+    closed = not exchange.is_open
+    if closed:  # it never went, and nothing more goes on this exchange: nothing to approve, send or reword
+        why_not = "Never sent: the exchange was closed first."
     return {
         "waits": waits,
         "stale": stale,
-        "may_act": exchanges.may_act(session, exchange.incident, me, exchange.channel_id),
+        "closed": closed,
+        "may_act": not closed and exchanges.may_act(session, exchange.incident, me, exchange.channel_id),
         "may_approve": may_approve,
         "why_not": why_not,
         "may_send": message.status is OutgoingStatus.APPROVED and not waits and exchange.is_open,

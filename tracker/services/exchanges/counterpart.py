@@ -42,8 +42,14 @@ def get_message(session: Session, message_id: int) -> ExchangeMessage:
     return message
 
 
+CLOSED = "the exchange is closed: nothing more goes to the other side on it"
+
+
 def needs_approval(message: ExchangeMessage) -> bool:
-    """Whether the message waits for a second person: a draft, or approved on facts that changed."""
+    """Whether the message waits for a second person: a draft, or approved on facts that changed; never
+    one on a closed exchange (nothing more goes to the other side on it)."""
+    if not message.exchange.is_open:
+        return False
     if message.status is OS.DRAFT:
         return True
     return message.status is OS.APPROVED and four_eyes.stale(message.facts_digest, message.exchange.incident)
@@ -201,6 +207,8 @@ def approve(
     four_eyes.ensure_may_approve(session, incident, approver, message.exchange.channel_id, authors(message))
     if version is not None:
         expect_version(message, version)
+    if not message.exchange.is_open:
+        raise InvalidTransition(CLOSED, {**_state(message), "exchange_state": message.exchange.state.value})
     if not needs_approval(message):
         raise InvalidTransition("this message is approved already: send it", _state(message))
     releasability.ensure_releasable_to(incident, releasability.counterpart_of(message.exchange))
@@ -251,9 +259,7 @@ def release(
     if four_eyes.stale(message.facts_digest, message.exchange.incident):
         raise Conflict(four_eyes.STALE, {**_state(message), "approved_by": message.approved_by})
     if not message.exchange.is_open:
-        raise InvalidTransition(
-            "the exchange is closed: nothing more goes to the other side on it", {"state": message.exchange.state.value}
-        )
+        raise InvalidTransition(CLOSED, {"state": message.exchange.state.value})
     _ensure_in_order(message.text, message.text_second)  # one approved before approvals were checked
     releasability.guard(message.exchange.incident, message.text, message.text_second)
     outgoing.release(session, message, actor, now, settings or outgoing.Settings())
