@@ -219,6 +219,11 @@ def test_a_request_made_on_a_call_reads_by_call_not_approved_on_the_pages(app, c
     assert re.search(
         r"notified → explanation requested, .*by call \d+, <strong[^>]*>not approved</strong>", incident_page
     ), "the timeline"
+    assert re.search(
+        r'data-state="explanation_requested">[^<]*</span> <small class="by-call unapproved">'
+        r"by call \d+, not approved</small>",
+        incident_page,
+    ), "the exchange's state"
     printed = html.unescape(client.get(f"/incidents/{reference}/print").text)
     assert "exchange → explanation requested, by call, not approved" in printed, "the print page"
 

@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..db import get_session
 from ..http.access import requires
-from ..models import ExchangeState, MessageDirection
+from ..models import EventKind, ExchangeState, MessageDirection
 from ..models.permissions import Permission
 from ..services.exchanges import exchanges
 from ..services.incidents import handling
@@ -59,6 +59,7 @@ def exchange_panel(incident) -> dict:
                 "exchange": exchange,
                 "may_act": may_act or exchanges.may_act(session, incident, current_user, exchange.channel_id),
                 "actions": [(s.value, ACTIONS[s]) for s in exchanges.next_states(exchange)],
+                "by_call": _moved_by_call(incident, exchange),
                 "form": kept_form(f"{_prefix(exchange.id)}-")
                 or ExchangeActionForm(prefix=_prefix(exchange.id), version=exchange.version),
                 "message_form": kept_form(f"{_prefix(exchange.id)}-message-")
@@ -73,6 +74,16 @@ def exchange_panel(incident) -> dict:
         # A call is logged on any counterpart line (web/calls.py), with or without an exchange.
         "may_log_call": may_act or _member_of_any(exchanges.counterpart_lines(session)),
     }
+
+
+def _moved_by_call(incident, exchange) -> dict | None:
+    """The timeline's record of the call that moved the exchange to the state it is in, if a call did
+    (its last change of state; a receipt or the engine since leaves none): "by call 3, not approved"."""
+    for event in sorted(incident.events, key=lambda e: e.id, reverse=True):
+        if event.kind is EventKind.EXCHANGE_CHANGED and event.details.get("exchange") == exchange.id:
+            moved = event.details
+            return moved if moved.get("by_call") and moved.get("to_state") == exchange.state.value else None
+    return None
 
 
 @bp.app_template_filter("moment")
