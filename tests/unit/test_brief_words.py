@@ -17,3 +17,14 @@ def test_an_amendment_says_each_fact_before_and_after_and_an_addition():
 
 def test_an_amendment_that_only_added_to_the_narrative_says_so():
     assert said(EventKind.AMENDED, {"fields": [], "after": {}, "addendum": "More."}) == "narrative added to"
+
+
+def test_a_change_of_exchange_by_call_says_so_and_whether_a_second_person_approved():
+    """The incoming officer read "notified → explanation_requested" for a request said on a call, with no
+    hint that no second person had approved it."""
+    moved = {"from_state": "notified", "to_state": "explanation_requested", "channel": "Hotline", "call": 4}
+    unapproved = said(EventKind.EXCHANGE_CHANGED, {**moved, "by_call": True, "approval": "not_approved"})
+    assert unapproved == "notified → explanation_requested on Hotline, by call 4, not approved"
+    theirs = said(EventKind.EXCHANGE_CHANGED, {**moved, "by_call": True, "approval": "not_needed"})
+    assert theirs == "notified → explanation_requested on Hotline, by call 4"
+    assert said(EventKind.EXCHANGE_CHANGED, moved) == "notified → explanation_requested on Hotline"
