@@ -12,7 +12,7 @@ from tests.exchange_support import acknowledged_incident, add_counterpart_line, 
 from tracker import jobs
 from tracker.db import session_scope
 from tracker.models import EventKind, Incident, Notification, NotificationKind, TimelineEvent
-from tracker.timeutil import format_dtg, utcnow
+from tracker.timeutil import format_dtg, parse_moment, utcnow
 
 RECEIPT_LINK = re.compile(r"http://tracker\.test(/links/receipt/[A-Za-z0-9._-]+)")
 LINE = "Eastland hotline"
@@ -160,3 +160,16 @@ def test_our_staff_log_a_receipt_given_by_voice(app, client, world):
     assert again["error"]["details"]["receipt_by"] == "Major Petrov"
     assert api(client, world, "GET", f"/exchanges/{exchange['id']}")["state"] == "receipt_confirmed"
     assert our_side(app, reference) == before
+
+
+def test_a_receipt_given_by_voice_is_logged_now_when_no_time_is_typed(app, client, world):
+    """As a call starts when it is logged and their message is received when it is recorded, a receipt
+    said on the line is given now: the API answered 422 "at: missing" to the officer logging it as it came."""
+    add_counterpart_line(app, world, LINE)
+    _reference, exchange = sent_notice(app, client, world)
+    [notice] = [m for m in exchange["messages"] if m["direction"] == "out"]
+    before = utcnow()
+    path = f"/exchanges/{exchange['id']}/messages/{notice['id']}/receipt"
+    logged = api(client, world, "POST", path, {"by": "Major Petrov", "via": "voice"})
+    at = parse_moment(logged["receipt_at"])
+    assert before <= at <= utcnow(), f"logged at {logged['receipt_at']}, not when it was given"

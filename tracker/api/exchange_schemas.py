@@ -150,7 +150,7 @@ class ExchangeMessageOut(Schema):
 
 
 class ReceiptIn(Schema):
-    at = Moment(required=True, metadata={"description": "when they confirmed: ISO 8601 or a DTG, not in the future"})
+    at = Moment(metadata={"description": "when they confirmed: ISO 8601 or a DTG, not in the future; default now"})
     by = Text(required=True, validate=Length(min=1, max=120), metadata={"examples": ["Lt Col Orlov, duty officer"]})
     via = Text(
         required=True,

@@ -153,7 +153,8 @@ def record_receipt(exchange_id, message_id, data):
     the receipt is on record already. Never touches the incident's status, acknowledgement or ladder."""
     session = get_session()
     message = receipts.get_message(session, exchange_id, message_id)
-    return receipts.record(session, message, data["at"], data["by"], data["via"], caller(), utcnow())
+    now = utcnow()  # a receipt given by voice is logged as it is given: its time is now unless back-timed
+    return receipts.record(session, message, data.get("at") or now, data["by"], data["via"], caller(), now)
 
 
 @bp.post("/exchanges/<int:exchange_id>/receipts")
