@@ -173,3 +173,18 @@ def test_a_receipt_given_by_voice_is_logged_now_when_no_time_is_typed(app, clien
     logged = api(client, world, "POST", path, {"by": "Major Petrov", "via": "voice"})
     at = parse_moment(logged["receipt_at"])
     assert before <= at <= utcnow(), f"logged at {logged['receipt_at']}, not when it was given"
+
+
+def test_the_link_opened_after_a_receipt_by_voice_says_it_is_on_record(mail_app, smtp_server, world):
+    """Their duty officer confirmed by voice, then opened the link in the e-mail: the page still asked them
+    to confirm, as if nothing had reached us."""
+    app = mail_app
+    client, _reference, exchange, mail = mailed_notice(app, smtp_server, world)
+    [path] = set(RECEIPT_LINK.findall(mail.get_body(("plain",)).get_content()))
+    [notice] = [m for m in exchange["messages"] if m["direction"] == "out"]
+    receipt = f"/exchanges/{exchange['id']}/messages/{notice['id']}/receipt"
+    api(client, world, "POST", receipt, {"by": "Lt Col Orlov, duty officer", "via": "voice"})
+    page = client.get(path)
+    assert page.status_code == 200, page.text[:500]
+    assert "Receipt confirmed" in page.text and "Lt Col Orlov, duty officer" in page.text, page.text[:2000]
+    assert "<form" not in page.text, "no button to confirm again"

@@ -65,6 +65,8 @@ def receipt(token: str):
         view = receipts.inspect(get_session(), dispatch.signer(current_app), token, utcnow())
     except LinkRefused as refused:
         return _refused("receipt", refused)
+    if view.receipt_at is not None:  # given by voice or a message meanwhile: say so, offer no button
+        return render_template("links/receipt_done.html", view=view, texts=_texts(view))
     return render_template("links/receipt.html", view=view, texts=_texts(view), token=token, error=None)
 
 
