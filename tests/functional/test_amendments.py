@@ -516,6 +516,12 @@ def test_an_addition_to_the_narrative_asks_again_for_the_approval_of_a_text_awai
     refused = api(client, world, "POST", f"/summaries/{summary['id']}/send", {}, status=409)
     assert refused["error"]["message"] == STALE
     again = api(client, world, "GET", f"/summaries/{summary['id']}")
+    # Approved again as it stands, it would still say "one drone": the addition goes into it first.
+    body = {"version": again["version"]}
+    unsaid = api(client, world, "POST", f"/summaries/{summary['id']}/approve", body, who="supervisor", status=422)
+    assert "narrative" in unsaid["error"]["details"], unsaid
+    added = {"text": again["text"] + "Second look at the track: two drones, not one.\n", "version": again["version"]}
+    again = api(client, world, "PATCH", f"/summaries/{summary['id']}", added)
     api(client, world, "POST", f"/summaries/{summary['id']}/approve", {"version": again["version"]}, who="supervisor")
     assert api(client, world, "POST", f"/summaries/{summary['id']}/send", {})["status"] == "sent"
 

@@ -23,7 +23,7 @@ from tests.exchange_support import (
 from tests.exchange_support import open_exchange as open_via_api
 from tests.support import csrf, sign_in
 from tracker.db import engine_of, session_scope
-from tracker.models import ExchangeMessage, Incident, Notification, NotificationKind, Precedence, User
+from tracker.models import Exchange, ExchangeMessage, Incident, Notification, NotificationKind, Precedence, User
 from tracker.services.exchanges import counterpart
 from tracker.services.exchanges import summaries as summary_service
 from tracker.services.exchanges.four_eyes import DRAFTER_REFUSED, STALE
@@ -480,3 +480,14 @@ def test_a_draft_on_a_closed_exchange_waits_for_no_one_and_the_panel_says_it_nev
     assert re.search(r"Closed \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(\d{6}Z[A-Z]{3}\d\d\): Settled\.\s", page), (
         "the closing line with its DTG, one full stop"
     )
+
+
+def test_an_exchange_closed_without_a_closing_time_on_record_still_shows(app, client, world, exchange):
+    """Exchanges closed before closed_at was kept (and the report fixtures) have none: the closing line's
+    DTG must not take the incident page down."""
+    api(client, world, "POST", f"/exchanges/{exchange['id']}/transitions", {"state": "closed"})
+    with session_scope(app) as session:
+        session.get_one(Exchange, exchange["id"]).closed_at = None
+    sign_in(client, "supervisor")
+    page = client.get(f"/incidents/{exchange['incident']}")
+    assert page.status_code == 200, page.text[:500]

@@ -144,6 +144,10 @@ def ensure_releasable(summary: Summary) -> None:
     text that may read in another order than the approver read it."""
     if disordered := counterpart.out_of_order(summary.text, summary.text_second):
         raise ValidationError(counterpart.OUT_OF_ORDER, disordered)
+    if added := _narrative_added_since(summary):
+        raise ValidationError(
+            "the narrative was added to since this summary was drafted: draft it again, or add the words", added
+        )
     found = problems(summary)
     if found:
         raise ValidationError(
