@@ -14,12 +14,24 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING
 
+from .text import foreign_digit
+
 if TYPE_CHECKING:  # mgrs and pyproj are imported on first use: most processes never convert a position
     import mgrs
     from pyproj import Geod, Transformer
 
-# MGRS: a UTM zone and band, or a polar (UPS) band A, B, Y or Z; the 100-km square; the digits.
-_MGRS = re.compile(r"^\s*(?:\d{1,2}\s*[C-HJ-NP-X]|[ABYZ])\s*[A-HJ-NP-Z]{2}\s*(\d+)\s*(\d*)\s*$", re.IGNORECASE)
+# MGRS: a UTM zone and band, or a polar (UPS) band A, B, Y or Z; the 100-km square; the digits, in one group or
+# two. ASCII only (re.ASCII): with Unicode case folding "ſ" is an S and "K" (the Kelvin sign) a K. Each part
+# matches one way only, so text that is not MGRS is refused in one pass (no backtracking over its digits).
+_MGRS = re.compile(
+    r"^\s*(?:[0-9]{1,2}\s*[C-HJ-NP-X]|[ABYZ])\s*[A-HJ-NP-Z]{2}\s*([0-9]+)(?:\s+([0-9]+))?\s*$", re.IGNORECASE | re.ASCII
+)
+# The longest position read: the column keeps 120 characters, and no notation needs more. A longer text is refused
+# before it is read (it could only be a slip, or someone making the reader work).
+MAX_LENGTH = 120
+# Any whitespace a phone or a pasted document puts between the parts (no-break, thin, ideographic spaces) is a
+# space; the reader itself is ASCII (re.ASCII), so that only 0-9 are digits and only A-Z letters.
+_ANY_SPACE = re.compile(r"\s")
 
 
 @cache
@@ -40,7 +52,7 @@ def wgs84() -> "Geod":
 # The signs as typed, with their common substitutes (a phone's curly quotes, two apostrophes, letters).
 _TOKEN = re.compile(
     r"""(?P<space>\s+)
-      | (?P<number>[-+\u2212]?\d+(?:\.\d+)?)
+      | (?P<number>[-+\u2212]?[0-9]+(?:\.[0-9]+)?)
       | (?P<deg>°|º|˚|⁰|\*|degrees|degree|deg|d)
       | (?P<sec>''|′′|″|"|”|“|ʺ|sec)
       | (?P<min>′|'|’|‘|´|`|ʹ|min|m)
@@ -48,7 +60,7 @@ _TOKEN = re.compile(
       | (?P<sep>[,;/])
       | (?P<join>:)
     """,
-    re.IGNORECASE | re.VERBOSE,
+    re.IGNORECASE | re.VERBOSE | re.ASCII,
 )
 _ROLES = ("deg", "min", "sec")
 _SIGNS = "°'\""
@@ -368,7 +380,7 @@ def _value(coordinate: _Coordinate, axis: str) -> float:
     limit = 90 if axis == "latitude" else 180
     if not -limit <= degrees <= limit:
         raise _Refused(f"{axis} must be between -{limit} and {limit}")
-    return degrees
+    return degrees + 0.0  # -0 is 0: "-0 -0" would otherwise be stored and shown as -0.00000
 
 
 def _axes(first: _Coordinate, second: _Coordinate) -> tuple[_Coordinate, _Coordinate, bool]:
@@ -384,23 +396,30 @@ def _axes(first: _Coordinate, second: _Coordinate) -> tuple[_Coordinate, _Coordi
 # The coarsest MGRS reference read as a position: 100 m squares (6 digits). A 1 or 10 km square read as its
 # centre could place the incident 0.7 or 7 km from where it was (and its border distance with it): refused.
 MGRS_MIN_DIGITS = 6
+MGRS_MAX_DIGITS = 10  # 1 m squares: the finest MGRS writes
 
 
 def _from_mgrs(text: str, match: re.Match) -> Position:
-    if len(match[1] + match[2]) % 2 or (match[2] and len(match[1]) != len(match[2])):
+    easting, northing = match[1], match[2] or ""
+    if len(easting + northing) % 2 or (northing and len(easting) != len(northing)):
         # "90455 650" is not "9045 5650": the digits are not moved from one group to the other.
         raise ValueError("MGRS needs as many easting as northing digits")
-    if len(match[1] + match[2]) < MGRS_MIN_DIGITS:
+    if len(easting + northing) < MGRS_MIN_DIGITS:
         raise ValueError(
-            f"{text.strip()} names a square of {10 ** (5 - len(match[1] + match[2]) // 2):,} m: give at least "
+            f"{text.strip()} names a square of {10 ** (5 - len(easting + northing) // 2):,} m: give at least "
             f"{MGRS_MIN_DIGITS} digits (100 m), 8 (10 m) as reports do"
+        )
+    if len(easting + northing) > MGRS_MAX_DIGITS:
+        raise ValueError(
+            f"{text.strip()} has {len(easting + northing) // 2} digits each way: MGRS takes at most "
+            f"{MGRS_MAX_DIGITS // 2} (1 m); check for a doubled digit"
         )
     reference = re.sub(r"\s+", "", text).upper()
     try:
         latitude, longitude = _converter().toLatLon(reference)
     except Exception as exc:  # mgrs raises several types for malformed input
         raise ValueError(f"not a valid MGRS reference: {exc}") from None
-    numbers = match[1] + match[2]
+    numbers = easting + northing
     named = reference[: len(reference) - len(numbers) - 2].lstrip("0")
     if not _square_touches(named, latitude, longitude, len(numbers) // 2):
         found = _grid_zone(latitude, longitude)
@@ -476,17 +495,22 @@ def _square_touches(zone: str, latitude: float, longitude: float, digits: int) -
 
 def parse_position(text: str) -> Position:
     """Read decimal degrees, DMS, DDM or MGRS; refuse, showing the reading, what is ambiguous or wrong."""
-    text = text.strip()
-    if not text:
+    typed = text.strip()
+    if not typed:
         raise ValueError(HELP[0].upper() + HELP[1:])
+    if len(typed) > MAX_LENGTH:
+        raise ValueError(f"{len(typed):,} characters: a position takes at most {MAX_LENGTH}; {HELP}")
+    if found := foreign_digit(typed):
+        raise ValueError(found)
+    text = _ANY_SPACE.sub(" ", typed)
     if match := _MGRS.match(text):
-        return _from_mgrs(text, match)
+        return replace(_from_mgrs(text, match), text=typed)
     first, second = _coordinates(text)
     shown = f"{first.reading()} {second.reading()}"
     try:
         latitude, longitude, swapped = _axes(first, second)
         latitude, longitude = _unpacked(latitude, "latitude"), _unpacked(longitude, "longitude")
         shown = " ".join(c.reading() for c in ((longitude, latitude) if swapped else (latitude, longitude)))
-        return Position(_value(latitude, "latitude"), _value(longitude, "longitude"), text)
+        return Position(_value(latitude, "latitude"), _value(longitude, "longitude"), typed)
     except _Refused as refusal:
         raise ValueError(f"read as {shown}? {refusal}") from None

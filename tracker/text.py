@@ -77,6 +77,20 @@ def bidi_problem(text: str) -> str | None:
     return None
 
 
+def foreign_digit(text: str) -> str | None:
+    """Why text holding a digit other than 0-9 cannot be read as a number, or None.
+
+    Python reads every script's decimal digits as digits (int("٥٤") is 54, regex \\d matches "５"), so a
+    position, a time or a count typed in Arabic-Indic, Devanagari or fullwidth digits would be read, and
+    stored, as a number nobody on another desk can check against what was typed. The tracker reads ASCII
+    0-9 only and says which character it refused."""
+    for character in text:
+        if character.isdecimal() and not "0" <= character <= "9":
+            name = unicodedata.name(character, f"U+{ord(character):04X}")
+            return f"“{character}” ({name}) is not one of the digits 0-9: type numbers with 0-9"
+    return None
+
+
 def scalar(text: str) -> str:
     """The text with each lone surrogate replaced by U+FFFD, so that it can be encoded as UTF-8."""
     return LONE_SURROGATE.sub("\ufffd", text)

@@ -2,8 +2,11 @@
 DDHHMMZMONYYYY). Pure functions."""
 
 import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import overload
+
+from .text import foreign_digit
 
 # The times the tracker handles: a DTG's two-digit year names 2000-2099, and no record or exercise lies outside
 # 1900-2100. Beyond year 1 or 9999 a time cannot even be moved by a zone offset or a search window
@@ -11,7 +14,13 @@ from typing import overload
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2101, 1, 1, tzinfo=UTC)  # exclusive: the whole of 2100 is in
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_DTG = re.compile(r"^(\d{2})(\d{2})(\d{2})([A-IK-Z])([A-Z]{3})(\d{2}|\d{4})\Z")
+# ASCII only: regex \d also matches Arabic-Indic or fullwidth digits, which int() then reads as numbers.
+_DTG = re.compile(r"^([0-9]{2})([0-9]{2})([0-9]{2})([A-IK-Z])([A-Z]{3})([0-9]{2}|[0-9]{4})\Z")
+# Whitespace of any kind (a no-break space pasted from a document) between a DTG's parts, which are read without it.
+_ANY_SPACE = re.compile(r"\s+")
+# What a time is written with: ASCII digits, letters, signs and spaces. Anything else is refused before reading:
+# "ſ" upper-cases to S (ſep26 read as SEP), and a digit of another script would be read by int().
+_NOT_ASCII = re.compile(r"[^\x20-\x7e]")
 
 
 def utcnow() -> datetime:
@@ -35,7 +44,7 @@ def zone_offset(letter: str) -> timedelta:
 def parse_dtg(text: str) -> datetime:
     """Parse a date-time group such as 061620ZDEC17 into an aware UTC datetime. The year may be written in
     four digits (061620ZDEC2017), as some staff and formats write it: it names the same time, never a guess."""
-    match = _DTG.match(text.strip().upper().replace(" ", ""))
+    match = _DTG.match(_compact(text))
     if not match:
         raise ValueError("not a date-time group (expected DDHHMMZMONYY, e.g. 061620ZDEC17 or 061620ZDEC2017)")
     day, hour, minute, zone, month, year = match.groups()
@@ -55,6 +64,19 @@ def parse_dtg(text: str) -> datetime:
         raise ValueError(_RANGE) from None
 
 
+def _compact(text: str) -> str:
+    """The text as a DTG is matched: upper case, without spaces; ValueError for a character no time is written
+    with (checked first: str.upper() turns some letters of other scripts into A-Z)."""
+    text = _ANY_SPACE.sub("", text)
+    if found := foreign_digit(text):
+        raise ValueError(found)
+    if other := _NOT_ASCII.search(text):
+        character = other[0]
+        name = unicodedata.name(character, f"U+{ord(character):04X}")
+        raise ValueError(f"“{character}” ({name}) is not part of a time: write it with 0-9, A-Z, - + : and .")
+    return text.upper()
+
+
 def format_dtg(moment: datetime) -> str:
     """Format an aware datetime as a Zulu date-time group, e.g. 061620ZDEC17; outside 2000-2099 with the
     year whole (271405ZNOV1999), since two digits name 2000-2099 only and 99 would read back as 2099."""
@@ -67,7 +89,7 @@ def format_dtg(moment: datetime) -> str:
 def parse_moment(text: str) -> datetime:
     """Parse ISO 8601 with an explicit zone, or a DTG; return an aware UTC datetime."""
     text = text.strip()
-    if _DTG.match(text.upper().replace(" ", "")):
+    if _DTG.match(_compact(text)):
         return parse_dtg(text)
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z"))

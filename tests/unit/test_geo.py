@@ -284,3 +284,71 @@ def test_latitude_and_longitude_in_different_notations_need_a_letter_or_a_comma(
         parse_position("54.5 30 22 10")
     assert parse_position("54.5, 30 22 10").longitude == pytest.approx(30 + 22 / 60 + 10 / 3600)
     assert parse_position("54 42 30N 22 30E").longitude == pytest.approx(22.5)
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("٥٤.٤١٢, ٢٢.٨٧١", "ARABIC-INDIC DIGIT FIVE"),
+        ("５４.４１２, ２２.８７１", "FULLWIDTH DIGIT FIVE"),
+        ("54.412, 22.८७१", "DEVANAGARI DIGIT EIGHT"),
+        ("34U FF ２１４２ ３０９７", "FULLWIDTH DIGIT TWO"),
+        ("54 24 43N 022 52 1۶E", "EXTENDED ARABIC-INDIC DIGIT SIX"),
+    ],
+)
+def test_digits_other_than_ascii_are_refused_naming_the_character(text, refused):
+    """int() and float() read every script's digits, regex \\d matches them: a position typed so was stored
+    as a number nobody on another desk could check against the text. Only 0-9 are read."""
+    with pytest.raises(ValueError) as refusal:
+        parse_position(text)
+    said = str(refusal.value)
+    assert refused in said and "0-9" in said, f"{text!r} was refused, but not naming {refused}: {said}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "54.412ſ 22.871E",  # LATIN SMALL LETTER LONG S: an "s" to Unicode case folding, so it read as South
+        "54 24 43N 022 52 16E\u212a",  # KELVIN SIGN
+        "54.412 N 22.871 ℮",
+        "54.412\u00b9 22.871",  # a superscript one: no digit to float(), no minutes sign either
+    ],
+)
+def test_letters_and_signs_that_only_look_like_ascii_are_refused(text):
+    with pytest.raises(ValueError):
+        position = parse_position(text)
+        pytest.fail(f"{text!r} was read as {position.latitude}, {position.longitude}")
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u202f", "\u2009", "\u3000", "\t"])
+def test_any_space_a_phone_or_a_document_puts_between_the_parts_is_a_space(space):
+    for text in (f"54 24 43N{space}022 52 16E", f"34U{space}FF{space}2142{space}3097"):
+        position = parse_position(text)
+        assert (round(position.latitude, 3), round(position.longitude, 3)) == (54.412, 22.871), text
+        assert position.text == text, "the text is kept as typed"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "34UFF" + "1" * 20_000 + "!",  # the MGRS pattern backtracked over the digits: seconds of work
+        " ".join(["1"] * 3_000),
+        "54.1 N 22.3 E " + "x" * 5_000,
+    ],
+)
+def test_a_text_longer_than_any_position_is_refused_before_it_is_read(text):
+    with pytest.raises(ValueError, match=r"characters: a position takes at most 120") as refusal:
+        parse_position(text)
+    assert len(str(refusal.value)) < 400, "the refusal does not echo the text"
+
+
+@pytest.mark.parametrize("text", ["34U FF 214231 309712", "34UFF214231309712", "34U FF 2142312345 3097123456"])
+def test_mgrs_with_more_than_five_digits_each_way_is_refused_saying_so(text):
+    with pytest.raises(ValueError, match=r"MGRS takes at most 5 \(1 m\)"):
+        parse_position(text)
+
+
+def test_minus_zero_is_zero():
+    position = parse_position("-0 -0")
+    assert str(position.latitude) == "0.0" and str(position.longitude) == "0.0", position
+    assert position.decimal == "0.00000, 0.00000"

@@ -183,3 +183,27 @@ def test_a_date_time_group_reads_as_strftime_writes_it_in_zulu(moment):
     year = zulu.strftime("%y") if 2000 <= zulu.year <= 2099 else zulu.strftime("%Y")  # two digits name 2000-2099
     assert format_dtg(moment) == zulu.strftime("%d%H%MZ") + zulu.strftime("%b").upper() + year
     assert parse_dtg(format_dtg(moment)) == zulu.replace(second=0, microsecond=0)
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("２７1405ZNOV26", "FULLWIDTH DIGIT TWO"),
+        ("271405ZNOV٢٦", "ARABIC-INDIC DIGIT TWO"),
+        ("27१405ZNOV26", "DEVANAGARI DIGIT ONE"),
+        ("271405Zſep26", "LATIN SMALL LETTER LONG S"),  # upper-cased, it was SEP
+        ("271405ZNOV26\u212a", "KELVIN SIGN"),
+        ("٢٠٢٦-11-27T14:05:00Z", "ARABIC-INDIC DIGIT TWO"),
+    ],
+)
+def test_a_time_with_digits_or_letters_of_another_script_is_refused_naming_the_character(text, refused):
+    """int() reads every script's digits and regex \\d matches them; str.upper() turns "ſ" into S: a DTG typed
+    so was read as a time nobody could check against the text. Only ASCII is read."""
+    with pytest.raises(ValueError) as refusal:
+        moment = parse_moment(text)
+        pytest.fail(f"{text!r} was read as {moment}")
+    assert refused in str(refusal.value), str(refusal.value)
+
+
+def test_any_space_between_the_parts_of_a_dtg_is_a_space():
+    assert parse_moment("271405Z\u00a0NOV\u202f26") == utc(2026, 11, 27, 14, 5)

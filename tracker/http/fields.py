@@ -11,7 +11,8 @@ from ..services.incidents.routing import category_problem
 from ..text import breaks_read, name_problem, problem
 from ..timeutil import in_range, isoformat, parse_moment
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
+# ASCII digits only (\d also matches other scripts' digits): the rest goes on to Moment, which names them.
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 
 class Text(fields.String):
