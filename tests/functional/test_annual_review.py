@@ -289,6 +289,8 @@ def test_a_year_outside_the_seeded_one_and_a_bad_year(client, seeded_year):
     assert incsea["incidents"] == 4, incsea
     bad = client.get("/api/v1/reports/annual-review?year=twenty", headers=auth)
     assert bad.status_code == 422 and "year" in bad.get_json()["error"]["details"], bad.get_json()
+    arabic = client.get("/api/v1/reports/annual-review", query_string={"year": "٢٠٢٥"}, headers=auth)
+    assert arabic.status_code == 422 and "ARABIC-INDIC DIGIT TWO" in str(arabic.get_json()["error"]), arabic.get_json()
     sign_in(client, "supervisor")
     assert client.get("/reports/review?year=99999").status_code == 422
     # The years a time may fall in anywhere in the tracker (1900-2100), as every other date is refused.
@@ -296,7 +298,8 @@ def test_a_year_outside_the_seeded_one_and_a_bad_year(client, seeded_year):
         answered = client.get(f"/api/v1/reports/annual-review?year={year}", headers=auth)
         assert answered.status_code == status, (year, answered.get_json())
     assert client.get("/reports/review.csv?year=x").status_code == 422
-    for digits_of_no_number in ("²⁰²⁶", "2026²", "9" * 5000):  # digits to str.isdigit, or too many for int()
+    # Digits to str.isdigit, or too many for int(), or digits of another script that int() reads (٢٠٢٥ is 2025).
+    for digits_of_no_number in ("²⁰²⁶", "2026²", "9" * 5000, "٢٠٢٥", "２０２５"):
         assert client.get("/reports/review", query_string={"year": digits_of_no_number}).status_code == 422
         assert client.get("/reports/review.csv", query_string={"year": digits_of_no_number}).status_code == 422
     duty = client.get("/api/v1/reports/annual-review", headers=seeded_year.auth("duty"))

@@ -84,6 +84,9 @@ def test_supervisor_enters_edits_and_deletes_an_exercise(app, world):
         ({"area": "POLYGON ((23 54, 24 54, 24 55, 23 54))"}, "area", "not both"),
         ({"centre": "somewhere"}, "centre", "decimal degrees"),
         ({"radius_km": "0"}, "radius_km", "more than 0"),
+        ({"radius_km": "١٥"}, "radius_km", "ARABIC-INDIC DIGIT ONE"),  # float() read it as 15
+        ({"radius_km": "1_5"}, "radius_km", "not a number"),
+        ({"centre": "٥٤.٢٥, ٢٣.٧٥"}, "centre", "ARABIC-INDIC DIGIT FIVE"),
         ({"states": " ; "}, "states", "give 1 to 30 states"),
         ({"notified_via": ""}, "notified_via", "must be given"),
     ],

@@ -138,7 +138,7 @@ def test_a_figure_that_is_no_whole_number_is_told_once_beside_its_field(client, 
     answer = client.post("/incidents/new", data=filing_form(client, troops="1e3"))
     assert answer.status_code == 422
     errors = ERROR.findall(answer.text)
-    assert errors == [("troops", "Not a valid integer value.")], errors
+    assert errors == [("troops", "not a whole number: “1e3” (digits 0-9)")], errors
     ids = re.findall(r'\bid="([^"]+)"', answer.text)
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
     with session_scope(app) as session:

@@ -113,3 +113,27 @@ def _impossible(converter, big: int):
     if isinstance(converter, AnyConverter):  # a fixed word, not looked up: any of them
         return sorted(converter.items)[0]
     return "INC-2026-00001\x00"
+
+
+def test_an_id_in_a_path_written_in_other_digits_finds_nothing(app, client, world):
+    """Werkzeug's int converter matched \\d+, and int() read "١" as 1: /api/v1/channels/١ answered channel 1."""
+    numbered = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if any(isinstance(c, IntegerConverter) for c in rule._converters.values())
+    ]
+    assert numbered and all(
+        rule._converters[name].regex == "[0-9]+"
+        for rule in numbered
+        for name in rule.arguments
+        if isinstance(rule._converters[name], IntegerConverter)
+    ), [r.rule for r in numbered][:5]
+    line = world.channels["L1"]
+    assert client.get(f"/api/v1/channels/{line}", headers=world.auth("admin")).status_code == 200
+    for zero in ("٠", "０", "०"):  # the line's id in Arabic-Indic, fullwidth and Devanagari digits
+        spelt = "".join(chr(ord(zero) + int(digit)) for digit in str(line))
+        answer = client.get(f"/api/v1/channels/{spelt}", headers=world.auth("admin"))
+        assert answer.status_code == 404 and answer.get_json()["error"]["code"] == "not_found", (
+            spelt,
+            answer.text[:200],
+        )

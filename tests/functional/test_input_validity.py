@@ -22,7 +22,7 @@ from tests.support import count, csrf, file_incident, filing_form, incident_payl
 from tracker import jobs
 from tracker.db import session_scope
 from tracker.errors import ValidationError
-from tracker.http.fields import Flag, Number, Text
+from tracker.http.fields import Count, Flag, Number, Text
 from tracker.models import (
     AgreedAction,
     ContactChannel,
@@ -636,3 +636,19 @@ def test_a_compressed_body_is_refused_with_415_not_read_as_the_body(app, client,
     assert error["details"] == {"encoding": "gzip"} and "uncompressed" in error["message"], error
     plain = {**world.auth("duty"), "Content-Encoding": "identity"}
     assert client.post("/api/v1/incidents", json=incident_payload(), headers=plain).status_code == 201
+
+
+def test_every_number_a_query_string_carries_is_read_from_ascii_digits(app, client, world):
+    """int() reads "٥" and "５" as 5 and "1_0" as 10: a page, a year or an id in a query string is read from
+    0-9 only (http.fields.Count), and anything else is refused naming the parameter."""
+    lenient = [
+        where
+        for where, field in request_fields(app, ("query", "form", "headers", "cookies", "path"))
+        if isinstance(field, fields.Number) and not isinstance(field, Count)
+    ]
+    assert lenient == [], "\n".join(lenient)
+    for page in ("٢", "２", "1_0", " 2x"):
+        refused = client.get("/api/v1/incidents", query_string={"page": page}, headers=world.auth("duty"))
+        assert refused.status_code == 422, (page, refused.status_code, refused.get_data(as_text=True)[:300])
+        assert "page" in str(refused.get_json()["error"]["details"]), refused.get_json()
+    assert client.get("/api/v1/incidents?page=2", headers=world.auth("duty")).status_code == 200

@@ -11,7 +11,7 @@ from apiflask.validators import Range
 from ..db import get_session
 from ..http import wiring
 from ..http.access import requires
-from ..http.fields import Query
+from ..http.fields import Count, Query
 from ..http.reporting import (
     CsvQuery,
     ReportQuery,
@@ -148,7 +148,7 @@ def export_geojson(query):
 
 
 class ReviewQuery(Query):
-    year = fields.Integer(
+    year = Count(
         validate=Range(annual.FIRST_YEAR, annual.LAST_YEAR), metadata={"description": "UTC year; default: this one"}
     )
 

@@ -9,7 +9,21 @@ from marshmallow import post_load, validates_schema
 from ..channels import withheld
 from ..geo import agrees, parse_position
 from ..http.access import current_principal
-from ..http.fields import UTC, Bound, DomainAndCategory, Flag, Moment, Name, Number, Pattern, Query, Text, Whole, Window
+from ..http.fields import (
+    UTC,
+    Bound,
+    Count,
+    DomainAndCategory,
+    Flag,
+    Moment,
+    Name,
+    Number,
+    Pattern,
+    Query,
+    Text,
+    Whole,
+    Window,
+)
 from ..models import (
     ChannelHealth,
     CheckOutcome,
@@ -503,8 +517,8 @@ class IncidentQuery(Query, DomainAndCategory, Window):
             "examples": ["NM-2026-0007"],
         },
     )
-    page = fields.Integer(load_default=1, validate=ID)
-    per_page = fields.Integer(validate=Range(min=1, max=200))
+    page = Count(load_default=1, validate=ID)
+    per_page = Count(validate=Range(min=1, max=200))
 
 
 class IncidentPage(Schema):
@@ -633,9 +647,9 @@ class ConfigChangeQuery(Query):
         validate=OneOf(["line", "policy", "rule", "agreement"]),
         metadata={"description": "line, policy, rule or agreement: changes of that kind only"},
     )
-    subject_id = fields.Integer(validate=ID, metadata={"description": "with subject (422 without it): that one only"})
-    page = fields.Integer(load_default=1, validate=ID)
-    per_page = fields.Integer(validate=Range(min=1, max=200))
+    subject_id = Count(validate=ID, metadata={"description": "with subject (422 without it): that one only"})
+    page = Count(load_default=1, validate=ID)
+    per_page = Count(validate=Range(min=1, max=200))
 
     @validates_schema
     def _an_id_names_one_subject(self, data, **kwargs):

@@ -7,6 +7,7 @@ from apiflask import Schema, fields
 from marshmallow import ValidationError, pre_load, validates_schema
 from marshmallow.validate import Regexp
 
+from ..numbers import read_whole
 from ..services.incidents.routing import category_problem
 from ..text import breaks_read, name_problem, problem
 from ..timeutil import in_range, isoformat, parse_moment
@@ -97,6 +98,20 @@ class Number(fields.Float):
     def _validated(self, value):
         if isinstance(value, str):
             raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+class Count(fields.Integer):
+    """A whole number in a query string (a page, a year, an id): ASCII digits with an optional sign, as
+    numbers.read_whole reads them. Marshmallow's Integer reads text with int(), which takes "٥" or "５" for
+    5 and "1_0" for 10. Every integer a query string carries is a Count (tests/functional/test_input_validity.py)."""
+
+    def _validated(self, value):
+        if isinstance(value, str):
+            try:
+                value = read_whole(value)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
         return super()._validated(value)
 
 

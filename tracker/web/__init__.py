@@ -57,7 +57,7 @@ def _unauthorized():
 def _load_user(key: str) -> User | None:
     """The user of the cookie's web session, if that session is live (not revoked, not too old)."""
     session_id = session.get(auth.SESSION_KEY)
-    if not key.isdigit() or not isinstance(session_id, str):
+    if not (key.isascii() and key.isdigit()) or not isinstance(session_id, str):  # "²" is a digit to isdigit()
         return None
     return sessions.user_of(get_session(), session_id, int(key), utcnow(), auth.absolute_limit())
 

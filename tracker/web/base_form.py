@@ -16,11 +16,39 @@ import re
 from collections.abc import Callable
 
 from flask_wtf import FlaskForm
-from wtforms import Field, FieldList, Form, PasswordField, StringField, TextAreaField
+from wtforms import Field, FieldList, FloatField, Form, IntegerField, PasswordField, StringField, TextAreaField
 from wtforms.meta import DefaultMeta
 from wtforms.validators import NumberRange, StopValidation, ValidationError
 
 from .. import text
+from ..numbers import read_decimal, read_whole
+
+
+class WholeNumberField(IntegerField):
+    """An IntegerField read as numbers.read_whole reads: ASCII digits and a sign. WTForms reads with int(), which
+    takes "٣٠٠" or "３００" for 300 and "1_000" for 1000. Every whole number of a page is one of these
+    (tests/functional/test_form_numbers.py holds them to it)."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            try:
+                self.data = read_whole(valuelist[0])
+            except ValueError as exc:
+                self.data = None  # type: ignore[assignment]  # as WTForms leaves it: no number read
+                raise ValueError(str(exc)) from None
+
+
+class NumberField(FloatField):
+    """A FloatField read as numbers.read_decimal reads: ASCII digits, a sign and a decimal point. WTForms reads
+    with float(), which also takes "nan", "inf", "1e3" and the digits of other scripts."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            try:
+                self.data = read_decimal(valuelist[0])
+            except ValueError as exc:
+                self.data = None  # type: ignore[assignment]  # as WTForms leaves it: no number read
+                raise ValueError(str(exc)) from None
 
 
 def rule_of(field: Field) -> Callable[[str], str | None] | None:

@@ -4,10 +4,8 @@ the database cannot keep)."""
 from wtforms import (
     BooleanField,
     EmailField,
-    FloatField,
     FormField,
     HiddenField,
-    IntegerField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -28,7 +26,7 @@ from wtforms.validators import (
 from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, Role, SafetyRisk, all_categories
 from ..models.enums import UNUSUAL_ACTIVITY, category_label
 from ..services.engine.message_text import PROSIGN
-from .base_form import RowList, SubForm, TrackerForm
+from .base_form import NumberField, RowList, SubForm, TrackerForm, WholeNumberField
 from .marking import CheckboxesField
 from .measure_fields import MeasureFields
 
@@ -231,7 +229,7 @@ class ChannelForm(TrackerForm):
     members = SelectMultipleField(
         "Members (liaison staff)", choices=[], description="Ctrl-click, or Shift with the arrow keys, to choose several"
     )
-    check_interval_seconds = IntegerField(
+    check_interval_seconds = WholeNumberField(
         "Check every (seconds)", validators=[Optional(), NumberRange(60, 30 * 86400)], description="blank: no interval"
     )
     check_cron = StringField(
@@ -240,20 +238,20 @@ class ChannelForm(TrackerForm):
         description="minute hour day month weekday, e.g. 0 */6 * * *",
         filters=[_strip],
     )
-    check_window_seconds = IntegerField(
+    check_window_seconds = WholeNumberField(
         "Check window (seconds)",
         validators=[InputRequired(), NumberRange(10, 7 * 86400)],
         default=900,
         description="a check not confirmed in time fails",
     )
     counterpart_line = BooleanField("Line to the other side (carries exchanges, never ladder messages)")
-    reply_deadline_seconds = IntegerField(
+    reply_deadline_seconds = WholeNumberField(
         "Reply due within (seconds)",
         validators=[Optional(), NumberRange(1, 90 * 86400)],
         default=172800,
         description="after we request an explanation; Vienna Document: 172800 (48 h)",
     )
-    meeting_deadline_seconds = IntegerField(
+    meeting_deadline_seconds = WholeNumberField(
         "Meeting due within (seconds)",
         validators=[Optional(), NumberRange(1, 90 * 86400)],
         default=172800,
@@ -286,7 +284,7 @@ class StepForm(SubForm):
     """One row of a policy's ladder (a sub-form: the policy form carries the CSRF token)."""
 
     channel_ids = SelectMultipleField("Channels", coerce=int, choices=[])
-    ack_seconds = IntegerField("Acknowledge within (seconds)", validators=[Optional(), NumberRange(1, 7 * 86400)])
+    ack_seconds = WholeNumberField("Acknowledge within (seconds)", validators=[Optional(), NumberRange(1, 7 * 86400)])
     fallback_channel_id = SelectField("Fallback channel (when one is down)", coerce=optional_id, choices=[])
     by_decision = BooleanField(
         "By decision: a supervisor confirms it",
@@ -297,7 +295,9 @@ class StepForm(SubForm):
 class PolicyForm(TrackerForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)], filters=[_strip])
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
-    repeat = IntegerField("Repeat the last step (times)", validators=[InputRequired(), NumberRange(0, 50)], default=0)
+    repeat = WholeNumberField(
+        "Repeat the last step (times)", validators=[InputRequired(), NumberRange(0, 50)], default=0
+    )
     steps = RowList(FormField(StepForm), min_entries=5, max_entries=10)
 
 
@@ -315,7 +315,7 @@ class RuleForm(TrackerForm):
         description="blank: any; case does not matter",
         filters=[_strip, lambda v: v or None],
     )
-    within_border_km = FloatField(
+    within_border_km = NumberField(
         "Within km of the border",
         validators=[Optional(), NumberRange(0, 1000)],
         description="blank: any distance; needs the incident's position",

@@ -2,29 +2,30 @@
 taken, and the forces our report saw of an exercise (a mixin: WTForms collects the fields of every class
 a form is made of)."""
 
-from wtforms import FloatField, IntegerField, SelectField, TextAreaField
+from wtforms import SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
 from ..services.incidents import measures
+from .base_form import NumberField, WholeNumberField
 
 HORIZONTAL_UNITS = [SelectChoice(unit, measures.LABELS[unit]) for unit in measures.HORIZONTAL]
 VERTICAL_UNITS = [SelectChoice(unit, measures.LABELS[unit]) for unit in measures.VERTICAL]
 CPA_FIELDS = ("cpa_horizontal", "cpa_horizontal_unit", "cpa_vertical", "cpa_vertical_unit")
 
 
-def _count(label: str) -> IntegerField:
-    return IntegerField(label, validators=[Optional(), NumberRange(0, measures.FORCE_MAX)])
+def _count(label: str) -> WholeNumberField:
+    return WholeNumberField(label, validators=[Optional(), NumberRange(0, measures.FORCE_MAX)])
 
 
 class MeasureFields:
-    cpa_horizontal = FloatField(
+    cpa_horizontal = NumberField(
         "Closest approach, horizontal",
         validators=[Optional(), NumberRange(0, 10_000_000)],
         description="blank: not known; 0.3 NM is kept as 556 m and shown as given",
     )
     cpa_horizontal_unit = SelectField("Horizontal unit", choices=HORIZONTAL_UNITS, default="m")
-    cpa_vertical = FloatField(
+    cpa_vertical = NumberField(
         "Closest approach, vertical",
         validators=[Optional(), NumberRange(0, 10_000_000)],
         description="blank: not known",

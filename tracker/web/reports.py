@@ -13,6 +13,7 @@ from ..models import Domain, Precedence, all_categories
 from ..models.enums import category_label
 from ..models.labels import label
 from ..models.permissions import Permission
+from ..numbers import read_whole
 from ..services.review import annual, export, reports
 from ..timeutil import utcnow
 from .charts import bar_chart, count, duration
@@ -144,11 +145,9 @@ def _year() -> int | None:
     given = request.args.get("year", "").strip()
     if not given:
         return utcnow().year
-    if not given.isdecimal():  # not isdigit(): superscripts are digits to it and no number to int()
-        return None
-    try:
-        year = int(given)
-    except ValueError:  # over 4,300 digits: int() refuses to read them (sys.get_int_max_str_digits)
+    try:  # 0-9 only: isdecimal() and int() also read "٢٠٢٦" (Arabic-Indic digits) as 2026
+        year = read_whole(given)
+    except ValueError:
         return None
     return year if annual.FIRST_YEAR <= year <= annual.LAST_YEAR else None
 

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from ...errors import ValidationError
 from ...geo import parse_position
 from ...models import ExerciseNotice, NotifiedVia
+from ...numbers import read_decimal
 from ...timeutil import isoformat, parse_moment
 from . import register
 from .area import area_wkt, read_area
@@ -69,14 +70,6 @@ REQUIRED = ("name", "states", "starts_at", "ends_at", "notified_via")
 MAX_ROWS = 1000
 # Problems with the centre cell are reported under "centre", not the fields it fills.
 _CENTRE_FIELDS = {"centre_latitude": "centre", "centre_longitude": "centre"}
-
-
-def _number(text: str, kind) -> float | int:
-    try:
-        value = kind(text.replace(" ", ""))
-    except ValueError:
-        raise ValueError(f"not a {'whole ' if kind is int else ''}number: {text!r}") from None
-    return value
 
 
 # Thousands grouped by one separator used throughout: comma, space, no-break, thin or narrow
@@ -116,7 +109,7 @@ READERS = {
     "starts_at": parse_moment,
     "ends_at": parse_moment,
     "notified_at": parse_moment,
-    "radius_km": lambda text: _number(text, float),
+    "radius_km": read_decimal,  # 0-9 only: float() also reads "٥٠", "1_0", "nan" and "1e3"
     **dict.fromkeys(FIGURES, whole_number),
     "snap": yes_or_no,
     "ours": yes_or_no,
