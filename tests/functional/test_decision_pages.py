@@ -115,6 +115,13 @@ def test_the_incident_page_says_what_waits_and_a_supervisor_confirms_with_one_cl
     button = re.search(r'<form method="post" action="/incidents/[^"]+/decision".*?</form>', page, re.S)
     assert button and 'name="step" value="2"' in button[0] and "Confirm step 2: call L2" in html.unescape(button[0])
     token = support.CSRF_TOKEN.search(button[0])[1]
+    # A step the page never sends ("٢" read by int() as 2, or no number) confirms nothing, not whatever waits.
+    for garbled in ("٢", "two"):
+        refused = supervisor.post(f"/incidents/{reference}/decision", data={"csrf_token": token, "step": garbled})
+        assert refused.status_code == 302, refused.status_code
+        with session_scope(app) as session:
+            pending = session.scalar(select(Incident.decision_step).where(Incident.reference == reference))
+            assert pending == 2, f"step {garbled!r} confirmed the waiting step"
     confirmed = supervisor.post(f"/incidents/{reference}/decision", data={"csrf_token": token, "step": "2"})
     assert confirmed.status_code == 302 and confirmed.headers["Location"].endswith(f"/incidents/{reference}")
     after = html.unescape(supervisor.get(f"/incidents/{reference}").text)

@@ -22,7 +22,7 @@ from . import marking, measure_fields
 from .acknowledging import AcknowledgeForm, note_refused
 from .acting import act_on_incident, ask_first, kept_form, page_again
 from .auth import safe_next
-from .base_form import refusal
+from .base_form import id_of, refusal
 from .forms import ActionForm, CommentForm, IncidentForm, ResolveForm, flag
 from .summaries import FIELD_LABELS
 
@@ -279,7 +279,10 @@ def acknowledge(reference: str):
 @requires(Permission.INCIDENTS_DECIDE)
 def decide(reference: str):
     """Confirm the step waiting for a decision (the page sends the step it showed)."""
-    step = request.form.get("step", type=int)
+    given = request.form.get("step")
+    # The step the page showed, in 0-9 (type=int also read "٢" as 2, and made any other text "no step", which
+    # confirms whatever waits): a step that is no number matches none.
+    step = None if given is None else (id_of(given) or 0)
 
     def confirm(session):
         incident = handling.get_incident(session, reference)
