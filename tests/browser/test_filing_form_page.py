@@ -6,8 +6,11 @@ import re
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from tests.support import build_world
+from tracker.db import session_scope
+from tracker.models import Incident
 
 pytestmark = pytest.mark.browser
 
@@ -52,7 +55,33 @@ def test_a_duty_officer_files_on_a_phone_without_the_forms_traps(app, sign_in):
     category.select_option("airspace_violation")
     page.get_by_role("button", name="File incident").click()
     expect(page).to_have_url(re.compile(r"/incidents/INC-[\w-]+$"))
+    with session_scope(app) as session:  # chosen again as the position's own: it follows the position
+        assert tuple(session.execute(select(Incident.sector, Incident.sector_given)).one()) == ("North", False)
 
     page.goto("/incidents/new")
     expect(page.get_by_role("textbox", name="Reporting unit")).to_have_value("3rd Air Defence Battalion")
+    assert duty.page_errors == []
+
+
+def test_a_sector_chosen_other_than_the_positions_is_filed_as_given_by_hand(app, sign_in):
+    """The script keeps the sector on the position's own and says so (sector_followed); one chosen otherwise
+    is given by hand, and an amendment of the position leaves it."""
+    build_world(app)
+    duty = sign_in("duty", 1280)
+    page = duty.page
+    page.goto("/incidents/new")
+    page.get_by_label("Occurred at", exact=False).fill("271405ZNOV26")
+    page.get_by_role("textbox", name="Reporting unit").fill("Border Guard Post 7")
+    page.get_by_role("combobox", name="Category").select_option("airspace_violation")
+    page.get_by_role("combobox", name="Precedence").select_option("O")
+    page.get_by_role("textbox", name="Position (").fill("54.412, 22.871")
+    sector = page.get_by_role("combobox", name="Sector")
+    expect(sector).to_have_value("North")
+    expect(page.locator('input[name="sector_followed"]')).to_have_value("1")
+    sector.select_option("South")
+    expect(page.locator('input[name="sector_followed"]')).to_have_value("")
+    page.get_by_role("button", name="File incident").click()
+    expect(page).to_have_url(re.compile(r"/incidents/INC-[\w-]+$"))
+    with session_scope(app) as session:
+        assert tuple(session.execute(select(Incident.sector, Incident.sector_given)).one()) == ("South", True)
     assert duty.page_errors == []

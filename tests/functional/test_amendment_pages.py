@@ -299,3 +299,17 @@ def test_the_amend_page_shows_every_problem_at_once_the_time_and_position_too(cl
     assert answer.status_code == 422
     for field in ("occurred_at", "position", "cpa_horizontal"):
         assert f'id="{field}-error"' in answer.text, f"no problem beside {field}: the officer would find it next time"
+
+
+@pytest.mark.parametrize(("filed_with", "after"), [("North", "North"), (..., "South")])
+def test_moving_the_position_on_the_page_keeps_a_sector_given_by_hand_and_moves_a_derived_one(
+    client, world, filed_with, after
+):
+    reference = file_incident(client, world, sector=filed_with)["reference"]
+    sign_in(client, "duty")
+    fields = form_as_shown(client.get(f"/incidents/{reference}/amend").text)
+    assert fields["sector"] == "North", fields["sector"]
+    fields.update(position="54 06 07N 023 18 40E")  # sector South; the sector field left as shown
+    answer = client.post(f"/incidents/{reference}/amend", data=fields)
+    assert answer.status_code == 302, answer.text[:2000]
+    assert read(client, world, reference)["sector"] == after

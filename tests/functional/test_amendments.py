@@ -53,7 +53,8 @@ def sweep(app, now) -> int:
 POSITION_SOUTH = "54 06 07N 023 18 40E"  # 7 km west of the border, sector South
 FACTS = {
     "occurred_at": ({"occurred_at": "270905ZNOV26"}, ["occurred_at"], "2026-11-27T09:05:00Z"),
-    "position": ({"position": POSITION_SOUTH}, ["border_distance_km", "position", "sector"], None),
+    # Filed with the sector given by hand (North): it stays (tests/functional/test_amendment_position.py).
+    "position": ({"position": POSITION_SOUTH}, ["border_distance_km", "position"], None),
     "sector": ({"sector": "coast"}, ["sector"], "Coast"),
     "domain and category": (
         {"domain": "maritime", "category": "unsafe_manoeuvre"},
@@ -115,7 +116,7 @@ def test_an_amendment_to_a_sector_nobody_names_is_refused(client, world):
 
 
 def test_the_answer_shows_each_fact_as_amended(client, world):
-    filed = file_incident(client, world)
+    filed = file_incident(client, world, sector=...)  # the sector left to the position: it follows it
     answer = amend(
         client,
         world,

@@ -155,3 +155,21 @@ def test_a_figure_too_large_for_a_float_is_refused_beside_its_field_not_a_500(cl
     assert ERROR.findall(answer.text) == [("troops", "Number must be between 0 and 10000000.")]
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(Incident)) == 0
+
+
+def test_a_sector_the_pages_script_kept_on_the_positions_is_derived_and_one_chosen_is_given(client, world, app):
+    """The form's script fills the sector in from the position (sector_followed=1): derived, it follows the
+    position when it is amended; a sector chosen (or sent without the script) was given by hand, and stays."""
+    sign_in(client, "duty")
+    for occurred, sector, followed in (
+        ("271500ZNOV26", "North", "1"),
+        ("271510ZNOV26", "North", ""),
+        ("271520ZNOV26", "", ""),
+    ):
+        form = filing_form(client, occurred_at=occurred, sector=sector, sector_followed=followed)
+        answer = client.post("/incidents/new", data=form)
+        assert answer.status_code == 302, dict(ERROR.findall(answer.text))
+    with session_scope(app) as session:
+        kept = session.execute(select(Incident.sector, Incident.sector_given).order_by(Incident.id)).all()
+    assert [tuple(row) for row in kept] == [("North", False), ("North", True), ("North", False)], kept
+    assert 'name="sector_followed" type="hidden"' in client.get("/incidents/new").text

@@ -1,11 +1,22 @@
 """Schemas of an amendment: what PATCH /incidents/<reference> takes, and what it answers beside the incident."""
 
 from apiflask import Schema, fields
-from apiflask.validators import Length, OneOf
+from apiflask.validators import Length, OneOf, Range
+from marshmallow import ValidationError as MarshmallowError
+from marshmallow import post_load
 
-from ..http.fields import Moment, Name, Text
+from ..geo import Position
+from ..http.fields import Moment, Name, Number, Text
 from ..models import Domain, EscalationRisk, Precedence, SafetyRisk, all_categories
-from .schemas import ID, CpaHorizontalIn, CpaVerticalIn, IncidentDetailOut, ObservedForcesIn, Platform
+from .schemas import (
+    ID,
+    CpaHorizontalIn,
+    CpaVerticalIn,
+    IncidentDetailOut,
+    ObservedForcesIn,
+    Platform,
+    read_reported,
+)
 
 
 class AmendmentIn(Schema):
@@ -18,13 +29,31 @@ class AmendmentIn(Schema):
         metadata={"description": "the incident's version as you read it; 409 with the facts now if amended since"},
     )
     occurred_at = Moment()
+    position_text = Name(
+        allow_none=True,
+        validate=Length(max=120),
+        metadata={
+            "description": "the position as reported, as filing takes it: decimal degrees, DMS, DDM or MGRS (422 "
+            "when it cannot be read, is ambiguous, or disagrees with latitude and longitude, which it gives when "
+            "they are left out). Null or empty with no latitude and longitude: no position. The distance to the "
+            "border follows it, and the sector when it was derived from the position (one given by hand stays "
+            "unless sector is given too)",
+            "examples": ["54 24 43N 022 52 16E"],
+        },
+    )
+    latitude = Number(
+        allow_none=True, validate=Range(-90, 90), metadata={"description": "with longitude (both or neither)"}
+    )
+    longitude = Number(
+        allow_none=True, validate=Range(-180, 180), metadata={"description": "with latitude (both or neither)"}
+    )
     position = Name(
         allow_none=True,
         validate=Length(max=120),
         metadata={
-            "description": "decimal degrees, DMS, DDM or MGRS; null or empty: no position. Sector (unless given) "
-            "and distance to the border follow it",
-            "examples": ["54 24 43N 022 52 16E"],
+            "description": "the position as text alone, as position_text without latitude and longitude (kept for "
+            "clients written before position_text; not with them: 422)",
+            "deprecated": True,
         },
     )
     sector = Text(
@@ -47,6 +76,27 @@ class AmendmentIn(Schema):
     narrative_addendum = Text(
         metadata={"description": "added under the narrative (which is never overwritten), up to NARRATIVE_MAX_LENGTH"}
     )
+
+    @post_load
+    def _read_position(self, data, **kwargs):
+        """position_text, latitude and longitude read as filing reads them, into the one position the
+        amendment gives (amended_columns.Amendment: text, a position read, or None for none)."""
+        named = [name for name in ("position_text", "latitude", "longitude") if name in data]
+        if not named:
+            return data
+        if "position" in data:
+            raise MarshmallowError("give position_text (with latitude and longitude) or position, not both", "position")
+        typed = (data.pop("position_text", None) or "").strip()
+        latitude, longitude = data.pop("latitude", None), data.pop("longitude", None)
+        if (latitude is None) != (longitude is None):
+            raise MarshmallowError(
+                "give latitude and longitude together", "latitude" if latitude is None else "longitude"
+            )
+        if typed:
+            data["position"] = read_reported(typed, latitude, longitude)
+        else:  # coordinates without a text, or nothing: no position
+            data["position"] = None if latitude is None else Position(latitude, longitude, "")
+        return data
 
 
 class RouteRefOut(Schema):

@@ -7,7 +7,7 @@ from marshmallow import ValidationError as MarshmallowError
 from marshmallow import post_load, validates_schema
 
 from ..channels import withheld
-from ..geo import agrees, parse_position
+from ..geo import Position, agrees, parse_position
 from ..http.access import current_principal
 from ..http.fields import (
     UTC,
@@ -203,24 +203,33 @@ class IncidentIn(RouteAttributes):
     def _read_position(self, data, **kwargs):
         """Positions are never guessed: the reported text is read, or refused (geo.parse_position)."""
         typed = (data.get("position_text") or "").strip()
+        latitude, longitude = data.get("latitude"), data.get("longitude")
         if not typed:
             return data
-        try:
-            where = parse_position(typed)
-        except ValueError as exc:
-            raise MarshmallowError(str(exc), "position_text") from None
-        latitude, longitude = data.get("latitude"), data.get("longitude")
-        if latitude is None and longitude is None:
-            data["latitude"], data["longitude"] = where.latitude, where.longitude
-        elif latitude is None or longitude is None:
-            return data  # one without the other: filing refuses it (both or neither)
-        elif not agrees(where, latitude, longitude, POSITION_AGREES):
-            raise MarshmallowError(
-                f"reads as {where.decimal}, not the latitude and longitude given: correct one or leave them out",
-                "position_text",
-            )
-        data["position_text"] = where.text
+        if (latitude is None) != (longitude is None):
+            read_reported(typed, None, None)  # the text is read all the same; filing refuses the lone coordinate
+            return data
+        where = read_reported(typed, latitude, longitude)
+        data["latitude"], data["longitude"], data["position_text"] = where.latitude, where.longitude, where.text
         return data
+
+
+def read_reported(typed: str, latitude: float | None, longitude: float | None) -> Position:
+    """The position a report gives as text, with the latitude and longitude sent beside it (both or neither):
+    the text read (geo.parse_position), the coordinates from it when left out, else held to agree with it.
+    Filing and amending read it alike; a problem is raised as a 422 naming position_text."""
+    try:
+        where = parse_position(typed)
+    except ValueError as exc:
+        raise MarshmallowError(str(exc), "position_text") from None
+    if latitude is None or longitude is None:
+        return where
+    if not agrees(where, latitude, longitude, POSITION_AGREES):
+        raise MarshmallowError(
+            f"reads as {where.decimal}, not the latitude and longitude given: correct one or leave them out",
+            "position_text",
+        )
+    return Position(latitude, longitude, where.text)
 
 
 class MarkingIn(Schema):
@@ -360,6 +369,13 @@ class IncidentOut(Schema):
     longitude = fields.Float(allow_none=True)
     position_text = fields.String(allow_none=True)
     sector = fields.String(allow_none=True)
+    sector_given = fields.Boolean(
+        allow_none=True,
+        metadata={
+            "description": "true: the sector was given by hand and stays when the position is amended; false: "
+            "derived from the position, it follows it; null: filed before this was recorded (then inferred)"
+        },
+    )
     border_distance_km = fields.Float(allow_none=True, metadata={"description": "to the nearest border line"})
     border_basis = fields.String(
         allow_none=True,

@@ -81,6 +81,10 @@ class Incident(Base):
     longitude: Mapped[float | None] = mapped_column(Float)
     position_text: Mapped[str | None] = mapped_column(String(120))
     sector: Mapped[str | None] = mapped_column(String(120))
+    # Whether the sector was given by hand (True: an amendment of the position leaves it) or derived from the
+    # position (False: it follows the position). None: filed before migration 0024 recorded it, so inferred
+    # (services.incidents.filing.sector_was_given).
+    sector_given: Mapped[bool | None] = mapped_column(Boolean)
     # Geodesic distance to the nearest border line of the deployment's region, when the position is known.
     border_distance_km: Mapped[float | None] = mapped_column(Float)
     # What that distance was measured against ("natural_earth_10m", "fictional", ...): a distance

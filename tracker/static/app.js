@@ -45,9 +45,13 @@
 
   // The filing form's sector follows the position's sector (read back) until chosen by hand; the line
   // under it says where the position lies, and warns when the sector chosen is another one.
+  // While it follows, the hidden sector_followed says so: the sector is then derived, and follows the position
+  // when it is amended; one chosen otherwise was given by hand, and stays.
   function followSector(select) {
     var hint = select.form.querySelector('[data-hint-for="' + select.id + '"]'), derived = null,
-        following = !select.value;
+        flag = select.form.querySelector('input[name="sector_followed"]'),
+        following = !select.value || (flag !== null && flag.value === "1");
+    function mark() { if (flag) { flag.value = following ? "1" : ""; } }
     function has(value) { return Array.prototype.some.call(select.options, function (o) { return o.value === value; }); }
     function say() {
       var chosen = select.value, text = "", warn = false;
@@ -61,13 +65,15 @@
       }
       if (hint) { hint.textContent = text; hint.classList.toggle("warning", warn); }
     }
-    select.addEventListener("change", function () { following = !select.value || select.value === derived; say(); });
+    select.addEventListener("change", function () { following = !select.value || select.value === derived; mark(); say(); });
+    mark();
     return function (sector) {  // the read-back's sector of the position (undefined: no position read)
       derived = sector === undefined ? null : sector;
       if (following || select.value === derived) {
         following = true;
         select.value = derived && has(derived) ? derived : "";
       }
+      mark();
       say();
     };
   }

@@ -111,6 +111,9 @@ class IncidentForm(MeasureFields, TrackerForm):
     # One of the region's sectors (the view offers them), or the one the position lies in (the empty
     # choice, which the page sets to the position's sector as it is typed).
     sector = SelectField("Sector", choices=[], validate_choice=False)
+    # "1" while the page's script keeps the sector on the position's own (app.js followSector): the sector is then
+    # derived, and follows the position when it is amended; chosen otherwise, it was given by hand, and stays.
+    sector_followed = HiddenField()
     # No default: a hurried officer must choose, not file FLASH by leaving the field alone.
     precedence = SelectField(
         "Precedence",

@@ -94,7 +94,8 @@ def _draft(form: IncidentForm, occurred, position) -> filing.IncidentDraft:
         latitude=position.latitude if position else None,
         longitude=position.longitude if position else None,
         position_text=position.text if position else None,
-        sector=form.sector.data or None,
+        # The sector the page's script filled in from the position is derived: left to the position.
+        sector=None if form.sector_followed.data == "1" else (form.sector.data or None),
         narrative=form.narrative.data or "",
         platforms=[platform] if platform else [],
         classification=form.classification.data,

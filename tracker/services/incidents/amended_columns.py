@@ -5,7 +5,7 @@ facts it touches named by field."""
 from datetime import datetime, timedelta
 
 from ...errors import ValidationError
-from ...geo import parse_position
+from ...geo import Position, parse_position
 from ...models import Incident
 from ...timeutil import format_dtg
 from . import filing, measures, routing
@@ -90,34 +90,48 @@ def columns(
 
 def _place(incident: Incident, given: dict, limits: filing.FilingLimits, sectors: dict[str, str]) -> dict:
     """Position, sector and distance to the border as the amendment leaves them, located as filing does: a
-    position moved elsewhere takes its sector from the region unless the amendment gives one; a position
-    taken away leaves the sector as it was."""
+    position moved elsewhere takes its sector from the region when the sector was derived from the position,
+    and keeps it when it was given by hand (filing.sector_was_given), unless the amendment gives one (empty:
+    from the position); a position taken away leaves the sector as it was, and how it came."""
     if "position" not in given and "sector" not in given:
         return {}
     latitude, longitude, text = incident.latitude, incident.longitude, incident.position_text
-    sector = incident.sector
+    sector, by_hand = incident.sector, filing.sector_was_given(incident, limits.region)
     if "position" in given:
-        typed = (given["position"] or "").strip()
-        if typed:
-            try:
-                where = parse_position(typed)
-            except ValueError as exc:
-                raise ValidationError("the position is not valid", {"position": str(exc)}) from None
-            moved = (where.latitude, where.longitude) != (latitude, longitude)
-            latitude, longitude, text = where.latitude, where.longitude, where.text
-            sector = None if moved else sector  # a new place: its sector comes from the region
-        else:
+        where = _where(given["position"])
+        if where is None:
             latitude = longitude = text = None  # no place left to derive a sector from: it stays
+        else:
+            moved = (where.latitude, where.longitude) != (latitude, longitude)
+            latitude, longitude, text = where.latitude, where.longitude, where.text or None
+            sector = None if moved and not by_hand else sector  # a derived sector follows to the new place
     if "sector" in given:
         try:
             sector = filing.named_sector(given["sector"], sectors)
         except ValueError as exc:
             raise ValidationError("the sector is not valid", {"sector": str(exc)}) from None
+        by_hand = sector is not None
     query = routing.RouteQuery(
         incident.domain, incident.category, incident.precedence, incident.escalation_risk, sector, latitude, longitude
     )
     _, placed = filing.locate_report(query, limits)
+    placed["sector_given"] = by_hand and sector is not None
     return {"latitude": latitude, "longitude": longitude, "position_text": text, **placed}
+
+
+def _where(position: str | Position | None) -> Position | None:
+    """The position an amendment gives: as text (read as filing reads it), already read with its coordinates
+    (the API's position_text, latitude and longitude; text "" when given as coordinates alone), or None (or
+    empty text) for none."""
+    if isinstance(position, Position):
+        return position
+    typed = (position or "").strip()
+    if not typed:
+        return None
+    try:
+        return parse_position(typed)
+    except ValueError as exc:
+        raise ValidationError("the position is not valid", {"position": str(exc)}) from None
 
 
 def _filing_problems(incident: Incident, amended: dict, given: dict, limits: filing.FilingLimits, now) -> dict:

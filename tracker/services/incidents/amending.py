@@ -13,7 +13,8 @@ transaction by a conditional UPDATE matching the version just read, so the sweep
 check and the change.
 
 What follows from the facts changed:
-- position: the sector (unless given) and the distance to the border, located as filing does;
+- position: the distance to the border, located as filing does, and the sector when it was derived from the
+  position (a sector given by hand stays unless the amendment gives one; filing.sector_was_given);
 - precedence: the ladder snapshot's steps that take their time from the precedence take the new window,
   and an open incident whose current step does gets min(deadline, now + new window): an upgrade shortens
   the running deadline at once, nothing lengthens it; a raise on an open incident is told to the lines
@@ -138,14 +139,17 @@ def amend(
     given = "sector" in amendment.changes
     sectors = filing.sector_names(limits.region, route_table.current(session)) if given else {}
     columns = amended_columns.columns(incident, amendment.changes, amendment.addendum, limits, now, sectors)
-    changed = {name: value for name, value in columns.items() if getattr(incident, name) != value}
+    # How the sector came, as it stands: recorded, or inferred for an incident filed before it was recorded
+    # (writing down the inferred value changes nothing, and is no amendment by itself).
+    stands = {"sector_given": filing.sector_was_given(incident, limits.region)}
+    changed = {name: value for name, value in columns.items() if stands.get(name, getattr(incident, name)) != value}
     addendum = (amendment.addendum or "").strip()
     if not changed and not addendum:
         raise ValidationError(NOTHING, {"amendment": "change a fact or add to the narrative"})
     _ensure_may_set_precedence(incident, changed.get("precedence"), actor)
     _claim(session, incident, amendment.version)
     amended_version = incident.version  # what the event names: the version these facts replace
-    digest, before = four_eyes.facts_digest(incident), amendment_record.facts(incident)
+    digest, before = four_eyes.facts_digest(incident), amendment_record.facts(incident) | stands
     approved = amendment_effects.approved_on(session, incident, digest)
     facts = {amended_columns.FACT_OF.get(name, name) for name in changed}
     # One UPDATE at the end (one version), and the event written last, whole: the timeline is append-only.
@@ -153,6 +157,8 @@ def amend(
         old_precedence, old_deadline = incident.precedence, incident.next_escalation_at
         for name, value in changed.items():
             setattr(incident, name, value)
+        if "sector_given" in columns:  # recorded from now on, changed or not
+            incident.sector_given = columns["sector_given"]
         retimed = "precedence" in changed
         deadline = _retime(incident, old_precedence, old_deadline, now, idle or IdleRules()) if retimed else None
         if facts & set(EXERCISE_FACTS):

@@ -19,6 +19,7 @@ LABELS = {
     "occurred_at": "Occurred",
     "position": "Position",
     "sector": "Sector",
+    "sector_given": "Sector given by hand",
     "border_distance_km": "Distance to the border",
     "border_basis": "Border measured on",
     "domain": "Domain",
@@ -45,6 +46,7 @@ def facts(incident: Incident) -> dict:
         "occurred_at": isoformat(incident.occurred_at),
         "position": position,
         "sector": incident.sector,
+        "sector_given": incident.sector_given,  # None: filed before it was recorded (filing.sector_was_given)
         "border_distance_km": incident.border_distance_km,
         "border_basis": incident.border_basis,
         "domain": _value(incident.domain),
@@ -87,6 +89,8 @@ def words(name: str, value) -> str:
         return "; ".join(" · ".join(str(v) for k, v in p.items() if v not in (None, "")) or "–" for p in value)
     if name == "no_notice":
         return "yes" if value else "no"
+    if name == "sector_given":
+        return "yes: it stays when the position moves" if value else "no: it follows the position"
     return str(value).replace("_", " ")
 
 

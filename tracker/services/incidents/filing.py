@@ -221,14 +221,28 @@ def file_incident(
 def locate_report(query: RouteQuery, limits: FilingLimits) -> tuple[RouteQuery, dict]:
     """Locate a report on the deployment's region, as filing and amending both do: the query with its
     sector (unless given) and distance to the border filled in, and the incident's columns that come
-    from where it happened."""
+    from where it happened (sector_given: whether the query came with its sector)."""
     located = locate(query, limits.region)
     basis = getattr(limits.region, "border_basis", None) if located.border_distance_km is not None else None
     return located, {
         "sector": located.sector,
+        "sector_given": query.sector is not None,
         "border_distance_km": located.border_distance_km,
         "border_basis": basis,
     }
+
+
+def sector_was_given(incident: Incident, region) -> bool:
+    """Whether the incident's sector was given by hand, which an amendment of its position leaves as it is (a
+    derived one follows the position). As recorded since migration 0024; before, inferred: given when there is
+    no position to derive it from, or it is not the sector the position lies in (region: tracker.region.Region)."""
+    if incident.sector_given is not None:
+        return incident.sector_given
+    if incident.sector is None:
+        return False
+    if incident.latitude is None or incident.longitude is None or region is None:
+        return True
+    return incident.sector != region.sector_of(incident.latitude, incident.longitude)
 
 
 def sector_names(region, table: route_table.RouteTable) -> dict[str, str]:

@@ -1,0 +1,47 @@
+"""Migration 0024 records how an incident's sector came (incidents.sector_given): existing incidents keep NULL
+(inferred when the position is amended: tests/functional/test_amendment_position.py), and a downgrade drops it."""
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import make_url
+
+from tracker import migrate
+
+pytestmark = pytest.mark.both_databases  # each engine alters the table its own way (SQLite: batch mode)
+
+
+@pytest.fixture
+def fresh_database_url(database_url, tmp_path):
+    """A new, empty database of the test's engine (on PostgreSQL made, and dropped after)."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'at-0023.db'}"
+        return
+    name = f"{make_url(database_url).database}_m0024"
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def _columns(url: str) -> dict[str, dict]:
+    engine = create_engine(url)
+    try:
+        return {column["name"]: column for column in inspect(engine).get_columns("incidents")}
+    finally:
+        engine.dispose()
+
+
+def test_the_sector_given_column_comes_nullable_and_goes_with_a_downgrade(fresh_database_url):
+    migrate.upgrade(fresh_database_url, "0023")
+    assert "sector_given" not in _columns(fresh_database_url)
+    migrate.upgrade(fresh_database_url)
+    column = _columns(fresh_database_url).get("sector_given")
+    assert column is not None and column["nullable"], column
+    command.downgrade(migrate.alembic_config(fresh_database_url), "0023")
+    assert "sector_given" not in _columns(fresh_database_url)
+    assert migrate.current(fresh_database_url) == "0023"
