@@ -505,12 +505,46 @@ def parse_position(text: str) -> Position:
     text = _ANY_SPACE.sub(" ", typed)
     if match := _MGRS.match(text):
         return replace(_from_mgrs(text, match), text=typed)
+    if not _DECIMAL_COMMA.search(text):
+        return replace(_read(text), text=typed)
+    # A comma between two digits separates latitude and longitude ("54.412,22.871"), or is a decimal comma
+    # ("54,5 22" for 54.5, 22, typed on a desk whose numbers are written so): read both ways, and refuse when both
+    # read, or say the decimal reading when only it reads.
+    as_decimal = _readable(_DECIMAL_COMMA.sub(".", text))
+    try:
+        as_separator = _read(text)
+    except ValueError as refusal:
+        if as_decimal is None:
+            raise
+        raise ValueError(f"{refusal}; with a decimal comma it reads {as_decimal.decimal}: {_DECIMAL_POINT}") from None
+    if as_decimal is not None:
+        raise ValueError(
+            f"ambiguous: read as {as_separator.decimal} with the comma between latitude and longitude, or as "
+            f"{as_decimal.decimal} with a decimal comma? {_DECIMAL_POINT}"
+        )
+    return replace(as_separator, text=typed)
+
+
+# A comma glued between two digits: a separator (54.412,22.871) or a decimal comma (54,5 for 54.5).
+_DECIMAL_COMMA = re.compile(r"(?<=[0-9]),(?=[0-9])")
+_DECIMAL_POINT = "write decimals with a point (54.5), and a space after a comma between latitude and longitude"
+
+
+def _readable(text: str) -> Position | None:
+    try:
+        return _read(text)
+    except ValueError:
+        return None
+
+
+def _read(text: str) -> Position:
+    """Read degrees (decimal, DMS or DDM) from text whose spaces are plain; the text kept is the one given."""
     first, second = _coordinates(text)
     shown = f"{first.reading()} {second.reading()}"
     try:
         latitude, longitude, swapped = _axes(first, second)
         latitude, longitude = _unpacked(latitude, "latitude"), _unpacked(longitude, "longitude")
         shown = " ".join(c.reading() for c in ((longitude, latitude) if swapped else (latitude, longitude)))
-        return Position(_value(latitude, "latitude"), _value(longitude, "longitude"), typed)
+        return Position(_value(latitude, "latitude"), _value(longitude, "longitude"), text)
     except _Refused as refusal:
         raise ValueError(f"read as {shown}? {refusal}") from None

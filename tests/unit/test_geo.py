@@ -352,3 +352,43 @@ def test_minus_zero_is_zero():
     position = parse_position("-0 -0")
     assert str(position.latitude) == "0.0" and str(position.longitude) == "0.0", position
     assert position.decimal == "0.00000, 0.00000"
+
+
+@pytest.mark.parametrize(
+    ("text", "separator", "decimal"),
+    [
+        ("54,5 22", "54.00000, 5.36667", "54.50000, 22.00000"),  # was read as 54°N 5°22'E: 1,100 km west
+        ("54 22,5", "54.36667, 5.00000", "54.00000, 22.50000"),
+        ("54 24,5 22 52", "54.40000, 5.38111", "54.40833, 22.86667"),
+    ],
+)
+def test_a_comma_that_may_be_a_decimal_comma_is_refused_with_both_readings(text, separator, decimal):
+    """A desk that writes 54,5 for 54.5 typed "54,5 22": the comma was read as the separator, and the position
+    stored 1,100 km from the incident. Both readings are shown; nothing is stored on a guess."""
+    with pytest.raises(ValueError, match="^ambiguous: ") as refusal:
+        position = parse_position(text)
+        pytest.fail(f"{text!r} was read as {position.decimal}")
+    said = str(refusal.value)
+    assert separator in said and decimal in said and "write decimals with a point" in said, said
+
+
+@pytest.mark.parametrize(
+    ("text", "reads"), [("54,412 22", "54.41200, 22.00000"), ("-33,9 151,2", "-33.90000, 151.20000")]
+)
+def test_a_position_readable_only_with_a_decimal_comma_is_refused_saying_how_it_would_read(text, reads):
+    with pytest.raises(ValueError, match=f"with a decimal comma it reads {reads}: write decimals with a point"):
+        parse_position(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "latitude", "longitude"),
+    [
+        ("54.412,22.871", 54.412, 22.871),
+        ("54,22", 54, 22),
+        ("54.5,22", 54.5, 22),
+        ("542443N,0225216E", 54.41194, 22.87111),
+    ],
+)
+def test_a_comma_between_latitude_and_longitude_with_no_decimal_reading_is_a_separator(text, latitude, longitude):
+    position = parse_position(text)
+    assert (round(position.latitude, 5), round(position.longitude, 5)) == (latitude, longitude), text
