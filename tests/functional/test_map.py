@@ -318,3 +318,15 @@ def test_beyond_its_limit_the_map_keeps_the_most_urgent_and_says_how_many_it_lef
     api = client.get("/api/v1/map", headers=situation[0].auth("liaison")).get_json()
     assert api["left_off"] == 3, "the API says it too"
     assert unplaced not in shown
+
+
+def test_a_position_longer_than_any_is_refused_not_read_cut_short(client, situation):
+    """The map cut what was typed at 120 characters and read the rest: "54.412, 22." and 119 eights read as
+    22.888... though the text went on. It is refused whole, as filing refuses it."""
+    sign_in(client, "duty")
+    typed = "54.412, 22." + "8" * 109 + "7" * 10  # 130 characters; its first 120 read as a position
+    answer = client.get("/map/position", query_string={"q": typed})
+    assert answer.status_code == 422, answer.get_json()
+    assert "130 characters: a position takes at most 120" in answer.get_json()["error"]["message"]
+    page = client.get("/map", query_string={"at": typed})
+    assert page.status_code == 422 and "130 characters" in page.text

@@ -12,7 +12,7 @@ from ..services.review import mapview
 from ..timeutil import utcnow
 
 bp = Blueprint("mapview", __name__)
-MAX_TYPED = 120
+MAX_TYPED = 120  # of the text typed, echoed in a refusal
 
 
 def _readback(typed: str) -> dict:
@@ -39,7 +39,7 @@ def _readback(typed: str) -> dict:
 def show():
     """The map; ?at= marks a position typed in any notation (the search box does the same without a reload)."""
     region = current_app.extensions["tracker.region"]
-    typed = request.args.get("at", "").strip()[:MAX_TYPED]
+    typed = request.args.get("at", "").strip()  # whole: cut short, a position could read as another place
     when = request.args.get("exercises", "running")
     probe = problem = None
     if typed:
@@ -49,7 +49,7 @@ def show():
             problem = str(exc)
     return render_template(
         "web/map.html",
-        typed=typed,
+        typed=typed[:MAX_TYPED],
         probe=probe,
         problem=problem,
         when=when if when in mapview.WHEN else "running",
@@ -76,8 +76,8 @@ def data():
 @login_required
 def position():
     """A typed position (?q=) read back in every notation, or 422 saying how it was read."""
-    typed = request.args.get("q", "").strip()[:MAX_TYPED]
+    typed = request.args.get("q", "").strip()  # whole: geo.parse_position refuses what is too long
     try:
         return _readback(typed)
     except ValueError as exc:
-        return envelope("validation_error", str(exc), {"q": typed}, 422)
+        return envelope("validation_error", str(exc), {"q": typed[:MAX_TYPED]}, 422)
