@@ -415,6 +415,9 @@ def _from_mgrs(text: str, match: re.Match) -> Position:
             f"{MGRS_MAX_DIGITS // 2} (1 m); check for a doubled digit"
         )
     reference = re.sub(r"\s+", "", text).upper()
+    zone = re.match(r"[0-9]*", reference)[0]  # type: ignore[index]  # matches, if only the empty string
+    if zone and not 1 <= int(zone) <= 60:
+        raise ValueError(f"{text.strip()}: MGRS grid zones are numbered 1 to 60, not {zone}")
     try:
         latitude, longitude = _converter().toLatLon(reference)
     except Exception as exc:  # mgrs raises several types for malformed input

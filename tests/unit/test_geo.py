@@ -392,3 +392,10 @@ def test_a_position_readable_only_with_a_decimal_comma_is_refused_saying_how_it_
 def test_a_comma_between_latitude_and_longitude_with_no_decimal_reading_is_a_separator(text, latitude, longitude):
     position = parse_position(text)
     assert (round(position.latitude, 5), round(position.longitude, 5)) == (latitude, longitude), text
+
+
+@pytest.mark.parametrize("text", ["0U FF 2142 3097", "00U FF 2142 3097", "61U FF 2142 3097", "99X FF 2142 3097"])
+def test_an_mgrs_zone_outside_1_to_60_is_refused_saying_so(text):
+    """The converter answered "String Error", which tells a desk officer nothing."""
+    with pytest.raises(ValueError, match="MGRS grid zones are numbered 1 to 60"):
+        parse_position(text)
