@@ -12,6 +12,7 @@ from wtforms import FloatField, Form, IntegerField
 from wtforms.fields.core import UnboundField
 
 import tracker.web
+from tests.functional.test_admin_pages import channel_form
 from tests.support import csrf, filing_form, sign_in
 from tracker.db import session_scope
 from tracker.models import ContactChannel, Incident
@@ -84,3 +85,30 @@ def test_a_line_check_interval_typed_in_fullwidth_digits_is_refused(client, worl
     assert answer.status_code in (200, 422) and "FULLWIDTH DIGIT THREE" in answer.text, answer.text[:3000]
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).where(ContactChannel.name == "Night desk")) == 0
+
+
+def test_every_select_of_numbers_reads_ascii_digits_only():
+    """coerce=int read "١" as 1: a select took another spelling of one of its choices."""
+    lenient = []
+    for info in pkgutil.iter_modules(tracker.web.__path__):
+        module = importlib.import_module(f"tracker.web.{info.name}")
+        for _, form in inspect.getmembers(module, inspect.isclass):
+            if issubclass(form, Form) and form.__module__.startswith("tracker.web"):
+                for name, unbound in vars(form).items():
+                    if isinstance(unbound, UnboundField) and unbound.kwargs.get("coerce") is int:
+                        lenient.append(f"{form.__name__}.{name}")
+    assert lenient == [], lenient
+
+
+def test_a_line_level_typed_in_arabic_indic_digits_is_refused(client, world, app):
+    sign_in(client, "admin")
+    form = {
+        "csrf_token": csrf(client, "/admin/channels/new"),
+        **channel_form(name="Night desk", level="١", address="night@test.example"),
+    }
+    answer = client.post("/admin/channels/new", data=form)
+    assert answer.status_code == 422 and "level-error" in answer.text, (answer.status_code, answer.text[:2000])
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).where(ContactChannel.name == "Night desk")) == 0, "not saved"
+    form["level"] = "1"
+    assert client.post("/admin/channels/new", data=form).status_code == 302, "the same form in 0-9 is saved"

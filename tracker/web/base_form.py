@@ -51,6 +51,16 @@ class NumberField(FloatField):
                 raise ValueError(str(exc)) from None
 
 
+def whole_choice(value) -> int:
+    """A select's value (or a choice's) as a whole number, as WholeNumberField reads one: coerce=int also read
+    "١" as 1, so a select took another spelling of its choice."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"not a whole number: {value!r}")
+    return read_whole(value)
+
+
 def rule_of(field: Field) -> Callable[[str], str | None] | None:
     """The text rule a field is held to: the one-line rule for a one-line field (any text field but a text
     area or a password), the text rule for those two, none for a field that holds no text."""

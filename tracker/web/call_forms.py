@@ -5,7 +5,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, Regexp
 
 from ..services.exchanges import calls
-from .base_form import RowList, SubForm, TrackerForm
+from .base_form import RowList, SubForm, TrackerForm, whole_choice
 
 WHEN = "UTC, ISO 8601 or DTG such as 271405ZNOV26"
 # "Due in" choices a desk picks on the phone: seconds from now.
@@ -21,7 +21,7 @@ DIRECTIONS = [SelectChoice("we_called", "we called"), SelectChoice("they_called"
 
 
 class StartCallForm(TrackerForm):
-    channel_id = SelectField("Line", coerce=int, choices=[])
+    channel_id = SelectField("Line", coerce=whole_choice, choices=[])
     direction = SelectField("Who called", choices=DIRECTIONS)
     exchange_id = HiddenField()
     call_key = HiddenField()  # one-time key: a second tap on "Call started" starts no second call

@@ -26,7 +26,7 @@ from wtforms.validators import (
 from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, Role, SafetyRisk, all_categories
 from ..models.enums import UNUSUAL_ACTIVITY, category_label
 from ..services.engine.message_text import PROSIGN
-from .base_form import NumberField, RowList, SubForm, TrackerForm, WholeNumberField
+from .base_form import NumberField, RowList, SubForm, TrackerForm, WholeNumberField, whole_choice
 from .marking import CheckboxesField
 from .measure_fields import MeasureFields
 
@@ -54,7 +54,7 @@ class ResolveForm(TrackerForm):
 
 
 class OpenExchangeForm(TrackerForm):
-    channel_id = SelectField("Counterpart line", coerce=int, choices=[], validators=[DataRequired()])
+    channel_id = SelectField("Counterpart line", coerce=whole_choice, choices=[], validators=[DataRequired()])
     text = TextAreaField(
         "Notice to the other side (optional)",
         validators=[Optional(), Length(max=8000)],
@@ -164,7 +164,7 @@ def _strip(value):
 
 def optional_id(value) -> int | None:
     """A select's value as an id; the empty choice means none."""
-    return int(value) if value not in (None, "", "None") else None
+    return whole_choice(value) if value not in (None, "", "None") else None
 
 
 def optional(enum):
@@ -217,7 +217,7 @@ class ReceiptSecondsField(StringField):
 
 class ChannelForm(TrackerForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)], filters=[_strip])
-    level = SelectField("Level", coerce=int, choices=[SelectChoice(str(n), f"L{n}") for n in range(1, 6)])
+    level = SelectField("Level", coerce=whole_choice, choices=[SelectChoice(str(n), f"L{n}") for n in range(1, 6)])
     counterpart = StringField(
         "Counterpart", validators=[Optional(), Length(max=120)], description="who answers on the other side"
     )
@@ -286,7 +286,7 @@ class ChannelForm(TrackerForm):
 class StepForm(SubForm):
     """One row of a policy's ladder (a sub-form: the policy form carries the CSRF token)."""
 
-    channel_ids = SelectMultipleField("Channels", coerce=int, choices=[])
+    channel_ids = SelectMultipleField("Channels", coerce=whole_choice, choices=[])
     ack_seconds = WholeNumberField("Acknowledge within (seconds)", validators=[Optional(), NumberRange(1, 7 * 86400)])
     fallback_channel_id = SelectField("Fallback channel (when one is down)", coerce=optional_id, choices=[])
     by_decision = BooleanField(
