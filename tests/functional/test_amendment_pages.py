@@ -307,7 +307,9 @@ def test_moving_the_position_on_the_page_keeps_a_sector_given_by_hand_and_moves_
 ):
     reference = file_incident(client, world, sector=filed_with)["reference"]
     sign_in(client, "duty")
-    fields = form_as_shown(client.get(f"/incidents/{reference}/amend").text)
+    page = client.get(f"/incidents/{reference}/amend").text
+    assert "one given by hand stays when the position moves" in page, "the form says what moving the position does"
+    fields = form_as_shown(page)
     assert fields["sector"] == "North", fields["sector"]
     fields.update(position="54 06 07N 023 18 40E")  # sector South; the sector field left as shown
     answer = client.post(f"/incidents/{reference}/amend", data=fields)

@@ -36,7 +36,10 @@ class AmendForm(MeasureFields, TrackerForm):
     category = IncidentForm.category
     position = IncidentForm.position
     sector = StringField(
-        "Sector", validators=[Optional(), Length(max=120)], description="blank: from the position (as at filing)"
+        "Sector",
+        validators=[Optional(), Length(max=120)],
+        description="blank: from the position, and it follows the position; "
+        "one given by hand stays when the position moves",
     )
     precedence = IncidentForm.precedence
     safety_risk = IncidentForm.safety_risk
