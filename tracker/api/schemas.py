@@ -97,7 +97,14 @@ class RouteAttributes(Schema):
         metadata={"description": "Z FLASH, O IMMEDIATE, P PRIORITY, R ROUTINE"},
     )
     escalation_risk = fields.Enum(EscalationRisk, by_value=True, required=True)
-    sector = Text(allow_none=True, validate=Length(max=120), metadata={"description": "omit: from the position"})
+    sector = Text(
+        allow_none=True,
+        validate=Length(max=120),
+        metadata={
+            "description": "omit: from the position (it then follows the position when that is amended); a sector "
+            "given here stays when the position is amended"
+        },
+    )
     latitude = Number(allow_none=True, validate=Range(-90, 90))
     longitude = Number(allow_none=True, validate=Range(-180, 180))
 
