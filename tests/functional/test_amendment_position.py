@@ -174,7 +174,7 @@ def test_an_incident_filed_before_the_sector_was_recorded_is_judged_by_its_posit
     app, client, world, sector, stored, follows
 ):
     filed = file_incident(client, world, sector=sector)
-    with session_scope(app) as session:  # as migration 0024 leaves an incident filed before it
+    with session_scope(app) as session:  # as migration 0025 leaves an incident filed before it
         session.execute(update(Incident).where(Incident.reference == filed["reference"]).values(sector_given=None))
     assert (
         client.get(f"/api/v1/incidents/{filed['reference']}", headers=world.auth("duty")).get_json()["sector_given"]

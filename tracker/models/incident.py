@@ -82,7 +82,7 @@ class Incident(Base):
     position_text: Mapped[str | None] = mapped_column(String(120))
     sector: Mapped[str | None] = mapped_column(String(120))
     # Whether the sector was given by hand (True: an amendment of the position leaves it) or derived from the
-    # position (False: it follows the position). None: filed before migration 0024 recorded it, so inferred
+    # position (False: it follows the position). None: filed before migration 0025 recorded it, so inferred
     # (services.incidents.filing.sector_was_given).
     sector_given: Mapped[bool | None] = mapped_column(Boolean)
     # Geodesic distance to the nearest border line of the deployment's region, when the position is known.

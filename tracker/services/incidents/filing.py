@@ -234,7 +234,7 @@ def locate_report(query: RouteQuery, limits: FilingLimits) -> tuple[RouteQuery, 
 
 def sector_was_given(incident: Incident, region) -> bool:
     """Whether the incident's sector was given by hand, which an amendment of its position leaves as it is (a
-    derived one follows the position). As recorded since migration 0024; before, inferred: given when there is
+    derived one follows the position). As recorded since migration 0025; before, inferred: given when there is
     no position to derive it from, or it is not the sector the position lies in (region: tracker.region.Region)."""
     if incident.sector_given is not None:
         return incident.sector_given

@@ -4,16 +4,16 @@ that amending the position re-derives a derived sector and leaves one given by h
 Existing incidents get NULL: how their sector came is not on record. The tracker infers it when the position
 is amended (given by hand when it is not the sector the old position lies in, or there was no position).
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0024"
-down_revision = "0023"
+revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 

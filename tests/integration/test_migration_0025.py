@@ -1,4 +1,4 @@
-"""Migration 0024 records how an incident's sector came (incidents.sector_given): existing incidents keep NULL
+"""Migration 0025 records how an incident's sector came (incidents.sector_given): existing incidents keep NULL
 (inferred when the position is amended: tests/functional/test_amendment_position.py), and a downgrade drops it."""
 
 import pytest
@@ -15,9 +15,9 @@ pytestmark = pytest.mark.both_databases  # each engine alters the table its own 
 def fresh_database_url(database_url, tmp_path):
     """A new, empty database of the test's engine (on PostgreSQL made, and dropped after)."""
     if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'at-0023.db'}"
+        yield f"sqlite:///{tmp_path / 'at-0024.db'}"
         return
-    name = f"{make_url(database_url).database}_m0024"
+    name = f"{make_url(database_url).database}_m0025"
     admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -37,11 +37,11 @@ def _columns(url: str) -> dict[str, dict]:
 
 
 def test_the_sector_given_column_comes_nullable_and_goes_with_a_downgrade(fresh_database_url):
-    migrate.upgrade(fresh_database_url, "0023")
+    migrate.upgrade(fresh_database_url, "0024")
     assert "sector_given" not in _columns(fresh_database_url)
     migrate.upgrade(fresh_database_url)
     column = _columns(fresh_database_url).get("sector_given")
     assert column is not None and column["nullable"], column
-    command.downgrade(migrate.alembic_config(fresh_database_url), "0023")
+    command.downgrade(migrate.alembic_config(fresh_database_url), "0024")
     assert "sector_given" not in _columns(fresh_database_url)
-    assert migrate.current(fresh_database_url) == "0023"
+    assert migrate.current(fresh_database_url) == "0024"
