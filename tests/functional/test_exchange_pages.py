@@ -392,3 +392,17 @@ def test_an_approval_form_back_with_no_version_approves_nothing_and_fails_no_pag
     )
     assert answer.status_code in (302, 409, 422), answer.text[:500]
     assert api(client, world, "GET", f"/exchanges/{exchange['id']}")["messages"][0]["status"] == "draft"
+
+
+def test_the_exchange_s_times_on_the_panel_and_the_board_carry_their_dtg(app, client, world, incident):
+    xid = open_via_api(client, world, incident)["id"]
+    with session_scope(app) as session:
+        exchange = session.get_one(Exchange, xid)
+        opened, changed = exchange.opened_at, exchange.state_changed_at
+    shown = panel(client.get(f"/incidents/{incident}"))
+    opened_line = shown.split("Opened ")[1].split("·")[0]
+    assert format_dtg(opened) in opened_line, f"the opening time has no DTG beside it: {opened_line}"
+    board = client.get("/board").text
+    row = re.search(rf'data-exchange="{xid}">(.*?)</tr>', board, re.S)[1]
+    since = row.split("since ")[1].split("</small>")[0]
+    assert format_dtg(changed) in since, f"the board's 'since' has no DTG beside it: {since}"

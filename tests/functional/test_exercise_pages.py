@@ -13,8 +13,8 @@ from sqlalchemy import select
 from tests.exercise_support import INSIDE, NEAR_BORDER, create, file_at, hours, unusual
 from tests.support import count, csrf, sign_in
 from tracker.db import session_scope
-from tracker.models import ExerciseNotice
-from tracker.timeutil import isoformat
+from tracker.models import ExerciseNotice, Incident
+from tracker.timeutil import format_dtg, isoformat
 
 SAMPLE = Path(__file__).resolve().parents[2] / "config" / "exercises.sample.csv"
 FIELD_ERROR = re.compile(r'<small class="error" id="([a-z_]+)-error">([^<]*)</small>')
@@ -174,3 +174,40 @@ def test_incident_page_and_board_show_the_exercise_or_the_missing_notice(app, cl
     assert "exercise: RAMPART" in rows[linked["reference"]], rows[linked["reference"]]
     assert "no notice on record" in rows[flagged["reference"]], rows[flagged["reference"]]
     assert "exercise:" not in rows[plain["reference"]] and "no notice" not in rows[plain["reference"]]
+
+
+def test_times_on_the_exercise_pages_and_the_incident_page_carry_their_dtg(app, client, world):
+    """Military records are kept as DTGs: each time these pages show in UTC has its DTG beside it."""
+    notified = hours(-24 * 40)
+    exercise = create(
+        client,
+        world,
+        name="RAMPART",
+        starts_at=isoformat(hours(-3)),
+        ends_at=isoformat(hours(3)),
+        notified_at=isoformat(notified),
+    )
+    linked = file_at(client, world, INSIDE, hours(-1))
+    reader = signed_in(app, "duty")
+    with session_scope(app) as session:
+        found = session.get(ExerciseNotice, exercise["id"])
+        starts, ends = found.starts_at, found.ends_at
+    with session_scope(app) as session:
+        incident = session.scalar(select(Incident).where(Incident.reference == linked["reference"]))
+        reported, occurred = incident.reported_at, incident.occurred_at
+
+    page = html.unescape(reader.get(f"/incidents/{linked['reference']}").text)
+    facts = page.split("<dt>Reported</dt>")[1].split("</dd>")[0]
+    assert format_dtg(reported) in facts, f"the reported time has no DTG beside it: {facts}"
+    context = page.split('id="exercise-title"')[1].split("</section>")[0]
+    assert format_dtg(starts) in context and format_dtg(ends) in context, f"the exercise's span has no DTG: {context}"
+
+    detail = html.unescape(reader.get(f"/exercises/{exercise['id']}").text)
+    row = detail.split(f">{linked['reference']}</a>")[1].split("</tr>")[0]
+    assert format_dtg(occurred) in row, f"the linked incident's time has no DTG on the exercise page: {row}"
+
+    listing = html.unescape(reader.get("/exercises/").text)
+    notified_cell = listing.split('data-label="Notified"')[1].split("</td>")[0]
+    assert format_dtg(notified) in notified_cell, f"the notification time has no DTG in the register: {notified_cell}"
+    feed = listing.split("It works until")[1].split(", or until")[0]
+    assert re.search(r"\(\d{6}Z[A-Z]{3}\d{2}\)", feed), f"the feed link's expiry has no DTG: {feed}"
