@@ -685,3 +685,19 @@ def test_a_watch_kept_beyond_its_hours_without_relief_is_shown_as_due_on_the_boa
     assert "data-watch-due" not in browser("duty").get("/board").get_data(as_text=True)
     ended = api(client, world, "GET", f"/watches/{kept['id']}", who="duty")
     assert ended["relief_due_at"] is None and ended["open"] is False, ended
+
+
+def test_the_brief_page_says_how_an_exercise_was_made_known_in_the_register_s_words(app, client, world):
+    now = utcnow().replace(microsecond=0)
+    body = notice(
+        name="RAMPART", starts_at=isoformat(now - timedelta(hours=2)), ends_at=isoformat(now + timedelta(hours=2))
+    )
+    api(client, world, "POST", "/exercises", body, who="supervisor", status=201)
+    start(client, world)
+    prepared = api(client, world, "POST", "/handovers", {"incoming": "liaison"}, "duty", 201)
+    reader = app.test_client()
+    sign_in(reader, "liaison")
+    for path in (f"/handovers/{prepared['id']}", f"/handovers/{prepared['id']}/print"):
+        page = html.unescape(reader.get(path).text)
+        line = page.split('data-exercise="RAMPART"')[1].split("</li>")[0]
+        assert "Vienna Document notification" in line and "vienna document" not in line, f"{path}: {line}"

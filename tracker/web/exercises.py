@@ -32,6 +32,13 @@ def exercise_via(exercise) -> str:
 
 
 @bp.app_template_global()
+def via_label(value: str) -> str:
+    """How an exercise was made known, from the code a brief keeps, in the words the register uses."""
+    known = {via.value: words for via, words in VIA_LABELS.items()}
+    return known.get(value, value.replace("_", " "))
+
+
+@bp.app_template_global()
 def notified_in_time_for(incident) -> bool:
     """Whether the exercise the incident lies in was notified by the time it happened."""
     return incident.exercise is not None and register.notified_by(incident.exercise, incident.occurred_at)
