@@ -3,6 +3,8 @@ browser would (every field as shown, a few changed), the facts as given on the i
 (closest point of approach in its unit, observed forces, actions taken, the narrative's addenda), a stale
 form, a duty officer's downgrade, and the filing form's new fields."""
 
+import html
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -315,3 +317,17 @@ def test_moving_the_position_on_the_page_keeps_a_sector_given_by_hand_and_moves_
     answer = client.post(f"/incidents/{reference}/amend", data=fields)
     assert answer.status_code == 302, answer.text[:2000]
     assert read(client, world, reference)["sector"] == after
+
+
+def test_a_category_of_another_domain_is_refused_in_words_beside_it(client, world, filed):
+    sign_in(client, "duty")
+    fields = form_as_shown(client.get(f"/incidents/{filed['reference']}/amend").text)
+    fields.update(category="stray_fire", narrative_addendum="Seen again at 0300Z.")
+    answer = client.post(f"/incidents/{filed['reference']}/amend", data=fields)
+    assert answer.status_code == 422, answer.text[:2000]
+    error = re.search(r'<small class="error" id="category-error">([^<]*)</small>', answer.text)
+    assert error, "no problem beside the category"
+    said = html.unescape(error[1])
+    assert said.startswith("stray fire is not a category of the air domain") and "stray_fire" not in said, said
+    assert form_as_shown(answer.text)["narrative_addendum"] == "Seen again at 0300Z.", "the addition is kept"
+    assert read(client, world, filed["reference"])["category"] == "unsafe_intercept"

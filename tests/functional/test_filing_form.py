@@ -1,6 +1,7 @@
 """The filing form's traps closed (issue 16): nothing chosen for the officer, the sector from the region's
 list, the reporting unit remembered per user, and the optional blocks folded on a phone."""
 
+import html
 import re
 
 from sqlalchemy import func, select
@@ -173,3 +174,18 @@ def test_a_sector_the_pages_script_kept_on_the_positions_is_derived_and_one_chos
         kept = session.execute(select(Incident.sector, Incident.sector_given).order_by(Incident.id)).all()
     assert [tuple(row) for row in kept] == [("North", False), ("North", True), ("North", False)], kept
     assert 'name="sector_followed" type="hidden"' in client.get("/incidents/new").text
+
+
+def test_a_category_of_another_domain_is_refused_in_words_beside_it_and_the_form_is_kept(client, world, app):
+    """Without the page's script (or with the domain changed after the category) the form can send one."""
+    sign_in(client, "duty")
+    form = filing_form(client, domain="air", category="stray_fire", narrative="Rounds landed near the post.")
+    answer = client.post("/incidents/new", data=form)
+    assert answer.status_code == 422, answer.text[:2000]
+    errors = {field: html.unescape(text) for field, text in ERROR.findall(answer.text)}
+    assert errors.keys() == {"category"}, errors
+    assert errors["category"].startswith("stray fire is not a category of the air domain"), errors
+    assert "stray_fire" not in errors["category"] and "unsafe intercept" in errors["category"], errors
+    assert "Rounds landed near the post." in answer.text, "the narrative typed is kept"
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(Incident)) == 0

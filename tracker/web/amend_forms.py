@@ -10,7 +10,7 @@ from ..models import Domain, EscalationRisk, Incident, Precedence, SafetyRisk
 from ..services.incidents import measures
 from ..timeutil import format_dtg, parse_moment
 from .base_form import RowList, SubForm, TrackerForm
-from .forms import YES_NO, IncidentForm, flag
+from .forms import YES_NO, IncidentForm, category_in_domain, flag
 from .measure_fields import MeasureFields, cpa_given, forces_given, measured
 
 PLATFORM_TEXTS = ("kind", "nationality", "type", "callsign")
@@ -51,6 +51,10 @@ class AmendForm(MeasureFields, TrackerForm):
         description="kept under the narrative with the time and your name; the narrative itself stays as filed",
     )
     version = HiddenField()  # read by base_form.version_of: a missing or altered one is refused there
+
+    def validate_category(self, field) -> None:
+        """As on the filing form: a category of another domain is refused in words beside the field."""
+        category_in_domain(self, field)
 
 
 def _flag(value) -> str:

@@ -23,8 +23,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, Role, SafetyRisk, all_categories
+from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, Role, SafetyRisk, all_categories, categories_for
 from ..models.enums import UNUSUAL_ACTIVITY, category_label
+from ..models.labels import label
 from ..services.engine.message_text import PROSIGN
 from .base_form import NumberField, RowList, SubForm, TrackerForm, WholeNumberField, whole_choice
 from .marking import CheckboxesField
@@ -149,10 +150,26 @@ class IncidentForm(MeasureFields, TrackerForm):
     # click, a page sent again) files nothing new and goes to the incident the first one filed.
     filing_key = HiddenField()
 
+    def validate_category(self, field) -> None:
+        """Refuse a category of another domain in words beside the field (the filing service says it in codes,
+        for the API): a page without its script, or a domain changed after the category, sends one."""
+        category_in_domain(self, field)
+
     def validate_sector(self, field) -> None:
         """Refuse a sector the region does not have: a typo would silently change the routing."""
         if field.data and field.data not in {choice.value for choice in field.choices}:
             raise ValidationError("Not a sector of the region: choose one from the list, or the position's.")
+
+
+def category_in_domain(form, field) -> None:
+    """The category chosen belongs to the domain chosen (a WTForms inline check of the filing and amend forms)."""
+    domain = next((d for d in Domain if d.value == form.domain.data), None)
+    if domain is None or field.data not in all_categories() or field.data in categories_for(domain):
+        return  # an unknown domain or category is refused as no choice of the list; none, by DataRequired
+    offered = ", ".join(category_label(c) for c in categories_for(domain))
+    raise ValidationError(
+        f"{category_label(field.data)} is not a category of the {label(domain)} domain: choose one of {offered}."
+    )
 
 
 # -- admin pages --------------------------------------------------------------------------
