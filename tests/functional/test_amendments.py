@@ -186,6 +186,18 @@ def test_a_stale_version_answers_409_with_the_facts_as_they_stand(client, world)
     assert body["safety_risk"] == "B" and len(amended_events(body)) == 1, "the stale amendment changed nothing"
 
 
+def test_a_version_the_incident_never_had_is_refused_as_such_not_as_a_change_since(client, world):
+    filed = file_incident(client, world)
+    refused = amend(client, world, filed["reference"], status=409, version=filed["version"] + 5, safety_risk="A")
+    message = refused["error"]["message"]
+    assert f"never had version {filed['version'] + 5}" in message and "changed since" not in message, message
+    assert refused["error"]["details"]["version"] == filed["version"], refused
+    stale = amend(client, world, filed["reference"], version=filed["version"], precedence="Z")
+    assert stale["precedence"] == "Z"
+    refused = amend(client, world, filed["reference"], status=409, version=filed["version"], safety_risk="A")
+    assert "changed since you read it" in refused["error"]["message"], refused
+
+
 def test_an_escalation_since_the_version_read_does_not_refuse_an_amendment_but_an_amendment_does(app, client, world):
     """The version moves with each step of the handling; an officer correcting the facts of an incident that
     escalated while the form was open is not sent back for it. Another amendment made since is: a second

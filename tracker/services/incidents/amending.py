@@ -204,9 +204,14 @@ def _expect_version(session: Session, incident: Incident, version: int) -> None:
         return
     if 0 < version < incident.version and not _amended_since(session, incident, version):
         return
+    said = (
+        f"changed since you read it (version {version}, now {incident.version})"
+        if version < incident.version
+        # A version it never had was never read: "changed since" would send its author looking for a change.
+        else f"never had version {version} (it is at version {incident.version}): the version sent is not one read"
+    )
     raise Conflict(
-        f"{incident.reference} changed since you read it (version {version}, now {incident.version}): "
-        "read it again and amend what still needs it",
+        f"{incident.reference} {said}: read it again and amend what still needs it",
         {"version": incident.version, "status": incident.status.value, "facts": amendment_record.facts(incident)},
     )
 
