@@ -106,6 +106,35 @@ def parse_moment(text: str) -> datetime:
     return utc
 
 
+# A time of the last days as a watch log writes it: "0027Z" (the time alone) or "060027Z" (a day-time
+# group, without month and year), always in Zulu time.
+_RECENT = re.compile(r"^(\d{2})?(\d{2})(\d{2})Z\Z")
+
+
+def parse_recent(text: str, now: datetime) -> datetime:
+    """Parse a moment as parse_moment does, or a Zulu time alone (0027Z) or with its day (060027Z) as the
+    latest such moment at or before now: how a watch keeper back-times a log line. Never a moment to come."""
+    match = _RECENT.match(text.strip().upper().replace(" ", ""))
+    if not match:
+        return parse_moment(text)
+    day, hour, minute = match.groups()
+    if int(hour) > 23 or int(minute) > 59:
+        raise ValueError(f"no such time {hour}{minute}Z: hours 00-23, minutes 00-59 (midnight is 0000, never 2400)")
+    if day is None:
+        moment = now.astimezone(UTC).replace(hour=int(hour), minute=int(minute), second=0, microsecond=0)
+        return moment if moment <= now else moment - timedelta(days=1)
+    year, month = now.astimezone(UTC).year, now.astimezone(UTC).month
+    for _ in range(3):  # this month, or the last one that has the day (31 after a month of 30)
+        try:
+            moment = datetime(year, month, int(day), int(hour), int(minute), tzinfo=UTC)
+        except ValueError:
+            moment = None
+        if moment is not None and moment <= now:
+            return moment
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    raise ValueError(f"no day {day} in the last months: give the whole date-time group (DDHHMMZMONYY)")
+
+
 # The furthest any time zone lies from UTC (Baker Island, Line Islands): an offset beyond is a slip
 # (+23:59 for +02:39?), and reading it as given would put the time a day off.
 _WEST, _EAST = -timedelta(hours=12), timedelta(hours=14)

@@ -5,7 +5,7 @@ handover, who may sign (the incoming officer only), and what is refused (4xx, ne
 
 import html
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -701,3 +701,27 @@ def test_the_brief_page_says_how_an_exercise_was_made_known_in_the_register_s_wo
         page = html.unescape(reader.get(path).text)
         line = page.split('data-exercise="RAMPART"')[1].split("</li>")[0]
         assert "Vienna Document notification" in line and "vienna document" not in line, f"{path}: {line}"
+
+
+def test_a_line_back_timed_by_the_zulu_time_alone_or_with_its_day_takes_the_latest_such_moment(app, client, world):
+    """How a watch keeper writes it: "2310Z", or "052310Z" with the day; through the API and the page alike."""
+    watch = start(client, world)
+    backdate(app, watch["id"], 5)
+    now = utcnow()
+    two_hours_ago = (now - timedelta(hours=2)).replace(second=0, microsecond=0)
+    three_hours_ago = (now - timedelta(hours=3)).replace(second=0, microsecond=0)
+    by_time = log_line(client, world, watch["id"], text="Radio check: clear.", at=f"{two_hours_ago:%H%M}Z")
+    assert by_time["at"] == isoformat(two_hours_ago), by_time
+    page = app.test_client()
+    sign_in(page, "duty")
+    path = f"/watches/{watch['id']}"
+    day_time = f"{three_hours_ago:%d%H%M}Z"
+    answer = page.post(
+        f"{path}/entries", data={"csrf_token": csrf(page, path), "text": "Column seen.", "incident": "", "at": day_time}
+    )
+    assert answer.status_code == 302, html.unescape(answer.text)[:3000]
+    with session_scope(app) as session:
+        logged = session.scalars(select(WatchEntry).where(WatchEntry.text == "Column seen.")).one()
+        assert logged.at.replace(tzinfo=logged.at.tzinfo or UTC) == three_hours_ago, (day_time, logged.at)
+    refused = log_line(client, world, watch["id"], status=422, at="2400Z")
+    assert "never 2400" in refused["error"]["details"]["at"][0], refused

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.timeutil import MONTHS, format_dtg, isoformat, parse_dtg, parse_moment, zone_offset
+from tracker.timeutil import MONTHS, format_dtg, isoformat, parse_dtg, parse_moment, parse_recent, zone_offset
 
 
 def utc(*args) -> datetime:
@@ -207,3 +207,32 @@ def test_a_time_with_digits_or_letters_of_another_script_is_refused_naming_the_c
 
 def test_any_space_between_the_parts_of_a_dtg_is_a_space():
     assert parse_moment("271405Z\u00a0NOV\u202f26") == utc(2026, 11, 27, 14, 5)
+
+
+NIGHT = datetime(2026, 12, 6, 0, 40, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "typed, read",
+    [
+        ("0027Z", datetime(2026, 12, 6, 0, 27, tzinfo=UTC)),  # earlier tonight
+        ("2350Z", datetime(2026, 12, 5, 23, 50, tzinfo=UTC)),  # before midnight: yesterday
+        ("0100Z", datetime(2026, 12, 5, 1, 0, tzinfo=UTC)),  # never a moment to come: the day before
+        ("0040Z", datetime(2026, 12, 6, 0, 40, tzinfo=UTC)),  # this very minute
+        ("00 27 z", datetime(2026, 12, 6, 0, 27, tzinfo=UTC)),
+        ("052350Z", datetime(2026, 12, 5, 23, 50, tzinfo=UTC)),  # a day-time group: this month
+        ("070000Z", datetime(2026, 11, 7, 0, 0, tzinfo=UTC)),  # a day still to come this month: last month's
+        ("310000Z", datetime(2026, 10, 31, 0, 0, tzinfo=UTC)),  # November has no 31st: October's
+        ("052350ZDEC26", datetime(2026, 12, 5, 23, 50, tzinfo=UTC)),  # a whole DTG as parse_moment reads it
+        ("2026-12-05T23:50:00Z", datetime(2026, 12, 5, 23, 50, tzinfo=UTC)),
+    ],
+)
+def test_a_zulu_time_alone_or_with_its_day_is_the_latest_such_moment_by_now(typed, read):
+    assert parse_recent(typed, NIGHT) == read, typed
+
+
+@pytest.mark.parametrize("typed", ["2400Z", "0060Z", "0027", "000Z", "2350A", "322350Z"])
+def test_a_time_alone_that_cannot_be_is_refused_with_a_reason(typed):
+    with pytest.raises(ValueError) as refused:
+        parse_recent(typed, NIGHT)
+    assert str(refused.value), typed

@@ -5,13 +5,16 @@ from apiflask.validators import Length, Range
 from flask import current_app
 from sqlalchemy.orm import object_session
 
-from ..http.fields import UTC, Moment, Pattern, Query, Text
+from ..http.fields import UTC, Pattern, Query, RecentMoment, Text
 from ..models import Watch
 from ..services.watches import handover, log
 from ..timeutil import isoformat
 
 USERNAME = Length(min=1, max=64)
-WHEN = "ISO 8601 with a zone or a DTG; back-timing within the watch is fine, the future is not"
+WHEN = (
+    "ISO 8601 with a zone, a DTG, or a Zulu time alone (0027Z) or with its day (060027Z): the latest such moment;"
+    " back-timing within the watch is fine, the future is not"
+)
 # The brief's times are stored as ISO 8601 strings already (String fields; allow_none adds the null).
 TIME = {"format": "date-time"}
 
@@ -38,7 +41,7 @@ class WatchEntryIn(Schema):
         validate=Length(min=1, max=log.ENTRY_MAX_LENGTH),
         metadata={"examples": ["Hotline test with Eastland MoD: clear both ways"]},
     )
-    at = Moment(metadata={"description": f"default now; {WHEN}"})
+    at = RecentMoment(metadata={"description": f"default now; {WHEN}"})
     incident = Text(
         allow_none=True,
         validate=Length(max=20),

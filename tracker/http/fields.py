@@ -10,7 +10,7 @@ from marshmallow.validate import Regexp
 from ..numbers import read_whole
 from ..services.incidents.routing import category_problem
 from ..text import breaks_read, name_problem, problem
-from ..timeutil import in_range, isoformat, parse_moment
+from ..timeutil import in_range, isoformat, parse_moment, parse_recent, utcnow
 
 # ASCII digits only (\d also matches other scripts' digits): the rest goes on to Moment, which names them.
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
@@ -68,6 +68,18 @@ class Moment(Text):
         try:
             return parse_moment(text)
         except ValueError as exc:  # not a time, or one outside what the tracker handles (timeutil.EARLIEST)
+            raise ValidationError(str(exc)) from None
+
+
+class RecentMoment(Moment):
+    """A moment as Moment takes it, or a Zulu time alone (0027Z) or with its day (060027Z), read as the latest
+    such moment by now: the time of a watch log line written later (timeutil.parse_recent)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = Text._deserialize(self, value, attr, data, **kwargs)
+        try:
+            return parse_recent(text, utcnow())
+        except ValueError as exc:
             raise ValidationError(str(exc)) from None
 
 

@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..services.watches import handover, log
 from .base_form import TrackerForm
 
-WHEN = "UTC, ISO 8601 or DTG such as 271405ZNOV26"
+WHEN = "UTC: 0027Z, 060027Z, a DTG such as 271405ZNOV26 or ISO 8601"
 
 
 class StartWatchForm(TrackerForm):

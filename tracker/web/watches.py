@@ -18,7 +18,7 @@ from ..http.transaction import committed
 from ..models import Handover, Watch
 from ..models.permissions import Permission, may
 from ..services.watches import handover, log
-from ..timeutil import format_dtg, parse_moment, utcnow
+from ..timeutil import format_dtg, parse_recent, utcnow
 from .admin import page, save
 from .watch_forms import EntryForm, HandoverForm, NotesForm, SignForm, StartWatchForm
 
@@ -148,7 +148,7 @@ def _moment(form: EntryForm) -> datetime | None:
     if not text:
         return None
     try:
-        return parse_moment(text)
+        return parse_recent(text, utcnow())
     except ValueError as error:
         form.at.errors = [*form.at.errors, str(error)]
         raise
