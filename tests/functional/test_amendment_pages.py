@@ -5,6 +5,7 @@ form, a duty officer's downgrade, and the filing form's new fields."""
 
 import html
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -14,6 +15,7 @@ from tests.support import csrf, file_incident, filing_form, sign_in
 from tracker.db import session_scope
 from tracker.models import Incident
 from tracker.services.incidents.amending import NOTHING
+from tracker.timeutil import isoformat, utcnow
 
 
 class FormReader(HTMLParser):
@@ -331,3 +333,12 @@ def test_a_category_of_another_domain_is_refused_in_words_beside_it(client, worl
     assert said.startswith("stray fire is not a category of the air domain") and "stray_fire" not in said, said
     assert form_as_shown(answer.text)["narrative_addendum"] == "Seen again at 0300Z.", "the addition is kept"
     assert read(client, world, filed["reference"])["category"] == "unsafe_intercept"
+
+
+def test_a_corrected_time_typed_alone_is_the_latest_such_moment(client, world, filed):
+    sign_in(client, "duty")
+    fields = form_as_shown(client.get(f"/incidents/{filed['reference']}/amend").text)
+    earlier = (utcnow() - timedelta(hours=1)).replace(second=0, microsecond=0)
+    answer = client.post(f"/incidents/{filed['reference']}/amend", data={**fields, "occurred_at": f"{earlier:%H%M}Z"})
+    assert answer.status_code == 302, html.unescape(answer.text)[:3000]
+    assert read(client, world, filed["reference"])["occurred_at"] == isoformat(earlier)

@@ -3,12 +3,14 @@ list, the reporting unit remembered per user, and the optional blocks folded on 
 
 import html
 import re
+from datetime import UTC, timedelta
 
 from sqlalchemy import func, select
 
 from tests.support import filing_form, sign_in
 from tracker.db import session_scope
 from tracker.models import Incident, User
+from tracker.timeutil import format_dtg, isoformat, utcnow
 
 ERROR = re.compile(r'<small class="error" id="([a-z_]+)-error">([^<]*)</small>')
 
@@ -189,3 +191,21 @@ def test_a_category_of_another_domain_is_refused_in_words_beside_it_and_the_form
     assert "Rounds landed near the post." in answer.text, "the narrative typed is kept"
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(Incident)) == 0
+
+
+def test_the_time_typed_alone_or_with_its_day_is_read_back_and_filed_as_the_latest_such_moment(client, world, app):
+    """Filing in seconds: "2310Z" as an officer says it, read back first, then filed as that moment."""
+    sign_in(client, "duty")
+    now = utcnow()
+    earlier = (now - timedelta(hours=1)).replace(second=0, microsecond=0)
+    typed = f"{earlier:%H%M}Z"
+    read = client.get(f"/incidents/readback?occurred_at={typed}").get_json()
+    assert read["occurred_at"] == f"{isoformat(earlier)} = {format_dtg(earlier)}", read
+    answer = client.post("/incidents/new", data=filing_form(client, occurred_at=typed))
+    assert answer.status_code == 302, html.unescape(answer.text)[:2000]
+    day_time = (now - timedelta(hours=2)).replace(second=0, microsecond=0)
+    again = client.post("/incidents/new", data=filing_form(client, occurred_at=f"{day_time:%d%H%M}Z"))
+    assert again.status_code == 302, html.unescape(again.text)[:2000]
+    with session_scope(app) as session:
+        filed = sorted(session.scalars(select(Incident.occurred_at)))
+    assert [moment.replace(tzinfo=moment.tzinfo or UTC) for moment in filed] == [day_time, earlier], filed

@@ -8,7 +8,7 @@ from wtforms.validators import Length, Optional
 from ..geo import parse_position
 from ..models import Domain, EscalationRisk, Incident, Precedence, SafetyRisk
 from ..services.incidents import measures
-from ..timeutil import format_dtg, parse_moment
+from ..timeutil import format_dtg, parse_recent, utcnow
 from .base_form import RowList, SubForm, TrackerForm
 from .forms import YES_NO, IncidentForm, category_in_domain, flag
 from .measure_fields import MeasureFields, cpa_given, forces_given, measured
@@ -121,7 +121,7 @@ def changes(form: AmendForm, shown: dict, platforms_sent: bool = True) -> dict:
     asked: dict = {}
     if "occurred_at" in differs:
         try:
-            asked["occurred_at"] = parse_moment(form.occurred_at.data or "")
+            asked["occurred_at"] = parse_recent(form.occurred_at.data or "", utcnow())
         except ValueError as exc:
             form.occurred_at.errors.append(str(exc))
     for name in ("position", "sector", "actions_taken"):
@@ -149,7 +149,7 @@ def changes(form: AmendForm, shown: dict, platforms_sent: bool = True) -> dict:
 def read_typed(form: AmendForm, shown: dict) -> None:
     """Put a problem with a changed time or position beside its field, for a form whose own checks failed: every
     problem at once, as on the filing form, not the time's and the position's only once the rest is right."""
-    for name, read in (("occurred_at", parse_moment), ("position", parse_position)):
+    for name, read in (("occurred_at", lambda typed: parse_recent(typed, utcnow())), ("position", parse_position)):
         typed = (form[name].data or "").strip()
         if typed and not _same(typed, shown[name]):
             try:

@@ -97,7 +97,8 @@ def flag(value: str | None) -> bool | None:
 
 class IncidentForm(MeasureFields, TrackerForm):
     occurred_at = StringField(
-        "Occurred at (UTC: ISO 8601 or DTG such as 061620ZDEC17)", validators=[DataRequired(), Length(max=40)]
+        "Occurred at (UTC: 2310Z, 052310Z, a DTG such as 052310ZDEC26, or ISO 8601)",
+        validators=[DataRequired(), Length(max=40)],
     )
     reporting_unit = StringField("Reporting unit", validators=[DataRequired(), Length(max=120)])
     domain = SelectField("Domain", choices=[])

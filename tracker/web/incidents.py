@@ -17,7 +17,7 @@ from ..services.accounts import people
 from ..services.engine import decisions
 from ..services.exchanges import releasability
 from ..services.incidents import filing, handling, measures, route_table
-from ..timeutil import format_dtg, isoformat, parse_moment, utcnow
+from ..timeutil import format_dtg, isoformat, parse_recent, utcnow
 from . import marking, measure_fields
 from .acknowledging import AcknowledgeForm, note_refused
 from .acting import act_on_incident, ask_first, kept_form, page_again
@@ -58,7 +58,7 @@ def _readings(form: IncidentForm) -> tuple:
     """Read the time and the position as typed; put a problem next to its field."""
     occurred = position = None
     try:
-        occurred = parse_moment(form.occurred_at.data or "")
+        occurred = parse_recent(form.occurred_at.data or "", utcnow())
     except ValueError as exc:
         form.occurred_at.errors.append(str(exc))
     if form.position.data:
@@ -197,7 +197,7 @@ def readback():
     answer = {}
     if text := request.args.get("occurred_at", "").strip():
         try:
-            moment = parse_moment(text)
+            moment = parse_recent(text, utcnow())
             answer["occurred_at"] = f"{isoformat(moment)} = {format_dtg(moment)}"
         except ValueError as exc:
             answer["occurred_at"] = str(exc)
