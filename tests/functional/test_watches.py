@@ -725,3 +725,21 @@ def test_a_line_back_timed_by_the_zulu_time_alone_or_with_its_day_takes_the_late
         assert logged.at.replace(tzinfo=logged.at.tzinfo or UTC) == three_hours_ago, (day_time, logged.at)
     refused = log_line(client, world, watch["id"], status=422, at="2400Z")
     assert "never 2400" in refused["error"]["details"]["at"][0], refused
+
+
+def test_the_watch_page_takes_an_officer_on_watch_to_their_log_and_offers_no_second_watch(client, world):
+    page = client.application.test_client()
+    sign_in(page, "duty")
+    before = page.get("/watches/").text
+    assert "Start the watch" in before and "data-my-watch" not in before, "nobody on watch: the start form"
+    watch = start(client, world)
+    after = page.get("/watches/").text
+    mine = re.search(
+        r'<section class="card spaced" aria-labelledby="mine-title" data-my-watch="(\d+)">(.*?)</section>', after, re.S
+    )
+    assert mine and int(mine[1]) == watch["id"], after[:3000]
+    assert f'href="/watches/{watch["id"]}#log"' in mine[2], mine[2]
+    assert "Start the watch" not in after, "a duty officer on watch is not offered a second one (it would be refused)"
+    supervisor = client.application.test_client()
+    sign_in(supervisor, "supervisor")
+    assert "Start the watch" in supervisor.get("/watches/").text, "supervisors start watches for others"

@@ -85,10 +85,13 @@ def _start_form(form: StartWatchForm | None = None) -> StartWatchForm:
 def _index(form: StartWatchForm):
     session = get_session()
     watches = log.list_watches(session)
+    open_watches = [w for w in watches if w.ends_at is None]
     return page(
         "web/watches/index.html",
         form,
-        open_watches=[w for w in watches if w.ends_at is None],
+        open_watches=open_watches,
+        # One desk per officer: the watch I keep is where I log, and starting another could only be refused.
+        mine=next((w for w in open_watches if w.officer_id == current_user.id), None),
         ended=[w for w in watches if w.ends_at is not None][:20],
         waiting=handover.waiting_for(session, _me()),
         desks=log.desks(session),
