@@ -127,9 +127,9 @@ def parse_recent(text: str, now: datetime) -> datetime:
     for _ in range(3):  # this month, or the last one that has the day (31 after a month of 30)
         try:
             moment = datetime(year, month, int(day), int(hour), int(minute), tzinfo=UTC)
-        except ValueError:
-            moment = None
-        if moment is not None and moment <= now:
+        except ValueError:  # no such day in that month: the month before
+            moment = now + timedelta(days=1)
+        if moment <= now:
             return moment
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     raise ValueError(f"no day {day} in the last months: give the whole date-time group (DDHHMMZMONYY)")
