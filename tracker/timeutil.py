@@ -108,13 +108,13 @@ def parse_moment(text: str) -> datetime:
 
 # A time of the last days as a watch log writes it: "0027Z" (the time alone) or "060027Z" (a day-time
 # group, without month and year), always in Zulu time.
-_RECENT = re.compile(r"^(\d{2})?(\d{2})(\d{2})Z\Z")
+_RECENT = re.compile(r"^([0-9]{2})?([0-9]{2})([0-9]{2})Z\Z")
 
 
 def parse_recent(text: str, now: datetime) -> datetime:
     """Parse a moment as parse_moment does, or a Zulu time alone (0027Z) or with its day (060027Z) as the
     latest such moment at or before now: how a watch keeper back-times a log line. Never a moment to come."""
-    match = _RECENT.match(text.strip().upper().replace(" ", ""))
+    match = _RECENT.match(_compact(text))
     if not match:
         return parse_moment(text)
     day, hour, minute = match.groups()

@@ -231,7 +231,7 @@ def test_a_zulu_time_alone_or_with_its_day_is_the_latest_such_moment_by_now(type
     assert parse_recent(typed, NIGHT) == read, typed
 
 
-@pytest.mark.parametrize("typed", ["2400Z", "0060Z", "0027", "000Z", "2350A", "322350Z"])
+@pytest.mark.parametrize("typed", ["2400Z", "0060Z", "0027", "000Z", "2350A", "322350Z", "٠٠٢٧Z", "００27Z"])
 def test_a_time_alone_that_cannot_be_is_refused_with_a_reason(typed):
     with pytest.raises(ValueError) as refused:
         parse_recent(typed, NIGHT)
