@@ -16,6 +16,8 @@ server see them.
 """
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from shutil import copyfile
 
@@ -121,3 +123,24 @@ class PostgresDatabase:
 def forget_anchor(app) -> None:
     """Remove the audit chain's anchor: the database goes back to a template, a chain of its own."""
     anchor.remove(anchor.path_for(app.config, app.instance_path))
+
+
+@contextmanager
+def empty_database(database_url: str, sqlite_file: Path, suffix: str) -> Iterator[str]:
+    """The URL of a new, empty database of database_url's engine: sqlite_file on SQLite; on PostgreSQL a
+    database named after the worker's with _suffix, made (dropped first if a killed run left it) and dropped
+    after. For tests that migrate, back up or restore a database of their own."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{sqlite_file}"
+        return
+    name = f"{make_url(database_url).database}_{suffix}"
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()

@@ -13,10 +13,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from tests.conftest import app_config
+from tests.databases import empty_database
 from tests.support import count, file_incident, incident_payload, outbox_files
 from tracker import create_app, jobs
 from tracker.db import engine_of, session_scope
@@ -41,18 +42,8 @@ def app_on(tmp_path):
 @pytest.fixture
 def new_database_url(database_url, tmp_path):
     """A new, empty database of the test's engine (on PostgreSQL made, and dropped after)."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'restored' / 'tracker.db'}"
-        return
-    name = f"{make_url(database_url).database}_restored"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with empty_database(database_url, tmp_path / "restored" / "tracker.db", "restored") as url:
+        yield url
 
 
 def flask(app, *args):

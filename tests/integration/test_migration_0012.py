@@ -4,8 +4,8 @@ every policy step and fallback; an internal "HQ duty desk" with its members take
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
+from tests.databases import empty_database
 from tracker import migrate
 
 pytestmark = pytest.mark.both_databases  # a data migration in SQL: each engine runs its own
@@ -14,18 +14,8 @@ pytestmark = pytest.mark.both_databases  # a data migration in SQL: each engine 
 @pytest.fixture
 def fresh_database_url(database_url, tmp_path):
     """A new, empty database of the test's engine (on PostgreSQL made, and dropped after)."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'at-0011.db'}"
-        return
-    name = f"{make_url(database_url).database}_m0012"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with empty_database(database_url, tmp_path / "at-0011.db", "m0012") as url:
+        yield url
 
 
 USER = (

@@ -4,8 +4,8 @@
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect
-from sqlalchemy.engine import make_url
 
+from tests.databases import empty_database
 from tracker import migrate
 
 pytestmark = pytest.mark.both_databases  # each engine alters the table its own way (SQLite: batch mode)
@@ -14,18 +14,8 @@ pytestmark = pytest.mark.both_databases  # each engine alters the table its own 
 @pytest.fixture
 def fresh_database_url(database_url, tmp_path):
     """A new, empty database of the test's engine (on PostgreSQL made, and dropped after)."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'at-0024.db'}"
-        return
-    name = f"{make_url(database_url).database}_m0025"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with empty_database(database_url, tmp_path / "at-0024.db", "m0025") as url:
+        yield url
 
 
 def _columns(url: str) -> dict[str, dict]:

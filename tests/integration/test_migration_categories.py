@@ -5,10 +5,10 @@ incident loads and still fits the catalogue."""
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import create_engine, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from tests.category_history import OLD_PAIRS
+from tests.databases import empty_database
 from tracker import migrate
 from tracker.models import Domain, Incident, categories_for
 from tracker.timeutil import utcnow
@@ -29,18 +29,8 @@ AT_0012 = sa.table(
 @pytest.fixture
 def fresh_database_url(database_url, tmp_path):
     """A new, empty database of the test's engine (on PostgreSQL made, and dropped after)."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'at-0012.db'}"
-        return
-    name = f"{make_url(database_url).database}_mcat"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with empty_database(database_url, tmp_path / "at-0012.db", "mcat") as url:
+        yield url
 
 
 def test_every_incident_of_the_old_catalogue_stays_valid_after_upgrading_to_head(fresh_database_url):
