@@ -142,6 +142,23 @@ def first_said(text: str) -> str:
     return next(line for line in lines[1:] if line)
 
 
+def test_a_late_call_to_act_whose_subject_fills_its_column_still_ends_late(app, client, world):
+    """A subject is cut at its column's 255 characters (a long marking, category or line name): LATE put after
+    it was then cut off, and the message list showed a late call to act as one on time."""
+    file_incident(client, world)
+    now = utcnow()
+    sweep(app, now + timedelta(seconds=601))  # escalated to step 2: L1's call to act is late
+    full = f"{MARKED} - " + "FLASH INC " * 30
+    full = full[:255]
+    with session_scope(app) as session:
+        session.execute(update(Notification).where(Notification.step == 1).values(subject=full))
+
+    late = claim_all(app, now + timedelta(seconds=602))[("L1", 1)]
+    said = late.message.subject
+    assert said.endswith(" LATE") and len(said) <= 255, f"{len(said)} characters: {said!r}"
+    assert said.startswith(f"{MARKED} - FLASH INC"), f"the marking still opens it: {said!r}"
+
+
 def test_a_call_to_act_sent_after_its_step_was_left_says_so_first(app, client, world):
     # The ladder: L1, then L2, 600 s each. Nothing is delivered until the incident has moved on.
     reference = file_incident(client, world)["reference"]

@@ -147,7 +147,7 @@ class Composer:
             raise ValueError(f"message {row.id} has neither a channel nor a user")
         subject, text, late = row.subject, row.body, late_notice(row)
         if late is not None:  # said first, in every part: the recipient must not act on the old step
-            subject, text = (f"{subject} LATE")[:255], with_notice(text, late["notice"], payload)
+            subject, text = message_text.late_subject(subject), with_notice(text, late["notice"], payload)
         # The stored text framed with its button; a row queued when the HTML part was still stored sends
         # that one, unless a late notice must go first in it too.
         html = row.html if row.html is not None and late is None else message_text.html_part(subject, text, payload)

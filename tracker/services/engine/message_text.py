@@ -171,6 +171,16 @@ def html_part(subject_line: str, text: str, payload: dict) -> str:
     return html(subject_line, text, payload["page"], "Open the incident")
 
 
+LATE_MARK = " LATE"
+
+
+def late_subject(subject: str) -> str:
+    """The subject of a call to act sent late: LATE at its end, where a message list still shows it, the rest
+    cut before it when the subject already fills the stored column (marking.SUBJECT_LENGTH): cutting after
+    appending lost LATE from a long subject, which then read as a call to act on time."""
+    return subject[: marking.SUBJECT_LENGTH - len(LATE_MARK)].rstrip() + LATE_MARK
+
+
 def late_notice(queued_at: datetime, step: int, loop: int, incident: Incident, exhausted: bool) -> str:
     """The first line of a call to act sent after its incident left the step it was queued for."""
     queued = f"LATE: queued at {format_dtg(queued_at)} for step {step}{_repeat(loop)}, sent only now."
