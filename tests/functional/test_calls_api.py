@@ -393,3 +393,18 @@ def test_no_receipt_is_logged_for_a_notice_never_sent(app, client, world):
     assert "nothing of ours was sent" in moved["error"]["message"], moved
     assert api(client, world, "GET", f"/exchanges/{exchange['id']}")["state"] == "notified"
     assert calls_of(client, world, reference) == [], "nothing kept of the refused call"
+
+
+def test_a_move_refused_on_an_exchange_with_nothing_sent_says_why_it_is_refused(app, client, world):
+    """Nothing of ours sent yet is the reason only for a receipt confirmed: a move to overdue (the engine's
+    alone) on an exchange a call moved to explanation requested, its notice still unsent, was refused
+    saying there was no receipt to confirm."""
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    exchange = open_(client, world, reference, release=False)
+    body = {"direction": "we_called", "exchange_id": exchange["id"], "moves_to": "explanation_requested"}
+    ended = {"started_at": format_dtg(utcnow() - timedelta(minutes=2)), "ended_at": isoformat(utcnow())}
+    api(client, world, "POST", f"/incidents/{reference}/calls", body | ended, status=201)
+    body = {"direction": "we_called", "exchange_id": exchange["id"], "moves_to": "overdue"}
+    details = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=422)["error"]["details"]
+    assert details["moves_to"] == ["not allowed from explanation_requested"], details

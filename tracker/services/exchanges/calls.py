@@ -359,7 +359,12 @@ def move_by_call(session: Session, call: Call, new_state: ExchangeState, actor: 
     exchanges._lock(session, exchange)
     allowed = exchanges.next_states(exchange)
     if new_state not in allowed:
-        nothing_sent = new_state in TRANSITIONS[exchange.state] and not exchanges.sent_any(exchange)
+        # Nothing of ours sent is the reason for a receipt confirmed only (as exchanges.transition says it).
+        nothing_sent = (
+            new_state is ExchangeState.RECEIPT_CONFIRMED
+            and new_state in TRANSITIONS[exchange.state]
+            and not exchanges.sent_any(exchange)
+        )
         raise ValidationError(
             f"an exchange that is {exchange.state.value} cannot become {new_state.value}",
             {
