@@ -712,10 +712,9 @@ def test_the_engine_writes_nothing_for_an_exchange_without_a_clock(app, client, 
         assert not session.scalars(select(Notification).where(Notification.kind == "exchange_overdue")).all()
 
 
-def test_a_text_queued_before_its_line_was_deactivated_waits_and_goes_once_it_is_active_again(app, client, world):
-    """Sent (numbered, queued), then the line is deactivated before delivery: the text is not delivered to
-    the address the admin took out of service, nor given up: it waits, and goes as approved once the line
-    is active again."""
+def text_sent_then_line_deactivated(app, client, world) -> tuple[int, str, dict, int]:
+    """A text approved and sent over a new counterpart line, which an admin deactivates before delivery: the
+    line's id, the incident's reference, the exchange and the text's id."""
     line = add_counterpart_line(app, world)
     reference = acknowledged_incident(client, world)
     exchange = open_(client, world, reference, text=None)
@@ -723,6 +722,14 @@ def test_a_text_queued_before_its_line_was_deactivated_waits_and_goes_once_it_is
     drafted = api(client, world, "POST", path, {"direction": "out", "text": "We propose a call at 1200Z."}, status=201)
     send(client, world, approve(client, world, drafted["id"])["id"])
     api(client, world, "PATCH", f"/channels/{line}", {"active": False}, who="admin")
+    return line, reference, exchange, drafted["id"]
+
+
+def test_a_text_queued_before_its_line_was_deactivated_waits_and_goes_once_it_is_active_again(app, client, world):
+    """Sent (numbered, queued), then the line is deactivated before delivery: the text is not delivered to
+    the address the admin took out of service, nor given up: it waits, and goes as approved once the line
+    is active again."""
+    line, reference, exchange, sent_id = text_sent_then_line_deactivated(app, client, world)
 
     def queued():
         with session_scope(app) as session:
@@ -748,13 +755,7 @@ def test_a_queued_text_the_incident_is_no_longer_releasable_for_never_goes(app, 
     keeps failing); a supervisor then withdraws the release. Nothing goes to the other side that the
     incident's marking does not release: the waiting text is withheld, said on the timeline, and no receipt
     is awaited for it. The line active again, it still does not go."""
-    line = add_counterpart_line(app, world)
-    reference = acknowledged_incident(client, world)
-    exchange = open_(client, world, reference, text=None)
-    path = f"/exchanges/{exchange['id']}/messages"
-    drafted = api(client, world, "POST", path, {"direction": "out", "text": "We propose a call at 1200Z."}, status=201)
-    send(client, world, approve(client, world, drafted["id"])["id"])
-    api(client, world, "PATCH", f"/channels/{line}", {"active": False}, who="admin")
+    line, reference, exchange, sent_id = text_sent_then_line_deactivated(app, client, world)
     jobs.deliver(app)
 
     marked = api(client, world, "PATCH", f"/incidents/{reference}/marking", {"releasable_to": []}, who="supervisor")
@@ -766,12 +767,12 @@ def test_a_queued_text_the_incident_is_no_longer_releasable_for_never_goes(app, 
         [row] = session.scalars(select(Notification).where(Notification.channel_id == line)).all()
         assert row.status.value == "cancelled", (row.status, row.last_error)
         assert "not releasable" in (row.last_error or ""), row.last_error
-        message = session.get_one(ExchangeMessage, drafted["id"])
+        message = session.get_one(ExchangeMessage, sent_id)
         assert message.receipt_due_at is None, "nothing went: no receipt is awaited"
         assert receipts.sweep_batch(session, utcnow() + timedelta(days=3), 10, "test") == 0
     detail = api(client, world, "GET", f"/incidents/{reference}", who="supervisor")
     [changed] = [e for e in detail["timeline"] if e["kind"] == "marking_changed"]
-    assert changed["details"]["withheld"] == [{"message": drafted["id"], "channel": LINE}], changed
+    assert changed["details"]["withheld"] == [{"message": sent_id, "channel": LINE}], changed
 
 
 def test_a_queued_text_carrying_a_field_made_non_releasable_since_never_goes(app, client, world):

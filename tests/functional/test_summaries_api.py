@@ -371,18 +371,23 @@ def test_a_summary_for_a_closed_exchange_waits_for_no_approval_and_none_is_draft
     assert again.status_code == 409 and "closed" in again.get_json()["error"]["message"], again.get_json()
 
 
-def test_a_summary_drafted_after_a_narrative_addition_states_the_addition_too(app, client, world):
-    """An amendment adds to the narrative, never overwrites it; a summary drafted after it stated the
-    narrative as filed only ("one drone" where the addition says two), in both languages."""
-    reference = filed(client, world, releasability={"narrative": True})
+def add_to_narrative(client, world, reference: str, addition: str) -> None:
+    """The duty officer adds to the incident's narrative (an amendment at the version read)."""
     incident = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("duty")).get_json()
-    addition = "MARKER-ADD-5120: a second drone followed at 500 m."
     amended = client.patch(
         f"/api/v1/incidents/{reference}",
         json={"version": incident["version"], "narrative_addendum": addition},
         headers=world.auth("duty"),
     )
     assert amended.status_code == 200, amended.get_json()
+
+
+def test_a_summary_drafted_after_a_narrative_addition_states_the_addition_too(app, client, world):
+    """An amendment adds to the narrative, never overwrites it; a summary drafted after it stated the
+    narrative as filed only ("one drone" where the addition says two), in both languages."""
+    reference = filed(client, world, releasability={"narrative": True})
+    addition = "MARKER-ADD-5120: a second drone followed at 500 m."
+    add_to_narrative(client, world, reference, addition)
     exchange_id = exchange_over_new_line(client, app, world, reference, language="ru")
     summary = created(draft(client, world, reference, exchange_id=exchange_id))
     assert NARRATIVE in summary["text"] and addition in summary["text"], summary["text"]
@@ -398,14 +403,8 @@ def test_a_summary_drafted_before_a_narrative_addition_is_not_approved_without_i
     reference = filed(client, world, releasability={"narrative": True})
     exchange_id = exchange_over_new_line(client, app, world, reference, language="ru")
     summary = created(draft(client, world, reference, exchange_id=exchange_id))
-    incident = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("duty")).get_json()
     addition = "MARKER-ADD-7310: the fighter made a second pass."
-    amended = client.patch(
-        f"/api/v1/incidents/{reference}",
-        json={"version": incident["version"], "narrative_addendum": addition},
-        headers=world.auth("duty"),
-    )
-    assert amended.status_code == 200, amended.get_json()
+    add_to_narrative(client, world, reference, addition)
     refused = act(client, world, summary, "approve", version=summary["version"])
     assert refused.status_code == 422, refused.get_json()
     assert "narrative" in refused.get_json()["error"]["details"], refused.get_json()
