@@ -86,6 +86,17 @@ def test_a_desk_typed_in_another_case_is_the_same_desk(client, world):
     )
 
 
+@pytest.mark.parametrize("desk", ["Duty\r\nBcc: desk", "Duty\tdesk", "Duty\u202edesk"])
+def test_a_desk_named_with_a_line_break_tab_or_bidirectional_control_is_refused_not_folded(client, world, desk):
+    """A desk's name stands on one line in the brief, the log and mail. A break in it was folded to a
+    space and the watch started at a desk the officer had not typed; it is refused, naming the field."""
+    refused = start(client, world, status=422, desk=desk)["error"]
+    assert "desk" in refused["details"], refused
+    assert api(client, world, "GET", "/watches") == [], "no watch was started"
+    query = api(client, world, "GET", "/watches/current?desk=Duty%0Adesk", status=422)["error"]
+    assert "desk" in str(query["details"]), query
+
+
 def test_an_officer_keeps_one_desk_at_a_time(client, world):
     """One officer could keep open watches at two desks: two logs, two briefs, neither desk really kept."""
     hotline = start(client, world, desk="Hotline desk")

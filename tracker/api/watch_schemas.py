@@ -5,7 +5,7 @@ from apiflask.validators import Length, Range
 from flask import current_app
 from sqlalchemy.orm import object_session
 
-from ..http.fields import UTC, Pattern, Query, RecentMoment, Text
+from ..http.fields import UTC, Name, Pattern, Query, RecentMoment, Text
 from ..models import Watch
 from ..services.watches import handover, log
 from ..timeutil import isoformat
@@ -20,7 +20,7 @@ TIME = {"format": "date-time"}
 
 
 class WatchStartIn(Schema):
-    desk = Text(
+    desk = Name(
         validate=Length(max=log.DESK_MAX_LENGTH),
         metadata={"description": f"default “{log.DESK}”; one open watch per desk", "examples": ["Duty desk"]},
     )
@@ -31,7 +31,7 @@ class WatchStartIn(Schema):
 
 
 class WatchQuery(Query):
-    desk = Text(validate=Length(max=log.DESK_MAX_LENGTH))
+    desk = Name(validate=Length(max=log.DESK_MAX_LENGTH))
     open = fields.Boolean(metadata={"description": "true: open watches only; false: ended ones only; omit: all"})
 
 
@@ -232,7 +232,7 @@ class HandoverOut(Schema):
 
 
 class CurrentWatchQuery(Query):
-    desk = Text(validate=Length(max=log.DESK_MAX_LENGTH), metadata={"description": f"default “{log.DESK}”"})
+    desk = Name(validate=Length(max=log.DESK_MAX_LENGTH), metadata={"description": f"default “{log.DESK}”"})
 
 
 class HandoverCreateIn(HandoverIn):
@@ -244,7 +244,7 @@ class HandoverCreateIn(HandoverIn):
             "else 422)"
         },
     )
-    desk = Text(
+    desk = Name(
         validate=Length(max=log.DESK_MAX_LENGTH),
         metadata={"description": f"the desk whose open watch is handed over (default “{log.DESK}”)"},
     )
