@@ -19,6 +19,7 @@ from . import logs
 from .db import plan_for_tables_as_they_are, session_scope
 from .errors import TrackerError
 from .models import Role
+from .numbers import read_whole
 
 
 class SchemaGroup(AppGroup):
@@ -38,6 +39,19 @@ def _after_schema_check(f):
         return f(*args, **kwargs)
 
     return checked
+
+
+class WholeRange(click.IntRange):
+    """click's IntRange read with int(), which takes every script's digits ("١٢" was token 12) and "1_2":
+    an id is typed in ASCII digits (tracker.numbers), then held to the range."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str):
+            try:
+                value = read_whole(value)
+            except ValueError as error:
+                self.fail(str(error), param, ctx)
+        return super().convert(value, param, ctx)
 
 
 user_cli = SchemaGroup("user", help="Create and manage users.")
@@ -274,7 +288,7 @@ def create_token(name, label):
 
 
 @token_cli.command("revoke")
-@click.argument("token_id", type=click.IntRange(1, 2**31 - 1))
+@click.argument("token_id", type=WholeRange(1, 2**31 - 1))
 @with_appcontext
 def revoke_token(token_id):
     """Revoke token TOKEN_ID (see `token list`).

@@ -502,6 +502,16 @@ def test_a_token_id_no_token_can_have_is_refused_as_an_argument(runner, token_id
     assert f"Invalid value for 'TOKEN_ID': {token_id} is not in the range 1<=x<=2147483647" in result.stderr
 
 
+@pytest.mark.parametrize("token_id", ["\u0661\u0662", "\uff11\uff12", "1_2", "+1_2", "12.0"])
+def test_a_token_id_typed_in_other_digits_is_refused_not_read_as_another_token(runner, token_id):
+    """int() read Arabic-Indic "١٢" and fullwidth "１２" as 12 and "1_2" as 12: an admin revoking what
+    they typed would revoke token 12, which they never named."""
+    result = runner.invoke(args=["token", "revoke", token_id])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for 'TOKEN_ID'" in result.stderr, result.stderr
+    assert "no token 12" not in result.output + result.stderr, "the id was read as 12"
+
+
 def tracker_commands(app) -> list[tuple[str, ...]]:
     """Every command of the tracker's own (not Flask's run, shell, routes, or APIFlask's spec), as typed."""
     found = []
