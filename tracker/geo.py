@@ -93,6 +93,14 @@ class Position:
         return to_mgrs(self.latitude, self.longitude)
 
 
+def plain_degrees(value: float) -> str:
+    """Decimal degrees as a desk writes them and parse_position reads them: to at most ten places (a hundredth
+    of a millimetre), the zeros after the last digit dropped; never an exponent ("1e-05" is "0.00001"), nor a
+    negative zero."""
+    text = f"{value:.10f}".rstrip("0").removesuffix(".")
+    return "0" if text == "-0" else text
+
+
 def agrees(position: Position, latitude: float, longitude: float, degrees: float) -> bool:
     """Whether latitude and longitude lie within `degrees` of the position on each axis: the longitude measured
     the short way round (180°E is 180°W), and not at all at a pole, where every meridian meets."""

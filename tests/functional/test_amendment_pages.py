@@ -111,6 +111,26 @@ def test_the_form_as_shown_changes_nothing(client, world, filed):
     assert [e for e in read(client, world, filed["reference"])["timeline"] if e["kind"] == "amended"] == []
 
 
+@pytest.mark.parametrize(
+    ("latitude", "longitude", "text"),
+    [(0.00001, -0.00002, "0.00001, -0.00002"), (54.4123456, 22.871, "54.4123456, 22.871")],
+)
+def test_a_position_filed_without_its_text_is_shown_in_plain_decimal_degrees_and_changes_nothing(
+    client, world, latitude, longitude, text
+):
+    """Filed through the API with numbers alone, the position was shown as Python prints a float: "1e-05, -2e-05",
+    which no desk writes and the position reader refuses, so the form could not be sent back unchanged."""
+    reference = file_incident(client, world, latitude=latitude, longitude=longitude)["reference"]
+    sign_in(client, "duty")
+    shown = form_as_shown(client.get(f"/incidents/{reference}/amend").text)
+    assert shown["position"] == text
+    shown["actions_taken"] = "Called the other side's hotline."
+    answer = client.post(f"/incidents/{reference}/amend", data=shown)
+    assert answer.status_code in (200, 302, 303), answer.text
+    after = read(client, world, reference)
+    assert (after["latitude"], after["longitude"]) == (latitude, longitude), "showing the position moved it"
+
+
 def test_actions_taken_kept_with_cr_lf_before_line_feeds_were_read_change_nothing(app, client, world, filed):
     """A text area typed on a page before its CR LF were read as line feeds (web/base_form.breaks_read) holds
     CR LF; the form sent back as shown (now read with line feeds) amends nothing."""

@@ -17,7 +17,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.geo import MGRS_MIN_DIGITS, parse_position, to_mgrs
+from tracker.geo import MGRS_MIN_DIGITS, parse_position, plain_degrees, to_mgrs
 
 # 500 random positions a property (hypothesis also tries the edges: poles, the antimeridian, zero): the
 # 2,000 these once took cost 21 s of a CI run that must stay under six minutes.
@@ -210,3 +210,14 @@ def test_mgrs_reads_back_within_its_square(latitude, longitude, form):
     # the sphere standing in for the ellipsoid).
     distance = _metres_between((position.latitude, position.longitude), (latitude, longitude))
     assert distance <= square * math.sqrt(2) / 2 * 1.01 + 1, (text, latitude, longitude, distance)
+
+
+@EXAMPLES
+@given(LATITUDE, LONGITUDE)
+def test_a_position_shown_in_plain_degrees_reads_back_exactly(latitude, longitude):
+    """The amend form shows a position filed without its text in plain degrees; it reads back as the same place
+    to the ten places shown (no exponent, no negative zero)."""
+    text = f"{plain_degrees(latitude)}, {plain_degrees(longitude)}"
+    assert "e" not in text.lower() and not text.startswith("-0, ") and not text.endswith(", -0"), text
+    read = parse_position(text)
+    assert abs(read.latitude - latitude) <= 0.5e-10 and abs(read.longitude - longitude) <= 0.5e-10, text

@@ -5,7 +5,7 @@ shown as a DTG or a position shown as typed is never "changed" by being shown)."
 from wtforms import FormField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from ..geo import parse_position
+from ..geo import parse_position, plain_degrees
 from ..models import Domain, EscalationRisk, Incident, Precedence, SafetyRisk
 from ..services.incidents import measures
 from ..timeutil import format_dtg, parse_recent, utcnow
@@ -72,7 +72,7 @@ def _position(incident: Incident) -> str:
     """The position as typed, or in decimal degrees when it came without its text (API filing)."""
     if incident.latitude is None or incident.longitude is None:
         return ""
-    return incident.position_text or f"{incident.latitude}, {incident.longitude}"
+    return incident.position_text or f"{plain_degrees(incident.latitude)}, {plain_degrees(incident.longitude)}"
 
 
 def initial(incident: Incident) -> dict:
