@@ -518,6 +518,28 @@ def parse_position(text: str) -> Position:
         return replace(_from_mgrs(text, match), text=typed)
     if not _DECIMAL_COMMA.search(text):
         return replace(_read(text), text=typed)
+    return _comma_read(text, typed)
+
+
+def parse_position_beside(text: str, latitude: float, longitude: float, degrees: float) -> Position:
+    """parse_position for a text sent with its latitude and longitude: a comma between digits that may be a
+    decimal comma ("54,5 22") is read the one way that agrees with them (within `degrees`, as `agrees`); the
+    coordinates say what the text meant, so nothing is guessed. Refused as parse_position refuses otherwise."""
+    try:
+        return parse_position(text)
+    except ValueError:
+        typed = text.strip()
+        spaced = _ANY_SPACE.sub(" ", typed)
+        if len(typed) > MAX_LENGTH or foreign_digit(typed) or _MGRS.match(spaced) or not _DECIMAL_COMMA.search(spaced):
+            raise
+        readings = (_readable(spaced), _readable(_DECIMAL_COMMA.sub(".", spaced)))
+        agreeing = [r for r in readings if r is not None and agrees(r, latitude, longitude, degrees)]
+        if len(agreeing) != 1:
+            raise
+        return replace(agreeing[0], text=typed)
+
+
+def _comma_read(text: str, typed: str) -> Position:
     # A comma between two digits separates latitude and longitude ("54.412,22.871"), or is a decimal comma
     # ("54,5 22" for 54.5, 22, typed on a desk whose numbers are written so): read both ways, and refuse when both
     # read, or say the decimal reading when only it reads.

@@ -127,6 +127,32 @@ def test_a_reported_position_across_the_antimeridian_or_at_a_pole_agrees_with_it
     assert (filed["latitude"], filed["longitude"], filed["position_text"]) == (latitude, longitude, text)
 
 
+@pytest.mark.parametrize(
+    ("text", "latitude", "longitude"),
+    [("54,5 22", 54.5, 22.0), ("54,4 22,9", 54.4, 22.9), ("54,5 22", 54.0, 5.36667)],
+)
+def test_a_position_with_a_decimal_comma_is_read_as_the_coordinates_sent_beside_it_say(
+    client, world, text, latitude, longitude
+):
+    """A desk that writes decimal commas reports "54,5 22" and its system sends 54.5, 22 beside it: the text
+    was refused as ambiguous although the coordinates said which reading was meant."""
+    body = incident_payload(sector=..., latitude=latitude, longitude=longitude, position_text=text)
+    answer = client.post("/api/v1/incidents", json=body, headers=world.auth("duty"))
+    assert answer.status_code == 201, answer.get_json()
+    filed = answer.get_json()
+    assert (filed["latitude"], filed["longitude"], filed["position_text"]) == (latitude, longitude, text)
+
+
+def test_a_position_with_a_decimal_comma_agreeing_with_neither_reading_is_refused(client, world, app):
+    body = incident_payload(sector=..., latitude=60.0, longitude=10.0, position_text="54,5 22")
+    answer = client.post("/api/v1/incidents", json=body, headers=world.auth("duty"))
+    assert answer.status_code == 422, answer.get_json()
+    [problem] = answer.get_json()["error"]["details"]["position_text"]
+    assert "ambiguous" in problem, problem
+    with session_scope(app) as session:
+        assert session.scalars(select(Incident)).all() == [], "nothing filed"
+
+
 def test_a_sector_neither_the_region_nor_a_rule_names_is_refused_not_routed_by_default(client, world, app):
     # "Nroth" for "North": routing would take the default rule without a word.
     answer = client.post("/api/v1/incidents", json=incident_payload(sector="Nroth"), headers=world.auth("duty"))

@@ -7,7 +7,7 @@ from marshmallow import ValidationError as MarshmallowError
 from marshmallow import post_load, validates_schema
 
 from ..channels import withheld
-from ..geo import Position, agrees, parse_position
+from ..geo import Position, agrees, parse_position, parse_position_beside
 from ..http.access import current_principal
 from ..http.fields import (
     UTC,
@@ -226,11 +226,11 @@ def read_reported(typed: str, latitude: float | None, longitude: float | None) -
     the text read (geo.parse_position), the coordinates from it when left out, else held to agree with it.
     Filing and amending read it alike; a problem is raised as a 422 naming position_text."""
     try:
-        where = parse_position(typed)
+        if latitude is None or longitude is None:
+            return parse_position(typed)
+        where = parse_position_beside(typed, latitude, longitude, POSITION_AGREES)
     except ValueError as exc:
         raise MarshmallowError(str(exc), "position_text") from None
-    if latitude is None or longitude is None:
-        return where
     if not agrees(where, latitude, longitude, POSITION_AGREES):
         raise MarshmallowError(
             f"reads as {where.decimal}, not the latitude and longitude given: correct one or leave them out",
