@@ -5,7 +5,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tests.support import count, csrf, filing_form, incident_payload, sign_in
 from tracker import jobs
@@ -176,3 +176,24 @@ def test_eight_clients_sending_the_same_key_at_once_file_one_incident(app, world
     assert len({a.get_json()["reference"] for a in answers}) == 1
     assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 7
     assert count(app, Incident) == 1
+
+
+def test_a_lines_kept_answer_holds_neither_its_secret_nor_its_hooks_path(app, client, world):
+    """The answer kept 24 h for a retry of a line's creation held its webhook signing secret and the hook's
+    whole address (a credential in its path): the store keeps them as the pages show them to others."""
+    hook = "https://hooks.test.example/services/T0001/B0002/kept-token-in-the-path"
+    body = {"name": "Hotline hook", "level": 3, "transport": "webhook", "address": hook}
+    headers = {**world.auth("admin"), "Idempotency-Key": "line-1"}
+    first = client.post("/api/v1/channels", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    secret = first.get_json()["secret"]
+    assert secret and first.get_json()["address"] == hook, "shown once, in the answer that made it"
+    with session_scope(app) as session:
+        (kept,) = session.scalars(select(IdempotentRequest.answer)).all()
+    assert secret.encode() not in kept and b"kept-token" not in kept, kept
+
+    again = client.post("/api/v1/channels", json=body, headers=headers)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true", again.text
+    replayed = again.get_json()
+    assert replayed["id"] == first.get_json()["id"] and replayed["name"] == "Hotline hook", replayed
+    assert "secret" not in replayed and replayed["address"] == "https://hooks.test.example/[path withheld]"

@@ -1,9 +1,12 @@
 """Admin routes for contact channels, escalation policies and routing rules."""
 
+import json
+
 from flask import current_app
 from sqlalchemy import select
 
 from .. import dispatch
+from ..channels import withheld
 from ..db import get_session
 from ..http.access import caller, requires
 from ..http.idempotency import idempotent
@@ -65,13 +68,31 @@ def list_channels():
     return get_session().scalars(select(ContactChannel).order_by(ContactChannel.level, ContactChannel.name)).all()
 
 
+def without_credentials(answer: bytes) -> bytes:
+    """A created line's answer as kept for an Idempotency-Key retry: without its webhook secret and with
+    its address withheld as those who may not manage lines read it (channels.withheld), so no credential
+    of the line sits in the store for the 24 h the answer is kept. A retry still reads the line's id."""
+    line = json.loads(answer)
+    line.pop("secret", None)
+    line["address"] = withheld(line.get("transport") or "", line.get("address") or "")
+    return json.dumps(line).encode()
+
+
 @bp.post("/channels")
 @bp.auth_required(token_auth)
 @requires(Permission.CHANNELS_MANAGE)
 @bp.input(ChannelIn, arg_name="data")
-@idempotent
+@idempotent(kept=without_credentials)
 @bp.output(ChannelWithSecretOut, status_code=201)
-@bp.doc(tags=["Ladder"], summary="Create a contact channel", responses=WRITE)
+@bp.doc(
+    tags=["Ladder"],
+    summary="Create a contact channel",
+    description="The webhook signing secret is shown once, in this answer. A retry with the same "
+    "Idempotency-Key answers the same status and line (its id) again, without `secret` and with the address "
+    "withheld as other roles read it: the answer kept for retries holds no credential of the line (GET the "
+    "line for its whole address; PATCH a new `secret` if the first answer was lost).",
+    responses=WRITE,
+)
 @transactional
 def create_channel(data):
     transports = current_app.extensions["tracker.transports"]

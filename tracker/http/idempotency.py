@@ -12,6 +12,8 @@ lock taken at BEGIN serialises them; then it finds the first's row and answers w
 Keys belong to the caller (the token's user). The same key with the same body (SHA-256 of the
 bytes) on the same route within 24 h answers the first answer again, status and body, with
 `Idempotent-Replayed: true`; with another body or route it is refused (422 naming the header).
+A route whose answer holds a credential (a line's webhook secret, its address) names what to keep
+instead (`@idempotent(kept=...)`): the answer kept for 24 h, and replayed, holds no credential.
 Modelled on Stripe's idempotent requests and the IETF draft "The Idempotency-Key HTTP Header
 Field" (which answers a concurrent duplicate 409; here it simply waits for the first).
 """
@@ -79,8 +81,11 @@ def claim(session: Session, user_id: int, key: str, route: str, digest: str, now
     return earlier
 
 
-def keep_answer(session: Session, user_id: int, key: str, response: AnyResponse) -> None:
-    """Keep a success (or a form's redirect) to replay for the claimed key; give the key up for a refusal."""
+def keep_answer(
+    session: Session, user_id: int, key: str, response: AnyResponse, kept: Callable[[bytes], bytes] | None = None
+) -> None:
+    """Keep a success (or a form's redirect) to replay for the claimed key, as kept() leaves its body (a
+    credential taken out); give the key up for a refusal."""
     earlier = session.get(IdempotentRequest, (user_id, key))
     if earlier is None:
         return
@@ -88,7 +93,7 @@ def keep_answer(session: Session, user_id: int, key: str, response: AnyResponse)
         session.delete(earlier)
         return
     earlier.status = response.status_code
-    earlier.answer = response.get_data()
+    earlier.answer = response.get_data() if kept is None else kept(response.get_data())
     earlier.answer_type = response.content_type
     earlier.location = response.headers.get("Location")
 
@@ -114,9 +119,12 @@ def forget_expired(session: Session, now: datetime) -> int:
     return result.rowcount
 
 
-def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
+def idempotent(view: Callable[..., Any] | None = None, *, kept: Callable[[bytes], bytes] | None = None) -> Any:
     """Honour an Idempotency-Key header on a creating POST (put it above @bp.output, so the
-    serialized answer is what is kept, and below the authentication and @bp.input)."""
+    serialized answer is what is kept, and below the authentication and @bp.input). kept: what to
+    keep of the answer's body when it holds a credential, which must not sit in the store for 24 h."""
+    if view is None:
+        return lambda view: idempotent(view, kept=kept)
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -137,7 +145,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
             if earlier is not None:
                 return replay(earlier)
             response = make_response(view(*args, **kwargs))
-            keep_answer(session, user_id, key, response)
+            keep_answer(session, user_id, key, response, kept)
         return response
 
     wrapper.idempotent = True  # type: ignore[attr-defined]  # read when the OpenAPI document is built
