@@ -70,11 +70,21 @@ HELP = (
 )
 
 
+def plain(degrees: float) -> float:
+    """The degrees with -0 made 0: a JSON -0.0 (or a sum that lands on it) would be stored and shown as
+    -0.00000, a sign that says nothing about where the point is."""
+    return degrees + 0.0
+
+
 @dataclass(frozen=True)
 class Position:
     latitude: float
     longitude: float
     text: str  # as typed
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "latitude", plain(self.latitude))
+        object.__setattr__(self, "longitude", plain(self.longitude))
 
     @property
     def decimal(self) -> str:
@@ -388,7 +398,7 @@ def _value(coordinate: _Coordinate, axis: str) -> float:
     limit = 90 if axis == "latitude" else 180
     if not -limit <= degrees <= limit:
         raise _Refused(f"{axis} must be between -{limit} and {limit}")
-    return degrees + 0.0  # -0 is 0: "-0 -0" would otherwise be stored and shown as -0.00000
+    return plain(degrees)  # "-0 -0" would otherwise be stored and shown as -0.00000
 
 
 def _axes(first: _Coordinate, second: _Coordinate) -> tuple[_Coordinate, _Coordinate, bool]:

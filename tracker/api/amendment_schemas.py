@@ -6,7 +6,7 @@ from marshmallow import ValidationError as MarshmallowError
 from marshmallow import post_load
 
 from ..geo import Position
-from ..http.fields import Moment, Name, Number, Text
+from ..http.fields import Coordinate, Moment, Name, Text
 from ..models import Domain, EscalationRisk, Precedence, SafetyRisk, all_categories
 from .schemas import (
     ID,
@@ -41,10 +41,10 @@ class AmendmentIn(Schema):
             "examples": ["54 24 43N 022 52 16E"],
         },
     )
-    latitude = Number(
+    latitude = Coordinate(
         allow_none=True, validate=Range(-90, 90), metadata={"description": "with longitude (both or neither)"}
     )
-    longitude = Number(
+    longitude = Coordinate(
         allow_none=True, validate=Range(-180, 180), metadata={"description": "with latitude (both or neither)"}
     )
     position = Name(

@@ -6,7 +6,7 @@ from flask import g
 
 from ..db import get_session
 from ..http import wiring
-from ..http.fields import UTC, Bound, Flag, Moment, Name, Number, Query, Text, Window
+from ..http.fields import UTC, Bound, Coordinate, Flag, Moment, Name, Number, Query, Text, Window
 from ..models import NotifiedVia
 from ..services.exercises import checks, register, vienna
 from ..services.exercises.validity import MAX_FIGURE, MAX_RADIUS_KM
@@ -46,8 +46,8 @@ class ExerciseIn(Schema):
     starts_at = Moment(required=True)
     ends_at = Moment(required=True, metadata={"description": "after starts_at; both ends belong to the exercise"})
     area = fields.Dict(allow_none=True, metadata={"description": AREA})
-    centre_latitude = Number(allow_none=True, validate=Range(-90, 90))
-    centre_longitude = Number(allow_none=True, validate=Range(-180, 180))
+    centre_latitude = Coordinate(allow_none=True, validate=Range(-90, 90))
+    centre_longitude = Coordinate(allow_none=True, validate=Range(-180, 180))
     radius_km = Number(
         allow_none=True,
         validate=Range(0, MAX_RADIUS_KM, min_inclusive=False),

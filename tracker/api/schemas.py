@@ -12,6 +12,7 @@ from ..http.access import current_principal
 from ..http.fields import (
     UTC,
     Bound,
+    Coordinate,
     Count,
     DomainAndCategory,
     Flag,
@@ -105,8 +106,8 @@ class RouteAttributes(Schema):
             "given here stays when the position is amended"
         },
     )
-    latitude = Number(allow_none=True, validate=Range(-90, 90))
-    longitude = Number(allow_none=True, validate=Range(-180, 180))
+    latitude = Coordinate(allow_none=True, validate=Range(-90, 90))
+    longitude = Coordinate(allow_none=True, validate=Range(-180, 180))
 
 
 def _releasable(what: str):

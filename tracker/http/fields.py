@@ -7,6 +7,7 @@ from apiflask import Schema, fields
 from marshmallow import ValidationError, pre_load, validates_schema
 from marshmallow.validate import Regexp
 
+from ..geo import plain
 from ..numbers import read_whole
 from ..services.incidents.routing import category_problem
 from ..text import breaks_read, name_problem, problem
@@ -111,6 +112,15 @@ class Number(fields.Float):
         if isinstance(value, str):
             raise self.make_error("invalid", input=value)
         return super()._validated(value)
+
+
+class Coordinate(Number):
+    """A latitude or longitude in a JSON body: a Number whose -0.0 is read as 0.0 (geo.plain), as a typed
+    "-0" is, so no position is stored or shown as -0. Every coordinate a JSON body carries is one."""
+
+    def _validated(self, value):
+        number = super()._validated(value)
+        return plain(number) if number is not None else None
 
 
 class Count(fields.Integer):

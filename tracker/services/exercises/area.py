@@ -13,7 +13,7 @@ an area (a CLI command, the list of commands) starts without them.
 import json
 import math
 
-from ...geo import wgs84
+from ...geo import plain, wgs84
 
 # A point computed onto a slanted edge may miss it by a rounding error; 1e-9 degrees is ~0.1 mm.
 EDGE_TOLERANCE_DEGREES = 1e-9
@@ -76,10 +76,10 @@ def polygon_problem(area) -> str | None:
 
 
 def normalised(area: dict) -> dict:
-    """The polygon as plain lists of [longitude, latitude] floats (any altitude dropped)."""
+    """The polygon as plain lists of [longitude, latitude] floats (any altitude dropped, -0 made 0)."""
     return {
         "type": "Polygon",
-        "coordinates": [[[float(p[0]), float(p[1])] for p in ring] for ring in area["coordinates"]],
+        "coordinates": [[[plain(float(p[0])), plain(float(p[1]))] for p in ring] for ring in area["coordinates"]],
     }
 
 
