@@ -11,6 +11,7 @@ from pathlib import Path
 from flask import Flask
 
 from .services.exercises import vienna_rules
+from .services.incidents import marking
 
 DEFAULTS = Path(__file__).resolve().parent.parent / "config" / "default.toml"
 # Tables whose keys a later layer may give only some of (the others keep their defaults).
@@ -314,6 +315,9 @@ def _check_the_other_side(config) -> None:
             raise ConfigError(f"{key} must be a list of names")
     if not config["CLASSIFICATIONS"]:
         raise ConfigError("CLASSIFICATIONS must name at least one classification (the first is the default)")
+    longest = marking.CLASSIFICATION_LENGTH  # what an incident's column holds; a subject keeps it whole
+    if too_long := [c for c in config["CLASSIFICATIONS"] if len(c) > longest]:
+        raise ConfigError(f"CLASSIFICATIONS must be at most {longest} characters each, not {too_long[0]!r}")
     _check_per_precedence(config, "RECEIPT_SECONDS")
 
 

@@ -122,6 +122,13 @@ def test_a_secret_key_anyone_could_guess_or_read_fails_fast(build, key, says):
         build({"SECRET_KEY": key})
 
 
+def test_a_classification_longer_than_its_column_fails_fast(build):
+    """An incident keeps its classification in 32 characters, and a subject keeps it whole (a marking too long
+    for a subject is cut to its classification and "REL TO (SEE TEXT)"): a longer one cannot be either."""
+    with pytest.raises(ConfigError, match=re.escape("CLASSIFICATIONS must be at most 32 characters each")):
+        build({"CLASSIFICATIONS": ["UNCLASSIFIED", "RESTRICTED RELEASABLE ONLY BY THE DIRECTOR OF OPERATIONS"]})
+
+
 def test_an_empty_key_file_under_instance_fails_fast_not_an_empty_key(build, tmp_path):
     """Naming the file: "leave SECRET_KEY empty to have one made" was the advice, to someone who had."""
     kept = tmp_path / "instance" / "secret_key"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tracker.models import ContactChannel, Domain, EscalationRisk, Incident, NotificationKind, Precedence
-from tracker.services.engine.message_text import check_text, html_part, incident_text, subject
+from tracker.services.engine.message_text import check_text, html_part, incident_text, late_subject, subject
 from tracker.services.incidents import marking
 from tracker.timeutil import duration
 
@@ -77,6 +77,42 @@ def test_a_subject_stays_one_line_and_a_long_one_is_cut_at_its_end_never_at_the_
     text = subject(marked, NotificationKind.NOTIFIED)
     assert "\n" not in text and "\r" not in text, repr(text)
     assert text.startswith("RESTRICTED // REL TO EAST LAND - FLASH INC-2017-00042 "), text
+    assert len(text) == 255, len(text)
+
+
+# Counterparts named at length, as a deployment releasing to many States may: the line runs past 300 characters.
+MANY = [f"Republic of the Long Counterpart Name Number {n}" for n in range(7)]
+
+
+@pytest.mark.parametrize("kind", [NotificationKind.NOTIFIED, NotificationKind.WATCHDOG])
+def test_a_marking_too_long_for_the_subject_keeps_its_classification_and_points_to_the_text(kind):
+    """A marking of about 250 characters or more was cut inside the marking ("REL TO ..., REPUBLIC OF THE LO"),
+    a release list silently shortened, and the precedence and reference fell off the message list. The
+    classification stands whole, the release says where it is, the rest is kept, and LATE too."""
+    marked = incident(
+        Precedence.FLASH,
+        classification="RESTRICTED",
+        releasable_to=MANY,
+        reporting_unit="2nd Air Defence Squadron",
+        domain=Domain.AIR,
+        escalation_risk=EscalationRisk.SERIOUS,
+        ladder={"steps": [{"channels": []}], "repeat": 0},
+        releasability={},
+    )
+    assert len(marking.of(marked)) > 300
+    text = subject(marked, kind)
+    assert text.startswith("RESTRICTED // REL TO (SEE TEXT) - FLASH INC-2017-00042 061620ZDEC17 "), text
+    assert len(text) <= 255 and "REPUBLIC" not in text, text
+    late = late_subject(text)
+    assert late.startswith("RESTRICTED // REL TO (SEE TEXT) - FLASH INC-2017-00042 ") and late.endswith(" LATE"), late
+    body = incident_text(marked, NotificationKind.NOTIFIED, 1, 0)
+    assert body.splitlines()[0] == marking.of(marked) == body.splitlines()[-1], "the text gives the whole marking"
+
+
+def test_a_marking_that_fits_stays_whole_even_when_the_rest_is_cut():
+    marked = incident(Precedence.FLASH, classification="RESTRICTED", releasable_to=MANY[:3], category="x" * 300)
+    text = late_subject(subject(marked, NotificationKind.NOTIFIED))
+    assert text.startswith(marking.of(marked) + " - FLASH INC-2017-00042 ") and text.endswith(" LATE"), text
     assert len(text) == 255, len(text)
 
 

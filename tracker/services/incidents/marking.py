@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+from sqlalchemy import String
+
 from ...errors import ValidationError
 from ...models import Incident
 from ...text import one_line
@@ -21,6 +23,13 @@ SEPARATOR = " // "
 # space alone would run the last counterpart named into it ("REL TO EASTLAND FLASH ...").
 SUBJECT_SEPARATOR = " - "
 SUBJECT_LENGTH = 255  # the stored subject's column (models.Notification, models.ExchangeMessage)
+# What a subject keeps for what follows the marking: the precedence, reference, DTG and a tail such as
+# ESCALATED or LATE, which a message list must show as well.
+SUBJECT_REST_ROOM = 64
+SUBJECT_MARKING_LENGTH = SUBJECT_LENGTH - len(SUBJECT_SEPARATOR) - SUBJECT_REST_ROOM
+# The release caveat of a marking too long for a subject: the text opens and closes with the whole line.
+REL_TO_SEE_TEXT = "REL TO (SEE TEXT)"
+CLASSIFICATION_LENGTH = cast(String, Incident.__table__.c.classification.type).length or 0  # the column's
 
 
 @dataclass(frozen=True)
@@ -62,11 +71,23 @@ def toward(incident: Incident, addressee: str) -> str:
     return line(incident.classification or _STORED_DEFAULT, [addressee])
 
 
+def in_subject(marking_line: str) -> str:
+    """The marking as a subject carries it: whole when it leaves the rest its room, else its classification
+    with "REL TO (SEE TEXT)" (a release to many counterparts, or to one with a long name). Never cut inside:
+    a list of counterparts cut short reads as another release, one name cut in two as no name at all; and
+    the classification, what says how to handle the message, always stands whole."""
+    if len(marking_line) <= SUBJECT_MARKING_LENGTH:
+        return marking_line
+    classification = marking_line.partition(f"{SEPARATOR}REL TO ")[0]
+    return f"{classification}{SEPARATOR}{REL_TO_SEE_TEXT}"
+
+
 def subject(marking_line: str, rest: str) -> str:
     """An e-mail subject that begins with the marking, as a mail client's list shows only the subject:
     "RESTRICTED // REL TO EASTLAND - FLASH INC-2026-00042 ...". One line (a break in a configured name
-    is a space), cut at the stored column's length from its end, so the marking is never what is cut."""
-    text = f"{marking_line}{SUBJECT_SEPARATOR}{rest}"
+    is a space), cut at the stored column's length from its end, so the marking is never what is cut
+    (one too long to leave the rest its room is shortened to its classification, in_subject)."""
+    text = f"{in_subject(marking_line)}{SUBJECT_SEPARATOR}{rest}"
     # isprintable() in C first: one_line looks at each character, at every message of a sweep.
     return (text if text.isprintable() else one_line(text))[:SUBJECT_LENGTH]
 
