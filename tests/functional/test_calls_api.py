@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.exchange_support import NOTICE, acknowledged_incident, add_counterpart_line, api
+from tests.exchange_support import NOTICE, acknowledged_incident, add_counterpart_line, api, move
 from tests.exchange_support import open_exchange as open_
 from tests.support import count, file_incident
 from tracker.db import session_scope
@@ -367,6 +367,33 @@ def test_a_request_of_ours_said_on_a_call_moves_the_exchange_recorded_as_by_call
     [event] = _moves(timeline(client, world, reference), call["id"])
     assert (event["by_call"], event["approval"], event["to_state"]) == (True, "not_approved", "explanation_requested")
     assert "not approved" in event["note"], event
+
+
+def test_the_exchange_in_the_api_tells_a_move_by_call_from_an_approved_one(client, world, scene):
+    """The panel, timeline, print and brief said "by call, not approved" beside the state; the exchange's own
+    JSON did not, and a client read an explanation requested on a call as one a second person approved."""
+    reference, exchange = scene
+    spoken = {"started_at": isoformat(utcnow() - timedelta(minutes=5)), "ended_at": isoformat(utcnow())}
+    body = {"direction": "we_called", "exchange_id": exchange["id"], "moves_to": "explanation_requested", **spoken}
+    call = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
+    by_call = {"call": call["id"], "approval": "not_approved"}
+    assert api(client, world, "GET", f"/exchanges/{exchange['id']}")["moved_by_call"] == by_call
+    listed = api(client, world, "GET", "/exchanges?open=true")
+    assert [x["moved_by_call"] for x in listed if x["id"] == exchange["id"]] == [by_call], listed
+    [brief] = api(client, world, "GET", f"/incidents/{reference}", who="duty")["exchanges"]
+    assert brief["moved_by_call"] == by_call, brief
+    [whole] = api(client, world, "GET", f"/incidents/{reference}/exchanges")
+    assert whole["moved_by_call"] == by_call, whole
+    replied = move(client, world, exchange["id"], "reply_received", "A training flight.")
+    assert replied["state"] == "reply_received" and replied["moved_by_call"] is None, "moved on since, not by call"
+
+    other = open_(client, world, acknowledged_incident(client, world))
+    written = move(client, world, other["id"], "explanation_requested", "We request an explanation.")
+    assert written["state"] == "explanation_requested" and written["moved_by_call"] is None, written
+    refusal = {"direction": "they_called", "exchange_id": other["id"], "moves_to": "refused"}
+    theirs = api(client, world, "POST", f"/incidents/{written['incident']}/calls", refusal, status=201)
+    refused = api(client, world, "GET", f"/exchanges/{other['id']}")
+    assert refused["moved_by_call"] == {"call": theirs["id"], "approval": "not_needed"}, refused
 
 
 def test_their_refusal_by_call_needs_no_approval_and_says_so(client, world, scene):

@@ -240,6 +240,7 @@ def test_scenario_airprox_near_border_explanation_overdue_meeting_closed(app, cl
             "deadline_at": None,
             "deadline_kind": None,
             "reference": closed["reference"],  # the one the other side quotes
+            "moved_by_call": None,  # every move written, approved and sent or recorded: none by call
         }
     ], incident["exchanges"]
     assert closed["reference"], closed

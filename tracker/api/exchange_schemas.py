@@ -9,7 +9,7 @@ from ..services.exchanges.counterpart import needs_approval
 from ..services.exchanges.exchanges import KIND, TEXT_MAX_LENGTH, next_states, seconds_left
 from ..services.exchanges.receipts import LOGGED_VIA
 from ..timeutil import utcnow
-from .schemas import ID, exchange_reference
+from .schemas import ID, exchange_reference, moved_by_call
 
 TEXT = Length(max=TEXT_MAX_LENGTH)
 TEXT_NOTE = f"up to {TEXT_MAX_LENGTH} characters; checked against what may be released to the other side"
@@ -181,6 +181,7 @@ class ExchangeOut(Schema):
     channel = fields.String(attribute="channel_name")
     counterpart = fields.String(attribute="channel.counterpart")
     state = fields.Enum(ExchangeState, by_value=True)
+    moved_by_call = moved_by_call()
     version = fields.Integer()
     opened_at = UTC()
     opened_by = fields.Function(

@@ -7,6 +7,7 @@ from marshmallow import ValidationError as MarshmallowError
 from marshmallow import post_load, validates_schema
 
 from ..channels import withheld
+from ..db import get_session
 from ..geo import Position, agrees, parse_position, parse_position_beside
 from ..http.access import current_principal
 from ..http.fields import (
@@ -39,7 +40,7 @@ from ..models import (
 )
 from ..models.permissions import Permission, may
 from ..services.engine.line_checks import ANSWERED_VIA
-from ..services.exchanges import calls, releasability
+from ..services.exchanges import calls, moves, releasability
 from ..services.incidents import amendment_record, filing, marking, measures
 
 NAME = Length(min=1, max=120)
@@ -473,6 +474,26 @@ def exchange_reference() -> fields.String:
     )
 
 
+def moved_by_call() -> fields.Function:
+    """Whether a call moved the exchange to the state it is in, as every schema that shows an exchange gives it."""
+    return fields.Function(
+        lambda x: moves.moved_by_call(get_session(), x),
+        metadata={
+            "type": ["object", "null"],
+            "properties": {
+                "call": {"type": "integer", "description": "the call (GET /calls/{id})"},
+                "approval": {"type": "string", "enum": ["not_approved", "not_needed"]},
+            },
+            "description": "the call that moved the exchange to the state it is in, when one did (the panel's "
+            '"by call 3, not approved"): approval not_approved for a request of ours said on the call (an '
+            "explanation or a meeting: no text went and no second person approved it), not_needed for the other "
+            "side's act logged from a call; null when the state came otherwise (a message of ours approved and "
+            "sent, a reply or receipt recorded, the engine)",
+            "examples": [{"call": 3, "approval": "not_approved"}],
+        },
+    )
+
+
 class ExchangeBriefOut(Schema):
     """An exchange with the other side as the incident shows it; GET /exchanges/{id} has the rest."""
 
@@ -482,6 +503,7 @@ class ExchangeBriefOut(Schema):
     deadline_at = UTC(allow_none=True, metadata={"description": "when the running clock runs out"})
     deadline_kind = fields.String(allow_none=True, metadata={"description": "reply or meeting"})
     reference = exchange_reference()
+    moved_by_call = moved_by_call()
 
 
 class CallBriefOut(Schema):

@@ -8,9 +8,9 @@ from wtforms.fields.choices import SelectChoice
 
 from ..db import get_session
 from ..http.access import requires
-from ..models import EventKind, ExchangeState, MessageDirection
+from ..models import ExchangeState, MessageDirection
 from ..models.permissions import Permission
-from ..services.exchanges import exchanges
+from ..services.exchanges import exchanges, moves
 from ..services.incidents import handling
 from ..timeutil import format_dtg, parse_moment, utcnow
 from .acting import act_on_incident, ask_first, kept_form, page_again
@@ -78,12 +78,9 @@ def exchange_panel(incident) -> dict:
 
 def _moved_by_call(incident, exchange) -> dict | None:
     """The timeline's record of the call that moved the exchange to the state it is in, if a call did
-    (its last change of state; a receipt or the engine since leaves none): "by call 3, not approved"."""
-    for event in sorted(incident.events, key=lambda e: e.id, reverse=True):
-        if event.kind is EventKind.EXCHANGE_CHANGED and event.details.get("exchange") == exchange.id:
-            moved = event.details
-            return moved if moved.get("by_call") and moved.get("to_state") == exchange.state.value else None
-    return None
+    (its last change of state; a receipt or the engine since leaves none): "by call 3, not approved".
+    The page has the incident's events loaded; the API reads the same (moves.moved_by_call)."""
+    return moves.last_move_by_call(sorted(incident.events, key=lambda e: e.id, reverse=True), exchange)
 
 
 @bp.app_template_filter("moment")

@@ -1,0 +1,35 @@
+"""Whether a call moved an exchange to the state it is in, as the timeline records it (calls.move_by_call):
+the exchange panel says so beside the state ("by call 3, not approved"), and the API gives it on the
+exchange (moved_by_call), so a request of ours said on a call is never taken for one a second person
+approved and sent."""
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...models import EventKind, Exchange, TimelineEvent
+
+
+def last_move_by_call(events: Iterable[TimelineEvent], exchange: Exchange) -> dict | None:
+    """The details of the exchange's last change of state (events newest first) when a call made it and the
+    exchange is still in the state it moved to; None when it came otherwise (a message approved and sent,
+    a reply or receipt recorded, the engine) or moved on since."""
+    for event in events:
+        if event.kind is EventKind.EXCHANGE_CHANGED and event.details.get("exchange") == exchange.id:
+            moved = event.details
+            return moved if moved.get("by_call") and moved.get("to_state") == exchange.state.value else None
+    return None
+
+
+def moved_by_call(session: Session, exchange: Exchange) -> dict | None:
+    """{"call": 3, "approval": "not_approved"} when a call moved the exchange to the state it is in
+    ("not_approved": a request of ours said on the call, which no second person approved; "not_needed":
+    the other side's act logged from a call), else None."""
+    changes = session.scalars(
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == exchange.incident_id, TimelineEvent.kind == EventKind.EXCHANGE_CHANGED)
+        .order_by(TimelineEvent.id.desc())
+    )
+    moved = last_move_by_call(changes, exchange)
+    return None if moved is None else {"call": moved.get("call"), "approval": moved.get("approval", "not_needed")}
