@@ -1,5 +1,7 @@
 """Idempotency-Key on the API's creating POSTs and the filing form's one-time key: a retry files once."""
 
+import hashlib
+import json
 import re
 import threading
 from datetime import timedelta
@@ -197,3 +199,24 @@ def test_a_lines_kept_answer_holds_neither_its_secret_nor_its_hooks_path(app, cl
     replayed = again.get_json()
     assert replayed["id"] == first.get_json()["id"] and replayed["name"] == "Hotline hook", replayed
     assert "secret" not in replayed and replayed["address"] == "https://hooks.test.example/[path withheld]"
+
+
+def test_what_is_kept_of_a_lines_body_cannot_test_a_guess_of_its_secret(app, client, world):
+    """The body's digest was a plain SHA-256: whoever read the table could hash guesses of the body (all of it
+    known but the secret an admin chose) and find the secret."""
+    sent = json.dumps(
+        {
+            "name": "Hook",
+            "level": 3,
+            "transport": "webhook",
+            "address": "https://hooks.test.example/h",
+            "secret": "correct horse battery",
+        }
+    )
+    headers = {**world.auth("admin"), "Idempotency-Key": "line-2", "Content-Type": "application/json"}
+    assert client.post("/api/v1/channels", data=sent, headers=headers).status_code == 201
+    with session_scope(app) as session:
+        (digest,) = session.scalars(select(IdempotentRequest.body_digest)).all()
+    assert digest != hashlib.sha256(sent.encode()).hexdigest()
+    again = client.post("/api/v1/channels", data=sent, headers=headers)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true", again.text

@@ -9,9 +9,11 @@ leaves no key behind, and a retry does the work. A concurrent duplicate waits fo
 on PostgreSQL its INSERT blocks on the primary key until the first commits, on SQLite the write
 lock taken at BEGIN serialises them; then it finds the first's row and answers with its answer.
 
-Keys belong to the caller (the token's user). The same key with the same body (SHA-256 of the
-bytes) on the same route within 24 h answers the first answer again, status and body, with
-`Idempotent-Replayed: true`; with another body or route it is refused (422 naming the header).
+Keys belong to the caller (the token's user). The same key with the same body (an HMAC-SHA-256 of
+the bytes under the app's SECRET_KEY: a plain hash of a body holding a line's secret would let whoever
+reads the table test guesses of it) on the same route within 24 h answers the first answer again,
+status and body, with `Idempotent-Replayed: true`; with another body or route it is refused (422
+naming the header).
 A route whose answer holds a credential (a line's webhook secret, its address) names what to keep
 instead (`@idempotent(kept=...)`): the answer kept for 24 h, and replayed, holds no credential.
 Modelled on Stripe's idempotent requests and the IETF draft "The Idempotency-Key HTTP Header
@@ -19,6 +21,7 @@ Field" (which answers a concurrent duplicate 409; here it simply waits for the f
 """
 
 import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Callable
@@ -26,7 +29,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
 
-from flask import Response, make_response, request
+from flask import Response, current_app, make_response, request
 from sqlalchemy import CursorResult, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -49,6 +52,14 @@ FORM_DIGEST = hashlib.sha256(b"one-time form key").hexdigest()
 def valid_key(key: str) -> bool:
     """1 to 200 printable ASCII characters."""
     return KEY_SHAPE.fullmatch(key) is not None
+
+
+def body_digest(body: bytes) -> str:
+    """What is kept of a request's body to tell a retry from another request: keyed, so the digest of a
+    body that holds a credential (a line's webhook secret) cannot be used to test guesses of it."""
+    key = current_app.secret_key
+    key = key.encode() if isinstance(key, str) else bytes(key or b"")
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
 def new_key() -> str:
@@ -137,7 +148,7 @@ def idempotent(view: Callable[..., Any] | None = None, *, kept: Callable[[bytes]
                 {KEY_HEADER: "1 to 200 printable ASCII characters"},
             )
         user_id = caller().id
-        digest = hashlib.sha256(request.get_data()).hexdigest()
+        digest = body_digest(request.get_data())
         # One unit of work for the claim, the view's work and the kept answer (the view's own
         # @transactional joins it rather than committing by itself).
         with committed() as session:

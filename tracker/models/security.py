@@ -57,7 +57,7 @@ class IdempotentRequest(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     route: Mapped[str] = mapped_column(String(200))  # method and path
-    body_digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the request body
+    body_digest: Mapped[str] = mapped_column(String(64))  # HMAC-SHA-256 of the request body (http.idempotency)
     status: Mapped[int | None] = mapped_column(Integer)  # None until the first answer is stored
     answer: Mapped[bytes | None] = mapped_column(LargeBinary)
     answer_type: Mapped[str | None] = mapped_column(String(100))
