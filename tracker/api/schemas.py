@@ -2,7 +2,7 @@
 
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range
-from flask import current_app
+from flask import current_app, g
 from marshmallow import ValidationError as MarshmallowError
 from marshmallow import post_load, validates_schema
 
@@ -477,7 +477,7 @@ def exchange_reference() -> fields.String:
 def moved_by_call() -> fields.Function:
     """Whether a call moved the exchange to the state it is in, as every schema that shows an exchange gives it."""
     return fields.Function(
-        lambda x: moves.moved_by_call(get_session(), x),
+        lambda x: moves.moved_by_call(get_session(), x, g.setdefault("exchange_moves", {})),
         metadata={
             "type": ["object", "null"],
             "properties": {

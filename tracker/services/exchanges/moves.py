@@ -22,14 +22,28 @@ def last_move_by_call(events: Iterable[TimelineEvent], exchange: Exchange) -> di
     return None
 
 
-def moved_by_call(session: Session, exchange: Exchange) -> dict | None:
+def moved_by_call(session: Session, exchange: Exchange, known: dict[int, list] | None = None) -> dict | None:
     """{"call": 3, "approval": "not_approved"} when a call moved the exchange to the state it is in
     ("not_approved": a request of ours said on the call, which no second person approved; "not_needed":
-    the other side's act logged from a call), else None."""
-    changes = session.scalars(
-        select(TimelineEvent)
-        .where(TimelineEvent.incident_id == exchange.incident_id, TimelineEvent.kind == EventKind.EXCHANGE_CHANGED)
-        .order_by(TimelineEvent.id.desc())
-    )
-    moved = last_move_by_call(changes, exchange)
+    the other side's act logged from a call), else None.
+
+    `known`, kept for one answer, holds the changes read so far by incident: a list of 500 exchanges reads
+    them for every exchange the session holds in one query, not one query an exchange."""
+    if known is None:
+        known = {}
+    if exchange.incident_id not in known:
+        wanted = {exchange.incident_id} | {
+            held.incident_id for held in list(session.identity_map.values()) if isinstance(held, Exchange)
+        }
+        wanted -= known.keys()
+        for incident_id in wanted:
+            known[incident_id] = []
+        changes = session.scalars(
+            select(TimelineEvent)
+            .where(TimelineEvent.incident_id.in_(wanted), TimelineEvent.kind == EventKind.EXCHANGE_CHANGED)
+            .order_by(TimelineEvent.id.desc())
+        )
+        for change in changes:
+            known[change.incident_id].append(change)
+    moved = last_move_by_call(known[exchange.incident_id], exchange)
     return None if moved is None else {"call": moved.get("call"), "approval": moved.get("approval", "not_needed")}
