@@ -9,6 +9,8 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from .services.exercises import vienna_rules
 from .services.incidents import marking
@@ -284,6 +286,23 @@ def _check(config) -> None:
     _check_per_precedence(config, "ACK_TIMEOUT_SECONDS")
     if not str(config["DATABASE_URL"]).startswith(("sqlite://", "postgresql+psycopg://")):
         raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL (psycopg 3 is the driver)")
+    _check_database_url(str(config["DATABASE_URL"]))
+
+
+def _check_database_url(url: str) -> None:
+    """A URL SQLAlchemy cannot take apart (a port that is no number, an IPv6 host without its closing bracket)
+    stopped every command and gunicorn with a traceback from deep in the engine. The URL is never quoted back:
+    it may hold the password."""
+    try:
+        port = make_url(url).port
+    except (ValueError, ArgumentError):
+        raise ConfigError(
+            "DATABASE_URL cannot be read as a URL: its port must be a number, and an IPv6 host go in brackets "
+            "(e.g. postgresql+psycopg://tracker@db.example.internal:5432/tracker); a password with @ : / or space "
+            "in it must be percent-encoded"
+        ) from None
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigError(f"DATABASE_URL names port {port}: a port number is 1-65535")
 
 
 def _check_mail_and_session(config) -> None:

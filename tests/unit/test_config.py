@@ -403,3 +403,17 @@ def test_a_tracker_served_over_https_keeps_its_session_cookie_off_plain_http(bui
         build({"PUBLIC_URL": "https://tracker.example.org", "SESSION_COOKIE_SECURE": False})
     assert build({"PUBLIC_URL": "https://tracker.example.org", "SESSION_COOKIE_SECURE": True})
     assert build({"PUBLIC_URL": "http://127.0.0.1:5000", "SESSION_COOKIE_SECURE": False})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://tracker:s3cret@db:54x2/tracker",
+        "postgresql+psycopg://tracker:s3cret@[::1/tracker",
+        "postgresql+psycopg://tracker:s3cret@db:99999/tracker",
+    ],
+)
+def test_a_database_url_that_cannot_be_read_fails_fast_without_showing_its_password(build, url):
+    with pytest.raises(ConfigError, match="DATABASE_URL") as refused:
+        build({"DATABASE_URL": url})
+    assert "s3cret" not in str(refused.value)
