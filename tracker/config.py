@@ -87,6 +87,7 @@ def load_config(app: Flask, overrides: dict | None) -> None:
                 "(the settings, in capitals, are in config/default.toml)"
             )
         app.config.from_mapping(settings)
+    _refuse_unknown_variables(app)
     app.config.from_prefixed_env("TRACKER")
     if overrides:
         app.config.update(overrides)
@@ -113,6 +114,34 @@ EXTENSION_SETTINGS = {
 
 def _extension_setting(key: str) -> bool:
     return key in EXTENSION_SETTINGS or key.startswith(EXTENSION_PREFIXES)
+
+
+# TRACKER_* variables that are read elsewhere, not settings: the file's name, gunicorn.conf.py's TRACKER_WEB_*,
+# the tests' and benchmarks' databases.
+VARIABLES_NOT_SETTINGS = ("CONFIG",)
+VARIABLE_PREFIXES_NOT_SETTINGS = ("WEB_", "TEST_", "BENCH_", "UPDATE_GOLDEN")
+
+
+def _refuse_unknown_variables(app: Flask) -> None:
+    """Flask takes every TRACKER_* variable as a setting of that name: a misspelt one
+    (TRACKER_SECRETKEY, TRACKER_secret_key) was kept under a name nothing reads, and the tracker started on
+    the default without a word (another host's key, a SQLite file instead of PostgreSQL). Refuse it as a
+    misspelt key of the TRACKER_CONFIG file is; a nested key (TRACKER_ACK_TIMEOUT_SECONDS__Z) is checked
+    by its first part."""
+    unknown = sorted(
+        name
+        for name in os.environ
+        if name.startswith("TRACKER_")
+        and (key := name.removeprefix("TRACKER_")) not in VARIABLES_NOT_SETTINGS
+        and not key.startswith(VARIABLE_PREFIXES_NOT_SETTINGS)
+        and key.split("__", 1)[0] not in app.config
+        and not _extension_setting(key)
+    )
+    if unknown:
+        raise ConfigError(
+            f"the environment sets {', '.join(unknown)}: no setting of the tracker has that name (the settings, in "
+            "capitals, are in config/default.toml; TRACKER_ then the setting's name): correct or unset it"
+        )
 
 
 def _derive(app: Flask) -> None:

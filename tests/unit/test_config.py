@@ -417,3 +417,18 @@ def test_a_database_url_that_cannot_be_read_fails_fast_without_showing_its_passw
     with pytest.raises(ConfigError, match="DATABASE_URL") as refused:
         build({"DATABASE_URL": url})
     assert "s3cret" not in str(refused.value)
+
+
+@pytest.mark.parametrize("name", ["TRACKER_SECRETKEY", "TRACKER_secret_key", "TRACKER_SWEEP_INTERVAL_SECOND"])
+def test_a_misspelt_environment_variable_stops_the_start_naming_it(build, monkeypatch, name):
+    monkeypatch.setenv(name, "7")
+    with pytest.raises(ConfigError, match=f"the environment sets {name}: no setting"):
+        build()
+
+
+def test_variables_read_elsewhere_and_nested_settings_are_not_refused(build, monkeypatch):
+    for name in ("TRACKER_WEB_WORKERS", "TRACKER_TEST_DATABASE_URL", "TRACKER_BENCH_DATABASE_URL"):
+        monkeypatch.setenv(name, "1")
+    monkeypatch.setenv("TRACKER_ACK_TIMEOUT_SECONDS__Z", "900")
+    monkeypatch.setenv("TRACKER_WTF_CSRF_TIME_LIMIT", "43200")
+    assert build().config["ACK_TIMEOUT_SECONDS"]["Z"] == 900
