@@ -153,8 +153,27 @@ def init_db():
 
         anchor.remove(anchor.path_for(current_app.config, current_app.instance_path))
     migrate.upgrade(url)
-    Path(current_app.config["OUTBOX_DIR"]).mkdir(parents=True, exist_ok=True)
+    _writable(current_app.config["OUTBOX_DIR"], "OUTBOX_DIR")
     click.echo(f"database at revision {migrate.current(url)}: {_redact(url)}")
+
+
+def _writable(directory: str | Path, setting: str, what: str = "", elsewhere: str = "one") -> None:
+    """Make directory if it is missing and write a file in it, or stop in one line naming the setting: an
+    OUTBOX_DIR that is a file, or read-only (the systemd units' ProtectSystem=strict outside ReadWritePaths),
+    ended init-db in a traceback, and a scheduler ran on, failing every message of the outbox transport (the
+    supervisors' among them) until it was dead-lettered, and every sweep's audit anchor."""
+    import tempfile
+
+    path = Path(directory)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise click.ClickException(
+            f"{what or setting} {str(path)!r} cannot be written ({error.strerror or error}): make it a directory this "
+            f"user may write (under systemd: in ReadWritePaths), or set {setting} to {elsewhere}"
+        ) from None
 
 
 def _redact(url: str) -> str:
@@ -416,6 +435,7 @@ def scheduler(roles: tuple[str, ...]):
     app = _real_app()
     logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     _ensure_migrated(current_app)
+    _writable_for(app, roles)
     if port := app.config["SCHEDULER_METRICS_PORT"]:
         from prometheus_client import start_http_server
 
@@ -474,6 +494,17 @@ def scheduler(roles: tuple[str, ...]):
         logging.getLogger("tracker.scheduler").error(why)
         raise click.exceptions.Exit(1)
     _tell("scheduler stopped")
+
+
+def _writable_for(app: Flask, roles: tuple[str, ...]) -> None:
+    """What a scheduler's jobs write outside the database: the delivery the outbox transport's files, the
+    sweep the audit chain's anchor."""
+    from .backup import anchor
+
+    if "deliver" in roles:
+        _writable(app.config["OUTBOX_DIR"], "OUTBOX_DIR")
+    if "sweep" in roles and (kept := anchor.path_for(app.config, app.instance_path)) is not None:
+        _writable(kept.parent, "AUDIT_ANCHOR_FILE", "the audit anchor's folder", "a file in one")
 
 
 def _tell(line: str) -> None:

@@ -338,7 +338,7 @@ def flask(
     """Run `python PYTHON -m flask --app wsgi ARGS` on a SQLite file in tmp_path, as an operator would."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")} | (settings or {})
     env["TRACKER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'fresh.db'}"
-    env["TRACKER_OUTBOX_DIR"] = str(tmp_path / "outbox")
+    env.setdefault("TRACKER_OUTBOX_DIR", str(tmp_path / "outbox"))
     return subprocess.run(
         [sys.executable, *python, "-m", "flask", "--app", "wsgi", *args],
         cwd=ROOT,
@@ -580,3 +580,40 @@ def test_a_schema_newer_than_the_code_is_refused_even_by_init_db(tmp_path, schem
     assert refused.exit_code == 1, refused.output
     assert refused.stderr.startswith("Error: the database is at schema revision 9999, which this tracker does not know")
     assert len(refused.stderr.splitlines()) == 1, refused.stderr
+
+
+def test_an_outbox_folder_that_cannot_be_written_stops_init_db_and_the_scheduler_in_one_line(tmp_path):
+    """OUTBOX_DIR a file (or read-only): init-db ended in a FileExistsError traceback, and a scheduler ran on,
+    failing every message of the outbox transport, the supervisors' among them, until each was dead-lettered."""
+    assert flask(tmp_path, "init-db").returncode == 0
+    (tmp_path / "a-file").write_text("")
+    for args in (("init-db",), ("scheduler",), ("scheduler", "--jobs", "deliver")):
+        ran = flask(
+            tmp_path, *args, settings={"TRACKER_OUTBOX_DIR": str(tmp_path / "a-file"), "TRACKER_LOG_FORMAT": "text"}
+        )
+        assert ran.returncode == 1, (args, ran.stderr)
+        assert "Traceback" not in ran.stderr, ran.stderr
+        assert (
+            ran.stderr.strip()
+            .splitlines()[-1]
+            .startswith(f"Error: OUTBOX_DIR '{tmp_path / 'a-file'}' cannot be written (")
+        ), ran.stderr
+        assert "or set OUTBOX_DIR to one" in ran.stderr
+
+
+def test_a_scheduler_that_cannot_keep_the_audit_anchor_stops_in_one_line(tmp_path):
+    """The systemd units' ProtectSystem=strict makes the instance folder, where the anchor of a PostgreSQL
+    database is kept by default, read-only: every sweep logged a traceback and the anchor was never kept."""
+    assert flask(tmp_path, "init-db").returncode == 0
+    (tmp_path / "a-file").write_text("")
+    anchor = tmp_path / "a-file" / "anchor.json"
+    ran = flask(
+        tmp_path,
+        "scheduler",
+        "--jobs",
+        "sweep",
+        settings={"TRACKER_AUDIT_ANCHOR_FILE": str(anchor), "TRACKER_LOG_FORMAT": "text"},
+    )
+    assert ran.returncode == 1, ran.stderr
+    assert "Traceback" not in ran.stderr, ran.stderr
+    assert "the audit anchor's folder" in ran.stderr and "set AUDIT_ANCHOR_FILE to a file in one" in ran.stderr
