@@ -152,3 +152,23 @@ def test_a_database_that_cannot_be_opened_is_named_in_one_line(archive, tmp_path
         engine_of(target).dispose()
     assert result.exit_code == 1, result.output
     assert result.output == f"Error: cannot restore {archive}: unable to open database file\n"
+
+
+@pytest.mark.parametrize("where", ["instance", "anchor"])
+def test_a_restore_that_could_not_keep_its_key_or_anchor_replaces_nothing(app, archive, app_on_tmp, tmp_path, where):
+    """The key and the anchor are written after the database is replaced: an instance folder the restoring user
+    cannot write (the systemd units keep it read-only) failed there in a traceback, the database already
+    replaced, links signed before the backup refused and `audit verify` answering "cut short"."""
+    target, instance = app_on_tmp()
+    (tmp_path / "a-file").write_text("")
+    if where == "instance":
+        target.instance_path = str(tmp_path / "a-file" / "instance")
+    else:
+        target.config["AUDIT_ANCHOR_FILE"] = str(tmp_path / "a-file" / "anchor.json")
+    result = flask(target, "restore", str(archive))
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "cannot be written" in result.output and result.output.rstrip().endswith("nothing was restored")
+    assert len(result.output.splitlines()) == 1, result.output
+    database = Path(target.config["DATABASE_URL"].removeprefix("sqlite:///"))
+    assert not database.exists() or database.stat().st_size == 0, "the target database is left as it was"

@@ -198,6 +198,7 @@ def restore(url: str, path: Path, instance: Instance, force: bool = False) -> Re
             if engine_of_url(url) == "sqlite":
                 sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
             _check_target(url, force, instance.dead_after)
+            _check_writable(instance)
             copy, secret = Path(work) / DATABASE[manifest["engine"]], _secret(_read_member(tar, SECRET, path), path)
             copy.write_bytes(_read_member(tar, manifest["database"], path))
             if manifest["engine"] == "sqlite":
@@ -308,6 +309,26 @@ def _check_target(url: str, force: bool, dead_after: float) -> None:
                     )
     finally:
         engine.dispose()
+
+
+def _check_writable(instance: Instance) -> None:
+    """The key and the anchor are written after the database is replaced: a folder that cannot take them (the
+    instance folder read-only, as the systemd units' ProtectSystem=strict keeps it; an AUDIT_ANCHOR_FILE under
+    a file) failed the restore there, in a traceback, the database replaced but links signed before the backup
+    refused and `audit verify` answering "cut short". Refused before anything is replaced."""
+    folders = {instance.secret_path.parent: "the instance folder (its secret_key)"}
+    if instance.anchor_path is not None:
+        folders.setdefault(instance.anchor_path.parent, "the audit anchor's folder (AUDIT_ANCHOR_FILE)")
+    for folder, what in folders.items():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as error:
+            raise BackupError(
+                f"{what} {str(folder)!r} cannot be written ({error.strerror or error}): run the restore as a user "
+                "who may write it; nothing was restored"
+            ) from None
 
 
 def _forget_runners(url: str) -> None:
