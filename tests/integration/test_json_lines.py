@@ -39,9 +39,9 @@ def test_a_scheduler_in_json_mode_writes_only_json_lines(app, tmp_path):
     assert messages[-2:] == ["scheduler stopping: letting the running jobs finish", "scheduler stopped"], messages
 
 
-def start_gunicorn(app, log: Path, port: int, database_url: str) -> subprocess.Popen:
-    """gunicorn with the tracker's settings, one worker, JSON logs into log."""
-    variables = {name: value for name, value in os.environ.items() if name != "TRACKER_CONFIG"}
+def start_gunicorn(app, log: Path, port: int, database_url: str, **more: str) -> subprocess.Popen:
+    """gunicorn with the tracker's settings (and more variables), one worker, JSON logs into log."""
+    variables = {name: value for name, value in os.environ.items() if name != "TRACKER_CONFIG"} | more
     variables.update(
         TRACKER_DATABASE_URL=database_url,
         TRACKER_OUTBOX_DIR=app.config["OUTBOX_DIR"],
@@ -56,8 +56,12 @@ def start_gunicorn(app, log: Path, port: int, database_url: str) -> subprocess.P
 
 
 def test_gunicorn_in_json_mode_writes_only_json_lines(app, tmp_path):
-    log, port = tmp_path / "gunicorn.log", free_port()
-    process = start_gunicorn(app, log, port, app.config["DATABASE_URL"])
+    """And no error at a clean start: gunicorn's control socket, made by default in ~/.gunicorn (one per user, so
+    another gunicorn of the user took it over; not makeable under the systemd unit, an error at every start), is
+    off."""
+    log, port, home = tmp_path / "gunicorn.log", free_port(), tmp_path / "home"
+    home.mkdir()
+    process = start_gunicorn(app, log, port, app.config["DATABASE_URL"], HOME=str(home))
     try:
 
         def answering():
@@ -80,6 +84,8 @@ def test_gunicorn_in_json_mode_writes_only_json_lines(app, tmp_path):
     assert any(logger == "gunicorn.error" and text.startswith("Starting gunicorn") for logger, text in said), said
     assert any(logger == "gunicorn.error" and text.startswith("Shutting down") for logger, text in said), said
     assert any(line["logger"] == "gunicorn.access" and line["path"] == "/api/v1/health" for line in lines), lines
+    assert not [line for line in lines if line["level"] == "error"], lines
+    assert not (home / ".gunicorn").exists()
 
 
 def test_gunicorn_refuses_a_database_whose_schema_is_behind_the_code_in_one_json_line(app, tmp_path):
