@@ -41,7 +41,7 @@ def test_a_scheduler_in_json_mode_writes_only_json_lines(app, tmp_path):
 
 def start_gunicorn(app, log: Path, port: int, database_url: str, **more: str) -> subprocess.Popen:
     """gunicorn with the tracker's settings (and more variables), one worker, JSON logs into log."""
-    variables = {name: value for name, value in os.environ.items() if name != "TRACKER_CONFIG"} | more
+    variables = {name: value for name, value in os.environ.items() if name != "TRACKER_CONFIG"}
     variables.update(
         TRACKER_DATABASE_URL=database_url,
         TRACKER_OUTBOX_DIR=app.config["OUTBOX_DIR"],
@@ -50,6 +50,7 @@ def start_gunicorn(app, log: Path, port: int, database_url: str, **more: str) ->
         TRACKER_WEB_BIND=f"127.0.0.1:{port}",
         TRACKER_WEB_WORKERS="1",
     )
+    variables.update(more)
     command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "wsgi:app"]
     with log.open("w") as handle:
         return subprocess.Popen(command, cwd=ROOT, env=variables, stdout=handle, stderr=subprocess.STDOUT)
@@ -110,3 +111,18 @@ def test_gunicorn_refuses_a_database_whose_schema_is_behind_the_code_in_one_json
     )
     assert ("error", refusal) in said, said
     assert not any(text.startswith("Booting worker") for _level, text in said), said
+
+
+@pytest.mark.parametrize("name", ["TRACKER_WEB_WORKERS", "TRACKER_WEB_TIMEOUT", "TRACKER_WEB_MAX_REQUESTS"])
+def test_gunicorn_refuses_a_count_that_is_no_number_in_one_line(app, tmp_path, name):
+    """TRACKER_WEB_WORKERS=four: gunicorn printed "Failed to read config file" and a ValueError traceback."""
+    log = tmp_path / "gunicorn.log"
+    process = start_gunicorn(app, log, free_port(), app.config["DATABASE_URL"], **{name: "four"})
+    try:
+        code = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert code == 1
+    assert log.read_text() == f"tracker: {name} must be a whole number of 1 or more, not 'four'\n"
