@@ -18,3 +18,27 @@ def test_a_bad_setting_stops_the_command_with_one_line_not_a_traceback(tmp_path)
         "tracker: the configuration is not valid: SECRET_KEY"
     )
     assert len(ran.stderr.strip().splitlines()) == 1, ran.stderr
+
+
+def test_a_metrics_folder_that_is_missing_stops_the_command_with_one_line(tmp_path):
+    """PROMETHEUS_MULTIPROC_DIR not made yet (or emptied by removing it): every command, gunicorn and the
+    scheduler ended in a FileNotFoundError traceback naming one of prometheus_client's files."""
+    root = Path(__file__).resolve().parents[2]
+    missing = tmp_path / "metrics"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    env |= {"TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}", "PROMETHEUS_MULTIPROC_DIR": str(missing)}
+    ran = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert ran.returncode == 1, (ran.stdout, ran.stderr)
+    assert ran.stderr == (
+        f"tracker: PROMETHEUS_MULTIPROC_DIR names {str(missing)!r}, which is not a directory this user may write: "
+        "make it (empty) before the web workers and schedulers start, or unset it\n"
+    )
+    missing.mkdir()
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"], cwd=root, env=env, capture_output=True
+        ).returncode
+        == 0
+    )
