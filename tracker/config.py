@@ -60,6 +60,20 @@ POSITIVE = (
 )
 
 
+# Settings that are text (paths, host names, credentials, names): a number or true given for one (OUTBOX_DIR = 5)
+# ended the start in a TypeError traceback, or started and failed every mail or sweep that read it.
+STRINGS = (
+    "DATABASE_URL",
+    "OUTBOX_DIR",
+    "AUDIT_ANCHOR_FILE",
+    "REGION_FILE",
+    "SMTP_HOST",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "OUR_STATION",
+)
+
+
 class ConfigError(RuntimeError):
     """The configuration contradicts itself; raised at start-up, never later."""
 
@@ -94,6 +108,7 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     for key, defaults in tables.items():  # a later layer that gives some of a table's keys keeps the others
         if isinstance(app.config[key], dict):
             app.config[key] = {**defaults, **app.config[key]}
+    _check_strings(app.config)
     _derive(app)
     _check(app.config)
 
@@ -110,6 +125,14 @@ EXTENSION_SETTINGS = {
     "LOGIN_DISABLED",
     "TITLE",
 }
+
+
+def _check_strings(config) -> None:
+    for key in STRINGS:
+        if not isinstance(config.get(key), str):
+            raise ConfigError(
+                f'{key} must be text in quotes ("" for its default where it has one), not {config.get(key)!r}'
+            )
 
 
 def _extension_setting(key: str) -> bool:
@@ -277,7 +300,8 @@ def _check(config) -> None:
         prefix = config[key]
         if not isinstance(prefix, str) or not re.fullmatch(r"[A-Z][A-Z0-9]{0,9}", prefix):
             raise ConfigError(f"{key} must be 1-10 capital letters or digits, a letter first, not {prefix!r}")
-    if not isinstance(config["PROXY_FIX_X_FOR"], int) or config["PROXY_FIX_X_FOR"] < 0:
+    proxies = config["PROXY_FIX_X_FOR"]
+    if not isinstance(proxies, int) or isinstance(proxies, bool) or proxies < 0:
         raise ConfigError("PROXY_FIX_X_FOR must be 0 or the number of reverse proxies in front of the tracker")
     port = config["SCHEDULER_METRICS_PORT"]
     if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:

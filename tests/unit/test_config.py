@@ -432,3 +432,28 @@ def test_variables_read_elsewhere_and_nested_settings_are_not_refused(build, mon
     monkeypatch.setenv("TRACKER_ACK_TIMEOUT_SECONDS__Z", "900")
     monkeypatch.setenv("TRACKER_WTF_CSRF_TIME_LIMIT", "43200")
     assert build().config["ACK_TIMEOUT_SECONDS"]["Z"] == 900
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("OUTBOX_DIR", 5),
+        ("REGION_FILE", 5),
+        ("AUDIT_ANCHOR_FILE", True),
+        ("SMTP_HOST", 1),
+        ("SMTP_USERNAME", 1),
+        ("SMTP_PASSWORD", 12345678),
+        ("OUR_STATION", 3),
+    ],
+)
+def test_a_text_setting_given_as_a_number_or_true_fails_fast_naming_it(build, config_file, key, value):
+    """In the file: OUTBOX_DIR = 5 ended the start in a TypeError traceback, AUDIT_ANCHOR_FILE = true or
+    SMTP_HOST = 1 started and failed every sweep's anchor or every mail."""
+    config_file(f"{key} = {str(value).lower()}\n")
+    with pytest.raises(ConfigError, match=f"^{key} must be text in quotes"):
+        build()
+
+
+def test_proxy_fix_x_for_true_is_no_number_of_proxies(build):
+    with pytest.raises(ConfigError, match="PROXY_FIX_X_FOR must be 0 or the number"):
+        build({"PROXY_FIX_X_FOR": True})
