@@ -3,12 +3,14 @@ side gets in our e-mail (sent through a real local SMTP server) records their re
 (who, which line, when) and leaves our incident's status, acknowledgement and ladder as they were; the
 same token at /api/v1/acks acknowledges nothing. Our staff may also log a receipt given by voice."""
 
+import json
 import re
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from tests.exchange_support import acknowledged_incident, add_counterpart_line, api, open_exchange
+from tests.support import sign_in
 from tracker import jobs
 from tracker.db import session_scope
 from tracker.models import EventKind, Incident, Notification, NotificationKind, TimelineEvent
@@ -188,3 +190,31 @@ def test_the_link_opened_after_a_receipt_by_voice_says_it_is_on_record(mail_app,
     assert page.status_code == 200, page.text[:500]
     assert "Receipt confirmed" in page.text and "Lt Col Orlov, duty officer" in page.text, page.text[:2000]
     assert "<form" not in page.text, "no button to confirm again"
+
+
+def test_a_receipt_by_link_without_a_name_never_shows_their_webhooks_secret(app, client, world, webhook_receiver):
+    """Unnamed, a receipt by link was recorded as by the line's address: a webhook's whole URL, secret and
+    all, went on the exchange, the incident page, the print, the API and the "used already" answer to every
+    reader, where the line's address is shown to anyone but those managing lines with its secret withheld."""
+    secret = "s3cret-of-their-gateway"
+    address = f"{webhook_receiver.url}?key={secret}"
+    add_counterpart_line(app, world, LINE, transport="webhook", address=address, counterpart_state="Eastland")
+    reference, exchange = sent_notice(app, client, world)
+    jobs.deliver(app)
+    [request] = webhook_receiver.requests
+    [path] = set(RECEIPT_LINK.findall(request["body"].decode()))
+    done = client.post(path, data={"name": ""})
+    assert done.status_code == 200, done.text[:800]
+    again = client.post(path, data={"name": ""})
+    assert again.status_code == 409 and secret not in again.text, again.text
+    shown = api(client, world, "GET", f"/exchanges/{exchange['id']}", who="duty")
+    [notice] = [m for m in shown["messages"] if m["direction"] == "out"]
+    assert notice["receipt_via"] == "link" and notice["receipt_by"], notice
+    assert secret not in json.dumps(shown), notice["receipt_by"]
+    sign_in(client, "duty")
+    for page in (f"/incidents/{reference}", f"/incidents/{reference}/print"):
+        text = client.get(page).get_data(as_text=True)
+        assert "receipt confirmed" in text.lower() and secret not in text, page
+    with session_scope(app) as session:
+        kept = [e.details for e in session.scalars(select(TimelineEvent)).all()]
+        assert secret not in json.dumps(kept, default=str)

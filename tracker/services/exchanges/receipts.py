@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from ...channels import withheld
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationError
 from ...models import (
     EventKind,
@@ -79,7 +80,6 @@ class ReceiptView:
     serial: str
     subject: str
     channel: str
-    address: str
     language: str | None
     sent_at: datetime
     receipt_at: datetime | None
@@ -96,7 +96,6 @@ def view(message: ExchangeMessage) -> ReceiptView:
         f"{message.serial or 0:04d}/{message.serial_year or message.at.year}",
         subject_of(message.kind),  # in English: the page puts it in each language
         message.channel.name,
-        message.channel.address,
         message.exchange.language,  # the language it was sent in, whatever the line reads since
         message.at,
         message.receipt_at,
@@ -129,13 +128,14 @@ def inspect(session: Session, signer: LinkSigner, token: str, now: datetime) -> 
 
 
 def confirm_by_link(session: Session, signer: LinkSigner, token: str, now: datetime, name: str = "") -> ReceiptView:
-    """Record the other side's receipt from their link (once): by the name they typed, else the line's address."""
+    """Record the other side's receipt from their link (once): by the name they typed, else the line's address
+    with a webhook's or Apprise URL's secret withheld (every reader of the exchange sees who confirmed)."""
     claims = signer.read(PURPOSE, token, now)
     message = _target(session, claims)
     name = (name or "").strip()
     if name and (len(name) > NAME_MAX_LENGTH or name_problem(name)):
         raise ValidationError("a name is one line of text", {"name": f"one line, at most {NAME_MAX_LENGTH} characters"})
-    by = name or message.channel.address
+    by = name or withheld(message.channel.transport, message.channel.address)
     spend(session, claims, PURPOSE, f"{by} via {message.channel.name}", now)
     if message.receipt_at is None:  # our staff may have logged it from a call first: that one stands
         # On our timeline as their link, never as the name they typed (which could be one of ours).
