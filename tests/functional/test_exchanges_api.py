@@ -21,10 +21,10 @@ from tests.exchange_support import (
     send,
 )
 from tests.exchange_support import open_exchange as open_
-from tests.support import file_incident, sign_in
+from tests.support import CSRF_TOKEN, file_incident, sign_in
 from tracker import jobs
 from tracker.db import session_scope
-from tracker.models import Exchange, ExchangeMessage, Notification, NotificationKind
+from tracker.models import Exchange, ExchangeMessage, Notification, NotificationKind, User
 from tracker.services.exchanges import receipts
 from tracker.timeutil import parse_moment, utcnow
 
@@ -381,6 +381,33 @@ def test_no_internal_line_takes_a_counterpart_lines_address_or_domain_nor_the_re
     assert "our internal line 'L3'" in refused["error"]["details"]["address"][0], refused
     assert api(client, world, "GET", f"/channels/{l3}", who="admin")["address"] == "l3@ours.test"
     api(client, world, "POST", "/channels", {**new, "address": "desk@ours.test"}, who="admin", status=201)
+
+
+def test_no_supervisor_mailbox_is_at_a_counterpart_lines_address_or_domain_nor_the_reverse(app, client, world):
+    """The supervisors' messages (dead letters, receipts overdue, decisions asked, with our incident's facts
+    and page) go to each supervisor's e-mail address: a user created with the other side's address, or a
+    counterpart line saved at one of our users' mailboxes, carried them to the other side, where a line at
+    such an address is refused."""
+    add_counterpart_line(app, world)  # eastland@eastland.test
+    admin = app.test_client()
+    sign_in(admin, "admin")
+
+    def new_supervisor(email: str):
+        token = CSRF_TOKEN.search(admin.get("/admin/users/new").text)[1]
+        form = {"csrf_token": token, "username": "watchkeeper", "role": "supervisor", "password": "long-enough-1"}
+        return admin.post("/admin/users/new", data={**form, "email": email})
+
+    for email in ("eastland@eastland.test", "Duty.Officer@EASTLAND.test"):
+        refused = new_supervisor(email)
+        assert refused.status_code == 422 and LINE in refused.text, (email, refused.text[:2000])
+    with session_scope(app) as session:
+        assert session.scalar(select(User).where(User.username == "watchkeeper")) is None
+    assert new_supervisor("watch@ops.northmark.test").status_code == 302
+    theirs = {"name": "Their desk", "level": 3, "transport": "outbox", "counterpart_line": True}
+    for address in ("watch@ops.northmark.test", "mission@OPS.northmark.test"):
+        refused = api(client, world, "POST", "/channels", {**theirs, "address": address}, who="admin", status=422)
+        assert "'watchkeeper'" in refused["error"]["details"]["address"][0], (address, refused)
+    api(client, world, "POST", "/channels", {**theirs, "address": "mission@westland.test"}, who="admin", status=201)
 
 
 def test_their_reply_recorded_as_a_message_stops_the_reply_clock_and_nothing_goes_overdue(app, client, world):

@@ -92,6 +92,16 @@ def withheld(transport: str, address: str) -> str:
     return f"{scheme}://[withheld]" if scheme else "[withheld]"
 
 
+def reaches(address: str | None) -> set[str]:
+    """What an address reaches, to tell whether two addresses join our side and the other's: the address
+    itself, and an e-mail address's domain (a line's, or a user's mailbox)."""
+    folded = (address or "").strip().casefold()
+    if not folded:
+        return set()
+    _, at, domain = folded.rpartition("@")
+    return {folded, f"@{domain}"} if at and "/" not in folded else {folded}
+
+
 def build_transports(config: Mapping[str, Any]) -> dict[str, Transport]:
     """Return the transports this deployment offers, by name."""
     from .apprise import AppriseTransport

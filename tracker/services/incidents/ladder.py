@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from ...channels import reaches
 from ...errors import Conflict, NotFound, ValidationError
 from ...models import (
     Agreement,
@@ -182,7 +183,8 @@ def save_channel(
 def crossing(session: Session, channel: ContactChannel) -> dict | None:
     """Why the line's address would join our side and the other's, or None: an internal line at a
     counterpart line's address (or, for e-mail, its domain) would take our alerts and their one-click
-    acknowledge links to the other side; a counterpart line at one of our desks the reverse."""
+    acknowledge links to the other side; a counterpart line at one of our desks, or at one of our users'
+    mailboxes (the supervisors' messages go there), the reverse."""
     with session.no_autoflush:
         others = session.execute(
             select(ContactChannel.name, ContactChannel.address).where(
@@ -190,21 +192,20 @@ def crossing(session: Session, channel: ContactChannel) -> dict | None:
                 ContactChannel.id.is_distinct_from(channel.id),
             )
         ).all()
-    mine = _where(channel.address)
+        mailboxes = (
+            session.execute(select(User.username, User.email).where(User.email.is_not(None))).all()
+            if channel.counterpart_line
+            else []
+        )
+    mine = reaches(channel.address)
     for name, address in others:
-        if mine & _where(address):
+        if mine & reaches(address):
             side = "a counterpart line" if not channel.counterpart_line else "our internal line"
             return {"address": f"{channel.address} is where {side} {name!r} goes ({address})"}
+    for username, email in mailboxes:
+        if mine & reaches(email):
+            return {"address": f"{channel.address} is where our user {username!r} gets our messages ({email})"}
     return None
-
-
-def _where(address: str | None) -> set[str]:
-    """What an address reaches, for crossing: the address itself, and an e-mail address's domain."""
-    folded = (address or "").strip().casefold()
-    if not folded:
-        return set()
-    _, at, domain = folded.rpartition("@")
-    return {folded, f"@{domain}"} if at and "/" not in folded else {folded}
 
 
 def _in_a_policy(session: Session, channel_id: int) -> bool:
