@@ -383,6 +383,27 @@ def test_no_internal_line_takes_a_counterpart_lines_address_or_domain_nor_the_re
     api(client, world, "POST", "/channels", {**new, "address": "desk@ours.test"}, who="admin", status=201)
 
 
+def test_no_internal_line_reaches_a_counterpart_webhooks_server_or_a_mailbox_of_theirs_by_apprise(app, client, world):
+    """A webhook's every path goes to one server, as an e-mail's every mailbox goes to one domain: an internal
+    hook at another path of the other side's server (or an Apprise mailto:// naming their mailbox) took our
+    ladder's alerts, with their one-click acknowledge links, to them, and the links acknowledged our incident."""
+    add_counterpart_line(app, world, "Eastland gateway", transport="webhook", address="https://gw.eastland.test/in")
+    add_counterpart_line(app, world)  # eastland@eastland.test
+    l3 = world.channels["L3"]
+    for transport, address in (
+        ("webhook", "https://gw.eastland.test/ops?key=1"),
+        ("webhook", "HTTPS://GW.Eastland.test:443/"),
+        ("apprise", "mailtos://desk:pw@smtp.northmark.test?to=duty%40eastland.test"),
+    ):
+        change = {"transport": transport, "address": address}
+        refused = api(client, world, "PATCH", f"/channels/{l3}", change, who="admin", status=422)
+        assert "address" in refused["error"]["details"], (address, refused)
+    ours = {"transport": "webhook", "address": "https://gw.eastland.test:8443/ops"}
+    assert api(client, world, "PATCH", f"/channels/{l3}", ours, who="admin")["transport"] == "webhook"
+    ours = {"transport": "apprise", "address": "mailtos://desk:pw@smtp.northmark.test?to=duty%40northmark.test"}
+    assert api(client, world, "PATCH", f"/channels/{l3}", ours, who="admin")["transport"] == "apprise"
+
+
 def test_no_supervisor_mailbox_is_at_a_counterpart_lines_address_or_domain_nor_the_reverse(app, client, world):
     """The supervisors' messages (dead letters, receipts overdue, decisions asked, with our incident's facts
     and page) go to each supervisor's e-mail address: a user created with the other side's address, or a

@@ -1,10 +1,11 @@
 """Transports to contact channels, behind one small interface. Connect only when sending."""
 
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 T = TypeVar("T")
 
@@ -92,14 +93,30 @@ def withheld(transport: str, address: str) -> str:
     return f"{scheme}://[withheld]" if scheme else "[withheld]"
 
 
+# An e-mail address inside a URL (an Apprise mailto:// or a mail service's URL names its recipients so).
+_MAILBOX = re.compile(r"[^\s/?#&=:;,@]+@([a-z0-9-]+(?:\.[a-z0-9-]+)+)")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def reaches(address: str | None) -> set[str]:
     """What an address reaches, to tell whether two addresses join our side and the other's: the address
-    itself, and an e-mail address's domain (a line's, or a user's mailbox)."""
+    itself; an e-mail address's domain (a line's, or a user's mailbox); a URL's host and port (the server a
+    webhook's every path goes to) and the domain of every e-mail address it names (an Apprise mailto://)."""
     folded = (address or "").strip().casefold()
     if not folded:
         return set()
-    _, at, domain = folded.rpartition("@")
-    return {folded, f"@{domain}"} if at and "/" not in folded else {folded}
+    if "://" not in folded:
+        _, at, domain = folded.rpartition("@")
+        return {folded, f"@{domain}"} if at and "/" not in folded else {folded}
+    found = {folded} | {f"@{domain}" for domain in _MAILBOX.findall(unquote(folded))}
+    try:
+        parts = urlsplit(folded)
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:  # a port that is not a number: a bot's "id:token" in an Apprise URL's place
+        return found
+    if parts.hostname and parts.scheme in _DEFAULT_PORTS:
+        found.add(f"//{parts.hostname}:{port}")
+    return found
 
 
 def build_transports(config: Mapping[str, Any]) -> dict[str, Transport]:
