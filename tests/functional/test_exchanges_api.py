@@ -404,6 +404,23 @@ def test_no_internal_line_reaches_a_counterpart_webhooks_server_or_a_mailbox_of_
     assert api(client, world, "PATCH", f"/channels/{l3}", ours, who="admin")["transport"] == "apprise"
 
 
+def test_a_domain_spelled_another_way_is_the_same_domain(app, client, world):
+    """DNS reads "eastland.test." as "eastland.test", and "bücher.test" as "xn--bcher-kva.test": an internal
+    line at the other side's domain spelled so was saved, and took our alerts and acknowledge links to them."""
+    add_counterpart_line(app, world)  # eastland@eastland.test
+    add_counterpart_line(app, world, "Bücher line", address="post@bücher.test")
+    add_counterpart_line(app, world, "Gateway", transport="webhook", address="https://gw.eastland.test/in")
+    l3 = world.channels["L3"]
+    for transport, address in (
+        ("outbox", "duty@eastland.test."),
+        ("outbox", "desk@XN--BCHER-KVA.test"),
+        ("webhook", "https://gw.eastland.test./ops"),
+    ):
+        change = {"transport": transport, "address": address}
+        refused = api(client, world, "PATCH", f"/channels/{l3}", change, who="admin", status=422)
+        assert "address" in refused["error"]["details"], (address, refused)
+
+
 def test_no_supervisor_mailbox_is_at_a_counterpart_lines_address_or_domain_nor_the_reverse(app, client, world):
     """The supervisors' messages (dead letters, receipts overdue, decisions asked, with our incident's facts
     and page) go to each supervisor's e-mail address: a user created with the other side's address, or a

@@ -94,29 +94,39 @@ def withheld(transport: str, address: str) -> str:
 
 
 # An e-mail address inside a URL (an Apprise mailto:// or a mail service's URL names its recipients so).
-_MAILBOX = re.compile(r"[^\s/?#&=:;,@]+@([a-z0-9-]+(?:\.[a-z0-9-]+)+)")
+_MAILBOX = re.compile(r"[^\s/?#&=:;,@]+@([^\s/?#&=:;,@]+\.[^\s/?#&=:;,@]+)")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def reaches(address: str | None) -> set[str]:
     """What an address reaches, to tell whether two addresses join our side and the other's: the address
     itself; an e-mail address's domain (a line's, or a user's mailbox); a URL's host and port (the server a
-    webhook's every path goes to) and the domain of every e-mail address it names (an Apprise mailto://)."""
+    webhook's every path goes to) and the domain of every e-mail address it names (an Apprise mailto://).
+    A domain or host is compared in one spelling: its IDNA (xn--) form, without the root's final dot."""
     folded = (address or "").strip().casefold()
     if not folded:
         return set()
     if "://" not in folded:
         _, at, domain = folded.rpartition("@")
-        return {folded, f"@{domain}"} if at and "/" not in folded else {folded}
-    found = {folded} | {f"@{domain}" for domain in _MAILBOX.findall(unquote(folded))}
+        return {folded, f"@{_domain(domain)}"} if at and "/" not in folded else {folded}
+    found = {folded} | {f"@{_domain(domain)}" for domain in _MAILBOX.findall(unquote(folded))}
     try:
         parts = urlsplit(folded)
         port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
     except ValueError:  # a port that is not a number: a bot's "id:token" in an Apprise URL's place
         return found
     if parts.hostname and parts.scheme in _DEFAULT_PORTS:
-        found.add(f"//{parts.hostname}:{port}")
+        found.add(f"//{_domain(parts.hostname)}:{port}")
     return found
+
+
+def _domain(name: str) -> str:
+    """A domain as DNS reads it: "bücher.test." and "xn--bcher-kva.test" are one."""
+    name = name.rstrip(".")
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:  # not a name IDNA can spell (an empty label, one too long): compared as typed
+        return name
 
 
 def build_transports(config: Mapping[str, Any]) -> dict[str, Transport]:
