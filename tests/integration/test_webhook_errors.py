@@ -146,3 +146,38 @@ def test_a_receiver_still_dripping_when_its_answer_is_cut_is_hung_up_on():
     finally:
         stop.set()
         server.close()
+
+
+@pytest.mark.both_databases  # PostgreSQL cannot store a NUL: the failure must still be recorded
+def test_what_the_other_sides_receiver_answers_is_kept_as_text_without_nul_or_terminal_escapes(app, world):
+    """A receiver, which may be the other side's, chooses the start of its error answer, and we keep it on the
+    message (read on our pages, told to the supervisors, logged): a NUL in it made PostgreSQL refuse the
+    failure itself, and a terminal escape went on to the log of whoever reads it in a shell."""
+    from sqlalchemy import select
+
+    from tests.exchange_support import acknowledged_incident, add_counterpart_line, open_exchange
+    from tracker import jobs
+    from tracker.db import session_scope
+    from tracker.models import DeliveryAttempt, Notification, NotificationKind
+
+    server = HTTPServer(host="127.0.0.1", port=free_port())
+    said = "refused\x00 by \x1b[31mEastland\x1b[0m\x07 gateway\r\nX-Injected: 1"
+    server.expect_request("/in", method="POST").respond_with_response(Response(said, status=503))
+    server.start()
+    try:
+        add_counterpart_line(
+            app, world, "Eastland gateway", transport="webhook", address=f"http://127.0.0.1:{server.port}/in"
+        )
+        client = app.test_client()
+        open_exchange(client, world, acknowledged_incident(client, world), line="Eastland gateway")
+        jobs.deliver(app)
+    finally:
+        server.clear()
+        server.stop()
+    with session_scope(app) as session:
+        row = session.scalar(select(Notification).where(Notification.kind == NotificationKind.COUNTERPART))
+        attempts = session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.notification_id == row.id)).all()
+        kept = [row.last_error, *(a.error for a in attempts)]
+    assert attempts and row.last_error and "Eastland" in row.last_error, kept
+    for error in kept:
+        assert not any(c in error for c in "\x00\x1b\x07\r\n"), repr(error)

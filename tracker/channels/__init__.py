@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
+from ..text import one_line
+
 T = TypeVar("T")
 
 
@@ -32,7 +34,9 @@ class DeliveryError(Exception):
     """A send failed; transient failures are retried, permanent ones are not."""
 
     def __init__(self, message: str, transient: bool = True, code: str | None = None):
-        super().__init__(message)
+        # One line of text: a peer chooses much of what is said (an error answer's start, a relay's reply), and
+        # it is kept on the message (a NUL PostgreSQL refuses, taking the delivery batch down), shown, logged.
+        super().__init__(one_line(message))
         self.transient = transient
         self.code = code
 
