@@ -111,6 +111,9 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     # The HTTP library under requests and Apprise logs each request's path and query at DEBUG ("POST
     # /services/T0/B0/XXXX"): a hook's secret. A tracker logging at DEBUG to find a fault never shows it.
     logging.getLogger("urllib3").setLevel(max(logging.INFO, root.level))
+    # Apprise logs at DEBUG each URL it loads and posts to ("Loaded JSON URL: ...", "Telegram POST URL:
+    # .../bot<token>/..."): the secret of every chat service; above DEBUG it names them with it withheld.
+    logging.getLogger("apprise").setLevel(max(logging.INFO, root.level))
     # Alembic says "Context impl", "Running upgrade ..." each time a command looks at the schema:
     # only a command given --verbose shows those (show_migrations).
     logging.getLogger("alembic").setLevel(logging.WARNING)

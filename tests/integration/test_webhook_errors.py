@@ -94,6 +94,27 @@ def test_a_hooks_path_never_reaches_the_log_even_at_debug_level(debug_logging, c
     assert "s3cr3tPart" not in logged and "t0ken" not in logged, logged
 
 
+def test_an_apprise_urls_secret_never_reaches_the_log_even_at_debug_level(debug_logging, caplog):
+    """Apprise logs at DEBUG the URL each service is posted to ("JSON POST URL: ...", "Telegram POST URL:
+    .../bot<token>/..."): a chat service's secret, in a log that is kept and shipped elsewhere."""
+    from tracker.channels.apprise import AppriseTransport
+
+    caplog.set_level(logging.DEBUG)
+    path = "/services/T0AB/B0CD/s3cr3tPart"
+    server = HTTPServer(host="127.0.0.1", port=free_port())
+    server.expect_request(path, method="POST").respond_with_data("ok")
+    server.start()
+    try:
+        AppriseTransport(time_limit=5).send(_message(f"json://127.0.0.1:{server.port}{path}"))
+        assert len(server.log) == 1, "delivered"
+    finally:
+        server.clear()
+        server.stop()
+    ours = [record for record in caplog.records if record.name != "werkzeug"]  # the receiver's own request log
+    logged = "\n".join(f"{record.name}: {record.getMessage()}" for record in ours)
+    assert "s3cr3tPart" not in logged, logged
+
+
 def _message(address: str) -> Message:
     return Message(
         key="k1", event="incident.notified", recipient="L1", address=address, subject="s", text="t",
