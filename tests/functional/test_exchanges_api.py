@@ -400,8 +400,13 @@ def test_no_internal_line_reaches_a_counterpart_webhooks_server_or_a_mailbox_of_
         assert "address" in refused["error"]["details"], (address, refused)
     ours = {"transport": "webhook", "address": "https://gw.eastland.test:8443/ops"}
     assert api(client, world, "PATCH", f"/channels/{l3}", ours, who="admin")["transport"] == "webhook"
+    # Through the same relay account as a line to the other side: the relay is no recipient.
+    relayed = "mailtos://desk:pw@smtp.northmark.test?to=liaison%40westland.test"
+    add_counterpart_line(app, world, "Westland by relay", transport="apprise", address=relayed)
     ours = {"transport": "apprise", "address": "mailtos://desk:pw@smtp.northmark.test?to=duty%40northmark.test"}
     assert api(client, world, "PATCH", f"/channels/{l3}", ours, who="admin")["transport"] == "apprise"
+    ours = {"transport": "apprise", "address": "mailtos://liaison:pw@westland.test"}  # sends to itself: theirs
+    api(client, world, "PATCH", f"/channels/{l3}", ours, who="admin", status=422)
 
 
 def test_a_domain_spelled_another_way_is_the_same_domain(app, client, world):

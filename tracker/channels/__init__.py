@@ -113,9 +113,17 @@ def reaches(address: str | None) -> set[str]:
     if "://" not in folded:
         _, at, domain = folded.rpartition("@")
         return {folded, f"@{_domain(domain)}"} if at and "/" not in folded else {folded}
-    found = {folded} | {f"@{_domain(domain)}" for domain in _MAILBOX.findall(unquote(folded))}
     try:
         parts = urlsplit(folded)
+    except ValueError:  # "http://[::1" (a bracket not closed): no host to compare
+        return {folded}
+    # The mailboxes it names after its host (a relay's account before it is no recipient), else the account
+    # a mailto:// with no recipient sends to (Apprise: itself).
+    named = _MAILBOX.findall(unquote(f"{parts.path}?{parts.query}"))
+    if not named and parts.scheme in ("mailto", "mailtos") and "@" in parts.netloc:
+        named = [parts.netloc.rpartition("@")[2].partition(":")[0]]
+    found = {folded} | {f"@{_domain(domain)}" for domain in named}
+    try:
         port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
     except ValueError:  # a port that is not a number: a bot's "id:token" in an Apprise URL's place
         return found
