@@ -114,6 +114,9 @@ def test_a_hooks_secret_address_is_read_whole_only_by_those_who_manage_lines(cli
         ({"level": 6}, "level"),
         ({"name": ""}, "name"),
         ({"address": None}, "address"),
+        # A bracket not closed: the URL parser raises on it, which answered 500.
+        ({"transport": "webhook", "address": "http://[::1/hook"}, "address"),
+        ({"transport": "webhook", "address": "https://[fe80::1%eth0/hook"}, "address"),
     ],
 )
 def test_invalid_channel_is_refused(client, world, body, field):

@@ -27,7 +27,10 @@ class WebhookTransport:
     name: str = "webhook"
 
     def check_address(self, address: str) -> str | None:
-        parts = urlsplit(address)
+        try:
+            parts = urlsplit(address)
+        except ValueError:  # "http://[::1/hook": an IPv6 host's bracket not closed
+            return "an http:// or https:// URL (an IPv6 host in brackets, closed)"
         if parts.scheme not in ("http", "https") or not parts.netloc:
             return "an http:// or https:// URL"
         return None
