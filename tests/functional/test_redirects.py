@@ -24,6 +24,8 @@ from tracker.web.auth import safe_next
         ("/reports\r\nSet-Cookie: x=1", None),
         ("/reports with space", None),
         ("/\x00", None),
+        ("//[evil.example", None),
+        ("/reports?x=[", "/reports?x=["),
         ("", None),
         (None, None),
     ],
@@ -38,6 +40,8 @@ def test_safe_next(target, expected):
         "%2F%09%2Fevil.example%2Fphish",
         "%2Freports%0D%0ALocation%3A%20https%3A%2F%2Fevil.example",
         "https%3A%2F%2Fevil.example",
+        "%2F%2F%5Bevil.example",  # "//[evil.example": the URL parser raised on the bracket (a 500 once signed in)
+        "https%3A%2F%2F%5B%3A%3A1",
     ],
 )
 def test_sign_in_never_sends_you_off_site(client, world, raw_next):

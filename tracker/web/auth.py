@@ -32,7 +32,10 @@ def safe_next(target: str | None) -> str | None:
     host, a scheme, control characters or whitespace anywhere, or something that is not a path."""
     if not target or len(target) > 2000 or UNSAFE.search(target):
         return None
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # "//[evil.example": a host's bracket not closed
+        return None
     if parts.scheme or parts.netloc or not parts.path.startswith("/"):
         return None
     path = posixpath.normpath(parts.path)
