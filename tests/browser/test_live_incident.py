@@ -72,7 +72,7 @@ def test_the_incident_page_follows_escalation_exhaustion_and_another_acknowledge
     )
     expect(countdown).to_have_count(0)
     expect(acknowledge).to_be_visible()  # an exhausted incident still waits for someone to take it
-    expect(queue).to_have_title("(1) My queue · Incident tracker", timeout=POLL)
+    expect(queue).to_have_title("(1) My queue: 1 awaiting acknowledgement · Incident tracker", timeout=POLL)
 
     answer = client.post(f"/api/v1/incidents/{reference}/acknowledge", json={}, headers=world.auth("supervisor"))
     assert answer.status_code == 200, answer.get_json()

@@ -61,7 +61,7 @@ def test_a_liaison_officer_acknowledges_from_my_queue_in_one_tap_and_all_mine_af
     assert page.evaluate("localStorage.getItem('tracker.sound')") == "on"
     flash = file_incident(client, world, precedence="Z")["reference"]
     expect(page.locator(f'tr[data-reference="{flash}"]')).to_be_visible(timeout=POLL)
-    expect(page).to_have_title("(1) My queue · Incident tracker")
+    expect(page).to_have_title("(1) My queue: 4 awaiting acknowledgement · Incident tracker")  # recounted too
     beeps = page.locator("[data-sound-toggle]").get_attribute("data-beeps")
     assert int(beeps or 0) >= 2, f"a sample beep when switched on, then one for the new FLASH: {beeps}"
 

@@ -107,7 +107,7 @@ def test_every_main_page_loads_only_from_the_apps_own_origin(app, sign_in, live_
     with page.expect_request("**/board/rows*", timeout=10_000):  # the board's own polling counts too
         pass
     page.goto("/queue")
-    expect(page.locator("h1")).to_have_text("Awaiting my acknowledgement")
+    expect(page.locator("h1")).to_have_text("My queue: none awaiting acknowledgement")
     page.goto("/incidents/new")
     expect(page.locator('[data-hint-for="occurred_at"]')).to_contain_text(" = ")  # read-back fetched
     page.goto(f"/incidents/{reference}")

@@ -199,3 +199,18 @@ def test_a_server_error_is_a_page_in_the_layout_without_the_exception_text(make_
     page = client.get("/explode")
     assert page.status_code == 500 and "500 · Server error" in page.text and 'class="top"' in page.text
     assert "secret internals" not in page.text and "Traceback" not in page.text
+
+
+def test_my_queue_says_in_its_title_and_heading_how_many_await_acknowledgement(app, world):
+    filer, member = app.test_client(), app.test_client()
+    sign_in(filer, "duty")
+    sign_in(member, "liaison")
+    assert "<title>My queue: none awaiting acknowledgement · Incident tracker</title>" in member.get("/queue").text
+    first = file_incident(filer, world)["reference"]
+    file_incident(filer, world)
+    page = member.get("/queue").text
+    assert "<title>My queue: 2 awaiting acknowledgement · Incident tracker</title>" in page
+    assert re.search(r"<h1>My queue: <span data-waiting>2 awaiting acknowledgement</span></h1>", page), page
+    token = TOKEN.search(member.get(f"/incidents/{first}").text)[1]
+    assert member.post(f"/incidents/{first}/acknowledge", data={"csrf_token": token}).status_code == 302
+    assert "<title>My queue: 1 awaiting acknowledgement" in member.get("/queue").text

@@ -233,7 +233,19 @@
     return keys;
   }
 
+  // My queue says how many wait in its heading and tab title (web/queue.html): counted again as the rows change.
+  function recountWaiting() {
+    var said = document.querySelector("[data-waiting]");
+    if (!said) { return; }
+    var n = document.querySelectorAll("table.incidents:not(.exchanges-board) tr[data-reference]").length,
+        words = (n ? String(n) : "none") + " awaiting acknowledgement";
+    baseTitle = baseTitle.replace(said.textContent, words);
+    document.title = document.title.replace(said.textContent, words);
+    said.textContent = words;
+  }
+
   function countAlarms() {
+    recountWaiting();
     var fresh = alarms().filter(function (key) { return seen.indexOf(key) < 0; });
     document.title = (fresh.length ? "(" + fresh.length + ") " : "") + baseTitle;
     if (fresh.length > counted && soundOn()) { beep(); }
