@@ -504,7 +504,7 @@ def test_an_issued_token_is_shown_once_works_and_stops_when_revoked(app, world):
     assert submit(admin, revoke[1], {"confirm": "yes"}, page=user_page).status_code == 302
     assert api.get("/api/v1/incidents", headers=bearer).status_code == 401
     row = re.search(rf'data-token="{text[:10]}">(.*?)</tr>', admin.get(user_page).text, re.S)[1]
-    assert "<button" not in row and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ</td>\s*$", row)
+    assert "<button" not in row and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(\d{6}Z[A-Z]{3}\d\d\)</td>\s*$", row)
 
     empty = submit(admin, f"{user_page}/tokens", {"name": ""}, page=user_page)
     assert empty.status_code == 422 and 'id="name-error"' in empty.text

@@ -92,6 +92,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.add_template_filter(format_dtg, "dtg")
     app.add_template_filter(_zulu, "zulu")
+    app.add_template_filter(_zulu_dtg, "zulu_dtg")
     app.add_template_filter(isoformat, "iso")
     app.add_template_filter(category_label, "category_label")
     # Codes, spans and countdowns in words (models/labels.py, timeutil.duration): every page and the print.
@@ -107,3 +108,8 @@ def init_app(app: Flask) -> None:
 
 def _zulu(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S}Z" if moment else "-"
+
+
+def _zulu_dtg(moment: datetime | None) -> str:
+    """A time as the duty pages show it: 2026-12-06 00:27:00Z (060027ZDEC26), the DTG beside the time."""
+    return f"{_zulu(moment)} ({format_dtg(moment)})" if moment else "-"
