@@ -116,6 +116,20 @@
     if (window.matchMedia && window.matchMedia("(min-width: 761px)").matches) {
       document.querySelectorAll("details[data-open-wide]").forEach(function (d) { d.open = true; });
     }
+    // A link to a field (#narrative_addendum, from the incident page or the amend page's top): the field takes the
+    // focus, its label in sight, so that a phone's keyboard opens on it at once.
+    function goToField() {
+      var target = window.location.hash && document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+      if (target && target.matches("input, textarea, select")) {
+        target.focus({ preventScroll: true });
+        (target.closest(".field") || target).scrollIntoView({ block: "start" });
+      }
+    }
+    window.addEventListener("hashchange", goToField);
+    document.addEventListener("click", function (event) {  // the same link again: no hashchange
+      if (event.target.closest && event.target.closest('a[href^="#"]')) { setTimeout(goToField, 0); }
+    });
+    goToField();
     // A form returned with a problem far down a long page (the incident page's exchange forms): go to it.
     var wrong = document.querySelector('[aria-invalid="true"]');
     if (wrong && !document.querySelector("[autofocus]")) {
