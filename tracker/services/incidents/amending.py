@@ -21,7 +21,9 @@ What follows from the facts changed:
   called on its current step (PRECEDENCE RAISED: the new deadline, and a signed link of their own);
 - routing facts: a preview of the rule and policy routing would choose now beside the running ones (the
   running ladder is never moved);
-- time, position, category: the exercise link and the "no notice" flag are settled again, as at filing;
+- time, position, category: the exercise link and the "no notice" flag are settled again, as at filing, and
+  the related incidents are looked for again (related.suggest_again: suggestions measured for where and when
+  it was are withdrawn or measured anew, those now near are suggested; links already decided stay);
 - facts a text to the other side states (four_eyes.facts): texts approved on the facts as they were need
   approving again, and the event names them.
 The narrative is never overwritten: an addendum is kept in the event and shown under it. An amendment
@@ -54,10 +56,21 @@ from ..engine.links import AckLinks
 from ..exchanges import four_eyes
 from ..exercises import register
 from ..watches import log as watch_log
-from . import amended_columns, amendment_effects, amendment_record, filing, handling, route_table, routing, timeline
+from . import (
+    amended_columns,
+    amendment_effects,
+    amendment_record,
+    filing,
+    handling,
+    related,
+    route_table,
+    routing,
+    timeline,
+)
 
 ROUTING_FACTS = ("domain", "category", "precedence", "escalation_risk", "sector", "position", "border_distance_km")
 EXERCISE_FACTS = ("occurred_at", "position", "category", "border_distance_km")
+RELATED_FACTS = ("occurred_at", "position", "category")
 NOTHING = "the amendment changes nothing: every fact given is as it stands"
 CLAIM_TRIES = 5  # reads of an incident the sweep moves meanwhile, before the amendment is refused (409)
 
@@ -188,6 +201,9 @@ def amend(
             told=[line.name for line in told] or None,
         )
     session.flush()
+    if facts & set(RELATED_FACTS) and incident.checks_due_at is None:  # not yet checked: the sweep reads it as amended
+        related.suggest_again(session, incident, now, limits.related_distance_km, limits.related_window_hours)
+        session.flush()
     if told and links is not None:  # queued once the event is written: the messages state its addendum
         session.expire(incident, ["amendments"])
         was_said = f"{old_precedence.name} ({old_precedence.value})"

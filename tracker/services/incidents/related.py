@@ -42,10 +42,13 @@ def _newer_first(a: Incident, b: Incident) -> tuple[Incident, Incident]:
     return (a, b) if (a.occurred_at, a.id or 0) >= (b.occurred_at, b.id or 0) else (b, a)
 
 
-def candidates(session: Session, incident: Incident, window_hours: float, within_km: float) -> list[Incident]:
+def candidates(
+    session: Session, incident: Incident, window_hours: float, within_km: float, besides: frozenset[int] | None = None
+) -> list[Incident]:
     """The nearest incidents of the same category and time window filed before this one (a pair is
-    suggested once, when the later of the two is checked): SQL narrows by category, time and a latitude
-    band, the geodesic distance is measured here."""
+    suggested once, when the later of the two is checked), or, given besides (an amended incident: the ids
+    already linked to it), those filed before or after it and not among besides: SQL narrows by category,
+    time and a latitude band, the geodesic distance is measured here."""
     if incident.latitude is None or incident.longitude is None:
         return []
     window = timedelta(hours=window_hours)
@@ -57,8 +60,10 @@ def candidates(session: Session, incident: Incident, window_hours: float, within
         Incident.category == incident.category,
         Incident.occurred_at.between(incident.occurred_at - window, incident.occurred_at + window),
         Incident.latitude.between(incident.latitude - band, incident.latitude + band),
-        Incident.id < incident.id,
+        Incident.id < incident.id if besides is None else Incident.id.not_in({incident.id, *besides}),
     )
+    if besides is not None:  # one still to be checked suggests its own links when the sweep checks it
+        query = query.where(Incident.checks_due_at.is_(None))
     if width < 180:
         query = query.where(Incident.longitude.between(incident.longitude - width, incident.longitude + width))
     closest_in_time = func.abs(func.extract("epoch", Incident.occurred_at) - incident.occurred_at.timestamp())
@@ -80,34 +85,77 @@ def suggest_for(
     timeline (the sweep calls this right after the filing: checks.py)."""
     if incident.latitude is None:
         return []
-    links = []
-    for other in candidates(session, incident, window_hours, distance_km_max):
-        newer, older = _newer_first(incident, other)
-        hours = abs((incident.occurred_at - other.occurred_at).total_seconds()) / 3600
+    return [
+        _suggest(session, incident, other, now)
+        for other in candidates(session, incident, window_hours, distance_km_max)
+    ]
+
+
+def _hours_apart(a: Incident, b: Incident) -> float:
+    return abs((a.occurred_at - b.occurred_at).total_seconds()) / 3600
+
+
+def _suggest(session: Session, incident: Incident, other: Incident, now: datetime) -> IncidentLink:
+    """Suggest the link between two positioned incidents; note it on the incident's timeline."""
+    newer, older = _newer_first(incident, other)
+    link = IncidentLink(
+        incident=newer,
+        related=older,
+        state=LinkState.SUGGESTED,
+        distance_km=round(distance_km(incident, other) or 0.0, 3),  # both have a position: candidates()
+        hours_apart=round(_hours_apart(incident, other), 3),
+        suggested_at=now,
+    )
+    session.add(link)
+    timeline.record(
+        session,
+        incident,
+        EventKind.RELATED_SUGGESTED,
+        "tracker",
+        now,
+        related=other.reference,
+        distance_km=link.distance_km,
+        hours_apart=link.hours_apart,
+    )
+    return link
+
+
+WITHDRAWN = (
+    "withdrawn by the tracker: after the amendment the two are no longer of one category within {km:g} km and {h:g} h"
+)
+
+
+def suggest_again(
+    session: Session, incident: Incident, now: datetime, distance_km_max: float, window_hours: float
+) -> None:
+    """After an amendment moved the incident (position, time or category): measure its undecided suggestions
+    again, withdraw those that no longer hold (both timelines say so), and suggest the incidents now near it,
+    filed before or after it. A link someone confirmed or dismissed stays as decided."""
+    linked = set()
+    for found in relations(session, incident):
+        other, link = found.other, found.link
         distance = distance_km(incident, other)
-        if distance is None:  # never: candidates have a position, as the incident has
+        hours = _hours_apart(incident, other)
+        holds = (
+            other.category == incident.category
+            and distance is not None
+            and distance <= distance_km_max
+            and hours <= window_hours
+        )
+        if link.state is not LinkState.SUGGESTED or holds:
+            linked.add(other.id)
+            if link.state is LinkState.SUGGESTED:
+                link.distance_km, link.hours_apart = round(distance or 0.0, 3), round(hours, 3)
             continue
-        link = IncidentLink(
-            incident=newer,
-            related=older,
-            state=LinkState.SUGGESTED,
-            distance_km=round(distance, 3),
-            hours_apart=round(hours, 3),
-            suggested_at=now,
-        )
-        session.add(link)
-        links.append(link)
-        timeline.record(
-            session,
-            incident,
-            EventKind.RELATED_SUGGESTED,
-            "tracker",
-            now,
-            related=other.reference,
-            distance_km=link.distance_km,
-            hours_apart=link.hours_apart,
-        )
-    return links
+        note = WITHDRAWN.format(km=distance_km_max, h=window_hours)
+        for this, that in ((incident, other), (other, incident)):
+            kind = EventKind.RELATED_DISMISSED
+            timeline.record(session, this, kind, "tracker", now, related=that.reference, note=note)
+        session.delete(link)
+    session.flush()  # the withdrawn rows gone before the search for the incidents now near
+    if incident.latitude is not None:
+        for other in candidates(session, incident, window_hours, distance_km_max, frozenset(linked)):
+            _suggest(session, incident, other, now)
 
 
 def get_link(session: Session, reference: str, link_id: int) -> IncidentLink:
