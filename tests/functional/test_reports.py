@@ -319,7 +319,9 @@ def test_report_page_shows_every_number_and_the_charts(client, fixture):
     html = page.text
     for chart in ("ack-precedence", "ack-channel", "resolve-precedence", "resolve-channel", "category", "sector"):
         assert f'id="chart-{chart}"' in html, f"chart {chart} missing"
-    assert html.count("<svg") == 7, "seven charts, each an inline SVG"
+    assert html.count('<svg class="wide"') == html.count('<svg class="narrow"') == 7, (
+        "seven charts, each an inline SVG, wide and for a phone"
+    )
     assert "<script" not in html.split("</head>")[1], "no inline script on the report page (CSP)"
     # Numbers of the tables, as durations in words: ack overall median 300 s = 5 min, p90 1260 s = 21 min.
     for text in ("5 min", "21 min", "8 min", "13 min 36 s", "2 h 48 min", "Other desk", "2026-12", "L3", "Z FLASH"):

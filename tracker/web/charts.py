@@ -3,6 +3,10 @@
 No chart library: the page must work offline under a strict CSP (no script, no external asset),
 and pygal or matplotlib would bring a plotting stack for a few rectangles. Colours come from
 app.css through the class names, so the charts follow the page's theme and print in black.
+
+Each chart is laid out twice: wide (labels left of the bars, 640 units) and narrow for a phone (each label
+above its bars, 360 units, so that a 390 px screen draws its text near full size: the wide one shrunk
+to a phone's width wrote 6 px labels). app.css shows the one that fits the screen.
 """
 
 import re
@@ -19,6 +23,10 @@ BAR_GAP = 3
 ROW_GAP = 12
 TOP = 30  # the legend
 AXIS = 24
+NARROW_WIDTH = 360  # a phone's width, less the card's padding: drawn at about its own size
+NARROW_VALUE_ROOM = 90
+LABEL_ROOM = 16  # a narrow chart's label line, above its bars
+NARROW_LEFT = 10  # room for half the first tick's text
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,8 @@ class Row:
     label: str
     label_y: float
     bars: list[Bar]
+    label_x: float = LABEL_WIDTH - 8
+    anchor: str = "end"
 
 
 @dataclass
@@ -48,6 +58,7 @@ class Chart:
     ticks: list[tuple[float, str]] = field(default_factory=list)
     width: int = WIDTH
     label_width: int = LABEL_WIDTH
+    narrow: "Chart | None" = None  # the same chart laid out for a phone
 
     @property
     def empty(self) -> bool:
@@ -75,18 +86,27 @@ def bar_chart(
     fmt: Callable[[float], str] = str,
     ticks: Sequence[float] = (0, 0.5, 1),
 ) -> Chart:
-    """Lay out one group of bars per row (one bar per series), scaled to the largest value."""
+    """Lay out one group of bars per row (one bar per series), scaled to the largest value: wide, and
+    narrow for a phone (chart.narrow)."""
+    chart = _layout(chart_id, title, rows, series, fmt, ticks, narrow=False)
+    chart.narrow = _layout(chart_id, title, rows, series, fmt, ticks, narrow=True)
+    return chart
+
+
+def _layout(chart_id, title, rows, series, fmt, ticks, narrow: bool) -> Chart:
+    width, left = (NARROW_WIDTH, NARROW_LEFT) if narrow else (WIDTH, LABEL_WIDTH)
+    above = LABEL_ROOM if narrow else 0  # a narrow chart writes each label on a line of its own, above its bars
     per_row = len(series) * (BAR_HEIGHT + BAR_GAP) - BAR_GAP
-    height = TOP + len(rows) * (per_row + ROW_GAP) + AXIS
-    chart = Chart(chart_id, title, height, list(series))
+    height = TOP + len(rows) * (above + per_row + ROW_GAP) + AXIS
+    chart = Chart(chart_id, title, height, list(series), width=width, label_width=left)
     largest = max((v for _, values in rows for v in values if v is not None), default=0) or 1
-    span = WIDTH - LABEL_WIDTH - VALUE_ROOM
+    span = width - left - (NARROW_VALUE_ROOM if narrow else VALUE_ROOM)
     y = TOP
     for label, values in rows:
         bars = [
             Bar(
-                LABEL_WIDTH,
-                y + i * (BAR_HEIGHT + BAR_GAP),
+                left,
+                y + above + i * (BAR_HEIGHT + BAR_GAP),
                 round(span * (value or 0) / largest, 1),
                 BAR_HEIGHT,
                 f"{css} row-{_slug(label)}",
@@ -94,9 +114,12 @@ def bar_chart(
             )
             for i, ((_, css), value) in enumerate(zip(series, values, strict=True))
         ]
-        chart.rows.append(Row(short(label), y + per_row / 2 + 4, bars))
-        y += per_row + ROW_GAP
-    chart.ticks = [(LABEL_WIDTH + span * share, fmt(largest * share)) for share in ticks]
+        if narrow:
+            chart.rows.append(Row(short(label, 44), y + 12, bars, label_x=0, anchor="start"))
+        else:
+            chart.rows.append(Row(short(label), y + per_row / 2 + 4, bars))
+        y += above + per_row + ROW_GAP
+    chart.ticks = [(left + span * share, fmt(largest * share)) for share in ticks]
     return chart
 
 

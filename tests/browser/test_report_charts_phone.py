@@ -1,0 +1,43 @@
+"""The after-action report's charts on a phone held upright (390 px): each chart spans the screen's width,
+its labels and values drawn at a size one reads (11 px or more, none cut at the edge), and the tables with
+the numbers still stand below. Screenshot: report-390.png."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.report_fixture import insert_fixture
+from tests.support import build_world
+
+pytestmark = pytest.mark.browser
+
+MEASURE = """svg => {
+  const box = svg.getBoundingClientRect(), scale = box.width / svg.viewBox.baseVal.width;
+  const cut = Array.from(svg.querySelectorAll("text")).filter(t => {
+    const at = t.getBoundingClientRect();
+    return at.left < box.left - 1 || at.right > box.right + 1;
+  });
+  return {
+    width: box.width,
+    font: scale * parseFloat(getComputedStyle(svg).fontSize),
+    cut: cut.map(t => t.textContent),
+  };
+}"""
+
+
+def test_report_charts_are_full_width_and_legible_on_a_phone(app, sign_in):
+    insert_fixture(app, build_world(app))
+    person = sign_in("supervisor", 390)
+    page = person.page
+    page.goto("/reports")
+    charts = page.locator("figure.chart svg:visible")
+    expect(charts).to_have_count(7)
+    screen = page.viewport_size["width"]
+    for n in range(7):
+        drawn = charts.nth(n).evaluate(MEASURE)
+        assert drawn["width"] >= screen - 60, f"chart {n} is {drawn['width']:.0f} px wide on a {screen} px screen"
+        assert drawn["font"] >= 11, f"chart {n} writes its labels at {drawn['font']:.1f} px"
+        assert drawn["cut"] == [], f"chart {n} cuts {drawn['cut']} at the edge"
+    expect(page.locator("#times-by_channel")).to_be_visible()  # the numbers, below the charts
+    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    person.screenshot("report-390")
+    assert not person.page_errors, person.page_errors
