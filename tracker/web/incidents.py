@@ -306,6 +306,8 @@ def comment(reference: str):
     return act_on_incident(
         reference,
         lambda s: handling.comment(s, reference, _me(), utcnow(), form.text.data),
+        f"Comment added to {reference}.",
+        anchor="timeline",  # where it now stands, first; not the page's top, screens away on a phone
         form=form,
     )
 
