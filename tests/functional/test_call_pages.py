@@ -239,3 +239,21 @@ def test_call_ended_stands_right_under_what_was_said_within_a_phones_reach(app, 
     assert said < ended < page.find('id="our_speaker"') and ended < page.find('id="actions-0-text"'), (
         "Call ended comes right after what we said, before who spoke and the agreed actions"
     )
+
+
+def test_each_done_button_names_the_action_it_marks_done(app, client, scene):
+    """Two agreed actions, two Done buttons: a screen reader or voice control tells them apart by the action."""
+    reference, exchange = scene
+    sign_in(client, "liaison")
+    path = start(client, reference, exchange).headers["Location"]
+    due = format_dtg((utcnow() + timedelta(hours=6)).replace(second=0, microsecond=0))
+    data = {"csrf_token": csrf(client, path), "they_said": "They will send the track."}
+    for n, (text, party) in enumerate((("Send the radar track", "us"), ("Send the flight data", "them"))):
+        data.update({f"actions-{n}-text": text, f"actions-{n}-party": party, f"actions-{n}-due_at": due})
+    assert client.post(path, data=data).status_code == 302
+    page = client.get(path).text
+    names = re.findall(r'<button type="submit" class="small">(Done.*?)</button>', page)
+    assert [re.sub(r"<[^>]+>", "", name) for name in names] == [
+        "Done: Send the radar track",
+        "Done: Send the flight data",
+    ]
