@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.exchange_support import acknowledged_incident, add_counterpart_line
+from tests.exchange_support import LINE, acknowledged_incident, add_counterpart_line
 from tests.exchange_support import open_exchange as open_via_api
 from tests.support import count, csrf, sign_in
 from tracker.db import session_scope
@@ -257,3 +257,15 @@ def test_each_done_button_names_the_action_it_marks_done(app, client, scene):
         "Done: Send the radar track",
         "Done: Send the flight data",
     ]
+
+
+def test_the_exchange_panels_log_a_call_links_say_which_exchange_each_is_for(client, scene):
+    reference, exchange = scene
+    sign_in(client, "liaison")
+    page = client.get(f"/incidents/{reference}").text
+    links = re.findall(r'<a class="button log-call" href="([^"]+)">(.*?)</a>', page)
+    named = {html.unescape(href): re.sub(r"<[^>]+>", "", text) for href, text in links}
+    assert named == {
+        f"/incidents/{reference}/calls/new?exchange={exchange['id']}": f"Log a call on the exchange over {LINE}",
+        f"/incidents/{reference}/calls/new": "Log a call on no exchange",
+    }
