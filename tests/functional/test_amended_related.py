@@ -3,9 +3,12 @@ again: a suggestion made for where it was is withdrawn (both timelines say why),
 measured anew, the incidents near where it now lies are suggested (filed before or after it), and a link a
 person already decided stays as decided."""
 
+from html import unescape
+
 from sqlalchemy import select
 
-from tests.support import file_checked, file_incident, run_filing_checks
+from tests.functional.test_amendment_pages import form_as_shown
+from tests.support import file_checked, file_incident, run_filing_checks, sign_in
 from tracker.db import session_scope
 from tracker.models import Incident, IncidentLink, LinkState
 from tracker.services.incidents import related
@@ -77,3 +80,19 @@ def test_moving_an_incident_away_from_all_leaves_it_none(app, client, world):
     b = file_checked(client, world)["reference"]
     patch(client, world, b, position=FAR)
     assert links(app, a) == links(app, b) == {}
+
+
+def test_the_amend_page_says_which_related_incidents_were_withdrawn_and_suggested(app, client, world):
+    a = file_checked(client, world)["reference"]
+    b = file_checked(client, world)["reference"]
+    c = file_checked(client, world, latitude=53.6, longitude=22.9)["reference"]
+    sign_in(client, "duty")
+    fields = form_as_shown(client.get(f"/incidents/{b}/amend").text)
+    fields["position"] = NEAR_C
+    assert client.post(f"/incidents/{b}/amend", data=fields).status_code == 302
+    page = unescape(client.get(f"/incidents/{b}").text)
+    assert f"Related incidents looked for again: withdrawn {a}; suggested {c}." in page, page
+    fields = form_as_shown(client.get(f"/incidents/{b}/amend").text)
+    fields["narrative_addendum"] = "Seen again on the tape."
+    assert client.post(f"/incidents/{b}/amend", data=fields).status_code == 302
+    assert "looked for again" not in client.get(f"/incidents/{b}").text, "nothing moved: nothing looked for"

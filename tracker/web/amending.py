@@ -162,6 +162,9 @@ def _tell(amended: amending.Amended) -> None:
         said.append(f"Told of the raised precedence and its deadline: {', '.join(amended.told)}.")
     if amended.reroute:
         said.append(f"Re-route preview: {amended.reroute['note']}.")
+    if amended.related is not None:  # moved in place, time or category: its related incidents were looked for again
+        found = [f"{what} {', '.join(refs)}" for what, refs in amended.related.items() if refs]
+        said.append(f"Related incidents looked for again: {'; '.join(found) or 'no change'}.")
     if amended.reapproval:
         texts = ", ".join(f"{text['kind']} {text['id']}" for text in amended.reapproval)
         said.append(f"Approved for the other side, now to approve again: {texts}.")

@@ -94,6 +94,7 @@ class Amended:
     reapproval: list[dict]
     deadline: dict | None
     told: list[str] = field(default_factory=list)  # the lines told of a raised precedence
+    related: dict[str, list[str]] | None = None  # looked for again: the references withdrawn and suggested
 
 
 def keeps_its_watch(session: Session, incident: Incident, user: User) -> bool:
@@ -201,8 +202,9 @@ def amend(
             told=[line.name for line in told] or None,
         )
     session.flush()
+    looked = None
     if facts & set(RELATED_FACTS) and incident.checks_due_at is None:  # not yet checked: the sweep reads it as amended
-        related.suggest_again(session, incident, now, limits.related_distance_km, limits.related_window_hours)
+        looked = related.suggest_again(session, incident, now, limits.related_distance_km, limits.related_window_hours)
         session.flush()
     if told and links is not None:  # queued once the event is written: the messages state its addendum
         session.expire(incident, ["amendments"])
@@ -210,7 +212,7 @@ def amend(
         upgrade = {"by": actor.username, "at": now, "was": was_said}
         notify.tell_upgrade(session, incident, told, now, links, amended_version, upgrade)
         session.flush()
-    return Amended(incident, event, reroute, reapproval, deadline, [line.name for line in told])
+    return Amended(incident, event, reroute, reapproval, deadline, [line.name for line in told], looked)
 
 
 def _expect_version(session: Session, incident: Incident, version: int) -> None:

@@ -127,11 +127,12 @@ WITHDRAWN = (
 
 def suggest_again(
     session: Session, incident: Incident, now: datetime, distance_km_max: float, window_hours: float
-) -> None:
+) -> dict[str, list[str]]:
     """After an amendment moved the incident (position, time or category): measure its undecided suggestions
     again, withdraw those that no longer hold (both timelines say so), and suggest the incidents now near it,
-    filed before or after it. A link someone confirmed or dismissed stays as decided."""
-    linked = set()
+    filed before or after it. A link someone confirmed or dismissed stays as decided. Return the references
+    withdrawn and suggested."""
+    linked, withdrawn, suggested = set(), [], []
     for found in relations(session, incident):
         other, link = found.other, found.link
         distance = distance_km(incident, other)
@@ -152,10 +153,13 @@ def suggest_again(
             kind = EventKind.RELATED_DISMISSED
             timeline.record(session, this, kind, "tracker", now, related=that.reference, note=note)
         session.delete(link)
+        withdrawn.append(other.reference)
     session.flush()  # the withdrawn rows gone before the search for the incidents now near
     if incident.latitude is not None:
         for other in candidates(session, incident, window_hours, distance_km_max, frozenset(linked)):
             _suggest(session, incident, other, now)
+            suggested.append(other.reference)
+    return {"withdrawn": withdrawn, "suggested": suggested}
 
 
 def get_link(session: Session, reference: str, link_id: int) -> IncidentLink:
