@@ -214,3 +214,11 @@ def test_the_incident_page_gives_the_resolution_time_with_its_dtg_as_it_gives_th
     dtg = f"{at:%d%H%M}Z{at:%b%y}".upper()
     page = liaison.get(f"/incidents/{reference}").text
     assert f"Resolved by liaison at {at:%Y-%m-%d %H:%M:%S}Z ({dtg}): Settled." in html.unescape(page), page
+
+
+def test_acknowledge_all_mine_with_one_incident_speaks_of_one(app, client, world):
+    reference = file_incident(client, world)["reference"]
+    confirm = signed_in(app, "liaison").get("/queue/acknowledge-all").text
+    assert re.findall(r'<li data-reference="([^"]+)">', confirm) == [reference]
+    assert ">Acknowledge this one</button>" in confirm and "Only this one is acknowledged" in confirm
+    assert "these 1" not in confirm and "Each stops" not in confirm, "one incident is not 'these 1'"
