@@ -1,6 +1,7 @@
-"""On a phone (390 x 844), the duty officer adds to an incident's narrative from the first screen of the
-incident page: the link sits by the Amend button, and the amend page opens on the field itself, focused and
-in sight, however many platforms and measures stand above it; the amend page's top links to it too."""
+"""On a phone (390 x 844), the duty officer adds to an incident's narrative, or comments on it, from the first
+screen of the incident page: the links sit by the Amend button; the amend page opens on the narrative's field
+itself, focused and in sight, however many platforms and measures stand above it (its top links to it too), and
+the comment link focuses the Act card's field, below the facts."""
 
 import pytest
 from playwright.sync_api import expect
@@ -44,3 +45,21 @@ def test_the_addition_to_the_narrative_is_within_reach_on_a_phone(app, sign_in):
     expect(field).to_be_focused()
     assert in_sight(page, field)
     assert not duty.page_errors, duty.page_errors
+
+
+def test_the_comment_field_is_one_tap_from_the_first_screen_on_a_phone(app, sign_in):
+    world = build_world(app)
+    reference = file_incident(app.test_client(), world, platforms=PLATFORMS)["reference"]
+    duty = sign_in("duty", 390)
+    page = duty.page
+    page.goto(f"/incidents/{reference}")
+    field = page.get_by_label("Comment")
+    assert not in_sight(page, field), "the comment field was already in the first screen: nothing to prove"
+    link = page.locator(".incident-tools").get_by_role("link", name="Comment")
+    assert in_sight(page, link)
+    link.click()
+    expect(field).to_be_focused()
+    assert in_sight(page, field) and in_sight(page, page.locator("label[for=text]"))
+    page.keyboard.type("Radar site 4 confirms.")
+    page.get_by_role("button", name="Add comment").click()
+    expect(page.locator("ol.timeline li").first).to_contain_text("Radar site 4 confirms.")
