@@ -103,6 +103,7 @@ def load_config(app: Flask, overrides: dict | None) -> None:
         app.config.from_mapping(settings)
     _refuse_unknown_variables(app)
     app.config.from_prefixed_env("TRACKER")
+    _keep_text_as_given(app.config)
     if overrides:
         app.config.update(overrides)
     for key, defaults in tables.items():  # a later layer that gives some of a table's keys keeps the others
@@ -125,6 +126,17 @@ EXTENSION_SETTINGS = {
     "LOGIN_DISABLED",
     "TITLE",
 }
+
+
+def _keep_text_as_given(config) -> None:
+    """Flask reads each TRACKER_* value as JSON first, so a text setting written as digits or a JSON word
+    (TRACKER_SMTP_PASSWORD=12345678, an SMTP_USERNAME that is an account number) came out a number, true or
+    None, and was refused as no text. A text setting from the environment is the text written (one in JSON
+    quotes is still read without them, as before)."""
+    for key in STRINGS:
+        given = os.environ.get(f"TRACKER_{key}")
+        if given is not None and not isinstance(config.get(key), str):
+            config[key] = given
 
 
 def _check_strings(config) -> None:

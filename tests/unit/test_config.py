@@ -457,3 +457,13 @@ def test_a_text_setting_given_as_a_number_or_true_fails_fast_naming_it(build, co
 def test_proxy_fix_x_for_true_is_no_number_of_proxies(build):
     with pytest.raises(ConfigError, match="PROXY_FIX_X_FOR must be 0 or the number"):
         build({"PROXY_FIX_X_FOR": True})
+
+
+@pytest.mark.parametrize(
+    "key, value", [("SMTP_PASSWORD", "12345678"), ("SMTP_USERNAME", "100234"), ("SMTP_PASSWORD", "true")]
+)
+def test_a_text_setting_from_the_environment_made_of_digits_is_the_text_written(build, monkeypatch, key, value):
+    """Flask reads TRACKER_* values as JSON: a digit-only password in a systemd EnvironmentFile or a docker
+    env came out a number and stopped the start ("must be text in quotes"), though a variable holds text."""
+    monkeypatch.setenv(f"TRACKER_{key}", value)
+    assert build().config[key] == value
