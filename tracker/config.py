@@ -155,6 +155,10 @@ def _extension_setting(key: str) -> bool:
 # the tests' and benchmarks' databases.
 VARIABLES_NOT_SETTINGS = ("CONFIG",)
 VARIABLE_PREFIXES_NOT_SETTINGS = ("WEB_", "TEST_", "BENCH_", "UPDATE_GOLDEN")
+# What Kubernetes puts in every container's environment for each service of its namespace (service links, on
+# unless the pod says enableServiceLinks: false): a service named tracker, or tracker-db, gives TRACKER_SERVICE_HOST,
+# TRACKER_SERVICE_PORT(_NAME), TRACKER_PORT and TRACKER_PORT_8000_TCP(_PROTO, _PORT, _ADDR), or TRACKER_DB_... .
+SERVICE_LINK = re.compile(r"SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_[0-9]+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)?")
 
 
 def _refuse_unknown_variables(app: Flask) -> None:
@@ -171,12 +175,24 @@ def _refuse_unknown_variables(app: Flask) -> None:
         and not key.startswith(VARIABLE_PREFIXES_NOT_SETTINGS)
         and key.split("__", 1)[0] not in app.config
         and not _extension_setting(key)
+        and not _service_link(key)
     )
     if unknown:
         raise ConfigError(
             f"the environment sets {', '.join(unknown)}: no setting of the tracker has that name (the settings, in "
             "capitals, are in config/default.toml; TRACKER_ then the setting's name): correct or unset it"
         )
+
+
+def _service_link(key: str) -> bool:
+    """A variable Kubernetes set for a service whose name begins with tracker: one of the service-link names,
+    beside the TRACKER_..._SERVICE_HOST of the same service (a misspelt setting has none)."""
+    parts = key.split("_")
+    for cut in range(len(parts)):
+        service = "".join(f"{part}_" for part in parts[:cut])
+        if SERVICE_LINK.fullmatch("_".join(parts[cut:])) and f"TRACKER_{service}SERVICE_HOST" in os.environ:
+            return True
+    return False
 
 
 def _derive(app: Flask) -> None:

@@ -467,3 +467,28 @@ def test_a_text_setting_from_the_environment_made_of_digits_is_the_text_written(
     env came out a number and stopped the start ("must be text in quotes"), though a variable holds text."""
     monkeypatch.setenv(f"TRACKER_{key}", value)
     assert build().config[key] == value
+
+
+def test_the_service_links_kubernetes_sets_for_a_service_named_tracker_are_not_refused(build, monkeypatch):
+    """Kubernetes gives every pod of the namespace these for a Service named tracker (and tracker-db): the
+    tracker deployed beside its own Service stopped at start-up, naming variables nobody wrote."""
+    links = {
+        "TRACKER_SERVICE_HOST": "10.96.0.12",
+        "TRACKER_SERVICE_PORT": "8000",
+        "TRACKER_SERVICE_PORT_HTTP": "8000",
+        "TRACKER_PORT": "tcp://10.96.0.12:8000",
+        "TRACKER_PORT_8000_TCP": "tcp://10.96.0.12:8000",
+        "TRACKER_PORT_8000_TCP_PROTO": "tcp",
+        "TRACKER_PORT_8000_TCP_PORT": "8000",
+        "TRACKER_PORT_8000_TCP_ADDR": "10.96.0.12",
+        "TRACKER_DB_SERVICE_HOST": "10.96.0.13",
+        "TRACKER_DB_SERVICE_PORT": "5432",
+        "TRACKER_DB_PORT": "tcp://10.96.0.13:5432",
+        "TRACKER_DB_PORT_5432_TCP_ADDR": "10.96.0.13",
+    }
+    for name, value in links.items():
+        monkeypatch.setenv(name, value)
+    assert build()
+    monkeypatch.setenv("TRACKER_SMTP_PORTS", "25")  # beside them, a misspelt setting is still refused
+    with pytest.raises(ConfigError, match="the environment sets TRACKER_SMTP_PORTS: no setting"):
+        build()
