@@ -10,13 +10,14 @@ import os
 import sys
 
 
-def _whole(name: str, default: int) -> int:
-    """A TRACKER_WEB_* count, or one line naming the variable (a ValueError traceback did not)."""
+def _whole(name: str, default: int, least: int = 1) -> int:
+    """A TRACKER_WEB_* count, or one line naming the variable (a ValueError traceback did not). least 0 where
+    gunicorn reads 0 as "never" (no timeout, no recycling), as a deployment may have set it."""
     given = os.environ.get(name, "").strip()
     if not given:
         return default
-    if not given.isascii() or not given.isdigit() or int(given) < 1:
-        sys.exit(f"tracker: {name} must be a whole number of 1 or more, not {given!r}")
+    if not given.isascii() or not given.isdigit() or int(given) < least:
+        sys.exit(f"tracker: {name} must be a whole number of {least} or more, not {given!r}")
     return int(given)
 
 
@@ -25,11 +26,11 @@ bind = os.environ.get("TRACKER_WEB_BIND", "127.0.0.1:8000")
 workers = _whole("TRACKER_WEB_WORKERS", multiprocessing.cpu_count() * 2 + 1)
 worker_class = "sync"
 # A request that takes longer than this is killed and logged; filing takes milliseconds.
-timeout = _whole("TRACKER_WEB_TIMEOUT", 30)
+timeout = _whole("TRACKER_WEB_TIMEOUT", 30, least=0)
 graceful_timeout = 20
 keepalive = 5
 # Recycle workers now and then so a slow leak can never take a desk down.
-max_requests = _whole("TRACKER_WEB_MAX_REQUESTS", 5000)
+max_requests = _whole("TRACKER_WEB_MAX_REQUESTS", 5000, least=0)
 max_requests_jitter = 500
 # Load the app once in the master: faster worker start, and a broken configuration fails at once.
 preload_app = True

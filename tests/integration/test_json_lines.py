@@ -113,8 +113,10 @@ def test_gunicorn_refuses_a_database_whose_schema_is_behind_the_code_in_one_json
     assert not any(text.startswith("Booting worker") for _level, text in said), said
 
 
-@pytest.mark.parametrize("name", ["TRACKER_WEB_WORKERS", "TRACKER_WEB_TIMEOUT", "TRACKER_WEB_MAX_REQUESTS"])
-def test_gunicorn_refuses_a_count_that_is_no_number_in_one_line(app, tmp_path, name):
+@pytest.mark.parametrize(
+    "name, least", [("TRACKER_WEB_WORKERS", 1), ("TRACKER_WEB_TIMEOUT", 0), ("TRACKER_WEB_MAX_REQUESTS", 0)]
+)
+def test_gunicorn_refuses_a_count_that_is_no_number_in_one_line(app, tmp_path, name, least):
     """TRACKER_WEB_WORKERS=four: gunicorn printed "Failed to read config file" and a ValueError traceback."""
     log = tmp_path / "gunicorn.log"
     process = start_gunicorn(app, log, free_port(), app.config["DATABASE_URL"], **{name: "four"})
@@ -125,4 +127,4 @@ def test_gunicorn_refuses_a_count_that_is_no_number_in_one_line(app, tmp_path, n
             process.kill()
             process.wait()
     assert code == 1
-    assert log.read_text() == f"tracker: {name} must be a whole number of 1 or more, not 'four'\n"
+    assert log.read_text() == f"tracker: {name} must be a whole number of {least} or more, not 'four'\n"
