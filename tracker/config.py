@@ -140,11 +140,17 @@ def _keep_text_as_given(config) -> None:
 
 
 def _check_strings(config) -> None:
+    """Refuse a text setting given as something else, saying what it was but not its value: SMTP_PASSWORD and
+    DATABASE_URL are credentials, and the refusal goes to the journal and to whoever reads the start's output."""
     for key in STRINGS:
-        if not isinstance(config.get(key), str):
-            raise ConfigError(
-                f'{key} must be text in quotes ("" for its default where it has one), not {config.get(key)!r}'
-            )
+        if not isinstance(value := config.get(key), str):
+            raise ConfigError(f'{key} must be text in quotes ("" for its default where it has one), not {_kind(value)}')
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    return "a number" if isinstance(value, int | float) else f"a {type(value).__name__}"
 
 
 def _extension_setting(key: str) -> bool:

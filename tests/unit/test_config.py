@@ -492,3 +492,11 @@ def test_the_service_links_kubernetes_sets_for_a_service_named_tracker_are_not_r
     monkeypatch.setenv("TRACKER_SMTP_PORTS", "25")  # beside them, a misspelt setting is still refused
     with pytest.raises(ConfigError, match="the environment sets TRACKER_SMTP_PORTS: no setting"):
         build()
+
+
+def test_a_password_given_as_a_number_is_refused_without_showing_it(build, config_file):
+    """The refusal quoted the value: SMTP_PASSWORD = 12345678 put the password in the journal."""
+    config_file("SMTP_PASSWORD = 20261206\n")
+    with pytest.raises(ConfigError, match="^SMTP_PASSWORD must be text in quotes") as refused:
+        build()
+    assert "20261206" not in str(refused.value) and str(refused.value).endswith("not a number"), refused.value
