@@ -153,7 +153,7 @@ def init_db():
 
         anchor.remove(anchor.path_for(current_app.config, current_app.instance_path))
     migrate.upgrade(url)
-    _writable(current_app.config["OUTBOX_DIR"], "OUTBOX_DIR")
+    _writable_for(current_app, ("deliver", "sweep"))  # the upgrade step says it, before a scheduler restarts on it
     click.echo(f"database at revision {migrate.current(url)}: {_redact(url)}")
 
 

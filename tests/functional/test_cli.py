@@ -603,17 +603,14 @@ def test_an_outbox_folder_that_cannot_be_written_stops_init_db_and_the_scheduler
 
 def test_a_scheduler_that_cannot_keep_the_audit_anchor_stops_in_one_line(tmp_path):
     """The systemd units' ProtectSystem=strict makes the instance folder, where the anchor of a PostgreSQL
-    database is kept by default, read-only: every sweep logged a traceback and the anchor was never kept."""
+    database is kept by default, read-only: every sweep logged a traceback and the anchor was never kept.
+    init-db, the upgrade step, says so too, before a scheduler is restarted on the setting."""
     assert flask(tmp_path, "init-db").returncode == 0
     (tmp_path / "a-file").write_text("")
     anchor = tmp_path / "a-file" / "anchor.json"
-    ran = flask(
-        tmp_path,
-        "scheduler",
-        "--jobs",
-        "sweep",
-        settings={"TRACKER_AUDIT_ANCHOR_FILE": str(anchor), "TRACKER_LOG_FORMAT": "text"},
-    )
-    assert ran.returncode == 1, ran.stderr
-    assert "Traceback" not in ran.stderr, ran.stderr
-    assert "the audit anchor's folder" in ran.stderr and "set AUDIT_ANCHOR_FILE to a file in one" in ran.stderr
+    settings = {"TRACKER_AUDIT_ANCHOR_FILE": str(anchor), "TRACKER_LOG_FORMAT": "text"}
+    for args in (("scheduler", "--jobs", "sweep"), ("init-db",)):
+        ran = flask(tmp_path, *args, settings=settings)
+        assert ran.returncode == 1, (args, ran.stderr)
+        assert "Traceback" not in ran.stderr, ran.stderr
+        assert "the audit anchor's folder" in ran.stderr and "set AUDIT_ANCHOR_FILE to a file in one" in ran.stderr
