@@ -133,7 +133,7 @@ def _keep_text_as_given(config) -> None:
     (TRACKER_SMTP_PASSWORD=12345678, an SMTP_USERNAME that is an account number) came out a number, true or
     None, and was refused as no text. A text setting from the environment is the text written (one in JSON
     quotes is still read without them, as before)."""
-    for key in STRINGS:
+    for key in (*STRINGS, "SECRET_KEY", "METRICS_SCRAPE_SECRET"):
         given = os.environ.get(f"TRACKER_{key}")
         if given is not None and not isinstance(config.get(key), str):
             config[key] = given

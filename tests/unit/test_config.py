@@ -460,7 +460,14 @@ def test_proxy_fix_x_for_true_is_no_number_of_proxies(build):
 
 
 @pytest.mark.parametrize(
-    "key, value", [("SMTP_PASSWORD", "12345678"), ("SMTP_USERNAME", "100234"), ("SMTP_PASSWORD", "true")]
+    "key, value",
+    [
+        ("SMTP_PASSWORD", "12345678"),
+        ("SMTP_USERNAME", "100234"),
+        ("SMTP_PASSWORD", "true"),
+        ("SECRET_KEY", "9" * 40),
+        ("METRICS_SCRAPE_SECRET", "20261206"),
+    ],
 )
 def test_a_text_setting_from_the_environment_made_of_digits_is_the_text_written(build, monkeypatch, key, value):
     """Flask reads TRACKER_* values as JSON: a digit-only password in a systemd EnvironmentFile or a docker
