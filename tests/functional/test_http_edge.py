@@ -1,6 +1,8 @@
 """The edge both doors share: one error answer per door, one permission decorator, one unit of work,
 and rate-limit bookkeeping in transactions of its own."""
 
+import re
+
 import pytest
 from werkzeug.routing import AnyConverter, IntegerConverter
 
@@ -87,6 +89,17 @@ def test_one_error_registration_answers_each_door_in_its_own_form(app, client, w
         sign_in(client, "duty", "duty-password")
         answer = client.get(path)
         assert answer.status_code == 404 and "<html" in answer.text.lower(), answer.text[:300]
+
+
+@pytest.mark.parametrize(("path", "method", "status"), [("/no-such-page", "GET", 404), ("/signout", "PUT", 405)])
+def test_an_error_page_says_its_title_once_not_again_in_werkzeugs_capitals(client, world, path, method, status):
+    """The 404 page read "404 · Not found", then "Not Found" below it: the same words twice."""
+    sign_in(client, "duty")
+    answer = client.open(path, method=method)
+    assert answer.status_code == status, answer.text[:300]
+    main = answer.text[answer.text.index("<main") :]
+    said = re.sub(r"<[^>]+>", " ", main[: main.index("Back to the board")])
+    assert len(re.findall(r"not (found|allowed)", said, re.I)) == 1, said
 
 
 def test_every_page_answers_a_path_value_no_row_can_have_with_the_not_found_page(app, client, world):

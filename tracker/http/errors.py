@@ -9,6 +9,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.http import HTTP_STATUS_CODES
 
 from ..errors import Conflict, TrackerError
 from ..timeutil import isoformat
@@ -88,9 +89,16 @@ def _problems(details: dict) -> dict:
     }
 
 
+def _phrase(status: int) -> str:
+    return HTTP_STATUS_CODES.get(status, "").lower()
+
+
 def _http_error(error: HTTPError):
     if wants_html():
-        return error_page(error.status_code, (error.message or "") if error.status_code < 500 else "")
+        # Werkzeug's own phrase ("Not Found") says again, in other capitals, what the title says: no message.
+        said = (error.message or "") if error.status_code < 500 else ""
+        repeated = said.lower() in (TITLES.get(error.status_code, "").lower(), _phrase(error.status_code))
+        return error_page(error.status_code, "" if repeated else said)
     status = error.status_code
     code = CODES.get(status, "internal_error" if status >= 500 else "error")
     message = error.message or "Error"
