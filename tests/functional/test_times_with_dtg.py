@@ -6,8 +6,9 @@ import re
 from sqlalchemy import select
 
 from tests.support import csrf, file_incident, sign_in
+from tracker import jobs
 from tracker.db import session_scope
-from tracker.models import ContactChannel, Summary, User
+from tracker.models import ContactChannel, DeliveryAttempt, Summary, User
 from tracker.timeutil import format_dtg, utcnow
 
 TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ"
@@ -51,3 +52,15 @@ def test_the_admin_pages_show_times_with_their_dtg(app, client, world):
     assert with_dtg(checked) in channels and not bare_times(channels), channels[channels.index("<main") :]
     user = client.get(f"/admin/users/{duty_id}").text
     assert with_dtg(created) in user and not bare_times(user), bare_times(user)
+
+
+def test_each_delivery_attempt_on_the_incident_page_shows_its_dtg(app, client, world):
+    """The Messages table gave each attempt as 00:27:13Z alone, the day left to guess."""
+    reference = file_incident(client, world)["reference"]
+    assert jobs.deliver(app) >= 1
+    with session_scope(app) as session:
+        [attempt] = session.scalars(select(DeliveryAttempt)).all()
+        at = attempt.at
+    sign_in(client, "duty")
+    html = client.get(f"/incidents/{reference}").text
+    assert f"{at:%H:%M:%S}Z ({format_dtg(at)})" in html, html[html.index("<h2>Messages") :][:1500]
