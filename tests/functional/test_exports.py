@@ -10,7 +10,7 @@ import geojson
 import pytest
 from sqlalchemy import select
 
-from tests.exercise_support import INSIDE, JUST_EAST, file_at, hours
+from tests.exercise_support import INSIDE, JUST_EAST, NEAR_BORDER, file_at, hours, unusual
 from tests.exercise_support import create as create_exercise
 from tests.report_fixture import INJECTED, insert_fixture, reference
 from tests.support import sign_in
@@ -271,3 +271,18 @@ def test_the_exports_name_the_notified_exercise_an_incident_is_linked_to(client,
     assert linked == {inside["reference"]: (exercise["id"], "EASTERN RAMPART"), outside["reference"]: (None, None)}, (
         linked
     )
+
+
+def test_the_exports_keep_the_no_notice_flag_of_unusual_activity_near_the_border(client, world):
+    """Unusual military activity near the border that no notified exercise holds is flagged "no notice on
+    record" (the API and the board say so); the exports an analyst reviews the unannounced activity from
+    dropped the flag, so an unnotified exercise seen on the border read as any other incident."""
+    flagged = unusual(client, world, NEAR_BORDER, hours(-2))
+    plain = file_at(client, world, NEAR_BORDER, hours(-2))
+    assert (flagged["no_notice"], plain["no_notice"]) == (True, False), (flagged["no_notice"], plain["no_notice"])
+    found = {r["reference"]: r for r in rows(client.get(CSV, headers=world.auth("supervisor")))}
+    said = {ref: found[ref]["no_notice"] for ref in (flagged["reference"], plain["reference"])}
+    assert said == {flagged["reference"]: "true", plain["reference"]: "false"}, said
+    body = client.get(GEOJSON, headers=world.auth("supervisor")).get_json()
+    props = {f["id"]: f["properties"]["no_notice"] for f in body["features"] if f["id"] in said}
+    assert props == {flagged["reference"]: True, plain["reference"]: False}, props

@@ -87,6 +87,8 @@ def incident_record(incident: Incident) -> dict:
     exercise = incident.exercise
     record["exercise_id"] = exercise.id if exercise is not None else None
     record["exercise"] = exercise.name if exercise is not None else None
+    # Unusual activity near the border that no exercise notified by then holds: "no notice on record".
+    record["no_notice"] = bool(incident.no_notice)
     return record
 
 
@@ -98,7 +100,7 @@ CSV_HEADER = (
     "latitude", "longitude", "mgrs", "position_text", "sector", "border_distance_km", "reporting_unit",
     "safety_risk", "escalation_risk", "current_step", "cpa_horizontal_m", "cpa_vertical_ft",
     "narrative", "narrative_addenda", "actions_taken", "resolution", "calls", "actions_overdue",
-    "exercise_id", "exercise",
+    "exercise_id", "exercise", "no_notice",
 )  # fmt: skip
 
 
@@ -121,6 +123,8 @@ def csv_cell(value) -> str | int | float:
     """
     if value is None:
         return ""
+    if isinstance(value, bool):  # as the API writes it, not Python's True
+        return "true" if value else "false"
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
