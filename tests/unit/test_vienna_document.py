@@ -347,3 +347,20 @@ def test_a_wrong_table_is_refused_saying_what_is_wrong(change, complaint):
     with pytest.raises(ValueError, match=None) as refused:
         vienna_rules.rules_from(table)
     assert complaint in str(refused.value), str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("late_by", "words"),
+    [
+        (timedelta(minutes=20), "Notified 20 min after the troops commenced"),
+        (timedelta(minutes=59, seconds=50), "Notified 59 min after the troops commenced"),
+        (timedelta(hours=1), "Notified 1 h after the troops commenced"),
+        (timedelta(hours=26, minutes=5), "Notified 26 h 5 min after the troops commenced"),
+    ],
+)
+def test_a_snap_notice_given_after_the_troops_commenced_says_how_late(late_by, words):
+    """Paragraph 41.1: notified when the troops commence. A notice 20 minutes after was flagged late, rightly,
+    but said "Notified 0 h after the troops commenced": a flag whose words deny it."""
+    found = vienna.check(replace(notice(10_000, snap=True), notified_at=START + late_by), RULES)
+    [late] = [c for c in found if c.code == "snap_notified_late"]
+    assert late.text.startswith(words) and late.paragraph == "41.1", late.text

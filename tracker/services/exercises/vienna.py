@@ -220,13 +220,22 @@ def _snap_notice(notice: Notice, rules: Rules, notifiable: bool, now: datetime |
         text = "Notifiable and unnotified: notification is due when the troops commence the activity."
         found.append(Check("snap_not_notified", FLAG, "snap not notified", text, paragraph))
     elif notified_at > notice.starts_at:
-        hours = (notified_at - notice.starts_at) / timedelta(hours=1)
-        text = f"Notified {hours:.0f} h after the troops commenced; notification is due when they commence."
+        text = (
+            f"Notified {_duration(notified_at - notice.starts_at)} after the troops commenced; "
+            "notification is due when they commence."
+        )
         found.append(Check("snap_notified_late", FLAG, "snap notified late", text, paragraph))
     else:
         text = "Notified when the troops commenced the activity, as due."
         found.append(Check("snap_notified", NOTE, "snap notified", text, paragraph))
     return found
+
+
+def _duration(late: timedelta) -> str:
+    """A lateness in hours and minutes, never rounded down to nothing: "20 min", "1 h", "26 h 5 min"."""
+    minutes = max(1, int(late / timedelta(minutes=1)))
+    hours, minutes = divmod(minutes, 60)
+    return " ".join(part for part in (f"{hours} h" if hours else "", f"{minutes} min" if minutes else "") if part)
 
 
 def _observation(notice: Notice, rules: Rules) -> list[Check]:
