@@ -427,6 +427,30 @@ def test_briefing_is_recorded_on_the_page_and_listed_with_our_exercises(app, cli
     assert "Record a briefing" not in html.unescape(signed_in(app, "duty").get(path).text)
 
 
+def test_the_briefings_table_counts_the_calendar_days_the_checks_count(app, client, world):
+    """A briefing on the evening of 1 October for a start early on 12 November is 42 calendar days ahead (UTC):
+    the checks judge it in time. The page's table said "41.1 days" beside it, the hours divided by 24, which a
+    desk reads as under the 42 days of paragraph 38."""
+    ours = create(
+        client,
+        world,
+        ours=True,
+        declared_size=10_000,
+        starts_at="2026-11-12T01:00:00Z",
+        ends_at="2026-11-15T00:00:00Z",
+        notified_at=None,
+    )
+    body = {"briefed_at": "2026-10-01T23:00:00Z", "briefed_to": "Eastland attaché", "via": "vienna_document"}
+    recorded = client.post(f"{EXERCISES}/{ours['id']}/briefings", json=body, headers=world.auth("admin"))
+    assert recorded.status_code == 201, recorded.get_json()
+    checked = client.get(f"{EXERCISES}/{ours['id']}", headers=world.auth("duty")).get_json()
+    assert ("notified_in_time", "38") in found(checked, "note"), checked["checks"]
+    for path in (f"/exercises/{ours['id']}", "/exercises/ours"):
+        page = html.unescape(signed_in(app, "duty").get(path).text)
+        [cell] = re.findall(r'<td data-label="Before the start">(.*?)</td>', page)
+        assert cell == "42 days (UTC calendar days)", (path, cell)
+
+
 # -- the demo and the configuration ---------------------------------------------------------
 
 

@@ -44,6 +44,14 @@ def notified_in_time_for(incident) -> bool:
     return incident.exercise is not None and register.notified_by(incident.exercise, incident.occurred_at)
 
 
+@bp.app_template_global()
+def days_before_start(briefing, exercise) -> str:
+    """How far ahead of the start a briefing came, in the UTC calendar days the checks count (paragraph 38)."""
+    ahead = vienna.days_ahead(briefing.briefed_at, exercise.starts_at)
+    whole = f"{abs(ahead)} day{'s' if abs(ahead) != 1 else ''}"
+    return f"{whole} (UTC calendar days)" if ahead >= 0 else f"{whole} after the start"
+
+
 def _prime(exercises) -> None:
     """Work out the Vienna Document findings of the exercises not yet worked out in this request."""
     memo = g.setdefault("exercise_checks", {})
