@@ -451,6 +451,19 @@ def test_the_briefings_table_counts_the_calendar_days_the_checks_count(app, clie
         assert cell == "42 days (UTC calendar days)", (path, cell)
 
 
+def test_an_exercise_declared_without_figures_is_not_said_to_be_under_the_thresholds(app, client, world):
+    """A notice that declares no figure at all cannot be judged against paragraphs 40 and 47: the page said
+    "Under every threshold of notification and observation", a verdict on figures nobody gave."""
+    blank = create(client, world, name="SILENT NOTICE", declared_size=None)
+    sized = create(client, world, name="SMALL NOTICE", declared_size=2_000)
+    assert blank["checks"] == [] and sized["checks"] == [], (blank["checks"], sized["checks"])
+    duty = signed_in(app, "duty")
+    page = html.unescape(duty.get(f"/exercises/{blank['id']}").text)
+    assert "Under every threshold" not in page and "No figure declared" in page, page
+    page = html.unescape(duty.get(f"/exercises/{sized['id']}").text)
+    assert "Under every threshold" in page and "No figure declared" not in page, page
+
+
 # -- the demo and the configuration ---------------------------------------------------------
 
 
