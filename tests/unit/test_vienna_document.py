@@ -340,6 +340,7 @@ def test_thresholds_come_from_the_configuration():
         ({"NEAR_PERCENT": 100}, "NEAR_PERCENT must be a number from 0"),
         ({"SNAP": {"paragraph": "41"}}, "notice_paragraph"),
         ({"LOG_LEVEL": "INFO"}, "is a top-level setting written under its table?"),
+        ({"CONSTRAIN": {"paragraph": "71", "troops": 40000}}, "communication_paragraph"),
     ],
 )
 def test_a_wrong_table_is_refused_saying_what_is_wrong(change, complaint):
@@ -364,3 +365,26 @@ def test_a_snap_notice_given_after_the_troops_commenced_says_how_late(late_by, w
     found = vienna.check(replace(notice(10_000, snap=True), notified_at=START + late_by), RULES)
     [late] = [c for c in found if c.code == "snap_notified_late"]
     assert late.text.startswith(words) and late.paragraph == "41.1", late.text
+
+
+@pytest.mark.parametrize(
+    ("figures", "constrained"),
+    [
+        ({"troops": 40_000}, False),  # "more than 40,000": at 40,000 the constraint does not apply
+        ({"troops": 40_001}, True),
+        ({"troops": 12_000, "battle_tanks": 900}, False),
+        ({"troops": 12_000, "battle_tanks": 901}, True),  # the "or": tanks alone make it constrained
+    ],
+)
+def test_an_activity_over_40000_troops_or_900_tanks_must_have_been_announced_two_years_ahead(figures, constrained):
+    """Chapter VIII: an activity involving more than 40,000 troops or 900 battle tanks is carried out only if
+    communicated by 15 November of the second year before (para. 70) and in the annual calendar by 15 November
+    of the year before (para. 71). The checks said nothing of it: 45,000 troops read as merely observable."""
+    found = vienna.check(replace(notice(notified=60), figures=notice().figures | figures), RULES)
+    got = [c for c in found if c.code == "constrained"]
+    assert bool(got) is constrained, [(c.code, c.text) for c in found]
+    if constrained:
+        [note] = got
+        assert (note.severity, note.paragraph) == (vienna.NOTE, "71"), note
+        # START is 1 September 2026: communicated by 15 Nov 2024, in the calendar of 15 Nov 2025.
+        assert "15 NOV 2024 (para. 70)" in note.text and "15 NOV 2025" in note.text, note.text

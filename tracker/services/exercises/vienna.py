@@ -142,6 +142,8 @@ def check(notice: Notice, rules: Rules, observed: Sequence[Mapping] = (), now: d
     elif notifiable:
         found += _prior_notice(notice, rules, now)
     found += _observation(notice, rules)
+    if notifiable:
+        found += _constrained(notice, rules)
     found += _near(notice, rules)
     found += _observed(figures, rules, observed)
     return found
@@ -260,6 +262,25 @@ def _observation(notice: Notice, rules: Rules) -> list[Check]:
                 Check("observable", NOTE, "observable", f"Subject to observation: {reaching}.", threshold.paragraph)
             )
     return found
+
+
+def _constrained(notice: Notice, rules: Rules) -> list[Check]:
+    """Chapter VIII: an activity over the largest thresholds is carried out only when it was announced in the
+    two years before. The register records no annual calendar nor communication: the note says what to check."""
+    threshold = rules.constrain
+    names = threshold.exceeded(notice.figures)
+    if not names:
+        return []
+    year = notice.starts_at.year
+    over = " and ".join(
+        f"{_n(notice.figures[n] or 0)} {LABELS[n]} (more than {_n(threshold.limits[n])})" for n in names
+    )
+    text = (
+        f"Constrained: {over}. Carried out only if communicated by 15 NOV {year - 2} "
+        f"(para. {rules.constrain_communication_paragraph}) and included in the annual calendar by 15 NOV "
+        f"{year - 1}; the register records neither: check both."
+    )
+    return [Check("constrained", NOTE, "constrained activity", text, threshold.paragraph)]
 
 
 def _near(notice: Notice, rules: Rules) -> list[Check]:

@@ -27,6 +27,10 @@ class Threshold:
         """The figures at or above their limit."""
         return [name for name, limit in self.limits.items() if (figures.get(name) or 0) >= limit]
 
+    def exceeded(self, figures: Mapping[str, int | None]) -> list[str]:
+        """The figures above their limit (the constraining provisions say "more than")."""
+        return [name for name, limit in self.limits.items() if (figures.get(name) or 0) > limit]
+
 
 @dataclass(frozen=True)
 class Rules:
@@ -42,6 +46,8 @@ class Rules:
     snap_observe_hours: int
     snap_observe_paragraph: str
     near_percent: float
+    constrain: Threshold
+    constrain_communication_paragraph: str
 
 
 def _whole(value, name: str) -> int:
@@ -76,7 +82,7 @@ def rules_from(config: Mapping) -> Rules:
     """Read the VIENNA_DOCUMENT table; raise ValueError saying what is wrong with it."""
     if not isinstance(config, Mapping):
         raise ValueError("VIENNA_DOCUMENT must be a table")
-    expected = {"NOTICE", "SNAP", "NOTIFY", "AIR", "OBSERVE", "SNAP_OBSERVE", "NEAR_PERCENT"}
+    expected = {"NOTICE", "SNAP", "NOTIFY", "AIR", "OBSERVE", "SNAP_OBSERVE", "NEAR_PERCENT", "CONSTRAIN"}
     if missing := sorted(expected - set(config)):
         raise ValueError(f"VIENNA_DOCUMENT lacks {', '.join(missing)}")
     if unknown := sorted(set(config) - expected):
@@ -88,6 +94,12 @@ def rules_from(config: Mapping) -> Rules:
     if isinstance(near, bool) or not isinstance(near, int | float) or not 0 <= near < 100:
         raise ValueError(f"VIENNA_DOCUMENT NEAR_PERCENT must be a number from 0 to under 100, not {near!r}")
     notice_paragraph = _paragraph(notice, "NOTICE")
+    constrain = config["CONSTRAIN"]
+    communication = constrain.get("communication_paragraph") if isinstance(constrain, Mapping) else None
+    if not isinstance(communication, str) or not communication.strip():
+        raise ValueError(
+            'VIENNA_DOCUMENT CONSTRAIN must cite the paragraph of the communication (communication_paragraph = "70")'
+        )
     snap_notice = snap.get("notice_paragraph") if isinstance(snap, Mapping) else None
     if not isinstance(snap_notice, str) or not snap_notice.strip():
         raise ValueError('VIENNA_DOCUMENT SNAP must cite the paragraph of its notice (notice_paragraph = "41.1")')
@@ -102,4 +114,6 @@ def rules_from(config: Mapping) -> Rules:
         snap_observe_hours=_whole(snap_observe.get("hours") if isinstance(snap_observe, Mapping) else None, "hours"),
         snap_observe_paragraph=_paragraph(snap_observe, "SNAP_OBSERVE"),
         near_percent=float(near),
+        constrain=_threshold({k: v for k, v in constrain.items() if k != "communication_paragraph"}, "CONSTRAIN"),
+        constrain_communication_paragraph=communication.strip(),
     )
