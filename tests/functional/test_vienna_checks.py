@@ -213,6 +213,35 @@ def test_calendar_feed_carries_the_flags_with_their_paragraphs(client, world):
     assert "flags" not in str(in_time["DESCRIPTION"]) and in_time["CATEGORIES"].cats == ["Exercise notice"], in_time
 
 
+def test_the_feed_does_not_say_notified_of_an_exercise_with_no_notification_on_record(client, world):
+    """An exercise entered without a notification time (seen, not notified) read "Notified by Vienna Document
+    notification" in the calendar feed, the words of a notice that never came; the page says "no time on
+    record" and the flags say "not notified". Ours, first briefed by us, reads as that briefing."""
+    create(client, world, name="UNANNOUNCED", starts_at=isoformat(hours(24)), ends_at=isoformat(hours(48)))
+    create(client, world, name="SEEN", starts_at=isoformat(hours(24)), ends_at=isoformat(hours(48)), notified_at=None)
+    ours = create(
+        client,
+        world,
+        name="OURS",
+        ours=True,
+        starts_at=isoformat(hours(24 * 50)),
+        ends_at=isoformat(hours(24 * 51)),
+        notified_at=None,
+    )
+    briefed = {"briefed_at": isoformat(hours(-2)), "briefed_to": "Eastland attaché", "via": "bilateral_briefing"}
+    assert (
+        client.post(f"{EXERCISES}/{ours['id']}/briefings", json=briefed, headers=world.auth("admin")).status_code == 201
+    )
+    response = client.get(f"{EXERCISES}.ics", headers=world.auth("liaison"))
+    events = {str(e["SUMMARY"]): str(e["DESCRIPTION"]) for e in Calendar.from_ical(response.get_data()).walk("VEVENT")}
+    assert "Notified by Vienna Document notification, " in events["UNANNOUNCED (Eastland)"], events
+    seen = events["SEEN (Eastland)"]
+    assert "Notified by" not in seen and "No notification on record (Vienna Document notification)" in seen, seen
+    mine = events["OURS (Eastland)"]
+    assert "Notified by" not in mine and "First briefed by us by bilateral briefing, " in mine, mine
+    assert "to Eastland attaché" in mine, mine
+
+
 @pytest.mark.both_databases  # the reports' releasability is a JSON column read in SQL
 def test_a_feed_event_that_says_what_our_reports_saw_carries_their_marking(app, client, world):
     """The feed leaves the tracker for calendar clients (often a calendar service fetching it for them), and

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ...errors import Unauthorized
 from ...geo import Position
-from ...models import ExerciseNotice, User
+from ...models import ExerciseBriefing, ExerciseNotice, User
 from ...text import scalar
 from ...timeutil import format_dtg
 from ..engine.links import LinkRefused, LinkSigner
@@ -104,15 +104,8 @@ def description(exercise: ExerciseNotice, found: Sequence[Check] = ()) -> str:
         for name, column in COLUMNS.items()
         if name != "troops" and getattr(exercise, column) is not None
     )
-    notified = VIA_LABELS[exercise.notified_via]
-    if exercise.notified_at is not None:
-        notified += f", {format_dtg(exercise.notified_at)} ({exercise.notified_at:%Y-%m-%d %H:%M}Z)"
-    who = [f"by {scalar(exercise.notified_by)}" if exercise.notified_by else ""]
-    who += [f"to {scalar(exercise.notified_to)}" if exercise.notified_to else ""]
-    if any(who):
-        notified += f" ({' '.join(filter(None, who))})"
     lines = [f"States: {_states(exercise)}", f"Size: {size}" + (f"; {others}" if others else "")]
-    lines.append(f"Notified by {notified}")
+    lines.append(_notification(exercise))
     if exercise.snap:
         lines.append("Carried out without advance notice to the troops (snap)")
     if exercise.ours:
@@ -123,6 +116,27 @@ def description(exercise: ExerciseNotice, found: Sequence[Check] = ()) -> str:
         lines.append("Vienna Document 2011 flags:")
         lines += [f"- {c.text} (para. {c.paragraph})" for c in found]
     return "\n".join(lines)
+
+
+def _notification(exercise: ExerciseNotice) -> str:
+    """How and when the other side was told, never "notified" of a notice not on record: ours without a notice
+    time are notified by our first briefing (vienna.notification_time)."""
+    via = VIA_LABELS[exercise.notified_via]
+    given: list[ExerciseBriefing] = exercise.briefings if exercise.ours else []  # type: ignore[attr-defined]  # a backref
+    first = min(given, key=lambda b: b.briefed_at) if given else None
+    if exercise.notified_at is None and first is not None:
+        how = VIA_LABELS[first.via]
+        return f"First briefed by us by {how}, {_when(first.briefed_at)} (to {scalar(first.briefed_to)})"
+    if exercise.notified_at is None:
+        return f"No notification on record ({via})"
+    notified = f"Notified by {via}, {_when(exercise.notified_at)}"
+    who = [f"by {scalar(exercise.notified_by)}" if exercise.notified_by else ""]
+    who += [f"to {scalar(exercise.notified_to)}" if exercise.notified_to else ""]
+    return notified + (f" ({' '.join(filter(None, who))})" if any(who) else "")
+
+
+def _when(moment: datetime) -> str:
+    return f"{format_dtg(moment)} ({moment:%Y-%m-%d %H:%M}Z)"
 
 
 def location(exercise: ExerciseNotice, latitude: float, longitude: float) -> str:
