@@ -286,3 +286,26 @@ def test_the_exports_keep_the_no_notice_flag_of_unusual_activity_near_the_border
     body = client.get(GEOJSON, headers=world.auth("supervisor")).get_json()
     props = {f["id"]: f["properties"]["no_notice"] for f in body["features"] if f["id"] in said}
     assert props == {flagged["reference"]: True, plain["reference"]: False}, props
+
+
+def test_the_exports_carry_what_our_reports_saw_of_an_exercise(client, world):
+    """A report's observed forces (troops, tanks ... counted as the Vienna Document counts them) are what the
+    exercise checks compare with the declaration ("more seen than declared"); the exports dropped them, so an
+    analyst could not see from the file which reports saw what."""
+    create_exercise(client, world, declared_size=9_500)
+    seen = {"troops": 14_000, "battle_tanks": 310}
+    saw = file_at(client, world, INSIDE, hours(-2), observed_forces=seen)
+    blind = file_at(client, world, INSIDE, hours(-2))
+    found = {r["reference"]: r for r in rows(client.get(CSV, headers=world.auth("supervisor")))}
+    row, empty = found[saw["reference"]], found[blind["reference"]]
+    assert (row["observed_troops"], row["observed_battle_tanks"], row["observed_artillery_pieces"]) == (
+        "14000",
+        "310",
+        "",
+    ), row
+    assert all(empty[key] == "" for key in CSV_HEADER if key.startswith("observed_")), empty
+    props = {
+        f["id"]: f["properties"] for f in client.get(GEOJSON, headers=world.auth("supervisor")).get_json()["features"]
+    }
+    assert props[saw["reference"]]["observed_troops"] == 14_000, props[saw["reference"]]
+    assert props[blind["reference"]]["observed_battle_tanks"] is None, props[blind["reference"]]

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from ...geo import to_mgrs
 from ...models import Call, EventKind, Exchange, Incident, TimelineEvent
 from ...timeutil import format_dtg, isoformat
+from ..exercises.vienna_rules import FIGURES
 from ..incidents import amendment_record, marking
 from ..incidents.handling import get_incident
 from ..incidents.marking import Markings
@@ -89,6 +90,10 @@ def incident_record(incident: Incident) -> dict:
     record["exercise"] = exercise.name if exercise is not None else None
     # Unusual activity near the border that no exercise notified by then holds: "no notice on record".
     record["no_notice"] = bool(incident.no_notice)
+    # What the report saw of an exercise, as the Vienna Document counts it: what the exercise checks compare
+    # with the declaration. A count the report did not give is empty.
+    seen = incident.observed_forces if isinstance(incident.observed_forces, dict) else {}
+    record.update({f"observed_{name}": seen.get(name) for name in FIGURES})
     return record
 
 
@@ -101,6 +106,7 @@ CSV_HEADER = (
     "safety_risk", "escalation_risk", "current_step", "cpa_horizontal_m", "cpa_vertical_ft",
     "narrative", "narrative_addenda", "actions_taken", "resolution", "calls", "actions_overdue",
     "exercise_id", "exercise", "no_notice",
+    *(f"observed_{name}" for name in FIGURES),
 )  # fmt: skip
 
 
