@@ -211,3 +211,15 @@ def test_times_on_the_exercise_pages_and_the_incident_page_carry_their_dtg(app, 
     assert format_dtg(notified) in notified_cell, f"the notification time has no DTG in the register: {notified_cell}"
     feed = listing.split("It works until")[1].split(", or until")[0]
     assert re.search(r"\(\d{6}Z[A-Z]{3}\d{2}\)", feed), f"the feed link's expiry has no DTG: {feed}"
+
+
+def test_the_register_says_when_no_notification_is_on_record(app, client, world):
+    """An exercise entered with no notification time (seen, not notified) showed only "Vienna Document
+    notification" in the register's Notified column, as if it had come; the exercise's page says "no time
+    on record"."""
+    create(client, world, name="SEEN NOT TOLD", notified_at=None)
+    create(client, world, name="TOLD")
+    page = html.unescape(signed_in(app, "duty").get("/exercises/?when=all").text)
+    cells = dict(re.findall(r'<tr data-exercise="([^"]+)">.*?<td data-label="Notified">(.*?)</td>', page, re.S))
+    assert "no notification on record" in cells["SEEN NOT TOLD"], cells
+    assert "no notification on record" not in cells["TOLD"], cells

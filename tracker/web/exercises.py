@@ -45,6 +45,12 @@ def notified_in_time_for(incident) -> bool:
 
 
 @bp.app_template_global()
+def notification_time(exercise):
+    """When the other side was told: the notice's time, or for ours our first briefing (None: not on record)."""
+    return vienna.notification_time(vienna.notice_of(exercise))
+
+
+@bp.app_template_global()
 def days_before_start(briefing, exercise) -> str:
     """How far ahead of the start a briefing came, in the UTC calendar days the checks count (paragraph 38)."""
     ahead = vienna.days_ahead(briefing.briefed_at, exercise.starts_at)
