@@ -493,6 +493,43 @@ def test_an_exercise_declared_without_figures_is_not_said_to_be_under_the_thresh
     assert "Under every threshold" in page and "No figure declared" not in page, page
 
 
+def test_the_annual_calendar_is_recorded_by_api_csv_and_form_and_a_late_one_flagged(app, client, world):
+    """When the annual calendar listing an exercise came (chapter VII): entered by the API, the CSV import and
+    the form, shown on the page, and one after 15 November of the year before flagged (para. 61)."""
+    late = create(
+        client,
+        world,
+        name="LATE CALENDAR",
+        starts_at="2026-03-02T06:00:00Z",
+        ends_at="2026-03-09T06:00:00Z",
+        notified_at="2026-01-05T09:00:00Z",
+        calendar_at="2025-11-20T09:00:00Z",
+    )
+    assert late["calendar_at"] == "2025-11-20T09:00:00Z", late
+    assert ("calendar_late", "61") in found(late), late["checks"]
+    ahead = client.post(
+        EXERCISES, json=notice(name="FUTURE", calendar_at=isoformat(hours(48))), headers=world.auth("supervisor")
+    )
+    assert ahead.status_code == 422 and "calendar_at" in ahead.get_json()["error"]["details"], ahead.get_json()
+
+    csv = (
+        HEADER.strip() + ",calendar_at\n"
+        'ON TIME,Eastland,2026-03-02T06:00:00Z,2026-03-09T06:00:00Z,"54.25, 23.75",15,"9,500",,vienna_document,'
+        "2026-01-05T09:00:00Z,no,no,141200ZNOV25\n"
+    )
+    imported = client.post(f"{EXERCISES}/import", json={"csv": csv}, headers=world.auth("supervisor"))
+    assert imported.status_code == 201, imported.get_json()
+    [on_time] = imported.get_json()
+    assert on_time["calendar_at"] == "2025-11-14T12:00:00Z" and ("in_calendar", "61") in found(on_time, "note"), on_time
+
+    supervisor = signed_in(app, "supervisor")
+    path = f"/exercises/{late['id']}/edit"
+    form = html.unescape(supervisor.get(path).text)
+    assert 'name="calendar_at"' in form and 'value="2025-11-20T09:00:00Z"' in form, form
+    page = html.unescape(supervisor.get(f"/exercises/{late['id']}").text)
+    assert 'data-check="calendar_late"' in page and "Annual calendar" in page, page
+
+
 # -- the demo and the configuration ---------------------------------------------------------
 
 

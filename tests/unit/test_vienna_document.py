@@ -341,6 +341,8 @@ def test_thresholds_come_from_the_configuration():
         ({"SNAP": {"paragraph": "41"}}, "notice_paragraph"),
         ({"LOG_LEVEL": "INFO"}, "is a top-level setting written under its table?"),
         ({"CONSTRAIN": {"paragraph": "71", "troops": 40000}}, "communication_paragraph"),
+        ({"CALENDAR": {"paragraph": "61", "month": 11, "day": 31}}, "CALENDAR must give a day of the year"),
+        ({"CALENDAR": {"month": 11, "day": 15}}, "CALENDAR must cite its paragraph"),
     ],
 )
 def test_a_wrong_table_is_refused_saying_what_is_wrong(change, complaint):
@@ -388,3 +390,46 @@ def test_an_activity_over_40000_troops_or_900_tanks_must_have_been_announced_two
         assert (note.severity, note.paragraph) == (vienna.NOTE, "71"), note
         # START is 1 September 2026: communicated by 15 Nov 2024, in the calendar of 15 Nov 2025.
         assert "15 NOV 2024 (para. 70)" in note.text and "15 NOV 2025" in note.text, note.text
+
+
+@pytest.mark.parametrize(
+    ("calendar_at", "ours", "finding", "words"),
+    [
+        # START is 1 September 2026: its annual calendar was due by 15 November 2025 (para. 61).
+        (datetime(2025, 11, 15, 23, 59, tzinfo=UTC), False, (vienna.NOTE, "in_calendar"), "came on 15 NOV 2025"),
+        (datetime(2025, 11, 16, 0, 0, tzinfo=UTC), False, (vienna.FLAG, "calendar_late"), "came on 16 NOV 2025"),
+        (datetime(2026, 1, 10, 9, 0, tzinfo=UTC), True, (vienna.FLAG, "calendar_late"), "we sent on 10 JAN 2026"),
+        (None, False, None, ""),  # none on record: no finding, the register may not keep calendars
+    ],
+)
+def test_an_annual_calendar_after_15_november_of_the_year_before_is_late(calendar_at, ours, finding, words):
+    """Chapter VII, para. 61: the annual calendar of the activities subject to prior notification is exchanged
+    not later than 15 November for the following year. The register had no place for it, so a calendar sent
+    late went unremarked."""
+    found = vienna.check(replace(notice(10_000, notified=60, ours=ours), calendar_at=calendar_at), RULES)
+    got = [c for c in found if c.code in ("in_calendar", "calendar_late")]
+    assert [(c.severity, c.code) for c in got] == ([finding] if finding else []), [(c.code, c.text) for c in found]
+    if finding:
+        assert words in got[0].text and "due by 15 NOV 2025" in got[0].text and got[0].paragraph == "61", got[0]
+
+
+def test_a_snap_or_unnotifiable_activity_is_not_held_to_the_calendar():
+    late = datetime(2026, 1, 10, tzinfo=UTC)
+    for given in (notice(10_000, snap=True, hours=24), notice(5_000, notified=60)):
+        found = vienna.check(replace(given, calendar_at=late), RULES)
+        assert not [c for c in found if "calendar" in c.code], [(c.code, c.text) for c in found]
+
+
+@pytest.mark.parametrize(
+    ("calendar_at", "finding"),
+    [
+        (None, (vienna.NOTE, "constrained")),
+        (datetime(2025, 11, 1, tzinfo=UTC), (vienna.NOTE, "constrained")),
+        (datetime(2025, 12, 1, tzinfo=UTC), (vienna.FLAG, "constrained_not_calendared")),
+    ],
+)
+def test_a_constrained_activity_not_in_the_calendar_by_15_november_is_flagged(calendar_at, finding):
+    """Para. 71: over 40,000 troops only if included in the annual calendar not later than 15 November."""
+    found = vienna.check(replace(notice(45_000, notified=60), calendar_at=calendar_at), RULES)
+    got = [(c.severity, c.code, c.paragraph) for c in found if c.code.startswith("constrained")]
+    assert got == [(*finding, "71")], [(c.code, c.text) for c in found]

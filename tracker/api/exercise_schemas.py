@@ -67,6 +67,13 @@ class ExerciseIn(Schema):
     )
     notified_by = Text(allow_none=True, validate=Length(max=80), metadata={"examples": ["Eastland"]})
     notified_to = Text(allow_none=True, validate=Length(max=200), metadata={"examples": ["all participating States"]})
+    calendar_at = Moment(
+        allow_none=True,
+        metadata={
+            "description": "when the annual calendar listing the activity came (Vienna Document chapter VII, due "
+            "by 15 November of the year before; ours: when we sent it); null: none on record"
+        },
+    )
     snap = Flag(metadata={"description": SNAP})
     ours = Flag(metadata={"description": "our own exercise, briefed by us to the other side"})
     notes = Text(load_default="", validate=Length(max=4000))
@@ -93,6 +100,7 @@ class ExerciseOut(Schema):
     notified_at = UTC(allow_none=True)
     notified_by = fields.String(allow_none=True)
     notified_to = fields.String(allow_none=True)
+    calendar_at = UTC(allow_none=True)
     snap = fields.Boolean()
     ours = fields.Boolean()
     notes = fields.String()
@@ -180,8 +188,8 @@ class ExerciseImportIn(Schema):
         metadata={
             "description": "the CSV file's text: a header row naming the columns name, states, starts_at, ends_at, "
             "area, centre, radius_km, declared_size, battle_tanks, armoured_combat_vehicles, artillery_pieces, "
-            "airborne_troops, aircraft_sorties, notified_via, notified_at, notified_by, notified_to, snap, ours, "
-            "notes (see config/exercises.sample.csv; figures may group thousands: 12,700); all rows are "
+            "airborne_troops, aircraft_sorties, notified_via, notified_at, notified_by, notified_to, calendar_at, "
+            "snap, ours, notes (see config/exercises.sample.csv; figures may group thousands: 12,700); all rows are "
             "imported, or none"
         },
     )

@@ -26,9 +26,9 @@ class ExerciseNotice(Base):
     centre_latitude: Mapped[float | None] = mapped_column(Float)
     centre_longitude: Mapped[float | None] = mapped_column(Float)
     radius_km: Mapped[float | None] = mapped_column(Float)
-    # Declared figures, as the Vienna Document counts them (chapter V paragraph 38): troops
-    # (declared_size), battle tanks, armoured combat vehicles, artillery pieces of 100 mm and above,
-    # airborne or amphibious troops (paragraphs 38.2, 38.3), and combat aircraft sorties (38.1.3).
+    # Declared figures, as the Vienna Document counts them (chapter V paragraph 40): troops
+    # (declared_size), battle tanks, armoured combat vehicles, artillery pieces of 100 mm and above
+    # (40.1.1), airborne or amphibious troops (40.2.1), and aircraft sorties (40.1.2).
     declared_size: Mapped[int | None] = mapped_column(Integer)
     battle_tanks: Mapped[int | None] = mapped_column(Integer)
     armoured_combat_vehicles: Mapped[int | None] = mapped_column(Integer)
@@ -37,6 +37,8 @@ class ExerciseNotice(Base):
     aircraft_sorties: Mapped[int | None] = mapped_column(Integer)
     notified_via: Mapped[NotifiedVia] = mapped_column(enum_column(NotifiedVia))
     notified_at: Mapped[datetime | None]
+    # When the annual calendar (chapter VII) listing the activity came (ours: when we sent it); None: none on record.
+    calendar_at: Mapped[datetime | None]
     # Who notified whom: the notifying State, and the States (or "all participating States") told.
     notified_by: Mapped[str | None] = mapped_column(String(80))
     notified_to: Mapped[str | None] = mapped_column(String(200))

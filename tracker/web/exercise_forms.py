@@ -54,6 +54,11 @@ class ExerciseForm(TrackerForm):
     notified_to = StringField(
         "Notified to", validators=[Optional(), Length(max=200)], description="e.g. all participating States"
     )
+    calendar_at = StringField(
+        "In the annual calendar of",
+        validators=[Optional(), Length(max=40)],
+        description="when the annual calendar listing it came (ours: when we sent it); " + TIME_HINT,
+    )
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=4000)])
 
     def cells(self) -> dict[str, str]:

@@ -17,6 +17,8 @@ means "not given":
     notified_via   required: vienna_document, bilateral_briefing or voluntary_briefing
     notified_at    when the notice came, the same forms as starts_at
     notified_by    the notifying State; notified_to: the States told
+    calendar_at    when the annual calendar listing it came (Vienna Document chapter VII; ours: when we
+                   sent it), the same forms as starts_at
     snap           yes when carried out without advance notice (notified at its start); ours: yes for our own
     notes
 
@@ -62,6 +64,7 @@ COLUMNS = (
     "notified_at",
     "notified_by",
     "notified_to",
+    "calendar_at",
     "snap",
     "ours",
     "notes",
@@ -109,6 +112,7 @@ READERS = {
     "starts_at": parse_moment,
     "ends_at": parse_moment,
     "notified_at": parse_moment,
+    "calendar_at": parse_moment,
     "radius_km": read_decimal,  # 0-9 only: float() also reads "٥٠", "1_0", "nan" and "1e3"
     **dict.fromkeys(FIGURES, whole_number),
     "snap": yes_or_no,
@@ -166,6 +170,7 @@ def to_fields(exercise: ExerciseNotice) -> dict[str, str]:
         "notified_at": isoformat(exercise.notified_at) or "",
         "notified_by": exercise.notified_by or "",
         "notified_to": exercise.notified_to or "",
+        "calendar_at": isoformat(exercise.calendar_at) or "",
         "snap": "yes" if exercise.snap else "",
         "ours": "yes" if exercise.ours else "",
         "notes": exercise.notes,

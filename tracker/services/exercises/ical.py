@@ -106,6 +106,8 @@ def description(exercise: ExerciseNotice, found: Sequence[Check] = ()) -> str:
     )
     lines = [f"States: {_states(exercise)}", f"Size: {size}" + (f"; {others}" if others else "")]
     lines.append(_notification(exercise))
+    if exercise.calendar_at is not None:
+        lines.append(f"In the annual calendar of {_when(exercise.calendar_at)}")
     if exercise.snap:
         lines.append("Carried out without advance notice to the troops (snap)")
     if exercise.ours:

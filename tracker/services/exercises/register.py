@@ -85,7 +85,8 @@ def update_exercise(
 ) -> ExerciseNotice:
     """Change some fields (the rest stay); to swap a polygon for a circle, null the other shape."""
     values = complete({**{key: getattr(exercise, key) for key in FIELDS}, **changes})
-    check(values, now if "notified_at" in changes else None)  # a time entered before stays as it was
+    # A time entered before stays as it was: only a time given now is held against the clock.
+    check(values, now if {"notified_at", "calendar_at"} & set(changes) else None)
     values = clean(values)
     _unique(session, values, exercise.id)
     for key, value in values.items():

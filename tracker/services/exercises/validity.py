@@ -29,6 +29,7 @@ FIELDS = (
     "notified_at",
     "notified_by",
     "notified_to",
+    "calendar_at",
     "snap",
     "ours",
     "notes",
@@ -127,6 +128,11 @@ def check(values: dict, now: datetime | None = None) -> None:
     elif notified_at is not None and now is not None and notified_at > now + FUTURE_SKEW:
         # When the notification reached us: a time ahead of now is a slip, and would be judged "in time".
         problems["notified_at"] = f"{notified_at:%Y-%m-%d %H:%MZ} is in the future: give when the notification came"
+    calendar_at = values.get("calendar_at")
+    if calendar_at is not None and not _aware(calendar_at):
+        problems["calendar_at"] = "give a time with a zone"
+    elif calendar_at is not None and now is not None and calendar_at > now + FUTURE_SKEW:
+        problems["calendar_at"] = f"{calendar_at:%Y-%m-%d %H:%MZ} is in the future: give when the annual calendar came"
     notes = values.get("notes")
     if not isinstance(notes, str) or len(notes) > 4000:
         problems["notes"] = "at most 4000 characters"

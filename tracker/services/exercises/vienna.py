@@ -14,7 +14,7 @@ threshold, more seen than declared) or a "note" (what applies: notifiable, subje
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from ...timeutil import format_dtg
 from .vienna_rules import FIGURES, Rules, Threshold
@@ -55,6 +55,7 @@ class Notice:
     snap: bool = False
     ours: bool = False
     briefings: tuple[Briefing, ...] = field(default=())
+    calendar_at: datetime | None = None  # when the annual calendar listing it came (chapter VII)
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def notice_of(exercise) -> Notice:
         snap=bool(exercise.snap),
         ours=bool(exercise.ours),
         briefings=briefings,
+        calendar_at=exercise.calendar_at,
     )
 
 
@@ -141,6 +143,7 @@ def check(notice: Notice, rules: Rules, observed: Sequence[Mapping] = (), now: d
         found += _snap_notice(notice, rules, notifiable, now)
     elif notifiable:
         found += _prior_notice(notice, rules, now)
+        found += _calendar(notice, rules)
     found += _observation(notice, rules)
     if notifiable:
         found += _constrained(notice, rules)
@@ -266,7 +269,7 @@ def _observation(notice: Notice, rules: Rules) -> list[Check]:
 
 def _constrained(notice: Notice, rules: Rules) -> list[Check]:
     """Chapter VIII: an activity over the largest thresholds is carried out only when it was announced in the
-    two years before. The register records no annual calendar nor communication: the note says what to check."""
+    two years before: communicated (para. 70, not recorded) and in the annual calendar (calendar_at)."""
     threshold = rules.constrain
     names = threshold.exceeded(notice.figures)
     if not names:
@@ -275,12 +278,49 @@ def _constrained(notice: Notice, rules: Rules) -> list[Check]:
     over = " and ".join(
         f"{_n(notice.figures[n] or 0)} {LABELS[n]} (more than {_n(threshold.limits[n])})" for n in names
     )
-    text = (
-        f"Constrained: {over}. Carried out only if communicated by 15 NOV {year - 2} "
-        f"(para. {rules.constrain_communication_paragraph}) and included in the annual calendar by 15 NOV "
-        f"{year - 1}; the register records neither: check both."
+    due = rules.calendar_due(year)
+    communicated = (
+        f"communicated by {_day(due.replace(year=year - 2))} (para. {rules.constrain_communication_paragraph})"
     )
+    if notice.calendar_at is not None and notice.calendar_at.date() > due:
+        text = (
+            f"Constrained: {over}. Carried out only if included in the annual calendar by {_day(due)}; the "
+            f"calendar listing it came on {_day(notice.calendar_at)}."
+        )
+        return [Check("constrained_not_calendared", FLAG, "constrained, not calendared", text, threshold.paragraph)]
+    if notice.calendar_at is not None:
+        text = (
+            f"Constrained: {over}. In the annual calendar by {_day(due)}, as due; carried out only if also "
+            f"{communicated}, which the register does not record: check it."
+        )
+    else:
+        text = (
+            f"Constrained: {over}. Carried out only if {communicated} and included in the annual calendar by "
+            f"{_day(due)}; the register records neither: check both."
+        )
     return [Check("constrained", NOTE, "constrained activity", text, threshold.paragraph)]
+
+
+def _day(when: date) -> str:
+    return when.strftime("%d %b %Y").upper()
+
+
+def _calendar(notice: Notice, rules: Rules) -> list[Check]:
+    """Chapter VII: the annual calendar listing a notifiable activity is due by 15 November of the year before.
+    None on record is no finding: the register may not record calendars."""
+    if notice.calendar_at is None:
+        return []
+    year, came = notice.starts_at.year, notice.calendar_at
+    due = rules.calendar_due(year)
+    verb = "we sent" if notice.ours else "came"
+    if came.date() > due:
+        text = (
+            f"Annual calendar late: the calendar listing it {verb} on {_day(came)}; the calendar for {year} "
+            f"was due by {_day(due)}."
+        )
+        return [Check("calendar_late", FLAG, "annual calendar late", text, rules.calendar_paragraph)]
+    text = f"In the annual calendar for {year}, which {verb} on {_day(came)} (due by {_day(due)})."
+    return [Check("in_calendar", NOTE, "in the annual calendar", text, rules.calendar_paragraph)]
 
 
 def _near(notice: Notice, rules: Rules) -> list[Check]:

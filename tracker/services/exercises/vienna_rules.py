@@ -4,6 +4,7 @@ Pure: config.py checks the table at start-up with rules_from, and the doors read
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 # The figures the Document counts, named as our reports name what they saw (Incident.observed_forces).
 FIGURES = (
@@ -48,6 +49,13 @@ class Rules:
     near_percent: float
     constrain: Threshold
     constrain_communication_paragraph: str
+    calendar_paragraph: str
+    calendar_month: int
+    calendar_day: int
+
+    def calendar_due(self, year: int) -> date:
+        """The last day the annual calendar of the year is due: 15 November of the year before."""
+        return date(year - 1, self.calendar_month, self.calendar_day)
 
 
 def _whole(value, name: str) -> int:
@@ -82,7 +90,7 @@ def rules_from(config: Mapping) -> Rules:
     """Read the VIENNA_DOCUMENT table; raise ValueError saying what is wrong with it."""
     if not isinstance(config, Mapping):
         raise ValueError("VIENNA_DOCUMENT must be a table")
-    expected = {"NOTICE", "SNAP", "NOTIFY", "AIR", "OBSERVE", "SNAP_OBSERVE", "NEAR_PERCENT", "CONSTRAIN"}
+    expected = {"NOTICE", "SNAP", "NOTIFY", "AIR", "OBSERVE", "SNAP_OBSERVE", "NEAR_PERCENT", "CONSTRAIN", "CALENDAR"}
     if missing := sorted(expected - set(config)):
         raise ValueError(f"VIENNA_DOCUMENT lacks {', '.join(missing)}")
     if unknown := sorted(set(config) - expected):
@@ -94,6 +102,15 @@ def rules_from(config: Mapping) -> Rules:
     if isinstance(near, bool) or not isinstance(near, int | float) or not 0 <= near < 100:
         raise ValueError(f"VIENNA_DOCUMENT NEAR_PERCENT must be a number from 0 to under 100, not {near!r}")
     notice_paragraph = _paragraph(notice, "NOTICE")
+    calendar = config["CALENDAR"]
+    calendar_paragraph = _paragraph(calendar, "CALENDAR")
+    month, day = calendar.get("month"), calendar.get("day")
+    try:
+        date(2001, _whole(month, "CALENDAR.month"), _whole(day, "CALENDAR.day"))
+    except ValueError as exc:
+        raise ValueError(
+            f"VIENNA_DOCUMENT CALENDAR must give a day of the year (month = 11, day = 15): {exc}"
+        ) from None
     constrain = config["CONSTRAIN"]
     communication = constrain.get("communication_paragraph") if isinstance(constrain, Mapping) else None
     if not isinstance(communication, str) or not communication.strip():
@@ -116,4 +133,7 @@ def rules_from(config: Mapping) -> Rules:
         near_percent=float(near),
         constrain=_threshold({k: v for k, v in constrain.items() if k != "communication_paragraph"}, "CONSTRAIN"),
         constrain_communication_paragraph=communication.strip(),
+        calendar_paragraph=calendar_paragraph,
+        calendar_month=month,
+        calendar_day=day,
     )

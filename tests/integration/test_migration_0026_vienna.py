@@ -1,0 +1,38 @@
+"""Migration 0026 (0026_vienna_calendar_at) records when the annual calendar listing an exercise came
+(exercises.calendar_at): existing exercises keep NULL (no calendar on record, no finding), and a downgrade
+drops it."""
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, inspect
+
+from tests.databases import empty_database
+from tracker import migrate
+
+pytestmark = pytest.mark.both_databases  # each engine alters the table its own way (SQLite: batch mode)
+
+
+@pytest.fixture
+def fresh_database_url(database_url, tmp_path):
+    """A new, empty database of the test's engine (on PostgreSQL made, and dropped after)."""
+    with empty_database(database_url, tmp_path / "at-0025.db", "m0026v") as url:
+        yield url
+
+
+def _columns(url: str) -> dict[str, dict]:
+    engine = create_engine(url)
+    try:
+        return {column["name"]: column for column in inspect(engine).get_columns("exercises")}
+    finally:
+        engine.dispose()
+
+
+def test_the_calendar_at_column_comes_nullable_and_goes_with_a_downgrade(fresh_database_url):
+    migrate.upgrade(fresh_database_url, "0025")
+    assert "calendar_at" not in _columns(fresh_database_url)
+    migrate.upgrade(fresh_database_url, "0026")
+    column = _columns(fresh_database_url).get("calendar_at")
+    assert column is not None and column["nullable"], column
+    command.downgrade(migrate.alembic_config(fresh_database_url), "0025")
+    assert "calendar_at" not in _columns(fresh_database_url)
+    assert migrate.current(fresh_database_url) == "0025"
