@@ -754,3 +754,28 @@ def test_the_watch_page_takes_an_officer_on_watch_to_their_log_and_offers_no_sec
     supervisor = client.application.test_client()
     sign_in(supervisor, "supervisor")
     assert "Start the watch" in supervisor.get("/watches/").text, "supervisors start watches for others"
+
+
+def test_the_brief_says_when_an_exercise_was_notified_or_that_no_notification_is_on_record(app, client, world):
+    """The incoming officer signs for the exercises of the week. One running with no notification on record
+    read "Vienna Document notification", like one notified 40 days ahead: the brief hid the one fact that
+    matters about it (Vienna Document 2011, para. 38)."""
+    now = utcnow().replace(microsecond=0)
+    window = {"starts_at": isoformat(now - timedelta(hours=2)), "ends_at": isoformat(now + timedelta(hours=2))}
+    told_at = now - timedelta(days=40)
+    for name, notified_at in (("TOLD", isoformat(told_at)), ("UNTOLD", None)):
+        body = notice(name=name, notified_at=notified_at, **window)
+        api(client, world, "POST", "/exercises", body, who="supervisor", status=201)
+    with session_scope(app) as session:
+        taken = {e["name"]: e for e in brief.build(session, DESK, now, now, [])["exercises"]}
+    assert (taken["TOLD"]["notified_at"], taken["UNTOLD"]["notified_at"]) == (isoformat(told_at), None), taken
+    start(client, world)
+    prepared = api(client, world, "POST", "/handovers", {"incoming": "liaison"}, "duty", 201)
+    assert [e["notified_at"] for e in prepared["brief"]["exercises"]] == [isoformat(told_at), None], prepared
+    reader = app.test_client()
+    sign_in(reader, "liaison")
+    page = html.unescape(reader.get(f"/handovers/{prepared['id']}").text)
+    untold = page.split('data-exercise="UNTOLD"')[1].split("</li>")[0]
+    told = page.split('data-exercise="TOLD"')[1].split("</li>")[0]
+    assert "no notification on record" in untold, untold
+    assert "no notification on record" not in told and "Vienna Document notification" in told, told

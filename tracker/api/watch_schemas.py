@@ -168,6 +168,13 @@ class BriefExerciseOut(Schema):
     ends_at = fields.String(metadata=TIME)
     running = fields.Boolean()
     notified_via = fields.String()
+    notified_at = fields.String(
+        allow_none=True,
+        metadata={
+            **TIME,
+            "description": "when the other side was told (ours: our first briefing); null: not on record",
+        },
+    )
     ours = fields.Boolean()
 
 

@@ -37,6 +37,7 @@ from ...models import (
     WatchEntry,
 )
 from ...timeutil import isoformat
+from ..exercises import vienna
 from ..incidents import amendment_record, marking
 from ..incidents.marking import Markings
 
@@ -378,6 +379,9 @@ def exercises(session: Session, now: datetime, ahead: timedelta) -> list[dict]:
             "ends_at": isoformat(e.ends_at),
             "running": e.starts_at <= now,
             "notified_via": e.notified_via.value,
+            # When the other side was told (ours: our first briefing, when no notice time is on record); None:
+            # no notification on record, which the incoming watch must see.
+            "notified_at": isoformat(vienna.notification_time(vienna.notice_of(e))),
             "ours": e.ours,
         }
         for e in session.scalars(query)
