@@ -10,7 +10,7 @@ from .cli import SchemaGroup
 from .db import session_scope
 from .errors import ValidationError
 from .services.exercises import checks, csv_import, register, vienna, vienna_rules
-from .timeutil import utcnow
+from .timeutil import isoformat, utcnow
 
 exercise_cli = SchemaGroup("exercise", help="The register of notified exercises.")
 
@@ -59,7 +59,7 @@ def import_file(path):
 )
 @with_appcontext
 def list_exercises(when):
-    """List notified exercises: id, status, start and end (UTC), name, states, how notified, and the
+    """List notified exercises: id, status, start and end (UTC), name, states, how and when notified, and the
     Vienna Document flags with their paragraphs.
 
     \b
@@ -73,9 +73,11 @@ def list_exercises(when):
         found = checks.check_all(session, exercises, rules)
         for e in exercises:
             flags = "; ".join(f"{c.label} (para. {c.paragraph})" for c in vienna.flags(found[e.id]))
+            told = vienna.notification_time(vienna.notice_of(e))
+            when = f" {isoformat(told)}" if told is not None else " (no notification on record)"
             click.echo(
                 f"{e.id:5} {register.status_of(e, now):8} {e.starts_at:%Y-%m-%d %H:%M}Z - {e.ends_at:%Y-%m-%d %H:%M}Z "
-                f"{e.name:30} {', '.join(e.states):24} {e.notified_via.value}"
+                f"{e.name:30} {', '.join(e.states):24} {e.notified_via.value}{when}"
                 + (" ours" if e.ours else "")
                 + (f"  ⚑ {flags}" if flags else "")
             )

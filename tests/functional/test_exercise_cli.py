@@ -29,6 +29,10 @@ def test_sample_file_is_imported_and_listed(app, runner):
     assert "Eastland, Southland" in lines[1] and "bilateral_briefing" in lines[1], lines[1]
     assert "⚑ just under the observation threshold (para. 47.4)" in lines[0], "12,500 troops declared: " + lines[0]
     assert "briefing only (para. 38)" in lines[1] and "⚑" not in lines[2], lines
+    # When each was made known: SILENT SKY-27 has no notification time on record, which its line must say (it
+    # showed "voluntary_briefing" alone, as if the briefing had been given).
+    assert "vienna_document 2026-11-20T09:00:00Z" in lines[0] and "bilateral_briefing 2026-11-28T10:00:00Z" in lines[1]
+    assert "voluntary_briefing (no notification on record)" in lines[2], lines[2]
     past = runner.invoke(args=["exercise", "list", "--when", "past"])
     nothing = ("", "no exercises past; `--when all` lists every one\n")
     assert (past.stdout, past.stderr) == nothing, "nothing is over yet"
