@@ -1,6 +1,7 @@
 """The map (Leaflet, all from the app itself) and the related incidents as a browser meets them;
 screenshots for the closing note: tests/browser/screenshots/map.png, map-found.png, map-390.png and related.png."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -181,6 +182,32 @@ def test_a_suggested_link_is_confirmed_and_the_pattern_shows(app, sign_in, live_
     section.scroll_into_view_if_needed()
     supervisor.screenshot("related")
     assert supervisor.page_errors == [] and supervisor.foreign_requests() == []
+
+
+def test_an_exercise_with_no_notification_on_record_says_so_on_the_map(app, sign_in):
+    """Seen, not told: the popup and the list say "No notification on record", where a notified one says
+    when it was notified; both were drawn and described alike."""
+    build_world(app)
+    now = utcnow()
+    with session_scope(app) as session:
+        for name, latitude, notified_at in (("SEEN", 53.95, None), ("TOLD", 54.6, now - timedelta(days=45))):
+            session.add(
+                ExerciseNotice(name=name, states=["Eastland"], starts_at=now - timedelta(hours=1),
+                               ends_at=now + timedelta(hours=8), centre_latitude=latitude, centre_longitude=22.95,
+                               radius_km=10, notified_via=NotifiedVia.VIENNA_DOCUMENT, notified_at=notified_at,
+                               created_by="test")
+            )  # fmt: skip
+    duty = sign_in("duty")
+    page = duty.page
+    page.goto("/map")
+    expect(page.locator("#map path.map-exercise-running")).to_have_count(2)
+    expect(page.locator("ul.map-exercises li", has_text="SEEN")).to_contain_text("No notification on record")
+    expect(page.locator("ul.map-exercises li", has_text="TOLD")).to_contain_text("Notified ")
+    expect(page.locator("ul.map-exercises li", has_text="TOLD")).not_to_contain_text("No notification")
+    page.locator("#map path.map-exercise-running").first.click()
+    popup = re.compile(r"SEEN.*No notification on record|TOLD.*Notified \d{6}Z", re.S)
+    expect(page.locator(".leaflet-popup-content")).to_have_text(popup)
+    assert duty.page_errors == [], duty.page_errors
 
 
 def test_an_exercise_name_is_shown_on_the_map_as_text_never_as_markup(app, sign_in):

@@ -330,3 +330,16 @@ def test_a_position_longer_than_any_is_refused_not_read_cut_short(client, situat
     assert "130 characters: a position takes at most 120" in answer.get_json()["error"]["message"]
     page = client.get("/map", query_string={"at": typed})
     assert page.status_code == 422 and "130 characters" in page.text
+
+
+def test_the_map_says_whether_an_exercise_was_notified(app, client, situation):
+    """The map draws every exercise of the register alike; one entered with no notification on record (seen,
+    not told) looked like a notified one. Its feature says when it was notified (null: not on record)."""
+    told_at = utcnow().replace(microsecond=0) - timedelta(days=45)
+    with session_scope(app) as session:
+        shield = session.scalar(select(ExerciseNotice).where(ExerciseNotice.name == "Northern Shield"))
+        shield.notified_at = told_at
+    sign_in(client, "duty")
+    body = client.get("/map/data").get_json()
+    said = {f["properties"]["name"]: f["properties"]["notified_at"] for f in by_kind(body)["exercise"]}
+    assert said == {"Northern Shield": isoformat(told_at), "Amber Circle": None}, said

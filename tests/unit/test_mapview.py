@@ -10,7 +10,7 @@ import pytest
 from pyproj import Geod
 from shapely.geometry import shape
 
-from tracker.models import Domain, IncidentStatus, Precedence
+from tracker.models import Domain, ExerciseNotice, IncidentStatus, NotifiedVia, Precedence
 from tracker.region import load
 from tracker.services.review import mapview
 
@@ -39,7 +39,8 @@ def incident(reference, precedence="O", latitude=54.4, longitude=22.9, status=In
 
 
 def exercise(name="Iron Wolf", area=None, centre=None, radius_km=None, starts_in=timedelta(days=-1)):
-    return SimpleNamespace(
+    """An exercise of the register, not stored (the map reads its notification too: none on record here)."""
+    return ExerciseNotice(
         id=1,
         name=name,
         area=area,
@@ -49,6 +50,8 @@ def exercise(name="Iron Wolf", area=None, centre=None, radius_km=None, starts_in
         starts_at=NOW + starts_in,
         ends_at=NOW + starts_in + timedelta(days=2),
         states=["Eastland"],
+        notified_via=NotifiedVia.VIENNA_DOCUMENT,
+        ours=False,
     )
 
 

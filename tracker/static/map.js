@@ -235,11 +235,17 @@
     return box;
   };
 
+  // Whether the other side was told: an exercise with no notification on record is not drawn as a notified one.
+  function notified(p) {
+    return p.notified_dtg ? "Notified " + p.notified_dtg : "No notification on record";
+  }
+
   function exercisePopup(p) {
     var box = make("div", "map-popup");
     box.appendChild(make("strong", null, p.name));
     line(box, "Exercise " + (PHASES[p.phase] || p.phase) + (p.states.length ? " · " + p.states.join(", ") : ""));
     line(box, p.starts_dtg + " to " + p.ends_dtg);
+    line(box, notified(p));
     if (p.radius_km) { line(box, p.radius_km + " km around its centre"); }
     return box;
   }
@@ -286,7 +292,8 @@
       var p = pair[0], layer = pair[1], item = make("li", "map-exercise-item phase-" + word(p.phase));
       item.appendChild(make("strong", null, p.name));
       item.appendChild(make("div", "map-item-facts",
-                            (PHASES[p.phase] || p.phase) + " · " + p.starts_dtg + " to " + p.ends_dtg));
+                            (PHASES[p.phase] || p.phase) + " · " + p.starts_dtg + " to " + p.ends_dtg +
+                            " · " + notified(p)));
       item.appendChild(locateButton(p.name, function () {
         page.map.fitBounds(layer.getBounds(), { padding: [24, 24] });
       }));

@@ -17,6 +17,7 @@ from ...models import ExerciseNotice, Incident, IncidentStatus, Precedence
 from ...models.enums import category_label
 from ...models.labels import label
 from ...timeutil import format_dtg, isoformat
+from ..exercises.vienna import notice_of, notification_time
 from ..incidents import marking
 
 if TYPE_CHECKING:  # shapely is imported on first use (a process that draws no map never loads it)
@@ -172,6 +173,9 @@ def _exercise(exercise: ExerciseNotice, area, now: datetime) -> dict:
         ends_dtg=format_dtg(exercise.ends_at),
         states=list(exercise.states or []),
         radius_km=None if exercise.area else exercise.radius_km,
+        # When the other side was told (ours: our first briefing); None: no notification on record.
+        notified_at=isoformat(told := notification_time(notice_of(exercise))),
+        notified_dtg=format_dtg(told) if told is not None else None,
     )
 
 
