@@ -433,3 +433,18 @@ def test_a_constrained_activity_not_in_the_calendar_by_15_november_is_flagged(ca
     found = vienna.check(replace(notice(45_000, notified=60), calendar_at=calendar_at), RULES)
     got = [(c.severity, c.code, c.paragraph) for c in found if c.code.startswith("constrained")]
     assert got == [(*finding, "71")], [(c.code, c.text) for c in found]
+
+
+@pytest.mark.parametrize(
+    ("early_by", "words"),
+    [
+        (timedelta(0), "Notified when the troops commenced the activity, as due."),
+        (timedelta(hours=30), "Notified 30 h before the troops commenced; due at the latest when they commence."),
+    ],
+)
+def test_a_snap_notice_given_before_the_troops_commenced_says_so(early_by, words):
+    """Para. 41.1: notified at the latest when the troops commence. A snap notice given a day ahead read "Notified
+    when the troops commenced the activity", a time the record contradicts."""
+    found = vienna.check(replace(notice(10_000, snap=True), notified_at=START - early_by), RULES)
+    [given] = [c for c in found if c.code == "snap_notified"]
+    assert (given.severity, given.text) == (vienna.NOTE, words), given

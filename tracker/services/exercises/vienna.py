@@ -230,15 +230,21 @@ def _snap_notice(notice: Notice, rules: Rules, notifiable: bool, now: datetime |
             "notification is due when they commence."
         )
         found.append(Check("snap_notified_late", FLAG, "snap notified late", text, paragraph))
+    elif notified_at < notice.starts_at:
+        text = (
+            f"Notified {_duration(notice.starts_at - notified_at)} before the troops commenced; due at the latest "
+            "when they commence."
+        )
+        found.append(Check("snap_notified", NOTE, "snap notified", text, paragraph))
     else:
         text = "Notified when the troops commenced the activity, as due."
         found.append(Check("snap_notified", NOTE, "snap notified", text, paragraph))
     return found
 
 
-def _duration(late: timedelta) -> str:
-    """A lateness in hours and minutes, never rounded down to nothing: "20 min", "1 h", "26 h 5 min"."""
-    minutes = max(1, int(late / timedelta(minutes=1)))
+def _duration(apart: timedelta) -> str:
+    """A time apart in hours and minutes, never rounded down to nothing: "20 min", "1 h", "26 h 5 min"."""
+    minutes = max(1, int(apart / timedelta(minutes=1)))
     hours, minutes = divmod(minutes, 60)
     return " ".join(part for part in (f"{hours} h" if hours else "", f"{minutes} min" if minutes else "") if part)
 
