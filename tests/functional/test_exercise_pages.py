@@ -223,3 +223,24 @@ def test_the_register_says_when_no_notification_is_on_record(app, client, world)
     cells = dict(re.findall(r'<tr data-exercise="([^"]+)">.*?<td data-label="Notified">(.*?)</td>', page, re.S))
     assert "no notification on record" in cells["SEEN NOT TOLD"], cells
     assert "no notification on record" not in cells["TOLD"], cells
+
+
+def test_an_incident_inside_our_exercise_briefed_by_us_names_the_briefing_as_its_notification(app, client, world):
+    """Our exercise, no notice time on record, first briefed by us by a bilateral briefing: that briefing is the
+    notification the checks judge. The incident page said "Notified by Vienna Document notification." with no
+    time, a notice that was never given in that form."""
+    ours = create(
+        client, world, name="OUR SHIELD", ours=True, starts_at=isoformat(hours(-3)), ends_at=isoformat(hours(3)),
+        notified_at=None,
+    )  # fmt: skip
+    body = {"briefed_at": isoformat(hours(-24 * 50)), "briefed_to": "Eastland attaché", "via": "bilateral_briefing"}
+    assert (
+        client.post(f"/api/v1/exercises/{ours['id']}/briefings", json=body, headers=world.auth("admin")).status_code
+        == 201
+    )
+    linked = file_at(client, world, INSIDE, hours(-1))
+    page = html.unescape(signed_in(app, "duty").get(f"/incidents/{linked['reference']}").text)
+    section = page.split('id="exercise-title"')[1].split("</section>")[0]
+    assert "Inside a notified exercise" in section, section
+    assert "Notified by Vienna Document notification" not in section, section
+    assert "bilateral briefing" in section and "Eastland attaché" in section, section
