@@ -5,6 +5,7 @@ tests/unit/test_vienna_document.py."""
 
 import html
 import re
+from datetime import timedelta
 
 import pytest
 from icalendar import Calendar
@@ -559,3 +560,31 @@ def test_a_deployment_may_set_some_thresholds_and_keeps_the_others(make_app):
 def test_a_threshold_without_its_paragraph_stops_the_start(make_app):
     with pytest.raises(ConfigError, match="NOTICE must cite its paragraph"):
         make_app(VIENNA_DOCUMENT={"NOTICE": {"days": 42}})
+
+
+def test_a_change_of_dates_after_the_notice_is_kept_with_what_it_was(app, client, world):
+    """The other side moves the start 10 days earlier after notifying 50 days ahead: the notice is now 40 days
+    ahead, late (para. 38), and the register must keep what the notice said. An edit overwrote the dates and
+    nothing recorded what they had been, who changed them or when."""
+    start = hours(24 * 40)
+    entered = create(
+        client,
+        world,
+        name="MOVED",
+        starts_at=isoformat(start),
+        ends_at=isoformat(start + timedelta(days=5)),
+        notified_at=isoformat(start - timedelta(days=50)),
+    )
+    assert entered["changes"] == [] and ("notified_in_time", "38") in found(entered, "note"), entered
+    earlier = {"starts_at": isoformat(start - timedelta(days=10))}
+    moved = client.patch(f"{EXERCISES}/{entered['id']}", json=earlier, headers=world.auth("admin")).get_json()
+    assert ("notified_late", "38") in found(moved), moved["checks"]
+    [change] = moved["changes"]
+    assert change["by"] == "admin" and change["fields"] == {
+        "starts_at": [isoformat(start), isoformat(start - timedelta(days=10))]
+    }, change
+    same = client.patch(f"{EXERCISES}/{entered['id']}", json=earlier, headers=world.auth("admin")).get_json()
+    assert len(same["changes"]) == 1, "a save that changes nothing is no change"
+    page = html.unescape(signed_in(app, "duty").get(f"/exercises/{entered['id']}").text)
+    history = page.split('id="changes-title"')[1].split("</section>")[0]
+    assert "admin" in history and isoformat(start) in history and isoformat(start - timedelta(days=10)) in history

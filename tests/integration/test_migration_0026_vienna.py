@@ -1,6 +1,6 @@
 """Migration 0026 (0026_vienna_calendar_at) records when the annual calendar listing an exercise came
-(exercises.calendar_at): existing exercises keep NULL (no calendar on record, no finding), and a downgrade
-drops it."""
+(exercises.calendar_at) and each change made to an exercise (exercises.changes): existing exercises keep NULL
+(no calendar on record, no change recorded), and a downgrade drops both."""
 
 import pytest
 from alembic import command
@@ -27,12 +27,13 @@ def _columns(url: str) -> dict[str, dict]:
         engine.dispose()
 
 
-def test_the_calendar_at_column_comes_nullable_and_goes_with_a_downgrade(fresh_database_url):
+def test_the_calendar_and_changes_columns_come_nullable_and_go_with_a_downgrade(fresh_database_url):
     migrate.upgrade(fresh_database_url, "0025")
     assert "calendar_at" not in _columns(fresh_database_url)
     migrate.upgrade(fresh_database_url, "0026")
-    column = _columns(fresh_database_url).get("calendar_at")
-    assert column is not None and column["nullable"], column
+    columns = _columns(fresh_database_url)
+    for name in ("calendar_at", "changes"):
+        assert name in columns and columns[name]["nullable"], columns.get(name)
     command.downgrade(migrate.alembic_config(fresh_database_url), "0025")
-    assert "calendar_at" not in _columns(fresh_database_url)
+    assert not {"calendar_at", "changes"} & set(_columns(fresh_database_url))
     assert migrate.current(fresh_database_url) == "0025"

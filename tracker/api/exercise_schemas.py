@@ -106,6 +106,14 @@ class ExerciseOut(Schema):
     notes = fields.String()
     created_at = UTC()
     created_by = fields.String()
+    changes = fields.Function(
+        lambda e: e.changes or [],
+        metadata={
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "each change after entry, oldest first: at, by, and fields (name: [before, after])",
+        },
+    )
     checks = fields.Method(
         "_checks",
         metadata={

@@ -49,6 +49,9 @@ class ExerciseNotice(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(80))
+    # Each change after entry, oldest first: {"at", "by", "fields": {name: [before, after]}} (None: none yet).
+    # A notice's dates or time moved after the fact must not erase what it said.
+    changes: Mapped[list | None] = mapped_column(JSON)
 
 
 class ExerciseBriefing(Base):

@@ -89,11 +89,34 @@ def update_exercise(
     check(values, now if {"notified_at", "calendar_at"} & set(changes) else None)
     values = clean(values)
     _unique(session, values, exercise.id)
+    if changed := _changed(exercise, values):
+        exercise.changes = [*(exercise.changes or []), {"at": isoformat(now), "by": actor, "fields": changed}]
     for key, value in values.items():
         setattr(exercise, key, value)
     session.flush()
     relink(session, exercise, actor, now, border_km, f"exercise “{exercise.name}” changed by {actor}")
     return exercise
+
+
+def _plain(value):
+    """A field's value as the change record keeps it: times in ISO 8601 UTC, a channel by its code, an area as
+    "polygon" (the shape itself stays on the exercise)."""
+    if isinstance(value, datetime):
+        return isoformat(value)
+    if isinstance(value, dict):
+        return "polygon"
+    return getattr(value, "value", value)
+
+
+def _changed(exercise: ExerciseNotice, values: dict) -> dict:
+    """The fields the values change, each [before, after]."""
+    found = {}
+    for key in FIELDS:
+        before, after = getattr(exercise, key), values[key]
+        if before != after:
+            was, now = _plain(before), _plain(after)
+            found[key] = [was, "another polygon" if was == now == "polygon" else now]
+    return found
 
 
 def delete_exercise(
