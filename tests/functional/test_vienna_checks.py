@@ -588,3 +588,31 @@ def test_a_change_of_dates_after_the_notice_is_kept_with_what_it_was(app, client
     page = html.unescape(signed_in(app, "duty").get(f"/exercises/{entered['id']}").text)
     history = page.split('id="changes-title"')[1].split("</section>")[0]
     assert "admin" in history and isoformat(start) in history and isoformat(start - timedelta(days=10)) in history
+
+
+def test_saving_the_edit_form_unchanged_records_no_change(app, client, world):
+    """The form shows the stored values as text and reads them back: a save that changes nothing must not be
+    recorded as a change of the polygon, the centre or the times."""
+    polygon = create(client, world, name="POLY", notified_at=isoformat(hours(-24 * 50)), calendar_at=None)
+    circle = create(
+        client,
+        world,
+        name="CIRCLE",
+        area=None,
+        centre_latitude=54.123456,
+        centre_longitude=23.654321,
+        radius_km=12.5,
+    )
+    supervisor = signed_in(app, "supervisor")
+    for exercise in (polygon, circle):
+        path = f"/exercises/{exercise['id']}/edit"
+        form = html.unescape(supervisor.get(path).text)
+        fields = dict(re.findall(r'<input[^>]*name="([a-z_]+)"[^>]*value="([^"]*)"', form))
+        fields["area"] = re.search(r'<textarea[^>]*name="area"[^>]*>\s*([^<]*)</textarea>', form).group(1).strip()
+        fields["notes"] = re.search(r'<textarea[^>]*name="notes"[^>]*>\s*([^<]*)</textarea>', form).group(1).strip()
+        fields["notified_via"] = exercise["notified_via"]
+        fields = {k: v for k, v in fields.items() if k not in ("snap", "ours")}
+        saved = supervisor.post(path, data=fields)
+        assert saved.status_code == 302, saved.text[:3000]
+        again = client.get(f"{EXERCISES}/{exercise['id']}", headers=world.auth("duty")).get_json()
+        assert again["changes"] == [], again["changes"]

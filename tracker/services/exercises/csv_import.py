@@ -154,6 +154,15 @@ def read_fields(given: Mapping[str, str | None], now: datetime | None = None) ->
     return values
 
 
+def _degrees(value: float | None) -> str:
+    """Decimal degrees as a desk writes them (54.25000), with every digit stored when there are more: a form
+    saved unchanged must not move the centre (5 places round 54.123456 to 54.12346, a metre off)."""
+    if value is None:
+        return ""
+    text = f"{value:.5f}"
+    return text if float(text) == value else repr(value)
+
+
 def to_fields(exercise: ExerciseNotice) -> dict[str, str]:
     """The exercise as the text of a row (or form), the inverse of read_fields."""
     circle = exercise.area is None
@@ -163,7 +172,7 @@ def to_fields(exercise: ExerciseNotice) -> dict[str, str]:
         "starts_at": isoformat(exercise.starts_at),
         "ends_at": isoformat(exercise.ends_at),
         "area": "" if exercise.area is None else area_wkt(exercise.area),
-        "centre": f"{exercise.centre_latitude:.5f}, {exercise.centre_longitude:.5f}" if circle else "",
+        "centre": f"{_degrees(exercise.centre_latitude)}, {_degrees(exercise.centre_longitude)}" if circle else "",
         "radius_km": f"{exercise.radius_km:g}" if circle else "",
         **{key: "" if getattr(exercise, key) is None else str(getattr(exercise, key)) for key in FIGURES},
         "notified_via": exercise.notified_via.value,
