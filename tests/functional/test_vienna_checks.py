@@ -601,7 +601,7 @@ def test_saving_the_edit_form_unchanged_records_no_change(app, client, world):
         area=None,
         centre_latitude=54.123456,
         centre_longitude=23.654321,
-        radius_km=12.5,
+        radius_km=12.345678,
     )
     supervisor = signed_in(app, "supervisor")
     for exercise in (polygon, circle):

@@ -163,6 +163,14 @@ def _degrees(value: float | None) -> str:
     return text if float(text) == value else repr(value)
 
 
+def _shortest(value: float | None) -> str:
+    """A number as short as it is written (15, 12.5), every digit kept: %g keeps six (12.345678 -> 12.3457)."""
+    if value is None:
+        return ""
+    text = f"{value:g}"
+    return text if float(text) == value else repr(value)
+
+
 def to_fields(exercise: ExerciseNotice) -> dict[str, str]:
     """The exercise as the text of a row (or form), the inverse of read_fields."""
     circle = exercise.area is None
@@ -173,7 +181,7 @@ def to_fields(exercise: ExerciseNotice) -> dict[str, str]:
         "ends_at": isoformat(exercise.ends_at),
         "area": "" if exercise.area is None else area_wkt(exercise.area),
         "centre": f"{_degrees(exercise.centre_latitude)}, {_degrees(exercise.centre_longitude)}" if circle else "",
-        "radius_km": f"{exercise.radius_km:g}" if circle else "",
+        "radius_km": _shortest(exercise.radius_km) if circle else "",
         **{key: "" if getattr(exercise, key) is None else str(getattr(exercise, key)) for key in FIGURES},
         "notified_via": exercise.notified_via.value,
         "notified_at": isoformat(exercise.notified_at) or "",
