@@ -4,9 +4,12 @@ From the declared figures and dates (and, when given, what our own reports saw o
 our briefings on our own exercises) say what the Document asks and where the notice falls short,
 each finding citing its paragraph. The thresholds and the paragraphs come from the configuration
 (VIENNA_DOCUMENT in config/default.toml): chapter V for notification (42 days' notice, paragraph 38;
-what is notifiable, paragraph 40; activities without advance notice, paragraph 41) and chapter VI
-for observation (paragraph 47). Paragraph 40.1.1 also asks for a divisional structure or at least two
-brigades/regiments, which the register does not record: a declared figure at a threshold counts.
+what is notifiable, paragraph 40; activities without advance notice, paragraph 41), chapter VI
+for observation (paragraph 47), chapter VII for the annual calendar (paragraph 61: by 15 November of
+the year before) and chapter VIII for the constraining provisions (paragraphs 70 and 71: more than 40,000
+troops or 900 battle tanks only when communicated two years ahead and in the calendar). Paragraph
+40.1.1 also asks for a divisional structure or at least two brigades/regiments, which the register does
+not record: a declared figure at a threshold counts.
 
 A finding is a "flag" (something is wrong or suspicious: a late notice, a figure just under a
 threshold, more seen than declared) or a "note" (what applies: notifiable, subject to observation).
