@@ -17,7 +17,7 @@ from tracker import demo
 from tracker.config import ConfigError
 from tracker.db import session_scope
 from tracker.models import ExerciseBriefing, ExerciseNotice, Incident
-from tracker.timeutil import isoformat, utcnow
+from tracker.timeutil import isoformat, parse_moment, utcnow
 
 HEADER = (
     "name,states,starts_at,ends_at,centre,radius_km,declared_size,battle_tanks,notified_via,notified_at,snap,ours\n"
@@ -616,3 +616,20 @@ def test_saving_the_edit_form_unchanged_records_no_change(app, client, world):
         assert saved.status_code == 302, saved.text[:3000]
         again = client.get(f"{EXERCISES}/{exercise['id']}", headers=world.auth("duty")).get_json()
         assert again["changes"] == [], again["changes"]
+
+
+def test_the_feed_tells_calendars_an_exercise_changed(client, world):
+    """RFC 5545: LAST-MODIFIED is when the event was last revised and SEQUENCE counts its revisions. The feed
+    gave the time the notice was entered whatever changed after, so a calendar that keeps events by these
+    could go on showing the dates the other side had since moved."""
+    start = hours(24 * 20)
+    entered = create(client, world, name="SHIFTING", starts_at=isoformat(start), ends_at=isoformat(hours(24 * 25)))
+    moved = {"starts_at": isoformat(start - timedelta(days=2))}
+    changed = client.patch(f"{EXERCISES}/{entered['id']}", json=moved, headers=world.auth("admin")).get_json()
+    response = client.get(f"{EXERCISES}.ics", headers=world.auth("liaison"))
+    [event] = [
+        e for e in Calendar.from_ical(response.get_data()).walk("VEVENT") if str(e["SUMMARY"]) == "SHIFTING (Eastland)"
+    ]
+    last = parse_moment(changed["changes"][-1]["at"]).replace(microsecond=0)  # iCalendar times are to the second
+    assert event["LAST-MODIFIED"].dt == last, (event["LAST-MODIFIED"].dt, last)
+    assert int(event["SEQUENCE"]) == 1 and isoformat(event["DTSTART"].dt) == moved["starts_at"], event

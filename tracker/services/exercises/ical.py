@@ -3,8 +3,8 @@
 One VEVENT per exercise: a UID that never changes (exercise-<id>@<host>), start and end in UTC,
 the states and the name as the summary, size and notification in the description (then each
 Vienna Document flag with its paragraph, also one CATEGORIES entry per kind of flag), the centre
-(a circle's, or a polygon's centroid) as GEO and in words as LOCATION. The register keeps no
-time of last change, so LAST-MODIFIED is the time the notice was entered. A flag from what our own
+(a circle's, or a polygon's centroid) as GEO and in words as LOCATION. LAST-MODIFIED is the time of
+the last recorded change (else of entry) and SEQUENCE the number of changes. A flag from what our own
 reports saw (more seen than declared, seen over a threshold) is incident content: its event carries
 the marking of those reports.
 
@@ -23,7 +23,7 @@ from ...errors import Unauthorized
 from ...geo import Position
 from ...models import ExerciseBriefing, ExerciseNotice, User
 from ...text import scalar
-from ...timeutil import format_dtg
+from ...timeutil import format_dtg, parse_moment
 from ..engine.links import LinkRefused, LinkSigner
 from ..incidents import marking
 from .area import centre_of
@@ -83,7 +83,12 @@ def _event(exercise: ExerciseNotice, host: str, now: datetime, found: list[Check
     event.add("description", text)
     event.add("location", location(exercise, latitude, longitude))
     event.add("geo", (round(latitude, 6), round(longitude, 6)))
-    event.add("last-modified", exercise.created_at)
+    # When last revised and how often (RFC 5545 3.8.7.3, 3.8.7.4): a calendar keeps an event by these, and
+    # dates the other side moved must reach it.
+    event.add(
+        "last-modified", parse_moment(changes[-1]["at"]) if (changes := exercise.changes) else exercise.created_at
+    )
+    event.add("sequence", len(exercise.changes or []))
     # One category per kind of flag ("Vienna Document: notified late (para. 38)"), so a calendar can filter.
     cited = dict.fromkeys(f"Vienna Document: {c.label} (para. {c.paragraph})" for c in found)
     event.add("categories", ["Exercise notice", *(["Our exercise"] if exercise.ours else []), *cited])
