@@ -33,13 +33,65 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 
-from tests.databases import PostgresDatabase, SqliteDatabase
+from tests.databases import MIGRATED, PostgresDatabase, SqliteDatabase
 from tests.peers import SmtpServer, WebhookReceiver
 from tests.support import World
 from tracker import create_app
 from tracker.db import engine_of
 from tracker.scheduler import build_scheduler
+
+
+def _compile_route_builders_once() -> None:
+    """Each app the tests build (about 400 a run, with make_app) compiled a URL builder for each of its
+    ~200 routes, two Python functions a route made from an AST: nine tenths of create_app's time and
+    one of the suite's largest costs. A builder's code depends only on the rule's text, its parts, the
+    names of its defaults and whether it appends unknown arguments (converters are looked up on the
+    rule it is bound to, at each call), so one compiled for an equal rule of an earlier app is the
+    same function. A rule with a default for one of its own variables gets the value folded into the
+    code, so it is compiled afresh, as werkzeug does; so is every rule if werkzeug changes its ways."""
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None:
+        return
+    compiled: dict[tuple, object] = {}
+
+    def once(self, append_unknown=True):
+        defaults = self.defaults or {}
+        trace = tuple(getattr(self, "_trace", ()))
+        if not trace or any(dynamic and part in defaults for dynamic, part in trace):
+            return compile_builder(self, append_unknown)
+        key = (self.rule, trace, tuple(defaults), append_unknown)
+        if key not in compiled:
+            compiled[key] = compile_builder(self, append_unknown)
+        return compiled[key]
+
+    Rule._compile_builder = once
+
+
+_compile_route_builders_once()
+
+
+class _CompiledTemplates(BytecodeCache):
+    """Every app's templates compiled once in a test process, not again by each app the tests build
+    (Jinja checks each template's source against the code it keeps, so an edited one is compiled anew)."""
+
+    def __init__(self):
+        self.kept: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.kept:
+            bucket.bytecode_from_string(self.kept[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.kept[bucket.key] = bucket.bytecode_to_string()
+
+
+Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": _CompiledTemplates()}
 
 PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
@@ -90,6 +142,16 @@ def cheap_password_hashing():
     people._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
     yield
     people._hasher = production
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrated_files_of_the_run(tmp_path_factory):
+    """SQLite files migrated from nothing, kept for the run: in the folder all its workers share under
+    pytest-xdist, else in this run's own (tests/databases.py migrate_to)."""
+    base = tmp_path_factory.getbasetemp()
+    MIGRATED["folder"] = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "migrated"
+    yield
+    MIGRATED.pop("folder", None)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ compiling was a quarter of a test's time). Commits are real: threads, scheduler 
 server see them.
 """
 
+import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,7 +46,7 @@ class SqliteDatabase:
         self.directory, self.path = directory, directory / "test.db"
         self.url = f"sqlite:///{self.path}"
         self.app: APIFlask = create_app({**config, "DATABASE_URL": self.url})
-        upgrade(self.url)
+        migrate_to(self.url)
         self.keep("empty")
         self.world: World = build_world(self.app)
         self.keep("world")
@@ -118,6 +119,33 @@ class PostgresDatabase:
         with self.admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
         self.admin.dispose()
+
+
+# Where SQLite files migrated from nothing are kept for the run, shared by its workers (set by tests/conftest.py).
+MIGRATED: dict[str, Path] = {}
+
+
+def migrate_to(url: str, revision: str = "head") -> None:
+    """Bring the new database at url to revision, as tracker.migrate.upgrade does.
+
+    On SQLite, a file that does not exist yet (or is empty) becomes a copy of one migrated once in the run
+    and kept for its workers: running the migrations from nothing costs about 2.5 s on SQLite (Alembic
+    copies a table for each change of it), and each worker's database and several tests start from there.
+    A database that has a schema is migrated by Alembic, as is every database on PostgreSQL."""
+    path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    kept_in = MIGRATED.get("folder")
+    if path is None or kept_in is None or (path.exists() and path.stat().st_size):
+        upgrade(url, revision)
+        return
+    kept_in.mkdir(parents=True, exist_ok=True)
+    kept = kept_in / f"{revision}.db"
+    with open(kept_in / f"{revision}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one worker migrates; the others wait for its file
+        if not kept.exists():
+            upgrade(f"sqlite:///{kept}.new", revision)
+            os.replace(f"{kept}.new", kept)
+    copyfile(kept, f"{path}.new")
+    os.replace(f"{path}.new", path)
 
 
 def forget_anchor(app) -> None:

@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import app_config
+from tests.databases import migrate_to
 from tests.support import count
-from tracker import create_app, logs, migrate
+from tracker import create_app, logs
 from tracker import scheduler as scheduler_module
 from tracker.db import engine_of, session_scope
 from tracker.migrate import head
@@ -543,7 +544,7 @@ def schemas(tmp_path_factory) -> dict[str, Path]:
     made = {}
     for revision in ("0015", "head"):
         made[revision] = tmp_path_factory.mktemp("schemas") / f"{revision}.db"
-        migrate.upgrade(f"sqlite:///{made[revision]}", revision)
+        migrate_to(f"sqlite:///{made[revision]}", revision)
     return made
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.databases import migrate_to
 from tests.peers import free_port
 from tests.schedulers import ROOT, runner_of, start_scheduler, stop_once_beating, wait_until
 from tracker import migrate
@@ -93,7 +94,7 @@ def test_gunicorn_refuses_a_database_whose_schema_is_behind_the_code_in_one_json
     """The code upgraded and init-db forgotten: gunicorn served, and every request answered 500 on a missing
     column. It now stops before its workers start, saying what to do."""
     older = tmp_path / "older.db"
-    migrate.upgrade(f"sqlite:///{older}", "0015")
+    migrate_to(f"sqlite:///{older}", "0015")
     log = tmp_path / "gunicorn.log"
     process = start_gunicorn(app, log, free_port(), f"sqlite:///{older}")
     try:

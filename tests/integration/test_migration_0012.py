@@ -5,7 +5,7 @@ every policy step and fallback; an internal "HQ duty desk" with its members take
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.databases import empty_database
+from tests.databases import empty_database, migrate_to
 from tracker import migrate
 
 pytestmark = pytest.mark.both_databases  # a data migration in SQL: each engine runs its own
@@ -79,7 +79,7 @@ def _seed(connection) -> dict[str, int]:
 
 
 def test_a_line_to_the_other_side_leaves_the_ladder_and_an_hq_duty_desk_takes_its_place(fresh_database_url):
-    migrate.upgrade(fresh_database_url, "0011")
+    migrate_to(fresh_database_url, "0011")
     engine = create_engine(fresh_database_url)
     try:
         with engine.begin() as connection:

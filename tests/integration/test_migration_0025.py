@@ -5,7 +5,7 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect
 
-from tests.databases import empty_database
+from tests.databases import empty_database, migrate_to
 from tracker import migrate
 
 pytestmark = pytest.mark.both_databases  # each engine alters the table its own way (SQLite: batch mode)
@@ -27,7 +27,7 @@ def _columns(url: str) -> dict[str, dict]:
 
 
 def test_the_sector_given_column_comes_nullable_and_goes_with_a_downgrade(fresh_database_url):
-    migrate.upgrade(fresh_database_url, "0024")
+    migrate_to(fresh_database_url, "0024")
     assert "sector_given" not in _columns(fresh_database_url)
     migrate.upgrade(fresh_database_url)
     column = _columns(fresh_database_url).get("sector_given")

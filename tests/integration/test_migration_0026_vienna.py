@@ -6,7 +6,7 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect
 
-from tests.databases import empty_database
+from tests.databases import empty_database, migrate_to
 from tracker import migrate
 
 pytestmark = pytest.mark.both_databases  # each engine alters the table its own way (SQLite: batch mode)
@@ -28,7 +28,7 @@ def _columns(url: str) -> dict[str, dict]:
 
 
 def test_the_calendar_and_changes_columns_come_nullable_and_go_with_a_downgrade(fresh_database_url):
-    migrate.upgrade(fresh_database_url, "0025")
+    migrate_to(fresh_database_url, "0025")
     assert "calendar_at" not in _columns(fresh_database_url)
     migrate.upgrade(fresh_database_url, "0026")
     columns = _columns(fresh_database_url)

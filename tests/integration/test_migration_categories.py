@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from tests.category_history import OLD_PAIRS
-from tests.databases import empty_database
+from tests.databases import empty_database, migrate_to
 from tracker import migrate
 from tracker.models import Domain, Incident, categories_for
 from tracker.timeutil import utcnow
@@ -34,7 +34,7 @@ def fresh_database_url(database_url, tmp_path):
 
 
 def test_every_incident_of_the_old_catalogue_stays_valid_after_upgrading_to_head(fresh_database_url):
-    migrate.upgrade(fresh_database_url, "0012")
+    migrate_to(fresh_database_url, "0012")
     now = utcnow().replace(tzinfo=None)
     rows = [
         {

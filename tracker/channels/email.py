@@ -1,5 +1,6 @@
 """E-mail over SMTP (standard library smtplib): STARTTLS or implicit TLS, optional login."""
 
+import os
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
+from functools import lru_cache
 
 from ..text import one_line
 from . import DeliveryError, Message
@@ -107,17 +109,34 @@ class EmailTransport:
         return "250"
 
     def _connect(self) -> smtplib.SMTP:
-        context = ssl.create_default_context(cafile=self.ca_file or None)
         if self.security == "tls":
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=tls_context(self.ca_file))
         smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         if self.security == "starttls":
             try:
-                smtp.starttls(context=context)
+                smtp.starttls(context=tls_context(self.ca_file))
             except BaseException:
                 smtp.close()
                 raise
         return smtp
+
+
+def tls_context(ca_file: str) -> ssl.SSLContext:
+    """The context that checks the relay's certificate against ca_file (the system's store when empty).
+
+    Loading a store costs some 20 ms of CPU, and a context was made for every message, even one sent
+    without TLS. One is made for each CA file as it stands on disk (its modification time and size),
+    so a file replaced by a renewed CA is read again at the next message. Raises OSError for a file
+    that is gone (a failure to send, retried)."""
+    if not ca_file:
+        return _context("", None)
+    state = os.stat(ca_file)
+    return _context(ca_file, (state.st_mtime_ns, state.st_size))
+
+
+@lru_cache(maxsize=8)
+def _context(ca_file: str, _state: tuple[int, int] | None) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=ca_file or None)
 
 
 def _close(smtp: smtplib.SMTP) -> None:
