@@ -27,6 +27,7 @@ end. The long tests are handed out first.
 """
 
 import copy
+import gc
 import os
 import shutil
 from collections.abc import Iterator
@@ -129,6 +130,16 @@ def pytest_collection_modifyitems(items):
         return 1 if slow or browser else 2
 
     items.sort(key=length)
+
+
+def pytest_collection_finish(session):
+    """Python's cycle collector took a tenth of a worker's CPU (measured with gc.callbacks): each full
+    collection walked every module, class and collected test of the process, some 250 ms, a dozen times a
+    worker. What is there once the tests are collected stays for the run (gc.freeze), and the collector runs
+    less often (20,000 allocations, not 700): about half the time spent collecting, the same memory."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 50)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.databases import migrate_to
+
 
 def test_a_bad_setting_stops_the_command_with_one_line_not_a_traceback(tmp_path):
     root = Path(__file__).resolve().parents[2]
@@ -36,6 +38,7 @@ def test_a_metrics_folder_that_is_missing_stops_the_command_with_one_line(tmp_pa
         "make it (empty) before the web workers and schedulers start, or unset it\n"
     )
     missing.mkdir()
+    migrate_to(f"sqlite:///{tmp_path / 't.db'}")  # the schema init-db makes (init-db has tests of its own)
     assert (
         subprocess.run(
             [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"], cwd=root, env=env, capture_output=True
