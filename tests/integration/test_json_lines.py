@@ -14,7 +14,7 @@ import pytest
 
 from tests.databases import migrate_to
 from tests.peers import free_port
-from tests.schedulers import ROOT, runner_of, start_scheduler, stop_once_beating, wait_until
+from tests.schedulers import ROOT, runner_of, start_scheduler, stop_once_beating, stopped_or_stacks, wait_until
 from tracker import migrate
 
 pytestmark = pytest.mark.slow
@@ -97,12 +97,7 @@ def test_gunicorn_refuses_a_database_whose_schema_is_behind_the_code_in_one_json
     migrate_to(f"sqlite:///{older}", "0015")
     log = tmp_path / "gunicorn.log"
     process = start_gunicorn(app, log, free_port(), f"sqlite:///{older}")
-    try:
-        code = process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    code = stopped_or_stacks(process, 60, log)
     lines = records(log.read_text())
     assert code == 1, lines
     said = [(line["level"], line.get("message", "")) for line in lines if line["logger"] == "gunicorn.error"]
@@ -121,11 +116,6 @@ def test_gunicorn_refuses_a_count_that_is_no_number_in_one_line(app, tmp_path, n
     """TRACKER_WEB_WORKERS=four: gunicorn printed "Failed to read config file" and a ValueError traceback."""
     log = tmp_path / "gunicorn.log"
     process = start_gunicorn(app, log, free_port(), app.config["DATABASE_URL"], **{name: "four"})
-    try:
-        code = process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    code = stopped_or_stacks(process, 60, log)
     assert code == 1
     assert log.read_text() == f"tracker: {name} must be a whole number of {least} or more, not 'four'\n"
