@@ -30,16 +30,18 @@ def miss_deadlines(app, ids, by: timedelta) -> None:
 
 
 def watchdog_rows(app, incident_id: int):
+    """The incident's watchdog events and messages, each oldest first."""
     with session_scope(app) as session:
         events = session.scalars(
-            select(TimelineEvent).where(
-                TimelineEvent.incident_id == incident_id, TimelineEvent.kind == EventKind.WATCHDOG_ALERT
-            )
+            select(TimelineEvent)
+            .where(TimelineEvent.incident_id == incident_id, TimelineEvent.kind == EventKind.WATCHDOG_ALERT)
+            .order_by(TimelineEvent.id)
         ).all()
         messages = session.scalars(
             select(Notification)
             .where(Notification.incident_id == incident_id, Notification.kind == NotificationKind.WATCHDOG)
             .options(selectinload(Notification.user))
+            .order_by(Notification.id)  # PostgreSQL returns an updated row after newer ones when unordered
         ).all()
         return events, messages
 
