@@ -12,7 +12,7 @@ DEV     := $(VENV)/.installed-dev
 # (about 4.5 s each here).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install install-dev browser run test test-fast lint bench boundaries vendor clean
+.PHONY: install install-dev browser run test test-fast screenshots lint bench boundaries vendor clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,11 @@ test: install-dev browser
 # Everything but real scheduler processes, thread races and the browser.
 test-fast: install-dev
 	$(PY) -m pytest -m "not slow and not browser"
+
+# The browser tests, saving full-page screenshots of what they see in tests/browser/screenshots/ for
+# reviewers and the README (`make test` takes none: they were a fifth of Chromium's CPU in the suite).
+screenshots: install-dev browser
+	TRACKER_TEST_SCREENSHOTS=1 $(PY) -m pytest tests/browser
 
 lint: install-dev
 	$(VENV)/bin/ruff check tracker tests benchmarks tools wsgi.py

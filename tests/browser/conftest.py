@@ -6,6 +6,7 @@ pytest-playwright was looked at: launching Debian's Chromium with these argument
 several people a context each would mean overriding most of its fixtures, so these few are ours.
 """
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,9 @@ from werkzeug.serving import make_server
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+# Screenshots for reviewers and the README are taken when asked (`make screenshots`): a full-page one costs
+# Chromium 0.5-1.5 s of CPU, a fifth of what the browser tests cost when every run took them.
+SAVE_SCREENSHOTS = os.environ.get("TRACKER_TEST_SCREENSHOTS", "") not in ("", "0")
 SCREEN_HEIGHTS = {1280: 800, 390: 844}  # a desktop screen and a phone held upright
 
 expect.set_options(timeout=10_000)
@@ -48,11 +52,10 @@ class Person:
         """The CSRF token of the page's first form, as a script on that page could read it."""
         return (page or self.page).locator("input[name=csrf_token]").first.input_value()
 
-    def screenshot(self, name: str, page: Page | None = None) -> Path:
-        """Save a full-page screenshot as tests/browser/screenshots/<name>.png."""
-        path = SCREENSHOTS / f"{name}.png"
-        (page or self.page).screenshot(path=str(path), full_page=True)
-        return path
+    def screenshot(self, name: str, page: Page | None = None) -> None:
+        """Save a full-page screenshot as tests/browser/screenshots/<name>.png, when asked (SAVE_SCREENSHOTS)."""
+        if SAVE_SCREENSHOTS:
+            (page or self.page).screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def _origin(url: str) -> str:

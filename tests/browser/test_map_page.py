@@ -1,5 +1,5 @@
 """The map (Leaflet, all from the app itself) and the related incidents as a browser meets them;
-screenshots for the closing note: tests/browser/screenshots/map.png, map-found.png, map-390.png and related.png."""
+screenshots (`make screenshots`): tests/browser/screenshots/map.png, map-found.png, map-390.png and related.png."""
 
 import re
 from datetime import timedelta
@@ -127,7 +127,8 @@ def test_the_map_draws_open_incidents_flash_first_exercises_whole_and_finds_a_po
     expect(page.locator(".map-label-beyond")).to_have_text("Coast (beyond the border)")
     # Iron Gate reaches 0.6 degrees past the land border: drawn whole, its edge lies well east of the line's.
     assert right_edge(page, "#map path.map-exercise") > right_edge(page, "#map path.map-border") + 20
-    path = duty.screenshot("map")
+    drawn = page.screenshot()  # the screen as it is, in memory
+    duty.screenshot("map")
     page.get_by_role("button", name="Show everything").click()
     page.wait_for_function(f"() => ({MARKERS_DRAWN})() === 6")  # the one outside the region too
 
@@ -148,7 +149,7 @@ def test_the_map_draws_open_incidents_flash_first_exercises_whole_and_finds_a_po
     # after the zoom to the marker - to be made reliable in map.js before it is tested again.)
     assert duty.foreign_requests() == [], duty.foreign_requests()
     assert duty.page_errors == [], duty.page_errors
-    assert path.stat().st_size > 30_000, f"{path} looks empty"
+    assert len(drawn) > 30_000, f"the map's screen is a PNG of {len(drawn)} bytes: it looks empty"
 
 
 def test_map_fits_a_phone_without_scrolling_the_page_sideways(app, sign_in):

@@ -1,5 +1,5 @@
-"""The main pages as a browser meets them: screenshots at a desktop and a phone width, nothing
-loaded from outside the app, and a sign-in completed with the keyboard alone."""
+"""The main pages as a browser meets them: fitting a desktop and a phone width (screenshots of both with
+`make screenshots`), nothing loaded from outside the app, and a sign-in completed with the keyboard alone."""
 
 import re
 import time
@@ -71,7 +71,7 @@ def busy_room(app) -> tuple:
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_main_pages_fit_the_screen_and_are_saved_as_screenshots(app, scheduler, open_browser, sign_in, width):
+def test_main_pages_fit_the_screen_at_a_desktop_and_a_phone_width(app, scheduler, open_browser, sign_in, width):
     world, client, flash = busy_room(app)
     messages_sent(client, world, flash)  # the incident page then shows a delivery attempt
     stranger, liaison, duty = open_browser(width), sign_in("liaison", width), sign_in("duty", width)
