@@ -20,9 +20,6 @@ from tracker.models import (
     TimelineEvent,
 )
 
-# NUL characters and long text reach PostgreSQL differently (the fuzz test found a 500 there).
-pytestmark = pytest.mark.both_databases
-
 INCIDENTS = "/api/v1/incidents"
 UNKNOWN = f"{INCIDENTS}/INC-1999-99999"
 FILED = f"{INCIDENTS}/{{reference}}"
@@ -232,8 +229,35 @@ def send(client, app, world, bad: Bad, path: str):
     return client.open(path, method=bad.method, headers=headers, **body)
 
 
-@pytest.mark.parametrize("bad", CASES)
+# The cases whose outcome can depend on the engine, run on PostgreSQL too: a NUL, an id or a number beyond
+# 32 bits raise there where SQLite stores or finds nothing (the fuzz test found a 500), long text, and a
+# second acknowledgement refused after the first won by a conditional UPDATE. The rest are refused before
+# any SQL, by validation, the body's reading, permissions or a lookup that finds nothing.
+ON_BOTH = {
+    "narrative-too-long",
+    "narrative-with-nul",
+    "reference-with-nul",
+    "channel-id-beyond-any-row",
+    "second-acknowledgement",
+    "policy-step-with-64-bit-channel-id",
+    "page-beyond-32-bits",
+    "audit-incident-with-nul",
+}
+assert ON_BOTH <= {case.id for case in CASES}, ON_BOTH - {case.id for case in CASES}
+
+
+@pytest.mark.parametrize("bad", [case for case in CASES if case.id not in ON_BOTH])
 def test_bad_input_is_refused_with_the_error_envelope_and_nothing_is_stored(app, client, world, bad):
+    refused_with_the_error_envelope_and_nothing_stored(app, client, world, bad)
+
+
+@pytest.mark.both_databases  # NUL, ids and numbers beyond 32 bits, long text, a conditional UPDATE: see ON_BOTH
+@pytest.mark.parametrize("bad", [case for case in CASES if case.id in ON_BOTH])
+def test_bad_input_the_engines_could_take_differently_is_refused_alike(app, client, world, bad):
+    refused_with_the_error_envelope_and_nothing_stored(app, client, world, bad)
+
+
+def refused_with_the_error_envelope_and_nothing_stored(app, client, world, bad: Bad) -> None:
     reference = prepare_incident(client, world, bad.incident)
     path = bad.path.format(reference=reference, default_rule_id=world.default_rule_id)
     before = row_counts(app)

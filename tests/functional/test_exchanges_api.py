@@ -28,9 +28,6 @@ from tracker.models import Exchange, ExchangeMessage, Notification, Notification
 from tracker.services.exchanges import receipts
 from tracker.timeutil import parse_moment, utcnow
 
-# Versions, row locks (FOR UPDATE) and deadline order in SQL.
-pytestmark = pytest.mark.both_databases
-
 BORDER_POSITION = {"latitude": 54.102, "longitude": 23.311, "position_text": "54 06 07N 023 18 40E"}
 
 
@@ -56,6 +53,7 @@ def wait_past(deadline: str) -> None:
 # -- the scenario -------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases  # deadlines compared in SQL by the sweep; versions and row locks
 def test_scenario_airprox_near_border_explanation_overdue_meeting_closed(app, client, world):
     # The route: an airprox near the southern border goes to the southern air desk.
     desk = api(
@@ -259,6 +257,7 @@ def test_scenario_airprox_near_border_explanation_overdue_meeting_closed(app, cl
 # -- opening --------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases  # the reference from a counter upsert written per engine, looked up in SQL
 def test_the_reference_the_other_side_quotes_is_shown_and_finds_its_exchange(app, client, world):
     """The reference the other side knows an exchange by (and quotes when they call back) was printed
     on paper only: the desk could not see it on the incident or the board, nor look an exchange up by it."""
@@ -323,6 +322,7 @@ def test_an_exchange_opens_only_over_an_active_counterpart_line(app, client, wor
     assert again["error"]["details"] == {"exchange_id": opened["id"]}, again
 
 
+@pytest.mark.both_databases  # approvals on versions; the serial from a counter upsert written per engine
 def test_nothing_goes_out_over_a_line_deactivated_mid_exchange(app, client, world):
     """An admin deactivates the line while a text waits to go: sending it, our receipt of their message and a
     summary are refused (409 naming the line) and nothing is numbered or queued; active again, it goes."""
@@ -453,6 +453,7 @@ def test_no_supervisor_mailbox_is_at_a_counterpart_lines_address_or_domain_nor_t
     api(client, world, "POST", "/channels", {**theirs, "address": "mission@westland.test"}, who="admin", status=201)
 
 
+@pytest.mark.both_databases  # the deadline compared in SQL by the sweep
 def test_their_reply_recorded_as_a_message_stops_the_reply_clock_and_nothing_goes_overdue(app, client, world):
     add_counterpart_line(app, world, reply_deadline_seconds=1)
     reference = acknowledged_incident(client, world)
@@ -529,6 +530,7 @@ def test_text_for_the_other_side_with_non_releasable_content_is_refused_and_noth
     assert (unchanged["state"], len(unchanged["messages"])) == ("notified", 1), unchanged
 
 
+@pytest.mark.both_databases  # the deadline compared in SQL by the sweep; the report counts in SQL
 def test_a_meeting_held_after_its_deadline_is_recorded_and_the_timely_reply_is_not_late(app, client, world):
     add_counterpart_line(app, world, reply_deadline_seconds=3600, meeting_deadline_seconds=1)
     reference = acknowledged_incident(client, world)
@@ -550,6 +552,7 @@ def test_a_meeting_held_after_its_deadline_is_recorded_and_the_timely_reply_is_n
     assert (counted["answered"], counted["answered_late"]) == (1, 0), counted
 
 
+@pytest.mark.both_databases  # the amendment's conditional UPDATE; its addendum read back from the timeline's JSON
 def test_what_an_amendment_added_to_the_narrative_and_our_references_stay_on_our_side(app, client, world):
     add_counterpart_line(app, world)
     reference = acknowledged_incident(client, world)
@@ -598,6 +601,7 @@ def test_a_request_needs_its_text_and_an_answer_does_not(app, client, world):
     assert confirmed["state"] == "receipt_confirmed" and len(confirmed["messages"]) == 1, confirmed
 
 
+@pytest.mark.both_databases  # versions decide the conflict
 def test_a_stale_version_is_refused_with_the_current_state(app, client, world):
     add_counterpart_line(app, world)
     opened = open_(client, world, acknowledged_incident(client, world))
@@ -621,6 +625,7 @@ def test_only_handlers_move_an_exchange_or_record_messages(app, client, world, w
     assert api(client, world, "GET", f"/exchanges/{xid}", who=who)["state"] == "notified", "reading is for everyone"
 
 
+@pytest.mark.both_databases  # drafts released on versions; the timeline's order is SQL's
 def test_free_messages_either_way_and_a_closed_exchange_sends_nothing_more(app, client, world):
     add_counterpart_line(app, world)
     reference = acknowledged_incident(client, world)
@@ -670,6 +675,7 @@ def test_free_messages_either_way_and_a_closed_exchange_sends_nothing_more(app, 
 # -- the incident and the exchange ----------------------------------------------------------
 
 
+@pytest.mark.both_databases  # the deadline and version read back unchanged; delivery claims
 def test_an_incident_is_resolved_while_its_exchange_stays_open(app, client, world):
     add_counterpart_line(app, world)
     reference = acknowledged_incident(client, world)
@@ -697,6 +703,7 @@ def test_an_incident_is_resolved_while_its_exchange_stays_open(app, client, worl
     )
 
 
+@pytest.mark.both_databases  # deadline order in SQL; the sweep's deadlines compared in SQL
 def test_the_open_list_puts_overdue_first_then_the_nearest_deadline(app, client, world):
     add_counterpart_line(app, world)
     add_counterpart_line(app, world, "Second line", reply_deadline_seconds=60)
@@ -756,6 +763,7 @@ def test_a_counterpart_line_with_a_bad_deadline_or_language_is_refused(client, w
     assert field in answer["error"]["details"], answer
 
 
+@pytest.mark.both_databases  # the running deadline stored and read back
 def test_a_line_changes_its_deadlines_without_moving_a_running_clock(app, client, world):
     add_counterpart_line(app, world)
     xid = open_(client, world, acknowledged_incident(client, world))["id"]
@@ -773,6 +781,7 @@ def test_a_line_changes_its_deadlines_without_moving_a_running_clock(app, client
     assert (after["reply_seconds"], after["deadline_at"]) == (172800, before["deadline_at"]), after
 
 
+@pytest.mark.both_databases  # the sweep's deadlines compared in SQL
 def test_the_engine_writes_nothing_for_an_exchange_without_a_clock(app, client, world):
     add_counterpart_line(app, world)
     open_(client, world, acknowledged_incident(client, world))
@@ -796,6 +805,7 @@ def text_sent_then_line_deactivated(app, client, world) -> tuple[int, str, dict,
     return line, reference, exchange, drafted["id"]
 
 
+@pytest.mark.both_databases  # delivery claims; the receipt sweep's deadlines compared in SQL
 def test_a_text_queued_before_its_line_was_deactivated_waits_and_goes_once_it_is_active_again(app, client, world):
     """Sent (numbered, queued), then the line is deactivated before delivery: the text is not delivered to
     the address the admin took out of service, nor given up: it waits, and goes as approved once the line
@@ -821,6 +831,7 @@ def test_a_text_queued_before_its_line_was_deactivated_waits_and_goes_once_it_is
     assert "We propose a call at 1200Z." in delivered_text(app, exchange["reference"], notification_id)
 
 
+@pytest.mark.both_databases  # delivery claims; the receipt sweep's deadlines compared in SQL
 def test_a_queued_text_the_incident_is_no_longer_releasable_for_never_goes(app, client, world):
     """Released while the incident was releasable, the text waits (its line deactivated, or a receiver that
     keeps failing); a supervisor then withdraws the release. Nothing goes to the other side that the
@@ -846,6 +857,7 @@ def test_a_queued_text_the_incident_is_no_longer_releasable_for_never_goes(app, 
     assert changed["details"]["withheld"] == [{"message": sent_id, "channel": LINE}], changed
 
 
+@pytest.mark.both_databases  # delivery claims; releasability a JSON column
 def test_a_queued_text_carrying_a_field_made_non_releasable_since_never_goes(app, client, world):
     """The narrative was releasable when the text quoting it was approved and sent; while it waits (its line
     deactivated), the narrative is marked not releasable: the text would carry it out, so it is withheld."""

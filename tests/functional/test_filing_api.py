@@ -8,10 +8,8 @@ from tests.support import file_incident, incident_payload
 from tracker.db import session_scope
 from tracker.models import Incident, Notification, TimelineEvent
 
-# References come from an upsert written per engine; the ladder snapshot is a JSON column.
-pytestmark = pytest.mark.both_databases
 
-
+@pytest.mark.both_databases  # the filing's rows written per engine; the ladder snapshot a JSON column
 def test_filed_incident_is_routed_and_step_one_is_queued(client, world):
     body = file_incident(client, world)
     assert body["reference"].startswith("INC-20")
@@ -23,18 +21,21 @@ def test_filed_incident_is_routed_and_step_one_is_queued(client, world):
     assert body["next_escalation_at"].endswith("Z")
 
 
+@pytest.mark.both_databases  # the time written by the filing's per-engine insert
 def test_dtg_is_accepted_and_shown_back(client, world):
     body = file_incident(client, world, occurred_at="061620ZDEC25")
     assert body["occurred_at"] == "2025-12-06T16:20:00Z"
     assert body["occurred_dtg"] == "061620ZDEC25"
 
 
+@pytest.mark.both_databases  # references come from an upsert written per engine
 def test_references_count_up(client, world):
     first = file_incident(client, world)["reference"]
     second = file_incident(client, world)["reference"]
     assert int(second[-5:]) == int(first[-5:]) + 1
 
 
+@pytest.mark.both_databases  # the filed incident read back: times, floats, JSON columns
 def test_location_header_points_at_the_incident(client, world):
     response = client.post("/api/v1/incidents", json=incident_payload(), headers=world.auth("duty"))
     assert response.status_code == 201
@@ -58,6 +59,7 @@ def test_routing_preview_stores_nothing(client, world, app):
         assert session.scalars(select(TimelineEvent)).all() == []
 
 
+@pytest.mark.both_databases  # a new rule stamps the configuration by an upsert written per engine
 def test_sector_and_border_distance_come_from_the_position_and_can_route(client, world, app):
     rule = client.post(
         "/api/v1/rules",
@@ -153,6 +155,7 @@ def test_a_position_with_a_decimal_comma_agreeing_with_neither_reading_is_refuse
         assert session.scalars(select(Incident)).all() == [], "nothing filed"
 
 
+@pytest.mark.both_databases  # a new rule stamps the configuration by an upsert written per engine
 def test_a_sector_neither_the_region_nor_a_rule_names_is_refused_not_routed_by_default(client, world, app):
     # "Nroth" for "North": routing would take the default rule without a word.
     answer = client.post("/api/v1/incidents", json=incident_payload(sector="Nroth"), headers=world.auth("duty"))
@@ -167,6 +170,7 @@ def test_a_sector_neither_the_region_nor_a_rule_names_is_refused_not_routed_by_d
     assert drill["sector"] == "DRILL" and drill["ladder"]["rule_name"] == "Drill", "a rule's sector, its spelling"
 
 
+@pytest.mark.both_databases  # a new rule stamps the configuration by an upsert written per engine
 def test_a_sector_the_position_contradicts_is_kept_with_a_warning(client, world):
     # 54.412, 22.871 lies in North: the report says South (it routes as given, and staff are told).
     given = file_incident(client, world, sector="South", latitude=54.412, longitude=22.871)
@@ -180,6 +184,7 @@ def test_a_sector_the_position_contradicts_is_kept_with_a_warning(client, world)
     assert drill["warnings"] == [], "a drill's sector is no place: it contradicts no position"
 
 
+@pytest.mark.both_databases  # a new rule stamps the configuration by an upsert written per engine
 def test_the_sectors_stop_at_the_border_but_the_coast_desk_keeps_the_waters_beyond(client, world):
     """config/region.geojson: a position just across the land border is in none of our sectors (it was given
     North); one at sea beyond the maritime boundary still routes as Coast, and staff are told which side it is."""
@@ -220,6 +225,7 @@ def test_an_airprox_class_on_a_land_incident_is_refused(client, world):
     assert filed.status_code == 201, filed.get_data(True)
 
 
+@pytest.mark.both_databases  # the amendment's conditional UPDATE on the version
 def test_amending_an_air_incident_to_land_refuses_the_airprox_class_it_keeps(client, world):
     filed = file_incident(client, world)  # air, safety risk B
     answer = amend(client, world, filed["reference"], status=422, domain="land", category="unintended_territory_entry")

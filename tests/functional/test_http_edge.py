@@ -15,9 +15,6 @@ from tracker.models import Counter
 from tracker.services.accounts import throttle
 from tracker.timeutil import utcnow
 
-# Rate-limit counts committed in transactions of their own; the unit of work's commit and rollback.
-pytestmark = pytest.mark.both_databases
-
 KEY = "test:address:198.51.100.7"
 
 
@@ -31,6 +28,7 @@ def _counter(app, name: str) -> Counter | None:
         return session.get(Counter, name)
 
 
+@pytest.mark.both_databases  # counted by an upsert written per engine, in a transaction of its own
 def test_rate_limit_counts_are_committed_apart_from_the_request(app):
     with app.test_request_context("/api/v1/incidents", method="POST"):
         ratelimit.attempt(KEY, "SIGNIN_PER_ADDRESS", "attempts")
@@ -46,6 +44,7 @@ def test_rate_limit_counts_are_committed_apart_from_the_request(app):
     assert _counter(app, "request-work") is None, "the request's own work was never committed"
 
 
+@pytest.mark.both_databases  # counted by an upsert written per engine, in a transaction of its own
 def test_a_refused_check_is_counted_and_raised_again(app):
     def refuse(_session):
         raise Conflict("not this one")
@@ -57,6 +56,7 @@ def test_a_refused_check_is_counted_and_raised_again(app):
     assert _count(app) == 1, "the refusal counts as a failure; the success does not"
 
 
+@pytest.mark.both_databases  # the unit of work's commit and rollback
 def test_the_unit_of_work_commits_a_view_that_returns_and_rolls_back_one_that_raises(app):
     @transactional
     def works(name: str):
@@ -102,6 +102,7 @@ def test_an_error_page_says_its_title_once_not_again_in_werkzeugs_capitals(clien
     assert len(re.findall(r"not (found|allowed)", said, re.I)) == 1, said
 
 
+@pytest.mark.both_databases  # PostgreSQL raises on an id beyond 32 bits or a NUL; SQLite finds nothing
 def test_every_page_answers_a_path_value_no_row_can_have_with_the_not_found_page(app, client, world):
     """Ids beyond what the columns hold (PostgreSQL: 32 bits; SQLite: 64) and text holding a NUL would
     raise in the database: every page with a path argument refuses them first, as the API does."""

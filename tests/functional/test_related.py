@@ -16,9 +16,6 @@ from tracker.models import Incident, IncidentLink
 from tracker.services.incidents import related
 from tracker.timeutil import isoformat, utcnow
 
-# Distance in time is SQL arithmetic (extract epoch).
-pytestmark = pytest.mark.both_databases
-
 BASE = {"latitude": 54.412, "longitude": 22.871, "category": "unsafe_intercept"}
 # About 10 km north, and about 60 km north, of BASE.
 NEAR, FAR = {"latitude": 54.502, "longitude": 22.871}, {"latitude": 54.951, "longitude": 22.871}
@@ -52,6 +49,7 @@ def timeline(client, world, reference: str) -> list[dict]:
     return client.get(f"/api/v1/incidents/{reference}", headers=world.auth("duty")).get_json()["timeline"]
 
 
+@pytest.mark.both_databases  # distance in time is SQL arithmetic
 def test_an_incident_of_the_same_category_near_in_space_and_time_is_suggested(client, world):
     older = file_at(client, world, 0)
     newer = file_at(client, world, 30, **NEAR)
@@ -67,6 +65,7 @@ def test_an_incident_of_the_same_category_near_in_space_and_time_is_suggested(cl
     assert [e["kind"] for e in timeline(client, world, older)] == ["filed", "routed"], "the older one is not touched"
 
 
+@pytest.mark.both_databases  # distance in time is SQL arithmetic
 def test_a_late_report_of_an_earlier_incident_is_stored_as_the_older_end(client, world):
     first_filed = file_at(client, world, 30)
     late_report = file_at(client, world, 2, **NEAR)
@@ -74,6 +73,7 @@ def test_a_late_report_of_an_earlier_incident_is_stored_as_the_older_end(client,
     assert (link["newer"], link["older"]) == (first_filed, late_report), link
 
 
+@pytest.mark.both_databases  # the time window is SQL arithmetic
 @pytest.mark.parametrize(
     ("second", "why"),
     [
@@ -95,6 +95,7 @@ def test_no_suggestion_for_another_category_too_far_out_of_the_window_or_without
         assert session.scalars(select(IncidentLink)).all() == [], why
 
 
+@pytest.mark.both_databases  # the time window is SQL arithmetic
 def test_the_distance_and_the_window_are_configurable(make_app):
     app = make_app(RELATED_DISTANCE_KM=5, RELATED_WINDOW_HOURS=100)
     client, world = app.test_client(), build_world(app)
@@ -112,6 +113,7 @@ def test_a_distance_or_window_that_is_not_positive_fails_at_start_up(make_app, v
             make_app(**{key: value})
 
 
+@pytest.mark.both_databases  # one decision wins by a conditional UPDATE
 def test_confirm_through_the_api_then_a_second_decision_is_a_conflict(client, world):
     older = file_at(client, world, 0)
     newer = file_at(client, world, 5, **NEAR)
@@ -178,6 +180,7 @@ def link_between(client, world, a: str, b: str) -> int:
     return link_id
 
 
+@pytest.mark.both_databases  # suggestions by SQL time arithmetic; the pattern's times read back
 def test_the_pattern_is_every_incident_reached_through_confirmed_links(client, world):
     """A-B and B-C confirmed, C-D only suggested, A-E dismissed: the pattern of any of A, B, C is A, B, C."""
     a = file_at(client, world, 0)
@@ -205,6 +208,7 @@ def test_the_pattern_is_every_incident_reached_through_confirmed_links(client, w
 FORM_ACTION = re.compile(r'action="(/incidents/[^"]+/related/(\d+)/(confirm|dismiss))"')
 
 
+@pytest.mark.both_databases  # one decision wins by a conditional UPDATE; the pattern's span from times read back
 def test_confirm_and_dismiss_from_the_incident_page(client, world, app):
     older = file_at(client, world, 0)
     middle = file_at(client, world, 10, **NEAR)
@@ -258,6 +262,7 @@ def test_the_page_form_needs_its_csrf_token_and_the_right_person(client, world, 
     assert read_related(client, world, newer)["suggested"][0]["state"] == "suggested"
 
 
+@pytest.mark.both_databases  # suggestions by SQL time arithmetic over the demo's incidents
 def test_the_demo_has_a_pattern_and_a_suggestion_to_decide(app):
     with app.app_context(), session_scope(app) as session:
         demo.load(session, filing_limits(), utcnow(), app.extensions["tracker.transports"], dispatch.ack_links(app))
@@ -273,6 +278,7 @@ def test_the_demo_has_a_pattern_and_a_suggestion_to_decide(app):
         assert [r.other.reference for r in waiting] == [intercepts[0].reference]
 
 
+@pytest.mark.both_databases  # the sweep claims the pending checks; SQL time arithmetic
 def test_the_answer_to_a_filing_does_not_wait_for_the_search_the_next_sweep_does_it_once(app, client, world):
     """The duty officer's answer comes before the related-incident search: it says the checks are
     pending; the next sweep suggests the link and clears the flag; a second sweep suggests nothing again."""

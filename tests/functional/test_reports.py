@@ -24,9 +24,6 @@ from tracker.models import (
     TimelineEvent,
 )
 
-# Counts, groups and time windows computed in SQL.
-pytestmark = pytest.mark.both_databases
-
 REPORT = "/api/v1/reports/after-action"
 
 
@@ -112,6 +109,7 @@ def report(client, world, who="supervisor", **query):
     return response.get_json()
 
 
+@pytest.mark.both_databases  # counts, groups and time windows in SQL
 def test_report_numbers_match_the_hand_computed_fixture(client, fixture):
     body = report(client, fixture)
     assert body["incidents_total"] == 7
@@ -130,6 +128,7 @@ def test_report_numbers_match_the_hand_computed_fixture(client, fixture):
     assert set(body["definitions"]) >= {"time_to_acknowledge", "by_channel", "by_level", "median_p90", "exchanges"}
 
 
+@pytest.mark.both_databases  # the first acknowledgement found in SQL
 def test_time_to_acknowledge_is_to_the_first_acknowledgement_whose_step_it_counts_under(app, client, fixture):
     # C was acknowledged 900 s after its report (step 2); left idle, it went back up its ladder and was
     # acknowledged again five hours later, which the incident's acknowledged_at now records.
@@ -144,6 +143,7 @@ def test_time_to_acknowledge_is_to_the_first_acknowledgement_whose_step_it_count
         assert body["ack_times"][section] == numbers, f"ack_times.{section}: got {body['ack_times'][section]}"
 
 
+@pytest.mark.both_databases  # the ladder snapshot, a JSON column, read for the groups
 def test_a_line_renamed_since_is_counted_under_its_name_now_not_split_in_two(app, client, fixture):
     """The incidents' ladder snapshots keep the name L2 had when they were filed; renamed since, it is one line
     in the report under its new name. A line deleted since keeps the name its snapshots took."""
@@ -165,6 +165,7 @@ def test_a_line_renamed_since_is_counted_under_its_name_now_not_split_in_two(app
     assert body["resolve_times"]["by_channel"]["L2 Corps desk"] == RESOLVE["by_channel"]["L2"], body["resolve_times"]
 
 
+@pytest.mark.both_databases  # counts and groups in SQL over no rows
 def test_an_empty_report_has_zero_counts_and_no_medians(client, world):
     body = report(client, world)
     assert body["incidents_total"] == 0
@@ -173,6 +174,7 @@ def test_an_empty_report_has_zero_counts_and_no_medians(client, world):
     assert body["exchanges"] == dict.fromkeys(EXCHANGES, 0)
 
 
+@pytest.mark.both_databases  # counts and groups in SQL
 def test_refused_and_unanswered_exchanges_are_counted_as_such_not_as_open(app, client, fixture):
     """An exchange the other side refused, or that we marked unanswered, was counted "open" (or "overdue")
     in the after-action report, though the annual review and the exchange itself call it settled."""
@@ -215,6 +217,7 @@ def test_refused_and_unanswered_exchanges_are_counted_as_such_not_as_open(app, c
     assert sum(body["exchanges"][k] for k in counted) == body["exchanges"]["total"], body["exchanges"]
 
 
+@pytest.mark.both_databases  # filters, counts and groups in SQL
 def test_precedence_filter_narrows_every_section(client, fixture):
     body = report(client, fixture, precedence="Z")  # A, B, C, D
     assert body["incidents_total"] == 4
@@ -234,6 +237,7 @@ def test_precedence_filter_narrows_every_section(client, fixture):
     assert both["incidents_total"] == 2 and set(both["resolve_times"]["by_precedence"]) == {"O", "P"}
 
 
+@pytest.mark.both_databases  # time windows compared in SQL
 def test_date_range_is_on_reported_at_with_an_exclusive_end(client, fixture):
     # D was reported at 2026-12-01T00:00:00Z exactly: outside [11-01, 12-01); G (11-30 23:59:30) inside.
     body = report(client, fixture, **{"from": "2026-11-01", "to": "2026-12-01"})
@@ -246,6 +250,7 @@ def test_date_range_is_on_reported_at_with_an_exclusive_end(client, fixture):
     assert iso["incidents_total"] == 2
 
 
+@pytest.mark.both_databases  # filters, counts and groups in SQL
 @pytest.mark.parametrize(
     ("query", "total", "check"),
     [
@@ -312,6 +317,7 @@ def test_the_report_needs_a_token(client, fixture):
     assert response.status_code == 401 and response.get_json()["error"]["code"] == "unauthorized"
 
 
+@pytest.mark.both_databases  # counts, groups and time windows in SQL
 def test_report_page_shows_every_number_and_the_charts(client, fixture):
     sign_in(client, "supervisor")
     page = client.get("/reports")

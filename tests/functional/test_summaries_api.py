@@ -12,9 +12,6 @@ from tracker.db import session_scope
 from tracker.models import Exchange, ExchangeMessage, Notification, NotificationKind
 from tracker.services.exchanges import releasability
 
-# Versions: a stale or second approval is a conflict the database decides.
-pytestmark = pytest.mark.both_databases
-
 NARRATIVE = "MARKER-NARR-6642: fighter closed to 30 m of our patrol aircraft."
 UNIT = "MARKER-UNIT-7781"
 
@@ -57,11 +54,13 @@ def counterpart_rows(app) -> list[tuple]:
 # -- releasability on the incident ----------------------------------------------------------
 
 
+@pytest.mark.both_databases  # releasability is a JSON column, read back
 def test_an_incident_shows_every_fields_releasability_defaults_first(client, world):
     incident = client.get(f"/api/v1/incidents/{filed(client, world)}", headers=world.auth("duty")).get_json()
     assert incident["releasability"] == releasability.DEFAULTS, incident["releasability"]
 
 
+@pytest.mark.both_databases  # releasability is a JSON column, written by the filing's per-engine insert
 def test_filing_may_mark_fields_releasable(client, world):
     body = file_incident(client, world, releasability={"narrative": True, "cpa": False})
     assert body["releasability"] == {**releasability.DEFAULTS, "narrative": True, "cpa": False}
@@ -81,6 +80,7 @@ def test_filing_refuses_unknown_fields_and_non_booleans(client, world, releasabl
     assert field in str(response.get_json()["error"]["details"]["releasability"]), response.get_json()
 
 
+@pytest.mark.both_databases  # releasability and the event's details are JSON columns
 def test_patch_changes_the_named_fields_and_the_timeline_says_before_and_after(client, world):
     reference = filed(client, world)
     url = f"/api/v1/incidents/{reference}/releasability"
@@ -93,6 +93,7 @@ def test_patch_changes_the_named_fields_and_the_timeline_says_before_and_after(c
     assert again["releasability"] == {**releasability.DEFAULTS, "narrative": True, "cpa": False}
 
 
+@pytest.mark.both_databases  # releasability and the event's details are JSON columns
 def test_marking_a_field_back_to_its_default_is_recorded_too(client, world):
     reference = file_incident(client, world, releasability={"narrative": True})["reference"]
     url = f"/api/v1/incidents/{reference}/releasability"
@@ -124,6 +125,7 @@ def test_releasability_of_an_unknown_field_is_refused(client, world):
 # -- drafting ---------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases  # facts and releasability read back; the event's details a JSON column
 def test_a_draft_is_made_from_releasable_fields_in_english_and_the_lines_language(app, client, world):
     reference = filed(client, world)
     exchange_id = exchange_over_new_line(client, app, world, reference, language="ru")
@@ -190,6 +192,7 @@ def test_every_role_reads_summaries(client, world):
 # -- editing and approving --------------------------------------------------------------------
 
 
+@pytest.mark.both_databases  # versions decide the conflict
 def test_edit_needs_the_version_read_and_an_approved_summary_goes_back_to_draft(client, world):
     summary = created(draft(client, world, filed(client, world)))
     stale = edit(client, world, summary, text="Reworded.", version=summary["version"] + 1)
@@ -208,6 +211,7 @@ def test_second_language_text_only_where_the_summary_has_one(client, world):
     assert response.status_code == 422 and "text_second" in response.get_json()["error"]["details"]
 
 
+@pytest.mark.both_databases  # edits on versions; releasability a JSON column read back
 def test_approval_refuses_withheld_content_typed_into_either_text(client, world):
     reference = filed(client, world)
     summary = created(draft(client, world, reference, language="ru"))
@@ -222,6 +226,7 @@ def test_approval_refuses_withheld_content_typed_into_either_text(client, world)
         assert summary["status"] == "draft", summary
 
 
+@pytest.mark.both_databases  # releasability a JSON column, changed then read back
 def test_approval_after_marking_the_field_releasable_succeeds(client, world):
     reference = filed(client, world)
     summary = created(draft(client, world, reference))
@@ -230,6 +235,7 @@ def test_approval_after_marking_the_field_releasable_succeeds(client, world):
     assert ok(act(client, world, typed, "approve", version=typed["version"]))["status"] == "approved"
 
 
+@pytest.mark.both_databases  # the fields used and releasability, JSON columns read back
 def test_a_field_withdrawn_after_drafting_stops_approval_even_where_the_guard_cannot_see_it(client, world):
     """A CPA of 150 m is too short for the content guard; the draft's record of its fields catches it."""
     reference = filed(client, world, cpa_horizontal_m=150)
@@ -245,6 +251,7 @@ def test_duty_officers_and_strangers_do_not_approve(client, world, who, status):
     assert act(client, world, summary, "approve", who=who, version=summary["version"]).status_code == status
 
 
+@pytest.mark.both_databases  # a stale or second approval is a conflict the database decides
 def test_approving_twice_or_a_stale_version_is_a_conflict(client, world):
     summary = created(draft(client, world, filed(client, world)))
     stale = act(client, world, summary, "approve", version=summary["version"] + 5)
@@ -257,6 +264,7 @@ def test_approving_twice_or_a_stale_version_is_a_conflict(client, world):
 # -- sending ----------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases  # a second send is a conflict; the serial from a counter upsert per engine
 def test_only_an_approved_summary_is_sent_and_then_only_once(app, client, world):
     reference = filed(client, world)
     exchange_id = exchange_over_new_line(client, app, world, reference)
@@ -283,6 +291,7 @@ def test_only_an_approved_summary_is_sent_and_then_only_once(app, client, world)
     assert edited.status_code == 409, edited.get_json()
 
 
+@pytest.mark.both_databases  # the send checks the approval's facts digest, a round trip through the engine
 def test_a_summary_without_an_exchange_is_sent_over_the_one_named(app, client, world):
     reference = filed(client, world)
     summary = created(draft(client, world, reference))
@@ -294,6 +303,7 @@ def test_a_summary_without_an_exchange_is_sent_over_the_one_named(app, client, w
     assert sent["exchange_id"] == exchange_id and len(counterpart_rows(app)) == 1
 
 
+@pytest.mark.both_databases  # the send checks the approval's facts digest, a round trip through the engine
 def test_a_summary_in_one_language_does_not_go_out_on_a_line_reading_another(app, client, world):
     reference = filed(client, world)
     summary = created(draft(client, world, reference, language="fr"))
@@ -305,6 +315,7 @@ def test_a_summary_in_one_language_does_not_go_out_on_a_line_reading_another(app
     assert counterpart_rows(app) == []
 
 
+@pytest.mark.both_databases  # the facts digest round-trips through the engine's JSON and floats
 def test_a_field_withdrawn_after_approval_stops_the_send(app, client, world):
     reference = filed(client, world)
     exchange_id = exchange_over_new_line(client, app, world, reference)
@@ -349,6 +360,7 @@ def test_a_liaison_of_the_counterpart_line_only_drafting_without_its_exchange_is
 # -- closed exchanges and narrative additions ------------------------------------------------------
 
 
+@pytest.mark.both_databases  # the approvers' list is filtered in SQL
 def test_a_summary_for_a_closed_exchange_waits_for_no_approval_and_none_is_drafted_for_one(app, client, world):
     """Nothing more goes to the other side on a closed exchange: its draft summary left the approvers'
     list (it sat there for ever, approvable and never sendable), approving it is refused, and so is a new one."""
@@ -382,6 +394,7 @@ def add_to_narrative(client, world, reference: str, addition: str) -> None:
     assert amended.status_code == 200, amended.get_json()
 
 
+@pytest.mark.both_databases  # the amendment's conditional UPDATE; its addendum read from the timeline's JSON
 def test_a_summary_drafted_after_a_narrative_addition_states_the_addition_too(app, client, world):
     """An amendment adds to the narrative, never overwrites it; a summary drafted after it stated the
     narrative as filed only ("one drone" where the addition says two), in both languages."""
@@ -397,6 +410,7 @@ def test_a_summary_drafted_after_a_narrative_addition_states_the_addition_too(ap
     assert ok(act(client, world, summary, "approve", version=summary["version"]))["status"] == "approved"
 
 
+@pytest.mark.both_databases  # the amendment's conditional UPDATE; its addendum read from the timeline's JSON
 def test_a_summary_drafted_before_a_narrative_addition_is_not_approved_without_it(app, client, world):
     """Approved again after the amendment (its facts changed), the old draft still told the narrative as
     filed: it would have gone out without what was added. Drafting it again, or adding the words, lets it go."""

@@ -28,9 +28,6 @@ from tracker.services.engine import line_checks
 from tracker.services.incidents import ladder
 from tracker.timeutil import format_dtg, utcnow
 
-# Check claims, and deadlines compared in SQL.
-pytestmark = pytest.mark.both_databases
-
 CHECK_URL = re.compile(r"http://tracker\.test(/links/check/[A-Za-z0-9_\-.]+)")
 WINDOW = 60
 
@@ -137,6 +134,7 @@ def sent_to(body: dict) -> list[tuple[str, int, str]]:
 # -- degraded, then down ------------------------------------------------------------------
 
 
+@pytest.mark.both_databases  # due lines claimed and windows compared in SQL
 def test_unconfirmed_or_undeliverable_checks_degrade_then_take_the_line_down(checked_app, smtp_server):
     app, client = checked_app, checked_app.test_client()
     world = build_world(app)
@@ -204,6 +202,7 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+@pytest.mark.both_databases  # checks expired by their windows compared in SQL
 @pytest.mark.parametrize(
     ("degraded_after", "down_after", "health"),
     [(1, 3, ["degraded", "degraded", "down"]), (2, 4, ["ok", "degraded", "degraded", "down"]), (2, 2, ["ok", "down"])],
@@ -225,6 +224,7 @@ def test_the_thresholds_come_from_the_configuration(make_app, degraded_after, do
 # -- routing around a down line, and back ---------------------------------------------------
 
 
+@pytest.mark.both_databases  # checks expired in SQL; the sweep claims by deadline
 def test_a_down_line_is_skipped_for_its_fallback_until_a_confirmed_check_restores_it(checked_app, smtp_server):
     app, client = checked_app, checked_app.test_client()
     world = build_world(app)
@@ -288,6 +288,7 @@ def test_a_down_line_is_skipped_for_its_fallback_until_a_confirmed_check_restore
     assert notified["To"] == "L1 <l1@test.example>" and restored in notified["Subject"]
 
 
+@pytest.mark.both_databases  # a check expired by its window compared in SQL
 def test_a_degraded_line_is_still_used(checked_app):
     app, client = checked_app, checked_app.test_client()
     world = build_world(app)
@@ -306,6 +307,7 @@ def test_a_degraded_line_is_still_used(checked_app):
 # -- the checks job, on demand, from the CLI ------------------------------------------------
 
 
+@pytest.mark.both_databases  # due lines claimed and windows compared in SQL
 def test_the_checks_job_sends_due_checks_and_fails_those_past_their_window(checked_app, smtp_server):
     app = checked_app
     world = build_world(app)
@@ -329,6 +331,7 @@ def test_the_checks_job_sends_due_checks_and_fails_those_past_their_window(check
     assert line.next_check_at > utcnow() + timedelta(seconds=3500)
 
 
+@pytest.mark.both_databases  # due lines claimed together, by time in SQL
 def test_a_check_that_cannot_be_sent_does_not_skip_the_other_lines_due_with_it(checked_app, smtp_server, monkeypatch):
     app = checked_app
     world = build_world(app)
@@ -348,6 +351,7 @@ def test_a_check_that_cannot_be_sent_does_not_skip_the_other_lines_due_with_it(c
     assert message["Subject"].startswith("ROUTINE COMMCHECK L2"), message["Subject"]
 
 
+@pytest.mark.both_databases  # a failed check decided under the line's row lock
 def test_supervisors_and_admins_send_a_check_now_duty_officers_cannot(checked_app, smtp_server):
     app, client = checked_app, checked_app.test_client()
     world = build_world(app)
@@ -410,6 +414,7 @@ def test_the_cli_sends_a_check_and_prints_its_id(checked_app, smtp_server):
 # -- schedules ------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases  # due lines claimed by a time compared in SQL
 def test_a_cron_schedule_puts_the_next_check_on_the_next_five_minute_mark(app, client, world):
     l1 = world.channels["L1"]
     save(app, l1, now=datetime(2026, 11, 27, 14, 32, 5, tzinfo=UTC), check_cron="*/5 * * * *")
@@ -427,6 +432,7 @@ def test_a_cron_schedule_puts_the_next_check_on_the_next_five_minute_mark(app, c
     assert before < next_check <= before + timedelta(minutes=5)
 
 
+@pytest.mark.both_databases  # the next check's time stored and read back
 def test_a_cron_schedule_on_29_february_waits_for_the_leap_year(app, world):
     l1 = world.channels["L1"]
     save(app, l1, now=datetime(2026, 11, 27, 14, 32, 5, tzinfo=UTC), check_cron="0 6 29 2 *")
@@ -449,6 +455,7 @@ def test_an_invalid_cron_schedule_is_refused(client, world, expression):
     assert client.get(f"/api/v1/channels/{l1}", headers=world.auth("admin")).get_json() == before
 
 
+@pytest.mark.both_databases  # a failed check decided under the line's row lock
 def test_a_check_written_to_the_file_drop_but_not_settled_on_disk_fails_at_once(app, monkeypatch):
     from tracker.channels.filedrop import FileDropTransport
 
@@ -466,6 +473,7 @@ def test_a_check_written_to_the_file_drop_but_not_settled_on_disk_fails_at_once(
     assert channel_row(app, l1).consecutive_failures == 1
 
 
+@pytest.mark.both_databases  # checks expired by their windows compared in SQL
 def test_a_line_that_goes_down_is_shown_on_the_board_and_the_queue_and_logged(checked_app, caplog):
     app, client = checked_app, checked_app.test_client()
     world = build_world(app)
@@ -484,6 +492,7 @@ def test_a_line_that_goes_down_is_shown_on_the_board_and_the_queue_and_logged(ch
         assert "3 checks in a row unconfirmed;\n      never confirmed." in shown, page
 
 
+@pytest.mark.both_databases  # an expired check's claim, then its answer under the line's row lock
 def test_an_answer_given_in_time_and_logged_after_the_window_closed_still_counts(checked_app):
     app = checked_app
     world = build_world(app)
@@ -497,6 +506,7 @@ def test_an_answer_given_in_time_and_logged_after_the_window_closed_still_counts
     assert (line.health, line.consecutive_failures) == (ChannelHealth.OK, 0), "the line worked after all"
 
 
+@pytest.mark.both_databases  # checks expired in SQL after a newer one was decided
 def test_an_older_check_running_out_after_a_newer_one_was_confirmed_leaves_the_line_good(checked_app):
     app = checked_app
     world = build_world(app)
@@ -519,6 +529,7 @@ def test_an_older_check_running_out_after_a_newer_one_was_confirmed_leaves_the_l
     assert (line.health, line.consecutive_failures) == (ChannelHealth.OK, 0), "the newest check says the line works"
 
 
+@pytest.mark.both_databases  # the window stored and compared; the sweep's in SQL
 def test_a_link_used_after_the_window_closed_is_refused_even_before_the_sweep_judged_it(checked_app, smtp_server):
     app, client = checked_app, checked_app.test_client()
     world = build_world(app)
@@ -535,6 +546,7 @@ def test_a_link_used_after_the_window_closed_is_refused_even_before_the_sweep_ju
     assert expire(app, utcnow()) == 1 and channel_row(app, l1).health is ChannelHealth.DEGRADED
 
 
+@pytest.mark.both_databases  # the answer claims the pending check under the line's row lock
 def test_the_lines_own_liaison_logs_the_answer_from_my_queue_and_no_one_else_of_their_rank(checked_app):
     app = checked_app
     world = build_world(app)
@@ -563,6 +575,7 @@ def test_the_lines_own_liaison_logs_the_answer_from_my_queue_and_no_one_else_of_
     assert (check_row(app, check_id).outcome, check_row(app, check_id).answered_by) == (CheckOutcome.OK, "Maj Petrov")
 
 
+@pytest.mark.both_databases  # alerts claimed by schedulers at once
 def test_a_line_whose_health_changes_is_told_to_every_supervisor_once_and_to_no_line(mail_app, smtp_server):
     """A line going degraded, down or working again was shown on the board and logged, but told to no one:
     a desk with nobody at the board learned of it when an escalation failed. Each change now goes to every
@@ -617,6 +630,7 @@ def told(smtp_server, first: int = 0) -> list[tuple[str, str, str]]:
     ]
 
 
+@pytest.mark.both_databases  # alert claims and their lapse compared in SQL
 def test_a_lines_changes_are_told_in_order_each_as_it_left_the_line_even_after_an_outage(mail_app, smtp_server):
     """Two changes told together both gave the line's run as it was at sending time (DEGRADED said
     3 checks unconfirmed), and a change whose alert failed was overtaken by the next one: a supervisor
@@ -656,6 +670,7 @@ def test_a_lines_changes_are_told_in_order_each_as_it_left_the_line_even_after_a
     assert "is now DOWN (it was DEGRADED)" in down and "Checks in a row unconfirmed: 3." in down, down
 
 
+@pytest.mark.both_databases  # alert claims; a check expired in SQL
 def test_an_answer_logged_after_the_window_closed_tells_the_supervisors_the_line_works_again(mail_app, smtp_server):
     """The sweep closed the window and the supervisors were told DEGRADED; the answer, given in time,
     was logged later and put the line right, and nobody was told: the check's alert was marked sent
@@ -684,6 +699,7 @@ def test_an_answer_logged_after_the_window_closed_tells_the_supervisors_the_line
     assert re.search(r'data-change="degraded">changed from degraded;\s*supervisors told \d{4}-', page), page[-3000:]
 
 
+@pytest.mark.both_databases  # two decisions serialised by the line's row lock
 def test_two_decisions_on_one_line_at_once_follow_each_other(checked_app):
     """Two checks of one line decided at once (a sweep and an undeliverable check) each read the line's
     health before the other's decision was committed: both found the line OK and both recorded the
@@ -729,6 +745,7 @@ def test_two_decisions_on_one_line_at_once_follow_each_other(checked_app):
     )
 
 
+@pytest.mark.both_databases  # alert claims and their order in SQL
 def test_a_late_answer_is_told_after_the_change_it_overturned(mail_app, smtp_server):
     """A late answer was decided as of the time it was given, and a line's changes are told in the order
     decided: its change (DOWN -> DEGRADED) went before the still untold DOWN it overturned, and the
