@@ -118,6 +118,32 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("backend", BACKENDS if both else BACKENDS[:1], indirect=True)
 
 
+def pytest_collection(session):
+    """On a fresh clone every worker rewrote the asserts of every test module itself (pytest keeps a module
+    once rewritten in __pycache__, but the workers import them in the same order at the same time): 15 s of
+    a worker's 22 s of collecting, against 7 s once the cache is there. Each worker first imports its share
+    of the modules, the others' shares come from the cache they write, and collection goes on as ever
+    (a module already imported is taken as it is; one that fails to import is reported by the collection)."""
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if count < 2 or not worker.removeprefix("gw").isdigit():
+        return
+    from _pytest.pathlib import import_path
+
+    config = session.config
+    modules = sorted(Path(__file__).parent.rglob("test_*.py"))
+    for path in modules[int(worker.removeprefix("gw")) :: count]:
+        try:
+            import_path(
+                path,
+                mode=config.getoption("importmode"),
+                root=config.rootpath,
+                consider_namespace_packages=config.getini("consider_namespace_packages"),
+            )
+        except Exception:  # noqa: BLE001 - the collection imports it again and reports what is wrong
+            continue
+
+
 def pytest_collection_modifyitems(items):
     """Hand out the longest tests first, so that the workers finish together rather than one starting
     a 30 s test when the other has nothing left: the scheduler-process and thread-race tests of
