@@ -15,12 +15,15 @@ unexport PYTHONDONTWRITEBYTECODE
 .PHONY: install install-dev browser run test test-fast screenshots lint bench boundaries vendor clean
 
 # The requirements are installed with uv (from PyPI, pinned): pip took ~30 s of CPU resolving our pinned
-# files, uv takes ~5 s. Where uv cannot be had or fails, pip installs them as before (INSTALL below).
+# files, uv takes ~5 s. Where pip is told to use another index than PyPI (PIP_INDEX_URL, index-url in
+# pip's configuration), where uv cannot be had or where it fails, pip installs them as before (INSTALL).
 UV_VERSION := 0.13.9
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --disable-pip-version-check --no-compile -q uv==$(UV_VERSION) \
-	  || echo "Note: uv could not be installed; pip installs the requirements instead."
+	@if [ -z "$${PIP_INDEX_URL:-}" ] && ! $(PY) -m pip config get global.index-url >/dev/null 2>&1 \
+	  && ! $(PY) -m pip config get install.index-url >/dev/null 2>&1; then \
+	  $(PY) -m pip install --disable-pip-version-check --no-compile -q uv==$(UV_VERSION) \
+	  || echo "Note: uv could not be installed; pip installs the requirements instead."; fi
 INSTALL = { [ -x $(VENV)/bin/uv ] && UV_HTTP_TIMEOUT=$${UV_HTTP_TIMEOUT:-20} $(VENV)/bin/uv pip install --python $(PY) -r $(1); } \
 	  || $(PY) -m pip install --disable-pip-version-check --no-compile --progress-bar on -r $(1)
 
