@@ -30,13 +30,13 @@ INSTALL = { [ -x $(VENV)/bin/uv ] && UV_HTTP_TIMEOUT=$${UV_HTTP_TIMEOUT:-20} $(V
 # The runtime only (what `make run` needs); uv (or pip) shows what it fetches and installs.
 $(RUNTIME): requirements.txt | $(VENV)/bin/python
 	@echo "Installing the runtime requirements into $(VENV) ..."
-	$(call INSTALL,requirements.txt)
+	@$(call INSTALL,requirements.txt)
 	@touch $(RUNTIME)
 
 # The runtime plus the test, lint and benchmark tools.
 $(DEV): $(RUNTIME) requirements-dev.txt
 	@echo "Installing the test and lint tools into $(VENV) ..."
-	$(call INSTALL,requirements-dev.txt)
+	@$(call INSTALL,requirements-dev.txt)
 	@touch $(DEV)
 
 install: $(RUNTIME)
