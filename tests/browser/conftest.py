@@ -55,6 +55,7 @@ class Person:
     def screenshot(self, name: str, page: Page | None = None) -> None:
         """Save a full-page screenshot as tests/browser/screenshots/<name>.png, when asked (SAVE_SCREENSHOTS)."""
         if SAVE_SCREENSHOTS:
+            SCREENSHOTS.mkdir(exist_ok=True)
             (page or self.page).screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
@@ -71,7 +72,6 @@ def browser():
             f"browser tests need Debian's chromium at {CHROMIUM} (`make test` installs it with apt-get; "
             "no browser is ever downloaded)"
         )
-    SCREENSHOTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         yield chromium
