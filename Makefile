@@ -1,6 +1,13 @@
 # Development entry points. `make run` and `make test` are the README's two commands.
 VENV   ?= .venv
-PYTHON ?= python3
+# The interpreter the virtualenv is made from (`make PYTHON=python3.12 ...` picks another; an existing
+# .venv is kept until `make clean`). Debian's own /usr/bin/python3 where it is 3.11 or newer and has venv: it
+# is built with profile-guided and link-time optimisation and linked statically, and the whole suite took 12%
+# less CPU on it (375 against 424 core-seconds, same machine, same commit) than on the python3 first on this
+# kind of machine's PATH, built from source without them (as pyenv builds by default). Else python3 from PATH.
+SYSTEM_PYTHON := /usr/bin/python3
+PYTHON ?= $(shell $(SYSTEM_PYTHON) -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' \
+  2>/dev/null && echo $(SYSTEM_PYTHON) || echo python3)
 PY     := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app wsgi
 RUNTIME := $(VENV)/.installed-runtime
