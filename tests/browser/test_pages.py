@@ -102,7 +102,7 @@ def test_main_pages_fit_the_screen_at_a_desktop_and_a_phone_width(app, scheduler
 def test_every_main_page_loads_only_from_the_apps_own_origin(app, sign_in, live_server):
     world = build_world(app)
     reference = file_incident(app.test_client(), world)["reference"]
-    duty = sign_in("duty")  # the sign-in page and the board
+    duty = sign_in("duty", through_form=True)  # the sign-in page and the board
     page = duty.page
     with page.expect_request("**/board/rows*", timeout=10_000):  # the board's own polling counts too
         pass
