@@ -33,11 +33,12 @@ from tests.exercise_support import notice
 from tests.support import World, build_world, incident_payload, run_filing_checks
 from tracker import create_app, dispatch
 from tracker.db import engine_of, session_scope
-from tracker.models import Call, ExchangeMessage, Incident, Role, User, Watch
+from tracker.models import Call, ExchangeMessage, Incident, Role, User, Watch, WebSession
 from tracker.services.accounts import people
 from tracker.services.engine import decisions, notify
 from tracker.services.exchanges import receipts
 from tracker.timeutil import isoformat, utcnow
+from tracker.web.auth import SESSION_KEY
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 ACCOUNTS = {"duty": "duty", "liaison_member": "liaison", "liaison_other": "outsider"}
@@ -59,6 +60,9 @@ class Stage:
     world: World
     counter: count = field(default_factory=lambda: count(1))
     start: datetime = field(default_factory=lambda: utcnow().replace(microsecond=0) - timedelta(days=1))
+    # Each principal's session cookie as its sign-in set it, kept while every one of them still holds
+    # (signed_in_clients): the pages' cases signed in seven times each, a tenth of the module's time.
+    cookies: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -361,25 +365,59 @@ class Scene:
             return receipts.link_for(dispatch.ack_links(self.app), message, utcnow()).token
 
 
-def _signed_in(app, username: str, password: str):
+def _signed_in(app, username: str, password: str) -> str:
+    """Sign in as username through the form; return the session cookie it set."""
     client = app.test_client()
     answer = client.post("/signin", data={"username": username, "password": password})
     assert answer.status_code == 302, f"{username} could not sign in: {answer.status_code}"
-    return client
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None, f"signing in as {username} set no session cookie: {answer.headers}"
+    return cookie.value
 
 
-def signed_in_clients(scene: Scene) -> dict:
-    """A client per principal; the revoked principal is a user of its own, deactivated once signed in."""
-    clients = {ANONYMOUS: scene.app.test_client()}
-    for principal, username in ACCOUNTS.items():
-        if principal != REVOKED:
-            clients[principal] = _signed_in(scene.app, username, f"{username}-password")
+def _sign_in_everyone(scene: Scene) -> dict[str, str]:
+    """Each principal's session cookie; the revoked principal is a user of its own, deactivated once signed in."""
+    cookies = {
+        principal: _signed_in(scene.app, username, f"{username}-password")
+        for principal, username in ACCOUNTS.items()
+        if principal != REVOKED
+    }
     with session_scope(scene.app) as session:
         gone = people.create_user(session, scene.unique("leaver"), "leaver-password", Role.DUTY_OFFICER, by=None)
         username = gone.username
-    clients[REVOKED] = _signed_in(scene.app, username, "leaver-password")
+    cookies[REVOKED] = _signed_in(scene.app, username, "leaver-password")
     with session_scope(scene.app) as session:
         session.scalars(select(User).where(User.username == username)).one().active = False
+    return cookies
+
+
+def _still_as_signed_in(app, cookies: dict[str, str]) -> bool:
+    """Whether every principal's session is live and the revoked principal's user still deactivated: a case
+    may have signed one out or changed a password (each ends the caller's sessions)."""
+    serializer = app.session_interface.get_signing_serializer(app)
+    ids = {principal: serializer.loads(value)[SESSION_KEY] for principal, value in cookies.items()}
+    with session_scope(app) as session:
+        live = set(
+            session.scalars(
+                select(WebSession.id).where(WebSession.id.in_(ids.values()), WebSession.revoked_at.is_(None))
+            )
+        )
+        gone = session.scalar(
+            select(User.active).join(WebSession, WebSession.user_id == User.id).where(WebSession.id == ids[REVOKED])
+        )
+    return gone is False and all(ids[principal] in live for principal in ids if principal != REVOKED)
+
+
+def signed_in_clients(scene: Scene) -> dict:
+    """A client per principal, each with its session cookie: signed in once for the module, again after a
+    case ended a session (_still_as_signed_in); each case's clients start from the cookies as signed in."""
+    stage = scene.stage
+    if not stage.cookies or not _still_as_signed_in(stage.app, stage.cookies):
+        stage.cookies = _sign_in_everyone(scene)
+    clients = {ANONYMOUS: scene.app.test_client()}
+    for principal, value in stage.cookies.items():
+        clients[principal] = scene.app.test_client()
+        clients[principal].set_cookie(scene.app.config["SESSION_COOKIE_NAME"], value)
     return clients
 
 
