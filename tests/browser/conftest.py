@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 from werkzeug.serving import make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -106,36 +107,104 @@ def _closed_before_serving(app):
     return wsgi
 
 
-@pytest.fixture
-def live_server(app) -> Iterator[str]:
-    """Serve the app with werkzeug's threaded WSGI server on a free local port; yield its origin."""
-    server = make_server("127.0.0.1", 0, _closed_before_serving(app), threaded=True)
+class _Serving:
+    """The WSGI app of the worker's one server: the running test's app, or 503 between tests."""
+
+    def __init__(self):
+        self.app = None
+
+    def __call__(self, environ, start_response):
+        app = self.app
+        if app is None:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"no browser test is running"]
+        return app(environ, start_response)
+
+
+@pytest.fixture(scope="session")
+def _server() -> Iterator[tuple[str, _Serving]]:
+    """Werkzeug's threaded WSGI server on a free local port, for the worker's browser tests one after another:
+    the origin stays the same, so the browser contexts made for one test serve the next (open_browser)."""
+    serving = _Serving()
+    server = make_server("127.0.0.1", 0, serving, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
-    origin = f"http://127.0.0.1:{server.server_port}"
-    app.config["PUBLIC_URL"] = origin  # links in messages point at this server
-    yield origin
+    yield f"http://127.0.0.1:{server.server_port}", serving
     server.shutdown()
     thread.join(timeout=5)
     server.server_close()
 
 
 @pytest.fixture
-def open_browser(browser, live_server):
-    """Open a new browser context (another person's browser) at the given width, not signed in."""
-    contexts: list[BrowserContext] = []
+def live_server(app, _server) -> Iterator[str]:
+    """Serve the app (werkzeug's threaded WSGI server on a local port); yield its origin."""
+    origin, serving = _server
+    app.config["PUBLIC_URL"] = origin  # links in messages point at this server
+    serving.app = _closed_before_serving(app)
+    yield origin
+    serving.app = None
+
+
+@pytest.fixture(scope="session")
+def _contexts(browser) -> Iterator[dict[int, list[tuple[BrowserContext, Page]]]]:
+    """Browser contexts not in use, by screen width, each with a page kept open on the app's icon.
+
+    Chromium spent most of the browser tests' CPU starting a renderer process for each person's first page
+    (a context is about 0.35 s with its first page and two loads, measured; about 0.22 s in a kept context
+    whose open page keeps the site's renderer process running). A context is cleaned and kept after each
+    test (open_browser) rather than closed; the kept page shows the icon, runs no script and asks nothing."""
+    idle: dict[int, list[tuple[BrowserContext, Page]]] = {}
+    yield idle
+    for kept in idle.values():
+        for context, _ in kept:
+            context.close()
+
+
+def _cleaned(context: BrowserContext, keeper: Page, origin: str) -> bool:
+    """Leave the context as a new one but for its kept page: no other page, and nothing kept for the origin
+    (cookies, local storage, the HTTP cache...). False when that could not be done (the context is then
+    closed, not kept)."""
+    try:
+        for page in context.pages:
+            if page != keeper:
+                page.close()
+        devtools = context.new_cdp_session(keeper)
+        devtools.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+        devtools.send("Network.clearBrowserCache")
+        devtools.detach()
+        context.clear_cookies()
+        context.set_default_timeout(10_000)
+    except PlaywrightError:
+        return False
+    return context.pages == [keeper]
+
+
+@pytest.fixture
+def open_browser(browser, live_server, _contexts):
+    """Open a new browser context (another person's browser) at the given width, not signed in: one made for
+    an earlier test and cleaned (_contexts, _cleaned), or a new one."""
+    taken: list[tuple[int, BrowserContext, Page]] = []
 
     def open_(width: int = 1280) -> Person:
-        context = browser.new_context(
-            base_url=live_server, viewport={"width": width, "height": SCREEN_HEIGHTS.get(width, 800)}
-        )
-        context.set_default_timeout(10_000)
-        contexts.append(context)
+        idle = _contexts.setdefault(width, [])
+        if idle:
+            context, keeper = idle.pop()
+        else:
+            context = browser.new_context(
+                base_url=live_server, viewport={"width": width, "height": SCREEN_HEIGHTS.get(width, 800)}
+            )
+            context.set_default_timeout(10_000)
+            keeper = context.new_page()
+            keeper.goto("/static/favicon.svg")
+        taken.append((width, context, keeper))
         return Person(context, live_server)
 
     yield open_
-    for context in contexts:
-        context.close()
+    for width, context, keeper in taken:
+        if _cleaned(context, keeper, live_server):
+            _contexts[width].append((context, keeper))
+        else:
+            context.close()
 
 
 # Where sign-in lands a role other than on the board itself (web/board.py landing).
