@@ -149,9 +149,9 @@ def live_server(app, _server) -> Iterator[str]:
 def _contexts(browser) -> Iterator[dict[int, list[tuple[BrowserContext, Page]]]]:
     """Browser contexts not in use, by screen width, each with a page kept open on the app's icon.
 
-    Chromium spent most of the browser tests' CPU starting a renderer process for each person's first page
-    (a context is about 0.35 s with its first page and two loads, measured; about 0.22 s in a kept context
-    whose open page keeps the site's renderer process running). A context is cleaned and kept after each
+    Chromium started a renderer process for each person's first page: a new context cost about 0.35 s of its
+    CPU with that page and two loads, a kept context whose open page keeps the site's renderer process running
+    about 0.22 s (measured; a kept context without that page saved nothing). A context is cleaned and kept after each
     test (open_browser) rather than closed; the kept page shows the icon, runs no script and asks nothing."""
     idle: dict[int, list[tuple[BrowserContext, Page]]] = {}
     yield idle
