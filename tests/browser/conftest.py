@@ -6,6 +6,7 @@ pytest-playwright was looked at: launching Debian's Chromium with these argument
 several people a context each would mean overriding most of its fixtures, so these few are ours.
 """
 
+import contextlib
 import os
 import re
 import threading
@@ -107,6 +108,14 @@ def _closed_before_serving(app):
     return wsgi
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Note on the test whether its call passed (open_browser keeps its contexts only then)."""
+    outcome = yield
+    if call.when == "call":
+        item._call_passed = outcome.get_result().passed
+
+
 class _Serving:
     """The WSGI app of the worker's one server: the running test's app, or 503 between tests."""
 
@@ -180,9 +189,10 @@ def _cleaned(context: BrowserContext, keeper: Page, origin: str) -> bool:
 
 
 @pytest.fixture
-def open_browser(browser, live_server, _contexts):
+def open_browser(request, browser, live_server, _contexts):
     """Open a new browser context (another person's browser) at the given width, not signed in: one made for
-    an earlier test and cleaned (_contexts, _cleaned), or a new one."""
+    an earlier test and cleaned (_contexts, _cleaned), or a new one. A test that failed closes its contexts:
+    a renderer it left stuck would be the kept page's, shared with the next test's pages."""
     taken: list[tuple[int, BrowserContext, Page]] = []
 
     def open_(width: int = 1280) -> Person:
@@ -200,11 +210,13 @@ def open_browser(browser, live_server, _contexts):
         return Person(context, live_server)
 
     yield open_
+    passed = getattr(request.node, "_call_passed", False)  # a failed test's renderer may be what failed
     for width, context, keeper in taken:
-        if _cleaned(context, keeper, live_server):
+        if passed and _cleaned(context, keeper, live_server):
             _contexts[width].append((context, keeper))
         else:
-            context.close()
+            with contextlib.suppress(PlaywrightError):
+                context.close()
 
 
 # Where sign-in lands a role other than on the board itself (web/board.py landing).
@@ -254,4 +266,11 @@ def _session_cookie(app, username: str, origin: str) -> dict:
     )
     cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
     assert cookie is not None, f"signing in as {username} set no session cookie: {answer.headers}"
-    return {"name": cookie.key, "value": cookie.value, "url": origin, "httpOnly": True, "sameSite": "Lax"}
+    same_site = (cookie.same_site or "Lax").capitalize()
+    return {
+        "name": cookie.key,
+        "value": cookie.value,
+        "url": origin,
+        "httpOnly": cookie.http_only,
+        "sameSite": same_site,
+    }

@@ -392,8 +392,9 @@ def _sign_in_everyone(scene: Scene) -> dict[str, str]:
 
 
 def _still_as_signed_in(app, cookies: dict[str, str]) -> bool:
-    """Whether every principal's session is live and the revoked principal's user still deactivated: a case
-    may have signed one out or changed a password (each ends the caller's sessions)."""
+    """Whether every principal's session is live (the revoked principal's too: its refusal must come from its
+    deactivated user, not from a session ended) and that user still deactivated: a case may have signed one
+    out or changed a password (each ends the caller's sessions)."""
     serializer = app.session_interface.get_signing_serializer(app)
     ids = {principal: serializer.loads(value)[SESSION_KEY] for principal, value in cookies.items()}
     with session_scope(app) as session:
@@ -405,7 +406,7 @@ def _still_as_signed_in(app, cookies: dict[str, str]) -> bool:
         gone = session.scalar(
             select(User.active).join(WebSession, WebSession.user_id == User.id).where(WebSession.id == ids[REVOKED])
         )
-    return gone is False and all(ids[principal] in live for principal in ids if principal != REVOKED)
+    return gone is False and set(ids.values()) <= live  # the revoked principal's session too: refused for its user
 
 
 def signed_in_clients(scene: Scene) -> dict:
