@@ -6,11 +6,10 @@ amend-390.png, amended-390.png, file-1280.png."""
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser_support import sideways
 from tests.support import build_world, file_incident
 
 pytestmark = pytest.mark.browser
-
-SIDEWAYS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
 def test_a_duty_officer_amends_an_incident_on_a_phone(app, sign_in):
@@ -23,7 +22,7 @@ def test_a_duty_officer_amends_an_incident_on_a_phone(app, sign_in):
     page.get_by_role("link", name="Amend").click()
     expect(page.get_by_role("heading", name=f"Amend {reference}")).to_be_visible()
     expect(page.locator("details.observed-forces")).not_to_have_attribute("open", "")
-    assert page.evaluate(SIDEWAYS) <= 0, "the amend page scrolls sideways at 390 px"
+    assert sideways(page) <= 0, "the amend page scrolls sideways at 390 px"
 
     page.get_by_label("Precedence").select_option("Z")
     page.get_by_label("Closest approach, horizontal").fill("0.3")
@@ -36,7 +35,7 @@ def test_a_duty_officer_amends_an_incident_on_a_phone(app, sign_in):
     expect(page.locator("dl.facts").first).to_contain_text("0.3 NM (556 m) horizontally")
     expect(page.locator(".addendum")).to_contain_text("two missiles under the wings")
     expect(page.locator("ol.timeline")).to_contain_text("Precedence: O → Z")
-    assert page.evaluate(SIDEWAYS) <= 0, "the amended incident page scrolls sideways at 390 px"
+    assert sideways(page) <= 0, "the amended incident page scrolls sideways at 390 px"
     duty.screenshot("amended-390", page)
     assert not duty.page_errors, duty.page_errors
 

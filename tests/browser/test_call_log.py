@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from tests.browser_support import sideways
 from tests.exchange_support import LINE, acknowledged_incident, add_counterpart_line
 from tests.exchange_support import open_exchange as open_via_api
 from tests.support import build_world, outbox_files
@@ -22,7 +23,6 @@ pytestmark = pytest.mark.browser
 
 THEY_SAID = "Eastland MoD: the aircraft was on a training flight; they will send its track."
 ACTION = "Eastland sends the radar track of the aircraft"
-SIDEWAYS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
 def notifications(app) -> int:
@@ -45,7 +45,7 @@ def test_a_call_logged_on_a_phone_sends_nothing_and_its_action_goes_overdue(app,
     page.locator(f'article[data-exchange="{xid}"]').get_by_role("link", name="Log a call").click()
     expect(page.get_by_role("heading", name="Log a call")).to_be_visible()
     expect(page.get_by_label("Line")).to_have_value(str(world.channels[LINE]))
-    assert page.evaluate(SIDEWAYS) <= 0, "the start page scrolls sideways at 390 px"
+    assert sideways(page) <= 0, "the start page scrolls sideways at 390 px"
     page.get_by_role("button", name="Call started").click()
 
     expect(page.locator("p.flash.success")).to_contain_text("Call started")
@@ -56,7 +56,7 @@ def test_a_call_logged_on_a_phone_sends_nothing_and_its_action_goes_overdue(app,
     page.locator("#actions-0-party").select_option("them")
     page.locator("#actions-0-due_in").select_option(label="2 h")
     liaison.screenshot("call-log-started", page)
-    assert page.evaluate(SIDEWAYS) <= 0, "the call page scrolls sideways at 390 px"
+    assert sideways(page) <= 0, "the call page scrolls sideways at 390 px"
     page.get_by_role("button", name="Call ended").click()
     ended_at = utcnow()
 
@@ -72,7 +72,7 @@ def test_a_call_logged_on_a_phone_sends_nothing_and_its_action_goes_overdue(app,
     panel_call = page.locator(f'article[data-exchange="{xid}"] .call-list li.call')
     expect(panel_call).to_contain_text(THEY_SAID)
     expect(panel_call).to_contain_text("Orlov")
-    assert page.evaluate(SIDEWAYS) <= 0, "the incident page scrolls sideways at 390 px"
+    assert sideways(page) <= 0, "the incident page scrolls sideways at 390 px"
 
     jobs.deliver(app)
     assert notifications(app) == queued, "logging a call queued a message"
@@ -93,6 +93,6 @@ def test_a_call_logged_on_a_phone_sends_nothing_and_its_action_goes_overdue(app,
     expect(panel_call.locator("li.action")).to_have_class("action action-overdue")
     expect(page.locator("ol.timeline")).to_contain_text("action overdue")
     liaison.screenshot("call-log-overdue", page)
-    assert page.evaluate(SIDEWAYS) <= 0
+    assert sideways(page) <= 0
     assert liaison.foreign_requests() == []
     assert liaison.page_errors == []

@@ -7,6 +7,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser_support import sideways
 from tests.exchange_support import REQUEST, acknowledged_incident, add_counterpart_line, move
 from tests.exchange_support import open_exchange as open_via_api
 from tests.support import build_world
@@ -60,7 +61,7 @@ def test_an_overdue_exchange_stands_out_and_a_meeting_request_starts_a_countdown
     theirs.get_by_role("button", name="Approve").click()
     expect(supervisor.page.locator("p.flash.success")).to_contain_text("Text approved: it may be sent now.")
     supervisor.screenshot("exchange-panel-approve-phone", supervisor.page)
-    assert supervisor.page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
+    assert sideways(supervisor.page) <= 0, "no sideways scrolling"
     page.reload()
     exchange = page.locator(f'article[data-exchange="{xid}"]')
     exchange.get_by_role("button", name="Send").click()

@@ -5,13 +5,12 @@ no page scrolls sideways. Screenshots: exercises-390.png, exercise-390.png, exer
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser_support import sideways
 from tests.exercise_support import create, hours
 from tests.support import build_world
 from tracker.timeutil import isoformat
 
 pytestmark = pytest.mark.browser
-
-SIDEWAYS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
 def test_flags_and_our_briefings_on_a_phone(app, sign_in):
@@ -38,7 +37,7 @@ def test_flags_and_our_briefings_on_a_phone(app, sign_in):
     expect(rampart.locator('[data-check="notified_late"]')).to_contain_text("notified late (para. 38)")
     expect(rampart.locator('[data-check="near_threshold"]')).to_contain_text("(para. 47.4)")
     supervisor.screenshot("exercises-390", page)
-    assert page.evaluate(SIDEWAYS) <= 0, "the register scrolls sideways at 390 px"
+    assert sideways(page) <= 0, "the register scrolls sideways at 390 px"
 
     page.get_by_role("link", name="NORTHERN SHIELD", exact=True).click()
     expect(page.get_by_role("heading", name="Record a briefing")).to_be_visible()
@@ -53,10 +52,10 @@ def test_flags_and_our_briefings_on_a_phone(app, sign_in):
     # The briefing is our notification (none other on record), 30 days before the start: late.
     expect(page.locator('.vd-checks [data-check="notified_late"]')).to_contain_text("(para. 38)")
     supervisor.screenshot("exercise-390", page)
-    assert page.evaluate(SIDEWAYS) <= 0, "the exercise page scrolls sideways at 390 px"
+    assert sideways(page) <= 0, "the exercise page scrolls sideways at 390 px"
 
     page.goto("/exercises/ours")
     expect(page.locator('section[data-exercise="NORTHERN SHIELD"]')).to_contain_text("notified late")
     supervisor.screenshot("exercise-ours-390", page)
-    assert page.evaluate(SIDEWAYS) <= 0, "our exercises scroll sideways at 390 px"
+    assert sideways(page) <= 0, "our exercises scroll sideways at 390 px"
     assert ours["id"] and supervisor.page_errors == [], supervisor.page_errors

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from tests.browser_support import sideways, styled
 from tests.exchange_support import LINE, add_counterpart_line
 from tests.support import build_world, file_incident
 from tracker.db import session_scope
@@ -18,7 +19,6 @@ from tracker.timeutil import utcnow
 
 pytestmark = pytest.mark.browser
 
-SIDEWAYS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 NOTES = "L2 is down since 0400Z: use the L3 duty desk. Eastland owes us the track of the intercept."
 
 
@@ -68,7 +68,7 @@ def test_a_watch_is_handed_over_and_signed_for_on_phones(app, live_server, sign_
     page.get_by_label("Incident (reference, if it is about one)").fill(refs["flash_open"])
     page.get_by_role("button", name="Log it").click()
     expect(page.locator("ol.watch-log li")).to_contain_text(refs["flash_open"])
-    assert page.evaluate(SIDEWAYS) <= 0, "the watch page scrolls sideways at 390 px"
+    assert sideways(page) <= 0, "the watch page scrolls sideways at 390 px"
     page.get_by_label("Hand over to").select_option("liaison")
     page.get_by_label("Notes for the incoming officer").fill(NOTES)
     page.get_by_role("button", name="Prepare the brief").click()
@@ -90,7 +90,7 @@ def test_a_watch_is_handed_over_and_signed_for_on_phones(app, live_server, sign_
     expect(page.locator("[data-waiting]")).to_contain_text("Waiting for liaison to sign")
     expect(page.get_by_role("button", name="Sign for the watch")).to_have_count(0)  # not the outgoing officer's
     duty.screenshot("handover-brief", page)
-    assert page.evaluate(SIDEWAYS) <= 0, "the brief scrolls sideways at 390 px"
+    assert sideways(page) <= 0, "the brief scrolls sideways at 390 px"
     handover_path = page.url.removeprefix(live_server)
 
     liaison = sign_in("liaison", 390)
@@ -102,7 +102,7 @@ def test_a_watch_is_handed_over_and_signed_for_on_phones(app, live_server, sign_
     expect(other.locator("p.flash.success")).to_contain_text("you have the watch at Duty desk")
     expect(other.locator("[data-signed]")).to_contain_text("Signed by liaison")
     liaison.screenshot("handover-signed", other)
-    assert other.evaluate(SIDEWAYS) <= 0
+    assert sideways(other) <= 0
 
     record = client.get(f"/api/v1{handover_path}", headers=world.auth("supervisor")).get_json()
     assert (record["outgoing"], record["incoming"]) == ("duty", "liaison")
@@ -129,5 +129,6 @@ def test_an_empty_watch_log_is_not_numbered_as_one_line(app, sign_in):
     page.get_by_role("button", name="Start the watch").click()
     empty = page.locator("ol.watch-log li.empty")
     expect(empty).to_have_text("Nothing logged yet.")
+    styled(page)
     style = empty.evaluate("li => { const s = getComputedStyle(li); return [s.display, s.listStyleType]; }")
     assert style[0] != "list-item" or style[1] == "none", f"the empty log is numbered: {style}"

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser_support import sideways
 from tests.support import build_world, file_incident, run_filing_checks
 from tracker.db import session_scope
 from tracker.models import ExerciseNotice, NotifiedVia
@@ -162,7 +163,7 @@ def test_map_fits_a_phone_without_scrolling_the_page_sideways(app, sign_in):
     box = page.locator("#map").bounding_box()
     assert box and box["width"] > 330 and box["height"] > 400, f"the map is {box} on a 390 x 844 phone"
     supervisor.screenshot("map-390")
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    overflow = sideways(page)
     assert overflow <= 0, f"the map page scrolls sideways by {overflow} px at 390 px"
     assert supervisor.foreign_requests() == [] and supervisor.page_errors == []
 

@@ -20,6 +20,7 @@ from playwright.sync_api import Page
 from sqlalchemy import select
 
 from tests.browser.conftest import SCREEN_HEIGHTS
+from tests.browser_support import sideways
 from tests.functional.test_authorization_matrix import DRAFTER, Scene, Stage
 from tests.support import build_world
 from tracker import dispatch
@@ -52,7 +53,6 @@ NOT_PAGES = {
 # whose role holds the page's permission.
 OWN_LISTS = {"board.queue": "liaison", "acknowledging.confirm_all": "liaison"}
 VIEWERS = (("supervisor", Role.SUPERVISOR), ("duty", Role.DUTY_OFFICER), ("admin", Role.ADMIN))
-OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 # A table scrolling sideways inside its card does not widen the page but hides its right-hand side.
 CLIPPED = """Array.from(document.querySelectorAll('.table-wrap'))
     .filter(wrap => wrap.scrollWidth > wrap.clientWidth + 1)
@@ -179,7 +179,7 @@ def too_wide(page: Page, path: str, width: int) -> str | None:
 def wider(page: Page, what: str, width: int) -> str | None:
     """How much wider than the screen the page is, which tables scroll inside their cards, headings broken, tick
     boxes too small; None: none of these."""
-    overflow, clipped, broken = page.evaluate(OVERFLOW), page.evaluate(CLIPPED), page.evaluate(BROKEN_HEADINGS)
+    overflow, clipped, broken = sideways(page), page.evaluate(CLIPPED), page.evaluate(BROKEN_HEADINGS)
     small = page.evaluate(SMALL_CHOICES)
     problems = [f"{width + overflow} px wide"] if overflow > 0 else []
     problems += [f"table {table} scrolls sideways" for table in clipped]

@@ -10,6 +10,7 @@ from email import policy
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser_support import sideways
 from tests.support import build_world, file_incident, outbox_files
 from tracker import jobs
 
@@ -20,8 +21,8 @@ POLL = 10_000  # ms: the lists poll every 3 s; leave room for a slow machine
 
 
 def assert_no_sideways_scroll(page: Page, what: str) -> None:
-    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert widths[0] <= widths[1], f"{what} scrolls sideways on a phone: scrollWidth {widths[0]} > {widths[1]}"
+    overflow = sideways(page)
+    assert overflow <= 0, f"{what} scrolls sideways on a phone by {overflow} px at {PHONE}"
 
 
 def statuses(client, world, references: list[str]) -> dict[str, str]:

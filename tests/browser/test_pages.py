@@ -7,6 +7,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser_support import sideways
 from tests.support import build_world, file_incident
 
 pytestmark = pytest.mark.browser
@@ -93,7 +94,7 @@ def test_main_pages_fit_the_screen_at_a_desktop_and_a_phone_width(app, scheduler
         if name in ("board", "queue"):  # the countdowns have started
             expect(page.locator("time.countdown").first).to_have_text(COUNTING)
         person.screenshot(f"{name}-{width}", page)
-        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        overflow = sideways(page)
         if overflow > 0:
             too_wide.append(f"{name} by {overflow} px")
     assert not too_wide, f"pages scroll sideways at {width} px: {', '.join(too_wide)}"

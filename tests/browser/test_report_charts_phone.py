@@ -5,6 +5,7 @@ the numbers still stand below. Screenshot: report-390.png."""
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser_support import sideways
 from tests.report_fixture import insert_fixture
 from tests.support import build_world
 
@@ -38,6 +39,6 @@ def test_report_charts_are_full_width_and_legible_on_a_phone(app, sign_in):
         assert drawn["font"] >= 11, f"chart {n} writes its labels at {drawn['font']:.1f} px"
         assert drawn["cut"] == [], f"chart {n} cuts {drawn['cut']} at the edge"
     expect(page.locator("#times-by_channel")).to_be_visible()  # the numbers, below the charts
-    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    assert sideways(page) <= 0
     person.screenshot("report-390")
     assert not person.page_errors, person.page_errors

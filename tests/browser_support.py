@@ -1,0 +1,16 @@
+"""What the browser tests measure of a page's layout and style, once its stylesheets have come."""
+
+from playwright.sync_api import Page
+
+
+def styled(page: Page) -> Page:
+    """The page after its load event. A page reached by a click or a form has its DOM before its stylesheets (each
+    one a conditional request), so a test waiting for an element can find it unstyled: laid out without them,
+    My queue was 543 px wide at 390 (a CI run), and an empty list still numbered."""
+    page.wait_for_load_state("load")
+    return page
+
+
+def sideways(page: Page) -> int:
+    """How many pixels the page scrolls sideways (0 or less: it does not), measured once it is styled."""
+    return styled(page).evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
