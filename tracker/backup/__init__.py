@@ -32,7 +32,7 @@ from ..config import SECRET_KEY_MIN_LENGTH
 from ..models import Incident, Notification, NotificationStatus, Runner, TimelineEvent
 from ..services.review import audit
 from ..timeutil import isoformat, utcnow
-from . import anchor
+from . import anchor, durable
 
 FORMAT = 1
 MANIFEST, SECRET = "manifest.json", "secret_key"
@@ -107,7 +107,7 @@ def _create(url: str, engine: str, created_at: str, path: Path, secret_key: str)
             _add_bytes(tar, MANIFEST, json.dumps(manifest, indent=2).encode())
             _add_bytes(tar, SECRET, secret_key.encode())
         archive.chmod(0o600)  # it holds the secret key
-        os.replace(archive, path)
+        durable.replace(archive, path)
     return manifest
 
 
@@ -349,7 +349,7 @@ def _put_secret(secret: str, instance: Instance) -> list[str]:
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
     with os.fdopen(handle, "w") as out:
         out.write(secret)
-    os.replace(temp, path)  # mkstemp made it 0600
+    durable.replace(temp, path)  # mkstemp made it 0600
     notes = [f"the secret key is back in {path}: links and sessions signed before the backup verify again"]
     if instance.secret_in_use not in (previous, secret):  # SECRET_KEY is set in the configuration
         notes = [

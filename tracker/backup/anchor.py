@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from ..services.review.audit import ChainHead
 from ..timeutil import isoformat, utcnow
+from . import durable
 
 
 def path_for(config: Mapping, instance_path: str) -> Path | None:
@@ -58,7 +59,7 @@ def write(path: Path | None, head: ChainHead) -> None:
     try:
         with os.fdopen(handle, "w") as out:
             json.dump(body, out)
-        os.replace(temp, path)
+        durable.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
