@@ -364,10 +364,11 @@ def lines_not_ok(session: Session) -> list[dict]:
 
 
 def exercises(session: Session, now: datetime, ahead: timedelta) -> list[dict]:
-    """Exercises under way at now or starting by now + ahead, the earliest start first."""
+    """Exercises under way at now (its end included, as the register counts it) or starting by now + ahead, the
+    earliest start first."""
     query = (
         select(ExerciseNotice)
-        .where(ExerciseNotice.ends_at > now, ExerciseNotice.starts_at <= now + ahead)
+        .where(ExerciseNotice.ends_at >= now, ExerciseNotice.starts_at <= now + ahead)
         .order_by(ExerciseNotice.starts_at, ExerciseNotice.id)
     )
     return [
