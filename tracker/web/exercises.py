@@ -146,6 +146,9 @@ def _detail(exercise, form):
     ), 422 if form.is_submitted() else 200
 
 
+BRIEFINGS = "briefings-title"  # the briefings' heading: a briefing recorded, or refused, shows the page there
+
+
 @bp.post("/<int:exercise_id>/briefings")
 @requires(Permission.EXERCISES_MANAGE)
 def brief(exercise_id: int):
@@ -161,7 +164,7 @@ def brief(exercise_id: int):
         else:
             if save(form, lambda s: briefings.record_briefing(s, exercise, data, current_user.username, utcnow())):
                 flash(f"Briefing on “{exercise.name}” recorded.", "success")
-                return redirect(url_for("exercises.view", exercise_id=exercise_id))
+                return redirect(url_for("exercises.view", exercise_id=exercise_id, _anchor=BRIEFINGS))
     return _detail(exercise, form)
 
 
