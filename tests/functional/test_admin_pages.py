@@ -1,5 +1,6 @@
 """The admin pages through the Flask test client: channels, policies, routing rules, users."""
 
+import dataclasses
 import html
 import re
 
@@ -212,7 +213,15 @@ def test_the_default_rule_changes_only_its_name_and_policy(app, world, two_rules
 
 INVALID = [
     # (what, path, form data, the field the error sits next to, input that must come back)
-    ("address", "/admin/channels/new", channel_form(transport="email", address="north desk"), "address", "north desk"),
+    (
+        "address",
+        "/admin/channels/new",
+        channel_form(transport="webhook", address="north desk"),
+        "address",
+        "north desk",
+    ),
+    # An e-mail line where no mail relay is configured: every message over it would fail for good.
+    ("no relay", "/admin/channels/new", channel_form(transport="email"), "transport", 'value="North desk"'),
     ("cron", "/admin/channels/new", channel_form(check_cron="hourly"), "check_cron", "hourly"),
     ("cron never due", "/admin/channels/new", channel_form(check_cron="0 6 31 2 *"), "check_cron", "0 6 31 2 *"),
     ("taken name", "/admin/channels/new", channel_form(name="L1", address="x@test.example"), "name", "x@test.example"),
@@ -335,11 +344,12 @@ def test_editing_a_channel_keeps_its_next_check_unless_the_schedule_changes(app,
 
 
 def test_a_supervisor_tests_a_channel_now_but_may_not_change_channels(app, world):
+    # A mail line made while a relay was configured, which the deployment has since lost (SMTP_HOST empty).
+    transports = app.extensions["tracker.transports"]
+    with_relay = {**transports, "email": dataclasses.replace(transports["email"], host="relay.test.example")}
     with session_scope(app) as session:
         ladder.save_channel(
-            session,
-            {"name": "Mail desk", "level": 2, "transport": "email", "address": "mail@test.example"},
-            app.extensions["tracker.transports"],
+            session, {"name": "Mail desk", "level": 2, "transport": "email", "address": "mail@test.example"}, with_relay
         )
     supervisor = sign_in(app, "supervisor")
     listing = supervisor.get("/admin/channels")

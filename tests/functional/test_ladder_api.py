@@ -1,6 +1,7 @@
 """Administering the ladder through the JSON API: channels, policies, routing rules, and the
 promise that a running incident keeps the ladder it was filed with."""
 
+import dataclasses
 import html
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ from tests.support import file_incident, sign_in
 from tracker import dispatch
 from tracker.db import session_scope
 from tracker.services.engine import escalation
+from tracker.services.incidents import ladder
 from tracker.timeutil import parse_moment
 
 ROUTE = {"domain": "air", "category": "unsafe_intercept", "precedence": "O", "escalation_risk": "serious"}
@@ -117,6 +119,8 @@ def test_a_hooks_secret_address_is_read_whole_only_by_those_who_manage_lines(cli
         # A bracket not closed: the URL parser raises on it, which answered 500.
         ({"transport": "webhook", "address": "http://[::1/hook"}, "address"),
         ({"transport": "webhook", "address": "https://[fe80::1%eth0/hook"}, "address"),
+        # No mail relay in this deployment (SMTP_HOST empty): every message over the line would fail for good.
+        ({"transport": "email"}, "transport"),
     ],
 )
 def test_invalid_channel_is_refused(client, world, body, field):
@@ -126,6 +130,25 @@ def test_invalid_channel_is_refused(client, world, body, field):
     assert error_of(response)["code"] == "validation_error"
     assert field in error_of(response)["details"]
     assert len(call(client, world, "GET", "/channels")) == 4
+
+
+def test_a_line_is_made_an_e_mail_line_only_where_a_mail_relay_is_configured(app, client, world):
+    """Without SMTP_HOST a line cannot become an e-mail line; a mail line made while a relay was configured
+    still takes changes to its other fields (its checks say the relay is gone)."""
+    path = f"/api/v1/channels/{world.channels['L1']}"
+    refused = client.patch(path, json={"transport": "email"}, headers=world.auth("admin"))
+    assert refused.status_code == 422, refused.get_json()
+    assert "SMTP_HOST" in str(error_of(refused)["details"]["transport"]), refused.get_json()
+    assert call(client, world, "GET", f"/channels/{world.channels['L1']}")["transport"] == "outbox"
+
+    transports = app.extensions["tracker.transports"]
+    with_relay = {**transports, "email": dataclasses.replace(transports["email"], host="relay.test.example")}
+    with session_scope(app) as session:
+        mail = ladder.save_channel(
+            session, {"name": "Mail desk", "level": 4, "transport": "email", "address": "m@test.example"}, with_relay
+        ).id
+    renamed = client.patch(f"/api/v1/channels/{mail}", json={"name": "Mail room"}, headers=world.auth("admin"))
+    assert renamed.status_code == 200 and renamed.get_json()["transport"] == "email", renamed.get_json()
 
 
 def test_invalid_change_to_a_channel_stores_nothing(client, world):

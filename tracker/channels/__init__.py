@@ -52,6 +52,10 @@ class Transport(Protocol):
     def check_address(self, address: str) -> str | None:
         """Return why the address cannot work with this transport, or None when it can."""
 
+    def unavailable(self) -> str | None:
+        """Why this deployment cannot send anything over the transport (its configuration lacks what the
+        transport needs), or None."""
+
 
 def within(seconds: float, work: Callable[[], T]) -> T:
     """work's result, or what it raised, if it ends within seconds; else a transient DeliveryError. In a thread

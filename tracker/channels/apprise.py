@@ -11,6 +11,9 @@ class AppriseTransport:
     time_limit: float = 15.0
     name: str = "apprise"
 
+    def unavailable(self) -> str | None:
+        return None
+
     def check_address(self, address: str) -> str | None:
         import apprise
 

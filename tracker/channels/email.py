@@ -79,6 +79,11 @@ class EmailTransport:
     def check_address(self, address: str) -> str | None:
         return address_problem(address)
 
+    def unavailable(self) -> str | None:
+        if not self.host.strip():
+            return "no mail relay is configured (SMTP_HOST is not set): set it, or choose another transport"
+        return None
+
     def send(self, message: Message) -> str | None:
         if not self.host:
             raise DeliveryError("SMTP_HOST is not configured", transient=False)

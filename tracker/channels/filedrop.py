@@ -113,6 +113,9 @@ class FileDropTransport:
     def check_address(self, address: str) -> str | None:
         return None
 
+    def unavailable(self) -> str | None:
+        return None
+
     def send(self, message: Message) -> str | None:
         """Write the message under its name; it is on disk once this thread calls settle(), which closes
         the file (kept open until then)."""

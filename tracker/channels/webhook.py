@@ -26,6 +26,9 @@ class WebhookTransport:
     read_timeout: float
     name: str = "webhook"
 
+    def unavailable(self) -> str | None:
+        return None
+
     def check_address(self, address: str) -> str | None:
         try:
             parts = urlsplit(address)

@@ -147,12 +147,17 @@ def save_channel(
             )
     _check_agreement(session, data)
     _check_receipt_seconds(data)
+    was = channel.transport if channel is not None else None
     if channel is None:
         channel = ContactChannel(check_window_seconds=900, active=True, health=ChannelHealth.OK, consecutive_failures=0)
         session.add(channel)
     for key in CHANNEL_FIELDS:
         if key in data:
             setattr(channel, key, data[key])
+    if channel.transport != was and (unavailable := transports[channel.transport].unavailable()):
+        # Made anyway, every message and check over the line would fail for good, found out at the first alert.
+        # A line already on it is kept when only its other fields change (a relay removed later: its checks say so).
+        raise ValidationError(f"no {channel.transport} line can send from this deployment", {"transport": unavailable})
     problem = transports[channel.transport].check_address(channel.address)
     if problem:
         raise ValidationError(
