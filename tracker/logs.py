@@ -53,6 +53,16 @@ class MaskSecrets(logging.Filter):
         return True
 
 
+class SkippedTick(logging.Filter):
+    """Leave out APScheduler's warning that a job's run was skipped because the job was still running: with one
+    instance of each job (tracker.scheduler) that is the plan, not a fault (the sweep run early for a deadline
+    meets its interval's run; a long delivery batch meets the next). At WARNING it came every few seconds under
+    load and crowded out the warnings that matter; a job that stops finishing shows on the heartbeats."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in str(record.msg)
+
+
 def _install(owner: logging.Logger | logging.Handler) -> None:
     if not any(isinstance(f, MaskSecrets) for f in owner.filters):
         owner.addFilter(MaskSecrets())
@@ -108,6 +118,9 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     root.setLevel(level.upper())
     _restyle_gunicorn()
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per run of each job
+    skipped = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, SkippedTick) for f in skipped.filters):
+        skipped.addFilter(SkippedTick())
     # The HTTP library under requests and Apprise logs each request's path and query at DEBUG ("POST
     # /services/T0/B0/XXXX"): a hook's secret. A tracker logging at DEBUG to find a fault never shows it.
     logging.getLogger("urllib3").setLevel(max(logging.INFO, root.level))

@@ -250,11 +250,7 @@ def sent_twice(app, struck_at: datetime, who: dict[str, str], logs) -> str:
                 f"{who.get(row.claimed_by or '', row.claimed_by)}): sent at {[f'{t:%H:%M:%S.%f}' for t in times]}"
             )
     for log in logs:
-        said = [
-            line
-            for line in log.read_text(errors="replace").splitlines()
-            if ("WARNING" in line or "ERROR" in line) and "maximum number of running instances" not in line
-        ]
+        said = [line for line in log.read_text(errors="replace").splitlines() if "WARNING" in line or "ERROR" in line]
         lines.append(f"{log.name}: " + (" | ".join(said[-15:]) or "no warnings"))
     return "\n".join(lines)
 
