@@ -199,20 +199,60 @@ def create_user(name, role, password_stdin, full_name, email):
     """
     from .services.accounts import people
 
-    try:
-        if password_stdin:  # a file written on Windows ends its line with CR LF: the CR is no part of it
-            password = sys.stdin.readline().rstrip("\r\n")
-        else:
-            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        password.encode("utf-8")  # bytes that are not UTF-8 are read as lone surrogates, no password to type
-    except UnicodeError:
-        raise click.ClickException("the password is not UTF-8 text: give it as UTF-8") from None
+    password = _read_password(password_stdin)
     try:
         with session_scope(current_app) as session:
             people.create_user(session, name, password, role, full_name, email, by=None)
     except TrackerError as error:
         _fail(error)
     click.echo(f"created {role} {name}")
+
+
+def _read_password(from_stdin: bool, prompt: str = "Password") -> str:
+    """A password typed twice at a hidden prompt, or the first line of standard input."""
+    try:
+        if from_stdin:  # a file written on Windows ends its line with CR LF: the CR is no part of it
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+        password.encode("utf-8")  # bytes that are not UTF-8 are read as lone surrogates, no password to type
+    except UnicodeError:
+        raise click.ClickException("the password is not UTF-8 text: give it as UTF-8") from None
+    return password
+
+
+@user_cli.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input instead of a prompt.")
+@with_appcontext
+def set_password(name, password_stdin):
+    """Give NAME a new password (at least 8 characters), e.g. the last admin's, forgotten: their web sessions
+    end and their failed sign-ins are forgotten; their API tokens stay. Their security log says reset, from the
+    command line.
+
+    \b
+    Example:
+      flask --app wsgi user set-password alice
+      flask --app wsgi user set-password alice --password-stdin < alice.password
+    """
+    from .services.accounts import people
+
+    try:
+        with session_scope(current_app) as session:
+            people.find_user(session, name)  # an unknown name is refused before a password is asked
+    except TrackerError as error:
+        _fail(error)
+    password = _read_password(password_stdin, "New password")
+    try:
+        with session_scope(current_app) as session:
+            user = people.find_user(session, name)
+            people.set_password(session, user, password, by=None)
+            active = user.active
+    except TrackerError as error:
+        _fail(error)
+    click.echo(f"new password set for {name}: their web sessions ended; they sign in with it")
+    if not active:
+        click.echo(f"{name} is inactive: `flask --app wsgi user activate {name}` lets them sign in", err=True)
 
 
 @user_cli.command("list")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from tests.conftest import app_config
 from tests.databases import migrate_to
-from tests.support import count
+from tests.support import count, sign_in
 from tracker import create_app, logs
 from tracker import scheduler as scheduler_module
 from tracker.db import engine_of, session_scope
@@ -184,6 +184,34 @@ def test_a_user_deactivated_on_the_command_line_is_activated_there_again(runner,
     ], "said to be done on the command line (via), never by someone of that name"
 
 
+def test_a_forgotten_password_is_set_anew_on_the_command_line(runner, app, client):
+    """The last admin's password forgotten, nobody could reset it but through the database. The new password
+    ends their web sessions and not their API tokens; the security log says reset, on the command line."""
+    assert create_user(runner, "gina", role="admin", password="old-password-1").exit_code == 0
+    _token_id, token = issue_token(runner, "gina")
+    assert sign_in(client, "gina", "old-password-1").status_code == 302
+    assert client.get("/admin/users").status_code == 200, "signed in"
+
+    short = runner.invoke(args=["user", "set-password", "gina", "--password-stdin"], input="short\n")
+    assert short.exit_code == 1 and "password must be at least 8 characters" in short.stderr, short.output
+    done = runner.invoke(args=["user", "set-password", "gina", "--password-stdin"], input="new-password-2\r\n")
+    assert done.exit_code == 0, done.output
+    assert done.stdout == "new password set for gina: their web sessions ended; they sign in with it\n"
+
+    assert client.get("/admin/users").status_code == 302, "the web session ended"
+    assert sign_in(client, "gina", "old-password-1").status_code != 302, "the old password is refused"
+    assert sign_in(client, "gina", "new-password-2").status_code == 302, "the new one (its CR was no part of it)"
+    assert client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    with session_scope(app) as session:
+        gina = session.scalar(select(User.id).where(User.username == "gina"))
+        kinds = session.execute(select(AccountEvent.kind, AccountEvent.details).where(AccountEvent.user_id == gina))
+        assert ("password_reset", {"via": "the command line"}) in [tuple(row) for row in kinds]
+
+    assert runner.invoke(args=["user", "deactivate", "gina"]).exit_code == 0
+    inactive = runner.invoke(args=["user", "set-password", "gina", "--password-stdin"], input="third-password\n")
+    assert inactive.exit_code == 0 and "gina is inactive: `flask --app wsgi user activate gina`" in inactive.stderr
+
+
 def test_no_token_is_issued_to_a_deactivated_user(runner, app):
     """It printed a token that every request refused, and that began to work on a later reactivation
     (which promises the old tokens stay revoked)."""
@@ -203,6 +231,7 @@ def test_no_token_is_issued_to_a_deactivated_user(runner, app):
         (["token", "revoke", "999"], "no token 999"),
         (["user", "deactivate", "nobody"], "no user 'nobody'"),
         (["user", "activate", "nobody"], "no user 'nobody'"),
+        (["user", "set-password", "nobody"], "no user 'nobody'"),  # refused before a password is asked
     ],
 )
 def test_unknown_user_or_token_exits_with_a_message(runner, args, complaint):
