@@ -1,6 +1,7 @@
 """Write outbox rows for a ladder step or for the supervisors, each rendered once as it is queued
 (rendering.py), and cancel them."""
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -8,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from ...channels import reaches
 from ...models import (
     ChannelHealth,
     ContactChannel,
@@ -22,6 +24,8 @@ from ...models import (
 from ..incidents import timeline
 from .links import AckLinks
 from .rendering import OutboxRow, render_incident_message
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,24 @@ class Recipients:
 
 
 def active_supervisors(session: Session) -> list[User]:
-    """Every active supervisor, by username: whom the supervisors' messages and alerts go to."""
+    """Every active supervisor, by username, whom the supervisors' messages and alerts go to; but not one whose
+    mailbox is a counterpart line's address or in its domain (as ladder.crossing judges them): our alerts never
+    go to the other side. Such a mailbox is refused when a user is made (people.create_user); one made before
+    that check is passed over here, at each message, and the log says whom to mend."""
     query = select(User).where(User.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.username)
-    return list(session.scalars(query))
+    supervisors = list(session.scalars(query))
+    if not any(person.email for person in supervisors):
+        return supervisors
+    their_lines = session.scalars(select(ContactChannel.address).where(ContactChannel.counterpart_line.is_(True)))
+    theirs = set().union(*(reaches(address) for address in their_lines))
+    crossing = [person for person in supervisors if person.email and reaches(person.email) & theirs]
+    for person in crossing:
+        log.warning(
+            "supervisor %s is not told: their e-mail address goes where a counterpart line goes (the other side); "
+            "give them another",
+            person.username,
+        )
+    return [person for person in supervisors if person not in crossing]
 
 
 def step_channel_ids(step: dict) -> list[int]:

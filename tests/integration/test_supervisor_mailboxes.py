@@ -1,0 +1,48 @@
+"""Our alerts never go to the other side, even to a supervisor's mailbox: one at a counterpart line's address or
+in its domain is refused when the user is made (people.create_user), and a user made before that check is passed
+over whenever the supervisors are told (notify.active_supervisors), with a warning naming whom to mend."""
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tests.exchange_support import add_counterpart_line
+from tests.support import build_world, file_incident
+from tracker import jobs
+from tracker.db import session_scope
+from tracker.models import Incident, IncidentStatus, Notification, NotificationKind, Role, User
+from tracker.services.accounts import people
+from tracker.timeutil import utcnow
+
+
+def test_a_supervisor_whose_mailbox_is_the_other_side_s_is_never_told(app, client, caplog):
+    world = build_world(app, steps=(("L1",),), ack_seconds=60)
+    add_counterpart_line(app, world, "Eastland hotline", address="hotline@eastland.test")
+    with session_scope(app) as session:  # as a user was made before people.create_user checked the address
+        session.add(
+            User(
+                username="chief",
+                password_hash=people.hash_password("chief-password"),
+                role=Role.SUPERVISOR,
+                email="chief@EASTLAND.test",  # the line's domain, in another case
+                active=True,
+            )
+        )
+    reference = file_incident(client, world)["reference"]
+    with session_scope(app) as session:
+        incident = session.scalar(select(Incident).where(Incident.reference == reference))
+        incident.next_escalation_at = utcnow() - timedelta(seconds=1)
+
+    caplog.set_level(logging.WARNING, logger="tracker.services.engine.notify")
+    assert jobs.sweep(app) == 1
+    with session_scope(app) as session:
+        status = session.scalar(select(Incident.status).where(Incident.reference == reference))
+        told = session.scalars(
+            select(User.username)
+            .join(Notification, Notification.user_id == User.id)
+            .where(Notification.kind == NotificationKind.EXHAUSTED)
+        ).all()
+    assert status is IncidentStatus.EXHAUSTED and told == ["supervisor"], (status, told)
+    warned = [r.getMessage() for r in caplog.records if r.name == "tracker.services.engine.notify"]
+    assert warned and all(m.startswith("supervisor chief is not told") for m in warned), warned
