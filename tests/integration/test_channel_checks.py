@@ -546,6 +546,27 @@ def test_a_link_used_after_the_window_closed_is_refused_even_before_the_sweep_ju
     assert expire(app, utcnow()) == 1 and channel_row(app, l1).health is ChannelHealth.DEGRADED
 
 
+def test_a_link_of_a_line_made_a_line_to_the_other_side_since_is_refused(checked_app, smtp_server):
+    """A check of one of our desks went out with its link; the line was then made a counterpart line (its
+    address the other side's): the other side's answers are logged from the line, never taken by a link."""
+    app, client = checked_app, checked_app.test_client()
+    build_world(app)
+    with session_scope(app) as session:
+        line = ladder.save_channel(
+            session,
+            {"name": "L4 desk", "level": 4, "transport": "email", "address": "l4@eastland.test"},
+            app.extensions["tracker.transports"],
+        ).id
+    check_id = dispatch.send_check(app, line, "supervisor")
+    [message] = smtp_server.wait_for(1)
+    link = check_link(message)
+    save(app, line, counterpart_line=True, counterpart="Eastland Ministry of Defence", counterpart_state="Eastland")
+    refused = client.post(link)
+    text = refused.get_data(as_text=True)
+    assert refused.status_code != 200 and "now a line to the other side" in text, (refused.status_code, text[:800])
+    assert check_row(app, check_id).outcome is CheckOutcome.PENDING, "nothing confirmed"
+
+
 @pytest.mark.both_databases  # the answer claims the pending check under the line's row lock
 def test_the_lines_own_liaison_logs_the_answer_from_my_queue_and_no_one_else_of_their_rank(checked_app):
     app = checked_app

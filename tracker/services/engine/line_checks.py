@@ -240,10 +240,16 @@ def expire_checks(session: Session, now: datetime, rules: HealthRules) -> int:
 
 
 def check_of_link(session: Session, claims: dict) -> ChannelCheck:
-    """The check a confirmation link is bound to, or LinkRefused("foreign")."""
+    """The check a confirmation link is bound to, or LinkRefused("foreign"); also for a line made a line to the
+    other side since the link went out: their answers to a check are logged from the line, never taken by a link
+    (ours, sent to the desk the line was, or one forwarded to them)."""
     check = session.get(ChannelCheck, claims["check"])
     if check is None or check.channel_id != claims["channel"] or check.channel.address != claims["recipient"]:
         raise links.LinkRefused("foreign", "This link does not belong to a check of this line.")
+    if check.channel.counterpart_line:
+        raise links.LinkRefused(
+            "foreign", "This line is now a line to the other side: its checks are answered on the line, not by a link."
+        )
     return check
 
 
