@@ -130,6 +130,12 @@
       if (event.target.closest && event.target.closest('a[href^="#"]')) { setTimeout(goToField, 0); }
     });
     goToField();
+    // On a phone the sections scroll sideways in one row: the one this page is in is brought into sight there
+    // (nav's own scroll only: scrollIntoView would also move the page off an anchor it was opened at).
+    var nav = document.querySelector("header.top nav"), here = nav && nav.querySelector("[aria-current]");
+    if (here && nav.scrollWidth > nav.clientWidth) {
+      nav.scrollLeft = here.offsetLeft - nav.offsetLeft - (nav.clientWidth - here.offsetWidth) / 2;
+    }
     // A form returned with a problem far down a long page (the incident page's exchange forms): go to it.
     var wrong = document.querySelector('[aria-invalid="true"]');
     if (wrong && !document.querySelector("[autofocus]")) {
