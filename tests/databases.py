@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from shutil import copyfile
 
+import sqlalchemy as sa
 from apiflask import APIFlask
 from sqlalchemy import NullPool, create_engine, text
 from sqlalchemy.engine import make_url
@@ -31,6 +32,7 @@ from tracker import create_app
 from tracker.backup import anchor
 from tracker.db import engine_of
 from tracker.migrate import upgrade
+from tracker.timeutil import utcnow
 
 TABLES = """SELECT table_name, string_agg(format('%I', column_name), ', ' ORDER BY ordinal_position)
     FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'alembic_version'
@@ -176,3 +178,16 @@ def empty_database(database_url: str, sqlite_file: Path, suffix: str) -> Iterato
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         admin.dispose()
+
+
+def filled_row(table: sa.Table, given: dict) -> dict:
+    """given, and a value for every other column a reflected table needs (NOT NULL, no default of the database's):
+    rows written at an old revision for a migration's test, whatever columns that revision had."""
+    now = utcnow().replace(tzinfo=None)
+    row = dict(given)
+    for column in table.columns:
+        if column.name in row or column.nullable or column.server_default is not None or column.primary_key:
+            continue
+        kind = dict if isinstance(column.type, sa.JSON) else column.type.python_type
+        row[column.name] = {int: 0, float: 0.0, bool: False, str: "x", dict: {}}.get(kind, now)
+    return row

@@ -8,9 +8,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import create_engine
 
-from tests.databases import empty_database, migrate_to
+from tests.databases import empty_database, filled_row, migrate_to
 from tracker import migrate
-from tracker.timeutil import utcnow
 
 pytestmark = pytest.mark.both_databases  # PostgreSQL keeps a double's sign, SQLite a JSON text's
 
@@ -26,18 +25,6 @@ def fresh_database_url(database_url, tmp_path):
 
 def _signs(values) -> list[bool]:
     return [math.copysign(1.0, value) < 0 for value in values]
-
-
-def _row(table: sa.Table, given: dict) -> dict:
-    """given, and a value for every other column the table needs (NOT NULL, no default of the database's)."""
-    now = utcnow().replace(tzinfo=None)
-    row = dict(given)
-    for column in table.columns:
-        if column.name in row or column.nullable or column.server_default is not None or column.primary_key:
-            continue
-        kind = column.type.python_type if not isinstance(column.type, sa.JSON) else dict
-        row[column.name] = {int: 0, float: 0.0, bool: False, str: "x", dict: {}}.get(kind, now)
-    return row
 
 
 def test_positions_stored_as_minus_zero_are_stored_as_zero(fresh_database_url, backend):
@@ -56,10 +43,10 @@ def test_positions_stored_as_minus_zero_are_stored_as_zero(fresh_database_url, b
         told = {"notified_via": "vienna_document"}
         exercise = {"name": "ZERO", "states": [], "area": {"type": "Polygon", "coordinates": SQUARE}} | told
         with engine.begin() as connection:
-            connection.execute(incidents.insert(), [_row(incidents, incident)])
-            connection.execute(exercises.insert(), [_row(exercises, exercise | {"centre_latitude": -0.0})])
+            connection.execute(incidents.insert(), [filled_row(incidents, incident)])
+            connection.execute(exercises.insert(), [filled_row(exercises, exercise | {"centre_latitude": -0.0})])
             plain = {"name": "PLAIN", "states": [], "area": None} | told
-            connection.execute(exercises.insert(), [_row(exercises, plain)])
+            connection.execute(exercises.insert(), [filled_row(exercises, plain)])
         with engine.connect() as connection:
             before = connection.execute(sa.select(incidents.c.latitude, incidents.c.longitude)).one()
         if backend == "postgresql":
