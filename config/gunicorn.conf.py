@@ -50,14 +50,18 @@ forwarded_allow_ips = os.environ.get("TRACKER_WEB_FORWARDED_ALLOW_IPS", "127.0.0
 
 
 def on_starting(server):
-    """Refuse to serve a database whose schema is not this tracker's (the code upgraded, init-db
-    forgotten): every request would answer 500 on a missing column. One line in the error log, exit 1.
-    A database not reachable yet is no reason to stay down: the workers connect when asked."""
+    """Say which demo defaults a deployment still has (tracker.config.demo_settings: a warning each), and
+    refuse to serve a database whose schema is not this tracker's (the code upgraded, init-db forgotten):
+    every request would answer 500 on a missing column. One line in the error log, exit 1. A database not
+    reachable yet is no reason to stay down: the workers connect when asked."""
     import sys
 
     if "wsgi" not in sys.modules:  # another app (the benchmarks' baseline)
         return
-    from tracker import migrate
+    from tracker import config, migrate
+
+    for setting in config.demo_settings(sys.modules["wsgi"].app.config):  # served, but said
+        server.log.warning("tracker: %s", setting)
 
     try:
         problem = migrate.schema_problem(migrate.current(sys.modules["wsgi"].app.config["DATABASE_URL"]))

@@ -7,6 +7,7 @@ import time
 import tomllib
 from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
 from sqlalchemy.engine import make_url
@@ -216,6 +217,28 @@ def _derive(app: Flask) -> None:
         app.config["REGION_FILE"] = str(DEFAULTS.parent.parent / app.config["REGION_FILE"])
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+
+
+DEMO_REGION = DEFAULTS.parent / "region.geojson"
+LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+
+
+def demo_settings(config) -> list[str]:
+    """What a deployment still takes from the demo's defaults that only suits a demo, one line each (the web
+    server says so when it starts: a demo on one machine would be told for nothing)."""
+    found = []
+    host = (urlsplit(str(config["PUBLIC_URL"])).hostname or "").lower()
+    if host in LOOPBACK or host.startswith("127."):
+        found.append(
+            f"PUBLIC_URL is {config['PUBLIC_URL']}: the links in messages (acknowledge, receipt, line check) open "
+            "on this machine only; set it to the address the desks reach the tracker at"
+        )
+    if config["REGION_FILE"] and Path(config["REGION_FILE"]).resolve() == DEMO_REGION.resolve():
+        found.append(
+            f"REGION_FILE is the demo's region ({DEMO_REGION.name}: Northmark and Eastland's invented border and "
+            "sectors); set it to your own region's file"
+        )
+    return found
 
 
 def _make_instance(instance: Path, why: str) -> None:

@@ -1,0 +1,45 @@
+"""The web server says, as it starts, which of the demo's defaults the deployment still has (tracker.config.
+demo_settings, from config/gunicorn.conf.py's on_starting): links to 127.0.0.1 in every message, the demo's
+invented region. It serves anyway; a demo on one machine (make run) is not a web server's start."""
+
+import runpy
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+CONF = Path(__file__).resolve().parents[2] / "config" / "gunicorn.conf.py"
+
+
+class Log:
+    def __init__(self):
+        self.lines: list[tuple[str, str]] = []
+
+    def warning(self, message, *args):
+        self.lines.append(("warning", message % args))
+
+    def error(self, message, *args):
+        self.lines.append(("error", message % args))
+
+
+def started(app, monkeypatch) -> list[tuple[str, str]]:
+    monkeypatch.setitem(sys.modules, "wsgi", SimpleNamespace(app=app))
+    log = Log()
+    runpy.run_path(str(CONF))["on_starting"](SimpleNamespace(log=log))
+    return log.lines
+
+
+def test_the_demo_s_public_url_and_region_are_named_at_start(app, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "http://127.0.0.1:5000")
+    monkeypatch.setitem(app.config, "REGION_FILE", str(CONF.parent / "region.geojson"))
+    lines = started(app, monkeypatch)
+    assert [kind for kind, _ in lines] == ["warning", "warning"], lines
+    assert lines[0][1].startswith("tracker: PUBLIC_URL is http://127.0.0.1:5000: the links in messages"), lines
+    assert lines[1][1].startswith("tracker: REGION_FILE is the demo's region (region.geojson"), lines
+
+
+def test_a_deployment_s_own_settings_start_without_a_word(app, monkeypatch, tmp_path):
+    own = tmp_path / "region.geojson"
+    own.write_bytes((CONF.parent / "region.geojson").read_bytes())  # the same borders, the deployment's own file
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "https://tracker.example.org")
+    monkeypatch.setitem(app.config, "REGION_FILE", str(own))
+    assert started(app, monkeypatch) == []
