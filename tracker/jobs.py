@@ -293,7 +293,9 @@ def _tell_supervisors(app: Flask, what: str, claimed, compose, mark_sent) -> int
             with session_scope(app) as session:
                 claimed_at = utcnow()
                 rows = claimed(session, claimed_at, lapse)
-                people = notify.active_supervisors(session)
+                # Only when something is to be told: it warns of each supervisor passed over (the other
+                # side's mailbox), which must not come at every tick of the checks and the watchdog.
+                people = notify.active_supervisors(session) if rows else []
                 alerts = [(row.id, [compose(row, person) for person in people]) for row in rows]
         except Exception:
             log.exception("%s alerts could not be claimed for the supervisors", what)

@@ -46,3 +46,26 @@ def test_a_supervisor_whose_mailbox_is_the_other_side_s_is_never_told(app, clien
     assert status is IncidentStatus.EXHAUSTED and told == ["supervisor"], (status, told)
     warned = [r.getMessage() for r in caplog.records if r.name == "tracker.services.engine.notify"]
     assert warned and all(m.startswith("supervisor chief is not told") for m in warned), warned
+
+
+def test_the_warning_comes_only_when_the_supervisors_are_told_something(app, caplog):
+    """The checks' and the watchdog's ticks with nothing to tell the supervisors do not warn of the mailbox each
+    time (every 30 s): the warning comes with a message it kept from the other side."""
+    world = build_world(app, steps=(("L1",),), ack_seconds=60)
+    add_counterpart_line(app, world, "Eastland hotline", address="hotline@eastland.test")
+    with session_scope(app) as session:
+        session.add(
+            User(
+                username="chief",
+                password_hash=people.hash_password("chief-password"),
+                role=Role.SUPERVISOR,
+                email="chief@eastland.test",
+                active=True,
+            )
+        )
+    caplog.set_level(logging.WARNING, logger="tracker.services.engine.notify")
+    for _ in range(3):
+        jobs.check_lines(app)
+        jobs.watch(app)
+    warned = [r.getMessage() for r in caplog.records if r.name == "tracker.services.engine.notify"]
+    assert warned == [], warned
