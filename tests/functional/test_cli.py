@@ -212,6 +212,17 @@ def test_a_forgotten_password_is_set_anew_on_the_command_line(runner, app, clien
     assert inactive.exit_code == 0 and "gina is inactive: `flask --app wsgi user activate gina`" in inactive.stderr
 
 
+def test_a_password_set_anew_is_not_held_back_by_the_tries_to_remember_the_old_one(runner, app, client):
+    """Wrong guesses at a forgotten password slow the account down (429); the new password set on the command
+    line lets its owner in at once, as the command says."""
+    assert create_user(runner, "gina", role="admin", password="old-password-1").exit_code == 0
+    tries = [sign_in(client, "gina", f"wrong-password-{n}").status_code for n in range(6)]
+    assert 429 in tries, tries
+    done = runner.invoke(args=["user", "set-password", "gina", "--password-stdin"], input="new-password-2\n")
+    assert done.exit_code == 0, done.output
+    assert sign_in(client, "gina", "new-password-2").status_code == 302
+
+
 def test_no_token_is_issued_to_a_deactivated_user(runner, app):
     """It printed a token that every request refused, and that began to work on a later reactivation
     (which promises the old tokens stay revoked)."""

@@ -9,13 +9,13 @@ from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CursorResult, Select, and_, bindparam, or_, select, true, update
+from sqlalchemy import CursorResult, Select, and_, bindparam, delete, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from ...channels import reaches
 from ...channels.email import address_problem
 from ...errors import Conflict, NotFound, ValidationError
-from ...models import AccountEvent, ApiToken, ContactChannel, Role, User, config_version
+from ...models import AccountEvent, ApiToken, ContactChannel, Role, SignInFailure, User, config_version
 from ...text import name_problem
 from ...timeutil import utcnow
 from . import sessions, throttle
@@ -103,6 +103,11 @@ def _their_line_at(session: Session, email: str) -> ContactChannel | None:
     mine = reaches(email)
     lines = session.scalars(select(ContactChannel).where(ContactChannel.counterpart_line.is_(True)))
     return next((line for line in lines if mine & reaches(line.address)), None)
+
+
+def account_key(username: str) -> str:
+    """The account a sign-in failure is counted against (signin.py): the name as typed, in one case."""
+    return username.strip().casefold()[:64]
 
 
 def find_user(session: Session, username: str) -> User:
@@ -232,6 +237,10 @@ def set_password(session: Session, user: User, new: str, *, by: str | None, addr
         raise ValidationError("password must be at least 8 characters", {"password": "too short"})
     user.password_hash = hash_password(new)
     user.failed_logins = 0
+    if by != user.username:
+        # A reset (an admin's, or a forgotten one on the command line): the failures piled up trying to remember
+        # the old password would refuse the new one with 429 for minutes (signin.refuse_early).
+        session.execute(delete(SignInFailure).where(SignInFailure.account == account_key(user.username)))
     now = utcnow()
     sessions.revoke_all(session, user.id, "password_changed", now)
     _note(session, user.id, "password_changed" if by == user.username else "password_reset", by, address, now)

@@ -45,8 +45,7 @@ class Outcome:
     last_failed_at: datetime | None = None
 
 
-def account_key(username: str) -> str:
-    return username.strip().casefold()[:64]
+account_key = people.account_key
 
 
 def refuse_early(session: Session, account: str, address: str, now: datetime, limits: Limits) -> None:
