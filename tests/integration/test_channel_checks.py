@@ -546,9 +546,11 @@ def test_a_link_used_after_the_window_closed_is_refused_even_before_the_sweep_ju
     assert expire(app, utcnow()) == 1 and channel_row(app, l1).health is ChannelHealth.DEGRADED
 
 
-def test_a_link_of_a_line_made_a_line_to_the_other_side_since_is_refused(checked_app, smtp_server):
+@pytest.mark.parametrize("since", ["made a counterpart line", "their line at its domain"])
+def test_a_link_of_a_line_that_reaches_the_other_side_since_is_refused(checked_app, smtp_server, since):
     """A check of one of our desks went out with its link; the line was then made a counterpart line (its
-    address the other side's): the other side's answers are logged from the line, never taken by a link."""
+    address the other side's), or a line to the other side came to its domain (made before the lines were
+    checked against each other): the other side's answers are logged from the line, never taken by a link."""
     app, client = checked_app, checked_app.test_client()
     build_world(app)
     with session_scope(app) as session:
@@ -560,10 +562,18 @@ def test_a_link_of_a_line_made_a_line_to_the_other_side_since_is_refused(checked
     check_id = dispatch.send_check(app, line, "supervisor")
     [message] = smtp_server.wait_for(1)
     link = check_link(message)
-    save(app, line, counterpart_line=True, counterpart="Eastland Ministry of Defence", counterpart_state="Eastland")
+    if since == "made a counterpart line":
+        save(app, line, counterpart_line=True, counterpart="Eastland Ministry of Defence", counterpart_state="Eastland")
+    else:
+        with session_scope(app) as session:
+            their = ContactChannel(name="Eastland hotline", level=3, transport="outbox", counterpart_line=True)
+            their.address, their.active, their.health = "hotline@eastland.test", True, ChannelHealth.OK
+            their.consecutive_failures, their.check_window_seconds = 0, 900
+            session.add(their)
     refused = client.post(link)
     text = refused.get_data(as_text=True)
-    assert refused.status_code != 200 and "now a line to the other side" in text, (refused.status_code, text[:800])
+    assert refused.status_code == 403, (refused.status_code, text[:800])
+    assert "This link cannot confirm the check" in text, text[:800]
     assert check_row(app, check_id).outcome is CheckOutcome.PENDING, "nothing confirmed"
 
 

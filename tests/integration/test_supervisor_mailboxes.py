@@ -8,10 +8,20 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tests.exchange_support import add_counterpart_line
-from tests.support import build_world, file_incident
+from tests.support import build_world, file_incident, outbox_files
 from tracker import jobs
 from tracker.db import session_scope
-from tracker.models import Incident, IncidentStatus, Notification, NotificationKind, Role, User
+from tracker.models import (
+    ChannelHealth,
+    ContactChannel,
+    Incident,
+    IncidentStatus,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    Role,
+    User,
+)
 from tracker.services.accounts import people
 from tracker.timeutil import utcnow
 
@@ -69,3 +79,53 @@ def test_the_warning_comes_only_when_the_supervisors_are_told_something(app, cap
         jobs.watch(app)
     warned = [r.getMessage() for r in caplog.records if r.name == "tracker.services.engine.notify"]
     assert warned == [], warned
+
+
+def test_a_message_queued_for_such_a_mailbox_before_is_refused_at_delivery(app, client):
+    """chief's mailbox was ours when the incident ran out of steps (the EXHAUSTED message queued for them); a line
+    to the other side at that domain came later (as before the checks at creation): delivery refuses the message,
+    dead-letters it with the reason, and sends the other supervisor's."""
+    world = build_world(app, steps=(("L1",),), ack_seconds=60)
+    with session_scope(app) as session:
+        session.add(
+            User(
+                username="chief",
+                password_hash=people.hash_password("chief-password"),
+                role=Role.SUPERVISOR,
+                email="chief@eastland.test",
+                active=True,
+            )
+        )
+    reference = file_incident(client, world)["reference"]
+    with session_scope(app) as session:
+        incident = session.scalar(select(Incident).where(Incident.reference == reference))
+        incident.next_escalation_at = utcnow() - timedelta(seconds=1)
+    assert jobs.sweep(app) == 1
+    with session_scope(app) as session:  # the line, as it was made before ladder.save_channel checked mailboxes
+        session.add(
+            ContactChannel(
+                name="Eastland hotline",
+                level=3,
+                transport="outbox",
+                address="hotline@eastland.test",
+                counterpart_line=True,
+                active=True,
+                health=ChannelHealth.OK,
+                consecutive_failures=0,
+                check_window_seconds=900,
+            )
+        )
+    jobs.deliver(app)
+    with session_scope(app) as session:
+        rows = session.execute(
+            select(User.username, Notification.status, Notification.last_error)
+            .join(Notification, Notification.user_id == User.id)
+            .where(Notification.kind == NotificationKind.EXHAUSTED)
+            .order_by(User.username)
+        ).all()
+    by_user = {username: (status, error) for username, status, error in rows}
+    assert by_user["supervisor"][0] is NotificationStatus.SENT, by_user
+    assert by_user["chief"][0] is NotificationStatus.DEAD, by_user
+    assert by_user["chief"][1].startswith("message to supervisor chief refused: their e-mail address"), by_user
+    addressed = [line for path in outbox_files(app) for line in path.read_text().splitlines() if line.startswith("To:")]
+    assert not [line for line in addressed if "eastland.test" in line], addressed

@@ -31,6 +31,7 @@ HEADINGS = {
     "foreign": "This link does not fit",
     "handled": "Already handled",
     "counterpart": "This link cannot acknowledge",
+    "counterpart_check": "This link cannot confirm the check",
     "inactive": "This line was deactivated",
     "receipt": "This is a receipt link",
 }

@@ -99,7 +99,7 @@ def create_user(
 
 
 def _their_line_at(session: Session, email: str) -> ContactChannel | None:
-    """The counterpart line at this mailbox or its domain (as ladder.crossing judges a line's address), or None."""
+    """The counterpart line at this mailbox or its domain (as sides.crossing judges a line's address), or None."""
     mine = reaches(email)
     lines = session.scalars(select(ContactChannel).where(ContactChannel.counterpart_line.is_(True)))
     return next((line for line in lines if mine & reaches(line.address)), None)

@@ -45,7 +45,7 @@ from ...models.base import UTCDateTime
 from ...models.bulk import any_of, insert_rows
 from ...timeutil import isoformat
 from ..incidents import timeline
-from . import message_text, notify
+from . import message_text, notify, sides
 from .claims import among_claimable, load_claimed
 from .heartbeat import claim_orphaned
 from .links import AckLinks
@@ -361,7 +361,10 @@ def claim_messages(
     )
     public_url = composer.links.public_url
     claimed = load_claimed(session, Notification, ids, *eager)
-    rows = [row for row in claimed if not _refused_by_line(session, row, now, public_url)]
+    mailed = any(row.user is not None and row.user.email for row in claimed)
+    reach = sides.their_reach(session) if mailed else set()  # where the other side's lines go: no mailbox of ours
+    supervisors = composer.supervisor_transport
+    rows = [row for row in claimed if not _refused_by_line(session, row, now, public_url, reach, supervisors)]
     roots = composer.thread_roots(session, {row.incident_id for row in rows})
     composed, failed = [], []
     for row in rows:
@@ -446,19 +449,38 @@ def line_deactivated(row: Notification) -> str | None:
     return f"not sent: the line {channel.name} was deactivated after the message was queued"
 
 
-def _refused_by_line(session: Session, row: Notification, now: datetime, public_url: str = "") -> bool:
-    """Dead-letter a claimed row that wrong_line refuses (supervisors told), or one of ours whose line was
-    deactivated: a call to act is dead-lettered (its step escalates at once when no other desk of it was
-    reached), other news is cancelled; True if the row is not to be sent."""
-    reason = wrong_line(row)
+def wrong_mailbox(row: Notification, reach: set[str]) -> str | None:
+    """Why a message to a supervisor may not go to their mailbox, or None: it goes where a counterpart line goes
+    (reach: sides.their_reach). Such a user is passed over when messages are queued (notify.active_supervisors);
+    this holds for one queued before, or made before people.create_user refused such an address."""
+    user = row.user
+    if user is None or not sides.theirs(user.email, reach):
+        return None
+    return (
+        f"message to supervisor {user.username} refused: their e-mail address goes where a counterpart line goes; "
+        "ladders, alerts and reports never go to the other side"
+    )
+
+
+def _refused_by_line(
+    session: Session,
+    row: Notification,
+    now: datetime,
+    public_url: str = "",
+    reach: set[str] | None = None,
+    supervisor_transport: str = "?",
+) -> bool:
+    """Dead-letter a claimed row that wrong_line or wrong_mailbox refuses (supervisors told), or one of ours
+    whose line was deactivated: a call to act is dead-lettered (its step escalates at once when no other desk
+    of it was reached), other news is cancelled; True if the row is not to be sent."""
+    reason = wrong_line(row) or wrong_mailbox(row, reach or set())
     if reason is None and (reason := line_deactivated(row)) is not None and row.kind not in ACTION_KINDS:
         row.status, row.claimed_until, row.last_error = NotificationStatus.CANCELLED, None, reason
         return True
     if reason is None:
         return False
-    _attempt(
-        session, row.id, row.channel.transport if row.channel else "?", AttemptOutcome.PERMANENT, now, 0, None, reason
-    )
+    transport = row.channel.transport if row.channel else supervisor_transport
+    _attempt(session, row.id, transport, AttemptOutcome.PERMANENT, now, 0, None, reason)
     row.last_error = reason
     row.claimed_until = None
     dead_letter(session, row, now, public_url)

@@ -15,7 +15,7 @@ from ...models import ChannelCheck, ChannelHealth, CheckOutcome, ContactChannel,
 from ...models.permissions import Permission, may
 from ...text import name_problem
 from ...timeutil import UTC, format_dtg, isoformat
-from . import links, message_text
+from . import links, message_text, sides
 from .claims import among_claimable
 
 log = logging.getLogger(__name__)
@@ -246,9 +246,12 @@ def check_of_link(session: Session, claims: dict) -> ChannelCheck:
     check = session.get(ChannelCheck, claims["check"])
     if check is None or check.channel_id != claims["channel"] or check.channel.address != claims["recipient"]:
         raise links.LinkRefused("foreign", "This link does not belong to a check of this line.")
-    if check.channel.counterpart_line:
+    if check.channel.counterpart_line or sides.crossing(session, check.channel):
         raise links.LinkRefused(
-            "foreign", "This line is now a line to the other side: its checks are answered on the line, not by a link."
+            "counterpart_check",
+            "This line is now a line to the other side, or goes where one goes: its checks are answered on the "
+            "line, not by a link.",
+            {"channel": check.channel.name},
         )
     return check
 

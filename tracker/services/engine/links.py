@@ -25,7 +25,14 @@ SALTS = {
 
 
 # A refusal's HTTP status by its reason (anything else, a link not valid here: 400).
-STATUSES = {"expired": 410, "reused": 409, "handled": 409, "counterpart": 403, "inactive": 403}
+STATUSES = {
+    "expired": 410,
+    "reused": 409,
+    "handled": 409,
+    "counterpart": 403,
+    "counterpart_check": 403,
+    "inactive": 403,
+}
 
 
 class LinkRefused(TrackerError):

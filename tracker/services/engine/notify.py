@@ -9,7 +9,6 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from ...channels import reaches
 from ...models import (
     ChannelHealth,
     ContactChannel,
@@ -22,6 +21,7 @@ from ...models import (
     User,
 )
 from ..incidents import timeline
+from . import sides
 from .links import AckLinks
 from .rendering import OutboxRow, render_incident_message
 
@@ -69,16 +69,15 @@ class Recipients:
 
 def active_supervisors(session: Session) -> list[User]:
     """Every active supervisor, by username, whom the supervisors' messages and alerts go to; but not one whose
-    mailbox is a counterpart line's address or in its domain (as ladder.crossing judges them): our alerts never
-    go to the other side. Such a mailbox is refused when a user is made (people.create_user); one made before
-    that check is passed over here, at each message, and the log says whom to mend."""
+    mailbox is a counterpart line's address or in its domain (sides.theirs): our alerts never go to the other
+    side. Such a mailbox is refused when a user is made (people.create_user); one made before that check is
+    passed over here, and the log says whom to mend (delivery refuses a message queued for one before)."""
     query = select(User).where(User.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.username)
     supervisors = list(session.scalars(query))
     if not any(person.email for person in supervisors):
         return supervisors
-    their_lines = session.scalars(select(ContactChannel.address).where(ContactChannel.counterpart_line.is_(True)))
-    theirs = set().union(*(reaches(address) for address in their_lines))
-    crossing = [person for person in supervisors if person.email and reaches(person.email) & theirs]
+    reach = sides.their_reach(session)
+    crossing = [person for person in supervisors if sides.theirs(person.email, reach)]
     for person in crossing:
         log.warning(
             "supervisor %s is not told: their e-mail address goes where a counterpart line goes (the other side); "

@@ -20,9 +20,9 @@ from ...models import (
     channel_members,
 )
 from ...models.permissions import Permission, may
-from ..engine import links, notify
+from ..engine import links, notify, sides
 from ..engine.idle import IdleRules
-from . import ladder, timeline
+from . import timeline
 
 COMMENT_MAX_LENGTH = 4000
 # Acknowledging or resolving ends a question put to the supervisors (its unsent asks are cancelled too).
@@ -118,7 +118,7 @@ def link_target(session: Session, claims: dict) -> tuple[Incident, ContactChanne
         or channel.address != claims["recipient"]
     ):
         raise links.LinkRefused("foreign", "This link does not belong to a line this incident was routed to.")
-    if channel.counterpart_line or ladder.crossing(session, channel):
+    if channel.counterpart_line or sides.crossing(session, channel):
         # Only our own staff acknowledge our incidents: the other side confirms receipt, never more (nor
         # through an internal line that was given a counterpart line's address).
         raise links.LinkRefused(

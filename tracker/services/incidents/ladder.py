@@ -6,7 +6,6 @@ from datetime import datetime
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from ...channels import reaches
 from ...errors import Conflict, NotFound, ValidationError
 from ...models import (
     Agreement,
@@ -30,7 +29,7 @@ from ...models import (
 from ...region import NO_SECTOR, reserved_sector
 from ...text import name_problem
 from ...timeutil import utcnow
-from ..engine import line_checks
+from ..engine import line_checks, sides
 from ..exchanges import catalogues
 
 # They stand on one line: a mail header, the FM and TO lines of a formatted message, a menu.
@@ -163,7 +162,7 @@ def save_channel(
         raise ValidationError(
             f"{channel.address!r} does not suit the {channel.transport} transport", {"address": problem}
         )
-    joined = crossing(session, channel)
+    joined = sides.crossing(session, channel)
     if joined:
         raise ValidationError("the address would carry our alerts to the other side or theirs to our desk", joined)
     if data.get("secret") and channel.transport != "webhook":
@@ -183,34 +182,6 @@ def save_channel(
         channel.next_check_at = line_checks.next_check(channel, now or utcnow()) if channel.active else None
     session.flush()
     return channel
-
-
-def crossing(session: Session, channel: ContactChannel) -> dict | None:
-    """Why the line's address would join our side and the other's, or None: an internal line at a
-    counterpart line's address (or, for e-mail, its domain) would take our alerts and their one-click
-    acknowledge links to the other side; a counterpart line at one of our desks, or at one of our users'
-    mailboxes (the supervisors' messages go there), the reverse."""
-    with session.no_autoflush:
-        others = session.execute(
-            select(ContactChannel.name, ContactChannel.address).where(
-                ContactChannel.counterpart_line.is_(not channel.counterpart_line),
-                ContactChannel.id.is_distinct_from(channel.id),
-            )
-        ).all()
-        mailboxes = (
-            session.execute(select(User.username, User.email).where(User.email.is_not(None))).all()
-            if channel.counterpart_line
-            else []
-        )
-    mine = reaches(channel.address)
-    for name, address in others:
-        if mine & reaches(address):
-            side = "a counterpart line" if not channel.counterpart_line else "our internal line"
-            return {"address": f"{channel.address} is where {side} {name!r} goes ({address})"}
-    for username, email in mailboxes:
-        if mine & reaches(email):
-            return {"address": f"{channel.address} is where our user {username!r} gets our messages ({email})"}
-    return None
 
 
 def _in_a_policy(session: Session, channel_id: int) -> bool:
