@@ -1,6 +1,7 @@
 """Files put in place so that a crash or a power cut leaves the old file or the whole new one, never an empty or
 half-written one under the name: the data reaches the disk before the rename, the rename before we go on."""
 
+import errno
 import os
 from pathlib import Path
 
@@ -13,5 +14,8 @@ def replace(temp: Path | str, path: Path) -> None:
     folder = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(folder)
+    except OSError as exc:  # some file systems (SMB shares, some FUSE mounts) sync no folder: the file is whole
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
     finally:
         os.close(folder)

@@ -23,13 +23,11 @@ POSITIONS = {"incidents": ("latitude", "longitude"), "exercises": ("centre_latit
 
 
 def upgrade() -> None:
-    for table, columns in (
-        ("incidents", ("latitude", "longitude")),
-        ("exercises", ("centre_latitude", "centre_longitude")),
-    ):
-        for column in columns:  # -0 = 0 in SQL: the row is written with the literal 0, which has no sign
-            op.execute(sa.text(f"UPDATE {table} SET {column} = 0 WHERE {column} = 0"))
     bind = op.get_bind()
+    if bind.dialect.name == "postgresql":  # SQLite stores a -0.0 in a REAL column as the integer 0: no sign there
+        for table, (first, second) in POSITIONS.items():  # one pass each, writing only the rows with a -0
+            signed = f"{first}::text = '-0' OR {second}::text = '-0'"
+            op.execute(sa.text(f"UPDATE {table} SET {first} = {first} + 0, {second} = {second} + 0 WHERE {signed}"))
     for exercise_id, area in bind.execute(sa.select(EXERCISES.c.id, EXERCISES.c.area)).all():
         if area is not None and (plain := _plain(area)) is not None and json.dumps(plain) != json.dumps(area):
             bind.execute(EXERCISES.update().where(EXERCISES.c.id == exercise_id).values(area=plain))
