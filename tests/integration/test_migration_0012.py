@@ -5,17 +5,10 @@ every policy step and fallback; an internal "HQ duty desk" with its members take
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.databases import empty_database, migrate_to
+from tests.databases import migrate_to
 from tracker import migrate
 
 pytestmark = pytest.mark.both_databases  # a data migration in SQL: each engine runs its own
-
-
-@pytest.fixture
-def fresh_database_url(database_url, tmp_path):
-    """A new, empty database of the test's engine (on PostgreSQL made, and dropped after)."""
-    with empty_database(database_url, tmp_path / "at-0011.db", "m0012") as url:
-        yield url
 
 
 USER = (

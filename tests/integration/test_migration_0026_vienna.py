@@ -6,17 +6,10 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect
 
-from tests.databases import empty_database, migrate_to
+from tests.databases import migrate_to
 from tracker import migrate
 
 pytestmark = pytest.mark.both_databases  # each engine alters the table its own way (SQLite: batch mode)
-
-
-@pytest.fixture
-def fresh_database_url(database_url, tmp_path):
-    """A new, empty database of the test's engine (on PostgreSQL made, and dropped after)."""
-    with empty_database(database_url, tmp_path / "at-0025.db", "m0026v") as url:
-        yield url
 
 
 def _columns(url: str) -> dict[str, dict]:

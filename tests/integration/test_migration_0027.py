@@ -8,19 +8,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import create_engine
 
-from tests.databases import empty_database, filled_row, migrate_to
+from tests.databases import filled_row, migrate_to
 from tracker import migrate
 
 pytestmark = pytest.mark.both_databases  # PostgreSQL keeps a double's sign, SQLite a JSON text's
 
 SQUARE = [[[-0.0, 54.0], [1.0, 54.0], [1.0, 55.0], [-0.0, 55.0], [-0.0, 54.0]]]
-
-
-@pytest.fixture
-def fresh_database_url(database_url, tmp_path):
-    """A new, empty database of the test's engine (on PostgreSQL made, and dropped after)."""
-    with empty_database(database_url, tmp_path / "at-0026.db", "m0027") as url:
-        yield url
 
 
 def _signs(values) -> list[bool]:

@@ -7,18 +7,11 @@ import sqlalchemy as sa
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from tests.databases import empty_database, filled_row, migrate_to
+from tests.databases import filled_row, migrate_to
 from tracker import migrate
 from tracker.services.watches import log
 
 pytestmark = pytest.mark.both_databases  # lower() and the update in each engine's SQL
-
-
-@pytest.fixture
-def fresh_database_url(database_url, tmp_path):
-    """A new, empty database of the test's engine (on PostgreSQL made, and dropped after)."""
-    with empty_database(database_url, tmp_path / "at-0027.db", "m0028") as url:
-        yield url
 
 
 def test_one_desk_stored_in_several_cases_takes_its_first_spelling(fresh_database_url):

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from tests.category_history import OLD_PAIRS
-from tests.databases import empty_database, migrate_to
+from tests.databases import migrate_to
 from tracker import migrate
 from tracker.models import Domain, Incident, categories_for
 from tracker.timeutil import utcnow
@@ -24,13 +24,6 @@ AT_0012 = sa.table(
     *(sa.column(name, sa.JSON) for name in ("platforms", "ladder")),
     *(sa.column(name, sa.DateTime) for name in ("occurred_at", "reported_at")),
 )
-
-
-@pytest.fixture
-def fresh_database_url(database_url, tmp_path):
-    """A new, empty database of the test's engine (on PostgreSQL made, and dropped after)."""
-    with empty_database(database_url, tmp_path / "at-0012.db", "mcat") as url:
-        yield url
 
 
 def test_every_incident_of_the_old_catalogue_stays_valid_after_upgrading_to_head(fresh_database_url):

@@ -26,19 +26,17 @@ from tracker.services.accounts import people
 from tracker.timeutil import utcnow
 
 
+def legacy_supervisor(app, email: str) -> None:
+    """A supervisor "chief" with that mailbox, as users were made before people.create_user checked the address."""
+    with session_scope(app) as session:
+        password = people.hash_password("chief-password")
+        session.add(User(username="chief", password_hash=password, role=Role.SUPERVISOR, email=email, active=True))
+
+
 def test_a_supervisor_whose_mailbox_is_the_other_side_s_is_never_told(app, client, caplog):
     world = build_world(app, steps=(("L1",),), ack_seconds=60)
     add_counterpart_line(app, world, "Eastland hotline", address="hotline@eastland.test")
-    with session_scope(app) as session:  # as a user was made before people.create_user checked the address
-        session.add(
-            User(
-                username="chief",
-                password_hash=people.hash_password("chief-password"),
-                role=Role.SUPERVISOR,
-                email="chief@EASTLAND.test",  # the line's domain, in another case
-                active=True,
-            )
-        )
+    legacy_supervisor(app, "chief@EASTLAND.test")  # the line's domain, in another case
     reference = file_incident(client, world)["reference"]
     with session_scope(app) as session:
         incident = session.scalar(select(Incident).where(Incident.reference == reference))
@@ -63,16 +61,7 @@ def test_the_warning_comes_only_when_the_supervisors_are_told_something(app, cap
     time (every 30 s): the warning comes with a message it kept from the other side."""
     world = build_world(app, steps=(("L1",),), ack_seconds=60)
     add_counterpart_line(app, world, "Eastland hotline", address="hotline@eastland.test")
-    with session_scope(app) as session:
-        session.add(
-            User(
-                username="chief",
-                password_hash=people.hash_password("chief-password"),
-                role=Role.SUPERVISOR,
-                email="chief@eastland.test",
-                active=True,
-            )
-        )
+    legacy_supervisor(app, "chief@eastland.test")
     caplog.set_level(logging.WARNING, logger="tracker.services.engine.notify")
     for _ in range(3):
         jobs.check_lines(app)
@@ -86,16 +75,7 @@ def test_a_message_queued_for_such_a_mailbox_before_is_refused_at_delivery(app, 
     to the other side at that domain came later (as before the checks at creation): delivery refuses the message,
     dead-letters it with the reason, and sends the other supervisor's."""
     world = build_world(app, steps=(("L1",),), ack_seconds=60)
-    with session_scope(app) as session:
-        session.add(
-            User(
-                username="chief",
-                password_hash=people.hash_password("chief-password"),
-                role=Role.SUPERVISOR,
-                email="chief@eastland.test",
-                active=True,
-            )
-        )
+    legacy_supervisor(app, "chief@eastland.test")
     reference = file_incident(client, world)["reference"]
     with session_scope(app) as session:
         incident = session.scalar(select(Incident).where(Incident.reference == reference))
