@@ -36,6 +36,16 @@ def breaks_read(text: str) -> str:
     return text.translate(_OTHER_BREAKS)
 
 
+def same_wording(first: str | None, second: str | None) -> bool:
+    """Whether two texts say the same words: one stored from a page before a text area's line breaks were read as
+    line feeds (8290b05) holds CR LF where the same text sent again holds LF, which is no change of wording."""
+    return _lines(first) == _lines(second)
+
+
+def _lines(text: str | None) -> str | None:
+    return text.replace("\r\n", "\n") if text is not None else None
+
+
 def _unstorable(text: str) -> str | None:
     """Why neither database could keep text (NUL, a lone surrogate), or None."""
     if "\x00" in text:

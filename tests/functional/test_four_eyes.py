@@ -185,6 +185,24 @@ def test_everyone_who_wrote_a_text_stays_its_author_and_saving_the_same_words_is
         assert refused["error"]["message"] == DRAFTER_REFUSED, (author, refused)
 
 
+def test_a_text_stored_with_cr_lf_saved_again_with_line_feeds_is_the_same_wording(app, client, world, exchange):
+    """A text drafted from a page before its line breaks were read as line feeds holds CR LF; the page sends it
+    back with LF. The same words: refused as unchanged, so the approval it has stands and no one becomes its
+    author by saving it."""
+    drafted = draft_free_text(client, world, exchange["id"], who="liaison")
+    with session_scope(app) as session:
+        session.get(ExchangeMessage, drafted["id"]).text = "Northmark liaison:\r\nwe will call at 1200Z."
+    approved = approve(client, world, drafted["id"], who="supervisor")
+    same = {"text": "Northmark liaison:\nwe will call at 1200Z.", "version": approved["version"]}
+    path = f"/exchange-messages/{drafted['id']}"
+    refused = api(client, world, "PATCH", path, same, who="liaison", status=422)
+    assert refused["error"]["message"] == "the wording is unchanged: nothing to save", refused
+    with session_scope(app) as session:
+        assert session.get(ExchangeMessage, drafted["id"]).status.value == "approved", "the approval stands"
+    changed = {"text": "Northmark liaison:\nwe will call at 1300Z.", "version": approved["version"]}
+    assert api(client, world, "PATCH", path, changed, who="liaison")["status"] == "draft"
+
+
 def test_an_approval_names_the_version_of_the_wording_read(app, client, world, exchange):
     drafted = draft_free_text(client, world, exchange["id"])
     path = f"/exchange-messages/{drafted['id']}/approve"

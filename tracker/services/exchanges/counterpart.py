@@ -23,7 +23,7 @@ from ...models import (
     OutgoingStatus,
     User,
 )
-from ...text import bidi_problem
+from ...text import bidi_problem, same_wording
 from ...timeutil import utcnow
 from ..incidents import timeline
 from . import four_eyes, message_format, outgoing, releasability
@@ -163,7 +163,7 @@ def edit(
         raise ValidationError("this line reads English only", {"text_second": "leave it out on this line"})
     new_text = message.text if text is None else _clean(text, "text")
     new_second = message.text_second if text_second is None else _clean(text_second, "text_second")
-    if (new_text, new_second) == (message.text, message.text_second):
+    if same_wording(new_text, message.text) and same_wording(new_second, message.text_second):
         # Saving the same words again changes nothing, and makes no one their author.
         raise ValidationError(UNCHANGED, {"text": "change the wording, or leave the text as it is"})
     releasability.guard(message.exchange.incident, new_text, new_second)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationError
 from ...models import EventKind, Exchange, ExchangeMessage, ExchangeState, Incident, Summary, SummaryStatus, User
-from ...text import bidi_problem
+from ...text import bidi_problem, same_wording
 from ..incidents import amendment_record, timeline
 from . import catalogues, counterpart, four_eyes, message_format, outgoing, releasability, summary_text
 from .exchanges import ensure_may_act
@@ -236,7 +236,7 @@ def edit(
         )
     new_text = summary.text if text is None else _clean(text, "text")
     new_second = summary.text_second if text_second is None else _clean(text_second, "text_second")
-    if (new_text, new_second) == (summary.text, summary.text_second):
+    if same_wording(new_text, summary.text) and same_wording(new_second, summary.text_second):
         # Saving the same words again changes nothing, and makes no one their author.
         raise ValidationError(counterpart.UNCHANGED, {"text": "change the wording, or leave the summary as it is"})
     summary.text, summary.text_second = new_text, new_second
