@@ -109,3 +109,23 @@ def test_a_message_queued_for_such_a_mailbox_before_is_refused_at_delivery(app, 
     assert by_user["chief"][1].startswith("message to supervisor chief refused: their e-mail address"), by_user
     addressed = [line for path in outbox_files(app) for line in path.read_text().splitlines() if line.startswith("To:")]
     assert not [line for line in addressed if "eastland.test" in line], addressed
+
+
+def test_a_supervisor_with_no_mailbox_whose_username_is_the_other_side_s_address_is_never_told(app, client):
+    """A supervisor with no e-mail address is sent to at their username (delivery.Composer.compose,
+    line_alerts.compose): a username at the other side's domain is their mailbox, and is judged as one."""
+    world = build_world(app, steps=(("L1",),), ack_seconds=60)
+    add_counterpart_line(app, world, "Eastland hotline", address="hotline@eastland.test")
+    with session_scope(app) as session:
+        password = people.hash_password("chief-password")
+        session.add(
+            User(username="chief@eastland.test", password_hash=password, role=Role.SUPERVISOR, email=None, active=True)
+        )
+    reference = file_incident(client, world)["reference"]
+    with session_scope(app) as session:
+        incident = session.scalar(select(Incident).where(Incident.reference == reference))
+        incident.next_escalation_at = utcnow() - timedelta(seconds=1)
+    assert jobs.sweep(app) == 1
+    jobs.deliver(app)
+    addressed = [line for path in outbox_files(app) for line in path.read_text().splitlines() if line.startswith("To:")]
+    assert not [line for line in addressed if "eastland.test" in line], addressed

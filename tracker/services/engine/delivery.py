@@ -361,7 +361,7 @@ def claim_messages(
     )
     public_url = composer.links.public_url
     claimed = load_claimed(session, Notification, ids, *eager)
-    mailed = any(row.user is not None and row.user.email for row in claimed)
+    mailed = any(row.user is not None for row in claimed)  # to an e-mail address, or the username (sides.mailbox)
     reach = sides.their_reach(session) if mailed else set()  # where the other side's lines go: no mailbox of ours
     supervisors = composer.supervisor_transport
     rows = [row for row in claimed if not _refused_by_line(session, row, now, public_url, reach, supervisors)]
@@ -454,7 +454,7 @@ def wrong_mailbox(row: Notification, reach: set[str]) -> str | None:
     (reach: sides.their_reach). Such a user is passed over when messages are queued (notify.active_supervisors);
     this holds for one queued before, or made before people.create_user refused such an address."""
     user = row.user
-    if user is None or not sides.theirs(user.email, reach):
+    if user is None or not sides.theirs(sides.mailbox(user.email, user.username), reach):
         return None
     return (
         f"message to supervisor {user.username} refused: their e-mail address goes where a counterpart line goes; "

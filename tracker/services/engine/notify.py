@@ -74,10 +74,10 @@ def active_supervisors(session: Session) -> list[User]:
     passed over here, and the log says whom to mend (delivery refuses a message queued for one before)."""
     query = select(User).where(User.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.username)
     supervisors = list(session.scalars(query))
-    if not any(person.email for person in supervisors):
+    if not supervisors:
         return supervisors
-    reach = sides.their_reach(session)
-    crossing = [person for person in supervisors if sides.theirs(person.email, reach)]
+    reach = sides.their_reach(session)  # a mailbox is the username where no e-mail address is given (sides.mailbox)
+    crossing = [person for person in supervisors if sides.theirs(sides.mailbox(person.email, person.username), reach)]
     for person in crossing:
         log.warning(
             "supervisor %s is not told: their e-mail address goes where a counterpart line goes (the other side); "

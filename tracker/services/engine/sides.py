@@ -22,7 +22,7 @@ def crossing(session: Session, channel: ContactChannel) -> dict | None:
             )
         ).all()
         mailboxes = (
-            session.execute(select(User.username, User.email).where(User.email.is_not(None))).all()
+            [(name, mailbox(email, name)) for name, email in session.execute(select(User.username, User.email))]
             if channel.counterpart_line
             else []
         )
@@ -41,6 +41,12 @@ def their_reach(session: Session) -> set[str]:
     """What every counterpart line's address reaches (the address, its domain, its host)."""
     addresses = session.scalars(select(ContactChannel.address).where(ContactChannel.counterpart_line.is_(True)))
     return set().union(*(reaches(address) for address in addresses))
+
+
+def mailbox(email: str | None, username: str) -> str:
+    """Where our messages to a user go: their e-mail address, else their username (a supervisor with no mailbox
+    is sent to at it: delivery.Composer.compose, line_alerts.compose). Judge this, never the e-mail alone."""
+    return email or username
 
 
 def theirs(address: str | None, reach: set[str]) -> bool:
