@@ -129,3 +129,33 @@ def test_a_supervisor_with_no_mailbox_whose_username_is_the_other_side_s_address
     jobs.deliver(app)
     addressed = [line for path in outbox_files(app) for line in path.read_text().splitlines() if line.startswith("To:")]
     assert not [line for line in addressed if "eastland.test" in line], addressed
+
+
+def test_a_ladder_message_to_one_of_our_lines_at_the_other_side_s_domain_is_refused_at_delivery(app, client):
+    """L1 (l1@test.example) is on the ladder; a line to the other side at that domain was made before the lines
+    were checked against each other: the call to act, its internal details and its acknowledge link, is not sent
+    there (the link would be refused anyway: handling.link_target), but dead-lettered with the reason."""
+    world = build_world(app, steps=(("L1",),), ack_seconds=60)
+    with session_scope(app) as session:
+        session.add(
+            ContactChannel(
+                name="Eastland hotline",
+                level=3,
+                transport="outbox",
+                address="hotline@TEST.example",
+                counterpart_line=True,
+                active=True,
+                health=ChannelHealth.OK,
+                consecutive_failures=0,
+                check_window_seconds=900,
+            )
+        )
+    file_incident(client, world)
+    jobs.deliver(app)
+    with session_scope(app) as session:
+        rows = session.execute(
+            select(Notification.status, Notification.last_error).where(Notification.channel_id == world.channels["L1"])
+        ).all()
+    assert rows and all(status is NotificationStatus.DEAD for status, _ in rows), rows
+    addressed = [line for path in outbox_files(app) for line in path.read_text().splitlines() if line.startswith("To:")]
+    assert not [line for line in addressed if "l1@test.example" in line], addressed

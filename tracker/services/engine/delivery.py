@@ -361,10 +361,11 @@ def claim_messages(
     )
     public_url = composer.links.public_url
     claimed = load_claimed(session, Notification, ids, *eager)
-    mailed = any(row.user is not None for row in claimed)  # to an e-mail address, or the username (sides.mailbox)
-    reach = sides.their_reach(session) if mailed else set()  # where the other side's lines go: no mailbox of ours
+    reach = sides.their_reach(session) if claimed else set()  # where the other side's lines go: none of ours
+    ours = {row.channel for row in claimed if row.channel is not None and not row.channel.counterpart_line}
+    crossing = {channel.id for channel in ours if sides.theirs(channel.address, reach)}  # once a line, not a row
     supervisors = composer.supervisor_transport
-    rows = [row for row in claimed if not _refused_by_line(session, row, now, public_url, reach, supervisors)]
+    rows = [row for row in claimed if not _refused_by_line(session, row, now, public_url, reach, supervisors, crossing)]
     roots = composer.thread_roots(session, {row.incident_id for row in rows})
     composed, failed = [], []
     for row in rows:
@@ -449,6 +450,19 @@ def line_deactivated(row: Notification) -> str | None:
     return f"not sent: the line {channel.name} was deactivated after the message was queued"
 
 
+def wrong_reach(row: Notification, crossing: set[int]) -> str | None:
+    """Why a message of ours may not go over its internal line, or None: the line goes where a counterpart line
+    goes (crossing: the ids of such lines, sides.theirs), as a line made before ladder.save_channel compared the
+    lines may. Its acknowledge link would be refused (handling.link_target); its text must not go either."""
+    channel = row.channel
+    if channel is None or row.kind is NotificationKind.COUNTERPART or channel.id not in crossing:
+        return None
+    return (
+        f"internal message kind {row.kind.value} refused on line {channel.name}: its address goes where a "
+        "counterpart line goes; ladders, alerts and reports never go to the other side"
+    )
+
+
 def wrong_mailbox(row: Notification, reach: set[str]) -> str | None:
     """Why a message to a supervisor may not go to their mailbox, or None: it goes where a counterpart line goes
     (reach: sides.their_reach). Such a user is passed over when messages are queued (notify.active_supervisors);
@@ -469,11 +483,12 @@ def _refused_by_line(
     public_url: str = "",
     reach: set[str] | None = None,
     supervisor_transport: str = "?",
+    crossing: set[int] | None = None,
 ) -> bool:
     """Dead-letter a claimed row that wrong_line or wrong_mailbox refuses (supervisors told), or one of ours
     whose line was deactivated: a call to act is dead-lettered (its step escalates at once when no other desk
     of it was reached), other news is cancelled; True if the row is not to be sent."""
-    reason = wrong_line(row) or wrong_mailbox(row, reach or set())
+    reason = wrong_line(row) or wrong_reach(row, crossing or set()) or wrong_mailbox(row, reach or set())
     if reason is None and (reason := line_deactivated(row)) is not None and row.kind not in ACTION_KINDS:
         row.status, row.claimed_until, row.last_error = NotificationStatus.CANCELLED, None, reason
         return True
