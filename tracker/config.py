@@ -220,14 +220,23 @@ def _derive(app: Flask) -> None:
 
 
 DEMO_REGION = DEFAULTS.parent / "region.geojson"
-LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "::"}
+
+
+def _host(url: str) -> str:
+    """The URL's host in lower case without the root's final dot; "" when it names none or cannot be read
+    ("http://[::1": a bracket not closed, which urlsplit refuses with ValueError)."""
+    try:
+        return (urlsplit(url).hostname or "").rstrip(".")
+    except ValueError:
+        return ""
 
 
 def demo_settings(config) -> list[str]:
     """What a deployment still takes from the demo's defaults that only suits a demo, one line each (the web
     server says so when it starts: a demo on one machine would be told for nothing)."""
     found = []
-    host = (urlsplit(str(config["PUBLIC_URL"])).hostname or "").lower()
+    host = _host(str(config["PUBLIC_URL"]))
     if host in LOOPBACK or host.startswith("127."):
         found.append(
             f"PUBLIC_URL is {config['PUBLIC_URL']}: the links in messages (acknowledge, receipt, line check) open "
@@ -349,7 +358,7 @@ def _check(config) -> None:
     if not isinstance(smtp_port, int) or isinstance(smtp_port, bool) or not 1 <= smtp_port <= 65535:
         raise ConfigError(f"SMTP_PORT must be a port number (1-65535), not {smtp_port!r}")
     public = str(config["PUBLIC_URL"])
-    if not public.startswith(("http://", "https://")) or not public.split("://", 1)[1].strip("/"):
+    if not public.startswith(("http://", "https://")) or not _host(public):
         raise ConfigError(f"PUBLIC_URL must be the http(s) address staff open (links in messages), not {public!r}")
     # The exchange's reference goes to the other side in every subject and REF line, and into a 40-character
     # column: a line break, a space or a long prefix failed each message sent (PostgreSQL: a 500) instead.

@@ -43,3 +43,11 @@ def test_a_deployment_s_own_settings_start_without_a_word(app, monkeypatch, tmp_
     monkeypatch.setitem(app.config, "PUBLIC_URL", "https://tracker.example.org")
     monkeypatch.setitem(app.config, "REGION_FILE", str(own))
     assert started(app, monkeypatch) == []
+
+
+def test_every_spelling_of_this_machine_is_named(app, monkeypatch):
+    """The IPv6 unspecified address and a host with the root's final dot are this machine too."""
+    monkeypatch.setitem(app.config, "REGION_FILE", "")
+    for url in ("http://[::]:8000", "http://localhost.:5000", "http://[::1]:8000"):
+        monkeypatch.setitem(app.config, "PUBLIC_URL", url)
+        assert [kind for kind, _ in started(app, monkeypatch)] == ["warning"], url

@@ -255,6 +255,8 @@ def test_the_deployment_sample_is_refused_until_its_key_is_replaced(build, monke
         ("SMTP_PORT", -1, "SMTP_PORT must be a port number"),
         ("SMTP_PORT", "abc", "SMTP_PORT must be a port number"),
         ("PUBLIC_URL", "notaurl", "PUBLIC_URL must be the http(s) address"),
+        ("PUBLIC_URL", "http://[::1", "PUBLIC_URL must be the http(s) address"),  # gunicorn's start raised
+        ("PUBLIC_URL", "http:///incidents", "PUBLIC_URL must be the http(s) address"),  # no host
         ("REFERENCE_PREFIX", "", "REFERENCE_PREFIX must be 1-10 capital letters"),
         ("REFERENCE_PREFIX", "inc-2", "REFERENCE_PREFIX must be 1-10 capital letters"),
         ("SUPERVISOR_TRANSPORT", "email", "SUPERVISOR_TRANSPORT is email but SMTP_HOST is not set"),
