@@ -33,6 +33,15 @@ def legacy_supervisor(app, email: str) -> None:
         session.add(User(username="chief", password_hash=password, role=Role.SUPERVISOR, email=email, active=True))
 
 
+def legacy_counterpart_line(app, address: str) -> None:
+    """A line to the other side at address, as lines were made before ladder.save_channel compared addresses."""
+    with session_scope(app) as session:
+        line = ContactChannel(name="Eastland hotline", level=3, transport="outbox", address=address)
+        line.counterpart_line, line.active, line.health = True, True, ChannelHealth.OK
+        line.consecutive_failures, line.check_window_seconds = 0, 900
+        session.add(line)
+
+
 def test_a_supervisor_whose_mailbox_is_the_other_side_s_is_never_told(app, client, caplog):
     world = build_world(app, steps=(("L1",),), ack_seconds=60)
     add_counterpart_line(app, world, "Eastland hotline", address="hotline@eastland.test")
@@ -81,20 +90,7 @@ def test_a_message_queued_for_such_a_mailbox_before_is_refused_at_delivery(app, 
         incident = session.scalar(select(Incident).where(Incident.reference == reference))
         incident.next_escalation_at = utcnow() - timedelta(seconds=1)
     assert jobs.sweep(app) == 1
-    with session_scope(app) as session:  # the line, as it was made before ladder.save_channel checked mailboxes
-        session.add(
-            ContactChannel(
-                name="Eastland hotline",
-                level=3,
-                transport="outbox",
-                address="hotline@eastland.test",
-                counterpart_line=True,
-                active=True,
-                health=ChannelHealth.OK,
-                consecutive_failures=0,
-                check_window_seconds=900,
-            )
-        )
+    legacy_counterpart_line(app, "hotline@eastland.test")  # made after the message was queued
     jobs.deliver(app)
     with session_scope(app) as session:
         rows = session.execute(
@@ -136,20 +132,7 @@ def test_a_ladder_message_to_one_of_our_lines_at_the_other_side_s_domain_is_refu
     were checked against each other: the call to act, its internal details and its acknowledge link, is not sent
     there (the link would be refused anyway: handling.link_target), but dead-lettered with the reason."""
     world = build_world(app, steps=(("L1",),), ack_seconds=60)
-    with session_scope(app) as session:
-        session.add(
-            ContactChannel(
-                name="Eastland hotline",
-                level=3,
-                transport="outbox",
-                address="hotline@TEST.example",
-                counterpart_line=True,
-                active=True,
-                health=ChannelHealth.OK,
-                consecutive_failures=0,
-                check_window_seconds=900,
-            )
-        )
+    legacy_counterpart_line(app, "hotline@TEST.example")
     file_incident(client, world)
     jobs.deliver(app)
     with session_scope(app) as session:
