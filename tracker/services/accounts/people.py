@@ -12,12 +12,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import CursorResult, Select, and_, bindparam, delete, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from ...channels import reaches
 from ...channels.email import address_problem
 from ...errors import Conflict, NotFound, ValidationError
-from ...models import AccountEvent, ApiToken, ContactChannel, Role, SignInFailure, User, config_version
+from ...models import AccountEvent, ApiToken, Role, SignInFailure, User, config_version
 from ...text import name_problem
 from ...timeutil import utcnow
+from ..engine import sides
 from . import sessions, throttle
 
 TOKEN_PREFIX = "trk_"
@@ -78,7 +78,7 @@ def create_user(
         raise ValidationError("a name and an e-mail address are one line of text each", problems)
     if email and (wrong := address_problem(email)):  # the supervisors' messages go there: refused now, not then
         raise ValidationError(f"{email!r} is not an e-mail address", {"email": wrong})
-    if email and (line := _their_line_at(session, email)):
+    if email and (line := sides.their_line_at(session, email)):
         raise ValidationError(
             "our messages would go to the other side: the address is a counterpart line's",
             {"email": f"{email} is where counterpart line {line.name!r} goes ({line.address})"},
@@ -96,13 +96,6 @@ def create_user(
     session.flush()
     _note(session, user.id, "created", by, address, role=role.value)
     return user
-
-
-def _their_line_at(session: Session, email: str) -> ContactChannel | None:
-    """The counterpart line at this mailbox or its domain (as sides.crossing judges a line's address), or None."""
-    mine = reaches(email)
-    lines = session.scalars(select(ContactChannel).where(ContactChannel.counterpart_line.is_(True)))
-    return next((line for line in lines if mine & reaches(line.address)), None)
 
 
 def account_key(username: str) -> str:

@@ -37,6 +37,13 @@ def crossing(session: Session, channel: ContactChannel) -> dict | None:
     return None
 
 
+def their_line_at(session: Session, address: str) -> ContactChannel | None:
+    """The counterpart line at this address or its domain (as crossing judges a line's address), or None."""
+    mine = reaches(address)
+    lines = session.scalars(select(ContactChannel).where(ContactChannel.counterpart_line.is_(True)))
+    return next((line for line in lines if mine & reaches(line.address)), None)
+
+
 def their_reach(session: Session) -> set[str]:
     """What every counterpart line's address reaches (the address, its domain, its host)."""
     addresses = session.scalars(select(ContactChannel.address).where(ContactChannel.counterpart_line.is_(True)))
