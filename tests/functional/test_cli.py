@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from tests.conftest import app_config
 from tests.databases import migrate_to
+from tests.exchange_support import add_counterpart_line
 from tests.support import count, sign_in
 from tracker import create_app, logs
 from tracker import scheduler as scheduler_module
@@ -655,3 +656,17 @@ def test_a_scheduler_that_cannot_keep_the_audit_anchor_stops_in_one_line(tmp_pat
         assert ran.returncode == 1, (args, ran.stderr)
         assert "Traceback" not in ran.stderr, ran.stderr
         assert "the audit anchor's folder" in ran.stderr and "set AUDIT_ANCHOR_FILE to a file in one" in ran.stderr
+
+
+def test_a_user_whose_mailbox_is_where_a_counterpart_line_goes_is_not_created(runner, app, world):
+    """The supervisors' messages go to a user's mailbox: one at a counterpart line's address, or in its domain in
+    any case, would carry our alerts to the other side (sides.their_line_at)."""
+    add_counterpart_line(app, world, "Eastland hotline", address="hotline@eastland.test")
+    result = runner.invoke(
+        args=["user", "create", "erin", "--role", "supervisor", "--email", "erin@EASTLAND.test", "--password-stdin"],
+        input="long-enough-pw\n",
+    )
+    assert result.exit_code == 1, result.output
+    assert "our messages would go to the other side" in result.stderr, result.stderr
+    assert "Eastland hotline" in result.stderr, result.stderr
+    assert "erin" not in runner.invoke(args=["user", "list"]).stdout
