@@ -21,7 +21,7 @@ from ..services.incidents.routing import ordered_rules
 from ..services.review import config_history
 from ..timeutil import utcnow
 from . import ERRORS, bp
-from .schemas import (
+from .ladder_schemas import (
     ChannelIn,
     ChannelOut,
     ChannelWithSecretOut,
