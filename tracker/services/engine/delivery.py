@@ -419,27 +419,6 @@ def _failed_to_compose(
         )
 
 
-def wrong_line(row: Notification) -> str | None:
-    """Why the row may not go over its line, or None. Our ladders, alerts and reports carry internal
-    details and a one-click acknowledge link: they never go to the other side; and a message to the
-    other side never goes to one of our own desks. The policy pages refuse such a ladder already
-    (ladder._build_steps); this guard holds even for a row that got into the outbox some other way."""
-    channel = row.channel
-    if channel is None:
-        return None
-    if row.kind is not NotificationKind.COUNTERPART and channel.counterpart_line:
-        return (
-            f"internal message kind {row.kind.value} refused on counterpart line {channel.name}: "
-            "ladders, alerts and reports never go to the other side"
-        )
-    if row.kind is NotificationKind.COUNTERPART and not channel.counterpart_line:
-        return (
-            f"message to the other side refused on internal line {channel.name}: "
-            "counterpart messages go over counterpart lines only"
-        )
-    return None
-
-
 def line_deactivated(row: Notification) -> str | None:
     """Why a message of ours may not go over its line any more, or None: an admin deactivated the line after
     the message was queued (a step entered now would use the step's fallback instead, notify.enter_step).
@@ -448,32 +427,6 @@ def line_deactivated(row: Notification) -> str | None:
     if channel is None or channel.active or row.kind is NotificationKind.COUNTERPART:
         return None
     return f"not sent: the line {channel.name} was deactivated after the message was queued"
-
-
-def wrong_reach(row: Notification, crossing: set[int]) -> str | None:
-    """Why a message of ours may not go over its internal line, or None: the line goes where a counterpart line
-    goes (crossing: the ids of such lines, sides.theirs), as a line made before ladder.save_channel compared the
-    lines may. Its acknowledge link would be refused (handling.link_target); its text must not go either."""
-    channel = row.channel
-    if channel is None or row.kind is NotificationKind.COUNTERPART or channel.id not in crossing:
-        return None
-    return (
-        f"internal message kind {row.kind.value} refused on line {channel.name}: its address goes where a "
-        "counterpart line goes; ladders, alerts and reports never go to the other side"
-    )
-
-
-def wrong_mailbox(row: Notification, reach: set[str]) -> str | None:
-    """Why a message to a supervisor may not go to their mailbox, or None: it goes where a counterpart line goes
-    (reach: sides.their_reach). Such a user is passed over when messages are queued (notify.active_supervisors);
-    this holds for one queued before, or made before people.create_user refused such an address."""
-    user = row.user
-    if user is None or not sides.theirs(sides.mailbox(user.email, user.username), reach):
-        return None
-    return (
-        f"message to supervisor {user.username} refused: their e-mail address goes where a counterpart line goes; "
-        "ladders, alerts and reports never go to the other side"
-    )
 
 
 def _refused_by_line(
@@ -488,7 +441,9 @@ def _refused_by_line(
     """Dead-letter a claimed row that wrong_line or wrong_mailbox refuses (supervisors told), or one of ours
     whose line was deactivated: a call to act is dead-lettered (its step escalates at once when no other desk
     of it was reached), other news is cancelled; True if the row is not to be sent."""
-    reason = wrong_line(row) or wrong_reach(row, crossing or set()) or wrong_mailbox(row, reach or set())
+    reason = (
+        sides.wrong_line(row) or sides.wrong_reach(row, crossing or set()) or sides.wrong_mailbox(row, reach or set())
+    )
     if reason is None and (reason := line_deactivated(row)) is not None and row.kind not in ACTION_KINDS:
         row.status, row.claimed_until, row.last_error = NotificationStatus.CANCELLED, None, reason
         return True

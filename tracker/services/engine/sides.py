@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...channels import reaches
-from ...models import ContactChannel, User
+from ...models import ContactChannel, Notification, NotificationKind, User
 
 
 def crossing(session: Session, channel: ContactChannel) -> dict | None:
@@ -59,3 +59,53 @@ def mailbox(email: str | None, username: str) -> str:
 def theirs(address: str | None, reach: set[str]) -> bool:
     """Whether the address (a supervisor's mailbox) reaches where a counterpart line goes (reach: their_reach)."""
     return bool(address) and bool(reaches(address) & reach)
+
+
+# -- what delivery refuses to send -----------------------------------------------------------
+
+
+def wrong_line(row: Notification) -> str | None:
+    """Why the row may not go over its line, or None. Our ladders, alerts and reports carry internal
+    details and a one-click acknowledge link: they never go to the other side; and a message to the
+    other side never goes to one of our own desks. The policy pages refuse such a ladder already
+    (ladder._build_steps); this guard holds even for a row that got into the outbox some other way."""
+    channel = row.channel
+    if channel is None:
+        return None
+    if row.kind is not NotificationKind.COUNTERPART and channel.counterpart_line:
+        return (
+            f"internal message kind {row.kind.value} refused on counterpart line {channel.name}: "
+            "ladders, alerts and reports never go to the other side"
+        )
+    if row.kind is NotificationKind.COUNTERPART and not channel.counterpart_line:
+        return (
+            f"message to the other side refused on internal line {channel.name}: "
+            "counterpart messages go over counterpart lines only"
+        )
+    return None
+
+
+def wrong_reach(row: Notification, crossing_ids: set[int]) -> str | None:
+    """Why a message of ours may not go over its internal line, or None: the line goes where a counterpart line
+    goes (crossing_ids: the ids of such lines, judged by theirs), as a line made before ladder.save_channel compared the
+    lines may. Its acknowledge link would be refused (handling.link_target); its text must not go either."""
+    channel = row.channel
+    if channel is None or row.kind is NotificationKind.COUNTERPART or channel.id not in crossing_ids:
+        return None
+    return (
+        f"internal message kind {row.kind.value} refused on line {channel.name}: its address goes where a "
+        "counterpart line goes; ladders, alerts and reports never go to the other side"
+    )
+
+
+def wrong_mailbox(row: Notification, reach: set[str]) -> str | None:
+    """Why a message to a supervisor may not go to their mailbox, or None: it goes where a counterpart line goes
+    (reach: their_reach). Such a user is passed over when messages are queued (notify.active_supervisors);
+    this holds for one queued before, or made before people.create_user refused such an address."""
+    user = row.user
+    if user is None or not theirs(mailbox(user.email, user.username), reach):
+        return None
+    return (
+        f"message to supervisor {user.username} refused: their e-mail address goes where a counterpart line goes; "
+        "ladders, alerts and reports never go to the other side"
+    )
