@@ -409,6 +409,26 @@ def test_no_internal_line_reaches_a_counterpart_webhooks_server_or_a_mailbox_of_
     api(client, world, "PATCH", f"/channels/{l3}", ours, who="admin", status=422)
 
 
+def test_a_mail_domain_and_the_web_server_of_that_name_are_one_side(app, client, world):
+    """One party's mail and web are one place: an internal hook at the web server named as the other side's mail
+    domain took our alerts and acknowledge links to them, and an internal mailbox in the domain of their webhook's
+    host took our ladder's mail there. Either way round is refused; another port of the host stays a server of
+    its own, as it does between two hooks."""
+    add_counterpart_line(app, world)  # eastland@eastland.test
+    l3 = world.channels["L3"]
+    for transport, address in (("webhook", "https://eastland.test/ops"), ("webhook", "http://EASTLAND.test./")):
+        change = {"transport": transport, "address": address}
+        refused = api(client, world, "PATCH", f"/channels/{l3}", change, who="admin", status=422)
+        assert "Eastland" in refused["error"]["details"]["address"][0], (address, refused)
+    ours = {"transport": "webhook", "address": "https://eastland.test:8443/ops"}
+    assert api(client, world, "PATCH", f"/channels/{l3}", ours, who="admin")["transport"] == "webhook"
+    add_counterpart_line(app, world, "Westland hook", transport="webhook", address="https://westland.test/in")
+    new = {"name": "Desk W", "level": 2, "transport": "outbox", "address": "duty@westland.test"}
+    refused = api(client, world, "POST", "/channels", new, who="admin", status=422)
+    assert "Westland hook" in refused["error"]["details"]["address"][0], refused
+    api(client, world, "POST", "/channels", {**new, "address": "duty@ours.test"}, who="admin", status=201)
+
+
 def test_a_domain_spelled_another_way_is_the_same_domain(app, client, world):
     """DNS reads "eastland.test." as "eastland.test", and "bücher.test" as "xn--bcher-kva.test": an internal
     line at the other side's domain spelled so was saved, and took our alerts and acknowledge links to them."""

@@ -110,13 +110,15 @@ def reaches(address: str | None) -> set[str]:
     """What an address reaches, to tell whether two addresses join our side and the other's: the address
     itself; an e-mail address's domain (a line's, or a user's mailbox); a URL's host and port (the server a
     webhook's every path goes to) and the domain of every e-mail address it names (an Apprise mailto://).
-    A domain or host is compared in one spelling: its IDNA (xn--) form, without the root's final dot."""
+    A mail domain also reaches the web server of that name at the standard ports: one party's mail and web
+    (eastland@eastland.test, https://eastland.test/ops) are one place. A domain or host is compared in one
+    spelling: its IDNA (xn--) form, without the root's final dot."""
     folded = (address or "").strip().casefold()
     if not folded:
         return set()
     if "://" not in folded:
         _, at, domain = folded.rpartition("@")
-        return {folded, f"@{_domain(domain)}"} if at and "/" not in folded else {folded}
+        return {folded, *_mail_domain(domain)} if at and "/" not in folded else {folded}
     try:
         parts = urlsplit(folded)
     except ValueError:  # "http://[::1" (a bracket not closed): no host to compare
@@ -126,7 +128,7 @@ def reaches(address: str | None) -> set[str]:
     named = _MAILBOX.findall(unquote(f"{parts.path}?{parts.query}"))
     if not named and parts.scheme in ("mailto", "mailtos") and "@" in parts.netloc:
         named = [parts.netloc.rpartition("@")[2].partition(":")[0]]
-    found = {folded} | {f"@{_domain(domain)}" for domain in named}
+    found = {folded}.union(*(_mail_domain(domain) for domain in named))
     try:
         port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
     except ValueError:  # a port that is not a number: a bot's "id:token" in an Apprise URL's place
@@ -134,6 +136,12 @@ def reaches(address: str | None) -> set[str]:
     if parts.hostname and parts.scheme in _DEFAULT_PORTS:
         found.add(f"//{_domain(parts.hostname)}:{port}")
     return found
+
+
+def _mail_domain(domain: str) -> set[str]:
+    """What a mail domain reaches: its mailboxes, and its web server at the standard ports."""
+    name = _domain(domain)
+    return {f"@{name}", *(f"//{name}:{port}" for port in _DEFAULT_PORTS.values())}
 
 
 def _domain(name: str) -> str:
