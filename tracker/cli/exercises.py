@@ -6,11 +6,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .cli import SchemaGroup
-from .db import session_scope
-from .errors import ValidationError
-from .services.exercises import checks, csv_import, register, vienna, vienna_rules
-from .timeutil import isoformat, utcnow
+from ..db import session_scope
+from ..errors import ValidationError
+from ..services.exercises import checks, csv_import, register, vienna, vienna_rules
+from ..timeutil import isoformat, utcnow
+from .base import SchemaGroup
 
 exercise_cli = SchemaGroup("exercise", help="The register of notified exercises.")
 

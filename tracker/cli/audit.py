@@ -1,0 +1,75 @@
+"""`flask --app wsgi audit ...`: seal and check the timeline's audit chain."""
+
+import functools
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+from ..db import session_scope
+from ..errors import TrackerError
+from .base import SchemaGroup, real_app
+
+audit_cli = SchemaGroup("audit", help="Seal and check the timeline's audit chain.")
+
+
+@audit_cli.command("seal")
+@with_appcontext
+def seal_audit():
+    """Seal every timeline event not yet sealed (the scheduler's sweep does this continuously).
+
+    \b
+    Example:
+      flask --app wsgi audit seal
+    """
+    from ..backup import anchor
+    from ..services.review import audit
+
+    app = real_app()
+    keep = functools.partial(anchor.write, anchor.path_for(app.config, app.instance_path))
+    click.echo(f"sealed {audit.seal_all(lambda: session_scope(app), on_sealed=keep)} events")
+
+
+@audit_cli.command("verify")
+@click.option("--incident", "reference", default=None, help="Check only this incident's seals (its reference).")
+@with_appcontext
+def verify_audit(reference):
+    """Walk the audit chain seal by seal, and check that the database still holds the chain head kept
+    outside it (the anchor: after each seal, beside a SQLite file or in the instance folder), so that a
+    copy missing its newest commits is found; name the first broken link and exit 1.
+
+    \b
+    Example:
+      flask --app wsgi audit verify
+      flask --app wsgi audit verify --incident INC-2026-00001
+    """
+    from ..backup import anchor
+    from ..services.incidents import handling
+    from ..services.review import audit
+
+    app = real_app()
+    anchor_path = anchor.path_for(app.config, app.instance_path)
+    try:
+        head = anchor.read(anchor_path)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    incident_id = None
+    if reference is not None:
+        try:
+            with session_scope(app) as session:
+                incident_id = handling.get_incident(session, reference).id
+        except TrackerError as error:
+            raise click.BadParameter(error.message, param_hint="--incident") from None
+    verdict = audit.verify(lambda: session_scope(app), incident_id, anchor=head)
+    if verdict.broken is not None:
+        click.echo(verdict.broken.describe())
+        click.echo(f"({verdict.seals} seals checked intact before it)")
+        sys.exit(1)
+    click.echo(
+        f"audit chain intact: {verdict.seals} seals over {verdict.incidents} incidents, "
+        f"{verdict.unsealed} events not yet sealed"
+    )
+    if verdict.last_seq is not None:
+        click.echo(f"latest seal {verdict.last_seq}: {verdict.last_hash}")
+    if head is None and verdict.last_seq is not None:
+        click.echo(f"no anchor at {anchor_path}: whether newer seals were cut off the end cannot be told")

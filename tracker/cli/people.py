@@ -1,0 +1,229 @@
+"""`flask --app wsgi user ...` and `token ...`: accounts and their API tokens."""
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from ..db import session_scope
+from ..errors import TrackerError
+from ..models import Role
+from .base import SchemaGroup, WholeRange, fail
+
+user_cli = SchemaGroup("user", help="Create and manage users.")
+token_cli = SchemaGroup("token", help="Issue and revoke API tokens.")
+
+
+@user_cli.command("create")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]), help="What the user may do.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
+@click.option("--full-name", default="", help="Name shown on the timeline and pages.")
+@click.option("--email", default=None, help="Where messages to this user go.")
+@with_appcontext
+def create_user(name, role, password_stdin, full_name, email):
+    """Create a user NAME with a role (duty_officer, liaison, supervisor, admin).
+
+    \b
+    Example:
+      flask --app wsgi user create alice --role liaison --full-name 'Alice Smith' --email alice@example.org
+      flask --app wsgi user create bob --role duty_officer --password-stdin < bob.password
+    """
+    from ..services.accounts import people
+
+    password = _read_password(password_stdin)
+    try:
+        with session_scope(current_app) as session:
+            people.create_user(session, name, password, role, full_name, email, by=None)
+    except TrackerError as error:
+        fail(error)
+    click.echo(f"created {role} {name}")
+
+
+def _read_password(from_stdin: bool, prompt: str = "Password") -> str:
+    """A password typed twice at a hidden prompt, or the first line of standard input."""
+    try:
+        if from_stdin:  # a file written on Windows ends its line with CR LF: the CR is no part of it
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+        password.encode("utf-8")  # bytes that are not UTF-8 are read as lone surrogates, no password to type
+    except UnicodeError:
+        raise click.ClickException("the password is not UTF-8 text: give it as UTF-8") from None
+    return password
+
+
+@user_cli.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input instead of a prompt.")
+@with_appcontext
+def set_password(name, password_stdin):
+    """Give NAME a new password (at least 8 characters), e.g. the last admin's, forgotten: their web sessions
+    end and their failed sign-ins are forgotten; their API tokens stay. Their security log says reset, from the
+    command line.
+
+    \b
+    Example:
+      flask --app wsgi user set-password alice
+      flask --app wsgi user set-password alice --password-stdin < alice.password
+    """
+    from ..services.accounts import people
+
+    try:
+        with session_scope(current_app) as session:
+            people.find_user(session, name)  # an unknown name is refused before a password is asked
+    except TrackerError as error:
+        fail(error)
+    password = _read_password(password_stdin, "New password")
+    try:
+        with session_scope(current_app) as session:
+            user = people.find_user(session, name)
+            people.set_password(session, user, password, by=None)
+            active = user.active
+    except TrackerError as error:
+        fail(error)
+    click.echo(f"new password set for {name}: their web sessions ended; they sign in with it")
+    if not active:
+        click.echo(f"{name} is inactive: `flask --app wsgi user activate {name}` lets them sign in", err=True)
+
+
+@user_cli.command("list")
+@with_appcontext
+def list_users():
+    """List users with their roles and whether they are active.
+
+    \b
+    Example:
+      flask --app wsgi user list
+    """
+    from sqlalchemy import select
+
+    from ..models import User
+
+    with session_scope(current_app) as session:
+        users = session.scalars(select(User).order_by(User.username)).all()
+        for user in users:
+            click.echo(f"{user.username:20} {user.role.value:13} {'active' if user.active else 'inactive'}")
+    if not users:  # said on stderr: a script reading the list still reads an empty one
+        click.echo("no users yet: create one with `flask --app wsgi user create NAME --role admin`", err=True)
+
+
+@user_cli.command("deactivate")
+@click.argument("name")
+@with_appcontext
+def deactivate_user(name):
+    """Deactivate NAME: their web sessions end and their API tokens and calendar feed links are revoked
+    at once, for good (an admin can activate the account again on its page; new tokens are then needed).
+
+    \b
+    Example:
+      flask --app wsgi user deactivate alice
+    """
+    from ..services.accounts import people
+
+    try:
+        with session_scope(current_app) as session:
+            revoked = people.deactivate(session, people.find_user(session, name), by=None)
+    except TrackerError as error:
+        fail(error)
+    click.echo(f"deactivated {name}: web sessions ended, {revoked} API token(s) and their calendar feed links revoked")
+
+
+@user_cli.command("activate")
+@click.argument("name")
+@with_appcontext
+def activate_user(name):
+    """Activate NAME again after a deactivation: they sign in with their password; their old API tokens
+    and calendar feed links stay revoked (issue new ones with `token create`).
+
+    \b
+    Example:
+      flask --app wsgi user activate alice && flask --app wsgi token create alice
+    """
+    from ..services.accounts import people
+
+    try:
+        with session_scope(current_app) as session:
+            user = people.find_user(session, name)
+            was_active = user.active
+            people.reactivate(session, user, by=None)
+    except TrackerError as error:
+        fail(error)
+    if was_active:
+        click.echo(f"{name} is already active")
+    else:
+        click.echo(f"activated {name}: they sign in with their password; old API tokens and feed links stay revoked")
+
+
+@token_cli.command("create")
+@click.argument("name")
+@click.option("--label", default="cli", help="What the token is for, e.g. the desk or script using it.")
+@with_appcontext
+def create_token(name, label):
+    """Issue an API token for user NAME and print it (it is shown only this once).
+
+    \b
+    Example:
+      flask --app wsgi token create alice --label 'hotline desk script' > alice.token
+    """
+    from ..services.accounts import people
+
+    try:
+        with session_scope(current_app) as session:
+            token, text = people.create_token(session, people.find_user(session, name), label, by=None)
+            token_id = token.id
+    except TrackerError as error:
+        fail(error)
+    click.echo(f"token {token_id} for {name} (store it now, it is not shown again):", err=True)
+    click.echo(text)
+
+
+@token_cli.command("revoke")
+@click.argument("token_id", type=WholeRange(1, 2**31 - 1))
+@with_appcontext
+def revoke_token(token_id):
+    """Revoke token TOKEN_ID (see `token list`).
+
+    \b
+    Example:
+      flask --app wsgi token list alice
+      flask --app wsgi token revoke 12
+    """
+    from ..services.accounts import people
+    from ..timeutil import utcnow
+
+    now = utcnow()
+    try:
+        with session_scope(current_app) as session:
+            revoked_at = people.revoke_token(session, token_id, by=None, now=now).revoked_at
+    except TrackerError as error:
+        fail(error)
+    if revoked_at is not None and revoked_at != now:  # revoked before: nothing changed now
+        click.echo(f"token {token_id} was revoked already, on {revoked_at:%Y-%m-%d %H:%MZ}")
+    else:
+        click.echo(f"revoked token {token_id}")
+
+
+@token_cli.command("list")
+@click.argument("name")
+@with_appcontext
+def list_tokens(name):
+    """List the tokens of user NAME (never the token text).
+
+    \b
+    Example:
+      flask --app wsgi token list alice
+    """
+    from ..services.accounts import people
+
+    try:
+        with session_scope(current_app) as session:
+            tokens = people.find_user(session, name).tokens
+            for token in tokens:
+                state = f"revoked {token.revoked_at:%Y-%m-%d %H:%MZ}" if token.revoked_at else "active"
+                click.echo(f"{token.id:5} {token.prefix}...  {token.name:30} {state}")
+    except TrackerError as error:
+        fail(error)
+    if not tokens:
+        click.echo(f"{name} has no API tokens: issue one with `flask --app wsgi token create {name}`", err=True)

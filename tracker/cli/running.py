@@ -1,0 +1,133 @@
+"""`flask --app wsgi sweep` and `scheduler`: the escalation and delivery jobs, once or until stopped."""
+
+import gc
+import logging
+import signal
+import time
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .. import logs
+from ..db import plan_for_tables_as_they_are
+from .base import ensure_migrated, real_app, redact, writable_for
+
+
+@click.command("sweep")
+@with_appcontext
+def sweep():
+    """Run one escalation sweep and one delivery pass now, then exit.
+
+    \b
+    Example:
+      flask --app wsgi sweep
+    """
+    from .. import jobs
+
+    ensure_migrated(current_app)
+    click.echo(f"escalated {jobs.sweep(current_app)} incidents, sent {jobs.deliver(current_app)} messages")
+
+
+@click.command("scheduler")
+@click.option(
+    "--jobs",
+    "roles",
+    type=click.Choice(["sweep", "deliver"]),
+    multiple=True,
+    help="Run only these jobs (repeat the option for both; default: both). `--jobs sweep`: escalations, the "
+    "clocks of the other side, line checks, the watchdog; `--jobs deliver`: sending the outbox.",
+)
+@with_appcontext
+def scheduler(roles: tuple[str, ...]):
+    """Run the escalation and delivery jobs until stopped (run one or two per deployment; a busy one may run
+    the sweep and the delivery in processes of their own, each once or twice).
+
+    \b
+    Example:
+      flask --app wsgi scheduler
+      flask --app wsgi scheduler --jobs sweep
+    """
+    from ..scheduler import ROLES, build_scheduler
+
+    roles = roles or ROLES
+
+    app = real_app()
+    logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
+    ensure_migrated(current_app)
+    writable_for(app, roles)
+    if port := app.config["SCHEDULER_METRICS_PORT"]:
+        from prometheus_client import start_http_server
+
+        address = app.config["SCHEDULER_METRICS_ADDRESS"]
+        try:
+            start_http_server(port, addr=address)
+        except OSError as error:  # taken (by the other scheduler on this host?), or an address not of this host
+            raise click.ClickException(
+                f"SCHEDULER_METRICS_PORT {port} cannot be opened on {address} ({error.strerror or error}): "
+                "give each scheduler on a host a port of its own, or 0 for none"
+            ) from None
+    doing = {
+        "sweep": f"sweep every {app.config['SWEEP_INTERVAL_SECONDS']} s",
+        "deliver": f"delivery every {app.config['DELIVERY_INTERVAL_SECONDS']} s",
+    }
+    jobs_run = ", ".join(doing[role] for role in ROLES if role in roles)
+    from .. import jobs
+
+    # Its name in heartbeats and claims, as an operator looking at the runners table sees it.
+    _tell(f"scheduler {jobs.runner_id()}: {jobs_run} on {redact(app.config['DATABASE_URL'])}")
+
+    plan_for_tables_as_they_are(app)
+    running = build_scheduler(app, roles=roles)
+    # What start-up made (the app, its libraries, the region's shapes) lives as long as the process: kept
+    # out of the garbage collector's full passes, which otherwise walk it all again and again during a
+    # large sweep (about a tenth of its CPU). gc.freeze() is CPython's own answer for such long-lived data.
+    gc.freeze()
+    # systemd's stop and Ctrl-C alike: shut down cleanly, even when started with SIGINT ignored (as a
+    # background job of a shell, or a child of a process that ignores it), where Python raises no
+    # KeyboardInterrupt and the scheduler would be killed later with its heartbeat left behind.
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGINT, _exit)
+    died = False
+    try:
+        # The scheduler's loop and its jobs run in threads of their own; this thread only waits for the
+        # signal, so the signal's SystemExit lands here. Raised in the scheduler's own loop (run in this
+        # thread before), it could land while a job was being handed to a worker thread, where the
+        # scheduler caught it as a job it failed to submit and ran on until killed, heartbeat left behind.
+        running.start()
+        while running._thread.is_alive():  # its loop ends only with an error of APScheduler's own
+            time.sleep(1)
+        died = True
+    except (KeyboardInterrupt, SystemExit):
+        _tell("scheduler stopping: letting the running jobs finish")
+    finally:
+        try:
+            if running.running:
+                running.shutdown(wait=True)
+        except Exception:  # stopped before its thread had started: nothing of its own to wait for
+            logging.getLogger("tracker.scheduler").exception("the scheduler did not shut down cleanly")
+        jobs.leave(app)  # after the jobs: a claim of ours may be taken over from now on
+    if died:  # exit non-zero, so systemd (Restart=on-failure) or whatever runs it starts it again
+        why = "the scheduler's loop stopped on an error (logged above); its jobs ran no more"
+        if not logs.json_mode():
+            raise click.ClickException(why)
+        logging.getLogger("tracker.scheduler").error(why)
+        raise click.exceptions.Exit(1)
+    _tell("scheduler stopped")
+
+
+def _tell(line: str) -> None:
+    """What the scheduler says of its start and stop: a plain line on a terminal (LOG_FORMAT text), a log
+    record among the others in JSON mode (one JSON object per line, whatever reads the stream)."""
+    if logs.json_mode():
+        logging.getLogger("tracker.scheduler").info(line)
+    else:
+        click.echo(line, err=True)
+
+
+def _exit(_signal, _frame):
+    # One stop is enough: a second signal must not cut short the wait for running jobs and the heartbeat's
+    # removal (SIGKILL abandons them; the claims are taken over once the heartbeat is silent).
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, signal.SIG_IGN)
+    raise SystemExit(0)

@@ -1,0 +1,76 @@
+"""`flask --app wsgi init-db` and `demo`: a database with this tracker's schema, and the demo region in it."""
+
+import re
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from ..db import session_scope
+from ..errors import TrackerError
+from .base import ensure_migrated, fail, redact, schema_revision, verbose_option, writable_for
+
+
+@click.command("init-db")
+@verbose_option
+@with_appcontext
+def init_db():
+    """Create or upgrade the schema with the Alembic migrations (safe to run again).
+
+    \b
+    Example:
+      flask --app wsgi init-db
+      TRACKER_DATABASE_URL=postgresql://tracker@db:5432/tracker flask --app wsgi init-db --verbose
+    """
+    from .. import migrate
+
+    url = current_app.config["DATABASE_URL"]
+    revision = schema_revision(url)
+    if newer := migrate.newer_problem(revision):  # Alembic would end in "Can't locate revision"
+        raise click.ClickException(newer)
+    if revision is None:  # a new database: an anchor left by an older one is not its chain's
+        from ..backup import anchor
+
+        anchor.remove(anchor.path_for(current_app.config, current_app.instance_path))
+    migrate.upgrade(url)
+    writable_for(current_app, ("deliver", "sweep"))  # the upgrade step says it, before a scheduler restarts on it
+    click.echo(f"database at revision {migrate.current(url)}: {redact(url)}")
+
+
+@click.command("demo")
+@click.option("--fresh", is_flag=True, help="Issue new demo API tokens and revoke the old ones.")
+@with_appcontext
+def demo(fresh):
+    """Load the fictional Northmark-Eastland region and print the demo logins and API tokens.
+
+    The tokens of the last run (instance/demo-credentials.txt) are kept while they work. A database holding
+    accounts the demo did not make is refused: the demo's passwords are published.
+
+    \b
+    Example:
+      flask --app wsgi demo --fresh
+    """
+    from .. import demo as demo_data
+    from ..http.wiring import ack_links, filing_limits
+    from ..timeutil import utcnow
+
+    ensure_migrated(current_app)
+    path = Path(current_app.instance_path) / "demo-credentials.txt"
+    known = {} if fresh or not path.exists() else dict(_DEMO_LINE.findall(path.read_text()))
+    try:
+        with session_scope(current_app) as session:
+            transports = current_app.extensions["tracker.transports"]
+            tokens = demo_data.load(session, filing_limits(), utcnow(), transports, ack_links(), known)
+    except TrackerError as error:
+        fail(error)
+    lines = [f"{name:11} password {demo_data.PASSWORD.format(name):26} token {token}" for name, token in tokens.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    click.echo("Demo region loaded (Northmark / Eastland). Logins and API tokens:")
+    click.echo("\n".join(lines))
+    click.echo(f"(also written to {path})")
+
+
+_DEMO_LINE = re.compile(r"^(\w+)\s+password \S+\s+token (\S+)$", re.MULTILINE)
