@@ -57,6 +57,7 @@ def test_the_admin_form_takes_receipt_deadlines_as_letter_seconds_pairs(app, wor
     }
     wrong = admin.post(path, data={**form, "receipt_seconds": "Q=5"})
     assert wrong.status_code == 422 and "letter=seconds pairs" in wrong.text
+    assert 'value="Q=5"' in wrong.text, "the refused deadlines were not kept to be corrected"
     saved = admin.post(path, data={**form, "receipt_seconds": "z=600, O=1800"})
     assert saved.status_code == 302, saved.text[:500]
     assert api(admin, world, "GET", f"/channels/{line}", who="admin")["receipt_seconds"] == {"Z": 600, "O": 1800}

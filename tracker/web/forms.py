@@ -217,6 +217,8 @@ class ReceiptSecondsField(StringField):
     deployment's); the data is the mapping ladder.save_channel takes, or None."""
 
     def _value(self) -> str:
+        if self.process_errors and self.raw_data:  # refused: the text as typed, to be corrected, not lost
+            return self.raw_data[0]
         return " ".join(f"{k}={v}" for k, v in (self.data or {}).items()) if isinstance(self.data, dict) else ""
 
     def process_formdata(self, valuelist) -> None:
