@@ -131,6 +131,9 @@ def test_a_call_refused_for_its_time_comes_back_as_chosen_with_the_problem_besid
     assert 'value="yesterday at noon"' in answer.text, "the time typed is kept"
     assert '<option selected value="they_called">' in answer.text, "who called is kept"
     assert '<details class="back-time" open>' in answer.text, "the fold holding the problem is open"
+    assert flashes(answer) == [("error", "No call was started: correct what is marked below.")], (
+        "the problem beside the field is not said again above, twice over and in field codes"
+    )
     assert count(app, Call) == 0
     kept = re.search(r'name="call_key" type="hidden" value="([^"]+)"', answer.text)[1]
     began = format_dtg((utcnow() - timedelta(minutes=10)).replace(second=0, microsecond=0))

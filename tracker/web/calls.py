@@ -123,10 +123,15 @@ def start_call(reference: str):
     except Forbidden:
         abort(403)
     except TrackerError as error:
+        elsewhere = False
         for name, problem in error.details.items():
             if name in form and name not in ("csrf_token", "exchange_id", "call_key"):
                 form[name].errors = [*form[name].errors, str(problem)]
-        flash(f"No call was started: {explain(error)}", "error")
+            else:
+                elsewhere = True
+        # Said beside their fields, the problems are not said again above in field codes ("(started_at: ...)").
+        said = explain(error) if elsewhere or not error.details else "correct what is marked below."
+        flash(f"No call was started: {said}", "error")
         return _start_page(get_session(), incident, form, exchange, 422)
     if first is not None:
         return redirect(first.location or url_for("incidents.view", reference=reference))
