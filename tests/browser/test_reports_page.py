@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser_support import sideways
 from tests.report_fixture import insert_fixture, reference
 from tests.support import build_world
 
@@ -57,3 +58,12 @@ def test_printed_incident_leaves_the_navigation_off_the_paper(app, sign_in):
     expect(page.locator("header.top")).to_be_hidden()
     expect(page.locator("table.print-timeline")).to_be_visible()
     person.screenshot("incident-print")
+
+
+def test_a_refused_filter_says_why_within_a_phone_screen(app, sign_in):
+    build_world(app)
+    person = sign_in("supervisor", width=390)
+    page = person.page
+    page.goto("/reports?domain=air&category=laser")  # the list of the domain's categories is long codes
+    expect(page.locator("small.error")).to_contain_text("is not a category of domain")
+    assert sideways(page) <= 0, "the problem beside the category pushed the page sideways"
