@@ -8,6 +8,7 @@ with a message that names what they saw (a digit of another script by its Unicod
 """
 
 import math
+from decimal import Decimal
 import re
 
 from .text import foreign_digit
@@ -42,3 +43,10 @@ def read_decimal(text: str) -> float:
     if not math.isfinite(value):  # 400 digits: beyond what a float holds
         raise ValueError(f"{len(text.strip()):,} digits: no distance or figure is that large")
     return value
+
+
+def decimal_text(value: float) -> str:
+    """A number as a form shows it back, to be read again by read_decimal: the shortest digits that read as the
+    same float, without an exponent or a point and zero (200.0 is "200", 1e-05 is "0.00001")."""
+    text = format(Decimal(repr(float(value) + 0.0)), "f")  # + 0.0: -0.0 is 0
+    return text.rstrip("0").rstrip(".") if "." in text else text

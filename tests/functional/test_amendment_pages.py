@@ -111,6 +111,18 @@ def test_the_form_as_shown_changes_nothing(client, world, filed):
     assert [e for e in read(client, world, filed["reference"])["timeline"] if e["kind"] == "amended"] == []
 
 
+def test_the_closest_approach_stands_on_the_form_as_it_was_given(client, world):
+    """A vertical approach filed as 200 ft stood on the amend form as "200.0", and 1e-05 NM would have stood as a
+    number the form refuses to read back."""
+    reference = file_incident(
+        client, world, cpa_vertical={"value": 200, "unit": "ft"}, cpa_horizontal={"value": 0.25, "unit": "nm"}
+    )["reference"]
+    sign_in(client, "duty")
+    shown = form_as_shown(client.get(f"/incidents/{reference}/amend").text)
+    assert (shown["cpa_vertical"], shown["cpa_vertical_unit"]) == ("200", "ft"), shown
+    assert (shown["cpa_horizontal"], shown["cpa_horizontal_unit"]) == ("0.25", "nm"), shown
+
+
 @pytest.mark.parametrize(
     ("latitude", "longitude", "text"),
     [(0.00001, -0.00002, "0.00001, -0.00002"), (54.4123456, 22.871, "54.4123456, 22.871")],

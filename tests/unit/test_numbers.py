@@ -3,7 +3,7 @@ underscores, and (float) nan, inf and exponents."""
 
 import pytest
 
-from tracker.numbers import read_decimal, read_whole
+from tracker.numbers import decimal_text, read_decimal, read_whole
 
 
 @pytest.mark.parametrize(("text", "value"), [("12", 12), (" 12 ", 12), ("-5", -5), ("+7", 7), ("007", 7)])
@@ -41,3 +41,12 @@ def test_a_decimal_in_any_other_writing_is_refused(text):
     with pytest.raises(ValueError):
         number = read_decimal(text)
         pytest.fail(f"{text!r} read as {number}")
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(200.0, "200"), (0.3, "0.3"), (1e-05, "0.00001"), (12.34567, "12.34567"), (1e7, "10000000"), (-0.0, "0")],
+)
+def test_a_number_is_shown_as_digits_that_read_back_as_the_same_number(value, shown):
+    assert decimal_text(value) == shown
+    assert read_decimal(shown) == value

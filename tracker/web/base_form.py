@@ -21,7 +21,7 @@ from wtforms.meta import DefaultMeta
 from wtforms.validators import NumberRange, StopValidation, ValidationError
 
 from .. import text
-from ..numbers import read_decimal, read_whole
+from ..numbers import decimal_text, read_decimal, read_whole
 
 
 class WholeNumberField(IntegerField):
@@ -37,6 +37,13 @@ class WholeNumberField(IntegerField):
                 self.data = None  # type: ignore[assignment]  # as WTForms leaves it: no number read
                 raise ValueError(str(exc)) from None
 
+    def _value(self) -> str:
+        """As typed when the form comes back, else the number as it was given: FloatField wrote str(), so a
+        vertical approach filed as 200 ft stood on the amend form as "200.0"."""
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else decimal_text(self.data)
+
 
 class NumberField(FloatField):
     """A FloatField read as numbers.read_decimal reads: ASCII digits, a sign and a decimal point. WTForms reads
@@ -49,6 +56,13 @@ class NumberField(FloatField):
             except ValueError as exc:
                 self.data = None  # type: ignore[assignment]  # as WTForms leaves it: no number read
                 raise ValueError(str(exc)) from None
+
+    def _value(self) -> str:
+        """As typed when the form comes back, else the number as it was given: FloatField wrote str(), so a
+        vertical approach filed as 200 ft stood on the amend form as "200.0"."""
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else decimal_text(self.data)
 
 
 def whole_choice(value) -> int:
