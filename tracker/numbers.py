@@ -8,8 +8,8 @@ with a message that names what they saw (a digit of another script by its Unicod
 """
 
 import math
-from decimal import Decimal
 import re
+from decimal import Decimal
 
 from .text import foreign_digit
 
