@@ -436,12 +436,13 @@ def _from_mgrs(text: str, match: re.Match) -> Position:
     zone = re.match(r"[0-9]*", reference)[0]  # type: ignore[index]  # matches, if only the empty string
     if zone and not 1 <= int(zone) <= 60:
         raise ValueError(f"{text.strip()}: MGRS grid zones are numbered 1 to 60, not {zone}")
-    try:
-        latitude, longitude = _converter().toLatLon(reference)
-    except Exception as exc:  # mgrs raises several types for malformed input
-        raise ValueError(f"not a valid MGRS reference: {exc}") from None
     numbers = easting + northing
     named = reference[: len(reference) - len(numbers) - 2].lstrip("0")
+    try:
+        latitude, longitude = _converter().toLatLon(reference)
+    except Exception:  # mgrs raises several types, saying only "String Error", which tells a desk officer nothing
+        square = reference[len(reference) - len(numbers) - 2 : len(reference) - len(numbers)]
+        raise ValueError(_unknown_square(text.strip(), named, square)) from None
     if not _square_touches(named, latitude, longitude, len(numbers) // 2):
         found = _grid_zone(latitude, longitude)
         raise ValueError(
@@ -449,6 +450,18 @@ def _from_mgrs(text: str, match: re.Match) -> Position:
             f"({latitude:.5f}, {longitude:.5f}); check the zone, band and 100-km square"
         )
     return Position(latitude, longitude, text)
+
+
+# Svalbard's zones 31X, 33X, 35X and 37X are widened over these three, which MGRS therefore never names.
+_NO_GRID_ZONES = ("32X", "34X", "36X")
+
+
+def _unknown_square(text: str, zone: str, square: str) -> str:
+    """Why `mgrs` could not read a reference whose parts each have the right form: its grid zone does not exist,
+    or the zone has no 100-km square of those letters (each zone uses its own set of them)."""
+    if zone in _NO_GRID_ZONES:
+        return f"{text}: there is no grid zone {zone} (Svalbard's zones 31X, 33X, 35X and 37X cover it); check the zone"
+    return f"{text}: grid zone {zone} has no 100-km square {square}; check the zone, band and square letters"
 
 
 def _grid_zone(latitude: float, longitude: float) -> str:

@@ -399,3 +399,22 @@ def test_an_mgrs_zone_outside_1_to_60_is_refused_saying_so(text):
     """The converter answered "String Error", which tells a desk officer nothing."""
     with pytest.raises(ValueError, match="MGRS grid zones are numbered 1 to 60"):
         parse_position(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal"),
+    [
+        ("32X MH 12345 67890", "there is no grid zone 32X (Svalbard's zones 31X, 33X, 35X and 37X cover it)"),
+        ("34XEF12345678", "there is no grid zone 34X"),
+        ("35V WF 1234 5678", "grid zone 35V has no 100-km square WF"),  # zone 35's columns are J to R
+        ("35vmy 1234 5678", "grid zone 35V has no 100-km square MY"),  # rows run A to V
+        ("04Q ZZ 1234 5678", "grid zone 4Q has no 100-km square ZZ"),
+        ("A AN 1234 5678", "grid zone A has no 100-km square AN"),
+    ],
+)
+def test_mgrs_naming_a_zone_or_square_that_does_not_exist_is_refused_saying_which(text, refusal):
+    """The converter answered "String Error", which tells a desk officer nothing."""
+    with pytest.raises(ValueError) as refused:
+        parse_position(text)
+    assert str(refused.value).startswith(f"{text}: {refusal}"), str(refused.value)
+    assert "String Error" not in str(refused.value)
