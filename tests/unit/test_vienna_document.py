@@ -448,3 +448,17 @@ def test_a_snap_notice_given_before_the_troops_commenced_says_so(early_by, words
     found = vienna.check(replace(notice(10_000, snap=True), notified_at=START - early_by), RULES)
     [given] = [c for c in found if c.code == "snap_notified"]
     assert (given.severity, given.text) == (vienna.NOTE, words), given
+
+
+@pytest.mark.parametrize(
+    ("declared", "words"),
+    [
+        (8_999, "8,999 troops declared: 1 (less than 0.1%) under the notification threshold of 9,000"),
+        (8_996, "8,996 troops declared: 4 (less than 0.1%) under the notification threshold of 9,000"),
+        (8_995, "8,995 troops declared: 5 (0.1%) under the notification threshold of 9,000"),
+        (12_999, "12,999 troops declared: 1 (less than 0.1%) under the observation threshold of 13,000"),
+    ],
+)
+def test_a_figure_one_under_a_threshold_is_never_said_to_be_0_percent_under(declared, words):
+    (near,) = [c for c in vienna.check(notice(declared, notified=60), RULES) if c.code == "near_threshold"]
+    assert near.text.startswith(words), near.text

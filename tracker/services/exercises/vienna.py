@@ -345,13 +345,19 @@ def _near(notice: Notice, rules: Rules) -> list[Check]:
                 if value is not None and limit * (1 - share) <= value < limit:
                     under = limit - value
                     text = (
-                        f"{_n(value)} {LABELS[name]} declared: {_n(under)} ({under / limit:.1%}) under the {kind} "
+                        f"{_n(value)} {LABELS[name]} declared: {_n(under)} ({_share(under, limit)}) under the {kind} "
                         f"threshold of {_n(limit)}."
                     )
                     found.append(
                         Check("near_threshold", FLAG, f"just under the {kind} threshold", text, threshold.paragraph)
                     )
     return found
+
+
+def _share(under: int, limit: int) -> str:
+    """How far under the limit, in percent to a tenth; never "0.0%" for a figure that is under it (8,999 of 9,000)."""
+    share = under / limit
+    return f"{share:.1%}" if share >= 0.0005 else "less than 0.1%"
 
 
 def most_observed(observed: Iterable[Mapping]) -> dict[str, int]:
