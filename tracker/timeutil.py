@@ -109,27 +109,33 @@ def parse_moment(text: str) -> datetime:
 # A time of the last days as a watch log writes it: "0027Z" (the time alone) or "060027Z" (a day-time
 # group, without month and year), always in Zulu time.
 _RECENT = re.compile(r"^([0-9]{2})?([0-9]{2})([0-9]{2})Z\Z")
+# A clock a little ahead of the server's, or a minute typed rounded up: 1530Z typed at 15:29:40 is this afternoon's,
+# not yesterday's (nor 061530Z last month's). As much as MAX_FUTURE_SKEW_SECONDS tolerates by default; the
+# callers' own check of a time to come applies to what is read.
+RECENT_AHEAD = timedelta(minutes=5)
 
 
 def parse_recent(text: str, now: datetime) -> datetime:
     """Parse a moment as parse_moment does, or a Zulu time alone (0027Z) or with its day (060027Z) as the
-    latest such moment at or before now: how a watch keeper back-times a log line. Never a moment to come."""
+    latest such moment at or before now (RECENT_AHEAD after it at most): how a watch keeper back-times a log
+    line. Never a moment to come beyond a clock's skew."""
     match = _RECENT.match(_compact(text))
     if not match:
         return parse_moment(text)
     day, hour, minute = match.groups()
     if int(hour) > 23 or int(minute) > 59:
         raise ValueError(f"no such time {hour}{minute}Z: hours 00-23, minutes 00-59 (midnight is 0000, never 2400)")
+    latest = now + RECENT_AHEAD
     if day is None:
-        moment = now.astimezone(UTC).replace(hour=int(hour), minute=int(minute), second=0, microsecond=0)
-        return moment if moment <= now else moment - timedelta(days=1)
-    year, month = now.astimezone(UTC).year, now.astimezone(UTC).month
+        moment = latest.astimezone(UTC).replace(hour=int(hour), minute=int(minute), second=0, microsecond=0)
+        return moment if moment <= latest else moment - timedelta(days=1)
+    year, month = latest.astimezone(UTC).year, latest.astimezone(UTC).month
     for _ in range(3):  # this month, or the last one that has the day (31 after a month of 30)
         try:
             moment = datetime(year, month, int(day), int(hour), int(minute), tzinfo=UTC)
         except ValueError:  # no such day in that month: the month before
-            moment = now + timedelta(days=1)
-        if moment <= now:
+            moment = latest + timedelta(days=1)
+        if moment <= latest:
             return moment
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     raise ValueError(f"no day {day} in the last months: give the whole date-time group (DDHHMMZMONYY)")

@@ -231,6 +231,23 @@ def test_a_zulu_time_alone_or_with_its_day_is_the_latest_such_moment_by_now(type
     assert parse_recent(typed, NIGHT) == read, typed
 
 
+@pytest.mark.parametrize(
+    "typed, now, read",
+    [
+        ("0041Z", NIGHT, datetime(2026, 12, 6, 0, 41, tzinfo=UTC)),  # 30 s ahead: not yesterday's
+        ("0045Z", NIGHT, datetime(2026, 12, 6, 0, 45, tzinfo=UTC)),
+        ("0046Z", NIGHT, datetime(2026, 12, 5, 0, 46, tzinfo=UTC)),  # beyond a clock's skew: yesterday's
+        ("060041Z", NIGHT, datetime(2026, 12, 6, 0, 41, tzinfo=UTC)),  # not last month's
+        ("0001Z", datetime(2026, 12, 31, 23, 59, 30, tzinfo=UTC), datetime(2027, 1, 1, 0, 1, tzinfo=UTC)),
+        ("010001Z", datetime(2026, 12, 31, 23, 59, 30, tzinfo=UTC), datetime(2027, 1, 1, 0, 1, tzinfo=UTC)),
+    ],
+)
+def test_a_zulu_time_a_clock_skew_ahead_is_now_not_a_day_or_a_month_back(typed, now, read):
+    """1530Z typed at 15:29:40 (a watch a minute fast) is this afternoon: it was filed as yesterday's, where the
+    whole DTG 061530ZDEC26 typed at the same moment is taken as given (MAX_FUTURE_SKEW_SECONDS)."""
+    assert parse_recent(typed, now) == read, typed
+
+
 @pytest.mark.parametrize("typed", ["2400Z", "0060Z", "0027", "000Z", "2350A", "322350Z", "٠٠٢٧Z", "００27Z"])
 def test_a_time_alone_that_cannot_be_is_refused_with_a_reason(typed):
     with pytest.raises(ValueError) as refused:
