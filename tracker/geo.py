@@ -314,7 +314,7 @@ def _notation(coordinate: _Coordinate) -> str:
 
 def _whole(numbers: list[_Number], links: list[str], hemisphere: str) -> _Coordinate:
     if "," in links:
-        raise ValueError(f"read as {_plain(numbers)}{hemisphere}? a comma inside one coordinate; {HELP}")
+        raise ValueError(f"read as {_plain(numbers)}{hemisphere}? a separator (, ; or /) inside one coordinate; {HELP}")
     return _Coordinate(tuple(numbers), hemisphere)
 
 

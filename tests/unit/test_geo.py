@@ -418,3 +418,10 @@ def test_mgrs_naming_a_zone_or_square_that_does_not_exist_is_refused_saying_whic
         parse_position(text)
     assert str(refused.value).startswith(f"{text}: {refusal}"), str(refused.value)
     assert "String Error" not in str(refused.value)
+
+
+@pytest.mark.parametrize("text", ["59/26/30N 27/45/12E", "59;26;30N 27;45;12E", "59 26,5N 027 45,2E"])
+def test_a_separator_inside_a_coordinate_is_refused_naming_what_was_typed(text):
+    """A slash between degrees, minutes and seconds was refused as "a comma inside one coordinate": there was none."""
+    with pytest.raises(ValueError, match=re.escape("? a separator (, ; or /) inside one coordinate")):
+        parse_position(text)
