@@ -14,6 +14,7 @@ not its parent's, so it is a SubForm, which has the same hook.
 
 import re
 from collections.abc import Callable
+from typing import cast
 
 from flask_wtf import FlaskForm
 from wtforms import Field, FieldList, FloatField, Form, IntegerField, PasswordField, StringField, TextAreaField
@@ -37,13 +38,6 @@ class WholeNumberField(IntegerField):
                 self.data = None  # type: ignore[assignment]  # as WTForms leaves it: no number read
                 raise ValueError(str(exc)) from None
 
-    def _value(self) -> str:
-        """As typed when the form comes back, else the number as it was given: FloatField wrote str(), so a
-        vertical approach filed as 200 ft stood on the amend form as "200.0"."""
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else decimal_text(self.data)
-
 
 class NumberField(FloatField):
     """A FloatField read as numbers.read_decimal reads: ASCII digits, a sign and a decimal point. WTForms reads
@@ -62,7 +56,8 @@ class NumberField(FloatField):
         vertical approach filed as 200 ft stood on the amend form as "200.0"."""
         if self.raw_data:
             return self.raw_data[0]
-        return "" if self.data is None else decimal_text(self.data)
+        number = cast("float | None", self.data)  # None when nothing was given
+        return "" if number is None else decimal_text(number)
 
 
 def whole_choice(value) -> int:
