@@ -581,8 +581,9 @@ def _comma_read(text: str, typed: str) -> Position:
     return replace(as_separator, text=typed)
 
 
-# A comma glued between two digits: a separator (54.412,22.871) or a decimal comma (54,5 for 54.5).
-_DECIMAL_COMMA = re.compile(r"(?<=[0-9]),(?=[0-9])")
+# A comma glued to the digit after it, and to the one before or after a stray space: a separator (54.412,22.871)
+# or a decimal comma (54,5 for 54.5; "59 ,5 27" was read as 59, 5 27 with no doubt raised).
+_DECIMAL_COMMA = re.compile(r"(?<=[0-9]) *,(?=[0-9])")
 _DECIMAL_POINT = "write decimals with a point (54.5), and a space after a comma between latitude and longitude"
 
 

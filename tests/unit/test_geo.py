@@ -360,6 +360,7 @@ def test_minus_zero_is_zero():
         ("54,5 22", "54.00000, 5.36667", "54.50000, 22.00000"),  # was read as 54°N 5°22'E: 1,100 km west
         ("54 22,5", "54.36667, 5.00000", "54.00000, 22.50000"),
         ("54 24,5 22 52", "54.40000, 5.38111", "54.40833, 22.86667"),
+        ("59 ,5 27", "59.00000, 5.45000", "59.50000, 27.00000"),  # a stray space: was read as 59°N 5°27'E
     ],
 )
 def test_a_comma_that_may_be_a_decimal_comma_is_refused_with_both_readings(text, separator, decimal):
