@@ -131,6 +131,24 @@ def test_withheld_content_typed_in_is_refused_at_approval_with_the_field_named(a
     assert summaries(app)[0].status.value == "draft"
 
 
+def test_the_fields_a_text_would_leak_are_named_in_words(app, client, reference):
+    """The warning and the refusal named the fields by their codes (reporting_unit: contains content of the
+    non-releasable field 'reporting_unit'); pages name them as the releasability boxes do."""
+    sign_in(client, "liaison")
+    submit(client, reference, f"/incidents/{reference}/summaries", prefix="draft", exchange_id="", language="")
+    [summary] = summaries(app)
+    text = f"{summary.text}\nMARKER-UNIT-7781"
+    edit = f"summary-{summary.id}-edit"
+    html = submit(client, reference, f"/summaries/{summary.id}/edit", prefix=edit, text=text, version="1")
+    [warning] = re.findall(r"Would be refused: <ul>(.*?)</ul>", html, re.S)
+    assert "<strong>reporting unit</strong>: not releasable, and the text holds it" in warning, warning
+    approve = f"summary-{summary.id}-approve"
+    sign_in(client, "supervisor")
+    html = unescape(submit(client, reference, f"/summaries/{summary.id}/approve", prefix=approve, version="2"))
+    assert "(reporting unit: not releasable, and the text holds it)" in html, html
+    assert "reporting_unit" not in re.sub(r'(name|id|for|value|href)="[^"]*"', "", html), "a code on the page"
+
+
 def test_an_edit_refused_comes_back_as_typed_with_the_problem_beside_it(app, client, reference):
     """A summary reworded at length and refused (a control character pasted in, or another version saved
     meanwhile) is drawn again as typed, not thrown away for the wording as it was."""

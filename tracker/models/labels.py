@@ -76,6 +76,8 @@ KEY_LABELS = {
     "reply_seconds": "time to reply",
     "meeting_seconds": "time to meet",
     "hours_apart": "hours apart",
+    "cpa": "closest point of approach",
+    "text_second": "text in the second language",
 }
 
 # Every code the tracker stores: a value of one of its enums, or a category. Anything else (a channel

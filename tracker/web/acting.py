@@ -10,11 +10,13 @@ from sqlalchemy.orm import Session
 from ..db import get_session
 from ..errors import Forbidden, TrackerError
 from ..http.transaction import committed
+from ..models.labels import key_label
 
 
 def explain(error: TrackerError) -> str:
-    """The error's message with its short details, for a flash line."""
-    said = "; ".join(f"{k}: {v}" for k, v in error.details.items() if isinstance(v, str))
+    """The error's message with its short details, each named in words (actions taken, not actions_taken), for
+    a flash line."""
+    said = "; ".join(f"{key_label(k)}: {v}" for k, v in error.details.items() if isinstance(v, str))
     return f"{error.message} ({said})" if said and said not in error.message else error.message
 
 

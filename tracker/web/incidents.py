@@ -24,7 +24,6 @@ from .acting import act_on_incident, ask_first, kept_form, page_again
 from .auth import safe_next
 from .base_form import id_of, refusal
 from .forms import ActionForm, CommentForm, IncidentForm, ResolveForm, flag
-from .summaries import FIELD_LABELS
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 FIELD_OF = {"latitude": "position", "longitude": "position", "releasability": "releasable"}
@@ -109,7 +108,7 @@ def _draft(form: IncidentForm, occurred, position) -> filing.IncidentDraft:
 
 def _offer_releasability(form: IncidentForm) -> None:
     """Offer the releasable fields, ticked as their defaults on a new form."""
-    form.releasable.choices = [SelectChoice(name, label) for name, label in FIELD_LABELS.items()]
+    form.releasable.choices = [SelectChoice(name, label) for name, label in releasability.LABELS.items()]
     if not form.is_submitted():
         form.releasable.data = [name for name, default in releasability.DEFAULTS.items() if default]
         form.releasability_shown.data = "1"

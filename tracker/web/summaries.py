@@ -23,22 +23,6 @@ from .exchange_receipts import language_name
 
 bp = Blueprint("summaries", __name__)
 # How each field reads on the page, in the order the form lists them.
-FIELD_LABELS = {
-    "occurred_at": "Time",
-    "domain": "Domain",
-    "category": "Category",
-    "position": "Position",
-    "sector": "Sector",
-    "border_distance_km": "Distance to the border",
-    "cpa": "Closest point of approach",
-    "platforms": "Their platforms",
-    "reporting_unit": "Reporting unit",
-    "actions_taken": "Actions taken",
-    "narrative": "Narrative",
-    "safety_risk": "Safety risk",
-    "escalation_risk": "Escalation risk",
-    "precedence": "Precedence",
-}
 TEXT = Length(max=summaries.TEXT_MAX_LENGTH)
 
 
@@ -111,9 +95,10 @@ def summary_panel(incident) -> dict:
         )
     session = get_session()
     lines = [x.channel_id for x in exchanges.for_incident(session, incident)]
+    allowed = releasability.effective(incident)
     return {
         "may_act": any(exchanges.may_act(session, incident, current_user, line) for line in [None, *lines]),
-        "fields": [(name, label, releasability.effective(incident)[name]) for name, label in FIELD_LABELS.items()],
+        "fields": [(name, label, allowed[name]) for name, label in releasability.LABELS.items()],
         "defaults": releasability.DEFAULTS,
         "releasability_form": ReleasabilityForm(prefix="releasability"),
         "draft_form": draft_form,

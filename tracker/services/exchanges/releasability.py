@@ -33,6 +33,23 @@ DEFAULTS: dict[str, bool] = {
     "precedence": False,
 }
 FIELDS = tuple(DEFAULTS)
+# Each field as pages name it.
+LABELS = {
+    "occurred_at": "Time",
+    "domain": "Domain",
+    "category": "Category",
+    "position": "Position",
+    "sector": "Sector",
+    "border_distance_km": "Distance to the border",
+    "cpa": "Closest point of approach",
+    "platforms": "Their platforms",
+    "reporting_unit": "Reporting unit",
+    "actions_taken": "Actions taken",
+    "narrative": "Narrative",
+    "safety_risk": "Safety risk",
+    "escalation_risk": "Escalation risk",
+    "precedence": "Precedence",
+}
 # Fields whose values are codes from a closed list, not free content.
 CODES = ("domain", "category", "safety_risk", "escalation_risk", "precedence")
 # Values shorter than this are codes (a risk class "A"), not content a guard can recognise.
@@ -186,12 +203,12 @@ def leaks(incident: Incident, *texts: str | None) -> dict[str, str]:
             continue
         pieces = field_texts(incident, name)
         if any(_normal(piece) in haystack for piece in pieces):
-            found[name] = f"contains content of the non-releasable field {name!r}"
+            found[name] = "not releasable, and the text holds it"
             continue
         if name in FREE_TEXT:
             parts = {_normal(f) for piece in pieces for f in fragments(piece)}
             if any(_holds_fragment(haystack, f) and not _holds_fragment(released, f) for f in parts):
-                found[name] = f"contains part of the non-releasable field {name!r}"
+                found[name] = "not releasable, and the text holds part of it"
     if _our_reference(incident).search(haystack):
         found["reference"] = "contains one of our incident references: the other side knows our texts by their serial"
     return found
