@@ -900,3 +900,27 @@ def test_a_queued_text_carrying_a_field_made_non_releasable_since_never_goes(app
     detail = api(client, world, "GET", f"/incidents/{reference}", who="supervisor")
     [changed] = [e for e in detail["timeline"] if e["kind"] == "releasability_changed"]
     assert changed["details"]["withheld"] == [{"message": drafted["id"], "channel": LINE}], changed
+
+
+def test_a_request_for_explanation_written_as_a_message_moves_the_exchange_and_starts_its_clock(app, client, world):
+    """A text of ours of the kind explanation_request tells the other side "we ask for your reply within 48
+    hours, by ...": sent as a free message, it left the exchange notified with no clock, and nobody was
+    told when that reply did not come. It carries the state as a transition's draft does."""
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    exchange = open_(client, world, reference)
+    path = f"/exchanges/{exchange['id']}/messages"
+    body = {"direction": "out", "kind": "explanation_request", "text": REQUEST}
+    drafted = api(client, world, "POST", path, body, status=201)
+    assert drafted["pending_state"] == "explanation_requested", drafted
+    sent = send(client, world, approve(client, world, drafted["id"])["id"])
+    assert sent["status"] == "sent", sent
+
+    requested = api(client, world, "GET", f"/exchanges/{exchange['id']}")
+    assert (requested["state"], requested["deadline_kind"]) == ("explanation_requested", "reply"), requested
+    assert requested["deadline_at"], requested
+    # Asked already, its clock running: a second request would state a deadline the exchange does not keep.
+    again = api(client, world, "POST", path, body, status=409)
+    assert again["error"]["details"]["allowed"] == ["reply_received", "refused", "no_answer"], again
+    meeting = {"direction": "out", "kind": "meeting_request", "text": "We request a meeting within 48 hours."}
+    api(client, world, "POST", path, meeting, status=409)

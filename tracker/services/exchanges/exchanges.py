@@ -48,6 +48,9 @@ MESSAGE_OF: dict[ExchangeState, tuple[MessageDirection, str]] = {
 # The state a message of that kind from the other side brings the exchange to, where the table allows
 # (recorded as a message or by the transition: either way their reply stops the clock).
 STATE_OF_THEIRS = {kind: state for state, (direction, kind) in MESSAGE_OF.items() if direction is MessageDirection.IN}
+# The state a text of ours of that kind asks for: written as a free message, it carries the state as a
+# transition's draft does (its formula tells the other side a deadline; only the state's clock keeps it).
+STATE_OF_OURS = {kind: state for state, (direction, kind) in MESSAGE_OF.items() if direction is MessageDirection.OUT}
 TEXT_MAX_LENGTH = 8000
 # Written with ^ and $ for the OpenAPI document (api.exchange_schemas); matched whole (fullmatch), never up to
 # a final line break ("reply\n").
@@ -347,7 +350,9 @@ def record_message(
     received_at: datetime | None = None,
 ):
     """Record a free message either way; one to the other side is a draft until a second person
-    approved it and someone sent it (send_message). One from them of a kind that answers where the
+    approved it and someone sent it (send_message); one of ours of a kind that asks for a state (a
+    request for explanation, a meeting: STATE_OF_OURS) carries it as the transition's draft does. One
+    from them of a kind that answers where the
     exchange stands (a reply to a request for explanation, a refusal, meeting notes) moves it as the
     transition would (STATE_OF_THEIRS), stopping its clock.
 
@@ -379,7 +384,14 @@ def record_message(
             {"state": exchange.state.value, "closed_at": exchange.closed_at},
         )
     if direction is MessageDirection.OUT:
-        message = counterpart.draft(session, exchange, kind, text, actor.username, now)
+        # A request for explanation or a meeting moves the exchange and starts its clock once sent, as the
+        # transition's draft does: sent as a mere message, its "reply by ..." would be watched by nobody.
+        if (asked := STATE_OF_OURS.get(kind)) is not None and asked not in next_states(exchange):
+            raise InvalidTransition(
+                f"an exchange that is {exchange.state.value} cannot become {asked.value}: not allowed from here",
+                {"state": exchange.state.value, "allowed": [s.value for s in next_states(exchange)]},
+            )
+        message = counterpart.draft(session, exchange, kind, text, actor.username, now, pending_state=asked)
     else:
         _lock(session, exchange)
         if (answered := STATE_OF_THEIRS.get(kind)) in next_states(exchange):  # their reply stops the reply clock
