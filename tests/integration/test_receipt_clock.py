@@ -26,6 +26,7 @@ from tracker.models import (
     TimelineEvent,
     User,
 )
+from tracker.services.accounts import people
 from tracker.services.engine.claims import SetAside
 from tracker.services.exchanges import exchanges, outgoing, receipts
 from tracker.services.incidents import filing, handling
@@ -176,3 +177,35 @@ def test_a_message_set_aside_is_passed_over_and_the_claimed_ones_are_said(app):
     assert sorted(aside.claimed) == sorted(ids[1:]), aside.claimed
     with session_scope(app) as session:
         assert session.get(ExchangeMessage, ids[0]).receipt_overdue_at is None
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("transitions", {"state": "receipt_confirmed"}),  # the exchange panel's "Record receipt confirmed"
+        ("messages", {"direction": "in", "kind": "receipt_confirmation", "text": "We have your message."}),
+    ],
+)
+def test_their_receipt_recorded_as_the_exchanges_state_stops_the_clock_of_our_message(app, path, body):
+    """Receipt confirmed by a transition or by their message said the notice arrived, yet its own clock ran
+    on: the sweep told the supervisors RECEIPT OVERDUE about an exchange on record as receipt confirmed."""
+    now = utcnow().replace(microsecond=0)
+    [message_id], _ = notices_sent(app, 1, now, receipt_seconds={"O": 600})
+    client = app.test_client()
+    with session_scope(app) as session:
+        exchange_id = session.get_one(ExchangeMessage, message_id).exchange_id
+        liaison = session.scalars(select(User).where(User.username == "liaison")).one()
+        _, token = people.create_token(session, liaison, "receipts", by="admin")
+    answer = client.post(
+        f"/api/v1/exchanges/{exchange_id}/{path}", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code in (200, 201), answer.get_json()
+
+    with session_scope(app) as session:
+        message = session.get_one(ExchangeMessage, message_id)
+        assert message.exchange.state.value == "receipt_confirmed"
+        assert (message.receipt_at is not None, message.receipt_by) == (True, "Eastland Ministry of Defence")
+        assert receipts.sweep_batch(session, now + timedelta(hours=2), 10, "test") == 0
+        assert not session.scalars(
+            select(Notification).where(Notification.kind == NotificationKind.RECEIPT_OVERDUE)
+        ).all()

@@ -32,7 +32,7 @@ from ...timeutil import format_dtg
 from ..engine import notify
 from ..engine.claims import SetAside, act_on_claimed, among_claimable
 from ..incidents import timeline
-from . import counterpart, four_eyes, outgoing
+from . import counterpart, four_eyes, outgoing, receipts
 
 ACTOR = "scheduler"
 S = ExchangeState
@@ -298,8 +298,20 @@ def transition(
     _move(session, exchange, new_state, actor.username, now, text, note=message_of is None)
     if message_of is not None and text:
         counterpart.receive(session, exchange, message_of[1], text, actor.username, now)
+    if new_state is S.RECEIPT_CONFIRMED:
+        _their_receipt(session, exchange, now, "message" if text else "voice", actor, now)
     session.flush()
     return exchange
+
+
+def _their_receipt(session: Session, exchange: Exchange, at: datetime, via: str, actor: User, now: datetime) -> None:
+    """Their receipt recorded as a state (a transition, a message of theirs) is their receipt of the oldest
+    message of ours still awaiting one, as a call's is (calls.move_by_call): its clock stops, or the sweep
+    told the supervisors RECEIPT OVERDUE about a receipt on record."""
+    waiting = receipts.pending(exchange)
+    if waiting is not None:
+        by = (exchange.channel.counterpart or exchange.channel.name)[: receipts.NAME_MAX_LENGTH]
+        receipts.record(session, waiting, max(at, waiting.at), by, via, actor, now)
 
 
 def _move(
@@ -394,9 +406,13 @@ def record_message(
         message = counterpart.draft(session, exchange, kind, text, actor.username, now, pending_state=asked)
     else:
         _lock(session, exchange)
-        if (answered := STATE_OF_THEIRS.get(kind)) in next_states(exchange):  # their reply stops the reply clock
+        answered = STATE_OF_THEIRS.get(kind)
+        moves = answered in next_states(exchange)
+        if moves and answered is not None:  # their reply stops the reply clock
             _move(session, exchange, answered, actor.username, now, None, note=False)
         message = counterpart.receive(session, exchange, kind, text, actor.username, received_at or now)
+        if moves and answered is S.RECEIPT_CONFIRMED:
+            _their_receipt(session, exchange, received_at or now, "message", actor, now)
     session.flush()
     return message
 
