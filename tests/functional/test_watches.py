@@ -364,6 +364,29 @@ def test_the_brief_says_what_each_incidents_deadline_brings_as_the_sweep_does_it
 
 
 @pytest.mark.both_databases  # the brief kept in a JSON column, its rows read in SQL
+def test_the_brief_lists_no_clock_of_an_exchange_closed_or_an_incident_resolved(app, seeded):
+    """The sweep chases neither a receipt nor an agreed action once the exchange is closed (nor an action once
+    its incident is resolved), and what is owed leaves them out: the clocks to come listed them still."""
+    refs, now = seeded
+    with session_scope(app) as session:
+        exchange = session.scalars(select(Exchange)).one()
+        exchange.state, exchange.deadline_at, exchange.closed_at = ExchangeState.CLOSED, None, now
+        for action in session.scalars(select(AgreedAction)):
+            action.exchange_id = exchange.id  # agreed on a call on the exchange, as calls.log_call files them
+    with session_scope(app) as session:
+        taken = brief.build(session, DESK, now - timedelta(hours=8), now, [])
+    kinds = {(c["kind"], c["incident"]) for c in taken["clocks"]}
+    assert ("receipt", refs["flash_ack"]) not in kinds and ("agreed_action", refs["flash_ack"]) not in kinds, kinds
+
+    with session_scope(app) as session:
+        session.scalars(select(Exchange)).one().state = ExchangeState.OVERDUE
+        incident_row(session, refs["flash_ack"]).status = IncidentStatus.RESOLVED
+    with session_scope(app) as session:
+        taken = brief.build(session, DESK, now - timedelta(hours=8), now, [])
+    kinds = {(c["kind"], c["incident"]) for c in taken["clocks"]}
+    assert ("receipt", refs["flash_ack"]) in kinds and ("agreed_action", refs["flash_ack"]) not in kinds, kinds
+
+
 def test_the_brief_passes_on_what_ran_out_and_is_still_owed_whatever_its_age(app, seeded):
     refs, now = seeded
     with session_scope(app) as session:

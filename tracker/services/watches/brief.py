@@ -211,11 +211,13 @@ def _exchange_clocks(session: Session, start: datetime, end: datetime) -> list[d
 
 
 def _receipt_clocks(session: Session, start: datetime, end: datetime) -> list[dict]:
+    # As what is owed (_receipts_overdue): a closed exchange waits for nothing more, its clocks tell no one.
     rows = _receipts(
         session,
         ExchangeMessage.receipt_due_at.between(start, end),
         ExchangeMessage.receipt_at.is_(None),
         ExchangeMessage.receipt_overdue_at.is_(None),
+        Exchange.state != ExchangeState.CLOSED,
     )
     return [
         _clock(at, "receipt", reference, f"their receipt of our {kind.replace('_', ' ')} {serial:04d}/{year} on {line}")
@@ -242,13 +244,17 @@ def _receipts(session: Session, *where):
 
 
 def _action_clocks(session: Session, start: datetime, end: datetime) -> list[dict]:
+    # As what is owed (_actions_overdue) and the sweep (calls._due): a loop closed is no longer chased.
     rows = session.execute(
         select(AgreedAction.due_at, AgreedAction.text, AgreedAction.party, Incident.reference)
         .join(Incident, AgreedAction.incident_id == Incident.id)
+        .outerjoin(Exchange, AgreedAction.exchange_id == Exchange.id)
         .where(
             AgreedAction.due_at.between(start, end),
             AgreedAction.done_at.is_(None),
             AgreedAction.overdue_at.is_(None),
+            Incident.status != IncidentStatus.RESOLVED,
+            or_(Exchange.id.is_(None), Exchange.state != ExchangeState.CLOSED),
         )
     )
     return [
