@@ -20,6 +20,7 @@ from tracker.models import (
     EscalationRisk,
     EventKind,
     ExchangeMessage,
+    ExchangeState,
     Notification,
     NotificationKind,
     Precedence,
@@ -209,3 +210,30 @@ def test_their_receipt_recorded_as_the_exchanges_state_stops_the_clock_of_our_me
         assert not session.scalars(
             select(Notification).where(Notification.kind == NotificationKind.RECEIPT_OVERDUE)
         ).all()
+
+
+def test_their_reply_is_their_receipt_of_what_we_sent_before_it(app):
+    """Their reply to our request for explanation left the request's receipt awaited: three hours on, the sweep
+    told the supervisors RECEIPT OVERDUE about a request the other side had answered."""
+    now = utcnow().replace(microsecond=0)
+    [notice_id], _ = notices_sent(app, 1, now, receipt_seconds={"O": 600})
+    settings = outgoing.Settings(receipt_seconds=dict(outgoing.RECEIPT_SECONDS), links=dispatch.ack_links(app))
+    with session_scope(app) as session:
+        exchange = session.get_one(ExchangeMessage, notice_id).exchange
+        liaison = session.scalars(select(User).where(User.username == "liaison")).one()
+        exchanges.transition(session, exchange, ExchangeState.EXPLANATION_REQUESTED, liaison, now, "Explain, please.")
+        [request] = release_in_session(session, exchange, now, settings=settings)
+        request_id, exchange_id = request.id, exchange.id
+        _, token = people.create_token(session, liaison, "receipts", by="admin")
+    reply = {"direction": "in", "kind": "reply", "text": "Our aircraft kept to the agreed distance."}
+    answer = app.test_client().post(
+        f"/api/v1/exchanges/{exchange_id}/messages", json=reply, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 201, answer.get_json()
+
+    with session_scope(app) as session:
+        for message_id in (notice_id, request_id):
+            message = session.get_one(ExchangeMessage, message_id)
+            assert (message.receipt_by, message.receipt_via) == ("Eastland Ministry of Defence", "message"), message_id
+        assert message.exchange.state is ExchangeState.REPLY_RECEIVED
+        assert receipts.sweep_batch(session, now + timedelta(hours=3), 10, "test") == 0

@@ -298,20 +298,35 @@ def transition(
     _move(session, exchange, new_state, actor.username, now, text, note=message_of is None)
     if message_of is not None and text:
         counterpart.receive(session, exchange, message_of[1], text, actor.username, now)
-    if new_state is S.RECEIPT_CONFIRMED:
-        _their_receipt(session, exchange, now, "message" if text else "voice", actor, now)
+    _their_receipt(session, exchange, new_state, now, "message" if text else "voice", actor, now)
     session.flush()
     return exchange
 
 
-def _their_receipt(session: Session, exchange: Exchange, at: datetime, via: str, actor: User, now: datetime) -> None:
+def _their_receipt(
+    session: Session, exchange: Exchange, state: ExchangeState, at: datetime, via: str, actor: User, now: datetime
+) -> None:
     """Their receipt recorded as a state (a transition, a message of theirs) is their receipt of the oldest
-    message of ours still awaiting one, as a call's is (calls.move_by_call): its clock stops, or the sweep
-    told the supervisors RECEIPT OVERDUE about a receipt on record."""
-    waiting = receipts.pending(exchange)
-    if waiting is not None:
-        by = (exchange.channel.counterpart or exchange.channel.name)[: receipts.NAME_MAX_LENGTH]
-        receipts.record(session, waiting, max(at, waiting.at), by, via, actor, now)
+    message of ours still awaiting one, as a call's is (calls.move_by_call); their answer (a reply, meeting
+    notes, a refusal) is their receipt of every one of ours sent before it, the text they answer among them.
+    Their clocks stop: the sweep told the supervisors RECEIPT OVERDUE about a text the other side had answered."""
+    if state is S.RECEIPT_CONFIRMED:
+        waiting = [m for m in [receipts.pending(exchange)] if m is not None]
+    elif state in STATE_OF_THEIRS.values():
+        waiting = [
+            m
+            for m in exchange.messages
+            if m.direction is MessageDirection.OUT
+            and m.status is OutgoingStatus.SENT
+            and m.receipt_due_at is not None
+            and m.receipt_at is None
+            and m.at <= at
+        ]
+    else:
+        return
+    by = (exchange.channel.counterpart or exchange.channel.name)[: receipts.NAME_MAX_LENGTH]
+    for message in waiting:
+        receipts.record(session, message, max(at, message.at), by, via, actor, now)
 
 
 def _move(
@@ -411,8 +426,8 @@ def record_message(
         if moves and answered is not None:  # their reply stops the reply clock
             _move(session, exchange, answered, actor.username, now, None, note=False)
         message = counterpart.receive(session, exchange, kind, text, actor.username, received_at or now)
-        if moves and answered is S.RECEIPT_CONFIRMED:
-            _their_receipt(session, exchange, received_at or now, "message", actor, now)
+        if moves and answered is not None:
+            _their_receipt(session, exchange, answered, received_at or now, "message", actor, now)
     session.flush()
     return message
 
