@@ -3,13 +3,15 @@ at two sizes and compares, so a relationship loaded one row at a time (N+1) fail
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event
 
-from tests.exchange_support import acknowledged_incident, add_counterpart_line, open_exchange
-from tests.support import World, sign_in
+from tests.exchange_support import acknowledged_incident, add_counterpart_line, api, open_exchange
+from tests.support import World, file_incident, run_filing_checks, sign_in
 from tracker.db import engine_of
+from tracker.timeutil import isoformat, utcnow
 
 
 @contextmanager
@@ -49,6 +51,7 @@ def signed_in(app, world: World):
     return client
 
 
+LINES = (("Eastland liaison mission", "mission"), ("Eastland hotline", "hotline"))
 EXCHANGE_READS = ["/api/v1/exchanges", "/api/v1/exchanges?open=true"]
 EXCHANGE_PAGES = ["/board", "/board/exchanges/rows"]
 
@@ -67,3 +70,44 @@ def test_the_open_exchanges_cost_the_same_statements_for_six_as_for_two(app, cli
     open_more(4)
     more = costs(client, EXCHANGE_READS, world.auth("supervisor")) | costs(signed_in, EXCHANGE_PAGES)
     assert more == few, f"two exchanges: {few}; six: {more}"
+
+
+def log_calls(client, world: World, reference: str, exchange_id: int, count: int) -> None:
+    """Calls on the exchange, each ended with an action agreed."""
+    for number in range(count):
+        body = {
+            "direction": "they_called",
+            "exchange_id": exchange_id,
+            "started_at": isoformat(utcnow() - timedelta(minutes=10)),
+            "ended_at": isoformat(utcnow() - timedelta(minutes=5)),
+            "actions": [
+                {"text": f"Action {number}", "party": "them", "due_at": isoformat(utcnow() + timedelta(hours=2))}
+            ],
+        }
+        api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
+
+
+def test_an_incident_with_a_longer_history_costs_no_more_statements(app, client, world, signed_in):
+    """The incident's API detail, page, live parts and printed record read each call's actions, each
+    exchange's line, messages and calls, each notification's delivery attempts and each related incident
+    in a statement of its own; the page's live parts are polled every few seconds."""
+    lines = [add_counterpart_line(app, world, name, address=f"{tag}@eastland.test") for name, tag in LINES]
+    reference = acknowledged_incident(client, world)
+    reads = [f"/api/v1/incidents/{reference}", f"/api/v1/incidents/{reference}/exchanges"]
+    reads += [f"/api/v1/incidents/{reference}/related"]
+    pages = [f"/incidents/{reference}", f"/incidents/{reference}/live", f"/incidents/{reference}/print"]
+
+    def grow(line: str, calls: int, look_alikes: int) -> dict[str, int]:
+        exchange = open_exchange(client, world, reference, line=line)
+        log_calls(client, world, reference, exchange["id"], calls)
+        for _ in range(look_alikes):  # the same category, place and time: suggested as related
+            file_incident(client, world)
+        run_filing_checks(app)
+        return costs(client, reads, world.auth("supervisor")) | costs(signed_in, pages)
+
+    assert len(lines) == 2
+    few = grow(LINES[0][0], calls=1, look_alikes=1)
+    more = grow(LINES[1][0], calls=4, look_alikes=4)
+    related = api(client, world, "GET", f"/incidents/{reference}/related", who="supervisor")
+    assert len(related["suggested"]) == 5, related
+    assert more == few, f"one exchange, call and related incident: {few}; two, five and five: {more}"

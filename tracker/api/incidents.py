@@ -11,7 +11,7 @@ from ..http.tokens import token_auth
 from ..http.transaction import transactional
 from ..models.permissions import Permission
 from ..services.engine import decisions
-from ..services.incidents import filing, handling, measures, remarking
+from ..services.incidents import detail, filing, handling, measures, remarking
 from ..services.incidents.queries import IncidentFilter, list_incidents
 from ..timeutil import utcnow
 from . import ERRORS, bp
@@ -98,7 +98,7 @@ def list_all(query):
 @bp.doc(summary="Read an incident", responses=_errors(403, 404))
 def get_incident(reference):
     """The incident with its timeline and the status of every notification."""
-    return handling.get_incident(get_session(), reference)
+    return detail.incident_detail(get_session(), reference)
 
 
 @bp.post("/incidents/<reference>/acknowledge")

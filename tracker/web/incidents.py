@@ -16,7 +16,7 @@ from ..models.permissions import Permission, may
 from ..services.accounts import people
 from ..services.engine import decisions
 from ..services.exchanges import releasability
-from ..services.incidents import filing, handling, measures, route_table
+from ..services.incidents import detail, filing, handling, measures, route_table
 from ..timeutil import format_dtg, isoformat, parse_recent, utcnow
 from . import marking, measure_fields
 from .acknowledging import AcknowledgeForm, note_refused
@@ -238,7 +238,7 @@ def _as_posted(kind):
 
 def page_context(reference: str) -> dict:
     """What the incident page and its live parts (web/live.py) are drawn from."""
-    incident = handling.get_incident(get_session(), reference)
+    incident = detail.incident_page(get_session(), reference)
     return {
         "incident": incident,
         "may_handle": _may_handle(incident),

@@ -76,7 +76,7 @@ def for_incident(session: Session, incident: Incident) -> list[Exchange]:
             select(Exchange)
             .where(Exchange.incident_id == incident.id)
             .order_by(Exchange.id)
-            .options(selectinload(Exchange.messages))
+            .options(selectinload(Exchange.messages), selectinload(Exchange.channel))
         )
     )
 

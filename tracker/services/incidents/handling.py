@@ -30,8 +30,9 @@ NO_DECISION = {"decision_step": None, "decision_asked_at": None, "decision_asks"
 _RETRIES = 5
 
 
-def get_incident(session: Session, reference: str) -> Incident:
-    incident = session.scalar(select(Incident).where(Incident.reference == reference.upper()))
+def get_incident(session: Session, reference: str, loads: tuple = ()) -> Incident:
+    """The incident of the reference (404 if unknown); loads: loader options for what the caller shows."""
+    incident = session.scalar(select(Incident).where(Incident.reference == reference.upper()).options(*loads))
     if incident is None:
         raise NotFound(f"no incident {reference!r}", {"reference": reference})
     return incident

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ...errors import Conflict, Forbidden, NotFound
 from ...geo import wgs84
@@ -223,11 +223,18 @@ class Relation:
     other: Incident
 
 
+def _both_ends() -> tuple:
+    """Both incidents of every link read, for all the links at once: each end was read in a statement of
+    its own, two a link, on every incident page with suggestions or a pattern."""
+    return (selectinload(IncidentLink.incident), selectinload(IncidentLink.related))
+
+
 def relations(session: Session, incident: Incident) -> list[Relation]:
     """Every link with the incident at either end, oldest suggestion first."""
     query = select(IncidentLink).where(
         or_(IncidentLink.incident_id == incident.id, IncidentLink.related_id == incident.id)
     )
+    query = query.options(*_both_ends())
     return [
         Relation(link, link.related if link.incident_id == incident.id else link.incident)
         for link in session.scalars(query.order_by(IncidentLink.id))
@@ -277,6 +284,7 @@ def pattern(session: Session, incident: Incident) -> Pattern:
             IncidentLink.state == LinkState.CONFIRMED,
             or_(IncidentLink.incident_id.in_(frontier), IncidentLink.related_id.in_(frontier)),
         )
+        query = query.options(*_both_ends())
         new = {}
         for link in session.scalars(query):
             for end in (link.incident, link.related):

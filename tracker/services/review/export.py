@@ -19,7 +19,7 @@ from ...models import Call, EventKind, Exchange, Incident, TimelineEvent
 from ...timeutil import format_dtg, isoformat
 from ..exercises.vienna_rules import FIGURES
 from ..incidents import amendment_record, marking
-from ..incidents.handling import get_incident
+from ..incidents.detail import incident_detail
 from ..incidents.marking import Markings
 from .reports import ReportFilter, conditions, file_marking, seconds_between
 
@@ -190,7 +190,7 @@ def incidents_geojson(session: Session, flt: ReportFilter, markings: Markings) -
 
 def printable(session: Session, reference: str) -> tuple[Incident, list[Exchange]]:
     """One incident for the printed record, with its exchanges and their messages (404 if unknown)."""
-    incident = get_incident(session, reference)
+    incident = incident_detail(session, reference)
     exchanges = session.scalars(
         select(Exchange)
         .where(Exchange.incident_id == incident.id)
