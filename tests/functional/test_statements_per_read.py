@@ -10,7 +10,9 @@ from sqlalchemy import event
 
 from tests.exchange_support import acknowledged_incident, add_counterpart_line, api, open_exchange
 from tests.support import World, file_incident, run_filing_checks, sign_in
-from tracker.db import engine_of
+from tracker.db import engine_of, session_scope
+from tracker.models import Role
+from tracker.services.accounts import people
 from tracker.timeutil import isoformat, utcnow
 
 
@@ -111,3 +113,42 @@ def test_an_incident_with_a_longer_history_costs_no_more_statements(app, client,
     related = api(client, world, "GET", f"/incidents/{reference}/related", who="supervisor")
     assert len(related["suggested"]) == 5, related
     assert more == few, f"one exchange, call and related incident: {few}; two, five and five: {more}"
+
+
+ADMIN_READS = ["/api/v1/channels", "/api/v1/policies", "/api/v1/rules"]
+ADMIN_PAGES = ["/admin/users", "/admin/channels", "/admin/policies", "/admin/rules"]
+
+
+def test_the_admin_lists_cost_the_same_statements_for_more_lines_policies_rules_and_users(app, client, world):
+    """The lists of lines, policies, rules and users read each line's members, each policy's steps and their
+    lines, each rule's policy and each user's tokens in a statement of their own."""
+    admin = app.test_client()
+    assert sign_in(admin, "admin").status_code == 302
+
+    def add(first: int, count: int) -> dict[str, int]:
+        for number in range(first, first + count):
+            with session_scope(app) as session:
+                user = people.create_user(
+                    session,
+                    f"officer{number}",
+                    "officer-password",
+                    Role.LIAISON,
+                    email=f"o{number}@test.example",
+                    by=None,
+                )
+                people.create_token(session, user, "desk", by="admin")
+            line = {"name": f"Line {number}", "level": 2, "transport": "outbox", "members": [f"officer{number}"]}
+            line = api(
+                client, world, "POST", "/channels", line | {"address": f"line{number}@test.example"}, "admin", 201
+            )
+            step = {"channel_ids": [line["id"]], "ack_seconds": 60, "fallback_channel_id": world.channels["L3"]}
+            policy = api(
+                client, world, "POST", "/policies", {"name": f"Ladder {number}", "steps": [step]}, "admin", 201
+            )
+            rule = {"name": f"Rule {number}", "domain": "maritime", "position": 1, "policy_id": policy["id"]}
+            api(client, world, "POST", "/rules", rule, "admin", 201)
+        return costs(client, ADMIN_READS, world.auth("admin")) | costs(admin, ADMIN_PAGES)
+
+    few = add(0, 1)
+    more = add(1, 4)
+    assert more == few, f"one more of each: {few}; five: {more}"

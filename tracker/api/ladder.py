@@ -4,6 +4,7 @@ import json
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from .. import dispatch
 from ..channels import withheld
@@ -13,7 +14,7 @@ from ..http.idempotency import idempotent
 from ..http.tokens import token_auth
 from ..http.transaction import end_reading, transactional
 from ..http.wiring import the_app
-from ..models import ChannelCheck, ContactChannel, EscalationPolicy, RoutingRule
+from ..models import ChannelCheck, RoutingRule
 from ..models.permissions import Permission
 from ..services.engine import line_checks
 from ..services.incidents import ladder
@@ -65,7 +66,7 @@ def list_config_changes(query):
 @bp.output(ChannelOut(many=True))
 @bp.doc(tags=["Ladder"], summary="List contact channels", responses=READ)
 def list_channels():
-    return get_session().scalars(select(ContactChannel).order_by(ContactChannel.level, ContactChannel.name)).all()
+    return ladder.list_channels(get_session())
 
 
 def without_credentials(answer: bytes) -> bytes:
@@ -195,7 +196,7 @@ def answer_check(channel_id, check_id, data):
 @bp.output(PolicyOut(many=True))
 @bp.doc(tags=["Ladder"], summary="List escalation policies", responses=READ)
 def list_policies():
-    return get_session().scalars(select(EscalationPolicy).order_by(EscalationPolicy.name)).all()
+    return ladder.list_policies(get_session())
 
 
 @bp.post("/policies")
@@ -250,10 +251,11 @@ def delete_policy(policy_id):
 @bp.doc(tags=["Ladder"], summary="List routing rules in evaluation order", responses=READ)
 def list_rules():
     session = get_session()
+    policy = selectinload(RoutingRule.policy)  # each rule names its policy: read for all the rules at once
     inactive = session.scalars(
-        select(RoutingRule).where(RoutingRule.active.is_(False)).order_by(RoutingRule.position)
+        select(RoutingRule).where(RoutingRule.active.is_(False)).order_by(RoutingRule.position).options(policy)
     ).all()
-    return ordered_rules(session) + list(inactive)
+    return ordered_rules(session, policy) + list(inactive)
 
 
 @bp.post("/rules")

@@ -63,8 +63,7 @@ def channels():
 
 
 def _channels_page(secret: dict | None = None) -> str:
-    rows = get_session().scalars(select(ContactChannel).order_by(ContactChannel.level, ContactChannel.name)).all()
-    return render_template("web/admin/channels.html", channels=rows, secret=secret)
+    return render_template("web/admin/channels.html", channels=ladder.list_channels(get_session()), secret=secret)
 
 
 def _form(channel: ContactChannel | None = None) -> ChannelForm:

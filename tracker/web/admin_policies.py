@@ -17,8 +17,7 @@ from .forms import PolicyForm
 @bp.get("/policies")
 @requires(Permission.POLICIES_MANAGE)
 def policies():
-    rows = get_session().scalars(select(EscalationPolicy).order_by(EscalationPolicy.name)).all()
-    return render_template("web/admin/policies.html", policies=rows)
+    return render_template("web/admin/policies.html", policies=ladder.list_policies(get_session()))
 
 
 def _form(policy: EscalationPolicy | None = None) -> PolicyForm:

@@ -3,6 +3,7 @@ preview ("which route would this incident take?") that stores nothing."""
 
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from ..db import get_session
@@ -26,7 +27,11 @@ ATTRIBUTES = ("domain", "category", "precedence", "escalation_risk", "sector")  
 def _listed(session) -> list[RoutingRule]:
     """Every rule where evaluation meets it (inactive ones too, where they would sit), default last."""
     return list(
-        session.scalars(select(RoutingRule).order_by(RoutingRule.is_default, RoutingRule.position, RoutingRule.id))
+        session.scalars(
+            select(RoutingRule)
+            .order_by(RoutingRule.is_default, RoutingRule.position, RoutingRule.id)
+            .options(selectinload(RoutingRule.policy))  # each rule names its policy: read for all at once
+        )
     )
 
 

@@ -4,7 +4,7 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ...errors import Conflict, NotFound, ValidationError
 from ...models import (
@@ -89,6 +89,12 @@ def _unique_name(session: Session, model, name: str, current_id: int | None = No
 
 def get_channel(session: Session, channel_id: int) -> ContactChannel:
     return _get(session, ContactChannel, channel_id, "channel")
+
+
+def list_channels(session: Session) -> list[ContactChannel]:
+    """Every line by level and name, with its members read for all the lines at once (the lists show them)."""
+    query = select(ContactChannel).order_by(ContactChannel.level, ContactChannel.name)
+    return list(session.scalars(query.options(selectinload(ContactChannel.members))))
 
 
 def _members(session: Session, usernames: list[str]) -> list[User]:
@@ -238,6 +244,13 @@ def delete_channel(session: Session, channel_id: int) -> None:
 
 def get_policy(session: Session, policy_id: int) -> EscalationPolicy:
     return _get(session, EscalationPolicy, policy_id, "policy")
+
+
+def list_policies(session: Session) -> list[EscalationPolicy]:
+    """Every policy by name, with its steps and their lines read for all the policies at once."""
+    steps = selectinload(EscalationPolicy.steps)
+    loads = (steps.selectinload(PolicyStep.channels), steps.selectinload(PolicyStep.fallback_channel))
+    return list(session.scalars(select(EscalationPolicy).order_by(EscalationPolicy.name).options(*loads)))
 
 
 def _build_steps(session: Session, steps: list[dict]) -> list[PolicyStep]:
