@@ -152,3 +152,19 @@ def test_the_admin_lists_cost_the_same_statements_for_more_lines_policies_rules_
     few = add(0, 1)
     more = add(1, 4)
     assert more == few, f"one more of each: {few}; five: {more}"
+
+
+def test_a_watch_read_through_the_api_costs_the_same_statements_for_a_longer_log(app, client, world):
+    """GET /watches/{id} read the incident each log line names in a statement of its own."""
+    watch = api(client, world, "POST", "/watches", {"desk": "Duty desk"}, who="duty", status=201)
+    path = f"/api/v1/watches/{watch['id']}"
+
+    def log_lines(count: int) -> int:
+        for number in range(count):
+            line = {"text": f"Called the post ({number}).", "incident": file_incident(client, world)["reference"]}
+            api(client, world, "POST", f"/watches/{watch['id']}/entries", line, who="duty", status=201)
+        return len(statements_of(client, path, world.auth("duty")))
+
+    few = log_lines(1)
+    more = log_lines(4)
+    assert more == few, f"one line: {few} statements; five: {more}"

@@ -69,7 +69,7 @@ def list_watches(query):
 @bp.output(WatchDetailOut)
 @bp.doc(tags=TAGS, summary="A watch with its log and its handovers", responses=READ)
 def get_watch(watch_id):
-    return log.get_watch(get_session(), watch_id)
+    return log.watch_with_log(get_session(), watch_id)
 
 
 @bp.post("/watches/<int:watch_id>/entries")

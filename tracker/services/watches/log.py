@@ -45,11 +45,18 @@ class Limits:
 # -- reading -------------------------------------------------------------------------------
 
 
-def get_watch(session: Session, watch_id: int) -> Watch:
-    watch = session.get(Watch, watch_id)
+def get_watch(session: Session, watch_id: int, loads: tuple = ()) -> Watch:
+    watch = session.get(Watch, watch_id, options=loads)
     if watch is None:
         raise NotFound(f"no watch {watch_id}", {"id": watch_id})
     return watch
+
+
+def watch_with_log(session: Session, watch_id: int) -> Watch:
+    """The watch with its log and the incident each line names, read for all the lines at once (each line
+    read its incident in a statement of its own)."""
+    entries = selectinload(Watch.entries).selectinload(WatchEntry.incident)
+    return get_watch(session, watch_id, (entries, selectinload(Watch.officer)))
 
 
 def open_watch(session: Session, desk: str) -> Watch | None:
