@@ -245,6 +245,20 @@ def test_a_field_withdrawn_after_drafting_stops_approval_even_where_the_guard_ca
     assert refused.status_code == 422 and "cpa" in refused.get_json()["error"]["details"], refused.get_json()
 
 
+def test_a_summary_is_not_approved_once_the_incident_is_released_to_nobody(client, world):
+    """A message to the other side is refused approval when the marking releases the incident to nobody; a
+    summary was approved (and refused only at sending), so a second person signed off a text that cannot go."""
+    reference = filed(client, world)
+    summary = created(draft(client, world, reference))
+    marked = client.patch(
+        f"/api/v1/incidents/{reference}/marking", json={"releasable_to": []}, headers=world.auth("supervisor")
+    )
+    assert marked.status_code == 200, marked.get_json()
+    refused = act(client, world, summary, "approve", version=summary["version"])
+    assert refused.status_code == 422 and "releasable_to" in refused.get_json()["error"]["details"], refused.get_json()
+    assert ok(client.get(f"/api/v1/summaries/{summary['id']}", headers=world.auth("duty")))["status"] == "draft"
+
+
 @pytest.mark.parametrize(("who", "status"), [("duty", 403), ("outsider", 403)])
 def test_duty_officers_and_strangers_do_not_approve(client, world, who, status):
     summary = created(draft(client, world, filed(client, world)))

@@ -287,6 +287,9 @@ def approve(session: Session, summary: Summary, actor: User, now: datetime, vers
         _expect_version(summary, version)
     if not needs_approval(summary):
         raise InvalidTransition(f"this summary is already {summary.status.value}", _state(summary))
+    # As a message's approval: the marking decides first, so nobody signs off a text that cannot go.
+    exchange = summary.exchange
+    releasability.ensure_releasable_to(summary.incident, releasability.counterpart_of(exchange) if exchange else None)
     ensure_releasable(summary)
     summary.status, summary.approved_at, summary.approved_by = SummaryStatus.APPROVED, now, actor.username
     summary.facts_digest = four_eyes.facts_digest(summary.incident)
