@@ -65,5 +65,5 @@ def test_a_refused_filter_says_why_within_a_phone_screen(app, sign_in):
     person = sign_in("supervisor", width=390)
     page = person.page
     page.goto("/reports?domain=air&category=laser")  # the list of the domain's categories is long codes
-    expect(page.locator("small.error")).to_contain_text("is not a category of domain")
+    expect(page.locator("small.error")).to_contain_text("laser is not a category of the air domain")
     assert sideways(page) <= 0, "the problem beside the category pushed the page sideways"

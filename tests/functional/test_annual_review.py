@@ -293,6 +293,10 @@ def test_a_year_outside_the_seeded_one_and_a_bad_year(client, seeded_year):
     assert arabic.status_code == 422 and "ARABIC-INDIC DIGIT TWO" in str(arabic.get_json()["error"]), arabic.get_json()
     sign_in(client, "supervisor")
     assert client.get("/reports/review?year=99999").status_code == 422
+    # The form again, the year as typed and the problem beside it (a bare error page made it typed again).
+    page = client.get("/reports/review?year=abc")
+    assert page.status_code == 422 and 'name="year" value="abc"' in page.text, page.text[:3000]
+    assert 'id="r-year-error">a year from 1900 to 2100' in page.text and "annual-review" not in page.text, page.text
     # The years a time may fall in anywhere in the tracker (1900-2100), as every other date is refused.
     for year, status in ((1899, 422), (1900, 200), (2100, 200), (2101, 422)):
         answered = client.get(f"/api/v1/reports/annual-review?year={year}", headers=auth)

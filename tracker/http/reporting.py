@@ -13,6 +13,9 @@ from ..timeutil import utcnow
 from . import wiring
 from .fields import Bound, DomainAndCategory, Query, Text
 
+# A window that closes before it opens: said of "to" (the page words it after its own labels).
+TO_BEFORE_FROM = "must be later than from"
+
 
 class ReportQuery(Query, DomainAndCategory):
     reported_from = Bound(data_key="from", metadata={"description": "reported at or after (a date: its 00:00Z)"})
@@ -26,7 +29,7 @@ class ReportQuery(Query, DomainAndCategory):
     def _from_before_to(self, data, **kwargs):
         start, end = data.get("reported_from"), data.get("reported_to")
         if start is not None and end is not None and start >= end:
-            raise ValidationError("must be later than from", "to")
+            raise ValidationError(TO_BEFORE_FROM, "to")
 
 
 # UTF-8's byte-order mark: Excel, which staff open exports in, reads a CSV as UTF-8 only when it begins

@@ -165,12 +165,17 @@ class IncidentForm(MeasureFields, TrackerForm):
 def category_in_domain(form, field) -> None:
     """The category chosen belongs to the domain chosen (a WTForms inline check of the filing and amend forms)."""
     domain = next((d for d in Domain if d.value == form.domain.data), None)
-    if domain is None or field.data not in all_categories() or field.data in categories_for(domain):
-        return  # an unknown domain or category is refused as no choice of the list; none, by DataRequired
+    # An unknown domain or category is refused as no choice of the list; none, by DataRequired.
+    if domain is not None and (problem := category_outside(domain, field.data)):
+        raise ValidationError(problem)
+
+
+def category_outside(domain: Domain, category: object) -> str | None:
+    """A page's words for a known category chosen outside the domain's, with the domain's in words; else None."""
+    if category not in all_categories() or category in categories_for(domain):
+        return None
     offered = ", ".join(category_label(c) for c in categories_for(domain))
-    raise ValidationError(
-        f"{category_label(field.data)} is not a category of the {label(domain)} domain: choose one of {offered}."
-    )
+    return f"{category_label(str(category))} is not a category of the {label(domain)} domain: choose one of {offered}."
 
 
 # -- admin pages --------------------------------------------------------------------------

@@ -8,7 +8,14 @@ from marshmallow import ValidationError
 from ..db import get_session
 from ..http import wiring
 from ..http.access import requires
-from ..http.reporting import ReportQuery, annual_csv_response, csv_response, geojson_response, report_filter
+from ..http.reporting import (
+    TO_BEFORE_FROM,
+    ReportQuery,
+    annual_csv_response,
+    csv_response,
+    geojson_response,
+    report_filter,
+)
 from ..models import Domain, Precedence, all_categories
 from ..models.enums import category_label
 from ..models.labels import label
@@ -17,10 +24,12 @@ from ..numbers import read_whole
 from ..services.review import annual, export, reports
 from ..timeutil import utcnow
 from .charts import bar_chart, count, duration
+from .forms import category_outside
 
 bp = Blueprint("reports", __name__)
 TIME_SERIES = (("median", "bar-median"), ("p90", "bar-p90"))
 FILTER_NAMES = ("from", "to", "domain", "category", "sector", "precedence")
+YEAR_PROBLEM = f"a year from {annual.FIRST_YEAR} to {annual.LAST_YEAR} in digits 0-9, such as 2026"
 
 
 def _query() -> tuple[dict, dict, dict | list]:
@@ -35,8 +44,23 @@ def _query() -> tuple[dict, dict, dict | list]:
     try:
         loaded = ReportQuery().load(raw)
     except ValidationError as error:
-        return given, {}, {**error.messages, **twice} if isinstance(error.messages, dict) else error.messages
+        return (
+            given,
+            {},
+            _in_words({**error.messages, **twice}, raw) if isinstance(error.messages, dict) else error.messages,
+        )
     return (given, {}, twice) if twice else (given, loaded, {})
+
+
+def _in_words(problems: dict, raw: dict) -> dict:
+    """The problems as the page says them, after its own labels and with categories in words: the API's name its
+    parameters ("later than from") and list codes (unsafe_intercept, mid_air_collision_or_strike, ...)."""
+    if "to" in problems:
+        problems["to"] = ["must be later than Reported from" if m == TO_BEFORE_FROM else m for m in problems["to"]]
+    domain = next((d for d in Domain if d.value == raw.get("domain")), None)
+    if "category" in problems and domain is not None and (outside := category_outside(domain, raw.get("category"))):
+        problems["category"] = [outside]
+    return problems
 
 
 def moment(at) -> str:
@@ -157,8 +181,9 @@ def _year() -> int | None:
 def review():
     """The annual review per agreement and counterpart State (its CSV holds the same rows)."""
     year = _year()
-    if year is None:
-        return render_template("web/error.html", code=422, title="Bad year", message="Give a year such as 2026."), 422
+    if year is None:  # the form again, the year as typed and the problem beside it
+        typed = request.args.get("year", "")
+        return render_template("web/review.html", review=None, typed=typed, problem=YEAR_PROBLEM), 422
     data = annual.review(get_session(), year, utcnow(), wiring.markings())
     return render_template("web/review.html", review=data, columns=annual.COLUMNS)
 
@@ -168,7 +193,7 @@ def review():
 def review_csv():
     year = _year()
     if year is None:
-        return render_template("web/error.html", code=422, title="Bad year", message="Give a year such as 2026."), 422
+        return render_template("web/error.html", code=422, title="Bad year", message=YEAR_PROBLEM), 422
     return annual_csv_response(annual.review(get_session(), year, utcnow(), wiring.markings()), bom=True)
 
 
