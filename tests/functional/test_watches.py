@@ -152,6 +152,11 @@ def test_log_lines_are_time_stamped_back_timed_in_dtg_or_iso_and_linked_to_incid
         (isoformat(parse_moment(an_hour_ago)), reference),
         (stamped["at"], None),
     ], "the log is in the order of its times, back-timed lines where they belong"
+    # The page gives each line's time to the second, as every page does, with its DTG (it dropped the seconds).
+    sign_in(client, "duty")
+    page = client.get(f"/watches/{watch['id']}").text
+    at = parse_moment(linked["at"])
+    assert f"{at:%Y-%m-%d %H:%M:%S}Z · {format_dtg(at)}</time>" in page, page[:3000]
 
 
 def _ended(app, client, world) -> int:

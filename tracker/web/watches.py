@@ -57,11 +57,12 @@ def due_for_relief(watch: Watch) -> bool:
 
 @bp.app_template_filter("brief_time")
 def brief_time(text: str | datetime | None) -> str:
-    """A time of the brief (stored as ISO 8601) as staff read it: 2026-12-03 14:05Z · 031405ZDEC26."""
+    """A time of the brief (stored as ISO 8601) as staff read it, to the second as every page gives one, with its
+    DTG: 2026-12-03 14:05:09Z · 031405ZDEC26."""
     if not text:
         return "–"
     at = datetime.fromisoformat(text) if isinstance(text, str) else text
-    return f"{at:%Y-%m-%d %H:%M}Z · {format_dtg(at)}"
+    return f"{at:%Y-%m-%d %H:%M:%S}Z · {format_dtg(at)}"
 
 
 @bp.app_template_filter("brief_moment")
