@@ -16,6 +16,9 @@ LATEST = datetime(2101, 1, 1, tzinfo=UTC)  # exclusive: the whole of 2100 is in
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 # ASCII only: regex \d also matches Arabic-Indic or fullwidth digits, which int() then reads as numbers.
 _DTG = re.compile(r"^([0-9]{2})([0-9]{2})([0-9]{2})([A-IK-Z])([A-Z]{3})([0-9]{2}|[0-9]{4})\Z")
+# DDHHMM then the month with no zone letter between (061530DEC26), or with J, the local time of whoever reads it.
+_NO_ZONE = re.compile(r"^[0-9]{6}[A-Z]{3}(?:[0-9]{2}|[0-9]{4})\Z")
+_LOCAL_ZONE = re.compile(r"^[0-9]{6}J[A-Z]{3}(?:[0-9]{2}|[0-9]{4})\Z")
 # Whitespace of any kind (a no-break space pasted from a document) between a DTG's parts, which are read without it.
 _ANY_SPACE = re.compile(r"\s+")
 # What a time is written with: ASCII digits, letters, signs and spaces. Anything else is refused before reading:
@@ -44,9 +47,10 @@ def zone_offset(letter: str) -> timedelta:
 def parse_dtg(text: str) -> datetime:
     """Parse a date-time group such as 061620ZDEC17 into an aware UTC datetime. The year may be written in
     four digits (061620ZDEC2017), as some staff and formats write it: it names the same time, never a guess."""
-    match = _DTG.match(_compact(text))
+    compact = _compact(text)
+    match = _DTG.match(compact)
     if not match:
-        raise ValueError("not a date-time group (expected DDHHMMZMONYY, e.g. 061620ZDEC17 or 061620ZDEC2017)")
+        raise ValueError(_not_a_dtg(compact))
     day, hour, minute, zone, month, year = match.groups()
     if month not in MONTHS:
         raise ValueError(f"unknown month {month!r} in date-time group")
@@ -62,6 +66,20 @@ def parse_dtg(text: str) -> datetime:
         return in_range((local - zone_offset(zone)).replace(tzinfo=UTC))
     except OverflowError:  # year 1 moved west of UTC
         raise ValueError(_RANGE) from None
+
+
+def _not_a_dtg(compact: str) -> str:
+    """Why the text is no date-time group: where a letter is missing or not a zone, said so."""
+    expected = "expected DDHHMMZMONYY, e.g. 061620ZDEC17 or 061620ZDEC2017"
+    if _NO_ZONE.match(compact):
+        return (
+            f"a date-time group names its time zone after the time (Z for UTC: {compact[:6]}Z{compact[6:]}); {expected}"
+        )
+    if _LOCAL_ZONE.match(compact):
+        return (
+            "J (the writer's local time) names no zone a server can read: give the zone letter (Z for UTC); " + expected
+        )
+    return f"not a date-time group ({expected})"
 
 
 def _compact(text: str) -> str:

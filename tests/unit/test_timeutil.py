@@ -44,7 +44,9 @@ def test_date_time_group_is_parsed_to_utc(text, expected):
 @pytest.mark.parametrize(
     ("text", "complaint"),
     [
-        ("061620JDEC17", "not a date-time group"),
+        ("061620JDEC17", r"J \(the writer's local time\) names no zone"),
+        ("061620DEC17", r"names its time zone after the time \(Z for UTC: 061620ZDEC17\)"),
+        ("0616 20 dec 2017", r"\(Z for UTC: 061620ZDEC2017\)"),
         ("062400ZDEC17", "midnight is 0000"),
         ("062500ZDEC17", "hour must be 00-23"),
         ("061620ZDEX17", "unknown month"),
