@@ -8,15 +8,8 @@ from marshmallow import post_load
 from ..geo import Position
 from ..http.fields import Coordinate, Moment, Name, Text
 from ..models import Domain, EscalationRisk, Precedence, SafetyRisk, all_categories
-from .schemas import (
-    ID,
-    CpaHorizontalIn,
-    CpaVerticalIn,
-    IncidentDetailOut,
-    ObservedForcesIn,
-    Platform,
-    read_reported,
-)
+from .incident_out import IncidentDetailOut
+from .schemas import ID, CpaHorizontalIn, CpaVerticalIn, ObservedForcesIn, Platform, read_reported
 
 
 class AmendmentIn(Schema):

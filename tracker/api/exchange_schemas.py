@@ -9,7 +9,8 @@ from ..services.exchanges.counterpart import needs_approval
 from ..services.exchanges.exchanges import KIND, TEXT_MAX_LENGTH, next_states, seconds_left
 from ..services.exchanges.receipts import LOGGED_VIA
 from ..timeutil import utcnow
-from .schemas import ID, exchange_reference, moved_by_call
+from .incident_out import exchange_reference, moved_by_call
+from .schemas import ID
 
 TEXT = Length(max=TEXT_MAX_LENGTH)
 TEXT_NOTE = f"up to {TEXT_MAX_LENGTH} characters; checked against what may be released to the other side"

@@ -15,18 +15,8 @@ from ..services.incidents import detail, filing, handling, measures, remarking
 from ..services.incidents.queries import IncidentFilter, list_incidents
 from ..timeutil import utcnow
 from . import ERRORS, bp
-from .schemas import (
-    AcknowledgeIn,
-    CommentIn,
-    ConfirmStepIn,
-    IncidentDetailOut,
-    IncidentIn,
-    IncidentPage,
-    IncidentQuery,
-    MarkingIn,
-    ResolveIn,
-    TimelineEventOut,
-)
+from .incident_out import IncidentDetailOut, IncidentPage, TimelineEventOut
+from .schemas import AcknowledgeIn, CommentIn, ConfirmStepIn, IncidentIn, IncidentQuery, MarkingIn, ResolveIn
 
 
 def _errors(*codes):

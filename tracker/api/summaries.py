@@ -19,7 +19,8 @@ from ..services.exchanges import four_eyes, summaries
 from ..services.incidents import handling
 from ..timeutil import utcnow
 from . import ERRORS, bp
-from .schemas import ID, IncidentDetailOut, ReleasabilityIn
+from .incident_out import IncidentDetailOut
+from .schemas import ID, ReleasabilityIn
 
 READ = {code: ERRORS[code] for code in (403, 404)}
 WRITE = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}

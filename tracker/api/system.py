@@ -23,7 +23,8 @@ from ..services.incidents.routing import RouteQuery, check_query, choose_rule, l
 from ..services.review import audit
 from ..timeutil import utcnow
 from . import ERRORS, bp
-from .schemas import Catalogue, HealthOut, RouteAttributes, RoutePreviewOut
+from .incident_out import RoutePreviewOut
+from .schemas import Catalogue, HealthOut, RouteAttributes
 
 log = logging.getLogger(__name__)
 
