@@ -208,8 +208,9 @@ def _talked_over(session: Session, channel_id: int) -> bool:
 
 
 def _on_running_ladder(session: Session, channel_id: int) -> bool:
-    """True when an open incident's ladder snapshot names the channel (a step still to come)."""
-    ladders = session.scalars(select(Incident.ladder).where(Incident.status == IncidentStatus.OPEN))
+    """True when the ladder snapshot of an incident not yet resolved names the channel (a step still to come):
+    an acknowledged or exhausted one goes back up its ladder when nobody works on it (engine.idle)."""
+    ladders = session.scalars(select(Incident.ladder).where(Incident.status != IncidentStatus.RESOLVED))
     return any(
         entry["id"] == channel_id
         for ladder in ladders
