@@ -139,6 +139,14 @@ def test_the_preview_puts_a_category_of_another_domain_next_to_its_field(app, wo
     assert '<option selected value="maritime">' in answer.text and 'value="North"' in answer.text
 
 
+def test_the_preview_refuses_a_sector_filing_refuses(app, world):
+    # Filing answers "no sector 'Nowhere'"; the preview named the default rule for it.
+    admin = sign_in(app, "admin")
+    answer = preview(admin, sector="Nowhere")
+    assert answer.status_code == 422 and 'id="sector-error"' in answer.text, answer.text[:2000]
+    assert "no sector &#39;Nowhere&#39;" in answer.text and 'value="Nowhere"' in answer.text
+
+
 # -- routing rules ------------------------------------------------------------------------
 
 

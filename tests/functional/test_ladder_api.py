@@ -419,6 +419,20 @@ def test_filed_incident_takes_the_policy_of_the_matching_rule(client, world):
     assert file_incident(client, world, precedence="P")["ladder"]["policy_name"] == "Test ladder"
 
 
+def test_the_preview_reads_the_sector_as_filing_does(client, world):
+    # Filing reads " north " as North and refuses a sector nobody names; the preview compared the sector as
+    # typed: it named the default rule for the first while filing took the North rule, and for the second
+    # named a route where filing answers 422.
+    special = create_policy(client, world, "Special", "L3")
+    create_rule(client, world, "North", special["id"], sector="North")
+    assert file_incident(client, world, sector=" north ")["ladder"]["policy_name"] == "Special"
+    assert preview(client, world, sector=" north ") == "Special"
+
+    refused = client.post("/api/v1/routes/preview", json={**ROUTE, "sector": "Nowhere"}, headers=world.auth("duty"))
+    assert refused.status_code == 422, refused.get_json()
+    assert "no sector 'Nowhere'" in str(error_of(refused)["details"]["sector"])
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -18,7 +18,8 @@ from ..models import CATEGORIES, EscalationRisk, Precedence, SafetyRisk, categor
 from ..models.enums import CATALOGUE
 from ..models.permissions import Permission
 from ..services.engine import heartbeat
-from ..services.incidents import handling
+from ..services.incidents import handling, route_table
+from ..services.incidents.filing import with_named_sector
 from ..services.incidents.routing import RouteQuery, check_query, choose_rule, locate, snapshot_ladder
 from ..services.review import audit
 from ..timeutil import utcnow
@@ -27,6 +28,7 @@ from .incident_out import RoutePreviewOut
 from .schemas import Catalogue, HealthOut, RouteAttributes
 
 log = logging.getLogger(__name__)
+ATTRIBUTES_INVALID = "the incident's attributes are not valid"  # as routing.check_query says it
 
 
 @bp.get("/health")
@@ -72,9 +74,12 @@ def catalogue():
 )
 def preview_route(data):
     """Evaluate the routing rules for the given attributes; nothing is stored."""
-    query = locate(RouteQuery(**data), current_app.extensions["tracker.region"])
+    session, region = get_session(), current_app.extensions["tracker.region"]
+    # The sector as filing reads it (spaces, case, one nobody names: 422), else the preview names another route.
+    named = with_named_sector(RouteQuery(**data), region, route_table.current(session), ATTRIBUTES_INVALID)
+    query = locate(named, region)
     check_query(query)
-    rule = choose_rule(get_session(), query)
+    rule = choose_rule(session, query)
     return {
         "rule": {"id": rule.id, "name": rule.name},
         "policy": {"id": rule.policy.id, "name": rule.policy.name},

@@ -1,7 +1,7 @@
 """Routing rules: the list in evaluation order, create, edit, move up or down, delete, and the
 preview ("which route would this incident take?") that stores nothing."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
@@ -11,7 +11,8 @@ from ..errors import Conflict, ValidationError
 from ..http.access import requires
 from ..models import EscalationPolicy, RoutingRule
 from ..models.permissions import Permission
-from ..services.incidents import ladder
+from ..services.incidents import ladder, route_table
+from ..services.incidents.filing import with_named_sector
 from ..services.incidents.routing import RouteQuery, check_query, choose_rule, ordered_rules, snapshot_ladder
 from .acting import ask_first
 from .admin import apply_change, bp, field_named, page, save, show_errors
@@ -22,6 +23,7 @@ CRITERIA = ("domain", "category", "precedence", "min_escalation_risk", "sector",
 # What a rule sets on the incidents it routes, beside its policy.
 SETS = ("agreement_id", "counterpart_state")
 ATTRIBUTES = ("domain", "category", "precedence", "escalation_risk", "sector")  # of an incident
+INVALID = "the incident's attributes are not valid"  # as routing.check_query says it
 
 
 def _listed(session) -> list[RoutingRule]:
@@ -132,10 +134,14 @@ def preview_route():
     form = RoutePreviewForm(formdata=request.args or None)
     answer = None
     if request.args and form.validate():
-        query = RouteQuery(**{name: form[name].data for name in ATTRIBUTES})
+        session, given = get_session(), RouteQuery(**{name: form[name].data for name in ATTRIBUTES})
         try:
+            # The sector as filing reads it: one nobody names is refused there, not routed to the default rule.
+            query = with_named_sector(
+                given, current_app.extensions["tracker.region"], route_table.current(session), INVALID
+            )
             check_query(query)
-            rule = choose_rule(get_session(), query)
+            rule = choose_rule(session, query)
         except (ValidationError, Conflict) as error:
             show_errors(form, error, field_named(form))
         else:

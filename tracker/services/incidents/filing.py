@@ -141,12 +141,7 @@ def file_incident(
     acknowledge links made with links), in the caller's transaction."""
     check_draft(draft, limits, now)
     table = route_table.current(session)
-    query = draft.route_query()
-    if draft.sector is not None:
-        try:
-            query = replace(query, sector=named_sector(draft.sector, sector_names(limits.region, table)))
-        except ValueError as exc:
-            raise ValidationError("the incident report is not valid", {"sector": str(exc)}) from None
+    query = with_named_sector(draft.route_query(), limits.region, table, "the incident report is not valid")
     query, placed = locate_report(query, limits)
     rule = table.choose(query)
     ladder = rule.ladder(draft.precedence)
@@ -251,6 +246,17 @@ def sector_names(region, table: route_table.RouteTable) -> dict[str, str]:
     names = {rule.sector.casefold(): rule.sector for rule in table.rules if rule.sector}
     names.update({name.casefold(): name for name, _ in getattr(region, "sectors", ())})
     return names
+
+
+def with_named_sector(query: RouteQuery, region, table: route_table.RouteTable, refusal: str) -> RouteQuery:
+    """The query with its sector (if given) in the spelling named_sector reads it, as filing routes it and the
+    route previews must too; ValidationError (refusal, on sector) for a sector neither the region nor a rule names."""
+    if query.sector is None:
+        return query
+    try:
+        return replace(query, sector=named_sector(query.sector, sector_names(region, table)))
+    except ValueError as exc:
+        raise ValidationError(refusal, {"sector": str(exc)}) from None
 
 
 def named_sector(sector: str | None, names: dict[str, str]) -> str | None:
