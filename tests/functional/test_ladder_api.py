@@ -419,6 +419,16 @@ def test_filed_incident_takes_the_policy_of_the_matching_rule(client, world):
     assert file_incident(client, world, precedence="P")["ladder"]["policy_name"] == "Test ladder"
 
 
+def test_a_rules_sector_is_kept_without_the_spaces_around_it_as_the_page_keeps_it(client, world):
+    # Through the API "North " was kept as sent: no incident of sector North ever matched the rule.
+    special = create_policy(client, world, "Special", "L3")
+    rule = create_rule(client, world, "North", special["id"], sector=" North ")
+    assert rule["sector"] == "North"
+    assert file_incident(client, world, sector="North")["ladder"]["policy_name"] == "Special"
+    assert preview(client, world, sector="North") == "Special"
+    assert call(client, world, "PATCH", f"/rules/{rule['id']}", {"sector": "  "})["sector"] is None, "blank: any"
+
+
 def test_the_preview_reads_the_sector_as_filing_does(client, world):
     # Filing reads " north " as North and refuses a sector nobody names; the preview compared the sector as
     # typed: it named the default rule for the first while filing took the North rule, and for the second

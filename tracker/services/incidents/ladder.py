@@ -384,6 +384,9 @@ def _check_agreement(session: Session, data: dict) -> None:
 
 def save_rule(session: Session, data: dict, rule: RoutingRule | None = None) -> RoutingRule:
     """Create a rule (exactly one may be the default) or update one."""
+    if isinstance(data.get("sector"), str):
+        # As the Routing page's field gives it (blank: any sector): kept as sent, "North " matched no incident.
+        data = {**data, "sector": data["sector"].strip() or None}
     _check_agreement(session, data)
     if "name" in data:
         _unique_name(session, RoutingRule, data["name"], rule.id if rule else None)
