@@ -22,6 +22,8 @@ def test_admins_keep_agreements_and_everyone_reads_them(client, world):
     assert made["code"] == "INCSEA-1972" and made["articles"]["notice"] == "Article VI(2)" and made["active"], made
     again = client.post("/api/v1/agreements", json=INCSEA, headers=world.auth("admin"))
     assert again.status_code == 422 and "code" in again.get_json()["error"]["details"], again.get_json()
+    lower = client.post("/api/v1/agreements", json={**INCSEA, "code": "incsea-1972"}, headers=world.auth("admin"))
+    assert lower.status_code == 422 and "taken" in lower.get_json()["error"]["details"]["code"][0], lower.get_json()
     wrong = {**INCSEA, "code": "DMA-1989", "articles": {"telegram": "Article 1"}}
     refused = client.post("/api/v1/agreements", json=wrong, headers=world.auth("admin"))
     assert refused.status_code == 422 and "telegram" in refused.get_json()["error"]["details"]["articles"][0]

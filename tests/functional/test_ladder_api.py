@@ -170,6 +170,34 @@ def test_duplicate_channel_name_conflicts(client, world):
     assert renamed.status_code == 409
 
 
+@pytest.mark.parametrize(
+    ("line", "policy", "rule"),
+    [
+        ("l1", "test LADDER", "default"),  # case
+        (" L1 ", " Test ladder ", "Default "),  # spaces around
+        ("L1\u00a0", "Test\u00a0 ladder", "DEFAULT\u00a0"),  # a no-break space, two spaces
+        ("\uff2c1", "\uff34est ladder", "\uff24efault"),  # fullwidth letters
+    ],
+)
+def test_a_name_that_reads_as_one_taken_conflicts(client, world, line, policy, rule):
+    # Each was kept beside "L1", "Test ladder" and "Default": two lines, policies or rules a menu shows alike.
+    body = {"name": line, "level": 1, "transport": "outbox", "address": "again@test.example"}
+    assert client.post("/api/v1/channels", json=body, headers=world.auth("admin")).status_code == 409
+    body = {"name": policy, "steps": [{"channel_ids": [world.channels["L1"]]}]}
+    assert client.post("/api/v1/policies", json=body, headers=world.auth("admin")).status_code == 409
+    body = {"name": rule, "policy_id": world.policy_id}
+    assert client.post("/api/v1/rules", json=body, headers=world.auth("admin")).status_code == 409
+
+
+def test_a_name_is_kept_without_the_spaces_around_it_and_one_of_spaces_is_refused(client, world):
+    line = {"name": " L4 desk ", "level": 4, "transport": "outbox", "address": "l4@test.example"}
+    assert call(client, world, "POST", "/channels", line, status=201)["name"] == "L4 desk"
+    renamed = call(client, world, "PATCH", f"/channels/{world.channels['L1']}", {"name": "l1"})
+    assert renamed["name"] == "l1", "a line may be renamed in another case"
+    refused = call(client, world, "PATCH", f"/channels/{world.channels['L2']}", {"name": "   "}, status=422)
+    assert "name" in refused["error"]["details"]
+
+
 @pytest.mark.both_databases  # rows that refer to it
 def test_channel_used_by_a_policy_cannot_be_deleted(client, world):
     response = client.delete(f"/api/v1/channels/{world.channels['L1']}", headers=world.auth("admin"))

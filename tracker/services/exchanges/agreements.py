@@ -3,7 +3,7 @@ line cites its line's (or exchange's) agreement and the article for its kind (ou
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...errors import NotFound, ValidationError
@@ -61,7 +61,8 @@ def _problems(session: Session, data: dict, agreement: Agreement | None) -> dict
         if not CODE.match(code):
             problems["code"] = "1-40 letters, digits and . / - _, starting with a letter or digit (e.g. INCSEA-1972)"
         else:
-            taken = session.scalar(select(Agreement.id).where(Agreement.code == code))
+            # Whatever its case: INCSEA-1972 and incsea-1972 would be two agreements a header cites alike.
+            taken = session.scalar(select(Agreement.id).where(func.upper(Agreement.code) == code.upper()))
             if taken is not None and (agreement is None or taken != agreement.id):
                 problems["code"] = f"{code} is taken by agreement {taken}"
     for key in ("title", "counterpart_state", "default_article"):

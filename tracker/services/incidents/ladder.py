@@ -1,6 +1,7 @@
 """Administer the ladder: contact channels, escalation policies, routing rules."""
 
 import secrets
+import unicodedata
 from datetime import datetime
 
 from sqlalchemy import exists, func, select
@@ -78,10 +79,28 @@ def _get(session: Session, model, ident: int, label: str):
     return row
 
 
+def _name_key(name: str) -> str:
+    """A name as a person reads it in a menu: case, spacing and Unicode compatibility forms (fullwidth letters)
+    set aside, so "L1", "l1" and "Ｌ1" are one name."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def _named(data: dict) -> dict:
+    """data with its name (if given) without the spaces around it, as the admin pages' fields give it."""
+    if not isinstance(data.get("name"), str):
+        return data
+    if not data["name"].strip():
+        raise ValidationError("a name is required", {"name": "a name of spaces only names nothing"})
+    return {**data, "name": data["name"].strip()}
+
+
 def _unique_name(session: Session, model, name: str, current_id: int | None = None) -> None:
-    clash = session.scalar(select(model.id).where(model.name == name))
-    if clash is not None and clash != current_id:
-        raise Conflict(f"the name {name!r} is taken", {"name": name})
+    # Compared in Python: the lists are short, and neither database folds Unicode case or compatibility forms.
+    key = _name_key(name)
+    rows = session.execute(select(model.id, model.name)).tuples()
+    clash = next((taken for ident, taken in rows if ident != current_id and _name_key(taken) == key), None)
+    if clash is not None:
+        raise Conflict(f"the name {name!r} is taken (by {clash!r})", {"name": name})
 
 
 # -- channels -----------------------------------------------------------------------------
@@ -119,6 +138,7 @@ def save_channel(
     # A channel's name goes into mail headers and every message, its stations into the FM and TO lines of
     # a formatted one; one line break there and each message to the channel fails (or adds a header or a
     # line to the message). The API and the admin page both come here.
+    data = _named(data)
     one_line = {key: found for key in ONE_LINE if isinstance(data.get(key), str) and (found := name_problem(data[key]))}
     if one_line:
         raise ValidationError(
@@ -296,6 +316,7 @@ def _build_steps(session: Session, steps: list[dict]) -> list[PolicyStep]:
 def save_policy(session: Session, data: dict, policy: EscalationPolicy | None = None) -> EscalationPolicy:
     """Create a policy, or update one (steps given are replaced whole). Running incidents keep
     their own snapshot of the ladder, so this never changes an escalation in progress."""
+    data = _named(data)
     if "name" in data:
         _unique_name(session, EscalationPolicy, data["name"], policy.id if policy else None)
     if policy is None:
@@ -387,6 +408,7 @@ def save_rule(session: Session, data: dict, rule: RoutingRule | None = None) -> 
     if isinstance(data.get("sector"), str):
         # As the Routing page's field gives it (blank: any sector): kept as sent, "North " matched no incident.
         data = {**data, "sector": data["sector"].strip() or None}
+    data = _named(data)
     _check_agreement(session, data)
     if "name" in data:
         _unique_name(session, RoutingRule, data["name"], rule.id if rule else None)
