@@ -149,6 +149,31 @@ def test_the_changes_page_says_the_facts_in_words_not_as_json(client, world):
     assert f"policy: {policy}" in created_rule and "policy id" not in rows, created_rule[:600]
 
 
+def test_the_changes_page_says_a_rules_criteria_and_a_lines_receipt_deadlines_in_words(client, world):
+    # They stood as codes and seconds: "domain: cyber_em", "min escalation risk: near_routine", "Z: 600".
+    body = {
+        "name": "Jamming",
+        "policy_id": world.policy_id,
+        "domain": "cyber_em",
+        "category": "jamming_c2_interference",
+    }
+    rule = call(
+        client, world, "POST", "/rules", {**body, "precedence": "Z", "min_escalation_risk": "near_routine"}, status=201
+    )
+    call(client, world, "PATCH", f"/rules/{rule['id']}", {"domain": "hybrid", "category": "gnss_jamming"})
+    call(client, world, "PATCH", f"/channels/{world.channels['L3']}", {"receipt_seconds": {"Z": 600}})
+    sign_in(client, "supervisor")
+    page = client.get("/admin/changes").text
+    rows = page[page.index("<tbody>") : page.index("</tbody>")]
+    assert (
+        "domain: cyber / electromagnetic → hybrid" in rows
+        and "category: jamming / C2 interference → GNSS jamming" in rows
+    )
+    assert "precedence: Z FLASH" in rows and "min escalation risk: near-routine" in rows
+    assert "receipt: – → Z: 10 min" in rows
+    assert not any(code in rows for code in ("cyber_em", "gnss_jamming", "jamming_c2", "near_routine", "600")), rows
+
+
 def test_a_fact_that_comes_back_in_its_transaction_leaves_no_empty_change_and_a_rename_names_the_row(
     app, client, world
 ):

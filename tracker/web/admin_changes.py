@@ -5,12 +5,15 @@ from flask import render_template, request
 
 from ..db import get_session
 from ..http.access import requires
+from ..models.labels import PRECEDENCE, label
 from ..models.permissions import Permission
 from ..services.review import config_history
 from ..timeutil import duration
 from .admin import bp
 
 PER_PAGE = 100
+# The facts a rule keeps as codes of the catalogue (what it matches), said in words.
+CODED = ("domain", "category", "min_escalation_risk")
 
 
 @bp.get("/changes")
@@ -45,8 +48,12 @@ def fact_value(value: object, fact: str, named: dict | None = None) -> str:
         return "yes" if value else "no"
     if fact.endswith("_seconds") and isinstance(value, int | float):
         return duration(value)
+    if fact == "precedence":
+        return PRECEDENCE.get(str(value), str(value))  # "Z FLASH", as the filing form offers it
+    if fact in CODED:
+        return label(value)  # "cyber / electromagnetic", "GNSS jamming", "near-routine", as the Routing page says them
     if isinstance(value, list):
         return ", ".join(fact_value(item, "") for item in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{key}: {fact_value(item, '')}" for key, item in value.items())
+    if isinstance(value, dict):  # a line's receipt deadlines: seconds per precedence letter
+        return "; ".join(f"{key}: {fact_value(item, fact)}" for key, item in value.items())
     return str(value)
