@@ -58,6 +58,10 @@ def test_the_admin_form_takes_receipt_deadlines_as_letter_seconds_pairs(app, wor
     wrong = admin.post(path, data={**form, "receipt_seconds": "Q=5"})
     assert wrong.status_code == 422 and "letter=seconds pairs" in wrong.text
     assert 'value="Q=5"' in wrong.text, "the refused deadlines were not kept to be corrected"
+    # The API refuses more than 90 days (422); the page saved a year.
+    too_long = admin.post(path, data={**form, "receipt_seconds": "Z=31536000"})
+    assert too_long.status_code == 422 and 'value="Z=31536000"' in too_long.text, too_long.text[:500]
+    assert "60 to 7776000" in too_long.text
     saved = admin.post(path, data={**form, "receipt_seconds": "z=600, O=1800"})
     assert saved.status_code == 302, saved.text[:500]
     assert api(admin, world, "GET", f"/channels/{line}", who="admin")["receipt_seconds"] == {"Z": 600, "O": 1800}

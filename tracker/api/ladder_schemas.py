@@ -12,10 +12,11 @@ from ..http.fields import UTC, Count, Flag, Moment, Name, Number, Pattern, Query
 from ..models import ChannelHealth, CheckOutcome, ContactChannel, Domain, EscalationRisk, Precedence, all_categories
 from ..models.permissions import Permission, may
 from ..services.engine.line_checks import ANSWERED_VIA
+from ..services.incidents import ladder
 from .schemas import ID, NAME, AgreementCode
 
 # A counterpart line's reply and meeting deadlines (seconds), and its language code.
-DEADLINE_MAX = 90 * 86400
+DEADLINE_MAX = ladder.RECEIPT_MAX_SECONDS
 LANGUAGE = r"^[a-z]{2,3}$"
 
 

@@ -56,6 +56,8 @@ CHANNEL_FIELDS = (
     "agreement_id",
     "receipt_seconds",
 )
+# A counterpart line's deadlines (reply, meeting, receipt) run 90 days at most (api.ladder_schemas: DEADLINE_MAX).
+RECEIPT_MAX_SECONDS = 90 * 86400
 SCHEDULE_FIELDS = ("check_interval_seconds", "check_cron", "active")
 RULE_FIELDS = (
     "name",
@@ -378,8 +380,9 @@ def _check_rule(session: Session, rule: RoutingRule) -> None:
 
 
 def _check_receipt_seconds(data: dict) -> None:
-    """Refuse (422) receipt deadlines that are not whole seconds (at least a minute) per precedence letter;
-    an empty mapping is kept as None (the deployment's RECEIPT_SECONDS apply)."""
+    """Refuse (422) receipt deadlines that are not whole seconds (a minute to RECEIPT_MAX_SECONDS) per precedence
+    letter, as the API's schema does for the admin page too; an empty mapping is kept as None (the deployment's
+    RECEIPT_SECONDS apply)."""
     given = data.get("receipt_seconds")
     if not given:
         if "receipt_seconds" in data:
@@ -387,11 +390,13 @@ def _check_receipt_seconds(data: dict) -> None:
         return
     letters = {p.value for p in Precedence}
     wrong = sorted(
-        str(k) for k, v in given.items() if k not in letters or isinstance(v, bool) or not isinstance(v, int) or v < 60
+        str(k)
+        for k, v in given.items()
+        if k not in letters or isinstance(v, bool) or not isinstance(v, int) or not 60 <= v <= RECEIPT_MAX_SECONDS
     )
     if wrong:
         raise ValidationError(
-            "receipt deadlines are whole seconds (at least 60) per precedence letter Z, O, P, R",
+            f"receipt deadlines are whole seconds (60 to {RECEIPT_MAX_SECONDS}) per precedence letter Z, O, P, R",
             {"receipt_seconds": f"not valid: {', '.join(wrong)}"},
         )
 
