@@ -16,6 +16,7 @@ from tracker.services.incidents import ladder
 TOKEN = CSRF_TOKEN
 FLASH = re.compile(r'<p class="flash ([a-z]*)" role="status">([^<]*)</p>')
 SHOWN_ONCE = re.compile(r"<code class=\"secret-text\" data-secret>([^<]+)</code>")
+VERSION = re.compile(r'name="version" type="hidden" value="(\d*)"')
 NO_ROUTE = {"domain": "", "category": "", "precedence": "", "min_escalation_risk": "", "sector": ""}
 
 
@@ -606,3 +607,32 @@ def test_a_user_changing_their_own_password_is_logged_as_changed_not_reset(app, 
     assert [(kind, details) for kind, _, details in log if kind.startswith("password")] == [
         ("password_changed", "by: duty")
     ], log
+
+
+def test_a_form_saved_over_since_it_was_opened_says_so_and_keeps_what_was_typed(app, world):
+    """An admin's rule form opened, another admin's change saved through the API, then the form sent: it put
+    its facts over the change, unsaid. It is refused with what was typed kept, and sent again it saves."""
+    admin = sign_in(app, "admin")
+    with session_scope(app) as session:
+        rule_id = ladder.save_rule(session, {"name": "Maritime", "policy_id": world.policy_id, "domain": "maritime"}).id
+    path = f"/admin/rules/{rule_id}/edit"
+    opened = admin.get(path).text
+    token = TOKEN.search(opened)[1]
+    [version] = VERSION.findall(opened)
+    changed = admin.patch(f"/api/v1/rules/{rule_id}", json={"sector": "North"}, headers=world.auth("admin"))
+    assert changed.status_code == 200, changed.get_json()
+
+    typed = {"csrf_token": token, "version": version, **rule_form("Maritime west", world.policy_id)}
+    refused = admin.post(path, data=typed)
+    assert refused.status_code == 422, refused.text[:2000]
+    said = html.unescape(refused.text)
+    assert "The rule was saved by someone else since you read it (version 1, now 2). Nothing was saved" in said
+    assert 'value="Maritime west"' in refused.text, "what was typed is kept"
+    with session_scope(app) as session:
+        assert session.get(RoutingRule, rule_id).name == "Maritime"
+    assert VERSION.findall(refused.text) == ["2"], "sent again, the form names the version it was shown"
+    saved = admin.post(path, data={**typed, "version": "2"})
+    assert saved.status_code == 302, saved.text[:2000]
+    with session_scope(app) as session:
+        rule = session.get(RoutingRule, rule_id)
+        assert (rule.name, rule.sector, rule.version) == ("Maritime west", None, 3)

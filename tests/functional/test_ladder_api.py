@@ -70,7 +70,7 @@ def test_admin_creates_reads_lists_changes_and_deletes_a_channel(client, world):
     assert [c["name"] for c in listed] == ["L1", "L2", "L3", "Other desk", "L4 CBM desk"]
 
     changed = call(client, world, "PATCH", path, {"address": "cbm2@test.example", "active": False})
-    assert changed == {**created, "address": "cbm2@test.example", "active": False}, "no secret: none was made"
+    assert changed == {**created, "address": "cbm2@test.example", "active": False, "version": 2}, "no secret made"
     assert call(client, world, "PATCH", path, {"members": []})["members"] == []
 
     call(client, world, "DELETE", path, status=204)
@@ -282,7 +282,7 @@ def test_admin_creates_reads_lists_changes_and_deletes_a_policy(client, world):
     assert [p["name"] for p in call(client, world, "GET", "/policies")] == ["Hotline", "Test ladder"]
 
     described = call(client, world, "PATCH", path, {"description": "FLASH and high risk"})
-    assert described == {**created, "description": "FLASH and high risk"}
+    assert described == {**created, "description": "FLASH and high risk", "version": 2}
 
     restepped = call(client, world, "PATCH", path, {"steps": [{"channel_ids": [l3], "ack_seconds": 60}]})
     assert [(s["position"], s["ack_seconds"], s["channels"]) for s in restepped["steps"]] == [(1, 60, ["L3"])]
@@ -359,7 +359,7 @@ def test_admin_creates_reads_lists_changes_and_deletes_a_rule(client, world):
     assert [r["name"] for r in call(client, world, "GET", "/rules")] == ["Maritime", "Default"]
 
     changed = call(client, world, "PATCH", path, {"sector": "North", "domain": None})
-    assert changed == {**created, "sector": "North", "domain": None}
+    assert changed == {**created, "sector": "North", "domain": None, "version": 2}
     repointed = call(client, world, "PATCH", path, {"policy_id": world.policy_id})
     assert repointed["policy_id"] == world.policy_id and repointed["policy"] == "Test ladder"
 
@@ -676,3 +676,38 @@ def test_a_step_given_in_a_patch_is_read_whole(client, world):
     assert "channel_ids" in str(refused["error"]["details"]), refused
     restepped = call(client, world, "PATCH", path, {"steps": [{"channel_ids": [world.channels["L3"]]}]})
     assert [(s["channels"], s["by_decision"]) for s in restepped["steps"]] == [(["L3"], False)], restepped
+
+
+CONFIG_EDITS = {
+    "line": ("/channels", lambda world: world.channels["L3"], {"counterpart": "North"}, {"counterpart": "South"}),
+    "policy": ("/policies", lambda world: world.policy_id, {"repeat": 1}, {"repeat": 2}),
+    "rule": ("/rules", None, {"sector": "North"}, {"sector": "South"}),
+    "agreement": ("/agreements", None, {"title": "First"}, {"title": "Second"}),
+}
+
+
+@pytest.mark.parametrize("subject", CONFIG_EDITS)
+def test_an_edit_naming_a_version_saved_over_since_is_refused(client, world, subject):
+    """Two admins editing one line, policy, rule or agreement: the second save put its facts over the first's,
+    silently. An edit naming the version it read is refused (409) once another was saved; one naming none
+    is made on what stands, as before."""
+    collection, existing, first, second = CONFIG_EDITS[subject]
+    if subject == "rule":
+        ident = create_rule(client, world, "Maritime", world.policy_id, domain="maritime")["id"]
+    elif subject == "agreement":
+        body = {"code": "INCSEA-1972", "title": "Incidents at sea"}
+        ident = call(client, world, "POST", "/agreements", body, status=201)["id"]
+    else:
+        ident = existing(world)
+    path = f"{collection}/{ident}"
+    read = call(client, world, "GET", path, who="admin")["version"]
+    saved = call(client, world, "PATCH", path, {**first, "version": read})
+    assert saved["version"] == read + 1, saved
+    stale = call(client, world, "PATCH", path, {**second, "version": read}, status=409)
+    assert stale["error"]["details"] == {"version": read + 1}, stale
+    assert "saved by someone else since you read it" in stale["error"]["message"], stale
+    assert {k: call(client, world, "GET", path)[k] for k in first} == first, "the refused edit changed nothing"
+    unnamed = call(client, world, "PATCH", path, second)
+    assert unnamed["version"] == read + 2 and {k: unnamed[k] for k in second} == second, unnamed
+    changes = call(client, world, "GET", "/config-changes", who="admin")["items"]
+    assert not any("version" in c["changes"] for c in changes), "a save's count is no fact of the configuration"

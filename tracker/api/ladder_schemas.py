@@ -22,6 +22,11 @@ LANGUAGE = r"^[a-z]{2,3}$"
 
 class ChannelIn(Schema):
     name = Name(required=True, validate=NAME)
+    version = fields.Integer(
+        strict=True,
+        validate=ID,
+        metadata={"description": "on a change: the version read; 409 when another change was saved since"},
+    )
     level = fields.Integer(
         strict=True, required=True, validate=Range(1, 5), metadata={"description": "ladder level L1-L5"}
     )
@@ -143,6 +148,7 @@ class ConfigChangePage(Schema):
 
 class ChannelOut(Schema):
     id = fields.Integer()
+    version = fields.Integer(metadata={"description": "counts the saves; name it when changing this"})
     name = fields.String()
     level = fields.Integer()
     counterpart = fields.String()
@@ -249,6 +255,11 @@ class StepIn(Schema):
 
 class PolicyIn(Schema):
     name = Name(required=True, validate=NAME)
+    version = fields.Integer(
+        strict=True,
+        validate=ID,
+        metadata={"description": "on a change: the version read; 409 when another change was saved since"},
+    )
     description = Text(load_default="", validate=Length(max=2000))
     repeat = fields.Integer(
         strict=True, load_default=0, validate=Range(0, 50), metadata={"description": "times the last step repeats"}
@@ -267,6 +278,7 @@ class StepOut(Schema):
 
 class PolicyOut(Schema):
     id = fields.Integer()
+    version = fields.Integer(metadata={"description": "counts the saves; name it when changing this"})
     name = fields.String()
     description = fields.String()
     repeat = fields.Integer()
@@ -275,6 +287,11 @@ class PolicyOut(Schema):
 
 class RuleIn(Schema):
     name = Name(required=True, validate=NAME)
+    version = fields.Integer(
+        strict=True,
+        validate=ID,
+        metadata={"description": "on a change: the version read; 409 when another change was saved since"},
+    )
     position = fields.Integer(strict=True, validate=Range(0, 1_000_000))
     is_default = Flag(load_default=False)
     active = Flag()
@@ -300,6 +317,7 @@ class RuleIn(Schema):
 
 class RuleOut(Schema):
     id = fields.Integer()
+    version = fields.Integer(metadata={"description": "counts the saves; name it when changing this"})
     name = fields.String()
     position = fields.Integer()
     is_default = fields.Boolean()

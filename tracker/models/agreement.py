@@ -3,7 +3,7 @@ Chapter III mechanism, a deconfliction memorandum): each message over a counterp
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, String, Text
+from sqlalchemy import JSON, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..timeutil import utcnow
@@ -26,6 +26,7 @@ class Agreement(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # as ContactChannel.version
 
     def article_for(self, kind: str) -> str:
         """The article a message of this kind is sent under."""

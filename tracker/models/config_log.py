@@ -53,6 +53,7 @@ _NOT_RECORDED = {
     "id",
     "created_at",
     "updated_at",
+    "version",
     "next_check_at",
     "health",
     "consecutive_failures",

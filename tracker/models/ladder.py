@@ -41,6 +41,10 @@ class ContactChannel(Base):
     secret: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Counts its saves by an admin (the API, an admin page): an edit names the version it read, 409 when
+    # another was saved in between. Not a version_id_col: the scheduler's own writes (a line's health, its
+    # next check) are nobody's edit, and must not make an admin's open form stale.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     # A line to the other side: it carries exchanges (approved, releasable text only) and is
     # never on an escalation ladder, whose messages hold our own incident details.
@@ -87,6 +91,7 @@ class EscalationPolicy(Base):
     repeat: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # as ContactChannel.version
 
     steps: Mapped[list["PolicyStep"]] = relationship(
         back_populates="policy", order_by="PolicyStep.position", cascade="all, delete-orphan"
@@ -153,6 +158,7 @@ class RoutingRule(Base):
     agreement_id: Mapped[int | None] = mapped_column(ForeignKey("agreements.id", ondelete="SET NULL"))
     counterpart_state: Mapped[str | None] = mapped_column(String(80))
     policy_id: Mapped[int] = mapped_column(ForeignKey("escalation_policies.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # as ContactChannel.version
 
     policy: Mapped[EscalationPolicy] = relationship()
     agreement: Mapped[Agreement | None] = relationship()

@@ -74,11 +74,22 @@ def show_errors(form, error: ValidationError | Conflict, field_of) -> None:
     placed = False
     for key, detail in error.details.items() or [(None, None)]:
         field = field_of(key)
-        if field is not None:
+        if key == "version" and field is not None:  # saved by someone else since: above the form, not hidden
+            said = error.message.split(":")[0]  # "the rule was saved by someone else since you read it (...)"
+            form.form_errors.append(f"{said[:1].upper()}{said[1:]}. {SAVED_OVER}")
+            field.data = detail  # the version now: saved again, the form puts its facts over theirs, knowingly
+            placed = True
+        elif field is not None:
             field.errors = [*field.errors, _explain(error, detail)]
             placed = True
     if not placed:
         form.form_errors.append(error.message)
+
+
+SAVED_OVER = (
+    "Nothing was saved; what you typed is below. Open the page again in another tab to see their change, "
+    "or save this form again to put yours over it."
+)
 
 
 def _explain(error, detail) -> str:

@@ -12,7 +12,7 @@ from ..models import Agreement
 from ..models.permissions import Permission
 from ..services.exchanges import agreements
 from .admin import bp, field_named, page, save
-from .base_form import TrackerForm
+from .base_form import TrackerForm, VersionField
 
 
 def _strip(value):
@@ -20,6 +20,7 @@ def _strip(value):
 
 
 class AgreementForm(TrackerForm):
+    version = VersionField()
     code = StringField(
         "Code", validators=[DataRequired(), Length(max=40)], filters=[_strip], description="e.g. INCSEA-1972"
     )
@@ -65,7 +66,11 @@ def parse_articles(text: str) -> dict[str, str]:
 
 def _data(form: AgreementForm) -> dict:
     texts = ("code", "title", "counterpart_state", "default_article", "notes")
-    return {**{name: form[name].data or "" for name in texts}, "active": bool(form.active.data)}
+    return {
+        **{name: form[name].data or "" for name in texts},
+        "active": bool(form.active.data),
+        "version": form.version.data,
+    }
 
 
 def _save(form: AgreementForm, agreement: Agreement | None):

@@ -85,7 +85,8 @@ def _data(form: ChannelForm, channel: ContactChannel | None) -> dict:
     data = {k: v for k, v in data.items() if not (k in KEEP_WHEN_BLANK and v is None)}
     if channel is None:
         return data
-    return {k: v for k, v in data.items() if v != (channel.member_names if k == "members" else getattr(channel, k))}
+    changed = {k: v for k, v in data.items() if v != (channel.member_names if k == "members" else getattr(channel, k))}
+    return {**changed, "version": form.version.data}
 
 
 def _saved(channel: ContactChannel, had_secret: bool, verb: str):

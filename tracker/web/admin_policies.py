@@ -57,6 +57,7 @@ def _data(form: PolicyForm, rows: list) -> dict:
         "description": form.description.data or "",
         "repeat": form.repeat.data,
         "steps": steps,
+        "version": form.version.data,
     }
 
 

@@ -62,7 +62,7 @@ def _data(form: RuleForm, rule: RoutingRule | None) -> dict:
         if rule is not None and rule.is_default
         else ("name", "policy_id", "active", *CRITERIA, *SETS)
     )
-    return {name: form[name].data for name in fields}
+    return {**{name: form[name].data for name in fields}, "version": form.version.data}
 
 
 @bp.route("/rules/new", methods=["GET", "POST"])

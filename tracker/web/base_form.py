@@ -17,7 +17,17 @@ from collections.abc import Callable
 from typing import cast
 
 from flask_wtf import FlaskForm
-from wtforms import Field, FieldList, FloatField, Form, IntegerField, PasswordField, StringField, TextAreaField
+from wtforms import (
+    Field,
+    FieldList,
+    FloatField,
+    Form,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.meta import DefaultMeta
 from wtforms.validators import NumberRange, StopValidation, ValidationError
 
@@ -58,6 +68,22 @@ class NumberField(FloatField):
             return self.raw_data[0]
         number = cast("float | None", self.data)  # None when nothing was given
         return "" if number is None else decimal_text(number)
+
+
+class VersionField(HiddenField):
+    """The version of the row the form was drawn from (an admin's edit names it: 409 when someone saved in
+    between); none on a form that makes a row. A value that is no whole number is version 0, which no row has:
+    refused as a stale form, never taken for "no version named", which would save over whatever is there."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            try:
+                self.data = read_whole(valuelist[0]) if valuelist[0].strip() else None
+            except ValueError:
+                self.data = 0
+
+    def _value(self) -> str:
+        return "" if self.data is None else str(self.data)
 
 
 def whole_choice(value) -> int:

@@ -27,7 +27,7 @@ from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, Role, Safet
 from ..models.enums import UNUSUAL_ACTIVITY, category_label
 from ..models.labels import label
 from ..services.engine.message_text import PROSIGN
-from .base_form import NumberField, RowList, SubForm, TrackerForm, WholeNumberField, whole_choice
+from .base_form import NumberField, RowList, SubForm, TrackerForm, VersionField, WholeNumberField, whole_choice
 from .marking import CheckboxesField
 from .measure_fields import MeasureFields
 
@@ -241,6 +241,7 @@ class ReceiptSecondsField(StringField):
 
 
 class ChannelForm(TrackerForm):
+    version = VersionField()
     name = StringField("Name", validators=[DataRequired(), Length(max=120)], filters=[_strip])
     level = SelectField("Level", coerce=whole_choice, choices=[SelectChoice(str(n), f"L{n}") for n in range(1, 6)])
     counterpart = StringField(
@@ -321,6 +322,7 @@ class StepForm(SubForm):
 
 
 class PolicyForm(TrackerForm):
+    version = VersionField()
     name = StringField("Name", validators=[DataRequired(), Length(max=120)], filters=[_strip])
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
     repeat = WholeNumberField(
@@ -330,6 +332,7 @@ class PolicyForm(TrackerForm):
 
 
 class RuleForm(TrackerForm):
+    version = VersionField()
     name = StringField("Name", validators=[DataRequired(), Length(max=120)], filters=[_strip])
     domain = SelectField("Domain", coerce=optional(Domain), choices=_any("any domain", Domain))
     category = SelectField("Category", coerce=lambda v: v or None, choices=category_choices("any category"))

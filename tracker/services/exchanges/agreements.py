@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from ...errors import NotFound, ValidationError
 from ...models import Agreement
 from ...text import name_problem
+from ..incidents import ladder
 
 # The kinds of message to the other side an article may be named for (message_format's subjects, and
 # "message" for free text).
@@ -35,7 +36,10 @@ def get(session: Session, agreement_id: int) -> Agreement:
 
 
 def save(session: Session, data: dict, agreement: Agreement | None = None) -> Agreement:
-    """Create an agreement, or change the given one with the fields present in data."""
+    """Create an agreement, or change the given one with the fields present in data (409 when the version it
+    names was saved over since)."""
+    if agreement is not None:
+        ladder.count_save(session, agreement, data, "agreement")
     problems = _problems(session, data, agreement)
     if problems:
         raise ValidationError("the agreement is not valid", problems)

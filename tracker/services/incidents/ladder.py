@@ -87,6 +87,21 @@ def _name_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
+def count_save(session: Session, row, data: dict, what: str) -> None:
+    """Before an admin's save of a line, policy, rule or agreement that exists: refuse (409) the version read
+    (data["version"], when the edit names one) once another save has passed it, then count this save. The row's
+    version is read again under a row lock, so two saves of one version never both pass."""
+    session.refresh(row, attribute_names=["version"], with_for_update=True)
+    read = data.get("version")
+    if read is not None and read != row.version:
+        raise Conflict(
+            f"the {what} was saved by someone else since you read it (version {read}, now {row.version}): "
+            "read it again and make your change on what it says now",
+            {"version": row.version},
+        )
+    row.version += 1
+
+
 def _named(data: dict) -> dict:
     """data with its name (if given) without the spaces around it, as the admin pages' fields give it."""
     if not isinstance(data.get("name"), str):
@@ -141,6 +156,8 @@ def save_channel(
     # a formatted one; one line break there and each message to the channel fails (or adds a header or a
     # line to the message). The API and the admin page both come here.
     data = _named(data)
+    if channel is not None:
+        count_save(session, channel, data, "line")
     one_line = {key: found for key in ONE_LINE if isinstance(data.get(key), str) and (found := name_problem(data[key]))}
     if one_line:
         raise ValidationError(
@@ -319,6 +336,8 @@ def save_policy(session: Session, data: dict, policy: EscalationPolicy | None = 
     """Create a policy, or update one (steps given are replaced whole). Running incidents keep
     their own snapshot of the ladder, so this never changes an escalation in progress."""
     data = _named(data)
+    if policy is not None:
+        count_save(session, policy, data, "policy")
     if "name" in data:
         _unique_name(session, EscalationPolicy, data["name"], policy.id if policy else None)
     if policy is None:
@@ -414,6 +433,8 @@ def save_rule(session: Session, data: dict, rule: RoutingRule | None = None) -> 
         # As the Routing page's field gives it (blank: any sector): kept as sent, "North " matched no incident.
         data = {**data, "sector": data["sector"].strip() or None}
     data = _named(data)
+    if rule is not None:
+        count_save(session, rule, data, "rule")
     _check_agreement(session, data)
     if "name" in data:
         _unique_name(session, RoutingRule, data["name"], rule.id if rule else None)
