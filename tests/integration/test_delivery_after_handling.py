@@ -14,9 +14,9 @@ from tests.support import build_world, file_incident, outbox_files
 from tracker import dispatch, jobs
 from tracker.channels import DeliveryError
 from tracker.db import session_scope
-from tracker.models import Incident, IncidentStatus, Notification, NotificationKind, NotificationStatus
+from tracker.models import Incident, IncidentStatus, Notification, NotificationKind, NotificationStatus, User
 from tracker.services.engine import delivery, escalation, heartbeat
-from tracker.services.incidents import ladder
+from tracker.services.incidents import handling, ladder
 from tracker.timeutil import utcnow
 
 pytestmark = pytest.mark.both_databases  # claims and their records are conditional UPDATEs (arrays on PostgreSQL)
@@ -110,6 +110,33 @@ def test_a_decision_asked_that_fails_after_an_acknowledgement_is_not_asked_again
     with session_scope(app) as session:
         assert session.scalar(select(Incident.status)) is IncidentStatus.ACKNOWLEDGED
     assert {rows(app)[a.notification_id][1] for a in asks} == {NotificationStatus.CANCELLED}
+
+
+def test_a_raised_precedence_claimed_before_an_acknowledgement_that_began_earlier_is_not_sent(app):
+    """PRECEDENCE RAISED is a call to act too: an acknowledgement that began before the raise and applied on top
+    of it (handling._compare_and_set) keeps its earlier moment, and the raise's message must not go out after it."""
+    world = build_world(app, ack_seconds=None)  # the steps take their time from the precedence
+    client = app.test_client()
+    reference = file_incident(client, world, precedence="R")["reference"]
+    jobs.deliver(app)
+    began = utcnow()  # the acknowledgement's request reads the incident, then the raise commits
+    version = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("supervisor")).get_json()["version"]
+    raised = client.patch(
+        f"/api/v1/incidents/{reference}", json={"version": version, "precedence": "Z"}, headers=world.auth("supervisor")
+    )
+    assert raised.status_code == 200, raised.get_json()
+    [call] = claim(app, "A", began + timedelta(seconds=1))
+    assert call.message.event == "incident.upgraded"
+    with session_scope(app) as session:
+        liaison = session.scalar(select(User).where(User.username == "liaison"))
+        handling.acknowledge(session, reference, liaison, began)
+    with session_scope(app) as session:
+        kept = delivery.hold_claims(session, [call.notification_id], "A", utcnow(), dispatch.retry_policy(app), False)
+    assert kept == set(), "the raise would go out after the acknowledgement"
+    assert rows(app)[call.notification_id][1:] == (
+        NotificationStatus.CANCELLED,
+        "not sent: the incident was acknowledged",
+    ), rows(app)
 
 
 def test_a_live_scheduler_keeps_its_claims_and_records_only_its_own(app):

@@ -268,7 +268,7 @@ def overtaken(
     for at, what in ((acknowledged_at, "acknowledged"), (resolved_at, "resolved")):
         if at is not None and at > queued_at:
             return f"not sent: the incident was {what} after it was queued"
-    if kind in ACTION_KINDS and status not in LIVE:
+    if kind.calls_for_action and status not in LIVE:  # a PRECEDENCE RAISED call too, not only the ladder's
         return f"not sent: the incident was {status.value}"
     return None
 
