@@ -10,6 +10,7 @@ from tracker import dispatch
 from tracker.db import session_scope
 from tracker.models import ContactChannel, EventKind, Incident, Notification, TimelineEvent
 from tracker.services.engine import escalation
+from tracker.services.incidents import ladder
 
 # The sweep's claims, steps and repeats are SQL (SKIP LOCKED on PostgreSQL).
 pytestmark = pytest.mark.both_databases
@@ -82,6 +83,29 @@ def test_a_step_without_an_active_channel_does_not_wait_out_its_timer(app, clien
             select(TimelineEvent).where(TimelineEvent.kind == EventKind.ESCALATED).order_by(TimelineEvent.id)
         ).all()
         assert escalated[0].details["skipped"] == ["L2"] and escalated[0].details["channels"] == []
+
+
+def test_a_step_whose_lines_were_inactive_at_filing_calls_its_fallback(app, client):
+    # The snapshot leaves inactive lines out, so step 2 holds none of its own: its fallback stands in, as it
+    # does for a line found inactive or down when the step is entered, rather than the step waiting out its
+    # time with nobody called.
+    world = build_world(app, ack_seconds=600)
+    with session_scope(app) as session:
+        steps = [
+            {"channel_ids": [world.channels["L1"]], "ack_seconds": 600},
+            {"channel_ids": [world.channels["L2"]], "ack_seconds": 600, "fallback_channel_id": world.channels["L3"]},
+        ]
+        ladder.save_policy(session, {"steps": steps}, ladder.get_policy(session, world.policy_id))
+        session.get(ContactChannel, world.channels["L2"]).active = False
+    reference = file_incident(client, world)["reference"]
+    deadline = state(app, reference)[0].next_escalation_at
+    assert sweep_at(app, deadline) == 1
+    incident, messages, _ = state(app, reference)
+    assert incident.current_step == 2 and incident.next_escalation_at == deadline + timedelta(seconds=600)
+    assert messages == [("notified", 1, 0, "L1"), ("escalated", 2, 0, "L3")]
+    with session_scope(app) as session:
+        [fallback] = session.scalars(select(TimelineEvent).where(TimelineEvent.kind == EventKind.FALLBACK)).all()
+        assert (fallback.details["fallback"], fallback.details["step"]) == ("L3", 2)
 
 
 def test_acknowledged_incident_is_not_claimed(app, client):

@@ -139,6 +139,22 @@ def enter_step(
             )
         if channel is not None and channel not in channels:
             channels.append(channel)
+    if not step["channels"] and fallback is not None:
+        # Every line of the step was inactive when the ladder was copied (routing.snapshot_ladder leaves them
+        # out): the fallback stands in for them, as for a line inactive now, and step_deadline gives it the time.
+        channels.append(fallback)
+        timeline.note(
+            session,
+            incident,
+            EventKind.FALLBACK,
+            "router",
+            now,
+            step=incident.current_step,
+            loop=incident.loop,
+            skipped="every line of the step",
+            reason="inactive when the incident was filed",
+            fallback=fallback.name,
+        )
     _set(incident, "next_escalation_at", step_deadline(step, recipients, now))
     _queue(session, incident, kind, now, [{"channel": c} for c in channels], links=links, facts=facts)
     return channels
