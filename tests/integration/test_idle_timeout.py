@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from tests.exchange_support import NOTICE, add_counterpart_line, release_in_session
-from tests.support import build_world, file_incident
+from tests.support import build_world, file_checked, file_incident
 from tracker import dispatch
 from tracker.db import session_scope
 from tracker.http import wiring
@@ -210,6 +210,28 @@ def test_a_duty_officers_comment_is_news_about_the_incident_not_its_handling_and
     incident, rows, _ = state(app, handled)
     assert (incident.idle_stage, incident.idle_check_at) == (0, halfway + TIMEOUT), "the liaison's comment counts"
     assert "idle_reminder" not in [r[0] for r in rows], rows
+
+
+def test_a_suggestion_the_search_withdraws_by_itself_puts_nothing_off(app, client):
+    """A duty officer moves the position of the incident they filed: its suggested link with an acknowledged one
+    is withdrawn, and both timelines say so, by the search ("tracker"), not by anyone working on either."""
+    world = build_world(app)
+    filed = file_checked(client, world)["reference"]
+    acknowledged = file_checked(client, world)["reference"]
+    now = utcnow()
+    with session_scope(app) as session:
+        liaison = session.scalar(select(User).where(User.username == "liaison"))
+        handling.acknowledge(session, acknowledged, liaison, now, idle=RULES)
+    version = client.get(f"/api/v1/incidents/{filed}", headers=world.auth("duty")).get_json()["version"]
+    moved = {"version": version, "position": "53.500, 21.000"}  # 159 km away: no longer related
+    assert client.patch(f"/api/v1/incidents/{filed}", json=moved, headers=world.auth("duty")).status_code == 200
+    _, _, events = state(app, acknowledged)
+    assert [(k, d["related"]) for k, d in events if k is EventKind.RELATED_DISMISSED] == [
+        (EventKind.RELATED_DISMISSED, filed)
+    ]
+    assert idle_sweep(app, now + TIMEOUT) == 1
+    incident, rows, _ = state(app, acknowledged)
+    assert incident.idle_stage == 1 and "idle_reminder" in [r[0] for r in rows], "nobody worked on it: reminded"
 
 
 @pytest.mark.both_databases  # read from the event's JSON details

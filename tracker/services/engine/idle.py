@@ -99,6 +99,11 @@ _THEIR_RECEIPT = and_(
 )
 
 
+# A suggestion the related-incident search withdraws by itself (related.suggest_again: an amendment moved one of
+# the two incidents, perhaps the other one, by someone who does not handle either) is the machinery's own event.
+_WITHDRAWN_SUGGESTION = and_(TimelineEvent.kind == EventKind.RELATED_DISMISSED, TimelineEvent.actor == "tracker")
+
+
 # Someone working on an incident holds incidents:handle: a duty officer's comment or addition to the
 # narrative is news about it, not its handling, and puts off neither the reminder nor the re-escalation.
 _NOT_HANDLING = select(User.username).where(User.role.not_in(holders(Permission.INCIDENTS_HANDLE)))
@@ -106,14 +111,15 @@ _NOT_HANDLING = select(User.username).where(User.role.not_in(holders(Permission.
 
 def last_activity(session: Session, ids: list[int]) -> dict[int, datetime]:
     """When our people handling incidents last recorded something on each incident's timeline
-    (MACHINE_KINDS, the other side's own receipts and what people who do not handle incidents wrote
-    left out)."""
+    (MACHINE_KINDS, the other side's own receipts, the suggestions withdrawn by the search and what people
+    who do not handle incidents wrote left out)."""
     rows = session.execute(
         select(TimelineEvent.incident_id, func.max(TimelineEvent.at))
         .where(
             any_of(session, TimelineEvent.incident_id, ids),
             TimelineEvent.kind.not_in(MACHINE_KINDS),
             not_(_THEIR_RECEIPT),
+            not_(_WITHDRAWN_SUGGESTION),
             TimelineEvent.actor.not_in(_NOT_HANDLING),
         )
         .group_by(TimelineEvent.incident_id)
