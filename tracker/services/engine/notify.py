@@ -45,13 +45,19 @@ class Recipients:
         return f"{self.public_url.rstrip('/')}/incidents/{incident.reference}" if self.public_url else None
 
     def usable(self, entry: dict | None) -> ContactChannel | None:
-        """The channel of a ladder entry if it is active and not down, else None."""
+        """The channel of a ladder entry if it is active, not down and one of ours, else None. A line on a
+        running ladder's snapshot may have become a counterpart line since (ladder.save_channel looks at the
+        policies only): our calls to act never go to the other side (sides.wrong_line would refuse them)."""
         channel = self.channels.get(entry["id"]) if entry else None
-        return channel if channel is not None and channel.health is not ChannelHealth.DOWN else None
+        if channel is None or channel.health is ChannelHealth.DOWN or channel.counterpart_line:
+            return None
+        return channel
 
     def why_unusable(self, entry: dict) -> str:
         channel = self.channels.get(entry["id"])
-        return "down" if channel is not None else "inactive or deleted"
+        if channel is None:
+            return "inactive or deleted"
+        return "a counterpart line now" if channel.counterpart_line else "down"
 
     @classmethod
     def load(cls, session: Session, public_url: str = "") -> "Recipients":
