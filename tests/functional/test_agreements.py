@@ -1,6 +1,7 @@
 """Agreements and counterpart states: the API and admin page that keep agreements, lines and routing
 rules that name them, incidents that take them from their rule or their counterpart line."""
 
+import html
 import re
 
 from tests.exchange_support import LINE, acknowledged_incident, add_counterpart_line, api
@@ -64,6 +65,30 @@ def test_a_rule_gives_its_agreement_and_state_to_the_incidents_it_routes_unless_
     assert sea["agreement"] is None and sea["counterpart_state"] is None, "the default rule sets nothing"
     missing = client.post("/api/v1/rules", json={**rule, "name": "x", "agreement_id": 999}, headers=world.auth("admin"))
     assert missing.status_code == 422 and "agreement_id" in missing.get_json()["error"]["details"], missing.get_json()
+
+
+def test_an_agreement_no_longer_in_force_is_cited_anew_by_nothing_and_left_where_it_stands(client, world):
+    """Deactivating an agreement changed nothing: it was still offered on the line and rule forms, set on new
+    rules and named by new filings. It now stops new uses; a rule that names it keeps it until changed."""
+    agreement = api(client, world, "POST", "/agreements", INCSEA, who="admin", status=201)
+    rule = {"name": "Air to INCSEA", "policy_id": world.policy_id, "domain": "air", "agreement_id": agreement["id"]}
+    made = api(client, world, "POST", "/rules", rule, who="admin", status=201)
+    api(client, world, "PATCH", f"/agreements/{agreement['id']}", {"active": False}, "admin")
+
+    refused = client.post("/api/v1/rules", json={**rule, "name": "Sea"}, headers=world.auth("admin")).get_json()
+    assert "INCSEA-1972 is inactive" in refused["error"]["details"]["agreement_id"][0], refused
+    named = client.post(
+        "/api/v1/incidents", json={**incident_payload(), "agreement": "INCSEA-1972"}, headers=world.auth("duty")
+    ).get_json()
+    assert named["error"]["details"] == {"agreement": ["no agreement in force (inactive): 'INCSEA-1972'"]}, named
+    kept = api(client, world, "PATCH", f"/rules/{made['id']}", {**rule, "name": "Air, INCSEA"}, who="admin")
+    assert kept["agreement"] == "INCSEA-1972", "a rule naming it already keeps it"
+
+    sign_in(client, "admin")
+    offered = client.get("/admin/rules/new").text
+    assert "INCSEA-1972" not in offered, "a new rule is not offered it"
+    editing = client.get(f"/admin/rules/{made['id']}/edit").text
+    assert f"INCSEA-1972 · {INCSEA['title']} (inactive)" in html.unescape(editing), "its own, said inactive"
 
 
 def test_an_exchange_takes_its_lines_agreement_and_state_and_gives_them_to_an_incident_with_none(app, client, world):

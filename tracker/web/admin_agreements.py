@@ -41,10 +41,12 @@ class AgreementForm(TrackerForm):
     active = BooleanField("Active", default=True)
 
 
-def agreement_choices() -> list[SelectChoice]:
-    """The agreements as a select offers them, after a blank choice for none."""
-    found = agreements.listing(get_session())
-    return [SelectChoice("", "none")] + [SelectChoice(str(a.id), f"{a.code} · {a.title}") for a in found]
+def agreement_choices(current: int | None = None) -> list[SelectChoice]:
+    """The agreements in force as a select offers them, after a blank choice for none; and the one the line or
+    rule names already (current), if it was deactivated since, said so."""
+    found = [a for a in agreements.listing(get_session()) if a.active or a.id == current]
+    shown = [SelectChoice(str(a.id), f"{a.code} · {a.title}" + ("" if a.active else " (inactive)")) for a in found]
+    return [SelectChoice("", "none"), *shown]
 
 
 def articles_text(articles: dict) -> str:

@@ -71,7 +71,7 @@ def _form(channel: ContactChannel | None = None) -> ChannelForm:
     form.transport.choices = [SelectChoice(name) for name in _transports()]
     liaisons = get_session().scalars(select(User.username).where(User.role == Role.LIAISON).order_by(User.username))
     form.members.choices = [SelectChoice(name) for name in liaisons]
-    form.agreement_id.choices = agreement_choices()
+    form.agreement_id.choices = agreement_choices(channel.agreement_id if channel is not None else None)
     if channel is not None and not form.is_submitted():
         form.members.data = channel.member_names
     return form

@@ -51,7 +51,7 @@ def _form(rule: RoutingRule | None = None) -> RuleForm:
     form = RuleForm(obj=rule)
     policies = get_session().scalars(select(EscalationPolicy).order_by(EscalationPolicy.name))
     form.policy_id.choices = [SelectChoice(str(p.id), p.name) for p in policies]
-    form.agreement_id.choices = agreement_choices()
+    form.agreement_id.choices = agreement_choices(rule.agreement_id if rule is not None else None)
     return form
 
 

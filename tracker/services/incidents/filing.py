@@ -308,9 +308,9 @@ def _marking_and_counterpart(
     agreement_id, code = rule.agreement_id, rule.agreement_code
     if draft.agreement:
         agreement = session.scalar(select(Agreement).where(Agreement.code == draft.agreement.strip()))
-        if agreement is None:
-            problem = {"agreement": f"no agreement {draft.agreement!r}"}
-            raise ValidationError("the incident report is not valid", problem)
+        if agreement is None or not agreement.active:  # one no longer in force is cited by no new incident
+            said = "no agreement" if agreement is None else "no agreement in force (inactive):"
+            raise ValidationError("the incident report is not valid", {"agreement": f"{said} {draft.agreement!r}"})
         agreement_id, code = agreement.id, agreement.code
     state = (draft.counterpart_state or "").strip() or rule.counterpart_state or None
     columns = {

@@ -189,7 +189,7 @@ def save_channel(
                 "a line that has carried anything to or from the other side stays a counterpart line",
                 {"counterpart_line": "its address is the other side's: make a new internal line instead"},
             )
-    _check_agreement(session, data)
+    _check_agreement(session, data, channel.agreement_id if channel is not None else None)
     _check_receipt_seconds(data)
     was = channel.transport if channel is not None else None
     if channel is None:
@@ -420,11 +420,21 @@ def _check_receipt_seconds(data: dict) -> None:
         )
 
 
-def _check_agreement(session: Session, data: dict) -> None:
-    """Refuse (422) an agreement_id that names no agreement (the database would answer with a 409)."""
+def _check_agreement(session: Session, data: dict, current: int | None = None) -> None:
+    """Refuse (422) an agreement_id that names no agreement (the database would answer with a 409), or one no
+    longer in force (inactive), unless the line or rule names it already (current): deactivating an agreement
+    stops its new uses, and leaves the configuration that cites it as its admin set it."""
     agreement_id = data.get("agreement_id")
-    if agreement_id is not None and session.get(Agreement, agreement_id) is None:
+    if agreement_id is None:
+        return
+    agreement = session.get(Agreement, agreement_id)
+    if agreement is None:
         raise ValidationError("no such agreement", {"agreement_id": f"no agreement {agreement_id}"})
+    if not agreement.active and agreement_id != current:
+        raise ValidationError(
+            f"the agreement {agreement.code} is not in force (inactive)",
+            {"agreement_id": f"{agreement.code} is inactive: choose one in force, or activate it first"},
+        )
 
 
 def save_rule(session: Session, data: dict, rule: RoutingRule | None = None) -> RoutingRule:
@@ -435,7 +445,7 @@ def save_rule(session: Session, data: dict, rule: RoutingRule | None = None) -> 
     data = _named(data)
     if rule is not None:
         count_save(session, rule, data, "rule")
-    _check_agreement(session, data)
+    _check_agreement(session, data, rule.agreement_id if rule is not None else None)
     if "name" in data:
         _unique_name(session, RoutingRule, data["name"], rule.id if rule else None)
     if rule is None:
