@@ -169,3 +169,27 @@ def test_an_exercise_area_is_sent_whole_however_far_it_reaches():
     features = mapview.feature_collection(region, [], [reaching], NOW)["features"]
     [feature] = [f for f in features if f["properties"]["kind"] == "exercise"]
     assert shape(feature["geometry"]).bounds == (22.0, 54.0, 30.0, 58.0)
+
+
+CLOCKWISE_SQUARE = {
+    "type": "Polygon",
+    "coordinates": [[[23.5, 54.0], [23.5, 54.5], [24.0, 54.5], [24.0, 54.0], [23.5, 54.0]]],
+}
+
+
+@pytest.mark.parametrize(
+    "area",
+    [
+        {"centre": (54.3, 22.5), "radius_km": 15},
+        {"centre": (-16.5, 179.9), "radius_km": 100},  # cut at the antimeridian: two polygons
+        {"centre": (-89.5, 0.0), "radius_km": 100},  # round the south pole
+        {"area": CLOCKWISE_SQUARE},
+    ],
+    ids=["circle", "antimeridian", "south-pole", "clockwise-polygon"],
+)
+def test_every_exercise_ring_follows_the_right_hand_rule(area):
+    """RFC 7946 3.1.6: exterior rings counter-clockwise (a circle's vertices come clockwise, by azimuth)."""
+    features = mapview.feature_collection(load(str(REGION_FILE)), [], [exercise(**area)], NOW)["features"]
+    polygons = [shape(f["geometry"]) for f in features if f["geometry"]["type"] in ("Polygon", "MultiPolygon")]
+    rings = [ring for p in polygons for part in getattr(p, "geoms", [p]) for ring in [part.exterior]]
+    assert rings and all(ring.is_ccw for ring in rings), [r.is_ccw for r in rings]

@@ -151,9 +151,12 @@ def most_urgent_first(incidents: list[Incident]) -> list[Incident]:
 
 
 def _geometry(geometry) -> dict:
+    """The shape as GeoJSON, each polygon's exterior counter-clockwise and its holes clockwise: RFC 7946 (3.1.6)
+    says a ring MUST follow the right-hand rule, and a circle's vertices come clockwise (azimuths turn from north
+    to east), as may a polygon typed in or a deployment's region file."""
     import shapely
 
-    return json.loads(shapely.to_geojson(geometry))
+    return json.loads(shapely.to_geojson(shapely.orient_polygons(geometry)))
 
 
 def _feature(geometry: dict, **properties) -> dict:
