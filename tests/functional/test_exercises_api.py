@@ -122,9 +122,12 @@ def test_the_window_takes_dates_as_the_reports_and_the_incident_list_do(client, 
         EXERCISES, query_string={"since": "2027-03-06", "until": "2027-03-01"}, headers=world.auth("duty")
     )
     assert backwards.status_code == 422 and "until" in backwards.get_json()["error"]["details"], backwards.get_json()
-    # An exercise lasts: since equal to until asks which ran at that moment (still running, started before).
+    # An exercise lasts: since equal to until asks which ran at that moment (still running, started by then).
     assert names(since="2027-03-06", until="2027-03-06") == ["MIDDAY"], "MIDDAY runs at 00:00Z on 6 March"
     assert names(since="2027-03-04", until="2027-03-04") == [], "nothing runs at 00:00Z on 4 March"
+    # Both ends belong to an exercise: at the moment it starts, and the moment it ends, it is running.
+    assert names(since="2027-03-05T12:00:00Z", until="2027-03-05T12:00:00Z") == ["MIDDAY"], "MIDDAY starts then"
+    assert names(since="2027-03-06T12:00:00Z", until="2027-03-06T12:00:00Z") == ["MIDDAY"], "MIDDAY ends then"
     wrong = client.get(EXERCISES, query_string={"since": "2027-02-30"}, headers=world.auth("duty"))
     assert wrong.status_code == 422 and "since" in wrong.get_json()["error"]["details"], wrong.get_json()
 

@@ -206,7 +206,7 @@ class Window(Schema):
     that closes as it opens where what it bounds happens at a moment (an incident): it holds nothing, and
     "total": 0 for since=2026-11-27&until=2026-11-27 read as "none that day". Where it bounds things that
     last (spans: an exercise runs from its start to its end), since equal to until asks which were running
-    at that moment: the register answers it (still running at since, started before until)."""
+    at that moment: the register answers it (still running at since, started by until)."""
 
     spans = False
 

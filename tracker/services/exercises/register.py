@@ -148,7 +148,8 @@ def list_exercises(
     ours: bool | None = None,
 ) -> list[ExerciseNotice]:
     """Exercises by time: upcoming, running, current (running or upcoming), past, or all; since and
-    until keep those overlapping that window [since, until), as the reports' bounds; ours true or
+    until keep those overlapping that window [since, until), as the reports' bounds (since equal to until: those
+    running at that moment, starting or ending then included); ours true or
     false keeps only our own or only others'.
     Past ones newest first, the others soonest first."""
     query = select(ExerciseNotice)
@@ -164,7 +165,9 @@ def list_exercises(
         query = query.where(ExerciseNotice.ends_at < now)
     if since is not None:
         query = query.where(ExerciseNotice.ends_at >= since)
-    if until is not None:
+    if until is not None and until == since:  # the moment itself: both ends belong to an exercise
+        query = query.where(ExerciseNotice.starts_at <= until)
+    elif until is not None:
         query = query.where(ExerciseNotice.starts_at < until)
     if when == "past":
         order = (ExerciseNotice.ends_at.desc(), ExerciseNotice.id.desc())
