@@ -258,6 +258,14 @@ def test_the_same_exercise_in_another_case_is_in_the_register_already(client, wo
     assert again.status_code == 409 and again.get_json()["error"]["details"] == {"id": first["id"]}, again.get_json()
 
 
+def test_the_same_exercise_in_another_case_of_another_script_is_in_the_register_already(client, world):
+    """Names are often Cyrillic (ЗАПАД-2025): their case folds as Latin's does (SQLite's lower() folds ASCII only)."""
+    first = create(client, world, name="ЗАПАД-2025")
+    same = {name: first[name] for name in ("starts_at", "ends_at", "notified_at")}
+    again = client.post(EXERCISES, json=notice(name="Запад-2025", **same), headers=world.auth("supervisor"))
+    assert again.status_code == 409 and again.get_json()["error"]["details"] == {"id": first["id"]}, again.get_json()
+
+
 BAD_CSV = """name,states,starts_at,ends_at,area,centre,radius_km,declared_size,notified_via,notified_at,notes
 GOOD ONE,Eastland,2027-01-01T00:00:00Z,2027-01-02T00:00:00Z,,54.2 23.7,10,,voluntary_briefing,,
 BAD TIMES,Eastland,2027-01-05T00:00:00Z,2027-01-04T00:00:00Z,,54.2 23.7,10,,voluntary_briefing,,

@@ -21,7 +21,7 @@ Every change is a timeline event (exercise_linked, also for a removed link, or n
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ...errors import Conflict, NotFound
@@ -44,9 +44,18 @@ WHEN = ("all", "current", "upcoming", "running", "past")
 
 def find_same(session: Session, name: str, starts_at: datetime) -> int | None:
     """The id of the exercise of this name (in any case, as a file's own rows are compared) and start in the
-    register, or None."""
-    same_name = func.lower(ExerciseNotice.name) == func.lower(name.strip())
-    return session.scalar(select(ExerciseNotice.id).where(same_name, ExerciseNotice.starts_at == starts_at).limit(1))
+    register, or None. The names are compared in Python (casefold): SQLite's lower() folds ASCII letters
+    only, and ЗАПАД-2025 is the same exercise as Запад-2025."""
+    wanted = name.strip().casefold()
+    same_start = select(ExerciseNotice.id, ExerciseNotice.name).where(ExerciseNotice.starts_at == starts_at)
+    return next(
+        (
+            id_
+            for id_, other in session.execute(same_start.order_by(ExerciseNotice.id))
+            if other.strip().casefold() == wanted
+        ),
+        None,
+    )
 
 
 def _unique(session: Session, values: dict, current_id: int | None = None) -> None:
