@@ -148,6 +148,22 @@ def test_the_preview_refuses_a_sector_filing_refuses(app, world):
     assert "no sector &#39;Nowhere&#39;" in answer.text and 'value="Nowhere"' in answer.text
 
 
+def test_the_preview_takes_a_position_so_a_rule_near_the_border_can_be_tried(app, world):
+    """A rule "within 10 km of the border" could never be tried on the Routing page (it had no position), while
+    filing and the API's preview route by it. A position is read as filing reads it, or refused beside its field."""
+    with session_scope(app) as session:
+        ladder.save_rule(session, {"name": "Near the border", "within_border_km": 10, "policy_id": world.policy_id})
+    admin = sign_in(app, "admin")
+    near = preview(admin, sector="", position="54.102, 23.311")
+    said = html.unescape(near.text)
+    assert near.status_code == 200 and "It would take rule “Near the border”" in said, said[:3000]
+    assert "Read from the position: sector South, " in said and " km from the border." in said
+    far = html.unescape(preview(admin, sector="", position="54.412, 22.871").text)
+    assert "It would take rule “Default”" in far
+    unread = preview(admin, sector="", position="59 ,5 27")
+    assert unread.status_code == 422 and 'id="position-error"' in unread.text and "ambiguous" in unread.text
+
+
 # -- routing rules ------------------------------------------------------------------------
 
 

@@ -8,12 +8,20 @@ from wtforms.fields.choices import SelectChoice
 
 from ..db import get_session
 from ..errors import Conflict, ValidationError
+from ..geo import parse_position
 from ..http.access import requires
 from ..models import EscalationPolicy, RoutingRule
 from ..models.permissions import Permission
 from ..services.incidents import ladder, route_table
 from ..services.incidents.filing import with_named_sector
-from ..services.incidents.routing import RouteQuery, check_query, choose_rule, ordered_rules, snapshot_ladder
+from ..services.incidents.routing import (
+    RouteQuery,
+    check_query,
+    choose_rule,
+    locate,
+    ordered_rules,
+    snapshot_ladder,
+)
 from .acting import ask_first
 from .admin import apply_change, bp, field_named, page, save, show_errors
 from .admin_agreements import agreement_choices
@@ -127,24 +135,37 @@ def move_rule(rule_id: int, direction: str):
     return redirect(url_for("admin.rules"))
 
 
+def _position(form: RoutePreviewForm) -> dict | None:
+    """The position typed, as filing reads it ({} when none); None, with the problem beside the field, when it
+    cannot be read: positions are never guessed."""
+    if not form.position.data:
+        return {}
+    try:
+        found = parse_position(form.position.data)
+    except ValueError as error:
+        form.position.errors = [str(error)]
+        return None
+    return {"latitude": found.latitude, "longitude": found.longitude}
+
+
 @bp.get("/rules/preview")
 @requires(Permission.RULES_MANAGE)
 def preview_route():
     """Which rule, policy and ladder an incident with these attributes would take; stores nothing."""
     form = RoutePreviewForm(formdata=request.args or None)
     answer = None
-    if request.args and form.validate():
-        session, given = get_session(), RouteQuery(**{name: form[name].data for name in ATTRIBUTES})
+    if request.args and form.validate() and (at := _position(form)) is not None:
+        session, region = get_session(), current_app.extensions["tracker.region"]
+        given = RouteQuery(**{name: form[name].data for name in ATTRIBUTES}, **at)
         try:
-            # The sector as filing reads it: one nobody names is refused there, not routed to the default rule.
-            query = with_named_sector(
-                given, current_app.extensions["tracker.region"], route_table.current(session), INVALID
-            )
+            # The sector as filing reads it: one nobody names is refused there, not routed to the default rule;
+            # a position gives the sector (unless named) and the distance a rule "within km" looks at.
+            query = locate(with_named_sector(given, region, route_table.current(session), INVALID), region)
             check_query(query)
             rule = choose_rule(session, query)
         except (ValidationError, Conflict) as error:
             show_errors(form, error, field_named(form))
         else:
-            answer = {"rule": rule, "ladder": snapshot_ladder(rule, query.precedence)}
+            answer = {"rule": rule, "ladder": snapshot_ladder(rule, query.precedence), "query": query}
     status = 422 if request.args and answer is None else 200
     return render_template("web/admin/route.html", preview=form, answer=answer), status

@@ -349,7 +349,7 @@ class RuleForm(TrackerForm):
     within_border_km = NumberField(
         "Within km of the border",
         validators=[Optional(), NumberRange(0, 1000)],
-        description="blank: any distance; needs the incident's position",
+        description="blank: any distance; needs the incident's position (the preview takes one too)",
     )
     policy_id = SelectField("Policy", coerce=optional_id, choices=[], validators=[DataRequired("Choose a policy.")])
     active = BooleanField("Active", default=True)
@@ -379,6 +379,12 @@ class RoutePreviewForm(TrackerForm):
         "Escalation risk", coerce=EscalationRisk, choices=_choices(EscalationRisk), default="serious"
     )
     sector = StringField("Sector", validators=[Optional(), Length(max=120)], filters=[_strip, lambda v: v or None])
+    position = StringField(
+        "Position",
+        validators=[Optional(), Length(max=200)],
+        filters=[_strip],
+        description="optional, as filing takes it: gives the sector (unless named) and the distance to the border",
+    )
 
 
 class UserForm(TrackerForm):
