@@ -85,3 +85,25 @@ def test_the_incident_page_follows_escalation_exhaustion_and_another_acknowledge
     expect(resolution).to_have_value(TYPED)
     expect(resolution).to_be_focused()
     assert liaison.page_errors == [], liaison.page_errors
+
+
+def test_a_button_the_refresh_takes_away_leaves_the_focus_in_its_place_not_on_the_page(app, sign_in):
+    """Acknowledged by someone else while the keyboard is on the incident page's Acknowledge button: the button goes,
+    and the focus with it went to the page's body, where a screen reader loses its place and no outline shows it."""
+    world = build_world(app, ack_seconds=600)
+    client = app.test_client()
+    reference = file_incident(client, world, precedence="Z")["reference"]
+    page = sign_in("liaison").page
+    page.goto(f"/incidents/{reference}")
+    acknowledge = page.get_by_role("button", name="Acknowledge", exact=True)
+    acknowledge.focus()
+
+    answer = client.post(f"/api/v1/incidents/{reference}/acknowledge", json={}, headers=world.auth("supervisor"))
+    assert answer.status_code == 200, answer.get_json()
+    expect(acknowledge).to_have_count(0, timeout=POLL)
+    focused = page.evaluate(
+        "document.activeElement.closest('.heading') ? 'in the heading' : document.activeElement.tagName"
+    )
+    assert focused == "in the heading", f"the focus left the place the button was in: {focused}"
+    page.keyboard.press("Tab")  # on from there, not from the top of the page
+    expect(page.get_by_role("link", name="Comment")).to_be_focused()

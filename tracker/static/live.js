@@ -159,7 +159,13 @@
     if (folds.length === wasOpen.length) { wasOpen.forEach(function (open, n) { if (open) { folds[n].open = true; } }); }
     if (hadFocus) {
       var twin = Array.prototype.find.call(part.querySelectorAll(hadFocus.tagName), function (el) { return sameControl(el, hadFocus); });
-      if (twin) { twin.focus(); }
+      // Its control gone (acknowledged elsewhere): the part, or what holds it when it is hidden once empty, keeps the
+      // focus, as the board's table does: the keyboard goes on from there and a screen reader keeps its place, where
+      // on the body both started again at the top.
+      var place = twin || part;
+      while (!twin && !place.getClientRects().length && place.parentElement) { place = place.parentElement; }  // empty, hidden
+      if (!twin && !place.hasAttribute("tabindex")) { place.setAttribute("tabindex", "-1"); }
+      place.focus();
     }
   }
 
