@@ -5,9 +5,14 @@ show, and the parts that refresh themselves say so."""
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from tests.exchange_support import acknowledged_incident, add_counterpart_line, open_exchange
 from tests.support import csrf, file_incident, filing_form, sign_in
+from tracker import dispatch
 from tracker.db import session_scope
+from tracker.models import ExchangeMessage
+from tracker.services.exchanges import receipts
 from tracker.services.incidents import ladder
+from tracker.timeutil import utcnow
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
@@ -156,3 +161,21 @@ def test_the_navigation_marks_the_section_one_is_in(app, client, world):
         (nav,) = parse(client.get(path).text).find_all("nav", aria_label="Main")
         marked = [(a.text, a.attrs["aria-current"]) for a in nav.find_all("a", aria_current=None)]
         assert marked == [(here, how)], f"{path}: {marked}"
+
+
+def receipt_path(app, client, world) -> str:
+    """The receipt link the other side got with our notice over a line that reads Russian."""
+    add_counterpart_line(app, world)
+    exchange = open_exchange(client, world, acknowledged_incident(client, world, releasable_to=["Eastland"]))
+    sent = next(m["id"] for m in exchange["messages"] if m["direction"] == "out")
+    with session_scope(app) as session:
+        link = receipts.link_for(dispatch.ack_links(app), session.get(ExchangeMessage, sent), utcnow())
+    return f"/links/receipt/{link.token}"
+
+
+def test_the_receipt_pages_refused_name_is_read_with_its_field(app, client, world):
+    refused = parse(client.post(receipt_path(app, client, world), data={"name": "Capt\nIvanova"}).text)
+    (name,) = refused.find_all("input", name="name")
+    # The other side's officer heard the field and not why it was refused: the alert was said once, tied to nothing.
+    assert name.attrs.get("aria-invalid") == "true"
+    assert "one line" in by_id(refused, name.attrs["aria-describedby"]).text
