@@ -10,7 +10,7 @@ from tests.support import csrf, file_incident, filing_form, sign_in
 from tracker import dispatch
 from tracker.db import session_scope
 from tracker.models import ExchangeMessage
-from tracker.services.exchanges import receipts
+from tracker.services.exchanges import catalogues, receipts
 from tracker.services.incidents import ladder
 from tracker.timeutil import utcnow
 
@@ -163,19 +163,40 @@ def test_the_navigation_marks_the_section_one_is_in(app, client, world):
         assert marked == [(here, how)], f"{path}: {marked}"
 
 
-def receipt_path(app, client, world) -> str:
-    """The receipt link the other side got with our notice over a line that reads Russian."""
+def sent_notice(app, client, world) -> tuple[str, int]:
+    """An incident and the notice of its exchange sent over a line that reads Russian: (reference, message id)."""
     add_counterpart_line(app, world)
-    exchange = open_exchange(client, world, acknowledged_incident(client, world, releasable_to=["Eastland"]))
-    sent = next(m["id"] for m in exchange["messages"] if m["direction"] == "out")
+    reference = acknowledged_incident(client, world, releasable_to=["Eastland"])
+    exchange = open_exchange(client, world, reference)
+    return reference, next(m["id"] for m in exchange["messages"] if m["direction"] == "out")
+
+
+def receipt_path(app, message_id: int) -> str:
+    """The receipt link the other side got with the message."""
     with session_scope(app) as session:
-        link = receipts.link_for(dispatch.ack_links(app), session.get(ExchangeMessage, sent), utcnow())
+        link = receipts.link_for(dispatch.ack_links(app), session.get_one(ExchangeMessage, message_id), utcnow())
     return f"/links/receipt/{link.token}"
 
 
 def test_the_receipt_pages_refused_name_is_read_with_its_field(app, client, world):
-    refused = parse(client.post(receipt_path(app, client, world), data={"name": "Capt\nIvanova"}).text)
+    path = receipt_path(app, sent_notice(app, client, world)[1])
+    refused = parse(client.post(path, data={"name": "Capt\nIvanova"}).text)
     (name,) = refused.find_all("input", name="name")
     # The other side's officer heard the field and not why it was refused: the alert was said once, tied to nothing.
     assert name.attrs.get("aria-invalid") == "true"
     assert "one line" in by_id(refused, name.attrs["aria-describedby"]).text
+
+
+def test_the_other_sides_language_is_marked_where_it_is_shown(app, client, world):
+    reference, notice_id = sent_notice(app, client, world)
+    said = {catalogues.translate("ru", words) for words in ("Your name and post (optional)", "Confirm receipt")}
+    # The label and the button say it in English and Russian: read with English rules, the Russian was garbled.
+    (form,) = parse(client.get(receipt_path(app, notice_id)).text).find_all("form")
+    assert {e.text for e in form.find_all(lang="ru")} == said
+    russian = "Северная Марка: уведомляем о небезопасном перехвате."
+    with session_scope(app) as session:  # the notice went out in both languages
+        notice = session.get_one(ExchangeMessage, notice_id)
+        notice.text_second, notice.language = russian, "ru"
+    sign_in(client, "supervisor")
+    printed = parse(client.get(f"/incidents/{reference}/print").text)
+    assert [e.text for e in printed.find_all(lang="ru")] == [russian]
