@@ -200,3 +200,16 @@ def test_the_other_sides_language_is_marked_where_it_is_shown(app, client, world
     sign_in(client, "supervisor")
     printed = parse(client.get(f"/incidents/{reference}/print").text)
     assert [e.text for e in printed.find_all(lang="ru")] == [russian]
+
+
+def test_the_summary_drafts_fields_are_read_with_their_hints(client, world):
+    reference = file_incident(client, world)["reference"]
+    sign_in(client, "liaison")
+    page = parse(client.get(f"/incidents/{reference}").text)
+    (draft,) = [f for f in page.find_all("form") if "draft-summary" in f.attrs.get("class", "")]
+    # Which language the summary is drafted in was said beside the menus, and not on entering them.
+    hints = {
+        menu.attrs["name"]: [e.text for e in page.find_all(id=menu.attrs.get("aria-describedby", "(none)"))]
+        for menu in draft.find_all("select")
+    }
+    assert hints == {"draft-exchange_id": ["its line's language is used"], "draft-language": ["without an exchange"]}
