@@ -185,6 +185,7 @@ def test_the_receipt_pages_refused_name_is_read_with_its_field(app, client, worl
     # The other side's officer heard the field and not why it was refused: the alert was said once, tied to nothing.
     assert name.attrs.get("aria-invalid") == "true"
     assert "one line" in by_id(refused, name.attrs["aria-describedby"]).text
+    assert name.attrs.get("value") == "Capt\nIvanova", "what was typed comes back, not a blank field"
 
 
 def test_the_other_sides_language_is_marked_where_it_is_shown(app, client, world):

@@ -82,6 +82,9 @@ def confirm_receipt(token: str):
         return _refused("receipt", refused)
     except ValidationError as error:
         view = receipts.inspect(get_session(), signer, token, utcnow())
-        page = render_template("links/receipt.html", view=view, texts=_texts(view), token=token, error=error)
+        # The name as typed comes back beside its problem, not blank to be typed again.
+        page = render_template(
+            "links/receipt.html", view=view, texts=_texts(view), token=token, error=error, typed=name
+        )
         return page, 422
     return render_template("links/receipt_done.html", view=view, texts=_texts(view))
