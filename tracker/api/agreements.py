@@ -12,7 +12,7 @@ from ..http.transaction import transactional
 from ..models.permissions import Permission
 from ..services.exchanges import agreements
 from . import ERRORS, bp
-from .schemas import ID
+from .schemas import version_count, version_read
 
 READ = {code: ERRORS[code] for code in (403, 404)}
 WRITE = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}
@@ -35,16 +35,12 @@ class AgreementIn(Schema):
     )
     notes = Text(validate=Length(max=4000))
     active = Flag()
-    version = fields.Integer(
-        strict=True,
-        validate=ID,
-        metadata={"description": "on a change: the version read; 409 when another change was saved since"},
-    )
+    version = version_read()
 
 
 class AgreementOut(Schema):
     id = fields.Integer()
-    version = fields.Integer(metadata={"description": "counts the saves; name it when changing this"})
+    version = version_count()
     code = fields.String()
     title = fields.String()
     counterpart_state = fields.String()

@@ -13,7 +13,7 @@ from ..models import ChannelHealth, CheckOutcome, ContactChannel, Domain, Escala
 from ..models.permissions import Permission, may
 from ..services.engine.line_checks import ANSWERED_VIA
 from ..services.incidents import ladder
-from .schemas import ID, NAME, AgreementCode
+from .schemas import ID, NAME, AgreementCode, version_count, version_read
 
 # A counterpart line's reply and meeting deadlines (seconds), and its language code.
 DEADLINE_MAX = ladder.RECEIPT_MAX_SECONDS
@@ -22,11 +22,7 @@ LANGUAGE = r"^[a-z]{2,3}$"
 
 class ChannelIn(Schema):
     name = Name(required=True, validate=NAME)
-    version = fields.Integer(
-        strict=True,
-        validate=ID,
-        metadata={"description": "on a change: the version read; 409 when another change was saved since"},
-    )
+    version = version_read()
     level = fields.Integer(
         strict=True, required=True, validate=Range(1, 5), metadata={"description": "ladder level L1-L5"}
     )
@@ -148,7 +144,7 @@ class ConfigChangePage(Schema):
 
 class ChannelOut(Schema):
     id = fields.Integer()
-    version = fields.Integer(metadata={"description": "counts the saves; name it when changing this"})
+    version = version_count()
     name = fields.String()
     level = fields.Integer()
     counterpart = fields.String()
@@ -255,11 +251,7 @@ class StepIn(Schema):
 
 class PolicyIn(Schema):
     name = Name(required=True, validate=NAME)
-    version = fields.Integer(
-        strict=True,
-        validate=ID,
-        metadata={"description": "on a change: the version read; 409 when another change was saved since"},
-    )
+    version = version_read()
     description = Text(load_default="", validate=Length(max=2000))
     repeat = fields.Integer(
         strict=True, load_default=0, validate=Range(0, 50), metadata={"description": "times the last step repeats"}
@@ -278,7 +270,7 @@ class StepOut(Schema):
 
 class PolicyOut(Schema):
     id = fields.Integer()
-    version = fields.Integer(metadata={"description": "counts the saves; name it when changing this"})
+    version = version_count()
     name = fields.String()
     description = fields.String()
     repeat = fields.Integer()
@@ -287,11 +279,7 @@ class PolicyOut(Schema):
 
 class RuleIn(Schema):
     name = Name(required=True, validate=NAME)
-    version = fields.Integer(
-        strict=True,
-        validate=ID,
-        metadata={"description": "on a change: the version read; 409 when another change was saved since"},
-    )
+    version = version_read()
     position = fields.Integer(strict=True, validate=Range(0, 1_000_000))
     is_default = Flag(load_default=False)
     active = Flag()
@@ -317,7 +305,7 @@ class RuleIn(Schema):
 
 class RuleOut(Schema):
     id = fields.Integer()
-    version = fields.Integer(metadata={"description": "counts the saves; name it when changing this"})
+    version = version_count()
     name = fields.String()
     position = fields.Integer()
     is_default = fields.Boolean()

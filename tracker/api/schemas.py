@@ -37,6 +37,17 @@ NAME = Length(min=1, max=120)
 ID = Range(min=1, max=2**31 - 1)
 
 
+def version_read() -> fields.Integer:
+    """A line's, policy's, rule's or agreement's version, as a change names the one it read."""
+    description = "on a change: the version read; 409 when another change was saved since"
+    return fields.Integer(strict=True, validate=ID, metadata={"description": description})
+
+
+def version_count() -> fields.Integer:
+    """Their version as an answer gives it."""
+    return fields.Integer(metadata={"description": "counts the saves; name it when changing this"})
+
+
 class Platform(Schema):
     kind = Name(validate=Length(max=40), metadata={"examples": ["fighter aircraft"]})
     nationality = Name(validate=Length(max=40))

@@ -127,40 +127,23 @@ def enter_step(
     _set(incident, "step_channels", [entry["name"] for entry in step["channels"]])
     fallback = recipients.usable(step.get("fallback"))
     channels: list[ContactChannel] = []
+
+    def fall_back(fallback: ContactChannel, skipped: str, reason: str) -> ContactChannel:
+        step_and_loop = {"step": incident.current_step, "loop": incident.loop}
+        facts = {"skipped": skipped, "reason": reason, "fallback": fallback.name}
+        timeline.note(session, incident, EventKind.FALLBACK, "router", now, **step_and_loop, **facts)
+        return fallback
+
     for entry in step["channels"]:
         channel = recipients.usable(entry)
         if channel is None and fallback is not None:
-            channel = fallback
-            timeline.note(
-                session,
-                incident,
-                EventKind.FALLBACK,
-                "router",
-                now,
-                step=incident.current_step,
-                loop=incident.loop,
-                skipped=entry["name"],
-                reason=recipients.why_unusable(entry),
-                fallback=fallback.name,
-            )
+            channel = fall_back(fallback, entry["name"], recipients.why_unusable(entry))
         if channel is not None and channel not in channels:
             channels.append(channel)
     if not step["channels"] and fallback is not None:
         # Every line of the step was inactive when the ladder was copied (routing.snapshot_ladder leaves them
         # out): the fallback stands in for them, as for a line inactive now, and step_deadline gives it the time.
-        channels.append(fallback)
-        timeline.note(
-            session,
-            incident,
-            EventKind.FALLBACK,
-            "router",
-            now,
-            step=incident.current_step,
-            loop=incident.loop,
-            skipped="every line of the step",
-            reason="inactive when the incident was filed",
-            fallback=fallback.name,
-        )
+        channels.append(fall_back(fallback, "every line of the step", "inactive when the incident was filed"))
     _set(incident, "next_escalation_at", step_deadline(step, recipients, now))
     _queue(session, incident, kind, now, [{"channel": c} for c in channels], links=links, facts=facts)
     return channels
