@@ -809,3 +809,21 @@ def test_the_brief_says_when_an_exercise_was_notified_or_that_no_notification_is
     told = page.split('data-exercise="TOLD"')[1].split("</li>")[0]
     assert "no notification on record" in untold, untold
     assert "no notification on record" not in told and "Vienna Document notification" in told, told
+
+
+def test_a_desk_kept_by_two_open_watches_is_shown_so_that_one_is_handed_over(app, client, world):
+    """Two open watches of one desk, left by the fault migration 0028 mended (the desk in two cases, now one
+    name): the desk's current watch is the older, and nothing said the other was still open."""
+    first = start(client, world)
+    second = start(client, world, who="liaison", desk="Bridge")
+    with session_scope(app) as session:
+        session.get(Watch, second["id"]).desk = DESK  # as migration 0028 leaves them
+    sign_in(client, "supervisor")
+    page = client.get("/watches/").text
+    [warning] = re.findall(r'<p class="flash error" role="alert" data-desk-twice="Duty desk">(.*?)</p>', page, re.S)
+    said = html.unescape(re.sub(r"<[^>]+>", "", warning))
+    assert said.startswith(f"Duty desk has 2 open watches (watch {first['id']} by duty, watch {second['id']} by "), said
+    assert "hand over all but one" in said
+    with session_scope(app) as session:
+        session.get(Watch, second["id"]).ends_at = utcnow()
+    assert "data-desk-twice" not in client.get("/watches/").text, "one open watch: nothing to say"
