@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from tracker.models.enums import Domain, EscalationRisk, EventKind
-from tracker.models.labels import details_text, event_label, key_label, label
+from tracker.models.labels import details_text, event_label, key_label, label, value_text
 from tracker.timeutil import countdown, duration, to_the_second
 
 APP_JS = Path(__file__).resolve().parents[2] / "tracker" / "static" / "app.js"
@@ -129,3 +129,9 @@ def test_a_time_in_the_details_is_shown_to_the_second_with_its_dtg():
 )
 def test_a_text_drafted_again_reads_as_what_happened_to_it(kind, details, words):
     assert event_label(SimpleNamespace(kind=kind, details=details)) == words
+
+
+def test_a_position_a_timeline_event_kept_as_minus_zero_reads_as_zero():
+    """Timeline events are never rewritten: one recorded a -0 position before migration 0027, and read "-0.0"."""
+    assert value_text("latitude", -0.0) == "0.0" and value_text("longitude", 0.0) == "0.0"
+    assert details_text({"latitude": -0.0, "longitude": 22.5}) == details_text({"latitude": 0.0, "longitude": 22.5})

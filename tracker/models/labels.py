@@ -141,6 +141,8 @@ def value_text(key: str, value: object) -> str:
             return moment_text(value)
         except ValueError:  # text typed by someone that only looks like a time ("2026-02-30T10:00Z"): as typed
             return value
+    if isinstance(value, float) and value == 0:  # -0.0, kept by a timeline event of a -0 position: one place
+        value = 0.0
     if isinstance(value, int | float) and key.endswith("_seconds"):
         return duration(value)
     if isinstance(value, int | float) and key.endswith("_km"):
