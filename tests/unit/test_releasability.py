@@ -135,6 +135,16 @@ def test_the_second_language_holds_the_same_fields_in_its_own_words(language):
         assert english_words not in second, f"{english_words!r} left in English in the {language} text:\n{second}"
 
 
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [("en", "about 17.3 km."), ("ru", "около 17,3 км."), ("fr", "environ 17,3 km.")],
+)
+def test_the_distance_to_the_border_has_the_languages_decimal_mark(language, sentence):
+    """As the position beside it: "17.3" in a Russian or French text reads as another number (or a date)."""
+    text, _ = summary_text.compose(incident(), language)
+    assert sentence in text, text
+
+
 def test_draft_reads_as_a_factual_account():
     text, _ = summary_text.compose(incident(), "en")
     assert text.startswith("Summary of event\n\nOn 14 June 2025 at 09:26 UTC (140926ZJUN25)"), text

@@ -142,8 +142,10 @@ def compose(incident: Incident, language: str) -> tuple[str, list[str]]:
         facts.append(t(POSITION, decimal=decimal, mgrs=to_mgrs(incident.latitude, incident.longitude)))
     if uses("sector", bool(incident.sector)):
         facts.append(t(SECTOR, sector=incident.sector))
-    if uses("border_distance_km", incident.border_distance_km is not None and incident.border_basis in STATED_BASES):
-        facts.append(t(BORDER, distance=f"{incident.border_distance_km:.1f}"))
+    distance = incident.border_distance_km
+    if distance is not None and uses("border_distance_km", incident.border_basis in STATED_BASES):
+        # As the position: the language's decimal mark ("17,3" in Russian and French).
+        facts.append(t(BORDER, distance=format_decimal(distance, "0.0", locale=catalogues.locale_of(language))))
     horizontal, vertical = incident.cpa_horizontal_m, incident.cpa_vertical_ft
     if uses("cpa", horizontal is not None or vertical is not None):
         facts.append(_cpa(t, horizontal, vertical))
