@@ -250,7 +250,27 @@ def test_numbers_are_written_the_way_each_language_writes_them():
     assert "latitude 54.1234, longitude 23.4567" in message_format.compose(message("notice", "en"), SETTINGS, NOW).text
     assert "широта 54,1234, долгота 23,4567" in message_format.compose(message("notice", "ru"), SETTINGS, NOW).text
     request = message_format.compose(message("meeting_request", "fr"), SETTINGS, NOW).text
-    assert "within 36 hours" in request and "dans un délai de 36 heures" in request
+    # CLDR keeps a number and its unit together (a no-break space in French)
+    assert "within 36 hours" in request and "dans un délai de 36\u00a0heures" in request
+
+
+@pytest.mark.parametrize(
+    ("language", "seconds", "span"),
+    [
+        ("en", 3600, "within 1 hour,"),
+        ("en", 5400, "within 1.5 hours,"),
+        ("fr", 3600, "dans un délai de 1\u00a0heure,"),
+        ("ru", 3600, "в течение 1 час,"),
+        ("ru", 7200, "в течение 2 часа,"),
+        ("ru", 75600, "в течение 21 час,"),
+        ("ru", 172800, "в течение 48 часов,"),
+    ],
+)
+def test_a_deadline_in_hours_takes_the_plural_form_of_its_number(language, seconds, span):
+    """A line's deadline is any number of seconds: "within 1 hours" / "1 heures" read as a mistake."""
+    request = message("explanation_request", language)
+    request.exchange.reply_seconds = seconds
+    assert span in message_format.compose(request, SETTINGS, NOW).text
 
 
 def test_without_a_translation_the_english_text_is_said_to_be_english():

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from babel.dates import format_time
 from babel.numbers import format_decimal
+from babel.units import format_unit
 
 from ...geo import to_mgrs
 from ...models import Incident
@@ -66,11 +67,11 @@ FACT_MSGIDS = (WHEN, POSITION, NO_FACTS, summary_text.CATEGORY, summary_text.SEC
 NOTICE = "We notify you of the following incident."
 NOTICE_CLOSING = "Please confirm receipt of this message."
 EXPLAIN = "We request an explanation of the following incident."
-EXPLAIN_DUE = "We ask for your reply within {hours} hours, by {date} at {time} UTC ({dtg})."
+EXPLAIN_DUE = "We ask for your reply within {duration}, by {date} at {time} UTC ({dtg})."
 REPLY_TO = "In reply to your message of {date} at {time} UTC ({dtg}), we state the following."
 REPLY = "We state the following."
 MEETING = "We request a meeting to discuss the following incident."
-MEETING_DUE = "We propose that the meeting take place within {hours} hours, by {date} at {time} UTC ({dtg})."
+MEETING_DUE = "We propose that the meeting take place within {duration}, by {date} at {time} UTC ({dtg})."
 RECEIPT = "We confirm receipt of your message of {date} at {time} UTC ({dtg})."
 RECEIPT_ONLY = "This confirms receipt only; it does not express agreement with the content of the message."
 CHECK = "This is a check of the line “{line}”."
@@ -154,7 +155,13 @@ class Writer:
         return format_decimal(value, format=pattern, locale=self.locale)
 
     def hours(self, seconds: int) -> str:
-        return self.number(seconds / 3600)
+        """A span in hours with its unit in the number's plural form: "1 hour", "48 hours", "1,5 heure",
+        "21 час", "48 часов" (CLDR's rules: a sentence's own "{n} hours" read "1 hours", "1,5 heures")."""
+        hours = round(seconds / 3600, 2)  # as written: the plural form follows the number shown
+        text = format_unit(hours, "duration-hour", format="#,##0.##", locale=self.locale)
+        if "duration-hour" in text:  # Babel has no long pattern for some locales (zh) and writes the unit's id
+            text = format_unit(hours, "duration-hour", length="short", format="#,##0.##", locale=self.locale)
+        return text
 
 
 def facts(t: Writer, incident: Incident, allowed: dict[str, bool]) -> list[str]:
@@ -201,14 +208,14 @@ def formula(kind: str, t: Writer, ctx: Context) -> tuple[list[str], list[str]]:
         when = t.moment(datetime.fromtimestamp(due, UTC))
         return (
             [t(EXPLAIN), "\n".join(facts(t, ctx.incident, ctx.allowed))],
-            [t(EXPLAIN_DUE, hours=t.hours(ctx.reply_seconds), **when)],
+            [t(EXPLAIN_DUE, duration=t.hours(ctx.reply_seconds), **when)],
         )
     if kind == "meeting_request":
         due = ctx.now.timestamp() + ctx.meeting_seconds
         when = t.moment(datetime.fromtimestamp(due, UTC))
         return (
             [t(MEETING), "\n".join(facts(t, ctx.incident, ctx.allowed))],
-            [t(MEETING_DUE, hours=t.hours(ctx.meeting_seconds), **when)],
+            [t(MEETING_DUE, duration=t.hours(ctx.meeting_seconds), **when)],
         )
     if kind == "reply":
         opening = t(REPLY_TO, **t.moment(ctx.answers_at)) if ctx.answers_at else t(REPLY)
