@@ -9,9 +9,11 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from functools import lru_cache
+from typing import Any
 
 from ..text import one_line
-from . import DeliveryError, Message
+from . import DeliveryError, Message, within
+from .hangup import Line
 
 
 def compose(message: Message, sender: str) -> EmailMessage:
@@ -91,14 +93,15 @@ class EmailTransport:
             mail = compose(message, self.sender)
         except (ValueError, HeaderParseError) as exc:  # a retry would build the same message: give up now
             raise DeliveryError(f"cannot address the message: {exc}", transient=False) from exc
+        # The whole conversation is cut at the timeout (channels.within), as a webhook's answer is: smtplib's
+        # timeout bounds each read, so a relay that answered a byte at a time held the delivery job, and every
+        # message after this one on every line, for as long as it went on. Cut, it is hung up on.
+        line = Line()
         try:
-            smtp = self._connect()
-            try:
-                if self.username:
-                    smtp.login(self.username, self.password)
-                refused = smtp.send_message(mail, from_addr=parseaddr(self.sender)[1], to_addrs=[message.address])
-            finally:
-                _close(smtp)
+            refused = within(self.timeout, lambda: self._converse(mail, message.address, line))
+        except DeliveryError:
+            line.hang_up()
+            raise
         except smtplib.SMTPRecipientsRefused as exc:
             code = min(c for c, _ in exc.recipients.values())
             raise DeliveryError(f"recipient refused: {exc.recipients}", transient=code < 500, code=str(code)) from exc
@@ -113,10 +116,20 @@ class EmailTransport:
             raise DeliveryError(f"recipient refused: {refused}", transient=False)
         return "250"
 
-    def _connect(self) -> smtplib.SMTP:
+    def _converse(self, mail: EmailMessage, address: str, line: Line) -> dict:
+        """Hand the relay the message; what it refused of its recipients."""
+        smtp = self._connect(line)
+        try:
+            if self.username:
+                smtp.login(self.username, self.password)
+            return smtp.send_message(mail, from_addr=parseaddr(self.sender)[1], to_addrs=[address])
+        finally:
+            _close(smtp)
+
+    def _connect(self, line: Line) -> smtplib.SMTP:
         if self.security == "tls":
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=tls_context(self.ca_file))
-        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            return _SecureRelay(line, self.host, self.port, timeout=self.timeout, context=tls_context(self.ca_file))
+        smtp = _PlainRelay(line, self.host, self.port, timeout=self.timeout)
         if self.security == "starttls":
             try:
                 smtp.starttls(context=tls_context(self.ca_file))
@@ -142,6 +155,42 @@ def tls_context(ca_file: str) -> ssl.SSLContext:
 @lru_cache(maxsize=8)
 def _context(ca_file: str, _state: tuple[int, int] | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_file or None)
+
+
+@dataclass(frozen=True)
+class _Relay:
+    """A conversation with the relay as hangup.Line hangs it up: its socket as it is then (STARTTLS replaces it)."""
+
+    smtp: smtplib.SMTP
+
+    def shutdown(self, how: int) -> None:
+        if self.smtp.sock is not None:
+            self.smtp.sock.shutdown(how)
+
+
+class _PlainRelay(smtplib.SMTP):
+    """smtplib.SMTP that reports its conversation to a line as it opens it (before the greeting, which may drip),
+    through the hook smtplib's own SMTP_SSL opens its socket by."""
+
+    def __init__(self, line: Line, *args: Any, **kwargs: Any) -> None:
+        self.line = line
+        super().__init__(*args, **kwargs)
+
+    def _get_socket(self, host: Any, port: Any, timeout: Any) -> Any:
+        self.line.opened(_Relay(self))
+        return super()._get_socket(host, port, timeout)  # type: ignore[misc]  # private in typeshed
+
+
+class _SecureRelay(smtplib.SMTP_SSL):
+    """smtplib.SMTP_SSL that reports its conversation to a line as it opens it, as _PlainRelay."""
+
+    def __init__(self, line: Line, *args: Any, **kwargs: Any) -> None:
+        self.line = line
+        super().__init__(*args, **kwargs)
+
+    def _get_socket(self, host: Any, port: Any, timeout: Any) -> Any:
+        self.line.opened(_Relay(self))
+        return super()._get_socket(host, port, timeout)  # type: ignore[misc]  # private in typeshed
 
 
 def _close(smtp: smtplib.SMTP) -> None:

@@ -5,7 +5,7 @@ more for every message sent to it.
 requests offers no handle on the socket of a request under way, nor a deadline for a whole answer (its read
 timeout bounds each read), so each sending gets its own session whose urllib3 connections report their
 sockets here; shutting one down wakes the thread blocked reading it. A proxy from the environment makes its
-own connections and is not covered.
+own connections and is not covered. The e-mail transport hangs up on its relay the same way (channels.email).
 """
 
 import contextlib
