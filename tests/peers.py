@@ -85,6 +85,7 @@ class WebhookReceiver:
 
     port: int = field(default_factory=free_port)
     status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every answer, e.g. Retry-After
     requests: list[dict] = field(default_factory=list)
     server: HTTPServer | None = None
 
@@ -94,7 +95,7 @@ class WebhookReceiver:
 
     def _handle(self, request: Request) -> Response:
         self.requests.append({"headers": dict(request.headers), "body": request.get_data(), "path": request.path})
-        return Response("ok" if self.status < 400 else "no", status=self.status)
+        return Response("ok" if self.status < 400 else "no", status=self.status, headers=self.headers)
 
     def start(self) -> "WebhookReceiver":
         self.server = HTTPServer(host="127.0.0.1", port=self.port)

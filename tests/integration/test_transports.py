@@ -429,6 +429,36 @@ def test_refusals_are_retried_or_given_up_by_their_code(
     assert delivered == expected_keys.get((transport, transient), []), (delivered, subjects(smtp_server))
 
 
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_receiver_that_says_when_to_come_back_is_not_tried_again_before(make_app, webhook_receiver, status):
+    """A rate-limited (or down for maintenance) receiver's Retry-After was ignored: the message was tried again
+    after the backoff (10 s), spending its attempts on refusals announced in advance until it was dead-lettered
+    and the supervisors told. It now waits as asked, up to the longest backoff (10 s * 2^4)."""
+    app = make_app(DELIVERY_RETRY_BASE_SECONDS=10, DELIVERY_MAX_ATTEMPTS=5)
+    world = build_world(app, steps=(("L1",),))
+    use_transport(app, world, "L1", "webhook", webhook_receiver.url)
+    webhook_receiver.status, webhook_receiver.headers = status, {"Retry-After": "120"}
+    file_incident(app.test_client(), world)
+
+    jobs.deliver(app)
+    call = rows(app)[0]
+    [attempt] = attempts_by_row(app)[call.id]
+    assert (call.status, attempt[:2]) == (NotificationStatus.PENDING, ("transient", str(status))), statuses(app)
+    with session_scope(app) as session:
+        tried = session.scalars(select(DeliveryAttempt.at).where(DeliveryAttempt.notification_id == call.id)).one()
+    assert call.next_attempt_at >= tried + timedelta(seconds=120), (tried, call.next_attempt_at)
+
+    webhook_receiver.headers = {"Retry-After": "86400"}  # a day: no longer than the policy's longest backoff
+    with session_scope(app) as session:
+        session.get(Notification, call.id).next_attempt_at = utcnow()
+    jobs.deliver(app)
+    call = rows(app)[0]
+    with session_scope(app) as session:
+        last = max(session.scalars(select(DeliveryAttempt.at).where(DeliveryAttempt.notification_id == call.id)))
+    assert call.status is NotificationStatus.PENDING, statuses(app)
+    assert last + timedelta(seconds=120) <= call.next_attempt_at <= last + timedelta(seconds=160), call.next_attempt_at
+
+
 @pytest.mark.parametrize("quit_reply", ["421 4.3.2 closing down", "554 5.3.0 bye"])
 def test_a_message_the_relay_accepted_is_sent_whatever_it_answers_to_quit(mail_app, smtp_server, quit_reply):
     """The relay has taken the message at the end of DATA: a QUIT answered with anything but 221 must not

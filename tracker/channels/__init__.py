@@ -33,12 +33,13 @@ class Message:
 class DeliveryError(Exception):
     """A send failed; transient failures are retried, permanent ones are not."""
 
-    def __init__(self, message: str, transient: bool = True, code: str | None = None):
+    def __init__(self, message: str, transient: bool = True, code: str | None = None, retry_after: float | None = None):
         # One line of text: a peer chooses much of what is said (an error answer's start, a relay's reply), and
         # it is kept on the message (a NUL PostgreSQL refuses, taking the delivery batch down), shown, logged.
         super().__init__(one_line(message))
         self.transient = transient
         self.code = code
+        self.retry_after = retry_after  # seconds the peer asked us to wait before trying again (Retry-After)
 
 
 class Transport(Protocol):

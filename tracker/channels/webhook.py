@@ -7,6 +7,8 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from . import DeliveryError, Message, within
@@ -56,7 +58,7 @@ class WebhookTransport:
         # Only the status of a 2xx is read, and the start of an error's body: a huge answer is never held.
         line = Line()
         try:
-            code, text = within(
+            code, text, wait = within(
                 self.connect_timeout + self.read_timeout,
                 lambda: self._post(line.session(requests), message.address, body, headers),
             )
@@ -72,10 +74,13 @@ class WebhookTransport:
         transient = code == 429 or code >= 500
         # Kept on the message and logged: many servers quote the path they were sent to ("Cannot POST /...").
         said = _withheld(text, message.address)[:ERROR_TEXT_CHARACTERS]
-        raise DeliveryError(f"HTTP {code} {said}", transient=transient, code=str(code))
+        raise DeliveryError(
+            f"HTTP {code} {said}", transient=transient, code=str(code), retry_after=wait if transient else None
+        )
 
-    def _post(self, session, address: str, body: bytes, headers: dict) -> tuple[int, str]:
-        """POST with the session: the status code, and the start of an error's body."""
+    def _post(self, session, address: str, body: bytes, headers: dict) -> tuple[int, str, float | None]:
+        """POST with the session: the status code, the start of an error's body, and the seconds its
+        Retry-After asks for."""
         with (
             session,
             session.post(
@@ -87,11 +92,25 @@ class WebhookTransport:
                 stream=True,  # the body is not read, beyond the start of an error's
             ) as response,
         ):
-            text = ""
+            text, wait = "", None
             if not 200 <= response.status_code < 300:
                 start = response.raw.read(ERROR_TEXT_BYTES, decode_content=True) or b""
                 text = start.decode(response.encoding or "utf-8", errors="replace")
-            return response.status_code, text
+                wait = retry_after(response.headers.get("Retry-After"))
+            return response.status_code, text, wait
+
+
+def retry_after(value: str | None) -> float | None:
+    """The seconds a Retry-After header asks for (delta-seconds or an HTTP date, RFC 9110 10.2.3), or None."""
+    value = (value or "").strip()
+    if re.fullmatch(r"[0-9]{1,10}", value):
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):  # absent, or neither form
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)  # "-0000": UTC, as HTTP dates are
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 # How much of an error answer's body is read, and how much of it (the hook's address withheld) is kept on the message.

@@ -620,9 +620,13 @@ def record_failure(
     elif not error.transient or row.attempts >= policy.max_attempts:
         dead_letter(session, row, now, public_url)
     else:
-        delay = policy.base_seconds * 2 ** (row.attempts - 1)
+        delay = policy.base_seconds * 2 ** (row.attempts - 1) * random.uniform(0.8, 1.2)
+        if error.retry_after is not None:
+            # The peer said when to come back (429, 503): sooner spends an attempt on a refusal it announced, and
+            # a line rate limited for longer than the backoff was dead-lettered. Never later than the longest backoff.
+            delay = max(delay, min(error.retry_after, policy.base_seconds * 2 ** (policy.max_attempts - 1)))
         row.status = NotificationStatus.PENDING
-        row.next_attempt_at = now + timedelta(seconds=delay * random.uniform(0.8, 1.2))
+        row.next_attempt_at = now + timedelta(seconds=delay)
     return row.status
 
 
