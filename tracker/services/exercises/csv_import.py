@@ -263,6 +263,7 @@ def import_csv(
 ) -> list[ExerciseNotice]:
     """Enter every exercise of a CSV file in the register, or none (the caller's transaction)."""
     rows = read_csv(text, now)
+    register.lock_register(session)  # before looking: the same file imported at once is refused here, row by row
     known = {
         f"row {number}": {"name": f"exercise {values['name']!r} with this start is in the register already (id {id_})"}
         for number, values in rows

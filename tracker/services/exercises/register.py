@@ -21,7 +21,7 @@ Every change is a timeline event (exercise_linked, also for a removed link, or n
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import BigInteger, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from ...errors import Conflict, NotFound
@@ -37,6 +37,8 @@ NO_NOTICE_CATEGORIES = (UNUSUAL_ACTIVITY,)
 NO_NOTICE_BORDER_KM = 50.0
 ACTOR = "exercise register"
 WHEN = ("all", "current", "upcoming", "running", "past")
+# The PostgreSQL advisory lock of the register ("exer"): no unique index can say "the same name in any case".
+REGISTER_LOCK = 0x65786572
 
 
 # -- the register -------------------------------------------------------------------------
@@ -58,7 +60,18 @@ def find_same(session: Session, name: str, starts_at: datetime) -> int | None:
     )
 
 
+def lock_register(session: Session) -> None:
+    """Make this transaction the only one entering or changing exercises until it ends, so that two
+    entering the same exercise at once (two imports of one file) do not both find it absent.
+
+    SQLite: BEGIN IMMEDIATE already gave it the database's only write lock (tracker.db).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(cast(REGISTER_LOCK, BigInteger))))
+
+
 def _unique(session: Session, values: dict, current_id: int | None = None) -> None:
+    lock_register(session)
     clash = find_same(session, values["name"], values["starts_at"])
     if clash is not None and clash != current_id:
         raise Conflict(
