@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from tests.support import count, csrf, filing_form, incident_payload, sign_in
+from tests.support import count, csrf, file_incident, filing_form, incident_payload, sign_in
 from tracker import jobs
 from tracker.db import session_scope
 from tracker.models import IdempotentRequest, Incident, TimelineEvent
@@ -18,6 +18,7 @@ from tracker.timeutil import utcnow
 
 KEY = "2f6c8c1e-6c53-4c7e-9a51-0d3b9f7f2a10"
 FILING_KEY = re.compile(r'name="filing_key" type="hidden" value="([^"]+)"')
+COMMENT_KEY = re.compile(r'name="comment_key" type="hidden" value="([^"]+)"')
 
 
 def post_incident(client, world, key=KEY, who="duty", **overrides):
@@ -147,6 +148,24 @@ def test_the_filing_form_files_once_however_often_it_is_sent(app, client, world)
     assert again.headers["Location"] == first.headers["Location"]
     assert count(app, Incident) == 1
     assert "filed already" in client.get(again.headers["Location"]).text
+
+
+def test_a_comment_form_sent_twice_adds_one_comment(app, client, world):
+    """A double click on "Add comment" posted the form twice, and the timeline showed the comment twice."""
+    reference = file_incident(client, world)["reference"]
+    sign_in(client, "liaison")
+    page = client.get(f"/incidents/{reference}")
+    data = {"csrf_token": csrf(client, f"/incidents/{reference}"), "text": "Eastland called back."}
+    data["comment_key"] = COMMENT_KEY.search(page.text)[1]
+    first = client.post(f"/incidents/{reference}/comments", data=data)
+    again = client.post(f"/incidents/{reference}/comments", data=data)
+    assert first.status_code == again.status_code == 302
+    assert "added already" in client.get(again.headers["Location"]).text
+    timeline = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("liaison")).get_json()["timeline"]
+    assert [e["kind"] for e in timeline].count("commented") == 1, timeline
+    data["comment_key"] = COMMENT_KEY.search(client.get(f"/incidents/{reference}").text)[1]  # the page drawn again
+    assert client.post(f"/incidents/{reference}/comments", data=data).status_code == 302
+    assert count(app, TimelineEvent) == len(timeline) + 1, "a new form's comment is added"
 
 
 def test_a_form_sent_back_with_problems_keeps_its_key_for_the_corrected_one(app, client, world):

@@ -48,6 +48,9 @@ class ActionForm(TrackerForm):
 
 class CommentForm(TrackerForm):
     text = TextAreaField("Comment", validators=[DataRequired(), Length(max=4000)])
+    # A one-time key made when the page is drawn, as the filing form's: a second submission of the same
+    # form (a double click, a page sent again) adds nothing.
+    comment_key = HiddenField()
 
 
 class ResolveForm(TrackerForm):

@@ -239,12 +239,15 @@ def _as_posted(kind):
 def page_context(reference: str) -> dict:
     """What the incident page and its live parts (web/live.py) are drawn from."""
     incident = detail.incident_page(get_session(), reference)
+    comment_form = _as_posted(CommentForm)
+    if not comment_form.comment_key.data:  # a refused comment keeps its key for the corrected one
+        comment_form.comment_key.data = idempotency.new_key()
     return {
         "incident": incident,
         "may_handle": _may_handle(incident),
         "action": ActionForm(),
         "ack_form": AcknowledgeForm(formdata=None),
-        "comment_form": _as_posted(CommentForm),
+        "comment_form": comment_form,
         "resolve_form": _as_posted(ResolveForm),
         "marking_form": marking.form_for(incident),
         "may_decide": may(current_user.role, Permission.INCIDENTS_DECIDE),
@@ -302,10 +305,24 @@ def comment(reference: str):
     if not form.validate():
         problem = refusal(form.text) or "A comment needs text (up to 4000 characters)."
         return page_again(reference, form, problem, "text")
+    key = form.comment_key.data or ""  # none from a page drawn before the form had one
+    if key and not idempotency.valid_key(key):
+        abort(400, "The form's one-time key is damaged: open the page again.")
+
+    def add(session) -> bool:
+        """Add the comment; False when this form added it already (sent twice)."""
+        if key and idempotency.claim_form(session, _me().id, key, utcnow()) is not None:
+            return False
+        handling.comment(session, reference, _me(), utcnow(), form.text.data)
+        if key:
+            added = redirect(url_for("incidents.view", reference=reference, _anchor="timeline"))
+            idempotency.keep_answer(session, _me().id, key, added)
+        return True
+
     return act_on_incident(
         reference,
-        lambda s: handling.comment(s, reference, _me(), utcnow(), form.text.data),
-        f"Comment added to {reference}.",
+        add,
+        lambda added: f"Comment added to {reference}." if added else "This comment was added already (sent twice).",
         anchor="timeline",  # where it now stands, first; not the page's top, screens away on a phone
         form=form,
     )
