@@ -8,7 +8,7 @@ from functools import lru_cache
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 from itsdangerous.serializer import Serializer
-from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ...errors import TrackerError
@@ -126,11 +126,12 @@ class AckLinks:
 
 
 def spend(session: Session, claims: dict, purpose: str, used_by: str, now: datetime) -> None:
-    """Record the link as used, in the caller's transaction; refuse a link used before."""
-    earlier = session.scalar(select(LinkUse).where(LinkUse.link_id == claims["link"]))
-    if earlier is not None:
-        raise LinkRefused(
-            "reused", "This link was used already.", {"used_at": earlier.used_at, "used_by": earlier.used_by}
-        )
-    session.add(LinkUse(link_id=claims["link"], purpose=purpose, used_by=used_by[:255], used_at=now))
-    session.flush()
+    """Record the link as used, in the caller's transaction; refuse a link used before. A use at the same
+    moment is refused the same way: the INSERT waits for it to commit (PostgreSQL's primary key, SQLite's
+    write lock), where a SELECT first let both through to a duplicate key (a 409 naming the constraint)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(LinkUse).values(link_id=claims["link"], purpose=purpose, used_by=used_by[:255], used_at=now)
+    if session.execute(stmt.on_conflict_do_nothing().returning(LinkUse.link_id)).first() is not None:
+        return
+    earlier = session.get_one(LinkUse, claims["link"], populate_existing=True)
+    raise LinkRefused("reused", "This link was used already.", {"used_at": earlier.used_at, "used_by": earlier.used_by})
