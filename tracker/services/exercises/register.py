@@ -21,11 +21,11 @@ Every change is a timeline event (exercise_linked, also for a removed link, or n
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, cast, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ...errors import Conflict, NotFound
-from ...models import EventKind, ExerciseNotice, Incident, IncidentStatus
+from ...models import EventKind, ExerciseNotice, Incident, IncidentStatus, locks
 from ...models.enums import UNUSUAL_ACTIVITY
 from ...timeutil import isoformat
 from ..incidents import timeline
@@ -37,8 +37,6 @@ NO_NOTICE_CATEGORIES = (UNUSUAL_ACTIVITY,)
 NO_NOTICE_BORDER_KM = 50.0
 ACTOR = "exercise register"
 WHEN = ("all", "current", "upcoming", "running", "past")
-# The PostgreSQL advisory lock of the register ("exer"): no unique index can say "the same name in any case".
-REGISTER_LOCK = 0x65786572
 
 
 # -- the register -------------------------------------------------------------------------
@@ -66,8 +64,7 @@ def lock_register(session: Session) -> None:
 
     SQLite: BEGIN IMMEDIATE already gave it the database's only write lock (tracker.db).
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(cast(REGISTER_LOCK, BigInteger))))
+    locks.hold(session, "exercise register")  # no unique index can say "the same name in any case"
 
 
 def _unique(session: Session, values: dict, current_id: int | None = None) -> None:

@@ -25,6 +25,7 @@ from ...models import (
     RoutingRule,
     User,
     categories_for,
+    locks,
     step_channels,
 )
 from ...region import NO_SECTOR, reserved_sector
@@ -113,6 +114,8 @@ def _named(data: dict) -> dict:
 
 def _unique_name(session: Session, model, name: str, current_id: int | None = None) -> None:
     # Compared in Python: the lists are short, and neither database folds Unicode case or compatibility forms.
+    # Two saves at once of "l4" and "L4" take turns here, or both would find the name free.
+    locks.hold(session, f"config names:{model.__tablename__}")
     key = _name_key(name)
     rows = session.execute(select(model.id, model.name)).tuples()
     clash = next((taken for ident, taken in rows if ident != current_id and _name_key(taken) == key), None)

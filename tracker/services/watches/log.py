@@ -12,15 +12,14 @@ began), linked to an incident by its reference if wanted, and never edited or de
 changes one once written, and no route offers to.
 """
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ...errors import Conflict, Forbidden, NotFound, ValidationError
-from ...models import Incident, Role, User, Watch, WatchEntry
+from ...models import Incident, Role, User, Watch, WatchEntry, locks
 from ...models.permissions import Permission, may
 from ...text import name_problem, problem
 from ...timeutil import format_dtg
@@ -197,22 +196,14 @@ def lock_desk(session: Session, desk: str) -> None:
 
     SQLite: BEGIN IMMEDIATE already gave it the database's only write lock (tracker.db).
     """
-    _lock(session, f"watch desk:{desk.lower()}")
-
-
-def _lock(session: Session, name: str) -> None:
-    """A transaction-scoped advisory lock on PostgreSQL (SQLite's write lock serialises writers already)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-    session.execute(select(func.pg_advisory_xact_lock(cast(key, BigInteger))))
+    locks.hold(session, f"watch desk:{desk.lower()}")
 
 
 def ensure_off_watch_elsewhere(session: Session, officer: User, desk: str) -> None:
     """Refuse (409) to let officer keep desk while they keep an open watch at another: one officer, one
     desk at a time (a watch at two desks is two logs, two briefs, and neither desk really kept). Taken
     after the desk's lock; the officer's own lock keeps two desks from taking them at once."""
-    _lock(session, f"watch officer:{officer.id}")
+    locks.hold(session, f"watch officer:{officer.id}")
     elsewhere = session.scalar(
         select(Watch).where(Watch.officer_id == officer.id, Watch.ends_at.is_(None), Watch.desk != desk).limit(1)
     )
