@@ -485,6 +485,26 @@ def test_a_database_that_cannot_be_opened_is_named_in_one_line(tmp_path, url, ar
     assert f"pw-of-{tmp_path.name}" not in result.output
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///{tmp_path}/tracker.toml",
+        "postgresql+psycopg://tracker:pw-of-{tmp_path.name}@127.0.0.1:1/x?connect_timeout=soon",
+    ],
+)
+@pytest.mark.parametrize("args", [("init-db",), ("user", "list"), ("sweep",), ("audit", "verify"), ("backup", "b.tgz")])
+def test_a_database_url_naming_no_database_is_named_in_one_line(tmp_path, url, args):
+    """DATABASE_URL at a file that is no SQLite database (the deployment's TOML, a backup), or with an option
+    the driver refuses: not an OperationalError, so every command ended in a DatabaseError traceback."""
+    (tmp_path / "tracker.toml").write_text('DATABASE_URL = "sqlite:////var/lib/tracker/tracker.db"\n' * 20)
+    (result,) = invoke_on(tmp_path, url.format(tmp_path=tmp_path), args)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.stderr.startswith("Error: cannot open the database "), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert f"pw-of-{tmp_path.name}" not in result.output
+
+
 def test_every_command_answers_help_before_init_db(tmp_path):
     """A new operator reads the help first: `user create --help` answered "run init-db first"."""
     app = create_app(app_config(tmp_path / "outbox", DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}"))

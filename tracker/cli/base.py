@@ -93,13 +93,15 @@ def ensure_migrated(app: Flask, *, newest: bool = True) -> None:
 
 def schema_revision(url: str) -> str | None:
     """The database's schema revision; one line, not a traceback, when the database cannot be opened."""
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DatabaseError
 
     from .. import migrate
 
     try:
         return migrate.current(url)
-    except OperationalError as error:  # no server there, no such database or folder, a refused login
+    # No server there, no such database or folder, a refused login; and (not an OperationalError, so they
+    # ended in a traceback) a file that is no SQLite database, or a URL option the driver refuses.
+    except DatabaseError as error:
         reason = str(error.orig or error).strip().splitlines()[0]
         raise click.ClickException(
             f"cannot open the database {redact(url)}: {reason} (check DATABASE_URL, and that the database exists)"
