@@ -413,18 +413,20 @@ def wanted_states(states: tuple[str, ...]) -> frozenset[int] | None:
     return frozenset(wanted)
 
 
-def parse(document: dict, boundaries: str = "", states: tuple[str, ...] = ()) -> Region:
+def parse(document: object, boundaries: str = "", states: tuple[str, ...] = ()) -> Region:
     """Read a FeatureCollection: features with properties.kind "sector" (Polygon/MultiPolygon)
     or "border" (LineString/MultiLineString) and properties.name; a top-level "fictional": true
     marks a made-up region (distances measured on it are not told to the other side); a sector with
     properties.beyond_border true is a part of it beyond a border line (its name routes as the sector's)."""
-    if document.get("type") != "FeatureCollection":
+    # Any JSON reads: an array, a text or a feature that is no object ended the start in an AttributeError.
+    if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
         raise ValueError("the region file must be a GeoJSON FeatureCollection")
     sectors: list[tuple[str, str]] = []
     borders: list[tuple[str, str]] = []
     beyond: set[int] = set()
     for number, feature in enumerate(document.get("features", []), start=1):
-        properties = feature.get("properties") or {}
+        if not isinstance(feature, dict) or not isinstance(properties := feature.get("properties") or {}, dict):
+            raise ValueError(f"feature {number} must be a GeoJSON Feature, its properties an object")
         kind, name = properties.get("kind"), properties.get("name")
         if not name:
             raise ValueError(f"feature {number} has no properties.name")

@@ -122,6 +122,23 @@ def test_an_unusable_region_file_is_refused(document, tmp_path):
         parse(json.loads(json.dumps(document)))
 
 
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ([], "must be a GeoJSON FeatureCollection"),
+        ("region", "must be a GeoJSON FeatureCollection"),
+        (None, "must be a GeoJSON FeatureCollection"),
+        ({"type": "FeatureCollection", "features": [3]}, "feature 1 must be a GeoJSON Feature"),
+        ({"type": "FeatureCollection", "features": [{"properties": "North"}]}, "feature 1 must be a GeoJSON Feature"),
+    ],
+)
+def test_a_region_file_of_other_json_is_refused_saying_so(document, problem):
+    """Any JSON may be what REGION_FILE names: an array, a text or a feature that is no object ended every
+    command, gunicorn and the scheduler in an AttributeError traceback instead of the configuration's one line."""
+    with pytest.raises(ValueError, match=problem):
+        parse(document)
+
+
 def shaped(kind: str, geometry_type: str, coordinates) -> dict:
     geometry = {"type": geometry_type, "coordinates": coordinates}
     return {"type": "Feature", "properties": {"kind": kind, "name": "x"}, "geometry": geometry}
