@@ -678,6 +678,44 @@ def test_a_scheduler_that_cannot_keep_the_audit_anchor_stops_in_one_line(tmp_pat
         assert "the audit anchor's folder" in ran.stderr and "set AUDIT_ANCHOR_FILE to a file in one" in ran.stderr
 
 
+def test_a_sweep_by_hand_on_an_outbox_folder_it_cannot_write_stops_before_spending_an_attempt(tmp_path):
+    """The scheduler and init-db refused such an OUTBOX_DIR; `flask sweep` spent an attempt of every message
+    waiting (the supervisors' among them), said "sent 0 messages" and exited 0."""
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    migrate_to(url)
+    (tmp_path / "outbox").write_text("")  # where invoke_on's app keeps its outbox
+    demo, swept = invoke_on(tmp_path, url, ("demo",), ("sweep",))
+    assert demo.exit_code == 0, demo.output
+    assert swept.exit_code == 1, swept.output
+    assert swept.stderr == (
+        f"Error: OUTBOX_DIR '{tmp_path / 'outbox'}' cannot be written (File exists): make it a directory this user "
+        "may write (under systemd: in ReadWritePaths), or set OUTBOX_DIR to one\n"
+    )
+    with sqlite3.connect(tmp_path / "fresh.db") as connection:
+        waiting = connection.execute("SELECT status, attempts FROM notifications").fetchall()
+    assert waiting == [("pending", 0)] * 6
+
+
+def test_sealing_by_hand_where_the_anchor_cannot_be_kept_says_so_in_one_line_and_seals_nothing(tmp_path):
+    """`flask audit seal` sealed, then ended in a FileExistsError traceback: the seals were kept in the
+    database and the anchor, which verify checks them against, was not."""
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    migrate_to(url)
+    (tmp_path / "a-file").write_text("")
+    app = create_app(app_config(tmp_path / "outbox", DATABASE_URL=url, AUDIT_ANCHOR_FILE=str(tmp_path / "a-file/a")))
+    app.instance_path = str(tmp_path / "instance")
+    try:
+        assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+        sealed = app.test_cli_runner().invoke(args=["audit", "seal"])
+    finally:
+        engine_of(app).dispose()
+    assert sealed.exit_code == 1, sealed.output
+    assert "Traceback" not in sealed.output and len(sealed.stderr.splitlines()) == 1, sealed.output
+    assert sealed.stderr.startswith(f"Error: the audit anchor's folder '{tmp_path / 'a-file'}' cannot be written")
+    with sqlite3.connect(tmp_path / "fresh.db") as connection:
+        assert connection.execute("SELECT count(*) FROM audit_seals").fetchone() == (0,)
+
+
 def test_a_user_whose_mailbox_is_where_a_counterpart_line_goes_is_not_created(runner, app, world):
     """The supervisors' messages go to a user's mailbox: one at a counterpart line's address, or in its domain in
     any case, would carry our alerts to the other side (sides.their_line_at)."""

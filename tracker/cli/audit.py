@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 
 from ..db import session_scope
 from ..errors import TrackerError
-from .base import SchemaGroup, real_app
+from .base import SchemaGroup, real_app, writable_for
 
 audit_cli = SchemaGroup("audit", help="Seal and check the timeline's audit chain.")
 
@@ -26,6 +26,7 @@ def seal_audit():
     from ..services.review import audit
 
     app = real_app()
+    writable_for(app, ("sweep",))  # before sealing: a seal kept in the database and not outside was a traceback
     keep = functools.partial(anchor.write, anchor.path_for(app.config, app.instance_path))
     click.echo(f"sealed {audit.seal_all(lambda: session_scope(app), on_sealed=keep)} events")
 

@@ -26,6 +26,9 @@ def sweep():
     from .. import jobs
 
     ensure_migrated(current_app)
+    # As the scheduler does: else a pass spent an attempt of every outbox message on an OUTBOX_DIR it cannot
+    # write, said "sent 0 messages" and exited 0, and logged a traceback for an anchor it could not keep.
+    writable_for(real_app(), ("sweep", "deliver"))
     click.echo(f"escalated {jobs.sweep(current_app)} incidents, sent {jobs.deliver(current_app)} messages")
 
 
