@@ -3,6 +3,7 @@
 import os
 import re
 import secrets
+import ssl
 import time
 import tomllib
 from email.utils import parseaddr
@@ -441,6 +442,15 @@ def _check_mail_and_session(config) -> None:
     ca_file = config["SMTP_CA_FILE"]
     if not isinstance(ca_file, str) or (ca_file and not Path(ca_file).is_file()):
         raise ConfigError(f"SMTP_CA_FILE names {ca_file!r}, which is not a file (empty: the system's trusted CAs)")
+    if ca_file:  # a DER certificate or a key file started, then failed every mail (retried, then dead-lettered)
+        try:
+            ssl.create_default_context(cafile=ca_file)
+        except OSError as problem:  # ssl.SSLError among them
+            raise ConfigError(
+                f"SMTP_CA_FILE {ca_file!r} cannot be read as CA certificates in PEM form "
+                f"({getattr(problem, 'reason', None) or problem.strerror or problem}): name the relay's CA in PEM, "
+                "or leave it empty for the system's trusted CAs"
+            ) from None
     address = config["SCHEDULER_METRICS_ADDRESS"]
     if not isinstance(address, str) or not re.fullmatch(r"[A-Za-z0-9.:\-]+", address):
         raise ConfigError(f"SCHEDULER_METRICS_ADDRESS must be an address to listen on, e.g. 127.0.0.1, not {address!r}")

@@ -268,6 +268,7 @@ def test_the_deployment_sample_is_refused_until_its_key_is_replaced(build, monke
         ("SMTP_FROM", "not an address", "SMTP_FROM must be a mail address"),
         ("SMTP_FROM", "tracker@example.org\nBcc: x@example.org", "SMTP_FROM must be a mail address"),
         ("SMTP_CA_FILE", "/nonexistent/ca.pem", "SMTP_CA_FILE names '/nonexistent/ca.pem', which is not a file"),
+        ("SMTP_CA_FILE", __file__, f"SMTP_CA_FILE {__file__!r} cannot be read as CA certificates in PEM form"),
         ("SCHEDULER_METRICS_ADDRESS", "127.0.0.1 8000", "SCHEDULER_METRICS_ADDRESS must be an address"),
         ("SCHEDULER_METRICS_ADDRESS", "", "SCHEDULER_METRICS_ADDRESS must be an address"),
     ],
