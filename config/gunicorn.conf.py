@@ -42,7 +42,7 @@ errorlog = "-"
 loglevel = os.environ.get("TRACKER_WEB_LOG_LEVEL", "info")
 # gunicorn's control socket (gunicornc) is off: its default path, ~/.gunicorn/gunicorn.ctl, is one per user, so a
 # second gunicorn of the user on the host took it over, and under the systemd unit (ProtectSystem=strict) it could not
-# be made and every start logged an error. The unit reloads with HUP. TRACKER_WEB_CONTROL_SOCKET=PATH turns it on.
+# be made and every start logged an error. TRACKER_WEB_CONTROL_SOCKET=PATH turns it on.
 control_socket = os.environ.get("TRACKER_WEB_CONTROL_SOCKET", "")
 control_socket_disable = not control_socket
 # Behind a reverse proxy on the same host: trust its X-Forwarded-* headers.

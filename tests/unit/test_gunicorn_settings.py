@@ -22,3 +22,13 @@ def test_no_workers_is_still_refused(monkeypatch):
     monkeypatch.setenv("TRACKER_WEB_WORKERS", "0")
     with pytest.raises(SystemExit, match="TRACKER_WEB_WORKERS must be a whole number of 1 or more, not '0'"):
         runpy.run_path(str(CONF))
+
+
+def test_the_web_unit_offers_no_reload_that_would_keep_the_old_configuration(monkeypatch):
+    """The app is loaded once in gunicorn's master (preload_app): the unit's ExecReload (a HUP) started new workers
+    on the configuration and code the master had read, so `systemctl reload` after editing tracker.toml changed
+    nothing, and said so nowhere."""
+    monkeypatch.delenv("TRACKER_WEB_WORKERS", raising=False)
+    assert runpy.run_path(str(CONF))["preload_app"] is True
+    unit = (CONF.parent / "systemd" / "tracker-web.service").read_text()
+    assert not [line for line in unit.splitlines() if line.startswith("ExecReload=")]
