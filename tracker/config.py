@@ -1,5 +1,6 @@
 """Layered configuration: committed defaults, TRACKER_CONFIG file, TRACKER_* variables, test mapping."""
 
+import math
 import os
 import re
 import secrets
@@ -353,7 +354,9 @@ def _check(config) -> None:
     _check_secret(config["SECRET_KEY"])
     for key in POSITIVE:
         value = config.get(key)
-        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        # TOML's nan and inf, and 1e400 in a TRACKER_* variable, are floats too: nan passed "<= 0" (a link that never
+        # expired), and either ended the scheduler's start, or every command's, in a traceback.
+        if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < math.inf:
             raise ConfigError(f"{key} must be a positive number, not {value!r}")
     smtp_port = config["SMTP_PORT"]
     if not isinstance(smtp_port, int) or isinstance(smtp_port, bool) or not 1 <= smtp_port <= 65535:
