@@ -21,7 +21,18 @@ def _whole(name: str, default: int, least: int = 1) -> int:
     return int(given)
 
 
-bind = os.environ.get("TRACKER_WEB_BIND", "127.0.0.1:8000")
+def _bind(name: str, default: str) -> str:
+    """TRACKER_WEB_BIND as gunicorn takes it (HOST, HOST:PORT, [IPv6]:PORT, unix:PATH, fd://N), or one line naming
+    it when its port is no port: 127.0.0.1:80000 ended gunicorn's start in an OverflowError traceback."""
+    given = os.environ.get(name, "").strip() or default
+    port = given.rpartition(":")[2]
+    if ":" in given and not given.startswith(("unix:", "fd://")) and not given.endswith("]"):
+        if not port.isascii() or not port.isdigit() or int(port) > 65535:
+            sys.exit(f"tracker: {name} must be HOST:PORT with a port of 0-65535 (or unix:PATH), not {given!r}")
+    return given
+
+
+bind = _bind("TRACKER_WEB_BIND", "127.0.0.1:8000")
 # Sync workers: each request is short (one transaction) and the database is the bottleneck.
 workers = _whole("TRACKER_WEB_WORKERS", multiprocessing.cpu_count() * 2 + 1)
 worker_class = "sync"

@@ -1,5 +1,6 @@
 """config/gunicorn.conf.py reads its counts from TRACKER_WEB_* as gunicorn takes them."""
 
+import re
 import runpy
 from pathlib import Path
 
@@ -32,3 +33,17 @@ def test_the_web_unit_offers_no_reload_that_would_keep_the_old_configuration(mon
     assert runpy.run_path(str(CONF))["preload_app"] is True
     unit = (CONF.parent / "systemd" / "tracker-web.service").read_text()
     assert not [line for line in unit.splitlines() if line.startswith("ExecReload=")]
+
+
+@pytest.mark.parametrize("bind", ["127.0.0.1:80000", "127.0.0.1:", "0.0.0.0:8000x", "[::1]:65536"])
+def test_a_bind_whose_port_is_no_port_is_refused_in_one_line(monkeypatch, bind):
+    """A port out of range ended gunicorn's start in an OverflowError traceback from its socket code."""
+    monkeypatch.setenv("TRACKER_WEB_BIND", bind)
+    with pytest.raises(SystemExit, match=f"TRACKER_WEB_BIND must be HOST:PORT .*, not '{re.escape(bind)}'"):
+        runpy.run_path(str(CONF))
+
+
+@pytest.mark.parametrize("bind", ["127.0.0.1:8000", "[::1]:8000", "localhost", "[::1]", "unix:/run/tracker/web.sock"])
+def test_every_form_of_bind_gunicorn_takes_is_taken(monkeypatch, bind):
+    monkeypatch.setenv("TRACKER_WEB_BIND", bind)
+    assert runpy.run_path(str(CONF))["bind"] == bind
