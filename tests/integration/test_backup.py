@@ -9,6 +9,7 @@ import email
 import email.policy
 import shutil
 import sqlite3
+import tarfile
 import threading
 from pathlib import Path
 
@@ -119,6 +120,8 @@ def test_a_live_database_backed_up_under_filing_restores_whole_and_sends_nothing
     assert not filers.errors, filers.errors
     assert made.exit_code == 0, made.output
     assert archive.stat().st_mode & 0o077 == 0, "it holds the secret key: for its owner only"
+    with tarfile.open(archive) as tar:  # unpacked with tar, each file stays its owner's (the copy was 0644)
+        assert {m.name: m.mode & 0o077 for m in tar.getmembers()} == dict.fromkeys(tar.getnames(), 0), tar.getnames()
     filed = {*sent_before, in_flight, *filers.answered}
     assert references(app) == filed
     jobs.deliver(app)  # the original sends what was in flight at the backup, and everything since

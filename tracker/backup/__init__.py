@@ -103,7 +103,7 @@ def _create(url: str, engine: str, created_at: str, path: Path, secret_key: str)
         manifest = {"format": FORMAT, "created_at": created_at, "engine": engine, "database": copy.name, **facts}
         archive = Path(work) / "archive"
         with tarfile.open(archive, "w:gz") as tar:
-            tar.add(copy, copy.name)
+            tar.add(copy, copy.name, filter=_owner_only)  # unpacked with tar, the copy is its owner's only
             _add_bytes(tar, MANIFEST, json.dumps(manifest, indent=2).encode())
             _add_bytes(tar, SECRET, secret_key.encode())
         archive.chmod(0o600)  # it holds the secret key
@@ -118,6 +118,11 @@ def _facts_of_copy(copy: Path) -> dict:
             return read_facts(connection)
     finally:
         engine.dispose()
+
+
+def _owner_only(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.mode = 0o600
+    return info
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
