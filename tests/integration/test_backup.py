@@ -192,6 +192,13 @@ def test_a_plain_copy_of_a_live_sqlite_file_without_its_wal_is_found_out(app, cl
     assert flask(app, "audit", "verify").exit_code == 0, "the live database is intact"
 
 
+def test_a_backup_to_standard_output_is_refused_not_written_to_a_file_named_dash(app, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    refused = flask(app, "backup", "-")
+    assert refused.exit_code == 2 and "not written to standard output" in refused.output, refused.output
+    assert not (tmp_path / "-").exists()
+
+
 def test_backup_and_restore_explain_themselves(app):
     backup_help, restore_help = flask(app, "backup", "--help").output, flask(app, "restore", "--help").output
     assert "secret_key" in backup_help and "pg_dump" in backup_help and "restore PATH" in backup_help

@@ -30,6 +30,8 @@ def backup(path, force):
     """
     from .. import backup as backups
 
+    if str(path) == "-":  # a file named "-" appeared in the folder, where standard output was meant
+        raise click.BadParameter("a backup is a file: give its path (it is not written to standard output)")
     app = real_app()
     ensure_migrated(app, newest=False)  # the backup to make before init-db upgrades an older schema
     try:
