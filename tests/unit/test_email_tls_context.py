@@ -9,6 +9,7 @@ import trustme
 
 from tracker.channels import email
 from tracker.channels.email import EmailTransport
+from tracker.channels.hangup import Line
 
 
 @pytest.fixture
@@ -40,13 +41,13 @@ def test_a_context_is_made_once_for_the_system_store_and_never_without_tls(made,
         def close(self):
             pass
 
-    monkeypatch.setattr(email.smtplib, "SMTP", Smtp)
-    monkeypatch.setattr(email.smtplib, "SMTP_SSL", Smtp)
+    monkeypatch.setattr(email, "_PlainRelay", Smtp)
+    monkeypatch.setattr(email, "_SecureRelay", Smtp)
     relay = EmailTransport("relay.test", 25, "none", "", "", "tracker@test", 5.0)
-    relay._connect()
+    relay._connect(Line())
     assert made == [] and seen == [None], "a relay without TLS needs no context"
     for security in ("starttls", "tls", "starttls"):
-        replace(relay, security=security)._connect()
+        replace(relay, security=security)._connect(Line())
     assert made == [None], f"one context for the system's store, made once: {made}"
     given = [context for context in seen if context is not None]
     assert len(given) == 3 and len({id(context) for context in given}) == 1, seen
