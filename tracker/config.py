@@ -350,6 +350,19 @@ def _check_secret(key) -> None:
         raise ConfigError("SECRET_KEY is the sample's placeholder, known to anyone who reads it: make one of your own")
 
 
+# The largest value a positive setting takes: further, a deadline or interval worked out from it lies past the
+# year 9999 (SWEEP_INTERVAL_SECONDS = 1e12 ended the scheduler's start in an OverflowError), and the longest retry
+# (DELIVERY_RETRY_BASE_SECONDS * 2 ** (DELIVERY_MAX_ATTEMPTS - 1)) stays within some sixty years.
+MOST = {"DELIVERY_MAX_ATTEMPTS": 20, "DELIVERY_RETRY_BASE_SECONDS": 3600}
+MOST_BY_UNIT = {"_MINUTES": 10**7, "_HOURS": 10**5}
+MOST_ELSE = 10**9
+
+
+def _most(key: str) -> int:
+    unit = next((most for suffix, most in MOST_BY_UNIT.items() if key.endswith(suffix)), MOST_ELSE)
+    return MOST.get(key, unit)
+
+
 def _check(config) -> None:
     _check_secret(config["SECRET_KEY"])
     for key in POSITIVE:
@@ -358,6 +371,8 @@ def _check(config) -> None:
         # expired), and either ended the scheduler's start, or every command's, in a traceback.
         if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < math.inf:
             raise ConfigError(f"{key} must be a positive number, not {value!r}")
+        if value > (most := _most(key)):
+            raise ConfigError(f"{key} must be at most {most:,}, not {value!r}: a time that far off is no time")
     smtp_port = config["SMTP_PORT"]
     if not isinstance(smtp_port, int) or isinstance(smtp_port, bool) or not 1 <= smtp_port <= 65535:
         raise ConfigError(f"SMTP_PORT must be a port number (1-65535), not {smtp_port!r}")

@@ -279,6 +279,22 @@ def test_a_setting_that_would_fail_later_fails_at_start(build, key, value, says)
         build({key: value})
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "most"),
+    [
+        ("SWEEP_INTERVAL_SECONDS", 1e12, "1,000,000,000"),  # the scheduler's start: OverflowError
+        ("SESSION_ABSOLUTE_HOURS", 10**6, "100,000"),  # a session's end past the year 9999
+        ("SESSION_IDLE_MINUTES", 10**8, "10,000,000"),
+        ("DELIVERY_MAX_ATTEMPTS", 21, "20"),  # with the base at its most, the longest retry is sixty years on
+        ("DELIVERY_RETRY_BASE_SECONDS", 3601, "3,600"),
+    ],
+)
+def test_a_setting_so_large_that_its_times_lie_past_the_calendar_fails_fast(build, key, value, most):
+    with pytest.raises(ConfigError, match=f"{key} must be at most {most}, not "):
+        build({key: value})
+    build({key: int(most.replace(",", ""))})  # the largest one taken
+
+
 @pytest.mark.parametrize("value", [0, -1, 0.0, "5", None, True, float("inf"), float("nan")])
 def test_non_positive_or_non_numeric_interval_fails_fast(build, value):
     with pytest.raises(ConfigError, match="SWEEP_INTERVAL_SECONDS must be a positive number"):
