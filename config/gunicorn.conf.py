@@ -50,7 +50,9 @@ preload_app = True
 accesslog = os.environ.get("TRACKER_WEB_ACCESS_LOG", "-")
 logger_class = "tracker.logs.JsonAccessLogger"
 errorlog = "-"
-loglevel = os.environ.get("TRACKER_WEB_LOG_LEVEL", "info")
+loglevel = os.environ.get("TRACKER_WEB_LOG_LEVEL", "").strip().lower() or "info"
+if loglevel not in ("debug", "info", "warning", "error", "critical"):  # gunicorn fell back to info, unsaid
+    sys.exit(f"tracker: TRACKER_WEB_LOG_LEVEL must be debug, info, warning, error or critical, not {loglevel!r}")
 # gunicorn's control socket (gunicornc) is off: its default path, ~/.gunicorn/gunicorn.ctl, is one per user, so a
 # second gunicorn of the user on the host took it over, and under the systemd unit (ProtectSystem=strict) it could not
 # be made and every start logged an error. TRACKER_WEB_CONTROL_SOCKET=PATH turns it on.

@@ -47,3 +47,16 @@ def test_a_bind_whose_port_is_no_port_is_refused_in_one_line(monkeypatch, bind):
 def test_every_form_of_bind_gunicorn_takes_is_taken(monkeypatch, bind):
     monkeypatch.setenv("TRACKER_WEB_BIND", bind)
     assert runpy.run_path(str(CONF))["bind"] == bind
+
+
+@pytest.mark.parametrize("level", ["verbose", "warn ing", "5"])
+def test_a_log_level_gunicorn_does_not_know_is_refused_in_one_line(monkeypatch, level):
+    """gunicorn read an unknown level as info, unsaid: an operator asking for more got no more."""
+    monkeypatch.setenv("TRACKER_WEB_LOG_LEVEL", level)
+    with pytest.raises(SystemExit, match="TRACKER_WEB_LOG_LEVEL must be debug, info, warning, error or critical"):
+        runpy.run_path(str(CONF))
+
+
+def test_a_log_level_is_read_in_any_case(monkeypatch):
+    monkeypatch.setenv("TRACKER_WEB_LOG_LEVEL", " WARNING ")
+    assert runpy.run_path(str(CONF))["loglevel"] == "warning"
