@@ -396,6 +396,22 @@ def test_the_exchange_in_the_api_tells_a_move_by_call_from_an_approved_one(clien
     assert refused["moved_by_call"] == {"call": theirs["id"], "approval": "not_needed"}, refused
 
 
+def test_their_receipt_logged_from_a_call_is_a_move_by_call_on_the_exchange(client, world, scene):
+    """A call moving a notified exchange to receipt confirmed records it as their receipt of the notice: the
+    exchange said moved_by_call null and the timeline no by_call, while the README's example of that very call
+    promises {"call", "approval": "not_needed"}, as for a refusal logged from a call."""
+    reference, exchange = scene
+    body = {"direction": "they_called", "exchange_id": exchange["id"], "moves_to": "receipt_confirmed"}
+    call = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
+    moved = api(client, world, "GET", f"/exchanges/{exchange['id']}")
+    assert moved["state"] == "receipt_confirmed", moved
+    assert moved["moved_by_call"] == {"call": call["id"], "approval": "not_needed"}, moved
+    [receipt] = [e for e in timeline(client, world, reference) if e["kind"] == "receipt_recorded"]
+    assert (receipt["details"]["by_call"], receipt["details"]["call"]) == (True, call["id"]), receipt
+    replied = move(client, world, exchange["id"], "explanation_requested", "We request an explanation.")
+    assert replied["moved_by_call"] is None, "moved on since, not by call"
+
+
 def test_a_list_of_exchanges_reads_the_moves_by_call_of_all_of_them_at_once(app, client, world, scene):
     """Each exchange listed read its incident's changes in a query of its own: 500 queries for a list of 500."""
     reference, exchange = scene

@@ -377,7 +377,7 @@ def move_by_call(session: Session, call: Call, new_state: ExchangeState, actor: 
     waiting = receipts.pending(exchange) if new_state is ExchangeState.RECEIPT_CONFIRMED else None
     if waiting is not None:  # moves a notified exchange to receipt confirmed itself, on the timeline
         by = call.their_name or call.channel.name
-        receipts.record(session, waiting, max(at, waiting.at), by, "call", actor, now)
+        receipts.record(session, waiting, max(at, waiting.at), by, "call", actor, now, call=call.id)
     unapproved = new_state in OURS_UNAPPROVED
     if exchange.state is not new_state:
         before = exchange.state

@@ -10,14 +10,20 @@ from sqlalchemy.orm import Session
 
 from ...models import EventKind, Exchange, TimelineEvent
 
+# What changes an exchange's state: a transition, and their receipt of a notified exchange (which a call
+# records as a receipt: calls.move_by_call).
+MOVES = (EventKind.EXCHANGE_CHANGED, EventKind.RECEIPT_RECORDED)
+
 
 def last_move_by_call(events: Iterable[TimelineEvent], exchange: Exchange) -> dict | None:
     """The details of the exchange's last change of state (events newest first) when a call made it and the
     exchange is still in the state it moved to; None when it came otherwise (a message approved and sent,
-    a reply or receipt recorded, the engine) or moved on since."""
+    a reply or receipt recorded other than from a call, the engine) or moved on since."""
     for event in events:
-        if event.kind is EventKind.EXCHANGE_CHANGED and event.details.get("exchange") == exchange.id:
+        if event.kind in MOVES and event.details.get("exchange") == exchange.id:
             moved = event.details
+            if event.kind is EventKind.RECEIPT_RECORDED and moved.get("from_state") == moved.get("to_state"):
+                continue  # a receipt that moved nothing (the exchange was past notified)
             return moved if moved.get("by_call") and moved.get("to_state") == exchange.state.value else None
     return None
 
@@ -40,7 +46,7 @@ def moved_by_call(session: Session, exchange: Exchange, known: dict[int, list] |
             known[incident_id] = []
         changes = session.scalars(
             select(TimelineEvent)
-            .where(TimelineEvent.incident_id.in_(wanted), TimelineEvent.kind == EventKind.EXCHANGE_CHANGED)
+            .where(TimelineEvent.incident_id.in_(wanted), TimelineEvent.kind.in_(MOVES))
             .order_by(TimelineEvent.id.desc())
         )
         for change in changes:

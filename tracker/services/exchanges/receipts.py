@@ -151,8 +151,20 @@ def get_message(session: Session, exchange_id: int, message_id: int) -> Exchange
     return message
 
 
-def record(session: Session, message: ExchangeMessage, at: datetime, by: str, via: str, actor: User, now: datetime):
-    """Log a receipt the other side gave by call, message or voice (liaison of the line, supervisor, admin)."""
+def record(
+    session: Session,
+    message: ExchangeMessage,
+    at: datetime,
+    by: str,
+    via: str,
+    actor: User,
+    now: datetime,
+    call: int | None = None,
+):
+    """Log a receipt the other side gave by call, message or voice (liaison of the line, supervisor, admin).
+
+    `call`: the logged call whose move to receipt confirmed this is (calls.move_by_call); the timeline then
+    says so (by_call, their act: approval not needed), and the exchange's moved_by_call names the call."""
     from .exchanges import ensure_may_act  # exchanges -> counterpart -> outgoing -> receipts: import on use
 
     ensure_may_act(session, message.exchange.incident, actor, "record a receipt", message.channel_id)
@@ -179,11 +191,20 @@ def record(session: Session, message: ExchangeMessage, at: datetime, by: str, vi
             "the receipt of this message is recorded already",
             {"receipt_at": message.receipt_at, "receipt_by": message.receipt_by, "receipt_via": message.receipt_via},
         )
-    _record(session, message, at, by, via, actor.username, now)
+    _record(session, message, at, by, via, actor.username, now, call)
     return message
 
 
-def _record(session: Session, message: ExchangeMessage, at: datetime, by: str, via: str, actor: str, now: datetime):
+def _record(
+    session: Session,
+    message: ExchangeMessage,
+    at: datetime,
+    by: str,
+    via: str,
+    actor: str,
+    now: datetime,
+    call: int | None = None,
+):
     exchange = message.exchange
     session.refresh(exchange, with_for_update=True)  # as exchanges.transition: one change of state at a time
     message.receipt_at, message.receipt_by, message.receipt_via = at, by[:255], via
@@ -207,6 +228,7 @@ def _record(session: Session, message: ExchangeMessage, at: datetime, by: str, v
         late=message.receipt_overdue_at is not None,
         from_state=before.value,
         to_state=exchange.state.value,
+        **({"call": call, "by_call": True, "approval": "not_needed"} if call is not None else {}),
     )
     session.flush()
 
