@@ -132,7 +132,7 @@ def test_the_sweep_seals_every_path_and_verify_finds_the_chain_intact(app, refer
 def test_a_new_event_waits_unsealed_until_the_next_seal(app, references):
     first, _ = references
     event_id = comment(app, first, "liaison", "One more thing.")
-    assert "1 events not yet sealed" in cli(app, "verify").output
+    assert "1 event not yet sealed" in cli(app, "verify").output
     sealing = cli(app, "seal")
     assert (sealing.exit_code, sealing.output) == (0, "sealed 1 events\n")
     assert events_of(app, first)[-1][1].id == event_id
@@ -204,7 +204,7 @@ def test_one_incident_is_verified_alone_with_each_seal_still_linked_to_the_one_b
     escalated = next(e for _, e in events_of(app, second) if e.kind is EventKind.ESCALATED)
     tamper(app, update(EVENTS).where(EVENTS.c.id == escalated.id).values(actor="someone else"))
     alone = cli(app, "verify", "--incident", first.lower())
-    assert alone.exit_code == 0 and "seals over 1 incidents, 0 events not yet sealed" in alone.output, alone.output
+    assert alone.exit_code == 0 and "seals over 1 incident, 0 events not yet sealed" in alone.output, alone.output
     assert cli(app, "verify", "--incident", second).exit_code == 1
     unknown = cli(app, "verify", "--incident", "INC-1999-99999")
     assert unknown.exit_code == 2 and "no incident" in unknown.output, unknown.output

@@ -66,11 +66,15 @@ def verify_audit(reference):
         click.echo(verdict.broken.describe())
         click.echo(f"({verdict.seals} seals checked intact before it)")
         sys.exit(1)
-    click.echo(
-        f"audit chain intact: {verdict.seals} seals over {verdict.incidents} incidents, "
-        f"{verdict.unsealed} events not yet sealed"
-    )
+    counts = (_counted(verdict.seals, "seal"), _counted(verdict.incidents, "incident"))
+    events = _counted(verdict.unsealed, "event")
+    click.echo(f"audit chain intact: {counts[0]} over {counts[1]}, {events} not yet sealed")
     if verdict.last_seq is not None:
         click.echo(f"latest seal {verdict.last_seq}: {verdict.last_hash}")
     if head is None and verdict.last_seq is not None:
         click.echo(f"no anchor at {anchor_path}: whether newer seals were cut off the end cannot be told")
+
+
+def _counted(n: int, thing: str) -> str:
+    """1 incident, 2 incidents: "over 1 incidents" read as a slip."""
+    return f"{n} {thing}{'' if n == 1 else 's'}"
