@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, delete, func, select, update
+from sqlalchemy import create_engine, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tests.support import file_incident
@@ -189,6 +189,35 @@ def test_a_deleted_seal_leaves_a_gap(app, references):
     result = cli(app, "verify")
     assert result.exit_code == 1, result.output
     assert f", seal {seal.seq + 1}: seal {seal.seq} before it is missing" in result.output, result.output
+
+
+def test_an_event_inserted_below_the_sealed_ones_is_named(app, references):
+    first, _ = references
+    sealed = sealed_events(app)
+    incident_id = next(e.incident_id for _, e, r in sealed if r == first)
+    # No trigger to get out of the way: an INSERT with an id of one's choosing, back-dated.
+    engine = create_engine(app.config["DATABASE_URL"])
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(EVENTS).values(
+                    id=0,
+                    incident_id=incident_id,
+                    kind="commented",
+                    actor="duty",
+                    at=sealed[0][1].at - timedelta(days=30),
+                    details={"text": "Eastland was warned."},
+                )
+            )
+    finally:
+        engine.dispose()
+    jobs.sweep(app)
+    assert cli(app, "seal").output == "sealed 0 events\n", "below the watermark: never sealed"
+    for args in ((), ("--incident", first)):
+        result = cli(app, "verify", *args)
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith(f"audit chain broken at event 0 of {first} (commented): "), result.output
+        assert "inserted into timeline_events behind the application's back" in result.output, result.output
 
 
 @pytest.mark.parametrize("change", ["update", "delete"])

@@ -105,7 +105,8 @@ class AuditBreakOut(Schema):
         metadata={
             "description": "gap: the seal before it was deleted; link: the seal before it does not match; "
             "missing: the event was deleted; content: the event changed after it was sealed; cut: the "
-            "database lacks the seal recorded outside it (an older copy); rewritten: that seal's hash differs"
+            "database lacks the seal recorded outside it (an older copy); rewritten: that seal's hash differs; "
+            "inserted: an event below those sealed has no seal (written behind the application's back)"
         }
     )
     expected = fields.String(metadata={"description": "the hash the chain calls for"})

@@ -31,6 +31,8 @@ BATCH_SIZE = 1000
 # The problems a seal can have, in the order they are checked; then those the anchor shows.
 GAP, LINK, MISSING, CONTENT = "gap", "link", "missing", "content"
 CUT, REWRITTEN = "cut", "rewritten"
+# An event no seal will ever hold: its id is at or below the watermark, yet it has none.
+INSERTED = "inserted"
 # The one PostgreSQL advisory lock of the audit chain ("audt"): taken by the sealer only, never on the hot path.
 SEALER_LOCK = 0x61756474
 # counters row: every event with an id up to this is sealed, and no event with such an id can still appear.
@@ -210,7 +212,7 @@ class Break:
 
     seq: int
     event_id: int
-    problem: str  # GAP, LINK, MISSING, CONTENT, or what the anchor shows: CUT, REWRITTEN
+    problem: str  # GAP, LINK, MISSING, CONTENT, what the anchor shows: CUT, REWRITTEN; or INSERTED
     expected: str  # the hash the chain calls for
     found: str | None  # what is on record instead (None: nothing, the row is gone)
     incident_id: int | None = None  # None when the event is gone
@@ -230,6 +232,14 @@ class Break:
                 f"audit chain rewritten: seal {self.seq} hashed to {self.expected} when it was committed "
                 f"(recorded outside the database), but this database's seal {self.seq} hashes to {self.found}: "
                 "the chain was recomputed, or this is another database"
+            )
+        if self.problem == INSERTED:
+            return (
+                f"audit chain broken at event {self.event_id} of {self.reference or f'incident {self.incident_id}'} "
+                f"({self.kind}): the event has no seal and will never have one, since every event up to "
+                f"{self.found} was already committed and sealed when it appeared (the chain ends at seal "
+                f"{self.seq}, hash {self.expected}): it was inserted into timeline_events behind the "
+                "application's back, with an id of its choosing"
             )
         where = f"event {self.event_id}"
         if self.incident_id is not None:
@@ -355,6 +365,29 @@ def count_unsealed(session: Session, incident_id: int | None = None) -> int:
     return session.scalars(query).one()
 
 
+def inserted_below(session: Session, incident_id: int | None = None) -> Break | None:
+    """The lowest event without a seal whose id is at or below the watermark, as a break; None if none.
+
+    The sealer only looks above the watermark, for no event with an id up to it can still appear
+    (_settled_through): one there was written with an id chosen by hand, e.g. back-dated between
+    sealed ones, and would otherwise wait "not yet sealed" for ever.
+    """
+    mark = session.scalar(select(Counter.value).where(Counter.name == WATERMARK))
+    if mark is None:
+        return None
+    query = select(TimelineEvent.id, TimelineEvent.incident_id, TimelineEvent.kind).where(
+        TimelineEvent.id <= mark, _unsealed()
+    )
+    if incident_id is not None:
+        query = query.where(TimelineEvent.incident_id == incident_id)
+    event = session.execute(query.order_by(TimelineEvent.id).limit(1)).first()
+    if event is None:
+        return None
+    last = head(session) or ChainHead(0, GENESIS, 0)
+    kind = getattr(event.kind, "value", event.kind)
+    return Break(last.seq, event.id, INSERTED, last.hash, str(mark), event.incident_id, kind)
+
+
 def against_anchor(session: Session, anchor: ChainHead) -> Break | None:
     """Check that the database holds the seal the anchor recorded, with the same hash."""
     found = session.scalar(select(AuditSeal.hash).where(AuditSeal.seq == anchor.seq))
@@ -368,11 +401,13 @@ def verify(
 ) -> Verdict:
     """Walk the chain (or only one incident's seals, each still checked against the seal before it),
     name the first broken link, check the database against the anchor (the chain head recorded
-    outside it, if any), and count the events not yet sealed."""
+    outside it, if any), find events no seal will ever hold, and count the events not yet sealed."""
     verdict = walk(stored_seals(open_session, incident_id, size))
     with open_session() as session:
         if verdict.broken is None and anchor is not None:
             verdict.broken = against_anchor(session, anchor)
+        if verdict.broken is None:
+            verdict.broken = inserted_below(session, incident_id)
         verdict.unsealed = count_unsealed(session, incident_id)
         broken = verdict.broken
         if broken is not None and broken.incident_id is not None:
