@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, delete, func, insert, select, update
+from sqlalchemy import String, create_engine, delete, func, insert, select, type_coerce, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tests.support import file_incident
@@ -165,6 +165,20 @@ def test_an_event_edited_in_the_database_is_named(app, references, column, value
     assert f"broken at event {event.id} of " in result.output and f", seal {seal.seq}: " in result.output
     assert "content changed after it was sealed" in result.output, result.output
     assert f"({seal.seq - 1} seals checked intact before it)" in result.output
+
+
+@pytest.mark.parametrize("column, text", [("details", '{"text": "Nothing happ'), ("at", "the day before")])
+def test_an_event_edited_into_what_cannot_be_read_is_named(app, references, column, text):
+    if not is_sqlite(app):
+        pytest.skip("PostgreSQL stores only valid JSON and times in these columns")
+    first, _ = references
+    seal, event = events_of(app, first)[1]
+    tamper(app, update(EVENTS).where(EVENTS.c.id == event.id).values({column: type_coerce(text, String)}))
+    result = cli(app, "verify")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), repr(result.exception)
+    where = f"broken at event {event.id} of {first} ({event.kind.value}), seal {seal.seq}: "
+    assert where in result.output, result.output
+    assert "changed after it was sealed" in result.output and "cannot be read" in result.output, result.output
 
 
 def test_a_sealed_event_is_held_by_its_seal_even_with_the_append_only_trigger_off(app, references):

@@ -17,10 +17,12 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
-from sqlalchemy import BigInteger, Row, cast, column, func, literal, select, table
+from sqlalchemy import BigInteger, Row, cast, column, func, literal, select, table, type_coerce
 from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.types import NullType
 
 from ...models import AuditSeal, Counter, Incident, TimelineEvent
 from ...models.bulk import insert_rows
@@ -258,6 +260,11 @@ class Break:
             )
         if self.problem == MISSING:
             return text + f"the event is gone, deleted from timeline_events (its seal is {self.expected})"
+        if self.found is None:
+            return text + (
+                f"its content changed after it was sealed (sealed hash {self.expected}) into something that "
+                "cannot be read: its time or its details are no time or no JSON"
+            )
         return text + (
             f"its content changed after it was sealed (sealed hash {self.expected}, content now hashes to {self.found})"
         )
@@ -277,6 +284,8 @@ def check(row) -> Break | None:
         return broken(LINK, previous, row.prev_hash)
     if row.found_id is None:
         return broken(MISSING, row.hash)
+    if row.at is UNREADABLE or row.details is UNREADABLE:
+        return broken(CONTENT, row.hash)
     content = event_hash(row.prev_hash, row.found_id, row.incident_id, row.kind, row.actor, row.at, row.details)
     if content != row.hash:
         return broken(CONTENT, row.hash, content)
@@ -316,7 +325,27 @@ def walk(rows: Iterable) -> Verdict:
     return verdict
 
 
-def seals_after(session: Session, after: int, limit: int, incident_id: int | None = None) -> list[Row]:
+# An event's time and details as the driver gives them, decoded one row at a time (_decoded): SQLite
+# keeps any text in any column, and one value edited into something that is no time or no JSON would
+# otherwise fail the whole batch's read, and verify with a traceback that names no seal.
+RAW = {name: type_coerce(TimelineEvent.__table__.c[name], NullType()).label(name) for name in ("at", "details")}
+UNREADABLE = object()
+
+
+def _decoded(row: Row, dialect) -> SimpleNamespace:
+    """row with its raw time and details decoded as their columns' types would, UNREADABLE where they fail."""
+    values = row._asdict()
+    for name in RAW:
+        process = TimelineEvent.__table__.c[name].type.dialect_impl(dialect).result_processor(dialect, None)
+        if process is not None and values[name] is not None:
+            try:
+                values[name] = process(values[name])
+            except (TypeError, ValueError):  # not JSON, not an ISO time (or not text at all)
+                values[name] = UNREADABLE
+    return SimpleNamespace(**values)
+
+
+def seals_after(session: Session, after: int, limit: int, incident_id: int | None = None) -> list[SimpleNamespace]:
     """The next limit seals after seq after, each with the hash of the seal before it and its event."""
     previous = aliased(AuditSeal)
     query = (
@@ -327,7 +356,10 @@ def seals_after(session: Session, after: int, limit: int, incident_id: int | Non
             AuditSeal.hash,
             previous.hash.label("previous_hash"),
             TimelineEvent.id.label("found_id"),
-            *EVENT[1:],
+            TimelineEvent.incident_id,
+            TimelineEvent.kind,
+            TimelineEvent.actor,
+            *RAW.values(),
         )
         .select_from(AuditSeal)
         .outerjoin(previous, previous.seq == AuditSeal.seq - 1)
@@ -338,10 +370,13 @@ def seals_after(session: Session, after: int, limit: int, incident_id: int | Non
     )
     if incident_id is not None:
         query = query.where(TimelineEvent.incident_id == incident_id)
-    return list(session.execute(query))
+    dialect = session.get_bind().dialect
+    return [_decoded(row, dialect) for row in session.execute(query)]
 
 
-def stored_seals(open_session: SessionOpener, incident_id: int | None = None, size: int = BATCH_SIZE) -> Iterator[Row]:
+def stored_seals(
+    open_session: SessionOpener, incident_id: int | None = None, size: int = BATCH_SIZE
+) -> Iterator[SimpleNamespace]:
     """Stream the seals in seq order, one short transaction per batch.
 
     Short transactions because SQLite's sessions take the write lock at BEGIN: one long read
