@@ -464,6 +464,15 @@ def invoke_on(tmp_path, url: str, *commands: tuple[str, ...]) -> list[click.test
         engine_of(app).dispose()
 
 
+def said_in_one_line_without_its_password(tmp_path, url: str, args: tuple[str, ...]) -> None:
+    (result,) = invoke_on(tmp_path, url.format(tmp_path=tmp_path), args)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.stderr.startswith("Error: cannot open the database "), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert f"pw-of-{tmp_path.name}" not in result.output
+
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -477,12 +486,7 @@ def invoke_on(tmp_path, url: str, *commands: tuple[str, ...]) -> list[click.test
 def test_a_database_that_cannot_be_opened_is_named_in_one_line(tmp_path, url, args):
     """A mistyped DATABASE_URL, a stopped server or a missing folder: every command ended in a sixty-line
     OperationalError traceback. The line names the database, never its password."""
-    (result,) = invoke_on(tmp_path, url.format(tmp_path=tmp_path), args)
-    assert result.exit_code == 1, result.output
-    assert isinstance(result.exception, SystemExit), result.exception
-    assert result.stderr.startswith("Error: cannot open the database "), result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert f"pw-of-{tmp_path.name}" not in result.output
+    said_in_one_line_without_its_password(tmp_path, url, args)
 
 
 @pytest.mark.parametrize(
@@ -497,12 +501,7 @@ def test_a_database_url_naming_no_database_is_named_in_one_line(tmp_path, url, a
     """DATABASE_URL at a file that is no SQLite database (the deployment's TOML, a backup), or with an option
     the driver refuses: not an OperationalError, so every command ended in a DatabaseError traceback."""
     (tmp_path / "tracker.toml").write_text('DATABASE_URL = "sqlite:////var/lib/tracker/tracker.db"\n' * 20)
-    (result,) = invoke_on(tmp_path, url.format(tmp_path=tmp_path), args)
-    assert result.exit_code == 1, result.output
-    assert isinstance(result.exception, SystemExit), result.exception
-    assert result.stderr.startswith("Error: cannot open the database "), result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert f"pw-of-{tmp_path.name}" not in result.output
+    said_in_one_line_without_its_password(tmp_path, url, args)
 
 
 def test_every_command_answers_help_before_init_db(tmp_path):

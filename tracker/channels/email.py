@@ -168,8 +168,8 @@ class _Relay:
             self.smtp.sock.shutdown(how)
 
 
-class _PlainRelay(smtplib.SMTP):
-    """smtplib.SMTP that reports its conversation to a line as it opens it (before the greeting, which may drip),
+class _Reporting:
+    """A relay's conversation that reports itself to a line as it opens it (before the greeting, which may drip),
     through the hook smtplib's own SMTP_SSL opens its socket by."""
 
     def __init__(self, line: Line, *args: Any, **kwargs: Any) -> None:
@@ -177,20 +177,16 @@ class _PlainRelay(smtplib.SMTP):
         super().__init__(*args, **kwargs)
 
     def _get_socket(self, host: Any, port: Any, timeout: Any) -> Any:
-        self.line.opened(_Relay(self))
+        self.line.opened(_Relay(self))  # type: ignore[arg-type]  # mixed into smtplib.SMTP below
         return super()._get_socket(host, port, timeout)  # type: ignore[misc]  # private in typeshed
 
 
-class _SecureRelay(smtplib.SMTP_SSL):
-    """smtplib.SMTP_SSL that reports its conversation to a line as it opens it, as _PlainRelay."""
+class _PlainRelay(_Reporting, smtplib.SMTP):
+    pass
 
-    def __init__(self, line: Line, *args: Any, **kwargs: Any) -> None:
-        self.line = line
-        super().__init__(*args, **kwargs)
 
-    def _get_socket(self, host: Any, port: Any, timeout: Any) -> Any:
-        self.line.opened(_Relay(self))
-        return super()._get_socket(host, port, timeout)  # type: ignore[misc]  # private in typeshed
+class _SecureRelay(_Reporting, smtplib.SMTP_SSL):
+    pass
 
 
 def _close(smtp: smtplib.SMTP) -> None:
