@@ -430,12 +430,14 @@ def parse(document: object, boundaries: str = "", states: tuple[str, ...] = ()) 
         kind, name = properties.get("kind"), properties.get("name")
         if not name:
             raise ValueError(f"feature {number} has no properties.name")
+        if not isinstance(name, str) or not name.strip():  # 7 or ["A"]: a sector no officer can type or pick
+            raise ValueError(f"feature {number}: properties.name must be a text, not {name!r}")
         geometry, shapes = feature["geometry"], _KINDS.get(kind) if isinstance(kind, str) else None
         if shapes is None or not isinstance(geometry, dict) or geometry.get("type") not in shapes:
             raise ValueError(f"feature {number} ({name}): kind must be sector (polygon) or border (line)")
         if problem := _geometry_problem(geometry):
             raise ValueError(f"feature {number} ({name}): {problem}")
-        if kind == "sector" and isinstance(name, str) and reserved_sector(name):
+        if kind == "sector" and reserved_sector(name):
             raise ValueError(f"feature {number}: {NO_SECTOR!r} is what the reports call no sector; name it otherwise")
         if not isinstance(across := properties.get("beyond_border", False), bool) or (across and kind != "sector"):
             raise ValueError(f"feature {number} ({name}): beyond_border must be true or false, and only on a sector")

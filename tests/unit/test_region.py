@@ -130,6 +130,10 @@ def test_an_unusable_region_file_is_refused(document, tmp_path):
         (None, "must be a GeoJSON FeatureCollection"),
         ({"type": "FeatureCollection", "features": [3]}, "feature 1 must be a GeoJSON Feature"),
         ({"type": "FeatureCollection", "features": [{"properties": "North"}]}, "feature 1 must be a GeoJSON Feature"),
+        # A sector named 7 or ["A"] was kept: one no officer can type, and no form's list can offer.
+        ({"type": "FeatureCollection", "features": [{"properties": {"kind": "sector", "name": 7}}]}, "must be a text"),
+        ({"type": "FeatureCollection", "features": [{"properties": {"name": ["A"]}}]}, r"must be a text, not \['A'\]"),
+        ({"type": "FeatureCollection", "features": [{"properties": {"name": "  "}}]}, "must be a text, not '  '"),
     ],
 )
 def test_a_region_file_of_other_json_is_refused_saying_so(document, problem):
