@@ -1,12 +1,10 @@
 """A signed link used twice at once (a double click, the message opened on two screens): the second use is
 refused as a used link, as it is once the first has committed, never as a clash of keys in the database."""
 
-import threading
-
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from tests.schedulers import wait_until
+from tests.locks import Second
 from tests.support import file_incident
 from tracker import dispatch
 from tracker.db import session_scope
@@ -16,8 +14,6 @@ from tracker.timeutil import utcnow
 
 pytestmark = pytest.mark.both_databases
 
-WAITING = "SELECT count(*) FROM pg_locks WHERE NOT granted"
-
 
 def test_an_acknowledge_link_used_while_its_first_use_commits_is_refused_as_used(backend, app, client, world):
     if backend != "postgresql":
@@ -26,24 +22,15 @@ def test_an_acknowledge_link_used_while_its_first_use_commits_is_refused_as_used
     with session_scope(app) as session:
         incident_id = session.scalar(select(Incident.id).where(Incident.reference == reference))
     token = dispatch.ack_links(app).issue(incident_id, world.channels["L1"], "l1@test.example", utcnow()).token
-    second: list = []
 
-    def use_again() -> None:
-        second.append(app.test_client().post("/api/v1/acks", json={"token": token}, headers=world.auth("liaison")))
+    def use_again():
+        return app.test_client().post("/api/v1/acks", json={"token": token}, headers=world.auth("liaison"))
 
     with session_scope(app) as first:
         claims = dispatch.signer(app).read("ack", token, utcnow())
         handling.acknowledge_by_link(first, claims, utcnow())  # not committed yet
-        racing = threading.Thread(target=use_again)
-        racing.start()
-
-        def waiting_or_done():
-            with session_scope(app, reads_only=True) as session:
-                return second or session.scalar(text(WAITING))
-
-        wait_until(waiting_or_done, 30, "the second use waiting for the first, or done")
-    racing.join(30)
-    [answer] = second
+        second = Second(app, use_again, "the second use")
+    answer = second.result()
     assert answer.status_code == 409 and answer.get_json()["error"]["code"] == "link_reused", answer.get_json()
     with session_scope(app) as session:
         acknowledged = session.scalars(select(TimelineEvent).where(TimelineEvent.kind == EventKind.ACKNOWLEDGED))
