@@ -23,7 +23,8 @@ HORIZONTAL_MAX_M = 1_000_000
 VERTICAL_MAX_FT = 100_000
 LABELS = {"m": "m", "ft": "ft", "nm": "NM"}
 
-# What our report saw of an exercise, in the Vienna Document's counts (chapter V paragraph 38).
+# What our report saw of an exercise, in the Vienna Document's counts (chapter V: the thresholds of
+# paragraphs 40.1.1 and 40.2.1).
 OBSERVED_FORCES = (
     "troops",
     "battle_tanks",
