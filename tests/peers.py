@@ -46,6 +46,7 @@ class SmtpServer:
     port: int = field(default_factory=free_port)
     inbox: _Inbox = field(default_factory=_Inbox)
     controller: Controller | None = None
+    smtputf8: bool = True  # offer SMTPUTF8 (addresses beyond ASCII), as aiosmtpd's Controller does by default
 
     @property
     def messages(self):
@@ -61,7 +62,7 @@ class SmtpServer:
         self.inbox.quit_reply = reply
 
     def start(self) -> "SmtpServer":
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8)
         self.controller.start()
         return self
 

@@ -6,6 +6,7 @@ acknowledgement stops. No network call is mocked.
 """
 
 import json
+import logging
 import re
 import time
 from collections import Counter
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.peers import SmtpServer
 from tests.support import build_world, file_incident
 from tracker import dispatch, jobs
 from tracker.db import session_scope
@@ -427,6 +429,46 @@ def test_refusals_are_retried_or_given_up_by_their_code(
     key = delivery.message_key(call.id, call.created_at)
     expected_keys = {("webhook", True): [key, key], ("webhook", False): [key], ("email", True): [key]}
     assert delivered == expected_keys.get((transport, transient), []), (delivered, subjects(smtp_server))
+
+
+@pytest.mark.parametrize(
+    ("security", "address", "lacking"),
+    [
+        ("starttls", "l1@test.example", "STARTTLS"),
+        ("none", "desk@bücher.test", "SMTPUTF8"),
+        ("none", "l1@test.example", "AUTH"),  # SMTP_USERNAME set, and a relay that takes no login
+    ],
+    ids=["no-starttls", "no-smtputf8", "no-auth"],
+)
+def test_a_relay_without_what_the_message_needs_is_given_up_at_once_saying_why(
+    make_app, caplog, security, address, lacking
+):
+    """A relay that does not offer STARTTLS (SMTP_SECURITY = "starttls"), SMTPUTF8 for an address beyond ASCII,
+    or AUTH for the login SMTP_USERNAME asks for, will not offer it at the next try either: the message was
+    retried as an outage until its attempts ran out, and the supervisors were told only then. It is now
+    dead-lettered at its first try, the reason on the row and in the log, and nothing reaches the relay."""
+    server = SmtpServer(smtputf8=lacking != "SMTPUTF8").start()
+    try:
+        settings = {"SMTP_SECURITY": security, "SUPERVISOR_TRANSPORT": "outbox", "DELIVERY_MAX_ATTEMPTS": 5}
+        if lacking == "AUTH":
+            settings |= {"SMTP_USERNAME": "tracker", "SMTP_PASSWORD": "relay-password"}
+        app = make_app(**{**smtp_config(server), **settings})
+        world = build_world(app, steps=(("L1",),))
+        use_transport(app, world, "L1", "email", address)
+        file_incident(app.test_client(), world)
+        with caplog.at_level(logging.WARNING, logger="tracker.jobs"):
+            jobs.deliver(app)
+    finally:
+        server.stop()
+    call = rows(app)[0]
+    [(outcome, _code, error)] = attempts_by_row(app)[call.id]
+    assert (call.status, outcome) == (NotificationStatus.DEAD, "permanent"), statuses(app)
+    assert f"the mail relay 127.0.0.1:{server.port} does not offer {lacking}" in error, error
+    assert call.last_error == error, call.last_error
+    logged = [r.getMessage() for r in caplog.records if r.name == "tracker.jobs"]
+    logged = [line for line in logged if f"offer {lacking}" in line]
+    assert len(logged) == 1 and logged[0].endswith("(dead)"), [r.getMessage() for r in caplog.records]
+    assert server.messages == [], subjects(server)
 
 
 @pytest.mark.parametrize("status", [429, 503])

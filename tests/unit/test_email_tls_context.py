@@ -35,6 +35,12 @@ def test_a_context_is_made_once_for_the_system_store_and_never_without_tls(made,
         def __init__(self, *_args, **kwargs):
             seen.append(kwargs.get("context"))
 
+        def ehlo_or_helo_if_needed(self):
+            pass
+
+        def has_extn(self, name):
+            return name == "starttls"
+
         def starttls(self, context):
             seen.append(context)
 

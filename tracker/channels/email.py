@@ -105,6 +105,8 @@ class EmailTransport:
         except smtplib.SMTPRecipientsRefused as exc:
             code = min(c for c, _ in exc.recipients.values())
             raise DeliveryError(f"recipient refused: {exc.recipients}", transient=code < 500, code=str(code)) from exc
+        except smtplib.SMTPNotSupportedError as exc:  # a capability _converse did not ask about by name
+            raise DeliveryError(f"{self._relay()} {exc} (no retry gives it that)", transient=False) from exc
         except smtplib.SMTPResponseException as exc:
             detail = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
             raise DeliveryError(
@@ -120,9 +122,13 @@ class EmailTransport:
         """Hand the relay the message; what it refused of its recipients."""
         smtp = self._connect(line)
         try:
+            sender = parseaddr(self.sender)[1]
+            self._require(smtp, "auth", bool(self.username), "a login, which SMTP_USERNAME asks for")
             if self.username:
                 smtp.login(self.username, self.password)
-            return smtp.send_message(mail, from_addr=parseaddr(self.sender)[1], to_addrs=[address])
+            international = not f"{sender}{address}".isascii()
+            self._require(smtp, "smtputf8", international, f"an address beyond ASCII ({address} from {sender})")
+            return smtp.send_message(mail, from_addr=sender, to_addrs=[address])
         finally:
             _close(smtp)
 
@@ -132,11 +138,29 @@ class EmailTransport:
         smtp = _PlainRelay(line, self.host, self.port, timeout=self.timeout)
         if self.security == "starttls":
             try:
+                self._require(smtp, "starttls", True, 'TLS, which SMTP_SECURITY = "starttls" asks for')
                 smtp.starttls(context=tls_context(self.ca_file))
             except BaseException:
                 smtp.close()
                 raise
         return smtp
+
+    def _require(self, smtp: smtplib.SMTP, extension: str, needed: bool, what: str) -> None:
+        """Give up on the message for good when the relay does not offer an extension it needs: that is the
+        relay's configuration, or ours, and trying again only spends the retries (smtplib raised
+        SMTPNotSupportedError, which was retried as an outage until the message was dead-lettered)."""
+        if not needed:
+            return
+        smtp.ehlo_or_helo_if_needed()
+        if not smtp.has_extn(extension):
+            raise DeliveryError(
+                f"{self._relay()} does not offer {extension.upper()}, needed for {what}: "
+                "configure the relay to offer it, or name one that does (no retry gives it that)",
+                transient=False,
+            )
+
+    def _relay(self) -> str:
+        return f"the mail relay {self.host}:{self.port}"
 
 
 def tls_context(ca_file: str) -> ssl.SSLContext:
