@@ -382,11 +382,20 @@ def test_a_webhook_that_always_fails_is_dead_lettered_and_the_step_escalates_at_
     ("transport", "refusal", "transient"),
     [
         ("webhook", 404, False),
+        ("webhook", 413, False),
+        ("webhook", 408, True),  # the receiver timed out waiting for the request: was given up as a 4xx
         ("webhook", 429, True),
         ("email", "550 5.1.1 no such mailbox", False),
         ("email", "451 4.3.0 try again later", True),
     ],
-    ids=["http-404-permanent", "http-429-retried", "smtp-550-permanent", "smtp-451-retried"],
+    ids=[
+        "http-404-permanent",
+        "http-413-permanent",
+        "http-408-retried",
+        "http-429-retried",
+        "smtp-550-permanent",
+        "smtp-451-retried",
+    ],
 )
 def test_refusals_are_retried_or_given_up_by_their_code(
     mail_app, smtp_server, webhook_receiver, transport, refusal, transient

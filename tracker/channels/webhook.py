@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from . import DeliveryError, Message, within
 
 SIGNATURE_HEADER = "X-Tracker-Signature"
+# The answers below 500 that another try may get past (Request Timeout, Too Many Requests).
+TRANSIENT_CLIENT_ERRORS = (408, 429)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -71,7 +73,9 @@ class WebhookTransport:
             ) from exc
         if 200 <= code < 300:
             return str(code)
-        transient = code == 429 or code >= 500
+        # 408: the receiver gave up waiting for our request (RFC 9110 15.5.9: it may be repeated); 429: rate limited.
+        # Any other 4xx (404, 413 a body too large, ...) is the same at every try.
+        transient = code in TRANSIENT_CLIENT_ERRORS or code >= 500
         # Kept on the message and logged: many servers quote the path they were sent to ("Cannot POST /...").
         said = _withheld(text, message.address)[:ERROR_TEXT_CHARACTERS]
         raise DeliveryError(
