@@ -74,6 +74,7 @@ STRINGS = (
     "SMTP_USERNAME",
     "SMTP_PASSWORD",
     "OUR_STATION",
+    "WEBHOOK_PROXY",
 )
 
 
@@ -232,6 +233,14 @@ def _host(url: str) -> str:
         return (urlsplit(url).hostname or "").rstrip(".")
     except ValueError:
         return ""
+
+
+def _port_problem(url: str) -> bool:
+    """True when the URL's port is no port number (urlsplit raises ValueError reading it)."""
+    try:
+        return urlsplit(url).port == 0
+    except ValueError:
+        return True
 
 
 def demo_settings(config) -> list[str]:
@@ -456,6 +465,12 @@ def _check_mail_and_session(config) -> None:
     if not isinstance(sender, str) or "\n" in sender or "\r" in sender or "@" not in parseaddr(sender)[1]:
         raise ConfigError(
             f'SMTP_FROM must be a mail address, e.g. "Incident tracker <tracker@example.org>", not {sender!r}'
+        )
+    proxy = config["WEBHOOK_PROXY"]  # never quoted back: it may hold the proxy's password
+    if proxy and (not proxy.startswith(("http://", "https://")) or not _host(proxy) or _port_problem(proxy)):
+        raise ConfigError(
+            "WEBHOOK_PROXY must be the http:// or https:// URL of the proxy webhooks go through "
+            '(e.g. http://proxy.example.internal:3128), or "" for none'
         )
     ca_file = config["SMTP_CA_FILE"]
     if not isinstance(ca_file, str) or (ca_file and not Path(ca_file).is_file()):

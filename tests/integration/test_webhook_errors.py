@@ -10,7 +10,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.peers import free_port, send_to_dripping
+from tests.peers import WebhookReceiver, free_port, send_to_dripping
 from tracker import logs
 from tracker.channels import DeliveryError, Message
 from tracker.channels.webhook import WebhookTransport
@@ -202,3 +202,35 @@ def test_what_the_other_sides_receiver_answers_is_kept_as_text_without_nul_or_te
     assert attempts and row.last_error and "Eastland" in row.last_error, kept
     for error in kept:
         assert not any(c in error for c in "\x00\x1b\x07\r\n"), repr(error)
+
+
+@pytest.fixture
+def proxy():
+    """A real HTTP server standing as a forward proxy: it records what is sent through it and answers 200."""
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+def test_a_proxy_set_in_the_environment_for_other_programs_is_not_used(webhook_receiver, proxy, monkeypatch):
+    """requests takes HTTP_PROXY, HTTPS_PROXY and ALL_PROXY from the environment unless told not to: a proxy set on
+    the host for package downloads carried every alert to our desks, and each hook's secret path, through it,
+    and a proxy that was down failed them all, without a word of it in the configuration."""
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.port}")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+    assert WebhookTransport(connect_timeout=2, read_timeout=2).send(_message(webhook_receiver.url)) == "200"
+    assert (len(webhook_receiver.requests), len(proxy.requests)) == (1, 0), proxy.requests
+
+
+def test_webhooks_go_through_the_proxy_the_configuration_names(webhook_receiver, proxy, monkeypatch):
+    """WEBHOOK_PROXY, and only it, routes webhooks through a proxy (a network whose hooks are reached so)."""
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1")  # not read either: the setting is the whole story
+    transport = WebhookTransport(connect_timeout=2, read_timeout=2, proxy=f"http://127.0.0.1:{proxy.port}")
+
+    assert transport.send(_message(webhook_receiver.url)) == "200"
+    assert (len(webhook_receiver.requests), len(proxy.requests)) == (0, 1), webhook_receiver.requests
+    assert proxy.requests[0]["headers"]["Idempotency-Key"] == "k1", proxy.requests

@@ -438,6 +438,21 @@ def test_a_database_url_that_cannot_be_read_fails_fast_without_showing_its_passw
     assert "s3cret" not in str(refused.value)
 
 
+@pytest.mark.parametrize(
+    "proxy", ["proxy.example:3128", "socks5://u:s3cret@127.0.0.1:1080", "http://", "http://u:s3cret@proxy:31x8"]
+)
+def test_a_webhook_proxy_that_is_no_http_proxy_url_fails_fast_without_showing_its_password(build, proxy):
+    with pytest.raises(ConfigError, match="WEBHOOK_PROXY must be the http:// or https:// URL") as refused:
+        build({"WEBHOOK_PROXY": proxy})
+    assert "s3cret" not in str(refused.value)
+
+
+def test_webhooks_go_through_the_proxy_configured_and_none_by_default(build):
+    assert build().extensions["tracker.transports"]["webhook"].proxy == ""
+    configured = build({"WEBHOOK_PROXY": "http://proxy.example.internal:3128"})
+    assert configured.extensions["tracker.transports"]["webhook"].proxy == "http://proxy.example.internal:3128"
+
+
 @pytest.mark.parametrize("name", ["TRACKER_SECRETKEY", "TRACKER_secret_key", "TRACKER_SWEEP_INTERVAL_SECOND"])
 def test_a_misspelt_environment_variable_stops_the_start_naming_it(build, monkeypatch, name):
     monkeypatch.setenv(name, "7")

@@ -164,7 +164,9 @@ def build_transports(config: Mapping[str, Any]) -> dict[str, Transport]:
     transports: list[Transport] = [
         FileDropTransport(config["OUTBOX_DIR"]),
         EmailTransport.from_config(config),
-        WebhookTransport(config["WEBHOOK_CONNECT_TIMEOUT_SECONDS"], config["WEBHOOK_READ_TIMEOUT_SECONDS"]),
+        WebhookTransport(
+            config["WEBHOOK_CONNECT_TIMEOUT_SECONDS"], config["WEBHOOK_READ_TIMEOUT_SECONDS"], config["WEBHOOK_PROXY"]
+        ),
         AppriseTransport(config["WEBHOOK_CONNECT_TIMEOUT_SECONDS"] + config["WEBHOOK_READ_TIMEOUT_SECONDS"]),
     ]
     return {t.name: t for t in transports}

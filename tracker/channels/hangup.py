@@ -4,11 +4,12 @@ more for every message sent to it.
 
 requests offers no handle on the socket of a request under way, nor a deadline for a whole answer (its read
 timeout bounds each read), so each sending gets its own session whose urllib3 connections report their
-sockets here; shutting one down wakes the thread blocked reading it. A proxy from the environment makes its
-own connections and is not covered. The e-mail transport hangs up on its relay the same way (channels.email).
+sockets here; shutting one down wakes the thread blocked reading it, a connection to the proxy (WEBHOOK_PROXY)
+too. The e-mail transport hangs up on its relay the same way (channels.email).
 """
 
 import contextlib
+import os
 import socket
 import threading
 from typing import Any
@@ -39,8 +40,12 @@ class Line:
         for sock in sockets:
             _shut(sock)
 
-    def session(self, requests: Any) -> Any:
-        """A requests session whose connections report their sockets to this line."""
+    def session(self, requests: Any, proxy: str = "") -> Any:
+        """A requests session whose connections report their sockets to this line, going through proxy (an http
+        or https URL; empty: straight to the receiver). Nothing is taken from the environment but the CA bundle
+        requests reads there (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE): an HTTP(S)_PROXY or ALL_PROXY set for other
+        programs sent our alerts, and the hook's secret path, through a proxy nobody chose for them, and a
+        ~/.netrc entry for the receiver's host added its credentials to every request."""
         line = self
 
         class Plain(HTTPConnection):
@@ -59,9 +64,21 @@ class Line:
         class SecurePool(HTTPSConnectionPool):
             ConnectionCls = Secure
 
+        pools = {"http": PlainPool, "https": SecurePool}
+
+        class Adapter(requests.adapters.HTTPAdapter):
+            def proxy_manager_for(self, proxy: str, **options: Any) -> Any:
+                manager = super().proxy_manager_for(proxy, **options)
+                manager.pool_classes_by_scheme = pools  # the proxy's connections are this line's too
+                return manager
+
         session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter()
-        adapter.poolmanager.pool_classes_by_scheme = {"http": PlainPool, "https": SecurePool}
+        session.trust_env = False
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        if proxy:
+            session.proxies = {"http": proxy, "https": proxy}
+        adapter = Adapter()
+        adapter.poolmanager.pool_classes_by_scheme = pools
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         return session

@@ -28,6 +28,7 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 class WebhookTransport:
     connect_timeout: float
     read_timeout: float
+    proxy: str = ""  # WEBHOOK_PROXY: the http(s) proxy webhooks go through; empty: none (never the environment's)
     name: str = "webhook"
 
     def unavailable(self) -> str | None:
@@ -62,7 +63,7 @@ class WebhookTransport:
         try:
             code, text, wait = within(
                 self.connect_timeout + self.read_timeout,
-                lambda: self._post(line.session(requests), message.address, body, headers),
+                lambda: self._post(line.session(requests, self.proxy), message.address, body, headers),
             )
         except DeliveryError:  # its answer cut at the timeouts: hang up, or its thread reads on while it drips
             line.hang_up()
