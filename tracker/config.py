@@ -434,6 +434,29 @@ def _check(config) -> None:
     if not str(config["DATABASE_URL"]).startswith(("sqlite://", "postgresql+psycopg://")):
         raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL (psycopg 3 is the driver)")
     _check_database_url(str(config["DATABASE_URL"]))
+    if not config["TESTING"] and _in_memory(str(config["DATABASE_URL"])):
+        # Each process (every web worker, the scheduler, init-db itself) opened a database of its own, empty and
+        # gone when it exited: init-db "succeeded", the server answered 500 on a missing table, nothing was kept.
+        raise ConfigError(
+            "DATABASE_URL names an in-memory SQLite database, which each process would have to itself, empty, and "
+            "lose at exit: name a file (sqlite:////var/lib/tracker/tracker.db), or leave it empty for "
+            "instance/tracker.db"
+        )
+
+
+def _in_memory(url: str) -> bool:
+    """Whether the URL is SQLite's in-memory database (sqlite://, sqlite:///:memory:, a file: URI in memory mode);
+    tests may use one (TESTING), a deployment never."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    database = parsed.database or ""
+    return (
+        database in ("", ":memory:")
+        or database.startswith("file::memory:")
+        or "mode=memory" in database
+        or (parsed.query.get("mode") == "memory")
+    )
 
 
 def _check_database_url(url: str) -> None:

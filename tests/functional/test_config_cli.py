@@ -22,6 +22,19 @@ def test_a_bad_setting_stops_the_command_with_one_line_not_a_traceback(tmp_path)
     assert len(ran.stderr.strip().splitlines()) == 1, ran.stderr
 
 
+def test_an_in_memory_database_stops_init_db_with_one_line(tmp_path):
+    """init-db on sqlite:// made the schema in a database gone at its exit and said it was done; the web workers and
+    the scheduler each opened another, empty one."""
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")} | {"TRACKER_DATABASE_URL": "sqlite://"}
+    ran = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert ran.returncode == 1, (ran.stdout, ran.stderr)
+    assert ran.stderr.startswith("tracker: the configuration is not valid: DATABASE_URL names an in-memory"), ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 1, ran.stderr
+
+
 def test_a_metrics_folder_that_is_missing_stops_the_command_with_one_line(tmp_path):
     """PROMETHEUS_MULTIPROC_DIR not made yet (or emptied by removing it): every command, gunicorn and the
     scheduler ended in a FileNotFoundError traceback naming one of prometheus_client's files."""

@@ -327,6 +327,17 @@ def test_unsupported_database_url_fails_fast(build, url):
         build({"DATABASE_URL": url})
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite://", "sqlite:///:memory:", "sqlite:///file::memory:?uri=true", "sqlite:///file:db?mode=memory&uri=true"],
+)
+def test_an_in_memory_database_fails_fast_outside_the_tests(build, url):
+    """Each process (web workers, scheduler, init-db) would have an empty database of its own, lost at exit."""
+    with pytest.raises(ConfigError, match="DATABASE_URL names an in-memory SQLite database"):
+        build({"DATABASE_URL": url})
+    build({"DATABASE_URL": url, "TESTING": True})  # a test's app that never opens it (tests/functional/test_api_fuzz)
+
+
 @pytest.mark.parametrize("bare", ["postgresql://", "postgres://"])
 def test_a_postgresql_url_without_its_driver_takes_the_one_installed(bare):
     from tracker.config import _derive
