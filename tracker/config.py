@@ -253,12 +253,17 @@ def demo_settings(config) -> list[str]:
             f"PUBLIC_URL is {config['PUBLIC_URL']}: the links in messages (acknowledge, receipt, line check) open "
             "on this machine only; set it to the address the desks reach the tracker at"
         )
-    if config["REGION_FILE"] and Path(config["REGION_FILE"]).resolve() == DEMO_REGION.resolve():
+    if demo_region(config["REGION_FILE"]):
         found.append(
             f"REGION_FILE is the demo's region ({DEMO_REGION.name}: Northmark and Eastland's invented border and "
             "sectors); set it to your own region's file"
         )
     return found
+
+
+def demo_region(path: str) -> bool:
+    """Whether REGION_FILE is the demo's region file, shipped with the code."""
+    return bool(path) and Path(path).resolve() == DEMO_REGION.resolve()
 
 
 def _make_instance(instance: Path, why: str) -> None:

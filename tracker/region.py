@@ -29,7 +29,8 @@ mended as they are read, and the cut itself is no coastline.
 
 numpy, shapely and pyproj are imported where a shape is first drawn or a distance measured, not with
 this module: a process that never does (a CLI command, the list of commands) starts 0.3 s sooner. The
-region file is checked at start all the same, by its GeoJSON structure (_geometry_problem).
+region file is checked at start all the same, by its GeoJSON structure (_geometry_problem), and a
+deployment's own file by drawing its sectors too (invalid_sector; the demo's file is drawn by the tests).
 """
 
 from __future__ import annotations
@@ -136,6 +137,18 @@ class Region:
         project = _projection(latitude, longitude)
         centre = shapely.Point(0, 0)
         return min(shapely.transform(line, project).distance(centre) for _, line in self.borders) / 1000
+
+
+def invalid_sector(region: Region) -> str | None:
+    """Why a sector is no valid polygon, by its name and shapely's reason (explain_validity: a ring that crosses
+    itself, as a bow-tie does, a hole outside its polygon, parts that overlap), or None when every one is. Draws
+    the sectors (shapely is loaded): the GeoJSON structure alone (_geometry_problem) cannot tell."""
+    from shapely.validation import explain_validity
+
+    for name, polygon in region.sectors:
+        if not polygon.is_valid:
+            return f"sector {name!r} is not a valid polygon: {explain_validity(polygon)}"
+    return None
 
 
 def _shapes(geometries: tuple[tuple[str, str], ...]) -> tuple[tuple[str, BaseGeometry], ...]:

@@ -2,6 +2,7 @@
 environment variables < the mapping given to create_app; contradictions fail at start-up."""
 
 import errno
+import json
 import os
 import re
 import secrets
@@ -423,6 +424,30 @@ def test_a_state_not_in_the_natural_earth_data_stops_the_start_not_the_first_fil
     with pytest.raises(ConfigError, match="REGION_STATES: no state 'Estonai'"):
         build({"REGION_BOUNDARIES": "natural_earth", "REGION_STATES": ["Estonia", "Estonai"]})
     assert build({"REGION_BOUNDARIES": "natural_earth", "REGION_STATES": ["estonia", "643"]}).config["REGION_STATES"]
+
+
+def test_a_region_file_with_a_bow_tie_sector_stops_the_start_in_one_line_naming_it(build, tmp_path):
+    """Its ring crosses itself: the GeoJSON structure is fine, and shapely (loaded on first use) was the first to
+    see it, at a filing. The start is refused, naming the sector and shapely's reason."""
+    bow_tie = [[21.0, 54.0], [22.0, 55.0], [22.0, 54.0], [21.0, 55.0], [21.0, 54.0]]
+    sectors = [("Square", [[21, 54], [22, 54], [22, 55], [21, 55], [21, 54]]), ("Knot", bow_tie)]
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"kind": "sector", "name": name},
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+        }
+        for name, ring in sectors
+    ]
+    path = tmp_path / "region.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    with pytest.raises(ConfigError) as refused:
+        build({"REGION_FILE": str(path)})
+    said = str(refused.value)
+    assert "sector 'Knot' is not a valid polygon: Self-intersection[21.5 54.5]" in said and "\n" not in said, said
+    valid = tmp_path / "valid.geojson"
+    valid.write_text(json.dumps({"type": "FeatureCollection", "features": features[:1]}))
+    assert [name for name, _ in build({"REGION_FILE": str(valid)}).extensions["tracker.region"].sectors] == ["Square"]
 
 
 def test_a_tracker_served_over_https_keeps_its_session_cookie_off_plain_http(build):

@@ -5,7 +5,7 @@ import json
 import pytest
 from pyproj import Geod
 
-from tracker.region import Region, load, parse
+from tracker.region import Region, invalid_sector, load, parse
 from tracker.services.incidents.routing import RouteQuery, locate
 
 WGS84 = Geod(ellps="WGS84")
@@ -171,6 +171,16 @@ def test_shapes_are_drawn_on_first_use():
     assert region.sector_of(54.41, 22.87) == "North"
     assert [(name, shape.geom_type) for name, shape in region.sectors] == [("North", "Polygon")]
     assert [(name, shape.geom_type) for name, shape in region.borders] == [("line", "LineString")]
+
+
+def test_a_sector_that_is_no_valid_polygon_is_named_with_shapelys_reason():
+    """What the GeoJSON structure cannot tell (the app's start refuses it: tests/unit/test_config.py)."""
+    hole_outside = sector("Holed", 21, 54, 22, 55)
+    hole_outside["geometry"]["coordinates"].append([[23, 54], [23.5, 54], [23.5, 54.5], [23, 54]])
+    assert invalid_sector(region_with(sector("North", 21, 54, 22, 55))) is None
+    assert invalid_sector(region_with(sector("North", 21, 54, 22, 55), hole_outside)) == (
+        "sector 'Holed' is not a valid polygon: Hole lies outside shell[23 54]"
+    )
 
 
 @pytest.mark.parametrize("name", ["(none)", " (NONE) "])
