@@ -65,7 +65,8 @@ forwarded_allow_ips = os.environ.get("TRACKER_WEB_FORWARDED_ALLOW_IPS", "127.0.0
 def on_starting(server):
     """Say which demo defaults a deployment still has (tracker.config.demo_settings: a warning each), and
     refuse to serve a database whose schema is not this tracker's (the code upgraded, init-db forgotten):
-    every request would answer 500 on a missing column. One line in the error log, exit 1. A database not
+    every request would answer 500 on a missing column; or one whose demo accounts still take the published
+    passwords, unless PUBLIC_URL is on this machine. One line in the error log, exit 1. A database not
     reachable yet is no reason to stay down: the workers connect when asked."""
     import sys
 
@@ -85,6 +86,33 @@ def on_starting(server):
     if problem:
         server.log.error("tracker: %s", problem)
         sys.exit(1)
+    _refuse_published_logins(server, sys.modules["wsgi"].app)
+
+
+def _refuse_published_logins(server, app):
+    """A database that `flask demo` filled (it fills only a new one, a deployment's first database among them)
+    keeps accounts whose passwords the README publishes, an admin among them: served where desks reach it
+    (PUBLIC_URL not on this machine), anyone who has read the README signs in. Refused, one line, exit 1; on
+    this machine (a demo, a trial) said and served."""
+    import sys
+
+    from tracker import config, demo
+    from tracker.db import session_scope
+
+    with session_scope(app, reads_only=True) as session:
+        published = demo.published_logins(session)
+    if not published:
+        return
+    said = (
+        f"tracker: the accounts {', '.join(published)} still sign in with the demo's published passwords "
+        "(<name>-demo-password): give each a password of its own (flask --app wsgi user set-password NAME) "
+        "or deactivate it (flask --app wsgi user deactivate NAME)"
+    )
+    if config.on_this_machine(app.config):
+        server.log.warning("%s", said)
+        return
+    server.log.error("%s", said)
+    sys.exit(1)
 
 
 def child_exit(server, worker):

@@ -243,12 +243,18 @@ def _port_problem(url: str) -> bool:
         return True
 
 
+def on_this_machine(config) -> bool:
+    """Whether PUBLIC_URL opens on this machine only (127.0.0.1, localhost, ::1): a demo, or a trial, which no
+    desk elsewhere can reach."""
+    host = _host(str(config["PUBLIC_URL"]))
+    return host in LOOPBACK or host.startswith("127.")
+
+
 def demo_settings(config) -> list[str]:
     """What a deployment still takes from the demo's defaults that only suits a demo, one line each (the web
     server says so when it starts: a demo on one machine would be told for nothing)."""
     found = []
-    host = _host(str(config["PUBLIC_URL"]))
-    if host in LOOPBACK or host.startswith("127."):
+    if on_this_machine(config):
         found.append(
             f"PUBLIC_URL is {config['PUBLIC_URL']}: the links in messages (acknowledge, receipt, line check) open "
             "on this machine only; set it to the address the desks reach the tracker at"

@@ -140,6 +140,13 @@ PASSWORD = "{}-demo-password"
 DEMO_TOKEN = "demo"
 
 
+def published_logins(session: Session) -> list[str]:
+    """The demo's active accounts that still sign in with the password the README and `flask demo` publish."""
+    names = [username for username, _role, _name in USERS]
+    users = session.scalars(select(User).where(User.username.in_(names), User.active.is_(True)))
+    return sorted(user.username for user in users if people.verify_password(user, PASSWORD.format(user.username)))
+
+
 def load(
     session: Session,
     limits: filing.FilingLimits,

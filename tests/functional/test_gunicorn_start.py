@@ -7,6 +7,13 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
+from tracker import demo
+from tracker.db import session_scope
+from tracker.models import Role
+from tracker.services.accounts import people
+
 CONF = Path(__file__).resolve().parents[2] / "config" / "gunicorn.conf.py"
 
 
@@ -51,3 +58,32 @@ def test_every_spelling_of_this_machine_is_named(app, monkeypatch):
     for url in ("http://[::]:8000", "http://localhost.:5000", "http://[::1]:8000"):
         monkeypatch.setitem(app.config, "PUBLIC_URL", url)
         assert [kind for kind, _ in started(app, monkeypatch)] == ["warning"], url
+
+
+def test_demo_accounts_with_their_published_passwords_stop_a_served_start(app, monkeypatch, tmp_path):
+    """`flask demo` fills any new database, a deployment's first among them: its accounts (an admin among them)
+    kept the passwords the README publishes, and gunicorn served them to every desk without a word. Where desks
+    reach the tracker (PUBLIC_URL not on this machine) the start is refused in one line; on this machine (a demo,
+    a trial) it is said and served; an account given its own password is no longer named."""
+    monkeypatch.setitem(app.config, "REGION_FILE", "")
+    with session_scope(app) as session:
+        for name, role in (("admin", Role.ADMIN), ("duty", Role.DUTY_OFFICER)):
+            people.create_user(session, name, demo.PASSWORD.format(name), role, email=f"{name}@test.example", by=None)
+
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "https://tracker.example.org")
+    log = Log()
+    monkeypatch.setitem(sys.modules, "wsgi", SimpleNamespace(app=app))
+    with pytest.raises(SystemExit) as stopped:
+        runpy.run_path(str(CONF))["on_starting"](SimpleNamespace(log=log))
+    assert stopped.value.code == 1
+    [(kind, line)] = log.lines
+    assert kind == "error" and line.startswith("tracker: the accounts admin, duty still sign in with the demo's"), line
+
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "http://127.0.0.1:5000")
+    assert [kind for kind, _ in started(app, monkeypatch)] == ["warning", "warning"]
+
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "https://tracker.example.org")
+    with session_scope(app) as session:
+        people.set_password(session, people.find_user(session, "admin"), "a-password-of-its-own", by=None)
+        people.deactivate(session, people.find_user(session, "duty"), by=None)
+    assert started(app, monkeypatch) == []
