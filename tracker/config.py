@@ -413,6 +413,10 @@ def _check(config) -> None:
         raise ConfigError("SCHEDULER_METRICS_PORT must be a port number, or 0 for none")
     if not isinstance(config["METRICS_SCRAPE_SECRET"], str):
         raise ConfigError("METRICS_SCRAPE_SECRET must be a string (empty: none); quote one made of digits")
+    if config["METRICS_SCRAPE_SECRET"].lower().startswith("change-me"):  # the sample's line, uncommented as it is
+        raise ConfigError(
+            "METRICS_SCRAPE_SECRET is the sample's placeholder, known to anyone who reads it: make one of your own"
+        )
     if config["LOG_FORMAT"] not in ("json", "text"):
         raise ConfigError("LOG_FORMAT must be json or text")
     if str(config["LOG_LEVEL"]).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

@@ -474,6 +474,14 @@ def test_a_database_url_that_cannot_be_read_fails_fast_without_showing_its_passw
     assert "s3cret" not in str(refused.value)
 
 
+def test_the_samples_metrics_secret_is_refused_until_replaced(build, monkeypatch):
+    """Uncommented as the sample has it, anyone who read config/deployment.sample.toml could scrape /metrics
+    (every line's health and queue) with it."""
+    monkeypatch.setenv("TRACKER_METRICS_SCRAPE_SECRET", "change-me: python -c 'import secrets; print(...)'")
+    with pytest.raises(ConfigError, match="METRICS_SCRAPE_SECRET is the sample's placeholder"):
+        build()
+
+
 @pytest.mark.parametrize(
     "proxy", ["proxy.example:3128", "socks5://u:s3cret@127.0.0.1:1080", "http://", "http://u:s3cret@proxy:31x8"]
 )
