@@ -151,6 +151,22 @@ def test_a_line_is_made_an_e_mail_line_only_where_a_mail_relay_is_configured(app
     assert renamed.status_code == 200 and renamed.get_json()["transport"] == "email", renamed.get_json()
 
 
+def test_a_mail_address_the_message_cannot_be_addressed_to_is_refused_on_the_line(app, client, world, monkeypatch):
+    """A local part beyond ASCII (дежурный@...) was taken, and every message over the line then failed for good
+    ("cannot address the message": the standard library's Address refuses it), found out at the first alert."""
+    transports = app.extensions["tracker.transports"]
+    with_relay = {**transports, "email": dataclasses.replace(transports["email"], host="relay.test.example")}
+    monkeypatch.setitem(app.extensions, "tracker.transports", with_relay)
+    payload = {"name": "Mail desk", "level": 4, "transport": "email"}
+    refused = client.post(
+        "/api/v1/channels", json={**payload, "address": "дежурный@test.example"}, headers=world.auth("admin")
+    )
+    assert refused.status_code == 422, refused.get_json()
+    assert "ASCII" in error_of(refused)["details"]["address"][0], refused.get_json()
+    made = client.post("/api/v1/channels", json={**payload, "address": "desk@bücher.test"}, headers=world.auth("admin"))
+    assert made.status_code == 201, made.get_json()  # a domain beyond ASCII is addressed (IDNA, or SMTPUTF8)
+
+
 def test_invalid_change_to_a_channel_stores_nothing(client, world):
     path = f"/channels/{world.channels['L1']}"
     before = call(client, world, "GET", path)

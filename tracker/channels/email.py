@@ -48,6 +48,10 @@ def address_problem(address: str) -> str | None:
     _name, mail = parseaddr(address)
     if "@" not in mail or mail != address.strip():
         return "an e-mail address such as desk@example.org"
+    try:  # what compose does with it: a local part beyond ASCII (дежурный@...) the standard library cannot address
+        Address(addr_spec=mail)
+    except (ValueError, HeaderParseError):
+        return "an e-mail address whose part before the @ is in ASCII letters, digits and punctuation"
     return None
 
 
