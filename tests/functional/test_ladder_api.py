@@ -119,6 +119,11 @@ def test_a_hooks_secret_address_is_read_whole_only_by_those_who_manage_lines(cli
         # A bracket not closed: the URL parser raises on it, which answered 500.
         ({"transport": "webhook", "address": "http://[::1/hook"}, "address"),
         ({"transport": "webhook", "address": "https://[fe80::1%eth0/hook"}, "address"),
+        # Taken, then every message failed at sending (InvalidURL), retried as an outage until dead-lettered.
+        ({"transport": "webhook", "address": "http://127.0.0.1:99999/hook"}, "address"),
+        ({"transport": "webhook", "address": "http://desk.test:8o8o/hook"}, "address"),
+        ({"transport": "webhook", "address": "http://desk .test/hook"}, "address"),
+        ({"transport": "webhook", "address": "http://:80/hook"}, "address"),
         # No mail relay in this deployment (SMTP_HOST empty): every message over the line would fail for good.
         ({"transport": "email"}, "transport"),
     ],

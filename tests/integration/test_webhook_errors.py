@@ -234,3 +234,18 @@ def test_webhooks_go_through_the_proxy_the_configuration_names(webhook_receiver,
     assert transport.send(_message(webhook_receiver.url)) == "200"
     assert (len(webhook_receiver.requests), len(proxy.requests)) == (0, 1), webhook_receiver.requests
     assert proxy.requests[0]["headers"]["Idempotency-Key"] == "k1", proxy.requests
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["http://127.0.0.1:99999/hook?token=t0ken", "http://desk .test/hook?token=t0ken", "http://[::1/hook?token=t0ken"],
+)
+def test_a_line_saved_with_an_address_no_request_can_go_to_is_given_up_at_once(address):
+    """Saved before such addresses were refused (or written to the database by hand): each message failed in the
+    URL parser, was retried as an outage until its attempts ran out, and one whose bracket was not closed ended
+    in a ValueError raised while its error was being written. Now a permanent failure, its secret withheld."""
+    with pytest.raises(DeliveryError) as refused:
+        WebhookTransport(connect_timeout=1, read_timeout=1).send(_message(address))
+    error = str(refused.value)
+    assert not refused.value.transient and error.startswith("InvalidURL: "), error
+    assert "t0ken" not in error, error

@@ -41,6 +41,12 @@ class WebhookTransport:
             return "an http:// or https:// URL (an IPv6 host in brackets, closed)"
         if parts.scheme not in ("http", "https") or not parts.netloc:
             return "an http:// or https:// URL"
+        import requests
+
+        try:  # as send will prepare it: a port past 65535 or not a number, a space in the host, no host
+            requests.Request("POST", address).prepare()
+        except (requests.RequestException, ValueError):
+            return "an http:// or https:// URL with a host, and a port of 1-65535 if one is given"
         return None
 
     def send(self, message: Message) -> str | None:
@@ -69,8 +75,10 @@ class WebhookTransport:
             line.hang_up()
             raise
         except requests.RequestException as exc:
+            # An address no request can be made to (saved before check_address refused it) stays so: given up at once.
+            unusable = isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema)
             raise DeliveryError(
-                f"{type(exc).__name__}: {_withheld(str(exc), message.address)}", transient=True
+                f"{type(exc).__name__}: {_withheld(str(exc), message.address)}", transient=not unusable
             ) from exc
         if 200 <= code < 300:
             return str(code)
@@ -136,7 +144,11 @@ def _withheld(text: str, address: str) -> str:
         spellings.append(requests.Request("POST", address).prepare().url or "")
     quoted = set()
     for url in spellings:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # "http://[::1/hook" (a bracket not closed): withheld whole, as nothing tells its path
+            quoted.add(url)
+            continue
         quoted |= {url, parts.path + (f"?{parts.query}" if parts.query else ""), parts.path, parts.query}
     for part in sorted(quoted - {"", "/"}, key=len, reverse=True):
         text = text.replace(part, "/[path withheld]")
