@@ -265,3 +265,33 @@ def test_a_refused_answer_comes_back_as_typed_with_its_problem_beside_the_field(
         assert "The answer was not logged" in shown
     with session_scope(app) as session:
         assert session.get(ChannelCheck, check["id"]).outcome.value == "pending"
+
+
+def test_the_other_side_never_reads_our_internal_name_of_the_line(app, client, world):
+    """A line check named the line as we call it inside ("This is a check of the line “<our name>”", its subject,
+    the mail's To and the webhook's channel), and a message's To and recipient did too: they see the line by its
+    two stations, and their end of it, only."""
+    internal = "L3 backup - do not brief"
+    add_counterpart_line(
+        app, world, internal, counterpart_state="Eastland", their_station="Eastland General Staff duty officer"
+    )
+    check_on(app, client, world, world.channels[internal])
+    reference = acknowledged_incident(client, world, releasable_to=["Eastland"])
+    open_exchange(client, world, reference, line=internal)
+    jobs.deliver(app)
+    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in outbox_files(app)]
+    theirs = [m for m in mails if "eastland.test" in m["To"]]
+    assert len(theirs) == 2, [m["Subject"] for m in mails]
+    for mail in theirs:
+        whole = mail.as_string() + mail.get_body(("plain",)).get_content()
+        assert internal not in whole, whole
+        assert mail["To"].addresses[0].display_name == "Eastland General Staff duty officer", mail["To"]
+    [check] = [m for m in theirs if "LINE CHECK" in m["Subject"]]
+    line = f"{app.config['OUR_STATION']} – Eastland General Staff duty officer"
+    assert f"This is a check of the line “{line}”." in check.get_body(("plain",)).get_content()
+    [notice] = [m for m in theirs if "LINE CHECK" not in m["Subject"]]
+    link = re.search(r"/links/receipt/\S+", notice.get_body(("plain",)).get_content())[0]
+    page = client.get(link).get_data(as_text=True)
+    assert f"over {html.escape(line)}." in page and internal not in page, page
+    confirmed = client.post(link, data={"name": ""}).get_data(as_text=True)
+    assert internal not in client.get(link).get_data(as_text=True) and internal not in confirmed

@@ -81,6 +81,23 @@ class ContactChannel(Base):
     def member_names(self) -> list[str]:
         return [u.username for u in self.members]
 
+    @property
+    def their_end(self) -> str:
+        """The line's far end as the other side knows it: their station, else the counterpart, else their
+        State. What a message to them is addressed to (TO, the e-mail's display name, a webhook's recipient),
+        never the line's name, which is our internal naming of it."""
+        return self.their_station or self.counterpart or self.counterpart_state or "THE ADDRESSEE"
+
+    def seen_by_them(self, our_station: str) -> str:
+        """The line as both ends know it, "our station – their station" (our_station: the deployment's,
+        for a line that names none of its own), as a line check and a receipt page name it to them."""
+        return line_between(self.our_station or our_station, self.their_end)
+
+
+def line_between(ours: str, theirs: str) -> str:
+    """A counterpart line named by its two stations, ours first (ContactChannel.seen_by_them)."""
+    return f"{ours} – {theirs}"
+
 
 class EscalationPolicy(Base):
     __tablename__ = "escalation_policies"

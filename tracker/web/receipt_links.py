@@ -8,6 +8,7 @@ from .. import dispatch
 from ..db import get_session
 from ..errors import ValidationError
 from ..http.transaction import committed
+from ..models.ladder import line_between
 from ..services.engine.links import LinkRefused
 from ..services.exchanges import catalogues, receipts
 from ..timeutil import format_dtg, utcnow
@@ -38,7 +39,7 @@ def _texts(view: receipts.ReceiptView) -> list[tuple[str, dict]]:
                 date=catalogues.long_date(language, view.sent_at.date()),
                 time=f"{view.sent_at:%H:%M}",
                 dtg=format_dtg(view.sent_at),
-                line=view.channel,
+                line=line_between(view.our_station or current_app.config["OUR_STATION"], view.their_end),
             ),
             "explain": t(
                 language, "Pressing the button tells the sender that the message reached you. It records nothing else."

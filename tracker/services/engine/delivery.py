@@ -153,10 +153,16 @@ class Composer:
         html = row.html if row.html is not None and late is None else message_text.html_part(subject, text, payload)
         if late is not None:
             payload = {**payload, "late": late}
+        recipient = row.recipient
+        if row.kind is NotificationKind.COUNTERPART and row.channel is not None:
+            # The other side sees their end of the line (To's name, the webhook's recipient), never our name of
+            # it: also on a row queued when its facts still named the line.
+            recipient = row.channel.their_end
+            payload = {**payload, "recipient": recipient}
         message = Message(
             key=key,
             event=payload["event"],
-            recipient=row.recipient,
+            recipient=recipient,
             address=address,
             subject=subject,
             text=text,

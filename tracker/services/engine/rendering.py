@@ -97,10 +97,11 @@ def render_incident_message(row: Notification | OutboxRow, now: datetime, ack: A
         row.payload["page"] = page
 
 
-def render_counterpart_message(row: Notification, reference: str, channel_name: str) -> None:
+def render_counterpart_message(row: Notification, reference: str, channel: ContactChannel) -> None:
     """Fill the webhook facts of a message to the other side around its approved text (row.subject
-    and row.body, set by the caller): no incident fact rides along, and its HTML part has no button."""
-    row.payload = {"event": "exchange.message", "recipient": channel_name, "reference": reference}
+    and row.body, set by the caller): no incident fact rides along, and its HTML part has no button.
+    The recipient is the line's far end as they know it (ContactChannel.their_end), never our name of it."""
+    row.payload = {"event": "exchange.message", "recipient": channel.their_end, "reference": reference}
 
 
 def render_legacy(row: Notification, now: datetime, links: AckLinks, reference: str | None = None) -> None:
@@ -116,7 +117,7 @@ def render_legacy(row: Notification, now: datetime, links: AckLinks, reference: 
         if channel is None:  # never: a message to the other side goes over its counterpart line
             raise ValueError(f"counterpart message {row.id} has no channel")
         # The exchange's reference (delivery.Composer.reference_of): never our incident's to the other side.
-        render_counterpart_message(row, reference or "exchange", channel.name)
+        render_counterpart_message(row, reference or "exchange", channel)
         return
     if channel is not None and row.kind.calls_for_action:
         ack = links.issue(row.incident_id, channel.id, channel.address, now)

@@ -32,7 +32,7 @@ def compose(session: Session, check: ChannelCheck, settings: outgoing.Settings, 
     return Message(
         key=key,
         event="channel.check",
-        recipient=channel.name,
+        recipient=channel.their_end,  # the e-mail's To name, the outbox file's: never our name of the line
         address=channel.address,
         subject=formatted.subject,
         text=formatted.text,
@@ -42,7 +42,7 @@ def compose(session: Session, check: ChannelCheck, settings: outgoing.Settings, 
         payload={
             "event": "channel.check",
             "idempotency_key": key,
-            "channel": channel.name,
+            "channel": channel.seen_by_them(settings.our_station),
             "serial": serial,
             "subject": formatted.subject,
             "text": formatted.text,

@@ -149,7 +149,7 @@ def compose(message: ExchangeMessage, settings, now: datetime, *, receipt_url: s
         precedence=incident.precedence.value,
         at=now,
         fm=channel.our_station or settings.our_station,
-        to=channel.their_station or channel.counterpart or channel.name,
+        to=channel.their_end,
         classification=incident.classification,
         serial=serial,
         under=_under(agreement.code if agreement else None, message.article),
@@ -209,20 +209,23 @@ def compose_check(check: ChannelCheck, settings, now: datetime) -> Formatted:
         precedence="R",
         at=now,
         fm=channel.our_station or settings.our_station,
-        to=channel.their_station or channel.counterpart or channel.name,
+        to=channel.their_end,
         classification="UNCLASSIFIED",
         serial=serial,
         under=_under(agreement.code if agreement else None, article),
         subject=subject_of("check"),
         reference="",
-        releasable_to=channel.counterpart_state or channel.counterpart or channel.name,
+        releasable_to=channel.counterpart_state or channel.counterpart or "THE ADDRESSEE",
     )
+    # The line by its two ends, as they know it: its name is ours ("Eastland hotline", "L3 backup") and
+    # says nothing to them, or more than they should hear.
+    line = channel.seen_by_them(settings.our_station)
     parts = []
     for language in languages(channel.language):
         t = Writer(language)
         opening = [t(HEADING), t(TITLE_CHECK, serial=serial, subject=t(header.subject))]
-        parts.append("\n\n".join(["\n".join(opening), check_text(language, channel.name, check.due_by, serial)]))
-    subject = f"SERIAL {serial} {header.subject} {channel.name}"
+        parts.append("\n\n".join(["\n".join(opening), check_text(language, line, check.due_by, serial)]))
+    subject = f"SERIAL {serial} {header.subject}"
     return Formatted(subject[:255], _assemble(header, parts))
 
 

@@ -117,7 +117,7 @@ def release(session: Session, message: ExchangeMessage, actor: str, now: datetim
         next_attempt_at=now,
         exchange_message_id=message.id,
     )
-    render_counterpart_message(row, exchange.reference or "", exchange.channel.name)
+    render_counterpart_message(row, exchange.reference or "", exchange.channel)
     session.add(row)
     timeline.record(
         session,

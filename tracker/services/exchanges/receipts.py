@@ -79,7 +79,10 @@ class ReceiptView:
     reference: str
     serial: str
     subject: str
-    channel: str
+    # The line by its ends as the other side knows them (ContactChannel.seen_by_them), never our name of it:
+    # the line's own station of ours ("" for the deployment's, which the page fills in) and their end.
+    our_station: str
+    their_end: str
     language: str | None
     sent_at: datetime
     receipt_at: datetime | None
@@ -95,7 +98,8 @@ def view(message: ExchangeMessage) -> ReceiptView:
         message.exchange.reference or "",
         f"{message.serial or 0:04d}/{message.serial_year or message.at.year}",
         subject_of(message.kind),  # in English: the page puts it in each language
-        message.channel.name,
+        message.channel.our_station,
+        message.channel.their_end,
         message.exchange.language,  # the language it was sent in, whatever the line reads since
         message.at,
         message.receipt_at,
@@ -136,7 +140,8 @@ def confirm_by_link(session: Session, signer: LinkSigner, token: str, now: datet
     if name and (len(name) > NAME_MAX_LENGTH or name_problem(name)):
         raise ValidationError("a name is one line of text", {"name": f"one line, at most {NAME_MAX_LENGTH} characters"})
     by = name or withheld(message.channel.transport, message.channel.address)
-    spend(session, claims, PURPOSE, f"{by} via {message.channel.name}", now)
+    # Shown to whoever opens the link again ("used by ..."): their name or address, not our name of the line.
+    spend(session, claims, PURPOSE, by, now)
     if message.receipt_at is None:  # our staff may have logged it from a call first: that one stands
         # On our timeline as their link, never as the name they typed (which could be one of ours).
         _record(session, message, now, by, "link", LINK_ACTOR, now)
