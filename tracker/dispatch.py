@@ -13,7 +13,7 @@ from .db import session_scope
 from .models import ContactChannel
 from .services.engine import delivery, idle, line_checks
 from .services.engine.links import AckLinks, LinkSigner
-from .services.exchanges import counterpart_checks, outgoing
+from .services.exchanges import counterpart_checks, message_format, outgoing
 from .services.incidents import checks
 from .timeutil import utcnow
 
@@ -44,7 +44,9 @@ def mail_domain(app: Flask) -> str:
 
 
 def composer(app: Flask) -> delivery.Composer:
-    return delivery.Composer(ack_links(app), mail_domain(app), app.config["SUPERVISOR_TRANSPORT"])
+    return delivery.Composer(
+        ack_links(app), mail_domain(app), app.config["SUPERVISOR_TRANSPORT"], message_format.parts_by_language
+    )
 
 
 def retry_policy(app: Flask) -> delivery.RetryPolicy:

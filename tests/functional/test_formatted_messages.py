@@ -295,3 +295,22 @@ def test_the_other_side_never_reads_our_internal_name_of_the_line(app, client, w
     assert f"over {html.escape(line)}." in page and internal not in page, page
     confirmed = client.post(link, data={"name": ""}).get_data(as_text=True)
     assert internal not in client.get(link).get_data(as_text=True) and internal not in confirmed
+
+
+def test_the_html_part_of_what_they_receive_carries_their_language_on_their_part(app, client, world):
+    add_counterpart_line(app, world, LINE, counterpart_state="Eastland")
+    check_on(app, client, world, world.channels[LINE])
+    reference = acknowledged_incident(client, world, releasable_to=["Eastland"])
+    open_exchange(client, world, reference, line=LINE)
+    jobs.deliver(app)
+    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in outbox_files(app)]
+    theirs = [m for m in mails if "eastland.test" in m["To"]]
+    assert len(theirs) == 2, [m["Subject"] for m in mails]
+    for mail in theirs:
+        page = mail.get_body(("html",)).get_content()
+        assert '<html lang="en">' in page, page
+        russian = re.search(r'<div lang="ru">(.*?)</div>', page, re.S)
+        assert russian and russian[1].startswith("ТЕКСТ НА РУССКОМ ЯЗЫКЕ"), page
+        assert "ENGLISH TEXT" not in russian[1], "the English part stays English"
+        plain = mail.get_body(("plain",)).get_content()
+        assert "ENGLISH TEXT" in plain and "ТЕКСТ НА РУССКОМ ЯЗЫКЕ" in plain and "<div" not in plain

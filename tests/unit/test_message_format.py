@@ -7,6 +7,7 @@ Also: every msgid a kind uses is translated (not fuzzy) in ru and fr, and in uk 
 they carry; a kind a catalogue lacks is refused with 422 naming the language and the kind."""
 
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from tracker.models import (
     OutgoingStatus,
     Precedence,
 )
+from tracker.services.engine import message_text
 from tracker.services.exchanges import catalogues, message_format, message_texts, outgoing
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "messages"
@@ -323,3 +325,28 @@ def test_the_article_cited_is_written_in_the_parts_language(language, article, w
     """The part in the other side's language said "в соответствии с NM-EL-DMA, Article VI(1)": the one
     English word left in a Russian sentence."""
     assert message_texts.cited(message_texts.Writer(language), article) == written
+
+
+def test_the_html_part_marks_the_text_in_their_language_with_its_own_lang_and_the_plain_text_is_unchanged():
+    """The HTML part of a message to the other side was lang="en" as a whole, the Russian part too: a screen
+    reader read it with English rules, and a browser hyphenated and chose fonts as for English."""
+    text = message_format.compose(message("notice", "ru"), SETTINGS, NOW, receipt_url=RECEIPT_URL).text
+    parts = message_format.parts_by_language(text, "ru")
+    assert "".join(piece for _, _, piece in parts) == text, "the pieces are the whole text, in order"
+    assert [(language, direction) for language, direction, _ in parts] == [("en", "ltr"), ("ru", "ltr"), ("en", "ltr")]
+    english, russian, closing = (piece for _, _, piece in parts)
+    assert "ENGLISH TEXT" in english and "ТЕКСТ НА РУССКОМ ЯЗЫКЕ" not in english
+    assert russian.startswith("ТЕКСТ НА РУССКОМ ЯЗЫКЕ\n") and "Уведомляем вас" in russian, russian
+    assert closing == "BT\n"
+    html = message_text.html("subject", text, parts=parts)
+    assert '<html lang="en">' in html, "the header and the English part are English"
+    assert re.search(r'<div lang="ru">ТЕКСТ НА РУССКОМ ЯЗЫКЕ\n', html), html
+    assert message_format.parts_by_language(text, None) == [("en", "ltr", text)], "an English-only line"
+
+
+def test_a_language_written_right_to_left_is_marked_so():
+    assert (catalogues.direction("ar"), catalogues.direction("he"), catalogues.direction("ru")) == ("rtl", "rtl", "ltr")
+    html = message_text.html(
+        "s", "A\n\nب\nBT\n", parts=[("en", "ltr", "A\n\n"), ("ar", "rtl", "ب\n"), ("en", "ltr", "BT\n")]
+    )
+    assert '<div lang="ar" dir="rtl">ب\n</div>' in html, html

@@ -15,7 +15,7 @@ sending), so a crash re-sends at most one batch.
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -89,6 +89,10 @@ class Composer:
     links: AckLinks  # only for rows queued before migration 0010 (rendering.render_legacy)
     mail_domain: str
     supervisor_transport: str = "outbox"
+    # Cuts a message to the other side into its languages for its HTML part (the exchanges' formatter,
+    # message_format.parts_by_language, handed in by tracker.dispatch: the engine does not import the
+    # other side's wing, which imports it). None: the HTML part is one English text.
+    language_parts: Callable[[str, str | None], message_text.LanguageParts] | None = None
 
     def message_id(self, reference: str, key: str) -> str:
         return f"<{reference}.{key}@{self.mail_domain}>"
@@ -128,6 +132,14 @@ class Composer:
         message = session.get(ExchangeMessage, row.exchange_message_id) if row.exchange_message_id else None
         return (message.exchange.reference if message is not None else None) or "exchange"
 
+    def parts_of(self, session: Session, row: Notification, text: str) -> message_text.LanguageParts | None:
+        """A message to the other side cut into its languages: the exchange's language, which its text was
+        written in when it was released (message_format.compose), whatever the line reads since."""
+        if row.kind is not NotificationKind.COUNTERPART or self.language_parts is None or not row.exchange_message_id:
+            return None
+        message = session.get(ExchangeMessage, row.exchange_message_id)
+        return self.language_parts(text, message.exchange.language) if message is not None else None
+
     def compose(self, session: Session, row: Notification, now: datetime, roots: dict | None = None) -> Claimed:
         reference, key = self.reference_of(session, row), message_key(row.id, row.created_at)
         if row.payload is None:
@@ -150,7 +162,10 @@ class Composer:
             subject, text = message_text.late_subject(subject), with_notice(text, late["notice"], payload)
         # The stored text framed with its button; a row queued when the HTML part was still stored sends
         # that one, unless a late notice must go first in it too.
-        html = row.html if row.html is not None and late is None else message_text.html_part(subject, text, payload)
+        if row.html is not None and late is None:
+            html = row.html
+        else:
+            html = message_text.html_part(subject, text, payload, self.parts_of(session, row, text))
         if late is not None:
             payload = {**payload, "late": late}
         recipient = row.recipient

@@ -156,18 +156,34 @@ def check_subject(channel: ContactChannel, due_by: datetime) -> str:
     return f"ROUTINE COMMCHECK {channel.name} reply by {format_dtg(due_by)}"[:255]
 
 
-def html(subject_line: str, text: str, action_url: str | None = None, action_label: str = "") -> str:
-    """The HTML part: the same text, plus a button for the one-click action."""
-    return _render("message.html", subject=subject_line, text=text, action_url=action_url, action_label=action_label)
+# A text cut into its languages: (language, direction "ltr" or "rtl", piece), the pieces in order and whole
+# (exchanges.message_format.parts_by_language cuts a message to the other side so).
+LanguageParts = list[tuple[str, str, str]]
 
 
-def html_part(subject_line: str, text: str, payload: dict) -> str:
+def html(
+    subject_line: str,
+    text: str,
+    action_url: str | None = None,
+    action_label: str = "",
+    parts: LanguageParts | None = None,
+) -> str:
+    """The HTML part: the same text, plus a button for the one-click action. parts: the text cut into its
+    languages, each piece then marked with its own lang (and dir="rtl" where written right to left), so a
+    reader's screen reader, hyphenation and font choice follow the other side's language in its part."""
+    return _render(
+        "message.html", subject=subject_line, text=text, action_url=action_url, action_label=action_label, parts=parts
+    )
+
+
+def html_part(subject_line: str, text: str, payload: dict, parts: LanguageParts | None = None) -> str:
     """The HTML part of a stored message: its text in the frame, with the button its stored facts name:
     the acknowledge link of a call to act, else the incident page a supervisor's message links (the
-    "page" rendering.render_incident_message keeps only then), else none (a message to the other side)."""
+    "page" rendering.render_incident_message keeps only then), else none (a message to the other side,
+    whose text comes cut into its languages: parts)."""
     ack_url = (payload.get("acknowledge") or {}).get("url")
     if ack_url is not None or not payload.get("page"):
-        return html(subject_line, text, ack_url, "Acknowledge")
+        return html(subject_line, text, ack_url, "Acknowledge", parts)
     return html(subject_line, text, payload["page"], "Open the incident")
 
 

@@ -9,6 +9,7 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
+from babel import Locale
 from babel.dates import format_date
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
@@ -78,3 +79,10 @@ def locale_of(language: str) -> str:
 def long_date(language: str, day: date) -> str:
     """A date written out in the language: 27 November 2026, 27 ноября 2026 г., 27 novembre 2026."""
     return format_date(day, "long", locale=locale_of(language))
+
+
+def direction(language: str) -> str:
+    """How the language is written, as HTML's dir says it: "rtl" (Arabic, Hebrew, Persian...) or "ltr" (CLDR's
+    character order, read by Babel)."""
+    locale = Locale.parse(_DATE_LOCALES.get(language, language))
+    return "rtl" if locale.character_order == "right-to-left" else "ltr"

@@ -36,7 +36,9 @@ def compose(session: Session, check: ChannelCheck, settings: outgoing.Settings, 
         address=channel.address,
         subject=formatted.subject,
         text=formatted.text,
-        html=message_text.html(formatted.subject, formatted.text),
+        html=message_text.html(
+            formatted.subject, formatted.text, parts=message_format.parts_by_language(formatted.text, channel.language)
+        ),
         message_id=f"<{key}@{mail_domain}>",
         secret=channel.secret,
         payload={

@@ -229,5 +229,22 @@ def compose_check(check: ChannelCheck, settings, now: datetime) -> Formatted:
     return Formatted(subject[:255], _assemble(header, parts))
 
 
+def parts_by_language(text: str, language: str | None) -> list[tuple[str, str, str]]:
+    """A formatted text (_assemble's) cut where the part in the line's language begins and where it ends:
+    (language, direction, piece) in order, so the HTML part marks that part with its own lang and dir; the
+    header, the English part and the closing BT are English. The whole text in English when the line reads
+    English only, or when its part is not found (a catalogue's heading changed since the text was queued)."""
+    whole = [(catalogues.SOURCE, "ltr", text)]
+    second = languages(language)[1:]
+    if not second or second[0] not in catalogues.available():
+        return whole
+    start, end = text.find(f"\n\n{Writer(second[0])(HEADING)}\n"), text.rfind("\nBT\n")
+    if start < 0 or end < start:
+        return whole
+    start, end = start + 2, end + 1  # the blank line stays with the English before it; the BT line is the last
+    their = (second[0], catalogues.direction(second[0]), text[start:end])
+    return [(catalogues.SOURCE, "ltr", text[:start]), their, (catalogues.SOURCE, "ltr", text[end:])]
+
+
 def _assemble(header: Header, parts: list[str]) -> str:
     return "\n".join(header.lines()) + "\nBT\n" + "\n\n".join(parts).rstrip() + "\nBT\n"
