@@ -4,14 +4,18 @@ heading, icon and colour class."""
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from tests.exchange_support import acknowledged_incident, add_counterpart_line, open_exchange
 from tests.support import build_world, file_incident
 from tracker import dispatch
 from tracker.db import session_scope
-from tracker.models import Incident
+from tracker.models import Incident, Notification, NotificationKind
+from tracker.timeutil import utcnow
+from tracker.web import receipt_links
 
 OUTCOME = re.compile(r'<div class="outcome outcome-(\w+)" data-outcome="(\w+)">\s*<p class="outcome-icon"[^>]*>(.)</p>')
 
@@ -108,3 +112,36 @@ def test_a_link_to_an_incident_acknowledged_meanwhile_offers_no_button(app, clie
         handling.acknowledge(session, session.scalar(select(Incident.reference)), liaison, utcnow())
     page = client.get(f"/links/ack/{ack_token}").text
     assert "acknowledged already: there is nothing to acknowledge" in page and "<form" not in page, page[:2000]
+
+
+def receipt_link(app, client) -> str:
+    """The receipt link of a notice sent over a Russian outbox line (its path)."""
+    world = build_world(app)
+    add_counterpart_line(app, world, counterpart_state="Eastland")
+    reference = acknowledged_incident(client, world, releasable_to=["Eastland"])
+    open_exchange(client, world, reference)
+    with session_scope(app) as session:
+        body = session.scalar(select(Notification.body).where(Notification.kind == NotificationKind.COUNTERPART))
+    return re.search(r"/links/receipt/[A-Za-z0-9._-]+", body)[0]
+
+
+def test_a_receipt_link_refused_says_why_in_their_language_beside_english(app, client, monkeypatch):
+    """The refusal pages of their receipt link were in English only, while the link's own page and its
+    confirmation are in the line's language beside English."""
+    link = receipt_link(app, client)
+    assert client.post(link, data={"name": "Maj Petrov"}).status_code == 200
+    used = client.get(link)
+    page = used.get_data(as_text=True)
+    assert used.status_code == 409 and outcome_of(page)[:2] == ("used", "This link was used already"), page
+    assert '<section lang="ru">' in page and "<h2>Эта ссылка уже была использована</h2>" in page, page
+    assert "Использована: Maj Petrov," in page and "Ничего не изменено." in page and "Nothing was changed." in page
+
+    later = utcnow() + timedelta(seconds=app.config["LINK_MAX_AGE_SECONDS"] + 60)
+    monkeypatch.setattr(receipt_links, "utcnow", lambda: later)
+    expired = client.post(link, data={"name": ""}).get_data(as_text=True)
+    assert outcome_of(expired)[:2] == ("expired", "This link has expired"), expired
+    assert "<h2>Срок действия этой ссылки истёк</h2>" in expired and "Срок её действия истёк " in expired, expired
+
+    forged = client.get(link[:-3] + "xyz").get_data(as_text=True)
+    assert outcome_of(forged)[:2] == ("refused", "This link is not valid"), forged
+    assert 'lang="ru"' not in forged, "a link that is not genuine is nobody's: English alone"

@@ -9,6 +9,7 @@ from ..http.transaction import committed
 from ..http.wiring import the_app
 from ..services.engine import linkuse
 from ..services.engine.links import LinkRefused
+from ..services.exchanges import receipts
 from ..timeutil import utcnow
 
 bp = Blueprint("links", __name__, url_prefix="/links")
@@ -25,10 +26,7 @@ def _limit() -> None:
 # colour class and wording (links/refused.html, static/links.css).
 OUTCOMES = {"reused": "used", "handled": "used", "expired": "expired"}
 HEADINGS = {
-    "invalid": "This link is not valid",
-    "expired": "This link has expired",
-    "reused": "This link was used already",
-    "foreign": "This link does not fit",
+    **receipts.REFUSAL_HEADINGS,
     "handled": "Already handled",
     "counterpart": "This link cannot acknowledge",
     "counterpart_check": "This link cannot confirm the check",

@@ -12,14 +12,20 @@ from ..models.ladder import line_between
 from ..services.engine.links import LinkRefused
 from ..services.exchanges import catalogues, receipts
 from ..timeutil import format_dtg, utcnow
-from .links import _limit, _refused, bp
+from .links import OUTCOMES, _limit, bp
+
+
+def _languages(language: str | None) -> list[str]:
+    """English, then the line's language when it has one a catalogue serves."""
+    languages = [catalogues.SOURCE]
+    if language and language in catalogues.available() and language != catalogues.SOURCE:
+        languages.append(language)
+    return languages
 
 
 def _texts(view: receipts.ReceiptView) -> list[tuple[str, dict]]:
     """The page's sentences in English, then in the line's language when it has one: (language, texts)."""
-    languages = [catalogues.SOURCE]
-    if view.language and view.language in catalogues.available() and view.language != catalogues.SOURCE:
-        languages.append(view.language)
+    languages = _languages(view.language)
     at = view.receipt_at or view.sent_at
 
     def texts(language: str) -> dict:
@@ -58,6 +64,38 @@ def _texts(view: receipts.ReceiptView) -> list[tuple[str, dict]]:
     return [(language, texts(language)) for language in languages]
 
 
+def _refused_texts(refused: LinkRefused, language: str | None) -> list[tuple[str, dict]]:
+    """Why the link is refused, in English and then in the language its message was sent in."""
+    heading = receipts.REFUSAL_HEADINGS.get(refused.reason, refused.message.rstrip("."))
+    details, at = refused.details, "%Y-%m-%d %H:%M:%SZ"
+
+    def texts(language: str) -> dict:
+        t = catalogues.translate
+        return {
+            "heading": t(language, heading),
+            # The message where it says more than the heading ("This link has expired." does not).
+            "message": t(language, refused.message) if refused.message.rstrip(".") != heading else "",
+            "used": t(language, receipts.USED_BY, by=details["used_by"], at=details["used_at"].strftime(at))
+            if details.get("used_by")
+            else "",
+            "expired": t(language, receipts.EXPIRED_AT, at=details["expired_at"].strftime(at))
+            if details.get("expired_at")
+            else "",
+            "nothing": t(language, receipts.NOTHING_CHANGED),
+        }
+
+    return [(each, texts(each)) for each in _languages(language)]
+
+
+def _refused_receipt(token: str, refused: LinkRefused):
+    """The refusal page of a receipt link, in the line's language beside English as the rest of what they see
+    (English alone for a link that is not genuine: whose it is, nobody knows)."""
+    language = receipts.language_of_link(get_session(), dispatch.signer(current_app), token)
+    kind = OUTCOMES.get(refused.reason, "refused")
+    page = render_template("links/receipt_refused.html", kind=kind, texts=_refused_texts(refused, language))
+    return page, refused.status
+
+
 @bp.get("/receipt/<token>")
 def receipt(token: str):
     """Show the message and the button; nothing changes on a GET (mail scanners fetch links)."""
@@ -65,7 +103,7 @@ def receipt(token: str):
     try:
         view = receipts.inspect(get_session(), dispatch.signer(current_app), token, utcnow())
     except LinkRefused as refused:
-        return _refused("receipt", refused)
+        return _refused_receipt(token, refused)
     if view.receipt_at is not None:  # given by voice or a message meanwhile: say so, offer no button
         return render_template("links/receipt_done.html", view=view, texts=_texts(view))
     return render_template("links/receipt.html", view=view, texts=_texts(view), token=token, error=None)
@@ -80,7 +118,7 @@ def confirm_receipt(token: str):
         with committed() as session:
             view = receipts.confirm_by_link(session, signer, token, utcnow(), name)
     except LinkRefused as refused:
-        return _refused("receipt", refused)
+        return _refused_receipt(token, refused)
     except ValidationError as error:
         view = receipts.inspect(get_session(), signer, token, utcnow())
         # The name as typed comes back beside its problem, not blank to be typed again.

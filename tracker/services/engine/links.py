@@ -35,6 +35,9 @@ STATUSES = {
 }
 
 
+NOT_VALID = "This link is not valid here: it was altered, cut short, or made for something else."
+
+
 class LinkRefused(TrackerError):
     """A link that is tampered with, foreign, expired or used already: it changes nothing."""
 
@@ -75,6 +78,14 @@ class LinkSigner:
         """Sign claims (plus a fresh link id) for one purpose."""
         return self._serializer(purpose).dumps({**claims, "link": secrets.token_urlsafe(16)})
 
+    def peek(self, purpose: str, token: str) -> dict | None:
+        """The claims of a genuine link for this purpose, expired or not (None for any other): what its
+        refusal page may go by (the language it was sent in), never what acts on it (read)."""
+        try:
+            return self._serializer(purpose).loads(token)
+        except BadSignature:
+            return None
+
     def expires_at(self, issued: datetime) -> datetime:
         return issued + timedelta(seconds=self.max_age_seconds)
 
@@ -83,9 +94,7 @@ class LinkSigner:
         try:
             claims, signed_at = self._serializer(purpose).loads(token, return_timestamp=True)
         except BadSignature:
-            raise LinkRefused(
-                "invalid", "This link is not valid here: it was altered, cut short, or made for something else."
-            ) from None
+            raise LinkRefused("invalid", NOT_VALID) from None
         if now - signed_at.astimezone(UTC) > timedelta(seconds=self.max_age_seconds):
             raise LinkRefused(
                 "expired", "This link has expired.", {"expired_at": self.expires_at(signed_at.astimezone(UTC))}

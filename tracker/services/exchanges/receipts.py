@@ -33,7 +33,7 @@ from ...models import (
 from ...text import name_problem
 from ..engine import notify
 from ..engine.claims import SetAside, act_on_claimed, among_claimable
-from ..engine.links import AckLinks, LinkRefused, LinkSigner, spend
+from ..engine.links import NOT_VALID, AckLinks, LinkRefused, LinkSigner, spend
 from ..incidents import timeline
 
 PURPOSE = "receipt"
@@ -43,8 +43,20 @@ LINK_ACTOR = "the other side (receipt link)"
 LOGGED_VIA = ("call", "message", "voice")
 ACTOR = "scheduler"
 NAME_MAX_LENGTH = 120
-# The receipt page's sentences (tracker/web/receipt_links.py), shown in English and the line's language:
-# each catalogue translates them (summary_text.msgids lists them with the rest).
+# Why a receipt link is refused (LinkRefused.reason), as its page heads it; web/links.py heads our own links'
+# refusals with the same words.
+REFUSAL_HEADINGS = {
+    "invalid": "This link is not valid",
+    "expired": "This link has expired",
+    "reused": "This link was used already",
+    "foreign": "This link does not fit",
+}
+NOT_OURS = "This link does not belong to a message sent on this line."
+USED_BY = "Used by {by} at {at}: that first use stands."
+EXPIRED_AT = "It expired at {at}."
+NOTHING_CHANGED = "Nothing was changed."
+# The receipt page's sentences (tracker/web/receipt_links.py), and those of its refusals, shown in English and
+# the line's language: each catalogue translates them (summary_text.msgids lists them with the rest).
 PAGE_MSGIDS = (
     "Confirm receipt",
     "Message {serial}, reference {reference}: {subject}",
@@ -53,6 +65,12 @@ PAGE_MSGIDS = (
     "Your name and post (optional)",
     "Receipt confirmed",
     "Receipt of message {serial} was recorded at {dtg} for {by}. Thank you.",
+    *REFUSAL_HEADINGS.values(),
+    NOT_VALID,
+    NOT_OURS,
+    USED_BY,
+    EXPIRED_AT,
+    NOTHING_CHANGED,
 )
 
 
@@ -118,7 +136,7 @@ def _target(session: Session, claims: dict) -> ExchangeMessage:
         or message.channel.address != claims.get("recipient")
         or not message.channel.counterpart_line
     ):
-        raise LinkRefused("foreign", "This link does not belong to a message sent on this line.")
+        raise LinkRefused("foreign", NOT_OURS)
     return message
 
 
@@ -129,6 +147,14 @@ def inspect(session: Session, signer: LinkSigner, token: str, now: datetime) -> 
     if used is not None:
         raise LinkRefused("reused", "This link was used already.", {"used_at": used.used_at, "used_by": used.used_by})
     return view(_target(session, claims))
+
+
+def language_of_link(session: Session, signer: LinkSigner, token: str) -> str | None:
+    """The language the message a receipt link names was sent in, for the page that refuses the link: also
+    when it expired or was used already. None for a link that is not genuine (whose it is, nobody knows)."""
+    claims = signer.peek(PURPOSE, token)
+    message = session.get(ExchangeMessage, claims["message"]) if claims and isinstance(claims.get("message"), int) else None
+    return message.exchange.language if message is not None and message.direction is MessageDirection.OUT else None
 
 
 def confirm_by_link(session: Session, signer: LinkSigner, token: str, now: datetime, name: str = "") -> ReceiptView:
