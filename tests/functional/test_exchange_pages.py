@@ -406,3 +406,22 @@ def test_the_exchange_s_times_on_the_panel_and_the_board_carry_their_dtg(app, cl
     row = re.search(rf'data-exchange="{xid}">(.*?)</tr>', board, re.S)[1]
     since = row.split("since ")[1].split("</small>")[0]
     assert format_dtg(changed) in since, f"the board's 'since' has no DTG beside it: {since}"
+
+
+def test_record_receipt_confirmed_records_how_they_confirmed_never_by_voice_unsaid(app, client, world, incident):
+    """ "Record receipt confirmed" on the panel with no text recorded their receipt as given by voice, which
+    nobody had said: it records how as chosen, else that how was not said."""
+    xid = open_via_api(client, world, incident)["id"]
+    shown = panel(client.get(f"/incidents/{incident}"))
+    assert "How they confirmed receipt" in shown, shown
+    page = transition(client, incident, xid, "receipt_confirmed")
+    [notice] = api(client, world, "GET", f"/exchanges/{xid}")["messages"]
+    assert (notice["receipt_via"], notice["receipt_by"]) == (None, "Eastland Ministry of Defence"), notice
+    assert "by Eastland Ministry of Defence (how not said)" in panel(page)
+
+    other = acknowledged_incident(client, world)
+    second = open_via_api(client, world, other)["id"]
+    p = f"exchange-{second}-"
+    act(client, other, f"/exchanges/{second}/transition", {f"{p}state": "receipt_confirmed", f"{p}via": "call"}, p)
+    [notice] = api(client, world, "GET", f"/exchanges/{second}")["messages"]
+    assert notice["receipt_via"] == "call", notice

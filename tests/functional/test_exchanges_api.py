@@ -924,3 +924,21 @@ def test_a_request_for_explanation_written_as_a_message_moves_the_exchange_and_s
     assert again["error"]["details"]["allowed"] == ["reply_received", "refused", "no_answer"], again
     meeting = {"direction": "out", "kind": "meeting_request", "text": "We request a meeting within 48 hours."}
     api(client, world, "POST", path, meeting, status=409)
+
+
+def test_receipt_confirmed_by_transition_records_how_as_said_and_never_by_voice_unsaid(app, client, world):
+    add_counterpart_line(app, world)
+    transitions = []
+    for body in ({}, {"text": "Eastland: we have your notice."}, {"via": "voice"}):
+        exchange = open_(client, world, acknowledged_incident(client, world))
+        path = f"/exchanges/{exchange['id']}/transitions"
+        moved = api(client, world, "POST", path, {"state": "receipt_confirmed", **body})
+        notice = next(m for m in moved["messages"] if m["direction"] == "out")
+        transitions.append(notice["receipt_via"])
+    assert transitions == [None, "message", "voice"], "left out and with no text: not said, never voice"
+    exchange = open_(client, world, acknowledged_incident(client, world))
+    path = f"/exchanges/{exchange['id']}/transitions"
+    refused = api(client, world, "POST", path, {"state": "receipt_confirmed", "via": "pigeon"}, status=422)
+    assert "via" in refused["error"]["details"], refused
+    refused = api(client, world, "POST", path, {"state": "closed", "via": "call"}, status=422)
+    assert refused["error"]["details"]["via"] == ["for receipt_confirmed only"], refused

@@ -49,6 +49,14 @@ class ExchangeTransitionIn(Schema):
     version = fields.Integer(
         strict=True, validate=ID, metadata={"description": "the version you read: 409 if the exchange changed since"}
     )
+    via = Text(
+        validate=OneOf(LOGGED_VIA),
+        metadata={
+            "description": "receipt_confirmed only: how they confirmed receipt ("
+            + ", ".join(LOGGED_VIA)
+            + "); left out, message when a text is given, else not said (receipt_via null)"
+        },
+    )
 
 
 class ExchangeMessageIn(Schema):
@@ -123,7 +131,10 @@ class ExchangeMessageOut(Schema):
     receipt_due_at = UTC(allow_none=True, metadata={"description": "when the other side's receipt is due"})
     receipt_at = UTC(allow_none=True, metadata={"description": "when they confirmed receipt"})
     receipt_by = fields.String(allow_none=True, metadata={"description": "who confirmed (a name or the line)"})
-    receipt_via = fields.String(allow_none=True, metadata={"description": "link, call, message or voice"})
+    receipt_via = fields.String(
+        allow_none=True,
+        metadata={"description": "link, call, message or voice; null with a receipt_at: how it came was not said"},
+    )
     receipt_overdue_at = UTC(allow_none=True, metadata={"description": "when the receipt clock ran out"})
     # four eyes (ours): drafted, approved by a second person, sent
     exchange_id = fields.Integer()

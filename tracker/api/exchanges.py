@@ -98,6 +98,7 @@ def transition(exchange_id, data):
         utcnow(),
         data.get("text"),
         data.get("version"),
+        data.get("via"),
     )
     return exchange
 

@@ -21,8 +21,10 @@ VIA_LABELS = {"call": "on a call", "message": "by a message", "voice": "by voice
 
 @bp.app_template_filter("receipt_via")
 def receipt_via(via: str | None) -> str:
-    """How a receipt came, in words ("link": their receipt link)."""
-    return {**VIA_LABELS, "link": "by their receipt link"}.get(via or "", via or "")
+    """How a receipt came, in words ("link": their receipt link; None: recorded without saying how)."""
+    if via is None:
+        return "how not said"
+    return {**VIA_LABELS, "link": "by their receipt link"}.get(via, via)
 
 
 @bp.app_template_filter("language_name")

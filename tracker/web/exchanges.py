@@ -151,12 +151,26 @@ def transition(exchange_id: int):
     ours = exchanges.MESSAGE_OF.get(state, (None,))[0] is MessageDirection.OUT
     return _act(
         reference,
-        lambda s: exchanges.transition(s, exchange, state, _me(), utcnow(), form.text.data, version),
+        lambda s: exchanges.transition(
+            s,
+            exchange,
+            state,
+            _me(),
+            utcnow(),
+            form.text.data,
+            version,
+            _via(form) if state is S.RECEIPT_CONFIRMED else None,
+        ),
         f"Text drafted for “{label}”: the exchange moves once a second person approved it and it is sent."
         if ours
         else f"Exchange over {exchange.channel.name}: {label}.",
         form,
     )
+
+
+def _via(form: ExchangeActionForm) -> str | None:
+    """How they confirmed receipt, as chosen ("not said": None)."""
+    return form.via.data or None
 
 
 # States that end the conversation or say the other side refused or kept silent: asked first (no way back).

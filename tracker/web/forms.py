@@ -76,6 +76,18 @@ class ExchangeActionForm(TrackerForm):
         validators=[Optional(), Length(max=8000)],
         description="needed for a request; for an answer, what they said; a note for closing",
     )
+    # Said with "Record receipt confirmed" only (exchanges.transition): how their receipt reached us.
+    via = SelectField(
+        "How they confirmed receipt",
+        choices=[
+            SelectChoice("", "not said"),
+            SelectChoice("call", "on a call"),
+            SelectChoice("message", "by a message"),
+            SelectChoice("voice", "by voice on the line"),
+        ],
+        validators=[Optional()],
+        description="for “Record receipt confirmed”; with their words above and nothing chosen: by a message",
+    )
 
 
 class ExchangeMessageForm(TrackerForm):

@@ -265,14 +265,26 @@ def transition(
     now: datetime,
     text: str | None = None,
     expected_version: int | None = None,
+    via: str | None = None,
 ) -> Exchange:
     """Move the exchange to new_state: check the table, start or stop the clock, record the message.
 
     A state whose message goes to the other side (MESSAGE_OF: a request for explanation, for a
     meeting) only drafts that message, with the state as its pending_state: the exchange moves, and
     its clock starts, when the approved message is sent (send_message).
+
+    via: how the other side confirmed receipt (receipts.LOGGED_VIA), for receipt_confirmed only; left out,
+    their text recorded with it says it came as a message, and without one how it came is not said (never
+    "by voice" for a receipt nobody said was spoken).
     """
     ensure_may_act(session, exchange.incident, actor, "move the exchange", exchange.channel_id)
+    if via is not None and (new_state is not S.RECEIPT_CONFIRMED or via not in receipts.LOGGED_VIA):
+        said = (
+            f"one of: {', '.join(receipts.LOGGED_VIA)}"
+            if new_state is S.RECEIPT_CONFIRMED
+            else "for receipt_confirmed only"
+        )
+        raise ValidationError("how the other side confirmed receipt is not valid", {"via": said})
     _lock(session, exchange)
     if expected_version is not None and expected_version != exchange.version:
         raise Conflict(
@@ -301,13 +313,19 @@ def transition(
     _move(session, exchange, new_state, actor.username, now, text, note=message_of is None)
     if message_of is not None and text:
         counterpart.receive(session, exchange, message_of[1], text, actor.username, now)
-    _their_receipt(session, exchange, new_state, now, "message" if text else "voice", actor, now)
+    _their_receipt(session, exchange, new_state, now, via or ("message" if text else None), actor, now)
     session.flush()
     return exchange
 
 
 def _their_receipt(
-    session: Session, exchange: Exchange, state: ExchangeState, at: datetime, via: str, actor: User, now: datetime
+    session: Session,
+    exchange: Exchange,
+    state: ExchangeState,
+    at: datetime,
+    via: str | None,
+    actor: User,
+    now: datetime,
 ) -> None:
     """Their receipt recorded as a state (a transition, a message of theirs) is their receipt of the oldest
     message of ours still awaiting one, as a call's is (calls.move_by_call); their answer (a reply, meeting
@@ -327,7 +345,7 @@ def _their_receipt(
         ]
     else:
         return
-    by = (exchange.channel.counterpart or exchange.channel.name)[: receipts.NAME_MAX_LENGTH]
+    by = exchange.channel.their_end[: receipts.NAME_MAX_LENGTH]  # the other side, never our name of the line
     for message in waiting:
         receipts.record(session, message, max(at, message.at), by, via, actor, now)
 

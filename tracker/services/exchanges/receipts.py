@@ -153,7 +153,9 @@ def language_of_link(session: Session, signer: LinkSigner, token: str) -> str | 
     """The language the message a receipt link names was sent in, for the page that refuses the link: also
     when it expired or was used already. None for a link that is not genuine (whose it is, nobody knows)."""
     claims = signer.peek(PURPOSE, token)
-    message = session.get(ExchangeMessage, claims["message"]) if claims and isinstance(claims.get("message"), int) else None
+    message = (
+        session.get(ExchangeMessage, claims["message"]) if claims and isinstance(claims.get("message"), int) else None
+    )
     return message.exchange.language if message is not None and message.direction is MessageDirection.OUT else None
 
 
@@ -187,12 +189,13 @@ def record(
     message: ExchangeMessage,
     at: datetime,
     by: str,
-    via: str,
+    via: str | None,
     actor: User,
     now: datetime,
     call: int | None = None,
 ):
-    """Log a receipt the other side gave by call, message or voice (liaison of the line, supervisor, admin).
+    """Log a receipt the other side gave by call, message or voice (liaison of the line, supervisor, admin);
+    via None: how it came was not said (the exchange moved to receipt confirmed without saying how).
 
     `call`: the logged call whose move to receipt confirmed this is (calls.move_by_call); the timeline then
     says so (by_call, their act: approval not needed), and the exchange's moved_by_call names the call."""
@@ -206,7 +209,7 @@ def record(
             {"direction": message.direction.value, "status": message.status.value},
         )
     problems = {}
-    if via not in LOGGED_VIA:
+    if via is not None and via not in LOGGED_VIA:
         problems["via"] = f"one of: {', '.join(LOGGED_VIA)}"
     by = (by or "").strip()
     if not by or len(by) > NAME_MAX_LENGTH or name_problem(by):
@@ -231,7 +234,7 @@ def _record(
     message: ExchangeMessage,
     at: datetime,
     by: str,
-    via: str,
+    via: str | None,
     actor: str,
     now: datetime,
     call: int | None = None,
