@@ -425,3 +425,20 @@ def test_record_receipt_confirmed_records_how_they_confirmed_never_by_voice_unsa
     act(client, other, f"/exchanges/{second}/transition", {f"{p}state": "receipt_confirmed", f"{p}via": "call"}, p)
     [notice] = api(client, world, "GET", f"/exchanges/{second}")["messages"]
     assert notice["receipt_via"] == "call", notice
+
+
+def test_emptying_the_translation_on_the_panel_removes_it(app, client, world, incident):
+    """The panel's reword form kept the old translation when its field was emptied (an empty field read as
+    "unchanged"): a translation could be replaced but never taken away."""
+    xid = open_via_api(client, world, incident, release=False)["id"]
+    [notice] = drafts(client, world, xid)
+    body = {"text_second": "Уведомляем о небезопасном перехвате.", "version": notice["version"]}
+    translated = api(client, world, "PATCH", f"/exchange-messages/{notice['id']}", body)
+    p = f"draft-{notice['id']}-edit-"
+    data = {f"{p}text": translated["text"], f"{p}text_second": "", f"{p}version": str(translated["version"])}
+    page = act(client, incident, f"/exchange-messages/{notice['id']}/edit", data, prefix=p)
+    said = "Text saved as a draft without its translation: a second person must approve it."
+    assert ("success", said) in flashes(page), flashes(page)
+    [notice] = drafts(client, world, xid)
+    assert (notice["text_second"], notice["status"]) == (None, "draft"), notice
+    assert "message translation removed" in page.text, "on the timeline"

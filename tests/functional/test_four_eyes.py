@@ -509,3 +509,31 @@ def test_an_exchange_closed_without_a_closing_time_on_record_still_shows(app, cl
     sign_in(client, "supervisor")
     page = client.get(f"/incidents/{exchange['incident']}")
     assert page.status_code == 200, page.text[:500]
+
+
+def test_a_translation_is_removed_on_record_back_to_draft_and_never_once_sent(app, client, world, exchange):
+    """A translation could be replaced but never removed: a wrong one stayed, or was replaced by something
+    that was no translation. Removed, the text is a draft again with its remover among its authors, the
+    timeline says so, and their part gives the English as written; once sent, as for replacing it, 409."""
+    drafted = draft_free_text(client, world, exchange["id"])
+    path = f"/exchange-messages/{drafted['id']}"
+    translated = {"text_second": "Самолёт покинул район в 0930Z.", "version": drafted["version"]}
+    translated = api(client, world, "PATCH", path, translated, who="liaison")
+    approved = approve(client, world, drafted["id"], who="supervisor")
+    removed = api(client, world, "PATCH", path, {"text_second": None, "version": approved["version"]}, who="admin")
+    assert (removed["status"], removed["text_second"], removed["approved_by"]) == ("draft", None, None), removed
+    assert removed["text"] == FREE_TEXT, "the English stays as it was"
+    again = api(client, world, "PATCH", path, {"text_second": None, "version": removed["version"]}, status=422)
+    assert "text_second" in again["error"]["details"], again
+    [event] = [e for e in timeline(client, world, exchange["incident"]) if e["details"].get("translation_removed")]
+    assert (event["actor"], event["details"]["approval_withdrawn"]) == ("admin", True), event
+    assert approve(client, world, drafted["id"], who="admin", status=403)["error"]["message"] == DRAFTER_REFUSED
+    approve(client, world, drafted["id"], who="supervisor")
+    send(client, world, drafted["id"])
+    [row] = counterpart_rows(app)
+    assert "Самолёт покинул" not in row.body and "Текст нашего офицера (оригинал на английском языке):" in row.body, (
+        row.body
+    )
+    sent = api(client, world, "GET", f"/exchanges/{exchange['id']}")["messages"][0]
+    refused = api(client, world, "PATCH", path, {"text_second": None, "version": sent["version"]}, status=409)
+    assert refused["error"]["details"]["status"] == "sent", refused

@@ -60,12 +60,13 @@ def waiting_for_approval():
 @transactional
 def edit_message(message_id, data):
     """The text is a draft again and needs a second person's approval; you become one of its authors
-    (who may not approve it). 409 when it changed since you read it or was sent; 422 for content that is
-    not releasable."""
+    (who may not approve it). "text_second": null removes its translation. 409 when it changed since you
+    read it or was sent; 422 for content that is not releasable."""
     session = get_session()
     message = counterpart.get_message(session, message_id)
     texts = (data.get("text"), data.get("text_second"))
-    return counterpart.edit(session, message, *texts, data["version"], caller(), utcnow())
+    removed = "text_second" in data and data["text_second"] is None  # null, not left out: take it away
+    return counterpart.edit(session, message, *texts, data["version"], caller(), utcnow(), remove_second=removed)
 
 
 @bp.post("/exchange-messages/<int:message_id>/approve")

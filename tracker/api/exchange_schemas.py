@@ -81,8 +81,12 @@ class ExchangeMessageIn(Schema):
 class ExchangeMessageEditIn(Schema):
     text = Text(validate=Length(min=1, max=TEXT_MAX_LENGTH), metadata={"description": "the new wording; " + TEXT_NOTE})
     text_second = Text(
+        allow_none=True,
         validate=Length(min=1, max=TEXT_MAX_LENGTH),
-        metadata={"description": "the same in the line's second language (lines with one only)"},
+        metadata={
+            "description": "the same in the line's second language (lines with one only); null removes the "
+            "translation (their part then gives the English as written, said to be so; 422 when there is none)"
+        },
     )
     version = fields.Integer(
         strict=True, required=True, validate=ID, metadata={"description": "the message's version as you read it"}

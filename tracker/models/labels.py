@@ -110,6 +110,8 @@ def event_label(event) -> str:
     if not text.endswith(" drafted"):
         return text
     details = event.details or {}
+    if details.get("translation_removed"):
+        return text.removesuffix("drafted") + "translation removed"
     if details.get("edited"):
         return text.removesuffix("drafted") + "reworded"
     if details.get("approval_withdrawn"):

@@ -25,7 +25,11 @@ TEXT = Length(max=counterpart.TEXT_MAX_LENGTH)
 
 class DraftEditForm(TrackerForm):
     text = TextAreaField("English", validators=[InputRequired(), TEXT])
-    text_second = TextAreaField("Second language", validators=[Optional(), TEXT])
+    text_second = TextAreaField(
+        "Second language",
+        validators=[Optional(), TEXT],
+        description="emptied, the translation is removed: their part then gives the English as written, said to be so",
+    )
     version = HiddenField(validators=[InputRequired()])
 
 
@@ -129,12 +133,18 @@ def edit_draft(message_id: int):
     if not form.validate():
         name, problem = next(iter(form.errors.items()))
         return page_again(reference, form, f"The text was not saved: {' '.join(problem)}", name)
-    second = form.text_second.data if message.exchange.language else None
+    second = (form.text_second.data or "").strip() if message.exchange.language else None
+    # The field shows the translation as it stands: emptied, it is taken away (as the API's "text_second": null).
+    removed = second == "" and message.text_second is not None
     version = version_of(form.version) or -1
     return act_on_incident(
         reference,
-        lambda session: counterpart.edit(session, message, form.text.data, second or None, version, _me(), utcnow()),
-        "Text saved as a draft: a second person must approve it.",
+        lambda session: counterpart.edit(
+            session, message, form.text.data, second or None, version, _me(), utcnow(), remove_second=removed
+        ),
+        "Text saved as a draft"
+        + (" without its translation" if removed else "")
+        + ": a second person must approve it.",
         anchor="exchanges",
         form=form,
     )

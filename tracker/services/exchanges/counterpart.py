@@ -153,16 +153,23 @@ def edit(
     version: int,
     actor: User,
     now: datetime,
+    remove_second: bool = False,
 ) -> ExchangeMessage:
-    """Reword a draft or an approved text; either way it is a draft again and needs a second person."""
+    """Reword a draft or an approved text; either way it is a draft again and needs a second person.
+    remove_second: take its translation away (the part in the line's language then gives the English as
+    written, said to be so: message_format._own_text), on the same terms as replacing it: not once sent."""
     four_eyes.ensure_may_act(session, message.exchange.incident, actor, "edit a message", message.exchange.channel_id)
     lock(session, message)
     _ensure_ours_unsent(message)
     expect_version(message, version)
     if text_second is not None and not message.exchange.language:
         raise ValidationError("this line reads English only", {"text_second": "leave it out on this line"})
+    if remove_second and message.text_second is None:
+        raise ValidationError("this text has no translation to remove", {"text_second": "there is none"})
     new_text = message.text if text is None else _clean(text, "text")
     new_second = message.text_second if text_second is None else _clean(text_second, "text_second")
+    if remove_second:
+        new_second = None
     if same_wording(new_text, message.text) and same_wording(new_second, message.text_second):
         # Saving the same words again changes nothing, and makes no one their author.
         raise ValidationError(UNCHANGED, {"text": "change the wording, or leave the text as it is"})
@@ -174,8 +181,16 @@ def edit(
     message.written_by = wrote(message.written_by, actor.username)
     _back_to_draft(message)
     session.flush()
+    removed = {"translation_removed": True} if remove_second else {}
     _on_timeline(
-        session, message, EventKind.MESSAGE_DRAFTED, actor.username, now, edited=True, approval_withdrawn=withdrawn
+        session,
+        message,
+        EventKind.MESSAGE_DRAFTED,
+        actor.username,
+        now,
+        edited=True,
+        approval_withdrawn=withdrawn,
+        **removed,
     )
     return message
 
