@@ -14,12 +14,15 @@ from sqlalchemy import select
 
 from tests.exchange_support import acknowledged_incident, add_counterpart_line, api, mail_text, open_exchange
 from tests.support import outbox_files, sign_in
-from tracker import jobs
+from tracker import dispatch, jobs
+from tracker.channels import DeliveryError
 from tracker.db import session_scope
 from tracker.models import ChannelCheck, Notification, NotificationKind
+from tracker.services.engine import delivery
 from tracker.timeutil import format_dtg, utcnow
 
 LINE = "Eastland hotline"
+POLICY = delivery.RetryPolicy(max_attempts=3, base_seconds=1, claim_seconds=60)
 
 
 def counterpart_bodies(app) -> list[tuple[str, str]]:
@@ -314,3 +317,45 @@ def test_the_html_part_of_what_they_receive_carries_their_language_on_their_part
         assert "ENGLISH TEXT" not in russian[1], "the English part stays English"
         plain = mail.get_body(("plain",)).get_content()
         assert "ENGLISH TEXT" in plain and "ТЕКСТ НА РУССКОМ ЯЗЫКЕ" in plain and "<div" not in plain
+
+
+def test_a_serial_that_never_left_stays_unused_and_the_desk_is_told_to_explain_the_gap(app, client, world, monkeypatch):
+    """A check over a counterpart line that could not be sent kept its serial, silently: its record said only
+    "not delivered", the next check took the next number, and the other side saw a gap nobody explained. The
+    number is still never given again (a failed send may have arrived: two texts under one serial spoil both
+    logs), but the check's record and a dead-lettered message's timeline now name it, for the desk to explain."""
+    add_counterpart_line(app, world, LINE, counterpart_state="Eastland")
+    line = world.channels[LINE]
+
+    def refuse(app, transport, message):
+        raise DeliveryError("550 mailbox unavailable", transient=False)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(dispatch, "send", refuse)
+        failed = check_on(app, client, world, line)
+    year = utcnow().year
+    [failed] = [
+        c for c in api(client, world, "GET", f"/channels/{line}/checks", who="supervisor") if c["id"] == failed["id"]
+    ]
+    assert failed["outcome"] == "failed" and failed["serial"] == 1, failed
+    assert failed["detail"].startswith(f"SERIAL 0001/{year} NOT SENT: the number stays unused"), failed
+    assert (
+        "tell them on the line it was never sent" in failed["detail"] and "550 mailbox unavailable" in failed["detail"]
+    )
+    assert check_on(app, client, world, line)["serial"] == 2, "never given again"
+
+    reference = acknowledged_incident(client, world, releasable_to=["Eastland"])
+    open_exchange(client, world, reference, line=LINE)
+    with session_scope(app) as session:
+        [claimed] = delivery.claim_messages(session, utcnow(), 10, POLICY, dispatch.composer(app))
+    with session_scope(app) as session:
+        refused = DeliveryError("550 mailbox unavailable", transient=False)
+        delivery.record_failure(session, claimed.notification_id, "outbox", refused, utcnow(), POLICY)
+    [event] = [
+        e for e in api(client, world, "GET", f"/incidents/{reference}")["timeline"] if e["kind"] == "dead_lettered"
+    ]
+    assert event["details"]["serial_not_sent"] == f"0003/{year}", event
+    sign_in(client, "liaison")
+    assert (
+        f"serial 0003/{year} not sent</strong>, a gap the other side sees" in client.get(f"/incidents/{reference}").text
+    )

@@ -657,6 +657,10 @@ def dead_letter(session: Session, row: Notification, now: datetime, public_url: 
     incident = row.incident
     escalate_now = row.kind in ACTION_KINDS and _step_stranded(session, row)
     step, loop = told_on(row)
+    # A text to the other side keeps its serial (never given again: line_checks.fail_check says why): the
+    # timeline says which number never reached them, so the desk can explain the gap on the line.
+    sent = session.get(ExchangeMessage, row.exchange_message_id) if row.exchange_message_id else None
+    unsent = {"serial_not_sent": f"{sent.serial:04d}/{sent.serial_year}"} if sent and sent.serial else {}
     timeline.record(
         session,
         incident,
@@ -670,6 +674,7 @@ def dead_letter(session: Session, row: Notification, now: datetime, public_url: 
         attempts=row.attempts,
         error=row.last_error,
         escalates_at_once=escalate_now,
+        **unsent,
     )
     if row.channel is not None and row.kind is not NotificationKind.DEAD_LETTER:
         _tell_supervisors(session, row, now, public_url, step, loop, escalate_now)

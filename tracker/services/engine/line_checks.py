@@ -216,11 +216,34 @@ def _claim_pending(session: Session, check_id: int, channel_id: int) -> ChannelC
 
 
 def fail_check(session: Session, check_id: int, detail: str, now: datetime, rules: HealthRules) -> None:
-    """The check message could not even be sent: that is a failed check."""
+    """The check message could not even be sent: that is a failed check.
+
+    A check over a counterpart line took the line's next serial when it was composed, and keeps it: a
+    number is never given to a second message, since a send that failed (a time-out after their relay took
+    it) may still have arrived, and two texts under one serial would spoil both sides' logs. So the other
+    side sees a gap there; the check's record says so first, for the desk to tell them on the line that the
+    number went nowhere (a message of ours that is dead-lettered says the same: delivery.dead_letter)."""
     channel_id = session.scalar(select(ChannelCheck.channel_id).where(ChannelCheck.id == check_id))
     check = None if channel_id is None else _claim_pending(session, check_id, channel_id)
     if check is not None:
-        _decide(session, check, False, f"not delivered: {detail}", now, rules)
+        _decide(
+            session,
+            check,
+            False,
+            f"{unsent_serial(check.serial, check.serial_year)}not delivered: {detail}",
+            now,
+            rules,
+        )
+
+
+def unsent_serial(serial: int | None, year: int | None) -> str:
+    """What the record of a numbered text that never left says first: its serial is spent, a gap they see."""
+    if serial is None:
+        return ""
+    return (
+        f"SERIAL {serial:04d}/{year} NOT SENT: the number stays unused (never given again), so the other side "
+        "sees a gap there; tell them on the line it was never sent. "
+    )
 
 
 def expire_checks(session: Session, now: datetime, rules: HealthRules) -> int:
