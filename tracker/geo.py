@@ -76,6 +76,18 @@ def plain(degrees: float) -> float:
     return degrees + 0.0
 
 
+def plain_values(value: object) -> object:
+    """A JSON value with every -0.0 in it made 0.0 (plain), at any depth: a timeline event's details keep what
+    they were given, and an event recorded before migration 0027 holds a -0 position that the pages read as 0."""
+    if isinstance(value, float):
+        return plain(value)
+    if isinstance(value, dict):
+        return {key: plain_values(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_values(item) for item in value]
+    return value
+
+
 @dataclass(frozen=True)
 class Position:
     latitude: float

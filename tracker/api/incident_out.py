@@ -7,6 +7,7 @@ from flask import current_app, g
 from ..db import get_session
 from ..http.fields import (
     UTC,
+    EventDetails,
 )
 from ..models import (
     Domain,
@@ -71,7 +72,7 @@ class TimelineEventOut(Schema):
     kind = fields.String(attribute="kind.value")
     actor = fields.String()
     at = UTC()
-    details = fields.Dict()
+    details = EventDetails()
 
 
 class NotificationOut(Schema):

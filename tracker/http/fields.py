@@ -7,7 +7,7 @@ from apiflask import Schema, fields
 from marshmallow import ValidationError, pre_load, validates_schema
 from marshmallow.validate import Regexp
 
-from ..geo import plain
+from ..geo import plain, plain_values
 from ..numbers import read_whole
 from ..services.incidents.routing import category_problem
 from ..text import breaks_read, name_problem, problem
@@ -121,6 +121,15 @@ class Coordinate(Number):
     def _validated(self, value):
         number = super()._validated(value)
         return plain(number) if number is not None else None
+
+
+class EventDetails(fields.Dict):
+    """A timeline event's details with every -0.0 in them served as 0.0 (geo.plain_values): events are never
+    rewritten (the audit chain seals them as stored), and one recorded before migration 0027 keeps a -0 position
+    that the pages show as 0."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(plain_values(value), attr, obj, **kwargs)
 
 
 class Count(fields.Integer):

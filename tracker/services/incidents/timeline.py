@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from ...geo import plain_values
 from ...models import EventKind, Incident, Notification, TimelineEvent
 from ...models.bulk import insert_rows
 from ...timeutil import isoformat
@@ -65,4 +66,5 @@ def bulk_rows(session: Session, model: type) -> list[dict] | None:
 
 
 def _clean(details: dict) -> dict:
-    return {k: isoformat(v) if isinstance(v, datetime) else v for k, v in details.items()}
+    """The details as stored: datetimes as ISO 8601 UTC, no -0.0 (geo.plain_values), which the pages show as 0."""
+    return {k: isoformat(v) if isinstance(v, datetime) else plain_values(v) for k, v in details.items()}
