@@ -97,6 +97,18 @@ def test_a_desk_named_with_a_line_break_tab_or_bidirectional_control_is_refused_
     assert "desk" in str(query["details"]), query
 
 
+def test_a_desk_typed_with_a_tab_on_the_page_is_refused_beside_its_field_as_the_api_refuses_it(app, client, world):
+    """The page read the tab as a space (as it reads one in a pasted position) and started a watch at the Duty desk,
+    a desk the officer had not typed, which the API refuses; it is refused beside the Desk field, as typed."""
+    sign_in(client, "duty")
+    answer = client.post("/watches/", data={"csrf_token": csrf(client, "/watches/"), "desk": "Duty\tdesk"})
+    assert answer.status_code == 422, answer.status_code
+    errors = {field: html.unescape(text) for field, text in ERROR.findall(answer.text)}
+    assert list(errors) == ["desk"] and "tabs" in errors["desk"], errors
+    assert 'value="Duty\tdesk"' in answer.text, "what was typed is kept"
+    assert count(app, Watch) == 0
+
+
 def test_an_officer_keeps_one_desk_at_a_time(client, world):
     """One officer could keep open watches at two desks: two logs, two briefs, neither desk really kept."""
     hotline = start(client, world, desk="Hotline desk")

@@ -6,7 +6,7 @@ it was typed in, as the API refuses it by name (tracker.text, http.fields.Text).
 (every text field but a text area or a password) also refuses control characters and bidirectional
 controls, as the API's names do (http.fields.Name): a browser's one-line input holds no line break,
 so one there came from a crafted request or a paste, and would break a mail header or show reversed.
-Its tabs are read as spaces: cells pasted from a spreadsheet arrive tab-separated.
+Its tabs are read as spaces: cells pasted from a spreadsheet arrive tab-separated (a NameField's are refused).
 WTForms' hook for this is Meta.bind_field, which sees every field of the form as it is built. A row
 of a form (a FormField's form: a platform, an agreed action, a ladder step) is built with its own Meta,
 not its parent's, so it is a SubForm, which has the same hook.
@@ -68,6 +68,12 @@ class NumberField(FloatField):
             return self.raw_data[0]
         number = cast("float | None", self.data)  # None when nothing was given
         return "" if number is None else decimal_text(number)
+
+
+class NameField(StringField):
+    """A one-line name whose tab is refused beside the field, as the API's names refuse it (http.fields.Name), not
+    read as a space as another one-line field's is (a cell pasted from a spreadsheet): a watch's desk is found by
+    its name, and "Duty<tab>desk" read as "Duty desk" started a watch at a desk the officer had not typed."""
 
 
 class VersionField(HiddenField):
@@ -207,7 +213,7 @@ class TextRules(DefaultMeta):
         rule = rule_of(field)
         if rule is not None:
             field.filters = (*field.filters, breaks_read)
-            if rule is text.name_problem:  # one line
+            if rule is text.name_problem and not isinstance(field, NameField):  # one line
                 field.filters = (*field.filters, tabs_as_spaces)
             field.validators = [*field.validators, keeps_to_its_rule]
         return field

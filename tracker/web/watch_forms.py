@@ -4,13 +4,13 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..services.watches import handover, log
-from .base_form import TrackerForm
+from .base_form import NameField, TrackerForm
 
 WHEN = "UTC: 0027Z, 060027Z, a DTG such as 271405ZNOV26 or ISO 8601"
 
 
 class StartWatchForm(TrackerForm):
-    desk = StringField("Desk", validators=[Length(max=log.DESK_MAX_LENGTH)], description=f"Empty: {log.DESK}.")
+    desk = NameField("Desk", validators=[Length(max=log.DESK_MAX_LENGTH)], description=f"Empty: {log.DESK}.")
     # Offered to supervisors and admins only: the others keep the watches they start.
     officer = SelectField("Officer on watch", choices=[], validate_choice=False)
 
