@@ -11,6 +11,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from tests.exercise_support import INSIDE, NEAR_BORDER, create, file_at, hours, unusual
+from tests.functional.test_accessible_pages import by_id, parse
 from tests.support import count, csrf, sign_in
 from tracker.db import session_scope
 from tracker.models import ExerciseNotice, Incident
@@ -244,3 +245,18 @@ def test_an_incident_inside_our_exercise_briefed_by_us_names_the_briefing_as_its
     assert "Inside a notified exercise" in section, section
     assert "Notified by Vienna Document notification" not in section, section
     assert "bilateral briefing" in section and "Eastland attaché" in section, section
+
+
+def test_every_time_field_of_the_exercise_forms_says_it_is_utc(app, world):
+    """A field for a time is read in Zulu time: Ends said only "the last moment of the exercise", so an officer
+    typing a local end time learnt the zone from the refusal."""
+    client = signed_in(app, "supervisor")
+    exercise = create(client, world, ours=True)  # its page has the briefing form
+    for path in ("/exercises/new", f"/exercises/{exercise['id']}/edit", f"/exercises/{exercise['id']}"):
+        page = parse(client.get(path).get_data(as_text=True))
+        times = [i for i in page.find_all("input") if re.search(r"_at$", i.attrs.get("name", ""))]
+        assert times, f"{path}: no time field"
+        for field in times:
+            label = " ".join(label.text for label in page.find_all("label", **{"for": field.attrs["id"]}))
+            hints = " ".join(by_id(page, d).text for d in field.attrs.get("aria-describedby", "").split())
+            assert "UTC" in f"{label} {hints}", f"{path}: {field.attrs['name']} reads {label!r} {hints!r}"

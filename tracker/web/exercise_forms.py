@@ -18,7 +18,9 @@ class ExerciseForm(TrackerForm):
     name = StringField("Name", validators=[Length(max=200)])
     states = StringField("States", validators=[Length(max=2000)], description="separate several with ;")
     starts_at = StringField("Starts", validators=[Length(max=40)], description=TIME_HINT)
-    ends_at = StringField("Ends", validators=[Length(max=40)], description="the last moment of the exercise")
+    ends_at = StringField(
+        "Ends", validators=[Length(max=40)], description=f"the last moment of the exercise; {TIME_HINT}"
+    )
     area = TextAreaField(
         "Area: a polygon",
         validators=[Optional(), Length(max=100_000)],
