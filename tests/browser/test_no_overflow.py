@@ -21,8 +21,9 @@ from sqlalchemy import select
 
 from tests.browser.conftest import SCREEN_HEIGHTS
 from tests.browser_support import sideways
+from tests.exercise_support import create
 from tests.functional.test_authorization_matrix import DRAFTER, Scene, Stage
-from tests.support import build_world
+from tests.support import build_world, file_incident
 from tracker import dispatch
 from tracker.db import session_scope
 from tracker.models import Incident, Role, Watch
@@ -210,3 +211,42 @@ def test_no_page_scrolls_sideways_at_either_width(app, browser, live_server):
     assert not offending, f"{len(offending)} of {len(problems)} pages scroll sideways or did not open:\n" + "\n".join(
         offending
     )
+
+
+# Words longer than a phone is wide, as staff paste them: a link, a unit or a desk written without spaces.
+LINK = "https://imagery.mil.example/tracks/2026/12/06/north-sector/radar-replay-0915Z-fighter-closing-to-30m.mp4"
+UNIT = "NATIONAL-OPERATIONS-CENTRE/2ND-AIR-DEFENCE-SQUADRON/QRA-FLIGHT-NORTH"
+
+
+def test_a_long_word_typed_into_a_page_breaks_instead_of_widening_it_on_a_phone(app, sign_in):
+    """A narrative with a pasted link, a unit, a platform, a comment, a desk, an exercise's name and notes
+    without spaces made the incident page, its print and amend form, the watch page and the exercise page
+    scroll sideways at 390 px (the incident page by 6,000 px): each breaks inside the word now."""
+    world = build_world(app)
+    client = app.test_client()
+    platform = {"kind": "fighter aircraft", "nationality": "Eastland", "type": UNIT[:60], "callsign": UNIT[:60]}
+    reference = file_incident(
+        client, world, reporting_unit=UNIT, narrative=f"Replay: {LINK}", actions_taken=LINK, platforms=[platform]
+    )["reference"]
+    said = client.post(f"/api/v1/incidents/{reference}/comments", json={"text": LINK}, headers=world.auth("duty"))
+    watch = client.post("/api/v1/watches", json={"desk": UNIT}, headers=world.auth("duty"))
+    logged = client.post(
+        f"/api/v1/watches/{watch.get_json()['id']}/entries", json={"text": LINK}, headers=world.auth("duty")
+    )
+    exercise = create(client, world, name=UNIT, notes=LINK)
+    assert (said.status_code, watch.status_code, logged.status_code) == (201, 201, 201), said.text + watch.text
+    page = sign_in("supervisor", 390).page
+    problems = []
+    for path in (
+        f"/incidents/{reference}",
+        f"/incidents/{reference}/print",
+        f"/incidents/{reference}/amend",
+        f"/watches/{watch.get_json()['id']}",
+        f"/exercises/{exercise['id']}",
+        "/board",
+        "/watches/",
+        "/exercises/",
+    ):
+        page.goto(path)
+        problems.append(wider(page, path, 390))
+    assert not [p for p in problems if p], "\n".join(p for p in problems if p)
