@@ -146,6 +146,24 @@ def test_a_fields_hint_and_error_are_read_with_it(client, world):
     assert by_id(refused, sector.attrs["aria-describedby"]).attrs["data-hint-for"] == "sector"
 
 
+def test_the_reports_dates_are_read_with_their_zone_and_a_refused_one_with_its_error(client, world):
+    """The report's date fields were read with the filters applied only: the line saying dates are UTC stood apart,
+    and a refused date's error was beside the field for the eye alone (no aria-invalid, not read with it)."""
+    sign_in(client, "supervisor")
+    for path, refused in (("/reports", None), ("/reports?from=2026-13-01", "from"), ("/reports?to=noon", "to")):
+        page = parse(client.get(path).text)
+        for name in ("from", "to"):
+            (date,) = page.find_all("input", name=name)
+            described = date.attrs["aria-describedby"].split()
+            assert "Dates are UTC" in by_id(page, "dates-hint").text and "dates-hint" in described, (path, described)
+            if name == refused:
+                error = by_id(page, f"f-{name}-error")
+                assert described[0] == error.attrs["id"] and error.attrs["class"] == "error", (path, described)
+                assert date.attrs.get("aria-invalid") == "true", (path, date.attrs)
+            else:
+                assert f"f-{name}-error" not in described and "aria-invalid" not in date.attrs, (path, date.attrs)
+
+
 def test_a_users_page_is_titled_as_one(app, client, world):
     sign_in(client, "admin")
     users = parse(client.get("/admin/users").text)
