@@ -59,8 +59,13 @@ ROWS = [
     ("F", "P", "air", "unsafe_intercept", "North", "2026-12-20T06:00:00", 1, None, None, 10800, 1, (-12.5, -45.25)),
     ("G", "R", "maritime", "weapon_aiming", "North", "2026-11-30T23:59:30", 2, None, None, None, 2, None),
 ]
-# Text a spreadsheet would run as a formula, on incident G (its reporting unit, narrative, actions).
-INJECTED = {"reporting_unit": '=HYPERLINK("http://x")', "narrative": "+1 called", "actions_taken": "@SUM(A1)"}
+# Text a spreadsheet would run as a formula, on incident G (its reporting unit, narrative, actions, position).
+INJECTED = {
+    "reporting_unit": '=HYPERLINK("http://x")',
+    "narrative": "+1 called",
+    "actions_taken": "@SUM(A1)",
+    "position_text": ' =HYPERLINK("http://x")',  # white space first: a spreadsheet skips it
+}
 
 
 def reference(letter: str) -> str:

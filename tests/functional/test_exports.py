@@ -81,7 +81,27 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(client, fixture):
 
 @pytest.mark.parametrize(
     ("value", "cell"),
-    [("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@A1", "'@A1"), ("\tx", "'\tx"), ("a=b", "a=b"), (-3.5, -3.5)],
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@A1", "'@A1"),
+        ("\tx", "'\tx"),
+        ("a=b", "a=b"),
+        (-3.5, -3.5),
+        # White space before the formula: spreadsheets skip it and run what follows.
+        (" =1+1", "' =1+1"),
+        ("  +1", "'  +1"),
+        ("\u00a0-1", "'\u00a0-1"),
+        ("\u2003@SUM(A1)", "'\u2003@SUM(A1)"),
+        ("\n=1+1", "'\n=1+1"),
+        ("\r\n-2", "'\r\n-2"),
+        ("\nplain", "'\nplain"),
+        ("\x00x", "'\x00x"),
+        (" plain text", " plain text"),
+        ("-", "'-"),
+        (-0.0, -0.0),
+    ],
 )
 def test_csv_cell_guards_against_formula_injection(value, cell):
     assert csv_cell(value) == cell, repr(value)

@@ -23,8 +23,11 @@ from ..incidents.detail import incident_detail
 from ..incidents.marking import Markings
 from .reports import ReportFilter, conditions, file_marking, seconds_between
 
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection"), also
+# after leading white space (Excel and LibreOffice skip it: " =1+1" runs), and reads a cell that opens
+# with a tab, a line break or a NUL as one to escape (OWASP, ASVS 1.2.10).
+FORMULA_STARTS = ("=", "+", "-", "@")
+ESCAPED_STARTS = ("\t", "\r", "\n", "\0")
 BATCH = 500
 
 
@@ -125,13 +128,14 @@ def incidents(session: Session, flt: ReportFilter) -> Iterator[Incident]:
 def csv_cell(value) -> str | int | float:
     """A value as a CSV cell: text that a spreadsheet would run as a formula gets a leading quote.
 
-    Numbers are written as numbers (a negative longitude is data, not a formula); only text is escaped.
+    Numbers are written as numbers (a negative longitude is data, not a formula); only text is escaped:
+    text whose first character other than white space opens a formula, or that opens with a control.
     """
     if value is None:
         return ""
     if isinstance(value, bool):  # as the API writes it, not Python's True
         return "true" if value else "false"
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and (value.startswith(ESCAPED_STARTS) or value.lstrip().startswith(FORMULA_STARTS)):
         return "'" + value
     return value
 
