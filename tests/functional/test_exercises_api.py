@@ -528,9 +528,10 @@ def test_ics_feed_has_a_vevent_per_running_and_upcoming_exercise(client, world):
         assert str(event["UID"]) == f"exercise-{body['id']}@tracker.test", event["UID"]
         start, end = event.decoded("DTSTART"), event.decoded("DTEND")
         assert start.utcoffset() == timedelta(0) and end.tzinfo is not None, (start, end)
+        # RFC 5545: DTEND is the first moment after the event; the exercise holds its last moment, ends_at.
         assert (isoformat(start.astimezone(UTC)), isoformat(end.astimezone(UTC))) == (
             body["starts_at"],
-            body["ends_at"],
+            isoformat(parse_moment(body["ends_at"]) + timedelta(seconds=1)),
         )
         assert "DTSTAMP" in event and "LAST-MODIFIED" in event and "LOCATION" in event, event
         assert "Vienna Document notification" in str(event["DESCRIPTION"]), event["DESCRIPTION"]
@@ -539,6 +540,19 @@ def test_ics_feed_has_a_vevent_per_running_and_upcoming_exercise(client, world):
     centre = events["SOON (Eastland, Southland)"]["GEO"]
     assert (centre.latitude, centre.longitude) == (54.25, 23.75), "the circle's centre"
     assert "15 km" in str(events["SOON (Eastland, Southland)"]["LOCATION"])
+
+
+@pytest.mark.parametrize("last", ["18:00:00", "18:00:00.500000", "23:59:59.999999"])
+def test_ics_feed_ends_each_event_after_the_exercises_last_moment(client, world, last):
+    """RFC 5545 leaves DTEND out of the event, and writes no fraction of a second: the exercise's last
+    moment (it holds both its ends) must lie inside [DTSTART, DTEND), not on DTEND or after it."""
+    day = hours(48).date().isoformat()
+    create(client, world, name="LAST", starts_at=f"{day}T06:00:00.250000Z", ends_at=f"{day}T{last}Z")
+    event = feed_events(client.get(f"{EXERCISES}.ics", headers=world.auth("liaison")))["LAST (Eastland)"]
+    start, end = event.decoded("DTSTART"), event.decoded("DTEND")
+    first, final = parse_moment(f"{day}T06:00:00.250000Z"), parse_moment(f"{day}T{last}Z")
+    assert start <= first and final < end <= final + timedelta(seconds=1), (start, end)
+    assert end == final.replace(microsecond=0) + timedelta(seconds=1), end
 
 
 def test_ics_feed_takes_a_signed_feed_link_instead_of_a_bearer_token(app, client, world):

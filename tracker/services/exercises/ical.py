@@ -1,6 +1,7 @@
 """The iCalendar feed of notified exercises (RFC 5545, written with the icalendar package).
 
-One VEVENT per exercise: a UID that never changes (exercise-<id>@<host>), start and end in UTC,
+One VEVENT per exercise: a UID that never changes (exercise-<id>@<host>), start and end in UTC (the
+end as RFC 5545 reads DTEND: the first moment after the exercise, see exclusive_end),
 the states and the name as the summary, size and notification in the description (then each
 Vienna Document flag with its paragraph, also one CATEGORIES entry per kind of flag), the centre
 (a circle's, or a polygon's centroid) as GEO and in words as LOCATION. LAST-MODIFIED is the time of
@@ -14,7 +15,7 @@ Calendar clients cannot send a bearer token, so the feed also takes a signed key
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -75,7 +76,7 @@ def _event(exercise: ExerciseNotice, host: str, now: datetime, found: list[Check
     event.add("uid", f"exercise-{exercise.id}@{host}")
     event.add("dtstamp", now)
     event.add("dtstart", exercise.starts_at)
-    event.add("dtend", exercise.ends_at)
+    event.add("dtend", exclusive_end(exercise.ends_at))
     summary, text = f"{exercise.name} ({_states(exercise)})", description(exercise, found)
     if marked:
         summary, text = marking.subject(marked, summary), f"{marked}\n\n{text}\n\n{marked}"
@@ -94,6 +95,17 @@ def _event(exercise: ExerciseNotice, host: str, now: datetime, found: list[Check
     event.add("categories", ["Exercise notice", *(["Our exercise"] if exercise.ours else []), *cited])
     event.add("transp", "TRANSPARENT")  # someone else's exercise does not make us busy
     return event
+
+
+def exclusive_end(last: datetime) -> datetime:
+    """DTEND for an exercise whose last moment is last: the first whole second after it.
+
+    An exercise holds both its ends ([starts_at, ends_at], register.py), while RFC 5545 (3.6.1, 3.8.2.2)
+    leaves DTEND out of the event, and a DATE-TIME has no fraction of a second (the icalendar package
+    drops it): the last moment itself, 18:00:00 or 18:00:00.5, must lie before DTEND, so 18:00:01.
+    DTSTART needs nothing: written without its fraction it is at or before the start.
+    """
+    return last.replace(microsecond=0) + timedelta(seconds=1)
 
 
 def _states(exercise: ExerciseNotice) -> str:
