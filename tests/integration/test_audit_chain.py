@@ -163,8 +163,34 @@ def test_an_event_edited_in_the_database_is_named(app, references, column, value
     result = cli(app, "verify")
     assert result.exit_code == 1, result.output
     assert f"broken at event {event.id} of " in result.output and f", seal {seal.seq}: " in result.output
-    assert "content changed after it was sealed" in result.output, result.output
+    changed = f"sealed as an event of {first} and has been moved" if column == "incident_id" else "content changed"
+    assert changed in result.output, result.output
     assert f"({seal.seq - 1} seals checked intact before it)" in result.output
+
+
+def test_an_event_moved_to_another_incident_is_named_by_the_verify_of_either(app, client, world, references):
+    """One incident's verify found its seals through their events' incident: an event moved off it in the
+    database was simply not among them, and `verify --incident` said the incident was intact."""
+    first, second = references
+    seal, event = next((s, e) for s, e in events_of(app, first) if e.kind is EventKind.ACKNOWLEDGED)
+    assert seal.incident_id == event.incident_id, "the seal names the incident its event was sealed under"
+    other = events_of(app, second)[0][1].incident_id
+    tamper(app, update(EVENTS).where(EVENTS.c.id == event.id).values(incident_id=other))
+    for reference in (first, second):
+        result = cli(app, "verify", "--incident", reference)
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith(f"audit chain broken at event {event.id} of {second} (acknowledged), "), (
+            result.output
+        )
+        assert f"it was sealed as an event of {first} and has been moved to another incident" in result.output
+    url = f"/api/v1/audit/verify?incident={first}"
+    broken = client.get(url, headers=world.auth("admin")).get_json()["broken"]
+    assert (broken["seq"], broken["event_id"], broken["problem"], broken["incident"]) == (
+        seal.seq,
+        event.id,
+        "moved",
+        second,
+    ), broken
 
 
 @pytest.mark.parametrize("column, text", [("details", '{"text": "Nothing happ'), ("at", "the day before")])
@@ -192,9 +218,11 @@ def test_a_deleted_event_is_found(app, references):
     first, _ = references
     seal, event = events_of(app, first)[1]
     tamper(app, delete(EVENTS).where(EVENTS.c.id == event.id), foreign_keys=False)
-    result = cli(app, "verify")
-    assert result.exit_code == 1, result.output
-    assert f"broken at event {event.id}, seal {seal.seq}: the event is gone" in result.output, result.output
+    for args in ((), ("--incident", first)):  # the seal names its incident: found there too
+        result = cli(app, "verify", *args)
+        assert result.exit_code == 1, result.output
+        assert f"broken at event {event.id}, seal {seal.seq}: the event is gone" in result.output, result.output
+        assert f"(an event of {first}, its seal is {seal.hash})" in result.output, result.output
 
 
 def test_a_deleted_seal_leaves_a_gap(app, references):
@@ -397,7 +425,7 @@ def test_admins_may_verify_through_the_api(app, client, world, references):
 
 def test_the_migration_seals_existing_events_as_the_sweep_does(app, references):
     url = app.config["DATABASE_URL"]
-    before = [(s.seq, s.event_id, s.prev_hash, s.hash) for s, _, _ in sealed_events(app)]
+    before = [(s.seq, s.event_id, s.incident_id, s.prev_hash, s.hash) for s, _, _ in sealed_events(app)]
     engine_of(app).dispose()
     config = alembic_config(url)
     try:
@@ -407,7 +435,7 @@ def test_the_migration_seals_existing_events_as_the_sweep_does(app, references):
         upgrade(url)
     assert current(url) == head()
     command.check(config)  # raises when the models and the migrated schema differ
-    after = [(s.seq, s.event_id, s.prev_hash, s.hash) for s, _, _ in sealed_events(app)]
+    after = [(s.seq, s.event_id, s.incident_id, s.prev_hash, s.hash) for s, _, _ in sealed_events(app)]
     assert after == before, "the migration should seal existing events as the sweep did"
     assert cli(app, "verify").exit_code == 0
     for model, values in ((TimelineEvent, {"actor": "someone else"}), (AuditSeal, {"hash": "0" * 64})):

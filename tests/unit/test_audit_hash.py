@@ -118,6 +118,7 @@ def sealed(count: int, incidents: tuple[int, ...] = (1,)) -> list[SimpleNamespac
                 hash=digest,
                 previous_hash=None if n == 0 else head,
                 found_id=event.id,
+                sealed_incident_id=event.incident_id,
                 **{k: getattr(event, k) for k in ("incident_id", "kind", "actor", "at", "details")},
             )
         )
@@ -181,6 +182,16 @@ def test_content_moved_to_another_event_does_not_match():
     rows[1].found_id = rows[1].event_id = 999  # the same content under another id
     broken = audit.walk(rows).broken
     assert broken is not None and (broken.seq, broken.problem) == (2, audit.CONTENT), broken
+
+
+def test_an_event_moved_to_another_incident_is_named_as_moved():
+    rows = sealed(3)
+    rows[1].incident_id = 2  # sealed as incident 1's
+    broken = audit.walk(rows).broken
+    assert broken is not None and (broken.seq, broken.problem, broken.incident_id) == (2, audit.MOVED, 2), broken
+    assert broken.sealed_incident_id == 1 and broken.found != broken.expected, broken
+    text = audit.Break(**{**vars(broken), "reference": "INC-2", "sealed_reference": "INC-1"}).describe()
+    assert "event 101 of INC-2 (commented), seal 2: it was sealed as an event of INC-1 and has been moved" in text
 
 
 def test_a_break_describes_itself_with_the_reference():

@@ -104,7 +104,8 @@ class AuditBreakOut(Schema):
     problem = fields.String(
         metadata={
             "description": "gap: the seal before it was deleted; link: the seal before it does not match; "
-            "missing: the event was deleted; content: the event changed after it was sealed; cut: the "
+            "missing: the event was deleted; content: the event changed after it was sealed; moved: the event "
+            "was moved to another incident after it was sealed; cut: the "
             "database lacks the seal recorded outside it (an older copy); rewritten: that seal's hash differs; "
             "inserted: an event below those sealed has no seal (written behind the application's back)"
         }

@@ -20,6 +20,9 @@ class AuditSeal(Base):
     # The chain's order: 1, 2, 3 ... with no gaps; given by the sealer, never by a sequence.
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     event_id: Mapped[int] = mapped_column(ForeignKey("timeline_events.id"), unique=True)
+    # The incident of the event when it was sealed: one incident's seals are found by it even after the
+    # event was moved to another incident. None only for seals whose event was gone by migration 0030.
+    incident_id: Mapped[int | None] = mapped_column(index=True)
     prev_hash: Mapped[str] = mapped_column(String(64))  # 64 zeros for seq 1
     hash: Mapped[str] = mapped_column(String(64))
     sealed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -4,7 +4,9 @@ Appending an event takes no lock and computes no hash. The sweep (or `flask --ap
 seals committed events afterwards, one sealer at a time, into a single chain in seal order: seal n
 (audit_seals, insert-only) holds the SHA-256 of its event's content and of seal n - 1's hash. An
 edited event no longer matches its seal, a deleted event leaves its seal pointing at nothing, a
-deleted seal leaves a gap in seq. Not shown from inside the database: events not yet sealed, seals
+deleted seal leaves a gap in seq. A seal names the incident its event belonged to when sealed, so one
+incident's seals are found even after its event was moved to another incident (whose id the hash covers).
+Not shown from inside the database: events not yet sealed, seals
 cut off the end of the chain (an older copy of the database: a file copied without its -wal file, a
 restore of an older backup), and a rewrite of the whole chain by someone who recomputes every hash.
 Against those two the chain head is kept outside the database after each commit of new seals (the
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from sqlalchemy import BigInteger, Row, cast, column, func, literal, select, table, type_coerce
+from sqlalchemy import BigInteger, Row, cast, column, func, literal, or_, select, table, type_coerce
 from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import NullType
@@ -32,6 +34,8 @@ GENESIS = "0" * 64
 BATCH_SIZE = 1000
 # The problems a seal can have, in the order they are checked; then those the anchor shows.
 GAP, LINK, MISSING, CONTENT = "gap", "link", "missing", "content"
+# CONTENT of an event that now names another incident than the one it was sealed under.
+MOVED = "moved"
 CUT, REWRITTEN = "cut", "rewritten"
 # An event no seal will ever hold: its id is at or below the watermark, yet it has none.
 INSERTED = "inserted"
@@ -127,7 +131,8 @@ def _seal(session: Session, limit: int, wait: bool) -> tuple[int, ChainHead | No
     now, seals = utcnow(), []
     for event in events:
         seq, digest = seq + 1, hash_of(head, event)
-        seals.append({"seq": seq, "event_id": event.id, "prev_hash": head, "hash": digest, "sealed_at": now})
+        seal = {"seq": seq, "event_id": event.id, "incident_id": event.incident_id, "prev_hash": head, "hash": digest}
+        seals.append({**seal, "sealed_at": now})
         head = digest
     insert_rows(session, AuditSeal, seals)
     if settled is not None:
@@ -214,12 +219,14 @@ class Break:
 
     seq: int
     event_id: int
-    problem: str  # GAP, LINK, MISSING, CONTENT, what the anchor shows: CUT, REWRITTEN; or INSERTED
+    problem: str  # GAP, LINK, MISSING, CONTENT or MOVED, what the anchor shows: CUT, REWRITTEN; or INSERTED
     expected: str  # the hash the chain calls for
     found: str | None  # what is on record instead (None: nothing, the row is gone)
     incident_id: int | None = None  # None when the event is gone
     kind: str | None = None
     reference: str | None = None
+    sealed_incident_id: int | None = None  # MOVED, MISSING: the incident the event was sealed under
+    sealed_reference: str | None = None
 
     def describe(self) -> str:
         if self.problem == CUT:
@@ -259,7 +266,16 @@ class Break:
                 f"{before} {self.expected})"
             )
         if self.problem == MISSING:
-            return text + f"the event is gone, deleted from timeline_events (its seal is {self.expected})"
+            whose = ""
+            if self.sealed_incident_id is not None:
+                whose = f"an event of {self.sealed_reference or f'incident {self.sealed_incident_id}'}, "
+            return text + f"the event is gone, deleted from timeline_events ({whose}its seal is {self.expected})"
+        if self.problem == MOVED:
+            sealed = self.sealed_reference or f"incident {self.sealed_incident_id}"
+            return text + (
+                f"it was sealed as an event of {sealed} and has been moved to another incident since (its "
+                f"incident edited in the database; sealed hash {self.expected}, content now hashes to {self.found})"
+            )
         if self.found is None:
             return text + (
                 f"its content changed after it was sealed (sealed hash {self.expected}) into something that "
@@ -275,7 +291,8 @@ def check(row) -> Break | None:
 
     def broken(problem: str, expected: str, found: str | None = None) -> Break:
         kind = getattr(row.kind, "value", row.kind)
-        return Break(row.seq, row.event_id, problem, expected, found, row.incident_id, kind)
+        sealed = row.sealed_incident_id if problem in (MOVED, MISSING) else None
+        return Break(row.seq, row.event_id, problem, expected, found, row.incident_id, kind, sealed_incident_id=sealed)
 
     if row.seq > 1 and row.previous_hash is None:
         return broken(GAP, row.prev_hash)
@@ -288,7 +305,8 @@ def check(row) -> Break | None:
         return broken(CONTENT, row.hash)
     content = event_hash(row.prev_hash, row.found_id, row.incident_id, row.kind, row.actor, row.at, row.details)
     if content != row.hash:
-        return broken(CONTENT, row.hash, content)
+        moved = row.sealed_incident_id is not None and row.sealed_incident_id != row.incident_id
+        return broken(MOVED if moved else CONTENT, row.hash, content)
     return None
 
 
@@ -346,7 +364,11 @@ def _decoded(row: Row, dialect) -> SimpleNamespace:
 
 
 def seals_after(session: Session, after: int, limit: int, incident_id: int | None = None) -> list[SimpleNamespace]:
-    """The next limit seals after seq after, each with the hash of the seal before it and its event."""
+    """The next limit seals after seq after, each with the hash of the seal before it and its event.
+
+    incident_id: only the seals of that incident's events, and of events sealed as that incident's (seals
+    before migration 0030 name the incident their event had then), so an event moved off it is still seen.
+    """
     previous = aliased(AuditSeal)
     query = (
         select(
@@ -354,6 +376,7 @@ def seals_after(session: Session, after: int, limit: int, incident_id: int | Non
             AuditSeal.event_id,
             AuditSeal.prev_hash,
             AuditSeal.hash,
+            AuditSeal.incident_id.label("sealed_incident_id"),
             previous.hash.label("previous_hash"),
             TimelineEvent.id.label("found_id"),
             TimelineEvent.incident_id,
@@ -369,7 +392,7 @@ def seals_after(session: Session, after: int, limit: int, incident_id: int | Non
         .limit(limit)
     )
     if incident_id is not None:
-        query = query.where(TimelineEvent.incident_id == incident_id)
+        query = query.where(or_(AuditSeal.incident_id == incident_id, TimelineEvent.incident_id == incident_id))
     dialect = session.get_bind().dialect
     return [_decoded(row, dialect) for row in session.execute(query)]
 
@@ -434,7 +457,8 @@ def against_anchor(session: Session, anchor: ChainHead) -> Break | None:
 def verify(
     open_session: SessionOpener, incident_id: int | None = None, size: int = BATCH_SIZE, anchor: ChainHead | None = None
 ) -> Verdict:
-    """Walk the chain (or only one incident's seals, each still checked against the seal before it),
+    """Walk the chain (or only one incident's seals, those of events sealed as its own included, each
+    still checked against the seal before it),
     name the first broken link, check the database against the anchor (the chain head recorded
     outside it, if any), find events no seal will ever hold, and count the events not yet sealed."""
     verdict = walk(stored_seals(open_session, incident_id, size))
@@ -445,7 +469,16 @@ def verify(
             verdict.broken = inserted_below(session, incident_id)
         verdict.unsealed = count_unsealed(session, incident_id)
         broken = verdict.broken
-        if broken is not None and broken.incident_id is not None:
-            reference = session.scalar(select(Incident.reference).where(Incident.id == broken.incident_id))
-            verdict.broken = replace(broken, reference=reference)
+        if broken is not None:
+            verdict.broken = replace(
+                broken,
+                reference=_reference(session, broken.incident_id),
+                sealed_reference=_reference(session, broken.sealed_incident_id),
+            )
     return verdict
+
+
+def _reference(session: Session, incident_id: int | None) -> str | None:
+    if incident_id is None:
+        return None
+    return session.scalar(select(Incident.reference).where(Incident.id == incident_id))
