@@ -11,11 +11,13 @@ from alembic import command
 from sqlalchemy import String, create_engine, delete, func, insert, select, type_coerce, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from tests.exchange_support import api
 from tests.support import file_incident
 from tracker import dispatch, jobs
+from tracker.backup import anchor
 from tracker.db import engine_of, session_scope
 from tracker.migrate import alembic_config, current, head, upgrade
-from tracker.models import AuditSeal, Counter, EventKind, Incident, TimelineEvent, User
+from tracker.models import AuditSeal, Counter, EventKind, Handover, Incident, TimelineEvent, User
 from tracker.services.engine import escalation
 from tracker.services.incidents import handling, timeline
 from tracker.services.review import audit
@@ -190,6 +192,78 @@ def test_an_event_moved_to_another_incident_is_named_by_the_verify_of_either(app
         event.id,
         "moved",
         second,
+    ), broken
+
+
+def signed_handover(client, world) -> dict:
+    """duty starts a watch and hands it to liaison, who signs for it."""
+    watch = api(client, world, "POST", "/watches", {}, who="duty", status=201)
+    body = {"incoming": "liaison", "notes": "Eastland's hotline is slow to answer."}
+    prepared = api(client, world, "POST", f"/watches/{watch['id']}/handover", body, who="duty", status=201)
+    api(client, world, "POST", f"/handovers/{prepared['id']}/sign", {"digest": prepared["digest"]}, who="liaison")
+    return prepared
+
+
+@pytest.mark.parametrize(
+    "column, value",
+    [
+        ("notes", "Nothing to hand over."),
+        ("brief", {"open_incidents": []}),
+        ("signed_at", "an hour earlier"),
+        ("incoming_officer_id", "duty"),
+    ],
+)
+def test_a_signed_handover_is_sealed_and_an_edit_of_it_is_named(app, client, world, references, column, value):
+    """A handover was an account record outside the chain: its brief, notes, officers or times edited in
+    the database, audit verify still said intact."""
+    first, _ = references
+    waiting = api(client, world, "POST", "/watches", {"desk": "Hotline desk"}, who="supervisor", status=201)
+    unsigned = {"incoming": "admin"}
+    api(client, world, "POST", f"/watches/{waiting['id']}/handover", unsigned, who="supervisor", status=201)
+    handover = signed_handover(client, world)
+    before = cli(app, "verify")
+    assert (before.exit_code, "1 event not yet sealed" in before.output) == (0, True), before.output
+    jobs.sweep(app)
+    with session_scope(app) as session:
+        sealed = session.scalars(select(AuditSeal).where(AuditSeal.handover_id.is_not(None))).all()
+        signed_at = session.get(Handover, handover["id"]).signed_at
+        duty = session.scalar(select(User.id).where(User.username == "duty"))
+    assert [s.handover_id for s in sealed] == [handover["id"]], "the signed one only: not one to be signed"
+    [seal] = sealed
+    with session_scope(app) as session:
+        last = audit.head(session)
+    assert (last.seq, last.event_id, last.handover_id) == (seal.seq, None, handover["id"]), "sealed last"
+    # The head kept outside the database (the anchor; a backup's manifest) names the handover.
+    assert anchor.read(anchor.path_for(app.config, app.instance_path)) == last
+    assert audit.ChainHead(**anchor.body(last)) == last, "as restore reads a manifest's chain"
+    intact = cli(app, "verify")
+    assert (intact.exit_code, f"latest seal {seal.seq}: {seal.hash}") == (0, intact.output.splitlines()[1])
+    assert "0 events not yet sealed" in intact.output, intact.output
+
+    if value == "an hour earlier":
+        value = signed_at - timedelta(hours=1)
+    elif value == "duty":
+        value = duty
+    engine = create_engine(app.config["DATABASE_URL"])  # handovers have no trigger to get out of the way
+    try:
+        with engine.begin() as connection:
+            handovers = Handover.__table__
+            connection.execute(update(handovers).where(handovers.c.id == handover["id"]).values({column: value}))
+    finally:
+        engine.dispose()
+    result = cli(app, "verify")
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"audit chain broken at handover {handover['id']}, seal {seal.seq}: "), (
+        result.output
+    )
+    assert "its content changed after it was sealed" in result.output, result.output
+    assert cli(app, "verify", "--incident", first).exit_code == 0, "a handover is no incident's"
+    broken = client.get("/api/v1/audit/verify", headers=world.auth("admin")).get_json()["broken"]
+    assert (broken["seq"], broken["event_id"], broken["handover_id"], broken["problem"]) == (
+        seal.seq,
+        None,
+        handover["id"],
+        "content",
     ), broken
 
 

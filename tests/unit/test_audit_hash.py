@@ -119,6 +119,7 @@ def sealed(count: int, incidents: tuple[int, ...] = (1,)) -> list[SimpleNamespac
                 previous_hash=None if n == 0 else head,
                 found_id=event.id,
                 sealed_incident_id=event.incident_id,
+                handover_id=None,
                 **{k: getattr(event, k) for k in ("incident_id", "kind", "actor", "at", "details")},
             )
         )

@@ -98,7 +98,8 @@ class AuditQuery(Query):
 
 class AuditBreakOut(Schema):
     seq = fields.Integer(metadata={"description": "the seal where the chain breaks"})
-    event_id = fields.Integer()
+    event_id = fields.Integer(allow_none=True, metadata={"description": "none: the seal is a handover's"})
+    handover_id = fields.Integer(allow_none=True, metadata={"description": "the signed watch handover it seals"})
     incident = fields.String(attribute="reference", allow_none=True, metadata={"description": "none: event gone"})
     kind = fields.String(allow_none=True)
     problem = fields.String(

@@ -64,14 +64,15 @@ def sqlite_path(url: str) -> Path:
 def read_facts(connection: Connection) -> dict:
     """What the manifest says about the database as this connection sees it."""
     session = Session(bind=connection)
-    head = audit.head(session)
+    seals = {column["name"] for column in inspect(connection).get_columns("audit_seals")}
+    head = audit.head(session, handovers="handover_id" in seals)  # a backup before an upgrade reads an older schema
     in_flight = (NotificationStatus.PENDING, NotificationStatus.SENDING)
     return {
         "revision": connection.scalar(text("SELECT version_num FROM alembic_version")),
         "incidents": session.scalar(select(func.count()).select_from(Incident)),
         "newest_event_id": session.scalar(select(func.max(TimelineEvent.id))),
         "messages_in_flight": session.scalar(select(func.count()).where(Notification.status.in_(in_flight))),
-        "chain": None if head is None else {"seq": head.seq, "hash": head.hash, "event_id": head.event_id},
+        "chain": None if head is None else anchor.body(head),
     }
 
 
@@ -172,8 +173,10 @@ def _manifest_problem(manifest: dict) -> str | None:
     chain = manifest.get("chain")
     if chain is not None and not (
         isinstance(chain, dict)
+        and set(chain) <= {"seq", "hash", "event_id", "handover_id"}
         and _count(chain.get("seq"))
-        and _count(chain.get("event_id"))
+        # the head seals an event or (since 0031) a signed handover
+        and (_count(chain.get("event_id")) != _count(chain.get("handover_id")))
         and isinstance(chain.get("hash"), str)
     ):
         return "a chain head that is not one"

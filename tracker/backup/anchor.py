@@ -42,6 +42,9 @@ def read(path: Path | None) -> ChainHead | None:
         return None
     try:
         data = json.loads(path.read_text())
+        handover = data.get("handover_id")  # the head seals a signed handover (0031), not an event
+        if handover is not None:
+            return ChainHead(int(data["seq"]), str(data["hash"]), None, int(handover))
         return ChainHead(int(data["seq"]), str(data["hash"]), int(data["event_id"]))
     except FileNotFoundError:
         return None
@@ -49,16 +52,22 @@ def read(path: Path | None) -> ChainHead | None:
         raise ValueError(f"the audit anchor {path} cannot be read ({exc}): delete it or restore it") from exc
 
 
+def body(head: ChainHead) -> dict:
+    """head as an anchor or a backup's manifest records it (handover_id only when it seals a handover)."""
+    recorded = {"seq": head.seq, "hash": head.hash, "event_id": head.event_id}
+    return recorded if head.handover_id is None else {**recorded, "handover_id": head.handover_id}
+
+
 def write(path: Path | None, head: ChainHead) -> None:
     """Record head, atomically (a reader sees the old anchor or the new one, never half of one)."""
     if path is None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {"seq": head.seq, "hash": head.hash, "event_id": head.event_id, "recorded_at": isoformat(utcnow())}
+    recorded = {**body(head), "recorded_at": isoformat(utcnow())}
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "w") as out:
-            json.dump(body, out)
+            json.dump(recorded, out)
         durable.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -1,4 +1,5 @@
-"""The timeline's audit chain: events are sealed after they commit, one seal chained to the next.
+"""The audit chain: timeline events, and watch handovers once signed, are sealed after they commit,
+one seal chained to the next (handovers: handover_seals).
 
 Appending an event takes no lock and computes no hash. The sweep (or `flask --app wsgi audit seal`)
 seals committed events afterwards, one sealer at a time, into a single chain in seal order: seal n
@@ -14,11 +15,10 @@ anchor, tracker.backup.anchor): verify finds the anchor's seal in the database w
 """
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from types import SimpleNamespace
 
 from sqlalchemy import BigInteger, Row, cast, column, func, literal, or_, select, table, type_coerce
@@ -26,9 +26,11 @@ from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import NullType
 
-from ...models import AuditSeal, Counter, Incident, TimelineEvent
+from ...models import AuditSeal, Counter, Handover, Incident, TimelineEvent
 from ...models.bulk import insert_rows
 from ...timeutil import utcnow
+from . import handover_seals
+from .hashing import as_stored, canonical_json, format_at
 
 GENESIS = "0" * 64
 BATCH_SIZE = 1000
@@ -54,17 +56,9 @@ def canonical(prev_hash: str, event_id: int, incident_id: int, kind, actor: str,
     """
     # Round-trip details through JSON first: that is what the database gives back (tuples become
     # lists, integer keys strings), and it lets keys of mixed types sort.
-    stored = json.loads(json.dumps(details or {}))
+    stored = as_stored(details or {})
     content = [prev_hash, event_id, incident_id, getattr(kind, "value", kind), actor, format_at(at), stored]
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text.encode("utf-8", "surrogatepass")  # a lone surrogate from a JSON body must not fail the seal
-
-
-def format_at(at: datetime) -> str:
-    """ISO 8601 in UTC, always with microseconds (SQLite and PostgreSQL both keep them)."""
-    if at.tzinfo is None:
-        raise ValueError("naive datetime given; timeline times are aware UTC")
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return canonical_json(content)
 
 
 def event_hash(prev_hash: str, event_id: int, incident_id: int, kind, actor: str, at: datetime, details: dict) -> str:
@@ -93,23 +87,25 @@ def _unsealed():
 
 @dataclass(frozen=True)
 class ChainHead:
-    """The chain's last seal: its seq, its hash and the event it seals."""
+    """The chain's last seal: its seq, its hash and the event (or the handover) it seals."""
 
     seq: int
     hash: str
-    event_id: int
+    event_id: int | None
+    handover_id: int | None = None
 
 
-def head(session: Session) -> ChainHead | None:
-    """The chain's last seal, or None before the first."""
-    last = session.execute(
-        select(AuditSeal.seq, AuditSeal.hash, AuditSeal.event_id).order_by(AuditSeal.seq.desc()).limit(1)
-    ).first()
+def head(session: Session, handovers: bool = True) -> ChainHead | None:
+    """The chain's last seal, or None before the first. handovers=False: on a schema before 0031, whose
+    seals seal events only (a backup is taken before the upgrade)."""
+    columns = (AuditSeal.seq, AuditSeal.hash, AuditSeal.event_id, *([AuditSeal.handover_id] if handovers else []))
+    last = session.execute(select(*columns).order_by(AuditSeal.seq.desc()).limit(1)).first()
     return None if last is None else ChainHead(*last)
 
 
 def seal(session: Session, limit: int = BATCH_SIZE, wait: bool = True) -> int:
-    """Seal up to limit unsealed events, lowest id first, onto the end of the chain; return how many.
+    """Seal up to limit unsealed events, lowest id first, then signed handovers, onto the end of the chain;
+    return how many.
 
     Without wait, return 0 at once when another sealer holds the lock (it is sealing them already).
     """
@@ -127,12 +123,18 @@ def _seal(session: Session, limit: int, wait: bool) -> tuple[int, ChainHead | No
     events = session.execute(
         select(*EVENT).where(TimelineEvent.id > mark.value, _unsealed()).order_by(TimelineEvent.id).limit(limit)
     ).all()
+    handovers = handover_seals.to_seal(session, limit - len(events))
     seq, head = last or (0, GENESIS)
     now, seals = utcnow(), []
     for event in events:
         seq, digest = seq + 1, hash_of(head, event)
-        seal = {"seq": seq, "event_id": event.id, "incident_id": event.incident_id, "prev_hash": head, "hash": digest}
-        seals.append({**seal, "sealed_at": now})
+        sealed = {"event_id": event.id, "handover_id": None, "incident_id": event.incident_id}
+        seals.append({"seq": seq, **sealed, "prev_hash": head, "hash": digest, "sealed_at": now})
+        head = digest
+    for handover in handovers:
+        seq, digest = seq + 1, handover_seals.handover_hash(head, handover)
+        sealed = {"event_id": None, "handover_id": handover.id, "incident_id": None}
+        seals.append({"seq": seq, **sealed, "prev_hash": head, "hash": digest, "sealed_at": now})
         head = digest
     insert_rows(session, AuditSeal, seals)
     if settled is not None:
@@ -143,7 +145,8 @@ def _seal(session: Session, limit: int, wait: bool) -> tuple[int, ChainHead | No
             session.add(mark)
     if not seals:
         return 0, None
-    return len(seals), ChainHead(seals[-1]["seq"], seals[-1]["hash"], seals[-1]["event_id"])
+    last_seal = seals[-1]
+    return len(seals), ChainHead(last_seal["seq"], head, last_seal["event_id"], last_seal["handover_id"])
 
 
 def seal_all(
@@ -218,7 +221,7 @@ class Break:
     """The first seal that does not hold."""
 
     seq: int
-    event_id: int
+    event_id: int | None  # None: the seal is a handover's
     problem: str  # GAP, LINK, MISSING, CONTENT or MOVED, what the anchor shows: CUT, REWRITTEN; or INSERTED
     expected: str  # the hash the chain calls for
     found: str | None  # what is on record instead (None: nothing, the row is gone)
@@ -227,11 +230,13 @@ class Break:
     reference: str | None = None
     sealed_incident_id: int | None = None  # MOVED, MISSING: the incident the event was sealed under
     sealed_reference: str | None = None
+    handover_id: int | None = None
 
     def describe(self) -> str:
+        record = f"event {self.event_id}" if self.handover_id is None else f"handover {self.handover_id}"
         if self.problem == CUT:
             return (
-                f"audit chain cut short: seal {self.seq} (event {self.event_id}, hash {self.expected}) was committed "
+                f"audit chain cut short: seal {self.seq} ({record}, hash {self.expected}) was committed "
                 "and recorded outside the database, but this database has no such seal: it is an older copy "
                 "missing the newest events (a file copied without its -wal file, or an older backup restored "
                 "without `flask --app wsgi restore`)"
@@ -250,7 +255,7 @@ class Break:
                 f"{self.seq}, hash {self.expected}): it was inserted into timeline_events behind the "
                 "application's back, with an id of its choosing"
             )
-        where = f"event {self.event_id}"
+        where = record
         if self.incident_id is not None:
             where += f" of {self.reference or f'incident {self.incident_id}'} ({self.kind})"
         text = f"audit chain broken at {where}, seal {self.seq}: "
@@ -269,7 +274,9 @@ class Break:
             whose = ""
             if self.sealed_incident_id is not None:
                 whose = f"an event of {self.sealed_reference or f'incident {self.sealed_incident_id}'}, "
-            return text + f"the event is gone, deleted from timeline_events ({whose}its seal is {self.expected})"
+            table = "timeline_events" if self.handover_id is None else "handovers"
+            gone = f"the {record.split()[0]} is gone, deleted from {table}"
+            return text + f"{gone} ({whose}its seal is {self.expected})"
         if self.problem == MOVED:
             sealed = self.sealed_reference or f"incident {self.sealed_incident_id}"
             return text + (
@@ -292,13 +299,25 @@ def check(row) -> Break | None:
     def broken(problem: str, expected: str, found: str | None = None) -> Break:
         kind = getattr(row.kind, "value", row.kind)
         sealed = row.sealed_incident_id if problem in (MOVED, MISSING) else None
-        return Break(row.seq, row.event_id, problem, expected, found, row.incident_id, kind, sealed_incident_id=sealed)
+        return Break(
+            row.seq,
+            row.event_id,
+            problem,
+            expected,
+            found,
+            row.incident_id,
+            kind,
+            sealed_incident_id=sealed,
+            handover_id=row.handover_id,
+        )
 
     if row.seq > 1 and row.previous_hash is None:
         return broken(GAP, row.prev_hash)
     previous = GENESIS if row.seq == 1 else row.previous_hash
     if row.prev_hash != previous:
         return broken(LINK, previous, row.prev_hash)
+    if row.handover_id is not None:
+        return _check_handover(row, broken)
     if row.found_id is None:
         return broken(MISSING, row.hash)
     if row.at is UNREADABLE or row.details is UNREADABLE:
@@ -308,6 +327,17 @@ def check(row) -> Break | None:
         moved = row.sealed_incident_id is not None and row.sealed_incident_id != row.incident_id
         return broken(MOVED if moved else CONTENT, row.hash, content)
     return None
+
+
+def _check_handover(row, broken: Callable[..., Break]) -> Break | None:
+    """Check a handover's seal against the handover."""
+    if getattr(row, handover_seals.FOUND) is None:
+        return broken(MISSING, row.hash)
+    handover = handover_seals.as_read(row)
+    if any(getattr(handover, name) is UNREADABLE for name in (*handover_seals.TIMES, "brief")):
+        return broken(CONTENT, row.hash)
+    content = handover_seals.handover_hash(row.prev_hash, handover)
+    return None if content == row.hash else broken(CONTENT, row.hash, content)
 
 
 @dataclass
@@ -339,22 +369,24 @@ def walk(rows: Iterable) -> Verdict:
             break
         verdict.seals += 1
         verdict.last_seq, verdict.last_hash = row.seq, row.hash
-        verdict.incident_ids.add(row.incident_id)
+        if row.incident_id is not None:  # a handover's seal is no incident's
+            verdict.incident_ids.add(row.incident_id)
     return verdict
 
 
 # An event's time and details as the driver gives them, decoded one row at a time (_decoded): SQLite
 # keeps any text in any column, and one value edited into something that is no time or no JSON would
 # otherwise fail the whole batch's read, and verify with a traceback that names no seal.
-RAW = {name: type_coerce(TimelineEvent.__table__.c[name], NullType()).label(name) for name in ("at", "details")}
+# A handover's times and brief likewise (handover_seals.RAW).
+RAW = {name: TimelineEvent.__table__.c[name] for name in ("at", "details")} | handover_seals.RAW
 UNREADABLE = object()
 
 
 def _decoded(row: Row, dialect) -> SimpleNamespace:
-    """row with its raw time and details decoded as their columns' types would, UNREADABLE where they fail."""
+    """row with its raw times and JSON decoded as their columns' types would, UNREADABLE where they fail."""
     values = row._asdict()
-    for name in RAW:
-        process = TimelineEvent.__table__.c[name].type.dialect_impl(dialect).result_processor(dialect, None)
+    for name, raw in RAW.items():
+        process = raw.type.dialect_impl(dialect).result_processor(dialect, None)
         if process is not None and values[name] is not None:
             try:
                 values[name] = process(values[name])
@@ -364,7 +396,8 @@ def _decoded(row: Row, dialect) -> SimpleNamespace:
 
 
 def seals_after(session: Session, after: int, limit: int, incident_id: int | None = None) -> list[SimpleNamespace]:
-    """The next limit seals after seq after, each with the hash of the seal before it and its event.
+    """The next limit seals after seq after, each with the hash of the seal before it and its event (or
+    handover).
 
     incident_id: only the seals of that incident's events, and of events sealed as that incident's (seals
     before migration 0030 name the incident their event had then), so an event moved off it is still seen.
@@ -374,6 +407,7 @@ def seals_after(session: Session, after: int, limit: int, incident_id: int | Non
         select(
             AuditSeal.seq,
             AuditSeal.event_id,
+            AuditSeal.handover_id,
             AuditSeal.prev_hash,
             AuditSeal.hash,
             AuditSeal.incident_id.label("sealed_incident_id"),
@@ -382,11 +416,13 @@ def seals_after(session: Session, after: int, limit: int, incident_id: int | Non
             TimelineEvent.incident_id,
             TimelineEvent.kind,
             TimelineEvent.actor,
-            *RAW.values(),
+            *(type_coerce(RAW[name], NullType()).label(name) for name in ("at", "details")),
+            *handover_seals.columns(),
         )
         .select_from(AuditSeal)
         .outerjoin(previous, previous.seq == AuditSeal.seq - 1)
         .outerjoin(TimelineEvent, TimelineEvent.id == AuditSeal.event_id)
+        .outerjoin(Handover, Handover.id == AuditSeal.handover_id)
         .where(AuditSeal.seq > after)
         .order_by(AuditSeal.seq)
         .limit(limit)
@@ -416,11 +452,11 @@ def stored_seals(
 
 
 def count_unsealed(session: Session, incident_id: int | None = None) -> int:
-    """How many events (of one incident, or all) have no seal yet."""
+    """How many events (of one incident; or all, and signed handovers) have no seal yet."""
     query = select(func.count()).select_from(TimelineEvent).where(_unsealed())
     if incident_id is not None:
-        query = query.where(TimelineEvent.incident_id == incident_id)
-    return session.scalars(query).one()
+        return session.scalars(query.where(TimelineEvent.incident_id == incident_id)).one()
+    return session.scalars(query).one() + handover_seals.count_unsealed(session)
 
 
 def inserted_below(session: Session, incident_id: int | None = None) -> Break | None:
@@ -451,7 +487,8 @@ def against_anchor(session: Session, anchor: ChainHead) -> Break | None:
     found = session.scalar(select(AuditSeal.hash).where(AuditSeal.seq == anchor.seq))
     if found == anchor.hash:
         return None
-    return Break(anchor.seq, anchor.event_id, CUT if found is None else REWRITTEN, anchor.hash, found)
+    problem = CUT if found is None else REWRITTEN
+    return Break(anchor.seq, anchor.event_id, problem, anchor.hash, found, handover_id=anchor.handover_id)
 
 
 def verify(

@@ -3,8 +3,9 @@ regenerates the brief on request; the incoming officer, and only that person, si
 
 Signing ends the outgoing watch (ends_at) and starts the incoming officer's watch at the same desk at
 the same instant, records the signature on the handover and writes it in the incoming officer's
-account log (AccountEvent "handover_signed", beside their sign-ins: the one audit record the project
-keeps of what a person did that is not about one incident; the timeline's audit chain is per incident).
+account log (AccountEvent "handover_signed", beside their sign-ins). The signed handover itself joins
+the audit chain with the timeline's events: the next seal covers it (services/review/handover_seals.py),
+so a brief, notes, officers or times edited in the database afterwards fail `audit verify`.
 
 What the incoming officer read is named by the handover's digest (of the time the brief was prepared,
 the notes and the incoming officer): a signature sent with a digest that no longer matches, because the
