@@ -472,6 +472,19 @@ def test_two_sealers_at_once_never_fork_the_chain(app, references):
     assert cli(app, "verify").exit_code == 0
 
 
+def test_the_api_says_when_the_anchor_could_not_be_checked(app, client, world, references):
+    """An anchor file that is no anchor stops the CLI, naming the file; the API checked the chain without it
+    and answered intact, so a chain rewritten together with its anchor spoiled read as sound there."""
+    path = anchor.path_for(app.config, app.instance_path)
+    path.write_text("not an anchor")
+    body = client.get("/api/v1/audit/verify", headers=world.auth("admin")).get_json()
+    assert (body["intact"], body["anchor"]) == (True, "unreadable"), body
+    assert cli(app, "verify").exit_code == 1, "the CLI names the file"
+    path.unlink()
+    body = client.get("/api/v1/audit/verify", headers=world.auth("admin")).get_json()
+    assert (body["intact"], body["anchor"]) == (True, "none"), body
+
+
 def test_admins_may_verify_through_the_api(app, client, world, references):
     first, _ = references
     url = "/api/v1/audit/verify"
@@ -481,6 +494,7 @@ def test_admins_may_verify_through_the_api(app, client, world, references):
     last = sealed_events(app)[-1][0]
     assert (body["intact"], body["incidents"], body["unsealed"], body["broken"]) == (True, 2, 0, None), body
     assert body["latest"] == {"seq": last.seq, "hash": last.hash} and body["seals"] == last.seq, body
+    assert body["anchor"] == "checked", body
     assert client.get(url, headers=world.auth("supervisor")).status_code == 403
     assert client.get(f"{url}?incident=INC-1999-99999", headers=world.auth("admin")).status_code == 404
     seal, event = events_of(app, first)[0]

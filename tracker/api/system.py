@@ -128,6 +128,13 @@ class AuditOut(Schema):
     unsealed = fields.Integer(metadata={"description": "events not yet sealed (the sweep seals them), not an error"})
     latest = fields.Nested(AuditSealOut, allow_none=True, metadata={"description": "the last seal that holds"})
     broken = fields.Nested(AuditBreakOut, allow_none=True, metadata={"description": "the first broken link"})
+    anchor = fields.String(
+        metadata={
+            "description": "checked: the database holds the chain head kept outside it; none: no head is kept "
+            "there (seals cut off the end cannot be told); unreadable: the file kept there is no anchor (seals "
+            "cut off the end or a chain rewritten cannot be told: `flask --app wsgi audit verify` names the file)"
+        }
+    )
 
 
 @bp.get("/audit/verify")
@@ -142,10 +149,13 @@ def verify_audit(query):
     `flask --app wsgi audit verify`."""
     session = get_session()
     incident_id = handling.get_incident(session, query["incident"]).id if "incident" in query else None
+    kept = "checked"
     try:
         head = anchor.read(anchor.path_for(current_app.config, current_app.instance_path))
-    except ValueError:  # not an anchor: the CLI names the file; here the chain is checked without it
-        head = None
+    except ValueError:  # not an anchor: the CLI names the file; here the chain is checked without it, and says so
+        head, kept = None, "unreadable"
+    if head is None and kept == "checked":
+        kept = "none"
     verdict = audit.verify(lambda: nullcontext(session), incident_id, anchor=head)
     broken = verdict.broken
     return {
@@ -155,4 +165,5 @@ def verify_audit(query):
         "unsealed": verdict.unsealed,
         "latest": None if verdict.last_seq is None else {"seq": verdict.last_seq, "hash": verdict.last_hash},
         "broken": None if broken is None else {**vars(broken), "message": broken.describe()},
+        "anchor": kept,
     }
