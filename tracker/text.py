@@ -7,7 +7,10 @@ shows it would fail as a 500. So every input refuses it (`problem`), and whateve
 already stored replaces it with U+FFFD (`scalar`). NUL is refused too: PostgreSQL cannot store it.
 So are the other control characters but tab, line feed and carriage return (C0, DEL and C1): no text a
 person writes holds them, and a terminal escape or a form feed in a narrative would go on to mail, the
-other side's messages and the print.
+other side's messages and the print. So are bidirectional embeddings, overrides and isolates, in a text of
+many lines as in a name: on our pages and in our mails they reorder the rest of their line ("Trojan Source"),
+so that a narrative, note or log line reads otherwise than it is kept. A password is never shown: it is held
+only to what can be kept (`secret_problem`), so that no password set before cannot be typed any more.
 """
 
 import re
@@ -19,6 +22,7 @@ _BREAKS = {"\u2028", "\u2029"}
 # Bidirectional embeddings, overrides and isolates: in a name they reorder what follows on its line (a
 # sector, a line name or an exercise shown reversed, "Trojan Source"), so a name shown is not the name kept.
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+_BIDI_SAID = "must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)"
 
 
 # Control characters no text of a person holds: C0 but tab, line feed and carriage return, DEL, and C1.
@@ -55,12 +59,21 @@ def _unstorable(text: str) -> str | None:
     return None
 
 
-def problem(text: str) -> str | None:
-    """Why text cannot be kept, or None."""
+def secret_problem(text: str) -> str | None:
+    """Why a text nobody reads (a password) cannot be kept, or None."""
     if found := _unstorable(text):
         return found
     if control := _CONTROLS.search(text):
         return f"must not contain control characters other than line breaks and tabs (U+{ord(control[0]):04X})"
+    return None
+
+
+def problem(text: str) -> str | None:
+    """Why text cannot be kept, or None: what a password cannot hold, or a bidirectional control."""
+    if found := secret_problem(text):
+        return found
+    if any(c in _BIDI for c in text):
+        return _BIDI_SAID
     return None
 
 
@@ -71,7 +84,7 @@ def name_problem(name: str) -> str | None:
     if any(unicodedata.category(c) == "Cc" or c in _BREAKS for c in name):
         return "must not contain control characters (line breaks, tabs)"
     if any(c in _BIDI for c in name):
-        return "must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)"
+        return _BIDI_SAID
     return None
 
 

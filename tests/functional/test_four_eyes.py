@@ -423,9 +423,12 @@ def test_a_draft_stored_before_drafts_were_checked_for_bidirectional_controls_is
 
 def test_a_summary_holds_no_bidirectional_control_either_typed_in_or_taken_from_the_narrative(client, world):
     """A summary goes to the other side as a text does: rewording it with an override is refused, and one
-    drafted from a narrative that holds an isolate (multi-line fields may) is neither approved nor sent."""
-    narrative = "Fighter closed to \u2067thirty metres\u2069 of our patrol aircraft."
-    reference = acknowledged_incident(client, world, narrative=narrative, releasability={"narrative": True})
+    drafted from a narrative that holds an isolate (one kept before text areas refused them) is neither
+    approved nor sent."""
+    reference = acknowledged_incident(client, world, releasability={"narrative": True})
+    with session_scope(client.application) as session:
+        incident = session.scalar(select(Incident).where(Incident.reference == reference))
+        incident.narrative = "Fighter closed to \u2067thirty metres\u2069 of our patrol aircraft."
     api(client, world, "POST", f"/incidents/{reference}/summaries", {}, status=201)
     summary = api(client, world, "GET", f"/incidents/{reference}/summaries")[0]
     assert "\u2067" in summary["text"] and "text" in summary["problems"]

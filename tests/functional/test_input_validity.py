@@ -35,6 +35,7 @@ from tracker.models import (
     TimelineEvent,
     User,
 )
+from tracker.services.accounts import people
 from tracker.services.exchanges import exchanges
 from tracker.services.incidents import ladder
 from tracker.timeutil import utcnow
@@ -652,3 +653,30 @@ def test_every_number_a_query_string_carries_is_read_from_ascii_digits(app, clie
         assert refused.status_code == 422, (page, refused.status_code, refused.get_data(as_text=True)[:300])
         assert "page" in str(refused.get_json()["error"]["details"]), refused.get_json()
     assert client.get("/api/v1/incidents?page=2", headers=world.auth("duty")).status_code == 200
+
+
+def test_a_text_of_many_lines_refuses_a_bidirectional_override_as_a_name_does(app, client, world):
+    """A narrative filed as "Passed \u202em 003\u202c astern." showed "Passed 300 m astern." on the incident
+    page and in the duty mail while the record says "m 003": a reader quotes what is not kept. A name
+    refused it; a text of many lines now refuses it too, at the API and beside the page's text area."""
+    narrative = "Closed to 30 m.\nPassed \u202em 003\u202c astern."
+    answer = client.post(INCIDENTS, json=incident_payload(narrative=narrative), headers=world.auth("duty"))
+    assert refused_field(answer) == ["narrative"]
+    assert "bidirectional" in answer.get_json()["error"]["details"]["narrative"][0]
+    sign_in(client, "duty")
+    page = client.post("/incidents/new", data=filing_form(client, narrative=narrative.replace("\n", "\r\n")))
+    said = '<small class="error" id="narrative-error">This must not contain bidirectional control characters'
+    assert page.status_code == 422 and said in page.text, page.text[-3000:]
+    assert count(app, Incident) == 0
+    marked = incident_payload(narrative="Their reply: \u200fتم الاستلام\u200f.\nNothing more.")
+    assert client.post(INCIDENTS, json=marked, headers=world.auth("duty")).status_code == 201, "RLM is kept"
+
+
+def test_a_password_holding_a_bidirectional_control_still_signs_in(app, client, world):
+    """A password is never shown: the sign-in form holds it only to what can be kept, so one set with
+    an override before text areas refused them is still typed, not refused as a text would be."""
+    with session_scope(app) as session:
+        duty = session.scalar(select(User).where(User.username == "duty"))
+        people.set_password(session, duty, "pass\u202eword1", by=None)
+    answer = sign_in(client, "duty", "pass\u202eword1")
+    assert answer.status_code == 302, answer.text[-2000:]

@@ -1,9 +1,9 @@
 """What text the tracker keeps (tracker.text): in free text, lines and tabs but no other control
-character; in a name, one line with no control or bidirectional character."""
+character nor a bidirectional control; in a name, one line with neither."""
 
 import pytest
 
-from tracker.text import bidi_problem, breaks_read, name_problem, problem
+from tracker.text import bidi_problem, breaks_read, name_problem, problem, secret_problem
 
 
 @pytest.mark.parametrize(
@@ -30,6 +30,25 @@ def test_free_text_keeps_lines_tabs_and_every_script(text):
 def test_free_text_refuses_nul_surrogates_and_control_characters(text, said):
     found = problem(text)
     assert found is not None and said in found, found
+
+
+@pytest.mark.parametrize(
+    "text", ["Closed to 30 m.\nPassed \u202em 003\u202c astern.", "a \u2066b\u2069", "\u202bx\u202c"], ids=repr
+)
+def test_free_text_of_many_lines_refuses_bidirectional_controls_as_a_name_does(text):
+    """On a page or in a mail an override reorders the rest of its line: the narrative above reads "passed
+    300 m astern" where it keeps "m 003"; a reader would quote what it does not say (Trojan Source)."""
+    assert problem(text) == name_problem(text.replace("\n", " ")), text
+    assert "bidirectional" in (problem(text) or "")
+
+
+def test_free_text_keeps_right_to_left_marks():
+    assert problem("Received: \u200fتم الاستلام\u200f at 0930Z.\nSecond line \u200e.") is None
+
+
+def test_a_password_is_never_shown_and_keeps_bidirectional_controls_but_not_what_cannot_be_stored():
+    assert secret_problem("pass\u202eword") is None
+    assert "NUL" in (secret_problem("pass\x00word") or "")
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,9 @@ _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 class Text(fields.String):
     """A string the database can keep: no NUL (PostgreSQL cannot store it) and no lone surrogate
     (neither engine can; in a JSON column it would break every page that shows it), refused here
-    as a 422 naming the field rather than by the database as a 500. Every string of a request
-    schema is a Text (tests/functional/test_input_validity.py holds them to it)."""
+    as a 422 naming the field rather than by the database as a 500; nor a control character other than
+    a line break or tab, nor a bidirectional control, which shows a text reordered (tracker.text.problem).
+    Every string of a request schema is a Text (tests/functional/test_input_validity.py holds them to it)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = breaks_read(super()._deserialize(value, attr, data, **kwargs))

@@ -2,10 +2,11 @@
 
 Each text field (StringField and its kinds: text areas, hidden, password and e-mail fields) gets
 one more validator when the form is built, so a NUL or a lone surrogate is refused beside the field
-it was typed in, as the API refuses it by name (tracker.text, http.fields.Text). A one-line field
-(every text field but a text area or a password) also refuses control characters and bidirectional
-controls, as the API's names do (http.fields.Name): a browser's one-line input holds no line break,
-so one there came from a crafted request or a paste, and would break a mail header or show reversed.
+it was typed in, as the API refuses it by name (tracker.text, http.fields.Text); so are a text area's
+bidirectional controls, which would show its lines reordered. A one-line field (every text field but a
+text area or a password) also refuses control characters, as the API's names do (http.fields.Name): a
+browser's one-line input holds no line break, so one there came from a crafted request or a paste, and
+would break a mail header. A password is never shown: it keeps whatever can be stored.
 Its tabs are read as spaces: cells pasted from a spreadsheet arrive tab-separated (a NameField's are refused).
 WTForms' hook for this is Meta.bind_field, which sees every field of the form as it is built. A row
 of a form (a FormField's form: a platform, an agreed action, a ladder step) is built with its own Meta,
@@ -104,8 +105,11 @@ def whole_choice(value) -> int:
 
 def rule_of(field: Field) -> Callable[[str], str | None] | None:
     """The text rule a field is held to: the one-line rule for a one-line field (any text field but a text
-    area or a password), the text rule for those two, none for a field that holds no text."""
-    if isinstance(field, TextAreaField | PasswordField):
+    area or a password), the text rule for a text area, the rule of what is never shown for a password, none
+    for a field that holds no text."""
+    if isinstance(field, PasswordField):
+        return text.secret_problem
+    if isinstance(field, TextAreaField):
         return text.problem
     if isinstance(field, StringField):
         return text.name_problem
