@@ -135,7 +135,9 @@ def test_report_filters_say_what_is_applied(app, client, world):
 
     narrowed = html.unescape(client.get("/reports?from=2026-11-01&to=2026-12-01&domain=air&precedence=Z").text)
     showing = re.search(r"<strong>Showing:</strong> ([^<]*)</p>", narrowed)[1]
-    assert showing == "reported from 2026-11-01 00:00Z to before 2026-12-01 00:00Z · domain air · precedence Z FLASH"
+    assert (
+        showing == "reported from 2026-11-01 00:00Z to before 2026-12-01 00:00Z · domain air · precedence now Z FLASH"
+    )
     assert "Showing:" not in client.get("/reports?from=2026-13-01").text, "bad filters: nothing claims to be shown"
 
 

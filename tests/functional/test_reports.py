@@ -5,13 +5,16 @@ below is worked out by hand in the comments. Method: for n sorted values the q-q
 rank h = q * (n - 1), linearly interpolated between x[floor h] and x[floor h + 1].
 """
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from tests.functional.test_amendments import amend
 from tests.report_fixture import insert_fixture, reference
-from tests.support import sign_in
+from tests.support import file_incident, sign_in
 from tracker.db import session_scope
 from tracker.models import (
     ContactChannel,
@@ -371,3 +374,30 @@ def test_report_page_is_for_supervisors_and_admins(client, fixture, who, status)
     assert client.get("/reports").status_code == status, who
     board = client.get("/board").text
     assert ('href="/reports"' in board) == (status == 200), f"nav link to the report for {who}"
+
+
+@pytest.mark.both_databases  # the precedence as filed is read in SQL from the "filed" event's JSON
+def test_an_incident_raised_after_filing_counts_under_its_precedence_now_and_as_filed(app, client, world):
+    """Filed ROUTINE, raised to FLASH later: the report counted it among the FLASH times only, so a FLASH
+    handled in hours seemed to stand there with nothing to say it was filed ROUTINE. The page, the API
+    and the CSV now give both, each labelled, and say which one the precedence filter is on."""
+    filed = file_incident(client, world, precedence="R")
+    reference = filed["reference"]
+    amend(client, world, reference, version=filed["version"], precedence="Z")
+    acknowledged = client.post(f"/api/v1/incidents/{reference}/acknowledge", json={}, headers=world.auth("liaison"))
+    assert acknowledged.status_code == 200, acknowledged.get_json()
+    body = report(client, world)
+    assert list(body["ack_times"]["by_precedence"]) == ["Z"], body["ack_times"]
+    assert list(body["ack_times"]["by_precedence_filed"]) == ["R"], body["ack_times"]
+    assert "amendment" in body["definitions"]["by_precedence"] and "filed" in body["definitions"]["by_precedence_filed"]
+    assert list(report(client, world, precedence="Z")["ack_times"]["by_precedence_filed"]) == ["R"], "filter: now"
+
+    export = client.get("/api/v1/exports/incidents.csv", headers=world.auth("supervisor"))
+    [row] = csv.DictReader(io.StringIO(export.get_data(as_text=True).split("\n", 1)[1]))
+    assert (row["precedence"], row["precedence_filed"]) == ("Z", "R"), row
+
+    sign_in(client, "supervisor")
+    page = client.get("/reports?precedence=Z").text
+    assert '<table class="compact report-times" id="times-by_precedence_filed">' in page, page[-4000:]
+    assert 'id="times-by_precedence">' in page and "Precedence as filed" in page and "Precedence now" in page
+    assert "precedence now Z FLASH" in page, "the filter line says which precedence it filters on"

@@ -67,9 +67,9 @@ def test_seconds_between_is_exact_to_the_microsecond():
 
 def test_time_section_groups_by_channel_level_precedence_and_month():
     handled = [
-        Handled("Z", "2026-11", ("L1 desk",), (1,), Fraction(100), None),
-        Handled("Z", "2026-12", ("L1 desk", "L2 hotline"), (1, 2), Fraction(300), Fraction(900)),
-        Handled("R", "2026-11", (), (), None, Fraction(60)),
+        Handled("Z", "Z", "2026-11", ("L1 desk",), (1,), Fraction(100), None),
+        Handled("Z", "Z", "2026-12", ("L1 desk", "L2 hotline"), (1, 2), Fraction(300), Fraction(900)),
+        Handled("R", "R", "2026-11", (), (), None, Fraction(60)),
     ]
     ack = time_section(handled, "ack_seconds")
     assert ack["overall"] == {"count": 2, "median_seconds": 200.0, "p90_seconds": 280.0}

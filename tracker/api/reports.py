@@ -46,7 +46,8 @@ class TimeSectionOut(Schema):
     overall = fields.Nested(TimeSummaryOut)
     by_channel = _groups("channel name -> times (channels on the handling step)")
     by_level = _groups("L1-L5 -> times (levels of those channels)")
-    by_precedence = _groups("Z, O, P, R -> times")
+    by_precedence = _groups("Z, O, P, R -> times (the precedence now, after any amendment)")
+    by_precedence_filed = _groups("Z, O, P, R -> times (the precedence as filed, before any amendment)")
     by_month = _groups("UTC month of reported_at (2026-11) -> times")
 
 
@@ -98,8 +99,8 @@ def _definitions() -> str:
 @bp.doc(
     tags=["Reports"],
     summary="After-action report: times to acknowledge and resolve, incidents, exchanges",
-    description="Supervisors and admins. Median and p90 in seconds per channel, level, precedence "
-    "and month; incidents per category and sector; exchanges answered versus overdue.\n\n" + _definitions(),
+    description="Supervisors and admins. Median and p90 in seconds per channel, level, precedence (now and "
+    "as filed) and month; incidents per category and sector; exchanges answered versus overdue.\n\n" + _definitions(),
     responses=RESPONSES,
 )
 def after_action(query):

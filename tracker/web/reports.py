@@ -90,7 +90,7 @@ def applied(query: dict) -> str:
     if query.get("sector"):
         parts.append(f"sector {query['sector']}")
     if query.get("precedence"):
-        parts.append("precedence " + ", ".join(f"{p.value} {p.name}" for p in query["precedence"]))
+        parts.append("precedence now " + ", ".join(f"{p.value} {p.name}" for p in query["precedence"]))
     else:
         parts.append("every precedence")
     return " · ".join(parts)
@@ -115,9 +115,9 @@ def charts(report: dict) -> list:
         for key in ("answered", "refused", "no_answer", "overdue", "open", "closed_unanswered")
     }
     return [
-        _time_chart("ack-precedence", "Time to acknowledge per precedence", ack["by_precedence"], prec.get),
+        _time_chart("ack-precedence", "Time to acknowledge per precedence now", ack["by_precedence"], prec.get),
         _time_chart("ack-channel", "Time to acknowledge per channel", ack["by_channel"]),
-        _time_chart("resolve-precedence", "Time to resolve per precedence", resolve["by_precedence"], prec.get),
+        _time_chart("resolve-precedence", "Time to resolve per precedence now", resolve["by_precedence"], prec.get),
         _time_chart("resolve-channel", "Time to resolve per channel", resolve["by_channel"]),
         _count_chart("category", "Incidents per category", report["incidents_by_category"]),
         _count_chart("sector", "Incidents per sector", report["incidents_by_sector"]),

@@ -97,6 +97,10 @@ def incident_record(incident: Incident) -> dict:
     # with the declaration. A count the report did not give is empty.
     seen = incident.observed_forces if isinstance(incident.observed_forces, dict) else {}
     record.update({f"observed_{name}": seen.get(name) for name in FIGURES})
+    # The precedence it was filed with (its "filed" event), beside the one now in "precedence", as the report
+    # counts both; last, so the columns before keep their places.
+    filed = next(((e.details or {}).get("precedence") for e in incident.events if e.kind is EventKind.FILED), None)
+    record["precedence_filed"] = filed or incident.precedence.value
     return record
 
 
@@ -109,17 +113,17 @@ CSV_HEADER = (
     "safety_risk", "escalation_risk", "current_step", "cpa_horizontal_m", "cpa_vertical_ft",
     "narrative", "narrative_addenda", "actions_taken", "resolution", "calls", "actions_overdue",
     "exercise_id", "exercise", "no_notice",
-    *(f"observed_{name}" for name in FIGURES),
+    *(f"observed_{name}" for name in FIGURES), "precedence_filed",
 )  # fmt: skip
 
 
 def incidents(session: Session, flt: ReportFilter) -> Iterator[Incident]:
     """The filter's incidents, oldest report first, read in batches (with their amendments and
-    acknowledgements only: the narrative's addenda and the first acknowledgement, not the whole timeline;
-    and the exercise each is linked to)."""
+    acknowledgements and filing only: the narrative's addenda, the first acknowledgement and the precedence as
+    filed, not the whole timeline; and the exercise each is linked to)."""
     query = select(Incident).where(*conditions(flt)).order_by(Incident.reported_at, Incident.id)
     calls = selectinload(Incident.calls).selectinload(Call.actions)  # type: ignore[attr-defined]  # a backref
-    kinds = (EventKind.AMENDED, EventKind.ACKNOWLEDGED)
+    kinds = (EventKind.FILED, EventKind.AMENDED, EventKind.ACKNOWLEDGED)
     events = selectinload(Incident.events.and_(TimelineEvent.kind.in_(kinds)))
     exercise = selectinload(Incident.exercise)
     yield from session.scalars(query.options(calls, events, exercise).execution_options(yield_per=BATCH))

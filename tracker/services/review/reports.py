@@ -14,7 +14,10 @@ Definitions (the API description and the report page say the same, from DEFINITI
   (a fallback line that stood in is not counted), under its name now; a step with two channels counts
   under both.
 - Per level: the ladder level (L1-L5) of those channels, each distinct level once per incident.
-- Per precedence: Z, O, P, R. Per month: the UTC month of reported_at, "2026-11".
+- Per precedence: Z, O, P, R, twice: as the incident stands now (after any amendment), and as it was
+  filed (its "filed" timeline event). An incident filed ROUTINE and raised to FLASH hours later would
+  otherwise stand among the FLASH times as a FLASH handled slowly. The precedence filter is on the
+  precedence now. Per month: the UTC month of reported_at, "2026-11".
 - Median and p90: linear interpolation between closest ranks (numpy's default "linear",
   statistics.quantiles(method="inclusive"), Excel PERCENTILE.INC), rounded to the millisecond.
 - Exchanges: see exchange_counts.
@@ -29,7 +32,7 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, not_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ...models import (
     ContactChannel,
@@ -54,7 +57,9 @@ DEFINITIONS = {
     "by_channel": "each channel the ladder snapshot lists on the handling step, as routed (not a fallback), "
     "under its name now (a line renamed since is one line); a step with two channels counts the incident under both",
     "by_level": "the ladder level (L1-L5) of those channels, each distinct level once per incident",
-    "by_precedence": "Z FLASH, O IMMEDIATE, P PRIORITY, R ROUTINE",
+    "by_precedence": "Z FLASH, O IMMEDIATE, P PRIORITY, R ROUTINE: the precedence as it stands now, after any "
+    "amendment (the precedence filter is on this one)",
+    "by_precedence_filed": "the precedence the incident was filed with, before any amendment changed it",
     "by_month": "UTC month of reported_at, e.g. 2026-11",
     "median_p90": "linear interpolation between closest ranks (statistics.quantiles method 'inclusive', "
     "numpy 'linear'), in seconds rounded to the millisecond",
@@ -141,6 +146,7 @@ class Handled:
     """One incident as the time measures see it."""
 
     precedence: str
+    filed_precedence: str
     month: str
     channels: tuple[str, ...]
     levels: tuple[int, ...]
@@ -160,6 +166,7 @@ GROUP_ORDER: dict[str, Callable[[str], Any]] = {
     "by_channel": str,
     "by_level": lambda k: int(k[1:]),
     "by_precedence": PRECEDENCE_ORDER.index,
+    "by_precedence_filed": PRECEDENCE_ORDER.index,
     "by_month": str,
 }
 
@@ -171,6 +178,7 @@ def time_section(handled: Sequence[Handled], measure: str) -> dict:
         "by_channel": ((c, v) for h, v in timed for c in h.channels),
         "by_level": ((f"L{n}", v) for h, v in timed for n in h.levels),
         "by_precedence": ((h.precedence, v) for h, v in timed),
+        "by_precedence_filed": ((h.filed_precedence, v) for h, v in timed),
         "by_month": ((h.month, v) for h, v in timed),
     }
     return {"overall": summarize([v for _, v in timed])} | {
@@ -192,6 +200,7 @@ def handled_from(row, names: Mapping[int, str] | None = None) -> Handled:
     names = names or {}
     return Handled(
         precedence=row.precedence.value,
+        filed_precedence=row.filed_precedence,
         month=f"{row.reported_at:%Y-%m}",
         channels=tuple(dict.fromkeys(names.get(c["id"], c["name"]) if "id" in c else c["name"] for c in channels)),
         levels=tuple(sorted({c["level"] for c in channels})),
@@ -216,6 +225,7 @@ def handled_incidents(session: Session, flt: ReportFilter) -> list[Handled]:
     query = (
         select(
             Incident.precedence,
+            filed_precedence().label("filed_precedence"),
             Incident.reported_at,
             Incident.acknowledged_at,
             Incident.resolved_at,
@@ -234,6 +244,21 @@ def handled_incidents(session: Session, flt: ReportFilter) -> list[Handled]:
     found = select(ContactChannel.id, ContactChannel.name).where(ContactChannel.id.in_(ids))
     names: dict[int, str] = {id_: name for id_, name in session.execute(found)} if ids else {}
     return [handled_from(row, names) for row in rows]
+
+
+def filed_precedence():
+    """The precedence an incident was filed with, as SQL: its "filed" event records it; the precedence now for
+    an incident with no such event (none was ever amended without one)."""
+    filed = aliased(TimelineEvent)
+    recorded = (
+        select(filed.details["precedence"].as_string())
+        .where(filed.incident_id == Incident.id, filed.kind == EventKind.FILED)
+        .order_by(filed.id)
+        .limit(1)
+        .correlate(Incident)
+        .scalar_subquery()
+    )
+    return func.coalesce(recorded, Incident.precedence)
 
 
 def _step_channels(row) -> list[dict]:
