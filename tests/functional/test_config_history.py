@@ -210,3 +210,34 @@ def test_a_hooks_old_address_stays_withheld_when_the_transport_moved_in_an_earli
     moved = newest(client, world)
     assert moved["changes"]["address"] == {"before": "(withheld)", "after": "hotline"}, moved
     assert "s3cr3t" not in str(moved), moved
+
+
+def test_a_change_rolled_back_in_a_savepoint_leaves_no_record_and_takes_none_with_it(app, client, world):
+    # A savepoint rolled back takes its record rows with it: a change after it is recorded on its own, not merged
+    # into a row that is gone (lost) nor into one holding the facts rolled back (a change that never was).
+    line_id = world.channels["L1"]
+    with session_scope(app) as session:
+        line = session.get(ContactChannel, line_id)
+        with session.begin_nested() as savepoint:
+            line.level = 4
+            session.flush()
+            savepoint.rollback()
+        line.active = False
+    kept = newest(client, world)
+    assert (kept["subject_id"], kept["changes"]) == (line_id, {"active": {"before": True, "after": False}}), kept
+    last = kept["id"]
+
+    with session_scope(app) as session:
+        line = session.get(ContactChannel, line_id)
+        line.level = 2
+        session.flush()
+        with session.begin_nested() as savepoint:
+            line.name = "Renamed"
+            session.flush()
+            savepoint.rollback()
+        line.active = True
+    [changed] = [c for c in history(client, world)["items"] if c["id"] > last]
+    assert changed["name"] == "L1" and changed["changes"] == {
+        "level": {"before": 1, "after": 2},
+        "active": {"before": False, "after": True},
+    }, changed

@@ -13,9 +13,10 @@ is a secret (a webhook's signing secret, a hook's address holding one): only tha
 from datetime import datetime
 from itertools import chain
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import JSON, Integer, String, delete, event, insert, inspect, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import JSON, Integer, String, delete, event, insert, inspect, select, update
+from sqlalchemy.orm import NO_VALUE, Mapped, Session, mapped_column, object_session
 
 from ..timeutil import duration, isoformat, utcnow
 from .agreement import Agreement
@@ -90,6 +91,20 @@ def _committed(instance: object, key: str) -> Any:
     return next(iter(history.deleted), None) if history.has_changes() else getattr(instance, key)
 
 
+def _stored(instance: object) -> dict:
+    """What the database holds of the facts set while they were not loaded (expired, as a savepoint rolled back
+    leaves what it changed, or by session.expire): the ORM keeps no value before for them, and the record would
+    say None. Read before the flush writes them."""
+    state = inspect(instance, raiseerr=True)
+    keys = [key for key, was in state.committed_state.items() if was is NO_VALUE and key in state.mapper.column_attrs]
+    session = object_session(instance)
+    if not keys or session is None or state.identity is None:
+        return {}
+    where = [column == value for column, value in zip(state.mapper.primary_key, state.identity, strict=True)]
+    row = session.execute(select(*(getattr(type(instance), key) for key in keys)).where(*where)).one_or_none()
+    return dict(zip(keys, row, strict=True)) if row is not None else {}
+
+
 def _step_words(step: PolicyStep, committed: bool) -> str:
     """A policy step in words, as it stands (or stood, committed) : its lines, time, fallback, decision."""
     state = inspect(step, raiseerr=True)
@@ -119,6 +134,7 @@ def _facts(instance: object, changed_only: bool) -> dict:
     """The instance's facts: those that changed, before and after; or (created, deleted) all of them."""
     state = inspect(instance, raiseerr=True)
     facts: dict[str, Any] = {}
+    stored = _stored(instance) if changed_only else {}
     for column in state.mapper.column_attrs:
         key = column.key
         if key in _NOT_RECORDED:
@@ -127,7 +143,7 @@ def _facts(instance: object, changed_only: bool) -> dict:
         if changed_only:
             if not history.has_changes():
                 continue
-            before = next(iter(history.deleted), None)
+            before = stored[key] if key in stored else next(iter(history.deleted), None)
             after = getattr(instance, key)
             if before == after:
                 continue
@@ -184,6 +200,34 @@ def _note_config_changes(session: Session, _context, _instances) -> None:
 
 
 _WRITTEN = "tracker.config_rows"  # session.info key: this transaction's rows, by subject, to merge into
+_SAVEPOINTS = "tracker.config_savepoints"  # session.info key: those rows as they stood when each savepoint began
+
+
+def _written(session: Session) -> dict:
+    """The rows the session's transaction wrote, by subject: (row id, the instance it created or None, changes)."""
+    transaction = session.get_transaction()
+    written = session.info.get(_WRITTEN)
+    if written is None or written[0] is not transaction:
+        written = session.info[_WRITTEN] = (transaction, {})
+    return written[1]
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _note_savepoint(session: Session, transaction) -> None:
+    """Keep, for a savepoint, the transaction's rows as they stand: rolled back, it takes the rows it wrote or
+    merged into with it, and what is written after must not merge into a row that is gone (a change lost) or
+    into one holding the facts it rolled back (a change that never was)."""
+    if transaction.nested:
+        savepoints = session.info.setdefault(_SAVEPOINTS, WeakKeyDictionary())
+        savepoints[transaction] = dict(_written(session))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous) -> None:
+    """Take the transaction's rows back to what they were when the savepoint just rolled back began."""
+    kept = session.info.get(_SAVEPOINTS, {}).pop(previous, None) if previous.nested else None
+    if kept is not None:
+        session.info[_WRITTEN] = (session.get_transaction(), kept)
 
 
 @event.listens_for(Session, "after_flush")
@@ -197,11 +241,7 @@ def _write_config_changes(session: Session, _context) -> None:
     if not pending:
         return
     rows, created, actor = pending
-    transaction = session.get_transaction()
-    written = session.info.get(_WRITTEN)
-    if written is None or written[0] is not transaction:
-        written = session.info[_WRITTEN] = (transaction, {})
-    earlier: dict = written[1]
+    earlier = _written(session)
     connection = session.connection()
     for instance in created:
         row = _row(instance, "created", actor, _facts(instance, changed_only=False))
