@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from tests.peers import send_to_dripping
 from tests.support import build_world, file_incident
 from tracker import jobs
@@ -79,3 +81,35 @@ def test_a_service_that_answers_a_byte_at_a_time_holds_the_delivery_no_longer_th
     answer, took = send_to_dripping(True, lambda port: f"json://127.0.0.1:{port}/hook", send, 15)
     assert took < 6, took
     assert isinstance(answer, DeliveryError) and answer.transient, answer
+
+
+@pytest.mark.parametrize(
+    ("address", "said"),
+    [
+        ("syslog://", "syslog:// goes to this server's own system log"),
+        ("rsyslog://logs.northmark.test", "rsyslog:// goes to a log server over UDP"),
+        ("dbus://", "dbus:// goes to this server's own screen"),
+        ("json://desk.northmark.test/in, form://gw.eastland.test/in", "holds 2 (json://, form://)"),
+    ],
+)
+def test_an_apprise_url_no_desk_reads_or_two_in_one_address_is_refused_naming_the_scheme(client, world, address, said):
+    """Apprise took syslog:// (the tracker's own log) or rsyslog:// (UDP, confirming nothing) and reported each
+    message sent: the ladder counted the line told and waited while nobody was. It also read two URLs in one
+    address as two services, the second unseen by whoever reads the line's withheld address."""
+    body = {"name": "Chat", "level": 2, "transport": "apprise", "address": address}
+    response = client.post("/api/v1/channels", json=body, headers=world.auth("admin"))
+    assert response.status_code == 422, response.get_json()
+    [message] = response.get_json()["error"]["details"]["address"]
+    assert said in message and "\n" not in message, message
+
+
+def test_a_line_saved_at_syslog_before_the_rule_is_not_counted_as_told():
+    """Stored before the rule, such a line's message is refused at sending, for good: dead-lettered, the
+    supervisors told, rather than reported sent into the tracker's own log."""
+    message = Message(
+        key="k1", event="incident.notified", recipient="Chat", address="syslog://", subject="s", text="t",
+        html="<p>t</p>", message_id="<a@test.example>",
+    )  # fmt: skip
+    with pytest.raises(DeliveryError) as refused:
+        AppriseTransport().send(message)
+    assert not refused.value.transient and "syslog://" in str(refused.value)
