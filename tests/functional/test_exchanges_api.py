@@ -446,6 +446,21 @@ def test_a_domain_spelled_another_way_is_the_same_domain(app, client, world):
         assert "address" in refused["error"]["details"], (address, refused)
 
 
+@pytest.mark.parametrize(
+    "address", ["forms://gw.eastland.test/ops", "JSONS://gw.eastland.test/", "xml://gw.eastland.test:443/in"]
+)
+def test_no_internal_apprise_line_posts_to_a_counterpart_webhooks_server(app, client, world, address):
+    """Apprise's json://, xml:// and form:// post to the server they name as a webhook does: an internal line
+    at the other side's hook server by one of them took our alerts, with their one-click acknowledge links,
+    there unseen, since only a webhook's server was compared."""
+    add_counterpart_line(app, world, "Eastland gateway", transport="webhook", address="https://gw.eastland.test/in")
+    change = {"transport": "apprise", "address": address}
+    refused = api(client, world, "PATCH", f"/channels/{world.channels['L3']}", change, who="admin", status=422)
+    assert "Eastland gateway" in refused["error"]["details"]["address"][0], refused
+    ours = {"transport": "apprise", "address": "forms://gw.northmark.test/ops"}
+    assert api(client, world, "PATCH", f"/channels/{world.channels['L3']}", ours, who="admin")["transport"] == "apprise"
+
+
 def test_no_supervisor_mailbox_is_at_a_counterpart_lines_address_or_domain_nor_the_reverse(app, client, world):
     """The supervisors' messages (dead letters, receipts overdue, decisions asked, with our incident's facts
     and page) go to each supervisor's e-mail address: a user created with the other side's address, or a

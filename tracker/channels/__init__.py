@@ -105,12 +105,16 @@ def withheld(transport: str, address: str) -> str:
 # An e-mail address inside a URL (an Apprise mailto:// or a mail service's URL names its recipients so).
 _MAILBOX = re.compile(r"[^\s/?#&=:;,@]+@([^\s/?#&=:;,@]+\.[^\s/?#&=:;,@]+)")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Apprise's plain web posts (its JSON, XML and Form services): a request to the server the URL names, as a
+# webhook's; the "s" spelling over HTTPS.
+_WEB_POSTS = {"json": "http", "xml": "http", "form": "http", "jsons": "https", "xmls": "https", "forms": "https"}
 
 
 def reaches(address: str | None) -> set[str]:
     """What an address reaches, to tell whether two addresses join our side and the other's: the address
     itself; an e-mail address's domain (a line's, or a user's mailbox); a URL's host and port (the server a
-    webhook's every path goes to) and the domain of every e-mail address it names (an Apprise mailto://).
+    webhook's every path goes to, or an Apprise json://, xml:// or form:// posts to) and the domain of every
+    e-mail address it names (an Apprise mailto://).
     A mail domain also reaches the web server of that name at the standard ports: one party's mail and web
     (eastland@eastland.test, https://eastland.test/ops) are one place. A domain or host is compared in one
     spelling: its IDNA (xn--) form, without the root's final dot."""
@@ -130,11 +134,12 @@ def reaches(address: str | None) -> set[str]:
     if not named and parts.scheme in ("mailto", "mailtos") and "@" in parts.netloc:
         named = [parts.netloc.rpartition("@")[2].partition(":")[0]]
     found = {folded}.union(*(_mail_domain(domain) for domain in named))
+    scheme = _WEB_POSTS.get(parts.scheme, parts.scheme)
     try:
-        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
     except ValueError:  # a port that is not a number: a bot's "id:token" in an Apprise URL's place
         return found
-    if parts.hostname and parts.scheme in _DEFAULT_PORTS:
+    if parts.hostname and scheme in _DEFAULT_PORTS:
         found.add(f"//{_domain(parts.hostname)}:{port}")
     return found
 
