@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from tracker import dispatch
 from tracker.db import session_scope
-from tracker.models import Role
+from tracker.models import AccountEvent, Role, User
 from tracker.services.accounts import people
 from tracker.services.incidents import checks, filing, ladder
 from tracker.timeutil import utcnow
@@ -188,3 +188,20 @@ def count(app, model) -> int:
     """How many rows the model's table holds."""
     with session_scope(app) as session:
         return session.scalar(select(func.count()).select_from(model))
+
+
+def assert_reset_keeps_the_failures_on_record(app, client, who: str, password: str, failures: int) -> None:
+    """After a password reset (by an admin or on the command line): the new password signs in at once, however
+    many failures held the account back; the owner is told of them at that sign-in; the reset's line in the
+    security log counts them, and from where they came."""
+    answer = sign_in(client, who, password)
+    assert answer.status_code == 302, answer.status_code
+    told = client.get(answer.headers["Location"], follow_redirects=True).text
+    assert f"{failures} failed sign-in attempt(s) on your account" in told and "from 127.0.0.1" in told, told[:3000]
+    with session_scope(app) as session:
+        user_id = session.scalar(select(User.id).where(User.username == who))
+        reset = session.scalars(
+            select(AccountEvent.details).where(AccountEvent.user_id == user_id, AccountEvent.kind == "password_reset")
+        ).one()
+    assert reset["failed_before"] == failures and reset["failed_from"] == "127.0.0.1", reset
+    assert reset["last_failed_at"].endswith("Z"), reset

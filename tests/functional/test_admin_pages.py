@@ -11,6 +11,7 @@ from tests import support
 from tests.support import CSRF_TOKEN, count, filing_form, outbox_files
 from tracker.db import session_scope
 from tracker.models import ApiToken, ContactChannel, EscalationPolicy, Incident, Notification, RoutingRule, User
+from tracker.services.accounts import people
 from tracker.services.incidents import ladder
 
 TOKEN = CSRF_TOKEN
@@ -577,6 +578,22 @@ def security_log(admin, user_page: str) -> list[tuple[str, str, str]]:
         re.S,
     )
     return [(kind, html.unescape(where), html.unescape(details)) for kind, where, details in rows]
+
+
+def test_an_admins_reset_lets_the_owner_in_at_once_and_keeps_their_failed_sign_ins_on_record(app, world):
+    """As the command line's reset does (tests/functional/test_cli.py): the guesses at the old password no longer
+    hold the new one back (429), but the owner is told of them at the next sign-in and the reset's line in the
+    security log counts them; both say what a reset does in the same words."""
+    owner = app.test_client()
+    tries = [support.sign_in(owner, "duty", f"wrong-password-{n}").status_code for n in range(6)]
+    assert 429 in tries, tries
+    admin = sign_in(app, "admin")
+    with session_scope(app) as session:
+        user_page = f"/admin/users/{session.scalar(select(User.id).where(User.username == 'duty'))}"
+    reset = submit(admin, f"{user_page}/password", {"password": "duty-new-pw"}, page=user_page)
+    assert reset.status_code == 302
+    assert ("success", f"Password of duty reset: {people.RESET_SAID}") in flashes(admin.get(user_page))
+    support.assert_reset_keeps_the_failures_on_record(app, owner, "duty", "duty-new-pw", tries.count(401))
 
 
 def test_the_security_log_names_who_deactivated_reactivated_reset_and_handled_tokens(app, world):

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from tests.conftest import app_config
 from tests.databases import migrate_to
 from tests.exchange_support import add_counterpart_line
-from tests.support import count, sign_in
+from tests.support import assert_reset_keeps_the_failures_on_record, count, sign_in
 from tracker import create_app, logs
 from tracker import scheduler as scheduler_module
 from tracker.db import engine_of, session_scope
@@ -197,7 +197,7 @@ def test_a_forgotten_password_is_set_anew_on_the_command_line(runner, app, clien
     assert short.exit_code == 1 and "password must be at least 8 characters" in short.stderr, short.output
     done = runner.invoke(args=["user", "set-password", "gina", "--password-stdin"], input="new-password-2\r\n")
     assert done.exit_code == 0, done.output
-    assert done.stdout == "new password set for gina: their web sessions ended; they sign in with it\n"
+    assert done.stdout == f"new password set for gina: {people.RESET_SAID}\n"
 
     assert client.get("/admin/users").status_code == 302, "the web session ended"
     assert sign_in(client, "gina", "old-password-1").status_code != 302, "the old password is refused"
@@ -206,7 +206,7 @@ def test_a_forgotten_password_is_set_anew_on_the_command_line(runner, app, clien
     with session_scope(app) as session:
         gina = session.scalar(select(User.id).where(User.username == "gina"))
         kinds = session.execute(select(AccountEvent.kind, AccountEvent.details).where(AccountEvent.user_id == gina))
-        assert ("password_reset", {"via": "the command line"}) in [tuple(row) for row in kinds]
+        assert ("password_reset", {"via": "the command line", "failed_before": 0}) in [tuple(row) for row in kinds]
 
     assert runner.invoke(args=["user", "deactivate", "gina"]).exit_code == 0
     inactive = runner.invoke(args=["user", "set-password", "gina", "--password-stdin"], input="third-password\n")
@@ -221,7 +221,7 @@ def test_a_password_set_anew_is_not_held_back_by_the_tries_to_remember_the_old_o
     assert 429 in tries, tries
     done = runner.invoke(args=["user", "set-password", "gina", "--password-stdin"], input="new-password-2\n")
     assert done.exit_code == 0, done.output
-    assert sign_in(client, "gina", "new-password-2").status_code == 302
+    assert_reset_keeps_the_failures_on_record(app, client, "gina", "new-password-2", tries.count(401))
 
 
 def test_no_token_is_issued_to_a_deactivated_user(runner, app):

@@ -60,8 +60,9 @@ def _read_password(from_stdin: bool, prompt: str = "Password") -> str:
 @with_appcontext
 def set_password(name, password_stdin):
     """Give NAME a new password (at least 8 characters), e.g. the last admin's, forgotten: their web sessions
-    end and their failed sign-ins are forgotten; their API tokens stay. Their security log says reset, from the
-    command line.
+    end; their failed sign-ins no longer hold them back but stay on record (the reset's line in their security
+    log counts them, and they are told at their next sign-in), as an admin's reset on the user's page does; their
+    API tokens stay. Their security log says reset, from the command line.
 
     \b
     Example:
@@ -83,7 +84,7 @@ def set_password(name, password_stdin):
             active = user.active
     except TrackerError as error:
         fail(error)
-    click.echo(f"new password set for {name}: their web sessions ended; they sign in with it")
+    click.echo(f"new password set for {name}: {people.RESET_SAID}")
     if not active:
         click.echo(f"{name} is inactive: `flask --app wsgi user activate {name}` lets them sign in", err=True)
 

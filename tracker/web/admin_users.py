@@ -117,7 +117,7 @@ def reset_password(user_id: int):
         return user
 
     if form.validate() and save(form, reset):
-        flash(f"Password of {user.username} reset; their sessions are signed out.", "success")
+        flash(f"Password of {user.username} reset: {people.RESET_SAID}", "success")
         return _back(user_id)
     return _user_page(user, password_form=form)
 

@@ -9,14 +9,14 @@ from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CursorResult, Select, and_, bindparam, delete, or_, select, true, update
+from sqlalchemy import CursorResult, Select, and_, bindparam, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from ...channels.email import address_problem
 from ...errors import Conflict, NotFound, ValidationError
 from ...models import AccountEvent, ApiToken, Role, SignInFailure, User, config_version
 from ...text import name_problem
-from ...timeutil import utcnow
+from ...timeutil import isoformat, utcnow
 from ..engine import sides
 from . import sessions, throttle
 
@@ -24,6 +24,14 @@ TOKEN_PREFIX = "trk_"
 # How a change to an account was made when no signed-in person made it (`flask user ...`, `flask demo`):
 # the security log says "via" this, never "by", so that no user can be named like it.
 COMMAND_LINE = "the command line"
+# How many addresses of failed sign-ins the owner is told of, and a reset's log line keeps, latest first.
+ADDRESSES_SHOWN = 5
+# What a reset does, as the command line and the admin's page both say it.
+RESET_SAID = (
+    "their web sessions ended; they sign in with it at once, their failed sign-ins kept on record but no longer "
+    "holding them back"
+)
+
 _hasher = PasswordHasher()
 
 
@@ -225,18 +233,38 @@ def mark_token_used(session: Session, token_id: int, now: datetime) -> bool:
 
 def set_password(session: Session, user: User, new: str, *, by: str | None, address: str = "") -> None:
     """Set a new password and revoke every web session of the user; noted in their security log as
-    changed (by the user) or reset (by an admin)."""
+    changed (by the user) or reset (by an admin, or on the command line: the same reset either way)."""
     if len(new) < 8:
         raise ValidationError("password must be at least 8 characters", {"password": "too short"})
     user.password_hash = hash_password(new)
-    user.failed_logins = 0
-    if by != user.username:
-        # A reset (an admin's, or a forgotten one on the command line): the failures piled up trying to remember
-        # the old password would refuse the new one with 429 for minutes (signin.refuse_early).
-        session.execute(delete(SignInFailure).where(SignInFailure.account == account_key(user.username)))
     now = utcnow()
     sessions.revoke_all(session, user.id, "password_changed", now)
-    _note(session, user.id, "password_changed" if by == user.username else "password_reset", by, address, now)
+    if by == user.username:  # signed in, and the current password given again: told of any failures at sign-in
+        user.failed_logins = 0
+        _note(session, user.id, "password_changed", by, address, now)
+    else:
+        _note(session, user.id, "password_reset", by, address, now, **lift_lockout(session, user))
+
+
+def lift_lockout(session: Session, user: User) -> dict:
+    """Let the account sign in at once, from anywhere (a reset): the failures piled up trying to remember the old
+    password would refuse the new one with 429 for minutes (signin.refuse_early). They stop counting but stay on
+    record: returned for the reset's line in the security log (how many since the last sign-in, the last when,
+    from where), and kept for the owner's next sign-in, which tells them, as after any failed sign-ins."""
+    account = account_key(user.username)
+    addresses = session.scalars(
+        select(SignInFailure.address)
+        .where(SignInFailure.account == account)
+        .order_by(SignInFailure.last_failed_at.desc())
+        .limit(ADDRESSES_SHOWN)
+    ).all()
+    session.execute(
+        update(SignInFailure).where(SignInFailure.account == account).values(failures=0, next_attempt_at=None)
+    )
+    if not user.failed_logins:
+        return {"failed_before": 0}
+    last = isoformat(user.last_failed_login_at) if user.last_failed_login_at else None
+    return {"failed_before": user.failed_logins, "last_failed_at": last, "failed_from": ", ".join(addresses)}
 
 
 def deactivate(session: Session, user: User, *, by: str | None, address: str = "", now: datetime | None = None) -> int:

@@ -25,7 +25,7 @@ from ...errors import TooManyRequests
 from ...models import AccountEvent, SignInFailure, User
 from . import people
 
-ADDRESSES_SHOWN = 5
+ADDRESSES_SHOWN = people.ADDRESSES_SHOWN
 
 
 @dataclass(frozen=True)
