@@ -429,6 +429,20 @@ def test_help_lists_every_command_without_loading_what_no_command_needs_yet(tmp_
     assert not LAZY & imported, f"imported with the app, not on first use: {sorted(LAZY & imported)}"
 
 
+def test_help_says_which_commands_are_the_trackers_and_what_for_each_on_one_line(tmp_path):
+    """`flask --app wsgi --help` began with Flask's "A general utility script for Flask applications" and listed
+    our commands among Flask's own (run, shell, routes, spec), five of ours cut short ("Back up the database and
+    its secret key into the new file..."): nothing said which were the tracker's, nor that run is no server to
+    deploy. Flask writes its head before it loads the app; under the list the help now says both."""
+    result = flask(tmp_path, "--help")
+    assert result.returncode == 0, result.stderr[-3000:]
+    listed, said = result.stdout.split("Commands:")[1].split("The tracker's commands:")
+    assert "..." not in listed, listed
+    for ours in ("init-db, demo", "user, token", "channel, exercise", "sweep, scheduler", "audit", "backup, restore"):
+        assert f"\n    {ours} " in said, said
+    assert "Flask's own: run (a development server only: serve with gunicorn wsgi:app), shell, routes, spec." in said
+
+
 @pytest.mark.parametrize(
     "args",
     [

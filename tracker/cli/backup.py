@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 from .base import ensure_migrated, real_app, redact, verbose_option
 
 
-@click.command("backup")
+@click.command("backup", short_help="Back up the database and its secret key to a file.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace PATH if it already exists.")
 @with_appcontext
@@ -46,7 +46,7 @@ def backup(path, force):
     )
 
 
-@click.command("restore")
+@click.command("restore", short_help="Restore a backup file made by `backup`.")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--force", is_flag=True, help="Replace a database that holds data (stop the web workers and schedulers first)."

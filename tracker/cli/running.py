@@ -32,7 +32,7 @@ def sweep():
     click.echo(f"escalated {jobs.sweep(current_app)} incidents, sent {jobs.deliver(current_app)} messages")
 
 
-@click.command("scheduler")
+@click.command("scheduler", short_help="Run the escalation and delivery jobs until stopped.")
 @click.option(
     "--jobs",
     "roles",

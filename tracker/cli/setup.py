@@ -12,7 +12,7 @@ from ..errors import TrackerError
 from .base import ensure_migrated, fail, redact, schema_revision, verbose_option, writable_for
 
 
-@click.command("init-db")
+@click.command("init-db", short_help="Create or upgrade the database schema (safe to run again).")
 @verbose_option
 @with_appcontext
 def init_db():
@@ -38,7 +38,7 @@ def init_db():
     click.echo(f"database at revision {migrate.current(url)}: {redact(url)}")
 
 
-@click.command("demo")
+@click.command("demo", short_help="Load the demo region, its logins and API tokens.")
 @click.option("--fresh", is_flag=True, help="Issue new demo API tokens and revoke the old ones.")
 @with_appcontext
 def demo(fresh):
