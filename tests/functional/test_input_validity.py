@@ -28,12 +28,14 @@ from tracker.models import (
     ContactChannel,
     EventKind,
     ExerciseNotice,
+    Handover,
     Incident,
     MessageDirection,
     Notification,
     NotificationStatus,
     TimelineEvent,
     User,
+    Watch,
 )
 from tracker.services.accounts import people
 from tracker.services.exchanges import exchanges
@@ -121,6 +123,26 @@ def test_an_exercise_csv_with_a_lone_surrogate_is_refused_whole(app, client, wor
     response = post_text(client, f"{EXERCISES}/import", {"csv": csv}, world.auth("supervisor"))
     assert "csv" in refused_field(response)
     assert count(app, ExerciseNotice) == 0
+
+
+@pytest.mark.both_databases  # PostgreSQL refuses to compare text holding a NUL (a 500); SQLite finds no one
+def test_a_choice_of_officer_with_a_nul_is_refused_beside_its_field(app, client, world):
+    """The officers of a watch's start and handover are menus whose choices are not checked (the service finds
+    the user): a NUL sent there was looked up as a username, and PostgreSQL's refusal of it was a 500."""
+    sign_in(client, "admin")
+    started = client.post("/watches/", data={"csrf_token": csrf(client, "/watches/"), "officer": "duty\x00"})
+    assert started.status_code == 422, started.status_code
+    assert '<small class="error" id="officer-error">This must not contain NUL characters.</small>' in started.text
+    assert count(app, Watch) == 0
+
+    sign_in(client, "duty")
+    watch = client.post("/watches/", data={"csrf_token": csrf(client, "/watches/"), "desk": "North desk"})
+    assert watch.status_code == 302, watch.status_code
+    page = watch.headers["Location"]
+    handover = client.post(f"{page}/handover", data={"csrf_token": csrf(client, page), "incoming": "liaison\x00"})
+    assert handover.status_code == 422, handover.status_code
+    assert '<small class="error" id="incoming-error">This must not contain NUL characters.</small>' in handover.text
+    assert count(app, Handover) == 0
 
 
 def test_a_form_refuses_a_nul_beside_its_field(app, client, world):

@@ -8,6 +8,8 @@ text area or a password) also refuses control characters, as the API's names do 
 browser's one-line input holds no line break, so one there came from a crafted request or a paste, and
 would break a mail header. A password is never shown: it keeps whatever can be stored.
 Its tabs are read as spaces: cells pasted from a spreadsheet arrive tab-separated (a NameField's are refused).
+A menu (SelectField) is held to the one-line rule too: a menu whose choices are not checked (the officer of
+a watch, a sector) passes on what the request sent, and a NUL there reached PostgreSQL (a 500).
 WTForms' hook for this is Meta.bind_field, which sees every field of the form as it is built. A row
 of a form (a FormField's form: a platform, an agreed action, a ladder step) is built with its own Meta,
 not its parent's, so it is a SubForm, which has the same hook.
@@ -26,6 +28,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    SelectField,
     StringField,
     TextAreaField,
 )
@@ -105,13 +108,14 @@ def whole_choice(value) -> int:
 
 def rule_of(field: Field) -> Callable[[str], str | None] | None:
     """The text rule a field is held to: the one-line rule for a one-line field (any text field but a text
-    area or a password), the text rule for a text area, the rule of what is never shown for a password, none
-    for a field that holds no text."""
+    area or a password, and a menu: what it sends is one line of the request's, whatever its choices), the
+    text rule for a text area, the rule of what is never shown for a password, none for a field that holds
+    no text."""
     if isinstance(field, PasswordField):
         return text.secret_problem
     if isinstance(field, TextAreaField):
         return text.problem
-    if isinstance(field, StringField):
+    if isinstance(field, StringField | SelectField):
         return text.name_problem
     return None
 
@@ -216,10 +220,11 @@ class TextRules(DefaultMeta):
         field.validators = [readable, comparable, *field.validators]
         rule = rule_of(field)
         if rule is not None:
+            field.validators = [*field.validators, keeps_to_its_rule]
+        if rule is not None and not isinstance(field, SelectField):  # a menu's value is a choice, as sent
             field.filters = (*field.filters, breaks_read)
             if rule is text.name_problem and not isinstance(field, NameField):  # one line
                 field.filters = (*field.filters, tabs_as_spaces)
-            field.validators = [*field.validators, keeps_to_its_rule]
         return field
 
 
