@@ -107,3 +107,34 @@ def test_a_liaison_officer_acknowledges_from_the_link_in_the_mail(app, open_brow
     expect(page.locator("h1")).to_contain_text(f"{reference} acknowledged")
     assert statuses(client, world, [reference]) == {reference: "acknowledged"}
     assert reader.page_errors == [], reader.page_errors
+
+
+def test_a_note_refused_on_a_phone_stays_typed_beside_the_button_through_the_refreshes(app, sign_in, live_server):
+    """A control character pasted into the note of a row of My queue: the queue comes back with the note open, as
+    typed, its problem beside it, inside the phone's width, and the rows' refresh leaves it there (the redirect
+    it was lost the note); the corrected note acknowledges."""
+    world = build_world(app)
+    reference = file_incident(app.test_client(), world)["reference"]
+    page = sign_in("liaison", PHONE).page
+    page.goto("/queue")
+    row = page.locator(f'tr[data-reference="{reference}"]')
+    row.get_by_text("Add a note").click()
+    note = row.get_by_label("Note (optional)")
+    note.fill("Calling them now\x07")
+    row.get_by_role("button", name=f"Acknowledge {reference}").click()
+
+    problem = row.locator("small.error")
+    expect(problem).to_contain_text("control character")
+    expect(note).to_have_value("Calling them now\x07")
+    expect(note).to_have_attribute("aria-invalid", "true")
+    assert_no_sideways_scroll(page, "My queue with a refused note")
+    page.wait_for_timeout(3_500)  # a refresh of the rows (every 3 s) comes and goes
+    expect(note).to_have_value("Calling them now\x07")
+    expect(problem).to_be_visible()
+    assert statuses(app.test_client(), world, [reference]) == {reference: "open"}
+
+    note.fill("Calling them now")
+    row.get_by_role("button", name=f"Acknowledge {reference}").click()
+    expect(page).to_have_url(f"{live_server}/queue")
+    expect(page.locator(".flash.success")).to_contain_text(f"Acknowledged {reference}")
+    assert statuses(app.test_client(), world, [reference]) == {reference: "acknowledged"}

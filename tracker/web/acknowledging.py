@@ -1,9 +1,13 @@
 """One tap to acknowledge: the form behind every Acknowledge button (board, My queue, the top of the
-incident page), which rows of a list get one, and "Acknowledge all mine" on My queue, which lists what
-it will acknowledge and waits for a confirming POST."""
+incident page), which rows of a list get one, the page drawn again when its note is refused, and "Acknowledge
+all mine" on My queue, which lists what it will acknowledge and waits for a confirming POST."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from urllib.parse import parse_qsl, urlsplit
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 from wtforms import HiddenField, StringField
 from wtforms.validators import Length, Optional
 
@@ -15,6 +19,8 @@ from ..models.permissions import Permission, may
 from ..services.incidents import acknowledging
 from ..services.incidents.handling import COMMENT_MAX_LENGTH
 from ..timeutil import utcnow
+from . import board
+from .acting import page_again
 from .base_form import TrackerForm, refusal
 
 bp = Blueprint("acknowledging", __name__)
@@ -30,6 +36,43 @@ class AcknowledgeForm(TrackerForm):
 def note_refused(form: AcknowledgeForm) -> str:
     """What to flash about a note the form refused."""
     return refusal(form.note) or f"A note is at most {COMMENT_MAX_LENGTH} characters: nothing was acknowledged."
+
+
+def note_again(reference: str, form: AcknowledgeForm, back: str | None):
+    """The page the Acknowledge button was on drawn again (422) with the note as typed and the refusal beside it:
+    the board with its filters, My queue, else the incident page. A redirect there lost the note, and a note is
+    typed on a phone in a hurry; nothing is acknowledged until a note that passes is sent."""
+    problem = note_refused(form)
+    form.note.errors = list(form.note.errors) or [problem]
+    g.refused_ack = (reference, form)
+    endpoint, asked = _page_of(back)
+    if endpoint in ("board.board", "board.home"):
+        flash(f"Nothing was acknowledged: {problem}", "error")
+        return board.draw_board(asked, back), 422
+    if endpoint == "board.queue":
+        flash(f"Nothing was acknowledged: {problem}", "error")
+        return board.draw_queue(), 422
+    return page_again(reference, form, problem, "note")
+
+
+def _page_of(back: str | None) -> tuple[str | None, MultiDict]:
+    """The endpoint a path of this site (safe_next's) is served by, and its query; (None, empty) for none."""
+    if not back:
+        return None, MultiDict()
+    parts = urlsplit(back)
+    try:
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        endpoint, _ = adapter.match(parts.path.removeprefix(request.script_root), method="GET")
+    except HTTPException:  # no page there, or one that redirects (a missing slash)
+        return None, MultiDict()
+    return endpoint, MultiDict(parse_qsl(parts.query, keep_blank_values=True))
+
+
+@bp.app_template_global()
+def refused_ack(reference: str) -> AcknowledgeForm | None:
+    """The Acknowledge form of that incident's row as refused in this request (note_again), else None."""
+    kept = g.get("refused_ack")
+    return kept[1] if kept and kept[0] == reference else None
 
 
 @bp.app_template_global()

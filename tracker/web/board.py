@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
 
 from ..db import get_session
 from ..models import Precedence, Role
@@ -24,15 +25,15 @@ def lines_not_working() -> list:
     return queries.lines_not_working(get_session())
 
 
-def _filters() -> dict:
-    statuses = [s for s in request.args.getlist("status") if s in queries.BOARD_STATUSES]
-    precedences = [p for p in request.args.getlist("precedence") if p in {x.value for x in Precedence}]
+def _filters(args: MultiDict) -> dict:
+    statuses = [s for s in args.getlist("status") if s in queries.BOARD_STATUSES]
+    precedences = [p for p in args.getlist("precedence") if p in {x.value for x in Precedence}]
     return {"status": statuses, "precedence": precedences}
 
 
-def _page() -> int:
+def _page(args: MultiDict) -> int:
     """The board's page asked for (?page=2); anything else is the first."""
-    asked = request.args.get("page", "")
+    asked = args.get("page", "")
     return int(asked) if asked.isascii() and asked.isdigit() and 0 < len(asked) < 7 else 1
 
 
@@ -57,8 +58,15 @@ def home():
 @bp.get("/board")
 @login_required
 def board():
-    filters = _filters()
-    shown = queries.board(get_session(), **filters, page=_page())
+    return draw_board(request.args)
+
+
+def draw_board(args: MultiDict, back: str | None = None) -> str:
+    """The board as asked for by args (its filters and page), its rows' Acknowledge buttons coming back to back
+    (None: to this request's page). An Acknowledge button's refused note draws it from its own POST
+    (web/acknowledging.py), where request.args are not the board's."""
+    filters = _filters(args)
+    shown = queries.board(get_session(), **filters, page=_page(args))
     return render_template(
         "web/board.html",
         incidents=shown.rows,
@@ -67,6 +75,8 @@ def board():
         filters=filters,
         precedences=list(Precedence),
         statuses=queries.BOARD_STATUSES,
+        asked=args.to_dict(flat=False),
+        back=back,
     )
 
 
@@ -77,17 +87,23 @@ def board_rows():
     they are unchanged. An Acknowledge button on a row comes back to the board with its filters."""
     query = request.query_string.decode("latin-1")  # as the browser sent it: percent-encoded ASCII
     back = url_for("board.board") + (f"?{query}" if query else "")
-    rows = queries.board(get_session(), **_filters(), page=_page()).rows
+    rows = queries.board(get_session(), **_filters(request.args), page=_page(request.args)).rows
     return conditional(render_template("web/_incident_rows.html", incidents=rows, back=back))
 
 
 @bp.get("/queue")
 @login_required
 def queue():
+    return draw_queue()
+
+
+def draw_queue() -> str:
+    """My queue; its rows' Acknowledge buttons come back to it, wherever it is drawn from (draw_board)."""
     session = get_session()
     lines = queries.lines_served(session, current_user)
     owed, checks = brief.owed(session, lines), line_checks.pending_on(session, lines)
-    return render_template("web/queue.html", incidents=queries.queue(session, current_user), owed=owed, checks=checks)
+    incidents = queries.queue(session, current_user)
+    return render_template("web/queue.html", incidents=incidents, owed=owed, checks=checks, back=url_for("board.queue"))
 
 
 @bp.get("/queue/rows")

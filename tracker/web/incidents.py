@@ -19,7 +19,7 @@ from ..services.exchanges import releasability
 from ..services.incidents import detail, filing, handling, measures, route_table
 from ..timeutil import format_dtg, isoformat, parse_recent, utcnow
 from . import marking, measure_fields
-from .acknowledging import AcknowledgeForm, note_refused
+from .acknowledging import AcknowledgeForm, note_again
 from .acting import act_on_incident, ask_first, kept_form, page_again
 from .auth import safe_next
 from .base_form import id_of, refusal
@@ -246,7 +246,7 @@ def page_context(reference: str) -> dict:
         "incident": incident,
         "may_handle": _may_handle(incident),
         "action": ActionForm(),
-        "ack_form": AcknowledgeForm(formdata=None),
+        "ack_form": _as_posted(AcknowledgeForm),
         "comment_form": comment_form,
         "resolve_form": _as_posted(ResolveForm),
         "marking_form": marking.form_for(incident),
@@ -265,10 +265,9 @@ def view(reference: str):
 def acknowledge(reference: str):
     """One tap from the board, My queue or the incident page (an optional note), then back to that page."""
     form = AcknowledgeForm()
-    back = safe_next(form.next.data)
-    if not form.validate():
-        flash(note_refused(form), "error")
-        return redirect(back or url_for("incidents.view", reference=reference))
+    back = safe_next(form.next.data)  # a damaged one is no page to go back to: the incident's own
+    if not form.validate() and form.note.errors:
+        return note_again(reference, form, back)
     note = (form.note.data or "").strip()
     return act_on_incident(
         reference,
