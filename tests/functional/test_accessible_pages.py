@@ -2,17 +2,22 @@
 test client gets: a returned form says what is wrong where the focus lands, controls are named by what they
 show, and the parts that refresh themselves say so."""
 
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from html.parser import HTMLParser
 
-from tests.exchange_support import acknowledged_incident, add_counterpart_line, open_exchange
+from sqlalchemy import select
+
+from tests.exchange_support import REQUEST, acknowledged_incident, add_counterpart_line, api, move, open_exchange
+from tests.exercise_support import create
 from tests.support import csrf, file_incident, filing_form, sign_in
 from tracker import dispatch
 from tracker.db import session_scope
-from tracker.models import ExchangeMessage
+from tracker.models import EscalationPolicy, ExchangeMessage, RoutingRule, User
 from tracker.services.exchanges import catalogues, receipts
 from tracker.services.incidents import ladder
-from tracker.timeutil import utcnow
+from tracker.timeutil import isoformat, utcnow
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
@@ -232,3 +237,63 @@ def test_the_summary_drafts_fields_are_read_with_their_hints(client, world):
         for menu in draft.find_all("select")
     }
     assert hints == {"draft-exchange_id": ["its line's language is used"], "draft-language": ["without an exchange"]}
+
+
+def test_no_page_repeats_an_id(app, client, world):
+    """An id is a page's once (HTML; a label's for, aria-describedby and a link's #fragment find the first only).
+    The incident and call pages carry many forms, each of whose hidden CSRF token was drawn as id="csrf_token"
+    (found in review); every page with a form is read here, as the people who use the most of it see it."""
+    add_counterpart_line(app, world)
+    api_client = app.test_client()
+    reference = acknowledged_incident(api_client, world)
+    exchange = open_exchange(api_client, world, reference)
+    move(api_client, world, exchange["id"], "explanation_requested", REQUEST, release=False)  # a draft waits
+    path = f"/incidents/{reference}/calls"
+    due = isoformat(utcnow() + timedelta(hours=2))
+    call = api(api_client, world, "POST", path, {"direction": "we_called", "exchange_id": exchange["id"]}, status=201)
+    body = {
+        "they_said": "They will look into it.",
+        "actions": [{"text": "Send the track", "party": "us", "due_at": due}],
+    }
+    api(api_client, world, "PATCH", f"/calls/{call['id']}", body)
+    waiting = file_incident(api_client, world)["reference"]  # its page has the Acknowledge form and its note
+    exercise = create(api_client, world)["id"]
+    watch = api(api_client, world, "POST", "/watches", {"desk": "Duty desk"}, who="duty", status=201)["id"]
+    with session_scope(app) as session:
+        policy, rule = (
+            session.scalars(select(EscalationPolicy.id)).first(),
+            session.scalars(select(RoutingRule.id)).first(),
+        )
+        user, channel = session.scalars(select(User.id)).first(), world.channels["L1"]
+    pages = {
+        "liaison": ["/board", "/queue", "/queue/acknowledge-all", f"/incidents/{reference}", f"/calls/{call['id']}"],
+        "supervisor": ["/", f"/incidents/{reference}", f"/incidents/{reference}/amend", "/incidents/new"],
+        "duty": ["/watches/", f"/watches/{watch}", "/exercises/", f"/exercises/{exercise}"],
+    }
+    pages["liaison"] += [
+        f"/incidents/{reference}/calls/new?exchange={exchange['id']}",
+        "/password",
+        f"/incidents/{waiting}",
+    ]
+    pages["supervisor"] += [
+        "/exercises/new",
+        f"/exercises/{exercise}/edit",
+        "/exercises/import",
+        "/reports",
+        "/reports/review",
+    ]
+    pages["admin"] = [f"/admin/{p}" for p in ("channels", "channels/new", "policies", "policies/new", "rules")]
+    pages["admin"] += [f"/admin/{p}" for p in ("rules/new", "agreements", "agreements/new", "users", "users/new")]
+    pages["admin"] += [f"/admin/channels/{channel}/edit", f"/admin/channels/{channel}/checks", "/admin/changes"]
+    pages["admin"] += [f"/admin/policies/{policy}/edit", f"/admin/rules/{rule}/edit", f"/admin/users/{user}"]
+    repeated = {}
+    for who, paths in pages.items():
+        person = app.test_client()
+        sign_in(person, who)
+        for path in paths:
+            answer = person.get(path)
+            assert answer.status_code == 200, f"{path} as {who}: {answer.status_code}"
+            ids = Counter(e.attrs["id"] for e in parse(answer.text).find_all(id=None))
+            if twice := sorted(i for i, n in ids.items() if n > 1):
+                repeated[f"{path} as {who}"] = twice
+    assert not repeated, repeated

@@ -227,6 +227,14 @@ class TextRules(DefaultMeta):
                 field.filters = (*field.filters, tabs_as_spaces)
         return field
 
+    def render_field(self, field, render_kw):
+        """Draw a hidden field (the CSRF token, a version, a one-time key) without an id, unless one is asked for:
+        nothing labels or focuses it, and a page of several forms (the incident page, a call, a watch) repeated
+        id="csrf_token" once a form, which HTML forbids (an id is a page's once)."""
+        if isinstance(field, HiddenField) and "id" not in (field.render_kw or {}):
+            render_kw = {"id": False, **render_kw}
+        return super().render_field(field, render_kw)
+
 
 class TrackerForm(FlaskForm):
     """A Flask-WTF form (CSRF token and all) whose text fields keep only keepable text, and whose fields
