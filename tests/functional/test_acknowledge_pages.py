@@ -280,3 +280,30 @@ def test_a_refused_note_comes_back_as_typed_beside_its_button_and_nothing_is_ack
     )
     assert fixed.status_code == 302 and fixed.headers["Location"] == back
     assert ack_note_of(app, reference) == "Calling them on the hotline now"
+
+
+def test_acknowledge_all_mine_with_a_refused_note_confirms_again_with_the_note_as_typed(app, client, world):
+    """A note refused on the confirm step of "Acknowledge all mine" redirected to a fresh confirm step: the note
+    typed was gone. The step comes back (422) listing what it will acknowledge, the note open and as typed, its
+    problem beside it; nothing is acknowledged until a note that passes is sent."""
+    mine = [file_incident(client, world)["reference"] for _ in range(2)]
+    liaison = signed_in(app, "liaison")
+    token = token_of(liaison.get("/queue/acknowledge-all").text)
+    typed = "Hotline\x1b[2J called"
+
+    answer = liaison.post("/queue/acknowledge-all", data={"csrf_token": token, "reference": mine, "note": typed})
+    assert answer.status_code == 422
+    assert re.findall(r'<li data-reference="([^"]+)">', answer.text) == mine, "the list it will acknowledge"
+    assert '<details class="ack-note" open>' in answer.text
+    note = re.search(r'<input [^>]*name="note"[^>]*>', answer.text)[0]
+    assert html.unescape(re.search(r'value="([^"]*)"', note)[1]) == typed and 'aria-invalid="true"' in note
+    assert "control character" in html.unescape(
+        re.search(r'<small class="error" id="note-error">([^<]*)', answer.text)[1]
+    )
+    assert [status_of(app, r) for r in mine] == [IncidentStatus.OPEN] * 2
+
+    fixed = liaison.post(
+        "/queue/acknowledge-all",
+        data={"csrf_token": token_of(answer.text), "reference": mine, "note": "Hotline called"},
+    )
+    assert fixed.status_code == 302 and [ack_note_of(app, r) for r in mine] == ["Hotline called"] * 2

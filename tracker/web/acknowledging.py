@@ -103,9 +103,10 @@ def acknowledge_all():
     """Acknowledge what the confirm step listed (sent back as `reference` fields) and still waits in my queue."""
     form = AcknowledgeForm()
     references = request.form.getlist("reference")
-    if not form.validate():
-        flash(note_refused(form), "error")
-        return redirect(url_for(".confirm_all"))
+    if not form.validate() and form.note.errors:  # the confirm step again, the note as typed (it was lost)
+        flash(f"Nothing was acknowledged: {note_refused(form)}", "error")
+        waiting = acknowledging.waiting_for(get_session(), current_user._get_current_object())
+        return render_template("web/acknowledge_all.html", incidents=waiting, form=form), 422
     if not references:
         flash("Nothing was acknowledged: confirm the list first.", "error")
         return redirect(url_for(".confirm_all"))
