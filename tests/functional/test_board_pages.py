@@ -43,6 +43,17 @@ def test_the_board_page_links_the_next_page_and_keeps_its_filters(app, client, w
     assert client.get("/board?page=x%00").status_code == 200, "a page that is no number shows the first"
 
 
+@pytest.mark.parametrize("query", ["endpoint=x", "_external=1", "_scheme=javascript&_external=1", "_anchor=top"])
+def test_a_query_naming_url_fors_own_arguments_is_no_500_and_no_other_link(client, world, query):
+    """The board's query went whole into url_for to draw the rows it polls and the pager: ?endpoint=x was a
+    TypeError (500), ?_external=1 made the polled rows' address another origin's."""
+    file_incident(client, world)
+    sign_in(client, "supervisor")
+    answer = client.get(f"/board?precedence=O&{query}")
+    assert answer.status_code == 200, answer.status_code
+    assert 'data-refresh="/board/rows?precedence=O"' in answer.text
+
+
 def test_a_row_whose_message_was_given_up_on_says_dead_letter_and_only_that_row(app, client, world):
     given_up, fine = (file_incident(client, world)["reference"] for _ in range(2))
     with session_scope(app) as session:

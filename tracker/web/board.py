@@ -31,6 +31,13 @@ def _filters(args: MultiDict) -> dict:
     return {"status": statuses, "precedence": precedences}
 
 
+def _asked(args: MultiDict) -> dict[str, list[str]]:
+    """What of the query the board reads (its filters, its page), for the links that keep it (the rows it polls,
+    the pager). The whole query went into url_for, whose own arguments a query can name: ?endpoint=x was a 500,
+    and ?_external=1 or ?_scheme=... changed the links themselves."""
+    return {name: args.getlist(name) for name in ("status", "precedence", "page") if name in args}
+
+
 def _page(args: MultiDict) -> int:
     """The board's page asked for (?page=2); anything else is the first."""
     asked = args.get("page", "")
@@ -75,7 +82,7 @@ def draw_board(args: MultiDict, back: str | None = None) -> str:
         filters=filters,
         precedences=list(Precedence),
         statuses=queries.BOARD_STATUSES,
-        asked=args.to_dict(flat=False),
+        asked=_asked(args),
         back=back,
     )
 
