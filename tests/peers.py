@@ -1,14 +1,18 @@
-"""Real network peers for integration tests: an SMTP server and an HTTP webhook receiver."""
+"""Real network peers for integration tests: an SMTP server (plain, or TLS with a login) and an HTTP webhook
+receiver."""
 
 import contextlib
 import email
 import email.policy
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
 
+import trustme
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -78,6 +82,54 @@ class SmtpServer:
                 return self.messages
             time.sleep(0.05)
         raise AssertionError(f"expected {count} e-mails within {timeout}s, got {len(self.messages)}")
+
+
+# The login TlsSmtpServer takes (SMTP_USERNAME, SMTP_PASSWORD).
+USER, PASSWORD = "tracker", "relay-password"
+
+
+def authenticate(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+        USER.encode(),
+        PASSWORD.encode(),
+    )
+    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+
+class TlsSmtpServer(SmtpServer):
+    """aiosmtpd that demands STARTTLS (or speaks TLS from the first byte) and a login, with a certificate from
+    a test CA (trustme; the `ca` fixture of tests/integration)."""
+
+    def __init__(self, ca: trustme.CA, implicit: bool):
+        super().__init__()
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1").configure_cert(self.context)
+        self.implicit = implicit
+
+    def start(self):
+        # AUTH PLAIN only: smtplib would otherwise try LOGIN after a refused PLAIN.
+        options = {"authenticator": authenticate, "auth_required": True, "auth_exclude_mechanism": ["LOGIN"]}
+        if self.implicit:  # the whole connection is TLS; aiosmtpd only knows STARTTLS as "TLS"
+            self.controller = Controller(
+                self.inbox,
+                hostname="127.0.0.1",
+                port=self.port,
+                ssl_context=self.context,
+                auth_require_tls=False,
+                **options,
+            )
+        else:
+            self.controller = Controller(
+                self.inbox,
+                hostname="127.0.0.1",
+                port=self.port,
+                tls_context=self.context,
+                require_starttls=True,
+                auth_require_tls=True,
+                **options,
+            )
+        self.controller.start()
+        return self
 
 
 @dataclass

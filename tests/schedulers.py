@@ -1,5 +1,5 @@
 """Helpers for the tests that run real scheduler processes: make much due work, start and stop
-`flask --app wsgi scheduler`, wait for the database to show an outcome."""
+`flask --app wsgi scheduler` (and gunicorn), wait for the database to show an outcome."""
 
 import os
 import re
@@ -120,6 +120,23 @@ def start_scheduler(app, log: Path, command: tuple[str, ...] = SCHEDULER, **env)
         )
     _LOGS[process.pid] = log
     return process
+
+
+def start_gunicorn(app, log: Path, port: int, database_url: str, **more: str) -> subprocess.Popen:
+    """gunicorn with the tracker's settings (and more variables), one worker, JSON logs into log."""
+    variables = {name: value for name, value in os.environ.items() if name != "TRACKER_CONFIG"}
+    variables.update(
+        TRACKER_DATABASE_URL=database_url,
+        TRACKER_OUTBOX_DIR=app.config["OUTBOX_DIR"],
+        TRACKER_SECRET_KEY="test-secret-of-the-gunicorn-process-0123",
+        TRACKER_LOG_FORMAT="json",
+        TRACKER_WEB_BIND=f"127.0.0.1:{port}",
+        TRACKER_WEB_WORKERS="1",
+    )
+    variables.update(more)
+    command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "wsgi:app"]
+    with log.open("w") as handle:
+        return subprocess.Popen(command, cwd=ROOT, env=variables, stdout=handle, stderr=subprocess.STDOUT)
 
 
 _LOGS: dict[int, Path] = {}  # a started scheduler's log, by pid

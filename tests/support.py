@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from tracker import dispatch
 from tracker.db import session_scope
-from tracker.models import AccountEvent, Role, User
+from tracker.models import AccountEvent, ContactChannel, Role, User
 from tracker.services.accounts import people
 from tracker.services.incidents import checks, filing, ladder
 from tracker.timeutil import utcnow
@@ -90,6 +90,13 @@ def build_world(app, steps=(("L1",), ("L2",)), ack_seconds=600, repeat=0) -> Wor
     return world
 
 
+def switch_channel(app, channel_id: int, **data) -> None:
+    """Change a channel (its transport and address, say) as an admin would."""
+    with session_scope(app) as session:
+        channel = session.get(ContactChannel, channel_id)
+        ladder.save_channel(session, data, app.extensions["tracker.transports"], channel)
+
+
 NO_COLLISION_RISK = {domain.value for domain in filing.NO_COLLISION_RISK}
 
 
@@ -146,6 +153,8 @@ def outbox_files(app) -> list[Path]:
     return sorted(directory.glob("*.eml")) if directory.exists() else []
 
 
+# A secret a page shows once (a new API token, a line's webhook secret).
+SHOWN_ONCE = re.compile(r"<code class=\"secret-text\" data-secret>([^<]+)</code>")
 CSRF_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 

@@ -12,14 +12,13 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from tests.support import build_world, file_incident
+from tests.support import build_world, file_incident, switch_channel
 from tracker import dispatch, jobs
 from tracker.channels import withheld
 from tracker.db import session_scope
 from tracker.models import ChannelCheck, CheckOutcome, ContactChannel, EventKind, Incident, IncidentStatus, LinkUse
 from tracker.services.engine import escalation
 from tracker.services.engine.links import LinkSigner
-from tracker.services.incidents import ladder
 from tracker.timeutil import utcnow
 
 TOKEN = r"[A-Za-z0-9_\-.]+"
@@ -34,12 +33,6 @@ class Delivered:
     world: object
     reference: str
     incident_id: int
-
-
-def switch_channel(app, channel_id: int, **data) -> None:
-    with session_scope(app) as session:
-        channel = session.get(ContactChannel, channel_id)
-        ladder.save_channel(session, data, app.extensions["tracker.transports"], channel)
 
 
 def deliver_first_notification(app, address_of_l1: dict) -> Delivered:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from tests import support
-from tests.support import CSRF_TOKEN, count, filing_form, outbox_files
+from tests.support import CSRF_TOKEN, SHOWN_ONCE, count, filing_form, outbox_files
 from tracker.db import session_scope
 from tracker.models import ApiToken, ContactChannel, EscalationPolicy, Incident, Notification, RoutingRule, User
 from tracker.services.accounts import people
@@ -16,7 +16,6 @@ from tracker.services.incidents import ladder
 
 TOKEN = CSRF_TOKEN
 FLASH = re.compile(r'<p class="flash ([a-z]*)" role="status">([^<]*)</p>')
-SHOWN_ONCE = re.compile(r"<code class=\"secret-text\" data-secret>([^<]+)</code>")
 VERSION = re.compile(r'name="version" type="hidden" value="(\d*)"')
 NO_ROUTE = {"domain": "", "category": "", "precedence": "", "min_escalation_risk": "", "sector": ""}
 

@@ -3,18 +3,21 @@ shipper never meets a plain line: the scheduler's start and stop as its jobs' li
 log (its start, its workers, a request that failed) as its access log."""
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tests.databases import migrate_to
 from tests.peers import free_port
-from tests.schedulers import ROOT, runner_of, start_scheduler, stop_once_beating, stopped_or_stacks, wait_until
+from tests.schedulers import (
+    runner_of,
+    start_gunicorn,
+    start_scheduler,
+    stop_once_beating,
+    stopped_or_stacks,
+    wait_until,
+)
 from tracker import migrate
 
 pytestmark = pytest.mark.slow
@@ -38,23 +41,6 @@ def test_a_scheduler_in_json_mode_writes_only_json_lines(app, tmp_path):
     messages = [record["message"] for record in records(log.read_text())]
     assert any(message.startswith(f"scheduler {runner_of(process)}: sweep every") for message in messages), messages
     assert messages[-2:] == ["scheduler stopping: letting the running jobs finish", "scheduler stopped"], messages
-
-
-def start_gunicorn(app, log: Path, port: int, database_url: str, **more: str) -> subprocess.Popen:
-    """gunicorn with the tracker's settings (and more variables), one worker, JSON logs into log."""
-    variables = {name: value for name, value in os.environ.items() if name != "TRACKER_CONFIG"}
-    variables.update(
-        TRACKER_DATABASE_URL=database_url,
-        TRACKER_OUTBOX_DIR=app.config["OUTBOX_DIR"],
-        TRACKER_SECRET_KEY="test-secret-of-the-gunicorn-process-0123",
-        TRACKER_LOG_FORMAT="json",
-        TRACKER_WEB_BIND=f"127.0.0.1:{port}",
-        TRACKER_WEB_WORKERS="1",
-    )
-    variables.update(more)
-    command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "wsgi:app"]
-    with log.open("w") as handle:
-        return subprocess.Popen(command, cwd=ROOT, env=variables, stdout=handle, stderr=subprocess.STDOUT)
 
 
 def test_gunicorn_in_json_mode_writes_only_json_lines(app, tmp_path):

@@ -1,74 +1,18 @@
 """The e-mail transport over STARTTLS and implicit TLS with login, against a real aiosmtpd server
 with a certificate from a test CA (trustme)."""
 
-import ssl
-
 import pytest
-import trustme
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 
-from tests.peers import SmtpServer
+from tests.peers import PASSWORD, USER, TlsSmtpServer
 from tests.support import build_world, file_incident
 from tracker import jobs
 from tracker.db import session_scope
 from tracker.models import Notification, NotificationStatus
 from tracker.services.incidents import ladder
 
-USER, PASSWORD = "tracker", "relay-password"
 # aiosmtpd warns about AUTH without STARTTLS; with implicit TLS the whole connection is encrypted.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
-
-
-def authenticate(server, session, envelope, mechanism, auth_data):
-    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
-        USER.encode(),
-        PASSWORD.encode(),
-    )
-    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
-
-
-class TlsSmtpServer(SmtpServer):
-    """aiosmtpd that demands STARTTLS (or speaks TLS from the first byte) and a login."""
-
-    def __init__(self, ca: trustme.CA, implicit: bool):
-        super().__init__()
-        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ca.issue_cert("127.0.0.1").configure_cert(self.context)
-        self.implicit = implicit
-
-    def start(self):
-        # AUTH PLAIN only: smtplib would otherwise try LOGIN after a refused PLAIN.
-        options = {"authenticator": authenticate, "auth_required": True, "auth_exclude_mechanism": ["LOGIN"]}
-        if self.implicit:  # the whole connection is TLS; aiosmtpd only knows STARTTLS as "TLS"
-            self.controller = Controller(
-                self.inbox,
-                hostname="127.0.0.1",
-                port=self.port,
-                ssl_context=self.context,
-                auth_require_tls=False,
-                **options,
-            )
-        else:
-            self.controller = Controller(
-                self.inbox,
-                hostname="127.0.0.1",
-                port=self.port,
-                tls_context=self.context,
-                require_starttls=True,
-                auth_require_tls=True,
-                **options,
-            )
-        self.controller.start()
-        return self
-
-
-@pytest.fixture
-def ca(tmp_path):
-    authority = trustme.CA()
-    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
-    return authority
 
 
 def deliver_one(make_app, server, tmp_path, security, password=PASSWORD, trust=True):

@@ -10,8 +10,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.peers import WebhookReceiver, free_port, send_to_dripping
-from tracker import logs
+from tests.peers import free_port, send_to_dripping
 from tracker.channels import DeliveryError, Message
 from tracker.channels.webhook import WebhookTransport
 
@@ -59,20 +58,6 @@ def test_an_error_answer_that_quotes_the_hook_is_kept_without_its_path_or_query(
     assert refused.value.code == "404" and not refused.value.transient, error
     assert error.startswith("HTTP 404 Cannot POST ") and "/[path withheld]" in error, error
     assert not [part for part in ("s3cr3tPart", "t0ken", "/services/") if part in error], error
-
-
-@pytest.fixture
-def debug_logging():
-    """The tracker's logging as LOG_LEVEL = "DEBUG" sets it up in every process (tests skip it), undone after."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    levels = {name: logging.getLogger(name).level for name in ("urllib3", "apscheduler", "alembic")}
-    logs.configure("DEBUG", "text")
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, was in levels.items():
-        logging.getLogger(name).setLevel(was)
 
 
 def test_a_hooks_path_never_reaches_the_log_even_at_debug_level(debug_logging, caplog):
@@ -202,14 +187,6 @@ def test_what_the_other_sides_receiver_answers_is_kept_as_text_without_nul_or_te
     assert attempts and row.last_error and "Eastland" in row.last_error, kept
     for error in kept:
         assert not any(c in error for c in "\x00\x1b\x07\r\n"), repr(error)
-
-
-@pytest.fixture
-def proxy():
-    """A real HTTP server standing as a forward proxy: it records what is sent through it and answers 200."""
-    receiver = WebhookReceiver().start()
-    yield receiver
-    receiver.stop()
 
 
 def test_a_proxy_set_in_the_environment_for_other_programs_is_not_used(webhook_receiver, proxy, monkeypatch):
