@@ -1,11 +1,12 @@
 """Signed links: what the tracker signs now and what it signed before read the same."""
 
+import base64
 from datetime import UTC, datetime
 
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from tracker.services.engine.links import SALTS, LinkRefused, LinkSigner
+from tracker.services.engine.links import SALTS, AckLinks, LinkRefused, LinkSigner, made_for
 
 SECRET = "s" * 48
 CLAIMS = {"incident": 12, "channel": 3, "address": "l2-duty@northmark.example"}
@@ -34,3 +35,29 @@ def test_a_link_is_bound_to_its_purpose_and_its_secret():
         LinkSigner(SECRET, 3600).read("check", token, datetime.now(UTC))
     with pytest.raises(LinkRefused):
         LinkSigner("t" * 48, 3600).read("ack", token, datetime.now(UTC))
+
+
+HOOK = "https://hooks.chat.example/services/T0AB/B0CD/s3cr3tPart?token=t0ken-value"
+
+
+def readable(token: str) -> str:
+    """What anyone holding the link reads of it without the key: its claims, base64url-encoded JSON."""
+    payload = token.split(".")[0]
+    return base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
+
+
+def test_a_link_sent_to_a_webhook_never_carries_the_hooks_address():
+    """The link bound itself to its recipient by carrying the address whole: a webhook's URL, its secret with it,
+    readable by whoever the link was posted to (a chat channel), and in any log or page quoting the token."""
+    link = AckLinks(LinkSigner(SECRET, 3600), "https://tracker.example").issue(12, 3, HOOK, datetime.now(UTC))
+    said = readable(link.token)
+    assert not [part for part in ("s3cr3tPart", "t0ken-value", "hooks.chat.example") if part in said], said
+    claims = LinkSigner(SECRET, 3600).read("ack", link.token, datetime.now(UTC))
+    assert made_for(claims, HOOK)
+    assert not made_for(claims, HOOK.replace("s3cr3tPart", "other")), "bound to that address, none other"
+
+
+def test_a_link_that_named_its_address_whole_still_binds_to_it():
+    """Links sent before (named the address whole) keep working until they expire."""
+    claims = {"incident": 12, "channel": 3, "recipient": HOOK}
+    assert made_for(claims, HOOK) and not made_for(claims, "l2-duty@northmark.example")

@@ -97,7 +97,7 @@ def start_check(session: Session, channel: ContactChannel, requested_by: str, no
 def compose(check: ChannelCheck, signer: links.LinkSigner, public_url: str, mail_domain: str) -> Message:
     """The test message, with its own confirmation link."""
     channel = check.channel
-    token = signer.issue("check", check=check.id, channel=channel.id, recipient=channel.address)
+    token = signer.issue("check", check=check.id, channel=channel.id, **links.sent_to(channel.address))
     url = f"{public_url.rstrip('/')}/links/check/{token}"
     text = message_text.check_text(channel, url, check.due_by, channel.check_window_seconds)
     subject = message_text.check_subject(channel, check.due_by)
@@ -267,7 +267,7 @@ def check_of_link(session: Session, claims: dict) -> ChannelCheck:
     other side since the link went out: their answers to a check are logged from the line, never taken by a link
     (ours, sent to the desk the line was, or one forwarded to them)."""
     check = session.get(ChannelCheck, claims["check"])
-    if check is None or check.channel_id != claims["channel"] or check.channel.address != claims["recipient"]:
+    if check is None or check.channel_id != claims["channel"] or not links.made_for(claims, check.channel.address):
         raise links.LinkRefused("foreign", "This link does not belong to a check of this line.")
     if check.channel.counterpart_line or sides.crossing(session, check.channel):
         raise links.LinkRefused(

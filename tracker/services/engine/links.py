@@ -1,5 +1,8 @@
 """Signed one-time links (itsdangerous): bound to their purpose, expiring, single-use."""
 
+import base64
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -58,6 +61,23 @@ class _LinkSerializer(URLSafeTimedSerializer):
 
     def dump_payload(self, obj) -> bytes:
         return base64_encode(Serializer.dump_payload(self, obj))
+
+
+def sent_to(address: str) -> dict:
+    """The claim that binds a link to the address it is sent to: a digest of the address, never the address. A
+    token is signed, not encrypted (base64 JSON anyone holding the link reads), and a webhook's or Apprise URL's
+    address is its secret: whole in the link, it was in every chat the message was posted to, and in any log or
+    page that showed the token."""
+    digest = hashlib.sha256(address.encode("utf-8", "surrogatepass")).digest()[:16]
+    return {"to": base64.urlsafe_b64encode(digest).decode().rstrip("=")}
+
+
+def made_for(claims: dict, address: str) -> bool:
+    """Whether a link's claims bind it to this address (a link made before sent_to names it whole, until it
+    expires)."""
+    if "to" in claims:
+        return hmac.compare_digest(str(claims["to"]), sent_to(address)["to"])
+    return claims.get("recipient") == address
 
 
 @lru_cache(maxsize=32)
@@ -130,7 +150,7 @@ class AckLinks:
     def issue(self, incident_id: int, channel_id: int, address: str, now: datetime) -> AckLink:
         """A link bound to the incident, the channel and its address (what handling.link_target checks),
         valid for the signer's max age from now."""
-        token = self.signer.issue("ack", incident=incident_id, channel=channel_id, recipient=address)
+        token = self.signer.issue("ack", incident=incident_id, channel=channel_id, **sent_to(address))
         return AckLink(token, self.url(f"/links/ack/{token}"), self.url("/api/v1/acks"), self.signer.expires_at(now))
 
 

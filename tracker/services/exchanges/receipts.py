@@ -33,7 +33,7 @@ from ...models import (
 from ...text import name_problem
 from ..engine import notify
 from ..engine.claims import SetAside, act_on_claimed, among_claimable
-from ..engine.links import NOT_VALID, AckLinks, LinkRefused, LinkSigner, spend
+from ..engine.links import NOT_VALID, AckLinks, LinkRefused, LinkSigner, made_for, sent_to, spend
 from ..incidents import timeline
 
 PURPOSE = "receipt"
@@ -84,7 +84,7 @@ class ReceiptLink:
 def link_for(links: AckLinks, message: ExchangeMessage, now: datetime) -> ReceiptLink:
     """The receipt link of a message about to go out (its id is known: release flushed it)."""
     token = links.signer.issue(
-        PURPOSE, message=message.id, channel=message.channel_id, recipient=message.channel.address
+        PURPOSE, message=message.id, channel=message.channel_id, **sent_to(message.channel.address)
     )
     return ReceiptLink(token, links.url(f"/links/receipt/{token}"), links.signer.expires_at(now))
 
@@ -133,7 +133,7 @@ def _target(session: Session, claims: dict) -> ExchangeMessage:
         message is None
         or message.direction is not MessageDirection.OUT
         or message.channel_id != claims.get("channel")
-        or message.channel.address != claims.get("recipient")
+        or not made_for(claims, message.channel.address)
         or not message.channel.counterpart_line
     ):
         raise LinkRefused("foreign", NOT_OURS)

@@ -116,7 +116,7 @@ def link_target(session: Session, claims: dict) -> tuple[Incident, ContactChanne
         or not session.scalar(
             select(exists().where(Notification.incident_id == incident.id, Notification.channel_id == channel.id))
         )
-        or channel.address != claims["recipient"]
+        or not links.made_for(claims, channel.address)
     ):
         raise links.LinkRefused("foreign", "This link does not belong to a line this incident was routed to.")
     if channel.counterpart_line or sides.crossing(session, channel):
