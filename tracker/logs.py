@@ -20,14 +20,9 @@ from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context, request
 
+from .text import masked
+
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}\Z")
-# A signed link's token (its path segment), anywhere in a line: a path, a request line, a URL.
-# Doubled slashes and their percent-encoded forms route (after a redirect) to the same link: masked too.
-LINK_TOKEN = re.compile(r"((?:/|%2f)+links(?:/|%2f)+[a-z]+(?:/|%2f)+)[^/\s?#\"'\x1b]+", re.IGNORECASE)
-# A query parameter that carries a credential: the calendar feed's key, or a token by any name.
-SECRET_QUERY = re.compile(
-    r"([?&;](?:key|token|access_token|secret|password|signature)=)[^&;\s#\"'\x1b]+", re.IGNORECASE
-)
 _FIELDS = ("reference", "request_id", "runner", "job")
 _STANDARD = set(vars(logging.makeLogRecord({})))
 
@@ -37,8 +32,8 @@ def _stamp(moment: datetime) -> str:
 
 
 def mask(text: str) -> str:
-    """The text with signed-link tokens and secret query values replaced by "…"."""
-    return SECRET_QUERY.sub(r"\1…", LINK_TOKEN.sub(r"\1…", text))
+    """The text with signed-link tokens and secret query values (and JSON members) replaced by "…"."""
+    return masked(text)
 
 
 class MaskSecrets(logging.Filter):

@@ -10,7 +10,9 @@ person writes holds them, and a terminal escape or a form feed in a narrative wo
 other side's messages and the print. So are bidirectional embeddings, overrides and isolates, in a text of
 many lines as in a name: on our pages and in our mails they reorder the rest of their line ("Trojan Source"),
 so that a narrative, note or log line reads otherwise than it is kept. A password is never shown: it is held
-only to what can be kept (`secret_problem`), so that no password set before cannot be typed any more.
+only to what can be kept (`secret_problem`), so that no password set before cannot be typed any more. Nor is a
+credential a peer or a URL says back to us: text that may quote one (a log line, a delivery's failure) is
+`masked` before it is written or kept.
 """
 
 import re
@@ -130,3 +132,19 @@ def shown(value):
 def one_line(name: str) -> str:
     """The name with control characters and line breaks as spaces, and lone surrogates as U+FFFD."""
     return "".join(" " if unicodedata.category(c) == "Cc" or c in _BREAKS else c for c in scalar(name))
+
+
+# A signed link's token (its path segment), anywhere in a line: a path, a request line, a URL.
+# Doubled slashes and their percent-encoded forms route (after a redirect) to the same link: masked too.
+LINK_TOKEN = re.compile(r"((?:/|%2f)+links(?:/|%2f)+[a-z]+(?:/|%2f)+)[^/\s?#\"'\x1b]+", re.IGNORECASE)
+_CREDENTIAL = r"(?:key|token|access_token|secret|password|signature)"
+# A query parameter that carries a credential: the calendar feed's key, or a token by any name.
+SECRET_QUERY = re.compile(rf"([?&;]{_CREDENTIAL}=)[^&;\s#\"'\x1b]+", re.IGNORECASE)
+# The same as a JSON member: a receiver quoting the body we posted it ({"acknowledge": {"token": "..."}}), the
+# string cut short or not.
+SECRET_MEMBER = re.compile(rf'("{_CREDENTIAL}"\s*:\s*")[^"]*', re.IGNORECASE)
+
+
+def masked(text: str) -> str:
+    """The text with signed-link tokens and credentials in query strings and JSON members replaced by "…"."""
+    return SECRET_MEMBER.sub(r"\1…", SECRET_QUERY.sub(r"\1…", LINK_TOKEN.sub(r"\1…", text)))

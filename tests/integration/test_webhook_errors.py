@@ -226,3 +226,46 @@ def test_a_line_saved_with_an_address_no_request_can_go_to_is_given_up_at_once(a
     error = str(refused.value)
     assert not refused.value.transient and error.startswith("InvalidURL: "), error
     assert "t0ken" not in error, error
+
+
+@pytest.mark.parametrize("echo", ["body", "link"])
+def test_a_receiver_that_quotes_our_message_never_puts_its_signed_link_on_our_pages(app, world, echo):
+    """A receiver refusing a message often quotes it ("invalid payload: {...}") or the link in it. The start of
+    its answer is kept on the message, shown on the incident's page and in the API to every token holder, told
+    to the supervisors and logged: the acknowledge link's token (the one-click link itself) came with it."""
+    import json
+
+    from sqlalchemy import select
+
+    from tests.support import file_incident, switch_channel
+    from tracker import jobs
+    from tracker.db import session_scope
+    from tracker.models import DeliveryAttempt, Notification
+
+    def answer(request: Request) -> Response:
+        body = request.get_data(as_text=True)
+        return Response(f"refused: {body if echo == 'body' else json.loads(body)['acknowledge']['url']}", status=400)
+
+    server = HTTPServer(host="127.0.0.1", port=free_port())
+    server.expect_request("/in", method="POST").respond_with_handler(answer)
+    server.start()
+    try:
+        switch_channel(app, world.channels["L1"], transport="webhook", address=f"http://127.0.0.1:{server.port}/in")
+        client = app.test_client()
+        reference = file_incident(client, world)["reference"]
+        jobs.deliver(app)
+    finally:
+        server.clear()
+        server.stop()
+    with session_scope(app) as session:
+        row = session.scalar(select(Notification).where(Notification.channel_id == world.channels["L1"]))
+        token = row.payload["acknowledge"]["token"]
+        attempts = session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.notification_id == row.id)).all()
+        kept = [row.last_error, *(a.error for a in attempts)]
+    shown = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("duty")).get_data(as_text=True)
+    assert (
+        row.last_error.startswith("HTTP 400 refused: ")
+        and row.last_error in json.loads(shown)["notifications"][0]["last_error"]
+    ), (kept, shown)
+    for text in (*kept, shown):
+        assert token[:20] not in text and token.rsplit(".", 1)[1] not in text, text

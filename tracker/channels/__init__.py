@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from ..text import one_line
+from ..text import masked, one_line
 
 T = TypeVar("T")
 
@@ -35,8 +35,9 @@ class DeliveryError(Exception):
 
     def __init__(self, message: str, transient: bool = True, code: str | None = None, retry_after: float | None = None):
         # One line of text: a peer chooses much of what is said (an error answer's start, a relay's reply), and
-        # it is kept on the message (a NUL PostgreSQL refuses, taking the delivery batch down), shown, logged.
-        super().__init__(one_line(message))
+        # it is kept on the message (a NUL PostgreSQL refuses, taking the delivery batch down), shown, logged. A
+        # receiver refusing a message often quotes it, or the link in it: never a signed link's token kept so.
+        super().__init__(masked(one_line(message)))
         self.transient = transient
         self.code = code
         self.retry_after = retry_after  # seconds the peer asked us to wait before trying again (Retry-After)
