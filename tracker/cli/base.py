@@ -128,9 +128,14 @@ def writable(directory: str | Path, setting: str, what: str = "", elsewhere: str
 
 
 def redact(url: str) -> str:
+    """DATABASE_URL as it may be shown (init-db, backup, the scheduler's first log line): its password hidden,
+    the one before the host and one given as a query parameter (libpq takes ?password= and ?sslpassword=)."""
     from sqlalchemy.engine import make_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    parsed = make_url(url)
+    hidden = {name: "***" for name in parsed.query if "password" in name.lower()}
+    # render_as_string quotes query values: the mark is put back as it reads before the host.
+    return parsed.update_query_dict(hidden).render_as_string(hide_password=True).replace("=%2A%2A%2A", "=***")
 
 
 def writable_for(app: Flask, roles: tuple[str, ...]) -> None:
