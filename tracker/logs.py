@@ -8,8 +8,8 @@ Secrets (passwords, tokens, signed links, webhook secrets) are never passed to a
 server logs of a request is masked whichever server runs the app: a signed link's token
 (/links/ack/<token>) and a secret query value (the calendar feed's ?key=, any token=) become "…"
 (`mask`). MaskSecrets does it to every record the tracker's handler writes, to werkzeug's request
-log (`flask run`, `make run`) and to gunicorn's error log; gunicorn's access log (JsonAccessLogger)
-drops query strings and masks the path.
+log (`flask run`, `make run`), to Flask's line about a request that failed (and its traceback) and to
+gunicorn's error log; gunicorn's access log (JsonAccessLogger) drops query strings and masks the path.
 """
 
 import json
@@ -37,15 +37,22 @@ def mask(text: str) -> str:
 
 
 class MaskSecrets(logging.Filter):
-    """Mask what a record's message says of signed links and secret query values (a logging
-    filter: on a handler it sees every record the handler writes, on a logger that logger's own)."""
+    """Mask what a record's message and its traceback say of signed links and secret query values (a logging
+    filter: on a handler it sees every record the handler writes, on a logger that logger's own, before any
+    handler does)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         masked = mask(message)
         if masked != message:
             record.msg, record.args = masked, ()
+        if record.exc_info and not record.exc_text:
+            # A formatter writes exc_text as it is once set: the exception may quote the URL it failed on.
+            record.exc_text = mask(_TRACEBACKS.formatException(record.exc_info))
         return True
+
+
+_TRACEBACKS = logging.Formatter()
 
 
 class SkippedTick(logging.Filter):
@@ -157,6 +164,9 @@ def init_app(app: Flask) -> None:
     # werkzeug's development server (flask run) logs each request line, query string and all, on
     # its own logger, through the tracker's handler or a handler of its own: mask it at the logger.
     _install(logging.getLogger("werkzeug"))
+    # Flask logs a failed request as "Exception on <path> [GET]" with its traceback, on the app's logger: masked
+    # there too, so that every handler (not the tracker's alone) is given it without a link's token.
+    _install(app.logger)
 
 
 def _start() -> None:

@@ -156,6 +156,28 @@ def test_the_development_servers_request_log_masks_link_tokens_and_feed_keys(app
         assert secret not in caplog.text
 
 
+def test_a_request_that_fails_is_logged_without_its_links_token(make_app, world, caplog, monkeypatch):
+    """Flask logs a request that fails as "Exception on /links/ack/<token> [GET]" with its traceback, whose
+    exception may quote the URL: only the tracker's own handler masked them, and any other handler a deployment
+    adds (or a test's) was given the token."""
+    from tracker.services.engine import linkuse
+
+    app = make_app(TESTING=False, PROPAGATE_EXCEPTIONS=False)
+    client = app.test_client()
+    path = ack_path(app, client, world)
+
+    def fails(*args):
+        raise RuntimeError(f"cannot open http://tracker.test{path}")
+
+    monkeypatch.setattr(linkuse, "inspect", fails)
+    caplog.set_level(logging.DEBUG)
+    assert client.get(path).status_code == 500
+    [failed] = [record for record in caplog.records if record.exc_info]
+    assert failed.getMessage() == "Exception on /links/ack/… [GET]", failed.getMessage()
+    assert "cannot open http://tracker.test/links/ack/…" in caplog.text, caplog.text
+    assert path.rsplit("/", 1)[1] not in caplog.text
+
+
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_the_tracker_log_masks_link_tokens_and_feed_keys_in_every_line(app, fmt):
     """Jobs, the scheduler and gunicorn's error log write through the tracker's handler."""
