@@ -219,3 +219,12 @@ def test_without_the_postgresql_client_tools_backup_says_which_package(monkeypat
     assert not (tmp_path / "b.tar.gz").exists()
     assert postgresql.libpq(url) == ("postgresql://tracker@127.0.0.1:1/tracker", postgresql.libpq(url)[1])
     assert postgresql.libpq(url)[1]["PGPASSWORD"] == "s3cret-pw", "the password travels in the environment"
+
+
+def test_a_password_given_in_the_urls_query_travels_in_the_environment_too():
+    """libpq takes ?password= as well: it stayed in the --dbname given to pg_dump and pg_restore, on their command
+    line, which every user of the host reads (ps) and process accounting keeps."""
+    from tracker.backup import postgresql
+
+    dsn, env = postgresql.libpq("postgresql+psycopg://tracker@127.0.0.1:1/tracker?password=s3cret-pw&sslmode=require")
+    assert dsn == "postgresql://tracker@127.0.0.1:1/tracker?sslmode=require" and env["PGPASSWORD"] == "s3cret-pw"

@@ -43,9 +43,14 @@ def tool(name: str) -> str:
 
 
 def libpq(url: str) -> tuple[str, dict[str, str]]:
-    """The URL as libpq reads it, without its password, and the environment that carries the password."""
+    """The URL as libpq reads it, without its password, and the environment that carries the password (given
+    before the host or as ?password=: the URL is on the tools' command line, which every user of the host reads)."""
     parts = make_url(url)
     env = dict(os.environ)
+    given = parts.query.get("password")
+    if given is not None:
+        env["PGPASSWORD"] = given if isinstance(given, str) else given[-1]
+        parts = parts.difference_update_query(["password"])
     if parts.password is not None:
         env["PGPASSWORD"] = str(parts.password)
     # URL.set ignores None: replace the field itself.
