@@ -13,6 +13,9 @@ so that a narrative, note or log line reads otherwise than it is kept. A passwor
 only to what can be kept (`secret_problem`), so that no password set before cannot be typed any more. Nor is a
 credential a peer or a URL says back to us: text that may quote one (a log line, a delivery's failure) is
 `masked` before it is written or kept.
+Text kept before that rule still holds such controls, and stored rows are never rewritten (the audit chain
+seals them as kept): whatever shows stored text to staff (pages, internal mails, exports) shows each one as
+a visible marker instead, "[U+202E]" (`visible`), so that it neither reorders the line nor hides.
 """
 
 import re
@@ -25,6 +28,13 @@ _BREAKS = {"\u2028", "\u2029"}
 # sector, a line name or an exercise shown reversed, "Trojan Source"), so a name shown is not the name kept.
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 _BIDI_SAID = "must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)"
+# Each control as what a reader sees in its place: its code point, which names it and moves nothing.
+_MARKERS = {ord(c): f"[U+{ord(c):04X}]" for c in _BIDI}
+_REFERENCES = {ord(c): f"&#x{ord(c):04X};" for c in _BIDI}
+# What a printed value may need replaced: a lone surrogate or a bidirectional control.
+_UNSHOWABLE = re.compile("[\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+# How much of the text before a control the refusal quotes, to find it by.
+_CONTEXT = 12
 
 
 # Control characters no text of a person holds: C0 but tab, line feed and carriage return, DEL, and C1.
@@ -74,9 +84,7 @@ def problem(text: str) -> str | None:
     """Why text cannot be kept, or None: what a password cannot hold, or a bidirectional control."""
     if found := secret_problem(text):
         return found
-    if any(c in _BIDI for c in text):
-        return _BIDI_SAID
-    return None
+    return _bidi_found(text)
 
 
 def name_problem(name: str) -> str | None:
@@ -85,9 +93,22 @@ def name_problem(name: str) -> str | None:
         return found
     if any(unicodedata.category(c) == "Cc" or c in _BREAKS for c in name):
         return "must not contain control characters (line breaks, tabs)"
-    if any(c in _BIDI for c in name):
-        return _BIDI_SAID
-    return None
+    return _bidi_found(name)
+
+
+def _bidi_found(text: str) -> str | None:
+    """The bidirectional controls in text, named and placed (None if it holds none): they are invisible, and the
+    text re-sent as shown (an amend form) would be refused with nothing to find them by."""
+    found = [(at, c) for at, c in enumerate(text) if c in _BIDI]
+    if not found:
+        return None
+    return f"{_BIDI_SAID}: {'; '.join(_placed(text, at, c) for at, c in found)}; delete them"
+
+
+def _placed(text: str, at: int, control: str) -> str:
+    before = one_line(text[max(0, at - _CONTEXT) : at]).translate(_MARKERS)
+    where = f"after “{'…' if at > _CONTEXT else ''}{before}”" if before.strip() else "at the start"
+    return f"U+{ord(control):04X} {unicodedata.name(control)} at character {at + 1}, {where}"
 
 
 def bidi_problem(text: str) -> str | None:
@@ -121,11 +142,25 @@ def scalar(text: str) -> str:
     return LONE_SURROGATE.sub("\ufffd", text)
 
 
+def visible(text: str) -> str:
+    """The text with each bidirectional embedding, override or isolate as a visible marker ("[U+202E]"): shown so,
+    a text kept with one reads in the order it is kept ("Passed [U+202E]m 003[U+202C]", not "Passed 300 m")."""
+    return text.translate(_MARKERS)
+
+
+def as_references(html: str) -> str:
+    """HTML with each bidirectional control written as a character reference ("&#x202E;"): a browser reads it as
+    the character itself, so a form field shows and sends back the text as it is kept (amending an incident must
+    not change what the officer did not touch), while `shown`, which looks for the character, leaves it be."""
+    return html.translate(_REFERENCES)
+
+
 def shown(value):
-    """A value as a template prints it (Jinja's finalize): text with lone surrogates replaced, of
-    the same type (markupsafe's Markup stays Markup, so it is not escaped twice); anything else as is."""
-    if isinstance(value, str) and LONE_SURROGATE.search(value):
-        return type(value)(scalar(value))
+    """A value as a template prints it (Jinja's finalize): text with lone surrogates replaced and bidirectional
+    controls made visible, of the same type (markupsafe's Markup stays Markup, so it is not escaped twice: a
+    marker holds no character HTML reads); anything else as is."""
+    if isinstance(value, str) and _UNSHOWABLE.search(value):
+        return type(value)(visible(scalar(value)))
     return value
 
 

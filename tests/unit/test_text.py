@@ -3,7 +3,9 @@ character nor a bidirectional control; in a name, one line with neither."""
 
 import pytest
 
-from tracker.text import bidi_problem, breaks_read, name_problem, problem, secret_problem
+from markupsafe import Markup
+
+from tracker.text import as_references, bidi_problem, breaks_read, name_problem, problem, secret_problem, shown, visible
 
 
 @pytest.mark.parametrize(
@@ -80,3 +82,32 @@ def test_a_text_to_the_other_side_refuses_embeddings_overrides_and_isolates(text
 @pytest.mark.parametrize("text", ["Received \u200fتم\u200f", "Plain English.", "Line one.\nLine two."], ids=repr)
 def test_a_text_to_the_other_side_keeps_marks_and_lines(text):
     assert bidi_problem(text) is None
+
+
+def test_a_stored_bidirectional_control_is_shown_as_a_marker_that_reorders_nothing():
+    """A narrative kept before the rule reads "Passed 300 m astern" with its override at work; shown with markers it
+    reads in the order it is kept, and every control of the range is named."""
+    assert visible("Passed \u202em 003\u202c astern.") == "Passed [U+202E]m 003[U+202C] astern."
+    controls = "".join(map(chr, (*range(0x202A, 0x202F), *range(0x2066, 0x206A))))
+    assert visible(controls) == "".join(f"[U+{ord(c):04X}]" for c in controls)
+    assert visible("Received \u200fتم\u200f.") == "Received \u200fتم\u200f.", "marks and scripts stay"
+
+
+def test_a_template_prints_stored_controls_as_markers_and_keeps_markup_markup():
+    assert shown("a\u2067b\u2069") == "a[U+2067]b[U+2069]"
+    printed = shown(Markup("<p>a\u202eb\ud800</p>"))
+    assert isinstance(printed, Markup) and printed == Markup("<p>a[U+202E]b\ufffd</p>")
+    assert shown("plain") == "plain" and shown(3) == 3
+
+
+def test_a_form_field_carries_a_stored_control_as_a_character_reference_that_printing_leaves_be():
+    field = as_references('<textarea name="n">Passed \u202em 003\u202c</textarea>')
+    assert field == '<textarea name="n">Passed &#x202E;m 003&#x202C;</textarea>'
+    assert shown(Markup(field)) == field
+
+
+def test_a_refused_control_is_named_with_where_it_stands():
+    said = problem("Closed to 30 m.\nPassed \u202em 003\u202c astern.") or ""
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE at character 24, after “…0 m. Passed ”" in said, said
+    assert "U+202C POP DIRECTIONAL FORMATTING at character 30, after “…assed [U+202E]m 003”" in said, said
+    assert "U+2066 LEFT-TO-RIGHT ISOLATE at character 1, at the start" in (name_problem("\u2066x") or "")

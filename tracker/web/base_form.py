@@ -7,6 +7,8 @@ bidirectional controls, which would show its lines reordered. A one-line field (
 text area or a password) also refuses control characters, as the API's names do (http.fields.Name): a
 browser's one-line input holds no line break, so one there came from a crafted request or a paste, and
 would break a mail header. A password is never shown: it keeps whatever can be stored.
+A field shows a value as it is kept, bidirectional controls too (written as character references, which the
+pages' markers leave be); its refusal names each control and where it stands, since the field hides them.
 Its tabs are read as spaces: cells pasted from a spreadsheet arrive tab-separated (a NameField's are refused).
 A menu (SelectField) is held to the one-line rule too: a menu whose choices are not checked (the officer of
 a watch, a sector) passes on what the request sent, and a NUL there reached PostgreSQL (a 500).
@@ -20,6 +22,7 @@ from collections.abc import Callable
 from typing import cast
 
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import (
     Field,
     FieldList,
@@ -233,7 +236,12 @@ class TextRules(DefaultMeta):
         id="csrf_token" once a form, which HTML forbids (an id is a page's once)."""
         if isinstance(field, HiddenField) and "id" not in (field.render_kw or {}):
             render_kw = {"id": False, **render_kw}
-        return super().render_field(field, render_kw)
+        drawn = super().render_field(field, render_kw)
+        if isinstance(field, SelectField):  # a menu's words are read, not sent back: they get the pages' markers
+            return drawn
+        # A value kept before bidirectional controls were refused comes back as kept, not with the pages' visible
+        # markers (tracker.text.shown), which sent back would replace the controls with their marker's letters.
+        return Markup(text.as_references(drawn))
 
 
 class TrackerForm(FlaskForm):

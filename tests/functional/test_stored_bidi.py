@@ -1,0 +1,66 @@
+"""Text kept before bidirectional controls were refused (tracker.text) still holds them, and stored rows are
+never rewritten: every page, export and internal mail shows each one as a visible marker ("[U+202E]"), so the
+text reads in the order it is kept, and a form that sends such a text back names each control and where it is."""
+
+import json
+
+from sqlalchemy import select
+
+from tests.functional.test_amendment_pages import form_as_shown
+from tests.support import file_incident, sign_in
+from tracker.db import session_scope
+from tracker.models import EventKind, Incident, TimelineEvent
+
+RLO, PDF = "\u202e", "\u202c"
+HIDDEN = f"Passed {RLO}m 003{PDF} astern."  # read reordered: "Passed 300 m astern."
+SHOWN = "Passed [U+202E]m 003[U+202C] astern."
+
+
+def kept_before_the_rule(app, reference: str) -> None:
+    """Put the override where texts of an incident are kept, as a row written before inputs refused it."""
+    with session_scope(app) as session:
+        incident = session.scalar(select(Incident).where(Incident.reference == reference))
+        incident.narrative = HIDDEN
+        incident.actions_taken = HIDDEN
+        incident.platforms = [{"kind": "frigate", "callsign": f"RED {RLO}17"}]
+        comment = {"kind": EventKind.COMMENTED, "actor": "duty", "at": incident.reported_at, "details": {"text": HIDDEN}}
+        session.add(TimelineEvent(incident=incident, **comment))
+
+
+def test_pages_show_a_stored_bidirectional_control_as_a_marker(app, client, world):
+    reference = file_incident(client, world)["reference"]
+    kept_before_the_rule(app, reference)
+    sign_in(client, "supervisor")
+    for path in (f"/incidents/{reference}", f"/incidents/{reference}/print"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert SHOWN in page.text and "RED [U+202E]17" in page.text, path
+        assert RLO not in page.text and PDF not in page.text, path
+
+
+def test_the_amend_form_sends_a_stored_text_back_as_kept_and_says_where_its_controls_are(app, client, world):
+    reference = file_incident(client, world)["reference"]
+    kept_before_the_rule(app, reference)
+    sign_in(client, "duty")
+    page = client.get(f"/incidents/{reference}/amend")
+    assert "Passed &#x202E;m 003&#x202C; astern." in page.text, "the field holds the text as kept"
+    assert SHOWN in page.text, "the narrative above the form shows the markers"
+
+    sent = form_as_shown(page.text)
+    assert sent["actions_taken"] == HIDDEN
+    refused = client.post(f"/incidents/{reference}/amend", data={**sent, "narrative_addendum": "Seen again."})
+    assert refused.status_code == 422
+    said = refused.text.split('id="actions_taken-error">')[1].split("</small>")[0]
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE at character 8, after “Passed ”" in said, said
+    assert "U+202C POP DIRECTIONAL FORMATTING at character 14, after “…assed [U+202E]m 003”" in said, said
+    assert "callsign-error" in refused.text and "U+202E RIGHT-TO-LEFT OVERRIDE at character 5" in refused.text
+    with session_scope(app) as session:
+        assert session.scalar(select(Incident.actions_taken).where(Incident.reference == reference)) == HIDDEN
+
+
+def test_the_api_answers_stored_text_as_kept(app, client, world):
+    """The API gives the data, as the audit chain seals it: a client shows it by its own rules."""
+    reference = file_incident(client, world)["reference"]
+    kept_before_the_rule(app, reference)
+    answer = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("supervisor"))
+    assert json.loads(answer.get_data(as_text=True))["narrative"] == HIDDEN
