@@ -3,13 +3,15 @@ never rewritten: every page, export and internal mail shows each one as a visibl
 text reads in the order it is kept, and a form that sends such a text back names each control and where it is."""
 
 import json
+from email import message_from_bytes, policy
 
 from sqlalchemy import select
 
 from tests.functional.test_amendment_pages import form_as_shown
-from tests.support import file_incident, sign_in
+from tests.support import file_incident, outbox_files, sign_in
+from tracker import jobs
 from tracker.db import session_scope
-from tracker.models import EventKind, Incident, TimelineEvent
+from tracker.models import EventKind, Incident, Notification, TimelineEvent
 
 RLO, PDF = "\u202e", "\u202c"
 HIDDEN = f"Passed {RLO}m 003{PDF} astern."  # read reordered: "Passed 300 m astern."
@@ -64,3 +66,20 @@ def test_the_api_answers_stored_text_as_kept(app, client, world):
     kept_before_the_rule(app, reference)
     answer = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("supervisor"))
     assert json.loads(answer.get_data(as_text=True))["narrative"] == HIDDEN
+
+
+def test_a_mail_queued_with_a_stored_control_shows_it_as_a_marker_in_every_part(app, client, world):
+    """A message queued before the rule (its text rendered then, from a narrative that held the override)."""
+    reference = file_incident(client, world)["reference"]
+    with session_scope(app) as session:
+        row = session.scalar(select(Notification).join(Incident).where(Incident.reference == reference))
+        row.subject, row.body, row.html = f"{row.subject} {RLO}RED", f"{row.body}\n{HIDDEN}\n", None
+    assert jobs.deliver(app) == 1
+
+    [path] = outbox_files(app)
+    mail = message_from_bytes(path.read_bytes(), policy=policy.default)
+    parts = {part.get_content_type(): part.get_content() for part in mail.walk() if not part.is_multipart()}
+    assert SHOWN in parts["text/plain"] and SHOWN in parts["text/html"], parts
+    assert str(mail["Subject"]).endswith("[U+202E]RED"), mail["Subject"]
+    for said in (*parts.values(), str(mail["Subject"])):
+        assert RLO not in said and PDF not in said
