@@ -148,6 +148,17 @@ def visible(text: str) -> str:
     return text.translate(_MARKERS)
 
 
+def visible_in(data):
+    """JSON-ready data (an export's record, the map's features) with every text in it `visible`, keys too."""
+    if isinstance(data, str):
+        return visible(data)
+    if isinstance(data, list):
+        return [visible_in(item) for item in data]
+    if isinstance(data, dict):
+        return {visible_in(key): visible_in(value) for key, value in data.items()}
+    return data
+
+
 def as_references(html: str) -> str:
     """HTML with each bidirectional control written as a character reference ("&#x202E;"): a browser reads it as
     the character itself, so a form field shows and sends back the text as it is kept (amending an incident must

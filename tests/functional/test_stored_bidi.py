@@ -2,16 +2,20 @@
 never rewritten: every page, export and internal mail shows each one as a visible marker ("[U+202E]"), so the
 text reads in the order it is kept, and a form that sends such a text back names each control and where it is."""
 
+import html
 import json
 from email import message_from_bytes, policy
 
+from icalendar import Calendar
 from sqlalchemy import select
 
+from tests.exercise_support import create, hours
 from tests.functional.test_amendment_pages import form_as_shown
 from tests.support import file_incident, outbox_files, sign_in
 from tracker import jobs
 from tracker.db import session_scope
-from tracker.models import EventKind, Incident, Notification, TimelineEvent
+from tracker.models import EventKind, ExerciseNotice, Incident, Notification, TimelineEvent
+from tracker.timeutil import isoformat
 
 RLO, PDF = "\u202e", "\u202c"
 HIDDEN = f"Passed {RLO}m 003{PDF} astern."  # read reordered: "Passed 300 m astern."
@@ -25,7 +29,12 @@ def kept_before_the_rule(app, reference: str) -> None:
         incident.narrative = HIDDEN
         incident.actions_taken = HIDDEN
         incident.platforms = [{"kind": "frigate", "callsign": f"RED {RLO}17"}]
-        comment = {"kind": EventKind.COMMENTED, "actor": "duty", "at": incident.reported_at, "details": {"text": HIDDEN}}
+        comment = {
+            "kind": EventKind.COMMENTED,
+            "actor": "duty",
+            "at": incident.reported_at,
+            "details": {"text": HIDDEN},
+        }
         session.add(TimelineEvent(incident=incident, **comment))
 
 
@@ -82,4 +91,27 @@ def test_a_mail_queued_with_a_stored_control_shows_it_as_a_marker_in_every_part(
     assert SHOWN in parts["text/plain"] and SHOWN in parts["text/html"], parts
     assert str(mail["Subject"]).endswith("[U+202E]RED"), mail["Subject"]
     for said in (*parts.values(), str(mail["Subject"])):
+        assert RLO not in said and PDF not in said
+
+
+def test_exports_and_the_map_show_a_stored_control_as_a_marker(app, client, world):
+    reference = file_incident(client, world)["reference"]
+    kept_before_the_rule(app, reference)
+    exercise = create(client, world, name="ZAPAD", starts_at=isoformat(hours(-1)), ends_at=isoformat(hours(5)))
+    with session_scope(app) as session:
+        notice = session.get(ExerciseNotice, exercise["id"])
+        notice.name, notice.notes = f"ZAPAD {RLO}6202", HIDDEN
+    sign_in(client, "supervisor")
+
+    sheet = client.get("/reports/incidents.csv").get_data(as_text=True)
+    geo = client.get("/reports/incidents.geojson").get_data(as_text=True)
+    [feature] = json.loads(geo)["features"]
+    assert SHOWN in sheet and feature["properties"]["narrative"] == SHOWN
+    mapped = client.get("/map/data").get_json()
+    assert "ZAPAD [U+202E]6202" in [f["properties"].get("name") for f in mapped["features"]]
+    page = client.get("/exercises/").text
+    feed = client.get(html.unescape(page.split("data-feed>")[1].split("<")[0]).removeprefix("http://tracker.test"))
+    [event] = Calendar.from_ical(feed.get_data()).walk("VEVENT")
+    assert str(event["SUMMARY"]).startswith("ZAPAD [U+202E]6202") and SHOWN in str(event["DESCRIPTION"])
+    for said in (sheet, geo, json.dumps(mapped, ensure_ascii=False), feed.get_data(as_text=True)):
         assert RLO not in said and PDF not in said

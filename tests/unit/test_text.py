@@ -2,10 +2,19 @@
 character nor a bidirectional control; in a name, one line with neither."""
 
 import pytest
-
 from markupsafe import Markup
 
-from tracker.text import as_references, bidi_problem, breaks_read, name_problem, problem, secret_problem, shown, visible
+from tracker.text import (
+    as_references,
+    bidi_problem,
+    breaks_read,
+    name_problem,
+    problem,
+    secret_problem,
+    shown,
+    visible,
+    visible_in,
+)
 
 
 @pytest.mark.parametrize(
@@ -111,3 +120,9 @@ def test_a_refused_control_is_named_with_where_it_stands():
     assert "U+202E RIGHT-TO-LEFT OVERRIDE at character 24, after “…0 m. Passed ”" in said, said
     assert "U+202C POP DIRECTIONAL FORMATTING at character 30, after “…assed [U+202E]m 003”" in said, said
     assert "U+2066 LEFT-TO-RIGHT ISOLATE at character 1, at the start" in (name_problem("\u2066x") or "")
+
+
+def test_an_exports_data_shows_every_stored_control_as_a_marker_keys_and_numbers_kept():
+    record = {"narrative": "a\u202eb", "platforms": [{"callsign\u2066": "R\u2069"}], "cpa": 30.5, "open": True}
+    shown_record = {"narrative": "a[U+202E]b", "platforms": [{"callsign[U+2066]": "R[U+2069]"}], "cpa": 30.5}
+    assert visible_in(record) == {**shown_record, "open": True}

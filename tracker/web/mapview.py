@@ -9,6 +9,7 @@ from ..geo import parse_position
 from ..http.errors import envelope
 from ..models import Precedence
 from ..services.review import mapview
+from ..text import visible_in
 from ..timeutil import utcnow
 
 bp = Blueprint("mapview", __name__)
@@ -69,7 +70,9 @@ def data():
         return envelope("validation_error", f"exercises: one of {', '.join(mapview.WHEN)}", {"exercises": when}, 422)
     now = utcnow()
     incidents, exercises, left_off = mapview.load(get_session(), now, when)
-    return mapview.feature_collection(current_app.extensions["tracker.region"], incidents, exercises, now, left_off)
+    region = current_app.extensions["tracker.region"]
+    collection = mapview.feature_collection(region, incidents, exercises, now, left_off)
+    return visible_in(collection)  # the page writes its names as they come: a stored control as its marker
 
 
 @bp.get("/map/position")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from ...errors import Unauthorized
 from ...geo import Position
 from ...models import ExerciseBriefing, ExerciseNotice, User
-from ...text import scalar
+from ...text import scalar, visible
 from ...timeutil import format_dtg, parse_moment
 from ..engine.links import LinkRefused, LinkSigner
 from ..incidents import marking
@@ -80,8 +80,9 @@ def _event(exercise: ExerciseNotice, host: str, now: datetime, found: list[Check
     summary, text = f"{exercise.name} ({_states(exercise)})", description(exercise, found)
     if marked:
         summary, text = marking.subject(marked, summary), f"{marked}\n\n{text}\n\n{marked}"
-    event.add("summary", summary)
-    event.add("description", text)
+    # A calendar shows a name or a note kept with a bidirectional control reordered: it gets its marker.
+    event.add("summary", visible(summary))
+    event.add("description", visible(text))
     event.add("location", location(exercise, latitude, longitude))
     event.add("geo", (round(latitude, 6), round(longitude, 6)))
     # When last revised and how often (RFC 5545 3.8.7.3, 3.8.7.4): a calendar keeps an event by these, and

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ...geo import to_mgrs
 from ...models import Call, EventKind, Exchange, Incident, TimelineEvent
+from ...text import visible, visible_in
 from ...timeutil import format_dtg, isoformat
 from ..exercises.vienna_rules import FIGURES
 from ..incidents import amendment_record, marking
@@ -134,11 +135,15 @@ def csv_cell(value) -> str | int | float:
 
     Numbers are written as numbers (a negative longitude is data, not a formula); only text is escaped:
     text whose first character other than white space opens a formula, or that opens with a control.
+    A bidirectional control kept before inputs refused it is written as its marker ("[U+202E]",
+    tracker.text.visible): a spreadsheet would show the cell reordered, as a page did.
     """
     if value is None:
         return ""
     if isinstance(value, bool):  # as the API writes it, not Python's True
         return "true" if value else "false"
+    if isinstance(value, str):
+        value = visible(value)
     if isinstance(value, str) and (value.startswith(ESCAPED_STARTS) or value.lstrip().startswith(FORMULA_STARTS)):
         return "'" + value
     return value
@@ -185,7 +190,8 @@ def incidents_geojson(session: Session, flt: ReportFilter, markings: Markings) -
                     "type": "Point",
                     "coordinates": [round(incident.longitude, 6), round(incident.latitude, 6)],
                 },
-                "properties": incident_record(incident),
+                # A map tool shows the texts as they are: a stored bidirectional control as its marker.
+                "properties": visible_in(incident_record(incident)),
             }
         )
     return {
