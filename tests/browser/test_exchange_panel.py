@@ -15,6 +15,7 @@ from tracker import jobs
 
 pytestmark = pytest.mark.browser
 
+POLL = 10_000  # ms: the page polls every 3 s
 COUNTING = re.compile(r"^in \d+ (d|h|min|s)( \d+ (h|min|s))?$")  # "in 47 h 59 min", never a clock time
 
 
@@ -134,3 +135,31 @@ def test_an_exchange_clock_reads_as_one_line_with_its_dtg(app, sign_in):
         (top, bottom) = lines["countdown"]
         for part in ("dtg", "stop"):  # drawn beside the countdown: their lines overlap
             assert lines[part][0] < bottom and lines[part][1] > top, f"the {part} is on a line of its own: {lines}"
+
+
+def test_a_message_being_recorded_holds_its_form_only_and_the_panel_stays_live(app, sign_in):
+    """Text typed in one exchange's "Record a message" froze the whole exchange panel (found in review): an exchange
+    opened meanwhile by a colleague never showed. Only that form is held now, as typed, and says so."""
+    world = build_world(app)
+    add_counterpart_line(app, world)
+    add_counterpart_line(app, world, name="Westland attaché channel", address="attache@westland.test")
+    client = app.test_client()
+    reference = acknowledged_incident(client, world)
+    first = open_via_api(client, world, reference)["id"]
+    liaison = sign_in("liaison")
+    page = liaison.page
+    page.goto(f"/incidents/{reference}#exchanges")
+    exchange = page.locator(f'article[data-exchange="{first}"]')
+    exchange.get_by_text("Record a message").click()
+    typed = exchange.locator("details.exchange-message-form").get_by_label("Message", exact=True)
+    typed.fill("Their duty officer called back: the ship had steering trouble.")
+    page.locator("h1").click()  # looked away: the typed text alone holds the form
+
+    second = open_via_api(client, world, reference, line="Westland attaché channel")["id"]
+    expect(page.locator(f'article[data-exchange="{second}"]')).to_be_visible(timeout=POLL)
+    expect(typed).to_have_value("Their duty officer called back: the ship had steering trouble.")
+    held = exchange.locator("[data-held]")
+    expect(held).to_have_text("Not refreshed while it holds what you typed; the rest of the page is.")
+    expect(held).to_be_visible()
+    expect(page.locator("[data-held]")).to_have_count(1)
+    assert liaison.page_errors == [], liaison.page_errors

@@ -80,3 +80,37 @@ def test_refresh_keeps_a_rows_note_open(app, sign_in):
     expect(page.locator(f'tr[data-reference="{second}"]')).to_be_visible(timeout=POLL)  # the table changed
     expect(page.locator(f'tr[data-reference="{first}"] details.ack-note')).to_have_attribute("open", "")
     expect(page.locator(f'tr[data-reference="{second}"] details.ack-note')).not_to_have_attribute("open", "")
+
+
+def test_a_refused_note_holds_its_row_only_and_the_rest_of_the_board_stays_live(app, sign_in):
+    """A refused note left beside a row's Acknowledge button stopped the whole table's refresh (found in review): a
+    duty officer saw no new incident and no acknowledgement elsewhere. Only that row is held now, as typed, and says
+    so; a new incident still comes in and a row acknowledged elsewhere still leaves."""
+    world = build_world(app)
+    client = app.test_client()
+    noted, other = (file_incident(client, world, precedence="O")["reference"] for _ in range(2))
+    liaison = sign_in("liaison")
+    page = liaison.page
+    page.goto("/board?status=open")
+    row = page.locator(f'tr[data-reference="{noted}"]')
+    row.get_by_text("Add a note").click()
+    row.get_by_label("Note (optional)").fill("Hotline busy\x07")
+    row.get_by_role("button", name=f"Acknowledge {noted}").click()
+    note = row.get_by_label("Note (optional)")
+    expect(row.locator("small.error")).to_contain_text("control character")
+    page.locator("h1").click()  # the focus leaves the row: its refused note alone holds it
+
+    new = file_incident(client, world, precedence="Z")["reference"]
+    expect(page.locator(f'tr[data-reference="{new}"]')).to_be_visible(timeout=POLL)
+    answer = client.post(f"/api/v1/incidents/{other}/acknowledge", json={}, headers=world.auth("supervisor"))
+    assert answer.status_code == 200, answer.get_json()
+    expect(page.locator(f'tr[data-reference="{other}"]')).to_have_count(0, timeout=POLL)
+    expect(note).to_have_value("Hotline busy\x07")  # the same field, as typed, its problem beside it
+    expect(row.locator("small.error")).to_contain_text("control character")
+    expect(row.locator("[data-held]")).to_have_text(
+        "This row is not refreshed while it holds your note; the other rows are."
+    )
+    expect(row.locator("[data-held]")).to_be_visible()
+    expect(page.locator("[data-held]")).to_have_count(1)
+    expect(page.locator(f'tbody:has(tr[data-reference="{noted}"]) .empty')).to_have_count(0)
+    assert liaison.page_errors == [], liaison.page_errors

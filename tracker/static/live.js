@@ -1,8 +1,9 @@
 // Pages that never go stale (issue 16). The board's and My queue's tables and the live parts of the incident
 // page ([data-live]: state and countdown, the Acknowledge and Resolve buttons, facts and ladder, timeline, the
 // exchange panel) poll their fragment every 3 s with If-None-Match; the server answers 304 while nothing
-// changed (web/etags.py). Fresh HTML replaces only the parts that changed, never one the person is typing
-// in (its inner live parts are swapped instead, the form stays). No reload, so focus and typed text stay.
+// changed (web/etags.py). Fresh HTML replaces what changed but for the row or form the person types in (or a
+// refused note or field came back in): that one stays as it is, never moved, and says so; every other row and part
+// still refreshes. No reload, so focus and typed text stay.
 // On the board and My queue a new FLASH or exhausted incident counts in the tab title, and beeps if the
 // person switched the sound on (kept in localStorage; a Web Audio tone, no sound file). What changed is also said in
 // one sentence in the page's polite status line ([data-news]), for a screen reader: the parts themselves are not
@@ -81,13 +82,63 @@
     return Array.prototype.some.call(part.querySelectorAll("input, textarea, select"), dirty);
   }
 
+  // --- keeping what someone works in, refreshing the rest ----------------------------------------------------
+
+  function holding(node, kept) { return kept.some(function (k) { return node === k || node.contains(k); }); }
+
+  // Put fresh's children into old but for the kept nodes (a row or form someone works in) and what holds them:
+  // those stay where they are, untouched and never moved (a moved field loses the focus, the half-typed word of
+  // an input method), and their twins in fresh (twins.get(kept node)) are left out. A kept node whose twin is
+  // gone (the incident left the list) stays where it was among its neighbours. morphdom was looked at (its
+  // onBeforeElUpdated skips a node, getNodeKey keys rows by reference): one more vendored file for some thirty
+  // lines, and it moves a keyed node to its new place, where a moved field loses the focus.
+  function mergeAround(old, fresh, kept, twins) {
+    var olds = Array.prototype.slice.call(old.childNodes), news = Array.prototype.slice.call(fresh.childNodes),
+        holders = olds.filter(function (child) { return holding(child, kept); }), target = [], last = -1;
+    var matched = holders.map(function (child) {
+      var twin = null;
+      kept.some(function (k) { twin = holding(child, [k]) ? twins.get(k) : null; return twin; });
+      var into = twin && news.filter(function (f) { return f === twin || f.contains(twin); })[0];
+      return into || null;
+    });
+    matched.forEach(function (f, n) { if (f && matched.indexOf(f) < n) { matched[n] = null; } });  // one old each
+    news.forEach(function (f) {
+      var n = matched.indexOf(f);
+      if (n < 0) { target.push(document.importNode(f, true)); return; }
+      if (kept.indexOf(holders[n]) < 0) { mergeAround(holders[n], f, kept, twins); }
+      target.push(holders[n]);
+    });
+    holders.forEach(function (child, n) {  // its twin gone: after the kept one before it, else first
+      if (matched[n]) { last = target.indexOf(child); } else { target.splice(last + 1, 0, child); last += 1; }
+    });
+    olds.forEach(function (child) { if (target.indexOf(child) < 0) { old.removeChild(child); } });
+    var at = old.firstChild;
+    target.forEach(function (node) {
+      if (node === at) { at = at.nextSibling; } else { old.insertBefore(node, at); }
+    });
+  }
+
+  // Say on a kept row or form, visibly, that it is not refreshed while it holds what was typed.
+  function markHeld(node, said) {
+    var mark = node.querySelector("[data-held]");
+    if (!mark) {
+      mark = document.createElement("small");
+      mark.className = "held";
+      mark.setAttribute("data-held", "");
+      (node.tagName === "TR" ? (node.querySelector("form") || node.lastElementChild) : node).appendChild(mark);
+    }
+    if (mark.textContent !== said) { mark.textContent = said; }
+  }
+
   // --- the board's and My queue's tables -------------------------------------------------------------------
 
   function refreshTable(body) {
     var url = body.dataset.refresh;
     poll(url).then(function (got) {
-      if (!got || busy(body)) { return; }  // a note being typed on a row: the next poll brings the rows again
-      var focused = document.activeElement, row = null, kind = "a", place = -1,
+      if (!got) { return; }
+      // A row holding a note (typed, or refused by the server) is held as it is; the others are refreshed.
+      var held = Array.prototype.filter.call(body.querySelectorAll("tr[data-reference]"), busy),
+          focused = document.activeElement, row = null, kind = "a", place = -1,
           opened = Array.prototype.map.call(body.querySelectorAll("tr[data-reference] details[open]"), function (d) {
             return d.closest("tr[data-reference]").dataset.reference;
           });
@@ -97,14 +148,14 @@
         place = Array.prototype.indexOf.call(body.querySelectorAll("tr[data-reference]"), row);
       }
       var before = rowStates(body);
-      body.innerHTML = got.html;
-      tags[url] = got.tag;
+      updateRows(body, got.html, held);
+      if (!held.length) { tags[url] = got.tag; }  // else the next poll brings it all again, for the rows held
       if (body.closest("table.incidents:not(.exchanges-board)")) { tell(rowChanges(before, rowStates(body))); }
       opened.forEach(function (reference) {  // a row's note someone opened stays open
         var fold = body.querySelector('tr[data-reference="' + reference + '"] details');
         if (fold) { fold.open = true; }
       });
-      if (row) {  // the keyboard stays on the same row (its link, or its Acknowledge button)
+      if (row && held.indexOf(row) < 0) {  // the keyboard stays on the same row (its link, or its Acknowledge button)
         var same = body.querySelector('tr[data-reference="' + row.dataset.reference + '"]'),
             again = same && (same.querySelector(kind) || same.querySelector("a"));  // its button gone: its link
         if (!same) {  // the row left the list: the row now in its place (else the table), never back to the page's top
@@ -117,6 +168,21 @@
       }
       updated(body);
     });
+  }
+
+  // The fresh rows in the table but for the rows held (a note typed, or refused, on them), kept as they are.
+  function updateRows(body, html, held) {
+    if (!held.length) { body.innerHTML = html; return; }
+    var fresh = document.createElement("tbody"), twins = new Map();
+    fresh.innerHTML = html;
+    fresh.querySelectorAll("tr:not([data-reference])").forEach(function (row) { row.remove(); });  // "No incidents"
+    held.forEach(function (row) {
+      var twin = fresh.querySelector('tr[data-reference="' + row.dataset.reference + '"]');
+      twins.set(row, twin);
+      markHeld(row, twin ? "This row is not refreshed while it holds your note; the other rows are."
+        : "This incident has left the list since; its row stays while it holds your note.");
+    });
+    mergeAround(body, fresh, held, twins);
   }
 
   // --- the incident page's live parts ----------------------------------------------------------------------
@@ -157,7 +223,12 @@
     });
     var folds = part.querySelectorAll("details");
     if (folds.length === wasOpen.length) { wasOpen.forEach(function (open, n) { if (open) { folds[n].open = true; } }); }
-    if (hadFocus) {
+    refocus(part, hadFocus);
+  }
+
+  // Give the focus back after part was redrawn: to hadFocus's twin (hadFocus itself when it was kept), else the part.
+  function refocus(part, hadFocus) {
+    if (hadFocus && hadFocus !== document.activeElement) {
       var twin = Array.prototype.find.call(part.querySelectorAll(hadFocus.tagName), function (el) { return sameControl(el, hadFocus); });
       // Its control gone (acknowledged elsewhere): the part, or what holds it when it is hidden once empty, keeps the
       // focus, as the board's table does: the keyboard goes on from there and a screen reader keeps its place, where
@@ -169,19 +240,51 @@
     }
   }
 
+  // The forms (or a folded part's summary outside one) someone works in, and their twins in fresh: the same
+  // action, the same place among the forms sending there.
+  function heldForms(part, fresh, twins) {
+    var held = [];
+    part.querySelectorAll("form").forEach(function (form) { if (busy(form)) { held.push(form); } });
+    part.querySelectorAll("details").forEach(function (fold) {
+      var near = held.some(function (node) { return node.contains(fold) || fold.contains(node); });
+      if (!near && busy(fold)) { held.push(fold); }
+    });
+    var summary = function (el) { var s = el.querySelector("summary"); return s ? s.textContent : ""; };
+    held.forEach(function (node) {
+      var same = function (el) {
+        return node.tagName === "FORM" ? el.getAttribute("action") === node.getAttribute("action") : summary(el) === summary(node);
+      };
+      var olds = Array.prototype.filter.call(part.querySelectorAll(node.tagName), same),
+          news = Array.prototype.filter.call(fresh.querySelectorAll(node.tagName), same);
+      twins.set(node, news[olds.indexOf(node)] || null);
+    });
+    return held;
+  }
+
   // Bring part up to date with fresh; true when all of it is (false: a form someone types in kept its old state).
   function swap(part, fresh) {
     var key = part.dataset.live, html = steady(fresh.innerHTML);
     if (applied[key] === html) { return true; }
-    if (!busy(part)) {
+    var twins = new Map(), held = busy(part) ? heldForms(part, fresh, twins) : null;
+    if (!held) {
       replace(part, fresh);
       applied[key] = html;
       return true;
     }
-    partsOf(part).forEach(function (inner) {
-      var match = find(fresh, inner.dataset.live);
-      if (match) { swap(inner, match); }
+    if (!held.length) {  // busy with no form to keep (a field of no form): the part stays, its inner parts refresh
+      partsOf(part).forEach(function (inner) {
+        var match = find(fresh, inner.dataset.live);
+        if (match) { swap(inner, match); }
+      });
+      return false;
+    }
+    held.forEach(function (node) {
+      markHeld(node, twins.get(node) ? "Not refreshed while it holds what you typed; the rest of the page is."
+        : "No longer offered since (the incident changed); kept while it holds what you typed.");
     });
+    var focused = document.activeElement;
+    mergeAround(part, fresh, held, twins);
+    refocus(part, focused && part.contains(focused) ? focused : null);
     return false;
   }
 
