@@ -307,3 +307,57 @@ def test_acknowledge_all_mine_with_a_refused_note_confirms_again_with_the_note_a
         data={"csrf_token": token_of(answer.text), "reference": mine, "note": "Hotline called"},
     )
     assert fixed.status_code == 302 and [ack_note_of(app, r) for r in mine] == ["Hotline called"] * 2
+
+
+def events_of(app, reference: str, kind: EventKind) -> list[dict]:
+    with session_scope(app) as session:
+        found = session.scalars(
+            select(TimelineEvent).join(Incident).where(Incident.reference == reference, TimelineEvent.kind == kind)
+        )
+        return [event.details for event in found]
+
+
+def test_a_note_sent_with_an_acknowledgement_someone_else_made_first_is_offered_as_a_comment(app, client, world):
+    """Acknowledging from the board a moment after a colleague did was a flash line and a redirect: the note typed
+    was gone (found in review). The incident page comes back with the note in its comment field, as typed, and
+    says why; nothing is added until the officer sends it."""
+    reference = file_incident(client, world)["reference"]
+    liaison = signed_in(app, "liaison")
+    board = liaison.get("/board").text
+    first = client.post(f"/api/v1/incidents/{reference}/acknowledge", json={}, headers=world.auth("supervisor"))
+    assert first.status_code == 200, first.get_json()
+    typed = "Eastland duty officer reached on the hotline, <calling back> at 1400Z"
+
+    late = liaison.post(
+        f"/incidents/{reference}/acknowledge", data={"csrf_token": token_of(board), "next": "/board", "note": typed}
+    )
+    assert late.status_code == 422, late.status_code
+    form = re.search(r'<form method="post" action="/incidents/[^"]+/comments">.*?</form>', late.text, re.S)[0]
+    assert html.unescape(re.search(r"<textarea[^>]*>\s*([^<]*)</textarea>", form)[1]) == typed
+    said = "is already acknowledged: your note was not added. It is in the comment below; add it if it still matters."
+    assert said in html.unescape(form), form
+    assert any(said in line for line in flashes_of(late.text))
+    assert events_of(app, reference, EventKind.COMMENTED) == [], "offered, never added by itself"
+    assert ack_note_of(app, reference) == "", "the colleague's acknowledgement, without the note"
+
+    added = liaison.post(
+        f"/incidents/{reference}/comments",
+        data={
+            "csrf_token": token_of(late.text),
+            "comment_key": re.search(r'name="comment_key" type="hidden" value="([^"]+)"', form)[1],
+            "text": typed,
+        },
+    )
+    assert added.status_code == 302, added.status_code
+    assert [event["text"] for event in events_of(app, reference, EventKind.COMMENTED)] == [typed]
+
+
+def test_a_late_acknowledgement_without_a_note_goes_back_with_a_flash_as_before(app, client, world):
+    reference = file_incident(client, world)["reference"]
+    liaison = signed_in(app, "liaison")
+    board = liaison.get("/board").text
+    first = client.post(f"/api/v1/incidents/{reference}/acknowledge", json={}, headers=world.auth("supervisor"))
+    assert first.status_code == 200, first.get_json()
+    late = liaison.post(f"/incidents/{reference}/acknowledge", data={"csrf_token": token_of(board), "next": "/board"})
+    assert late.status_code == 302 and late.headers["Location"] == "/board"
+    assert any("is already acknowledged" in line for line in flashed(liaison, "/board"))

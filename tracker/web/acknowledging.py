@@ -12,6 +12,7 @@ from wtforms import HiddenField, StringField
 from wtforms.validators import Length, Optional
 
 from ..db import get_session
+from ..errors import TrackerError
 from ..http import wiring
 from ..http.access import requires
 from ..http.transaction import committed
@@ -22,6 +23,7 @@ from ..timeutil import utcnow
 from . import board
 from .acting import page_again
 from .base_form import TrackerForm, refusal
+from .forms import CommentForm
 
 bp = Blueprint("acknowledging", __name__)
 
@@ -53,6 +55,18 @@ def note_again(reference: str, form: AcknowledgeForm, back: str | None):
         flash(f"Nothing was acknowledged: {problem}", "error")
         return board.draw_queue(), 422
     return page_again(reference, form, problem, "note")
+
+
+def note_as_comment(note: str) -> CommentForm | None:
+    """The incident page's comment form holding note, to offer it when the acknowledgement it came with is
+    refused (someone acknowledged first): a flash and a redirect lost it. Offered, never added: the officer
+    sends it, or not."""
+    return CommentForm(formdata=None, text=note) if note else None
+
+
+def note_not_added(error: TrackerError) -> str:
+    """What the comment form offering a refused acknowledgement's note says above it."""
+    return f"{error.message}: your note was not added. It is in the comment below; add it if it still matters."
 
 
 def _page_of(back: str | None) -> tuple[str | None, MultiDict]:

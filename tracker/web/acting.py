@@ -27,12 +27,13 @@ def act_on_incident(
     anchor=None,
     back: str | None = None,
     form=None,
+    why: Callable[[TrackerError], str] = explain,
 ):
     """Run do(session) and commit; a refusal is a 403 page, any other domain error a flash line
     (nothing committed). Then back to the incident page (at anchor), or to back (a path on this site
     the caller checked, such as the list an Acknowledge button was on). done may be a function of
     what do returned. form: the incident page's form that was posted; refused, the page is drawn again
-    with it as posted and the problem beside its field (422), so nothing typed is lost."""
+    with it as posted and the problem beside its field (422), so nothing typed is lost; why(error) says the problem."""
     try:
         with committed():
             result = do(get_session())
@@ -40,7 +41,7 @@ def act_on_incident(
         abort(403)
     except TrackerError as error:
         if form is not None:
-            return page_again(reference, form, explain(error), next(iter(error.details), None))
+            return page_again(reference, form, why(error), next(iter(error.details), None))
         flash(explain(error), "error")
     else:
         message = done(result) if callable(done) else done

@@ -19,7 +19,7 @@ from ..services.exchanges import releasability
 from ..services.incidents import detail, filing, handling, measures, route_table
 from ..timeutil import format_dtg, isoformat, parse_recent, utcnow
 from . import marking, measure_fields
-from .acknowledging import AcknowledgeForm, note_again
+from .acknowledging import AcknowledgeForm, note_again, note_as_comment, note_not_added
 from .acting import act_on_incident, ask_first, kept_form, page_again
 from .auth import safe_next
 from .base_form import id_of, refusal
@@ -274,6 +274,8 @@ def acknowledge(reference: str):
         lambda s: handling.acknowledge(s, reference, _me(), utcnow(), note, idle=wiring.idle_rules()),
         lambda incident: f"Acknowledged {incident.reference}: the escalation has stopped.",
         back=back,
+        form=note_as_comment(note),  # refused (acknowledged first by someone else): the note offered as a comment
+        why=note_not_added,
     )
 
 
