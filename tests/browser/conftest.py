@@ -19,6 +19,11 @@ from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from tests.browser.page_walk import Walk, pages, prepared
+from tests.conftest import app_config
+from tracker import create_app
+from tracker.db import engine_of
+
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -159,6 +164,30 @@ def live_server(app, _server) -> Iterator[str]:
     app.config["PUBLIC_URL"] = origin  # links in messages point at this server
     serving.app = _closed_before_serving(app)
     yield origin
+    serving.app = None
+
+
+@pytest.fixture(scope="session")
+def _walk(browser, _server, sqlite_database, tmp_path_factory) -> Iterator[Walk]:
+    """The page walk's scene (tests/browser/page_walk.py), made once for the worker's walks on an app and a SQLite
+    file of its own: a walk only looks, but for the one-click link each walk uses, of its own (Walk.part).
+    Sign-in is not rate-limited here: every part of every walk signs in through the form."""
+    origin = _server[0]
+    directory = tmp_path_factory.mktemp("walk")
+    url = sqlite_database.copy("empty", directory / "tracker.db")
+    limits = dict.fromkeys(("SIGNIN_PER_ADDRESS", "SIGNIN_PER_ACCOUNT"), 1_000_000)
+    app = create_app(app_config(directory / "outbox", DATABASE_URL=url, PUBLIC_URL=origin, **limits))
+    scene = prepared(app)
+    yield Walk(scene, *pages(app, scene), origin)
+    engine_of(app).dispose()
+
+
+@pytest.fixture
+def page_walk(_walk, _server) -> Iterator[Walk]:
+    """The worker's page walk, its app served for this test (live_server's part, on the walk's own app)."""
+    serving = _server[1]
+    serving.app = _closed_before_serving(_walk.scene.app)
+    yield _walk
     serving.app = None
 
 

@@ -7,53 +7,26 @@ arguments on things made for them by the authorization matrix's scenes (tests/fu
 test_authorization_matrix.py: an incident, an acknowledged one with an exchange over a counterpart
 line and a call, a summary, an exercise of ours, a channel with a pending check, a policy, a rule,
 a user, a watch and its handover, a one-click link), plus the incident page after a resolve and the
-one-click link's answer page. Each page is opened by a role that may see it, in one browser context
-per width that signs in once per role. A route that is not a page (rows the pages refresh, JSON,
-downloads) is named in NOT_PAGES; a new route must be one or the other, so no page escapes.
+one-click link's answer page, and its page once used. Each page is opened by a role that may see it. A route
+that is not a page (rows the pages refresh, JSON, downloads) is named in NOT_PAGES; a new route must be one or
+the other, so no page escapes (tests/browser/page_walk.py). The walk at each width is cut into PARTS tests, each
+in a browser context of its own that signs in once per role.
 """
 
-from datetime import timedelta
-
 import pytest
-from flask import url_for
 from playwright.sync_api import Page
-from sqlalchemy import select
 
 from tests.browser.conftest import SCREEN_HEIGHTS
+from tests.browser.page_walk import sign_in_as
 from tests.browser_support import sideways
 from tests.exercise_support import create
-from tests.functional.test_authorization_matrix import DRAFTER, Scene, Stage
 from tests.support import build_world, file_incident
-from tracker import dispatch
-from tracker.db import session_scope
-from tracker.models import Incident, Role, Watch
-from tracker.models.permissions import may
-from tracker.services.accounts import people
 
 pytestmark = pytest.mark.browser
 
 WIDTHS = (1280, 390)
-# GET routes that answer something other than a page, by endpoint.
-NOT_PAGES = {
-    "static": "the scripts, styles and images",
-    "metrics": "Prometheus text for a scraper",
-    "board.favicon": "the icon",
-    "board.board_rows": "rows the board refreshes",
-    "board.queue_rows": "rows My queue refreshes",
-    "exchanges.board_rows": "rows of the board's exchanges",
-    "live.incident": "the incident page's live parts",
-    "incidents.readback": "JSON for the filing form",
-    "mapview.data": "JSON for the map",
-    "mapview.position": "JSON for the map's search",
-    "reports.export_csv": "a download",
-    "reports.export_geojson": "a download",
-    "reports.review_csv": "a download",
-    "exchanges.find": "a redirect to the incident's exchange",
-}
-# Who opens a page: the liaison officer the lists of whose own lines these are, else the first of VIEWERS
-# whose role holds the page's permission.
-OWN_LISTS = {"board.queue": "liaison", "acknowledging.confirm_all": "liaison"}
-VIEWERS = (("supervisor", Role.SUPERVISOR), ("duty", Role.DUTY_OFFICER), ("admin", Role.ADMIN))
+# The walk at each width in this many tests (tests/browser/page_walk.py), for pytest-xdist to spread.
+PARTS = 4
 # A table scrolling sideways inside its card does not widen the page but hides its right-hand side.
 CLIPPED = """Array.from(document.querySelectorAll('.table-wrap'))
     .filter(wrap => wrap.scrollWidth > wrap.clientWidth + 1)
@@ -85,88 +58,6 @@ SMALL_CHOICES = """Array.from(document.querySelectorAll('input[type=checkbox], i
     })"""
 
 
-def path_values(scene: Scene) -> dict[str, object]:
-    """What each route argument is filled with."""
-    return {
-        "reference": scene.acknowledged,  # acknowledged, with an exchange, a summary and a call
-        "agreement_id": scene.agreement,
-        "channel_id": scene.channel,
-        "policy_id": scene.policy,
-        "rule_id": scene.rule,
-        "user_id": scene.user,
-        "call_id": scene.call["id"],
-        "exercise_id": scene.our_exercise,
-        "watch_id": scene.watch,
-        "handover_id": scene.handover,
-        "token": scene.receipt_token,
-    }
-
-
-def prepared(app) -> Scene:
-    """A scene with every thing a page shows made: the scenes' things are made when first asked for."""
-    world = build_world(app)
-    with session_scope(app) as session:  # four eyes: a second liaison drafts the scenes' texts
-        drafter = people.create_user(session, DRAFTER, f"{DRAFTER}-password", Role.LIAISON, by=None)
-        world.tokens[DRAFTER] = people.create_token(session, drafter, "test", by="admin")[1]
-    scene = Scene(Stage(app, world), {})
-    assert scene.summary and scene.call and scene.check and scene.approved_draft  # shown on the pages visited
-    with session_scope(app) as session:  # kept beyond its hours: the board and My queue say it is due for relief
-        watch = session.get(Watch, scene.watch)
-        watch.starts_at = watch.starts_at - timedelta(hours=app.config["WATCH_HOURS"] + 1)
-    return scene
-
-
-def resolved(scene: Scene) -> str:
-    """An incident acknowledged, then resolved: its messages table, the resolution and the timeline."""
-    reference = scene._file()["reference"]
-    scene._api("POST", f"/incidents/{reference}/acknowledge", {"note": "On it."}, who="liaison")
-    scene._api("POST", f"/incidents/{reference}/resolve", {"resolution": "Explained by the other side."}, who="liaison")
-    return reference
-
-
-def fresh_ack_link(scene: Scene) -> str:
-    """The token of an L1 message's one-click link for an incident of its own, still open."""
-    reference = scene._file()["reference"]
-    with session_scope(scene.app) as session:
-        incident_id = session.scalar(select(Incident.id).where(Incident.reference == reference))
-    channel = scene.world.channels["L1"]
-    return dispatch.signer(scene.app).issue("ack", incident=incident_id, channel=channel, recipient="l1@test.example")
-
-
-def pages(app, scene: Scene) -> tuple[list[tuple[str, str]], list[str]]:
-    """(viewer, path) of every page, and the GET routes neither visited nor named in NOT_PAGES."""
-    values, visits, unknown = path_values(scene), [], []
-    for rule in app.url_map.iter_rules():
-        if "GET" not in rule.methods or rule.rule.startswith("/api/") or rule.endpoint in NOT_PAGES:
-            continue
-        if rule.endpoint == "links.confirm":
-            visits.append(("duty", f"/links/ack/{fresh_ack_link(scene)}"))
-            continue
-        if missing := rule.arguments - values.keys():
-            unknown.append(f"{rule.rule} (no value for {sorted(missing)})")
-            continue
-        permission = getattr(app.view_functions[rule.endpoint], "permission", None)
-        viewer = OWN_LISTS.get(rule.endpoint) or next(
-            (name for name, role in VIEWERS if permission is None or may(role, permission)), None
-        )
-        if viewer is None:
-            unknown.append(f"{rule.rule} (no viewer holds {permission})")
-            continue
-        with app.test_request_context():
-            visits.append((viewer, url_for(rule.endpoint, **{k: values[k] for k in rule.arguments})))
-    visits += [("supervisor", f"/incidents/{scene.incident}"), ("supervisor", f"/incidents/{resolved(scene)}")]
-    return sorted(visits, key=lambda visit: (visit[0], visit[1].startswith("/links/"))), unknown
-
-
-def sign_in_as(page: Page, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto("/signin")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(f"{username}-password")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/signin" not in url)
-
-
 def too_wide(page: Page, path: str, width: int) -> str | None:
     """Open the page; what is wrong with it at this width, or None."""
     response = page.goto(path)
@@ -189,25 +80,26 @@ def wider(page: Page, what: str, width: int) -> str | None:
     return f"{what}: {'; '.join(problems)}" if problems else None
 
 
-def test_no_page_scrolls_sideways_at_either_width(app, browser, live_server):
-    scene = prepared(app)
-    visits, unknown = pages(app, scene)
+@pytest.mark.parametrize("part", range(PARTS), ids=lambda part: f"part{part + 1}of{PARTS}")
+@pytest.mark.parametrize("width", WIDTHS, ids=lambda width: f"{width}px")
+def test_no_page_scrolls_sideways_at_either_width(page_walk, browser, width, part):
+    unknown = page_walk.unknown
     assert not unknown, f"GET routes this test cannot open (fill them in path_values or NOT_PAGES): {unknown}"
-    problems = []
-    for width in WIDTHS:
-        context = browser.new_context(base_url=live_server, viewport={"width": width, "height": SCREEN_HEIGHTS[width]})
-        page, viewer = context.new_page(), None
-        for who, path in visits:
-            if who != viewer:
-                sign_in_as(page, who)
-                viewer = who
-            problems.append((who, width, too_wide(page, path, width)))
-            if path.startswith("/links/ack/") and page.locator("form button").count():  # used at the next width
-                with page.expect_navigation():
-                    page.locator("form button").first.click()
-                problems.append((who, width, wider(page, f"{path} answered", width)))
-        context.close()
-    offending = [f"{who} at {width} px: {problem}" for who, width, problem in problems if problem]
+    visits, problems = page_walk.part(part, PARTS), []
+    context = browser.new_context(base_url=page_walk.origin, viewport={"width": width, "height": SCREEN_HEIGHTS[width]})
+    page, viewer = context.new_page(), None
+    for who, path in visits:
+        if who != viewer:
+            sign_in_as(page, who)
+            viewer = who
+        problems.append((who, too_wide(page, path, width)))
+        if path.startswith("/links/ack/") and page.locator("form button").count():
+            with page.expect_navigation():
+                page.locator("form button").first.click()
+            problems.append((who, wider(page, f"{path} answered", width)))
+            problems.append((who, too_wide(page, path, width)))  # the link once used: its 409 page
+    context.close()
+    offending = [f"{who} at {width} px: {problem}" for who, problem in problems if problem]
     assert not offending, f"{len(offending)} of {len(problems)} pages scroll sideways or did not open:\n" + "\n".join(
         offending
     )

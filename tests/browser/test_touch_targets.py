@@ -5,20 +5,21 @@ not taken: how far apart a card's links stand changes with the words in it):
 - inline: a link in a sentence, whose height the line of text around it sets;
 - a tick box or radio button counts with its label, which ticks it too (tests/browser/test_no_overflow.py).
 
-The pages are those test_no_overflow.py visits (every GET page of the web blueprints, on the authorization
-matrix's scenes), each opened by a role that may see it.
+The pages are those test_no_overflow.py visits (tests/browser/page_walk.py: every GET page of the web blueprints,
+on the authorization matrix's scenes), each opened by a role that may see it, in PARTS tests.
 """
 
 import pytest
 from playwright.sync_api import Page
 
 from tests.browser.conftest import SCREEN_HEIGHTS
-from tests.browser.test_no_overflow import pages, prepared, sign_in_as
+from tests.browser.page_walk import sign_in_as
 from tests.browser_support import styled
 
 pytestmark = pytest.mark.browser
 
 PHONE = 390
+PARTS = 4
 # What is tapped: links, buttons, the controls of forms and the headings that fold a part open.
 TARGETS = "a[href], button, input:not([type=hidden]), select, textarea, summary, [role=button], [tabindex]"
 SMALL_TARGETS = r"""(() => {
@@ -67,13 +68,13 @@ def small_targets(page: Page, path: str) -> list[str]:
     return styled(page).evaluate(SMALL_TARGETS)
 
 
-def test_every_target_of_every_page_is_24_px_or_exempt_on_a_phone(app, browser, live_server):
-    scene = prepared(app)
-    visits, unknown = pages(app, scene)
-    assert not unknown, unknown
-    context = browser.new_context(base_url=live_server, viewport={"width": PHONE, "height": SCREEN_HEIGHTS[PHONE]})
+@pytest.mark.parametrize("part", range(PARTS), ids=lambda part: f"part{part + 1}of{PARTS}")
+def test_every_target_of_every_page_is_24_px_or_exempt_on_a_phone(page_walk, browser, part):
+    assert not page_walk.unknown, page_walk.unknown
+    viewport = {"width": PHONE, "height": SCREEN_HEIGHTS[PHONE]}
+    context = browser.new_context(base_url=page_walk.origin, viewport=viewport)
     page, viewer, problems = context.new_page(), None, []
-    for who, path in visits:
+    for who, path in page_walk.part(part, PARTS):
         if who != viewer:
             sign_in_as(page, who)
             viewer = who
