@@ -252,12 +252,7 @@ def lift_lockout(session: Session, user: User) -> dict:
     record: returned for the reset's line in the security log (how many since the last sign-in, the last when,
     from where), and kept for the owner's next sign-in, which tells them, as after any failed sign-ins."""
     account = account_key(user.username)
-    addresses = session.scalars(
-        select(SignInFailure.address)
-        .where(SignInFailure.account == account)
-        .order_by(SignInFailure.last_failed_at.desc())
-        .limit(ADDRESSES_SHOWN)
-    ).all()
+    addresses = failed_from(session, account)
     session.execute(
         update(SignInFailure).where(SignInFailure.account == account).values(failures=0, next_attempt_at=None)
     )
@@ -326,3 +321,9 @@ def _line_problem(value: str | None, longest: int) -> str | None:
     if len(value) > longest:
         return f"at most {longest} characters"
     return name_problem(value)
+
+
+def failed_from(session: Session, account: str) -> list[str]:
+    """The addresses an account's failed sign-ins came from, the latest first (at most ADDRESSES_SHOWN)."""
+    query = select(SignInFailure.address).where(SignInFailure.account == account)
+    return list(session.scalars(query.order_by(SignInFailure.last_failed_at.desc()).limit(ADDRESSES_SHOWN)))

@@ -25,8 +25,6 @@ from ...errors import TooManyRequests
 from ...models import AccountEvent, SignInFailure, User
 from . import people
 
-ADDRESSES_SHOWN = people.ADDRESSES_SHOWN
-
 
 @dataclass(frozen=True)
 class Limits:
@@ -108,12 +106,7 @@ def _succeeded(session: Session, user: User, account: str, address: str, now: da
     outcome = Outcome(user)
     if user.failed_logins:
         since = user.last_failed_login_at
-        addresses = session.scalars(
-            select(SignInFailure.address)
-            .where(SignInFailure.account == account)
-            .order_by(SignInFailure.last_failed_at.desc())
-            .limit(ADDRESSES_SHOWN)
-        ).all()
+        addresses = people.failed_from(session, account)
         outcome = Outcome(user, user.failed_logins, (*addresses,), since)
     # After reading where the failures came from: this address's own are among them.
     session.execute(delete(SignInFailure).where(SignInFailure.account == account, SignInFailure.address == address))
