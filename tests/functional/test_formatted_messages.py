@@ -270,6 +270,18 @@ def test_a_refused_answer_comes_back_as_typed_with_its_problem_beside_the_field(
         assert session.get(ChannelCheck, check["id"]).outcome.value == "pending"
 
 
+def checked_and_told(app, client, world, line: str) -> list:
+    """A check over the counterpart line, then an exchange opened over it and delivered: the two mails to them."""
+    check_on(app, client, world, world.channels[line])
+    reference = acknowledged_incident(client, world, releasable_to=["Eastland"])
+    open_exchange(client, world, reference, line=line)
+    jobs.deliver(app)
+    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in outbox_files(app)]
+    theirs = [m for m in mails if "eastland.test" in m["To"]]
+    assert len(theirs) == 2, [m["Subject"] for m in mails]
+    return theirs
+
+
 def test_the_other_side_never_reads_our_internal_name_of_the_line(app, client, world):
     """A line check named the line as we call it inside ("This is a check of the line “<our name>”", its subject,
     the mail's To and the webhook's channel), and a message's To and recipient did too: they see the line by its
@@ -278,13 +290,7 @@ def test_the_other_side_never_reads_our_internal_name_of_the_line(app, client, w
     add_counterpart_line(
         app, world, internal, counterpart_state="Eastland", their_station="Eastland General Staff duty officer"
     )
-    check_on(app, client, world, world.channels[internal])
-    reference = acknowledged_incident(client, world, releasable_to=["Eastland"])
-    open_exchange(client, world, reference, line=internal)
-    jobs.deliver(app)
-    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in outbox_files(app)]
-    theirs = [m for m in mails if "eastland.test" in m["To"]]
-    assert len(theirs) == 2, [m["Subject"] for m in mails]
+    theirs = checked_and_told(app, client, world, internal)
     for mail in theirs:
         whole = mail.as_string() + mail.get_body(("plain",)).get_content()
         assert internal not in whole, whole
@@ -302,13 +308,7 @@ def test_the_other_side_never_reads_our_internal_name_of_the_line(app, client, w
 
 def test_the_html_part_of_what_they_receive_carries_their_language_on_their_part(app, client, world):
     add_counterpart_line(app, world, LINE, counterpart_state="Eastland")
-    check_on(app, client, world, world.channels[LINE])
-    reference = acknowledged_incident(client, world, releasable_to=["Eastland"])
-    open_exchange(client, world, reference, line=LINE)
-    jobs.deliver(app)
-    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in outbox_files(app)]
-    theirs = [m for m in mails if "eastland.test" in m["To"]]
-    assert len(theirs) == 2, [m["Subject"] for m in mails]
+    theirs = checked_and_told(app, client, world, LINE)
     for mail in theirs:
         page = mail.get_body(("html",)).get_content()
         assert '<html lang="en">' in page, page
