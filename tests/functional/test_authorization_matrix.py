@@ -65,23 +65,21 @@ class Stage:
     cookies: dict[str, str] = field(default_factory=dict)
 
 
-@pytest.fixture(scope="module")
-def stage(sqlite_database, tmp_path_factory):
-    """On SQLite only: the answers are an HTTP contract, the same on any engine."""
-    directory = tmp_path_factory.mktemp("matrix")
+def staged(sqlite_database, tmp_path_factory, name: str, **config):
+    """The matrix's stage (its world, and a drafter none of the principals is) on an app of its own on SQLite, the
+    rate limits out of the way; config over that. A generator: a module's fixture yields from it."""
+    directory = tmp_path_factory.mktemp(name)
     url = sqlite_database.copy("empty", directory / "tracker.db")
+    limits = ("SIGNIN_PER_ADDRESS", "SIGNIN_PER_ACCOUNT", "TOKEN_FAILURES_PER_ADDRESS", "LINKS_PER_ADDRESS")
     app = create_app(
         {
             "TESTING": True,
             "DATABASE_URL": url,
-            "SECRET_KEY": "test-secret-of-the-authorization-matrix",
+            "SECRET_KEY": f"test-secret-of-the-{name}",
             "OUTBOX_DIR": str(directory / "outbox"),
             "PUBLIC_URL": "http://tracker.test",
-            "WTF_CSRF_ENABLED": False,
-            **dict.fromkeys(
-                ("SIGNIN_PER_ADDRESS", "SIGNIN_PER_ACCOUNT", "TOKEN_FAILURES_PER_ADDRESS", "LINKS_PER_ADDRESS"),
-                UNLIMITED,
-            ),
+            **dict.fromkeys(limits, UNLIMITED),
+            **config,
         }
     )
     world = build_world(app)
@@ -90,6 +88,12 @@ def stage(sqlite_database, tmp_path_factory):
         world.tokens[DRAFTER] = people.create_token(session, drafter, "test", by="admin")[1]
     yield Stage(app, world)
     engine_of(app).dispose()
+
+
+@pytest.fixture(scope="module")
+def stage(sqlite_database, tmp_path_factory):
+    """On SQLite only: the answers are an HTTP contract, the same on any engine."""
+    yield from staged(sqlite_database, tmp_path_factory, "authorization-matrix", WTF_CSRF_ENABLED=False)
 
 
 def served_routes(app) -> set[tuple[str, str]]:

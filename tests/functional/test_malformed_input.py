@@ -33,12 +33,8 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from tests.authorization_matrix import ANONYMOUS, EXCLUDED, LOGIN, MATRIX
-from tests.functional.test_authorization_matrix import DRAFTER, Scene, Stage
-from tests.support import CSRF_TOKEN, build_world, csrf, sign_in
-from tracker import create_app
-from tracker.db import engine_of, session_scope
-from tracker.models import Role
-from tracker.services.accounts import people
+from tests.functional.test_authorization_matrix import Scene, staged
+from tests.support import CSRF_TOKEN, csrf, sign_in
 
 ACCOUNTS = {"duty": "duty", "liaison_member": "liaison", "liaison_other": "outsider"}
 ACCOUNTS.update(supervisor="supervisor", admin="admin")
@@ -98,28 +94,7 @@ ODD_HEADERS = {
 @pytest.fixture(scope="module")
 def stage(sqlite_database, tmp_path_factory):
     """The matrix's stage on an app of the module's own, CSRF checks on (the rate limits out of the way)."""
-    directory = tmp_path_factory.mktemp("malformed")
-    url = sqlite_database.copy("empty", directory / "tracker.db")
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": url,
-            "SECRET_KEY": "test-secret-of-the-malformed-input-test",
-            "OUTBOX_DIR": str(directory / "outbox"),
-            "PUBLIC_URL": "http://tracker.test",
-            **dict.fromkeys(
-                ("SIGNIN_PER_ADDRESS", "SIGNIN_PER_ACCOUNT", "LOGIN_SLOWDOWN_AFTER", "TOKEN_FAILURES_PER_ADDRESS"),
-                UNLIMITED,
-            ),
-            "LINKS_PER_ADDRESS": UNLIMITED,
-        }
-    )
-    world = build_world(app)
-    with session_scope(app) as session:  # four eyes: the scenes' texts are drafted by none of the principals
-        drafter = people.create_user(session, DRAFTER, f"{DRAFTER}-password", Role.LIAISON, by=None)
-        world.tokens[DRAFTER] = people.create_token(session, drafter, "test", by="admin")[1]
-    yield Stage(app, world)
-    engine_of(app).dispose()
+    yield from staged(sqlite_database, tmp_path_factory, "malformed-input-test", LOGIN_SLOWDOWN_AFTER=UNLIMITED)
 
 
 @pytest.fixture(scope="module")
