@@ -385,6 +385,9 @@ def test_a_webhook_that_always_fails_is_dead_lettered_and_the_step_escalates_at_
         ("webhook", 413, False),
         ("webhook", 408, True),  # the receiver timed out waiting for the request: was given up as a 4xx
         ("webhook", 429, True),
+        ("webhook", 503, True),
+        ("webhook", 501, False),  # the receiver does not do POST: was retried as a 5xx for the whole budget
+        ("webhook", 505, False),  # nor our version of HTTP
         ("email", "550 5.1.1 no such mailbox", False),
         ("email", "451 4.3.0 try again later", True),
     ],
@@ -393,6 +396,9 @@ def test_a_webhook_that_always_fails_is_dead_lettered_and_the_step_escalates_at_
         "http-413-permanent",
         "http-408-retried",
         "http-429-retried",
+        "http-503-retried",
+        "http-501-permanent",
+        "http-505-permanent",
         "smtp-550-permanent",
         "smtp-451-retried",
     ],

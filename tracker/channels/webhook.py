@@ -16,6 +16,9 @@ from . import DeliveryError, Message, within
 SIGNATURE_HEADER = "X-Tracker-Signature"
 # The answers below 500 that another try may get past (Request Timeout, Too Many Requests).
 TRANSIENT_CLIENT_ERRORS = (408, 429)
+# The answers from 500 up that every try gets alike: the receiver does not do POST or what it needs (501 Not
+# Implemented), or not our version of HTTP (505); RFC 9110 15.6.2 and 15.6.6. The others may pass.
+PERMANENT_SERVER_ERRORS = (501, 505)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -83,8 +86,8 @@ class WebhookTransport:
         if 200 <= code < 300:
             return str(code)
         # 408: the receiver gave up waiting for our request (RFC 9110 15.5.9: it may be repeated); 429: rate limited.
-        # Any other 4xx (404, 413 a body too large, ...) is the same at every try.
-        transient = code in TRANSIENT_CLIENT_ERRORS or code >= 500
+        # Any other 4xx (404, 413 a body too large, ...) is the same at every try, as are 501 and 505.
+        transient = code in TRANSIENT_CLIENT_ERRORS or (code >= 500 and code not in PERMANENT_SERVER_ERRORS)
         # Kept on the message and logged: many servers quote the path they were sent to ("Cannot POST /...").
         said = _withheld(text, message.address)[:ERROR_TEXT_CHARACTERS]
         raise DeliveryError(
