@@ -64,11 +64,18 @@ def test_a_wrong_password_is_a_permanent_failure(make_app, ca, tmp_path):
         server.stop()
 
 
-def test_an_untrusted_certificate_is_refused_and_retried(make_app, ca, tmp_path):
-    server = TlsSmtpServer(ca, implicit=True).start()
+@pytest.mark.parametrize("security, implicit", [("starttls", False), ("tls", True)])
+def test_an_untrusted_certificate_is_refused_for_good_saying_why(make_app, ca, tmp_path, security, implicit):
+    """A relay whose certificate our CA file does not vouch for is the relay's configuration or ours, as a wrong
+    password is: the message is given up at once, saying so (it was retried until the retry budget ran out, and
+    only then dead-lettered, which is what moves the step on to the next line)."""
+    server = TlsSmtpServer(ca, implicit).start()
     try:
-        status, error = deliver_one(make_app, server, tmp_path, "tls", trust=False)
-        assert status is NotificationStatus.PENDING and "CERTIFICATE_VERIFY_FAILED" in error, error
+        status, error = deliver_one(make_app, server, tmp_path, security, trust=False)
+        assert status is NotificationStatus.DEAD, (status, error)
+        relay = f"the mail relay 127.0.0.1:{server.port}"
+        assert error.startswith(f"{relay} has a certificate that failed verification "), error
+        assert "SMTP_CA_FILE" in error, error
         assert server.messages == []
     finally:
         server.stop()

@@ -116,6 +116,12 @@ class EmailTransport:
             raise DeliveryError(
                 f"SMTP {exc.smtp_code} {detail}", transient=exc.smtp_code < 500, code=str(exc.smtp_code)
             ) from exc
+        except ssl.SSLCertVerificationError as exc:  # the relay's certificate or our CA file: no retry mends either
+            raise DeliveryError(
+                f"{self._relay()} has a certificate that failed verification ({exc.verify_message or exc}): "
+                "renew the relay's certificate, or name its CA in SMTP_CA_FILE (no retry gives it that)",
+                transient=False,
+            ) from exc
         except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}", transient=True) from exc
         if refused:
