@@ -1,6 +1,7 @@
 """Sign-in under attack (issue 12, items 1, 2 and 10): no answer is held back, a guesser elsewhere
 cannot lock the owner out, and a name nobody has costs the same password check as one that exists."""
 
+import hashlib
 import time
 from datetime import timedelta
 
@@ -24,6 +25,11 @@ def attempt(client, who: str, password: str, address: str):
     )
 
 
+def failures_of(session, name: str, address: str) -> SignInFailure | None:
+    """The failures counted for the name as typed from the address."""
+    return session.get(SignInFailure, (people.account_key(session, name), address))
+
+
 @pytest.fixture
 def no_sleeping(monkeypatch):
     """A request that sleeps holds a sync worker: make any sleep fail the test."""
@@ -43,7 +49,7 @@ def test_after_its_failures_a_pair_is_refused_at_once_with_retry_after_and_nothi
     response = attempt(client, "duty", "duty-password", "10.0.0.9")
     assert response.status_code == 429, "even the right password waits for the pair's next allowed attempt"
     with session_scope(app) as session:
-        pair = session.get(SignInFailure, ("duty", "10.0.0.9"))
+        pair = failures_of(session, "duty", "10.0.0.9")
         assert pair.failures == 3 and pair.next_attempt_at is not None
         wait = (pair.next_attempt_at - utcnow()).total_seconds()
     assert response.headers["Retry-After"] == "1" and 0 < wait <= 1, (response.headers, wait)
@@ -51,12 +57,12 @@ def test_after_its_failures_a_pair_is_refused_at_once_with_retry_after_and_nothi
         session.execute(update(SignInFailure).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
     assert attempt(client, "duty", "wrong-again", "10.0.0.9").status_code == 401
     with session_scope(app) as session:
-        pair = session.get(SignInFailure, ("duty", "10.0.0.9"))
+        pair = failures_of(session, "duty", "10.0.0.9")
         assert pair.failures == 4 and 1 < (pair.next_attempt_at - utcnow()).total_seconds() <= 2, "then 2 s"
         session.execute(update(SignInFailure).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
     assert attempt(client, "duty", "duty-password", "10.0.0.9").status_code == 302
     with session_scope(app) as session:
-        assert session.get(SignInFailure, ("duty", "10.0.0.9")) is None, "a success forgets the pair's failures"
+        assert failures_of(session, "duty", "10.0.0.9") is None, "a success forgets the pair's failures"
 
 
 def test_a_guesser_elsewhere_cannot_lock_the_owner_out_and_the_owner_is_told(app, world, no_sleeping):
@@ -145,7 +151,7 @@ def test_wrong_passwords_arriving_together_are_each_counted(make_app):
     checked = answers.count(401)
     assert len(answers) == 8 and set(answers) <= {401, 429}, answers
     with session_scope(app) as session:
-        pair = session.get(SignInFailure, ("duty", "10.0.0.7"))
+        pair = failures_of(session, "duty", "10.0.0.7")
         user = session.scalar(select(User).where(User.username == "duty"))
         guessing = session.scalars(select(AccountEvent).where(AccountEvent.kind == "guessing")).all()
         assert (pair.failures, user.failed_logins) == (checked, checked), (answers, pair.failures, user.failed_logins)
@@ -159,15 +165,16 @@ def test_a_streak_older_than_the_window_starts_again_from_one(app, client, world
     window = app.config["RATE_LIMIT_WINDOW_SECONDS"]
     old = utcnow() - timedelta(seconds=window + 5)
     with session_scope(app) as session:
-        session.add(SignInFailure(account="duty", address="10.0.0.8", failures=7, last_failed_at=old))
+        duty = people.account_key(session, "duty")
+        session.add(SignInFailure(account=duty, address="10.0.0.8", failures=7, last_failed_at=old))
     assert attempt(client, "duty", "wrong-password", "10.0.0.8").status_code == 401
     with session_scope(app) as session:
-        pair = session.get(SignInFailure, ("duty", "10.0.0.8"))
+        pair = failures_of(session, "duty", "10.0.0.8")
         assert (pair.failures, pair.next_attempt_at) == (1, None), (pair.failures, pair.next_attempt_at)
         assert pair.last_failed_at > old + timedelta(seconds=window)
     assert attempt(client, "duty", "wrong-password", "10.0.0.8").status_code == 401
     with session_scope(app) as session:
-        assert session.get(SignInFailure, ("duty", "10.0.0.8")).failures == 2, "then counted on"
+        assert failures_of(session, "duty", "10.0.0.8").failures == 2, "then counted on"
 
 
 def test_a_wait_longer_than_the_window_is_kept_and_the_streak_goes_on(app, client, world):
@@ -179,7 +186,7 @@ def test_a_wait_longer_than_the_window_is_kept_and_the_streak_goes_on(app, clien
     with session_scope(app) as session:  # the ninth failure: 3 free, then 1, 2, 4, 8, 16, 32, 64 s
         session.add(
             SignInFailure(
-                account="duty", address="10.0.0.7", failures=9, last_failed_at=last,
+                account=people.account_key(session, "duty"), address="10.0.0.7", failures=9, last_failed_at=last,
                 next_attempt_at=last + timedelta(seconds=64),
             )
         )  # fmt: skip
@@ -190,7 +197,7 @@ def test_a_wait_longer_than_the_window_is_kept_and_the_streak_goes_on(app, clien
         session.execute(update(SignInFailure).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
     assert attempt(client, "duty", "wrong-password", "10.0.0.7").status_code == 401
     with session_scope(app) as session:
-        pair = session.get(SignInFailure, ("duty", "10.0.0.7"))
+        pair = failures_of(session, "duty", "10.0.0.7")
         wait = (pair.next_attempt_at - utcnow()).total_seconds() if pair.next_attempt_at else None
         assert pair.failures == 10 and wait is not None and 120 < wait <= 128, (pair.failures, wait)
 
@@ -203,3 +210,21 @@ def test_failures_from_the_address_that_then_signs_in_are_told_with_that_address
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).text
     assert "1 failed sign-in attempt(s) on your account" in page and "from 198.51.100.4." in page, page[:3000]
+
+
+def test_a_password_typed_as_the_name_is_kept_only_as_a_keyed_digest(app, client, world, make_app):
+    """Typed into the name field, a password was kept readable in signin_failures for a day, as was any name of no
+    account. The name is kept as its HMAC under a key from SECRET_KEY: one in any case is one account, and the same
+    name under another SECRET_KEY is another digest, so whoever reads the table cannot test guesses against it."""
+    password = "Duty-Password-Typed-As-Name"
+    for typed in (password, f"  {password.upper()} "):
+        assert attempt(client, typed, "x", "10.0.0.5").status_code == 401
+    with session_scope(app) as session:
+        rows = session.execute(select(SignInFailure.account, SignInFailure.failures)).all()
+        key = people.account_key(session, password)
+    assert rows == [(key, 2)], rows
+    unkeyed = hashlib.sha256(password.casefold().encode()).hexdigest()
+    assert len(key) == 64 and password.casefold() not in key and key != unkeyed, key
+    other = make_app(SECRET_KEY="another-secret-key-of-at-least-thirty-two-characters")
+    with session_scope(other) as session:
+        assert people.account_key(session, password) != key, "the digest depends on SECRET_KEY"

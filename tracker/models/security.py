@@ -24,12 +24,19 @@ class WebSession(Base):
     revoked_why: Mapped[str | None] = mapped_column(String(40))
 
 
+# Where a session finds the key the names typed at sign-in are digested under (services.accounts.people.account_key):
+# set on every session by db.init_app, from SECRET_KEY.
+ACCOUNT_NAME_KEY = "tracker.account_name_key"
+
+
 class SignInFailure(Base):
     """Failed sign-ins for one account from one address, and when that pair may try again."""
 
     __tablename__ = "signin_failures"
 
-    account: Mapped[str] = mapped_column(String(64), primary_key=True)  # the name as typed, case-folded
+    # The name as typed, case-folded, kept only as its HMAC-SHA-256 in hex (people.account_key): a password typed
+    # into the name field is never kept readable, nor a name of no account.
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
     address: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_at: Mapped[datetime] = mapped_column(index=True)

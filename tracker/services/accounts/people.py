@@ -1,6 +1,7 @@
 """Users, argon2 password hashes and hashed bearer tokens."""
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from ...channels.email import address_problem
 from ...errors import Conflict, NotFound, ValidationError
 from ...models import AccountEvent, ApiToken, Role, SignInFailure, User, config_version
+from ...models.security import ACCOUNT_NAME_KEY
 from ...text import name_problem
 from ...timeutil import isoformat, utcnow
 from ..engine import sides
@@ -106,9 +108,12 @@ def create_user(
     return user
 
 
-def account_key(username: str) -> str:
-    """The account a sign-in failure is counted against (signin.py): the name as typed, in one case."""
-    return username.strip().casefold()[:64]
+def account_key(session: Session, username: str) -> str:
+    """The account a sign-in failure is counted against (signin.py): the name as typed, in one case, as its
+    HMAC-SHA-256 under the session's key (db.init_app, from SECRET_KEY). A password typed into the name field was
+    kept readable for a day; a digest without a key would let whoever reads the table test guesses of it."""
+    name = username.strip().casefold().encode("utf-8", "surrogatepass")
+    return hmac.new(session.info[ACCOUNT_NAME_KEY], name, hashlib.sha256).hexdigest()
 
 
 def find_user(session: Session, username: str) -> User:
@@ -251,7 +256,7 @@ def lift_lockout(session: Session, user: User) -> dict:
     password would refuse the new one with 429 for minutes (signin.refuse_early). They stop counting but stay on
     record: returned for the reset's line in the security log (how many since the last sign-in, the last when,
     from where), and kept for the owner's next sign-in, which tells them, as after any failed sign-ins."""
-    account = account_key(user.username)
+    account = account_key(session, user.username)
     addresses = failed_from(session, account)
     session.execute(
         update(SignInFailure).where(SignInFailure.account == account).values(failures=0, next_attempt_at=None)

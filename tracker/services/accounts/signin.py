@@ -74,7 +74,7 @@ def _refuse(wait: timedelta, why: str) -> None:
 def sign_in(session: Session, username: str, password: str, address: str, now: datetime, limits: Limits) -> Outcome:
     """Check the password (spending the same work whether or not the name exists) and record the
     outcome; raise TooManyRequests when the pair must wait first."""
-    account = account_key(username)
+    account = account_key(session, username)
     refuse_early(session, account, address, now, limits)
     user = session.scalar(select(User).where(User.username == username.strip()))
     if user is None:
@@ -94,7 +94,7 @@ def check_password_again(
     """Whether password is the signed-in user's own (asked again before changing it), under the same
     limits as signing in: a session borrowed at a browser left open guesses no faster than a stranger,
     and a wrong one is counted and told to the owner like a failed sign-in."""
-    account = account_key(user.username)
+    account = account_key(session, user.username)
     refuse_early(session, account, address, now, limits)
     if people.verify_password(user, password):
         return True
