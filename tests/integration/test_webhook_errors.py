@@ -7,10 +7,9 @@ import socket
 import threading
 
 import pytest
-from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.peers import free_port, send_to_dripping
+from tests.peers import HttpServer, free_port, send_to_dripping
 from tracker.channels import DeliveryError, Message
 from tracker.channels.webhook import WebhookTransport
 
@@ -39,7 +38,7 @@ def test_an_error_answer_that_quotes_the_hook_is_kept_without_its_path_or_query(
     of that answer is kept on the message (read by every token holder, told to the supervisors in a dead
     letter, logged) and must not carry the hook's secret either."""
     path, query = "/services/T0AB/B0CD/s3cr3tPart", "token=t0ken-value"
-    server = HTTPServer(host="127.0.0.1", port=free_port())
+    server = HttpServer(host="127.0.0.1", port=free_port())
 
     def answer(request: Request) -> Response:
         said = request.full_path if echo == "path" else request.url
@@ -65,7 +64,7 @@ def test_a_hooks_path_never_reaches_the_log_even_at_debug_level(debug_logging, c
     ("POST /services/T0/B0/XXXX"): the hook's secret, in a log that is kept and shipped elsewhere."""
     caplog.set_level(logging.DEBUG)
     path = "/services/T0AB/B0CD/s3cr3tPart"
-    server = HTTPServer(host="127.0.0.1", port=free_port())
+    server = HttpServer(host="127.0.0.1", port=free_port())
     server.expect_request(path, method="POST").respond_with_data("ok")
     server.start()
     try:
@@ -86,7 +85,7 @@ def test_an_apprise_urls_secret_never_reaches_the_log_even_at_debug_level(debug_
 
     caplog.set_level(logging.DEBUG)
     path = "/services/T0AB/B0CD/s3cr3tPart"
-    server = HTTPServer(host="127.0.0.1", port=free_port())
+    server = HttpServer(host="127.0.0.1", port=free_port())
     server.expect_request(path, method="POST").respond_with_data("ok")
     server.start()
     try:
@@ -112,7 +111,9 @@ def test_a_receiver_that_answers_a_byte_at_a_time_holds_the_delivery_no_longer_t
     """requests' read timeout bounds each read, not the answer: a hook (the other side's, on a counterpart
     line) that kept sending a byte a second held the delivery job, and every message queued after its own,
     for as long as it went on. Its answer is cut at the two timeouts together, a transient failure."""
-    transport = WebhookTransport(connect_timeout=1, read_timeout=1)
+    # Half-second timeouts, the receiver dripping every 0.1 s (tests/peers.py Dripping): each byte five times
+    # within the read timeout as with 1 s and 0.2 s, and the answer cut at 1 s, not 2 s.
+    transport = WebhookTransport(connect_timeout=0.5, read_timeout=0.5)
     answer, took = send_to_dripping(
         head, lambda port: f"http://127.0.0.1:{port}/hook", lambda address: transport.send(_message(address)), 10
     )
@@ -135,7 +136,7 @@ def test_a_receiver_still_dripping_when_its_answer_is_cut_is_hung_up_on():
         with connection:
             connection.recv(65536)
             connection.sendall(b"HTTP/1.1 200 OK\r\n")
-            while not stop.wait(0.2):
+            while not stop.wait(0.1):  # five times within the read timeout, as Dripping
                 try:
                     connection.sendall(b"X-Slow: x\r\n")
                 except OSError:  # the tracker hung up
@@ -145,8 +146,8 @@ def test_a_receiver_still_dripping_when_its_answer_is_cut_is_hung_up_on():
     threading.Thread(target=drip, daemon=True).start()
     address = f"http://127.0.0.1:{server.getsockname()[1]}/hook"
     try:
-        with pytest.raises(DeliveryError) as cut:
-            WebhookTransport(connect_timeout=1, read_timeout=1).send(_message(address))
+        with pytest.raises(DeliveryError) as cut:  # at 1 s, the two timeouts together
+            WebhookTransport(connect_timeout=0.5, read_timeout=0.5).send(_message(address))
         assert cut.value.transient, cut.value
         assert hung_up.wait(15), "the connection to the dripping receiver was left open"
     finally:
@@ -166,7 +167,7 @@ def test_what_the_other_sides_receiver_answers_is_kept_as_text_without_nul_or_te
     from tracker.db import session_scope
     from tracker.models import DeliveryAttempt, Notification, NotificationKind
 
-    server = HTTPServer(host="127.0.0.1", port=free_port())
+    server = HttpServer(host="127.0.0.1", port=free_port())
     said = "refused\x00 by \x1b[31mEastland\x1b[0m\x07 gateway\r\nX-Injected: 1"
     server.expect_request("/in", method="POST").respond_with_response(Response(said, status=503))
     server.start()
@@ -246,7 +247,7 @@ def test_a_receiver_that_quotes_our_message_never_puts_its_signed_link_on_our_pa
         body = request.get_data(as_text=True)
         return Response(f"refused: {body if echo == 'body' else json.loads(body)['acknowledge']['url']}", status=400)
 
-    server = HTTPServer(host="127.0.0.1", port=free_port())
+    server = HttpServer(host="127.0.0.1", port=free_port())
     server.expect_request("/in", method="POST").respond_with_handler(answer)
     server.start()
     try:
