@@ -153,10 +153,10 @@ def test_a_meeting_clock_that_runs_out_is_a_second_overdue_with_messages_of_its_
 
 @pytest.mark.slow
 def test_two_sweepers_never_double_an_overdue(app):
-    now = utcnow()
+    # Requested 1.1 s ago with a second to reply: all overdue as the sweepers start, as after sleeping 1.1 s.
+    now = utcnow() - timedelta(seconds=1.1)
     count = 24
     ids = waiting_for_reply(app, count, now, reply_seconds=1)
-    time.sleep(1.1)
     start, errors, done = threading.Barrier(2), [], Counter()
 
     def sweeper(name: str) -> None:
@@ -192,10 +192,11 @@ def test_two_sweepers_never_double_an_overdue(app):
 
 @pytest.mark.slow
 def test_a_reply_recorded_while_sweeps_run_is_never_lost_nor_doubled(app):
-    now = utcnow()
+    # Requested 0.9 s ago with a second to reply: the clocks run out while the replies come in (as when the
+    # test requested them now and slept 0.9 s; the requests' own time is taken out of that 0.1 s either way).
+    now = utcnow() - timedelta(seconds=0.9)
     count = 16
     ids = waiting_for_reply(app, count, now, reply_seconds=1)
-    time.sleep(0.9)  # the clocks run out while the replies come in
     stop, errors = threading.Event(), []
 
     def sweeper(name: str) -> None:
