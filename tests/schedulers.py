@@ -154,6 +154,14 @@ def runner_of(process: subprocess.Popen) -> str:
     return said[1]
 
 
+def all_beating(app, processes: list[subprocess.Popen]) -> bool:
+    """Every scheduler process has said its runner id and has its heartbeat on record: each has started
+    running its jobs (its sweep and its heartbeat are first run at its start, together)."""
+    names = [runner_of(process) for process in processes]
+    with session_scope(app) as session:
+        return all(names) and set(names) <= set(session.scalars(select(Runner.name)))
+
+
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGINT)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import bindparam, func, select, update
 
-from tests.schedulers import file_many, start_scheduler, stop, wait_until
+from tests.schedulers import all_beating, file_many, start_scheduler, stop, wait_until
 from tests.support import build_world
 from tracker import dispatch
 from tracker.db import session_scope
@@ -39,8 +39,10 @@ def test_two_scheduler_processes_advance_each_incident_exactly_once_per_deadline
     logs = [tmp_path / "scheduler-a.log", tmp_path / "scheduler-b.log"]
     processes = [start_scheduler(app, log) for log in logs]
     try:
-        wait_until(lambda: all("sweep every" in log.read_text() for log in logs), 30, "started", logs)
-        time.sleep(1)  # both past their start-up, sweeping at their intervals
+        # Both past their start-up, sweeping at their intervals: each one's heartbeat on record (its first jobs
+        # ran), then two more intervals (a fixed second after "sweep every" was mostly waiting on nothing).
+        wait_until(lambda: all_beating(app, processes), 30, "both beating", logs, 0.05)
+        time.sleep(0.4)
         assert all(p.poll() is None for p in processes), [log.read_text() for log in logs]
         # Due over two seconds, a tenth of them each 0.2 s (the sweep interval): a sweep takes a batch of 50
         # in a few tens of milliseconds, so work all due at one instant may be gone before the other

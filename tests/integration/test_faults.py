@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from tests.schedulers import copy_incidents, file_many, runner_of, start_scheduler, stop, wait_until
+from tests.schedulers import all_beating, copy_incidents, file_many, runner_of, start_scheduler, stop, wait_until
 from tests.support import build_world, outbox_files
 from tracker import dispatch
 from tracker.db import session_scope
@@ -178,8 +178,10 @@ def test_a_scheduler_killed_mid_sweep_loses_and_doubles_nothing(app, tmp_path):
     names, dead = ["scheduler-0", "scheduler-1"], {"RUNNER_DEAD_INTERVALS": 40}
     processes = [start_scheduler(app, logs[n], DATABASE_URL=named(url, names[n]), **dead) for n in range(2)]
     try:
-        wait_until(lambda: all("sweep every" in log.read_text() for log in logs[:2]), 30, "started", logs)
-        time.sleep(1)
+        # Both running their jobs (heartbeats on record), then two intervals more: a fixed second after
+        # "sweep every" was mostly waiting on nothing.
+        wait_until(lambda: all_beating(app, processes), 30, "both beating", logs, 0.05)
+        time.sleep(0.4)
         set_deadlines(app, utcnow())
         # Strike the one that has started advancing (SQLite's write lock may favour one process).
         victim = wait_until(lambda: advancing(app, processes, 100), 60, "escalating", logs, 0.05) - 1
