@@ -432,8 +432,15 @@ def assert_schema_at_head(path: Path) -> None:
 LAZY = {"numpy", "shapely", "pyproj", "icalendar", "mgrs", "requests"}
 
 
-def test_help_lists_every_command_without_loading_what_no_command_needs_yet(tmp_path):
-    result = flask(tmp_path, "--help", python=("-X", "importtime"))
+@pytest.fixture(scope="module")
+def help_run(tmp_path_factory) -> subprocess.CompletedProcess:
+    """`flask --app wsgi --help` run once for the two tests below, with -X importtime: what it imported goes to
+    stderr, the help to stdout as without it (a process each cost the module some 1.5 s of start-up)."""
+    return flask(tmp_path_factory.mktemp("help"), "--help", python=("-X", "importtime"))
+
+
+def test_help_lists_every_command_without_loading_what_no_command_needs_yet(help_run):
+    result = help_run
     assert result.returncode == 0, result.stderr[-3000:]
     commands = set(re.findall(r"^  (\S+)", result.stdout.split("Commands:")[1], re.MULTILINE))
     assert {"init-db", "user", "token", "demo", "sweep", "scheduler"} <= commands
@@ -442,12 +449,12 @@ def test_help_lists_every_command_without_loading_what_no_command_needs_yet(tmp_
     assert not LAZY & imported, f"imported with the app, not on first use: {sorted(LAZY & imported)}"
 
 
-def test_help_says_which_commands_are_the_trackers_and_what_for_each_on_one_line(tmp_path):
+def test_help_says_which_commands_are_the_trackers_and_what_for_each_on_one_line(help_run):
     """`flask --app wsgi --help` began with Flask's "A general utility script for Flask applications" and listed
     our commands among Flask's own (run, shell, routes, spec), five of ours cut short ("Back up the database and
     its secret key into the new file..."): nothing said which were the tracker's, nor that run is no server to
     deploy. Flask writes its head before it loads the app; under the list the help now says both."""
-    result = flask(tmp_path, "--help")
+    result = help_run
     assert result.returncode == 0, result.stderr[-3000:]
     listed, said = result.stdout.split("Commands:")[1].split("The tracker's commands:")
     assert "..." not in listed, listed
