@@ -60,6 +60,7 @@ POSITIVE = (
     "SWEEP_STALE_INTERVALS",
     "MAX_FUTURE_SKEW_SECONDS",
     "WATCH_HOURS",
+    "LIVE_REFRESH_SECONDS",
 )
 
 
@@ -373,7 +374,9 @@ def _check_secret(key) -> None:
 # The largest value a positive setting takes: further, a deadline or interval worked out from it lies past the
 # year 9999 (SWEEP_INTERVAL_SECONDS = 1e12 ended the scheduler's start in an OverflowError), and the longest retry
 # (DELIVERY_RETRY_BASE_SECONDS * 2 ** (DELIVERY_MAX_ATTEMPTS - 1)) stays within some sixty years.
-MOST = {"DELIVERY_MAX_ATTEMPTS": 20, "DELIVERY_RETRY_BASE_SECONDS": 3600}
+# LIVE_REFRESH_SECONDS: a browser's timer takes at most 2^31 - 1 ms (24.8 days), and one longer fires at once, so
+# a page would poll without pause; a page refreshed less often than hourly is not live.
+MOST = {"DELIVERY_MAX_ATTEMPTS": 20, "DELIVERY_RETRY_BASE_SECONDS": 3600, "LIVE_REFRESH_SECONDS": 3600}
 MOST_BY_UNIT = {"_MINUTES": 10**7, "_HOURS": 10**5}
 MOST_ELSE = 10**9
 

@@ -288,6 +288,7 @@ def test_a_setting_that_would_fail_later_fails_at_start(build, key, value, says)
         ("SESSION_IDLE_MINUTES", 10**8, "10,000,000"),
         ("DELIVERY_MAX_ATTEMPTS", 21, "20"),  # with the base at its most, the longest retry is sixty years on
         ("DELIVERY_RETRY_BASE_SECONDS", 3601, "3,600"),
+        ("LIVE_REFRESH_SECONDS", 3601, "3,600"),  # past a browser's timer (24.8 days), the pages would poll unpaused
     ],
 )
 def test_a_setting_so_large_that_its_times_lie_past_the_calendar_fails_fast(build, key, value, most):
@@ -300,6 +301,20 @@ def test_a_setting_so_large_that_its_times_lie_past_the_calendar_fails_fast(buil
 def test_non_positive_or_non_numeric_interval_fails_fast(build, value):
     with pytest.raises(ConfigError, match="SWEEP_INTERVAL_SECONDS must be a positive number"):
         build({"SWEEP_INTERVAL_SECONDS": value})
+
+
+@pytest.mark.parametrize("value", [0, -0.5, "3", None, float("nan")])
+def test_a_live_refresh_interval_that_is_no_positive_number_fails_fast(build, value):
+    with pytest.raises(ConfigError, match="^LIVE_REFRESH_SECONDS must be a positive number, not "):
+        build({"LIVE_REFRESH_SECONDS": value})
+
+
+def test_the_live_refresh_interval_reaches_the_pages_script(build):
+    """live.js reads how often the board, My queue and the incident page refresh from its own tag (the CSP runs no
+    inline script); 3 s unless set."""
+    for config, said in (({}, "3"), ({"LIVE_REFRESH_SECONDS": 0.5}, "0.5")):
+        page = build(config).test_client().get("/signin").text
+        assert f'<script src="/static/live.js" defer data-refresh-seconds="{said}"></script>' in page, page[:1500]
 
 
 @pytest.mark.parametrize("value", ["0", "-3", "soon", "true", "1e400"])

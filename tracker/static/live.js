@@ -1,16 +1,19 @@
 // Pages that never go stale (issue 16). The board's and My queue's tables and the live parts of the incident
 // page ([data-live]: state and countdown, the Acknowledge and Resolve buttons, facts and ladder, timeline, the
-// exchange panel) poll their fragment every 3 s with If-None-Match; the server answers 304 while nothing
-// changed (web/etags.py). Fresh HTML replaces what changed but for the row or form the person types in (or a
-// refused note or field came back in): that one stays as it is, never moved, and says so; every other row and part
-// still refreshes. No reload, so focus and typed text stay.
+// exchange panel) poll their fragment every LIVE_REFRESH_SECONDS (3 s by default; base.html puts it on this
+// script's tag) with If-None-Match; the server answers 304 while nothing changed (web/etags.py). Fresh HTML
+// replaces what changed but for the row or form the person types in (or a refused note or field came back in):
+// that one stays as it is, never moved, and says so; every other row and part still refreshes. No reload, so
+// focus and typed text stay.
 // On the board and My queue a new FLASH or exhausted incident counts in the tab title, and beeps if the
 // person switched the sound on (kept in localStorage; a Web Audio tone, no sound file). What changed is also said in
 // one sentence in the page's polite status line ([data-news]), for a screen reader: the parts themselves are not
 // live regions, since their countdowns tick every second.
 (function () {
   "use strict";
-  var POLL_MS = 3000, tags = {}, inFlight = {}, applied = {}, heard = [];
+  // The setting, from this script's own tag (base.html): read now, while the script runs (currentScript is null later).
+  var POLL_MS = Number(document.currentScript && document.currentScript.dataset.refreshSeconds) * 1000 || 3000,
+      tags = {}, inFlight = {}, applied = {}, heard = [];
 
   // Ask for url's fragment; resolve to {html, tag}, or null when unchanged (304), failed or offline.
   function poll(url) {
