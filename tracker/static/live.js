@@ -13,22 +13,33 @@
   "use strict";
   // The setting, from this script's own tag (base.html): read now, while the script runs (currentScript is null later).
   var POLL_MS = Number(document.currentScript && document.currentScript.dataset.refreshSeconds) * 1000 || 3000,
-      tags = {}, inFlight = {}, applied = {}, heard = [];
+      tags = {}, inFlight = {}, applied = {}, heard = [], sentAt = 0, SENDING_MS = 10000;
 
-  // Ask for url's fragment; resolve to {html, tag}, or null when unchanged (304), failed or offline.
+  // A form sent: the polls on their way are given up, and none is asked for while the browser goes where the form's
+  // answer sends it (for SENDING_MS, should it stay: a download). Every answer writes the session cookie again as its
+  // request carried it, and a poll answered after the form's answer wrote back the cookie of before, with it the line
+  // the next page was to say of what the form did (a flash, kept in the cookie till shown).
+  document.addEventListener("submit", function (event) {
+    if (event.defaultPrevented) { return; }
+    sentAt = Date.now();
+    Object.keys(inFlight).forEach(function (url) { if (inFlight[url]) { inFlight[url].abort(); } });
+  });
+  window.addEventListener("pageshow", function (event) { if (event.persisted) { sentAt = 0; } });  // back again
+
+  // Ask for url's fragment; resolve to {html, tag}, or null when unchanged (304), failed, given up or offline.
   function poll(url) {
-    if (inFlight[url]) { return Promise.resolve(null); }
-    var headers = { "X-Requested-With": "fetch" };
+    if (inFlight[url] || Date.now() - sentAt < SENDING_MS) { return Promise.resolve(null); }
+    var headers = { "X-Requested-With": "fetch" }, asked = new AbortController();
     if (tags[url]) { headers["If-None-Match"] = tags[url]; }
-    inFlight[url] = true;
-    return fetch(url, { headers: headers, credentials: "same-origin", cache: "no-store" })
+    inFlight[url] = asked;
+    return fetch(url, { headers: headers, credentials: "same-origin", cache: "no-store", signal: asked.signal })
       .then(function (r) {
         if (r.status === 401 || r.redirected) { window.location.reload(); return null; }  // signed out
         if (!r.ok) { return null; }  // 304: nothing new
         return r.text().then(function (html) { return { html: html, tag: r.headers.get("ETag") }; });
       })
-      .catch(function () { return null; })  // offline for a moment: the next poll tries again
-      .then(function (got) { inFlight[url] = false; return got; });
+      .catch(function () { return null; })  // offline for a moment (or given up): the next poll tries again
+      .then(function (got) { inFlight[url] = null; return got; });
   }
 
   function updated(where) { where.dispatchEvent(new CustomEvent("tracker:updated", { bubbles: true })); }
