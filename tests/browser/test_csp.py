@@ -7,9 +7,18 @@ signs in and loads the board first, and ten of them took half as much CPU again 
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import QUICK
 from tests.support import file_incident
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def app(make_app):
+    """The browser tests' app, but for the pages' refresh, at its default (3 s): each page here waits for the network
+    to be idle (500 ms without a request), which a page asking every 0.5 s never is."""
+    return make_app(**{key: value for key, value in QUICK.items() if key != "LIVE_REFRESH_SECONDS"})
+
 
 PAGES = {
     "board-queue-map": ["/", "/queue", "/map"],

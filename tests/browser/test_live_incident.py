@@ -19,7 +19,7 @@ from tracker.timeutil import utcnow
 
 pytestmark = pytest.mark.browser
 
-POLL = 10_000  # ms: the page polls every 3 s; leave room for a slow machine
+POLL = 10_000  # ms: the page polls every 0.5 s here (conftest.py); leave room for a slow machine
 TYPED = "Tried L2 twice, no answer yet"
 
 

@@ -10,14 +10,14 @@ from email import policy
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser_support import sideways
+from tests.browser_support import a_refresh, sideways
 from tests.support import build_world, file_incident, outbox_files
 from tracker import jobs
 
 pytestmark = pytest.mark.browser
 
 PHONE, SCREEN_HEIGHT = 390, 844
-POLL = 10_000  # ms: the lists poll every 3 s; leave room for a slow machine
+POLL = 10_000  # ms: the lists poll every 0.5 s here (conftest.py); leave room for a slow machine
 
 
 def assert_no_sideways_scroll(page: Page, what: str) -> None:
@@ -128,7 +128,7 @@ def test_a_note_refused_on_a_phone_stays_typed_beside_the_button_through_the_ref
     expect(note).to_have_value("Calling them now\x07")
     expect(note).to_have_attribute("aria-invalid", "true")
     assert_no_sideways_scroll(page, "My queue with a refused note")
-    page.wait_for_timeout(3_500)  # a refresh of the rows (every 3 s) comes and goes
+    a_refresh(page)  # a refresh of the rows comes and goes
     expect(note).to_have_value("Calling them now\x07")
     expect(problem).to_be_visible()
     assert statuses(app.test_client(), world, [reference]) == {reference: "open"}

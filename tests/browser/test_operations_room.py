@@ -12,7 +12,7 @@ from tests.support import build_world, file_incident
 pytestmark = pytest.mark.browser
 
 MGRS = "34U FF 2142 3097"
-POLL = 10_000  # ms: the tables poll every 3 s; leave room for a slow machine
+POLL = 10_000  # ms: the tables poll every 0.5 s here (conftest.py); leave room for a slow machine
 
 
 def keep_document(page: Page) -> None:
@@ -83,7 +83,7 @@ def test_filed_incident_reaches_liaison_live_and_acknowledgement_shows_in_timeli
 def test_countdown_runs_out_and_board_shows_next_step(app, scheduler, sign_in):
     world = build_world(app, ack_seconds=3)
     duty = sign_in("duty")
-    # The sweep is held until the board shows "due now": with a 0.3-s sweep and a 3-s poll the
+    # The sweep is held until the board shows "due now": with a 0.3-s sweep and a 0.5-s poll the
     # moment between the deadline and the next step can be shorter than the countdown's 1-s tick.
     scheduler.pause_job("sweep")
     reference = file_incident(app.test_client(), world, precedence="Z")["reference"]

@@ -12,7 +12,7 @@ from playwright.sync_api import Error as PlaywrightError
 from tests.support import build_world, file_incident
 
 pytestmark = pytest.mark.browser
-POLL = 10_000
+POLL = 10_000  # ms: the tables poll every 0.5 s here (conftest.py); leave room for a slow machine
 
 
 def test_refresh_keeps_focus_on_the_row_the_keyboard_is_on(app, sign_in):
