@@ -1,4 +1,5 @@
-"""The pages the page-walking browser tests open (tests/browser/test_no_overflow.py, test_touch_targets.py).
+"""The pages the page-walking browser test opens (tests/browser/test_no_overflow.py: the layout and, on a phone, the
+touch targets of each page, in one page load).
 
 Every GET route of the web blueprints: those without arguments as they are, those with arguments on things made
 for them by the authorization matrix's scenes (tests/functional/test_authorization_matrix.py), plus the incident

@@ -1,6 +1,13 @@
-"""No page of the web app scrolls sideways (issue 16), at a desktop width and a phone's (390x844), and no
-column heading is squeezed until a word of it breaks across lines; nor is a tick box or radio button a target
-under 24 px (WCAG 2.5.8), counting its label, which ticks it too.
+"""Every page of the web app walked (tests/browser/page_walk.py) at a desktop width and a phone's (390x844), one page
+load for every check made at that width:
+
+- at both widths, no page scrolls sideways (issue 16), no table scrolls sideways inside its card, no column heading
+  is squeezed until a word of it breaks across lines, and no tick box or radio button is a target under 24 px
+  (WCAG 2.5.8), counting its label, which ticks it too;
+- at 390 px, every link, button and form control is a target a finger finds: at least 24 x 24 CSS px (WCAG 2.2
+  SC 2.5.8, Target Size (Minimum)), or exempt as the SC exempts it (its spacing exception is not taken: how far
+  apart a card's links stand changes with the words in it): inline, a link in a sentence, whose height the line of
+  text around it sets; a tick box or radio button counts with its label.
 
 Every GET route of the web blueprints is visited: those without arguments as they are, those with
 arguments on things made for them by the authorization matrix's scenes (tests/functional/
@@ -11,6 +18,8 @@ one-click link's answer page, and its page once used. Each page is opened by a r
 that is not a page (rows the pages refresh, JSON, downloads) is named in NOT_PAGES; a new route must be one or
 the other, so no page escapes (tests/browser/page_walk.py). The walk at each width is cut into PARTS tests, each
 in a browser context of its own that signs in once per role.
+
+A long word typed into the pages is tried at 390 px in a test of its own, below.
 """
 
 import pytest
@@ -18,13 +27,14 @@ from playwright.sync_api import Page
 
 from tests.browser.conftest import SCREEN_HEIGHTS
 from tests.browser.page_walk import sign_in_as
-from tests.browser_support import sideways
+from tests.browser_support import sideways, styled
 from tests.exercise_support import create
 from tests.support import build_world, file_incident
 
 pytestmark = pytest.mark.browser
 
-WIDTHS = (1280, 390)
+PHONE = 390
+WIDTHS = (1280, PHONE)
 # The walk at each width in this many tests (tests/browser/page_walk.py), for pytest-xdist to spread.
 PARTS = 4
 # A table scrolling sideways inside its card does not widen the page but hides its right-hand side.
@@ -58,14 +68,60 @@ SMALL_CHOICES = """Array.from(document.querySelectorAll('input[type=checkbox], i
     })"""
 
 
-def too_wide(page: Page, path: str, width: int) -> str | None:
-    """Open the page; what is wrong with it at this width, or None."""
+# What is tapped: links, buttons, the controls of forms and the headings that fold a part open.
+TARGETS = "a[href], button, input:not([type=hidden]), select, textarea, summary, [role=button], [tabindex]"
+SMALL_TARGETS = r"""(() => {
+  const MIN = 24;
+  const shown = el => {
+    const style = getComputedStyle(el), box = el.getBoundingClientRect();
+    return style.visibility !== 'hidden' && box.width > 0 && box.height > 0 && box.right > 0 && box.bottom > 0
+      && (el.offsetParent !== null || style.position === 'fixed');
+  };
+  const box = el => {  // a tick box and its labels are one target
+    const tick = el.labels && /checkbox|radio/.test(el.type);
+    const boxes = [el, ...(tick ? el.labels : [])].map(e => e.getBoundingClientRect());
+    const left = Math.min(...boxes.map(b => b.left)), top = Math.min(...boxes.map(b => b.top));
+    const right = Math.max(...boxes.map(b => b.right)), bottom = Math.max(...boxes.map(b => b.bottom));
+    return {width: right - left, height: bottom - top};
+  };
+  // In a sentence: laid out inline, with text around it that is no part of it (the SC's inline exception).
+  const inSentence = el => {
+    if (getComputedStyle(el).display !== 'inline') return false;
+    let block = el.parentElement;
+    while (block && getComputedStyle(block).display.startsWith('inline')) block = block.parentElement;
+    const around = (block ? block.textContent : '').replace(el.textContent, '');
+    return /[A-Za-z0-9]{2}/.test(around);
+  };
+  const small = Array.from(document.querySelectorAll(TARGETS)).filter(shown)
+    .map(el => ({el, box: box(el)}))
+    .filter(t => (t.box.width < MIN - 0.5 || t.box.height < MIN - 0.5) && !inSentence(t.el));
+  const classes = e => e.className ? '.' + String(e.className).trim().split(/\s+/).join('.') : '';
+  const named = el => {
+    const text = (el.getAttribute('aria-label') || el.textContent || el.value || el.name || '').trim()
+      .replace(/\s+/g, ' ').slice(0, 40);
+    const where = [el.parentElement.parentElement, el.parentElement].filter(Boolean)
+      .map(e => e.tagName.toLowerCase() + classes(e)).join(' > ');
+    return `<${el.tagName.toLowerCase()}${el.type ? ' ' + el.type : ''}> "${text}" in ${where}`;
+  };
+  return small.map(t => `${named(t.el)}: ${Math.round(t.box.width)} x ${Math.round(t.box.height)} px`);
+})()""".replace("TARGETS", repr(TARGETS))
+
+
+def opened(page: Page, path: str) -> str | None:
+    """Open the page and let it be drawn whole; None, or why it is not the page."""
     response = page.goto(path)
     if response is None or not (response.ok or path.startswith("/links/")):  # a used link answers 409, a page
         return f"{path}: answered {response.status if response else 'nothing'}, not the page"
     if page.locator("main").count() == 0:
         return f"{path}: no <main>: not a page (name it in NOT_PAGES if it is meant not to be one)"
-    return wider(page, path, width)
+    if path == "/map":  # its list of incidents is drawn from JSON the page asks for once loaded
+        page.locator(".map-incidents li:not(.empty)").first.wait_for()
+    return None
+
+
+def small_targets(page: Page) -> list[str]:
+    """The page's targets under 24 px that stand in no sentence, measured once it is styled."""
+    return styled(page).evaluate(SMALL_TARGETS)
 
 
 def wider(page: Page, what: str, width: int) -> str | None:
@@ -82,27 +138,40 @@ def wider(page: Page, what: str, width: int) -> str | None:
 
 @pytest.mark.parametrize("part", range(PARTS), ids=lambda part: f"part{part + 1}of{PARTS}")
 @pytest.mark.parametrize("width", WIDTHS, ids=lambda width: f"{width}px")
-def test_no_page_scrolls_sideways_at_either_width(page_walk, browser, width, part):
+def test_every_page_fits_the_screen_and_on_a_phone_its_targets_a_finger(page_walk, browser, width, part):
     unknown = page_walk.unknown
     assert not unknown, f"GET routes this test cannot open (fill them in path_values or NOT_PAGES): {unknown}"
-    visits, problems = page_walk.part(part, PARTS), []
+    visits, problems, small = page_walk.part(part, PARTS), [], []
     context = browser.new_context(base_url=page_walk.origin, viewport={"width": width, "height": SCREEN_HEIGHTS[width]})
     page, viewer = context.new_page(), None
+
+    def look(who: str, path: str, what: str, go: bool = True) -> None:
+        """Open the page (unless go is False: it is open), named what: what is wrong with it at this width, and on a
+        phone its small targets."""
+        if go and (not_the_page := opened(page, path)):
+            problems.append((who, not_the_page))
+            return
+        problems.append((who, wider(page, what, width)))
+        if width == PHONE:
+            small.extend(f"{what} ({who}): {target}" for target in small_targets(page))
+
     for who, path in visits:
         if who != viewer:
             sign_in_as(page, who)
             viewer = who
-        problems.append((who, too_wide(page, path, width)))
+        look(who, path, path)
         if path.startswith("/links/ack/") and page.locator("form button").count():
             with page.expect_navigation():
                 page.locator("form button").first.click()
-            problems.append((who, wider(page, f"{path} answered", width)))
-            problems.append((who, too_wide(page, path, width)))  # the link once used: its 409 page
+            look(who, path, f"{path} answered", go=False)
+            look(who, path, path)  # the link once used: its 409 page
     context.close()
     offending = [f"{who} at {width} px: {problem}" for who, problem in problems if problem]
-    assert not offending, f"{len(offending)} of {len(problems)} pages scroll sideways or did not open:\n" + "\n".join(
-        offending
+    said = (
+        [f"{len(offending)} of {len(problems)} pages scroll sideways or did not open:", *offending] if offending else []
     )
+    said += [f"{len(small)} targets under 24 x 24 px at {PHONE} px:", *small] if small else []
+    assert not said, "\n".join(said)
 
 
 # Words longer than a phone is wide, as staff paste them: a link, a unit or a desk written without spaces.
