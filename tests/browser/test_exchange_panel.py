@@ -2,7 +2,7 @@
 board; requesting a meeting from the panel starts a live countdown. Screenshot: exchange-panel.png."""
 
 import re
-import time
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -12,6 +12,9 @@ from tests.exchange_support import REQUEST, acknowledged_incident, add_counterpa
 from tests.exchange_support import open_exchange as open_via_api
 from tests.support import build_world
 from tracker import jobs
+from tracker.db import session_scope
+from tracker.models import Exchange
+from tracker.timeutil import utcnow
 
 pytestmark = pytest.mark.browser
 
@@ -21,14 +24,15 @@ COUNTING = re.compile(r"^in \d+ (d|h|min|s)( \d+ (h|min|s))?$")  # "in 47 h 59 m
 
 def test_an_overdue_exchange_stands_out_and_a_meeting_request_starts_a_countdown(app, sign_in):
     world = build_world(app)
-    add_counterpart_line(app, world, reply_deadline_seconds=1, meeting_deadline_seconds=48 * 3600)
+    add_counterpart_line(app, world, meeting_deadline_seconds=48 * 3600)
     client = app.test_client()
     reference = acknowledged_incident(client, world, latitude=54.102, longitude=23.311, sector=...)
     xid = open_via_api(client, world, reference)["id"]
     move(client, world, xid, "receipt_confirmed", "Eastland MoD confirms receipt of your notice.")
     move(client, world, xid, "explanation_requested", REQUEST)
-    time.sleep(1.2)
-    jobs.sweep(app)  # the other side let the reply deadline pass
+    with session_scope(app) as session:  # the other side let the reply deadline pass
+        session.get(Exchange, xid).deadline_at = utcnow() - timedelta(seconds=1)
+    jobs.sweep(app)
 
     liaison = sign_in("liaison")
     page = liaison.page
