@@ -9,6 +9,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import trustme
 from aiosmtpd.controller import Controller
@@ -119,26 +120,13 @@ class TlsSmtpServer(SmtpServer):
 
     def start(self):
         # AUTH PLAIN only: smtplib would otherwise try LOGIN after a refused PLAIN.
-        options = {"authenticator": authenticate, "auth_required": True, "auth_exclude_mechanism": ["LOGIN"]}
+        options: dict[str, Any] = {"authenticator": authenticate, "auth_required": True}
+        options["auth_exclude_mechanism"] = ["LOGIN"]
         if self.implicit:  # the whole connection is TLS; aiosmtpd only knows STARTTLS as "TLS"
-            self.controller = Controller(
-                self.inbox,
-                hostname="127.0.0.1",
-                port=self.port,
-                ssl_context=self.context,
-                auth_require_tls=False,
-                **options,
-            )
+            options.update(ssl_context=self.context, auth_require_tls=False)
         else:
-            self.controller = Controller(
-                self.inbox,
-                hostname="127.0.0.1",
-                port=self.port,
-                tls_context=self.context,
-                require_starttls=True,
-                auth_require_tls=True,
-                **options,
-            )
+            options.update(tls_context=self.context, require_starttls=True, auth_require_tls=True)
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
         return self
 
