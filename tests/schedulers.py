@@ -9,10 +9,15 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import String, cast, insert, literal, select, true
 
+from tests.peers import free_port
 from tests.support import incident_payload
 from tracker import dispatch
 from tracker.db import session_scope
@@ -137,6 +142,35 @@ def start_gunicorn(app, log: Path, port: int, database_url: str, **more: str) ->
     command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "wsgi:app"]
     with log.open("w") as handle:
         return subprocess.Popen(command, cwd=ROOT, env=variables, stdout=handle, stderr=subprocess.STDOUT)
+
+
+@contextmanager
+def serving(app, log: Path, database_url: str, **more: str) -> Iterator[Callable[..., int]]:
+    """gunicorn as start_gunicorn starts it, on a free port, once it answers /api/v1/health (or has died): yields
+    get(path, headers=None), the status it answers (0: no answer, -1: gunicorn gone). Stopped with SIGTERM at the
+    end, as an operator stops it, and killed should it outlive the test."""
+    port = free_port()
+    process = start_gunicorn(app, log, port, database_url, **more)
+
+    def get(path: str, headers: dict | None = None) -> int:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                return answer.status
+        except urllib.error.HTTPError as refused:
+            return refused.code
+        except OSError:
+            return 0 if process.poll() is None else -1
+
+    try:
+        wait_until(lambda: get("/api/v1/health") != 0, 60, "gunicorn's health answer", [log])
+        yield get
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 _LOGS: dict[int, Path] = {}  # a started scheduler's log, by pid

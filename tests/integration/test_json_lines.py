@@ -4,7 +4,6 @@ log (its start, its workers, a request that failed) as its access log."""
 
 import json
 import signal
-import urllib.request
 
 import pytest
 
@@ -12,11 +11,11 @@ from tests.databases import migrate_to
 from tests.peers import free_port
 from tests.schedulers import (
     runner_of,
+    serving,
     start_gunicorn,
     start_scheduler,
     stop_once_beating,
     stopped_or_stacks,
-    wait_until,
 )
 from tracker import migrate
 
@@ -47,26 +46,10 @@ def test_gunicorn_in_json_mode_writes_only_json_lines(app, tmp_path):
     """And no error at a clean start: gunicorn's control socket, made by default in ~/.gunicorn (one per user, so
     another gunicorn of the user took it over; not makeable under the systemd unit, an error at every start), is
     off."""
-    log, port, home = tmp_path / "gunicorn.log", free_port(), tmp_path / "home"
+    log, home = tmp_path / "gunicorn.log", tmp_path / "home"
     home.mkdir()
-    process = start_gunicorn(app, log, port, app.config["DATABASE_URL"], HOME=str(home))
-    try:
-
-        def answering():
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2) as answer:
-                    return answer.status == 200
-            except OSError:
-                return process.poll() is not None  # died: stop waiting, the log says why
-
-        wait_until(answering, 60, "gunicorn's health answer", [log])
-        assert process.poll() is None, log.read_text()[-3000:]
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    with serving(app, log, app.config["DATABASE_URL"], HOME=str(home)) as get:
+        assert get("/api/v1/health") == 200, log.read_text()[-3000:]
     lines = records(log.read_text())
     said = {(line["logger"], line.get("message", "")) for line in lines}
     assert any(logger == "gunicorn.error" and text.startswith("Starting gunicorn") for logger, text in said), said

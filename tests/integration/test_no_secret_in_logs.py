@@ -11,9 +11,6 @@ import io
 import json
 import logging
 import re
-import signal
-import urllib.error
-import urllib.request
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -21,8 +18,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.exchange_support import add_counterpart_line, open_exchange
-from tests.peers import PASSWORD, USER, TlsSmtpServer, free_port
-from tests.schedulers import start_gunicorn, wait_until
+from tests.peers import PASSWORD, USER, TlsSmtpServer
+from tests.schedulers import serving
 from tests.support import SHOWN_ONCE, World, build_world, csrf, file_incident, sign_in, switch_channel
 from tracker import jobs
 from tracker.db import session_scope
@@ -170,40 +167,12 @@ def run_main_flows(app, world: World, relay, proxy) -> tuple[dict[str, str], lis
 
 def served_by_gunicorn(app, tmp_path, paths: list[tuple[str, dict | None]]) -> str:
     """gunicorn on the test's database at its debug level, asked for each path; its whole log."""
-    log, port = tmp_path / "gunicorn.log", free_port()
-    process = start_gunicorn(
-        app,
-        log,
-        port,
-        app.config["DATABASE_URL"],
-        TRACKER_SECRET_KEY=SECRET_KEY,
-        TRACKER_METRICS_SCRAPE_SECRET=METRICS_SECRET,
-        TRACKER_PUBLIC_URL="http://tracker.test",
-        TRACKER_LOG_LEVEL="DEBUG",
-        TRACKER_WEB_LOG_LEVEL="debug",
-    )
-
-    def get(path: str, headers: dict | None = None) -> int:
-        try:
-            with urllib.request.urlopen(
-                urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers or {}), timeout=5
-            ) as answer:
-                return answer.status
-        except urllib.error.HTTPError as refused:
-            return refused.code
-        except OSError:
-            return 0 if process.poll() is None else -1
-
-    try:
-        wait_until(lambda: get("/api/v1/health") != 0, 60, "gunicorn's health answer", [log])
+    log = tmp_path / "gunicorn.log"
+    settings = {"TRACKER_LOG_LEVEL": "DEBUG", "TRACKER_WEB_LOG_LEVEL": "debug", "TRACKER_SECRET_KEY": SECRET_KEY}
+    settings.update(TRACKER_METRICS_SCRAPE_SECRET=METRICS_SECRET, TRACKER_PUBLIC_URL="http://tracker.test")
+    with serving(app, log, app.config["DATABASE_URL"], **settings) as get:
         for path, headers in paths:
             assert get(path, headers) > 0, log.read_text()[-3000:]
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     return log.read_text()
 
 
