@@ -20,6 +20,7 @@ a visible marker instead, "[U+202E]" (`visible`), so that it neither reorders th
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Line and paragraph separators break a line as much as CR or LF do (str.splitlines, mail headers).
@@ -153,15 +154,20 @@ def visible(text: str) -> str:
     return text.translate(_MARKERS)
 
 
+def each_text(data, rewrite: Callable[[str], str]):
+    """JSON-ready data with every text in it, keys too, rewritten (the rest as it is)."""
+    if isinstance(data, str):
+        return rewrite(data)
+    if isinstance(data, list):
+        return [each_text(item, rewrite) for item in data]
+    if isinstance(data, dict):
+        return {rewrite(key): each_text(value, rewrite) for key, value in data.items()}
+    return data
+
+
 def visible_in(data):
     """JSON-ready data (an export's record, the map's features) with every text in it `visible`, keys too."""
-    if isinstance(data, str):
-        return visible(data)
-    if isinstance(data, list):
-        return [visible_in(item) for item in data]
-    if isinstance(data, dict):
-        return {visible_in(key): visible_in(value) for key, value in data.items()}
-    return data
+    return each_text(data, visible)
 
 
 def as_references(html: str) -> str:

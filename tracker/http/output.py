@@ -13,17 +13,7 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from ..text import scalar, shown
-
-
-def _scrubbed(data: Any) -> Any:
-    if isinstance(data, str):
-        return scalar(data)
-    if isinstance(data, list):
-        return [_scrubbed(item) for item in data]
-    if isinstance(data, dict):
-        return {scalar(key): _scrubbed(value) for key, value in data.items()}
-    return data
+from ..text import each_text, scalar, shown
 
 
 def _unique(pairs: list[tuple[str, Any]]) -> dict:
@@ -49,7 +39,7 @@ class ScalarJSONProvider(DefaultJSONProvider):
         if "\\ud" not in text:  # ensure_ascii writes every surrogate so; none there, nothing to do
             return text
         kwargs.pop("default", None)  # what comes back from loads is plain JSON already
-        return super().dumps(_scrubbed(json.loads(text)), **kwargs)
+        return super().dumps(each_text(json.loads(text), scalar), **kwargs)
 
 
 def init_app(app: Flask) -> None:
