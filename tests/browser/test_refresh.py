@@ -148,3 +148,34 @@ def test_a_refresh_answered_after_a_form_was_sent_leaves_the_forms_answer(app, s
     page.get_by_role("button", name="Add comment").click()
     expect(page.locator("p.flash.success")).to_have_text(f"Comment added to {reference}.")
     expect(page.locator("ol.timeline li").first).to_contain_text("Radar site 4 confirms two fighters.")
+
+
+def test_a_refresh_of_another_tab_answered_after_a_form_was_sent_leaves_the_forms_answer(app, sign_in):
+    """live.js guards only its own tab, and the cookie is one per browser: the board open in another tab refreshed,
+    and its answer, written after the form's, wrote back the cookie of before, the form's line with it. A page's own
+    request now leaves the cookie as the browser holds it (web/session_cookie.py). The other tab's refresh is
+    answered at the worst moment: after the form's answer wrote the cookie, before the browser follows it."""
+    world = build_world(app)
+    reference = file_incident(app.test_client(), world)["reference"]
+    duty = sign_in("duty")
+    page, board = duty.page, duty.new_tab()
+    page.goto(f"/incidents/{reference}")
+    board.goto("/board")
+    held: list[tuple[Route, APIResponse]] = []
+    board.route("**/board/rows*", lambda route: held.append((route, route.fetch())))
+
+    def other_tab_answered_in_between(route: Route) -> None:
+        sent = route.fetch(max_redirects=0)
+        for refresh, answer in held:
+            with contextlib.suppress(PlaywrightError):
+                refresh.fulfill(response=answer)
+        route.fulfill(status=sent.status, headers={"Location": sent.headers["location"]})
+
+    with board.expect_request("**/board/rows*", timeout=POLL):  # the other tab's refresh on its way
+        pass
+    page.route("**/comments", other_tab_answered_in_between)
+    page.get_by_label("Comment").fill("Radar site 4 confirms two fighters.")
+    page.get_by_role("button", name="Add comment").click()
+    expect(page.locator("p.flash.success")).to_have_text(f"Comment added to {reference}.")
+    assert held, "the other tab's refresh was answered in between"
+    assert duty.page_errors == [], duty.page_errors

@@ -88,6 +88,50 @@ def test_an_idle_session_expires(app, client, world, monkeypatch):
     assert client.get("/").status_code == 302
 
 
+POLL = {"X-Requested-With": "fetch"}  # live.js's refresh
+READ_BACK = {"Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}  # any other fetch of a page's script
+PAGE = {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+
+
+def signed_again(response) -> bool:
+    return any(header.startswith("session=") for header in response.headers.getlist("Set-Cookie"))
+
+
+def test_a_pages_own_requests_leave_the_cookie_as_the_browser_holds_it(app, client, world):
+    """Every answer wrote back the cookie its request carried, and the cookie keeps the line the next page says of
+    what a form did (a flash) till shown: a refresh of another tab answered just after a form's answer wrote back
+    the cookie of before, and the form's line was lost. A page's own request now writes the cookie only when its
+    session changed; a page or a form signs it again as before (the idle limit)."""
+    sign_in(client, "duty")
+    reference = file_incident(client, world)["reference"]
+    before = cookie(client)
+    other_tab = with_cookie(app, before)
+    for headers in (POLL, READ_BACK):
+        answer = other_tab.get("/board/rows", headers=headers)
+        assert answer.status_code == 200 and not signed_again(answer), (headers, answer.headers.getlist("Set-Cookie"))
+    sent = client.post(
+        f"/incidents/{reference}/comments", data={"csrf_token": csrf(client, f"/incidents/{reference}"), "text": "x"}
+    )
+    assert sent.status_code == 302 and signed_again(sent), "the form's line is kept in the cookie"
+    late = client.get("/board/rows", headers=POLL)  # carries the new cookie, but as another tab's would: answered late
+    assert not signed_again(late), late.headers.getlist("Set-Cookie")
+    page = client.get(sent.headers["Location"], headers=PAGE)
+    assert f"Comment added to {reference}." in page.text
+    assert signed_again(page), "a page signs the cookie again: the idle limit runs from the last page or form"
+    assert signed_again(client.get("/board")), "so does a browser that does not say how the request was made"
+
+
+def test_a_board_left_open_keeps_its_session_for_a_whole_watch(app, client, world, monkeypatch):
+    """Its refreshes write the cookie once it is older than half the idle limit, so the limit is never reached."""
+    signed = int(utcnow().timestamp()) - 6 * 3600 - 60  # half a watch (SESSION_IDLE_MINUTES = 720) and a minute ago
+    monkeypatch.setattr(itsdangerous.TimestampSigner, "get_timestamp", lambda self: signed)
+    sign_in(client, "duty")
+    monkeypatch.undo()
+    answer = client.get("/board/rows", headers=POLL)
+    assert answer.status_code == 200 and signed_again(answer), answer.headers.getlist("Set-Cookie")
+    assert not signed_again(client.get("/board/rows", headers=POLL)), "signed again now: the next one leaves it"
+
+
 def test_a_busy_session_still_ends_at_the_absolute_limit(app, client, world):
     sign_in(client, "duty")
     assert client.get("/").status_code == 200

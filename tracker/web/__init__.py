@@ -35,6 +35,7 @@ from . import (  # noqa: F401  (routes on exchanges.bp and links.bp)
     receipt_links,
     related,
     reports,
+    session_cookie,
     summaries,
     watches,
 )
@@ -68,6 +69,7 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SESSION_COOKIE_SECURE"])
     # The signed cookie is refused once older than this, and signed again on every request: an idle limit.
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    app.session_interface = session_cookie.SessionInterface()  # not by the pages' own requests, mostly
     login_manager.init_app(app)
     csrf.init_app(app)
     csrf.exempt(links.bp)  # the signed link is the credential; the API is exempted by create_app
