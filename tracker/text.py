@@ -82,20 +82,22 @@ def secret_problem(text: str) -> str | None:
     return None
 
 
-def problem(text: str) -> str | None:
-    """Why text cannot be kept, or None: what a password cannot hold, or a bidirectional control."""
+def problem(text: str, *, bidi: bool = True) -> str | None:
+    """Why text cannot be kept, or None: what a password cannot hold, or a bidirectional control (unless bidi is
+    False: a text that may come back as it was kept before they were refused, judged once it is known to change)."""
     if found := secret_problem(text):
         return found
-    return _bidi_found(text)
+    return _bidi_found(text) if bidi else None
 
 
-def name_problem(name: str) -> str | None:
-    """Why a name that ends up on one line (a mail header, a log line, a menu) cannot be kept, or None."""
+def name_problem(name: str, *, bidi: bool = True) -> str | None:
+    """Why a name that ends up on one line (a mail header, a log line, a menu) cannot be kept, or None (bidi as
+    `problem` reads it)."""
     if found := _unstorable(name):
         return found
     if any(unicodedata.category(c) == "Cc" or c in _BREAKS for c in name):
         return "must not contain control characters (line breaks, tabs)"
-    return _bidi_found(name)
+    return _bidi_found(name) if bidi else None
 
 
 def _bidi_found(text: str) -> str | None:

@@ -1,6 +1,7 @@
 """Text kept before bidirectional controls were refused (tracker.text) still holds them, and stored rows are
 never rewritten: every page, export and internal mail shows each one as a visible marker ("[U+202E]"), so the
-text reads in the order it is kept, and a form that sends such a text back names each control and where it is."""
+text reads in the order it is kept. An amendment (page or API) takes such a text sent back as it is kept, and
+refuses it changed, naming each control and where it is."""
 
 import html
 import json
@@ -49,7 +50,27 @@ def test_pages_show_a_stored_bidirectional_control_as_a_marker(app, client, worl
         assert RLO not in page.text and PDF not in page.text, path
 
 
-def test_the_amend_form_sends_a_stored_text_back_as_kept_and_says_where_its_controls_are(app, client, world):
+def amended_facts(app, reference: str) -> list[list[str]]:
+    """The facts each amendment of the incident names, first first."""
+    with session_scope(app) as session:
+        incident = session.scalar(select(Incident).where(Incident.reference == reference))
+        kinds = (TimelineEvent.incident_id == incident.id, TimelineEvent.kind == EventKind.AMENDED)
+        return [event.details["fields"] for event in session.scalars(select(TimelineEvent).where(*kinds))]
+
+
+def texts_kept(app, reference: str) -> tuple:
+    with session_scope(app) as session:
+        incident = session.scalar(select(Incident).where(Incident.reference == reference))
+        return incident.actions_taken, incident.platforms
+
+
+KEPT = (HIDDEN, [{"kind": "frigate", "callsign": f"RED {RLO}17"}])
+
+
+def test_the_amend_form_sends_a_stored_text_back_as_kept_and_amends_another_fact(app, client, world):
+    """An officer raising the precedence of an old incident whose actions taken and a platform's callsign hold an
+    override: the form sent those back as kept and refused them, so no fact of it could be amended. A field left as
+    shown is no amendment of it: taken as it is, neither written again nor named by the amendment."""
     reference = file_incident(client, world)["reference"]
     kept_before_the_rule(app, reference)
     sign_in(client, "duty")
@@ -58,15 +79,64 @@ def test_the_amend_form_sends_a_stored_text_back_as_kept_and_says_where_its_cont
     assert SHOWN in page.text, "the narrative above the form shows the markers"
 
     sent = form_as_shown(page.text)
-    assert sent["actions_taken"] == HIDDEN
-    refused = client.post(f"/incidents/{reference}/amend", data={**sent, "narrative_addendum": "Seen again."})
-    assert refused.status_code == 422
+    assert (sent["actions_taken"], sent["platforms-0-callsign"]) == (HIDDEN, f"RED {RLO}17")
+    answer = client.post(f"/incidents/{reference}/amend", data={**sent, "precedence": "Z"})
+    assert answer.status_code == 302, answer.text[-3000:]
+    assert texts_kept(app, reference) == KEPT
+    assert amended_facts(app, reference) == [["precedence"]], "only the fact the officer changed"
+    assert "Precedence: O → Z" in client.get(f"/incidents/{reference}").text
+
+
+def test_the_amend_form_refuses_a_changed_text_holding_a_control_and_says_where_it_stands(app, client, world):
+    """A field the officer changes is held to the rule: the override kept in it is named where it stands, since
+    the field hides it. The platforms are one fact: a platform added holds the kept callsign to the rule too."""
+    reference = file_incident(client, world)["reference"]
+    kept_before_the_rule(app, reference)
+    sign_in(client, "duty")
+    sent = form_as_shown(client.get(f"/incidents/{reference}/amend").text)
+    changed = {"actions_taken": f"{HIDDEN} Seen again.", "platforms-1-kind": "corvette", "precedence": "Z"}
+    refused = client.post(f"/incidents/{reference}/amend", data={**sent, **changed})
+    assert refused.status_code == 422, refused.text[-3000:]
     said = refused.text.split('id="actions_taken-error">')[1].split("</small>")[0]
     assert "U+202E RIGHT-TO-LEFT OVERRIDE at character 8, after “Passed ”" in said, said
     assert "U+202C POP DIRECTIONAL FORMATTING at character 14, after “…assed [U+202E]m 003”" in said, said
-    assert "callsign-error" in refused.text and "U+202E RIGHT-TO-LEFT OVERRIDE at character 5" in refused.text
-    with session_scope(app) as session:
-        assert session.scalar(select(Incident.actions_taken).where(Incident.reference == reference)) == HIDDEN
+    said = refused.text.split('id="platforms-0-callsign-error">')[1].split("</small>")[0]
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE at character 5" in said, said
+    assert texts_kept(app, reference) == KEPT
+    assert amended_facts(app, reference) == []
+
+
+def test_the_api_takes_a_stored_text_sent_back_as_kept_and_refuses_a_changed_one(app, client, world):
+    """A client amends by sending back the texts it read beside the fact it changes: those are no amendment of
+    them. A changed one holding a control is refused in the error envelope, named where it stands; a list of
+    platforms changed holds each of its texts to the rule, as filing does."""
+    reference = file_incident(client, world)["reference"]
+    kept_before_the_rule(app, reference)
+    path, auth = f"/api/v1/incidents/{reference}", world.auth("duty")
+    read = client.get(path, headers=auth).get_json()
+    texts = {name: read[name] for name in ("actions_taken", "platforms", "sector")}
+    assert (texts["actions_taken"], texts["platforms"]) == KEPT, texts
+
+    sent = {"version": read["version"], **texts, "actions_taken": f"{HIDDEN} Seen again."}
+    answer = client.patch(path, json=sent, headers=auth)
+    assert answer.status_code == 422, answer.get_json()
+    error = answer.get_json()["error"]
+    assert (error["code"], list(error["details"])) == ("validation_error", ["actions_taken"]), error
+    [said] = error["details"]["actions_taken"]
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE at character 8, after “Passed ”" in said, said
+    added = [*texts["platforms"], {"kind": "corvette"}]
+    answer = client.patch(path, json={"version": read["version"], **texts, "platforms": added}, headers=auth)
+    assert answer.status_code == 422, answer.get_json()
+    [said] = answer.get_json()["error"]["details"]["platforms"]["0"]["callsign"]
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE at character 5" in said, said
+    assert (texts_kept(app, reference), amended_facts(app, reference)) == (KEPT, [])
+
+    answer = client.patch(path, json={"version": read["version"], **texts, "precedence": "Z"}, headers=auth)
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert (body["precedence"], body["actions_taken"], body["amendment"]["fields"]) == ("Z", HIDDEN, ["precedence"])
+    assert set(body["amendment"]["before"]) == {"precedence"}, body["amendment"]
+    assert texts_kept(app, reference) == KEPT
 
 
 def test_the_api_answers_stored_text_as_kept(app, client, world):

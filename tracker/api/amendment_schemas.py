@@ -1,5 +1,8 @@
 """Schemas of an amendment: what PATCH /incidents/<reference> takes, and what it answers beside the incident."""
 
+import copy
+from typing import cast
+
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range
 from marshmallow import ValidationError as MarshmallowError
@@ -8,8 +11,23 @@ from marshmallow import post_load
 from ..geo import Position
 from ..http.fields import Coordinate, Moment, Name, Text
 from ..models import Domain, EscalationRisk, Precedence, SafetyRisk, all_categories
+from ..services.incidents import amended_columns
 from .incident_out import IncidentDetailOut
 from .schemas import ID, CpaHorizontalIn, CpaVerticalIn, ObservedForcesIn, Platform, read_reported
+
+
+def _as_kept(name: str) -> Name:
+    """Platform's field of that name, taking a text sent back as it is kept (http.fields.Text's as_kept)."""
+    kept = copy.copy(cast(Name, Platform._declared_fields[name]))
+    kept.as_kept = True
+    return kept
+
+
+class PlatformAsKept(Platform):
+    """A platform as an amendment sends it: all of them come back, those it leaves as they are kept (a control
+    kept before they were refused is refused only in a list the amendment changes)."""
+
+    kind, nationality, type, callsign = (_as_kept(name) for name in amended_columns.PLATFORM_TEXTS)
 
 
 class AmendmentIn(Schema):
@@ -61,10 +79,12 @@ class AmendmentIn(Schema):
     )
     safety_risk = fields.Enum(SafetyRisk, by_value=True, allow_none=True)
     escalation_risk = fields.Enum(EscalationRisk, by_value=True)
-    platforms = fields.List(fields.Nested(Platform), validate=Length(max=20), metadata={"description": "all of them"})
+    platforms = fields.List(
+        fields.Nested(PlatformAsKept), validate=Length(max=20), metadata={"description": "all of them"}
+    )
     cpa_horizontal = fields.Nested(CpaHorizontalIn, allow_none=True, metadata={"description": "null: not known"})
     cpa_vertical = fields.Nested(CpaVerticalIn, allow_none=True, metadata={"description": "null: not known"})
-    actions_taken = Text(validate=Length(max=4000))
+    actions_taken = Text(as_kept=True, validate=Length(max=4000))
     observed_forces = fields.Nested(ObservedForcesIn, allow_none=True, metadata={"description": "null: none"})
     narrative_addendum = Text(
         metadata={"description": "added under the narrative (which is never overwritten), up to NARRATIVE_MAX_LENGTH"}

@@ -53,14 +53,15 @@ def amend_incident(reference, data):
 
     One `amended` timeline event records each changed fact before and after. Send the `version` you
     read: if the incident was amended since, 409 with the facts as they stand (`details.facts`); an
-    escalation or acknowledgement in between changes no fact and is no conflict. A fact left out stays; an
-    amendment that changes nothing answers 422. Supervisors and admins; liaison members of a notified
-    line; the duty officer who filed it or now on watch at the desk it was filed from. A lower precedence
-    takes a supervisor (403); a higher one shortens the running deadline (or, once acknowledged, the
-    acknowledgement timeout) at once, and on an open incident is told to the lines called on its current
-    step (`amendment.told`). The answer's `amendment` says
-    what changed, the deadline, the route routing would choose now (`reroute`, never applied) and the
-    approved texts for the other side that need approving again (`reapproval`)."""
+    escalation or acknowledgement in between changes no fact and is no conflict. A fact left out stays, as
+    does one sent as it stands (actions taken or platforms kept with a bidirectional control before those
+    were refused are refused only when changed); an amendment that changes nothing answers 422. Supervisors
+    and admins; liaison members of a notified line; the duty officer who filed it or now on watch at the desk
+    it was filed from. A lower precedence takes a supervisor (403); a higher one shortens the running deadline
+    (or, once acknowledged, the acknowledgement timeout) at once, and on an open incident is told to the lines
+    called on its current step (`amendment.told`). The answer's `amendment` says what changed, the deadline,
+    the route routing would choose now (`reroute`, never applied) and the approved texts for the other side
+    that need approving again (`reapproval`)."""
     version, addendum = data.pop("version"), data.pop("narrative_addendum", "")
     amendment = amending.Amendment(version, data, addendum)
     limits = wiring.filing_limits()

@@ -22,11 +22,17 @@ class Text(fields.String):
     (neither engine can; in a JSON column it would break every page that shows it), refused here
     as a 422 naming the field rather than by the database as a 500; nor a control character other than
     a line break or tab, nor a bidirectional control, which shows a text reordered (tracker.text.problem).
-    Every string of a request schema is a Text (tests/functional/test_input_validity.py holds them to it)."""
+    Every string of a request schema is a Text (tests/functional/test_input_validity.py holds them to it).
+    as_kept: a fact an amendment may send back as it is kept, which may hold a bidirectional control kept before
+    they were refused: the service refuses one only in a fact it changes (amended_columns)."""
+
+    def __init__(self, *, as_kept: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.as_kept = as_kept
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = breaks_read(super()._deserialize(value, attr, data, **kwargs))
-        if found := problem(text):
+        if found := problem(text, bidi=not self.as_kept):
             raise ValidationError(found)
         return text
 
@@ -49,7 +55,7 @@ class Name(Text):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if found := name_problem(text):
+        if found := name_problem(text, bidi=not self.as_kept):
             raise ValidationError(found)
         return text
 

@@ -9,7 +9,7 @@ from ..geo import parse_position, plain_degrees
 from ..models import Domain, EscalationRisk, Incident, Precedence, SafetyRisk
 from ..services.incidents import measures
 from ..timeutil import format_dtg, parse_recent, utcnow
-from .base_form import RowList, SubForm, TrackerForm
+from .base_form import RowList, SubForm, TrackerForm, as_kept
 from .forms import YES_NO, IncidentForm, category_in_domain, flag
 from .measure_fields import MeasureFields, cpa_given, forces_given, measured
 
@@ -114,10 +114,28 @@ def _plain(value):
     return value.replace("\r\n", "\n").strip() if isinstance(value, str) else value
 
 
+def changed(form: AmendForm, shown: dict, platforms_sent: bool = True) -> set[str]:
+    """The fields the officer changed from what the form showed; the platforms as one (all of them), and only
+    when the request carried their rows."""
+    names = {n for n in shown if n in form and n != "platforms" and not _same(form[n].data, shown[n])}
+    if platforms_sent and platforms_of(form.platforms.data) != platforms_of(shown["platforms"]):
+        names.add("platforms")
+    return names
+
+
+def hold_changes_to_the_rule(form: AmendForm, shown: dict, platforms_sent: bool = True) -> None:
+    """Hold only the fields the officer changed to the text rule (before the form is validated): one sent back
+    as shown is no amendment of it and nothing is written for it, so a text kept before bidirectional controls
+    were refused does not stop the amendment of another fact. A changed one is refused, the controls named."""
+    for name in set(shown) - changed(form, shown, platforms_sent):
+        if name in form:
+            as_kept(form[name])
+
+
 def changes(form: AmendForm, shown: dict, platforms_sent: bool = True) -> dict:
     """What the submitted form asks to change, against what it showed (typed values; a time that cannot be
-    read is put beside its field). The platforms count only when the request carried their rows."""
-    differs = {name for name in shown if name in form and not _same(form[name].data, shown[name])}
+    read is put beside its field)."""
+    differs = changed(form, shown, platforms_sent)
     asked: dict = {}
     if "occurred_at" in differs:
         try:
@@ -134,9 +152,8 @@ def changes(form: AmendForm, shown: dict, platforms_sent: bool = True) -> dict:
             asked[name] = kind(form[name].data)
     if "safety_risk" in differs:
         asked["safety_risk"] = SafetyRisk(form.safety_risk.data) if form.safety_risk.data else None
-    typed = platforms_of(form.platforms.data)
-    if platforms_sent and typed != platforms_of(shown["platforms"]):
-        asked["platforms"] = typed
+    if "platforms" in differs:
+        asked["platforms"] = platforms_of(form.platforms.data)
     cpa = cpa_given(form)
     for name in ("cpa_horizontal", "cpa_vertical"):
         if {name, f"{name}_unit"} & differs:

@@ -61,11 +61,14 @@ def amend(reference: str):
     form = amend_forms.AmendForm(data=shown)
     form.domain.choices = _domain_choices()
     status, problem = 200, None
+    platforms_sent = any(k.startswith("platforms-") for k in request.form)
+    if form.is_submitted():
+        amend_forms.hold_changes_to_the_rule(form, shown, platforms_sent)
     valid = form.validate_on_submit()
     if form.is_submitted() and not valid:
         amend_forms.read_typed(form, shown)
     if valid:
-        asked = amend_forms.changes(form, shown, platforms_sent=any(k.startswith("platforms-") for k in request.form))
+        asked = amend_forms.changes(form, shown, platforms_sent)
         addendum = form.narrative_addendum.data or ""
         version = version_of(form.version)
         if version is None:  # an altered or cut-short form: no version the incident could have

@@ -8,7 +8,8 @@ text area or a password) also refuses control characters, as the API's names do 
 browser's one-line input holds no line break, so one there came from a crafted request or a paste, and
 would break a mail header. A password is never shown: it keeps whatever can be stored.
 A field shows a value as it is kept, bidirectional controls too (written as character references, which the
-pages' markers leave be); its refusal names each control and where it stands, since the field hides them.
+pages' markers leave be); its refusal names each control and where it stands, since the field hides them. A
+field sent back as it is kept is held to no rule (as_kept): the amend form holds only the fields changed to it.
 Its tabs are read as spaces: cells pasted from a spreadsheet arrive tab-separated (a NameField's are refused).
 A menu (SelectField) is held to the one-line rule too: a menu whose choices are not checked (the officer of
 a watch, a sector) passes on what the request sent, and a NUL there reached PostgreSQL (a 500).
@@ -28,6 +29,7 @@ from wtforms import (
     FieldList,
     FloatField,
     Form,
+    FormField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -128,6 +130,17 @@ def keeps_to_its_rule(_form, field: Field) -> None:
     rule = rule_of(field)
     if rule is not None and isinstance(field.data, str) and (found := rule(field.data)):
         raise ValidationError(f"This {found}.")
+
+
+def as_kept(field: Field) -> None:
+    """Hold a field, and each field of its rows, to no text rule: for a value sent back as it is kept, which is no
+    new text and is not written again (an amend form's field left as shown: a text kept before bidirectional
+    controls were refused stopped the amendment of every other fact)."""
+    if isinstance(field, FieldList | FormField):
+        for inner in field:
+            as_kept(inner)
+        return
+    field.validators = [check for check in field.validators if check is not keeps_to_its_rule]
 
 
 def tabs_as_spaces(value):

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from ...errors import ValidationError
 from ...geo import Position, parse_position
 from ...models import Incident
+from ...text import name_problem, problem
 from ...timeutil import format_dtg
 from . import filing, measures, routing
 
@@ -38,6 +39,9 @@ FACT_OF = {
 }
 # Which amended fact a problem of filing.check_draft is about.
 PROBLEM_OF = {"latitude": "position", "longitude": "position"}
+# The texts an amendment writes, each with its rule (tracker.text): one line, or a text of many lines.
+TEXT_RULES = {"position_text": name_problem, "sector": name_problem, "actions_taken": problem}
+PLATFORM_TEXTS = ("kind", "nationality", "type", "callsign")
 
 
 def columns(
@@ -80,12 +84,37 @@ def columns(
     except ValidationError as error:
         problems.update(error.details)
     problems.update(_filing_problems(incident, found, given, limits, now))
+    problems.update(_text_problems(incident, found))
     occurred, reported = found.get("occurred_at"), incident.reported_at
     if occurred is not None and occurred > reported + timedelta(seconds=limits.max_future_skew_seconds):
         problems.setdefault("occurred_at", f"{format_dtg(occurred)} is after it was reported ({format_dtg(reported)})")
     if problems:
         raise ValidationError("the amendment is not valid", problems)
     return found
+
+
+def _text_problems(incident: Incident, found: dict) -> dict:
+    """The text rule on each text the amendment changes. One sent back as it is kept may hold a bidirectional
+    control kept before they were refused (the API's schema lets it by, as the amend form does a field left as
+    shown): it is no amendment of that fact, and nothing is written for it; a changed one is refused."""
+    problems: dict = {
+        FACT_OF.get(name, name): said
+        for name, rule in TEXT_RULES.items()
+        if isinstance(found.get(name), str) and found[name] != getattr(incident, name) and (said := rule(found[name]))
+    }
+    if "platforms" in found and found["platforms"] != incident.platforms:  # all of them, as they are written
+        rows = {str(at): _platform_problems(platform) for at, platform in enumerate(found["platforms"])}
+        if wrong := {at: said for at, said in rows.items() if said}:
+            problems["platforms"] = wrong
+    return problems
+
+
+def _platform_problems(platform: dict) -> dict:
+    return {
+        key: said
+        for key in PLATFORM_TEXTS
+        if isinstance(platform.get(key), str) and (said := name_problem(platform[key]))
+    }
 
 
 def _place(incident: Incident, given: dict, limits: filing.FilingLimits, sectors: dict[str, str]) -> dict:
