@@ -23,7 +23,7 @@ with `make_app(**config)`, on the same database.
 
 Workers (pytest-xdist; options in pyproject.toml). Each has its own SQLite files under its tmp_path
 and its own PostgreSQL database, tracker_test_<worker>_<pid>, created by the run and dropped at its
-end. The long tests are handed out first.
+end with those made for its tests (named after it: tests/databases.py). The long tests are handed out first.
 """
 
 import copy

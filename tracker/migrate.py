@@ -71,6 +71,12 @@ def newer_problem(revision: str | None) -> str | None:
 
 def known_revisions() -> set[str]:
     """Every revision the code knows: a database at another one was made by a newer tracker."""
+    return set(revisions())
+
+
+def revisions() -> list[str]:
+    """Every revision the code knows, oldest first."""
     from alembic.script import ScriptDirectory
 
-    return {script.revision for script in ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()}
+    newest_first = ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()
+    return [script.revision for script in newest_first][::-1]

@@ -5,18 +5,18 @@ import logging
 import pytest
 import trustme
 
-from tests.databases import empty_database
+from tests.databases import new_database
 from tests.peers import WebhookReceiver
 from tracker import logs
 
 
 @pytest.fixture
-def fresh_database_url(database_url, tmp_path, request):
-    """A new, empty database of the test's engine (on PostgreSQL made, named after the test's module, and dropped
-    after): for a migration's test, which brings it to the revision before and writes rows there."""
+def database_at(database, tmp_path, request):
+    """database_at(revision): the URL of a new database of the test's engine at that revision (None: empty,
+    never migrated), for a migration's test, which writes rows there and upgrades it. On PostgreSQL it is
+    named after the test's module and dropped at the worker's end (tests/databases.py new_database)."""
     module = request.module.__name__.rpartition(".")[2].removeprefix("test_")
-    with empty_database(database_url, tmp_path / f"{module}.db", module) as url:
-        yield url
+    return lambda revision=None: new_database(database, tmp_path / f"{module}.db", module, revision)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from tests.conftest import app_config
-from tests.databases import empty_database
+from tests.databases import new_database
 from tests.support import count, file_incident, incident_payload, outbox_files
 from tracker import create_app, jobs
 from tracker.db import engine_of, session_scope
@@ -41,10 +41,9 @@ def app_on(tmp_path):
 
 
 @pytest.fixture
-def new_database_url(database_url, tmp_path):
-    """A new, empty database of the test's engine (on PostgreSQL made, and dropped after)."""
-    with empty_database(database_url, tmp_path / "restored" / "tracker.db", "restored") as url:
-        yield url
+def new_database_url(database, tmp_path):
+    """A new, empty database of the test's engine (on PostgreSQL made, and dropped at the worker's end)."""
+    return new_database(database, tmp_path / "restored" / "tracker.db", "restored")
 
 
 def flask(app, *args):

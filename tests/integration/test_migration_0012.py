@@ -5,7 +5,6 @@ every policy step and fallback; an internal "HQ duty desk" with its members take
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.databases import migrate_to
 from tracker import migrate
 
 pytestmark = pytest.mark.both_databases  # a data migration in SQL: each engine runs its own
@@ -71,14 +70,14 @@ def _seed(connection) -> dict[str, int]:
     return ids
 
 
-def test_a_line_to_the_other_side_leaves_the_ladder_and_an_hq_duty_desk_takes_its_place(fresh_database_url):
-    migrate_to(fresh_database_url, "0011")
-    engine = create_engine(fresh_database_url)
+def test_a_line_to_the_other_side_leaves_the_ladder_and_an_hq_duty_desk_takes_its_place(database_at):
+    url = database_at("0011")
+    engine = create_engine(url)
     try:
         with engine.begin() as connection:
             ids = _seed(connection)
-        migrate.upgrade(fresh_database_url)
-        assert migrate.current(fresh_database_url) == migrate.head()
+        migrate.upgrade(url)
+        assert migrate.current(url) == migrate.head()
         with engine.connect() as connection:
             q = connection.execute
             lines = {
@@ -117,9 +116,10 @@ def test_a_line_to_the_other_side_leaves_the_ladder_and_an_hq_duty_desk_takes_it
     assert len(steps) == 3, steps
 
 
-def test_a_new_database_with_no_users_migrates_without_moving_anything(fresh_database_url):
-    migrate.upgrade(fresh_database_url)
-    engine = create_engine(fresh_database_url)
+def test_a_new_database_with_no_users_migrates_without_moving_anything(database_at):
+    url = database_at()
+    migrate.upgrade(url)
+    engine = create_engine(url)
     try:
         with engine.connect() as connection:
             assert connection.scalar(text("SELECT count(*) FROM contact_channels")) == 0

@@ -5,7 +5,6 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect
 
-from tests.databases import migrate_to
 from tracker import migrate
 
 pytestmark = pytest.mark.both_databases  # each engine alters the table its own way (SQLite: batch mode)
@@ -19,12 +18,12 @@ def _columns(url: str) -> dict[str, dict]:
         engine.dispose()
 
 
-def test_the_sector_given_column_comes_nullable_and_goes_with_a_downgrade(fresh_database_url):
-    migrate_to(fresh_database_url, "0024")
-    assert "sector_given" not in _columns(fresh_database_url)
-    migrate.upgrade(fresh_database_url)
-    column = _columns(fresh_database_url).get("sector_given")
+def test_the_sector_given_column_comes_nullable_and_goes_with_a_downgrade(database_at):
+    url = database_at("0024")
+    assert "sector_given" not in _columns(url)
+    migrate.upgrade(url)
+    column = _columns(url).get("sector_given")
     assert column is not None and column["nullable"], column
-    command.downgrade(migrate.alembic_config(fresh_database_url), "0024")
-    assert "sector_given" not in _columns(fresh_database_url)
-    assert migrate.current(fresh_database_url) == "0024"
+    command.downgrade(migrate.alembic_config(url), "0024")
+    assert "sector_given" not in _columns(url)
+    assert migrate.current(url) == "0024"

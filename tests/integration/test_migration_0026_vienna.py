@@ -6,7 +6,6 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect
 
-from tests.databases import migrate_to
 from tracker import migrate
 
 pytestmark = pytest.mark.both_databases  # each engine alters the table its own way (SQLite: batch mode)
@@ -20,13 +19,13 @@ def _columns(url: str) -> dict[str, dict]:
         engine.dispose()
 
 
-def test_the_calendar_and_changes_columns_come_nullable_and_go_with_a_downgrade(fresh_database_url):
-    migrate_to(fresh_database_url, "0025")
-    assert "calendar_at" not in _columns(fresh_database_url)
-    migrate.upgrade(fresh_database_url, "0026")
-    columns = _columns(fresh_database_url)
+def test_the_calendar_and_changes_columns_come_nullable_and_go_with_a_downgrade(database_at):
+    url = database_at("0025")
+    assert "calendar_at" not in _columns(url)
+    migrate.upgrade(url, "0026")
+    columns = _columns(url)
     for name in ("calendar_at", "changes"):
         assert name in columns and columns[name]["nullable"], columns.get(name)
-    command.downgrade(migrate.alembic_config(fresh_database_url), "0025")
-    assert not {"calendar_at", "changes"} & set(_columns(fresh_database_url))
-    assert migrate.current(fresh_database_url) == "0025"
+    command.downgrade(migrate.alembic_config(url), "0025")
+    assert not {"calendar_at", "changes"} & set(_columns(url))
+    assert migrate.current(url) == "0025"

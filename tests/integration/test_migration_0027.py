@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import create_engine
 
-from tests.databases import filled_row, migrate_to
+from tests.databases import filled_row
 from tracker import migrate
 
 pytestmark = pytest.mark.both_databases  # PostgreSQL keeps a double's sign, SQLite a JSON text's
@@ -20,9 +20,9 @@ def _signs(values) -> list[bool]:
     return [math.copysign(1.0, value) < 0 for value in values]
 
 
-def test_positions_stored_as_minus_zero_are_stored_as_zero(fresh_database_url, backend):
-    migrate_to(fresh_database_url, "0026")
-    engine = create_engine(fresh_database_url)
+def test_positions_stored_as_minus_zero_are_stored_as_zero(database_at, backend):
+    url = database_at("0026")
+    engine = create_engine(url)
     try:
         tables = sa.MetaData()
         incidents = sa.Table("incidents", tables, autoload_with=engine)
@@ -45,7 +45,7 @@ def test_positions_stored_as_minus_zero_are_stored_as_zero(fresh_database_url, b
         if backend == "postgresql":
             assert _signs(before) == [True, True], f"the test's -0 was stored without its sign: {before}"
 
-        migrate.upgrade(fresh_database_url)
+        migrate.upgrade(url)
         with engine.connect() as connection:
             after = connection.execute(sa.select(incidents.c.latitude, incidents.c.longitude)).one()
             centres = connection.execute(sa.select(exercises.c.name, exercises.c.centre_latitude)).all()

@@ -7,16 +7,16 @@ import sqlalchemy as sa
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from tests.databases import filled_row, migrate_to
+from tests.databases import filled_row
 from tracker import migrate
 from tracker.services.watches import log
 
 pytestmark = pytest.mark.both_databases  # lower() and the update in each engine's SQL
 
 
-def test_one_desk_stored_in_several_cases_takes_its_first_spelling(fresh_database_url):
-    migrate_to(fresh_database_url, "0027")
-    engine = create_engine(fresh_database_url)
+def test_one_desk_stored_in_several_cases_takes_its_first_spelling(database_at):
+    url = database_at("0027")
+    engine = create_engine(url)
     try:
         tables = sa.MetaData()
         users, watches = (sa.Table(name, tables, autoload_with=engine) for name in ("users", "watches"))
@@ -29,7 +29,7 @@ def test_one_desk_stored_in_several_cases_takes_its_first_spelling(fresh_databas
             for desk, ended in stored:
                 row = filled_row(watches, {"desk": desk, "officer_id": officer})
                 connection.execute(watches.insert(), [row | {"ends_at": row["starts_at"] if ended else None}])
-        migrate.upgrade(fresh_database_url)
+        migrate.upgrade(url)
         with engine.connect() as connection:
             desks = connection.execute(sa.select(watches.c.desk).order_by(watches.c.id)).scalars().all()
         with Session(engine) as session:

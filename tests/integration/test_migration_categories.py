@@ -8,7 +8,6 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from tests.category_history import OLD_PAIRS
-from tests.databases import migrate_to
 from tracker import migrate
 from tracker.models import Domain, Incident, categories_for
 from tracker.timeutil import utcnow
@@ -26,8 +25,8 @@ AT_0012 = sa.table(
 )
 
 
-def test_every_incident_of_the_old_catalogue_stays_valid_after_upgrading_to_head(fresh_database_url):
-    migrate_to(fresh_database_url, "0012")
+def test_every_incident_of_the_old_catalogue_stays_valid_after_upgrading_to_head(database_at):
+    url = database_at("0012")
     now = utcnow().replace(tzinfo=None)
     rows = [
         {
@@ -50,12 +49,12 @@ def test_every_incident_of_the_old_catalogue_stays_valid_after_upgrading_to_head
         }
         for n, (domain, category) in enumerate(OLD_PAIRS)
     ]
-    engine = create_engine(fresh_database_url)
+    engine = create_engine(url)
     try:
         with engine.begin() as connection:
             connection.execute(AT_0012.insert(), rows)
-        migrate.upgrade(fresh_database_url)
-        assert migrate.current(fresh_database_url) == migrate.head()
+        migrate.upgrade(url)
+        assert migrate.current(url) == migrate.head()
         with Session(engine) as session:
             stored = [(i.reference, i.domain, i.category) for i in session.scalars(select(Incident))]
     finally:
