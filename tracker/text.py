@@ -207,3 +207,9 @@ SECRET_MEMBER = re.compile(rf'("{_CREDENTIAL}"\s*:\s*")[^"]*', re.IGNORECASE)
 def masked(text: str) -> str:
     """The text with signed-link tokens and credentials in query strings and JSON members replaced by "…"."""
     return SECRET_MEMBER.sub(r"\1…", SECRET_QUERY.sub(r"\1…", LINK_TOKEN.sub(r"\1…", text)))
+
+
+def masked_in(data):
+    """JSON-ready data (a timeline event's details, a message's webhook facts) with every text in it `masked`: a
+    failure kept before its text was masked (a dead letter's "error") is shown without what it quoted."""
+    return each_text(data, masked)

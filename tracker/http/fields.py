@@ -10,7 +10,7 @@ from marshmallow.validate import Regexp
 from ..geo import plain, plain_values
 from ..numbers import read_whole
 from ..services.incidents.routing import category_problem
-from ..text import breaks_read, name_problem, problem
+from ..text import breaks_read, masked_in, name_problem, problem
 from ..timeutil import in_range, isoformat, parse_moment, parse_recent, utcnow
 
 # ASCII digits only (\d also matches other scripts' digits): the rest goes on to Moment, which names them.
@@ -131,12 +131,13 @@ class Coordinate(Number):
 
 
 class EventDetails(fields.Dict):
-    """A timeline event's details with every -0.0 in them served as 0.0 (geo.plain_values): events are never
-    rewritten (the audit chain seals them as stored), and one recorded before migration 0027 keeps a -0 position
-    that the pages show as 0."""
+    """A timeline event's details with every -0.0 in them served as 0.0 (geo.plain_values) and every text masked
+    (text.masked_in): events are never rewritten (the audit chain seals them as stored), one recorded before
+    migration 0027 keeps a -0 position that the pages show as 0, and a dead letter recorded before a receiver's
+    answer was masked keeps the signed link it quoted in its "error", which the pages show masked."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        return super()._serialize(plain_values(value), attr, obj, **kwargs)
+        return super()._serialize(plain_values(masked_in(value)), attr, obj, **kwargs)
 
 
 class Count(fields.Integer):

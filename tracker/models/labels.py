@@ -9,6 +9,7 @@ import enum
 import re
 from datetime import datetime
 
+from ..text import masked_in
 from ..timeutil import duration, format_dtg, to_the_second
 from . import enums
 from .enums import all_categories, category_label
@@ -152,14 +153,21 @@ def value_text(key: str, value: object) -> str:
     if key == "precedence" and value in PRECEDENCE:
         return PRECEDENCE[value]
     if isinstance(value, dict):
-        return details_text(value)
+        return _facts_text(value)
     if isinstance(value, list | tuple):
         return ", ".join(value_text(key, item) for item in value)
     return label(value) if isinstance(value, str) else str(value)
 
 
 def details_text(details: dict | None) -> str:
-    """A timeline event's facts on one line: "next escalation at: 2026-12-03 08:10:00Z (...); channels: L1"."""
+    """A timeline event's facts on one line: "next escalation at: 2026-12-03 08:10:00Z (...); channels: L1".
+
+    Its texts are masked (text.masked_in): an event keeps what it was given, sealed, and a dead letter recorded
+    before a receiver's answer was masked holds the signed link it quoted in its "error"."""
     if not details:
         return "–"
+    return _facts_text(masked_in(details))
+
+
+def _facts_text(details: dict) -> str:
     return "; ".join(f"{key_label(key)}: {value_text(key, value)}" for key, value in details.items())

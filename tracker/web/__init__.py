@@ -15,6 +15,7 @@ from ..models import User
 from ..models.enums import category_label
 from ..models.labels import details_text, event_label, key_label, label
 from ..services.accounts import sessions
+from ..text import masked_in
 from ..timeutil import countdown, duration, format_dtg, isoformat, utcnow
 from . import (  # noqa: F401  (routes on exchanges.bp and links.bp)
     acknowledging,
@@ -102,6 +103,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(event_label, "event_label")
     app.add_template_filter(key_label, "key_label")
     app.add_template_filter(details_text, "details_text")
+    # A timeline event's details as shown: its texts masked (text.masked_in; details_text masks them itself).
+    app.add_template_filter(masked_in, "masked_in")
     app.add_template_filter(duration, "duration")
     app.add_template_filter(lambda deadline: countdown(deadline, utcnow()), "countdown")
     marking.init_app(app)
