@@ -12,7 +12,16 @@ from tests.schedulers import file_many
 from tests.support import build_world, outbox_files, sign_in
 from tracker import jobs, metrics
 from tracker.db import session_scope
-from tracker.models import EventKind, Incident, Notification, NotificationKind, NotificationStatus, TimelineEvent
+from tracker.models import (
+    EventKind,
+    Incident,
+    JobRun,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    TimelineEvent,
+)
+from tracker.services.engine import heartbeat
 from tracker.timeutil import format_dtg, utcnow
 
 # The watchdog's claims and its deadline arithmetic are SQL.
@@ -152,3 +161,26 @@ def test_the_incident_page_shows_the_alert(app, client):
     assert "watchdog alert" in page.text and "passed with no sweep; supervisors told" in page.text
     # A message to the supervisors belongs to no ladder step: its row names none ("step 0" said nothing true).
     assert "watchdog alert · step 0" not in page.text and ">watchdog alert</td>" in page.text, page.text
+
+
+def test_a_sweep_error_quoting_a_signed_link_is_kept_and_told_masked(app):
+    """An exception's text may quote the row it failed to write (SQLAlchemy's "[parameters: ...]": a message's facts
+    with its signed link): the heartbeat keeps the sweep's error masked, and so the watchdog alert quoting it to the
+    supervisors, and its timeline event, hold no link either."""
+    build_world(app, ack_seconds=600)
+    [incident_id] = file_many(app, 1)
+    link = "https://tracker.example/links/ack/eyJsaW5rIjoxfQ.SIGNED1"
+    facts = f'{{"acknowledge": {{"token": "eyJsaW5rIjoyfQ.SIGNED2", "url": "{link}"}}}}'
+    with session_scope(app) as session:
+        heartbeat.beat(
+            session, "sweep", "test", utcnow(), utcnow(), f"deliver: IntegrityError [parameters: ('{facts}',)]"
+        )
+    miss_deadlines(app, [incident_id], timedelta(minutes=5))
+    assert jobs.watch(app) == 1
+    with session_scope(app) as session:
+        kept = session.get(JobRun, "sweep").last_error
+    [event], [message] = watchdog_rows(app, incident_id)
+    told = event.details["last_sweep_error"]
+    assert kept == told and '"token": "…"' in kept and "/links/ack/…" in kept, kept
+    assert f"which failed: {kept}" in message.body, message.body
+    assert "SIGNED" not in kept + message.body, message.body

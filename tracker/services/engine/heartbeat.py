@@ -8,16 +8,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ...models import JobRun, Notification, Runner
+from ...text import masked
 
 
 def beat(session: Session, name: str, runner: str, started: datetime, finished: datetime, error: str | None) -> None:
-    """Upsert the job's last run."""
+    """Upsert the job's last run. Its error is kept masked (text.masked): an exception's text may quote a row it
+    wrote (a message's webhook facts, with its signed link), and the supervisors' watchdog alert quotes it."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     values = {
         "last_started_at": started,
         "last_finished_at": finished,
         "last_runner": runner,
-        "last_error": error,
+        "last_error": masked(error) if error is not None else None,
     }
     stmt = dialect.insert(JobRun).values(name=name, **values)
     session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))
