@@ -12,7 +12,8 @@ many lines as in a name: on our pages and in our mails they reorder the rest of 
 so that a narrative, note or log line reads otherwise than it is kept. A password is never shown: it is held
 only to what can be kept (`secret_problem`), so that no password set before cannot be typed any more. Nor is a
 credential a peer or a URL says back to us: text that may quote one (a log line, a delivery's failure) is
-`masked` before it is written or kept.
+`masked` before it is written or kept. Failures kept before that rule were masked by migration 0033; a timeline
+event's cannot be (the audit chain seals it as kept), so the pages and the API show its details `masked_in`.
 Text kept before that rule still holds such controls, and stored rows are never rewritten (the audit chain
 seals them as kept): whatever shows stored text to staff (pages, internal mails, exports) shows each one as
 a visible marker instead, "[U+202E]" (`visible`), so that it neither reorders the line nor hides.

@@ -17,7 +17,7 @@ def test_the_names_kept_readable_go_at_the_upgrade(database_at):
                 text("INSERT INTO signin_failures (account, address, failures, last_failed_at) VALUES (:a, :b, 3, :t)"),
                 {"a": "hunter2-typed-as-name", "b": "10.0.0.1", "t": datetime.now(UTC).replace(tzinfo=None)},
             )
-        migrate.upgrade(url)
+        migrate.upgrade(url, "0032")
         with engine.connect() as connection:
             kept = connection.execute(text("SELECT account FROM signin_failures")).scalars().all()
     finally:
