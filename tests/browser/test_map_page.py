@@ -234,3 +234,26 @@ def test_an_exercise_name_is_shown_on_the_map_as_text_never_as_markup(app, sign_
     expect(page.locator(".leaflet-tooltip", has_text="ZAPAD")).to_have_text(name)
     expect(page.locator("#planted")).to_have_count(0)
     assert duty.page_errors == [], duty.page_errors
+
+
+FOCUSED = "() => document.activeElement.tagName + '.' + (document.activeElement.getAttribute('class') || '')"
+
+
+def test_the_keyboard_reaches_the_zoom_buttons_before_the_markers(app, sign_in):
+    """Leaflet puts its controls after the map's panes, so Tab went through every marker (and cluster) before it
+    reached the zoom buttons; map.js moves them first, where they are also drawn."""
+    demo_like_situation(app)
+    page = sign_in("duty").page
+    page.goto("/map")
+    expect(page.locator(".map-status")).to_contain_text("5 open incidents with a position")
+    assert markers_drawn(page) == 5
+    page.locator("#map").focus()
+    reached: list[str] = []
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate(FOCUSED))
+    assert "leaflet-control-zoom-in" in reached[0] and "leaflet-control-zoom-out" in reached[1], reached
+    zoom = page.locator(".leaflet-control-zoom-in").bounding_box()
+    map_box = page.locator("#map").bounding_box()
+    assert zoom and map_box and zoom["x"] - map_box["x"] < 40 and zoom["y"] - map_box["y"] < 40, (zoom, map_box)
+    expect(page.locator(".leaflet-control-zoom-in")).to_be_visible()

@@ -58,6 +58,10 @@
     this.map = L.map(root.querySelector("#map"), { zoomSnap: 0.5, minZoom: 2, maxZoom: 14, attributionControl: false });
     L.control.scale({ imperial: false }).addTo(this.map);
     L.control.attribution({ prefix: false }).addAttribution("Natural Earth · Leaflet").addTo(this.map);
+    // Leaflet puts its controls after the panes, so the keyboard reached every marker before the zoom buttons:
+    // first in the map's order now (they are placed absolutely, above the panes, wherever they stand).
+    var box = this.map.getContainer(), controls = box.querySelector(".leaflet-control-container");
+    if (controls) { box.insertBefore(controls, box.firstChild); }
     this.map.createPane("basePane");  // under the overlays whenever the base layer arrives (map.css)
     this.region = L.featureGroup().addTo(this.map);
     this.exercises = L.featureGroup().addTo(this.map);
