@@ -124,3 +124,28 @@ def test_a_language_code_never_reaches_the_file_system(language):
 )
 def test_dates_are_written_the_way_each_language_writes_them(language, written):
     assert catalogues.long_date(language, date(2026, 11, 27)) == written
+
+
+@pytest.mark.parametrize(
+    ("tag", "written"),
+    [
+        ("ar", "rtl"),
+        ("he", "rtl"),
+        ("fa", "rtl"),
+        ("ar-EG", "rtl"),  # a region, as BCP 47 (and HTML's lang) writes it
+        ("fa_IR", "rtl"),  # as Babel writes it
+        ("en", "ltr"),
+        ("ru", "ltr"),
+        ("uk", "ltr"),
+        ("en-GB", "ltr"),
+    ],
+)
+def test_each_language_is_written_in_its_own_direction(tag, written):
+    assert catalogues.direction(tag) == written, f"{tag} is written {catalogues.direction(tag)}, not {written}"
+
+
+@pytest.mark.parametrize("tag", ["xx", "qq-ZZ", "", "ar--", "1a", "ar\x00"])
+def test_a_language_cldr_does_not_know_is_left_to_right_as_the_page_was(tag):
+    """A line's language is any code of two or three letters, written as its lang as it is (web/forms.py): the
+    page that shows it must not fail on it, and left to right is what it had without a dir."""
+    assert catalogues.direction(tag) == "ltr"

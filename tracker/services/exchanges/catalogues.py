@@ -9,7 +9,7 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
@@ -83,6 +83,11 @@ def long_date(language: str, day: date) -> str:
 
 def direction(language: str) -> str:
     """How the language is written, as HTML's dir says it: "rtl" (Arabic, Hebrew, Persian...) or "ltr" (CLDR's
-    character order, read by Babel)."""
-    locale = Locale.parse(_DATE_LOCALES.get(language, language))
+    character order, read by Babel). A tag is read as BCP 47 writes it ("ar-EG") or Babel does ("ar_EG"). A tag
+    CLDR does not know ("xx", "") is "ltr": a line's language is any code of two or three letters, shown as its
+    lang as it is, and a page or mail is no place to refuse it; left to right is what the page had without."""
+    try:
+        locale = Locale.parse(language.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return "ltr"
     return "rtl" if locale.character_order == "right-to-left" else "ltr"
