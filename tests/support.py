@@ -90,6 +90,12 @@ def build_world(app, steps=(("L1",), ("L2",)), ack_seconds=600, repeat=0) -> Wor
     return world
 
 
+def name_a_sector(app, world: World, sector: str, rule: str) -> None:
+    """Make a sector known by a routing rule that names it (to the world's ladder), so a report may give it."""
+    with session_scope(app) as session:
+        ladder.save_rule(session, {"name": rule, "sector": sector, "policy_id": world.policy_id, "position": 1})
+
+
 def switch_channel(app, channel_id: int, **data) -> None:
     """Change a channel (its transport and address, say) as an admin would."""
     with session_scope(app) as session:

@@ -127,7 +127,7 @@ def test_opening_the_link_shows_a_confirmation_page_and_changes_nothing(mailed, 
         page = response.get_data(as_text=True)
         assert f"Acknowledge incident {mailed.reference}?" in page
         assert '<form method="post">' in page and f"Acknowledge {mailed.reference}</button>" in page
-        assert "On behalf of</dt><dd>L1</dd>" in page
+        assert "On behalf of</dt><dd><bdi>L1</bdi></dd>" in page
 
     assert_untouched_open(mailed.app, mailed.reference, before)
 
@@ -167,7 +167,7 @@ def test_a_used_link_is_refused_and_changes_nothing(mailed, message):
 
     for response in (mailed.client.post(path), mailed.client.get(path)):
         assert_refused_page(response, 409, "This link was used already")
-        assert "Used by L1 &lt;l1@test.example&gt; (signed link)" in response.get_data(as_text=True)
+        assert "Used by <bdi>L1 &lt;l1@test.example&gt; (signed link)</bdi>" in response.get_data(as_text=True)
 
     assert state(mailed.app, mailed.reference) == acknowledged
     assert acknowledged["link_uses"] == 1

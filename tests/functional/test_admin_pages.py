@@ -106,7 +106,10 @@ def test_admin_builds_a_route_that_a_newly_filed_incident_follows(app, world):
     response = submit(admin, "/admin/policies/new", policy_form("North ladder", *steps, repeat=1))
     assert response.status_code == 302, response.text[:2000]
     policies = html.unescape(admin.get("/admin/policies").text)
-    assert "North desk · 5 min · fallback L3" in policies and "L3 · from precedence" in policies
+    assert (
+        "<bdi>North desk</bdi> · 5 min · fallback <bdi>L3</bdi>" in policies
+        and "<bdi>L3</bdi> · from precedence" in policies
+    )
     policy = id_of(app, EscalationPolicy, "North ladder")
 
     response = submit(admin, "/admin/rules/new", rule_form("Northern sector", policy, sector="NORTH"))
@@ -117,9 +120,9 @@ def test_admin_builds_a_route_that_a_newly_filed_incident_follows(app, world):
     answer = preview(admin, sector="north")
     assert answer.status_code == 200
     text = html.unescape(answer.text)
-    assert "rule “Northern sector” → policy “North ladder”" in text
+    assert "rule “<bdi>Northern sector</bdi>” → policy “<bdi>North ladder</bdi>”" in text
     assert "North desk · acknowledge within 5 min · fallback L3" in text and "L3 · acknowledge within 10 min" in text
-    assert "rule “Default”" in html.unescape(preview(admin, sector="South").text)
+    assert "rule “<bdi>Default</bdi>”" in html.unescape(preview(admin, sector="South").text)
     assert {model: count(app, model) for model in before} == before and outbox_files(app) == [], (
         "a preview stores nothing"
     )
@@ -130,7 +133,7 @@ def test_admin_builds_a_route_that_a_newly_filed_incident_follows(app, world):
     page = duty.get(filed.headers["Location"])
     facts = html.unescape(page.text)
     assert "rule “Northern sector”, policy “North ladder”; notified North desk" in facts
-    assert "rule “Northern sector” → policy “North ladder”" in facts
+    assert "rule “<bdi>Northern sector</bdi>” → policy “<bdi>North ladder</bdi>”" in facts
 
 
 def test_the_preview_puts_a_category_of_another_domain_next_to_its_field(app, world):
@@ -156,10 +159,10 @@ def test_the_preview_takes_a_position_so_a_rule_near_the_border_can_be_tried(app
     admin = sign_in(app, "admin")
     near = preview(admin, sector="", position="54.102, 23.311")
     said = html.unescape(near.text)
-    assert near.status_code == 200 and "It would take rule “Near the border”" in said, said[:3000]
+    assert near.status_code == 200 and "It would take rule “<bdi>Near the border</bdi>”" in said, said[:3000]
     assert "Read from the position: sector South, " in said and " km from the border." in said
     far = html.unescape(preview(admin, sector="", position="54.412, 22.871").text)
-    assert "It would take rule “Default”" in far
+    assert "It would take rule “<bdi>Default</bdi>”" in far
     unread = preview(admin, sector="", position="59 ,5 27")
     assert unread.status_code == 422 and 'id="position-error"' in unread.text and "ambiguous" in unread.text
 
@@ -181,13 +184,13 @@ def two_rules(app, world):
 def test_moving_a_rule_up_or_down_changes_the_evaluation_order(app, world, two_rules):
     admin = sign_in(app, "admin")
     assert rule_order(admin) == ["First", "Second", "Default"]
-    assert "“First ladder”" in preview(admin, sector="North").text
+    assert "“<bdi>First ladder</bdi>”" in preview(admin, sector="North").text
 
     second = id_of(app, RoutingRule, "Second")
     moved = submit(admin, f"/admin/rules/{second}/move/up", page="/admin/rules")
     assert moved.status_code == 302
     assert rule_order(admin) == ["Second", "First", "Default"]
-    assert "“Second ladder”" in preview(admin, sector="North").text
+    assert "“<bdi>Second ladder</bdi>”" in preview(admin, sector="North").text
 
     submit(admin, f"/admin/rules/{second}/move/up", page="/admin/rules")
     assert ("error", "“Second” is first already.") in flashes(admin.get("/admin/rules"))
@@ -231,7 +234,9 @@ def test_the_default_rule_changes_only_its_name_and_policy(app, world, two_rules
     policy = id_of(app, EscalationPolicy, "Second ladder")
     assert submit(admin, path, {"name": "Catch-all", "policy_id": str(policy)}).status_code == 302
     assert rule_order(admin) == ["First", "Second", "Catch-all"]
-    assert "rule “Catch-all” → policy “Second ladder”" in html.unescape(preview(admin, sector="South").text)
+    assert "rule “<bdi>Catch-all</bdi>” → policy “<bdi>Second ladder</bdi>”" in html.unescape(
+        preview(admin, sector="South").text
+    )
 
 
 # -- validation ---------------------------------------------------------------------------
@@ -431,7 +436,7 @@ def test_editing_a_policy_starts_from_its_steps(app, world):
     rows = ([str(world.channels["L2"])], "", ""), ([str(world.channels["L3"])], "120", str(world.channels["L1"]))
     assert submit(admin, path, policy_form("Test ladder", *rows)).status_code == 302
     listed = html.unescape(admin.get("/admin/policies").text)
-    assert "L2 · from precedence" in listed and "L3 · 2 min · fallback L1" in listed
+    assert "<bdi>L2</bdi> · from precedence" in listed and "<bdi>L3</bdi> · 2 min · fallback <bdi>L1</bdi>" in listed
 
 
 # -- users --------------------------------------------------------------------------------

@@ -178,9 +178,9 @@ def test_an_officer_amends_through_the_page_and_sees_the_facts_as_given(client, 
     page = client.get(f"/incidents/{reference}").text
     assert "Amended " + reference in page and "precedence" in page
     assert "0.3 NM (556 m)" in page and "3000 troops" in page and "Rocked wings, called on guard." in page
-    assert "Second look at the tape: two missiles under the wings." in page and "by duty" in page
-    assert "Precedence: O → Z" in page, "the timeline shows the fact before and after"
-    assert "Told of the raised precedence and its deadline: L1." in page and "; told: L1" in page
+    assert "Second look at the tape: two missiles under the wings." in page and "by <bdi>duty</bdi>" in page
+    assert "Precedence: <bdi>O</bdi> → <bdi>Z</bdi>" in page, "the timeline shows the fact before and after"
+    assert "Told of the raised precedence and its deadline: L1." in page and "; told: <bdi>L1</bdi>" in page
 
     body = read(client, world, reference)
     [event] = [e for e in body["timeline"] if e["kind"] == "amended"]
@@ -192,7 +192,7 @@ def test_an_officer_amends_through_the_page_and_sees_the_facts_as_given(client, 
 
     printed = client.get(f"/incidents/{reference}/print").text
     assert "0.3 NM (556 m) horizontally" in printed and "3000 troops" in printed
-    assert "Second look at the tape" in printed and "Precedence: O → Z" in printed
+    assert "Second look at the tape" in printed and "Precedence: <bdi>O</bdi> → <bdi>Z</bdi>" in printed
 
 
 def test_a_stale_form_says_so_and_shows_the_facts_as_they_stand(client, world, filed):

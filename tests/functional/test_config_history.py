@@ -137,7 +137,7 @@ def test_a_change_through_the_admin_pages_names_who_made_it_and_only_they_and_ad
 def test_the_changes_page_says_the_facts_in_words_not_as_json(client, world):
     sign_in(client, "supervisor")
     page = client.get("/admin/changes").text
-    created_l1 = page[page.index("<strong>L1</strong>") :]
+    created_l1 = page[page.index("<strong><bdi>L1</bdi></strong>") :]
     assert "reply deadline: 2 d" in created_l1 and "check window: 15 min" in created_l1, "spans in words"
     assert "active: yes" in created_l1 and "counterpart line: no" in created_l1 and "members: liaison" in created_l1
     rows = page[page.index("<tbody>") : page.index("</tbody>")]

@@ -82,7 +82,7 @@ def test_the_admin_form_marks_a_step_by_decision(app, world):
     saved = admin.post(path, data={**form, "steps-1-by_decision": "y"})
     assert saved.status_code == 302, saved.text[:2000]
     listed = html.unescape(admin.get("/admin/policies").text)
-    assert "L2 · from precedence · <strong>by decision</strong>" in listed, listed
+    assert "<bdi>L2</bdi> · from precedence · <strong>by decision</strong>" in listed, listed
     assert 'id="steps-1-by_decision" name="steps-1-by_decision" type="checkbox" value="y"' in admin.get(path).text
 
     refused = admin.post(path, data={**form, "steps-0-by_decision": "y"})
@@ -100,20 +100,27 @@ def test_the_incident_page_says_what_waits_and_a_supervisor_confirms_with_one_cl
     support.sign_in(liaison, "liaison")
     support.sign_in(supervisor, "supervisor")
     before = html.unescape(liaison.get(f"/incidents/{reference}").text)
-    assert "Asks the supervisors to confirm step 2 (L2)" in before and "(1 min, by decision)" in before
+    assert "Asks the supervisors to confirm step 2 (<bdi>L2</bdi>)" in before and "(1 min, by decision)" in before
 
     with session_scope(app) as session:
         deadline = session.scalar(select(Incident.next_escalation_at).where(Incident.reference == reference))
         assert escalation.sweep_batch(session, deadline, 10, "test", dispatch.ack_links(app)) == 1
     shown = html.unescape(liaison.get(f"/incidents/{reference}").text)
-    assert "<strong>Waiting for a supervisor's decision</strong> to enter step 2 (L2): asked 1 time since" in shown
-    assert "decision asked" in shown and "asked of supervisor" in shown, "on the timeline"
+    assert (
+        "<strong>Waiting for a supervisor's decision</strong> to enter step 2 (<bdi>L2</bdi>): asked 1 time since"
+        in shown
+    )
+    assert "decision asked" in shown and "asked of <bdi>supervisor</bdi>" in shown, "on the timeline"
     assert "incidents/" + reference + "/decision" not in shown, "no button for a liaison officer"
     assert "DECISION: step 2" in liaison.get("/board/rows").text, "the board shows what waits"
 
     page = supervisor.get(f"/incidents/{reference}").text
     button = re.search(r'<form method="post" action="/incidents/[^"]+/decision".*?</form>', page, re.S)
-    assert button and 'name="step" value="2"' in button[0] and "Confirm step 2: call L2" in html.unescape(button[0])
+    assert (
+        button
+        and 'name="step" value="2"' in button[0]
+        and "Confirm step 2: call <bdi>L2</bdi>" in html.unescape(button[0])
+    )
     token = support.CSRF_TOKEN.search(button[0])[1]
     # A step the page never sends ("٢" read by int() as 2, or no number) confirms nothing, not whatever waits.
     for garbled in ("٢", "two"):

@@ -337,11 +337,14 @@ def test_the_printed_record_says_what_went_to_them_under_which_serial_who_approv
     sign_in(client, "supervisor", "supervisor-password")
     printed = html.unescape(client.get(f"/incidents/{reference}/print").text)
     section = printed[printed.index("Exchanges with the other side") :]
-    assert theirs and f"Their reference {theirs}" in section, "the reference the other side knows it by"
+    assert theirs and f"Their reference <bdi>{theirs}</bdi>" in section, "the reference the other side knows it by"
     assert "in English and Russian" in section, "the languages it went out in"
     assert f"serial {notice['serial']:04d}/{notice['serial_year']}" in section, section[:3000]
-    assert "approved by supervisor" in section and "drafted by liaison" in section, section[:3000]
-    said = f"receipt confirmed by Major Petrov (by voice on the line) at {at:%Y-%m-%d %H:%M:%S}Z · {format_dtg(at)}"
+    assert "approved by <bdi>supervisor</bdi>" in section and "drafted by <bdi>liaison</bdi>" in section, section[:3000]
+    said = (
+        f"receipt confirmed by <bdi>Major Petrov</bdi> (by voice on the line) at {at:%Y-%m-%d %H:%M:%S}Z · "
+        f"{format_dtg(at)}"
+    )
     assert said in section, section[:3000]
     body = {"direction": "they_called", "exchange_id": exchange["id"]}
     api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)  # on the line's language
@@ -417,7 +420,7 @@ def test_record_receipt_confirmed_records_how_they_confirmed_never_by_voice_unsa
     page = transition(client, incident, xid, "receipt_confirmed")
     [notice] = api(client, world, "GET", f"/exchanges/{xid}")["messages"]
     assert (notice["receipt_via"], notice["receipt_by"]) == (None, "Eastland Ministry of Defence"), notice
-    assert "by Eastland Ministry of Defence (how not said)" in panel(page)
+    assert "by <bdi>Eastland Ministry of Defence</bdi> (how not said)" in panel(page)
 
     other = acknowledged_incident(client, world)
     second = open_via_api(client, world, other)["id"]

@@ -292,8 +292,8 @@ def test_the_reference_the_other_side_quotes_is_shown_and_finds_its_exchange(app
     page = app.test_client()
     sign_in(page, "duty")
     shown = page.get(f"/incidents/{incident}").get_data(as_text=True)
-    assert f"Their reference <strong>{quoted}</strong>" in shown, "on the incident's exchange"
-    assert f"their ref. {quoted}" in page.get("/board").get_data(as_text=True), "on the board's exchanges"
+    assert f"Their reference <strong><bdi>{quoted}</bdi></strong>" in shown, "on the incident's exchange"
+    assert f"their ref. <bdi>{quoted}</bdi>" in page.get("/board").get_data(as_text=True), "on the board's exchanges"
     assert 'action="/exchanges/find"' in page.get("/board").get_data(as_text=True), "the board finds one by it"
     went = page.get("/exchanges/find", query_string={"reference": f" {quoted.lower()} "})
     assert went.status_code == 302, went.status_code

@@ -172,7 +172,7 @@ def test_incident_page_and_board_show_the_exercise_or_the_missing_notice(app, cl
 
     board = reader.get("/board/rows").text
     rows = {chunk.split('"')[0]: chunk for chunk in board.split('data-reference="')[1:]}
-    assert "exercise: RAMPART" in rows[linked["reference"]], rows[linked["reference"]]
+    assert "exercise: <bdi>RAMPART</bdi>" in rows[linked["reference"]], rows[linked["reference"]]
     assert "no notice on record" in rows[flagged["reference"]], rows[flagged["reference"]]
     assert "exercise:" not in rows[plain["reference"]] and "no notice" not in rows[plain["reference"]]
 

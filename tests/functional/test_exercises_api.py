@@ -441,7 +441,7 @@ def test_an_exercise_not_notified_by_then_links_the_incident_but_leaves_the_flag
     page = client.get(f"/incidents/{filed['reference']}").text
     assert "Inside an exercise with no notice on record" in page and "Inside a notified exercise" not in page
     board = client.get("/board").text
-    assert "no notice on record" in board and f"exercise: {exercise['name']}" in board
+    assert "no notice on record" in board and f"exercise: <bdi>{exercise['name']}</bdi>" in board
 
 
 def test_of_several_exercises_the_first_started_notified_one_is_linked_whatever_the_order_entered(client, world):

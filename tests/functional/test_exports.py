@@ -224,7 +224,7 @@ def test_printable_incident_has_every_fact_event_message_and_exchange(client, fi
 def test_printable_incident_lists_its_exchanges(client, fixture):
     sign_in(client, "duty")
     html = client.get(f"/incidents/{reference('A')}/print").text
-    assert html.count("Attache line:") == 2 and f"reply about {reference('A')}" in html, html[-3000:]
+    assert html.count("<bdi>Attache line</bdi>:") == 2 and f"reply about {reference('A')}" in html, html[-3000:]
     assert "received" in html and "reply received" in html
     assert client.get("/incidents/INC-2026-99999/print").status_code == 404
 

@@ -498,7 +498,7 @@ def test_a_draft_on_a_closed_exchange_waits_for_no_one_and_the_panel_says_it_nev
     page = html.unescape(client.get(f"/incidents/{exchange['incident']}").text)
     assert "Never sent: the exchange was closed first." in page, page[:3000]
     assert "draft: waiting for approval" not in page and "approve-draft" not in page, "nothing to approve"
-    assert re.search(r"Closed \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(\d{6}Z[A-Z]{3}\d\d\): Settled\.\s", page), (
+    assert re.search(r"Closed \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(\d{6}Z[A-Z]{3}\d\d\): <bdi>Settled\.</bdi>\s", page), (
         "the closing line with its DTG, one full stop"
     )
 

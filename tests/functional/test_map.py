@@ -293,7 +293,9 @@ def test_a_position_typed_in_any_notation_is_read_back_in_all_of_them(client, si
     [root] = Elements(page.text).with_class("div", "map-page")
     assert json.loads(root["data-probe"]) == where, "the page marks the same position the search box does"
     [said] = re.findall(r'<p id="at-readback"[^>]*>(.*?)</p>', page.text, re.DOTALL)
-    assert re.search(r"= 54°24&#39;43&#34;N 022°52&#39;16&#34;E = MGRS 34U FF 214\d 309\d · sector North", said), said
+    assert re.search(
+        r"= 54°24&#39;43&#34;N 022°52&#39;16&#34;E = MGRS 34U FF 214\d 309\d · sector <bdi>North</bdi>", said
+    ), said
 
 
 def test_a_position_that_cannot_be_read_is_answered_with_how_it_was_read(client, situation):

@@ -36,7 +36,7 @@ def test_a_drafted_summary_says_when_with_its_dtg(app, client, world):
     html = client.post(f"/incidents/{reference}/summaries", data=data, follow_redirects=True).text
     with session_scope(app) as session:
         drafted = session.scalars(select(Summary)).one().drafted_at
-    assert f"Drafted {with_dtg(drafted)} by liaison" in html, html
+    assert f"Drafted {with_dtg(drafted)} by <bdi>liaison</bdi>" in html, html
     assert not bare_times(html), bare_times(html)
 
 

@@ -285,7 +285,7 @@ def test_board_tag_of_an_incident_in_a_flagged_exercise_cites_the_paragraph(app,
     reader = signed_in(app, "duty")
     board = reader.get("/board/rows").text
     row = next(chunk for chunk in board.split('data-reference="')[1:] if chunk.startswith(linked["reference"]))
-    assert "exercise: LATE ONE" in row, row
+    assert "exercise: <bdi>LATE ONE</bdi>" in row, row
     assert 'data-check="notified_late"' in row and "⚑ notified late · para. 38" in html.unescape(row), row
 
     page = html.unescape(reader.get(f"/incidents/{linked['reference']}").text)
@@ -304,7 +304,7 @@ def test_board_tag_of_an_exercise_without_flags_has_none(app, client, world):
     linked = file_at(client, world, INSIDE, hours(-1))
     board = signed_in(app, "duty").get("/board/rows").text
     row = next(chunk for chunk in board.split('data-reference="')[1:] if chunk.startswith(linked["reference"]))
-    assert "exercise: ON TIME" in row and "vd-flag" not in row, row
+    assert "exercise: <bdi>ON TIME</bdi>" in row and "vd-flag" not in row, row
 
 
 # -- the pages ------------------------------------------------------------------------------

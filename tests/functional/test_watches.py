@@ -683,7 +683,9 @@ def test_the_watch_handover_and_print_pages_render_and_offer_each_person_their_p
     assert signed.status_code == 302
     printed = outgoing.get(f"{path}/print")
     assert printed.status_code == 200
-    assert re.search(r"<td data-signed>[^<]*Z · \d{6}Z[A-Z]{3}\d\d by liaison</td>", printed.text), printed.text[:3000]
+    assert re.search(r"<td data-signed>[^<]*Z · \d{6}Z[A-Z]{3}\d\d by <bdi>liaison</bdi></td>", printed.text), (
+        printed.text[:3000]
+    )
     assert re.findall(r'data-reference="([^"]+)"', printed.text) == [flash_ref, routine]
     assert "L2 down." in printed.text and "Sign for the watch" not in incoming.get(path).text
 

@@ -153,21 +153,20 @@ def value_text(key: str, value: object) -> str:
     if key == "precedence" and value in PRECEDENCE:
         return PRECEDENCE[value]
     if isinstance(value, dict):
-        return _facts_text(value)
+        return details_text(value)
     if isinstance(value, list | tuple):
         return ", ".join(value_text(key, item) for item in value)
     return label(value) if isinstance(value, str) else str(value)
 
 
-def details_text(details: dict | None) -> str:
-    """A timeline event's facts on one line: "next escalation at: 2026-12-03 08:10:00Z (...); channels: L1".
+def detail_lines(details: dict | None) -> list[tuple[str, str]]:
+    """A timeline event's facts in words, in order: (what, its value), e.g. ("channels", "L1").
 
     Its texts are masked (text.masked_in): an event keeps what it was given, sealed, and a dead letter recorded
     before a receiver's answer was masked holds the signed link it quoted in its "error"."""
-    if not details:
-        return "–"
-    return _facts_text(masked_in(details))
+    return [(key_label(key), value_text(key, value)) for key, value in masked_in(details or {}).items()]
 
 
-def _facts_text(details: dict) -> str:
-    return "; ".join(f"{key_label(key)}: {value_text(key, value)}" for key, value in details.items())
+def details_text(details: dict | None) -> str:
+    """A timeline event's facts on one line: "next escalation at: 2026-12-03 08:10:00Z (...); channels: L1"."""
+    return "; ".join(f"{what}: {value}" for what, value in detail_lines(details)) or "–"

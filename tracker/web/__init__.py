@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 from ..db import get_session
 from ..models import User
 from ..models.enums import category_label
-from ..models.labels import details_text, event_label, key_label, label
+from ..models.labels import event_label, key_label, label
 from ..services.accounts import sessions
 from ..text import masked_in
 from ..timeutil import countdown, duration, format_dtg, isoformat, utcnow
@@ -22,6 +22,7 @@ from . import (  # noqa: F401  (routes on exchanges.bp and links.bp)
     admin,
     amending,
     auth,
+    bidi,
     board,
     calls,
     drafts,
@@ -102,12 +103,13 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(label, "label")
     app.add_template_filter(event_label, "event_label")
     app.add_template_filter(key_label, "key_label")
-    app.add_template_filter(details_text, "details_text")
-    # A timeline event's details as shown: its texts masked (text.masked_in; details_text masks them itself).
+    # A timeline event's details as shown: its texts masked (text.masked_in; the details_text filter, web/bidi.py,
+    # reads them masked from models.labels.detail_lines).
     app.add_template_filter(masked_in, "masked_in")
     app.add_template_filter(duration, "duration")
     app.add_template_filter(lambda deadline: countdown(deadline, utcnow()), "countdown")
     marking.init_app(app)
+    bidi.init_app(app)
     app.context_processor(lambda: {"now_utc": utcnow(), "admin_pages": "admin.channels" in app.view_functions})
 
 

@@ -246,15 +246,23 @@ class TextRules(DefaultMeta):
     def render_field(self, field, render_kw):
         """Draw a hidden field (the CSRF token, a version, a one-time key) without an id, unless one is asked for:
         nothing labels or focuses it, and a page of several forms (the incident page, a call, a watch) repeated
-        id="csrf_token" once a form, which HTML forbids (an id is a page's once)."""
+        id="csrf_token" once a form, which HTML forbids (an id is a page's once). A field typed in (a name, a
+        text area) is laid out by its own text (dir="auto": Arabic from the right) unless it names its language's."""
         if isinstance(field, HiddenField) and "id" not in (field.render_kw or {}):
             render_kw = {"id": False, **render_kw}
+        elif _typed(field) and "dir" not in (field.render_kw or {}):
+            render_kw = {"dir": "auto", **render_kw}
         drawn = super().render_field(field, render_kw)
         if isinstance(field, SelectField):  # a menu's words are read, not sent back: they get the pages' markers
             return drawn
         # A value kept before bidirectional controls were refused comes back as kept, not with the pages' visible
         # markers (tracker.text.shown), which sent back would replace the controls with their marker's letters.
         return Markup(text.as_references(drawn))
+
+
+def _typed(field: Field) -> bool:
+    """Whether a field is text a person types and reads back (a one-line field or a text area), not a password."""
+    return isinstance(field, StringField) and not isinstance(field, HiddenField | PasswordField)
 
 
 class TrackerForm(FlaskForm):

@@ -1,0 +1,73 @@
+"""A sector named in Arabic keeps the rest of its line in place (web/bidi.py): on the board its cell lays it out as
+an isolate, and on the incident page the distance from the border stays after it. Unisolated, Unicode's
+bidirectional algorithm took the number that follows an Arabic word for part of the Arabic run: "32.3 · <sector>
+km from the border"."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.support import build_world, file_incident, name_a_sector
+
+pytestmark = pytest.mark.browser
+
+SECTOR = "قطاع الشمال"  # Arabic: "the northern sector"
+
+# Where the text node holding the sector stands, and how the element that holds it lays it out.
+SECTOR_STYLE = """(row, sector) => {
+    const walker = document.createTreeWalker(row, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (node.data.includes(sector)) {
+            const style = getComputedStyle(node.parentElement);
+            return {unicodeBidi: style.unicodeBidi, direction: style.direction};
+        }
+    }
+    return null;
+}"""
+# The on-screen boxes of the sector's characters and of the distance's number, in the Sector fact.
+SECTOR_AND_DISTANCE = """(facts, sector) => {
+    const box = (node, start, end) => {
+        const range = document.createRange();
+        range.setStart(node, start);
+        range.setEnd(node, end);
+        const rects = Array.from(range.getClientRects()).filter(r => r.width > 0);
+        return {left: Math.min(...rects.map(r => r.left)), right: Math.max(...rects.map(r => r.right))};
+    };
+    const found = {};
+    const walker = document.createTreeWalker(facts, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const at = node.data.indexOf(sector);
+        if (at >= 0 && !found.sector) found.sector = box(node, at, at + sector.length);
+        const number = node.data.match(/\\d+\\.\\d(?= km from the border)/);
+        if (number && !found.distance) found.distance = box(node, number.index, number.index + number[0].length);
+    }
+    return found;
+}"""
+
+
+def test_an_arabic_sector_leaves_the_row_and_the_distance_from_the_border_in_place(app, sign_in):
+    world = build_world(app)
+    name_a_sector(app, world, SECTOR, "Northern sector, Arabic")
+    client = app.test_client()
+    arabic = file_incident(client, world, sector=SECTOR)["reference"]
+    latin = file_incident(client, world)["reference"]  # sector North, the same place and ladder
+    duty = sign_in("duty")
+    page = duty.page
+    page.goto("/board")
+    rows = {reference: page.locator(f'tr[data-reference="{reference}"]') for reference in (arabic, latin)}
+    expect(rows[arabic]).to_contain_text(SECTOR)
+
+    style = rows[arabic].evaluate(SECTOR_STYLE, SECTOR)
+    assert style == {"unicodeBidi": "isolate", "direction": "rtl"}, f"the sector in the board row is laid out {style}"
+    for cell in ("td:first-child a", "time.countdown"):  # the reference and the countdown: where the other row has them
+        boxes = {reference: row.locator(cell).bounding_box() for reference, row in rows.items()}
+        assert boxes[arabic] and boxes[latin] and abs(boxes[arabic]["x"] - boxes[latin]["x"]) < 1, (cell, boxes)
+
+    page.goto(f"/incidents/{arabic}")
+    facts = page.locator('dl[data-live="facts"]')
+    expect(facts).to_contain_text("km from the border")
+    found = facts.evaluate(SECTOR_AND_DISTANCE, SECTOR)
+    assert {"sector", "distance"} <= found.keys(), found
+    assert found["distance"]["left"] >= found["sector"]["right"], (
+        f"the distance from the border stands before the sector it follows: {found}"
+    )
+    assert not duty.page_errors, duty.page_errors

@@ -1,0 +1,43 @@
+"""Text in either direction on the pages: what people typed kept apart from the words, numbers and references
+around it, and each language's text marked with its direction.
+
+Unicode's bidirectional algorithm orders a line by its characters: an Arabic or Hebrew name beside our English
+labels, times and references draws them into its own right-to-left run ("INC-2026-00012 <Arabic sector> 14:05Z"
+shows the time on the wrong side; a list "A, <Hebrew>, 3" reads in another order). An isolate (HTML's <bdi>, or
+dir="auto" on a block of its own) lays the typed text out by itself and leaves its neighbours where they are.
+Isolating moves nothing else: a bidirectional control kept before they were refused is still shown as its
+marker (tracker.text.shown, the templates' finalize, sees the isolated run as every other value).
+"""
+
+from flask import Flask
+from markupsafe import Markup
+
+from ..models.labels import detail_lines
+from ..services.exchanges.catalogues import direction
+
+
+def isolated(value) -> Markup:
+    """The text as a run laid out by itself (<bdi>, its direction its own first strong letter's), or nothing for
+    None or an empty text, so that `x|bdi or '–'` still reads the dash."""
+    if value is None or value == "":
+        return Markup("")
+    return Markup("<bdi>{}</bdi>").format(value)
+
+
+def isolated_details(details: dict | None) -> Markup:
+    """A timeline event's facts on one line as models.labels.details_text says them, each value isolated: a
+    comment or a line's name typed in Arabic would otherwise draw the "; " and the next fact into its run."""
+    facts = [Markup("{}: {}").format(what, isolated(value)) for what, value in detail_lines(details)]
+    return Markup("; ").join(facts) or Markup("–")
+
+
+def language_attributes(language: str | None) -> dict[str, str]:
+    """The lang and dir of an element holding text in the language: every page that names a language says its
+    direction too (`<section{{ language_attributes(code)|xmlattr }}>`, or a field's keywords). None for none named."""
+    return {"lang": language, "dir": direction(language)} if language else {}
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(isolated, "bdi")
+    app.add_template_filter(isolated_details, "details_text")
+    app.add_template_global(language_attributes, "language_attributes")
