@@ -84,7 +84,7 @@ def test_the_amend_form_sends_a_stored_text_back_as_kept_and_amends_another_fact
     assert answer.status_code == 302, answer.text[-3000:]
     assert texts_kept(app, reference) == KEPT
     assert amended_facts(app, reference) == [["precedence"]], "only the fact the officer changed"
-    assert "Precedence: O → Z" in client.get(f"/incidents/{reference}").text
+    assert "Precedence: <bdi>O</bdi> → <bdi>Z</bdi>" in client.get(f"/incidents/{reference}").text
 
 
 def test_the_amend_form_refuses_a_changed_text_holding_a_control_and_says_where_it_stands(app, client, world):
