@@ -98,7 +98,7 @@ def test_the_print_page_shows_labels_not_keys(app, client, world):
         assert raw not in timeline, f"raw key {raw!r} on the print page's timeline"
     shown = visible(printed)
     assert not MICROSECONDS.search(shown), f"microseconds on the print page: {MICROSECONDS.findall(shown)}"
-    assert "next escalation at: " in timeline and "from step: 1" in timeline, timeline
+    assert "next escalation at: " in timeline and "from step: <bdi>1</bdi>" in timeline, timeline
     assert "airspace violation" in printed and "near-routine" in printed
     page = client.get(f"/incidents/{reference}").text
     assert "airspace_violation" not in page and "near_routine" not in page and not MICROSECONDS.search(visible(page))

@@ -491,7 +491,8 @@ def test_a_line_that_goes_down_is_shown_on_the_board_and_the_queue_and_logged(ch
     for page in ("/board", "/queue"):
         shown = client.get(page).text
         assert "1 line not confirmed working" in shown, (page, shown[:3000])
-        assert re.search(r'data-line="L1"><span class="state alarm">DOWN</span>\s*<strong>L1</strong>', shown), page
+        down = r'data-line="L1"><span class="state alarm">DOWN</span>\s*<strong><bdi>L1</bdi></strong>'
+        assert re.search(down, shown), page
         assert "3 checks in a row unconfirmed;\n      never confirmed." in shown, page
 
 
