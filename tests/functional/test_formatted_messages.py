@@ -10,14 +10,14 @@ import json
 import re
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.exchange_support import acknowledged_incident, add_counterpart_line, api, mail_text, open_exchange
 from tests.support import outbox_files, sign_in
 from tracker import dispatch, jobs
 from tracker.channels import DeliveryError
 from tracker.db import session_scope
-from tracker.models import ChannelCheck, Notification, NotificationKind
+from tracker.models import ChannelCheck, LinkUse, Notification, NotificationKind
 from tracker.services.engine import delivery
 from tracker.timeutil import format_dtg, utcnow
 
@@ -359,3 +359,18 @@ def test_a_serial_that_never_left_stays_unused_and_the_desk_is_told_to_explain_t
     assert (
         f"serial 0003/{year} not sent</strong>, a gap the other side sees" in client.get(f"/incidents/{reference}").text
     )
+
+
+def test_a_receipt_link_used_under_an_older_version_does_not_name_our_line_when_opened_again(app, client, world):
+    """An older version kept a receipt link's use as "<their name> via <our name of the line>", and the link opened
+    again said so ("used by ..."), to anyone holding it, for as long as it stays valid."""
+    internal = "L3 backup - do not brief"
+    add_counterpart_line(app, world, internal, counterpart_state="Eastland", their_station="Eastland duty officer")
+    [notice] = [m for m in checked_and_told(app, client, world, internal) if "LINE CHECK" not in m["Subject"]]
+    link = re.search(r"/links/receipt/\S+", notice.get_body(("plain",)).get_content())[0]
+    assert client.post(link, data={"name": "Maj. Petrov"}).status_code == 200
+    with session_scope(app) as session:  # as the older version kept it
+        session.execute(update(LinkUse).values(used_by=f"Maj. Petrov via {internal}"))
+    for again in (client.get(link), client.post(link, data={"name": "someone else"})):
+        page = again.get_data(as_text=True)
+        assert "Maj. Petrov" in page and internal not in page, (again.status_code, page)

@@ -145,8 +145,18 @@ def inspect(session: Session, signer: LinkSigner, token: str, now: datetime) -> 
     claims = signer.read(PURPOSE, token, now)
     used = session.scalar(select(LinkUse).where(LinkUse.link_id == claims["link"]))
     if used is not None:
-        raise LinkRefused("reused", "This link was used already.", {"used_at": used.used_at, "used_by": used.used_by})
+        raise _used_before(session, claims, used.used_at, used.used_by)
     return view(_target(session, claims))
+
+
+def _used_before(session: Session, claims: dict, used_at: datetime, used_by: str) -> LinkRefused:
+    """The refusal of a link used before, saying who used it as the other side knows them: a use recorded by
+    an older version kept "<their name> via <our name of the line>", and our name of a counterpart line is
+    never theirs to read (their name is shown; ours is left out)."""
+    message = session.get(ExchangeMessage, claims.get("message")) if isinstance(claims.get("message"), int) else None
+    if message is not None and message.channel is not None:
+        used_by = used_by.removesuffix(f" via {message.channel.name}")
+    return LinkRefused("reused", "This link was used already.", {"used_at": used_at, "used_by": used_by})
 
 
 def language_of_link(session: Session, signer: LinkSigner, token: str) -> str | None:
@@ -169,7 +179,12 @@ def confirm_by_link(session: Session, signer: LinkSigner, token: str, now: datet
         raise ValidationError("a name is one line of text", {"name": f"one line, at most {NAME_MAX_LENGTH} characters"})
     by = name or withheld(message.channel.transport, message.channel.address)
     # Shown to whoever opens the link again ("used by ..."): their name or address, not our name of the line.
-    spend(session, claims, PURPOSE, by, now)
+    try:
+        spend(session, claims, PURPOSE, by, now)
+    except LinkRefused as refused:
+        if refused.reason != "reused":
+            raise
+        raise _used_before(session, claims, refused.details["used_at"], refused.details["used_by"]) from None
     if message.receipt_at is None:  # our staff may have logged it from a call first: that one stands
         # On our timeline as their link, never as the name they typed (which could be one of ours).
         _record(session, message, now, by, "link", LINK_ACTOR, now)
