@@ -96,6 +96,14 @@ def name_a_sector(app, world: World, sector: str, rule: str) -> None:
         ladder.save_rule(session, {"name": rule, "sector": sector, "policy_id": world.policy_id, "position": 1})
 
 
+MARKING_LINE = re.compile(r'<p class="marking-line"[^>]*>(.*?)</p>')
+
+
+def marking_lines(page: str) -> list[str]:
+    """The marking lines a page shows, as read: each of its names is an isolate (its <bdi> tags left out here)."""
+    return [re.sub(r"</?bdi>", "", found) for found in MARKING_LINE.findall(page)]
+
+
 def switch_channel(app, channel_id: int, **data) -> None:
     """Change a channel (its transport and address, say) as an admin would."""
     with session_scope(app) as session:

@@ -31,7 +31,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from tests.support import sign_in
+from tests.support import marking_lines, sign_in
 from tracker.db import session_scope
 from tracker.models import (
     Agreement,
@@ -346,7 +346,7 @@ def test_the_review_its_csv_and_page_carry_the_highest_marking_of_the_incidents_
     assert review["marking"] == "RESTRICTED // REL TO EASTLAND", review
     sign_in(client, "supervisor")
     page = client.get("/reports/review?year=2025").text
-    banners = re.findall(r'<p class="marking-line"[^>]*>([^<]*)</p>', page)
+    banners = marking_lines(page)
     assert banners == ["RESTRICTED // REL TO EASTLAND"] * 2, f"top and bottom of the page: {banners}"
     download = client.get("/reports/review.csv?year=2025").data.decode("utf-8-sig")
     assert download.splitlines()[0] == "MARKING: RESTRICTED // REL TO EASTLAND", "the page's CSV says the same"

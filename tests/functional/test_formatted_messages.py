@@ -301,7 +301,8 @@ def test_the_other_side_never_reads_our_internal_name_of_the_line(app, client, w
     [notice] = [m for m in theirs if "LINE CHECK" not in m["Subject"]]
     link = re.search(r"/links/receipt/\S+", notice.get_body(("plain",)).get_content())[0]
     page = client.get(link).get_data(as_text=True)
-    assert f"over {html.escape(line)}." in page and internal not in page, page
+    ends = f"<bdi>{html.escape(app.config['OUR_STATION'])}</bdi> – <bdi>Eastland General Staff duty officer</bdi>"
+    assert f"over {ends}." in page and internal not in page, page  # each end isolated
     confirmed = client.post(link, data={"name": ""}).get_data(as_text=True)
     assert internal not in client.get(link).get_data(as_text=True) and internal not in confirmed
 

@@ -19,7 +19,7 @@ from tests.exchange_support import (
     move,
     open_exchange,
 )
-from tests.support import file_incident, filing_form, incident_payload, outbox_files, sign_in
+from tests.support import file_incident, filing_form, incident_payload, marking_lines, outbox_files, sign_in
 from tracker import jobs
 from tracker.db import session_scope
 from tracker.errors import ValidationError
@@ -29,7 +29,6 @@ from tracker.services.incidents import marking
 
 RESTRICTED = "RESTRICTED // REL TO EASTLAND"
 PLAIN = "UNCLASSIFIED // NOT RELEASABLE"
-BANNER = re.compile(r'<p class="marking-line"[^>]*>([^<]*)</p>')
 
 
 def restricted(client, world, **overrides) -> dict:
@@ -105,8 +104,8 @@ def test_the_incident_page_and_its_print_carry_the_marking_top_and_bottom(client
     sign_in(client, "liaison")
     for path in (f"/incidents/{reference}", f"/incidents/{reference}/print"):
         page = client.get(path).text
-        banners = BANNER.findall(page)
-        assert banners == [RESTRICTED, RESTRICTED], (path, banners)
+        shown = marking_lines(page)
+        assert shown == [RESTRICTED, RESTRICTED], (path, shown)
         first, last = page.index('class="marking-line"'), page.rindex('class="marking-line"')
         heading = re.search(rf"<h1[^>]*>{reference}", page).start()  # <h1 data-announce> on the incident page
         assert first < heading < page.index("Timeline") < last, path
@@ -119,12 +118,12 @@ def test_the_marking_form_on_the_incident_page_changes_it(client, world):
     token = re.search(r'action="/incidents/[^"]+/marking".*?name="csrf_token"[^>]*value="([^"]+)"', page, re.S)[1]
     form = {"csrf_token": token, "classification": "RESTRICTED", "releasable_to": ["Eastland"]}
     answer = client.post(f"/incidents/{reference}/marking", data=form, follow_redirects=True)
-    assert answer.status_code == 200 and BANNER.findall(answer.text) == [RESTRICTED, RESTRICTED], BANNER.findall(
+    assert answer.status_code == 200 and marking_lines(answer.text) == [RESTRICTED, RESTRICTED], marking_lines(
         answer.text
     )
     bad = client.post(f"/incidents/{reference}/marking", data={**form, "classification": "SECRET"})
     assert bad.status_code == 302
-    assert BANNER.findall(client.get(f"/incidents/{reference}").text) == [RESTRICTED, RESTRICTED], "unchanged"
+    assert marking_lines(client.get(f"/incidents/{reference}").text) == [RESTRICTED, RESTRICTED], "unchanged"
 
 
 def test_the_filing_form_takes_a_classification_and_checkboxes(client, world):
@@ -136,7 +135,7 @@ def test_the_filing_form_takes_a_classification_and_checkboxes(client, world):
     )
     assert answer.status_code == 302, answer.text[:500]
     shown = client.get(answer.headers["Location"]).text
-    assert BANNER.findall(shown) == ["CONFIDENTIAL // REL TO EASTLAND"] * 2
+    assert marking_lines(shown) == ["CONFIDENTIAL // REL TO EASTLAND"] * 2
     refused = client.post("/incidents/new", data=filing_form(client, classification="SECRET"))
     assert refused.status_code == 422 and "Not a valid choice" in refused.text
 
@@ -319,7 +318,7 @@ def test_the_after_action_report_carries_the_highest_marking_of_the_incidents_it
     assert exported.splitlines()[0] == f"MARKING: {flash['marking']}", "the report and its export agree"
     sign_in(client, "supervisor")
     page = client.get("/reports?precedence=Z").text
-    assert BANNER.findall(page) == [RESTRICTED, RESTRICTED], "top and bottom of the page"
+    assert marking_lines(page) == [RESTRICTED, RESTRICTED], "top and bottom of the page"
 
 
 def test_the_acknowledge_link_pages_carry_the_incidents_marking_top_and_bottom(app, client, world):
@@ -335,6 +334,6 @@ def test_the_acknowledge_link_pages_carry_the_incidents_marking_top_and_bottom(a
     link = re.search(r"http://tracker\.test(/links/ack/\S+)", mail.get_body(("plain",)).get_content())[1]
     confirm = client.get(link)
     assert confirm.status_code == 200 and reference in confirm.text, confirm.text[:500]
-    assert BANNER.findall(confirm.text) == [RESTRICTED, RESTRICTED], confirm.text
+    assert marking_lines(confirm.text) == [RESTRICTED, RESTRICTED], confirm.text
     done = client.post(link)
-    assert done.status_code == 200 and BANNER.findall(done.text) == [RESTRICTED, RESTRICTED], done.text
+    assert done.status_code == 200 and marking_lines(done.text) == [RESTRICTED, RESTRICTED], done.text

@@ -698,7 +698,7 @@ def test_my_queue_lists_what_is_owed_on_the_lines_i_serve(app, client, world, se
     sign_in(client, "liaison")  # a member of the counterpart line the call was on
     page = client.get("/queue").text
     assert "Owed on my lines" in page, page[:3000]
-    assert 'data-owed-kind="action_overdue"' in page and "they agreed, not done: Call back" in page
+    assert 'data-owed-kind="action_overdue"' in page and "they agreed, not done: <bdi>Call back</bdi>" in page
     assert 'data-owed-kind="call_in_progress"' in page
     outsider = app.test_client()
     sign_in(outsider, "outsider")  # serves another desk only

@@ -4,8 +4,10 @@ import pytest
 from jinja2 import Environment
 from markupsafe import Markup
 
+from tracker.sentences import Sentence
+from tracker.services.incidents import marking
 from tracker.text import shown
-from tracker.web.bidi import isolated, language_attributes
+from tracker.web.bidi import formatted, isolated, isolated_sentence, language_attributes
 
 RLO, PDF = "\u202e", "\u202c"
 
@@ -56,3 +58,33 @@ def test_a_stored_bidirectional_control_is_still_shown_as_its_marker_inside_the_
 )
 def test_an_element_in_a_language_says_its_direction_with_its_lang(language, attributes):
     assert language_attributes(language) == attributes
+
+
+def test_a_sentence_is_plain_for_mail_and_the_api_and_isolated_part_by_part_for_a_page():
+    said = Sentence("a call on {line}, logged by {by} <not ended>", {"line": "קו חם", "by": "<b>&"})
+    assert str(said) == "a call on קו חם, logged by <b>& <not ended>"
+    drawn = Markup("a call on <bdi>קו חם</bdi>, logged by <bdi>&lt;b&gt;&amp;</bdi> &lt;not ended&gt;")
+    assert isolated_sentence(said) == drawn, "our words and the values escaped, each value isolated"
+    assert isolated_sentence(said.as_json()) == drawn, "as a snapshot keeps it"
+    assert isolated_sentence(Sentence("{text}", {"text": "x"})) == Markup("<bdi>x</bdi>"), "any placeholder name"
+    assert isolated_sentence(None) == Markup(""), "a snapshot taken before: the page writes its plain sentence"
+
+
+def test_a_translated_sentence_is_escaped_and_only_what_is_markup_stays_so():
+    drawn = formatted("Used by {by} at {at} & more", by=isolated("רס״ן"), at="<12:00>")
+    assert drawn == Markup("Used by <bdi>רס״ן</bdi> at &lt;12:00&gt; &amp; more")
+
+
+@pytest.mark.parametrize(
+    ("line", "drawn"),
+    [
+        ("RESTRICTED // REL TO EASTLAND", "<bdi>RESTRICTED</bdi> // REL TO <bdi>EASTLAND</bdi>"),
+        ("SECRET // REL TO A, מזרח, 3", "<bdi>SECRET</bdi> // REL TO <bdi>A</bdi>, <bdi>מזרח</bdi>, <bdi>3</bdi>"),
+        ("UNCLASSIFIED // NOT RELEASABLE", "<bdi>UNCLASSIFIED</bdi> // NOT RELEASABLE"),
+        ("not a marking line", "<bdi>not a marking line</bdi>"),
+        ("X // NOT RELEASABLE AT ALL", "<bdi>X // NOT RELEASABLE AT ALL</bdi>"),
+    ],
+)
+def test_a_marking_line_is_read_back_into_its_classification_and_names(line, drawn):
+    assert str(marking.read(line)) == line, "the same line, plain"
+    assert isolated_sentence(marking.read(line)) == Markup(drawn)

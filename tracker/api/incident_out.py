@@ -145,7 +145,7 @@ class IncidentOut(Schema):
         },
     )
     warnings = fields.Function(
-        lambda incident: filing.position_warnings(incident, current_app.extensions["tracker.region"]),
+        lambda incident: [str(w) for w in filing.position_warnings(incident, current_app.extensions["tracker.region"])],
         metadata={"type": "array", "items": {"type": "string"}, "description": "e.g. a position outside every sector"},
     )
     checks_pending = fields.Function(

@@ -9,10 +9,13 @@ Isolating moves nothing else: a bidirectional control kept before they were refu
 marker (tracker.text.shown, the templates' finalize, sees the isolated run as every other value).
 """
 
+from collections.abc import Mapping
+
 from flask import Flask
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..models.labels import detail_lines
+from ..sentences import Sentence
 from ..services.exchanges.catalogues import direction
 
 
@@ -22,6 +25,23 @@ def isolated(value) -> Markup:
     if value is None or value == "":
         return Markup("")
     return Markup("<bdi>{}</bdi>").format(value)
+
+
+def formatted(text: str, /, **values) -> Markup:
+    """A sentence of ours (a catalogue's translation, say) with its {placeholders} filled in: its words escaped as
+    any printed text, each value escaped unless it is markup already (an isolated(...) run)."""
+    return Markup(escape(text)).format(**values)
+
+
+def isolated_sentence(sentence: Sentence | Mapping | None) -> Markup:
+    """A Sentence (or one as a snapshot keeps it, Sentence.as_json) with each of its values isolated: the words
+    around a name typed in Arabic or Hebrew stay where they are. Nothing for None or undefined, so that
+    `c.parts|sentence or c.what` reads a snapshot taken before its sentences were kept apart."""
+    if not sentence:  # None, or no parts in the snapshot (Jinja's undefined)
+        return Markup("")
+    if not isinstance(sentence, Sentence):
+        sentence = Sentence.from_json(sentence)
+    return formatted(sentence.text, **{name: isolated(value) for name, value in sentence.values.items()})
 
 
 def isolated_details(details: dict | None) -> Markup:
@@ -40,4 +60,5 @@ def language_attributes(language: str | None) -> dict[str, str]:
 def init_app(app: Flask) -> None:
     app.add_template_filter(isolated, "bdi")
     app.add_template_filter(isolated_details, "details_text")
+    app.add_template_filter(isolated_sentence, "sentence")
     app.add_template_global(language_attributes, "language_attributes")

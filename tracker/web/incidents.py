@@ -13,6 +13,7 @@ from ..http.access import requires
 from ..http.transaction import committed
 from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, SafetyRisk, categories_for
 from ..models.permissions import Permission, may
+from ..sentences import Sentence
 from ..services.accounts import people
 from ..services.engine import decisions
 from ..services.exchanges import releasability
@@ -225,8 +226,9 @@ def position(incident):
 
 
 @bp.app_template_global()
-def position_warnings(incident) -> list[str]:
-    """What staff should know about where the incident is placed (outside every sector...)."""
+def position_warnings(incident) -> list[Sentence]:
+    """What staff should know about where the incident is placed (outside every sector...): each written
+    |sentence, the sectors' names isolated."""
     return filing.position_warnings(incident, current_app.extensions["tracker.region"])
 
 

@@ -4,6 +4,7 @@ that changes it."""
 
 from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from wtforms import SelectField, SelectMultipleField, widgets
 from wtforms.fields.choices import SelectChoice
 
@@ -15,6 +16,7 @@ from ..services.incidents import handling, marking, remarking
 from ..timeutil import utcnow
 from .acting import act_on_incident
 from .base_form import TrackerForm
+from .bidi import isolated_sentence
 
 bp = Blueprint("marking", __name__, url_prefix="/incidents")
 
@@ -50,9 +52,25 @@ def form_for(incident: Incident) -> MarkingForm:
     return form
 
 
+def marking_shown(line: str) -> Markup:
+    """A marking line on a page: its classification and each counterpart isolated (a name configured in Arabic or
+    Hebrew would reorder the list and the caveat around it); mails, exports and the API carry it plain."""
+    return isolated_sentence(marking.read(line))
+
+
+def subject_shown(subject: str) -> Markup:
+    """A message's subject on a page (marking.subject: the marking, " - ", then our own words): its marking's
+    names isolated as in the marking line."""
+    marking_line, separator, rest = subject.partition(marking.SUBJECT_SEPARATOR)
+    return Markup("{}{}{}").format(marking_shown(marking_line), separator, rest)
+
+
 def init_app(app) -> None:
-    """Let every template write an incident's marking line: {{ marking_line(incident) }}."""
-    app.add_template_global(marking.of, "marking_line")
+    """Let every template write an incident's marking line, {{ marking_line(incident) }}, a file's or a
+    brief's, {{ report.marking|marking }}, and a message's subject, {{ n.subject|marked_subject }}."""
+    app.add_template_global(lambda incident: marking_shown(marking.of(incident)), "marking_line")
+    app.add_template_filter(marking_shown, "marking")
+    app.add_template_filter(subject_shown, "marked_subject")
 
 
 @bp.post("/<reference>/marking")

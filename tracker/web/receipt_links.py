@@ -3,6 +3,7 @@
 "Confirm receipt" button; only the POST records their receipt (services/exchanges/receipts.py)."""
 
 from flask import current_app, render_template, request
+from markupsafe import Markup
 
 from .. import dispatch
 from ..db import get_session
@@ -12,6 +13,7 @@ from ..models.ladder import line_between
 from ..services.engine.links import LinkRefused
 from ..services.exchanges import catalogues, receipts
 from ..timeutil import format_dtg, utcnow
+from .bidi import formatted, isolated
 from .links import OUTCOMES, _limit, bp
 
 
@@ -24,9 +26,14 @@ def _languages(language: str | None) -> list[str]:
 
 
 def _texts(view: receipts.ReceiptView) -> list[tuple[str, dict]]:
-    """The page's sentences in English, then in the line's language when it has one: (language, texts)."""
+    """The page's sentences in English, then in the line's language when it has one: (language, texts). Those
+    naming what was typed (who confirmed, the line's stations) are markup, each name isolated."""
     languages = _languages(view.language)
     at = view.receipt_at or view.sent_at
+    # The line by its two ends, each isolated: a station named in Arabic or Hebrew would draw the dash, the other
+    # end and the sentence's full stop into its run. (Both ends are markup, so the line is: line_between adds " – ".)
+    ours = view.our_station or current_app.config["OUR_STATION"]
+    line = Markup(line_between(isolated(ours), isolated(view.their_end)))
 
     def texts(language: str) -> dict:
         t = catalogues.translate
@@ -39,25 +46,23 @@ def _texts(view: receipts.ReceiptView) -> list[tuple[str, dict]]:
                 reference=view.reference,
                 subject=t(language, view.subject),
             ),
-            "sent": t(
-                language,
-                "Sent on {date} at {time} UTC ({dtg}) over {line}.",
+            "sent": formatted(
+                t(language, "Sent on {date} at {time} UTC ({dtg}) over {line}."),
                 date=catalogues.long_date(language, view.sent_at.date()),
                 time=f"{view.sent_at:%H:%M}",
                 dtg=format_dtg(view.sent_at),
-                line=line_between(view.our_station or current_app.config["OUR_STATION"], view.their_end),
+                line=line,
             ),
             "explain": t(
                 language, "Pressing the button tells the sender that the message reached you. It records nothing else."
             ),
             "name": t(language, "Your name and post (optional)"),
             "done_title": t(language, "Receipt confirmed"),
-            "done": t(
-                language,
-                "Receipt of message {serial} was recorded at {dtg} for {by}. Thank you.",
+            "done": formatted(
+                t(language, "Receipt of message {serial} was recorded at {dtg} for {by}. Thank you."),
                 serial=view.serial,
                 dtg=format_dtg(at),
-                by=view.receipt_by or "",
+                by=isolated(view.receipt_by),
             ),
         }
 
@@ -75,7 +80,9 @@ def _refused_texts(refused: LinkRefused, language: str | None) -> list[tuple[str
             "heading": t(language, heading),
             # The message where it says more than the heading ("This link has expired." does not).
             "message": t(language, refused.message) if refused.message.rstrip(".") != heading else "",
-            "used": t(language, receipts.USED_BY, by=details["used_by"], at=details["used_at"].strftime(at))
+            "used": formatted(
+                t(language, receipts.USED_BY), by=isolated(details["used_by"]), at=details["used_at"].strftime(at)
+            )
             if details.get("used_by")
             else "",
             "expired": t(language, receipts.EXPIRED_AT, at=details["expired_at"].strftime(at))

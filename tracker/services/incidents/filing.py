@@ -24,6 +24,7 @@ from ...models import (
     TimelineEvent,
     User,
 )
+from ...sentences import Sentence
 from ...timeutil import format_dtg, isoformat
 from ..engine import notify
 from ..engine.links import AckLinks
@@ -275,22 +276,25 @@ def named_sector(sector: str | None, names: dict[str, str]) -> str | None:
 OUTSIDE_SECTORS = "The position lies outside every sector of the region: check it."
 
 
-def position_warnings(incident: Incident, region) -> list[str]:
+def position_warnings(incident: Incident, region) -> list[Sentence]:
     """What staff should know about where the incident is placed (region: tracker.region.Region): outside
     every sector, in another of the region's sectors than the one the report names (a sector only a
     routing rule names, such as a drill's, contradicts no position), or beyond a border line in a
-    sector's part on the other side (the Coast sector's waters beyond the maritime boundary)."""
+    sector's part on the other side (the Coast sector's waters beyond the maritime boundary). Each a Sentence
+    with the sectors' names apart: the API says it plain (str), the incident page isolates each name."""
     latitude, longitude = incident.latitude, incident.longitude
     if region is None or latitude is None or longitude is None or not region.sectors:
         return []
     lies_in = region.sector_of(latitude, longitude)
     if lies_in is None:
-        return [OUTSIDE_SECTORS]
+        return [Sentence(OUTSIDE_SECTORS)]
     named = incident.sector
     if named and named != lies_in and any(named == name for name, _ in region.sectors):
-        return [f"The position lies in sector {lies_in}, not in {named} as the report says: check them."]
+        said = "The position lies in sector {lies_in}, not in {named} as the report says: check them."
+        return [Sentence(said, {"lies_in": lies_in, "named": named})]
     if region.beyond_border_at(latitude, longitude):
-        return [f"The position lies beyond the border line, in the other side's part of sector {lies_in}: check it."]
+        said = "The position lies beyond the border line, in the other side's part of sector {lies_in}: check it."
+        return [Sentence(said, {"lies_in": lies_in})]
     return []
 
 

@@ -14,9 +14,11 @@ from sqlalchemy import String
 
 from ...errors import ValidationError
 from ...models import Incident
+from ...sentences import Sentence
 from ...text import one_line
 
 NOT_RELEASABLE = "NOT RELEASABLE"
+REL_TO = "REL TO "
 _STORED_DEFAULT = str(Incident.__table__.c.classification.default.arg)
 SEPARATOR = " // "
 # Between the marking and the rest of a subject: " // " would read the rest as one more caveat, and a
@@ -56,8 +58,24 @@ class Markings:
 def line(classification: str, releasable_to: Sequence[str] | None) -> str:
     """The marking line: "RESTRICTED // REL TO EASTLAND, WESTLAND" or "UNCLASSIFIED // NOT RELEASABLE"."""
     names = [n.upper() for n in releasable_to or []]
-    caveat = f"REL TO {', '.join(names)}" if names else NOT_RELEASABLE
+    caveat = f"{REL_TO}{', '.join(names)}" if names else NOT_RELEASABLE
     return f"{classification.upper()}{SEPARATOR}{caveat}"
+
+
+def read(marking_line: str) -> Sentence:
+    """A marking line (line(), as every page is given it, also kept in a brief) with its classification and each
+    counterpart's name as values, which the pages isolate: a configured name in Arabic or Hebrew would otherwise
+    reorder the list and the caveat around it. A line not in line()'s shape is one value."""
+    classification, rel_to, listed = marking_line.partition(f"{SEPARATOR}{REL_TO}")
+    if not rel_to:
+        classification, not_releasable, rest = marking_line.partition(f"{SEPARATOR}{NOT_RELEASABLE}")
+        if not not_releasable or rest:
+            return Sentence("{line}", {"line": marking_line})
+        return Sentence(f"{{classification}}{SEPARATOR}{NOT_RELEASABLE}", {"classification": classification})
+    # Configured names hold no ", " as a rule; one that does is shown as two isolates, its words in order.
+    names = {f"name{number}": name for number, name in enumerate(listed.split(", "), start=1)}
+    caveat = ", ".join(f"{{{key}}}" for key in names)
+    return Sentence(f"{{classification}}{SEPARATOR}{REL_TO}{caveat}", {"classification": classification, **names})
 
 
 def of(incident: Incident) -> str:
@@ -78,7 +96,7 @@ def in_subject(marking_line: str) -> str:
     the classification, what says how to handle the message, always stands whole."""
     if len(marking_line) <= SUBJECT_MARKING_LENGTH:
         return marking_line
-    classification = marking_line.partition(f"{SEPARATOR}REL TO ")[0]
+    classification = marking_line.partition(f"{SEPARATOR}{REL_TO}")[0]
     return f"{classification}{SEPARATOR}{REL_TO_SEE_TEXT}"
 
 

@@ -36,6 +36,7 @@ from ...models import (
     TimelineEvent,
     WatchEntry,
 )
+from ...sentences import Sentence
 from ...timeutil import isoformat
 from ..exercises import vienna
 from ..incidents import amendment_record, marking
@@ -162,8 +163,20 @@ def open_incidents(session: Session) -> list[dict]:
 # -- clocks --------------------------------------------------------------------------------
 
 
-def _clock(at: datetime, kind: str, reference: str | None, what: str) -> dict:
-    return {"at": isoformat(at), "kind": kind, "incident": reference, "what": what}
+def _clock(at: datetime, kind: str, reference: str | None, what: str | Sentence) -> dict:
+    """A clock or an item owed; what it is about as the plain sentence (what), and, where it names what was typed
+    (a line, a name, an agreed action), that sentence in parts too (parts: Sentence.as_json), which the pages
+    write with each value isolated. The API says what alone."""
+    clock = {"at": isoformat(at), "kind": kind, "incident": reference, "what": str(what)}
+    return {**clock, "parts": what.as_json()} if isinstance(what, Sentence) else clock
+
+
+def _on_line(words: str, line: str) -> Sentence:
+    return Sentence(f"{words} on {{line}}", {"line": line})
+
+
+def _agreed(party: str, done: str, text: str) -> Sentence:
+    return Sentence(f"{'we' if party == 'us' else 'they'} agreed{done}: {{text}}", {"text": text})
 
 
 def clocks(session: Session, start: datetime, end: datetime) -> list[dict]:
@@ -205,7 +218,7 @@ def _exchange_clocks(session: Session, start: datetime, end: datetime) -> list[d
         .where(Exchange.deadline_at.between(start, end), Exchange.state != ExchangeState.CLOSED)
     )
     return [
-        _clock(at, "exchange", reference, f"the other side's {kind or 'answer'} due on {line}")
+        _clock(at, "exchange", reference, _on_line(f"the other side's {kind or 'answer'} due", line))
         for at, kind, line, reference in rows
     ]
 
@@ -220,9 +233,13 @@ def _receipt_clocks(session: Session, start: datetime, end: datetime) -> list[di
         Exchange.state != ExchangeState.CLOSED,
     )
     return [
-        _clock(at, "receipt", reference, f"their receipt of our {kind.replace('_', ' ')} {serial:04d}/{year} on {line}")
+        _clock(at, "receipt", reference, _on_line(f"their receipt of our {_serial(kind, serial, year)}", line))
         for at, kind, serial, year, line, reference in rows
     ]
+
+
+def _serial(kind: str, serial: int, year: int) -> str:
+    return f"{kind.replace('_', ' ')} {serial:04d}/{year}"
 
 
 def _receipts(session: Session, *where):
@@ -257,10 +274,7 @@ def _action_clocks(session: Session, start: datetime, end: datetime) -> list[dic
             or_(Exchange.id.is_(None), Exchange.state != ExchangeState.CLOSED),
         )
     )
-    return [
-        _clock(at, "agreed_action", reference, f"{'we' if party == 'us' else 'they'} agreed: {text}")
-        for at, text, party, reference in rows
-    ]
+    return [_clock(at, "agreed_action", reference, _agreed(party, "", text)) for at, text, party, reference in rows]
 
 
 # -- what ran out and is still owed ----------------------------------------------------------
@@ -287,7 +301,12 @@ def _exchanges_overdue(session: Session, lines: Collection[int] | None) -> list[
         .where(Exchange.state == ExchangeState.OVERDUE, *_on(Exchange.channel_id, lines))
     )
     return [
-        _clock(at, "exchange_overdue", reference, f"the other side let the {kind or 'answer'} deadline pass on {line}")
+        _clock(
+            at,
+            "exchange_overdue",
+            reference,
+            _on_line(f"the other side let the {kind or 'answer'} deadline pass", line),
+        )
         for at, kind, line, reference in rows
     ]
 
@@ -301,12 +320,7 @@ def _receipts_overdue(session: Session, lines: Collection[int] | None) -> list[d
         *_on(ExchangeMessage.channel_id, lines),
     )
     return [
-        _clock(
-            at,
-            "receipt_overdue",
-            reference,
-            f"no receipt of our {kind.replace('_', ' ')} {serial:04d}/{year} on {line}",
-        )
+        _clock(at, "receipt_overdue", reference, _on_line(f"no receipt of our {_serial(kind, serial, year)}", line))
         for at, kind, serial, year, line, reference in rows
     ]
 
@@ -326,7 +340,7 @@ def _actions_overdue(session: Session, lines: Collection[int] | None) -> list[di
         )
     )
     return [
-        _clock(at, "action_overdue", reference, f"{'we' if party == 'us' else 'they'} agreed, not done: {text}")
+        _clock(at, "action_overdue", reference, _agreed(party, ", not done", text))
         for at, text, party, reference in rows
     ]
 
@@ -339,7 +353,12 @@ def _calls_in_progress(session: Session, lines: Collection[int] | None) -> list[
         .where(Call.ended_at.is_(None), *_on(Call.channel_id, lines))
     )
     return [
-        _clock(at, "call_in_progress", reference, f"a call on {line}, logged by {by}, not ended")
+        _clock(
+            at,
+            "call_in_progress",
+            reference,
+            Sentence("a call on {line}, logged by {by}, not ended", {"line": line, "by": by}),
+        )
         for at, line, reference, by in rows
     ]
 
