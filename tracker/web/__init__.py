@@ -69,7 +69,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SESSION_COOKIE_SECURE"])
-    # The signed cookie is refused once older than this, and signed again on every request: an idle limit.
+    # The signed cookie is refused once older than this, and signed again by each page and form, by a page's own
+    # requests once older than half this (session_cookie.py): an idle limit.
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
     app.session_interface = session_cookie.SessionInterface()  # not by the pages' own requests, mostly
     login_manager.init_app(app)

@@ -10,7 +10,9 @@ So a request a script made (a fetch: Sec-Fetch-Mode other than navigate, or live
 the cookie only when its session changed, or when the cookie is older than half the idle limit: a board left
 open for a whole watch still keeps its session, and the cookie is written by a refresh once in half a watch,
 not every few seconds. A page, a form and any request of a browser that does not say how it was made (no
-Sec-Fetch-Mode) sign it again as before.
+Sec-Fetch-Mode) sign it again as before. So a session used only through a page's own requests (typing in a form
+whose position is read back, a map whose popup is open) ends between half the idle limit and the whole of it after
+the last of them, not the whole of it: the price of not writing the cookie on each of them.
 """
 
 from datetime import datetime
