@@ -195,6 +195,22 @@ def test_an_officer_amends_through_the_page_and_sees_the_facts_as_given(client, 
     assert "Second look at the tape" in printed and "Precedence: <bdi>O</bdi> → <bdi>Z</bdi>" in printed
 
 
+def test_an_incident_with_as_many_platforms_as_may_be_filed_keeps_them_all_when_one_is_corrected(client, world):
+    """The API files up to 20 platforms; the form showed the first 19 and an empty row to add one, so correcting
+    one platform wrote the 19 back and the 20th was gone, named by no field. Every platform is shown (an empty row
+    only while there is room), and the others are written back as they were."""
+    platforms = [{"kind": "fast attack craft", "callsign": f"P-{n:02}"} for n in range(1, 21)]
+    reference = file_incident(client, world, platforms=platforms)["reference"]
+    sign_in(client, "duty")
+    fields = form_as_shown(client.get(f"/incidents/{reference}/amend").text)
+    assert fields["platforms-19-callsign"] == "P-20" and "platforms-20-kind" not in fields, "all 20, no room for more"
+    answer = client.post(f"/incidents/{reference}/amend", data={**fields, "platforms-0-kind": "corvette"})
+    assert answer.status_code == 302, answer.text[-3000:]
+    after = read(client, world, reference)["platforms"]
+    assert [p["callsign"] for p in after] == [p["callsign"] for p in platforms], after
+    assert [p["kind"] for p in after[:2]] == ["corvette", "fast attack craft"], after
+
+
 def test_a_stale_form_says_so_and_shows_the_facts_as_they_stand(client, world, filed):
     reference = filed["reference"]
     sign_in(client, "duty")

@@ -76,7 +76,9 @@ def _position(incident: Incident) -> str:
 
 
 def initial(incident: Incident) -> dict:
-    """The form's data for the incident as it stands (the platforms with one empty row to add one)."""
+    """The form's data for the incident as it stands (every platform, and one empty row to add one while there is
+    room: the 20th of 20, left off for that row, was dropped by an amendment of another platform)."""
+    platforms = [_platform_data(p) for p in incident.platforms or []]
     return {
         "occurred_at": format_dtg(incident.occurred_at),
         "domain": incident.domain.value,
@@ -86,7 +88,7 @@ def initial(incident: Incident) -> dict:
         "precedence": incident.precedence.value,
         "safety_risk": incident.safety_risk.value if incident.safety_risk else "",
         "escalation_risk": incident.escalation_risk.value,
-        "platforms": [_platform_data(p) for p in incident.platforms or []][: MAX_PLATFORMS - 1] + [_platform_data({})],
+        "platforms": platforms + [_platform_data({})] * (len(platforms) < MAX_PLATFORMS),
         **measured(incident),
         "narrative_addendum": "",
         "version": str(incident.version),
