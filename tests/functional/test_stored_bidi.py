@@ -106,6 +106,26 @@ def test_the_amend_form_refuses_a_changed_text_holding_a_control_and_says_where_
     assert amended_facts(app, reference) == []
 
 
+def test_a_platform_row_sent_in_part_is_refused_beside_the_field_it_kept(app, client, world):
+    """A row the request carries in part keeps the fields it leaves out as the form showed them, and the form's own
+    check passes over a field not sent: the kept callsign, override and all, went into a changed list, which the
+    service refused, but its refusal was put on the list as a whole, which the page never shows: a 422 that said
+    nothing. It is said beside the callsign of the row the service counted (the empty rows left out)."""
+    reference = file_incident(client, world)["reference"]
+    kept_before_the_rule(app, reference)
+    sign_in(client, "duty")
+    sent = form_as_shown(client.get(f"/incidents/{reference}/amend").text)
+    sent = {name: value for name, value in sent.items() if not name.startswith("platforms-")}
+    refused = client.post(f"/incidents/{reference}/amend", data={**sent, "platforms-0-kind": "destroyer"})
+    assert refused.status_code == 422, refused.text[-3000:]
+    beside = 'id="platforms-0-callsign-error">'
+    assert beside in refused.text, refused.text[refused.text.find("<main") :][:3000]
+    said = refused.text.split(beside)[1].split("</small>")[0]
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE at character 5" in said, said
+    assert texts_kept(app, reference) == KEPT
+    assert amended_facts(app, reference) == []
+
+
 def test_the_api_takes_a_stored_text_sent_back_as_kept_and_refuses_a_changed_one(app, client, world):
     """A client amends by sending back the texts it read beside the fact it changes: those are no amendment of
     them. A changed one holding a control is refused in the error envelope, named where it stands; a list of

@@ -2,6 +2,8 @@
 they stand, and what a submitted form asks to change (only the fields the officer changed, so that a time
 shown as a DTG or a position shown as typed is never "changed" by being shown)."""
 
+from collections.abc import Iterator
+
 from wtforms import FormField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
@@ -177,7 +179,28 @@ def read_typed(form: AmendForm, shown: dict) -> None:
                 form[name].errors.append(str(exc))
 
 
+def problems(details: dict, within: str = "") -> Iterator[tuple[str, object]]:
+    """A service's problems as (name, what it says), a nested one named by its path: "platforms.0.callsign"."""
+    for name, said in details.items():
+        if isinstance(said, dict):
+            yield from problems(said, f"{within}{name}.")
+        else:
+            yield f"{within}{name}", said
+
+
 def field_for(form: AmendForm, name: str):
     """The form field a service's problem is about (None: the form as a whole)."""
     name = {"latitude": "position", "longitude": "position"}.get(name, name).removeprefix("observed_forces.")
-    return form[name] if name in form else None
+    if name.startswith("platforms."):
+        return _platform_field(form, name.removeprefix("platforms."))
+    return form[name] if name in form and name != "platforms" else None
+
+
+def _platform_field(form: AmendForm, path: str):
+    """A platform's field named by its place in the list the form sent, which left its empty rows out (platforms_of),
+    and its name ("0.callsign"). The service holds it to the rule too: a field the request did not carry keeps the
+    row shown, and the form's own check (Optional) passes over it."""
+    row, _, key = path.partition(".")
+    sent = [entry.form for entry in form.platforms if platforms_of([entry.data])]
+    at = int(row) if row.isascii() and row.isdigit() else len(sent)
+    return sent[at][key] if at < len(sent) and key in sent[at] else None

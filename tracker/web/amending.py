@@ -100,7 +100,7 @@ def amend(reference: str):
                 form.precedence.errors.append(error.message)
                 status = 403
             except ValidationError as error:
-                problem = _place(form, error)
+                problem, status = _place(form, error), 422
             else:
                 _tell(amended)
                 return redirect(
@@ -129,7 +129,7 @@ def _amendable(reference: str):
 def _place(form: amend_forms.AmendForm, error: ValidationError) -> str | None:
     """Put each problem beside its field; return what belongs to no field."""
     elsewhere = []
-    for name, why in error.details.items():
+    for name, why in amend_forms.problems(error.details):
         target = amend_forms.field_for(form, name)
         if target is None:
             elsewhere.append(str(why))
