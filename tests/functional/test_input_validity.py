@@ -649,6 +649,21 @@ def test_a_multipart_text_field_is_judged_in_the_charset_its_part_declares(app, 
         assert session.scalar(select(Incident.narrative)) == "Closed to 30 m of our café boat."
 
 
+@pytest.mark.parametrize("body", [{"text": 5}, {"text": {"a": 1}}, ["text"], "text", {"text": "Seen."}], ids=repr)
+def test_a_json_body_posted_to_a_page_is_refused_with_415_not_read_as_its_form(app, client, world, body):
+    """Flask-WTF reads a JSON body as a page's form: a number or an object as a comment's text reached the
+    length check (a 500), and a list or a string broke reading it at all (a 500). No page's script posts JSON;
+    a page takes its form as a browser sends it, whatever the JSON holds."""
+    reference = file_incident(client, world)["reference"]
+    sign_in(client, "duty")
+    events = count(app, TimelineEvent)
+    headers = {"X-CSRFToken": csrf(client, f"/incidents/{reference}")}  # past the CSRF check, to the form
+    answer = client.post(f"/incidents/{reference}/comments", json=body, headers=headers)
+    assert answer.status_code == 415, (answer.status_code, answer.text[:500])
+    assert "not as JSON" in answer.text and "<html" in answer.text, answer.text[:3000]
+    assert count(app, TimelineEvent) == events, "nothing stored"
+
+
 def test_a_compressed_body_is_refused_with_415_not_read_as_the_body(app, client, world):
     """Nothing here decompresses: a gzip body was read as its compressed bytes (a JSON 400 at best)."""
     packed = gzip.compress(json.dumps(incident_payload()).encode())

@@ -162,7 +162,9 @@ def _refuse_unreadable_bodies():
     - a compressed body (Content-Encoding other than identity): nothing here decompresses, so the
       compressed bytes were read as the body (415);
     - a form field that is not UTF-8 text, url-encoded or multipart (http.bodies): mojibake, replacement
-      characters or nothing was stored where a person wrote (400)."""
+      characters or nothing was stored where a person wrote (400);
+    - a JSON body sent to a page (415): Flask-WTF read it as the page's form, so a number or an object
+      reached the text rules and length checks of a field (a 500); no page's script posts JSON."""
     if (parameter := bodies.urlencoded_field_not_utf8(request.query_string)) is not None:
         raise HTTPError(
             400, f"the query's parameter {parameter!r} is not UTF-8 text: send it again", {parameter: "not UTF-8"}
@@ -174,6 +176,8 @@ def _refuse_unreadable_bodies():
         )
     if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
         return
+    if wants_html() and request.is_json:
+        raise HTTPError(415, "a page takes its form as a browser sends it (url-encoded or multipart), not as JSON")
     field = None
     if request.mimetype == FORM:
         field = bodies.urlencoded_field_not_utf8(request.get_data(cache=True))
