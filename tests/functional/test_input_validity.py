@@ -649,6 +649,25 @@ def test_a_multipart_text_field_is_judged_in_the_charset_its_part_declares(app, 
         assert session.scalar(select(Incident.narrative)) == "Closed to 30 m of our café boat."
 
 
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("/incidents/{reference}/comments", "text"), ("/incidents/new", "occurred_at"), ("/watches/", "desk")],
+)
+def test_a_file_sent_where_a_page_takes_text_is_refused_naming_the_field(app, client, world, path, field):
+    """Flask-WTF reads a multipart file part as the field it names: a file sent as a comment's text, a filing's
+    time or a watch's desk reached the length checks as a FileStorage (a 500). Only the import's file field
+    takes a file (the test above)."""
+    reference = file_incident(client, world)["reference"]
+    sign_in(client, "duty")
+    events = count(app, TimelineEvent), count(app, Incident), count(app, Watch)
+    token = csrf(client, f"/incidents/{reference}").encode()
+    body, kind = multipart([("csrf_token", token, None), (field, b"Closed to 30 m.", "notes.txt")])
+    answer = client.post(path.format(reference=reference), data=body, content_type=kind)
+    assert answer.status_code == 400, (answer.status_code, answer.text[:500])
+    assert f"the form&#39;s field &#39;{field}&#39; holds a file where text goes" in answer.text, answer.text[:3000]
+    assert (count(app, TimelineEvent), count(app, Incident), count(app, Watch)) == events, "nothing stored"
+
+
 @pytest.mark.parametrize("body", [{"text": 5}, {"text": {"a": 1}}, ["text"], "text", {"text": "Seen."}], ids=repr)
 def test_a_json_body_posted_to_a_page_is_refused_with_415_not_read_as_its_form(app, client, world, body):
     """Flask-WTF reads a JSON body as a page's form: a number or an object as a comment's text reached the

@@ -12,6 +12,8 @@ charset=us-ascii was read as a row of U+FFFD, and Latin-1 text in a part that sa
 
 from urllib.parse import unquote_to_bytes
 
+from apiflask import HTTPError
+from flask import request
 from werkzeug.formparser import MultiPartParser
 from werkzeug.sansio.multipart import Data, Epilogue, Field, MultipartDecoder, NeedData
 
@@ -59,3 +61,12 @@ def multipart_field_not_utf8(body: bytes, boundary: bytes) -> str | None:
     except ValueError:  # not multipart as declared: Werkzeug's own parser decides what it makes of it
         return None
     return None
+
+
+def refuse_files_but(names: set[str]) -> None:
+    """Refuse (400, naming it) a file part sent for a form's field other than names (its file fields): Flask-WTF
+    reads a file part as the field it names, so a file sent as a comment's text or a watch's desk reached the
+    text rules and length checks as a FileStorage (a 500)."""
+    if stray := sorted(set(request.files) - names):
+        name = stray[0][:64]
+        raise HTTPError(400, f"the form's field {name!r} holds a file where text goes: send it again", {name: "a file"})

@@ -27,6 +27,7 @@ from markupsafe import Markup
 from wtforms import (
     Field,
     FieldList,
+    FileField,
     FloatField,
     Form,
     FormField,
@@ -41,6 +42,7 @@ from wtforms.meta import DefaultMeta
 from wtforms.validators import NumberRange, StopValidation, ValidationError
 
 from .. import text
+from ..http import bodies
 from ..numbers import decimal_text, read_decimal, read_whole
 
 
@@ -229,7 +231,16 @@ def comparable(_form, field: Field) -> None:
 
 
 class TextRules(DefaultMeta):
-    """The Meta that holds every text field of a form to the text rule (the validators and filter above)."""
+    """The Meta that holds every text field of a form to the text rule (the validators and filter above), and
+    takes a file only where the form has a file field."""
+
+    def wrap_formdata(self, form, formdata):
+        """The request's form (Flask-WTF's reading), refused (400) when it holds a file for a field that takes text
+        (http.bodies.refuse_files_but). Form data a page hands over itself is read as given."""
+        if isinstance(form, FlaskForm) and formdata is not None and not hasattr(formdata, "getlist"):
+            if form.is_submitted():
+                bodies.refuse_files_but({name for name, field in form._fields.items() if isinstance(field, FileField)})
+        return super().wrap_formdata(form, formdata)
 
     def bind_field(self, form, unbound_field, options):
         field = super().bind_field(form, unbound_field, options)
