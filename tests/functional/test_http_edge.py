@@ -6,7 +6,7 @@ import re
 import pytest
 from werkzeug.routing import AnyConverter, IntegerConverter
 
-from tests.support import sign_in
+from tests.support import filing_form, sign_in
 from tracker.db import get_session, session_scope
 from tracker.errors import Conflict
 from tracker.http import ratelimit
@@ -100,6 +100,19 @@ def test_an_error_page_says_its_title_once_not_again_in_werkzeugs_capitals(clien
     main = answer.text[answer.text.index("<main") :]
     said = re.sub(r"<[^>]+>", " ", main[: main.index("Back to the board")])
     assert len(re.findall(r"not (found|allowed)", said, re.I)) == 1, said
+
+
+def test_a_page_that_refuses_with_a_reason_says_it(app, client, world):
+    """What a page gave abort() was dropped for the status's name: a damaged one-time key on the filing form
+    answered a bare "400 · Bad request", never "open the form again"."""
+    sign_in(client, "duty")
+    answer = client.post("/incidents/new", data=filing_form(client, filing_key="k" * 201))
+    assert answer.status_code == 400, answer.text[:300]
+    assert "The form&#39;s one-time key is damaged: open the form again." in answer.text, answer.text[-2500:]
+    stock = client.open("/signout", method="PUT")  # Werkzeug's own 405, its stock text left unsaid
+    assert stock.status_code == 405 and "method is not allowed" not in stock.text, stock.text[-1500:]
+    api = client.delete("/api/v1/health")
+    assert api.status_code == 405 and api.get_json()["error"]["message"] == "Method Not Allowed", api.text
 
 
 @pytest.mark.both_databases  # PostgreSQL raises on an id beyond 32 bits or a NUL; SQLite finds nothing

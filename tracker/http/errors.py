@@ -9,6 +9,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ..errors import Conflict, TrackerError
@@ -112,6 +113,15 @@ def _http_error(error: HTTPError):
     return envelope(code, message, details, status, error.headers)
 
 
+def _werkzeug_error(error: HTTPException):
+    """An HTTPException (Werkzeug's own, or a page's abort()) answered as an HTTPError is. APIFlask's handler kept
+    only the status's name, so what a page said to abort() ("The form's one-time key is damaged: open the form
+    again.") was never shown; a description of the exception's own is said, Werkzeug's stock text is not."""
+    said = error.description if error.description != type(error).description else error.name
+    headers = {name: value for name, value in error.get_headers() if name != "Content-Type"}
+    return _http_error(HTTPError(error.code or 500, said, headers=headers))
+
+
 def _domain_error(error: TrackerError):
     headers = {}
     if "retry_after_seconds" in error.details:
@@ -191,6 +201,7 @@ def init_app(app: Flask) -> None:
     """Register every error handler of the app, for both doors, and the check of path values."""
     if isinstance(app, APIFlask):
         app.error_processor(_http_error)
+    app.register_error_handler(HTTPException, _werkzeug_error)
     # Before the CSRF check (web.init_app registers it after this): the raw body must be read before
     # anything parses the form. After logs' request id, so that a refusal carries one.
     app.before_request(_refuse_unreadable_bodies)
