@@ -2,13 +2,22 @@
 
 import email
 import email.policy
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from tests.support import World, file_incident, outbox_files
 from tracker.db import session_scope
-from tracker.models import ExchangeMessage, OutgoingStatus, User
+from tracker.models import (
+    Call,
+    CallDirection,
+    Exchange,
+    ExchangeMessage,
+    MessageDirection,
+    OutgoingStatus,
+    User,
+)
 from tracker.services.exchanges import counterpart, exchanges
 from tracker.services.incidents import ladder
 
@@ -143,3 +152,39 @@ def delivered_text(app, reference: str, notification_id: int) -> str:
     path = next((p for p in outbox_files(app) if key in p.name and p.name.split(key)[0] != ""), None)
     assert path is not None, f"notification {notification_id} not in the outbox: {[p.name for p in outbox_files(app)]}"
     return mail_text(path)
+
+
+def owed_on_a_line(
+    incident_id: int, line: int, now: datetime, recorded_by: str = "liaison", **exchange
+) -> tuple[Exchange, ExchangeMessage, Call]:
+    """What a watch owes on a line, to add to a session: an exchange (its state and deadline as given), our
+    explanation request 0007 of this year whose receipt is due within the hour, and a call we made an hour
+    ago, not ended, logged by recorded_by."""
+    opened = Exchange(
+        incident_id=incident_id,
+        channel_id=line,
+        reply_seconds=172800,
+        meeting_seconds=172800,
+        deadline_kind="reply",
+        **exchange,
+    )
+    message = ExchangeMessage(
+        exchange=opened,
+        direction=MessageDirection.OUT,
+        kind="explanation_request",
+        text="We request an explanation.",
+        channel_id=line,
+        recorded_by="liaison",
+        serial=7,
+        serial_year=now.year,
+        receipt_due_at=now + timedelta(hours=1),
+    )
+    call = Call(
+        incident_id=incident_id,
+        exchange=opened,
+        channel_id=line,
+        direction=CallDirection.WE_CALLED,
+        started_at=now - timedelta(hours=1),
+        recorded_by=recorded_by,
+    )
+    return opened, message, call

@@ -10,20 +10,15 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tests.exchange_support import acknowledged_incident, add_counterpart_line, api, open_exchange
+from tests.exchange_support import acknowledged_incident, add_counterpart_line, api, open_exchange, owed_on_a_line
 from tests.functional.test_accessible_pages import parse
 from tests.functional.test_bidi_pages import standing_alone
 from tests.support import file_incident, sign_in
 from tracker.db import session_scope
 from tracker.models import (
     AgreedAction,
-    Call,
-    CallDirection,
-    Exchange,
-    ExchangeMessage,
     ExchangeState,
     Incident,
-    MessageDirection,
     Notification,
     NotificationKind,
 )
@@ -55,33 +50,8 @@ def owed_on_a_hebrew_line(app, client, world) -> tuple[str, int]:
     now = utcnow().replace(microsecond=0)
     with session_scope(app) as session:
         incident = session.scalars(select(Incident).where(Incident.reference == reference)).one()
-        exchange = Exchange(
-            incident_id=incident.id,
-            channel_id=line,
-            state=ExchangeState.OVERDUE,
-            state_changed_at=now - timedelta(hours=2),
-            reply_seconds=172800,
-            meeting_seconds=172800,
-            deadline_kind="reply",
-        )
-        message = ExchangeMessage(
-            exchange=exchange,
-            direction=MessageDirection.OUT,
-            kind="explanation_request",
-            text="We request an explanation.",
-            channel_id=line,
-            recorded_by="liaison",
-            serial=7,
-            serial_year=now.year,
-            receipt_due_at=now + timedelta(hours=1),
-        )
-        call = Call(
-            incident_id=incident.id,
-            exchange=exchange,
-            channel_id=line,
-            direction=CallDirection.WE_CALLED,
-            started_at=now - timedelta(hours=1),
-            recorded_by=LOGGED_BY,
+        exchange, message, call = owed_on_a_line(
+            incident.id, line, now, LOGGED_BY, state=ExchangeState.OVERDUE, state_changed_at=now - timedelta(hours=2)
         )
         action = AgreedAction(
             call=call, incident_id=incident.id, text=AGREED, party="them", due_at=now + timedelta(hours=2)

@@ -10,15 +10,13 @@ from datetime import UTC, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.exchange_support import add_counterpart_line, api
+from tests.exchange_support import add_counterpart_line, api, owed_on_a_line
 from tests.exercise_support import notice
 from tests.support import count, csrf, file_incident, sign_in
 from tracker.db import session_scope
 from tracker.models import (
     AccountEvent,
     AgreedAction,
-    Call,
-    CallDirection,
     ChannelHealth,
     ContactChannel,
     Exchange,
@@ -27,7 +25,6 @@ from tracker.models import (
     Handover,
     Incident,
     IncidentStatus,
-    MessageDirection,
     Watch,
     WatchEntry,
 )
@@ -280,33 +277,12 @@ def seeded(app, client, world):
         row["routine"].next_escalation_at = now + timedelta(hours=13)  # beyond the window
         row["flash_ack"].idle_check_at = now + timedelta(minutes=30)
         row["deciding"].decision_step, row["deciding"].next_escalation_at = 2, now + timedelta(hours=3)
-        exchange = Exchange(
-            incident_id=row["flash_ack"].id,
-            channel_id=line,
+        exchange, message, call = owed_on_a_line(
+            row["flash_ack"].id,
+            line,
+            now,
             state=ExchangeState.EXPLANATION_REQUESTED,
-            reply_seconds=172800,
-            meeting_seconds=172800,
             deadline_at=now + timedelta(hours=5),
-            deadline_kind="reply",
-        )
-        message = ExchangeMessage(
-            exchange=exchange,
-            direction=MessageDirection.OUT,
-            kind="explanation_request",
-            text="We request an explanation.",
-            channel_id=line,
-            recorded_by="liaison",
-            serial=7,
-            serial_year=now.year,
-            receipt_due_at=now + timedelta(hours=1),
-        )
-        call = Call(
-            incident_id=row["flash_ack"].id,
-            exchange=exchange,
-            channel_id=line,
-            direction=CallDirection.WE_CALLED,
-            started_at=now - timedelta(hours=1),
-            recorded_by="liaison",
         )
         actions = [
             AgreedAction(call=call, incident_id=row["flash_ack"].id, text=text, party="them", due_at=now + due)
