@@ -187,6 +187,33 @@ class Dripping:
         self.server.close()
 
 
+@contextlib.contextmanager
+def dripping_till_hung_up():
+    """A receiver that answers a status line, then a header line five times a second, never finishing, and
+    notes when the other end hangs up: yields its port and an Event set then."""
+    server = socket.create_server(("127.0.0.1", 0))
+    hung_up, stop = threading.Event(), threading.Event()
+
+    def drip():
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            while not stop.wait(0.1):
+                try:
+                    connection.sendall(b"X-Slow: x\r\n")
+                except OSError:  # the tracker hung up
+                    hung_up.set()
+                    return
+
+    threading.Thread(target=drip, daemon=True).start()
+    try:
+        yield server.getsockname()[1], hung_up
+    finally:
+        stop.set()
+        server.close()
+
+
 def send_to_dripping(head: bool, address_of, send, wait: float) -> tuple[object, float]:
     """Send (send(address)) to a Dripping receiver (head: where it drips), in a thread waited for at most wait
     seconds; the transport's outcome (its answer, or the DeliveryError it raised) and how long it took."""

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.peers import send_to_dripping
+from tests.peers import dripping_till_hung_up, send_to_dripping
 from tests.support import build_world, file_incident
 from tracker import jobs
 from tracker.channels import DeliveryError, Message
@@ -113,3 +113,43 @@ def test_a_line_saved_at_syslog_before_the_rule_is_not_counted_as_told():
     with pytest.raises(DeliveryError) as refused:
         AppriseTransport().send(message)
     assert not refused.value.transient and "syslog://" in str(refused.value)
+
+
+def _message(address: str) -> Message:
+    return Message(
+        key="k1", event="incident.notified", recipient="Chat", address=address, subject="s", text="t",
+        html="<p>t</p>", message_id="<a@test.example>",
+    )  # fmt: skip
+
+
+def test_a_proxy_set_in_the_environment_for_other_programs_is_not_used(webhook_receiver, proxy, monkeypatch):
+    """Apprise's requests took HTTP_PROXY, HTTPS_PROXY and ALL_PROXY from the environment (requests' module
+    functions, which its services call, read them): a proxy set on the host for other programs carried the
+    messages of every Apprise line, and the URL's secret, through it. They go as a webhook's do now."""
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.port}")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    AppriseTransport(time_limit=5).send(_message(f"json://127.0.0.1:{webhook_receiver.port}/hook"))
+    assert (len(webhook_receiver.requests), len(proxy.requests)) == (1, 0), proxy.requests
+
+
+def test_apprise_goes_through_the_proxy_the_configuration_names(webhook_receiver, proxy, monkeypatch):
+    """WEBHOOK_PROXY, and only it, routes Apprise's requests through a proxy, as it does a webhook's."""
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1")  # not read either
+    transport = AppriseTransport(time_limit=5, proxy=f"http://127.0.0.1:{proxy.port}")
+    transport.send(_message(f"json://127.0.0.1:{webhook_receiver.port}/hook"))
+    assert (len(webhook_receiver.requests), len(proxy.requests)) == (0, 1), webhook_receiver.requests
+
+
+def test_a_service_still_dripping_when_the_sending_is_cut_is_hung_up_on():
+    """Cutting the sending at the time limit freed the delivery job, but Apprise's thread went on reading for as
+    long as the service kept dripping: one thread and one connection more for every message sent to it."""
+    with dripping_till_hung_up() as (port, hung_up):
+        with pytest.raises(DeliveryError) as cut:
+            AppriseTransport(time_limit=1).send(_message(f"json://127.0.0.1:{port}/hook"))
+        assert cut.value.transient, cut.value
+        # Hung up as the sending is cut (the receiver notices at its next drip, 0.1 s on); left to Apprise, its
+        # thread let go about 10 s later.
+        assert hung_up.wait(5), "the connection to the dripping service was left open"

@@ -3,13 +3,11 @@ sending, kept on the message for every token holder and logged, names the host b
 receiver, which may be the other side's, cannot hold the delivery job by answering slowly."""
 
 import logging
-import socket
-import threading
 
 import pytest
 from werkzeug import Request, Response
 
-from tests.peers import HttpServer, free_port, send_to_dripping
+from tests.peers import HttpServer, dripping_till_hung_up, free_port, send_to_dripping
 from tracker.channels import DeliveryError, Message
 from tracker.channels.webhook import WebhookTransport
 
@@ -128,31 +126,11 @@ def test_a_receiver_still_dripping_when_its_answer_is_cut_is_hung_up_on():
     """Cutting the answer at the timeouts freed the delivery job, but the sending thread went on reading for as
     long as the receiver (the other side's, on a counterpart line) kept dripping: one thread and one connection
     more for every message and every line check sent to it, for weeks. The connection is now hung up."""
-    server = socket.create_server(("127.0.0.1", 0))
-    hung_up, stop = threading.Event(), threading.Event()
-
-    def drip():
-        connection, _ = server.accept()
-        with connection:
-            connection.recv(65536)
-            connection.sendall(b"HTTP/1.1 200 OK\r\n")
-            while not stop.wait(0.1):  # five times within the read timeout, as Dripping
-                try:
-                    connection.sendall(b"X-Slow: x\r\n")
-                except OSError:  # the tracker hung up
-                    hung_up.set()
-                    return
-
-    threading.Thread(target=drip, daemon=True).start()
-    address = f"http://127.0.0.1:{server.getsockname()[1]}/hook"
-    try:
+    with dripping_till_hung_up() as (port, hung_up):
         with pytest.raises(DeliveryError) as cut:  # at 1 s, the two timeouts together
-            WebhookTransport(connect_timeout=0.5, read_timeout=0.5).send(_message(address))
+            WebhookTransport(connect_timeout=0.5, read_timeout=0.5).send(_message(f"http://127.0.0.1:{port}/hook"))
         assert cut.value.transient, cut.value
         assert hung_up.wait(15), "the connection to the dripping receiver was left open"
-    finally:
-        stop.set()
-        server.close()
 
 
 @pytest.mark.both_databases  # PostgreSQL cannot store a NUL: the failure must still be recorded

@@ -181,6 +181,8 @@ def build_transports(config: Mapping[str, Any]) -> dict[str, Transport]:
         WebhookTransport(
             config["WEBHOOK_CONNECT_TIMEOUT_SECONDS"], config["WEBHOOK_READ_TIMEOUT_SECONDS"], config["WEBHOOK_PROXY"]
         ),
-        AppriseTransport(config["WEBHOOK_CONNECT_TIMEOUT_SECONDS"] + config["WEBHOOK_READ_TIMEOUT_SECONDS"]),
+        AppriseTransport(
+            config["WEBHOOK_CONNECT_TIMEOUT_SECONDS"] + config["WEBHOOK_READ_TIMEOUT_SECONDS"], config["WEBHOOK_PROXY"]
+        ),
     ]
     return {t.name: t for t in transports}

@@ -41,6 +41,8 @@ def address_problem(address: str) -> str | None:
 class AppriseTransport:
     # How long one message may take, the whole of it (channels.within): the webhook's two timeouts together.
     time_limit: float = 15.0
+    # WEBHOOK_PROXY, as for a webhook: the only proxy its requests go through (never the environment's).
+    proxy: str = ""
     name: str = "apprise"
 
     def unavailable(self) -> str | None:
@@ -55,14 +57,28 @@ class AppriseTransport:
         # A line saved before the schemes above were refused is refused here: dead-lettered, the supervisors told.
         if problem := address_problem(message.address):
             raise DeliveryError(f"not an Apprise line a desk reads: {problem}", transient=False)
+        import requests
+
+        from .hangup import Line
+
         notifier = apprise.Apprise()
         notifier.add(message.address)
         # Our text is plain: declared so, a service that shows HTML or Markdown gets it escaped (a narrative's
-        # "<b>" or "*" shown as typed, its lines kept), not read as markup. Apprise reports success or
-        # failure, not why; treat a failure as worth retrying.
+        # "<b>" or "*" shown as typed, its lines kept), not read as markup.
         text = apprise.NotifyFormat.TEXT
-        if not within(
-            self.time_limit, lambda: notifier.notify(title=message.subject, body=message.text, body_format=text)
-        ):
+        # Apprise's requests are made as a webhook's are (hangup.Line): through WEBHOOK_PROXY only, never a proxy
+        # or ~/.netrc entry the environment holds for other programs, and hung up on when the answer is cut.
+        line = Line()
+
+        def notify() -> object:  # an AppriseResult: true when sent
+            with line.sessions(requests, self.proxy):
+                return notifier.notify(title=message.subject, body=message.text, body_format=text)
+
+        try:
+            sent = within(self.time_limit, notify)
+        except DeliveryError:
+            line.hang_up()
+            raise
+        if not sent:  # Apprise reports success or failure, not why: a failure is worth retrying
             raise DeliveryError("Apprise could not deliver the message", transient=True)
         return None

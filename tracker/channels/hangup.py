@@ -6,12 +6,19 @@ requests offers no handle on the socket of a request under way, nor a deadline f
 timeout bounds each read), so each sending gets its own session whose urllib3 connections report their
 sockets here; shutting one down wakes the thread blocked reading it, a connection to the proxy (WEBHOOK_PROXY)
 too. The e-mail transport hangs up on its relay the same way (channels.email).
+
+Apprise makes its own requests, with requests' module functions (requests.post ...), each of which makes a
+session of its own, in a worker thread of its pool that runs in a copy of the caller's context: while a
+sending is under way (Line.sessions, a context variable), every session made in its context is that
+sending's as the webhook's is (requests.Session's start is wrapped once, for this).
 """
 
 import contextlib
+import contextvars
 import os
 import socket
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -46,6 +53,23 @@ class Line:
         requests reads there (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE): an HTTP(S)_PROXY or ALL_PROXY set for other
         programs sent our alerts, and the hook's secret path, through a proxy nobody chose for them, and a
         ~/.netrc entry for the receiver's host added its credentials to every request."""
+        session = requests.Session()
+        self._configure(session, requests, proxy)
+        return session
+
+    @contextlib.contextmanager
+    def sessions(self, requests: Any, proxy: str = "") -> Iterator[None]:
+        """While in this block, every requests session made in this context (Apprise's, made by requests.post and
+        the like, in its pool's threads too) is this line's, as `session` makes one: no proxy but proxy, nothing
+        from the environment, its sockets hung up with the line."""
+        _wrap_sessions(requests)
+        token = _SENDING.set((self, proxy))
+        try:
+            yield
+        finally:
+            _SENDING.reset(token)
+
+    def _configure(self, session: Any, requests: Any, proxy: str) -> None:
         line = self
 
         class Plain(HTTPConnection):
@@ -72,16 +96,34 @@ class Line:
                 manager.pool_classes_by_scheme = pools  # the proxy's connections are this line's too
                 return manager
 
-        session = requests.Session()
         session.trust_env = False
         session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        if proxy:
-            session.proxies = {"http": proxy, "https": proxy}
+        session.proxies = {"http": proxy, "https": proxy} if proxy else {}
         adapter = Adapter()
         adapter.poolmanager.pool_classes_by_scheme = pools
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        return session
+
+
+# The sending under way in this context, if any: (its line, its proxy).
+_SENDING: contextvars.ContextVar[tuple[Line, str] | None] = contextvars.ContextVar("sending", default=None)
+
+
+def _wrap_sessions(requests: Any) -> None:
+    """Make each requests session started in a context with a sending under way that sending's (once a process)."""
+    start = requests.Session.__init__
+    if getattr(start, "joins_the_sending", False):
+        return
+
+    def __init__(session: Any, *args: Any, **kwargs: Any) -> None:
+        start(session, *args, **kwargs)
+        sending = _SENDING.get()
+        if sending is not None:
+            line, proxy = sending
+            line._configure(session, requests, proxy)
+
+    __init__.joins_the_sending = True  # type: ignore[attr-defined]
+    requests.Session.__init__ = __init__
 
 
 def _shut(sock: Any) -> None:
