@@ -15,7 +15,7 @@ from tracker.services.accounts import people
 from tracker.services.incidents import ladder
 
 TOKEN = CSRF_TOKEN
-FLASH = re.compile(r'<p class="flash ([a-z]*)" role="status">([^<]*)</p>')
+FLASH = re.compile(r'<p class="flash ([a-z]*)" role="status">(.*?)</p>')
 VERSION = re.compile(r'name="version" type="hidden" value="(\d*)"')
 NO_ROUTE = {"domain": "", "category": "", "precedence": "", "min_escalation_risk": "", "sector": ""}
 
@@ -98,7 +98,7 @@ def test_admin_builds_a_route_that_a_newly_filed_incident_follows(app, world):
     created = submit(admin, "/admin/channels/new", channel_form())
     assert created.status_code == 302 and created.headers["Location"] == "/admin/channels", created.text[:2000]
     listing = admin.get("/admin/channels")
-    assert ("success", "Channel “North desk” created.") in flashes(listing)
+    assert ("success", "Channel “<bdi>North desk</bdi>” created.") in flashes(listing)
     assert "North desk" in listing.text and "Eastland Northern Command" in listing.text
     north = id_of(app, ContactChannel, "North desk")
 
@@ -132,7 +132,9 @@ def test_admin_builds_a_route_that_a_newly_filed_incident_follows(app, world):
     assert filed.status_code == 302, filed.text[:2000]
     page = duty.get(filed.headers["Location"])
     facts = html.unescape(page.text)
-    assert "rule “Northern sector”, policy “North ladder”; notified North desk" in facts
+    assert (
+        "rule “<bdi>Northern sector</bdi>”, policy “<bdi>North ladder</bdi>”; notified <bdi>North desk</bdi>" in facts
+    )
     assert "rule “<bdi>Northern sector</bdi>” → policy “<bdi>North ladder</bdi>”" in facts
 
 
@@ -193,7 +195,7 @@ def test_moving_a_rule_up_or_down_changes_the_evaluation_order(app, world, two_r
     assert "“<bdi>Second ladder</bdi>”" in preview(admin, sector="North").text
 
     submit(admin, f"/admin/rules/{second}/move/up", page="/admin/rules")
-    assert ("error", "“Second” is first already.") in flashes(admin.get("/admin/rules"))
+    assert ("error", "“<bdi>Second</bdi>” is first already.") in flashes(admin.get("/admin/rules"))
     submit(admin, f"/admin/rules/{second}/move/down", page="/admin/rules")
     assert rule_order(admin) == ["First", "Second", "Default"]
     submit(admin, f"/admin/rules/{world.default_rule_id}/move/up", page="/admin/rules")
@@ -348,7 +350,7 @@ def test_a_webhook_channel_shows_its_signing_secret_once(app, world):
     shown = SHOWN_ONCE.findall(response.text)
     with session_scope(app) as session:
         assert shown == [session.scalar(select(ContactChannel.secret).where(ContactChannel.name == "Hotline"))]
-    assert "Channel “Hotline” created." in html.unescape(response.text)
+    assert "Channel “<bdi>Hotline</bdi>” created." in html.unescape(response.text)
     assert shown[0] not in session_cookie(app, response), "the secret never travels in the cookie"
     assert SHOWN_ONCE.findall(admin.get("/admin/channels").text) == [], "never shown again"
 
@@ -388,7 +390,7 @@ def test_a_supervisor_tests_a_channel_now_but_may_not_change_channels(app, world
     tested = submit(supervisor, f"/admin/channels/{world.channels['L1']}/test", page="/admin/channels")
     assert tested.status_code == 302
     kind, text = flashes(supervisor.get("/admin/channels"))[0]
-    assert kind == "success" and text.startswith("Check of L1: pending, to be confirmed by ")
+    assert kind == "success" and text.startswith("Check of <bdi>L1</bdi>: pending, to be confirmed by ")
     assert len(outbox_files(app)) == 1, "the check message went out"
     history = supervisor.get(f"/admin/channels/{world.channels['L1']}/checks").text
     assert "PENDING" in history and ">supervisor</td>" in history
@@ -396,7 +398,11 @@ def test_a_supervisor_tests_a_channel_now_but_may_not_change_channels(app, world
     submit(supervisor, f"/admin/channels/{id_of(app, ContactChannel, 'Mail desk')}/test", page="/admin/channels")
     listing = supervisor.get("/admin/channels")
     assert flashes(listing) == [
-        ("error", "Check of Mail desk: failed (not delivered: SMTP_HOST is not configured); health now degraded.")
+        (
+            "error",
+            "Check of <bdi>Mail desk</bdi>: failed (<bdi>not delivered: SMTP_HOST is not configured</bdi>); "
+            "health now degraded.",
+        )
     ]
     row = re.search(r'data-channel="Mail desk">(.*?)</tr>', listing.text, re.S)[1]
     assert "DEGRADED" in row and "never" in row, "health readable without colour; no successful check yet"
@@ -596,7 +602,7 @@ def test_an_admins_reset_lets_the_owner_in_at_once_and_keeps_their_failed_sign_i
         user_page = f"/admin/users/{session.scalar(select(User.id).where(User.username == 'duty'))}"
     reset = submit(admin, f"{user_page}/password", {"password": "duty-new-pw"}, page=user_page)
     assert reset.status_code == 302
-    assert ("success", f"Password of duty reset: {people.RESET_SAID}") in flashes(admin.get(user_page))
+    assert ("success", f"Password of <bdi>duty</bdi> reset: {people.RESET_SAID}") in flashes(admin.get(user_page))
     support.assert_reset_keeps_the_failures_on_record(app, owner, "duty", "duty-new-pw", tries.count(401))
 
 

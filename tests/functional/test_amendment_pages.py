@@ -180,7 +180,7 @@ def test_an_officer_amends_through_the_page_and_sees_the_facts_as_given(client, 
     assert "0.3 NM (556 m)" in page and "3000 troops" in page and "Rocked wings, called on guard." in page
     assert "Second look at the tape: two missiles under the wings." in page and "by <bdi>duty</bdi>" in page
     assert "Precedence: <bdi>O</bdi> → <bdi>Z</bdi>" in page, "the timeline shows the fact before and after"
-    assert "Told of the raised precedence and its deadline: L1." in page and "; told: <bdi>L1</bdi>" in page
+    assert "Told of the raised precedence and its deadline: <bdi>L1</bdi>." in page and "; told: <bdi>L1</bdi>" in page
 
     body = read(client, world, reference)
     [event] = [e for e in body["timeline"] if e["kind"] == "amended"]

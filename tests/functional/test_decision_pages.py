@@ -132,7 +132,7 @@ def test_the_incident_page_says_what_waits_and_a_supervisor_confirms_with_one_cl
     confirmed = supervisor.post(f"/incidents/{reference}/decision", data={"csrf_token": token, "step": "2"})
     assert confirmed.status_code == 302 and confirmed.headers["Location"].endswith(f"/incidents/{reference}")
     after = html.unescape(supervisor.get(f"/incidents/{reference}").text)
-    assert "Step 2 confirmed: L2 called." in after and "step 2 entered after 1 ask" in after
+    assert "Step 2 confirmed: <bdi>L2</bdi> called." in after and "step 2 entered after 1 ask" in after
     with session_scope(app) as session:
         incident = session.scalar(select(Incident).where(Incident.reference == reference))
         assert (incident.current_step, incident.decision_step) == (2, None)

@@ -66,7 +66,7 @@ def test_a_sector_only_a_routing_rule_names_is_offered_too(client, world, app):
     assert [value for value, _ in _options(client.get("/incidents/new").text, "sector")][-1] == "DRILL"
     filed = client.post("/incidents/new", data=filing_form(client, sector="DRILL"))
     assert filed.status_code == 302, filed.text[:2000]
-    assert "rule “Drill”" in client.get(filed.headers["Location"]).text
+    assert "rule “<bdi>Drill</bdi>”" in client.get(filed.headers["Location"]).text
 
 
 def test_the_readback_names_the_positions_sector(client, world):

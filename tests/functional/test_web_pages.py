@@ -57,7 +57,9 @@ def test_a_duty_officer_files_through_the_form_and_sees_the_route(client, world,
     response = client.post("/incidents/new", data=filing_form(client))
     assert response.status_code == 302, response.text[:2000]
     page = client.get(response.headers["Location"])
-    assert "Filed INC-" in page.text and "rule “Default”" in page.text and "notified L1" in page.text
+    assert (
+        "Filed INC-" in page.text and "rule “<bdi>Default</bdi>”" in page.text and "notified <bdi>L1</bdi>" in page.text
+    )
     assert "34U FF 2142 3097" in page.text and "54°24&#39;43" in page.text
     with session_scope(app) as session:
         incident = session.scalars(select(Incident)).one()
@@ -73,7 +75,7 @@ def test_the_filing_banner_names_the_lines_called_not_a_line_down_that_was_skipp
     response = client.post("/incidents/new", data=filing_form(client))
     assert response.status_code == 302, response.text[:2000]
     page = client.get(response.headers["Location"]).text
-    assert "notified nobody (no usable line); skipped L1 (line down or not usable" in page, page[:3000]
+    assert "notified nobody (no usable line); skipped <bdi>L1</bdi> (line down or not usable" in page, page[:3000]
 
 
 def test_form_errors_stay_next_to_their_fields_with_the_input_kept(client, world, app):

@@ -7,7 +7,7 @@ from markupsafe import Markup
 from tracker.sentences import Sentence
 from tracker.services.incidents import marking
 from tracker.text import shown
-from tracker.web.bidi import formatted, isolated, isolated_sentence, language_attributes
+from tracker.web.bidi import formatted, isolated, isolated_list, isolated_sentence, language_attributes, said
 
 RLO, PDF = "\u202e", "\u202c"
 
@@ -36,6 +36,12 @@ def test_an_isolated_list_and_a_dash_for_nothing_read_as_the_templates_write_the
         "<bdi>L1</bdi>, <bdi>קו חם</bdi>, <bdi>L3</bdi> · –"
     )
     assert listed.render(names=[], sector="<North>") == "no usable channel · <bdi>&lt;North&gt;</bdi>"
+
+
+def test_a_line_of_ours_isolates_each_name_typed_in_it_and_escapes_the_rest():
+    line = said("Channel “{name}” <saved> & {also}.", name="קו <b>", also=isolated_list(["A", "ב"]))
+    assert line == Markup("Channel “<bdi>קו &lt;b&gt;</bdi>” &lt;saved&gt; &amp; <bdi>A</bdi>, <bdi>ב</bdi>.")
+    assert isolated_list([], "nobody <yet>") == Markup("nobody &lt;yet&gt;")
 
 
 def test_a_stored_bidirectional_control_is_still_shown_as_its_marker_inside_the_isolate():

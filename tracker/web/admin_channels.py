@@ -19,6 +19,7 @@ from ..services.incidents import ladder
 from .acting import ask_first
 from .admin import apply_change, bp, page, save, shown_once
 from .admin_agreements import agreement_choices
+from .bidi import formatted, isolated
 from .forms import ChannelForm
 
 FIELDS = (
@@ -90,7 +91,7 @@ def _data(form: ChannelForm, channel: ContactChannel | None) -> dict:
 
 
 def _saved(channel: ContactChannel, had_secret: bool, verb: str):
-    flash(f"Channel “{channel.name}” {verb}.", "success")
+    flash(formatted("Channel “{name}” {verb}.", name=isolated(channel.name), verb=verb), "success")
     if channel.secret and not had_secret:  # the answer itself shows it (shown_once)
         label = f"Signing secret of “{channel.name}”: the receiver checks each request's signature with it"
         return _channels_page(shown_once(label, channel.secret))
@@ -146,14 +147,16 @@ def test_channel(channel_id: int):
     try:
         check_id = dispatch.send_check(the_app(), channel_id, requested_by)
     except TrackerError as error:
-        flash(f"No check sent on {name}: {error.message}.", "error")
+        flash(formatted("No check sent on {name}: {why}.", name=isolated(name), why=error.message), "error")
     else:
         check = session.get_one(ChannelCheck, check_id)
         if check.outcome is CheckOutcome.FAILED:
             health = check.health_after.value if check.health_after else "unknown"
-            flash(f"Check of {name}: failed ({check.detail}); health now {health}.", "error")
+            text = "Check of {name}: failed ({detail}); health now {health}."
+            flash(formatted(text, name=isolated(name), detail=isolated(check.detail), health=health), "error")
         else:
-            flash(f"Check of {name}: {check.outcome.value}, to be confirmed by {check.due_by:%H:%M}Z.", "success")
+            text = "Check of {name}: {outcome}, to be confirmed by {due:%H:%M}Z."
+            flash(formatted(text, name=isolated(name), outcome=check.outcome.value, due=check.due_by), "success")
     return redirect(url_for("admin.channels"))
 
 

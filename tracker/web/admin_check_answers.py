@@ -22,6 +22,7 @@ from .acting import kept_form
 from .admin import bp
 from .auth import safe_next
 from .base_form import TrackerForm
+from .bidi import formatted, isolated
 
 VIA_BUTTONS = {"voice": "Answered by voice", "line": "Answered on the line"}
 
@@ -85,7 +86,8 @@ def answer_check(channel_id: int, check_id: int):
                 form[name].errors = [*form[name].errors, problem]
         return _refused(channel_id, form, back)
     how = "by voice" if via == "voice" else "on the line"
-    flash(f"Check {check_id} answered {how} by {form.by.data}: the line works.", "success")
+    text = "Check {check} answered {how} by {by}: the line works."
+    flash(formatted(text, check=check_id, how=how, by=isolated(form.by.data)), "success")
     return back
 
 

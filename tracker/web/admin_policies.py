@@ -11,6 +11,7 @@ from ..models.permissions import Permission
 from ..services.incidents import ladder
 from .acting import ask_first
 from .admin import apply_change, bp, page, save
+from .bidi import said
 from .forms import PolicyForm
 
 
@@ -84,7 +85,7 @@ def _submit(form: PolicyForm, policy: EscalationPolicy | None):
 def new_policy():
     form = _form()
     if form.validate_on_submit() and (policy := _submit(form, None)) is not None:
-        flash(f"Policy “{policy.name}” created.", "success")
+        flash(said("Policy “{name}” created.", name=policy.name), "success")
         return redirect(url_for("admin.policies"))
     return page("web/admin/policy_form.html", form, policy=None, precedences=list(Precedence))
 
@@ -95,7 +96,10 @@ def edit_policy(policy_id: int):
     policy = ladder.get_policy(get_session(), policy_id)
     form = _form(policy)
     if form.validate_on_submit() and _submit(form, policy) is not None:
-        flash(f"Policy “{policy.name}” saved; running incidents keep the ladder they started with.", "success")
+        flash(
+            said("Policy “{name}” saved; running incidents keep the ladder they started with.", name=policy.name),
+            "success",
+        )
         return redirect(url_for("admin.policies"))
     return page("web/admin/policy_form.html", form, policy=policy, precedences=list(Precedence))
 

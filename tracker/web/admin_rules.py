@@ -25,6 +25,7 @@ from ..services.incidents.routing import (
 from .acting import ask_first
 from .admin import apply_change, bp, field_named, page, save, show_errors
 from .admin_agreements import agreement_choices
+from .bidi import formatted, isolated, said
 from .forms import RoutePreviewForm, RuleForm
 
 CRITERIA = ("domain", "category", "precedence", "min_escalation_risk", "sector", "within_border_km")
@@ -78,7 +79,10 @@ def _data(form: RuleForm, rule: RoutingRule | None) -> dict:
 def new_rule():
     form = _form()
     if form.validate_on_submit() and (rule := save(form, lambda s: ladder.save_rule(s, _data(form, None)))):
-        flash(f"Routing rule “{rule.name}” created; it is evaluated just before the default rule.", "success")
+        flash(
+            said("Routing rule “{name}” created; it is evaluated just before the default rule.", name=rule.name),
+            "success",
+        )
         return redirect(url_for("admin.rules"))
     return page("web/admin/rule_form.html", form, rule=None)
 
@@ -89,7 +93,7 @@ def edit_rule(rule_id: int):
     rule = ladder.get_rule(get_session(), rule_id)
     form = _form(rule)
     if form.validate_on_submit() and save(form, lambda s: ladder.save_rule(s, _data(form, rule), rule)):
-        flash(f"Routing rule “{rule.name}” saved.", "success")
+        flash(said("Routing rule “{name}” saved.", name=rule.name), "success")
         return redirect(url_for("admin.rules"))
     return page("web/admin/rule_form.html", form, rule=rule)
 
@@ -129,9 +133,11 @@ def move_rule(rule_id: int, direction: str):
     one = movable.index(rule)
     other = one - 1 if direction == "up" else one + 1
     if 0 <= other < len(movable):
-        apply_change(lambda s: _swap(s, movable, one, other), f"Moved “{rule.name}” {direction}.")
+        moved = formatted("Moved “{name}” {direction}.", name=isolated(rule.name), direction=direction)
+        apply_change(lambda s: _swap(s, movable, one, other), moved)
     else:
-        flash(f"“{rule.name}” is {'first' if direction == 'up' else 'last before the default'} already.", "error")
+        where = "first" if direction == "up" else "last before the default"
+        flash(formatted("“{name}” is {where} already.", name=isolated(rule.name), where=where), "error")
     return redirect(url_for("admin.rules"))
 
 

@@ -17,6 +17,7 @@ from ..services.accounts import people
 from ..timeutil import utcnow
 from .acting import ask_first
 from .admin import apply_change, bp, page, save, shown_once
+from .bidi import formatted, isolated, said
 from .forms import NewPasswordForm, TokenForm, UserForm
 
 # What issuing answers for a token form sent a second time (its one-time key used): no second token.
@@ -72,7 +73,7 @@ def new_user():
             lambda key: form[key] if key in form else form.username,
         )
         if user is not None:
-            flash(f"User {user.username} created.", "success")
+            flash(said("User {name} created.", name=user.username), "success")
             return _back(user.id)
     return page("web/admin/user_form.html", form)
 
@@ -117,7 +118,10 @@ def reset_password(user_id: int):
         return user
 
     if form.validate() and save(form, reset):
-        flash(f"Password of {user.username} reset: {people.RESET_SAID}", "success")
+        flash(
+            formatted("Password of {name} reset: {reset}", name=isolated(user.username), reset=people.RESET_SAID),
+            "success",
+        )
         return _back(user_id)
     return _user_page(user, password_form=form)
 
@@ -183,7 +187,10 @@ def deactivate_user(user_id: int):
     else:
         apply_change(
             lambda s: people.deactivate(s, user, **_acting()),
-            f"{user.username} deactivated: their sessions ended, their API tokens and calendar feed links revoked.",
+            said(
+                "{name} deactivated: their sessions ended, their API tokens and calendar feed links revoked.",
+                name=user.username,
+            ),
         )
     return _back(user_id)
 
@@ -194,7 +201,10 @@ def activate_user(user_id: int):
     user = _user(user_id)
     apply_change(
         lambda s: people.reactivate(s, user, **_acting()),
-        f"{user.username} reactivated: they sign in with their password. Their old API tokens and calendar feed "
-        "links stay revoked: issue new tokens below if they need them.",
+        said(
+            "{name} reactivated: they sign in with their password. Their old API tokens and calendar feed links stay "
+            "revoked: issue new tokens below if they need them.",
+            name=user.username,
+        ),
     )
     return _back(user_id)

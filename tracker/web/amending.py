@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from ..db import get_session
 from ..errors import Conflict, Forbidden, ValidationError
@@ -18,6 +19,7 @@ from ..services.incidents import amending, amendment_record, handling, measures
 from ..timeutil import format_dtg, utcnow
 from . import amend_forms
 from .base_form import version_of
+from .bidi import formatted, isolated_list
 from .incidents import _domain_choices
 
 bp = Blueprint("amend", __name__, url_prefix="/incidents")
@@ -162,7 +164,9 @@ def _tell(amended: amending.Amended) -> None:
         else:
             said.append(f"The acknowledgement timeout now runs out at {after:%H:%M}Z ({format_dtg(after)}).")
     if amended.told:
-        said.append(f"Told of the raised precedence and its deadline: {', '.join(amended.told)}.")
+        said.append(
+            formatted("Told of the raised precedence and its deadline: {lines}.", lines=isolated_list(amended.told))
+        )
     if amended.reroute:
         said.append(f"Re-route preview: {amended.reroute['note']}.")
     if amended.related is not None:  # moved in place, time or category: its related incidents were looked for again
@@ -171,7 +175,7 @@ def _tell(amended: amending.Amended) -> None:
     if amended.reapproval:
         texts = ", ".join(f"{text['kind']} {text['id']}" for text in amended.reapproval)
         said.append(f"Approved for the other side, now to approve again: {texts}.")
-    flash(" ".join(said), "success")
+    flash(Markup(" ").join(said), "success")
 
 
 def _me():

@@ -33,6 +33,20 @@ def formatted(text: str, /, **values) -> Markup:
     return Markup(escape(text)).format(**values)
 
 
+def said(text: str, /, **typed) -> Markup:
+    """A line of ours (a flash, say) naming what people typed: our words escaped, each value isolated; a value
+    that is markup already (isolated_list's names, a marking shown) goes in as it is."""
+    return formatted(
+        text, **{name: value if isinstance(value, Markup) else isolated(value) for name, value in typed.items()}
+    )
+
+
+def isolated_list(names, empty: str = "") -> Markup:
+    """Names as a list, "A, B", each isolated (a Hebrew name would draw the comma and the next name into its
+    run); empty when there are none."""
+    return Markup(", ").join(map(isolated, names)) or Markup(escape(empty))
+
+
 def isolated_sentence(sentence: Sentence | Mapping | None) -> Markup:
     """A Sentence (or one as a snapshot keeps it, Sentence.as_json) with each of its values isolated: the words
     around a name typed in Arabic or Hebrew stay where they are. Nothing for None or undefined, so that
@@ -41,7 +55,7 @@ def isolated_sentence(sentence: Sentence | Mapping | None) -> Markup:
         return Markup("")
     if not isinstance(sentence, Sentence):
         sentence = Sentence.from_json(sentence)
-    return formatted(sentence.text, **{name: isolated(value) for name, value in sentence.values.items()})
+    return said(sentence.text, **sentence.values)
 
 
 def isolated_details(details: dict | None) -> Markup:

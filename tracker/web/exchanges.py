@@ -15,6 +15,7 @@ from ..services.incidents import handling
 from ..timeutil import format_dtg, parse_moment, utcnow
 from .acting import act_on_incident, ask_first, kept_form, page_again
 from .base_form import refusal, version_of
+from .bidi import said
 from .etags import conditional
 from .forms import ExchangeActionForm, ExchangeMessageForm, OpenExchangeForm
 
@@ -163,7 +164,7 @@ def transition(exchange_id: int):
         ),
         f"Text drafted for “{label}”: the exchange moves once a second person approved it and it is sent."
         if ours
-        else f"Exchange over {exchange.channel.name}: {label}.",
+        else said("Exchange over {line}: ", line=exchange.channel.name) + f"{label}.",
         form,
     )
 

@@ -19,6 +19,7 @@ from ..services.exercises.validity import VIA_LABELS
 from ..timeutil import parse_moment, utcnow
 from .acting import ask_first
 from .admin import apply_change, page, save
+from .bidi import said
 from .exercise_forms import BriefingForm, ExerciseForm, ImportForm
 
 bp = Blueprint("exercises", __name__, url_prefix="/exercises")
@@ -163,7 +164,7 @@ def brief(exercise_id: int):
             form.briefed_at.errors = [*form.briefed_at.errors, str(exc)]
         else:
             if save(form, lambda s: briefings.record_briefing(s, exercise, data, current_user.username, utcnow())):
-                flash(f"Briefing on “{exercise.name}” recorded.", "success")
+                flash(said("Briefing on “{name}” recorded.", name=exercise.name), "success")
                 return redirect(url_for("exercises.view", exercise_id=exercise_id, _anchor=BRIEFINGS))
     return _detail(exercise, form)
 
@@ -180,7 +181,7 @@ def new():
             ),
         )
         if created is not None:
-            flash(f"Exercise “{created.name}” entered.", "success")
+            flash(said("Exercise “{name}” entered.", name=created.name), "success")
             return redirect(url_for("exercises.index"))
     return page("web/exercises/form.html", form, exercise=None)
 
@@ -198,7 +199,7 @@ def edit(exercise_id: int):
             ),
         )
         if saved is not None:
-            flash(f"Exercise “{saved.name}” saved.", "success")
+            flash(said("Exercise “{name}” saved.", name=saved.name), "success")
             return redirect(url_for("exercises.index"))
     return page("web/exercises/form.html", form, exercise=exercise)
 

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from .. import metrics
@@ -24,6 +25,7 @@ from .acknowledging import AcknowledgeForm, note_again, note_as_comment, note_no
 from .acting import act_on_incident, ask_first, kept_form, page_again
 from .auth import safe_next
 from .base_form import id_of, refusal
+from .bidi import formatted, isolated, isolated_list
 from .forms import ActionForm, CommentForm, IncidentForm, ResolveForm, flag
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
@@ -164,17 +166,28 @@ def new():
                 return redirect(first.location or url_for("board.board"))
             metrics.FILED.labels(incident.precedence.value).inc()
             skipped = [c["name"] for c in incident.step["channels"] if c["name"] not in called]
-            flash(
-                f"Filed {incident.reference}: rule “{incident.ladder['rule_name']}”, policy "
-                f"“{incident.ladder['policy_name']}”; notified {', '.join(called) or 'nobody (no usable line)'}"
-                + (f"; skipped {', '.join(skipped)} (line down or not usable: see the timeline)." if skipped else "."),
-                "success",
-            )
+            flash(_filed(incident, called, skipped), "success")
             return filed
     if not form.filing_key.data:
         form.filing_key.data = idempotency.new_key()
     categories = {d.value: list(categories_for(d)) for d in CATEGORIES}
     return render_template("web/file.html", form=form, categories=categories), 422 if form.errors else 200
+
+
+def _filed(incident, called: list[str], skipped: list[str]) -> Markup:
+    """What filing did: the rule and policy that routed it and the lines notified or skipped, each name isolated."""
+    said = formatted(
+        "Filed {reference}: rule “{rule}”, policy “{policy}”; notified {called}",
+        reference=incident.reference,
+        rule=isolated(incident.ladder["rule_name"]),
+        policy=isolated(incident.ladder["policy_name"]),
+        called=isolated_list(called, "nobody (no usable line)"),
+    )
+    if skipped:
+        return said + formatted(
+            "; skipped {lines} (line down or not usable: see the timeline).", lines=isolated_list(skipped)
+        )
+    return said + "."
 
 
 def _me():
@@ -295,8 +308,8 @@ def decide(reference: str):
         return decisions.confirm(session, incident, _me(), utcnow(), wiring.ack_links(), step)
 
     def done(incident) -> str:
-        called = ", ".join(c["name"] for c in incident.step["channels"]) or "no usable channel"
-        return f"Step {incident.current_step} confirmed: {called} called."
+        called = isolated_list((c["name"] for c in incident.step["channels"]), "no usable channel")
+        return formatted("Step {step} confirmed: {called} called.", step=incident.current_step, called=called)
 
     return act_on_incident(reference, confirm, done)
 

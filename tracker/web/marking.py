@@ -90,4 +90,6 @@ def change(reference: str):
             session, incident, form.classification.data, form.releasable_to.data, user, utcnow(), wiring.markings()
         )
 
-    return act_on_incident(reference, do, lambda i: f"Marking now {marking.of(i)}.", anchor="marking")
+    return act_on_incident(
+        reference, do, lambda i: Markup("Marking now {}.").format(marking_shown(marking.of(i))), anchor="marking"
+    )

@@ -20,6 +20,7 @@ from ..models.permissions import Permission, may
 from ..services.watches import handover, log
 from ..timeutil import format_dtg, parse_recent, utcnow
 from .admin import page, save
+from .bidi import said
 from .watch_forms import EntryForm, HandoverForm, NotesForm, SignForm, StartWatchForm
 
 bp = Blueprint("watches", __name__)
@@ -116,7 +117,10 @@ def start():
         officer = form.officer.data if may(current_user.role, Permission.WATCHES_ASSIGN) else None
         watch = save(form, lambda s: log.start_watch(s, _me(), utcnow(), form.desk.data, officer or None))
         if watch is not None:
-            flash(f"Watch started at {watch.desk}, kept by {watch.officer.username}.", "success")
+            flash(
+                said("Watch started at {desk}, kept by {officer}.", desk=watch.desk, officer=watch.officer.username),
+                "success",
+            )
             return redirect(url_for("watches.view", watch_id=watch.id))
     return _index(form)
 
@@ -196,7 +200,10 @@ def prepare(watch_id: int):
                 ),
             )
             if prepared is not None:
-                flash(f"Brief prepared for {prepared.incoming_officer.username}: they sign for it here.", "success")
+                flash(
+                    said("Brief prepared for {who}: they sign for it here.", who=prepared.incoming_officer.username),
+                    "success",
+                )
                 return redirect(url_for("watches.handover_page", handover_id=prepared.id))
     return _watch_page(watch, EntryForm(formdata=None), form)
 
@@ -269,7 +276,7 @@ def sign(handover_id: int):
     except (ValidationError, Conflict) as error:
         flash(error.message, "error")
         return redirect(url_for("watches.handover_page", handover_id=handover_id))
-    flash(f"Signed: you have the watch at {found.from_watch.desk}.", "success")
+    flash(said("Signed: you have the watch at {desk}.", desk=found.from_watch.desk), "success")
     return redirect(url_for("watches.handover_page", handover_id=handover_id))
 
 
