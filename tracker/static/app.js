@@ -43,6 +43,18 @@
     domain.addEventListener("change", apply); apply();
   }
 
+  // A sentence of ours naming what was typed or configured (a sector), each name in a <bdi> of its own: written in
+  // as plain text, a name in Arabic or Hebrew draws the words and the full stop beside it into its right-to-left
+  // run (tracker/web/bidi.py does the same on the pages). parts: {text, values}, as tracker.sentences keeps one.
+  function fill(element, parts) {
+    element.textContent = "";
+    parts.text.split(/(\{\w+\})/).forEach(function (piece) {
+      var name = /^\{(\w+)\}$/.exec(piece), bdi;
+      if (name) { bdi = document.createElement("bdi"); bdi.textContent = parts.values[name[1]]; element.appendChild(bdi); }
+      else if (piece) { element.appendChild(document.createTextNode(piece)); }
+    });
+  }
+
   // The filing form's sector follows the position's sector (read back) until chosen by hand; the line
   // under it says where the position lies, and warns when the sector chosen is another one.
   // While it follows, the hidden sector_followed says so: the sector is then derived, and follows the position
@@ -57,13 +69,13 @@
       var chosen = select.value, text = "", warn = false;
       if (derived === null) { text = ""; }
       else if (!chosen || chosen === derived) {
-        text = derived ? "The position lies in " + derived + "." : "The position lies outside every sector of the region.";
+        text = derived ? "The position lies in {derived}." : "The position lies outside every sector of the region.";
       } else {
         warn = true;
-        text = "The position lies " + (derived ? "in " + derived : "outside every sector") + ", not in " + chosen +
+        text = "The position lies " + (derived ? "in {derived}" : "outside every sector") + ", not in {chosen}" +
                ": routing takes the sector chosen here.";
       }
-      if (hint) { hint.textContent = text; hint.classList.toggle("warning", warn); }
+      if (hint) { fill(hint, { text: text, values: { derived: derived, chosen: chosen } }); hint.classList.toggle("warning", warn); }
     }
     select.addEventListener("change", function () { following = !select.value || select.value === derived; mark(); say(); });
     mark();
@@ -94,7 +106,7 @@
             var input = form.querySelector("[name=" + name + "]"),
                 hint = input && form.querySelector('[data-hint-for="' + input.id + '"]');
             if (!hint || (first && input.closest(".has-error"))) { return; }  // a returned form says what is wrong
-            hint.textContent = answer[name] || "";
+            if (answer[name + "_parts"]) { fill(hint, answer[name + "_parts"]); } else { hint.textContent = answer[name] || ""; }
           });
           if (tellSector) { tellSector(answer.sector); }
         }).catch(function () {});

@@ -20,11 +20,28 @@
   };
   var REFRESH_MS = 60000;
 
+  // The node's content made text: a text, or a list of texts and nodes (a name isolated among our words) one after
+  // the other.
+  function put(node, text) {
+    node.textContent = "";
+    if (Array.isArray(text)) {
+      text.forEach(function (piece) { node.appendChild(typeof piece === "string" ? document.createTextNode(piece) : piece); });
+    } else if (text !== undefined && text !== null) { node.textContent = text; }
+    return node;
+  }
+
   function make(tag, className, text) {
     var node = document.createElement(tag);
     if (className) { node.className = className; }
-    if (text !== undefined && text !== null) { node.textContent = text; }
-    return node;
+    return put(node, text);
+  }
+
+  // A name typed or configured (a sector, an exercise, a state) in a <bdi> of its own: beside our words, a name in
+  // Arabic or Hebrew would draw them, the dots and the commas into its right-to-left run (as web/bidi.py on pages).
+  function isolated(name) { return make("bdi", null, name); }
+
+  function isolatedList(names) {
+    return names.reduce(function (pieces, name, i) { return pieces.concat(i ? [", ", isolated(name)] : [isolated(name)]); }, []);
   }
 
   function line(parent, text) { parent.appendChild(make("div", null, text)); }
@@ -34,12 +51,13 @@
   function word(code) { return String(code).replace(/[^a-z_]/g, ""); }
 
   // "Position 54.41200, 22.87100 = ... = MGRS ... · sector North · 12.3 km from the border", as the page says it.
+  // The position read back, as pieces for make (the sector isolated).
   function readback(where) {
-    var text = "Position " + where.decimal + " = " + where.ddm + " = " + where.dms + " = MGRS " + where.mgrs;
-    if (where.sector) { text += " · sector " + where.sector; }
-    else if (where.outside_sectors) { text += " · outside every sector"; }
-    if (typeof where.border_km === "number") { text += " · " + where.border_km.toFixed(1) + " km from the border"; }
-    return text;
+    var pieces = ["Position " + where.decimal + " = " + where.ddm + " = " + where.dms + " = MGRS " + where.mgrs];
+    if (where.sector) { pieces.push(" · sector ", isolated(where.sector)); }
+    else if (where.outside_sectors) { pieces.push(" · outside every sector"); }
+    if (typeof where.border_km === "number") { pieces.push(" · " + where.border_km.toFixed(1) + " km from the border"); }
+    return pieces;
   }
 
   function MapPage(root) {
@@ -137,13 +155,13 @@
       // name is whatever a notice (or a CSV of the other side's calendar) said.
       if (kind === "sector" || kind === "border") {
         var beyond = kind === "sector" && f.properties.beyond_border === true;
-        var name = beyond ? f.properties.name + " (beyond the border)" : f.properties.name;
+        var name = beyond ? [isolated(f.properties.name), " (beyond the border)"] : [isolated(f.properties.name)];
         page.region.addLayer(page.shape(f, beyond ? STYLES.sectorBeyond : STYLES[kind], "map-" + kind + (beyond ? " map-sector-beyond" : ""))
           .bindTooltip(make("span", null, name), {
             permanent: kind === "sector", direction: "center", className: "map-label map-label-" + kind + (beyond ? " map-label-beyond" : "") }));
       } else if (kind === "exercise") {
         var phase = word(f.properties.phase), layer = page.shape(f, STYLES[phase], "map-exercise map-exercise-" + phase);
-        layer.bindTooltip(make("span", null, f.properties.name), { sticky: true }).bindPopup(exercisePopup(f.properties));
+        layer.bindTooltip(make("span", null, [isolated(f.properties.name)]), { sticky: true }).bindPopup(exercisePopup(f.properties));
         page.exercises.addLayer(layer);
         exercises.push([f.properties, layer]);
       } else if (kind === "incident") {
@@ -235,7 +253,7 @@
     line(box, p.position.decimal);
     line(box, p.position.dms);
     line(box, "MGRS " + p.position.mgrs);
-    line(box, p.sector ? "Sector " + p.sector : (p.outside_sectors ? "Outside every sector" : "No sector"));
+    line(box, p.sector ? ["Sector ", isolated(p.sector)] : (p.outside_sectors ? "Outside every sector" : "No sector"));
     return box;
   };
 
@@ -246,8 +264,8 @@
 
   function exercisePopup(p) {
     var box = make("div", "map-popup");
-    box.appendChild(make("strong", null, p.name));
-    line(box, "Exercise " + (PHASES[p.phase] || p.phase) + (p.states.length ? " · " + p.states.join(", ") : ""));
+    box.appendChild(make("strong", null, [isolated(p.name)]));
+    line(box, ["Exercise " + (PHASES[p.phase] || p.phase)].concat(p.states.length ? [" · "].concat(isolatedList(p.states)) : []));
     line(box, p.starts_dtg + " to " + p.ends_dtg);
     line(box, notified(p));
     if (p.radius_km) { line(box, p.radius_km + " km around its centre"); }
@@ -272,8 +290,8 @@
       item.appendChild(document.createTextNode(" "));
       item.appendChild(make("span", "badge prec-" + prec, prec + " " + p.precedence_name));
       item.appendChild(make("small", null, " " + p.status_label));
-      var where = p.sector ? "sector " + p.sector : (p.outside_sectors ? "outside every sector" : p.position.decimal);
-      item.appendChild(make("div", "map-item-facts", p.category_label + " · " + p.occurred_dtg + " · " + where));
+      var where = p.sector ? ["sector ", isolated(p.sector)] : [p.outside_sectors ? "outside every sector" : p.position.decimal];
+      item.appendChild(make("div", "map-item-facts", [p.category_label + " · " + p.occurred_dtg + " · "].concat(where)));
       item.appendChild(locateButton(p.reference, function () { page.reveal(marker); }));
       list.appendChild(item);
     });
@@ -294,7 +312,7 @@
     list.textContent = "";
     exercises.forEach(function (pair) {
       var p = pair[0], layer = pair[1], item = make("li", "map-exercise-item phase-" + word(p.phase));
-      item.appendChild(make("strong", null, p.name));
+      item.appendChild(make("strong", null, [isolated(p.name)]));
       item.appendChild(make("div", "map-item-facts",
                             (PHASES[p.phase] || p.phase) + " · " + p.starts_dtg + " to " + p.ends_dtg +
                             " · " + notified(p)));
@@ -333,20 +351,20 @@
       .catch(function () { page.tell("The position could not be read back: the tracker did not answer.", true); });
   };
 
-  MapPage.prototype.tell = function (text, wrong) {
-    this.said.textContent = text;
+  MapPage.prototype.tell = function (text, wrong) {  // text: as make takes it
+    put(this.said, text);
     this.said.classList.toggle("error", wrong);
     this.form.querySelector(".map-find").classList.toggle("has-error", wrong);
     if (wrong) { this.input.setAttribute("aria-invalid", "true"); } else { this.input.removeAttribute("aria-invalid"); }
   };
 
   MapPage.prototype.placeProbe = function (where) {
-    var text = readback(where);
-    this.tell(text, false);
+    var said = make("div", "map-popup", readback(where));
+    this.tell(readback(where), false);
     this.probe.clearLayers();
     L.marker([where.latitude, where.longitude], {
-      icon: L.divIcon({ className: "map-probe", iconSize: L.point(30, 30) }), zIndexOffset: 5000, title: text
-    }).bindPopup(make("div", "map-popup", text)).addTo(this.probe);
+      icon: L.divIcon({ className: "map-probe", iconSize: L.point(30, 30) }), zIndexOffset: 5000, title: said.textContent
+    }).bindPopup(said).addTo(this.probe);
     this.map.setView([where.latitude, where.longitude], this.fitted ? Math.max(this.map.getZoom(), 8) : 8);
     this.fitted = true;  // the position asked for, not the region, is where to look
   };

@@ -1,5 +1,7 @@
 """Filing form, incident page, and the acknowledge / comment / resolve buttons."""
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -207,7 +209,7 @@ def _may_handle(incident) -> bool:
 def readback():
     """Read a typed time or position back in the other notations, for the form's hints; with a
     position, the sector it lies in ("" outside every sector), which the filing form offers."""
-    answer = {}
+    answer: dict[str, Any] = {}
     if text := request.args.get("occurred_at", "").strip():
         try:
             moment = parse_recent(text, utcnow())
@@ -223,8 +225,12 @@ def readback():
             if region.outside_sectors(pos.latitude, pos.longitude):
                 answer["position"] += " - outside every sector of the region"
             elif region.beyond_border_at(pos.latitude, pos.longitude):
-                beyond = f" - beyond the border line, in the other side's part of sector {answer['sector']}"
-                answer["position"] += beyond
+                # The sector's name apart from our words too (position_parts): the form's script isolates it.
+                beyond = Sentence(
+                    answer["position"] + " - beyond the border line, in the other side's part of sector {sector}",
+                    {"sector": answer["sector"]},
+                )
+                answer["position"], answer["position_parts"] = str(beyond), beyond.as_json()
         except ValueError as exc:
             answer["position"] = str(exc)
     return jsonify(answer)
