@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from tests.exchange_support import acknowledged_incident, add_counterpart_line, api, open_exchange, owed_on_a_line
 from tests.functional.test_accessible_pages import parse
+from tests.functional.test_amendments import amend
 from tests.functional.test_bidi_pages import standing_alone
-from tests.support import file_incident, sign_in
+from tests.support import file_incident, name_a_sector, sign_in
 from tracker.db import session_scope
 from tracker.models import (
     AgreedAction,
@@ -83,6 +84,25 @@ def test_the_handover_brief_isolates_the_lines_names_and_agreed_actions_in_its_s
         assert f"they agreed: <bdi>{AGREED}</bdi>" in page, path
         assert f"the other side let the reply deadline pass on <bdi>{LINE}</bdi>" in page, path
         assert f"a call on <bdi>{LINE}</bdi>, logged by <bdi>{LOGGED_BY}</bdi>, not ended" in page, path
+
+
+def test_the_handover_brief_isolates_each_fact_an_amendment_changed_and_the_api_says_it_plain(app, client, world):
+    name_a_sector(app, world, SECTOR, "Southern sector, Arabic")
+    api(client, world, "POST", "/watches", {}, who="duty", status=201)
+    reference = file_incident(client, world)["reference"]  # in the North
+    amend(client, world, reference, sector=SECTOR)
+    prepared = api(client, world, "POST", "/handovers", {"incoming": "liaison"}, who="duty", status=201)
+    plain = f"Sector: North → {SECTOR}"
+    brief = api(client, world, "GET", f"/handovers/{prepared['id']}/brief", who="duty")
+    assert any(e["said"].startswith(plain) for e in brief["changes"]["events"]), brief["changes"]["events"]
+    assert all("parts" not in e for e in brief["changes"]["events"]), "the API says the plain sentence alone"
+
+    sign_in(client, "duty")
+    for path in (f"/handovers/{prepared['id']}", f"/handovers/{prepared['id']}/print"):
+        page = client.get(path).text
+        assert_isolated(page, path, SECTOR)
+        changed = re.findall(r'<ol class="timeline brief-changes">.*?</ol>', page, re.S)
+        assert f"<small>Sector: <bdi>North</bdi> → <bdi>{SECTOR}</bdi>" in page, (path, changed)
 
 
 def test_my_queue_isolates_the_lines_and_names_in_what_is_owed(app, client, world):

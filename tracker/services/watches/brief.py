@@ -163,12 +163,17 @@ def open_incidents(session: Session) -> list[dict]:
 # -- clocks --------------------------------------------------------------------------------
 
 
+def _saying(row: dict, key: str, sentence: str | Sentence) -> dict:
+    """The row with the plain sentence under key, and, where it names what was typed (a line, a name, a fact as
+    amended), that sentence in parts too (parts: Sentence.as_json), which the pages write with each value
+    isolated. The API says the plain sentence alone."""
+    row = {**row, key: str(sentence)}
+    return {**row, "parts": sentence.as_json()} if isinstance(sentence, Sentence) else row
+
+
 def _clock(at: datetime, kind: str, reference: str | None, what: str | Sentence) -> dict:
-    """A clock or an item owed; what it is about as the plain sentence (what), and, where it names what was typed
-    (a line, a name, an agreed action), that sentence in parts too (parts: Sentence.as_json), which the pages
-    write with each value isolated. The API says what alone."""
-    clock = {"at": isoformat(at), "kind": kind, "incident": reference, "what": str(what)}
-    return {**clock, "parts": what.as_json()} if isinstance(what, Sentence) else clock
+    """A clock or an item owed, and what it is about (what, with its parts: _saying)."""
+    return _saying({"at": isoformat(at), "kind": kind, "incident": reference}, "what", what)
 
 
 def _on_line(words: str, line: str) -> Sentence:
@@ -417,29 +422,36 @@ def exercises(session: Session, now: datetime, ahead: timedelta) -> list[dict]:
 # -- what changed --------------------------------------------------------------------------
 
 
-def said(kind: EventKind, details: dict) -> str:
-    """What a timeline event says, in a few words."""
+def said(kind: EventKind, details: dict) -> str | Sentence:
+    """What a timeline event says, in a few words: a Sentence where it names lines or facts as typed (each one a
+    value of its own, isolated on the page), else the text (a resolution or a note: typed as a whole)."""
     d = details or {}
     if kind is EventKind.FILED:
         return f"{d.get('precedence', '')} {str(d.get('category', '')).replace('_', ' ')}".strip()
     if kind in (EventKind.ESCALATED, EventKind.EXHAUSTED, EventKind.ACKNOWLEDGED):
-        channels = ", ".join(d.get("channels") or [])
-        return f"step {d.get('step')}" + (f": {channels}" if channels else "")
+        lines = {f"line{n}": name for n, name in enumerate(d.get("channels") or [])}
+        return Sentence(
+            f"step {d.get('step')}" + (": " + ", ".join(f"{{{key}}}" for key in lines) if lines else ""), lines
+        )
     if kind is EventKind.AMENDED:  # each fact before and after, as the incident page says it
-        facts = [f"{label}: {before} → {after}" for label, before, after in amendment_record.lines(d)]
-        return "; ".join(facts + (["narrative added to"] if d.get("addendum") else [])) or ", ".join(
+        facts, values = [], {}
+        for n, (label, before, after) in enumerate(amendment_record.lines(d)):
+            facts.append(f"{label}: {{before{n}}} → {{after{n}}}")
+            values.update({f"before{n}": before, f"after{n}": after})
+        text = "; ".join(facts + (["narrative added to"] if d.get("addendum") else [])) or ", ".join(
             d.get("fields") or []
         )
+        return Sentence(text, values)
     if kind in (EventKind.EXCHANGE_MESSAGE,):
         way = "received" if d.get("direction") == "in" else "sent"
-        return f"{way} {str(d.get('kind', 'message')).replace('_', ' ')} on {d.get('channel', '?')}"
+        return _on_line(f"{way} {str(d.get('kind', 'message')).replace('_', ' ')}", d.get("channel", "?"))
     if kind is EventKind.EXCHANGE_CHANGED:
-        moved = f"{d.get('from_state', '?')} → {d.get('to_state', '?')} on {d.get('channel', '?')}"
+        moved = f"{d.get('from_state', '?')} → {d.get('to_state', '?')} on {{line}}"
         if d.get("by_call"):
             moved += f", by call {d.get('call')}" + (", not approved" if d.get("approval") == "not_approved" else "")
-        return moved
+        return Sentence(moved, {"line": d.get("channel", "?")})
     if kind is EventKind.CALL_LOGGED:
-        return f"call {d.get('step', '')} on {d.get('channel', '?')}"
+        return _on_line(f"call {d.get('step', '')}", d.get("channel", "?"))
     for key in ("resolution", "text", "note", "channel", "recipient"):
         if isinstance(d.get(key), str) and d[key]:
             return d[key][:200]
@@ -463,13 +475,11 @@ def changes(session: Session, since: datetime, now: datetime) -> dict:
     return {
         "counts": {kind.value: counts[kind] for kind in EventKind if kind in counts},
         "events": [
-            {
-                "at": isoformat(event.at),
-                "incident": reference,
-                "kind": event.kind.value,
-                "actor": event.actor,
-                "said": said(event.kind, event.details),
-            }
+            _saying(
+                {"at": isoformat(event.at), "incident": reference, "kind": event.kind.value, "actor": event.actor},
+                "said",
+                said(event.kind, event.details),
+            )
             for event, reference in reversed(rows)
         ],
         "more": max(0, listed - len(rows)),
