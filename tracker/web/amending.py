@@ -15,7 +15,7 @@ from ..http.access import requires
 from ..http.transaction import committed
 from ..models import CATEGORIES, categories_for
 from ..models.permissions import Permission
-from ..services.incidents import amending, amendment_record, handling, measures
+from ..services.incidents import amending, amendment_record, handling, measures, platform_words
 from ..timeutil import format_dtg, utcnow
 from . import amend_forms
 from .base_form import version_of
@@ -52,6 +52,18 @@ def cpa_text(incident) -> str:
 @bp.app_template_global()
 def forces_text(observed) -> str:
     return measures.forces_text(observed)
+
+
+@bp.app_template_global()
+def platform_names(platform: dict) -> list[str]:
+    """The other side's platform's names as typed, for the page to isolate each one."""
+    return platform_words.names(platform)
+
+
+@bp.app_template_global()
+def platform_flags(platform: dict) -> list[str]:
+    """Its transponder and radio contact in words, each only when known."""
+    return platform_words.flags(platform)
 
 
 @bp.route("/<reference>/amend", methods=["GET", "POST"])

@@ -12,7 +12,7 @@ from ...geo import Position
 from ...models import EventKind, Incident, TimelineEvent
 from ...models.bulk import any_of
 from ...timeutil import format_dtg, isoformat
-from . import measures
+from . import measures, platform_words
 
 # The facts an amendment may change, in the order the pages list them, with their labels.
 LABELS = {
@@ -86,7 +86,7 @@ def words(name: str, value) -> str:
     if name == "observed_forces":
         return measures.forces_text(value)
     if name == "platforms":
-        return "; ".join(" · ".join(str(v) for k, v in p.items() if v not in (None, "")) or "–" for p in value)
+        return "; ".join(platform_words.words(p) for p in value)
     if name == "no_notice":
         return "yes" if value else "no"
     if name == "sector_given":
