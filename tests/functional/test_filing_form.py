@@ -209,3 +209,17 @@ def test_the_time_typed_alone_or_with_its_day_is_read_back_and_filed_as_the_late
     with session_scope(app) as session:
         filed = sorted(session.scalars(select(Incident.occurred_at)))
     assert [moment.replace(tzinfo=moment.tzinfo or UTC) for moment in filed] == [day_time, earlier], filed
+
+
+def test_a_time_in_the_future_is_told_at_once_with_a_wrong_position(client, world, app):
+    """The form's own problems (a position that reads two ways) were told first, and the time in the future only
+    once they were mended: the officer sent the form again to learn of a second problem already there."""
+    sign_in(client, "duty")
+    tomorrow = format_dtg(utcnow() + timedelta(days=1))
+    answer = client.post("/incidents/new", data=filing_form(client, occurred_at=tomorrow, position="54 42 30 22 30"))
+    assert answer.status_code == 422, answer.text[:2000]
+    errors = dict(ERROR.findall(answer.text))
+    assert errors.keys() == {"occurred_at", "position"}, errors
+    assert "is in the future" in errors["occurred_at"] and "ambiguous" in errors["position"], errors
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(Incident)) == 0

@@ -61,10 +61,14 @@ def _sector_choices() -> list[SelectChoice]:
 def _readings(form: IncidentForm) -> tuple:
     """Read the time and the position as typed; put a problem next to its field."""
     occurred = position = None
+    now = utcnow()
     try:
-        occurred = parse_recent(form.occurred_at.data or "", utcnow())
+        occurred = parse_recent(form.occurred_at.data or "", now)
     except ValueError as exc:
         form.occurred_at.errors.append(str(exc))
+    else:  # told now, with the form's other problems, not only once they are mended
+        if wrong_time := filing.occurred_problem(occurred, wiring.filing_limits(), now):
+            form.occurred_at.errors.append(wrong_time)
     if form.position.data:
         try:
             position = parse_position(form.position.data)

@@ -99,6 +99,13 @@ class FilingLimits:
 NO_COLLISION_RISK = frozenset({Domain.LAND})
 
 
+def occurred_problem(occurred_at: datetime, limits: FilingLimits, now: datetime) -> str | None:
+    """What is wrong with a time of occurrence (one in the future, beyond the clocks' allowed skew), else None."""
+    if occurred_at > now + timedelta(seconds=limits.max_future_skew_seconds):
+        return f"{isoformat(occurred_at)} is in the future"
+    return None
+
+
 def check_draft(draft: IncidentDraft, limits: FilingLimits, now: datetime) -> None:
     """Raise ValidationError listing every rule of the catalogue or limits the draft breaks."""
     problems: dict[str, str | dict] = {}  # releasability's are a dict by field
@@ -110,8 +117,8 @@ def check_draft(draft: IncidentDraft, limits: FilingLimits, now: datetime) -> No
             f"a safety risk class (airprox A-E) rates a risk of collision between craft; "
             f"a {draft.domain.value} incident has none: leave it out"
         )
-    if draft.occurred_at > now + timedelta(seconds=limits.max_future_skew_seconds):
-        problems["occurred_at"] = f"{isoformat(draft.occurred_at)} is in the future"
+    if wrong_time := occurred_problem(draft.occurred_at, limits, now):
+        problems["occurred_at"] = wrong_time
     if len(draft.narrative) > limits.narrative_max_length:
         problems["narrative"] = f"longer than {limits.narrative_max_length} characters"
     if (draft.latitude is None) != (draft.longitude is None):
