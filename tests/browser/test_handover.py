@@ -132,3 +132,26 @@ def test_an_empty_watch_log_is_not_numbered_as_one_line(app, sign_in):
     styled(page)
     style = empty.evaluate("li => { const s = getComputedStyle(li); return [s.display, s.listStyleType]; }")
     assert style[0] != "list-item" or style[1] == "none", f"the empty log is numbered: {style}"
+
+
+def handed_over(app) -> str:
+    """The duty officer's watch with an acknowledged incident on it, handed over to liaison: the handover's path."""
+    world = build_world(app)
+    client = app.test_client()
+    reference = file_incident(client, world)["reference"]
+    answer = client.post(f"/api/v1/incidents/{reference}/acknowledge", json={}, headers=world.auth("liaison"))
+    assert answer.status_code == 200, answer.get_json()
+    assert client.post("/api/v1/watches", json={}, headers=world.auth("duty")).status_code == 201
+    answer = client.post("/api/v1/handovers", json={"incoming": "liaison"}, headers=world.auth("duty"))
+    assert answer.status_code == 201, answer.get_json()
+    return f"/handovers/{answer.get_json()['id']}"
+
+
+def test_the_handover_names_the_watch_it_ends_with_its_spaces(app, sign_in):
+    """The crumb back to the outgoing watch read "Duty desk:duty's watch": its link is a flex box, which drops the
+    spaces between the names it isolates and the words around them."""
+    path = handed_over(app)
+    page = sign_in("duty").page
+    page.goto(path)
+    crumb = styled(page).locator("p.crumbs a").nth(1)
+    assert crumb.inner_text() == "Duty desk: duty's watch", f"the crumb reads {crumb.inner_text()!r}"
