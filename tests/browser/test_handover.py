@@ -155,3 +155,17 @@ def test_the_handover_names_the_watch_it_ends_with_its_spaces(app, sign_in):
     page.goto(path)
     crumb = styled(page).locator("p.crumbs a").nth(1)
     assert crumb.inner_text() == "Duty desk: duty's watch", f"the crumb reads {crumb.inner_text()!r}"
+
+
+def test_the_briefs_states_are_not_broken_inside_a_word_on_a_desktop(app, sign_in):
+    """The brief's cells may break a long word anywhere (a name typed without spaces must not widen the page), and
+    the table gave its Status column that narrowest width: "acknowledged" stood as "acknowledge" over "d" at 1280 px."""
+    path = handed_over(app)
+    for width in (1280, 800):  # 800: the narrowest screen that shows the brief as a table
+        page = sign_in("duty", width).page
+        page.goto(path)
+        state = styled(page).locator("#incidents tbody .state").first
+        assert state.inner_text() == "acknowledged"
+        lines = state.evaluate("s => s.getClientRects().length")
+        assert lines == 1, f"“acknowledged” stands on {lines} lines at {width} px"
+        assert sideways(page) <= 0
