@@ -83,6 +83,17 @@ def test_the_readback_names_the_positions_sector(client, world):
     assert at_sea["position"].endswith("beyond the border line, in the other side's part of sector Coast"), at_sea
 
 
+def test_the_readback_says_a_time_in_the_future_is_one(client, world):
+    """The hint under the time read a time tomorrow back as a good reading ("... = 071200ZDEC26"), which the form
+    then refused as in the future: the officer is told as the time is typed."""
+    sign_in(client, "duty")
+    tomorrow = utcnow() + timedelta(days=1)
+    said = client.get("/incidents/readback", query_string={"occurred_at": format_dtg(tomorrow)}).get_json()
+    assert said["occurred_at"].endswith("is in the future"), said
+    past = client.get("/incidents/readback", query_string={"occurred_at": format_dtg(utcnow())}).get_json()
+    assert "future" not in past["occurred_at"], past
+
+
 def test_the_reporting_unit_is_remembered_for_each_officer(app, world):
     duty, supervisor = app.test_client(), app.test_client()
     sign_in(duty, "duty")

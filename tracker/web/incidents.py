@@ -216,8 +216,11 @@ def readback():
     answer: dict[str, Any] = {}
     if text := request.args.get("occurred_at", "").strip():
         try:
-            moment = parse_recent(text, utcnow())
-            answer["occurred_at"] = f"{isoformat(moment)} = {format_dtg(moment)}"
+            now = utcnow()
+            moment = parse_recent(text, now)
+            # A time in the future is said as the form will refuse it, not read back as if it were good.
+            wrong_time = filing.occurred_problem(moment, wiring.filing_limits(), now)
+            answer["occurred_at"] = wrong_time or f"{isoformat(moment)} = {format_dtg(moment)}"
         except ValueError as exc:
             answer["occurred_at"] = str(exc)
     if text := request.args.get("position", "").strip():
