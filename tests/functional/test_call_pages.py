@@ -272,3 +272,17 @@ def test_the_exchange_panels_log_a_call_links_say_which_exchange_each_is_for(cli
         f"/incidents/{reference}/calls/new?exchange={exchange['id']}": f"Log a call on the exchange over {LINE}",
         f"/incidents/{reference}/calls/new": "Log a call on no exchange",
     }
+
+
+def test_an_ended_calls_end_is_offered_to_correct_not_said_to_be_stamped_by_a_button_gone(client, scene):
+    """Once ended, the call's page still said "Empty: “Call ended” stamps the time now." under an end "only when
+    logging it later": the button is gone, and the field corrects the end on record."""
+    reference, exchange = scene
+    sign_in(client, "liaison")
+    path = start(client, reference, exchange).headers["Location"]
+    assert "stamps the time now" in client.get(path).text, "in progress: the button stamps the end"
+    ended = client.post(path, data={"csrf_token": csrf(client, path), "they_said": "Received.", "end": "1"})
+    assert ended.status_code == 302, ended.text[:500]
+    page = html.unescape(client.get(path).text)
+    assert "Call ended</button>" not in page and "stamps the time now" not in page, page[page.find("back-time") :][:800]
+    assert "Ended at (to correct it;" in page

@@ -20,7 +20,7 @@ from ..services.incidents import handling
 from ..timeutil import parse_moment, utcnow
 from .acting import explain
 from .base_form import id_of, version_of
-from .call_forms import DUE_IN, CallForm, StartCallForm
+from .call_forms import DUE_IN, WHEN, CallForm, StartCallForm
 from .exchanges import bp
 
 # A request of ours said on the call: the choice says before it is made how it will stand on record.
@@ -149,11 +149,15 @@ def _filled(call) -> CallForm:
 
 
 def _offer_moves(call, form: CallForm) -> CallForm:
+    """Offer the moves the call may make, and an ended call's end to correct (no "Call ended" stamps it now)."""
     moves = exchanges.next_states(call.exchange) if call.exchange is not None and call.moved_to is None else []
     form.moves_to.choices = [SelectChoice("", "no change")] + [
         SelectChoice(s.value, s.value.replace("_", " ") + (UNAPPROVED if s in calls.OURS_UNAPPROVED else ""))
         for s in moves
     ]
+    if call.ended_at is not None:
+        form.ended_at.label.text = f"Ended at (to correct it; {WHEN})"
+        form.ended_at.description = ""
     return form
 
 
