@@ -7,6 +7,7 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
+from tests.exchange_support import add_counterpart_line, api
 from tests.summaries_support import exchange_over_new_line
 from tests.support import csrf, file_incident, sign_in
 from tracker.db import session_scope
@@ -223,3 +224,25 @@ def test_the_second_languages_field_names_the_language_not_its_code(app, client,
     html = unescape(page(client, reference))
     assert "Second language (Russian)" in html and "Second language (ru)" not in html, "the summary's"
     assert re.search(r">\s*In Russian\s*<", html) and not re.search(r">\s*In ru\s*<", html), "the draft's"
+
+
+def test_staff_of_a_counterpart_line_alone_are_offered_only_what_they_may_do(app, client, world, reference):
+    """The attaché, who serves only the line to the other side, was offered "Save releasability" and a draft for
+    "none yet" (the form's first choice): each answered a bare 403 page, the ticks lost. They are offered the
+    summary for the exchange over their line, which they may draft, and see what is releasable."""
+    line = add_counterpart_line(app, world, members=["outsider"])  # the outsider serves this line only
+    answer = client.post(f"/api/v1/incidents/{reference}/acknowledge", json={}, headers=world.auth("liaison"))
+    assert answer.status_code == 200, answer.get_json()
+    exchange = api(
+        client, world, "POST", f"/incidents/{reference}/exchanges", {"channel_id": line}, who="outsider", status=201
+    )
+    sign_in(client, "outsider")
+    html = page(client, reference)
+    assert "Save releasability" not in html and "Releasable: Time, Domain, Category" in html, html
+    offered = re.search(r'<select [^>]*id="draft-exchange_id"[^>]*>(.*?)</select>', html, re.S)
+    assert offered, "no draft form on the page"
+    assert re.findall(r'<option[^>]*value="([^"]*)"', offered[1]) == [str(exchange["id"])], offered[1]
+    drafted = submit(client, reference, f"/incidents/{reference}/summaries", prefix="draft", exchange_id=exchange["id"])
+    assert "Summary drafted" in drafted
+    [summary] = summaries(app)
+    assert summary.exchange_id == exchange["id"]

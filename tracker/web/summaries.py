@@ -49,21 +49,29 @@ class SendForm(TrackerForm):
     exchange_id = SelectField("Over the exchange", choices=[], validators=[InputRequired()])
 
 
-def _exchange_choices(incident, blank: str | None = None) -> list[SelectChoice]:
-    """The incident's open exchanges, each with its line and language."""
+def _exchange_choices(incident, blank: str | None = None, mine=None) -> list[SelectChoice]:
+    """The incident's open exchanges, each with its line and language (mine: only those whose line mine(line) holds)."""
     first = [SelectChoice("", blank)] if blank else []
     return first + [
         SelectChoice(str(x.id), f"{x.channel.name} ({_in_words(x.language)})")
         for x in exchanges.for_incident(get_session(), incident)
-        if x.is_open
+        if x.is_open and (mine is None or mine(x.channel_id))
     ]
 
 
 @bp.app_template_global()
 def summary_panel(incident) -> dict:
-    """What the incident page's summary panel shows and offers to the signed-in person."""
+    """What the incident page's summary panel shows and offers to the signed-in person: only what they may do. Staff
+    of a line to the other side alone work summaries over their line's exchanges, not the incident's releasability
+    nor a summary for no exchange (the services refuse those with 403)."""
+    session = get_session()
+
+    def mine(line: int | None) -> bool:
+        return exchanges.may_act(session, incident, current_user, line)
+
+    here = mine(None)  # on the incident itself, not only over a line to the other side
     draft_form = DraftForm(prefix="draft")
-    draft_form.exchange_id.choices = _exchange_choices(incident, "none yet")
+    draft_form.exchange_id.choices = _exchange_choices(incident, "none yet" if here else None, mine)
     draft_form.language.choices = [SelectChoice("", "English only")] + [
         SelectChoice(lang, f"English and {_in_words(lang)}")
         for lang in catalogues.available()
@@ -82,10 +90,11 @@ def summary_panel(incident) -> dict:
         if summary.language:
             edit_form.text_second.label.text = f"Second language ({language_name(summary.language)})"
         send_form = SendForm(prefix=f"{prefix}-send", exchange_id=str(summary.exchange_id or ""))
-        send_form.exchange_id.choices = _exchange_choices(incident)
+        send_form.exchange_id.choices = _exchange_choices(incident, mine=mine)
         rows.append(
             {
                 "summary": summary,
+                "may_act": mine(summary.exchange.channel_id if summary.exchange else None),
                 "problems": summaries.problems(summary),
                 "edit_form": edit_form,
                 "approve_form": ApproveForm(prefix=f"{prefix}-approve", version=summary.version),
@@ -93,11 +102,10 @@ def summary_panel(incident) -> dict:
                 **_four_eyes(summary),
             }
         )
-    session = get_session()
-    lines = [x.channel_id for x in exchanges.for_incident(session, incident)]
     allowed = releasability.effective(incident)
     return {
-        "may_act": any(exchanges.may_act(session, incident, current_user, line) for line in [None, *lines]),
+        "may_mark": here,
+        "may_draft": bool(draft_form.exchange_id.choices),
         "fields": [(name, label, allowed[name]) for name, label in releasability.LABELS.items()],
         "defaults": releasability.DEFAULTS,
         "releasability_form": ReleasabilityForm(prefix="releasability"),
