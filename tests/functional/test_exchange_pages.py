@@ -445,3 +445,16 @@ def test_emptying_the_translation_on_the_panel_removes_it(app, client, world, in
     [notice] = drafts(client, world, xid)
     assert (notice["text_second"], notice["status"]) == (None, "draft"), notice
     assert "message translation removed" in page.text, "on the timeline"
+
+
+def test_finding_an_exchange_shows_our_references_as_they_read_not_a_pattern_or_another_desks(app, client, world):
+    """The board's field and its refusals gave "NM-2026-0007" whatever the deployment's prefix and the year, and an
+    unknown reference was told "our references read PREFIX-YEAR-NNNN", a placeholder no desk officer reads."""
+    app.config["EXCHANGE_REFERENCE_PREFIX"] = "WX"
+    example = f"WX-{utcnow().year}-0007"
+    sign_in(client, "duty")
+    assert f'placeholder="{example}"' in client.get("/board").text
+    unknown = html.unescape(client.get("/exchanges/find", query_string={"reference": "XX-1999-0001"}).text)
+    assert f"our references read like {example}" in unknown and "PREFIX" not in unknown, unknown
+    blank = html.unescape(client.get("/exchanges/find", query_string={"reference": " "}).text)
+    assert f"such as {example}" in blank and "NM-" not in blank, blank

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -222,6 +222,12 @@ def record_message(exchange_id: int):
     )
 
 
+@bp.app_template_global()
+def exchange_reference_example() -> str:
+    """A reference of ours as the other side quotes it, with this deployment's prefix and this year's number."""
+    return f"{current_app.config['EXCHANGE_REFERENCE_PREFIX']}-{utcnow().year}-0007"
+
+
 @bp.get("/exchanges/find")
 @login_required
 def find():
@@ -229,11 +235,14 @@ def find():
     incident's page at that exchange; a reference nobody holds answers 404 saying so."""
     quoted = request.args.get("reference", "").strip()
     if not quoted or len(quoted) > REFERENCE_MAX_LENGTH or not quoted.isascii():
-        message = "Give the reference the other side quotes, such as NM-2026-0007."
+        message = f"Give the reference the other side quotes, such as {exchange_reference_example()}."
         return render_template("web/error.html", code=422, title="No reference", message=message), 422
     found = exchanges.listing(get_session(), reference=quoted, limit=1)
     if not found:
-        message = f"No exchange is known by {quoted!r}: check it with them (our references read PREFIX-YEAR-NNNN)."
+        message = (
+            f"No exchange is known by {quoted!r}: check it with them "
+            f"(our references read like {exchange_reference_example()})."
+        )
         return render_template("web/error.html", code=404, title="No such exchange", message=message), 404
     [exchange] = found
     return redirect(
