@@ -6,6 +6,7 @@ rank h = q * (n - 1), linearly interpolated between x[floor h] and x[floor h + 1
 """
 
 import csv
+import html
 import io
 from datetime import timedelta
 
@@ -366,6 +367,20 @@ def test_report_page_shows_bad_filters_next_to_their_fields(client, fixture):
     ), page.text[:3000]
     page = client.get("/reports?from=2026-12-05&to=2026-12-01")
     assert page.status_code == 422 and "must be later than Reported from" in page.text, page.text[:3000]
+
+
+def test_a_bad_precedence_or_an_export_with_bad_filters_is_told_in_words(client, fixture):
+    """A precedence no box offers (a link edited by hand) was told as "0", the place of the value in the list, and
+    an export link with a bad filter answered a page showing the problems as a Python dict."""
+    sign_in(client, "supervisor")
+    page = client.get("/reports?precedence=Q")
+    assert page.status_code == 422
+    assert '<small class="error" id="f-precedence-error">Must be one of: Z, O, P, R.</small>' in page.text, page.text
+    export = client.get("/reports/incidents.csv?from=2026-13-01&precedence=Q")
+    assert export.status_code == 422
+    said = html.unescape(export.text)
+    assert "Reported from: not a date" in said and "Precedence: Must be one of: Z, O, P, R." in said, said
+    assert "{" not in said[said.index("<main") :], "the problems as a Python dict"
 
 
 @pytest.mark.parametrize(("who", "status"), [("duty", 403), ("liaison", 403), ("admin", 200)])

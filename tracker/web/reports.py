@@ -29,6 +29,15 @@ from .forms import category_outside
 bp = Blueprint("reports", __name__)
 TIME_SERIES = (("median", "bar-median"), ("p90", "bar-p90"))
 FILTER_NAMES = ("from", "to", "domain", "category", "sector", "precedence")
+# The filters as the report's form names them.
+FILTER_LABELS = {
+    "from": "Reported from",
+    "to": "Reported before",
+    "domain": "Domain",
+    "category": "Category",
+    "sector": "Sector",
+    "precedence": "Precedence",
+}
 YEAR_PROBLEM = f"a year from {annual.FIRST_YEAR} to {annual.LAST_YEAR} in digits 0-9, such as 2026"
 
 
@@ -55,12 +64,27 @@ def _query() -> tuple[dict, dict, dict | list]:
 def _in_words(problems: dict, raw: dict) -> dict:
     """The problems as the page says them, after its own labels and with categories in words: the API's name its
     parameters ("later than from") and list codes (unsafe_intercept, mid_air_collision_or_strike, ...)."""
+    problems = {name: _sentences(said) for name, said in problems.items()}
     if "to" in problems:
         problems["to"] = ["must be later than Reported from" if m == TO_BEFORE_FROM else m for m in problems["to"]]
     domain = next((d for d in Domain if d.value == raw.get("domain")), None)
     if "category" in problems and domain is not None and (outside := category_outside(domain, raw.get("category"))):
         problems["category"] = [outside]
     return problems
+
+
+def _sentences(said) -> list[str]:
+    """A filter's problems as sentences: those of a list's values come keyed by their place ({"0": [...]})."""
+    if isinstance(said, dict):
+        return [sentence for value in said.values() for sentence in _sentences(value)]
+    return [str(sentence) for sentence in said] if isinstance(said, list) else [str(said)]
+
+
+def _told(problems: dict | list) -> str:
+    """Every filter's problems in one line, each after the field's name on the report's form."""
+    if not isinstance(problems, dict):
+        return " ".join(_sentences(problems))
+    return "; ".join(f"{FILTER_LABELS.get(name, name)}: {' '.join(said)}" for name, said in problems.items())
 
 
 def moment(at) -> str:
@@ -148,7 +172,8 @@ def report():
 def _export(respond):
     given, query, problems = _query()
     if problems:
-        return render_template("web/error.html", code=422, title="Bad filter", message=str(problems)), 422
+        message = f"The filters are not valid: {_told(problems)}."
+        return render_template("web/error.html", code=422, title="Bad filter", message=message), 422
     return respond(report_filter(query))
 
 
