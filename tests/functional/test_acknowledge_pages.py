@@ -13,6 +13,7 @@ from tests.support import CSRF_TOKEN, file_incident, sign_in
 from tracker.db import session_scope
 from tracker.models import EventKind, Incident, IncidentStatus, TimelineEvent
 from tracker.services.incidents import ladder
+from tracker.timeutil import format_dtg, parse_moment
 
 ROW_FORM = re.compile(r'<form method="post" action="/incidents/([^/"]+)/acknowledge" class="row-ack"')
 
@@ -336,7 +337,11 @@ def test_a_note_sent_with_an_acknowledgement_someone_else_made_first_is_offered_
     assert late.status_code == 422, late.status_code
     form = re.search(r'<form method="post" action="/incidents/[^"]+/comments">.*?</form>', late.text, re.S)[0]
     assert html.unescape(re.search(r"<textarea[^>]*>\s*([^<]*)</textarea>", form)[1]) == typed
-    said = "is already acknowledged: your note was not added. It is in the comment below; add it if it still matters."
+    at = first.get_json()["acknowledged_at"]
+    said = (
+        f"is already acknowledged by supervisor at {at[:10]} {at[11:19]}Z ({format_dtg(parse_moment(at))}): "
+        "your note was not added. It is in the comment below; add it if it still matters."
+    )
     assert said in html.unescape(form), form
     assert any(said in line for line in flashes_of(late.text))
     assert events_of(app, reference, EventKind.COMMENTED) == [], "offered, never added by itself"
@@ -362,4 +367,10 @@ def test_a_late_acknowledgement_without_a_note_goes_back_with_a_flash_as_before(
     assert first.status_code == 200, first.get_json()
     late = liaison.post(f"/incidents/{reference}/acknowledge", data={"csrf_token": token_of(board), "next": "/board"})
     assert late.status_code == 302 and late.headers["Location"] == "/board"
-    assert any("is already acknowledged" in line for line in flashed(liaison, "/board"))
+    # who owns it now, and since when: the officer turns to them, not to the incident
+    at = first.get_json()["acknowledged_at"]
+    said = (
+        f"{reference} is already acknowledged by supervisor at {at[:10]} {at[11:19]}Z ({format_dtg(parse_moment(at))})"
+    )
+    lines = flashed(liaison, "/board")
+    assert any(said in line for line in lines), lines

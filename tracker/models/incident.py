@@ -215,8 +215,12 @@ class Incident(Base):
 
     def ensure_can_acknowledge(self) -> None:
         if self.status not in LIVE:
+            owner = ""  # who owns it now, and since when: the one a late acknowledger turns to
+            if self.status is IncidentStatus.ACKNOWLEDGED and self.acknowledged_at is not None:
+                by = f" by {self.acknowledged_by_label}" if self.acknowledged_by_label else ""
+                owner = f"{by} at {self.acknowledged_at:%Y-%m-%d %H:%M:%S}Z ({format_dtg(self.acknowledged_at)})"
             raise InvalidTransition(
-                f"{self.reference} is already {self.status.value}",
+                f"{self.reference} is already {self.status.value}{owner}",
                 {"status": self.status.value, "acknowledged_at": self.acknowledged_at, "version": self.version},
             )
 
