@@ -211,7 +211,9 @@ def test_an_incident_with_as_many_platforms_as_may_be_filed_keeps_them_all_when_
     assert [p["kind"] for p in after[:2]] == ["corvette", "fast attack craft"], after
 
 
-def test_a_stale_form_says_so_and_shows_the_facts_as_they_stand(client, world, filed):
+def test_a_stale_form_keeps_what_the_officer_changed_beside_the_facts_as_they_stand(client, world, filed):
+    """A 409 keeps what the officer typed for the fields they changed, with what is on record now named beside
+    each; a field someone else changed meanwhile shows their value, with what the form held beside it."""
     reference = filed["reference"]
     sign_in(client, "duty")
     fields = form_as_shown(client.get(f"/incidents/{reference}/amend").text)
@@ -221,19 +223,37 @@ def test_a_stale_form_says_so_and_shows_the_facts_as_they_stand(client, world, f
         headers=world.auth("supervisor"),
     )
     assert meanwhile.status_code == 200
-    fields.update(safety_risk="A", narrative_addendum="Radar replay: closest approach 40 s later than logged.")
+    typed = "Turned away at 0.5 NM; called on guard twice."
+    fields.update(
+        safety_risk="A",
+        actions_taken=typed,
+        narrative_addendum="Radar replay: closest approach 40 s later than logged.",
+    )
     answer = client.post(f"/incidents/{reference}/amend", data=fields)
     assert answer.status_code == 409
     assert "changed since you read it" in answer.text and "Nothing was saved" in answer.text
-    # The form held O (as read) and A (as typed): both differ from the facts now, and the page says so.
-    assert "The form you sent differed from them in: precedence, safety risk." in answer.text
+    said = html.unescape(answer.text)
+    problem = re.search(r'class="flash error" role="alert">([^<]*)<', said)
+    assert problem, said[:3000]
+    assert "kept with what is on record now beside it: Safety risk (ICAO), Actions taken on scene." in problem[1]
+    assert "Changed meanwhile, with what your form held beside it: Precedence." in problem[1], problem[1]
     again = form_as_shown(answer.text)
+    # The officer's changes stay typed; the supervisor's precedence stands, the form's O named beside it.
+    assert again["safety_risk"] == "A" and again["actions_taken"] == typed, again
     assert again["precedence"] == "Z" and again["version"] == str(meanwhile.get_json()["version"])
+    assert re.search(r'id="safety_risk-on-record">On record now: B<', said), said
+    assert re.search(r'id="actions_taken-on-record">On record now: [^<]+<', said), said
+    assert "Changed meanwhile; the form you sent held: O " in said, said
+    assert 'aria-describedby="safety_risk-on-record' in said
     assert read(client, world, reference)["safety_risk"] == "B"
     # An addition only adds: it is kept in the form to send again, not lost with the stale facts.
     assert "Your addition to the narrative is kept below" in answer.text
     assert again["narrative_addendum"] == "Radar replay: closest approach 40 s later than logged."
     assert not read(client, world, reference).get("addenda"), answer.text[:2000]
+    # Sent again as shown, the officer's changes are made and the supervisor's precedence is not undone.
+    assert client.post(f"/incidents/{reference}/amend", data=again).status_code == 302
+    now = read(client, world, reference)
+    assert (now["safety_risk"], now["actions_taken"], now["precedence"]) == ("A", typed, "Z"), now
 
 
 def test_a_duty_officers_downgrade_is_refused_beside_the_precedence(client, world, filed):

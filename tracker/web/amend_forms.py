@@ -63,7 +63,7 @@ def _flag(value) -> str:
     return "" if value is None else "yes" if value else "no"
 
 
-def _platform_data(platform: dict) -> dict:
+def platform_data(platform: dict) -> dict:
     return {
         **{key: platform.get(key) or "" for key in PLATFORM_TEXTS},
         **{key: _flag(platform.get(key)) for key in PLATFORM_FLAGS},
@@ -80,7 +80,7 @@ def _position(incident: Incident) -> str:
 def initial(incident: Incident) -> dict:
     """The form's data for the incident as it stands (every platform, and one empty row to add one while there is
     room: the 20th of 20, left off for that row, was dropped by an amendment of another platform)."""
-    platforms = [_platform_data(p) for p in incident.platforms or []]
+    platforms = [platform_data(p) for p in incident.platforms or []]
     return {
         "occurred_at": format_dtg(incident.occurred_at),
         "domain": incident.domain.value,
@@ -90,7 +90,7 @@ def initial(incident: Incident) -> dict:
         "precedence": incident.precedence.value,
         "safety_risk": incident.safety_risk.value if incident.safety_risk else "",
         "escalation_risk": incident.escalation_risk.value,
-        "platforms": platforms + [_platform_data({})] * (len(platforms) < MAX_PLATFORMS),
+        "platforms": platforms + [platform_data({})] * (len(platforms) < MAX_PLATFORMS),
         **measured(incident),
         "narrative_addendum": "",
         "version": str(incident.version),

@@ -17,7 +17,7 @@ from ..models import CATEGORIES, categories_for
 from ..models.permissions import Permission
 from ..services.incidents import amending, amendment_record, handling, measures, platform_words
 from ..timeutil import format_dtg, utcnow
-from . import amend_forms
+from . import amend_conflict, amend_forms
 from .base_form import version_of
 from .bidi import formatted, isolated_list
 from .incidents import _domain_choices
@@ -103,11 +103,13 @@ def amend(reference: str):
                     )
             except Conflict as error:
                 incident, status = _amendable(reference), 409
-                # The facts as they stand now; an addition to the narrative only adds, so it is kept to send again.
-                kept = {**amend_forms.initial(incident), "narrative_addendum": addendum}
-                form = amend_forms.AmendForm(formdata=None, data=kept)
-                form.domain.choices = _domain_choices()
-                problem = _lost(error, asked, addendum)
+                # The facts as they stand now with the officer's changes kept; an addition to the narrative only
+                # adds, so it is kept to send again.
+                others = amending.facts_amended_since(get_session(), incident, version)
+                current = {**amend_forms.initial(incident), "narrative_addendum": addendum}
+                kept = amend_conflict.keep(form, current, others, platforms_sent, _domain_choices())
+                form = kept.form
+                problem = _lost(error, kept, addendum)
             except Forbidden as error:
                 if "precedence" not in error.details:
                     abort(403)
@@ -152,13 +154,15 @@ def _place(form: amend_forms.AmendForm, error: ValidationError) -> str | None:
     return "; ".join([error.message, *elsewhere]) if elsewhere else None
 
 
-def _lost(error: Conflict, asked: dict, addendum: str) -> str:
-    """Say that nothing was saved, and where the form sent differs from the facts as they stand now (what the
-    officer changed, or what someone else changed meanwhile), to enter again what still needs it."""
-    differs = [name.replace("_", " ") for name in asked]
-    said = f"{error.message}. Nothing was saved; the form now shows the facts as they stand" + (
-        f". The form you sent differed from them in: {', '.join(differs)}." if differs else "."
-    )
+def _lost(error: Conflict, kept: amend_conflict.Kept, addendum: str) -> str:
+    """Say that nothing was saved, which of the officer's changes the form keeps (what is on record now beside
+    each), and which fields someone else changed meanwhile (what the form sent beside each)."""
+    said = f"{error.message}. Nothing was saved; the form now shows the facts as they stand"
+    if kept.mine:
+        said += f", except what you changed, kept with what is on record now beside it: {', '.join(kept.mine)}"
+    if kept.theirs:
+        said += f". Changed meanwhile, with what your form held beside it: {', '.join(kept.theirs)}"
+    said += ". Check them and send the form again to amend." if kept.mine or kept.theirs else "."
     return said + (" Your addition to the narrative is kept below: send it again." if addendum.strip() else "")
 
 

@@ -235,14 +235,25 @@ def _expect_version(session: Session, incident: Incident, version: int) -> None:
 
 
 def _amended_since(session: Session, incident: Incident, version: int) -> bool:
-    """Whether an amendment of the incident was made at or after the version read (each names the version it
-    amended; the incident's amendments are few)."""
+    """Whether an amendment of the incident was made at or after the version read."""
+    return bool(_amendments_since(session, incident, version))
+
+
+def facts_amended_since(session: Session, incident: Incident, version: int) -> set[str]:
+    """The facts the amendments made at or after the version read changed (the names their events keep), to
+    tell an author answered 409 what someone else changed from what they changed themselves."""
+    return {name for amended in _amendments_since(session, incident, version) for name in amended.get("fields") or []}
+
+
+def _amendments_since(session: Session, incident: Incident, version: int) -> list[dict]:
+    """The details of the amendments made at or after the version read (each names the version it amended;
+    the incident's amendments are few)."""
     details = session.scalars(
         select(TimelineEvent.details).where(
             TimelineEvent.incident_id == incident.id, TimelineEvent.kind == EventKind.AMENDED
         )
     )
-    return any(int((amended or {}).get("version") or 0) >= version for amended in details)
+    return [amended for amended in details if int((amended or {}).get("version") or 0) >= version]
 
 
 def _claim(session: Session, incident: Incident, version: int) -> None:
