@@ -286,3 +286,43 @@ def test_an_ended_calls_end_is_offered_to_correct_not_said_to_be_stamped_by_a_bu
     page = html.unescape(client.get(path).text)
     assert "Call ended</button>" not in page and "stamps the time now" not in page, page[page.find("back-time") :][:800]
     assert "Ended at (to correct it;" in page
+
+
+def test_a_call_a_message_from_them_and_a_receipt_take_a_short_zulu_time_as_the_filing_form_does(app, client, scene):
+    """2335Z (today's, or yesterday's when it is still to come) and 062335Z (the latest such day) are taken where
+    a time past is typed on the exchange's pages, as on the filing form and the watch log, with the same hint."""
+    reference, exchange = scene
+    sign_in(client, "liaison")
+    began = (utcnow() - timedelta(minutes=40)).replace(second=0, microsecond=0)
+    ended = began + timedelta(minutes=12)
+    answer = start(client, reference, exchange, started_at=f"{began:%H%M}Z")
+    assert answer.status_code == 302, answer.text[-3000:]
+    path = answer.headers["Location"]
+    page = html.unescape(client.get(path).text)
+    assert "Started at (to correct it; UTC: 0027Z, 060027Z, a DTG such as 271405ZNOV26 or ISO 8601)" in page, page
+    data = {"csrf_token": csrf(client, path), "ended_at": f"{ended:%d%H%M}Z", "end": "1"}
+    assert client.post(path, data=data).status_code == 302
+    with session_scope(app) as session:
+        call = session.scalar(select(Call))
+        assert (call.started_at, call.ended_at) == (began, ended)
+        [notice] = [m for m in call.exchange.messages if m.serial]
+        notice.at = began  # sent before the receipt below, logged at a minute of this hour
+        notice_id = notice.id
+    incident_page = html.unescape(client.get(f"/incidents/{reference}").text)
+    hint = "UTC: 0027Z, 060027Z, a DTG such as 271405ZNOV26 or ISO 8601"
+    assert f"Received at (from them; {hint}; empty: now)" in incident_page, incident_page
+    assert f"Received at ({hint})" in incident_page, incident_page
+    received = utcnow().replace(second=0, microsecond=0)
+    p = f"exchange-{exchange['id']}-message-"
+    data = {f"{p}direction": "in", f"{p}kind": "reply", f"{p}text": "Received.", f"{p}received_at": f"{received:%H%M}Z"}
+    token = csrf(client, f"/incidents/{reference}")
+    answer = client.post(f"/exchanges/{exchange['id']}/messages", data={f"{p}csrf_token": token, **data})
+    assert answer.status_code == 302, html.unescape(answer.text)[-3000:]
+    p = f"receipt-{notice_id}-"
+    data = {f"{p}at": f"{ended:%H%M}Z", f"{p}by": "Maj Petrov", f"{p}via": "call", f"{p}csrf_token": token}
+    answer = client.post(f"/exchanges/{exchange['id']}/messages/{notice_id}/receipt", data=data)
+    assert answer.status_code == 302, html.unescape(answer.text)[-3000:]
+    with session_scope(app) as session:
+        theirs = session.scalar(select(ExchangeMessage).where(ExchangeMessage.text == "Received."))
+        assert theirs is not None and theirs.at == received, theirs and theirs.at
+        assert session.get_one(ExchangeMessage, notice_id).receipt_at == ended

@@ -5,8 +5,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, Regexp
 
 from ..services.exchanges import calls
-from .base_form import RowList, SubForm, TrackerForm, whole_choice
+from .base_form import PAST_WHEN, RowList, SubForm, TrackerForm, whole_choice
 
+# A due time is to come: the short forms of a time of the last days (PAST_WHEN) are not offered for it.
 WHEN = "UTC, ISO 8601 or DTG such as 271405ZNOV26"
 # "Due in" choices a desk picks on the phone: seconds from now.
 DUE_IN = [
@@ -26,7 +27,7 @@ class StartCallForm(TrackerForm):
     exchange_id = HiddenField()
     call_key = HiddenField()  # one-time key: a second tap on "Call started" starts no second call
     started_at = StringField(
-        f"Started at (only when logging it later; {WHEN})",
+        f"Started at (only when logging it later; {PAST_WHEN})",
         validators=[Optional(), Length(max=40)],
         description="Empty: the button stamps the time now.",
     )
@@ -46,9 +47,9 @@ class ActionForm(SubForm):
 
 class CallForm(TrackerForm):
     version = HiddenField()
-    started_at = StringField(f"Started at (to correct it; {WHEN})", validators=[Optional(), Length(max=40)])
+    started_at = StringField(f"Started at (to correct it; {PAST_WHEN})", validators=[Optional(), Length(max=40)])
     ended_at = StringField(
-        f"Ended at (only when logging it later; {WHEN})",
+        f"Ended at (only when logging it later; {PAST_WHEN})",
         validators=[Optional(), Length(max=40)],
         description="Empty: “Call ended” stamps the time now.",
     )

@@ -17,10 +17,10 @@ from ..models import Exchange, ExchangeState
 from ..models.permissions import Permission
 from ..services.exchanges import calls, exchanges
 from ..services.incidents import handling
-from ..timeutil import parse_moment, utcnow
+from ..timeutil import parse_moment, parse_recent, utcnow
 from .acting import explain
-from .base_form import id_of, version_of
-from .call_forms import DUE_IN, WHEN, CallForm, StartCallForm
+from .base_form import PAST_WHEN, id_of, version_of
+from .call_forms import DUE_IN, CallForm, StartCallForm
 from .exchanges import bp
 
 # A request of ours said on the call: the choice says before it is made how it will stand on record.
@@ -48,13 +48,14 @@ def call_move(call) -> str:
     return calls.move_words(call)
 
 
-def _moment(form, name: str):
-    """A typed time, or None; a bad one is a ValidationError naming the field."""
+def _moment(form, name: str, past: bool = True):
+    """A typed time, or None; a bad one is a ValidationError naming the field. A time past (a call's start or
+    end) is read as the filing form and the watch log read one, "2335Z" too; a due time (past=False) is to come."""
     text = (getattr(form, name).data or "").strip()
     if not text:
         return None
     try:
-        return parse_moment(text)
+        return parse_recent(text, utcnow()) if past else parse_moment(text)
     except ValueError as error:
         raise ValidationError(f"{getattr(form, name).label.text}: {error}", {name: str(error)}) from None
 
@@ -156,7 +157,7 @@ def _offer_moves(call, form: CallForm) -> CallForm:
         for s in moves
     ]
     if call.ended_at is not None:
-        form.ended_at.label.text = f"Ended at (to correct it; {WHEN})"
+        form.ended_at.label.text = f"Ended at (to correct it; {PAST_WHEN})"
         form.ended_at.description = ""
     return form
 
@@ -180,7 +181,7 @@ def _actions(form: CallForm, now) -> list[dict]:
         if not text:
             continue
         try:
-            due_at = _moment(row.form, "due_at")
+            due_at = _moment(row.form, "due_at", past=False)
         except ValidationError as error:  # named by its row, to stand beside it
             raise ValidationError(error.message, {f"actions.{n}.due_at": error.details["due_at"]}) from None
         if due_at is None and row.form.due_in.data:

@@ -11,9 +11,9 @@ from ..db import get_session
 from ..http.access import requires
 from ..models.permissions import Permission
 from ..services.exchanges import message_format, receipts
-from ..timeutil import format_dtg, parse_moment, utcnow
+from ..timeutil import format_dtg, parse_recent, utcnow
 from .acting import act_on_incident, kept_form, page_again
-from .base_form import TrackerForm
+from .base_form import PAST_WHEN, TrackerForm
 from .exchanges import bp, first_problem
 
 VIA_LABELS = {"call": "on a call", "message": "by a message", "voice": "by voice on the line"}
@@ -35,7 +35,7 @@ def language_name(code: str | None) -> str:
 
 class ReceiptForm(TrackerForm):
     at = StringField(
-        "Received at (UTC: ISO 8601 or DTG)",
+        f"Received at ({PAST_WHEN})",
         validators=[DataRequired(), Length(max=40)],
         description="when they confirmed; not in the future",
     )
@@ -67,7 +67,7 @@ def record_receipt(exchange_id: int, message_id: int):
     reference = message.exchange.incident.reference
     form = ReceiptForm(prefix=_prefix(message_id))
     try:
-        at = parse_moment(form.at.data or "") if form.validate() else None
+        at = parse_recent(form.at.data or "", utcnow()) if form.validate() else None
     except ValueError as exc:
         form.at.errors = [str(exc)]
         at = None

@@ -12,7 +12,7 @@ from ..models import ExchangeState, MessageDirection
 from ..models.permissions import Permission
 from ..services.exchanges import exchanges, moves
 from ..services.incidents import handling
-from ..timeutil import format_dtg, parse_moment, utcnow
+from ..timeutil import format_dtg, parse_recent, utcnow
 from .acting import act_on_incident, ask_first, kept_form, page_again
 from .base_form import refusal, version_of
 from .bidi import said
@@ -200,7 +200,7 @@ def record_message(exchange_id: int):
         return page_again(reference, form, said, name)
     direction = MessageDirection(form.direction.data)
     try:  # their message takes the time it reached us, when the liaison gives it
-        received = parse_moment(form.received_at.data) if form.received_at.data else None
+        received = parse_recent(form.received_at.data, utcnow()) if form.received_at.data else None
     except ValueError as error:
         return page_again(reference, form, f"received at: {error}", "received_at")
     return _act(

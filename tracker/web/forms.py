@@ -27,7 +27,16 @@ from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, Role, Safet
 from ..models.enums import UNUSUAL_ACTIVITY, category_label
 from ..models.labels import label
 from ..services.engine.message_text import PROSIGN
-from .base_form import NumberField, RowList, SubForm, TrackerForm, VersionField, WholeNumberField, whole_choice
+from .base_form import (
+    PAST_WHEN,
+    NumberField,
+    RowList,
+    SubForm,
+    TrackerForm,
+    VersionField,
+    WholeNumberField,
+    whole_choice,
+)
 from .marking import CheckboxesField
 from .measure_fields import MeasureFields
 
@@ -95,7 +104,7 @@ class ExchangeMessageForm(TrackerForm):
     kind = StringField("Kind", default="message", validators=[DataRequired(), Length(max=32)])
     text = TextAreaField("Message", validators=[DataRequired(), Length(max=8000)])
     received_at = StringField(
-        "Received at (from them; UTC ISO 8601 or DTG; empty: now)",
+        f"Received at (from them; {PAST_WHEN}; empty: now)",
         validators=[Optional(), Length(max=40)],
         description="When their message reached us, if not just now.",
     )

@@ -4,9 +4,7 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..services.watches import handover, log
-from .base_form import NameField, TrackerForm
-
-WHEN = "UTC: 0027Z, 060027Z, a DTG such as 271405ZNOV26 or ISO 8601"
+from .base_form import PAST_WHEN, NameField, TrackerForm
 
 
 class StartWatchForm(TrackerForm):
@@ -25,7 +23,7 @@ class EntryForm(TrackerForm):
         description="e.g. INC-2026-00042",
     )
     at = StringField(
-        f"At (only when logging it later; {WHEN})",
+        f"At (only when logging it later; {PAST_WHEN})",
         validators=[Optional(), Length(max=40)],
         description="Empty: the time it is logged.",
     )
