@@ -326,3 +326,23 @@ def test_a_call_a_message_from_them_and_a_receipt_take_a_short_zulu_time_as_the_
         theirs = session.scalar(select(ExchangeMessage).where(ExchangeMessage.text == "Received."))
         assert theirs is not None and theirs.at == received, theirs and theirs.at
         assert session.get_one(ExchangeMessage, notice_id).receipt_at == ended
+
+
+def test_their_speaker_reads_rank_and_name_as_said_and_the_post_after_a_comma(app, client, scene):
+    """ "Lt Col Orlov, duty officer" on the calls list, the call's page and the print; never "Lt Col, Orlov"."""
+    reference, exchange = scene
+    sign_in(client, "liaison")
+    path = start(client, reference, exchange).headers["Location"]
+    speaker = {"their_rank": "Lt Col", "their_name": "Orlov", "their_post": "duty officer, Eastland MoD"}
+    data = {"csrf_token": csrf(client, path), **speaker, "end": "1"}
+    assert client.post(path, data=data).status_code == 302
+    said = "<bdi>Lt Col</bdi> <bdi>Orlov</bdi>, <bdi>duty officer, Eastland MoD</bdi>"
+    listed = html.unescape(client.get(f"/incidents/{reference}").text)
+    assert said in listed and "Lt Col</bdi>, <bdi>Orlov" not in listed, listed
+    onlooker = app.test_client()  # the call on record, as one who may not change it reads it
+    sign_in(onlooker, "duty")
+    on_record = html.unescape(onlooker.get(path).text)
+    assert f"theirs: {said}" in on_record, on_record
+    sign_in(client, "supervisor", "supervisor-password")
+    printed = html.unescape(client.get(f"/incidents/{reference}/print").text)
+    assert f"theirs: {said}" in printed, printed[printed.find("Who spoke") :][:2000]

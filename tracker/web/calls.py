@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from ..db import get_session
@@ -20,6 +21,7 @@ from ..services.incidents import handling
 from ..timeutil import parse_moment, parse_recent, utcnow
 from .acting import explain
 from .base_form import PAST_WHEN, id_of, version_of
+from .bidi import isolated
 from .call_forms import DUE_IN, CallForm, StartCallForm
 from .exchanges import bp
 
@@ -46,6 +48,14 @@ def action_state(action) -> str:
 def call_move(call) -> str:
     """The state the call moved its exchange to, in words: "meeting requested, by call, not approved"."""
     return calls.move_words(call)
+
+
+@bp.app_template_global()
+def their_speaker(call) -> Markup:
+    """Their speaker as people say it, "Lt Col Orlov, head of the duty shift": the rank before the name, the post
+    after a comma (each typed part isolated); nothing when none was given."""
+    who = Markup(" ").join(isolated(part) for part in (call.their_rank, call.their_name) if part)
+    return Markup(", ").join(part for part in (who, isolated(call.their_post)) if part)
 
 
 def _moment(form, name: str, past: bool = True):
