@@ -144,6 +144,22 @@ def test_whoever_may_not_acknowledge_sees_no_button_and_is_refused(app, client, 
     assert status_of(app, reference) is IncidentStatus.OPEN
 
 
+ACK_ALL = re.compile(r'<a class="button primary ack-all" href="/queue/acknowledge-all"( hidden)?>Acknowledge all mine<')
+
+
+def test_acknowledge_all_mine_is_offered_only_while_there_is_something_to_acknowledge(app, client, world):
+    liaison = signed_in(app, "liaison")
+    empty = ACK_ALL.search(liaison.get("/queue").text)
+    assert empty and empty[1] == " hidden", "an empty queue offers nothing to acknowledge"
+    reference = file_incident(client, world)["reference"]
+    waiting = ACK_ALL.search(liaison.get("/queue").text)
+    assert waiting and waiting[1] is None, "an incident waits: the button is offered"
+    page = liaison.get(f"/incidents/{reference}").text
+    assert liaison.post(f"/incidents/{reference}/acknowledge", data={"csrf_token": token_of(page)}).status_code == 302
+    done = ACK_ALL.search(liaison.get("/queue").text)
+    assert done and done[1] == " hidden", "all acknowledged: offered no more"
+
+
 def test_acknowledge_all_mine_confirms_first_and_takes_only_my_own(app, client, world, sea_desk_incident):
     mine = [file_incident(client, world, precedence=p)["reference"] for p in ("Z", "R")]
     liaison = signed_in(app, "liaison")

@@ -357,10 +357,12 @@
     return keys;
   }
 
-  // My queue says how many wait in its heading and tab title (web/queue.html): counted again as the rows change.
+  // My queue says how many wait in its heading and tab title (web/queue.html): counted again as the rows change;
+  // "Acknowledge all mine" is offered while a row has an Acknowledge of its own.
   function recountWaiting() {
-    var said = document.querySelector("[data-waiting]");
+    var said = document.querySelector("[data-waiting]"), all = document.querySelector(".ack-all");
     if (!said) { return; }
+    if (all) { all.hidden = !document.querySelector("table.incidents:not(.exchanges-board) tr[data-reference] form.row-ack"); }
     var n = document.querySelectorAll("table.incidents:not(.exchanges-board) tr[data-reference]").length,
         words = (n ? String(n) : "none") + " awaiting acknowledgement";
     baseTitle = baseTitle.replace(said.textContent, words);
