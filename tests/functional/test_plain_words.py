@@ -104,6 +104,19 @@ def test_the_print_page_shows_labels_not_keys(app, client, world):
     assert "airspace_violation" not in page and "near_routine" not in page and not MICROSECONDS.search(visible(page))
 
 
+def test_the_print_s_timeline_leaves_out_row_numbers_empty_values_and_the_first_round(app, client, world):
+    """A delivery reads "recipient: L1; transport: file; step: 1; message: notified", not "repeat: 0; notification
+    id: 7; response code: –": a row's number, an answer no transport gave and the first round say nothing."""
+    reference = file_incident(client, world)["reference"]
+    assert jobs.deliver(app) >= 1
+    sign_in(client, "supervisor")
+    printed = visible(client.get(f"/incidents/{reference}/print").text)
+    timeline = re.sub(r"\s+", " ", printed[printed.index("Timeline") : printed.index("Messages")])
+    assert "recipient:" in timeline and "transport:" in timeline, timeline
+    for said in ("notification id", "response code", "repeat: 0", "loop", ": –"):
+        assert said not in timeline, f"{said!r} on the print's timeline: {timeline}"
+
+
 # -- spans and countdowns in words -------------------------------------------------------------
 
 

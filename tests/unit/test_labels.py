@@ -95,9 +95,16 @@ def test_an_events_facts_read_as_words_with_times_to_the_second():
     assert details_text(details) == (
         "next escalation at: 2026-12-03 08:10:00Z (030810ZDEC26); from step: 1; channels: L1, L2; "
         "scheduler: host:42; timeout: 1 min 30 s; category: airspace violation; precedence: Z FLASH; "
-        "re-routed: yes; skipped: –"
-    )
+        "re-routed: yes"
+    ), "an empty value (skipped: none) is left out"
     assert details_text({}) == "–" and key_label("cancelled_messages") == "messages cancelled"
+
+
+def test_an_events_row_numbers_empty_values_and_first_round_are_left_out():
+    delivered = {"step": 1, "loop": 0, "message": "notified", "notification_id": 7, "response_code": None}
+    assert details_text(delivered) == "step: 1; message: notified"
+    assert details_text({**delivered, "loop": 2}) == "step: 1; repeat: 2; message: notified"
+    assert details_text({"exchange": 3, "message": 12, "state": "no_answer"}) == "state: no answer"
 
 
 def test_times_to_the_second_from_a_datetime_or_stored_text():

@@ -159,12 +159,31 @@ def value_text(key: str, value: object) -> str:
     return label(value) if isinstance(value, str) else str(value)
 
 
+# The facts an event keeps that name a row by its number (the message it sent, the exchange it is about): for the
+# software, which finds the row by it; a reader finds it by what the event says beside it.
+ROW_NUMBERS = frozenset({"exchange", "message", "summary", "call", "action"})
+# The round of the ladder a step was on: the first one (0) goes without saying, as in the messages ("repeat 1").
+ROUNDS = frozenset({"loop", "from_loop", "incident_loop"})
+
+
+def _said(key: str, value: object) -> bool:
+    """Whether a fact is for a reader: no empty value (a response code no transport gave), no row's number, no
+    first round."""
+    if value is None or value == "" or value == [] or value == {}:
+        return False
+    if key.endswith("_id") or (key in ROW_NUMBERS and isinstance(value, int) and not isinstance(value, bool)):
+        return False
+    return not (key in ROUNDS and value == 0)
+
+
 def detail_lines(details: dict | None) -> list[tuple[str, str]]:
-    """A timeline event's facts in words, in order: (what, its value), e.g. ("channels", "L1").
+    """A timeline event's facts in words, in order: (what, its value), e.g. ("channels", "L1"); those that say
+    nothing to a reader (_said) left out.
 
     Its texts are masked (text.masked_in): an event keeps what it was given, sealed, and a dead letter recorded
     before a receiver's answer was masked holds the signed link it quoted in its "error"."""
-    return [(key_label(key), value_text(key, value)) for key, value in masked_in(details or {}).items()]
+    facts = masked_in(details or {}).items()
+    return [(key_label(key), value_text(key, value)) for key, value in facts if _said(key, value)]
 
 
 def details_text(details: dict | None) -> str:
