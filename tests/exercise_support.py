@@ -6,6 +6,8 @@ The region (config/region.geojson) has its land border near longitude 23.4; East
 from datetime import datetime, timedelta
 
 from tests.support import World, file_checked
+from tracker.db import session_scope
+from tracker.models import ExerciseNotice, NotifiedVia
 from tracker.timeutil import isoformat, utcnow
 
 EXERCISES = "/api/v1/exercises"
@@ -22,6 +24,18 @@ NEAR_BORDER = (54.1, 23.3)
 def hours(n: float, now: datetime | None = None) -> datetime:
     """n hours from now (negative: ago), to the second."""
     return ((now or utcnow()) + timedelta(hours=n)).replace(microsecond=0)
+
+
+def under_way(app, name: str, states: list[str]) -> None:
+    """Store an exercise notified under the Vienna Document, under way for the next 8 hours, in a circle of 25 km
+    at 53.95 N 22.95 E (in the region, west of the border): one shape on the map."""
+    now = utcnow()
+    with session_scope(app) as session:
+        session.add(
+            ExerciseNotice(name=name, states=states, starts_at=now - timedelta(hours=1),
+                           ends_at=now + timedelta(hours=8), centre_latitude=53.95, centre_longitude=22.95,
+                           radius_km=25, notified_via=NotifiedVia.VIENNA_DOCUMENT, created_by="test")
+        )  # fmt: skip
 
 
 def notice(**overrides) -> dict:

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser_support import sideways
+from tests.exercise_support import under_way
 from tests.support import build_world, file_incident, run_filing_checks
 from tracker.db import session_scope
 from tracker.models import ExerciseNotice, NotifiedVia
@@ -217,14 +218,8 @@ def test_an_exercise_name_is_shown_on_the_map_as_text_never_as_markup(app, sign_
     like HTML is shown as typed in its tooltip, never made into elements of the page (Leaflet reads a
     string given to a tooltip as HTML)."""
     build_world(app)
-    now = utcnow()
     name = 'ZAPAD <a id="planted" href="/signout">open</a> <2026>'
-    with session_scope(app) as session:
-        session.add(
-            ExerciseNotice(name=name, states=["Eastland"], starts_at=now - timedelta(hours=1),
-                           ends_at=now + timedelta(hours=8), centre_latitude=53.95, centre_longitude=22.95,
-                           radius_km=25, notified_via=NotifiedVia.VIENNA_DOCUMENT, created_by="test")
-        )  # fmt: skip
+    under_way(app, name, ["Eastland"])
     duty = sign_in("duty")
     page = duty.page
     page.goto("/map")

@@ -4,17 +4,14 @@ position (map.js). Put in as plain text beside our words, a sector named in Hebr
 drew the words, dots and commas around it into its right-to-left run."""
 
 import json
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import QUICK
+from tests.exercise_support import under_way
 from tests.support import build_world, file_incident
-from tracker.db import session_scope
-from tracker.models import ExerciseNotice, NotifiedVia
-from tracker.timeutil import utcnow
 
 pytestmark = pytest.mark.browser
 
@@ -76,13 +73,7 @@ def test_the_filing_forms_read_back_isolates_the_sector(app, sign_in):
 def test_the_map_isolates_sector_and_exercise_names_among_its_words(app, sign_in):
     world = build_world(app)
     reference = file_incident(app.test_client(), world, latitude=55.5, longitude=21.5, sector=...)["reference"]
-    now = utcnow()
-    with session_scope(app) as session:
-        session.add(
-            ExerciseNotice(name=EXERCISE, states=[STATE, "Eastland"], starts_at=now - timedelta(hours=1),
-                           ends_at=now + timedelta(hours=8), centre_latitude=53.95, centre_longitude=22.95,
-                           radius_km=25, notified_via=NotifiedVia.VIENNA_DOCUMENT, created_by="test")
-        )  # fmt: skip
+    under_way(app, EXERCISE, [STATE, "Eastland"])
     duty = sign_in("duty")
     page = duty.page
     page.goto("/map")
