@@ -11,7 +11,7 @@ from marshmallow import post_load
 from ..geo import Position
 from ..http.fields import Coordinate, Moment, Name, Text
 from ..models import Domain, EscalationRisk, Precedence, SafetyRisk, all_categories
-from ..services.incidents import amended_columns
+from ..services.incidents import platform_words
 from .incident_out import IncidentDetailOut
 from .schemas import ID, CpaHorizontalIn, CpaVerticalIn, ObservedForcesIn, Platform, read_reported
 
@@ -27,7 +27,7 @@ class PlatformAsKept(Platform):
     """A platform as an amendment sends it: all of them come back, those it leaves as they are kept (a control
     kept before they were refused is refused only in a list the amendment changes)."""
 
-    kind, nationality, type, callsign = (_as_kept(name) for name in amended_columns.PLATFORM_TEXTS)
+    kind, nationality, type, callsign = (_as_kept(name) for name in platform_words.NAMES)
 
 
 class AmendmentIn(Schema):

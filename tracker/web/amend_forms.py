@@ -9,13 +9,12 @@ from wtforms.validators import Length, Optional
 
 from ..geo import parse_position, plain_degrees
 from ..models import Domain, EscalationRisk, Incident, Precedence, SafetyRisk
-from ..services.incidents import measures
+from ..services.incidents import measures, platform_words
 from ..timeutil import format_dtg, parse_recent, utcnow
 from .base_form import RowList, SubForm, TrackerForm, as_kept
 from .forms import YES_NO, IncidentForm, category_in_domain, flag
 from .measure_fields import MeasureFields, cpa_given, forces_given, measured
 
-PLATFORM_TEXTS = ("kind", "nationality", "type", "callsign")
 PLATFORM_FLAGS = ("transponder_on", "radio_contact")
 MAX_PLATFORMS = 20
 
@@ -65,7 +64,7 @@ def _flag(value) -> str:
 
 def platform_data(platform: dict) -> dict:
     return {
-        **{key: platform.get(key) or "" for key in PLATFORM_TEXTS},
+        **{key: platform.get(key) or "" for key in platform_words.NAMES},
         **{key: _flag(platform.get(key)) for key in PLATFORM_FLAGS},
     }
 
@@ -101,7 +100,7 @@ def platforms_of(rows: list[dict]) -> list[dict]:
     """The platforms typed: the empty rows left out, the unknown flags too."""
     found = []
     for row in rows:
-        platform = {key: row[key].strip() for key in PLATFORM_TEXTS if (row.get(key) or "").strip()}
+        platform = {key: row[key].strip() for key in platform_words.NAMES if (row.get(key) or "").strip()}
         flags = {key: known for key in PLATFORM_FLAGS if (known := flag(row.get(key))) is not None}
         if platform or flags:
             found.append({**platform, **flags})

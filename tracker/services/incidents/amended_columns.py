@@ -9,7 +9,7 @@ from ...geo import Position, parse_position
 from ...models import Incident
 from ...text import name_problem, problem
 from ...timeutil import format_dtg
-from . import filing, measures, routing
+from . import filing, measures, platform_words, routing
 
 AMENDABLE = (
     "occurred_at",
@@ -41,7 +41,6 @@ FACT_OF = {
 PROBLEM_OF = {"latitude": "position", "longitude": "position"}
 # The texts an amendment writes, each with its rule (tracker.text): one line, or a text of many lines.
 TEXT_RULES = {"position_text": name_problem, "sector": name_problem, "actions_taken": problem}
-PLATFORM_TEXTS = ("kind", "nationality", "type", "callsign")
 
 
 def columns(
@@ -112,7 +111,7 @@ def _text_problems(incident: Incident, found: dict) -> dict:
 def _platform_problems(platform: dict) -> dict:
     return {
         key: said
-        for key in PLATFORM_TEXTS
+        for key in platform_words.NAMES
         if isinstance(platform.get(key), str) and (said := name_problem(platform[key]))
     }
 

@@ -3,6 +3,8 @@
 A transponder or radio contact left "not known" is stored as nothing (web/forms.py: YES_NO) and is not said at all:
 never as "off" or "no", which would be a fact nobody reported."""
 
+# A platform's texts, its names: as it is stored, and as the API and the amend form take it (each held to the
+# text rule only where an amendment changes it: amended_columns).
 NAMES = ("kind", "nationality", "type", "callsign")
 
 
