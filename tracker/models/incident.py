@@ -33,6 +33,7 @@ from .enums import (
     Precedence,
     SafetyRisk,
 )
+from .labels import moment_text
 from .ladder import ContactChannel
 from .people import User
 
@@ -218,7 +219,7 @@ class Incident(Base):
             owner = ""  # who owns it now, and since when: the one a late acknowledger turns to
             if self.status is IncidentStatus.ACKNOWLEDGED and self.acknowledged_at is not None:
                 by = f" by {self.acknowledged_by_label}" if self.acknowledged_by_label else ""
-                owner = f"{by} at {self.acknowledged_at:%Y-%m-%d %H:%M:%S}Z ({format_dtg(self.acknowledged_at)})"
+                owner = f"{by} at {moment_text(self.acknowledged_at)}"
             raise InvalidTransition(
                 f"{self.reference} is already {self.status.value}{owner}",
                 {"status": self.status.value, "acknowledged_at": self.acknowledged_at, "version": self.version},
