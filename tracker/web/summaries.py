@@ -1,6 +1,8 @@
 """The summary panel of the incident page: what is releasable, and counterpart summaries drafted,
 edited, approved and sent (the same services as the API; every form carries a CSRF token)."""
 
+from functools import cache
+
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 from wtforms import HiddenField, SelectField, TextAreaField
@@ -66,6 +68,7 @@ def summary_panel(incident) -> dict:
     nor a summary for no exchange (the services refuse those with 403)."""
     session = get_session()
 
+    @cache  # asked of each line once: for a liaison officer each answer is a query or two (four_eyes.serves)
     def mine(line: int | None) -> bool:
         return exchanges.may_act(session, incident, current_user, line)
 
@@ -77,8 +80,9 @@ def summary_panel(incident) -> dict:
         for lang in catalogues.available()
         if lang != catalogues.SOURCE
     ]
+    send_choices = _exchange_choices(incident, mine=mine)  # the same for every summary
     rows = []
-    for summary in summaries.for_incident(get_session(), incident):
+    for summary in summaries.for_incident(session, incident):
         prefix = f"summary-{summary.id}"
         edit_form = kept_form(f"{prefix}-edit-") or EditForm(  # refused just now: as typed, its problem beside it
             formdata=None,
@@ -90,7 +94,7 @@ def summary_panel(incident) -> dict:
         if summary.language:
             edit_form.text_second.label.text = f"Second language ({language_name(summary.language)})"
         send_form = SendForm(prefix=f"{prefix}-send", exchange_id=str(summary.exchange_id or ""))
-        send_form.exchange_id.choices = _exchange_choices(incident, mine=mine)
+        send_form.exchange_id.choices = list(send_choices)
         rows.append(
             {
                 "summary": summary,
