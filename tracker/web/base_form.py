@@ -173,12 +173,12 @@ class RowList(FieldList):
         return super()._extract_indices(prefix, ours)
 
 
-# A record's version as a hidden field carries it back: ASCII digits only (str.isdigit() also takes "²",
-# which int() refuses), short enough for the database's integer.
 # How a time of the last days may be typed (timeutil.parse_recent reads them all): the hint of every field that
 # takes one, the watch log's, a call's start and end, a message from them, a receipt.
 PAST_WHEN = "UTC: 0027Z, 060027Z, a DTG such as 271405ZNOV26 or ISO 8601"
 
+# A record's version as a hidden field carries it back: ASCII digits only (str.isdigit() also takes "²",
+# which int() refuses), short enough for the database's integer.
 VERSION = re.compile(r"[0-9]{1,18}")
 
 
