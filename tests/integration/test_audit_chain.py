@@ -11,6 +11,7 @@ from alembic import command
 from sqlalchemy import String, create_engine, delete, func, insert, select, type_coerce, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from tests.audit_support import cli, is_sqlite, tamper
 from tests.exchange_support import api
 from tests.support import file_incident
 from tracker import dispatch, jobs
@@ -51,10 +52,6 @@ def references(app, client, world) -> tuple[str, str]:
     return first, second
 
 
-def cli(app, *args):
-    return app.test_cli_runner().invoke(args=["audit", *args])
-
-
 def sealed_events(app) -> list[tuple[AuditSeal, TimelineEvent, str]]:
     """Every seal in seq order with its event and the event's incident reference."""
     with session_scope(app) as session:
@@ -69,41 +66,6 @@ def sealed_events(app) -> list[tuple[AuditSeal, TimelineEvent, str]]:
 
 def events_of(app, reference: str) -> list[tuple[AuditSeal, TimelineEvent]]:
     return [(s, e) for s, e, r in sealed_events(app) if r == reference]
-
-
-def is_sqlite(app) -> bool:
-    return app.config["DATABASE_URL"].startswith("sqlite")
-
-
-def tamper(app, statement, foreign_keys: bool = True) -> None:
-    """Change a table behind the application's back, its append-only triggers out of the way (and the
-    seals' foreign key too, unless foreign_keys), as someone with write access to the database could."""
-    table = statement.table.name
-    engine = create_engine(app.config["DATABASE_URL"])  # on SQLite without the app's foreign_keys pragma
-    try:
-        with engine.begin() as connection:
-            if is_sqlite(app):
-                # pysqlite would run the DDL outside the transaction: begin it by hand, after the pragma.
-                connection.exec_driver_sql(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
-                connection.exec_driver_sql("BEGIN")
-                for action in ("update", "delete"):
-                    connection.exec_driver_sql(f"DROP TRIGGER {table}_no_{action}")
-            else:
-                connection.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
-                if not foreign_keys:  # a foreign key is a system trigger: only replica mode skips it
-                    connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
-            changed = connection.execute(statement).rowcount
-            if is_sqlite(app):
-                for action in ("UPDATE", "DELETE"):
-                    connection.exec_driver_sql(
-                        f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-                        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-                    )
-            else:
-                connection.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
-    finally:
-        engine.dispose()
-    assert changed == 1, f"the tampering statement changed {changed} rows"
 
 
 def comment(app, reference: str, who: str, text: str) -> int:

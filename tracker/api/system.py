@@ -100,13 +100,17 @@ class AuditBreakOut(Schema):
     seq = fields.Integer(metadata={"description": "the seal where the chain breaks"})
     event_id = fields.Integer(allow_none=True, metadata={"description": "none: the seal is a handover's"})
     handover_id = fields.Integer(allow_none=True, metadata={"description": "the signed watch handover it seals"})
+    entry_id = fields.Integer(
+        allow_none=True, metadata={"description": "entry_*: the line of the handed-over watch's log (watch_entries)"}
+    )
     incident = fields.String(attribute="reference", allow_none=True, metadata={"description": "none: event gone"})
     kind = fields.String(allow_none=True)
     problem = fields.String(
         metadata={
             "description": "gap: the seal before it was deleted; link: the seal before it does not match; "
             "missing: the event was deleted; content: the event changed after it was sealed; moved: the event "
-            "was moved to another incident after it was sealed; cut: the "
+            "was moved to another incident after it was sealed; entry_changed, entry_deleted, entry_added: a line "
+            "of the log of the watch a sealed handover handed over changed, was deleted or was added since; cut: the "
             "database lacks the seal recorded outside it (an older copy); rewritten: that seal's hash differs; "
             "inserted: an event below those sealed has no seal (written behind the application's back)"
         }

@@ -3,7 +3,7 @@ they were sealed."""
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..timeutil import utcnow
@@ -28,6 +28,10 @@ class AuditSeal(Base):
     # The incident of the event when it was sealed: one incident's seals are found by it even after the
     # event was moved to another incident. None for a handover, and for seals whose event was gone by 0030.
     incident_id: Mapped[int | None] = mapped_column(index=True)
+    # A handover's seal (since migration 0034): the log of the watch handed over, as it stood when signed,
+    # as [[entry id, digest], ...] in id order (services/review/sealed_logs.py); the hash covers it. None for an
+    # event's seal, and for a handover sealed before 0034, whose hash covers no log (the seal's first version).
+    watch_log: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
     prev_hash: Mapped[str] = mapped_column(String(64))  # 64 zeros for seq 1
     hash: Mapped[str] = mapped_column(String(64))
     sealed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -29,8 +29,8 @@ from sqlalchemy.types import NullType
 from ...models import AuditSeal, Counter, Handover, Incident, TimelineEvent
 from ...models.bulk import insert_rows
 from ...timeutil import utcnow
-from . import handover_seals
-from .hashing import as_stored, canonical_json, format_at
+from . import handover_seals, sealed_logs
+from .hashing import UNREADABLE, as_stored, canonical_json, format_at, read_back
 
 GENESIS = "0" * 64
 BATCH_SIZE = 1000
@@ -124,16 +124,18 @@ def _seal(session: Session, limit: int, wait: bool) -> tuple[int, ChainHead | No
         select(*EVENT).where(TimelineEvent.id > mark.value, _unsealed()).order_by(TimelineEvent.id).limit(limit)
     ).all()
     handovers = handover_seals.to_seal(session, limit - len(events))
+    logs = sealed_logs.logs_to_seal(session, {handover.from_watch_id for handover in handovers})
     seq, head = last or (0, GENESIS)
     now, seals = utcnow(), []
     for event in events:
         seq, digest = seq + 1, hash_of(head, event)
-        sealed = {"event_id": event.id, "handover_id": None, "incident_id": event.incident_id}
+        sealed = {"event_id": event.id, "handover_id": None, "incident_id": event.incident_id, "watch_log": None}
         seals.append({"seq": seq, **sealed, "prev_hash": head, "hash": digest, "sealed_at": now})
         head = digest
     for handover in handovers:
-        seq, digest = seq + 1, handover_seals.handover_hash(head, handover)
-        sealed = {"event_id": None, "handover_id": handover.id, "incident_id": None}
+        log = logs[handover.from_watch_id]
+        seq, digest = seq + 1, handover_seals.handover_hash(head, handover, log)
+        sealed = {"event_id": None, "handover_id": handover.id, "incident_id": None, "watch_log": log}
         seals.append({"seq": seq, **sealed, "prev_hash": head, "hash": digest, "sealed_at": now})
         head = digest
     insert_rows(session, AuditSeal, seals)
@@ -222,7 +224,9 @@ class Break:
 
     seq: int
     event_id: int | None  # None: the seal is a handover's
-    problem: str  # GAP, LINK, MISSING, CONTENT or MOVED, what the anchor shows: CUT, REWRITTEN; or INSERTED
+    # GAP, LINK, MISSING, CONTENT or MOVED, a line of a handed-over watch's log (sealed_logs: ENTRY_CHANGED,
+    # ENTRY_DELETED, ENTRY_ADDED), what the anchor shows: CUT, REWRITTEN; or INSERTED
+    problem: str
     expected: str  # the hash the chain calls for
     found: str | None  # what is on record instead (None: nothing, the row is gone)
     incident_id: int | None = None  # None when the event is gone
@@ -231,6 +235,7 @@ class Break:
     sealed_incident_id: int | None = None  # MOVED, MISSING: the incident the event was sealed under
     sealed_reference: str | None = None
     handover_id: int | None = None
+    entry_id: int | None = None  # the line of the watch handed over, for sealed_logs' problems
 
     def describe(self) -> str:
         record = f"event {self.event_id}" if self.handover_id is None else f"handover {self.handover_id}"
@@ -259,6 +264,8 @@ class Break:
         if self.incident_id is not None:
             where += f" of {self.reference or f'incident {self.incident_id}'} ({self.kind})"
         text = f"audit chain broken at {where}, seal {self.seq}: "
+        if self.entry_id is not None:
+            return text + self._entry_text()
         if self.problem == GAP:
             return text + (
                 f"seal {self.seq - 1} before it is missing, deleted from audit_seals "
@@ -291,6 +298,21 @@ class Break:
         return text + (
             f"its content changed after it was sealed (sealed hash {self.expected}, content now hashes to {self.found})"
         )
+
+    def _entry_text(self) -> str:
+        line = f"line {self.entry_id} of the log of the watch handed over"
+        if self.problem == sealed_logs.ENTRY_DELETED:
+            gone = "deleted from watch_entries or moved to another watch"
+            return f"{line} is gone, {gone} (it was sealed as {self.expected})"
+        if self.problem == sealed_logs.ENTRY_ADDED:
+            return (
+                f"{line} was not in it when the handover was sealed (it now hashes to {self.found}): the log closed "
+                "when the handover was signed, so it was written into watch_entries behind the application's back, "
+                "or moved there from another watch"
+            )
+        if self.found is None:
+            return f"{line} changed after it was sealed (sealed as {self.expected}) into a time that cannot be read"
+        return f"{line} changed after it was sealed (sealed as {self.expected}, it now hashes to {self.found})"
 
 
 def check(row) -> Break | None:
@@ -336,8 +358,17 @@ def _check_handover(row, broken: Callable[..., Break]) -> Break | None:
     handover = handover_seals.as_read(row)
     if any(getattr(handover, name) is UNREADABLE for name in (*handover_seals.TIMES, "brief")):
         return broken(CONTENT, row.hash)
-    content = handover_seals.handover_hash(row.prev_hash, handover)
-    return None if content == row.hash else broken(CONTENT, row.hash, content)
+    if row.watch_log is UNREADABLE or not sealed_logs.well_formed(row.watch_log):  # the seal's own log edited
+        return broken(CONTENT, row.hash)
+    content = handover_seals.handover_hash(row.prev_hash, handover, row.watch_log)
+    if content != row.hash:
+        return broken(CONTENT, row.hash, content)
+    # The log the seal keeps is the one its hash covers: each line on record now is checked against it.
+    changed = None if row.watch_log is None else sealed_logs.first_change(row.watch_log, row.log_now)
+    if changed is None:
+        return None
+    problem, entry_id, sealed, now = changed
+    return replace(broken(problem, sealed or row.hash, now), entry_id=entry_id)
 
 
 @dataclass
@@ -374,24 +405,16 @@ def walk(rows: Iterable) -> Verdict:
     return verdict
 
 
-# An event's time and details as the driver gives them, decoded one row at a time (_decoded): SQLite
-# keeps any text in any column, and one value edited into something that is no time or no JSON would
-# otherwise fail the whole batch's read, and verify with a traceback that names no seal.
+# An event's time and details as the driver gives them, decoded one row at a time (_decoded, hashing.read_back).
 # A handover's times and brief likewise (handover_seals.RAW).
 RAW = {name: TimelineEvent.__table__.c[name] for name in ("at", "details")} | handover_seals.RAW
-UNREADABLE = object()
 
 
 def _decoded(row: Row, dialect) -> SimpleNamespace:
     """row with its raw times and JSON decoded as their columns' types would, UNREADABLE where they fail."""
     values = row._asdict()
     for name, raw in RAW.items():
-        process = raw.type.dialect_impl(dialect).result_processor(dialect, None)
-        if process is not None and values[name] is not None:
-            try:
-                values[name] = process(values[name])
-            except (TypeError, ValueError):  # not JSON, not an ISO time (or not text at all)
-                values[name] = UNREADABLE
+        values[name] = read_back(raw, values[name], dialect)
     return SimpleNamespace(**values)
 
 
@@ -430,7 +453,7 @@ def seals_after(session: Session, after: int, limit: int, incident_id: int | Non
     if incident_id is not None:
         query = query.where(or_(AuditSeal.incident_id == incident_id, TimelineEvent.incident_id == incident_id))
     dialect = session.get_bind().dialect
-    return [_decoded(row, dialect) for row in session.execute(query)]
+    return handover_seals.with_logs_now(session, [_decoded(row, dialect) for row in session.execute(query)])
 
 
 def stored_seals(

@@ -4,8 +4,9 @@ regenerates the brief on request; the incoming officer, and only that person, si
 Signing ends the outgoing watch (ends_at) and starts the incoming officer's watch at the same desk at
 the same instant, records the signature on the handover and writes it in the incoming officer's
 account log (AccountEvent "handover_signed", beside their sign-ins). The signed handover itself joins
-the audit chain with the timeline's events: the next seal covers it (services/review/handover_seals.py),
-so a brief, notes, officers or times edited in the database afterwards fail `audit verify`.
+the audit chain with the timeline's events: the next seal covers it (services/review/handover_seals.py)
+and the outgoing watch's log, closed by the signature (services/review/sealed_logs.py), so a brief, notes,
+officers, times or a line of that log edited, deleted or added in the database afterwards fail `audit verify`.
 
 What the incoming officer read is named by the handover's digest (of the time the brief was prepared,
 the notes and the incoming officer): a signature sent with a digest that no longer matches, because the

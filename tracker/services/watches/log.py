@@ -9,7 +9,8 @@ same desk at once never both get it (the schema has no unique index to do it).
 
 A log line is time-stamped (now, or a time given that is not in the future and not before the watch
 began), linked to an incident by its reference if wanted, and never edited or deleted: nothing here
-changes one once written, and no route offers to.
+changes one once written, and no route offers to. A watch's log closes when its handover is signed (a line
+missed is logged in the watch that followed, back-timed), and the handover's seal covers it as it stood.
 """
 
 from dataclasses import dataclass
