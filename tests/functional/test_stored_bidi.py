@@ -205,3 +205,49 @@ def test_exports_and_the_map_show_a_stored_control_as_a_marker(app, client, worl
     assert str(event["SUMMARY"]).startswith("ZAPAD [U+202E]6202") and SHOWN in str(event["DESCRIPTION"])
     for said in (sheet, geo, json.dumps(mapped, ensure_ascii=False), feed.get_data(as_text=True)):
         assert RLO not in said and PDF not in said
+
+
+# Kept from a page before a text area's line breaks were read as line feeds (text.same_wording): CR LF.
+HIDDEN_LINES = f"Passed {RLO}m 003{PDF} astern.\r\nTurned away."
+
+
+def kept_in_lines(app, reference: str, actions_taken: str) -> None:
+    with session_scope(app) as session:
+        session.scalar(select(Incident).where(Incident.reference == reference)).actions_taken = actions_taken
+
+
+def test_the_api_takes_a_stored_text_sent_back_with_its_line_breaks_written_otherwise(app, client, world):
+    """A client reading actions taken kept with CR LF (and an override kept before the rule) sent them back with
+    LF, as most do, beside the precedence it raised: the text was taken as changed and refused for its override,
+    so no fact could be amended. The same words with their line breaks written otherwise are no amendment of
+    them, either way round: the text stays as kept and the amendment names the precedence alone."""
+    for kept, sent_back in (
+        (HIDDEN_LINES, HIDDEN_LINES.replace("\r\n", "\n")),
+        (HIDDEN_LINES.replace("\r\n", "\n"), HIDDEN_LINES),
+    ):
+        reference = file_incident(client, world)["reference"]
+        kept_in_lines(app, reference, kept)
+        path, auth = f"/api/v1/incidents/{reference}", world.auth("duty")
+        read = client.get(path, headers=auth).get_json()
+        sent = {"version": read["version"], "actions_taken": sent_back, "precedence": "Z"}
+        answer = client.patch(path, json=sent, headers=auth)
+        assert answer.status_code == 200, answer.get_json()
+        body = answer.get_json()
+        assert (body["actions_taken"], body["amendment"]["fields"]) == (kept, ["precedence"]), body
+        assert texts_kept(app, reference)[0] == kept
+        assert amended_facts(app, reference) == [["precedence"]]
+
+
+def test_the_amend_form_takes_a_stored_text_sent_back_with_its_line_breaks_written_otherwise(app, client, world):
+    """A browser sends a text area's line breaks as CR LF, which the form reads as LF: a text kept with CR LF and
+    an override, left as shown, is no amendment of it."""
+    reference = file_incident(client, world)["reference"]
+    kept_in_lines(app, reference, HIDDEN_LINES)
+    sign_in(client, "duty")
+    sent = form_as_shown(client.get(f"/incidents/{reference}/amend").text)
+    answer = client.post(
+        f"/incidents/{reference}/amend", data={**sent, "actions_taken": HIDDEN_LINES, "precedence": "Z"}
+    )
+    assert answer.status_code == 302, answer.text[-3000:]
+    assert texts_kept(app, reference)[0] == HIDDEN_LINES
+    assert amended_facts(app, reference) == [["precedence"]]

@@ -10,6 +10,7 @@ from wtforms.validators import Length, Optional
 from ..geo import parse_position, plain_degrees
 from ..models import Domain, EscalationRisk, Incident, Precedence, SafetyRisk
 from ..services.incidents import measures, platform_words
+from ..text import same_wording
 from ..timeutil import format_dtg, parse_recent, utcnow
 from .base_form import RowList, SubForm, TrackerForm, as_kept
 from .forms import YES_NO, IncidentForm, category_in_domain, flag
@@ -108,13 +109,11 @@ def platforms_of(rows: list[dict]) -> list[dict]:
 
 
 def _same(typed, shown) -> bool:
-    return _plain(typed) == _plain(shown)
-
-
-def _plain(value):
-    """A value as the form compares it; a text stored from a page before its line breaks were read as line feeds
-    (base_form.breaks_read) holds CR LF, which is no change to amend."""
-    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else value
+    """Whether a value is as the form showed it; a text in the same words (text.same_wording, as the service reads
+    an amendment): one stored from a page before its line breaks were read as line feeds holds CR LF."""
+    if isinstance(typed, str) and isinstance(shown, str):
+        return same_wording(typed.strip(), shown.strip())
+    return typed == shown
 
 
 def changed(form: AmendForm, shown: dict, platforms_sent: bool = True) -> set[str]:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from ...errors import ValidationError
 from ...geo import Position, parse_position
 from ...models import Incident
-from ...text import name_problem, problem
+from ...text import name_problem, problem, same_wording
 from ...timeutil import format_dtg
 from . import filing, measures, platform_words, routing
 
@@ -58,7 +58,7 @@ def columns(
     }
     problems: dict = {}
     if "actions_taken" in given:
-        found["actions_taken"] = (given["actions_taken"] or "").strip()
+        found["actions_taken"] = _as_worded(given["actions_taken"], incident.actions_taken)
         if len(found["actions_taken"]) > ACTIONS_MAX_LENGTH:
             problems["actions_taken"] = f"longer than {ACTIONS_MAX_LENGTH} characters"
     if "platforms" in given:
@@ -90,6 +90,14 @@ def columns(
     if problems:
         raise ValidationError("the amendment is not valid", problems)
     return found
+
+
+def _as_worded(typed: str | None, kept: str | None) -> str:
+    """The text an amendment gives, or the one kept when it says the same words (text.same_wording): a client
+    sending back what it read writes its line breaks its own way, CR LF as LF or the reverse, which changes
+    nothing, so nothing is written for it nor held to the text rule (_text_problems)."""
+    text = (typed or "").strip()
+    return kept if kept is not None and same_wording(text, kept) else text
 
 
 def _text_problems(incident: Incident, found: dict) -> dict:
