@@ -470,3 +470,23 @@ def test_a_move_refused_on_an_exchange_with_nothing_sent_says_why_it_is_refused(
     body = {"direction": "we_called", "exchange_id": exchange["id"], "moves_to": "overdue"}
     details = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=422)["error"]["details"]
     assert details["moves_to"] == ["not allowed from explanation_requested"], details
+
+
+@pytest.mark.parametrize(
+    ("speaker", "said"),
+    [
+        ({"their_rank": "Lt Col", "their_name": "Orlov", "their_post": "duty officer"}, "Lt Col Orlov, duty officer"),
+        ({"their_rank": "Lt Col", "their_name": "Orlov"}, "Lt Col Orlov"),
+        ({"their_name": "Orlov", "their_post": "duty officer"}, "Orlov, duty officer"),
+        ({"their_post": "duty officer"}, "duty officer"),
+    ],
+)
+def test_the_call_on_the_timeline_names_their_speaker_as_the_pages_do(client, world, scene, speaker, said):
+    """ "Lt Col Orlov, duty officer", as the call's page and the print say it: the timeline joined every part with
+    commas ("Lt Col, Orlov, duty officer")."""
+    reference, exchange = scene
+    body = {"direction": "they_called", "exchange_id": exchange["id"], **speaker}
+    body.update(started_at=isoformat(utcnow() - timedelta(minutes=5)), ended_at=isoformat(utcnow()))
+    api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
+    [logged] = [e for e in timeline(client, world, reference) if e["kind"] == "call_logged"]
+    assert logged["details"]["their"] == said, logged["details"]

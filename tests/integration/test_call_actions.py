@@ -65,6 +65,21 @@ def test_an_action_past_due_is_flagged_once_and_each_supervisor_told_once(app, c
         assert event.details["action"] == first and event.details["supervisors"]
 
 
+def test_the_overdue_mail_names_their_speaker_as_the_pages_do(app, client):
+    """ "with Lt Col Orlov, duty officer", as the call's page says it: the mail read "with Lt Col, Orlov"."""
+    world = build_world(app)
+    now = utcnow()
+    [action] = calls_with_actions(app, client, world, 1, now + timedelta(hours=2))
+    with session_scope(app) as session:
+        call = session.get_one(AgreedAction, action).call
+        call.their_rank, call.their_name, call.their_post = "Lt Col", "Orlov", "duty officer"
+    with session_scope(app) as session:
+        assert calls.sweep_batch(session, now + timedelta(hours=3), 10, "test") == 1
+    with session_scope(app) as session:
+        body = overdue_rows(session)[0].body
+        assert " with Lt Col Orlov, duty officer\n" in body and "Lt Col, Orlov" not in body, body
+
+
 @pytest.mark.parametrize("ended_by", ["exchange closed", "incident resolved"])
 def test_a_loop_closed_chases_no_action_of_it(app, client, ended_by):
     world = build_world(app)

@@ -21,7 +21,7 @@ from ..services.incidents import handling
 from ..timeutil import parse_moment, parse_recent, utcnow
 from .acting import explain
 from .base_form import PAST_WHEN, id_of, version_of
-from .bidi import isolated
+from .bidi import isolated_sentence
 from .call_forms import DUE_IN, CallForm, StartCallForm
 from .exchanges import bp
 
@@ -54,8 +54,7 @@ def call_move(call) -> str:
 def their_speaker(call) -> Markup:
     """Their speaker as people say it, "Lt Col Orlov, head of the duty shift": the rank before the name, the post
     after a comma (each typed part isolated); nothing when none was given."""
-    who = Markup(" ").join(isolated(part) for part in (call.their_rank, call.their_name) if part)
-    return Markup(", ").join(part for part in (who, isolated(call.their_post)) if part)
+    return isolated_sentence(calls.their_speaker(call))
 
 
 def _moment(form, name: str, past: bool = True):

@@ -33,6 +33,7 @@ from ...models import (
     NotificationKind,
     User,
 )
+from ...sentences import Sentence
 from ...text import name_problem
 from ...timeutil import format_dtg, isoformat
 from ..engine import notify
@@ -322,6 +323,16 @@ def update_call(
     return call
 
 
+def their_speaker(call: Call) -> Sentence:
+    """Their speaker as people say it, "Lt Col Orlov, duty officer": the rank before the name, the post after a
+    comma, each part a value (the pages isolate each); empty when none was given. The pages, the timeline and the
+    mails say it so (the timeline and the mails joined them all with commas, "Lt Col, Orlov, duty officer")."""
+    parts = {"rank": call.their_rank, "name": call.their_name, "post": call.their_post}
+    named = " ".join(f"{{{key}}}" for key in ("rank", "name") if parts[key])
+    text = ", ".join(words for words in (named, "{post}" if parts["post"] else "") if words)
+    return Sentence(text, {key: value for key, value in parts.items() if value})
+
+
 def _note(session: Session, call: Call, step: str, actor: User, now: datetime, actions: list[AgreedAction]) -> None:
     """The call on the incident's timeline (at the time it was put on record; its own times in details)."""
     timeline.record(
@@ -337,7 +348,7 @@ def _note(session: Session, call: Call, step: str, actor: User, now: datetime, a
         direction=call.direction.value,
         started_at=call.started_at,
         ended_at=call.ended_at,
-        their=", ".join(x for x in (call.their_rank, call.their_name, call.their_post) if x),
+        their=str(their_speaker(call)),
         actions=[{"id": a.id, "text": a.text, "party": a.party, "due_at": isoformat(a.due_at)} for a in actions],
     )
 
@@ -478,7 +489,7 @@ def flag_overdue(session: Session, action: AgreedAction, now: datetime, runner: 
         "text": action.text,
         "party": action.party,
         "call_started_at": call.started_at,
-        "their": ", ".join(x for x in (call.their_rank, call.their_name) if x),
+        "their": str(their_speaker(call)),
         "due_at": action.due_at,
     }
     told = notify.enqueue_supervisors(
