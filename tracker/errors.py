@@ -1,15 +1,21 @@
 """The tracker's one exception hierarchy. No Flask here: the outer ring maps these to HTTP."""
 
+from .sentences import Sentence
+
 
 class TrackerError(Exception):
-    """Base of every domain error; carries a stable code and optional details."""
+    """Base of every domain error; carries a stable code and optional details.
+
+    A message naming what people typed (a line's name, a desk) is given as a Sentence: message is the plain
+    sentence the API says, sentence keeps the names apart for the pages, which isolate each (web/bidi.py told)."""
 
     code = "error"
     status = 400
 
-    def __init__(self, message: str, details: dict | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Sentence, details: dict | None = None):
+        super().__init__(str(message))
+        self.message = str(message)
+        self.sentence = message if isinstance(message, Sentence) else None
         self.details = details or {}
 
 

@@ -174,7 +174,8 @@ def test_a_users_page_is_titled_as_one(app, client, world):
     users = parse(client.get("/admin/users").text)
     link = next(a for a in users.find_all("a") if a.text == "liaison")
     (title,) = parse(client.get(link.attrs["href"]).text).find_all("title")
-    assert title.text == "User liaison · Users · Incident tracker"  # not "liaison · Incident tracker"
+    # not "liaison · Incident tracker"; the name isolated (FIRST STRONG ISOLATE ... POP DIRECTIONAL ISOLATE)
+    assert title.text == "User \u2068liaison\u2069 · Users · Incident tracker"
 
 
 def test_the_navigation_marks_the_section_one_is_in(app, client, world):

@@ -218,7 +218,9 @@ def test_a_rule_is_deleted_but_never_the_default(app, world, two_rules):
     assert f"/admin/rules/{world.default_rule_id}/delete" not in page, "no delete button on the default rule"
     first = f"/admin/rules/{id_of(app, RoutingRule, 'First')}/delete"
     asked = submit(admin, first, page="/admin/rules")
-    assert asked.status_code == 200 and "Delete the routing rule “First”?" in html.unescape(asked.text), asked.text
+    assert asked.status_code == 200 and "Delete the routing rule “<bdi>First</bdi>”?" in html.unescape(asked.text), (
+        asked.text
+    )
     assert rule_order(admin) == ["First", "Second", "Default"], "the Delete button only asks"
     submit(admin, first, {"confirm": "yes"}, page="/admin/rules")
     assert rule_order(admin) == ["Second", "Default"]
@@ -478,7 +480,11 @@ def test_admin_creates_a_user_resets_the_password_and_deactivates_them(app, worl
     assert short.status_code == 422 and 'id="password-error"' in short.text
 
     asked = submit(admin, f"{user_page}/deactivate", page=user_page)
-    assert asked.status_code == 200 and "Deactivate night?" in asked.text and "cannot be undone" not in asked.text
+    assert (
+        asked.status_code == 200
+        and "Deactivate <bdi>night</bdi>?" in asked.text
+        and "cannot be undone" not in asked.text
+    )
     assert night.get("/").status_code == 200, "asked first"
     assert submit(admin, f"{user_page}/deactivate", {"confirm": "yes"}, page=user_page).status_code == 302
     assert night.get("/").status_code == 302, "signed out at once"

@@ -46,9 +46,9 @@ def unused(app, world, what: str) -> tuple[str, object, str]:
 @pytest.mark.parametrize(
     ("what", "question"),
     [
-        ("rule", "Delete the routing rule “Spare rule”?"),
-        ("policy", "Delete the escalation policy “Spare policy”?"),
-        ("channel", "Delete the channel “Spare line”?"),
+        ("rule", "Delete the routing rule “<bdi>Spare rule</bdi>”?"),
+        ("policy", "Delete the escalation policy “<bdi>Spare policy</bdi>”?"),
+        ("channel", "Delete the channel “<bdi>Spare line</bdi>”?"),
     ],
 )
 def test_a_delete_asks_for_confirmation_before_it_deletes(app, world, what, question):

@@ -72,7 +72,9 @@ def test_supervisor_enters_edits_and_deletes_an_exercise(app, world):
     assert changed.area["coordinates"][0][1] == [24.0, 54.0] and changed.radius_km is None, changed.area
 
     asked = client.post(f"/exercises/{exercise.id}/delete", data={"csrf_token": csrf(client, edit)})
-    assert asked.status_code == 200 and "Delete the exercise “NORTHERN SHIELD”" in asked.text, asked.text[:800]
+    assert asked.status_code == 200 and "Delete the exercise “<bdi>NORTHERN SHIELD</bdi>”" in asked.text, asked.text[
+        :800
+    ]
     assert count(app, ExerciseNotice) == 1, "asked first"
     deleted = client.post(f"/exercises/{exercise.id}/delete", data={"csrf_token": csrf(client, edit), "confirm": "yes"})
     assert deleted.status_code == 302 and count(app, ExerciseNotice) == 0

@@ -4,10 +4,20 @@ import pytest
 from jinja2 import Environment
 from markupsafe import Markup
 
+from tracker.errors import Conflict
 from tracker.sentences import Sentence
 from tracker.services.incidents import marking
 from tracker.text import shown
-from tracker.web.bidi import formatted, isolated, isolated_list, isolated_sentence, language_attributes, said
+from tracker.web.bidi import (
+    formatted,
+    isolated,
+    isolated_list,
+    isolated_sentence,
+    isolated_text,
+    language_attributes,
+    said,
+    told,
+)
 
 RLO, PDF = "\u202e", "\u202c"
 
@@ -94,3 +104,16 @@ def test_a_translated_sentence_is_escaped_and_only_what_is_markup_stays_so():
 def test_a_marking_line_is_read_back_into_its_classification_and_names(line, drawn):
     assert str(marking.read(line)) == line, "the same line, plain"
     assert isolated_sentence(marking.read(line)) == Markup(drawn)
+
+
+def test_a_refusal_naming_what_was_typed_is_plain_as_a_message_and_isolated_as_told():
+    refused = Conflict(Sentence("channel {name} is used <here>", {"name": repr("קו & <b>")}), {"name": "x"})
+    assert refused.message == str(refused) == "channel 'קו & <b>' is used <here>"
+    assert told(refused) == Markup("channel <bdi>&#39;קו &amp; &lt;b&gt;&#39;</bdi> is used &lt;here&gt;")
+    assert told(Conflict("no <name> in it")) == Markup("no &lt;name&gt; in it"), "our words alone, escaped"
+
+
+def test_a_text_where_no_element_stands_is_isolated_by_references_a_stored_control_shown_as_its_marker():
+    assert isolated_text("קו & <b>") == Markup("&#x2068;קו &amp; &lt;b&gt;&#x2069;")
+    assert shown(isolated_text(f"N{RLO}1")) == Markup("&#x2068;N[U+202E]1&#x2069;")
+    assert isolated_text(None) == isolated_text("") == Markup("")

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ..errors import Conflict, TrackerError
+from ..sentences import Sentence
 from ..timeutil import isoformat
 from . import bodies
 
@@ -57,8 +58,8 @@ def wants_html() -> bool:
     return not request.path.startswith(API_PREFIX)
 
 
-def error_page(code: int, message: str = "", title: str | None = None) -> tuple[str, int]:
-    """The error page in the layout."""
+def error_page(code: int, message: str | Sentence = "", title: str | None = None) -> tuple[str, int]:
+    """The error page in the layout; a message naming what was typed (a Sentence) with each name isolated."""
     return render_template("web/error.html", code=code, title=title or TITLES.get(code, "Error"), message=message), code
 
 
@@ -127,7 +128,7 @@ def _domain_error(error: TrackerError):
     if "retry_after_seconds" in error.details:
         headers["Retry-After"] = str(error.details["retry_after_seconds"])
     if wants_html():
-        page, status = error_page(error.status, error.message)
+        page, status = error_page(error.status, error.sentence or error.message)
         return page, status, headers
     details = _jsonable(error.details)
     return envelope(

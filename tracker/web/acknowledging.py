@@ -23,6 +23,7 @@ from ..timeutil import utcnow
 from . import board
 from .acting import page_again
 from .base_form import TrackerForm, refusal
+from .bidi import formatted, told
 from .forms import CommentForm
 
 bp = Blueprint("acknowledging", __name__)
@@ -66,7 +67,8 @@ def note_as_comment(note: str) -> CommentForm | None:
 
 def note_not_added(error: TrackerError) -> str:
     """What the comment form offering a refused acknowledgement's note says above it."""
-    return f"{error.message}: your note was not added. It is in the comment below; add it if it still matters."
+    said = "{refused}: your note was not added. It is in the comment below; add it if it still matters."
+    return formatted(said, refused=told(error))
 
 
 def _page_of(back: str | None) -> tuple[str | None, MultiDict]:

@@ -5,19 +5,23 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from ..db import get_session
 from ..errors import Forbidden, TrackerError
 from ..http.transaction import committed
 from ..models.labels import key_label
+from .bidi import formatted, told
 
 
-def explain(error: TrackerError) -> str:
+def explain(error: TrackerError) -> Markup:
     """The error's message with its short details, each named in words (actions taken, not actions_taken), for
-    a flash line."""
+    a flash line; each name the message quotes isolated (bidi.told)."""
     said = "; ".join(f"{key_label(k)}: {v}" for k, v in error.details.items() if isinstance(v, str))
-    return f"{error.message} ({said})" if said and said not in error.message else error.message
+    if said and said not in error.message:
+        return formatted("{message} ({said})", message=told(error), said=said)
+    return told(error)
 
 
 def act_on_incident(
@@ -27,7 +31,7 @@ def act_on_incident(
     anchor=None,
     back: str | None = None,
     form=None,
-    why: Callable[[TrackerError], str] = explain,
+    why: Callable[[TrackerError], str | Markup] = explain,
 ):
     """Run do(session) and commit; a refusal is a 403 page, any other domain error a flash line
     (nothing committed). Then back to the incident page (at anchor), or to back (a path on this site
@@ -72,7 +76,7 @@ def ask_first(question: str, cancel: str, consequence: str = "", label: str = "D
     )
 
 
-def page_again(reference: str, form, problem: str, field: str | None = None):
+def page_again(reference: str, form, problem: str | Markup, field: str | None = None):
     """The incident page drawn again (422) with the refused form as posted (kept_form) and the problem
     beside its field (unless the field's own check says why already), else above the form; the flash line
     says it too, at the top."""
@@ -82,7 +86,7 @@ def page_again(reference: str, form, problem: str, field: str | None = None):
     else:
         form.form_errors.append(problem)
     g.setdefault("kept_forms", {})[form._prefix] = form
-    flash(f"Nothing was recorded: {problem}", "error")
+    flash(formatted("Nothing was recorded: {problem}", problem=problem), "error")
     return current_app.view_functions["incidents.view"](reference=reference), 422
 
 

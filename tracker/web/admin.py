@@ -8,10 +8,12 @@ the form's fields, and secrets shown only once.
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import login_required
+from markupsafe import Markup
 
 from ..db import get_session
 from ..errors import Conflict, ValidationError
 from ..http.transaction import committed
+from .bidi import formatted, told
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -57,7 +59,8 @@ def apply_change(change, done: str) -> bool:
         with committed():
             change(get_session())
     except (ValidationError, Conflict) as error:
-        flash(error.message[:1].upper() + error.message[1:] + ".", "error")
+        refused = told(error)
+        flash(refused[:1].upper() + refused[1:] + ".", "error")
         return False
     flash(done, "success")
     return True
@@ -83,7 +86,7 @@ def show_errors(form, error: ValidationError | Conflict, field_of) -> None:
             field.errors = [*field.errors, _explain(error, detail)]
             placed = True
     if not placed:
-        form.form_errors.append(error.message)
+        form.form_errors.append(told(error))
 
 
 SAVED_OVER = (
@@ -92,11 +95,11 @@ SAVED_OVER = (
 )
 
 
-def _explain(error, detail) -> str:
+def _explain(error, detail) -> str | Markup:
     # A ValidationError's details are sentences ("no such users: bob"); a Conflict's are values.
     if isinstance(error, Conflict) or not isinstance(detail, str) or " " not in detail:
-        return error.message
-    return detail if len(error.details) > 1 else f"{error.message}: {detail}"
+        return told(error)
+    return detail if len(error.details) > 1 else formatted("{refused}: {detail}", refused=told(error), detail=detail)
 
 
 def page(template: str, form, **context):

@@ -19,7 +19,7 @@ from ..services.incidents import ladder
 from .acting import ask_first
 from .admin import apply_change, bp, page, save, shown_once
 from .admin_agreements import agreement_choices
-from .bidi import formatted, isolated
+from .bidi import formatted, isolated, said, told
 from .forms import ChannelForm
 
 FIELDS = (
@@ -128,7 +128,7 @@ def delete_channel(channel_id: int):
     channel = ladder.get_channel(get_session(), channel_id)
     back = url_for("admin.edit_channel", channel_id=channel_id)
     consequence = "Only a channel no policy, incident or message refers to can go; untick “Active” to retire one."
-    if asked := ask_first(f"Delete the channel “{channel.name}”?", back, consequence):
+    if asked := ask_first(said("Delete the channel “{name}”?", name=channel.name), back, consequence):
         return asked
     if apply_change(lambda s: ladder.delete_channel(s, channel_id), "Channel deleted."):
         return redirect(url_for("admin.channels"))
@@ -147,7 +147,7 @@ def test_channel(channel_id: int):
     try:
         check_id = dispatch.send_check(the_app(), channel_id, requested_by)
     except TrackerError as error:
-        flash(formatted("No check sent on {name}: {why}.", name=isolated(name), why=error.message), "error")
+        flash(formatted("No check sent on {name}: {why}.", name=isolated(name), why=told(error)), "error")
     else:
         check = session.get_one(ChannelCheck, check_id)
         if check.outcome is CheckOutcome.FAILED:

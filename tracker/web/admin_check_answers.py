@@ -22,7 +22,7 @@ from .acting import kept_form
 from .admin import bp
 from .auth import safe_next
 from .base_form import TrackerForm
-from .bidi import formatted, isolated
+from .bidi import formatted, isolated, told
 
 VIA_BUTTONS = {"voice": "Answered by voice", "line": "Answered on the line"}
 
@@ -80,7 +80,8 @@ def answer_check(channel_id: int, check_id: int):
             line_checks.record_answer(get_session(), check, at, form.by.data, via, utcnow(), rules)
     except (ValidationError, Conflict) as error:
         problems = "; ".join(f"{k}: {v}" for k, v in error.details.items() if isinstance(v, str))
-        flash(f"The answer was not logged: {error.message}{f' ({problems})' if problems else ''}.", "error")
+        said = "{refused} ({problems})" if problems else "{refused}"
+        flash(formatted(f"The answer was not logged: {said}.", refused=told(error), problems=problems), "error")
         for name, problem in error.details.items():
             if name in ("at", "by") and isinstance(problem, str):
                 form[name].errors = [*form[name].errors, problem]

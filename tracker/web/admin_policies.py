@@ -110,7 +110,7 @@ def delete_policy(policy_id: int):
     policy = ladder.get_policy(get_session(), policy_id)
     back = url_for("admin.edit_policy", policy_id=policy_id)
     consequence = "Only a policy no routing rule uses can go; incidents filed under it keep their ladder."
-    if asked := ask_first(f"Delete the escalation policy “{policy.name}”?", back, consequence):
+    if asked := ask_first(said("Delete the escalation policy “{name}”?", name=policy.name), back, consequence):
         return asked
     if apply_change(lambda s: ladder.delete_policy(s, policy_id), "Policy deleted."):
         return redirect(url_for("admin.policies"))

@@ -103,7 +103,9 @@ def edit_rule(rule_id: int):
 def delete_rule(rule_id: int):
     rule = ladder.get_rule(get_session(), rule_id)
     consequence = "Incidents it would have routed go to the rules after it (in the end, the default rule)."
-    if asked := ask_first(f"Delete the routing rule “{rule.name}”?", url_for("admin.rules"), consequence):
+    if asked := ask_first(
+        said("Delete the routing rule “{name}”?", name=rule.name), url_for("admin.rules"), consequence
+    ):
         return asked
     apply_change(lambda s: ladder.delete_rule(s, rule_id), "Routing rule deleted.")
     return redirect(url_for("admin.rules"))

@@ -161,7 +161,12 @@ def revoke_token(token_id: int):
     if token is None:
         raise NotFound(f"no token {token_id}")
     user_id = token.user_id
-    question = f"Revoke the API token “{token.name}” ({token.prefix}…) of {token.user.username}?"
+    question = formatted(
+        "Revoke the API token “{name}” ({prefix}…) of {user}?",
+        name=isolated(token.name),
+        prefix=token.prefix,
+        user=isolated(token.user.username),
+    )
     consequence = "Whatever sends it is refused from now on; a new token must be issued and handed over."
     if asked := ask_first(question, url_for("admin.user", user_id=user_id), consequence, label="Revoke"):
         return asked
@@ -176,7 +181,7 @@ def deactivate_user(user_id: int):
     if user.id == current_user.id:
         flash("You cannot deactivate yourself: ask another admin.", "error")
     elif asked := ask_first(
-        f"Deactivate {user.username}?",
+        said("Deactivate {user}?", user=user.username),
         url_for("admin.user", user_id=user_id),
         "Their sessions end and their API tokens and calendar feed links are revoked at once (an officer on "
         "watch is cut off); an admin can activate them again, but the tokens and links stay revoked.",

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from flask import Flask
 from markupsafe import Markup, escape
 
+from ..errors import TrackerError
 from ..models.labels import detail_lines
 from ..sentences import Sentence
 from ..services.exchanges.catalogues import direction
@@ -25,6 +26,16 @@ def isolated(value) -> Markup:
     if value is None or value == "":
         return Markup("")
     return Markup("<bdi>{}</bdi>").format(value)
+
+
+def isolated_text(value) -> Markup:
+    """The text isolated where no element may stand, a page's <title> (read as text, so a <bdi> would be shown):
+    between U+2068 FIRST STRONG ISOLATE and U+2069 POP DIRECTIONAL ISOLATE, which lay it out as <bdi> does. They
+    are written as character references, which the browser reads as the characters and the templates' finalize
+    (text.shown, which shows a stored control as its marker) leaves be; nothing for None or an empty text."""
+    if value is None or value == "":
+        return Markup("")
+    return Markup("&#x2068;{}&#x2069;").format(value)
 
 
 def formatted(text: str, /, **values) -> Markup:
@@ -58,6 +69,12 @@ def isolated_sentence(sentence: Sentence | Mapping | None) -> Markup:
     return said(sentence.text, **sentence.values)
 
 
+def told(error: TrackerError) -> Markup:
+    """A service's refusal as a page says it (a flash, a line beside a field): our words escaped, each name it
+    quotes isolated (TrackerError.sentence); the plain message when it names nothing typed."""
+    return isolated_sentence(error.sentence) if error.sentence is not None else Markup(escape(error.message))
+
+
 def isolated_details(details: dict | None) -> Markup:
     """A timeline event's facts on one line as models.labels.details_text says them, each value isolated: a
     comment or a line's name typed in Arabic would otherwise draw the "; " and the next fact into its run."""
@@ -73,6 +90,7 @@ def language_attributes(language: str | None) -> dict[str, str]:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(isolated, "bdi")
+    app.add_template_filter(isolated_text, "bdi_text")
     app.add_template_filter(isolated_details, "details_text")
     app.add_template_filter(isolated_sentence, "sentence")
     app.add_template_global(language_attributes, "language_attributes")

@@ -21,7 +21,7 @@ from ..services.incidents import handling
 from ..timeutil import parse_moment, parse_recent, utcnow
 from .acting import explain
 from .base_form import PAST_WHEN, id_of, version_of
-from .bidi import isolated_sentence
+from .bidi import formatted, isolated_sentence
 from .call_forms import DUE_IN, CallForm, StartCallForm
 from .exchanges import bp
 
@@ -141,7 +141,7 @@ def start_call(reference: str):
                 elsewhere = True
         # Said beside their fields, the problems are not said again above in field codes ("(started_at: ...)").
         said = explain(error) if elsewhere or not error.details else "correct what is marked below."
-        flash(f"No call was started: {said}", "error")
+        flash(formatted("No call was started: {said}", said=said), "error")
         return _start_page(get_session(), incident, form, exchange, 422)
     if first is not None:
         return redirect(first.location or url_for("incidents.view", reference=reference))

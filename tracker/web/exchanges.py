@@ -185,7 +185,7 @@ ENDINGS = {
 def _ask_before_ending(exchange, state, reference: str):
     question, label, consequence = ENDINGS[state]
     back = url_for("incidents.view", reference=reference, _anchor="exchanges")
-    return ask_first(question.format(line=exchange.channel.name), back, consequence, label=label)
+    return ask_first(said(question, line=exchange.channel.name), back, consequence, label=label)
 
 
 @bp.post("/exchanges/<int:exchange_id>/messages")

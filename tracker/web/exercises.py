@@ -210,7 +210,9 @@ def delete(exercise_id: int):
     exercise = register.get_exercise(get_session(), exercise_id)
     back = url_for("exercises.edit", exercise_id=exercise_id)
     consequence = "The incidents it holds lose their link to it (their timelines say so)."
-    if asked := ask_first(f"Delete the exercise “{exercise.name}” from the register?", back, consequence):
+    if asked := ask_first(
+        said("Delete the exercise “{name}” from the register?", name=exercise.name), back, consequence
+    ):
         return asked
 
     def remove(session):

@@ -27,7 +27,7 @@ from .acknowledging import AcknowledgeForm, note_again, note_as_comment, note_no
 from .acting import act_on_incident, ask_first, kept_form, page_again
 from .auth import safe_next
 from .base_form import id_of, refusal
-from .bidi import formatted, isolated, isolated_list
+from .bidi import formatted, isolated, isolated_list, told
 from .forms import ActionForm, CommentForm, IncidentForm, ResolveForm, flag
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
@@ -165,7 +165,7 @@ def new():
             for field, message in error.details.items():
                 getattr(form, FIELD_OF.get(field, field), form.narrative).errors.append(str(message))
         except TrackerError as error:
-            flash(error.message, "error")
+            flash(told(error), "error")
         else:
             if first is not None:
                 flash("This form was filed already (sent twice): here is the incident it filed.", "success")

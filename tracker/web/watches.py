@@ -20,7 +20,7 @@ from ..models.permissions import Permission, may
 from ..services.watches import handover, log
 from ..timeutil import format_dtg, parse_recent, utcnow
 from .admin import page, save
-from .bidi import said
+from .bidi import said, told
 from .watch_forms import EntryForm, HandoverForm, NotesForm, SignForm, StartWatchForm
 
 bp = Blueprint("watches", __name__)
@@ -256,7 +256,7 @@ def regenerate(handover_id: int):
         with committed() as session:
             handover.regenerate(session, found, _me(), utcnow(), markings=wiring.markings())
     except (ValidationError, Conflict) as error:
-        flash(error.message, "error")
+        flash(told(error), "error")
     else:
         flash("Brief taken again as of now.", "success")
     return redirect(url_for("watches.handover_page", handover_id=handover_id))
@@ -274,7 +274,7 @@ def sign(handover_id: int):
         with committed() as session:
             handover.sign(session, found, _me(), utcnow(), form.digest.data or None, address())
     except (ValidationError, Conflict) as error:
-        flash(error.message, "error")
+        flash(told(error), "error")
         return redirect(url_for("watches.handover_page", handover_id=handover_id))
     flash(said("Signed: you have the watch at {desk}.", desk=found.from_watch.desk), "success")
     return redirect(url_for("watches.handover_page", handover_id=handover_id))

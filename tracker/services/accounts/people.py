@@ -17,6 +17,7 @@ from ...channels.email import address_problem
 from ...errors import Conflict, NotFound, ValidationError
 from ...models import AccountEvent, ApiToken, Role, SignInFailure, User, config_version
 from ...models.security import ACCOUNT_NAME_KEY
+from ...sentences import Sentence
 from ...text import name_problem
 from ...timeutil import isoformat, utcnow
 from ..engine import sides
@@ -87,7 +88,7 @@ def create_user(
     if problems:
         raise ValidationError("a name and an e-mail address are one line of text each", problems)
     if email and (wrong := address_problem(email)):  # the supervisors' messages go there: refused now, not then
-        raise ValidationError(f"{email!r} is not an e-mail address", {"email": wrong})
+        raise ValidationError(Sentence("{email} is not an e-mail address", {"email": repr(email)}), {"email": wrong})
     if email and (line := sides.their_line_at(session, email)):
         raise ValidationError(
             "our messages would go to the other side: the address is a counterpart line's",
@@ -100,7 +101,7 @@ def create_user(
     except ValueError:
         raise ValidationError(f"unknown role {role!r}", {"role": [r.value for r in Role]}) from None
     if session.scalar(select(User).where(User.username == username)) is not None:
-        raise Conflict(f"user {username!r} exists")
+        raise Conflict(Sentence("user {username} exists", {"username": repr(username)}))
     user = User(username=username, password_hash=hash_password(password), role=role, full_name=full_name, email=email)
     session.add(user)
     session.flush()
@@ -119,7 +120,7 @@ def account_key(session: Session, username: str) -> str:
 def find_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"no user {username!r}")
+        raise NotFound(Sentence("no user {username}", {"username": repr(username)}))
     return user
 
 
@@ -133,7 +134,8 @@ def create_token(session: Session, user: User, name: str, *, by: str | None, add
     if found := _line_problem(name, 64):
         raise ValidationError("a token's name is one line of text", {"name": found})
     if not user.active:  # it would be refused at every use, then start working on a reactivation nobody tied to it
-        raise Conflict(f"user {user.username!r} is deactivated: activate them first, then issue the token")
+        said = "user {username} is deactivated: activate them first, then issue the token"
+        raise Conflict(Sentence(said, {"username": repr(user.username)}))
     text = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name, token_hash=digest(text), prefix=text[:10])
     session.add(token)

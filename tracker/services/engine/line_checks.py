@@ -13,6 +13,7 @@ from ...channels import Message, withheld
 from ...errors import Conflict, Forbidden, NotFound, ValidationError
 from ...models import ChannelCheck, ChannelHealth, CheckOutcome, ContactChannel, User
 from ...models.permissions import Permission, may
+from ...sentences import Sentence
 from ...text import name_problem
 from ...timeutil import UTC, format_dtg, isoformat
 from . import links, message_text, sides
@@ -82,7 +83,7 @@ def claim_due_channels(session: Session, now: datetime, limit: int) -> list[Cont
 def start_check(session: Session, channel: ContactChannel, requested_by: str, now: datetime) -> ChannelCheck:
     """Open a check awaiting confirmation within the channel's window."""
     if not channel.active:
-        raise ValidationError(f"channel {channel.name!r} is inactive", {"active": False})
+        raise ValidationError(Sentence("channel {name} is inactive", {"name": repr(channel.name)}), {"active": False})
     check = ChannelCheck(
         channel=channel,
         requested_by=requested_by,

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from ...errors import InvalidTransition
 from ...models import LinkUse
 from ...models.enums import category_label
+from ...sentences import Sentence
 from ..incidents import handling, marking
 from . import line_checks
 from .idle import IdleRules
@@ -20,7 +21,8 @@ class LinkView:
     purpose: str
     channel: str
     reference: str | None = None
-    summary: str = ""
+    # What it is about, the reporting unit as typed kept apart (the page isolates it).
+    summary: Sentence = Sentence("")
     status: str = ""
     acknowledged_by: str | None = None
     # The incident's marking line: the page shows its facts to whoever holds the link, so it says how to
@@ -38,10 +40,11 @@ def inspect(session: Session, signer: LinkSigner, purpose: str, token: str, now:
     if purpose == "check":
         check = line_checks.check_of_link(session, claims)
         return LinkView(
-            "check", check.channel.name, status=check.outcome.value, summary=f"Check #{check.id} of the line"
+            "check", check.channel.name, status=check.outcome.value, summary=Sentence(f"Check #{check.id} of the line")
         )
     incident, channel = handling.link_target(session, claims)
-    summary = f"{incident.precedence.name} {category_label(incident.category)}, {incident.reporting_unit}"
+    said = f"{incident.precedence.name} {category_label(incident.category)}, {{unit}}"
+    summary = Sentence(said, {"unit": incident.reporting_unit})
     return LinkView(
         "ack",
         channel.name,

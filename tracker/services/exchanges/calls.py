@@ -281,8 +281,11 @@ def _ensure_line_free(session: Session, channel: ContactChannel) -> None:
     )
     if busy is not None:
         raise Conflict(
-            f"a call is in progress on {channel.name} (call {busy.id}, started {format_dtg(busy.started_at)} "
-            f"by {busy.recorded_by}): end it first, or log this one with its end",
+            Sentence(
+                f"a call is in progress on {{line}} (call {busy.id}, started {format_dtg(busy.started_at)} by {{by}}):"
+                " end it first, or log this one with its end",
+                {"line": channel.name, "by": busy.recorded_by},
+            ),
             {"call_id": busy.id},
         )
 

@@ -28,6 +28,7 @@ from ...models import (
     OutgoingStatus,
     User,
 )
+from ...sentences import Sentence
 from ...timeutil import format_dtg
 from ..engine import notify
 from ..engine.claims import SetAside, act_on_claimed, among_claimable
@@ -209,7 +210,8 @@ def open_exchange(
     )
     if running is not None:
         raise Conflict(
-            f"{incident.reference} already has an open exchange over {channel.name}", {"exchange_id": running}
+            Sentence(f"{incident.reference} already has an open exchange over {{line}}", {"line": channel.name}),
+            {"exchange_id": running},
         )
     exchange = Exchange(
         incident=incident,

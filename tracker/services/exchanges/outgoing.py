@@ -23,6 +23,7 @@ from ...models import (
     NotificationKind,
     OutgoingStatus,
 )
+from ...sentences import Sentence
 from ..engine.links import AckLinks
 from ..engine.rendering import render_counterpart_message
 from ..incidents import timeline
@@ -77,8 +78,10 @@ def ensure_line_active(exchange: Exchange) -> None:
     channel = exchange.channel
     if not channel.active:
         raise InvalidTransition(
-            f"the line {channel.name} is inactive: nothing goes to the other side over it until an admin "
-            "activates it again",
+            Sentence(
+                "the line {line} is inactive: nothing goes to the other side over it until an admin activates it again",
+                {"line": channel.name},
+            ),
             {"channel_id": channel.id, "channel": channel.name, "active": False},
         )
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ...errors import ValidationError
 from ...models import Exchange, ExchangeMessage, Incident, Notification, NotificationKind, NotificationStatus
+from ...sentences import Sentence
 from ..incidents import amendment_record, marking
 
 # Field -> releasable by default. Time, area and category go out; our own units, our own
@@ -81,7 +82,7 @@ def ensure_releasable_to(incident: Incident, counterpart: str | None) -> None:
     """
     if counterpart is not None and not marking.releasable_to(incident, counterpart):
         raise ValidationError(
-            f"the incident is not releasable to {counterpart}",
+            Sentence("the incident is not releasable to {counterpart}", {"counterpart": counterpart}),
             {"releasable_to": f"{marking.of(incident)}: change the marking to release it to {counterpart}"},
         )
     if not incident.releasable_to:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationError
 from ...models import EventKind, Exchange, ExchangeMessage, ExchangeState, Incident, Summary, SummaryStatus, User
+from ...sentences import Sentence
 from ...text import bidi_problem, same_wording
 from ..incidents import amendment_record, timeline
 from . import catalogues, counterpart, four_eyes, message_format, outgoing, releasability, summary_text
@@ -407,8 +408,11 @@ def _ensure_approved_for(session: Session, summary: Summary, exchange: Exchange)
     if approver is not None and four_eyes.may_approve(session, summary.incident, approver, exchange.channel_id):
         return
     raise Conflict(
-        f"{summary.approved_by} approved this summary for exchange {own.id} on {own.channel.name} and may not approve"
-        f" texts on {exchange.channel.name}: have it approved for this line, or send it over exchange {own.id}",
+        Sentence(
+            f"{{by}} approved this summary for exchange {own.id} on {{line}} and may not approve texts on"
+            f" {{this_line}}: have it approved for this line, or send it over exchange {own.id}",
+            {"by": str(summary.approved_by), "line": own.channel.name, "this_line": exchange.channel.name},
+        ),
         {"approved_by": summary.approved_by, "approved_for_exchange": own.id, "exchange_id": exchange.id},
     )
 

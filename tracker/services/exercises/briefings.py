@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ... import text
 from ...errors import Conflict, ValidationError
 from ...models import ExerciseBriefing, ExerciseNotice, NotifiedVia
+from ...sentences import Sentence
 from .register import get_exercise
 from .validity import FUTURE_SKEW
 
@@ -56,7 +57,9 @@ def record_briefing(
     """Record a briefing we gave on one of our own exercises."""
     if not exercise.ours:
         raise Conflict(
-            f"exercise “{exercise.name}” is not ours: briefings are recorded on our own exercises",
+            Sentence(
+                "exercise “{name}” is not ours: briefings are recorded on our own exercises", {"name": exercise.name}
+            ),
             {"exercise_id": exercise.id, "ours": False},
         )
     data = {**data}

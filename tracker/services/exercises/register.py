@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from ...errors import Conflict, NotFound
 from ...models import EventKind, ExerciseNotice, Incident, IncidentStatus, locks
 from ...models.enums import UNUSUAL_ACTIVITY
+from ...sentences import Sentence
 from ...timeutil import isoformat
 from ..incidents import timeline
 from . import vienna
@@ -72,7 +73,10 @@ def _unique(session: Session, values: dict, current_id: int | None = None) -> No
     clash = find_same(session, values["name"], values["starts_at"])
     if clash is not None and clash != current_id:
         raise Conflict(
-            f"exercise {values['name']!r} starting {isoformat(values['starts_at'])} is in the register already",
+            Sentence(
+                f"exercise {{name}} starting {isoformat(values['starts_at'])} is in the register already",
+                {"name": repr(values["name"])},
+            ),
             {"id": clash},
         )
 

@@ -29,6 +29,7 @@ from ...models import (
     step_channels,
 )
 from ...region import NO_SECTOR, reserved_sector
+from ...sentences import Sentence
 from ...text import name_problem
 from ...timeutil import utcnow
 from ..engine import line_checks, sides
@@ -120,7 +121,8 @@ def _unique_name(session: Session, model, name: str, current_id: int | None = No
     rows = session.execute(select(model.id, model.name)).tuples()
     clash = next((taken for ident, taken in rows if ident != current_id and _name_key(taken) == key), None)
     if clash is not None:
-        raise Conflict(f"the name {name!r} is taken (by {clash!r})", {"name": name})
+        said = Sentence("the name {name} is taken (by {clash})", {"name": repr(name), "clash": repr(clash)})
+        raise Conflict(said, {"name": name})
 
 
 # -- channels -----------------------------------------------------------------------------
@@ -270,7 +272,10 @@ def delete_channel(session: Session, channel_id: int) -> None:
     on_ladder = _on_running_ladder(session, channel_id)
     if in_policy or in_history or on_ladder:
         raise Conflict(
-            f"channel {channel.name!r} is used by a policy, a running incident or past notifications",
+            Sentence(
+                "channel {name} is used by a policy, a running incident or past notifications",
+                {"name": repr(channel.name)},
+            ),
             {
                 "hint": "set active=false instead",
                 "in_policy": bool(in_policy),
@@ -363,7 +368,8 @@ def delete_policy(session: Session, policy_id: int) -> None:
     policy = get_policy(session, policy_id)
     rules = session.scalars(select(RoutingRule.name).where(RoutingRule.policy_id == policy_id)).all()
     if rules:
-        raise Conflict(f"policy {policy.name!r} is used by routing rules", {"rules": list(rules)})
+        said = Sentence("policy {name} is used by routing rules", {"name": repr(policy.name)})
+        raise Conflict(said, {"rules": list(rules)})
     session.delete(policy)
     session.flush()
 

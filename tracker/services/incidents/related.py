@@ -17,6 +17,7 @@ from ...errors import Conflict, Forbidden, NotFound
 from ...geo import wgs84
 from ...models import EventKind, Incident, IncidentLink, LinkState, User
 from ...models.permissions import Permission, may
+from ...sentences import Sentence
 from . import timeline
 from .handling import ensure_may_handle
 
@@ -205,7 +206,7 @@ def _decide(session, reference, link_id, actor, now, note, state: LinkState, kin
     session.refresh(link)
     if changed != 1:
         raise Conflict(
-            f"link {link.id} was already {link.state.value} by {link.decided_by}",
+            Sentence(f"link {link.id} was already {link.state.value} by {{by}}", {"by": str(link.decided_by)}),
             {"state": link.state.value, "decided_at": link.decided_at, "decided_by": link.decided_by},
         )
     extra = {"note": note} if note else {}

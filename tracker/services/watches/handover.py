@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ...errors import Conflict, Forbidden, NotFound, ValidationError
 from ...models import AccountEvent, Handover, User, Watch
+from ...sentences import Sentence
 from ...text import problem
 from ...timeutil import format_dtg, isoformat
 from ..incidents.marking import Markings
@@ -121,8 +122,11 @@ def prepare(
     waiting = pending_of(session, watch)
     if waiting is not None:
         raise Conflict(
-            f"handover {waiting.id} of this watch waits for {waiting.incoming_officer.username}'s signature: "
-            "regenerate its brief, or change who takes over there",
+            Sentence(
+                f"handover {waiting.id} of this watch waits for {{officer}}'s signature: "
+                "regenerate its brief, or change who takes over there",
+                {"officer": waiting.incoming_officer.username},
+            ),
             {"handover": waiting.id},
         )
     handover = Handover(

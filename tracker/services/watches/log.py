@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from ...errors import Conflict, Forbidden, NotFound, ValidationError
 from ...models import Incident, Role, User, Watch, WatchEntry, locks
 from ...models.permissions import Permission, may
+from ...sentences import Sentence
 from ...text import name_problem, problem
 from ...timeutil import format_dtg
 from ..incidents.handling import get_incident
@@ -69,7 +70,7 @@ def current_watch(session: Session, desk: str | None = None) -> Watch:
     name = known_desk(session, desk)
     watch = open_watch(session, name)
     if watch is None:
-        raise NotFound(f"nobody is on watch at {name}", {"desk": name})
+        raise NotFound(Sentence("nobody is on watch at {desk}", {"desk": name}), {"desk": name})
     return watch
 
 
@@ -81,7 +82,10 @@ def watch_to_hand_over(session: Session, watch_id: int | None, desk: str | None)
     watch = get_watch(session, watch_id)
     if desk is not None and known_desk(session, desk).lower() != watch.desk.lower():
         raise ValidationError(
-            f"watch {watch.id} is kept at {watch.desk}, not at {known_desk(session, desk)}",
+            Sentence(
+                f"watch {watch.id} is kept at {{desk}}, not at {{named}}",
+                {"desk": watch.desk, "named": known_desk(session, desk)},
+            ),
             {"desk": f"watch {watch.id} is at {watch.desk}: name the watch or the desk, or both alike"},
         )
     return watch
@@ -167,7 +171,7 @@ def find_keeper(session: Session, username: str, field: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not may_keep(user):
         why = "no such user" if user is None else f"{username} may not keep a watch (inactive, or the wrong role)"
-        raise ValidationError(f"{username!r} cannot keep a watch", {field: why})
+        raise ValidationError(Sentence("{username} cannot keep a watch", {"username": repr(username)}), {field: why})
     return user
 
 
@@ -210,8 +214,11 @@ def ensure_off_watch_elsewhere(session: Session, officer: User, desk: str) -> No
     )
     if elsewhere is not None:
         raise Conflict(
-            f"{officer.username} keeps the watch at {elsewhere.desk} since {format_dtg(elsewhere.starts_at)}: "
-            f"it must be handed over before they keep {desk}",
+            Sentence(
+                f"{{officer}} keeps the watch at {{desk}} since {format_dtg(elsewhere.starts_at)}: "
+                "it must be handed over before they keep {wanted}",
+                {"officer": officer.username, "desk": elsewhere.desk, "wanted": desk},
+            ),
             {"officer": officer.username, "watch": elsewhere.id, "desk": elsewhere.desk},
         )
 
@@ -237,8 +244,11 @@ def start_watch(
     kept = open_watch(session, desk)
     if kept is not None:
         raise Conflict(
-            f"{desk} has an open watch, kept by {kept.officer.username} since {format_dtg(kept.starts_at)}: "
-            "it must be handed over first",
+            Sentence(
+                f"{{desk}} has an open watch, kept by {{officer}} since {format_dtg(kept.starts_at)}: "
+                "it must be handed over first",
+                {"desk": desk, "officer": kept.officer.username},
+            ),
             {"watch": kept.id, "officer": kept.officer.username, "starts_at": kept.starts_at},
         )
     ensure_off_watch_elsewhere(session, keeper, desk)
