@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from tests.support import build_world, csrf
 from tracker.db import session_scope
+from tracker.errors import Conflict
 from tracker.models import AccountEvent, SignInFailure, User
 from tracker.services.accounts import people
 from tracker.timeutil import utcnow
@@ -228,3 +229,40 @@ def test_a_password_typed_as_the_name_is_kept_only_as_a_keyed_digest(app, client
     other = make_app(SECRET_KEY="another-secret-key-of-at-least-thirty-two-characters")
     with session_scope(other) as session:
         assert people.account_key(session, password) != key, "the digest depends on SECRET_KEY"
+
+
+def test_look_alikes_of_a_name_are_counted_as_that_name(app, client, world, no_sleeping):
+    """A guesser spread their attempts over names that read as "duty" (another case, full-width letters, a
+    zero-width space inside), each counted apart, and stayed under the slow-down of the name they imitate. They
+    are one count now, the name's own."""
+    for typed in ("DUTY", "\uff44\uff55\uff54\uff59", "du\u200bty"):
+        assert attempt(client, typed, "wrong-password", "10.0.0.11").status_code == 401, typed
+    refused = attempt(client, "duty", "duty-password", "10.0.0.11")
+    assert refused.status_code == 429, "three failures for the name from the address: the next one waits"
+    with session_scope(app) as session:
+        assert failures_of(session, "duty", "10.0.0.11").failures == 3
+        assert session.scalars(select(SignInFailure.account)).all() == [people.account_key(session, "duty")]
+
+
+@pytest.mark.both_databases  # PostgreSQL keeps no NUL in a text
+def test_a_name_that_is_not_text_is_refused_with_a_4xx(app, client, world):
+    """Bytes that are no UTF-8, a lone surrogate's encoding, a NUL: refused (400) or a failed sign-in, never a 500."""
+    for raw in (b"du%FFty", b"duty%ED%A0%80", b"du%00ty"):
+        token = csrf(client, "/signin")
+        answer = client.post(
+            "/signin",
+            data=b"csrf_token=" + token.encode() + b"&username=" + raw + b"&password=wrong-password",
+            content_type="application/x-www-form-urlencoded",
+            environ_base={"REMOTE_ADDR": "10.0.0.12"},
+        )
+        assert answer.status_code in (400, 401), (raw, answer.status_code)
+
+
+def test_an_account_is_not_named_like_another(app, world):
+    """An admin could name an account "duty" with a zero-width space inside beside "duty": one name to whoever reads
+    them, and one count of failed sign-ins."""
+    with session_scope(app) as session:
+        for name in ("du\u200bty", "DUTY", "\uff44\uff55\uff54\uff59"):
+            with pytest.raises(Conflict, match="reads as the same name"):
+                people.create_user(session, name, "a-long-password", "liaison", by=None)
+        assert people.create_user(session, "duty2", "a-long-password", "liaison", by=None).username == "duty2"

@@ -34,8 +34,8 @@ class SignInFailure(Base):
 
     __tablename__ = "signin_failures"
 
-    # The name as typed, case-folded, kept only as its HMAC-SHA-256 in hex (people.account_key): a password typed
-    # into the name field is never kept readable, nor a name of no account.
+    # The name as it reads (accounts.names.folded), kept only as its HMAC-SHA-256 in hex (people.account_key): a
+    # password typed into the name field is never kept readable, nor a name of no account.
     account: Mapped[str] = mapped_column(String(64), primary_key=True)
     address: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)

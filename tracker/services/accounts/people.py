@@ -21,7 +21,7 @@ from ...sentences import Sentence
 from ...text import name_problem
 from ...timeutil import isoformat, utcnow
 from ..engine import sides
-from . import sessions, throttle
+from . import names, sessions, throttle
 
 TOKEN_PREFIX = "trk_"
 # How a change to an account was made when no signed-in person made it (`flask user ...`, `flask demo`):
@@ -100,8 +100,15 @@ def create_user(
         role = Role(role)
     except ValueError:
         raise ValidationError(f"unknown role {role!r}", {"role": [r.value for r in Role]}) from None
-    if session.scalar(select(User).where(User.username == username)) is not None:
+    if (alike := _named_alike(session, username)) == username:
         raise Conflict(Sentence("user {username} exists", {"username": repr(username)}))
+    if alike is not None:  # one name to whoever reads them, and one count of failed sign-ins (account_key)
+        raise Conflict(
+            Sentence(
+                "user {alike} exists, and {username} reads as the same name: choose another",
+                {"alike": repr(alike), "username": repr(username)},
+            )
+        )
     user = User(username=username, password_hash=hash_password(password), role=role, full_name=full_name, email=email)
     session.add(user)
     session.flush()
@@ -110,11 +117,20 @@ def create_user(
 
 
 def account_key(session: Session, username: str) -> str:
-    """The account a sign-in failure is counted against (signin.py): the name as typed, in one case, as its
-    HMAC-SHA-256 under the session's key (db.init_app, from SECRET_KEY). A password typed into the name field was
-    kept readable for a day; a digest without a key would let whoever reads the table test guesses of it."""
-    name = username.strip().casefold().encode("utf-8", "surrogatepass")
+    """The account a sign-in failure is counted against (signin.py): the name as it reads (names.folded: look-alikes
+    are one account), as its HMAC-SHA-256 under the session's key (db.init_app, from SECRET_KEY). A password typed
+    into the name field was kept readable for a day; a digest without a key would let whoever reads the table test
+    guesses of it."""
+    name = names.folded(username).encode()
     return hmac.new(session.info[ACCOUNT_NAME_KEY], name, hashlib.sha256).hexdigest()
+
+
+def _named_alike(session: Session, username: str) -> str | None:
+    """The name of the user whose name reads as username (names.folded), if any; username itself first."""
+    if session.scalar(select(User.username).where(User.username == username)) is not None:
+        return username
+    folded = names.folded(username)
+    return next((name for name in session.scalars(select(User.username)) if names.folded(name) == folded), None)
 
 
 def find_user(session: Session, username: str) -> User:

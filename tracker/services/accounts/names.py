@@ -1,0 +1,44 @@
+"""Names as people read them: two names that look alike are one name, for counting failed sign-ins and for
+refusing an account named like another.
+
+"duty", "DUTY", "ｄｕｔｙ" (full width) and "duty" with a zero-width space inside are one name to whoever reads
+them, and were four to the failure count: a guesser spread over such look-alikes of a real name stayed under its
+limit. `folded` reads a name as Unicode's NFKC_Casefold does (UAX #31, section 5): compatibility forms
+(NFKC), one case (casefold), and no invisible characters (default-ignorable code points, format and control
+characters, and lone surrogates, which are no characters at all). PRECIS (RFC 8264/8265, the precis-i18n
+package) refuses such names rather than reading them as the name they imitate, which is what a count needs;
+Python's unicodedata has no Default_Ignorable_Code_Point, and the regex package's \\p{DI} would be a new
+dependency for one table of ranges.
+"""
+
+import unicodedata
+
+# Default_Ignorable_Code_Point, from Unicode's DerivedCoreProperties.txt (15.1): invisible by definition,
+# among them some that are no format character (a combining grapheme joiner, Hangul fillers, variation
+# selectors), and code points kept unassigned for more of them.
+_DEFAULT_IGNORABLE = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)  # fmt: skip
+# Control, format and surrogate: nothing a reader sees.
+_UNSEEN = frozenset({"Cc", "Cf", "Cs"})
+
+
+def _unseen(character: str) -> bool:
+    point = ord(character)
+    return unicodedata.category(character) in _UNSEEN or any(low <= point <= high for low, high in _DEFAULT_IGNORABLE)
+
+
+def _seen(text: str) -> str:
+    return "".join(character for character in text if not _unseen(character))
+
+
+def folded(name: str) -> str:
+    """name as it reads: NFKC, case-folded, without what cannot be seen, without spaces around it. Any str is
+    taken, valid Unicode or not (a lone surrogate is dropped)."""
+    # Invisible characters go first too: one between a letter and its accent kept them from composing.
+    text = unicodedata.normalize("NFKC", _seen(name))
+    # Case folding may undo NFKC ("ǰ" folds to j and a combining caron), hence once more.
+    return _seen(unicodedata.normalize("NFKC", text.casefold())).strip()
