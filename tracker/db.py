@@ -11,7 +11,6 @@ read; every other request, each job, the CLI and the rate-limit bookkeeping writ
 may be skipped (a token's last use) writes only if it gets the write lock at once (NO_WAIT).
 """
 
-import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,7 +20,6 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import json_values
-from .models.security import ACCOUNT_NAME_KEY
 
 EXTENSION = "tracker.db"
 READERS = "tracker.db.readers"
@@ -120,14 +118,10 @@ def init_app(app: Flask) -> None:
     """Bind an engine and two session factories to the app, one for units of work that write and
     one for those that only read; close the request session at teardown."""
     engine = build_engine(app.config["DATABASE_URL"])
-    # The key sign-in failures are counted under (people.account_key), from SECRET_KEY but not SECRET_KEY itself.
-    secret = app.config["SECRET_KEY"]
-    secret = secret.encode() if isinstance(secret, str) else secret
-    info = {ACCOUNT_NAME_KEY: hmac.new(secret, b"sign-in account names", "sha256").digest()}
-    app.extensions[EXTENSION] = sessionmaker(engine, expire_on_commit=False, info=info)
+    app.extensions[EXTENSION] = sessionmaker(engine, expire_on_commit=False)
     # The same pool and events; its transactions carry READS_ONLY to the "begin" event above.
     readers = engine.execution_options(**{READS_ONLY: True})
-    app.extensions[READERS] = sessionmaker(readers, expire_on_commit=False, info=info)
+    app.extensions[READERS] = sessionmaker(readers, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
 
 

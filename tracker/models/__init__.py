@@ -36,7 +36,7 @@ from .exchange import CLOCKS, TRANSITIONS, Exchange, ExchangeMessage, Summary
 from .incident import LIVE, DeliveryAttempt, Incident, Notification, TimelineEvent
 from .ladder import ContactChannel, EscalationPolicy, PolicyStep, RoutingRule, channel_members, step_channels
 from .people import ApiToken, User
-from .security import AccountEvent, IdempotentRequest, SignInFailure, WebSession
+from .security import AccountEvent, IdempotentRequest, OwnKey, SignInFailure, WebSession
 from .system import Counter, JobRun, MetricsSnapshot, Runner, ThrottleHit
 from .watch import Handover, Watch, WatchEntry
 
@@ -97,6 +97,7 @@ __all__ = [
     "IdempotentRequest",
     "MetricsSnapshot",
     "Runner",
+    "OwnKey",
     "SignInFailure",
     "WebSession",
     "TimelineEvent",

@@ -24,9 +24,15 @@ class WebSession(Base):
     revoked_why: Mapped[str | None] = mapped_column(String(40))
 
 
-# Where a session finds the key the names typed at sign-in are digested under (services.accounts.people.account_key):
-# set on every session by db.init_app, from SECRET_KEY.
-ACCOUNT_NAME_KEY = "tracker.account_name_key"
+class OwnKey(Base):
+    """A key the tracker made for itself (32 random bytes, on its first use: services.accounts.own_keys) and keeps
+    beside what it keys, for one purpose: the names of failed sign-ins are digested under "sign-in names". Never
+    shown, logged or configured; a new SECRET_KEY leaves it as it is."""
+
+    __tablename__ = "own_keys"
+
+    purpose: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class SignInFailure(Base):
@@ -34,8 +40,8 @@ class SignInFailure(Base):
 
     __tablename__ = "signin_failures"
 
-    # The name as it reads (accounts.names.folded), kept only as its HMAC-SHA-256 in hex (people.account_key): a
-    # password typed into the name field is never kept readable, nor a name of no account.
+    # The name as it reads (accounts.names.folded), kept only as its HMAC-SHA-256 in hex under an OwnKey
+    # (people.account_key): a password typed into the name field is never kept readable, nor a name of no account.
     account: Mapped[str] = mapped_column(String(64), primary_key=True)
     address: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)

@@ -16,12 +16,11 @@ from sqlalchemy.orm import Session
 from ...channels.email import address_problem
 from ...errors import Conflict, NotFound, ValidationError
 from ...models import AccountEvent, ApiToken, Role, SignInFailure, User, config_version
-from ...models.security import ACCOUNT_NAME_KEY
 from ...sentences import Sentence
 from ...text import name_problem
 from ...timeutil import isoformat, utcnow
 from ..engine import sides
-from . import names, sessions, throttle
+from . import names, own_keys, sessions, throttle
 
 TOKEN_PREFIX = "trk_"
 # How a change to an account was made when no signed-in person made it (`flask user ...`, `flask demo`):
@@ -118,11 +117,11 @@ def create_user(
 
 def account_key(session: Session, username: str) -> str:
     """The account a sign-in failure is counted against (signin.py): the name as it reads (names.folded: look-alikes
-    are one account), as its HMAC-SHA-256 under the session's key (db.init_app, from SECRET_KEY). A password typed
-    into the name field was kept readable for a day; a digest without a key would let whoever reads the table test
-    guesses of it."""
+    are one account), as its HMAC-SHA-256 under the database's own key for them (own_keys, never SECRET_KEY, so a
+    new SECRET_KEY keeps the counts). A password typed into the name field was kept readable for a day; a digest
+    without a key would let whoever reads the table test guesses of it."""
     name = names.folded(username).encode()
-    return hmac.new(session.info[ACCOUNT_NAME_KEY], name, hashlib.sha256).hexdigest()
+    return hmac.new(own_keys.key_for(session, own_keys.SIGN_IN_NAMES), name, hashlib.sha256).hexdigest()
 
 
 def _named_alike(session: Session, username: str) -> str | None:
