@@ -126,7 +126,7 @@ def test_a_refresh_answered_after_a_form_was_sent_leaves_the_forms_answer(app, s
     was sent and answered after the form's answer wrote back the cookie of before, and the page the form led to said
     nothing of what was done (a browser test lost its "Text drafted" so, 1 run in 3 with the refresh at 0.5 s).
     live.js gives up its refreshes on their way when a form is sent. A refresh writes the cookie only once it is
-    older than half the idle limit (web/session_cookie.py), so the page here has been open that long: the refresh
+    older than half its lifetime (web/session_cookie.py), so the page here has been open that long: the refresh
     on its way signs it again. It is answered at the worst moment: after the form's answer wrote the cookie, before
     the browser follows it."""
     world = build_world(app)
@@ -161,7 +161,7 @@ def test_a_refresh_answered_after_a_form_was_sent_leaves_the_forms_answer(app, s
 
 
 def signed_long_ago(app, cookies: str) -> str:
-    """The Cookie header's session, the same session signed just over half the idle limit ago."""
+    """The Cookie header's session, the same session signed just over half the cookie's lifetime ago."""
     name = app.config["SESSION_COOKIE_NAME"]
     [value] = [cookie.removeprefix(f"{name}=") for cookie in cookies.split("; ") if cookie.startswith(f"{name}=")]
     serializer = app.session_interface.get_signing_serializer(app)

@@ -2,7 +2,7 @@
 deactivation revoke them server-side, they expire when idle and after an absolute time, and
 sign-in issues a new session and CSRF token."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import itsdangerous
 from sqlalchemy import select, update
@@ -80,11 +80,42 @@ def test_deactivation_ends_the_users_sessions(app, world):
     assert liaison.get("/board").status_code == 302
 
 
-def test_an_idle_session_expires(app, client, world, monkeypatch):
+IDLE = timedelta(hours=12)  # a watch: SESSION_IDLE_MINUTES = 720
+
+
+def last_seen(app) -> datetime:
+    with session_scope(app) as session:
+        return session.scalars(select(WebSession.last_seen_at).where(WebSession.revoked_at.is_(None))).one()
+
+
+def seen_at(app, when: datetime) -> None:
+    """The live session's last use on record is when."""
+    with session_scope(app) as session:
+        session.execute(update(WebSession).where(WebSession.revoked_at.is_(None)).values(last_seen_at=when))
+
+
+def time_passes(app, client, span: timedelta) -> None:
+    """span passes, as the browser's cookie and the database tell it: the cookie as if signed span earlier than it
+    was, and the session opened and last used span earlier."""
+    serializer = app.session_interface.get_signing_serializer(app)
+    data, signed_at = serializer.loads(cookie(client), return_timestamp=True)
+    then = int(signed_at.timestamp() - span.total_seconds())
+
+    class SignedEarlier(itsdangerous.TimestampSigner):
+        def get_timestamp(self) -> int:
+            return then
+
+    serializer.signer = SignedEarlier
+    client.set_cookie("session", serializer.dumps(data))
+    with session_scope(app) as session:
+        for row in session.scalars(select(WebSession)):
+            row.created_at, row.last_seen_at = row.created_at - span, row.last_seen_at - span
+
+
+def test_an_idle_session_expires(app, client, world):
     sign_in(client, "duty")
     assert client.get("/").status_code == 200
-    later = int(utcnow().timestamp()) + 12 * 3600 + 60  # a watch (SESSION_IDLE_MINUTES = 720) and a minute
-    monkeypatch.setattr(itsdangerous.TimestampSigner, "get_timestamp", lambda self: later)
+    seen_at(app, utcnow() - IDLE - timedelta(minutes=1))
     assert client.get("/").status_code == 302
 
 
@@ -121,15 +152,68 @@ def test_a_pages_own_requests_leave_the_cookie_as_the_browser_holds_it(app, clie
     assert signed_again(client.get("/board")), "so does a browser that does not say how the request was made"
 
 
-def test_a_board_left_open_keeps_its_session_for_a_whole_watch(app, client, world, monkeypatch):
-    """Its refreshes write the cookie once it is older than half the idle limit, so the limit is never reached."""
-    signed = int(utcnow().timestamp()) - 6 * 3600 - 60  # half a watch (SESSION_IDLE_MINUTES = 720) and a minute ago
+def test_a_pages_own_requests_sign_a_cookie_older_than_half_its_lifetime_again(app, client, world, monkeypatch):
+    """The cookie is good for as long as a session may last (SESSION_ABSOLUTE_HOURS); a page's own requests sign it
+    again once it is older than half that, not every few seconds."""
+    half = app.permanent_session_lifetime / 2
+    assert half == timedelta(hours=12), app.permanent_session_lifetime
+    signed = int(utcnow().timestamp() - half.total_seconds()) - 60
     monkeypatch.setattr(itsdangerous.TimestampSigner, "get_timestamp", lambda self: signed)
     sign_in(client, "duty")
     monkeypatch.undo()
     answer = client.get("/board/rows", headers=POLL)
     assert answer.status_code == 200 and signed_again(answer), answer.headers.getlist("Set-Cookie")
     assert not signed_again(client.get("/board/rows", headers=POLL)), "signed again now: the next one leaves it"
+
+
+def test_a_session_used_only_by_a_pages_own_requests_lasts_the_idle_limit_after_the_last(app, client, world):
+    """The idle limit was the cookie's age, which a page's own requests renew only now and then: a session used only
+    through them (a board watched, a form whose position is read back) ended between half the idle limit and the
+    whole of it after the last. Every request keeps the session's last use in the database, and the limit runs from
+    it, to the minute."""
+    sign_in(client, "duty")
+    time_passes(app, client, IDLE / 3)
+    assert client.get("/board/rows", headers=POLL).status_code == 200, "the last request, the cookie not signed again"
+    time_passes(app, client, IDLE - timedelta(minutes=2))
+    before = last_seen(app)
+    answer = client.get("/board/rows", headers=POLL)
+    assert answer.status_code == 200, "the idle limit is not over: it runs from the last request, not the cookie"
+    assert last_seen(app) - before >= IDLE - timedelta(minutes=2), "and that request is the last use now"
+    seen_at(app, utcnow() - IDLE - timedelta(minutes=1))
+    assert client.get("/board/rows", headers=POLL).status_code == 401, "idle for the limit and a minute: ended"
+    assert client.get("/board").status_code == 302
+
+
+def test_a_board_left_open_keeps_its_session_past_a_watch(app, client, world):
+    """Its refreshes keep the session's last use, and the cookie is signed again before it ages out: only the
+    absolute limit ends it."""
+    sign_in(client, "duty")
+    for _ in range(3):  # 18 hours of a board refreshing
+        time_passes(app, client, IDLE / 2)
+        assert client.get("/board/rows", headers=POLL).status_code == 200
+    time_passes(app, client, IDLE / 2)  # 24 hours after sign-in
+    assert client.get("/board/rows", headers=POLL).status_code == 401
+
+
+def test_a_sessions_last_use_is_written_at_most_once_a_minute(app, client, world):
+    """A board refreshing every few seconds does not write on each request; a page, a refresh and a form each keep
+    a last use a minute old."""
+    sign_in(client, "duty")
+    recent = utcnow() - timedelta(seconds=30)
+    seen_at(app, recent)
+    assert client.get("/board/rows", headers=POLL).status_code == 200
+    assert last_seen(app) == recent, "used within the minute: not written again"
+    reference = file_incident(client, world)["reference"]
+    form = {"csrf_token": csrf(client, f"/incidents/{reference}"), "text": "x"}
+    for send in (
+        lambda: client.get("/board/rows", headers=POLL),
+        lambda: client.get("/board", headers=PAGE),
+        lambda: client.post(f"/incidents/{reference}/comments", data=form),  # a request that writes
+    ):
+        stale = utcnow() - timedelta(seconds=61)
+        seen_at(app, stale)
+        answer = send()
+        assert answer.status_code in (200, 302) and last_seen(app) > stale, (answer.status_code, last_seen(app))
 
 
 def test_a_busy_session_still_ends_at_the_absolute_limit(app, client, world):

@@ -19,6 +19,8 @@ class WebSession(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # secrets.token_urlsafe(32)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Its last use on record, to the minute (services.accounts.sessions.mark_seen): the idle limit runs from it.
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     address: Mapped[str] = mapped_column(String(64), default="")
     revoked_at: Mapped[datetime | None]
     revoked_why: Mapped[str | None] = mapped_column(String(40))

@@ -4,7 +4,7 @@ Built on the same services as the API; pages check the same roles. Every form ca
 token (Flask-WTF); the JSON API (bearer tokens) and the signed links are exempt.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import Flask, redirect, request, session, url_for
 from flask_login import LoginManager
@@ -38,6 +38,7 @@ from . import (  # noqa: F401  (routes on exchanges.bp and links.bp)
     related,
     reports,
     session_cookie,
+    session_seen,
     summaries,
     watches,
 )
@@ -58,20 +59,28 @@ def _unauthorized():
 
 @login_manager.user_loader
 def _load_user(key: str) -> User | None:
-    """The user of the cookie's web session, if that session is live (not revoked, not too old)."""
+    """The user of the cookie's web session, if that session is live (not revoked, not too old, not idle too long);
+    its last use is recorded now if the one on record is a minute old."""
     session_id = session.get(auth.SESSION_KEY)
     if not (key.isascii() and key.isdigit()) or not isinstance(session_id, str):  # "²" is a digit to isdigit()
         return None
-    return sessions.user_of(get_session(), session_id, int(key), utcnow(), auth.absolute_limit())
+    now = utcnow()
+    live = sessions.user_of(get_session(), session_id, int(key), now, auth.idle_limit(), auth.absolute_limit())
+    if live is None:
+        return None
+    if sessions.needs_seen(live.last_seen_at, now):
+        session_seen.record(session_id, now)
+    return live.user
 
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SESSION_COOKIE_SECURE"])
-    # The signed cookie is refused once older than this, and signed again by each page and form, by a page's own
-    # requests once older than half this (session_cookie.py): an idle limit.
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    # The signed cookie is good for as long as a session may last; whether the session is live, used within the idle
+    # limit included, is the database's to say (_load_user). Signed again by each page and form, and by a page's own
+    # requests once older than half this (session_cookie.py).
+    app.config["PERMANENT_SESSION_LIFETIME"] = auth.absolute_limit_of(app.config)
     app.session_interface = session_cookie.SessionInterface()  # not by the pages' own requests, mostly
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -8,6 +8,7 @@ early with 429 and Retry-After (services.accounts.signin); no answer is ever hel
 
 import posixpath
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
@@ -130,4 +131,14 @@ def password():
 
 
 def absolute_limit() -> timedelta:
-    return timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"])
+    return absolute_limit_of(current_app.config)
+
+
+def absolute_limit_of(config: Mapping) -> timedelta:
+    """How long a web session lasts from sign-in, however it is used."""
+    return timedelta(hours=config["SESSION_ABSOLUTE_HOURS"])
+
+
+def idle_limit() -> timedelta:
+    """How long a web session lasts after its last use on record."""
+    return timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])

@@ -1,18 +1,18 @@
 """The session cookie, signed again by what a person does, not by what the pages ask for on their own.
 
-Flask signs the cookie again on every answer (SESSION_REFRESH_EACH_REQUEST): that is the idle limit, since a
-cookie older than PERMANENT_SESSION_LIFETIME is refused. But each answer writes back the cookie its request
-carried, and the cookie also keeps the line the next page says of what a form did (a flash) till it is shown:
+Flask signs the cookie again on every answer (SESSION_REFRESH_EACH_REQUEST), and a cookie older than
+PERMANENT_SESSION_LIFETIME (the absolute limit of a session) is refused. But each answer writes back the cookie its
+request carried, and the cookie also keeps the line the next page says of what a form did (a flash) till it is shown:
 a page's own request (a refresh of the board in another tab, a read-back of a typed position) asked for before a
 form was sent and answered after the form's answer wrote back the cookie of before, and the flash was lost.
 
 So a request a script made (a fetch: Sec-Fetch-Mode other than navigate, or live.js's X-Requested-With) writes
-the cookie only when its session changed, or when the cookie is older than half the idle limit: a board left
-open for a whole watch still keeps its session, and the cookie is written by a refresh once in half a watch,
-not every few seconds. A page, a form and any request of a browser that does not say how it was made (no
-Sec-Fetch-Mode) sign it again as before. So a session used only through a page's own requests (typing in a form
-whose position is read back, a map whose popup is open) ends between half the idle limit and the whole of it after
-the last of them, not the whole of it: the price of not writing the cookie on each of them.
+the cookie only when its session changed, or when the cookie is older than half its lifetime: not every few
+seconds. A page, a form and any request of a browser that does not say how it was made (no Sec-Fetch-Mode) sign it
+again as before. The idle limit is not the cookie's age: it was, and a session used only through a page's own
+requests (typing in a form whose position is read back, a map whose popup is open) ended between half the limit
+and the whole of it after the last of them. Every request, a script's too, keeps the session's last use in the
+database (web/session_seen.py), and the idle limit runs from that.
 """
 
 from datetime import datetime
