@@ -251,8 +251,11 @@ def test_the_migration_keeps_older_seals_and_will_not_drop_a_sealed_log(app, cli
     jobs.sweep(app)
     url = app.config["DATABASE_URL"]
     engine_of(app).dispose()
+    command.downgrade(alembic_config(url), "0034")  # the later ones first: SQLite runs each in its own transaction
     with pytest.raises(RuntimeError, match="handovers are sealed with their watch's log"):
         command.downgrade(alembic_config(url), "0033")
+    assert current(url) == "0034"
+    command.upgrade(alembic_config(url), "head")
     assert current(url) == head()
     assert cli(app, "verify").exit_code == 0
     seal = seal_of(app, given["handover"])

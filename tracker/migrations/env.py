@@ -18,9 +18,11 @@ def run_migrations_online() -> None:
     if url is None:
         raise RuntimeError("no database URL: run the migrations through tracker.migrate")
     engine = create_engine(url)
-    with engine.connect() as connection:
-        _run(connection)
-    engine.dispose()
+    try:
+        with engine.connect() as connection:
+            _run(connection)
+    finally:  # a migration that refuses (0034's downgrade) leaves no pooled connection open behind it
+        engine.dispose()
 
 
 def _run(connection: Connection) -> None:
