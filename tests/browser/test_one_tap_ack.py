@@ -68,7 +68,7 @@ def test_a_liaison_officer_acknowledges_from_my_queue_in_one_tap_and_all_mine_af
 
     row = page.locator(f'tr[data-reference="{first}"]')
     row.get_by_role("button", name=f"Acknowledge {first}").click()  # the one tap
-    expect(page).to_have_url(f"{live_server}/queue")
+    expect(page).to_have_url(f"{live_server}/queue#incident-{first}")  # at its row, gone: the flash has the focus
     expect(page.locator(".flash.success")).to_contain_text(f"Acknowledged {first}")
     expect(row).to_have_count(0)
     assert_no_sideways_scroll(page, "My queue")
@@ -135,6 +135,6 @@ def test_a_note_refused_on_a_phone_stays_typed_beside_the_button_through_the_ref
 
     note.fill("Calling them now")
     row.get_by_role("button", name=f"Acknowledge {reference}").click()
-    expect(page).to_have_url(f"{live_server}/queue")
+    expect(page).to_have_url(f"{live_server}/queue#incident-{reference}")
     expect(page.locator(".flash.success")).to_contain_text(f"Acknowledged {reference}")
     assert statuses(app.test_client(), world, [reference]) == {reference: "acknowledged"}

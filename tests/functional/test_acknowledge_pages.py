@@ -90,7 +90,9 @@ def test_a_row_of_my_queue_acknowledges_in_one_tap_and_comes_back_with_a_note(ap
         f"/incidents/{first}/acknowledge",
         data={"csrf_token": token_of(rows), "next": "/queue", "note": "L1 desk calling them now"},
     )
-    assert answer.status_code == 302 and answer.headers["Location"] == "/queue", answer.headers.get("Location")
+    # at the row acted on, where the focus lands (gone from the queue: static/app.js puts it on the flash line)
+    assert answer.status_code == 302 and answer.headers["Location"] == f"/queue#incident-{first}", answer.headers
+
     assert any(f"Acknowledged {first}" in line for line in flashed(liaison, "/queue"))
     assert status_of(app, first) is IncidentStatus.ACKNOWLEDGED and status_of(app, second) is IncidentStatus.OPEN
     assert ack_note_of(app, first) == "L1 desk calling them now"
@@ -109,7 +111,7 @@ def test_a_board_row_comes_back_to_the_board_with_its_filters_and_never_to_anoth
     back = supervisor.post(
         f"/incidents/{first}/acknowledge", data={"csrf_token": token_of(board), "next": "/board?precedence=O"}
     )
-    assert back.headers["Location"] == "/board?precedence=O"
+    assert back.headers["Location"] == f"/board?precedence=O#incident-{first}", "at the row acted on"
     elsewhere = supervisor.post(
         f"/incidents/{second}/acknowledge", data={"csrf_token": token_of(board), "next": "https://elsewhere.example/"}
     )
@@ -297,7 +299,8 @@ def test_a_refused_note_comes_back_as_typed_beside_its_button_and_nothing_is_ack
         f"/incidents/{reference}/acknowledge",
         data={"csrf_token": token_of(answer.text), "next": back, "note": typed.replace("\x07", "")},
     )
-    assert fixed.status_code == 302 and fixed.headers["Location"] == back
+    at_row = back if back.startswith("/incidents/") else f"{back}#incident-{reference}"  # a list's row acted on
+    assert fixed.status_code == 302 and fixed.headers["Location"] == at_row
     assert ack_note_of(app, reference) == "Calling them on the hotline now"
 
 

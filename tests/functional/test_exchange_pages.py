@@ -40,12 +40,13 @@ def panel(page) -> str:
     return html.unescape(match[0])
 
 
-def act(client, reference: str, path: str, data: dict, prefix: str = ""):
-    """POST a form of the incident page with its CSRF token; follow to the page and return it."""
+def act(client, reference: str, path: str, data: dict, prefix: str = "", at: str = "exchanges"):
+    """POST a form of the incident page with its CSRF token; follow to the page (at the panel, or at what was
+    acted on) and return it."""
     token = csrf(client, f"/incidents/{reference}")
     answer = client.post(path, data={f"{prefix}csrf_token": token, **data})
     assert answer.status_code == 302, f"{path}: {answer.status_code} {answer.text[:1000]}"
-    assert answer.headers["Location"] == f"/incidents/{reference}#exchanges", answer.headers["Location"]
+    assert answer.headers["Location"] == f"/incidents/{reference}#{at}", answer.headers["Location"]
     return client.get(f"/incidents/{reference}")
 
 
@@ -71,11 +72,13 @@ def approve_and_send(app, client, reference: str, message_id: int):
         f"/exchange-messages/{message_id}/approve", data={f"{prefix}csrf_token": token, f"{prefix}version": version}
     )
     assert answer.status_code == 302, answer.text[:500]
+    assert answer.headers["Location"] == f"/incidents/{reference}#message-{message_id}", "at the message approved"
     assert ("success", "Text approved: it may be sent now.") in flashes(supervisor.get(f"/incidents/{reference}"))
     with session_scope(app) as session:  # the version of the approved text the sender read
         version = str(session.get_one(ExchangeMessage, message_id).version)
     send = f"draft-{message_id}-send-"
-    page = act(client, reference, f"/exchange-messages/{message_id}/send", {f"{send}version": version}, prefix=send)
+    path = f"/exchange-messages/{message_id}/send"
+    page = act(client, reference, path, {f"{send}version": version}, prefix=send, at=f"message-{message_id}")
     assert ("success", "Text queued for the other side.") in flashes(page), flashes(page)
     return page
 

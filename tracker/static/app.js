@@ -148,12 +148,47 @@
     if (here && nav.scrollWidth > nav.clientWidth) {
       nav.scrollLeft = here.offsetLeft - nav.offsetLeft - (nav.clientWidth - here.offsetWidth) / 2;
     }
-    // A form returned with a problem far down a long page (the incident page's exchange forms): go to it.
+    land();
+  });
+
+  // Where the keyboard's focus goes when a page comes back from a form (POST, then redirect or a 422): not the
+  // page's top, which left a keyboard user to Tab through the header again to where they were.
+  //  - A field refused (a form returned with a problem far down a long page, the incident page's exchange forms):
+  //    that field, which names its error.
+  //  - Refused otherwise (a 409 told by a flash line, a form's problem that is no field's): the message saying why,
+  //    the refused form's own, else the flash line.
+  //  - Done: what was acted on, which the redirect named (#incident-<reference>, the link of its row on the board or
+  //    My queue; #message-<id>, #summary-<id>, #action-<id>). Refused, a redirect names nothing: Chromium moves the
+  //    focus to a fragment's target (or off anything, when it cannot take it) after this script ran.
+  //  - Else the flash line that says what was done (the row left My queue; the incident page's own Acknowledge).
+  // A page that chose a field itself (autofocus) keeps it. Without this script a fragment still scrolls to what was
+  // acted on, and the browser's Tab goes on from there.
+  function land() {
+    if (document.querySelector("[autofocus]")) { return; }
     var wrong = document.querySelector('[aria-invalid="true"]');
-    if (wrong && !document.querySelector("[autofocus]")) {
+    if (wrong) {
       var fold = wrong.closest("details");
       if (fold) { fold.open = true; }
       wrong.focus();
+      return;
     }
-  });
+    var flashes = document.querySelectorAll("[data-flashes] > .flash"),
+        refused = Array.prototype.filter.call(flashes, function (f) { return f.classList.contains("error"); })[0];
+    if (refused) {
+      focusOn(document.querySelector('form p.error[role="alert"]') || refused);
+      return;
+    }
+    var named = window.location.hash && document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+    if (named && named.matches("input, textarea, select")) { return; }  // goToField's
+    if (named && flashes.length) {
+      focusOn(named);
+    } else if (flashes.length) {
+      focusOn(flashes[0]);
+    }
+  }
+
+  function focusOn(element) {
+    if (element.tabIndex < 0 && !element.hasAttribute("tabindex")) { element.setAttribute("tabindex", "-1"); }
+    element.focus();
+  }
 })();

@@ -274,7 +274,7 @@ def action_done(action_id: int):
     except Forbidden:
         abort(403)
     except TrackerError as error:
-        flash(explain(error), "error")
-    else:
-        flash("Agreed action done.", "success")
-    return redirect(url_for("exchanges.view_call", call_id=call_id, _anchor="actions"))
+        flash(explain(error), "error")  # at the page's top, where this line takes the focus (static/app.js)
+        return redirect(url_for("exchanges.view_call", call_id=call_id))
+    flash("Agreed action done.", "success")
+    return redirect(url_for("exchanges.view_call", call_id=call_id, _anchor=f"action-{action_id}"))

@@ -96,8 +96,11 @@ def waiting_for_approval() -> dict:
     return {"messages": counterpart.waiting(session, me), "summaries": summaries.waiting(session, me)}
 
 
-def _back(message: ExchangeMessage):
-    return redirect(url_for("incidents.view", reference=message.exchange.incident.reference, _anchor="exchanges"))
+def _back(message: ExchangeMessage, done: bool = False):
+    """To the incident page at the message acted on (its row in the exchange panel), where the focus lands once
+    done; refused, at the page's top, where the flash line says why and takes the focus (static/app.js)."""
+    reference = message.exchange.incident.reference
+    return redirect(url_for("incidents.view", reference=reference, _anchor=f"message-{message.id}" if done else None))
 
 
 def _do(message_id: int, action: str, form_class, do, done: str):
@@ -120,6 +123,7 @@ def _do(message_id: int, action: str, form_class, do, done: str):
         flash(explain(error), "error")
     else:
         flash(done, "success")
+        return _back(message, done=True)
     return _back(message)
 
 

@@ -297,6 +297,7 @@ def acknowledge(reference: str):
     if not form.validate() and form.note.errors:
         return note_again(reference, form, back)
     note = (form.note.data or "").strip()
+    own_page = back is not None and back.partition("?")[0] == url_for("incidents.view", reference=reference)
     return act_on_incident(
         reference,
         lambda s: handling.acknowledge(s, reference, _me(), utcnow(), note, idle=wiring.idle_rules()),
@@ -304,6 +305,8 @@ def acknowledge(reference: str):
         back=back,
         form=note_as_comment(note),  # refused (acknowledged first by someone else): the note offered as a comment
         why=note_not_added,
+        # A list's row (web/_incident_rows.html); on the incident's own page the line saying so is the place.
+        lands=None if own_page else f"incident-{reference}",
     )
 
 

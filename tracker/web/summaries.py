@@ -136,13 +136,15 @@ def _four_eyes(summary) -> dict:
     return {"waits": waits, "may_approve": may_approve, "why_not": why_not, "stale": stale, "closed": closed}
 
 
-def _act(reference: str, do, done: str):
-    return act_on_incident(reference, do, done, anchor="summary")
+def _act(reference: str, do, done: str, anchor: str = "summary"):
+    """Act, then back to the summary panel, or to the summary acted on (anchor), where the focus lands."""
+    return act_on_incident(reference, do, done, anchor=anchor)
 
 
 def _refused(reference: str, message: str):
+    """Back to the incident page's top, where the flash line says why and takes the focus (static/app.js)."""
     flash(message, "error")
-    return redirect(url_for("incidents.view", reference=reference, _anchor="summary"))
+    return redirect(url_for("incidents.view", reference=reference))
 
 
 def _me():
@@ -229,6 +231,7 @@ def approve(summary_id: int):
         summary.incident.reference,
         lambda s: summaries.approve(s, summary, _me(), utcnow(), version_of(form.version) or -1),
         "Summary approved: it may be sent now.",
+        f"summary-{summary_id}",
     )
 
 
@@ -249,6 +252,7 @@ def send(summary_id: int):
             s, summary, _exchange(form.exchange_id.data), _me(), utcnow(), wiring.outgoing_settings()
         ),
         "Summary queued for the other side.",
+        f"summary-{summary_id}",
     )
 
 
