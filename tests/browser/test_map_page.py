@@ -252,3 +252,43 @@ def test_the_keyboard_reaches_the_zoom_buttons_before_the_markers(app, sign_in):
     map_box = page.locator("#map").bounding_box()
     assert zoom and map_box and zoom["x"] - map_box["x"] < 40 and zoom["y"] - map_box["y"] < 40, (zoom, map_box)
     expect(page.locator(".leaflet-control-zoom-in")).to_be_visible()
+
+
+def test_a_popup_opened_with_the_keyboard_takes_the_focus_and_escape_gives_it_back(app, sign_in):
+    """Enter on a marker opened its popup and left the focus on the marker: Tab went on to the next marker, and a
+    screen reader never reached the popup's link. The popup's link takes the focus; Escape closes the popup and the
+    focus is on the marker again, as it is after the popup's × (Enter) or Escape on a popup opened from the list."""
+    world = build_world(app)
+    client = app.test_client()
+    first = file_incident(client, world, precedence="O", latitude=54.52, longitude=22.74)["reference"]
+    file_incident(client, world, precedence="P", latitude=55.62, longitude=21.9)
+    page = sign_in("duty", 390).page
+    page.goto("/map")
+    marker = page.locator(f'.map-marker[data-reference="{first}"]')
+    expect(marker).to_be_visible()
+    marker.focus()
+    page.keyboard.press("Enter")
+
+    popup = page.locator(".leaflet-popup")
+    link = popup.get_by_role("link", name=first)
+    expect(link).to_be_focused()
+    expect(link).to_be_in_viewport()
+    page.keyboard.press("Escape")
+    expect(popup).to_have_count(0)
+    expect(marker).to_be_focused()
+
+    page.keyboard.press("Enter")  # again, closed now by its ×
+    expect(link).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(popup.locator(".leaflet-popup-close-button")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(popup).to_have_count(0)
+    expect(marker).to_be_focused()
+
+    show = page.get_by_role("button", name=f"Show on map: {first}")
+    show.focus()
+    page.keyboard.press("Enter")
+    expect(link).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(popup).to_have_count(0)
+    expect(show).to_be_focused()

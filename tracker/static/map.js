@@ -87,8 +87,13 @@
                                             spiderfyOnMaxZoom: true, iconCreateFunction: clusterIcon }).addTo(this.map);
     this.probe = L.featureGroup().addTo(this.map);
     var page = this;
-    this.map.on("popupopen", function () { page.popupOpen = true; });
-    this.map.on("popupclose", function () { page.popupOpen = false; });
+    this.map.on("popupopen", function (event) { page.popupOpen = true; page.enterPopup(event.popup); });
+    this.map.on("popupclose", function (event) { page.popupOpen = false; page.leavePopup(event.popup); });
+    // Escape closes the popup from wherever the focus is in the map (Leaflet's own Escape works only while the
+    // map's box itself has the focus, never from a marker or the popup's links).
+    this.map.getContainer().addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && page.popupOpen) { event.preventDefault(); page.map.closePopup(); }
+    });
     this.form.addEventListener("submit", function (event) { event.preventDefault(); page.find(); });
     this.when.addEventListener("change", function () { page.remember(); page.load(); });
     this.fitButton = root.querySelector(".map-fit");
@@ -222,6 +227,29 @@
     marker.bindPopup(this.incidentPopup(p));
     marker.on("add", function () { var icon = marker.getElement(); if (icon) { icon.dataset.reference = p.reference; } });
     return marker;
+  };
+
+  // A popup opened with the focus on a marker (Enter) or on the list's "Show on map" takes the focus: its link, else
+  // its text. Left on the marker, the keyboard went on to the next marker and a screen reader never reached the
+  // popup (its pane comes after every marker). The opener is kept to give the focus back to (leavePopup).
+  MapPage.prototype.enterPopup = function (popup) {
+    var opener = document.activeElement, box = popup.getElement();
+    this.opener = null;
+    if (!box || !opener || opener === document.body || box.contains(opener)) { return; }  // not from the keyboard's place
+    this.opener = opener;
+    var content = box.querySelector(".leaflet-popup-content"), first = content.querySelector("a[href], button");
+    if (!first) { content.tabIndex = -1; first = content; }
+    first.focus({ preventScroll: true });  // Leaflet pans the popup into the map's view; scrolled, the map's box shifts
+  };
+
+  // The popup closed (Escape, its × or another popup) while the focus was in it: back to what opened it, else the
+  // focus fell to the page's top as the popup's links went.
+  MapPage.prototype.leavePopup = function (popup) {
+    var opener = this.opener, box = popup.getElement(), active = document.activeElement;
+    this.opener = null;
+    if (!opener || !document.contains(opener)) { return; }
+    if (active && active !== document.body && !(box && box.contains(active))) { return; }  // the focus moved on
+    opener.focus({ preventScroll: true });
   };
 
   // Zoom in on the marker until it stands out of its cluster, then open its popup; markers at the very same
