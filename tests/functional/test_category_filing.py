@@ -63,6 +63,21 @@ def test_a_category_outside_its_domains_is_refused_naming_the_domains_categories
     assert missing == [], f"the refusal does not name {missing}: {said}"
 
 
+@pytest.mark.parametrize(
+    ("wrong", "problem"),
+    [({"precedence": "X"}, "precedence"), ({"narrative": 5}, "narrative"), ({"safety_risk": "F"}, "safety_risk")],
+)
+def test_a_category_of_another_domain_is_told_with_the_other_fields_problems(client, world, wrong, problem):
+    """A sea category with the air domain was told only once every other field was right: a second 422 after the
+    first was mended."""
+    body = {**incident_payload(), "domain": "air", "category": "weapon_aiming", **wrong}
+    answer = client.post("/api/v1/incidents", json=body, headers=world.auth("duty"))
+    assert answer.status_code == 422, answer.get_data(True)
+    details = answer.get_json()["error"]["details"]
+    assert details.keys() == {"category", problem}, details
+    assert "'weapon_aiming' is not a category of domain 'air'" in json.dumps(details["category"]), details
+
+
 def test_the_catalogue_shows_each_category_with_its_domains_and_definition(client):
     catalogue = client.get("/api/v1/catalogue").get_json()
     assert {"domains", "precedences", "safety_risks", "escalation_risks", "categories"} <= set(catalogue)

@@ -204,6 +204,18 @@ def test_a_category_of_another_domain_is_refused_in_words_beside_it_and_the_form
         assert session.scalar(select(func.count()).select_from(Incident)) == 0
 
 
+def test_a_category_of_another_domain_is_told_with_the_forms_other_problems(client, world, app):
+    """Told in the same answer as the other fields' problems, not once they are mended (the API's 422 alike:
+    test_category_filing.py)."""
+    sign_in(client, "duty")
+    form = filing_form(client, domain="air", category="weapon_aiming", position="somewhere", precedence="")
+    answer = client.post("/incidents/new", data=form)
+    assert answer.status_code == 422, answer.text[:2000]
+    errors = {field: html.unescape(text) for field, text in ERROR.findall(answer.text)}
+    assert errors.keys() == {"category", "position", "precedence"}, errors
+    assert errors["category"].startswith("weapon aiming is not a category of the air domain"), errors
+
+
 def test_the_time_typed_alone_or_with_its_day_is_read_back_and_filed_as_the_latest_such_moment(client, world, app):
     """Filing in seconds: "2310Z" as an officer says it, read back first, then filed as that moment."""
     sign_in(client, "duty")

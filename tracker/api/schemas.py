@@ -31,6 +31,7 @@ from ..models import (
 )
 from ..services.exchanges import releasability
 from ..services.incidents import marking, measures
+from ..services.incidents.routing import category_problem
 
 NAME = Length(min=1, max=120)
 # Ids are 32-bit INTEGER columns; a larger number would make the database raise (a 500), not find nothing.
@@ -106,6 +107,13 @@ class RouteAttributes(Schema):
     )
     latitude = Coordinate(allow_none=True, validate=Range(-90, 90))
     longitude = Coordinate(allow_none=True, validate=Range(-180, 180))
+
+    @validates_schema(skip_on_field_errors=False)
+    def _category_of_the_domain(self, data, **kwargs):
+        """A category of another domain is told with the other fields' problems, in the service's words: left to
+        the filing service, it was told only once every other field was right, in a second 422."""
+        if "domain" in data and "category" in data and (problem := category_problem(data["domain"], data["category"])):
+            raise MarshmallowError(problem, "category")
 
 
 def _releasable(what: str):
