@@ -144,7 +144,11 @@ CASES = [
          json=[incident_payload()]),
     case("json-null-body", 422, "validation_error", "body", mentions="not null", data="null",
          content_type="application/json"),
-    case("put-on-incidents", 405, "method_not_allowed", method="PUT", json=incident_payload()),
+    # a path or method of no operation answered only "Not Found" or "Method Not Allowed"
+    case("put-on-incidents", 405, "method_not_allowed", "method", mentions="PUT", details={"allowed": ["GET", "POST"]},
+         method="PUT", json=incident_payload()),
+    case("misspelt-path", 404, "not_found", "path", details={"path": "/api/v1/incident"}, method="GET",
+         path="/api/v1/incident"),
     # who is asking
     case("no-token", 401, "unauthorized", who=None, json=incident_payload()),
     case("bearer-without-token", 401, "unauthorized", who=None, headers={"Authorization": "Bearer"},

@@ -5,11 +5,11 @@ from datetime import datetime
 from typing import Any
 
 from apiflask import APIFlask, HTTPError
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ..errors import Conflict, TrackerError
@@ -120,7 +120,22 @@ def _werkzeug_error(error: HTTPException):
     again.") was never shown; a description of the exception's own is said, Werkzeug's stock text is not."""
     said = error.description if error.description != type(error).description else error.name
     headers = {name: value for name, value in error.get_headers() if name != "Content-Type"}
+    if not wants_html() and request.url_rule is None and isinstance(error, NotFound | MethodNotAllowed):
+        return _http_error(HTTPError(error.code, *_unrouted(error), headers=headers))
     return _http_error(HTTPError(error.code or 500, said, headers=headers))
+
+
+def _unrouted(error: NotFound | MethodNotAllowed) -> tuple[str, dict]:
+    """What an API request that matched no operation did wrong, and where: the bare "Not Found" or "Method Not
+    Allowed" left a client to guess whether the path, the method or a record was wrong."""
+    path, method = request.path, request.method
+    if isinstance(error, MethodNotAllowed):
+        allowed = sorted(set(error.valid_methods or ()) - {"HEAD", "OPTIONS"})
+        said = f"{path} takes {', '.join(allowed)}, not {method}"
+        return said, {"method": f"{method} is not allowed here", "allowed": allowed}
+    docs = url_for("openapi.docs") if "openapi.docs" in current_app.view_functions else None
+    said = f"no operation of the API at {path}" + (f": {docs} lists them" if docs else "")
+    return said, {"path": path}
 
 
 def _domain_error(error: TrackerError):
