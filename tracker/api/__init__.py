@@ -7,13 +7,21 @@ import json
 import re
 from typing import Any
 
-from apiflask import APIBlueprint, APIFlask, HTTPError
+from apiflask import APIBlueprint, APIFlask, HTTPError, Schema, fields
 from flask import current_app, request
 
 from ..http import idempotency
 from ..http.errors import ERRORS
 
 bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="Incidents")
+
+
+class Created(Schema):
+    """The headers of a 201 that made something one can read: @bp.output(..., status_code=201, headers=Created)."""
+
+    location = fields.String(
+        data_key="Location", required=True, metadata={"description": "the path to GET what was created"}
+    )
 
 
 # What a JSON body that is no object is, in a refusal's words.

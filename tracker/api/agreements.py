@@ -2,6 +2,7 @@
 
 from apiflask import Schema, fields
 from apiflask.validators import Length
+from flask import url_for
 
 from ..db import get_session
 from ..http.access import requires
@@ -11,7 +12,7 @@ from ..http.tokens import token_auth
 from ..http.transaction import transactional
 from ..models.permissions import Permission
 from ..services.exchanges import agreements
-from . import ERRORS, bp
+from . import ERRORS, Created, bp
 from .schemas import version_count, version_read
 
 READ = {code: ERRORS[code] for code in (403, 404)}
@@ -71,12 +72,13 @@ def get_agreement(agreement_id):
 @requires(Permission.AGREEMENTS_MANAGE)
 @bp.input(AgreementIn, arg_name="data")
 @idempotent
-@bp.output(AgreementOut, status_code=201)
+@bp.output(AgreementOut, status_code=201, headers=Created)
 @bp.doc(tags=["Ladder"], summary="Create an agreement (admins)", responses=WRITE)
 @transactional
 def create_agreement(data):
     """A code taken already, or an article for an unknown kind of message, answers 422 naming the field."""
-    return agreements.save(get_session(), data)
+    agreement = agreements.save(get_session(), data)
+    return agreement, 201, {"Location": url_for("api.get_agreement", agreement_id=agreement.id)}
 
 
 @bp.patch("/agreements/<int:agreement_id>")

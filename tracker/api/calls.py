@@ -12,7 +12,7 @@ from ..models.permissions import Permission
 from ..services.exchanges import calls
 from ..services.incidents import handling
 from ..timeutil import utcnow
-from . import ERRORS, bp
+from . import ERRORS, Created, bp
 from .call_schemas import ActionDoneIn, ActionOut, CallIn, CallOut, CallPatchIn
 
 TAGS = ["Calls"]
@@ -29,7 +29,7 @@ def _limits() -> calls.Limits:
 @requires(Permission.EXCHANGES_TALK)
 @bp.input(CallIn, arg_name="data")
 @idempotent
-@bp.output(CallOut, status_code=201)
+@bp.output(CallOut, status_code=201, headers=Created)
 @bp.doc(tags=TAGS, summary="Log a call with the other side on a counterpart line", responses=WRITE)
 @transactional
 def log_call(reference, data):

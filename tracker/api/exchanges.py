@@ -12,7 +12,7 @@ from ..models.permissions import Permission
 from ..services.exchanges import exchanges, our_receipts, receipts
 from ..services.incidents import handling
 from ..timeutil import utcnow
-from . import ERRORS, bp
+from . import ERRORS, Created, bp
 from .exchange_schemas import (
     ExchangeDetailOut,
     ExchangeMessageIn,
@@ -35,7 +35,7 @@ WRITE = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}
 @requires(Permission.EXCHANGES_TALK)
 @bp.input(ExchangeOpenIn, arg_name="data")
 @idempotent
-@bp.output(ExchangeDetailOut, status_code=201)
+@bp.output(ExchangeDetailOut, status_code=201, headers=Created)
 @bp.doc(tags=TAGS, summary="Open an exchange with the other side over a counterpart line", responses=WRITE)
 @transactional
 def open_exchange(reference, data):

@@ -21,7 +21,7 @@ from ..models import User
 from ..models.permissions import Permission, may
 from ..services.exercises import briefings, checks, csv_import, ical, register
 from ..timeutil import utcnow
-from . import ERRORS, bp
+from . import ERRORS, Created, bp
 from .exercise_schemas import (
     BriefingIn,
     BriefingOut,
@@ -73,7 +73,7 @@ def list_exercises(query):
 @requires(Permission.EXERCISES_MANAGE)
 @bp.input(ExerciseIn, arg_name="data")
 @idempotent
-@bp.output(ExerciseOut, status_code=201)
+@bp.output(ExerciseOut, status_code=201, headers=Created)
 @bp.doc(tags=TAGS, responses=WRITE)
 @transactional
 def create_exercise(data):

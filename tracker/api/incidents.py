@@ -14,7 +14,7 @@ from ..services.engine import decisions
 from ..services.incidents import detail, filing, handling, measures, remarking
 from ..services.incidents.queries import IncidentFilter, list_incidents
 from ..timeutil import utcnow
-from . import ERRORS, bp
+from . import ERRORS, Created, bp
 from .incident_out import IncidentDetailOut, IncidentPage, TimelineEventOut
 from .schemas import AcknowledgeIn, CommentIn, ConfirmStepIn, IncidentIn, IncidentQuery, MarkingIn, ResolveIn
 
@@ -55,7 +55,7 @@ RESOLVE_EXAMPLE = {"resolution": "Explanation accepted."}
 @requires(Permission.INCIDENTS_FILE)
 @bp.input(IncidentIn, arg_name="data", example=FILING_EXAMPLE)
 @idempotent
-@bp.output(IncidentDetailOut, status_code=201)
+@bp.output(IncidentDetailOut, status_code=201, headers=Created)
 @bp.doc(summary="File an incident", responses=_errors(400, 403, 409, 415))
 @transactional
 def file_incident(data):

@@ -2,7 +2,7 @@
 
 import json
 
-from flask import current_app
+from flask import current_app, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -21,7 +21,7 @@ from ..services.incidents import ladder
 from ..services.incidents.routing import ordered_rules
 from ..services.review import config_history
 from ..timeutil import utcnow
-from . import ERRORS, bp
+from . import ERRORS, Created, bp
 from .ladder_schemas import (
     ChannelIn,
     ChannelOut,
@@ -84,7 +84,7 @@ def without_credentials(answer: bytes) -> bytes:
 @requires(Permission.CHANNELS_MANAGE)
 @bp.input(ChannelIn, arg_name="data")
 @idempotent(kept=without_credentials)
-@bp.output(ChannelWithSecretOut, status_code=201)
+@bp.output(ChannelWithSecretOut, status_code=201, headers=Created)
 @bp.doc(
     tags=["Ladder"],
     summary="Create a contact channel",
@@ -97,7 +97,8 @@ def without_credentials(answer: bytes) -> bytes:
 @transactional
 def create_channel(data):
     transports = current_app.extensions["tracker.transports"]
-    return ladder.save_channel(get_session(), data, transports)
+    channel = ladder.save_channel(get_session(), data, transports)
+    return channel, 201, {"Location": url_for("api.get_channel", channel_id=channel.id)}
 
 
 @bp.get("/channels/<int:channel_id>")
@@ -204,11 +205,12 @@ def list_policies():
 @requires(Permission.POLICIES_MANAGE)
 @bp.input(PolicyIn, arg_name="data")
 @idempotent
-@bp.output(PolicyOut, status_code=201)
+@bp.output(PolicyOut, status_code=201, headers=Created)
 @bp.doc(tags=["Ladder"], summary="Create an escalation policy", responses=WRITE)
 @transactional
 def create_policy(data):
-    return ladder.save_policy(get_session(), data)
+    policy = ladder.save_policy(get_session(), data)
+    return policy, 201, {"Location": url_for("api.get_policy", policy_id=policy.id)}
 
 
 @bp.get("/policies/<int:policy_id>")
@@ -263,11 +265,12 @@ def list_rules():
 @requires(Permission.RULES_MANAGE)
 @bp.input(RuleIn, arg_name="data")
 @idempotent
-@bp.output(RuleOut, status_code=201)
+@bp.output(RuleOut, status_code=201, headers=Created)
 @bp.doc(tags=["Ladder"], summary="Create a routing rule", responses=WRITE)
 @transactional
 def create_rule(data):
-    return ladder.save_rule(get_session(), data)
+    rule = ladder.save_rule(get_session(), data)
+    return rule, 201, {"Location": url_for("api.get_rule", rule_id=rule.id)}
 
 
 @bp.get("/rules/<int:rule_id>")

@@ -18,7 +18,7 @@ from ..models.permissions import Permission
 from ..services.exchanges import four_eyes, summaries
 from ..services.incidents import handling
 from ..timeutil import utcnow
-from . import ERRORS, bp
+from . import ERRORS, Created, bp
 from .incident_out import IncidentDetailOut
 from .schemas import ID, ReleasabilityIn
 
@@ -134,7 +134,7 @@ def change_releasability(reference, data):
 @requires(Permission.EXCHANGES_TALK)
 @bp.input(SummaryDraftIn, arg_name="data")
 @idempotent
-@bp.output(SummaryOut, status_code=201)
+@bp.output(SummaryOut, status_code=201, headers=Created)
 @bp.doc(tags=["Summaries"], summary="Draft a counterpart summary", responses=WRITE)
 @transactional
 def draft_summary(reference, data):

@@ -12,7 +12,7 @@ from ..http.transaction import transactional
 from ..models.permissions import Permission
 from ..services.watches import handover, log
 from ..timeutil import utcnow
-from . import ERRORS, bp
+from . import ERRORS, Created, bp
 from .watch_schemas import (
     BriefOut,
     CurrentWatchQuery,
@@ -44,7 +44,7 @@ def _limits() -> log.Limits:
 @requires(Permission.WATCHES_KEEP)
 @bp.input(WatchStartIn, arg_name="data")
 @idempotent
-@bp.output(WatchDetailOut, status_code=201)
+@bp.output(WatchDetailOut, status_code=201, headers=Created)
 @bp.doc(tags=TAGS, summary="Start a watch at a desk", responses=WRITE)
 @transactional
 def start_watch(data):
@@ -77,7 +77,7 @@ def get_watch(watch_id):
 @requires(Permission.WATCHES_KEEP)
 @bp.input(WatchEntryIn, arg_name="data")
 @idempotent
-@bp.output(WatchEntryOut, status_code=201)
+@bp.output(WatchEntryOut, status_code=201, headers=Created)
 @bp.doc(tags=TAGS, summary="Log a line in the watch (never edited or deleted)", responses=WRITE)
 @transactional
 def add_entry(watch_id, data):
@@ -96,7 +96,7 @@ def add_entry(watch_id, data):
 @requires(Permission.WATCHES_KEEP)
 @bp.input(HandoverIn, arg_name="data")
 @idempotent
-@bp.output(HandoverOut, status_code=201)
+@bp.output(HandoverOut, status_code=201, headers=Created)
 @bp.doc(tags=TAGS, summary="Prepare the handover of the watch: the brief for the incoming officer", responses=WRITE)
 @transactional
 def prepare_handover(watch_id, data):
@@ -189,7 +189,7 @@ def current_watch(query):
 @requires(Permission.WATCHES_KEEP)
 @bp.input(HandoverCreateIn, arg_name="data")
 @idempotent
-@bp.output(HandoverOut, status_code=201)
+@bp.output(HandoverOut, status_code=201, headers=Created)
 @bp.doc(tags=TAGS, summary="Prepare the handover of a desk's open watch for the incoming officer", responses=WRITE)
 @transactional
 def create_handover(data):
