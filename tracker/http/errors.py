@@ -9,7 +9,7 @@ from flask import Flask, current_app, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ..errors import Conflict, TrackerError
@@ -122,6 +122,10 @@ def _werkzeug_error(error: HTTPException):
     headers = {name: value for name, value in error.get_headers() if name != "Content-Type"}
     if not wants_html() and request.url_rule is None and isinstance(error, NotFound | MethodNotAllowed):
         return _http_error(HTTPError(error.code, *_unrouted(error), headers=headers))
+    if isinstance(error, RequestEntityTooLarge) and said == error.name and (limit := request.max_content_length):
+        # "Request Entity Too Large" left the sender to guess by how much: the limit is no secret.
+        said = f"the body is larger than the {limit:,} bytes this server accepts"
+        return _http_error(HTTPError(413, said, {"body": f"over {limit:,} bytes"}, headers=headers))
     return _http_error(HTTPError(error.code or 500, said, headers=headers))
 
 
