@@ -299,3 +299,13 @@ def refused_with_the_error_envelope_and_nothing_stored(app, client, world, bad: 
         assert error["details"].get(key) == value, shown
     after = row_counts(app)
     assert after == before, f"{shown}\nrows before {before}\nrows after  {after}"
+
+
+def test_a_refusal_by_the_requests_schema_names_what_it_refused_in_its_message(client, world):
+    """A 422 from the request's schema said only "Validation error": a client logging the message learnt nothing."""
+    payload = incident_payload(latitude="54.1")
+    del payload["occurred_at"]
+    body = client.post(INCIDENTS, json=payload, headers=world.auth("duty")).get_json()["error"]
+    assert body["message"] == "not valid in the body: latitude, occurred_at", body
+    query = client.get(f"{INCIDENTS}?per_page=0&page=0", headers=world.auth("duty")).get_json()["error"]
+    assert query["message"] == "not valid in the query: page, per_page", query

@@ -107,11 +107,30 @@ def _http_error(error: HTTPError):
     details = _flatten(error.detail)
     if status == 422:
         details = _problems(details)
+        if message == current_app.config["VALIDATION_ERROR_DESCRIPTION"]:
+            message = _invalid(error.detail) or message
     if status == 400 and not details:
         message = "the request body is not valid JSON" if request.data else message
     if status >= 500:
         message, details = "internal error; the server log has the details", {}
     return envelope(code, message, details, status, error.headers)
+
+
+# Where webargs found what it refused, as a 422's message says it.
+LOCATIONS = {"json": "the body", "query": "the query", "headers": "the headers"}
+
+
+def _invalid(detail) -> str:
+    """A 422 from the request's schema said only "Validation error": a client that logs the message learnt
+    nothing from it. It names what was refused, and where; the details say why, field by field."""
+    if not isinstance(detail, dict):
+        return ""
+    said = [
+        f"in {LOCATIONS.get(location, location)}: {', '.join(sorted(map(str, fields)))}"
+        for location, fields in detail.items()
+        if isinstance(fields, dict) and fields
+    ]
+    return f"not valid {'; '.join(said)}" if said else ""
 
 
 def _werkzeug_error(error: HTTPException):
