@@ -222,7 +222,10 @@ def test_docs_page_loads_only_assets_the_app_serves(client):
 # The operations whose request body the docs page offers as an example, in the order a desk uses them.
 EXAMPLES = [
     ("post", "/api/v1/incidents", "duty"),
+    ("patch", "/api/v1/incidents/{reference}", "duty"),
     ("post", "/api/v1/incidents/{reference}/acknowledge", "liaison"),
+    ("post", "/api/v1/incidents/{reference}/exchanges", "liaison"),
+    ("post", "/api/v1/incidents/{reference}/calls", "liaison"),
     ("post", "/api/v1/incidents/{reference}/comments", "liaison"),
     ("post", "/api/v1/incidents/{reference}/resolve", "liaison"),
 ]

@@ -38,10 +38,15 @@ class Answer:
         }
 
 
+# The docs page's "Try it out" example, which works as it is on an incident just filed (version 1): built from
+# the fields' types, it sent version 0, "string" as a position and every fact at once, and was refused.
+AMENDMENT_EXAMPLE = {"version": 1, "narrative_addendum": "Radar shows the drone turned back at 1410Z."}
+
+
 @bp.patch("/incidents/<reference>")
 @bp.auth_required(token_auth)
 @requires(Permission.INCIDENTS_AMEND)
-@bp.input(AmendmentIn, arg_name="data")
+@bp.input(AmendmentIn, arg_name="data", example=AMENDMENT_EXAMPLE)
 @bp.output(AmendedOut)
 @bp.doc(
     summary="Amend an incident",

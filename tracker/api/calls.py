@@ -24,10 +24,24 @@ def _limits() -> calls.Limits:
     return calls.Limits(current_app.config["MAX_FUTURE_SKEW_SECONDS"])
 
 
+# The docs page's "Try it out" example, a call in progress on the demo's counterpart hotline (line 6): built
+# from the fields' own examples, it gave line 0, an end as early as its start and an action due then.
+CALL_EXAMPLE = {
+    "direction": "we_called",
+    "channel_id": 6,
+    "our_speaker": "Maj Lind, duty liaison officer",
+    "their_rank": "Lt Col",
+    "their_name": "Orlov",
+    "their_post": "duty officer",
+    "we_said": "We notified you of a drone over the line at 1405Z.",
+    "they_said": "We will check and call back.",
+}
+
+
 @bp.post("/incidents/<reference>/calls")
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_TALK)
-@bp.input(CallIn, arg_name="data")
+@bp.input(CallIn, arg_name="data", example=CALL_EXAMPLE)
 @idempotent
 @bp.output(CallOut, status_code=201, headers=Created)
 @bp.doc(tags=TAGS, summary="Log a call with the other side on a counterpart line", responses=WRITE)

@@ -30,10 +30,15 @@ READ = {code: ERRORS[code] for code in (403, 404)}
 WRITE = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}
 
 
+# The docs page's "Try it out" example, which works on the demo data (line 6 is its counterpart hotline, as in
+# the README) once the incident is acknowledged: built from the fields' types, it named line 0.
+OPEN_EXAMPLE = {"channel_id": 6, "text": "A drone of yours crossed the line at 1405Z and returned."}
+
+
 @bp.post("/incidents/<reference>/exchanges")
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_TALK)
-@bp.input(ExchangeOpenIn, arg_name="data")
+@bp.input(ExchangeOpenIn, arg_name="data", example=OPEN_EXAMPLE)
 @idempotent
 @bp.output(ExchangeDetailOut, status_code=201, headers=Created)
 @bp.doc(tags=TAGS, summary="Open an exchange with the other side over a counterpart line", responses=WRITE)
