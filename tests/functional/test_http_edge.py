@@ -165,3 +165,16 @@ def test_an_id_in_a_path_written_in_other_digits_finds_nothing(app, client, worl
             spelt,
             answer.text[:200],
         )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"), [("GET", "/api/v1//health", 308), ("OPTIONS", "/api/v1/health", 200)]
+)
+def test_the_api_answers_no_html_even_before_any_route_runs(client, method, path, status):
+    """A doubled slash was redirected with Werkzeug's "Redirecting..." page, and OPTIONS answered an empty body
+    typed text/html: HTML from the API."""
+    answer = client.open(path, method=method)
+    assert answer.status_code == status, answer.text[:300]
+    assert answer.mimetype != "text/html" and "<" not in answer.text, (answer.headers, answer.text[:300])
+    if status == 308:
+        assert answer.headers["Location"].endswith("/api/v1/health"), answer.headers

@@ -236,6 +236,19 @@ def _refuse_unreadable_bodies():
         raise HTTPError(400, f"the form's field {field!r} is not UTF-8 text: send it again", {field: "not UTF-8"})
 
 
+def _no_html_on_api_paths(response):
+    """Werkzeug answers two things on API paths before any route or error handler runs, both as HTML: the
+    redirect of a path with doubled slashes (/api/v1//incidents: a "Redirecting..." page) and the automatic
+    answer to OPTIONS (an empty body typed text/html). Neither is a page: the redirect keeps its Location and
+    loses the page, and nothing of either is said to be HTML."""
+    if wants_html() or response.mimetype != "text/html":
+        return response
+    if 300 <= response.status_code < 400 or request.method == "OPTIONS":
+        response.set_data(b"")
+        del response.headers["Content-Type"]
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Register every error handler of the app, for both doors, and the check of path values."""
     if isinstance(app, APIFlask):
@@ -249,3 +262,4 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(StaleDataError, _stale)
     app.register_error_handler(IntegrityError, _integrity)
     app.register_error_handler(CSRFError, _csrf_refused)
+    app.after_request(_no_html_on_api_paths)
