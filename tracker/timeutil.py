@@ -107,7 +107,10 @@ def format_dtg(moment: datetime) -> str:
 def parse_moment(text: str) -> datetime:
     """Parse ISO 8601 with an explicit zone, or a DTG; return an aware UTC datetime."""
     text = text.strip()
-    if _DTG.match(_compact(text)):
+    compact = _compact(text)
+    # A DTG missing its zone letter, or written with J, is told so by parse_dtg: read as ISO 8601 it was
+    # answered "expected ISO 8601 ... or a date-time group", which does not say what is missing.
+    if _DTG.match(compact) or _NO_ZONE.match(compact) or _LOCAL_ZONE.match(compact):
         return parse_dtg(text)
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z"))

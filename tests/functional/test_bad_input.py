@@ -99,6 +99,9 @@ CASES = [
     filing("dtg-unknown-month", "occurred_at", occurred_at="061620ZDXX17"),
     filing("dtg-hour-2400", "occurred_at", occurred_at="062400ZDEC17"),
     filing("iso-time-without-zone", "occurred_at", occurred_at="2026-11-27T10:00:00"),
+    # told only "expected ISO 8601 ... or a date-time group": what was missing went unsaid
+    filing("dtg-without-its-zone-letter", "occurred_at", occurred_at="061530DEC26", mentions="061530ZDEC26"),
+    filing("dtg-in-local-time-j", "occurred_at", occurred_at="271405JNOV26", mentions="J (the writer's local time)"),
     filing("occurred-in-2099", "occurred_at", occurred_at="2099-01-01T00:00:00Z"),
     filing("time-before-year-1-in-utc", "occurred_at", occurred_at="0001-01-01T00:30:00+01:00"),
     filing("29-february-of-a-common-year", "occurred_at", occurred_at="2026-02-29T09:15:00Z", mentions="no such date"),
