@@ -8,7 +8,8 @@ import re
 from typing import Any
 
 from apiflask import APIBlueprint, APIFlask, HTTPError, Schema, fields
-from flask import current_app, request
+from flask import request
+from werkzeug.exceptions import BadRequest
 
 from ..http import idempotency
 from ..http.errors import ERRORS
@@ -39,37 +40,49 @@ def _require_json_body():
     """Refuse a body that is not JSON (415), or that does not parse (400, saying what is wrong and where),
     before webargs reads it.
 
-    Parsed here with the app's own JSON reader rather than through request.get_json(): outside debug mode
-    Flask answers any parse failure with a bare BadRequest, so a key given twice or a missing comma at line 3
-    reached the client only as "not valid JSON". webargs catches only JSONDecodeError: JSON nested too
-    deeply (RecursionError) or holding an integer of more than 4,300 digits (Python's int limit, a plain
-    ValueError) would be a 500."""
+    request.get_json() parses it with the app's own JSON reader (http.output), which names a key given twice.
+    Outside debug mode Flask answers a parse failure with a bare BadRequest, so the reader's own error (a key
+    given twice, a missing comma at line 3) is taken from behind it. webargs catches only JSONDecodeError: JSON
+    nested too deeply (RecursionError) or holding an integer of more than 4,300 digits (Python's int limit, a
+    plain ValueError) would be a 500."""
     if request.method in ("POST", "PUT", "PATCH") and (request.content_length or request.data):
         if not request.is_json:
             raise HTTPError(415, f"send the body as application/json, not {request.mimetype or 'no type'}")
-        body = request.get_data(cache=True)
-        if body.startswith(codecs.BOM_UTF8):  # Flask reads past it, webargs does not (RFC 8259 8.1)
-            said = "begins with a byte order mark: send JSON without one"
+        if request.get_data(cache=True).startswith(codecs.BOM_UTF8):  # Flask reads past it, webargs does not
+            said = "begins with a byte order mark: send JSON without one"  # (RFC 8259 8.1)
             raise HTTPError(400, "the request body is not valid JSON", {"body": said})
         try:
-            sent = current_app.json.loads(body.decode("utf-8"))
-        except UnicodeDecodeError as exc:  # RFC 8259 8.1: JSON between systems is UTF-8
-            said = f"byte {exc.object[exc.start]:#04x} at offset {exc.start} is not UTF-8: send the JSON as UTF-8"
-            raise HTTPError(400, "the request body is not UTF-8 text", {"body": said}) from None
+            sent = request.get_json()
         except RecursionError:
             raise HTTPError(400, "the JSON body is nested too deeply", {"body": "too deeply nested"}) from None
-        except json.JSONDecodeError as exc:
-            said = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
-            raise HTTPError(400, "the request body is not valid JSON", {"body": said}) from None
-        except ValueError as exc:  # a key given twice (http.output), an integer beyond Python's limit
-            said = str(exc)
-            if "is given twice" not in said:
-                said = "holds a number of more than 4,300 digits" if "digits" in said else "not valid JSON"
-            raise HTTPError(400, "the request body is not valid JSON", {"body": said}) from None
+        except BadRequest as refused:
+            raise _unreadable(_reason(refused)) from None
         if not isinstance(sent, dict):  # marshmallow said only "_schema": "Invalid input type."
             kind = JSON_KINDS.get(type(sent), "a value")
             said = f'must be a JSON object ({{"name": value, ...}}), not {kind}'
             raise HTTPError(422, "the request body must be a JSON object", {"body": [said]})
+
+
+def _reason(refused: BaseException) -> ValueError | None:
+    """The JSON reader's own error behind Flask's BadRequest (raised from it), if any."""
+    seen: BaseException | None = refused
+    while seen is not None and not isinstance(seen, ValueError):
+        seen = seen.__cause__ or seen.__context__
+    return seen
+
+
+def _unreadable(error: ValueError | None) -> HTTPError:
+    """The 400 for a body the reader refused, saying what is wrong and where."""
+    if isinstance(error, UnicodeDecodeError):  # RFC 8259 8.1: JSON between systems is UTF-8
+        said = f"byte {error.object[error.start]:#04x} at offset {error.start} is not UTF-8: send the JSON as UTF-8"
+        return HTTPError(400, "the request body is not UTF-8 text", {"body": said})
+    if isinstance(error, json.JSONDecodeError):
+        said = f"{error.msg} at line {error.lineno}, column {error.colno}"
+    else:  # a key given twice (http.output), an integer beyond Python's limit
+        said = str(error or "")
+        if "is given twice" not in said:
+            said = "holds a number of more than 4,300 digits" if "digits" in said else "not valid JSON"
+    return HTTPError(400, "the request body is not valid JSON", {"body": said})
 
 
 bp.before_request(_require_json_body)
