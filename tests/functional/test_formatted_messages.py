@@ -230,7 +230,7 @@ def test_every_message_we_sent_shows_its_serial_on_the_incident_page(app, client
     serial = f"Serial {sent['serial']:04d}/{sent['serial_year']}"
     sign_in(client, "duty")
     page = client.get(f"/incidents/{reference}").get_data(as_text=True)
-    rows = re.findall(r'<tr class="msg-out">.*?</tr>', page, re.S)
+    rows = re.findall(r'<tr class="msg-out"[^>]*>.*?</tr>', page, re.S)
     assert len(rows) == 2, rows  # the notice that opened the exchange, then our receipt
     assert "Serial 0001/" in rows[0], rows[0]
     assert serial in rows[1], f"{serial} not on our receipt's row: {rows[1]}"
