@@ -11,7 +11,7 @@ from ..http.tokens import token_auth
 from ..http.transaction import transactional
 from ..models.permissions import Permission
 from ..services.engine import decisions
-from ..services.incidents import detail, filing, handling, measures, remarking
+from ..services.incidents import detail, filing, handling, remarking
 from ..services.incidents.queries import IncidentFilter, list_incidents
 from ..timeutil import utcnow
 from . import ERRORS, Created, bp
@@ -21,14 +21,6 @@ from .schemas import AcknowledgeIn, CommentIn, ConfirmStepIn, IncidentIn, Incide
 
 def _errors(*codes):
     return {code: ERRORS[code] for code in codes}
-
-
-def _cpa_columns(data: dict) -> dict:
-    """The report with a closest point of approach given with its unit turned into the columns filing takes
-    (cpa_horizontal_m and cpa_vertical_ft given alone keep working: their units are m and ft)."""
-    given = {name: data.pop(name) for name in ("cpa_horizontal", "cpa_vertical") if name in data}
-    columns = measures.cpa_columns(given.get("cpa_horizontal"), given.get("cpa_vertical"))
-    return {**data, **{name: value for name, value in columns.items() if value is not None}}
 
 
 # Request examples that work as they are in the docs page's "Try it out" on the demo data (the README's
@@ -61,7 +53,7 @@ RESOLVE_EXAMPLE = {"resolution": "Explanation accepted."}
 def file_incident(data):
     """Validate, route by the ordered rules, snapshot the ladder and queue step 1, in one transaction."""
     session = get_session()
-    draft = filing.IncidentDraft(**_cpa_columns(data))
+    draft = filing.IncidentDraft(**data)  # the CPA in the columns filing takes (IncidentIn._as_filing_takes)
     incident = filing.file_incident(session, draft, caller(), wiring.filing_limits(), utcnow(), wiring.ack_links())
     instruments.when_committed(session, metrics.FILED.labels(incident.precedence.value).inc)
     location = url_for("api.get_incident", reference=incident.reference)

@@ -5,7 +5,10 @@ from apiflask.validators import Length, OneOf, Range
 from marshmallow import ValidationError as MarshmallowError
 from marshmallow import post_load, validates_schema
 
+from ..db import get_session
+from ..errors import ValidationError
 from ..geo import Position, agrees, parse_position, parse_position_beside
+from ..http import wiring
 from ..http.fields import (
     UTC,
     Bound,
@@ -30,8 +33,9 @@ from ..models import (
     all_categories,
 )
 from ..services.exchanges import releasability
-from ..services.incidents import marking, measures
+from ..services.incidents import filing, marking, measures
 from ..services.incidents.routing import category_problem
+from ..timeutil import utcnow
 
 NAME = Length(min=1, max=120)
 # Ids are 32-bit INTEGER columns; a larger number would make the database raise (a 500), not find nothing.
@@ -87,7 +91,9 @@ class ObservedForcesIn(Schema):
     aircraft_sorties = _count("combat aircraft sorties")
 
 
-class RouteAttributes(Schema):
+class RouteFields(Schema):
+    """What routing reads of an incident (RouteAttributes, IncidentIn)."""
+
     domain = fields.Enum(Domain, by_value=True, required=True)
     category = Text(required=True, validate=OneOf(all_categories()))
     precedence = fields.Enum(
@@ -108,10 +114,13 @@ class RouteAttributes(Schema):
     latitude = Coordinate(allow_none=True, validate=Range(-90, 90))
     longitude = Coordinate(allow_none=True, validate=Range(-180, 180))
 
+
+class RouteAttributes(RouteFields):
     @validates_schema(skip_on_field_errors=False)
     def _category_of_the_domain(self, data, **kwargs):
-        """A category of another domain is told with the other fields' problems, in the service's words: left to
-        the filing service, it was told only once every other field was right, in a second 422."""
+        """A category of another domain is told with the other fields' problems, in routing's words: left to
+        routing.check_query, it was told only once every other field was right, in a second 422. (A filing's is
+        told by filing, with its other problems: IncidentIn.handle_error.)"""
         if "domain" in data and "category" in data and (problem := category_problem(data["domain"], data["category"])):
             raise MarshmallowError(problem, "category")
 
@@ -155,7 +164,7 @@ class EffectiveReleasability(fields.Dict):
 POSITION_AGREES = 0.01
 
 
-class IncidentIn(RouteAttributes):
+class IncidentIn(RouteFields):
     occurred_at = Moment(required=True)
     reporting_unit = Name(required=True, validate=NAME)
     position_text = Name(
@@ -207,14 +216,49 @@ class IncidentIn(RouteAttributes):
         metadata={"description": "code of the agreement it is handled under; omit: the routing rule's"},
     )
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)  # told with the fields' problems
     def _one_way_to_give_a_cpa(self, data, **kwargs):
         for given, stored in (("cpa_horizontal", "cpa_horizontal_m"), ("cpa_vertical", "cpa_vertical_ft")):
             if data.get(given) is not None and data.get(stored) is not None:
                 raise MarshmallowError(f"give {given} or {stored}, not both", given)
 
     @post_load
-    def _read_position(self, data, **kwargs):
+    def _as_filing_takes(self, data, **kwargs):
+        """The position as read from its text, and the closest point of approach as the columns filing takes."""
+        return self._cpa_as_columns(self._read_position(data))
+
+    def handle_error(self, error: MarshmallowError, data, *, many: bool, **kwargs) -> None:
+        """Tell what filing refuses of the fields read (filing.report_problems: an airprox class on a land incident,
+        a category of another domain, a time in the future, the narrative's length, the marking, a sector or an
+        agreement nobody names), and the position and CPA as _as_filing_takes reads them, in the same 422 as the
+        schema's own problems: they were told only once these were mended, in a second 422. Only on a refusal:
+        a valid report is checked once, by filing."""
+        told = error.messages if isinstance(error.messages, dict) else {}
+        read = dict(error.valid_data) if isinstance(error.valid_data, dict) else {}
+        more: dict = {}
+        for reader in (self._read_position, self._cpa_as_columns):
+            try:
+                read = reader(read)
+            except MarshmallowError as refused:
+                more.update(refused.normalized_messages())
+        more.update(filing.report_problems(get_session(), read, wiring.filing_limits(), utcnow()))
+        new = {field: _as_messages(said) for field, said in more.items() if field.split(".")[0] not in told}
+        if new:
+            raise MarshmallowError({**told, **new}, data=error.data, valid_data=error.valid_data)
+
+    def _cpa_as_columns(self, data: dict) -> dict:
+        """A closest point of approach given with its unit as the columns filing takes (measures.cpa_columns);
+        cpa_horizontal_m and cpa_vertical_ft given alone keep working: their units are m and ft."""
+        try:
+            columns = measures.cpa_columns(data.get("cpa_horizontal"), data.get("cpa_vertical"))
+        except ValidationError as refused:
+            raise MarshmallowError(_as_messages(refused.details)) from None
+        data.pop("cpa_horizontal", None)
+        data.pop("cpa_vertical", None)
+        data.update({name: value for name, value in columns.items() if value is not None})
+        return data
+
+    def _read_position(self, data: dict) -> dict:
         """Positions are never guessed: the reported text is read, or refused (geo.parse_position)."""
         typed = (data.get("position_text") or "").strip()
         latitude, longitude = data.get("latitude"), data.get("longitude")
@@ -226,6 +270,13 @@ class IncidentIn(RouteAttributes):
         where = read_reported(typed, latitude, longitude)
         data["latitude"], data["longitude"], data["position_text"] = where.latitude, where.longitude, where.text
         return data
+
+
+def _as_messages(said):
+    """A service's problem as a schema words it: a list of sentences, each nested field's the same."""
+    if isinstance(said, dict):
+        return {key: _as_messages(value) for key, value in said.items()}
+    return [said] if isinstance(said, str) else said
 
 
 def read_reported(typed: str, latitude: float | None, longitude: float | None) -> Position:

@@ -14,25 +14,23 @@ from ..geo import parse_position
 from ..http import idempotency, wiring
 from ..http.access import requires
 from ..http.transaction import committed
-from ..models import CATEGORIES, Domain, EscalationRisk, Precedence, SafetyRisk, categories_for
+from ..models import CATEGORIES, Domain, categories_for
 from ..models.permissions import Permission, may
 from ..sentences import Sentence
 from ..services.accounts import people
 from ..services.engine import decisions
 from ..services.exchanges import releasability
-from ..services.incidents import detail, filing, handling, measures, route_table
+from ..services.incidents import detail, filing, handling, route_table
 from ..timeutil import format_dtg, isoformat, parse_recent, utcnow
-from . import marking, measure_fields
+from . import filing_report, marking
 from .acknowledging import AcknowledgeForm, note_again, note_as_comment, note_not_added
 from .acting import act_on_incident, ask_first, kept_form, page_again
 from .auth import safe_next
 from .base_form import id_of, refusal
 from .bidi import formatted, isolated, isolated_list, told
-from .forms import ActionForm, CommentForm, IncidentForm, ResolveForm, flag
+from .forms import ActionForm, CommentForm, IncidentForm, ResolveForm
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
-FIELD_OF = {"latitude": "position", "longitude": "position", "releasability": "releasable"}
-FIELD_OF.update({f"observed_forces.{key}": key for key in measures.OBSERVED_FORCES})
 
 
 def _domain_choices():
@@ -58,77 +56,12 @@ def _sector_choices() -> list[SelectChoice]:
     )
 
 
-def _readings(form: IncidentForm) -> tuple:
-    """Read the time and the position as typed; put a problem next to its field."""
-    occurred = position = None
-    now = utcnow()
-    try:
-        occurred = parse_recent(form.occurred_at.data or "", now)
-    except ValueError as exc:
-        form.occurred_at.errors.append(str(exc))
-    else:  # told now, with the form's other problems, not only once they are mended
-        if wrong_time := filing.occurred_problem(occurred, wiring.filing_limits(), now):
-            form.occurred_at.errors.append(wrong_time)
-    if form.position.data:
-        try:
-            position = parse_position(form.position.data)
-        except ValueError as exc:
-            form.position.errors.append(str(exc))
-    return occurred, position
-
-
-def _draft(form: IncidentForm, occurred, position) -> filing.IncidentDraft:
-    """Turn a checked form into a draft for the filing service."""
-    platform = {
-        key: value
-        for key, value in {
-            "kind": form.platform_kind.data,
-            "nationality": form.platform_nationality.data,
-            "type": form.platform_type.data,
-            "callsign": form.platform_callsign.data,
-            "transponder_on": flag(form.platform_transponder.data),  # not known: left out, as the amend form does
-            "radio_contact": flag(form.platform_radio.data),
-        }.items()
-        if value is not None and value != ""
-    }
-    return filing.IncidentDraft(
-        occurred_at=occurred,
-        reporting_unit=form.reporting_unit.data,
-        domain=Domain(form.domain.data),
-        category=form.category.data,
-        precedence=Precedence(form.precedence.data),
-        escalation_risk=EscalationRisk(form.escalation_risk.data),
-        safety_risk=SafetyRisk(form.safety_risk.data) if form.safety_risk.data else None,
-        latitude=position.latitude if position else None,
-        longitude=position.longitude if position else None,
-        position_text=position.text if position else None,
-        # The sector the page's script filled in from the position is derived: left to the position.
-        sector=None if form.sector_followed.data == "1" else (form.sector.data or None),
-        narrative=form.narrative.data or "",
-        platforms=[platform] if platform else [],
-        classification=form.classification.data,
-        releasable_to=list(form.releasable_to.data or []),
-        actions_taken=(form.actions_taken.data or "").strip(),
-        observed_forces=measure_fields.forces_given(form),
-        releasability=_overrides(form),
-        **measures.cpa_columns(*measure_fields.cpa_given(form).values()),
-    )
-
-
 def _offer_releasability(form: IncidentForm) -> None:
     """Offer the releasable fields, ticked as their defaults on a new form."""
     form.releasable.choices = [SelectChoice(name, label) for name, label in releasability.LABELS.items()]
     if not form.is_submitted():
         form.releasable.data = [name for name, default in releasability.DEFAULTS.items() if default]
         form.releasability_shown.data = "1"
-
-
-def _overrides(form: IncidentForm) -> dict[str, bool]:
-    """The ticked fields as overrides of the defaults; a request that never showed them keeps the defaults."""
-    if not form.releasability_shown.data:
-        return {}
-    ticked = set(form.releasable.data or [])
-    return {name: name in ticked for name, default in releasability.DEFAULTS.items() if (name in ticked) != default}
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -142,10 +75,15 @@ def new():
     if not form.is_submitted():
         form.occurred_at.data = format_dtg(utcnow())
         form.reporting_unit.data = _me().last_reporting_unit  # the unit this officer filed for last
-    # Every problem at once: the form's own checks, then the typed time and position.
+    # Every problem at once: the form's own checks, the typed time, position and CPA, and (on a refusal) filing's.
     valid = form.validate_on_submit()
-    occurred, position = _readings(form) if form.is_submitted() else (None, None)
-    if valid and not form.errors:
+    read = filing_report.readings(form, utcnow()) if form.is_submitted() else {}
+    if form.is_submitted() and form.errors:
+        problems = filing.report_problems(
+            get_session(), filing_report.report(form, read), wiring.filing_limits(), utcnow()
+        )
+        filing_report.tell_beside(form, problems)
+    elif valid:
         key = form.filing_key.data or ""  # none from a page rendered before the form had one
         if key and not idempotency.valid_key(key):
             abort(400, "The form's one-time key is damaged: open the form again.")
@@ -153,7 +91,7 @@ def new():
             with committed() as session:
                 first = idempotency.claim_form(session, _me().id, key, utcnow()) if key else None
                 if first is None:
-                    draft = _draft(form, occurred, position)
+                    draft = filing.IncidentDraft(**filing_report.report(form, read))
                     links = wiring.ack_links()
                     incident = filing.file_incident(session, draft, _me(), wiring.filing_limits(), utcnow(), links)
                     called = filing.lines_called(session, incident)
@@ -162,8 +100,7 @@ def new():
                     if key:
                         idempotency.keep_answer(session, _me().id, key, filed)
         except ValidationError as error:
-            for field, message in error.details.items():
-                getattr(form, FIELD_OF.get(field, field), form.narrative).errors.append(str(message))
+            filing_report.tell_beside(form, error.details)
         except TrackerError as error:
             flash(told(error), "error")
         else:

@@ -1,8 +1,10 @@
 """File an incident: validate, assign a reference, route, snapshot the ladder, queue step 1; the
 related-incident search and the exercise link follow within one sweep (checks.py)."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -106,40 +108,75 @@ def occurred_problem(occurred_at: datetime, limits: FilingLimits, now: datetime)
     return None
 
 
+INVALID = "the incident report is not valid"
+
+
 def check_draft(draft: IncidentDraft, limits: FilingLimits, now: datetime) -> None:
     """Raise ValidationError listing every rule of the catalogue or limits the draft breaks."""
-    problems: dict[str, str | dict] = {}  # releasability's are a dict by field
-    wrong_category = category_problem(draft.domain, draft.category)
-    if wrong_category:
+    if problems := draft_problems(vars(draft), limits, now):
+        raise ValidationError(INVALID, problems)
+
+
+def draft_problems(report: Mapping[str, Any], limits: FilingLimits, now: datetime) -> dict[str, str | dict]:
+    """Every rule of the catalogue or limits a report breaks, by field (releasability's a dict by field). The
+    report holds an IncidentDraft's fields, or those a form or schema read before it refused the others: a rule
+    is held to the fields it reads, and one left out is as a draft leaves it (an optional field's default breaks
+    no rule; a rule reading a required field left out is passed over)."""
+    problems: dict[str, str | dict] = {}
+    domain, category = report.get("domain"), report.get("category")
+    if domain is not None and category is not None and (wrong_category := category_problem(domain, category)):
         problems["category"] = wrong_category
-    if draft.safety_risk is not None and draft.domain in NO_COLLISION_RISK:
+    if report.get("safety_risk") is not None and domain in NO_COLLISION_RISK:
         problems["safety_risk"] = (
             f"a safety risk class (airprox A-E) rates a risk of collision between craft; "
-            f"a {draft.domain.value} incident has none: leave it out"
+            f"a {domain.value} incident has none: leave it out"
         )
-    if wrong_time := occurred_problem(draft.occurred_at, limits, now):
+    occurred = report.get("occurred_at")
+    if occurred is not None and (wrong_time := occurred_problem(occurred, limits, now)):
         problems["occurred_at"] = wrong_time
-    if len(draft.narrative) > limits.narrative_max_length:
+    if len(report.get("narrative", "")) > limits.narrative_max_length:
         problems["narrative"] = f"longer than {limits.narrative_max_length} characters"
-    if (draft.latitude is None) != (draft.longitude is None):
-        problems["latitude" if draft.latitude is None else "longitude"] = "give latitude and longitude together"
-    if not draft.reporting_unit.strip():
+    latitude, longitude = report.get("latitude"), report.get("longitude")
+    if (latitude is None) != (longitude is None):
+        problems["latitude" if latitude is None else "longitude"] = "give latitude and longitude together"
+    if (unit := report.get("reporting_unit")) is not None and not unit.strip():
         problems["reporting_unit"] = "must not be blank"
     try:
-        measures.forces(draft.observed_forces)
+        measures.forces(report.get("observed_forces"))
     except ValidationError as error:
         problems.update(error.details)
     try:
-        releasability.check_overrides(draft.releasability)
+        releasability.check_overrides(report.get("releasability", {}))
     except ValidationError as error:
         problems["releasability"] = error.details
     try:
-        classification = limits.markings.lowest if draft.classification is None else draft.classification
-        marking.check(limits.markings, classification, _releasable_to(draft, limits))
+        classification = report.get("classification")
+        classification = limits.markings.lowest if classification is None else classification
+        marking.check(limits.markings, classification, _releasable_to(report.get("releasable_to"), limits))
     except ValidationError as error:
         problems.update(error.details)
-    if problems:
-        raise ValidationError("the incident report is not valid", problems)
+    return problems
+
+
+def report_problems(
+    session: Session, report: Mapping[str, Any], limits: FilingLimits, now: datetime
+) -> dict[str, str | dict]:
+    """Every problem filing finds in a report (draft_problems' report), by field: its rules', and a sector or an
+    agreement nobody names, which are looked up. What a refusal tells at once, so that a duty officer mends all
+    in one go: filing when one of them fails, and the filing form or the API's schema when its own checks fail,
+    on what it read (never for a report they pass: filing then checks it once)."""
+    problems = draft_problems(report, limits, now)
+    if report.get("sector") is not None:
+        try:
+            named_sector(report["sector"], sector_names(limits.region, route_table.current(session)))
+        except ValueError as exc:
+            problems["sector"] = str(exc)
+    if report.get("agreement"):
+        try:
+            agreement_in_force(session, report["agreement"])
+        except ValidationError as error:
+            problems.update(error.details)
+    return problems
 
 
 def file_incident(
@@ -147,9 +184,13 @@ def file_incident(
 ) -> Incident:
     """Store a new incident routed to its policy, with step 1 queued (its calls to act carrying
     acknowledge links made with links), in the caller's transaction."""
-    check_draft(draft, limits, now)
-    table = route_table.current(session)
-    query = with_named_sector(draft.route_query(), limits.region, table, "the incident report is not valid")
+    try:
+        check_draft(draft, limits, now)
+        table = route_table.current(session)
+        query = with_named_sector(draft.route_query(), limits.region, table, INVALID)
+    except ValidationError:
+        # Told with those found after it (a sector, an agreement), not in a second refusal once it is mended.
+        raise ValidationError(INVALID, report_problems(session, vars(draft), limits, now)) from None
     query, placed = locate_report(query, limits)
     rule = table.choose(query)
     ladder = rule.ladder(draft.precedence)
@@ -305,8 +346,8 @@ def position_warnings(incident: Incident, region) -> list[Sentence]:
     return []
 
 
-def _releasable_to(draft: IncidentDraft, limits: FilingLimits) -> list[str]:
-    return list(limits.markings.releasable_to) if draft.releasable_to is None else draft.releasable_to
+def _releasable_to(given: list[str] | None, limits: FilingLimits) -> list[str]:
+    return list(limits.markings.releasable_to) if given is None else given
 
 
 def _marking_and_counterpart(
@@ -315,13 +356,10 @@ def _marking_and_counterpart(
     """The incident's marking in the deployment's spelling, and its agreement and other State: its own
     when the report gives them, else the routing rule's; and the agreement's code."""
     classification = limits.markings.lowest if draft.classification is None else draft.classification
-    classification, names = marking.check(limits.markings, classification, _releasable_to(draft, limits))
+    classification, names = marking.check(limits.markings, classification, _releasable_to(draft.releasable_to, limits))
     agreement_id, code = rule.agreement_id, rule.agreement_code
     if draft.agreement:
-        agreement = session.scalar(select(Agreement).where(Agreement.code == draft.agreement.strip()))
-        if agreement is None or not agreement.active:  # one no longer in force is cited by no new incident
-            said = "no agreement" if agreement is None else "no agreement in force (inactive):"
-            raise ValidationError("the incident report is not valid", {"agreement": f"{said} {draft.agreement!r}"})
+        agreement = agreement_in_force(session, draft.agreement)
         agreement_id, code = agreement.id, agreement.code
     state = (draft.counterpart_state or "").strip() or rule.counterpart_state or None
     columns = {
@@ -331,6 +369,16 @@ def _marking_and_counterpart(
         "agreement_id": agreement_id,
     }
     return columns, code
+
+
+def agreement_in_force(session: Session, code: str) -> Agreement:
+    """The agreement a report names by its code; ValidationError (on agreement) for none, or one no longer in
+    force, which no new incident cites."""
+    agreement = session.scalar(select(Agreement).where(Agreement.code == code.strip()))
+    if agreement is None or not agreement.active:
+        said = "no agreement" if agreement is None else "no agreement in force (inactive):"
+        raise ValidationError(INVALID, {"agreement": f"{said} {code!r}"})
+    return agreement
 
 
 def lines_called(session: Session, incident: Incident) -> list[str]:

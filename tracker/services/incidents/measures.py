@@ -65,9 +65,23 @@ def _normalised(given: dict | None, per_unit: dict[str, float], maximum: int, na
 
 def cpa_columns(horizontal: dict | None, vertical: dict | None) -> dict:
     """The incident columns of a closest point of approach given as {"value", "unit"} each (None: not
-    known): horizontal in m, ft or nm, vertical in ft or m. Raise ValidationError naming the part."""
-    metres, horizontal_unit = _normalised(horizontal, HORIZONTAL, HORIZONTAL_MAX_M, "cpa_horizontal")
-    feet, vertical_unit = _normalised(vertical, VERTICAL, VERTICAL_MAX_FT, "cpa_vertical")
+    known): horizontal in m, ft or nm, vertical in ft or m. Raise ValidationError naming each part that is wrong."""
+    try:
+        metres, horizontal_unit = _normalised(horizontal, HORIZONTAL, HORIZONTAL_MAX_M, "cpa_horizontal")
+        feet, vertical_unit = _normalised(vertical, VERTICAL, VERTICAL_MAX_FT, "cpa_vertical")
+    except ValidationError as refused:
+        # Both parts told at once: a wrong vertical was told only once the horizontal was mended.
+        problems = {}
+        parts = (
+            (horizontal, HORIZONTAL, HORIZONTAL_MAX_M, "cpa_horizontal"),
+            (vertical, VERTICAL, VERTICAL_MAX_FT, "cpa_vertical"),
+        )
+        for given, per_unit, maximum, name in parts:
+            try:
+                _normalised(given, per_unit, maximum, name)
+            except ValidationError as wrong:
+                problems.update(wrong.details)
+        raise ValidationError(refused.message, problems) from None
     return {
         "cpa_horizontal_m": metres,
         "cpa_horizontal_unit": horizontal_unit,
