@@ -242,7 +242,7 @@ def test_confirm_and_dismiss_from_the_incident_page(client, world, app):
     assert "Pattern: 2 incidents over 20.0 h" in page and f'href="/incidents/{older}"' in page, page
     assert FORM_ACTION.findall(page) == [], "nothing left to decide"
     again = client.post(confirm, data={"csrf_token": token}, follow_redirects=True)
-    assert "already confirmed by <bdi>duty</bdi>" in again.text, "a second decision is refused with the state (the name isolated)"
+    assert "already confirmed by <bdi>duty</bdi>" in again.text, "a second decision is told, the name isolated"
     with session_scope(app) as session:
         states = sorted(link.state.value for link in session.scalars(select(IncidentLink)))
     assert states == ["confirmed", "dismissed", "suggested"], states  # older-middle is still open
