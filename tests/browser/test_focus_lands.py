@@ -3,7 +3,7 @@ acted on, or on the line that says what was done or refused: not at the page's t
 through again (a desk officer's walk, keyboard and screen reader). Everything here is done with the keyboard."""
 
 import pytest
-from playwright.sync_api import Locator, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.exchange_support import acknowledged_incident, add_counterpart_line
 from tests.exchange_support import open_exchange as open_via_api
@@ -11,12 +11,29 @@ from tests.support import build_world, file_incident
 
 pytestmark = pytest.mark.browser
 
+# static/live.js draws every live part of the incident page again at its first poll, the exchange panel among them:
+# counted here (a script of the test's, which the page's CSP would refuse), so that a test waits for a redraw rather
+# than for a time.
+COUNT_REDRAWS = "document.addEventListener('tracker:updated', () => { window.redrawn = (window.redrawn || 0) + 1; })"
+
 
 def press_enter_on(control: Locator) -> None:
     """Tab's way to a control (focused, then Enter), as a keyboard user acts."""
     control.focus()
     expect(control).to_be_focused()
     control.press("Enter")
+
+
+def counting_redraws(page: Page) -> Page:
+    """The page, its live parts' redraws counted from its next navigation on."""
+    page.add_init_script(COUNT_REDRAWS)
+    return page
+
+
+def stays_after_a_redraw(page: Page, landed: Locator) -> None:
+    """What took the focus keeps it once the page's refresh drew its part again (its twin, focusable as it was)."""
+    page.wait_for_function("() => window.redrawn > 0")
+    expect(landed).to_be_focused()
 
 
 def test_acknowledged_on_the_board_the_focus_stays_on_its_row(app, sign_in, live_server):
@@ -102,7 +119,7 @@ def test_approved_on_the_exchange_panel_the_focus_is_on_the_message(app, sign_in
     client = app.test_client()
     reference = acknowledged_incident(client, world)
     opened = open_via_api(client, world, reference, release=False)  # its notice waits for a second person
-    page = sign_in("supervisor", 390).page
+    page = counting_redraws(sign_in("supervisor", 390).page)
     page.goto(f"/incidents/{reference}#exchanges")
     exchange = page.locator(f'article[data-exchange="{opened["id"]}"]')
     press_enter_on(exchange.get_by_role("button", name="Approve"))
@@ -112,3 +129,4 @@ def test_approved_on_the_exchange_panel_the_focus_is_on_the_message(app, sign_in
     expect(row).to_be_focused()
     expect(row).to_be_in_viewport()
     assert page.url.endswith(f"#{row.get_attribute('id')}"), page.url
+    stays_after_a_redraw(page, row)  # it fell to the page's body, seconds after landing

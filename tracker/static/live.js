@@ -242,9 +242,17 @@
   }
 
   // Give the focus back after part was redrawn: to hadFocus's twin (hadFocus itself when it was kept), else the part.
+  // Its twin is the element of the same id, else the same control. What static/app.js's land() gave the focus to after
+  // a form (a message's row, an exchange's heading) takes it only by its tabindex="-1", which the fresh HTML has not:
+  // its twin is given one too, else the focus fell to the page's body at the first refresh, seconds after landing.
   function refocus(part, hadFocus) {
     if (hadFocus && hadFocus !== document.activeElement) {
-      var twin = Array.prototype.find.call(part.querySelectorAll(hadFocus.tagName), function (el) { return sameControl(el, hadFocus); });
+      var named = hadFocus.id && part.querySelector("#" + CSS.escape(hadFocus.id)),
+          twin = (named && named.tagName === hadFocus.tagName && named) ||
+            Array.prototype.find.call(part.querySelectorAll(hadFocus.tagName), function (el) { return sameControl(el, hadFocus); });
+      if (twin && hadFocus.getAttribute("tabindex") === "-1" && !twin.hasAttribute("tabindex")) {
+        twin.setAttribute("tabindex", "-1");
+      }
       // Its control gone (acknowledged elsewhere): the part, or what holds it when it is hidden once empty, keeps the
       // focus, as the board's table does: the keyboard goes on from there and a screen reader keeps its place, where
       // on the body both started again at the top.
