@@ -44,8 +44,12 @@ def test_a_back_timed_call_is_started_and_ended_on_the_page(app, client, scene):
     queued = count(app, Notification)
     began = (utcnow() - timedelta(minutes=40)).replace(second=0, microsecond=0)
     answer = start(client, reference, exchange, started_at=format_dtg(began))
-    assert answer.status_code == 302 and answer.headers["Location"].startswith("/calls/"), answer.text[:500]
-    path = answer.headers["Location"]
+    assert answer.status_code == 302, answer.text[:500]
+    with session_scope(app) as session:
+        call_id = session.scalar(select(Call.id))
+    path = f"/calls/{call_id}"
+    # At the call's heading, which says it is in progress (static/app.js puts the focus there; what they said next).
+    assert answer.headers["Location"] == f"{path}#call-{call_id}", answer.headers["Location"]
     due = (utcnow() + timedelta(hours=6)).replace(second=0, microsecond=0)
     data = {
         "csrf_token": csrf(client, path),
@@ -62,6 +66,7 @@ def test_a_back_timed_call_is_started_and_ended_on_the_page(app, client, scene):
     assert ("success", "Call ended: on record.") in flashes(client.get(path))
     with session_scope(app) as session:
         call = session.scalar(select(Call))
+        assert saved.headers["Location"] == f"{path}#action-{call.actions[0].id}", "at the action agreed"
         assert (call.direction, call.started_at, call.ended_at) == (
             CallDirection.THEY_CALLED,
             began,
@@ -283,6 +288,7 @@ def test_an_ended_calls_end_is_offered_to_correct_not_said_to_be_stamped_by_a_bu
     assert "stamps the time now" in client.get(path).text, "in progress: the button stamps the end"
     ended = client.post(path, data={"csrf_token": csrf(client, path), "they_said": "Received.", "end": "1"})
     assert ended.status_code == 302, ended.text[:500]
+    assert ended.headers["Location"] == path, "at the call's heading, which now says it ended"
     page = html.unescape(client.get(path).text)
     assert "Call ended</button>" not in page and "stamps the time now" not in page, page[page.find("back-time") :][:800]
     assert "Ended at (to correct it;" in page
@@ -316,15 +322,17 @@ def test_a_call_a_message_from_them_and_a_receipt_take_a_short_zulu_time_as_the_
     p = f"exchange-{exchange['id']}-message-"
     data = {f"{p}direction": "in", f"{p}kind": "reply", f"{p}text": "Received.", f"{p}received_at": f"{received:%H%M}Z"}
     token = csrf(client, f"/incidents/{reference}")
-    answer = client.post(f"/exchanges/{exchange['id']}/messages", data={f"{p}csrf_token": token, **data})
-    assert answer.status_code == 302, html.unescape(answer.text)[-3000:]
+    recorded = client.post(f"/exchanges/{exchange['id']}/messages", data={f"{p}csrf_token": token, **data})
+    assert recorded.status_code == 302, html.unescape(recorded.text)[-3000:]
     p = f"receipt-{notice_id}-"
     data = {f"{p}at": f"{ended:%H%M}Z", f"{p}by": "Maj Petrov", f"{p}via": "call", f"{p}csrf_token": token}
     answer = client.post(f"/exchanges/{exchange['id']}/messages/{notice_id}/receipt", data=data)
     assert answer.status_code == 302, html.unescape(answer.text)[-3000:]
+    assert answer.headers["Location"] == f"/incidents/{reference}#message-{notice_id}", "at the message received"
     with session_scope(app) as session:
         theirs = session.scalar(select(ExchangeMessage).where(ExchangeMessage.text == "Received."))
         assert theirs is not None and theirs.at == received, theirs and theirs.at
+        assert recorded.headers["Location"] == f"/incidents/{reference}#message-{theirs.id}", "at their message"
         assert session.get_one(ExchangeMessage, notice_id).receipt_at == ended
 
 

@@ -3,6 +3,7 @@ the channel form, through the Flask test client (every form with its CSRF token)
 
 import html
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -40,24 +41,50 @@ def panel(page) -> str:
     return html.unescape(match[0])
 
 
-def act(client, reference: str, path: str, data: dict, prefix: str = "", at: str = "exchanges"):
-    """POST a form of the incident page with its CSRF token; follow to the page (at the panel, or at what was
-    acted on) and return it."""
+def act(client, reference: str, path: str, data: dict, prefix: str = "", *, at: str | Callable[[], str]):
+    """POST a form of the incident page with its CSRF token; follow to the page and return it. The answer goes to
+    the page at what was acted on (at: its id on the page, or a function that finds it once done), where the
+    keyboard's focus lands (static/app.js)."""
     token = csrf(client, f"/incidents/{reference}")
     answer = client.post(path, data={f"{prefix}csrf_token": token, **data})
     assert answer.status_code == 302, f"{path}: {answer.status_code} {answer.text[:1000]}"
-    assert answer.headers["Location"] == f"/incidents/{reference}#{at}", answer.headers["Location"]
+    place = at() if callable(at) else at
+    assert answer.headers["Location"] == f"/incidents/{reference}#{place}", f"not at {place}"
     return client.get(f"/incidents/{reference}")
 
 
+def heading(exchange_id: int) -> str:
+    """The id of an exchange's heading on the panel (its line and state): where a move or an opening lands."""
+    return f"exchange-{exchange_id}-heading"
+
+
+def opened(client, world, reference: str) -> Callable[[], str]:
+    """Where opening the incident's one exchange lands: its heading."""
+    return lambda: heading(api(client, world, "GET", f"/incidents/{reference}/exchanges")[0]["id"])
+
+
+def newest_message(client, world, exchange_id: int) -> Callable[[], str]:
+    """Where a text drafted or a message recorded lands: its row, the exchange's newest message."""
+    return lambda: f"message-{api(client, world, 'GET', f'/exchanges/{exchange_id}')['messages'][-1]['id']}"
+
+
 def transition(
-    client, reference: str, exchange_id: int, state: str, text: str = "", version: int | None = None, confirm=False
+    client,
+    reference: str,
+    exchange_id: int,
+    state: str,
+    text: str = "",
+    version: int | None = None,
+    confirm=False,
+    at: str | Callable[[], str] | None = None,
 ):
+    """Move the exchange with the panel's buttons; it lands at the exchange's heading (at: elsewhere)."""
     p = f"exchange-{exchange_id}-"
     data = {f"{p}state": state, f"{p}text": text, **({"confirm": "yes"} if confirm else {})}
     if version is not None:
         data[f"{p}version"] = str(version)
-    return act(client, reference, f"/exchanges/{exchange_id}/transition", data, prefix=p)
+    path = f"/exchanges/{exchange_id}/transition"
+    return act(client, reference, path, data, prefix=p, at=at or heading(exchange_id))
 
 
 def approve_and_send(app, client, reference: str, message_id: int):
@@ -98,7 +125,14 @@ def test_a_liaison_opens_an_exchange_and_walks_it_through_the_panel(app, client,
     assert ">L1<" not in panel(page), "only lines to the other side are offered"
 
     opening = {"open-exchange-channel_id": world.channels[LINE], "open-exchange-text": NOTICE}
-    page = act(client, incident, f"/incidents/{incident}/exchanges", opening, prefix="open-exchange-")
+    page = act(
+        client,
+        incident,
+        f"/incidents/{incident}/exchanges",
+        opening,
+        prefix="open-exchange-",
+        at=opened(client, world, incident),
+    )
     assert ("success", "Exchange opened. The notice is a draft: a second person must approve it.") in flashes(page)
     shown = panel(page)
     assert 'data-state="notified"' in shown and NOTICE in shown and "to them" in shown, shown
@@ -107,7 +141,10 @@ def test_a_liaison_opens_an_exchange_and_walks_it_through_the_panel(app, client,
     approve_and_send(app, client, incident, exchange["messages"][0]["id"])
     exchange = api(client, world, "GET", f"/exchanges/{exchange['id']}")
 
-    page = transition(client, incident, exchange["id"], "explanation_requested", REQUEST, exchange["version"])
+    drafted = newest_message(client, world, exchange["id"])  # the request waits for approval: at its text
+    page = transition(
+        client, incident, exchange["id"], "explanation_requested", REQUEST, exchange["version"], at=drafted
+    )
     assert any("Text drafted for “explanation requested”" in text for _, text in flashes(page)), flashes(page)
     assert 'data-state="notified"' in panel(page), "the exchange moves when the request is sent"
     request = api(client, world, "GET", f"/exchanges/{exchange['id']}")["messages"][-1]
@@ -126,6 +163,8 @@ def test_a_liaison_opens_an_exchange_and_walks_it_through_the_panel(app, client,
         f"/exchanges/{exchange['id']}/transition", data={**closing, f"{p}text": "Explanation accepted."}
     )
     assert "Close the exchange over" in asked.text and 'value="Explanation accepted."' in asked.text, asked.text[:3000]
+    cancel = f'<a class="button" href="/incidents/{incident}#{heading(exchange["id"])}">Cancel</a>'
+    assert cancel in asked.text, "Cancel goes back to the exchange, not to the panel's top"
     assert api(client, world, "GET", f"/exchanges/{exchange['id']}")["state"] == "reply_received", "asked first"
     page = transition(client, incident, exchange["id"], "closed", "Explanation accepted.", confirm=True)
     shown = panel(page)
@@ -205,7 +244,7 @@ def test_a_message_is_recorded_through_the_panel(app, client, world, incident):
     xid = open_via_api(client, world, incident, text=None)["id"]
     p = f"exchange-{xid}-message-"
     data = {f"{p}direction": "in", f"{p}kind": "reply", f"{p}text": "Eastland calls back at 1600Z."}
-    page = act(client, incident, f"/exchanges/{xid}/messages", data, prefix=p)
+    page = act(client, incident, f"/exchanges/{xid}/messages", data, prefix=p, at=newest_message(client, world, xid))
     assert ("success", "Message from the other side recorded.") in flashes(page)
     assert "Eastland calls back at 1600Z." in panel(page)
     [message] = api(client, world, "GET", f"/exchanges/{xid}")["messages"]
@@ -386,7 +425,14 @@ def test_an_approval_form_back_with_no_version_approves_nothing_and_fails_no_pag
     """A superscript digit passes str.isdigit() but not int(): such an altered form is refused as one
     without a version (the wording read is not named: nothing approved), never a 500."""
     opening = {"open-exchange-channel_id": world.channels[LINE], "open-exchange-text": NOTICE}
-    act(client, incident, f"/incidents/{incident}/exchanges", opening, prefix="open-exchange-")
+    act(
+        client,
+        incident,
+        f"/incidents/{incident}/exchanges",
+        opening,
+        "open-exchange-",
+        at=opened(client, world, incident),
+    )
     [exchange] = api(client, world, "GET", f"/incidents/{incident}/exchanges")
     message_id = exchange["messages"][0]["id"]
     supervisor = app.test_client()
@@ -428,7 +474,8 @@ def test_record_receipt_confirmed_records_how_they_confirmed_never_by_voice_unsa
     other = acknowledged_incident(client, world)
     second = open_via_api(client, world, other)["id"]
     p = f"exchange-{second}-"
-    act(client, other, f"/exchanges/{second}/transition", {f"{p}state": "receipt_confirmed", f"{p}via": "call"}, p)
+    data = {f"{p}state": "receipt_confirmed", f"{p}via": "call"}
+    act(client, other, f"/exchanges/{second}/transition", data, p, at=heading(second))
     [notice] = api(client, world, "GET", f"/exchanges/{second}")["messages"]
     assert notice["receipt_via"] == "call", notice
 
@@ -442,7 +489,9 @@ def test_emptying_the_translation_on_the_panel_removes_it(app, client, world, in
     translated = api(client, world, "PATCH", f"/exchange-messages/{notice['id']}", body)
     p = f"draft-{notice['id']}-edit-"
     data = {f"{p}text": translated["text"], f"{p}text_second": "", f"{p}version": str(translated["version"])}
-    page = act(client, incident, f"/exchange-messages/{notice['id']}/edit", data, prefix=p)
+    page = act(
+        client, incident, f"/exchange-messages/{notice['id']}/edit", data, prefix=p, at=f"message-{notice['id']}"
+    )
     said = "Text saved as a draft without its translation: a second person must approve it."
     assert ("success", said) in flashes(page), flashes(page)
     [notice] = drafts(client, world, xid)

@@ -158,8 +158,9 @@
   //  - Refused otherwise (a 409 told by a flash line, a form's problem that is no field's): the message saying why,
   //    the refused form's own, else the flash line.
   //  - Done: what was acted on, which the redirect named (#incident-<reference>, the link of its row on the board or
-  //    My queue; #message-<id>, #summary-<id>, #action-<id>). Refused, a redirect names nothing: Chromium moves the
-  //    focus to a fragment's target (or off anything, when it cannot take it) after this script ran.
+  //    My queue; #exchange-<id>-heading, an exchange opened or moved; #message-<id>, #summary-<id>; a call's
+  //    #call-<id>, its heading, and #action-<id>). Refused, a redirect names nothing: Chromium moves the focus to a
+  //    fragment's target (or off anything, when it cannot take it) after this script ran.
   //  - Else the flash line that says what was done (the row left My queue; the incident page's own Acknowledge).
   // A page that chose a field itself (autofocus) keeps it. Without this script a fragment still scrolls to what was
   // acted on, and the browser's Tab goes on from there.

@@ -28,7 +28,7 @@ def act_on_incident(
     reference: str,
     do: Callable[[Session], object],
     done: str | Callable[[Any], str] = "",
-    anchor=None,
+    anchor: str | Callable[[Any], str] | None = None,
     back: str | None = None,
     form=None,
     why: Callable[[TrackerError], str | Markup] = explain,
@@ -36,9 +36,10 @@ def act_on_incident(
 ):
     """Run do(session) and commit; a refusal is a 403 page, any other domain error a flash line
     (nothing committed). Then back to the incident page (at anchor), or to back (a path on this site
-    the caller checked, such as the list an Acknowledge button was on). done may be a function of
-    what do returned. form: the incident page's form that was posted; refused, the page is drawn again
-    with it as posted and the problem beside its field (422), so nothing typed is lost; why(error) says the problem.
+    the caller checked, such as the list an Acknowledge button was on). done and anchor may be functions of
+    what do returned (anchor: the id of what was acted on, such as what do made, where the focus lands).
+    form: the incident page's form that was posted; refused, the page is drawn again with it as posted and
+    the problem beside its field (422), so nothing typed is lost; why(error) says the problem.
     lands: the id, on back's page, of what was acted on (its row): back is gone to at it, and the keyboard's
     focus lands there (static/app.js), not at the top of the page above the header. Refused (a flash line), the
     page is gone to at its top, where that line says why."""
@@ -53,14 +54,15 @@ def act_on_incident(
         flash(explain(error), "error")
         # The flash line says why and takes the focus (static/app.js): no fragment to scroll elsewhere, where the
         # browser would move the focus to its target after the script put it on the line.
-        anchor = lands = None
+        at = lands = None
     else:
         message = done(result) if callable(done) else done
         if message:
             flash(message, "success")
+        at = anchor(result) if callable(anchor) else anchor
     if back:
         return redirect(f"{back}#{lands}" if lands else back)
-    return redirect(url_for("incidents.view", reference=reference, _anchor=anchor))
+    return redirect(url_for("incidents.view", reference=reference, _anchor=at))
 
 
 def ask_first(question: str, cancel: str, consequence: str = "", label: str = "Delete", final: bool = True):

@@ -127,7 +127,7 @@ def start_call(reference: str):
             first = idempotency.claim_form(session, _me().id, key, utcnow()) if key else None
             if first is None:  # a second tap on the button finds the call the first one started
                 call = calls.log_call(session, incident, data, _me(), utcnow(), _limits())
-                opened = redirect(url_for("exchanges.view_call", call_id=call.id))
+                opened = redirect(_at_call(call.id))
                 if key:
                     idempotency.keep_answer(session, _me().id, key, opened)
     except Forbidden:
@@ -215,6 +215,7 @@ def save_call(call_id: int):
     if not form.validate():
         return _again(call, form, "Nothing saved: see the fields marked.")
     end = "end" in request.form
+    agreed_before = {action.id for action in call.actions}
     try:
         with committed() as session:
             now = utcnow()
@@ -231,7 +232,17 @@ def save_call(call_id: int):
     except (TrackerError, ValueError) as error:
         return _again(call, form, explain(error) if isinstance(error, TrackerError) else str(error))
     flash("Call ended: on record." if end else "Call saved.", "success")
-    return redirect(url_for("exchanges.view_call", call_id=call_id))
+    added = [action.id for action in call.actions if action.id not in agreed_before]
+    return redirect(_at_call(call_id, added[0] if added else None))
+
+
+def _at_call(call_id: int, action_id: int | None = None) -> str:
+    """The call's page at what was just done, where the keyboard's focus lands (static/app.js): the agreed action
+    done, or the first one added (its Done button next); else the call's heading, which says whether it is in
+    progress or ended (on a call just started, the next Tab is what they said). A refusal names no place: the page
+    drawn again (422) or its top, where the message saying why takes the focus."""
+    anchor = f"action-{action_id}" if action_id is not None else f"call-{call_id}"
+    return url_for("exchanges.view_call", call_id=call_id, _anchor=anchor)
 
 
 def _again(call, form: CallForm, problem: str):
@@ -277,4 +288,4 @@ def action_done(action_id: int):
         flash(explain(error), "error")  # at the page's top, where this line takes the focus (static/app.js)
         return redirect(url_for("exchanges.view_call", call_id=call_id))
     flash("Agreed action done.", "success")
-    return redirect(url_for("exchanges.view_call", call_id=call_id, _anchor=f"action-{action_id}"))
+    return redirect(_at_call(call_id, action_id))

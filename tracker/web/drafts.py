@@ -18,7 +18,7 @@ from ..timeutil import utcnow
 from .acting import act_on_incident, explain, kept_form, page_again
 from .base_form import TrackerForm, version_of
 from .exchange_receipts import language_name
-from .exchanges import bp
+from .exchanges import bp, message_row
 
 TEXT = Length(max=counterpart.TEXT_MAX_LENGTH)
 
@@ -100,7 +100,7 @@ def _back(message: ExchangeMessage, done: bool = False):
     """To the incident page at the message acted on (its row in the exchange panel), where the focus lands once
     done; refused, at the page's top, where the flash line says why and takes the focus (static/app.js)."""
     reference = message.exchange.incident.reference
-    return redirect(url_for("incidents.view", reference=reference, _anchor=f"message-{message.id}" if done else None))
+    return redirect(url_for("incidents.view", reference=reference, _anchor=message_row(message) if done else None))
 
 
 def _do(message_id: int, action: str, form_class, do, done: str):
@@ -149,7 +149,7 @@ def edit_draft(message_id: int):
         "Text saved as a draft"
         + (" without its translation" if removed else "")
         + ": a second person must approve it.",
-        anchor="exchanges",
+        anchor=message_row(message),
         form=form,
     )
 

@@ -14,7 +14,7 @@ from ..services.exchanges import message_format, receipts
 from ..timeutil import format_dtg, parse_recent, utcnow
 from .acting import act_on_incident, kept_form, page_again
 from .base_form import PAST_WHEN, TrackerForm
-from .exchanges import bp, first_problem
+from .exchanges import bp, first_problem, message_row
 
 VIA_LABELS = {"call": "on a call", "message": "by a message", "voice": "by voice on the line"}
 
@@ -81,6 +81,6 @@ def record_receipt(exchange_id: int, message_id: int):
         reference,
         lambda s: receipts.record(s, message, at, form.by.data, form.via.data, user, utcnow()),
         f"Receipt of serial {message.serial or 0:04d}/{message.serial_year} recorded.",
-        anchor="exchanges",
+        anchor=message_row(message),
         form=form,
     )

@@ -97,9 +97,28 @@ def _member_of_any(lines) -> bool:
     return any(current_user.id in {u.id for u in line.members} for line in lines)
 
 
-def _act(reference: str, do, done: str, form):
-    """Act; refused, the incident page again with the form as posted (acting.page_again)."""
-    return act_on_incident(reference, do, done, anchor="exchanges", form=form)
+def _act(reference: str, do, done: str, form, lands):
+    """Act, then back to the incident page at what was acted on, where the keyboard's focus lands (static/app.js):
+    lands(what do returned) names it. Refused, the incident page again with the form as posted (acting.page_again)."""
+    return act_on_incident(reference, do, done, anchor=lands, form=form)
+
+
+def heading_of(exchange) -> str:
+    """The id of the exchange's heading on the panel, its line and the state it is in: where the focus lands once
+    it was opened or moved (and where /exchanges/find goes)."""
+    return f"exchange-{exchange.id}-heading"
+
+
+def message_row(message) -> str:
+    """The id of a message's row on the panel: where the focus lands once it was recorded, reworded or approved, its
+    receipt logged or its text sent."""
+    return f"message-{message.id}"
+
+
+def _drafted(exchange) -> str:
+    """The row of the text a move of ours just drafted (its newest message): the next thing to act on, approving it
+    (the exchange itself moves once it is sent)."""
+    return message_row(max(exchange.messages, key=lambda m: m.id))
 
 
 def first_problem(form) -> tuple[str | None, str | None]:
@@ -129,6 +148,7 @@ def open_exchange(reference: str):
         lambda s: exchanges.open_exchange(s, incident, form.channel_id.data, _me(), utcnow(), form.text.data),
         "Exchange opened." + (" The notice is a draft: a second person must approve it." if form.text.data else ""),
         form,
+        heading_of,
     )
 
 
@@ -166,6 +186,7 @@ def transition(exchange_id: int):
         if ours
         else said("Exchange over {line}: ", line=exchange.channel.name) + f"{label}.",
         form,
+        _drafted if ours else heading_of,
     )
 
 
@@ -184,7 +205,7 @@ ENDINGS = {
 
 def _ask_before_ending(exchange, state, reference: str):
     question, label, consequence = ENDINGS[state]
-    back = url_for("incidents.view", reference=reference, _anchor="exchanges")
+    back = url_for("incidents.view", reference=reference, _anchor=heading_of(exchange))  # not ended: back at it
     return ask_first(said(question, line=exchange.channel.name), back, consequence, label=label)
 
 
@@ -219,6 +240,7 @@ def record_message(exchange_id: int):
         if direction is MessageDirection.OUT
         else "Message from the other side recorded.",
         form,
+        message_row,
     )
 
 
@@ -245,9 +267,7 @@ def find():
         )
         return render_template("web/error.html", code=404, title="No such exchange", message=message), 404
     [exchange] = found
-    return redirect(
-        url_for("incidents.view", reference=exchange.incident.reference, _anchor=f"exchange-{exchange.id}-heading")
-    )
+    return redirect(url_for("incidents.view", reference=exchange.incident.reference, _anchor=heading_of(exchange)))
 
 
 @bp.get("/board/exchanges/rows")
