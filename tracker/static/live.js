@@ -19,7 +19,8 @@
   // answer sends it (for SENDING_MS, should it stay: a download). An answer that writes the session cookie writes it
   // as its request carried it, and a poll answered after the form's answer wrote back the cookie of before, with it the
   // line the next page was to say of what the form did (a flash, kept in the cookie till shown). The server writes it
-  // for a poll only once the cookie is half its lifetime old (web/session_cookie.py, for every tab): this covers that.
+  // for a poll only when the poll changed the session (web/session_cookie.py, for every tab: Flask-Login marking it
+  // not fresh once the browser's address changed, a phone gone from Wi-Fi to its mobile network): this covers that.
   document.addEventListener("submit", function (event) {
     if (event.defaultPrevented) { return; }
     sentAt = Date.now();

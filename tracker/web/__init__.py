@@ -78,10 +78,10 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SESSION_COOKIE_SECURE"])
     # The signed cookie is good for as long as a session may last; whether the session is live, used within the idle
-    # limit included, is the database's to say (_load_user). Signed again by each page and form, and by a page's own
-    # requests once older than half this (session_cookie.py).
+    # limit included, is the database's to say (_load_user). Signed again by each page and form, never by a page's own
+    # requests unless they changed the session (session_cookie.py).
     app.config["PERMANENT_SESSION_LIFETIME"] = auth.absolute_limit_of(app.config)
-    app.session_interface = session_cookie.SessionInterface()  # not by the pages' own requests, mostly
+    app.session_interface = session_cookie.SessionInterface()
     login_manager.init_app(app)
     csrf.init_app(app)
     csrf.exempt(links.bp)  # the signed link is the credential; the API is exempted by create_app

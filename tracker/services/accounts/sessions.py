@@ -4,7 +4,7 @@ a password change or deactivation revoke it here, so a copied cookie stops worki
 A session also ends `absolute` after it was opened, whatever its use, and `idle` after its last use on
 record. That is written at most once a minute (mark_seen), so a board refreshing every few seconds does
 not write on each request, and the idle limit is kept to the minute: it was the signed cookie's own age,
-which a page's own requests sign again only now and then (web/session_cookie.py).
+which a page's own requests do not sign again (web/session_cookie.py).
 """
 
 import secrets
