@@ -25,7 +25,10 @@ from .schemas import LinkIn, LinkOut
     },
 )
 def use_token(data):
-    """No bearer token: the signed, single-use token is the credential."""
+    """No bearer token: the signed, single-use token is the credential.
+
+    The docs page offers no example: the token is made for one message, and only that message holds it (a
+    webhook body's `acknowledge.token`, or a check's `confirm.token`): {"token": "<the token from the message>"}."""
     ratelimit.attempt(f"link:address:{ratelimit.address()}", "LINKS_PER_ADDRESS", "token uses from this address")
     session = get_session()
     app = the_app()

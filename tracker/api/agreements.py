@@ -51,6 +51,18 @@ class AgreementOut(Schema):
     active = fields.Boolean()
 
 
+# The docs page's "Try it out" examples, which work as they are on the demo data (an admin's): the demo has three
+# agreements, so the new one is agreement 4.
+AGREEMENT_EXAMPLE = {
+    "code": "NM-EL-AIR",
+    "title": "Agreement between Northmark and Eastland on the Safety of Military Flights near the Border",
+    "counterpart_state": "Eastland",
+    "default_article": "Article IV",
+    "articles": {"notice": "Article IV(1)", "meeting_request": "Article VIII"},
+}
+AGREEMENT_CHANGE_EXAMPLE = {"notes": "Signed at Kell; in force from its signature."}
+
+
 @bp.get("/agreements")
 @bp.auth_required(token_auth)
 @bp.output(AgreementOut(many=True))
@@ -70,7 +82,7 @@ def get_agreement(agreement_id):
 @bp.post("/agreements")
 @bp.auth_required(token_auth)
 @requires(Permission.AGREEMENTS_MANAGE)
-@bp.input(AgreementIn, arg_name="data")
+@bp.input(AgreementIn, arg_name="data", example=AGREEMENT_EXAMPLE)
 @idempotent
 @bp.output(AgreementOut, status_code=201, headers=Created)
 @bp.doc(tags=["Ladder"], summary="Create an agreement (admins)", responses=WRITE)
@@ -84,7 +96,7 @@ def create_agreement(data):
 @bp.patch("/agreements/<int:agreement_id>")
 @bp.auth_required(token_auth)
 @requires(Permission.AGREEMENTS_MANAGE)
-@bp.input(AgreementIn(partial=True), arg_name="data")
+@bp.input(AgreementIn(partial=True), arg_name="data", example=AGREEMENT_CHANGE_EXAMPLE)
 @bp.output(AgreementOut)
 @bp.doc(tags=["Ladder"], summary="Change an agreement (admins)", responses=WRITE)
 @transactional

@@ -51,10 +51,17 @@ def waiting_for_approval():
     return {"messages": counterpart.waiting(session, me), "summaries": summaries.waiting(session, me)}
 
 
+# The docs page's "Try it out" examples, which work as they are on the notice drafted by the exchange's own
+# example (version 1): reworded by its drafter (2), approved by a second person (3), sent.
+EDIT_EXAMPLE = {"text": "A drone of yours crossed the line at 1405Z and returned after 4 minutes.", "version": 1}
+APPROVE_EXAMPLE = {"version": 2}
+SEND_EXAMPLE = {"version": 3}
+
+
 @bp.patch("/exchange-messages/<int:message_id>")
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_TALK)
-@bp.input(ExchangeMessageEditIn, arg_name="data")
+@bp.input(ExchangeMessageEditIn, arg_name="data", example=EDIT_EXAMPLE)
 @bp.output(ExchangeMessageOut)
 @bp.doc(tags=TAGS, summary="Reword a draft (or an approved text) to the other side", responses=WRITE)
 @transactional
@@ -72,7 +79,7 @@ def edit_message(message_id, data):
 @bp.post("/exchange-messages/<int:message_id>/approve")
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_APPROVE)
-@bp.input(ExchangeMessageApproveIn, arg_name="data")
+@bp.input(ExchangeMessageApproveIn, arg_name="data", example=APPROVE_EXAMPLE)
 @bp.output(ExchangeMessageOut)
 @bp.doc(tags=TAGS, summary="Approve a text to the other side (a second person)", responses=WRITE)
 @transactional
@@ -88,7 +95,7 @@ def approve_message(message_id, data):
 @bp.post("/exchange-messages/<int:message_id>/send")
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_TALK)
-@bp.input(ExchangeMessageSendIn, arg_name="data")
+@bp.input(ExchangeMessageSendIn, arg_name="data", example=SEND_EXAMPLE)
 @bp.output(ExchangeMessageOut)
 @bp.doc(tags=TAGS, summary="Send an approved text over its counterpart line", responses=WRITE)
 def send_message(message_id, data):

@@ -36,6 +36,10 @@ CALL_EXAMPLE = {
     "we_said": "We notified you of a drone over the line at 1405Z.",
     "they_said": "We will check and call back.",
 }
+# Filling the call in and ending it. An action's due time is to come, so no example can hold one: add actions as
+# [{"text", "party", "due_at"}]. The action's example (version 1) works on an action just added.
+CALL_CHANGE_EXAMPLE = {"they_said": "We will check and call back within the hour.", "end": True}
+ACTION_DONE_EXAMPLE = {"version": 1}
 
 
 @bp.post("/incidents/<reference>/calls")
@@ -77,13 +81,15 @@ def get_call(call_id):
 @bp.patch("/calls/<int:call_id>")
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_TALK)
-@bp.input(CallPatchIn, arg_name="data")
+@bp.input(CallPatchIn, arg_name="data", example=CALL_CHANGE_EXAMPLE)
 @bp.output(CallOut)
 @bp.doc(tags=TAGS, summary="Fill in a call, add the actions agreed, end it", responses=WRITE)
 @transactional
 def update_call(call_id, data):
     """end: true stamps the end now (409 if it ended already); ended_at back-times it. Fields given
-    replace what is on record; actions given are added. version: 409 if the call changed since."""
+    replace what is on record; actions given are added. version: 409 if the call changed since. The docs
+    page's example adds no action, whose due time is to come: give your own, as
+    {"actions": [{"text": "...", "party": "them", "due_at": "<a time to come>"}]}."""
     session = get_session()
     call = calls.get_call(session, call_id)
     end, version = data.pop("end", False), data.pop("version", None)
@@ -93,7 +99,7 @@ def update_call(call_id, data):
 @bp.post("/actions/<int:action_id>/done")
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_TALK)
-@bp.input(ActionDoneIn, arg_name="data")
+@bp.input(ActionDoneIn, arg_name="data", example=ACTION_DONE_EXAMPLE)
 @bp.output(ActionOut)
 @bp.doc(tags=TAGS, summary="Mark an action agreed on a call done", responses=WRITE)
 @transactional

@@ -33,6 +33,13 @@ WRITE = {code: ERRORS[code] for code in (400, 403, 404, 409, 415)}
 # The docs page's "Try it out" example, which works on the demo data (line 6 is its counterpart hotline, as in
 # the README) once the incident is acknowledged: built from the fields' types, it named line 0.
 OPEN_EXAMPLE = {"channel_id": 6, "text": "A drone of yours crossed the line at 1405Z and returned."}
+# Then, once the notice is sent (message 1): their receipt given on the phone, our request for an explanation
+# (drafted as message 2), their reply (message 3) and our receipt of it. Built from the fields' types, the
+# transition named the first state, "notified", where the exchange stands already.
+RECEIPT_EXAMPLE = {"by": "Lt Col Orlov, duty officer", "via": "call"}
+TRANSITION_EXAMPLE = {"state": "explanation_requested", "text": "Explain the flight of your drone over the line."}
+MESSAGE_EXAMPLE = {"direction": "in", "kind": "reply", "text": "A training drone lost its link and returned."}
+OUR_RECEIPT_EXAMPLE = {"message_id": 3}
 
 
 @bp.post("/incidents/<reference>/exchanges")
@@ -84,7 +91,7 @@ def get_exchange(exchange_id):
 @bp.post("/exchanges/<int:exchange_id>/transitions")
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_TALK)
-@bp.input(ExchangeTransitionIn, arg_name="data")
+@bp.input(ExchangeTransitionIn, arg_name="data", example=TRANSITION_EXAMPLE)
 @bp.output(ExchangeDetailOut)
 @bp.doc(tags=TAGS, summary="Move an exchange to its next state", responses=WRITE)
 @transactional
@@ -111,7 +118,7 @@ def transition(exchange_id, data):
 @bp.post("/exchanges/<int:exchange_id>/messages")
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_TALK)
-@bp.input(ExchangeMessageIn, arg_name="data")
+@bp.input(ExchangeMessageIn, arg_name="data", example=MESSAGE_EXAMPLE)
 @idempotent
 @bp.output(ExchangeMessageOut, status_code=201)
 @bp.doc(tags=TAGS, summary="Draft a message to, or record one from, the other side", responses=WRITE)
@@ -146,7 +153,7 @@ def list_messages(exchange_id):
 @bp.post("/exchanges/<int:exchange_id>/messages/<int:message_id>/receipt")
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_TALK)
-@bp.input(ReceiptIn, arg_name="data")
+@bp.input(ReceiptIn, arg_name="data", example=RECEIPT_EXAMPLE)
 @bp.output(ExchangeMessageOut)
 @bp.doc(
     tags=TAGS,
@@ -166,7 +173,7 @@ def record_receipt(exchange_id, message_id, data):
 @bp.post("/exchanges/<int:exchange_id>/receipts")
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_TALK)
-@bp.input(OurReceiptIn, arg_name="data")
+@bp.input(OurReceiptIn, arg_name="data", example=OUR_RECEIPT_EXAMPLE)
 @idempotent
 @bp.output(ExchangeMessageOut, status_code=201)
 @bp.doc(tags=TAGS, summary="Confirm to the other side that their message reached us", responses=WRITE)

@@ -44,6 +44,37 @@ FEED_KEY = {
 }
 
 
+# The docs page's "Try it out" examples, which work as they are on the demo data (a supervisor's): an exercise of
+# our own (the demo has three: the new one is exercise 4), changed, and our briefing on it; then an import of one
+# of theirs. A briefing and a notification are recorded once given, so their times are past (after the filing
+# example's 27 November 2026); an exercise's own may lie either side of now.
+EXERCISE_EXAMPLE = {
+    "name": "NORTHERN GUARD-27",
+    "states": ["Northmark"],
+    "starts_at": "2027-04-12T06:00:00Z",
+    "ends_at": "2027-04-18T18:00:00Z",
+    "centre_latitude": 54.3,
+    "centre_longitude": 22.6,
+    "radius_km": 20,
+    "declared_size": 4000,
+    "notified_via": "voluntary_briefing",
+    "ours": True,
+    "notes": "Brigade command post exercise with troops in the field.",
+}
+EXERCISE_CHANGE_EXAMPLE = {"declared_size": 4500}
+BRIEFING_EXAMPLE = {
+    "briefed_at": "2026-11-30T10:00:00Z",
+    "briefed_to": "Eastland defence attaché",
+    "via": "voluntary_briefing",
+    "content": "Dates, area and 4,500 troops.",
+}
+IMPORT_EXAMPLE = {
+    "csv": "name,states,starts_at,ends_at,centre,radius_km,declared_size,notified_via,notified_at,notified_by\n"
+    'WESTERN SHIELD-27,Eastland,2027-06-01T06:00:00Z,2027-06-05T18:00:00Z,"54 09 00N 023 45 00E",30,'
+    "6000,vienna_document,2026-11-25T09:00:00Z,Eastland\n"
+}
+
+
 @bp.record_once
 def _document_feed_key(state) -> None:
     schemes = state.app.config.get("SECURITY_SCHEMES") or {}
@@ -71,7 +102,7 @@ def list_exercises(query):
 @bp.post("/exercises")
 @bp.auth_required(token_auth)
 @requires(Permission.EXERCISES_MANAGE)
-@bp.input(ExerciseIn, arg_name="data")
+@bp.input(ExerciseIn, arg_name="data", example=EXERCISE_EXAMPLE)
 @idempotent
 @bp.output(ExerciseOut, status_code=201, headers=Created)
 @bp.doc(tags=TAGS, responses=WRITE)
@@ -98,7 +129,7 @@ def get_exercise(exercise_id):
 @bp.patch("/exercises/<int:exercise_id>")
 @bp.auth_required(token_auth)
 @requires(Permission.EXERCISES_MANAGE)
-@bp.input(ExerciseIn(partial=True), arg_name="data")
+@bp.input(ExerciseIn(partial=True), arg_name="data", example=EXERCISE_CHANGE_EXAMPLE)
 @bp.output(ExerciseOut)
 @bp.doc(tags=TAGS, responses=WRITE)
 @transactional
@@ -127,7 +158,7 @@ def delete_exercise(exercise_id):
 @bp.post("/exercises/import")
 @bp.auth_required(token_auth)
 @requires(Permission.EXERCISES_MANAGE)
-@bp.input(ExerciseImportIn, arg_name="data")
+@bp.input(ExerciseImportIn, arg_name="data", example=IMPORT_EXAMPLE)
 @idempotent
 @bp.output(ExerciseOut(many=True), status_code=201)
 @bp.doc(tags=TAGS, responses=WRITE)
@@ -155,7 +186,7 @@ def list_briefings(exercise_id):
 @bp.post("/exercises/<int:exercise_id>/briefings")
 @bp.auth_required(token_auth)
 @requires(Permission.EXERCISES_MANAGE)
-@bp.input(BriefingIn, arg_name="data")
+@bp.input(BriefingIn, arg_name="data", example=BRIEFING_EXAMPLE)
 @idempotent
 @bp.output(BriefingOut, status_code=201)
 @bp.doc(tags=TAGS, responses=WRITE)

@@ -40,6 +40,10 @@ FILING_EXAMPLE = {
 ACKNOWLEDGE_EXAMPLE = {"note": "Calling Eastland HQ now"}
 COMMENT_EXAMPLE = {"text": "Eastland confirms a lost training drone."}
 RESOLVE_EXAMPLE = {"resolution": "Explanation accepted."}
+# Step 2 of the demo's hotline ladder (L4) is entered by decision: its FLASH incident waits for one 10 min after
+# the demo was loaded.
+DECISION_EXAMPLE = {"step": 2}
+MARKING_EXAMPLE = {"classification": "RESTRICTED", "releasable_to": ["Eastland"]}
 
 
 @bp.post("/incidents")
@@ -101,14 +105,15 @@ def acknowledge(reference, data):
 @bp.post("/incidents/<reference>/decision")
 @bp.auth_required(token_auth)
 @requires(Permission.INCIDENTS_DECIDE)
-@bp.input(ConfirmStepIn, arg_name="data")
+@bp.input(ConfirmStepIn, arg_name="data", example=DECISION_EXAMPLE)
 @bp.output(IncidentDetailOut)
 @bp.doc(summary="Confirm a step reached by decision", responses=_errors(400, 403, 404, 409, 415))
 @transactional
 def confirm_decision(reference, data):
     """Enter at once the step waiting for a supervisor's decision (political levels): its lines are called
     and its deadline set. Supervisors and admins; with no question open (confirmed already, acknowledged,
-    resolved) or another step's, 409 with the current state."""
+    resolved) or another step's, 409 with the current state. The docs page's example confirms step 2, which the
+    demo's FLASH incident waits for from 10 min after the demo was loaded."""
     session = get_session()
     incident = handling.get_incident(session, reference)
     return decisions.confirm(session, incident, caller(), utcnow(), wiring.ack_links(), data.get("step"))
@@ -145,7 +150,7 @@ def resolve(reference, data):
 @bp.patch("/incidents/<reference>/marking")
 @bp.auth_required(token_auth)
 @requires(Permission.INCIDENTS_HANDLE)
-@bp.input(MarkingIn, arg_name="data")
+@bp.input(MarkingIn, arg_name="data", example=MARKING_EXAMPLE)
 @bp.output(IncidentDetailOut)
 @bp.doc(summary="Change an incident's marking", responses=_errors(400, 403, 404, 409, 415))
 @transactional

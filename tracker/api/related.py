@@ -76,6 +76,11 @@ class DecisionIn(Schema):
     note = Text(load_default="", validate=Length(max=1000))
 
 
+# The docs page's "Try it out" example: the demo leaves one suggestion undecided, and two reports of one drone (the
+# filing's example sent twice) are suggested as related once the sweep has checked them.
+DECISION_EXAMPLE = {"note": "Same drone, reported twice."}
+
+
 @bp.get("/incidents/<reference>/related")
 @bp.auth_required(token_auth)
 @bp.output(RelatedOut)
@@ -109,7 +114,7 @@ def _decide(reference, link_id, data, decide):
 @bp.post("/incidents/<reference>/related/<int:link_id>/confirm")
 @bp.auth_required(token_auth)
 @requires(Permission.RELATED_DECIDE)
-@bp.input(DecisionIn, arg_name="data")
+@bp.input(DecisionIn, arg_name="data", example=DECISION_EXAMPLE)
 @bp.output(DecidedLinkOut)
 @bp.doc(tags=[TAG], summary="Confirm a suggested link", responses=DECISION_ERRORS)
 @transactional
@@ -122,7 +127,7 @@ def confirm_link(reference, link_id, data):
 @bp.post("/incidents/<reference>/related/<int:link_id>/dismiss")
 @bp.auth_required(token_auth)
 @requires(Permission.RELATED_DECIDE)
-@bp.input(DecisionIn, arg_name="data")
+@bp.input(DecisionIn, arg_name="data", example=DECISION_EXAMPLE)
 @bp.output(DecidedLinkOut)
 @bp.doc(tags=[TAG], summary="Dismiss a suggested link", responses=DECISION_ERRORS)
 @transactional

@@ -109,13 +109,26 @@ def _exchange(exchange_id: int | None) -> Exchange | None:
     return exchange
 
 
+# The docs page's "Try it out" examples, which work as they are on the incident filed by its own example once
+# it is acknowledged and its exchange opened (exchange 1, the demo having none): a summary is drafted (version
+# 1), reworded (2), approved by a second person and sent.
+RELEASABILITY_EXAMPLE = {"narrative": True}
+SUMMARY_EXAMPLE = {"exchange_id": 1}
+SUMMARY_EDIT_EXAMPLE = {
+    "text": "On 27 November at 1405Z a small drone crossed the line at 300 m and returned.",
+    "version": 1,
+}
+SUMMARY_APPROVE_EXAMPLE = {"version": 2}
+SUMMARY_SEND_EXAMPLE = {"exchange_id": 1}
+
+
 # -- releasability ------------------------------------------------------------------------
 
 
 @bp.patch("/incidents/<reference>/releasability")
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_TALK)
-@bp.input(ReleasabilityChangeIn, arg_name="data")
+@bp.input(ReleasabilityChangeIn, arg_name="data", example=RELEASABILITY_EXAMPLE)
 @bp.output(IncidentDetailOut)
 @bp.doc(tags=["Summaries"], summary="Mark fields releasable or not", responses=WRITE)
 @transactional
@@ -132,7 +145,7 @@ def change_releasability(reference, data):
 @bp.post("/incidents/<reference>/summaries")
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_TALK)
-@bp.input(SummaryDraftIn, arg_name="data")
+@bp.input(SummaryDraftIn, arg_name="data", example=SUMMARY_EXAMPLE)
 @idempotent
 @bp.output(SummaryOut, status_code=201, headers=Created)
 @bp.doc(tags=["Summaries"], summary="Draft a counterpart summary", responses=WRITE)
@@ -167,7 +180,7 @@ def get_summary(summary_id):
 @bp.patch("/summaries/<int:summary_id>")
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_TALK)
-@bp.input(SummaryEditIn, arg_name="data")
+@bp.input(SummaryEditIn, arg_name="data", example=SUMMARY_EDIT_EXAMPLE)
 @bp.output(SummaryOut)
 @bp.doc(tags=["Summaries"], summary="Edit a summary", responses=WRITE)
 @transactional
@@ -182,7 +195,7 @@ def edit_summary(summary_id, data):
 @bp.post("/summaries/<int:summary_id>/approve")
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_APPROVE)
-@bp.input(SummaryApproveIn, arg_name="data")
+@bp.input(SummaryApproveIn, arg_name="data", example=SUMMARY_APPROVE_EXAMPLE)
 @bp.output(SummaryOut)
 @bp.doc(tags=["Summaries"], summary="Approve a summary", responses=WRITE)
 @transactional
@@ -198,7 +211,7 @@ def approve_summary(summary_id, data):
 @bp.post("/summaries/<int:summary_id>/send")
 @bp.auth_required(token_auth)
 @requires(Permission.EXCHANGES_TALK)
-@bp.input(SummarySendIn, arg_name="data")
+@bp.input(SummarySendIn, arg_name="data", example=SUMMARY_SEND_EXAMPLE)
 @bp.output(SummaryOut)
 @bp.doc(tags=["Summaries"], summary="Send an approved summary", responses=WRITE)
 def send_summary(summary_id, data):

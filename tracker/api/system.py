@@ -63,9 +63,13 @@ def catalogue():
     }
 
 
+# The README's example, for the docs page's "Try it out".
+PREVIEW_EXAMPLE = {"domain": "land", "category": "stray_fire", "precedence": "Z", "escalation_risk": "high"}
+
+
 @bp.post("/routes/preview")
 @bp.auth_required(token_auth)
-@bp.input(RouteAttributes, arg_name="data")
+@bp.input(RouteAttributes, arg_name="data", example=PREVIEW_EXAMPLE)
 @bp.output(RoutePreviewOut)
 @bp.doc(
     tags=["Ladder"],

@@ -39,10 +39,23 @@ def _limits() -> log.Limits:
     return log.Limits(current_app.config["MAX_FUTURE_SKEW_SECONDS"])
 
 
+# The docs page's "Try it out" examples, which work as they are on the demo data (no watch is kept there): the
+# duty officer keeps the duty desk, logs a line and hands the watch to liaison, who signs and hands it back. Built
+# from the fields' types, they named "string" as the incoming officer. The brief taken again and the signature
+# need nothing ({}: APIFlask drops an empty `example`, so it is given as a named one); a signature may name the
+# digest it read, which only the handover's answer gives.
+WATCH_EXAMPLE = {"desk": "Duty desk"}
+ENTRY_EXAMPLE = {"text": "Hotline test with Eastland MoD: clear both ways"}
+HANDOVER_EXAMPLE = {"incoming": "liaison", "notes": "Eastland owes us the drone's flight data."}
+NOTES_EXAMPLE = {"notes": "Eastland owes us the drone's flight data; chase it at 0800Z."}
+NOTHING = {"nothing": {"summary": "nothing to give", "value": {}}}
+HAND_BACK_EXAMPLE = {"incoming": "duty", "desk": "Duty desk"}
+
+
 @bp.post("/watches")
 @bp.auth_required(token_auth)
 @requires(Permission.WATCHES_KEEP)
-@bp.input(WatchStartIn, arg_name="data")
+@bp.input(WatchStartIn, arg_name="data", example=WATCH_EXAMPLE)
 @idempotent
 @bp.output(WatchDetailOut, status_code=201, headers=Created)
 @bp.doc(tags=TAGS, summary="Start a watch at a desk", responses=WRITE)
@@ -75,7 +88,7 @@ def get_watch(watch_id):
 @bp.post("/watches/<int:watch_id>/entries")
 @bp.auth_required(token_auth)
 @requires(Permission.WATCHES_KEEP)
-@bp.input(WatchEntryIn, arg_name="data")
+@bp.input(WatchEntryIn, arg_name="data", example=ENTRY_EXAMPLE)
 @idempotent
 @bp.output(WatchEntryOut, status_code=201, headers=Created)
 @bp.doc(tags=TAGS, summary="Log a line in the watch (never edited or deleted)", responses=WRITE)
@@ -94,7 +107,7 @@ def add_entry(watch_id, data):
 @bp.post("/watches/<int:watch_id>/handover")
 @bp.auth_required(token_auth)
 @requires(Permission.WATCHES_KEEP)
-@bp.input(HandoverIn, arg_name="data")
+@bp.input(HandoverIn, arg_name="data", example=HANDOVER_EXAMPLE)
 @idempotent
 @bp.output(HandoverOut, status_code=201, headers=Created)
 @bp.doc(tags=TAGS, summary="Prepare the handover of the watch: the brief for the incoming officer", responses=WRITE)
@@ -130,7 +143,7 @@ def get_brief(handover_id):
 @bp.post("/handovers/<int:handover_id>/brief")
 @bp.auth_required(token_auth)
 @requires(Permission.WATCHES_KEEP)
-@bp.input(HandoverRegenerateIn, arg_name="data")
+@bp.input(HandoverRegenerateIn, arg_name="data", examples=NOTHING)
 @bp.output(HandoverOut)
 @bp.doc(tags=TAGS, summary="Take the brief again as of now, until the handover is signed", responses=WRITE)
 @transactional
@@ -145,7 +158,7 @@ def regenerate_brief(handover_id, data):
 @bp.post("/handovers/<int:handover_id>/notes")
 @bp.auth_required(token_auth)
 @requires(Permission.WATCHES_KEEP)
-@bp.input(HandoverNotesIn, arg_name="data")
+@bp.input(HandoverNotesIn, arg_name="data", example=NOTES_EXAMPLE)
 @bp.output(HandoverOut)
 @bp.doc(tags=TAGS, summary="Write the outgoing officer's notes on the handover", responses=WRITE)
 @transactional
@@ -159,7 +172,7 @@ def write_notes(handover_id, data):
 @bp.post("/handovers/<int:handover_id>/sign")
 @bp.auth_required(token_auth)
 @requires(Permission.WATCHES_KEEP)
-@bp.input(HandoverSignIn, arg_name="data")
+@bp.input(HandoverSignIn, arg_name="data", examples=NOTHING)
 @bp.output(HandoverOut)
 @bp.doc(tags=TAGS, summary="Sign for the watch as its incoming officer", responses=WRITE)
 @transactional
@@ -187,7 +200,7 @@ def current_watch(query):
 @bp.post("/handovers")
 @bp.auth_required(token_auth)
 @requires(Permission.WATCHES_KEEP)
-@bp.input(HandoverCreateIn, arg_name="data")
+@bp.input(HandoverCreateIn, arg_name="data", example=HAND_BACK_EXAMPLE)
 @idempotent
 @bp.output(HandoverOut, status_code=201, headers=Created)
 @bp.doc(tags=TAGS, summary="Prepare the handover of a desk's open watch for the incoming officer", responses=WRITE)
