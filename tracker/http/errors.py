@@ -15,7 +15,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from ..errors import Conflict, TrackerError
 from ..sentences import Sentence
 from ..timeutil import isoformat
-from . import bodies
+from . import bodies, paths
 
 API_PREFIX = "/api/"
 CODES = {
@@ -156,6 +156,10 @@ def _unrouted(error: NotFound | MethodNotAllowed) -> tuple[str, dict]:
         allowed = sorted(set(error.valid_methods or ()) - {"HEAD", "OPTIONS"})
         said = f"{path} takes {', '.join(allowed)}, not {method}"
         return said, {"method": f"{method} is not allowed here", "allowed": allowed}
+    if found := paths.id_not_whole(current_app, request):  # the path of an operation but for its id
+        name, given = found
+        said = f"{name} in {path} must be a whole number of 1 or more, not {given!r}"
+        return said, {"path": path, name: "a whole number of 1 or more"}
     docs = url_for("openapi.docs") if "openapi.docs" in current_app.view_functions else None
     said = f"no operation of the API at {path}" + (f": {docs} lists them" if docs else "")
     return said, {"path": path}
