@@ -9,7 +9,7 @@ from marshmallow import ValidationError as MarshmallowError
 from marshmallow import post_load
 
 from ..geo import Position
-from ..http.fields import Coordinate, Moment, Name, Text
+from ..http.fields import Coordinate, Name, RecentMoment, Text
 from ..models import Domain, EscalationRisk, Precedence, SafetyRisk, all_categories
 from ..services.incidents import platform_words
 from .incident_out import IncidentDetailOut
@@ -39,7 +39,7 @@ class AmendmentIn(Schema):
         validate=ID,
         metadata={"description": "the incident's version as you read it; 409 with the facts now if amended since"},
     )
-    occurred_at = Moment()
+    occurred_at = RecentMoment()
     position_text = Name(
         allow_none=True,
         validate=Length(max=120),

@@ -3,13 +3,15 @@
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf
 
-from ..http.fields import UTC, Flag, Moment, Name, Pattern, Text
+from ..http.fields import RECENT, UTC, Flag, Moment, Name, Pattern, RecentMoment, Text
 from ..models import CallDirection, ExchangeState
 from ..services.exchanges import calls
 from ..timeutil import utcnow
 from .schemas import ID
 
 WHEN = "ISO 8601 with a zone or a DTG; back-timing is fine, the future is not"
+# A call's start and end, as the call's pages take them: a time of the last days, short forms too.
+PAST = f"{RECENT}; back-timing is fine, the future is not"
 MOVED_WITHOUT_APPROVAL = {
     "type": "boolean",
     "description": "true when the call moved its exchange to a request of ours (explanation, meeting): said on "
@@ -35,8 +37,8 @@ class ActionIn(Schema):
 class CallFieldsIn(Schema):
     """What a call records besides its line: times, people, what was said, actions, a state moved."""
 
-    started_at = Moment(metadata={"description": f"default now (the call starts as it is logged); {WHEN}"})
-    ended_at = Moment(metadata={"description": f"none while the call goes on; {WHEN}; not before started_at"})
+    started_at = RecentMoment(metadata={"description": f"default now (the call starts as it is logged); {PAST}"})
+    ended_at = RecentMoment(metadata={"description": f"none while the call goes on; {PAST}; not before started_at"})
     our_speaker = _name("our_speaker", "Maj Lind, duty liaison officer")
     their_name = _name("their_name", "Orlov")
     their_rank = _name("their_rank", "Lt Col")

@@ -3,7 +3,7 @@
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf
 
-from ..http.fields import UTC, Moment, Pattern, Query, Text
+from ..http.fields import RECENT, UTC, Pattern, Query, RecentMoment, Text
 from ..models import ExchangeState, MessageDirection, OutgoingStatus, Precedence
 from ..services.exchanges.counterpart import needs_approval
 from ..services.exchanges.exchanges import KIND, TEXT_MAX_LENGTH, next_states, seconds_left
@@ -69,11 +69,11 @@ class ExchangeMessageIn(Schema):
         metadata={"examples": ["message", "reply"]},
     )
     text = Text(required=True, validate=Length(min=1, max=TEXT_MAX_LENGTH), metadata={"description": TEXT_NOTE})
-    received_at = Moment(
+    received_at = RecentMoment(
         metadata={
-            "description": "direction in only: when the other side's message was received, ISO 8601 or a DTG, "
-            "not in the future nor before the incident occurred (default: now); it becomes the message's time, "
-            "recorded_at says when it was typed in"
+            "description": f"direction in only: when the other side's message was received, {RECENT}; not in the "
+            "future nor before the incident occurred (default: now); it becomes the message's time, recorded_at "
+            "says when it was typed in"
         }
     )
 
@@ -166,7 +166,7 @@ class ExchangeMessageOut(Schema):
 
 
 class ReceiptIn(Schema):
-    at = Moment(metadata={"description": "when they confirmed: ISO 8601 or a DTG, not in the future; default now"})
+    at = RecentMoment(metadata={"description": f"when they confirmed: {RECENT}; not in the future; default now"})
     by = Text(required=True, validate=Length(min=1, max=120), metadata={"examples": ["Lt Col Orlov, duty officer"]})
     via = Text(
         required=True,

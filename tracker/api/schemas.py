@@ -16,11 +16,11 @@ from ..http.fields import (
     Count,
     DomainAndCategory,
     Flag,
-    Moment,
     Name,
     Number,
     Pattern,
     Query,
+    RecentMoment,
     Text,
     Window,
 )
@@ -165,7 +165,7 @@ POSITION_AGREES = 0.01
 
 
 class IncidentIn(RouteFields):
-    occurred_at = Moment(required=True)
+    occurred_at = RecentMoment(required=True)
     reporting_unit = Name(required=True, validate=NAME)
     position_text = Name(
         allow_none=True,

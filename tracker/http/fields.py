@@ -60,6 +60,13 @@ class Name(Text):
         return text
 
 
+# How a RecentMoment may be written, for the API's documentation.
+RECENT = (
+    "ISO 8601 with a zone (2017-12-06T16:20:00Z), a date-time group (061620ZDEC17), or a Zulu time alone (1620Z) "
+    "or with its day (061620Z): the latest such moment"
+)
+
+
 class Moment(Text):
     """A time given as ISO 8601 with a zone or as a military date-time group; an aware UTC datetime."""
 
@@ -81,7 +88,14 @@ class Moment(Text):
 
 class RecentMoment(Moment):
     """A moment as Moment takes it, or a Zulu time alone (0027Z) or with its day (060027Z), read as the latest
-    such moment by now: the time of a watch log line written later (timeutil.parse_recent)."""
+    such moment by now (timeutil.parse_recent): a time of the last days, as the pages take one (a watch log line
+    written later, when an incident occurred, a call's start and end, a message or a receipt received)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {})
+        kwargs["metadata"].setdefault("description", RECENT)
+        kwargs["metadata"].setdefault("examples", ["2026-11-27T14:05:00Z", "271405ZNOV26", "1405Z", "271405Z"])
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = Text._deserialize(self, value, attr, data, **kwargs)
