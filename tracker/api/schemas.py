@@ -23,6 +23,7 @@ from ..http.fields import (
     RecentMoment,
     Text,
     Window,
+    Word,
 )
 from ..models import (
     Domain,
@@ -66,14 +67,14 @@ class CpaHorizontalIn(Schema):
     """A horizontal closest point of approach as reported: kept in whole metres, shown in its unit."""
 
     value = Number(required=True, validate=Range(0, 10_000_000), metadata={"examples": [0.3]})
-    unit = Text(required=True, validate=OneOf(list(measures.HORIZONTAL)), metadata={"description": "m, ft or nm"})
+    unit = Word(measures.HORIZONTAL, required=True, metadata={"description": "m, ft or nm, in any case (NM is nm)"})
 
 
 class CpaVerticalIn(Schema):
     """A vertical closest point of approach as reported: kept in whole feet, shown in its unit."""
 
     value = Number(required=True, validate=Range(0, 10_000_000), metadata={"examples": [200]})
-    unit = Text(required=True, validate=OneOf(list(measures.VERTICAL)), metadata={"description": "ft or m"})
+    unit = Word(measures.VERTICAL, required=True, metadata={"description": "ft or m, in any case (FT is ft)"})
 
 
 def _count(what: str):

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from apiflask import Schema, fields
 from marshmallow import ValidationError, pre_load, validates_schema
-from marshmallow.validate import Regexp
+from marshmallow.validate import OneOf, Regexp
 
 from ..geo import plain, plain_values
 from ..numbers import read_whole
@@ -35,6 +35,22 @@ class Text(fields.String):
         if found := problem(text, bidi=not self.as_kept):
             raise ValidationError(found)
         return text
+
+
+class Word(Text):
+    """One of a few lower-case words (a unit: m, ft, nm), read in any case and kept and answered as the word
+    itself: "NM" is how ICAO and a pilot write nautical miles, and was refused where "nm" is the documented value.
+    Only ASCII letters are folded, so no other script's letter reads as one of them. The OpenAPI document lists
+    the words (OneOf: an enum)."""
+
+    def __init__(self, words, **kwargs):
+        self.words = tuple(words)
+        kwargs.setdefault("validate", OneOf(self.words))
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return text.lower() if text.isascii() and text.lower() in self.words else text
 
 
 class Pattern(Regexp):
