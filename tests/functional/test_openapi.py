@@ -166,6 +166,24 @@ def test_every_post_and_patch_takes_a_json_body_with_a_schema(app, spec):
     assert problems == [], "\n".join(problems)
 
 
+def test_every_operation_is_described_by_its_whole_docstring(app, spec):
+    """An operation whose summary is given in @bp.doc lost its docstring's first line (APIFlask takes that line
+    for the summary and the rest for the description), so its description began in the middle of a sentence."""
+    problems = []
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if not rule.rule.startswith("/api/v1/") or not view.__doc__ or rule.rule == SPEC or rule.rule.startswith(DOCS):
+            continue
+        path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        first = view.__doc__.strip().splitlines()[0].strip()
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            operation = spec["paths"][path][method.lower()]
+            said = f"{operation['summary']}\n{operation.get('description', '')}"
+            if not said.startswith(first) and not operation.get("description", "").startswith(first):
+                problems.append(f"{method} {path}: {operation.get('description', '')[:60]!r}")
+    assert problems == [], "\n".join(problems)
+
+
 def test_every_operation_that_needs_a_token_says_so_and_lists_401(app, client, spec):
     problems = []
     for path, method, url in api_operations(app):

@@ -111,7 +111,9 @@ def init_app(app: APIFlask) -> None:
 
     app.register_blueprint(bp)
     # One processor: APIFlask keeps only the last one registered.
-    app.spec_processor(lambda spec: _document_idempotency(app, _document_shared_refusals(spec)))
+    app.spec_processor(
+        lambda spec: _document_idempotency(app, _describe_by_whole_docstrings(app, _document_shared_refusals(spec)))
+    )
     docs.init_app(app)
 
 
@@ -134,6 +136,32 @@ def _document_shared_refusals(spec: Any) -> Any:
                 operation["responses"].setdefault("413", answer(413))
             if any("BearerAuth" in requirement for requirement in operation.get("security", [])):
                 operation["responses"].setdefault("429", answer(429))
+    return spec
+
+
+def _operations(app: APIFlask, methods=("GET", "POST", "PATCH", "PUT", "DELETE")):
+    """(view function, OpenAPI path, method) of every operation the app's rules serve."""
+    for rule in app.url_map.iter_rules():
+        path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in sorted((rule.methods or set()) & set(methods)):
+            yield app.view_functions[rule.endpoint], path, method.lower()
+
+
+def _describe_by_whole_docstrings(app: APIFlask, spec: Any) -> Any:
+    """Describe an operation whose summary is given (@bp.doc(summary=...)) by its whole docstring. APIFlask takes a
+    docstring's first line for the summary and the rest for the description even then, so the first line was
+    lost and the description began in the middle of a sentence ("notice (in messages, status draft): ..."), or
+    was missing where the docstring is one line."""
+    for view, path, method in _operations(app):
+        given = getattr(view, "_spec", {})
+        operation = spec["paths"].get(path, {}).get(method)
+        if operation is None or not given.get("summary") or given.get("description") or not view.__doc__:
+            continue
+        lines = [line.strip() for line in view.__doc__.strip().split("\n")]
+        if lines[0] == given["summary"]:  # said once is enough
+            lines = lines[1:]
+        if description := "\n".join(lines).strip():
+            operation["description"] = description
     return spec
 
 
