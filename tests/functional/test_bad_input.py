@@ -118,6 +118,15 @@ CASES = [
          data='{\n "text": "a"\n "b": 1}', content_type="application/json"),
     case("body-not-utf-8", 400, "bad_request", "body", mentions="byte 0xff at offset 20 is not UTF-8",
          data=b'{"reporting_unit": "\xff"}', content_type="application/json"),
+    # The reader takes a body opening with FF FE for UTF-16: it named a byte further on that is UTF-8 ("}"), or
+    # read the rest as Chinese and said "Expecting value at line 1, column 1"
+    case("body-opening-like-utf-16", 400, "bad_request", "body", mentions="byte 0xff at offset 0 is not UTF-8",
+         data=b'\xff\xfe{"a":1}', content_type="application/json"),
+    case("body-opening-like-utf-16-of-even-length", 400, "bad_request", "body",
+         mentions="byte 0xff at offset 0 is not UTF-8", data=b'\xff\xfe{"a": 1}', content_type="application/json"),
+    # read whole as UTF-16 by Flask's reader, then refused by webargs', reading it as UTF-8, with a bare 400
+    case("json-in-utf-16", 400, "bad_request", "body", mentions="byte 0xff at offset 0 is not UTF-8",
+         data=lambda _app, _world: json.dumps(incident_payload()).encode("utf-16"), content_type="application/json"),
     # RFC 8259 lets a parser refuse a byte order mark: refused as bad JSON is, saying why (details were {}).
     case("json-with-a-byte-order-mark", 400, "bad_request", "body", mentions="byte order mark",
          data=lambda _app, _world: b"\xef\xbb\xbf" + json.dumps(incident_payload()).encode(),

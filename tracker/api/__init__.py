@@ -48,9 +48,17 @@ def _require_json_body():
     if request.method in ("POST", "PUT", "PATCH") and (request.content_length or request.data):
         if not request.is_json:
             raise HTTPError(415, f"send the body as application/json, not {request.mimetype or 'no type'}")
-        if request.get_data(cache=True).startswith(codecs.BOM_UTF8):  # Flask reads past it, webargs does not
+        body = request.get_data(cache=True)
+        if body.startswith(codecs.BOM_UTF8):  # Flask reads past it, webargs does not
             said = "begins with a byte order mark: send JSON without one"  # (RFC 8259 8.1)
             raise HTTPError(400, "the request body is not valid JSON", {"body": said})
+        if wrong := _not_utf8(body):
+            # RFC 8259 8.1: JSON between systems is UTF-8. The reader decodes as the first bytes suggest (UTF-16
+            # for FF FE, say), so it named a byte further on that is UTF-8, read on and named a place in what it
+            # decoded, or read it all and webargs, reading it as UTF-8, answered a bare 400: told first, at the
+            # first byte that is not UTF-8.
+            said = f"byte {wrong.object[wrong.start]:#04x} at offset {wrong.start} is not UTF-8: send the JSON as UTF-8"
+            raise HTTPError(400, "the request body is not UTF-8 text", {"body": said})
         try:
             sent = request.get_json()
         except RecursionError:
@@ -71,11 +79,17 @@ def _reason(refused: BaseException) -> ValueError | None:
     return seen
 
 
+def _not_utf8(body: bytes) -> UnicodeDecodeError | None:
+    """Where body is not UTF-8, if anywhere."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as wrong:
+        return wrong
+    return None
+
+
 def _unreadable(error: ValueError | None) -> HTTPError:
     """The 400 for a body the reader refused, saying what is wrong and where."""
-    if isinstance(error, UnicodeDecodeError):  # RFC 8259 8.1: JSON between systems is UTF-8
-        said = f"byte {error.object[error.start]:#04x} at offset {error.start} is not UTF-8: send the JSON as UTF-8"
-        return HTTPError(400, "the request body is not UTF-8 text", {"body": said})
     if isinstance(error, json.JSONDecodeError):
         said = f"{error.msg} at line {error.lineno}, column {error.colno}"
     else:  # a key given twice (http.output), an integer beyond Python's limit
