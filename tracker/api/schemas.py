@@ -243,7 +243,8 @@ class IncidentIn(RouteFields):
             except MarshmallowError as refused:
                 more.update(refused.normalized_messages())
         more.update(filing.report_problems(get_session(), read, wiring.filing_limits(), utcnow()))
-        new = {field: _as_messages(said) for field, said in more.items() if field.split(".")[0] not in told}
+        # Each in the schemas' shape, a list of sentences, by the error handler (http.errors._problems).
+        new = {field: said for field, said in more.items() if field.split(".")[0] not in told}
         if new:
             raise MarshmallowError({**told, **new}, data=error.data, valid_data=error.valid_data)
 
@@ -253,7 +254,7 @@ class IncidentIn(RouteFields):
         try:
             columns = measures.cpa_columns(data.get("cpa_horizontal"), data.get("cpa_vertical"))
         except ValidationError as refused:
-            raise MarshmallowError(_as_messages(refused.details)) from None
+            raise MarshmallowError(refused.details) from None
         data.pop("cpa_horizontal", None)
         data.pop("cpa_vertical", None)
         data.update({name: value for name, value in columns.items() if value is not None})
@@ -271,13 +272,6 @@ class IncidentIn(RouteFields):
         where = read_reported(typed, latitude, longitude)
         data["latitude"], data["longitude"], data["position_text"] = where.latitude, where.longitude, where.text
         return data
-
-
-def _as_messages(said):
-    """A service's problem as a schema words it: a list of sentences, each nested field's the same."""
-    if isinstance(said, dict):
-        return {key: _as_messages(value) for key, value in said.items()}
-    return [said] if isinstance(said, str) else said
 
 
 def read_reported(typed: str, latitude: float | None, longitude: float | None) -> Position:
