@@ -8,7 +8,7 @@ with SQLITE_BUSY when another writer committed in between (the busy timeout does
 upgrade), so a reading transaction is also made unable to write (PRAGMA query_only): a write there
 fails loudly in the tests instead of now and then in production. GET, HEAD and OPTIONS requests
 read; every other request, each job, the CLI and the rate-limit bookkeeping write. Bookkeeping that
-may be skipped (a token's last use) writes only if it gets the write lock at once (NO_WAIT).
+may be skipped (a token's or a web session's last use) writes only if it gets the write lock at once (NO_WAIT).
 """
 
 from collections.abc import Iterator

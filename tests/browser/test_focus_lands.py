@@ -130,3 +130,15 @@ def test_approved_on_the_exchange_panel_the_focus_is_on_the_message(app, sign_in
     expect(row).to_be_in_viewport()
     assert page.url.endswith(f"#{row.get_attribute('id')}"), page.url
     stays_after_a_redraw(page, row)  # it fell to the page's body, seconds after landing
+
+
+@pytest.mark.parametrize("path", ["/board", "/file"])
+def test_a_fragment_that_is_no_percent_encoding_stops_no_script(app, sign_in, path):
+    """An address typed or pasted with a broken fragment (#%E0): decodeURIComponent threw a URIError in land() and in
+    the filing form's jump to a field, stopping the page's script there."""
+    build_world(app)
+    duty = sign_in("duty")
+    duty.page.goto(f"{path}#%E0")
+    expect(duty.page.locator("main")).to_be_visible()
+    duty.page.evaluate("() => new Promise(requestAnimationFrame)")  # the page's scripts have run
+    assert not duty.page_errors, duty.page_errors

@@ -131,7 +131,7 @@
     // A link to a field (#narrative_addendum, from the incident page or the amend page's top): the field takes the
     // focus, its label in sight, so that a phone's keyboard opens on it at once.
     function goToField() {
-      var target = window.location.hash && document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+      var target = named();
       if (target && target.matches("input, textarea, select")) {
         target.focus({ preventScroll: true });
         (target.closest(".field") || target).scrollIntoView({ block: "start" });
@@ -179,12 +179,23 @@
       focusOn(document.querySelector('form p.error[role="alert"]') || refused);
       return;
     }
-    var named = window.location.hash && document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
-    if (named && named.matches("input, textarea, select")) { return; }  // goToField's
-    if (named && flashes.length) {
-      focusOn(named);
+    var target = named();
+    if (target && target.matches("input, textarea, select")) { return; }  // goToField's
+    if (target && flashes.length) {
+      focusOn(target);
     } else if (flashes.length) {
       focusOn(flashes[0]);
+    }
+  }
+
+  // The element the address's fragment names, if any: a fragment that is no valid percent-encoding (#%E0, typed
+  // by hand) names none, where decodeURIComponent's URIError stopped the script.
+  function named() {
+    if (!window.location.hash) { return null; }
+    try {
+      return document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+    } catch (e) {
+      return null;
     }
   }
 
