@@ -761,3 +761,29 @@ def test_a_user_whose_mailbox_is_where_a_counterpart_line_goes_is_not_created(ru
     assert "our messages would go to the other side" in result.stderr, result.stderr
     assert "Eastland hotline" in result.stderr, result.stderr
     assert "erin" not in runner.invoke(args=["user", "list"]).stdout
+
+
+def test_users_whose_names_read_alike_are_named_until_one_is_deactivated(app, runner):
+    """Accounts made before names reading as one were refused ("Duty" and "duty") share one count of failed sign-ins:
+    guesses at one slowed its twin's owner down, and nothing told the operator. init-db (run at every upgrade) and
+    `user list` name them, and what to do; a deactivated account shares nothing, and the warning goes."""
+    with session_scope(app) as session:
+        for name, active in (("Duty", True), ("duty", True), ("alice", True), ("ALICE", False)):
+            hashed = people.hash_password("long-enough-pw")
+            session.add(User(username=name, password_hash=hashed, role="duty_officer", active=active))
+    warning = "warning: users 'Duty' and 'duty' have names that read as one"
+    upgraded = runner.invoke(args=["init-db"])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert warning in upgraded.stderr and "user deactivate NAME" in upgraded.stderr, upgraded.stderr
+    assert "alice" not in upgraded.stderr.lower(), "an inactive account shares no count"
+    listed = runner.invoke(args=["user", "list"])
+    assert re.search(r"^Duty\s+duty_officer\s+active  reads as 'duty'$", listed.stdout, re.MULTILINE), listed.stdout
+    assert re.search(r"^duty\s+duty_officer\s+active  reads as 'Duty'$", listed.stdout, re.MULTILINE), listed.stdout
+    assert re.search(r"^alice\s+duty_officer\s+active$", listed.stdout, re.MULTILINE), listed.stdout
+    assert warning in listed.stderr, listed.stderr
+    assert runner.invoke(args=["user", "deactivate", "Duty"]).exit_code == 0
+    assert "warning" not in runner.invoke(args=["init-db"]).stderr
+    listed = runner.invoke(args=["user", "list"])
+    assert "reads as" not in listed.stdout and listed.stderr == "", listed.output
+    reactivated = runner.invoke(args=["user", "activate", "Duty"])
+    assert reactivated.exit_code == 0 and warning in reactivated.stderr, reactivated.output

@@ -41,6 +41,20 @@ def create_user(name, role, password_stdin, full_name, email):
     click.echo(f"created {role} {name}")
 
 
+def warn_of_names_alike(session) -> None:
+    """Name on stderr each set of active users whose names read as one (people.names_alike), and how to part them."""
+    from ..services.accounts import people
+
+    for group in people.names_alike(session):
+        click.echo(
+            f"warning: users {' and '.join(repr(name) for name in group)} have names that read as one, so they share "
+            "one count of failed sign-ins: failures on either slow the other down. Keep one of them: deactivate the "
+            "others (`flask --app wsgi user deactivate NAME`) and give their owners new accounts under names unlike "
+            "any other (`flask --app wsgi user create NEW --role ROLE`)",
+            err=True,
+        )
+
+
 def _read_password(from_stdin: bool, prompt: str = "Password") -> str:
     """A password typed twice at a hidden prompt, or the first line of standard input."""
     try:
@@ -101,11 +115,17 @@ def list_users():
     from sqlalchemy import select
 
     from ..models import User
+    from ..services.accounts import people
 
     with session_scope(current_app) as session:
         users = session.scalars(select(User).order_by(User.username)).all()
+        alike = {name: group for group in people.names_alike(session) for name in group}
         for user in users:
-            click.echo(f"{user.username:20} {user.role.value:13} {'active' if user.active else 'inactive'}")
+            line = f"{user.username:20} {user.role.value:13} {'active' if user.active else 'inactive'}"
+            if others := [repr(name) for name in alike.get(user.username, []) if name != user.username]:
+                line += f"  reads as {', '.join(others)}"
+            click.echo(line)
+        warn_of_names_alike(session)
     if not users:  # said on stderr: a script reading the list still reads an empty one
         click.echo("no users yet: create one with `flask --app wsgi user create NAME --role admin`", err=True)
 
@@ -155,6 +175,8 @@ def activate_user(name):
         click.echo(f"{name} is already active")
     else:
         click.echo(f"activated {name}: they sign in with their password; old API tokens and feed links stay revoked")
+    with session_scope(current_app) as session:
+        warn_of_names_alike(session)
 
 
 @token_cli.command("create")

@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from ..db import session_scope
 from ..errors import TrackerError
 from .base import ensure_migrated, fail, redact, schema_revision, verbose_option, writable_for
+from .people import warn_of_names_alike
 
 
 @click.command("init-db", short_help="Create or upgrade the database schema (safe to run again).")
@@ -36,6 +37,8 @@ def init_db():
     migrate.upgrade(url)
     writable_for(current_app, ("deliver", "sweep"))  # the upgrade step says it, before a scheduler restarts on it
     click.echo(f"database at revision {migrate.current(url)}: {redact(url)}")
+    with session_scope(current_app) as session:  # accounts made before names read alike were refused
+        warn_of_names_alike(session)
 
 
 @click.command("demo", short_help="Load the demo region, its logins and API tokens.")

@@ -132,6 +132,17 @@ def _named_alike(session: Session, username: str) -> str | None:
     return next((name for name in session.scalars(select(User.username)) if names.folded(name) == folded), None)
 
 
+def names_alike(session: Session) -> list[list[str]]:
+    """The active users' names that read as one (names.folded), each set sorted, for the operator to resolve. They
+    were made before create_user refused such names, and share one count of failed sign-ins (account_key): the owner
+    of one is slowed down by guesses at, or their colleague's mistakes on, the other. A deactivated account shares
+    none: it cannot sign in."""
+    groups: dict[str, list[str]] = {}
+    for name in session.scalars(select(User.username).where(User.active.is_(True)).order_by(User.username)):
+        groups.setdefault(names.folded(name), []).append(name)
+    return sorted(group for group in groups.values() if len(group) > 1)
+
+
 def find_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
