@@ -221,6 +221,17 @@ def _derive(app: Flask) -> None:
         app.config["REGION_FILE"] = str(DEFAULTS.parent.parent / app.config["REGION_FILE"])
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+        app.extensions[KEY_KEPT] = True
+
+
+# Set when SECRET_KEY is the key kept in instance/secret_key, not one the configuration gives.
+KEY_KEPT = "tracker.secret_key_kept"
+
+
+def secret_key_configured(app: Flask) -> bool:
+    """Whether SECRET_KEY comes from the configuration, which wins over instance/secret_key: a restore that puts
+    a backup's key into that file brings back its links only where it does not."""
+    return not app.extensions.get(KEY_KEPT, False)
 
 
 DEMO_REGION = DEFAULTS.parent / "region.geojson"

@@ -227,3 +227,27 @@ def test_a_password_given_in_the_urls_query_travels_in_the_environment_too():
 
     dsn, env = postgresql.libpq("postgresql+psycopg://tracker@127.0.0.1:1/tracker?password=s3cret-pw&sslmode=require")
     assert dsn == "postgresql://tracker@127.0.0.1:1/tracker?sslmode=require" and env["PGPASSWORD"] == "s3cret-pw"
+
+
+def test_a_restore_under_another_configured_key_says_links_will_not_verify(app, client, world, tmp_path):
+    """SECRET_KEY set in the configuration wins over instance/secret_key, so a backup made before the key was
+    rotated does not bring its links back. Restore said so only when the file held another key than the
+    configuration's: where an earlier restore had left the configured key in the file, it said "links and sessions
+    signed before the backup verify again", and a desk's acknowledge links were then refused as not valid."""
+    file_incident(client, world)
+    archive = tmp_path / "before-rotation.tar.gz"
+    assert flask(app, "backup", str(archive)).exit_code == 0
+    rotated = "the-key-after-rotation-0123456789abcdef"
+    instance = tmp_path / "restored-instance"
+    instance.mkdir()
+    (instance / "secret_key").write_text(rotated)  # as a restore of a backup made after the rotation leaves it
+    url = f"sqlite:///{tmp_path / 'restored.db'}"
+    target = create_app(app_config(tmp_path / "restored-outbox", DATABASE_URL=url, SECRET_KEY=rotated))
+    target.instance_path = str(instance)
+    try:
+        result = flask(target, "restore", str(archive))
+    finally:
+        engine_of(target).dispose()
+    assert result.exit_code == 0, result.output
+    assert "verify again" not in result.output, result.output
+    assert "SECRET_KEY is set in this deployment's configuration to another key" in result.output, result.output

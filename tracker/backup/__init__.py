@@ -193,6 +193,7 @@ class Instance:
 
     secret_path: Path  # instance/secret_key
     secret_in_use: str  # the SECRET_KEY the deployment runs with now
+    secret_configured: bool  # SECRET_KEY is set in the configuration: secret_path is not read
     anchor_path: Path | None
     dead_after: float  # seconds after which a scheduler's silence means it is gone
 
@@ -352,14 +353,15 @@ def _forget_runners(url: str) -> None:
 def _put_secret(secret: str, instance: Instance) -> list[str]:
     """Write the backup's secret key where the tracker keeps it; say when the configuration overrides it."""
     path = instance.secret_path
-    previous = path.read_text().strip() if path.is_file() else None
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
     with os.fdopen(handle, "w") as out:
         out.write(secret)
     durable.replace(temp, path)  # mkstemp made it 0600
     notes = [f"the secret key is back in {path}: links and sessions signed before the backup verify again"]
-    if instance.secret_in_use not in (previous, secret):  # SECRET_KEY is set in the configuration
+    # Whether the key is configured is asked, not guessed from the file: an earlier restore may have left the
+    # configured key there, and a backup of the key before it was then said to verify again.
+    if instance.secret_configured and instance.secret_in_use != secret:
         notes = [
             f"the secret key is back in {path}, but SECRET_KEY is set in this deployment's configuration to "
             "another key: links and sessions signed before the backup will not verify until SECRET_KEY is "

@@ -70,6 +70,7 @@ def restore(path, force):
     """
     from .. import backup as backups
     from ..backup import anchor
+    from ..config import secret_key_configured
     from ..db import engine_of
 
     app = real_app()
@@ -77,6 +78,7 @@ def restore(path, force):
     instance = backups.Instance(
         Path(app.instance_path) / "secret_key",
         config["SECRET_KEY"],
+        secret_key_configured(app),
         anchor.path_for(config, app.instance_path),
         config["RUNNER_DEAD_INTERVALS"] * config["SWEEP_INTERVAL_SECONDS"],
     )
