@@ -263,19 +263,47 @@ def on_this_machine(config) -> bool:
 
 
 def demo_settings(config) -> list[str]:
-    """What a deployment still takes from the demo's defaults that only suits a demo, one line each (the web
-    server says so when it starts: a demo on one machine would be told for nothing)."""
+    """What a deployment still has that only suits a demo or a trial (the demo's defaults, plain http), one line
+    each (the web server says so when it starts: a demo on one machine would be told for nothing)."""
     found = []
     if on_this_machine(config):
         found.append(
             f"PUBLIC_URL is {config['PUBLIC_URL']}: the links in messages (acknowledge, receipt, line check) open "
             "on this machine only; set it to the address the desks reach the tracker at"
         )
+    elif str(config["PUBLIC_URL"]).startswith("http://"):
+        found.append(
+            f"PUBLIC_URL is {config['PUBLIC_URL']}: passwords typed at sign-in, session cookies and API tokens cross "
+            "the network readable; serve it over TLS (an https:// PUBLIC_URL, SESSION_COOKIE_SECURE = true)"
+        )
+    found.extend(_demo_world(config))
     if demo_region(config["REGION_FILE"]):
         found.append(
             f"REGION_FILE is the demo's region ({DEMO_REGION.name}: Northmark and Eastland's invented border and "
             "sectors); set it to your own region's file"
         )
+    return found
+
+
+# The settings that mark and sign what goes to the other side, and what their committed defaults (the demo's invented
+# states) do in a deployment that keeps them.
+DEMO_WORLD = {
+    "RELEASABLE_TO": "every incident and message is marked releasable to it",
+    "OUR_STATION": "a formatted message to the other side names it as its sender (FM) where its line names none",
+}
+
+
+def _demo_world(config) -> list[str]:
+    """A line for each setting of DEMO_WORLD still at its committed default."""
+    with open(DEFAULTS, "rb") as file:
+        defaults = tomllib.load(file)
+    found = []
+    for key, does in DEMO_WORLD.items():
+        if config[key] == defaults[key]:
+            shown = ", ".join(config[key]) if isinstance(config[key], list) else config[key]
+            found.append(
+                f"{key} is still the demo's invented {shown}: {does}; name your own (config/deployment.sample.toml)"
+            )
     return found
 
 

@@ -38,6 +38,8 @@ def started(app, monkeypatch) -> list[tuple[str, str]]:
 def test_the_demo_s_public_url_and_region_are_named_at_start(app, monkeypatch):
     monkeypatch.setitem(app.config, "PUBLIC_URL", "http://127.0.0.1:5000")
     monkeypatch.setitem(app.config, "REGION_FILE", str(CONF.parent / "region.geojson"))
+    monkeypatch.setitem(app.config, "RELEASABLE_TO", ["Russia"])
+    monkeypatch.setitem(app.config, "OUR_STATION", "NATO SHAPE LIAISON DESK")
     lines = started(app, monkeypatch)
     assert [kind for kind, _ in lines] == ["warning", "warning"], lines
     assert lines[0][1].startswith("tracker: PUBLIC_URL is http://127.0.0.1:5000: the links in messages"), lines
@@ -49,12 +51,42 @@ def test_a_deployment_s_own_settings_start_without_a_word(app, monkeypatch, tmp_
     own.write_bytes((CONF.parent / "region.geojson").read_bytes())  # the same borders, the deployment's own file
     monkeypatch.setitem(app.config, "PUBLIC_URL", "https://tracker.example.org")
     monkeypatch.setitem(app.config, "REGION_FILE", str(own))
+    monkeypatch.setitem(app.config, "RELEASABLE_TO", ["Russia"])
+    monkeypatch.setitem(app.config, "OUR_STATION", "NATO SHAPE LIAISON DESK")
     assert started(app, monkeypatch) == []
+
+
+def test_a_public_url_of_plain_http_elsewhere_is_named_at_start(app, monkeypatch):
+    """PUBLIC_URL is what desks open: on plain http at a host of the network every password typed at sign-in, every
+    session cookie and every API token crosses the network readable, and gunicorn served it without a word."""
+    monkeypatch.setitem(app.config, "REGION_FILE", "")
+    monkeypatch.setitem(app.config, "RELEASABLE_TO", ["Russia"])
+    monkeypatch.setitem(app.config, "OUR_STATION", "NATO SHAPE LIAISON DESK")
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "http://tracker.example.org")
+    [(kind, line)] = started(app, monkeypatch)
+    assert kind == "warning" and line.startswith("tracker: PUBLIC_URL is http://tracker.example.org: passwords"), line
+    assert "https://" in line and "SESSION_COOKIE_SECURE = true" in line, line
+
+
+def test_the_demo_s_invented_states_still_marking_and_signing_messages_are_named_at_start(app, monkeypatch):
+    """Left as committed, RELEASABLE_TO marks every incident and message REL TO EASTLAND and OUR_STATION signs the
+    messages to the other side from NORTHMARK NATIONAL OPERATIONS CENTRE: the demo's invented states, in a
+    deployment's every subject line, without a word at start."""
+    monkeypatch.setitem(app.config, "REGION_FILE", "")
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "https://tracker.example.org")
+    lines = started(app, monkeypatch)
+    assert [kind for kind, _ in lines] == ["warning", "warning"], lines
+    assert lines[0][1].startswith("tracker: RELEASABLE_TO is still the demo's invented Eastland: every"), lines
+    assert lines[1][1].startswith("tracker: OUR_STATION is still the demo's invented NORTHMARK NATIONAL"), lines
+    monkeypatch.setitem(app.config, "RELEASABLE_TO", ["Russia"])
+    assert [line for _, line in started(app, monkeypatch)] == [lines[1][1]]
 
 
 def test_every_spelling_of_this_machine_is_named(app, monkeypatch):
     """The IPv6 unspecified address and a host with the root's final dot are this machine too."""
     monkeypatch.setitem(app.config, "REGION_FILE", "")
+    monkeypatch.setitem(app.config, "RELEASABLE_TO", ["Russia"])
+    monkeypatch.setitem(app.config, "OUR_STATION", "NATO SHAPE LIAISON DESK")
     for url in ("http://[::]:8000", "http://localhost.:5000", "http://[::1]:8000"):
         monkeypatch.setitem(app.config, "PUBLIC_URL", url)
         assert [kind for kind, _ in started(app, monkeypatch)] == ["warning"], url
@@ -66,6 +98,8 @@ def test_demo_accounts_with_their_published_passwords_stop_a_served_start(app, m
     reach the tracker (PUBLIC_URL not on this machine) the start is refused in one line; on this machine (a demo,
     a trial) it is said and served; an account given its own password is no longer named."""
     monkeypatch.setitem(app.config, "REGION_FILE", "")
+    monkeypatch.setitem(app.config, "RELEASABLE_TO", ["Russia"])
+    monkeypatch.setitem(app.config, "OUR_STATION", "NATO SHAPE LIAISON DESK")
     with session_scope(app) as session:
         for name, role in (("admin", Role.ADMIN), ("duty", Role.DUTY_OFFICER)):
             people.create_user(session, name, demo.PASSWORD.format(name), role, email=f"{name}@test.example", by=None)
