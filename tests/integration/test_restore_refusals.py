@@ -151,7 +151,26 @@ def test_a_database_that_cannot_be_opened_is_named_in_one_line(archive, tmp_path
     finally:
         engine_of(target).dispose()
     assert result.exit_code == 1, result.output
-    assert result.output == f"Error: cannot restore {archive}: unable to open database file\n"
+    assert result.output == (
+        "Error: cannot open the database to restore into: unable to open database file: check DATABASE_URL, and that "
+        "it names a file this user may write; nothing was restored\n"
+    )
+
+
+def test_a_postgresql_database_not_made_yet_is_told_to_be_made_with_createdb():
+    """The README says to make the database first with createdb; restore into one not made said only the driver's
+    words (FATAL: database "..." does not exist), and nothing of what to do. No server is asked: the URL's host
+    refuses at once."""
+    from tracker import backup
+
+    with pytest.raises(backup.BackupError) as refused:
+        backup._check_target("postgresql+psycopg://tracker:s3cret-pw@127.0.0.1:1/tracker", False, 10)
+    message = str(refused.value)
+    assert message.startswith("cannot open the database to restore into: "), message
+    assert message.endswith(
+        "check DATABASE_URL, and that the database exists (make it first with createdb); nothing was restored"
+    ), message
+    assert "s3cret-pw" not in message and "\n" not in message
 
 
 @pytest.mark.parametrize("where", ["instance", "anchor"])

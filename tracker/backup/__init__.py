@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Connection, NullPool, create_engine, delete, func, inspect, literal, select, table, text
+from sqlalchemy import Connection, Engine, NullPool, create_engine, delete, func, inspect, literal, select, table, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .. import migrate
@@ -299,7 +299,7 @@ def _check_target(url: str, force: bool, dead_after: float) -> None:
     """Refuse a database holding data without force, and with force one a scheduler still runs on."""
     engine = create_engine(url, poolclass=NullPool)
     try:
-        with engine.connect() as connection:
+        with _opened(engine) as connection:
             tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
             filled = [t for t in tables if connection.scalar(select(literal(1)).select_from(table(t)).limit(1))]
             if filled and not force:
@@ -318,6 +318,24 @@ def _check_target(url: str, force: bool, dead_after: float) -> None:
                     )
     finally:
         engine.dispose()
+
+
+def _opened(engine: Engine) -> Connection:
+    """A connection to the target, or why there is none and what to check: the driver's words alone (a database
+    that does not exist, no server there, a refused login) did not say that on PostgreSQL it is made with createdb
+    before the restore."""
+    try:
+        return engine.connect()
+    except OperationalError as error:
+        reason = str(error.orig or error).strip().splitlines()[0]
+        check = (
+            "that the database exists (make it first with createdb)"
+            if engine.dialect.name == "postgresql"
+            else ("that it names a file this user may write")
+        )
+        raise BackupError(
+            f"cannot open the database to restore into: {reason}: check DATABASE_URL, and {check}; nothing was restored"
+        ) from None
 
 
 def _check_writable(instance: Instance) -> None:
