@@ -368,6 +368,27 @@ def test_sweep_reports_what_it_escalated_and_sent(runner, app):
     assert again.output.strip() == "escalated 0 incidents, sent 0 messages"
 
 
+@pytest.mark.parametrize("failing", ["escalation", "delivery"])
+def test_a_sweep_whose_stage_fails_exits_non_zero(runner, app, monkeypatch, failing):
+    """A stage that fails is logged and the pass goes on to the next (a scheduler must keep escalating), so the
+    command said "escalated 0 incidents, sent 0 messages" and exited 0 with a due incident left where it was: a
+    cron job or a script running it learnt of nothing. It exits 1, saying the pass failed and where to read why."""
+    from tracker import jobs
+
+    def fails(*_args, **_kwargs):
+        raise RuntimeError("the database refused this stage")
+
+    if failing == "escalation":
+        monkeypatch.setattr(jobs.escalation, "sweep_batch", fails)
+    else:
+        monkeypatch.setattr(jobs.delivery, "claim_messages", fails)
+    result = runner.invoke(args=["sweep"])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("escalated 0 incidents, sent 0 messages\n"), result.output
+    assert "Error: the pass failed: 1 error logged above" in result.output, result.output
+    assert "Traceback" not in result.output
+
+
 def test_sweep_on_an_empty_database_reports_zero(runner):
     result = runner.invoke(args=["sweep"])
     assert result.exit_code == 0, result.output

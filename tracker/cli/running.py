@@ -14,10 +14,11 @@ from ..db import plan_for_tables_as_they_are
 from .base import ensure_migrated, real_app, redact, writable_for
 
 
-@click.command("sweep")
+@click.command("sweep", short_help="Run one escalation sweep and one delivery pass now, then exit.")
 @with_appcontext
 def sweep():
-    """Run one escalation sweep and one delivery pass now, then exit.
+    """Run one escalation sweep and one delivery pass now, then exit (1 when a stage of either failed: the error
+    is logged, and the stages after it ran anyway).
 
     \b
     Example:
@@ -29,7 +30,32 @@ def sweep():
     # As the scheduler does: else a pass spent an attempt of every outbox message on an OUTBOX_DIR it cannot
     # write, said "sent 0 messages" and exited 0, and logged a traceback for an anchor it could not keep.
     writable_for(real_app(), ("sweep", "deliver"))
-    click.echo(f"escalated {jobs.sweep(current_app)} incidents, sent {jobs.deliver(current_app)} messages")
+    with _ErrorsLogged() as errors:
+        click.echo(f"escalated {jobs.sweep(current_app)} incidents, sent {jobs.deliver(current_app)} messages")
+    if errors.count:  # a stage that fails is logged and the pass goes on: its counts alone said nothing of it
+        raise click.ClickException(
+            f"the pass failed: {errors.count} error{'s' if errors.count > 1 else ''} logged above (what it did is "
+            "counted on the line before)"
+        )
+
+
+class _ErrorsLogged(logging.Handler):
+    """Counts what the tracker's loggers say at ERROR while it is entered: each job logs a failure and goes on (a
+    scheduler must not stop), so a one-off command learns of one only there."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+    def __enter__(self) -> "_ErrorsLogged":
+        logging.getLogger("tracker").addHandler(self)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        logging.getLogger("tracker").removeHandler(self)
 
 
 @click.command("scheduler", short_help="Run the escalation and delivery jobs until stopped.")
