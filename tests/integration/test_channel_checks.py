@@ -411,6 +411,24 @@ def test_the_cli_sends_a_check_and_prints_its_id(checked_app, smtp_server):
     assert inactive.exit_code == 1 and "channel 'L2' is inactive (active: no)" in inactive.output, inactive.output
 
 
+def test_a_check_the_cli_cannot_deliver_fails_the_command(checked_app, smtp_server):
+    """A line whose relay refused the test message answered "check 3 of L1: failed: not delivered: ...; confirm
+    by 02:38Z" and exit 0: a script testing its lines was told the test went well, and asked to confirm a
+    message that never left."""
+    app = checked_app
+    world = build_world(app)
+    on_email(app, world.channels["L1"])
+    smtp_server.stop()
+
+    result = app.test_cli_runner().invoke(args=["channel", "test", "L1"])
+
+    assert result.exit_code == 1, result.output
+    assert re.fullmatch(
+        r"Error: check \d+ of L1 failed: not delivered: .+; the line is now degraded\n", result.output
+    ), result.output
+    assert "confirm by" not in result.output and "Traceback" not in result.output
+
+
 # -- schedules ------------------------------------------------------------------------------
 
 

@@ -15,7 +15,8 @@ channel_cli = SchemaGroup("channel", help="Look after the lines of communication
 @click.argument("name")
 @with_appcontext
 def test_channel(name):
-    """Send a communications check on channel NAME now (confirm it from the message).
+    """Send a communications check on channel NAME now (confirm it from the message); exit 1 when it cannot be
+    sent.
 
     \b
     Example:
@@ -25,7 +26,7 @@ def test_channel(name):
     from sqlalchemy import select
 
     from .. import dispatch
-    from ..models import ChannelCheck, ContactChannel
+    from ..models import ChannelCheck, CheckOutcome, ContactChannel
 
     with session_scope(current_app) as session:
         channel_id = session.scalar(select(ContactChannel.id).where(ContactChannel.name == name))
@@ -37,6 +38,9 @@ def test_channel(name):
         fail(error)
     with session_scope(current_app) as session:
         check = session.get_one(ChannelCheck, check_id)
+        if check.outcome == CheckOutcome.FAILED:  # never sent: nothing to confirm, and the test did not pass
+            health = session.get_one(ContactChannel, channel_id).health.value
+            raise click.ClickException(f"check {check.id} of {name} failed: {check.detail}; the line is now {health}")
         state = check.outcome.value if check.detail is None else f"{check.outcome.value}: {check.detail}"
         click.echo(f"check {check.id} of {name}: {state}; confirm by {check.due_by:%Y-%m-%d %H:%MZ}")
 
