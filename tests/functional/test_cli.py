@@ -161,6 +161,9 @@ def test_a_user_deactivated_on_the_command_line_is_activated_there_again(runner,
     _token_id, token = issue_token(runner, "erin")
     assert runner.invoke(args=["user", "deactivate", "erin"]).exit_code == 0
     assert client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    # Done twice (a script run again), as activate says, not "deactivated erin: web sessions ended, 0 API tokens".
+    twice = runner.invoke(args=["user", "deactivate", "erin"])
+    assert twice.exit_code == 0 and twice.output == "erin is already inactive\n", twice.output
 
     activated = runner.invoke(args=["user", "activate", "erin"])
     assert activated.exit_code == 0, activated.output

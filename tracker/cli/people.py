@@ -145,10 +145,16 @@ def deactivate_user(name):
 
     try:
         with session_scope(current_app) as session:
-            revoked = people.deactivate(session, people.find_user(session, name), by=None)
+            user = people.find_user(session, name)
+            was_active = user.active
+            revoked = people.deactivate(session, user, by=None)
     except TrackerError as error:
         fail(error)
-    click.echo(f"deactivated {name}: web sessions ended, {revoked} API token(s) and their calendar feed links revoked")
+    if not was_active and not revoked:  # nothing changed: said as activate says it
+        click.echo(f"{name} is already inactive")
+    else:
+        said = f"{revoked} API token(s) and their calendar feed links revoked"
+        click.echo(f"deactivated {name}: web sessions ended, {said}")
 
 
 @user_cli.command("activate")
