@@ -258,7 +258,10 @@ def _port_problem(url: str) -> bool:
 def on_this_machine(config) -> bool:
     """Whether PUBLIC_URL opens on this machine only (127.0.0.1, localhost, ::1): a demo, or a trial, which no
     desk elsewhere can reach."""
-    host = _host(str(config["PUBLIC_URL"]))
+    return _loopback(_host(str(config["PUBLIC_URL"])))
+
+
+def _loopback(host: str) -> bool:
     return host in LOOPBACK or host.startswith("127.")
 
 
@@ -275,6 +278,12 @@ def demo_settings(config) -> list[str]:
         found.append(
             f"PUBLIC_URL is {config['PUBLIC_URL']}: passwords typed at sign-in, session cookies and API tokens cross "
             "the network readable; serve it over TLS (an https:// PUBLIC_URL, SESSION_COOKIE_SECURE = true)"
+        )
+    relay = str(config["SMTP_HOST"]).strip().lower().strip("[]").rstrip(".")
+    if config["SMTP_SECURITY"] == "none" and config["SMTP_USERNAME"] and relay and not _loopback(relay):
+        found.append(
+            f"SMTP_SECURITY is none with a login to the relay at {config['SMTP_HOST']}: SMTP_PASSWORD crosses the "
+            'network readable at every message; use "starttls" or "tls"'
         )
     found.extend(_demo_world(config))
     if demo_region(config["REGION_FILE"]):

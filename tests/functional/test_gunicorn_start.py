@@ -68,6 +68,33 @@ def test_a_public_url_of_plain_http_elsewhere_is_named_at_start(app, monkeypatch
     assert "https://" in line and "SESSION_COOKIE_SECURE = true" in line, line
 
 
+def test_a_login_to_a_mail_relay_elsewhere_without_tls_is_named_at_start(app, monkeypatch):
+    """SMTP_SECURITY = "none" sends the relay's login (SMTP_PASSWORD) as base64 at every message: fine to a relay on
+    this machine, readable by anyone on the path to one elsewhere, and started without a word."""
+    for key, value in {
+        "REGION_FILE": "",
+        "PUBLIC_URL": "https://tracker.example.org",
+        "RELEASABLE_TO": ["Russia"],
+    }.items():
+        monkeypatch.setitem(app.config, key, value)
+    monkeypatch.setitem(app.config, "OUR_STATION", "NATO SHAPE LIAISON DESK")
+    monkeypatch.setitem(app.config, "SMTP_SECURITY", "none")
+    monkeypatch.setitem(app.config, "SMTP_USERNAME", "tracker")
+    monkeypatch.setitem(app.config, "SMTP_PASSWORD", "s3cret-pw")
+    monkeypatch.setitem(app.config, "SMTP_HOST", "relay.example.org")
+    [(kind, line)] = started(app, monkeypatch)
+    assert kind == "warning" and line.startswith("tracker: SMTP_SECURITY is none with a login to the relay at relay"), (
+        line
+    )
+    assert "SMTP_PASSWORD crosses the network readable" in line and "s3cret" not in line
+    for here in ("localhost", "127.0.0.1", "[::1]"):
+        monkeypatch.setitem(app.config, "SMTP_HOST", here)
+        assert started(app, monkeypatch) == [], f"a relay on this machine: {here}"
+    monkeypatch.setitem(app.config, "SMTP_HOST", "relay.example.org")
+    monkeypatch.setitem(app.config, "SMTP_USERNAME", "")
+    assert started(app, monkeypatch) == [], "no login to give away"
+
+
 def test_the_demo_s_invented_states_still_marking_and_signing_messages_are_named_at_start(app, monkeypatch):
     """Left as committed, RELEASABLE_TO marks every incident and message REL TO EASTLAND and OUR_STATION signs the
     messages to the other side from NORTHMARK NATIONAL OPERATIONS CENTRE: the demo's invented states, in a
