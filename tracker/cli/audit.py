@@ -10,10 +10,13 @@ from ..db import session_scope
 from ..errors import TrackerError
 from .base import SchemaGroup, real_app, writable_for
 
-audit_cli = SchemaGroup("audit", help="Seal and check the timeline's audit chain.")
+audit_cli = SchemaGroup(
+    "audit",
+    help="Seal and check the timeline's audit chain.\n\n\b\nExample:\n  flask --app wsgi audit verify",
+)
 
 
-@audit_cli.command("seal")
+@audit_cli.command("seal", short_help="Seal the timeline events not yet sealed.")
 @with_appcontext
 def seal_audit():
     """Seal every timeline event not yet sealed (the scheduler's sweep does this continuously).
@@ -31,7 +34,7 @@ def seal_audit():
     click.echo(f"sealed {audit.seal_all(lambda: session_scope(app), on_sealed=keep)} events")
 
 
-@audit_cli.command("verify")
+@audit_cli.command("verify", short_help="Check the audit chain and its anchor; exit 1 if broken.")
 @click.option("--incident", "reference", default=None, help="Check only this incident's seals (its reference).")
 @with_appcontext
 def verify_audit(reference):

@@ -12,7 +12,11 @@ from ..services.exercises import checks, csv_import, register, vienna, vienna_ru
 from ..timeutil import isoformat, utcnow
 from .base import SchemaGroup
 
-exercise_cli = SchemaGroup("exercise", help="The register of notified exercises.")
+exercise_cli = SchemaGroup(
+    "exercise",
+    help="The register of notified exercises.\n\n\b\nExample:\n  flask --app wsgi exercise import exercises.csv\n"
+    "  flask --app wsgi exercise list --when all",
+)
 
 
 def _problems(error: ValidationError) -> str:
@@ -25,7 +29,7 @@ def _problems(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
-@exercise_cli.command("import")
+@exercise_cli.command("import", short_help="Import exercises from a CSV file (every row, or none).")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @with_appcontext
 def import_file(path):
@@ -49,7 +53,7 @@ def import_file(path):
     click.echo("\n".join(names))
 
 
-@exercise_cli.command("list")
+@exercise_cli.command("list", short_help="List the notified exercises and their Vienna Document flags.")
 @click.option(
     "--when",
     type=click.Choice(register.WHEN),

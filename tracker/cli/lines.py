@@ -8,10 +8,14 @@ from ..db import session_scope
 from ..errors import TrackerError
 from .base import SchemaGroup, fail, real_app
 
-channel_cli = SchemaGroup("channel", help="Look after the lines of communication.")
+channel_cli = SchemaGroup(
+    "channel",
+    help="Look after the lines of communication.\n\n\b\nExample:\n  flask --app wsgi channel list\n"
+    "  flask --app wsgi channel test 'Duty desk'",
+)
 
 
-@channel_cli.command("test")
+@channel_cli.command("test", short_help="Send a communications check on a line now.")
 @click.argument("name")
 @with_appcontext
 def test_channel(name):
@@ -45,7 +49,7 @@ def test_channel(name):
         click.echo(f"check {check.id} of {name}: {state}; confirm by {check.due_by:%Y-%m-%d %H:%MZ}")
 
 
-@channel_cli.command("list")
+@channel_cli.command("list", short_help="List the lines with their level, transport and health.")
 @with_appcontext
 def list_channels():
     """List the channels with their ladder level, transport, health and last good check.

@@ -11,11 +11,19 @@ from ..errors import TrackerError
 from ..models import Role
 from .base import SchemaGroup, WholeRange, fail
 
-user_cli = SchemaGroup("user", help="Create and manage users.")
-token_cli = SchemaGroup("token", help="Issue and revoke API tokens.")
+user_cli = SchemaGroup(
+    "user",
+    help="Create and manage users.\n\n\b\nExample:\n  flask --app wsgi user create alice --role admin\n"
+    "  flask --app wsgi user list",
+)
+token_cli = SchemaGroup(
+    "token",
+    help="Issue and revoke API tokens.\n\n\b\nExample:\n  flask --app wsgi token create alice --label 'desk script'\n"
+    "  flask --app wsgi token list alice",
+)
 
 
-@user_cli.command("create")
+@user_cli.command("create", short_help="Create a user with a role.")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]), help="What the user may do.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
@@ -68,7 +76,7 @@ def _read_password(from_stdin: bool, prompt: str = "Password") -> str:
     return password
 
 
-@user_cli.command("set-password")
+@user_cli.command("set-password", short_help="Give a user a new password (a forgotten one).")
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the new password from standard input instead of a prompt.")
 @with_appcontext
@@ -130,7 +138,7 @@ def list_users():
         click.echo("no users yet: create one with `flask --app wsgi user create NAME --role admin`", err=True)
 
 
-@user_cli.command("deactivate")
+@user_cli.command("deactivate", short_help="Cut a user off: sessions, tokens and feed links end.")
 @click.argument("name")
 @with_appcontext
 def deactivate_user(name):
@@ -157,7 +165,7 @@ def deactivate_user(name):
         click.echo(f"deactivated {name}: web sessions ended, {said}")
 
 
-@user_cli.command("activate")
+@user_cli.command("activate", short_help="Let a deactivated user sign in again.")
 @click.argument("name")
 @with_appcontext
 def activate_user(name):
@@ -185,7 +193,7 @@ def activate_user(name):
         warn_of_names_alike(session)
 
 
-@token_cli.command("create")
+@token_cli.command("create", short_help="Issue an API token for a user (shown once).")
 @click.argument("name")
 @click.option("--label", default="cli", help="What the token is for, e.g. the desk or script using it.")
 @with_appcontext
