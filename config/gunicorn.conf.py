@@ -76,6 +76,8 @@ def on_starting(server):
 
     for setting in config.demo_settings(sys.modules["wsgi"].app.config):  # served, but said
         server.log.warning("tracker: %s", setting)
+    if problem := config.proxy_problem(sys.modules["wsgi"].app.config, serves_tls=server.cfg.is_ssl):
+        server.log.warning("tracker: %s", problem)
 
     try:
         problem = migrate.schema_problem(migrate.current(sys.modules["wsgi"].app.config["DATABASE_URL"]))

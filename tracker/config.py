@@ -294,6 +294,18 @@ def demo_settings(config) -> list[str]:
     return found
 
 
+def proxy_problem(config, serves_tls: bool) -> str | None:
+    """What is wrong with an https PUBLIC_URL that the web server does not serve itself (serves_tls: it has a
+    certificate): a proxy in front ends the TLS, and with PROXY_FIX_X_FOR 0 every request comes from its address."""
+    if not str(config["PUBLIC_URL"]).startswith("https://") or serves_tls or config["PROXY_FIX_X_FOR"]:
+        return None
+    return (
+        "PUBLIC_URL is https but gunicorn serves no TLS, so a proxy in front ends it, and PROXY_FIX_X_FOR is 0: every "
+        "client has the proxy's address, and one guesser's sign-in slow-down or one script's wrong tokens hold back "
+        "every desk; set PROXY_FIX_X_FOR to the number of proxies in front (1 for one)"
+    )
+
+
 # The settings that mark and sign what goes to the other side, and what their committed defaults (the demo's invented
 # states) do in a deployment that keeps them.
 DEMO_WORLD = {
