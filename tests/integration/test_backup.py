@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from apiflask import APIFlask
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
@@ -134,7 +135,8 @@ def test_a_live_database_backed_up_under_filing_restores_whole_and_sends_nothing
     monkeypatch.setattr(restored, "instance_path", str(tmp_path / "restored-instance"))
     result = flask(restored, "restore", str(archive))
     assert result.exit_code == 0, result.output
-    assert Path(restored.instance_path, "secret_key").read_text() == app.config["SECRET_KEY"]
+    assert "SECRET_KEY configured is the backup's key" in result.output, result.output  # no file of it kept
+    assert not Path(restored.instance_path, "secret_key").exists()
 
     verified = flask(restored, "audit", "verify")
     assert verified.exit_code == 0 and "audit chain intact" in verified.output, verified.output
@@ -251,3 +253,49 @@ def test_a_restore_under_another_configured_key_says_links_will_not_verify(app, 
     assert result.exit_code == 0, result.output
     assert "verify again" not in result.output, result.output
     assert "SECRET_KEY is set in this deployment's configuration to another key" in result.output, result.output
+    assert f"tar -xzOf {archive} secret_key" in result.output, "where the backup's key is to be read"
+    assert (instance / "secret_key").read_text() == rotated, "no file the configuration overrides takes a key"
+
+
+def test_a_restore_under_a_configured_key_writes_no_key_file(app, client, world, tmp_path):
+    """SECRET_KEY set in the configuration is the key: restore wrote the backup's into instance/secret_key all the
+    same, a copy of the key no process reads (and, after a rotation, of an old one), and refused to restore at all
+    where that folder could not be written, as under the systemd units, which keep the code's folder read-only."""
+    file_incident(client, world)
+    archive = tmp_path / "backup.tar.gz"
+    assert flask(app, "backup", str(archive)).exit_code == 0
+    (tmp_path / "read-only").write_text("a file where the instance folder would be made")
+    url = f"sqlite:///{tmp_path / 'restored.db'}"
+    target = create_app(app_config(tmp_path / "restored-outbox", DATABASE_URL=url, SECRET_KEY=app.config["SECRET_KEY"]))
+    target.instance_path = str(tmp_path / "read-only" / "instance")
+    try:
+        result = flask(target, "restore", str(archive))
+    finally:
+        engine_of(target).dispose()
+    assert result.exit_code == 0, result.output
+    assert "SECRET_KEY configured is the backup's key: links and sessions signed before the backup verify again" in (
+        result.output
+    ), result.output
+    assert "secret_key" not in result.output, result.output
+
+
+def test_a_restore_where_no_key_is_configured_puts_the_backup_s_key_in_the_instance_folder(
+    app, client, world, tmp_path, monkeypatch
+):
+    file_incident(client, world)
+    archive = tmp_path / "backup.tar.gz"
+    assert flask(app, "backup", str(archive)).exit_code == 0
+    instance = tmp_path / "restored-instance"
+    monkeypatch.setattr(APIFlask, "auto_find_instance_path", lambda self: str(instance))
+    url = f"sqlite:///{tmp_path / 'restored.db'}"
+    target = create_app(app_config(tmp_path / "restored-outbox", DATABASE_URL=url, SECRET_KEY=""))
+    assert (instance / "secret_key").read_text() != app.config["SECRET_KEY"], "a key of its own, made at start"
+    try:
+        result = flask(target, "restore", str(archive))
+    finally:
+        engine_of(target).dispose()
+    assert result.exit_code == 0, result.output
+    assert (instance / "secret_key").read_text() == app.config["SECRET_KEY"]
+    assert f"the secret key is back in {instance / 'secret_key'}: links and sessions signed before the backup " in (
+        result.output
+    ), result.output

@@ -10,6 +10,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from apiflask import APIFlask
 
 from tests.conftest import app_config
 from tests.support import file_incident
@@ -26,9 +27,9 @@ def app_on_tmp(tmp_path, monkeypatch):
     """An app on a SQLite file not made yet, with an instance directory of its own: (app, instance)."""
     apps = []
 
-    def build():
+    def build(**config):
         target = tmp_path / "restored" / "tracker.db"
-        app = create_app(app_config(tmp_path / "restored-outbox", DATABASE_URL=f"sqlite:///{target}"))
+        app = create_app(app_config(tmp_path / "restored-outbox", DATABASE_URL=f"sqlite:///{target}", **config))
         instance = tmp_path / "restored-instance"
         monkeypatch.setattr(app, "instance_path", str(instance))
         apps.append(app)
@@ -174,11 +175,16 @@ def test_a_postgresql_database_not_made_yet_is_told_to_be_made_with_createdb():
 
 
 @pytest.mark.parametrize("where", ["instance", "anchor"])
-def test_a_restore_that_could_not_keep_its_key_or_anchor_replaces_nothing(app, archive, app_on_tmp, tmp_path, where):
+def test_a_restore_that_could_not_keep_its_key_or_anchor_replaces_nothing(
+    app, archive, app_on_tmp, tmp_path, where, monkeypatch
+):
     """The key and the anchor are written after the database is replaced: an instance folder the restoring user
     cannot write (the systemd units keep it read-only) failed there in a traceback, the database already
-    replaced, links signed before the backup refused and `audit verify` answering "cut short"."""
-    target, instance = app_on_tmp()
+    replaced, links signed before the backup refused and `audit verify` answering "cut short". The key goes there
+    only where no SECRET_KEY is configured (tests/integration/test_backup.py)."""
+    if where == "instance":  # the key the app starts with is made in an instance folder of the test's own
+        monkeypatch.setattr(APIFlask, "auto_find_instance_path", lambda self: str(tmp_path / "start-instance"))
+    target, instance = app_on_tmp(SECRET_KEY="" if where == "instance" else app.config["SECRET_KEY"])
     (tmp_path / "a-file").write_text("")
     if where == "instance":
         target.instance_path = str(tmp_path / "a-file" / "instance")

@@ -232,7 +232,7 @@ def restore(url: str, path: Path, instance: Instance, force: bool = False) -> Re
         raise BackupError(f"cannot restore {path}: {reason}") from exc
     migrate.upgrade(url)
     _forget_runners(url)
-    notes = _put_secret(secret, instance)
+    notes = _put_secret(secret, instance, path)
     if manifest["chain"] is None:
         anchor.remove(instance.anchor_path)
     else:
@@ -343,7 +343,9 @@ def _check_writable(instance: Instance) -> None:
     instance folder read-only, as the systemd units' ProtectSystem=strict keeps it; an AUDIT_ANCHOR_FILE under
     a file) failed the restore there, in a traceback, the database replaced but links signed before the backup
     refused and `audit verify` answering "cut short". Refused before anything is replaced."""
-    folders = {instance.secret_path.parent: "the instance folder (its secret_key)"}
+    folders = (
+        {} if instance.secret_configured else {instance.secret_path.parent: "the instance folder (its secret_key)"}
+    )
     if instance.anchor_path is not None:
         folders.setdefault(instance.anchor_path.parent, "the audit anchor's folder (AUDIT_ANCHOR_FILE)")
     for folder, what in folders.items():
@@ -368,21 +370,24 @@ def _forget_runners(url: str) -> None:
         engine.dispose()
 
 
-def _put_secret(secret: str, instance: Instance) -> list[str]:
-    """Write the backup's secret key where the tracker keeps it; say when the configuration overrides it."""
-    path = instance.secret_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+def _put_secret(secret: str, instance: Instance, path: Path) -> list[str]:
+    """Write the backup's secret key where the tracker keeps it, unless SECRET_KEY is configured: that file is then
+    read by no process, and a copy of the key there (an old one, after a rotation) is one more to keep safe. Say
+    whether links and sessions signed before the backup verify again."""
+    if instance.secret_configured:
+        if instance.secret_in_use == secret:
+            return [
+                "SECRET_KEY configured is the backup's key: links and sessions signed before the backup verify again"
+            ]
+        return [
+            "SECRET_KEY is set in this deployment's configuration to another key than the backup's: links and "
+            "sessions signed before the backup will not verify unless SECRET_KEY is set to the backup's key "
+            f"(`tar -xzOf {path} secret_key` prints it)"
+        ]
+    kept = instance.secret_path
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=kept.parent, prefix=".secret_key.")
     with os.fdopen(handle, "w") as out:
         out.write(secret)
-    durable.replace(temp, path)  # mkstemp made it 0600
-    notes = [f"the secret key is back in {path}: links and sessions signed before the backup verify again"]
-    # Whether the key is configured is asked, not guessed from the file: an earlier restore may have left the
-    # configured key there, and a backup of the key before it was then said to verify again.
-    if instance.secret_configured and instance.secret_in_use != secret:
-        notes = [
-            f"the secret key is back in {path}, but SECRET_KEY is set in this deployment's configuration to "
-            "another key: links and sessions signed before the backup will not verify until SECRET_KEY is "
-            "set to the key in that file (or removed from the configuration)"
-        ]
-    return notes
+    durable.replace(temp, kept)  # mkstemp made it 0600
+    return [f"the secret key is back in {kept}: links and sessions signed before the backup verify again"]

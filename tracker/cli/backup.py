@@ -58,7 +58,8 @@ def restore(path, force):
 
     The database must hold no data unless --force is given (on PostgreSQL it must exist: createdb).
     The secret key goes back into instance/secret_key, so links and sessions signed before the backup
-    verify again; a backup of an older version is migrated to this one; the audit anchor is set to
+    verify again (where SECRET_KEY is configured, that key is used: it says whether it is the backup's);
+    a backup of an older version is migrated to this one; the audit anchor is set to
     the backup's chain head, so `flask --app wsgi audit verify` checks the restored chain.
 
     What happened after the backup was made is not in it. Messages that were waiting to be sent go
