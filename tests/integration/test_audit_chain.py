@@ -2,6 +2,7 @@
 itself is found and named, appends take no lock, late commits and concurrent sealers keep one chain,
 and the migration seals existing events as the sweep does."""
 
+import contextlib
 import threading
 import time
 from datetime import timedelta
@@ -104,6 +105,55 @@ def test_a_new_event_waits_unsealed_until_the_next_seal(app, references):
     with session_scope(app) as session:
         assert session.get(Counter, audit.WATERMARK).value == event_id, "nothing is in flight: all settled"
     assert cli(app, "seal").output == "sealed 0 events\n"
+
+
+# A trigger refusing every seal, and what takes it away again (on PostgreSQL the worker's database is refilled
+# between tests, not made anew: a trigger left there would refuse the next test's seals).
+REFUSE_SEALS = {
+    "sqlite": (
+        ["CREATE TRIGGER refuse_seals BEFORE INSERT ON audit_seals BEGIN SELECT RAISE(ABORT, 'no room for it'); END"],
+        ["DROP TRIGGER refuse_seals"],
+    ),
+    "postgresql": (
+        [
+            "CREATE FUNCTION refuse_seals() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+            "'no room for it'; END $$",
+            "CREATE TRIGGER refuse_seals BEFORE INSERT ON audit_seals FOR EACH ROW EXECUTE FUNCTION refuse_seals()",
+        ],
+        ["DROP TRIGGER refuse_seals ON audit_seals", "DROP FUNCTION refuse_seals()"],
+    ),
+}
+
+
+@contextlib.contextmanager
+def seals_refused(app):
+    made, undo = REFUSE_SEALS["sqlite" if is_sqlite(app) else "postgresql"]
+    run_statements(app, made)
+    try:
+        yield
+    finally:
+        run_statements(app, undo)
+
+
+def run_statements(app, statements: list[str]) -> None:
+    with engine_of(app).begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+
+
+@pytest.mark.both_databases  # the seals go in by COPY on PostgreSQL, whose errors are the driver's own
+def test_a_seal_the_database_refuses_is_said_in_one_line_and_the_seals_before_it_kept(app, references):
+    """`audit seal` let the database's refusal out as a traceback (a trigger, a full disk, a connection cut): the
+    operator read SQLAlchemy's or psycopg's frames, not what failed, nor that the seals made before it stood."""
+    first, _ = references
+    comment(app, first, "liaison", "One more thing.")
+    with seals_refused(app):
+        sealing = cli(app, "seal")
+    assert sealing.exit_code == 1, sealing.output
+    assert isinstance(sealing.exception, SystemExit), sealing.exception
+    assert sealing.output.startswith("Error: sealing stopped: no room for it"), sealing.output
+    assert "the seals made before it stand" in sealing.output and len(sealing.output.splitlines()) == 1
+    assert cli(app, "verify").exit_code == 0, "the chain sealed before is intact"
 
 
 @pytest.mark.parametrize(

@@ -25,13 +25,28 @@ def seal_audit():
     Example:
       flask --app wsgi audit seal
     """
+    import sqlite3
+
+    import psycopg
+    from sqlalchemy.exc import SQLAlchemyError
+
     from ..backup import anchor
     from ..services.review import audit
 
     app = real_app()
     writable_for(app, ("sweep",))  # before sealing: a seal kept in the database and not outside was a traceback
     keep = functools.partial(anchor.write, anchor.path_for(app.config, app.instance_path))
-    click.echo(f"sealed {audit.seal_all(lambda: session_scope(app), on_sealed=keep)} events")
+    try:
+        sealed = audit.seal_all(lambda: session_scope(app), on_sealed=keep)
+    # A trigger, a full disk, a cut connection: the driver's words, not a traceback. The seals go in by COPY on
+    # PostgreSQL, through the driver's own cursor, whose errors SQLAlchemy does not wrap.
+    except (SQLAlchemyError, psycopg.Error, sqlite3.Error) as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise click.ClickException(
+            f"sealing stopped: {reason} (the seals made before it stand; the sweep or this command seals the rest once "
+            "that is mended)"
+        ) from None
+    click.echo(f"sealed {sealed} events")
 
 
 @audit_cli.command("verify", short_help="Check the audit chain and its anchor; exit 1 if broken.")
