@@ -12,8 +12,9 @@ from ..geo import Position
 from ..http.fields import Coordinate, Name, RecentMoment, Text
 from ..models import Domain, EscalationRisk, Precedence, SafetyRisk, all_categories
 from ..services.incidents import platform_words
+from .filing_schema import read_reported
 from .incident_out import IncidentDetailOut
-from .schemas import ID, CpaHorizontalIn, CpaVerticalIn, ObservedForcesIn, Platform, read_reported
+from .schemas import ID, CpaHorizontalIn, CpaVerticalIn, ObservedForcesIn, Platform
 
 
 def _as_kept(name: str) -> Name:

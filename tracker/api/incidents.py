@@ -15,8 +15,9 @@ from ..services.incidents import detail, filing, handling, remarking
 from ..services.incidents.queries import IncidentFilter, list_incidents
 from ..timeutil import utcnow
 from . import ERRORS, Created, bp
+from .filing_schema import IncidentIn
 from .incident_out import IncidentDetailOut, IncidentPage, TimelineEventOut
-from .schemas import AcknowledgeIn, CommentIn, ConfirmStepIn, IncidentIn, IncidentQuery, MarkingIn, ResolveIn
+from .schemas import AcknowledgeIn, CommentIn, ConfirmStepIn, IncidentQuery, MarkingIn, ResolveIn
 
 
 def _errors(*codes):
