@@ -166,11 +166,8 @@ def report_problems(
     in one go: filing when one of them fails, and the filing form or the API's schema when its own checks fail,
     on what it read (never for a report they pass: filing then checks it once)."""
     problems = draft_problems(report, limits, now)
-    if report.get("sector") is not None:
-        try:
-            named_sector(report["sector"], sector_names(limits.region, route_table.current(session)))
-        except ValueError as exc:
-            problems["sector"] = str(exc)
+    if report.get("sector") is not None and (wrong_sector := sector_problem(session, limits.region, report["sector"])):
+        problems["sector"] = wrong_sector
     if report.get("agreement"):
         try:
             agreement_in_force(session, report["agreement"])
@@ -306,6 +303,16 @@ def with_named_sector(query: RouteQuery, region, table: route_table.RouteTable, 
         return replace(query, sector=named_sector(query.sector, sector_names(region, table)))
     except ValueError as exc:
         raise ValidationError(refusal, {"sector": str(exc)}) from None
+
+
+def sector_problem(session: Session, region, sector: str) -> str | None:
+    """What is wrong with a sector a report or a route preview gives (one neither the region nor a routing rule
+    names), in with_named_sector's words, else None."""
+    try:
+        named_sector(sector, sector_names(region, route_table.current(session)))
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def named_sector(sector: str | None, names: dict[str, str]) -> str | None:
