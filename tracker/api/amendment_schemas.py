@@ -5,13 +5,18 @@ from typing import cast
 
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf, Range
+from flask import request
 from marshmallow import ValidationError as MarshmallowError
 from marshmallow import post_load
 
+from ..db import get_session
 from ..geo import Position
+from ..http import wiring
+from ..http.access import caller
 from ..http.fields import Coordinate, Name, RecentMoment, Text
 from ..models import Domain, EscalationRisk, Precedence, SafetyRisk, all_categories
-from ..services.incidents import platform_words
+from ..services.incidents import amending, platform_words
+from ..timeutil import utcnow
 from .filing_schema import read_reported
 from .incident_out import IncidentDetailOut
 from .schemas import ID, CpaHorizontalIn, CpaVerticalIn, ObservedForcesIn, Platform
@@ -29,6 +34,9 @@ class PlatformAsKept(Platform):
     kept before they were refused is refused only in a list the amendment changes)."""
 
     kind, nationality, type, callsign = (_as_kept(name) for name in platform_words.NAMES)
+
+
+POSITION = ("position_text", "latitude", "longitude", "position")
 
 
 class AmendmentIn(Schema):
@@ -111,6 +119,39 @@ class AmendmentIn(Schema):
         else:  # coordinates without a text, or nothing: no position
             data["position"] = None if latitude is None else Position(latitude, longitude, "")
         return data
+
+    def handle_error(self, error: MarshmallowError, data, *, many: bool, **kwargs) -> None:
+        """Tell what amending refuses of the facts read (amending.problems: a sector nobody names, an airprox class
+        on a land incident, a time after the report, an addition too long, a CPA too large in its unit, ...), and
+        the position as _read_position reads it, in the same 422 as the schema's own problems: they were told only
+        once these were mended, in a second 422. Only on a refusal: a valid amendment is checked once, by amending.
+        A fact the schema refused is left out, and the category and safety risk with a refused domain, which
+        amending would hold to the domain as it stands."""
+        told = error.messages if isinstance(error.messages, dict) else {}
+        refused = {field.split(".")[0] for field in told}
+        if "domain" in refused:
+            refused |= {"category", "safety_risk"}
+        if refused & set(POSITION):  # a position is given by them together
+            refused |= set(POSITION)
+        valid = error.valid_data if isinstance(error.valid_data, dict) else {}
+        read = {name: value for name, value in valid.items() if name not in refused}
+        read.pop("version", None)  # amending's checks of the facts read no version
+        addendum = read.pop("narrative_addendum", "")
+        more: dict = {}
+        try:
+            read = self._read_position(read)
+        except MarshmallowError as unread:
+            more.update(unread.normalized_messages())
+            for name in POSITION:
+                read.pop(name, None)
+        amendment = amending.Amendment(0, read, addendum)
+        reference = (request.view_args or {}).get("reference", "")
+        limits = wiring.filing_limits()
+        more.update(amending.problems(get_session(), reference, amendment, caller(), limits, utcnow()))
+        # Each in the schemas' shape, a list of sentences, by the error handler (http.errors._problems).
+        new = {field: said for field, said in more.items() if field.split(".")[0] not in told}
+        if new:
+            raise MarshmallowError({**told, **new}, data=error.data, valid_data=error.valid_data)
 
 
 class RouteRefOut(Schema):

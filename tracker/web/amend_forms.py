@@ -136,8 +136,8 @@ def hold_changes_to_the_rule(form: AmendForm, shown: dict, platforms_sent: bool 
 
 def changes(form: AmendForm, shown: dict, platforms_sent: bool = True) -> dict:
     """What the submitted form asks to change, against what it showed (typed values; a time that cannot be
-    read is put beside its field)."""
-    differs = changed(form, shown, platforms_sent)
+    read is put beside its field); on a form its own checks refused, only what they passed (refused)."""
+    differs = changed(form, shown, platforms_sent) - refused(form)
     asked: dict = {}
     if "occurred_at" in differs:
         try:
@@ -163,6 +163,18 @@ def changes(form: AmendForm, shown: dict, platforms_sent: bool = True) -> dict:
     if differs & set(measures.OBSERVED_FORCES):
         asked["observed_forces"] = forces_given(form)
     return asked
+
+
+def refused(form: AmendForm) -> set[str]:
+    """The fields the form's own checks refused (none on a form they pass), with those read together with them: a
+    domain and its category (and the safety risk, which amending holds to the domain), a CPA and its unit."""
+    names = set(form.errors)
+    if names & {"domain", "category"}:
+        names |= {"domain", "category"} | ({"safety_risk"} if "domain" in names else set())
+    for name in ("cpa_horizontal", "cpa_vertical"):
+        if names & {name, f"{name}_unit"}:
+            names |= {name, f"{name}_unit"}
+    return names
 
 
 def read_typed(form: AmendForm, shown: dict) -> None:

@@ -81,6 +81,7 @@ def amend(reference: str):
     valid = form.validate_on_submit()
     if form.is_submitted() and not valid:
         amend_forms.read_typed(form, shown)
+        problem = _amendings_problems(form, shown, platforms_sent, reference)
     if valid:
         asked = amend_forms.changes(form, shown, platforms_sent)
         addendum = form.narrative_addendum.data or ""
@@ -140,6 +141,25 @@ def _amendable(reference: str):
     except Forbidden:
         abort(403)
     return incident
+
+
+def _amendings_problems(form: amend_forms.AmendForm, shown: dict, platforms_sent: bool, reference: str) -> str | None:
+    """Put amending's own problems (amending.problems) with what the form's checks passed beside their fields, for
+    a form those checks refused: a sector nobody names, an addition too long, an airprox class on a land incident,
+    a time after the report, a CPA too large in its unit were told only once the form's own were mended. A field
+    the form tells a problem of keeps the form's words; return what belongs to no field."""
+    asked = amend_forms.changes(form, shown, platforms_sent)
+    addendum = "" if form.narrative_addendum.errors else form.narrative_addendum.data or ""
+    amendment = amending.Amendment(0, asked, addendum)
+    found = amending.problems(get_session(), reference, amendment, _me(), wiring.filing_limits(), utcnow())
+    elsewhere = []
+    for name, why in amend_forms.problems(found):
+        target = amend_forms.field_for(form, name)
+        if target is None:
+            elsewhere.append(str(why))
+        elif not target.errors:
+            target.errors.append(str(why))
+    return "; ".join(elsewhere) or None
 
 
 def _place(form: amend_forms.AmendForm, error: ValidationError) -> str | None:

@@ -133,20 +133,27 @@ def _place(incident: Incident, given: dict, limits: filing.FilingLimits, sectors
         return {}
     latitude, longitude, text = incident.latitude, incident.longitude, incident.position_text
     sector, by_hand = incident.sector, filing.sector_was_given(incident, limits.region)
+    problems: dict = {}  # both told at once: a sector nobody names was told only once the position was mended
     if "position" in given:
-        where = _where(given["position"])
-        if where is None:
-            latitude = longitude = text = None  # no place left to derive a sector from: it stays
+        try:
+            where = _where(given["position"])
+        except ValidationError as error:
+            problems.update(error.details)
         else:
-            moved = (where.latitude, where.longitude) != (latitude, longitude)
-            latitude, longitude, text = where.latitude, where.longitude, where.text or None
-            sector = None if moved and not by_hand else sector  # a derived sector follows to the new place
+            if where is None:
+                latitude = longitude = text = None  # no place left to derive a sector from: it stays
+            else:
+                moved = (where.latitude, where.longitude) != (latitude, longitude)
+                latitude, longitude, text = where.latitude, where.longitude, where.text or None
+                sector = None if moved and not by_hand else sector  # a derived sector follows to the new place
     if "sector" in given:
         try:
             sector = filing.named_sector(given["sector"], sectors)
         except ValueError as exc:
-            raise ValidationError("the sector is not valid", {"sector": str(exc)}) from None
+            problems["sector"] = str(exc)
         by_hand = sector is not None
+    if problems:
+        raise ValidationError("the place is not valid", problems)
     query = routing.RouteQuery(
         incident.domain, incident.category, incident.precedence, incident.escalation_risk, sector, latitude, longitude
     )

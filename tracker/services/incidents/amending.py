@@ -37,7 +37,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from ...errors import Conflict, Forbidden, ValidationError
+from ...errors import Conflict, Forbidden, NotFound, ValidationError
 from ...models import (
     EventKind,
     Incident,
@@ -150,9 +150,7 @@ def amend(
     incident = handling.get_incident(session, reference)
     ensure_may_amend(session, incident, actor)
     _expect_version(session, incident, amendment.version)
-    given = "sector" in amendment.changes
-    sectors = filing.sector_names(limits.region, route_table.current(session)) if given else {}
-    columns = amended_columns.columns(incident, amendment.changes, amendment.addendum, limits, now, sectors)
+    columns = _columns(session, incident, amendment, limits, now)
     # How the sector came, as it stands: recorded, or inferred for an incident filed before it was recorded
     # (writing down the inferred value changes nothing, and is no amendment by itself).
     stands = {"sector_given": filing.sector_was_given(incident, limits.region)}
@@ -213,6 +211,33 @@ def amend(
         notify.tell_upgrade(session, incident, told, now, links, amended_version, upgrade)
         session.flush()
     return Amended(incident, event, reroute, reapproval, deadline, [line.name for line in told], looked)
+
+
+def problems(
+    session: Session, reference: str, amendment: Amendment, actor: User, limits: filing.FilingLimits, now: datetime
+) -> dict[str, str | dict]:
+    """Every problem amend's own checks (amended_columns.columns) find in the facts an amendment gives, by field, in
+    their words: what the API's schema and the amend form ask when they refuse an amendment, to tell them with their
+    own problems rather than in a second refusal once those are mended (never for an amendment they pass: amend
+    then checks it once). Nothing for an incident that does not exist or the actor may not amend: amend says so."""
+    try:
+        incident = handling.get_incident(session, reference)
+    except NotFound:
+        return {}
+    if not may_amend(session, incident, actor):
+        return {}
+    try:
+        _columns(session, incident, amendment, limits, now)
+    except ValidationError as error:
+        return dict(error.details)
+    return {}
+
+
+def _columns(session: Session, incident: Incident, amendment: Amendment, limits: filing.FilingLimits, now) -> dict:
+    """The incident's columns as the amendment leaves them, checked (amended_columns.columns)."""
+    given = "sector" in amendment.changes
+    sectors = filing.sector_names(limits.region, route_table.current(session)) if given else {}
+    return amended_columns.columns(incident, amendment.changes, amendment.addendum, limits, now, sectors)
 
 
 def _expect_version(session: Session, incident: Incident, version: int) -> None:
