@@ -2,8 +2,11 @@
 was told only once the schema's own checks passed (a category of another domain, a precedence it does not know), in
 a second 422."""
 
+import re
+
 import pytest
 
+from tests.support import sign_in
 from tracker.services.incidents import filing
 
 LAND = {"domain": "land", "category": "stray_fire", "precedence": "Z", "escalation_risk": "high"}
@@ -42,3 +45,23 @@ def test_a_valid_preview_reads_its_sector_once(client, world, monkeypatch):
     assert answer.status_code == 200, answer.get_json()
     assert answer.get_json()["sector"] == "North"
     assert asked == []
+
+
+# The Routing page's preview (GET /admin/rules/preview) told a sector nobody names, and only once it was mended a
+# category of another domain; an unreadable position or a problem of the form's own, neither.
+PAGE_ERROR = re.compile(r'id="([a-z_]+)-error"')
+PAGE_PROBLEMS = [
+    pytest.param({"domain": "maritime"}, {"category", "sector"}, id="category"),
+    pytest.param({"precedence": "X"}, {"precedence", "sector"}, id="precedence"),
+    pytest.param({"position": "somewhere", "domain": "maritime"}, {"position", "category", "sector"}, id="position"),
+]
+
+
+@pytest.mark.parametrize(("wrong", "told"), PAGE_PROBLEMS)
+def test_the_routing_pages_preview_tells_a_sector_nobody_names_with_every_other_problem(client, world, wrong, told):
+    sign_in(client, "admin")
+    query = {"domain": "air", "category": "unsafe_intercept", "precedence": "Z", "escalation_risk": "high"}
+    answer = client.get("/admin/rules/preview", query_string={**query, "sector": "Nowhere", **wrong})
+    assert answer.status_code == 422, answer.text[:2000]
+    assert set(PAGE_ERROR.findall(answer.text)) == told, answer.text[:3000]
+    assert "no sector &#39;Nowhere&#39;" in answer.text

@@ -10,12 +10,13 @@ from ..db import get_session
 from ..errors import Conflict, ValidationError
 from ..geo import parse_position
 from ..http.access import requires
-from ..models import EscalationPolicy, RoutingRule
+from ..models import Domain, EscalationPolicy, RoutingRule
 from ..models.permissions import Permission
 from ..services.incidents import ladder, route_table
-from ..services.incidents.filing import with_named_sector
+from ..services.incidents.filing import sector_problem, with_named_sector
 from ..services.incidents.routing import (
     RouteQuery,
+    category_problem,
     check_query,
     choose_rule,
     locate,
@@ -143,6 +144,21 @@ def move_rule(rule_id: int, direction: str):
     return redirect(url_for("admin.rules"))
 
 
+def _tell_attribute_problems(form: RoutePreviewForm, session, region) -> None:
+    """Put a sector nobody names and a category of another domain beside their fields, both, in the words filing
+    and routing refuse them in (filing.sector_problem, routing.category_problem), of what the form's checks passed:
+    the preview told the sector, then the category, each once what came before it was mended."""
+    problems = {}
+    sector = None if form.sector.errors else form.sector.data
+    if sector and (wrong := sector_problem(session, region, sector)):
+        problems["sector"] = wrong
+    domain, category = form.domain.data, form.category.data
+    if isinstance(domain, Domain) and not form.category.errors and (wrong := category_problem(domain, category)):
+        problems["category"] = wrong
+    if problems:
+        show_errors(form, ValidationError(INVALID, problems), field_named(form))
+
+
 def _position(form: RoutePreviewForm) -> dict | None:
     """The position typed, as filing reads it ({} when none); None, with the problem beside the field, when it
     cannot be read: positions are never guessed."""
@@ -162,8 +178,11 @@ def preview_route():
     """Which rule, policy and ladder an incident with these attributes would take; stores nothing."""
     form = RoutePreviewForm(formdata=request.args or None)
     answer = None
-    if request.args and form.validate() and (at := _position(form)) is not None:
-        session, region = get_session(), current_app.extensions["tracker.region"]
+    session, region = get_session(), current_app.extensions["tracker.region"]
+    # Every problem at once: the form's own checks, the position typed, and (on a refusal) the sector and category.
+    valid = bool(request.args) and form.validate()
+    at = _position(form) if request.args and not form.position.errors else None
+    if valid and at is not None:
         given = RouteQuery(**{name: form[name].data for name in ATTRIBUTES}, **at)
         try:
             # The sector as filing reads it: one nobody names is refused there, not routed to the default rule;
@@ -171,9 +190,13 @@ def preview_route():
             query = locate(with_named_sector(given, region, route_table.current(session), INVALID), region)
             check_query(query)
             rule = choose_rule(session, query)
-        except (ValidationError, Conflict) as error:
+        except ValidationError:
+            _tell_attribute_problems(form, session, region)
+        except Conflict as error:
             show_errors(form, error, field_named(form))
         else:
             answer = {"rule": rule, "ladder": snapshot_ladder(rule, query.precedence), "query": query}
+    elif request.args:
+        _tell_attribute_problems(form, session, region)
     status = 422 if request.args and answer is None else 200
     return render_template("web/admin/route.html", preview=form, answer=answer), status
