@@ -7,12 +7,13 @@ import io
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from tests.exchange_support import NOTICE, acknowledged_incident, add_counterpart_line, api, move
 from tests.exchange_support import open_exchange as open_
+from tests.statements import recorded
 from tests.support import count, file_incident
-from tracker.db import engine_of, session_scope
+from tracker.db import session_scope
 from tracker.models import AgreedAction, Call, Notification
 from tracker.timeutil import format_dtg, isoformat, parse_moment, utcnow
 
@@ -416,16 +417,8 @@ def test_a_list_of_exchanges_reads_the_moves_by_call_of_all_of_them_at_once(app,
     """Each exchange listed read its incident's changes in a query of its own: 500 queries for a list of 500."""
     reference, exchange = scene
     others = [open_(client, world, acknowledged_incident(client, world)) for _ in range(3)]
-    statements: list[str] = []
-
-    def record(_connection, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(engine_of(app), "before_cursor_execute", record)
-    try:
+    with recorded(app) as statements:
         listed = api(client, world, "GET", "/exchanges?open=true")
-    finally:
-        event.remove(engine_of(app), "before_cursor_execute", record)
     assert {x["id"] for x in listed} >= {exchange["id"], *(o["id"] for o in others)}, listed
     reads = [s for s in statements if "FROM timeline_events" in s]
     assert len(reads) == 1, f"{len(reads)} reads of the timeline for {len(listed)} exchanges: {reads}"

@@ -8,7 +8,7 @@ import html
 import re
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from tests.exchange_support import (
     NOTICE,
@@ -21,8 +21,9 @@ from tests.exchange_support import (
     send,
 )
 from tests.exchange_support import open_exchange as open_via_api
+from tests.statements import recorded
 from tests.support import csrf, sign_in
-from tracker.db import engine_of, session_scope
+from tracker.db import session_scope
 from tracker.models import Exchange, ExchangeMessage, Incident, Notification, NotificationKind, Precedence, User
 from tracker.services.exchanges import counterpart
 from tracker.services.exchanges import summaries as summary_service
@@ -277,18 +278,10 @@ def test_texts_approved_and_waiting_to_be_sent_never_hide_a_newer_draft_from_app
 
 def approvals_statements(app, who: str) -> tuple[int, int, int]:
     """(texts, summaries, statements sent to the database) of the approvers' queue of one user."""
-    statements: list[str] = []
-
-    def record(_connection, _cursor, statement, *_args):
-        statements.append(statement)
-
     with session_scope(app) as session:
         user = session.scalars(select(User).where(User.username == who)).one()
-        event.listen(engine_of(app), "before_cursor_execute", record)
-        try:
+        with recorded(app) as statements:
             texts, summaries = counterpart.waiting(session, user), summary_service.waiting(session, user)
-        finally:
-            event.remove(engine_of(app), "before_cursor_execute", record)
     return len(texts), len(summaries), len(statements)
 
 

@@ -3,12 +3,12 @@ the figures the scheduler's metrics job counted, without writing or taking SQLit
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import event
 
 from tests.locks import write_lock_held
+from tests.statements import recorded
 from tests.support import file_incident
 from tracker import jobs
-from tracker.db import engine_of, session_scope
+from tracker.db import session_scope
 from tracker.models import MetricsSnapshot
 from tracker.scheduler import build_scheduler
 from tracker.timeutil import utcnow
@@ -95,19 +95,11 @@ def test_a_scrape_writes_nothing(make_app, world):
     app = make_app(METRICS_SCRAPE_SECRET=SECRET)
     keep_figures(app)
     client = app.test_client()
-    statements: list[str] = []
-
-    def record(_connection, _cursor, statement, *_args):
-        statements.append(statement.strip())
-
-    event.listen(engine_of(app), "before_cursor_execute", record)
-    try:
+    with recorded(app) as statements:
         answers = [
             client.get("/metrics", headers=auth)
             for auth in ({"Authorization": f"Bearer {SECRET}"}, world.auth("supervisor"))
         ]
-    finally:
-        event.remove(engine_of(app), "before_cursor_execute", record)
     writes = [s for s in statements if s.split()[0].upper() in ("INSERT", "UPDATE", "DELETE") or "IMMEDIATE" in s]
     assert not writes, writes
     for answer in answers:

@@ -1,34 +1,17 @@
 """A page or an API read costs the same number of statements however many rows it shows: each test reads
 at two sizes and compares, so a relationship loaded one row at a time (N+1) fails it."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from tests.exchange_support import acknowledged_incident, add_counterpart_line, api, open_exchange
+from tests.statements import recorded
 from tests.support import World, file_incident, run_filing_checks, sign_in
-from tracker.db import engine_of, session_scope
+from tracker.db import session_scope
 from tracker.models import Role
 from tracker.services.accounts import people
 from tracker.timeutil import isoformat, utcnow
-
-
-@contextmanager
-def recorded(app) -> Iterator[list[str]]:
-    """The statements sent to the database inside the block."""
-    seen: list[str] = []
-
-    def record(_connection, _cursor, statement, *_args):
-        seen.append(statement)
-
-    event.listen(engine_of(app), "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine_of(app), "before_cursor_execute", record)
 
 
 def statements_of(client, path: str, headers: dict | None = None) -> list[str]:

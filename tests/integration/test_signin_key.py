@@ -5,13 +5,12 @@ and lifted the slow-downs they had seen."""
 import hashlib
 import hmac
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from tests.conftest import app_config
+from tests.statements import recorded
 from tests.support import build_world, csrf
 from tracker import create_app, migrate
 from tracker.db import engine_of, session_scope
@@ -56,21 +55,6 @@ def test_two_workers_making_the_key_at_once_make_one(make_app):
     with session_scope(app) as session:
         kept = session.scalars(select(OwnKey.key)).all()
     assert len(keys) == 4 and set(keys) == set(kept) and len(kept[0]) == 32, (len(keys), len(kept))
-
-
-@contextmanager
-def recorded(app) -> Iterator[list[str]]:
-    """The statements sent to the database inside the block."""
-    seen: list[str] = []
-
-    def record(_connection, _cursor, statement, *_args):
-        seen.append(statement)
-
-    event.listen(engine_of(app), "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine_of(app), "before_cursor_execute", record)
 
 
 def test_the_key_is_read_once_then_kept_by_the_process(app, world):
