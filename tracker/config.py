@@ -117,6 +117,9 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     _check_strings(app.config)
     _derive(app)
     _check(app.config)
+    if app.config["SECRET_KEY_FALLBACKS"] and app.config.get("WTF_CSRF_SECRET_KEY") is None:
+        # Flask-WTF signs a form's CSRF token with SECRET_KEY alone: a form open at a rotation was refused.
+        app.config["WTF_CSRF_SECRET_KEY"] = list(signing_keys(app.config))
 
 
 # Settings read by the extensions bound after the configuration is loaded (Flask-WTF, Flask-Login), so not
@@ -416,19 +419,41 @@ def _read_secret(path: Path, tries: int = 10) -> str:
 SECRET_KEY_MIN_LENGTH = 32
 
 
-def _check_secret(key) -> None:
+def _check_secret(key, name: str = "SECRET_KEY") -> None:
     """The key that signs sessions and one-click links: anyone who knows it (or guesses a short one) can
-    acknowledge an incident without signing in. Refuse what is not one."""
+    acknowledge an incident without signing in. Refuse what is not one. Never says the key."""
     if not isinstance(key, str):
-        raise ConfigError("SECRET_KEY must be a string: quote one made of digits")
+        raise ConfigError(f"{name} must be a string: quote one made of digits")
     if len(key) < SECRET_KEY_MIN_LENGTH:
+        made = "leave it empty to have one made under instance/, or make one" if name == "SECRET_KEY" else "make one"
         raise ConfigError(
-            f"SECRET_KEY must be at least {SECRET_KEY_MIN_LENGTH} random characters (it is {len(key)}); leave it "
-            "empty to have one made under instance/, or make one: python3 -c 'import secrets; "
-            "print(secrets.token_urlsafe(32))'"
+            f"{name} must be at least {SECRET_KEY_MIN_LENGTH} random characters (it is {len(key)}); {made}: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
     if key.lower().startswith("change-me"):
-        raise ConfigError("SECRET_KEY is the sample's placeholder, known to anyone who reads it: make one of your own")
+        raise ConfigError(f"{name} is the sample's placeholder, known to anyone who reads it: make one of your own")
+
+
+def _check_fallbacks(config) -> None:
+    """SECRET_KEY_FALLBACKS: the keys SECRET_KEY had before a rotation, still taken to verify a session or a link
+    they signed (never to sign), each held to what SECRET_KEY is: a guessable one would let anyone sign."""
+    fallbacks = config["SECRET_KEY_FALLBACKS"]
+    if fallbacks is None:  # Flask's own default
+        config["SECRET_KEY_FALLBACKS"] = fallbacks = []
+    if not isinstance(fallbacks, list | tuple):
+        raise ConfigError(
+            'SECRET_KEY_FALLBACKS must be a list of earlier keys, e.g. ["<the key before>"] (as a TRACKER_* '
+            "variable, a JSON list), or [] for none"
+        )
+    for number, key in enumerate(fallbacks, 1):
+        _check_secret(key, f"SECRET_KEY_FALLBACKS' key {number}")
+    config["SECRET_KEY_FALLBACKS"] = list(fallbacks)
+
+
+def signing_keys(config) -> tuple[str, ...]:
+    """The keys a signer verifies with, oldest first: SECRET_KEY_FALLBACKS, then SECRET_KEY, the one it signs with
+    (itsdangerous signs with the last of a list), as Flask's session cookie takes them."""
+    return (*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"])
 
 
 # The largest value a positive setting takes: further, a deadline or interval worked out from it lies past the
@@ -448,6 +473,7 @@ def _most(key: str) -> int:
 
 def _check(config) -> None:
     _check_secret(config["SECRET_KEY"])
+    _check_fallbacks(config)
     for key in POSITIVE:
         value = config.get(key)
         # TOML's nan and inf, and 1e400 in a TRACKER_* variable, are floats too: nan passed "<= 0" (a link that never

@@ -21,7 +21,10 @@ log = logging.getLogger("tracker.dispatch")
 
 
 def signer(app: Flask) -> LinkSigner:
-    return LinkSigner(app.config["SECRET_KEY"], app.config["LINK_MAX_AGE_SECONDS"])
+    """Signs with SECRET_KEY; a link signed under a key of SECRET_KEY_FALLBACKS still verifies until it expires."""
+    config = app.config
+    fallbacks = tuple(config.get("SECRET_KEY_FALLBACKS") or ())
+    return LinkSigner(config["SECRET_KEY"], config["LINK_MAX_AGE_SECONDS"], fallbacks)
 
 
 def ack_links(app: Flask) -> AckLinks:

@@ -213,6 +213,20 @@ def test_a_link_of_a_line_deactivated_since_cannot_acknowledge(mailed, message):
     assert mailed.client.post(path).status_code == 200, "the line active again, its link works"
 
 
+def test_a_link_sent_before_secret_key_was_rotated_acknowledges_while_the_old_key_is_a_fallback(mailed, message):
+    path, old = link_in(message), mailed.app.config["SECRET_KEY"]
+    before = state(mailed.app, mailed.reference)
+    mailed.app.config["SECRET_KEY"] = "the-key-after-the-rotation-" + "n" * 20
+
+    assert_refused_page(mailed.client.get(path), 400, "This link is not valid")  # no fallback: refused
+    assert_untouched_open(mailed.app, mailed.reference, before)
+
+    mailed.app.config["SECRET_KEY_FALLBACKS"] = [old]
+    assert f"Acknowledge incident {mailed.reference}?" in mailed.client.get(path).get_data(as_text=True)
+    assert mailed.client.post(path).status_code == 200
+    assert state(mailed.app, mailed.reference)["status"] is IncidentStatus.ACKNOWLEDGED
+
+
 def test_a_tampered_link_is_refused_and_changes_nothing(mailed, message):
     path = link_in(message)
     middle = len(path) // 2

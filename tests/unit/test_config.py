@@ -123,6 +123,37 @@ def test_a_secret_key_anyone_could_guess_or_read_fails_fast(build, key, says):
         build({"SECRET_KEY": key})
 
 
+@pytest.mark.parametrize(
+    ("fallbacks", "says"),
+    [
+        (["x" * 31], "SECRET_KEY_FALLBACKS' key 1 must be at least 32 random characters (it is 31)"),
+        (["k" * 40, "change-me: the key SECRET_KEY had before"], "key 2 is the sample's placeholder"),  # its line
+        ([12345678901234567890123456789012345], "SECRET_KEY_FALLBACKS' key 1 must be a string"),
+        ("y" * 40, "SECRET_KEY_FALLBACKS must be a list of earlier keys"),  # one key, not in a list
+    ],
+    ids=["short", "placeholder", "number", "not_a_list"],
+)
+def test_a_fallback_key_anyone_could_guess_or_read_fails_fast_in_one_line_without_it(build, fallbacks, says):
+    """A key of SECRET_KEY_FALLBACKS verifies links and sessions as SECRET_KEY does: a guessable one lets anyone
+    sign a link the tracker takes. The refusal never says the key."""
+    with pytest.raises(ConfigError, match=re.escape(says)) as refused:
+        build({"SECRET_KEY_FALLBACKS": fallbacks})
+    message = str(refused.value)
+    assert "\n" not in message
+    assert all(str(key) not in message for key in ([fallbacks] if isinstance(fallbacks, str) else fallbacks))
+
+
+def test_fallback_keys_from_the_environment_verify_and_never_sign(build, monkeypatch):
+    old, new = "o" * 40, "n" * 40
+    monkeypatch.setenv("TRACKER_SECRET_KEY", new)
+    monkeypatch.setenv("TRACKER_SECRET_KEY_FALLBACKS", json.dumps([old]))
+    app = build()
+    assert app.config["SECRET_KEY_FALLBACKS"] == [old]
+    assert app.config["WTF_CSRF_SECRET_KEY"] == [old, new], "a form's CSRF token: the new key signs, both verify"
+    assert build({"SECRET_KEY_FALLBACKS": []}).config.get("WTF_CSRF_SECRET_KEY") is None, "none: Flask-WTF's own"
+    assert build({"SECRET_KEY_FALLBACKS": None}).config["SECRET_KEY_FALLBACKS"] == []
+
+
 def test_a_classification_longer_than_its_column_fails_fast(build):
     """An incident keeps its classification in 32 characters, and a subject keeps it whole (a marking too long
     for a subject is cut to its classification and "REL TO (SEE TEXT)"): a longer one cannot be either."""

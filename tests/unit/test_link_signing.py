@@ -37,6 +37,33 @@ def test_a_link_is_bound_to_its_purpose_and_its_secret():
         LinkSigner("t" * 48, 3600).read("ack", token, datetime.now(UTC))
 
 
+OLD = "o" * 48  # SECRET_KEY before a rotation, now in SECRET_KEY_FALLBACKS
+
+
+def test_a_link_signed_under_the_old_key_opens_while_that_key_is_a_fallback():
+    token = LinkSigner(OLD, 3600).issue("ack", **CLAIMS)
+    read = LinkSigner(SECRET, 3600, fallbacks=(OLD,)).read("ack", token, datetime.now(UTC))
+    assert {k: v for k, v in read.items() if k != "link"} == CLAIMS
+    assert LinkSigner(SECRET, 3600, fallbacks=(OLD,)).peek("ack", token) == read
+    with pytest.raises(LinkRefused) as refused:
+        LinkSigner(SECRET, 3600).read("ack", token, datetime.now(UTC))
+    assert refused.value.reason == "invalid", "without the fallback it is refused"
+    with pytest.raises(LinkRefused):  # the fallback verifies links for their own purpose only
+        LinkSigner(SECRET, 3600, fallbacks=(OLD,)).read("check", token, datetime.now(UTC))
+
+
+def test_a_link_signed_with_fallbacks_listed_is_signed_with_the_new_key_only():
+    token = LinkSigner(SECRET, 3600, fallbacks=(OLD,)).issue("ack", **CLAIMS)
+    assert LinkSigner(SECRET, 3600).read("ack", token, datetime.now(UTC))["incident"] == 12
+    with pytest.raises(LinkRefused):
+        LinkSigner(OLD, 3600).read("ack", token, datetime.now(UTC))
+
+
+def test_a_signer_shows_neither_its_key_nor_its_fallbacks():
+    shown = repr(LinkSigner(SECRET, 3600, fallbacks=(OLD,)))
+    assert SECRET not in shown and OLD not in shown and "3600" in shown
+
+
 HOOK = "https://hooks.chat.example/services/T0AB/B0CD/s3cr3tPart?token=t0ken-value"
 
 

@@ -45,7 +45,13 @@ def markings() -> marking.Markings:
 def ack_links() -> AckLinks:
     """What filing signs the acknowledge links of the calls to act it queues with."""
     config = current_app.config
-    return AckLinks(LinkSigner(config["SECRET_KEY"], config["LINK_MAX_AGE_SECONDS"]), config["PUBLIC_URL"])
+    return AckLinks(link_signer(config["LINK_MAX_AGE_SECONDS"]), config["PUBLIC_URL"])
+
+
+def link_signer(max_age_seconds: int) -> LinkSigner:
+    """Signs with SECRET_KEY; a link signed under a key of SECRET_KEY_FALLBACKS still verifies until it expires."""
+    config = current_app.config
+    return LinkSigner(config["SECRET_KEY"], max_age_seconds, tuple(config.get("SECRET_KEY_FALLBACKS") or ()))
 
 
 def idle_rules() -> IdleRules:
@@ -75,7 +81,7 @@ def vienna_rules() -> Rules:
 
 
 def feed_signer() -> LinkSigner:
-    return LinkSigner(current_app.config["SECRET_KEY"], current_app.config["FEED_LINK_MAX_AGE_SECONDS"])
+    return link_signer(current_app.config["FEED_LINK_MAX_AGE_SECONDS"])
 
 
 def feed_link(user: User) -> dict:

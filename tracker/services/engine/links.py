@@ -4,7 +4,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -81,18 +81,23 @@ def made_for(claims: dict, address: str) -> bool:
 
 
 @lru_cache(maxsize=32)
-def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
-    """One serializer per secret and purpose (a sweep signs thousands of links with the same two)."""
-    return _LinkSerializer(secret, salt=SALTS[purpose])
+def _serializer(secret: str, fallbacks: tuple[str, ...], purpose: str) -> URLSafeTimedSerializer:
+    """One serializer per secret and purpose (a sweep signs thousands of links with the same two). Given a list,
+    itsdangerous signs with its last key and verifies with any."""
+    return _LinkSerializer([*fallbacks, secret], salt=SALTS[purpose])
 
 
 @dataclass(frozen=True)
 class LinkSigner:
-    secret: str
+    """Signs with secret only; verifies with it or any of fallbacks, the keys it had before a rotation
+    (SECRET_KEY_FALLBACKS), so links sent before still open until they expire. Neither key is in its repr."""
+
+    secret: str = field(repr=False)
     max_age_seconds: int
+    fallbacks: tuple[str, ...] = field(default=(), repr=False)
 
     def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
-        return _serializer(self.secret, purpose)
+        return _serializer(self.secret, tuple(self.fallbacks), purpose)
 
     def issue(self, purpose: str, **claims) -> str:
         """Sign claims (plus a fresh link id) for one purpose."""
@@ -139,7 +144,7 @@ class AckLink:
 @dataclass(frozen=True)
 class AckLinks:
     """Makes the one-click acknowledge link a call to act carries. The caller builds it from the app's
-    configuration (SECRET_KEY, LINK_MAX_AGE_SECONDS, PUBLIC_URL): services never read Flask config."""
+    configuration (SECRET_KEY and its fallbacks, LINK_MAX_AGE_SECONDS, PUBLIC_URL): services never read Flask config."""
 
     signer: LinkSigner
     public_url: str
