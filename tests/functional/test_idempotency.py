@@ -56,6 +56,19 @@ def test_the_same_key_with_another_body_or_on_another_route_is_refused(app, clie
     assert count(app, Incident) == 1 and count(app, TimelineEvent) == events
 
 
+def test_a_retry_after_secret_key_was_rotated_is_replayed_while_the_old_key_is_a_fallback(app, client, world):
+    """The body's digest is kept under SECRET_KEY: under a new one the retry read as another body (422)."""
+    first, old = post_incident(client, world), app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"] = "the-key-after-the-rotation-" + "n" * 20
+    assert post_incident(client, world).status_code == 422, "no fallback: another body"
+
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    again = post_incident(client, world)
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true", again.text
+    assert again.get_data() == first.get_data() and count(app, Incident) == 1
+    assert post_incident(client, world, narrative="Another incident altogether.").status_code == 422
+
+
 def test_without_a_key_each_post_files_as_before(app, client, world):
     answers = [post_incident(client, world, key=None) for _ in range(2)]
     assert [a.status_code for a in answers] == [201, 201]

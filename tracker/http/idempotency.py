@@ -54,12 +54,18 @@ def valid_key(key: str) -> bool:
     return KEY_SHAPE.fullmatch(key) is not None
 
 
-def body_digest(body: bytes) -> str:
-    """What is kept of a request's body to tell a retry from another request: keyed, so the digest of a
-    body that holds a credential (a line's webhook secret) cannot be used to test guesses of it."""
-    key = current_app.secret_key
+def body_digest(body: bytes, key: str | bytes | None = None) -> str:
+    """What is kept of a request's body to tell a retry from another request: keyed (SECRET_KEY unless told), so
+    the digest of a body that holds a credential (a line's webhook secret) cannot be used to test guesses of it."""
+    key = current_app.secret_key if key is None else key
     key = key.encode() if isinstance(key, str) else bytes(key or b"")
     return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def digests_before(body: bytes) -> tuple[str, ...]:
+    """The body's digest under each key of SECRET_KEY_FALLBACKS: a retry of a request answered before SECRET_KEY
+    was rotated is the same request, not another body."""
+    return tuple(body_digest(body, key) for key in current_app.config.get("SECRET_KEY_FALLBACKS") or ())
 
 
 def new_key() -> str:
@@ -67,9 +73,12 @@ def new_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-def claim(session: Session, user_id: int, key: str, route: str, digest: str, now: datetime) -> IdempotentRequest | None:
+def claim(
+    session: Session, user_id: int, key: str, route: str, digest: str, now: datetime, before: tuple[str, ...] = ()
+) -> IdempotentRequest | None:
     """Claim (user_id, key) for this request and return None; or return the earlier request that
-    holds it (waiting for it to commit), refused (422) when it was another route or body."""
+    holds it (waiting for it to commit), refused (422) when it was another route or body (before: the body's
+    digests under the keys SECRET_KEY had, which an earlier request may have been kept under)."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     table = IdempotentRequest.__table__
     fresh = {"route": route, "body_digest": digest, "status": None, "answer": None, "answer_type": None}
@@ -84,7 +93,7 @@ def claim(session: Session, user_id: int, key: str, route: str, digest: str, now
     earlier = session.get(IdempotentRequest, (user_id, key), populate_existing=True)
     if earlier is None or earlier.status is None:  # the statement above waited for it to commit
         raise Conflict(f"the first request with this {KEY_HEADER} has not finished; try again")
-    if earlier.route != route or earlier.body_digest != digest:
+    if earlier.route != route or earlier.body_digest not in (digest, *before):
         raise ValidationError(
             f"this {KEY_HEADER} was used for another request; use a new key for a new request",
             {KEY_HEADER: "used before with another body or on another route"},
@@ -148,11 +157,11 @@ def idempotent(view: Callable[..., Any] | None = None, *, kept: Callable[[bytes]
                 {KEY_HEADER: "1 to 200 printable ASCII characters"},
             )
         user_id = caller().id
-        digest = body_digest(request.get_data())
+        digest, before = body_digest(request.get_data()), digests_before(request.get_data())
         # One unit of work for the claim, the view's work and the kept answer (the view's own
         # @transactional joins it rather than committing by itself).
         with committed() as session:
-            earlier = claim(session, user_id, key, f"{request.method} {request.path}", digest, utcnow())
+            earlier = claim(session, user_id, key, f"{request.method} {request.path}", digest, utcnow(), before)
             if earlier is not None:
                 return replay(earlier)
             response = make_response(view(*args, **kwargs))
