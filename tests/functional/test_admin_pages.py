@@ -523,6 +523,28 @@ def test_reactivating_a_user_brings_back_neither_their_api_tokens_nor_their_feed
         assert tokens and all(t.revoked_at is not None for t in tokens), [(t.name, t.revoked_at) for t in tokens]
 
 
+def test_reactivating_a_user_whose_name_reads_as_an_active_ones_warns_the_admin(app, world):
+    """`flask user activate` named a pair it made again (names read as one share one count of failed sign-ins),
+    the admin page's Activate said nothing."""
+    with session_scope(app) as session:
+        twin = User(username="Liaison", password_hash=people.hash_password("long-enough-pw"), role="liaison")
+        twin.active = False
+        session.add(twin)
+        session.flush()
+        user_page = f"/admin/users/{twin.id}"
+    admin = sign_in(app, "admin")
+    assert submit(admin, f"{user_page}/activate", page=user_page).status_code == 302
+    said = flashes(admin.get(user_page))
+    warned = [text for kind, text in said if kind == "warning"]
+    assert warned == [
+        "<bdi>Liaison</bdi> reads as <bdi>liaison</bdi>: the two share one count of failed sign-ins, so failures on "
+        "either slow the other down. Keep one of them active, and give the other's owner an account under a name "
+        "unlike any other."
+    ], said
+    assert submit(admin, f"{user_page}/deactivate", {"confirm": "yes"}, page=user_page).status_code == 302
+    assert not [kind for kind, _ in flashes(admin.get(user_page)) if kind == "warning"], "deactivating warns of none"
+
+
 def test_an_admin_cannot_deactivate_themselves(app, world):
     admin = sign_in(app, "admin")
     with session_scope(app) as session:

@@ -17,7 +17,7 @@ from ..services.accounts import people
 from ..timeutil import utcnow
 from .acting import ask_first
 from .admin import apply_change, bp, page, save, shown_once
-from .bidi import formatted, isolated, said
+from .bidi import formatted, isolated, isolated_list, said
 from .forms import NewPasswordForm, TokenForm, UserForm
 
 # What issuing answers for a token form sent a second time (its one-time key used): no second token.
@@ -204,7 +204,7 @@ def deactivate_user(user_id: int):
 @requires(Permission.USERS_MANAGE)
 def activate_user(user_id: int):
     user = _user(user_id)
-    apply_change(
+    done = apply_change(
         lambda s: people.reactivate(s, user, **_acting()),
         said(
             "{name} reactivated: they sign in with their password. Their old API tokens and calendar feed links stay "
@@ -212,4 +212,17 @@ def activate_user(user_id: int):
             name=user.username,
         ),
     )
+    alike = [group for group in people.names_alike(get_session()) if user.username in group] if done else []
+    for group in alike:  # as `flask user activate` warns (cli/people.py)
+        others = [name for name in group if name != user.username]
+        flash(
+            said(
+                "{name} reads as {others}: the two share one count of failed sign-ins, so failures on either slow the "
+                "other down. Keep one of them active, and give the other's owner an account under a name unlike any "
+                "other.",
+                name=user.username,
+                others=isolated_list(others),
+            ),
+            "warning",
+        )
     return _back(user_id)
