@@ -19,13 +19,19 @@ pytestmark = pytest.mark.both_databases
 POLL = {"X-Requested-With": "fetch"}
 
 
-def test_tabs_asking_at_once_each_get_their_answer_and_the_last_use_is_kept(make_app):
+def signed_in_beside_an_incident(make_app):
+    """An app, a browser signed in as duty, an incident filed, and a comment form for it: (app, browser, reference,
+    form)."""
     app = make_app()
     world = build_world(app)
     browser = app.test_client()
     sign_in(browser, "duty")
     reference = file_incident(browser, world)["reference"]
-    form = {"csrf_token": csrf(browser, f"/incidents/{reference}"), "text": "seen"}
+    return app, browser, reference, {"csrf_token": csrf(browser, f"/incidents/{reference}"), "text": "seen"}
+
+
+def test_tabs_asking_at_once_each_get_their_answer_and_the_last_use_is_kept(make_app):
+    app, browser, reference, form = signed_in_beside_an_incident(make_app)
     tabs = []
     for number in range(8):
         tab = app.test_client()
@@ -57,12 +63,7 @@ def test_a_request_recording_its_sessions_last_use_holds_one_connection_at_a_tim
     """The request gives back what its own session began (reading the session) before the last use is written in
     a unit of work of its own, as a token's last use is (http/tokens.py): it held a second connection of the pool
     meanwhile, so each web worker kept two open to the database where one does."""
-    app = make_app()
-    world = build_world(app)
-    browser = app.test_client()
-    sign_in(browser, "duty")
-    reference = file_incident(browser, world)["reference"]
-    form = {"csrf_token": csrf(browser, f"/incidents/{reference}"), "text": "seen"}
+    app, browser, reference, form = signed_in_beside_an_incident(make_app)
     held, most = [0], [0]
 
     def out(*_) -> None:
