@@ -17,6 +17,7 @@ from tracker.channels import DeliveryError, Message
 from tracker.channels.email import compose
 from tracker.channels.filedrop import FileDropTransport, render
 
+SENDER = "Incident tracker <tracker@tracker.test>"  # as SMTP_FROM is set
 PLAIN = Message(
     key="n-42-3f2a",
     event="incident.escalated",
@@ -36,7 +37,7 @@ def read(raw: bytes):
 
 
 def same_as_compose(message: Message) -> None:
-    fast, slow = read(render(message, "tracker")), read(bytes(compose(message, "tracker")))
+    fast, slow = read(render(message, SENDER)), read(bytes(compose(message, SENDER)))
     for header in ("From", "To", "Subject", "Message-ID", "In-Reply-To", "References", "X-Tracker-Key"):
         assert fast[header] == slow[header], (header, fast[header], slow[header])
     for part in ("plain", "html"):
@@ -45,7 +46,7 @@ def same_as_compose(message: Message) -> None:
 
 
 def test_a_plain_message_is_written_directly_and_reads_as_compose_writes_it():
-    raw = render(PLAIN, "tracker")
+    raw = render(PLAIN, SENDER)
     assert b"X-Tracker-Reference: INC-2026-00042\n" in raw and b'boundary="=_tracker_' in raw, "the fast path"
     same_as_compose(PLAIN)
 
@@ -78,8 +79,8 @@ def test_a_plain_message_is_written_directly_and_reads_as_compose_writes_it():
 def test_anything_unusual_reads_as_compose_writes_it(changes):
     message = Message(**{**PLAIN.__dict__, **changes})
     same_as_compose(message)
-    assert [a.addr_spec for a in read(render(message, "tracker"))["To"].addresses] == [message.address]
-    head = render(message, "tracker").split(b"\n\n")[0]
+    assert [a.addr_spec for a in read(render(message, SENDER))["To"].addresses] == [message.address]
+    head = render(message, SENDER).split(b"\n\n")[0]
     assert not [line for line in head.splitlines() if line.startswith(b"Bcc:")], "no header injected"
 
 
@@ -89,7 +90,7 @@ def listing(directory) -> list[str]:
 
 def test_a_message_is_written_whole_under_its_key_in_a_directory_made_when_missing(tmp_path):
     outbox = tmp_path / "instance" / "outbox"
-    transport = FileDropTransport(str(outbox))
+    transport = FileDropTransport(str(outbox), SENDER)
     transport.send(PLAIN)
     transport.settle()
     path = transport.path_for(PLAIN)
@@ -99,7 +100,7 @@ def test_a_message_is_written_whole_under_its_key_in_a_directory_made_when_missi
 
 
 def test_a_message_sent_again_replaces_its_own_file(tmp_path):
-    transport = FileDropTransport(str(tmp_path))
+    transport = FileDropTransport(str(tmp_path), SENDER)
     transport.send(PLAIN)
     transport.send(dataclasses.replace(PLAIN, text="Sent again.\n"))
     other = dataclasses.replace(PLAIN, key="n-43-0000")
@@ -110,7 +111,7 @@ def test_a_message_sent_again_replaces_its_own_file(tmp_path):
 
 
 def test_a_write_that_fails_is_a_delivery_error_and_leaves_no_temp_file(tmp_path):
-    transport = FileDropTransport(str(tmp_path))
+    transport = FileDropTransport(str(tmp_path), SENDER)
     # The final name is taken by a directory: the rename fails after the temp file was written.
     transport.path_for(PLAIN).mkdir()
     with pytest.raises(DeliveryError, match="cannot write"):
@@ -121,7 +122,7 @@ def test_a_write_that_fails_is_a_delivery_error_and_leaves_no_temp_file(tmp_path
 def test_two_transports_of_one_process_writing_to_one_directory_at_once_keep_each_message_whole(tmp_path):
     # Two apps in one process may share an outbox: their temp names must differ, or one write truncates or
     # renames the other's file under it (a message under another's name, or a lost one).
-    transports = [FileDropTransport(str(tmp_path)) for _ in range(2)]
+    transports = [FileDropTransport(str(tmp_path), SENDER) for _ in range(2)]
     errors: list[BaseException] = []
 
     def send_all(which: int) -> None:
@@ -177,7 +178,7 @@ def _sync_log(monkeypatch) -> list[str]:
 
 
 def test_what_was_written_is_on_disk_once_settled_contents_then_names_and_no_file_left_open(tmp_path, monkeypatch):
-    transport = FileDropTransport(str(tmp_path))
+    transport = FileDropTransport(str(tmp_path), SENDER)
     done = _sync_log(monkeypatch)
     opened = len(os.listdir("/proc/self/fd"))
     messages = [dataclasses.replace(PLAIN, key=f"n-{n}-0000") for n in range(12)]
@@ -194,7 +195,7 @@ def test_a_directory_made_for_the_first_message_is_named_on_disk_in_its_parent_t
     from tracker.channels import filedrop
 
     outbox = tmp_path / "instance" / "outbox"
-    transport = FileDropTransport(str(outbox))
+    transport = FileDropTransport(str(outbox), SENDER)
     synced: list[str] = []
     real_fsync = os.fsync
 
@@ -217,7 +218,7 @@ def test_a_directory_made_for_the_first_message_is_named_on_disk_in_its_parent_t
 def test_a_thread_settles_what_it_wrote_not_what_another_thread_is_writing(tmp_path, monkeypatch):
     # A settle that synced another thread's files could return before they were on disk to a thread that
     # found nothing left to sync, and that thread would record its messages as sent too early.
-    transport = FileDropTransport(str(tmp_path))
+    transport = FileDropTransport(str(tmp_path), SENDER)
     done = _sync_log(monkeypatch)
     written, settled = threading.Event(), threading.Event()
 
@@ -240,7 +241,7 @@ def test_a_thread_settles_what_it_wrote_not_what_another_thread_is_writing(tmp_p
 def test_a_process_forked_after_its_parent_settled_settles_too(tmp_path):
     # The files are synced by a pool of threads; a forked child has none of its parent's threads, and a pool
     # it inherited would take the work and never do it.
-    transport = FileDropTransport(str(tmp_path))
+    transport = FileDropTransport(str(tmp_path), SENDER)
     for n in range(3):
         transport.send(dataclasses.replace(PLAIN, key=f"n-parent-{n}"))
     transport.settle()
@@ -265,7 +266,7 @@ def test_a_process_forked_after_its_parent_settled_settles_too(tmp_path):
 def test_a_directory_that_cannot_be_synced_is_tried_again_at_the_next_settle(tmp_path, monkeypatch):
     from tracker.channels import filedrop
 
-    transport = FileDropTransport(str(tmp_path))
+    transport = FileDropTransport(str(tmp_path), SENDER)
     transport.send(PLAIN)
     real_fsync = os.fsync
 
@@ -289,17 +290,17 @@ def test_temp_files_a_killed_writer_left_are_removed_when_the_transport_is_made(
         path.write_bytes(b"half a message")
     an_hour_and_more_ago = time.time() - filedrop.STALE_TEMP_SECONDS - 60
     os.utime(old, (an_hour_and_more_ago, an_hour_and_more_ago))
-    FileDropTransport(str(tmp_path))
+    FileDropTransport(str(tmp_path), SENDER)
     assert listing(tmp_path) == sorted([fresh.name, "INC-2026-00001-n-1-0000.eml"]), (
         "only the stale temp file goes: a fresh one may be another process's write in progress"
     )
-    FileDropTransport(str(tmp_path / "missing"))  # a directory not made yet is no error
+    FileDropTransport(str(tmp_path / "missing"), SENDER)  # a directory not made yet is no error
 
 
 def test_a_failed_sync_closes_no_file_another_sync_is_still_on(tmp_path, monkeypatch):
     from tracker.channels import filedrop
 
-    transport = FileDropTransport(str(tmp_path))
+    transport = FileDropTransport(str(tmp_path), SENDER)
     for n in range(4):
         transport.send(dataclasses.replace(PLAIN, key=f"n-{n}-0000"))
     handles, open_while_synced = list(transport._unsynced()), []
@@ -315,3 +316,20 @@ def test_a_failed_sync_closes_no_file_another_sync_is_still_on(tmp_path, monkeyp
     with pytest.raises(OSError, match="Input/output"):
         transport.settle()
     assert sorted(open_while_synced) == sorted(handles[1:]), "a file was closed while its sync ran"
+
+
+@pytest.mark.parametrize("sender", ["Incident tracker <tracker@tracker.test>", "tracker@tracker.test"])
+def test_a_sender_as_smtp_from_is_usually_set_takes_the_fast_path(sender):
+    raw = render(PLAIN, sender)
+    assert raw.startswith(f"From: {sender}\n".encode()) and b'boundary="=_tracker_' in raw, raw[:200]
+
+
+@pytest.mark.parametrize(
+    "sender",
+    ['"Desk, night" <tracker@tracker.test>', "Штаб <tracker@tracker.test>", "Desk  <tracker@tracker.test>"],
+    ids=["quoted name", "cyrillic name", "two spaces"],
+)
+def test_any_other_sender_is_written_as_compose_writes_it(sender):
+    fast, slow = read(render(PLAIN, sender)), read(bytes(compose(PLAIN, sender)))
+    assert fast["From"].addresses == slow["From"].addresses and fast["From"].addresses[0].addr_spec
+    assert b'boundary="=_tracker_' not in render(PLAIN, sender), "the email package wrote it"

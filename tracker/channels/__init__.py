@@ -176,7 +176,7 @@ def build_transports(config: Mapping[str, Any]) -> dict[str, Transport]:
     from .webhook import WebhookTransport
 
     transports: list[Transport] = [
-        FileDropTransport(config["OUTBOX_DIR"]),
+        FileDropTransport(config["OUTBOX_DIR"], config["SMTP_FROM"]),
         EmailTransport.from_config(config),
         WebhookTransport(
             config["WEBHOOK_CONNECT_TIMEOUT_SECONDS"], config["WEBHOOK_READ_TIMEOUT_SECONDS"], config["WEBHOOK_PROXY"]

@@ -23,6 +23,9 @@ _PLAIN_HEADER = re.compile(r"[ !#-;=?-~]*")
 # parenthesis would make it a list of addresses, a group or a comment: the email package quotes those.
 _PLAIN_NAME = re.compile(r"[ A-Za-z0-9!#$%&'*+/=?^_`{|}~-]*")
 _PLAIN_ADDRESS = re.compile(r"[!#-;=?-~]+")  # an addr-spec without spaces, quotes or brackets
+# The sender as SMTP_FROM is usually set: an address, or a plain display name and the address in brackets.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_SENDER = re.compile(rf"(?:{_ATOM}(?: {_ATOM})* <[!#-;=?-~]+>|[!#-;=?-~]+)")
 _MESSAGE_ID = re.compile(r"<[!#-;=?-~]+>")
 _LONGEST_LINE = 998  # RFC 5322
 _TEMP_PREFIX = ".sending-"
@@ -41,11 +44,12 @@ def render(message: Message, sender: str) -> bytes:
     large escalation otherwise spends most of its time in. Anything unusual - a name or subject
     outside plain ASCII, a text line longer than RFC 5322 allows - is composed by email.compose."""
     name, subject = message.recipient, message.subject
-    headers = (sender, name, subject, message.event, message.key, message.reference or "")
+    headers = (name, subject, message.event, message.key, message.reference or "")
     ids = (message.message_id, *([message.thread_id] if message.thread_id else []))
     text = message.text.replace("\r\n", "\n")
     if (
-        not all(_PLAIN_HEADER.fullmatch(value) for value in headers)
+        not _PLAIN_SENDER.fullmatch(sender)
+        or not all(_PLAIN_HEADER.fullmatch(value) for value in headers)
         or not _PLAIN_NAME.fullmatch(name)
         or not all(_MESSAGE_ID.fullmatch(value) for value in ids)
         or not _PLAIN_ADDRESS.fullmatch(message.address)
@@ -97,13 +101,15 @@ class FileDropTransport:
     delivery job settles before it records any of those messages as sent, so a message recorded as
     sent survives a power cut; one written but not settled may be found torn after it, and is sent
     again, into its own file, once its claim lapses. Temp files a killed writer left behind are
-    removed when the transport is made.
+    removed when the transport is made. Each file is from sender (SMTP_FROM), as the same message
+    sent by mail would be.
     """
 
     name = "outbox"
 
-    def __init__(self, directory: str):
+    def __init__(self, directory: str, sender: str):
         self.directory = Path(directory)
+        self.sender = sender
         self._written = threading.local()  # per thread: a thread's settle() covers its own writes
         _remove_stale_temps(self.directory)
 
@@ -119,7 +125,7 @@ class FileDropTransport:
     def send(self, message: Message) -> str | None:
         """Write the message under its name; it is on disk once this thread calls settle(), which closes
         the file (kept open until then)."""
-        mail = render(message, sender="tracker")
+        mail = render(message, self.sender)
         temp = os.path.join(self.directory, f"{_TEMP_PREFIX}{os.getpid()}-{next(_TEMPS)}")
         handle = None
         try:
