@@ -12,8 +12,11 @@ pytestmark = pytest.mark.browser
 
 SECTOR = "قطاع الشمال"  # Arabic: "the northern sector"
 
-# Where the text node holding the sector stands, and how the element that holds it lays it out.
-SECTOR_STYLE = """(row, sector) => {
+# How the element holding the sector in the incident's row lays it out. The row is found in the script: the board's
+# refresh (every 0.5 s here) may replace it between a locator's finding it and a script's reading it, and a row
+# no longer in the page has no computed style (empty strings).
+SECTOR_STYLE = """([reference, sector]) => {
+    const row = document.querySelector(`tr[data-reference="${reference}"]`);
     const walker = document.createTreeWalker(row, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
         if (node.data.includes(sector)) {
@@ -63,7 +66,7 @@ def test_an_arabic_sector_leaves_the_row_and_the_distance_from_the_border_in_pla
     rows = {reference: page.locator(f'tr[data-reference="{reference}"]') for reference in (arabic, latin)}
     expect(rows[arabic]).to_contain_text(SECTOR)
 
-    style = rows[arabic].evaluate(SECTOR_STYLE, SECTOR)
+    style = page.evaluate(SECTOR_STYLE, [arabic, SECTOR])
     assert style == {"unicodeBidi": "isolate", "direction": "rtl"}, f"the sector in the board row is laid out {style}"
     for cell in ("td:first-child a", "time.countdown"):  # the reference and the countdown: where the other row has them
         # Both measured in one script: the board's refresh (every 0.5 s here) may replace a row between two calls.
