@@ -88,6 +88,10 @@ def on_starting(server):
     if problem:
         server.log.error("tracker: %s", problem)
         sys.exit(1)
+    from tracker import dispatch
+
+    if problem := dispatch.link_keys_problem(sys.modules["wsgi"].app):  # served, but said
+        server.log.warning("tracker: %s", problem)
     _refuse_published_logins(server, sys.modules["wsgi"].app)
 
 

@@ -11,8 +11,8 @@ from flask import Flask
 from .channels import DeliveryError
 from .db import session_scope
 from .models import ContactChannel
-from .services.engine import delivery, idle, line_checks
-from .services.engine.links import AckLinks, LinkSigner
+from .services.engine import delivery, heartbeat, idle, line_checks
+from .services.engine.links import AckLinks, LinkSigner, fingerprint
 from .services.exchanges import counterpart_checks, message_format, outgoing
 from .services.incidents import checks
 from .timeutil import utcnow
@@ -25,6 +25,23 @@ def signer(app: Flask) -> LinkSigner:
     config = app.config
     fallbacks = tuple(config.get("SECRET_KEY_FALLBACKS") or ())
     return LinkSigner(config["SECRET_KEY"], config["LINK_MAX_AGE_SECONDS"], fallbacks)
+
+
+def keys(app: Flask) -> heartbeat.Keys:
+    """This process's link keys by their fingerprints (links.fingerprint), as heartbeats and /health compare them."""
+    config = app.config
+    fallbacks = frozenset(fingerprint(key) for key in config.get("SECRET_KEY_FALLBACKS") or ())
+    return heartbeat.Keys(fingerprint(config["SECRET_KEY"]), fallbacks)
+
+
+def link_keys_problem(app: Flask, leave_out: str = "") -> str | None:
+    """Whether a live scheduler (other than leave_out) signs its links with a key this process's do not match,
+    said to an operator (heartbeat.link_keys_problem); None when all is well."""
+    config = app.config
+    live_after = timedelta(seconds=config["SWEEP_INTERVAL_SECONDS"] * config["SWEEP_STALE_INTERVALS"])
+    with session_scope(app) as session:
+        state, runners = heartbeat.link_keys(session, utcnow(), live_after, keys(app), leave_out)
+    return heartbeat.link_keys_problem(state, runners)
 
 
 def ack_links(app: Flask) -> AckLinks:

@@ -126,6 +126,7 @@ def next_deadline(app: Flask) -> datetime | None:
 def deliver(app: Flask) -> int:
     """Send every deliverable outbox row through its channel's transport; return how many sent."""
     policy, composer, runner = dispatch.retry_policy(app), dispatch.composer(app), runner_id()
+    signs_with = dispatch.keys(app).signs_with
     batch, sent = app.config["DELIVERY_BATCH_SIZE"], 0
     try:
         while True:
@@ -133,7 +134,7 @@ def deliver(app: Flask) -> int:
             with session_scope(app) as session:
                 now = utcnow()
                 # Alive, said in the claim's own transaction: no other scheduler takes over these claims.
-                heartbeat.beat_runner(session, runner, now)
+                heartbeat.beat_runner(session, runner, now, signs_with)
                 taken: list[int] = []
                 claimed = delivery.claim_messages(session, now, batch, policy, composer, runner, taken)
             sent += _send_all(app, claimed, policy, runner, claimed_at)
@@ -341,7 +342,7 @@ def beat(app: Flask) -> None:
     and a live one takes over the messages it had claimed (delivery.claim_messages)."""
     try:
         with session_scope(app) as session:
-            heartbeat.beat_runner(session, runner_id(), utcnow())
+            heartbeat.beat_runner(session, runner_id(), utcnow(), dispatch.keys(app).signs_with)
     except Exception:  # the next beat tries again
         log.exception("cannot record this scheduler's heartbeat")
 

@@ -252,7 +252,10 @@ class LinkOut(Schema):
 
 class HealthOut(Schema):
     status = fields.String(
-        metadata={"description": "ok; degraded when the sweep is stale or failing; down (503) without a database"}
+        metadata={
+            "description": "ok; degraded when the sweep is stale or failing or link_keys is mismatch; down (503) "
+            "without a database"
+        }
     )
     database = fields.String(metadata={"description": "ok or down"})
     sweep = fields.String(metadata={"description": "ok, failing (its last run failed a stage), stale or never ran"})
@@ -260,6 +263,13 @@ class HealthOut(Schema):
     last_sweep_runner = fields.String(allow_none=True)
     last_sweep_error = fields.String(
         allow_none=True, metadata={"description": "the stages its last run failed (the scheduler's log has why)"}
+    )
+    link_keys = fields.String(
+        metadata={
+            "description": "ok when every live scheduler signs links with this host's SECRET_KEY; rotating when one "
+            "still signs with a key of its SECRET_KEY_FALLBACKS; mismatch when one signs with a key it does not hold "
+            "(its links are refused here); unknown without a database"
+        }
     )
 
 

@@ -9,6 +9,7 @@ from apiflask.validators import Length
 from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
+from .. import dispatch
 from ..backup import anchor
 from ..db import get_session
 from ..http.access import requires
@@ -36,15 +37,16 @@ ATTRIBUTES_INVALID = "the incident's attributes are not valid"  # as routing.che
 @bp.doc(tags=["System"], summary="Database and scheduler health (no token needed)")
 def health():
     """`status` is ok when the database answers and a sweep finished recently and whole; degraded when
-    the sweep is stale or failing; down, with 503, when the database does not answer."""
+    the sweep is stale or failing, or a live scheduler signs links with a key this host does not hold
+    (`link_keys` mismatch); down, with 503, when the database does not answer."""
     config = current_app.config
     stale = timedelta(seconds=config["SWEEP_INTERVAL_SECONDS"] * config["SWEEP_STALE_INTERVALS"])
     try:
-        return heartbeat.health(get_session(), utcnow(), stale)
+        return heartbeat.health(get_session(), utcnow(), stale, dispatch.keys(current_app))
     except DBAPIError as exc:
         log.warning("health: the database does not answer: %s", type(exc.orig).__name__)
         down = {"status": "down", "database": "down", "sweep": "unknown", "last_sweep_at": None}
-        return {**down, "last_sweep_runner": None, "last_sweep_error": None}, 503
+        return {**down, "last_sweep_runner": None, "last_sweep_error": None, "link_keys": "unknown"}, 503
 
 
 @bp.get("/catalogue")

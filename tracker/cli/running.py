@@ -101,11 +101,13 @@ def scheduler(roles: tuple[str, ...]):
         "deliver": f"delivery every {app.config['DELIVERY_INTERVAL_SECONDS']} s",
     }
     jobs_run = ", ".join(doing[role] for role in ROLES if role in roles)
-    from .. import jobs
+    from .. import dispatch, jobs
 
     # Its name in heartbeats and claims, as an operator looking at the runners table sees it.
     _tell(f"scheduler {jobs.runner_id()}: {jobs_run} on {redact(app.config['DATABASE_URL'])}")
 
+    if problem := dispatch.link_keys_problem(app, leave_out=jobs.runner_id()):
+        logging.getLogger("tracker.scheduler").warning("%s", problem)
     plan_for_tables_as_they_are(app)
     running = build_scheduler(app, roles=roles)
     # What start-up made (the app, its libraries, the region's shapes) lives as long as the process: kept

@@ -49,6 +49,9 @@ class Runner(Base):
     name: Mapped[str] = mapped_column(String(120), primary_key=True)
     started_at: Mapped[datetime]
     last_beat_at: Mapped[datetime] = mapped_column(index=True)
+    # Which SECRET_KEY signs the links in its messages, as links.fingerprint names it (None: a runner of before
+    # migration 0037): a web host that holds neither it nor it among its fallbacks refuses those links.
+    signs_with: Mapped[str | None] = mapped_column(String(16))
 
 
 class MetricsSnapshot(Base):

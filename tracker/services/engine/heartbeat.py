@@ -1,6 +1,7 @@
 """Record when scheduled jobs run and which scheduler processes are alive, so any process can tell
 whether the scheduler runs, and a live scheduler can take over the messages a dead one had claimed."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, delete, exists, select, text
@@ -25,11 +26,55 @@ def beat(session: Session, name: str, runner: str, started: datetime, finished: 
     session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values))
 
 
-def beat_runner(session: Session, runner: str, now: datetime) -> None:
-    """Say that the scheduler process runner is alive (one upsert)."""
+def beat_runner(session: Session, runner: str, now: datetime, signs_with: str | None = None) -> None:
+    """Say that the scheduler process runner is alive, and which key signs its links (one upsert)."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(Runner).values(name=runner, started_at=now, last_beat_at=now)
-    session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"last_beat_at": now}))
+    stmt = dialect.insert(Runner).values(name=runner, started_at=now, last_beat_at=now, signs_with=signs_with)
+    changed = {"last_beat_at": now, **({"signs_with": signs_with} if signs_with else {})}
+    session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=changed))
+
+
+@dataclass(frozen=True)
+class Keys:
+    """A process's keys as links.fingerprint names them: the one it signs with, and those it verifies with too."""
+
+    signs_with: str
+    fallbacks: frozenset[str] = frozenset()
+
+
+def link_keys(
+    session: Session, now: datetime, live_after: timedelta, keys: Keys, leave_out: str = ""
+) -> tuple[str, list[str]]:
+    """Whether the links the live schedulers sign open where keys verify: "ok" (all sign with keys.signs_with, or
+    none is live); "rotating" and the runners that still sign with a key among keys.fallbacks (their links open
+    until that fallback is dropped); "mismatch" and the runners whose key is neither (their links are refused).
+    A scheduler asking of the others leaves itself out."""
+    live = select(Runner.name, Runner.signs_with).where(
+        Runner.last_beat_at > now - live_after, Runner.signs_with.is_not(None), Runner.name != leave_out
+    )
+    other: list[str] = []
+    older: list[str] = []
+    for name, signs_with in session.execute(live.order_by(Runner.name)):
+        if signs_with != keys.signs_with:
+            (older if signs_with in keys.fallbacks else other).append(name)
+    return ("mismatch", other) if other else ("rotating", older) if older else ("ok", [])
+
+
+def link_keys_problem(state: str, runners: list[str]) -> str | None:
+    """What link_keys found, said to an operator, or None when all is well."""
+    named = ", ".join(runners)
+    if state == "mismatch":
+        return (
+            f"scheduler {named} signs links with another SECRET_KEY than this process's, one not in its "
+            "SECRET_KEY_FALLBACKS either: a web host with this process's keys refuses the acknowledge links in its "
+            "messages. Give every web host and scheduler the same SECRET_KEY (and SECRET_KEY_FALLBACKS)"
+        )
+    if state == "rotating":
+        return (
+            f"scheduler {named} still signs links with a key this process keeps in SECRET_KEY_FALLBACKS: restart "
+            "it with the new SECRET_KEY before that key leaves the fallbacks, or the links it sent are refused"
+        )
+    return None
 
 
 def leave(session: Session, runner: str) -> None:
@@ -44,19 +89,22 @@ def claim_orphaned(now: datetime, dead_after: timedelta) -> ColumnElement[bool]:
     return Notification.claimed_by.is_not(None) & ~alive
 
 
-def health(session: Session, now: datetime, stale_after: timedelta) -> dict:
+def health(session: Session, now: datetime, stale_after: timedelta, keys: Keys) -> dict:
     """Report whether the database answers and whether the sweep last finished recently and whole: a
     sweep whose last run failed a stage (or set rows aside) is "failing", and the status degraded. The
     answer needs no token, so it names the stages that failed, never the error's text (it may quote SQL
-    or row data; the scheduler's log and the supervisors' watchdog alert carry it)."""
+    or row data; the scheduler's log and the supervisors' watchdog alert carry it). A live scheduler
+    whose links this host refuses (link_keys: mismatch) degrades it too; none is named."""
     session.execute(text("SELECT 1"))
     sweep = session.scalar(select(JobRun).where(JobRun.name == "sweep"))
     last = sweep.last_finished_at if sweep else None
     fresh = last is not None and now - last <= stale_after
     failed = stages_of(sweep.last_error) if sweep and sweep.last_error else None
     state = ("failing" if failed else "ok") if fresh else ("never ran" if last is None else "stale")
+    links, _ = link_keys(session, now, stale_after, keys)
     return {
-        "status": "ok" if state == "ok" else "degraded",
+        "status": "ok" if state == "ok" and links != "mismatch" else "degraded",
+        "link_keys": links,
         "database": "ok",
         "last_sweep_at": last,
         "last_sweep_runner": sweep.last_runner if sweep else None,
