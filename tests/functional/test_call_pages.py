@@ -354,3 +354,21 @@ def test_their_speaker_reads_rank_and_name_as_said_and_the_post_after_a_comma(ap
     sign_in(client, "supervisor", "supervisor-password")
     printed = html.unescape(client.get(f"/incidents/{reference}/print").text)
     assert f"theirs: {said}" in printed, printed[printed.find("Who spoke") :][:2000]
+
+
+def test_the_call_pages_lead_back_to_the_call_or_its_exchange_on_the_incident_page(app, client, scene):
+    """Back from a call's page lands on that call in the incident's list, and from Log a call on the exchange it was
+    logged on, not at the top of the panel, where a long exchange with several calls left the officer scrolling."""
+    reference, exchange = scene
+    sign_in(client, "liaison")
+    back = re.compile(r'<p class="crumbs"><a href="([^"]+)">')
+    new = client.get(f"/incidents/{reference}/calls/new?exchange={exchange['id']}").text
+    assert back.search(new)[1] == f"/incidents/{reference}#exchange-{exchange['id']}-heading", back.search(new)
+    assert back.search(client.get(f"/incidents/{reference}/calls/new").text)[1] == f"/incidents/{reference}#exchanges"
+    assert start(client, reference, exchange).status_code == 302
+    with session_scope(app) as session:
+        call_id = session.scalar(select(Call.id))
+    assert back.search(client.get(f"/calls/{call_id}").text)[1] == f"/incidents/{reference}#call-{call_id}"
+    incident_page = client.get(f"/incidents/{reference}").text
+    for anchor in (f"call-{call_id}", f"exchange-{exchange['id']}-heading", "exchanges"):
+        assert f'id="{anchor}"' in incident_page, anchor
