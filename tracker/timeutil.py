@@ -3,6 +3,7 @@ DDHHMMZMONYYYY). Pure functions."""
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import overload
 
@@ -127,39 +128,81 @@ def parse_moment(text: str) -> datetime:
     return utc
 
 
-# A time of the last days as a watch log writes it: "0027Z" (the time alone) or "060027Z" (a day-time
-# group, without month and year), always in Zulu time.
-_RECENT = re.compile(r"^([0-9]{2})?([0-9]{2})([0-9]{2})Z\Z")
+# A Zulu time said without its date: "0027Z" (the time alone) or "060027Z" (a day-time group, without month and
+# year), always in Zulu time.
+_SHORT = re.compile(r"^([0-9]{2})?([0-9]{2})([0-9]{2})Z\Z")
 # A clock a little ahead of the server's, or a minute typed rounded up: 1530Z typed at 15:29:40 is this afternoon's,
 # not yesterday's (nor 061530Z last month's). As much as MAX_FUTURE_SKEW_SECONDS tolerates by default; the
 # callers' own check of a time to come applies to what is read.
 RECENT_AHEAD = timedelta(minutes=5)
 
 
-def parse_recent(text: str, now: datetime) -> datetime:
-    """Parse a moment as parse_moment does, or a Zulu time alone (0027Z) or with its day (060027Z) as the
-    latest such moment at or before now (RECENT_AHEAD after it at most): how a watch keeper back-times a log
-    line. Never a moment to come beyond a clock's skew."""
-    match = _RECENT.match(_compact(text))
+@dataclass(frozen=True)
+class ZuluTime:
+    """A Zulu time said without its date, "1800Z", or with its day only, "071800Z": which moment it names depends
+    on when it was said. A time of the last days (a watch log line, a call's start) is the latest such moment by
+    then (last_by); a due time agreed on a call is the first at or after the call's start (first_from)."""
+
+    day: int | None
+    hour: int
+    minute: int
+
+    def last_by(self, moment: datetime) -> datetime:
+        """The latest such moment at or before moment."""
+        return self._nearest(moment, -1)
+
+    def first_from(self, moment: datetime) -> datetime:
+        """The earliest such moment at or after moment."""
+        return self._nearest(moment, 1)
+
+    def _nearest(self, moment: datetime, way: int) -> datetime:
+        z = moment.astimezone(UTC)
+        if self.day is None:
+            found = z.replace(hour=self.hour, minute=self.minute, second=0, microsecond=0)
+            return found if (found - z) * way >= timedelta(0) else found + timedelta(days=way)
+        year, month = z.year, z.month
+        for _ in range(3):  # this month, or the next (last) one that has the day (31 after a month of 30)
+            try:
+                found = datetime(year, month, self.day, self.hour, self.minute, tzinfo=UTC)
+            except ValueError:  # no such day in that month: the next one over
+                pass
+            else:
+                if (found - z) * way >= timedelta(0):
+                    return found
+            month += way
+            year, month = (year + 1, 1) if month > 12 else (year - 1, 12) if month < 1 else (year, month)
+        months = "last" if way < 0 else "coming"
+        raise ValueError(f"no day {self.day:02} in the {months} months: give the whole date-time group (DDHHMMZMONYY)")
+
+
+def read_zulu(text: str) -> ZuluTime | None:
+    """The Zulu time said without its date (ZuluTime), or None for text of another shape; ValueError for an hour or
+    minute that does not exist."""
+    match = _SHORT.match(_compact(text))
     if not match:
-        return parse_moment(text)
+        return None
     day, hour, minute = match.groups()
     if int(hour) > 23 or int(minute) > 59:
         raise ValueError(f"no such time {hour}{minute}Z: hours 00-23, minutes 00-59 (midnight is 0000, never 2400)")
-    latest = now + RECENT_AHEAD
-    if day is None:
-        moment = latest.astimezone(UTC).replace(hour=int(hour), minute=int(minute), second=0, microsecond=0)
-        return moment if moment <= latest else moment - timedelta(days=1)
-    year, month = latest.astimezone(UTC).year, latest.astimezone(UTC).month
-    for _ in range(3):  # this month, or the last one that has the day (31 after a month of 30)
-        try:
-            moment = datetime(year, month, int(day), int(hour), int(minute), tzinfo=UTC)
-        except ValueError:  # no such day in that month: the month before
-            moment = latest + timedelta(days=1)
-        if moment <= latest:
-            return moment
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    raise ValueError(f"no day {day} in the last months: give the whole date-time group (DDHHMMZMONYY)")
+    return ZuluTime(int(day) if day is not None else None, int(hour), int(minute))
+
+
+def parse_recent(text: str, now: datetime) -> datetime:
+    """Parse a moment as parse_moment does, or a Zulu time alone (0027Z) or with its day (060027Z) as the latest
+    such moment at or before now (RECENT_AHEAD after it at most): how a watch keeper back-times a log line. Never a
+    moment to come beyond a clock's skew."""
+    zulu = read_zulu(text)
+    return parse_moment(text) if zulu is None else zulu.last_by(now + RECENT_AHEAD)
+
+
+def parse_due(text: str) -> datetime | ZuluTime:
+    """Parse a due time: a moment as parse_moment does, or a Zulu time without its date (1800Z, 071800Z), left as a
+    ZuluTime for whoever knows when it was said to place (a call's actions: the first such moment from the call's
+    start)."""
+    zulu = read_zulu(text)
+    if zulu is not None and zulu.day is not None and not 1 <= zulu.day <= 31:  # placed later, where it cannot fail
+        raise ValueError(f"no day {zulu.day:02} in any month: give the whole date-time group (DDHHMMZMONYY)")
+    return parse_moment(text) if zulu is None else zulu
 
 
 # The furthest any time zone lies from UTC (Baker Island, Line Islands): an offset beyond is a slip

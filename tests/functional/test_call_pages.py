@@ -372,3 +372,19 @@ def test_the_call_pages_lead_back_to_the_call_or_its_exchange_on_the_incident_pa
     incident_page = client.get(f"/incidents/{reference}").text
     for anchor in (f"call-{call_id}", f"exchange-{exchange['id']}-heading", "exchanges"):
         assert f'id="{anchor}"' in incident_page, anchor
+
+
+def test_an_actions_due_time_typed_without_its_date_is_the_first_such_moment_from_the_calls_start(app, client, scene):
+    """ "1800Z" typed for an action of a call logged later is the 18:00 after the call started, as the API reads it."""
+    reference, exchange = scene
+    sign_in(client, "liaison")
+    began = (utcnow() - timedelta(hours=3)).replace(second=0, microsecond=0)
+    due = began + timedelta(hours=5)
+    assert start(client, reference, exchange, started_at=format_dtg(began)).status_code == 302
+    with session_scope(app) as session:
+        path = f"/calls/{session.scalar(select(Call.id))}"
+    data = {"csrf_token": csrf(client, path), "actions-0-text": "Send the radar track", "actions-0-party": "us"}
+    saved = client.post(path, data={**data, "actions-0-due_at": f"{due:%H%M}Z"})
+    assert saved.status_code == 302, saved.text[:500]
+    with session_scope(app) as session:
+        assert session.scalars(select(AgreedAction.due_at)).all() == [due]

@@ -483,3 +483,22 @@ def test_the_call_on_the_timeline_names_their_speaker_as_the_pages_do(client, wo
     api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
     [logged] = [e for e in timeline(client, world, reference) if e["kind"] == "call_logged"]
     assert logged["details"]["their"] == said, logged["details"]
+
+
+def test_an_actions_due_time_said_without_its_date_is_the_first_such_moment_from_the_calls_start(client, world, scene):
+    """ "They send it by 1800Z": on a call logged later, the 18:00 after the call started, not after the logging (a
+    time before the start's own is the next day's); the API reads it as the call page does."""
+    reference, exchange = scene
+    began = (utcnow() - timedelta(hours=3)).replace(second=0, microsecond=0)
+    later, earlier = began + timedelta(hours=2), began - timedelta(hours=1)
+    actions = [
+        {"text": "Eastland sends the flight data", "party": "them", "due_at": f"{later:%H%M}Z"},
+        {"text": "We send the radar track", "party": "us", "due_at": f"{earlier:%d%H%M}Z"},
+    ]
+    body = {"direction": "we_called", "exchange_id": exchange["id"], "started_at": format_dtg(began)}
+    body["actions"] = actions
+    call = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
+    due = [parse_moment(a["due_at"]) for a in call["actions"]]
+    assert due[0] == later, (call["actions"], began)
+    assert due[1] > began and due[1].strftime("%d%H%M") == earlier.strftime("%d%H%M"), (call["actions"], began)
+    assert [a["state"] for a in call["actions"]] == ["overdue" if later <= utcnow() else "open", "open"]

@@ -14,7 +14,7 @@ from tests.exchange_support import acknowledged_incident, add_counterpart_line, 
 from tests.support import csrf, file_incident, incident_payload, sign_in
 from tracker.db import session_scope
 from tracker.models import ExchangeMessage
-from tracker.timeutil import utcnow
+from tracker.timeutil import format_dtg, utcnow
 
 MIDNIGHT = "no such time 2400Z: hours 00-23, minutes 00-59 (midnight is 0000, never 2400)"
 
@@ -133,3 +133,21 @@ def test_the_call_page_refuses_a_time_as_the_api_does(client, world, scene):
     )
     beside = re.search(r'<small class="error" id="started_at-error">([^<]*)</small>', page.text)
     assert beside is not None and html.unescape(beside[1]).endswith(MIDNIGHT), page.text[-3000:]
+
+
+def test_a_line_checks_answer_and_a_briefing_take_short_zulu_times_on_the_api(app, client, world):
+    from tests.exercise_support import EXERCISES, create
+
+    line = add_counterpart_line(app, world, "Eastland hotline", counterpart_state="Eastland")
+    check = api(client, world, "POST", f"/channels/{line}/checks", None, who="supervisor", status=201)
+    answered = minutes_ago(0)
+    body = {"at": f"{answered:%H%M}Z", "by": "Capt Ivanova", "via": "voice"}
+    answer = api(client, world, "POST", f"/channels/{line}/checks/{check['id']}/answer", body, who="supervisor")
+    assert answer["outcome"] == "ok" and answer["detail"].endswith(f" at {format_dtg(answered)}"), answer
+
+    exercise = create(client, world, ours=True)
+    briefed = minutes_ago(90)
+    body = {"briefed_at": f"{briefed:%d%H%M}Z", "briefed_to": "Eastland attaché", "via": "bilateral_briefing"}
+    answer = client.post(f"{EXERCISES}/{exercise['id']}/briefings", json=body, headers=world.auth("supervisor"))
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["briefed_at"] == f"{briefed:%Y-%m-%dT%H:%M:%S}Z", answer.get_json()

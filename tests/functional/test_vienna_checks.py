@@ -446,9 +446,12 @@ def test_briefing_is_recorded_on_the_page_and_listed_with_our_exercises(app, cli
     assert refused.status_code == 422 and 'id="briefed_at-error"' in refused.text, refused.text[:2000]
     # Recorded or refused, the page comes back at the briefings, not at its top.
     assert f'action="{path}/briefings#briefings-title"' in refused.text, refused.text[:2000]
-    recorded = supervisor.post(f"{path}/briefings", data={**form, "briefed_at": isoformat(hours(-1))})
+    an_hour_ago = hours(-1).replace(second=0, microsecond=0)  # typed as a watch log takes it
+    recorded = supervisor.post(f"{path}/briefings", data={**form, "briefed_at": f"{an_hour_ago:%d%H%M}Z"})
     assert recorded.status_code == 302 and recorded.headers["Location"] == f"{path}#briefings-title", recorded.headers
     assert 'id="briefings-title"' in supervisor.get(path).text
+    with session_scope(app) as session:
+        assert session.scalars(select(ExerciseBriefing.briefed_at)).all() == [an_hour_ago]
 
     page = html.unescape(supervisor.get(path).text)
     assert "Eastland attaché" in page and "voluntary briefing" in page, page

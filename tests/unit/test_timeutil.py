@@ -6,7 +6,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.timeutil import MONTHS, format_dtg, isoformat, parse_dtg, parse_moment, parse_recent, zone_offset
+from tracker.timeutil import (
+    MONTHS,
+    ZuluTime,
+    format_dtg,
+    isoformat,
+    parse_dtg,
+    parse_due,
+    parse_moment,
+    parse_recent,
+    read_zulu,
+    zone_offset,
+)
 
 
 def utc(*args) -> datetime:
@@ -255,3 +266,33 @@ def test_a_time_alone_that_cannot_be_is_refused_with_a_reason(typed):
     with pytest.raises(ValueError) as refused:
         parse_recent(typed, NIGHT)
     assert str(refused.value), typed
+
+
+@pytest.mark.parametrize(
+    "said, at, first, last",
+    [
+        ("1800Z", "2026-12-07T17:00Z", "2026-12-07T18:00Z", "2026-12-06T18:00Z"),
+        ("1800Z", "2026-12-07T19:00Z", "2026-12-08T18:00Z", "2026-12-07T18:00Z"),
+        ("1800Z", "2026-12-07T18:00Z", "2026-12-07T18:00Z", "2026-12-07T18:00Z"),
+        ("311800Z", "2026-11-15T00:00Z", "2026-12-31T18:00Z", "2026-10-31T18:00Z"),  # November has no 31st
+        ("071800Z", "2026-12-07T19:00Z", "2027-01-07T18:00Z", "2026-12-07T18:00Z"),  # into the next year
+        ("0000Z", "2026-12-31T23:30Z", "2027-01-01T00:00Z", "2026-12-31T00:00Z"),
+    ],
+)
+def test_a_zulu_time_without_its_date_is_placed_from_when_it_was_said(said, at, first, last):
+    zulu, when = read_zulu(said), parse_moment(at)
+    assert (zulu.first_from(when), zulu.last_by(when)) == (parse_moment(first), parse_moment(last)), zulu
+
+
+@pytest.mark.parametrize(
+    "said, problem",
+    [("2400Z", "no such time 2400Z"), ("1860Z", "no such time 1860Z"), ("001800Z", "no day 00 in any month")],
+)
+def test_a_zulu_time_that_does_not_exist_is_refused_saying_why(said, problem):
+    with pytest.raises(ValueError, match=problem):
+        parse_due(said)
+
+
+def test_a_due_time_in_a_full_form_is_read_as_any_moment():
+    assert parse_due("271800ZNOV26") == parse_moment("2026-11-27T18:00:00Z")
+    assert parse_due("271800Z") == ZuluTime(27, 18, 0) and parse_due(" 1800z ") == ZuluTime(None, 18, 0)

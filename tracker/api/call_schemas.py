@@ -3,13 +3,17 @@
 from apiflask import Schema, fields
 from apiflask.validators import Length, OneOf
 
-from ..http.fields import RECENT, UTC, Flag, Moment, Name, Pattern, RecentMoment, Text
+from ..http.fields import RECENT, UTC, DueMoment, Flag, Name, Pattern, RecentMoment, Text
 from ..models import CallDirection, ExchangeState
 from ..services.exchanges import calls
 from ..timeutil import utcnow
 from .schemas import ID
 
-WHEN = "ISO 8601 with a zone or a DTG; back-timing is fine, the future is not"
+# An action's due time: full forms, or a Zulu time without its date placed from the call's start.
+DUE = (
+    "ISO 8601 with a zone (2026-11-27T18:00:00Z), a date-time group (271800ZNOV26), or a Zulu time alone (1800Z) or "
+    "with its day (271800Z): the first such moment from the call's start; not before the call started"
+)
 # A call's start and end, as the call's pages take them: a time of the last days, short forms too.
 PAST = f"{RECENT}; back-timing is fine, the future is not"
 MOVED_WITHOUT_APPROVAL = {
@@ -31,7 +35,7 @@ class ActionIn(Schema):
         metadata={"examples": ["Eastland to send the flight data of the aircraft"]},
     )
     party = Text(load_default="us", validate=OneOf(calls.PARTIES), metadata={"description": "who does it: us or them"})
-    due_at = Moment(required=True, metadata={"description": f"when it is due; {WHEN}"})
+    due_at = DueMoment(required=True, metadata={"description": f"when it is due; {DUE}"})
 
 
 class CallFieldsIn(Schema):

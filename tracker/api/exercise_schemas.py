@@ -6,7 +6,7 @@ from flask import g
 
 from ..db import get_session
 from ..http import wiring
-from ..http.fields import UTC, Bound, Coordinate, Flag, Moment, Name, Number, Query, Text, Window
+from ..http.fields import RECENT, UTC, Bound, Coordinate, Flag, Moment, Name, Number, Query, RecentMoment, Text, Window
 from ..models import NotifiedVia
 from ..services.exercises import checks, register, vienna
 from ..services.exercises.validity import MAX_FIGURE, MAX_RADIUS_KM
@@ -146,7 +146,7 @@ def checks_of(exercise) -> list[dict]:
 
 
 class BriefingIn(Schema):
-    briefed_at = Moment(required=True, metadata={"description": "when we gave the briefing"})
+    briefed_at = RecentMoment(required=True, metadata={"description": f"when we gave the briefing: {RECENT}"})
     briefed_to = Name(
         required=True, validate=Length(min=1, max=200), metadata={"examples": ["Eastland defence attaché"]}
     )

@@ -8,7 +8,7 @@ from marshmallow import validates_schema
 
 from ..channels import withheld
 from ..http.access import current_principal
-from ..http.fields import UTC, Count, Flag, Moment, Name, Number, Pattern, Query, Text, Whole
+from ..http.fields import RECENT, UTC, Count, Flag, Name, Number, Pattern, Query, RecentMoment, Text, Whole
 from ..models import ChannelHealth, CheckOutcome, ContactChannel, Domain, EscalationRisk, Precedence, all_categories
 from ..models.permissions import Permission, may
 from ..services.engine.line_checks import ANSWERED_VIA
@@ -220,7 +220,7 @@ class CheckOut(Schema):
 
 
 class CheckAnswerIn(Schema):
-    at = Moment(required=True, metadata={"description": "when they answered: ISO 8601 or a DTG, not in the future"})
+    at = RecentMoment(required=True, metadata={"description": f"when they answered: {RECENT}; not in the future"})
     by = Text(required=True, validate=Length(min=1, max=120), metadata={"examples": ["Capt Ivanova, duty officer"]})
     via = Text(
         required=True,

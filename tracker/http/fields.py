@@ -11,7 +11,7 @@ from ..geo import plain, plain_values
 from ..numbers import read_whole
 from ..services.incidents.routing import category_problem
 from ..text import breaks_read, masked_in, name_problem, problem
-from ..timeutil import in_range, isoformat, parse_moment, parse_recent, utcnow
+from ..timeutil import in_range, isoformat, parse_due, parse_moment, parse_recent, utcnow
 
 # ASCII digits only (\d also matches other scripts' digits): the rest goes on to Moment, which names them.
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
@@ -117,6 +117,24 @@ class RecentMoment(Moment):
         text = Text._deserialize(self, value, attr, data, **kwargs)
         try:
             return parse_recent(text, utcnow())
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class DueMoment(Moment):
+    """A moment as Moment takes it, or a Zulu time alone (1800Z) or with its day (071800Z), left for the service to
+    place (timeutil.parse_due, ZuluTime): an action's due time said on a call is the first such moment from the
+    call's start, which the field does not know."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {})
+        kwargs["metadata"].setdefault("examples", ["2026-11-27T18:00:00Z", "271800ZNOV26", "1800Z", "271800Z"])
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = Text._deserialize(self, value, attr, data, **kwargs)
+        try:
+            return parse_due(text)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
 

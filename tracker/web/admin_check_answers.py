@@ -17,11 +17,11 @@ from ..http.transaction import committed
 from ..http.wiring import the_app
 from ..models.permissions import Permission
 from ..services.engine import line_checks
-from ..timeutil import format_dtg, parse_moment, utcnow
+from ..timeutil import format_dtg, parse_recent, utcnow
 from .acting import kept_form
 from .admin import bp
 from .auth import safe_next
-from .base_form import TrackerForm
+from .base_form import PAST_WHEN, TrackerForm
 from .bidi import formatted, isolated, told
 
 VIA_BUTTONS = {"voice": "Answered by voice", "line": "Answered on the line"}
@@ -29,7 +29,7 @@ VIA_BUTTONS = {"voice": "Answered by voice", "line": "Answered on the line"}
 
 class CheckAnswerForm(TrackerForm):
     at = StringField(
-        "Answered at (UTC: ISO 8601 or DTG)",
+        f"Answered at ({PAST_WHEN})",
         validators=[DataRequired(), Length(max=40)],
         description="when they answered; not in the future",
     )
@@ -66,7 +66,7 @@ def answer_check(channel_id: int, check_id: int):
     form = CheckAnswerForm(prefix=_prefix(check_id))
     via = request.form.get("via", "")
     try:
-        at = parse_moment(form.at.data or "") if form.validate() else None
+        at = parse_recent(form.at.data or "", utcnow()) if form.validate() else None
     except ValueError as exc:
         form.at.errors = [str(exc)]
         at = None

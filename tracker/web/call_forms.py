@@ -7,8 +7,8 @@ from wtforms.validators import Length, Optional, Regexp
 from ..services.exchanges import calls
 from .base_form import PAST_WHEN, RowList, SubForm, TrackerForm, whole_choice
 
-# A due time is to come: the short forms of a time of the last days (PAST_WHEN) are not offered for it.
-WHEN = "UTC, ISO 8601 or DTG such as 271405ZNOV26"
+# A due time said without its date is the first such moment from the call's start (timeutil.ZuluTime.first_from).
+WHEN = "UTC: 1800Z, 071800Z, a DTG such as 271405ZNOV26 or ISO 8601"
 # "Due in" choices a desk picks on the phone: seconds from now.
 DUE_IN = [
     SelectChoice("", "pick a time or type one"),

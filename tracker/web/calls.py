@@ -18,7 +18,7 @@ from ..models import Exchange, ExchangeState
 from ..models.permissions import Permission
 from ..services.exchanges import calls, exchanges
 from ..services.incidents import handling
-from ..timeutil import parse_moment, parse_recent, utcnow
+from ..timeutil import parse_due, parse_recent, utcnow
 from .acting import explain
 from .base_form import PAST_WHEN, id_of, version_of
 from .bidi import formatted, isolated_sentence
@@ -59,12 +59,13 @@ def their_speaker(call) -> Markup:
 
 def _moment(form, name: str, past: bool = True):
     """A typed time, or None; a bad one is a ValidationError naming the field. A time past (a call's start or
-    end) is read as the filing form and the watch log read one, "2335Z" too; a due time (past=False) is to come."""
+    end) is read as the filing form and the watch log read one, "2335Z" too; a due time (past=False) said as "1800Z"
+    is left for the call to place (timeutil.parse_due: the first such moment from the call's start)."""
     text = (getattr(form, name).data or "").strip()
     if not text:
         return None
     try:
-        return parse_recent(text, utcnow()) if past else parse_moment(text)
+        return parse_recent(text, utcnow()) if past else parse_due(text)
     except ValueError as error:
         raise ValidationError(f"{getattr(form, name).label.text}: {error}", {name: str(error)}) from None
 

@@ -8,7 +8,7 @@ from wtforms.validators import Length, Optional
 
 from ..services.exercises.csv_import import COLUMNS
 from ..services.exercises.validity import VIA_LABELS
-from .base_form import TrackerForm
+from .base_form import PAST_WHEN, TrackerForm
 
 TIME_HINT = "UTC as ISO 8601 (2026-12-01T06:00:00Z) or a DTG (010600ZDEC26)"
 NUMBER_HINT = "a whole number; 12700 or 12,700"
@@ -73,7 +73,7 @@ class ExerciseForm(TrackerForm):
 
 
 class BriefingForm(TrackerForm):
-    briefed_at = StringField("Briefed at", validators=[Length(max=40)], description=TIME_HINT)
+    briefed_at = StringField("Briefed at", validators=[Length(max=40)], description=PAST_WHEN)
     briefed_to = StringField("Briefed to", validators=[Length(max=200)], description="e.g. Eastland defence attaché")
     via = SelectField(
         "How", choices=[SelectChoice("", "choose…")] + [SelectChoice(v.value, t) for v, t in VIA_LABELS.items()]

@@ -16,7 +16,7 @@ from ..models import Incident, IncidentStatus
 from ..models.permissions import Permission, may
 from ..services.exercises import briefings, checks, csv_import, register, vienna
 from ..services.exercises.validity import VIA_LABELS
-from ..timeutil import parse_moment, utcnow
+from ..timeutil import parse_recent, utcnow
 from .acting import ask_first
 from .admin import apply_change, page, save
 from .bidi import said
@@ -159,7 +159,7 @@ def brief(exercise_id: int):
     if form.validate_on_submit():
         data = {"briefed_to": form.briefed_to.data or "", "via": form.via.data, "content": form.content.data or ""}
         try:
-            data["briefed_at"] = parse_moment(form.briefed_at.data or "")
+            data["briefed_at"] = parse_recent(form.briefed_at.data or "", utcnow())
         except ValueError as exc:
             form.briefed_at.errors = [*form.briefed_at.errors, str(exc)]
         else:

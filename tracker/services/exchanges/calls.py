@@ -35,7 +35,7 @@ from ...models import (
 )
 from ...sentences import Sentence
 from ...text import name_problem
-from ...timeutil import format_dtg, isoformat
+from ...timeutil import ZuluTime, format_dtg, isoformat
 from ..engine import notify
 from ..engine.claims import SetAside, act_on_claimed, among_claimable
 from ..incidents import timeline
@@ -204,6 +204,10 @@ def _add_actions(call: Call, drafts: list[dict]) -> list[AgreedAction]:
     if len(call.actions) + len(drafts) > MAX_ACTIONS:
         raise ValidationError("too many agreed actions", {"actions": f"at most {MAX_ACTIONS} on one call"})
     problems = {}
+    started = _minute(call.started_at)
+    # "1800Z" said on the call: the first 18:00 from its start.
+    placed = [{**d, "due_at": d["due_at"].first_from(started)} for d in drafts if isinstance(d.get("due_at"), ZuluTime)]
+    drafts = [placed.pop(0) if isinstance(d.get("due_at"), ZuluTime) else d for d in drafts]
     for n, draft in enumerate(drafts):
         text = (draft.get("text") or "").strip()
         if not text or len(text) > ACTION_MAX_LENGTH:
@@ -214,7 +218,7 @@ def _add_actions(call: Call, drafts: list[dict]) -> list[AgreedAction]:
             problems[f"actions.{n}.party"] = "us or them"
         if draft.get("due_at") is None:
             problems[f"actions.{n}.due_at"] = "when it is due"
-        elif draft["due_at"] < _minute(call.started_at):
+        elif draft["due_at"] < started:
             problems[f"actions.{n}.due_at"] = "due before the call started"
     if problems:
         raise ValidationError("an agreed action is not valid", problems)
@@ -236,7 +240,8 @@ def log_call(session: Session, incident: Incident, data: dict, actor: User, now:
 
     data: direction, channel_id and/or exchange_id, started_at (default now), ended_at, the people
     (our_speaker, their_name, their_rank, their_post, interpreter), language, we_said, they_said,
-    actions ([{text, party, due_at}]) and moves_to (the exchange state the call moved).
+    actions ([{text, party, due_at}]; a due_at said without its date, a timeutil.ZuluTime, is the first such moment
+    from the call's start) and moves_to (the exchange state the call moved).
     """
     # The line first: who may log depends on it, and a liaison officer who names a line or an exchange
     # that is not there is told which field is wrong (422), not that they may not log calls (403).
