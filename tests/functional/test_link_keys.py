@@ -3,14 +3,11 @@ refused as "altered". Each live scheduler keeps the fingerprint of the key it si
 (runners.signs_with, links.fingerprint); /health compares it with the host's key and SECRET_KEY_FALLBACKS, and the
 web server and a starting scheduler say what they find (config/gunicorn.conf.py, cli/running.py)."""
 
-import runpy
-import sys
 from datetime import timedelta
-from pathlib import Path
-from types import SimpleNamespace
 
 from sqlalchemy import select
 
+from tests.functional.test_gunicorn_start import started
 from tracker import dispatch, jobs
 from tracker.db import session_scope
 from tracker.models import Runner
@@ -18,7 +15,6 @@ from tracker.services.engine import heartbeat
 from tracker.services.engine.links import fingerprint
 from tracker.timeutil import utcnow
 
-CONF = Path(__file__).resolve().parents[2] / "config" / "gunicorn.conf.py"
 OTHER_KEY = "another-key-of-at-least-thirty-two-characters"
 OLD_KEY = "the-key-before-the-rotation-at-least-32-chars"
 
@@ -77,23 +73,10 @@ def test_a_scheduler_starting_beside_one_with_another_key_names_it_and_leaves_it
     assert dispatch.link_keys_problem(app, leave_out="host-b:2") is None, "the one that differs, starting, is alone"
 
 
-class Log:
-    def __init__(self):
-        self.lines: list[tuple[str, str]] = []
-
-    def warning(self, message, *args):
-        self.lines.append(("warning", message % args))
-
-    def error(self, message, *args):
-        self.lines.append(("error", message % args))
-
-
 def test_the_web_server_says_at_start_that_a_live_scheduler_signs_with_another_key(app, monkeypatch):
     for key, value in {"PUBLIC_URL": "http://127.0.0.1:5000", "REGION_FILE": ""}.items():
         monkeypatch.setitem(app.config, key, value)
     scheduler_beats(app, "host-b:2", OTHER_KEY)
-    monkeypatch.setitem(sys.modules, "wsgi", SimpleNamespace(app=app))
-    log = Log()
-    runpy.run_path(str(CONF))["on_starting"](SimpleNamespace(log=log, cfg=SimpleNamespace(is_ssl=False)))
-    said = [line for kind, line in log.lines if "SECRET_KEY" in line]
-    assert len(said) == 1 and said[0].startswith("tracker: scheduler host-b:2 signs links with another"), log.lines
+    lines = started(app, monkeypatch)
+    said = [line for kind, line in lines if "SECRET_KEY" in line]
+    assert len(said) == 1 and said[0].startswith("tracker: scheduler host-b:2 signs links with another"), lines
