@@ -199,15 +199,19 @@ def _fill(call: Call, data: dict) -> None:
         raise ValidationError("the call's record is not valid", problems)
 
 
+def _placed(draft: dict, started: datetime) -> dict:
+    """The action with its due time a moment: "1800Z" said on the call is the first 18:00 from the call's start."""
+    due = draft.get("due_at")
+    return {**draft, "due_at": due.first_from(started)} if isinstance(due, ZuluTime) else draft
+
+
 def _add_actions(call: Call, drafts: list[dict]) -> list[AgreedAction]:
     """Each action agreed becomes a clock: due_at, then done_at or the sweep's overdue_at."""
     if len(call.actions) + len(drafts) > MAX_ACTIONS:
         raise ValidationError("too many agreed actions", {"actions": f"at most {MAX_ACTIONS} on one call"})
     problems = {}
     started = _minute(call.started_at)
-    # "1800Z" said on the call: the first 18:00 from its start.
-    placed = [{**d, "due_at": d["due_at"].first_from(started)} for d in drafts if isinstance(d.get("due_at"), ZuluTime)]
-    drafts = [placed.pop(0) if isinstance(d.get("due_at"), ZuluTime) else d for d in drafts]
+    drafts = [_placed(draft, started) for draft in drafts]
     for n, draft in enumerate(drafts):
         text = (draft.get("text") or "").strip()
         if not text or len(text) > ACTION_MAX_LENGTH:
