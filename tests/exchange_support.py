@@ -5,9 +5,10 @@ import email.policy
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.support import World, file_incident, outbox_files
+from tests.support import World, build_world, file_incident, outbox_files
 from tracker.db import session_scope
 from tracker.models import (
     Call,
@@ -54,6 +55,14 @@ def acknowledged_incident(client, world: World, **overrides) -> str:
     answer = client.post(f"/api/v1/incidents/{reference}/acknowledge", json={}, headers=world.auth("liaison"))
     assert answer.status_code == 200, f"acknowledging {reference}: {answer.status_code} {answer.get_json()}"
     return reference
+
+
+def acknowledged_over_a_line(app) -> tuple[World, FlaskClient, str]:
+    """The world with a line to the other side, an API client, and the reference of an incident liaison acknowledged."""
+    world = build_world(app)
+    add_counterpart_line(app, world)
+    client = app.test_client()
+    return world, client, acknowledged_incident(client, world)
 
 
 def api(client, world: World, method: str, path: str, body=None, who: str = "liaison", status: int = 200):

@@ -30,6 +30,13 @@ def counting_redraws(page: Page) -> Page:
     return page
 
 
+def lands_on(target: Locator, text: str) -> None:
+    """The focus is on target, which says text and is on the screen."""
+    expect(target).to_be_focused()
+    expect(target).to_contain_text(text)
+    expect(target).to_be_in_viewport()
+
+
 def stays_after_a_redraw(page: Page, landed: Locator) -> None:
     """What took the focus keeps it once the page's refresh drew its part again (its twin, focusable as it was)."""
     page.wait_for_function("() => window.redrawn > 0")

@@ -7,10 +7,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.test_focus_lands import press_enter_on
-from tests.exchange_support import acknowledged_incident, add_counterpart_line
+from tests.browser.test_focus_lands import lands_on, press_enter_on
+from tests.exchange_support import acknowledged_over_a_line
 from tests.exchange_support import open_exchange as open_via_api
-from tests.support import build_world
 from tracker.db import session_scope
 from tracker.models import AgreedAction, Call
 
@@ -27,10 +26,7 @@ def only(app, column):
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_a_call_started_saved_and_ended_keeps_the_focus_on_the_call(app, sign_in, live_server, width):
-    world = build_world(app)
-    add_counterpart_line(app, world)
-    client = app.test_client()
-    reference = acknowledged_incident(client, world)
+    world, client, reference = acknowledged_over_a_line(app)
     xid = open_via_api(client, world, reference)["id"]
     page = sign_in("liaison", width).page
     page.goto(f"/incidents/{reference}/calls/new?exchange={xid}")
@@ -54,17 +50,13 @@ def test_a_call_started_saved_and_ended_keeps_the_focus_on_the_call(app, sign_in
     expect(page).to_have_url(f"{live_server}/calls/{call_id}#action-{action_id}")
     expect(page.locator("p.flash.success")).to_contain_text("Call saved.")
     action = page.locator(f"#action-{action_id}")
-    expect(action).to_be_focused()
-    expect(action).to_contain_text(ACTION)
-    expect(action).to_be_in_viewport()
+    lands_on(action, ACTION)
     page.keyboard.press("Tab")  # on to the action's Done, not back through the header
     expect(action.get_by_role("button", name="Done")).to_be_focused()
 
     press_enter_on(page.get_by_role("button", name="Call ended"))
     expect(page).to_have_url(f"{live_server}/calls/{call_id}#call-{call_id}")
     expect(page.locator("p.flash.success")).to_contain_text("Call ended: on record.")
-    expect(heading).to_be_focused()
-    expect(heading).to_contain_text("ended")
-    expect(heading).to_be_in_viewport()
+    lands_on(heading, "ended")
     page.keyboard.press("Tab")  # the action still to do is next
     expect(action.get_by_role("button", name="Done")).to_be_focused()

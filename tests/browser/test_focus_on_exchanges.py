@@ -6,10 +6,9 @@ Everything here is done with the keyboard, on a desk's screen and on a phone."""
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.test_focus_lands import counting_redraws, press_enter_on, stays_after_a_redraw
-from tests.exchange_support import acknowledged_incident, add_counterpart_line, api
+from tests.browser.test_focus_lands import counting_redraws, lands_on, press_enter_on, stays_after_a_redraw
+from tests.exchange_support import acknowledged_over_a_line, api
 from tests.exchange_support import open_exchange as open_via_api
-from tests.support import build_world
 
 pytestmark = pytest.mark.browser
 
@@ -27,10 +26,7 @@ def type_into(field: Locator, text: str) -> None:
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_an_exchange_opened_and_a_message_recorded_take_the_focus(app, sign_in, live_server, width):
-    world = build_world(app)
-    add_counterpart_line(app, world)
-    client = app.test_client()
-    reference = acknowledged_incident(client, world)
+    world, client, reference = acknowledged_over_a_line(app)
     page = on_the_incident_page(sign_in("liaison", width), reference)
 
     press_enter_on(page.get_by_role("button", name="Open exchange"))
@@ -39,9 +35,7 @@ def test_an_exchange_opened_and_a_message_recorded_take_the_focus(app, sign_in, 
     expect(page.locator("p.flash.success")).to_contain_text("Exchange opened.")
     exchange = page.locator(f'article[data-exchange="{opened["id"]}"]')
     heading = exchange.get_by_role("heading", level=3)
-    expect(heading).to_be_focused()
-    expect(heading).to_contain_text("notified")
-    expect(heading).to_be_in_viewport()
+    lands_on(heading, "notified")
     stays_after_a_redraw(page, heading)
     page.keyboard.press("Tab")  # on into the exchange, not the panel's top or the header
     expect(exchange.locator(":focus")).to_have_count(1)
@@ -53,19 +47,14 @@ def test_an_exchange_opened_and_a_message_recorded_take_the_focus(app, sign_in, 
     expect(page).to_have_url(f"{live_server}/incidents/{reference}#message-{message['id']}")
     expect(page.locator("p.flash.success")).to_contain_text("Message from the other side recorded.")
     row = page.locator(f"#message-{message['id']}")
-    expect(row).to_be_focused()
-    expect(row).to_contain_text("Eastland calls back at 1600Z.")
-    expect(row).to_be_in_viewport()
+    lands_on(row, "Eastland calls back at 1600Z.")
     stays_after_a_redraw(page, row)
 
 
 def test_a_request_lands_on_its_draft_and_a_close_on_the_exchange_closed(app, sign_in, live_server):
     """A request of ours is a draft until approved and sent: the focus is on its text, the next thing to act on.
     Closing is asked first; done, the focus is on the exchange's heading, which says it is closed."""
-    world = build_world(app)
-    add_counterpart_line(app, world)
-    client = app.test_client()
-    reference = acknowledged_incident(client, world)
+    world, client, reference = acknowledged_over_a_line(app)
     xid = open_via_api(client, world, reference)["id"]
     page = on_the_incident_page(sign_in("liaison", 390), reference)
     exchange = page.locator(f'article[data-exchange="{xid}"]')
@@ -76,25 +65,18 @@ def test_a_request_lands_on_its_draft_and_a_close_on_the_exchange_closed(app, si
     assert drafted["status"] == "draft", drafted
     expect(page).to_have_url(f"{live_server}/incidents/{reference}#message-{drafted['id']}")
     row = page.locator(f"#message-{drafted['id']}")
-    expect(row).to_be_focused()
-    expect(row).to_contain_text("draft: waiting for approval")
-    expect(row).to_be_in_viewport()
+    lands_on(row, "draft: waiting for approval")
 
     press_enter_on(exchange.get_by_role("button", name="Close exchange"))
     press_enter_on(page.get_by_role("button", name="Close", exact=True))  # the page asking first
     expect(page).to_have_url(f"{live_server}/incidents/{reference}#exchange-{xid}-heading")
     heading = page.locator(f"#exchange-{xid}-heading")
-    expect(heading).to_be_focused()
-    expect(heading).to_contain_text("closed")
-    expect(heading).to_be_in_viewport()
+    lands_on(heading, "closed")
     stays_after_a_redraw(page, heading)
 
 
 def test_a_receipt_logged_lands_on_the_message(app, sign_in, live_server):
-    world = build_world(app)
-    add_counterpart_line(app, world)
-    client = app.test_client()
-    reference = acknowledged_incident(client, world)
+    world, client, reference = acknowledged_over_a_line(app)
     exchange = open_via_api(client, world, reference)
     [notice] = exchange["messages"]
     page = on_the_incident_page(sign_in("liaison", 1280), reference)
