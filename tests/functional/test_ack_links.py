@@ -218,7 +218,12 @@ def test_a_link_sent_before_secret_key_was_rotated_acknowledges_while_the_old_ke
     before = state(mailed.app, mailed.reference)
     mailed.app.config["SECRET_KEY"] = "the-key-after-the-rotation-" + "n" * 20
 
-    assert_refused_page(mailed.client.get(path), 400, "This link is not valid")  # no fallback: refused
+    # No fallback: refused, saying that the key is not held, by page and by API.
+    refused = mailed.client.get(path)
+    assert_refused_page(refused, 400, "This link was signed with another key")
+    assert "a key this tracker does not hold" in refused.get_data(as_text=True)
+    by_api = mailed.client.post("/api/v1/acks", json={"token": path.rsplit("/", 1)[1]})
+    assert by_api.status_code == 400 and by_api.get_json()["error"]["code"] == "link_unknown_key", by_api.get_json()
     assert_untouched_open(mailed.app, mailed.reference, before)
 
     mailed.app.config["SECRET_KEY_FALLBACKS"] = [old]

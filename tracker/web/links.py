@@ -32,6 +32,7 @@ HEADINGS = {
     "counterpart_check": "This link cannot confirm the check",
     "inactive": "This line was deactivated",
     "receipt": "This is a receipt link",
+    "unknown_key": "This link was signed with another key",
 }
 
 

@@ -3,13 +3,15 @@
 import base64
 import hashlib
 import hmac
+import json
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_encode
+from itsdangerous import BadData, BadSignature, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_decode, base64_encode
 from itsdangerous.serializer import Serializer
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -27,6 +29,15 @@ SALTS = {
 }
 
 
+# The purposes whose links go to our own staff (a desk's acknowledge and check links, a calendar's feed key). Each
+# names the key it was signed under (claim "k": the start of the key's fingerprint), so that one signed under a
+# key this tracker does not hold is told from an altered one: a key changed since it was sent, or a scheduler
+# given another SECRET_KEY than the web's. Links to the other side (receipt) name nothing of our keys.
+OWN_PURPOSES = frozenset({"ack", "check", "feed"})
+KEY_CLAIM = "k"
+
+log = logging.getLogger(__name__)
+
 # A refusal's HTTP status by its reason (anything else, a link not valid here: 400).
 STATUSES = {
     "expired": 410,
@@ -39,6 +50,10 @@ STATUSES = {
 
 
 NOT_VALID = "This link is not valid here: it was altered, cut short, or made for something else."
+UNKNOWN_KEY = (
+    "This link was signed with a key this tracker does not hold: it was made before the tracker's key was changed, "
+    "or by a scheduler set up with another key. Tell your administrator."
+)
 
 
 class LinkRefused(TrackerError):
@@ -87,10 +102,30 @@ def fingerprint(secret: str) -> str:
 
 
 @lru_cache(maxsize=32)
+def key_claim(secret: str) -> str:
+    """What a link says of the key it was signed under: 8 hex digits of the key's fingerprint, enough to tell a
+    tracker's few keys apart, and nothing of the key."""
+    return fingerprint(secret)[:8]
+
+
+@lru_cache(maxsize=32)
 def _serializer(secret: str, fallbacks: tuple[str, ...], purpose: str) -> URLSafeTimedSerializer:
     """One serializer per secret and purpose (a sweep signs thousands of links with the same two). Given a list,
     itsdangerous signs with its last key and verifies with any."""
     return _LinkSerializer([*fallbacks, secret], salt=SALTS[purpose])
+
+
+def _unsigned_claims(token: str) -> object:
+    """What a link says before its signature is checked: the base64 JSON before its first dot. Never the library's
+    loads_unsafe, which would also inflate a compressed payload (one starting with a dot, which no link of ours
+    is) that nobody signed; a payload longer than any of ours is not read either."""
+    payload = token.split(".", 1)[0]
+    if not payload or len(payload) > 1024:
+        return None
+    try:
+        return json.loads(base64_decode(payload))
+    except (BadData, ValueError, RecursionError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -106,8 +141,9 @@ class LinkSigner:
         return _serializer(self.secret, tuple(self.fallbacks), purpose)
 
     def issue(self, purpose: str, **claims) -> str:
-        """Sign claims (plus a fresh link id) for one purpose."""
-        return self._serializer(purpose).dumps({**claims, "link": secrets.token_urlsafe(16)})
+        """Sign claims (plus a fresh link id, and for our own staff's links the key's claim) for one purpose."""
+        own = {KEY_CLAIM: key_claim(self.secret)} if purpose in OWN_PURPOSES else {}
+        return self._serializer(purpose).dumps({**claims, **own, "link": secrets.token_urlsafe(16)})
 
     def peek(self, purpose: str, token: str) -> dict | None:
         """The claims of a genuine link for this purpose, expired or not (None for any other): what its
@@ -117,6 +153,26 @@ class LinkSigner:
         except BadSignature:
             return None
 
+    def _refuse_unknown_key(self, purpose: str, token: str) -> None:
+        """Refuse, saying so, a link of ours that names a key this tracker does not hold. What it names is not
+        signed (anyone may write any key's claim into a link, which only changes the refusal's wording); a link
+        naming one of our keys, or none, is left to be refused as altered."""
+        if purpose not in OWN_PURPOSES:
+            return
+        claims = _unsigned_claims(token)
+        named = claims.get(KEY_CLAIM) if isinstance(claims, dict) else None
+        if not isinstance(named, str) or named in {key_claim(key) for key in (self.secret, *self.fallbacks)}:
+            return
+        # The key's claim is no secret (every link of ours shows it); the token is never logged.
+        log.warning(
+            "a link (%s) signed under a key this process does not hold (key %r) was refused: give every web host "
+            "and scheduler the same SECRET_KEY, and keep a changed key in SECRET_KEY_FALLBACKS until the links "
+            "signed with it expire; GET /api/v1/health says link_keys",
+            purpose,
+            named[:16],
+        )
+        raise LinkRefused("unknown_key", UNKNOWN_KEY)
+
     def expires_at(self, issued: datetime) -> datetime:
         return issued + timedelta(seconds=self.max_age_seconds)
 
@@ -125,6 +181,7 @@ class LinkSigner:
         try:
             claims, signed_at = self._serializer(purpose).loads(token, return_timestamp=True)
         except BadSignature:
+            self._refuse_unknown_key(purpose, token)
             raise LinkRefused("invalid", NOT_VALID) from None
         if now - signed_at.astimezone(UTC) > timedelta(seconds=self.max_age_seconds):
             raise LinkRefused(
