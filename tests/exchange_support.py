@@ -2,6 +2,7 @@
 
 import email
 import email.policy
+import zlib
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +29,13 @@ NOTICE = "Northmark liaison: we notify an unsafe air intercept near the common b
 REQUEST = "Under Chapter III of the Vienna Document we request an explanation of the activity notified."
 
 
+def _address_of(name: str) -> str:
+    """A line's address at the other side's domain after its name's first word, ASCII as a mailbox must be: a
+    name in another script gets one of its own."""
+    word = name.split()[0].lower()
+    return f"{word if word.isascii() else f'line-{zlib.crc32(name.encode()):08x}'}@eastland.test"
+
+
 def add_counterpart_line(app, world: World, name: str = LINE, **overrides) -> int:
     """Create a line to the other side (liaison is a member); return its id, also in world.channels."""
     data = {
@@ -35,7 +43,7 @@ def add_counterpart_line(app, world: World, name: str = LINE, **overrides) -> in
         "level": 3,
         "counterpart": "Eastland Ministry of Defence",
         "transport": "outbox",
-        "address": f"{name.split()[0].lower()}@eastland.test",
+        "address": _address_of(name),
         "members": ["liaison"],
         "counterpart_line": True,
         "reply_deadline_seconds": 172800,

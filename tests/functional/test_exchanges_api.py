@@ -21,10 +21,18 @@ from tests.exchange_support import (
     send,
 )
 from tests.exchange_support import open_exchange as open_
-from tests.support import CSRF_TOKEN, file_incident, sign_in
+from tests.support import CSRF_TOKEN, file_incident, outbox_files, sign_in
 from tracker import jobs
 from tracker.db import session_scope
-from tracker.models import Exchange, ExchangeMessage, Notification, NotificationKind, User
+from tracker.models import (
+    ContactChannel,
+    Exchange,
+    ExchangeMessage,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    User,
+)
 from tracker.services.exchanges import receipts
 from tracker.timeutil import parse_moment, utcnow
 
@@ -957,3 +965,48 @@ def test_receipt_confirmed_by_transition_records_how_as_said_and_never_by_voice_
     assert "via" in refused["error"]["details"], refused
     refused = api(client, world, "POST", path, {"state": "closed", "via": "call"}, status=422)
     assert refused["error"]["details"]["via"] == ["for receipt_confirmed only"], refused
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "Ops <eastland@eastland.test>",
+        "eastland@eastland.test,desk@ours.test",
+        "desk@ours.test; duty@eastland.test",
+        "(desk)eastland@eastland.test",
+        "l3 desk",
+        "дежурный",
+    ],
+)
+def test_an_outbox_line_names_one_recipient_so_no_spelling_hides_the_other_sides_address(app, client, world, address):
+    """A display name or a list of addresses hid the other side's mailbox from the check between the sides: an
+    internal line "Ops <their hotline>" was saved, and its files, our alerts with their acknowledge links, were
+    written to their hotline (or failed at every try). An outbox line names one recipient, as a file's To: line
+    holds it: one e-mail address, or a label."""
+    add_counterpart_line(app, world)  # eastland@eastland.test
+    l3 = world.channels["L3"]
+    refused = api(client, world, "PATCH", f"/channels/{l3}", {"address": address}, who="admin", status=422)
+    assert "does not suit the outbox transport" in refused["error"]["message"], (address, refused)
+    assert api(client, world, "GET", f"/channels/{l3}", who="admin")["address"] == "l3@test.example"
+    theirs = {"name": "Their desk", "level": 3, "transport": "outbox", "address": address, "counterpart_line": True}
+    api(client, world, "POST", "/channels", theirs, who="admin", status=422)
+
+
+@pytest.mark.parametrize("address", ["Ops <eastland@eastland.test>", "l1@test.example,eastland@eastland.test"])
+def test_an_internal_line_saved_before_at_a_spelling_of_their_address_carries_none_of_our_alerts(
+    app, client, world, address
+):
+    """A line saved before lines named one recipient (or by hand) keeps its spelling: delivery reads every mailbox
+    in it and refuses our alert over it, which its file would have taken to the other side's hotline."""
+    add_counterpart_line(app, world)  # eastland@eastland.test
+    with session_scope(app) as session:
+        session.get(ContactChannel, world.channels["L1"]).address = address
+    reference = file_incident(client, world)["reference"]
+    jobs.deliver(app)
+    with session_scope(app) as session:
+        rows = session.scalars(select(Notification).where(Notification.channel_id == world.channels["L1"])).all()
+        outcome = [(row.status, row.last_error) for row in rows]
+    assert outcome and all(status is NotificationStatus.DEAD for status, _ in outcome), outcome
+    assert all("its address goes where a counterpart line goes" in error for _, error in outcome), outcome
+    written = [p.name for p in outbox_files(app) if reference in p.name and "eastland@" in p.read_text()]
+    assert not written, written

@@ -333,3 +333,35 @@ def test_any_other_sender_is_written_as_compose_writes_it(sender):
     fast, slow = read(render(PLAIN, sender)), read(bytes(compose(PLAIN, sender)))
     assert fast["From"].addresses == slow["From"].addresses and fast["From"].addresses[0].addr_spec
     assert b'boundary="=_tracker_' not in render(PLAIN, sender), "the email package wrote it"
+
+
+@pytest.mark.parametrize("changes", [{}, {"recipient": "Штаб связи"}, {"subject": "ESCALATED Ж INC-2026-00042"}])
+def test_a_label_is_written_as_the_one_recipient_whichever_way_the_file_is_written(changes):
+    """An outbox line's address may be a label (north-desk): the email package, which writes any message that is
+    not plain ASCII, refused it as an address without a domain, at every try."""
+    message = Message(**{**PLAIN.__dict__, "address": "north-desk.2", **changes})
+    same_as_compose(message)
+    to = read(render(message, SENDER))["To"]
+    assert [(a.username, a.domain) for a in to.addresses] == [("north-desk.2", "")], str(to)
+
+
+@pytest.mark.parametrize("address", ["l2@test.example", "north-desk", "N.desk_2+x"])
+def test_an_outbox_line_takes_one_address_or_a_label(address, tmp_path):
+    assert FileDropTransport(str(tmp_path), SENDER).check_address(address) is None
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "Ops <hotline@eastland.test>",
+        "a@ours.test,b@theirs.test",
+        "a@ours.test b@theirs.test",
+        "north desk",
+        "дежурный",
+        "desk:1",
+        "(x)a@ours.test",
+        "",
+    ],
+)
+def test_an_outbox_line_refuses_what_a_files_to_line_cannot_hold_as_one_recipient(address, tmp_path):
+    assert FileDropTransport(str(tmp_path), SENDER).check_address(address), address

@@ -113,6 +113,8 @@ def withheld(transport: str, address: str) -> str:
 
 # An e-mail address inside a URL (an Apprise mailto:// or a mail service's URL names its recipients so).
 _MAILBOX = re.compile(r"[^\s/?#&=:;,@]+@([^\s/?#&=:;,@]+\.[^\s/?#&=:;,@]+)")
+# A mailbox anywhere in a text (an address with a display name, one of a list): its address and its domain.
+_NAMED_MAILBOX = re.compile(r"""([^\s<>()\[\]",;:@]+@([^\s<>()\[\]",;:@]+))""")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Apprise's plain web posts (its JSON, XML and Form services): a request to the server the URL names, as a
 # webhook's; the "s" spelling over HTTPS.
@@ -131,8 +133,14 @@ def reaches(address: str | None) -> set[str]:
     if not folded:
         return set()
     if "://" not in folded:
+        # Every mailbox the text names, however it is spelled: "ops <hotline@eastland.test>" and a list
+        # "hotline@eastland.test,noc@northmark.test" reach each of theirs (saved before lines refused such spellings,
+        # they were judged as one address, and an internal line so spelled went to the other side's).
+        found = {folded}
+        for mailbox, domain in _NAMED_MAILBOX.findall(folded):
+            found |= {mailbox, *_mail_domain(domain)}
         _, at, domain = folded.rpartition("@")
-        return {folded, *_mail_domain(domain)} if at and "/" not in folded else {folded}
+        return found | _mail_domain(domain) if at and "/" not in folded else found
     try:
         parts = urlsplit(folded)
     except ValueError:  # "http://[::1" (a bracket not closed): no host to compare

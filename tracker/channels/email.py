@@ -27,7 +27,7 @@ def compose(message: Message, sender: str) -> EmailMessage:
     """
     mail = EmailMessage()
     mail["From"] = sender
-    mail["To"] = Address(display_name=one_line(message.recipient), addr_spec=message.address)
+    mail["To"] = recipient(message)
     mail["Subject"] = one_line(message.subject)
     mail["Date"] = formatdate(usegmt=True)
     mail["Message-ID"] = message.message_id
@@ -41,6 +41,16 @@ def compose(message: Message, sender: str) -> EmailMessage:
     mail.set_content(message.text)
     mail.add_alternative(message.html, subtype="html")
     return mail
+
+
+def recipient(message: Message) -> Address:
+    """The To: of a message: its recipient's name and the line's address, or the file drop's label (an outbox
+    line's address may be a label such as "north-desk", which the standard library takes as a mailbox's name
+    without a domain, not as an address)."""
+    name = one_line(message.recipient)
+    if "@" not in message.address:
+        return Address(display_name=name, username=message.address, domain="")
+    return Address(display_name=name, addr_spec=message.address)
 
 
 def address_problem(address: str) -> str | None:

@@ -14,7 +14,7 @@ from email.utils import formatdate
 from pathlib import Path
 
 from . import DeliveryError, Message
-from .email import compose
+from .email import address_problem, compose
 
 # What the fast writer below puts in a header as it is: printable ASCII, no quote or angle bracket
 # that would need the standard library's quoting (anything else goes through email.compose).
@@ -27,6 +27,8 @@ _PLAIN_ADDRESS = re.compile(r"[!#-;=?-~]+")  # an addr-spec without spaces, quot
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _PLAIN_SENDER = re.compile(rf"(?:{_ATOM}(?: {_ATOM})* <[!#-;=?-~]+>|[!#-;=?-~]+)")
 _MESSAGE_ID = re.compile(r"<[!#-;=?-~]+>")
+# An outbox line's address: one e-mail address, or a label that a file's To: line holds as one recipient.
+_LABEL = re.compile(r"[A-Za-z0-9._+-]+")
 _LONGEST_LINE = 998  # RFC 5322
 _TEMP_PREFIX = ".sending-"
 STALE_TEMP_SECONDS = 3600
@@ -117,7 +119,14 @@ class FileDropTransport:
         return self.directory / f"{message.reference or 'channel'}-{message.key}.eml"
 
     def check_address(self, address: str) -> str | None:
-        return None
+        """One recipient, as the file's To: line names it: any other text made a file to nobody, or to a list
+        ("a@ours.test,b@theirs.test"), or failed at every try (a display name, a space), and a list or a display
+        name hid from the check between our side and the other side the address it holds."""
+        if "@" in address:
+            return address_problem(address)
+        if _LABEL.fullmatch(address):
+            return None
+        return "one e-mail address, or a label of letters, digits and . _ + - (no spaces)"
 
     def unavailable(self) -> str | None:
         return None
