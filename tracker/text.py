@@ -198,16 +198,26 @@ def one_line(name: str) -> str:
 # Doubled slashes and their percent-encoded forms route (after a redirect) to the same link: masked too.
 LINK_TOKEN = re.compile(r"((?:/|%2f)+links(?:/|%2f)+[a-z]+(?:/|%2f)+)[^/\s?#\"'\x1b]+", re.IGNORECASE)
 _CREDENTIAL = r"(?:key|token|access_token|secret|password|signature)"
-# A query parameter that carries a credential: the calendar feed's key, or a token by any name.
-SECRET_QUERY = re.compile(rf"([?&;]{_CREDENTIAL}=)[^&;\s#\"'\x1b]+", re.IGNORECASE)
+# A query parameter that carries a credential: the calendar feed's key, or a token by any name that says what it
+# holds (api_key, auth, bearer, X-Auth-Token: a client that put its token there is refused, and its request line
+# is logged).
+SECRET_QUERY = re.compile(
+    r"([?&;][\w.-]*(?:key|token|secret|password|passwd|auth|bearer|signature|credential)[\w.-]*=)[^&;\s#\"'\x1b]+",
+    re.IGNORECASE,
+)
+# An API token, by its prefix (accounts.people.TOKEN_PREFIX), wherever it is: under a parameter of any name, or
+# quoted from a header.
+API_TOKEN = re.compile(r"\b(trk_)[A-Za-z0-9_-]{6,}")
 # The same as a JSON member: a receiver quoting the body we posted it ({"acknowledge": {"token": "..."}}), the
 # string cut short or not.
 SECRET_MEMBER = re.compile(rf'("{_CREDENTIAL}"\s*:\s*")[^"]*', re.IGNORECASE)
 
 
 def masked(text: str) -> str:
-    """The text with signed-link tokens and credentials in query strings and JSON members replaced by "…"."""
-    return SECRET_MEMBER.sub(r"\1…", SECRET_QUERY.sub(r"\1…", LINK_TOKEN.sub(r"\1…", text)))
+    """The text with signed-link tokens, API tokens, and credentials in query strings and JSON members replaced by
+    "…"."""
+    text = API_TOKEN.sub(r"\1…", LINK_TOKEN.sub(r"\1…", text))
+    return SECRET_MEMBER.sub(r"\1…", SECRET_QUERY.sub(r"\1…", text))
 
 
 def masked_in(data):

@@ -134,14 +134,17 @@ def secrets_of(ack: str, feed: str) -> list[str]:
 
 
 def test_the_development_servers_request_log_masks_link_tokens_and_feed_keys(app, client, world, caplog):
-    """`make run` serves with werkzeug (flask run), which logs each request line, query and all."""
+    """`make run` serves with werkzeug (flask run), which logs each request line, query and all: an API token put
+    in the query, under any name, was written there whole (the request is refused, its line logged)."""
     ack, feed = ack_path(app, client, world), feed_path(client, world)
+    token = world.tokens["duty"]
+    misplaced = [f"/api/v1/incidents?{name}={token}" for name in ("api_key", "auth", "bearer", "X-Auth-Token", "q")]
     server = make_server("127.0.0.1", 0, app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     caplog.set_level(logging.INFO, logger="werkzeug")
     thread.start()
     try:
-        for path in (ack, feed):
+        for path in (ack, feed, *misplaced):
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{server.port}{path}", timeout=10).close()
             except urllib.error.HTTPError:
@@ -154,6 +157,8 @@ def test_the_development_servers_request_log_masks_link_tokens_and_feed_keys(app
     assert any("/links/ack/…" in line for line in lines) and any("?key=…" in line for line in lines), lines
     for secret in secrets_of(ack, feed):
         assert secret not in caplog.text
+    assert sum("/api/v1/incidents?" in line for line in lines) == len(misplaced), lines
+    assert token not in caplog.text and token[4:] not in caplog.text, lines
 
 
 def test_a_request_that_fails_is_logged_without_its_links_token(make_app, world, caplog, monkeypatch):
