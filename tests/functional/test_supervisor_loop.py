@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tests.support import build_world, file_incident
 from tracker import jobs
 from tracker.db import session_scope
-from tracker.models import Incident, IncidentStatus, Notification, NotificationKind, NotificationStatus
+from tracker.models import ContactChannel, Incident, IncidentStatus, Notification, NotificationKind, NotificationStatus
 from tracker.services.engine import message_text
 from tracker.timeutil import utcnow
 
@@ -76,6 +76,24 @@ def test_the_exhausted_message_names_the_lines_each_step_called(app, client):
     [row] = supervisor_rows(app, reference, NotificationKind.EXHAUSTED)
     assert "Lines called, none of which acknowledged:\n  Step 1: L1, L2\n  Step 2: L3\n" in row["body"], row["body"]
     assert "reach these lines by other means" in row["body"]
+
+
+def test_the_exhausted_message_says_a_step_called_no_line_when_its_line_was_passed_over(app, client):
+    """A step whose line was passed over (a counterpart line since, never given our alerts) was read as called
+    and silent: the supervisors went looking for an answer from a line nobody called."""
+    world = build_world(app, steps=(("L1",), ("L3",)), ack_seconds=60)
+    reference = file_incident(client, world)["reference"]
+    with session_scope(app) as session:
+        line = session.get(ContactChannel, world.channels["L3"])
+        line.counterpart_line, line.address = True, "l3@eastland.test"  # their domain, not our supervisors'
+    for _ in range(2):
+        with session_scope(app) as session:
+            incident = session.scalar(select(Incident).where(Incident.reference == reference))
+            incident.next_escalation_at = utcnow() - timedelta(seconds=1)
+        assert jobs.sweep(app) == 1
+    [row] = supervisor_rows(app, reference, NotificationKind.EXHAUSTED)
+    expected = "Lines called, none of which acknowledged:\n  Step 1: L1\n  Step 2: no line called (passed over: L3)\n"
+    assert expected in row["body"], row["body"]
 
 
 @pytest.mark.both_databases  # which supervisors were told: a query over the outbox's rows

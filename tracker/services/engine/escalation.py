@@ -75,7 +75,10 @@ def advance(
     else:
         incident.status = IncidentStatus.EXHAUSTED
         incident.next_escalation_at = None
-        supervisors = notify.enqueue_supervisors(session, incident, NotificationKind.EXHAUSTED, now, recipients)
+        called = {"steps": notify.lines_called(session, incident)}
+        supervisors = notify.enqueue_supervisors(
+            session, incident, NotificationKind.EXHAUSTED, now, recipients, facts={"called": called}
+        )
         timeline.note(
             session,
             incident,

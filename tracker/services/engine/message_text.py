@@ -110,13 +110,15 @@ def incident_text(
     decision: dict | None = None,
     upgrade: dict | None = None,
     page: dict | None = None,
+    called: dict | None = None,
 ) -> str:
     """Plain-text body for one kind of incident message, its marking line first and last (as on the
     banner of a marked document: whoever reads any end of it sees how to handle it). idle says why an
     acknowledged incident is reminded of or called again (services.engine.idle), decision which step
     waits for a supervisor's confirmation or who confirmed it (services.engine.decisions), upgrade who
     raised the precedence from what (services.engine.notify.tell_upgrade); page, the
-    incident page's address a supervisor's message links (services.engine.notify)."""
+    incident page's address a supervisor's message links (services.engine.notify); called, for an exhaustion,
+    the lines each step called and passed over (notify.lines_called; without it, the ladder's lines)."""
     body = _render(
         f"{kind.value}.txt",
         i=incident,
@@ -136,6 +138,7 @@ def incident_text(
         idle=idle or {},
         decision=decision or {},
         upgrade=upgrade or {},
+        called=called or {},
     )
     body = body.strip(chr(10))
     if page and page.get("url"):

@@ -344,6 +344,35 @@ def _queue(
 EXCHANGE_KINDS = (NotificationKind.COUNTERPART, NotificationKind.EXCHANGE_OVERDUE, NotificationKind.ACTION_OVERDUE)
 
 
+CALLS_TO_ACT = tuple(kind for kind in NotificationKind if kind.calls_for_action)
+
+
+def lines_called(session: Session, incident: Incident) -> list[dict]:
+    """Each step of the incident's ladder with the lines that were called on it (a message asking them to
+    acknowledge was queued) and those of the step that never were (a counterpart line, a line down or inactive
+    with no fallback, passed over): what its exhaustion tells the supervisors, who otherwise read every line of
+    the ladder as called and silent."""
+    called: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(Notification.step, ContactChannel.name)
+        .join(ContactChannel, ContactChannel.id == Notification.channel_id)
+        .where(Notification.incident_id == incident.id, Notification.kind.in_(CALLS_TO_ACT))
+        .order_by(Notification.step, Notification.id)
+    )
+    for step, name in rows:
+        names = called.setdefault(step, [])
+        if name not in names:
+            names.append(name)
+    return [
+        {
+            "step": number,
+            "called": called.get(number, []),
+            "passed_over": [c["name"] for c in step["channels"] if c["name"] not in called.get(number, [])],
+        }
+        for number, step in enumerate(incident.steps, start=1)
+    ]
+
+
 def skipped(incident: Incident, channels: list[ContactChannel]) -> list[str]:
     """The current step's channels that enter_step sent nothing to (down or inactive, no fallback)."""
     sent = {c.id for c in channels}
