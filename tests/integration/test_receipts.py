@@ -18,6 +18,7 @@ from tracker.timeutil import format_dtg, parse_moment, utcnow
 
 RECEIPT_LINK = re.compile(r"http://tracker\.test(/links/receipt/[A-Za-z0-9._-]+)")
 LINE = "Eastland hotline"
+FORM = "application/x-www-form-urlencoded"
 
 
 def our_side(app, reference: str) -> dict:
@@ -105,6 +106,15 @@ def test_their_receipt_by_link_names_them_as_typed(mail_app, smtp_server, world)
         and "This link was used already" in again.text
         and "Receipt confirmed" not in again.text
     )
+    # Whatever comes with a used link, or a request the page cannot take, is answered in the links' own frame,
+    # never with our navigation; a used link says so in their language too, whatever name was typed with it.
+    for name in ("a\x00b", "line one\nline two", "x" * 121):
+        used = client.post(path, data={"name": name})
+        assert used.status_code == 409 and "This link was used already" in used.text, (name, used.text[:600])
+        assert 'lang="ru"' in used.text and "Back to the board" not in used.text, (name, used.text[:600])
+    for odd in (client.post(path, json={"name": "x"}), client.post(path, data=b"name=%ff%fe", content_type=FORM)):
+        assert odd.status_code in (400, 415) and "links.css" in odd.text, odd.text[:600]
+        assert "Back to the board" not in odd.text and 'href="/board"' not in odd.text, odd.text[:600]
 
     shown = api(client, world, "GET", f"/exchanges/{exchange['id']}")
     [notice] = [m for m in shown["messages"] if m["direction"] == "out"]
@@ -130,6 +140,9 @@ def test_their_receipt_by_link_names_them_as_typed(mail_app, smtp_server, world)
     answer = client.post("/api/v1/acks", json={"token": token})
     assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "link_receipt", answer.get_json()
     assert "receipt link" in answer.get_json()["error"]["message"]
+    pages = (client.get(f"/links/ack/{token}"), client.post(f"/links/ack/{token}"), client.get(f"/links/check/{token}"))
+    for page in pages:  # as the API says
+        assert page.status_code == 400 and "This is a receipt link" in page.text, page.text[:600]
     assert our_side(app, reference) == before
 
 

@@ -18,6 +18,8 @@ from ..timeutil import isoformat
 from . import bodies, paths
 
 API_PREFIX = "/api/"
+# The one-click links of messages (web/links.py, web/receipt_links.py): pages in a frame of their own.
+LINKS_PREFIX = "/links/"
 CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -59,8 +61,10 @@ def wants_html() -> bool:
 
 
 def error_page(code: int, message: str | Sentence = "", title: str | None = None) -> tuple[str, int]:
-    """The error page in the layout; a message naming what was typed (a Sentence) with each name isolated."""
-    return render_template("web/error.html", code=code, title=title or TITLES.get(code, "Error"), message=message), code
+    """The error page in the layout (a link's page in the links' own frame, without our navigation: a receipt
+    link's reader is the other side); a message naming what was typed (a Sentence) with each name isolated."""
+    template = "links/error.html" if request.path.startswith(LINKS_PREFIX) else "web/error.html"
+    return render_template(template, code=code, title=title or TITLES.get(code, "Error"), message=message), code
 
 
 def envelope(code: str, message: str, details: dict, status: int, headers=None) -> Answer:

@@ -36,7 +36,12 @@ HEADINGS = {
 }
 
 
-def _refused(purpose: str, refused: LinkRefused):
+def _refused(purpose: str, refused: LinkRefused, token: str):
+    if refused.reason == "invalid":  # a receipt link opened here is told so, as the API tells it
+        try:
+            linkuse.refuse_receipt(dispatch.signer(current_app), token, utcnow())
+        except LinkRefused as receipt:
+            refused = receipt
     kind = OUTCOMES.get(refused.reason, "refused")
     heading = HEADINGS.get(refused.reason, "This link is refused")
     page = render_template("links/refused.html", purpose=purpose, refused=refused, kind=kind, heading=heading)
@@ -50,7 +55,7 @@ def confirm(purpose: str, token: str):
     try:
         view = linkuse.inspect(get_session(), dispatch.signer(current_app), purpose, token, utcnow())
     except LinkRefused as refused:
-        return _refused(purpose, refused)
+        return _refused(purpose, refused, token)
     return render_template("links/confirm.html", view=view, token=token)
 
 
@@ -64,5 +69,5 @@ def act_on_link(purpose: str, token: str):
         with committed() as session:
             view = linkuse.use_link(session, signer, purpose, token, utcnow(), rules, dispatch.idle_rules(app))
     except LinkRefused as refused:
-        return _refused(purpose, refused)
+        return _refused(purpose, refused, token)
     return render_template("links/done.html", view=view)

@@ -127,7 +127,10 @@ def confirm_receipt(token: str):
     except LinkRefused as refused:
         return _refused_receipt(token, refused)
     except ValidationError as error:
-        view = receipts.inspect(get_session(), signer, token, utcnow())
+        try:  # a link used already says so whatever was typed with it, in their language as every refusal
+            view = receipts.inspect(get_session(), signer, token, utcnow())
+        except LinkRefused as refused:
+            return _refused_receipt(token, refused)
         # The name as typed comes back beside its problem, not blank to be typed again.
         page = render_template(
             "links/receipt.html", view=view, texts=_texts(view), token=token, error=error, typed=name

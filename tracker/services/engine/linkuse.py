@@ -102,12 +102,14 @@ def use_any_link(
     except LinkRefused as refused:
         if refused.reason != "invalid":
             raise
-        _refuse_receipt(signer, token, now)
+        refuse_receipt(signer, token, now)
         return use_link(session, signer, "check", token, now, rules)
     return use_link(session, signer, "ack", token, now, rules, idle)
 
 
-def _refuse_receipt(signer: LinkSigner, token: str, now: datetime) -> None:
+def refuse_receipt(signer: LinkSigner, token: str, now: datetime) -> None:
+    """Refuse a receipt link given where our own links are taken (the API's /acks, an acknowledge or check
+    page), saying what it is; return for any other link."""
     try:
         signer.read("receipt", token, now)
     except LinkRefused:
