@@ -6,7 +6,7 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.support import build_world
 from tracker.db import session_scope
@@ -85,3 +85,36 @@ def test_a_sector_chosen_other_than_the_positions_is_filed_as_given_by_hand(app,
     with session_scope(app) as session:
         assert tuple(session.execute(select(Incident.sector, Incident.sector_given)).one()) == ("South", True)
     assert duty.page_errors == []
+
+
+def test_a_filed_form_come_back_to_and_sent_again_files_once_and_follows_what_it_holds(app, sign_in):
+    """Back after filing: the browser fetched the form afresh (a new one-time key) and refilled what was typed; sent
+    again, the same incident was filed twice, and the form offered the categories of the domain it was served with
+    while it showed another, with a read-back of a time it no longer held."""
+    build_world(app)
+    duty = sign_in("duty", 390)
+    page = duty.page
+    page.goto("/incidents/new")
+    page.get_by_label("Occurred at", exact=False).fill("0605Z")
+    page.get_by_role("textbox", name="Reporting unit").fill("Post 9")
+    page.get_by_role("combobox", name="Domain").select_option("land")
+    page.get_by_role("combobox", name="Category").select_option("stray_fire")
+    page.get_by_role("combobox", name="Precedence").select_option("R")
+    page.get_by_role("textbox", name="Narrative").fill("Stray rounds landed near the post.")
+    page.get_by_role("button", name="File incident").click()
+    expect(page).to_have_url(re.compile(r"/incidents/INC-[\w-]+$"))
+    first = page.url
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/incidents/new$"))
+    domain, category = page.get_by_role("combobox", name="Domain"), page.get_by_role("combobox", name="Category")
+    if domain.input_value() == "land":  # refilled by the browser: the categories are the land's
+        options = category.locator("option").evaluate_all("os => os.map(o => o.value)")
+        assert "stray_fire" in options and "unsafe_intercept" not in options, options
+    domain.select_option("land")
+    category.select_option("stray_fire")
+    page.get_by_role("button", name="File incident").click()
+    expect(page).to_have_url(first)
+    expect(page.locator("[data-flashes]")).to_contain_text("This form was filed already")
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count(Incident.id))) == 1, "filed once"

@@ -41,6 +41,28 @@
       });
     }
     domain.addEventListener("change", apply); apply();
+    return apply;
+  }
+
+  // Whether the page was come back to with Back or Forward (from the browser's cache, or fetched again and refilled).
+  function cameBack(event) {
+    var nav = window.performance && performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
+    return event.persisted || Boolean(nav && nav.type === "back_forward");
+  }
+
+  // A filing form's one-time key (tracker/web/incidents.py): a form sent, come back to with Back and sent again,
+  // files once and shows the incident it filed. The browser fetched the page afresh, under a new key, and refilled
+  // what had been typed: sent again, that filed the same incident a second time.
+  function keepFilingKey(form) {
+    var key = form.querySelector("[name=filing_key]"), stored = "tracker.filing-key-sent";
+    if (!key || !window.sessionStorage) { return; }
+    form.addEventListener("submit", function () { try { sessionStorage.setItem(stored, key.value); } catch (e) {} });
+    window.addEventListener("pageshow", function (event) {
+      if (!cameBack(event)) { return; }
+      var sent = null;
+      try { sent = sessionStorage.getItem(stored); } catch (e) {}
+      if (sent) { key.value = sent; }
+    });
   }
 
   // A sentence of ours naming what was typed or configured (a sector), each name in a <bdi> of its own: written in
@@ -116,6 +138,7 @@
       clearTimeout(timer); timer = setTimeout(ask, 300);
     });
     ask();
+    return ask;
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -123,7 +146,13 @@
     setInterval(tickCountdowns, 1000);
     document.addEventListener("tracker:updated", tickCountdowns);  // live.js swapped fresh HTML in
     var filing = document.querySelector("form[data-categories]");
-    if (filing) { followDomain(filing); readBack(filing); }
+    if (filing) {
+      var followAgain = followDomain(filing), readAgain = readBack(filing);
+      keepFilingKey(filing);
+      // Come back to with Back, the page is refilled with what was typed after this ran: the categories and the
+      // read-backs follow what it holds then, not what it held when it was served.
+      window.addEventListener("pageshow", function (event) { if (cameBack(event)) { followAgain(); readAgain(); } });
+    }
     // Optional parts of a form (observed forces) stay folded on a phone and open on a wider screen.
     if (window.matchMedia && window.matchMedia("(min-width: 761px)").matches) {
       document.querySelectorAll("details[data-open-wide]").forEach(function (d) { d.open = true; });
