@@ -34,6 +34,9 @@ def test_the_sections_stand_in_one_row_and_the_one_in_use_is_in_sight(app, sign_
     assert top["rows"] == 1 and top["header"] <= 160 and top["inSight"], top
     assert sideways(page) <= 0
 
+    sign_out = page.get_by_role("button", name="Sign out").bounding_box()
+    assert sign_out["height"] >= 44, f"Sign out is a finger's target on a phone: {sign_out}"
+
     if who == "admin":  # the last section: the row scrolled to it, clicked from the board's row
         page.get_by_role("link", name="Users", exact=True).click()
         expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible()

@@ -84,3 +84,34 @@ def test_an_arabic_sector_leaves_the_row_and_the_distance_from_the_border_in_pla
     after = distance["top"] >= sector["bottom"] - 1 or distance["left"] >= sector["right"]
     assert after, f"the distance from the border stands before the sector it follows: {found}"
     assert not duty.page_errors, duty.page_errors
+
+
+# Where each line of the narrative starts and ends, against its paragraph's box, measured in one script.
+LINE_SIDES = """(p) => {
+  const box = p.getBoundingClientRect(), text = p.firstChild.textContent, sides = {};
+  for (const word of ["مرحبا", "Корабль", "https"]) {
+    const at = text.indexOf(word), range = document.createRange();
+    range.setStart(p.firstChild, at); range.setEnd(p.firstChild, at + word.length);
+    const r = range.getBoundingClientRect();
+    sides[word] = {left: r.left - box.left, right: box.right - r.right};
+  }
+  return sides;
+}"""
+
+
+def test_each_line_of_a_narrative_takes_its_own_direction(app, sign_in):
+    """A narrative of an Arabic line, then a Russian one and a link: the whole block took the first line's direction,
+    and the Russian line read right to left, its full stop first (".Корабль подошёл на 300 м")."""
+    world = build_world(app)
+    narrative = "مرحبا، طائرة بدون طيار\nКорабль подошёл на 300 м.\nhttps://example.test/report/7"
+    reference = file_incident(app.test_client(), world, narrative=narrative)["reference"]
+    duty = sign_in("duty", 390)
+    page = duty.page
+    page.goto(f"/incidents/{reference}")
+    paragraph = page.locator("p.narrative").first
+    expect(paragraph).to_contain_text("Корабль")
+    sides = paragraph.evaluate(LINE_SIDES)
+    assert sides["مرحبا"]["right"] < 2, f"the Arabic line starts at the right: {sides}"
+    for word in ("Корабль", "https"):
+        assert sides[word]["left"] < 2, f"the {word} line starts at the left, left to right: {sides}"
+    assert not duty.page_errors, duty.page_errors
