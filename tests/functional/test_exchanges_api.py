@@ -454,6 +454,16 @@ def test_a_domain_spelled_another_way_is_the_same_domain(app, client, world):
         assert "address" in refused["error"]["details"], (address, refused)
 
 
+@pytest.mark.parametrize("address", ["http://127.1:9/x", "http://2130706433:9/", "http://[::ffff:127.0.0.1]:9/x"])
+def test_no_internal_webhook_reaches_a_counterpart_webhooks_server_by_another_spelling_of_its_ip(
+    app, client, world, address
+):
+    add_counterpart_line(app, world, "Eastland gateway", transport="webhook", address="http://127.0.0.1:9/hook")
+    change = {"transport": "webhook", "address": address}
+    refused = api(client, world, "PATCH", f"/channels/{world.channels['L3']}", change, who="admin", status=422)
+    assert "Eastland gateway" in refused["error"]["details"]["address"][0], refused
+
+
 @pytest.mark.parametrize(
     "address", ["forms://gw.eastland.test/ops", "JSONS://gw.eastland.test/", "xml://gw.eastland.test:443/in"]
 )

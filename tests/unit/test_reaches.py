@@ -32,3 +32,24 @@ def test_a_mailbox_of_ours_beside_theirs_reaches_both_and_nothing_else():
     found = reaches("desk@ours.test,hotline@eastland.test")
     domains = {item for item in found if item.startswith("@")}
     assert domains == {"@ours.test", "@eastland.test"}, sorted(found)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "http://127.1:9/x",
+        "http://0x7f000001:9/x",
+        "http://2130706433:9/x",
+        "http://0177.0.0.1:9/x",
+        "http://[::ffff:127.0.0.1]:9/x",
+        "json://127.1:9/",
+    ],
+)
+def test_an_ip_address_in_any_spelling_the_resolver_takes_is_one_host(address):
+    """A hook at the other side's server by another spelling of its IP address went to the same server unseen."""
+    assert "//127.0.0.1:9" in reaches(address), sorted(reaches(address))
+
+
+def test_an_ipv6_address_is_compared_in_one_spelling_and_a_name_of_digits_and_letters_stays_a_name():
+    assert "//::1:9" in reaches("http://[0:0::1]:9/") and "//::1:9" in reaches("http://[::1]:9/")
+    assert "//1e1.test:80" in reaches("http://1e1.test/")

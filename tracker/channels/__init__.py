@@ -1,6 +1,8 @@
 """Transports to contact channels, behind one small interface. Connect only when sending."""
 
+import ipaddress
 import re
+import socket
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -168,12 +170,37 @@ def _mail_domain(domain: str) -> set[str]:
 
 
 def _domain(name: str) -> str:
-    """A domain as DNS reads it: "bücher.test." and "xn--bcher-kva.test" are one."""
+    """A domain as DNS reads it: "bücher.test." and "xn--bcher-kva.test" are one; an IP address as the resolver
+    reads it: "127.1", "0x7f000001", "2130706433" and "::ffff:127.0.0.1" are 127.0.0.1."""
     name = name.rstrip(".")
+    if (address := _ip_address(name)) is not None:
+        return address
     try:
         return name.encode("idna").decode("ascii")
     except UnicodeError:  # not a name IDNA can spell (an empty label, one too long): compared as typed
         return name
+
+
+# What the C library's inet_aton reads as an IPv4 address (a host named so is never looked up by name): dotted
+# parts, each decimal, octal (0...) or hexadecimal (0x...), and fewer than four of them ("127.1").
+_IPV4_SPELLING = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}")
+
+
+def _ip_address(name: str) -> str | None:
+    """An IP address's one spelling (IPv4 dotted decimal, IPv6 compressed, an IPv4-mapped IPv6 address as its
+    IPv4 one), or None for a name."""
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(name)
+    except ValueError:
+        if not _IPV4_SPELLING.fullmatch(name):
+            return None
+        try:
+            address = ipaddress.IPv4Address(socket.inet_aton(name))
+        except OSError:
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return str(address)
 
 
 def build_transports(config: Mapping[str, Any]) -> dict[str, Transport]:
