@@ -43,3 +43,19 @@ def test_a_duty_officer_amends_an_incident_on_a_phone(app, sign_in):
     desk.page.goto("/incidents/new")
     expect(desk.page.locator("details.observed-forces")).to_have_attribute("open", "")
     desk.screenshot("file-1280", desk.page)
+
+
+def test_an_amendment_refused_puts_the_focus_on_why(app, sign_in):
+    """An amendment that changes nothing (or one another desk's amendment overtook) is refused above the form: the
+    focus stayed on the page's body, and a screen reader or a phone's keyboard user did not hear why."""
+    world = build_world(app)
+    reference = file_incident(app.test_client(), world)["reference"]
+    duty = sign_in("duty", 390)
+    page = duty.page
+    page.goto(f"/incidents/{reference}/amend")
+    page.get_by_role("button", name="Amend", exact=True).click()
+    refused = page.locator('.flash.error[role="alert"]')
+    expect(refused).to_contain_text("the amendment changes nothing")
+    expect(refused).to_be_focused()
+    expect(refused).to_be_in_viewport()
+    assert not duty.page_errors, duty.page_errors

@@ -203,7 +203,8 @@
       return;
     }
     var flashes = document.querySelectorAll("[data-flashes] > .flash"),
-        refused = Array.prototype.filter.call(flashes, function (f) { return f.classList.contains("error"); })[0];
+        refused = Array.prototype.filter.call(flashes, function (f) { return f.classList.contains("error"); })[0] ||
+          document.querySelector('.flash.error[role="alert"]');  // a page's own refusal above its form (amend)
     if (refused) {
       focusOn(document.querySelector('form p.error[role="alert"]') || refused);
       return;
