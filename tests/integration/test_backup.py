@@ -7,6 +7,8 @@ out by `audit verify`."""
 
 import email
 import email.policy
+import io
+import json
 import shutil
 import sqlite3
 import tarfile
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from apiflask import APIFlask
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.engine import make_url
 
 from tests.conftest import app_config
@@ -299,3 +301,44 @@ def test_a_restore_where_no_key_is_configured_puts_the_backup_s_key_in_the_insta
     assert f"the secret key is back in {instance / 'secret_key'}: links and sessions signed before the backup " in (
         result.output
     ), result.output
+
+
+@pytest.mark.both_databases  # SQLite checks the file before loading it; PostgreSQL inside the load's transaction
+@pytest.mark.parametrize("field", ["incidents", "chain", "revision"])
+def test_a_backup_whose_database_is_not_its_manifests_replaces_nothing(
+    app, client, world, app_on, new_database_url, tmp_path, monkeypatch, field
+):
+    """A manifest edited (or a database put in another's file) is refused, and the database restored into is left
+    as it was. On PostgreSQL the comparison came after the load had committed: the data was replaced, then the
+    restore refused."""
+    for _ in range(2):
+        file_incident(client, world)
+    jobs.sweep(app)  # a chain begun
+    archive = tmp_path / "good.tar.gz"
+    assert flask(app, "backup", str(archive)).exit_code == 0
+    with tarfile.open(archive) as tar:
+        parts = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+    manifest = json.loads(parts["manifest.json"])
+    manifest.update(
+        {
+            "incidents": {"incidents": 7},
+            "chain": {"chain": {"seq": 99, "hash": "0" * 64, "event_id": 1}},
+            "revision": {"revision": "0036"},
+        }[field]
+    )
+    parts["manifest.json"] = json.dumps(manifest).encode()
+    bad = tmp_path / f"edited-{field}.tar.gz"
+    with tarfile.open(bad, "w:gz") as tar:
+        for name, data in parts.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+    target = app_on(new_database_url, "target")
+    monkeypatch.setattr(target, "instance_path", str(tmp_path / "target-instance"))
+    result = flask(target, "restore", str(bad))
+    assert result.exit_code == 1, result.output
+    said = result.output
+    assert "not the one its manifest describes" in said and "nothing was restored" in said, said
+    with engine_of(target).connect() as connection:
+        assert "incidents" not in inspect(connection).get_table_names(), "the empty database is left empty"

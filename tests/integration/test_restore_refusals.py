@@ -1,7 +1,7 @@
 """A backup file is not trusted: one whose manifest names another path, whose key is empty, whose
 database is not the one its manifest describes, or whose manifest is not one, is refused before the
 target database, its key or anything beside it is touched. SQLite: the checks run before the engine's
-own load (PostgreSQL compares after loading, and says so)."""
+own load; PostgreSQL compares what it loaded inside the restore's transaction, which the refusal rolls back."""
 
 import io
 import json

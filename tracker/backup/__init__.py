@@ -218,7 +218,14 @@ def restore(url: str, path: Path, instance: Instance, force: bool = False) -> Re
             else:
                 from . import postgresql
 
-                postgresql.load(url, copy)
+                try:  # compared inside the load's transaction: a database not the manifest's replaces nothing
+                    postgresql.load(url, copy, postgresql.expected(manifest))
+                except postgresql.Mismatch as mismatch:
+                    raise BackupError(
+                        f"{path}: the database in it is not the one its manifest describes (it holds "
+                        f"{mismatch.found!r}, its manifest says {postgresql.expected(manifest)!r}: revision|incidents|"
+                        "audit chain's head); nothing was restored"
+                    ) from None
                 _check_facts(
                     manifest, _facts_at(url), path, "the database now holds what the file held: restore a good backup"
                 )

@@ -75,10 +75,45 @@ def dump(url: str, target: Path, read_facts: Callable[[Connection], dict]) -> di
     return facts
 
 
-def load(url: str, dump_file: Path) -> None:
+# Raised by the check at the end of a restore's transaction when what was loaded is not what the manifest says.
+MISMATCH = "tracker: the loaded database is not the one its manifest describes"
+# What the check compares, as one text: the schema revision, the number of incidents and the audit chain's head
+# (each of its fields the manifest records, in order; none on a chain not begun). As read_facts and anchor.body
+# read them; a field a schema before 0031 lacks reads as absent, as its manifest leaves it out.
+# Every name qualified: the dump's script empties the search path.
+_LOADED = """pg_catalog.concat_ws('|', (SELECT version_num FROM public.alembic_version),
+    (SELECT pg_catalog.count(*) FROM public.incidents),
+    (SELECT pg_catalog.concat_ws(',', j->>'seq', j->>'hash', j->>'event_id', j->>'handover_id')
+       FROM (SELECT pg_catalog.to_jsonb(s) AS j FROM public.audit_seals s ORDER BY seq DESC LIMIT 1) head))"""
+
+
+def expected(manifest: dict) -> str:
+    """What the check at the end of a restore must find, from the backup's manifest: as _LOADED reads it."""
+    chain = manifest.get("chain")
+    head = [chain.get(key) for key in ("seq", "hash", "event_id", "handover_id")] if chain else []
+    parts = [manifest["revision"], str(manifest["incidents"])]
+    if chain:
+        parts.append(",".join(str(value) for value in head if value is not None))
+    return "|".join(parts)
+
+
+def _check(wanted: str) -> str:
+    """The statement that ends a restore's script: it fails the transaction, so nothing is replaced, unless the
+    database loaded is the one the manifest describes."""
+    literal = "'" + wanted.replace("'", "''") + "'"
+    return (
+        "DO $tracker_check$ DECLARE found text; BEGIN\n"
+        f"  SELECT {_LOADED} INTO found;\n"
+        f"  IF found IS DISTINCT FROM {literal} THEN RAISE EXCEPTION '{MISMATCH}: %', found; END IF;\n"
+        "END $tracker_check$;\n"
+    )
+
+
+def load(url: str, dump_file: Path, wanted: str | None = None) -> None:
     """Replace everything in the database's public schema by the dump's, in one transaction: drop
     what is there, then run the dump's script (pg_restore), all through one psql --single-transaction,
-    so a failure leaves the database as it was."""
+    so a failure leaves the database as it was. wanted (expected()): the transaction ends with a check that
+    what it loaded is what the manifest describes, else fails, and nothing is replaced."""
     pg_restore, psql = tool("pg_restore"), tool("psql")
     dsn, env = libpq(url)
     prelude = "SET client_min_messages = warning;\n" + "".join(f"{s};\n" for s in _drops(url))
@@ -100,6 +135,8 @@ def load(url: str, dump_file: Path) -> None:
         try:
             applying.stdin.write(prelude.encode())
             shutil.copyfileobj(script.stdout, applying.stdin)
+            if wanted is not None:
+                applying.stdin.write(_check(wanted).encode())
         except BrokenPipeError:  # psql stopped at an error: its message follows
             pass
         finally:
@@ -116,7 +153,20 @@ def load(url: str, dump_file: Path) -> None:
         if failed:
             name, errors = failed[-1]
             errors.seek(0)
-            raise BackupError(f"{name} failed: {_last_line(errors.read().decode(errors='replace'), url)}")
+            said = errors.read().decode(errors="replace")
+            if MISMATCH in said:
+                found = said.split(MISMATCH, 1)[1].lstrip(": ").splitlines()[0].strip()
+                raise Mismatch(found)
+            raise BackupError(f"{name} failed: {_last_line(said, url)}")
+
+
+class Mismatch(BackupError):
+    """The database loaded is not the one the manifest describes: the transaction failed, nothing was replaced.
+    found: what was loaded, as _LOADED reads it."""
+
+    def __init__(self, found: str):
+        super().__init__(found)
+        self.found = found
 
 
 def _drops(url: str) -> list[str]:
