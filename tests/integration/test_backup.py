@@ -342,3 +342,72 @@ def test_a_backup_whose_database_is_not_its_manifests_replaces_nothing(
     assert "not the one its manifest describes" in said and "nothing was restored" in said, said
     with engine_of(target).connect() as connection:
         assert "incidents" not in inspect(connection).get_table_names(), "the empty database is left empty"
+
+
+def _backed_up(app, client, world, tmp_path) -> Path:
+    for _ in range(2):
+        file_incident(client, world)
+    archive = tmp_path / "good.tar.gz"
+    made = flask(app, "backup", str(archive))
+    assert made.exit_code == 0, made.output
+    return archive
+
+
+@pytest.mark.both_databases  # psql killed with its transaction open on PostgreSQL; SQLite's copy not begun
+def test_a_restore_stopped_before_its_point_of_no_return_replaces_nothing(
+    app, client, world, app_on, new_database_url, tmp_path, monkeypatch
+):
+    from tracker import backup
+    from tracker.backup import anchor
+
+    archive = _backed_up(app, client, world, tmp_path)
+    target = app_on(new_database_url, "target")
+    instance = backup.Instance(tmp_path / "instance" / "secret_key", "k" * 40, False, tmp_path / "anchor.json", 60)
+
+    def stopped() -> None:
+        raise KeyboardInterrupt  # Ctrl-C, or the CLI's SIGTERM, at the last moment before the database is replaced
+
+    with pytest.raises(KeyboardInterrupt):
+        backup.restore(new_database_url, archive, instance, committing=stopped)
+    with engine_of(target).connect() as connection:
+        assert "incidents" not in inspect(connection).get_table_names(), "nothing was replaced"
+    assert not (tmp_path / "instance" / "secret_key").exists() and not anchor.read(tmp_path / "anchor.json")
+
+
+def test_the_restore_command_stops_on_sigterm_before_replacing_and_finishes_after(
+    app, client, world, app_on, new_database_url, tmp_path, monkeypatch
+):
+    """SIGTERM (systemd stopping a unit, kill) before the database is replaced stops the restore, saying nothing was
+    restored; once replacing has begun it waits for the end, and says so: killed there, the database was the
+    backup's without its key, anchor or migration."""
+    import os
+    import signal
+
+    from tracker import backup
+
+    archive = _backed_up(app, client, world, tmp_path)
+    real = backup.restore
+
+    def terminated_before(url, path, instance, force, committing):
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("the signal stops the restore where it comes")
+
+    def terminated_while_replacing(url, path, instance, force, committing):
+        committing()
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real(url, path, instance, force, committing)
+
+    target = app_on(new_database_url, "target")
+    monkeypatch.setattr(target, "instance_path", str(tmp_path / "target-instance"))
+    monkeypatch.setattr(backup, "restore", terminated_before)
+    stopped = flask(target, "restore", str(archive))
+    assert stopped.exit_code == 1, stopped.output
+    assert "stopped by SIGTERM before the database was replaced: nothing was restored" in stopped.output
+
+    monkeypatch.setattr(backup, "restore", terminated_while_replacing)
+    finished = flask(target, "restore", str(archive))
+    assert finished.exit_code == 0, finished.output
+    assert "restored the backup" in finished.output, finished.output
+    assert "SIGTERM came once the database was being replaced: the restore was finished first" in finished.output
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or callable(signal.getsignal(signal.SIGTERM))
+    assert references(target) and len(references(target)) == 2

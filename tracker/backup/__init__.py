@@ -18,6 +18,7 @@ import os
 import sqlite3
 import tarfile
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -198,8 +199,12 @@ class Instance:
     dead_after: float  # seconds after which a scheduler's silence means it is gone
 
 
-def restore(url: str, path: Path, instance: Instance, force: bool = False) -> Restored:
-    """Restore the backup at path into the database at url (see the module's docstring)."""
+def restore(
+    url: str, path: Path, instance: Instance, force: bool = False, committing: Callable[[], None] = lambda: None
+) -> Restored:
+    """Restore the backup at path into the database at url (see the module's docstring). committing is called at
+    the point of no return, just before the database is replaced: what follows (migrating, the key, the anchor)
+    must then run to its end, and the caller holds off what would stop it (the CLI's signals)."""
     try:
         with tarfile.open(path, "r:*") as tar, tempfile.TemporaryDirectory(prefix="tracker-restore-") as work:
             manifest = _manifest(tar, path)
@@ -214,12 +219,13 @@ def restore(url: str, path: Path, instance: Instance, force: bool = False) -> Re
                 from . import sqlite
 
                 _check_facts(manifest, _facts_or_none(copy), path, "nothing was restored")
+                committing()
                 sqlite.load(copy, sqlite_path(url))
             else:
                 from . import postgresql
 
                 try:  # compared inside the load's transaction: a database not the manifest's replaces nothing
-                    postgresql.load(url, copy, postgresql.expected(manifest))
+                    postgresql.load(url, copy, postgresql.expected(manifest), committing)
                 except postgresql.Mismatch as mismatch:
                     raise BackupError(
                         f"{path}: the database in it is not the one its manifest describes (it holds "

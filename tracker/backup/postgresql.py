@@ -6,6 +6,7 @@ on the PATH. The password never appears on a command line (where `ps` would show
 the URL without it as --dbname and the password in PGPASSWORD.
 """
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -109,11 +110,13 @@ def _check(wanted: str) -> str:
     )
 
 
-def load(url: str, dump_file: Path, wanted: str | None = None) -> None:
+def load(url: str, dump_file: Path, wanted: str | None = None, committing: Callable[[], None] = lambda: None) -> None:
     """Replace everything in the database's public schema by the dump's, in one transaction: drop
     what is there, then run the dump's script (pg_restore), all through one psql --single-transaction,
     so a failure leaves the database as it was. wanted (expected()): the transaction ends with a check that
-    what it loaded is what the manifest describes, else fails, and nothing is replaced."""
+    what it loaded is what the manifest describes, else fails, and nothing is replaced. committing is called
+    just before psql is let commit (its input ends): stopped before it (an exception, Ctrl-C), psql is killed
+    with its transaction open, and nothing is replaced."""
     pg_restore, psql = tool("pg_restore"), tool("psql")
     dsn, env = libpq(url)
     prelude = "SET client_min_messages = warning;\n" + "".join(f"{s};\n" for s in _drops(url))
@@ -137,10 +140,17 @@ def load(url: str, dump_file: Path, wanted: str | None = None) -> None:
             shutil.copyfileobj(script.stdout, applying.stdin)
             if wanted is not None:
                 applying.stdin.write(_check(wanted).encode())
+            committing()
         except BrokenPipeError:  # psql stopped at an error: its message follows
             pass
+        except BaseException:  # stopped before the end of its input: psql never commits
+            for process in (applying, script):
+                process.kill()
+                process.wait()
+            raise
         finally:
-            applying.stdin.close()
+            with contextlib.suppress(BrokenPipeError):  # psql killed, or gone at an error
+                applying.stdin.close()
             script.stdout.close()
         failed = [
             (name, errors)

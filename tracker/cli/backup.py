@@ -1,5 +1,8 @@
 """`flask --app wsgi backup` and `restore`: the database and its secret key in one file, and back."""
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -84,12 +87,17 @@ def restore(path, force):
         config["RUNNER_DEAD_INTERVALS"] * config["SWEEP_INTERVAL_SECONDS"],
     )
     engine_of(app).dispose()  # nothing of this process holds the database while it is replaced
-    try:
-        restored = backups.restore(url, path, instance, force)
-    except backups.BackupError as error:
-        raise click.ClickException(str(error)) from None
-    finally:
-        engine_of(app).dispose()
+    with _stopped_before_replacing() as (replacing, received):
+        try:
+            restored = backups.restore(url, path, instance, force, replacing)
+        except backups.BackupError as error:
+            raise click.ClickException(str(error)) from None
+        except _Stopped as stop:
+            raise click.ClickException(
+                f"stopped by {stop} before the database was replaced: nothing was restored"
+            ) from None
+        finally:
+            engine_of(app).dispose()
     manifest = restored.manifest
     migrated = "" if restored.revision == manifest["revision"] else f", migrated to revision {restored.revision}"
     click.echo(
@@ -98,3 +106,36 @@ def restore(path, force):
     )
     for note in restored.notes:
         click.echo(note)
+    if received:
+        came = " and ".join(received)
+        click.echo(f"{came} came once the database was being replaced: the restore was finished first")
+
+
+class _Stopped(Exception):
+    """A signal to stop (Ctrl-C, SIGTERM, a closed terminal) before the restore replaced anything."""
+
+
+@contextmanager
+def _stopped_before_replacing() -> Iterator[tuple]:
+    """Ctrl-C, SIGTERM and SIGHUP stop a restore until it begins to replace the database (psql is killed with its
+    transaction open: nothing is replaced); from then on they wait for its end, since a database replaced without
+    its key, anchor or migration is neither the old one nor the backup's. Killed by SIGTERM at that point, psql (not
+    told) committed after the restore had died, and the audit then read the operator's own restore as a copy cut
+    short. Yields (replacing, received): the call that marks the point of no return, and the signals held."""
+    replacing: list[bool] = []
+    received: list[str] = []
+
+    def stop(number, frame) -> None:
+        name = signal.Signals(number).name
+        if replacing:
+            received.append(name)
+            return
+        raise _Stopped(name)
+
+    held = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {number: signal.signal(number, stop) for number in held}
+    try:
+        yield (lambda: replacing.append(True)), received
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
