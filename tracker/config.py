@@ -417,6 +417,9 @@ def _read_secret(path: Path, tries: int = 10) -> str:
 
 
 SECRET_KEY_MIN_LENGTH = 32
+# A random key of 32 characters or more holds many different ones (one of hex digits, 16 at most; one of
+# token_urlsafe, about 25): fewer than this is a character or a word repeated.
+SECRET_KEY_MIN_DISTINCT = 8
 
 
 def _check_secret(key, name: str = "SECRET_KEY") -> None:
@@ -432,6 +435,11 @@ def _check_secret(key, name: str = "SECRET_KEY") -> None:
         )
     if key.lower().startswith("change-me"):
         raise ConfigError(f"{name} is the sample's placeholder, known to anyone who reads it: make one of your own")
+    if len(set(key)) < SECRET_KEY_MIN_DISTINCT:  # 40 spaces, "a" 40 times: long, and the first thing tried
+        raise ConfigError(
+            f"{name} is {len(key)} characters but only {len(set(key))} different ones: a key of a few characters "
+            "repeated is guessed at once; make one: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
 
 
 def _check_fallbacks(config) -> None:
@@ -488,6 +496,12 @@ def _check(config) -> None:
     public = str(config["PUBLIC_URL"])
     if not public.startswith(("http://", "https://")) or not _host(public):
         raise ConfigError(f"PUBLIC_URL must be the http(s) address staff open (links in messages), not {public!r}")
+    if any(character.isspace() for character in public) or urlsplit(public).query or "#" in public:
+        # Every link in a message is PUBLIC_URL and a path: a space in it, or a query or fragment before the path,
+        # made every acknowledge, receipt and check link one that opens nothing.
+        raise ConfigError(
+            f"PUBLIC_URL must be the address staff open, with no space, query (?...) or fragment (#...), not {public!r}"
+        )
     # The exchange's reference goes to the other side in every subject and REF line, and into a 40-character
     # column: a line break, a space or a long prefix failed each message sent (PostgreSQL: a 500) instead.
     for key in ("REFERENCE_PREFIX", "EXCHANGE_REFERENCE_PREFIX"):

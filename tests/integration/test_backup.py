@@ -258,6 +258,19 @@ def test_a_restore_under_another_configured_key_says_links_will_not_verify(app, 
     assert f"tar -xzOf {archive} secret_key" in result.output, "where the backup's key is to be read"
     assert (instance / "secret_key").read_text() == rotated, "no file the configuration overrides takes a key"
 
+    # The backup's key kept as a fallback: its links verify, and the restore says so rather than the opposite.
+    old = app.config["SECRET_KEY"]
+    target = create_app(
+        app_config(tmp_path / "again-outbox", DATABASE_URL=url, SECRET_KEY=rotated, SECRET_KEY_FALLBACKS=[old])
+    )
+    target.instance_path = str(instance)
+    try:
+        again = flask(target, "restore", "--force", str(archive))
+    finally:
+        engine_of(target).dispose()
+    assert again.exit_code == 0, again.output
+    assert "the backup's key is in SECRET_KEY_FALLBACKS" in again.output and "will not verify" not in again.output
+
 
 def test_a_restore_under_a_configured_key_writes_no_key_file(app, client, world, tmp_path):
     """SECRET_KEY set in the configuration is the key: restore wrote the backup's into instance/secret_key all the

@@ -115,6 +115,9 @@ def test_config_naming_a_directory_fails_fast(build, tmp_path, monkeypatch):
         ("x", "at least 32 random characters"),
         (123, "must be a string"),  # TRACKER_SECRET_KEY=123 reads as a number
         ("change-me: at least 32 random characters (python -c ...)", "placeholder"),
+        (" " * 40, "40 characters but only 1 different ones"),
+        ("a" * 40, "40 characters but only 1 different ones"),
+        ("secret" * 8, "48 characters but only 5 different ones"),
     ],
 )
 def test_a_secret_key_anyone_could_guess_or_read_fails_fast(build, key, says):
@@ -127,7 +130,10 @@ def test_a_secret_key_anyone_could_guess_or_read_fails_fast(build, key, says):
     ("fallbacks", "says"),
     [
         (["x" * 31], "SECRET_KEY_FALLBACKS' key 1 must be at least 32 random characters (it is 31)"),
-        (["k" * 40, "change-me: the key SECRET_KEY had before"], "key 2 is the sample's placeholder"),  # its line
+        (
+            ["an-earlier-key-0123456789abcdefghijkl", "change-me: the key SECRET_KEY had before"],
+            "key 2 is the sample's placeholder",
+        ),  # its line
         ([12345678901234567890123456789012345], "SECRET_KEY_FALLBACKS' key 1 must be a string"),
         ("y" * 40, "SECRET_KEY_FALLBACKS must be a list of earlier keys"),  # one key, not in a list
     ],
@@ -144,7 +150,7 @@ def test_a_fallback_key_anyone_could_guess_or_read_fails_fast_in_one_line_withou
 
 
 def test_fallback_keys_from_the_environment_verify_and_never_sign(build, monkeypatch):
-    old, new = "o" * 40, "n" * 40
+    old, new = "the-old-key-0123456789-abcdefghijkl", "the-new-key-9876543210-mnopqrstuvwx"
     monkeypatch.setenv("TRACKER_SECRET_KEY", new)
     monkeypatch.setenv("TRACKER_SECRET_KEY_FALLBACKS", json.dumps([old]))
     app = build()
@@ -289,6 +295,9 @@ def test_the_deployment_sample_is_refused_until_its_key_is_replaced(build, monke
         ("PUBLIC_URL", "notaurl", "PUBLIC_URL must be the http(s) address"),
         ("PUBLIC_URL", "http://[::1", "PUBLIC_URL must be the http(s) address"),  # gunicorn's start raised
         ("PUBLIC_URL", "http:///incidents", "PUBLIC_URL must be the http(s) address"),  # no host
+        ("PUBLIC_URL", "https://tracker example.org", "no space, query (?...) or fragment (#...)"),
+        ("PUBLIC_URL", "https://tracker.example.org/x?y=1", "no space, query (?...) or fragment (#...)"),
+        ("PUBLIC_URL", "https://tracker.example.org/#top", "no space, query (?...) or fragment (#...)"),
         ("REFERENCE_PREFIX", "", "REFERENCE_PREFIX must be 1-10 capital letters"),
         ("REFERENCE_PREFIX", "inc-2", "REFERENCE_PREFIX must be 1-10 capital letters"),
         ("SUPERVISOR_TRANSPORT", "email", "SUPERVISOR_TRANSPORT is email but SMTP_HOST is not set"),
@@ -418,7 +427,8 @@ def test_empty_secret_key_is_made_once_and_shared_by_every_process_of_the_instal
     assert build().config["SECRET_KEY"] == key, "a second process (the scheduler) must sign links alike"
     monkeypatch.setattr(APIFlask, "auto_find_instance_path", lambda self: str(tmp_path / "elsewhere"))
     assert build().config["SECRET_KEY"] != key, "another installation gets its own key"
-    assert build({"SECRET_KEY": "fixed-" + "k" * 32}).config["SECRET_KEY"] == "fixed-" + "k" * 32
+    fixed = "fixed-key-of-this-installation-0123456789"
+    assert build({"SECRET_KEY": fixed}).config["SECRET_KEY"] == fixed
 
 
 @pytest.mark.parametrize(
@@ -589,7 +599,7 @@ def test_proxy_fix_x_for_true_is_no_number_of_proxies(build):
         ("SMTP_PASSWORD", "12345678"),
         ("SMTP_USERNAME", "100234"),
         ("SMTP_PASSWORD", "true"),
-        ("SECRET_KEY", "9" * 40),
+        ("SECRET_KEY", "1234567890" * 4),
         ("METRICS_SCRAPE_SECRET", "20261206"),
     ],
 )

@@ -197,6 +197,7 @@ class Instance:
     secret_configured: bool  # SECRET_KEY is set in the configuration: secret_path is not read
     anchor_path: Path | None
     dead_after: float  # seconds after which a scheduler's silence means it is gone
+    secret_fallbacks: tuple[str, ...] = ()  # SECRET_KEY_FALLBACKS: keys still taken to verify
 
 
 def restore(
@@ -391,6 +392,11 @@ def _put_secret(secret: str, instance: Instance, path: Path) -> list[str]:
         if instance.secret_in_use == secret:
             return [
                 "SECRET_KEY configured is the backup's key: links and sessions signed before the backup verify again"
+            ]
+        if secret in instance.secret_fallbacks:
+            return [
+                "the backup's key is in SECRET_KEY_FALLBACKS: links and sessions signed before the backup verify "
+                "until they expire (or the key leaves the list)"
             ]
         return [
             "SECRET_KEY is set in this deployment's configuration to another key than the backup's: links and "

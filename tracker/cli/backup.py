@@ -85,6 +85,7 @@ def restore(path, force):
         secret_key_configured(app),
         anchor.path_for(config, app.instance_path),
         config["RUNNER_DEAD_INTERVALS"] * config["SWEEP_INTERVAL_SECONDS"],
+        tuple(config.get("SECRET_KEY_FALLBACKS") or ()),
     )
     engine_of(app).dispose()  # nothing of this process holds the database while it is replaced
     with _stopped_before_replacing() as (replacing, received):
