@@ -1,13 +1,14 @@
 """The one place errors become answers: the JSON envelope {"error": {"code", "message", "details"}}
 on API paths, the error page in the layout everywhere else. A 5xx never echoes the exception."""
 
+import logging
 from datetime import datetime
 from typing import Any
 
 from apiflask import APIFlask, HTTPError
 from flask import Flask, current_app, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
@@ -31,6 +32,7 @@ CODES = {
     415: "unsupported_media_type",
     422: "validation_error",
     429: "too_many_requests",
+    503: "database_unavailable",
 }
 # What each refusal means, for the API's documentation of its answers.
 ERRORS = {
@@ -50,6 +52,7 @@ TITLES = {
     405: "Not allowed here",
     429: "Too many attempts",
     500: "Server error",
+    503: "Database unavailable",
 }
 
 Answer = tuple[Any, int, dict[str, str]]
@@ -192,6 +195,41 @@ def _integrity(error: IntegrityError):
     )
 
 
+log = logging.getLogger(__name__)
+# Why a database does not answer, not what a statement did wrong: PostgreSQL's connection exceptions (class 08),
+# its shutting down or refusing more (57P0x, 53300); SQLite's file held by a writer too long, or out of reach.
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+_UNAVAILABLE_SQLITE = ("database is locked", "unable to open database file", "disk i/o error")
+RETRY_AFTER_SECONDS = 5
+
+
+def unavailable(error: OperationalError) -> bool:
+    """Whether the database failed to answer at all (not a statement's own fault)."""
+    state = getattr(error.orig, "sqlstate", None)
+    said = str(error.orig).strip().lower()
+    if error.connection_invalidated or (state is None and hasattr(error.orig, "sqlstate")):  # psycopg: no server
+        return True
+    if state is not None:
+        return state.startswith(_UNAVAILABLE_STATES)
+    return said.startswith(_UNAVAILABLE_SQLITE)
+
+
+def _database_unavailable(error: OperationalError):
+    """The database down, restarting or out of connections: 503 with Retry-After, on either door, and one line in
+    the log (the driver's first), not a 500 with a traceback for every request while it is so. Any other
+    OperationalError is a fault of ours: raised on, a 500."""
+    if not unavailable(error):
+        raise error
+    first = str(error.orig).strip().splitlines()[0][:200] if str(error.orig).strip() else type(error.orig).__name__
+    log.warning("the database did not answer %s %s: %s", request.method, request.path, first)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    said = "the database is not answering: try again in a few seconds"
+    if wants_html():
+        page, status = error_page(503, "The database is not answering: try again in a few seconds.")
+        return page, status, headers
+    return envelope("database_unavailable", said, {"retry_after_seconds": RETRY_AFTER_SECONDS}, 503, headers)
+
+
 def _csrf_refused(error: CSRFError):
     return error_page(400, error.description or "", title="Form expired")
 
@@ -269,5 +307,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(TrackerError, _domain_error)
     app.register_error_handler(StaleDataError, _stale)
     app.register_error_handler(IntegrityError, _integrity)
+    app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(CSRFError, _csrf_refused)
     app.after_request(_no_html_on_api_paths)
