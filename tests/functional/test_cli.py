@@ -815,3 +815,22 @@ def test_users_whose_names_read_alike_are_named_until_one_is_deactivated(app, ru
     assert "reads as" not in listed.stdout and listed.stderr == "", listed.output
     reactivated = runner.invoke(args=["user", "activate", "Duty"])
     assert reactivated.exit_code == 0 and warning in reactivated.stderr, reactivated.output
+
+
+def test_a_name_taken_is_refused_before_a_password_is_asked_for_it(runner, app):
+    """`user create alice` asked for the password twice, then said alice exists; set-password asks the name first."""
+    assert create_user(runner).exit_code == 0
+    result = runner.invoke(args=["user", "create", "ALICE", "--role", "admin"], input="")  # nothing typed
+    assert result.exit_code == 1, result.output
+    assert "Password" not in result.output and "reads as the same name" in result.stderr, result.output
+
+
+def test_password_stdin_at_a_terminal_asks_hidden_and_twice(monkeypatch):
+    """--password-stdin typed by hand: no prompt was shown, and the password was shown as it was typed."""
+    from tracker.cli import people
+
+    asked = []
+    monkeypatch.setattr(people.sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(people.click, "prompt", lambda text, **kw: asked.append((text, kw)) or "typed-at-the-terminal")
+    assert people._read_password(True) == "typed-at-the-terminal"
+    assert asked == [("Password", {"hide_input": True, "confirmation_prompt": True})], asked

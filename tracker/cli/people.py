@@ -40,6 +40,11 @@ def create_user(name, role, password_stdin, full_name, email):
     """
     from ..services.accounts import people
 
+    try:
+        with session_scope(current_app) as session:
+            people.check_new_name(session, name)  # refused before a password is typed for it
+    except TrackerError as error:
+        fail(error)
     password = _read_password(password_stdin)
     try:
         with session_scope(current_app) as session:
@@ -64,9 +69,12 @@ def warn_of_names_alike(session) -> None:
 
 
 def _read_password(from_stdin: bool, prompt: str = "Password") -> str:
-    """A password typed twice at a hidden prompt, or the first line of standard input."""
+    """A password typed twice at a hidden prompt, or the first line of standard input (a terminal there, as
+    --password-stdin typed by hand is: the prompt, hidden, where the password was shown as it was typed)."""
     try:
-        if from_stdin:  # a file written on Windows ends its line with CR LF: the CR is no part of it
+        if from_stdin and sys.stdin.isatty():  # typed at a terminal after all: hidden, and asked for
+            password = click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+        elif from_stdin:  # a file written on Windows ends its line with CR LF: the CR is no part of it
             password = sys.stdin.readline().rstrip("\r\n")
         else:
             password = click.prompt(prompt, hide_input=True, confirmation_prompt=True)

@@ -63,6 +63,25 @@ def spend_a_check(password: str) -> None:
         pass
 
 
+def check_new_name(session: Session, username: str) -> None:
+    """Refuse a name no new account may have: empty, too long, not one line, or one an account has (or reads as).
+    The command line asks it before a password is typed for it."""
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise ValidationError("username must be 1-64 characters", {"username": "invalid length"})
+    if found := _line_problem(username, 64):
+        raise ValidationError("a name and an e-mail address are one line of text each", {"username": found})
+    if (alike := _named_alike(session, username)) == username:
+        raise Conflict(Sentence("user {username} exists", {"username": repr(username)}))
+    if alike is not None:  # one name to whoever reads them, and one count of failed sign-ins (account_key)
+        raise Conflict(
+            Sentence(
+                "user {alike} exists, and {username} reads as the same name: choose another",
+                {"alike": repr(alike), "username": repr(username)},
+            )
+        )
+
+
 def create_user(
     session: Session,
     username: str,
@@ -77,8 +96,7 @@ def create_user(
     """Create an active user (noted in their security log); usernames are unique and passwords at least
     8 characters. by: the admin who creates them, None for the command line."""
     username = username.strip()
-    if not username or len(username) > 64:
-        raise ValidationError("username must be 1-64 characters", {"username": "invalid length"})
+    check_new_name(session, username)
     problems = {
         name: found
         for name, value, longest in (("username", username, 64), ("full_name", full_name, 120), ("email", email, 254))
@@ -99,15 +117,6 @@ def create_user(
         role = Role(role)
     except ValueError:
         raise ValidationError(f"unknown role {role!r}", {"role": [r.value for r in Role]}) from None
-    if (alike := _named_alike(session, username)) == username:
-        raise Conflict(Sentence("user {username} exists", {"username": repr(username)}))
-    if alike is not None:  # one name to whoever reads them, and one count of failed sign-ins (account_key)
-        raise Conflict(
-            Sentence(
-                "user {alike} exists, and {username} reads as the same name: choose another",
-                {"alike": repr(alike), "username": repr(username)},
-            )
-        )
     user = User(username=username, password_hash=hash_password(password), role=role, full_name=full_name, email=email)
     session.add(user)
     session.flush()
