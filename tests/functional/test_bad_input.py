@@ -321,3 +321,14 @@ def test_a_refusal_by_the_requests_schema_names_what_it_refused_in_its_message(c
     assert body["message"] == "not valid in the body: latitude, occurred_at", body
     query = client.get(f"{INCIDENTS}?per_page=0&page=0", headers=world.auth("duty")).get_json()["error"]
     assert query["message"] == "not valid in the query: page, per_page", query
+
+
+def test_a_json_body_without_a_content_type_is_told_so_in_words(client, world):
+    """It said "send the body as application/json, not no type"."""
+    answer = client.post(
+        "/api/v1/incidents", data=json.dumps(incident_payload()), headers={**world.auth("duty"), "Content-Type": ""}
+    )
+    assert answer.status_code == 415, answer.get_json()
+    assert (
+        answer.get_json()["error"]["message"] == "send the body as application/json: the request says no Content-Type"
+    )

@@ -76,7 +76,9 @@ def test_a_drafter_cannot_approve_their_own_text_and_a_second_person_can(app, cl
     assert (
         refused["error"]["message"]
         == DRAFTER_REFUSED
-        == ("the drafter cannot approve their own text: a second person must")
+        == (
+            "an author of the text (its drafter, or whoever changed its wording) cannot approve it: a second person must"
+        )
     )
     not_yet = send(client, world, drafted["id"], who="liaison", status=409)
     assert "approved" in not_yet["error"]["message"] and not counterpart_rows(app)

@@ -93,7 +93,10 @@ def test_draft_edit_approve_and_send_from_the_page(app, client, world, reference
     approve = f"summary-{summary.id}-approve"
     assert "You wrote this summary: a second person must approve it." in html and 'class="approve-summary"' not in html
     html = submit(client, reference, f"/summaries/{summary.id}/approve", prefix=approve, version=str(summary.version))
-    assert "the drafter cannot approve their own text: a second person must" in html, "four eyes: told why"
+    assert (
+        "an author of the text (its drafter, or whoever changed its wording) cannot approve it: a second person must"
+        in html
+    ), "four eyes: told why"
     supervisor = app.test_client()
     sign_in(supervisor, "supervisor")
     html = submit(

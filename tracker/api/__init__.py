@@ -47,7 +47,12 @@ def _require_json_body():
     plain ValueError) would be a 500."""
     if request.method in ("POST", "PUT", "PATCH") and (request.content_length or request.data):
         if not request.is_json:
-            raise HTTPError(415, f"send the body as application/json, not {request.mimetype or 'no type'}")
+            raise HTTPError(
+                415,
+                f"send the body as application/json, not {request.mimetype}"
+                if request.mimetype
+                else "send the body as application/json: the request says no Content-Type",
+            )
         body = request.get_data(cache=True)
         if body.startswith(codecs.BOM_UTF8):  # Flask reads past it, webargs does not
             said = "begins with a byte order mark: send JSON without one"  # (RFC 8259 8.1)

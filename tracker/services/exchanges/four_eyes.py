@@ -25,7 +25,9 @@ from ...models.permissions import Permission, may
 from ...timeutil import isoformat
 from ..incidents import amendment_record, handling
 
-DRAFTER_REFUSED = "the drafter cannot approve their own text: a second person must"
+DRAFTER_REFUSED = (
+    "an author of the text (its drafter, or whoever changed its wording) cannot approve it: a second person must"
+)
 STALE = "the incident changed since approval: approve it again"
 # Texts read at a time by the approvers' queue (as many as it showed before it counted what it shows).
 BATCH = 200
