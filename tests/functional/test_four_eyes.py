@@ -77,7 +77,8 @@ def test_a_drafter_cannot_approve_their_own_text_and_a_second_person_can(app, cl
         refused["error"]["message"]
         == DRAFTER_REFUSED
         == (
-            "an author of the text (its drafter, or whoever changed its wording) cannot approve it: a second person must"
+            "an author of the text (its drafter, or whoever changed its wording) cannot approve it: "
+            "a second person must"
         )
     )
     not_yet = send(client, world, drafted["id"], who="liaison", status=409)

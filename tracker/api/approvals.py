@@ -84,9 +84,9 @@ def edit_message(message_id, data):
 @bp.doc(tags=TAGS, summary="Approve a text to the other side (a second person)", responses=WRITE)
 @transactional
 def approve_message(message_id, data):
-    """403 "an author of the text (its drafter, or whoever changed its wording) cannot approve it: a second person must" for its drafter or last
-    editor; supervisors and admins approve on any line, liaison officers on the lines they serve.
-    Records who and when on the timeline, and the incident's facts the approval covers."""
+    """403 "an author of the text (its drafter, or whoever changed its wording) cannot approve it: a second person
+    must" for its drafter or last editor; supervisors and admins approve on any line, liaison officers on the
+    lines they serve. Records who and when on the timeline, and the incident's facts the approval covers."""
     session = get_session()
     message = counterpart.get_message(session, message_id)
     return counterpart.approve(session, message, caller(), utcnow(), data["version"])
