@@ -518,6 +518,7 @@ API = {
 }
 
 PAGES = {
+    ("GET", "/login"): Call(everyone(301)),  # to /signin: the address people try first
     ("GET", "/signin"): Call(everyone(200)),
     ("POST", "/signin"): Call(everyone(302), body={"username": "duty", "password": "duty-password"}),
     ("POST", "/signout"): Call(page(302)),

@@ -267,3 +267,12 @@ def test_an_account_is_not_named_like_another(app, world):
             with pytest.raises(Conflict, match="reads as the same name"):
                 people.create_user(session, name, "a-long-password", "liaison", by=None)
         assert people.create_user(session, "duty2", "a-long-password", "liaison", by=None).username == "duty2"
+
+
+def test_the_login_address_people_try_first_leads_to_the_sign_in_page(client):
+    """/login answered 404, whose only link led to the sign-in page anyway."""
+    answer = client.get("/login")
+    assert answer.status_code == 301 and answer.headers["Location"] == "/signin", answer.headers
+    onward = client.get("/login?next=/board")
+    assert onward.headers["Location"] == "/signin?next=/board", onward.headers
+    assert client.get("/login?next=https://elsewhere.test/").headers["Location"] == "/signin", "never off the site"

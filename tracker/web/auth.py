@@ -73,6 +73,13 @@ def start_session(user) -> bool:
     return True
 
 
+@bp.get("/login")
+def log_in():
+    """The address people try first (every other site's): the sign-in page, with where they were going."""
+    target = safe_next(request.args.get("next"))
+    return redirect(url_for("auth.sign_in", next=target) if target else url_for("auth.sign_in"), 301)
+
+
 @bp.route("/signin", methods=["GET", "POST"])
 def sign_in():
     form = SignInForm()
