@@ -292,3 +292,24 @@ def test_a_popup_opened_with_the_keyboard_takes_the_focus_and_escape_gives_it_ba
     page.keyboard.press("Escape")
     expect(popup).to_have_count(0)
     expect(show).to_be_focused()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_show_on_map_opens_the_facts_of_an_incident_among_others_a_few_metres_apart(app, sign_in, width):
+    """Three incidents within 50 m stay one cluster at the map's closest zoom: "Show on map" zoomed in and left the
+    cluster closed, no facts shown, until someone tapped it."""
+    world = build_world(app)
+    client = app.test_client()
+    references = [
+        file_incident(client, world, latitude=54.4120 + 0.0002 * n, longitude=22.8710 + 0.0002 * n)["reference"]
+        for n in range(3)
+    ]
+    duty = sign_in("duty", width)
+    page = duty.page
+    page.goto("/map")
+    for reference in (references[1], references[0]):
+        page.get_by_role("button", name=f"Show on map: {reference}").click()
+        popup = page.locator(".leaflet-popup")
+        expect(popup).to_have_count(1)
+        expect(popup.get_by_role("link", name=reference)).to_be_visible()
+    assert not duty.page_errors, duty.page_errors

@@ -264,10 +264,14 @@
     }
     var shown = group.getVisibleParent(marker);
     if (shown === marker) { marker.openPopup(); return; }
-    if (shown && shown.spiderfy) {
+    if (!shown || !shown.spiderfy) { return; }
+    function spread() {
       group.once("spiderfied", function () { marker.openPopup(); });
       shown.spiderfy();
     }
+    // A cluster spreads nothing while the group still animates the zoom above into its clusters (markercluster's
+    // spiderfy returns at once then): markers a few metres apart stayed a closed cluster, no facts shown.
+    if (group._inZoomAnimation) { group.once("animationend", spread); } else { spread(); }
   };
 
   MapPage.prototype.incidentPopup = function (p) {
