@@ -510,3 +510,16 @@ def test_finding_an_exchange_shows_our_references_as_they_read_not_a_pattern_or_
     assert f"our references read like {example}" in unknown and "PREFIX" not in unknown, unknown
     blank = html.unescape(client.get("/exchanges/find", query_string={"reference": " "}).text)
     assert f"such as {example}" in blank and "NM-" not in blank, blank
+
+
+def test_a_reference_not_found_comes_back_in_the_search_with_why_beside_it(client, world):
+    """A typo in "Find the exchange" led to a 404 page with no field: the reference had to be typed again on the
+    board. It comes back in the search, as typed, with why beside it."""
+    sign_in(client, "duty")
+    page = client.get("/exchanges/find", query_string={"reference": "NM-2026-9999"})
+    assert page.status_code == 404
+    form = re.search(r'<form class="find-exchange".*?</form>', page.text, re.S)
+    assert form, page.text[:800]
+    assert 'value="NM-2026-9999"' in form[0] and 'aria-invalid="true"' in form[0], form[0]
+    assert 'aria-describedby="find-reference-error"' in form[0] and 'id="find-reference-error"' in form[0]
+    assert "No exchange is known by &#39;NM-2026-9999&#39;" in form[0], form[0]

@@ -258,14 +258,16 @@ def find():
     quoted = request.args.get("reference", "").strip()
     if not quoted or len(quoted) > REFERENCE_MAX_LENGTH or not quoted.isascii():
         message = f"Give the reference the other side quotes, such as {exchange_reference_example()}."
-        return render_template("web/error.html", code=422, title="No reference", message=message), 422
+        page = render_template("web/find_exchange.html", title="No reference", quoted=quoted, message=message)
+        return page, 422
     found = exchanges.listing(get_session(), reference=quoted, limit=1)
     if not found:
         message = (
             f"No exchange is known by {quoted!r}: check it with them "
             f"(our references read like {exchange_reference_example()})."
         )
-        return render_template("web/error.html", code=404, title="No such exchange", message=message), 404
+        page = render_template("web/find_exchange.html", title="No such exchange", quoted=quoted, message=message)
+        return page, 404
     [exchange] = found
     return redirect(url_for("incidents.view", reference=exchange.incident.reference, _anchor=heading_of(exchange)))
 
