@@ -249,3 +249,17 @@ def test_staff_of_a_counterpart_line_alone_are_offered_only_what_they_may_do(app
     assert "Summary drafted" in drafted
     [summary] = summaries(app)
     assert summary.exchange_id == exchange["id"]
+
+
+def test_the_one_exchange_open_is_what_a_summary_is_drafted_for_in_its_language(app, client, world, reference):
+    """The form offered "none yet" and English only while an exchange was open: a desk drafted with the defaults and
+    got a summary tied to nothing, in English alone."""
+    exchange_id = exchange_over_new_line(client, app, world, reference, language="fr")
+    sign_in(client, "liaison")
+    form = re.search(r'<form[^>]*action="/incidents/[^"]+/summaries".*?</form>', page(client, reference), re.S)
+    assert form, "the draft form"
+    chosen = {
+        name: re.search(r'<option(?=[^>]*\bselected\b)[^>]*value="([^"]*)"', options)[1]
+        for name, options in re.findall(r'<select[^>]*name="draft-(\w+)"[^>]*>(.*?)</select>', form[0], re.S)
+    }
+    assert chosen == {"exchange_id": str(exchange_id), "language": "fr"}, chosen

@@ -80,6 +80,14 @@ def summary_panel(incident) -> dict:
         for lang in catalogues.available()
         if lang != catalogues.SOURCE
     ]
+    open_here = [x for x in exchanges.for_incident(session, incident) if x.is_open and mine(x.channel_id)]
+    if len(open_here) == 1 and not draft_form.exchange_id.data:
+        # The one exchange open is what a summary is drafted for, in its line's language: the form offered "none
+        # yet" and English only, and a desk drafted a summary tied to nothing.
+        [only] = open_here
+        draft_form.exchange_id.data = str(only.id)
+        if only.language in {choice.value for choice in draft_form.language.choices}:
+            draft_form.language.data = only.language
     send_choices = _exchange_choices(incident, mine=mine)  # the same for every summary
     rows = []
     for summary in summaries.for_incident(session, incident):
