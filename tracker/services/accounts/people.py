@@ -71,6 +71,11 @@ def check_new_name(session: Session, username: str) -> None:
         raise ValidationError("username must be 1-64 characters", {"username": "invalid length"})
     if found := _line_problem(username, 64):
         raise ValidationError("a name and an e-mail address are one line of text each", {"username": found})
+    _name_free(session, username)
+
+
+def _name_free(session: Session, username: str) -> None:
+    """Refuse a name an account has, or one that reads as an account's."""
     if (alike := _named_alike(session, username)) == username:
         raise Conflict(Sentence("user {username} exists", {"username": repr(username)}))
     if alike is not None:  # one name to whoever reads them, and one count of failed sign-ins (account_key)
@@ -96,7 +101,8 @@ def create_user(
     """Create an active user (noted in their security log); usernames are unique and passwords at least
     8 characters. by: the admin who creates them, None for the command line."""
     username = username.strip()
-    check_new_name(session, username)
+    if not username or len(username) > 64:
+        raise ValidationError("username must be 1-64 characters", {"username": "invalid length"})
     problems = {
         name: found
         for name, value, longest in (("username", username, 64), ("full_name", full_name, 120), ("email", email, 254))
@@ -117,6 +123,7 @@ def create_user(
         role = Role(role)
     except ValueError:
         raise ValidationError(f"unknown role {role!r}", {"role": [r.value for r in Role]}) from None
+    _name_free(session, username)
     user = User(username=username, password_hash=hash_password(password), role=role, full_name=full_name, email=email)
     session.add(user)
     session.flush()
