@@ -112,7 +112,9 @@ class Position:
 
     @property
     def mgrs(self) -> str:
-        return to_mgrs(self.latitude, self.longitude)
+        """MGRS at 10 m, or at 1 m where the position was typed so (a 10-digit reference read back with 8 dropped the
+        metres its writer gave)."""
+        return to_mgrs(self.latitude, self.longitude, _typed_mgrs_digits(self.text))
 
 
 def plain_degrees(value: float) -> str:
@@ -148,6 +150,15 @@ def _ddm(value: float, hemispheres: str, width: int) -> str:
     degrees, rest = divmod(thousandths, 60_000)
     minutes, rest = divmod(rest, 1000)
     return f"{degrees:0{width}d}°{minutes:02d}.{rest:03d}'{hemisphere}"
+
+
+def _typed_mgrs_digits(text: str) -> int:
+    """How many digits each way an MGRS read-back shows for a position typed as text: 5 for a 1 m reference, else
+    the 10 m default (a coarser reference is read as its square's centre, finer than it was given)."""
+    match = _MGRS.match(_ANY_SPACE.sub(" ", text or ""))
+    if match is None:
+        return 4
+    return 5 if len(match[1] + (match[2] or "")) == MGRS_MAX_DIGITS else 4
 
 
 def to_mgrs(latitude: float, longitude: float, digits: int = 4) -> str:

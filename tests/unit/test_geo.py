@@ -119,11 +119,18 @@ def test_ddm_reads_back_to_the_thousandth_of_a_minute():
     assert parse_position("0.0000001, -0.0000001").ddm == "00°00.000'N 000°00.000'W"
 
 
-@pytest.mark.parametrize("text", ["34UFF2142330971", "34U FF 2142 3097", "34uff21423097"])
-def test_mgrs_reads_back_at_ten_metre_precision(text):
+@pytest.mark.parametrize(
+    ("text", "read_back"),
+    [
+        ("34UFF2142330971", "34U FF 21423 30971"),
+        ("34U FF 2142 3097", "34U FF 2142 3097"),
+        ("34uff21423097", "34U FF 2142 3097"),
+    ],
+)
+def test_mgrs_reads_back_at_ten_metre_precision_or_the_metre_given(text, read_back):
     position = parse_position(text)
     assert abs(position.latitude - 54.412) < 0.001 and abs(position.longitude - 22.871) < 0.001
-    assert position.mgrs == "34U FF 2142 3097"
+    assert position.mgrs == read_back
 
 
 def test_southern_and_western_hemispheres():
@@ -426,3 +433,14 @@ def test_a_separator_inside_a_coordinate_is_refused_naming_what_was_typed(text):
     """A slash between degrees, minutes and seconds was refused as "a comma inside one coordinate": there was none."""
     with pytest.raises(ValueError, match=re.escape("? a separator (, ; or /) inside one coordinate")):
         parse_position(text)
+
+
+@pytest.mark.parametrize("typed", ["34U FF 12345 67890", "34UFF1234567890", "34u ff 12345  67890"])
+def test_a_1_m_mgrs_reference_is_read_back_to_the_metre_it_was_given(typed):
+    """Read back with 8 digits, a 10-digit reference lost the metres its writer gave: it seemed misread."""
+    assert parse_position(typed).mgrs == "34U FF 12345 67890"
+
+
+@pytest.mark.parametrize("typed", ["34U FF 1234 6789", "34U FF 123 678", "54.1, 23.3"])
+def test_any_other_position_is_read_back_to_10_m(typed):
+    assert len(parse_position(typed).mgrs.split()[-1]) == 4
