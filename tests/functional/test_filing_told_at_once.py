@@ -82,7 +82,7 @@ def test_the_api_tells_every_problem_filing_finds_in_one_422(client, world, app)
 
 FORM_PROBLEMS = [
     ("safety_risk", {**LAND, "safety_risk": "B"}, "collision"),
-    ("narrative", {"narrative": LONG}, "longer than 4000 characters"),
+    ("narrative", {"narrative": LONG}, "longer than 4000 characters (4,001 given: 1 too many)"),
     ("cpa_horizontal", {"cpa_horizontal": "600", "cpa_horizontal_unit": "nm"}, "at most 539.957 nm"),
 ]
 

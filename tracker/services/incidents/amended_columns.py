@@ -60,11 +60,11 @@ def columns(
     if "actions_taken" in given:
         found["actions_taken"] = _as_worded(given["actions_taken"], incident.actions_taken)
         if len(found["actions_taken"]) > ACTIONS_MAX_LENGTH:
-            problems["actions_taken"] = f"longer than {ACTIONS_MAX_LENGTH} characters"
+            problems["actions_taken"] = filing.too_long(found["actions_taken"], ACTIONS_MAX_LENGTH)
     if "platforms" in given:
         found["platforms"] = [dict(p) for p in given["platforms"] or []]
     if len(addendum or "") > limits.narrative_max_length:
-        problems["narrative_addendum"] = f"longer than {limits.narrative_max_length} characters"
+        problems["narrative_addendum"] = filing.too_long(addendum or "", limits.narrative_max_length)
     parts = [name for name in ("cpa_horizontal", "cpa_vertical") if name in given]
     if parts:
         try:
