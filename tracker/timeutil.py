@@ -105,6 +105,10 @@ def format_dtg(moment: datetime) -> str:
     return f"{z.day:02}{z.hour:02}{z.minute:02}Z{MONTHS[z.month - 1]}{year:02}"
 
 
+# A time of day (HHMM) or a day and time (DDHHMM) written without the zone letter a short form takes.
+_DIGITS_NO_ZONE = re.compile(r"[0-9]{4}|[0-9]{6}")
+
+
 def parse_moment(text: str) -> datetime:
     """Parse ISO 8601 with an explicit zone, or a DTG; return an aware UTC datetime."""
     text = text.strip()
@@ -113,6 +117,11 @@ def parse_moment(text: str) -> datetime:
     # answered "expected ISO 8601 ... or a date-time group", which does not say what is missing.
     if _DTG.match(compact) or _NO_ZONE.match(compact) or _LOCAL_ZONE.match(compact):
         return parse_dtg(text)
+    if _DIGITS_NO_ZONE.fullmatch(compact):  # 0605, 070605: a short form without its Z, not a malformed ISO date
+        raise ValueError(
+            f"{compact} has no zone letter: {compact}Z if it is UTC, else the whole date-time group "
+            f"(DDHHMMZMONYY, e.g. {format_dtg(datetime.now(UTC))})"
+        )
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError as exc:

@@ -130,3 +130,13 @@ def test_a_valid_filing_is_checked_once_by_filing_alone(client, world, app, monk
     sign_in(client, "duty")
     assert client.post("/incidents/new", data=filing_form(client)).status_code == 302
     assert (len(checked), len(asked)) == (2, 0)
+
+
+def test_an_empty_time_is_told_as_required_alone(client, world):
+    """It read "This field is required. expected ISO 8601 with a zone ... or a date-time group": two sentences,
+    the second about a format nobody had typed."""
+    sign_in(client, "duty")
+    answer = client.post("/incidents/new", data=filing_form(client, occurred_at=""))
+    assert answer.status_code == 422
+    errors = {name: html.unescape(text) for name, text in ERROR.findall(answer.text)}
+    assert errors.get("occurred_at") == "This field is required.", errors

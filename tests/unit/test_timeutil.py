@@ -296,3 +296,10 @@ def test_a_zulu_time_that_does_not_exist_is_refused_saying_why(said, problem):
 def test_a_due_time_in_a_full_form_is_read_as_any_moment():
     assert parse_due("271800ZNOV26") == parse_moment("2026-11-27T18:00:00Z")
     assert parse_due("271800Z") == ZuluTime(27, 18, 0) and parse_due(" 1800z ") == ZuluTime(None, 18, 0)
+
+
+@pytest.mark.parametrize("typed", ["0605", "070605", " 0605 "])
+def test_a_short_time_without_its_zone_letter_is_told_to_add_it(typed):
+    """It was answered as malformed ISO 8601; the field takes 0605Z."""
+    with pytest.raises(ValueError, match=rf"{typed.strip()} has no zone letter: {typed.strip()}Z if it is UTC"):
+        parse_moment(typed)

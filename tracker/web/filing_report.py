@@ -39,10 +39,11 @@ def readings(form: IncidentForm, now) -> dict[str, Any]:
     """The time, the position and the closest point of approach as typed, read as a report names them (those
     that could be read); a problem is put beside its field."""
     read: dict[str, Any] = {}
-    try:
-        read["occurred_at"] = parse_recent(form.occurred_at.data or "", now)
-    except ValueError as exc:
-        form.occurred_at.errors.append(str(exc))
+    if (form.occurred_at.data or "").strip():  # nothing typed: the field's own "required" says so, alone
+        try:
+            read["occurred_at"] = parse_recent(form.occurred_at.data, now)
+        except ValueError as exc:
+            form.occurred_at.errors.append(str(exc))
     if form.position.data:
         try:
             position = parse_position(form.position.data)
