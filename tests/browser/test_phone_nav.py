@@ -54,3 +54,20 @@ def test_a_page_opened_at_an_anchor_stays_there(app, sign_in):
     page.goto(f"/watches/{started.get_json()['id']}#log")  # Watch: the fifth section, out of the row's sight
     top = styled(page).evaluate(TOP)
     assert top["scrollY"] > 0 and top["inSight"], f"brought back to the top by the section row: {top}"
+
+
+SHORT_TARGETS = """() => Array.from(document.querySelectorAll(
+  'input:not([type=checkbox]):not([type=radio]):not([type=hidden]), select:not([multiple]), button:not(.link)'))
+  .filter(e => e.offsetParent !== null)
+  .map(e => [e.name || e.textContent.trim(), Math.round(e.getBoundingClientRect().height)])
+  .filter(([, height]) => height < 44)"""
+
+
+@pytest.mark.parametrize("path", ["/incidents/new", "/board"])
+def test_fields_and_buttons_are_a_fingers_height_on_a_phone(app, sign_in, path):
+    """A text field was 41 px tall on a phone, a select 39, Approve and Send 39: under the 44 px the header's
+    links and the Sign out button keep."""
+    build_world(app)
+    page = sign_in("duty", PHONE).page
+    page.goto(path)
+    assert page.evaluate(SHORT_TARGETS) == [], f"shorter than 44 px on {path}"
