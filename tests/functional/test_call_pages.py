@@ -388,3 +388,12 @@ def test_an_actions_due_time_typed_without_its_date_is_the_first_such_moment_fro
     assert saved.status_code == 302, saved.text[:500]
     with session_scope(app) as session:
         assert session.scalars(select(AgreedAction.due_at)).all() == [due]
+
+
+def test_the_log_a_call_buttons_say_which_exchange_each_is_for_to_the_eye_too(client, scene):
+    """Two buttons read "Log a call" alone, one above the other: what told them apart was for screen readers only."""
+    reference, _ = scene
+    sign_in(client, "liaison")
+    page = client.get(f"/incidents/{reference}").text
+    links = re.findall(r'<a class="button log-call" href="[^"]+">(.*?)</a>', page)
+    assert len(links) == 2 and not [text for text in links if "sr-only" in text], links
