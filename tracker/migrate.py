@@ -1,5 +1,6 @@
 """Run the Alembic migrations that create and upgrade the schema (never create_all)."""
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,10 +20,30 @@ def alembic_config(url: str) -> "Config":
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at url up to revision (default: the newest)."""
+    """Bring the database at url up to revision (default: the newest); a SQLite file not made yet is made for its
+    owner only (owner_only)."""
     from alembic import command
 
+    owner_only(url)
     command.upgrade(alembic_config(url), revision)
+
+
+def owner_only(url: str) -> None:
+    """Make a SQLite database file that does not exist yet, readable and writable by its owner only: it holds the
+    password and token hashes and the sign-in key, and made by the first connection it took the umask's 0644,
+    readable by every account on the machine (SQLite gives its -wal and -shm files the database's mode). A file
+    that exists keeps its mode; a folder that does not exist is left for the connection to name."""
+    if not url.startswith("sqlite"):
+        return
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except (FileExistsError, FileNotFoundError, NotADirectoryError):
+        return
 
 
 def current(url: str) -> str | None:

@@ -9,6 +9,8 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+from .. import migrate
+
 from . import BackupError
 
 
@@ -25,6 +27,7 @@ def load(copy: Path, target: Path) -> None:
     """Replace the content of the database at target (made if missing) by the copy's, page by page
     under SQLite's own locks, so a -wal file left beside target can never be replayed over it."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    migrate.owner_only(f"sqlite:///{target}")  # a target made now is its owner's only, as init-db makes one
     with closing(sqlite3.connect(copy)) as source, closing(sqlite3.connect(target, timeout=30)) as database:
         source.backup(database)
         database.execute("PRAGMA journal_mode=WAL")

@@ -27,6 +27,7 @@ def init_db():
     from .. import migrate
 
     url = current_app.config["DATABASE_URL"]
+    migrate.owner_only(url)  # before anything connects and makes the file with the umask's mode
     revision = schema_revision(url)
     if newer := migrate.newer_problem(revision):  # Alembic would end in "Can't locate revision"
         raise click.ClickException(newer)

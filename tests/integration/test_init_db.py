@@ -1,0 +1,64 @@
+"""init-db on SQLite: a migration stopped half-way leaves the database at the revision before it, whole (each
+migration runs in a transaction of its own with its revision stamp, as PostgreSQL's always did: Alembic ran SQLite's
+without one, so an init-db stopped by Ctrl-C or a power cut left a migration's first tables behind under the revision
+before it, and every later init-db failed on them); and the file it makes is its owner's only."""
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+from alembic.ddl.impl import DefaultImpl
+
+from tracker import migrate
+
+
+def tables(path: Path) -> set[str]:
+    with sqlite3.connect(path) as connection:
+        return {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def test_a_migration_stopped_half_way_leaves_its_first_tables_out_and_init_db_goes_on(tmp_path, monkeypatch):
+    path = tmp_path / "tracker.db"
+    url = f"sqlite:///{path}"
+    made = DefaultImpl.create_table
+
+    def stopped_at_the_second_table_of_0005(self, table, **kw):
+        if table.name == "exchanges":  # 0005 made exercises just before
+            raise KeyboardInterrupt
+        return made(self, table, **kw)
+
+    monkeypatch.setattr(DefaultImpl, "create_table", stopped_at_the_second_table_of_0005)
+    with pytest.raises(KeyboardInterrupt):
+        migrate.upgrade(url)
+    assert migrate.current(url) == "0004", "the migrations before it stand"
+    assert "exercises" not in tables(path), "none of the stopped migration's tables is left behind"
+
+    monkeypatch.setattr(DefaultImpl, "create_table", made)
+    migrate.upgrade(url)
+    assert migrate.current(url) == migrate.head()
+    assert {"exercises", "exchanges"} <= tables(path)
+
+
+def test_init_db_makes_a_sqlite_file_its_owners_only(tmp_path):
+    """The file holds the password and token hashes and the sign-in key: made with the umask's 0644, every account
+    on the machine could read it. One that exists keeps its mode."""
+    from tests.conftest import app_config
+    from tracker import create_app
+    from tracker.db import engine_of
+
+    path = tmp_path / "new" / "tracker.db"
+    path.parent.mkdir()
+    old = os.umask(0o022)
+    try:
+        app = create_app(app_config(tmp_path / "outbox", DATABASE_URL=f"sqlite:///{path}"))
+        try:
+            result = app.test_cli_runner().invoke(args=["init-db"])
+        finally:
+            engine_of(app).dispose()
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.parent.iterdir()}
+    assert modes and set(modes.values()) == {0o600}, modes
