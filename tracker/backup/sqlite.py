@@ -10,7 +10,6 @@ from contextlib import closing
 from pathlib import Path
 
 from .. import migrate
-
 from . import BackupError
 
 
