@@ -214,6 +214,10 @@ def sent_message(s):
     return {"exchange_id": s.exchange, "message_id": s.sent_message}
 
 
+def their_message(s):
+    return {"exchange_id": s.exchange, "message_id": s.their_message}
+
+
 def line_check(s):
     return {"channel_id": s.channel, "check_id": s.check}
 
@@ -574,6 +578,9 @@ PAGES = {
     ),
     ("POST", "/exchanges/<int:exchange_id>/messages/<int:message_id>/receipt"): Call(
         page(302, P.EXCHANGES_TALK), sent_message, receipt_form
+    ),
+    ("POST", "/exchanges/<int:exchange_id>/messages/<int:message_id>/our-receipt"): Call(
+        page(302, P.EXCHANGES_TALK), their_message
     ),
     ("POST", "/exchanges/<int:exchange_id>/messages"): Call(
         page(302, P.EXCHANGES_TALK),

@@ -10,7 +10,8 @@ from wtforms.validators import DataRequired, Length
 from ..db import get_session
 from ..http.access import requires
 from ..models.permissions import Permission
-from ..services.exchanges import message_format, receipts
+from ..http import wiring
+from ..services.exchanges import exchanges, message_format, our_receipts, receipts
 from ..timeutil import format_dtg, parse_recent, utcnow
 from .acting import act_on_incident, kept_form, page_again
 from .base_form import PAST_WHEN, TrackerForm
@@ -83,4 +84,38 @@ def record_receipt(exchange_id: int, message_id: int):
         f"Receipt of serial {message.serial or 0:04d}/{message.serial_year} recorded.",
         anchor=message_row(message),
         form=form,
+    )
+
+
+@bp.app_template_global()
+def our_receipt_of(message):
+    """Our receipt of one message of theirs, sent already, or None (from the exchange's messages, loaded)."""
+    return next(
+        (
+            m
+            for m in message.exchange.messages
+            if m.answers_id == message.id and m.kind == our_receipts.KIND and m.direction.value == "out"
+        ),
+        None,
+    )
+
+
+@bp.post("/exchanges/<int:exchange_id>/messages/<int:message_id>/our-receipt")
+@requires(Permission.EXCHANGES_TALK)
+def send_our_receipt(exchange_id: int, message_id: int):
+    """Send the standard receipt of one message of theirs, at once (a formula with no word of ours: no second
+    person). The pages could not: a desk had to use the API to confirm a message the other side sent."""
+    message = receipts.get_message(get_session(), exchange_id, message_id)
+    reference = message.exchange.incident.reference
+    user = current_user._get_current_object()
+
+    def send(session):
+        exchange = exchanges.get_exchange(session, exchange_id)
+        return our_receipts.confirm(session, exchange, message_id, user, utcnow(), wiring.outgoing_settings())
+
+    return act_on_incident(
+        reference,
+        send,
+        lambda sent: f"Our receipt of their message sent: serial {sent.serial or 0:04d}/{sent.serial_year}.",
+        anchor=message_row(message),
     )
