@@ -8,9 +8,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from ..db import get_session
+from ..http import wiring
 from ..http.access import requires
 from ..models.permissions import Permission
-from ..http import wiring
 from ..services.exchanges import exchanges, message_format, our_receipts, receipts
 from ..timeutil import format_dtg, parse_recent, utcnow
 from .acting import act_on_incident, kept_form, page_again
