@@ -33,7 +33,10 @@ class ChannelIn(Schema):
     address = Text(
         required=True,
         validate=Length(min=1, max=500),
-        metadata={"description": "e-mail address, webhook URL, Apprise URL (outbox: any label)"},
+        metadata={
+            "description": "e-mail address, webhook URL, Apprise URL (outbox: one e-mail address, or a label of "
+            "letters, digits and . _ + -)"
+        },
     )
     active = Flag(load_default=True)
     members = fields.List(Text(), metadata={"description": "usernames of liaison staff"})

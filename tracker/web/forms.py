@@ -275,7 +275,7 @@ class ChannelForm(TrackerForm):
     address = StringField(
         "Address",
         validators=[DataRequired(), Length(max=500)],
-        description="e-mail address, webhook URL or Apprise URL (outbox: any label)",
+        description="e-mail address, webhook URL or Apprise URL (outbox: an e-mail address, or a label: north-desk)",
         filters=[_strip],
     )
     active = BooleanField("Active (escalations use it)", default=True)
