@@ -39,7 +39,21 @@ def test_a_scheduler_in_json_mode_writes_only_json_lines(app, tmp_path):
     stop_once_beating(app, process, log, signal.SIGTERM)
     messages = [record["message"] for record in records(log.read_text())]
     assert any(message.startswith(f"scheduler {runner_of(process)}: sweep every") for message in messages), messages
-    assert messages[-2:] == ["scheduler stopping: letting the running jobs finish", "scheduler stopped"], messages
+    assert messages[-2:] == ["scheduler stopping on SIGTERM: letting the running jobs finish", "scheduler stopped"], (
+        messages
+    )
+
+
+@pytest.mark.parametrize("stop", [signal.SIGHUP, signal.SIGQUIT])
+def test_a_scheduler_whose_terminal_closed_stops_cleanly_and_says_why(app, tmp_path, stop):
+    """SIGHUP (its terminal closed) and SIGQUIT (Ctrl-\\) killed it at once, saying nothing, with its heartbeat
+    left behind: its claims were held until the heartbeat went stale."""
+    log = tmp_path / "scheduler.log"
+    process = start_scheduler(app, log, LOG_FORMAT="json")
+    stop_once_beating(app, process, log, stop)
+    messages = [record["message"] for record in records(log.read_text())]
+    assert messages[-2:] == [f"scheduler stopping on {stop.name}: letting the running jobs finish", "scheduler stopped"]
+    assert process.returncode == 0, process.returncode
 
 
 def test_gunicorn_in_json_mode_writes_only_json_lines(app, tmp_path):

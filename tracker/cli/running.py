@@ -117,8 +117,8 @@ def scheduler(roles: tuple[str, ...]):
     # systemd's stop and Ctrl-C alike: shut down cleanly, even when started with SIGINT ignored (as a
     # background job of a shell, or a child of a process that ignores it), where Python raises no
     # KeyboardInterrupt and the scheduler would be killed later with its heartbeat left behind.
-    signal.signal(signal.SIGTERM, _exit)
-    signal.signal(signal.SIGINT, _exit)
+    for stop in STOPS:
+        signal.signal(stop, _exit)
     died = False
     try:
         # The scheduler's loop and its jobs run in threads of their own; this thread only waits for the
@@ -130,7 +130,8 @@ def scheduler(roles: tuple[str, ...]):
             time.sleep(1)
         died = True
     except (KeyboardInterrupt, SystemExit):
-        _tell("scheduler stopping: letting the running jobs finish")
+        by = f" on {_stopped_by[-1]}" if _stopped_by else ""
+        _tell(f"scheduler stopping{by}: letting the running jobs finish")
     finally:
         try:
             if running.running:
@@ -156,9 +157,16 @@ def _tell(line: str) -> None:
         click.echo(line, err=True)
 
 
-def _exit(_signal, _frame):
+# What stops a scheduler cleanly: systemd's stop, Ctrl-C, its terminal closed (SIGHUP) and Ctrl-\ (SIGQUIT). The
+# last two killed it at once, saying nothing, its heartbeat left behind and its claims held until it went stale.
+STOPS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+_stopped_by: list[str] = []
+
+
+def _exit(number, _frame):
     # One stop is enough: a second signal must not cut short the wait for running jobs and the heartbeat's
     # removal (SIGKILL abandons them; the claims are taken over once the heartbeat is silent).
-    for stop in (signal.SIGTERM, signal.SIGINT):
+    for stop in STOPS:
         signal.signal(stop, signal.SIG_IGN)
+    _stopped_by.append(signal.Signals(number).name)
     raise SystemExit(0)
