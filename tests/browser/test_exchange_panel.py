@@ -69,7 +69,7 @@ def test_an_overdue_exchange_stands_out_and_a_meeting_request_starts_a_countdown
     assert sideways(supervisor.page) <= 0, "no sideways scrolling"
     page.reload()
     exchange = page.locator(f'article[data-exchange="{xid}"]')
-    exchange.get_by_role("button", name="Send").click()
+    exchange.get_by_role("button", name="Send", exact=True).click()
     exchange = page.locator(f'article[data-exchange="{xid}"]')
     expect(page.locator("p.flash.success")).to_contain_text("Text queued for the other side.")
     expect(exchange.locator(".exchange-state")).to_have_text("meeting requested")

@@ -536,3 +536,31 @@ def test_a_translation_is_removed_on_record_back_to_draft_and_never_once_sent(ap
     sent = api(client, world, "GET", f"/exchanges/{exchange['id']}")["messages"][0]
     refused = api(client, world, "PATCH", path, {"text_second": None, "version": sent["version"]}, status=409)
     assert refused["error"]["details"]["status"] == "sent", refused
+
+
+TRANSLATED = "Северный офицер связи: самолёт покинул район в 0930Z."
+
+
+def test_the_english_reworded_after_its_translation_is_pointed_out_to_whoever_approves(app, client, world, exchange):
+    """The English was reworded after the translation and approved as it stood: the other side got a new English
+    beside a translation of the words before. Whoever approves is told to compare them, until the translation is
+    written again."""
+    drafted = draft_free_text(client, world, exchange["id"])
+    path = f"/exchange-messages/{drafted['id']}"
+    translated = api(client, world, "PATCH", path, {"text_second": TRANSLATED, "version": drafted["version"]})
+    reference = api(client, world, "GET", f"/exchanges/{exchange['id']}")["incident"]
+    supervisor = app.test_client()
+    sign_in(supervisor, "supervisor")
+
+    def warned() -> bool:
+        return "The English was reworded after the Russian text was last written" in supervisor.get(
+            f"/incidents/{reference}"
+        ).get_data(as_text=True)
+
+    assert not warned(), "written together: nothing to compare"
+    english = {"text": FREE_TEXT.replace("1200Z", "1300Z"), "version": translated["version"]}
+    reworded = api(client, world, "PATCH", path, english, who="admin")
+    assert warned()
+    again = {"text_second": TRANSLATED.replace("0930Z", "0935Z"), "version": reworded["version"]}
+    api(client, world, "PATCH", path, again, who="admin")
+    assert not warned(), "the translation written again after it"

@@ -79,6 +79,8 @@ def draft_actions(message: ExchangeMessage) -> dict | None:
         "waits": waits,
         "stale": stale,
         "closed": closed,
+        # The English reworded since the translation was written: said to whoever may approve or reword it.
+        "translation_behind": waits and not closed and counterpart.translation_behind(session, message),
         "may_act": not closed and exchanges.may_act(session, exchange.incident, me, exchange.channel_id),
         "may_approve": may_approve,
         "why_not": why_not,

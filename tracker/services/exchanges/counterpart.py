@@ -21,6 +21,7 @@ from ...models import (
     ExchangeState,
     MessageDirection,
     OutgoingStatus,
+    TimelineEvent,
     User,
 )
 from ...text import bidi_problem, same_wording
@@ -175,6 +176,12 @@ def edit(
         raise ValidationError(UNCHANGED, {"text": "change the wording, or leave the text as it is"})
     releasability.guard(message.exchange.incident, new_text, new_second)
     withdrawn = message.status is OS.APPROVED
+    # The English reworded and the translation left as it was: whoever approves is told to compare them (a
+    # reworded English went out beside a translation of the words before). Any edit of the translation, or its
+    # removal, settles it: this edit alone says.
+    behind = (
+        bool(new_second) and not same_wording(new_text, message.text) and same_wording(new_second, message.text_second)
+    )
     message.text, message.text_second = new_text, new_second
     message.language = message.exchange.language if new_second else None
     message.edited_by, message.recorded_at = actor.username, now
@@ -190,9 +197,26 @@ def edit(
         now,
         edited=True,
         approval_withdrawn=withdrawn,
+        translation_behind=behind,
         **removed,
     )
     return message
+
+
+def translation_behind(session: Session, message: ExchangeMessage) -> bool:
+    """Whether the message's English was reworded after its translation was last written (its last edit changed
+    the English alone), so the two may no longer say the same."""
+    if not message.text_second:
+        return False
+    events = session.scalars(
+        select(TimelineEvent.details)
+        .where(
+            TimelineEvent.incident_id == message.exchange.incident_id, TimelineEvent.kind == EventKind.MESSAGE_DRAFTED
+        )
+        .order_by(TimelineEvent.id.desc())
+    )
+    last = next((details for details in events if (details or {}).get("message") == message.id), None)
+    return bool(last and last.get("translation_behind"))
 
 
 OUT_OF_ORDER = "a text to the other side reads the same in every order"
