@@ -26,6 +26,17 @@ from tracker.config import ConfigError  # noqa: E402
 try:
     app = create_app()
 except (ConfigError, tomllib.TOMLDecodeError) as problem:  # one line that says what to fix, not a traceback
-    sys.exit(f"tracker: the configuration is not valid: {problem}")
+    if "--help" not in sys.argv[1:]:
+        sys.exit(f"tracker: the configuration is not valid: {problem}")
+    # Help is read before the configuration is right (it says how to make it so): the commands are listed and
+    # explained by an app that runs none of them, the problem said first.
+    said = f"tracker: the configuration is not valid: {problem} (every command refuses to run until it is)"
+    print(said, file=sys.stderr)
+    from flask import Flask  # noqa: E402
+
+    from tracker import cli  # noqa: E402
+
+    app = Flask("tracker")
+    cli.init_app(app)
 gc.freeze()
 gc.enable()

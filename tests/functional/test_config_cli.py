@@ -21,6 +21,18 @@ def test_a_bad_setting_stops_the_command_with_one_line_not_a_traceback(tmp_path)
     )
     assert len(ran.stderr.strip().splitlines()) == 1, ran.stderr
 
+    # Help is read before the configuration is right: the commands, with the problem said first.
+    for asked in (["--help"], ["init-db", "--help"]):
+        helped = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", *asked], cwd=root, env=env, capture_output=True, text=True
+        )
+        assert helped.returncode == 0, (asked, helped.stdout, helped.stderr)
+        assert helped.stderr.startswith("tracker: the configuration is not valid: SECRET_KEY"), helped.stderr
+        assert "every command refuses to run until it is" in helped.stderr
+        assert ("init-db" in helped.stdout and "The tracker's commands" in helped.stdout) or (
+            "Create or upgrade the schema" in helped.stdout
+        ), (asked, helped.stdout)
+
 
 def test_an_in_memory_database_stops_init_db_with_one_line(tmp_path):
     """init-db on sqlite:// made the schema in a database gone at its exit and said it was done; the web workers and
