@@ -213,6 +213,20 @@ def test_a_link_of_a_line_deactivated_since_cannot_acknowledge(mailed, message):
     assert mailed.client.post(path).status_code == 200, "the line active again, its link works"
 
 
+def test_a_link_sent_to_an_address_the_line_no_longer_has_says_so_and_acknowledges_nothing(mailed, message):
+    """The line's mailbox moved since the link was sent: whoever holds the old one is not the line. It was refused
+    as "a link of a line this incident was never routed to", which it was."""
+    with session_scope(mailed.app) as session:
+        session.get(ContactChannel, mailed.world.channels["L1"]).address = "l1-new@test.example"
+    before = state(mailed.app, mailed.reference)
+    path = link_in(message)
+    for response in (mailed.client.get(path), mailed.client.post(path)):
+        assert_refused_page(response, 403, "This line&#39;s address changed")
+    by_api = mailed.client.post("/api/v1/acks", json={"token": path.rsplit("/", 1)[1]})
+    assert by_api.status_code == 403 and by_api.get_json()["error"]["code"] == "link_readdressed", by_api.get_json()
+    assert_untouched_open(mailed.app, mailed.reference, before)
+
+
 def test_a_link_sent_before_secret_key_was_rotated_acknowledges_while_the_old_key_is_a_fallback(mailed, message):
     path, old = link_in(message), mailed.app.config["SECRET_KEY"]
     before = state(mailed.app, mailed.reference)

@@ -31,6 +31,7 @@ HEADINGS = {
     "counterpart": "This link cannot acknowledge",
     "counterpart_check": "This link cannot confirm the check",
     "inactive": "This line was deactivated",
+    "readdressed": "This line's address changed",
     "receipt": "This is a receipt link",
     "unknown_key": "This link was signed with another key",
 }

@@ -46,6 +46,7 @@ STATUSES = {
     "counterpart": 403,
     "counterpart_check": 403,
     "inactive": 403,
+    "readdressed": 403,
 }
 
 

@@ -116,9 +116,17 @@ def link_target(session: Session, claims: dict) -> tuple[Incident, ContactChanne
         or not session.scalar(
             select(exists().where(Notification.incident_id == incident.id, Notification.channel_id == channel.id))
         )
-        or not links.made_for(claims, channel.address)
     ):
         raise links.LinkRefused("foreign", "This link does not belong to a line this incident was routed to.")
+    if not links.made_for(claims, channel.address):
+        # Sent to the line's address before it changed: whoever holds that mailbox now is not the line. Said as
+        # it is, not as a link of a line the incident was never routed to.
+        raise links.LinkRefused(
+            "readdressed",
+            "This link was sent to an address the line no longer has: it acknowledges nothing now. "
+            "Sign in to acknowledge.",
+            {"channel": channel.name},
+        )
     if channel.counterpart_line or sides.crossing(session, channel):
         # Only our own staff acknowledge our incidents: the other side confirms receipt, never more (nor
         # through an internal line that was given a counterpart line's address).
