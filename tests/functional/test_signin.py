@@ -263,7 +263,8 @@ def test_an_account_is_not_named_like_another(app, world):
     """An admin could name an account "duty" with a zero-width space inside beside "duty": one name to whoever reads
     them, and one count of failed sign-ins."""
     with session_scope(app) as session:
-        for name in ("du\u200bty", "DUTY", "\uff44\uff55\uff54\uff59"):
+        # ... nor in another script: "duty" with a Cyrillic у, or with a Cyrillic capital Т.
+        for name in ("du\u200bty", "DUTY", "\uff44\uff55\uff54\uff59", "dut\u0443", "du\u0422y"):
             with pytest.raises(Conflict, match="reads as the same name"):
                 people.create_user(session, name, "a-long-password", "liaison", by=None)
         assert people.create_user(session, "duty2", "a-long-password", "liaison", by=None).username == "duty2"

@@ -3,7 +3,7 @@ are one name, for the count of failed sign-ins and for the names of new accounts
 
 import pytest
 
-from tracker.services.accounts.names import folded
+from tracker.services.accounts.names import folded, looks
 
 
 @pytest.mark.parametrize(
@@ -53,3 +53,26 @@ def test_names_that_read_otherwise_stay_apart(one, other):
 def test_any_text_folds_to_text_that_can_be_encoded():
     every = "".join(chr(point) for point in range(0, 0x110000, 7))
     assert isinstance(folded(every).encode(), bytes)
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("alice", "\u0430lice"),  # Cyrillic а
+        ("ivan", "\u0456van"),  # Ukrainian і
+        ("hans", "\u041dans"),  # Cyrillic capital Н
+        ("john", "j\u03bfhn"),  # Greek ο
+        ("bill", "bi11"),  # the digit one
+        ("admin", "adrnin"),  # r and n for m
+    ],
+)
+def test_names_that_look_alike_across_scripts_look_the_same(one, other):
+    """Read alike (folded) they were not: an account "аlice" with a Cyrillic а was made beside "alice", and a
+    timeline or a four-eyes list showed the two as one person."""
+    assert folded(one) != folded(other)
+    assert looks(one) == looks(other), (looks(one), looks(other))
+
+
+@pytest.mark.parametrize(("one", "other"), [("mila", "mia"), ("ivan", "\u0438\u0432\u0430\u043d"), ("duty", "duty2")])
+def test_names_that_differ_to_the_eye_look_different(one, other):
+    assert looks(one) != looks(other)

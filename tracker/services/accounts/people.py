@@ -141,11 +141,20 @@ def account_key(session: Session, username: str) -> str:
 
 
 def _named_alike(session: Session, username: str) -> str | None:
-    """The name of the user whose name reads as username (names.folded), if any; username itself first."""
+    """The name of the user whose name reads as username (names.folded) or looks like it in another script
+    (names.looks: "аlice" with a Cyrillic а beside "alice", whom a four-eyes list or a timeline would show as the
+    same person), if any; username itself first."""
     if session.scalar(select(User.username).where(User.username == username)) is not None:
         return username
-    folded = names.folded(username)
-    return next((name for name in session.scalars(select(User.username)) if names.folded(name) == folded), None)
+    folded, looks = names.folded(username), names.looks(username)
+    return next(
+        (
+            name
+            for name in session.scalars(select(User.username))
+            if names.folded(name) == folded or names.looks(name) == looks
+        ),
+        None,
+    )
 
 
 def names_alike(session: Session) -> list[list[str]]:
