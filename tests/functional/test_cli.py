@@ -834,3 +834,15 @@ def test_password_stdin_at_a_terminal_asks_hidden_and_twice(monkeypatch):
     monkeypatch.setattr(people.click, "prompt", lambda text, **kw: asked.append((text, kw)) or "typed-at-the-terminal")
     assert people._read_password(True) == "typed-at-the-terminal"
     assert asked == [("Password", {"hide_input": True, "confirmation_prompt": True})], asked
+
+
+def test_deactivating_the_last_active_admin_warns_how_to_undo_it(runner):
+    """It went through without a word, where the pages refuse it of an admin's own account: nobody could then manage
+    accounts or lines there."""
+    assert create_user(runner, "root1", role="admin").exit_code == 0
+    assert create_user(runner, "root2", role="admin").exit_code == 0
+    first = runner.invoke(args=["user", "deactivate", "root1"])
+    assert first.exit_code == 0 and "last active admin" not in first.stderr, first.output
+    last = runner.invoke(args=["user", "deactivate", "root2"])
+    assert last.exit_code == 0, last.output
+    assert "root2 was the last active admin" in last.stderr and "user activate root2" in last.stderr, last.stderr

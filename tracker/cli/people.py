@@ -157,6 +157,9 @@ def deactivate_user(name):
     Example:
       flask --app wsgi user deactivate alice
     """
+    from sqlalchemy import func, select
+
+    from ..models import User
     from ..services.accounts import people
 
     try:
@@ -164,6 +167,9 @@ def deactivate_user(name):
             user = people.find_user(session, name)
             was_active = user.active
             revoked = people.deactivate(session, user, by=None)
+            admins = select(func.count()).where(User.active.is_(True), User.role == Role.ADMIN)
+            admins_left = session.scalar(admins)
+            was_admin = user.role is Role.ADMIN
     except TrackerError as error:
         fail(error)
     if not was_active and not revoked:  # nothing changed: said as activate says it
@@ -171,6 +177,12 @@ def deactivate_user(name):
     else:
         said = f"{revoked} API token(s) and their calendar feed links revoked"
         click.echo(f"deactivated {name}: web sessions ended, {said}")
+        if was_admin and was_active and not admins_left:  # the pages refuse it of an admin's own account
+            click.echo(
+                f"warning: {name} was the last active admin: nobody can manage accounts or lines on the pages until "
+                f"`flask --app wsgi user activate {name}` or `flask --app wsgi user create NAME --role admin`",
+                err=True,
+            )
 
 
 @user_cli.command("activate", short_help="Let a deactivated user sign in again.")
