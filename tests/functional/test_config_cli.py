@@ -70,3 +70,18 @@ def test_a_metrics_folder_that_is_missing_stops_the_command_with_one_line(tmp_pa
         ).returncode
         == 0
     )
+
+
+def test_init_db_into_a_folder_that_does_not_exist_names_the_folder(tmp_path):
+    """SQLite says "unable to open database file", and the line sent the operator to check that the database
+    exists: the folder was what was missing."""
+    root = Path(__file__).resolve().parents[2]
+    missing = tmp_path / "not-made"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    env["TRACKER_DATABASE_URL"] = f"sqlite:///{missing / 'tracker.db'}"
+    ran = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert ran.returncode == 1, (ran.stdout, ran.stderr)
+    assert f"(the folder {missing} does not exist: make it)" in ran.stderr, ran.stderr
+    assert not missing.exists()

@@ -103,9 +103,27 @@ def schema_revision(url: str) -> str | None:
     # ended in a traceback) a file that is no SQLite database, or a URL option the driver refuses.
     except DatabaseError as error:
         reason = str(error.orig or error).strip().splitlines()[0]
-        raise click.ClickException(
-            f"cannot open the database {redact(url)}: {reason} (check DATABASE_URL, and that the database exists)"
-        ) from None
+        folder = _missing_folder(url)
+        check = (
+            f"the folder {folder} does not exist: make it"
+            if folder
+            else "check DATABASE_URL, and that the database exists"
+        )
+        raise click.ClickException(f"cannot open the database {redact(url)}: {reason} ({check})") from None
+
+
+def _missing_folder(url: str) -> str | None:
+    """The folder a SQLite file's URL names, when it does not exist (SQLite says only "unable to open database
+    file", which sent the operator looking for a database rather than making a folder)."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    folder = Path(database).parent
+    return None if folder.is_dir() else str(folder)
 
 
 def writable(directory: str | Path, setting: str, what: str = "", elsewhere: str = "one") -> None:
