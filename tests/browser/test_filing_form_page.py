@@ -19,6 +19,16 @@ pytestmark = pytest.mark.browser
 FOLDED_BLOCKS_PX = 844 // 2
 
 
+def fill(page, occurred: str, unit: str, category: str, precedence: str, domain: str | None = None) -> None:
+    """Fill the filing form's required fields (the domain first, when given: it decides the categories offered)."""
+    page.get_by_label("Occurred at", exact=False).fill(occurred)
+    page.get_by_role("textbox", name="Reporting unit").fill(unit)
+    if domain is not None:
+        page.get_by_role("combobox", name="Domain").select_option(domain)
+    page.get_by_role("combobox", name="Category").select_option(category)
+    page.get_by_role("combobox", name="Precedence").select_option(precedence)
+
+
 def test_a_duty_officer_files_on_a_phone_without_the_forms_traps(app, sign_in):
     build_world(app)
     duty = sign_in("duty", 390)
@@ -70,10 +80,7 @@ def test_a_sector_chosen_other_than_the_positions_is_filed_as_given_by_hand(app,
     duty = sign_in("duty", 1280)
     page = duty.page
     page.goto("/incidents/new")
-    page.get_by_label("Occurred at", exact=False).fill("271405ZNOV26")
-    page.get_by_role("textbox", name="Reporting unit").fill("Border Guard Post 7")
-    page.get_by_role("combobox", name="Category").select_option("airspace_violation")
-    page.get_by_role("combobox", name="Precedence").select_option("O")
+    fill(page, "271405ZNOV26", "Border Guard Post 7", "airspace_violation", "O")
     page.get_by_role("textbox", name="Position (").fill("54.412, 22.871")
     sector = page.get_by_role("combobox", name="Sector")
     expect(sector).to_have_value("North")
@@ -95,11 +102,7 @@ def test_a_filed_form_come_back_to_and_sent_again_files_once_and_follows_what_it
     duty = sign_in("duty", 390)
     page = duty.page
     page.goto("/incidents/new")
-    page.get_by_label("Occurred at", exact=False).fill("0605Z")
-    page.get_by_role("textbox", name="Reporting unit").fill("Post 9")
-    page.get_by_role("combobox", name="Domain").select_option("land")
-    page.get_by_role("combobox", name="Category").select_option("stray_fire")
-    page.get_by_role("combobox", name="Precedence").select_option("R")
+    fill(page, "0605Z", "Post 9", "stray_fire", "R", domain="land")
     page.get_by_role("textbox", name="Narrative").fill("Stray rounds landed near the post.")
     page.get_by_role("button", name="File incident").click()
     expect(page).to_have_url(re.compile(r"/incidents/INC-[\w-]+$"))

@@ -64,15 +64,20 @@ def test_the_exhausted_message_links_the_incident_page(app, client):
     assert row["page"] == page and row["status"] is NotificationStatus.SENT, "the webhook body's page"
 
 
-def test_the_exhausted_message_names_the_lines_each_step_called(app, client):
-    """ "Reach the lines by other means" is only something to act on when the message says which lines."""
-    world = build_world(app, steps=(("L1", "L2"), ("L3",)), ack_seconds=60)
-    reference = file_incident(client, world)["reference"]
+def climb_to_the_end(app, reference: str) -> None:
+    """Make each of the two steps' deadlines due in turn, and sweep: the ladder is exhausted."""
     for _ in range(2):
         with session_scope(app) as session:
             incident = session.scalar(select(Incident).where(Incident.reference == reference))
             incident.next_escalation_at = utcnow() - timedelta(seconds=1)
         assert jobs.sweep(app) == 1
+
+
+def test_the_exhausted_message_names_the_lines_each_step_called(app, client):
+    """ "Reach the lines by other means" is only something to act on when the message says which lines."""
+    world = build_world(app, steps=(("L1", "L2"), ("L3",)), ack_seconds=60)
+    reference = file_incident(client, world)["reference"]
+    climb_to_the_end(app, reference)
     [row] = supervisor_rows(app, reference, NotificationKind.EXHAUSTED)
     assert "Lines called, none of which acknowledged:\n  Step 1: L1, L2\n  Step 2: L3\n" in row["body"], row["body"]
     assert "reach these lines by other means" in row["body"]
@@ -86,11 +91,7 @@ def test_the_exhausted_message_says_a_step_called_no_line_when_its_line_was_pass
     with session_scope(app) as session:
         line = session.get(ContactChannel, world.channels["L3"])
         line.counterpart_line, line.address = True, "l3@eastland.test"  # their domain, not our supervisors'
-    for _ in range(2):
-        with session_scope(app) as session:
-            incident = session.scalar(select(Incident).where(Incident.reference == reference))
-            incident.next_escalation_at = utcnow() - timedelta(seconds=1)
-        assert jobs.sweep(app) == 1
+    climb_to_the_end(app, reference)
     [row] = supervisor_rows(app, reference, NotificationKind.EXHAUSTED)
     expected = "Lines called, none of which acknowledged:\n  Step 1: L1\n  Step 2: no line called (passed over: L3)\n"
     assert expected in row["body"], row["body"]
