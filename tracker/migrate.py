@@ -28,17 +28,25 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, or None: another engine's URL, an in-memory database, a file: URI."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
 def owner_only(url: str) -> None:
     """Make a SQLite database file that does not exist yet, readable and writable by its owner only: it holds the
     password and token hashes and the sign-in key, and made by the first connection it took the umask's 0644,
     readable by every account on the machine (SQLite gives its -wal and -shm files the database's mode). A file
     that exists keeps its mode; a folder that does not exist is left for the connection to name."""
-    if not url.startswith("sqlite"):
-        return
-    from sqlalchemy.engine import make_url
-
-    database = make_url(url).database
-    if not database or database == ":memory:" or database.startswith("file:"):
+    database = sqlite_file(url)
+    if database is None:
         return
     try:
         os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))

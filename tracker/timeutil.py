@@ -120,7 +120,7 @@ def parse_moment(text: str) -> datetime:
     if _DIGITS_NO_ZONE.fullmatch(compact):  # 0605, 070605: a short form without its Z, not a malformed ISO date
         raise ValueError(
             f"{compact} has no zone letter: {compact}Z if it is UTC, else the whole date-time group "
-            f"(DDHHMMZMONYY, e.g. {format_dtg(datetime.now(UTC))})"
+            "(DDHHMMZMONYY, such as 271405ZNOV26)"
         )
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z"))

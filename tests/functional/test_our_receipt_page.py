@@ -14,7 +14,7 @@ FORM = re.compile(r'<form class="inline our-receipt" method="post" action="([^"]
 
 @pytest.fixture
 def theirs(app, client, world):
-    """(reference, their message's id): an exchange over the line, and a reply of theirs recorded on it."""
+    """(reference, exchange id, their message's id): an exchange over the line, and a reply of theirs on it."""
     add_counterpart_line(app, world)
     api_client = app.test_client()
     reference = acknowledged_incident(api_client, world)
@@ -23,11 +23,11 @@ def theirs(app, client, world):
     reply = api(
         api_client, world, "POST", path, {"direction": "in", "text": "Eastland: a training flight."}, status=201
     )
-    return reference, reply["id"]
+    return reference, exchange["id"], reply["id"]
 
 
 def test_a_desk_sends_our_receipt_of_their_message_from_the_page_once(app, client, world, theirs):
-    reference, message_id = theirs
+    reference, _, message_id = theirs
     sign_in(client, "liaison")
     page = client.get(f"/incidents/{reference}").text
     [action] = FORM.findall(page)
@@ -47,11 +47,12 @@ def test_a_desk_sends_our_receipt_of_their_message_from_the_page_once(app, clien
 
 
 def test_who_may_not_act_on_the_exchange_is_offered_no_button_and_refused(client, world, theirs):
-    reference, message_id = theirs
+    reference, exchange_id, message_id = theirs
     sign_in(client, "duty")
     page = client.get(f"/incidents/{reference}").text
     assert not FORM.findall(page)
     refused = client.post(
-        f"/exchanges/1/messages/{message_id}/our-receipt", data={"csrf_token": csrf(client, f"/incidents/{reference}")}
+        f"/exchanges/{exchange_id}/messages/{message_id}/our-receipt",
+        data={"csrf_token": csrf(client, f"/incidents/{reference}")},
     )
     assert refused.status_code == 403

@@ -115,15 +115,12 @@ def schema_revision(url: str) -> str | None:
 def _missing_folder(url: str) -> str | None:
     """The folder a SQLite file's URL names, when it does not exist (SQLite says only "unable to open database
     file", which sent the operator looking for a database rather than making a folder)."""
-    if not url.startswith("sqlite"):
-        return None
-    from sqlalchemy.engine import make_url
+    from .. import migrate
 
-    database = make_url(url).database
-    if not database or database == ":memory:" or database.startswith("file:"):
+    database = migrate.sqlite_file(url)
+    if database is None or database.parent.is_dir():
         return None
-    folder = Path(database).parent
-    return None if folder.is_dir() else str(folder)
+    return str(database.parent)
 
 
 def writable(directory: str | Path, setting: str, what: str = "", elsewhere: str = "one") -> None:

@@ -157,9 +157,6 @@ def deactivate_user(name):
     Example:
       flask --app wsgi user deactivate alice
     """
-    from sqlalchemy import func, select
-
-    from ..models import User
     from ..services.accounts import people
 
     try:
@@ -167,8 +164,7 @@ def deactivate_user(name):
             user = people.find_user(session, name)
             was_active = user.active
             revoked = people.deactivate(session, user, by=None)
-            admins = select(func.count()).where(User.active.is_(True), User.role == Role.ADMIN)
-            admins_left = session.scalar(admins)
+            admins_left = people.active_admins(session)
             was_admin = user.role is Role.ADMIN
     except TrackerError as error:
         fail(error)

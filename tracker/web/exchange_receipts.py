@@ -89,15 +89,8 @@ def record_receipt(exchange_id: int, message_id: int):
 
 @bp.app_template_global()
 def our_receipt_of(message):
-    """Our receipt of one message of theirs, sent already, or None (from the exchange's messages, loaded)."""
-    return next(
-        (
-            m
-            for m in message.exchange.messages
-            if m.answers_id == message.id and m.kind == our_receipts.KIND and m.direction.value == "out"
-        ),
-        None,
-    )
+    """Our receipt of one message of theirs, sent already, or None."""
+    return our_receipts.sent_for(message)
 
 
 @bp.post("/exchanges/<int:exchange_id>/messages/<int:message_id>/our-receipt")

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CursorResult, Select, and_, bindparam, or_, select, true, update
+from sqlalchemy import CursorResult, Select, and_, bindparam, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from ...channels.email import address_problem
@@ -166,6 +166,11 @@ def names_alike(session: Session) -> list[list[str]]:
     for name in session.scalars(select(User.username).where(User.active.is_(True)).order_by(User.username)):
         groups.setdefault(names.folded(name), []).append(name)
     return sorted(group for group in groups.values() if len(group) > 1)
+
+
+def active_admins(session: Session) -> int:
+    """How many active accounts may manage accounts and lines on the pages."""
+    return session.scalar(select(func.count()).where(User.active.is_(True), User.role == Role.ADMIN)) or 0
 
 
 def find_user(session: Session, username: str) -> User:

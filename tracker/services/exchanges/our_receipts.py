@@ -9,7 +9,6 @@ message of theirs, and nobody waits for their receipt of our receipt (outgoing.U
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationError
@@ -18,6 +17,18 @@ from . import catalogues, four_eyes, message_format, outgoing
 from .message_texts import receipt_text
 
 KIND = "receipt"
+
+
+def sent_for(theirs: ExchangeMessage) -> ExchangeMessage | None:
+    """Our receipt of one of their messages, sent already, or None (among its exchange's messages)."""
+    return next(
+        (
+            m
+            for m in theirs.exchange.messages
+            if m.answers_id == theirs.id and m.kind == KIND and m.direction is MessageDirection.OUT
+        ),
+        None,
+    )
 
 
 def confirm(
@@ -39,14 +50,8 @@ def confirm(
         raise InvalidTransition(
             "the exchange is closed: nothing more goes to the other side on it", {"state": exchange.state.value}
         )
-    sent = session.scalar(
-        select(ExchangeMessage).where(
-            ExchangeMessage.answers_id == theirs.id,
-            ExchangeMessage.kind == KIND,
-            ExchangeMessage.direction == MessageDirection.OUT,
-        )
-    )
-    if sent is not None:
+    session.expire(exchange, ["messages"])  # read again, after the lock above: another click's receipt is seen
+    if (sent := sent_for(theirs)) is not None:
         raise Conflict(
             "our receipt of this message went out already",
             {"receipt_id": sent.id, "serial": f"{sent.serial or 0:04d}/{sent.serial_year}", "at": sent.at},
