@@ -202,6 +202,17 @@ def test_a_backup_to_standard_output_is_refused_not_written_to_a_file_named_dash
     assert not (tmp_path / "-").exists()
 
 
+@pytest.mark.parametrize(
+    ("name", "suggested"),
+    [("tracker.zip", "tracker.tar.gz"), ("nightly", "nightly.tar.gz"), ("t.sql", "t.tar.gz"), ("t.tar", "t.tar.gz")],
+)
+def test_a_backup_named_as_another_kind_of_file_is_refused_with_the_name_it_should_have(app, tmp_path, name, suggested):
+    """`backup tracker.zip` wrote a gzipped tar under a .zip name, which nobody would know how to open."""
+    refused = flask(app, "backup", str(tmp_path / name))
+    assert refused.exit_code == 2 and f"name it {suggested}" in refused.output, refused.output
+    assert not (tmp_path / name).exists() and list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
+
+
 def test_backup_and_restore_explain_themselves(app):
     backup_help, restore_help = flask(app, "backup", "--help").output, flask(app, "restore", "--help").output
     assert "secret_key" in backup_help and "pg_dump" in backup_help and "restore PATH" in backup_help

@@ -10,6 +10,18 @@ from flask.cli import with_appcontext
 
 from .base import ensure_migrated, real_app, redact, verbose_option
 
+BACKUP_SUFFIXES = (".tar.gz", ".tgz")
+
+
+def suggested_name(name: str) -> str:
+    """The name given, with the suffix a backup has in place of whatever it ended with."""
+    stem = name
+    for wrong in (".tar", ".gz", ".zip", ".bak", ".dump", ".sql", ".db", ".sqlite", ".tar.bz2", ".tar.xz"):
+        if stem.lower().endswith(wrong):
+            stem = stem[: -len(wrong)]
+            break
+    return f"{stem or 'tracker'}.tar.gz"
+
 
 @click.command("backup", short_help="Back up the database and its secret key to a file.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
@@ -35,6 +47,11 @@ def backup(path, force):
 
     if str(path) == "-":  # a file named "-" appeared in the folder, where standard output was meant
         raise click.BadParameter("a backup is a file: give its path (it is not written to standard output)")
+    if not path.name.lower().endswith(BACKUP_SUFFIXES):
+        raise click.BadParameter(
+            f"a backup is a gzipped tar file: name it {suggested_name(path.name)} (.tar.gz or .tgz), "
+            f"so that whoever finds it knows how to open it"
+        )
     app = real_app()
     ensure_migrated(app, newest=False)  # the backup to make before init-db upgrades an older schema
     try:
