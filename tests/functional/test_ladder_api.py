@@ -182,6 +182,22 @@ def test_invalid_change_to_a_channel_stores_nothing(client, world):
     assert call(client, world, "GET", path) == before
 
 
+@pytest.mark.parametrize("body", [{}, {"version": 1}], ids=["empty", "version-only"])
+@pytest.mark.parametrize("what", ["channel", "policy", "rule"])
+def test_a_change_naming_nothing_to_change_is_refused_and_counts_no_save(client, world, what, body):
+    """`{}` answered 200 and counted a save (the version went up), where an incident's empty amendment is 422."""
+    path = {
+        "channel": f"/channels/{world.channels['L1']}",
+        "policy": f"/policies/{world.policy_id}",
+        "rule": f"/rules/{world.default_rule_id}",
+    }[what]
+    before = call(client, world, "GET", path)
+    response = client.patch(f"/api/v1{path}", json=body, headers=world.auth("admin"))
+    assert response.status_code == 422, response.get_json()
+    assert "names nothing to change" in response.get_json()["error"]["message"], response.get_json()
+    assert call(client, world, "GET", path) == before
+
+
 @pytest.mark.both_databases  # a unique constraint
 def test_duplicate_channel_name_conflicts(client, world):
     payload = {"name": "L1", "level": 1, "transport": "outbox", "address": "again@test.example"}

@@ -92,7 +92,13 @@ def _name_key(name: str) -> str:
 def count_save(session: Session, row, data: dict, what: str) -> None:
     """Before an admin's save of a line, policy, rule or agreement that exists: refuse (409) the version read
     (data["version"], when the edit names one) once another save has passed it, then count this save. The row's
-    version is read again under a row lock, so two saves of one version never both pass."""
+    version is read again under a row lock, so two saves of one version never both pass. A change that names
+    nothing to change is refused (422), as an incident's amendment is: it counted a save and changed nothing."""
+    if not set(data) - {"version"}:
+        raise ValidationError(
+            f"the change names nothing to change: give the {what}'s fields to change (and the version read)",
+            {"body": "no field to change"},
+        )
     session.refresh(row, attribute_names=["version"], with_for_update=True)
     read = data.get("version")
     if read is not None and read != row.version:
