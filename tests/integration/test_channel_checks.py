@@ -568,6 +568,24 @@ def test_a_link_used_after_the_window_closed_is_refused_even_before_the_sweep_ju
     assert expire(app, utcnow()) == 1 and channel_row(app, l1).health is ChannelHealth.DEGRADED
 
 
+def test_a_check_link_sent_to_an_address_the_line_no_longer_has_says_so_and_confirms_nothing(checked_app, smtp_server):
+    """The line's mailbox moved after the check went out: whoever holds the old one is not the line. It was
+    refused as "not a check of this line", which it was."""
+    app, client = checked_app, checked_app.test_client()
+    world = build_world(app)
+    l1 = world.channels["L1"]
+    on_email(app, l1)
+    check_id = dispatch.send_check(app, l1, "supervisor")
+    [message] = smtp_server.wait_for(1)
+    link = check_link(message)
+    save(app, l1, address="l1-new@test.example")
+    for response in (client.get(link), client.post(link)):
+        text = response.get_data(as_text=True)
+        assert response.status_code == 403, (response.status_code, text[:800])
+        assert "This line&#39;s address changed" in text and "Send a new check" in text, text[:800]
+    assert check_row(app, check_id).outcome is CheckOutcome.PENDING, "nothing confirmed"
+
+
 @pytest.mark.parametrize("since", ["made a counterpart line", "their line at its domain"])
 def test_a_link_of_a_line_that_reaches_the_other_side_since_is_refused(checked_app, smtp_server, since):
     """A check of one of our desks went out with its link; the line was then made a counterpart line (its

@@ -268,8 +268,17 @@ def check_of_link(session: Session, claims: dict) -> ChannelCheck:
     other side since the link went out: their answers to a check are logged from the line, never taken by a link
     (ours, sent to the desk the line was, or one forwarded to them)."""
     check = session.get(ChannelCheck, claims["check"])
-    if check is None or check.channel_id != claims["channel"] or not links.made_for(claims, check.channel.address):
+    if check is None or check.channel_id != claims["channel"]:
         raise links.LinkRefused("foreign", "This link does not belong to a check of this line.")
+    if not links.made_for(claims, check.channel.address):
+        # Sent to the line's address before it changed: whoever holds that mailbox now is not the line, and its
+        # answer says nothing of the line (as an acknowledge link's, handling.link_target).
+        raise links.LinkRefused(
+            "readdressed",
+            "This check was sent to an address the line no longer has: confirming it would say nothing of the "
+            "line as it is. Send a new check from the line's page.",
+            {"channel": check.channel.name},
+        )
     if check.channel.counterpart_line or sides.crossing(session, check.channel):
         raise links.LinkRefused(
             "counterpart_check",
