@@ -545,6 +545,24 @@ def test_reactivating_a_user_whose_name_reads_as_an_active_ones_warns_the_admin(
     assert not [kind for kind, _ in flashes(admin.get(user_page)) if kind == "warning"], "deactivating warns of none"
 
 
+def test_reactivating_a_user_whose_name_looks_like_an_active_ones_warns_the_admin_with_its_codes(app, world):
+    """ "lіaison" with a Cyrillic і, reactivated beside "liaison": the page said nothing, and would have shown the two
+    names the same."""
+    with session_scope(app) as session:
+        twin = User(username="l\u0456aison", password_hash=people.hash_password("long-enough-pw"), role="liaison")
+        twin.active = False
+        session.add(twin)
+        session.flush()
+        user_page = f"/admin/users/{twin.id}"
+    admin = sign_in(app, "admin")
+    assert submit(admin, f"{user_page}/activate", page=user_page).status_code == 302
+    said = flashes(admin.get(user_page))
+    warned = [text for kind, text in said if kind == "warning"]
+    assert len(warned) == 1 and warned[0].startswith(
+        "<bdi>'l\\u0456aison'</bdi> looks like <bdi>'liaison'</bdi> (as written here"
+    ), said
+
+
 def test_an_admin_cannot_deactivate_themselves(app, world):
     admin = sign_in(app, "admin")
     with session_scope(app) as session:

@@ -817,6 +817,25 @@ def test_users_whose_names_read_alike_are_named_until_one_is_deactivated(app, ru
     assert reactivated.exit_code == 0 and warning in reactivated.stderr, reactivated.output
 
 
+def test_users_whose_names_look_alike_in_two_scripts_are_named_with_the_letters_that_differ(app, runner):
+    """ "alice" and "аlice" (a Cyrillic а), made before such names were refused, count their failed sign-ins apart, so
+    the warning of names read as one left them out; a four-eyes list or a timeline shows them as one person."""
+    with session_scope(app) as session:
+        for name in ("alice", "\u0430lice", "bob"):
+            hashed = people.hash_password("long-enough-pw")
+            session.add(User(username=name, password_hash=hashed, role="duty_officer", active=True))
+    warning = "warning: users 'alice' and '\\u0430lice' have names that look alike, in letters of two scripts"
+    upgraded = runner.invoke(args=["init-db"])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert warning in upgraded.stderr and "user deactivate NAME" in upgraded.stderr, upgraded.stderr
+    assert "read as one" not in upgraded.stderr and "bob" not in upgraded.stderr, upgraded.stderr
+    listed = runner.invoke(args=["user", "list"])
+    assert re.search(r"^alice\s+duty_officer\s+active  looks like '\\u0430lice'$", listed.stdout, re.M), listed.stdout
+    assert re.search(r"^bob\s+duty_officer\s+active$", listed.stdout, re.MULTILINE), listed.stdout
+    assert runner.invoke(args=["user", "deactivate", "\u0430lice"]).exit_code == 0
+    assert "warning" not in runner.invoke(args=["init-db"]).stderr
+
+
 def test_a_name_taken_is_refused_before_a_password_is_asked_for_it(runner, app):
     """`user create alice` asked for the password twice, then said alice exists; set-password asks the name first."""
     assert create_user(runner).exit_code == 0

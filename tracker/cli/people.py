@@ -54,16 +54,28 @@ def create_user(name, role, password_stdin, full_name, email):
     click.echo(f"created {role} {name}")
 
 
+PART_THEM = (
+    "Keep one of them: deactivate the others (`flask --app wsgi user deactivate NAME`) and give their owners new "
+    "accounts under names unlike any other (`flask --app wsgi user create NEW --role ROLE`)"
+)
+
+
 def warn_of_names_alike(session) -> None:
-    """Name on stderr each set of active users whose names read as one (people.names_alike), and how to part them."""
+    """Name on stderr each set of active users whose names read as one (people.names_alike), or look alike in two
+    scripts (people.names_looking_alike), and how to part them."""
     from ..services.accounts import people
 
     for group in people.names_alike(session):
         click.echo(
             f"warning: users {' and '.join(repr(name) for name in group)} have names that read as one, so they share "
-            "one count of failed sign-ins: failures on either slow the other down. Keep one of them: deactivate the "
-            "others (`flask --app wsgi user deactivate NAME`) and give their owners new accounts under names unlike "
-            "any other (`flask --app wsgi user create NEW --role ROLE`)",
+            f"one count of failed sign-ins: failures on either slow the other down. {PART_THEM}",
+            err=True,
+        )
+    for group in people.names_looking_alike(session):
+        click.echo(
+            f"warning: users {' and '.join(ascii(name) for name in group)} have names that look alike, in letters "
+            "of two scripts: a four-eyes list, a timeline or the audit shows them as one person, and one may pass "
+            f"for the other. {PART_THEM}",
             err=True,
         )
 
@@ -136,10 +148,14 @@ def list_users():
     with session_scope(current_app) as session:
         users = session.scalars(select(User).order_by(User.username)).all()
         alike = {name: group for group in people.names_alike(session) for name in group}
+        looking = {name: group for group in people.names_looking_alike(session) for name in group}
         for user in users:
             line = f"{user.username:20} {user.role.value:13} {'active' if user.active else 'inactive'}"
             if others := [repr(name) for name in alike.get(user.username, []) if name != user.username]:
                 line += f"  reads as {', '.join(others)}"
+            read = alike.get(user.username, [user.username])
+            if others := [ascii(name) for name in looking.get(user.username, []) if name not in read]:
+                line += f"  looks like {', '.join(others)}"
             click.echo(line)
         warn_of_names_alike(session)
     if not users:  # said on stderr: a script reading the list still reads an empty one

@@ -225,4 +225,17 @@ def activate_user(user_id: int):
             ),
             "warning",
         )
+    looking = [group for group in people.names_looking_alike(get_session()) if user.username in group] if done else []
+    for group in looking:
+        others = [ascii(name) for name in group if name != user.username]
+        flash(
+            said(
+                "{name} looks like {others} (as written here, each letter beyond ASCII by its code): in letters of two "
+                "scripts, a four-eyes list or a timeline shows them as one person. Keep one of them active, and give "
+                "the other's owner an account under a name unlike any other.",
+                name=ascii(user.username),
+                others=isolated_list(others),
+            ),
+            "warning",
+        )
     return _back(user_id)

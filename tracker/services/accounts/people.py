@@ -162,10 +162,21 @@ def names_alike(session: Session) -> list[list[str]]:
     were made before create_user refused such names, and share one count of failed sign-ins (account_key): the owner
     of one is slowed down by guesses at, or their colleague's mistakes on, the other. A deactivated account shares
     none: it cannot sign in."""
+    return _grouped(session, names.folded)
+
+
+def names_looking_alike(session: Session) -> list[list[str]]:
+    """The active users' names that look alike in two scripts (names.looks: "alice" and "аlice" with a Cyrillic
+    а) without all reading as one, each set sorted. Made before create_user refused them: they count their
+    failed sign-ins apart, but a four-eyes list, a timeline or an audit line shows their owners as one person."""
+    return [group for group in _grouped(session, names.looks) if len({names.folded(name) for name in group}) > 1]
+
+
+def _grouped(session: Session, key) -> list[list[str]]:
     groups: dict[str, list[str]] = {}
     for name in session.scalars(select(User.username).where(User.active.is_(True)).order_by(User.username)):
-        groups.setdefault(names.folded(name), []).append(name)
-    return sorted(group for group in groups.values() if len(group) > 1)
+        groups.setdefault(key(name), []).append(name)
+    return sorted(sorted(group) for group in groups.values() if len(group) > 1)  # by code point, on any engine
 
 
 def active_admins(session: Session) -> int:
