@@ -104,20 +104,35 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(app, sign_in):
     expect(page.locator(".timeline")).not_to_contain_text("no token")
 
 
-def test_a_comment_as_long_as_its_box_allows_is_taken_whatever_its_line_breaks(app, sign_in):
-    """The box's maxlength counts a line break as one character, while the browser sends each as CR LF:
-    a comment that fills the box over several lines must not come back as too long."""
+COMMENT_LIMIT = 4000  # forms.CommentForm's
+
+
+def test_a_comment_as_long_as_allowed_is_taken_whatever_its_line_breaks_and_a_longer_one_is_kept_and_counted(
+    app, sign_in
+):
+    """A line break is one character of a comment, while the browser sends each as CR LF: a comment at the limit
+    over several lines must not come back as too long. One past it is pasted whole (the box's maxlength cut a
+    paste at the limit without a word, and its end was lost) and refused saying by how much, kept in the box."""
     world = build_world(app)
     reference = file_incident(app.test_client(), world)["reference"]
     page = sign_in("liaison").page
     page.goto(f"/incidents/{reference}")
     box = page.get_by_role("textbox", name="Comment")
-    limit = int(box.get_attribute("maxlength"))
+    assert box.get_attribute("maxlength") is None, "a paste is not cut at the box"
     lines = ["Eastland radar track held."] * 40
-    lines.append("x" * (limit - len("\n".join(lines)) - 1))  # one character short of the box's limit
+    lines.append("x" * (COMMENT_LIMIT - len("\n".join(lines)) - 1))  # the limit exactly, with its line break
     box.click()
-    page.keyboard.insert_text("\n".join(lines))
-    assert box.evaluate("box => box.validity.valid"), "the browser lets it through"
+    page.keyboard.insert_text("\n".join(lines) + "y")
+    assert len(box.input_value()) == COMMENT_LIMIT + 1, "the whole paste is in the box"
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Add comment").click()
+    assert answer.value.status in (302, 422), answer.value.status
+    expect(page.locator("body")).to_contain_text("longer than 4000 characters (4,001 given: 1 too many)")
+    expect(page.locator(".timeline li.event-commented")).to_have_count(0)
+    box = page.get_by_role("textbox", name="Comment")
+    assert box.input_value().endswith("xy"), "the refused comment is kept to shorten"
+    box.press("End")
+    box.press("Backspace")
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
         page.get_by_role("button", name="Add comment").click()
     assert answer.value.status == 302

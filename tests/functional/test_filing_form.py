@@ -144,6 +144,20 @@ def test_an_airprox_class_on_a_land_incident_is_refused_beside_its_field(client,
     assert client.post("/incidents/new", data={**form, "safety_risk": ""}).status_code == 302
 
 
+def test_actions_taken_past_its_limit_is_taken_whole_by_the_box_and_refused_saying_by_how_much(client, world, app):
+    """The box's maxlength (from the form's Length) cut a pasted account of the actions at 4,000 characters,
+    without a word: what was past it was filed lost. The box takes the paste; the refusal counts the excess."""
+    sign_in(client, "duty")
+    page = client.get("/incidents/new").text
+    box = re.search(r"<textarea[^>]*\bname=\"actions_taken\"[^>]*>", page)
+    assert box and "maxlength" not in box.group(0), box and box.group(0)
+    answer = client.post("/incidents/new", data=filing_form(client, actions_taken="Shadowed. " * 401))
+    assert answer.status_code == 422
+    errors = dict(ERROR.findall(answer.text))
+    assert errors == {"actions_taken": "Longer than 4000 characters (4,010 given: 10 too many)."}, errors
+    assert "Shadowed. Shadowed." in answer.text, "the text is given back to shorten"
+
+
 def test_a_figure_that_is_no_whole_number_is_told_once_beside_its_field(client, world, app):
     """A number field takes 1e3 (a browser's own check lets it through); WTForms could not read it as a whole
     number, and the range rule then said "Number must be between 0 and 10000000." as well: wrong for 1000,

@@ -39,11 +39,12 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.meta import DefaultMeta
-from wtforms.validators import NumberRange, StopValidation, ValidationError
+from wtforms.validators import Length, NumberRange, StopValidation, ValidationError
 
 from .. import text
 from ..http import bodies
 from ..numbers import decimal_text, read_decimal, read_whole
+from ..services.incidents.filing import too_long
 
 
 class WholeNumberField(IntegerField):
@@ -202,10 +203,14 @@ def id_of(value: object) -> int | None:
 
 
 def refusal(field: Field) -> str | None:
-    """What the field's text rule said about it, if it refused it (for a page that flashes it)."""
+    """What the field's text rule said about it, if it refused it, or how much too long it is (for a page that
+    flashes it)."""
     rule = rule_of(field) or text.problem
     if isinstance(field.data, str) and (found := rule(field.data)):
         return f"{field.label.text}: this {found}."
+    for check in field.validators:
+        if isinstance(check, CountedLength) and isinstance(field.data, str) and len(field.data) > check.max >= 0:
+            return f"{field.label.text}: {too_long(field.data, check.max)}."
     return None
 
 
@@ -234,6 +239,27 @@ def comparable(_form, field: Field) -> None:
         raise StopValidation(f"Number must be{within}.")
 
 
+class CountedLength(Length):
+    """A text area's Length, drawn without maxlength and said by how much: the box's maxlength cut a paste of a
+    longer report at the limit, without a word, and the end of it was filed lost; now the box takes it all and
+    the refusal beside it says how many characters are too many (as the narrative's does)."""
+
+    def __init__(self, min: int = -1, max: int = -1, message: str | None = None) -> None:  # noqa: A002  # as Length
+        super().__init__(min, max, message)
+        self.field_flags.pop("maxlength", None)
+
+    def __call__(self, form, field) -> None:
+        data = field.data if isinstance(field.data, str) else ""
+        if self.max != -1 and len(data) > self.max and self.message is None:
+            raise ValidationError(f"{too_long(data, self.max).capitalize()}.")
+        super().__call__(form, field)
+
+
+def counted(validators: list) -> list:
+    """A text area's validators with each Length as a CountedLength."""
+    return [CountedLength(v.min, v.max, v.message) if type(v) is Length else v for v in validators]
+
+
 class TextRules(DefaultMeta):
     """The Meta that holds every text field of a form to the text rule (the validators and filter above), and
     takes a file only where the form has a file field."""
@@ -249,6 +275,9 @@ class TextRules(DefaultMeta):
     def bind_field(self, form, unbound_field, options):
         field = super().bind_field(form, unbound_field, options)
         field.validators = [readable, comparable, *field.validators]
+        if isinstance(field, TextAreaField):  # the field's flags were read from its validators as it was built
+            field.validators = counted(field.validators)
+            field.flags.__dict__.pop("maxlength", None)
         rule = rule_of(field)
         if rule is not None:
             field.validators = [*field.validators, keeps_to_its_rule]
