@@ -251,6 +251,24 @@ def test_a_message_is_recorded_through_the_panel(app, client, world, incident):
     assert (message["direction"], message["kind"], message["recorded_by"]) == ("in", "reply", "liaison")
 
 
+def test_record_a_message_offers_its_kinds_and_reads_one_typed_as_words(app, client, world, incident):
+    """The kind was free text checked against a rule the page did not show: "Meeting notes" was refused, and a kind
+    that moves the exchange had to be known by heart."""
+    xid = open_via_api(client, world, incident, text=None)["id"]
+    offered = re.search(
+        rf'<datalist id="message-kinds-{xid}">(.*?)</datalist>', client.get(f"/incidents/{incident}").text
+    )
+    assert offered, "no list of kinds beside the field"
+    kinds = dict(re.findall(r'<option value="([a-z_]+)">([^<]*)</option>', offered[1]))
+    assert kinds["reply"] == "from them: reply received" and kinds["explanation_request"].startswith("to them: "), kinds
+    assert kinds["message"] == "either way: moves nothing", kinds
+    p = f"exchange-{xid}-message-"
+    data = {f"{p}direction": "in", f"{p}kind": " Meeting  notes ", f"{p}text": "Minutes of the 1400Z meeting."}
+    act(client, incident, f"/exchanges/{xid}/messages", data, prefix=p, at=newest_message(client, world, xid))
+    [message] = api(client, world, "GET", f"/exchanges/{xid}")["messages"]
+    assert message["kind"] == "meeting_notes", message
+
+
 def test_a_form_without_its_csrf_token_changes_nothing(app, client, world, incident):
     xid = open_via_api(client, world, incident)["id"]
     answer = client.post(f"/exchanges/{xid}/transition", data={f"exchange-{xid}-state": "receipt_confirmed"})

@@ -38,6 +38,18 @@ ACTIONS = {
 OPEN = "open-exchange"  # the prefix of the form that opens one (its text is not the comment's "text")
 
 
+# The kinds "Record a message" offers as it is typed (a kind is a word of its own: another is taken): those that
+# move the exchange, each said with what it does, and the plain one. "Reply" typed for "reply" was refused, and
+# "answer" was kept as a message that stopped no clock.
+MESSAGE_KINDS = [
+    *(
+        (kind, f"{'from them' if direction is MessageDirection.IN else 'to them'}: {state.value.replace('_', ' ')}")
+        for state, (direction, kind) in exchanges.MESSAGE_OF.items()
+    ),
+    ("message", "either way: moves nothing"),
+]
+
+
 def _prefix(exchange_id: int) -> str:
     return f"exchange-{exchange_id}"
 
@@ -69,6 +81,7 @@ def exchange_panel(incident) -> dict:
         )
     return {
         "rows": rows,
+        "kinds": MESSAGE_KINDS,
         "lines": lines,
         "may_open": bool(lines) and incident.acknowledged_at is not None and (may_act or _member_of_any(lines)),
         "open_form": open_form,

@@ -99,9 +99,20 @@ class ExchangeActionForm(TrackerForm):
     )
 
 
+def as_kind(value):
+    """A message kind as typed ("Meeting notes") as the word it is (meeting_notes): a WTForms filter."""
+    return "_".join(value.lower().split()) if isinstance(value, str) else value
+
+
 class ExchangeMessageForm(TrackerForm):
     direction = SelectField("Direction", choices=[SelectChoice("in", "from them"), SelectChoice("out", "to them")])
-    kind = StringField("Kind", default="message", validators=[DataRequired(), Length(max=32)])
+    kind = StringField(
+        "Kind",
+        default="message",
+        validators=[DataRequired(), Length(max=32)],
+        filters=[as_kind],
+        description="reply, refusal, meeting notes... as offered; message moves nothing",
+    )
     text = TextAreaField("Message", validators=[DataRequired(), Length(max=8000)])
     received_at = StringField(
         f"Received at (from them; {PAST_WHEN}; empty: now)",
