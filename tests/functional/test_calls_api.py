@@ -4,6 +4,7 @@ with DTGs, the actions agreed on it, the exchange state it moves; what is refuse
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -493,12 +494,30 @@ def test_an_actions_due_time_said_without_its_date_is_the_first_such_moment_from
     later, earlier = began + timedelta(hours=2), began - timedelta(hours=1)
     actions = [
         {"text": "Eastland sends the flight data", "party": "them", "due_at": f"{later:%H%M}Z"},
-        {"text": "We send the radar track", "party": "us", "due_at": f"{earlier:%d%H%M}Z"},
+        {"text": "We send the radar track", "party": "us", "due_at": f"{earlier:%H%M}Z"},
     ]
     body = {"direction": "we_called", "exchange_id": exchange["id"], "started_at": format_dtg(began)}
     body["actions"] = actions
     call = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
     due = [parse_moment(a["due_at"]) for a in call["actions"]]
-    assert due[0] == later, (call["actions"], began)
-    assert due[1] > began and due[1].strftime("%d%H%M") == earlier.strftime("%d%H%M"), (call["actions"], began)
+    assert due == [later, earlier + timedelta(days=1)], (call["actions"], began)
     assert [a["state"] for a in call["actions"]] == ["overdue" if later <= utcnow() else "open", "open"]
+
+
+def test_an_actions_due_time_said_with_a_day_weeks_into_a_later_month_is_refused_for_its_whole_dtg(
+    client, world, scene
+):
+    """ "By 071500Z", said on a call that began on the 7th at 16:00Z, was placed a month on: a slip, far more
+    likely than next month's 7th. The whole date-time group is asked for (and taken)."""
+    reference, exchange = scene
+    began = (utcnow() - timedelta(hours=3)).replace(second=0, microsecond=0)
+    earlier = began - timedelta(hours=1)
+    body = {"direction": "we_called", "exchange_id": exchange["id"], "started_at": format_dtg(began)}
+    body["actions"] = [{"text": "We send the radar track", "party": "us", "due_at": f"{earlier:%d%H%M}Z"}]
+    refused = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=422)
+    [said] = refused["error"]["details"]["actions.0.due_at"]
+    whole = re.fullmatch(rf"day {earlier:%d} .*: if it is due (\w+), give the whole date-time group", said)
+    assert whole, said
+    body["actions"][0]["due_at"] = whole[1]
+    call = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
+    assert parse_moment(call["actions"][0]["due_at"]) > began + timedelta(days=27), call["actions"]

@@ -199,19 +199,37 @@ def _fill(call: Call, data: dict) -> None:
         raise ValidationError("the call's record is not valid", problems)
 
 
-def _placed(draft: dict, started: datetime) -> dict:
-    """The action with its due time a moment: "1800Z" said on the call is the first 18:00 from the call's start."""
+# How far from the call's start a due time said with its day only may fall: "021200Z" said on 30 November is
+# 2 December, but "051200Z" said on 7 December is far more likely a slip (a day already past) than 5 January.
+DAY_ONLY_AT_MOST = timedelta(days=15)
+
+
+def _placed(draft: dict, started: datetime, n: int, problems: dict) -> dict:
+    """The action with its due time a moment: "1800Z" said on the call is the first 18:00 from the call's start,
+    "071800Z" the first 7th at 18:00 from it. One said with its day that falls weeks on is refused (into problems)
+    for its whole date-time group, never guessed."""
     due = draft.get("due_at")
-    return {**draft, "due_at": due.first_from(started)} if isinstance(due, ZuluTime) else draft
+    if not isinstance(due, ZuluTime):
+        return draft
+    placed = due.first_from(started)
+    if due.day is not None and placed - started > DAY_ONLY_AT_MOST:
+        before = (due.day, due.hour, due.minute) < (started.day, started.hour, started.minute)
+        days = (placed - started).days
+        where = f"is before the call started ({format_dtg(started)})" if before else f"is {days} days on"
+        problems[f"actions.{n}.due_at"] = (
+            f"day {due.day:02} {where}: if it is due {format_dtg(placed)}, give the whole date-time group"
+        )
+        return {**draft, "due_at": None}
+    return {**draft, "due_at": placed}
 
 
 def _add_actions(call: Call, drafts: list[dict]) -> list[AgreedAction]:
     """Each action agreed becomes a clock: due_at, then done_at or the sweep's overdue_at."""
     if len(call.actions) + len(drafts) > MAX_ACTIONS:
         raise ValidationError("too many agreed actions", {"actions": f"at most {MAX_ACTIONS} on one call"})
-    problems = {}
+    problems: dict[str, str] = {}
     started = _minute(call.started_at)
-    drafts = [_placed(draft, started) for draft in drafts]
+    drafts = [_placed(draft, started, n, problems) for n, draft in enumerate(drafts)]
     for n, draft in enumerate(drafts):
         text = (draft.get("text") or "").strip()
         if not text or len(text) > ACTION_MAX_LENGTH:
@@ -220,7 +238,9 @@ def _add_actions(call: Call, drafts: list[dict]) -> list[AgreedAction]:
             problems[f"actions.{n}.text"] = found
         if (draft.get("party") or "us") not in PARTIES:
             problems[f"actions.{n}.party"] = "us or them"
-        if draft.get("due_at") is None:
+        if f"actions.{n}.due_at" in problems:  # said by _placed
+            pass
+        elif draft.get("due_at") is None:
             problems[f"actions.{n}.due_at"] = "when it is due"
         elif draft["due_at"] < started:
             problems[f"actions.{n}.due_at"] = "due before the call started"
