@@ -214,3 +214,27 @@ def test_ordinary_words_that_equal_a_withheld_code_are_not_leaks():
         domain=None, category="unsafe_intercept", events=[], reference="INC-2026-00001",
     )  # fmt: skip
     assert releasability.leaks(subject, "A serious matter at high altitude.") == {}
+
+
+@pytest.mark.parametrize("purpose", ["ack", "check", "receipt", "feed"])
+def test_a_link_of_ours_or_its_token_pasted_into_a_text_for_the_other_side_is_refused(purpose):
+    """An acknowledge link pasted into a notice went out: the other side acknowledged our incident with it and
+    stopped its ladder. Any link of ours, by its page or by its token alone, signed under any key, is refused."""
+    from tracker.services.engine.links import LinkSigner
+
+    token = LinkSigner("another-key-of-before", 3600).issue(purpose, incident=1, channel=2)
+    subject = incident()
+    for typed in (f"See https://tracker.example/links/{purpose}/{token} .", f"Token: {token}", f"({token})"):
+        assert "link" in releasability.leaks(subject, typed), typed
+    assert "link" in releasability.leaks(subject, "Open https://tracker.example/links/ack/altered-token")
+    assert "link" not in releasability.leaks(subject, "Our Ref. NM-2026-0004; see www.mod.example/notices.a.b.")
+
+
+def test_a_platforms_kind_or_nationality_said_in_ordinary_words_is_no_leak_its_type_and_callsign_are():
+    """Withheld platforms made "An aircraft of yours" and any mention of Eastland a leak: a kind or a nationality
+    is a word of every sentence on the matter, not content of ours."""
+    subject = incident(platforms=False)
+    subject.platforms = [{"kind": "fighter aircraft", "type": "Su-27", "nationality": "Eastland", "callsign": "RED 41"}]
+    assert releasability.leaks(subject, "A fighter aircraft of Eastland came close to ours.") == {}
+    assert set(releasability.leaks(subject, "Your Su-27 came close.")) == {"platforms"}
+    assert set(releasability.leaks(subject, "Callsign RED 41 came close.")) == {"platforms"}

@@ -116,7 +116,7 @@ def _serializer(secret: str, fallbacks: tuple[str, ...], purpose: str) -> URLSaf
     return _LinkSerializer([*fallbacks, secret], salt=SALTS[purpose])
 
 
-def _unsigned_claims(token: str) -> object:
+def unsigned_claims(token: str) -> object:
     """What a link says before its signature is checked: the base64 JSON before its first dot. Never the library's
     loads_unsafe, which would also inflate a compressed payload (one starting with a dot, which no link of ours
     is) that nobody signed; a payload longer than any of ours is not read either."""
@@ -160,7 +160,7 @@ class LinkSigner:
         naming one of our keys, or none, is left to be refused as altered."""
         if purpose not in OWN_PURPOSES:
             return
-        claims = _unsigned_claims(token)
+        claims = unsigned_claims(token)
         named = claims.get(KEY_CLAIM) if isinstance(claims, dict) else None
         if not isinstance(named, str) or named in {key_claim(key) for key in (self.secret, *self.fallbacks)}:
             return

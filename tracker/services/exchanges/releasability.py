@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ...errors import ValidationError
 from ...models import Exchange, ExchangeMessage, Incident, Notification, NotificationKind, NotificationStatus
 from ...sentences import Sentence
+from ..engine import links
 from ..incidents import amendment_record, marking
 
 # Field -> releasable by default. Time, area and category go out; our own units, our own
@@ -60,6 +61,8 @@ MIN_GUARDED_LENGTH = 4
 # FRAGMENT_WORDS words. A fragment that is also content of a releasable field is no leak.
 FREE_TEXT = ("reporting_unit", "narrative", "actions_taken", "position", "sector", "platforms")
 FRAGMENT_WORDS = 5
+# What of a platform is content of ours (what our sensors saw of it), not a word any text on the matter uses.
+PLATFORM_CONTENT = ("type", "callsign")
 _PUNCTUATION = ".,;:!?()[]{}\"'«»“”"
 
 
@@ -112,7 +115,7 @@ def withhold_unreleasable(session: Session, incident: Incident, why: str) -> lis
             ensure_releasable_to(incident, counterpart_of(message.exchange))
             guard(incident, message.text, message.text_second)
         except ValidationError as refused:
-            found = "; ".join(str(problem) for problem in refused.details.values())
+            found = "; ".join(f"{LABELS.get(name, name)}: {problem}" for name, problem in refused.details.items())
             said = f"withheld ({why}): {refused.message} ({found})"[:2000]
             row.status, row.last_error = NotificationStatus.CANCELLED, said
             message.receipt_due_at = None  # it never goes: no receipt is awaited
@@ -158,8 +161,8 @@ def field_texts(incident: Incident, name: str) -> list[str]:
         return _clean([incident.narrative, *(added["text"] for added in amendment_record.addenda(incident))])
     if name == "cpa":
         return _clean([incident.cpa_horizontal_m, incident.cpa_vertical_ft])
-    if name == "platforms":
-        return _clean(str(v) for p in incident.platforms or [] for v in p.values() if not isinstance(v, bool))
+    if name == "platforms":  # their type and callsign: a kind ("aircraft") or a nationality is any sentence's word
+        return _clean(str(p[key]) for p in incident.platforms or [] for key in PLATFORM_CONTENT if p.get(key))
     value = getattr(incident, name)
     return _clean([value.value if hasattr(value, "value") else value])
 
@@ -212,7 +215,34 @@ def leaks(incident: Incident, *texts: str | None) -> dict[str, str]:
                 found[name] = "not releasable, and the text holds part of it"
     if _our_reference(incident).search(haystack):
         found["reference"] = "contains one of our incident references: the other side knows our texts by their serial"
+    if _holds_our_link(*texts):
+        found["link"] = (
+            "contains one of our signed links (an acknowledge, check, receipt or calendar link): whoever holds it "
+            "could act as our staff, acknowledge our incident and stop its ladder"
+        )
     return found
+
+
+# A signed link's token as it stands in a text (links.LinkSigner: base64 claims, a timestamp, a signature, each
+# URL-safe, joined by dots), and the paths of our staff's link pages.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}")
+_LINK_PAGE = re.compile(r"/links/(?:ack|check|receipt)/", re.IGNORECASE)
+
+
+def _holds_our_link(*texts: str | None) -> bool:
+    """Whether a text holds a link of ours or its token: a page path of ours, or a token whose claims name a link
+    (the one claim every link of ours has). Its signature is not checked: an expired link, or one signed under a
+    key we held before, is no more fit to go."""
+    for text in texts:
+        if not text:
+            continue
+        if _LINK_PAGE.search(text):
+            return True
+        for candidate in _TOKEN.findall(text):
+            claims = links.unsigned_claims(candidate)
+            if isinstance(claims, dict) and "link" in claims:
+                return True
+    return False
 
 
 def _our_reference(incident: Incident) -> re.Pattern:
