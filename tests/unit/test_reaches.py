@@ -2,7 +2,7 @@
 
 import pytest
 
-from tracker.channels import reaches
+from tracker.channels import joined, reaches
 
 
 @pytest.mark.parametrize(
@@ -51,5 +51,41 @@ def test_an_ip_address_in_any_spelling_the_resolver_takes_is_one_host(address):
 
 
 def test_an_ipv6_address_is_compared_in_one_spelling_and_a_name_of_digits_and_letters_stays_a_name():
-    assert "//::1:9" in reaches("http://[0:0::1]:9/") and "//::1:9" in reaches("http://[::1]:9/")
+    assert "//2001:db8::1:9" in reaches("http://[2001:db8:0::1]:9/") and "//2001:db8::1:9" in reaches(
+        "http://[2001:db8::1]:9/"
+    )
     assert "//1e1.test:80" in reaches("http://1e1.test/")
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        ("noc@mail.eastland.example", "hotline@eastland.example"),
+        ("https://www.eastland.example/hook", "hotline@eastland.example"),
+        ("https://www.eastland.example/hook", "https://eastland.example/their"),
+        ("noc@eastland.example", "hotline@mod.eastland.example"),
+        ("http://localhost:8302/x", "http://127.0.0.1:8302/their"),
+        ("http://desk.localhost:8302/x", "http://127.0.0.1:8302/their"),
+        ("http://[::1]:8302/x", "http://127.0.0.1:8302/their"),
+        ("http://127.0.0.2:8302/x", "http://127.1:8302/their"),
+    ],
+)
+def test_a_name_under_theirs_or_another_name_of_this_host_joins_their_side(ours, theirs):
+    """An internal line at noc@mail.eastland.example or http://localhost was saved beside counterpart lines at
+    eastland.example and 127.0.0.1: our alerts, with their acknowledge links, went to the other side."""
+    assert joined(reaches(ours), reaches(theirs)) and joined(reaches(theirs), reaches(ours)), (ours, theirs)
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        ("noc@northmark.example", "hotline@eastland.example"),
+        ("noc@eastland.example.org", "hotline@eastland.example"),
+        ("noc@noteastland.example", "hotline@eastland.example"),
+        ("https://www.eastland.example:8443/hook", "https://eastland.example/their"),
+        ("http://10.0.0.1:80/x", "http://0.0.1:80/y"),
+        ("north-desk", "eastland-desk"),
+    ],
+)
+def test_other_names_other_ports_and_labels_stay_apart(ours, theirs):
+    assert not joined(reaches(ours), reaches(theirs)), (ours, sorted(reaches(ours)), sorted(reaches(theirs)))

@@ -163,6 +163,33 @@ def reaches(address: str | None) -> set[str]:
     return found
 
 
+def joined(mine: set[str], theirs: set[str]) -> bool:
+    """Whether two reaches (reaches()) meet: a place both name, or a domain or host of one under one of the
+    other's at the same port (noc@mail.eastland.test and hotline@eastland.test; https://www.eastland.test and
+    https://eastland.test): a party's domain is theirs with every name under it. Said either way round: a line of
+    ours at their parent domain meets theirs too, which a check may refuse that was fine; never the reverse."""
+    if mine & theirs:
+        return True
+    return any(_under(one, other) or _under(other, one) for one in mine for other in theirs)
+
+
+def _under(inner: str, outer: str) -> bool:
+    """Whether inner is a domain (@name) or a host and port (//name:port) under outer's name."""
+    if inner.startswith("@") and outer.startswith("@"):
+        return _name_under(inner[1:], outer[1:])
+    if inner.startswith("//") and outer.startswith("//"):
+        inner_host, _, inner_port = inner[2:].rpartition(":")
+        outer_host, _, outer_port = outer[2:].rpartition(":")
+        return inner_port == outer_port and _name_under(inner_host, outer_host)
+    return False
+
+
+def _name_under(inner: str, outer: str) -> bool:
+    """A name under another (mail.eastland.test under eastland.test); an IP address is under nothing, nor has
+    anything under it."""
+    return bool(outer) and inner.endswith(f".{outer}") and _ip_address(outer) is None and _ip_address(inner) is None
+
+
 def _mail_domain(domain: str) -> set[str]:
     """What a mail domain reaches: its mailboxes, and its web server at the standard ports."""
     name = _domain(domain)
@@ -171,15 +198,22 @@ def _mail_domain(domain: str) -> set[str]:
 
 def _domain(name: str) -> str:
     """A domain as DNS reads it: "bücher.test." and "xn--bcher-kva.test" are one; an IP address as the resolver
-    reads it: "127.1", "0x7f000001", "2130706433" and "::ffff:127.0.0.1" are 127.0.0.1."""
+    reads it: "127.1", "0x7f000001", "2130706433" and "::ffff:127.0.0.1" are 127.0.0.1, as the loopback is by any
+    address or name (LOOPBACK)."""
     name = name.rstrip(".")
     if (address := _ip_address(name)) is not None:
         return address
+    if name == "localhost" or name.endswith(".localhost"):  # the loopback by name (RFC 6761), never looked up
+        return LOOPBACK
     try:
         return name.encode("idna").decode("ascii")
     except UnicodeError:  # not a name IDNA can spell (an empty label, one too long): compared as typed
         return name
 
+
+# This host, however it is named (127.0.0.1, 127.0.0.2, ::1, localhost): one place, where a server listening on
+# every address answers each of them.
+LOOPBACK = "127.0.0.1"
 
 # What the C library's inet_aton reads as an IPv4 address (a host named so is never looked up by name): dotted
 # parts, each decimal, octal (0...) or hexadecimal (0x...), and fewer than four of them ("127.1").
@@ -200,7 +234,7 @@ def _ip_address(name: str) -> str | None:
             return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    return str(address)
+    return LOOPBACK if address.is_loopback else str(address)
 
 
 def build_transports(config: Mapping[str, Any]) -> dict[str, Transport]:

@@ -5,7 +5,7 @@ nothing of theirs comes to our desks: a line, a user's mailbox or a link is judg
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...channels import reaches
+from ...channels import joined, reaches
 from ...models import ContactChannel, Notification, NotificationKind, User
 
 
@@ -28,11 +28,11 @@ def crossing(session: Session, channel: ContactChannel) -> dict | None:
         )
     mine = reaches(channel.address)
     for name, address in others:
-        if mine & reaches(address):
+        if joined(mine, reaches(address)):
             side = "a counterpart line" if not channel.counterpart_line else "our internal line"
             return {"address": f"{channel.address} is where {side} {name!r} goes ({address})"}
     for username, email in mailboxes:
-        if mine & reaches(email):
+        if joined(mine, reaches(email)):
             return {"address": f"{channel.address} is where our user {username!r} gets our messages ({email})"}
     return None
 
@@ -41,7 +41,7 @@ def their_line_at(session: Session, address: str) -> ContactChannel | None:
     """The counterpart line at this address or its domain (as crossing judges a line's address), or None."""
     mine = reaches(address)
     lines = session.scalars(select(ContactChannel).where(ContactChannel.counterpart_line.is_(True)))
-    return next((line for line in lines if mine & reaches(line.address)), None)
+    return next((line for line in lines if joined(mine, reaches(line.address))), None)
 
 
 def their_reach(session: Session) -> set[str]:
@@ -58,7 +58,7 @@ def mailbox(email: str | None, username: str) -> str:
 
 def theirs(address: str | None, reach: set[str]) -> bool:
     """Whether the address (a supervisor's mailbox) reaches where a counterpart line goes (reach: their_reach)."""
-    return bool(address) and bool(reaches(address) & reach)
+    return bool(address) and joined(reaches(address), reach)
 
 
 # -- what delivery refuses to send -----------------------------------------------------------
