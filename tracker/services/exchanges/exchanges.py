@@ -53,6 +53,13 @@ STATE_OF_THEIRS = {kind: state for state, (direction, kind) in MESSAGE_OF.items(
 # transition's draft does (its formula tells the other side a deadline; only the state's clock keeps it).
 STATE_OF_OURS = {kind: state for state, (direction, kind) in MESSAGE_OF.items() if direction is MessageDirection.OUT}
 TEXT_MAX_LENGTH = 8000
+# The kinds of ours that have their own making, with their checks: a free message of one went out under its formal
+# subject without them (a LINE CHECK carrying a receipt link, a SUMMARY without its fields checked).
+MADE_ELSEWHERE = {
+    "check": "a line check is sent from the line's page (Send a check now)",
+    "receipt": "our receipt of their message is sent from its row (Send our receipt)",
+    "summary": "a summary is drafted under Summaries, from the fields releasable",
+}
 # Written with ^ and $ for the OpenAPI document (api.exchange_schemas); matched whole (fullmatch), never up to
 # a final line break ("reply\n").
 KIND = re.compile(r"^[a-z][a-z_]{0,31}$")
@@ -427,6 +434,11 @@ def record_message(
         )
     if not KIND.fullmatch(kind or ""):
         raise ValidationError("a message kind is a short lower-case word", {"kind": "letters and _ only, up to 32"})
+    if direction is MessageDirection.OUT and kind in MADE_ELSEWHERE:
+        raise ValidationError(
+            f"a {kind} to the other side is not written as a message: {MADE_ELSEWHERE[kind]}",
+            {"kind": f"{kind} is made elsewhere; choose another kind (message, reply, ...)"},
+        )
     text = _clean_text(text, True, "a message")
     if direction is MessageDirection.OUT and exchange.state is S.CLOSED:
         raise InvalidTransition(
