@@ -17,9 +17,11 @@ from tracker.models import (
     Exchange,
     ExchangeMessage,
     MessageDirection,
+    Notification,
     OutgoingStatus,
     User,
 )
+from tracker.services.engine import delivery
 from tracker.services.exchanges import counterpart, exchanges
 from tracker.services.incidents import ladder
 
@@ -164,8 +166,9 @@ def delivered_text(app, reference: str, notification_id: int) -> str:
     """The plain text of the message the outbox transport wrote for a notification (reference: the
     incident's; a message to the other side is filed under its exchange's reference instead)."""
     # Named by the incident's reference on our own lines, by the exchange's on a counterpart line (our
-    # internal reference never reaches the other side), then the time it was queued (delivery.message_key).
-    key = f"-notification-{notification_id}-"
+    # internal reference never reaches the other side), then its key (delivery.row_key: its serial there).
+    with session_scope(app) as session:
+        key = f"-{delivery.row_key(session, session.get_one(Notification, notification_id))}"
     path = next((p for p in outbox_files(app) if key in p.name and p.name.split(key)[0] != ""), None)
     assert path is not None, f"notification {notification_id} not in the outbox: {[p.name for p in outbox_files(app)]}"
     return mail_text(path)

@@ -465,6 +465,26 @@ def test_no_internal_webhook_reaches_a_counterpart_webhooks_server_by_another_sp
 
 
 @pytest.mark.parametrize(
+    ("transport", "address"),
+    [
+        ("outbox", "noc@mail.eastland.test"),
+        ("webhook", "https://www.eastland.test/hook"),
+        ("webhook", "http://localhost:9/"),
+    ],
+)
+def test_no_internal_line_is_at_a_name_under_a_counterpart_lines_domain_or_at_another_name_of_its_host(
+    app, client, world, transport, address
+):
+    """noc@mail.eastland.test beside their eastland@eastland.test, or http://localhost beside their hook at
+    127.0.0.1, was saved as an internal line, and our alerts with their acknowledge links went to the other side."""
+    add_counterpart_line(app, world)  # eastland@eastland.test
+    add_counterpart_line(app, world, "Eastland gateway", transport="webhook", address="http://127.0.0.1:9/hook")
+    change = {"transport": transport, "address": address}
+    refused = api(client, world, "PATCH", f"/channels/{world.channels['L3']}", change, who="admin", status=422)
+    assert "is where a counterpart line" in refused["error"]["details"]["address"][0], refused
+
+
+@pytest.mark.parametrize(
     "address", ["forms://gw.eastland.test/ops", "JSONS://gw.eastland.test/", "xml://gw.eastland.test:443/in"]
 )
 def test_no_internal_apprise_line_posts_to_a_counterpart_webhooks_server(app, client, world, address):
@@ -1020,3 +1040,15 @@ def test_an_internal_line_saved_before_at_a_spelling_of_their_address_carries_no
     assert all("its address goes where a counterpart line goes" in error for _, error in outcome), outcome
     written = [p.name for p in outbox_files(app) if reference in p.name and "eastland@" in p.read_text()]
     assert not written, written
+
+
+@pytest.mark.parametrize("kind", ["check", "receipt", "summary"])
+def test_a_kind_of_ours_with_its_own_making_is_no_free_message_to_them_but_theirs_is_recorded(app, client, world, kind):
+    """A free message of kind check went out as a LINE CHECK carrying a receipt link, one of kind summary as a
+    SUMMARY OF INCIDENT with none of a summary's checks: each is made where its checks are."""
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    path = f"/exchanges/{open_(client, world, reference, text=None)['id']}/messages"
+    refused = api(client, world, "POST", path, {"direction": "out", "kind": kind, "text": "As agreed."}, status=422)
+    assert "is not written as a message" in refused["error"]["message"], refused
+    assert api(client, world, "POST", path, {"direction": "in", "kind": kind, "text": "Принято."}, status=201)

@@ -95,13 +95,14 @@ def test_a_check_over_a_counterpart_line_is_a_formatted_message_without_a_link(a
     line = add_counterpart_line(app, world, LINE, counterpart_state="Eastland")
     check = check_on(app, client, world, line)
     assert check["outcome"] == "pending" and check["serial"] == 1, check
-    [path] = [p for p in outbox_files(app) if "check" in p.name]
+    [path] = outbox_files(app)
+    assert re.search(r"-serial-\d{4}-0001-\d{20}\.eml$", path.name), "keyed by the serial they read, not our check's id"
     text = mail_text(path)
     assert "http" not in text and "/links/" not in text, "the other side answers on the line, not in our tracker"
     assert "\nSERIAL 0001/" in text and "SUBJ LINE CHECK" in text and "ПРОВЕРКА ЛИНИИ" in text, text
     internal = check_on(app, client, world, world.channels["L1"])
     assert internal["serial"] is None
-    [mine] = [p for p in outbox_files(app) if "check" in p.name and p != path]
+    [mine] = [p for p in outbox_files(app) if p != path]
     assert "/links/check/" in mail_text(mine), "our own desks keep their link"
 
 
@@ -215,11 +216,14 @@ def test_nothing_delivered_to_the_other_side_names_our_incident(app, client, wor
     for path in mails:
         mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         headers = "\n".join(f"{k}: {v}" for k, v in mail.items())
-        assert re.match(r"NM-\d{4}-\d{4}-notification-", path.name), path.name
+        assert re.match(r"NM-\d{4}-\d{4}-serial-\d{4}-\d{4}-\d{20}\.eml$", path.name), path.name
         assert reference not in headers and reference not in mail_text(path), headers
-        assert mail["X-Tracker-Reference"] == path.name.split("-notification-")[0], headers
+        assert mail["X-Tracker-Reference"] == path.name.split("-serial-")[0], headers
+        # Our row ids count our internal alerts: the other side reads none (keys, thread headers).
+        assert "notification-" not in headers, headers
     [request] = webhook_receiver.requests
     assert hook and reference not in json.dumps(request, default=str), request
+    assert "notification-" not in json.dumps(request, default=str), request
 
 
 def test_every_message_we_sent_shows_its_serial_on_the_incident_page(app, client, world):

@@ -81,6 +81,22 @@ def message_key(notification_id: int, created_at: datetime) -> str:
     return f"notification-{notification_id}-{created_at.astimezone(UTC):%Y%m%d%H%M%S%f}"
 
 
+def counterpart_key(serial: int, year: int, at: datetime) -> str:
+    """The key of a message or line check to the other side (its Message-ID, X-Tracker-Key, a webhook's
+    idempotency_key): the line's serial, which the text itself tells them, and the time; never a row id of ours,
+    whose count between two of their messages told them how many alerts our desks had had meanwhile."""
+    return f"serial-{year}-{serial:04d}-{at.astimezone(UTC):%Y%m%d%H%M%S%f}"
+
+
+def row_key(session: Session, row: Notification) -> str:
+    """The key of an outbox row: by its serial on a line to the other side, else by its id (message_key)."""
+    if row.kind is NotificationKind.COUNTERPART and row.exchange_message_id is not None:
+        sent = session.get(ExchangeMessage, row.exchange_message_id)
+        if sent is not None and sent.serial is not None and sent.serial_year is not None:
+            return counterpart_key(sent.serial, sent.serial_year, row.created_at)
+    return message_key(row.id, row.created_at)
+
+
 @dataclass(frozen=True)
 class Composer:
     """Turns a claimed outbox row into a message for its transport: the stored rendering, addressed,
@@ -121,7 +137,9 @@ class Composer:
                 ExchangeMessage.exchange_id == exchange_id.scalar_subquery(),
             )
         )
-        return _keyed(session, first).get(row.incident_id)
+        first_id = session.scalar(first)
+        found = session.get(Notification, first_id) if first_id is not None else None
+        return (found.id, row_key(session, found)) if found is not None else None
 
     def reference_of(self, session: Session, row: Notification) -> str:
         """What names the row in its Message-ID, X-Tracker-Reference, outbox file name and webhook body:
@@ -141,7 +159,7 @@ class Composer:
         return self.language_parts(text, message.exchange.language) if message is not None else None
 
     def compose(self, session: Session, row: Notification, now: datetime, roots: dict | None = None) -> Claimed:
-        reference, key = self.reference_of(session, row), message_key(row.id, row.created_at)
+        reference, key = self.reference_of(session, row), row_key(session, row)
         if row.payload is None:
             render_legacy(row, now, self.links, reference)
         payload = row.payload

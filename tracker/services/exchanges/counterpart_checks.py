@@ -7,7 +7,7 @@ request in both languages) asking for an answer on the line itself, by reply mes
 operator then logs that answer (line_checks.record_answer).
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,7 @@ from ...channels import Message
 from ...models import ChannelCheck
 from ...timeutil import isoformat
 from ..engine import message_text
+from ..engine.delivery import counterpart_key
 from . import message_format, outgoing
 
 
@@ -26,8 +27,8 @@ def compose(session: Session, check: ChannelCheck, settings: outgoing.Settings, 
     check.serial_year = now.year
     check.serial = outgoing.next_serial(session, channel.id, now.year)
     formatted = message_format.compose_check(check, settings, now)
-    # Like a message's key (delivery.message_key): never another check's, even after a restore reused the id.
-    key = f"check-{check.id}-{check.sent_at.astimezone(UTC):%Y%m%d%H%M%S%f}"
+    # As a message's to them (delivery.counterpart_key): by the serial they read on it, never our check's id.
+    key = counterpart_key(check.serial, check.serial_year, check.sent_at)
     serial = message_format.serial_text(check.serial, check.serial_year)
     return Message(
         key=key,
