@@ -213,7 +213,7 @@ def test_the_header_has_every_field_in_order_and_no_internal_reference():
     text = message_format.compose(message("notice", "ru"), SETTINGS, NOW).text
     head, body, tail = text.split("\nBT\n")
     assert head.splitlines() == [
-        "O 031455Z DEC 26",
+        "P 031455Z DEC 26",
         "FM NORTHMARK NATIONAL OPERATIONS CENTRE",
         "TO EASTLAND GENERAL STAFF DUTY OFFICER",
         "UNCLAS",
@@ -350,3 +350,15 @@ def test_a_language_written_right_to_left_is_marked_so():
         "s", "A\n\nب\nBT\n", parts=[("en", "ltr", "A\n\n"), ("ar", "rtl", "ب\n"), ("en", "ltr", "BT\n")]
     )
     assert '<div lang="ar" dir="rtl">ب\n</div>' in html, html
+
+
+def test_the_precedence_prosign_is_the_incidents_only_where_its_precedence_is_releasable():
+    """Precedence is withheld by default, yet every text began with ours ("O 031455Z"), and followed a raise to Z."""
+    withheld = message("notice", "en")
+    released = message("notice", "en")
+    released.exchange.incident.releasability = {"precedence": True}
+    for raised in (Precedence.IMMEDIATE, Precedence.FLASH):
+        withheld.exchange.incident.precedence = released.exchange.incident.precedence = raised
+        assert message_format.compose(withheld, SETTINGS, NOW).text.startswith("P 031455Z DEC 26\n")
+        first = message_format.compose(released, SETTINGS, NOW).text.splitlines()[0]
+        assert first == f"{raised.value} 031455Z DEC 26", first

@@ -87,6 +87,11 @@ class Header:
         ]
 
 
+# The precedence prosign of a text whose incident's precedence is not releasable (the default): PRIORITY on every
+# such text, whatever our own precedence, which the first letter of the header told them.
+UNSAID_PRECEDENCE = "P"
+
+
 def dtg_line(moment: datetime) -> str:
     """The DTG as a message's first line writes it: 031455Z DEC 26."""
     dtg = format_dtg(moment)
@@ -143,10 +148,11 @@ def compose(message: ExchangeMessage, settings, now: datetime, *, receipt_url: s
         raise ValueError(f"message {message.id} has no serial: only outgoing.release composes it")
     ensure_supported(exchange.language, message.kind)
     counterpart = releasability.counterpart_of(exchange)
+    allowed = releasability.releasable_fields(incident, counterpart)
     agreement = message.agreement
     serial = serial_text(message.serial, message.serial_year)
     header = Header(
-        precedence=incident.precedence.value,
+        precedence=incident.precedence.value if allowed["precedence"] else UNSAID_PRECEDENCE,
         at=now,
         fm=channel.our_station or settings.our_station,
         to=channel.their_end,
@@ -159,7 +165,7 @@ def compose(message: ExchangeMessage, settings, now: datetime, *, receipt_url: s
     )
     ctx = Context(
         incident=incident,
-        allowed=releasability.releasable_fields(incident, counterpart),
+        allowed=allowed,
         now=now,
         reply_seconds=exchange.reply_seconds,
         meeting_seconds=exchange.meeting_seconds,
