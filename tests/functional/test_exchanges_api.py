@@ -927,7 +927,9 @@ def test_a_queued_text_the_incident_is_no_longer_releasable_for_never_goes(app, 
         assert receipts.sweep_batch(session, utcnow() + timedelta(days=3), 10, "test") == 0
     detail = api(client, world, "GET", f"/incidents/{reference}", who="supervisor")
     [changed] = [e for e in detail["timeline"] if e["kind"] == "marking_changed"]
-    assert changed["details"]["withheld"] == [{"message": sent_id, "channel": LINE}], changed
+    assert changed["details"]["withheld"] == [
+        {"message": sent_id, "channel": LINE, "serial_not_sent": serial_of(app, sent_id)}
+    ], changed
 
 
 @pytest.mark.both_databases  # delivery claims; releasability a JSON column
@@ -952,7 +954,69 @@ def test_a_queued_text_carrying_a_field_made_non_releasable_since_never_goes(app
         assert row.status.value == "cancelled" and "narrative" in (row.last_error or ""), (row.status, row.last_error)
     detail = api(client, world, "GET", f"/incidents/{reference}", who="supervisor")
     [changed] = [e for e in detail["timeline"] if e["kind"] == "releasability_changed"]
-    assert changed["details"]["withheld"] == [{"message": drafted["id"], "channel": LINE}], changed
+    assert changed["details"]["withheld"] == [
+        {"message": drafted["id"], "channel": LINE, "serial_not_sent": serial_of(app, drafted["id"])}
+    ], changed
+
+
+def serial_of(app, message_id: int) -> str:
+    with session_scope(app) as session:
+        message = session.get_one(ExchangeMessage, message_id)
+        return f"{message.serial:04d}/{message.serial_year}"
+
+
+def waiting_row(app, line: int) -> Notification:
+    with session_scope(app) as session:
+        [row] = session.scalars(select(Notification).where(Notification.channel_id == line)).all()
+        session.expunge(row)
+        return row
+
+
+@pytest.mark.both_databases  # delivery claims; releasability a JSON column
+def test_a_waiting_request_whose_format_carried_a_position_withdrawn_since_is_withheld_and_its_exchange_put_back(
+    app, client, world
+):
+    """The request's text said nothing of the position, but the format wrote it in (Position: ...), releasable
+    when it was sent: withdrawn while it waited, it still went. And a withheld request left the exchange asking
+    for an explanation, its reply clock running, for a text the other side never had."""
+    line = add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    exchange = open_(client, world, reference, text=None)
+    asked = move(client, world, exchange["id"], "explanation_requested", "We request an explanation.")
+    assert asked["state"] == "explanation_requested" and asked["deadline_kind"] == "reply", asked
+    api(client, world, "PATCH", f"/channels/{line}", {"active": False}, who="admin")
+    assert "Position" in (waiting_row(app, line).body or ""), "the format wrote the position in"
+    [request] = [m for m in api(client, world, "GET", f"/exchanges/{exchange['id']}")["messages"] if m["serial"]]
+
+    api(client, world, "PATCH", f"/incidents/{reference}/releasability", {"position": False}, who="supervisor")
+    api(client, world, "PATCH", f"/channels/{line}", {"active": True}, who="admin")
+    jobs.deliver(app)
+
+    row = waiting_row(app, line)
+    assert row.status.value == "cancelled" and "Position: " in (row.last_error or ""), (row.status, row.last_error)
+    now = api(client, world, "GET", f"/exchanges/{exchange['id']}")
+    assert (now["state"], now["deadline_kind"]) == (exchange["state"], exchange["deadline_kind"]), now
+    detail = api(client, world, "GET", f"/incidents/{reference}", who="supervisor")
+    [put_back] = [e for e in detail["timeline"] if e["kind"] == "exchange_changed"][-1:]
+    assert put_back["details"]["to_state"] == exchange["state"] and "withheld" in put_back["details"]["note"], put_back
+    sign_in(client, "liaison")
+    page = client.get(f"/incidents/{reference}").get_data(as_text=True)
+    serial = f"Serial {request['serial']:04d}/{request['serial_year']}"
+    assert re.search(rf"{serial}.*withheld: never sent", page), page[page.find("exchanges") :][:3000]
+
+
+@pytest.mark.both_databases  # delivery claims
+def test_a_waiting_text_does_not_go_under_a_classification_raised_since_it_was_sent(app, client, world):
+    """Sent UNCLASSIFIED, the incident then classified RESTRICTED while the text waited: it left marked
+    UNCLASSIFIED. The approval covered the old marking; the text is withheld."""
+    line, reference, _exchange, sent_id = text_sent_then_line_deactivated(app, client, world)
+    marking = {"classification": "RESTRICTED", "releasable_to": ["Eastland"]}
+    api(client, world, "PATCH", f"/incidents/{reference}/marking", marking, who="supervisor")
+    api(client, world, "PATCH", f"/channels/{line}", {"active": True}, who="admin")
+    jobs.deliver(app)
+    row = waiting_row(app, line)
+    assert row.status.value == "cancelled", (row.status, row.last_error)
+    assert "went out marked UNCLASSIFIED, and the incident is now RESTRICTED" in (row.last_error or ""), row.last_error
 
 
 def test_a_request_for_explanation_written_as_a_message_moves_the_exchange_and_starts_its_clock(app, client, world):

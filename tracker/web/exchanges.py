@@ -10,7 +10,7 @@ from ..db import get_session
 from ..http.access import requires
 from ..models import ExchangeState, MessageDirection
 from ..models.permissions import Permission
-from ..services.exchanges import exchanges, moves
+from ..services.exchanges import exchanges, moves, releasability
 from ..services.incidents import handling
 from ..timeutil import format_dtg, parse_recent, utcnow
 from .acting import act_on_incident, ask_first, kept_form, page_again
@@ -79,8 +79,10 @@ def exchange_panel(incident) -> dict:
                 or ExchangeMessageForm(prefix=f"{_prefix(exchange.id)}-message"),
             }
         )
+    ours = [m.id for x in incident.exchanges for m in x.messages if m.direction is MessageDirection.OUT and m.serial]
     return {
         "rows": rows,
+        "withheld": releasability.withheld_texts(session, ours),
         "kinds": MESSAGE_KINDS,
         "lines": lines,
         "may_open": bool(lines) and incident.acknowledged_at is not None and (may_act or _member_of_any(lines)),

@@ -26,6 +26,7 @@ from ...models import (
     MessageDirection,
     NotificationKind,
     OutgoingStatus,
+    TimelineEvent,
     User,
 )
 from ...sentences import Sentence
@@ -383,6 +384,33 @@ def _move(
         deadline_kind=exchange.deadline_kind,
         deadline_at=exchange.deadline_at,
         **({"note": text} if text and note else {}),
+    )
+
+
+def unsend(session: Session, message: ExchangeMessage, now: datetime) -> None:
+    """A text of ours withheld before it reached them (releasability.withhold_unreleasable): the state its
+    sending brought the exchange to (a request for explanation, its reply clock running) is put back as it
+    was, while the exchange still stands there. Else the clock ran for an answer to a request they never had,
+    and the supervisors were told it was overdue."""
+    exchange = message.exchange
+    if message.pending_state is None or exchange.state is not message.pending_state:
+        return
+    moved = session.scalars(
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == exchange.incident_id, TimelineEvent.kind == EventKind.EXCHANGE_CHANGED)
+        .order_by(TimelineEvent.id.desc())
+    )
+    last = next((e for e in moved if (e.details or {}).get("exchange") == exchange.id), None)
+    if last is None or last.details.get("to_state") != message.pending_state.value:
+        return
+    _move(
+        session,
+        exchange,
+        S(last.details["from_state"]),
+        ACTOR,
+        now,
+        f"the text that asked for {message.pending_state.value.replace('_', ' ')} was withheld: it never reached them",
+        note=True,
     )
 
 

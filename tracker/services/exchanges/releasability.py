@@ -6,6 +6,7 @@ fields only, and an edited summary or a free-text message is checked the same wa
 """
 
 import re
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -95,11 +96,19 @@ def ensure_releasable_to(incident: Incident, counterpart: str | None) -> None:
         )
 
 
-def withhold_unreleasable(session: Session, incident: Incident, why: str) -> list[dict]:
+def withhold_unreleasable(
+    session: Session, incident: Incident, why: str, now: datetime, reclassified_from: str | None = None
+) -> list[dict]:
     """Cancel the texts to the other side still waiting to go (a line deactivated, a receiver failing) that
     the incident's marking no longer releases to their counterpart, or that carry a field no longer
-    releasable, and stop awaiting their receipt; return them (message, line). Releasing a text checked both
-    then: nothing goes out that they no longer let out (why: what changed, for the message's error)."""
+    releasable (in the officer's words, or in the lines the format added from the facts: a position, a sector),
+    or every one of them when the incident was classified anew since (reclassified_from: the old
+    classification; their marking lines say the old one); stop awaiting their receipt, and put back the
+    exchange a withheld request moved (exchanges.unsend). Return them (message, line, the serial they will
+    miss). Releasing a text checked all this then: nothing goes out that they no longer let out (why: what
+    changed, for the message's error)."""
+    from .exchanges import unsend  # the exchanges import this module
+
     waiting = session.scalars(
         select(Notification).where(
             Notification.incident_id == incident.id,
@@ -114,13 +123,46 @@ def withhold_unreleasable(session: Session, incident: Incident, why: str) -> lis
         try:
             ensure_releasable_to(incident, counterpart_of(message.exchange))
             guard(incident, message.text, message.text_second)
+            _guard_composed(incident, row.body or "")
+            if reclassified_from is not None:
+                raise ValidationError(
+                    f"it went out marked {reclassified_from}, and the incident is now {incident.classification}",
+                    {"marking": "send the text again under the new marking"},
+                )
         except ValidationError as refused:
             found = "; ".join(f"{LABELS.get(name, name)}: {problem}" for name, problem in refused.details.items())
             said = f"withheld ({why}): {refused.message} ({found})"[:2000]
             row.status, row.last_error = NotificationStatus.CANCELLED, said
             message.receipt_due_at = None  # it never goes: no receipt is awaited
-            withheld.append({"message": message.id, "channel": message.exchange.channel.name})
+            serial = f"{message.serial:04d}/{message.serial_year}" if message.serial else None
+            withheld.append(
+                {"message": message.id, "channel": message.exchange.channel.name, "serial_not_sent": serial}
+            )
+            unsend(session, message, now)
     return withheld
+
+
+def withheld_texts(session: Session, message_ids: list[int]) -> dict[int, str]:
+    """Which of these texts of ours were withheld before they went (withhold_unreleasable), with why."""
+    if not message_ids:
+        return {}
+    rows = session.execute(
+        select(Notification.exchange_message_id, Notification.last_error).where(
+            Notification.exchange_message_id.in_(message_ids),
+            Notification.kind == NotificationKind.COUNTERPART,
+            Notification.status == NotificationStatus.CANCELLED,
+            Notification.last_error.startswith("withheld ("),
+        )
+    )
+    return {message_id: error for message_id, error in rows if message_id is not None}
+
+
+def _guard_composed(incident: Incident, body: str) -> None:
+    """Refuse (422) a composed text whose lines carry a field no longer releasable: the format wrote the facts that
+    were releasable when it was sent (message_format.compose). Its own receipt link is no leak."""
+    found = {name: problem for name, problem in leaks(incident, body).items() if name != "link"}
+    if found:
+        raise ValidationError("its text, as sent, holds content that is no longer releasable", found)
 
 
 def releasable_fields(incident: Incident, counterpart: str | None) -> dict[str, bool]:

@@ -57,7 +57,7 @@ def change_releasability(session: Session, incident: Incident, changes: dict, ac
     changed = [name for name in releasability.FIELDS if before[name] != after[name]]
     if changed:
         why = f"releasability changed: {', '.join(changed)}"
-        withheld = releasability.withhold_unreleasable(session, incident, why)
+        withheld = releasability.withhold_unreleasable(session, incident, why, now)
         timeline.record(
             session,
             incident,

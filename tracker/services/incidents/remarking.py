@@ -47,7 +47,7 @@ def change(
                 f"{incident.reference} is marked {of(incident)} already: nothing to change",
                 {"marking": ["give a classification or counterparts other than the ones it has"]},
             )
-        before = of(incident)
+        before, classified_before = of(incident), incident.classification
         claimed = cast(
             CursorResult[Any],  # what an UPDATE returns (Session.execute is typed for SELECT)
             session.execute(
@@ -64,7 +64,10 @@ def change(
         raise Conflict(f"{incident.reference} kept changing; try again", {"version": incident.version})
     after = of(incident)
     if after != before:
-        withheld = releasability.withhold_unreleasable(session, incident, f"marking changed to {after}")
+        reclassified = classified_before if classified_before != incident.classification else None
+        withheld = releasability.withhold_unreleasable(
+            session, incident, f"marking changed to {after}", now, reclassified_from=reclassified
+        )
         extra = {"withheld": withheld} if withheld else {}
         timeline.record(
             session, incident, EventKind.MARKING_CHANGED, actor.username, now, before=before, after=after, **extra
