@@ -211,12 +211,15 @@ API_TOKEN = re.compile(r"\b(trk_)[A-Za-z0-9_-]{6,}")
 # The same as a JSON member: a receiver quoting the body we posted it ({"acknowledge": {"token": "..."}}), the
 # string cut short or not.
 SECRET_MEMBER = re.compile(rf'("{_CREDENTIAL}"\s*:\s*")[^"]*', re.IGNORECASE)
+# A signed link's token by its shape, wherever it stands (a receiver's "unknown token eyJ...", a feed key pasted
+# into a path): base64 JSON claims (an object: "eyJ" is '{"'), a timestamp and a signature, joined by dots.
+SIGNED_TOKEN = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}")
 
 
 def masked(text: str) -> str:
     """The text with signed-link tokens, API tokens, and credentials in query strings and JSON members replaced by
     "…"."""
-    text = API_TOKEN.sub(r"\1…", LINK_TOKEN.sub(r"\1…", text))
+    text = SIGNED_TOKEN.sub("…", API_TOKEN.sub(r"\1…", LINK_TOKEN.sub(r"\1…", text)))
     return SECRET_MEMBER.sub(r"\1…", SECRET_QUERY.sub(r"\1…", text))
 
 

@@ -126,3 +126,17 @@ def test_an_exports_data_shows_every_stored_control_as_a_marker_keys_and_numbers
     record = {"narrative": "a\u202eb", "platforms": [{"callsign\u2066": "R\u2069"}], "cpa": 30.5, "open": True}
     shown_record = {"narrative": "a[U+202E]b", "platforms": [{"callsign[U+2066]": "R[U+2069]"}], "cpa": 30.5}
     assert visible_in(record) == {**shown_record, "open": True}
+
+
+def test_a_signed_token_is_masked_by_its_shape_wherever_it_stands():
+    """A receiver answering "unknown token eyJ..." quoted our acknowledge token bare: kept as the message's failure, it
+    was shown to every reader of the incident and in the dead letter, and still acknowledged the incident."""
+    from tracker.services.engine.links import LinkSigner
+    from tracker.text import masked
+
+    signer = LinkSigner("a-key-of-the-test", 3600)
+    for purpose in ("ack", "check", "receipt", "feed"):
+        token = signer.issue(purpose, incident=1, channel=2)
+        for said in (f"HTTP 404 unknown token {token}", f"GET /api/v1/exercises.ics/{token} 404", f"({token})"):
+            assert token not in masked(said) and "…" in masked(said), masked(said)
+    assert masked("SERIAL 0012/2026 NM-2026-0007 eyJ") == "SERIAL 0012/2026 NM-2026-0007 eyJ"
