@@ -11,15 +11,19 @@ read; every other request, each job, the CLI and the rate-limit bookkeeping writ
 may be skipped (a token's or a web session's last use) writes only if it gets the write lock at once (NO_WAIT).
 """
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import json_values
+
+log = logging.getLogger(__name__)
 
 EXTENSION = "tracker.db"
 READERS = "tracker.db.readers"
@@ -139,9 +143,17 @@ def get_session() -> Session:
 
 
 def _close_session(_exc=None) -> None:
+    """Close the request's session. A connection the database dropped meanwhile (a restart, a terminated backend)
+    fails the close's rollback: said in one line and the connection thrown away, never raised from here, where it
+    was past every error handler and the answer (a 503 said already, or the page) became gunicorn's bare 500."""
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.close()
+    except DBAPIError as error:
+        log.warning("database connection lost while closing a request's session: %s", type(error.orig).__name__)
+        session.invalidate()
 
 
 @contextmanager
