@@ -361,6 +361,23 @@ def test_the_answer_names_an_addition_to_the_narrative_made_with_other_changes(c
     assert f"Amended {reference}: precedence; narrative added to." in page
 
 
+def test_the_amend_form_sent_twice_adds_its_addition_once_and_answers_the_second_as_the_first(client, world, filed):
+    """A double tap on Amend saved the addition to the narrative twice, for good (the narrative only grows); with
+    a fact changed too, the second said "Nothing was saved ... send it again", which would have added it twice."""
+    reference = filed["reference"]
+    sign_in(client, "duty")
+    fields = form_as_shown(client.get(f"/incidents/{reference}/amend").text)
+    assert fields.get("amend_key"), "the form carries a one-time key"
+    fields.update(narrative_addendum="Eastland HQ called back at 0850Z.", safety_risk="D")
+    first, second = (client.post(f"/incidents/{reference}/amend", data=fields) for _ in range(2))
+    assert (first.status_code, second.status_code) == (302, 302), (first.status_code, second.text[:2000])
+    assert second.headers["Location"] == first.headers["Location"] == f"/incidents/{reference}"
+    page = client.get(f"/incidents/{reference}").text
+    assert "This amendment was saved already (sent twice)" in page
+    amended = [e for e in read(client, world, reference)["timeline"] if e["kind"] == "amended"]
+    assert len(amended) == 1, amended
+
+
 def test_the_amend_page_shows_every_problem_at_once_the_time_and_position_too(client, filed):
     reference = filed["reference"]
     sign_in(client, "duty")

@@ -619,3 +619,16 @@ def test_a_raised_precedence_is_told_to_the_lines_holding_the_step_with_the_new_
     with session_scope(app) as session:
         told = session.scalars(select(Notification.incident_id).where(Notification.kind == NotificationKind.UPGRADED))
         assert len(told.all()) == 2, "nothing more was told"
+
+
+def test_an_addition_alone_moves_the_version_so_a_stale_amendment_is_refused_whatever_came_between(client, world):
+    """An addition to the narrative alone left the version as it was: the same stale amendment was taken, or refused
+    (409) when an acknowledgement happened to move the version in between."""
+    for acknowledged_between in (False, True):
+        reference = file_incident(client, world)["reference"]
+        read_at = read(client, world, reference)["version"]
+        added = amend(client, world, reference, who="supervisor", version=read_at, narrative_addendum="It turned back.")
+        assert added["version"] == read_at + 1, added
+        if acknowledged_between:
+            api(client, world, "POST", f"/incidents/{reference}/acknowledge", {}, who="liaison")
+        amend(client, world, reference, version=read_at, status=409, actions_taken="Scrambled QRA")

@@ -53,6 +53,9 @@ class AmendForm(MeasureFields, TrackerForm):
         description="kept under the narrative with the time and your name; the narrative itself stays as filed",
     )
     version = HiddenField()  # read by base_form.version_of: a missing or altered one is refused there
+    # A one-time key made when the page is drawn, as the filing form's: the form sent twice (a double tap) amends
+    # once, and the second answer is the first's, never a 409 telling the officer to send the addition again.
+    amend_key = HiddenField()
 
     def validate_category(self, field) -> None:
         """As on the filing form: a category of another domain is refused in words beside the field."""

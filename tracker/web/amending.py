@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from ..db import get_session
 from ..errors import Conflict, Forbidden, ValidationError
-from ..http import wiring
+from ..http import idempotency, wiring
 from ..http.access import requires
 from ..http.transaction import committed
 from ..models import CATEGORIES, categories_for
@@ -86,22 +86,30 @@ def amend(reference: str):
         asked = amend_forms.changes(form, shown, platforms_sent)
         addendum = form.narrative_addendum.data or ""
         version = version_of(form.version)
+        key = form.amend_key.data or ""  # none from a page drawn before the form had one
+        if key and not idempotency.valid_key(key):
+            abort(400, "The form's one-time key is damaged: open the amend page again.")
         if version is None:  # an altered or cut-short form: no version the incident could have
             problem = "This form came back without the incident's version: open the amend page again."
         elif not form.errors:
             try:
                 with committed() as session:
-                    amendment = amending.Amendment(version, asked, addendum)
-                    amended = amending.amend(
-                        session,
-                        reference,
-                        amendment,
-                        _me(),
-                        wiring.filing_limits(),
-                        utcnow(),
-                        wiring.idle_rules(),
-                        wiring.ack_links(),
-                    )
+                    first = idempotency.claim_form(session, _me().id, key, utcnow()) if key else None
+                    if first is None:
+                        amendment = amending.Amendment(version, asked, addendum)
+                        amended = amending.amend(
+                            session,
+                            reference,
+                            amendment,
+                            _me(),
+                            wiring.filing_limits(),
+                            utcnow(),
+                            wiring.idle_rules(),
+                            wiring.ack_links(),
+                        )
+                        done = redirect(url_for("incidents.view", reference=incident.reference))
+                        if key:
+                            idempotency.keep_answer(session, _me().id, key, done)
             except Conflict as error:
                 incident, status = _amendable(reference), 409
                 # The facts as they stand now with the officer's changes kept; an addition to the narrative only
@@ -119,15 +127,15 @@ def amend(reference: str):
             except ValidationError as error:
                 problem, status = _place(form, error), 422
             else:
+                if first is not None:
+                    flash("This amendment was saved already (sent twice): here is the incident.", "success")
+                    return redirect(first.location or url_for("incidents.view", reference=incident.reference))
                 _tell(amended)
-                return redirect(
-                    url_for(
-                        "incidents.view",
-                        reference=incident.reference,
-                    )
-                )
+                return done
     if status == 200 and (form.errors or problem):
         status = 422
+    if not form.amend_key.data:
+        form.amend_key.data = idempotency.new_key()
     categories = {d.value: list(categories_for(d)) for d in CATEGORIES}
     page = render_template("web/amend.html", form=form, incident=incident, categories=categories, problem=problem)
     return page, status

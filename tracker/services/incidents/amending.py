@@ -36,6 +36,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, and_, exists, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from ...errors import Conflict, Forbidden, NotFound, ValidationError
 from ...models import (
@@ -169,6 +170,8 @@ def amend(
         old_precedence, old_deadline = incident.precedence, incident.next_escalation_at
         for name, value in changed.items():
             setattr(incident, name, value)
+        if addendum and not changed:  # the row written all the same: an addition moves the version as a fact does
+            flag_modified(incident, "narrative")
         if "sector_given" in columns:  # recorded from now on, changed or not
             incident.sector_given = columns["sector_given"]
         retimed = "precedence" in changed
