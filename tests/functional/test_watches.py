@@ -589,6 +589,23 @@ def test_the_log_form_shows_a_problem_beside_its_field_and_keeps_what_was_typed(
     assert done.status_code == 302 and count(app, WatchEntry) == 1
 
 
+def test_a_log_line_sent_twice_is_logged_once(app, client, world):
+    """A double tap on "Log it" logged the line twice, and a log line is never deleted."""
+    watch = start(client, world)
+    sign_in(client, "duty")
+    path = f"/watches/{watch['id']}"
+    page = client.get(path).text
+    key = re.search(r'name="entry_key"[^>]*value="([^"]+)"', page) or re.search(
+        r'value="([^"]+)"[^>]*name="entry_key"', page
+    )
+    assert key, "the log form carries a one-time key"
+    line = {"csrf_token": csrf(client, path), "entry_key": key[1], "text": "Log double tap.", "at": ""}
+    answers = [client.post(f"{path}/entries", data=line) for _ in range(2)]
+    assert [a.status_code for a in answers] == [302, 302], [a.text[:500] for a in answers]
+    assert count(app, WatchEntry) == 1
+    assert "This line was logged already (sent twice)." in client.get(path).text
+
+
 # -- the desk-centred routes: the current watch, a handover named by its desk --
 
 

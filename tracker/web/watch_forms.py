@@ -27,7 +27,9 @@ class EntryForm(TrackerForm):
         validators=[Optional(), Length(max=40)],
         description="Empty: the time it is logged.",
     )
-
+    # A one-time key made when the page is drawn, as the filing form's: a log line sent twice (a double tap) is
+    # logged once, and a line is never deleted.
+    entry_key = HiddenField()
 
 class HandoverForm(TrackerForm):
     incoming = SelectField("Hand over to", choices=[], validate_choice=False)

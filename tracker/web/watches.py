@@ -5,13 +5,13 @@ only what they may do."""
 
 from datetime import datetime
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from ..db import get_session
 from ..errors import Conflict, ValidationError
-from ..http import wiring
+from ..http import idempotency, wiring
 from ..http.access import requires
 from ..http.ratelimit import address
 from ..http.transaction import committed
@@ -132,6 +132,8 @@ def _watch_page(watch: Watch, entry_form: EntryForm, handover_form: HandoverForm
         for u in log.keepers(session)
         if u.id != watch.officer_id
     ]
+    if not entry_form.entry_key.data:
+        entry_form.entry_key.data = idempotency.new_key()
     return page(
         "web/watches/watch.html",
         entry_form,
@@ -168,17 +170,28 @@ def add_entry(watch_id: int):
     watch = log.get_watch(get_session(), watch_id)
     form = EntryForm()
     if form.validate_on_submit():
+        key = form.entry_key.data or ""  # none from a page drawn before the form had one
+        if key and not idempotency.valid_key(key):
+            abort(400, "The form's one-time key is damaged: open the watch page again.")
         try:
             at = _moment(form)
         except ValueError:
             pass
         else:
-            done = save(
-                form,
-                lambda s: log.add_entry(s, watch, _me(), utcnow(), form.text.data, at, form.incident.data, _limits()),
-            )
+
+            def add(session) -> bool:
+                """Log the line; False when this form logged it already (sent twice)."""
+                if key and idempotency.claim_form(session, _me().id, key, utcnow()) is not None:
+                    return False
+                log.add_entry(session, watch, _me(), utcnow(), form.text.data, at, form.incident.data, _limits())
+                if key:
+                    logged = redirect(url_for("watches.view", watch_id=watch_id, _anchor="log"))
+                    idempotency.keep_answer(session, _me().id, key, logged)
+                return True
+
+            done = save(form, add)
             if done is not None:
-                flash("Logged.", "success")
+                flash("Logged." if done else "This line was logged already (sent twice).", "success")
                 return redirect(url_for("watches.view", watch_id=watch_id, _anchor="log"))
     return _watch_page(watch, form, HandoverForm(formdata=None))
 
