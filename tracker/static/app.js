@@ -14,8 +14,18 @@
     return s + " s";
   }
 
+  // The server's clock, not this workstation's: a workstation minutes slow on an isolated network showed a deadline
+  // passed now as minutes away. The page says when the server drew it (the footer's datetime); the difference
+  // from this clock then is kept, and every countdown and the footer's clock count by the server's time.
+  var skew = 0;
+  function readSkew() {
+    var clock = document.querySelector("[data-clock][datetime]"), drawn = clock && Date.parse(clock.getAttribute("datetime"));
+    skew = drawn ? drawn - Date.now() : 0;
+  }
+  function serverNow() { return Date.now() + skew; }
+
   function tickCountdowns() {
-    var now = Date.now();
+    var now = serverNow();
     document.querySelectorAll("time.countdown[data-deadline]").forEach(function (el) {
       var left = Math.round((Date.parse(el.dataset.deadline) - now) / 1000);
       if (left <= 0) { el.textContent = "due now"; el.classList.add("due"); return; }
@@ -23,7 +33,7 @@
       el.classList.remove("due");
     });
     var clock = document.querySelector("[data-clock]");
-    if (clock) { clock.textContent = new Date().toISOString().slice(0, 19).replace("T", " ") + "Z"; }
+    if (clock) { clock.textContent = new Date(now).toISOString().slice(0, 19).replace("T", " ") + "Z"; }
   }
 
   function followDomain(form) {
@@ -142,6 +152,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    readSkew();
     tickCountdowns();
     setInterval(tickCountdowns, 1000);
     document.addEventListener("tracker:updated", tickCountdowns);  // live.js swapped fresh HTML in
