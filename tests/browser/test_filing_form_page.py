@@ -121,3 +121,27 @@ def test_a_filed_form_come_back_to_and_sent_again_files_once_and_follows_what_it
     expect(page.locator("[data-flashes]")).to_contain_text("This form was filed already")
     with session_scope(app) as session:
         assert session.scalar(select(func.count(Incident.id))) == 1, "filed once"
+
+
+def test_a_slow_answer_for_a_position_replaced_since_does_not_read_it_back(app, sign_in):
+    """On a slow network the read-back of the first position typed came after the second's, and the form read back
+    (and took the sector of) a position no longer in the field."""
+    build_world(app)
+    page = sign_in("duty", 390).page
+    page.add_init_script(
+        """(() => {  // the answer for the first position comes 2 s late, after the second's
+          const fetch = window.fetch;
+          window.fetch = (url, options) => String(url).includes("position=54.412")
+            ? new Promise(done => setTimeout(() => done(fetch(url, options)), 2000))
+            : fetch(url, options);
+        })();"""
+    )
+    page.goto("/incidents/new")
+    position, sector = page.get_by_role("textbox", name="Position ("), page.get_by_role("combobox", name="Sector")
+    position.fill("54.412, 22.871")  # North
+    page.wait_for_timeout(500)  # asked (the form waits 300 ms after typing)
+    position.fill("54 06 07N 023 18 40E")  # South
+    expect(sector).to_have_value("South")
+    page.wait_for_timeout(2500)  # the late answer has come
+    expect(sector).to_have_value("South")
+    expect(page.locator('[data-hint-for="position"]')).not_to_contain_text("54.412")

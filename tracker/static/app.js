@@ -124,9 +124,11 @@
 
   function readBack(form) {
     var url = form.dataset.readback, timer = null, initial = true, sector = form.querySelector("select[data-sector]"),
-        tellSector = sector ? followSector(sector) : null;
+        tellSector = sector ? followSector(sector) : null, asked = 0;
     function ask() {
-      var query = new URLSearchParams(), first = initial;
+      // Each answer is shown only while it answers the latest question: on a slow network the answer for a
+      // position replaced since came last and read back, with its sector, the position no longer typed.
+      var query = new URLSearchParams(), first = initial, mine = ++asked;
       initial = false;
       ["occurred_at", "position"].forEach(function (name) {
         var input = form.querySelector("[name=" + name + "]"); if (input) { query.set(name, input.value); }
@@ -134,6 +136,7 @@
       fetch(url + "?" + query.toString(), { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : {}; })
         .then(function (answer) {
+          if (mine !== asked) { return; }  // a later question was asked meanwhile: its answer speaks
           ["occurred_at", "position"].forEach(function (name) {  // only what was typed: nothing typed, no line
             var input = form.querySelector("[name=" + name + "]"),
                 hint = input && form.querySelector('[data-hint-for="' + input.id + '"]');
