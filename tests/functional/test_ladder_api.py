@@ -691,6 +691,18 @@ def test_channel_still_on_a_running_ladder_cannot_be_deleted(app, client, world)
     assert [(n["step"], n["channel"]) for n in after["notifications"]] == [(1, "L1"), (2, "L2")]
 
 
+def test_a_line_still_on_a_running_ladder_cannot_become_a_counterpart_line(client, world):
+    """Taken off the policy, L2 was made a counterpart line while an incident's ladder still named it: its step
+    then skipped it and the incident went to exhausted with nobody called there."""
+    file_incident(client, world)
+    call(client, world, "PATCH", f"/policies/{world.policy_id}", {"steps": [{"channel_ids": [world.channels["L3"]]}]})
+    change = {"counterpart_line": True, "counterpart": "Eastland MoD", "counterpart_state": "Eastland"}
+    response = client.patch(f"/api/v1/channels/{world.channels['L2']}", json=change, headers=world.auth("admin"))
+    assert response.status_code == 422, response.get_json()
+    assert "not yet resolved" in error_of(response)["message"], response.get_json()
+    assert call(client, world, "GET", f"/channels/{world.channels['L2']}")["counterpart_line"] is False
+
+
 @pytest.mark.both_databases  # the ladder snapshot is a JSON column
 def test_channel_on_an_acknowledged_incidents_ladder_cannot_be_deleted(client, world):
     # Left alone, an acknowledged incident goes back up its ladder (engine.idle): its step 2 is still to come.

@@ -31,6 +31,7 @@ class EntryForm(TrackerForm):
     # logged once, and a line is never deleted.
     entry_key = HiddenField()
 
+
 class HandoverForm(TrackerForm):
     incoming = SelectField("Hand over to", choices=[], validate_choice=False)
     notes = TextAreaField(

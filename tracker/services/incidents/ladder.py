@@ -189,11 +189,17 @@ def save_channel(
         )
     if data.get("check_cron") and (cron := line_checks.cron_problem(data["check_cron"])):
         raise ValidationError("the check schedule is not valid", {"check_cron": cron})
-    if channel is not None and data.get("counterpart_line") and _in_a_policy(session, channel.id):
-        raise ValidationError(
-            "a channel on an escalation policy cannot become a counterpart line",
-            {"counterpart_line": "take the channel off every policy step first"},
-        )
+    if channel is not None and data.get("counterpart_line") and not channel.counterpart_line:
+        if _in_a_policy(session, channel.id):
+            raise ValidationError(
+                "a channel on an escalation policy cannot become a counterpart line",
+                {"counterpart_line": "take the channel off every policy step first"},
+            )
+        if _on_running_ladder(session, channel.id):  # the incident keeps the ladder it took when filed
+            raise ValidationError(
+                "a channel on the ladder of an incident not yet resolved cannot become a counterpart line",
+                {"counterpart_line": "its step would skip it and call nobody: resolve those incidents first"},
+            )
     if channel is not None and channel.counterpart_line and data.get("counterpart_line") is False:
         if _talked_over(session, channel.id):
             raise ValidationError(
