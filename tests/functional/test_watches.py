@@ -83,6 +83,16 @@ def test_a_desk_typed_in_another_case_is_the_same_desk(client, world):
     )
 
 
+def test_a_desk_named_with_an_invisible_character_is_refused_and_one_that_looks_alike_is_the_same_desk(client, world):
+    """ "Duty desk" with a zero-width space, or with an Armenian ս for the u, started second and third watches at
+    what every list showed as the Duty desk."""
+    first = start(client, world)
+    hidden = start(client, world, who="liaison", status=422, desk="Duty desk\u200b")["error"]
+    assert hidden["details"]["desk"] == ["remove U+200B"], hidden
+    alike = start(client, world, who="liaison", status=409, desk="D\u057dty desk")["error"]
+    assert alike["details"]["watch"] == first["id"], alike
+
+
 @pytest.mark.parametrize("desk", ["Duty\r\nBcc: desk", "Duty\tdesk", "Duty\u202edesk"])
 def test_a_desk_named_with_a_line_break_tab_or_bidirectional_control_is_refused_not_folded(client, world, desk):
     """A desk's name stands on one line in the brief, the log and mail. A break in it was folded to a

@@ -36,6 +36,12 @@ def _seen(text: str) -> str:
     return "".join(character for character in text if not _unseen(character))
 
 
+def visible(text: str) -> str:
+    """The text without what cannot be seen (format, control and default-ignorable characters): a name kept so is
+    the name its reader sees."""
+    return _seen(text)
+
+
 def folded(name: str) -> str:
     """name as it reads: NFKC, case-folded, without what cannot be seen, without spaces around it. Any str is
     taken, valid Unicode or not (a lone surrogate is dropped)."""

@@ -25,6 +25,7 @@ from ...models.permissions import Permission, may
 from ...sentences import Sentence
 from ...text import name_problem, problem
 from ...timeutil import format_dtg
+from ..accounts import names
 from ..incidents.handling import get_incident
 
 DESK = "Duty desk"
@@ -183,6 +184,9 @@ def clean_desk(desk: str | None) -> str:
     name = " ".join((desk or "").split()) or DESK
     if len(name) > DESK_MAX_LENGTH or name_problem(name):
         raise ValidationError("the desk's name is not valid", {"desk": f"one line, up to {DESK_MAX_LENGTH} characters"})
+    if unseen := [c for c in name if c not in names.visible(c)]:  # "Duty desk" and a zero-width space: two desks
+        codes = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(unseen))
+        raise ValidationError("the desk's name holds a character nobody sees", {"desk": f"remove {codes}"})
     return name
 
 
@@ -193,15 +197,19 @@ def known_desk(session: Session, desk: str | None) -> str:
     name = clean_desk(desk)
     same = func.lower(Watch.desk) == func.lower(name)
     kept = session.scalar(select(Watch.desk).where(same).order_by(Watch.id).limit(1))
+    if kept is None:  # a desk kept under a name that looks the same in letters of another script (Dսty desk)
+        looks = names.looks(name)
+        kept = next((d for d in session.scalars(select(Watch.desk).distinct()) if names.looks(d) == looks), None)
     return kept or (DESK if name.lower() == DESK.lower() else name)
 
 
 def lock_desk(session: Session, desk: str) -> None:
-    """Make this transaction the only one starting or handing over a watch at desk (any case) until it ends.
+    """Make this transaction the only one starting or handing over a watch at desk (any case, any look-alike)
+    until it ends.
 
     SQLite: BEGIN IMMEDIATE already gave it the database's only write lock (tracker.db).
     """
-    locks.hold(session, f"watch desk:{desk.lower()}")
+    locks.hold(session, f"watch desk:{names.looks(desk)}")  # one lock for every spelling that reads or looks alike
 
 
 def ensure_off_watch_elsewhere(session: Session, officer: User, desk: str) -> None:
