@@ -212,6 +212,17 @@ def test_the_receipt_pages_refused_name_is_read_with_its_field(app, client, worl
     assert name.attrs.get("value") == "Capt\nIvanova", "what was typed comes back, not a blank field"
 
 
+def test_the_receipt_pages_refused_name_is_said_in_their_language_too(app, client, world):
+    """Every line of the receipt page is in English and the line's language, but why a name was refused was in
+    English only."""
+    _, notice_id = sent_notice(app, client, world)  # over a line in Russian
+    refused = parse(client.post(receipt_path(app, notice_id), data={"name": "x" * 121}).text)
+    (error,) = refused.find_all(id="name-error")
+    russian = catalogues.translate("ru", "Your name and post: one line, at most {most} characters.", most=120)
+    assert [e.text for e in error.find_all(lang="ru")] == [russian] and "не более 120 символов" in russian, error
+    assert "at most 120 characters" in error.text, error
+
+
 def test_the_other_sides_language_is_marked_where_it_is_shown(app, client, world):
     reference, notice_id = sent_notice(app, client, world)
     said = {catalogues.translate("ru", words) for words in ("Your name and post (optional)", "Confirm receipt")}

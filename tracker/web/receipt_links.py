@@ -57,6 +57,7 @@ def _texts(view: receipts.ReceiptView) -> list[tuple[str, dict]]:
                 language, "Pressing the button tells the sender that the message reached you. It records nothing else."
             ),
             "name": t(language, "Your name and post (optional)"),
+            "name_refused": t(language, receipts.NAME_REFUSED, most=receipts.NAME_MAX_LENGTH),
             "done_title": t(language, "Receipt confirmed"),
             "done": formatted(
                 t(language, "Receipt of message {serial} was recorded at {dtg} for {by}. Thank you."),

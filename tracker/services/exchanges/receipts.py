@@ -43,6 +43,8 @@ LINK_ACTOR = "the other side (receipt link)"
 LOGGED_VIA = ("call", "message", "voice")
 ACTOR = "scheduler"
 NAME_MAX_LENGTH = 120
+# The receipt page's refusal of a name, in each of its languages (the API's says it in English only).
+NAME_REFUSED = "Your name and post: one line, at most {most} characters."
 # Why a receipt link is refused (LinkRefused.reason), as its page heads it; web/links.py heads our own links'
 # refusals with the same words.
 REFUSAL_HEADINGS = {
@@ -65,6 +67,7 @@ PAGE_MSGIDS = (
     "Your name and post (optional)",
     "Receipt confirmed",
     "Receipt of message {serial} was recorded at {dtg} for {by}. Thank you.",
+    NAME_REFUSED,
     *REFUSAL_HEADINGS.values(),
     NOT_VALID,
     NOT_OURS,
