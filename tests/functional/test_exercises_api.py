@@ -572,6 +572,9 @@ def test_ics_feed_takes_a_signed_feed_link_instead_of_a_bearer_token(app, client
     for label, response in refusals.items():
         answer = response.get_json()
         assert response.status_code == 401 and answer["error"]["code"] == "unauthorized", f"{label}: {answer}"
+    key = path.partition("?key=")[2]
+    twice = client.get(f"{EXERCISES}.ics?key={key}&key={key}")  # as any one-value parameter given twice
+    assert twice.status_code == 422 and "key" in twice.get_json()["error"]["details"], twice.get_json()
 
     liaison_link = client.get(f"{EXERCISES}/feed-link", headers=world.auth("liaison")).get_json()["url"]
     liaison_path = liaison_link.removeprefix("http://tracker.test")

@@ -11,7 +11,7 @@ from apiflask.schemas import FileSchema
 from flask import current_app, request, url_for
 
 from ..db import get_session
-from ..errors import Forbidden, Unauthorized
+from ..errors import Forbidden, Unauthorized, ValidationError
 from ..http import ratelimit, tokens, wiring
 from ..http.access import caller, requires
 from ..http.idempotency import idempotent
@@ -221,6 +221,10 @@ def _feed_reader() -> User:
     """The caller by bearer token, or by the feed link's key (either under the limit on wrong tokens)."""
     header = request.headers.get("Authorization", "")
     key = request.args.get("key", "")
+    if len(request.args.getlist("key")) > 1:  # as every query's one-value parameter (http.fields.Query)
+        raise ValidationError(
+            "the query is not valid", {"key": ["given more than once; this parameter takes one value"]}
+        )
     if header:
         scheme, _, token = header.partition(" ")
         user = tokens.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
