@@ -94,6 +94,20 @@ def test_the_readback_says_a_time_in_the_future_is_one(client, world):
     assert "future" not in past["occurred_at"], past
 
 
+def test_the_readback_reads_a_time_to_the_second_and_says_a_date_long_past_is_one_to_check(client, world):
+    """ "070630Z DEC 1926" was read back and filed without a word, and a time typed with microseconds was read back
+    with them, where every page shows a time to the second."""
+    sign_in(client, "duty")
+    said = client.get("/incidents/readback", query_string={"occurred_at": "070630Z DEC 1926"}).get_json()
+    assert (
+        said["occurred_at"].startswith("1926-12-07T06:30:00Z = 070630ZDEC")
+        and "days ago: check the date" in said["occurred_at"]
+    ), said
+    exact = (utcnow() - timedelta(hours=1)).replace(microsecond=123456)
+    said = client.get("/incidents/readback", query_string={"occurred_at": isoformat(exact)}).get_json()
+    assert said["occurred_at"] == f"{isoformat(exact.replace(microsecond=0))} = {format_dtg(exact)}", said
+
+
 def test_the_reporting_unit_is_remembered_for_each_officer(app, world):
     duty, supervisor = app.test_client(), app.test_client()
     sign_in(duty, "duty")

@@ -1,5 +1,6 @@
 """Filing form, incident page, and the acknowledge / comment / resolve buttons."""
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -145,6 +146,11 @@ def _may_handle(incident) -> bool:
     return True
 
 
+# How long ago a time of occurrence is read back with a word to check it (an incident is filed in seconds, or
+# within days when it is reported late; a year off, 1926 for 2026, is a slip).
+LONG_AGO = timedelta(days=30)
+
+
 @bp.get("/readback")
 @login_required
 def readback():
@@ -157,7 +163,12 @@ def readback():
             moment = parse_recent(text, now)
             # A time in the future is said as the form will refuse it, not read back as if it were good.
             wrong_time = filing.occurred_problem(moment, wiring.filing_limits(), now)
-            answer["occurred_at"] = wrong_time or f"{isoformat(moment)} = {format_dtg(moment)}"
+            # To the second, as every page shows a time; one long past said so, as a position outside every sector
+            # is (070630Z DEC 1926 was filed without a word).
+            said = f"{isoformat(moment.replace(microsecond=0))} = {format_dtg(moment)}"
+            if (age := now - moment) > LONG_AGO:
+                said += f" - {age.days:,} days ago: check the date"
+            answer["occurred_at"] = wrong_time or said
         except ValueError as exc:
             answer["occurred_at"] = str(exc)
     if text := request.args.get("position", "").strip():
