@@ -1,5 +1,6 @@
 """The web pages through the Flask test client: sign-in, sessions, CSRF, roles, board, queue, filing."""
 
+import html
 import re
 
 import pytest
@@ -133,6 +134,20 @@ def test_board_orders_by_precedence_then_deadline_and_rows_refresh(client, world
     assert re.findall(r'data-reference="([^"]+)"', filtered) == [flash]
     board = client.get("/?precedence=Z")
     assert 'value="Z" checked' in board.text and "precedence=Z" in board.text, "filters survive the refresh"
+
+
+def test_a_board_filter_in_another_case_applies_and_one_naming_nothing_is_said(client, world):
+    """?precedence=z or ?status=bogus showed every incident, no box ticked and not a word."""
+    sign_in(client, "duty")
+    flash = file_incident(client, world, precedence="Z")["reference"]
+    file_incident(client, world, precedence="R")
+    lower = client.get("/board?precedence=z")
+    assert 'value="Z" checked' in lower.text and "Not filtered by" not in lower.text
+    assert re.findall(r'data-reference="([^"]+)"', client.get("/board/rows?precedence=z").text) == [flash]
+    bogus = html.unescape(client.get("/board?status=bogus&precedence=Q").text)
+    assert "Not filtered by status “bogus”, precedence “Q”: no such precedence or state." in re.sub(
+        r"</?bdi>", "", bogus
+    ), bogus[:3000]
 
 
 @pytest.mark.both_databases  # the order is SQL's (a CASE over the status column)

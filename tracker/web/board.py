@@ -26,9 +26,20 @@ def lines_not_working() -> list:
 
 
 def _filters(args: MultiDict) -> dict:
-    statuses = [s for s in args.getlist("status") if s in queries.BOARD_STATUSES]
-    precedences = [p for p in args.getlist("precedence") if p in {x.value for x in Precedence}]
+    """The board's filters as asked for, in any case (?precedence=z is Z); what names no precedence or state is
+    left out here and named by _unknown, for the page to say: it showed every incident without a word."""
+    statuses = [s.lower() for s in args.getlist("status") if s.lower() in queries.BOARD_STATUSES]
+    precedences = [p.upper() for p in args.getlist("precedence") if p.upper() in {x.value for x in Precedence}]
     return {"status": statuses, "precedence": precedences}
+
+
+def _unknown(args: MultiDict) -> list[str]:
+    """The filter values asked for that name no precedence or state, as typed."""
+    known = {"status": queries.BOARD_STATUSES, "precedence": [x.value for x in Precedence]}
+    folds = {"status": str.lower, "precedence": str.upper}
+    return [
+        f"{name} “{value}”" for name in known for value in args.getlist(name) if folds[name](value) not in known[name]
+    ]
 
 
 def _asked(args: MultiDict) -> dict[str, list[str]]:
@@ -80,6 +91,7 @@ def draw_board(args: MultiDict, back: str | None = None) -> str:
         shown=shown,
         exchanges=exchanges.listing(get_session(), True),
         filters=filters,
+        unknown=_unknown(args),
         precedences=list(Precedence),
         statuses=queries.BOARD_STATUSES,
         asked=_asked(args),
