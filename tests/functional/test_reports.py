@@ -8,6 +8,7 @@ rank h = q * (n - 1), linearly interpolated between x[floor h] and x[floor h + 1
 import csv
 import html
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -259,6 +260,8 @@ def test_date_range_is_on_reported_at_with_an_exclusive_end(client, fixture):
     ("query", "total", "check"),
     [
         ({"sector": "North"}, 4, lambda b: b["incidents_by_sector"] == {"North": 4}),
+        # As routing compares a sector: "north" or "North " reported none, said as "0 incidents reported".
+        ({"sector": "north "}, 4, lambda b: b["incidents_by_sector"] == {"North": 4}),
         (
             {"domain": "maritime"},
             2,
@@ -351,6 +354,8 @@ def test_report_page_carries_the_filters_into_the_form_and_the_export_links(clie
     for export in ("/reports/incidents.csv", "/reports/incidents.geojson"):
         link = f"{export}?from=2026-11-01&amp;sector=North&amp;precedence=Z&amp;precedence=O"
         assert link in page.text, f"export link {export} does not carry the filters"
+    offered = re.search(r'<datalist id="f-sectors">(.*?)</datalist>', page.text)
+    assert offered and '<option value="North">' in offered[1], "the sectors are offered as the field is typed"
 
 
 def test_report_page_shows_bad_filters_next_to_their_fields(client, fixture):

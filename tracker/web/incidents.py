@@ -38,22 +38,23 @@ def _domain_choices():
     return [SelectChoice(d.value, d.value.replace("_", " / ") if d is Domain.CYBER_EM else d.value) for d in CATEGORIES]
 
 
-def _sector_choices() -> list[SelectChoice]:
-    """The region's sectors, then those only a routing rule names (the demo's DRILL); the empty choice
-    leaves the sector to the position (filing derives it). Nothing else: a typed sector could be a typo
-    that silently changes the route."""
+def known_sectors() -> tuple[list[str], list[str]]:
+    """The region's sectors, and those only a routing rule names (the demo's DRILL), each once."""
     # Once each: a sector may come in parts (the Coast's waters beyond the maritime boundary).
     names = list(dict.fromkeys(name for name, _ in current_app.extensions["tracker.region"].sectors))
     known = {name.casefold() for name in names}  # routing compares sectors without case
     ruled = {rule.sector for rule in route_table.current(get_session()).rules if rule.sector}
+    return names, [name for name in sorted(ruled) if name.casefold() not in known]
+
+
+def _sector_choices() -> list[SelectChoice]:
+    """The known sectors (known_sectors); the empty choice leaves the sector to the position (filing derives
+    it). Nothing else: a typed sector could be a typo that silently changes the route."""
+    names, ruled = known_sectors()
     return (
         [SelectChoice("", "The position's sector")]
         + [SelectChoice(name, name, optgroup="Sectors of the region") for name in names]
-        + [
-            SelectChoice(name, name, optgroup="Named by a routing rule")
-            for name in sorted(ruled)
-            if name.casefold() not in known
-        ]
+        + [SelectChoice(name, name, optgroup="Named by a routing rule") for name in ruled]
     )
 
 

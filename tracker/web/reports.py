@@ -25,6 +25,7 @@ from ..services.review import annual, export, reports
 from ..timeutil import utcnow
 from .charts import bar_chart, count, duration
 from .forms import category_outside
+from .incidents import known_sectors
 
 bp = Blueprint("reports", __name__)
 TIME_SERIES = (("median", "bar-median"), ("p90", "bar-p90"))
@@ -163,6 +164,7 @@ def report():
         problems=problems,
         domains=list(Domain),
         categories=all_categories(),
+        sectors=[name for names in known_sectors() for name in names],
         precedences=list(Precedence),
         definitions=reports.DEFINITIONS,
         time_rows=reports.time_rows,

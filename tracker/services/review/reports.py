@@ -97,8 +97,8 @@ def conditions(flt: ReportFilter) -> list:
         where.append(Incident.domain == flt.domain)
     if flt.category:
         where.append(Incident.category == flt.category)
-    if flt.sector:
-        where.append(Incident.sector == flt.sector)
+    if flt.sector:  # as routing compares a sector: without case or the spaces around it
+        where.append(func.lower(Incident.sector) == flt.sector.strip().lower())
     if flt.precedence:
         where.append(Incident.precedence.in_(flt.precedence))
     return where
