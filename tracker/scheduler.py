@@ -2,12 +2,14 @@
 
 The database holds every deadline; the scheduler only says "look now". Its job store is the
 default in-memory one and is never shared, so any number of scheduler processes may run. After each
-sweep it reads the earliest escalation deadline to come, and a run falling later than that deadline is
-planned for the deadline instead (SweepTrigger): an incident escalates as its deadline passes, not up to
-a sweep interval later.
+sweep it reads the earliest deadline to come (an escalation, an idle check), and a run falling later than that
+deadline is planned for the deadline instead (SweepTrigger), or the sweep waits for it itself when the next run
+was planned before it saw it (sweep_on_time): an incident escalates as its deadline passes, not up to a sweep
+interval later.
 """
 
-from datetime import datetime
+import threading
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -67,25 +69,51 @@ def build_scheduler(app: Flask, roles: tuple[str, ...] = ROLES) -> BackgroundSch
 
 
 class SweepTrigger(IntervalTrigger):
-    """Every interval, or sooner: at deadline, the earliest escalation deadline the last sweep saw still to
-    come (sweep_on_time sets it). The scheduler's thread asks the trigger for the next run when it starts
-    one, so a deadline set two intervals or more before it comes (a ladder step's minutes always are) is
-    run at to the moment; a nearer one waits for the interval, as before. Nothing here touches the
-    scheduler from a job's thread (APScheduler 3 holds its job store lock while a shutdown waits for the
-    running jobs)."""
+    """Every interval, or sooner: at deadline, the earliest deadline the last sweep saw still to come
+    (sweep_on_time sets it). The scheduler's thread asks the trigger for the next run when it starts one
+    (planned: what it answered last), so a deadline the sweep sees only then waits in the sweep's own run
+    (sweep_on_time); stopping ends that wait at once. Nothing here touches the scheduler from a job's thread
+    (APScheduler 3 holds its job store lock while a shutdown waits for the running jobs)."""
 
     deadline: datetime | None = None
+    planned: datetime | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stopping = threading.Event()
 
     def get_next_fire_time(self, previous_fire_time, now):
         regular = super().get_next_fire_time(previous_fire_time, now)
         deadline = self.deadline
         if deadline is not None and now < deadline and (regular is None or deadline < regular):
-            return deadline
+            regular = deadline
+        self.planned = regular
         return regular
 
 
+# How long before the run planned next the sweep stops waiting for a deadline itself: that run takes it (a run
+# still going then would make APScheduler skip it).
+HANDOVER = timedelta(seconds=0.5)
+
+
 def sweep_on_time(app: Flask, trigger: SweepTrigger) -> int:
-    """The sweep (jobs.sweep), then the earliest escalation deadline to come told to its trigger."""
+    """The sweep (jobs.sweep); then, while the earliest deadline to come falls before the run planned next (it
+    was planned when this one began, before this sweep saw that deadline: 6 incidents filed 0.7 s apart
+    escalated together, up to an interval late), wait for it and sweep again. The deadline after is told to
+    the trigger for the next run."""
     escalated = jobs.sweep(app)
-    trigger.deadline = jobs.next_deadline(app)
+    deadline = jobs.next_deadline(app)
+    while deadline is not None and trigger.planned is not None and deadline < trigger.planned - HANDOVER:
+        if trigger.stopping.wait(max(0.0, (deadline - utcnow()).total_seconds())):
+            break  # the scheduler is stopping: the next scheduler's sweep takes it
+        escalated += jobs.sweep(app)
+        deadline = jobs.next_deadline(app)
+    trigger.deadline = deadline
     return escalated
+
+
+def stop_waiting(scheduler: BackgroundScheduler) -> None:
+    """End the sweep's wait for a deadline (sweep_on_time), so that a shutdown waiting for it is not held up."""
+    job = scheduler.get_job("sweep")
+    if job is not None and isinstance(job.trigger, SweepTrigger):
+        job.trigger.stopping.set()

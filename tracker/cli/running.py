@@ -77,7 +77,7 @@ def scheduler(roles: tuple[str, ...]):
       flask --app wsgi scheduler
       flask --app wsgi scheduler --jobs sweep
     """
-    from ..scheduler import ROLES, build_scheduler
+    from ..scheduler import ROLES, build_scheduler, stop_waiting
 
     roles = roles or ROLES
 
@@ -135,6 +135,7 @@ def scheduler(roles: tuple[str, ...]):
     finally:
         try:
             if running.running:
+                stop_waiting(running)
                 running.shutdown(wait=True)
         except Exception:  # stopped before its thread had started: nothing of its own to wait for
             logging.getLogger("tracker.scheduler").exception("the scheduler did not shut down cleanly")

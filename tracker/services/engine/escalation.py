@@ -39,13 +39,17 @@ def claim_due(session: Session, now: datetime, limit: int, aside: SetAside | Non
 
 
 def next_deadline(session: Session, now: datetime) -> datetime | None:
-    """The earliest deadline of an open incident still to come (after now), or None: when the sweep
-    should look next to escalate on time (read through ix_incidents_due)."""
-    return session.scalar(
-        select(func.min(Incident.next_escalation_at)).where(
-            Incident.status == IncidentStatus.OPEN, Incident.next_escalation_at > now
-        )
+    """The earliest clock of the sweep's still to come (after now), or None: an open incident's escalation
+    (read through ix_incidents_due) or an acknowledged one's idle check (ix_incidents_idle), when the sweep
+    should look next to act on time."""
+    escalates = select(func.min(Incident.next_escalation_at)).where(
+        Incident.status == IncidentStatus.OPEN, Incident.next_escalation_at > now
     )
+    idles = select(func.min(Incident.idle_check_at)).where(
+        Incident.status == IncidentStatus.ACKNOWLEDGED, Incident.idle_check_at > now
+    )
+    found = [session.scalar(escalates), session.scalar(idles)]
+    return min((moment for moment in found if moment is not None), default=None)
 
 
 def advance(
