@@ -35,3 +35,24 @@ def test_bars_scale_to_the_largest_value_and_keep_their_series_order():
 def test_an_empty_chart_says_so_and_long_labels_are_cut():
     assert bar_chart("e", "E", [], (("n", "c"),)).empty
     assert short("harassment of non military ship") == "harassment of non militar…"
+
+
+def test_the_category_chart_names_each_bar_as_the_table_beside_it_names_the_category():
+    """The chart read "gnss jamming" and "fire control lock on" over a table reading "GNSS jamming" and
+    "fire-control lock-on"; a sector is named as it is, never with its underscores made spaces."""
+    from tracker.models.enums import category_label
+    from tracker.web.reports import _count_chart
+
+    drawn = str(_count_chart("category", "Incidents per category", {"gnss_jamming": 2, "fire_control_lock_on": 1},
+                             named=category_label))  # fmt: skip
+    assert "GNSS jamming" in drawn and "fire-control lock-on" in drawn and "gnss jamming" not in drawn, drawn
+    assert "NORTH_3" in str(_count_chart("sector", "Incidents per sector", {"NORTH_3": 1}))
+
+
+def test_on_a_phone_each_label_starts_right_of_the_axis():
+    """The narrow chart drew its axis through each label's first letter ("Z|FLASH")."""
+    narrow = bar_chart("p", "P", [("Z FLASH", (3,)), ("O IMMEDIATE", (1,))], (("n", "c"),)).narrow
+    assert narrow is not None
+    assert all(row.label_x > narrow.label_width for row in narrow.rows), [
+        (r.label_x, narrow.label_width) for r in narrow.rows
+    ]

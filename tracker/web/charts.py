@@ -115,7 +115,8 @@ def _layout(chart_id, title, rows, series, fmt, ticks, narrow: bool) -> Chart:
             for i, ((_, css), value) in enumerate(zip(series, values, strict=True))
         ]
         if narrow:
-            chart.rows.append(Row(short(label, 44), y + 12, bars, label_x=0, anchor="start"))
+            # Right of the axis (at left), which drawn through the label's first letter read "Z|FLASH".
+            chart.rows.append(Row(short(label, 44), y + 12, bars, label_x=left + 4, anchor="start"))
         else:
             chart.rows.append(Row(short(label), y + per_row / 2 + 4, bars))
         y += above + per_row + ROW_GAP

@@ -126,8 +126,9 @@ def _time_chart(chart_id: str, title: str, groups: dict, label=str):
     return bar_chart(chart_id, title, rows, TIME_SERIES, duration)
 
 
-def _count_chart(chart_id: str, title: str, counts: dict, series: str = "incidents"):
-    rows = [(key.replace("_", " "), (n,)) for key, n in counts.items()]
+def _count_chart(chart_id: str, title: str, counts: dict, series: str = "incidents", named=str):
+    """A bar per key, named as the table beside it names it (a category by its label, a sector as it is)."""
+    rows = [(named(key), (n,)) for key, n in counts.items()]
     return bar_chart(chart_id, title, rows, ((series, "bar-count"),), count, ticks=(0, 1))
 
 
@@ -144,7 +145,7 @@ def charts(report: dict) -> list:
         _time_chart("ack-channel", "Time to acknowledge per channel", ack["by_channel"]),
         _time_chart("resolve-precedence", "Time to resolve per precedence now", resolve["by_precedence"], prec.get),
         _time_chart("resolve-channel", "Time to resolve per channel", resolve["by_channel"]),
-        _count_chart("category", "Incidents per category", report["incidents_by_category"]),
+        _count_chart("category", "Incidents per category", report["incidents_by_category"], named=category_label),
         _count_chart("sector", "Incidents per sector", report["incidents_by_sector"]),
         _count_chart("exchanges", "Exchanges with the other side: answered versus overdue", outcomes, "exchanges"),
     ]
