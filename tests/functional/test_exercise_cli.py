@@ -27,7 +27,9 @@ def test_sample_file_is_imported_and_listed(app, runner):
     assert [line.split()[0] for line in lines] == ["1", "2", "3"], lines
     assert "EASTERN RAMPART-27" in lines[0] and "2027-03-02 06:00Z - 2027-03-09 18:00Z" in lines[0], lines[0]
     assert "Eastland, Southland" in lines[1] and "bilateral_briefing" in lines[1], lines[1]
-    assert "⚑ just under the observation threshold (para. 47.4)" in lines[0], "12,500 troops declared: " + lines[0]
+    assert "⚑ troops just under the observation threshold (para. 47.4)" in lines[0], (
+        "12,500 troops declared: " + lines[0]
+    )
     assert "briefing only (para. 38)" in lines[1] and "⚑" not in lines[2], lines
     # When each was made known: SILENT SKY-27 has no notification time on record, which its line must say (it
     # showed "voluntary_briefing" alone, as if the briefing had been given).

@@ -639,3 +639,12 @@ def test_the_feed_tells_calendars_an_exercise_changed(client, world):
     last = parse_moment(changed["changes"][-1]["at"]).replace(microsecond=0)  # iCalendar times are to the second
     assert event["LAST-MODIFIED"].dt == last, (event["LAST-MODIFIED"].dt, last)
     assert int(event["SEQUENCE"]) == 1 and isoformat(event["DTSTART"].dt) == moved["starts_at"], event
+
+
+def test_two_figures_just_under_one_threshold_are_two_flags_each_naming_its_figure(app, client, world):
+    """12,700 troops and 480 armoured combat vehicles read "⚑ just under the observation threshold" twice on the
+    register and the board: only the detail page said which figures."""
+    exercise = create(client, world, declared_size=12_700, armoured_combat_vehicles=480, notified_at=days_before(0, 60))
+    labels = sorted(c["label"] for c in exercise["checks"] if c["code"] == "near_threshold")
+    assert labels == ["armoured combat vehicles just under the observation threshold",
+                      "troops just under the observation threshold"], exercise["checks"]  # fmt: skip

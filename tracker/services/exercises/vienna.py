@@ -349,7 +349,15 @@ def _near(notice: Notice, rules: Rules) -> list[Check]:
                         f"threshold of {_n(limit)}."
                     )
                     found.append(
-                        Check("near_threshold", FLAG, f"just under the {kind} threshold", text, threshold.paragraph)
+                        # Named by its figure: troops and armoured vehicles both just under one threshold read as
+                        # the same flag twice on the register and the board.
+                        Check(
+                            "near_threshold",
+                            FLAG,
+                            f"{LABELS[name]} just under the {kind} threshold",
+                            text,
+                            threshold.paragraph,
+                        )
                     )
     return found
 
