@@ -103,6 +103,17 @@ def test_bad_form_comes_back_with_the_problem_next_to_its_field(app, world, over
     assert count(app, ExerciseNotice) == 0
 
 
+def test_a_bad_form_says_every_problem_at_once_the_notification_time_too(app, world):
+    """A size of 12.700 and a notification in the future: only the size was said, then the time once it was mended."""
+    client = signed_in(app, "admin")
+    typed = {"declared_size": "12.700", "notified_at": isoformat(hours(2))}
+    answer = client.post("/exercises/new", data=exercise_form(client, "/exercises/new", **typed))
+    assert answer.status_code == 422
+    errors = dict(FIELD_ERROR.findall(answer.text))
+    assert {"declared_size", "notified_at"} <= set(errors), errors
+    assert count(app, ExerciseNotice) == 0
+
+
 def test_a_form_without_csrf_token_is_refused(app, world):
     client = signed_in(app, "admin")
     data = exercise_form(client, "/exercises/new")

@@ -177,7 +177,7 @@ def new():
         created = save(
             form,
             lambda s: register.create_exercise(
-                s, csv_import.read_fields(form.cells()), current_user.username, utcnow(), wiring.border_km()
+                s, csv_import.read_fields(form.cells(), utcnow()), current_user.username, utcnow(), wiring.border_km()
             ),
         )
         if created is not None:
@@ -195,7 +195,12 @@ def edit(exercise_id: int):
         saved = save(
             form,
             lambda s: register.update_exercise(
-                s, exercise, csv_import.read_fields(form.cells()), current_user.username, utcnow(), wiring.border_km()
+                s,
+                exercise,
+                csv_import.read_fields(form.cells(), utcnow()),  # checked with now: every problem at once
+                current_user.username,
+                utcnow(),
+                wiring.border_km(),
             ),
         )
         if saved is not None:
