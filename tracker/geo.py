@@ -10,6 +10,7 @@ breaks a rule is refused with the reading shown: a position is never stored on a
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING
@@ -550,6 +551,17 @@ def _square_touches(zone: str, latitude: float, longitude: float, digits: int) -
     )
 
 
+def unseen_character(text: str) -> str | None:
+    """Why a position holding a character nobody sees (a zero-width space pasted in, the left-to-right mark of a
+    right-to-left keyboard) is refused, naming it and where it stands; None when it holds none. It was refused as
+    "could not read “”", or quoted with the mark hidden in a reading that looked right."""
+    for at, character in enumerate(text, start=1):
+        if unicodedata.category(character) in ("Cf", "Cc") and character not in "\t\n\r":
+            name = unicodedata.name(character, "a control character")
+            return f"it holds U+{ord(character):04X} {name} at character {at}, which nobody sees: remove it"
+    return None
+
+
 def parse_position(text: str) -> Position:
     """Read decimal degrees, DMS, DDM or MGRS; refuse, showing the reading, what is ambiguous or wrong."""
     typed = text.strip()
@@ -558,6 +570,8 @@ def parse_position(text: str) -> Position:
     if len(typed) > MAX_LENGTH:
         raise ValueError(f"{len(typed):,} characters: a position takes at most {MAX_LENGTH}; {HELP}")
     if found := foreign_digit(typed):
+        raise ValueError(found)
+    if found := unseen_character(typed):
         raise ValueError(found)
     text = _ANY_SPACE.sub(" ", typed)
     if match := _MGRS.match(text):

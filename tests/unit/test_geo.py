@@ -444,3 +444,19 @@ def test_a_1_m_mgrs_reference_is_read_back_to_the_metre_it_was_given(typed):
 @pytest.mark.parametrize("typed", ["34U FF 1234 6789", "34U FF 123 678", "54.1, 23.3"])
 def test_any_other_position_is_read_back_to_10_m(typed):
     assert len(parse_position(typed).mgrs.split()[-1]) == 4
+
+
+@pytest.mark.parametrize(
+    ("typed", "named"),
+    [
+        ("54.412,\u200b 22.871", "U+200B ZERO WIDTH SPACE at character 8"),
+        ("54.412,\u200e 22.871", "U+200E LEFT-TO-RIGHT MARK at character 8"),
+        ("\ufeff54.412, 22.871", "U+FEFF ZERO WIDTH NO-BREAK SPACE at character 1"),
+    ],
+)
+def test_a_character_nobody_sees_is_named_where_it_stands(typed, named):
+    """A zero-width space was refused as “could not read “””, and a left-to-right mark was quoted in a reading that
+    looked right: the officer could not see what to mend."""
+    with pytest.raises(ValueError) as refused:
+        parse_position(typed)
+    assert named in str(refused.value) and "nobody sees" in str(refused.value), refused.value
