@@ -17,6 +17,7 @@ pytestmark = pytest.mark.browser
 # The folded blocks between the narrative and the button, their summaries a line or two each: less than
 # half a phone's screen.
 FOLDED_BLOCKS_PX = 844 // 2
+POSITION = "54.412, 22.871"
 
 
 def fill(page, occurred: str, unit: str, category: str, precedence: str, domain: str | None = None) -> None:
@@ -103,6 +104,7 @@ def test_a_filed_form_come_back_to_and_sent_again_files_once_and_follows_what_it
     page = duty.page
     page.goto("/incidents/new")
     fill(page, "0605Z", "Post 9", "stray_fire", "R", domain="land")
+    page.get_by_role("textbox", name="Position (").fill(POSITION)
     page.get_by_role("textbox", name="Narrative").fill("Stray rounds landed near the post.")
     page.get_by_role("button", name="File incident").click()
     expect(page).to_have_url(re.compile(r"/incidents/INC-[\w-]+$"))
@@ -114,6 +116,9 @@ def test_a_filed_form_come_back_to_and_sent_again_files_once_and_follows_what_it
     if domain.input_value() == "land":  # refilled by the browser: the categories are the land's
         options = category.locator("option").evaluate_all("os => os.map(o => o.value)")
         assert "stray_fire" in options and "unsafe_intercept" not in options, options
+        # The category and the position come back as sent too: "Choose the category." was all a resend said.
+        expect(category).to_have_value("stray_fire")
+        expect(page.get_by_role("textbox", name="Position (")).to_have_value(POSITION)
     domain.select_option("land")
     category.select_option("stray_fire")
     page.get_by_role("button", name="File incident").click()

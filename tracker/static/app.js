@@ -66,12 +66,35 @@
   function keepFilingKey(form) {
     var key = form.querySelector("[name=filing_key]"), stored = "tracker.filing-key-sent";
     if (!key || !window.sessionStorage) { return; }
-    form.addEventListener("submit", function () { try { sessionStorage.setItem(stored, key.value); } catch (e) {} });
+    form.addEventListener("submit", function () {
+      try {
+        sessionStorage.setItem(stored, key.value);
+        sessionStorage.setItem(REFILLED, JSON.stringify(REFILLS.reduce(function (kept, name) {
+          var field = form.querySelector("[name=" + name + "]"); if (field) { kept[name] = field.value; } return kept;
+        }, {})));
+      } catch (e) {}
+    });
     window.addEventListener("pageshow", function (event) {
       if (!cameBack(event)) { return; }
       var sent = null;
       try { sent = sessionStorage.getItem(stored); } catch (e) {}
       if (sent) { key.value = sent; }
+    });
+  }
+
+  // What the browser does not refill when the form is come back to: the category (its options are the domain's,
+  // rebuilt by followDomain before the browser refills) and the position (autocomplete="off"). Kept as sent, and
+  // put back where the field came back empty, after the categories follow the domain refilled.
+  var REFILLED = "tracker.filing-fields-sent", REFILLS = ["category", "position"];
+  function refill(form) {
+    var kept = null;
+    try { kept = JSON.parse(sessionStorage.getItem(REFILLED) || "null"); } catch (e) {}
+    if (!kept) { return; }
+    REFILLS.forEach(function (name) {
+      var field = form.querySelector("[name=" + name + "]");
+      if (!field || field.value || !kept[name]) { return; }
+      if (field.tagName === "SELECT" && !field.querySelector('option[value="' + CSS.escape(kept[name]) + '"]')) { return; }
+      field.value = kept[name];
     });
   }
 
@@ -165,7 +188,9 @@
       keepFilingKey(filing);
       // Come back to with Back, the page is refilled with what was typed after this ran: the categories and the
       // read-backs follow what it holds then, not what it held when it was served.
-      window.addEventListener("pageshow", function (event) { if (cameBack(event)) { followAgain(); readAgain(); } });
+      window.addEventListener("pageshow", function (event) {
+        if (cameBack(event)) { followAgain(); refill(filing); readAgain(); }
+      });
     }
     // Optional parts of a form (observed forces) stay folded on a phone and open on a wider screen.
     if (window.matchMedia && window.matchMedia("(min-width: 761px)").matches) {
