@@ -312,4 +312,6 @@ def test_show_on_map_opens_the_facts_of_an_incident_among_others_a_few_metres_ap
         popup = page.locator(".leaflet-popup")
         expect(popup).to_have_count(1)
         expect(popup.get_by_role("link", name=reference)).to_be_visible()
+        # On a phone the list is below the map: the popup opened above the screen, and nothing seemed to happen.
+        expect(popup.get_by_role("link", name=reference)).to_be_in_viewport()
     assert not duty.page_errors, duty.page_errors

@@ -304,11 +304,16 @@
     return box;
   }
 
-  function locateButton(label, onClick) {
+  function locateButton(label, onClick, map) {
     var button = make("button", "link map-locate", "Show on map");
     button.type = "button";
     button.setAttribute("aria-label", "Show on map: " + label);  // begins with what it shows, for voice control
-    button.addEventListener("click", onClick);
+    button.addEventListener("click", function () {
+      // On a phone the list stands below the map: what it shows opened off the screen, above, and the button
+      // seemed to do nothing. The map comes into sight first (its popup opens inside it, the focus there).
+      map.getContainer().scrollIntoView({ block: "start" });
+      onClick();
+    });
     return button;
   }
 
@@ -324,7 +329,7 @@
       item.appendChild(make("small", null, " " + p.status_label));
       var where = p.sector ? ["sector ", isolated(p.sector)] : [p.outside_sectors ? "outside every sector" : p.position.decimal];
       item.appendChild(make("div", "map-item-facts", [p.category_label + " · " + p.occurred_dtg + " · "].concat(where)));
-      item.appendChild(locateButton(p.reference, function () { page.reveal(marker); }));
+      item.appendChild(locateButton(p.reference, function () { page.reveal(marker); }, page.map));
       list.appendChild(item);
     });
     if (!items.length) { list.appendChild(make("li", "empty", "No open incident has a position.")); }
@@ -350,7 +355,7 @@
                             " · " + notified(p)));
       item.appendChild(locateButton(p.name, function () {
         page.map.fitBounds(layer.getBounds(), { padding: [24, 24] });
-      }));
+      }, page.map));
       list.appendChild(item);
     });
     if (!exercises.length) { list.appendChild(make("li", "empty", "None " + this.chosen() + ".")); }
