@@ -528,6 +528,11 @@ def test_finding_an_exchange_shows_our_references_as_they_read_not_a_pattern_or_
     assert f"our references read like {example}" in unknown and "PREFIX" not in unknown, unknown
     blank = html.unescape(client.get("/exchanges/find", query_string={"reference": " "}).text)
     assert f"such as {example}" in blank and "NM-" not in blank, blank
+    # Typed with Arabic-Indic digits or a right-to-left override, it was told to give a reference, as if empty.
+    for typed, named in (("WX-٢٠٢٦-0007", "U+0662 ARABIC-INDIC DIGIT TWO at character 4"),
+                         ("\u202eWX-2026-0007", "U+202E RIGHT-TO-LEFT OVERRIDE at character 1")):  # fmt: skip
+        said = html.unescape(client.get("/exchanges/find", query_string={"reference": typed}).text)
+        assert f"The reference typed holds {named}: ours are written in ASCII" in said, said[:3000]
 
 
 def test_a_reference_not_found_comes_back_in_the_search_with_why_beside_it(client, world):

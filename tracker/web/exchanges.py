@@ -1,5 +1,6 @@
 """The exchange panel of the incident page, its forms, and the board's list of open exchanges."""
 
+import unicodedata
 from datetime import datetime
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -273,6 +274,17 @@ def find():
     quoted = request.args.get("reference", "").strip()
     if not quoted or len(quoted) > REFERENCE_MAX_LENGTH or not quoted.isascii():
         message = f"Give the reference the other side quotes, such as {exchange_reference_example()}."
+        if quoted and not quoted.isascii():  # said as it is: "give the reference" read as if nothing was typed
+            at, odd = next((n, c) for n, c in enumerate(quoted, start=1) if not c.isascii())
+            named = unicodedata.name(odd, "a control character")
+            message = (
+                f"The reference typed holds U+{ord(odd):04X} {named} at character {at}: ours are written in "
+                f"ASCII letters and digits only, such as {exchange_reference_example()}."
+            )
+        elif len(quoted) > REFERENCE_MAX_LENGTH:
+            message = (
+                f"{len(quoted):,} characters: no reference of ours is longer than {REFERENCE_MAX_LENGTH}. {message}"
+            )
         page = render_template("web/find_exchange.html", title="No reference", quoted=quoted, message=message)
         return page, 422
     found = exchanges.listing(get_session(), reference=quoted, limit=1)
