@@ -188,6 +188,8 @@ def _ended(app, client, world) -> int:
 
 REFUSED_LINES = {
     "a time in the future": (lambda: {"at": isoformat(utcnow() + timedelta(hours=1))}, 422, "at"),
+    # Within filing's five minutes of skew, yet past this minute: it stood after its watch ended, signed over since.
+    "a time in a later minute": (lambda: {"at": isoformat(utcnow() + timedelta(minutes=2, seconds=30))}, 422, "at"),
     "a time before the watch began": (lambda: {"at": isoformat(utcnow() - timedelta(hours=5))}, 422, "at"),
     "a time that is no time": (lambda: {"at": "yesterday"}, 422, "at"),
     "an incident that does not exist": (lambda: {"incident": "INC-1999-99999"}, 422, "incident"),

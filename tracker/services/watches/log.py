@@ -36,12 +36,15 @@ LISTED = 100
 
 @dataclass(frozen=True)
 class Limits:
-    """How far a time typed in the log may lie ahead of the server's clock (filing's skew)."""
+    """How far a time typed in the log may lie ahead of the server's clock: to the end of the minute it is now (a
+    log line is typed to the minute), and never beyond filing's skew. Filing's five minutes let a line stand
+    after its watch had ended, the handover signed in between."""
 
     max_future_skew_seconds: int = 300
 
     def latest(self, now: datetime) -> datetime:
-        return now + timedelta(seconds=self.max_future_skew_seconds)
+        minute_ends = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        return min(now + timedelta(seconds=self.max_future_skew_seconds), minute_ends)
 
 
 # -- reading -------------------------------------------------------------------------------
