@@ -523,11 +523,11 @@ def test_reactivating_a_user_brings_back_neither_their_api_tokens_nor_their_feed
         assert tokens and all(t.revoked_at is not None for t in tokens), [(t.name, t.revoked_at) for t in tokens]
 
 
-def test_reactivating_a_user_whose_name_reads_as_an_active_ones_warns_the_admin(app, world):
-    """`flask user activate` named a pair it made again (names read as one share one count of failed sign-ins),
-    the admin page's Activate said nothing."""
+def reactivated_twin(app, name: str):
+    """An inactive liaison account named name, made before such names were refused, reactivated by the admin on
+    its page: the admin's client, the page's path, and the warnings it flashed."""
     with session_scope(app) as session:
-        twin = User(username="Liaison", password_hash=people.hash_password("long-enough-pw"), role="liaison")
+        twin = User(username=name, password_hash=people.hash_password("long-enough-pw"), role="liaison")
         twin.active = False
         session.add(twin)
         session.flush()
@@ -535,12 +535,18 @@ def test_reactivating_a_user_whose_name_reads_as_an_active_ones_warns_the_admin(
     admin = sign_in(app, "admin")
     assert submit(admin, f"{user_page}/activate", page=user_page).status_code == 302
     said = flashes(admin.get(user_page))
-    warned = [text for kind, text in said if kind == "warning"]
+    return admin, user_page, [text for kind, text in said if kind == "warning"]
+
+
+def test_reactivating_a_user_whose_name_reads_as_an_active_ones_warns_the_admin(app, world):
+    """`flask user activate` named a pair it made again (names read as one share one count of failed sign-ins),
+    the admin page's Activate said nothing."""
+    admin, user_page, warned = reactivated_twin(app, "Liaison")
     assert warned == [
         "<bdi>Liaison</bdi> reads as <bdi>liaison</bdi>: the two share one count of failed sign-ins, so failures on "
         "either slow the other down. Keep one of them active, and give the other's owner an account under a name "
         "unlike any other."
-    ], said
+    ], warned
     assert submit(admin, f"{user_page}/deactivate", {"confirm": "yes"}, page=user_page).status_code == 302
     assert not [kind for kind, _ in flashes(admin.get(user_page)) if kind == "warning"], "deactivating warns of none"
 
@@ -548,19 +554,10 @@ def test_reactivating_a_user_whose_name_reads_as_an_active_ones_warns_the_admin(
 def test_reactivating_a_user_whose_name_looks_like_an_active_ones_warns_the_admin_with_its_codes(app, world):
     """ "lіaison" with a Cyrillic і, reactivated beside "liaison": the page said nothing, and would have shown the two
     names the same."""
-    with session_scope(app) as session:
-        twin = User(username="l\u0456aison", password_hash=people.hash_password("long-enough-pw"), role="liaison")
-        twin.active = False
-        session.add(twin)
-        session.flush()
-        user_page = f"/admin/users/{twin.id}"
-    admin = sign_in(app, "admin")
-    assert submit(admin, f"{user_page}/activate", page=user_page).status_code == 302
-    said = flashes(admin.get(user_page))
-    warned = [text for kind, text in said if kind == "warning"]
+    _, _, warned = reactivated_twin(app, "l\u0456aison")
     assert len(warned) == 1 and warned[0].startswith(
         "<bdi>'l\\u0456aison'</bdi> looks like <bdi>'liaison'</bdi> (as written here"
-    ), said
+    ), warned
 
 
 def test_an_admin_cannot_deactivate_themselves(app, world):

@@ -791,17 +791,24 @@ def test_a_user_whose_mailbox_is_where_a_counterpart_line_goes_is_not_created(ru
     assert "erin" not in runner.invoke(args=["user", "list"]).stdout
 
 
+def accounts_made_before(app, runner, names: dict[str, bool]):
+    """Duty officers of these names (name: active), made before such names were refused; then init-db, as at an
+    upgrade: its result."""
+    with session_scope(app) as session:
+        for name, active in names.items():
+            hashed = people.hash_password("long-enough-pw")
+            session.add(User(username=name, password_hash=hashed, role="duty_officer", active=active))
+    upgraded = runner.invoke(args=["init-db"])
+    assert upgraded.exit_code == 0, upgraded.output
+    return upgraded
+
+
 def test_users_whose_names_read_alike_are_named_until_one_is_deactivated(app, runner):
     """Accounts made before names reading as one were refused ("Duty" and "duty") share one count of failed sign-ins:
     guesses at one slowed its twin's owner down, and nothing told the operator. init-db (run at every upgrade) and
     `user list` name them, and what to do; a deactivated account shares nothing, and the warning goes."""
-    with session_scope(app) as session:
-        for name, active in (("Duty", True), ("duty", True), ("alice", True), ("ALICE", False)):
-            hashed = people.hash_password("long-enough-pw")
-            session.add(User(username=name, password_hash=hashed, role="duty_officer", active=active))
+    upgraded = accounts_made_before(app, runner, {"Duty": True, "duty": True, "alice": True, "ALICE": False})
     warning = "warning: users 'Duty' and 'duty' have names that read as one"
-    upgraded = runner.invoke(args=["init-db"])
-    assert upgraded.exit_code == 0, upgraded.output
     assert warning in upgraded.stderr and "user deactivate NAME" in upgraded.stderr, upgraded.stderr
     assert "alice" not in upgraded.stderr.lower(), "an inactive account shares no count"
     listed = runner.invoke(args=["user", "list"])
@@ -820,13 +827,8 @@ def test_users_whose_names_read_alike_are_named_until_one_is_deactivated(app, ru
 def test_users_whose_names_look_alike_in_two_scripts_are_named_with_the_letters_that_differ(app, runner):
     """ "alice" and "аlice" (a Cyrillic а), made before such names were refused, count their failed sign-ins apart, so
     the warning of names read as one left them out; a four-eyes list or a timeline shows them as one person."""
-    with session_scope(app) as session:
-        for name in ("alice", "\u0430lice", "bob"):
-            hashed = people.hash_password("long-enough-pw")
-            session.add(User(username=name, password_hash=hashed, role="duty_officer", active=True))
+    upgraded = accounts_made_before(app, runner, {"alice": True, "\u0430lice": True, "bob": True})
     warning = "warning: users 'alice' and '\\u0430lice' have names that look alike, in letters of two scripts"
-    upgraded = runner.invoke(args=["init-db"])
-    assert upgraded.exit_code == 0, upgraded.output
     assert warning in upgraded.stderr and "user deactivate NAME" in upgraded.stderr, upgraded.stderr
     assert "read as one" not in upgraded.stderr and "bob" not in upgraded.stderr, upgraded.stderr
     listed = runner.invoke(args=["user", "list"])

@@ -123,6 +123,15 @@ def check_link(message) -> str:
     return path
 
 
+def check_sent_by_mail(app, smtp_server) -> tuple[int, int, str]:
+    """A supervisor's check of L1, put on e-mail, as it reached the line: the line's id, the check's, its link."""
+    l1 = build_world(app).channels["L1"]
+    on_email(app, l1)
+    check_id = dispatch.send_check(app, l1, "supervisor")
+    [message] = smtp_server.wait_for(1)
+    return l1, check_id, check_link(message)
+
+
 def incident(client, world, reference: str) -> dict:
     return client.get(f"/api/v1/incidents/{reference}", headers=world.auth("supervisor")).get_json()
 
@@ -554,12 +563,7 @@ def test_an_older_check_running_out_after_a_newer_one_was_confirmed_leaves_the_l
 @pytest.mark.both_databases  # the window stored and compared; the sweep's in SQL
 def test_a_link_used_after_the_window_closed_is_refused_even_before_the_sweep_judged_it(checked_app, smtp_server):
     app, client = checked_app, checked_app.test_client()
-    world = build_world(app)
-    l1 = world.channels["L1"]
-    on_email(app, l1)
-    check_id = dispatch.send_check(app, l1, "supervisor")
-    [message] = smtp_server.wait_for(1)
-    link = check_link(message)
+    l1, check_id, link = check_sent_by_mail(app, smtp_server)
     with session_scope(app) as session:  # its window closed a second ago; no sweep has run since
         session.get(ChannelCheck, check_id).due_by = utcnow() - timedelta(seconds=1)
     late = client.post(link)
@@ -572,12 +576,7 @@ def test_a_check_link_sent_to_an_address_the_line_no_longer_has_says_so_and_conf
     """The line's mailbox moved after the check went out: whoever holds the old one is not the line. It was
     refused as "not a check of this line", which it was."""
     app, client = checked_app, checked_app.test_client()
-    world = build_world(app)
-    l1 = world.channels["L1"]
-    on_email(app, l1)
-    check_id = dispatch.send_check(app, l1, "supervisor")
-    [message] = smtp_server.wait_for(1)
-    link = check_link(message)
+    l1, check_id, link = check_sent_by_mail(app, smtp_server)
     save(app, l1, address="l1-new@test.example")
     for response in (client.get(link), client.post(link)):
         text = response.get_data(as_text=True)
