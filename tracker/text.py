@@ -212,8 +212,10 @@ API_TOKEN = re.compile(r"\b(trk_)[A-Za-z0-9_-]{6,}")
 # string cut short or not.
 SECRET_MEMBER = re.compile(rf'("{_CREDENTIAL}"\s*:\s*")[^"]*', re.IGNORECASE)
 # A signed link's token by its shape, wherever it stands (a receiver's "unknown token eyJ...", a feed key pasted
-# into a path): base64 JSON claims (an object: "eyJ" is '{"'), a timestamp and a signature, joined by dots.
-SIGNED_TOKEN = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}")
+# into a path, one after %2F or an escaped quote): base64 JSON claims (an object: "eyJ" is '{"'), a timestamp and a
+# signature, joined by dots (services.engine.links.LinkSigner). Not held to a word's start: "%2FeyJ" and "\u0022eyJ"
+# put a letter or digit before it.
+SIGNED_TOKEN = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}")
 
 
 def masked(text: str) -> str:

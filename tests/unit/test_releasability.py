@@ -2,6 +2,7 @@
 drafted from releasable fields only (no database: incidents built in memory)."""
 
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import pytest
 
@@ -227,6 +228,11 @@ def test_a_link_of_ours_or_its_token_pasted_into_a_text_for_the_other_side_is_re
     for typed in (f"See https://tracker.example/links/{purpose}/{token} .", f"Token: {token}", f"({token})"):
         assert "link" in releasability.leaks(subject, typed), typed
     assert "link" in releasability.leaks(subject, "Open https://tracker.example/links/ack/altered-token")
+    # Pasted as a mail filter wrapped it (Outlook's Safe Links): percent-encoded, once or twice over.
+    link = quote(f"https://tracker.example/links/{purpose}/{token}", safe="")
+    wrapped = f"https://eur01.safelinks.protection.outlook.com/?url={link}"
+    for typed in (wrapped, quote(wrapped, safe=""), f"url%3D%2522{token}%2522"):
+        assert "link" in releasability.leaks(subject, typed), typed
     assert "link" not in releasability.leaks(subject, "Our Ref. NM-2026-0004; see www.mod.example/notices.a.b.")
 
 

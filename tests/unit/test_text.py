@@ -137,6 +137,13 @@ def test_a_signed_token_is_masked_by_its_shape_wherever_it_stands():
     signer = LinkSigner("a-key-of-the-test", 3600)
     for purpose in ("ack", "check", "receipt", "feed"):
         token = signer.issue(purpose, incident=1, channel=2)
-        for said in (f"HTTP 404 unknown token {token}", f"GET /api/v1/exercises.ics/{token} 404", f"({token})"):
+        for said in (
+            f"HTTP 404 unknown token {token}",
+            f"GET /api/v1/exercises.ics/{token} 404",
+            f"({token})",
+            f"payload=%7B%22acknowledge%22%3A%7B%22token%22%3A%22{token}%22%7D%7D",  # a form-encoded body quoted
+            f'{{"token": "\\u0022{token}\\u0022"}}',  # JSON-escaped quotes before it
+            f"x_{token}",
+        ):
             assert token not in masked(said) and "…" in masked(said), masked(said)
     assert masked("SERIAL 0012/2026 NM-2026-0007 eyJ") == "SERIAL 0012/2026 NM-2026-0007 eyJ"

@@ -7,6 +7,7 @@ fields only, and an edited summary or a free-text message is checked the same wa
 
 import re
 from datetime import datetime
+from urllib.parse import unquote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from ...errors import ValidationError
 from ...models import Exchange, ExchangeMessage, Incident, Notification, NotificationKind, NotificationStatus
 from ...sentences import Sentence
+from ...text import SIGNED_TOKEN
 from ..engine import links
 from ..incidents import amendment_record, marking
 
@@ -267,25 +269,28 @@ def leaks(incident: Incident, *texts: str | None) -> dict[str, str]:
     return found
 
 
-# A signed link's token as it stands in a text (links.LinkSigner: base64 claims, a timestamp, a signature, each
-# URL-safe, joined by dots), and the paths of our staff's link pages.
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}")
-_LINK_PAGE = re.compile(r"/links/(?:ack|check|receipt)/", re.IGNORECASE)
+# The paths of our link pages, slashes written as they are or percent-encoded.
+_LINK_PAGE = re.compile(r"(?:/|%2f)+links(?:/|%2f)+(?:ack|check|receipt)(?:/|%2f)", re.IGNORECASE)
 
 
 def _holds_our_link(*texts: str | None) -> bool:
     """Whether a text holds a link of ours or its token: a page path of ours, or a token whose claims name a link
-    (the one claim every link of ours has). Its signature is not checked: an expired link, or one signed under a
-    key we held before, is no more fit to go."""
+    (the one claim every link of ours has), as typed or percent-decoded (a link pasted as a mail filter wrapped it,
+    https://...safelinks...?url=https%3A%2F%2F...%2Flinks%2Fack%2F...). Its signature is not checked: an expired
+    link, or one signed under a key we held before, is no more fit to go."""
     for text in texts:
-        if not text:
-            continue
-        if _LINK_PAGE.search(text):
-            return True
-        for candidate in _TOKEN.findall(text):
-            claims = links.unsigned_claims(candidate)
-            if isinstance(claims, dict) and "link" in claims:
+        read = text or ""
+        for _ in range(3):  # encoded once, or twice over by a wrapper of a wrapper
+            if _LINK_PAGE.search(read):
                 return True
+            for candidate in SIGNED_TOKEN.findall(read):
+                claims = links.unsigned_claims(candidate)
+                if isinstance(claims, dict) and "link" in claims:
+                    return True
+            decoded = unquote(read)
+            if decoded == read:
+                break
+            read = decoded
     return False
 
 
