@@ -1116,3 +1116,54 @@ def test_a_kind_of_ours_with_its_own_making_is_no_free_message_to_them_but_their
     refused = api(client, world, "POST", path, {"direction": "out", "kind": kind, "text": "As agreed."}, status=422)
     assert "is not written as a message" in refused["error"]["message"], refused
     assert api(client, world, "POST", path, {"direction": "in", "kind": kind, "text": "Принято."}, status=201)
+
+
+@pytest.mark.parametrize(
+    ("withdrawn", "withheld"), [("precedence", True), ("category", True), ("reporting_unit", False)]
+)
+def test_a_waiting_text_is_withheld_when_a_field_released_at_its_sending_is_withdrawn_and_only_then(
+    app, client, world, withdrawn, withheld
+):
+    """The format writes the precedence prosign, the category and the time, which no search of the text can tell
+    from ordinary words: withdrawn while the text waited, it went out with them. Releasing more, or withdrawing a
+    field never released, changes nothing the text was approved on."""
+    line = add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world, releasability={"precedence": True})
+    exchange = open_(client, world, reference, text=None)
+    drafted = api(
+        client,
+        world,
+        "POST",
+        f"/exchanges/{exchange['id']}/messages",
+        {"direction": "out", "text": "As said."},
+        status=201,
+    )
+    send(client, world, approve(client, world, drafted["id"])["id"])
+    api(client, world, "PATCH", f"/channels/{line}", {"active": False}, who="admin")
+    change = {withdrawn: False, "border_distance_km": True}
+    api(client, world, "PATCH", f"/incidents/{reference}/releasability", change, who="supervisor")
+    api(client, world, "PATCH", f"/channels/{line}", {"active": True}, who="admin")
+    jobs.deliver(app)
+    row = waiting_row(app, line)
+    assert (row.status.value == "cancelled") is withheld, (row.status, row.last_error)
+
+
+def test_a_free_message_of_a_kind_made_elsewhere_drafted_before_is_not_sent(app, client, world):
+    """Drafts of kind check, receipt or summary made before such messages were refused could still be approved and
+    sent, under the formal subject and without the checks of their own making."""
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    exchange = open_(client, world, reference, text=None)
+    drafted = api(
+        client,
+        world,
+        "POST",
+        f"/exchanges/{exchange['id']}/messages",
+        {"direction": "out", "text": "As said."},
+        status=201,
+    )
+    with session_scope(app) as session:
+        session.get_one(ExchangeMessage, drafted["id"]).kind = "check"
+    approved = approve(client, world, drafted["id"])
+    refused = send(client, world, approved["id"], status=422)
+    assert "is not written as a message" in refused["error"]["message"], refused

@@ -522,6 +522,12 @@ def send_message(
         counterpart.expect_version(message, version)
     if message.status is OutgoingStatus.APPROVED and four_eyes.stale(message.facts_digest, exchange.incident):
         raise Conflict(four_eyes.STALE, {"status": "draft", "version": message.version})
+    if message.kind in MADE_ELSEWHERE:  # summaries and our receipts are released by their own making, not here
+        # A free message of such a kind drafted before record_message refused them: it is not sent either.
+        raise ValidationError(
+            f"a {message.kind} to the other side is not written as a message: {MADE_ELSEWHERE[message.kind]}",
+            {"kind": f"{message.kind} is made elsewhere: write a new message of another kind"},
+        )
     pending = message.pending_state
     if pending is not None and message.status is OutgoingStatus.APPROVED:
         if pending not in next_states(exchange):

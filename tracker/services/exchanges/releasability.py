@@ -99,16 +99,22 @@ def ensure_releasable_to(incident: Incident, counterpart: str | None) -> None:
 
 
 def withhold_unreleasable(
-    session: Session, incident: Incident, why: str, now: datetime, reclassified_from: str | None = None
+    session: Session,
+    incident: Incident,
+    why: str,
+    now: datetime,
+    reclassified_from: str | None = None,
+    withdrawn: tuple[str, ...] = (),
 ) -> list[dict]:
-    """Cancel the texts to the other side still waiting to go (a line deactivated, a receiver failing) that
-    the incident's marking no longer releases to their counterpart, or that carry a field no longer
-    releasable (in the officer's words, or in the lines the format added from the facts: a position, a sector),
-    or every one of them when the incident was classified anew since (reclassified_from: the old
-    classification; their marking lines say the old one); stop awaiting their receipt, and put back the
-    exchange a withheld request moved (exchanges.unsend). Return them (message, line, the serial they will
-    miss). Releasing a text checked all this then: nothing goes out that they no longer let out (why: what
-    changed, for the message's error)."""
+    """Cancel the texts to the other side still waiting to go (a line deactivated, a receiver failing) that the
+    incident's marking no longer releases to their counterpart, or whose own words carry a field no longer
+    releasable; and every one of them when a field was withdrawn from release since (withdrawn: those fields) or
+    the incident classified anew (reclassified_from: the old classification). Those were approved, and composed,
+    while it was otherwise: the format wrote in the facts then releasable (a position, the precedence prosign, the
+    category, the time) and their marking lines (four_eyes: the approval covers the facts and the marking as they
+    stood). Stop awaiting their receipt, and put back the exchange a withheld request moved (exchanges.unsend).
+    Return them (message, line, the serial they will miss). Releasing a text checked all this then: nothing goes
+    out that they no longer let out (why: what changed, for the message's error)."""
     from .exchanges import unsend  # the exchanges import this module
 
     waiting = session.scalars(
@@ -125,7 +131,11 @@ def withhold_unreleasable(
         try:
             ensure_releasable_to(incident, counterpart_of(message.exchange))
             guard(incident, message.text, message.text_second)
-            _guard_composed(incident, row.body or "")
+            if withdrawn:
+                raise ValidationError(
+                    "it was approved and composed while what is withdrawn now was releasable",
+                    {name: "withdrawn from release since" for name in withdrawn},
+                )
             if reclassified_from is not None:
                 raise ValidationError(
                     f"it went out marked {reclassified_from}, and the incident is now {incident.classification}",
@@ -157,16 +167,6 @@ def withheld_texts(session: Session, message_ids: list[int]) -> dict[int, str]:
         )
     )
     return {message_id: error for message_id, error in rows if message_id is not None}
-
-
-def _guard_composed(incident: Incident, body: str) -> None:
-    """Refuse (422) a composed text whose lines carry a field no longer releasable: the format wrote the facts that
-    were releasable when it was sent (message_format.compose). Its own receipt link and its REF line (the exchange's
-    reference, which a deployment may give our incidents' prefix) are no leak: the officer's words were guarded
-    for both when the text was approved and sent."""
-    found = {name: problem for name, problem in leaks(incident, body).items() if name not in ("link", "reference")}
-    if found:
-        raise ValidationError("its text, as sent, holds content that is no longer releasable", found)
 
 
 def releasable_fields(incident: Incident, counterpart: str | None) -> dict[str, bool]:

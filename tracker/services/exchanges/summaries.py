@@ -57,7 +57,8 @@ def change_releasability(session: Session, incident: Incident, changes: dict, ac
     changed = [name for name in releasability.FIELDS if before[name] != after[name]]
     if changed:
         why = f"releasability changed: {', '.join(changed)}"
-        withheld = releasability.withhold_unreleasable(session, incident, why, now)
+        gone = tuple(name for name in changed if before[name] and not after[name])
+        withheld = releasability.withhold_unreleasable(session, incident, why, now, withdrawn=gone)
         timeline.record(
             session,
             incident,
