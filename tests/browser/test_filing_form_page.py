@@ -150,3 +150,23 @@ def test_a_slow_answer_for_a_position_replaced_since_does_not_read_it_back(app, 
     page.wait_for_timeout(2500)  # the late answer has come
     expect(sector).to_have_value("South")
     expect(page.locator('[data-hint-for="position"]')).not_to_contain_text("54.412")
+
+
+def test_back_to_a_form_opened_anew_after_a_filing_gets_nothing_of_that_filing(app, sign_in):
+    """Filed A, then a new form B typed in, left and come back to: B was filled with A's category and position,
+    and sent, answered "filed already" with A, and B was never filed."""
+    build_world(app)
+    page = sign_in("duty", 390).page
+    page.goto("/incidents/new")
+    fill(page, "0605Z", "Post 9", "stray_fire", "R", domain="land")
+    page.get_by_role("textbox", name="Position (").fill(POSITION)
+    page.get_by_role("textbox", name="Narrative").fill("Stray rounds landed near the post.")
+    page.get_by_role("button", name="File incident").click()
+    expect(page).to_have_url(re.compile(r"/incidents/INC-[\w-]+$"))
+    page.goto("/incidents/new")  # B, opened anew
+    page.get_by_role("textbox", name="Reporting unit").fill("Post 10")
+    page.goto("/board")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/incidents/new$"))
+    expect(page.get_by_role("textbox", name="Position (")).to_have_value("")
+    expect(page.get_by_role("combobox", name="Category")).to_have_value("")

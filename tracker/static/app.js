@@ -66,6 +66,12 @@
   function keepFilingKey(form) {
     var key = form.querySelector("[name=filing_key]"), stored = "tracker.filing-key-sent";
     if (!key || !window.sessionStorage) { return; }
+    // A form opened anew (not come back to) is no form sent: what the last one sent is forgotten, so that Back to
+    // this one later gets neither that form's key (it would answer "filed already" with the other incident) nor
+    // its category and position.
+    if (!cameBack({ persisted: false })) {
+      try { sessionStorage.removeItem(stored); sessionStorage.removeItem(REFILLED); } catch (e) {}
+    }
     form.addEventListener("submit", function () {
       try {
         sessionStorage.setItem(stored, key.value);
