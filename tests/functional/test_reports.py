@@ -421,3 +421,17 @@ def test_an_incident_raised_after_filing_counts_under_its_precedence_now_and_as_
     assert '<table class="compact report-times" id="times-by_precedence_filed">' in page, page[-4000:]
     assert 'id="times-by_precedence">' in page and "Precedence as filed" in page and "Precedence now" in page
     assert "precedence now Z FLASH" in page, "the filter line says which precedence it filters on"
+
+
+@pytest.mark.both_databases  # lower() in SQL: ASCII only on SQLite
+def test_a_sector_in_another_script_is_found_as_typed_and_in_another_case_where_the_engine_folds_it(
+    app, client, world, backend
+):
+    """Matched without case by SQL's lower(), a sector "Север" typed exactly found nothing on SQLite, whose lower()
+    folds ASCII letters only."""
+    reference = file_incident(client, world)["reference"]
+    with session_scope(app) as session:
+        session.scalars(select(Incident).where(Incident.reference == reference)).one().sector = "Север"
+    assert report(client, world, sector="Север")["incidents_by_sector"] == {"Север": 1}
+    lowered = report(client, world, sector="север")["incidents_by_sector"]
+    assert lowered == ({"Север": 1} if backend == "postgresql" else {}), lowered

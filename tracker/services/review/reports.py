@@ -98,7 +98,9 @@ def conditions(flt: ReportFilter) -> list:
     if flt.category:
         where.append(Incident.category == flt.category)
     if flt.sector:  # as routing compares a sector: without case or the spaces around it
-        where.append(func.lower(Incident.sector) == flt.sector.strip().lower())
+        # As typed too: SQLite's lower() folds ASCII letters only, and "Север" typed exactly found nothing there.
+        given = flt.sector.strip()
+        where.append(or_(Incident.sector == given, func.lower(Incident.sector) == given.lower()))
     if flt.precedence:
         where.append(Incident.precedence.in_(flt.precedence))
     return where
