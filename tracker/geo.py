@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING
 
-from .text import foreign_digit
+from .text import foreign_digit, unseen
 
 if TYPE_CHECKING:  # mgrs and pyproj are imported on first use: most processes never convert a position
     import mgrs
@@ -556,7 +556,7 @@ def unseen_character(text: str) -> str | None:
     right-to-left keyboard) is refused, naming it and where it stands; None when it holds none. It was refused as
     "could not read “”", or quoted with the mark hidden in a reading that looked right."""
     for at, character in enumerate(text, start=1):
-        if unicodedata.category(character) in ("Cf", "Cc") and character not in "\t\n\r":
+        if unseen(character) and character not in "\t\n\r":
             name = unicodedata.name(character, "a control character")
             return f"it holds U+{ord(character):04X} {name} at character {at}, which nobody sees: remove it"
     return None

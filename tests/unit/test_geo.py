@@ -452,6 +452,9 @@ def test_any_other_position_is_read_back_to_10_m(typed):
         ("54.412,\u200b 22.871", "U+200B ZERO WIDTH SPACE at character 8"),
         ("54.412,\u200e 22.871", "U+200E LEFT-TO-RIGHT MARK at character 8"),
         ("\ufeff54.412, 22.871", "U+FEFF ZERO WIDTH NO-BREAK SPACE at character 1"),
+        # Default-ignorable without being format characters: a variation selector, a combining grapheme joiner.
+        ("54.1 23.3\ufe0f", "U+FE0F VARIATION SELECTOR-16 at character 10"),
+        ("54.1\u034f 23.3", "U+034F COMBINING GRAPHEME JOINER at character 5"),
     ],
 )
 def test_a_character_nobody_sees_is_named_where_it_stands(typed, named):

@@ -14,26 +14,11 @@ dependency for one table of ranges.
 import unicodedata
 from functools import lru_cache
 
-# Default_Ignorable_Code_Point, from Unicode's DerivedCoreProperties.txt (15.1): invisible by definition,
-# among them some that are no format character (a combining grapheme joiner, Hangul fillers, variation
-# selectors), and code points kept unassigned for more of them.
-_DEFAULT_IGNORABLE = (
-    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
-    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
-    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
-    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
-)  # fmt: skip
-# Control, format and surrogate: nothing a reader sees.
-_UNSEEN = frozenset({"Cc", "Cf", "Cs"})
-
-
-def _unseen(character: str) -> bool:
-    point = ord(character)
-    return unicodedata.category(character) in _UNSEEN or any(low <= point <= high for low, high in _DEFAULT_IGNORABLE)
+from ...text import unseen
 
 
 def _seen(text: str) -> str:
-    return "".join(character for character in text if not _unseen(character))
+    return "".join(character for character in text if not unseen(character))
 
 
 def visible(text: str) -> str:
