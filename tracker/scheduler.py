@@ -101,12 +101,16 @@ def sweep_on_time(app: Flask, trigger: SweepTrigger) -> int:
     was planned when this one began, before this sweep saw that deadline: 6 incidents filed 0.7 s apart
     escalated together, up to an interval late), wait for it and sweep again. The deadline after is told to
     the trigger for the next run."""
+    began = utcnow()
     escalated = jobs.sweep(app)
+    took = utcnow() - began  # a sweep begun later must end before the planned run too
     deadline = jobs.next_deadline(app)
-    while deadline is not None and trigger.planned is not None and deadline < trigger.planned - HANDOVER:
+    while deadline is not None and trigger.planned is not None and deadline + took < trigger.planned - HANDOVER:
         if trigger.stopping.wait(max(0.0, (deadline - utcnow()).total_seconds())):
             break  # the scheduler is stopping: the next scheduler's sweep takes it
+        began = utcnow()
         escalated += jobs.sweep(app)
+        took = utcnow() - began
         deadline = jobs.next_deadline(app)
     trigger.deadline = deadline
     return escalated

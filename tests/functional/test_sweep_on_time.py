@@ -35,8 +35,9 @@ def test_the_sweep_runs_at_a_deadline_it_saw_coming_between_two_runs_of_its_inte
 
 
 def test_deadlines_closer_than_the_interval_each_escalate_as_they_pass(make_app, world):
-    """Six incidents filed 0.7 s apart: the first escalated on time and the others together at the next interval,
-    up to an interval late, since the run after the first was planned before its sweep saw the second deadline."""
+    """Incidents filed 0.7 s apart (six, as reported; two here, 0.6 s apart): the first escalated on time and the
+    others together at the next interval, up to an interval late, since the run after the first was planned before
+    its sweep saw the second deadline."""
     app = make_app(SWEEP_INTERVAL_SECONDS=2)
     client = app.test_client()
     references = [file_incident(client, world)["reference"] for _ in range(2)]
@@ -61,3 +62,14 @@ def test_deadlines_closer_than_the_interval_each_escalate_as_they_pass(make_app,
     assert len(escalated) == 2, f"escalated {len(escalated)} of 2 within 10 s"
     late = [round((at - deadline).total_seconds(), 2) for at, deadline in zip(escalated, deadlines, strict=True)]
     assert all(0 <= seconds < 0.75 for seconds in late), f"seconds after each deadline: {late} (the interval's: 1.4)"
+
+
+def test_stopping_the_scheduler_ends_the_sweeps_wait(make_app):
+    """The shutdown waits for the running jobs: a sweep waiting for a deadline would hold it up to an interval."""
+    from tracker.scheduler import stop_waiting
+
+    scheduler = build_scheduler(make_app(SWEEP_INTERVAL_SECONDS=2), roles=("sweep",))
+    trigger = scheduler.get_job("sweep").trigger
+    assert not trigger.stopping.is_set()
+    stop_waiting(scheduler)
+    assert trigger.stopping.is_set()
