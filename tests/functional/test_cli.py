@@ -867,3 +867,20 @@ def test_deactivating_the_last_active_admin_warns_how_to_undo_it(runner):
     last = runner.invoke(args=["user", "deactivate", "root2"])
     assert last.exit_code == 0, last.output
     assert "root2 was the last active admin" in last.stderr and "user activate root2" in last.stderr, last.stderr
+
+
+def test_init_db_names_a_line_that_joins_the_other_sides_as_this_version_compares_them(app, runner, world):
+    """An internal line at a name under a counterpart line's domain, saved before such lines were refused: delivery
+    refuses our alerts over it from the upgrade on, and the upgrade said nothing."""
+    from tests.exchange_support import add_counterpart_line
+    from tracker.models import ContactChannel
+
+    add_counterpart_line(app, world)  # eastland@eastland.test
+    with session_scope(app) as session:
+        session.get_one(ContactChannel, world.channels["L2"]).address = "noc@mail.eastland.test"
+    upgraded = runner.invoke(args=["init-db"])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "warning: internal line 'L2' joins the other side's: noc@mail.eastland.test is where a counterpart line" in (
+        upgraded.stderr
+    ), upgraded.stderr
+    assert "'L1'" not in upgraded.stderr, upgraded.stderr

@@ -40,6 +40,29 @@ def init_db():
     click.echo(f"database at revision {migrate.current(url)}: {redact(url)}")
     with session_scope(current_app) as session:  # accounts made before names read alike were refused
         warn_of_names_alike(session)
+        warn_of_lines_joining_sides(session)
+
+
+def warn_of_lines_joining_sides(session) -> None:
+    """Name on stderr each active line whose address joins our side and the other's as this version compares them
+    (a name under a counterpart line's domain, another name of its host): saved before, it is refused at delivery
+    from now on (sides.wrong_reach, wrong_mailbox), and the upgrade must not leave that unsaid."""
+    from sqlalchemy import select
+
+    from ..models import ContactChannel
+    from ..services.engine import sides
+
+    for line in session.scalars(
+        select(ContactChannel).where(ContactChannel.active.is_(True)).order_by(ContactChannel.id)
+    ):
+        if joined := sides.crossing(session, line):
+            side = "line to the other side" if line.counterpart_line else "internal line"
+            click.echo(
+                f"warning: {side} {line.name!r} joins the other side's: {joined['address']}. Delivery refuses our "
+                "messages over such a line: give it an address of its own side (its page under Channels; "
+                "`flask --app wsgi channel list` names them all)",
+                err=True,
+            )
 
 
 @click.command("demo", short_help="Load the demo region, its logins and API tokens.")
