@@ -379,3 +379,22 @@ def test_a_receipt_link_used_under_an_older_version_does_not_name_our_line_when_
     for again in (client.get(link), client.post(link, data={"name": "someone else"})):
         page = again.get_data(as_text=True)
         assert "Maj. Petrov" in page and internal not in page, (again.status_code, page)
+
+
+def test_a_text_withheld_while_a_try_of_it_is_under_way_is_not_tried_again_when_that_try_fails(app, client, world):
+    """The withholding passed over a text being sent (its row claimed) when the position was withdrawn; the try
+    failed for a while, the row went back to waiting, and the next try carried the withdrawn position out."""
+    add_counterpart_line(app, world, LINE, counterpart_state="Eastland")
+    reference = acknowledged_incident(client, world, releasable_to=["Eastland"])
+    open_exchange(client, world, reference, line=LINE)
+    with session_scope(app) as session:
+        [claimed] = delivery.claim_messages(session, utcnow(), 10, POLICY, dispatch.composer(app))
+    api(client, world, "PATCH", f"/incidents/{reference}/releasability", {"position": False}, who="supervisor")
+    with session_scope(app) as session:
+        busy = DeliveryError("503 try later", transient=True)
+        status = delivery.record_failure(session, claimed.notification_id, "outbox", busy, utcnow(), POLICY)
+        row = session.get_one(Notification, claimed.notification_id)
+        assert (status.value, row.status.value) == ("cancelled", "cancelled"), (status, row.last_error)
+        assert row.last_error.startswith("withheld (releasability changed: position)"), row.last_error
+    with session_scope(app) as session:  # nor taken over later
+        assert delivery.claim_messages(session, utcnow() + timedelta(hours=1), 10, POLICY, dispatch.composer(app)) == []

@@ -74,6 +74,11 @@ class RetryPolicy:
     takeover_seconds: float | None = None
 
 
+# How a text to the other side withheld while a try of it was under way is marked (releasability.withhold_unreleasable):
+# that try may still deliver it, but a failed one is not tried again.
+WITHHELD = "withheld ("
+
+
 def message_key(notification_id: int, created_at: datetime) -> str:
     """A message's idempotency key, also in its Message-ID: the same on every try, after a crash and after
     a restore from a backup; never another message's, even where a restored database gives the ids that
@@ -273,9 +278,11 @@ def _deliverable(now: datetime, policy: RetryPolicy):
         )
         orphaned = claim_orphaned(now, timedelta(seconds=policy.takeover_seconds))
         reclaimable = or_(reclaimable, and_(made_long_ago, orphaned))
+    # A try withheld while under way (WITHHELD) is never taken over: its scheduler stopped, it went or it did not.
+    tried_freely = or_(Notification.last_error.is_(None), Notification.last_error.not_like(f"{WITHHELD}%"))
     due = or_(
         and_(Notification.status == NotificationStatus.PENDING, Notification.next_attempt_at <= now),
-        and_(Notification.status == NotificationStatus.SENDING, reclaimable),
+        and_(Notification.status == NotificationStatus.SENDING, reclaimable, tried_freely),
     )
     # A call to act is pointless once the incident is handled; news (acknowledged, resolved) is not.
     wanted = or_(Notification.kind.not_in(ACTION_KINDS), Notification.incident_id.in_(live))
@@ -649,6 +656,10 @@ def record_failure(
     row = session.get(Notification, notification_id, populate_existing=True)
     if row is None or row.status is not NotificationStatus.SENDING or runner not in (None, row.claimed_by):
         return row.status if row else NotificationStatus.CANCELLED
+    if (row.last_error or "").startswith(WITHHELD):  # withheld while this try was under way: never tried again
+        row.status, row.claimed_until = NotificationStatus.CANCELLED, None
+        row.last_error = f"{row.last_error} (its try then failed: {error})"[:2000]
+        return row.status
     row.last_error = str(error)[:2000]
     row.claimed_until = None
     incident = row.incident

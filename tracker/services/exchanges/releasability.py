@@ -17,6 +17,7 @@ from ...models import Exchange, ExchangeMessage, Incident, Notification, Notific
 from ...sentences import Sentence
 from ...text import SIGNED_TOKEN
 from ..engine import links
+from ..engine.delivery import WITHHELD
 from ..incidents import amendment_record, marking
 
 # Field -> releasable by default. Time, area and category go out; our own units, our own
@@ -121,7 +122,7 @@ def withhold_unreleasable(
         select(Notification).where(
             Notification.incident_id == incident.id,
             Notification.kind == NotificationKind.COUNTERPART,
-            Notification.status == NotificationStatus.PENDING,
+            Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENDING)),
             Notification.exchange_message_id.is_not(None),
         )
     ).all()
@@ -143,7 +144,11 @@ def withhold_unreleasable(
                 )
         except ValidationError as refused:
             found = "; ".join(f"{LABELS.get(name, name)}: {problem}" for name, problem in refused.details.items())
-            said = f"withheld ({why}): {refused.message} ({found})"[:2000]
+            said = f"{WITHHELD}{why}): {refused.message} ({found})"[:2000]
+            if row.status is NotificationStatus.SENDING:  # a try under way may still deliver it: none after it
+                row.last_error = said
+                withheld.append({"message": message.id, "channel": message.exchange.channel.name, "in_flight": True})
+                continue
             row.status, row.last_error = NotificationStatus.CANCELLED, said
             message.receipt_due_at = None  # it never goes: no receipt is awaited
             serial = f"{message.serial:04d}/{message.serial_year}" if message.serial else None
