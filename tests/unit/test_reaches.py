@@ -63,6 +63,7 @@ def test_an_ipv6_address_is_compared_in_one_spelling_and_a_name_of_digits_and_le
         ("noc@mail.eastland.example", "hotline@eastland.example"),
         ("https://www.eastland.example/hook", "hotline@eastland.example"),
         ("https://www.eastland.example/hook", "https://eastland.example/their"),
+        ("https://www.eastland.example:8443/hook", "https://eastland.example/their"),
         ("noc@eastland.example", "hotline@mod.eastland.example"),
         ("http://localhost:8302/x", "http://127.0.0.1:8302/their"),
         ("http://desk.localhost:8302/x", "http://127.0.0.1:8302/their"),
@@ -82,10 +83,24 @@ def test_a_name_under_theirs_or_another_name_of_this_host_joins_their_side(ours,
         ("noc@northmark.example", "hotline@eastland.example"),
         ("noc@eastland.example.org", "hotline@eastland.example"),
         ("noc@noteastland.example", "hotline@eastland.example"),
-        ("https://www.eastland.example:8443/hook", "https://eastland.example/their"),
         ("http://10.0.0.1:80/x", "http://0.0.1:80/y"),
         ("north-desk", "eastland-desk"),
     ],
 )
 def test_other_names_other_ports_and_labels_stay_apart(ours, theirs):
     assert not joined(reaches(ours), reaches(theirs)), (ours, sorted(reaches(ours)), sorted(reaches(theirs)))
+
+
+@pytest.mark.parametrize(
+    "ours",
+    ["https://eastland.example:8443/hook", "https://ops.eastland.example:8443/hook", "json://eastland.example:8080/x"],
+)
+def test_a_named_host_of_theirs_joins_their_side_at_any_port(ours):
+    """Only the standard ports of their mail domain's web server were theirs: an internal hook at
+    https://eastland.example:8443 was saved, and our alert with its acknowledge link went there."""
+    assert joined(reaches(ours), reaches("hotline@eastland.example")), sorted(reaches(ours))
+
+
+def test_an_ip_address_is_still_compared_with_its_port():
+    """One host may serve both sides' receivers (a test bench, a relay): by address, the port tells them apart."""
+    assert not joined(reaches("http://127.0.0.1:9000/ours"), reaches("http://127.0.0.1:8302/theirs"))

@@ -159,7 +159,13 @@ def reaches(address: str | None) -> set[str]:
     except ValueError:  # a port that is not a number: a bot's "id:token" in an Apprise URL's place
         return found
     if parts.hostname and scheme in _DEFAULT_PORTS:
-        found.add(f"//{_domain(parts.hostname)}:{port}")
+        host = _domain(parts.hostname)
+        found.add(f"//{host}:{port}")
+        if _ip_address(host) is None:
+            # A named host is its party's whatever the port: https://eastland.example:8443 is where their mail
+            # domain eastland.example is (only the standard ports were, and an internal hook on 8443 took our
+            # alerts there). An address is compared with its port: one host may serve both sides' receivers.
+            found.add(f"@{host}")
     return found
 
 
