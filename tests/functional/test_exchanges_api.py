@@ -1170,3 +1170,17 @@ def test_a_free_message_of_a_kind_made_elsewhere_drafted_before_is_not_sent(app,
     approved = approve(client, world, drafted["id"])
     refused = send(client, world, approved["id"], status=422)
     assert "is not written as a message" in refused["error"]["message"], refused
+
+
+def test_no_user_without_a_mailbox_is_named_as_a_counterpart_lines_label(app, client, world):
+    """A supervisor with no e-mail address is sent to by name: one named as a counterpart line's label (cpdesk) was
+    created without a word, and was then never told anything (their messages would have gone to the other side)."""
+    add_counterpart_line(app, world, "CP label", address="cpdesk")
+    admin = app.test_client()
+    sign_in(admin, "admin")
+    token = CSRF_TOKEN.search(admin.get("/admin/users/new").text)[1]
+    form = {"csrf_token": token, "username": "cpdesk", "role": "supervisor", "password": "long-enough-1", "email": ""}
+    refused = admin.post("/admin/users/new", data=form)
+    assert refused.status_code == 422 and "CP label" in refused.text, refused.text[:2000]
+    with session_scope(app) as session:
+        assert session.scalar(select(User).where(User.username == "cpdesk")) is None

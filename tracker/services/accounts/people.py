@@ -112,10 +112,13 @@ def create_user(
         raise ValidationError("a name and an e-mail address are one line of text each", problems)
     if email and (wrong := address_problem(email)):  # the supervisors' messages go there: refused now, not then
         raise ValidationError(Sentence("{email} is not an e-mail address", {"email": repr(email)}), {"email": wrong})
-    if email and (line := sides.their_line_at(session, email)):
+    # Where our messages to them go: their mailbox, else their username (a line's label, an outbox address).
+    where = sides.mailbox(email, username)
+    if line := sides.their_line_at(session, where):
+        field = "email" if email else "username"
         raise ValidationError(
             "our messages would go to the other side: the address is a counterpart line's",
-            {"email": f"{email} is where counterpart line {line.name!r} goes ({line.address})"},
+            {field: f"{where} is where counterpart line {line.name!r} goes ({line.address})"},
         )
     if len(password) < 8:
         raise ValidationError("password must be at least 8 characters", {"password": "too short"})

@@ -86,9 +86,10 @@ def active_supervisors(session: Session) -> list[User]:
     crossing = [person for person in supervisors if sides.theirs(sides.mailbox(person.email, person.username), reach)]
     for person in crossing:
         log.warning(
-            "supervisor %s is not told: their e-mail address goes where a counterpart line goes (the other side); "
-            "give them another",
+            "supervisor %s is not told: their %s goes where a counterpart line goes (the other side); "
+            "give them an e-mail address of our side",
             person.username,
+            "e-mail address" if person.email else "username (they have no e-mail address, and are sent to by name)",
         )
     return [person for person in supervisors if person not in crossing]
 
