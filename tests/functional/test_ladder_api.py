@@ -291,6 +291,18 @@ def test_channel_with_past_notifications_cannot_be_deleted(client, world):
     assert error_of(response)["details"]["in_history"] is True
 
 
+def test_a_line_to_the_other_side_with_an_exchange_cannot_be_deleted_and_says_so(app, client, world):
+    """An exchange opened on it, a draft not yet sent: the delete ended on a bare "conflicts with existing data"
+    (its foreign key), where every other line in use says why and offers to deactivate it."""
+    from tests.exchange_support import acknowledged_incident, add_counterpart_line, open_exchange
+
+    line = add_counterpart_line(app, world)
+    open_exchange(client, world, acknowledged_incident(client, world), text="Draft notice.", release=False)
+    response = client.delete(f"/api/v1/channels/{line}", headers=world.auth("admin"))
+    assert response.status_code == 409 and error_of(response)["details"]["in_history"] is True, response.get_json()
+    assert error_of(response)["details"]["hint"] == "set active=false instead", response.get_json()
+
+
 # -- policies -----------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 from ...errors import Conflict, NotFound, ValidationError
 from ...models import (
     Agreement,
+    Call,
     ChannelCheck,
     ChannelHealth,
     ContactChannel,
@@ -259,6 +260,7 @@ def _talked_over(session: Session, channel_id: int) -> bool:
         exists().where(Exchange.channel_id == channel_id)
         | exists().where(Notification.channel_id == channel_id)
         | exists().where(ChannelCheck.channel_id == channel_id)
+        | exists().where(Call.channel_id == channel_id)
     )
     return bool(session.scalar(select(used)))
 
@@ -280,7 +282,11 @@ def delete_channel(session: Session, channel_id: int) -> None:
     channel = get_channel(session, channel_id)
     # A step's fallback counts: its foreign key would drop the fallback without a word.
     in_policy = _in_a_policy(session, channel_id)
-    in_history = session.scalar(select(exists().where(Notification.channel_id == channel_id)))
+    # Its history: messages over it, and a line to the other side's exchanges, calls and checks (a draft too),
+    # whose foreign keys refused the delete as a bare conflict.
+    in_history = session.scalar(select(exists().where(Notification.channel_id == channel_id))) or _talked_over(
+        session, channel_id
+    )
     on_ladder = _on_running_ladder(session, channel_id)
     if in_policy or in_history or on_ladder:
         raise Conflict(
