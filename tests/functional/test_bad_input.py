@@ -332,3 +332,27 @@ def test_a_json_body_without_a_content_type_is_told_so_in_words(client, world):
     assert (
         answer.get_json()["error"]["message"] == "send the body as application/json: the request says no Content-Type"
     )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/v1/channels", None),
+        ("GET", "/api/v1/rules", None),
+        ("POST", "/api/v1/routes/preview", {"category": "unsafe_intercept", "domain": "air", "precedence": "O"}),
+    ],
+)
+def test_a_query_parameter_an_operation_does_not_have_is_refused_naming_it(client, world, method, path, body):
+    """Only operations with a query of their own refused one they do not have: ?bogus=1 filed an incident, deleted
+    a line, and answered a list whole as if it were a filter."""
+    response = client.open(f"{path}?bogus=1", method=method, json=body, headers=world.auth("admin"))
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["details"] == {"bogus": ["not a parameter of this operation"]}, (
+        response.get_json()
+    )
+
+
+def test_a_filing_sent_with_a_query_it_does_not_have_files_nothing(app, client, world):
+    response = client.post("/api/v1/incidents?bogus=1", json=incident_payload(), headers=world.auth("duty"))
+    assert response.status_code == 422 and "bogus" in response.get_json()["error"]["details"], response.get_json()
+    assert client.get("/api/v1/incidents", headers=world.auth("duty")).get_json()["total"] == 0

@@ -8,9 +8,10 @@ import re
 from typing import Any
 
 from apiflask import APIBlueprint, APIFlask, HTTPError, Schema, fields
-from flask import request
+from flask import current_app, request
 from werkzeug.exceptions import BadRequest
 
+from ..errors import ValidationError
 from ..http import idempotency
 from ..http.errors import ERRORS
 
@@ -105,6 +106,23 @@ def _unreadable(error: ValueError | None) -> HTTPError:
 
 
 bp.before_request(_require_json_body)
+
+# The operations that read their query themselves, not through a schema: the calendar feed's signed key.
+READ_OWN_QUERY = frozenset({"api.exercise_feed"})
+
+
+@bp.before_request
+def _refuse_a_query_it_does_not_have():
+    """Refuse (422, naming them) query parameters an operation without a query of its own was sent, as one with a
+    query schema refuses those it does not have (http.fields.Query): ?bogus=1 filed an incident, deleted a line and
+    answered GET /channels with every line, as if it were a filter."""
+    if not request.args or request.endpoint in READ_OWN_QUERY:
+        return
+    spec = getattr(current_app.view_functions.get(request.endpoint or ""), "_spec", None) or {}
+    if any(location == "query" for _schema, location in spec.get("args") or ()):
+        return
+    problems = {name: ["not a parameter of this operation"] for name in request.args}
+    raise ValidationError("the query is not valid", problems)
 
 
 def init_app(app: APIFlask) -> None:
