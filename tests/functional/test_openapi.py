@@ -423,3 +423,20 @@ def test_every_operation_that_takes_a_body_has_an_example_or_says_why_not(spec):
             elif "no example" not in operation.get("description", ""):
                 problems.append(f"{method.upper()} {path}: its description does not say why it has no example")
     assert problems == [], "\n".join(problems)
+
+
+def test_every_operation_documents_503_and_the_retry_after_of_429_and_503(spec):
+    """Every operation answers 503 with Retry-After while the database does not answer, and none said so; 429 named
+    its Retry-After in words only."""
+    missing = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or not path.startswith("/api/v1"):
+                continue
+            for code in ("503", "429"):
+                answer = operation["responses"].get(code)
+                if (code == "503" and answer is None) or (
+                    answer is not None and "Retry-After" not in answer.get("headers", {})
+                ):
+                    missing.append(f"{method.upper()} {path} {code}")
+    assert missing == [], missing

@@ -156,8 +156,9 @@ def init_app(app: APIFlask) -> None:
 
 def _document_shared_refusals(spec: Any) -> Any:
     """Say on every operation that takes a body that it may answer 413 (a body over
-    MAX_CONTENT_LENGTH is refused before any route runs), and on every operation that takes a
-    bearer token that it may answer 429 (an address that sent too many wrong tokens)."""
+    MAX_CONTENT_LENGTH is refused before any route runs), on every operation that takes a
+    bearer token that it may answer 429 (an address that sent too many wrong tokens), with its Retry-After,
+    and on every operation that it may answer 503 while the database does not answer, with its Retry-After."""
 
     def answer(code: int) -> dict:
         return {
@@ -172,8 +173,14 @@ def _document_shared_refusals(spec: Any) -> Any:
             if "requestBody" in operation:
                 operation["responses"].setdefault("413", answer(413))
             if any("BearerAuth" in requirement for requirement in operation.get("security", [])):
-                operation["responses"].setdefault("429", answer(429))
+                operation["responses"].setdefault("429", {**answer(429), "headers": {"Retry-After": RETRY_AFTER}})
+            if "429" in operation["responses"]:  # said by the operation itself too (a link's use: POST /acks)
+                operation["responses"]["429"].setdefault("headers", {"Retry-After": RETRY_AFTER})
+            operation["responses"].setdefault("503", {**answer(503), "headers": {"Retry-After": RETRY_AFTER}})
     return spec
+
+
+RETRY_AFTER = {"description": "seconds to wait before trying again", "schema": {"type": "integer"}}
 
 
 def _operations(app: APIFlask, methods=("GET", "POST", "PATCH", "PUT", "DELETE")):

@@ -44,6 +44,7 @@ ERRORS = {
     413: "The body is larger than the server accepts",
     415: "The body must be application/json",
     429: "Too many attempts from this address or for this account; see Retry-After",
+    503: "The database does not answer (down, restarting or out of connections); try again after Retry-After",
 }
 TITLES = {
     400: "Bad request",
