@@ -226,6 +226,25 @@ def test_a_name_that_reads_as_one_taken_conflicts(client, world, line, policy, r
     assert client.post("/api/v1/rules", json=body, headers=world.auth("admin")).status_code == 409
 
 
+@pytest.mark.parametrize(
+    ("what", "taken", "alike"),
+    [
+        ("channels", "L1", "L\u0031\u200b"),  # a zero-width space after it
+        ("policies", "Standard ladder", "\u0405tandard ladder"),  # a Cyrillic Ѕ
+    ],
+)
+def test_a_name_that_only_looks_like_one_taken_is_refused(client, world, what, taken, alike):
+    """ "L1 Nаtional Operations Centre" with a Cyrillic а, or a policy with a zero-width space, stood beside the one it
+    imitates in the step picker and the rule's policy menu: an admin could put the wrong line on a ladder."""
+    if what == "policies":
+        call(client, world, "PATCH", f"/policies/{world.policy_id}", {"name": taken})
+        body = {"name": alike, "steps": [{"channel_ids": [world.channels["L1"]]}]}
+    else:
+        body = {"name": alike, "level": 4, "transport": "outbox", "address": "l4@test.example"}
+    response = client.post(f"/api/v1/{what}", json=body, headers=world.auth("admin"))
+    assert response.status_code == 409 and "is taken" in error_of(response)["message"], response.get_json()
+
+
 def test_a_name_is_kept_without_the_spaces_around_it_and_one_of_spaces_is_refused(client, world):
     line = {"name": " L4 desk ", "level": 4, "transport": "outbox", "address": "l4@test.example"}
     assert call(client, world, "POST", "/channels", line, status=201)["name"] == "L4 desk"

@@ -33,6 +33,7 @@ from ...region import NO_SECTOR, reserved_sector
 from ...sentences import Sentence
 from ...text import name_problem
 from ...timeutil import utcnow
+from ..accounts import names
 from ..engine import line_checks, sides
 from ..exchanges import catalogues
 
@@ -124,10 +125,19 @@ def _unique_name(session: Session, model, name: str, current_id: int | None = No
     # Compared in Python: the lists are short, and neither database folds Unicode case or compatibility forms.
     # Two saves at once of "l4" and "L4" take turns here, or both would find the name free.
     locks.hold(session, f"config names:{model.__tablename__}")
-    key = _name_key(name)
+    key, looks = _name_key(name), names.looks(name)
     rows = session.execute(select(model.id, model.name)).tuples()
-    clash = next((taken for ident, taken in rows if ident != current_id and _name_key(taken) == key), None)
+    clash = next(
+        (
+            taken
+            for ident, taken in rows
+            if ident != current_id and (_name_key(taken) == key or names.looks(taken) == looks)
+        ),
+        None,
+    )
     if clash is not None:
+        # Also one that only looks like it, in letters of another script or with one nobody sees ("L1 Nаtional" with
+        # a Cyrillic а): the policy's step picker and the rule's policy menu showed two entries alike.
         said = Sentence("the name {name} is taken (by {clash})", {"name": repr(name), "clash": repr(clash)})
         raise Conflict(said, {"name": name})
 
