@@ -569,6 +569,20 @@ def test_an_admin_cannot_deactivate_themselves(app, world):
     assert admin.get("/admin/users").status_code == 200
 
 
+def test_a_token_refused_for_a_deactivated_user_says_why_on_the_page(app, world):
+    """The page came back 422 with no word of why, the name typed gone: the admin could not tell a token was made."""
+    admin = sign_in(app, "admin")
+    with session_scope(app) as session:
+        duty = session.scalar(select(User).where(User.username == "duty"))
+        duty.active, duty_id = False, duty.id
+    user_page = f"/admin/users/{duty_id}"
+    refused = submit(admin, f"{user_page}/tokens", {"name": "after deactivation"}, page=user_page)
+    assert refused.status_code in (409, 422), refused.status_code
+    said = html.unescape(refused.text)
+    assert "deactivated" in said and 'role="alert"' in said, said[:3000]
+    assert SHOWN_ONCE.findall(refused.text) == []
+
+
 def test_an_issued_token_is_shown_once_works_and_stops_when_revoked(app, world):
     admin = sign_in(app, "admin")
     with session_scope(app) as session:
