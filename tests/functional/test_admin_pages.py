@@ -202,6 +202,26 @@ def test_moving_a_rule_up_or_down_changes_the_evaluation_order(app, world, two_r
     assert ("error", "The default rule is always evaluated last.") in flashes(admin.get("/admin/rules"))
 
 
+def test_a_move_pressed_on_a_page_read_before_another_admins_move_moves_nothing(app, world, two_rules):
+    """Two admins on the Routing page: A moved Second above First; B, on the page as it was, moved Second up again,
+    which took it past a rule B never saw beside it, and B was told "Moved up"."""
+    admin = sign_in(app, "admin")
+    page = admin.get("/admin/rules").text
+    first, second = id_of(app, RoutingRule, "First"), id_of(app, RoutingRule, "Second")
+    stale = re.search(rf'action="(/admin/rules/{second}/move/up\?past={first})"', page)
+    assert stale, "the Move up button names the rule it passes"
+    assert submit(admin, f"/admin/rules/{second}/move/up?past={first}", page="/admin/rules").status_code == 302
+    assert rule_order(admin) == ["Second", "First", "Default"]
+    with session_scope(app) as session:  # a third rule, now above Second, moved there by another admin
+        policy = session.scalar(select(RoutingRule.policy_id).where(RoutingRule.id == first))
+        ladder.save_rule(session, {"name": "Third", "sector": "South", "policy_id": policy, "position": 1})
+    assert rule_order(admin) == ["Third", "Second", "First", "Default"]
+    submit(admin, f"/admin/rules/{second}/move/up?past={first}", page="/admin/rules")  # the page of before
+    assert rule_order(admin) == ["Third", "Second", "First", "Default"], "nothing moved"
+    said = [text for kind, text in flashes(admin.get("/admin/rules")) if kind == "error"]
+    assert said and said[0].startswith("Not moved: the rules were reordered since this page was read"), said
+
+
 def test_rules_with_equal_positions_still_swap(app, world, two_rules):
     with session_scope(app) as session:
         for rule in session.scalars(select(RoutingRule).where(RoutingRule.is_default.is_(False))):

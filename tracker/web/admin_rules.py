@@ -26,6 +26,7 @@ from ..services.incidents.routing import (
 from .acting import ask_first
 from .admin import apply_change, bp, field_named, page, save, show_errors
 from .admin_agreements import agreement_choices
+from .base_form import id_of
 from .bidi import formatted, isolated, said
 from .forms import RoutePreviewForm, RuleForm
 
@@ -135,6 +136,17 @@ def move_rule(rule_id: int, direction: str):
         return redirect(url_for("admin.rules"))
     one = movable.index(rule)
     other = one - 1 if direction == "up" else one + 1
+    seen = id_of(request.args.get("past"))  # the rule it passed on the page it was pressed on
+    if seen is not None and 0 <= other < len(movable) and movable[other].id != seen:
+        flash(
+            formatted(
+                "Not moved: the rules were reordered since this page was read, and “{name}” no longer stands next to "
+                "the rule it showed. Look at the order as it is now, and move it again if need be.",
+                name=isolated(rule.name),
+            ),
+            "error",
+        )
+        return redirect(url_for("admin.rules"))
     if 0 <= other < len(movable):
         moved = formatted("Moved “{name}” {direction}.", name=isolated(rule.name), direction=direction)
         apply_change(lambda s: _swap(s, movable, one, other), moved)
