@@ -217,9 +217,9 @@ def test_a_move_pressed_on_a_page_read_before_another_admins_move_moves_nothing(
         ladder.save_rule(session, {"name": "Third", "sector": "South", "policy_id": policy, "position": 1})
     assert rule_order(admin) == ["Third", "Second", "First", "Default"]
     submit(admin, f"/admin/rules/{second}/move/up?past={first}", page="/admin/rules")  # the page of before
-    assert rule_order(admin) == ["Third", "Second", "First", "Default"], "nothing moved"
     said = [text for kind, text in flashes(admin.get("/admin/rules")) if kind == "error"]
     assert said and said[0].startswith("Not moved: the rules were reordered since this page was read"), said
+    assert rule_order(admin) == ["Third", "Second", "First", "Default"], "nothing moved"
 
 
 def test_rules_with_equal_positions_still_swap(app, world, two_rules):
