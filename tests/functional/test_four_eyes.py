@@ -370,6 +370,10 @@ def test_on_the_page_the_drafter_is_told_why_and_a_second_person_approves_and_se
     queue = second.get("/queue").text
     assert "Waiting for my approval" in queue and f'data-message="{notice["id"]}"' in queue
     assert "Waiting for my approval" not in drafter.get("/queue").text
+    # A supervisor lands on the board, and no link led to My queue: what waits for them is on the board too.
+    board = second.get("/board").text
+    assert "Waiting for my approval" in board and f'data-message="{notice["id"]}"' in board
+    assert "Waiting for my approval" not in drafter.get("/board").text
 
     theirs = panel(second.get(f"/incidents/{reference}"))
     assert f'action="/exchange-messages/{notice["id"]}/approve"' in theirs
