@@ -214,8 +214,8 @@ def _placed(draft: dict, started: datetime, n: int, problems: dict) -> dict:
     placed = due.first_from(started)
     if due.day is not None and placed - started > DAY_ONLY_AT_MOST:
         before = (due.day, due.hour, due.minute) < (started.day, started.hour, started.minute)
-        days = (placed - started).days
-        where = f"is before the call started ({format_dtg(started)})" if before else f"is {days} days on"
+        later = f"falls more than {DAY_ONLY_AT_MOST.days} days after the call started ({format_dtg(started)})"
+        where = f"is before the call started ({format_dtg(started)})" if before else later
         problems[f"actions.{n}.due_at"] = (
             f"day {due.day:02} {where}: if it is due {format_dtg(placed)}, give the whole date-time group"
         )
