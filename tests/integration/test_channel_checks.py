@@ -853,3 +853,14 @@ def test_a_late_answer_is_told_after_the_change_it_overturned(mail_app, smtp_ser
     assert told_them == ["LINE DEGRADED: L1", "LINE DOWN: L1", "LINE DEGRADED: L1"], (
         f"the supervisors' last word on L1 is its health now: {told_them}"
     )
+
+
+def test_a_check_sent_now_refuses_an_idempotency_key_rather_than_ignore_it(checked_app):
+    """Sent twice with one key, it made two checks, and said nothing of the key it did not honour."""
+    app, client = checked_app, checked_app.test_client()
+    world = build_world(app)
+    headers = {**world.auth("supervisor"), "Idempotency-Key": "check-1"}
+    refused = client.post(f"/api/v1/channels/{world.channels['L1']}/checks", headers=headers)
+    assert refused.status_code == 422 and "Idempotency-Key" in refused.get_json()["error"]["details"], (
+        refused.get_json()
+    )

@@ -2,13 +2,15 @@
 
 import json
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import dispatch
 from ..channels import withheld
 from ..db import get_session
+from ..errors import ValidationError
+from ..http import idempotency
 from ..http.access import caller, requires
 from ..http.idempotency import idempotent
 from ..http.tokens import token_auth
@@ -175,8 +177,20 @@ def list_checks(channel_id):
 @bp.auth_required(token_auth)
 @requires(Permission.CHANNELS_WATCH)
 @bp.output(CheckOut, status_code=201)
-@bp.doc(tags=["Ladder"], summary="Send a communications check on the channel now", responses=WRITE)
+@bp.doc(
+    tags=["Ladder"],
+    summary="Send a communications check on the channel now",
+    description="Each call sends a check, in transactions of its own (it waits on the line): it takes no "
+    "Idempotency-Key, and one sent with it is refused (422) rather than ignored. A second check sent by a retry "
+    "is harmless: the line's health follows the newest answer.",
+    responses=WRITE,
+)
 def test_channel(channel_id):
+    if request.headers.get(idempotency.KEY_HEADER) is not None:
+        raise ValidationError(
+            f"a check is sent at each call: this operation takes no {idempotency.KEY_HEADER}",
+            {idempotency.KEY_HEADER: "not taken here: send the request without it"},
+        )
     session = get_session()
     ladder.get_channel(session, channel_id)
     requested_by = caller().username  # read before the rollback expires the user
