@@ -53,6 +53,8 @@ def test_exercise_is_created_read_listed_changed_and_deleted(client, world):
     listed = client.get(EXERCISES, headers=world.auth("duty")).get_json()
     assert [e["name"] for e in listed] == ["EASTERN RAMPART"], listed
 
+    empty = client.patch(location, json={}, headers=world.auth("admin"))  # it answered 200, changing nothing
+    assert empty.status_code == 422 and "names nothing to change" in empty.get_json()["error"]["message"], empty.json
     changed = client.patch(
         location,
         json={

@@ -141,6 +141,10 @@ def update_exercise(exercise_id, data):
     """
     session = get_session()
     exercise = register.get_exercise(session, exercise_id)
+    if not data:  # as a line's, policy's, rule's or agreement's: it answered 200 and recorded an empty change
+        raise ValidationError(
+            "the change names nothing to change: give the exercise's fields to change", {"body": "no field to change"}
+        )
     return register.update_exercise(session, exercise, data, caller().username, utcnow(), wiring.border_km())
 
 
