@@ -146,6 +146,12 @@ def test_the_admin_pages_list_and_edit_agreements_and_lines_and_rules_name_them(
         data={**form, "csrf_token": csrf(client, "/admin/agreements/new"), "code": "X-1", "articles": "fax: 1"},
     )
     assert unknown.status_code == 422 and "not a kind of message" in unknown.text
+    twice = client.post(  # the second notice kept and the first dropped without a word
+        "/admin/agreements/new",
+        data={**form, "csrf_token": csrf(client, "/admin/agreements/new"), "code": "X-2",
+              "articles": "notice: Art 1\nnotice: Art 2"},
+    )  # fmt: skip
+    assert twice.status_code == 422 and "line 2: notice has its article on line 1 already" in twice.text, twice.text
     channel_page = client.get("/admin/channels/new").text
     assert "DMA-1989 · Dangerous Military Activities" in channel_page and 'name="counterpart_state"' in channel_page
     rule_page = client.get("/admin/rules/new").text

@@ -54,15 +54,20 @@ def articles_text(articles: dict) -> str:
 
 
 def parse_articles(text: str) -> dict[str, str]:
-    """Read "kind: article" lines; refuse (422) a line without a colon."""
-    found = {}
+    """Read "kind: article" lines; refuse (422) a line without a colon, and a kind given twice (the last one was
+    kept, and the first dropped without a word)."""
+    found: dict[str, str] = {}
+    lines: dict[str, int] = {}
     for number, line in enumerate((text or "").splitlines(), start=1):
         if not line.strip():
             continue
         kind, colon, article = line.partition(":")
         if not colon:
             raise ValidationError("the articles are not valid", {"articles": f"line {number}: write kind: article"})
-        found[kind.strip()] = article.strip()
+        if kind.strip() in lines:
+            said = f"line {number}: {kind.strip()} has its article on line {lines[kind.strip()]} already: keep one"
+            raise ValidationError("the articles are not valid", {"articles": said})
+        found[kind.strip()], lines[kind.strip()] = article.strip(), number
     return found
 
 
