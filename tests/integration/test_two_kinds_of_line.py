@@ -138,7 +138,10 @@ def test_a_counterpart_line_on_a_policy_step_is_refused_by_the_api_with_422(app,
         answer = client.open(path, method=method, json=body, headers=admin)
         assert answer.status_code == 422, (path, body, answer.get_data(True))
         error = answer.get_json()["error"]
-        assert "counterpart lines" in str(error["details"]) and "never ladder messages" in str(error["details"]), error
+        said = str(error["details"])
+        assert f"{HOTLINE!r}: line to the other side" in said and "never ladder messages" in said, error
+        named = "fallback_channel_id" if "fallback_channel_id" in body["steps"][0] else "channel_ids"
+        assert any(key.endswith(named) for key in error["details"]), (named, error)  # beside the field naming it
     names = [p["name"] for p in client.get("/api/v1/policies", headers=admin).get_json()]
     assert "Outward ladder" not in names and "Outward fallback" not in names
 
@@ -154,7 +157,7 @@ def test_a_counterpart_line_on_a_policy_step_is_refused_by_the_admin_page_beside
     form["steps-0-channel_ids"] = [str(lines["L1 National Operations Centre"]), str(lines[HOTLINE])]
     answer = admin.post("/admin/policies/new", data=form)
     assert answer.status_code == 422, answer.status_code
-    assert "are counterpart lines: they carry exchanges, never ladder messages" in answer.text
+    assert "line to the other side, which carries exchanges, never ladder messages" in answer.text
     with session_scope(app) as session:
         assert session.scalar(select(Notification.id).limit(1)) is not None  # the demo's, nothing new
         assert session.scalar(select(EscalationPolicy).where(EscalationPolicy.name == "Outward ladder")) is None

@@ -348,10 +348,17 @@ def _build_steps(session: Session, steps: list[dict]) -> list[PolicyStep]:
             problems[f"steps.{n}.fallback_channel_id"] = f"no such channel: {fallback}"
         if n == 1 and step.get("by_decision"):
             problems["steps.1.by_decision"] = "the first step is entered at filing: it cannot wait for a decision"
-        counterpart = [i for i in [*step["channel_ids"], fallback] if i in found and found[i].counterpart_line]
-        if counterpart:
+        # Said beside the field that names them, by their names: a fallback was blamed on the step's channels,
+        # which held only our own lines, as "channels [7]".
+        theirs = [found[i].name for i in step["channel_ids"] if i in found and found[i].counterpart_line]
+        if theirs:
             problems[f"steps.{n}.channel_ids"] = (
-                f"channels {counterpart} are counterpart lines: they carry exchanges, never ladder messages"
+                f"{', '.join(repr(name) for name in theirs)}: line to the other side, which carries exchanges, never "
+                "ladder messages"
+            )
+        if fallback in found and found[fallback].counterpart_line:
+            problems[f"steps.{n}.fallback_channel_id"] = (
+                f"{found[fallback].name!r}: line to the other side, which carries exchanges, never ladder messages"
             )
     if problems:
         raise ValidationError("the policy's steps are not valid", problems)
