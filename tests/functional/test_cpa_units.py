@@ -50,3 +50,15 @@ def test_the_docs_say_any_case_is_read(client):
     schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
     assert "any case" in schemas["CpaHorizontalIn"]["properties"]["unit"]["description"]
     assert schemas["CpaHorizontalIn"]["properties"]["unit"]["enum"] == ["m", "ft", "nm"]
+
+
+def test_the_documented_unit_takes_any_case_as_the_server_does(client):
+    """The OpenAPI document listed the lower-case units as an enum, so a client validating against it refused the
+    README's own "NM", which the server takes."""
+    import re
+
+    unit = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["CpaHorizontalIn"]["properties"][
+        "unit"
+    ]
+    assert "enum" not in unit and all(re.fullmatch(unit["pattern"], typed) for typed in ("NM", "nm", "Ft", "m")), unit
+    assert not re.fullmatch(unit["pattern"], "km"), unit

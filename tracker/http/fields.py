@@ -5,7 +5,7 @@ from datetime import datetime
 
 from apiflask import Schema, fields
 from marshmallow import ValidationError, pre_load, validates_schema
-from marshmallow.validate import OneOf, Regexp
+from marshmallow.validate import Regexp, Validator
 
 from ..geo import plain, plain_values
 from ..numbers import read_whole
@@ -40,13 +40,32 @@ class Text(fields.String):
 class Word(Text):
     """One of a few lower-case words (a unit: m, ft, nm), read in any case and kept and answered as the word
     itself: "NM" is how ICAO and a pilot write nautical miles, and was refused where "nm" is the documented value.
-    Only ASCII letters are folded, so no other script's letter reads as one of them. The OpenAPI document lists
-    the words (OneOf: an enum)."""
+    Only ASCII letters are folded, so no other script's letter reads as one of them. The OpenAPI document gives
+    the words as a pattern in any case (an enum of the lower-case words made a client that validates against it
+    refuse the README's own "NM")."""
 
     def __init__(self, words, **kwargs):
         self.words = tuple(words)
-        kwargs.setdefault("validate", OneOf(self.words))
+        kwargs.setdefault("validate", _AnyCaseOf(self.words))
+        either = "|".join(
+            "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in w) for w in self.words
+        )
+        kwargs.setdefault("metadata", {})
+        kwargs["metadata"].setdefault("pattern", f"^(?:{either})$")
         super().__init__(**kwargs)
+
+
+class _AnyCaseOf(Validator):
+    """One of the words, read after Word folded the case, refused as OneOf refuses; not OneOf, which apispec
+    writes as an enum of the lower-case words only."""
+
+    def __init__(self, words: tuple[str, ...]):
+        self.words = words
+
+    def __call__(self, value):
+        if value not in self.words:
+            raise ValidationError(f"Must be one of: {', '.join(self.words)}.")
+        return value
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
