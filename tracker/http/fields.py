@@ -37,6 +37,19 @@ class Text(fields.String):
         return text
 
 
+class _AnyCaseOf(Validator):
+    """One of the words, read after Word folded the case, refused as OneOf refuses; not OneOf, which apispec
+    writes as an enum of the lower-case words only."""
+
+    def __init__(self, words: tuple[str, ...]):
+        self.words = words
+
+    def __call__(self, value):
+        if value not in self.words:
+            raise ValidationError(f"Must be one of: {', '.join(self.words)}.")
+        return value
+
+
 class Word(Text):
     """One of a few lower-case words (a unit: m, ft, nm), read in any case and kept and answered as the word
     itself: "NM" is how ICAO and a pilot write nautical miles, and was refused where "nm" is the documented value.
@@ -53,19 +66,6 @@ class Word(Text):
         kwargs.setdefault("metadata", {})
         kwargs["metadata"].setdefault("pattern", f"^(?:{either})$")
         super().__init__(**kwargs)
-
-
-class _AnyCaseOf(Validator):
-    """One of the words, read after Word folded the case, refused as OneOf refuses; not OneOf, which apispec
-    writes as an enum of the lower-case words only."""
-
-    def __init__(self, words: tuple[str, ...]):
-        self.words = words
-
-    def __call__(self, value):
-        if value not in self.words:
-            raise ValidationError(f"Must be one of: {', '.join(self.words)}.")
-        return value
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
