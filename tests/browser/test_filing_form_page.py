@@ -134,10 +134,10 @@ def test_a_slow_answer_for_a_position_replaced_since_does_not_read_it_back(app, 
     build_world(app)
     page = sign_in("duty", 390).page
     page.add_init_script(
-        """(() => {  // the answer for the first position comes 2 s late, after the second's
+        """(() => {  // the answer for the first position comes 1.2 s late, after the second's
           const fetch = window.fetch;
           window.fetch = (url, options) => String(url).includes("position=54.412")
-            ? new Promise(done => setTimeout(() => done(fetch(url, options)), 2000))
+            ? new Promise(done => setTimeout(() => done(fetch(url, options)), 1200))
             : fetch(url, options);
         })();"""
     )
@@ -147,7 +147,7 @@ def test_a_slow_answer_for_a_position_replaced_since_does_not_read_it_back(app, 
     page.wait_for_timeout(500)  # asked (the form waits 300 ms after typing)
     position.fill("54 06 07N 023 18 40E")  # South
     expect(sector).to_have_value("South")
-    page.wait_for_timeout(2500)  # the late answer has come
+    page.wait_for_timeout(1500)  # the late answer has come
     expect(sector).to_have_value("South")
     expect(page.locator('[data-hint-for="position"]')).not_to_contain_text("54.412")
 
