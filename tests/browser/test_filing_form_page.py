@@ -30,6 +30,16 @@ def fill(page, occurred: str, unit: str, category: str, precedence: str, domain:
     page.get_by_role("combobox", name="Precedence").select_option(precedence)
 
 
+def file_stray_fire(page) -> None:
+    """File a land incident with its position through the form, and land on its page."""
+    page.goto("/incidents/new")
+    fill(page, "0605Z", "Post 9", "stray_fire", "R", domain="land")
+    page.get_by_role("textbox", name="Position (").fill(POSITION)
+    page.get_by_role("textbox", name="Narrative").fill("Stray rounds landed near the post.")
+    page.get_by_role("button", name="File incident").click()
+    expect(page).to_have_url(re.compile(r"/incidents/INC-[\w-]+$"))
+
+
 def test_a_duty_officer_files_on_a_phone_without_the_forms_traps(app, sign_in):
     build_world(app)
     duty = sign_in("duty", 390)
@@ -102,12 +112,7 @@ def test_a_filed_form_come_back_to_and_sent_again_files_once_and_follows_what_it
     build_world(app)
     duty = sign_in("duty", 390)
     page = duty.page
-    page.goto("/incidents/new")
-    fill(page, "0605Z", "Post 9", "stray_fire", "R", domain="land")
-    page.get_by_role("textbox", name="Position (").fill(POSITION)
-    page.get_by_role("textbox", name="Narrative").fill("Stray rounds landed near the post.")
-    page.get_by_role("button", name="File incident").click()
-    expect(page).to_have_url(re.compile(r"/incidents/INC-[\w-]+$"))
+    file_stray_fire(page)
     first = page.url
 
     page.go_back()
@@ -157,12 +162,7 @@ def test_back_to_a_form_opened_anew_after_a_filing_gets_nothing_of_that_filing(a
     and sent, answered "filed already" with A, and B was never filed."""
     build_world(app)
     page = sign_in("duty", 390).page
-    page.goto("/incidents/new")
-    fill(page, "0605Z", "Post 9", "stray_fire", "R", domain="land")
-    page.get_by_role("textbox", name="Position (").fill(POSITION)
-    page.get_by_role("textbox", name="Narrative").fill("Stray rounds landed near the post.")
-    page.get_by_role("button", name="File incident").click()
-    expect(page).to_have_url(re.compile(r"/incidents/INC-[\w-]+$"))
+    file_stray_fire(page)
     page.goto("/incidents/new")  # B, opened anew
     page.get_by_role("textbox", name="Reporting unit").fill("Post 10")
     page.goto("/board")

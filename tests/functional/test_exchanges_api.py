@@ -962,6 +962,12 @@ def test_a_queued_text_carrying_a_field_made_non_releasable_since_never_goes(app
     ], changed
 
 
+def draft_out(client, world, exchange_id: int, text: str = "As said.") -> dict:
+    """A free message of ours drafted on the exchange, as the liaison."""
+    body = {"direction": "out", "text": text}
+    return api(client, world, "POST", f"/exchanges/{exchange_id}/messages", body, status=201)
+
+
 def serial_of(app, message_id: int) -> str:
     with session_scope(app) as session:
         message = session.get_one(ExchangeMessage, message_id)
@@ -1133,14 +1139,7 @@ def test_a_waiting_text_is_withheld_when_a_field_released_at_its_sending_is_with
     line = add_counterpart_line(app, world)
     reference = acknowledged_incident(client, world, releasability={"precedence": True})
     exchange = open_(client, world, reference, text=None)
-    drafted = api(
-        client,
-        world,
-        "POST",
-        f"/exchanges/{exchange['id']}/messages",
-        {"direction": "out", "text": "As said."},
-        status=201,
-    )
+    drafted = draft_out(client, world, exchange["id"])
     send(client, world, approve(client, world, drafted["id"])["id"])
     api(client, world, "PATCH", f"/channels/{line}", {"active": False}, who="admin")
     change = {withdrawn: False, "border_distance_km": True}
@@ -1157,14 +1156,7 @@ def test_a_free_message_of_a_kind_made_elsewhere_drafted_before_is_not_sent(app,
     add_counterpart_line(app, world)
     reference = acknowledged_incident(client, world)
     exchange = open_(client, world, reference, text=None)
-    drafted = api(
-        client,
-        world,
-        "POST",
-        f"/exchanges/{exchange['id']}/messages",
-        {"direction": "out", "text": "As said."},
-        status=201,
-    )
+    drafted = draft_out(client, world, exchange["id"])
     with session_scope(app) as session:
         session.get_one(ExchangeMessage, drafted["id"]).kind = "check"
     approved = approve(client, world, drafted["id"])
