@@ -168,7 +168,7 @@ def withheld_texts(session: Session, message_ids: list[int]) -> dict[int, str]:
             Notification.exchange_message_id.in_(message_ids),
             Notification.kind == NotificationKind.COUNTERPART,
             Notification.status == NotificationStatus.CANCELLED,
-            Notification.last_error.startswith("withheld ("),
+            Notification.last_error.startswith(WITHHELD),
         )
     )
     return {message_id: error for message_id, error in rows if message_id is not None}
