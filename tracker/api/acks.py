@@ -18,7 +18,9 @@ from .schemas import LinkIn, LinkOut
     tags=["Incidents"],
     summary="Acknowledge an incident (or confirm a line check) with a signed token from a message",
     responses={
-        **{code: ERRORS[code] for code in (400, 409, 415)},
+        **{code: ERRORS[code] for code in (409, 415)},
+        400: "The body is not valid JSON, or the token is not one of ours as sent (altered, cut short, signed for "
+        "another use): the error's code says which (link_invalid for the token)",
         403: "The link was made for a line to the other side, or for a line deactivated since",
         410: "The link has expired",
         429: "Too many token uses from this address; see Retry-After",

@@ -113,7 +113,10 @@ class ConfigChangeQuery(Query):
     )
     subject_id = Count(validate=ID, metadata={"description": "with subject (422 without it): that one only"})
     page = Count(load_default=1, validate=ID)
-    per_page = Count(validate=Range(min=1, max=200))
+    per_page = Count(
+        validate=Range(min=1, max=200),
+        metadata={"description": "rows a page; none given: PAGE_SIZE_DEFAULT (50 unless configured)", "default": 50},
+    )
 
     @validates_schema
     def _an_id_names_one_subject(self, data, **kwargs):

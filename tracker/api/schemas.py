@@ -216,7 +216,10 @@ class IncidentQuery(Query, DomainAndCategory, Window):
         },
     )
     page = Count(load_default=1, validate=ID)
-    per_page = Count(validate=Range(min=1, max=200))
+    per_page = Count(
+        validate=Range(min=1, max=200),
+        metadata={"description": "rows a page; none given: PAGE_SIZE_DEFAULT (50 unless configured)", "default": 50},
+    )
 
 
 class AcknowledgeIn(Schema):
