@@ -264,8 +264,8 @@ def _in_a_policy(session: Session, channel_id: int) -> bool:
 
 
 def _talked_over(session: Session, channel_id: int) -> bool:
-    """Whether the line carried anything to or from the other side: an exchange, a message or a check
-    (an internal line it became could then take our alerts to their address)."""
+    """Whether the line carried anything: an exchange, a message, a call or a check (a line to the other side
+    made internal could then take our alerts to their address; any line is kept, deactivated, for its history)."""
     used = (
         exists().where(Exchange.channel_id == channel_id)
         | exists().where(Notification.channel_id == channel_id)
@@ -292,11 +292,9 @@ def delete_channel(session: Session, channel_id: int) -> None:
     channel = get_channel(session, channel_id)
     # A step's fallback counts: its foreign key would drop the fallback without a word.
     in_policy = _in_a_policy(session, channel_id)
-    # Its history: messages over it, and a line to the other side's exchanges, calls and checks (a draft too),
-    # whose foreign keys refused the delete as a bare conflict.
-    in_history = session.scalar(select(exists().where(Notification.channel_id == channel_id))) or _talked_over(
-        session, channel_id
-    )
+    # Its history (_talked_over): messages over it, and a line's exchanges, calls and checks (a draft too), whose
+    # foreign keys refused the delete as a bare conflict.
+    in_history = _talked_over(session, channel_id)
     on_ladder = _on_running_ladder(session, channel_id)
     if in_policy or in_history or on_ladder:
         raise Conflict(
