@@ -28,7 +28,7 @@ from .services.engine import (
     watchdog,
 )
 from .services.engine.claims import SetAside
-from .services.exchanges import calls, exchanges, receipts
+from .services.exchanges import calls, exchanges, receipts, releasability
 from .services.incidents import checks
 from .services.review import audit
 from .stages import Stages
@@ -127,7 +127,7 @@ def deliver(app: Flask) -> int:
     """Send every deliverable outbox row through its channel's transport; return how many sent."""
     policy, composer, runner = dispatch.retry_policy(app), dispatch.composer(app), runner_id()
     signs_with = dispatch.keys(app).signs_with
-    batch, sent = app.config["DELIVERY_BATCH_SIZE"], 0
+    batch, sent, first = app.config["DELIVERY_BATCH_SIZE"], 0, True
     try:
         while True:
             claimed_at = time.monotonic()
@@ -135,6 +135,10 @@ def deliver(app: Flask) -> int:
                 now = utcnow()
                 # Alive, said in the claim's own transaction: no other scheduler takes over these claims.
                 heartbeat.beat_runner(session, runner, now, signs_with)
+                stranded = delivery.settle_stranded(session, now, policy, app.config["PUBLIC_URL"]) if first else []
+                if stranded:
+                    log.warning("gave up texts %s: withheld while a try that never ended was under way", stranded)
+                first = False
                 taken: list[int] = []
                 claimed = delivery.claim_messages(session, now, batch, policy, composer, runner, taken)
             sent += _send_all(app, claimed, policy, runner, claimed_at)
@@ -217,6 +221,7 @@ def _record_failure(
             public_url=app.config["PUBLIC_URL"],
             runner=runner,
         )
+        releasability.failed_after_withheld(session, item.notification_id, utcnow())
     metrics.NOTIFICATIONS.labels(item.transport, "transient" if error.transient else "permanent").inc()
     log.warning(
         "message %s to %s: %s (%s)",

@@ -5,7 +5,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.exchange_support import (
     LINE,
@@ -22,7 +22,8 @@ from tests.exchange_support import (
 )
 from tests.exchange_support import open_exchange as open_
 from tests.support import CSRF_TOKEN, file_incident, outbox_files, sign_in
-from tracker import jobs
+from tracker import dispatch, jobs
+from tracker.channels import DeliveryError
 from tracker.db import session_scope
 from tracker.models import (
     ContactChannel,
@@ -33,6 +34,7 @@ from tracker.models import (
     NotificationStatus,
     User,
 )
+from tracker.services.engine import delivery
 from tracker.services.exchanges import receipts
 from tracker.timeutil import parse_moment, utcnow
 
@@ -1012,6 +1014,83 @@ def test_a_waiting_request_whose_format_carried_a_position_withdrawn_since_is_wi
     page = client.get(f"/incidents/{reference}").get_data(as_text=True)
     serial = f"Serial {request['serial']:04d}/{request['serial_year']}"
     assert re.search(rf"{serial}.*withheld: never sent", page), page[page.find("exchanges") :][:3000]
+
+
+def request_withheld_while_under_way(app, client, world) -> tuple[int, str, dict, dict, delivery.Claimed]:
+    """A request for explanation claimed for sending (its try under way) when the position its format carries
+    is withdrawn: the line's id, the incident's reference, the exchange before the request, the request as the
+    API shows it and the claimed try."""
+    line = add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    exchange = open_(client, world, reference, text=None)
+    jobs.deliver(app)  # the desks' alerts out of the way: the request is the one row to claim
+    move(client, world, exchange["id"], "explanation_requested", "We request an explanation.")
+    [request] = [m for m in api(client, world, "GET", f"/exchanges/{exchange['id']}")["messages"] if m["serial"]]
+    assert request["receipt_due_at"], request
+    with session_scope(app) as session:
+        [claimed] = delivery.claim_messages(session, utcnow(), 10, dispatch.retry_policy(app), dispatch.composer(app))
+    assert "Position" in claimed.message.text, "the format wrote the position in"
+    withdrawn = api(
+        client, world, "PATCH", f"/incidents/{reference}/releasability", {"position": False}, who="supervisor"
+    )
+    assert waiting_row(app, line).status is NotificationStatus.SENDING, withdrawn
+    return line, reference, exchange, request, claimed
+
+
+def test_a_request_withheld_while_its_try_was_under_way_that_then_failed_puts_its_exchange_back(
+    app, client, world, monkeypatch
+):
+    """The try failed, so the text never went, and it is never tried again: but the exchange stayed asking for an
+    explanation, its reply clock running, and the receipt clock told the supervisors of a receipt overdue, for a
+    text the other side never had (as a text withheld before any try does not)."""
+    line, reference, exchange, request, claimed = request_withheld_while_under_way(app, client, world)
+
+    def busy(app, transport, message):
+        raise DeliveryError("503 try later", transient=True)
+
+    monkeypatch.setattr(dispatch, "send", busy)
+    jobs._send_all(app, [claimed], dispatch.retry_policy(app))
+
+    row = waiting_row(app, line)
+    assert row.status is NotificationStatus.CANCELLED and row.last_error.startswith("withheld ("), row.last_error
+    now = api(client, world, "GET", f"/exchanges/{exchange['id']}")
+    assert (now["state"], now["deadline_kind"]) == (exchange["state"], exchange["deadline_kind"]), now
+    [after] = [m for m in now["messages"] if m["id"] == request["id"]]
+    assert after["receipt_due_at"] is None, after
+    sign_in(client, "liaison")
+    page = client.get(f"/incidents/{reference}").get_data(as_text=True)
+    serial = f"Serial {request['serial']:04d}/{request['serial_year']}"
+    assert re.search(rf"{serial}.*withheld: never sent", page), page[page.find("exchanges") :][:3000]
+
+
+@pytest.mark.both_databases  # delivery claims, taken over by a statement of its own
+def test_a_withheld_text_whose_try_never_ended_is_given_up_as_one_that_may_have_reached_them(app, client, world):
+    """Its scheduler stopped during the try: the row stayed "sending" for good (no try may follow a withholding),
+    nobody was told, and nothing said whether the other side had the serial."""
+    line, reference, exchange, request, _claimed = request_withheld_while_under_way(app, client, world)
+    with session_scope(app) as session:  # the claim lapsed: its scheduler is gone
+        session.execute(update(Notification).where(Notification.channel_id == line).values(claimed_until=utcnow()))
+    jobs.deliver(app)
+    jobs.deliver(app)  # given up once
+
+    row = waiting_row(app, line)
+    assert row.status is NotificationStatus.DEAD, (row.status, row.last_error)
+    assert row.last_error.startswith("withheld (") and "it may have reached them" in row.last_error, row.last_error
+    serial = f"{request['serial']:04d}/{request['serial_year']}"
+    events = [e for e in timeline(client, world, reference) if e["kind"] == "dead_lettered"]
+    assert [e["details"].get("serial_unknown") for e in events] == [serial], events
+    assert "serial_not_sent" not in events[0]["details"], events
+    # It may have gone: the exchange stands as its sending left it, and their receipt is still awaited.
+    now = api(client, world, "GET", f"/exchanges/{exchange['id']}")
+    assert now["state"] == "explanation_requested", now
+    assert [m["receipt_due_at"] for m in now["messages"] if m["id"] == request["id"]] == [request["receipt_due_at"]]
+    with session_scope(app) as session:
+        told = session.scalars(select(Notification).where(Notification.kind == NotificationKind.DEAD_LETTER)).all()
+        assert told and all(serial in (n.body or "") or reference in (n.body or "") for n in told), told
+    sign_in(client, "liaison")
+    page = client.get(f"/incidents/{reference}").get_data(as_text=True)
+    assert f"whether serial {serial} reached them is not known" in page, page[page.find("imeline") :][:3000]
+    assert not re.search(rf"Serial {serial}.*withheld: never sent", page), "it may have gone"
 
 
 @pytest.mark.both_databases  # delivery claims

@@ -264,8 +264,8 @@ def told_on(row: Notification) -> tuple[int, int]:
     return row.step, row.loop
 
 
-def _deliverable(now: datetime, policy: RetryPolicy):
-    live = select(Incident.id).where(Incident.status.in_(LIVE))
+def _reclaimable(now: datetime, policy: RetryPolicy) -> ColumnElement[bool]:
+    """A SENDING row's claim is anyone's: it lapsed, or its scheduler has gone silent (takeover_seconds)."""
     reclaimable: ColumnElement[bool] = Notification.claimed_until <= now
     if policy.takeover_seconds is not None:
         # The claim must be as old as its scheduler's silence, as a dead scheduler's always is (it made or
@@ -278,7 +278,14 @@ def _deliverable(now: datetime, policy: RetryPolicy):
         )
         orphaned = claim_orphaned(now, timedelta(seconds=policy.takeover_seconds))
         reclaimable = or_(reclaimable, and_(made_long_ago, orphaned))
-    # A try withheld while under way (WITHHELD) is never taken over: its scheduler stopped, it went or it did not.
+    return reclaimable
+
+
+def _deliverable(now: datetime, policy: RetryPolicy):
+    live = select(Incident.id).where(Incident.status.in_(LIVE))
+    reclaimable = _reclaimable(now, policy)
+    # A try withheld while under way (WITHHELD) is never taken over: its scheduler stopped, it went or it did not
+    # (settle_stranded gives such a row up, saying so).
     tried_freely = or_(Notification.last_error.is_(None), Notification.last_error.not_like(f"{WITHHELD}%"))
     due = or_(
         and_(Notification.status == NotificationStatus.PENDING, Notification.next_attempt_at <= now),
@@ -680,8 +687,41 @@ def record_failure(
     return row.status
 
 
-def dead_letter(session: Session, row: Notification, now: datetime, public_url: str = "") -> None:
-    """Give up on a message: show it on the incident, tell the supervisors, and stop waiting for it."""
+def settle_stranded(session: Session, now: datetime, policy: RetryPolicy, public_url: str = "") -> list[int]:
+    """Give up on the texts to the other side withheld while a try of them was under way (WITHHELD) whose
+    claim is anyone's now: that try's scheduler stopped before it said whether the text went, and no other
+    try may follow (_deliverable), so the row stayed "sending" for good and nobody was told. Each is
+    dead-lettered as a text that may have reached them (dead_letter's serial_unknown), its receipt still
+    awaited: their receipt says it went, the overdue one prompts the desk to ask. Claimed in one UPDATE, so
+    two schedulers settle a row once. Returns their ids."""
+    stranded = select(Notification.id).where(
+        Notification.kind == NotificationKind.COUNTERPART,
+        Notification.status == NotificationStatus.SENDING,
+        Notification.last_error.like(f"{WITHHELD}%"),
+        _reclaimable(now, policy),
+    )
+    claim = (
+        update(Notification)
+        .where(among_claimable(session, Notification.id, stranded.order_by(Notification.id).limit(100)))
+        .values(status=NotificationStatus.DEAD, claimed_until=None)
+        .returning(Notification.id)
+    )
+    ids = list(session.execute(claim, execution_options={"synchronize_session": False}).scalars())
+    for row in load_claimed(session, Notification, ids):
+        row.last_error = f"{row.last_error} {STRANDED}"[:2000]
+        dead_letter(session, row, now, public_url, went_unknown=True)
+    return ids
+
+
+# Said of a withheld text whose try was under way when its scheduler stopped (settle_stranded).
+STRANDED = "(the try under way when it was withheld never finished: its scheduler stopped; it may have reached them)"
+
+
+def dead_letter(
+    session: Session, row: Notification, now: datetime, public_url: str = "", went_unknown: bool = False
+) -> None:
+    """Give up on a message: show it on the incident, tell the supervisors, and stop waiting for it.
+    went_unknown: a try of it may have delivered it (settle_stranded), so its serial is not said unsent."""
     row.status = NotificationStatus.DEAD
     incident = row.incident
     escalate_now = row.kind in ACTION_KINDS and _step_stranded(session, row)
@@ -689,7 +729,8 @@ def dead_letter(session: Session, row: Notification, now: datetime, public_url: 
     # A text to the other side keeps its serial (never given again: line_checks.fail_check says why): the
     # timeline says which number never reached them, so the desk can explain the gap on the line.
     sent = session.get(ExchangeMessage, row.exchange_message_id) if row.exchange_message_id else None
-    unsent = {"serial_not_sent": f"{sent.serial:04d}/{sent.serial_year}"} if sent and sent.serial else {}
+    said = "serial_unknown" if went_unknown else "serial_not_sent"
+    unsent = {said: f"{sent.serial:04d}/{sent.serial_year}"} if sent and sent.serial else {}
     timeline.record(
         session,
         incident,

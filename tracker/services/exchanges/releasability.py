@@ -116,8 +116,6 @@ def withhold_unreleasable(
     stood). Stop awaiting their receipt, and put back the exchange a withheld request moved (exchanges.unsend).
     Return them (message, line, the serial they will miss). Releasing a text checked all this then: nothing goes
     out that they no longer let out (why: what changed, for the message's error)."""
-    from .exchanges import unsend  # the exchanges import this module
-
     waiting = session.scalars(
         select(Notification).where(
             Notification.incident_id == incident.id,
@@ -150,13 +148,35 @@ def withhold_unreleasable(
                 withheld.append({"message": message.id, "channel": message.exchange.channel.name, "in_flight": True})
                 continue
             row.status, row.last_error = NotificationStatus.CANCELLED, said
-            message.receipt_due_at = None  # it never goes: no receipt is awaited
             serial = f"{message.serial:04d}/{message.serial_year}" if message.serial else None
             withheld.append(
                 {"message": message.id, "channel": message.exchange.channel.name, "serial_not_sent": serial}
             )
-            unsend(session, message, now)
+            _never_went(session, message, now)
     return withheld
+
+
+def _never_went(session: Session, message: ExchangeMessage, now: datetime) -> None:
+    from .exchanges import unsend  # the exchanges import this module
+
+    message.receipt_due_at = None  # no receipt is awaited
+    unsend(session, message, now)
+
+
+def failed_after_withheld(session: Session, notification_id: int, now: datetime) -> None:
+    """A text withheld while a try of it was under way, whose try then failed (delivery.record_failure cancels
+    it, never to be tried again): it never went, so, as for one withheld before any try, no receipt is awaited
+    and its exchange is put back. Else the receipt clock told the supervisors of a receipt overdue, and the
+    reply clock ran, for a text they never had. Nothing for any other row."""
+    row = session.get(Notification, notification_id)
+    if (
+        row is None
+        or row.status is not NotificationStatus.CANCELLED
+        or not (row.last_error or "").startswith(WITHHELD)
+        or row.exchange_message_id is None
+    ):
+        return
+    _never_went(session, session.get_one(ExchangeMessage, row.exchange_message_id), now)
 
 
 def withheld_texts(session: Session, message_ids: list[int]) -> dict[int, str]:
