@@ -278,6 +278,13 @@ INVALID = [
     ("no relay", "/admin/channels/new", channel_form(transport="email"), "transport", 'value="North desk"'),
     ("cron", "/admin/channels/new", channel_form(check_cron="hourly"), "check_cron", "hourly"),
     ("cron never due", "/admin/channels/new", channel_form(check_cron="0 6 31 2 *"), "check_cron", "0 6 31 2 *"),
+    (
+        "interval and cron",
+        "/admin/channels/new",
+        channel_form(check_interval_seconds="3600", check_cron="0 */6 * * *"),
+        "check_cron",
+        'value="3600"',
+    ),
     ("taken name", "/admin/channels/new", channel_form(name="L1", address="x@test.example"), "name", "x@test.example"),
     ("member", "/admin/channels/new", channel_form(members=["duty"]), "members", "north@test.example"),
     (

@@ -466,6 +466,26 @@ def test_a_cron_schedule_on_29_february_waits_for_the_leap_year(app, world):
     assert channel_row(app, l1).next_check_at == datetime(2028, 2, 29, 6, tzinfo=UTC)
 
 
+def test_a_line_is_checked_on_an_interval_or_a_cron_schedule_never_both(client, world):
+    """Both were kept and the cron alone used, while the line's page showed the interval too."""
+    l1, admin = world.channels["L1"], world.auth("admin")
+    hourly = client.patch(f"/api/v1/channels/{l1}", json={"check_interval_seconds": 3600}, headers=admin)
+    assert hourly.status_code == 200, hourly.get_json()
+    for body in ({"check_cron": "0 */6 * * *"}, {"check_cron": "0 */6 * * *", "check_interval_seconds": 600}):
+        refused = client.patch(f"/api/v1/channels/{l1}", json=body, headers=admin)
+        assert refused.status_code == 422, (body, refused.get_json())
+        details = refused.get_json()["error"]["details"]
+        assert {"check_cron", "check_interval_seconds"} <= set(details), (body, details)
+        kept = client.get(f"/api/v1/channels/{l1}", headers=admin).get_json()
+        assert (kept["check_interval_seconds"], kept["check_cron"]) == (3600, None), kept
+    moved = {"check_cron": "0 */6 * * *", "check_interval_seconds": None}
+    taken = client.patch(f"/api/v1/channels/{l1}", json=moved, headers=admin)
+    assert taken.status_code == 200, taken.get_json()
+    assert (taken.get_json()["check_interval_seconds"], taken.get_json()["check_cron"]) == (None, "0 */6 * * *")
+    renamed = client.patch(f"/api/v1/channels/{l1}", json={"name": "L1 primary"}, headers=admin)
+    assert renamed.status_code == 200, renamed.get_json()
+
+
 # 31 February and 30 February are valid crontab: the line would never be checked, its next check none.
 @pytest.mark.parametrize(
     "expression", ["every five minutes", "*/5 * * *", "61 * * * *", "* * * * * *", "0 6 31 2 *", "0 6 30 2 *"]

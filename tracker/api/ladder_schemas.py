@@ -52,12 +52,12 @@ class ChannelIn(Schema):
         strict=True,
         allow_none=True,
         validate=Range(60, 30 * 86400),
-        metadata={"description": "send a communications check this often"},
+        metadata={"description": "send a communications check this often (422 beside a check_cron: one or the other)"},
     )
     check_cron = Text(
         allow_none=True,
         validate=Length(max=100),
-        metadata={"description": "or on this crontab schedule (UTC), e.g. '0 */6 * * *'"},
+        metadata={"description": "or on this crontab schedule (UTC), e.g. '0 */6 * * *' (null the interval)"},
     )
     check_window_seconds = fields.Integer(
         strict=True, validate=Range(10, 7 * 86400), metadata={"description": "a check not confirmed in time fails"}

@@ -299,7 +299,7 @@ class ChannelForm(TrackerForm):
     check_cron = StringField(
         "Or check on a cron schedule (UTC)",
         validators=[Optional(), Length(max=100)],
-        description="minute hour day month weekday, e.g. 0 */6 * * *",
+        description="minute hour day month weekday, e.g. 0 */6 * * *; leave the interval blank",
         filters=[_strip],
     )
     check_window_seconds = WholeNumberField(

@@ -226,6 +226,14 @@ def save_channel(
     for key in CHANNEL_FIELDS:
         if key in data:
             setattr(channel, key, data[key])
+    scheduled = "check_cron" in data or "check_interval_seconds" in data
+    if scheduled and channel.check_cron and channel.check_interval_seconds:
+        # Both kept, the cron alone was used (next_check), and the page showed an interval nobody kept to.
+        both = "give one schedule: an interval or a cron expression, and clear the other"
+        raise ValidationError(
+            "a line is checked on an interval or on a cron schedule, not both",
+            {"check_interval_seconds": both, "check_cron": both},
+        )
     if channel.transport != was and (unavailable := transports[channel.transport].unavailable()):
         # Made anyway, every message and check over the line would fail for good, found out at the first alert.
         # A line already on it is kept when only its other fields change (a relay removed later: its checks say so).
