@@ -15,7 +15,7 @@ from ...models import ChannelCheck, ChannelHealth, CheckOutcome, ContactChannel,
 from ...models.permissions import Permission, may
 from ...sentences import Sentence
 from ...text import name_problem
-from ...timeutil import UTC, format_dtg, isoformat
+from ...timeutil import RECENT_AHEAD, UTC, format_dtg, isoformat
 from . import links, message_text, sides
 from .claims import among_claimable
 
@@ -354,7 +354,7 @@ def record_answer(
         problems["via"] = f"one of: {', '.join(ANSWERED_VIA)}"
     if not by or len(by) > ANSWER_NAME_MAX_LENGTH or name_problem(by):
         problems["by"] = f"who answered: one line, 1 to {ANSWER_NAME_MAX_LENGTH} characters"
-    if at > now:
+    if at > now + RECENT_AHEAD:  # a minute typed rounded up, a clock a little ahead: as a call's or a log line's
         problems["at"] = "an answer cannot be in the future"
     elif at < check.sent_at.replace(second=0, microsecond=0):  # a DTG names the minute only
         problems["at"] = "before the check was sent"

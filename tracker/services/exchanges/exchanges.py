@@ -30,7 +30,7 @@ from ...models import (
     User,
 )
 from ...sentences import Sentence
-from ...timeutil import format_dtg
+from ...timeutil import RECENT_AHEAD, format_dtg
 from ..engine import notify
 from ..engine.claims import SetAside, act_on_claimed, among_claimable
 from ..incidents import timeline
@@ -450,7 +450,7 @@ def record_message(
         raise ValidationError(
             "only a message from the other side is received", {"received_at": "for direction in only"}
         )
-    if received_at is not None and received_at > now:
+    if received_at is not None and received_at > now + RECENT_AHEAD:  # a minute typed rounded up, a clock ahead
         raise ValidationError("a message cannot be received in the future", {"received_at": "in the future"})
     occurred = exchange.incident.occurred_at
     # As a call's start (calls._check_times): a DTG's year one off (25 for 26) put their reply a year before
@@ -486,6 +486,8 @@ def record_message(
         _lock(session, exchange)
         answered = STATE_OF_THEIRS.get(kind)
         moves = answered in next_states(exchange)
+        if moves and received_at is not None:
+            _answers_after_asked(exchange, kind, received_at)
         if moves and answered is not None:  # their reply stops the reply clock
             _move(session, exchange, answered, actor.username, now, None, note=False)
         message = counterpart.receive(session, exchange, kind, text, actor.username, received_at or now)
@@ -493,6 +495,22 @@ def record_message(
             _their_receipt(session, exchange, answered, received_at or now, "message", actor, now)
     session.flush()
     return message
+
+
+def _answers_after_asked(exchange: Exchange, kind: str, received_at: datetime) -> None:
+    """Their answer to where the exchange stands (a reply to our request) cannot have come before the text of
+    ours that asked for it went (to the minute a DTG names): recorded so, it answered a request they did not
+    have yet, and the request's receipt clock ran on."""
+    asked = [
+        m.at
+        for m in exchange.messages
+        if m.direction is MessageDirection.OUT and m.status is OutgoingStatus.SENT and m.pending_state
+    ]
+    if asked and received_at < (last := max(asked)).replace(second=0, microsecond=0):
+        raise ValidationError(
+            f"their {kind.replace('_', ' ')} cannot have come before our text that asked for it went",
+            {"received_at": f"before {format_dtg(last)}, when our text went"},
+        )
 
 
 def withdraw_stale_approval(session: Session, message: ExchangeMessage, actor: User, now: datetime) -> bool:

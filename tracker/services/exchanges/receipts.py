@@ -31,6 +31,7 @@ from ...models import (
     User,
 )
 from ...text import name_problem
+from ...timeutil import RECENT_AHEAD
 from ..engine import notify
 from ..engine.claims import SetAside, act_on_claimed, among_claimable
 from ..engine.links import NOT_VALID, AckLinks, LinkRefused, LinkSigner, made_for, sent_to, spend
@@ -232,7 +233,7 @@ def record(
     by = (by or "").strip()
     if not by or len(by) > NAME_MAX_LENGTH or name_problem(by):
         problems["by"] = f"who confirmed: one line, 1 to {NAME_MAX_LENGTH} characters"
-    if at > now:
+    if at > now + RECENT_AHEAD:  # a minute typed rounded up, a clock a little ahead: as a call's or a log line's
         problems["at"] = "a receipt cannot be in the future"
     elif at < message.at.replace(second=0, microsecond=0):  # a DTG names the minute only
         problems["at"] = "before the message was sent"
@@ -277,7 +278,9 @@ def _record(
         receipt_at=at,
         receipt_by=by,
         receipt_via=via,
-        late=message.receipt_overdue_at is not None,
+        # Late by the time they confirmed, not by the sweep: one given in time and logged after the clock was
+        # flagged came in time (as the annual review counts it).
+        late=message.receipt_due_at is not None and at > message.receipt_due_at,
         from_state=before.value,
         to_state=exchange.state.value,
         **({"call": call, "by_call": True, "approval": "not_needed"} if call is not None else {}),

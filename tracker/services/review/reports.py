@@ -45,6 +45,7 @@ from ...models import (
     TimelineEvent,
 )
 from ...region import NO_SECTOR
+from ...timeutil import parse_moment
 from ..incidents import marking
 from ..incidents.marking import Markings
 
@@ -331,7 +332,36 @@ def exchange_counts(session: Session, flt: ReportFilter) -> dict[str, int]:
         .join(Incident, Incident.id == Exchange.incident_id)
         .where(*conditions(flt))
     ).one()
-    return dict(row._mapping)
+    counts = dict(row._mapping)
+    if counts["answered_late"]:  # the few whose reply clock ran out: did the reply come after it?
+        ran_out = select(Exchange.id).join(Incident, Incident.id == Exchange.incident_id)
+        ids = session.scalars(ran_out.where(*conditions(flt), answered, reply_ran_out)).all()
+        counts["answered_late"] = _replied_late(session, list(ids))
+    return counts
+
+
+def _replied_late(session: Session, ids: list[int]) -> int:
+    """Of these exchanges, answered and with a reply clock that ran out, those whose reply came after its
+    deadline: a reply received in time and recorded after the sweep marked the exchange overdue came in time
+    (as a line check's answer given in its window stands). One answered by a change of state alone, with no
+    reply on record, has no time but the sweep's: late."""
+    due: dict[int, datetime] = {}
+    events = select(TimelineEvent.details).where(
+        TimelineEvent.kind == EventKind.EXCHANGE_OVERDUE,
+        TimelineEvent.details["exchange"].as_integer().in_(ids),
+        TimelineEvent.details["deadline_kind"].as_string() == "reply",
+    )
+    for details in session.scalars(events):
+        if details.get("due_at"):  # an event without its deadline leaves the exchange late, as the sweep said
+            at = parse_moment(details["due_at"])
+            due[details["exchange"]] = min(at, due.get(details["exchange"], at))
+    replies = select(ExchangeMessage.exchange_id, func.min(ExchangeMessage.at)).where(
+        ExchangeMessage.exchange_id.in_(ids),
+        ExchangeMessage.direction == MessageDirection.IN,
+        ExchangeMessage.kind == "reply",
+    )
+    replied = {exchange: at for exchange, at in session.execute(replies.group_by(ExchangeMessage.exchange_id))}
+    return sum(1 for i in ids if i not in replied or i not in due or replied[i] > due[i])
 
 
 def file_marking(session: Session, flt: ReportFilter, markings: Markings) -> str:
