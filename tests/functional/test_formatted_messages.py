@@ -17,7 +17,7 @@ from tests.support import outbox_files, sign_in
 from tracker import dispatch, jobs
 from tracker.channels import DeliveryError
 from tracker.db import session_scope
-from tracker.models import ChannelCheck, LinkUse, Notification, NotificationKind
+from tracker.models import ChannelCheck, ExchangeMessage, LinkUse, Notification, NotificationKind
 from tracker.services.engine import delivery
 from tracker.timeutil import format_dtg, utcnow
 
@@ -379,6 +379,27 @@ def test_a_receipt_link_used_under_an_older_version_does_not_name_our_line_when_
     for again in (client.get(link), client.post(link, data={"name": "someone else"})):
         page = again.get_data(as_text=True)
         assert "Maj. Petrov" in page and internal not in page, (again.status_code, page)
+
+
+def test_a_receipt_logged_from_a_call_that_named_nobody_shows_them_their_end_of_the_line_never_ours(app, client, world):
+    """Their call confirmed receipt, the speaker unnamed: the receipt was kept under our internal name of the line,
+    and the receipt page showed it to whoever holds the link ("recorded ... for L3 backup - do not brief")."""
+    internal = "L3 backup - do not brief"
+    add_counterpart_line(app, world, internal, counterpart_state="Eastland", their_station="Eastland GS duty")
+    reference = acknowledged_incident(client, world, releasable_to=["Eastland"])
+    exchange = open_exchange(client, world, reference, line=internal)
+    [(_subject, body)] = [b for b in counterpart_bodies(app) if "/links/receipt/" in b[1]]
+    link = re.search(r"/links/receipt/[A-Za-z0-9._-]+", body)[0]
+    call = {"direction": "they_called", "exchange_id": exchange["id"], "moves_to": "receipt_confirmed"}
+    api(client, world, "POST", f"/incidents/{reference}/calls", call, status=201)
+    page = client.get(link).get_data(as_text=True)
+    assert internal not in page and "Eastland GS duty" in page, page
+    title = re.search(r"<title>([^<]*)</title>", page)[1]
+    assert re.search("[А-я]", title), f"the tab names it in their language too: {title}"
+    with session_scope(app) as session:  # as an older version kept it
+        session.execute(update(ExchangeMessage).values(receipt_by=internal))
+    page = client.get(link).get_data(as_text=True)
+    assert internal not in page and "Eastland GS duty" in page, page
 
 
 def test_a_text_withheld_while_a_try_of_it_is_under_way_is_not_tried_again_when_that_try_fails(app, client, world):

@@ -419,7 +419,8 @@ def move_by_call(session: Session, call: Call, new_state: ExchangeState, actor: 
     call.moved_to = new_state
     waiting = receipts.pending(exchange) if new_state is ExchangeState.RECEIPT_CONFIRMED else None
     if waiting is not None:  # moves a notified exchange to receipt confirmed itself, on the timeline
-        by = call.their_name or call.channel.name
+        # Who spoke for them, else their end of the line: never our name of it (the receipt page shows it them).
+        by = call.their_name or call.channel.their_end[: receipts.NAME_MAX_LENGTH]
         receipts.record(session, waiting, max(at, waiting.at), by, "call", actor, now, call=call.id)
     unapproved = new_state in OURS_UNAPPROVED
     if exchange.state is not new_state:

@@ -125,9 +125,17 @@ def view(message: ExchangeMessage) -> ReceiptView:
         message.exchange.language,  # the language it was sent in, whatever the line reads since
         message.at,
         message.receipt_at,
-        message.receipt_by,
+        _by_them(message),
         message.receipt_via,
     )
+
+
+def _by_them(message: ExchangeMessage) -> str | None:
+    """Who confirmed, as the page shows it them: an older version kept a receipt logged from a call whose
+    speaker went unnamed under our name of the line, which the page must not show."""
+    if message.receipt_via == "call" and message.receipt_by == message.channel.name[:255]:
+        return message.channel.their_end
+    return message.receipt_by
 
 
 def _target(session: Session, claims: dict) -> ExchangeMessage:
