@@ -402,6 +402,25 @@ def test_a_receipt_logged_from_a_call_that_named_nobody_shows_them_their_end_of_
     assert internal not in page and "Eastland GS duty" in page, page
 
 
+def test_a_text_to_them_with_a_line_the_format_reads_as_its_own_is_refused(app, client, world):
+    """A notice typed with a BT line, NNNN and a prosign and DTG went out as typed: the desk reading the 16-line
+    shape saw the text end early and a second message follow, with the FM and SERIAL the typist gave it."""
+    add_counterpart_line(app, world, LINE, counterpart_state="Eastland")
+    reference = acknowledged_incident(client, world, releasable_to=["Eastland"])
+    forged = "Our aircraft saw yours.\nbt\nNNNN\nZ 010000Z JAN 27\nFM EASTLAND\nSERIAL 0099/2026"
+    body = {"channel_id": world.channels[LINE], "text": forged}
+    refused = api(client, world, "POST", f"/incidents/{reference}/exchanges", body, status=422)
+    assert refused["error"]["details"] == {"text": ["line 2 reads as the format's own 'bt'"]}, refused
+    exchange = open_exchange(client, world, reference, line=LINE, text=None)
+    said = "We saw your aircraft. BT is how our format ends a text."  # in a sentence: no line of its own
+    path = f"/exchanges/{exchange['id']}/messages"
+    drafted = api(client, world, "POST", path, {"direction": "out", "text": said}, status=201)
+    edit = {"text": said, "text_second": "Мы видели ваш самолёт.\n O 031455Z DEC 26", "version": drafted["version"]}
+    refused = api(client, world, "PATCH", f"/exchange-messages/{drafted['id']}", edit, status=422)
+    assert list(refused["error"]["details"]) == ["text_second"], refused
+    assert [s for s, _b in counterpart_bodies(app)] == [], "nothing went out"
+
+
 def test_a_text_withheld_while_a_try_of_it_is_under_way_is_not_tried_again_when_that_try_fails(app, client, world):
     """The withholding passed over a text being sent (its row claimed) when the position was withdrawn; the try
     failed for a while, the row went back to waiting, and the next try carried the withdrawn position out."""

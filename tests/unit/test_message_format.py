@@ -319,6 +319,10 @@ def test_every_msgid_of_each_kind_a_language_carries_is_translated_and_not_fuzzy
         ("zh", "Article VI", "第VI条"),
         ("ru", "Protocol I, Article 2", "Protocol I, статья 2"),  # a word we do not know stays as typed
         ("en", "Annex 2, para. 3", "Annex 2, para. 3"),
+        # A plural stays as typed: "Articles" read as "Article" and "s III and IV" ("статья s III and IV").
+        ("ru", "Articles III and IV", "Articles III and IV"),
+        ("zh", "Annexes 1 and 2, § 3", "Annexes 1 and 2, 第3款"),
+        ("fr", "paragraphs 3-4", "paragraphs 3-4"),
     ],
 )
 def test_the_article_cited_is_written_in_the_parts_language(language, article, written):

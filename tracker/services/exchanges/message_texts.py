@@ -45,10 +45,12 @@ THEIR_TEXT = "Text of our officer as written in English:"
 RECEIPT_LINK = "To confirm receipt open {url} or reply on this line quoting the serial {serial}."
 # The words of an article cited (agreements.default_article: "Article VI(1)", "Annex 2, para. 3"), typed in
 # English: each piece whose word is known is written in the part's language, its number kept as typed.
+# The word alone, singular: "Articles III and IV" read as "Article" and "s III and IV" ("статья s III and IV");
+# a plural, as any word the catalogues do not know, stays as typed.
 ARTICLE_WORDS = (
-    (re.compile(r"(?:article|art\.)\s*(\S.*)", re.IGNORECASE), "Article {number}"),
-    (re.compile(r"annex\s*(\S.*)", re.IGNORECASE), "Annex {number}"),
-    (re.compile(r"(?:paragraph|para\.?|§)\s*(\S.*)", re.IGNORECASE), "paragraph {number}"),
+    (re.compile(r"(?:article|art\.)(?![a-z])\s*(\S.*)", re.IGNORECASE), "Article {number}"),
+    (re.compile(r"annex(?![a-z])\s*(\S.*)", re.IGNORECASE), "Annex {number}"),
+    (re.compile(r"(?:paragraph|para\.?|§)(?![a-z§])\s*(\S.*)", re.IGNORECASE), "paragraph {number}"),
 )
 HEADER_MSGIDS = (
     HEADING, TITLE, TITLE_CHECK, UNDER, UNDER_NO_ARTICLE, THEIR_TEXT, RECEIPT_LINK, OTHER_SUBJECT,

@@ -325,8 +325,28 @@ def _our_reference(incident: Incident) -> re.Pattern:
     return re.compile(rf"(?<!\w){re.escape(prefix)}-\d{{4}}-\d+(?!\w)")
 
 
+# A line of a text that the format's own lines would be read as (message_format): BT ends the text, NNNN the
+# message, and a prosign with a DTG starts another one. Typed into a text, what followed it read as a message
+# of its own, with whatever FM, TO and SERIAL the typist gave it.
+_FORMAT_LINE = re.compile(
+    r"^\s*(?:BT|NNNN|[ZOPR]\s+[0-9]{6}Z\s*[A-Z]{3}\s*[0-9]{2,4})\s*$", re.IGNORECASE | re.MULTILINE
+)
+
+
 def guard(incident: Incident, *texts: str | None) -> None:
-    """Refuse (422) text bound for the other side that carries a non-releasable field's content."""
+    """Refuse (422) text bound for the other side that carries a non-releasable field's content, or a line the
+    format's own lines would be taken for (_FORMAT_LINE): the first text is "text", the second "text_second"."""
+    broken = {
+        name: f"line {text.count(chr(10), 0, found.start()) + 1} reads as the format's own {found[0].strip()!r}"
+        for name, text in zip(("text", "text_second"), texts, strict=False)
+        if text and (found := _FORMAT_LINE.search(text))
+    }
+    if broken:
+        raise ValidationError(
+            "a line of this text would read as the message format's own (BT ends the text, NNNN the message, a "
+            "prosign and DTG begins another): reword it",
+            broken,
+        )
     found = leaks(incident, *texts)
     if found:
         raise ValidationError(
