@@ -421,6 +421,20 @@ def test_a_text_to_them_with_a_line_the_format_reads_as_its_own_is_refused(app, 
     assert [s for s, _b in counterpart_bodies(app)] == [], "nothing went out"
 
 
+def test_a_lines_language_changes_only_once_its_exchanges_are_closed(app, client, world):
+    """Changed from ru to fr while an exchange was open, the line took it (200), and the exchange went on writing
+    Russian: a line that reads French got Russian, and a French summary was refused as "the line reads ru"."""
+    line = add_counterpart_line(app, world, LINE, counterpart_state="Eastland")
+    reference = acknowledged_incident(client, world, releasable_to=["Eastland"])
+    exchange = open_exchange(client, world, reference, line=LINE)
+    refused = api(client, world, "PATCH", f"/channels/{line}", {"language": "fr"}, who="admin", status=422)
+    assert "close" in refused["error"]["details"]["language"][0], refused
+    assert api(client, world, "GET", f"/channels/{line}", who="admin")["language"] == "ru"
+    api(client, world, "PATCH", f"/channels/{line}", {"name": "Eastland hotline (main)"}, who="admin")  # else free
+    api(client, world, "POST", f"/exchanges/{exchange['id']}/transitions", {"state": "closed"})
+    assert api(client, world, "PATCH", f"/channels/{line}", {"language": "fr"}, who="admin")["language"] == "fr"
+
+
 def test_a_text_withheld_while_a_try_of_it_is_under_way_is_not_tried_again_when_that_try_fails(app, client, world):
     """The withholding passed over a text being sent (its row claimed) when the position was withdrawn; the try
     failed for a while, the row went back to waiting, and the next try carried the withdrawn position out."""

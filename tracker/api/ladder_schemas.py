@@ -78,7 +78,10 @@ class ChannelIn(Schema):
     language = Text(
         allow_none=True,
         validate=Pattern(LANGUAGE, error="a language code of 2 or 3 lower-case letters, e.g. ru"),
-        metadata={"description": "the counterpart's language (ISO 639), e.g. ru; null: English only"},
+        metadata={
+            "description": "the counterpart's language (ISO 639), e.g. ru; null: English only; 422 for a change "
+            "while an exchange on the line is open (each writes in the language it was opened in)"
+        },
     )
     our_station = Name(validate=Length(max=120), metadata={"description": "a counterpart line's FM station"})
     their_station = Name(validate=Length(max=120), metadata={"description": "a counterpart line's TO station"})

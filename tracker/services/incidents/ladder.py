@@ -17,6 +17,7 @@ from ...models import (
     Domain,
     EscalationPolicy,
     Exchange,
+    ExchangeState,
     Incident,
     IncidentStatus,
     Notification,
@@ -216,6 +217,16 @@ def save_channel(
             raise ValidationError(
                 "a line that has carried anything to or from the other side stays a counterpart line",
                 {"counterpart_line": "its address is the other side's: make a new internal line instead"},
+            )
+    if channel is not None and "language" in data and (data["language"] or None) != (channel.language or None):
+        opened = session.scalars(
+            select(Exchange.reference).where(Exchange.channel_id == channel.id, Exchange.state != ExchangeState.CLOSED)
+        ).all()
+        if opened:  # each keeps the language it was opened in, for every text and receipt page it still makes
+            raise ValidationError(
+                f"the line has exchanges open in {channel.language or 'English alone'}: its language changes once "
+                "they are closed",
+                {"language": f"close {', '.join(r or '(no reference)' for r in opened[:5])} first, or make a new line"},
             )
     _check_agreement(session, data, channel.agreement_id if channel is not None else None)
     _check_receipt_seconds(data)
