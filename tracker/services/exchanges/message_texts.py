@@ -158,11 +158,13 @@ class Writer:
 
     def hours(self, seconds: int) -> str:
         """A span in hours with its unit in the number's plural form: "1 hour", "48 hours", "1,5 heure",
-        "21 час", "48 часов" (CLDR's rules: a sentence's own "{n} hours" read "1 hours", "1,5 heures")."""
-        hours = round(seconds / 3600, 2)  # as written: the plural form follows the number shown
-        text = format_unit(hours, "duration-hour", format="#,##0.##", locale=self.locale)
-        if "duration-hour" in text:  # Babel has no long pattern for some locales (zh) and writes the unit's id
-            text = format_unit(hours, "duration-hour", length="short", format="#,##0.##", locale=self.locale)
+        "21 час", "48 часов" (CLDR's rules: a sentence's own "{n} hours" read "1 hours", "1,5 heures"); a span
+        under an hour in minutes, under a minute in seconds (in hours, 17 seconds read "within 0 hours")."""
+        unit, size = next((u, s) for u, s in (("hour", 3600), ("minute", 60), ("second", 1)) if seconds >= s or s == 1)
+        value = round(seconds / size, 2)  # as written: the plural form follows the number shown
+        text = format_unit(value, f"duration-{unit}", format="#,##0.##", locale=self.locale)
+        if f"duration-{unit}" in text:  # Babel has no long pattern for some locales (zh) and writes the unit's id
+            text = format_unit(value, f"duration-{unit}", length="short", format="#,##0.##", locale=self.locale)
         return text
 
 
