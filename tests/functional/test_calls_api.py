@@ -521,3 +521,18 @@ def test_an_actions_due_time_said_with_a_day_weeks_into_a_later_month_is_refused
     body["actions"][0]["due_at"] = whole[1]
     call = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)
     assert parse_moment(call["actions"][0]["due_at"]) > began + timedelta(days=27), call["actions"]
+
+
+def test_an_actions_due_time_given_whole_more_than_a_year_after_the_call_is_refused(client, world, scene):
+    """ "071800ZDEC27" on a call of 7 December 2026 (the year typed one off) and 2099 were taken: an action agreed
+    on a call fell due a year on, and its clock was watched by nobody in the meantime."""
+    reference, exchange = scene
+    began = (utcnow() - timedelta(hours=1)).replace(second=0, microsecond=0)
+    body = {"direction": "we_called", "exchange_id": exchange["id"], "started_at": format_dtg(began)}
+    for due in (format_dtg(began + timedelta(days=367)), "2099-01-01T00:00:00Z"):
+        body["actions"] = [{"text": "Eastland sends the track", "party": "them", "due_at": due}]
+        refused = api(client, world, "POST", f"/incidents/{reference}/calls", body, status=422)
+        [said] = refused["error"]["details"]["actions.0.due_at"]
+        assert "more than a year after the call started" in said and "check the year" in said, said
+    body["actions"][0]["due_at"] = format_dtg(began + timedelta(days=300))
+    api(client, world, "POST", f"/incidents/{reference}/calls", body, status=201)

@@ -202,6 +202,8 @@ def _fill(call: Call, data: dict) -> None:
 # How far from the call's start a due time said with its day only may fall: "021200Z" said on 30 November is
 # 2 December, but "051200Z" said on 7 December is far more likely a slip (a day already past) than 5 January.
 DAY_ONLY_AT_MOST = timedelta(days=15)
+# And one given whole: further on, its year was typed wrong (an action agreed on a call is due within the year).
+WHOLE_AT_MOST = timedelta(days=366)
 
 
 def _placed(draft: dict, started: datetime, n: int, problems: dict) -> dict:
@@ -244,6 +246,11 @@ def _add_actions(call: Call, drafts: list[dict]) -> list[AgreedAction]:
             problems[f"actions.{n}.due_at"] = "when it is due"
         elif draft["due_at"] < started:
             problems[f"actions.{n}.due_at"] = "due before the call started"
+        elif draft["due_at"] - started > WHOLE_AT_MOST:  # a DTG's year one off (27 for 26): due a year on
+            problems[f"actions.{n}.due_at"] = (
+                f"due {format_dtg(draft['due_at'])}, more than a year after the call started "
+                f"({format_dtg(started)}): check the year"
+            )
     if problems:
         raise ValidationError("an agreed action is not valid", problems)
     return [
