@@ -635,6 +635,11 @@ def test_an_issued_token_is_shown_once_works_and_stops_when_revoked(app, world):
     assert api.get("/api/v1/incidents", headers=bearer).status_code == 401
     row = re.search(rf'data-token="{text[:10]}">(.*?)</tr>', admin.get(user_page).text, re.S)[1]
     assert "<button" not in row and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(\d{6}Z[A-Z]{3}\d\d\)</td>\s*$", row)
+    # From a page read before: it says the token was revoked already, not that this revoked it.
+    again = submit(admin, revoke[1], {"confirm": "yes"}, page=user_page)
+    assert again.status_code == 302, again.status_code
+    said = admin.get(again.headers["Location"]).text
+    assert "was revoked already" in said and "revoked.</" not in said, said[:3000]
 
     empty = submit(admin, f"{user_page}/tokens", {"name": ""}, page=user_page)
     assert empty.status_code == 422 and 'id="name-error"' in empty.text

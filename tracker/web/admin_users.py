@@ -14,7 +14,7 @@ from ..http.access import requires
 from ..models import AccountEvent, ApiToken, User
 from ..models.permissions import Permission
 from ..services.accounts import people
-from ..timeutil import utcnow
+from ..timeutil import format_dtg, utcnow
 from .acting import ask_first
 from .admin import apply_change, bp, page, save, shown_once
 from .bidi import formatted, isolated, isolated_list, said
@@ -161,6 +161,9 @@ def revoke_token(token_id: int):
     if token is None:
         raise NotFound(f"no token {token_id}")
     user_id = token.user_id
+    if token.revoked_at is not None:  # from a page read before another admin revoked it: nothing changes
+        flash(f"Token {token.prefix}… was revoked already, {format_dtg(token.revoked_at)}.", "warning")
+        return _back(user_id)
     question = formatted(
         "Revoke the API token “{name}” ({prefix}…) of {user}?",
         name=isolated(token.name),
