@@ -6,6 +6,7 @@ own load; PostgreSQL compares what it loaded inside the restore's transaction, w
 import io
 import json
 import sqlite3
+import stat
 import tarfile
 from pathlib import Path
 
@@ -85,7 +86,21 @@ def foreign_sqlite(path: Path) -> bytes:
     return path.read_bytes()
 
 
-@pytest.mark.parametrize("case", ["traversal", "absolute", "empty key", "not a key", "foreign", "not json", "a list"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "traversal",
+        "absolute",
+        "empty key",
+        "not a key",
+        "foreign",
+        "not json",
+        "a list",
+        "other key",
+        "other database",
+        "sums not sums",
+    ],
+)
 def test_a_backup_not_to_be_trusted_is_refused_and_nothing_is_touched(app, archive, app_on_tmp, tmp_path, case):
     parts = members(archive)
     outside = tmp_path / "elsewhere" / "PWNED"
@@ -95,9 +110,14 @@ def test_a_backup_not_to_be_trusted_is_refused_and_nothing_is_touched(app, archi
             "../../elsewhere/PWNED": parts["database.sqlite"],
         },
         "absolute": {"manifest_fields": {"database": str(outside)}, str(outside): parts["database.sqlite"]},
-        "empty key": {"secret_key": b""},
-        "not a key": {"secret_key": b"\xff\xfe"},
-        "foreign": {"database.sqlite": foreign_sqlite(tmp_path / "foreign.db")},
+        # A backup of before its checksums: the key and the database checked for what they are.
+        "empty key": {"secret_key": b"", "manifest_fields": {"sha256": None}},
+        "not a key": {"secret_key": b"\xff\xfe", "manifest_fields": {"sha256": None}},
+        "foreign": {"database.sqlite": foreign_sqlite(tmp_path / "foreign.db"), "manifest_fields": {"sha256": None}},
+        # Checksums of what it wrote: another key or database under their names is damage.
+        "other key": {"secret_key": b"k" * 64},
+        "other database": {"database.sqlite": foreign_sqlite(tmp_path / "other.db")},
+        "sums not sums": {"manifest_fields": {"sha256": ["x"]}},
         "not json": {"manifest": b"{not json"},
         "a list": {"manifest": b"[1, 2]"},
     }[case]
@@ -197,3 +217,48 @@ def test_a_restore_that_could_not_keep_its_key_or_anchor_replaces_nothing(
     assert len(result.output.splitlines()) == 1, result.output
     database = Path(target.config["DATABASE_URL"].removeprefix("sqlite:///"))
     assert not database.exists() or database.stat().st_size == 0, "the target database is left as it was"
+
+
+@pytest.mark.parametrize("where", [0.3, 0.5, 0.9])
+def test_a_backup_damaged_on_disk_is_refused_as_damaged_and_nothing_is_touched(archive, app_on_tmp, tmp_path, where):
+    """One bit changed in the file: tarfile reads members by seeking and never checks gzip's CRC, so a line's
+    address came back changed (or the database malformed, or a seal's hash altered) and restore said it had
+    restored the backup, exit 0; or it was refused as "not a backup"."""
+    data = bytearray(archive.read_bytes())
+    data[int(len(data) * where)] ^= 0x01
+    damaged = tmp_path / "damaged.tar.gz"
+    damaged.write_bytes(bytes(data))
+    target, instance = app_on_tmp()
+    result = flask(target, "restore", "--force", str(damaged))
+    assert result.exit_code == 1, result.output
+    assert f"Error: {damaged} is damaged" in result.output and "nothing was restored" in result.output, result.output
+    assert len(result.output.splitlines()) == 1, result.output
+    database = Path(target.config["DATABASE_URL"].removeprefix("sqlite:///"))
+    assert not database.exists() or database.stat().st_size == 0, "the target is left as it was"
+    assert not (instance / "secret_key").exists(), "the key in use is left alone"
+
+
+def test_a_database_that_fails_sqlites_check_is_refused_though_the_backup_has_no_checksums(archive, tmp_path):
+    from tracker import backup
+
+    copy = tmp_path / "copy.sqlite"
+    copy.write_bytes(members(archive)["database.sqlite"])
+    backup._check_intact(copy, archive)  # the good one passes
+    data = bytearray(copy.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 40] = bytes(b ^ 0xFF for b in data[middle : middle + 40])
+    copy.write_bytes(bytes(data))
+    with pytest.raises(backup.BackupError) as refused:
+        backup._check_intact(copy, archive)
+    assert "is damaged: its database fails SQLite's check" in str(refused.value), refused.value
+
+
+def test_a_sqlite_database_a_restore_makes_is_its_owners_only(archive, app_on_tmp):
+    """The target was opened to see whether it was empty before the restore made it its owner's: made by that
+    connection, it took the umask's 0644, readable by every account on the machine with the password hashes."""
+    target, _instance = app_on_tmp()
+    result = flask(target, "restore", str(archive))
+    assert result.exit_code == 0, result.output
+    folder = Path(target.config["DATABASE_URL"].removeprefix("sqlite:///")).parent
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()}
+    assert modes and set(modes.values()) == {0o600}, modes

@@ -12,12 +12,15 @@ claimed go out again at once, with the Message-ID and Idempotency-Key they had (
 they already have).
 """
 
+import gzip
+import hashlib
 import io
 import json
 import os
 import sqlite3
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -103,6 +106,9 @@ def _create(url: str, engine: str, created_at: str, path: Path, secret_key: str)
 
             facts = postgresql.dump(url, copy, read_facts)
         manifest = {"format": FORMAT, "created_at": created_at, "engine": engine, "database": copy.name, **facts}
+        # What restore checks the members it reads against: gzip's CRC is not checked by tarfile, which reads
+        # members by seeking, and one bit changed in a line's address restored as a good backup.
+        manifest["sha256"] = {copy.name: _sha256(copy.read_bytes()), SECRET: _sha256(secret_key.encode())}
         archive = Path(work) / "archive"
         with tarfile.open(archive, "w:gz") as tar:
             tar.add(copy, copy.name, filter=_owner_only)  # unpacked with tar, the copy is its owner's only
@@ -120,6 +126,36 @@ def _facts_of_copy(copy: Path) -> dict:
             return read_facts(connection)
     finally:
         engine.dispose()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _check_whole(path: Path) -> None:
+    """Refuse a backup whose compressed stream fails its own check (gzip's CRC and length, read to its end):
+    tarfile reads members by seeking and never gets there, so a damaged archive restored changed data, or was
+    refused as "not a backup"."""
+    try:
+        with gzip.open(path) as stream:
+            while stream.read(1 << 20):
+                pass
+    except gzip.BadGzipFile as exc:
+        if str(exc).startswith("Not a gzipped file"):
+            return  # not gzip at all: tarfile says what it is not
+        raise BackupError(f"{path} is damaged ({exc}); nothing was restored: restore another backup") from None
+    except (EOFError, zlib.error) as exc:
+        raise BackupError(
+            f"{path} is damaged or cut short ({exc or 'it ends early'}); nothing was restored: restore another backup"
+        ) from None
+
+
+def _checked(manifest: dict, name: str, data: bytes, path: Path) -> bytes:
+    """The member as the backup wrote it (its SHA-256 in the manifest; a backup of before 2026-12 has none)."""
+    said = (manifest.get("sha256") or {}).get(name)
+    if said is not None and said != _sha256(data):
+        raise BackupError(f"{path} is damaged: its {name} is not what the backup wrote; nothing was restored")
+    return data
 
 
 def _owner_only(info: tarfile.TarInfo) -> tarfile.TarInfo:
@@ -171,6 +207,9 @@ def _manifest_problem(manifest: dict) -> str | None:
         return "no schema revision"
     if not _count(manifest.get("incidents")):
         return "no count of incidents"
+    sums = manifest.get("sha256")
+    if sums is not None and not (isinstance(sums, dict) and all(isinstance(s, str) for s in sums.values())):
+        return "checksums that are not SHA-256 digests"
     chain = manifest.get("chain")
     if chain is not None and not (
         isinstance(chain, dict)
@@ -207,18 +246,24 @@ def restore(
     the point of no return, just before the database is replaced: what follows (migrating, the key, the anchor)
     must then run to its end, and the caller holds off what would stop it (the CLI's signals)."""
     try:
+        _check_whole(path)
         with tarfile.open(path, "r:*") as tar, tempfile.TemporaryDirectory(prefix="tracker-restore-") as work:
             manifest = _manifest(tar, path)
             _check_fits(manifest, url)
             if engine_of_url(url) == "sqlite":
                 sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
+                migrate.owner_only(url)  # before the target is first opened, which would make it the umask's
             _check_target(url, force, instance.dead_after)
             _check_writable(instance)
-            copy, secret = Path(work) / DATABASE[manifest["engine"]], _secret(_read_member(tar, SECRET, path), path)
-            copy.write_bytes(_read_member(tar, manifest["database"], path))
+            copy = Path(work) / DATABASE[manifest["engine"]]
+            secret = _secret(_checked(manifest, SECRET, _read_member(tar, SECRET, path), path), path)
+            copy.write_bytes(
+                _checked(manifest, manifest["database"], _read_member(tar, manifest["database"], path), path)
+            )
             if manifest["engine"] == "sqlite":
                 from . import sqlite
 
+                _check_intact(copy, path)
                 _check_facts(manifest, _facts_or_none(copy), path, "nothing was restored")
                 committing()
                 sqlite.load(copy, sqlite_path(url))
@@ -274,6 +319,18 @@ def _check_facts(manifest: dict, found: dict, path: Path, outcome: str) -> None:
         raise BackupError(
             f"{path}: the database in it is not the one its manifest describes ({have} against {said}); {outcome}"
         )
+
+
+def _check_intact(copy: Path, path: Path) -> None:
+    """Refuse a SQLite copy that fails SQLite's own check (a backup of before 2026-12 has no SHA-256 to say so)."""
+    try:
+        with sqlite3.connect(copy) as connection:
+            found = [row[0] for row in connection.execute("PRAGMA integrity_check(3)")]
+        connection.close()
+    except sqlite3.DatabaseError as exc:
+        found = [str(exc)]
+    if found != ["ok"]:
+        raise BackupError(f"{path} is damaged: its database fails SQLite's check ({found[0]}); nothing was restored")
 
 
 def _facts_or_none(copy: Path) -> dict:
