@@ -1,5 +1,6 @@
 """Run the Alembic migrations that create and upgrade the schema (never create_all)."""
 
+import contextlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,7 +51,13 @@ def owner_only(url: str) -> None:
         return
     try:
         os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except (FileExistsError, FileNotFoundError, NotADirectoryError):
+    except FileExistsError:
+        # Empty, it holds nothing yet: made by a connection that only looked (a command run before init-db, a
+        # server started before it), with the umask's mode, which init-db then kept.
+        with contextlib.suppress(OSError):
+            if database.stat().st_size == 0:
+                database.chmod(0o600)
+    except (FileNotFoundError, NotADirectoryError):
         return
 
 
@@ -59,6 +66,8 @@ def current(url: str) -> str | None:
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import create_engine
 
+    if (database := sqlite_file(url)) is not None and database.parent.is_dir() and not database.exists():
+        return None  # never migrated, and not made by looking (a connection would make it, with the umask's mode)
     engine = create_engine(url)
     try:
         with engine.connect() as connection:

@@ -62,3 +62,32 @@ def test_init_db_makes_a_sqlite_file_its_owners_only(tmp_path):
     assert result.exit_code == 0, result.output
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.parent.iterdir()}
     assert modes and set(modes.values()) == {0o600}, modes
+
+
+@pytest.mark.parametrize("first", [["user", "list"], ["scheduler", "--jobs", "sweep"], ["audit", "verify"]])
+def test_a_command_run_before_init_db_leaves_no_file_readable_by_all(tmp_path, first):
+    """The command looked for the schema, and the look made the file (empty, the umask's 0644); init-db then kept
+    that mode: the password and token hashes were readable by every account on the machine."""
+    from tests.conftest import app_config
+    from tracker import create_app
+    from tracker.db import engine_of
+
+    path = tmp_path / "new" / "tracker.db"
+    path.parent.mkdir()
+    old = os.umask(0o022)
+    try:
+        app = create_app(app_config(tmp_path / "outbox", DATABASE_URL=f"sqlite:///{path}"))
+        try:
+            early = app.test_cli_runner().invoke(args=first)
+            assert early.exit_code != 0 and "run `flask --app wsgi init-db` first" in early.output, early.output
+            assert not path.exists(), "looking made no file"
+            path.touch()  # as a server started before init-db leaves it: empty, 0644
+            assert stat.S_IMODE(path.stat().st_mode) == 0o644
+            result = app.test_cli_runner().invoke(args=["init-db"])
+        finally:
+            engine_of(app).dispose()
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.parent.iterdir()}
+    assert modes and set(modes.values()) == {0o600}, modes
