@@ -146,7 +146,8 @@ def _check_whole(path: Path) -> None:
         raise BackupError(f"{path} is damaged ({exc}); nothing was restored: restore another backup") from None
     except (EOFError, zlib.error) as exc:
         raise BackupError(
-            f"{path} is damaged or cut short ({exc or 'it ends early'}); nothing was restored: restore another backup"
+            f"{path} is damaged or cut short ({str(exc) or 'it ends early'}); nothing was restored: "
+            "restore another backup"
         ) from None
 
 

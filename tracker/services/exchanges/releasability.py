@@ -337,9 +337,9 @@ def guard(incident: Incident, *texts: str | None) -> None:
     """Refuse (422) text bound for the other side that carries a non-releasable field's content, or a line the
     format's own lines would be taken for (_FORMAT_LINE): the first text is "text", the second "text_second"."""
     broken = {
-        name: f"line {text.count(chr(10), 0, found.start()) + 1} reads as the format's own {found[0].strip()!r}"
+        name: f"line {text.count(chr(10), 0, line.start()) + 1} reads as the format's own {line[0].strip()!r}"
         for name, text in zip(("text", "text_second"), texts, strict=False)
-        if text and (found := _FORMAT_LINE.search(text))
+        if text and (line := _FORMAT_LINE.search(text))
     }
     if broken:
         raise ValidationError(
