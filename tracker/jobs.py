@@ -133,8 +133,10 @@ def deliver(app: Flask) -> int:
             claimed_at = time.monotonic()
             with session_scope(app) as session:
                 now = utcnow()
-                # Alive, said in the claim's own transaction: no other scheduler takes over these claims.
+                # Alive, said in the claim's own transaction: no other scheduler takes over these claims; and the
+                # delivery job ran, for /health (a delivery process of its own that died sent nothing unseen).
                 heartbeat.beat_runner(session, runner, now, signs_with)
+                heartbeat.beat(session, "deliver", runner, now, now, None)
                 stranded = delivery.settle_stranded(session, now, policy, app.config["PUBLIC_URL"]) if first else []
                 if stranded:
                     log.warning("gave up texts %s: withheld while a try that never ended was under way", stranded)
@@ -144,8 +146,9 @@ def deliver(app: Flask) -> int:
             sent += _send_all(app, claimed, policy, runner, claimed_at)
             if len(taken) < batch:  # a short claim: nothing more is due (some taken may not have gone out)
                 break
-    except Exception:
+    except Exception as exc:
         log.exception("delivery failed after %d messages", sent)
+        _beat(app, "deliver", runner, utcnow(), f"delivery: {type(exc).__name__}")
         with contextlib.suppress(OSError):  # what was written stays unrecorded, but no file is left open
             dispatch.settle(app, app.extensions["tracker.transports"])
     return sent

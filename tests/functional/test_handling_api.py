@@ -158,7 +158,42 @@ def test_health_reports_database_and_stale_sweep(client, app):
 
     jobs.sweep(app)
     body = client.get("/api/v1/health").get_json()
-    assert body["sweep"] == "ok" and body["status"] == "ok" and body["last_sweep_at"].endswith("Z")
+    assert body["sweep"] == "ok" and body["last_sweep_at"].endswith("Z"), body
+    assert (body["delivery"], body["status"]) == ("never ran", "degraded"), "nothing has delivered yet"
+    jobs.deliver(app)
+    body = client.get("/api/v1/health").get_json()
+    assert (body["delivery"], body["status"]) == ("ok", "ok") and body["last_delivery_at"].endswith("Z"), body
+
+
+@pytest.mark.both_databases  # the delivery's age is deadline arithmetic
+def test_health_says_a_delivery_process_that_stopped_or_failed_is_degraded(client, app, monkeypatch):
+    """The documented split (`--jobs sweep` beside `--jobs deliver`) with the delivery process dead: health said
+    ok, the sweep fresh, while nothing was sent, the watchdog's own alerts included."""
+    from tracker import jobs
+    from tracker.models import JobRun
+    from tracker.services.engine import delivery
+
+    jobs.sweep(app)
+    jobs.deliver(app)
+    stale_after = app.config["DELIVERY_INTERVAL_SECONDS"] * app.config["SWEEP_STALE_INTERVALS"]
+    stale_after = max(stale_after, app.config["SWEEP_INTERVAL_SECONDS"] * app.config["SWEEP_STALE_INTERVALS"])
+    with session_scope(app) as session:
+        session.get_one(JobRun, "deliver").last_finished_at = utcnow() - timedelta(seconds=stale_after + 5)
+    jobs.sweep(app)  # the sweep goes on
+    body = client.get("/api/v1/health").get_json()
+    assert (body["sweep"], body["delivery"], body["status"]) == ("ok", "stale", "degraded"), body
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("SELECT secret FROM row data")
+
+    monkeypatch.setattr(delivery, "claim_messages", broken)
+    jobs.deliver(app)
+    body = client.get("/api/v1/health").get_json()
+    assert (body["delivery"], body["status"]) == ("failing", "degraded"), body
+    assert "secret" not in str(body), "no error text to a caller without a token"
+    monkeypatch.undo()
+    jobs.deliver(app)
+    assert client.get("/api/v1/health").get_json()["status"] == "ok"
 
 
 def test_health_says_a_failing_sweep_is_degraded_naming_its_stages_not_their_errors(client, app):

@@ -256,12 +256,20 @@ class LinkOut(Schema):
 class HealthOut(Schema):
     status = fields.String(
         metadata={
-            "description": "ok; degraded when the sweep is stale or failing or link_keys is mismatch; down (503) "
-            "without a database"
+            "description": "ok; degraded when the sweep or the delivery is stale, failing or never ran, or link_keys "
+            "is mismatch; down (503) without a database"
         }
     )
     database = fields.String(metadata={"description": "ok or down"})
     sweep = fields.String(metadata={"description": "ok, failing (its last run failed a stage), stale or never ran"})
+    delivery = fields.String(
+        metadata={
+            "description": "the delivery job (the outbox): ok, failing (its last run failed), stale (none in "
+            "SWEEP_STALE_INTERVALS delivery intervals, or sweep intervals if longer) or never ran; unknown without "
+            "a database"
+        }
+    )
+    last_delivery_at = UTC(allow_none=True)
     last_sweep_at = UTC(allow_none=True)
     last_sweep_runner = fields.String(allow_none=True)
     last_sweep_error = fields.String(

@@ -36,17 +36,20 @@ ATTRIBUTES_INVALID = "the incident's attributes are not valid"  # as routing.che
 @bp.output(HealthOut)
 @bp.doc(tags=["System"], summary="Database and scheduler health (no token needed)")
 def health():
-    """`status` is ok when the database answers and a sweep finished recently and whole; degraded when
-    the sweep is stale or failing, or a live scheduler signs links with a key this host does not hold
-    (`link_keys` mismatch); down, with 503, when the database does not answer."""
+    """`status` is ok when the database answers and a sweep finished recently and whole, and the delivery job
+    ran recently and whole; degraded when either is stale, failing or never ran, or a live scheduler signs links
+    with a key this host does not hold (`link_keys` mismatch); down, with 503, when the database does not
+    answer."""
     config = current_app.config
     stale = timedelta(seconds=config["SWEEP_INTERVAL_SECONDS"] * config["SWEEP_STALE_INTERVALS"])
+    delivery = timedelta(seconds=config["DELIVERY_INTERVAL_SECONDS"] * config["SWEEP_STALE_INTERVALS"])
     try:
-        return heartbeat.health(get_session(), utcnow(), stale, dispatch.keys(current_app))
+        return heartbeat.health(get_session(), utcnow(), stale, dispatch.keys(current_app), max(stale, delivery))
     except DBAPIError as exc:
         log.warning("health: the database does not answer: %s", type(exc.orig).__name__)
         down = {"status": "down", "database": "down", "sweep": "unknown", "last_sweep_at": None}
-        return {**down, "last_sweep_runner": None, "last_sweep_error": None, "link_keys": "unknown"}, 503
+        unknown = {"delivery": "unknown", "last_delivery_at": None, "link_keys": "unknown"}
+        return {**down, "last_sweep_runner": None, "last_sweep_error": None, **unknown}, 503
 
 
 @bp.get("/catalogue")

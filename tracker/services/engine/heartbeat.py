@@ -89,28 +89,44 @@ def claim_orphaned(now: datetime, dead_after: timedelta) -> ColumnElement[bool]:
     return Notification.claimed_by.is_not(None) & ~alive
 
 
-def health(session: Session, now: datetime, stale_after: timedelta, keys: Keys) -> dict:
-    """Report whether the database answers and whether the sweep last finished recently and whole: a
-    sweep whose last run failed a stage (or set rows aside) is "failing", and the status degraded. The
-    answer needs no token, so it names the stages that failed, never the error's text (it may quote SQL
-    or row data; the scheduler's log and the supervisors' watchdog alert carry it). A live scheduler
-    whose links this host refuses (link_keys: mismatch) degrades it too; none is named."""
+def health(
+    session: Session, now: datetime, stale_after: timedelta, keys: Keys, delivery_stale_after: timedelta | None = None
+) -> dict:
+    """Report whether the database answers, whether the sweep last finished recently and whole, and whether the
+    delivery job last ran recently (delivery_stale_after, else stale_after) and whole: a sweep whose last run
+    failed a stage (or set rows aside), or a delivery run that failed, is "failing", and the status degraded;
+    so is either one stale or never run (a delivery process of its own, `--jobs deliver`, that died sent nothing
+    while the sweep said ok). The answer needs no token, so it names the stages that failed, never the error's
+    text (it may quote SQL or row data; the scheduler's log and the supervisors' watchdog alert carry it). A
+    live scheduler whose links this host refuses (link_keys: mismatch) degrades it too; none is named."""
     session.execute(text("SELECT 1"))
-    sweep = session.scalar(select(JobRun).where(JobRun.name == "sweep"))
-    last = sweep.last_finished_at if sweep else None
-    fresh = last is not None and now - last <= stale_after
-    failed = stages_of(sweep.last_error) if sweep and sweep.last_error else None
-    state = ("failing" if failed else "ok") if fresh else ("never ran" if last is None else "stale")
+    runs = {run.name: run for run in session.scalars(select(JobRun).where(JobRun.name.in_(("sweep", "deliver"))))}
+    sweep, failed = runs.get("sweep"), None
+    sweep_state = _state(sweep, now, stale_after)
+    if sweep_state == "failing" and sweep is not None and sweep.last_error:
+        failed = stages_of(sweep.last_error)
+    delivery = _state(runs.get("deliver"), now, delivery_stale_after or stale_after)
     links, _ = link_keys(session, now, stale_after, keys)
     return {
-        "status": "ok" if state == "ok" and links != "mismatch" else "degraded",
+        "status": "ok" if sweep_state == delivery == "ok" and links != "mismatch" else "degraded",
         "link_keys": links,
         "database": "ok",
-        "last_sweep_at": last,
+        "last_sweep_at": sweep.last_finished_at if sweep else None,
         "last_sweep_runner": sweep.last_runner if sweep else None,
         "last_sweep_error": failed,
-        "sweep": state,
+        "sweep": sweep_state,
+        "delivery": delivery,
+        "last_delivery_at": runs["deliver"].last_finished_at if "deliver" in runs else None,
     }
+
+
+def _state(run: JobRun | None, now: datetime, stale_after: timedelta) -> str:
+    last = run.last_finished_at if run else None
+    if last is None or run is None:
+        return "never ran"
+    if now - last > stale_after:
+        return "stale"
+    return "failing" if run.last_error else "ok"
 
 
 def stages_of(error: str) -> str:
