@@ -76,6 +76,20 @@ def current(url: str) -> str | None:
         engine.dispose()
 
 
+def tables_of(url: str) -> list[str]:
+    """The tables in the database's default schema (none for a SQLite file not made yet)."""
+    from sqlalchemy import create_engine, inspect
+
+    if (database := sqlite_file(url)) is not None and not database.exists():
+        return []
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return sorted(inspect(connection).get_table_names())
+    finally:
+        engine.dispose()
+
+
 def head() -> str | None:
     """Return the newest revision the code knows (None only if it knew none)."""
     from alembic.script import ScriptDirectory

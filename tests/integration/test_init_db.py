@@ -91,3 +91,44 @@ def test_a_command_run_before_init_db_leaves_no_file_readable_by_all(tmp_path, f
     assert result.exit_code == 0, result.output
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.parent.iterdir()}
     assert modes and set(modes.values()) == {0o600}, modes
+
+
+def test_init_db_on_another_applications_database_changes_nothing_and_says_so(tmp_path):
+    """A DATABASE_URL one letter off named another application's database: init-db ended in a traceback
+    (DuplicateTable), and on SQLite left the tracker's first tables among theirs at revision 0004."""
+    from tests.conftest import app_config
+    from tracker import create_app
+    from tracker.db import engine_of
+
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE exercises (id INTEGER)")
+        connection.execute("CREATE TABLE payroll (id INTEGER)")
+    connection.close()
+    app = create_app(app_config(tmp_path / "outbox", DATABASE_URL=f"sqlite:///{path}"))
+    try:
+        result = app.test_cli_runner().invoke(args=["init-db"])
+    finally:
+        engine_of(app).dispose()
+    assert result.exit_code == 1, result.output
+    assert "holds tables the tracker did not make (exercises, payroll)" in result.output, result.output
+    assert result.output.rstrip().endswith("nothing was changed") and "Traceback" not in result.output
+    assert tables(path) == {"exercises", "payroll"}
+
+
+def test_init_db_that_cannot_write_the_outbox_upgrades_nothing(tmp_path):
+    """It upgraded the schema, then refused the outbox folder: the scheduler of the older version still running
+    could not start again on the newer schema, and nothing said the upgrade had been made."""
+    from tests.conftest import app_config
+    from tracker import create_app
+    from tracker.db import engine_of
+
+    (tmp_path / "a-file").write_text("")
+    path = tmp_path / "tracker.db"
+    app = create_app(app_config(tmp_path / "a-file" / "outbox", DATABASE_URL=f"sqlite:///{path}"))
+    try:
+        result = app.test_cli_runner().invoke(args=["init-db"])
+    finally:
+        engine_of(app).dispose()
+    assert result.exit_code == 1 and "OUTBOX_DIR" in result.output, result.output
+    assert migrate.current(f"sqlite:///{path}") is None, "no schema made"

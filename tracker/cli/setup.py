@@ -31,12 +31,21 @@ def init_db():
     revision = schema_revision(url)
     if newer := migrate.newer_problem(revision):  # Alembic would end in "Can't locate revision"
         raise click.ClickException(newer)
+    if revision is None and (theirs := migrate.tables_of(url)):
+        # Another application's database (a URL one letter off): the first migration ended in a traceback, and on
+        # SQLite left the tracker's first tables among theirs.
+        named = ", ".join(theirs[:5]) + (f" and {len(theirs) - 5} more" if len(theirs) > 5 else "")
+        raise click.ClickException(
+            f"{redact(url)} holds tables the tracker did not make ({named}) and no tracker schema: give the tracker a "
+            "database of its own (check DATABASE_URL); nothing was changed"
+        )
+    # Before the upgrade: said after it, the schema had moved under a deployment whose scheduler cannot start.
+    writable_for(current_app, ("deliver", "sweep"))
     if revision is None:  # a new database: an anchor left by an older one is not its chain's
         from ..backup import anchor
 
         anchor.remove(anchor.path_for(current_app.config, current_app.instance_path))
     migrate.upgrade(url)
-    writable_for(current_app, ("deliver", "sweep"))  # the upgrade step says it, before a scheduler restarts on it
     click.echo(f"database at revision {migrate.current(url)}: {redact(url)}")
     with session_scope(current_app) as session:  # accounts made before names read alike were refused
         warn_of_names_alike(session)
