@@ -179,15 +179,15 @@ def _refuse_unknown_variables(app: Flask) -> None:
     """Flask takes every TRACKER_* variable as a setting of that name: a misspelt one
     (TRACKER_SECRETKEY, TRACKER_secret_key) was kept under a name nothing reads, and the tracker started on
     the default without a word (another host's key, a SQLite file instead of PostgreSQL). Refuse it as a
-    misspelt key of the TRACKER_CONFIG file is; a nested key (TRACKER_ACK_TIMEOUT_SECONDS__Z) is checked
-    by its first part."""
+    misspelt key of the TRACKER_CONFIG file is; a nested key (TRACKER_ACK_TIMEOUT_SECONDS__Z) is taken only
+    under a setting that is a table (_nested_in)."""
     unknown = sorted(
         name
         for name in os.environ
         if name.startswith("TRACKER_")
         and (key := name.removeprefix("TRACKER_")) not in VARIABLES_NOT_SETTINGS
         and not key.startswith(VARIABLE_PREFIXES_NOT_SETTINGS)
-        and key.split("__", 1)[0] not in app.config
+        and not _nested_in(app.config, key)
         and not _extension_setting(key)
         and not _service_link(key)
     )
@@ -196,6 +196,23 @@ def _refuse_unknown_variables(app: Flask) -> None:
             f"the environment sets {', '.join(unknown)}: no setting of the tracker has that name (the settings, in "
             "capitals, are in config/default.toml; TRACKER_ then the setting's name): correct or unset it"
         )
+
+
+def _nested_in(config, key: str) -> bool:
+    """Whether the setting key names is one (SECRET_KEY), or a key of a setting that is a table (A__B: Flask
+    walks the tables, making those missing beneath the first). A__B under a setting that is a number or text
+    was a TypeError's traceback at every start ("'int' object does not support item assignment")."""
+    *tables, _tail = key.split("__")
+    if not tables:
+        return key in config
+    current = config
+    for part in tables:
+        if part not in current:
+            return current is not config  # a table missing beneath the first is made; the first must exist
+        if not isinstance(current[part], dict):
+            return False
+        current = current[part]
+    return True
 
 
 def _service_link(key: str) -> bool:

@@ -445,6 +445,16 @@ def test_one_precedences_acknowledgement_timeout_can_come_from_the_environment(b
     assert build().config["ACK_TIMEOUT_SECONDS"] == {"Z": 900, "O": 7200, "P": 43200, "R": 172800}
 
 
+@pytest.mark.parametrize(
+    "variable", ["TRACKER_SMTP_PORT__X", "TRACKER_SECRET_KEY__X", "TRACKER_ACK_TIMEOUT_SECONDS__Z__Q", "TRACKER_NO__X"]
+)
+def test_a_key_under_a_setting_that_is_no_table_is_refused_as_unknown(build, monkeypatch, variable):
+    """Flask walked into the number or the text and raised a TypeError: a traceback ended every start."""
+    monkeypatch.setenv(variable, "1")
+    with pytest.raises(ConfigError, match=f"the environment sets {variable}: no setting of the tracker has that name"):
+        build()
+
+
 def test_a_decision_asked_again_without_an_interval_fails_fast(build):
     with pytest.raises(ConfigError, match="DECISION_REASK_SECONDS must be a positive number"):
         build({"DECISION_REASK_SECONDS": 0})
