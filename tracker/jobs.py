@@ -1,6 +1,7 @@
 """Job functions the scheduler calls; importable, each opens its own sessions per batch."""
 
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -94,7 +95,8 @@ def sweep(app: Flask) -> int:
         "actions", "action", lambda s, n, a: calls.sweep_batch(s, utcnow(), n, runner, public_url=public_url, aside=a)
     )
     try:  # seal the events committed since the last run; a sealer in another process is sealing them already
-        audit.seal_all(lambda: session_scope(app), wait=False, on_sealed=lambda head: _keep_anchor(app, head))
+        kept = functools.partial(_keep_anchor, app, errors=stages.errors)
+        audit.seal_all(lambda: session_scope(app), wait=False, on_sealed=kept)
     except Exception as exc:
         log.exception("sweep failed sealing the audit chain")
         stages.errors.append(f"audit seal: {type(exc).__name__}: {exc}")
@@ -382,12 +384,15 @@ def forget_answers(app: Flask) -> int:
         return 0
 
 
-def _keep_anchor(app: Flask, head: audit.ChainHead) -> None:
-    """Keep the chain's new head outside the database (tracker.backup.anchor); never fail the sweep for it."""
+def _keep_anchor(app: Flask, head: audit.ChainHead, errors: list[str]) -> None:
+    """Keep the chain's new head outside the database (tracker.backup.anchor); never stop the sweep for it, but
+    say it among the sweep's errors: /health stayed ok while the anchor, which catches a chain cut short, stood
+    at an old head, said only in the log."""
     try:
         anchor.write(anchor.path_for(app.config, app.instance_path), head)
-    except OSError:
+    except OSError as exc:
         log.exception("cannot keep the audit chain's head outside the database")
+        errors.append(f"audit anchor: {type(exc).__name__}: {exc}")
 
 
 def _beat(app: Flask, name: str, runner: str, started, error: str | None) -> None:

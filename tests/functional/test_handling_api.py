@@ -223,3 +223,18 @@ def test_health_answers_503_when_the_database_does_not(tmp_path):
         engine_of(app).dispose()
     assert answer.status_code == 503, answer.get_data(as_text=True)[:500]
     assert (answer.get_json()["status"], answer.get_json()["database"]) == ("down", "down")
+
+
+def test_health_says_the_audit_anchor_not_kept_as_a_failing_sweep(client, world, app, tmp_path):
+    """Its folder replaced by a file under a running scheduler: each seal logged an error, the anchor stayed at an
+    old head (what catches a chain cut short), and health said ok."""
+    from tracker import jobs
+
+    (tmp_path / "a-file").write_text("")
+    app.config["AUDIT_ANCHOR_FILE"] = str(tmp_path / "a-file" / "anchor.json")
+    file_incident(client, world)  # something to seal
+    jobs.sweep(app)
+    jobs.deliver(app)
+    body = client.get("/api/v1/health").get_json()
+    assert (body["status"], body["sweep"], body["last_sweep_error"]) == ("degraded", "failing", "audit anchor"), body
+    assert "a-file" not in str(body), "no path or error text to a caller without a token"
