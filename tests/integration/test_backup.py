@@ -368,6 +368,41 @@ def test_a_backup_whose_database_is_not_its_manifests_replaces_nothing(
         assert "incidents" not in inspect(connection).get_table_names(), "the empty database is left empty"
 
 
+@pytest.mark.both_databases  # SQLite's own check of the copy; pg_restore stopped half-way on PostgreSQL
+def test_a_backup_whose_database_is_cut_short_is_refused_as_damaged_quoting_none_of_its_rows(
+    app, client, world, app_on, new_database_url, tmp_path, monkeypatch
+):
+    """A backup of before its checksums, its database cut short: on PostgreSQL pg_restore stopped in a table's COPY,
+    psql failed on the check appended after it, and that was said ("invalid input syntax ...: <a narrative>")."""
+    secret = "Narrative-words-of-a-row 7Q"
+    for _ in range(3):
+        file_incident(client, world, narrative=secret)
+    archive = tmp_path / "good.tar.gz"
+    assert flask(app, "backup", str(archive)).exit_code == 0
+    with tarfile.open(archive) as tar:
+        parts = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+    manifest = json.loads(parts["manifest.json"])
+    manifest.pop("sha256")
+    parts["manifest.json"] = json.dumps(manifest).encode()
+    member = manifest["database"]
+    parts[member] = parts[member][: len(parts[member]) * 2 // 3]
+    cut = tmp_path / "cut.tar.gz"
+    with tarfile.open(cut, "w:gz") as tar:
+        for name, data in parts.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+    target = app_on(new_database_url, "target")
+    monkeypatch.setattr(target, "instance_path", str(tmp_path / "target-instance"))
+    result = flask(target, "restore", str(cut))
+    assert result.exit_code == 1, result.output
+    assert "damaged" in result.output and secret not in result.output, result.output
+    assert len(result.output.splitlines()) == 1, result.output
+    with engine_of(target).connect() as connection:
+        assert "incidents" not in inspect(connection).get_table_names(), "the empty database is left empty"
+
+
 def _backed_up(app, client, world, tmp_path) -> Path:
     for _ in range(2):
         file_incident(client, world)

@@ -8,6 +8,7 @@ the URL without it as --dbname and the password in PGPASSWORD.
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -135,12 +136,17 @@ def load(url: str, dump_file: Path, wanted: str | None = None, committing: Calla
             env=env,
         )
         assert script.stdout is not None and applying.stdin is not None
+        damaged = False
         try:
             applying.stdin.write(prelude.encode())
             shutil.copyfileobj(script.stdout, applying.stdin)
-            if wanted is not None:
-                applying.stdin.write(_check(wanted).encode())
-            committing()
+            if script.wait() != 0:  # a damaged archive, read to where it broke: psql commits none of it
+                damaged = True
+                applying.kill()
+            else:
+                if wanted is not None:
+                    applying.stdin.write(_check(wanted).encode())
+                committing()
         except BrokenPipeError:  # psql stopped at an error: its message follows
             pass
         except BaseException:  # stopped before the end of its input: psql never commits
@@ -152,6 +158,11 @@ def load(url: str, dump_file: Path, wanted: str | None = None, committing: Calla
             with contextlib.suppress(BrokenPipeError):  # psql killed, or gone at an error
                 applying.stdin.close()
             script.stdout.close()
+        if damaged:
+            applying.wait()
+            restore_errors.seek(0)
+            said = restore_errors.read().decode(errors="replace")
+            raise BackupError(f"the archive is damaged or not a dump (pg_restore failed: {_last_line(said, url)})")
         failed = [
             (name, errors)
             for name, code, errors in (
@@ -202,4 +213,11 @@ def _last_line(output: str, url: str) -> str:
     errors = [line for line in lines if "error" in line.lower() or "fatal" in line.lower()]
     line = (errors or lines or ["no message"])[0]
     password = make_url(url).password
-    return line.replace(str(password), "***") if password else line
+    line = line.replace(str(password), "***") if password else line
+    # What it quotes of a row it could not load may be the row's data (a narrative, a signed link): never said on a
+    # terminal or in a log. A database's or a role's name is said.
+    return _QUOTED.sub('"..."', line) if _OF_A_ROW.search(line) else line
+
+
+_QUOTED = re.compile(r'"[^"]*"')
+_OF_A_ROW = re.compile(r"\bCOPY\b|invalid input|invalid byte sequence|value too long|violates", re.IGNORECASE)
