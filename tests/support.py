@@ -1,6 +1,8 @@
 """Helpers the tests share: a small world of users, channels and policies, and API calls."""
 
+import io
 import re
+import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -228,3 +230,13 @@ def assert_reset_keeps_the_failures_on_record(app, client, who: str, password: s
         ).one()
     assert reset["failed_before"] == failures and reset["failed_from"] == "127.0.0.1", reset
     assert reset["last_failed_at"].endswith("Z"), reset
+
+
+def write_archive(path: Path, parts: dict[str, bytes]) -> Path:
+    """A .tar.gz at path holding parts (member name: bytes), as a backup is written: for tests that edit one."""
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in parts.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path

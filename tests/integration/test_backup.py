@@ -7,7 +7,6 @@ out by `audit verify`."""
 
 import email
 import email.policy
-import io
 import json
 import shutil
 import sqlite3
@@ -22,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import app_config
 from tests.databases import new_database
-from tests.support import count, file_incident, incident_payload, outbox_files
+from tests.support import count, file_incident, incident_payload, outbox_files, write_archive
 from tracker import create_app, jobs
 from tracker.db import engine_of, session_scope
 from tracker.models import Incident
@@ -327,6 +326,16 @@ def test_a_restore_where_no_key_is_configured_puts_the_backup_s_key_in_the_insta
     ), result.output
 
 
+def rewritten(archive: Path, path: Path, change) -> Path:
+    """The backup at archive written again to path, after change(manifest, parts) edited its members."""
+    with tarfile.open(archive) as tar:
+        parts = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+    manifest = json.loads(parts["manifest.json"])
+    change(manifest, parts)
+    parts["manifest.json"] = json.dumps(manifest).encode()
+    return write_archive(path, parts)
+
+
 @pytest.mark.both_databases  # SQLite checks the file before loading it; PostgreSQL inside the load's transaction
 @pytest.mark.parametrize("field", ["incidents", "chain", "revision"])
 def test_a_backup_whose_database_is_not_its_manifests_replaces_nothing(
@@ -340,23 +349,17 @@ def test_a_backup_whose_database_is_not_its_manifests_replaces_nothing(
     jobs.sweep(app)  # a chain begun
     archive = tmp_path / "good.tar.gz"
     assert flask(app, "backup", str(archive)).exit_code == 0
-    with tarfile.open(archive) as tar:
-        parts = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
-    manifest = json.loads(parts["manifest.json"])
-    manifest.update(
-        {
-            "incidents": {"incidents": 7},
-            "chain": {"chain": {"seq": 99, "hash": "0" * 64, "event_id": 1}},
-            "revision": {"revision": "0036"},
-        }[field]
+    bad = rewritten(
+        archive,
+        tmp_path / f"edited-{field}.tar.gz",
+        lambda manifest, parts: manifest.update(
+            {
+                "incidents": {"incidents": 7},
+                "chain": {"chain": {"seq": 99, "hash": "0" * 64, "event_id": 1}},
+                "revision": {"revision": "0036"},
+            }[field]
+        ),
     )
-    parts["manifest.json"] = json.dumps(manifest).encode()
-    bad = tmp_path / f"edited-{field}.tar.gz"
-    with tarfile.open(bad, "w:gz") as tar:
-        for name, data in parts.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
 
     target = app_on(new_database_url, "target")
     monkeypatch.setattr(target, "instance_path", str(tmp_path / "target-instance"))
@@ -379,19 +382,12 @@ def test_a_backup_whose_database_is_cut_short_is_refused_as_damaged_quoting_none
         file_incident(client, world, narrative=secret)
     archive = tmp_path / "good.tar.gz"
     assert flask(app, "backup", str(archive)).exit_code == 0
-    with tarfile.open(archive) as tar:
-        parts = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
-    manifest = json.loads(parts["manifest.json"])
-    manifest.pop("sha256")
-    parts["manifest.json"] = json.dumps(manifest).encode()
-    member = manifest["database"]
-    parts[member] = parts[member][: len(parts[member]) * 2 // 3]
-    cut = tmp_path / "cut.tar.gz"
-    with tarfile.open(cut, "w:gz") as tar:
-        for name, data in parts.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+
+    def cut_short(manifest: dict, parts: dict) -> None:
+        manifest.pop("sha256")
+        parts[manifest["database"]] = parts[manifest["database"]][: len(parts[manifest["database"]]) * 2 // 3]
+
+    cut = rewritten(archive, tmp_path / "cut.tar.gz", cut_short)
 
     target = app_on(new_database_url, "target")
     monkeypatch.setattr(target, "instance_path", str(tmp_path / "target-instance"))

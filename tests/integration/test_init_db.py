@@ -41,75 +41,63 @@ def test_a_migration_stopped_half_way_leaves_its_first_tables_out_and_init_db_go
     assert {"exercises", "exchanges"} <= tables(path)
 
 
-def test_init_db_makes_a_sqlite_file_its_owners_only(tmp_path):
-    """The file holds the password and token hashes and the sign-in key: made with the umask's 0644, every account
-    on the machine could read it. One that exists keeps its mode."""
+def run(tmp_path: Path, path: Path, *commands: list[str], outbox: str = "outbox", umask: int = 0o022) -> list:
+    """Each command's result, run in turn by one app on the SQLite file at path, under umask."""
     from tests.conftest import app_config
     from tracker import create_app
     from tracker.db import engine_of
 
-    path = tmp_path / "new" / "tracker.db"
-    path.parent.mkdir()
-    old = os.umask(0o022)
+    old = os.umask(umask)
     try:
-        app = create_app(app_config(tmp_path / "outbox", DATABASE_URL=f"sqlite:///{path}"))
+        app = create_app(app_config(tmp_path / outbox, DATABASE_URL=f"sqlite:///{path}"))
         try:
-            result = app.test_cli_runner().invoke(args=["init-db"])
+            return [app.test_cli_runner().invoke(args=command) for command in commands]
         finally:
             engine_of(app).dispose()
     finally:
         os.umask(old)
-    assert result.exit_code == 0, result.output
-    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.parent.iterdir()}
+
+
+def owners_only(folder: Path) -> None:
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()}
     assert modes and set(modes.values()) == {0o600}, modes
+
+
+def test_init_db_makes_a_sqlite_file_its_owners_only(tmp_path):
+    """The file holds the password and token hashes and the sign-in key: made with the umask's 0644, every account
+    on the machine could read it. One that exists keeps its mode."""
+    path = tmp_path / "new" / "tracker.db"
+    path.parent.mkdir()
+    [result] = run(tmp_path, path, ["init-db"])
+    assert result.exit_code == 0, result.output
+    owners_only(path.parent)
 
 
 @pytest.mark.parametrize("first", [["user", "list"], ["scheduler", "--jobs", "sweep"], ["audit", "verify"]])
 def test_a_command_run_before_init_db_leaves_no_file_readable_by_all(tmp_path, first):
     """The command looked for the schema, and the look made the file (empty, the umask's 0644); init-db then kept
     that mode: the password and token hashes were readable by every account on the machine."""
-    from tests.conftest import app_config
-    from tracker import create_app
-    from tracker.db import engine_of
-
     path = tmp_path / "new" / "tracker.db"
     path.parent.mkdir()
-    old = os.umask(0o022)
-    try:
-        app = create_app(app_config(tmp_path / "outbox", DATABASE_URL=f"sqlite:///{path}"))
-        try:
-            early = app.test_cli_runner().invoke(args=first)
-            assert early.exit_code != 0 and "run `flask --app wsgi init-db` first" in early.output, early.output
-            assert not path.exists(), "looking made no file"
-            path.touch()  # as a server started before init-db leaves it: empty, 0644
-            assert stat.S_IMODE(path.stat().st_mode) == 0o644
-            result = app.test_cli_runner().invoke(args=["init-db"])
-        finally:
-            engine_of(app).dispose()
-    finally:
-        os.umask(old)
+    [early] = run(tmp_path, path, first)
+    assert early.exit_code != 0 and "run `flask --app wsgi init-db` first" in early.output, early.output
+    assert not path.exists(), "looking made no file"
+    path.touch()  # as a server started before init-db leaves it: empty, 0644
+    path.chmod(0o644)
+    [result] = run(tmp_path, path, ["init-db"])
     assert result.exit_code == 0, result.output
-    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.parent.iterdir()}
-    assert modes and set(modes.values()) == {0o600}, modes
+    owners_only(path.parent)
 
 
 def test_init_db_on_another_applications_database_changes_nothing_and_says_so(tmp_path):
     """A DATABASE_URL one letter off named another application's database: init-db ended in a traceback
     (DuplicateTable), and on SQLite left the tracker's first tables among theirs at revision 0004."""
-    from tests.conftest import app_config
-    from tracker import create_app
-    from tracker.db import engine_of
-
     path = tmp_path / "other.db"
     with sqlite3.connect(path) as connection:
         connection.execute("CREATE TABLE exercises (id INTEGER)")
         connection.execute("CREATE TABLE payroll (id INTEGER)")
     connection.close()
-    app = create_app(app_config(tmp_path / "outbox", DATABASE_URL=f"sqlite:///{path}"))
-    try:
-        result = app.test_cli_runner().invoke(args=["init-db"])
-    finally:
-        engine_of(app).dispose()
+    [result] = run(tmp_path, path, ["init-db"])
     assert result.exit_code == 1, result.output
     assert "holds tables the tracker did not make (exercises, payroll)" in result.output, result.output
     assert result.output.rstrip().endswith("nothing was changed") and "Traceback" not in result.output
@@ -119,16 +107,8 @@ def test_init_db_on_another_applications_database_changes_nothing_and_says_so(tm
 def test_init_db_that_cannot_write_the_outbox_upgrades_nothing(tmp_path):
     """It upgraded the schema, then refused the outbox folder: the scheduler of the older version still running
     could not start again on the newer schema, and nothing said the upgrade had been made."""
-    from tests.conftest import app_config
-    from tracker import create_app
-    from tracker.db import engine_of
-
     (tmp_path / "a-file").write_text("")
     path = tmp_path / "tracker.db"
-    app = create_app(app_config(tmp_path / "a-file" / "outbox", DATABASE_URL=f"sqlite:///{path}"))
-    try:
-        result = app.test_cli_runner().invoke(args=["init-db"])
-    finally:
-        engine_of(app).dispose()
+    [result] = run(tmp_path, path, ["init-db"], outbox="a-file/outbox")
     assert result.exit_code == 1 and "OUTBOX_DIR" in result.output, result.output
     assert migrate.current(f"sqlite:///{path}") is None, "no schema made"

@@ -3,7 +3,6 @@ database is not the one its manifest describes, or whose manifest is not one, is
 target database, its key or anything beside it is touched. SQLite: the checks run before the engine's
 own load; PostgreSQL compares what it loaded inside the restore's transaction, which the refusal rolls back."""
 
-import io
 import json
 import sqlite3
 import stat
@@ -14,7 +13,7 @@ import pytest
 from apiflask import APIFlask
 
 from tests.conftest import app_config
-from tests.support import file_incident
+from tests.support import file_incident, write_archive
 from tracker import create_app, jobs
 from tracker.db import engine_of
 
@@ -57,15 +56,6 @@ def members(path: Path) -> dict[str, bytes]:
         return {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
 
 
-def write(path: Path, parts: dict[str, bytes]) -> Path:
-    with tarfile.open(path, "w:gz") as tar:
-        for name, data in parts.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
-
-
 def tampered(archive: Path, tmp_path: Path, name: str, **change) -> Path:
     parts = members(archive)
     manifest = json.loads(parts["manifest.json"])
@@ -77,7 +67,7 @@ def tampered(archive: Path, tmp_path: Path, name: str, **change) -> Path:
             parts["manifest.json"] = json.dumps(manifest).encode()
         else:
             parts[key] = value
-    return write(tmp_path / f"{name}.tar.gz", parts)
+    return write_archive(tmp_path / f"{name}.tar.gz", parts)
 
 
 def foreign_sqlite(path: Path) -> bytes:
