@@ -146,3 +146,32 @@ def post_fork(server, worker):
         from tracker.db import engine_of
 
         engine_of(sys.modules["wsgi"].app).dispose(close=False)
+
+
+def post_worker_init(worker):
+    """What gunicorn refuses before the app sees the request (a request line over its limit: 414; a header too
+    large or too many: 431; a request line or header it cannot read: 400) it answered with an HTML page of its
+    own: answered in the JSON envelope every refusal of the app has (tracker.http.errors)."""
+    from gunicorn import util
+
+    util.write_error = _json_error
+
+
+# The envelope's code of each status gunicorn refuses with before the app.
+_REFUSED = {400: "bad_request", 403: "forbidden", 414: "uri_too_long", 417: "expectation_failed"}
+_REFUSED |= {431: "headers_too_large", 500: "internal_error", 501: "not_implemented"}
+
+
+def _json_error(sock, status_int, reason, mesg):
+    import json
+
+    from gunicorn import util
+
+    message = f"{reason}: {mesg}" if mesg else reason
+    body = {"error": {"code": _REFUSED.get(status_int, "bad_request"), "message": message, "details": {}}}
+    data = json.dumps(body).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(data)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + data)

@@ -162,6 +162,7 @@ def serving(app, log: Path, database_url: str, **more: str) -> Iterator[Callable
         except OSError:
             return 0 if process.poll() is None else -1
 
+    get.port = port  # type: ignore[attr-defined]  # for a test that speaks HTTP itself
     try:
         wait_until(lambda: get("/api/v1/health") != 0, 60, "gunicorn's health answer", [log])
         yield get
