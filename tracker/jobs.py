@@ -44,6 +44,8 @@ RECORD_SECONDS = 1.0
 # this long (and one message's sending) after an acknowledgement commits. Its claims are renewed more
 # rarely, once a third of DELIVERY_CLAIM_SECONDS has passed (_send_all).
 RECHECK_SECONDS = 0.2
+# While a batch is sent, the delivery job says it runs this often (/health's delivery; jobs.deliver).
+BEAT_SECONDS = 5
 
 
 # Drawn once per process start: a container restarted after kill -9 is PID 1 on the same host name again,
@@ -130,15 +132,17 @@ def deliver(app: Flask) -> int:
     policy, composer, runner = dispatch.retry_policy(app), dispatch.composer(app), runner_id()
     signs_with = dispatch.keys(app).signs_with
     batch, sent, first = app.config["DELIVERY_BATCH_SIZE"], 0, True
+    # The delivery job runs, for /health (a delivery process of its own that died sent nothing, unseen): said in a
+    # transaction of its own, here and as it sends (_send_all), never in a claim's, which a second delivery process
+    # would wait on.
+    _beat(app, "deliver", runner, utcnow(), None)
     try:
         while True:
             claimed_at = time.monotonic()
             with session_scope(app) as session:
                 now = utcnow()
-                # Alive, said in the claim's own transaction: no other scheduler takes over these claims; and the
-                # delivery job ran, for /health (a delivery process of its own that died sent nothing unseen).
+                # Alive, said in the claim's own transaction: no other scheduler takes over these claims.
                 heartbeat.beat_runner(session, runner, now, signs_with)
-                heartbeat.beat(session, "deliver", runner, now, now, None)
                 stranded = delivery.settle_stranded(session, now, policy, app.config["PUBLIC_URL"]) if first else []
                 if stranded:
                     log.warning("gave up texts %s: withheld while a try that never ended was under way", stranded)
@@ -176,14 +180,22 @@ def _send_all(
     sent, pending, since = 0, [], time.monotonic()
     checked = renewed = since if claimed_at is None else claimed_at
     dropped: set[int] = set()
+    beaten = time.monotonic()
     for n, item in enumerate(claimed, start=1):
         if time.monotonic() - checked >= RECHECK_SECONDS:
             left = [c.notification_id for c in claimed[n - 1 :] if c.notification_id not in dropped]
             renew = time.monotonic() - renewed >= policy.claim_seconds / 3
             with session_scope(app) as session:
-                dropped.update(set(left) - delivery.hold_claims(session, left, runner, utcnow(), policy, renew))
+                now = utcnow()
+                gone = set(left) - delivery.hold_claims(session, left, runner, now, policy, renew)
+                for withheld in gone:  # a text withheld before its try began never went: its exchange put back
+                    releasability.withheld_unsent(session, withheld, now)
+                dropped.update(gone)
             checked = time.monotonic()
             renewed = checked if renew else renewed
+        if time.monotonic() - beaten >= BEAT_SECONDS:  # a batch over a slow relay may outlast /health's stale limit
+            _beat(app, "deliver", runner or runner_id(), utcnow(), None)
+            beaten = time.monotonic()
         if item.notification_id not in dropped:
             try:
                 code, latency = dispatch.send(app, item.transport, item.message)
@@ -226,7 +238,7 @@ def _record_failure(
             public_url=app.config["PUBLIC_URL"],
             runner=runner,
         )
-        releasability.failed_after_withheld(session, item.notification_id, utcnow())
+        releasability.withheld_unsent(session, item.notification_id, utcnow())
     metrics.NOTIFICATIONS.labels(item.transport, "transient" if error.transient else "permanent").inc()
     log.warning(
         "message %s to %s: %s (%s)",

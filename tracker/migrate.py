@@ -76,16 +76,20 @@ def current(url: str) -> str | None:
         engine.dispose()
 
 
-def tables_of(url: str) -> list[str]:
-    """The tables in the database's default schema (none for a SQLite file not made yet)."""
+def tables_in_the_way(url: str) -> list[str]:
+    """The tables of the database's default schema that the tracker's migrations would make themselves (another
+    application's, under a DATABASE_URL one letter off): none for a SQLite file not made yet. Others (an
+    extension's, as PostGIS's spatial_ref_sys; alembic_version, which a full downgrade leaves) are no obstacle."""
     from sqlalchemy import create_engine, inspect
+
+    from .models import Base
 
     if (database := sqlite_file(url)) is not None and not database.exists():
         return []
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            return sorted(inspect(connection).get_table_names())
+            return sorted(set(inspect(connection).get_table_names()) & set(Base.metadata.tables))
     finally:
         engine.dispose()
 

@@ -1063,6 +1063,43 @@ def test_a_request_withheld_while_its_try_was_under_way_that_then_failed_puts_it
     assert re.search(rf"{serial}.*withheld: never sent", page), page[page.find("exchanges") :][:3000]
 
 
+@pytest.mark.both_databases  # the batch's claims checked again in SQL
+def test_a_text_withheld_in_a_claimed_batch_before_its_try_began_is_not_sent(app, client, world, monkeypatch):
+    """Claimed in a batch, not yet tried when the position was withdrawn: the batch's next look at its claims
+    passed over exchange texts, and it went out as composed, with the withdrawn position."""
+    line, reference, exchange, request, claimed = request_withheld_while_under_way(app, client, world)
+
+    def never(app, transport, message):
+        raise AssertionError(f"sent: {message.subject}")
+
+    monkeypatch.setattr(dispatch, "send", never)
+    jobs._send_all(app, [claimed], dispatch.retry_policy(app), claimed_at=time.monotonic() - 1)
+
+    row = waiting_row(app, line)
+    assert row.status is NotificationStatus.CANCELLED and row.last_error.startswith("withheld ("), row.last_error
+    now = api(client, world, "GET", f"/exchanges/{exchange['id']}")
+    assert (now["state"], now["deadline_kind"]) == (exchange["state"], exchange["deadline_kind"]), now
+    assert [m["receipt_due_at"] for m in now["messages"] if m["id"] == request["id"]] == [None], now["messages"]
+
+
+def test_a_long_batch_says_the_delivery_runs_as_it_sends(app, client, world, monkeypatch):
+    """The delivery job said it ran once a batch, at its claim: a batch over a slow relay outlasted /health's
+    stale limit, and health said a delivery process that was sending had stopped."""
+    from tracker.models import JobRun
+
+    file_incident(client, world)
+    with session_scope(app) as session:
+        claimed = delivery.claim_messages(session, utcnow(), 10, dispatch.retry_policy(app), dispatch.composer(app))
+    assert claimed, "something to send"
+    long_ago = utcnow() - timedelta(hours=1)
+    with session_scope(app) as session:
+        session.merge(JobRun(name="deliver", last_started_at=long_ago, last_finished_at=long_ago))
+    monkeypatch.setattr(jobs, "BEAT_SECONDS", 0)
+    jobs._send_all(app, claimed, dispatch.retry_policy(app))
+    with session_scope(app) as session:
+        assert session.get_one(JobRun, "deliver").last_finished_at > long_ago + timedelta(minutes=59)
+
+
 @pytest.mark.both_databases  # delivery claims, taken over by a statement of its own
 def test_a_withheld_text_whose_try_never_ended_is_given_up_as_one_that_may_have_reached_them(app, client, world):
     """Its scheduler stopped during the try: the row stayed "sending" for good (no try may follow a withholding),

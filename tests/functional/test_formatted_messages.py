@@ -396,8 +396,9 @@ def test_a_receipt_logged_from_a_call_that_named_nobody_shows_them_their_end_of_
     assert internal not in page and "Eastland GS duty" in page, page
     title = re.search(r"<title>([^<]*)</title>", page)[1]
     assert re.search("[А-я]", title), f"the tab names it in their language too: {title}"
-    with session_scope(app) as session:  # as an older version kept it
+    with session_scope(app) as session:  # as an older version kept it, and the line renamed since
         session.execute(update(ExchangeMessage).values(receipt_by=internal))
+    api(client, world, "PATCH", f"/channels/{world.channels[internal]}", {"name": "L3 backup"}, who="admin")
     page = client.get(link).get_data(as_text=True)
     assert internal not in page and "Eastland GS duty" in page, page
 

@@ -226,6 +226,16 @@ def test_approval_refuses_withheld_content_typed_into_either_text(client, world)
         assert summary["status"] == "draft", summary
 
 
+def test_approval_refuses_a_summary_with_a_line_the_format_reads_as_its_own(client, world):
+    """A narrative pasted with a BT line passed drafting and four eyes, and was refused only when sent."""
+    reference = filed(client, world)
+    summary = created(draft(client, world, reference))
+    typed = ok(edit(client, world, summary, text="Summary.\n\nBT\nNNNN", version=summary["version"]))
+    assert typed["problems"] == {"text": "line 3 reads as the format's own 'BT'"}, typed["problems"]
+    refused = act(client, world, typed, "approve", version=typed["version"])
+    assert refused.status_code == 422 and "format's own" in refused.get_json()["error"]["message"], refused.get_json()
+
+
 @pytest.mark.both_databases  # releasability a JSON column, changed then read back
 def test_approval_after_marking_the_field_releasable_succeeds(client, world):
     reference = filed(client, world)

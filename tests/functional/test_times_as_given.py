@@ -2,6 +2,7 @@
 or when a sweep flagged a clock: a reply or a receipt given in time and logged after the clock ran out came in
 time; a reply cannot come before the request it answers went; a minute typed rounded up is no time to come."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from tests.exchange_support import (
     move,
 )
 from tests.exchange_support import open_exchange as open_
-from tests.support import build_world
+from tests.support import build_world, sign_in
 from tracker.db import session_scope
 from tracker.models import EventKind, Exchange, ExchangeMessage, TimelineEvent
 from tracker.services.exchanges import exchanges, receipts
@@ -53,6 +54,17 @@ def test_a_reply_is_answered_late_by_when_it_came_not_by_the_sweeps_flag(app, re
     reply(client, world, exchange, isoformat(now - received))
     counted = api(client, world, "GET", "/reports/after-action", who="supervisor")["exchanges"]
     assert (counted["answered"], counted["answered_late"]) == (1, late), counted
+
+
+def test_their_refusal_of_our_first_request_logged_after_our_second_is_taken(app):
+    """The answer was compared with the latest of our requests, not the one it answers: their refusal of our request
+    for an explanation, received before we asked for a meeting and logged after, was refused."""
+    world, client, exchange, now = requested_and_run_out(app)
+    meeting = "We request a meeting within 48 hours."
+    move(client, world, exchange["id"], "meeting_requested", meeting)
+    body = {"direction": "in", "kind": "refusal", "text": "We decline to explain.", "received_at": isoformat(now)}
+    body["received_at"] = isoformat(now - timedelta(minutes=30))
+    api(client, world, "POST", f"/exchanges/{exchange['id']}/messages", body, status=201)
 
 
 def test_a_reply_cannot_have_come_before_the_request_it_answers_went(app):
@@ -91,6 +103,10 @@ def test_a_receipt_is_late_by_when_they_gave_it_not_by_the_sweeps_flag(app, give
     with session_scope(app) as session:
         [event] = session.scalars(select(TimelineEvent).where(TimelineEvent.kind == EventKind.RECEIPT_RECORDED))
         assert event.details["late"] is late, event.details
+    sign_in(client, "liaison")
+    page = client.get(f"/incidents/{reference}").get_data(as_text=True)
+    shown = re.search(r'<p class="receipt" data-receipt="confirmed">.*?</p>', page, re.S)
+    assert shown and (", late" in shown[0]) is late, shown and shown[0]
 
 
 def test_a_minute_typed_rounded_up_is_taken_wherever_the_other_side_is_logged(app):

@@ -466,3 +466,22 @@ def test_the_restore_command_stops_on_sigterm_before_replacing_and_finishes_afte
     assert "SIGTERM came once the database was being replaced: the restore was finished first" in finished.output
     assert {stop: signal.getsignal(stop) for stop in handlers} == handlers, "the handlers before the command, back"
     assert references(target) and len(references(target)) == 2
+
+
+@pytest.mark.parametrize(
+    ("said", "shown"),
+    [
+        ('ERROR:  invalid input syntax for type integer: "DO $x$ Narrative-of-a-row"', 'integer: "..."'),
+        ('ERROR:  value "99999999999" is out of range for type integer', 'value "..." is out'),
+        ('ERROR: malformed array literal: "{eyJhbGciOi"', 'literal: "..."'),
+        ('FATAL:  database "tracker" does not exist', 'database "tracker" does not exist'),
+        ('FATAL:  password authentication failed for user "tracker"', 'user "tracker"'),
+    ],
+)
+def test_a_psql_error_says_no_row_data_but_names_what_it_is_about(said, shown):
+    """What psql quotes of a row it could not load (a narrative, a signed link's payload) was said on the terminal
+    and in the log; a database's or a role's name is what the operator needs."""
+    from tracker.backup import postgresql
+
+    line = postgresql._last_line(said, "postgresql://tracker:pw@127.0.0.1/tracker")
+    assert shown in line and "Narrative" not in line and "eyJ" not in line and "99999" not in line, line

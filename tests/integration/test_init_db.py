@@ -99,9 +99,22 @@ def test_init_db_on_another_applications_database_changes_nothing_and_says_so(tm
     connection.close()
     [result] = run(tmp_path, path, ["init-db"])
     assert result.exit_code == 1, result.output
-    assert "holds tables the tracker did not make (exercises, payroll)" in result.output, result.output
+    assert "holds tables of the names the tracker makes (exercises), not made by it" in result.output, result.output
     assert result.output.rstrip().endswith("nothing was changed") and "Traceback" not in result.output
     assert tables(path) == {"exercises", "payroll"}
+
+
+def test_init_db_beside_tables_it_does_not_make_makes_its_schema(tmp_path):
+    """An extension's table (PostGIS's spatial_ref_sys) or the empty alembic_version a full downgrade leaves is
+    no other application's schema."""
+    path = tmp_path / "shared.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE spatial_ref_sys (srid INTEGER)")
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+    connection.close()
+    [result] = run(tmp_path, path, ["init-db"])
+    assert result.exit_code == 0, result.output
+    assert migrate.current(f"sqlite:///{path}") == migrate.head()
 
 
 def test_init_db_that_cannot_write_the_outbox_upgrades_nothing(tmp_path):

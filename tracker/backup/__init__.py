@@ -108,7 +108,9 @@ def _create(url: str, engine: str, created_at: str, path: Path, secret_key: str)
         manifest = {"format": FORMAT, "created_at": created_at, "engine": engine, "database": copy.name, **facts}
         # What restore checks the members it reads against: gzip's CRC is not checked by tarfile, which reads
         # members by seeking, and one bit changed in a line's address restored as a good backup.
-        manifest["sha256"] = {copy.name: _sha256(copy.read_bytes()), SECRET: _sha256(secret_key.encode())}
+        with copy.open("rb") as dump:  # read as it streams: a dump may be gigabytes
+            manifest["sha256"] = {copy.name: hashlib.file_digest(dump, "sha256").hexdigest()}
+        manifest["sha256"][SECRET] = _sha256(secret_key.encode())
         archive = Path(work) / "archive"
         with tarfile.open(archive, "w:gz") as tar:
             tar.add(copy, copy.name, filter=_owner_only)  # unpacked with tar, the copy is its owner's only
@@ -324,12 +326,13 @@ def _check_facts(manifest: dict, found: dict, path: Path, outcome: str) -> None:
 
 def _check_intact(copy: Path, path: Path) -> None:
     """Refuse a SQLite copy that fails SQLite's own check (a backup of before 2026-12 has no SHA-256 to say so)."""
+    connection = sqlite3.connect(copy)
     try:
-        with sqlite3.connect(copy) as connection:
-            found = [row[0] for row in connection.execute("PRAGMA integrity_check(3)")]
-        connection.close()
+        found = [row[0] for row in connection.execute("PRAGMA integrity_check(3)")]
     except sqlite3.DatabaseError as exc:
         found = [str(exc)]
+    finally:
+        connection.close()
     if found != ["ok"]:
         raise BackupError(f"{path} is damaged: its database fails SQLite's check ({found[0]}); nothing was restored")
 

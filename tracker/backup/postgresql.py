@@ -214,10 +214,10 @@ def _last_line(output: str, url: str) -> str:
     line = (errors or lines or ["no message"])[0]
     password = make_url(url).password
     line = line.replace(str(password), "***") if password else line
-    # What it quotes of a row it could not load may be the row's data (a narrative, a signed link): never said on a
-    # terminal or in a log. A database's or a role's name is said.
-    return _QUOTED.sub('"..."', line) if _OF_A_ROW.search(line) else line
+    # What it quotes may be a row's data it could not load (a narrative, a signed link: 'invalid input syntax ...:
+    # "..."', 'value "..." is out of range', 'malformed array literal: "..."'): never said on a terminal or in a
+    # log. The name of a database, role, schema or table is said.
+    return _QUOTED.sub(lambda quoted: quoted[0] if quoted[1] else '"..."', line)
 
 
-_QUOTED = re.compile(r'"[^"]*"')
-_OF_A_ROW = re.compile(r"\bCOPY\b|invalid input|invalid byte sequence|value too long|violates", re.IGNORECASE)
+_QUOTED = re.compile(r'(\b(?:database|role|user|schema|relation|table|extension)\s+)?"[^"]*"', re.IGNORECASE)

@@ -31,13 +31,13 @@ def init_db():
     revision = schema_revision(url)
     if newer := migrate.newer_problem(revision):  # Alembic would end in "Can't locate revision"
         raise click.ClickException(newer)
-    if revision is None and (theirs := migrate.tables_of(url)):
+    if revision is None and (theirs := migrate.tables_in_the_way(url)):
         # Another application's database (a URL one letter off): the first migration ended in a traceback, and on
         # SQLite left the tracker's first tables among theirs.
         named = ", ".join(theirs[:5]) + (f" and {len(theirs) - 5} more" if len(theirs) > 5 else "")
         raise click.ClickException(
-            f"{redact(url)} holds tables the tracker did not make ({named}) and no tracker schema: give the tracker a "
-            "database of its own (check DATABASE_URL); nothing was changed"
+            f"{redact(url)} holds tables of the names the tracker makes ({named}), not made by it (no tracker "
+            "schema): give the tracker a database of its own (check DATABASE_URL); nothing was changed"
         )
     # Before the upgrade: said after it, the schema had moved under a deployment whose scheduler cannot start.
     writable_for(current_app, ("deliver", "sweep"))

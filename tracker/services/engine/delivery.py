@@ -336,7 +336,9 @@ def hold_claims(
     session: Session, ids: list[int], runner: str | None, now: datetime, policy: RetryPolicy, renew: bool
 ) -> set[int]:
     """Of claimed messages not sent yet, those runner may still send. A message the incident's handling
-    has overtaken since the claim is cancelled; one another scheduler took over is left to it. With
+    has overtaken since the claim is cancelled, and so is a text to the other side withheld since (WITHHELD: its
+    try had not begun, it never goes; the caller puts its exchange back); one another scheduler took over is
+    left to it. With
     renew, the claims kept are renewed for another claim_seconds (a batch over a slow relay may outlast
     its first claim): one UPDATE of every row left, so the caller renews only as a claim nears its end."""
     rows = session.execute(
@@ -348,12 +350,22 @@ def hold_claims(
             Incident.acknowledged_at,
             Incident.resolved_at,
             Incident.decision_step,
+            Notification.last_error,
         )
         .join(Incident, Incident.id == Notification.incident_id)
         .where(any_of(session, Notification.id, ids), _ours(runner))
     ).all()
-    reasons = {row.id: reason for row in rows if (reason := overtaken(*row[1:]))}
-    for reason in set(reasons.values()):
+    reasons = {row.id: reason for row in rows if (reason := overtaken(*row[1:-1]))}
+    withheld = [row.id for row in rows if (row.last_error or "").startswith(WITHHELD)]
+    if withheld:  # its reason kept: the withholding's
+        session.execute(
+            update(Notification)
+            .where(any_of(session, Notification.id, withheld), _ours(runner))
+            .values(status=NotificationStatus.CANCELLED, claimed_until=None),
+            execution_options={"synchronize_session": False},
+        )
+        reasons.update(dict.fromkeys(withheld, WITHHELD))
+    for reason in set(reasons.values()) - {WITHHELD}:
         cancelled = [id_ for id_, why in reasons.items() if why == reason]
         session.execute(
             update(Notification)

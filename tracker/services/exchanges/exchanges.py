@@ -487,7 +487,7 @@ def record_message(
         answered = STATE_OF_THEIRS.get(kind)
         moves = answered in next_states(exchange)
         if moves and received_at is not None:
-            _answers_after_asked(exchange, kind, received_at)
+            _answers_after_asked(session, exchange, kind, received_at)
         if moves and answered is not None:  # their reply stops the reply clock
             _move(session, exchange, answered, actor.username, now, None, note=False)
         message = counterpart.receive(session, exchange, kind, text, actor.username, received_at or now)
@@ -497,19 +497,31 @@ def record_message(
     return message
 
 
-def _answers_after_asked(exchange: Exchange, kind: str, received_at: datetime) -> None:
-    """Their answer to where the exchange stands (a reply to our request) cannot have come before the text of
-    ours that asked for it went (to the minute a DTG names): recorded so, it answered a request they did not
-    have yet, and the request's receipt clock ran on."""
-    asked = [
-        m.at
+# Which of our requests each answer of theirs may answer (their kind: our kinds).
+ANSWERS = {
+    "reply": ("explanation_request",),
+    "refusal": ("explanation_request", "meeting_request"),
+    "meeting_notes": ("meeting_request",),
+}
+
+
+def _answers_after_asked(session: Session, exchange: Exchange, kind: str, received_at: datetime) -> None:
+    """Their answer to a request of ours (a reply to our request for an explanation) cannot have come before the
+    first such request went (to the minute a DTG names): recorded so, it answered a request they did not have yet,
+    and the request's receipt clock ran on. A request withheld before it went asked nothing."""
+    asked = {
+        m.id: m.at
         for m in exchange.messages
-        if m.direction is MessageDirection.OUT and m.status is OutgoingStatus.SENT and m.pending_state
-    ]
-    if asked and received_at < (last := max(asked)).replace(second=0, microsecond=0):
+        if m.direction is MessageDirection.OUT and m.status is OutgoingStatus.SENT and m.kind in ANSWERS.get(kind, ())
+    }
+    from . import releasability  # releasability puts a withheld text's exchange back through this module
+
+    for withheld in releasability.withheld_texts(session, list(asked)):
+        asked.pop(withheld, None)
+    if asked and received_at < (first := min(asked.values())).replace(second=0, microsecond=0):
         raise ValidationError(
             f"their {kind.replace('_', ' ')} cannot have come before our text that asked for it went",
-            {"received_at": f"before {format_dtg(last)}, when our text went"},
+            {"received_at": f"before {format_dtg(first)}, when our text went"},
         )
 
 

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from ...channels import withheld
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationError
 from ...models import (
+    Call,
     EventKind,
     Exchange,
     ExchangeMessage,
@@ -28,6 +29,7 @@ from ...models import (
     MessageDirection,
     NotificationKind,
     OutgoingStatus,
+    TimelineEvent,
     User,
 )
 from ...text import name_problem
@@ -132,10 +134,19 @@ def view(message: ExchangeMessage) -> ReceiptView:
 
 def _by_them(message: ExchangeMessage) -> str | None:
     """Who confirmed, as the page shows it them: an older version kept a receipt logged from a call whose
-    speaker went unnamed under our name of the line, which the page must not show."""
-    if message.receipt_via == "call" and message.receipt_by == message.channel.name[:255]:
-        return message.channel.their_end
-    return message.receipt_by
+    speaker went unnamed under our name of the line (as it was named then), which the page must not show."""
+    session = object_session(message)
+    if message.receipt_via != "call" or session is None:
+        return message.receipt_by
+    logged = session.scalars(
+        select(TimelineEvent.details).where(
+            TimelineEvent.incident_id == message.exchange.incident_id,
+            TimelineEvent.kind == EventKind.RECEIPT_RECORDED,
+            TimelineEvent.details["message"].as_integer() == message.id,
+        )
+    ).first()
+    call = session.get(Call, logged["call"]) if logged and logged.get("call") else None
+    return message.channel.their_end if call is not None and not call.their_name else message.receipt_by
 
 
 def _target(session: Session, claims: dict) -> ExchangeMessage:

@@ -163,11 +163,12 @@ def _never_went(session: Session, message: ExchangeMessage, now: datetime) -> No
     unsend(session, message, now)
 
 
-def failed_after_withheld(session: Session, notification_id: int, now: datetime) -> None:
-    """A text withheld while a try of it was under way, whose try then failed (delivery.record_failure cancels
-    it, never to be tried again): it never went, so, as for one withheld before any try, no receipt is awaited
-    and its exchange is put back. Else the receipt clock told the supervisors of a receipt overdue, and the
-    reply clock ran, for a text they never had. Nothing for any other row."""
+def withheld_unsent(session: Session, notification_id: int, now: datetime) -> None:
+    """A text withheld while a try of it was under way, whose try then failed (delivery.record_failure cancels it,
+    never to be tried again) or had not begun (delivery.hold_claims cancels it): it never went, so, as for one
+    withheld before any claim, no receipt is awaited and its exchange is put back. Else the receipt clock told
+    the supervisors of a receipt overdue, and the reply clock ran, for a text they never had. Nothing for any
+    other row."""
     row = session.get(Notification, notification_id)
     if (
         row is None
@@ -326,22 +327,28 @@ def _our_reference(incident: Incident) -> re.Pattern:
 
 
 # A line of a text that the format's own lines would be read as (message_format): BT ends the text, NNNN the
-# message, and a prosign with a DTG starts another one. Typed into a text, what followed it read as a message
-# of its own, with whatever FM, TO and SERIAL the typist gave it.
+# message, and a prosign (doubled too, as ZZ) with a DTG in any zone starts another one. Typed into a text, what
+# followed it read as a message of its own, with whatever FM, TO and SERIAL the typist gave it.
 _FORMAT_LINE = re.compile(
-    r"^\s*(?:BT|NNNN|[ZOPR]\s+[0-9]{6}Z\s*[A-Z]{3}\s*[0-9]{2,4})\s*$", re.IGNORECASE | re.MULTILINE
+    r"^[ \t]*(?:BT|NNNN|[ZOPR]{1,2}[ \t]+[0-9]{6}[A-IK-Z][ \t]*[A-Z]{3}[ \t]*[0-9]{2,4})[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
 )
 
 
-def guard(incident: Incident, *texts: str | None) -> None:
-    """Refuse (422) text bound for the other side that carries a non-releasable field's content, or a line the
-    format's own lines would be taken for (_FORMAT_LINE): the first text is "text", the second "text_second"."""
-    broken = {
+def format_problems(*texts: str | None) -> dict[str, str]:
+    """The line of each text (the first "text", the second "text_second") the format would take for one of its
+    own (_FORMAT_LINE), numbered from 1: {field: why}; empty when none."""
+    return {
         name: f"line {text.count(chr(10), 0, line.start()) + 1} reads as the format's own {line[0].strip()!r}"
         for name, text in zip(("text", "text_second"), texts, strict=False)
         if text and (line := _FORMAT_LINE.search(text))
     }
-    if broken:
+
+
+def guard(incident: Incident, *texts: str | None) -> None:
+    """Refuse (422) text bound for the other side that carries a non-releasable field's content, or a line the
+    format's own lines would be taken for (format_problems)."""
+    if broken := format_problems(*texts):
         raise ValidationError(
             "a line of this text would read as the message format's own (BT ends the text, NNNN the message, a "
             "prosign and DTG begins another): reword it",

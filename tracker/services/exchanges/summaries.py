@@ -126,6 +126,7 @@ def problems(summary: Summary) -> dict[str, str]:
         **withdrawn,
         **_narrative_added_since(summary),
         **releasability.leaks(summary.incident, summary.text, summary.text_second),
+        **releasability.format_problems(summary.text, summary.text_second),
         **counterpart.out_of_order(summary.text, summary.text_second),
     }
 
@@ -149,6 +150,12 @@ def ensure_releasable(summary: Summary) -> None:
     if added := _narrative_added_since(summary):
         raise ValidationError(
             "the narrative was added to since this summary was drafted: draft it again, or add the words", added
+        )
+    if broken := releasability.format_problems(summary.text, summary.text_second):
+        raise ValidationError(
+            "a line of this summary would read as the message format's own (BT ends the text, NNNN the message, a "
+            "prosign and DTG begins another): reword it",
+            broken,
         )
     found = problems(summary)
     if found:
