@@ -4,6 +4,7 @@ target database, its key or anything beside it is touched. SQLite: the checks ru
 own load; PostgreSQL compares what it loaded inside the restore's transaction, which the refusal rolls back."""
 
 import json
+import os
 import sqlite3
 import stat
 import tarfile
@@ -247,7 +248,11 @@ def test_a_sqlite_database_a_restore_makes_is_its_owners_only(archive, app_on_tm
     """The target was opened to see whether it was empty before the restore made it its owner's: made by that
     connection, it took the umask's 0644, readable by every account on the machine with the password hashes."""
     target, _instance = app_on_tmp()
-    result = flask(target, "restore", str(archive))
+    old = os.umask(0o022)  # one that would make the file readable by all
+    try:
+        result = flask(target, "restore", str(archive))
+    finally:
+        os.umask(old)
     assert result.exit_code == 0, result.output
     folder = Path(target.config["DATABASE_URL"].removeprefix("sqlite:///")).parent
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()}
