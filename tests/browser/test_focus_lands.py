@@ -149,3 +149,27 @@ def test_a_fragment_that_is_no_percent_encoding_stops_no_script(app, sign_in, pa
     expect(duty.page.locator("main")).to_be_visible()
     duty.page.evaluate("() => new Promise(requestAnimationFrame)")  # the page's scripts have run
     assert not duty.page_errors, duty.page_errors
+
+
+def test_a_summary_that_would_be_refused_takes_neither_the_focus_nor_the_scroll(app, sign_in, live_server):
+    """Its standing "Would be refused" box was drawn as a refusal (role alert): every load of the incident page
+    focused it, thousands of pixels down past the heading and the Acknowledge button, and took the focus from
+    where a redirect sent it."""
+    world = build_world(app)
+    client = app.test_client()
+    narrative = "MARKER-NARR-7731: fighter closed to 30 m of our patrol aircraft."
+    reference = file_incident(client, world, narrative=narrative)["reference"]
+    headers = world.auth("liaison")
+    drafted = client.post(f"/api/v1/incidents/{reference}/summaries", json={}, headers=headers)
+    assert drafted.status_code == 201, drafted.get_json()
+    summary = drafted.get_json()
+    body = {"text": f"Note: {narrative}", "version": summary["version"]}
+    typed = client.patch(f"/api/v1/summaries/{summary['id']}", json=body, headers=headers)
+    assert typed.status_code == 200 and typed.get_json()["problems"], typed.get_json()
+    for width in (1280, 390):
+        page = sign_in("duty", width).page
+        page.goto(f"/incidents/{reference}")
+        expect(page.locator("article.summary .flash.error")).to_contain_text("Would be refused")
+        page.evaluate("() => new Promise(requestAnimationFrame)")  # the page's scripts have run
+        assert page.evaluate("() => window.scrollY") == 0, f"at {width} px the page opened scrolled down"
+        assert page.evaluate("() => document.activeElement === document.body"), "nothing took the focus"

@@ -839,7 +839,7 @@ def test_a_desk_kept_by_two_open_watches_is_shown_so_that_one_is_handed_over(app
         session.get(Watch, second["id"]).desk = DESK  # as migration 0028 leaves them
     sign_in(client, "supervisor")
     page = client.get("/watches/").text
-    [warning] = re.findall(r'<p class="flash error" role="alert" data-desk-twice="Duty desk">(.*?)</p>', page, re.S)
+    [warning] = re.findall(r'<p class="flash error" role="note" data-desk-twice="Duty desk">(.*?)</p>', page, re.S)
     said = html.unescape(re.sub(r"<[^>]+>", "", warning))
     assert said.startswith(f"Duty desk has 2 open watches (watch {first['id']} by duty, watch {second['id']} by "), said
     assert "hand over all but one" in said

@@ -249,7 +249,10 @@
     }
     var flashes = document.querySelectorAll("[data-flashes] > .flash"),
         refused = Array.prototype.filter.call(flashes, function (f) { return f.classList.contains("error"); })[0] ||
-          document.querySelector('.flash.error[role="alert"]');  // a page's own refusal above its form (amend)
+          // A page's own refusal above its form (amend). A standing notice (a summary that would be refused, a desk
+          // watched twice) is role="note": focused on every load, it took the page past its heading and the focus
+          // from where a redirect sent it.
+          document.querySelector('.flash.error[role="alert"]');
     if (refused) {
       focusOn(document.querySelector('form p.error[role="alert"]') || refused);
       return;
