@@ -224,7 +224,14 @@ class Scene:
             "direction": "they_called",
             "channel_id": self.line,
             "they_said": "Eastland confirms the aircraft's track.",
-            "actions": [{"text": "Eastland sends the flight data", "party": "them", "due_at": "2099-01-01T00:00:00Z"}],
+            # Due within the year (one further on is a year typed wrong), long after any test ends.
+            "actions": [
+                {
+                    "text": "Eastland sends the flight data",
+                    "party": "them",
+                    "due_at": isoformat(utcnow() + timedelta(days=300)),
+                }
+            ],
             # Ended: the scenes share the line, which has one call in progress at a time.
             "started_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
             "ended_at": datetime.now(UTC).isoformat(),

@@ -40,6 +40,7 @@ def test_the_running_jobs_say_which_key_signs_their_links(app, client, world):
 
 def test_health_is_degraded_while_a_live_scheduler_signs_with_a_key_this_host_does_not_hold(app, client):
     jobs.sweep(app)
+    jobs.deliver(app)  # health asks of both
     scheduler_beats(app, "ours", app.config["SECRET_KEY"])
     scheduler_beats(app, "before-0037", None)
     scheduler_beats(app, "gone", OTHER_KEY, ago=timedelta(hours=1))
@@ -55,6 +56,7 @@ def test_health_is_degraded_while_a_live_scheduler_signs_with_a_key_this_host_do
 def test_a_scheduler_still_on_the_key_before_a_rotation_is_said_but_not_degraded(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [OLD_KEY])
     jobs.sweep(app)
+    jobs.deliver(app)  # health asks of both
     scheduler_beats(app, "host-b:4242", OLD_KEY)
     body = health(client)
     assert (body["status"], body["link_keys"]) == ("ok", "rotating"), body

@@ -337,3 +337,17 @@ def test_the_acknowledge_link_pages_carry_the_incidents_marking_top_and_bottom(a
     assert marking_lines(confirm.text) == [RESTRICTED, RESTRICTED], confirm.text
     done = client.post(link)
     assert done.status_code == 200 and marking_lines(done.text) == [RESTRICTED, RESTRICTED], done.text
+
+
+def test_the_releasable_to_boxes_are_one_named_group_with_their_hint(app, client, world):
+    """A label's "for" named the list of boxes, which no label can name: each box was heard as "Eastland" alone,
+    and the hint "none ticked: not releasable" not at all."""
+    sign_in(client, "duty")
+    page = client.get("/incidents/new").get_data(as_text=True)
+    group = re.search(
+        r'<fieldset class="field group"([^>]*)>\s*<legend>Releasable to</legend>(.*?)</fieldset>', page, re.S
+    )
+    assert group, page[page.find("Marking") :][:2000]
+    assert 'aria-describedby="releasable_to-description"' in group[1], group[1]
+    assert 'id="releasable_to-description">none ticked: not releasable' in group[2], group[2]
+    assert 'for="releasable_to"' not in page, "no label names the list"

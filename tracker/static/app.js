@@ -241,6 +241,9 @@
   function land() {
     if (document.querySelector("[autofocus]")) { return; }
     var wrong = document.querySelector('[aria-invalid="true"]');
+    if (wrong && wrong.matches("fieldset")) {  // a group of checkboxes: its first box
+      wrong = wrong.querySelector("input, select, textarea") || wrong;
+    }
     if (wrong) {
       var fold = wrong.closest("details");
       if (fold) { fold.open = true; }
