@@ -309,3 +309,39 @@ def test_no_page_repeats_an_id(app, client, world):
             if twice := sorted(i for i, n in ids.items() if n > 1):
                 repeated[f"{path} as {who}"] = twice
     assert not repeated, repeated
+
+
+def test_the_running_step_the_rows_of_actions_and_the_report_tables_are_named(app, client, world):
+    """The running ladder step was told by bold and colour alone; three rows of "Agreed action", "Who does it", "Due
+    in" read alike (a refused due time named no row); the report tables' scroll boxes had no name."""
+    add_counterpart_line(app, world)
+    api_client = app.test_client()
+    reference = acknowledged_incident(api_client, world)
+    exchange = open_exchange(api_client, world, reference)
+    sign_in(client, "liaison")
+    incident = parse(client.get(f"/incidents/{reference}").text)
+    [current] = incident.find_all("li", aria_current="step")
+    assert current.text.startswith("Current step:") and "current" in current.attrs["class"], current.text
+
+    path = f"/incidents/{reference}/calls/new?exchange={exchange['id']}"
+    data = {"csrf_token": csrf(client, path), "channel_id": str(exchange["channel_id"]), "direction": "they_called"}
+    started = client.post(f"/incidents/{reference}/calls/new", data={**data, "exchange_id": str(exchange["id"])})
+    assert started.status_code == 302, started.status_code
+    call = parse(client.get(started.headers["Location"]).text)
+    rows = [e for e in call.find_all("fieldset") if "action-row" in e.attrs.get("class", "")]
+    assert [r.find_all("legend")[0].text for r in rows] == [f"Action {n}" for n in range(1, len(rows) + 1)], rows
+    assert len(rows) >= 2
+
+    sign_in(client, "supervisor")
+    report = parse(client.get("/reports").text)
+    regions = [e for e in report.find_all("div", role="region") if "table-wrap" in e.attrs.get("class", "")]
+    assert len(regions) == 3 and all(by_id(report, r.attrs["aria-labelledby"]).tag == "caption" for r in regions)
+
+
+def test_a_summary_drafted_on_the_page_lands_on_the_new_draft_not_the_whole_panel(app, client, world):
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(app.test_client(), world)
+    sign_in(client, "liaison")
+    path = f"/incidents/{reference}"
+    drafted = client.post(f"/incidents/{reference}/summaries", data={"draft-csrf_token": csrf(client, path)})
+    assert drafted.status_code == 302 and "#summary-" in drafted.headers["Location"], drafted.headers.get("Location")

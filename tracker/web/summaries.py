@@ -201,6 +201,7 @@ def draft(reference: str):
             s, incident, _exchange(form.exchange_id.data), _me(), utcnow(), form.language.data or None
         ),
         "Summary drafted from the releasable fields: read it, edit it, approve it.",
+        anchor=lambda made: f"summary-{made.id}",  # the new draft, not the whole panel, takes the focus
     )
 
 
@@ -222,7 +223,7 @@ def edit(summary_id: int):
         reference,
         lambda s: summaries.edit(s, summary, form.text.data, second, version_of(form.version) or -1, _me(), utcnow()),
         "Summary saved as a draft.",
-        anchor="summary",
+        anchor=f"summary-{summary.id}",
         form=form,
     )
 
