@@ -69,7 +69,7 @@ MARKERS_DRAWN = """() => {
         return r.left >= frame.left && r.right <= frame.right && r.top >= frame.top && r.bottom <= frame.bottom; };
     const markers = Array.from(document.querySelectorAll("#map .map-marker")).filter(seen).length;
     const clusters = Array.from(document.querySelectorAll("#map .map-cluster")).filter(seen);
-    return markers + clusters.map(c => Number(c.textContent)).reduce((a, b) => a + b, 0);
+    return markers + clusters.map(c => parseInt(c.textContent, 10)).reduce((a, b) => a + b, 0);
 }"""
 
 
@@ -266,6 +266,8 @@ def test_a_popup_opened_with_the_keyboard_takes_the_focus_and_escape_gives_it_ba
     page.goto("/map")
     marker = page.locator(f'.map-marker[data-reference="{first}"]')
     expect(marker).to_be_visible()
+    # Named by its reference, precedence and category: a screen reader heard "O" alone.
+    expect(page.get_by_role("button", name=f"{first} · O IMMEDIATE · ")).to_have_count(1)
     marker.focus()
     page.keyboard.press("Enter")
 

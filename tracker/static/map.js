@@ -5,6 +5,7 @@
   "use strict";
 
   var RANK = { Z: 0, O: 1, P: 2, R: 3 };
+  var PRECEDENCE_NAMES = { Z: "FLASH", O: "IMMEDIATE", P: "PRIORITY", R: "ROUTINE" };
   var PHASES = { running: "under way", upcoming: "to come", past: "over" };
   var STYLES = {
     land: { color: "#6a7783", weight: 1, fillColor: "#252f38", fillOpacity: 1 },
@@ -111,7 +112,9 @@
       return RANK[marker.options.precedence] < RANK[best] ? marker.options.precedence : best;
     }, "R");
     cluster.options.zIndexOffset = (3 - RANK[urgent]) * 1000;
-    var count = make("span", null, String(cluster.getChildCount()));
+    // Named by what it holds, its urgency said as well as coloured: a screen reader heard "4" alone.
+    var count = make("span", null, [String(cluster.getChildCount()),
+      make("span", "sr-only", " incidents, the most urgent " + PRECEDENCE_NAMES[urgent] + ": zoom in to see them")]);
     return L.divIcon({ html: count, className: "map-cluster prec-" + urgent, iconSize: L.point(36, 36) });
   }
 
@@ -161,11 +164,13 @@
       if (kind === "sector" || kind === "border") {
         var beyond = kind === "sector" && f.properties.beyond_border === true;
         var name = beyond ? [isolated(f.properties.name), " (beyond the border)"] : [isolated(f.properties.name)];
-        page.region.addLayer(page.shape(f, beyond ? STYLES.sectorBeyond : STYLES[kind], "map-" + kind + (beyond ? " map-sector-beyond" : ""))
+        var said = (kind === "border" ? "Border: " : "Sector ") + f.properties.name + (beyond ? " (beyond the border)" : "");
+        page.region.addLayer(page.shape(f, beyond ? STYLES.sectorBeyond : STYLES[kind], "map-" + kind + (beyond ? " map-sector-beyond" : ""), said)
           .bindTooltip(make("span", null, name), {
             permanent: kind === "sector", direction: "center", className: "map-label map-label-" + kind + (beyond ? " map-label-beyond" : "") }));
       } else if (kind === "exercise") {
-        var phase = word(f.properties.phase), layer = page.shape(f, STYLES[phase], "map-exercise map-exercise-" + phase);
+        var phase = word(f.properties.phase);
+        var layer = page.shape(f, STYLES[phase], "map-exercise map-exercise-" + phase, "Exercise " + f.properties.name + ", " + (PHASES[phase] || phase));
         layer.bindTooltip(make("span", null, [isolated(f.properties.name)]), { sticky: true }).bindPopup(exercisePopup(f.properties));
         page.exercises.addLayer(layer);
         exercises.push([f.properties, layer]);
@@ -190,8 +195,18 @@
     this.fitButton.hidden = false;
   };
 
-  MapPage.prototype.shape = function (feature, style, className) {
-    return L.geoJSON(feature, { style: function () { return L.extend({ className: className }, style); } });
+  // named: what a screen reader calls the shape where the keyboard reaches it (an unnamed "graphics symbol" before).
+  MapPage.prototype.shape = function (feature, style, className, named) {
+    var shape = L.geoJSON(feature, { style: function () { return L.extend({ className: className }, style); } });
+    if (named) {
+      shape.on("add", function () {
+        shape.eachLayer(function (layer) {
+          var path = layer.getElement && layer.getElement();
+          if (path) { path.setAttribute("aria-label", named); }
+        });
+      });
+    }
+    return shape;
   };
 
   function boundsOf(groups) {
@@ -217,11 +232,15 @@
 
   MapPage.prototype.marker = function (f) {
     var p = f.properties, c = f.geometry.coordinates, prec = precedence(p);
+    var said = p.reference + " · " + prec + " " + p.precedence_name + " · " + p.category_label;
+    // The letter is shown; the reference, precedence and category are its name (a screen reader heard "Z").
+    var shown = make("span", null, [make("span", null, prec), make("span", "sr-only", said)]);
+    shown.firstChild.setAttribute("aria-hidden", "true");
     var marker = L.marker([c[1], c[0]], {
-      icon: L.divIcon({ html: make("span", null, prec), iconSize: L.point(26, 26),
+      icon: L.divIcon({ html: shown, iconSize: L.point(26, 26),
                         className: "map-marker prec-" + prec + " status-" + word(p.status) }),
       zIndexOffset: (3 - RANK[prec]) * 1000,  // FLASH over IMMEDIATE over PRIORITY over ROUTINE
-      title: p.reference + " · " + prec + " " + p.precedence_name + " · " + p.category_label,
+      title: said,
       precedence: prec
     });
     marker.bindPopup(this.incidentPopup(p));
