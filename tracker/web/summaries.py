@@ -1,7 +1,9 @@
 """The summary panel of the incident page: what is releasable, and counterpart summaries drafted,
 edited, approved and sent (the same services as the API; every form carries a CSRF token)."""
 
+from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
@@ -144,7 +146,7 @@ def _four_eyes(summary) -> dict:
     return {"waits": waits, "may_approve": may_approve, "why_not": why_not, "stale": stale, "closed": closed}
 
 
-def _act(reference: str, do, done: str, anchor: str = "summary"):
+def _act(reference: str, do, done: str, anchor: str | Callable[[Any], str] = "summary"):
     """Act, then back to the summary panel, or to the summary acted on (anchor), where the focus lands."""
     return act_on_incident(reference, do, done, anchor=anchor)
 

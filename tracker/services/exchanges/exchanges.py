@@ -205,6 +205,10 @@ def open_exchange(
             },
         )
     ensure_may_act(session, incident, actor, "open an exchange", channel_id)
+    # The line as it stands once no admin's save of it is under way (ladder.save_channel holds it FOR UPDATE): read
+    # before, an exchange took the line's old language while the save refused none open in it, and wrote that
+    # language on for its life on a line that reads another. Shared: two exchanges open on one line at once.
+    session.refresh(channel, with_for_update={"read": True})
     if incident.acknowledged_at is None:
         raise InvalidTransition(
             f"{incident.reference} is not acknowledged yet: our own line must own it before the other side hears",
