@@ -289,7 +289,7 @@ def _deliverable(now: datetime, policy: RetryPolicy):
     tried_freely = or_(Notification.last_error.is_(None), Notification.last_error.not_like(f"{WITHHELD}%"))
     due = or_(
         and_(Notification.status == NotificationStatus.PENDING, Notification.next_attempt_at <= now),
-        and_(Notification.status == NotificationStatus.SENDING, reclaimable, tried_freely),
+        and_(Notification.status == NotificationStatus.SENDING, reclaimable),
     )
     # A call to act is pointless once the incident is handled; news (acknowledged, resolved) is not.
     wanted = or_(Notification.kind.not_in(ACTION_KINDS), Notification.incident_id.in_(live))
@@ -297,7 +297,7 @@ def _deliverable(now: datetime, policy: RetryPolicy):
     # the address is wrong) and goes as approved once the line is active again; release refuses new ones.
     held = select(ContactChannel.id).where(ContactChannel.active.is_(False))
     line_open = or_(Notification.kind != NotificationKind.COUNTERPART, Notification.channel_id.not_in(held))
-    return and_(due, wanted, line_open)
+    return and_(due, tried_freely, wanted, line_open)  # a withheld text waits for nothing: whatever its status
 
 
 def overtaken(
@@ -672,7 +672,9 @@ def record_failure(
     or it was sent) is left as it is."""
     outcome = AttemptOutcome.TRANSIENT if error.transient else AttemptOutcome.PERMANENT
     _attempt(session, notification_id, transport, outcome, now, latency_ms, error.code, str(error))
-    row = session.get(Notification, notification_id, populate_existing=True)
+    # Held, as it stands now: read without a lock, a withholding committed between the read and the write below was
+    # written over (its mark lost, the row pending again) and the next try sent the withheld text.
+    row = session.get(Notification, notification_id, populate_existing=True, with_for_update=True)
     if row is None or row.status is not NotificationStatus.SENDING or runner not in (None, row.claimed_by):
         return row.status if row else NotificationStatus.CANCELLED
     if (row.last_error or "").startswith(WITHHELD):  # withheld while this try was under way: never tried again

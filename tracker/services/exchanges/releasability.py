@@ -116,13 +116,19 @@ def withhold_unreleasable(
     stood). Stop awaiting their receipt, and put back the exchange a withheld request moved (exchanges.unsend).
     Return them (message, line, the serial they will miss). Releasing a text checked all this then: nothing goes
     out that they no longer let out (why: what changed, for the message's error)."""
+    # Held until commit, as they stand now (PostgreSQL): read without a lock, a row that delivery claimed, sent and
+    # recorded meanwhile was written over as withheld, "never sent"; a claim under way skips the rows held here.
     waiting = session.scalars(
-        select(Notification).where(
+        select(Notification)
+        .where(
             Notification.incident_id == incident.id,
             Notification.kind == NotificationKind.COUNTERPART,
             Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENDING)),
             Notification.exchange_message_id.is_not(None),
         )
+        .order_by(Notification.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).all()
     withheld = []
     for row in waiting:
@@ -157,8 +163,11 @@ def withhold_unreleasable(
 
 
 def _never_went(session: Session, message: ExchangeMessage, now: datetime) -> None:
-    from .exchanges import unsend  # the exchanges import this module
+    from .exchanges import _lock, unsend  # the exchanges import this module
 
+    # The exchange first, then its message, as recording their reply takes them: the other way round, the two
+    # waited on each other (a deadlock: their reply answered 500, or the delivery batch failed).
+    _lock(session, message.exchange)
     message.receipt_due_at = None  # no receipt is awaited
     unsend(session, message, now)
 

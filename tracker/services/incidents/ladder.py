@@ -102,7 +102,10 @@ def count_save(session: Session, row, data: dict, what: str) -> None:
             f"the change names nothing to change: give the {what}'s fields to change (and the version read)",
             {"body": "no field to change"},
         )
-    session.refresh(row, attribute_names=["version"], with_for_update=True)
+    # The whole row, as last committed: refreshed for its version alone, a save that waited here checked its
+    # fields against what it read before (a line left with an interval and a cron; a language set back answered
+    # as saved and not written).
+    session.refresh(row, with_for_update=True)
     read = data.get("version")
     if read is not None and read != row.version:
         raise Conflict(
