@@ -1292,3 +1292,27 @@ def test_no_user_without_a_mailbox_is_named_as_a_counterpart_lines_label(app, cl
     assert refused.status_code == 422 and "CP label" in refused.text, refused.text[:2000]
     with session_scope(app) as session:
         assert session.scalar(select(User).where(User.username == "cpdesk")) is None
+
+
+def test_no_answer_is_refused_and_the_state_says_so_while_the_notice_waits_to_be_sent(app, client, world):
+    """The exchange read "notified" with its notice a draft, and a supervisor marked it "no answer": the other side
+    was counted as not answering what it never had, in the reports and the annual review."""
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    exchange = open_(client, world, reference, release=False)  # its notice waits for a second person
+    refused = api(
+        client,
+        world,
+        "POST",
+        f"/exchanges/{exchange['id']}/transitions",
+        {"state": "no_answer"},
+        who="supervisor",
+        status=409,
+    )
+    assert "they have nothing to answer" in refused["error"]["message"], refused
+    sign_in(client, "supervisor")
+    page = client.get(f"/incidents/{reference}").get_data(as_text=True)
+    assert 'data-state="notified">opened, notice not sent yet</span>' in page, page[page.find("exchange-state") :][:500]
+    assert 'value="no_answer"' not in page, "not offered"
+    release_drafts(client, world, exchange["id"])
+    api(client, world, "POST", f"/exchanges/{exchange['id']}/transitions", {"state": "no_answer"}, who="supervisor")

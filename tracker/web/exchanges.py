@@ -56,6 +56,15 @@ def _prefix(exchange_id: int) -> str:
 
 
 @bp.app_template_global()
+def exchange_state(exchange) -> str:
+    """The exchange's state in words: "notified" only once a text of ours went (opened with its notice still a
+    draft, it said the other side had been told)."""
+    if exchange.state is ExchangeState.NOTIFIED and not exchanges.sent_any(exchange):
+        return "opened, notice not sent yet"
+    return exchange.state.value.replace("_", " ")
+
+
+@bp.app_template_global()
 def exchange_panel(incident) -> dict:
     """What the incident page's exchange panel shows and offers to the signed-in person."""
     session = get_session()

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from ...errors import Conflict, NotFound, ValidationError
 from ...models import (
-    TRANSITIONS,
     AgreedAction,
     Call,
     CallDirection,
@@ -410,15 +409,11 @@ def move_by_call(session: Session, call: Call, new_state: ExchangeState, actor: 
     allowed = exchanges.next_states(exchange)
     if new_state not in allowed:
         # Nothing of ours sent is the reason for a receipt confirmed only (as exchanges.transition says it).
-        nothing_sent = (
-            new_state is ExchangeState.RECEIPT_CONFIRMED
-            and new_state in TRANSITIONS[exchange.state]
-            and not exchanges.sent_any(exchange)
-        )
+        unsent = exchanges.nothing_sent(exchange, new_state)
         raise ValidationError(
             f"an exchange that is {exchange.state.value} cannot become {new_state.value}",
             {
-                "moves_to": exchanges.NOTHING_SENT if nothing_sent else f"not allowed from {exchange.state.value}",
+                "moves_to": unsent or f"not allowed from {exchange.state.value}",
                 "allowed": [s.value for s in allowed],
             },
         )

@@ -126,8 +126,14 @@ def next_states(exchange: Exchange) -> list[ExchangeState]:
         for s in TRANSITIONS[exchange.state]
         if s is not S.OVERDUE
         and (s is not S.MEETING_HELD or exchange.state is not S.OVERDUE or late_meeting)
-        and (s is not S.RECEIPT_CONFIRMED or sent_any(exchange))
+        and (s not in NEEDS_SENT or sent_any(exchange))
     ]
+
+
+# What presupposes a text of ours went: their receipt of it, and their silence in answer to it (marked "no answer"
+# with the notice still a draft, the other side was counted as not answering what it never had, in the reports and
+# the annual review).
+NEEDS_SENT = {S.RECEIPT_CONFIRMED: "there is no receipt to confirm", S.NO_ANSWER: "they have nothing to answer"}
 
 
 def sent_any(exchange: Exchange) -> bool:
@@ -136,7 +142,11 @@ def sent_any(exchange: Exchange) -> bool:
     return any(m.direction is MessageDirection.OUT and m.status is OutgoingStatus.SENT for m in exchange.messages)
 
 
-NOTHING_SENT = "nothing of ours was sent on this exchange yet: there is no receipt to confirm"
+def nothing_sent(exchange: Exchange, new_state: ExchangeState) -> str | None:
+    """Why new_state, allowed from where the exchange stands, is not yet (NEEDS_SENT), or None."""
+    if new_state in NEEDS_SENT and new_state in TRANSITIONS[exchange.state] and not sent_any(exchange):
+        return f"nothing of ours was sent on this exchange yet: {NEEDS_SENT[new_state]}"
+    return None
 
 
 def counterpart_lines(session: Session) -> list[ContactChannel]:
@@ -307,8 +317,7 @@ def transition(
         )
     if new_state not in next_states(exchange):
         reason = "only the engine marks an exchange overdue" if new_state is S.OVERDUE else "not allowed from here"
-        if new_state is S.RECEIPT_CONFIRMED and new_state in TRANSITIONS[exchange.state]:
-            reason = NOTHING_SENT
+        reason = nothing_sent(exchange, new_state) or reason
         raise InvalidTransition(
             f"an exchange that is {exchange.state.value} cannot become {new_state.value}: {reason}",
             {
