@@ -139,7 +139,9 @@ def test_the_incident_page_says_what_waits_and_a_supervisor_confirms_with_one_cl
         assert [e.actor for e in incident.events if e.kind is EventKind.DECISION_CONFIRMED] == ["supervisor"]
 
     stale = supervisor.post(f"/incidents/{reference}/decision", data={"csrf_token": token, "step": "2"})
-    assert "waits for no decision" in html.unescape(supervisor.get(stale.headers["Location"]).text)
+    said = html.unescape(supervisor.get(stale.headers["Location"]).text)
+    # Who took it and when, as a stale Acknowledge says (it said "(status: open)" and nothing of who had).
+    assert re.search(r"waits for no decision: step 2 was confirmed by supervisor at \d{6}Z[A-Z]{3}\d\d", said), said
 
 
 def escalated_once(app, client, world) -> str:

@@ -26,7 +26,7 @@ from ... import instruments
 from ...errors import Forbidden, InvalidTransition
 from ...models import EventKind, Incident, IncidentStatus, NotificationKind, TimelineEvent, User
 from ...models.permissions import Permission, may
-from ...timeutil import duration
+from ...timeutil import duration, format_dtg
 from ..incidents import timeline
 from . import notify
 from .links import AckLinks
@@ -113,7 +113,7 @@ def confirm(
     pending, asked_at, asks = incident.decision_step, incident.decision_asked_at, incident.decision_asks
     before = (incident.current_step, incident.loop)
     if incident.status is not IncidentStatus.OPEN or pending is None or step not in (None, pending):
-        raise _nothing_to_confirm(incident, step)
+        raise _nothing_to_confirm(session, incident, step)
     # Conditional on the question, not on the version: a re-ask the sweep committed meanwhile leaves the
     # same question open, and an acknowledgement or another supervisor's confirmation closes it.
     entered = session.execute(
@@ -132,7 +132,7 @@ def confirm(
     ).first()
     session.refresh(incident)
     if entered is None:
-        raise _nothing_to_confirm(incident, step)
+        raise _nothing_to_confirm(session, incident, step)
     notify.cancel_pending(
         session, incident.id, f"step {pending} confirmed by {user.username}", (NotificationKind.DECISION_ASKED,)
     )
@@ -172,7 +172,10 @@ def confirm(
     return incident
 
 
-def _nothing_to_confirm(incident: Incident, step: int | None) -> InvalidTransition:
+def _nothing_to_confirm(session: Session, incident: Incident, step: int | None) -> InvalidTransition:
+    """Why no decision waits, saying what ended the question asked about: its confirmation by whom and when, or
+    the incident's acknowledgement or resolution ("waits for no decision (status: open)" told a supervisor on a
+    page read before a colleague confirmed the step nothing of who had)."""
     state = {
         "status": incident.status.value,
         "decision_step": incident.decision_step,
@@ -183,4 +186,16 @@ def _nothing_to_confirm(incident: Incident, step: int | None) -> InvalidTransiti
         return InvalidTransition(
             f"{incident.reference} waits for a decision on step {incident.decision_step}, not step {step}", state
         )
-    return InvalidTransition(f"{incident.reference} waits for no decision", state)
+    confirmed = session.scalars(
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == incident.id, TimelineEvent.kind == EventKind.DECISION_CONFIRMED)
+        .order_by(TimelineEvent.id.desc())
+        .limit(1)
+    ).first()
+    if confirmed is not None and step in (None, (confirmed.details or {}).get("step")):
+        said = f"step {confirmed.details.get('step')} was confirmed by {confirmed.actor} at {format_dtg(confirmed.at)}"
+        return InvalidTransition(f"{incident.reference} waits for no decision: {said}", state)
+    if incident.acknowledged_at is not None and incident.status is not IncidentStatus.OPEN:
+        said = f"it was {incident.status.value} at {format_dtg(incident.resolved_at or incident.acknowledged_at)}"
+        return InvalidTransition(f"{incident.reference} waits for no decision: {said}", state)
+    return InvalidTransition(f"{incident.reference} waits for no decision (status: {incident.status.value})", state)
