@@ -448,3 +448,15 @@ def test_a_summary_drafted_before_a_narrative_addition_is_not_approved_without_i
     assert "narrative" in refused.get_json()["error"]["details"], refused.get_json()
     fixed = ok(edit(client, world, summary, text=summary["text"] + "\n" + addition, version=summary["version"]))
     assert ok(act(client, world, fixed, "approve", version=fixed["version"]))["status"] == "approved"
+
+
+def test_approving_what_a_colleague_approved_meanwhile_says_who_approved_it(client, world):
+    """Said only "the summary changed since you read it": the second approver looked for a change that was not
+    there."""
+    reference = filed(client, world)
+    summary = created(draft(client, world, reference))
+    ok(act(client, world, summary, "approve", who="supervisor", version=summary["version"]))
+    again = act(client, world, summary, "approve", who="admin", version=summary["version"])
+    assert again.status_code == 409, again.get_json()
+    said = again.get_json()["error"]["message"]
+    assert re.search(r"it stands approved by supervisor at \d{6}Z[A-Z]{3}\d\d", said), said

@@ -413,7 +413,8 @@ def _ensure_ours_unsent(message: ExchangeMessage) -> None:
 
 def expect_version(message: ExchangeMessage, version: int) -> None:
     if version != message.version:
-        raise Conflict("the message changed since you read it; read it again", _state(message))
+        said = four_eyes.stale_read("message", message.status.value, message.approved_by, message.approved_at)
+        raise Conflict(said, _state(message))
 
 
 def _state(message: ExchangeMessage) -> dict:

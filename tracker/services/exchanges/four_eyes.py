@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from ...errors import Forbidden
 from ...models import Incident, User, channel_members
 from ...models.permissions import Permission, may
-from ...timeutil import isoformat
+from ...timeutil import format_dtg, isoformat
 from ..incidents import amendment_record, handling
 
 DRAFTER_REFUSED = (
@@ -172,3 +172,14 @@ def ensure_may_approve(
 
 def _value(code) -> str | None:
     return None if code is None else str(getattr(code, "value", code))
+
+
+def stale_read(what: str, status: str, approved_by: str | None, approved_at) -> str:
+    """Why the version of a text read is stale, with who approved it since and when where it stands approved: a
+    colleague's approval alone read as "changed", and the approver looked for a change that was not there."""
+    if status == "approved" and approved_by and approved_at is not None:
+        return (
+            f"the {what} changed since you read it (it stands approved by {approved_by} at "
+            f"{format_dtg(approved_at)}): read it again"
+        )
+    return f"the {what} changed since you read it; read it again"

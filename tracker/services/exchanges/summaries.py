@@ -454,7 +454,8 @@ def _state(summary: Summary) -> dict:
 
 def _expect_version(summary: Summary, version: int) -> None:
     if version != summary.version:
-        raise Conflict("the summary changed since you read it; read it again", _state(summary))
+        said = four_eyes.stale_read("summary", summary.status.value, summary.approved_by, summary.approved_at)
+        raise Conflict(said, _state(summary))
 
 
 def _clean(text: str, name: str) -> str:
