@@ -107,3 +107,21 @@ def test_a_button_the_refresh_takes_away_leaves_the_focus_in_its_place_not_on_th
     assert focused == "in the heading", f"the focus left the place the button was in: {focused}"
     page.keyboard.press("Tab")  # on from there, not from the top of the page
     expect(page.get_by_role("link", name="Comment")).to_be_focused()
+
+
+def test_a_summary_drafted_by_someone_else_shows_without_a_reload(app, sign_in):
+    """The summary panel was drawn once: a colleague's draft, rewording or approval showed only after a reload, and
+    the liaison's page kept saying "Would be refused" of a text the supervisor had mended."""
+    world = build_world(app)
+    client = app.test_client()
+    reference = file_incident(client, world)["reference"]
+    page = sign_in("supervisor").page
+    page.goto(f"/incidents/{reference}")
+    page.evaluate("window.liveMarker = 'set before'")
+    panel = page.locator("section#summary")
+    expect(panel.locator("article.summary")).to_have_count(0)
+    drafted = client.post(f"/api/v1/incidents/{reference}/summaries", json={}, headers=world.auth("liaison"))
+    assert drafted.status_code == 201, drafted.get_json()
+    expect(panel.locator("article.summary")).to_have_count(1, timeout=POLL)
+    expect(panel.locator("article.summary .state")).to_have_text("draft")
+    assert same_document(page), "drawn in place, not reloaded"
