@@ -42,3 +42,16 @@ def test_report_charts_are_full_width_and_legible_on_a_phone(app, sign_in):
     assert sideways(page) <= 0
     person.screenshot("report-390")
     assert not person.page_errors, person.page_errors
+
+
+def test_the_annual_reviews_title_reads_across_a_phone(app, sign_in):
+    """The table shown as cards on a phone kept its caption a table caption, as wide as its first cell: 94 px, one
+    word a line, 255 px tall."""
+    world = build_world(app)
+    insert_fixture(app, world)
+    page = sign_in("supervisor", 390).page
+    page.goto("/reports/review")
+    caption = page.locator("#annual-review caption")
+    expect(caption).to_be_visible()
+    box = caption.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] < 80, box
