@@ -1316,3 +1316,16 @@ def test_no_answer_is_refused_and_the_state_says_so_while_the_notice_waits_to_be
     assert 'value="no_answer"' not in page, "not offered"
     release_drafts(client, world, exchange["id"])
     api(client, world, "POST", f"/exchanges/{exchange['id']}/transitions", {"state": "no_answer"}, who="supervisor")
+
+
+def test_a_second_request_of_a_kind_waits_for_the_first_to_be_sent(app, client, world):
+    """Two requests for an explanation drafted one after the other both waited in the approvers' queue, each to ask
+    the other side the same with a deadline of its own."""
+    add_counterpart_line(app, world)
+    exchange = open_(client, world, acknowledged_incident(client, world))
+    path = f"/exchanges/{exchange['id']}/transitions"
+    api(client, world, "POST", path, {"state": "explanation_requested", "text": REQUEST})
+    again = api(client, world, "POST", path, {"state": "explanation_requested", "text": REQUEST}, status=409)
+    assert "drafted already and waits to be sent: edit that one" in again["error"]["message"], again
+    free = {"direction": "out", "kind": "explanation_request", "text": REQUEST}
+    api(client, world, "POST", f"/exchanges/{exchange['id']}/messages", free, status=409)

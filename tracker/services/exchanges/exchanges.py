@@ -330,6 +330,7 @@ def transition(
     ours = message_of is not None and message_of[0] is MessageDirection.OUT
     text = _clean_text(text, ours, f"“{new_state.value.replace('_', ' ')}”")
     if message_of is not None and text and ours:
+        _one_request_at_a_time(exchange, new_state)
         counterpart.draft(session, exchange, message_of[1], text, actor.username, now, pending_state=new_state)
         session.flush()
         return exchange
@@ -494,6 +495,8 @@ def record_message(
                 f"an exchange that is {exchange.state.value} cannot become {asked.value}: not allowed from here",
                 {"state": exchange.state.value, "allowed": [s.value for s in next_states(exchange)]},
             )
+        if asked is not None:
+            _one_request_at_a_time(exchange, asked)
         message = counterpart.draft(session, exchange, kind, text, actor.username, now, pending_state=asked)
     else:
         _lock(session, exchange)
@@ -516,6 +519,17 @@ ANSWERS = {
     "refusal": ("explanation_request", "meeting_request"),
     "meeting_notes": ("meeting_request",),
 }
+
+
+def _one_request_at_a_time(exchange: Exchange, state: ExchangeState) -> None:
+    """One text asking the other side for a state waits for its second person at a time: a second piled up in the
+    approvers' queue, and both would have asked them the same with two deadlines. That one is edited instead."""
+    waiting = [m for m in exchange.messages if m.pending_state is state and m.status is not OutgoingStatus.SENT]
+    if waiting:
+        raise Conflict(
+            f"a text asking for {state.value.replace('_', ' ')} is drafted already and waits to be sent: edit that one",
+            {"message_id": waiting[0].id, "status": waiting[0].status.value},
+        )
 
 
 def _answers_after_asked(session: Session, exchange: Exchange, kind: str, received_at: datetime) -> None:
