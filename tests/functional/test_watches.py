@@ -496,6 +496,14 @@ def test_only_the_incoming_officer_signs_and_the_watch_passes_at_the_signature(a
     watch = start(client, world)
     prepared = api(client, world, "POST", f"/watches/{watch['id']}/handover", {"incoming": "liaison"}, "duty", 201)
     assert (prepared["outgoing"], prepared["incoming"], prepared["signed_at"]) == ("duty", "liaison", None)
+    # Where the incoming officer lands, they are told (it was said on the Watch page alone).
+    pages = app.test_client()
+    sign_in(pages, "liaison")
+    for path in ("/board", "/queue"):
+        page = pages.get(path).get_data(as_text=True)
+        assert f'data-handover="{prepared["id"]}"' in page and "waiting for your signature" in page, path
+    sign_in(pages, "supervisor")
+    assert "waiting for your signature" not in pages.get("/board").get_data(as_text=True), "theirs alone"
     for who in ("duty", "supervisor", "admin", "outsider"):
         refused = api(client, world, "POST", f"/handovers/{prepared['id']}/sign", {}, who=who, status=403)
         assert refused["error"]["details"]["incoming"] == "liaison", who

@@ -46,6 +46,13 @@ def watches_due_for_relief() -> list[Watch]:
 
 
 @bp.app_template_global()
+def handovers_waiting_for_me() -> list:
+    """The handovers prepared for the signed-in officer to sign: the board and My queue say so (the incoming officer
+    lands there, and was told only on the Watch page, off the screen in a phone's navigation)."""
+    return handover.waiting_for(get_session(), _me())
+
+
+@bp.app_template_global()
 def relief_due_at(watch: Watch) -> datetime | None:
     return log.relief_due_at(watch, _watch_hours())
 
