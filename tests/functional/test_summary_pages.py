@@ -263,3 +263,16 @@ def test_the_one_exchange_open_is_what_a_summary_is_drafted_for_in_its_language(
         for name, options in re.findall(r'<select[^>]*name="draft-(\w+)"[^>]*>(.*?)</select>', form[0], re.S)
     }
     assert chosen == {"exchange_id": str(exchange_id), "language": "fr"}, chosen
+
+
+def test_a_summary_whose_approval_was_withdrawn_says_so_in_its_heading(app, client, world, reference):
+    """Its heading still said "approved" beside "Approval withdrawn: the incident changed since it was approved"."""
+    drafted = api(client, world, "POST", f"/incidents/{reference}/summaries", {}, status=201)
+    body = {"version": drafted["version"]}
+    api(client, world, "POST", f"/summaries/{drafted['id']}/approve", body, who="supervisor")
+    marking = {"classification": "RESTRICTED", "releasable_to": ["Eastland"]}
+    api(client, world, "PATCH", f"/incidents/{reference}/marking", marking, who="supervisor")
+    sign_in(client, "liaison")
+    html = page(client, reference)
+    heading = re.search(rf'<h3 id="summary-{drafted["id"]}-heading">(.*?)</h3>', html, re.S)
+    assert heading and ">approval withdrawn</span>" in heading[1], heading and heading[1]
