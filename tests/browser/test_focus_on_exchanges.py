@@ -35,7 +35,7 @@ def test_an_exchange_opened_and_a_message_recorded_take_the_focus(app, sign_in, 
     expect(page.locator("p.flash.success")).to_contain_text("Exchange opened.")
     exchange = page.locator(f'article[data-exchange="{opened["id"]}"]')
     heading = exchange.get_by_role("heading", level=3)
-    lands_on(heading, "notified")
+    lands_on(heading, "opened, notice not sent yet")  # its notice waits for a second person
     stays_after_a_redraw(page, heading)
     page.keyboard.press("Tab")  # on into the exchange, not the panel's top or the header
     expect(exchange.locator(":focus")).to_have_count(1)

@@ -238,3 +238,23 @@ def test_the_lists_say_a_decision_is_asked_before_a_step_by_decision_not_that_it
     listed = {r: re.search(rf'<li data-reference="{r}">.*?</li>', listing, re.S) for r in (waits, escalates)}
     assert listed[waits] and "asks a decision on step 3" in listed[waits][0], listed
     assert "escalates" not in listed[waits][0] and "escalates" in listed[escalates][0], listed
+
+
+def test_a_decision_ended_by_an_acknowledgement_after_an_earlier_confirmation_says_the_acknowledgement(
+    app, client, world
+):
+    """The stale answer quoted the latest confirmation, whatever ended the question since: "step 2 was confirmed by
+    supervisor at <an older time>" of an incident acknowledged after it."""
+    client.patch(
+        f"/api/v1/policies/{world.policy_id}",
+        json={"steps": steps(world, "L1", "L2", by_decision=(2,))},
+        headers=world.auth("admin"),
+    )
+    reference = escalated_once(app, client, world)
+    confirmed = client.post(f"/api/v1/incidents/{reference}/decision", json={}, headers=world.auth("supervisor"))
+    assert confirmed.status_code == 200, confirmed.get_json()
+    acked = client.post(f"/api/v1/incidents/{reference}/acknowledge", json={}, headers=world.auth("liaison"))
+    assert acked.status_code == 200, acked.get_json()
+    stale = client.post(f"/api/v1/incidents/{reference}/decision", json={}, headers=world.auth("supervisor"))
+    assert stale.status_code == 409, stale.get_json()
+    assert "waits for no decision: it was acknowledged at" in stale.get_json()["error"]["message"], stale.get_json()

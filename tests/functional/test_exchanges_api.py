@@ -1329,3 +1329,17 @@ def test_a_second_request_of_a_kind_waits_for_the_first_to_be_sent(app, client, 
     assert "drafted already and waits to be sent: edit that one" in again["error"]["message"], again
     free = {"direction": "out", "kind": "explanation_request", "text": REQUEST}
     api(client, world, "POST", f"/exchanges/{exchange['id']}/messages", free, status=409)
+
+
+def test_a_request_made_by_phone_can_be_marked_unanswered(app, client, world):
+    """Asked by phone (a call moved the exchange, nothing sent in writing), they did not answer: "no answer" was
+    refused as if they had nothing to answer, and the exchange read "opened, notice not sent yet"."""
+    add_counterpart_line(app, world)
+    reference = acknowledged_incident(client, world)
+    exchange = open_(client, world, reference, text=None)
+    call = {"direction": "we_called", "exchange_id": exchange["id"], "moves_to": "explanation_requested"}
+    api(client, world, "POST", f"/incidents/{reference}/calls", call, status=201)
+    marked = api(
+        client, world, "POST", f"/exchanges/{exchange['id']}/transitions", {"state": "no_answer"}, who="supervisor"
+    )
+    assert marked["state"] == "no_answer", marked

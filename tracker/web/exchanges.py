@@ -59,7 +59,7 @@ def _prefix(exchange_id: int) -> str:
 def exchange_state(exchange) -> str:
     """The exchange's state in words: "notified" only once a text of ours went (opened with its notice still a
     draft, it said the other side had been told)."""
-    if exchange.state is ExchangeState.NOTIFIED and not exchanges.sent_any(exchange):
+    if exchange.state is ExchangeState.NOTIFIED and not exchanges.told_any(exchange):
         return "opened, notice not sent yet"
     return exchange.state.value.replace("_", " ")
 

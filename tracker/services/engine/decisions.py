@@ -192,10 +192,20 @@ def _nothing_to_confirm(session: Session, incident: Incident, step: int | None) 
         .order_by(TimelineEvent.id.desc())
         .limit(1)
     ).first()
-    if confirmed is not None and step in (None, (confirmed.details or {}).get("step")):
-        said = f"step {confirmed.details.get('step')} was confirmed by {confirmed.actor} at {format_dtg(confirmed.at)}"
-        return InvalidTransition(f"{incident.reference} waits for no decision: {said}", state)
-    if incident.acknowledged_at is not None and incident.status is not IncidentStatus.OPEN:
-        said = f"it was {incident.status.value} at {format_dtg(incident.resolved_at or incident.acknowledged_at)}"
-        return InvalidTransition(f"{incident.reference} waits for no decision: {said}", state)
+    # What came last ended the question: a confirmation, the acknowledgement or the resolution.
+    ended = [
+        (at, said)
+        for at, said in (
+            (incident.resolved_at, "it was resolved"),
+            (incident.acknowledged_at, "it was acknowledged"),
+            (
+                confirmed.at if confirmed is not None else None,
+                f"step {(confirmed.details or {}).get('step')} was confirmed by {confirmed.actor}" if confirmed else "",
+            ),
+        )
+        if at is not None
+    ]
+    if ended:
+        at, said = max(ended, key=lambda e: e[0])
+        return InvalidTransition(f"{incident.reference} waits for no decision: {said} at {format_dtg(at)}", state)
     return InvalidTransition(f"{incident.reference} waits for no decision (status: {incident.status.value})", state)

@@ -7,6 +7,7 @@ mark one deadline overdue twice.
 """
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal, overload
 
@@ -126,14 +127,24 @@ def next_states(exchange: Exchange) -> list[ExchangeState]:
         for s in TRANSITIONS[exchange.state]
         if s is not S.OVERDUE
         and (s is not S.MEETING_HELD or exchange.state is not S.OVERDUE or late_meeting)
-        and (s not in NEEDS_SENT or sent_any(exchange))
+        and (s not in NEEDS_SENT or NEEDS_SENT[s][0](exchange))
     ]
 
 
 # What presupposes a text of ours went: their receipt of it, and their silence in answer to it (marked "no answer"
 # with the notice still a draft, the other side was counted as not answering what it never had, in the reports and
 # the annual review).
-NEEDS_SENT = {S.RECEIPT_CONFIRMED: "there is no receipt to confirm", S.NO_ANSWER: "they have nothing to answer"}
+NEEDS_SENT: dict[ExchangeState, tuple[Callable[[Exchange], bool], str]] = {
+    S.RECEIPT_CONFIRMED: (lambda exchange: sent_any(exchange), "there is no receipt to confirm"),
+    # Told by phone (a call logged on it, a request made on it unapproved) is told: their silence answers that.
+    S.NO_ANSWER: (lambda exchange: told_any(exchange), "they have nothing to answer"),
+}
+
+
+def told_any(exchange: Exchange) -> bool:
+    """Whether the other side was told anything on the exchange: a text of ours went (sent_any), or a call was
+    logged on it (a request made by phone, unapproved, moves it too: their silence answers that)."""
+    return sent_any(exchange) or bool(exchange.calls)  # type: ignore[attr-defined]  # a backref (models/calls.py)
 
 
 def sent_any(exchange: Exchange) -> bool:
@@ -144,8 +155,8 @@ def sent_any(exchange: Exchange) -> bool:
 
 def nothing_sent(exchange: Exchange, new_state: ExchangeState) -> str | None:
     """Why new_state, allowed from where the exchange stands, is not yet (NEEDS_SENT), or None."""
-    if new_state in NEEDS_SENT and new_state in TRANSITIONS[exchange.state] and not sent_any(exchange):
-        return f"nothing of ours was sent on this exchange yet: {NEEDS_SENT[new_state]}"
+    if new_state in NEEDS_SENT and new_state in TRANSITIONS[exchange.state] and not NEEDS_SENT[new_state][0](exchange):
+        return f"nothing of ours was sent on this exchange yet: {NEEDS_SENT[new_state][1]}"
     return None
 
 
@@ -205,6 +216,12 @@ def open_exchange(
     # The line first: who may open depends on it, and a liaison officer who names a line that is not
     # there, or an internal one, is told which field is wrong (422), not that they may not (403).
     channel = session.get(ContactChannel, channel_id)
+    if channel is not None:
+        # The line as it stands once no admin's save of it is under way (ladder.save_channel holds it FOR UPDATE):
+        # read before, an exchange took the line's old language while the save refused none open in it, and wrote
+        # it on for its life on a line that reads another (or opened on a line just deactivated). Shared: two
+        # exchanges open on one line at once.
+        session.refresh(channel, with_for_update={"read": True})
     if channel is None or not channel.counterpart_line or not channel.active:
         raise ValidationError(
             "an exchange needs an active counterpart line",
@@ -215,10 +232,6 @@ def open_exchange(
             },
         )
     ensure_may_act(session, incident, actor, "open an exchange", channel_id)
-    # The line as it stands once no admin's save of it is under way (ladder.save_channel holds it FOR UPDATE): read
-    # before, an exchange took the line's old language while the save refused none open in it, and wrote that
-    # language on for its life on a line that reads another. Shared: two exchanges open on one line at once.
-    session.refresh(channel, with_for_update={"read": True})
     if incident.acknowledged_at is None:
         raise InvalidTransition(
             f"{incident.reference} is not acknowledged yet: our own line must own it before the other side hears",
@@ -496,6 +509,7 @@ def record_message(
                 {"state": exchange.state.value, "allowed": [s.value for s in next_states(exchange)]},
             )
         if asked is not None:
+            _lock(session, exchange)  # as a transition's request is checked: two at once pass no check together
             _one_request_at_a_time(exchange, asked)
         message = counterpart.draft(session, exchange, kind, text, actor.username, now, pending_state=asked)
     else:

@@ -167,6 +167,7 @@ def _never_went(session: Session, message: ExchangeMessage, now: datetime) -> No
 
     # The exchange first, then its message, as recording their reply takes them: the other way round, the two
     # waited on each other (a deadlock: their reply answered 500, or the delivery batch failed).
+    session.flush()  # the lock re-reads the exchange: what this call changed of it is written first
     _lock(session, message.exchange)
     message.receipt_due_at = None  # no receipt is awaited
     unsend(session, message, now)
