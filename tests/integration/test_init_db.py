@@ -89,14 +89,22 @@ def test_a_command_run_before_init_db_leaves_no_file_readable_by_all(tmp_path, f
     owners_only(path.parent)
 
 
+def with_tables(path: Path, *tables_made: str) -> Path:
+    """A SQLite file at path holding these tables ("name (columns)") and nothing else."""
+    connection = sqlite3.connect(path)
+    try:
+        for made in tables_made:
+            connection.execute(f"CREATE TABLE {made}")
+        connection.commit()
+    finally:
+        connection.close()
+    return path
+
+
 def test_init_db_on_another_applications_database_changes_nothing_and_says_so(tmp_path):
     """A DATABASE_URL one letter off named another application's database: init-db ended in a traceback
     (DuplicateTable), and on SQLite left the tracker's first tables among theirs at revision 0004."""
-    path = tmp_path / "other.db"
-    with sqlite3.connect(path) as connection:
-        connection.execute("CREATE TABLE exercises (id INTEGER)")
-        connection.execute("CREATE TABLE payroll (id INTEGER)")
-    connection.close()
+    path = with_tables(tmp_path / "other.db", "exercises (id INTEGER)", "payroll (id INTEGER)")
     [result] = run(tmp_path, path, ["init-db"])
     assert result.exit_code == 1, result.output
     assert "holds tables of the names the tracker makes (exercises), not made by it" in result.output, result.output
@@ -107,11 +115,8 @@ def test_init_db_on_another_applications_database_changes_nothing_and_says_so(tm
 def test_init_db_beside_tables_it_does_not_make_makes_its_schema(tmp_path):
     """An extension's table (PostGIS's spatial_ref_sys) or the empty alembic_version a full downgrade leaves is
     no other application's schema."""
-    path = tmp_path / "shared.db"
-    with sqlite3.connect(path) as connection:
-        connection.execute("CREATE TABLE spatial_ref_sys (srid INTEGER)")
-        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
-    connection.close()
+    tables_made = ("spatial_ref_sys (srid INTEGER)", "alembic_version (version_num VARCHAR(32) NOT NULL)")
+    path = with_tables(tmp_path / "shared.db", *tables_made)
     [result] = run(tmp_path, path, ["init-db"])
     assert result.exit_code == 0, result.output
     assert migrate.current(f"sqlite:///{path}") == migrate.head()
