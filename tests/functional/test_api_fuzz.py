@@ -133,7 +133,7 @@ def fuzz_world(fuzz_template, sqlite_database, app):
 # 5 generated requests per operation (Hypothesis would try up to 100): over the ~110 operations the run
 # stays within CI's budget (it was a third of the suite's time at 100), and Hypothesis's first examples
 # already reach every parameter of every operation with boundary and odd values.
-FRESH_PER_TEST = settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None, max_examples=8)
+FRESH_PER_TEST = settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None, max_examples=5)
 
 
 @pytest.mark.slow
