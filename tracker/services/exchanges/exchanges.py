@@ -127,18 +127,8 @@ def next_states(exchange: Exchange) -> list[ExchangeState]:
         for s in TRANSITIONS[exchange.state]
         if s is not S.OVERDUE
         and (s is not S.MEETING_HELD or exchange.state is not S.OVERDUE or late_meeting)
-        and (s not in NEEDS_SENT or NEEDS_SENT[s][0](exchange))
+        and _unsaid(exchange, s) is None
     ]
-
-
-# What presupposes a text of ours went: their receipt of it, and their silence in answer to it (marked "no answer"
-# with the notice still a draft, the other side was counted as not answering what it never had, in the reports and
-# the annual review).
-NEEDS_SENT: dict[ExchangeState, tuple[Callable[[Exchange], bool], str]] = {
-    S.RECEIPT_CONFIRMED: (lambda exchange: sent_any(exchange), "there is no receipt to confirm"),
-    # Told by phone (a call logged on it, a request made on it unapproved) is told: their silence answers that.
-    S.NO_ANSWER: (lambda exchange: told_any(exchange), "they have nothing to answer"),
-}
 
 
 def told_any(exchange: Exchange) -> bool:
@@ -153,10 +143,25 @@ def sent_any(exchange: Exchange) -> bool:
     return any(m.direction is MessageDirection.OUT and m.status is OutgoingStatus.SENT for m in exchange.messages)
 
 
+# What presupposes a text of ours went: their receipt of it, and their silence in answer to it (marked "no answer"
+# with the notice still a draft, the other side was counted as not answering what it never had, in the reports and
+# the annual review). Told by phone (a call logged on it) is told: their silence answers that.
+NEEDS_SENT: dict[ExchangeState, tuple[Callable[[Exchange], bool], str]] = {
+    S.RECEIPT_CONFIRMED: (sent_any, "there is no receipt to confirm"),
+    S.NO_ANSWER: (told_any, "they have nothing to answer"),
+}
+
+
+def _unsaid(exchange: Exchange, state: ExchangeState) -> str | None:
+    """Why state is not yet for the exchange (NEEDS_SENT), or None."""
+    needs = NEEDS_SENT.get(state)
+    return needs[1] if needs is not None and not needs[0](exchange) else None
+
+
 def nothing_sent(exchange: Exchange, new_state: ExchangeState) -> str | None:
     """Why new_state, allowed from where the exchange stands, is not yet (NEEDS_SENT), or None."""
-    if new_state in NEEDS_SENT and new_state in TRANSITIONS[exchange.state] and not NEEDS_SENT[new_state][0](exchange):
-        return f"nothing of ours was sent on this exchange yet: {NEEDS_SENT[new_state][1]}"
+    if new_state in TRANSITIONS[exchange.state] and (why := _unsaid(exchange, new_state)):
+        return f"nothing of ours was sent on this exchange yet: {why}"
     return None
 
 
