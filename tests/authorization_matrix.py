@@ -535,10 +535,12 @@ PAGES = {
     ("GET", "/favicon.ico"): Call(everyone(200)),  # the site's icon, where browsers look for it
     ("GET", "/board/rows"): Call(page(200)),
     ("GET", "/board/exchanges/rows"): Call(page(200)),
+    ("GET", "/board/notices"): Call(page(200)),
     # Finding an exchange by the reference the other side quotes: any signed-in role (one nobody holds: 404).
     ("GET", "/exchanges/find"): Call(page(404), query=lambda s: {"reference": "XX-1999-0001"}),
     ("GET", "/queue"): Call(page(200)),
     ("GET", "/queue/rows"): Call(page(200)),
+    ("GET", "/queue/notices"): Call(page(200)),
     ("GET", "/queue/acknowledge-all"): Call(own_queue(200)),
     ("POST", "/queue/acknowledge-all"): Call(own_queue(302), body=lambda s: {"reference": s.incident}),
     ("GET", "/map"): Call(page(200)),

@@ -9,7 +9,10 @@ import pytest
 from playwright.sync_api import APIResponse, Route, expect
 from playwright.sync_api import Error as PlaywrightError
 
+from tests.exchange_support import acknowledged_incident, add_counterpart_line, drafts, open_exchange
 from tests.support import build_world, file_incident
+from tracker.db import session_scope
+from tracker.models import ChannelHealth, ContactChannel
 
 pytestmark = pytest.mark.browser
 POLL = 10_000  # ms: the tables poll every 0.5 s here (conftest.py); leave room for a slow machine
@@ -188,3 +191,21 @@ def test_a_refresh_of_another_tab_answered_after_a_form_was_sent_leaves_the_form
     expect(page.locator("p.flash.success")).to_have_text(f"Comment added to {reference}.")
     assert held, "the other tab's refresh was answered in between"
     assert duty.page_errors == [], duty.page_errors
+
+
+def test_a_text_that_comes_to_wait_for_my_approval_shows_on_the_open_board(app, sign_in):
+    """The board's notices refresh as its rows do (web/board.py board_notices): a supervisor who keeps the board
+    open sees a text waiting for approval, and a line gone down, without a reload."""
+    world = build_world(app)
+    add_counterpart_line(app, world)
+    client = app.test_client()
+    reference = acknowledged_incident(client, world)
+    page = sign_in("supervisor").page
+    page.goto("/board")
+    expect(page.get_by_role("heading", name="Waiting for my approval")).to_have_count(0)
+    opened = open_exchange(client, world, reference, release=False)
+    (notice,) = drafts(client, world, opened["id"])
+    expect(page.locator(f'#approvals li[data-message="{notice["id"]}"]')).to_be_visible(timeout=POLL)
+    with session_scope(app) as session:
+        session.get_one(ContactChannel, world.channels["L1"]).health = ChannelHealth.DOWN
+    expect(page.get_by_role("heading", name="1 line not confirmed working")).to_be_visible(timeout=POLL)

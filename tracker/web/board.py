@@ -1,5 +1,5 @@
-"""The board of open incidents and the liaison's queue (both refresh themselves), each role's landing
-page at "/", and the site's icon at /favicon.ico."""
+"""The board of open incidents and the liaison's queue (both refresh themselves: their rows, and the notices
+around them), each role's landing page at "/", and the site's icon at /favicon.ico."""
 
 from pathlib import Path
 
@@ -110,19 +110,39 @@ def board_rows():
     return conditional(render_template("web/_incident_rows.html", incidents=rows, back=back))
 
 
+@bp.get("/board/notices")
+@login_required
+def board_notices():
+    """The board's notices alone (lines not working, handovers and approvals waiting for me, watches due for
+    relief), for the page's own polling: a line that went down, or a text that waits for my approval, shows
+    while the board stays open all watch, as its rows do; 304 while they are unchanged."""
+    return conditional(render_template("web/_board_live.html"))
+
+
 @bp.get("/queue")
 @login_required
 def queue():
     return draw_queue()
 
 
-def draw_queue() -> str:
-    """My queue; its rows' Acknowledge buttons come back to it, wherever it is drawn from (draw_board)."""
+def _owed_on_my_lines() -> dict:
+    """What My queue shows besides its rows: what is owed on the lines I serve and their checks awaiting an answer."""
     session = get_session()
     lines = queries.lines_served(session, current_user)
-    owed, checks = brief.owed(session, lines), line_checks.pending_on(session, lines)
-    incidents = queries.queue(session, current_user)
-    return render_template("web/queue.html", incidents=incidents, owed=owed, checks=checks, back=url_for("board.queue"))
+    return {"owed": brief.owed(session, lines), "checks": line_checks.pending_on(session, lines)}
+
+
+def draw_queue() -> str:
+    """My queue; its rows' Acknowledge buttons come back to it, wherever it is drawn from (draw_board)."""
+    incidents = queries.queue(get_session(), current_user)
+    return render_template("web/queue.html", incidents=incidents, back=url_for("board.queue"), **_owed_on_my_lines())
+
+
+@bp.get("/queue/notices")
+@login_required
+def queue_notices():
+    """My queue's notices and what is owed on my lines alone, for the page's own polling (board_notices)."""
+    return conditional(render_template("web/_queue_live.html", **_owed_on_my_lines()))
 
 
 @bp.get("/queue/rows")
