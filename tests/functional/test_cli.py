@@ -869,6 +869,17 @@ def test_deactivating_the_last_active_admin_warns_how_to_undo_it(runner):
     assert "root2 was the last active admin" in last.stderr and "user activate root2" in last.stderr, last.stderr
 
 
+def test_deactivating_the_last_active_supervisor_warns_whom_their_messages_go_to(runner):
+    """Not refused (an account taken over is cut off at once), but said: the admins are told in their place."""
+    assert create_user(runner, "sup1", role="supervisor").exit_code == 0
+    assert create_user(runner, "sup2", role="supervisor").exit_code == 0
+    first = runner.invoke(args=["user", "deactivate", "sup1"])
+    assert first.exit_code == 0 and "last active supervisor" not in first.stderr, first.output
+    last = runner.invoke(args=["user", "deactivate", "sup2"])
+    assert last.exit_code == 0, last.output
+    assert "sup2 is the last active supervisor" in last.stderr and "to the admins instead" in last.stderr, last.stderr
+
+
 def test_init_db_names_a_line_that_joins_the_other_sides_as_this_version_compares_them(app, runner, world):
     """An internal line at a name under a counterpart line's domain, saved before such lines were refused: delivery
     refuses our alerts over it from the upgrade on, and the upgrade said nothing."""

@@ -150,8 +150,17 @@ def test_list_filters_and_pages(client, world):
     assert newest_first == sorted(newest_first, reverse=True)
 
 
+def test_health_says_when_nobody_is_left_to_tell_of_an_exhausted_incident(client, app):
+    """No user at all (a database just made): the supervisors' messages would reach nobody, and /health said ok."""
+    from tracker import jobs
+
+    jobs.sweep(app), jobs.deliver(app)
+    body = client.get("/api/v1/health").get_json()
+    assert (body["sweep"], body["delivery"], body["supervisors"], body["status"]) == ("ok", "ok", "nobody", "degraded")
+
+
 @pytest.mark.both_databases  # the sweep's age is deadline arithmetic
-def test_health_reports_database_and_stale_sweep(client, app):
+def test_health_reports_database_and_stale_sweep(client, app, world):
     body = client.get("/api/v1/health").get_json()
     assert body["database"] == "ok" and body["sweep"] == "never ran" and body["status"] == "degraded"
     from tracker import jobs
@@ -166,7 +175,7 @@ def test_health_reports_database_and_stale_sweep(client, app):
 
 
 @pytest.mark.both_databases  # the delivery's age is deadline arithmetic
-def test_health_says_a_delivery_process_that_stopped_or_failed_is_degraded(client, app, monkeypatch):
+def test_health_says_a_delivery_process_that_stopped_or_failed_is_degraded(client, app, world, monkeypatch):
     """The documented split (`--jobs sweep` beside `--jobs deliver`) with the delivery process dead: health said
     ok, the sweep fresh, while nothing was sent, the watchdog's own alerts included."""
     from tracker import jobs

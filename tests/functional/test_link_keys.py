@@ -38,7 +38,7 @@ def test_the_running_jobs_say_which_key_signs_their_links(app, client, world):
     assert app.config["SECRET_KEY"] not in str(signs_with) and len(signs_with) == 16
 
 
-def test_health_is_degraded_while_a_live_scheduler_signs_with_a_key_this_host_does_not_hold(app, client):
+def test_health_is_degraded_while_a_live_scheduler_signs_with_a_key_this_host_does_not_hold(app, client, world):
     jobs.sweep(app)
     jobs.deliver(app)  # health asks of both
     scheduler_beats(app, "ours", app.config["SECRET_KEY"])
@@ -53,7 +53,7 @@ def test_health_is_degraded_while_a_live_scheduler_signs_with_a_key_this_host_do
     )
 
 
-def test_a_scheduler_still_on_the_key_before_a_rotation_is_said_but_not_degraded(app, client, monkeypatch):
+def test_a_scheduler_still_on_the_key_before_a_rotation_is_said_but_not_degraded(app, client, world, monkeypatch):
     monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [OLD_KEY])
     jobs.sweep(app)
     jobs.deliver(app)  # health asks of both

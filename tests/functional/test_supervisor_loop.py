@@ -1,15 +1,24 @@
 """The supervisors' loop is closed (issue 16): their messages link the incident page, and those told an
 incident was EXHAUSTED are told when it is then acknowledged or resolved."""
 
+import html
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from tests.support import build_world, file_incident
+from tests.support import build_world, csrf, file_incident, sign_in
 from tracker import jobs
 from tracker.db import session_scope
-from tracker.models import ContactChannel, Incident, IncidentStatus, Notification, NotificationKind, NotificationStatus
+from tracker.models import (
+    ContactChannel,
+    Incident,
+    IncidentStatus,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    User,
+)
 from tracker.services.engine import message_text
 from tracker.timeutil import utcnow
 
@@ -152,3 +161,37 @@ def test_the_watchdogs_alert_links_the_incident_page_too(app, client):
     assert jobs.watch(app) == 1
     [alert] = supervisor_rows(app, reference, NotificationKind.WATCHDOG)
     assert f"Incident page: {PAGE.format(reference)}" in alert["body"], alert["body"]
+
+
+def test_with_no_supervisor_left_the_admins_are_told_and_health_says_so(app, client):
+    """The last supervisor deactivated: an exhausted incident reached nobody (its timeline said "supervisors: []")
+    while /health said ok. The admins, who hold every right a supervisor has, are told instead, /health says
+    degraded, and the admin who deactivated them was told before and after (web/admin_users.py)."""
+    world = build_world(app, steps=(("L1",),), ack_seconds=60)
+    admin = app.test_client()
+    sign_in(admin, "admin")
+    with session_scope(app) as session:
+        supervisor_id = session.scalar(select(User.id).where(User.username == "supervisor"))
+    token = csrf(admin, f"/admin/users/{supervisor_id}")
+    asked = admin.post(f"/admin/users/{supervisor_id}/deactivate", data={"csrf_token": token})
+    assert "<bdi>supervisor</bdi> is the last active supervisor" in asked.text, asked.text[:3000]
+    done = admin.post(
+        f"/admin/users/{supervisor_id}/deactivate",
+        data={"csrf_token": csrf(admin, f"/admin/users/{supervisor_id}"), "confirm": "yes"},
+        follow_redirects=True,
+    )
+    assert "told to the admins instead" in html.unescape(done.text), done.text[:3000]
+    health = client.get("/api/v1/health").get_json()
+    assert (health["supervisors"], health["status"]) == ("admins", "degraded"), health
+
+    reference = file_incident(client, world)["reference"]
+    with session_scope(app) as session:
+        incident = session.scalar(select(Incident).where(Incident.reference == reference))
+        incident.next_escalation_at = utcnow() - timedelta(seconds=1)
+    assert jobs.sweep(app) == 1
+    jobs.deliver(app)
+    told = supervisor_rows(app, reference, NotificationKind.EXHAUSTED)
+    assert [(row["to"], row["status"]) for row in told] == [("admin", NotificationStatus.SENT)], told
+    timeline = client.get(f"/api/v1/incidents/{reference}", headers=world.auth("duty")).get_json()["timeline"]
+    [exhausted] = [event for event in timeline if event["kind"] == "exhausted"]
+    assert exhausted["details"]["supervisors"] == ["admin"], exhausted

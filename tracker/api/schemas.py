@@ -256,8 +256,8 @@ class LinkOut(Schema):
 class HealthOut(Schema):
     status = fields.String(
         metadata={
-            "description": "ok; degraded when the sweep or the delivery is stale, failing or never ran, or link_keys "
-            "is mismatch; down (503) without a database"
+            "description": "ok; degraded when the sweep or the delivery is stale, failing or never ran, link_keys "
+            "is mismatch, or no active supervisor is left to tell; down (503) without a database"
         }
     )
     database = fields.String(metadata={"description": "ok or down"})
@@ -274,6 +274,13 @@ class HealthOut(Schema):
     last_sweep_runner = fields.String(allow_none=True)
     last_sweep_error = fields.String(
         allow_none=True, metadata={"description": "the stages its last run failed (the scheduler's log has why)"}
+    )
+    supervisors = fields.String(
+        metadata={
+            "description": "whom the supervisors' messages (an exhausted incident, a decision asked, a dead letter) "
+            "reach: ok (an active supervisor); admins (none is active: the active admins are told instead); nobody; "
+            "unknown without a database"
+        }
     )
     link_keys = fields.String(
         metadata={

@@ -38,8 +38,8 @@ ATTRIBUTES_INVALID = "the incident's attributes are not valid"  # as routing.che
 def health():
     """`status` is ok when the database answers and a sweep finished recently and whole, and the delivery job
     ran recently and whole; degraded when either is stale, failing or never ran, or a live scheduler signs links
-    with a key this host does not hold (`link_keys` mismatch); down, with 503, when the database does not
-    answer."""
+    with a key this host does not hold (`link_keys` mismatch), or no active supervisor is left to tell (`supervisors`:
+    the admins are told instead, or nobody); down, with 503, when the database does not answer."""
     config = current_app.config
     stale = timedelta(seconds=config["SWEEP_INTERVAL_SECONDS"] * config["SWEEP_STALE_INTERVALS"])
     delivery = timedelta(seconds=config["DELIVERY_INTERVAL_SECONDS"] * config["SWEEP_STALE_INTERVALS"])
@@ -48,7 +48,7 @@ def health():
     except DBAPIError as exc:
         log.warning("health: the database does not answer: %s", type(exc.orig).__name__)
         down = {"status": "down", "database": "down", "sweep": "unknown", "last_sweep_at": None}
-        unknown = {"delivery": "unknown", "last_delivery_at": None, "link_keys": "unknown"}
+        unknown = {"delivery": "unknown", "last_delivery_at": None, "link_keys": "unknown", "supervisors": "unknown"}
         return {**down, "last_sweep_runner": None, "last_sweep_error": None, **unknown}, 503
 
 

@@ -178,7 +178,7 @@ def deactivate_user(name):
     try:
         with session_scope(current_app) as session:
             user = people.find_user(session, name)
-            was_active = user.active
+            was_active, last_supervisor = user.active, people.last_active_supervisor(session, user)
             revoked = people.deactivate(session, user, by=None)
             admins_left = people.active_admins(session)
             was_admin = user.role is Role.ADMIN
@@ -195,6 +195,8 @@ def deactivate_user(name):
                 f"`flask --app wsgi user activate {name}` or `flask --app wsgi user create NAME --role admin`",
                 err=True,
             )
+        if last_supervisor:
+            click.echo("warning: " + people.LAST_SUPERVISOR.format(name=name), err=True)
 
 
 @user_cli.command("activate", short_help="Let a deactivated user sign in again.")

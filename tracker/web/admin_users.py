@@ -4,6 +4,7 @@ from typing import TypedDict
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -181,25 +182,32 @@ def revoke_token(token_id: int):
 @requires(Permission.USERS_MANAGE)
 def deactivate_user(user_id: int):
     user = _user(user_id)
+    # Not refused: an account taken over is cut off at once, the last supervisor's too; said before and after.
+    last = people.last_active_supervisor(get_session(), user) and said(people.LAST_SUPERVISOR, name=user.username)
     if user.id == current_user.id:
         flash("You cannot deactivate yourself: ask another admin.", "error")
     elif asked := ask_first(
         said("Deactivate {user}?", user=user.username),
         url_for("admin.user", user_id=user_id),
-        "Their sessions end and their API tokens and calendar feed links are revoked at once (an officer on "
-        "watch is cut off); an admin can activate them again, but the tokens and links stay revoked.",
+        Markup.escape(
+            "Their sessions end and their API tokens and calendar feed links are revoked at once (an officer on "
+            "watch is cut off); an admin can activate them again, but the tokens and links stay revoked."
+        )
+        + (Markup(" ") + last if last else ""),
         label="Deactivate",
         final=False,
     ):
         return asked
     else:
-        apply_change(
+        done = apply_change(
             lambda s: people.deactivate(s, user, **_acting()),
             said(
                 "{name} deactivated: their sessions ended, their API tokens and calendar feed links revoked.",
                 name=user.username,
             ),
         )
+        if done and last:
+            flash(last, "warning")
     return _back(user_id)
 
 

@@ -187,6 +187,22 @@ def active_admins(session: Session) -> int:
     return session.scalar(select(func.count()).where(User.active.is_(True), User.role == Role.ADMIN)) or 0
 
 
+# Said when the last active supervisor is deactivated (on the page before and after, and by `flask user deactivate`).
+LAST_SUPERVISOR = (
+    "{name} is the last active supervisor: until another is activated or made, exhausted incidents, steps waiting "
+    "for a decision and dead letters are told to the admins instead, and /health says degraded."
+)
+
+
+def last_active_supervisor(session: Session, user: User) -> bool:
+    """Whether user is the one active supervisor (deactivating them leaves the supervisors' messages to the admins:
+    notify.active_supervisors)."""
+    if user.role is not Role.SUPERVISOR or not user.active:
+        return False
+    others = select(func.count()).where(User.active.is_(True), User.role == Role.SUPERVISOR, User.id != user.id)
+    return not session.scalar(others)
+
+
 def find_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:

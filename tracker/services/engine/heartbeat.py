@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, delete, exists, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ...models import JobRun, Notification, Runner
+from ...models import JobRun, Notification, Role, Runner, User
 from ...text import masked
 
 
@@ -98,7 +98,8 @@ def health(
     so is either one stale or never run (a delivery process of its own, `--jobs deliver`, that died sent nothing
     while the sweep said ok). The answer needs no token, so it names the stages that failed, never the error's
     text (it may quote SQL or row data; the scheduler's log and the supervisors' watchdog alert carry it). A
-    live scheduler whose links this host refuses (link_keys: mismatch) degrades it too; none is named."""
+    live scheduler whose links this host refuses (link_keys: mismatch) degrades it too; none is named; and so
+    does having no active supervisor (supervisors_state: the admins are told instead, or nobody)."""
     session.execute(text("SELECT 1"))
     runs = {run.name: run for run in session.scalars(select(JobRun).where(JobRun.name.in_(("sweep", "deliver"))))}
     sweep, failed = runs.get("sweep"), None
@@ -107,9 +108,11 @@ def health(
         failed = stages_of(sweep.last_error)
     delivery = _state(runs.get("deliver"), now, delivery_stale_after or stale_after)
     links, _ = link_keys(session, now, stale_after, keys)
+    told = supervisors_state(session)
     return {
-        "status": "ok" if sweep_state == delivery == "ok" and links != "mismatch" else "degraded",
+        "status": "ok" if sweep_state == delivery == "ok" and links != "mismatch" and told == "ok" else "degraded",
         "link_keys": links,
+        "supervisors": told,
         "database": "ok",
         "last_sweep_at": sweep.last_finished_at if sweep else None,
         "last_sweep_runner": sweep.last_runner if sweep else None,
@@ -118,6 +121,16 @@ def health(
         "delivery": delivery,
         "last_delivery_at": runs["deliver"].last_finished_at if "deliver" in runs else None,
     }
+
+
+def supervisors_state(session: Session) -> str:
+    """Whom the supervisors' messages reach, for /health: ok (a supervisor), "admins" (none active: the admins
+    are told instead) or "nobody". Counted, without the warnings notify.active_supervisors logs at each message."""
+    for role, state in ((Role.SUPERVISOR, "ok"), (Role.ADMIN, "admins")):
+        found = session.scalar(select(User.id).where(User.role == role, User.active.is_(True)).limit(1))
+        if found is not None:
+            return state
+    return "nobody"
 
 
 def _state(run: JobRun | None, now: datetime, stale_after: timedelta) -> str:

@@ -77,21 +77,40 @@ def active_supervisors(session: Session) -> list[User]:
     """Every active supervisor, by username, whom the supervisors' messages and alerts go to; but not one whose
     mailbox is a counterpart line's address or in its domain (sides.theirs): our alerts never go to the other
     side. Such a mailbox is refused when a user is made (people.create_user); one made before that check is
-    passed over here, and the log says whom to mend (delivery refuses a message queued for one before)."""
-    query = select(User).where(User.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.username)
-    supervisors = list(session.scalars(query))
-    if not supervisors:
-        return supervisors
+    passed over here, and the log says whom to mend (delivery refuses a message queued for one before).
+
+    With no supervisor left to tell (the last one deactivated), the active admins are told instead, who hold
+    every right a supervisor has: an exhausted incident, a step waiting for a decision or a dead letter reached
+    nobody, its timeline saying "supervisors: []" while /health said ok. The log says so each time."""
+    told = _reachable(session, Role.SUPERVISOR)
+    if told:
+        return told
+    admins = _reachable(session, Role.ADMIN)
+    log.warning(
+        "no active supervisor can be told: the supervisors' messages go to the %s instead; activate or create a "
+        "supervisor (flask --app wsgi user create NAME --role supervisor)",
+        f"{len(admins)} active admin(s)" if admins else "nobody: no active admin either",
+    )
+    return admins
+
+
+def _reachable(session: Session, role: Role) -> list[User]:
+    """The active users of role, by username, but for those whose mailbox is the other side's (active_supervisors)."""
+    query = select(User).where(User.role == role, User.active.is_(True)).order_by(User.username)
+    people = list(session.scalars(query))
+    if not people:
+        return people
     reach = sides.their_reach(session)  # a mailbox is the username where no e-mail address is given (sides.mailbox)
-    crossing = [person for person in supervisors if sides.theirs(sides.mailbox(person.email, person.username), reach)]
+    crossing = [person for person in people if sides.theirs(sides.mailbox(person.email, person.username), reach)]
     for person in crossing:
         log.warning(
-            "supervisor %s is not told: their %s goes where a counterpart line goes (the other side); "
+            "%s %s is not told: their %s goes where a counterpart line goes (the other side); "
             "give them an e-mail address of our side",
+            role.value,
             person.username,
             "e-mail address" if person.email else "username (they have no e-mail address, and are sent to by name)",
         )
-    return [person for person in supervisors if person not in crossing]
+    return [person for person in people if person not in crossing]
 
 
 def step_channel_ids(step: dict) -> list[int]:
