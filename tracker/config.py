@@ -117,6 +117,9 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     _check_strings(app.config)
     _derive(app)
     _check(app.config)
+    # A form's CSRF token lasts as long as a session may (Flask-WTF's own hour refused a call log or a filing kept
+    # open longer, what was typed lost), unless set: the session's own end still ends it.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", app.config["SESSION_ABSOLUTE_HOURS"] * 3600)
     if app.config["SECRET_KEY_FALLBACKS"] and app.config.get("WTF_CSRF_SECRET_KEY") is None:
         # Flask-WTF signs a form's CSRF token with SECRET_KEY alone: a form open at a rotation was refused.
         app.config["WTF_CSRF_SECRET_KEY"] = list(signing_keys(app.config))

@@ -262,3 +262,23 @@ def test_a_borrowed_session_cannot_guess_the_current_password_unhindered(app, cl
     )
     assert answer.status_code == 302, answer.status_code
     assert "3 failed sign-in attempt(s)" in owner.get(answer.headers["Location"]).text
+
+
+def test_a_form_kept_open_for_hours_is_taken_while_its_session_lives(app, client, world, monkeypatch):
+    """Flask-WTF's own hour refused a comment typed over a long call ("Form expired", what was typed lost), in a session
+    that lasts a watch: a form's token lasts as long as a session may (SESSION_ABSOLUTE_HOURS), and no longer."""
+    reference = file_incident(app.test_client(), world)["reference"]
+    sign_in(client, "liaison")
+    token = csrf(client, f"/incidents/{reference}")
+    drawn = itsdangerous.timed.time.time()
+    hours = app.config["SESSION_ABSOLUTE_HOURS"]
+    assert app.config["WTF_CSRF_TIME_LIMIT"] == hours * 3600
+
+    def post_after(seconds: float):
+        monkeypatch.setattr("itsdangerous.timed.time.time", lambda: drawn + seconds)
+        return client.post(f"/incidents/{reference}/comments", data={"csrf_token": token, "text": "Called Eastland."})
+
+    later = post_after(3 * 3600)
+    assert later.status_code == 302, (later.status_code, later.text[:500])
+    too_late = post_after(hours * 3600 + 60)
+    assert too_late.status_code == 400 and "Form expired" in too_late.text, too_late.status_code

@@ -17,7 +17,7 @@ from flask import Response, request
 COUNTDOWN_TEXT = re.compile(r'(<time class="countdown"[^>]*>)[^<]*')
 CSRF_VALUE = re.compile(r'(csrf_token" type="hidden" value=")[^"]*')
 # The tag changes every half hour even when nothing else did, so a page left open gets fresh CSRF
-# tokens long before Flask-WTF's hour-long limit refuses the ones it holds.
+# tokens in its live parts long before their limit (WTF_CSRF_TIME_LIMIT: a session's longest life) refuses them.
 TOKEN_REFRESH_SECONDS = 1800
 
 
