@@ -576,7 +576,9 @@ PAGES = {
         lambda s: {"open-exchange-channel_id": str(s.line), "open-exchange-text": NOTICE},
     ),
     ("POST", "/exchanges/<int:exchange_id>/transition"): Call(
-        page(302, P.EXCHANGES_TALK), exchange, lambda s: exchange_form(s, "", state="receipt_confirmed")
+        page(302, P.EXCHANGES_TALK),
+        exchange,
+        lambda s: exchange_form(s, "", state="receipt_confirmed", version=s.exchange_version),
     ),
     ("POST", "/exchanges/<int:exchange_id>/messages/<int:message_id>/receipt"): Call(
         page(302, P.EXCHANGES_TALK), sent_message, receipt_form
@@ -605,7 +607,9 @@ PAGES = {
         page(302, P.EXCHANGES_TALK), incident, lambda s: {"channel_id": str(s.free_line), "direction": "we_called"}
     ),
     ("GET", "/calls/<int:call_id>"): Call(page(200), call),
-    ("POST", "/calls/<int:call_id>"): Call(page(302, P.EXCHANGES_TALK), call, {"they_said": "Received."}),
+    ("POST", "/calls/<int:call_id>"): Call(
+        page(302, P.EXCHANGES_TALK), call, lambda s: {"they_said": "Received.", "version": s.call_version}
+    ),
     ("POST", "/actions/<int:action_id>/done"): Call(page(302, P.EXCHANGES_TALK), action, {}),
     ("POST", "/incidents/<reference>/releasability"): Call(
         page(302, P.EXCHANGES_TALK), incident, {"releasable": ["occurred_at", "domain", "category", "narrative"]}

@@ -33,7 +33,7 @@ from tests.exercise_support import notice
 from tests.support import World, build_world, incident_payload, run_filing_checks
 from tracker import create_app, dispatch
 from tracker.db import engine_of, session_scope
-from tracker.models import Call, ExchangeMessage, Incident, Role, User, Watch, WebSession
+from tracker.models import Call, Exchange, ExchangeMessage, Incident, Role, User, Watch, WebSession
 from tracker.services.accounts import people
 from tracker.services.engine import decisions, notify
 from tracker.services.exchanges import receipts
@@ -205,6 +205,18 @@ class Scene:
         self._api("POST", f"/exchange-messages/{notice}/approve", {"version": 1}, who="supervisor")
         self._api("POST", f"/exchange-messages/{notice}/send", {}, who="liaison")
         return exchange["id"]
+
+    @property
+    def exchange_version(self) -> str:
+        """self.exchange's version as its panel's form carries it (the page refuses a move without it)."""
+        with session_scope(self.app) as session:
+            return str(session.get_one(Exchange, self.exchange).version)
+
+    @property
+    def call_version(self) -> str:
+        """self.call's version as its form carries it (the page refuses a save without it)."""
+        with session_scope(self.app) as session:
+            return str(session.get_one(Call, self.call["id"]).version)
 
     @cached_property
     def draft(self) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tests.exchange_support import LINE, acknowledged_incident, add_counterpart_line
 from tests.exchange_support import open_exchange as open_via_api
-from tests.support import count, csrf, sign_in
+from tests.support import CSRF_TOKEN, count, csrf, sign_in
 from tracker.db import session_scope
 from tracker.models import AgreedAction, Call, CallDirection, ExchangeMessage, Notification
 from tracker.timeutil import format_dtg, utcnow
@@ -30,6 +30,14 @@ def scene(app, client, world):
     reference = acknowledged_incident(api_client, world)
     exchange = open_via_api(api_client, world, reference)
     return reference, exchange
+
+
+def call_form(client, path: str) -> dict:
+    """The call form's hidden fields as its page drew them: the CSRF token and the call's version."""
+    page = client.get(path).text
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', page)
+    assert version, f"no version on the call form: {page[:2000]}"
+    return {"csrf_token": CSRF_TOKEN.search(page)[1], "version": version[1]}
 
 
 def start(client, reference: str, exchange: dict, **fields):
@@ -52,7 +60,7 @@ def test_a_back_timed_call_is_started_and_ended_on_the_page(app, client, scene):
     assert answer.headers["Location"] == f"{path}#call-{call_id}", answer.headers["Location"]
     due = (utcnow() + timedelta(hours=6)).replace(second=0, microsecond=0)
     data = {
-        "csrf_token": csrf(client, path),
+        **call_form(client, path),
         "they_said": "They confirm receipt of our notice.",
         "ended_at": format_dtg(began + timedelta(minutes=12)),
         "actions-0-text": "Send the radar track",
@@ -81,12 +89,12 @@ def test_an_action_without_a_due_time_or_a_bad_time_saves_nothing(app, client, s
     reference, exchange = scene
     sign_in(client, "liaison")
     path = start(client, reference, exchange).headers["Location"]
-    token = csrf(client, path)
+    token = call_form(client, path)
     said = "They deny any aircraft was in the area; they will check the radar record."
-    answer = client.post(path, data={"csrf_token": token, "they_said": said, "actions-0-text": "Call back"})
+    answer = client.post(path, data={**token, "they_said": said, "actions-0-text": "Call back"})
     assert answer.status_code == 422 and 'id="actions-0-due_at-error"' in answer.text, answer.text[:3000]
     assert said in html.unescape(answer.text) and 'value="Call back"' in answer.text, "what was typed is kept"
-    typed = {"csrf_token": token, "they_said": said, "ended_at": "tomorrow"}
+    typed = {**token, "they_said": said, "ended_at": "tomorrow"}
     typed.update({"actions-0-text": "", "actions-0-due_at": ""})  # a browser posts every row shown
     typed.update({"actions-1-text": "Send the track", "actions-1-party": "us", "actions-1-due_at": "tomorrow noon"})
     answer = client.post(path, data=typed)
@@ -106,7 +114,7 @@ def test_an_action_row_numbered_in_other_than_ascii_digits_is_no_row_and_fails_n
     sign_in(client, "liaison")
     path = start(client, reference, exchange).headers["Location"]
     said = "They confirm receipt."
-    answer = client.post(path, data={"csrf_token": csrf(client, path), "they_said": said, "actions-²-text": "Call"})
+    answer = client.post(path, data={**call_form(client, path), "they_said": said, "actions-²-text": "Call"})
     assert answer.status_code == 302, answer.text[:3000]
     with session_scope(app) as session:
         assert session.scalar(select(Call.they_said)) == said and session.scalar(select(AgreedAction.id)) is None
@@ -198,9 +206,9 @@ def test_a_calls_language_on_the_page_is_a_language_code_as_at_the_api(app, clie
     reference, exchange = scene
     sign_in(client, "liaison")
     path = start(client, reference, exchange).headers["Location"]
-    answer = client.post(path, data={"csrf_token": csrf(client, path), "language": "English"})
+    answer = client.post(path, data={**call_form(client, path), "language": "English"})
     assert answer.status_code == 422 and 'id="language-error"' in answer.text, answer.text[-2000:]
-    assert client.post(path, data={"csrf_token": csrf(client, path), "language": "en-GB"}).status_code == 302
+    assert client.post(path, data={**call_form(client, path), "language": "en-GB"}).status_code == 302
     with session_scope(app) as session:
         assert session.scalar(select(Call.language)) == "en-GB"
 
@@ -215,7 +223,7 @@ def test_a_request_made_on_a_call_reads_by_call_not_approved_on_the_pages(app, c
         "the choice says how it will stand on record"
     )
     data = {
-        "csrf_token": csrf(client, path),
+        **call_form(client, path),
         "we_said": "We request an explanation.",
         "moves_to": "explanation_requested",
     }
@@ -255,7 +263,7 @@ def test_each_done_button_names_the_action_it_marks_done(app, client, scene):
     sign_in(client, "liaison")
     path = start(client, reference, exchange).headers["Location"]
     due = format_dtg((utcnow() + timedelta(hours=6)).replace(second=0, microsecond=0))
-    data = {"csrf_token": csrf(client, path), "they_said": "They will send the track."}
+    data = {**call_form(client, path), "they_said": "They will send the track."}
     for n, (text, party) in enumerate((("Send the radar track", "us"), ("Send the flight data", "them"))):
         data.update({f"actions-{n}-text": text, f"actions-{n}-party": party, f"actions-{n}-due_at": due})
     assert client.post(path, data=data).status_code == 302
@@ -286,7 +294,7 @@ def test_an_ended_calls_end_is_offered_to_correct_not_said_to_be_stamped_by_a_bu
     sign_in(client, "liaison")
     path = start(client, reference, exchange).headers["Location"]
     assert "stamps the time now" in client.get(path).text, "in progress: the button stamps the end"
-    ended = client.post(path, data={"csrf_token": csrf(client, path), "they_said": "Received.", "end": "1"})
+    ended = client.post(path, data={**call_form(client, path), "they_said": "Received.", "end": "1"})
     assert ended.status_code == 302, ended.text[:500]
     assert ended.headers["Location"] == path, "at the call's heading, which now says it ended"
     page = html.unescape(client.get(path).text)
@@ -306,7 +314,7 @@ def test_a_call_a_message_from_them_and_a_receipt_take_a_short_zulu_time_as_the_
     path = answer.headers["Location"]
     page = html.unescape(client.get(path).text)
     assert "Started at (to correct it; UTC: 0027Z, 060027Z, a DTG such as 271405ZNOV26 or ISO 8601)" in page, page
-    data = {"csrf_token": csrf(client, path), "ended_at": f"{ended:%d%H%M}Z", "end": "1"}
+    data = {**call_form(client, path), "ended_at": f"{ended:%d%H%M}Z", "end": "1"}
     assert client.post(path, data=data).status_code == 302
     with session_scope(app) as session:
         call = session.scalar(select(Call))
@@ -342,7 +350,7 @@ def test_their_speaker_reads_rank_and_name_as_said_and_the_post_after_a_comma(ap
     sign_in(client, "liaison")
     path = start(client, reference, exchange).headers["Location"]
     speaker = {"their_rank": "Lt Col", "their_name": "Orlov", "their_post": "duty officer, Eastland MoD"}
-    data = {"csrf_token": csrf(client, path), **speaker, "end": "1"}
+    data = {**call_form(client, path), **speaker, "end": "1"}
     assert client.post(path, data=data).status_code == 302
     said = "<bdi>Lt Col</bdi> <bdi>Orlov</bdi>, <bdi>duty officer, Eastland MoD</bdi>"
     listed = html.unescape(client.get(f"/incidents/{reference}").text)
@@ -383,7 +391,7 @@ def test_an_actions_due_time_typed_without_its_date_is_the_first_such_moment_fro
     assert start(client, reference, exchange, started_at=format_dtg(began)).status_code == 302
     with session_scope(app) as session:
         path = f"/calls/{session.scalar(select(Call.id))}"
-    data = {"csrf_token": csrf(client, path), "actions-0-text": "Send the radar track", "actions-0-party": "us"}
+    data = {**call_form(client, path), "actions-0-text": "Send the radar track", "actions-0-party": "us"}
     saved = client.post(path, data={**data, "actions-0-due_at": f"{due:%H%M}Z"})
     assert saved.status_code == 302, saved.text[:500]
     with session_scope(app) as session:
@@ -397,3 +405,29 @@ def test_the_log_a_call_buttons_say_which_exchange_each_is_for_to_the_eye_too(cl
     page = client.get(f"/incidents/{reference}").text
     links = re.findall(r'<a class="button log-call" href="[^"]+">(.*?)</a>', page)
     assert len(links) == 2 and not [text for text in links if "sr-only" in text], links
+
+
+def test_a_call_form_cut_short_keeps_what_is_on_record_and_one_without_its_version_saves_nothing(app, client, scene):
+    """A form that came back without a field emptied it ("Call saved.", what they said gone); one without the call's
+    version wrote over a colleague's save made since it was drawn."""
+    reference, exchange = scene
+    sign_in(client, "liaison")
+    path = start(client, reference, exchange).headers["Location"]
+    said = {"they_said": "They confirm receipt.", "we_said": "We asked for the track.", "their_name": "Orlov"}
+    assert client.post(path, data={**call_form(client, path), **said}).status_code == 302
+    hidden = call_form(client, path)
+    assert client.post(path, data={**hidden, "we_said": "We asked for the track at 1400Z."}).status_code == 302
+    with session_scope(app) as session:
+        call = session.scalar(select(Call))
+        assert (call.they_said, call.we_said, call.their_name) == (
+            "They confirm receipt.",
+            "We asked for the track at 1400Z.",
+            "Orlov",
+        ), "what the form did not carry stays as it was"
+        version = call.version
+    unversioned = client.post(path, data={"csrf_token": hidden["csrf_token"], "they_said": "Overwritten."})
+    refusal = html.unescape(unversioned.text)
+    assert unversioned.status_code == 422 and "without the call's version" in refusal, refusal[:2000]
+    with session_scope(app) as session:
+        call = session.scalar(select(Call))
+        assert (call.they_said, call.version) == ("They confirm receipt.", version), "nothing saved"

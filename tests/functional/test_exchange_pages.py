@@ -81,8 +81,7 @@ def transition(
     """Move the exchange with the panel's buttons; it lands at the exchange's heading (at: elsewhere)."""
     p = f"exchange-{exchange_id}-"
     data = {f"{p}state": state, f"{p}text": text, **({"confirm": "yes"} if confirm else {})}
-    if version is not None:
-        data[f"{p}version"] = str(version)
+    data[f"{p}version"] = str(version if version is not None else exchange_version(client, exchange_id))
     path = f"/exchanges/{exchange_id}/transition"
     return act(client, reference, path, data, prefix=p, at=at or heading(exchange_id))
 
@@ -159,6 +158,7 @@ def test_a_liaison_opens_an_exchange_and_walks_it_through_the_panel(app, client,
     page = transition(client, incident, exchange["id"], "reply_received", "It was a training flight that strayed.")
     p = f"exchange-{exchange['id']}-"
     closing = {f"{p}csrf_token": csrf(client, f"/incidents/{incident}"), f"{p}state": "closed"}
+    closing[f"{p}version"] = str(exchange_version(client, exchange["id"]))
     asked = client.post(
         f"/exchanges/{exchange['id']}/transition", data={**closing, f"{p}text": "Explanation accepted."}
     )
@@ -174,8 +174,17 @@ def test_a_liaison_opens_an_exchange_and_walks_it_through_the_panel(app, client,
     assert "explanation requested → reply received" in timeline and "reply received → closed" in timeline
 
 
+def exchange_version(client, exchange_id: int) -> int:
+    """The exchange's version as the panel's form carries it (read from the database)."""
+    with session_scope(client.application) as session:
+        return session.get_one(Exchange, exchange_id).version
+
+
 def refused(client, reference: str, path: str, data: dict, prefix: str):
-    """POST a form of the incident page that is refused: the page again (422) with the form as posted."""
+    """POST a form of the incident page that is refused: the page again (422) with the form as posted (a move
+    of the exchange with its version as the panel drew it, unless data says another)."""
+    if path.endswith("/transition") and f"{prefix}version" not in data:
+        data = {f"{prefix}version": str(exchange_version(client, int(path.split("/")[2]))), **data}
     answer = client.post(path, data={f"{prefix}csrf_token": csrf(client, f"/incidents/{reference}"), **data})
     assert answer.status_code == 422, f"{path}: {answer.status_code} {answer.text[:1000]}"
     return answer
@@ -195,6 +204,9 @@ def test_the_panel_says_why_a_step_was_refused(app, client, world, incident):
     assert any("only the engine marks an exchange overdue" in text for _, text in flashes(page)), flashes(page)
     stale = refused(client, incident, path, {f"{p}state": "receipt_confirmed", f"{p}version": "999"}, p)
     assert any("changed since you read it" in text for _, text in flashes(stale)), flashes(stale)
+    # Without a version (an altered or cut-short form) it moved the exchange whatever had moved it since.
+    unversioned = refused(client, incident, path, {f"{p}state": "receipt_confirmed", f"{p}version": ""}, p)
+    assert any("without the exchange's version" in text for _, text in flashes(unversioned)), flashes(unversioned)
     assert api(client, world, "GET", f"/exchanges/{xid}")["state"] == "notified"
 
 
@@ -492,7 +504,7 @@ def test_record_receipt_confirmed_records_how_they_confirmed_never_by_voice_unsa
     other = acknowledged_incident(client, world)
     second = open_via_api(client, world, other)["id"]
     p = f"exchange-{second}-"
-    data = {f"{p}state": "receipt_confirmed", f"{p}via": "call"}
+    data = {f"{p}state": "receipt_confirmed", f"{p}via": "call", f"{p}version": str(exchange_version(client, second))}
     act(client, other, f"/exchanges/{second}/transition", data, p, at=heading(second))
     [notice] = api(client, world, "GET", f"/exchanges/{second}")["messages"]
     assert notice["receipt_via"] == "call", notice

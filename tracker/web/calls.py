@@ -216,15 +216,19 @@ def save_call(call_id: int):
     if not form.validate():
         return _again(call, form, "Nothing saved: see the fields marked.")
     end = "end" in request.form
+    version = version_of(form.version)
+    if version is None:  # an altered or cut-short form: saved, it wrote over whatever was saved since it was drawn
+        return _again(call, form, "This form came back without the call's version: open the call again.")
     agreed_before = {action.id for action in call.actions}
     try:
         with committed() as session:
             now = utcnow()
-            data = {name: getattr(form, name).data for name in (*calls.NAMES, *calls.SAID, "language")}
+            # Only what the form sent: a field it did not carry keeps what is on record (it was emptied).
+            sent = (*calls.NAMES, *calls.SAID, "language")
+            data = {name: form[name].data for name in sent if form[name].name in request.form}
             data.update(started_at=_moment(form, "started_at"), ended_at=_moment(form, "ended_at"))
             data["actions"] = _actions(form, now)
             data["moves_to"] = ExchangeState(form.moves_to.data) if form.moves_to.data else None
-            version = version_of(form.version)
             calls.update_call(session, call, data, _me(), now, _limits(), end=end, expected_version=version)
     except Forbidden:
         abort(403)

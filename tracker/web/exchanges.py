@@ -183,14 +183,16 @@ def transition(exchange_id: int):
     exchange = exchanges.get_exchange(get_session(), exchange_id)
     reference = exchange.incident.reference
     form = ExchangeActionForm(prefix=_prefix(exchange_id))
+    version = version_of(form.version)
     try:
         state = S(form.state.data or "")
-        version = version_of(form.version)
     except ValueError:
         state = None
     if not form.validate() or state is None:
         name, problem = first_problem(form)
         return page_again(reference, form, problem or "That is not a state an exchange can take.", name)
+    if version is None:  # an altered or cut-short form: taken, it moved an exchange someone else had moved since
+        return page_again(reference, form, "This form came back without the exchange's version: reload the page.")
     label = state.value.replace("_", " ")
     if state in ENDINGS and (asked := _ask_before_ending(exchange, state, reference)):
         return asked
