@@ -43,12 +43,12 @@ from ...models import (
 )
 from ...models.base import UTCDateTime
 from ...models.bulk import any_of, insert_rows
-from ...timeutil import isoformat
+from ...timeutil import format_dtg, isoformat
 from ..incidents import timeline
 from . import message_text, notify, sides
 from .claims import among_claimable, load_claimed
 from .heartbeat import claim_orphaned
-from .links import AckLinks
+from .links import AckLinks, made_for, unsigned_claims
 from .rendering import render_legacy
 
 log = logging.getLogger(__name__)
@@ -181,11 +181,14 @@ class Composer:
         else:  # never: a message goes to a channel or to a supervisor
             raise ValueError(f"message {row.id} has neither a channel nor a user")
         subject, text, late = row.subject, row.body, late_notice(row)
+        relinked = self.relinked(row, address, text, payload, now)
+        if relinked is not None:
+            text, payload = relinked
         if late is not None:  # said first, in every part: the recipient must not act on the old step
             subject, text = message_text.late_subject(subject), with_notice(text, late["notice"], payload)
         # The stored text framed with its button; a row queued when the HTML part was still stored sends
-        # that one, unless a late notice must go first in it too.
-        if row.html is not None and late is None:
+        # that one, unless a late notice must go first in it too, or its link was made anew.
+        if row.html is not None and late is None and relinked is None:
             html = row.html
         else:
             html = message_text.html_part(subject, text, payload, self.parts_of(session, row, text))
@@ -212,6 +215,28 @@ class Composer:
             secret=secret,
         )
         return Claimed(row.id, message, transport)
+
+    def relinked(
+        self, row: Notification, address: str, text: str, payload: dict, now: datetime
+    ) -> tuple[str, dict] | None:
+        """A call to act queued before its line's address or transport changed carries a link made for the old
+        address, which handling.link_target refuses ("readdressed"): an admin who mended a wrong address sent the
+        message to the right one with a link that could not acknowledge, and the step waited out its timer. It goes
+        with a link made for the address it goes to now, in its text (with its expiry) and payload alike; None when
+        its link was made for this address, or it carries none."""
+        ack = payload.get("acknowledge")
+        if not row.kind.calls_for_action or row.channel_id is None or not isinstance(ack, dict):
+            return None
+        token, expires = ack.get("token"), ack.get("expires_at")
+        claims = unsigned_claims(token) if isinstance(token, str) else None
+        if not isinstance(token, str) or not isinstance(claims, dict) or made_for(claims, address):
+            return None
+        fresh = self.links.issue(row.incident_id, row.channel_id, address, now)
+        text = text.replace(token, fresh.token)
+        if isinstance(expires, str):
+            was = format_dtg(datetime.fromisoformat(expires.replace("Z", "+00:00")))
+            text = text.replace(f"(valid until {was})", f"(valid until {format_dtg(fresh.expires_at)})")
+        return text, {**payload, "acknowledge": fresh.as_payload()}
 
 
 def _keyed(session: Session, ids: Select) -> dict[int, tuple[int, str]]:

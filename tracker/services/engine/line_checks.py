@@ -16,7 +16,7 @@ from ...models.permissions import Permission, may
 from ...sentences import Sentence
 from ...text import name_problem
 from ...timeutil import RECENT_AHEAD, UTC, format_dtg, isoformat
-from . import links, message_text, sides
+from . import lines_lost, links, message_text, sides
 from .claims import among_claimable
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,8 @@ def _decide(
     _recount(session, channel, rules)
     check.health_after = channel.health
     check.failures_in_a_row, check.last_confirmed_at = channel.consecutive_failures, channel.last_check_ok_at
+    if channel.health is ChannelHealth.DOWN and before is not ChannelHealth.DOWN:
+        lines_lost.step_lost(session, channel, "down", now)
     if channel.health is not before:  # the board and My queue show the lines not working (web/board.py)
         # and the supervisors are told (line_alerts): a check decided again (an answer logged after the
         # window closed) is a new change to tell, even if its first one was told already.

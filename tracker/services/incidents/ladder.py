@@ -35,7 +35,7 @@ from ...sentences import Sentence
 from ...text import name_problem
 from ...timeutil import utcnow
 from ..accounts import names
-from ..engine import line_checks, sides
+from ..engine import line_checks, lines_lost, sides
 from ..exchanges import catalogues
 
 # They stand on one line: a mail header, the FM and TO lines of a formatted message, a menu.
@@ -234,6 +234,7 @@ def save_channel(
     _check_agreement(session, data, channel.agreement_id if channel is not None else None)
     _check_receipt_seconds(data)
     was = channel.transport if channel is not None else None
+    before = (channel.active, channel.address, channel.transport) if channel is not None else None
     if channel is None:
         channel = ContactChannel(check_window_seconds=900, active=True, health=ChannelHealth.OK, consecutive_failures=0)
         session.add(channel)
@@ -276,6 +277,10 @@ def save_channel(
     if any(key in data for key in SCHEDULE_FIELDS):
         channel.next_check_at = line_checks.next_check(channel, now or utcnow()) if channel.active else None
     session.flush()
+    if before is not None and before[0] and not channel.active:
+        lines_lost.step_lost(session, channel, "deactivated", now or utcnow())
+    elif before is not None and channel.active and before[1:] != (channel.address, channel.transport):
+        lines_lost.step_lost(session, channel, "readdressed", now or utcnow())
     return channel
 
 
