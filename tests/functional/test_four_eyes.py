@@ -25,6 +25,7 @@ from tests.statements import recorded
 from tests.support import csrf, sign_in
 from tracker.db import session_scope
 from tracker.models import Exchange, ExchangeMessage, Incident, Notification, NotificationKind, Precedence, User
+from tracker.services.accounts import people
 from tracker.services.exchanges import counterpart
 from tracker.services.exchanges import summaries as summary_service
 from tracker.services.exchanges.four_eyes import DRAFTER_REFUSED, STALE
@@ -125,6 +126,25 @@ def test_a_fact_changed_after_approval_makes_the_send_a_conflict_and_needs_appro
     assert send(client, world, drafted["id"], status=409)["error"]["message"].startswith("only an approved message")
 
     approve(client, world, drafted["id"], who="supervisor")  # approved again, on the facts as they are now
+    assert send(client, world, drafted["id"])["status"] == "sent"
+    assert len(counterpart_rows(app)) == 1
+
+
+def test_a_text_approved_by_someone_deactivated_since_is_not_sent_until_a_second_person_approves_it_again(
+    app, client, world, exchange
+):
+    """It went to the other side under the name of an account cut off since: the second person's approval rested on
+    someone no longer entitled to give it."""
+    drafted = draft_free_text(client, world, exchange["id"])
+    approve(client, world, drafted["id"], who="supervisor")
+    with session_scope(app) as session:
+        people.deactivate(session, session.scalar(select(User).where(User.username == "supervisor")), by="admin")
+    refused = send(client, world, drafted["id"], who="liaison", status=409)
+    assert refused["error"]["message"].startswith("supervisor, who approved it, may no longer approve"), refused
+    assert not counterpart_rows(app)
+    waiting = api(client, world, "GET", "/approvals", who="admin")["messages"]
+    assert [m["id"] for m in waiting] == [drafted["id"]], "it waits for a second person again"
+    approve(client, world, drafted["id"], who="admin")
     assert send(client, world, drafted["id"])["status"] == "sent"
     assert len(counterpart_rows(app)) == 1
 

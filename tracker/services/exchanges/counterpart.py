@@ -11,7 +11,7 @@ can ride along. The exchange-level send (a pending state change first) is exchan
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationError
 from ...models import (
@@ -53,7 +53,18 @@ def needs_approval(message: ExchangeMessage) -> bool:
         return False
     if message.status is OS.DRAFT:
         return True
-    return message.status is OS.APPROVED and four_eyes.stale(message.facts_digest, message.exchange.incident)
+    return message.status is OS.APPROVED and (
+        four_eyes.stale(message.facts_digest, message.exchange.incident) or not approver_entitled(message)
+    )
+
+
+def approver_entitled(message: ExchangeMessage) -> bool:
+    """Whether who approved the text may still approve it (four_eyes.approval_holds); approved texts wait to be sent
+    only briefly, so this costs a read or two for the few there are."""
+    session, exchange = object_session(message), message.exchange
+    if session is None:
+        return True
+    return four_eyes.approval_holds(session, exchange.incident, message.approved_by, exchange.channel_id)
 
 
 def waiting(session: Session, user: User, limit: int = 200) -> list[ExchangeMessage]:
@@ -85,7 +96,11 @@ def waiting(session: Session, user: User, limit: int = 200) -> list[ExchangeMess
         incident = message.exchange.incident
         return (
             user.username not in authors(message)
-            and (message.status is OS.DRAFT or approver.stale(message.facts_digest, incident))
+            and (
+                message.status is OS.DRAFT
+                or approver.stale(message.facts_digest, incident)
+                or not approver_entitled(message)
+            )
             and approver.may_approve(incident, message.exchange.channel_id)
         )
 

@@ -115,6 +115,23 @@ def may_approve(session: Session, incident: Incident, user: User, channel_id: in
     return may(user.role, Permission.EXCHANGES_APPROVE) and serves(session, incident, user, channel_id)
 
 
+# A text approved by someone who has lost the right since (deactivated, or off the line their right came from).
+APPROVER_GONE = (
+    "{approver}, who approved it, may no longer approve texts to the other side over this line (deactivated, or no "
+    "longer on it): a second person must approve it again"
+)
+
+
+def approval_holds(session: Session, incident: Incident, approved_by: str | None, channel_id: int | None) -> bool:
+    """Whether who approved a text may still approve it: an account deactivated since, or taken off the line its
+    right came from, approved a text that was then sent under their name, the second person's approval resting on
+    someone no longer entitled to give it. A text approved by nobody named (never, from the pages and the API) holds."""
+    if not approved_by:
+        return True
+    approver = session.scalar(select(User).where(User.username == approved_by))
+    return approver is not None and approver.active and may_approve(session, incident, approver, channel_id)
+
+
 class Approver:
     """One person judging many texts at once (the approvers' queue): each incident's facts digest and each
     (incident, line) right is worked out once, not once a text (the digest reads the incident's timeline)."""
