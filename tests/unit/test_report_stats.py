@@ -10,7 +10,15 @@ from fractions import Fraction
 
 import pytest
 
-from tracker.services.review.reports import Handled, percentile, seconds_between, summarize, time_rows, time_section
+from tracker.services.review.reports import (
+    Handled,
+    in_order_of,
+    percentile,
+    seconds_between,
+    summarize,
+    time_rows,
+    time_section,
+)
 
 HALF, P90 = Fraction(1, 2), Fraction(9, 10)
 
@@ -102,3 +110,11 @@ def test_a_times_table_lists_every_row_either_time_has_in_the_groups_order():
     assert time_rows(report, "by_month") == ["2026-11", "2026-12"]
     assert time_rows(report, "by_precedence") == ["Z", "R"]
     assert time_rows(report, "by_level") == ["L2", "L10"]
+
+
+def test_values_whose_floats_tie_are_still_ordered_exactly():
+    """Sorted by their floats first (fast), by the exact value where two floats tie (in_order_of)."""
+    big, bigger = Fraction(10**20), Fraction(10**20 + 1)
+    assert float(big) == float(bigger)
+    assert in_order_of([bigger, big, Fraction(1, 3)]) == [Fraction(1, 3), big, bigger]
+    assert percentile([bigger, big], HALF) == big + Fraction(1, 2)

@@ -110,20 +110,28 @@ def conditions(flt: ReportFilter) -> list:
 # -- pure statistics ---------------------------------------------------------------------------
 
 
-def percentile(values: Sequence, fraction: Fraction) -> Fraction | None:
+def percentile(values: Sequence, fraction: Fraction, in_order: bool = False) -> Fraction | None:
     """Return the fraction-quantile of values by linear interpolation between closest ranks, exactly.
 
     The same method as statistics.quantiles(method="inclusive"), which was not used because it
     wants two values or more on Python 3.11 and answers in floats, and the report must be exact.
+    in_order: the values are sorted already (in_order_of), as summarize sorts them once for both quantiles.
     """
     if not values:
         return None
-    ordered = sorted(Fraction(v) for v in values)
+    ordered = values if in_order else in_order_of(values)
     rank = Fraction(fraction) * (len(ordered) - 1)
     low = math.floor(rank)
     if low + 1 >= len(ordered):
-        return ordered[-1]
-    return ordered[low] + (rank - low) * (ordered[low + 1] - ordered[low])
+        return Fraction(ordered[-1])
+    return Fraction(ordered[low]) + (rank - low) * (Fraction(ordered[low + 1]) - Fraction(ordered[low]))
+
+
+def in_order_of(values: Sequence) -> list:
+    """The values sorted, exactly: by their float first (a comparison in C), by the exact value only where two
+    floats tie. Sorting the Fractions themselves took a second for 20,000 durations, and the report sorts each
+    group's twice over, for six groupings of two measures: the report of two years took six seconds."""
+    return sorted(values, key=lambda value: (float(value), value))
 
 
 def summarize(seconds: Sequence) -> dict:
@@ -132,10 +140,11 @@ def summarize(seconds: Sequence) -> dict:
     def rounded(value: Fraction | None) -> float | None:
         return None if value is None else float(round(value, 3))
 
+    ordered = in_order_of(seconds)
     return {
         "count": len(seconds),
-        "median_seconds": rounded(percentile(seconds, Fraction(1, 2))),
-        "p90_seconds": rounded(percentile(seconds, Fraction(9, 10))),
+        "median_seconds": rounded(percentile(ordered, Fraction(1, 2), in_order=True)),
+        "p90_seconds": rounded(percentile(ordered, Fraction(9, 10), in_order=True)),
     }
 
 
