@@ -33,6 +33,8 @@ NOT_PAGES = {
     "board.favicon": "the icon",
     "board.board_rows": "rows the board refreshes",
     "board.queue_rows": "rows My queue refreshes",
+    "board.board_notices": "the board's live notices",
+    "board.queue_notices": "My queue's live notices",
     "exchanges.board_rows": "rows of the board's exchanges",
     "live.incident": "the incident page's live parts",
     "incidents.readback": "JSON for the filing form",
