@@ -45,14 +45,17 @@ _CONTEXT = 12
 _CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-# Line breaks other programs write: Word's Shift+Enter (VT), a page break (FF), NEL. Read as "\n" where text
-# comes in (http.fields.Text, the pages' fields), as str.splitlines reads them.
-_OTHER_BREAKS = {0x0B: "\n", 0x0C: "\n", 0x85: "\n"}
+# Line breaks other programs write: Word's Shift+Enter (VT), a page break (FF), NEL, a CR alone (old Macs, some
+# text areas), the line and paragraph separators (U+2028, U+2029). Read as "\n" where text comes in
+# (http.fields.Text, the pages' fields), as str.splitlines and a mail reader read them: kept, a line a text showed
+# to the other side stood on its own there while our checks, and every page, read it as part of the line before.
+_OTHER_BREAKS = {0x0B: "\n", 0x0C: "\n", 0x0D: "\n", 0x85: "\n", 0x2028: "\n", 0x2029: "\n"}
 
 
 def breaks_read(text: str) -> str:
-    """text with the line breaks other programs write (VT, FF, NEL) as line feeds."""
-    return text.translate(_OTHER_BREAKS)
+    """text with its line breaks as line feeds: CR LF, and those other programs write (VT, FF, NEL, a CR alone,
+    U+2028, U+2029)."""
+    return text.replace("\r\n", "\n").translate(_OTHER_BREAKS)
 
 
 def same_wording(first: str | None, second: str | None) -> bool:

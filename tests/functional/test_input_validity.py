@@ -587,7 +587,11 @@ def test_a_terminal_escape_in_a_narrative_is_refused_at_both_doors_and_its_lines
     assert kept.status_code == 201, kept.get_json()
 
 
-@pytest.mark.parametrize("brk", ["\x0b", "\x0c", "\x85"], ids=["VT (Word's Shift+Enter)", "FF (page break)", "NEL"])
+@pytest.mark.parametrize(
+    "brk",
+    ["\x0b", "\x0c", "\x85", "\r", "\u2028", "\r\n"],
+    ids=["VT (Word's Shift+Enter)", "FF (page break)", "NEL", "CR alone", "LINE SEPARATOR", "CR LF"],
+)
 def test_line_breaks_other_programs_write_are_read_as_line_breaks_at_both_doors(app, client, world, brk):
     """A narrative pasted from Word holds VT for a line break and FF for a page break: refused as control
     characters, where they are the line breaks they stand for (found in review)."""

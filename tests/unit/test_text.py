@@ -80,7 +80,9 @@ def test_a_name_is_one_line_without_controls(name, said):
 
 
 def test_line_breaks_other_programs_write_are_read_as_line_feeds():
-    assert breaks_read("Word\x0bShift+Enter\x0cpage\x85NEL\r\nkept") == "Word\nShift+Enter\npage\nNEL\r\nkept"
+    assert breaks_read("Word\x0bShift+Enter\x0cpage\x85NEL\r\nCR LF") == "Word\nShift+Enter\npage\nNEL\nCR LF"
+    assert breaks_read("a CR\ralone\u2028line\u2029paragraph") == "a CR\nalone\nline\nparagraph"
+    assert breaks_read("\r\n\r\r\n") == "\n\n\n", "a CR LF is one break, a CR alone another"
 
 
 @pytest.mark.parametrize("text", ["a \u202eb", "a \u2066b\u2069", "\u202ax\u202c"], ids=repr)
