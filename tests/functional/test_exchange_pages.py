@@ -250,6 +250,12 @@ def test_a_message_or_receipt_refused_for_its_time_keeps_what_was_typed_beside_t
     assert re.search(r'<details class="exchange-message-form" open>', page.text), "the fold stays open"
     assert 'value="yesterday afternoon"' in page.text
     assert api(client, world, "GET", f"/exchanges/{xid}")["messages"][-1]["text"] != said, "nothing recorded"
+    # A problem of the kind is said of the kind: "a message needs its text and a direction: ..." was said of all.
+    data = {f"{p}direction": "in", f"{p}kind": "re\x00ply", f"{p}text": said}
+    page = refused(client, incident, f"/exchanges/{xid}/messages", data, p)
+    assert any(kind == "error" and "Kind: " in text and "direction" not in text for kind, text in flashes(page)), (
+        flashes(page)
+    )
 
 
 def test_a_message_is_recorded_through_the_panel(app, client, world, incident):

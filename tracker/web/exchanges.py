@@ -244,8 +244,9 @@ def record_message(exchange_id: int):
     form = ExchangeMessageForm(prefix=f"{_prefix(exchange_id)}-message")
     if not form.validate():
         name, problem = first_problem(form)
-        said = f"a message needs its text (up to 8000 characters) and a direction: {problem}"
-        return page_again(reference, form, said, name)
+        # The field named, not "needs its text and a direction" before every problem (a NUL in the kind read so).
+        label = form[name].label.text if name and name in form else "The message"
+        return page_again(reference, form, f"{label}: {problem}", name)
     direction = MessageDirection(form.direction.data)
     try:  # their message takes the time it reached us, when the liaison gives it
         received = parse_recent(form.received_at.data, utcnow()) if form.received_at.data else None
