@@ -71,3 +71,24 @@ def test_my_queue_keeps_its_notices_and_what_waits_on_my_lines_current(app, clie
     assert approved.status_code == 200, approved.get_json()
     after = poll(supervisor, "/queue/notices", first.headers["ETag"])
     assert after.status_code == 200 and "Waiting for my approval" not in after.text, after.text
+
+
+def test_serving_only_the_line_to_the_other_side_puts_none_of_our_incidents_in_my_queue(app, client, world):
+    """Someone on the counterpart line alone saw our incident in My queue, with an Acknowledge they were refused (403):
+    texts to the other side over their line are no routing of the incident to them (handling.is_member_for)."""
+    from sqlalchemy import select
+
+    from tracker.models import Incident, IncidentStatus
+
+    add_counterpart_line(app, world, members=["liaison", "outsider"])
+    reference = acknowledged_incident(client, world)
+    open_exchange(client, world, reference)  # its notice approved and sent over the line
+    with session_scope(app) as session:  # open again (a re-escalation of an idle incident, say)
+        incident = session.scalar(select(Incident).where(Incident.reference == reference))
+        incident.status = IncidentStatus.OPEN
+    outsider, liaison = app.test_client(), app.test_client()
+    sign_in(outsider, "outsider")
+    sign_in(liaison, "liaison")
+    assert f'data-reference="{reference}"' not in outsider.get("/queue/rows").text
+    assert reference not in outsider.get("/queue/acknowledge-all").text
+    assert f'data-reference="{reference}"' in liaison.get("/queue/rows").text, "routed to the liaison's own line"

@@ -5,11 +5,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...errors import Conflict, Forbidden, InvalidTransition
-from ...models import LIVE, Incident, Notification, User, channel_members
+from ...models import LIVE, Incident, Notification, User
 from ...models.permissions import Permission, may
 from ..engine.idle import IdleRules
 from . import handling, queries
@@ -32,10 +31,7 @@ def acknowledgeable(session: Session, user: User, incidents: Iterable[Incident])
         return set()
     if may(user.role, Permission.INCIDENTS_HANDLE_ANY):
         return live
-    mine = select(channel_members.c.channel_id).where(channel_members.c.user_id == user.id)
-    routed = select(Notification.incident_id).where(
-        Notification.incident_id.in_(live), Notification.channel_id.in_(mine)
-    )
+    routed = handling.routed_to_lines_of(user).where(Notification.incident_id.in_(live))
     return set(session.scalars(routed.distinct()))
 
 

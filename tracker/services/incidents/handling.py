@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, exists, select, update
+from sqlalchemy import CursorResult, Select, exists, select, update
 from sqlalchemy.orm import Session
 
 from ...channels import withheld
@@ -55,6 +55,20 @@ def is_member_for(session: Session, incident: Incident, user: User) -> bool:
                 )
             )
         )
+    )
+
+
+def routed_to_lines_of(user: User) -> Select:
+    """The ids of the incidents routed to one of our lines the user is on (is_member_for, for many at once): a
+    counterpart line the user serves, and the texts to the other side over it, put our incident in their queue with an
+    Acknowledge they were refused."""
+    ours = (
+        select(channel_members.c.channel_id)
+        .join(ContactChannel, ContactChannel.id == channel_members.c.channel_id)
+        .where(channel_members.c.user_id == user.id, ContactChannel.counterpart_line.is_(False))
+    )
+    return select(Notification.incident_id).where(
+        Notification.channel_id.in_(ours), Notification.kind != NotificationKind.COUNTERPART
     )
 
 

@@ -24,6 +24,7 @@ from ...models import (
     channel_members,
 )
 from ...models.bulk import any_of
+from . import handling
 
 
 @dataclass(frozen=True)
@@ -228,12 +229,9 @@ def _mark_dead_letters(session: Session, incidents: list[Row]) -> list[Row]:
 
 def queue(session: Session, user: User) -> list[Incident]:
     """Incidents awaiting acknowledgement on a channel the user belongs to, most urgent first."""
-    mine = select(Notification.incident_id).where(
-        Notification.channel_id.in_(select(channel_members.c.channel_id).where(channel_members.c.user_id == user.id))
-    )
     query = (
         select(Incident)
-        .where(Incident.status.in_(("open", "exhausted")), Incident.id.in_(mine))
+        .where(Incident.status.in_(("open", "exhausted")), Incident.id.in_(handling.routed_to_lines_of(user)))
         .order_by(
             _precedence_rank(), _status_rank(), Incident.next_escalation_at.is_(None), Incident.next_escalation_at
         )
