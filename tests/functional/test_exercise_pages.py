@@ -70,6 +70,16 @@ def test_supervisor_enters_edits_and_deletes_an_exercise(app, world):
     assert saved.status_code == 302, saved.text[:500]
     changed = stored(app, "NORTHERN SHIELD")
     assert changed.area["coordinates"][0][1] == [24.0, 54.0] and changed.radius_km is None, changed.area
+    # The form as drawn, sent again, moves no vertex: written with six decimals, one stored with more moved.
+    fine = "POLYGON ((23.5 54, 24.0123456789 54, 24 54.5, 23.5 54.5, 23.5 54))"
+    assert client.post(edit, data=exercise_form(client, edit, area=fine, centre="", radius_km="")).status_code == 302
+    form = client.get(edit).text
+    assert "24.0123456789 54" in form, "the area field shows every digit stored"
+    drawn = re.search(r'name="area"[^>]*>([^<]*)</textarea>', form)
+    assert drawn, "the area's text area"
+    again = client.post(edit, data=exercise_form(client, edit, area=html.unescape(drawn[1]), centre="", radius_km=""))
+    assert again.status_code == 302, again.text[:500]
+    assert stored(app, "NORTHERN SHIELD").area["coordinates"][0][1] == [24.0123456789, 54.0]
 
     asked = client.post(f"/exercises/{exercise.id}/delete", data={"csrf_token": csrf(client, edit)})
     assert asked.status_code == 200 and "Delete the exercise “<bdi>NORTHERN SHIELD</bdi>”" in asked.text, asked.text[
