@@ -156,3 +156,23 @@ def test_a_refused_report_on_a_phone_opens_at_its_first_problem(app, sign_in):
     expect(precedence).to_have_attribute("aria-invalid", "true")
     expect(precedence).to_be_focused()
     expect(page.locator("#precedence-error")).to_be_in_viewport()
+
+
+def test_back_after_a_confirmed_step_goes_to_the_page_not_to_a_form_sent_again(app, sign_in):
+    """The confirm step (web/acting.py ask_first) is the answer to a POST: Back from the incident page after it asked the
+    browser to send the form again ("Confirm form resubmission", or an error page on a phone)."""
+    world = build_world(app)
+    client = app.test_client()
+    reference = file_incident(client, world)["reference"]
+    answer = client.post(f"/api/v1/incidents/{reference}/acknowledge", json={}, headers=world.auth("liaison"))
+    assert answer.status_code == 200, answer.get_json()
+    page = sign_in("liaison").page
+    page.goto(f"/incidents/{reference}")
+    page.get_by_role("textbox", name="Resolution").fill("Explained by the other side.")
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.get_by_role("heading", name=f"Resolve {reference}?")).to_be_visible()
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.locator("h1")).to_contain_text("resolved")
+    page.go_back()
+    expect(page.locator("h1")).to_contain_text(reference)
+    expect(page.locator("h1")).to_contain_text("resolved")

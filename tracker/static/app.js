@@ -269,6 +269,14 @@
     }
   }
 
+  // A page drawn as the answer to a POST (the confirm step of a resolve or a delete: web/acting.py ask_first) stands in
+  // the history as that POST: Back to it from the page the step led to asked the browser to send the form again
+  // ("Confirm form resubmission"; an error page on a phone). Its history entry becomes the page it cancels to, a GET.
+  var asked = document.querySelector("[data-history-as]");
+  if (asked && window.history && window.history.replaceState) {
+    window.history.replaceState(null, "", asked.getAttribute("data-history-as"));
+  }
+
   // The element the address's fragment names, if any: a fragment that is no valid percent-encoding (#%E0, typed
   // by hand) names none, where decodeURIComponent's URIError stopped the script.
   function named() {
