@@ -159,8 +159,8 @@ def test_a_refused_report_on_a_phone_opens_at_its_first_problem(app, sign_in):
 
 
 def test_back_after_a_confirmed_step_goes_to_the_page_not_to_a_form_sent_again(app, sign_in):
-    """The confirm step (web/acting.py ask_first) is the answer to a POST: Back from the incident page after it asked the
-    browser to send the form again ("Confirm form resubmission", or an error page on a phone)."""
+    """The confirm step (web/acting.py ask_first) is the answer to a POST: Back from the incident page after it asked
+    the browser to send the form again ("Confirm form resubmission", or an error page on a phone)."""
     world = build_world(app)
     client = app.test_client()
     reference = file_incident(client, world)["reference"]

@@ -213,9 +213,16 @@ def _as_posted(kind):
     return kept if isinstance(kept, kind) else kind(formdata=None)
 
 
+# The timeline events the page and its live parts draw, the newest first, unless asked for all (?timeline=all): an
+# incident of two thousand events cost its live poll a second of CPU every three seconds, for each page open on it.
+TIMELINE_SHOWN = 100
+
+
 def page_context(reference: str) -> dict:
     """What the incident page and its live parts (web/live.py) are drawn from."""
     incident = detail.incident_page(get_session(), reference)
+    whole = request.args.get("timeline") == "all"
+    events = list(reversed(incident.events))
     comment_form = _as_posted(CommentForm)
     if not comment_form.comment_key.data:  # a refused comment keeps its key for the corrected one
         comment_form.comment_key.data = idempotency.new_key()
@@ -228,6 +235,9 @@ def page_context(reference: str) -> dict:
         "resolve_form": _as_posted(ResolveForm),
         "marking_form": marking.form_for(incident),
         "may_decide": may(current_user.role, Permission.INCIDENTS_DECIDE),
+        "timeline": events if whole else events[:TIMELINE_SHOWN],
+        "timeline_total": len(events),
+        "timeline_whole": whole,
     }
 
 
