@@ -91,3 +91,50 @@ def test_a_step_whose_other_line_can_still_act_keeps_its_timer(app, client):
     assert fallbacks(client, world, reference) == []
     switch_channel(app, world.channels["L2"], active=False)
     assert incident_row(app, reference).next_escalation_at <= utcnow(), "the step's last line gone: due now"
+
+
+def test_a_line_readdressed_earlier_is_no_line_that_can_still_act(app, client):
+    """L2's link is refused since L2 was readdressed: L1 lost too, nobody told can act on the step any more."""
+    world = build_world(app, steps=(("L1", "L2"), ("L3",)), ack_seconds=SIX_HOURS)
+    reference = file_incident(client, world)["reference"]
+    assert jobs.deliver(app) == 2
+    switch_channel(app, world.channels["L2"], address="l2-new@test.example")
+    assert incident_row(app, reference).next_escalation_at > utcnow(), "L1 can still act"
+    switch_channel(app, world.channels["L1"], active=False)
+    assert incident_row(app, reference).next_escalation_at <= utcnow()
+    assert [said["skipped"] for said in fallbacks(client, world, reference)] == ["L1"]
+
+
+def test_a_transport_changed_at_the_same_address_keeps_its_links_and_the_timer(mail_app):
+    """A link is made for an address: one sent by the file drop acknowledges as well once the line mails."""
+    client = mail_app.test_client()
+    world = build_world(mail_app, ack_seconds=SIX_HOURS)
+    reference = file_incident(client, world)["reference"]
+    assert jobs.deliver(mail_app) == 1
+    before = incident_row(mail_app, reference).next_escalation_at
+    switch_channel(mail_app, world.channels["L1"], transport="email")
+    assert incident_row(mail_app, reference).next_escalation_at == before
+    assert fallbacks(client, world, reference) == []
+
+
+def test_a_step_waiting_for_the_supervisors_decision_is_left_to_them(app, client):
+    """Made due, it asked the supervisors again at once, its timeline saying it escalated."""
+    world = build_world(app, steps=(("L1",), ("L2",)), ack_seconds=60)
+    steps = [
+        {"channel_ids": [world.channels["L1"]], "ack_seconds": 60, "by_decision": False},
+        {"channel_ids": [world.channels["L2"]], "ack_seconds": 60, "by_decision": True},
+    ]
+    changed = client.patch(f"/api/v1/policies/{world.policy_id}", json={"steps": steps}, headers=world.auth("admin"))
+    assert changed.status_code == 200, changed.get_json()
+    reference = file_incident(client, world)["reference"]
+    assert jobs.deliver(app) >= 1
+    with session_scope(app) as session:
+        session.scalar(select(Incident).where(Incident.reference == reference)).next_escalation_at = (
+            utcnow() - timedelta(seconds=1)
+        )
+    jobs.sweep(app)
+    asked = incident_row(app, reference)
+    assert asked.decision_step == 2, "the decision is asked"
+    switch_channel(app, world.channels["L1"], active=False)
+    after = incident_row(app, reference)
+    assert after.next_escalation_at == asked.next_escalation_at and fallbacks(client, world, reference) == []

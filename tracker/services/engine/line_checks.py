@@ -200,10 +200,13 @@ def _claim_pending(session: Session, check_id: int, channel_id: int) -> ChannelC
     one order (expire_checks): two decisions on one line (a sweep and an answer logged at once) follow
     each other, each reading the health the other left, and never wait on each other's locks in turn."""
     session.flush()  # refreshing the line must not drop a change not yet written (the next check's time)
+    # FOR NO KEY UPDATE: a decision that takes the line down makes its incidents' steps due (lines_lost), and an
+    # acknowledgement that holds one of them writes a message naming the line (a foreign key's KEY SHARE lock),
+    # which FOR UPDATE would have made the two wait on each other (a deadlock, one of them a 500).
     session.scalars(
         select(ContactChannel)
         .where(ContactChannel.id == channel_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).one()
     result = cast(

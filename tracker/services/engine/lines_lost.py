@@ -9,8 +9,8 @@ one to a line readdressed since goes with a link made for its address now (deliv
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from ...models import (
     ChannelHealth,
@@ -23,6 +23,7 @@ from ...models import (
 )
 from ..incidents import timeline
 from .delivery import ACTION_KINDS as CALLS_TO_ACT
+from .links import made_for, unsigned_claims
 
 WENT = (NotificationStatus.SENDING, NotificationStatus.SENT)
 ALIVE = (NotificationStatus.PENDING, *WENT)
@@ -30,21 +31,9 @@ ALIVE = (NotificationStatus.PENDING, *WENT)
 
 def step_lost(session: Session, channel: ContactChannel, why: str, now: datetime) -> list[str]:
     """Make due now each open incident whose current step and round told this line, and no other line that can
-    still act (active, not down, not the other side's), and say why on its timeline; why: deactivated,
-    readdressed or down. Return the references made due (an acknowledgement or escalation that came first wins:
-    each is changed only while still open on that step and round and not due already)."""
-    other, line = aliased(Notification), aliased(ContactChannel)
-    usable = and_(line.active.is_(True), line.health != ChannelHealth.DOWN, line.counterpart_line.is_(False))
-    still_told = exists().where(
-        other.incident_id == Notification.incident_id,
-        other.step == Notification.step,
-        other.loop == Notification.loop,
-        other.kind.in_(CALLS_TO_ACT),
-        other.status.in_(ALIVE),
-        other.channel_id != channel.id,
-        line.id == other.channel_id,
-        usable,
-    )
+    still act on it, and say why on its timeline; why: deactivated, readdressed or down. Return the references made
+    due (an acknowledgement or escalation that came first wins: each is changed only while still open on that step
+    and round and not due already). A step waiting for the supervisors' decision is theirs, and left as it is."""
     stranded = session.execute(
         select(Incident.id, Notification.step, Notification.loop)
         .join(Incident, Incident.id == Notification.incident_id)
@@ -52,25 +41,17 @@ def step_lost(session: Session, channel: ContactChannel, why: str, now: datetime
             Notification.channel_id == channel.id,
             Notification.kind.in_(CALLS_TO_ACT),
             Notification.status.in_(WENT),
-            Incident.status == IncidentStatus.OPEN,
-            Incident.current_step == Notification.step,
-            Incident.loop == Notification.loop,
-            Incident.next_escalation_at > now,
-            ~still_told,
+            *_running(Notification.step, Notification.loop, now),
         )
         .order_by(Incident.id)
     ).all()
     due = []
     for incident_id, step, loop in dict.fromkeys(stranded):
+        if _still_told(session, incident_id, step, loop, channel.id):
+            continue
         moved = session.execute(
             update(Incident)
-            .where(
-                Incident.id == incident_id,
-                Incident.status == IncidentStatus.OPEN,
-                Incident.current_step == step,
-                Incident.loop == loop,
-                Incident.next_escalation_at > now,
-            )
+            .where(Incident.id == incident_id, *_running(step, loop, now))
             .values(next_escalation_at=now, version=Incident.version + 1)
             .execution_options(synchronize_session=False)
         )
@@ -92,3 +73,46 @@ def step_lost(session: Session, channel: ContactChannel, why: str, now: datetime
         )
         due.append(incident.reference)
     return due
+
+
+def _running(step, loop, now: datetime) -> tuple:
+    """An incident still open on that step and round, its deadline still ahead, and no decision asked on it."""
+    return (
+        Incident.status == IncidentStatus.OPEN,
+        Incident.current_step == step,
+        Incident.loop == loop,
+        Incident.next_escalation_at > now,
+        Incident.decision_step.is_(None),
+    )
+
+
+def _still_told(session: Session, incident_id: int, step: int, loop: int, lost: int) -> bool:
+    """Whether another line of the step and round was told and can still act: active, not down, not the other side's,
+    and its call to act still to go (it goes with a link for its address then: delivery.Composer.relinked) or gone
+    with a link made for its address now (one readdressed since is refused its link, as the lost line is)."""
+    others = session.execute(
+        select(Notification.status, Notification.payload, ContactChannel.address)
+        .join(ContactChannel, ContactChannel.id == Notification.channel_id)
+        .where(
+            Notification.incident_id == incident_id,
+            Notification.step == step,
+            Notification.loop == loop,
+            Notification.kind.in_(CALLS_TO_ACT),
+            Notification.status.in_(ALIVE),
+            Notification.channel_id != lost,
+            ContactChannel.active.is_(True),
+            ContactChannel.health != ChannelHealth.DOWN,
+            ContactChannel.counterpart_line.is_(False),
+        )
+    )
+    pending = NotificationStatus.PENDING
+    return any(status is pending or _link_holds(payload, address) for status, payload, address in others)
+
+
+def _link_holds(payload: dict | None, address: str) -> bool:
+    """Whether a sent call to act's link was made for the address its line has now (one carrying none is taken as
+    holding: nothing tells otherwise)."""
+    ack = (payload or {}).get("acknowledge")
+    token = ack.get("token") if isinstance(ack, dict) else None
+    claims = unsigned_claims(token) if isinstance(token, str) else None
+    return not isinstance(claims, dict) or made_for(claims, address)

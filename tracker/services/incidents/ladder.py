@@ -105,7 +105,10 @@ def count_save(session: Session, row, data: dict, what: str) -> None:
     # The whole row, as last committed: refreshed for its version alone, a save that waited here checked its
     # fields against what it read before (a line left with an interval and a cron; a language set back answered
     # as saved and not written).
-    session.refresh(row, with_for_update=True)
+    # FOR NO KEY UPDATE: it still keeps two saves apart, but lets a message or a call naming the line be written
+    # meanwhile (their foreign key's KEY SHARE lock): a save that makes a step due (lines_lost) while an acknowledgement
+    # of that incident wrote its message to the line waited on each other, a deadlock.
+    session.refresh(row, with_for_update={"key_share": True})
     read = data.get("version")
     if read is not None and read != row.version:
         raise Conflict(
@@ -234,7 +237,7 @@ def save_channel(
     _check_agreement(session, data, channel.agreement_id if channel is not None else None)
     _check_receipt_seconds(data)
     was = channel.transport if channel is not None else None
-    before = (channel.active, channel.address, channel.transport) if channel is not None else None
+    before = (channel.active, channel.address) if channel is not None else None
     if channel is None:
         channel = ContactChannel(check_window_seconds=900, active=True, health=ChannelHealth.OK, consecutive_failures=0)
         session.add(channel)
@@ -279,7 +282,7 @@ def save_channel(
     session.flush()
     if before is not None and before[0] and not channel.active:
         lines_lost.step_lost(session, channel, "deactivated", now or utcnow())
-    elif before is not None and channel.active and before[1:] != (channel.address, channel.transport):
+    elif before is not None and channel.active and before[1] != channel.address:  # a link is made for an address
         lines_lost.step_lost(session, channel, "readdressed", now or utcnow())
     return channel
 
