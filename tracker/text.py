@@ -65,7 +65,9 @@ def same_wording(first: str | None, second: str | None) -> bool:
 
 
 def _lines(text: str | None) -> str | None:
-    return text.replace("\r\n", "\n") if text is not None else None
+    """text with its line breaks read as they are where text comes in (breaks_read): a text stored with a CR alone or a
+    line separator, sent back unchanged, is the same wording."""
+    return breaks_read(text) if text is not None else None
 
 
 def _unstorable(text: str) -> str | None:

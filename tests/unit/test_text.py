@@ -10,6 +10,7 @@ from tracker.text import (
     breaks_read,
     name_problem,
     problem,
+    same_wording,
     secret_problem,
     shown,
     visible,
@@ -149,3 +150,11 @@ def test_a_signed_token_is_masked_by_its_shape_wherever_it_stands():
         ):
             assert token not in masked(said) and "…" in masked(said), masked(said)
     assert masked("SERIAL 0012/2026 NM-2026-0007 eyJ") == "SERIAL 0012/2026 NM-2026-0007 eyJ"
+
+
+def test_a_text_stored_with_other_line_breaks_is_the_same_wording_read_again():
+    """Stored before breaks_read read them, a CR alone or a line separator sent back unchanged (as line feeds now) is
+    no new wording: an amendment counted the narrative as changed, and every approved text went stale."""
+    for stored in ("a\rb", "a\u2028b", "a\r\nb", "a\x0bb"):
+        assert same_wording(stored, breaks_read(stored)), repr(stored)
+    assert not same_wording("a\rb", "a b")
