@@ -149,6 +149,21 @@ def test_a_text_approved_by_someone_deactivated_since_is_not_sent_until_a_second
     assert len(counterpart_rows(app)) == 1
 
 
+def test_a_summary_approved_by_someone_deactivated_since_waits_for_a_second_person_again(app, client, world, exchange):
+    summary = draft_summary(client, world, exchange)
+    api(client, world, "POST", f"/summaries/{summary['id']}/approve", {"version": summary["version"]}, who="supervisor")
+    with session_scope(app) as session:
+        people.deactivate(session, session.scalar(select(User).where(User.username == "supervisor")), by="admin")
+    refused = api(client, world, "POST", f"/summaries/{summary['id']}/send", {}, status=409)
+    assert refused["error"]["message"].startswith("supervisor, who approved it, may no longer approve"), refused
+    assert not counterpart_rows(app)
+    assert [s["id"] for s in api(client, world, "GET", "/approvals", who="admin")["summaries"]] == [summary["id"]]
+    again = api(client, world, "GET", f"/summaries/{summary['id']}")
+    api(client, world, "POST", f"/summaries/{summary['id']}/approve", {"version": again["version"]}, who="admin")
+    api(client, world, "POST", f"/summaries/{summary['id']}/send", {})
+    assert len(counterpart_rows(app)) == 1
+
+
 def test_a_marking_change_after_approval_also_needs_approval_again(app, client, world, exchange):
     drafted = draft_free_text(client, world, exchange["id"])
     approve(client, world, drafted["id"], who="admin")
@@ -299,18 +314,20 @@ def test_texts_approved_and_waiting_to_be_sent_never_hide_a_newer_draft_from_app
     assert [m["id"] for m in listed] == [newer["id"]], "the draft waiting for a second person is listed"
 
 
-def approvals_statements(app, who: str) -> tuple[int, int, int]:
-    """(texts, summaries, statements sent to the database) of the approvers' queue of one user."""
+def approvals_statements(app, who: str, only: str = "") -> tuple[int, int, int]:
+    """(texts, summaries, statements sent to the database) of the approvers' queue of one user; only: count the
+    statements that hold it alone."""
     with session_scope(app) as session:
         user = session.scalars(select(User).where(User.username == who)).one()
         with recorded(app) as statements:
             texts, summaries = counterpart.waiting(session, user), summary_service.waiting(session, user)
-    return len(texts), len(summaries), len(statements)
+    return len(texts), len(summaries), len([s for s in statements if only in s])
 
 
 def test_the_approvers_queue_costs_the_same_few_statements_however_many_incidents_wait(app, client, world):
-    """My queue draws the approvers' queue on every page: it read every text waiting and then its exchange,
-    incident and line one statement each, and a duty officer's, who approves nothing, read them all too."""
+    """My queue draws the approvers' queue on every page (the board's notices poll it): it read every text waiting and
+    then its exchange, incident and line one statement each, and a duty officer's, who approves nothing, read them all
+    too."""
     add_counterpart_line(app, world)
 
     def incident_with_a_draft_and_a_summary() -> None:
@@ -325,6 +342,18 @@ def test_the_approvers_queue_costs_the_same_few_statements_however_many_incident
         incident_with_a_draft_and_a_summary()
     assert approvals_statements(app, "supervisor") == (5, 5, few), "no statement more for 4 more incidents"
     assert approvals_statements(app, "duty") == (0, 0, 0), "who approves nothing has nothing read for them"
+
+
+def test_whether_approvers_may_still_approve_is_read_once_each_for_the_approvers_queue(app, client, world):
+    """Texts approved and not sent yet wait again when their approver lost the right (four_eyes.approval_holds): who
+    approved is read once for all their texts, not once a text, on a queue the board's notices poll."""
+    add_counterpart_line(app, world)
+    for _ in range(3):
+        exchange = open_via_api(client, world, acknowledged_incident(client, world), text=None)
+        for _ in range(2):
+            approve(client, world, draft_free_text(client, world, exchange["id"])["id"], who="admin")
+    users = "FROM users"
+    assert approvals_statements(app, "supervisor", users)[2] == 1, "the one approver, once for their six texts"
 
 
 def test_a_summary_needs_a_second_person_and_a_fact_change_needs_approval_again(app, client, world, exchange):

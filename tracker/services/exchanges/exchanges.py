@@ -600,7 +600,7 @@ def send_message(
         raise Conflict(four_eyes.STALE, {"status": "draft", "version": message.version})
     if message.status is OutgoingStatus.APPROVED and not counterpart.approver_entitled(message):
         gone = four_eyes.APPROVER_GONE.format(approver=message.approved_by)
-        raise Conflict(gone, {"status": "draft", "version": message.version, "approved_by": message.approved_by})
+        raise Conflict(gone, {"needs_approval": True, "version": message.version, "approved_by": message.approved_by})
     if message.kind in MADE_ELSEWHERE:  # summaries and our receipts are released by their own making, not here
         # A free message of such a kind drafted before record_message refused them: it is not sent either.
         raise ValidationError(

@@ -15,9 +15,10 @@ import hashlib
 import json
 from collections.abc import Callable
 from typing import TypeVar
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Select, exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ...errors import Forbidden
 from ...models import Incident, User, channel_members
@@ -115,6 +116,8 @@ def may_approve(session: Session, incident: Incident, user: User, channel_id: in
     return may(user.role, Permission.EXCHANGES_APPROVE) and serves(session, incident, user, channel_id)
 
 
+# approval_holds's answers in the transaction they were read in.
+_HOLDS: WeakKeyDictionary[SessionTransaction, dict] = WeakKeyDictionary()
 # A text approved by someone who has lost the right since (deactivated, or off the line their right came from).
 APPROVER_GONE = (
     "{approver}, who approved it, may no longer approve texts to the other side over this line (deactivated, or no "
@@ -128,8 +131,18 @@ def approval_holds(session: Session, incident: Incident, approved_by: str | None
     someone no longer entitled to give it. A text approved by nobody named (never, from the pages and the API) holds."""
     if not approved_by:
         return True
-    approver = session.scalar(select(User).where(User.username == approved_by))
-    return approver is not None and approver.active and may_approve(session, incident, approver, channel_id)
+    # Once a transaction for each approver, incident and line: the approvers' queue, which the board's notices poll
+    # every few seconds, and a list of an exchange's messages ask it of every approved text.
+    transaction = session.get_transaction()
+    known = _HOLDS.setdefault(transaction, {}) if transaction is not None else {}
+    key = (approved_by, incident.id, channel_id)
+    if key not in known:
+        if approved_by not in known:  # the approver, read once whatever they approved
+            known[approved_by] = session.scalar(select(User).where(User.username == approved_by))
+        approver = known[approved_by]
+        holds = approver is not None and approver.active and may_approve(session, incident, approver, channel_id)
+        known[key] = holds
+    return known[key]
 
 
 class Approver:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from ...errors import Conflict, InvalidTransition, NotFound, ValidationError
 from ...models import EventKind, Exchange, ExchangeMessage, ExchangeState, Incident, Summary, SummaryStatus, User
@@ -107,7 +107,11 @@ def waiting(session: Session, user: User, limit: int = 200) -> list[Summary]:
     def waits(summary: Summary) -> bool:
         return (
             user.username not in authors(summary)
-            and (summary.status is SummaryStatus.DRAFT or approver.stale(summary.facts_digest, summary.incident))
+            and (
+                summary.status is SummaryStatus.DRAFT
+                or approver.stale(summary.facts_digest, summary.incident)
+                or not _approval_holds(session, summary)
+            )
             and approver.may_approve(summary.incident, _channel_id(summary))
         )
 
@@ -276,7 +280,16 @@ def needs_approval(summary: Summary) -> bool:
         return False
     if summary.status is SummaryStatus.DRAFT:
         return True
-    return summary.status is SummaryStatus.APPROVED and four_eyes.stale(summary.facts_digest, summary.incident)
+    if summary.status is not SummaryStatus.APPROVED:
+        return False
+    session = object_session(summary)
+    stale = four_eyes.stale(summary.facts_digest, summary.incident)
+    return stale or (session is not None and not _approval_holds(session, summary))
+
+
+def _approval_holds(session: Session, summary: Summary) -> bool:
+    """Whether who approved the summary may still approve it (four_eyes.approval_holds)."""
+    return four_eyes.approval_holds(session, summary.incident, summary.approved_by, _channel_id(summary))
 
 
 def authors(summary: Summary) -> set[str | None]:
@@ -366,6 +379,9 @@ def send(
     _ensure_approved_for(session, summary, exchange)
     if four_eyes.stale(summary.facts_digest, summary.incident):
         raise Conflict(four_eyes.STALE, {"status": "draft", "version": summary.version})
+    if not four_eyes.approval_holds(session, summary.incident, summary.approved_by, exchange.channel_id):
+        gone = four_eyes.APPROVER_GONE.format(approver=summary.approved_by)
+        raise Conflict(gone, {"needs_approval": True, "version": summary.version, "approved_by": summary.approved_by})
     _ensure_open(exchange)
     if _second(summary.language) != _second(exchange.language):
         # The other side reads its own language too: an English-only summary is no text for a Russian line.
