@@ -20,3 +20,8 @@ def test_a_quote_never_closed_is_refused_naming_its_line():
 def test_a_quote_inside_a_cell_not_quoted_whole_is_a_character_of_it():
     rows, problems = csv_import._rows(f'{HEADER}\n5" gun,{",".join("x" for _ in csv_import.REQUIRED[1:])}\n')
     assert problems == {} and rows[0][1][csv_import.REQUIRED[0]] == '5" gun', rows
+
+
+def test_a_space_after_a_closing_quote_is_read_as_before():
+    rows, problems = csv_import._rows(f'{HEADER}\n"x" ,{",".join("y" for _ in csv_import.REQUIRED[1:])}\n')
+    assert problems == {} and rows[0][1][csv_import.REQUIRED[1]] == "y", rows

@@ -32,7 +32,7 @@ by its number as a spreadsheet shows it (the header is row 1).
 import csv
 import io
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -200,9 +200,9 @@ def _rows(text: str) -> tuple[list[tuple[int, dict]], dict]:
     Rows are numbered as a spreadsheet numbers them, one per record (a cell's own line breaks are no new
     row, a blank line is one), not by the lines of the file (csv.DictReader's line_num). Cells are keyed
     as DictReader keys them: the last of a column named twice, those beyond the header under None."""
-    # strict: a quote opened and never closed took the rest of the file into one cell, read as one row whose every
-    # other column was "must be given"; text after a cell's closing quote was kept as if quoted with it.
-    records = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), skipinitialspace=True, strict=True)
+    text = text.lstrip("\ufeff")
+    _closed(text)
+    records = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
     header = [name.strip().lower() for name in next(records, [])]
     if not header:
         return [], {"csv": "empty: the first row must name the columns"}
@@ -218,7 +218,7 @@ def _rows(text: str) -> tuple[list[tuple[int, dict]], dict]:
     if twice:
         problems["duplicate_columns"] = f"{', '.join(twice)} (name each column once)"
     rows = []
-    for number, record in _read(records):
+    for number, record in enumerate(records, start=2):
         cells: dict = dict(zip(header, record, strict=False))
         if len(record) > len(header):
             cells[None] = record[len(header) :]
@@ -227,20 +227,17 @@ def _rows(text: str) -> tuple[list[tuple[int, dict]], dict]:
     return rows, problems
 
 
-def _read(records) -> Iterator[tuple[int, list[str]]]:
-    """(record number, cells) of each record after the header; a malformed one is a csv.Error naming its line."""
-    number = 1
-    while True:
-        try:
-            record = next(records)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise csv.Error(
-                f"line {records.line_num}: {exc} (a quoted cell whose closing quote is missing, or text after one)"
-            ) from None
-        number += 1
-        yield number, record
+def _closed(text: str) -> None:
+    """Refuse (csv.Error, naming its line) a file whose quoted cell is never closed: read leniently, it took the rest of
+    the file into one cell, one row whose every other column was "must be given". Only that: what else a strict
+    reader refuses (a space after a closing quote) was read, and is still."""
+    strict = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True, strict=True)
+    try:
+        for _ in strict:
+            pass
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise csv.Error(f"line {strict.line_num}: a quoted cell whose closing quote is missing") from None
 
 
 def read_csv(text: str, now: datetime | None = None) -> list[tuple[int, dict]]:
