@@ -731,6 +731,9 @@ def test_the_security_log_names_who_deactivated_reactivated_reset_and_handled_to
 
 def test_a_user_changing_their_own_password_is_logged_as_changed_not_reset(app, world):
     duty = sign_in(app, "duty")
+    short = submit(duty, "/password", {"current_password": "duty-password", "password": " " * 7})
+    assert short.status_code == 422 and "at least 8 characters" in short.text, short.text[:2000]
+    assert "This field is required" not in short.text, "seven spaces were typed: too short, not missing"
     changed = submit(duty, "/password", {"current_password": "duty-password", "password": "duty-new-pw"})
     assert changed.status_code == 302, changed.text[:2000]
     with session_scope(app) as session:

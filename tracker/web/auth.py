@@ -134,7 +134,8 @@ def password():
             flash("Password changed; other sessions are signed out.")
             return redirect(landing(user))
         form.current_password.errors.append("The current password is wrong.")
-    return render_template("web/password.html", form=form)
+    # Refused, 422 as every other form's refusal (it answered 200).
+    return render_template("web/password.html", form=form), 422 if form.is_submitted() else 200
 
 
 def absolute_limit() -> timedelta:

@@ -47,8 +47,10 @@ class SignInForm(TrackerForm):
 
 
 class PasswordForm(TrackerForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()])
-    password = PasswordField("New password (8 characters or more)", validators=[DataRequired(), Length(min=8)])
+    # InputRequired: a password of spaces is typed, and judged by its length (DataRequired said "This field is
+    # required." of eight spaces typed).
+    current_password = PasswordField("Current password", validators=[InputRequired()])
+    password = PasswordField("New password (8 characters or more)", validators=[InputRequired(), Length(min=8)])
 
 
 class ActionForm(TrackerForm):
