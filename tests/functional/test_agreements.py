@@ -156,3 +156,29 @@ def test_the_admin_pages_list_and_edit_agreements_and_lines_and_rules_name_them(
     assert "DMA-1989 · Dangerous Military Activities" in channel_page and 'name="counterpart_state"' in channel_page
     rule_page = client.get("/admin/rules/new").text
     assert 'name="agreement_id"' in rule_page and "DMA-1989" in rule_page
+
+
+def test_an_agreement_made_inactive_is_cited_by_no_text_sent_after_and_taken_by_no_new_exchange(app, client, world):
+    """A line naming an agreement keeps it until changed; once it is no longer in force, a text sent over the line said
+    "This message is sent under INCSEA-1972 ..." and a new exchange gave it to its incident."""
+    from tests.exchange_support import open_exchange
+
+    agreement = api(client, world, "POST", "/agreements", INCSEA, who="admin", status=201)
+    add_counterpart_line(app, world, counterpart_state="Eastland")
+    api(client, world, "PATCH", f"/channels/{world.channels[LINE]}", {"agreement_id": agreement["id"]}, "admin")
+
+    def cited(exchange_id: int) -> list[tuple]:
+        with session_scope(app) as session:
+            messages = session.get_one(Exchange, exchange_id).messages
+            return [(m.agreement.code if m.agreement else None, m.article) for m in messages]
+
+    first = open_exchange(client, world, acknowledged_incident(client, world))
+    assert cited(first["id"]) == [("INCSEA-1972", "Article VI(2)")]
+    api(client, world, "PATCH", f"/agreements/{agreement['id']}", {"active": False}, "admin")
+
+    reference = acknowledged_incident(client, world)
+    opened = open_exchange(client, world, reference)
+    assert cited(opened["id"]) == [(None, None)], "no longer in force: cited by nothing sent after"
+    with session_scope(app) as session:
+        assert session.get_one(Exchange, opened["id"]).agreement_id is None
+    assert api(client, world, "GET", f"/incidents/{reference}")["agreement"] is None

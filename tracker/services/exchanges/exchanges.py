@@ -253,6 +253,7 @@ def open_exchange(
             Sentence(f"{incident.reference} already has an open exchange over {{line}}", {"line": channel.name}),
             {"exchange_id": running},
         )
+    in_force = channel.agreement_id if channel.agreement is not None and channel.agreement.active else None
     exchange = Exchange(
         incident=incident,
         channel=channel,
@@ -264,12 +265,13 @@ def open_exchange(
         language=channel.language,
         overdue_count=0,
         state_changed_at=now,
-        # What the line is for: its agreement and the other State (an incident with none takes them too).
-        agreement_id=channel.agreement_id,
+        # What the line is for: its agreement and the other State (an incident with none takes them too). An
+        # agreement made inactive (no longer in force) the line still names is taken by no new exchange or incident.
+        agreement_id=in_force,
         counterpart_state=channel.counterpart_state or None,
     )
-    if incident.agreement_id is None and channel.agreement_id is not None:
-        incident.agreement_id = channel.agreement_id
+    if incident.agreement_id is None and in_force is not None:
+        incident.agreement_id = in_force
     if not incident.counterpart_state and channel.counterpart_state:
         incident.counterpart_state = channel.counterpart_state
     session.add(exchange)

@@ -93,7 +93,8 @@ def release(session: Session, message: ExchangeMessage, actor: str, now: datetim
     exchange = message.exchange
     ensure_line_active(exchange)
     releasability.ensure_releasable_to(exchange.incident, releasability.counterpart_of(exchange))
-    agreement = exchange.agreement or exchange.channel.agreement
+    # Cited only while in force: one made inactive since (no longer in force) was named in every text sent after.
+    agreement = next((a for a in (exchange.agreement, exchange.channel.agreement) if a is not None and a.active), None)
     message.agreement = agreement
     message.article = agreement.article_for(message.kind) if agreement is not None else None
     message.serial_year = now.year
