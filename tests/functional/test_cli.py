@@ -857,27 +857,24 @@ def test_password_stdin_at_a_terminal_asks_hidden_and_twice(monkeypatch):
     assert asked == [("Password", {"hide_input": True, "confirmation_prompt": True})], asked
 
 
-def test_deactivating_the_last_active_admin_warns_how_to_undo_it(runner):
-    """It went through without a word, where the pages refuse it of an admin's own account: nobody could then manage
-    accounts or lines there."""
-    assert create_user(runner, "root1", role="admin").exit_code == 0
-    assert create_user(runner, "root2", role="admin").exit_code == 0
-    first = runner.invoke(args=["user", "deactivate", "root1"])
-    assert first.exit_code == 0 and "last active admin" not in first.stderr, first.output
-    last = runner.invoke(args=["user", "deactivate", "root2"])
+@pytest.mark.parametrize(
+    ("role", "warned"),
+    [
+        # It went through without a word, where the pages refuse it of an admin's own account: nobody could then
+        # manage accounts or lines there.
+        ("admin", ["{name} was the last active admin", "user activate {name}"]),
+        # Not refused (an account taken over is cut off at once), but said: the admins are told in their place.
+        ("supervisor", ["{name} is the last active supervisor", "to the admins instead"]),
+    ],
+)
+def test_deactivating_the_last_active_admin_or_supervisor_says_what_follows(runner, role, warned):
+    for name in (f"{role}1", f"{role}2"):
+        assert create_user(runner, name, role=role).exit_code == 0
+    first = runner.invoke(args=["user", "deactivate", f"{role}1"])
+    assert first.exit_code == 0 and f"last active {role}" not in first.stderr, first.output
+    last = runner.invoke(args=["user", "deactivate", f"{role}2"])
     assert last.exit_code == 0, last.output
-    assert "root2 was the last active admin" in last.stderr and "user activate root2" in last.stderr, last.stderr
-
-
-def test_deactivating_the_last_active_supervisor_warns_whom_their_messages_go_to(runner):
-    """Not refused (an account taken over is cut off at once), but said: the admins are told in their place."""
-    assert create_user(runner, "sup1", role="supervisor").exit_code == 0
-    assert create_user(runner, "sup2", role="supervisor").exit_code == 0
-    first = runner.invoke(args=["user", "deactivate", "sup1"])
-    assert first.exit_code == 0 and "last active supervisor" not in first.stderr, first.output
-    last = runner.invoke(args=["user", "deactivate", "sup2"])
-    assert last.exit_code == 0, last.output
-    assert "sup2 is the last active supervisor" in last.stderr and "to the admins instead" in last.stderr, last.stderr
+    assert all(words.format(name=f"{role}2") in last.stderr for words in warned), last.stderr
 
 
 def test_init_db_names_a_line_that_joins_the_other_sides_as_this_version_compares_them(app, runner, world):
