@@ -142,3 +142,13 @@ def test_a_ladder_message_to_one_of_our_lines_at_the_other_side_s_domain_is_refu
     assert rows and all(status is NotificationStatus.DEAD for status, _ in rows), rows
     addressed = [line for path in outbox_files(app) for line in path.read_text().splitlines() if line.startswith("To:")]
     assert not [line for line in addressed if "l1@test.example" in line], addressed
+
+
+def test_health_counts_only_the_supervisors_who_are_told(app, client, world):
+    """A supervisor whose mailbox is the other side's is told nothing (notify.active_supervisors): /health counted them
+    and said ok while nobody of ours was told."""
+    add_counterpart_line(app, world, "Eastland hotline", address="hotline@eastland.test")
+    with session_scope(app) as session:
+        session.scalar(select(User).where(User.username == "supervisor")).active = False
+    legacy_supervisor(app, "chief@eastland.test")
+    assert client.get("/api/v1/health").get_json()["supervisors"] == "admins"

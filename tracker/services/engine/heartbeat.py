@@ -8,8 +8,9 @@ from sqlalchemy import ColumnElement, delete, exists, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ...models import JobRun, Notification, Role, Runner, User
+from ...models import JobRun, Notification, Role, Runner
 from ...text import masked
+from .notify import reachable
 
 
 def beat(session: Session, name: str, runner: str, started: datetime, finished: datetime, error: str | None) -> None:
@@ -125,10 +126,10 @@ def health(
 
 def supervisors_state(session: Session) -> str:
     """Whom the supervisors' messages reach, for /health: ok (a supervisor), "admins" (none active: the admins
-    are told instead) or "nobody". Counted, without the warnings notify.active_supervisors logs at each message."""
+    are told instead) or "nobody"; as notify.active_supervisors finds them (one whose mailbox is the other side's is
+    told nothing), without the warnings it logs at each message."""
     for role, state in ((Role.SUPERVISOR, "ok"), (Role.ADMIN, "admins")):
-        found = session.scalar(select(User.id).where(User.role == role, User.active.is_(True)).limit(1))
-        if found is not None:
+        if reachable(session, role, quiet=True):
             return state
     return "nobody"
 

@@ -82,10 +82,10 @@ def active_supervisors(session: Session) -> list[User]:
     With no supervisor left to tell (the last one deactivated), the active admins are told instead, who hold
     every right a supervisor has: an exhausted incident, a step waiting for a decision or a dead letter reached
     nobody, its timeline saying "supervisors: []" while /health said ok. The log says so each time."""
-    told = _reachable(session, Role.SUPERVISOR)
+    told = reachable(session, Role.SUPERVISOR)
     if told:
         return told
-    admins = _reachable(session, Role.ADMIN)
+    admins = reachable(session, Role.ADMIN)
     log.warning(
         "no active supervisor can be told: the supervisors' messages go to the %s instead; activate or create a "
         "supervisor (flask --app wsgi user create NAME --role supervisor)",
@@ -94,15 +94,16 @@ def active_supervisors(session: Session) -> list[User]:
     return admins
 
 
-def _reachable(session: Session, role: Role) -> list[User]:
-    """The active users of role, by username, but for those whose mailbox is the other side's (active_supervisors)."""
+def reachable(session: Session, role: Role, quiet: bool = False) -> list[User]:
+    """The active users of role, by username, but for those whose mailbox is the other side's (active_supervisors);
+    quiet: without the warning of each passed over (/health asks at every poll: heartbeat.supervisors_state)."""
     query = select(User).where(User.role == role, User.active.is_(True)).order_by(User.username)
     people = list(session.scalars(query))
     if not people:
         return people
     reach = sides.their_reach(session)  # a mailbox is the username where no e-mail address is given (sides.mailbox)
     crossing = [person for person in people if sides.theirs(sides.mailbox(person.email, person.username), reach)]
-    for person in crossing:
+    for person in [] if quiet else crossing:
         log.warning(
             "%s %s is not told: their %s goes where a counterpart line goes (the other side); "
             "give them an e-mail address of our side",
