@@ -5,6 +5,7 @@ acknowledge it; a POST without the form's CSRF token changes nothing."""
 import pytest
 from playwright.sync_api import expect
 
+from tests.exchange_support import acknowledged_incident, add_counterpart_line, open_exchange
 from tests.support import build_world, file_incident
 
 pytestmark = pytest.mark.browser
@@ -158,21 +159,25 @@ def test_a_refused_report_on_a_phone_opens_at_its_first_problem(app, sign_in):
     expect(page.locator("#precedence-error")).to_be_in_viewport()
 
 
-def test_back_after_a_confirmed_step_goes_to_the_page_not_to_a_form_sent_again(app, sign_in):
+def test_back_after_a_confirmed_step_goes_to_the_page_and_cancel_leaves_the_step(app, sign_in):
     """The confirm step (web/acting.py ask_first) is the answer to a POST: Back from the incident page after it asked
-    the browser to send the form again ("Confirm form resubmission", or an error page on a phone)."""
+    the browser to send the form again ("Confirm form resubmission", or an error page on a phone). Its Cancel loads the
+    page it names, also one of the same address with a fragment (#exchange-1-heading), never a jump within the step."""
     world = build_world(app)
+    add_counterpart_line(app, world)
     client = app.test_client()
-    reference = file_incident(client, world)["reference"]
-    answer = client.post(f"/api/v1/incidents/{reference}/acknowledge", json={}, headers=world.auth("liaison"))
-    assert answer.status_code == 200, answer.get_json()
+    reference = acknowledged_incident(client, world)
+    xid = open_exchange(client, world, reference)["id"]
     page = sign_in("liaison").page
     page.goto(f"/incidents/{reference}")
-    page.get_by_role("textbox", name="Resolution").fill("Explained by the other side.")
-    page.get_by_role("button", name="Resolve").click()
-    expect(page.get_by_role("heading", name=f"Resolve {reference}?")).to_be_visible()
-    page.get_by_role("button", name="Resolve").click()
-    expect(page.locator("h1")).to_contain_text("resolved")
+    close = page.locator(f'article[data-exchange="{xid}"]').get_by_role("button", name="Close exchange", exact=True)
+    close.click()
+    expect(page.locator("h1")).to_contain_text("Close the exchange")
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.locator("h1")).to_contain_text(reference)
+    close.click()
+    expect(page.locator("h1")).to_contain_text("Close the exchange")
+    page.get_by_role("button", name="Close", exact=True).click()
+    expect(page.locator(f'article[data-exchange="{xid}"] [data-state]')).to_have_attribute("data-state", "closed")
     page.go_back()
     expect(page.locator("h1")).to_contain_text(reference)
-    expect(page.locator("h1")).to_contain_text("resolved")

@@ -271,10 +271,22 @@
 
   // A page drawn as the answer to a POST (the confirm step of a resolve or a delete: web/acting.py ask_first) stands in
   // the history as that POST: Back to it from the page the step led to asked the browser to send the form again
-  // ("Confirm form resubmission"; an error page on a phone). Its history entry becomes the page it cancels to, a GET.
+  // ("Confirm form resubmission"; an error page on a phone). Once the step is confirmed its history entry becomes the
+  // page it cancels to, a GET; Cancel puts that page in its place. Until then it stays what it is: a reload asks to
+  // send the form again and keeps what was typed, where loading the page it cancels to lost it without a word.
   var asked = document.querySelector("[data-history-as]");
   if (asked && window.history && window.history.replaceState) {
-    window.history.replaceState(null, "", asked.getAttribute("data-history-as"));
+    var back = asked.getAttribute("data-history-as");
+    asked.querySelectorAll("form").forEach(function (form) {
+      form.addEventListener("submit", function () { window.history.replaceState(null, "", back); });
+    });
+    asked.querySelectorAll("a[data-cancel]").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) { return; }
+        event.preventDefault();
+        window.location.replace(link.href);  // a load, never a jump within this page: its address is the POST's
+      });
+    });
   }
 
   // The element the address's fragment names, if any: a fragment that is no valid percent-encoding (#%E0, typed

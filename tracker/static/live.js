@@ -234,6 +234,10 @@
         wasOpen = Array.prototype.map.call(part.querySelectorAll("details"), function (d) { return d.open; });
     part.innerHTML = fresh.innerHTML;
     if (part.className !== fresh.className) { part.className = fresh.className; }
+    // A list's first number (the timeline's, counted in the whole: web/incidents.py TIMELINE_SHOWN) follows its items.
+    if (fresh.hasAttribute("start") && part.getAttribute("start") !== fresh.getAttribute("start")) {
+      part.setAttribute("start", fresh.getAttribute("start"));
+    }
     part.querySelectorAll("[data-announce]").forEach(function (el) {  // the new state, what comes next: said once swapped
       heard.push(el.textContent.replace(/\s+/g, " ").trim().replace(/([^.])$/, "$1."));
     });

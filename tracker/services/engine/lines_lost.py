@@ -1,4 +1,4 @@
-"""A line lost under a running step: deactivated, readdressed (its address or transport changed) or gone down
+"""A line lost under a running step: deactivated, readdressed (its address changed) or gone down
 after its call to act went out. Its message's link is refused from then on ("deactivated", "readdressed"), or the
 line is not believed to carry anything; the step waited out its whole timer, for hours, with nobody else called.
 A step whose every line that was told can no longer act on it is due at once (DOMAIN: a step whose channel is down
@@ -27,6 +27,26 @@ from .links import made_for, unsigned_claims
 
 WENT = (NotificationStatus.SENDING, NotificationStatus.SENT)
 ALIVE = (NotificationStatus.PENDING, *WENT)
+
+
+def hold(session: Session, channel_id: int, now: datetime) -> None:
+    """Lock, before the line's own change is written, the incidents a save that loses the line may make due (step_lost):
+    a change of a line's name (a key: its unique index) locks its row whole, so an acknowledgement that held one of
+    those incidents and wrote its message to the line waited on the save, which waited on the incident (a deadlock).
+    Taken first, in the order of their ids, the incidents make them take turns."""
+    with session.no_autoflush:
+        session.execute(
+            select(Incident.id)
+            .join(Notification, Notification.incident_id == Incident.id)
+            .where(
+                Notification.channel_id == channel_id,
+                Notification.kind.in_(CALLS_TO_ACT),
+                Notification.status.in_(WENT),
+                *_running(Notification.step, Notification.loop, now),
+            )
+            .order_by(Incident.id)
+            .with_for_update(of=Incident)
+        ).all()
 
 
 def step_lost(session: Session, channel: ContactChannel, why: str, now: datetime) -> list[str]:

@@ -99,7 +99,7 @@ def waiting(session: Session, user: User, limit: int = 200) -> list[ExchangeMess
             and (
                 message.status is OS.DRAFT
                 or approver.stale(message.facts_digest, incident)
-                or not approver_entitled(message)
+                or not approver.approval_holds(incident, message.approved_by, message.exchange.channel_id)
             )
             and approver.may_approve(incident, message.exchange.channel_id)
         )

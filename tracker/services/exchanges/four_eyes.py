@@ -15,10 +15,9 @@ import hashlib
 import json
 from collections.abc import Callable
 from typing import TypeVar
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import Select, exists, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from ...errors import Forbidden
 from ...models import Incident, User, channel_members
@@ -116,8 +115,6 @@ def may_approve(session: Session, incident: Incident, user: User, channel_id: in
     return may(user.role, Permission.EXCHANGES_APPROVE) and serves(session, incident, user, channel_id)
 
 
-# approval_holds's answers in the transaction they were read in.
-_HOLDS: WeakKeyDictionary[SessionTransaction, dict] = WeakKeyDictionary()
 # A text approved by someone who has lost the right since (deactivated, or off the line their right came from).
 APPROVER_GONE = (
     "{approver}, who approved it, may no longer approve texts to the other side over this line (deactivated, or no "
@@ -131,18 +128,8 @@ def approval_holds(session: Session, incident: Incident, approved_by: str | None
     someone no longer entitled to give it. A text approved by nobody named (never, from the pages and the API) holds."""
     if not approved_by:
         return True
-    # Once a transaction for each approver, incident and line: the approvers' queue, which the board's notices poll
-    # every few seconds, and a list of an exchange's messages ask it of every approved text.
-    transaction = session.get_transaction()
-    known = _HOLDS.setdefault(transaction, {}) if transaction is not None else {}
-    key = (approved_by, incident.id, channel_id)
-    if key not in known:
-        if approved_by not in known:  # the approver, read once whatever they approved
-            known[approved_by] = session.scalar(select(User).where(User.username == approved_by))
-        approver = known[approved_by]
-        holds = approver is not None and approver.active and may_approve(session, incident, approver, channel_id)
-        known[key] = holds
-    return known[key]
+    approver = session.scalar(select(User).where(User.username == approved_by))
+    return approver is not None and approver.active and may_approve(session, incident, approver, channel_id)
 
 
 class Approver:
@@ -153,6 +140,8 @@ class Approver:
         self.session, self.user = session, user
         self._digests: dict[int, str] = {}
         self._rights: dict[tuple[int, int | None], bool] = {}
+        self._approvers: dict[str, User | None] = {}
+        self._holds: dict[tuple[str, int, int | None], bool] = {}
 
     def may_approve_any(self) -> bool:
         """Whether the role may approve at all (on any line, or on those the user serves)."""
@@ -170,6 +159,21 @@ class Approver:
         if key not in self._rights:
             self._rights[key] = may_approve(self.session, incident, self.user, channel_id)
         return self._rights[key]
+
+    def approval_holds(self, incident: Incident, approved_by: str | None, channel_id: int | None) -> bool:
+        """approval_holds, each approver read once for the queue (one statement a text, on the queue the board's
+        notices poll every few seconds)."""
+        if not approved_by:
+            return True
+        if approved_by not in self._approvers:
+            self._approvers[approved_by] = self.session.scalar(select(User).where(User.username == approved_by))
+        approver = self._approvers[approved_by]
+        if approver is None or not approver.active:
+            return False
+        key = (approved_by, incident.id, channel_id)
+        if key not in self._holds:
+            self._holds[key] = may_approve(self.session, incident, approver, channel_id)
+        return self._holds[key]
 
 
 def first_waiting(session: Session, texts: Select, waits: Callable[[T], bool], limit: int) -> list[T]:

@@ -110,7 +110,7 @@ def waiting(session: Session, user: User, limit: int = 200) -> list[Summary]:
             and (
                 summary.status is SummaryStatus.DRAFT
                 or approver.stale(summary.facts_digest, summary.incident)
-                or not _approval_holds(session, summary)
+                or not approver.approval_holds(summary.incident, summary.approved_by, _channel_id(summary))
             )
             and approver.may_approve(summary.incident, _channel_id(summary))
         )

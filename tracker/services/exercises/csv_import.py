@@ -232,12 +232,14 @@ def _closed(text: str) -> None:
     the file into one cell, one row whose every other column was "must be given". Only that: what else a strict
     reader refuses (a space after a closing quote) was read, and is still."""
     strict = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True, strict=True)
-    try:
-        for _ in strict:
-            pass
-    except csv.Error as exc:
-        if "unexpected end of data" in str(exc):
-            raise csv.Error(f"line {strict.line_num}: a quoted cell whose closing quote is missing") from None
+    while True:  # past what else it refuses (it goes on at the next line), to a quote left open further down
+        try:
+            next(strict)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise csv.Error(f"line {strict.line_num}: a quoted cell whose closing quote is missing") from None
 
 
 def read_csv(text: str, now: datetime | None = None) -> list[tuple[int, dict]]:

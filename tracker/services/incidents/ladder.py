@@ -238,6 +238,13 @@ def save_channel(
     _check_receipt_seconds(data)
     was = channel.transport if channel is not None else None
     before = (channel.active, channel.address) if channel is not None else None
+    losing = (
+        before is not None
+        and before[0]
+        and (data.get("active") is False or data.get("address", before[1]) != before[1])
+    )
+    if channel is not None and losing:
+        lines_lost.hold(session, channel.id, now or utcnow())  # before the line's change is written: see there
     if channel is None:
         channel = ContactChannel(check_window_seconds=900, active=True, health=ChannelHealth.OK, consecutive_failures=0)
         session.add(channel)
