@@ -527,9 +527,9 @@ PAGES = {
     ("POST", "/signin"): Call(everyone(302), body={"username": "duty", "password": "duty-password"}),
     ("POST", "/signout"): Call(page(302)),
     ("GET", "/password"): Call(page(200)),
-    # A new password too short: the form comes back (200) and nothing changes. (A wrong current password
+    # A new password too short: the form comes back refused (422) and nothing changes. (A wrong current password
     # counts as a failed sign-in, which the next sign-in would report: tests/functional/test_sessions.py.)
-    ("POST", "/password"): Call(page(200), body={"current_password": "not-my-password", "password": "short"}),
+    ("POST", "/password"): Call(page(422), body={"current_password": "not-my-password", "password": "short"}),
     ("GET", "/"): Call(landing()),
     ("GET", "/board"): Call(page(200)),
     ("GET", "/favicon.ico"): Call(everyone(200)),  # the site's icon, where browsers look for it
