@@ -163,7 +163,7 @@ def test_a_liaison_opens_an_exchange_and_walks_it_through_the_panel(app, client,
         f"/exchanges/{exchange['id']}/transition", data={**closing, f"{p}text": "Explanation accepted."}
     )
     assert "Close the exchange over" in asked.text and 'value="Explanation accepted."' in asked.text, asked.text[:3000]
-    cancel = f'<a class="button" href="/incidents/{incident}#{heading(exchange["id"])}">Cancel</a>'
+    cancel = f'<a class="button" href="/incidents/{incident}#{heading(exchange["id"])}" data-cancel>Cancel</a>'
     assert cancel in asked.text, "Cancel goes back to the exchange, not to the panel's top"
     assert api(client, world, "GET", f"/exchanges/{exchange['id']}")["state"] == "reply_received", "asked first"
     page = transition(client, incident, exchange["id"], "closed", "Explanation accepted.", confirm=True)
