@@ -9,7 +9,7 @@ one to a line readdressed since goes with a link made for its address now (deliv
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from ...models import (
@@ -35,37 +35,15 @@ def hold(session: Session, channel_id: int, now: datetime) -> None:
     those incidents and wrote its message to the line waited on the save, which waited on the incident (a deadlock).
     Taken first, in the order of their ids, the incidents make them take turns."""
     with session.no_autoflush:
-        session.execute(
-            select(Incident.id)
-            .join(Notification, Notification.incident_id == Incident.id)
-            .where(
-                Notification.channel_id == channel_id,
-                Notification.kind.in_(CALLS_TO_ACT),
-                Notification.status.in_(WENT),
-                *_running(Notification.step, Notification.loop, now),
-            )
-            .order_by(Incident.id)
-            .with_for_update(of=Incident)
-        ).all()
+        session.execute(_told(channel_id, now, Incident.id).with_for_update(of=Incident)).all()
 
 
-def step_lost(session: Session, channel: ContactChannel, why: str, now: datetime) -> list[str]:
+def step_lost(session: Session, channel: ContactChannel, why: str, now: datetime) -> None:
     """Make due now each open incident whose current step and round told this line, and no other line that can
-    still act on it, and say why on its timeline; why: deactivated, readdressed or down. Return the references made
-    due (an acknowledgement or escalation that came first wins: each is changed only while still open on that step
-    and round and not due already). A step waiting for the supervisors' decision is theirs, and left as it is."""
-    stranded = session.execute(
-        select(Incident.id, Notification.step, Notification.loop)
-        .join(Incident, Incident.id == Notification.incident_id)
-        .where(
-            Notification.channel_id == channel.id,
-            Notification.kind.in_(CALLS_TO_ACT),
-            Notification.status.in_(WENT),
-            *_running(Notification.step, Notification.loop, now),
-        )
-        .order_by(Incident.id)
-    ).all()
-    due = []
+    still act on it, and say why on its timeline; why: deactivated, readdressed or down. An acknowledgement or
+    escalation that came first wins: each is changed only while still open on that step and round and not due
+    already. A step waiting for the supervisors' decision is theirs, and left as it is."""
+    stranded = session.execute(_told(channel.id, now, Incident.id, Notification.step, Notification.loop)).all()
     for incident_id, step, loop in dict.fromkeys(stranded):
         if _still_told(session, incident_id, step, loop, channel.id):
             continue
@@ -91,8 +69,21 @@ def step_lost(session: Session, channel: ContactChannel, why: str, now: datetime
             fallback="the next step, at once",
             escalates_at_once=True,
         )
-        due.append(incident.reference)
-    return due
+
+
+def _told(channel_id: int, now: datetime, *columns) -> Select:
+    """The columns of the open incidents whose current step and round told the line by a call to act that went."""
+    return (
+        select(*columns)
+        .join(Notification, Notification.incident_id == Incident.id)
+        .where(
+            Notification.channel_id == channel_id,
+            Notification.kind.in_(CALLS_TO_ACT),
+            Notification.status.in_(WENT),
+            *_running(Notification.step, Notification.loop, now),
+        )
+        .order_by(Incident.id)
+    )
 
 
 def _running(step, loop, now: datetime) -> tuple:
